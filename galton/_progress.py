@@ -1,0 +1,52 @@
+"""A small progress bar on stderr for long fits (no dependency, no print to stdout).
+
+It stays silent for work that finishes within ``delay`` seconds, and when stderr is not a terminal
+unless forced with ``enabled=True`` (or ``GALTON_PROGRESS=1``); ``enabled=False`` silences it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import TextIO
+
+
+class Progress:
+    def __init__(self, total: int, desc: str = "", *, enabled: bool | None = None,
+                 delay: float = 1.0, stream: TextIO | None = None):
+        self.total = max(int(total), 1)
+        self.desc = desc
+        self.stream = stream or sys.stderr
+        env = os.environ.get("GALTON_PROGRESS")
+        if enabled is None and env is not None:
+            enabled = env not in ("0", "", "false")
+        if enabled is None:
+            enabled = bool(getattr(self.stream, "isatty", lambda: False)())
+            self.delay = delay
+        else:
+            self.delay = delay if enabled else float("inf")
+        self.enabled = enabled
+        self.start = time.perf_counter()
+        self.shown = False
+        self.n = 0
+
+    def update(self, n: int, info: str = "") -> None:
+        self.n = n
+        if not self.enabled:
+            return
+        elapsed = time.perf_counter() - self.start
+        if elapsed < self.delay:
+            return
+        frac = min(n / self.total, 1.0)
+        width = 24
+        bar = "#" * int(frac * width) + "-" * (width - int(frac * width))
+        self.stream.write(f"\r{self.desc} [{bar}] {n}/{self.total} {elapsed:6.1f}s {info}\x1b[K")
+        self.stream.flush()
+        self.shown = True
+
+    def close(self, info: str = "") -> None:
+        if self.shown:
+            self.update(self.n, info)
+            self.stream.write("\n")
+            self.stream.flush()

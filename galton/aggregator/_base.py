@@ -1,0 +1,248 @@
+"""The estimator contract and the one EM driver every iterative model shares.
+
+``__init__`` only stores keyword parameters; ``fit`` validates, encodes, runs and stores everything
+learned in attributes ending in ``_``. Subclasses of :class:`EMAggregator` supply four pure pieces:
+
+- ``_init_params(engine, judgments, rng) -> params`` (may run a map over the shards);
+- ``_e_step(shard, params) -> stats``: additive statistics of one shard, including ``"ll"``;
+- ``_m_step(stats) -> params``: needs no data;
+- ``_posteriors(shard, params) -> (n_tasks_in_shard, K)``: final task posteriors;
+
+and ``_finish(params, posteriors)`` to turn parameters into the public attributes. The driver owns
+the loop, convergence, history, warnings, random state and the engine.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from .._progress import Progress
+from ..judgments import Judgments, encode_gold
+from ._engine import resolve_engine
+from ._results import Output
+
+__all__ = ["BaseAggregator", "EMAggregator", "ConvergenceWarning", "NotFittedError", "argmax_ties_low"]
+
+
+class ConvergenceWarning(UserWarning):
+    """An iterative model reached max_iter before its objective settled."""
+
+
+class NotFittedError(ValueError, AttributeError):
+    """A result was asked of a model that has not been fitted."""
+
+
+def argmax_ties_low(p: np.ndarray) -> np.ndarray:
+    """Row-wise argmax; ties go to the lowest label code, i.e. the smallest label value in sorted
+    order. This is galton's one tie rule: it does not depend on row order or library versions."""
+    return np.argmax(p, axis=1).astype(np.int32)
+
+
+class BaseAggregator:
+    """Common contract: fit / predict / predict_proba / fit_predict / fit_predict_proba."""
+
+    def __init__(self) -> None:  # pragma: no cover - subclasses define their own
+        pass
+
+    # ---------------------------------------------------------------- sklearn-style params
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        import inspect
+
+        sig = inspect.signature(type(self).__init__)
+        return {p: getattr(self, p) for p in sig.parameters if p != "self"}
+
+    def set_params(self, **params: Any) -> "BaseAggregator":
+        valid = self.get_params()
+        for k, v in params.items():
+            if k not in valid:
+                raise ValueError(f"{type(self).__name__} has no parameter {k!r}; valid: {sorted(valid)}")
+            setattr(self, k, v)
+        return self
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({params})"
+
+    # ---------------------------------------------------------------- input handling
+    def _reset(self) -> None:
+        # fitted state goes, so that the model object sent to shard actors stays small
+        for name in [a for a in vars(self) if a.endswith("_") and not a.startswith("_")]:
+            delattr(self, name)
+        for name in ("_params", "_out"):
+            self.__dict__.pop(name, None)
+
+    def _prepare(self, data: Any, gold: Any = None, *, task_col: str = "task",
+                 worker_col: str = "worker", label_col: str = "label",
+                 **encode_options: Any) -> tuple[Judgments, np.ndarray | None]:
+        self._reset()
+        judgments = Judgments.from_any(
+            data, task_col=task_col, worker_col=worker_col, label_col=label_col, **encode_options
+        )
+        gold_codes = None if gold is None else encode_gold(gold, judgments)
+        if gold_codes is not None and not (gold_codes >= 0).any():
+            warnings.warn("gold shares no task with the judgments; it is ignored", UserWarning, stacklevel=3)
+            gold_codes = None
+        return judgments, gold_codes
+
+    def _store(self, judgments: Judgments, post: np.ndarray, output: str | None) -> None:
+        """Set labels_, probas_ and the bookkeeping attributes from task posteriors."""
+        out = Output(output or judgments.source_kind)
+        self.judgments_ = judgments
+        self.posteriors_ = post
+        self.label_codes_ = argmax_ties_low(post)
+        self.labels_ = out.labels(judgments.task_names, judgments.label_names, self.label_codes_)
+        self.probas_ = out.probas(judgments.task_names, judgments.label_names, post)
+        self._out = out
+
+    # ---------------------------------------------------------------- public API
+    def fit(self, data: Any, gold: Any = None, **kwargs: Any) -> "BaseAggregator":
+        raise NotImplementedError
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "labels_"):
+            raise NotFittedError(
+                f"this {type(self).__name__} is not fitted yet; call fit(data) or fit_predict(data) first"
+            )
+
+    def predict(self, data: Any = None) -> Any:
+        """The aggregated label of each task (the fitted ``labels_`` when ``data`` is None)."""
+        self._check_fitted()
+        if data is None:
+            return self.labels_
+        return self._predict_new(data)[0]
+
+    def predict_proba(self, data: Any = None) -> Any:
+        """Task x label probabilities (the fitted ``probas_`` when ``data`` is None)."""
+        self._check_fitted()
+        if data is None:
+            return self.probas_
+        return self._predict_new(data)[1]
+
+    def _predict_new(self, data: Any) -> tuple[Any, Any]:
+        raise NotImplementedError(
+            f"{type(self).__name__} cannot score new data with fitted parameters; "
+            "call fit_predict(data) to aggregate it"
+        )
+
+    def fit_predict(self, data: Any, gold: Any = None, **kwargs: Any) -> Any:
+        return self.fit(data, gold, **kwargs).labels_
+
+    def fit_predict_proba(self, data: Any, gold: Any = None, **kwargs: Any) -> Any:
+        return self.fit(data, gold, **kwargs).probas_
+
+
+class EMAggregator(BaseAggregator):
+    """Base of every iterative model: one loop, written once.
+
+    Convergence: the objective (log-likelihood, or the ELBO / log-posterior for Bayesian models) is
+    evaluated in every E-step; the fit stops when its change per judgment falls below ``tol``
+    (``|obj_t - obj_{t-1}| / n_judgments < tol``) or after ``max_iter`` iterations, with a
+    :class:`ConvergenceWarning` in the latter case. ``history_`` holds the objective per iteration.
+    """
+
+    tol: float
+    max_iter: int
+    random_state: Any
+    engine: Any
+    n_shards: int | None
+    progress: bool | None
+
+    #: True when the objective is guaranteed never to decrease (exact EM); tests check it.
+    monotone = True
+
+    def _init_params(self, engine: Any, judgments: Judgments, rng: np.random.Generator) -> Any:
+        raise NotImplementedError
+
+    def _e_step(self, shard: Any, params: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _m_step(self, stats: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def _objective(self, stats: dict[str, Any], params: Any) -> float:
+        return float(stats["ll"])
+
+    def _posteriors(self, shard: Any, params: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    def _finish(self, params: Any, judgments: Judgments) -> None:
+        raise NotImplementedError
+
+    def fit(self, data: Any, gold: Any = None, *, engine: Any = None, n_shards: int | None = None,
+            output: str | None = None, task_col: str = "task", worker_col: str = "worker",
+            label_col: str = "label", **encode_options: Any) -> "EMAggregator":
+        """Fit the model.
+
+        Parameters
+        ----------
+        data : frame, table, dict or path with columns task, worker, label
+        gold : optional known true labels (Series by task, dict, or frame with task, label); gold
+            tasks are clamped to their label during EM.
+        engine : None / "local" / "ray" / an engine object; overrides the ``engine`` parameter.
+        n_shards : number of task shards (default: 1 locally, the CPU count on Ray).
+        output : "pandas", "polars" or "arrow"; default: the input's own frame type.
+        """
+        judgments, gold_codes = self._prepare(
+            data, gold, task_col=task_col, worker_col=worker_col, label_col=label_col, **encode_options
+        )
+        self._validate_params(judgments)
+        rng = np.random.default_rng(self.random_state)
+        engine_opts = {}
+        shards = n_shards if n_shards is not None else getattr(self, "n_shards", None)
+        if shards is not None:
+            engine_opts["n_shards"] = shards
+        eng_spec = engine if engine is not None else getattr(self, "engine", None)
+        eng = resolve_engine(eng_spec, **engine_opts)
+        own = eng is not eng_spec
+        try:
+            eng.load(judgments, gold_codes)
+            params, post = self._run(eng, judgments, rng)
+        finally:
+            if own:
+                eng.close()
+        self._store(judgments, post, output)
+        self._finish(params, judgments)
+        return self
+
+    def _validate_params(self, judgments: Judgments) -> None:
+        if not (self.tol >= 0):
+            raise ValueError(f"tol must be >= 0, not {self.tol}")
+        if self._iter_limit() < 1:
+            raise ValueError(f"max_iter must be >= 1, not {self._iter_limit()}")
+
+    def _iter_limit(self) -> int:
+        return int(self.max_iter)
+
+    def _run(self, eng: Any, judgments: Judgments, rng: np.random.Generator) -> tuple[Any, np.ndarray]:
+        params = self._init_params(eng, judgments, rng)
+        history: list[float] = []
+        n = max(judgments.n_judgments, 1)
+        max_iter = self._iter_limit()
+        bar = Progress(max_iter, type(self).__name__, enabled=getattr(self, "progress", None))
+        converged = False
+        it = 0
+        for it in range(1, max_iter + 1):
+            stats = eng.map_sum(self._e_step, params)
+            obj = self._objective(stats, params)
+            history.append(obj)
+            params = self._m_step(stats)
+            delta = abs(history[-1] - history[-2]) / n if len(history) > 1 else float("inf")
+            bar.update(it, f"objective {obj:.6g} change/judgment {delta:.2e}")
+            if delta < self.tol:
+                converged = True
+                break
+        bar.close("converged" if converged else "")
+        if not converged:
+            warnings.warn(
+                f"{type(self).__name__} did not converge in {max_iter} iterations "
+                f"(last change per judgment {delta:.3g} >= tol={self.tol}); raise max_iter or tol",
+                ConvergenceWarning, stacklevel=3,
+            )
+        self.n_iter_ = it
+        self.converged_ = converged
+        self.history_ = history
+        post = eng.gather(self._posteriors, params)
+        return params, post

@@ -1,0 +1,215 @@
+"""Engines decide where the shards live; models only see :class:`Shard` objects.
+
+A *shard* is a set of whole tasks with all their judgments, sorted by task (CSR layout: the
+judgments of local task ``t`` are ``indptr[t]:indptr[t + 1]``). Models are written as functions
+``fn(shard, *args)``; an engine runs such a function on every shard and, for additive statistics,
+adds the results in a fixed shard order. The local engine keeps the shards in this process; the Ray
+engine (``galton.workers``) keeps each shard in an actor. ``engine="ray"`` is resolved in
+:func:`resolve_engine` and nowhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+from ..judgments import Judgments
+
+__all__ = ["Shard", "Engine", "LocalEngine", "resolve_engine", "make_shards", "shard_of_tasks", "add_stats"]
+
+
+@dataclass
+class Shard:
+    """Whole tasks with all their judgments, sorted by task.
+
+    Attributes
+    ----------
+    task_ids : int32 (n_tasks_in_shard,)   global task codes of this shard's tasks, increasing
+    indptr : int64 (n_tasks_in_shard + 1,) CSR offsets of each task's judgments
+    task : int32 (n,)    local task index of each judgment (0 .. n_tasks_in_shard - 1)
+    worker, label : int32 (n,)  global worker and label codes
+    gold : int32 (n_tasks_in_shard,)  gold label code, -1 where unknown
+    n_workers, n_labels : global sizes
+    state : per-shard scratch space a model may use between calls (never sent back)
+    """
+
+    task_ids: np.ndarray
+    indptr: np.ndarray
+    task: np.ndarray
+    worker: np.ndarray
+    label: np.ndarray
+    gold: np.ndarray
+    n_workers: int
+    n_labels: int
+    state: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def n_tasks(self) -> int:
+        return int(self.task_ids.size)
+
+    @property
+    def n_judgments(self) -> int:
+        return int(self.task.size)
+
+    @property
+    def wl(self) -> np.ndarray:
+        """worker * n_labels + label for each judgment (cached)."""
+        wl = self.state.get("_wl")
+        if wl is None:
+            wl = (self.worker.astype(np.int64) * self.n_labels + self.label).astype(np.int32)
+            self.state["_wl"] = wl
+        return wl
+
+
+def shard_of_tasks(task_codes: np.ndarray, n_shards: int) -> np.ndarray:
+    """Shard index of each task code: a fixed integer hash (splitmix64 finaliser) modulo n_shards."""
+    if n_shards == 1:
+        return np.zeros(task_codes.shape, dtype=np.int32)
+    x = task_codes.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
+    with np.errstate(over="ignore"):
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        x = x ^ (x >> np.uint64(31))
+    return (x % np.uint64(n_shards)).astype(np.int32)
+
+
+def build_shard(
+    task: np.ndarray, worker: np.ndarray, label: np.ndarray, task_ids: np.ndarray,
+    gold: np.ndarray, n_workers: int, n_labels: int,
+) -> Shard:
+    """Build one shard from judgments whose global task codes all lie in ``task_ids`` (sorted)."""
+    local = np.searchsorted(task_ids, task).astype(np.int32)
+    order = np.argsort(local, kind="stable")
+    local = local[order]
+    counts = np.bincount(local, minlength=task_ids.size)
+    indptr = np.zeros(task_ids.size + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    return Shard(
+        task_ids=task_ids.astype(np.int32),
+        indptr=indptr,
+        task=local,
+        worker=np.ascontiguousarray(worker[order], dtype=np.int32),
+        label=np.ascontiguousarray(label[order], dtype=np.int32),
+        gold=np.ascontiguousarray(gold, dtype=np.int32),
+        n_workers=n_workers,
+        n_labels=n_labels,
+    )
+
+
+def make_shards(judgments: Judgments, gold: np.ndarray | None, n_shards: int) -> list[Shard]:
+    """Split judgments into ``n_shards`` task-hashed shards (a shard may be empty)."""
+    if gold is None:
+        gold = np.full(judgments.n_tasks, -1, dtype=np.int32)
+    all_tasks = np.arange(judgments.n_tasks, dtype=np.int32)
+    task_shard = shard_of_tasks(all_tasks, n_shards)
+    j_shard = task_shard[judgments.task]
+    shards = []
+    for s in range(n_shards):
+        ids = all_tasks[task_shard == s]
+        sel = np.flatnonzero(j_shard == s) if n_shards > 1 else slice(None)
+        shards.append(
+            build_shard(
+                judgments.task[sel], judgments.worker[sel], judgments.label[sel], ids, gold[ids],
+                judgments.n_workers, judgments.n_labels,
+            )
+        )
+    return shards
+
+
+def add_stats(parts: Sequence[Any]) -> Any:
+    """Add additive statistics (dicts / tuples of arrays and floats) in the given order."""
+    first = parts[0]
+    if isinstance(first, dict):
+        return {k: add_stats([p[k] for p in parts]) for k in first}
+    if isinstance(first, tuple):
+        return tuple(add_stats([p[i] for p in parts]) for i in range(len(first)))
+    total = first.copy() if isinstance(first, np.ndarray) else first
+    for p in parts[1:]:
+        total = total + p
+    return total
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """Where shards live. Models call these four methods and nothing else."""
+
+    n_shards: int
+
+    def load(self, judgments: Judgments, gold: np.ndarray | None) -> None: ...
+
+    def map(self, fn: Callable[..., Any], *args: Any) -> list[Any]: ...
+
+    def close(self) -> None: ...
+
+
+class EngineMixin:
+    """Reductions every engine gets from ``map``."""
+
+    n_tasks: int
+
+    def map_sum(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run ``fn(shard, *args)`` on every shard and add the results in shard order."""
+        return add_stats(self.map(fn, *args))  # type: ignore[attr-defined]
+
+    def gather(self, fn: Callable[..., np.ndarray], *args: Any) -> np.ndarray:
+        """Run ``fn(shard, *args)`` returning per-task rows; assemble them in global task order."""
+        parts = self.map(_with_ids(fn), *args)  # type: ignore[attr-defined]
+        parts = [p for p in parts if p[0].size]
+        first = parts[0][1]
+        out = np.empty((self.n_tasks,) + first.shape[1:], dtype=first.dtype)
+        for ids, rows in parts:
+            out[ids] = rows
+        return out
+
+
+class _with_ids:
+    def __init__(self, fn: Callable[..., np.ndarray]):
+        self.fn = fn
+
+    def __call__(self, shard: Shard, *args: Any) -> tuple[np.ndarray, np.ndarray]:
+        return shard.task_ids, self.fn(shard, *args)
+
+
+class LocalEngine(EngineMixin):
+    """Shards held in this process (one shard by default)."""
+
+    def __init__(self, n_shards: int = 1):
+        if int(n_shards) < 1:
+            raise ValueError(f"n_shards must be >= 1, not {n_shards}")
+        self.n_shards = int(n_shards)
+        self.shards: list[Shard] = []
+        self.n_tasks = 0
+
+    def load(self, judgments: Judgments, gold: np.ndarray | None) -> None:
+        self.shards = make_shards(judgments, gold, self.n_shards)
+        self.n_tasks = judgments.n_tasks
+
+    def map(self, fn: Callable[..., Any], *args: Any) -> list[Any]:
+        return [fn(s, *args) for s in self.shards]
+
+    def close(self) -> None:
+        self.shards = []
+
+    def __repr__(self) -> str:
+        return f"LocalEngine(n_shards={self.n_shards})"
+
+
+def resolve_engine(engine: Any = None, **options: Any) -> Any:
+    """The one place an engine name is resolved: None/"local" -> LocalEngine, "ray" -> RayEngine."""
+    if engine is None or engine == "local":
+        return LocalEngine(**options)
+    if engine == "ray":
+        try:
+            from ..workers.engine import RayEngine
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ImportError(
+                "engine='ray' needs Ray: pip install 'galton[ray]'"
+            ) from exc
+        return RayEngine(**options)
+    if isinstance(engine, str):
+        raise ValueError(f"unknown engine {engine!r}; use 'local', 'ray' or an engine object")
+    if hasattr(engine, "map") and hasattr(engine, "load"):
+        return engine
+    raise TypeError(f"engine must be 'local', 'ray' or an engine object, not {type(engine).__name__}")

@@ -1,0 +1,55 @@
+"""One registry of models by name, used by the CLI, the benchmarks and the parametrised tests."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, TypeVar
+
+__all__ = ["register", "get", "names", "create", "aliases"]
+
+_MODELS: dict[str, type] = {}
+_ALIASES: dict[str, str] = {}
+
+T = TypeVar("T", bound=type)
+
+
+def _norm(name: str) -> str:
+    return name.strip().lower().replace("-", "_").replace(" ", "_")
+
+
+def register(name: str, *alias: str) -> Callable[[T], T]:
+    """Class decorator: register a model under a canonical name and optional aliases."""
+
+    def deco(cls: T) -> T:
+        key = _norm(name)
+        if key in _MODELS and _MODELS[key] is not cls:
+            raise ValueError(f"model name {name!r} is registered twice")
+        _MODELS[key] = cls
+        for a in (cls.__name__, *alias):
+            _ALIASES[_norm(a)] = key
+        cls.registry_name = key  # type: ignore[attr-defined]
+        return cls
+
+    return deco
+
+
+def names() -> list[str]:
+    """Canonical model names, sorted."""
+    return sorted(_MODELS)
+
+
+def aliases() -> dict[str, str]:
+    return dict(_ALIASES)
+
+
+def get(name: str) -> type:
+    """The model class registered under ``name`` (or an alias such as the class name)."""
+    key = _norm(name)
+    key = _ALIASES.get(key, key)
+    if key not in _MODELS:
+        raise ValueError(f"unknown model {name!r}; valid names: {', '.join(names())}")
+    return _MODELS[key]
+
+
+def create(name: str, **params: Any) -> Any:
+    """An instance of the model ``name`` with the given parameters."""
+    return get(name)(**params)

@@ -1,0 +1,103 @@
+"""Results back in the user's vocabulary and frame type.
+
+pandas (crowd-kit's conventions): ``labels_`` a Series named ``agg_label`` indexed by ``task``;
+``probas_`` a DataFrame task x label; ``skills_`` a Series indexed by ``worker``; ``errors_`` a
+DataFrame indexed by (worker, label) with the true labels as columns; ``priors_`` a Series by label.
+
+polars / Arrow: long, tidy tables with string column names: ``labels_`` (task, label),
+``probas_`` (task, one column per label), ``skills_`` (worker, skill), ``errors_``
+(worker, label, true_label, probability), ``priors_`` (label, prior).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Output"]
+
+
+def _names(a: np.ndarray) -> list:
+    return a.tolist()
+
+
+class Output:
+    """Builds result objects of one frame kind ("pandas", "polars" or "arrow")."""
+
+    def __init__(self, kind: str):
+        if kind == "dict":
+            kind = "polars"
+        if kind not in ("pandas", "polars", "arrow"):
+            raise ValueError(f"output must be 'pandas', 'polars' or 'arrow', not {kind!r}")
+        self.kind = kind
+
+    # -- generic table maker for polars / arrow
+    def _table(self, cols: dict[str, Any]) -> Any:
+        if self.kind == "polars":
+            import polars as pl
+
+            return pl.DataFrame(cols)
+        import pyarrow as pa
+
+        return pa.table(cols)
+
+    def labels(self, task_names: np.ndarray, label_names: np.ndarray, codes: np.ndarray) -> Any:
+        values = label_names[codes]
+        if self.kind == "pandas":
+            import pandas as pd
+
+            return pd.Series(values, index=pd.Index(task_names, name="task"), name="agg_label")
+        return self._table({"task": task_names, "label": values})
+
+    def probas(self, task_names: np.ndarray, label_names: np.ndarray, post: np.ndarray) -> Any:
+        if self.kind == "pandas":
+            import pandas as pd
+
+            return pd.DataFrame(
+                post, index=pd.Index(task_names, name="task"), columns=pd.Index(label_names, name="label")
+            )
+        cols: dict[str, Any] = {"task": task_names}
+        for i, name in enumerate(_names(label_names)):
+            cols[str(name)] = post[:, i]
+        return self._table(cols)
+
+    def per_worker(self, worker_names: np.ndarray, values: np.ndarray, name: str) -> Any:
+        if self.kind == "pandas":
+            import pandas as pd
+
+            return pd.Series(values, index=pd.Index(worker_names, name="worker"), name=name)
+        return self._table({"worker": worker_names, name: values})
+
+    def per_task(self, task_names: np.ndarray, values: np.ndarray, name: str) -> Any:
+        if self.kind == "pandas":
+            import pandas as pd
+
+            return pd.Series(values, index=pd.Index(task_names, name="task"), name=name)
+        return self._table({"task": task_names, name: values})
+
+    def priors(self, label_names: np.ndarray, priors: np.ndarray) -> Any:
+        if self.kind == "pandas":
+            import pandas as pd
+
+            return pd.Series(priors, index=pd.Index(label_names, name="label"), name="prior")
+        return self._table({"label": label_names, "prior": priors})
+
+    def errors(self, worker_names: np.ndarray, label_names: np.ndarray, errors: np.ndarray) -> Any:
+        """``errors[w, observed, true]`` = p(worker w answers observed | true)."""
+        w, k, _ = errors.shape
+        if self.kind == "pandas":
+            import pandas as pd
+
+            index = pd.MultiIndex.from_arrays(
+                [np.repeat(worker_names, k), np.tile(label_names, w)], names=["worker", "label"]
+            )
+            return pd.DataFrame(
+                errors.reshape(w * k, k), index=index, columns=pd.Index(label_names, name="label")
+            )
+        return self._table({
+            "worker": np.repeat(worker_names, k * k),
+            "label": np.tile(np.repeat(label_names, k), w),
+            "true_label": np.tile(label_names, w * k),
+            "probability": errors.reshape(-1),
+        })

@@ -1,0 +1,126 @@
+"""Datasets shipped inside the package as zstd-compressed Parquet (read-only, never downloaded).
+
+Layout, written by :mod:`galton.datasets._build_bundle`::
+
+    galton/datasets/data/<name>/judgments.parquet   task, worker, label
+                               /gold.parquet        task, label          (when the source has it)
+                               /experts.parquet     task, expert, label  (when the source has it)
+                               /README.md           source and licence (the attribution)
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ._dataset import Dataset
+from ._io import Frame, check_frame, convert, format_names, read_parquet, write_table
+
+#: Directory holding one sub-directory per bundled dataset.
+DATA_DIR: Path = Path(__file__).resolve().parent / "data"
+
+
+def names() -> list[str]:
+    """List the datasets bundled with galton.
+
+    Returns
+    -------
+    list of str
+        Dataset names, sorted.
+
+    Examples
+    --------
+    >>> "act_cf" in names()
+    True
+    """
+    if not DATA_DIR.is_dir():  # pragma: no cover - only in a broken installation
+        return []
+    return sorted(p.name for p in DATA_DIR.iterdir() if (p / "judgments.parquet").is_file())
+
+
+def _dataset_dir(name: str) -> Path:
+    """Return the directory of bundled dataset `name`, or raise a ``ValueError`` that helps."""
+    valid = names()
+    if name not in valid:
+        raise ValueError(
+            f"no bundled dataset named {name!r}; bundled datasets are: {format_names(valid)}. "
+            "Other datasets (those whose licence does not allow bundling) can be read from a "
+            "checkout of the shared datasets with galton.datasets.load_shared(name, root)."
+        )
+    return DATA_DIR / name
+
+
+def load(name: str, *, frame: Frame = "polars") -> Dataset:
+    """Load a bundled dataset.
+
+    Reads the Parquet files shipped inside the package; never touches the network.
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`names`.
+    frame : {"polars", "pandas", "arrow"}, default "polars"
+        Type of the returned tables.
+
+    Returns
+    -------
+    Dataset
+        ``(judgments, gold, experts)``; ``gold`` and ``experts`` are ``None`` when absent.
+
+    Raises
+    ------
+    ValueError
+        If `name` is not bundled (the message lists the bundled names) or `frame` is unknown.
+
+    Examples
+    --------
+    >>> ds = load("act_cf")
+    >>> ds.judgments.shape, ds.gold.shape, ds.experts
+    ((1720, 3), (300, 2), None)
+    """
+    check_frame(frame)
+    folder = _dataset_dir(name)
+    tables = []
+    for table in ("judgments", "gold", "experts"):
+        path = folder / f"{table}.parquet"
+        tables.append(convert(read_parquet(path, table), frame) if path.is_file() else None)
+    return Dataset(*tables)
+
+
+def info(name: str) -> str:
+    """Return the README of a bundled dataset: what it is, its source, licence and size.
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`names`.
+
+    Returns
+    -------
+    str
+        The README text, kept as the attribution the licence asks for.
+    """
+    return (_dataset_dir(name) / "README.md").read_text(encoding="utf-8")
+
+
+def export(name: str, path: str | os.PathLike[str]) -> Path:
+    """Write a bundled dataset's judgments to a CSV or Parquet file.
+
+    The format follows the extension (``.csv``, ``.parquet`` or ``.pq``). The file is written to
+    a temporary name in the same directory and then moved over `path` in one step, so an
+    interrupted export never leaves a truncated file.
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`names`.
+    path : path-like
+        Destination file; its directory must exist.
+
+    Returns
+    -------
+    pathlib.Path
+        The written path.
+    """
+    folder = _dataset_dir(name)
+    return write_table(read_parquet(folder / "judgments.parquet", "judgments"), path)

@@ -1,0 +1,213 @@
+"""File IO for the dataset layout: typed CSV reading, frame conversion, atomic writes.
+
+Every dataset is up to three tables with fixed column names (see :data:`COLUMNS`). The CSV reader
+infers column types over the whole file so that integer-looking ids and labels stay integers and
+strings stay strings; an integer column whose text does not survive the round trip (``"007"``)
+is kept as text, because a leading zero is part of an id.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Literal
+
+import polars as pl
+
+Frame = Literal["polars", "pandas", "arrow"]
+
+#: Frame types that :func:`convert` can produce.
+FRAMES: tuple[str, ...] = ("polars", "pandas", "arrow")
+
+#: Column names of each table of a dataset, in order.
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "judgments": ("task", "worker", "label"),
+    "gold": ("task", "label"),
+    "experts": ("task", "expert", "label"),
+}
+
+#: Zstandard level of the bundled Parquet files (higher is smaller and slower to write only).
+ZSTD_LEVEL = 19
+
+
+def check_frame(frame: str) -> None:
+    """Raise ``ValueError`` unless `frame` names a supported frame type.
+
+    Parameters
+    ----------
+    frame : str
+        Requested frame type.
+
+    Raises
+    ------
+    ValueError
+        If `frame` is not one of :data:`FRAMES`.
+    """
+    if frame not in FRAMES:
+        raise ValueError(
+            f"frame={frame!r} is not supported; use one of {', '.join(map(repr, FRAMES))}"
+        )
+
+
+def _check_columns(df: pl.DataFrame, table: str, source: Path) -> pl.DataFrame:
+    """Return the expected columns of `table` from `df`, or raise naming the missing ones."""
+    expected = COLUMNS[table]
+    missing = [c for c in expected if c not in df.columns]
+    if missing:
+        raise ValueError(
+            f"{source} is missing column(s) {missing}; a {table} table needs columns "
+            f"{list(expected)} and has {df.columns}"
+        )
+    return df.select(expected)
+
+
+def _keep_text_ids(df: pl.DataFrame, raw: pl.DataFrame) -> pl.DataFrame:
+    """Turn back to text every integer column whose values do not print as they were written."""
+    fixes = []
+    for name, dtype in df.schema.items():
+        if dtype.is_integer() and not df[name].cast(pl.String).equals(raw[name]):
+            fixes.append(raw[name])
+    return df.with_columns(fixes) if fixes else df
+
+
+def read_csv(path: str | os.PathLike[str], table: str) -> pl.DataFrame:
+    """Read one table of a dataset from CSV with whole-file type inference.
+
+    Parameters
+    ----------
+    path : path-like
+        CSV file with a header row.
+    table : {"judgments", "gold", "experts"}
+        Which table the file holds; fixes the expected columns and their order.
+
+    Returns
+    -------
+    polars.DataFrame
+        The columns of ``COLUMNS[table]`` in that order; integers as ``Int64`` where every value
+        prints back exactly as written, otherwise text.
+
+    Raises
+    ------
+    ValueError
+        If a required column is missing.
+    """
+    path = Path(path)
+    df = pl.read_csv(path, infer_schema_length=None)
+    if any(dtype.is_integer() for dtype in df.schema.values()):
+        raw = pl.read_csv(path, infer_schema_length=0)  # every column as text
+        df = _keep_text_ids(df, raw)
+    return _check_columns(df, table, path)
+
+
+def read_parquet(path: str | os.PathLike[str], table: str) -> pl.DataFrame:
+    """Read one table of a dataset from Parquet and check its columns.
+
+    Parameters
+    ----------
+    path : path-like
+        Parquet file.
+    table : {"judgments", "gold", "experts"}
+        Which table the file holds.
+
+    Returns
+    -------
+    polars.DataFrame
+        The columns of ``COLUMNS[table]`` in that order.
+    """
+    path = Path(path)
+    return _check_columns(pl.read_parquet(path), table, path)
+
+
+def convert(df: pl.DataFrame | None, frame: Frame) -> Any:
+    """Convert a polars frame to the requested frame type.
+
+    Parameters
+    ----------
+    df : polars.DataFrame or None
+        Table to convert; ``None`` passes through.
+    frame : {"polars", "pandas", "arrow"}
+        Target type: ``polars.DataFrame``, ``pandas.DataFrame`` or ``pyarrow.Table``.
+
+    Returns
+    -------
+    polars.DataFrame or pandas.DataFrame or pyarrow.Table or None
+    """
+    check_frame(frame)
+    if df is None or frame == "polars":
+        return df
+    if frame == "arrow":
+        return df.to_arrow()
+    try:
+        import pandas  # noqa: F401  (optional dependency: fail here with advice)
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError("frame='pandas' needs pandas: pip install 'galton[pandas]'") from exc
+    return df.to_pandas()
+
+
+def _create_temp(path: Path) -> tuple[int, Path]:
+    """Create a new empty file next to `path`; return its descriptor and path.
+
+    Unlike :func:`tempfile.mkstemp` (mode 0600), the file gets mode 0666 less the umask, the
+    mode an ordinary ``open(path, "w")`` would give the destination.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"could not create a temporary file next to {path}")  # pragma: no cover
+
+
+def write_table(df: pl.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """Write `df` to CSV or Parquet (chosen by extension) atomically.
+
+    The table goes to a temporary file in the destination directory, which then replaces `path`
+    with :func:`os.replace`, so readers never see a half-written file and a failure leaves
+    nothing behind.
+
+    Parameters
+    ----------
+    df : polars.DataFrame
+        Table to write.
+    path : path-like
+        Destination ending in ``.csv``, ``.parquet`` or ``.pq``; its directory must exist.
+
+    Returns
+    -------
+    pathlib.Path
+        The destination path.
+
+    Raises
+    ------
+    ValueError
+        If the extension is not one of the above.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".parquet", ".pq"):
+        raise ValueError(
+            f"cannot tell the format of {path}: use a name ending in .csv, .parquet or .pq"
+        )
+    fd, tmp = _create_temp(path)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            if suffix == ".csv":
+                df.write_csv(fh)
+            else:
+                df.write_parquet(fh, compression="zstd", compression_level=ZSTD_LEVEL)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def format_names(names: Iterable[str]) -> str:
+    """Return names as a comma-separated list for error messages."""
+    return ", ".join(names)

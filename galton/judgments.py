@@ -1,0 +1,476 @@
+"""The data model: judgments encoded once, validated once, kept read-only.
+
+A :class:`Judgments` holds three int32 code arrays (task, worker, label), one entry per judgment, plus
+the vocabularies that map codes back to the user's own ids and label values. Vocabularies are sorted
+(numbers numerically, strings lexicographically, ``False < True``), so the codes — and every result
+computed from them — do not depend on the order of the input rows.
+
+Inputs: pandas, polars, a pyarrow Table (or anything exporting the Arrow C stream interface), a dict
+of arrays, or a path (CSV, Parquet file or directory, JSON lines). Every error names the column, the
+number of bad rows, a few example rows and what to do about it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+__all__ = ["Judgments", "to_arrow", "encode_gold", "frame_kind"]
+
+OnInvalid = Literal["raise", "drop"]
+Duplicates = Literal["keep", "first", "last", "raise"]
+FrameKind = Literal["pandas", "polars", "arrow", "dict"]
+
+_MAX_EXAMPLES = 5
+
+
+# --------------------------------------------------------------------------------------------------
+# reading anything into an Arrow table
+# --------------------------------------------------------------------------------------------------
+def frame_kind(data: Any) -> FrameKind:
+    """Which frame type results should be returned in for this input."""
+    mod = type(data).__module__.split(".")[0]
+    if mod == "pandas":
+        return "pandas"
+    if mod == "polars":
+        return "polars"
+    if isinstance(data, (pa.Table, pa.RecordBatch)) or hasattr(data, "__arrow_c_stream__"):
+        return "arrow"
+    if isinstance(data, (str, os.PathLike)):
+        return "polars"
+    return "dict"
+
+
+def _read_path(path: str | os.PathLike) -> pa.Table:
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"input path {str(p)!r} does not exist")
+    if p.is_dir():
+        import pyarrow.dataset as ds
+
+        files = sorted(str(f) for f in p.rglob("*.parquet") if not f.name.startswith((".", "_")))
+        if not files:
+            raise ValueError(f"directory {str(p)!r} holds no .parquet files")
+        return ds.dataset(files, format="parquet").to_table()
+    suffix = "".join(p.suffixes[-2:]).lower() if p.suffix in (".gz", ".zst") else p.suffix.lower()
+    if suffix.startswith(".parquet") or suffix == ".pq":
+        import pyarrow.parquet as pq
+
+        return pq.read_table(p)
+    if suffix.startswith((".jsonl", ".ndjson", ".json")):
+        import pyarrow.json as pj
+
+        return pj.read_json(p)
+    if suffix.startswith((".csv", ".tsv", ".txt")):
+        import polars as pl
+
+        sep = "\t" if suffix.startswith(".tsv") else ","
+        return pl.read_csv(p, separator=sep, infer_schema_length=None).to_arrow()
+    raise ValueError(
+        f"cannot tell the format of {str(p)!r} from its extension; use .csv, .tsv, .parquet, .jsonl "
+        "or a directory of .parquet files"
+    )
+
+
+def to_arrow(data: Any) -> pa.Table:
+    """Convert any supported input (frame, dict of arrays, path) to a pyarrow Table."""
+    if isinstance(data, pa.Table):
+        return data
+    if isinstance(data, pa.RecordBatch):
+        return pa.Table.from_batches([data])
+    if isinstance(data, (str, os.PathLike)):
+        return _read_path(data)
+    kind = frame_kind(data)
+    if kind == "pandas":
+        try:
+            return pa.Table.from_pandas(data, preserve_index=False)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            bad = _mixed_type_column(data)
+            if bad is not None:
+                raise _mixed_types_error(bad[0], bad[1]) from None
+            raise ValueError(f"could not read the pandas frame: {exc}") from None
+    if kind == "polars":
+        return data.to_arrow()
+    if hasattr(data, "__arrow_c_stream__"):
+        return pa.table(data)
+    if isinstance(data, dict):
+        cols = {}
+        for name, values in data.items():
+            try:
+                cols[name] = pa.array(np.asarray(values) if not isinstance(values, list) else values)
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                types = sorted({type(v).__name__ for v in values})
+                raise _mixed_types_error(str(name), types) from None
+        return pa.table(cols)
+    raise TypeError(
+        f"cannot read judgments from a {type(data).__name__}; pass a pandas or polars DataFrame, a "
+        "pyarrow Table, a dict of arrays or a path to a CSV / Parquet / JSON-lines file"
+    )
+
+
+def _mixed_type_column(df: Any) -> tuple[str, list[str]] | None:
+    for name in df.columns:
+        col = df[name]
+        if col.dtype == object:
+            types = sorted({type(v).__name__ for v in col.dropna()})
+            if len(types) > 1:
+                return str(name), types
+    return None
+
+
+def _mixed_types_error(column: str, types: Sequence[str]) -> ValueError:
+    return ValueError(
+        f"column {column!r} mixes value types ({', '.join(types)}); convert it to one type first, "
+        f"for example df[{column!r}] = df[{column!r}].astype(str)"
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# encoding
+# --------------------------------------------------------------------------------------------------
+def _examples(rows: np.ndarray) -> str:
+    shown = ", ".join(str(int(r)) for r in rows[:_MAX_EXAMPLES])
+    return shown + (", ..." if rows.size > _MAX_EXAMPLES else "")
+
+
+def _encode(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Codes (int32) and the sorted vocabulary (numpy array) of a null-free Arrow column."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    if pa.types.is_dictionary(column.type):
+        column = column.dictionary_decode()
+    if pa.types.is_large_string(column.type) or pa.types.is_string_view(column.type):
+        column = column.cast(pa.string())
+    enc = column.dictionary_encode()
+    dictionary = enc.dictionary
+    indices = enc.indices.to_numpy(zero_copy_only=False)
+    order = np.asarray(pc.sort_indices(dictionary)).astype(np.int64)
+    rank = np.empty(order.size, dtype=np.int32)
+    rank[order] = np.arange(order.size, dtype=np.int32)
+    codes = rank[indices].astype(np.int32, copy=False)
+    vocab = dictionary.take(pa.array(order)).to_numpy(zero_copy_only=False)
+    if vocab.dtype == object and len(dictionary) and isinstance(vocab[0], str):
+        vocab = vocab.astype(object)
+    return codes, vocab
+
+
+def _readonly(a: np.ndarray) -> np.ndarray:
+    a.setflags(write=False)
+    return a
+
+
+@dataclass(frozen=True, eq=False)
+class Judgments:
+    """Judgments encoded as int32 codes plus the vocabularies that map them back.
+
+    Attributes
+    ----------
+    task, worker, label : np.ndarray of int32, shape (n_judgments,)
+        Codes into ``task_names``, ``worker_names`` and ``label_names``; read-only.
+    task_names, worker_names, label_names : np.ndarray
+        Sorted vocabularies holding the user's own ids and label values (ints stay ints, strings
+        stay strings, booleans stay booleans).
+    source_kind : {"pandas", "polars", "arrow", "dict"}
+        The input's frame type; results are returned in it by default.
+    n_dropped : int
+        Rows removed by ``on_invalid="drop"`` or by a ``duplicates`` policy.
+    """
+
+    task: np.ndarray
+    worker: np.ndarray
+    label: np.ndarray
+    task_names: np.ndarray
+    worker_names: np.ndarray
+    label_names: np.ndarray
+    source_kind: FrameKind = "dict"
+    n_dropped: int = 0
+    columns: tuple[str, str, str] = ("task", "worker", "label")
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    # ---------------------------------------------------------------- construction
+    @classmethod
+    def from_any(
+        cls,
+        data: Any,
+        *,
+        task_col: str = "task",
+        worker_col: str = "worker",
+        label_col: str = "label",
+        on_invalid: OnInvalid = "raise",
+        duplicates: Duplicates = "keep",
+        labels: Sequence[Any] | None = None,
+    ) -> "Judgments":
+        """Encode and validate judgments from any supported input.
+
+        Parameters
+        ----------
+        data : pandas / polars DataFrame, pyarrow Table, Arrow stream object, dict or path
+            One row per judgment.
+        task_col, worker_col, label_col : str
+            Column names.
+        on_invalid : {"raise", "drop"}
+            What to do with rows that have a null in any of the three columns.
+        duplicates : {"keep", "first", "last", "raise"}
+            Repeated (task, worker) pairs: keep all as separate votes (crowd-kit's behaviour, the
+            default), keep the first or last in row order, or raise.
+        labels : sequence, optional
+            The full label set, when some labels may never be observed (for example a class no
+            worker chose). Observed labels must be in it.
+        """
+        if isinstance(data, Judgments):
+            return data
+        if on_invalid not in ("raise", "drop"):
+            raise ValueError(f"on_invalid must be 'raise' or 'drop', not {on_invalid!r}")
+        if duplicates not in ("keep", "first", "last", "raise"):
+            raise ValueError(
+                f"duplicates must be one of 'keep', 'first', 'last', 'raise', not {duplicates!r}"
+            )
+        kind = frame_kind(data)
+        table = to_arrow(data)
+        cols = (task_col, worker_col, label_col)
+        missing = [c for c in cols if c not in table.column_names]
+        if missing:
+            raise ValueError(
+                f"missing column(s) {missing}; the input has {table.column_names}. Name the columns "
+                "with task_col=, worker_col=, label_col= (CLI: --task-col, --worker-col, --label-col)"
+            )
+        table = table.select(list(cols))
+        if table.num_rows == 0:
+            raise ValueError("the input holds no judgments (0 rows)")
+
+        n_dropped = 0
+        null_mask = np.zeros(table.num_rows, dtype=bool)
+        for c in cols:
+            col = table.column(c)
+            if col.null_count:
+                m = np.asarray(col.is_null())
+                if pa.types.is_floating(col.type):
+                    m |= np.asarray(pc.is_nan(col).fill_null(False))
+                null_mask |= m
+            elif pa.types.is_floating(col.type):
+                null_mask |= np.asarray(pc.is_nan(col))
+        if null_mask.any():
+            if on_invalid == "raise":
+                for c in cols:
+                    col = table.column(c)
+                    m = np.asarray(col.is_null())
+                    if pa.types.is_floating(col.type):
+                        m = m | np.asarray(pc.is_nan(col).fill_null(False))
+                    if m.any():
+                        rows = np.flatnonzero(m)
+                        raise ValueError(
+                            f"column {c!r} has {rows.size} null value(s) (rows {_examples(rows)}); "
+                            "drop those rows or pass on_invalid='drop'"
+                        )
+            keep = ~null_mask
+            n_dropped += int(null_mask.sum())
+            table = table.filter(pa.array(keep))
+            if table.num_rows == 0:
+                raise ValueError("every row has a null value; nothing is left to aggregate")
+
+        t_codes, t_names = _encode(table.column(task_col))
+        w_codes, w_names = _encode(table.column(worker_col))
+        l_codes, l_names = _encode(table.column(label_col))
+        if labels is not None:
+            l_codes, l_names = _recode_labels(l_codes, l_names, labels, label_col)
+
+        if duplicates != "keep":
+            key = t_codes.astype(np.int64) * max(len(w_names), 1) + w_codes
+            order = np.argsort(key, kind="stable")
+            sk = key[order]
+            first = np.ones(sk.size, dtype=bool)
+            first[1:] = sk[1:] != sk[:-1]
+            if duplicates == "raise":
+                if not first.all():
+                    dup_rows = np.sort(order[~first])
+                    raise ValueError(
+                        f"{dup_rows.size} repeated (task, worker) pair(s) (rows {_examples(dup_rows)}); "
+                        "pass duplicates='keep' to count them as separate votes, or 'first'/'last'"
+                    )
+            else:
+                if duplicates == "first":
+                    sel = order[first]
+                else:
+                    last = np.ones(sk.size, dtype=bool)
+                    last[:-1] = sk[1:] != sk[:-1]
+                    sel = order[last]
+                sel = np.sort(sel)
+                n_dropped += t_codes.size - sel.size
+                t_codes, w_codes, l_codes = t_codes[sel], w_codes[sel], l_codes[sel]
+                # vocabularies stay valid: a pair's task and worker still occur
+
+        return cls(
+            task=_readonly(np.ascontiguousarray(t_codes, dtype=np.int32)),
+            worker=_readonly(np.ascontiguousarray(w_codes, dtype=np.int32)),
+            label=_readonly(np.ascontiguousarray(l_codes, dtype=np.int32)),
+            task_names=_readonly(t_names),
+            worker_names=_readonly(w_names),
+            label_names=_readonly(l_names),
+            source_kind=kind,
+            n_dropped=n_dropped,
+            columns=cols,
+        )
+
+    @classmethod
+    def from_codes(
+        cls,
+        task: np.ndarray,
+        worker: np.ndarray,
+        label: np.ndarray,
+        *,
+        n_tasks: int | None = None,
+        n_workers: int | None = None,
+        n_labels: int | None = None,
+    ) -> "Judgments":
+        """Wrap already-encoded int codes (for simulations); names are the codes themselves."""
+        task = np.ascontiguousarray(task, dtype=np.int32)
+        worker = np.ascontiguousarray(worker, dtype=np.int32)
+        label = np.ascontiguousarray(label, dtype=np.int32)
+        if not (task.shape == worker.shape == label.shape) or task.ndim != 1:
+            raise ValueError("task, worker and label codes must be 1-d arrays of the same length")
+        if task.size == 0:
+            raise ValueError("the input holds no judgments (0 rows)")
+        nt = int(task.max()) + 1 if n_tasks is None else n_tasks
+        nw = int(worker.max()) + 1 if n_workers is None else n_workers
+        nl = int(label.max()) + 1 if n_labels is None else n_labels
+        for name, a, n in (("task", task, nt), ("worker", worker, nw), ("label", label, nl)):
+            if a.min() < 0 or a.max() >= n:
+                raise ValueError(f"{name} codes must lie in [0, {n})")
+        return cls(
+            task=_readonly(task),
+            worker=_readonly(worker),
+            label=_readonly(label),
+            task_names=_readonly(np.arange(nt)),
+            worker_names=_readonly(np.arange(nw)),
+            label_names=_readonly(np.arange(nl)),
+        )
+
+    # ---------------------------------------------------------------- sizes
+    @property
+    def n_judgments(self) -> int:
+        return int(self.task.size)
+
+    @property
+    def n_tasks(self) -> int:
+        return int(self.task_names.size)
+
+    @property
+    def n_workers(self) -> int:
+        return int(self.worker_names.size)
+
+    @property
+    def n_labels(self) -> int:
+        return int(self.label_names.size)
+
+    def __len__(self) -> int:
+        return self.n_judgments
+
+    def __repr__(self) -> str:
+        return (
+            f"Judgments({self.n_judgments} judgments, {self.n_tasks} tasks, {self.n_workers} workers, "
+            f"{self.n_labels} labels)"
+        )
+
+    # ---------------------------------------------------------------- helpers
+    def label_index(self, values: Any, *, what: str = "gold") -> np.ndarray:
+        """Codes of label values; raises naming the values that are not in the label set."""
+        arr = np.asarray(values, dtype=self.label_names.dtype if self.label_names.dtype != object else object)
+        codes = _lookup(self.label_names, arr)
+        bad = codes < 0
+        if bad.any():
+            rows = np.flatnonzero(bad)
+            vals = sorted({repr(v) for v in np.asarray(values, dtype=object)[rows][:_MAX_EXAMPLES]})
+            raise ValueError(
+                f"{what} has {rows.size} label(s) not in the judgments' label set "
+                f"{list(self.label_names.tolist())} (rows {_examples(rows)}: {', '.join(vals)}); "
+                "fix those labels or pass labels=[...] with the full label set"
+            )
+        return codes
+
+    def task_index(self, values: Any) -> np.ndarray:
+        """Codes of task ids; -1 for ids that have no judgments."""
+        return _lookup(self.task_names, np.asarray(values, dtype=self.task_names.dtype if self.task_names.dtype != object else object))
+
+    def counts_per_task(self) -> np.ndarray:
+        return np.bincount(self.task, minlength=self.n_tasks)
+
+
+def _lookup(vocab: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Positions of values in a sorted vocabulary; -1 where absent."""
+    if values.size == 0:
+        return np.zeros(0, dtype=np.int32)
+    try:
+        pos = np.searchsorted(vocab, values)
+    except TypeError:
+        return np.full(values.shape, -1, dtype=np.int32)
+    pos = np.clip(pos, 0, max(vocab.size - 1, 0))
+    hit = np.zeros(values.shape, dtype=bool)
+    if vocab.size:
+        try:
+            hit = np.asarray(vocab[pos] == values, dtype=bool)
+        except (TypeError, ValueError):
+            hit = np.array([a == b for a, b in zip(vocab[pos], values)], dtype=bool)
+    return np.where(hit, pos, -1).astype(np.int32)
+
+
+def _recode_labels(
+    codes: np.ndarray, names: np.ndarray, labels: Sequence[Any], column: str
+) -> tuple[np.ndarray, np.ndarray]:
+    full = np.asarray(sorted(set(labels)))
+    if full.dtype.kind in "US":
+        full = full.astype(object)
+    mapping = _lookup(full, names.astype(full.dtype) if full.dtype != object else names)
+    if (mapping < 0).any():
+        extra = names[mapping < 0].tolist()[:_MAX_EXAMPLES]
+        raise ValueError(
+            f"column {column!r} holds label(s) {extra} that are not in labels={list(full.tolist())}"
+        )
+    return mapping[codes].astype(np.int32), full
+
+
+def encode_gold(
+    gold: Any, judgments: Judgments, *, task_col: str = "task", label_col: str = "label"
+) -> np.ndarray:
+    """Gold labels as an int32 array over ``judgments``' tasks, -1 where a task has no gold.
+
+    ``gold`` may be a pandas Series indexed by task (crowd-kit's convention), a dict task -> label, a
+    frame / table / path with ``task`` and ``label`` columns. Gold for tasks without judgments is
+    ignored; gold labels outside the label set raise.
+    """
+    if type(gold).__module__.split(".")[0] == "pandas" and hasattr(gold, "index") and gold.ndim == 1:
+        tasks = np.asarray(gold.index.to_numpy())
+        values = gold.to_numpy()
+    elif isinstance(gold, dict) and not (task_col in gold and label_col in gold):
+        tasks = np.asarray(list(gold.keys()))
+        values = np.asarray(list(gold.values()))
+    else:
+        table = to_arrow(gold)
+        missing = [c for c in (task_col, label_col) if c not in table.column_names]
+        if missing:
+            raise ValueError(
+                f"gold is missing column(s) {missing}; it has {table.column_names}. Gold needs one row "
+                "per task with columns task and label (or a pandas Series indexed by task)"
+            )
+        tasks = table.column(task_col).to_numpy(zero_copy_only=False)
+        values = table.column(label_col).to_numpy(zero_copy_only=False)
+    if tasks.dtype.kind in "US":
+        tasks = tasks.astype(object)
+    if values.dtype.kind in "US":
+        values = values.astype(object)
+    valid = np.array([v is not None and v == v for v in values], dtype=bool) if values.dtype == object or values.dtype.kind == "f" else np.ones(values.size, dtype=bool)
+    tasks, values = tasks[valid], values[valid]
+    if values.dtype.kind == "f" and judgments.label_names.dtype.kind in "iub":
+        if np.all(values == np.round(values)):
+            values = values.astype(judgments.label_names.dtype)
+    codes = judgments.label_index(values, what="gold")
+    tidx = judgments.task_index(tasks)
+    out = np.full(judgments.n_tasks, -1, dtype=np.int32)
+    known = tidx >= 0
+    out[tidx[known]] = codes[known]
+    return out
