@@ -1,17 +1,24 @@
 """Aggregation models. Each model family lives in its own module and registers itself by name.
 
 >>> from galton.aggregator import get, names
->>> get("ds")
-<class 'galton.aggregator.dawid_skene.DawidSkene'>
+>>> get("ds").__name__
+'DawidSkene'
 """
 
+from . import bayesian, dawid_skene, glad, kos, mace, majority_vote
 from ._base import BaseAggregator, ConvergenceWarning, EMAggregator, NotFittedError
 from ._engine import LocalEngine, Shard, resolve_engine
 from ._registry import create, get, names
-from .dawid_skene import DawidSkene, OneCoinDawidSkene
+from .bayesian import *  # noqa: F401,F403
+from .dawid_skene import *  # noqa: F401,F403
+from .glad import *  # noqa: F401,F403
+from .kos import *  # noqa: F401,F403
+from .mace import *  # noqa: F401,F403
+from .majority_vote import *  # noqa: F401,F403
 
 __all__ = [
     "BaseAggregator", "EMAggregator", "ConvergenceWarning", "NotFittedError",
     "LocalEngine", "Shard", "resolve_engine", "get", "names", "create",
-    "DawidSkene", "OneCoinDawidSkene",
+    *bayesian.__all__, *dawid_skene.__all__, *glad.__all__, *kos.__all__, *mace.__all__,
+    *majority_vote.__all__,
 ]

@@ -1,0 +1,3 @@
+"""placeholder: filled by its author."""
+
+__all__: list[str] = []
