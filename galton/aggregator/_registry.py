@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Callable, TypeVar
 
-__all__ = ["register", "get", "names", "create", "aliases"]
+__all__ = ["register", "get", "names", "create", "aliases", "default_name"]
+
+#: galton's robust default: Bayesian Dawid-Skene (Dirichlet priors stop the collapse of workers
+#: with few judgments); see galton/benchmarks/accuracy.py for the evidence.
+DEFAULT_MODEL = "bds"
 
 _MODELS: dict[str, type] = {}
 _ALIASES: dict[str, str] = {}
@@ -53,3 +57,8 @@ def get(name: str) -> type:
 def create(name: str, **params: Any) -> Any:
     """An instance of the model ``name`` with the given parameters."""
     return get(name)(**params)
+
+
+def default_name() -> str:
+    """Name of the default model (``bds``; ``ds`` if the Bayesian model is unavailable)."""
+    return DEFAULT_MODEL if DEFAULT_MODEL in _MODELS else "ds"

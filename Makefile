@@ -1,0 +1,34 @@
+# Two commands on a fresh machine with only Python and make:
+#   make demo   creates .venv, installs galton (+ Ray) and runs the main job on bundled data
+#   make test   creates .venv, installs the test extra and runs the whole test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
+
+.PHONY: demo test bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+
+$(VENV)/.demo: pyproject.toml | $(BIN)/python
+	$(PIP) install -e ".[ray,pandas]"
+	touch $@
+
+$(VENV)/.test: pyproject.toml | $(BIN)/python
+	$(PIP) install -e ".[test]"
+	touch $@ $(VENV)/.demo
+
+demo: $(VENV)/.demo
+	$(BIN)/python -m galton.demo
+
+test: $(VENV)/.test
+	$(BIN)/python -m pytest -q
+
+bench: $(VENV)/.test
+	$(BIN)/python -m galton.benchmarks.accuracy
+	$(BIN)/python -m galton.benchmarks.speed
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache
