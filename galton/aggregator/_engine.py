@@ -183,8 +183,13 @@ class LocalEngine(EngineMixin):
         self.n_tasks = 0
 
     def load(self, judgments: Judgments, gold: np.ndarray | None) -> None:
-        self.shards = make_shards(judgments, gold, self.n_shards)
-        self.n_tasks = judgments.n_tasks
+        self.load_shards(make_shards(judgments, gold, self.n_shards), judgments.n_tasks)
+
+    def load_shards(self, shards: list[Any], n_tasks: int = 0) -> None:
+        """Hold ready-made shards (any picklable objects with ``task_ids`` for ``gather``)."""
+        self.shards = list(shards)
+        self.n_shards = len(self.shards)
+        self.n_tasks = n_tasks
 
     def map(self, fn: Callable[..., Any], *args: Any) -> list[Any]:
         return [fn(s, *args) for s in self.shards]
