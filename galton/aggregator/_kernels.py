@@ -22,15 +22,12 @@ __all__ = ["EPS", "logsumexp_rows", "softmax_rows", "estep_table", "vote_counts"
 
 EPS = 1e-12  #: the one floor used before taking a log of a probability
 
-try:  # pragma: no cover - import guard
-    if os.environ.get("GALTON_NO_NUMBA"):
-        raise ImportError("disabled by GALTON_NO_NUMBA")
-    import numba as _nb
+import importlib.util
 
-    HAVE_NUMBA = True
-except ImportError:  # pragma: no cover
-    _nb = None
-    HAVE_NUMBA = False
+#: numba is used when installed, unless GALTON_NO_NUMBA is set; it is imported on first use so that
+#: ``import galton`` stays fast.
+HAVE_NUMBA = importlib.util.find_spec("numba") is not None and not os.environ.get("GALTON_NO_NUMBA")
+_COMPILED: dict = {}
 
 _MIN_PARALLEL = 200_000  # judgments; below this one thread is faster than spawning work
 
@@ -81,55 +78,13 @@ def _estep_numpy(indptr, task, wl, table, logprior, gold):
     return float(lse.sum()), post, counts
 
 
-if HAVE_NUMBA:  # pragma: no branch
+def _compile() -> dict:
+    """The numba kernels, imported on first use (numba caches their machine code on disk)."""
+    if not _COMPILED:
+        from . import _kernels_numba as kn
 
-    @_nb.njit(cache=True, nogil=True)
-    def _estep_chunk(indptr, wl, table, logprior, gold, post, counts, lo, hi):
-        k = table.shape[1]
-        buf = np.empty(k)
-        ll = 0.0
-        for t in range(lo, hi):
-            for c in range(k):
-                buf[c] = logprior[c]
-            for j in range(indptr[t], indptr[t + 1]):
-                r = wl[j]
-                for c in range(k):
-                    buf[c] += table[r, c]
-            g = gold[t]
-            if g >= 0:
-                ll += buf[g]
-                for c in range(k):
-                    post[t, c] = 0.0
-                post[t, g] = 1.0
-            else:
-                m = buf[0]
-                for c in range(1, k):
-                    if buf[c] > m:
-                        m = buf[c]
-                s = 0.0
-                for c in range(k):
-                    buf[c] = np.exp(buf[c] - m)
-                    s += buf[c]
-                ll += m + np.log(s)
-                inv = 1.0 / s
-                for c in range(k):
-                    post[t, c] = buf[c] * inv
-            for j in range(indptr[t], indptr[t + 1]):
-                r = wl[j]
-                for c in range(k):
-                    counts[r, c] += post[t, c]
-        return ll
-
-    @_nb.njit(cache=True, parallel=True)
-    def _estep_parallel(indptr, wl, table, logprior, gold, post, counts_per_chunk):
-        n_chunks = counts_per_chunk.shape[0]
-        n_t = indptr.size - 1
-        lls = np.zeros(n_chunks)
-        for c in _nb.prange(n_chunks):
-            lo = c * n_t // n_chunks
-            hi = (c + 1) * n_t // n_chunks
-            lls[c] = _estep_chunk(indptr, wl, table, logprior, gold, post, counts_per_chunk[c], lo, hi)
-        return lls.sum()
+        _COMPILED.update(chunk=kn.estep_chunk, parallel=kn.estep_parallel, nb=kn.numba)
+    return _COMPILED
 
 
 def estep_table(indptr: np.ndarray, task: np.ndarray, wl: np.ndarray, table: np.ndarray,
@@ -155,13 +110,14 @@ def estep_table(indptr: np.ndarray, task: np.ndarray, wl: np.ndarray, table: np.
     logprior = np.ascontiguousarray(logprior, dtype=np.float64)
     if not HAVE_NUMBA:
         return _estep_numpy(indptr, task, wl, table, logprior, gold)
+    kern = _compile()
     n_t, k = indptr.size - 1, table.shape[1]
     post = np.empty((n_t, k))
-    n_threads = _nb.get_num_threads() if wl.size >= _MIN_PARALLEL else 1
+    n_threads = kern["nb"].get_num_threads() if wl.size >= _MIN_PARALLEL else 1
     if n_threads == 1:
         counts = np.zeros(table.shape)
-        ll = _estep_chunk(indptr, wl, table, logprior, gold, post, counts, 0, n_t)
+        ll = kern["chunk"](indptr, wl, table, logprior, gold, post, counts, 0, n_t)
         return float(ll), post, counts
     per_chunk = np.zeros((n_threads,) + table.shape)
-    ll = _estep_parallel(indptr, wl, table, logprior, gold, post, per_chunk)
+    ll = kern["parallel"](indptr, wl, table, logprior, gold, post, per_chunk)
     return float(ll), post, per_chunk.sum(axis=0)

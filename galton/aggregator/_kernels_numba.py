@@ -1,0 +1,58 @@
+"""numba versions of the hot kernels (imported lazily by ``_kernels``; see its docstring)."""
+
+import numba
+import numpy as np
+
+__all__ = ["estep_chunk", "estep_parallel", "numba"]
+
+
+@numba.njit(cache=True, nogil=True)
+def estep_chunk(indptr, wl, table, logprior, gold, post, counts, lo, hi):  # pragma: no cover - compiled
+    """Tasks [lo, hi) of the confusion-table E-step; adds expected counts into ``counts``."""
+    k = table.shape[1]
+    buf = np.empty(k)
+    ll = 0.0
+    for t in range(lo, hi):
+        for c in range(k):
+            buf[c] = logprior[c]
+        for j in range(indptr[t], indptr[t + 1]):
+            r = wl[j]
+            for c in range(k):
+                buf[c] += table[r, c]
+        g = gold[t]
+        if g >= 0:
+            ll += buf[g]
+            for c in range(k):
+                post[t, c] = 0.0
+            post[t, g] = 1.0
+        else:
+            m = buf[0]
+            for c in range(1, k):
+                if buf[c] > m:
+                    m = buf[c]
+            s = 0.0
+            for c in range(k):
+                buf[c] = np.exp(buf[c] - m)
+                s += buf[c]
+            ll += m + np.log(s)
+            inv = 1.0 / s
+            for c in range(k):
+                post[t, c] = buf[c] * inv
+        for j in range(indptr[t], indptr[t + 1]):
+            r = wl[j]
+            for c in range(k):
+                counts[r, c] += post[t, c]
+    return ll
+
+
+@numba.njit(cache=True, parallel=True)
+def estep_parallel(indptr, wl, table, logprior, gold, post, counts_per_chunk):  # pragma: no cover
+    """The same E-step split into contiguous task chunks, one per thread, each with its own counts."""
+    n_chunks = counts_per_chunk.shape[0]
+    n_t = indptr.size - 1
+    lls = np.zeros(n_chunks)
+    for c in numba.prange(n_chunks):
+        lo = c * n_t // n_chunks
+        hi = (c + 1) * n_t // n_chunks
+        lls[c] = estep_chunk(indptr, wl, table, logprior, gold, post, counts_per_chunk[c], lo, hi)
+    return lls.sum()
