@@ -10,9 +10,10 @@ from . import datasets
 from ._api import aggregate
 from .aggregator import *  # noqa: F401,F403
 from .aggregator import __all__ as _agg_all
+from .io import results_table, write_table
 from .judgments import Judgments
 
 load_dataset = datasets.load
 
 __version__ = "0.1.0"
-__all__ = ["Judgments", "aggregate", "load_dataset", "datasets", "__version__", *_agg_all]
+__all__ = ["Judgments", "aggregate", "load_dataset", "results_table", "write_table", "datasets", "__version__", *_agg_all]

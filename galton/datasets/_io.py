@@ -9,7 +9,6 @@ is kept as text, because a leading zero is part of an id.
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
@@ -146,66 +145,11 @@ def convert(df: pl.DataFrame | None, frame: Frame) -> Any:
     return df.to_pandas()
 
 
-def _create_temp(path: Path) -> tuple[int, Path]:
-    """Create a new empty file next to `path`; return its descriptor and path.
-
-    Unlike :func:`tempfile.mkstemp` (mode 0600), the file gets mode 0666 less the umask, the
-    mode an ordinary ``open(path, "w")`` would give the destination.
-    """
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    for _ in range(100):
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-        try:
-            return os.open(tmp, flags, 0o666), tmp
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"could not create a temporary file next to {path}")  # pragma: no cover
-
-
 def write_table(df: pl.DataFrame, path: str | os.PathLike[str]) -> Path:
-    """Write `df` to CSV or Parquet (chosen by extension) atomically.
+    """Write `df` atomically to CSV, TSV or Parquet (by extension): see :func:`galton.io.write_table`."""
+    from ..io import write_table as _write
 
-    The table goes to a temporary file in the destination directory, which then replaces `path`
-    with :func:`os.replace`, so readers never see a half-written file and a failure leaves
-    nothing behind.
-
-    Parameters
-    ----------
-    df : polars.DataFrame
-        Table to write.
-    path : path-like
-        Destination ending in ``.csv``, ``.parquet`` or ``.pq``; its directory must exist.
-
-    Returns
-    -------
-    pathlib.Path
-        The destination path.
-
-    Raises
-    ------
-    ValueError
-        If the extension is not one of the above.
-    """
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in (".csv", ".parquet", ".pq"):
-        raise ValueError(
-            f"cannot tell the format of {path}: use a name ending in .csv, .parquet or .pq"
-        )
-    fd, tmp = _create_temp(path)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            if suffix == ".csv":
-                df.write_csv(fh)
-            else:
-                df.write_parquet(fh, compression="zstd", compression_level=ZSTD_LEVEL)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    return _write(df, path)
 
 
 def format_names(names: Iterable[str]) -> str:

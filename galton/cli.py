@@ -1,0 +1,456 @@
+"""The ``galton`` command.
+
+::
+
+    galton aggregate INPUT [--model NAME] [--gold FILE] [--output FILE] ...
+    galton models
+    galton datasets list | show NAME | export NAME PATH
+    galton --version
+
+``INPUT`` is a CSV / TSV / Parquet / JSON-lines file, a directory of Parquet files, or
+``bundled:NAME`` for a dataset shipped with galton (``galton datasets list``). Results go to
+``--output`` (``.parquet``, ``.pq``, ``.csv`` or ``.tsv``; written atomically) with the columns
+``task, label, confidence, p_<label>...``; a short summary goes to stdout.
+
+Exit codes: 0 success, 2 bad input or usage (one line ``galton: error: ...`` on stderr, no
+traceback, no output file), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import os
+import re
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any, Sequence, TextIO
+
+import numpy as np
+
+PROG = "galton"
+BUNDLED_PREFIX = "bundled:"
+
+__all__ = ["main", "build_parser"]
+
+
+class CLIError(Exception):
+    """A usage problem found by the CLI itself (reported like a library ValueError)."""
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    if isinstance(exc, OSError) and exc.filename and str(exc.filename) not in text:
+        text = f"{text}: {exc.filename}"
+    return text or type(exc).__name__
+
+
+def _reader_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions of the file readers (pyarrow, polars) for a file they cannot parse."""
+    import pyarrow as pa
+
+    types: list[type[BaseException]] = [pa.ArrowException]
+    try:
+        import polars.exceptions as ple
+
+        types.append(ple.PolarsError)
+    except ImportError:  # pragma: no cover - polars is a dependency
+        pass
+    return tuple(types)
+
+
+def _error_types() -> tuple[type[BaseException], ...]:
+    """Exceptions that mean bad input or environment: one line on stderr, exit code 2."""
+    return (CLIError, ValueError, TypeError, OSError, ImportError, *_reader_errors())
+
+
+# --------------------------------------------------------------------------------------------------
+# parser
+# --------------------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``galton`` command."""
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Merge noisy judgments (crowd workers, annotators, LLM judges) into one label per task.",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    agg = sub.add_parser(
+        "aggregate", help="fit a model and write one label per task",
+        description="Fit an aggregation model to judgments (one row per task, worker, label) and "
+        "write task, label, confidence and p_<label> columns.",
+    )
+    agg.add_argument("input", metavar="INPUT",
+                     help="CSV/TSV/Parquet/JSON-lines file, a directory of Parquet files, or bundled:NAME")
+    agg.add_argument("--model", "-m", default=None,
+                     help="model name (see `galton models`); default: galton's robust default")
+    agg.add_argument("--gold", default=None, metavar="FILE",
+                     help="known labels (columns task, label) to score the result against; not used "
+                     "in the fit unless --use-gold. bundled:NAME inputs use their own gold")
+    agg.add_argument("--use-gold", action="store_true",
+                     help="also give the gold labels to the model (clamped during EM; needed by gold_mv). "
+                     "The accuracy is then measured on labels the model was given")
+    agg.add_argument("--output", "-o", default=None, metavar="FILE",
+                     help="results file: .parquet, .pq, .csv or .tsv (written atomically)")
+    agg.add_argument("--task-col", default="task", metavar="C", help="task column (default: task)")
+    agg.add_argument("--worker-col", default="worker", metavar="C", help="worker column (default: worker)")
+    agg.add_argument("--label-col", default="label", metavar="C", help="label column (default: label)")
+    agg.add_argument("--engine", choices=("local", "ray"), default=None,
+                     help="where the shards live (default: local; ray when --ray-address is given)")
+    agg.add_argument("--shards", type=int, default=None, metavar="N", help="number of task shards")
+    agg.add_argument("--ray-address", default=None, metavar="ADDR",
+                     help="Ray cluster to connect to (else RAY_ADDRESS, else a new local instance)")
+    agg.add_argument("--max-iter", type=int, default=None, metavar="N",
+                     help="iteration limit of iterative models")
+    agg.add_argument("--seed", type=int, default=None, metavar="N",
+                     help="random seed (used by models that have random_state)")
+    agg.add_argument("--on-invalid", choices=("raise", "drop"), default="raise",
+                     help="rows with a missing task, worker or label: fail (default) or drop them")
+    agg.add_argument("--quiet", "-q", action="store_true",
+                     help="no summary, progress bar or warnings (errors are still reported)")
+    agg.set_defaults(func=_cmd_aggregate)
+
+    models = sub.add_parser("models", help="list the registered models")
+    models.set_defaults(func=_cmd_models)
+
+    data = sub.add_parser("datasets", help="datasets bundled with galton")
+    dsub = data.add_subparsers(dest="datasets_command", metavar="ACTION")
+    dsub.required = True
+    dl = dsub.add_parser("list", help="bundled datasets with their size and licence")
+    dl.set_defaults(func=_cmd_datasets_list)
+    dshow = dsub.add_parser("show", help="print a dataset's README (source, licence, size)")
+    dshow.add_argument("name", metavar="NAME")
+    dshow.set_defaults(func=_cmd_datasets_show)
+    dexp = dsub.add_parser("export", help="write a dataset's judgments to a CSV or Parquet file")
+    dexp.add_argument("name", metavar="NAME")
+    dexp.add_argument("path", metavar="PATH", help="destination (.csv, .parquet or .pq)")
+    dexp.set_defaults(func=_cmd_datasets_export)
+    return parser
+
+
+# --------------------------------------------------------------------------------------------------
+# aggregate
+# --------------------------------------------------------------------------------------------------
+def _load_input(spec: str) -> tuple[Any, Any]:
+    """(data, the bundled dataset's gold or None) for an INPUT argument."""
+    if spec.startswith(BUNDLED_PREFIX):
+        from . import datasets
+
+        name = spec[len(BUNDLED_PREFIX):]
+        ds = datasets.load(name, frame="arrow")
+        return ds.judgments, ds.gold
+    path = Path(spec)
+    if not path.exists():
+        hint = ""
+        if ":" not in spec:
+            from . import datasets
+
+            if spec in datasets.names():
+                hint = f"; for the bundled dataset write bundled:{spec}"
+        raise FileNotFoundError(f"input {spec!r} does not exist{hint}")
+    return str(path), None
+
+
+def _read_gold(gold: Any, task_col: str, label_col: str) -> Any:
+    """Gold as a pyarrow Table with columns task, label (rows with a null dropped)."""
+    from .judgments import to_arrow
+
+    table = to_arrow(gold)
+    tcol = task_col if task_col in table.column_names else "task"
+    lcol = label_col if label_col in table.column_names else "label"
+    missing = [c for c in (tcol, lcol) if c not in table.column_names]
+    if missing:
+        raise ValueError(
+            f"gold is missing column(s) {missing}; it has {table.column_names}. Gold needs columns "
+            f"task and label (or {task_col!r} and {label_col!r})"
+        )
+    return table.select([tcol, lcol]).rename_columns(["task", "label"]).drop_null()
+
+
+def _gold_pairs(table: Any, judgments: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(task codes, gold label values) for the gold rows whose task has judgments."""
+    tasks = table.column("task").to_numpy(zero_copy_only=False)
+    values = table.column("label").to_numpy(zero_copy_only=False)
+    if tasks.dtype.kind in "US":
+        tasks = tasks.astype(object)
+    tidx = judgments.task_index(tasks)
+    keep = tidx >= 0
+    if not keep.any():
+        ex_gold = tasks[:3].tolist()
+        ex_data = judgments.task_names[:3].tolist()
+        raise ValueError(
+            f"gold shares no task with the judgments (gold task ids look like {ex_gold}, the "
+            f"judgments' like {ex_data}); check --task-col and the gold file"
+        )
+    return tidx[keep].astype(np.int64), values[keep]
+
+
+def _accuracy(pred_values: np.ndarray, gold_values: np.ndarray) -> int:
+    """Number of equal pairs, comparing numbers as numbers and anything else as text."""
+    p, g = np.asarray(pred_values), np.asarray(gold_values)
+    if p.dtype.kind in "iufb" and g.dtype.kind in "iufb":
+        return int(np.sum(p.astype(np.float64) == g.astype(np.float64)))
+    return int(sum(str(a) == str(b) for a, b in zip(p.tolist(), g.tolist())))
+
+
+def _model_params(cls: type, args: argparse.Namespace, name: str) -> dict[str, Any]:
+    """Constructor parameters from the command line; refuses options the model cannot use."""
+    accepted = set(inspect.signature(cls.__init__).parameters) - {"self"}
+    params: dict[str, Any] = {}
+    engine = args.engine
+    if args.ray_address is not None:
+        if engine == "local":
+            raise CLIError("--ray-address needs --engine ray")
+        engine = "ray"
+    for option, key, value in (("--engine", "engine", engine), ("--shards", "n_shards", args.shards),
+                               ("--max-iter", "max_iter", args.max_iter)):
+        if value is None:
+            continue
+        if key not in accepted:
+            raise CLIError(f"model {name!r} does not take {option} (it is not an iterative model)")
+        params[key] = value
+    if args.shards is not None and args.shards < 1:
+        raise CLIError(f"--shards must be >= 1, not {args.shards}")
+    if args.max_iter is not None and args.max_iter < 1:
+        raise CLIError(f"--max-iter must be >= 1, not {args.max_iter}")
+    if args.seed is not None and "random_state" in accepted:
+        params["random_state"] = args.seed
+    if "progress" in accepted:
+        params["progress"] = False if args.quiet else None  # None: shown on a TTY after 1 s
+    return params
+
+
+def _check_output(path: str) -> None:
+    from .io import table_format
+
+    table_format(path)
+    out = Path(path)
+    if not out.parent.is_dir():
+        raise FileNotFoundError(f"the directory of --output {path!r} does not exist")
+    if out.is_dir():
+        raise CLIError(f"--output {path!r} is a directory; give a file name")
+
+
+def _cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .aggregator import _registry
+    from .io import results_table, write_table
+    from .judgments import Judgments
+
+    name = args.model or _registry.default_name()
+    cls = _registry.get(name)  # unknown name: ValueError listing the valid ones
+    name = getattr(cls, "registry_name", name)
+    params = _model_params(cls, args, name)
+    if args.output is not None:
+        _check_output(args.output)  # fail before a long fit, not after
+
+    data, gold = _load_input(args.input)
+    try:
+        judgments = Judgments.from_any(
+            data, task_col=args.task_col, worker_col=args.worker_col, label_col=args.label_col,
+            on_invalid=args.on_invalid,
+        )
+    except _reader_errors() as exc:  # a file the readers cannot parse
+        raise CLIError(f"cannot read {args.input!r}: {_one_line(exc)}") from None
+    if args.gold is not None:
+        if not Path(args.gold).exists():
+            raise FileNotFoundError(f"gold file {args.gold!r} does not exist")
+        gold = args.gold
+    if args.use_gold and gold is None:
+        raise CLIError("--use-gold needs --gold FILE (or a bundled:NAME input that has gold)")
+    gold_table = None if gold is None else _read_gold(gold, args.task_col, args.label_col)
+    gold_pairs = None if gold_table is None else _gold_pairs(gold_table, judgments)
+
+    model = cls(**params)
+    previous_address = os.environ.get("RAY_ADDRESS")
+    if args.ray_address is not None:  # the one ray.init honours RAY_ADDRESS after an explicit address
+        os.environ["RAY_ADDRESS"] = args.ray_address
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            start = time.perf_counter()
+            try:
+                model.fit(judgments, gold_table) if args.use_gold else model.fit(judgments)
+            except ValueError as exc:
+                if args.use_gold or "gold" not in str(exc):
+                    raise
+                raise CLIError(f"{_one_line(exc)} (command line: --gold FILE --use-gold)") from None
+            seconds = time.perf_counter() - start
+    finally:
+        if args.ray_address is not None:
+            if previous_address is None:
+                os.environ.pop("RAY_ADDRESS", None)
+            else:
+                os.environ["RAY_ADDRESS"] = previous_address
+
+    if args.output is not None:
+        write_table(results_table(model), args.output)
+
+    if not args.quiet:
+        seen: set[str] = set()
+        for w in caught:
+            msg = _one_line(w.message) if isinstance(w.message, BaseException) else str(w.message)
+            if msg not in seen:
+                seen.add(msg)
+                err.write(f"{PROG}: warning: {msg}\n")
+        _summary(out, model, judgments, name, cls, seconds, gold_pairs, args.output, args.use_gold)
+    return 0
+
+
+def _summary(out: TextIO, model: Any, judgments: Any, name: str, cls: type, seconds: float,
+             gold_pairs: tuple[np.ndarray, np.ndarray] | None, output: str | None,
+             used_gold: bool = False) -> None:
+    rows: list[tuple[str, str]] = [
+        ("tasks", str(judgments.n_tasks)),
+        ("workers", str(judgments.n_workers)),
+        ("judgments", str(judgments.n_judgments)),
+        ("labels", str(judgments.n_labels)),
+    ]
+    if judgments.n_dropped:
+        rows.append(("dropped", f"{judgments.n_dropped} rows with missing values"))
+    n_iter = getattr(model, "n_iter_", None)
+    converged = getattr(model, "converged_", None)
+    rows += [
+        ("model", f"{name} ({cls.__name__})"),
+        ("iterations", "-" if n_iter is None else str(n_iter)),
+        ("converged", "-" if converged is None else ("yes" if converged else "no")),
+        ("seconds", f"{seconds:.3f}"),
+    ]
+    if gold_pairs is not None:
+        tidx, values = gold_pairs
+        pred = judgments.label_names[np.asarray(model.label_codes_)[tidx]]
+        correct = _accuracy(pred, values)
+        total = int(tidx.size)
+        note = "; the model was given this gold" if used_gold else ""
+        rows.append(("accuracy", f"{correct / total:.6f} ({correct}/{total} tasks with gold{note})"))
+    if output is not None:
+        rows.append(("output", output))
+    width = max(len(k) for k, _ in rows) + 2
+    for key, value in rows:
+        out.write(f"{key:<{width}}{value}\n")
+
+
+# --------------------------------------------------------------------------------------------------
+# models and datasets
+# --------------------------------------------------------------------------------------------------
+def _first_doc_line(cls: type) -> str:
+    doc = inspect.getdoc(cls) or ""
+    return doc.strip().splitlines()[0].strip() if doc.strip() else ""
+
+
+def _cmd_models(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .aggregator import _registry
+
+    default = _registry.default_name()
+    rows = []
+    for name in _registry.names():
+        cls = _registry.get(name)
+        mark = " (default)" if name == default else ""
+        rows.append((name + mark, cls.__name__, _first_doc_line(cls)))
+    w0 = max(len(r[0]) for r in rows) + 2
+    w1 = max(len(r[1]) for r in rows) + 2
+    for a, b, c in rows:
+        out.write(f"{a:<{w0}}{b:<{w1}}{c}\n".rstrip() + "\n")
+    return 0
+
+
+def _sources_rows() -> dict[str, tuple[str, str]]:
+    """name -> (size, licence) from the bundle's SOURCES.md table (empty when absent)."""
+    from .datasets._bundled import DATA_DIR
+
+    path = DATA_DIR / "SOURCES.md"
+    if not path.is_file():
+        return {}
+    header: list[str] | None = None
+    rows: dict[str, tuple[str, str]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("|"):
+            header = None  # a table ends at the first line that is not a table row
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if header is None:
+            header = [c.lower() for c in cells]
+        elif not set("".join(cells)) <= set("-: ") and "dataset" in header:
+            rec = dict(zip(header, cells))
+            rows[rec["dataset"]] = (rec.get("size", ""), rec.get("licence", rec.get("license", "")))
+    return rows
+
+
+def _readme_facts(text: str) -> tuple[str, str]:
+    """(size, licence) from a dataset README when SOURCES.md has no row for it."""
+    size = ""
+    m = re.search(r"^Size:\s*(.+?)\.?\s*$", text, flags=re.MULTILINE)
+    if m:
+        size = m.group(1)
+    licence = ""
+    m = re.search(r"\b(Apache-2\.0|MIT|(?:Clear )?BSD[\w .-]*?|CC[- ]BY[\w.-]*|GPL-?\d[\w.]*)\b", text)
+    if m:
+        licence = m.group(1).strip()
+    return size, licence
+
+
+def _cmd_datasets_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from . import datasets
+
+    sources = _sources_rows()
+    rows = [("dataset", "licence", "size")]
+    for name in datasets.names():
+        size, licence = sources.get(name, ("", ""))
+        if not size or not licence:
+            s2, l2 = _readme_facts(datasets.info(name))
+            size, licence = size or s2, licence or l2
+        rows.append((name, licence or "see README", size or "see README"))
+    w0 = max(len(r[0]) for r in rows) + 2
+    w1 = max(len(r[1]) for r in rows) + 2
+    for a, b, c in rows:
+        out.write(f"{a:<{w0}}{b:<{w1}}{c}\n")
+    return 0
+
+
+def _cmd_datasets_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from . import datasets
+
+    text = datasets.info(args.name)
+    out.write(text if text.endswith("\n") else text + "\n")
+    return 0
+
+
+def _cmd_datasets_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from . import datasets
+
+    path = Path(args.path)
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"the directory of {args.path!r} does not exist")
+    written = datasets.export(args.name, path)
+    out.write(f"{written}\n")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------------
+# entry point
+# --------------------------------------------------------------------------------------------------
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``galton`` command; returns the exit code (0 ok, 2 bad input, 130 interrupted)."""
+    out, err = sys.stdout, sys.stderr
+    parser = build_parser()
+    try:
+        args = parser.parse_args(list(argv) if argv is not None else None)
+    except SystemExit as exc:  # --help, --version and usage errors
+        return int(exc.code) if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    try:
+        return int(args.func(args, out, err))
+    except KeyboardInterrupt:
+        err.write(f"{PROG}: interrupted\n")
+        return 130
+    except _error_types() as exc:
+        err.write(f"{PROG}: error: {_one_line(exc)}\n")
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

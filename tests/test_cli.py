@@ -1,0 +1,373 @@
+"""Tests for the ``galton`` command (galton.cli.main in-process, and once as a subprocess)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pytest
+
+import galton
+from galton import datasets
+from galton.aggregator import _registry
+from galton.cli import main
+
+REPO = Path(galton.__file__).resolve().parent.parent
+
+
+def run(argv: list[str], capsys) -> tuple[int, str, str]:
+    rc = main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return rc, captured.out, captured.err
+
+
+def summary(out: str) -> dict[str, str]:
+    rows = {}
+    for line in out.splitlines():
+        key, _, value = line.partition(" ")
+        rows[key] = value.strip()
+    return rows
+
+
+def read_any(path: Path) -> pl.DataFrame:
+    if path.suffix == ".csv":
+        return pl.read_csv(path, infer_schema_length=None)
+    if path.suffix == ".tsv":
+        return pl.read_csv(path, separator="\t", infer_schema_length=None)
+    return pl.read_parquet(path)
+
+
+def check_results(df: pl.DataFrame, n_tasks: int, label_values: list) -> None:
+    """Columns, one row per task, confidence = row max of the p_* columns, rows sum to one."""
+    p_cols = [f"p_{v}" for v in label_values]
+    assert df.columns == ["task", "label", "confidence", *p_cols]
+    assert df.height == n_tasks and df["task"].n_unique() == n_tasks
+    p = df.select(p_cols).to_numpy()
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-9)
+    np.testing.assert_allclose(df["confidence"].to_numpy(), p.max(axis=1), rtol=1e-12)
+    # the label is the column holding the maximum
+    np.testing.assert_array_equal(
+        np.asarray(label_values, dtype=object)[p.argmax(axis=1)].astype(str),
+        df["label"].cast(pl.String).to_numpy().astype(str),
+    )
+
+
+def simulated_frame(seed: int = 7) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Judgments with string task ids (leading zeros), string workers and string labels."""
+    rng = np.random.default_rng(seed)
+    classes = np.array(["cat", "dog", "emu"], dtype=object)
+    n_tasks, n_workers = 60, 9
+    truth = rng.integers(0, 3, n_tasks)
+    acc = rng.uniform(0.55, 0.9, n_workers)
+    rows = []
+    for t in range(n_tasks):
+        for w in rng.choice(n_workers, 5, replace=False):
+            lab = truth[t] if rng.random() < acc[w] else rng.choice([k for k in range(3) if k != truth[t]])
+            rows.append((f"t{t:03d}", f"w{w}", classes[lab]))
+    df = pd.DataFrame(rows, columns=["item", "annotator", "answer"])
+    gold = {f"t{t:03d}": classes[truth[t]] for t in range(n_tasks)}
+    return df, gold
+
+
+# --- aggregate: bundled data ------------------------------------------------------------------------
+def test_aggregate_bundled_matches_fit_predict_and_gold_accuracy(tmp_path: Path, capsys) -> None:
+    out_path = tmp_path / "res.parquet"
+    rc, out, err = run(["aggregate", "bundled:act_cf", "--model", "ds", "--output", out_path], capsys)
+    assert rc == 0, err
+    ds = datasets.load("act_cf", frame="pandas")
+    expected = galton.DawidSkene().fit_predict(ds.judgments)
+    df = read_any(out_path)
+    check_results(df, 300, sorted(ds.judgments["label"].unique().tolist()))
+    assert df["task"].to_list() == expected.index.tolist()
+    assert df["label"].to_list() == expected.tolist()
+    assert df.schema["label"] == pl.Int64 and df.schema["task"] == pl.Int64
+    # the accuracy line, computed here independently
+    gold = ds.gold.set_index("task")["label"]
+    correct = int((expected.loc[gold.index] == gold).sum())
+    s = summary(out)
+    assert s["accuracy"] == f"{correct / len(gold):.6f} ({correct}/{len(gold)} tasks with gold)"
+    assert s["tasks"] == "300" and s["workers"] == "461" and s["judgments"] == "1720"
+    assert s["labels"] == "5" and s["model"] == "ds (DawidSkene)"
+    assert s["converged"] in ("yes", "no") and int(s["iterations"]) >= 1
+    assert s["output"] == str(out_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["res.parquet"]
+
+
+def test_aggregate_default_model_and_no_output(tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    rc, out, err = run(["aggregate", "bundled:welinder_bluebirds", "--max-iter", "500"], capsys)
+    assert rc == 0, err
+    name = _registry.default_name()
+    assert summary(out)["model"] == f"{name} ({_registry.get(name).__name__})"
+    assert "output" not in summary(out)
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- aggregate: a CSV of our own ---------------------------------------------------------------------
+def test_aggregate_csv_with_own_columns_and_partial_gold(tmp_path: Path, capsys) -> None:
+    df, gold = simulated_frame()
+    src = tmp_path / "judgments.csv"
+    df.to_csv(src, index=False)
+    gold_items = sorted(gold)[::3]  # gold for a third of the tasks only, plus one unknown task
+    pd.DataFrame({"task": gold_items + ["t999"], "label": [gold[t] for t in gold_items] + ["cat"]}) \
+        .to_csv(tmp_path / "gold.csv", index=False)
+    out_path = tmp_path / "res.csv"
+    rc, out, err = run(["aggregate", src, "--model", "ds", "--task-col", "item", "--worker-col",
+                        "annotator", "--label-col", "answer", "--gold", tmp_path / "gold.csv",
+                        "-o", out_path], capsys)
+    assert rc == 0, err
+    expected = galton.DawidSkene().fit_predict(df, task_col="item", worker_col="annotator", label_col="answer")
+    res = read_any(out_path)
+    check_results(res, 60, ["cat", "dog", "emu"])
+    assert res.schema["task"] == pl.String and res.schema["label"] == pl.String
+    assert res["task"].to_list() == expected.index.tolist()  # "t000" keeps its zeros
+    assert res["label"].to_list() == expected.tolist()
+    correct = sum(expected[t] == gold[t] for t in gold_items)
+    assert summary(out)["accuracy"] == f"{correct / len(gold_items):.6f} ({correct}/{len(gold_items)} tasks with gold)"
+
+
+def test_use_gold_gives_gold_to_the_model(tmp_path: Path, capsys) -> None:
+    df, gold = simulated_frame(5)
+    df.to_parquet(tmp_path / "j.parquet")
+    items = sorted(gold)[:20]
+    gold_df = pd.DataFrame({"item": items, "answer": [gold[t] for t in items]})
+    gold_df.to_csv(tmp_path / "gold.csv", index=False)
+    cols = ["--task-col", "item", "--worker-col", "annotator", "--label-col", "answer"]
+    rc, out, err = run(["aggregate", tmp_path / "j.parquet", "--model", "ds", *cols, "--gold",
+                        tmp_path / "gold.csv", "--use-gold", "-o", tmp_path / "r.parquet"], capsys)
+    assert rc == 0, err
+    expected = galton.DawidSkene().fit_predict(
+        df, gold_df.set_index("item")["answer"], task_col="item", worker_col="annotator", label_col="answer")
+    res = read_any(tmp_path / "r.parquet")
+    assert res["label"].to_list() == expected.tolist()
+    assert summary(out)["accuracy"] == "1.000000 (20/20 tasks with gold; the model was given this gold)"
+    # gold_mv cannot run without gold: the error says which options give it
+    rc, _, err = run(["aggregate", tmp_path / "j.parquet", "--model", "gold_mv", *cols], capsys)
+    if "gold_mv" in _registry.names():
+        assert rc == 2 and err.strip().endswith("(command line: --gold FILE --use-gold)")
+    rc, _, err = run(["aggregate", tmp_path / "j.parquet", "--use-gold", *cols], capsys)
+    assert rc == 2 and "--use-gold needs --gold FILE" in err
+
+
+def test_int_labels_stay_ints_through_csv_and_parquet(tmp_path: Path, capsys) -> None:
+    df, _ = simulated_frame(3)
+    df["answer"] = df["answer"].map({"cat": 10, "dog": 20, "emu": 30})
+    df["item"] = df["item"].str[1:].astype(int) + 1000
+    src = tmp_path / "j.parquet"
+    df.to_parquet(src)
+    cols = ["--task-col", "item", "--worker-col", "annotator", "--label-col", "answer"]
+    for ext in (".csv", ".parquet", ".tsv"):
+        rc, _, err = run(["aggregate", src, "--model", "ds", *cols, "-o", tmp_path / f"r{ext}"], capsys)
+        assert rc == 0, err
+        res = read_any(tmp_path / f"r{ext}")
+        assert res.schema["label"] == pl.Int64 and res.schema["task"] == pl.Int64
+        assert res.columns[3:] == ["p_10", "p_20", "p_30"]
+        assert set(res["label"].to_list()) <= {10, 20, 30}
+    a, b = read_any(tmp_path / "r.csv"), read_any(tmp_path / "r.parquet")
+    assert a["label"].to_list() == b["label"].to_list()
+    np.testing.assert_allclose(a["confidence"].to_numpy(), b["confidence"].to_numpy(), rtol=0)
+
+
+def test_parquet_directory_and_jsonl_inputs_agree_with_csv(tmp_path: Path, capsys) -> None:
+    df, _ = simulated_frame(11)
+    df = df.rename(columns={"item": "task", "annotator": "worker", "answer": "label"})
+    df.to_csv(tmp_path / "j.csv", index=False)
+    (tmp_path / "parts").mkdir()
+    df.iloc[:150].to_parquet(tmp_path / "parts" / "a.parquet")
+    df.iloc[150:].to_parquet(tmp_path / "parts" / "b.parquet")
+    df.to_json(tmp_path / "j.jsonl", orient="records", lines=True)
+    labels = []
+    for src in ("j.csv", "parts", "j.jsonl"):
+        rc, _, err = run(["aggregate", tmp_path / src, "--model", "ds", "-o", tmp_path / f"{src}.out.parquet"], capsys)
+        assert rc == 0, err
+        labels.append(read_any(tmp_path / f"{src}.out.parquet")["label"].to_list())
+    assert labels[0] == labels[1] == labels[2]
+
+
+def test_shards_do_not_change_the_result(tmp_path: Path, capsys) -> None:
+    res = []
+    for shards in ("1", "3"):
+        out_path = tmp_path / f"r{shards}.parquet"
+        rc, _, err = run(["aggregate", "bundled:act_cf", "--model", "ds", "--shards", shards, "-o", out_path], capsys)
+        assert rc == 0, err
+        res.append(read_any(out_path))
+    assert res[0]["label"].to_list() == res[1]["label"].to_list()
+    np.testing.assert_allclose(res[0]["confidence"].to_numpy(), res[1]["confidence"].to_numpy(), atol=1e-9)
+
+
+def test_max_iter_warning_and_quiet(tmp_path: Path, capsys) -> None:
+    rc, out, err = run(["aggregate", "bundled:act_cf", "--model", "ds", "--max-iter", "2"], capsys)
+    assert rc == 0
+    s = summary(out)
+    assert s["iterations"] == "2" and s["converged"] == "no"
+    assert err.count("\n") == 1 and err.startswith("galton: warning: DawidSkene did not converge in 2")
+    rc, out, err = run(["aggregate", "bundled:act_cf", "--model", "ds", "--max-iter", "2", "--quiet",
+                        "-o", tmp_path / "r.csv"], capsys)
+    assert rc == 0 and out == "" and err == ""
+    assert read_any(tmp_path / "r.csv").height == 300
+
+
+def test_on_invalid_drop(tmp_path: Path, capsys) -> None:
+    src = tmp_path / "j.csv"
+    src.write_text("task,worker,label\n1,a,x\n1,b,x\n2,a,y\n2,,y\n3,b,\n3,a,x\n")
+    rc, out, err = run(["aggregate", src, "--model", "ds", "--on-invalid", "drop", "-o", tmp_path / "r.csv"], capsys)
+    assert rc == 0, err
+    s = summary(out)
+    assert s["judgments"] == "4" and s["dropped"].startswith("2 rows")
+    assert read_any(tmp_path / "r.csv")["task"].to_list() == [1, 2, 3]
+
+
+# --- bad input: exit 2, one line on stderr, no output file ---------------------------------------------
+def _bad_cases(tmp: Path) -> dict[str, tuple[list, str]]:
+    (tmp / "nocol.csv").write_text("task,annotator,label\n1,a,x\n")
+    (tmp / "nulls.csv").write_text("task,worker,label\n1,a,x\n2,b,\n3,c,y\n")
+    (tmp / "ragged.csv").write_text("task,worker,label\n1,a,x\n2,b,y,9\n")
+    (tmp / "ok.csv").write_text("task,worker,label\n1,a,x\n1,b,y\n")
+    (tmp / "gold_bad.csv").write_text("id,answer\n1,x\n")
+    return {
+        "missing file": (["aggregate", tmp / "absent.csv"], "absent.csv' does not exist"),
+        "missing column": (["aggregate", tmp / "nocol.csv"], "missing column(s) ['worker']"),
+        "null values": (["aggregate", tmp / "nulls.csv"], "column 'label' has 1 null value(s) (rows 1)"),
+        "unparsable": (["aggregate", tmp / "ragged.csv"], "cannot read"),
+        "unknown model": (["aggregate", tmp / "ok.csv", "--model", "nope"], "unknown model 'nope'; valid names: "),
+        "unknown bundled": (["aggregate", "bundled:nope"], "no bundled dataset named 'nope'"),
+        "bad extension": (["aggregate", tmp / "ok.csv", "-o", tmp / "r.txt"], "name the file *.parquet"),
+        "no such output dir": (["aggregate", tmp / "ok.csv", "-o", tmp / "no" / "r.csv"], "does not exist"),
+        "gold columns": (["aggregate", tmp / "ok.csv", "--gold", tmp / "gold_bad.csv"], "gold is missing column(s)"),
+        "gold file": (["aggregate", tmp / "ok.csv", "--gold", tmp / "nogold.csv"], "gold file"),
+        "bad shards": (["aggregate", tmp / "ok.csv", "--model", "ds", "--shards", "0"], "--shards must be >= 1"),
+        "ray address with local": (["aggregate", tmp / "ok.csv", "--model", "ds", "--engine", "local",
+                                    "--ray-address", "127.0.0.1:1"], "--ray-address needs --engine ray"),
+    }
+
+
+BAD_IDS = ["missing file", "missing column", "null values", "unparsable", "unknown model",
+           "unknown bundled", "bad extension", "no such output dir", "gold columns", "gold file",
+           "bad shards", "ray address with local"]
+
+
+@pytest.mark.parametrize("case", BAD_IDS)
+def test_bad_input_exit_2_one_line_no_output(tmp_path: Path, capsys, case: str) -> None:
+    argv, needle = _bad_cases(tmp_path)[case]
+    out_path = tmp_path / "out" / "res.parquet"
+    out_path.parent.mkdir()
+    if "-o" not in argv:
+        argv = [*argv, "-o", out_path]
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    rc, out, err = run(argv, capsys)
+    assert rc == 2
+    assert out == ""
+    assert err.count("\n") == 1 and err.startswith("galton: error: ")
+    assert needle in err
+    assert "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before  # nothing written, no temp file
+
+
+def test_unknown_model_lists_every_valid_name(tmp_path: Path, capsys) -> None:
+    rc, _, err = run(["aggregate", "bundled:act_cf", "--model", "nope"], capsys)
+    assert rc == 2
+    assert err.strip().endswith("valid names: " + ", ".join(_registry.names()))
+
+
+def test_failed_run_leaves_existing_output_untouched(tmp_path: Path, capsys) -> None:
+    (tmp_path / "nulls.csv").write_text("task,worker,label\n1,a,x\n2,b,\n")
+    target = tmp_path / "res.csv"
+    target.write_text("previous results\n")
+    rc, _, err = run(["aggregate", tmp_path / "nulls.csv", "-o", target], capsys)
+    assert rc == 2 and "null" in err
+    assert target.read_text() == "previous results\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["nulls.csv", "res.csv"]
+
+
+def test_failure_while_writing_output_leaves_old_file(tmp_path: Path, capsys, monkeypatch) -> None:
+    from galton import io as gio
+
+    def broken(fh, table, fmt):
+        fh.write(b"task,la")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(gio, "_write_to", broken)
+    target = tmp_path / "res.csv"
+    target.write_text("previous results\n")
+    rc, out, err = run(["aggregate", "bundled:welinder_bluebirds", "--model", "ds", "-o", target], capsys)
+    assert rc == 2 and err == "galton: error: [Errno 28] No space left on device\n"
+    assert target.read_text() == "previous results\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["res.csv"]
+
+
+def test_usage_errors_exit_2(capsys) -> None:
+    rc, _, err = run(["aggregate"], capsys)
+    assert rc == 2 and "INPUT" in err
+    rc, _, err = run(["aggregate", "x.csv", "--engine", "spark"], capsys)
+    assert rc == 2 and "invalid choice" in err
+    rc, _, _ = run([], capsys)
+    assert rc == 2
+
+
+# --- models, datasets, version -------------------------------------------------------------------------
+def test_models_lists_registry(capsys) -> None:
+    rc, out, _ = run(["models"], capsys)
+    assert rc == 0
+    lines = {line.split()[0]: line for line in out.splitlines()}
+    assert sorted(lines) == _registry.names()
+    assert "ds" in lines
+    assert "DawidSkene" in lines["ds"] and "one full confusion matrix per worker" in lines["ds"]
+    assert "(default)" in lines[_registry.default_name()]
+
+
+def test_datasets_list_and_show(capsys) -> None:
+    rc, out, _ = run(["datasets", "list"], capsys)
+    assert rc == 0
+    rows = {line.split()[0]: line for line in out.splitlines()[1:]}
+    assert sorted(rows) == datasets.names()
+    assert "Apache-2.0" in rows["act_cf"] and "1720 judgments, 300 tasks" in rows["act_cf"]
+    assert "BSD" in rows["welinder_bluebirds"] and "MIT" in rows["zheng_s_rel"]
+    rc, out, _ = run(["datasets", "show", "act_cf"], capsys)
+    assert rc == 0 and out == datasets.info("act_cf")
+    rc, _, err = run(["datasets", "show", "nope"], capsys)
+    assert rc == 2 and "no bundled dataset named 'nope'" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("ext", [".csv", ".parquet"])
+def test_datasets_export_equals_bundled(tmp_path: Path, capsys, ext: str) -> None:
+    path = tmp_path / f"act_ms{ext}"
+    rc, out, err = run(["datasets", "export", "act_ms", path], capsys)
+    assert rc == 0, err
+    assert out.strip() == str(path)
+    assert read_any(path).equals(datasets.load("act_ms").judgments)
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+def test_version(capsys) -> None:
+    rc, out, _ = run(["--version"], capsys)
+    assert rc == 0 and out.strip() == f"galton {galton.__version__}"
+
+
+# --- as a real process -----------------------------------------------------------------------------------
+def test_subprocess(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    out_path = tmp_path / "r.csv"
+    proc = subprocess.run(
+        [sys.executable, "-m", "galton.cli", "aggregate", "bundled:welinder_bluebirds", "--model", "ds",
+         "-o", str(out_path)], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert summary(proc.stdout)["tasks"] == "108"
+    expected = galton.DawidSkene().fit_predict(datasets.load("welinder_bluebirds", frame="pandas").judgments)
+    assert read_any(out_path)["label"].to_list() == expected.tolist()
+    bad = subprocess.run(
+        [sys.executable, "-m", "galton.cli", "aggregate", str(tmp_path / "absent.csv"), "-o", str(tmp_path / "x.csv")],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
+    )
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert bad.stderr.count("\n") == 1 and bad.stderr.startswith("galton: error: ")
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_bad_case_ids_cover_every_case(tmp_path: Path) -> None:
+    assert sorted(_bad_cases(tmp_path)) == sorted(BAD_IDS)

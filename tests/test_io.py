@@ -1,0 +1,250 @@
+"""Tests for galton.io: atomic writers, format selection, round trips and the results table."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import galton
+from galton import io as gio
+from galton.judgments import Judgments
+
+
+def _listing(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+# --- format selection -----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "name, fmt",
+    [("r.parquet", "parquet"), ("r.PQ", "parquet"), ("r.csv", "csv"), ("a.b.CSV", "csv"), ("r.tsv", "tsv")],
+)
+def test_table_format_by_extension(name: str, fmt: str) -> None:
+    assert gio.table_format(name) == fmt
+
+
+@pytest.mark.parametrize("name", ["r.txt", "results", "r.parquet.bak", "r.json"])
+def test_unknown_extension_is_a_clear_error_and_writes_nothing(tmp_path: Path, name: str) -> None:
+    with pytest.raises(ValueError, match=r"\.parquet, \*\.pq, \*\.csv or \*\.tsv"):
+        gio.write_table(pa.table({"a": [1]}), tmp_path / name)
+    assert _listing(tmp_path) == []
+
+
+def test_missing_directory_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        gio.write_table(pa.table({"a": [1]}), tmp_path / "no" / "r.csv")
+    assert _listing(tmp_path) == []
+
+
+def test_unsupported_table_type() -> None:
+    with pytest.raises(TypeError, match="pyarrow Table, a polars DataFrame or a pandas DataFrame"):
+        gio.write_table([1, 2, 3], "x.csv")
+
+
+# --- round trips -----------------------------------------------------------------------------------
+def _table(label_kind: str) -> pa.Table:
+    labels = {"int": [3, 1, 2, 1], "str": ["cat", "dog", "emu", "dog"], "bool": [True, False, True, True]}
+    return pa.table({
+        "task": ["t007", "t010", "t2", "x"],
+        "label": labels[label_kind],
+        "confidence": [0.5, 0.25, 1.0 / 3.0, 0.1 + 0.2],
+    })
+
+
+@pytest.mark.parametrize("ext", [".parquet", ".pq", ".csv", ".tsv"])
+@pytest.mark.parametrize("label_kind", ["int", "str", "bool"])
+def test_round_trip_keeps_values_and_types(tmp_path: Path, ext: str, label_kind: str) -> None:
+    table = _table(label_kind)
+    path = gio.write_table(table, tmp_path / f"out{ext}")
+    assert _listing(tmp_path) == [f"out{ext}"]  # no temporary file left
+    back = pl.read_csv(path, separator="\t" if ext == ".tsv" else ",") if ext in (".csv", ".tsv") \
+        else pl.read_parquet(path)
+    expected = pl.from_arrow(table)
+    assert back.schema == expected.schema
+    assert back.equals(expected)  # floats included: shortest round-trip text in CSV
+    # galton's own reader sees the same label type
+    j = Judgments.from_any(back.with_columns(worker=pl.lit("w")))
+    assert j.label_names.tolist() == sorted(set(table.column("label").to_pylist()))
+
+
+@pytest.mark.parametrize("kind", ["arrow", "polars", "pandas", "record_batch"])
+def test_accepts_arrow_polars_pandas(tmp_path: Path, kind: str) -> None:
+    table = _table("int")
+    obj = {"arrow": table, "polars": pl.from_arrow(table), "pandas": table.to_pandas(),
+           "record_batch": table.to_batches()[0]}[kind]
+    path = gio.write_table(obj, tmp_path / "out.parquet")
+    back = pq.read_table(path)
+    assert back.column_names == table.column_names
+    assert back.to_pylist() == table.to_pylist()
+    # string / large_string depending on the source; the value types are what matters
+    assert pl.from_arrow(back).schema == pl.from_arrow(table).schema
+
+
+def test_pandas_series_keeps_its_index(tmp_path: Path) -> None:
+    labels = pd.Series([1, 0], index=pd.Index(["a", "b"], name="task"), name="agg_label")
+    back = pl.read_csv(gio.write_table(labels, tmp_path / "l.csv"))
+    assert back.columns == ["task", "agg_label"]
+    assert back["task"].to_list() == ["a", "b"] and back["agg_label"].to_list() == [1, 0]
+
+
+# --- atomicity -------------------------------------------------------------------------------------
+class Boom(RuntimeError):
+    pass
+
+
+def _failing_writer(seen: list[list[str]], folder: Path, exc: BaseException):
+    def write(fh, table, fmt):
+        fh.write(b"task,label\npartial")  # half a file ...
+        fh.flush()
+        seen.append(_listing(folder))
+        raise exc  # ... then the failure
+
+    return write
+
+
+@pytest.mark.parametrize("exc", [Boom("disk full"), KeyboardInterrupt()])
+def test_failure_mid_write_leaves_target_and_no_temp(tmp_path: Path, monkeypatch, exc) -> None:
+    target = tmp_path / "results.csv"
+    target.write_bytes(b"old contents\n")
+    seen: list[list[str]] = []
+    monkeypatch.setattr(gio, "_write_to", _failing_writer(seen, tmp_path, exc))
+    with pytest.raises(type(exc)):
+        gio.write_table(_table("int"), target)
+    # during the write the partial data sat in a hidden temporary file next to the target
+    assert len(seen) == 1 and len(seen[0]) == 2
+    temp = [n for n in seen[0] if n != "results.csv"][0]
+    assert temp.startswith(".results.csv.") and temp.endswith(".tmp")
+    assert _listing(tmp_path) == ["results.csv"]
+    assert target.read_bytes() == b"old contents\n"
+
+
+def test_failure_mid_write_creates_no_target(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(gio, "_write_to", _failing_writer([], tmp_path, Boom("x")))
+    with pytest.raises(Boom):
+        gio.write_table(_table("int"), tmp_path / "new.parquet")
+    assert _listing(tmp_path) == []
+
+
+def test_failure_in_replace_keeps_old_target(tmp_path: Path, monkeypatch) -> None:
+    target = tmp_path / "r.parquet"
+    gio.write_table(_table("str"), target)
+    before = target.read_bytes()
+
+    def bad_replace(src, dst):
+        raise OSError("rename failed")
+
+    monkeypatch.setattr(gio.os, "replace", bad_replace)
+    with pytest.raises(OSError, match="rename failed"):
+        gio.write_table(_table("int"), target)
+    assert _listing(tmp_path) == ["r.parquet"]
+    assert target.read_bytes() == before
+
+
+def test_success_replaces_and_fsyncs(tmp_path: Path, monkeypatch) -> None:
+    target = tmp_path / "r.csv"
+    target.write_text("old\n")
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(gio.os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd)))
+    gio.write_table(_table("int"), target)
+    assert len(synced) >= 1
+    assert pl.read_csv(target)["label"].to_list() == [3, 1, 2, 1]
+
+
+def test_new_file_mode_follows_umask(tmp_path: Path) -> None:
+    if os.name != "posix":
+        pytest.skip("POSIX file modes")
+    old = os.umask(0o022)
+    try:
+        path = gio.write_table(_table("int"), tmp_path / "r.csv")
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o644  # like open(), not mkstemp's 0600
+
+
+# --- atomic_dir ------------------------------------------------------------------------------------
+def test_atomic_dir_success_and_replace(tmp_path: Path) -> None:
+    dest = tmp_path / "out"
+    with gio.atomic_dir(dest) as tmp:
+        assert tmp.parent == tmp_path and tmp.name.startswith(".out.") and tmp.is_dir()
+        (tmp / "part-0.parquet").write_bytes(b"a")
+        assert not dest.exists()  # nothing visible until the block ends
+    assert _listing(tmp_path) == ["out"] and _listing(dest) == ["part-0.parquet"]
+    with gio.atomic_dir(dest) as tmp:
+        (tmp / "part-1.parquet").write_bytes(b"b")
+    assert _listing(tmp_path) == ["out"] and _listing(dest) == ["part-1.parquet"]
+
+
+def test_atomic_dir_failure_keeps_old_and_cleans_up(tmp_path: Path) -> None:
+    dest = tmp_path / "out"
+    dest.mkdir()
+    (dest / "old.parquet").write_bytes(b"old")
+    with pytest.raises(Boom):
+        with gio.atomic_dir(dest) as tmp:
+            (tmp / "half.parquet").write_bytes(b"half")
+            raise Boom("worker died")
+    assert _listing(tmp_path) == ["out"]
+    assert _listing(dest) == ["old.parquet"] and (dest / "old.parquet").read_bytes() == b"old"
+
+
+def test_atomic_dir_no_overwrite(tmp_path: Path) -> None:
+    (tmp_path / "out").mkdir()
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        with gio.atomic_dir(tmp_path / "out", overwrite=False):
+            pass  # pragma: no cover
+    assert _listing(tmp_path) == ["out"]
+
+
+# --- results_table -----------------------------------------------------------------------------------
+class _Fitted:
+    def __init__(self, judgments: Judgments, post: np.ndarray):
+        self.judgments_ = judgments
+        self.posteriors_ = post
+        self.label_codes_ = np.argmax(post, axis=1)
+
+
+def test_results_table_by_hand() -> None:
+    j = Judgments.from_any({"task": ["b", "a", "c", "a"], "worker": ["x", "y", "x", "x"],
+                            "label": [20, 10, 30, 10]})
+    # tasks sorted a, b, c; labels sorted 10, 20, 30
+    post = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6], [0.25, 0.5, 0.25]])
+    t = gio.results_table(_Fitted(j, post))
+    assert t.column_names == ["task", "label", "confidence", "p_10", "p_20", "p_30"]
+    assert t.schema.field("task").type == pa.string()
+    assert t.schema.field("label").type == pa.int64()
+    assert t.column("task").to_pylist() == ["a", "b", "c"]
+    assert t.column("label").to_pylist() == [10, 30, 20]
+    assert t.column("confidence").to_pylist() == [0.7, 0.6, 0.5]
+    assert t.column("p_20").to_pylist() == [0.2, 0.3, 0.5]
+
+
+def test_results_table_bool_labels_and_int_tasks() -> None:
+    j = Judgments.from_any({"task": [5, 3], "worker": ["x", "x"], "label": [True, False]})
+    t = gio.results_table(_Fitted(j, np.array([[0.9, 0.1], [0.2, 0.8]])))
+    assert t.column_names == ["task", "label", "confidence", "p_False", "p_True"]
+    assert t.column("task").to_pylist() == [3, 5]
+    assert t.column("label").to_pylist() == [False, True]
+
+
+def test_results_table_of_a_fitted_model_matches_its_labels() -> None:
+    data = galton.datasets.load("welinder_bluebirds", frame="pandas").judgments
+    model = galton.DawidSkene().fit(data)
+    t = gio.results_table(model)
+    assert t.num_rows == data["task"].nunique()
+    p = np.column_stack([t.column(c).to_numpy() for c in t.column_names if c.startswith("p_")])
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-12)
+    np.testing.assert_array_equal(t.column("confidence").to_numpy(), p.max(axis=1))
+    assert t.column("task").to_pylist() == model.labels_.index.tolist()
+    assert t.column("label").to_pylist() == model.labels_.tolist()
+
+
+def test_results_table_unfitted() -> None:
+    with pytest.raises(ValueError, match="not fitted"):
+        gio.results_table(galton.DawidSkene())
