@@ -1,0 +1,599 @@
+"""Annotator-population simulators: crowds of known quality, in plain vectorised numpy.
+
+A :class:`CrowdConfig` describes a population of workers and a set of tasks; :func:`sample_workers`
+draws the workers, :func:`simulate_tasks` the judgments of a range of tasks and :func:`simulate`
+everything in memory. ``galton.workers.simulate`` runs the same functions in parallel Ray tasks and
+writes Parquet; both give identical data for the same configuration.
+
+Generative model
+----------------
+Classes ``k = 0..K-1``. Task ``t`` has a true label ``y_t ~ Categorical(class_prior)`` and, GLAD-style
+(Whitehill et al., NIPS 2009), an inverse difficulty ``beta_t = exp(-difficulty_spread * z_t)`` with
+``z_t ~ N(0, 1)``; its difficulty ``1 / beta_t`` is log-normal with median 1 (all 1 when the spread is
+0). It gets ``m_t`` judgments (``judgments_per_task``, fixed or uniform on ``[min, max]``) from
+``m_t`` distinct workers drawn uniformly at random.
+
+Each worker has a kind:
+
+- ``"normal"``: one-coin (``worker_model="one_coin"``) with accuracy ``a_w ~ Beta`` of mean
+  ``accuracy_mean`` and standard deviation ``accuracy_spread`` (exactly ``accuracy_mean`` when the
+  spread is 0), or a full confusion matrix (``"full"``) whose row ``k`` is
+  ``Dirichlet(c * p_k)``, ``p_kk = a_w``, ``p_kj = (1 - a_w) / (K - 1)``,
+  ``c = confusion_concentration``: rows concentrated on the diagonal, expected diagonal ``a_w``.
+  Write ``C_w[k, j]`` for the confusion matrix (one-coin: ``a_w`` on the diagonal, the rest uniform).
+- ``"expert"`` (``is_expert``): a one-coin worker of accuracy ``expert_accuracy``.
+- ``"uniform_spammer"``: answers a uniformly random label, whatever the task.
+- ``"constant_spammer"``: always answers one label, its own, drawn uniformly once.
+- ``"adversary"``: always answers a wrong label on purpose: ``(y + 1) mod K``
+  (``adversary_kind="shift"``) or the least likely label under ``class_prior`` other than ``y``
+  (``"least_likely"``, ties to the lowest code).
+
+A normal worker or an expert ``w`` answering task ``t`` with true label ``y`` is right with
+probability::
+
+    P(correct) = sigmoid(alpha_wy * beta_t),   alpha_wy = logit(C_w[y, y]),   sigmoid(x) = 1/(1+e^-x)
+
+so with ``beta_t = 1`` a worker answers exactly according to ``C_w`` (hard tasks, ``beta_t -> 0``,
+push every worker towards 1/2; easy ones towards always right, or always wrong if ``C_w[y, y] <
+1/2``). A wrong answer is ``j != y`` with probability ``C_w[y, j] / (1 - C_w[y, y])`` (uniform for
+one-coin workers). "Accuracy" therefore means accuracy on a task of median difficulty.
+
+Correlated errors act on normal workers only (experts stay independent, the others keep their rule):
+
+- **Traps** (``trap_share``): a task is a trap with that probability and then has one shared wrong
+  label (uniform among the wrong ones); each normal worker answers it with probability
+  ``trap_strength``, otherwise answers as above.
+- **Worker correlation** ``rho = worker_correlation``: each task draws one shared "crowd" answer
+  ``s_t``, right with probability ``sigmoid(logit(accuracy_mean) * beta_t)`` and otherwise a uniform
+  wrong label. Each judgment of a normal worker (not overridden by a trap) is ``s_t`` with
+  probability ``rho`` and the worker's own independent answer otherwise. A worker's accuracy stays
+  ``(1 - rho) a_w + rho a_mean``; for two workers of equal accuracy ``a`` (= ``accuracy_mean``,
+  ``difficulty_spread = 0``) the correlation of their error indicators on a task is exactly
+  ``rho ** 2`` (both copy with probability ``rho ** 2``; then their errors coincide).
+
+Randomness and determinism
+--------------------------
+Workers come from ``np.random.SeedSequence(seed, spawn_key=(1,))``. Tasks are cut into chunks of
+``tasks_per_chunk`` (chunk ``c`` holds tasks ``[c * tasks_per_chunk, (c + 1) * tasks_per_chunk)``)
+and chunk ``c`` is drawn from ``np.random.SeedSequence([seed, c])`` alone (spawned into three
+streams: the main one, traps, correlation), so any split of the work gives the same data. Traps and
+correlation draw from their own streams only when switched on, so changing only ``trap_share``,
+``trap_strength`` or ``worker_correlation`` keeps the truth, the difficulties, the worker assignment
+and every independent answer (common random numbers for ablation sweeps). Changing
+``tasks_per_chunk`` changes the data. Judgments come sorted by task, then worker.
+
+References
+----------
+Sheng, Provost, Ipeirotis, "Get another label?", KDD 2008 (majority vote of independent labellers).
+Whitehill, Ruvolo, Wu, Bergsma, Movellan, "Whose vote should count more", NIPS 2009 (GLAD).
+Dawid, Skene, "Maximum likelihood estimation of observer error-rates", JRSS C 1979.
+
+Examples
+--------
+>>> from galton.datasets.simulate import CrowdConfig, simulate
+>>> simulate(CrowdConfig(n_tasks=1000, n_workers=50, judgments_per_task=3, seed=1)).n_judgments
+3000
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+__all__ = ["KINDS", "CrowdConfig", "SimResult", "WorkerTable", "sample_workers", "simulate",
+           "simulate_tasks", "worker_names"]
+
+#: Worker kinds, in the order of their integer codes.
+KINDS: tuple[str, ...] = ("normal", "expert", "uniform_spammer", "constant_spammer", "adversary")
+_NORMAL, _EXPERT, _SPAM_U, _SPAM_C, _ADV = range(5)
+_WORKER_STREAM = 1  # spawn_key of the worker stream (chunks use entropy [seed, chunk])
+_DENSE_BLOCK = 1 << 22  # random keys per block in the dense worker assignment
+_COLUMNS = {"task": np.int64, "worker": np.int32, "label": np.int32, "true_label": np.int32,
+            "difficulty": np.float64, "is_trap": np.bool_}
+
+
+@dataclass(frozen=True)
+class CrowdConfig:
+    """A population of workers and a set of tasks (see the module docstring for the model).
+
+    Parameters
+    ----------
+    n_tasks, n_workers : int
+        Numbers of tasks and of workers.
+    n_classes : int
+        Number of labels ``K`` (codes ``0..K-1``).
+    judgments_per_task : int or (int, int)
+        Judgments per task: a fixed count, or ``(min, max)`` drawn uniformly per task (inclusive).
+        Each task's judges are distinct, so the count must not exceed ``n_workers``.
+    class_prior : sequence of float, optional
+        Probabilities of the true labels; uniform by default.
+    worker_model : {"one_coin", "full"}
+        Normal workers' model: one accuracy, or a confusion matrix with Dirichlet rows.
+    accuracy_mean, accuracy_spread : float
+        Mean and standard deviation of the normal workers' Beta-distributed accuracy.
+    confusion_concentration : float
+        Dirichlet concentration ``c`` of the confusion rows (``"full"`` only; larger is closer to
+        one-coin).
+    spammer_share, spammer_kind : float, {"uniform", "constant"}
+        Share of spammers and their rule.
+    adversary_share, adversary_kind : float, {"shift", "least_likely"}
+        Share of adversaries and which wrong label they give.
+    expert_share, expert_accuracy : float
+        Share of experts (``is_expert``) and their one-coin accuracy.
+    difficulty_spread : float
+        Standard deviation of ``log(difficulty)`` (0: all tasks equally hard).
+    trap_share, trap_strength : float
+        Share of trap tasks and the probability that a normal worker gives the trap answer.
+    worker_correlation : float
+        Probability that a normal worker copies the task's shared crowd answer.
+    seed : int
+        Seed of everything.
+    tasks_per_chunk : int
+        Tasks per random stream; fixes the data together with `seed`.
+    worker_ids : {"int", "str"}
+        Worker ids in written files and frames: integers, or text ``"w0001"``.
+    """
+
+    n_tasks: int
+    n_workers: int
+    n_classes: int = 2
+    judgments_per_task: int | tuple[int, int] = 5
+    class_prior: tuple[float, ...] | None = None
+    worker_model: Literal["one_coin", "full"] = "one_coin"
+    accuracy_mean: float = 0.7
+    accuracy_spread: float = 0.0
+    confusion_concentration: float = 20.0
+    spammer_share: float = 0.0
+    spammer_kind: Literal["uniform", "constant"] = "uniform"
+    adversary_share: float = 0.0
+    adversary_kind: Literal["shift", "least_likely"] = "shift"
+    expert_share: float = 0.0
+    expert_accuracy: float = 0.9
+    difficulty_spread: float = 0.0
+    trap_share: float = 0.0
+    trap_strength: float = 0.8
+    worker_correlation: float = 0.0
+    seed: int = 0
+    tasks_per_chunk: int = 100_000
+    worker_ids: Literal["int", "str"] = "int"
+
+    def __post_init__(self) -> None:
+        jpt = self.judgments_per_task
+        jpt = tuple(int(v) for v in jpt) if isinstance(jpt, (list, tuple)) else int(jpt)
+        object.__setattr__(self, "judgments_per_task", jpt)
+        if self.class_prior is not None:
+            object.__setattr__(self, "class_prior", tuple(float(p) for p in self.class_prior))
+        self._validate()
+
+    def _validate(self) -> None:
+        for name in ("n_tasks", "n_workers", "n_classes", "tasks_per_chunk"):
+            if int(getattr(self, name)) < (2 if name == "n_classes" else 1):
+                raise ValueError(f"{name}={getattr(self, name)!r} is too small")
+        jpt = self.judgments_per_task
+        if (len(jpt) != 2 or not 1 <= jpt[0] <= jpt[1]) if isinstance(jpt, tuple) else jpt < 1:
+            raise ValueError(f"judgments_per_task={jpt!r}: give a count or (min, max), 1 <= min <= max")
+        if self.jpt_range[1] > self.n_workers:
+            raise ValueError(f"judgments_per_task up to {self.jpt_range[1]} needs at least that many "
+                             f"workers (a task's judges are distinct); raise n_workers (now "
+                             f"{self.n_workers}) or lower judgments_per_task")
+        p = self.prior
+        if p.shape != (self.n_classes,) or (p < 0).any() or abs(p.sum() - 1) > 1e-9:
+            raise ValueError(f"class_prior={self.class_prior!r} must be {self.n_classes} "
+                             "non-negative probabilities summing to 1")
+        choices = {"worker_model": ("one_coin", "full"), "spammer_kind": ("uniform", "constant"),
+                   "adversary_kind": ("shift", "least_likely"), "worker_ids": ("int", "str")}
+        for name, valid in choices.items():
+            if getattr(self, name) not in valid:
+                raise ValueError(f"{name}={getattr(self, name)!r}; use one of {valid}")
+        for name in ("accuracy_mean", "expert_accuracy", "spammer_share", "adversary_share",
+                     "expert_share", "trap_share", "trap_strength", "worker_correlation"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name}={getattr(self, name)!r} must lie in [0, 1]")
+        if self.spammer_share + self.adversary_share + self.expert_share > 1.0 + 1e-12:
+            raise ValueError("spammer_share + adversary_share + expert_share must not exceed 1")
+        m, s = self.accuracy_mean, self.accuracy_spread
+        if s < 0 or (s > 0 and s * s >= m * (1 - m)):
+            raise ValueError(f"accuracy_spread={s!r}: a Beta distribution with mean {m} needs "
+                             f"0 <= spread < sqrt(mean * (1 - mean)) = {np.sqrt(m * (1 - m)):.4g}")
+        if self.difficulty_spread < 0 or self.confusion_concentration <= 0:
+            raise ValueError("difficulty_spread must be >= 0 and confusion_concentration > 0")
+
+    @property
+    def jpt_range(self) -> tuple[int, int]:
+        """``(min, max)`` judgments per task."""
+        jpt = self.judgments_per_task
+        return (jpt, jpt) if isinstance(jpt, int) else (jpt[0], jpt[-1])
+
+    @property
+    def prior(self) -> np.ndarray:
+        """The class prior as an array (uniform when not given)."""
+        if self.class_prior is None:
+            return np.full(self.n_classes, 1.0 / self.n_classes)
+        return np.asarray(self.class_prior, dtype=np.float64)
+
+    @property
+    def n_chunks(self) -> int:
+        """Number of random-stream chunks."""
+        return -(-self.n_tasks // self.tasks_per_chunk)
+
+    def chunk_bounds(self, chunk: int) -> tuple[int, int]:
+        """Task range ``[start, stop)`` of chunk `chunk`."""
+        start = chunk * self.tasks_per_chunk
+        return start, min(start + self.tasks_per_chunk, self.n_tasks)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The configuration as JSON-ready values."""
+        out = dataclasses.asdict(self)
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CrowdConfig:
+        """Inverse of :meth:`to_dict`; unknown keys raise ``ValueError``."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ValueError(f"unknown CrowdConfig field(s) {unknown}; valid: {sorted(names)}")
+        return cls(**data)
+
+
+def worker_names(n_workers: int) -> np.ndarray:
+    """Text ids ``w0000, w0001, ...`` (at least 4 digits, zero-padded to sort like the codes)."""
+    width = max(4, len(str(max(n_workers - 1, 0))))
+    return np.char.add("w", np.char.zfill(np.arange(n_workers).astype(str), width))
+
+
+@dataclass(frozen=True)
+class WorkerTable:
+    """True parameters of the workers (index = worker code).
+
+    Attributes
+    ----------
+    kind : ndarray of str
+        One of :data:`KINDS` per worker.
+    accuracy : ndarray of float64
+        Probability of a right answer on a task of median difficulty under the class prior
+        (uniform spammer ``1/K``, constant spammer the prior of its label, adversary 0).
+    is_expert : ndarray of bool
+    constant_label : ndarray of int32
+        A constant spammer's label, -1 for other workers.
+    confusion : ndarray of float64, shape (n_workers, K, K), or None
+        ``confusion[w, true, answer]`` for ``worker_model="full"``; None for one-coin crowds.
+    n_classes : int
+    """
+
+    kind: np.ndarray
+    accuracy: np.ndarray
+    is_expert: np.ndarray
+    constant_label: np.ndarray
+    confusion: np.ndarray | None
+    n_classes: int
+
+    @property
+    def n_workers(self) -> int:
+        return int(self.accuracy.shape[0])
+
+    @property
+    def kind_code(self) -> np.ndarray:
+        """Kinds as int8 codes into :data:`KINDS`."""
+        code = np.full(self.kind.shape, -1, dtype=np.int8)
+        for i, name in enumerate(KINDS):
+            code[self.kind == name] = i
+        if (code < 0).any():
+            raise ValueError(f"unknown worker kind(s) {sorted(set(self.kind[code < 0]))}; use {KINDS}")
+        return code
+
+    def correct_matrix(self) -> np.ndarray:
+        """``P(correct | true class)`` at median difficulty, shape (n_workers, K)."""
+        if self.confusion is not None:
+            return np.diagonal(self.confusion, axis1=1, axis2=2).copy()
+        return np.repeat(self.accuracy[:, None], self.n_classes, axis=1)
+
+
+def _beta(rng: np.random.Generator, mean: float, sd: float, n: int) -> np.ndarray:
+    if sd == 0 or mean in (0.0, 1.0):
+        return np.full(n, mean)
+    nu = mean * (1 - mean) / sd**2 - 1
+    return rng.beta(mean * nu, (1 - mean) * nu, n)
+
+
+def _adversary_map(config: CrowdConfig) -> np.ndarray:
+    """Label an adversary gives for each true label."""
+    K = config.n_classes
+    if config.adversary_kind == "shift":
+        return ((np.arange(K) + 1) % K).astype(np.int32)
+    others = np.where(np.eye(K, dtype=bool), np.inf, config.prior[None, :])
+    return others.argmin(axis=1).astype(np.int32)  # argmin: the lowest code on ties
+
+
+def _one_coin(acc: np.ndarray, K: int) -> np.ndarray:
+    eye = np.eye(K)
+    return acc[:, None, None] * eye + ((1 - acc) / (K - 1))[:, None, None] * (1 - eye)
+
+
+def sample_workers(config: CrowdConfig) -> WorkerTable:
+    """Draw the workers of `config`: a :class:`WorkerTable` (kinds, accuracies, confusions).
+
+    Kinds go to a random permutation of the workers: ``round(share * n_workers)`` experts,
+    spammers and adversaries, the rest normal.
+    """
+    rng = np.random.default_rng(np.random.SeedSequence(config.seed, spawn_key=(_WORKER_STREAM,)))
+    n, K, prior = config.n_workers, config.n_classes, config.prior
+    counts = [round(s * n) for s in (config.expert_share, config.spammer_share, config.adversary_share)]
+    if sum(counts) > n:
+        raise ValueError(f"the shares round to {sum(counts)} special workers out of {n}")
+    spam = _SPAM_U if config.spammer_kind == "uniform" else _SPAM_C
+    code = np.empty(n, dtype=np.int8)
+    code[rng.permutation(n)] = np.repeat([_EXPERT, spam, _ADV, _NORMAL], counts + [n - sum(counts)])
+    acc = _beta(rng, config.accuracy_mean, config.accuracy_spread, n)
+    const = rng.integers(0, K, n)
+    eye = np.eye(K)
+    confusion = None
+    if config.worker_model == "full":
+        base = _one_coin(acc, K) * config.confusion_concentration
+        g = rng.standard_gamma(base)
+        sums = g.sum(axis=2, keepdims=True)
+        confusion = np.where(sums > 0, g / np.where(sums > 0, sums, 1), base / base.sum(2, keepdims=True))
+        confusion[code == _EXPERT] = _one_coin(np.full(counts[0], config.expert_accuracy), K)
+        confusion[code == _SPAM_U] = 1.0 / K
+        confusion[code == _SPAM_C] = eye[const[code == _SPAM_C]][:, None, :]
+        confusion[code == _ADV] = eye[_adversary_map(config)]
+        accuracy = np.einsum("k,wkk->w", prior, confusion)
+    else:
+        accuracy = acc.copy()
+        accuracy[code == _EXPERT] = config.expert_accuracy
+        accuracy[code == _SPAM_U] = 1.0 / K
+        accuracy[code == _SPAM_C] = prior[const[code == _SPAM_C]]
+        accuracy[code == _ADV] = 0.0
+    return WorkerTable(kind=np.array(KINDS)[code], accuracy=accuracy, is_expert=code == _EXPERT,
+                       constant_label=np.where(code == _SPAM_C, const, -1).astype(np.int32),
+                       confusion=confusion, n_classes=K)
+
+
+def _assign(rng: np.random.Generator, m: np.ndarray, n: int) -> np.ndarray:
+    """Distinct uniform workers per task, sorted by task then worker (int32, length m.sum()).
+
+    Draws with replacement, then redraws the repeats (and re-sorts only the tasks that had one)
+    until none is left. The procedure treats all workers alike, so each task's set of judges is
+    uniform over the subsets of its size. When a task needs more than half of the workers, a
+    dense random-key sort is used instead.
+    """
+    T, N = m.shape[0], int(m.sum())
+    if int(m.max(initial=0)) * 2 > n:
+        mmax = int(m.max())
+        out = [np.zeros(0, np.int64)]
+        step = max(1, _DENSE_BLOCK // n)
+        for b in range(0, T, step):  # blocks of tasks, not judgments
+            mb = m[b:b + step]
+            pick = np.argsort(rng.random((mb.shape[0], n)), axis=1)[:, :mmax]
+            keep = np.arange(mmax) < mb[:, None]
+            pick = np.sort(np.where(keep, pick, n), axis=1)
+            out.append(pick[keep])  # the m_t picks lead each sorted row
+        return np.concatenate(out).astype(np.int32)
+    dtype = np.int32 if T * n < 2**31 else np.int64
+    key = np.repeat(np.arange(T, dtype=dtype) * dtype(n), m)
+    key += rng.integers(0, n, N, dtype=dtype)
+    key.sort()
+    pos = np.arange(N)
+    while True:
+        seg = key[pos]
+        dup = pos[np.flatnonzero(seg[1:] == seg[:-1]) + 1]
+        if dup.size == 0:
+            break
+        key[dup] = key[dup] - key[dup] % n + rng.integers(0, n, dup.size, dtype=dtype)
+        tasks = np.unique(key[dup] // n)  # re-sort the whole segments of these tasks only
+        starts = np.concatenate(([0], np.cumsum(m)))[tasks]
+        lens = m[tasks]
+        pos = np.repeat(starts - np.concatenate(([0], np.cumsum(lens)[:-1])), lens)
+        pos += np.arange(pos.shape[0])
+        key[pos] = np.sort(key[pos])
+    return (key % n).astype(np.int32)
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        e = np.exp(-x)
+        e += 1
+        return np.reciprocal(e, out=e)
+
+
+def _logit(p: np.ndarray | float) -> np.ndarray:
+    with np.errstate(divide="ignore"):
+        return np.log(p) - np.log1p(-np.asarray(p, dtype=np.float64))
+
+
+class _Prepared:
+    """Per-worker lookup tables shared by all chunks."""
+
+    def __init__(self, config: CrowdConfig, workers: WorkerTable):
+        if workers.n_workers != config.n_workers or workers.n_classes != config.n_classes:
+            raise ValueError("workers do not match config (n_workers / n_classes differ)")
+        K = config.n_classes
+        self.code = workers.kind_code
+        self.present = set(np.unique(self.code).tolist())
+        self.alpha = _logit(workers.correct_matrix()).ravel()  # index w * K + y
+        self.p_correct = _sigmoid(self.alpha)
+        self.alpha32 = self.alpha.astype(np.float32)
+        self.const = workers.constant_label.astype(np.int32)
+        self.adv = _adversary_map(config)
+        self.cum = None
+        if workers.confusion is not None:
+            off = workers.confusion * (1 - np.eye(K))
+            s = off.sum(axis=2, keepdims=True)
+            off = np.where(s > 0, off / np.where(s > 0, s, 1), (1 - np.eye(K)) / (K - 1))
+            cum = np.cumsum(off, axis=2)
+            self.cum = (cum / cum[:, :, -1:]).reshape(-1, K)  # last nonzero entry exactly 1.0
+
+
+def _wrong(y: np.ndarray, offset: np.ndarray, K: int) -> np.ndarray:
+    """The label ``offset + 1`` steps after `y` (mod K): uniform over the wrong ones."""
+    out = y + 1 + offset.astype(y.dtype)
+    out[out >= K] -= K
+    return out
+
+
+def _chunk(config: CrowdConfig, prep: _Prepared, chunk: int) -> dict[str, np.ndarray]:
+    """Simulate one whole chunk from its own streams ``SeedSequence([seed, chunk]).spawn(3)``.
+
+    Stream 0 draws, in this order, the true labels, the difficulties, the judgment counts, the
+    worker assignment and two uniforms per judgment (right/wrong, which wrong label); stream 1 the
+    traps and stream 2 the shared crowd answers and copy decisions, each only when used, so that
+    switching traps or correlation on or off changes nothing else.
+    """
+    main, trap_ss, copy_ss = np.random.SeedSequence([config.seed, chunk]).spawn(3)
+    rng = np.random.default_rng(main)
+    start, stop = config.chunk_bounds(chunk)
+    T, K, n = stop - start, config.n_classes, config.n_workers
+    y = np.searchsorted(np.cumsum(config.prior), rng.random(T), side="right")
+    y = np.minimum(y, K - 1).astype(np.int32)
+    beta = np.exp(-config.difficulty_spread * rng.standard_normal(T))
+    lo, hi = config.jpt_range
+    m = np.full(T, lo, dtype=np.int64) if lo == hi else rng.integers(lo, hi + 1, T)
+    worker = _assign(rng, m, n)
+    tj = np.repeat(np.arange(T, dtype=np.int32), m)
+    N = tj.shape[0]
+    u_correct, u_other = rng.random(N), rng.random(N)
+    yj = y[tj]
+    wy = worker * np.int32(K) + yj if n * K < 2**31 else worker.astype(np.int64) * K + yj
+    if config.difficulty_spread == 0:  # beta == 1 exactly: the same values from a table
+        wrong = np.flatnonzero(u_correct >= prep.p_correct[wy])
+    else:  # float32: numpy's exp is vectorised for it (~1e-7 relative error on P(correct))
+        x = prep.alpha32[wy]
+        x *= beta.astype(np.float32)[tj]
+        wrong = np.flatnonzero(u_correct >= _sigmoid(x))
+        del x
+    del u_correct
+    label = yj.copy()
+    if prep.cum is None:
+        label[wrong] = _wrong(yj[wrong], np.minimum(u_other[wrong] * (K - 1), K - 2), K)
+    else:
+        label[wrong] = (prep.cum[wy[wrong]] <= u_other[wrong, None]).sum(axis=1, dtype=np.int32)
+    del wrong, wy
+    code = prep.code[worker]
+    is_trap = np.zeros(T, dtype=bool)
+    if config.worker_correlation > 0 and _NORMAL in prep.present:
+        crng = np.random.default_rng(copy_ss)
+        shared_ok = crng.random(T) < _sigmoid(_logit(config.accuracy_mean) * beta)
+        shared = np.where(shared_ok, y, _wrong(y, crng.integers(0, K - 1, T), K))
+        copy = (crng.random(N, dtype=np.float32) < config.worker_correlation) & (code == _NORMAL)
+        label[copy] = shared[tj[copy]]
+    if config.trap_share > 0:
+        trng = np.random.default_rng(trap_ss)
+        is_trap = trng.random(T) < config.trap_share
+        trap_label = _wrong(y, trng.integers(0, K - 1, T), K)
+        if _NORMAL in prep.present:
+            trap = (trng.random(N, dtype=np.float32) < config.trap_strength) & is_trap[tj]
+            trap &= code == _NORMAL
+            label[trap] = trap_label[tj[trap]]
+    if _SPAM_U in prep.present:
+        sel = code == _SPAM_U
+        label[sel] = np.minimum(u_other[sel] * K, K - 1).astype(np.int32)
+    if _SPAM_C in prep.present:
+        sel = code == _SPAM_C
+        label[sel] = prep.const[worker[sel]]
+    if _ADV in prep.present:
+        sel = code == _ADV
+        label[sel] = prep.adv[yj[sel]]
+    return {
+        "task": tj.astype(np.int64) + start,
+        "worker": worker,
+        "label": label.astype(np.int32, copy=False),
+        "true_label": y,
+        "difficulty": 1.0 / beta,
+        "is_trap": is_trap,
+    }
+
+
+def simulate_tasks(
+    config: CrowdConfig, workers: WorkerTable, start: int = 0, stop: int | None = None
+) -> dict[str, np.ndarray]:
+    """Judgments and truth of tasks ``[start, stop)``; identical however the range is split.
+
+    Parameters
+    ----------
+    config : CrowdConfig
+    workers : WorkerTable
+        From :func:`sample_workers` (with the same `config`).
+    start, stop : int
+        Task range (``stop`` defaults to ``n_tasks``).
+
+    Returns
+    -------
+    dict of ndarray
+        ``task`` (int64), ``worker`` (int32), ``label`` (int32), one entry per judgment, sorted
+        by task then worker; ``true_label`` (int32), ``difficulty`` (float64, ``1 / beta``) and
+        ``is_trap`` (bool), one entry per task ``start + i``.
+    """
+    stop = config.n_tasks if stop is None else stop
+    if not 0 <= start <= stop <= config.n_tasks:
+        raise ValueError(f"task range [{start}, {stop}) is outside [0, {config.n_tasks})")
+    prep = _Prepared(config, workers)
+    tpc = config.tasks_per_chunk
+    parts = [_chunk(config, prep, c) for c in range(start // tpc, -(-stop // tpc))]
+    if not parts:  # start == stop on a chunk boundary
+        return {k: np.zeros(0, dtype=t) for k, t in _COLUMNS.items()}
+    out = parts[0] if len(parts) == 1 else {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    first = (start // tpc) * tpc
+    lo, hi = np.searchsorted(out["task"], [start, stop])
+    res = {k: out[k][lo:hi] for k in ("task", "worker", "label")}
+    for k in ("true_label", "difficulty", "is_trap"):
+        res[k] = out[k][start - first:stop - first]
+    return res
+
+
+@dataclass(frozen=True)
+class SimResult:
+    """A simulated data set held in memory.
+
+    Attributes
+    ----------
+    config : CrowdConfig
+    workers : WorkerTable
+    task, worker, label : ndarray
+        One entry per judgment (int64, int32, int32), sorted by task then worker.
+    true_label, difficulty, is_trap : ndarray
+        One entry per task ``0..n_tasks-1``.
+    """
+
+    config: CrowdConfig
+    workers: WorkerTable
+    task: np.ndarray
+    worker: np.ndarray
+    label: np.ndarray
+    true_label: np.ndarray
+    difficulty: np.ndarray
+    is_trap: np.ndarray
+
+    @property
+    def n_judgments(self) -> int:
+        return int(self.task.shape[0])
+
+    def judgments(self, frame: str = "polars") -> Any:
+        """Judgments as a ``task, worker, label`` frame (worker ids per ``config.worker_ids``)."""
+        worker: Any = self.worker
+        if self.config.worker_ids == "str":
+            worker = worker_names(self.config.n_workers)[self.worker]
+        return _frame({"task": self.task, "worker": worker, "label": self.label}, frame)
+
+    def gold(self, frame: str = "polars") -> Any:
+        """True labels as a ``task, label`` frame."""
+        task = np.arange(self.config.n_tasks, dtype=np.int64)
+        return _frame({"task": task, "label": self.true_label}, frame)
+
+
+def _frame(columns: dict[str, np.ndarray], frame: str) -> Any:
+    import polars as pl
+
+    from ._io import convert
+
+    return convert(pl.DataFrame(columns), frame)  # type: ignore[arg-type]
+
+
+def simulate(config: CrowdConfig) -> SimResult:
+    """Simulate the whole data set of `config` in memory: a :class:`SimResult` holding the
+    same data as ``galton.workers.simulate`` writes for this configuration."""
+    workers = sample_workers(config)
+    d = simulate_tasks(config, workers, 0, config.n_tasks)
+    return SimResult(config=config, workers=workers, **d)

@@ -1,0 +1,369 @@
+"""Tests for galton.datasets.simulate: the annotator-population models recover what they are given.
+
+Every statistical assertion allows about 4 standard errors, so each would fail for a model that is
+off by more than sampling noise: the published majority-vote figures of Sheng, Provost & Ipeirotis
+(KDD 2008), configured accuracies and confusion matrices, the GLAD formula, spammer and adversary
+rules, traps, the error correlation ``rho ** 2`` and the class prior.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from galton.datasets.simulate import CrowdConfig, sample_workers, simulate, simulate_tasks
+
+gs = importlib.import_module("galton.datasets.simulate")  # the module, whatever the package exports
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _binary_mv(task: np.ndarray, label: np.ndarray, n_tasks: int) -> np.ndarray:
+    """Majority vote for binary labels and an odd number of votes per task (no ties)."""
+    ones = np.bincount(task, weights=label, minlength=n_tasks)
+    votes = np.bincount(task, minlength=n_tasks)
+    return (2 * ones > votes).astype(np.int64)
+
+
+def _mode(task: np.ndarray, label: np.ndarray, n_tasks: int, K: int) -> np.ndarray:
+    counts = np.zeros((n_tasks, K), dtype=np.int64)
+    np.add.at(counts, (task, label), 1)
+    return counts.argmax(axis=1)
+
+
+def _binomial_tail(k: int, p: float) -> float:
+    return sum(math.comb(k, j) * p**j * (1 - p) ** (k - j) for j in range(k // 2 + 1, k + 1))
+
+
+# ---------------------------------------------------------------------------------------------
+# Sheng, Provost & Ipeirotis (KDD 2008)
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("k, published", [(3, 0.784), (5, 0.837), (11, 0.922)])
+def test_majority_vote_of_independent_workers_matches_sheng_2008(k: int, published: float) -> None:
+    exact = _binomial_tail(k, 0.7)
+    assert abs(exact - published) < 5e-4  # the published figures are these binomial tails
+    n = 20_000
+    cfg = CrowdConfig(n_tasks=n, n_workers=200, judgments_per_task=k, accuracy_mean=0.7,
+                      accuracy_spread=0.0, seed=2008 + k)
+    sim = simulate(cfg)
+    assert np.array_equal(np.bincount(sim.task, minlength=n), np.full(n, k))
+    acc = (_binary_mv(sim.task, sim.label, n) == sim.true_label).mean()
+    se = math.sqrt(exact * (1 - exact) / n)
+    assert abs(acc - exact) < 4 * se, (k, acc, exact)
+
+
+# ---------------------------------------------------------------------------------------------
+# workers
+# ---------------------------------------------------------------------------------------------
+def test_beta_accuracies_have_the_configured_mean_and_spread() -> None:
+    w = sample_workers(CrowdConfig(n_tasks=1, n_workers=20_000, accuracy_mean=0.75,
+                                   accuracy_spread=0.1, seed=5))
+    assert np.all(w.kind == "normal") and w.confusion is None
+    assert abs(w.accuracy.mean() - 0.75) < 4 * 0.1 / math.sqrt(20_000)
+    assert abs(w.accuracy.std() - 0.1) < 0.004
+    assert np.all((w.accuracy >= 0) & (w.accuracy <= 1))
+    flat = sample_workers(CrowdConfig(n_tasks=1, n_workers=50, accuracy_mean=0.7, seed=5))
+    assert np.all(flat.accuracy == 0.7)
+
+
+def test_empirical_worker_accuracy_matches_configured_accuracy() -> None:
+    cfg = CrowdConfig(n_tasks=20_000, n_workers=40, judgments_per_task=4, accuracy_mean=0.75,
+                      accuracy_spread=0.1, seed=11)
+    sim = simulate(cfg)
+    right = sim.label == sim.true_label[sim.task]
+    n = np.bincount(sim.worker, minlength=40)
+    emp = np.bincount(sim.worker, weights=right, minlength=40) / n
+    a = sim.workers.accuracy
+    z = (emp - a) / np.sqrt(a * (1 - a) / n)
+    assert np.abs(z).max() < 4.5, z
+    assert a.std() > 0.05  # the test would not see a constant accuracy
+
+
+def test_full_confusion_matrices_are_reproduced() -> None:
+    K, W = 3, 6
+    cfg = CrowdConfig(n_tasks=20_000, n_workers=W, n_classes=K, judgments_per_task=3,
+                      worker_model="full", accuracy_mean=0.7, accuracy_spread=0.05,
+                      confusion_concentration=10.0, seed=3)
+    sim = simulate(cfg)
+    C = sim.workers.confusion
+    assert C is not None and C.shape == (W, K, K)
+    assert np.allclose(C.sum(axis=2), 1.0)
+    assert np.allclose(sim.workers.accuracy, np.einsum("wkk->w", C) / K)  # uniform prior
+    counts = np.zeros((W, K, K))
+    np.add.at(counts, (sim.worker, sim.true_label[sim.task], sim.label), 1)
+    rows = counts.sum(axis=2, keepdims=True)
+    emp = counts / rows
+    se = np.sqrt(C * (1 - C) / rows)
+    assert np.abs(emp - C).max() < 0.05
+    assert (np.abs(emp - C) / np.maximum(se, 1e-12)).max() < 4.5
+    # the off-diagonal is not uniform: a one-coin model would fail the check above
+    off = C[~np.broadcast_to(np.eye(K, dtype=bool), C.shape)]
+    assert off.std() > 0.02
+    many = sample_workers(CrowdConfig(n_tasks=1, n_workers=5000, n_classes=K, worker_model="full",
+                                      accuracy_mean=0.7, confusion_concentration=10.0, seed=1))
+    assert abs(np.einsum("wkk->", many.confusion) / (5000 * K) - 0.7) < 0.005
+
+
+def test_glad_difficulty_follows_the_documented_formula() -> None:
+    cfg = CrowdConfig(n_tasks=20_000, n_workers=30, judgments_per_task=5, accuracy_mean=0.8,
+                      accuracy_spread=0.08, difficulty_spread=1.0, seed=9)
+    sim = simulate(cfg)
+    d = sim.difficulty
+    assert abs(np.median(d) - 1.0) < 0.05 and abs(np.log(d).std() - 1.0) < 0.03
+    a = sim.workers.accuracy[sim.worker]
+    p = _sigmoid(np.log(a / (1 - a)) / d[sim.task])  # P(correct) = sigmoid(alpha_w * beta_t)
+    right = sim.label == sim.true_label[sim.task]
+    edges = np.quantile(d, [0, 0.25, 0.5, 0.75, 1.0])
+    bins = np.clip(np.searchsorted(edges, d, side="right") - 1, 0, 3)[sim.task]
+    accs = []
+    for b in range(4):
+        sel = bins == b
+        z = (right[sel].sum() - p[sel].sum()) / math.sqrt((p[sel] * (1 - p[sel])).sum())
+        assert abs(z) < 4, (b, z)
+        accs.append(right[sel].mean())
+    assert accs[0] > accs[1] > accs[2] > accs[3] > 0.5  # harder tasks, fewer right answers
+    assert accs[0] - accs[3] > 0.15
+
+
+def test_uniform_spammers_answer_at_random() -> None:
+    K = 4
+    cfg = CrowdConfig(n_tasks=20_000, n_workers=20, n_classes=K, spammer_share=1.0,
+                      spammer_kind="uniform", seed=4)
+    sim = simulate(cfg)
+    assert np.all(sim.workers.kind == "uniform_spammer") and np.allclose(sim.workers.accuracy, 0.25)
+    n = sim.n_judgments
+    acc = (sim.label == sim.true_label[sim.task]).mean()
+    assert abs(acc - 1 / K) < 4 * math.sqrt(0.25 * 0.75 / n)
+    freq = np.bincount(sim.label, minlength=K) / n
+    assert np.abs(freq - 1 / K).max() < 4 * math.sqrt(0.25 * 0.75 / n)
+    # independent of the truth: the confusion table is flat
+    table = np.zeros((K, K))
+    np.add.at(table, (sim.true_label[sim.task], sim.label), 1)
+    assert np.abs(table / table.sum(1, keepdims=True) - 0.25).max() < 0.02
+
+
+def test_constant_spammers_always_give_one_label() -> None:
+    K = 3
+    prior = (0.5, 0.3, 0.2)
+    cfg = CrowdConfig(n_tasks=5_000, n_workers=30, n_classes=K, spammer_share=1.0,
+                      spammer_kind="constant", class_prior=prior, seed=8)
+    sim = simulate(cfg)
+    const = sim.workers.constant_label
+    assert np.all(sim.workers.kind == "constant_spammer") and np.all(const >= 0)
+    assert np.array_equal(sim.label, const[sim.worker])
+    assert len(set(const.tolist())) > 1  # each spammer has its own label
+    assert np.allclose(sim.workers.accuracy, np.asarray(prior)[const])
+
+
+@pytest.mark.parametrize("kind", ["shift", "least_likely"])
+def test_adversaries_are_always_wrong_on_purpose(kind: str) -> None:
+    K = 3
+    prior = (0.5, 0.3, 0.2)
+    cfg = CrowdConfig(n_tasks=5_000, n_workers=50, n_classes=K, class_prior=prior,
+                      adversary_share=0.2, adversary_kind=kind, expert_share=0.2,
+                      expert_accuracy=0.95, spammer_share=0.2, seed=6)
+    sim = simulate(cfg)
+    kinds = sim.workers.kind
+    assert {k: int((kinds == k).sum()) for k in set(kinds)} == {
+        "adversary": 10, "expert": 10, "uniform_spammer": 10, "normal": 20}
+    assert np.array_equal(sim.workers.is_expert, kinds == "expert")
+    y = sim.true_label[sim.task]
+    adv = kinds[sim.worker] == "adversary"
+    expected = {"shift": np.array([1, 2, 0]), "least_likely": np.array([2, 2, 1])}[kind]
+    assert adv.sum() > 1000
+    assert np.array_equal(sim.label[adv], expected[y[adv]])
+    assert (sim.label[adv] == y[adv]).mean() == 0.0 and np.all(sim.workers.accuracy[kinds == "adversary"] == 0)
+    exp_ = kinds[sim.worker] == "expert"
+    assert abs((sim.label[exp_] == y[exp_]).mean() - 0.95) < 4 * math.sqrt(0.95 * 0.05 / exp_.sum())
+
+
+def test_trap_tasks_fool_the_non_experts_but_not_the_experts() -> None:
+    K = 3
+    cfg = CrowdConfig(n_tasks=10_000, n_workers=40, n_classes=K, judgments_per_task=5,
+                      accuracy_mean=0.8, trap_share=0.3, trap_strength=0.9, expert_share=0.25,
+                      expert_accuracy=0.9, seed=21)
+    sim = simulate(cfg)
+    trap = sim.is_trap
+    assert abs(trap.mean() - 0.3) < 4 * math.sqrt(0.21 / 10_000)
+    y = sim.true_label[sim.task]
+    kinds = sim.workers.kind[sim.worker]
+    normal, expert = kinds == "normal", kinds == "expert"
+    on_trap = trap[sim.task]
+    # non-experts' majority on trap tasks: mostly wrong, and always the same wrong label
+    mv = _mode(sim.task[normal], sim.label[normal], cfg.n_tasks, K)
+    has = np.bincount(sim.task[normal], minlength=cfg.n_tasks) >= 3
+    assert (mv[trap & has] != sim.true_label[trap & has]).mean() > 0.9
+    assert (mv[~trap & has] == sim.true_label[~trap & has]).mean() > 0.9
+    # a normal judgment on a trap task is the task's trap label w.p. 0.9 + 0.1 * 0.2 / 2
+    sel = normal & on_trap
+    wrong = sel & (sim.label != y)
+    trap_label = mv[sim.task]  # the trap label is the normal workers' mode on trap tasks
+    share = (sim.label[sel] == trap_label[sel]).mean()
+    assert abs(share - 0.91) < 0.02
+    assert (sim.label[wrong] == trap_label[wrong]).mean() > 0.97
+    # experts keep their accuracy on trap tasks
+    e = expert & on_trap
+    assert abs((sim.label[e] == y[e]).mean() - 0.9) < 4 * math.sqrt(0.09 / e.sum())
+    # and traps change nothing else: same truth, same judges as without traps
+    base = simulate(CrowdConfig(**{**cfg.to_dict(), "trap_share": 0.0}))
+    assert np.array_equal(base.worker, sim.worker) and np.array_equal(base.true_label, sim.true_label)
+    assert np.array_equal(base.label[~on_trap], sim.label[~on_trap])
+
+
+def _error_correlation(rho: float, seed: int) -> tuple[float, float, int]:
+    n = 20_000
+    cfg = CrowdConfig(n_tasks=n, n_workers=100, judgments_per_task=2, accuracy_mean=0.7,
+                      worker_correlation=rho, seed=seed)
+    sim = simulate(cfg)
+    err = (sim.label != sim.true_label[sim.task]).reshape(n, 2).astype(float)
+    return float(np.corrcoef(err[:, 0], err[:, 1])[0, 1]), float(1 - err.mean()), n
+
+
+def test_independent_workers_have_uncorrelated_errors() -> None:
+    r, acc, n = _error_correlation(0.0, seed=31)
+    assert abs(r) < 4 / math.sqrt(n)
+    assert abs(acc - 0.7) < 4 * math.sqrt(0.21 / (2 * n))
+
+
+@pytest.mark.parametrize("rho", [0.3, 0.6])
+def test_worker_correlation_gives_error_correlation_rho_squared(rho: float) -> None:
+    r, acc, n = _error_correlation(rho, seed=32)
+    assert r > 0.05
+    assert abs(r - rho**2) < 4 * (1 - rho**4) / math.sqrt(n)
+    assert abs(acc - 0.7) < 4 * math.sqrt(0.21 / (2 * n)) * (1 + rho)  # marginal unchanged
+
+
+def test_correlation_weakens_majority_vote() -> None:
+    mvs = []
+    for rho in (0.0, 0.5):
+        cfg = CrowdConfig(n_tasks=10_000, n_workers=100, judgments_per_task=11,
+                          accuracy_mean=0.7, worker_correlation=rho, seed=40)
+        sim = simulate(cfg)
+        mvs.append((_binary_mv(sim.task, sim.label, cfg.n_tasks) == sim.true_label).mean())
+    assert mvs[0] > 0.9 and mvs[1] < mvs[0] - 0.05
+
+
+def test_class_prior_is_respected() -> None:
+    prior = np.array([0.6, 0.3, 0.1])
+    n = 30_000
+    sim = simulate(CrowdConfig(n_tasks=n, n_workers=10, n_classes=3, judgments_per_task=1,
+                               class_prior=tuple(prior), seed=12))
+    freq = np.bincount(sim.true_label, minlength=3) / n
+    assert np.all(np.abs(freq - prior) < 4 * np.sqrt(prior * (1 - prior) / n))
+    uni = simulate(CrowdConfig(n_tasks=n, n_workers=10, n_classes=3, judgments_per_task=1, seed=12))
+    assert np.all(np.abs(np.bincount(uni.true_label, minlength=3) / n - 1 / 3) < 4 * math.sqrt(2 / 9 / n))
+
+
+# ---------------------------------------------------------------------------------------------
+# assignment of workers to tasks
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("n_workers", [6, 3])  # redraw path (m <= n/2) and dense path (m > n/2)
+def test_judges_of_a_task_are_distinct_and_uniform(n_workers: int) -> None:
+    n = 30_000
+    sim = simulate(CrowdConfig(n_tasks=n, n_workers=n_workers, judgments_per_task=2, seed=1,
+                               tasks_per_chunk=7_000))
+    w = sim.worker.reshape(n, 2)
+    assert np.all(w[:, 0] < w[:, 1])  # distinct, sorted within the task
+    pairs = np.bincount(w[:, 0] * n_workers + w[:, 1], minlength=n_workers**2)
+    pairs = pairs[pairs > 0]
+    assert pairs.size == n_workers * (n_workers - 1) // 2
+    expected = n / pairs.size
+    chi2 = ((pairs - expected) ** 2 / expected).sum()
+    assert chi2 < pairs.size - 1 + 5 * math.sqrt(2 * (pairs.size - 1))
+
+
+def test_variable_judgments_per_task() -> None:
+    sim = simulate(CrowdConfig(n_tasks=20_000, n_workers=12, judgments_per_task=(2, 9), seed=7,
+                               tasks_per_chunk=3_000))
+    m = np.bincount(sim.task, minlength=20_000)
+    assert m.min() == 2 and m.max() == 9
+    assert np.abs(np.bincount(m)[2:] / 20_000 - 1 / 8).max() < 0.01
+    key = sim.task * 12 + sim.worker
+    assert np.all(np.diff(key) > 0)  # sorted by task then worker, no judge twice on a task
+
+
+# ---------------------------------------------------------------------------------------------
+# determinism
+# ---------------------------------------------------------------------------------------------
+def _equal(a: dict, b: dict) -> bool:
+    return all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_same_seed_same_data_and_any_split_gives_the_same_data() -> None:
+    cfg = CrowdConfig(n_tasks=5_000, n_workers=30, n_classes=3, judgments_per_task=(1, 6),
+                      worker_model="full", accuracy_spread=0.1, spammer_share=0.1,
+                      adversary_share=0.1, expert_share=0.1, difficulty_spread=0.5,
+                      trap_share=0.2, worker_correlation=0.3, seed=77, tasks_per_chunk=600)
+    a, b = simulate(cfg), simulate(cfg)
+    assert np.array_equal(a.label, b.label) and np.array_equal(a.workers.confusion, b.workers.confusion)
+    workers = sample_workers(cfg)
+    whole = simulate_tasks(cfg, workers, 0, cfg.n_tasks)
+    assert np.array_equal(whole["label"], a.label) and np.array_equal(whole["task"], a.task)
+    for cuts in ([0, 1234, 1800, 5000], [0, 600, 1200, 4999, 5000], [0, 1, 2, 3, 5000]):
+        parts = [simulate_tasks(cfg, workers, s, e) for s, e in zip(cuts[:-1], cuts[1:])]
+        joined = {k: np.concatenate([p[k] for p in parts]) for k in whole}
+        assert _equal(joined, whole)
+    part = simulate_tasks(cfg, workers, 1234, 1800)
+    assert part["task"].min() == 1234 and part["task"].max() == 1799 and part["true_label"].size == 566
+    other = simulate(CrowdConfig(**{**cfg.to_dict(), "seed": 78}))
+    assert not np.array_equal(other.true_label, a.true_label)
+
+
+def test_module_is_pure_numpy() -> None:
+    tree = ast.parse(Path(gs.__file__).read_text())
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            imported.add("." * node.level + (node.module or ""))
+    assert not {m for m in imported if m.split(".")[0] == "ray" or "aggregator" in m}, imported
+    code = "import sys, galton.datasets.simulate as s; s.simulate(s.CrowdConfig(n_tasks=10, n_workers=5)); print('ray' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+# ---------------------------------------------------------------------------------------------
+# configuration
+# ---------------------------------------------------------------------------------------------
+def test_config_round_trips_through_json() -> None:
+    cfg = CrowdConfig(n_tasks=10, n_workers=5, n_classes=3, judgments_per_task=[2, 4],
+                      class_prior=[0.2, 0.3, 0.5], worker_ids="str")
+    assert cfg.judgments_per_task == (2, 4) and cfg.class_prior == (0.2, 0.3, 0.5)
+    assert CrowdConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
+    with pytest.raises(ValueError, match="unknown CrowdConfig field"):
+        CrowdConfig.from_dict({**cfg.to_dict(), "n_judges": 3})
+
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(judgments_per_task=6), "up to 6 needs at least that many workers"),
+    (dict(judgments_per_task=0), "1 <= min <= max"),
+    (dict(accuracy_spread=0.5), "accuracy_spread"),
+    (dict(spammer_share=0.6, adversary_share=0.6), "must not exceed 1"),
+    (dict(class_prior=(0.5, 0.5, 0.0)), "class_prior"),
+    (dict(worker_model="two_coin"), "worker_model"),
+    (dict(trap_strength=1.5), "trap_strength"),
+    (dict(judgments_per_task=(3, 2)), "min <= max"),
+])
+def test_invalid_configs_say_what_to_do(kw: dict, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        CrowdConfig(n_tasks=10, n_workers=5, **kw)
+
+
+def test_string_worker_ids_in_frames() -> None:
+    sim = simulate(CrowdConfig(n_tasks=50, n_workers=12, judgments_per_task=3, worker_ids="str"))
+    df = sim.judgments()
+    assert df.columns == ["task", "worker", "label"]
+    assert df["worker"].to_list()[:3] == [f"w{w:04d}" for w in sim.worker[:3]]
+    assert sim.gold()["label"].to_list() == sim.true_label.tolist()
+    assert gs.worker_names(12_345)[-1] == "w12344"
