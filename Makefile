@@ -13,7 +13,7 @@ $(BIN)/python:
 	$(PIP) install --upgrade pip
 
 $(VENV)/.demo: pyproject.toml | $(BIN)/python
-	$(PIP) install -e ".[ray,pandas]"
+	$(PIP) install -e ".[ray,pandas,report]"
 	touch $@
 
 $(VENV)/.test: pyproject.toml | $(BIN)/python
