@@ -1,1 +1,53 @@
-"""galton.workers."""
+"""Ray: the cluster connection, shard actors and the Ray engine.
+
+``import ray`` happens only inside this package, and only when one of its names is used:
+
+- :func:`connect` / :func:`shutdown` — the one place Ray is started or joined
+  (:mod:`galton.workers.cluster`);
+- :class:`RayEngine` — shards held by Ray actors; ``fit(data, engine="ray")`` uses it
+  (:mod:`galton.workers.engine`);
+- :class:`ShardWorker` — the plain class inside each actor (:mod:`galton.workers._shard_actor`);
+- :func:`release_actors` — stop the idle shard actors kept between fits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "ClusterInfo",
+    "RayEngine",
+    "ShardLostError",
+    "ShardWorker",
+    "connect",
+    "is_connected",
+    "release_actors",
+    "shutdown",
+]
+
+_WHERE = {
+    "connect": "cluster", "shutdown": "cluster", "is_connected": "cluster", "ClusterInfo": "cluster",
+    "RayEngine": "engine", "ShardLostError": "engine",
+    "ShardWorker": "_shard_actor",
+}
+
+
+def release_actors() -> int:
+    """Stop the idle shard actors kept for reuse between fits; returns how many were stopped."""
+    from ._shard_actor import release_idle
+
+    return release_idle()
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'galton.workers' has no attribute {name!r}")
+    try:
+        from importlib import import_module
+
+        return getattr(import_module(f"{__name__}.{module}"), name)
+    except ModuleNotFoundError as exc:  # pragma: no cover - depends on the environment
+        if exc.name == "ray":
+            raise ImportError("galton.workers needs Ray: pip install 'galton[ray]'") from exc
+        raise

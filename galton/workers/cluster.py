@@ -1,0 +1,197 @@
+"""The one place galton starts or joins Ray.
+
+:func:`connect` is the only caller of ``ray.init`` in galton. It picks the cluster in this order:
+
+1. an explicit ``address`` argument: ``"auto"`` (a cluster started with ``ray start`` on this
+   machine), ``"ray://host:port"`` (Ray Client), ``"host:port"`` (a GCS address) or ``"local"``
+   (always a new local instance);
+2. the ``RAY_ADDRESS`` environment variable;
+3. a new local instance on 127.0.0.1 with the dashboard off and ``num_cpus`` defaulting to the CPU
+   cores this process may use.
+
+A new local instance keeps Ray's token authentication on (the default for new local clusters since
+Ray 2.5x: a random token in ``~/.ray/auth_token``). Asking Ray for the node address 127.0.0.1 is not
+enough on Linux: Ray replaces it by the machine's routable address and its gRPC servers (GCS,
+raylet, every worker) then listen on all interfaces. :func:`connect` therefore starts the instance
+the way Ray starts single-machine instances on macOS and Windows, with the loopback address as the
+node address, so that every server listens on 127.0.0.1 only; ``tests/workers/test_cluster.py``
+checks what listens. To keep a multi-machine cluster private, leave ``RAY_AUTH_MODE`` unset or set
+to ``token``, copy the token to every node and the drivers, and firewall the Ray ports.
+
+Workers import galton by name: install galton on every node of a remote cluster, or pass
+``runtime_env={"py_modules": [galton]}`` through ``connect(..., runtime_env=...)``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import ray
+
+from . import _shard_actor
+
+__all__ = ["ClusterInfo", "connect", "is_connected", "resolve_address", "shutdown"]
+
+log = logging.getLogger(__name__)
+
+LOCAL = "local"
+_LOOPBACK = "127.0.0.1"
+_started_here = False
+
+
+@dataclass(frozen=True)
+class ClusterInfo:
+    """What :func:`connect` connected to.
+
+    Attributes
+    ----------
+    address : the GCS address (``host:port``) of the cluster, or the Ray Client address
+    started : True when this process started the instance (a new local one)
+    num_cpus : CPUs of the whole cluster
+    dashboard_url : empty when no dashboard runs
+    token_auth : True when Ray's token authentication is on in this process
+    """
+
+    address: str
+    started: bool
+    num_cpus: float
+    dashboard_url: str
+    token_auth: bool
+
+
+def resolve_address(address: str | None = None, environ: Mapping[str, str] | None = None) -> str:
+    """The address :func:`connect` uses: explicit > ``RAY_ADDRESS`` > ``"local"`` (a new instance)."""
+    if address is not None:
+        address = str(address).strip()
+        if not address:
+            raise ValueError("address is empty; pass None, 'auto', 'local', 'host:port' or 'ray://host:port'")
+        return address
+    env = os.environ if environ is None else environ
+    from_env = (env.get("RAY_ADDRESS") or "").strip()
+    return from_env or LOCAL
+
+
+def is_connected() -> bool:
+    """True when this process is connected to a Ray cluster."""
+    return bool(ray.is_initialized())
+
+
+def _cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def _token_auth_on() -> bool:
+    try:
+        from ray._raylet import AuthenticationMode, get_authentication_mode
+
+        return bool(get_authentication_mode() == AuthenticationMode.TOKEN)
+    except ImportError:  # pragma: no cover - other Ray versions
+        return os.environ.get("RAY_AUTH_MODE", "").lower() == "token"
+
+
+def _info(started: bool) -> ClusterInfo:
+    ctx = ray.get_runtime_context()
+    try:
+        address = ctx.gcs_address
+    except (AttributeError, RuntimeError, ray.exceptions.RayError):  # pragma: no cover - Ray Client
+        address = os.environ.get("RAY_ADDRESS", "")
+    dashboard = ""
+    node = getattr(ray._private.worker, "_global_node", None)
+    if node is not None:
+        dashboard = node.address_info.get("webui_url") or ""
+    return ClusterInfo(
+        address=str(address), started=started, num_cpus=float(ray.cluster_resources().get("CPU", 0.0)),
+        dashboard_url=str(dashboard), token_auth=_token_auth_on(),
+    )
+
+
+def connect(address: str | None = None, *, num_cpus: int | None = None, **kw: Any) -> ClusterInfo:
+    """Start or join Ray (idempotent) and describe the cluster.
+
+    Parameters
+    ----------
+    address : None, "local", "auto", "host:port" or "ray://host:port"
+        See the module docstring for the order of precedence.
+    num_cpus : CPUs of a new local instance (default: the cores this process may use); not
+        allowed when joining an existing cluster.
+    **kw : passed to ``ray.init`` (for example ``object_store_memory``, ``runtime_env``,
+        ``include_dashboard=True`` to turn the dashboard back on).
+
+    Returns
+    -------
+    ClusterInfo
+
+    Raises
+    ------
+    RuntimeError
+        when this process is already connected and ``address`` explicitly names another cluster;
+        call :func:`shutdown` first.
+    """
+    global _started_here
+    target = resolve_address(address)
+    if ray.is_initialized():
+        if address is not None and target not in (LOCAL, "auto"):
+            current = _info(_started_here).address
+            if target.removeprefix("ray://") != current:
+                raise RuntimeError(
+                    f"already connected to the Ray cluster at {current}; call "
+                    f"galton.workers.shutdown() before connecting to {target}"
+                )
+        return _info(_started_here)
+    if target != LOCAL:
+        if num_cpus is not None:
+            raise ValueError(f"num_cpus applies only to a new local instance, not to {target}")
+        log.info("joining the Ray cluster at %s", target)
+        ray.init(address=target, **kw)
+        _started_here = False
+        return _info(False)
+    if os.environ.get("RAY_AUTH_MODE", "").lower() == "disabled":
+        warnings.warn(
+            "RAY_AUTH_MODE=disabled: the new local Ray instance runs without token authentication; "
+            "unset RAY_AUTH_MODE to keep it", UserWarning, stacklevel=2,
+        )
+    opts: dict[str, Any] = {"include_dashboard": False, "_node_ip_address": _LOOPBACK}
+    opts.update(kw)
+    opts["num_cpus"] = int(num_cpus) if num_cpus is not None else _cpu_count()
+    with _loopback_node_address(opts["_node_ip_address"]):
+        ray.init(address=LOCAL, **opts)
+    _started_here = True
+    return _info(True)
+
+
+class _loopback_node_address:
+    """Let Ray keep a loopback node address (it rewrites 127.0.0.1 to the routable address on
+    Linux unless it starts a single-machine instance, as on macOS and Windows)."""
+
+    def __init__(self, node_ip: str):
+        from ray._private import ray_constants
+
+        self._constants = ray_constants
+        self._active = node_ip in (_LOOPBACK, "localhost") and hasattr(ray_constants, "ENABLE_RAY_CLUSTER")
+
+    def __enter__(self) -> None:
+        if self._active:
+            self._saved = self._constants.ENABLE_RAY_CLUSTER
+            self._constants.ENABLE_RAY_CLUSTER = False
+
+    def __exit__(self, *exc: object) -> None:
+        if self._active:
+            self._constants.ENABLE_RAY_CLUSTER = self._saved
+
+
+def shutdown() -> None:
+    """Disconnect from Ray (stopping the local instance if this process started it) and forget
+    the idle shard actors kept for reuse."""
+    global _started_here
+    _shard_actor.forget_pool()
+    if ray.is_initialized():
+        ray.shutdown()
+    _started_here = False

@@ -1,0 +1,179 @@
+"""galton.workers.cluster: where Ray is started or joined, and what a new local instance exposes."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import ray
+
+from galton.workers import cluster
+
+
+# ---------------------------------------------------------------------------- address precedence
+@pytest.mark.parametrize(
+    "address, environ, expected",
+    [
+        ("ray://head:10001", {"RAY_ADDRESS": "10.0.0.5:6379"}, "ray://head:10001"),
+        ("auto", {"RAY_ADDRESS": "10.0.0.5:6379"}, "auto"),
+        ("local", {"RAY_ADDRESS": "10.0.0.5:6379"}, "local"),
+        (None, {"RAY_ADDRESS": "10.0.0.5:6379"}, "10.0.0.5:6379"),
+        (None, {"RAY_ADDRESS": "  "}, "local"),
+        (None, {}, "local"),
+    ],
+)
+def test_address_precedence_explicit_then_env_then_new_local(address, environ, expected):
+    assert cluster.resolve_address(address, environ) == expected
+
+
+def test_empty_address_is_refused():
+    with pytest.raises(ValueError, match="address is empty"):
+        cluster.resolve_address("   ", {})
+
+
+# ---------------------------------------------------------------------------- idempotence
+def test_connect_twice_joins_the_same_instance(ray_session):
+    node = ray.get_runtime_context().get_node_id()
+    again = cluster.connect()
+    assert again.address == ray_session.address
+    assert again.started is True  # this process started it (the fixture did)
+    assert ray.get_runtime_context().get_node_id() == node
+    assert cluster.connect("local").address == ray_session.address
+
+
+def test_connect_elsewhere_while_connected_says_to_shut_down_first(ray_session):
+    with pytest.raises(RuntimeError, match="shutdown"):
+        cluster.connect("ray://192.0.2.77:10001")
+    assert cluster.is_connected()
+
+
+def test_new_local_instance_has_the_requested_cpus_and_no_dashboard(ray_session):
+    assert ray_session.started
+    assert ray_session.num_cpus == 2
+    assert ray_session.dashboard_url == ""
+    host = ray_session.address.rsplit(":", 1)[0]
+    assert ipaddress.ip_address(host).is_loopback, ray_session.address
+
+
+# ---------------------------------------------------------------------------- what listens
+def _ppid(pid: int) -> int:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat[stat.rindex(")") + 2:].split()[1])
+
+
+def _descendants(root: int) -> set[int]:
+    parents = {}
+    for p in Path("/proc").iterdir():
+        if p.name.isdigit():
+            try:
+                parents[int(p.name)] = _ppid(int(p.name))
+            except (OSError, ValueError, IndexError):
+                pass
+    tree, grew = {root}, True
+    while grew:
+        new = {pid for pid, pp in parents.items() if pp in tree} - tree
+        tree |= new
+        grew = bool(new)
+    return tree
+
+
+def _listening_by_inode() -> dict[int, tuple[str, int]]:
+    """inode -> (ip, port) of every listening TCP socket, from /proc/net/tcp and tcp6."""
+    out = {}
+    for name, family in (("tcp", socket.AF_INET), ("tcp6", socket.AF_INET6)):
+        path = Path("/proc/net") / name
+        if not path.exists():
+            continue
+        for line in path.read_text().splitlines()[1:]:
+            f = line.split()
+            if f[3] != "0A":  # LISTEN
+                continue
+            hexip, hexport = f[1].split(":")
+            raw = bytes.fromhex(hexip)
+            raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))  # per-word little endian
+            out[int(f[9])] = (socket.inet_ntop(family, raw), int(hexport, 16))
+    return out
+
+
+def _listeners(pids: set[int]) -> list[tuple[int, str, str, int]]:
+    socks = _listening_by_inode()
+    found = []
+    for pid in sorted(pids):
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+            cmd = Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inode = int(target[8:-1])
+                if inode in socks:
+                    found.append((pid, cmd, *socks[inode]))
+    return found
+
+
+def _loopback(ip: str) -> bool:
+    addr = ipaddress.ip_address(ip)
+    mapped = getattr(addr, "ipv4_mapped", None)
+    return (mapped or addr).is_loopback
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="needs Linux /proc")
+def test_every_ray_server_listens_on_loopback_only_and_no_dashboard_serves(ray_session):
+    pids = _descendants(os.getpid())
+    found = _listeners(pids)
+    gcs_port = int(ray_session.address.rsplit(":", 1)[1])
+    assert any(port == gcs_port for _, _, _, port in found), f"GCS port {gcs_port} not found in {found}"
+    assert len({pid for pid, *_ in found}) >= 3  # driver, GCS, raylet at least
+    exposed = [(pid, cmd[:80], ip, port) for pid, cmd, ip, port in found if not _loopback(ip)]
+    assert exposed == [], f"Ray servers listening beyond loopback: {exposed}"
+    # the dashboard: Ray may keep a minimal usage-stats head without a frontend, which must serve nothing
+    for pid in pids:
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
+        except OSError:
+            continue
+        if "dashboard/dashboard.py" in cmd:
+            assert "--disable-frontend" in cmd, cmd
+            assert not [f for f in found if f[0] == pid], f"the dashboard head listens: {found}"
+    assert not [f for f in found if f[3] == 8265], "something listens on the dashboard port 8265"
+
+
+_AUTH_PROBE = """
+import os, sys
+address, token = sys.argv[1], os.environ.pop("PROBE_TOKEN")
+from ray._raylet import AuthenticationTokenLoader, Config, GcsClient
+Config.initialize("")
+for candidate in ("not-the-token", token):
+    os.environ["RAY_AUTH_TOKEN"] = candidate
+    AuthenticationTokenLoader.instance().reset_cache()
+    try:
+        GcsClient(address=address).internal_kv_get(b"galton-probe", None, timeout=5)
+        print("accepted")
+    except Exception as exc:
+        print("refused", type(exc).__name__)
+"""
+
+
+def test_token_authentication_refuses_a_wrong_token(ray_session):
+    assert ray_session.token_auth
+    from ray._raylet import AuthenticationTokenLoader
+
+    token = AuthenticationTokenLoader.instance().get_raw_token(ignore_auth_mode=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_AUTH_TOKEN")}
+    env.update(RAY_AUTH_MODE="token", PROBE_TOKEN=token)
+    run = subprocess.run([sys.executable, "-c", _AUTH_PROBE, ray_session.address], env=env,
+                         capture_output=True, text=True, timeout=120, check=False)
+    lines = run.stdout.split()
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert lines[:2] == ["refused", "AuthenticationError"], run.stdout + run.stderr[-2000:]
+    assert lines[2:] == ["accepted"], run.stdout + run.stderr[-2000:]

@@ -1,0 +1,260 @@
+"""The Ray engine runs the same model code as the local engine and gives the same results.
+
+The parametrised test at the bottom covers every registered model that takes an engine, so models
+added later are checked without editing this file.
+"""
+
+from __future__ import annotations
+
+import inspect
+import pickle
+import sys
+import warnings
+
+import numpy as np
+import pytest
+from ray import cloudpickle
+
+import galton.aggregator as agg
+from galton import datasets
+from galton.aggregator._engine import LocalEngine, make_shards
+from galton.judgments import Judgments
+from galton.workers._shard_actor import (
+    FunctionNotCachedError,
+    ShardNotLoadedError,
+    ShardWorker,
+    has_persistent_state,
+)
+from galton.workers.engine import RayEngine
+
+cloudpickle.register_pickle_by_value(sys.modules[__name__])  # actors cannot import test modules
+
+SHARED_SKIP = "../shared/datasets not found; these tests run in CI"
+
+
+def _ids(shard):
+    return shard.task_ids.copy()
+
+
+def _votes(shard):
+    out = np.zeros((shard.n_tasks, shard.n_labels))
+    np.add.at(out, (shard.task, shard.label), 1.0)
+    return out
+
+
+def _scaled_count(shard, factor):
+    return {"n": shard.n_judgments * factor, "labels": np.bincount(shard.label, minlength=shard.n_labels)}
+
+
+def _fail(shard, message):
+    raise ValueError(message)
+
+
+def _overwrite_labels(shard):
+    shard.label[:] = 0
+
+
+@pytest.fixture(scope="module")
+def judgments(make_judgments):
+    return Judgments.from_any(make_judgments(1))
+
+
+# ---------------------------------------------------------------------------- ShardWorker, no Ray
+def test_shard_worker_runs_a_function_on_each_of_its_shards(judgments):
+    shards = make_shards(judgments, None, 3)
+    w = ShardWorker()
+    info = w.load("g1", [0, 2], shards[0], shards[2])
+    assert info["indices"] == [0, 2]
+    assert info["n_judgments"] == shards[0].n_judgments + shards[2].n_judgments
+    keeps, out = w.run("g1", _scaled_count, (2,))
+    assert keeps is False
+    assert [o["n"] for o in out] == [2 * shards[0].n_judgments, 2 * shards[2].n_judgments]
+
+
+def test_shard_worker_takes_pickled_functions_once_then_by_key(judgments):
+    shard = make_shards(judgments, None, 1)[0]
+    w = ShardWorker()
+    w.load("g1", [0], shard)
+    _, out = w.run("g1", cloudpickle.dumps(_scaled_count), cloudpickle.dumps((3,)), "k1")
+    assert out[0]["n"] == 3 * shard.n_judgments
+    _, out = w.run("g1", None, (4,), "k1")  # the function cached under its key
+    assert out[0]["n"] == 4 * shard.n_judgments
+    with pytest.raises(FunctionNotCachedError):
+        w.run("g1", None, (4,), "k2")
+
+
+def test_shard_worker_refuses_calls_meant_for_another_load(judgments):
+    w = ShardWorker()
+    w.load("g1", [0], *make_shards(judgments, None, 1))
+    with pytest.raises(ShardNotLoadedError, match="reload"):
+        w.run("g2", _ids)
+    w.clear()
+    with pytest.raises(ShardNotLoadedError):
+        w.run("g1", _ids)
+
+
+def test_persistent_state_means_keys_without_underscore(judgments):
+    shard = make_shards(judgments, None, 1)[0]
+    _ = shard.wl  # caches "_wl"
+    assert not has_persistent_state([shard])
+    shard.state["difficulty"] = np.ones(shard.n_tasks)
+    assert has_persistent_state([shard])
+
+
+def test_engine_parameters_are_checked():
+    with pytest.raises(ValueError, match="n_shards"):
+        RayEngine(n_shards=0)
+    with pytest.raises(ValueError, match="max_retries"):
+        RayEngine(max_retries=-1)
+    with pytest.raises(RuntimeError, match="before load"):
+        RayEngine().map(_ids)
+
+
+# ---------------------------------------------------------------------------- engine on Ray
+def test_seven_shards_on_two_cpus_keep_the_local_shard_order(ray_session, judgments):
+    local = LocalEngine(7)
+    local.load(judgments, None)
+    with RayEngine(n_shards=7) as eng:
+        eng.load(judgments, None)
+        assert (eng.n_shards, eng.n_actors) == (7, 2)
+        for got, want in zip(eng.map(_ids), local.map(_ids)):
+            np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(eng.gather(_votes), local.gather(_votes))
+        total = eng.map_sum(_scaled_count, 3)
+        assert total["n"] == 3 * judgments.n_judgments
+        np.testing.assert_array_equal(total["labels"], np.bincount(judgments.label))
+
+
+def test_default_is_one_shard_per_cluster_cpu(ray_session, judgments):
+    with RayEngine() as eng:
+        eng.load(judgments, None)
+        assert eng.n_shards == 2 == ray_session.num_cpus
+
+
+def test_an_unchanged_function_is_shipped_once(ray_session, judgments):
+    with RayEngine(n_shards=2) as eng:
+        eng.load(judgments, None)
+        for factor in (1, 2, 3):
+            assert eng.map_sum(_scaled_count, factor)["n"] == factor * judgments.n_judgments
+        assert len(eng._fn_payloads) == 1
+        eng.map(_ids)
+        assert len(eng._fn_payloads) == 2
+
+
+def test_errors_in_model_code_keep_their_type(ray_session, judgments):
+    with RayEngine(n_shards=2) as eng:
+        eng.load(judgments, None)
+        with pytest.raises(ValueError, match="worker 7 has no labels"):
+            eng.map(_fail, "worker 7 has no labels")
+
+
+def test_shard_arrays_are_read_only_in_the_actors_whatever_their_size(ray_session, judgments):
+    with RayEngine(n_shards=2) as eng:
+        eng.load(judgments, None)  # small shards: they travel inline, not through shared memory
+        with pytest.raises(ValueError, match="read-only"):
+            eng.map(_overwrite_labels)
+
+
+def test_actors_are_reused_by_the_next_fit(ray_session, judgments):
+    import ray
+
+    with RayEngine(n_shards=2) as eng:
+        eng.load(judgments, None)
+        first = set(ray.get([a.ping.remote() for a in eng._actors]))
+    with RayEngine(n_shards=2) as eng:
+        eng.load(judgments, None)
+        second = set(ray.get([a.ping.remote() for a in eng._actors]))
+    assert first == second
+
+
+def test_idle_actors_kept_for_reuse_do_not_block_other_ray_work(ray_session, judgments):
+    import ray
+
+    with RayEngine(n_shards=2) as eng:
+        eng.load(judgments, None)
+        assert eng.n_actors == 2
+    # both actors now wait in the pool; a task that needs every CPU of the cluster must still run
+    whole = ray.remote(num_cpus=ray_session.num_cpus)(lambda: "ran")
+    assert ray.get(whole.remote(), timeout=60) == "ran"
+
+
+def test_an_engine_pickles_as_its_configuration(ray_session, judgments):
+    eng = RayEngine(n_shards=2, max_retries=2)
+    eng.load(judgments, None)
+    try:
+        blob = pickle.dumps(eng)
+        assert len(blob) < 1000
+        copy = pickle.loads(blob)
+        assert (copy.n_shards, copy.max_retries, copy.n_actors) == (2, 2, 0)
+    finally:
+        eng.close()
+
+
+def test_an_engine_object_serves_several_fits(ray_session, make_judgments):
+    a, b = make_judgments(2), make_judgments(3, n_tasks=200)
+    with RayEngine(n_shards=2) as eng:
+        got = [agg.DawidSkene(engine=eng).fit(d).posteriors_ for d in (a, b)]
+    want = [agg.DawidSkene(n_shards=2).fit(d).posteriors_ for d in (a, b)]
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=0, atol=1e-9)
+
+
+# ---------------------------------------------------------------------------- every model: local == Ray
+def _engine_models() -> list[str]:
+    return [n for n in agg.names() if "engine" in inspect.signature(agg.get(n).__init__).parameters]
+
+
+def _fit(name: str, data, engine: str, n_shards: int):
+    params = inspect.signature(agg.get(name).__init__).parameters
+    kw = {"engine": engine, "n_shards": n_shards}
+    if "random_state" in params:
+        kw["random_state"] = 0
+    model = agg.create(name, **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return model.fit(data)
+
+
+def _check_same(name: str, data, n_shards: int) -> None:
+    try:
+        local = _fit(name, data, "local", n_shards)
+    except ValueError as exc:  # a model that refuses this data must refuse it on Ray too
+        with pytest.raises(type(exc)) as info:
+            _fit(name, data, "ray", n_shards)
+        assert str(exc).splitlines()[0] in str(info.value)
+        return
+    remote = _fit(name, data, "ray", n_shards)
+    np.testing.assert_array_equal(remote.label_codes_, local.label_codes_)
+    np.testing.assert_allclose(remote.posteriors_, local.posteriors_, rtol=0, atol=1e-9)
+    if hasattr(local, "n_iter_"):
+        assert remote.n_iter_ == local.n_iter_
+    if hasattr(local, "history_"):
+        np.testing.assert_allclose(remote.history_, local.history_, rtol=1e-12, atol=1e-9)
+
+
+@pytest.fixture(scope="module")
+def simulated(make_judgments):
+    return make_judgments(7, n_tasks=400)
+
+
+@pytest.fixture(scope="module")
+def shared_binary():
+    if datasets.shared_root() is None:
+        pytest.skip(SHARED_SKIP)
+    return datasets.load_shared("snow2008_temp").judgments
+
+
+@pytest.mark.parametrize("n_shards", [1, 2, 7])
+@pytest.mark.parametrize("name", _engine_models())
+def test_ray_equals_local_on_simulated_data(ray_session, simulated, name, n_shards):
+    _check_same(name, simulated, n_shards)
+
+
+@pytest.mark.parametrize("n_shards", [1, 2, 7])
+@pytest.mark.parametrize("name", _engine_models())
+def test_ray_equals_local_on_a_shared_dataset(ray_session, shared_binary, name, n_shards):
+    _check_same(name, shared_binary, n_shards)
+
+
+def test_every_iterative_model_is_checked():
+    assert {"ds", "one_coin_ds"} <= set(_engine_models())
