@@ -1,3 +1,227 @@
-"""placeholder: filled by its author."""
+r"""KOS: iterative message passing for binary crowdsourcing (Karger, Oh & Shah, NIPS 2011).
 
-__all__: list[str] = []
+Answers are coded ``A_tw = +1`` for the first label and ``-1`` for the second. Every judgment (edge
+t - w) carries a task message ``x_{t->w}`` and a worker message ``y_{w->t}``; one iteration is::
+
+    x_{t->w} = sum_{w' in d(t) \ w} A_tw' y_{w'->t}      (task step: what the other workers say)
+    y_{w->t} = sum_{t' in d(w) \ t} A_t'w x_{t'->w}      (worker step: how reliable w is elsewhere)
+
+starting from ``y_{w->t} ~ N(1, 1)``. The estimate is ``sign(sum_w A_tw y_{w->t})``. This is not EM
+and has no likelihood: it is a power iteration on the non-backtracking edge operator, so the
+messages grow geometrically while their direction converges.
+
+Distributed form: shards hold whole tasks, so the task step is local to a shard. The worker step
+needs the per-worker totals ``W_w = sum_t A_tw x_{t->w}``: each iteration is one ``engine.map`` that
+(1) turns the previous totals into worker messages ``y = (W_w - A x) / c`` for the shard's edges,
+(2) does the task step, and (3) returns the shard's partial ``W`` (added over shards) and the largest
+task sum and message (maxima over shards). Messages stay normalised (``c`` is the largest previous
+total) and their log scale is tracked by the driver, so nothing overflows.
+
+Iterations: at most ``n_iter``, stopping early exactly where crowd-kit stops, i.e. when an
+unnormalised task or worker sum would exceed 1e300 (crowd-kit breaks there to avoid overflow); the
+log-scale bookkeeping reproduces that test, so both do the same number of iterations.
+
+Random start: ``y_{w->t} = 1 + N(0, 1)``, drawn by a counter-based hash (splitmix64 + Box-Muller)
+of a key from ``np.random.default_rng(random_state)`` and the edge's (task, worker, label,
+repeat) ids. Every shard draws its own edges without any data exchange, the draw does not depend on
+the number of shards or on the order of the rows, and the same seed gives the same start.
+crowd-kit draws from the global numpy RNG in row order, so its start cannot be reproduced; its
+labels, however, hardly depend on the start (see tests/aggregator/test_kos.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..judgments import Judgments
+from ._base import BaseAggregator
+from ._engine import Shard, add_stats, resolve_engine
+from ._registry import register
+
+__all__ = ["KOS"]
+
+_LOG_MAX = float(np.log(1e300))  # crowd-kit's overflow guard, np.float_power(10, 300)
+
+
+def _mix64(x: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser on uint64 (wrapping arithmetic)."""
+    with np.errstate(over="ignore"):
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def edge_normals(key: int, task: np.ndarray, worker: np.ndarray, label: np.ndarray) -> np.ndarray:
+    """Standard normal draws, one per edge, a pure function of ``key`` and the edge's global ids.
+
+    Repeated identical (task, worker, label) edges get distinct draws through their rank among the
+    repeats, so the draws do not depend on row order (repeats are interchangeable)."""
+    n = task.size
+    order = np.lexsort((label, worker, task))
+    t, w, lab = task[order], worker[order], label[order]
+    new = np.ones(n, dtype=bool)
+    new[1:] = (t[1:] != t[:-1]) | (w[1:] != w[:-1]) | (lab[1:] != lab[:-1])
+    starts = np.flatnonzero(new)
+    rank_sorted = np.arange(n) - np.repeat(starts, np.diff(np.append(starts, n)))
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = rank_sorted
+    gold = np.uint64(0x9E3779B97F4A7C15)
+    with np.errstate(over="ignore"):
+        h = _mix64(np.uint64(key) + task.astype(np.uint64) * gold)
+        h = _mix64(h ^ (worker.astype(np.uint64) + gold))
+        h = _mix64(h ^ (label.astype(np.uint64) * np.uint64(0xD1B54A32D192ED03) + rank.astype(np.uint64)))
+        h2 = _mix64(h + gold)
+    u1 = ((h >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0 ** -53  # in (0, 1)
+    u2 = (h2 >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
+    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+
+
+@register("kos", "karger_oh_shah")
+class KOS(BaseAggregator):
+    r"""KOS message passing for binary labels (Karger, Oh & Shah 2011; crowd-kit's ``KOS``).
+
+    Parameters
+    ----------
+    n_iter : int, default 100
+        Maximum number of iterations (crowd-kit's name and default).
+    random_state : int, default 0
+        Seed of the random start of the worker messages.
+    engine, n_shards : where the shards live (see :class:`galton.aggregator.EMAggregator`).
+
+    Attributes
+    ----------
+    labels_ : the sign of each task's score.
+    probas_ : one-hot rows (KOS gives no probabilities; 0.5 / 0.5 for an exact tie, which goes to the
+        lower label).
+    scores_ : per task, ``sum_w A_tw y_{w->t}`` normalised to max |score| = 1 (positive: first label).
+    skills_ : per worker, the last worker total ``W_w`` normalised to max |W| = 1 (a reliability
+        score; negative means the worker tends to give the opposite answer).
+    n_iter_ : iterations done (fewer than ``n_iter`` when crowd-kit's overflow rule stops it).
+
+    References
+    ----------
+    D. R. Karger, S. Oh, D. Shah. Iterative Learning for Reliable Crowdsourcing Systems. NIPS 2011;
+    Budget-Optimal Task Allocation for Reliable Crowdsourcing Systems. Operations Research 62(1), 2014.
+    """
+
+    def __init__(self, n_iter: int = 100, random_state: Any = 0, *, engine: Any = None,
+                 n_shards: int | None = None):
+        self.n_iter = n_iter
+        self.random_state = random_state
+        self.engine = engine
+        self.n_shards = n_shards
+
+    def fit(self, data: Any, gold: Any = None, *, engine: Any = None, n_shards: int | None = None,
+            output: str | None = None, task_col: str = "task", worker_col: str = "worker",
+            label_col: str = "label", **encode_options: Any) -> "KOS":
+        """Run the message passing on binary judgments; ``gold`` is not supported (KOS has no way to
+        use known labels)."""
+        if gold is not None:
+            raise ValueError(
+                "KOS cannot use gold labels; drop gold= or use a model that can (ds, glad, mace)"
+            )
+        judgments, _ = self._prepare(data, None, task_col=task_col, worker_col=worker_col,
+                                     label_col=label_col, **encode_options)
+        if judgments.n_labels != 2:
+            raise ValueError(
+                f"KOS is for binary labels only; the data has {judgments.n_labels} label(s) "
+                f"{judgments.label_names.tolist()[:10]}. Use a multi-class model (ds, glad, mace) instead"
+            )
+        if int(self.n_iter) < 0:
+            raise ValueError(f"n_iter must be >= 0, not {self.n_iter}")
+        key = int(np.random.default_rng(self.random_state).integers(0, 2**63 - 1))
+        opts = {}
+        shards = n_shards if n_shards is not None else self.n_shards
+        if shards is not None:
+            opts["n_shards"] = shards
+        spec = engine if engine is not None else self.engine
+        eng = resolve_engine(spec, **opts)
+        try:
+            eng.load(judgments, None)
+            scores, totals = self._run(eng, key)
+        finally:
+            if eng is not spec:
+                eng.close()
+        post = np.zeros((judgments.n_tasks, 2))
+        post[scores > 0, 0] = 1.0
+        post[scores < 0, 1] = 1.0
+        post[scores == 0] = 0.5
+        self._store(judgments, post, output)
+        m = np.max(np.abs(scores)) if scores.size else 0.0
+        self.scores_ = self._out.per_task(judgments.task_names, scores / m if m > 0 else scores, "score")
+        if totals.size == 0:
+            totals = np.zeros(judgments.n_workers)
+        m = np.max(np.abs(totals))
+        self.skills_ = self._out.per_worker(judgments.worker_names, totals / m if m > 0 else totals, "skill")
+        return self
+
+    # ---------------------------------------------------------------- the iteration
+    def _run(self, eng: Any, key: int) -> tuple[np.ndarray, np.ndarray]:
+        eng.map(self._init_shard, key)
+        totals: np.ndarray | None = None  # worker totals W of the last completed iteration
+        last_w = np.zeros(0)
+        scale = 1.0      # the divisor that turns ``totals`` into the next worker messages
+        log_x = 0.0      # log scale of the stored task messages x (and of ``totals``)
+        log_y = 0.0      # log scale of the stored worker messages y
+        done = 0
+        for _ in range(int(self.n_iter)):
+            # one pass: y from the last totals (stored y at the start), task step, partial totals
+            parts = eng.map(self._step, totals, scale)
+            if totals is not None:
+                log_y = log_x + float(np.log(scale))
+            last_w = add_stats([p["w"] for p in parts])
+            max_s = max(p["max_s"] for p in parts)
+            max_w = float(np.max(np.abs(last_w))) if last_w.size else 0.0
+            # crowd-kit's overflow guard on the unnormalised sums; y stays the one just used
+            if _log_abs(max_s) + log_y > _LOG_MAX or _log_abs(max_w) + log_y > _LOG_MAX:
+                totals = None
+                break
+            totals, scale, log_x = last_w, (max_w if max_w > 0 else 1.0), log_y
+            done += 1
+        self.n_iter_ = done
+        scores = eng.gather(self._scores, totals, scale)
+        return scores, last_w
+
+    # ---------------------------------------------------------------- shard functions
+    @staticmethod
+    def _init_shard(shard: Shard, key: int) -> None:
+        shard.state["kos_y"] = 1.0 + edge_normals(key, shard.task_ids[shard.task], shard.worker, shard.label)
+        shard.state["kos_x"] = np.zeros(shard.n_judgments)
+
+    @staticmethod
+    def _answers(shard: Shard) -> np.ndarray:
+        """A = +1 for label code 0, -1 for code 1 (a cache: rebuilt from the shard when missing)."""
+        a = shard.state.get("_kos_a")
+        if a is None:
+            a = shard.state["_kos_a"] = 1.0 - 2.0 * shard.label.astype(np.float64)
+        return a
+
+    @staticmethod
+    def _messages(shard: Shard, totals: np.ndarray | None, scale: float) -> np.ndarray:
+        """Worker messages y from the last worker totals (the current ones when ``totals`` is None)."""
+        if totals is None:
+            return shard.state["kos_y"]
+        a = KOS._answers(shard)
+        return (totals[shard.worker] - a * shard.state["kos_x"]) / scale
+
+    @staticmethod
+    def _step(shard: Shard, totals: np.ndarray | None, scale: float) -> dict[str, Any]:
+        a = KOS._answers(shard)
+        y = KOS._messages(shard, totals, scale)
+        ay = a * y
+        s = np.bincount(shard.task, weights=ay, minlength=shard.n_tasks)
+        x = s[shard.task] - ay
+        shard.state["kos_y"], shard.state["kos_x"] = y, x
+        return {"w": np.bincount(shard.worker, weights=a * x, minlength=shard.n_workers),
+                "max_s": float(np.max(np.abs(s))) if s.size else 0.0}
+
+    @staticmethod
+    def _scores(shard: Shard, totals: np.ndarray | None, scale: float) -> np.ndarray:
+        y = KOS._messages(shard, totals, scale)
+        return np.bincount(shard.task, weights=KOS._answers(shard) * y, minlength=shard.n_tasks)
+
+
+def _log_abs(v: float) -> float:
+    return float(np.log(v)) if v > 0 else -np.inf

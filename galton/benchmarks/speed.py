@@ -1,0 +1,317 @@
+"""Speed of galton against crowd-kit on simulated data, with accuracy and peak memory.
+
+Run ``python -m galton.benchmarks.speed [--judgments N] [--models ds,glad] [--repeat R] [--out FILE.md]``.
+
+What is measured
+----------------
+- Data: :func:`galton.benchmarks._common.simulate_ds` (Dawid-Skene workers with full confusion
+  matrices), ``judgments / 5`` tasks x 5 judgments, 1000 workers, 4 classes, seed 0; one pandas
+  frame of int64 ``task, worker, label`` that both libraries fit.
+- DS: ``galton DawidSkene(n_iter=20, tol=0)`` and ``crowdkit DawidSkene(n_iter=20, tol=-inf)``:
+  exactly 20 EM iterations each (the iteration column shows what ran). Also galton's numpy path
+  (``GALTON_NO_NUMBA=1``) to show what the numba kernel gains.
+- GLAD: at ``--glad-judgments`` (100k) with the same fixed iteration count on both sides
+  (``--glad-iter``, default 5; galton ``tol=0``, crowd-kit ``tol=-inf``), because crowd-kit's GLAD
+  takes about 10 s per iteration at 20k judgments here. Skipped when galton has no ``glad`` model yet.
+- Each (model, implementation) runs in a fresh Python subprocess: simulate, build the frame, one
+  untimed 1-iteration warm-up fit on the same frame (numba compiles or loads its cache; skipped for
+  crowd-kit GLAD, which has nothing to warm and costs tens of seconds per iteration), then
+  ``--repeat`` timed fits; the table shows the median.
+- Seconds: wall clock of ``fit`` (pandas frame in, labels out: galton's encoding is included).
+- Memory: the subprocess's peak resident set size (VmHWM from /proc/self/status, reset through
+  /proc/self/clear_refs just before the timed fits; ru_maxrss where that is unavailable) and its
+  increase over the resident size just before the fits. Data and imported libraries are included
+  in the peak, not in the increase.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+from ._common import (current_rss_mib, fmt_float, fmt_ratio, fmt_seconds, markdown_table, peak_rss_mib,
+                      reset_peak_rss, simulate_ds, split_names, to_pandas, write_atomic)
+
+__all__ = ["Job", "JobResult", "TARGETS", "make_jobs", "run_job", "run_jobs", "speedups", "render", "main"]
+
+log = logging.getLogger("galton.benchmarks.speed")
+
+#: speed-up over crowd-kit the project aims for, per benchmark
+TARGETS = {"ds": 20.0, "glad": 100.0}
+N_WORKERS, N_CLASSES, PER_TASK = 1000, 4, 5
+_MARK = "@@galton-speed@@ "
+
+
+@dataclass
+class Job:
+    bench: str  # "ds" or "glad"
+    impl: str  # "galton", "galton-numpy" or "crowdkit"
+    judgments: int
+    n_iter: int
+    repeat: int = 1
+    seed: int = 0
+    warmup: bool = True
+
+
+@dataclass
+class JobResult:
+    job: Job
+    seconds: list[float] = field(default_factory=list)
+    iterations: int | None = None
+    accuracy: float | None = None
+    peak_mib: float | None = None
+    fit_increase_mib: float | None = None
+    memory_source: str = ""
+    warmup_seconds: float | None = None
+    numba: bool | None = None
+    threads: int | None = None
+    error: str | None = None
+
+    @property
+    def median(self) -> float | None:
+        return statistics.median(self.seconds) if self.seconds else None
+
+
+# ------------------------------------------------------------------------------------ one job
+def _model_class(job: Job) -> type:
+    """The model class; importing it here keeps import time (crowd-kit's is seconds) out of timings."""
+    if job.impl == "crowdkit":
+        from crowdkit import aggregation as ck
+
+        return {"ds": ck.DawidSkene, "glad": ck.GLAD}[job.bench]
+    from .. import aggregator
+
+    return aggregator.get(job.bench)
+
+
+def _model(job: Job, n_iter: int) -> Any:
+    cls = _model_class(job)
+    if job.impl == "crowdkit":
+        return cls(n_iter=n_iter, tol=-np.inf)
+    model = cls()
+    params = model.get_params()
+    it_name = "max_iter" if "max_iter" in params and "n_iter" not in params else "n_iter"
+    settings: dict[str, Any] = {it_name: n_iter, "tol": 0.0}
+    if "random_state" in params:
+        settings["random_state"] = 0
+    return model.set_params(**settings)
+
+
+def _iterations(model: Any) -> int | None:
+    if hasattr(model, "n_iter_"):
+        return int(model.n_iter_)
+    hist = getattr(model, "loss_history_", None)
+    return None if hist is None else len(hist)
+
+
+def run_job(job: Job) -> JobResult:
+    """Run one benchmark job in this process (the parent runs each in a fresh subprocess)."""
+    res = JobResult(job)
+    sim = simulate_ds(max(1, job.judgments // PER_TASK), N_WORKERS, N_CLASSES, PER_TASK, job.seed)
+    frame = to_pandas(sim)
+    _model_class(job)
+    if job.impl != "crowdkit":
+        from ..aggregator import _kernels
+
+        res.numba = bool(_kernels.HAVE_NUMBA)
+        if res.numba:
+            import numba
+
+            res.threads = int(numba.get_num_threads())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarning: the iteration count is fixed on purpose
+        if job.warmup:
+            t0 = time.perf_counter()
+            _model(job, 1).fit(frame)
+            res.warmup_seconds = time.perf_counter() - t0
+        reset_peak_rss()
+        before = current_rss_mib()
+        model = None
+        for _ in range(max(1, job.repeat)):
+            model = _model(job, job.n_iter)
+            t0 = time.perf_counter()
+            model.fit(frame)
+            res.seconds.append(time.perf_counter() - t0)
+        res.peak_mib, res.memory_source = peak_rss_mib()
+        res.fit_increase_mib = res.peak_mib - before
+    labels = model.labels_
+    if hasattr(labels, "columns"):
+        labels = labels.iloc[:, 0]
+    pred = labels.reindex(np.arange(sim.truth.size)).to_numpy()
+    res.accuracy = float(np.mean(pred == sim.truth))
+    res.iterations = _iterations(model)
+    return res
+
+
+def _child(spec: str) -> int:
+    job = Job(**json.loads(spec))
+    try:
+        res = run_job(job)
+    except Exception as exc:  # noqa: BLE001 - reported to the parent as the row's error
+        res = JobResult(job, error=f"{type(exc).__name__}: {exc}")
+    sys.stdout.write(_MARK + json.dumps(asdict(res)) + "\n")
+    return 0
+
+
+def run_in_subprocess(job: Job, timeout: float | None = None) -> JobResult:
+    """Run ``job`` in a fresh interpreter (``GALTON_NO_NUMBA=1`` for the numpy path)."""
+    env = dict(os.environ)
+    env.pop("GALTON_NO_NUMBA", None)
+    if job.impl == "galton-numpy":
+        env["GALTON_NO_NUMBA"] = "1"
+    cmd = [sys.executable, "-m", "galton.benchmarks.speed", "--child", json.dumps(asdict(job))]
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return JobResult(job, error=f"timed out after {timeout:.0f} s")
+    for line in proc.stdout.splitlines():
+        if line.startswith(_MARK):
+            data = json.loads(line[len(_MARK):])
+            data["job"] = Job(**data["job"])
+            return JobResult(**data)
+    tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+    return JobResult(job, error=f"subprocess exited {proc.returncode}: {tail[0][:200]}")
+
+
+# ------------------------------------------------------------------------------------ many jobs
+def make_jobs(models: Sequence[str] = ("ds", "glad"), judgments: int = 1_000_000, repeat: int = 1,
+              ds_iter: int = 20, glad_judgments: int = 100_000, glad_iter: int = 5, numpy: bool = True,
+              crowdkit: bool = True, galton_models: Sequence[str] | None = None) -> tuple[list[Job], list[str]]:
+    """The jobs to run and notes about what was left out."""
+    if galton_models is None:
+        from .. import aggregator
+
+        galton_models = aggregator.names()
+    jobs: list[Job] = []
+    notes: list[str] = []
+    for bench in models:
+        if bench not in TARGETS:
+            raise ValueError(f"unknown speed benchmark {bench!r}; choose from {', '.join(TARGETS)}")
+        if bench not in galton_models:
+            notes.append(f"{bench}: galton has no model registered as {bench!r} yet; benchmark skipped")
+            continue
+        n, it = (judgments, ds_iter) if bench == "ds" else (glad_judgments, glad_iter)
+        impls = ["galton"] + (["galton-numpy"] if numpy and bench == "ds" else []) + (["crowdkit"] if crowdkit else [])
+        for impl in impls:
+            jobs.append(Job(bench, impl, n, it, repeat, warmup=not (impl == "crowdkit" and bench == "glad")))
+    return jobs, notes
+
+
+def run_jobs(jobs: Sequence[Job], isolate: bool = True, timeout: float | None = None) -> list[JobResult]:
+    out = []
+    for job in jobs:
+        log.info("%s %s: %s judgments, %s iterations", job.bench, job.impl, f"{job.judgments:,}", job.n_iter)
+        if isolate:
+            res = run_in_subprocess(job, timeout)
+        else:
+            try:
+                res = run_job(job)
+            except Exception as exc:  # noqa: BLE001
+                res = JobResult(job, error=f"{type(exc).__name__}: {exc}")
+        log.info("  -> %s", res.error or f"{fmt_seconds(res.median)} s")
+        out.append(res)
+    return out
+
+
+def speedups(results: Sequence[JobResult]) -> dict[tuple[str, str], float | None]:
+    """(bench, impl) -> crowd-kit's median seconds / this implementation's median seconds."""
+    ck = {r.job.bench: r.median for r in results if r.job.impl == "crowdkit" and r.median}
+    return {(r.job.bench, r.job.impl): (ck[r.job.bench] / r.median if r.median and r.job.bench in ck else None)
+            for r in results}
+
+
+def _numba_gain(results: Sequence[JobResult]) -> float | None:
+    by = {(r.job.bench, r.job.impl): r.median for r in results}
+    fast, slow = by.get(("ds", "galton")), by.get(("ds", "galton-numpy"))
+    return slow / fast if fast and slow else None
+
+
+def render(results: Sequence[JobResult], notes: Sequence[str] = ()) -> str:
+    ups = speedups(results)
+    header = ["benchmark", "implementation", "judgments", "iterations", "seconds", "s / iteration",
+              "speed-up vs crowd-kit", "accuracy vs truth", "peak RSS (MiB)", "RSS increase in fit (MiB)"]
+    rows = []
+    for r in results:
+        impl = r.job.impl + (" (numba)" if r.job.impl == "galton" and r.numba else "")
+        if r.error:
+            rows.append([r.job.bench.upper(), impl, f"{r.job.judgments:,}", "n/a", "n/a", "n/a", "n/a", "n/a",
+                         "n/a", "n/a"])
+            continue
+        per_it = r.median / r.iterations if r.median is not None and r.iterations else None
+        rows.append([r.job.bench.upper(), impl, f"{r.job.judgments:,}", str(r.iterations), fmt_seconds(r.median),
+                     fmt_seconds(per_it), fmt_ratio(ups.get((r.job.bench, r.job.impl))), fmt_float(r.accuracy),
+                     fmt_float(r.peak_mib, 0), fmt_float(r.fit_increase_mib, 0)])
+    parts = ["# Speed: galton versus crowd-kit on simulated data", markdown_table(header, rows)]
+    lines = []
+    for bench, target in TARGETS.items():
+        up = ups.get((bench, "galton"))
+        if up is not None:
+            lines.append(f"{bench.upper()}: galton is {fmt_ratio(up)} faster than crowd-kit "
+                         f"(target >= {target:.0f}x: {'met' if up >= target else 'NOT met'})")
+    gain = _numba_gain(results)
+    if gain is not None:
+        lines.append(f"DS: the numba kernel is {fmt_ratio(gain)} faster than galton's numpy path "
+                     "(GALTON_NO_NUMBA=1)")
+    threads = {r.threads for r in results if r.threads}
+    reps = {r.job.repeat for r in results}
+    sources = {r.memory_source for r in results if r.memory_source}
+    lines.append(f"seconds: median of {', '.join(map(str, sorted(reps)))} timed fit(s) after an untimed "
+                 "1-iteration warm-up (none for crowd-kit GLAD); each row in its own subprocess")
+    if threads:
+        lines.append(f"numba threads: {', '.join(map(str, sorted(threads)))}; CPU cores: {os.cpu_count()}")
+    lines.append(f"memory: peak RSS from {', '.join(sorted(sources)) or 'n/a'}, reset just before the timed "
+                 "fits; the increase is over the RSS just before them (data and imports excluded)")
+    warm = [f"{r.job.bench}/{r.job.impl} {r.warmup_seconds:.2f} s" for r in results if r.warmup_seconds is not None]
+    if warm:
+        lines.append("warm-up fit (1 iteration, includes numba compilation or cache load): " + ", ".join(warm))
+    lines += [f"{r.job.bench}/{r.job.impl}: {r.error}" for r in results if r.error]
+    lines += list(notes)
+    parts.append("\n".join(f"- {ln}" for ln in lines))
+    return "\n\n".join(parts) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m galton.benchmarks.speed", description=__doc__.split("\n")[0])
+    p.add_argument("--judgments", type=int, default=1_000_000, help="judgments for DS (5 per task)")
+    p.add_argument("--models", nargs="+", default=["ds,glad"], help="benchmarks to run: ds, glad")
+    p.add_argument("--repeat", type=int, default=1, help="timed fits per row (the median is shown)")
+    p.add_argument("--ds-iter", type=int, default=20, help="EM iterations of DS on both sides")
+    p.add_argument("--glad-judgments", type=int, default=100_000, help="judgments for GLAD")
+    p.add_argument("--glad-iter", type=int, default=5, help="EM iterations of GLAD on both sides")
+    p.add_argument("--no-numpy", action="store_true", help="skip galton's numpy path")
+    p.add_argument("--no-crowdkit", action="store_true", help="skip crowd-kit")
+    p.add_argument("--in-process", action="store_true", help="no subprocesses (memory numbers then mix)")
+    p.add_argument("--timeout", type=float, default=None, help="seconds allowed per row")
+    p.add_argument("--out", help="also write the Markdown report to this file (atomically)")
+    p.add_argument("--child", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.child:
+        return _child(args.child)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    jobs, notes = make_jobs(split_names(args.models) or [], args.judgments, args.repeat, args.ds_iter,
+                            args.glad_judgments, args.glad_iter, not args.no_numpy, not args.no_crowdkit)
+    t0 = time.perf_counter()
+    results = run_jobs(jobs, isolate=not args.in_process, timeout=args.timeout)
+    notes.append(f"whole run: {time.perf_counter() - t0:.0f} s wall clock")
+    text = render(results, notes)
+    sys.stdout.write(text)
+    if args.out:
+        write_atomic(args.out, text)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,318 @@
+"""Tests for galton.benchmarks: the simulator, the table helpers, and both benchmark scripts run on
+tiny configurations (bundled data and small simulations only; each test takes seconds)."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from galton.aggregator import create
+from galton.benchmarks import _common, accuracy, speed
+from galton.benchmarks._common import (fmt_ratio, markdown_table, parse_markdown_table, simulate_ds,
+                                       to_pandas, write_atomic)
+
+
+# ------------------------------------------------------------------------------------ simulator
+def test_simulator_worker_accuracy_matches_its_parameter():
+    sim = simulate_ds(6000, 15, 3, 5, seed=7, accuracy=(0.5, 0.9))
+    correct = (sim.label == sim.truth[sim.task]).astype(float)
+    n = np.bincount(sim.worker, minlength=15)
+    emp = np.bincount(sim.worker, weights=correct, minlength=15) / n
+    se = np.sqrt(sim.accuracy * (1 - sim.accuracy) / n)
+    assert n.min() > 1500
+    assert np.all(np.abs(emp - sim.accuracy) < 4.5 * se), (emp, sim.accuracy)
+    # the errors follow each worker's confusion row, not a uniform spread
+    w = 0
+    rows = sim.task[sim.worker == w]
+    lab = sim.label[sim.worker == w]
+    tr = sim.truth[rows]
+    for k in range(3):
+        freq = np.bincount(lab[tr == k], minlength=3) / max((tr == k).sum(), 1)
+        assert np.allclose(freq, sim.confusion[w, k], atol=0.06)
+
+
+def test_simulator_structure_and_seeding():
+    sim = simulate_ds(500, 12, 4, 6, seed=3)
+    assert sim.task.dtype == sim.worker.dtype == sim.label.dtype == sim.truth.dtype == np.int32
+    assert sim.task.size == 3000 and sim.truth.size == 500 and sim.accuracy.size == 12
+    assert np.array_equal(sim.task, np.repeat(np.arange(500), 6))
+    per_task = sim.worker.reshape(500, 6)
+    assert all(len(set(row)) == 6 for row in per_task.tolist())  # distinct workers within a task
+    assert sim.label.min() >= 0 and sim.label.max() <= 3
+    assert np.allclose(sim.confusion.sum(axis=2), 1.0)
+    assert np.allclose(np.einsum("wkk->wk", sim.confusion), sim.accuracy[:, None])
+    again = simulate_ds(500, 12, 4, 6, seed=3)
+    other = simulate_ds(500, 12, 4, 6, seed=4)
+    assert all(np.array_equal(a, b) for a, b in zip(sim, again))
+    assert not np.array_equal(sim.label, other.label)
+    dense = simulate_ds(50, 5, 2, 5, seed=1)  # every worker on every task
+    assert all(sorted(r) == [0, 1, 2, 3, 4] for r in dense.worker.reshape(50, 5).tolist())
+    frame = to_pandas(sim)
+    assert list(frame.columns) == ["task", "worker", "label"] and len(frame) == 3000
+
+
+def test_simulator_rejects_impossible_sizes():
+    with pytest.raises(ValueError, match="distinct workers"):
+        simulate_ds(10, 3, 2, 4)
+    with pytest.raises(ValueError, match="accuracy range"):
+        simulate_ds(10, 5, 2, 2, accuracy=(0.9, 0.5))
+
+
+# ------------------------------------------------------------------------------------ helpers
+def test_markdown_table_round_trip_and_atomic_write(tmp_path):
+    text = markdown_table(["a", "b"], [["x", 1.5], ["yy", "n/a"]])
+    header, rows = parse_markdown_table("intro\n\n" + text + "\n\nafter")
+    assert header == ["a", "b"] and rows == [["x", "1.5"], ["yy", "n/a"]]
+    with pytest.raises(ValueError, match="cells"):
+        markdown_table(["a", "b"], [["only one"]])
+    out = write_atomic(tmp_path / "sub" / "r.md", text)
+    assert out.read_text() == text + "\n"
+    assert [p.name for p in out.parent.iterdir()] == ["r.md"]  # no temporary file left behind
+
+
+def test_accuracy_of_counts_only_gold_tasks_with_judgments():
+    judg = pd.DataFrame({"task": [1, 1, 2, 3, 4], "worker": list("ababa"), "label": [0, 0, 1, 1, 0]})
+    gold = pd.Series([0, 0, 1, 1], index=[1, 2, 3, 9])  # task 9 has no judgments
+    labels = pd.Series([0, 1, 1, 0], index=[1, 2, 3, 4])
+    assert accuracy.accuracy_of(labels, gold, judg) == pytest.approx(2 / 3)
+    # a task without a prediction counts as wrong
+    assert accuracy.accuracy_of(labels.drop(3), gold, judg) == pytest.approx(1 / 3)
+
+
+def test_majority_vote_breaks_ties_to_the_lowest_label():
+    judg = pd.DataFrame({"task": [1, 1, 2, 2, 2], "worker": list("abcde"), "label": ["y", "x", "z", "y", "z"]})
+    mv = accuracy.majority_vote(judg)
+    assert mv.to_dict() == {1: "x", 2: "z"}
+
+
+# ------------------------------------------------------------------------------------ accuracy
+def _tiny_sets():
+    out = {}
+    for seed, k in ((11, 2), (12, 3)):
+        sim = simulate_ds(150, 10, k, 5, seed=seed, accuracy=(0.6, 0.9))
+        frame = to_pandas(sim)
+        gold = pd.Series(sim.truth[:120].astype(np.int64), index=np.arange(120))  # gold on a subset
+        out[f"sim{k}"] = (frame, gold)
+    return out
+
+
+def _boom():
+    class Boom:
+        def fit_predict(self, data):
+            raise ValueError("needs binary labels")
+    return Boom()
+
+
+def test_run_accuracy_table_rows_columns_and_means():
+    from galton.aggregator import DawidSkene
+
+    sets = _tiny_sets()
+    specs = [*accuracy.galton_specs(["ds"]),
+             accuracy.ModelSpec("x:fails", _boom),
+             accuracy.ModelSpec("x:binary", lambda: DawidSkene(), binary_only=True),
+             accuracy.ModelSpec("x:slow", lambda: DawidSkene(), max_judgments=500)]
+    res = accuracy.run_accuracy(sets, specs, default_column="galton:ds")
+    header, rows = parse_markdown_table(accuracy.accuracy_table(res))
+    # the model that raised everywhere is dropped from the table and explained in a note
+    assert header == ["dataset", "galton:ds", "x:binary", "x:slow", "ref:MV"]
+    assert any("x:fails" in n and "needs binary labels" in n for n in res.notes)
+    assert [r[0] for r in rows] == ["sim2", "sim3", "mean"]
+    by = {r[0]: dict(zip(header, r)) for r in rows}
+    assert by["sim3"]["x:binary"] == "n/a" and by["sim2"]["x:binary"] != "n/a"
+    assert by["sim2"]["x:slow"] == by["sim3"]["x:slow"] == "skipped (slow)"
+    assert by["mean"]["x:slow"] == "n/a"
+    assert by["mean"]["x:binary"] == by["sim2"]["x:binary"] + " (n=1)"
+    # each cell is the hand-computed accuracy of the model on the gold tasks
+    for name, (frame, gold) in sets.items():
+        lab = DawidSkene(random_state=0).fit(frame).labels_
+        expect = float(np.mean(lab.reindex(gold.index).to_numpy() == gold.to_numpy()))
+        assert res.value(name, "galton:ds") == pytest.approx(expect)
+        assert by[name]["galton:ds"] == f"{expect:.3f}"
+        mv = accuracy.majority_vote(frame)
+        assert res.value(name, "ref:MV") == pytest.approx(float(np.mean(mv.loc[gold.index].to_numpy() == gold.to_numpy())))
+    mean = (res.value("sim2", "galton:ds") + res.value("sim3", "galton:ds")) / 2
+    assert by["mean"]["galton:ds"] == f"{mean:.3f}"
+    # fit times are recorded for models that ran, and the report renders
+    assert res.cells["sim2"]["galton:ds"].seconds > 0
+    text = accuracy.render(res)
+    assert "## Fit time" in text and "versus majority vote" in text
+
+
+def _sleeper():
+    class Sleeper:
+        def fit_predict(self, data):
+            time.sleep(30)
+    return Sleeper()
+
+
+def test_time_budget_kills_a_slow_fit_and_skips_larger_datasets():
+    sets = _tiny_sets()
+    sets["sim3"] = (pd.concat([sets["sim3"][0]] * 2, ignore_index=True), sets["sim3"][1])  # the larger one
+    specs = [accuracy.ModelSpec("x:sleepy", _sleeper, budget_s=0.5),
+             accuracy.ModelSpec("x:ds_budget", lambda: create("ds"), budget_s=60)]
+    t0 = time.perf_counter()
+    res = accuracy.run_accuracy(sets, specs)
+    assert time.perf_counter() - t0 < 15  # the 30 s sleep was cut short, the second never ran
+    assert res.cells["sim2"]["x:sleepy"].status == "skipped (slow)"
+    assert "budget" in res.cells["sim2"]["x:sleepy"].error
+    assert "750 judgments" in res.cells["sim3"]["x:sleepy"].error  # skipped without a run
+    assert res.value("sim2", "x:ds_budget") is not None  # a fit within budget returns its accuracy
+    assert "skipped (slow) on sim2, sim3" not in accuracy.render(res)  # two different reasons, two notes
+
+
+def _manual_result(values):
+    datasets = list(values)
+    cols = list(next(iter(values.values())))
+    cells = {d: {c: (accuracy.Cell(v) if isinstance(v, float) else accuracy.Cell(status=v)) for c, v in row.items()}
+             for d, row in values.items()}
+    return accuracy.AccuracyResult(datasets, cols, cells, sizes={d: (10, 5, 2) for d in datasets},
+                                   default_column="galton:bds", mv_column="galton:mv")
+
+
+def test_default_versus_mv_flags_and_crowdkit_comparison():
+    res = _manual_result({
+        "a": {"galton:bds": 0.900, "galton:mv": 0.915, "crowdkit:DS": 0.95, "crowdkit:GLAD": "skipped (slow)"},
+        "b": {"galton:bds": 0.800, "galton:mv": 0.805, "crowdkit:DS": 0.70, "crowdkit:GLAD": 0.70},
+    })
+    table, flagged = accuracy.versus_mv(res)
+    assert flagged == ["a"]  # 1.5 points below; b is only 0.5 below
+    _, rows = parse_markdown_table(table)
+    assert [r[3] for r in rows] == ["-1.5", "-0.5"]
+    ck_table, beats_all = accuracy.versus_crowdkit(res)
+    _, rows = parse_markdown_table(ck_table)
+    by = {r[0]: r for r in rows}
+    # DS on both sets: 0.825 vs our 0.85 -> beats it; GLAD only on b: 0.70 vs our 0.80 -> beats it
+    assert by["crowdkit:DS"][1:] == ["2", "0.825", "0.850", "yes"]
+    assert by["crowdkit:GLAD"][1:] == ["1", "0.700", "0.800", "yes"]
+    res.cells["a"]["crowdkit:DS"] = accuracy.Cell(0.99)
+    res.cells["b"]["crowdkit:DS"] = accuracy.Cell(0.80)  # DS mean 0.895 > our 0.85
+    assert accuracy.versus_crowdkit(res)[1] is False
+    assert "beats every crowd-kit model's mean: **no**" in accuracy.render(res)
+
+
+def test_published_numbers_are_shown_next_to_ours():
+    res = _manual_result({"zheng_d_product": {"galton:bds": 0.95, "galton:mv": 0.9, "crowdkit:DS": 0.941}})
+    _, rows = parse_markdown_table(accuracy.published_table(res))
+    by = {r[0]: r[1] for r in rows}
+    assert by["DS"] == "0.941 / 0.940" and by["MV"] == "not run / 0.897"
+    assert by["galton:bds"] == "0.950 / -"
+
+
+def test_accuracy_cli_on_a_bundled_dataset_with_crowdkit(tmp_path, capsys):
+    pytest.importorskip("crowdkit")
+    out = tmp_path / "acc.md"
+    assert accuracy.main(["--datasets", "act_cf", "--models", "ds,crowdkit:DS", "crowdkit:KOS", "--time-budget", "0",
+                           "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert out.read_text() == printed
+    header, rows = parse_markdown_table(printed)
+    assert header[:3] == ["dataset", "galton:ds", "crowdkit:DS"]
+    assert "crowdkit:KOS" not in header  # act_cf has 5 classes: KOS never applies, so it is a note
+    from crowdkit.aggregation import DawidSkene as CK
+
+    from galton.datasets import load
+    ds = load("act_cf", frame="pandas")
+    gold = ds.gold.set_index("task")["label"]
+    ck = CK().fit(ds.judgments).labels_
+    assert rows[0][2] == f"{accuracy.accuracy_of(ck, gold, ds.judgments):.3f}"
+
+
+# ------------------------------------------------------------------------------------ speed
+def _res(bench, impl, secs, **kw):
+    return speed.JobResult(speed.Job(bench, impl, 1000, 20), seconds=secs, iterations=20, accuracy=0.9,
+                           peak_mib=100.0, fit_increase_mib=10.0, memory_source="VmHWM", **kw)
+
+
+def test_speed_ratios_and_table():
+    results = [_res("ds", "galton", [0.5, 0.4, 0.6], numba=True, threads=2),
+               _res("ds", "galton-numpy", [2.0], numba=False),
+               _res("ds", "crowdkit", [10.0, 12.0]),
+               _res("glad", "galton", [0.05]),
+               _res("glad", "crowdkit", [4.0])]
+    ups = speed.speedups(results)
+    assert ups[("ds", "galton")] == pytest.approx(11.0 / 0.5)  # medians: 11.0 / 0.5
+    assert ups[("ds", "galton-numpy")] == pytest.approx(5.5)
+    assert ups[("glad", "galton")] == pytest.approx(80.0)
+    text = speed.render(results)
+    header, rows = parse_markdown_table(text)
+    assert header[:4] == ["benchmark", "implementation", "judgments", "iterations"]
+    assert "speed-up vs crowd-kit" in header and "peak RSS (MiB)" in header
+    col = header.index("speed-up vs crowd-kit")
+    assert [r[col] for r in rows] == ["22.0x", "5.5x", "1.0x", "80.0x", "1.0x"]
+    assert rows[0][header.index("s / iteration")] == f"{0.5 / 20:.3f}"
+    assert "DS: galton is 22.0x faster than crowd-kit (target >= 20x: met)" in text
+    assert "GLAD: galton is 80.0x faster than crowd-kit (target >= 100x: NOT met)" in text
+    assert "numba kernel is 4.0x faster" in text
+    assert fmt_ratio(math.nan) == "n/a"
+
+
+def test_speed_jobs_skip_missing_models():
+    jobs, notes = speed.make_jobs(["ds", "glad"], 5000, galton_models=["ds"])
+    assert [(j.bench, j.impl) for j in jobs] == [("ds", "galton"), ("ds", "galton-numpy"), ("ds", "crowdkit")]
+    assert any("glad" in n for n in notes)
+    with pytest.raises(ValueError, match="unknown speed benchmark"):
+        speed.make_jobs(["mace"], galton_models=["mace"])
+
+
+def test_speed_in_process_runs_exactly_the_iterations_asked():
+    have_ck = True
+    try:
+        import crowdkit  # noqa: F401
+    except Exception:  # noqa: BLE001
+        have_ck = False
+    jobs, _ = speed.make_jobs(["ds"], 3000, numpy=False, crowdkit=have_ck, galton_models=["ds"])
+    results = speed.run_jobs(jobs, isolate=False)
+    assert all(r.error is None for r in results), [r.error for r in results]
+    for r in results:
+        assert r.iterations == 20 and r.accuracy > 0.75 and r.peak_mib > 0  # ~3 judgments per worker
+    if have_ck:  # the same EM on the same data: the two libraries agree on (almost) every task
+        assert abs(results[0].accuracy - results[1].accuracy) < 0.01
+
+
+def test_speed_subprocess_numpy_path(tmp_path):
+    res = speed.run_in_subprocess(speed.Job("ds", "galton-numpy", 2000, 3, warmup=False), timeout=120)
+    assert res.error is None, res.error
+    assert res.numba is False  # GALTON_NO_NUMBA=1 reached the child
+    assert res.iterations == 3 and res.memory_source in ("VmHWM", "ru_maxrss")
+    out = tmp_path / "speed.md"
+    assert speed.main(["--models", "ds", "--judgments", "1000", "--ds-iter", "2", "--no-crowdkit", "--no-numpy",
+                       "--in-process", "--out", str(out)]) == 0
+    header, rows = parse_markdown_table(out.read_text())
+    assert len(rows) == 1 and rows[0][header.index("iterations")] == "2"
+
+
+def test_common_memory_helpers():
+    assert _common.reset_peak_rss() in (True, False)
+    peak, source = _common.peak_rss_mib()
+    assert peak > 0 and source in ("VmHWM", "ru_maxrss")
+
+
+def test_only_categorical_galton_models_enter_the_accuracy_table(monkeypatch):
+    from galton.aggregator import _registry
+
+    class FakeRating:
+        kind = "rating"
+
+    monkeypatch.setitem(_registry._MODELS, "zz_fake_rating", FakeRating)
+    keep, other = accuracy.categorical_models()
+    assert "ds" in keep and "zz_fake_rating" not in keep
+    assert other["zz_fake_rating"] == "rating"
+    assert "galton:zz_fake_rating" not in [s.column for s in accuracy.galton_specs()]
+
+
+def test_dataset_selection_keeps_categorical_sets_with_gold():
+    import galton.datasets as gd
+
+    names = accuracy.dataset_names()
+    assert set(gd.names()) <= set(names)  # every bundled set has categorical gold
+    if gd.shared_root() is None:
+        pytest.skip("../shared/datasets not found; these tests run in CI")
+    assert "dawid_skene_1979" not in names and "zheng_n_emotion" not in names
+    assert not any(n.startswith("snow2008_affect_") for n in names)
+    assert {"snow2008_rte", "zhou_web", "whitehill_duchenne"} <= set(names)
+    with pytest.raises(ValueError, match="numeric or without gold"):
+        accuracy.dataset_names(["zheng_n_emotion"])
