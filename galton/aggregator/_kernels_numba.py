@@ -27,12 +27,14 @@ def estep_chunk(indptr, wl, table, logprior, gold, post, counts, lo, hi):  # pra
             post[t, g] = 1.0
         else:
             m = buf[0]
+            cm = 0
             for c in range(1, k):
                 if buf[c] > m:
                     m = buf[c]
+                    cm = c
             s = 0.0
-            for c in range(k):
-                buf[c] = np.exp(buf[c] - m)
+            for c in range(k):  # exp(0) = 1 for the largest entry: one exp fewer per task
+                buf[c] = 1.0 if c == cm else np.exp(buf[c] - m)
                 s += buf[c]
             ll += m + np.log(s)
             inv = 1.0 / s
