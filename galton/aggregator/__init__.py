@@ -5,20 +5,23 @@
 'DawidSkene'
 """
 
-from . import bayesian, dawid_skene, glad, kos, mace, majority_vote
+from . import bayesian, bradley_terry, dawid_skene, glad, kos, mace, majority_vote, plackett_luce, ratings
 from ._base import BaseAggregator, ConvergenceWarning, EMAggregator, NotFittedError
 from ._engine import LocalEngine, Shard, resolve_engine
 from ._registry import create, get, names
 from .bayesian import *  # noqa: F401,F403
+from .bradley_terry import *  # noqa: F401,F403
 from .dawid_skene import *  # noqa: F401,F403
 from .glad import *  # noqa: F401,F403
 from .kos import *  # noqa: F401,F403
 from .mace import *  # noqa: F401,F403
 from .majority_vote import *  # noqa: F401,F403
+from .plackett_luce import *  # noqa: F401,F403
+from .ratings import *  # noqa: F401,F403
 
 __all__ = [
     "BaseAggregator", "EMAggregator", "ConvergenceWarning", "NotFittedError",
     "LocalEngine", "Shard", "resolve_engine", "get", "names", "create",
     *bayesian.__all__, *dawid_skene.__all__, *glad.__all__, *kos.__all__, *mace.__all__,
-    *majority_vote.__all__,
+    *majority_vote.__all__, *bradley_terry.__all__, *plackett_luce.__all__, *ratings.__all__,
 ]

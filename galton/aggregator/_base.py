@@ -9,11 +9,18 @@ learned in attributes ending in ``_``. Subclasses of :class:`EMAggregator` suppl
 - ``_posteriors(shard, params) -> (n_tasks_in_shard, K)``: final task posteriors;
 
 and ``_finish(params, posteriors)`` to turn parameters into the public attributes. The driver owns
-the loop, convergence, history, warnings, random state and the engine.
+the loop, convergence, history, warnings, random state, the engine, checkpoints
+(``fit(..., checkpoint_dir=...)``, see :mod:`galton.aggregator._checkpoint`) and the progress bar
+(iteration, change of the objective, judgments per second).
+
+Data already loaded into an engine (``RayEngine.load_parquet`` returns such an object, marked by
+``is_sharded = True`` and holding its ``engine``) is fitted where it lies: no encoding, no load.
 """
 
 from __future__ import annotations
 
+import os
+import time
 import warnings
 from typing import Any
 
@@ -43,6 +50,9 @@ def argmax_ties_low(p: np.ndarray) -> np.ndarray:
 
 class BaseAggregator:
     """Common contract: fit / predict / predict_proba / fit_predict / fit_predict_proba."""
+
+    #: what one row of input is: "categorical" (task, worker, label), "pairwise", "choice", "rating"
+    kind = "categorical"
 
     def __init__(self) -> None:  # pragma: no cover - subclasses define their own
         pass
@@ -87,10 +97,15 @@ class BaseAggregator:
             gold_codes = None
         return judgments, gold_codes
 
-    def _store(self, judgments: Judgments, post: np.ndarray, output: str | None) -> None:
-        """Set labels_, probas_ and the bookkeeping attributes from task posteriors."""
+    def _store(self, judgments: Judgments, post: np.ndarray | None, output: str | None) -> None:
+        """Set labels_, probas_ and the bookkeeping attributes from task posteriors (None when the
+        results were written where the shards live: labels_ and probas_ are then None)."""
         out = Output(output or judgments.source_kind)
         self.judgments_ = judgments
+        if post is None:
+            self.posteriors_ = self.label_codes_ = self.labels_ = self.probas_ = None
+            self._out = out
+            return
         self.posteriors_ = post
         self.label_codes_ = argmax_ties_low(post)
         self.labels_ = out.labels(judgments.task_names, judgments.label_names, self.label_codes_)
@@ -173,39 +188,84 @@ class EMAggregator(BaseAggregator):
 
     def fit(self, data: Any, gold: Any = None, *, engine: Any = None, n_shards: int | None = None,
             output: str | None = None, task_col: str = "task", worker_col: str = "worker",
-            label_col: str = "label", **encode_options: Any) -> "EMAggregator":
+            label_col: str = "label", checkpoint_dir: str | os.PathLike[str] | None = None,
+            checkpoint_every: int = 1, results_dir: str | os.PathLike[str] | None = None,
+            **encode_options: Any) -> "EMAggregator":
         """Fit the model.
 
         Parameters
         ----------
-        data : frame, table, dict or path with columns task, worker, label
+        data : frame, table, dict or path with columns task, worker, label; or judgments already
+            loaded into an engine (``RayEngine.load_parquet``), which are fitted on that engine.
         gold : optional known true labels (Series by task, dict, or frame with task, label); gold
             tasks are clamped to their label during EM.
         engine : None / "local" / "ray" / an engine object; overrides the ``engine`` parameter.
         n_shards : number of task shards (default: 1 locally, the CPU count on Ray).
         output : "pandas", "polars" or "arrow"; default: the input's own frame type.
+        checkpoint_dir : save the parameters there every ``checkpoint_every`` iterations (and at
+            the end); a fit started again with the same directory, data and model parameters
+            resumes from the last checkpoint (see :mod:`galton.aggregator._checkpoint`).
+        results_dir : for data loaded with ``load_parquet``: write labels, confidence and
+            probabilities as a Parquet directory there, one part file per shard written where the
+            shard lives, instead of collecting them here (``labels_`` and ``probas_`` are then None
+            and ``results_dir_`` holds the path).
         """
-        judgments, gold_codes = self._prepare(
-            data, gold, task_col=task_col, worker_col=worker_col, label_col=label_col, **encode_options
-        )
+        sharded = bool(getattr(data, "is_sharded", False))
+        if sharded:
+            judgments, gold_codes = self._prepare_sharded(data, gold, engine, encode_options)
+            eng, own = data.engine, False
+        else:
+            if results_dir is not None:
+                raise ValueError(
+                    "results_dir needs judgments loaded into the engine with RayEngine.load_parquet; "
+                    "for data in memory write galton.io.results_table(model) with galton.io.write_table"
+                )
+            judgments, gold_codes = self._prepare(
+                data, gold, task_col=task_col, worker_col=worker_col, label_col=label_col, **encode_options
+            )
         self._validate_params(judgments)
         rng = np.random.default_rng(self.random_state)
-        engine_opts = {}
-        shards = n_shards if n_shards is not None else getattr(self, "n_shards", None)
-        if shards is not None:
-            engine_opts["n_shards"] = shards
-        eng_spec = engine if engine is not None else getattr(self, "engine", None)
-        eng = resolve_engine(eng_spec, **engine_opts)
-        own = eng is not eng_spec
+        if not sharded:
+            engine_opts = {}
+            shards = n_shards if n_shards is not None else getattr(self, "n_shards", None)
+            if shards is not None:
+                engine_opts["n_shards"] = shards
+            eng_spec = engine if engine is not None else getattr(self, "engine", None)
+            eng = resolve_engine(eng_spec, **engine_opts)
+            own = eng is not eng_spec
+        if checkpoint_dir is not None:
+            from ._checkpoint import Checkpointer
+
+            self._checkpointer = Checkpointer(checkpoint_dir, checkpoint_every)
+        self._collect = results_dir is None
         try:
-            eng.load(judgments, gold_codes)
+            if not sharded:
+                eng.load(judgments, gold_codes)
             params, post = self._run(eng, judgments, rng)
+            if post is None:
+                self.results_dir_ = judgments.write_results(self._posteriors, params, results_dir)
         finally:
             if own:
                 eng.close()
+            self.__dict__.pop("_checkpointer", None)
+            self.__dict__.pop("_collect", None)
         self._store(judgments, post, output)
         self._finish(params, judgments)
         return self
+
+    def _prepare_sharded(self, data: Any, gold: Any, engine: Any,
+                         encode_options: dict[str, Any]) -> tuple[Any, None]:
+        """Judgments already in an engine's shards: checks only (gold went in with the data)."""
+        self._reset()
+        if gold is not None:
+            raise ValueError("data loaded with load_parquet takes its gold there: load_parquet(..., gold=gold)")
+        if encode_options:
+            raise ValueError(f"data loaded with load_parquet is already encoded; {sorted(encode_options)} "
+                             "belong to load_parquet")
+        if engine is not None and engine is not data.engine:
+            raise ValueError("this data lives in another engine; fit it without engine=")
+        data.check_loaded()
+        return data, None
 
     def _validate_params(self, judgments: Judgments) -> None:
         if not (self.tol >= 0):
@@ -216,24 +276,38 @@ class EMAggregator(BaseAggregator):
     def _iter_limit(self) -> int:
         return int(self.max_iter)
 
-    def _run(self, eng: Any, judgments: Judgments, rng: np.random.Generator) -> tuple[Any, np.ndarray]:
+    def _run(self, eng: Any, judgments: Judgments, rng: np.random.Generator) -> tuple[Any, np.ndarray | None]:
         params = self._init_params(eng, judgments, rng)
         history: list[float] = []
         n = max(judgments.n_judgments, 1)
         max_iter = self._iter_limit()
-        bar = Progress(max_iter, type(self).__name__, enabled=getattr(self, "progress", None))
+        ckpt = getattr(self, "_checkpointer", None)
         converged = False
-        it = 0
-        for it in range(1, max_iter + 1):
+        it = start = 0  # iterations done; start: those done before a resumed checkpoint
+        delta = float("inf")
+        if ckpt is not None:
+            saved = ckpt.start(self, eng, judgments)
+            if saved is not None and saved.iteration <= max_iter:
+                params, history, it = saved.params, list(saved.history), saved.iteration
+                rng.bit_generator.state = saved.rng_state
+                converged = saved.converged
+                start = it
+                if len(history) > 1:
+                    delta = abs(history[-1] - history[-2]) / n
+        bar = Progress(max_iter, type(self).__name__, enabled=getattr(self, "progress", None))
+        t0 = time.perf_counter()
+        while not converged and it < max_iter:
+            it += 1
             stats = eng.map_sum(self._e_step, params)
             obj = self._objective(stats, params)
             history.append(obj)
             params = self._m_step(stats)
             delta = abs(history[-1] - history[-2]) / n if len(history) > 1 else float("inf")
-            bar.update(it, f"objective {obj:.6g} change/judgment {delta:.2e}")
-            if delta < self.tol:
-                converged = True
-                break
+            converged = delta < self.tol
+            rate = judgments.n_judgments * (it - start) / max(time.perf_counter() - t0, 1e-9)
+            bar.update(it, f"objective {obj:.6g} change/judgment {delta:.2e} {rate:,.0f} judgments/s")
+            if ckpt is not None and (converged or it == max_iter or ckpt.due(it)):
+                ckpt.save(it, history, params, rng, converged)
         bar.close("converged" if converged else "")
         if not converged:
             warnings.warn(
@@ -244,5 +318,5 @@ class EMAggregator(BaseAggregator):
         self.n_iter_ = it
         self.converged_ = converged
         self.history_ = history
-        post = eng.gather(self._posteriors, params)
+        post = eng.gather(self._posteriors, params) if getattr(self, "_collect", True) else None
         return params, post

@@ -36,9 +36,10 @@ def register(name: str, *alias: str) -> Callable[[T], T]:
     return deco
 
 
-def names() -> list[str]:
-    """Canonical model names, sorted."""
-    return sorted(_MODELS)
+def names(kind: str | None = None) -> list[str]:
+    """Canonical model names, sorted; only those for one kind of data ("categorical",
+    "pairwise", "choice", "rating") when ``kind`` is given."""
+    return sorted(n for n, cls in _MODELS.items() if kind is None or getattr(cls, "kind", None) == kind)
 
 
 def aliases() -> dict[str, str]:

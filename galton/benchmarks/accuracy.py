@@ -170,7 +170,7 @@ def majority_vote(judgments: Any) -> Any:
 
 # ------------------------------------------------------------------------------------ models
 #: values of a model class's ``kind`` attribute that mean "one categorical label per task"
-CATEGORICAL_KINDS = frozenset({None, "classification", "categorical", "label", "labels"})
+CATEGORICAL_KINDS = frozenset({None, "categorical"})
 
 
 def categorical_models() -> tuple[list[str], dict[str, str]]:

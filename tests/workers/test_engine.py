@@ -201,7 +201,7 @@ def test_an_engine_object_serves_several_fits(ray_session, make_judgments):
 
 # ---------------------------------------------------------------------------- every model: local == Ray
 def _engine_models() -> list[str]:
-    return [n for n in agg.names() if "engine" in inspect.signature(agg.get(n).__init__).parameters]
+    return [n for n in agg.names(kind="categorical") if "engine" in inspect.signature(agg.get(n).__init__).parameters]
 
 
 def _fit(name: str, data, engine: str, n_shards: int):

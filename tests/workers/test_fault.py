@@ -179,7 +179,7 @@ def test_a_call_that_keeps_failing_gives_up(ray_session, data):
 
 # ---------------------------------------------------------------------------- every model
 def _engine_models():
-    return [n for n in agg.names() if "engine" in inspect.signature(agg.get(n).__init__).parameters]
+    return [n for n in agg.names(kind="categorical") if "engine" in inspect.signature(agg.get(n).__init__).parameters]
 
 
 @pytest.mark.parametrize("name", _engine_models())

@@ -1,0 +1,327 @@
+"""Numeric ratings (a 0..100 score, a 1..5 grade): one aggregated value per task.
+
+Input: ``task, worker, label`` with numeric labels, encoded once by :class:`~galton.Judgments` (the
+label vocabulary holds the distinct values; a code maps back to its number). All models run through
+the engine on the usual task shards (whole tasks per shard):
+
+- :class:`MeanRating`, :class:`MedianRating`, :class:`TrimmedMeanRating` — per-task statistics
+  (``engine.gather``);
+- :class:`GaussianRating` — a bias and a noise level per worker, fitted by EM in the one driver.
+
+Results: ``scores_`` (pandas: a Series by task named ``score``; polars / Arrow: a table ``task,
+score``), ``labels_`` (the same values: the aggregated rating is the label), ``intervals_`` (``task,
+score, se, lower, upper``; ``se`` is NaN where the model gives none).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..judgments import Judgments
+from ._base import BaseAggregator, EMAggregator, NotFittedError
+from ._engine import Shard, resolve_engine
+from ._preference import Z95, _ItemOutput
+from ._registry import register
+
+__all__ = ["MeanRating", "MedianRating", "TrimmedMeanRating", "GaussianRating"]
+
+
+def numeric_values(judgments: Judgments) -> np.ndarray:
+    """The label vocabulary as float64; raises when the labels are not numbers."""
+    names = judgments.label_names
+    if names.dtype.kind not in "iuf":
+        example = names[:3].tolist()
+        raise ValueError(
+            f"rating models need numeric labels; column {judgments.columns[2]!r} holds "
+            f"{names.dtype.kind == 'b' and 'booleans' or 'non-numeric values'} such as {example}. Convert "
+            "the ratings to numbers, or use a categorical model (galton.aggregator.names())"
+        )
+    return names.astype(np.float64)
+
+
+def _sorted_by_task(shard: Shard, values: np.ndarray) -> np.ndarray:
+    """The shard's ratings sorted by (task, value); cached."""
+    ys = shard.state.get("_ratings_sorted")
+    if ys is None:
+        y = values[shard.label]
+        ys = shard.state["_ratings_sorted"] = y[np.lexsort((y, shard.task))]
+    return ys
+
+
+def task_mean(shard: Shard, values: np.ndarray) -> np.ndarray:
+    """Per task: mean and its standard error ``sd / sqrt(n)`` (NaN for one rating)."""
+    y = values[shard.label]
+    n = np.diff(shard.indptr).astype(float)
+    mean = np.bincount(shard.task, y, shard.n_tasks) / n
+    ss = np.bincount(shard.task, (y - mean[shard.task]) ** 2, shard.n_tasks)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        se = np.sqrt(ss / (n - 1) / n)
+    return np.column_stack([mean, np.where(n > 1, se, np.nan)])
+
+
+def task_median(shard: Shard, values: np.ndarray) -> np.ndarray:
+    """Per task: the median (mean of the two middle values for an even count)."""
+    ys = _sorted_by_task(shard, values)
+    start, n = shard.indptr[:-1], np.diff(shard.indptr)
+    med = 0.5 * (ys[start + (n - 1) // 2] + ys[start + n // 2])
+    return np.column_stack([med, np.full(med.size, np.nan)])
+
+
+def task_trimmed_mean(shard: Shard, values: np.ndarray, proportion: float) -> np.ndarray:
+    """Per task: the mean after cutting ``int(proportion * n)`` ratings from each end (the rule of
+    ``scipy.stats.trim_mean``)."""
+    ys = _sorted_by_task(shard, values)
+    start, n = shard.indptr[:-1], np.diff(shard.indptr)
+    k = np.floor(proportion * n).astype(np.int64)
+    cs = np.concatenate([[0.0], np.cumsum(ys)])
+    tm = (cs[start + n - k] - cs[start + k]) / (n - 2 * k)
+    return np.column_stack([tm, np.full(tm.size, np.nan)])
+
+
+class RatingAggregator(BaseAggregator):
+    """Results and checks shared by the rating models."""
+
+    kind = "rating"
+
+    def _store(self, judgments: Judgments, post: np.ndarray,  # type: ignore[override]
+               output: str | None) -> None:
+        out = _ItemOutput(output or judgments.source_kind)
+        score, se = post[:, 0], post[:, 1]
+        names = judgments.task_names
+        self.judgments_ = judgments
+        self.scores_values_ = score
+        cols = {"task": names, "score": score, "se": se, "lower": score - Z95 * se, "upper": score + Z95 * se}
+        self.intervals_ = out.table(cols, index="task")
+        if out.kind == "pandas":
+            self.scores_ = out.series(names, score, "task", "score")
+        else:
+            self.scores_ = out.table({"task": names, "score": score})
+        self.labels_ = self.scores_
+        self._out = out
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "scores_"):
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit(data) first")
+
+    def predict_proba(self, data: Any = None) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} aggregates numeric ratings; it has no class "
+                                  "probabilities (see scores_ and intervals_)")
+
+    def _per_worker(self, judgments: Judgments, values: np.ndarray, name: str) -> Any:
+        if self._out.kind == "pandas":
+            return self._out.series(judgments.worker_names, values, "worker", name)
+        return self._out.table({"worker": judgments.worker_names, name: values})
+
+
+class _StatisticRating(RatingAggregator):
+    """A per-task statistic computed on the shards."""
+
+    engine: Any = None
+    n_shards: int | None = None
+
+    def _row_fn(self, shard: Shard, values: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def fit(self, data: Any, gold: Any = None, *, engine: Any = None, n_shards: int | None = None,
+            output: str | None = None, **encode_options: Any) -> "_StatisticRating":
+        """Aggregate ``task, worker, label`` ratings (column names via ``task_col=`` etc.)."""
+        _no_gold(gold)
+        judgments, _ = self._prepare(data, None, **encode_options)
+        values = numeric_values(judgments)
+        opts = {}
+        shards = n_shards if n_shards is not None else self.n_shards
+        if shards is not None:
+            opts["n_shards"] = shards
+        spec = engine if engine is not None else self.engine
+        eng = resolve_engine(spec, **opts)
+        try:
+            eng.load(judgments, None)
+            rows = eng.gather(self._row_fn, values)
+        finally:
+            if eng is not spec:
+                eng.close()
+        self._store(judgments, rows, output)
+        return self
+
+
+def _no_gold(gold: Any) -> None:
+    if gold is not None:
+        raise ValueError("rating models take no gold labels; compare scores_ with your reference instead")
+
+
+@register("rating_mean", "mean_rating")
+class MeanRating(_StatisticRating):
+    """The mean rating of each task; ``se`` = sample sd / sqrt(n)."""
+
+    def __init__(self, *, engine: Any = None, n_shards: int | None = None):
+        self.engine = engine
+        self.n_shards = n_shards
+
+    def _row_fn(self, shard: Shard, values: np.ndarray) -> np.ndarray:
+        return task_mean(shard, values)
+
+
+@register("rating_median", "median_rating")
+class MedianRating(_StatisticRating):
+    """The median rating of each task (mean of the two middle ratings for an even count)."""
+
+    def __init__(self, *, engine: Any = None, n_shards: int | None = None):
+        self.engine = engine
+        self.n_shards = n_shards
+
+    def _row_fn(self, shard: Shard, values: np.ndarray) -> np.ndarray:
+        return task_median(shard, values)
+
+
+@register("rating_trimmed", "trimmed_mean_rating")
+class TrimmedMeanRating(_StatisticRating):
+    """The trimmed mean of each task: ``int(proportion * n)`` ratings cut from each end.
+
+    Parameters
+    ----------
+    proportion : float in [0, 0.5), default 0.1 (with 10 ratings: drop the lowest and the highest).
+    """
+
+    def __init__(self, proportion: float = 0.1, *, engine: Any = None, n_shards: int | None = None):
+        self.proportion = proportion
+        self.engine = engine
+        self.n_shards = n_shards
+
+    def fit(self, data: Any, gold: Any = None, **kwargs: Any) -> "TrimmedMeanRating":
+        if not (0 <= self.proportion < 0.5):
+            raise ValueError(f"proportion must be in [0, 0.5), not {self.proportion}")
+        return super().fit(data, gold, **kwargs)  # type: ignore[return-value]
+
+    def _row_fn(self, shard: Shard, values: np.ndarray) -> np.ndarray:
+        return task_trimmed_mean(shard, values, self.proportion)
+
+
+@register("rating_gaussian", "gaussian_rating")
+class GaussianRating(RatingAggregator, EMAggregator):
+    r"""Gaussian annotator model: each worker has a bias and a noise level, fitted by EM.
+
+    Model (the continuous analogue of Dawid-Skene; Raykar et al., *JMLR* 11, 2010, section 5;
+    Welinder & Perona 2010)::
+
+        y_tw = μ_t + b_w + ε_tw,            ε_tw ~ N(0, σ_w^2)
+        b_w | σ_w^2 ~ N(0, σ_w^2 / κ)       (bias_prior κ: the bias is worth κ ratings of 0)
+        σ_w^2 ~ InvGamma(ν / 2, ν σ_0^2 / 2)  (noise_prior ν: the noise level is worth ν ratings
+                                              at the pooled within-task variance σ_0^2)
+
+    with a flat prior on the task values ``μ_t``. E-step: ``μ_t | y ~ N(m_t, v_t)`` with
+    ``v_t = 1 / sum_w 1/σ_w^2`` and ``m_t = v_t sum_w (y_tw - b_w) / σ_w^2``. M-step (MAP, exact):
+    ``b_w = sum_t (y_tw - m_t) / (n_w + κ)``, ``σ_w^2 = (Q_w + κ b_w^2 + ν σ_0^2) / (n_w + ν + 3)``
+    with ``Q_w = sum_t [(y_tw - m_t - b_w)^2 + v_t]``. Every iteration raises the log-posterior
+    (the marginal likelihood with ``μ`` integrated out, plus the priors).
+
+    The priors matter: with 20 ratings per worker, unshrunk variances reward workers who give the
+    same rating to everything (their residuals are small when most items sit near that value).
+
+    Parameters
+    ----------
+    n_iter : int, default 500
+    tol : float, default 1e-8   (change of the log-posterior per rating)
+    bias : bool, default True   (False: no bias term)
+    bias_prior : float, default 20.0   (κ)
+    noise_prior : float, default 20.0  (ν)
+
+    Attributes
+    ----------
+    scores_, labels_, intervals_ (``se = sqrt(v_t)``), biases_ (``b_w``), noise_ (``σ_w``), skills_
+    (``σ_0^2 / σ_w^2``: the worker's weight relative to a typical worker), n_iter_, converged_,
+    history_.
+    """
+
+    def __init__(self, n_iter: int = 500, tol: float = 1e-8, *, bias: bool = True,
+                 bias_prior: float = 20.0, noise_prior: float = 20.0, random_state: Any = None,
+                 engine: Any = None, n_shards: int | None = None, progress: bool | None = None):
+        self.n_iter = n_iter
+        self.tol = tol
+        self.bias = bias
+        self.bias_prior = bias_prior
+        self.noise_prior = noise_prior
+        self.random_state = random_state
+        self.engine = engine
+        self.n_shards = n_shards
+        self.progress = progress
+
+    def _iter_limit(self) -> int:
+        return int(self.n_iter)
+
+    def fit(self, data: Any, gold: Any = None, **kwargs: Any) -> "GaussianRating":  # type: ignore[override]
+        """Fit by EM on ``task, worker, label`` ratings (column names via ``task_col=`` etc.)."""
+        _no_gold(gold)
+        if self.bias_prior < 0 or self.noise_prior < 0:
+            raise ValueError("bias_prior and noise_prior must be >= 0")
+        return EMAggregator.fit(self, data, None, **kwargs)  # type: ignore[return-value]
+
+    # ---------------------------------------------------------------- EM pieces
+    def _init_stats(self, shard: Shard) -> dict[str, Any]:
+        y = self._values[shard.label]
+        n = np.diff(shard.indptr)
+        mean = np.bincount(shard.task, y, shard.n_tasks) / np.maximum(n, 1)
+        return {"ss": float(((y - mean[shard.task]) ** 2).sum()), "dof": float((n - 1).clip(0).sum()),
+                "sum": float(y.sum()), "sq": float((y * y).sum()), "n": float(y.size)}
+
+    def _init_params(self, engine: Any, judgments: Judgments, rng: np.random.Generator) -> dict[str, Any]:
+        self._values = numeric_values(judgments)
+        s = engine.map_sum(self._init_stats)
+        if s["dof"] > 0 and s["ss"] > 0:
+            s0 = s["ss"] / s["dof"]
+        else:  # one rating per task: fall back on the spread of all ratings
+            s0 = max(s["sq"] / s["n"] - (s["sum"] / s["n"]) ** 2, 1e-12)
+        self._sigma0_sq = float(s0)
+        self._n_workers = judgments.n_workers
+        return {"b": np.zeros(judgments.n_workers), "s2": np.full(judgments.n_workers, s0)}
+
+    def _task_posterior(self, shard: Shard, params: dict[str, Any]) -> tuple[np.ndarray, ...]:
+        y = self._values[shard.label]
+        wt = 1.0 / params["s2"][shard.worker]
+        z = y - params["b"][shard.worker]
+        prec = np.bincount(shard.task, wt, shard.n_tasks)
+        m = np.bincount(shard.task, wt * z, shard.n_tasks) / prec
+        return y, z, wt, m, 1.0 / prec
+
+    def _e_step(self, shard: Shard, params: dict[str, Any]) -> dict[str, Any]:
+        y, z, wt, m, v = self._task_posterior(shard, params)
+        w, nw = self._n_workers, shard.state.get("_n_w")
+        if nw is None:
+            nw = shard.state["_n_w"] = np.bincount(shard.worker, minlength=w).astype(float)
+        res = y - m[shard.task]
+        ll = (-0.5 * float((np.log(2 * np.pi / wt) + (z - m[shard.task]) ** 2 * wt).sum())
+              + 0.5 * float(np.log(2 * np.pi * v).sum()))
+        return {"ll": ll, "n": nw, "s1": np.bincount(shard.worker, res, w),
+                "s2": np.bincount(shard.worker, res * res, w),
+                "sv": np.bincount(shard.worker, v[shard.task], w)}
+
+    def _m_step(self, stats: dict[str, Any]) -> dict[str, Any]:
+        n, s1, s2, sv = stats["n"], stats["s1"], stats["s2"], stats["sv"]
+        kb, nu = float(self.bias_prior), float(self.noise_prior)
+        b = s1 / np.maximum(n + kb, 1e-300) if self.bias else np.zeros_like(s1)
+        q = s2 - 2 * b * s1 + n * b * b + sv
+        extra = kb * b * b if self.bias else 0.0
+        dof = n + nu + (3.0 if self.bias else 2.0)
+        var = (q + extra + nu * self._sigma0_sq) / dof
+        return {"b": b, "s2": np.maximum(var, 1e-12 * self._sigma0_sq)}
+
+    def _objective(self, stats: dict[str, Any], params: dict[str, Any]) -> float:
+        b, s2 = params["b"], params["s2"]
+        kb, nu = float(self.bias_prior), float(self.noise_prior)
+        lp = -(nu / 2 + 1) * np.log(s2) - nu * self._sigma0_sq / (2 * s2)
+        if self.bias:
+            lp = lp - 0.5 * np.log(s2) - kb * b * b / (2 * s2)
+        return float(stats["ll"]) + float(lp.sum())
+
+    def _posteriors(self, shard: Shard, params: dict[str, Any]) -> np.ndarray:
+        _, _, _, m, v = self._task_posterior(shard, params)
+        return np.column_stack([m, np.sqrt(v)])
+
+    def _finish(self, params: dict[str, Any], judgments: Judgments) -> None:
+        self.biases_ = self._per_worker(judgments, params["b"], "bias")
+        self.noise_ = self._per_worker(judgments, np.sqrt(params["s2"]), "noise")
+        self.skills_ = self._per_worker(judgments, self._sigma0_sq / params["s2"], "skill")
+        self.sigma0_ = float(np.sqrt(self._sigma0_sq))
+        for k in ("_values", "_sigma0_sq", "_n_workers"):
+            self.__dict__.pop(k, None)

@@ -1,0 +1,173 @@
+"""Simulated preference data: items with a true quality, raters with a reliability (pure numpy).
+
+Two collection designs, each a function returning a :class:`SimulatedPreferences`:
+
+- :func:`simulate_pairwise` — ``worker, left, right, label`` rows (crowd-kit's pairwise layout);
+- :func:`simulate_best_of_n` — ``worker, options, choice`` rows (or full rankings), options being
+  the responses of one prompt.
+
+Items. ``n_prompts`` prompts with ``n_responses`` responses each (item ``p * n_responses + j``);
+comparisons and choices stay within a prompt, as when raters judge answers to one question. One
+prompt holding every item (``n_prompts=1``) gives a plain pool. True qualities (log-strengths)
+``θ ~ N(0, quality_sd^2)``.
+
+Raters. Three kinds, in proportions ``adversarial`` and ``random`` (the rest reliable):
+
+- reliable: report their true preference with probability ``η_w ~ U(reliability)``, else the
+  opposite — Crowd-BT's model (Chen et al. 2013): ``P(left) = η σ(d) + (1 - η) σ(-d)`` with
+  ``d = θ_left - θ_right``; in best-of-n they choose by Plackett-Luce on ``θ``;
+- adversarial: the same with ``η_w ~ U(1 - reliability)`` (below 1/2: they prefer the worse item);
+  in best-of-n they choose by Plackett-Luce on ``-θ``;
+- random: ignore the items; pick the left one with probability ``σ(q_w)``, ``q_w ~ N(0, 0.5^2)``
+  (a position bias), or a uniformly random option.
+
+Raters are drawn uniformly per judgment. Randomness: ``np.random.SeedSequence(seed)`` spawns
+independent streams for the items, the raters, the design and the answers, so changing, say, the
+number of comparisons leaves the items and raters as they were.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+__all__ = ["SimulatedPreferences", "simulate_pairwise", "simulate_best_of_n"]
+
+
+class SimulatedPreferences(NamedTuple):
+    """Simulated judgments and the truth behind them.
+
+    Attributes
+    ----------
+    data : dict of numpy arrays (pairwise) or a frame (see ``frame=``)
+    quality : (n_items,) true log-strengths θ
+    prompt : (n_items,) prompt of each item
+    reliability : (n_workers,) η_w (random raters: 0.5)
+    kind : (n_workers,) "reliable", "adversarial" or "random"
+    left_bias : (n_workers,) P(left) of the random raters (0.5 for the others)
+    """
+
+    data: Any
+    quality: np.ndarray
+    prompt: np.ndarray
+    reliability: np.ndarray
+    kind: np.ndarray
+    left_bias: np.ndarray
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+def _population(seed: Any, n_prompts: int, n_responses: int, n_workers: int, quality_sd: float,
+                adversarial: float, random: float, reliability: tuple[float, float]
+                ) -> tuple[np.random.Generator, np.random.Generator, np.ndarray, np.ndarray, np.ndarray,
+                           np.ndarray, np.ndarray]:
+    if n_responses < 2:
+        raise ValueError(f"n_responses must be >= 2 (a comparison needs two items), not {n_responses}")
+    if n_prompts < 1 or n_workers < 1:
+        raise ValueError("n_prompts and n_workers must be >= 1")
+    if not (0 <= adversarial and 0 <= random and adversarial + random <= 1):
+        raise ValueError("adversarial and random are proportions of the raters that sum to at most 1")
+    lo, hi = reliability
+    if not (0.5 <= lo <= hi <= 1):
+        raise ValueError(f"reliability=(low, high) must satisfy 0.5 <= low <= high <= 1, not {reliability}")
+    s_items, s_workers, s_design, s_answers = np.random.SeedSequence(seed).spawn(4)
+    r_items, r_workers = np.random.default_rng(s_items), np.random.default_rng(s_workers)
+    n_items = n_prompts * n_responses
+    quality = r_items.normal(0.0, quality_sd, n_items)
+    prompt = np.repeat(np.arange(n_prompts), n_responses)
+    n_adv, n_rand = int(round(adversarial * n_workers)), int(round(random * n_workers))
+    kind = np.array(["reliable"] * (n_workers - n_adv - n_rand) + ["adversarial"] * n_adv
+                    + ["random"] * n_rand)
+    kind = kind[r_workers.permutation(n_workers)]
+    eta = r_workers.uniform(lo, hi, n_workers)
+    eta = np.where(kind == "adversarial", 1.0 - eta, np.where(kind == "random", 0.5, eta))
+    left_bias = np.where(kind == "random", _sigmoid(r_workers.normal(0.0, 0.5, n_workers)), 0.5)
+    return (np.random.default_rng(s_design), np.random.default_rng(s_answers), quality, prompt, eta,
+            kind, left_bias)
+
+
+def _to_frame(cols: dict[str, Any], frame: str) -> Any:
+    if frame == "dict":
+        return cols
+    import pyarrow as pa
+
+    table = pa.table(cols)
+    if frame == "arrow":
+        return table
+    if frame == "polars":
+        import polars as pl
+
+        return pl.from_arrow(table)
+    if frame == "pandas":
+        return table.to_pandas()
+    raise ValueError(f"frame must be 'dict', 'arrow', 'polars' or 'pandas', not {frame!r}")
+
+
+def simulate_pairwise(n_comparisons: int = 20_000, n_prompts: int = 1, n_responses: int = 1000,
+                      n_workers: int = 100, *, quality_sd: float = 1.0, adversarial: float = 0.05,
+                      random: float = 0.10, reliability: tuple[float, float] = (0.75, 1.0),
+                      seed: Any = 0, frame: str = "dict") -> SimulatedPreferences:
+    """Pairwise comparisons ``worker, left, right, label`` (label = the preferred item).
+
+    Each comparison picks a rater and a prompt uniformly, two distinct responses of that prompt in
+    random order, and the rater's answer as described in the module docstring.
+    """
+    design, answers, quality, prompt, eta, kind, left_bias = _population(
+        seed, n_prompts, n_responses, n_workers, quality_sd, adversarial, random, reliability)
+    m = int(n_comparisons)
+    worker = design.integers(0, n_workers, m).astype(np.int32)
+    p = design.integers(0, n_prompts, m)
+    a = design.integers(0, n_responses, m)
+    b = (a + design.integers(1, n_responses, m)) % n_responses  # distinct from a, uniform
+    left = (p * n_responses + a).astype(np.int32)
+    right = (p * n_responses + b).astype(np.int32)
+    d = quality[left] - quality[right]
+    e = eta[worker]
+    p_left = np.where(kind[worker] == "random", left_bias[worker], e * _sigmoid(d) + (1 - e) * _sigmoid(-d))
+    says_left = answers.random(m) < p_left
+    label = np.where(says_left, left, right).astype(np.int32)
+    data = _to_frame({"worker": worker, "left": left, "right": right, "label": label}, frame)
+    return SimulatedPreferences(data, quality, prompt, eta, kind, left_bias)
+
+
+def simulate_best_of_n(n_judgments: int = 5_000, n_prompts: int = 500, n_responses: int = 4,
+                       n_workers: int = 100, *, shown: int | None = None, ranking: bool = False,
+                       quality_sd: float = 1.0, adversarial: float = 0.05, random: float = 0.10,
+                       reliability: tuple[float, float] = (0.75, 1.0), seed: Any = 0,
+                       frame: str = "arrow") -> SimulatedPreferences:
+    """Best-of-n choices ``worker, options, choice`` (or ``worker, ranking`` with ``ranking=True``).
+
+    Each judgment picks a rater and a prompt uniformly and shows ``shown`` (default: all) of the
+    prompt's responses in random order. Reliable raters choose by Plackett-Luce on ``θ`` (Gumbel-max:
+    ``argmax θ + G``), adversarial ones on ``-θ``, random ones uniformly; a ranking sorts the same
+    perturbed utilities. ``reliability`` only sets the reported η (1 / 0 / 0.5 by kind is the
+    behaviour; η is kept for the record). Returns an Arrow table by default (list columns).
+    """
+    design, answers, quality, prompt, eta, kind, left_bias = _population(
+        seed, n_prompts, n_responses, n_workers, quality_sd, adversarial, random, reliability)
+    k = n_responses if shown is None else int(shown)
+    if not 2 <= k <= n_responses:
+        raise ValueError(f"shown must be between 2 and n_responses={n_responses}, not {shown}")
+    m = int(n_judgments)
+    worker = design.integers(0, n_workers, m).astype(np.int32)
+    p = design.integers(0, n_prompts, m)
+    order = np.argsort(design.random((m, n_responses)), axis=1)[:, :k]
+    options = (p[:, None] * n_responses + order).astype(np.int32)
+    sign = np.select([kind[worker] == "reliable", kind[worker] == "adversarial"], [1.0, -1.0], 0.0)
+    util = sign[:, None] * quality[options] + answers.gumbel(size=(m, k))
+    import pyarrow as pa
+
+    offsets = pa.array(np.arange(0, m * k + 1, k, dtype=np.int32))
+    if ranking:
+        ranked = np.take_along_axis(options, np.argsort(-util, axis=1), axis=1)
+        cols = {"worker": worker, "ranking": pa.ListArray.from_arrays(offsets, pa.array(ranked.ravel()))}
+    else:
+        choice = options[np.arange(m), np.argmax(util, axis=1)]
+        cols = {"worker": worker, "options": pa.ListArray.from_arrays(offsets, pa.array(options.ravel())),
+                "choice": choice}
+    if frame == "dict":
+        raise ValueError("best-of-n data has list columns: use frame='arrow', 'polars' or 'pandas'")
+    return SimulatedPreferences(_to_frame(cols, frame), quality, prompt, eta, kind, left_bias)

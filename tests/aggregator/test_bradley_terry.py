@@ -1,0 +1,352 @@
+"""Bradley-Terry, noisy Bradley-Terry and Crowd-BT: hand-solved cases, invariances, recovery."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pytest
+
+from galton.aggregator import _preference
+from galton.aggregator._engine import EngineMixin
+from galton.aggregator._registry import get
+from galton.aggregator.bradley_terry import BradleyTerry, CrowdBT, NoisyBradleyTerry, noisy_bt_terms
+from galton.datasets.simulate_prefs import simulate_pairwise
+from galton.pairwise import Comparisons
+
+
+def _games(pairs: list[tuple[str, str, int]]) -> pd.DataFrame:
+    """Rows ``winner beats loser`` repeated ``k`` times, shown in alternating order."""
+    rows = []
+    for i, (win, lose, k) in enumerate(pairs):
+        for j in range(k):
+            left, right = (win, lose) if (i + j) % 2 == 0 else (lose, win)
+            rows.append({"worker": f"w{j % 3}", "left": left, "right": right, "label": win})
+    return pd.DataFrame(rows)
+
+
+def _sim(n: int = 3000, items: int = 60, seed: int = 0, **kw: object) -> pd.DataFrame:
+    s = simulate_pairwise(n, n_prompts=1, n_responses=items, n_workers=30, seed=seed, frame="pandas", **kw)
+    return s
+
+
+def _spearman(a: np.ndarray, b: np.ndarray) -> float:
+    ra, rb = np.argsort(np.argsort(a)), np.argsort(np.argsort(b))
+    return float(np.corrcoef(ra, rb)[0, 1])
+
+
+# ------------------------------------------------------------------------------ hand-solved cases
+@pytest.mark.parametrize("method", ["newman", "mm"])
+def test_two_items_mle_is_the_log_odds(method: str) -> None:
+    # a beats b 3 times, b beats a once: θa - θb = log 3; without a prior the location is mean 0
+    m = BradleyTerry(prior=0.0, method=method, tol=1e-14).fit(_games([("a", "b", 3), ("b", "a", 1)]))
+    s = m.scores_
+    assert s["a"] - s["b"] == pytest.approx(np.log(3.0), abs=1e-8)
+    assert s["a"] + s["b"] == pytest.approx(0.0, abs=1e-10)
+    # observed information of θa - θb is n π (1 - π) = 4 * 3/4 * 1/4; se(θa) is half of its root
+    se = m.intervals_["se"]
+    assert se["a"] == pytest.approx(0.5 / np.sqrt(4 * 0.75 * 0.25), rel=1e-6)
+    assert m.converged_
+
+
+@pytest.mark.parametrize("method", ["newman", "mm"])
+def test_tree_graph_separates_into_pairs(method: str) -> None:
+    # a-b: 4:1, b-c: 2:3 (a tree: each edge's MLE is its own log-odds)
+    m = BradleyTerry(prior=0.0, method=method, tol=1e-15).fit(
+        _games([("a", "b", 4), ("b", "a", 1), ("b", "c", 2), ("c", "b", 3)]))
+    s = m.scores_
+    assert s["a"] - s["b"] == pytest.approx(np.log(4.0), abs=1e-6)
+    assert s["b"] - s["c"] == pytest.approx(np.log(2 / 3), abs=1e-6)
+    assert m.converged_
+    assert m.ranking_.tolist() == ["a", "c", "b"]
+
+
+def test_prior_case_solved_by_bisection() -> None:
+    # a beat b once; prior 1. By symmetry θb = -θa and the stationarity condition for θa reads
+    # σ(-2θa) + (1/2 - σ(θa)) = 0, solved here by bisection.
+    f = lambda x: 1 / (1 + np.exp(2 * x)) + 0.5 - 1 / (1 + np.exp(-x))  # noqa: E731
+    lo, hi = 0.0, 5.0
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if f(mid) > 0 else (lo, mid)
+    for method in ("newman", "mm"):
+        s = BradleyTerry(method=method, tol=1e-15).fit(_games([("a", "b", 1)])).scores_
+        assert s["a"] == pytest.approx(lo, abs=1e-8) and s["b"] == pytest.approx(-lo, abs=1e-8)
+
+
+def _newton_mle(c: Comparisons, prior: float) -> np.ndarray:
+    """Reference: Newton's method on the BT log-posterior with a dense Hessian (mean 0 if no prior)."""
+    n = c.n_items
+    th = np.zeros(n)
+    for _ in range(100):
+        pi = 1 / (1 + np.exp(-(th[c.left] - th[c.right])))
+        r = c.outcome - pi
+        g = np.bincount(c.left, r, n) - np.bincount(c.right, r, n) + prior * (0.5 - 1 / (1 + np.exp(-th)))
+        k = pi * (1 - pi)
+        h = np.zeros((n, n))
+        np.add.at(h, (c.left, c.right), k)
+        h = h + h.T
+        h = np.diag(h.sum(axis=1)) - h
+        s = 1 / (1 + np.exp(-th))
+        h += np.diag(prior * s * (1 - s))
+        th = th + np.linalg.pinv(h) @ g
+        if prior == 0:
+            th -= th.mean()
+    return th
+
+
+@pytest.mark.parametrize("prior", [0.0, 1.0])
+@pytest.mark.parametrize("method", ["newman", "mm"])
+def test_matches_newton_reference(prior: float, method: str) -> None:
+    df = _sim(2000, 25, seed=3, adversarial=0.0, random=0.0).data
+    m = BradleyTerry(prior=prior, method=method, tol=1e-14).fit(df)
+    np.testing.assert_allclose(m.scores_values_, _newton_mle(m.comparisons_, prior), atol=1e-6)
+
+
+def test_crowdkit_agrees_only_when_forced_to_iterate() -> None:
+    ck = pytest.importorskip("crowdkit.aggregation")
+    df = _sim(2000, 25, seed=3, adversarial=0.0, random=0.0).data
+    ours = BradleyTerry(prior=0.0).fit(df)
+    ref = _newton_mle(ours.comparisons_, 0.0)
+    def centred_log(scores: pd.Series) -> np.ndarray:
+        v = np.log(scores.sort_index().to_numpy())
+        return v - v.mean()
+    full = centred_log(ck.BradleyTerry(n_iter=3000, tol=0.0).fit(df).scores_)
+    early = centred_log(ck.BradleyTerry(n_iter=3000, tol=1e-5).fit(df).scores_)  # stops after 2
+    np.testing.assert_allclose(full, ref, atol=1e-4)
+    assert np.abs(ours.scores_values_ - ref).max() < 1e-5 < 1e-2 < np.abs(early - ref).max()
+
+
+def test_stationary_point_of_the_log_posterior() -> None:
+    df = _sim(1500, 40, seed=4).data
+    m = BradleyTerry(prior=1.0).fit(df)
+    c = m.comparisons_
+    th = m.scores_values_
+    pi = 1 / (1 + np.exp(-(th[c.left] - th[c.right])))
+    resid = c.outcome - pi
+    grad = np.bincount(c.left, resid, c.n_items) - np.bincount(c.right, resid, c.n_items)
+    grad += 1.0 * (0.5 - 1 / (1 + np.exp(-th)))
+    info = np.bincount(c.left, pi * (1 - pi), c.n_items) + np.bincount(c.right, pi * (1 - pi), c.n_items)
+    assert np.abs(grad / info).max() < 1e-6  # a Newton step would move no score by 1e-6
+    assert m.converged_ and m.n_iter_ < 100
+
+
+@pytest.mark.parametrize("model", [BradleyTerry(method="mm"), CrowdBT(method="mm")])
+def test_mm_objective_never_decreases(model: object) -> None:
+    m = model.fit(_sim(1500, 30, seed=5, adversarial=0.1).data)
+    h = np.asarray(m.history_)
+    assert m.monotone and (np.diff(h) >= -1e-9 * np.abs(h[1:])).all()
+    assert m.n_iter_ > 3
+
+
+# ------------------------------------------------------------------------------ invariances
+def _swap_half(df: pd.DataFrame, seed: int) -> pd.DataFrame:
+    out = df.copy()
+    flip = np.random.default_rng(seed).random(len(df)) < 0.5
+    out.loc[flip, ["left", "right"]] = out.loc[flip, ["right", "left"]].to_numpy()
+    return out
+
+
+@pytest.mark.parametrize("cls", [BradleyTerry, CrowdBT])
+def test_swapping_left_and_right_with_the_label_changes_nothing(cls: type) -> None:
+    df = _sim(1500, 30, seed=6, adversarial=0.1).data
+    a = cls().fit(df)
+    b = cls().fit(_swap_half(df, 1))
+    np.testing.assert_allclose(b.scores_values_, a.scores_values_, atol=1e-9)
+    np.testing.assert_allclose(b.se_values_, a.se_values_, atol=1e-9)
+    pd.testing.assert_frame_equal(a.pair_probas_, b.pair_probas_, atol=1e-9)
+
+
+def test_noisy_bt_swap_all_rows_mirrors_the_position_bias() -> None:
+    df = _sim(1500, 30, seed=7, random=0.3).data
+    a = NoisyBradleyTerry().fit(df)
+    b = NoisyBradleyTerry().fit(df.rename(columns={"left": "right", "right": "left"}))
+    np.testing.assert_allclose(b.scores_values_, a.scores_values_, atol=1e-4)
+    np.testing.assert_allclose(b.biases_.to_numpy(), 1 - a.biases_.to_numpy(), atol=1e-4)
+
+
+@pytest.mark.parametrize("cls", [BradleyTerry, CrowdBT, NoisyBradleyTerry])
+def test_one_shard_equals_three(cls: type) -> None:
+    df = _sim(1200, 30, seed=8, adversarial=0.1).data
+    a = cls(n_shards=1).fit(df)
+    b = cls(n_shards=3).fit(df)
+    if cls is NoisyBradleyTerry:
+        # L-BFGS: sums in another order take a slightly different path through a flat objective
+        # (worker parameters of raters with few comparisons); both stop within 1e-3 of each other
+        np.testing.assert_allclose(b.scores_values_, a.scores_values_, atol=1e-3)
+        return
+    np.testing.assert_allclose(b.scores_values_, a.scores_values_, atol=1e-9)
+    assert a.n_iter_ == b.n_iter_
+
+
+@pytest.mark.parametrize("cls", [BradleyTerry, CrowdBT, NoisyBradleyTerry])
+def test_disconnected_graph_and_single_comparisons_give_finite_scores(cls: type) -> None:
+    # {a, b} and {c, d} never meet; a always wins; e is compared once
+    df = _games([("a", "b", 3), ("c", "d", 2), ("d", "c", 1), ("e", "d", 1)])
+    m = cls().fit(df)
+    assert np.isfinite(m.scores_values_).all() and np.isfinite(m.se_values_).all()
+    s = m.scores_
+    assert s["a"] > s["b"] and s["e"] > 0 > s["b"]
+
+
+def test_prior_zero_with_an_unbeaten_item_says_what_to_do() -> None:
+    with pytest.raises(ValueError, match=r"with prior=0, 1 item\(s\) never win or never lose \(e.g. \['a'\]\).*prior > 0"):
+        BradleyTerry(prior=0.0).fit(_games([("a", "b", 2), ("b", "c", 1), ("c", "b", 1)]))
+    with pytest.raises(ValueError, match="method must be 'newman' or 'mm'"):
+        BradleyTerry(method="zermelo").fit(_games([("a", "b", 1)]))
+
+
+# ------------------------------------------------------------------------------ noisy BT gradient
+def test_noisy_bt_gradient_matches_finite_differences() -> None:
+    rng = np.random.default_rng(0)
+    n, w, m = 6, 4, 80
+    left = rng.integers(0, n, m)
+    right = (left + rng.integers(1, n, m)) % n
+    worker = rng.integers(0, w, m)
+    outcome = rng.choice([0.0, 1.0, 0.5], m)
+    theta, q, gamma = rng.normal(size=n), rng.normal(size=w), rng.normal(size=w)
+    ll, g_th, g_q, g_g = noisy_bt_terms(theta, q, gamma, left, right, worker, outcome)
+    x = np.concatenate([theta, q, gamma])
+
+    def f(v: np.ndarray) -> float:
+        return noisy_bt_terms(v[:n], v[n:n + w], v[n + w:], left, right, worker, outcome)[0]
+
+    h = 1e-6
+    num = np.array([(f(x + h * e) - f(x - h * e)) / (2 * h) for e in np.eye(x.size)])
+    np.testing.assert_allclose(np.concatenate([g_th, g_q, g_g]), num, rtol=1e-6, atol=1e-7)
+    assert f(x) == ll
+
+
+@pytest.mark.parametrize("crowd", [False, True])
+@pytest.mark.parametrize("newman", [False, True])
+def test_compiled_and_numpy_passes_agree(crowd: bool, newman: bool) -> None:
+    from galton.aggregator import _pref_kernels as k
+
+    rng = np.random.default_rng(1)
+    n, w, m = 20, 5, 500
+    left = rng.integers(0, n, m).astype(np.int32)
+    right = ((left + rng.integers(1, n, m)) % n).astype(np.int32)
+    worker = rng.integers(0, w, m).astype(np.int32)
+    outcome = rng.choice([0.0, 1.0, 0.5], m)
+    theta, eta = rng.normal(size=n) * 3, rng.uniform(0.05, 0.95, w)
+    args = (left, right, outcome, worker, theta, eta if crowd else np.zeros(1), crowd, newman, n, w)
+    fast = k.jit(k.bt_pass)
+    if fast is None:
+        pytest.skip("numba is not installed")
+    for a, b in zip(fast(*args), k.bt_pass_numpy(*args)):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    sq, sg = rng.uniform(0.1, 0.9, w), rng.uniform(0.1, 0.9, w)
+    nargs = (left, right, worker, outcome, theta, sq, sg, n, w)
+    for a, b in zip(k.jit(k.noisy_pass)(*nargs), k.noisy_pass_numpy(*nargs)):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+# ------------------------------------------------------------------------------ recovery
+def test_scores_recovered_and_tighten_with_data() -> None:
+    # raters who always report their Bradley-Terry draw: the model holds exactly
+    small = _sim(1500, 60, seed=9, adversarial=0.0, random=0.0, reliability=(1.0, 1.0))
+    big = _sim(12000, 60, seed=9, adversarial=0.0, random=0.0, reliability=(1.0, 1.0))
+    r_small = _spearman(BradleyTerry().fit(small.data).scores_values_, small.quality)
+    r_big = _spearman(BradleyTerry().fit(big.data).scores_values_, big.quality)
+    assert r_big > 0.95 and r_big > r_small
+    m = BradleyTerry().fit(big.data)
+    z = (m.scores_values_ - m.scores_values_.mean()) - (big.quality - big.quality.mean())
+    assert 0.85 < np.mean(np.abs(z) < 1.96 * m.se_values_) <= 1.0  # the 95% intervals cover
+
+
+def test_crowd_bt_finds_the_adversarial_raters() -> None:
+    s = _sim(6000, 60, seed=10, adversarial=0.2, random=0.1)
+    m = CrowdBT().fit(s.data)
+    eta = m.skills_.to_numpy()
+    assert eta[s.kind == "adversarial"].max() < 0.5 < eta[s.kind == "reliable"].min()
+    assert np.corrcoef(eta, s.reliability)[0, 1] > 0.9
+    bt = BradleyTerry().fit(s.data)
+    assert _spearman(m.scores_values_, s.quality) > max(0.9, _spearman(bt.scores_values_, s.quality))
+
+
+def test_crowd_bt_reliabilities_tighten_with_data() -> None:
+    err = []
+    for n in (1500, 9000):
+        s = _sim(n, 40, seed=13, adversarial=0.2, random=0.0)
+        eta = CrowdBT().fit(s.data).skills_.to_numpy()
+        err.append(np.abs(eta - s.reliability).mean())
+    assert err[1] < 0.7 * err[0]
+
+
+def test_noisy_bt_downweights_random_raters() -> None:
+    s = _sim(6000, 60, seed=11, adversarial=0.0, random=0.3)
+    m = NoisyBradleyTerry().fit(s.data)
+    skill = m.skills_.to_numpy()
+    assert np.median(skill[s.kind == "random"]) < 0.5 < np.median(skill[s.kind == "reliable"])
+    assert _spearman(m.scores_values_, s.quality) > 0.9
+
+
+# ------------------------------------------------------------------------------ outputs
+def test_outputs_pair_probas_and_frame_kinds() -> None:
+    df = _games([("a", "b", 3), ("b", "a", 1), ("b", "c", 2)])
+    m = BradleyTerry().fit(df)
+    pp = m.pair_probas_
+    assert pp[["left", "right"]].values.tolist() == [["a", "b"], ["b", "c"]]
+    assert pp["n"].tolist() == [4, 2] and pp["observed"].tolist() == [0.75, 1.0]
+    s = m.scores_
+    np.testing.assert_allclose(pp["proba"], 1 / (1 + np.exp(-(s[["a", "b"]].values - s[["b", "c"]].values))))
+    assert m.predict() is m.scores_ and m.predict_proba() is m.pair_probas_
+    out = BradleyTerry().fit(pl.from_pandas(df))
+    assert isinstance(out.scores_, pl.DataFrame)
+    assert out.scores_.columns == ["item", "score", "se", "lower", "upper"]
+    assert out.ranking_["item"].to_list() == m.ranking_.tolist()
+    arrow = BradleyTerry().fit(df, output="arrow").pair_probas_
+    assert arrow.column_names == ["left", "right", "n", "observed", "proba"]
+
+
+def test_dense_and_diagonal_standard_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    df = _sim(1500, 30, seed=12).data
+    dense = BradleyTerry().fit(df).se_values_
+    monkeypatch.setattr(_preference, "DENSE_SE_MAX", 0)
+    diag = BradleyTerry().fit(df).se_values_
+    assert ((diag / dense > 0.8) & (diag / dense < 1.1)).all()
+
+
+def test_registry_kinds_and_unfitted() -> None:
+    assert get("bt") is BradleyTerry and get("noisy_bt") is NoisyBradleyTerry and get("crowd_bt") is CrowdBT
+    assert {BradleyTerry.kind, NoisyBradleyTerry.kind, CrowdBT.kind} == {"pairwise"}
+    with pytest.raises(ValueError, match="not fitted yet"):
+        BradleyTerry().predict()
+    ck_style = BradleyTerry(n_iter=50, tol=1e-5)  # crowd-kit's positional names work
+    assert ck_style.get_params()["n_iter"] == 50
+    assert isinstance(Comparisons.from_any(_games([("a", "b", 1)])), Comparisons)
+
+
+class _PicklingEngine(EngineMixin):
+    """Stands in for the Ray engine: shards are copied once (as into actors), and every call's
+    function, arguments and result travel through pickle (as to and from actors)."""
+
+    def __init__(self, n_shards: int = 2):
+        self.n_shards = n_shards
+        self.shards: list = []
+        self.n_tasks = 0
+
+    def load_shards(self, shards: list, n_tasks: int = 0) -> None:
+        self.shards = [pickle.loads(pickle.dumps(s)) for s in shards]
+        self.n_tasks = n_tasks
+
+    def map(self, fn, *args):  # noqa: ANN001, ANN002, ANN201
+        fn, args = pickle.loads(pickle.dumps((fn, args)))
+        return [pickle.loads(pickle.dumps(fn(s, *args))) for s in self.shards]
+
+    def load(self, *a) -> None:  # noqa: ANN002
+        raise AssertionError("preference models load ready-made shards")
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("cls", [BradleyTerry, CrowdBT, NoisyBradleyTerry])
+def test_models_survive_pickling_engines(cls: type) -> None:
+    df = _sim(800, 20, seed=14, adversarial=0.1).data
+    local = cls(n_shards=2).fit(df)
+    remote = cls().fit(df, engine=_PicklingEngine(2))
+    np.testing.assert_allclose(remote.scores_values_, local.scores_values_, atol=1e-12)
+    assert "_opt_prev" not in vars(remote) and "_opt" not in vars(remote)

@@ -1,0 +1,114 @@
+"""Plackett-Luce: a hand-solved case, equivalences with Bradley-Terry and rankings, recovery."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from galton.aggregator._registry import get
+from galton.aggregator.bradley_terry import BradleyTerry
+from galton.aggregator.plackett_luce import PlackettLuce, choice_stats
+from galton.datasets.simulate_prefs import simulate_best_of_n, simulate_pairwise
+
+
+def _spearman(a: np.ndarray, b: np.ndarray) -> float:
+    ra, rb = np.argsort(np.argsort(a)), np.argsort(np.argsort(b))
+    return float(np.corrcoef(ra, rb)[0, 1])
+
+
+def test_one_choice_set_gives_the_choice_shares() -> None:
+    # {a, b, c} offered 20 times, chosen 10 / 6 / 4 times: the MLE has p ∝ (10, 6, 4)
+    choices = ["a"] * 10 + ["b"] * 6 + ["c"] * 4
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"worker": np.arange(20) % 4,
+                       "options": [list(rng.permutation(["a", "b", "c"])) for _ in range(20)],
+                       "choice": choices})
+    m = PlackettLuce(prior=0.0, tol=1e-15).fit(df)
+    s = m.scores_
+    assert s["a"] - s["b"] == pytest.approx(np.log(10 / 6), abs=1e-6)
+    assert s["b"] - s["c"] == pytest.approx(np.log(6 / 4), abs=1e-6)
+    assert s.sum() == pytest.approx(0.0, abs=1e-9)
+    assert m.ranking_.tolist() == ["a", "b", "c"]
+    assert m.kind == "choice" and get("plackett_luce") is PlackettLuce
+
+
+def test_pairwise_data_gives_bradley_terry() -> None:
+    s = simulate_pairwise(1500, n_responses=25, n_workers=10, seed=1, frame="pandas")
+    pl_ = PlackettLuce(tol=1e-15).fit(s.data)
+    bt = BradleyTerry(method="mm", tol=1e-15).fit(s.data)
+    np.testing.assert_allclose(pl_.scores_values_, bt.scores_values_, atol=1e-6)
+    np.testing.assert_allclose(pl_.se_values_, bt.se_values_, atol=1e-6)
+    np.testing.assert_allclose(pl_.pair_probas_["proba"], bt.pair_probas_["proba"], atol=1e-6)
+    np.testing.assert_array_equal(pl_.pair_probas_["n"], bt.pair_probas_["n"])
+
+
+def test_a_ranking_is_its_chain_of_choices() -> None:
+    s = simulate_best_of_n(400, n_prompts=1, n_responses=6, shown=4, ranking=True, seed=2, frame="pandas")
+    rankings = s.data
+    rows = []
+    for w, r in zip(rankings["worker"], rankings["ranking"]):
+        r = list(r)
+        rows += [{"worker": w, "options": r[k:], "choice": r[k]} for k in range(len(r) - 1)]
+    a = PlackettLuce(tol=1e-14).fit(rankings)
+    b = PlackettLuce(tol=1e-14).fit(pd.DataFrame(rows))
+    np.testing.assert_allclose(a.scores_values_, b.scores_values_, atol=1e-10)
+    assert a.comparisons_.layout == "ranking" and a.comparisons_.n_events == len(rows)
+
+
+def test_scores_recovered_and_tighten_with_data() -> None:
+    def fit(n: int) -> float:
+        s = simulate_best_of_n(n, n_prompts=1, n_responses=40, shown=4, seed=3, adversarial=0.0, random=0.0)
+        return _spearman(PlackettLuce().fit(s.data).scores_values_, s.quality)
+    small, big = fit(300), fit(3000)
+    assert big > 0.95 and big > small
+
+
+def test_rankings_carry_more_than_choices() -> None:
+    kw = dict(n_prompts=1, n_responses=40, shown=5, seed=4, adversarial=0.0, random=0.0)
+    choice = simulate_best_of_n(600, **kw)
+    rank = simulate_best_of_n(600, ranking=True, **kw)
+    r_choice = _spearman(PlackettLuce().fit(choice.data).scores_values_, choice.quality)
+    r_rank = _spearman(PlackettLuce().fit(rank.data).scores_values_, rank.quality)
+    assert r_rank > r_choice > 0.6
+
+
+def test_standard_errors_match_a_numeric_hessian() -> None:
+    s = simulate_best_of_n(300, n_prompts=1, n_responses=8, shown=3, seed=5, frame="pandas")
+    m = PlackettLuce(tol=1e-15).fit(s.data)
+    from galton.aggregator._preference import make_choice_shards
+
+    shard = make_choice_shards(m.comparisons_, 1)[0]
+    th, n, h = m.scores_values_, m.comparisons_.n_items, 1e-4
+
+    def grad(t: np.ndarray) -> np.ndarray:  # gradient of the log-posterior by central differences
+        f = lambda v: choice_stats(shard, v, 1.0)["ll"]  # noqa: E731
+        return np.array([(f(t + h * e) - f(t - h * e)) / (2 * h) for e in np.eye(n)])
+
+    hess = np.array([(grad(th + h * e) - grad(th - h * e)) / (2 * h) for e in np.eye(n)])
+    cov = np.linalg.inv(-0.5 * (hess + hess.T))
+    row = cov.mean(axis=1)
+    se = np.sqrt(np.diag(cov) - 2 * row + row.mean())
+    np.testing.assert_allclose(m.se_values_, se, rtol=1e-3)
+
+
+def test_mm_is_monotone_and_shards_agree() -> None:
+    s = simulate_best_of_n(800, n_prompts=20, n_responses=4, seed=6)
+    a = PlackettLuce(n_shards=1).fit(s.data)
+    b = PlackettLuce(n_shards=3).fit(s.data)
+    h = np.asarray(a.history_)
+    assert a.monotone and (np.diff(h) >= -1e-9 * np.abs(h[1:])).all()
+    np.testing.assert_allclose(a.scores_values_, b.scores_values_, atol=1e-9)
+    assert np.isfinite(a.scores_values_).all()  # 20 separate prompts: the prior links them
+
+
+def test_pair_probas_count_the_decisive_choices() -> None:
+    df = pd.DataFrame({"options": [["a", "b", "c"], ["a", "b"], ["b", "c"]], "choice": ["a", "b", "c"]})
+    m = PlackettLuce().fit(df)
+    pp = m.pair_probas_
+    assert pp[["left", "right"]].values.tolist() == [["a", "b"], ["a", "c"], ["b", "c"]]
+    assert pp["n"].tolist() == [2, 1, 1] and pp["observed"].tolist() == [0.5, 1.0, 0.0]
+    s = m.scores_
+    assert pp["proba"].iloc[0] == pytest.approx(1 / (1 + np.exp(s["b"] - s["a"])))
+    with pytest.raises(ValueError, match=r"with prior=0, 2 item\(s\) are never chosen or always chosen \(e.g. \['a', 'c'\]\)"):
+        PlackettLuce(prior=0.0).fit(pd.DataFrame({"options": [["a", "b"], ["b", "c"]], "choice": ["a", "b"]}))

@@ -1,0 +1,125 @@
+"""Numeric ratings: per-task statistics by hand, the Gaussian annotator model on simulated and real data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pytest
+
+from galton import datasets
+from galton.aggregator._registry import get
+from galton.aggregator.ratings import GaussianRating, MeanRating, MedianRating, TrimmedMeanRating
+
+SHARED = datasets.shared_root()
+needs_shared = pytest.mark.skipif(SHARED is None, reason="../shared/datasets not found; these tests run in CI")
+AFFECT = [f"snow2008_affect_{e}" for e in ("anger", "disgust", "fear", "joy", "sadness", "surprise", "valence")]
+
+
+def _hand() -> pd.DataFrame:
+    return pd.DataFrame({
+        "task": ["t1"] * 5 + ["t2"] * 4 + ["t3"],
+        "worker": ["a", "b", "c", "d", "e", "a", "b", "c", "d", "a"],
+        "label": [1, 9, 3, 4, 100, 10, 20, 30, 41, 7],
+    })
+
+
+def test_statistics_by_hand() -> None:
+    df = _hand()
+    assert MeanRating().fit(df).scores_.tolist() == [23.4, 25.25, 7.0]
+    assert MedianRating().fit(df).scores_.tolist() == [4.0, 25.0, 7.0]
+    # 20%: cut int(0.2 * 5) = 1 rating from each end of t1, int(0.8) = 0 from t2
+    assert TrimmedMeanRating(proportion=0.2).fit(df).scores_.tolist() == [(3 + 4 + 9) / 3, 25.25, 7.0]
+    se = MeanRating().fit(df).intervals_["se"]
+    assert se["t2"] == pytest.approx(np.std([10, 20, 30, 41], ddof=1) / 2) and np.isnan(se["t3"])
+    with pytest.raises(ValueError, match=r"proportion must be in \[0, 0.5\)"):
+        TrimmedMeanRating(proportion=0.5).fit(df)
+
+
+def test_statistics_match_scipy_and_shards() -> None:
+    stats = pytest.importorskip("scipy.stats")
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"task": rng.integers(0, 50, 800), "worker": rng.integers(0, 30, 800),
+                       "label": rng.integers(0, 101, 800)})
+    g = df.groupby("task")["label"]
+    ours = TrimmedMeanRating(proportion=0.1, n_shards=3).fit(df).scores_
+    np.testing.assert_allclose(ours.to_numpy(), g.apply(lambda v: stats.trim_mean(v, 0.1)).to_numpy())
+    np.testing.assert_allclose(MedianRating(n_shards=3).fit(df).scores_.to_numpy(), g.median().to_numpy())
+
+
+def test_non_numeric_labels_and_gold_are_refused() -> None:
+    df = _hand().assign(label=lambda d: d["label"].astype(str))
+    with pytest.raises(ValueError, match=r"rating models need numeric labels; column 'label' holds non-numeric"):
+        MeanRating().fit(df)
+    with pytest.raises(ValueError, match="rating models take no gold"):
+        GaussianRating().fit(_hand(), gold={"t1": 3})
+
+
+def _simulate(n_tasks: int, seed: int) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    n_workers, per_task = 30, 5
+    truth = rng.uniform(0, 100, n_tasks)
+    noise = np.where(rng.random(n_workers) < 0.3, 30.0, 5.0)  # a third of the workers are sloppy
+    bias = rng.normal(0, 8, n_workers)
+    workers = np.argsort(rng.random((n_tasks, n_workers)), axis=1)[:, :per_task]
+    t = np.repeat(np.arange(n_tasks), per_task)
+    w = workers.ravel()
+    y = truth[t] + bias[w] + rng.normal(0, noise[w])
+    return pd.DataFrame({"task": t, "worker": w, "label": np.round(y, 1)}), truth, noise, bias
+
+
+def test_gaussian_recovers_workers_and_beats_the_mean() -> None:
+    df, truth, noise, bias = _simulate(600, 1)
+    g = GaussianRating().fit(df)
+    mean = MeanRating().fit(df).scores_.to_numpy()
+    est = g.scores_.to_numpy()
+    assert np.abs(est - truth).mean() < 0.8 * np.abs(mean - truth).mean()
+    assert np.corrcoef(g.noise_.to_numpy(), noise)[0, 1] > 0.9
+    assert np.corrcoef(g.biases_.to_numpy(), bias)[0, 1] > 0.9
+    h = np.asarray(g.history_)
+    assert g.converged_ and (np.diff(h) >= -1e-9 * np.abs(h[1:])).all()
+    z = (est - truth - (est - truth).mean()) / g.intervals_["se"].to_numpy()
+    # conservative: the noise prior (20 ratings at the pooled variance) inflates the noise of the
+    # precise workers when they have 100 ratings each
+    assert np.mean(np.abs(z) < 1.96) > 0.9
+
+
+def test_gaussian_estimates_tighten_with_data() -> None:
+    small, big = _simulate(100, 2), _simulate(1600, 2)
+    err = [np.abs(np.log(GaussianRating().fit(d).noise_.to_numpy() / noise)).mean() for d, _, noise, _ in (small, big)]
+    assert err[1] < 0.6 * err[0]
+
+
+def test_gaussian_shards_outputs_and_registry() -> None:
+    df, *_ = _simulate(200, 3)
+    a = GaussianRating(n_shards=1).fit(df)
+    b = GaussianRating(n_shards=3).fit(df)
+    np.testing.assert_allclose(a.scores_.to_numpy(), b.scores_.to_numpy(), atol=1e-9)
+    out = GaussianRating().fit(pl.from_pandas(df))
+    assert out.scores_.columns == ["task", "score"] and out.intervals_.columns[:3] == ["task", "score", "se"]
+    assert out.noise_.columns == ["worker", "noise"]
+    for name, cls in [("rating_mean", MeanRating), ("rating_median", MedianRating),
+                      ("rating_trimmed", TrimmedMeanRating), ("rating_gaussian", GaussianRating)]:
+        assert get(name) is cls and cls.kind == "rating"
+
+
+def _mae(model: object, name: str) -> float:
+    d = datasets.load_shared(name, frame="pandas")
+    gold = d.gold.set_index("task")["label"].astype(float)
+    s = model.fit(d.judgments).scores_
+    return float((s.reindex(gold.index) - gold).abs().mean())
+
+
+@needs_shared
+def test_n_emotion_published_mean_and_gaussian_below_it() -> None:
+    mean = _mae(MeanRating(), "zheng_n_emotion")
+    assert mean == pytest.approx(12.02, abs=0.005)  # Zheng et al. VLDB 2017, Table 8
+    assert _mae(MedianRating(), "zheng_n_emotion") == pytest.approx(13.53, abs=0.005)
+    assert _mae(GaussianRating(), "zheng_n_emotion") < min(mean, 12.20)  # below Mean and LFC_N
+
+
+@needs_shared
+def test_affect_sets_gaussian_below_the_mean_on_average() -> None:
+    mean = np.mean([_mae(MeanRating(), n) for n in AFFECT])
+    gauss = np.mean([_mae(GaussianRating(), n) for n in AFFECT])
+    assert gauss < mean

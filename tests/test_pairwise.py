@@ -1,0 +1,215 @@
+"""The preference data model: encoding, invariances and every bad input's message."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+import pytest
+
+from galton.pairwise import Choices, Comparisons
+
+
+def _frame() -> pd.DataFrame:
+    return pd.DataFrame({
+        "worker": ["w1", "w2", "w1", "w3"],
+        "left": ["b", "a", "c", "a"],
+        "right": ["a", "c", "b", "b"],
+        "label": ["b", "c", "c", "a"],
+    })
+
+
+# ------------------------------------------------------------------------------------ comparisons
+def test_encoding_codes_outcomes_and_sorted_vocabulary() -> None:
+    c = Comparisons.from_any(_frame())
+    assert c.item_names.tolist() == ["a", "b", "c"]
+    assert c.worker_names.tolist() == ["w1", "w2", "w3"]
+    assert c.left.tolist() == [1, 0, 2, 0] and c.right.tolist() == [0, 2, 1, 1]
+    assert c.outcome.tolist() == [1.0, 0.0, 1.0, 1.0]
+    assert c.worker.dtype == np.int32 and not c.left.flags.writeable
+    assert c.source_kind == "pandas" and c.n_comparisons == 4
+
+
+def test_same_codes_from_polars_arrow_dict_and_row_order() -> None:
+    df = _frame()
+    ref = Comparisons.from_any(df)
+    for data in (pl.from_pandas(df), pa.Table.from_pandas(df), {k: df[k].tolist() for k in df}):
+        c = Comparisons.from_any(data)
+        np.testing.assert_array_equal(c.left, ref.left)
+        np.testing.assert_array_equal(c.outcome, ref.outcome)
+    perm = Comparisons.from_any(df.iloc[::-1])
+    assert perm.item_names.tolist() == ref.item_names.tolist()
+    np.testing.assert_array_equal(perm.left[::-1], ref.left)
+
+
+def test_pairs_count_wins_whatever_the_side() -> None:
+    c = Comparisons.from_any(_frame())
+    a, b, n, wins, inverse = c.pairs()
+    assert list(zip(a.tolist(), b.tolist())) == [(0, 1), (0, 2), (1, 2)]
+    assert n.tolist() == [2, 1, 1]
+    assert wins.tolist() == [1.0, 0.0, 0.0]  # a-b: b won once, a once; a-c: c won; b-c: c won
+    assert inverse.tolist() == [0, 1, 2, 0]
+
+
+def test_ties_count_half() -> None:
+    df = _frame()
+    df.loc[1, "label"] = "tie"
+    c = Comparisons.from_any(df, tie="tie")
+    assert c.outcome.tolist() == [1.0, 0.5, 1.0, 1.0]
+    ints = pd.DataFrame({"left": [1, 2], "right": [2, 3], "label": [-1, 3]})
+    assert Comparisons.from_any(ints, tie=-1).outcome.tolist() == [0.5, 0.0]
+
+
+def test_no_worker_column_means_one_worker() -> None:
+    c = Comparisons.from_any(_frame().drop(columns="worker"))
+    assert c.n_workers == 1 and (c.worker == 0).all()
+    with pytest.raises(ValueError, match=r"missing column 'annotator'.*worker_col=None"):
+        Comparisons.from_any(_frame(), worker_col="annotator")
+
+
+def test_label_neither_item_message() -> None:
+    df = _frame()
+    df.loc[[1, 3], "label"] = "zz"
+    with pytest.raises(ValueError) as e:
+        Comparisons.from_any(df)
+    msg = str(e.value)
+    assert "column 'label' has 2 value(s) that are neither the row's 'left' nor its 'right'" in msg
+    assert "rows 1, 3" in msg and "'zz' for 'a' vs 'c'" in msg
+    assert "tie=<value>" in msg and "on_invalid='drop'" in msg
+    c = Comparisons.from_any(df, on_invalid="drop")
+    assert c.n_comparisons == 2 and c.n_dropped == 2
+
+
+def test_self_comparison_message() -> None:
+    df = _frame()
+    df.loc[2, "right"] = "c"
+    with pytest.raises(ValueError, match=re.escape("1 row(s) compare an item with itself (column 'left' "
+                                                   "equals column 'right'; rows 2, item 'c')")):
+        Comparisons.from_any(df)
+    assert Comparisons.from_any(df, on_invalid="drop").n_comparisons == 3
+
+
+@pytest.mark.parametrize("col", ["worker", "left", "right", "label"])
+def test_null_messages(col: str) -> None:
+    df = _frame()
+    df[col] = df[col].astype(object)
+    df.loc[[0, 2], col] = None
+    with pytest.raises(ValueError, match=re.escape(f"column {col!r} has 2 null value(s) (rows 0, 2); "
+                                                   "drop those rows or pass on_invalid='drop'")):
+        Comparisons.from_any(df)
+    c = Comparisons.from_any(df, on_invalid="drop")
+    assert c.n_comparisons == 2 and c.n_dropped == 2
+
+
+def test_empty_missing_and_type_messages() -> None:
+    with pytest.raises(ValueError, match=r"no comparisons \(0 rows\)"):
+        Comparisons.from_any(_frame().iloc[:0])
+    with pytest.raises(ValueError, match=r"missing column\(s\) \['label'\].*left_col=, right_col=, label_col="):
+        Comparisons.from_any(_frame().drop(columns="label"))
+    mixed = pd.DataFrame({"left": ["a", "b"], "right": [1, 2], "label": ["a", "b"]})
+    with pytest.raises(ValueError, match=r"column 'right' \(int64\) and column 'left' \(string\) hold different types"):
+        Comparisons.from_any(mixed)
+    with pytest.raises(ValueError, match="on_invalid must be 'raise' or 'drop'"):
+        Comparisons.from_any(_frame(), on_invalid="ignore")
+    bad = _frame()
+    bad["label"] = "zz"
+    with pytest.raises(ValueError, match="every row is invalid"):
+        Comparisons.from_any(bad, on_invalid="drop")
+
+
+def test_from_codes_checks() -> None:
+    c = Comparisons.from_codes(np.array([0, 1]), np.array([1, 2]), np.array([1.0, 0.5]))
+    assert c.n_items == 3 and c.n_workers == 1
+    with pytest.raises(ValueError, match="itself"):
+        Comparisons.from_codes(np.array([0]), np.array([0]), np.array([1.0]))
+    with pytest.raises(ValueError, match=r"outcome must lie in \[0, 1\]"):
+        Comparisons.from_codes(np.array([0]), np.array([1]), np.array([2.0]))
+
+
+# ------------------------------------------------------------------------------------ choices
+def _choices() -> pd.DataFrame:
+    return pd.DataFrame({
+        "worker": ["u", "v", "u"],
+        "options": [["x", "y", "z"], ["y", "z"], ["z", "x", "w"]],
+        "choice": ["y", "z", "w"],
+    })
+
+
+def test_best_of_n_events() -> None:
+    ch = Choices.from_any(_choices())
+    assert ch.layout == "choice" and ch.item_names.tolist() == ["w", "x", "y", "z"]
+    assert ch.ptr.tolist() == [0, 3, 5, 8]
+    assert ch.items.tolist() == [1, 2, 3, 2, 3, 3, 1, 0]
+    assert ch.chosen.tolist() == [2, 3, 0]
+    assert ch.worker.tolist() == [0, 1, 0]
+
+
+def test_ranking_is_a_chain_of_choices() -> None:
+    ch = Choices.from_any(pd.DataFrame({"worker": [1, 2], "ranking": [["c", "a", "b"], ["b", "d"]]}))
+    assert ch.layout == "ranking"
+    # c from {c,a,b}; a from {a,b}; b from {b,d}
+    assert ch.ptr.tolist() == [0, 3, 5, 7]
+    names = ch.item_names
+    assert [names[ch.items[ch.ptr[e]:ch.ptr[e + 1]]].tolist() for e in range(3)] == [
+        ["c", "a", "b"], ["a", "b"], ["b", "d"]]
+    assert names[ch.chosen].tolist() == ["c", "a", "b"]
+    assert ch.row.tolist() == [0, 0, 1]
+
+
+def test_choice_messages() -> None:
+    df = _choices()
+    df.loc[1, "choice"] = "x"
+    with pytest.raises(ValueError) as e:
+        Choices.from_any(df)
+    msg = str(e.value)
+    assert "column 'choice' has 1 choice(s) that are not among the row's 'options' (rows 1;" in msg
+    assert "'x' not in" in msg and "on_invalid='drop'" in msg
+    assert Choices.from_any(df, on_invalid="drop").n_events == 2
+
+    df = _choices()
+    df.at[1, "options"] = ["z"]
+    df.loc[1, "choice"] = "z"
+    with pytest.raises(ValueError, match=r"1 list\(s\) with fewer than 2 items \(rows 1\)"):
+        Choices.from_any(df)
+    df = _choices()
+    df.at[0, "options"] = ["x", "y", "x"]
+    with pytest.raises(ValueError, match=r"1 list\(s\) that name an item twice \(rows 0\)"):
+        Choices.from_any(df)
+    df = _choices()
+    df.loc[2, "choice"] = None
+    with pytest.raises(ValueError, match=r"column 'choice' has 1 null value\(s\) \(rows 2\)"):
+        Choices.from_any(df)
+    with pytest.raises(ValueError, match=r"no choices \(0 rows\)"):
+        Choices.from_any(_choices().iloc[:0])
+    with pytest.raises(ValueError, match=r"missing column\(s\) \['options', 'choice'\].*rankings need 'ranking'"):
+        Choices.from_any(pd.DataFrame({"worker": [1], "items": [["a", "b"]]}))
+    with pytest.raises(ValueError, match="must hold lists of items"):
+        Choices.from_any(pd.DataFrame({"options": ["a"], "choice": ["a"]}))
+
+
+def test_choices_from_comparisons() -> None:
+    ch = Choices.from_any(Comparisons.from_any(_frame()))
+    assert ch.n_events == 4 and ch.item_names.tolist() == ["a", "b", "c"]
+    assert ch.item_names[ch.chosen].tolist() == ["b", "c", "c", "a"]
+    df = _frame()
+    df.loc[0, "label"] = "tie"
+    with pytest.raises(ValueError, match=r"1 comparison\(s\) are ties \(rows 0\).*BradleyTerry"):
+        Choices.from_comparisons(Comparisons.from_any(df, tie="tie"))
+
+
+def test_preferences_from_ratings_and_rank_metrics() -> None:
+    from galton.benchmarks.preferences import kendall_tau, preferences_from_ratings, spearman
+
+    ratings = pd.DataFrame({"task": [1, 2, 3, 1, 2], "worker": ["a", "a", "a", "b", "b"],
+                            "label": [10, 30, 10, 5, 0]})
+    prefs = preferences_from_ratings(ratings)
+    # a: 1<2 (2 wins), 1=3 (skipped), 2>3 (2 wins); b: 1>2 (1 wins)
+    assert prefs.values.tolist() == [["a", 1, 2, 2], ["a", 2, 3, 2], ["b", 1, 2, 1]]
+    assert preferences_from_ratings(ratings, ties=True)["label"].tolist() == ["2", "tie", "2", "1"]
+    c = Comparisons.from_any(preferences_from_ratings(ratings, ties=True), tie="tie")
+    assert c.outcome.tolist() == [0.0, 0.5, 1.0, 1.0]
+    assert spearman(np.array([1, 2, 3, 4]), np.array([10, 20, 20, 40])) == pytest.approx(0.9486832980505138)
+    assert kendall_tau(np.array([1, 2, 3]), np.array([3, 2, 1])) == -1.0
