@@ -1,3 +1,391 @@
-"""placeholder: filled by its author."""
+"""Bayesian Dawid-Skene (IBCC): Dirichlet priors on confusion matrices, fitted by variational Bayes.
 
-__all__: list[str] = []
+Same E-step kernel as :class:`~galton.aggregator.dawid_skene.DawidSkene`; only the table it reads
+changes (expected log-probabilities under the Dirichlet posteriors instead of point estimates), and
+the objective is the evidence lower bound. The special functions it needs (digamma, trigamma,
+log-gamma) are written here in numpy, so galton does not depend on scipy.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from ..judgments import Judgments
+from ._registry import register
+from .dawid_skene import ConfusionEM
+
+__all__ = ["BayesianDawidSkene"]
+
+_HALF_LOG_2PI = 0.5 * np.log(2.0 * np.pi)
+MAX_ACCURACY = 0.99  #: upper end of the fitted prior accuracy (keeps every prior pseudo-count > 0)
+_SHIFT = 10  # small arguments are moved up by this many steps of the recurrence before the series
+_OFFSETS = np.arange(_SHIFT, dtype=np.float64)
+
+
+def _shifted(x: Any, term: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(y, acc): y = x moved up by _SHIFT where x < _SHIFT, and acc = term(x + [0, 1, ..., 9]) on
+    the moved entries (0 elsewhere), computed on those entries only. Any shape, scalars included."""
+    y = np.array(x, dtype=np.float64, copy=True, ndmin=1)
+    acc = np.zeros_like(y)
+    small = y < _SHIFT
+    if small.any():
+        xs = y[small]
+        acc[small] = term(xs[:, None] + _OFFSETS)
+        y[small] = xs + _SHIFT
+    shape = np.shape(x)
+    return y.reshape(shape), acc.reshape(shape)
+
+
+def digamma(x: np.ndarray) -> np.ndarray:
+    """The digamma function psi(x) = d/dx log Gamma(x), for x > 0 (absolute error < 1e-13).
+
+    ``psi(x) = psi(x + 10) - sum_{i<10} 1/(x + i)`` for ``x < 10``, then the asymptotic series.
+    Written here so that galton needs no scipy; the tests compare it with ``scipy.special``.
+    """
+    y, acc = _shifted(x, lambda v: -(1.0 / v).sum(axis=1))
+    inv2 = 1.0 / (y * y)
+    series = inv2 * (1 / 12 - inv2 * (1 / 120 - inv2 * (1 / 252 - inv2 * (1 / 240 - inv2 * (1 / 132)))))
+    return acc + np.log(y) - 0.5 / y - series
+
+
+def trigamma(x: np.ndarray) -> np.ndarray:
+    """psi'(x) for x > 0 (relative error < 1e-13): the same shift, then the asymptotic series."""
+    y, acc = _shifted(x, lambda v: (1.0 / (v * v)).sum(axis=1))
+    inv = 1.0 / y
+    inv2 = inv * inv
+    tail = 1 / 30 - inv2 * (1 / 42 - inv2 * (1 / 30 - inv2 * 5 / 66))
+    series = inv * (1.0 + inv * (0.5 + inv * (1 / 6 - inv2 * tail)))
+    return acc + series
+
+
+def gammaln(x: np.ndarray) -> np.ndarray:
+    """log Gamma(x) for x > 0 (absolute error < 1e-13): the same shift, then Stirling's series."""
+    y, acc = _shifted(x, lambda v: -np.log(v.prod(axis=1)))
+    inv = 1.0 / y
+    inv2 = inv * inv
+    series = inv * (1 / 12 - inv2 * (1 / 360 - inv2 * (1 / 1260 - inv2 * (1 / 1680 - inv2 * (1 / 1188)))))
+    return acc + (y - 0.5) * np.log(y) - y + _HALF_LOG_2PI + series
+
+
+def _dirichlet_kl(post: np.ndarray, prior: np.ndarray, elog: np.ndarray, axis: int) -> float:
+    """Sum of KL(Dir(post) || Dir(prior)) over all Dirichlets; components lie along ``axis`` and
+    ``elog`` holds E[log theta] = psi(post) - psi(sum post) under ``post``."""
+    kl = gammaln(post.sum(axis=axis)).sum() - gammaln(post).sum()
+    kl -= gammaln(prior.sum(axis=axis)).sum() - gammaln(prior).sum()
+    kl += ((post - prior) * elog).sum()
+    return float(kl)
+
+
+def one_coin_matrix(accuracy: float, k: int) -> np.ndarray:
+    """The K x K confusion matrix of a worker who is right with probability ``accuracy`` and
+    otherwise picks one of the other K - 1 labels uniformly."""
+    if k == 1:
+        return np.ones((1, 1))
+    m = np.full((k, k), (1.0 - accuracy) / (k - 1))
+    np.fill_diagonal(m, accuracy)
+    return m
+
+
+def _worker_derivatives(strength: np.ndarray, diag: np.ndarray, off: np.ndarray,
+                        mu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First and second derivatives, per worker, of the evidence with respect to the worker's prior
+    accuracy ``mu_w``. With ``u = s_w mu_w`` on the diagonal and ``v = s_w (1 - mu_w) / (K - 1)``::
+
+        f_w'(mu)  = s_w   [sum_k (psi(u + N_kk) - psi(u))
+                           - sum_{l != k} (psi(v + N_lk) - psi(v)) / (K - 1)]
+        f_w''(mu) = s_w^2 [sum_k (psi'(u + N_kk) - psi'(u))
+                           + sum_{l != k} (psi'(v + N_lk) - psi'(v)) / (K - 1)^2]
+    """
+    k = diag.shape[1]
+    n_off = off.shape[1]
+    u = strength * mu
+    v = strength * (1.0 - mu) / (k - 1)
+    g = (digamma(u[:, None] + diag).sum(axis=1) - k * digamma(u)
+         - (digamma(v[:, None] + off).sum(axis=1) - n_off * digamma(v)) / (k - 1))
+    h = (trigamma(u[:, None] + diag).sum(axis=1) - k * trigamma(u)
+         + (trigamma(v[:, None] + off).sum(axis=1) - n_off * trigamma(v)) / (k - 1) ** 2)
+    return strength * g, strength * strength * h
+
+
+Derivatives = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+def _maximise_concave(deriv: Derivatives, lo: np.ndarray, hi: np.ndarray, start: np.ndarray,
+                      tol: float = 1e-12) -> np.ndarray:
+    """Maximisers of concave functions on [lo, hi], element-wise: Newton steps kept inside a bracket
+    that shrinks around the root of the derivative (bisection when a step would leave it).
+    ``deriv(x, idx)`` gives the first and second derivatives of functions ``idx`` at ``x``."""
+    lo, hi = lo.astype(float), hi.astype(float)
+    every = np.arange(lo.size)
+    g_lo, _ = deriv(lo, every)
+    g_hi, _ = deriv(hi, every)
+    at_lo, at_hi = g_lo <= 0, g_hi >= 0
+    x = np.where(at_lo, lo, np.where(at_hi, hi, np.clip(start, lo, hi)))
+    todo = ~(at_lo | at_hi)
+    for _ in range(200):
+        if not todo.any():
+            break
+        g, h = deriv(x[todo], np.flatnonzero(todo))
+        xt, lt, ht = x[todo], lo[todo], hi[todo]
+        lt = np.where(g > 0, xt, lt)
+        ht = np.where(g > 0, ht, xt)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            new = np.where(h < 0, xt - g / h, np.nan)
+        new = np.where((new >= lt) & (new <= ht), new, 0.5 * (lt + ht))
+        new = np.where(g == 0, xt, new)
+        done = (np.abs(new - xt) < tol) | (ht - lt < tol) | (g == 0)
+        x[todo], lo[todo], hi[todo] = new, lt, ht
+        idx = np.flatnonzero(todo)
+        todo[idx[done]] = False
+    return x
+
+
+def _eb_accuracies(strength: np.ndarray, counts: np.ndarray, half_width: float,
+                   fixed: float | None = None) -> tuple[float, np.ndarray]:
+    """The prior accuracies that maximise the evidence: a centre ``m`` and, per worker, ``mu_w``
+    within ``half_width`` of it (all within [1/K, MAX_ACCURACY]); ``fixed`` fixes ``m``.
+
+    With ``A_w = s_w C(mu_w)`` and expected counts ``N_w``, the part of the ELBO that depends on
+    (q(e), m, mu), maximised over q(e), is the Dirichlet-multinomial evidence
+    ``sum_w f_w(mu_w)``, ``f_w(mu) = sum_{l,k} [lnG(A_wlk + N_wlk) - lnG(A_wlk)] + const`` (the
+    column sums of A do not depend on mu). Each f_w is concave, and the constraint
+    ``|mu_w - m| <= half_width`` is convex, so the joint maximum is found exactly in two concave
+    1-d stages: each worker's own maximiser ``mu*_w``; then ``m`` maximising
+    ``F(m) = sum_w f_w(clip(mu*_w, m - half_width, m + half_width))`` (concave, as a partial
+    maximum), whose derivative sums ``f_w'`` over the workers the band clips. Returns ``(m, mu)``.
+    """
+    w, k = counts.shape[:2]
+    lo, hi = 1.0 / k, MAX_ACCURACY
+    if k == 1:
+        return 1.0, np.ones(w)
+    eye = np.eye(k, dtype=bool)
+    diag, off = counts[:, eye], counts[:, ~eye]
+    total = counts.sum()
+    pooled = float(np.clip(diag.sum() / total, lo, hi)) if total > 0 else 0.5 * (lo + hi)
+
+    if half_width <= 0:  # one shared accuracy: maximise sum_w f_w(m)
+        if fixed is not None:
+            return fixed, np.full(w, fixed)
+
+        def shared(m: np.ndarray, _: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            out = [_worker_derivatives(strength, diag, off, np.full(w, x)) for x in m]
+            return np.array([g.sum() for g, _ in out]), np.array([h.sum() for _, h in out])
+
+        m = float(_maximise_concave(shared, np.array([lo]), np.array([hi]), np.array([pooled]))[0])
+        return m, np.full(w, m)
+
+    def own(mu: np.ndarray, sel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return _worker_derivatives(strength[sel], diag[sel], off[sel], mu)
+
+    n_w = np.maximum(counts.sum(axis=(1, 2)), 1e-300)
+    start = np.clip(diag.sum(axis=1) / n_w, lo, hi)
+    mu_star = _maximise_concave(own, np.full(w, lo), np.full(w, hi), start)
+
+    def band(m: float) -> np.ndarray:
+        return np.clip(mu_star, max(lo, m - half_width), min(hi, m + half_width))
+
+    if fixed is not None:
+        return fixed, band(fixed)
+
+    def clipped(m: np.ndarray, _: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        gs, hs = [], []
+        for x in m:
+            mu = band(float(x))
+            sel = np.flatnonzero(mu != mu_star)
+            g, h = own(mu[sel], sel) if sel.size else (np.zeros(1), np.zeros(1))
+            gs.append(g.sum())
+            hs.append(h.sum())
+        return np.array(gs), np.array(hs)
+
+    centre = float(np.clip(strength @ mu_star / strength.sum(), lo, hi))
+    m = float(_maximise_concave(clipped, np.array([lo]), np.array([hi]), np.array([centre]))[0])
+    return m, band(m)
+
+
+@register("bds", "bayesian_ds", "ibcc", "bayesian_dawid_skene")
+class BayesianDawidSkene(ConfusionEM):
+    r"""Bayesian Dawid-Skene (independent Bayesian classifier combination, IBCC) fitted by
+    variational Bayes, with priors that keep it within reach of majority vote.
+
+    Generative model (Kim & Ghahramani, *Bayesian Classifier Combination*, AISTATS 2012)::
+
+        p                 ~ Dirichlet(b0, ..., b0)               class proportions
+        e_w[:, k]         ~ Dirichlet(s_w * C(mu_w)[:, k])       column k of worker w's confusion matrix
+        z_t | p           ~ Categorical(p)                       true class of task t
+        y_tw | z_t = k, e ~ Categorical(e_w[:, k])               answer of worker w
+
+    ``C(mu)`` is the one-coin matrix: ``mu`` on the diagonal, ``(1 - mu) / (K - 1)`` elsewhere, so
+    the prior says "worker w is right with probability mu_w, better than chance". The strengths,
+    in pseudo-judgments per column, and the class prior are
+
+        s_w = prior_strength + shrinkage * n_w / K          (n_w: worker w's judgments)
+        b0  = beta + class_shrinkage * n_tasks / K
+
+    ``prior_strength`` is the classic IBCC prior; it decides workers with a handful of judgments.
+    The ``shrinkage`` part grows with the worker's data, so it never washes out: each worker's
+    matrix stays a blend of its own Dawid-Skene estimate and a one-coin matrix. That keeps the
+    model close to majority vote where the full model goes wrong: correlated workers whose
+    agreement looks like perfect accuracy, latent classes that the gold standard does not have
+    (ImageNet ReaL's "maybe" answers), one class swallowing the others; ``class_shrinkage`` pulls
+    the class proportions towards uniform in the same way.
+
+    The prior accuracies are fitted by empirical Bayes: ``mu_w`` is free within a window of width
+    ``accuracy_window`` around a common centre ``m`` (``|mu_w - m| <= accuracy_window / 2``, all
+    in ``[1/K, 0.99]``), so the prior can tell spammers from experts without letting any worker
+    run away from the crowd. ``accuracy_window=0`` gives one accuracy shared by all workers;
+    ``prior_accuracy`` fixes the centre ``m``. With ``shrinkage = class_shrinkage = 0`` and
+    ``accuracy_window = 0`` the model is plain IBCC with a one-coin-shaped prior.
+
+    Mean-field variational Bayes, ``q(z) q(e) q(p)`` with ``q(e_w[:, k]) = Dirichlet(a_w[:, k])``
+    and ``q(p) = Dirichlet(b)``:
+
+    - E-step: the Dawid-Skene kernel with expected logs in place of log point estimates::
+
+          log q_t(k) = E[log p_k] + sum_{w in t} E[log e_w[y_tw, k]] + const
+          E[log e_w[l, k]] = psi(a_w[l, k]) - psi(sum_l a_w[l, k]),  E[log p_k] = psi(b_k) - psi(sum b)
+
+    - M-step (no data needed): with the expected counts ``N_w[l, k] = sum_t q_t(k) [y_tw = l]``,
+      first ``(m, mu)`` maximise the Dirichlet-multinomial evidence ``sum [lnG(A + N) - lnG(A)]``
+      (concave; solved exactly in two 1-d stages), which is the ELBO maximised jointly over
+      ``q(e)`` and the prior accuracies; then ``a_w = s_w C(mu_w) + N_w`` and
+      ``b = b0 + sum_t q_t``.
+    - Objective, evaluated right after each E-step::
+
+          ELBO = sum_t log sum_k exp(log q_t(k)) - sum_{w,k} KL(Dir(a_w[:, k]) || Dir(s_w C(mu_w)[:, k]))
+                 - KL(Dir(b) || Dir(b0))
+
+      (for the optimal q(z) the expected log-joint plus its entropy is the first sum). Every step
+      is an exact coordinate ascent step, so ``history_`` never decreases.
+
+    Gold tasks are clamped (their ``z`` is observed). Initialised from the majority-vote shares,
+    like :class:`~galton.aggregator.dawid_skene.DawidSkene`; deterministic.
+
+    The defaults were chosen by measuring accuracy on the 17 real datasets with categorical gold
+    in the shared collection: with them the model is never more than one point below majority
+    vote on any of them (worst: -0.9 on ZenCrowd, where plain Dawid-Skene loses 4), and its mean
+    accuracy (83.97) is above Dawid-Skene's (galton 83.30, crowd-kit 83.96), GLAD's, MACE's,
+    Wawa's and majority vote's (81.97).
+
+    Parameters
+    ----------
+    n_iter : int, default 100
+        Maximum number of VB iterations (``max_iter`` is accepted too and wins when given).
+    tol : float, default 1e-7
+        Stop when the ELBO changes by less than ``tol`` per judgment.
+    prior_strength : float, default 5.0
+        Fixed pseudo-judgments per confusion column (> 0).
+    shrinkage : float, default 2.0
+        Data-proportional pseudo-judgments per column, as a multiple of ``n_w / K`` (>= 0).
+    prior_accuracy : float or None, default None
+        The centre ``m`` of the prior accuracies, in (0, 1); None fits it.
+    accuracy_window : float, default 0.15
+        Width of the interval the workers' prior accuracies may spread over (>= 0).
+    beta : float, default 1.0
+        Fixed Dirichlet pseudo-count of each class in the prior on the class proportions (> 0).
+    class_shrinkage : float, default 10.0
+        Extra pseudo-counts per class, as a multiple of ``n_tasks / K`` (>= 0).
+    random_state, engine, n_shards, progress
+        As everywhere in galton (``random_state`` is accepted for the common interface; the fit
+        uses no randomness).
+
+    Attributes
+    ----------
+    labels_, probas_ : aggregated labels and the posterior class probabilities ``q_t``.
+    errors_ : posterior mean confusion matrices ``a_w[l, k] / sum_l a_w[l, k]``, index (worker,
+        observed label), columns true label (crowd-kit's layout).
+    priors_ : posterior mean class proportions ``b / sum(b)``.
+    skills_ : each worker's posterior mean probability of a correct answer, ``sum_k p_k e_w[k, k]``.
+    prior_accuracy_ : ``m``, the centre of the prior accuracies (fitted or given).
+    history_ : the ELBO per iteration; ``n_iter_``, ``converged_``.
+    """
+
+    def __init__(self, n_iter: int = 100, tol: float = 1e-7, *, prior_strength: float = 5.0,
+                 shrinkage: float = 2.0, prior_accuracy: float | None = None,
+                 accuracy_window: float = 0.15, beta: float = 1.0,
+                 class_shrinkage: float = 10.0, max_iter: int | None = None, random_state: Any = None,
+                 engine: Any = None, n_shards: int | None = None, progress: bool | None = None):
+        self.n_iter = n_iter
+        self.tol = tol
+        self.prior_strength = prior_strength
+        self.shrinkage = shrinkage
+        self.prior_accuracy = prior_accuracy
+        self.accuracy_window = accuracy_window
+        self.beta = beta
+        self.class_shrinkage = class_shrinkage
+        self.max_iter = max_iter
+        self.random_state = random_state
+        self.engine = engine
+        self.n_shards = n_shards
+        self.progress = progress
+
+    def _iter_limit(self) -> int:
+        return int(self.max_iter if self.max_iter is not None else self.n_iter)
+
+    def fit(self, data: Any, gold: Any = None, **kwargs: Any) -> "BayesianDawidSkene":
+        """Fit by variational Bayes; ``gold`` (crowd-kit: ``true_labels``) clamps known tasks."""
+        if "true_labels" in kwargs:
+            gold = kwargs.pop("true_labels")
+        checks = {"prior_strength": (0.0, False), "beta": (0.0, False),
+                  "shrinkage": (0.0, True), "class_shrinkage": (0.0, True),
+                  "accuracy_window": (0.0, True)}
+        for name, (low, closed) in checks.items():
+            value = getattr(self, name)
+            ok = isinstance(value, (int, float)) and np.isfinite(value)
+            if not (ok and (value >= low if closed else value > low)):
+                bound = f"{'>=' if closed else '>'} {low:g}"
+                raise ValueError(f"{name} must be a finite number {bound}, not {value!r}")
+        m = self.prior_accuracy
+        if m is not None and not (isinstance(m, (int, float)) and 0 < m < 1):
+            raise ValueError(f"prior_accuracy must be None (fit it) or a number in (0, 1), not {m!r}")
+        return super().fit(data, gold, **kwargs)  # type: ignore[return-value]
+
+    # ---------------------------------------------------------------- VB steps
+    def _init_params(self, engine: Any, judgments: Judgments, rng: np.random.Generator) -> Any:
+        w, k = judgments.n_workers, judgments.n_labels
+        self._dims = (w, k)
+        stats = engine.map_sum(self._mv_stats)
+        # judgments per worker (exact: sums of ones) fix the prior's strengths for the whole fit,
+        # so the ELBO is one objective from the first iteration to the last
+        n_w = stats.pop("seen").reshape(w, k).sum(axis=1)
+        self._strength = float(self.prior_strength) + float(self.shrinkage) * n_w / k
+        self._class_prior = float(self.beta) + float(self.class_shrinkage) * judgments.n_tasks / k
+        return self._m_step(stats)
+
+    def _m_step(self, stats: dict[str, Any]) -> dict[str, Any]:
+        w, k = self._dims
+        counts = stats["counts"].reshape(w, k, k)
+        strength = self._strength
+        fixed = None if self.prior_accuracy is None else float(self.prior_accuracy)
+        m, mu = _eb_accuracies(strength, counts, 0.5 * float(self.accuracy_window), fixed)
+        a0 = np.empty((w, k, k))
+        a0[:] = (strength * (1.0 - mu) / max(k - 1, 1))[:, None, None]
+        idx = np.arange(k)
+        a0[:, idx, idx] = (strength * mu)[:, None]
+        a = a0 + counts
+        b0 = self._class_prior
+        b = stats["class_counts"] + b0
+        elog_e = digamma(a) - digamma(a.sum(axis=1, keepdims=True))
+        elog_p = digamma(b) - digamma(b.sum())
+        return {"table": elog_e.reshape(w * k, k), "logprior": elog_p, "a": a, "a0": a0, "b": b,
+                "b0": b0, "accuracy": m, "worker_accuracy": mu}
+
+    def _objective(self, stats: dict[str, Any], params: dict[str, Any]) -> float:
+        w, k = self._dims
+        kl_e = _dirichlet_kl(params["a"], params["a0"], params["table"].reshape(w, k, k), axis=1)
+        kl_p = _dirichlet_kl(params["b"], np.full(k, params["b0"]), params["logprior"], axis=0)
+        return float(stats["ll"]) - kl_e - kl_p
+
+    def _finish(self, params: dict[str, Any], judgments: Judgments) -> None:
+        self._params = params
+        out = self._out
+        a, b = params["a"], params["b"]
+        errors = a / a.sum(axis=1, keepdims=True)
+        priors = b / b.sum()
+        self.errors_ = out.errors(judgments.worker_names, judgments.label_names, errors)
+        self.priors_ = out.priors(judgments.label_names, priors)
+        diag = np.einsum("wkk->wk", errors)
+        self.skills_ = out.per_worker(judgments.worker_names, diag @ priors, "skill")
+        self.prior_accuracy_ = float(params["accuracy"])
+        self.loss_history_ = list(self.history_)

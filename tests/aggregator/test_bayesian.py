@@ -1,0 +1,390 @@
+"""Tests for galton/aggregator/bayesian.py: Bayesian Dawid-Skene (IBCC) by variational Bayes.
+
+- the special functions against scipy and the standard library;
+- the empirical-Bayes prior accuracy against a grid search of the evidence;
+- the first ELBO and posteriors against a term-by-term hand computation (expected log joint plus
+  entropies, written independently of the KL form the model uses);
+- many VB iterations against an independent vectorised implementation;
+- the robustness the defaults were chosen for: never more than a point below majority vote on
+  the shared datasets where Dawid-Skene falls far behind.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import galton.datasets as gd
+from galton.aggregator import BayesianDawidSkene, ConvergenceWarning, DawidSkene, get
+from galton.aggregator._registry import default_name
+from galton.aggregator.bayesian import (
+    MAX_ACCURACY, _eb_accuracies, digamma, gammaln, one_coin_matrix, trigamma,
+)
+
+SHARED_SKIP = "../shared/datasets not found; these tests run in CI"
+needs_shared = pytest.mark.skipif(gd.shared_root() is None, reason=SHARED_SKIP)
+
+
+@pytest.fixture(autouse=True)
+def _quiet_convergence():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
+# --------------------------------------------------------------------------------------------------
+# special functions
+# --------------------------------------------------------------------------------------------------
+def test_gammaln_matches_math_lgamma():
+    x = np.concatenate([np.logspace(-8, 8, 2001), np.linspace(0.05, 30, 600)])
+    want = np.array([math.lgamma(v) for v in x])
+    np.testing.assert_allclose(gammaln(x), want, rtol=1e-13, atol=1e-13)
+
+
+def test_digamma_matches_scipy_and_identities():
+    x = np.concatenate([np.logspace(-8, 8, 2001), np.linspace(0.05, 30, 600)])
+    sp = pytest.importorskip("scipy.special")
+    np.testing.assert_allclose(digamma(x), sp.digamma(x), rtol=1e-13, atol=1e-13)
+    euler = 0.5772156649015329
+    assert digamma(np.array([1.0]))[0] == pytest.approx(-euler, abs=5e-14)
+    assert digamma(np.array([0.5]))[0] == pytest.approx(-euler - 2 * math.log(2), abs=5e-14)
+    y = np.linspace(0.1, 20, 50)
+    np.testing.assert_allclose(digamma(y + 1), digamma(y) + 1 / y, atol=1e-13)
+
+
+def test_special_functions_keep_shapes_and_take_scalars():
+    assert gammaln(3.5) == pytest.approx(math.lgamma(3.5), abs=1e-13)
+    assert np.shape(gammaln(3.5)) == () and np.shape(digamma(np.float64(0.3))) == ()
+    x = np.array([[0.2, 3.0], [11.0, 400.0]])
+    for f in (digamma, trigamma, gammaln):
+        got = f(x)
+        assert got.shape == (2, 2)
+        np.testing.assert_array_equal(got.ravel(), f(x.ravel()))
+    sp = pytest.importorskip("scipy.special")
+    np.testing.assert_allclose(trigamma(x), sp.polygamma(1, x), rtol=1e-13)
+
+
+def test_one_coin_matrix():
+    c = one_coin_matrix(0.7, 4)
+    np.testing.assert_allclose(np.diag(c), 0.7)
+    np.testing.assert_allclose(c[0, 1:], 0.1)
+    np.testing.assert_allclose(c.sum(axis=0), 1.0)
+    assert one_coin_matrix(0.3, 1).tolist() == [[1.0]]
+
+
+def _evidence_of_worker(mu: float, strength: float, counts: np.ndarray) -> float:
+    k = counts.shape[0]
+    total = 0.0
+    for lab in range(k):
+        for c in range(k):
+            a = strength * (mu if lab == c else (1 - mu) / (k - 1))
+            total += math.lgamma(a + counts[lab, c]) - math.lgamma(a)
+    return total
+
+
+def _random_counts(seed: int, w: int = 6, k: int = 3):
+    rng = np.random.default_rng(seed)
+    strength = rng.uniform(1, 20, w)
+    counts = rng.gamma(1.0, 3.0, (w, k, k)) + np.eye(k) * rng.uniform(0, 30, (w, 1, 1))
+    return strength, counts
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_shared_accuracy_maximises_the_evidence(seed):
+    strength, counts = _random_counts(seed)
+    m, mu = _eb_accuracies(strength, counts, 0.0)
+    assert (mu == m).all()
+    grid = np.linspace(1 / 3, MAX_ACCURACY, 2001)
+    values = [sum(_evidence_of_worker(g, s, c) for s, c in zip(strength, counts)) for g in grid]
+    assert abs(m - grid[int(np.argmax(values))]) <= grid[1] - grid[0]
+    assert sum(_evidence_of_worker(m, s, c) for s, c in zip(strength, counts)) >= max(values) - 1e-9
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+@pytest.mark.parametrize("half_width", [0.05, 0.2])
+def test_windowed_accuracies_maximise_the_evidence(seed, half_width):
+    strength, counts = _random_counts(seed)
+    counts[0] *= 0.2  # a weak worker and a strong one, so that the window binds
+    counts[1] += np.eye(3) * 80
+    m, mu = _eb_accuracies(strength, counts, half_width)
+    assert (np.abs(mu - m) <= half_width + 1e-12).all()
+    assert (mu >= 1 / 3).all() and (mu <= MAX_ACCURACY).all()
+    got = sum(_evidence_of_worker(x, s, c) for x, s, c in zip(mu, strength, counts))
+    # brute force: for each centre on a grid, each worker's best accuracy inside the window
+    fine = np.linspace(1 / 3, MAX_ACCURACY, 1201)
+    per_worker = np.array([[_evidence_of_worker(x, s, c) for x in fine] for s, c in zip(strength, counts)])
+    best = -np.inf
+    for centre in np.linspace(1 / 3, MAX_ACCURACY, 301):
+        inside = np.abs(fine - centre) <= half_width
+        best = max(best, per_worker[:, inside].max(axis=1).sum())
+    assert got >= best - 1e-6
+    assert got <= best + 0.05  # the grid is fine enough to come close
+    # a fixed centre keeps the window there
+    m2, mu2 = _eb_accuracies(strength, counts, half_width, fixed=0.6)
+    assert m2 == 0.6 and (np.abs(mu2 - 0.6) <= half_width + 1e-12).all()
+
+
+def test_accuracies_stay_in_their_bracket():
+    strength = np.full(3, 5.0)
+    perfect = np.zeros((3, 3, 3))
+    perfect[:, [0, 1, 2], [0, 1, 2]] = 50.0
+    assert _eb_accuracies(strength, perfect, 0.0)[0] == MAX_ACCURACY
+    worse = np.full((3, 3, 3), 10.0)
+    worse[:, [0, 1, 2], [0, 1, 2]] = 0.0
+    assert _eb_accuracies(strength, worse, 0.0)[0] == pytest.approx(1 / 3)
+    assert np.allclose(_eb_accuracies(strength, worse, 0.1)[1], 1 / 3)
+
+
+# --------------------------------------------------------------------------------------------------
+# hand computation of the first VB steps and the ELBO
+# --------------------------------------------------------------------------------------------------
+def _tiny() -> pd.DataFrame:
+    rng = np.random.default_rng(4)
+    rows = []
+    for t in range(8):
+        for w in rng.choice(4, size=3, replace=False):
+            rows.append((t, int(w), int(rng.integers(0, 3))))
+    return pd.DataFrame(rows, columns=["task", "worker", "label"])
+
+
+def _e_log_dir(alpha: list[float], elog: list[float]) -> float:
+    """E_q[log Dir(theta | alpha)] where elog = E_q[log theta]."""
+    return (math.lgamma(sum(alpha)) - sum(math.lgamma(x) for x in alpha)
+            + sum((x - 1) * e for x, e in zip(alpha, elog)))
+
+
+def test_first_elbo_and_posteriors_match_hand_computation():
+    sp = pytest.importorskip("scipy.special")
+    df = _tiny()
+    rows = list(zip(df["task"], df["worker"], df["label"]))
+    nt, nw, k = 8, 4, 3
+    m, c0, s, beta, cs = 0.7, 3.0, 0.5, 2.0, 0.25
+    n_w = [sum(1 for _, w, _ in rows if w == ww) for ww in range(nw)]
+    strength = [c0 + s * n_w[w] / k for w in range(nw)]
+    b0 = beta + cs * nt / k
+    prior = [[[strength[w] * (m if lab == c else (1 - m) / (k - 1)) for c in range(k)] for lab in range(k)]
+             for w in range(nw)]
+
+    def m_step(post):
+        a = [[[prior[w][lab][c] for c in range(k)] for lab in range(k)] for w in range(nw)]
+        for t, w, lab in rows:
+            for c in range(k):
+                a[w][lab][c] += post[t][c]
+        b = [b0 + sum(post[t][c] for t in range(nt)) for c in range(k)]
+        elog_e = [[[float(sp.digamma(a[w][lab][c]) - sp.digamma(sum(a[w][x][c] for x in range(k))))
+                    for c in range(k)] for lab in range(k)] for w in range(nw)]
+        elog_p = [float(sp.digamma(b[c]) - sp.digamma(sum(b))) for c in range(k)]
+        return a, b, elog_e, elog_p
+
+    def e_step(elog_e, elog_p):
+        post = []
+        for t in range(nt):
+            lq = [elog_p[c] + sum(elog_e[w][lab][c] for tt, w, lab in rows if tt == t) for c in range(k)]
+            mx = max(lq)
+            z = sum(math.exp(x - mx) for x in lq)
+            post.append([math.exp(x - mx) / z for x in lq])
+        return post
+
+    shares = []
+    for t in range(nt):
+        v = [sum(1 for tt, _, lab in rows if tt == t and lab == c) for c in range(k)]
+        shares.append([x / sum(v) for x in v])
+    a, b, elog_e, elog_p = m_step(shares)
+    q = e_step(elog_e, elog_p)
+
+    # ELBO = E[log p(y, z, e, p)] - E[log q(z, e, p)], term by term
+    elbo = 0.0
+    for t, w, lab in rows:
+        elbo += sum(q[t][c] * elog_e[w][lab][c] for c in range(k))
+    for t in range(nt):
+        elbo += sum(q[t][c] * elog_p[c] for c in range(k))
+        elbo -= sum(x * math.log(x) for x in q[t] if x > 0)
+    for w in range(nw):
+        for c in range(k):
+            col_elog = [elog_e[w][lab][c] for lab in range(k)]
+            elbo += _e_log_dir([prior[w][lab][c] for lab in range(k)], col_elog)
+            elbo -= _e_log_dir([a[w][lab][c] for lab in range(k)], col_elog)
+    elbo += _e_log_dir([b0] * k, elog_p) - _e_log_dir(b, elog_p)
+
+    model = BayesianDawidSkene(n_iter=1, tol=0, prior_accuracy=m, prior_strength=c0, shrinkage=s,
+                               accuracy_window=0, beta=beta, class_shrinkage=cs).fit(df)
+    assert model.history_[0] == pytest.approx(elbo, rel=1e-12)
+
+    a2, b2, elog_e2, elog_p2 = m_step(q)
+    q2 = e_step(elog_e2, elog_p2)
+    np.testing.assert_allclose(model.probas_.sort_index().to_numpy(), np.array(q2), atol=1e-12)
+    a2 = np.array(a2)
+    np.testing.assert_allclose(model.errors_.to_numpy().reshape(nw, k, k), a2 / a2.sum(axis=1, keepdims=True),
+                               atol=1e-12)
+    np.testing.assert_allclose(model.priors_.to_numpy(), np.array(b2) / sum(b2), atol=1e-12)
+    assert model.prior_accuracy_ == m
+
+
+def _reference_vb(df: pd.DataFrame, n_iter: int, m: float, c0: float, beta: float):
+    """Plain IBCC by VB, vectorised numpy + scipy, independent of galton: MV start, n_iter rounds
+    of (E, M) after the first M-step, then a final E-step."""
+    sp = pytest.importorskip("scipy.special")
+    t = df["task"].astype("category").cat.codes.to_numpy()
+    w = df["worker"].astype("category").cat.codes.to_numpy()
+    lab = df["label"].astype("category").cat.codes.to_numpy()
+    nt, nw, k = t.max() + 1, w.max() + 1, lab.max() + 1
+    prior = c0 * one_coin_matrix(m, k)
+    post = np.zeros((nt, k))
+    np.add.at(post, (t, lab), 1.0)
+    post /= post.sum(axis=1, keepdims=True)
+
+    def m_step(post):
+        a = np.broadcast_to(prior, (nw, k, k)).copy()
+        np.add.at(a, (w, lab), post[t])
+        b = beta + post.sum(axis=0)
+        return sp.digamma(a) - sp.digamma(a.sum(axis=1, keepdims=True)), sp.digamma(b) - sp.digamma(b.sum())
+
+    def e_step(elog_e, elog_p):
+        lq = np.tile(elog_p, (nt, 1))
+        np.add.at(lq, t, elog_e[w, lab])
+        lq -= lq.max(axis=1, keepdims=True)
+        p = np.exp(lq)
+        return p / p.sum(axis=1, keepdims=True)
+
+    params = m_step(post)
+    for _ in range(n_iter):
+        post = e_step(*params)
+        params = m_step(post)
+    return e_step(*params)
+
+
+@needs_shared
+def test_plain_ibcc_matches_an_independent_implementation():
+    df = gd.load_shared("zheng_s_face", frame="pandas").judgments
+    want = _reference_vb(df, 30, m=0.75, c0=4.0, beta=1.5)
+    model = BayesianDawidSkene(n_iter=30, tol=0, prior_accuracy=0.75, prior_strength=4.0, shrinkage=0,
+                               accuracy_window=0, beta=1.5, class_shrinkage=0).fit(df)
+    np.testing.assert_allclose(model.probas_.to_numpy(), want, rtol=0, atol=1e-10)
+
+
+# --------------------------------------------------------------------------------------------------
+# behaviour
+# --------------------------------------------------------------------------------------------------
+def test_registered_names_and_default():
+    for name in ("bds", "ibcc", "bayesian_ds", "BayesianDawidSkene", "bayesian-dawid-skene"):
+        assert get(name) is BayesianDawidSkene
+    assert default_name() == "bds"
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"prior_strength": 0}, "prior_strength must be a finite number > 0"),
+    ({"beta": -1.0}, "beta must be a finite number > 0"),
+    ({"shrinkage": -0.5}, "shrinkage must be a finite number >= 0"),
+    ({"class_shrinkage": float("nan")}, "class_shrinkage must be a finite number >= 0"),
+    ({"prior_accuracy": 1.0}, r"prior_accuracy must be None \(fit it\) or a number in \(0, 1\)"),
+    ({"accuracy_window": -0.1}, "accuracy_window must be a finite number >= 0"),
+    ({"n_iter": 0}, "max_iter must be >= 1"),
+])
+def test_bad_parameters(params, message):
+    with pytest.raises(ValueError, match=message):
+        BayesianDawidSkene(**params).fit(_tiny())
+
+
+def test_gold_is_clamped():
+    df = _tiny()
+    gold = pd.Series({0: 2, 3: 0})
+    m = BayesianDawidSkene(n_iter=20, tol=0).fit(df, gold)
+    assert m.probas_.loc[0].tolist() == [0.0, 0.0, 1.0]
+    assert m.probas_.loc[3].tolist() == [1.0, 0.0, 0.0]
+    plain = BayesianDawidSkene(n_iter=20, tol=0).fit(df)
+    assert not np.allclose(m.errors_.to_numpy(), plain.errors_.to_numpy())
+    again = BayesianDawidSkene(n_iter=20, tol=0).fit(df, true_labels=gold)
+    np.testing.assert_array_equal(again.probas_.to_numpy(), m.probas_.to_numpy())
+
+
+def test_a_single_task_gives_finite_results():
+    df = pd.DataFrame({"task": [1, 1], "worker": ["a", "b"], "label": ["x", "y"]})
+    m = BayesianDawidSkene().fit(df)
+    p = m.probas_.to_numpy()
+    assert np.isfinite(p).all() and p.sum() == pytest.approx(1.0)
+    assert np.isfinite(m.history_).all()
+
+
+def test_attributes_are_posterior_means():
+    df = _tiny()
+    m = BayesianDawidSkene(n_iter=20, tol=0).fit(df)
+    e = m.errors_.to_numpy().reshape(4, 3, 3)
+    assert (e > 0).all()  # Dirichlet posterior means are never 0
+    np.testing.assert_allclose(e.sum(axis=1), 1.0, atol=1e-12)
+    assert m.priors_.sum() == pytest.approx(1.0)
+    np.testing.assert_allclose(m.skills_.to_numpy(), np.einsum("wkk->wk", e) @ m.priors_.to_numpy(), atol=1e-12)
+    assert 1 / 3 <= m.prior_accuracy_ <= MAX_ACCURACY
+    assert m.loss_history_ == m.history_ and len(m.history_) == m.n_iter_ == 20
+
+
+def _simulate(n_tasks: int, per_task: int, n_workers: int, seed: int):
+    rng = np.random.default_rng(seed)
+    k = 3
+    conf = np.empty((n_workers, k, k))
+    for w in range(n_workers):
+        for c in range(k):
+            alpha = np.full(k, 2.0)
+            alpha[c] = 10.0 if w % 3 else 3.0  # a third of the workers are weak
+            conf[w, :, c] = rng.dirichlet(alpha)
+    truth = rng.choice(k, size=n_tasks, p=[0.5, 0.3, 0.2])
+    task = np.repeat(np.arange(n_tasks), per_task)
+    worker = np.concatenate([rng.choice(n_workers, per_task, replace=False) for _ in range(n_tasks)])
+    cdf = np.cumsum(conf[worker, :, truth[task]], axis=1)
+    label = (rng.random(task.size)[:, None] > cdf).sum(axis=1)
+    return pd.DataFrame({"task": task, "worker": worker, "label": label}), conf, truth
+
+
+def test_plain_ibcc_recovers_confusion_matrices():
+    errs = {}
+    for n in (300, 4000):
+        df, conf, _ = _simulate(n, 8, 10, seed=8)
+        m = BayesianDawidSkene(shrinkage=0, class_shrinkage=0, accuracy_window=0, n_iter=200).fit(df)
+        errs[n] = np.abs(m.errors_.to_numpy().reshape(10, 3, 3) - conf).max()
+    assert errs[4000] < errs[300] and errs[4000] < 0.05, errs
+
+
+def test_default_beats_majority_vote_on_simulated_data():
+    df, _, truth = _simulate(1500, 5, 12, seed=9)
+    acc = (BayesianDawidSkene().fit(df).labels_.sort_index().to_numpy() == truth).mean()
+    votes = pd.crosstab(df["task"], df["label"]).to_numpy()
+    mv = (votes.argmax(axis=1) == truth).mean()
+    assert acc > mv + 0.01, (acc, mv)
+
+
+# --------------------------------------------------------------------------------------------------
+# the robustness the defaults were chosen for (shared datasets)
+# --------------------------------------------------------------------------------------------------
+def _accuracy(labels: pd.Series, gold: pd.Series) -> float:
+    common = gold.index.intersection(labels.index)
+    return float((labels.loc[common].to_numpy() == gold.loc[common].to_numpy()).mean())
+
+
+def _majority(df: pd.DataFrame) -> pd.Series:
+    c = df.groupby(["task", "label"]).size().unstack(fill_value=0)
+    return pd.Series(c.columns.to_numpy()[np.argmax(c.to_numpy(), axis=1)], index=c.index)  # ties: lowest
+
+
+@needs_shared
+@pytest.mark.parametrize("name", ["imagenet_real_golden", "act_zencrowd_all", "act_cf", "zhou_web"])
+def test_never_a_point_below_majority_vote(name):
+    d = gd.load_shared(name, frame="pandas")
+    df, gold = d.judgments, d.gold.set_index("task")["label"]
+    mv = _accuracy(_majority(df), gold)
+    bds = _accuracy(BayesianDawidSkene().fit(df).labels_, gold)
+    assert bds >= mv - 0.01, (bds, mv)
+
+
+@needs_shared
+def test_fixes_dawid_skene_on_imagenet_real():
+    d = gd.load_shared("imagenet_real_golden", frame="pandas")
+    df, gold = d.judgments, d.gold.set_index("task")["label"]
+    ds = _accuracy(DawidSkene().fit(df).labels_, gold)
+    bds = _accuracy(BayesianDawidSkene().fit(df).labels_, gold)
+    plain_model = BayesianDawidSkene(shrinkage=0, class_shrinkage=0, accuracy_window=0)
+    plain = _accuracy(plain_model.fit(df).labels_, gold)
+    assert ds < 0.85 and plain < 0.85  # the full model invents a "maybe" class the experts never use
+    assert bds > 0.91

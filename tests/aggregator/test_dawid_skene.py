@@ -1,0 +1,591 @@
+"""Tests for the Dawid-Skene family (galton/aggregator/dawid_skene.py, and the ELBO of bayesian.py).
+
+What is checked, and against what:
+
+- the first M- and E-steps on Dawid & Skene's 1979 data against a hand computation in plain Python
+  loops (no galton kernel involved);
+- crowd-kit parity: galton ``DawidSkene(n_iter=N - 1, tol=0)`` gives crowd-kit
+  ``DawidSkene(n_iter=N, tol=-inf)``'s probabilities (crowd-kit's last E-step comes before its last
+  M-step), and ``n_iter=N`` on both gives the same error matrices and priors;
+- the converged fit against an independent vectorised EM written here;
+- gold clamping, smoothing, initial error matrices, parameter recovery on simulated data, monotone
+  objectives, invariances (row order, renamed ids, relabelled labels), sharding, predict on new data.
+
+Shared datasets come from ../shared/datasets; tests that need them skip when it is absent.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import galton.datasets as gd
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::FutureWarning",
+                                        "ignore::pandas.errors.Pandas4Warning")
+from galton.aggregator import BayesianDawidSkene, ConvergenceWarning, DawidSkene, OneCoinDawidSkene
+
+SHARED_SKIP = "../shared/datasets not found; these tests run in CI"
+needs_shared = pytest.mark.skipif(gd.shared_root() is None, reason=SHARED_SKIP)
+
+PARITY_SETS = ["dawid_skene_1979", "act_cf", "snow2008_wsd", "zheng_s_face"]
+
+
+@pytest.fixture(autouse=True)
+def _quiet_convergence():
+    # fixed iteration counts (tol=0) are used on purpose; the warning is expected there
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
+def _shared(name: str) -> tuple[pd.DataFrame, pd.Series | None]:
+    if gd.shared_root() is None:
+        pytest.skip(SHARED_SKIP)
+    d = gd.load_shared(name, frame="pandas")
+    gold = None if d.gold is None else d.gold.set_index("task")["label"]
+    return d.judgments, gold
+
+
+@pytest.fixture(scope="module")
+def ds1979() -> pd.DataFrame:
+    return _shared("dawid_skene_1979")[0]
+
+
+# --------------------------------------------------------------------------------------------------
+# plain-loop reference implementation (independent of galton's kernels)
+# --------------------------------------------------------------------------------------------------
+def _vocab(df: pd.DataFrame) -> tuple[list, list, list, list[tuple[int, int, int]]]:
+    tasks = sorted(set(df["task"].tolist()))
+    workers = sorted(set(df["worker"].tolist()))
+    labels = sorted(set(df["label"].tolist()))
+    ti = {t: i for i, t in enumerate(tasks)}
+    wi = {w: i for i, w in enumerate(workers)}
+    li = {v: i for i, v in enumerate(labels)}
+    rows = [(ti[t], wi[w], li[v]) for t, w, v in zip(df["task"], df["worker"], df["label"])]
+    return tasks, workers, labels, rows
+
+
+def _loop_mv_shares(rows, n_tasks, k):
+    votes = [[0.0] * k for _ in range(n_tasks)]
+    for t, _, lab in rows:
+        votes[t][lab] += 1.0
+    return np.array([[v / sum(row) for v in row] for row in votes])
+
+
+def _loop_m_step(rows, post, n_workers, k, alpha=0.0):
+    """errors[w][obs][true] and priors, as in the paper (and crowd-kit): expected counts, seen
+    cells floored at 1e-10, each true-label column normalised; priors = mean posterior."""
+    counts = [[[0.0] * k for _ in range(k)] for _ in range(n_workers)]
+    seen = [[False] * k for _ in range(n_workers)]
+    for t, w, lab in rows:
+        seen[w][lab] = True
+        for c in range(k):
+            counts[w][lab][c] += post[t][c]
+    errors = np.zeros((n_workers, k, k))
+    for w in range(n_workers):
+        for c in range(k):
+            col = []
+            for lab in range(k):
+                x = counts[w][lab][c] + alpha
+                if seen[w][lab]:
+                    x = max(x, 1e-10)
+                col.append(x)
+            total = sum(col)
+            for lab in range(k):
+                errors[w, lab, c] = col[lab] / total
+    n_tasks = len(post)
+    priors = np.array([max(sum(post[t][c] for t in range(n_tasks)) / n_tasks, 1e-10) for c in range(k)])
+    return errors, priors
+
+
+def _loop_e_step(rows, errors, priors, n_tasks, gold=None):
+    k = len(priors)
+    logq = [[math.log(priors[c]) for c in range(k)] for _ in range(n_tasks)]
+    for t, w, lab in rows:
+        for c in range(k):
+            logq[t][c] += math.log(max(errors[w, lab, c], 1e-300))
+    post = np.zeros((n_tasks, k))
+    ll = 0.0
+    for t in range(n_tasks):
+        if gold is not None and gold[t] >= 0:
+            post[t, gold[t]] = 1.0
+            ll += logq[t][gold[t]]
+            continue
+        m = max(logq[t])
+        z = sum(math.exp(x - m) for x in logq[t])
+        ll += m + math.log(z)
+        for c in range(k):
+            post[t, c] = math.exp(logq[t][c] - m) / z
+    return post, ll
+
+
+def _numpy_em(df: pd.DataFrame, n_iter: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """An independent vectorised Dawid-Skene EM (MV start), returning (post, errors, priors)."""
+    tasks, workers, labels, rows = _vocab(df)
+    r = np.array(rows)
+    t, w, lab = r[:, 0], r[:, 1], r[:, 2]
+    nt, nw, k = len(tasks), len(workers), len(labels)
+    onehot = np.eye(k)[lab]
+    post = np.zeros((nt, k))
+    np.add.at(post, t, onehot)
+    post /= post.sum(axis=1, keepdims=True)
+    seen = np.zeros((nw, k), bool)
+    seen[w, lab] = True
+    for _ in range(n_iter):
+        counts = np.zeros((nw, k, k))
+        np.add.at(counts, (w, lab), post[t])
+        counts = np.where(seen[:, :, None], np.maximum(counts, 1e-10), counts)
+        errors = counts / counts.sum(axis=1, keepdims=True)
+        priors = np.maximum(post.mean(axis=0), 1e-10)
+        logq = np.tile(np.log(priors), (nt, 1))
+        np.add.at(logq, t, np.log(np.maximum(errors[w, lab], 1e-300)))
+        logq -= logq.max(axis=1, keepdims=True)
+        post = np.exp(logq)
+        post /= post.sum(axis=1, keepdims=True)
+    return post, errors, priors
+
+
+def _errors_array(model, n_workers: int, k: int) -> np.ndarray:
+    return model.errors_.to_numpy().reshape(n_workers, k, k)
+
+
+# --------------------------------------------------------------------------------------------------
+# the 1979 data: hand computation of the first steps
+# --------------------------------------------------------------------------------------------------
+@needs_shared
+def test_1979_data_is_the_papers(ds1979):
+    assert len(ds1979) == 315 and ds1979["task"].nunique() == 45
+    assert sorted(ds1979["label"].unique().tolist()) == [1, 2, 3, 4]
+    per_worker = ds1979.groupby("worker").size().to_dict()
+    assert per_worker == {1: 135, 2: 45, 3: 45, 4: 45, 5: 45}  # rater 1 rated every patient 3 times
+
+
+@needs_shared
+def test_first_steps_match_hand_computation(ds1979):
+    tasks, workers, labels, rows = _vocab(ds1979)
+    nt, nw, k = len(tasks), len(workers), len(labels)
+    shares = _loop_mv_shares(rows, nt, k)
+    e1, p1 = _loop_m_step(rows, shares, nw, k)  # initial M-step from majority-vote shares
+    q1, ll1 = _loop_e_step(rows, e1, p1, nt)  # first E-step
+    e2, p2 = _loop_m_step(rows, q1, nw, k)  # second M-step
+    q2, ll2 = _loop_e_step(rows, e2, p2, nt)  # the E-step that gives probas_ after n_iter=1
+
+    m = DawidSkene(n_iter=1, tol=0).fit(ds1979)
+    assert m.history_ == pytest.approx([ll1], rel=1e-12)
+    np.testing.assert_allclose(_errors_array(m, nw, k), e2, atol=1e-12)
+    np.testing.assert_allclose(m.priors_.to_numpy(), p2, atol=1e-12)
+    np.testing.assert_allclose(m.probas_.loc[tasks, labels].to_numpy(), q2, atol=1e-12)
+
+    m2 = DawidSkene(n_iter=2, tol=0).fit(ds1979)
+    assert m2.history_ == pytest.approx([ll1, ll2], rel=1e-12)
+    # the hand values are not trivial: the first E-step moved the posteriors away from the shares
+    assert np.abs(q1 - shares).max() > 0.1
+
+
+@needs_shared
+def test_alpha_smoothing_matches_hand_computation(ds1979):
+    tasks, workers, labels, rows = _vocab(ds1979)
+    nt, nw, k = len(tasks), len(workers), len(labels)
+    shares = _loop_mv_shares(rows, nt, k)
+    e1, p1 = _loop_m_step(rows, shares, nw, k, alpha=1.0)  # alpha_prior stays 0
+    q1, _ = _loop_e_step(rows, e1, p1, nt)
+    e2, _ = _loop_m_step(rows, q1, nw, k, alpha=1.0)
+    m = DawidSkene(n_iter=1, tol=0, alpha=1.0).fit(ds1979)
+    np.testing.assert_allclose(_errors_array(m, nw, k), e2, atol=1e-12)
+    unsmoothed = DawidSkene(n_iter=1, tol=0).fit(ds1979)
+    assert np.abs(_errors_array(unsmoothed, nw, k) - e2).max() > 1e-3
+
+
+# --------------------------------------------------------------------------------------------------
+# crowd-kit parity
+# --------------------------------------------------------------------------------------------------
+@needs_shared
+@pytest.mark.parametrize("name", PARITY_SETS)
+def test_probas_match_crowdkit_iteration_by_iteration(name):
+    ck = pytest.importorskip("crowdkit.aggregation")
+    df, _ = _shared(name)
+    for n in (2, 12):
+        ours = DawidSkene(n_iter=n - 1, tol=0).fit(df).probas_
+        theirs = ck.DawidSkene(n_iter=n, tol=-np.inf).fit(df).probas_
+        ours = ours.loc[theirs.index, theirs.columns]
+        # crowd-kit clips its returned probabilities at 1e-10 in place; everything else is exact
+        np.testing.assert_allclose(ours.to_numpy(), theirs.to_numpy(), rtol=0, atol=1e-8, err_msg=f"n={n}")
+
+
+@needs_shared
+@pytest.mark.parametrize("name", ["dawid_skene_1979", "act_cf"])
+def test_errors_and_priors_match_crowdkit(name):
+    ck = pytest.importorskip("crowdkit.aggregation")
+    df, _ = _shared(name)
+    n = 10
+    ours = DawidSkene(n_iter=n, tol=0).fit(df)
+    theirs = ck.DawidSkene(n_iter=n, tol=-np.inf).fit(df)
+    # crowd-kit keeps rows only for (worker, label) pairs that occur; galton has every pair (zero
+    # where the worker never gave that label)
+    got = ours.errors_.loc[theirs.errors_.index, theirs.errors_.columns]
+    np.testing.assert_allclose(got.to_numpy(), theirs.errors_.to_numpy(), rtol=0, atol=1e-10)
+    missing = ours.errors_.index.difference(theirs.errors_.index)
+    assert (ours.errors_.loc[missing].to_numpy() == 0).all()
+    np.testing.assert_allclose(ours.priors_.loc[theirs.priors_.index].to_numpy(), theirs.priors_.to_numpy(),
+                               rtol=0, atol=1e-12)
+
+
+@needs_shared
+def test_deeply_converged_errors_match_crowdkit(ds1979):
+    ck = pytest.importorskip("crowdkit.aggregation")
+    theirs = ck.DawidSkene(n_iter=40, tol=-np.inf).fit(ds1979)  # converged: galton needs 27 iterations
+    ours = DawidSkene(n_iter=2000, tol=1e-13).fit(ds1979)
+    assert ours.converged_
+    got = ours.errors_.loc[theirs.errors_.index, theirs.errors_.columns].to_numpy()
+    np.testing.assert_allclose(got, theirs.errors_.to_numpy(), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(ours.priors_.loc[theirs.priors_.index].to_numpy(), theirs.priors_.to_numpy(),
+                               rtol=0, atol=1e-6)
+
+
+@needs_shared
+def test_converged_priors_match_independent_em(ds1979):
+    tasks, workers, labels, _ = _vocab(ds1979)
+    post, errors, priors = _numpy_em(ds1979, n_iter=500)
+    m = DawidSkene(n_iter=1000, tol=1e-13).fit(ds1979)
+    assert m.converged_
+    np.testing.assert_allclose(m.priors_.loc[labels].to_numpy(), priors, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(_errors_array(m, len(workers), len(labels)), errors, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(m.probas_.loc[tasks, labels].to_numpy(), post, rtol=0, atol=1e-6)
+    # a sanity anchor: the four classes all keep weight, and class 1-2 dominate as in the paper
+    assert priors.sum() == pytest.approx(1.0)
+    assert priors[0] + priors[1] > 0.7 and priors.min() > 0.03
+
+
+# --------------------------------------------------------------------------------------------------
+# gold, smoothing, initial errors
+# --------------------------------------------------------------------------------------------------
+@needs_shared
+def test_gold_is_clamped_and_changes_the_fit(ds1979):
+    gold = pd.Series({1: 4, 2: 4, 3: 1, 5: 2, 8: 3}, name="label")
+    plain = DawidSkene(n_iter=30, tol=0).fit(ds1979)
+    with_gold = DawidSkene(n_iter=30, tol=0).fit(ds1979, gold)
+    p = with_gold.probas_
+    for task, lab in gold.items():
+        row = p.loc[task]
+        assert row[lab] == 1.0 and (row.drop(lab) == 0.0).all()
+        assert with_gold.labels_[task] == lab
+    other = p.index.difference(gold.index)
+    assert np.abs(p.loc[other].to_numpy() - plain.probas_.loc[other].to_numpy()).max() > 1e-3
+    assert not np.allclose(with_gold.errors_.to_numpy(), plain.errors_.to_numpy(), atol=1e-3)
+
+
+@needs_shared
+def test_gold_matches_crowdkit_true_labels(ds1979):
+    ck = pytest.importorskip("crowdkit.aggregation")
+    gold = pd.Series({1: 4, 2: 4, 3: 1, 5: 2, 8: 3}, name="label")
+    n = 15
+    ours = DawidSkene(n_iter=n - 1, tol=0).fit(ds1979, gold).probas_
+    theirs = ck.DawidSkene(n_iter=n, tol=-np.inf).fit(ds1979, true_labels=gold).probas_
+    np.testing.assert_allclose(ours.loc[theirs.index, theirs.columns].to_numpy(), theirs.to_numpy(),
+                               rtol=0, atol=1e-8)
+    # crowd-kit's keyword works too
+    again = DawidSkene(n_iter=n - 1, tol=0).fit(ds1979, true_labels=gold).probas_
+    np.testing.assert_array_equal(again.to_numpy(), ours.to_numpy())
+
+
+def _sparse_sim(seed: int = 3) -> pd.DataFrame:
+    """Small 3-class data where some workers never give some labels (zeros without smoothing)."""
+    rng = np.random.default_rng(seed)
+    n_tasks, k = 60, 3
+    truth = rng.integers(0, k, n_tasks)
+    rows = []
+    for t in range(n_tasks):
+        for w in rng.choice(8, size=3, replace=False):
+            acc = 0.95 if w < 4 else 0.7
+            lab = truth[t] if rng.random() < acc else rng.integers(0, k)
+            rows.append((f"t{t}", f"w{w}", int(lab)))
+        rows.append((f"t{t}", "narrow", int(min(truth[t], 1))))  # never answers label 2
+    return pd.DataFrame(rows, columns=["task", "worker", "label"])
+
+
+def test_alpha_smoothing_leaves_no_zero():
+    df = _sparse_sim()
+    plain = DawidSkene(n_iter=20, tol=0).fit(df)
+    assert (plain.errors_.loc[("narrow", 2)].to_numpy() == 0).all()  # a label never given: probability 0
+    smooth = DawidSkene(n_iter=20, tol=0, alpha=0.5).fit(df)
+    e = smooth.errors_.to_numpy()
+    assert (e > 0).all() and np.isfinite(e).all()
+    k = 3
+    np.testing.assert_allclose(e.reshape(-1, k, k).sum(axis=1), 1.0, atol=1e-12)
+
+
+def _initial_error_frame(df: pd.DataFrame, diag: float, off: float) -> pd.DataFrame:
+    pairs = df[["worker", "label"]].drop_duplicates().sort_values(["worker", "label"])
+    labels = sorted(df["label"].unique())
+    data = [[diag if lab == true else off for true in labels] for lab in pairs["label"]]
+    index = pd.MultiIndex.from_arrays([pairs["worker"], pairs["label"]], names=["worker", "label"])
+    return pd.DataFrame(data, index=index, columns=labels)
+
+
+@needs_shared
+@pytest.mark.parametrize("strategy", ["assign", "addition"])
+def test_initial_error_matches_crowdkit(ds1979, strategy):
+    ck = pytest.importorskip("crowdkit.aggregation")
+    init = _initial_error_frame(ds1979, diag=9.0, off=1.0)
+    if strategy == "addition":
+        init = init.loc[[1, 3]]  # partial matrices are allowed when adding
+    n = 6
+    ours = DawidSkene(n_iter=n - 1, tol=0, initial_error_strategy=strategy).fit(ds1979, initial_error=init)
+    theirs = ck.DawidSkene(n_iter=n, tol=-np.inf, initial_error_strategy=strategy).fit(
+        ds1979, initial_error=init)
+    np.testing.assert_allclose(ours.probas_.loc[theirs.probas_.index, theirs.probas_.columns].to_numpy(),
+                               theirs.probas_.to_numpy(), rtol=0, atol=1e-8)
+    plain = DawidSkene(n_iter=n - 1, tol=0).fit(ds1979)
+    assert np.abs(ours.probas_.to_numpy() - plain.probas_.to_numpy()).max() > 1e-4
+
+
+@needs_shared
+def test_initial_error_assign_needs_every_worker(ds1979):
+    init = _initial_error_frame(ds1979, 9.0, 1.0).loc[[1, 2]]
+    with pytest.raises(ValueError, match="needs every worker's matrix"):
+        DawidSkene(initial_error_strategy="assign").fit(ds1979, initial_error=init)
+    with pytest.raises(ValueError, match="initial_error_strategy='assign' or 'addition'"):
+        DawidSkene().fit(ds1979, initial_error=init)
+
+
+# --------------------------------------------------------------------------------------------------
+# simulated data: parameter recovery
+# --------------------------------------------------------------------------------------------------
+def _simulate_ds(n_tasks: int, per_task: int, n_workers: int, k: int, seed: int):
+    rng = np.random.default_rng(seed)
+    conf = np.empty((n_workers, k, k))  # conf[w, obs, true]
+    for w in range(n_workers):
+        for c in range(k):
+            alpha = np.full(k, 2.0)
+            alpha[c] = 12.0
+            conf[w, :, c] = rng.dirichlet(alpha)
+    priors = np.array([0.5, 0.3, 0.2])[:k] / np.array([0.5, 0.3, 0.2])[:k].sum()
+    truth = rng.choice(k, size=n_tasks, p=priors)
+    task = np.repeat(np.arange(n_tasks), per_task)
+    worker = np.concatenate([rng.choice(n_workers, per_task, replace=False) for _ in range(n_tasks)])
+    u = rng.random(task.size)
+    cdf = np.cumsum(conf[worker, :, truth[task]], axis=1)
+    label = (u[:, None] > cdf).sum(axis=1)
+    df = pd.DataFrame({"task": task, "worker": worker, "label": label})
+    return df, conf, truth
+
+
+def test_recovers_confusion_matrices_better_with_more_tasks():
+    errs = {}
+    for n_tasks in (200, 2000, 5000):
+        df, conf, _ = _simulate_ds(n_tasks, 10, 12, 3, seed=11)
+        m = DawidSkene(n_iter=200).fit(df)
+        errs[n_tasks] = np.abs(_errors_array(m, 12, 3) - conf).max()
+    assert errs[2000] < errs[200]
+    assert errs[5000] < 0.05, errs
+
+
+def test_recovers_truth_on_simulated_data():
+    df, _, truth = _simulate_ds(2000, 5, 12, 3, seed=5)
+    m = DawidSkene().fit(df)
+    acc = (m.labels_.sort_index().to_numpy() == truth).mean()
+    votes = pd.crosstab(df["task"], df["label"]).to_numpy()
+    mv = (votes.argmax(axis=1) == truth).mean()
+    assert acc > mv + 0.01 and acc > 0.9
+
+
+def _simulate_one_coin(n_tasks: int, per_task: int, skills: np.ndarray, k: int, seed: int):
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, k, n_tasks)
+    task = np.repeat(np.arange(n_tasks), per_task)
+    worker = np.concatenate([rng.choice(skills.size, per_task, replace=False) for _ in range(n_tasks)])
+    correct = rng.random(task.size) < skills[worker]
+    wrong = (truth[task] + rng.integers(1, k, task.size)) % k  # uniform over the other labels
+    label = np.where(correct, truth[task], wrong)
+    return pd.DataFrame({"task": task, "worker": worker, "label": label}), truth
+
+
+def test_one_coin_recovers_skills():
+    skills = np.linspace(0.55, 0.95, 10)
+    df, _ = _simulate_one_coin(3000, 8, skills, 3, seed=2)
+    m = OneCoinDawidSkene(n_iter=200).fit(df)
+    got = m.skills_.sort_index().to_numpy()
+    assert np.abs(got - skills).max() < 0.03
+    # the error matrix is the one-coin matrix of those skills
+    e = _errors_array(m, 10, 3)
+    np.testing.assert_allclose(np.einsum("wkk->wk", e), np.repeat(got[:, None], 3, axis=1), atol=1e-12)
+    np.testing.assert_allclose(e[:, 0, 1], (1 - got) / 2, atol=1e-12)
+
+
+@needs_shared
+def test_one_coin_matches_crowdkit(ds1979):
+    ck = pytest.importorskip("crowdkit.aggregation")
+    n = 8
+    ours = OneCoinDawidSkene(n_iter=n - 1, tol=0).fit(ds1979).probas_
+    theirs = ck.OneCoinDawidSkene(n_iter=n, tol=-np.inf).fit(ds1979).probas_
+    np.testing.assert_allclose(ours.loc[theirs.index, theirs.columns].to_numpy(), theirs.to_numpy(),
+                               rtol=0, atol=1e-8)
+
+
+def _accuracy(labels: pd.Series, gold: pd.Series) -> float:
+    common = gold.index.intersection(labels.index)
+    return float((labels.loc[common].to_numpy() == gold.loc[common].to_numpy()).mean())
+
+
+def _majority(df: pd.DataFrame) -> pd.Series:
+    c = df.groupby(["task", "label"]).size().unstack(fill_value=0)
+    return pd.Series(c.columns.to_numpy()[np.argmax(c.to_numpy(), axis=1)], index=c.index)
+
+
+@needs_shared
+@pytest.mark.xfail(strict=True, reason=(
+    "OneCoinDawidSkene follows crowd-kit exactly, including its class-prior collapse on S_Rel "
+    "(accuracy 0.259 vs majority vote 0.536); reported to the lead, not fixed here"))
+def test_one_coin_does_not_collapse_on_zheng_s_rel():
+    df, gold = _shared("zheng_s_rel")
+    mv = _accuracy(_majority(df), gold)
+    oc = _accuracy(OneCoinDawidSkene().fit(df).labels_, gold)
+    assert oc > mv - 0.05, (oc, mv)
+
+
+# --------------------------------------------------------------------------------------------------
+# objectives never decrease
+# --------------------------------------------------------------------------------------------------
+def _assert_non_decreasing(history: list[float]) -> None:
+    h = np.asarray(history)
+    assert h.size >= 5
+    drops = np.diff(h)
+    assert (drops >= -1e-9 * np.maximum(np.abs(h[1:]), 1.0)).all(), drops.min()
+
+
+@pytest.mark.parametrize("model", [
+    DawidSkene(n_iter=60, tol=0),
+    DawidSkene(n_iter=60, tol=0, alpha=1.0, alpha_prior=1.0),
+    OneCoinDawidSkene(n_iter=60, tol=0),
+    OneCoinDawidSkene(n_iter=60, tol=0, alpha=1.0, alpha_prior=1.0),
+    BayesianDawidSkene(n_iter=60, tol=0),
+    BayesianDawidSkene(n_iter=60, tol=0, shrinkage=0, class_shrinkage=0, beta=0.5),
+    BayesianDawidSkene(n_iter=60, tol=0, prior_accuracy=0.6),
+], ids=["ds", "ds_map", "onecoin", "onecoin_map", "bds", "bds_plain", "bds_fixed_m"])
+def test_objective_never_decreases_on_simulated_data(model):
+    df, _, _ = _simulate_ds(400, 4, 15, 3, seed=21)
+    assert model.monotone
+    _assert_non_decreasing(model.fit(df).history_)
+
+
+@needs_shared
+@pytest.mark.parametrize("name", ["dawid_skene_1979", "act_cf", "welinder_bluebirds"])
+@pytest.mark.parametrize("cls", [DawidSkene, OneCoinDawidSkene, BayesianDawidSkene])
+def test_objective_never_decreases_on_real_data(name, cls):
+    df, _ = _shared(name)
+    _assert_non_decreasing(cls(n_iter=40, tol=0).fit(df).history_)
+
+
+# --------------------------------------------------------------------------------------------------
+# invariances
+# --------------------------------------------------------------------------------------------------
+MODELS = [lambda: DawidSkene(n_iter=40, tol=0), lambda: OneCoinDawidSkene(n_iter=40, tol=0),
+          lambda: BayesianDawidSkene(n_iter=40, tol=0)]
+MODEL_IDS = ["ds", "onecoin", "bds"]
+
+
+@needs_shared
+@pytest.mark.parametrize("make", MODELS, ids=MODEL_IDS)
+def test_row_order_does_not_matter(ds1979, make):
+    base = make().fit(ds1979)
+    perm = ds1979.sample(frac=1.0, random_state=np.random.RandomState(7)).reset_index(drop=True)
+    assert not perm["task"].equals(ds1979["task"])
+    other = make().fit(perm)
+    np.testing.assert_allclose(other.probas_.to_numpy(), base.probas_.to_numpy(), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(other.errors_.to_numpy(), base.errors_.to_numpy(), rtol=0, atol=1e-12)
+    pd.testing.assert_series_equal(other.labels_, base.labels_)
+
+
+@needs_shared
+@pytest.mark.parametrize("make", MODELS, ids=MODEL_IDS)
+def test_renaming_tasks_and_workers_changes_only_names(ds1979, make):
+    base = make().fit(ds1979)
+    # names whose sort order differs from the original ids, so the internal codes are permuted
+    tname = {t: f"patient-{(97 * t) % 101:03d}" for t in ds1979["task"].unique()}
+    wname = {w: f"rater-{'edcba'[w - 1]}" for w in ds1979["worker"].unique()}
+    renamed = ds1979.assign(task=ds1979["task"].map(tname), worker=ds1979["worker"].map(wname))
+    other = make().fit(renamed)
+    back = other.probas_.rename(index={v: k for k, v in tname.items()}).loc[base.probas_.index]
+    np.testing.assert_allclose(back.to_numpy(), base.probas_.to_numpy(), rtol=0, atol=1e-12)
+    for w, new in wname.items():
+        np.testing.assert_allclose(other.errors_.loc[new].to_numpy(), base.errors_.loc[w].to_numpy(),
+                                   rtol=0, atol=1e-12)
+    np.testing.assert_allclose(other.skills_.loc[[wname[w] for w in base.skills_.index]].to_numpy(),
+                               base.skills_.to_numpy(), rtol=0, atol=1e-12)
+
+
+@needs_shared
+@pytest.mark.parametrize("make", MODELS, ids=MODEL_IDS)
+def test_relabelling_labels_changes_only_names(ds1979, make):
+    base = make().fit(ds1979)
+    perm = {1: 30, 2: 10, 3: 40, 4: 20}  # a consistent renaming that reorders the label codes
+    other = make().fit(ds1979.assign(label=ds1979["label"].map(perm)))
+    for old, new in perm.items():
+        np.testing.assert_allclose(other.probas_[new].to_numpy(), base.probas_[old].to_numpy(),
+                                   rtol=0, atol=1e-10)
+        assert other.priors_[new] == pytest.approx(base.priors_[old], abs=1e-10)
+        for true_old, true_new in perm.items():
+            got = other.errors_.xs(new, level="label")[true_new].to_numpy()
+            want = base.errors_.xs(old, level="label")[true_old].to_numpy()
+            np.testing.assert_allclose(got, want, rtol=0, atol=1e-10)
+    pd.testing.assert_series_equal(other.labels_.map({v: k for k, v in perm.items()}), base.labels_)
+
+
+@needs_shared
+@pytest.mark.parametrize("cls", [DawidSkene, OneCoinDawidSkene, BayesianDawidSkene])
+def test_shards_give_the_same_result(cls):
+    df, _ = _shared("act_cf")
+
+    def make():
+        return cls(n_iter=15, tol=0)
+
+    fits = [make().fit(df, n_shards=n) for n in (1, 2, 7)]
+    for other in fits[1:]:
+        np.testing.assert_allclose(other.probas_.to_numpy(), fits[0].probas_.to_numpy(), rtol=0, atol=1e-12)
+        np.testing.assert_allclose(other.errors_.to_numpy(), fits[0].errors_.to_numpy(), rtol=0, atol=1e-12)
+        assert other.history_ == pytest.approx(fits[0].history_, rel=1e-12)
+    # the parameter spelling gives the same as the fit keyword
+    p = make().set_params(n_shards=7).fit(df)
+    np.testing.assert_allclose(p.probas_.to_numpy(), fits[2].probas_.to_numpy(), rtol=0, atol=0)
+
+
+# --------------------------------------------------------------------------------------------------
+# predict on new data with the fitted workers
+# --------------------------------------------------------------------------------------------------
+@needs_shared
+@pytest.mark.parametrize("cls", [DawidSkene, OneCoinDawidSkene, BayesianDawidSkene])
+def test_predict_on_training_data_equals_fitted_posteriors(ds1979, cls):
+    m = cls(n_iter=40, tol=0).fit(ds1979)
+    np.testing.assert_allclose(m.predict_proba(ds1979).to_numpy(), m.probas_.to_numpy(), rtol=0, atol=1e-12)
+    pd.testing.assert_series_equal(m.predict(ds1979), m.labels_)
+
+
+@needs_shared
+def test_predict_after_gold_fit_matches_on_non_gold_tasks(ds1979):
+    gold = pd.Series({1: 4, 2: 4, 3: 1})
+    m = DawidSkene(n_iter=40, tol=0).fit(ds1979, gold)
+    new = m.predict_proba(ds1979)
+    rest = new.index.difference(gold.index)
+    np.testing.assert_allclose(new.loc[rest].to_numpy(), m.probas_.loc[rest].to_numpy(), rtol=0, atol=1e-12)
+    # without clamping the gold tasks get their posterior from the answers, not the one-hot gold
+    assert not np.allclose(new.loc[gold.index].to_numpy(), m.probas_.loc[gold.index].to_numpy())
+
+
+@needs_shared
+def test_predict_with_unknown_workers_ignores_them(ds1979):
+    m = DawidSkene(n_iter=40, tol=0).fit(ds1979)
+    extra = pd.DataFrame({"task": [1, 1], "worker": [99, 98], "label": [4, 4]})
+    both = m.predict_proba(pd.concat([ds1979[ds1979["task"] == 1], extra]))
+    np.testing.assert_allclose(both.loc[1].to_numpy(), m.probas_.loc[1].to_numpy(), rtol=0, atol=1e-12)
+
+
+def test_predict_before_fit_is_a_clear_error():
+    from galton.aggregator import NotFittedError
+
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        DawidSkene().predict()

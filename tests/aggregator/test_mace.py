@@ -1,0 +1,165 @@
+"""MACE: independent restarts, log-space E-step, row-order invariance, used smoothing, accuracy,
+spammer detection, monotone objective and shard invariance."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from galton import datasets
+from galton.aggregator import ConvergenceWarning, get
+from galton.aggregator.mace import MACE
+
+SHARED_SKIP = "../shared/datasets not found; these tests run in CI"
+pytestmark = [pytest.mark.filterwarnings("ignore::galton.aggregator.ConvergenceWarning"),
+              pytest.mark.filterwarnings("ignore:The inplace keyword")]  # crowd-kit's pandas noise
+
+
+def shared(name: str):
+    if datasets.shared_root() is None:
+        pytest.skip(SHARED_SKIP)
+    return datasets.load_shared(name, frame="pandas")
+
+
+def simulate(seed: int, n_tasks: int = 300, n_good: int = 12, per_task: int = 4, k: int = 3,
+             accuracy: float = 0.8, spammer: bool = True):
+    """Good workers right with probability ``accuracy``; one planted spammer answers uniformly."""
+    rng = np.random.default_rng(seed)
+    z = rng.integers(0, k, n_tasks)
+    rows = []
+    for t in range(n_tasks):
+        for w in rng.choice(n_good, per_task, replace=False):
+            right = rng.random() < accuracy
+            rows.append((t, f"w{w:02d}", z[t] if right else (z[t] + rng.integers(1, k)) % k))
+        if spammer:
+            rows.append((t, "spammer", rng.integers(0, k)))
+    return pd.DataFrame(rows, columns=["task", "worker", "label"]), z
+
+
+def test_restarts_use_independent_streams():
+    df, _ = simulate(0)
+    model = MACE(n_restarts=4, n_iter=20).fit(df)
+    first = [h[0] for h in model.restart_histories_]
+    assert len(set(np.round(first, 9))) == 4  # four different random starts
+    assert len(model.restart_objectives_) == 4
+    assert model.history_[-1] == max(model.restart_objectives_)  # the best restart is kept
+    assert model.history_ == model.restart_histories_[model.best_restart_]
+    again = MACE(n_restarts=4, n_iter=20).fit(df)
+    assert again.restart_histories_ == model.restart_histories_  # same seed, same streams
+    other = MACE(n_restarts=4, n_iter=20, random_state=1).fit(df)
+    assert other.restart_histories_[0][0] != model.restart_histories_[0][0]
+
+
+def test_five_thousand_judgments_on_one_task():
+    """crowd-kit multiplies per-task probabilities in linear space and returns NaN here."""
+    rng = np.random.default_rng(1)
+    n = 5000
+    truth = {0: 2, 1: 0}
+    rows = []
+    for t, z in truth.items():
+        right = rng.random(n) < 0.6
+        wrong = (z + rng.integers(1, 3, n)) % 3
+        rows.append(pd.DataFrame({"task": t, "worker": np.arange(n), "label": np.where(right, z, wrong)}))
+    df = pd.concat(rows, ignore_index=True)
+    for method in ("vb", "em"):
+        model = MACE(n_restarts=2, n_iter=10, method=method).fit(df)
+        p = model.probas_.to_numpy()
+        assert np.isfinite(p).all()
+        np.testing.assert_allclose(p.sum(axis=1), 1.0)
+        assert model.labels_.to_dict() == truth
+        assert np.isfinite(model.history_).all()
+
+
+def test_row_order_does_not_matter():
+    df, _ = simulate(2)
+    perm = df.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    for method in ("vb", "em"):
+        a = MACE(n_restarts=3, n_iter=30, method=method).fit(df)
+        b = MACE(n_restarts=3, n_iter=30, method=method).fit(perm)
+        pd.testing.assert_series_equal(a.labels_, b.labels_)
+        np.testing.assert_allclose(a.probas_.to_numpy(), b.probas_.to_numpy(), atol=1e-12)
+        np.testing.assert_allclose(a.spamming_.to_numpy(), b.spamming_.to_numpy(), atol=1e-12)
+        np.testing.assert_allclose(a.thetas_.to_numpy(), b.thetas_.to_numpy(), atol=1e-12)
+
+
+def test_planted_spammer_is_found():
+    df, z = simulate(4)
+    for method in ("vb", "em"):
+        model = MACE(method=method).fit(df)
+        spam = model.spamming_
+        assert spam["spammer"] > spam.drop("spammer").max()
+        assert (model.labels_.to_numpy() == z).mean() > 0.9
+        pd.testing.assert_series_equal(model.skills_, 1.0 - spam, check_names=False)
+        np.testing.assert_allclose(model.thetas_.sum(axis=1), 1.0)
+        # the spammer's strategy is close to its uniform answers
+        assert np.abs(model.thetas_.loc["spammer"] - 1 / 3).max() < 0.1
+
+
+def test_objective_never_decreases():
+    df, _ = simulate(5)
+    for method in ("vb", "em"):
+        model = MACE(method=method, n_restarts=2, n_iter=200, tol=1e-10).fit(df)
+        assert MACE.monotone
+        for h in model.restart_histories_:
+            h = np.asarray(h)
+            assert np.all(np.diff(h) >= -1e-9 * np.abs(h[1:]))
+
+
+def test_smoothing_is_used():
+    """crowd-kit replaces ``smoothing`` by 0.01 / K; here it changes the EM estimates as stated."""
+    df, _ = simulate(6, n_tasks=80)
+    small = MACE(method="em", smoothing=0.01, n_restarts=1).fit(df)
+    large = MACE(method="em", smoothing=5.0, n_restarts=1).fit(df)
+    # heavy smoothing pulls every worker's spamming probability towards 1/2
+    assert np.abs(large.spamming_ - 0.5).max() < np.abs(small.spamming_ - 0.5).max()
+    # VB does not use it (its priors are alpha, beta and the strategy prior)
+    a = MACE(smoothing=0.01, n_restarts=1).fit(df)
+    b = MACE(smoothing=5.0, n_restarts=1).fit(df)
+    np.testing.assert_allclose(a.probas_.to_numpy(), b.probas_.to_numpy())
+
+
+def test_accuracy_on_zheng_d_product():
+    """MACE fitted correctly reaches 0.83 on D_Product, not crowd-kit's published 0.929.
+
+    crowd-kit's 0.929 comes from its index misalignment: its strategy counts are grouped by sorted
+    worker id while its parameters are indexed by first appearance, so when rows are not sorted by
+    worker each worker is scored with another worker's strategy. Measured with crowd-kit 1.4.2 on
+    this data: rows sorted by task 0.931, by worker and label (indices aligned) 0.828 (VB) and
+    0.830 (EM). galton's MACE is the aligned model: it must match crowd-kit run on aligned input
+    (within 1 point, 98% of labels equal; measured 0.826 and 99.5%), whatever the row order."""
+    crowdkit = pytest.importorskip("crowdkit.aggregation")
+    ds = shared("zheng_d_product")
+    gold = ds.gold.set_index("task")["label"]
+    aligned = ds.judgments.sort_values(["worker", "label", "task"]).reset_index(drop=True)
+    ours = MACE().fit(ds.judgments)
+    ck = crowdkit.MACE(n_restarts=1).fit(aligned)  # its restarts all reuse one seed: 1 == 10
+    acc = (ours.labels_.reindex(gold.index) == gold).mean()
+    acc_ck = (ck.labels_.reindex(gold.index) == gold).mean()
+    assert acc >= 0.82
+    assert abs(acc - acc_ck) <= 0.01
+    assert (ours.labels_.reindex(ck.labels_.index) == ck.labels_).mean() >= 0.98
+
+
+@pytest.mark.parametrize("method", ["vb", "em"])
+def test_shards_give_the_same_result(method):
+    df, _ = simulate(7)
+    one = MACE(method=method, n_restarts=2, n_iter=30).fit(df)
+    three = MACE(method=method, n_restarts=2, n_iter=30, n_shards=3).fit(df)
+    np.testing.assert_allclose(three.probas_.to_numpy(), one.probas_.to_numpy(), atol=1e-9)
+    np.testing.assert_allclose(three.spamming_.to_numpy(), one.spamming_.to_numpy(), atol=1e-9)
+    np.testing.assert_allclose(three.thetas_.to_numpy(), one.thetas_.to_numpy(), atol=1e-9)
+    assert three.best_restart_ == one.best_restart_
+
+
+def test_errors_warnings_and_registry():
+    df, _ = simulate(8, n_tasks=30)
+    with pytest.raises(ValueError, match="method"):
+        MACE(method="gibbs").fit(df)
+    with pytest.raises(ValueError, match="n_restarts"):
+        MACE(n_restarts=0).fit(df)
+    with pytest.warns(ConvergenceWarning, match="best restart"):
+        MACE(n_iter=2, tol=0.0, n_restarts=2).fit(df)
+    assert get("mace") is MACE
+    gold = pd.Series([1, 1, 1], index=pd.Index([0, 1, 2], name="task"))
+    assert MACE(n_restarts=1).fit(df, gold).labels_.iloc[:3].tolist() == [1, 1, 1]

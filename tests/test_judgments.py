@@ -1,0 +1,418 @@
+"""Tests for galton/judgments.py: every bad input gets a message that says what is wrong and what to
+do; types survive the round trip; files of every supported format are read; arrays are read-only."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from galton.aggregator import BayesianDawidSkene, ConvergenceWarning, DawidSkene, OneCoinDawidSkene
+from galton.judgments import Judgments, encode_gold
+
+pytestmark = pytest.mark.filterwarnings("ignore::galton.aggregator.ConvergenceWarning")
+
+
+def _frame() -> pd.DataFrame:
+    return pd.DataFrame({
+        "task": [1, 1, 1, 2, 2, 3, 3, 3],
+        "worker": ["a", "b", "c", "a", "b", "a", "b", "c"],
+        "label": [0, 0, 1, 1, 1, 2, 2, 0],
+    })
+
+
+# --------------------------------------------------------------------------------------------------
+# bad inputs
+# --------------------------------------------------------------------------------------------------
+def test_missing_column_names_it_and_the_present_ones():
+    df = _frame().rename(columns={"worker": "annotator"})
+    with pytest.raises(ValueError, match=r"missing column\(s\) \['worker'\]; the input has "
+                                         r"\['task', 'annotator', 'label'\]") as exc:
+        Judgments.from_any(df)
+    assert "worker_col=" in str(exc.value)  # and says how to fix it
+    # naming the column fixes it
+    j = Judgments.from_any(df, worker_col="annotator")
+    assert j.n_workers == 3
+
+
+def test_missing_columns_are_all_listed():
+    with pytest.raises(ValueError, match=r"missing column\(s\) \['task', 'label'\]; the input has \['worker'\]"):
+        Judgments.from_any({"worker": ["a", "b"]})
+
+
+@pytest.mark.parametrize("column", ["task", "worker", "label"])
+def test_nulls_are_counted_and_located(column):
+    df = _frame().astype({column: object})
+    df.loc[[2, 5], column] = None
+    with pytest.raises(ValueError, match=rf"column '{column}' has 2 null value\(s\) \(rows 2, 5\); "
+                                         r"drop those rows or pass on_invalid='drop'"):
+        Judgments.from_any(df)
+
+
+def test_nan_in_a_float_label_column_is_a_null():
+    df = _frame().astype({"label": float})
+    df.loc[4, "label"] = np.nan
+    with pytest.raises(ValueError, match=r"column 'label' has 1 null value\(s\) \(rows 4\)"):
+        Judgments.from_any(df)
+
+
+def test_many_nulls_show_a_few_rows_only():
+    df = pd.DataFrame({"task": list(range(20)), "worker": [None] * 20, "label": [0] * 20})
+    with pytest.raises(ValueError, match=r"column 'worker' has 20 null value\(s\) \(rows 0, 1, 2, 3, 4, \.\.\.\)"):
+        Judgments.from_any(df)
+
+
+def test_on_invalid_drop_drops_and_reports():
+    df = pl.DataFrame({
+        "task": [1, 1, None, 2, 2, 3],
+        "worker": ["a", "b", "a", None, "b", "a"],
+        "label": [0, 1, 1, 1, None, 2],
+    })
+    j = Judgments.from_any(df, on_invalid="drop")
+    assert j.n_dropped == 3
+    assert j.n_judgments == 3
+    assert j.task_names.tolist() == [1, 3]
+    assert j.label_names.tolist() == [0, 1, 2]  # polars' nullable ints stay ints
+    assert j.label_names.dtype.kind == "i"
+
+
+def test_on_invalid_drop_with_every_row_null():
+    df = pd.DataFrame({"task": [1, 2], "worker": [None, None], "label": [0, 1]})
+    with pytest.raises(ValueError, match="every row has a null value; nothing is left to aggregate"):
+        Judgments.from_any(df, on_invalid="drop")
+
+
+def test_unknown_policies_are_rejected():
+    with pytest.raises(ValueError, match=r"on_invalid must be 'raise' or 'drop', not 'skip'"):
+        Judgments.from_any(_frame(), on_invalid="skip")
+    with pytest.raises(ValueError, match=r"duplicates must be one of 'keep', 'first', 'last', 'raise', not 'all'"):
+        Judgments.from_any(_frame(), duplicates="all")
+
+
+@pytest.mark.parametrize("make", [
+    lambda: _frame().iloc[:0],
+    lambda: pl.from_pandas(_frame()).head(0),
+    lambda: pa.Table.from_pandas(_frame().iloc[:0], preserve_index=False),
+    lambda: {"task": [], "worker": [], "label": []},
+], ids=["pandas", "polars", "arrow", "dict"])
+def test_empty_input(make):
+    with pytest.raises(ValueError, match=r"the input holds no judgments \(0 rows\)"):
+        Judgments.from_any(make())
+
+
+def test_empty_input_reaches_the_model_as_the_same_error():
+    with pytest.raises(ValueError, match=r"no judgments \(0 rows\)"):
+        DawidSkene().fit(_frame().iloc[:0])
+
+
+def test_mixed_label_types_in_a_pandas_object_column():
+    df = _frame().astype({"label": object})
+    df.loc[3, "label"] = "yes"
+    with pytest.raises(ValueError, match=r"column 'label' mixes value types \(int, str\); convert it to one type "
+                                         r"first, for example df\['label'\] = df\['label'\]\.astype\(str\)"):
+        Judgments.from_any(df)
+
+
+def test_mixed_types_in_a_dict_input():
+    with pytest.raises(ValueError, match=r"column 'label' mixes value types \(int, str\)"):
+        Judgments.from_any({"task": [1, 2], "worker": ["a", "b"], "label": [1, "x"]})
+
+
+def test_unsupported_input_type():
+    with pytest.raises(TypeError, match="cannot read judgments from a list"):
+        Judgments.from_any([(1, "a", 0)])
+
+
+def test_gold_labels_outside_the_label_set():
+    j = Judgments.from_any(_frame())
+    with pytest.raises(ValueError, match=r"gold has 2 label\(s\) not in the judgments' label set \[0, 1, 2\] "
+                                         r"\(rows 1, 2: 5, 7\); fix those labels or pass labels=\[\.\.\.\]"):
+        encode_gold(pd.Series({1: 0, 2: 5, 3: 7}), j)
+    with pytest.raises(ValueError, match=r"gold has 1 label\(s\) not in the judgments' label set"):
+        DawidSkene().fit(_frame(), pd.Series({1: 9}))
+
+
+def test_gold_with_missing_columns():
+    with pytest.raises(ValueError, match=r"gold is missing column\(s\) \['label'\]; it has \['task', 'answer'\]"):
+        encode_gold(pd.DataFrame({"task": [1], "answer": [0]}), Judgments.from_any(_frame()))
+
+
+def test_gold_encoding_forms_agree():
+    j = Judgments.from_any(_frame())
+    want = [2, -1, 0]
+    assert encode_gold(pd.Series({1: 2, 3: 0, 99: 1}), j).tolist() == want  # unknown task 99 ignored
+    assert encode_gold({1: 2, 3: 0}, j).tolist() == want
+    assert encode_gold(pl.DataFrame({"task": [3, 1], "label": [0, 2]}), j).tolist() == want
+
+
+def test_full_label_set_and_labels_outside_it():
+    j = Judgments.from_any(_frame(), labels=[0, 1, 2, 3])
+    assert j.label_names.tolist() == [0, 1, 2, 3]
+    with pytest.raises(ValueError, match=r"column 'label' holds label\(s\) \[2\] that are not in labels=\[0, 1\]"):
+        Judgments.from_any(_frame(), labels=[0, 1])
+
+
+# --------------------------------------------------------------------------------------------------
+# duplicates
+# --------------------------------------------------------------------------------------------------
+def _dups() -> pd.DataFrame:
+    # worker a answers task 1 three times (0, 1, 2) and task 2 once; worker b once each
+    return pd.DataFrame({
+        "task": [1, 1, 2, 1, 2, 1],
+        "worker": ["a", "a", "a", "b", "b", "a"],
+        "label": [0, 1, 1, 1, 0, 2],
+    })
+
+
+def _pairs(j: Judgments) -> list[tuple]:
+    return sorted(zip(j.task_names[j.task].tolist(), j.worker_names[j.worker].tolist(),
+                      j.label_names[j.label].tolist()))
+
+
+def test_duplicates_keep_counts_every_vote():
+    j = Judgments.from_any(_dups(), duplicates="keep")
+    assert j.n_judgments == 6 and j.n_dropped == 0
+
+
+def test_duplicates_first_and_last():
+    first = Judgments.from_any(_dups(), duplicates="first")
+    assert first.n_dropped == 2
+    assert _pairs(first) == [(1, "a", 0), (1, "b", 1), (2, "a", 1), (2, "b", 0)]
+    last = Judgments.from_any(_dups(), duplicates="last")
+    assert last.n_dropped == 2
+    assert _pairs(last) == [(1, "a", 2), (1, "b", 1), (2, "a", 1), (2, "b", 0)]
+
+
+def test_duplicates_raise_names_rows():
+    with pytest.raises(ValueError, match=r"2 repeated \(task, worker\) pair\(s\) \(rows 1, 5\); pass "
+                                         r"duplicates='keep' to count them as separate votes, or 'first'/'last'"):
+        Judgments.from_any(_dups(), duplicates="raise")
+
+
+def test_duplicates_policy_changes_the_aggregate():
+    keep = DawidSkene(n_iter=5).fit(_dups(), duplicates="keep").probas_
+    first = DawidSkene(n_iter=5).fit(_dups(), duplicates="first").probas_
+    assert not np.allclose(keep.to_numpy(), first.to_numpy())
+
+
+# --------------------------------------------------------------------------------------------------
+# degenerate but valid data: finite probabilities
+# --------------------------------------------------------------------------------------------------
+MODELS = [DawidSkene, OneCoinDawidSkene, BayesianDawidSkene]
+
+
+def _fit_quiet(cls, data):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return cls().fit(data)
+
+
+@pytest.mark.parametrize("cls", MODELS)
+def test_single_label_value(cls):
+    df = _frame().assign(label=7)
+    m = _fit_quiet(cls, df)
+    p = m.probas_.to_numpy()
+    assert p.shape == (3, 1) and np.isfinite(p).all()
+    np.testing.assert_allclose(p, 1.0)
+    assert m.labels_.tolist() == [7, 7, 7]
+    assert np.isfinite(m.errors_.to_numpy()).all() and np.isfinite(m.history_).all()
+
+
+@pytest.mark.parametrize("cls", MODELS)
+def test_single_worker(cls):
+    df = pd.DataFrame({"task": [1, 2, 3, 4], "worker": ["solo"] * 4, "label": ["x", "y", "x", "z"]})
+    m = _fit_quiet(cls, df)
+    p = m.probas_.to_numpy()
+    assert np.isfinite(p).all() and np.allclose(p.sum(axis=1), 1.0)
+    assert m.labels_.tolist() == ["x", "y", "x", "z"]  # one honest voice: its answers
+    assert np.isfinite(m.skills_.to_numpy()).all()
+
+
+@pytest.mark.parametrize("cls", MODELS)
+def test_tasks_with_one_judgment(cls):
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({
+        "task": np.arange(40),  # every task answered once
+        "worker": rng.choice(["a", "b", "c", "d"], 40),
+        "label": rng.integers(0, 3, 40),
+    })
+    m = _fit_quiet(cls, df)
+    p = m.probas_.to_numpy()
+    assert np.isfinite(p).all() and not np.isnan(m.errors_.to_numpy()).any()
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-12)
+    assert np.isfinite(m.history_).all()
+
+
+# --------------------------------------------------------------------------------------------------
+# types survive
+# --------------------------------------------------------------------------------------------------
+LABELS = {
+    "int": [3, 3, 5, 5, 5, 9, 9, 3],
+    "str": ["cat", "cat", "dog", "dog", "dog", "eel", "eel", "cat"],
+    "bool": [True, True, False, False, False, True, True, False],
+}
+
+
+def _as(kind: str, df: pd.DataFrame):
+    if kind == "pandas":
+        return df
+    if kind == "polars":
+        return pl.from_pandas(df)
+    return pa.Table.from_pandas(df, preserve_index=False)
+
+
+def _label_values(kind: str, labels):
+    if kind == "pandas":
+        return labels.tolist(), labels.dtype
+    if kind == "polars":
+        return labels["label"].to_list(), labels.schema["label"]
+    return labels.column("label").to_pylist(), labels.schema.field("label").type
+
+
+@pytest.mark.parametrize("kind", ["pandas", "polars", "arrow"])
+@pytest.mark.parametrize("ltype", ["int", "str", "bool"])
+def test_label_types_stay(kind, ltype):
+    df = _frame().assign(label=LABELS[ltype])
+    m = DawidSkene(n_iter=10).fit(_as(kind, df))
+    values, dtype = _label_values(kind, m.labels_)
+    py = {"int": int, "str": str, "bool": bool}[ltype]
+    assert all(type(v) is py for v in values), (values, dtype)
+    assert values == [LABELS[ltype][0], LABELS[ltype][3], LABELS[ltype][5]]  # the majority of each task
+    if kind == "pandas":
+        assert {"int": "i", "str": "O", "bool": "b"}[ltype] == m.labels_.dtype.kind or (
+            ltype == "str" and pd.api.types.is_string_dtype(m.labels_.dtype))
+        assert list(m.probas_.columns) == sorted(set(LABELS[ltype]))
+    elif kind == "polars":
+        assert dtype == {"int": pl.Int64, "str": pl.String, "bool": pl.Boolean}[ltype]
+    else:
+        assert dtype == {"int": pa.int64(), "str": pa.string(), "bool": pa.bool_()}[ltype]
+
+
+def test_output_follows_the_input_kind():
+    df = _frame()
+    assert isinstance(DawidSkene(n_iter=3).fit(df).labels_, pd.Series)
+    assert isinstance(DawidSkene(n_iter=3).fit(pl.from_pandas(df)).labels_, pl.DataFrame)
+    assert isinstance(DawidSkene(n_iter=3).fit(pa.Table.from_pandas(df)).labels_, pa.Table)
+    assert isinstance(DawidSkene(n_iter=3).fit(df, output="polars").labels_, pl.DataFrame)
+
+
+def test_vocabularies_are_sorted_and_codes_map_back():
+    df = pd.DataFrame({"task": ["t2", "t10", "t1"], "worker": [30, 4, 100], "label": [2.5, -1.0, 2.5]})
+    j = Judgments.from_any(df)
+    assert j.task_names.tolist() == ["t1", "t10", "t2"]  # strings lexicographically
+    assert j.worker_names.tolist() == [4, 30, 100]  # numbers numerically
+    assert j.label_names.tolist() == [-1.0, 2.5]
+    assert j.task_names[j.task].tolist() == df["task"].tolist()
+    assert j.worker_names[j.worker].tolist() == df["worker"].tolist()
+    assert j.label_names[j.label].tolist() == df["label"].tolist()
+    assert j.task.dtype == j.worker.dtype == j.label.dtype == np.int32
+
+
+# --------------------------------------------------------------------------------------------------
+# files
+# --------------------------------------------------------------------------------------------------
+def _check_read(j: Judgments, df: pd.DataFrame) -> None:
+    assert j.n_judgments == len(df)
+    got = sorted(zip(j.task_names[j.task].tolist(), j.worker_names[j.worker].tolist(),
+                     j.label_names[j.label].tolist()))
+    assert got == sorted(zip(df["task"], df["worker"], df["label"]))
+
+
+def test_read_csv(tmp_path):
+    df = _frame()
+    path = tmp_path / "judgments.csv"
+    df.to_csv(path, index=False)
+    j = Judgments.from_any(path)
+    _check_read(j, df)
+    assert j.label_names.dtype.kind == "i"
+    assert Judgments.from_any(str(path)).n_judgments == len(df)  # str paths too
+
+
+def test_read_tsv(tmp_path):
+    df = _frame()
+    path = tmp_path / "judgments.tsv"
+    df.to_csv(path, index=False, sep="\t")
+    _check_read(Judgments.from_any(path), df)
+
+
+def test_read_parquet_file(tmp_path):
+    df = _frame().assign(label=LABELS["str"])
+    path = tmp_path / "judgments.parquet"
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), path)
+    j = Judgments.from_any(path)
+    _check_read(j, df)
+    assert j.source_kind == "polars"
+
+
+def test_read_parquet_directory(tmp_path):
+    df = _frame()
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    pq.write_table(pa.Table.from_pandas(df.iloc[:3], preserve_index=False), folder / "part-0.parquet")
+    pq.write_table(pa.Table.from_pandas(df.iloc[3:], preserve_index=False), folder / "part-1.parquet")
+    (folder / "_SUCCESS").write_text("")
+    _check_read(Judgments.from_any(folder), df)
+
+
+def test_empty_parquet_directory(tmp_path):
+    with pytest.raises(ValueError, match="holds no .parquet files"):
+        Judgments.from_any(tmp_path)
+
+
+def test_read_json_lines(tmp_path):
+    df = _frame().assign(label=LABELS["bool"])
+    path = tmp_path / "judgments.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in df.to_dict(orient="records")))
+    j = Judgments.from_any(path)
+    _check_read(j, df)
+    assert j.label_names.dtype == bool
+
+
+def test_fit_from_a_path(tmp_path):
+    df = _frame()
+    path = tmp_path / "judgments.csv"
+    df.to_csv(path, index=False)
+    a = DawidSkene(n_iter=10).fit(path).probas_
+    b = DawidSkene(n_iter=10).fit(df).probas_
+    np.testing.assert_allclose(a.drop("task").to_numpy(), b.to_numpy(), atol=1e-12)
+
+
+def test_missing_path_and_unknown_extension(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        Judgments.from_any(tmp_path / "nope.csv")
+    odd = tmp_path / "judgments.xlsx"
+    odd.write_text("x")
+    with pytest.raises(ValueError, match="cannot tell the format of .*use .csv, .tsv, .parquet, .jsonl"):
+        Judgments.from_any(odd)
+
+
+# --------------------------------------------------------------------------------------------------
+# read-only
+# --------------------------------------------------------------------------------------------------
+def test_arrays_are_read_only():
+    j = Judgments.from_any(_frame())
+    for name in ("task", "worker", "label", "task_names", "worker_names", "label_names"):
+        arr = getattr(j, name)
+        assert not arr.flags.writeable, name
+        with pytest.raises(ValueError, match="read-only"):
+            arr[0] = arr[1]
+
+
+def test_input_is_not_mutated():
+    df = _frame()
+    before = df.copy()
+    DawidSkene(n_iter=5).fit(df, pd.Series({1: 1}))
+    pd.testing.assert_frame_equal(df, before)
+
+
+def test_from_codes_is_read_only_and_checked():
+    j = Judgments.from_codes(np.array([0, 0, 1]), np.array([0, 1, 0]), np.array([1, 0, 1]))
+    assert not j.label.flags.writeable
+    with pytest.raises(ValueError, match=r"label codes must lie in \[0, 2\)"):
+        Judgments.from_codes(np.array([0]), np.array([0]), np.array([5]), n_labels=2)
