@@ -273,6 +273,7 @@ class Judgments:
             table = table.filter(pa.array(keep))
             if table.num_rows == 0:
                 raise ValueError("every row has a null value; nothing is left to aggregate")
+            table = _restore_ints(table, kind)
 
         t_codes, t_names = _encode(table.column(task_col))
         w_codes, w_names = _encode(table.column(worker_col))
@@ -417,6 +418,20 @@ def _lookup(vocab: np.ndarray, values: np.ndarray) -> np.ndarray:
         except (TypeError, ValueError):
             hit = np.array([a == b for a, b in zip(vocab[pos], values)], dtype=bool)
     return np.where(hit, pos, -1).astype(np.int32)
+
+
+def _restore_ints(table: pa.Table, kind: str) -> pa.Table:
+    """pandas stores an int column with missing values as float64; once those rows are dropped,
+    give whole-valued float columns their integer type back (ints stay ints)."""
+    if kind != "pandas":
+        return table
+    for i, name in enumerate(table.column_names):
+        col = table.column(i)
+        if pa.types.is_floating(col.type):
+            values = col.to_numpy()
+            if np.all(values == np.round(values)):
+                table = table.set_column(i, name, pa.array(values.astype(np.int64)))
+    return table
 
 
 def _recode_labels(

@@ -271,7 +271,7 @@ class EMAggregator(BaseAggregator):
         if not (self.tol >= 0):
             raise ValueError(f"tol must be >= 0, not {self.tol}")
         if self._iter_limit() < 1:
-            raise ValueError(f"max_iter must be >= 1, not {self._iter_limit()}")
+            raise ValueError(f"the iteration limit (n_iter / max_iter) must be >= 1, not {self._iter_limit()}")
 
     def _iter_limit(self) -> int:
         return int(self.max_iter)
@@ -296,6 +296,7 @@ class EMAggregator(BaseAggregator):
                     delta = abs(history[-1] - history[-2]) / n
         bar = Progress(max_iter, type(self).__name__, enabled=getattr(self, "progress", None))
         t0 = time.perf_counter()
+        info = ""
         while not converged and it < max_iter:
             it += 1
             stats = eng.map_sum(self._e_step, params)
@@ -305,10 +306,11 @@ class EMAggregator(BaseAggregator):
             delta = abs(history[-1] - history[-2]) / n if len(history) > 1 else float("inf")
             converged = delta < self.tol
             rate = judgments.n_judgments * (it - start) / max(time.perf_counter() - t0, 1e-9)
-            bar.update(it, f"objective {obj:.6g} change/judgment {delta:.2e} {rate:,.0f} judgments/s")
+            info = f"objective {obj:.6g} change/judgment {delta:.2e} {rate:,.0f} judgments/s"
+            bar.update(it, info)
             if ckpt is not None and (converged or it == max_iter or ckpt.due(it)):
                 ckpt.save(it, history, params, rng, converged)
-        bar.close("converged" if converged else "")
+        bar.close(f"{info} converged" if converged else info)
         if not converged:
             warnings.warn(
                 f"{type(self).__name__} did not converge in {max_iter} iterations "
