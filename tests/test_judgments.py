@@ -416,3 +416,14 @@ def test_from_codes_is_read_only_and_checked():
     assert not j.label.flags.writeable
     with pytest.raises(ValueError, match=r"label codes must lie in \[0, 2\)"):
         Judgments.from_codes(np.array([0]), np.array([0]), np.array([5]), n_labels=2)
+
+
+def test_pandas_int_labels_with_nulls_stay_ints_after_drop():
+    """pandas turns an int column with a missing value into float64; after on_invalid='drop' the
+    labels must come back as ints, not 0.0 / 1.0."""
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame({"task": [1, 1, 2, 2], "worker": ["a", "b", "a", "b"], "label": [0, 1, None, 1]})
+    assert df["label"].dtype == "float64"
+    j = Judgments.from_any(df, on_invalid="drop")
+    assert j.n_dropped == 1
+    assert j.label_names.dtype.kind == "i" and j.label_names.tolist() == [0, 1]
