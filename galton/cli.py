@@ -5,12 +5,18 @@
     galton aggregate INPUT [--model NAME] [--gold FILE] [--output FILE] ...
     galton models
     galton datasets list | show NAME | export NAME PATH
+    galton bench [STUDY.toml | --datasets ... --models ... --k ...] --out DIR [--seed N] [--repeats N]
+                 [--engine local|ray]
+    galton simulate [CONFIG.toml] --out DIR [--n-tasks N --n-workers N ...]
     galton --version
 
 ``INPUT`` is a CSV / TSV / Parquet / JSON-lines file, a directory of Parquet files, or
 ``bundled:NAME`` for a dataset shipped with galton (``galton datasets list``). Results go to
-``--output`` (``.parquet``, ``.pq``, ``.csv`` or ``.tsv``; written atomically) with the columns
-``task, label, confidence, p_<label>...``; a short summary goes to stdout.
+``--output`` (``.parquet``, ``.pq``, ``.csv`` or ``.tsv``, or a name without extension for a Parquet
+directory; written atomically) with the columns ``task, label, confidence, p_<label>...``; a short
+summary goes to stdout. With ``--engine ray`` an iterative model reads a directory (or glob) of
+Parquet files in parallel Ray tasks straight into the shard actors (``galton.workers.ingest``);
+a directory ``--output`` is then written by the shards, one part file each.
 
 Exit codes: 0 success, 2 bad input or usage (one line ``galton: error: ...`` on stderr, no
 traceback, no output file), 130 interrupted.
@@ -19,6 +25,7 @@ traceback, no output file), 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import inspect
 import os
 import re
@@ -97,7 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="also give the gold labels to the model (clamped during EM; needed by gold_mv). "
                      "The accuracy is then measured on labels the model was given")
     agg.add_argument("--output", "-o", default=None, metavar="FILE",
-                     help="results file: .parquet, .pq, .csv or .tsv (written atomically)")
+                     help="results file: .parquet, .pq, .csv or .tsv, or a name without extension for a "
+                     "Parquet directory (one part file per shard with --engine ray); written atomically")
     agg.add_argument("--task-col", default="task", metavar="C", help="task column (default: task)")
     agg.add_argument("--worker-col", default="worker", metavar="C", help="worker column (default: worker)")
     agg.add_argument("--label-col", default="label", metavar="C", help="label column (default: label)")
@@ -131,7 +139,65 @@ def build_parser() -> argparse.ArgumentParser:
     dexp.add_argument("name", metavar="NAME")
     dexp.add_argument("path", metavar="PATH", help="destination (.csv, .parquet or .pq)")
     dexp.set_defaults(func=_cmd_datasets_export)
+    _add_bench(sub)
+    _add_simulate(sub)
     return parser
+
+
+def _add_bench(sub: Any) -> None:
+    b = sub.add_parser(
+        "bench", help="does the crowd beat the expert? accuracy against k judgments per task, with a report",
+        description="Run a crowd-versus-expert study and write tables (Parquet, Markdown), PNG plots and "
+        "index.html to --out. Without STUDY: the default study on bundled data (a few minutes).",
+    )
+    b.add_argument("study", nargs="?", default=None, metavar="STUDY",
+                   help="study file (.toml) or a study shipped with galton (default, sheng, full)")
+    b.add_argument("--datasets", action="append", metavar="NAMES",
+                   help="comma-separated datasets (bundled, shared, 'bundled' or 'all'); replace the study's")
+    b.add_argument("--models", action="append", metavar="NAMES", help="comma-separated models ('default': galton's)")
+    b.add_argument("--k", default=None, metavar="GRID", help="judgments per task, e.g. 1,2,3,5,10 or 1-10")
+    b.add_argument("--out", "-o", default="galton-bench", metavar="DIR",
+                   help="report directory (default: galton-bench; replaced only if it is a report)")
+    b.add_argument("--seed", type=int, default=None, metavar="N", help="seed of every random stream")
+    b.add_argument("--repeats", type=int, default=None, metavar="N", help="draws of k judgments per k")
+    b.add_argument("--bootstrap", type=int, default=None, metavar="N", help="bootstrap replicates")
+    b.add_argument("--tie-break", choices=("random", "low"), default=None, help="majority-vote ties")
+    b.add_argument("--engine", choices=("local", "ray"), default=None,
+                   help="run the jobs in this process or as Ray tasks (default: the study's, ray)")
+    b.add_argument("--ray-address", default=None, metavar="ADDR", help="Ray cluster (else RAY_ADDRESS, else local)")
+    b.add_argument("--no-plots", action="store_true", help="tables and index.html only")
+    b.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no summary")
+    b.set_defaults(func=_cmd_bench)
+
+
+def _add_simulate(sub: Any) -> None:
+    from .datasets.simulate import CrowdConfig
+
+    s = sub.add_parser(
+        "simulate", help="simulate a crowd of known quality and write it as Parquet (Ray tasks)",
+        description="Simulate judgments of a crowd in parallel Ray tasks and write judgments/, truth/, "
+        "workers.parquet and config.json to --out. The options are the fields of "
+        "galton.datasets.simulate.CrowdConfig (its docstring describes the model).",
+    )
+    s.add_argument("config", nargs="?", default=None, metavar="CONFIG",
+                   help="TOML file of CrowdConfig fields (top level or a [crowd] table); flags override it")
+    s.add_argument("--out", "-o", required=True, metavar="DIR", help="output directory")
+    for f in dataclasses.fields(CrowdConfig):
+        flag = "--" + f.name.replace("_", "-")
+        required = f.default is dataclasses.MISSING
+        default = None if required else f.default
+        choices = re.findall(r"['\"](\w+)['\"]", str(f.type)) if str(f.type).startswith("Literal") else None
+        kind = "list" if f.name in ("judgments_per_task", "class_prior") else type(default).__name__
+        hint = {"list": "N|MIN,MAX" if f.name == "judgments_per_task" else "P0,P1,...", "int": "N",
+                "float": "X", "NoneType": "N"}.get(kind, "NAME")
+        s.add_argument(flag, dest=f"cfg_{f.name}", default=None, metavar=None if choices else hint,
+                       choices=choices or None,
+                       help="required (here or in CONFIG)" if required else f"default: {default}")
+    s.add_argument("--files", type=int, default=None, metavar="N", help="part files per table")
+    s.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    s.add_argument("--ray-address", default=None, metavar="ADDR", help="Ray cluster (else RAY_ADDRESS, else local)")
+    s.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no summary")
+    s.set_defaults(func=_cmd_simulate)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -229,17 +295,101 @@ def _model_params(cls: type, args: argparse.Namespace, name: str) -> dict[str, A
 def _check_output(path: str) -> None:
     from .io import table_format
 
-    table_format(path)
     out = Path(path)
+    if not out.suffix:  # no extension: a Parquet directory
+        if not out.parent.is_dir():
+            raise FileNotFoundError(f"the directory of --output {path!r} does not exist")
+        if out.exists() and not out.is_dir():
+            raise CLIError(f"--output {path!r} exists and is not a directory")
+        return
+    table_format(path)
     if not out.parent.is_dir():
         raise FileNotFoundError(f"the directory of --output {path!r} does not exist")
     if out.is_dir():
         raise CLIError(f"--output {path!r} is a directory; give a file name")
 
 
+def _write_results(model: Any, path: str) -> None:
+    """The results table to a file, or to ``path/part-00000.parquet`` when ``path`` has no extension."""
+    from .io import atomic_dir, results_table, write_table
+
+    if Path(path).suffix:
+        write_table(results_table(model), path)
+        return
+    with atomic_dir(path) as tmp:
+        write_table(results_table(model), tmp / "part-00000.parquet")
+
+
+def _sharded_input(spec: str, cls: type, params: dict[str, Any]) -> bool:
+    """True when the input goes through distributed ingest: --engine ray, an EM model, and a
+    directory, glob or Parquet file."""
+    from .aggregator._base import EMAggregator
+
+    if params.get("engine") != "ray" or not issubclass(cls, EMAggregator) or spec.startswith(BUNDLED_PREFIX):
+        return False
+    path = Path(spec)
+    return path.is_dir() or any(c in spec for c in "*?[") or path.suffix.lower() in (".parquet", ".pq")
+
+
+def _report_warnings(caught: Sequence[Any], err: TextIO) -> None:
+    seen: set[str] = set()
+    for w in caught:
+        msg = _one_line(w.message) if isinstance(w.message, BaseException) else str(w.message)
+        if msg not in seen:
+            seen.add(msg)
+            err.write(f"{PROG}: warning: {msg}\n")
+
+
+def _aggregate_sharded(args: argparse.Namespace, out: TextIO, err: TextIO, cls: type, name: str,
+                       params: dict[str, Any]) -> int:
+    """``--engine ray`` on Parquet files: read in parallel by Ray tasks straight into the shard
+    actors (galton.workers.ingest); a directory --output is written by the shards themselves."""
+    from .io import write_table, results_table
+    from .workers.sharded import fit_parquet
+
+    gold = None
+    if args.gold is not None:
+        if not Path(args.gold).exists():
+            raise FileNotFoundError(f"gold file {args.gold!r} does not exist")
+        gold = _read_gold(args.gold, args.task_col, args.label_col)
+    if args.use_gold and gold is None:
+        raise CLIError("--use-gold needs --gold FILE")
+    to_dir = args.output is not None and not Path(args.output).suffix
+    model = cls(**{k: v for k, v in params.items() if k not in ("engine", "n_shards")})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        start = time.perf_counter()
+        try:
+            data = fit_parquet(
+                model, args.input, address=args.ray_address, n_shards=args.shards,
+                results_dir=args.output if to_dir else None, task_col=args.task_col,
+                worker_col=args.worker_col, label_col=args.label_col, on_invalid=args.on_invalid,
+                gold=gold if args.use_gold else None,
+            )
+        except _reader_errors() as exc:
+            raise CLIError(f"cannot read {args.input!r}: {_one_line(exc)}") from None
+        except AttributeError as exc:  # ShardedCodesError: the model reads codes in the driver
+            if "load_parquet" not in str(exc):
+                raise
+            raise CLIError(f"model {name!r} cannot run on distributed ingest yet ({_one_line(exc)}); "
+                           "use --engine local, or another model such as ds") from None
+        seconds = time.perf_counter() - start
+    gold_pairs = None
+    if gold is not None and model.label_codes_ is not None:
+        gold_pairs = _gold_pairs(gold, data)
+    elif gold is not None and not args.quiet:
+        err.write(f"{PROG}: note: no accuracy: the labels went to {args.output} without passing "
+                  "through this process\n")
+    if args.output is not None and not to_dir:
+        write_table(results_table(model), args.output)
+    if not args.quiet:
+        _report_warnings(caught, err)
+        _summary(out, model, data, name, cls, seconds, gold_pairs, args.output, args.use_gold)
+    return 0
+
+
 def _cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .aggregator import _registry
-    from .io import results_table, write_table
     from .judgments import Judgments
 
     name = args.model or _registry.default_name()
@@ -248,6 +398,8 @@ def _cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     params = _model_params(cls, args, name)
     if args.output is not None:
         _check_output(args.output)  # fail before a long fit, not after
+    if _sharded_input(args.input, cls, params):
+        return _aggregate_sharded(args, out, err, cls, name, params)
 
     data, gold = _load_input(args.input)
     try:
@@ -289,15 +441,10 @@ def _cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 os.environ["RAY_ADDRESS"] = previous_address
 
     if args.output is not None:
-        write_table(results_table(model), args.output)
+        _write_results(model, args.output)
 
     if not args.quiet:
-        seen: set[str] = set()
-        for w in caught:
-            msg = _one_line(w.message) if isinstance(w.message, BaseException) else str(w.message)
-            if msg not in seen:
-                seen.add(msg)
-                err.write(f"{PROG}: warning: {msg}\n")
+        _report_warnings(caught, err)
         _summary(out, model, judgments, name, cls, seconds, gold_pairs, args.output, args.use_gold)
     return 0
 
@@ -428,6 +575,80 @@ def _cmd_datasets_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> 
         raise FileNotFoundError(f"the directory of {args.path!r} does not exist")
     written = datasets.export(args.name, path)
     out.write(f"{written}\n")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------------
+# bench and simulate
+# --------------------------------------------------------------------------------------------------
+def _names(values: Sequence[str] | None) -> list[str] | None:
+    return None if values is None else [v.strip() for item in values for v in item.split(",") if v.strip()]
+
+
+def _cmd_bench(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .benchmarks.report import check_out, summary, write_report
+    from .benchmarks.study import load_study, parse_k, run_study, with_options
+
+    if args.ray_address is not None and args.engine == "local":
+        raise CLIError("--ray-address needs --engine ray")
+    study = with_options(
+        load_study(args.study), datasets=_names(args.datasets), only_datasets=args.study is None,
+        models=None if args.models is None else tuple(_names(args.models) or ()),
+        k=None if args.k is None else parse_k(args.k), seed=args.seed, repeats=args.repeats,
+        bootstrap=args.bootstrap, tie_break=args.tie_break)
+    check_out(args.out)  # fail before the run, not after
+    result = run_study(study, engine=args.engine or ("ray" if args.ray_address else None),
+                       address=args.ray_address, progress=False if args.quiet else None)
+    path = write_report(result, args.out, plots=not args.no_plots)
+    if not args.quiet:
+        out.write(summary(result, path))
+    return 0
+
+
+def _crowd_value(name: str, text: str) -> Any:
+    """A CrowdConfig value from its command-line text."""
+    from .datasets.simulate import CrowdConfig
+
+    if name in ("judgments_per_task", "class_prior"):
+        parts = [p for p in text.split(",") if p.strip()]
+        conv = int if name == "judgments_per_task" else float
+        vals = [conv(p) for p in parts]
+        return vals[0] if name == "judgments_per_task" and len(vals) == 1 else vals
+    default = {f.name: f.default for f in dataclasses.fields(CrowdConfig)}[name]
+    conv = int if default is dataclasses.MISSING or isinstance(default, int) else type(default)
+    try:
+        return conv(text)
+    except ValueError:
+        raise CLIError(f"--{name.replace('_', '-')} {text!r}: expected {conv.__name__}") from None
+
+
+def _cmd_simulate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .benchmarks.study import read_toml
+    from .datasets.simulate import CrowdConfig
+
+    fields: dict[str, Any] = {}
+    if args.config is not None:
+        data, _ = read_toml(args.config)
+        fields.update(data.get("crowd", data))
+    for key, value in vars(args).items():
+        if key.startswith("cfg_") and value is not None:
+            fields[key[4:]] = _crowd_value(key[4:], value)
+    missing = [f for f in ("n_tasks", "n_workers") if f not in fields]
+    if missing:
+        raise CLIError("give " + " and ".join(f"--{m.replace('_', '-')}" for m in missing) + " (or a CONFIG file)")
+    config = CrowdConfig.from_dict(fields)
+    try:
+        from .workers.simulate import simulate
+    except ModuleNotFoundError as exc:
+        raise ImportError(f"galton simulate needs Ray ({exc}); pip install 'galton[ray]'") from None
+    res = simulate(config, args.out, address=args.ray_address, files=args.files, overwrite=args.overwrite,
+                   progress=False if args.quiet else None)
+    if not args.quiet:
+        rows = [("output", str(res.path)), ("tasks", f"{res.n_tasks:,}"), ("workers", f"{res.n_workers:,}"),
+                ("judgments", f"{res.n_judgments:,}"), ("files", str(res.n_files)),
+                ("seconds", f"{res.seconds:.2f}"), ("judgments/s", f"{res.judgments_per_second:,.0f}")]
+        for key, value in rows:
+            out.write(f"{key:<13}{value}\n")
     return 0
 
 

@@ -1,0 +1,214 @@
+"""Scoring of a study's aggregated labels: crowd curves, experts, crowd-equivalents (tables).
+
+:func:`evaluate_source` turns the labels of every (k, repetition, model) of one source into table
+rows with the estimators of :mod:`galton.benchmarks.estimators`. Every *comparison* pairs a
+reference (gold, or the other experts' majority), a set of tasks and optionally an expert's
+credits on them; the crowd is always scored on exactly the expert's tasks and reference, with
+one shared set of bootstrap weights (paired).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+
+from . import estimators as est
+from ._sources import TAGS
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._sources import Source
+    from .study import Study
+
+__all__ = ["Comparison", "comparisons", "evaluate_source", "tables_from_rows", "TABLES"]
+
+#: Table names, in report order.
+TABLES = ("curves", "experts", "crowd_equivalent", "sweep", "sources", "runs")
+
+KIND_LOO = "designated (leave-one-out)"
+KIND_DESIGNATED = "designated"
+KIND_SPLIT = "best annotator (split half)"
+KIND_POST_HOC = "best annotator (post hoc, biased)"
+KIND_SIM = "simulated"
+MEAN_EXPERT = "experts (mean)"
+
+
+@dataclass
+class Comparison:
+    """Tasks, reference credits (tasks x codes) and the expert's credits (None: crowd only)."""
+
+    expert: str | None
+    kind: str
+    reference: str
+    tasks: np.ndarray
+    credit: np.ndarray
+    score: np.ndarray | None = None
+    curve: str | None = None  # name of the curve this comparison adds to the curves table
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _onehot(codes: np.ndarray, n_codes: int) -> np.ndarray:
+    out = np.zeros((codes.shape[0], n_codes))
+    out[np.arange(codes.shape[0]), codes] = 1.0
+    return out
+
+
+def comparisons(source: Source, study: Study) -> list[Comparison]:
+    """The comparisons of a source: the gold curve first, then every expert."""
+    gold_tasks = np.flatnonzero(source.gold >= 0)
+    gold_credit = _onehot(source.gold[gold_tasks], source.n_codes)
+    truth = "truth" if source.kind == "simulation" else "gold"
+    out = [Comparison(None, "crowd", truth, gold_tasks, gold_credit, curve="gold")]
+    labels = source.expert_labels
+    if labels is not None and labels.shape[0] >= 2:
+        rng = np.random.default_rng(np.random.SeedSequence([study.seed, TAGS["loo"], source.seed_key]))
+        loo = est.leave_one_out(labels, source.n_codes, study.loo_ties, rng)
+        ref = f"majority of the other {labels.shape[0] - 1} experts (ties: {study.loo_ties})"
+        for name, (credit, score, tied) in zip(source.expert_names, loo):
+            t = np.flatnonzero(~np.isnan(score))
+            out.append(Comparison(f"expert {name}", KIND_LOO, ref, t, credit[t], score[t],
+                                  extra={"tied_reference_tasks": int(tied[t].sum())}))
+        scores = np.stack([s for _, s, _ in loo])
+        t = np.flatnonzero(~np.isnan(scores).any(axis=0))
+        credit = np.mean([c[t] for c, _, _ in loo], axis=0)
+        out.append(Comparison(MEAN_EXPERT, KIND_LOO, ref, t, credit, scores[:, t].mean(axis=0),
+                              curve="experts_loo"))
+    elif labels is not None:
+        t = np.flatnonzero((labels[0] >= 0) & (source.gold >= 0))
+        score = (labels[0, t] == source.gold[t]).astype(float)
+        out.append(Comparison(f"expert {source.expert_names[0]}", KIND_DESIGNATED, truth, t,
+                              _onehot(source.gold[t], source.n_codes), score))
+    names = source.worker_names or list(range(source.n_workers))
+    if study.best_annotators > 0 and source.kind == "dataset" and gold_tasks.size >= 2 * study.min_tasks:
+        rng = np.random.default_rng(np.random.SeedSequence([study.seed, TAGS["split"], source.seed_key]))
+        sel = est.split_half(source.task, source.worker, source.label, source.gold, source.n_workers,
+                             rng, study.best_annotators, study.min_tasks)
+        for i, w in enumerate(sel.workers):
+            t = np.flatnonzero(~np.isnan(sel.scores[i]))
+            if t.size:
+                out.append(Comparison(
+                    f"best #{i + 1} (worker {names[w]})", KIND_SPLIT, f"{truth}, other half", t,
+                    _onehot(source.gold[t], source.n_codes), sel.scores[i, t],
+                    extra={"selection_accuracy": float(sel.selection_accuracy[i]),
+                           "selection_tasks": int(sel.selection_tasks[i])}))
+        ph = est.post_hoc_best(source.task, source.worker, source.label, source.gold, source.n_workers,
+                               study.min_tasks)
+        for i, w in enumerate(ph.workers):
+            t = np.flatnonzero(~np.isnan(ph.scores[i]))
+            out.append(Comparison(f"post-hoc best (worker {names[w]})", KIND_POST_HOC, truth, t,
+                                  _onehot(source.gold[t], source.n_codes), ph.scores[i, t],
+                                  extra={"selection_accuracy": float(ph.selection_accuracy[i]),
+                                         "selection_tasks": int(ph.selection_tasks[i]),
+                                         "note": "chosen after seeing the scoring gold; not used "
+                                                 "for crowd-equivalents"}))
+    if source.sim_expert is not None:
+        labels_e, true_acc, nominal = source.sim_expert
+        score = (labels_e[gold_tasks] == source.gold[gold_tasks]).astype(float)
+        out.append(Comparison(f"simulated expert ({nominal:g})", KIND_SIM, truth, gold_tasks, gold_credit,
+                              score, extra={"true_accuracy": true_acc}))
+    return out
+
+
+def _preds(results: dict[int, dict[str, Any]], ks: Sequence[int], m: int) -> np.ndarray | None:
+    if any(results[k]["errors"][m] is not None for k in ks):
+        return None
+    return np.stack([results[k]["preds"][m] for k in ks]).astype(np.int64)
+
+
+def _int(v: int | None) -> int | None:
+    return None if v is None else int(v)
+
+
+def evaluate_source(source: Source, ks: Sequence[int], results: dict[int, dict[str, Any]],
+                    models: Sequence[str], study: Study) -> dict[str, list[dict[str, Any]]]:
+    """Rows of every table for one source (see :data:`TABLES`)."""
+    ks_arr = np.asarray(ks)
+    level = study.confidence
+    counts = source.counts
+    preds = {m: _preds(results, ks, i) for i, m in enumerate(models)}
+    rows: dict[str, list[dict[str, Any]]] = {n: [] for n in TABLES}
+    kmax_acc: dict[tuple[str, str], tuple[float, float, float]] = {}
+    for c_idx, comp in enumerate(comparisons(source, study)):
+        T = comp.tasks.shape[0]
+        if T == 0:
+            continue
+        rng = np.random.default_rng(np.random.SeedSequence([study.seed, TAGS["bootstrap"], source.seed_key, c_idx]))
+        task_w = est.bootstrap_counts(T, study.bootstrap, rng)
+        rep_w = est.bootstrap_counts(study.repeats, study.bootstrap, rng)
+        n_full = (counts[comp.tasks][None, :] >= ks_arr[:, None]).sum(axis=1)
+        mask = (counts[comp.tasks][None, :] >= ks_arr[:, None]) if study.short_tasks == "exclude" else None
+        if comp.score is not None:
+            e = est.expert_bootstrap(comp.score, task_w)
+            e_lo, e_hi = est.percentile_interval(e.replicates[0], level)
+            rows["experts"].append({
+                "source": source.name, "expert": comp.expert, "kind": comp.kind, "reference": comp.reference,
+                "accuracy": float(e.estimate[0]), "ci_low": float(e_lo), "ci_high": float(e_hi),
+                "n_tasks": T, "selection_accuracy": comp.extra.get("selection_accuracy"),
+                "selection_tasks": comp.extra.get("selection_tasks"),
+                "true_accuracy": comp.extra.get("true_accuracy"),
+                "tied_reference_tasks": comp.extra.get("tied_reference_tasks"),
+                "note": comp.extra.get("note", "")})
+        ar = np.arange(T)
+        for model, P in preds.items():
+            if P is None:
+                continue
+            credit = comp.credit[ar[None, None, :], P[:, :, comp.tasks]]
+            curve = est.curve_bootstrap(credit, task_w, rep_w, mask)
+            lo, hi = est.percentile_interval(curve.replicates, level)
+            if comp.curve is not None:
+                for i, k in enumerate(ks):
+                    rows["curves"].append({
+                        "source": source.name, "reference": comp.curve, "model": model, "k": int(k),
+                        "accuracy": float(curve.estimate[i]), "ci_low": float(lo[i]), "ci_high": float(hi[i]),
+                        "n_tasks": int(T if mask is None else mask[i].sum()), "n_tasks_full": int(n_full[i]),
+                        "repeats": study.repeats})
+                if comp.curve == "gold":
+                    kmax_acc[(source.name, model)] = (float(curve.estimate[-1]), float(lo[-1]), float(hi[-1]))
+            if comp.score is None or comp.kind == KIND_POST_HOC:
+                continue
+            e_k = est.expert_bootstrap(comp.score, task_w, mask, len(ks))
+            d_lo, d_hi = est.percentile_interval(curve.replicates - e_k.replicates, level)
+            k_eq, k_lo, k_hi = est.crowd_equivalent(ks_arr, curve.estimate - e_k.estimate, d_lo, d_hi)
+            status = ("not reached" if k_eq is None else
+                      "reached" if k_hi is not None else "reached (upper bound beyond the grid)")
+            at = None if k_eq is None else float(curve.estimate[list(ks).index(k_eq)])
+            row = {"source": source.name, "expert": comp.expert, "kind": comp.kind, "model": model,
+                   "expert_accuracy": float(e_k.estimate[-1] if mask is not None else np.mean(comp.score)),
+                   "k_equivalent": _int(k_eq), "k_low": _int(k_lo), "k_high": _int(k_hi), "status": status,
+                   "crowd_accuracy_at_k": at, "crowd_accuracy_max_k": float(curve.estimate[-1]),
+                   "k_max": int(ks[-1]), "n_tasks": T}
+            rows["crowd_equivalent"].append(row)
+            if comp.kind == KIND_SIM:
+                acc, alo, ahi = kmax_acc.get((source.name, model), (np.nan, np.nan, np.nan))
+                rows["sweep"].append({
+                    "source": source.name, **{f"grid_{a}": v for a, v in source.params.items()},
+                    "model": model, "k_max": int(ks[-1]), "crowd_accuracy": acc, "crowd_ci_low": alo,
+                    "crowd_ci_high": ahi, "expert_accuracy": row["expert_accuracy"],
+                    "expert_true_accuracy": comp.extra.get("true_accuracy"), "k_equivalent": _int(k_eq),
+                    "k_low": _int(k_lo), "k_high": _int(k_hi), "status": status})
+    for i, m in enumerate(models):
+        errs = [results[k]["errors"][i] for k in ks if results[k]["errors"][i] is not None]
+        rows["runs"].append({
+            "source": source.name, "model": m, "fits": len(ks) * study.repeats,
+            "seconds": float(sum(results[k]["seconds"][i] for k in ks)),
+            "warnings": int(sum(results[k]["warnings"][i] for k in ks)), "error": errs[0] if errs else ""})
+    c = counts
+    rows["sources"].append({
+        "source": source.name, "kind": source.kind, "origin": source.origin, "n_tasks": source.n_tasks,
+        "n_gold_tasks": int((source.gold >= 0).sum()), "n_workers": source.n_workers,
+        "n_labels": source.n_labels, "n_judgments": int(source.task.shape[0]),
+        "judgments_min": int(c.min()), "judgments_median": float(np.median(c)), "judgments_max": int(c.max()),
+        "k_grid": ",".join(str(k) for k in ks), "n_experts": len(source.expert_names) or
+        (1 if source.sim_expert is not None else 0),
+        "dropped_expert_judgments": source.dropped_expert_judgments,
+        "params": json.dumps(source.params, sort_keys=True)})
+    return rows
+
+
+def tables_from_rows(rows: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """Polars DataFrames by table name (empty tables are left out)."""
+    import polars as pl
+
+    return {n: pl.DataFrame(rows[n], infer_schema_length=None) for n in TABLES if rows.get(n)}

@@ -1,0 +1,230 @@
+"""Sources of a crowd study: real datasets and simulated crowds, encoded as int codes.
+
+:func:`prepare_sources` turns a :class:`~galton.benchmarks.study.Study` into :class:`Source`
+objects: the crowd's judgments (experts' own judgments removed), gold, designated experts, and
+for a simulation its simulated expert. Plain numpy and polars; no models, no Ray.
+"""
+
+from __future__ import annotations
+
+import itertools
+import zlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .study import Study
+
+__all__ = ["Source", "TAGS", "grid_points", "prepare_dataset", "prepare_simulation", "prepare_sources"]
+
+#: SeedSequence tags (second entropy word) of the study's random streams.
+TAGS = {"subsample": 1, "split": 2, "bootstrap": 3, "loo": 4, "sim_expert": 5}
+
+# --------------------------------------------------------------------------------------------------
+# sources: real datasets and simulated crowds, prepared as int codes
+# --------------------------------------------------------------------------------------------------
+@dataclass
+class Source:
+    """One data set of a study, encoded (crowd judgments only; experts apart).
+
+    ``n_codes >= n_labels``: label codes that only experts used come after the crowd's.
+    ``sim_expert`` holds the simulated expert's labels, true accuracy and nominal accuracy.
+    """
+
+    name: str
+    kind: str  # "dataset" | "simulation"
+    origin: str  # "bundled" | "shared" | "simulated"
+    params: dict[str, Any]
+    seed_key: int
+    task: np.ndarray
+    worker: np.ndarray
+    label: np.ndarray
+    n_tasks: int
+    n_workers: int
+    n_labels: int
+    n_codes: int
+    label_names: list[Any]
+    gold: np.ndarray
+    expert_labels: np.ndarray | None = None
+    expert_names: list[str] = field(default_factory=list)
+    sim_expert: tuple[np.ndarray, float, float] | None = None
+    dropped_expert_judgments: int = 0
+    worker_names: list[Any] = field(default_factory=list)
+    k_grid: tuple[int, ...] | None = None  # own k grid (simulations), else the study's
+
+    @property
+    def counts(self) -> np.ndarray:
+        return np.bincount(self.task, minlength=self.n_tasks)
+
+    def k_top(self, k_max: str | int = "median") -> int:
+        """The largest k of this source: ``"median"`` judgments of a gold task (rounded down),
+        ``"max"`` of any task, or a number (capped at the maximum)."""
+        c = self.counts[self.gold >= 0] if (self.gold >= 0).any() else self.counts
+        if k_max == "median":
+            return max(1, int(np.floor(np.median(c))))
+        top = int(self.counts.max())
+        return top if k_max == "max" else max(1, min(int(k_max), top))
+
+    def ks(self, grid: Sequence[int], k_max: str | int = "median") -> list[int]:
+        """The study's k grid for this source, capped at :meth:`k_top` (which is added to it)."""
+        top = self.k_top(k_max)
+        return sorted({min(int(k), top) for k in grid})
+
+
+def _crc(name: str) -> int:
+    return zlib.crc32(name.encode("utf-8"))
+
+
+def _dataset_names(requested: Sequence[str]) -> list[str]:
+    from .. import datasets as D
+
+    out: list[str] = []
+    for n in requested:
+        if n in ("all", "bundled"):
+            pool = list(D.names())
+            if n == "all" and D.shared_root() is not None:
+                pool += [s for s in D.shared_names() if s not in pool]
+            for s in sorted(pool):
+                if not D.is_numeric(s) and s != "dawid_skene_1979" and s not in out:
+                    out.append(s)
+        elif n not in out:
+            out.append(n)
+    return out
+
+
+def _load_dataset(name: str) -> tuple[Any, str]:
+    from .. import datasets as D
+
+    if name.startswith("shared:") or (name not in D.names() and not name.startswith("bundled:")):
+        plain = name.removeprefix("shared:")
+        if D.shared_root() is None or plain not in D.shared_names():
+            where = "" if D.shared_root() is None else f", shared: {', '.join(D.shared_names())}"
+            raise ValueError(f"unknown dataset {name!r}; bundled: {', '.join(D.names())}{where}")
+        return D.load_shared(plain), "shared"
+    return D.load(name.removeprefix("bundled:")), "bundled"
+
+
+def _column(frame: Any, name: str) -> list[Any]:
+    return frame.get_column(name).to_list()
+
+
+def prepare_dataset(name: str) -> Source:
+    """Encode a real dataset: crowd judgments (experts' own judgments removed), gold, experts."""
+    from .. import datasets as D
+    from ..judgments import Judgments
+
+    plain = name.removeprefix("shared:").removeprefix("bundled:")
+    if D.is_numeric(plain):
+        raise ValueError(f"dataset {name!r} holds numeric ratings; a crowd study needs categories")
+    ds, origin = _load_dataset(name)
+    if ds.gold is None:
+        raise ValueError(f"dataset {name!r} has no gold labels; a crowd study scores against gold")
+    ds = ds._replace(gold=ds.gold.drop_nulls(),
+                     experts=None if ds.experts is None else ds.experts.drop_nulls())
+    judgments, dropped = ds.judgments.drop_nulls(), 0
+    expert_ids: list[Any] = []
+    if ds.experts is not None:
+        expert_ids = sorted(set(_column(ds.experts, "expert")), key=str)
+        mask = np.isin(np.asarray([str(w) for w in _column(judgments, "worker")]), [str(e) for e in expert_ids])
+        dropped = int(mask.sum())
+        if dropped:
+            judgments = judgments.filter(~np.asarray(mask))
+    values = set(_column(judgments, "label")) | set(_column(ds.gold, "label"))
+    if ds.experts is not None:
+        values |= set(_column(ds.experts, "label"))
+    crowd_labels = sorted(set(_column(judgments, "label")))
+    labels = crowd_labels + sorted(values - set(crowd_labels))  # crowd codes first
+    J = Judgments.from_any(judgments, labels=crowd_labels)
+    gold_values = _column(ds.gold, "label")
+    code_of = {v: i for i, v in enumerate(labels)}
+    tidx = J.task_index(_column(ds.gold, "task"))
+    gold = np.full(J.n_tasks, -1, dtype=np.int32)
+    ok = tidx >= 0
+    gold[tidx[ok]] = [code_of[v] for v, keep in zip(gold_values, ok) if keep]
+    src = Source(name=plain, kind="dataset", origin=origin, params={}, seed_key=_crc(plain),
+                 task=J.task, worker=J.worker, label=J.label, n_tasks=J.n_tasks, n_workers=J.n_workers,
+                 n_labels=J.n_labels, n_codes=len(labels), label_names=labels, gold=gold,
+                 dropped_expert_judgments=dropped, worker_names=J.worker_names.tolist())
+    if ds.experts is not None:
+        ex = ds.experts
+        e_task = J.task_index(_column(ex, "task"))
+        e_id = [str(e) for e in _column(ex, "expert")]
+        names = [str(e) for e in expert_ids]
+        mat = np.full((len(names), J.n_tasks), -1, dtype=np.int32)
+        row = {n: i for i, n in enumerate(names)}
+        for t, e, v in zip(e_task, e_id, _column(ex, "label")):
+            if t >= 0:
+                mat[row[e], t] = code_of[v]
+        src.expert_labels, src.expert_names = mat, names
+    return src
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def grid_points(study: Study) -> list[dict[str, Any]]:
+    """Every combination of the grid values, in file order (the last key varies fastest)."""
+    axes = list(study.grid)
+    return [dict(zip(axes, values)) for values in itertools.product(*(study.grid[a] for a in axes))]
+
+
+def prepare_simulation(study: Study, index: int, point: dict[str, Any]) -> Source:
+    """Simulate one grid point (:func:`galton.datasets.simulate.simulate`) and its expert.
+
+    The crowd gives ``judgments_per_task = max(k)`` judgments per task (``k`` of ``[simulation]``,
+    else of the study) (workers marked
+    ``is_expert`` are left out of the crowd). The simulated expert answers every task once:
+    right with probability ``sigmoid(logit(expert_accuracy) / difficulty_t)`` (the simulator's
+    model for experts), else a uniformly random wrong label; its *true* accuracy is the mean of
+    that probability over the tasks.
+    """
+    from ..datasets.simulate import CrowdConfig, simulate
+
+    fixed = dict(study.simulation)
+    sim_seed = int(fixed.pop("seed", study.seed))
+    k_grid = tuple(sorted({int(k) for k in fixed.pop("k", study.k)}))
+    k_max = max(k_grid)
+    cfg = {**fixed, **point}
+    jpt = cfg.pop("judgments_per_task", k_max)
+    if (max(jpt) if isinstance(jpt, (list, tuple)) else int(jpt)) < k_max:
+        raise ValueError(f"judgments_per_task={jpt!r} is below the largest k ({k_max}) of the study")
+    missing = [f for f in ("n_tasks", "n_workers") if f not in cfg]
+    if missing:
+        raise ValueError(f"[simulation] needs {missing}")
+    config = CrowdConfig(**cfg, judgments_per_task=jpt, seed=sim_seed)
+    res = simulate(config)
+    keep = ~res.workers.is_expert[res.worker]
+    K, T = config.n_classes, config.n_tasks
+    a = float(config.expert_accuracy)
+    rng = np.random.default_rng(np.random.SeedSequence([sim_seed, TAGS["sim_expert"]]))
+    u, off = rng.random(T), rng.integers(0, K - 1, T)
+    with np.errstate(divide="ignore"):
+        p = _sigmoid((np.log(a) - np.log1p(-a)) / res.difficulty)
+    y = res.true_label.astype(np.int32)
+    expert = np.where(u < p, y, (y + 1 + off) % K).astype(np.int32)
+    name = f"sim{index:02d}"
+    return Source(name=name, kind="simulation", origin="simulated", params=dict(point),
+                  seed_key=_crc("simulation"), task=res.task[keep].astype(np.int32),
+                  worker=res.worker[keep], label=res.label[keep], n_tasks=T, n_workers=config.n_workers,
+                  n_labels=K, n_codes=K, label_names=list(range(K)), gold=y,
+                  sim_expert=(expert, float(p.mean()), a), k_grid=k_grid)
+
+
+def prepare_sources(study: Study) -> tuple[list[Source], list[str]]:
+    """Every source of the study, and notes on the datasets that were left out."""
+    sources, notes = [], []
+    requested = list(study.datasets)
+    for name in _dataset_names(requested):
+        try:
+            sources.append(prepare_dataset(name))
+        except ValueError as exc:
+            if name in requested:  # named on purpose: a mistake to report, not to skip
+                raise
+            notes.append(f"{name}: left out ({exc})")
+    if study.simulation or study.grid:
+        for i, point in enumerate(grid_points(study) or [{}]):
+            sources.append(prepare_simulation(study, i, point))
+    return sources, notes

@@ -1,0 +1,525 @@
+"""Crowd-versus-expert studies: how many crowd judgments per task equal one expert?
+
+A *study* (a TOML file, see ``galton/benchmarks/studies/``) names real datasets and/or a grid of
+simulated crowds, the models, the grid of ``k`` (judgments per task) and the number of
+repetitions. :func:`run_study` runs it and returns tables; :mod:`galton.benchmarks.report` writes
+them with plots and an ``index.html``. ``galton bench`` on the command line does both.
+
+What is computed (the estimators are in :mod:`galton.benchmarks.estimators`):
+
+- **Crowd curve**: for each source, ``k`` and repetition ``r``, ``min(k, n_t)`` non-expert
+  judgments per task are drawn (tasks with fewer than ``k`` use all they have with
+  ``short_tasks = "all"``, the default, and ``n_tasks_full`` counts the tasks that had ``k``; with
+  ``"exclude"`` they are not scored at that ``k``), each model aggregates them (all tasks, gold is
+  never shown to a model) and the aggregated labels are scored on the gold tasks. Accuracy with a
+  two-way bootstrap interval over tasks and repetitions. ``k`` runs over the study's grid up to
+  ``k_max`` (default: the median number of judgments of a gold task, which joins the grid).
+- **Experts**: designated experts scored leave-one-out against the other experts' majority (the
+  crowd against the same reference), best annotators chosen on one half of the gold tasks and
+  scored on the other, simulated experts of known accuracy; the post-hoc best annotator is
+  listed for comparison only.
+- **Crowd-equivalent** of every expert, per model: the smallest ``k`` at which the crowd's
+  accuracy on the expert's own tasks and reference reaches the expert's, with an interval.
+
+Seeds (all from ``numpy.random.SeedSequence``, so a study repeats exactly, on any engine):
+judgments kept at ``(source, k, r)``: ``[seed, 1, crc32(source), k, r]`` (its second spawned
+child seeds the models' ``random_state``, which also breaks majority-vote ties); split halves:
+``[seed, 2, crc32(source)]``; bootstrap of comparison ``c``: ``[seed, 3, crc32(source), c]``;
+leave-one-out random ties: ``[seed, 4, crc32(source)]``; simulated expert answers:
+``[simulation seed, 5]``. Every simulated grid point uses the same simulation seed and the same
+``crc32("simulation")``, so the points differ only by their parameters (common random numbers).
+
+Work is cut into one job per (source, k); jobs run in this process (``engine="local"``) or as Ray
+tasks (``engine="ray"``, a local instance unless ``address``/``RAY_ADDRESS`` names a cluster), with
+identical results: numba runs single-threaded inside a job so float sums do not depend on the
+machine's thread count. (Ray is used through :mod:`galton.workers.tasks` only, so studies run
+without Ray with ``engine="local"``.)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import inspect
+import json
+import os
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from . import estimators as est
+from ._sources import TAGS, Source, grid_points, prepare_dataset, prepare_simulation, prepare_sources
+
+__all__ = ["Study", "Source", "StudyResult", "load_study", "study_path", "resolve_models", "grid_points",
+           "prepare_dataset", "prepare_simulation", "prepare_sources", "run_job", "run_study", "versions",
+           "parse_k", "with_options", "read_toml", "STUDIES_DIR", "TAGS"]
+
+STUDIES_DIR = Path(__file__).with_name("studies")
+_ENGINES = ("local", "ray")
+_SHORT = ("all", "exclude")
+_TIES = ("random", "low")
+_SIM_KEYS = ("seed", "k")  # [simulation] keys that are not CrowdConfig fields
+
+
+# --------------------------------------------------------------------------------------------------
+# study files
+# --------------------------------------------------------------------------------------------------
+def _toml() -> Any:
+    try:
+        import tomllib  # Python 3.11+
+    except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+        try:
+            import tomli as tomllib  # type: ignore[no-redef]
+        except ModuleNotFoundError:
+            raise ImportError("reading a study file needs Python 3.11+ (tomllib) or, on Python 3.10, "
+                              "the tomli package: pip install tomli") from None
+    return tomllib
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    raise TypeError(f"cannot write {v!r} to TOML")
+
+
+@dataclass(frozen=True)
+class Study:
+    """A study: what to run. Field names are the keys of the ``[study]`` table of a study file.
+
+    Parameters
+    ----------
+    name, description : str
+    seed : int
+        Seed of every random stream (see the module docstring).
+    repeats : int
+        Repetitions ``R`` of the draw of ``k`` judgments per task.
+    bootstrap : int
+        Bootstrap replicates ``B``.
+    confidence : float
+        Level of the intervals.
+    models : tuple of str
+        Registered categorical models (``"default"``: galton's default model).
+    k : tuple of int
+        Grid of judgments per task; per source capped at `k_max` (which joins the grid).
+    k_max : "median", "max" or int
+        Largest k per source: the median number of judgments of its gold tasks (default: beyond
+        it most tasks have nothing more to give), the largest number any task has, or a number.
+    tie_break : {"random", "low"}
+        Majority-vote ties (every model that takes ``tie_break``): a uniformly random tied label,
+        seeded per (source, k, repetition), as Snow et al. (2008); or the lowest label code.
+    loo_ties : {"split", "random", "low"}
+        Ties of the leave-one-out expert majority (:func:`~galton.benchmarks.estimators.leave_one_out`).
+    short_tasks : {"all", "exclude"}
+        Tasks with fewer than ``k`` judgments: use all they have, or do not score them at ``k``.
+    best_annotators, min_tasks : int
+        How many annotators to choose on one half of the gold tasks (0: none) and how many tasks
+        of that half each must have judged (real datasets; a simulation has its simulated expert).
+    engine : {"ray", "local"}
+    datasets : tuple of str
+        Dataset names (``[datasets] names``): bundled, shared (``shared:NAME`` forces the shared
+        folder), ``"bundled"`` (every bundled categorical set) or ``"all"`` (with the shared ones).
+    simulation : dict
+        ``[simulation]``: fixed :class:`~galton.datasets.simulate.CrowdConfig` fields, ``seed`` (of
+        every grid point; default: the study's) and ``k`` (the simulations' own k grid; default:
+        the study's).
+    grid : dict of lists
+        ``[simulation.grid]``: CrowdConfig fields and their values; every combination is one source.
+    text : str
+        The study file's text, kept for the report.
+    """
+
+    name: str = "study"
+    description: str = ""
+    seed: int = 0
+    repeats: int = 10
+    bootstrap: int = 1000
+    confidence: float = 0.95
+    models: tuple[str, ...] = ("mv", "ds", "default")
+    k: tuple[int, ...] = (1, 2, 3, 5, 7, 10)
+    k_max: str | int = "median"
+    tie_break: str = "random"
+    loo_ties: str = "split"
+    short_tasks: str = "all"
+    best_annotators: int = 3
+    min_tasks: int = 20
+    engine: str = "ray"
+    datasets: tuple[str, ...] = ()
+    simulation: dict[str, Any] = field(default_factory=dict)
+    grid: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    text: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "models", tuple(str(m) for m in self.models))
+        object.__setattr__(self, "k", tuple(sorted({int(k) for k in self.k})))
+        object.__setattr__(self, "datasets", tuple(str(d) for d in self.datasets))
+        object.__setattr__(self, "grid", {str(a): tuple(v) for a, v in self.grid.items()})
+        checks = [(self.repeats >= 1, "repeats must be >= 1"), (self.bootstrap >= 10, "bootstrap must be >= 10"),
+                  (0.5 <= self.confidence < 1, "confidence must lie in [0.5, 1)"),
+                  (bool(self.k) and self.k[0] >= 1, "k must be a non-empty list of integers >= 1"),
+                  (self.k_max in ("median", "max") or (isinstance(self.k_max, int) and self.k_max >= 1),
+                   "k_max must be 'median', 'max' or an integer >= 1"),
+                  (bool(self.models), "models must name at least one model"),
+                  (self.tie_break in _TIES, f"tie_break must be one of {_TIES}"),
+                  (self.loo_ties in est.LOO_TIES, f"loo_ties must be one of {est.LOO_TIES}"),
+                  (self.short_tasks in _SHORT, f"short_tasks must be one of {_SHORT}"),
+                  (self.engine in _ENGINES, f"engine must be one of {_ENGINES}"),
+                  (self.best_annotators >= 0 and self.min_tasks >= 1, "best_annotators >= 0, min_tasks >= 1"),
+                  (bool(self.datasets or self.simulation or self.grid),
+                   "the study names no [datasets] and no [simulation]; add one of them"),
+                  (all(len(v) for v in self.grid.values()), "every [simulation.grid] entry needs a value")]
+        for ok, msg in checks:
+            if not ok:
+                raise ValueError(f"study {self.name!r}: {msg}")
+
+    # ------------------------------------------------------------------ (de)serialisation
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], text: str = "") -> Study:
+        """A study from the parsed study file (tables ``study``, ``datasets``, ``simulation``)."""
+        unknown = sorted(set(data) - {"study", "datasets", "simulation"})
+        if unknown:
+            raise ValueError(f"unknown table(s) {unknown} in the study file; use [study], [datasets], "
+                             "[simulation] and [simulation.grid]")
+        own = dict(data.get("study", {}))
+        names = {f.name for f in dataclasses.fields(cls)} - {"datasets", "simulation", "grid", "text"}
+        bad = sorted(set(own) - names)
+        if bad:
+            raise ValueError(f"unknown [study] key(s) {bad}; valid: {sorted(names)}")
+        ds = data.get("datasets", {})
+        if set(ds) - {"names"}:
+            raise ValueError("[datasets] takes one key, names = [...]")
+        sim = dict(data.get("simulation", {}))
+        grid = sim.pop("grid", {})
+        if sim or grid:
+            _check_crowd_fields([*(a for a in sim if a not in _SIM_KEYS), *grid])
+        grid = {a: (v if isinstance(v, list) else [v]) for a, v in grid.items()}
+        return cls(**own, datasets=tuple(ds.get("names", ())), simulation=sim, grid=grid, text=text)
+
+    @classmethod
+    def from_toml(cls, text: str) -> Study:
+        return cls.from_dict(_toml().loads(text), text)
+
+    def to_toml(self) -> str:
+        """The study as a study file."""
+        lines = ["[study]"]
+        for f in dataclasses.fields(self):
+            if f.name not in ("datasets", "simulation", "grid", "text"):
+                lines.append(f"{f.name} = {_toml_value(getattr(self, f.name))}")
+        if self.datasets:
+            lines += ["", "[datasets]", f"names = {_toml_value(self.datasets)}"]
+        if self.simulation or self.grid:
+            lines += ["", "[simulation]"] + [f"{a} = {_toml_value(v)}" for a, v in self.simulation.items()]
+        if self.grid:
+            lines += ["", "[simulation.grid]"] + [f"{a} = {_toml_value(v)}" for a, v in self.grid.items()]
+        return "\n".join(lines) + "\n"
+
+    def replace(self, **changes: Any) -> Study:
+        """A copy with some fields changed (the study text is regenerated)."""
+        new = dataclasses.replace(self, **changes, text="")
+        return dataclasses.replace(new, text=new.to_toml())
+
+
+def parse_k(text: str) -> tuple[int, ...]:
+    """A k grid from text: ``"1,2,3,5,10"``, ``"1-10"`` or a mix (``"1-5,10,20"``)."""
+    out: set[int] = set()
+    for part in (p.strip() for p in str(text).split(",")):
+        if not part:
+            continue
+        try:
+            lo, _, hi = part.partition("-")
+            a, b = int(lo), int(hi or lo)
+        except ValueError:
+            raise ValueError(f"cannot read the k grid {text!r}; write it like 1,2,3,5,10 or 1-10") from None
+        if a < 1 or b < a:
+            raise ValueError(f"k range {part!r} must be 1 <= low <= high")
+        out.update(range(a, b + 1))
+    if not out:
+        raise ValueError(f"the k grid {text!r} is empty")
+    return tuple(sorted(out))
+
+
+def with_options(study: Study, *, datasets: Sequence[str] | None = None, only_datasets: bool = False,
+                 **changes: Any) -> Study:
+    """The study with command-line options applied (None: keep the study's value).
+
+    ``datasets`` replaces the study's datasets; with ``only_datasets`` the simulation is dropped
+    too (``galton bench --datasets ...`` without a study file runs just those datasets).
+    """
+    kw = {a: v for a, v in changes.items() if v is not None}
+    if datasets is not None:
+        kw["datasets"] = tuple(datasets)
+        if only_datasets:
+            kw.update(simulation={}, grid={}, name="datasets", description="")
+    return study.replace(**kw) if kw else study
+
+
+def _check_crowd_fields(names: Sequence[str]) -> None:
+    from ..datasets.simulate import CrowdConfig
+
+    valid = {f.name for f in dataclasses.fields(CrowdConfig)}
+    bad = sorted(set(names) - valid)
+    if bad:
+        raise ValueError(f"unknown [simulation] key(s) {bad}; valid: CrowdConfig fields {sorted(valid)}")
+
+
+def study_path(name: str | os.PathLike[str] | None = None) -> Path:
+    """The file of a study: a path, or the name of a study shipped in ``studies/`` (default:
+    ``default``)."""
+    if name is None:
+        name = "default"
+    p = Path(name)
+    if p.suffix != ".toml" and not p.exists():
+        shipped = STUDIES_DIR / f"{p.name}.toml"
+        if shipped.exists():
+            return shipped
+        known = sorted(q.stem for q in STUDIES_DIR.glob("*.toml"))
+        raise FileNotFoundError(f"no study file {str(name)!r}; give a .toml path or one of {known}")
+    if not p.exists():
+        raise FileNotFoundError(f"study file {str(p)!r} does not exist")
+    return p
+
+
+def read_toml(path: str | os.PathLike[str]) -> tuple[dict[str, Any], str]:
+    """The parsed content and the text of a TOML file; a syntax error is a ``ValueError``."""
+    text = Path(path).read_text(encoding="utf-8")
+    lib = _toml()
+    try:
+        return lib.loads(text), text
+    except lib.TOMLDecodeError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+
+
+def load_study(name: str | os.PathLike[str] | None = None) -> Study:
+    """Read a study file (see :func:`study_path`)."""
+    data, text = read_toml(study_path(name))
+    return Study.from_dict(data, text)
+
+
+def resolve_models(names: Sequence[str]) -> list[str]:
+    """Canonical names of categorical models; ``"default"`` is galton's default model."""
+    from .. import aggregator  # noqa: F401  (importing it registers the models)
+    from ..aggregator import _registry
+
+    out: list[str] = []
+    for n in names:
+        cls = _registry.get(_registry.default_name() if n == "default" else n)
+        canon = getattr(cls, "registry_name", n)
+        if getattr(cls, "kind", "categorical") != "categorical":
+            cats = [m for m in _registry.names()
+                    if getattr(_registry.get(m), "kind", "categorical") == "categorical"]
+            raise ValueError(f"model {n!r} aggregates {cls.kind} data; a crowd study needs categorical "
+                             f"models: {', '.join(cats)}")
+        if getattr(cls, "_require_gold", False):
+            raise ValueError(f"model {n!r} needs gold labels to fit; a crowd study never shows gold to "
+                             "a model; choose another")
+        if canon not in out:
+            out.append(canon)
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# jobs: one (source, k) with every model and repetition
+# --------------------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def one_thread() -> Any:
+    """numba (and BLAS, when threadpoolctl is installed) single-threaded: results that do not
+    depend on the thread count, and no spinning threads on a busy machine (a 20x slowdown of the
+    bootstrap's matrix products was measured on a loaded 2-core machine)."""
+    with contextlib.ExitStack() as stack:
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:
+            pass
+        else:
+            stack.enter_context(threadpool_limits(1, user_api="blas"))
+        try:
+            import numba
+        except ImportError:  # pragma: no cover - numba is a dependency
+            yield
+            return
+        old = numba.get_num_threads()
+        numba.set_num_threads(1)
+        try:
+            yield
+        finally:
+            numba.set_num_threads(old)
+
+
+def _model_kwargs(cls: type, study: Study, random_state: int) -> dict[str, Any]:
+    accepted = set(inspect.signature(cls.__init__).parameters)
+    kw: dict[str, Any] = {}
+    if "random_state" in accepted:
+        kw["random_state"] = random_state
+    if "tie_break" in accepted:
+        kw["tie_break"] = study.tie_break
+    if "progress" in accepted:
+        kw["progress"] = False
+    return kw
+
+
+def run_job(source: Source, k: int, study: Study) -> dict[str, Any]:
+    """Aggregate ``R`` draws of ``k`` judgments per task with every model of the study.
+
+    Returns
+    -------
+    dict
+        ``source``, ``k``, ``preds`` (int16, models x R x tasks; -1 for a model that failed),
+        ``seconds`` and ``warnings`` per model, ``errors`` (message or None per model).
+    """
+    from ..aggregator import _registry
+    from ..judgments import Judgments
+
+    models = resolve_models(study.models)
+    M, R, T = len(models), study.repeats, source.n_tasks
+    preds = np.full((M, R, T), -1, dtype=np.int16)
+    seconds, n_warn = np.zeros(M), np.zeros(M, dtype=np.int64)
+    errors: list[str | None] = [None] * M
+    with one_thread():
+        for r in range(R):
+            ss = np.random.SeedSequence([study.seed, TAGS["subsample"], source.seed_key, int(k), r])
+            pick_ss, model_ss = ss.spawn(2)
+            sel = est.subsample(source.task, T, int(k), np.random.default_rng(pick_ss))
+            _, worker = np.unique(source.worker[sel], return_inverse=True)
+            sub = Judgments.from_codes(source.task[sel], worker, source.label[sel], n_tasks=T,
+                                       n_labels=source.n_labels)
+            seed = int(model_ss.generate_state(1)[0])
+            for m, name in enumerate(models):
+                if errors[m] is not None:
+                    continue
+                cls = _registry.get(name)
+                t0 = time.perf_counter()
+                try:
+                    with warnings.catch_warnings(record=True) as caught:
+                        warnings.simplefilter("always")
+                        model = cls(**_model_kwargs(cls, study, seed)).fit(sub)
+                except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
+                    errors[m] = " ".join(str(exc).split()) or type(exc).__name__
+                    preds[m] = -1
+                    continue
+                seconds[m] += time.perf_counter() - t0
+                n_warn[m] += len(caught)
+                preds[m, r] = np.asarray(model.label_codes_, dtype=np.int16)
+    return {"source": source.name, "k": int(k), "preds": preds, "seconds": seconds,
+            "warnings": n_warn, "errors": errors}
+
+
+def _ray_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("ray") is not None
+
+
+def _map_local(sources: dict[str, Source], jobs: list[tuple[str, int]], study: Study,
+               done: Callable[[dict[str, Any]], None]) -> None:
+    for name, k in jobs:
+        done(run_job(sources[name], k, study))
+
+
+def _map_ray(sources: dict[str, Source], jobs: list[tuple[str, int]], study: Study,
+             done: Callable[[dict[str, Any]], None], address: str | None) -> None:
+    """The jobs as Ray tasks (one CPU each); each source's arrays go to the object store once."""
+    from ..workers.tasks import map_unordered  # Ray lives in galton.workers only
+
+    map_unordered(run_job, sources, [(n, k, study) for n, k in jobs], done, address=address)
+
+
+# --------------------------------------------------------------------------------------------------
+# the study
+# --------------------------------------------------------------------------------------------------
+@dataclass
+class StudyResult:
+    """Tables (polars DataFrames by name) and metadata (seeds, versions, timing, notes)."""
+
+    study: Study
+    tables: dict[str, Any]
+    meta: dict[str, Any]
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python and the packages a study result depends on."""
+    import platform
+    from importlib import metadata
+
+    out = {"python": platform.python_version()}
+    for pkg in ("galton", "numpy", "polars", "pyarrow", "numba", "ray", "matplotlib"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "not installed"
+    if out["galton"] == "not installed":
+        from .. import __version__
+
+        out["galton"] = f"{__version__} (source tree)"
+    return out
+
+
+def run_study(study: Study, *, engine: str | None = None, address: str | None = None,
+              progress: bool | None = None) -> StudyResult:
+    """Run a study; see the module docstring for what it computes.
+
+    Parameters
+    ----------
+    study : Study
+    engine : {"ray", "local"}, optional
+        Overrides ``study.engine``. ``"ray"`` without Ray installed runs locally with a warning.
+    address : str, optional
+        Ray cluster (else ``RAY_ADDRESS``, else a new local instance).
+    progress : bool, optional
+        Progress bar on stderr (default: when stderr is a terminal).
+    """
+    from .._progress import Progress
+    from ._evaluate import evaluate_source, tables_from_rows
+
+    t0 = time.perf_counter()
+    engine = engine or study.engine
+    if engine not in _ENGINES:
+        raise ValueError(f"engine must be one of {_ENGINES}, not {engine!r}")
+    models = resolve_models(study.models)
+    sources, notes = prepare_sources(study)
+    if not sources:
+        raise ValueError("the study has no usable source")
+    by_name = {s.name: s for s in sources}
+    ks = {s.name: s.ks(s.k_grid or study.k, study.k_max) for s in sources}
+    jobs = [(s.name, k) for s in sources for k in ks[s.name]]
+    jobs.sort(key=lambda j: -min(j[1], int(by_name[j[0]].counts.max())) * by_name[j[0]].n_tasks)
+    if engine == "ray" and not _ray_available():
+        warnings.warn("Ray is not installed; the study runs in this process (pip install 'galton[ray]')",
+                      RuntimeWarning, stacklevel=2)
+        engine = "local"
+    results: dict[str, dict[int, dict[str, Any]]] = {s.name: {} for s in sources}
+    bar = Progress(len(jobs), "bench", enabled=progress)
+
+    def done(res: dict[str, Any]) -> None:
+        results[res["source"]][res["k"]] = res
+        bar.update(sum(len(v) for v in results.values()), f"{res['source']} k={res['k']}")
+
+    if engine == "ray":
+        _map_ray(by_name, jobs, study, done, address)
+    else:
+        _map_local(by_name, jobs, study, done)
+    bar.close()
+    t_fit = time.perf_counter() - t0
+    rows: dict[str, list[dict[str, Any]]] = {}
+    with one_thread():
+        for s in sources:
+            for name, part in evaluate_source(s, ks[s.name], results[s.name], models, study).items():
+                rows.setdefault(name, []).extend(part)
+    tables = tables_from_rows(rows)
+    meta = {
+        "study": study.name, "engine": engine, "seed": study.seed, "models": models,
+        "sources": [s.name for s in sources], "notes": notes, "versions": versions(),
+        "seconds": time.perf_counter() - t0, "seconds_fits": t_fit, "n_jobs": len(jobs),
+        "tie_break": study.tie_break, "loo_ties": study.loo_ties, "short_tasks": study.short_tasks,
+        "seeds": {"study": study.seed, "simulation": int(study.simulation.get("seed", study.seed)),
+                  "streams": {k: f"SeedSequence([{study.seed}, {v}, ...])" for k, v in TAGS.items()}},
+    }
+    return StudyResult(study=study, tables=tables, meta=meta)

@@ -1,0 +1,337 @@
+"""The crowd-versus-expert study: its estimators on constructed cases with known answers, the
+published figures it must reproduce (Sheng et al. 2008 from a study run, Snow et al. 2008 on RTE),
+and local-equals-Ray."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from galton import datasets
+from galton.benchmarks import estimators as est
+from galton.benchmarks.study import Study, load_study, parse_k, prepare_dataset, resolve_models, run_study, with_options
+
+SHARED_REASON = "../shared/datasets not found; these tests run in CI"
+
+
+# --------------------------------------------------------------------------------------------------
+# sampling k judgments
+# --------------------------------------------------------------------------------------------------
+def test_subsample_keeps_min_k_n_distinct_judgments_of_each_task() -> None:
+    rng = np.random.default_rng(0)
+    counts = np.array([1, 4, 7, 2, 10])
+    task = np.repeat(np.arange(5), counts)
+    task = task[rng.permutation(task.size)]  # rows in any order
+    for k in (1, 3, 7, 12):
+        sel = est.subsample(task, 5, k, np.random.default_rng(k))
+        assert np.array_equal(np.bincount(task[sel], minlength=5), np.minimum(counts, k))
+        assert np.unique(sel).size == sel.size
+    a = est.subsample(task, 5, 3, np.random.default_rng(1))
+    b = est.subsample(task, 5, 3, np.random.default_rng(2))
+    assert not np.array_equal(a, b)  # the draw depends on the seed
+    # every judgment of a task is equally likely to be kept
+    hits = np.zeros(task.size)
+    for s in range(2000):
+        hits[est.subsample(task, 5, 3, np.random.default_rng(100 + s))] += 1
+    big = task == 4  # 10 judgments, 3 kept: 0.3 each
+    assert np.allclose(hits[big] / 2000, 0.3, atol=0.05)
+
+
+# --------------------------------------------------------------------------------------------------
+# leave-one-out expert scoring
+# --------------------------------------------------------------------------------------------------
+LABELS = np.array([[0, 1, 2, 0],
+                   [0, 1, 1, -1],
+                   [0, 2, 1, 1]])
+
+
+def test_leave_one_out_scores_by_hand_with_split_ties() -> None:
+    out = est.leave_one_out(LABELS, 3, "split")
+    scores = [s for _, s, _ in out]
+    # expert 0 against (1, 2): t0 (0,0)->0 right; t1 (1,2) tie, answered 1 -> 1/2; t2 (1,1) -> 1,
+    # answered 2 -> 0; t3 only expert 2 (1), answered 0 -> 0
+    assert np.allclose(scores[0], [1.0, 0.5, 0.0, 0.0])
+    # expert 1 against (0, 2): t1 tie (1,2) -> 1/2; t2 tie (2,1) -> 1/2; t3 not answered
+    assert np.allclose(scores[1][:3], [1.0, 0.5, 0.5]) and math.isnan(scores[1][3])
+    # expert 2 against (0, 1): t1 (1,1) answered 2 -> 0; t2 tie (2,1) -> 1/2; t3 only expert 0 (0)
+    assert np.allclose(scores[2], [1.0, 0.0, 0.5, 0.0])
+    credit0, _, tied0 = out[0]
+    assert np.allclose(credit0[1], [0.0, 0.5, 0.5]) and tied0.tolist() == [False, True, False, False]
+
+
+def test_leave_one_out_low_and_random_tie_rules() -> None:
+    low = [s for _, s, _ in est.leave_one_out(LABELS, 3, "low")]
+    assert np.allclose(low[0], [1.0, 1.0, 0.0, 0.0])  # t1 tie (1,2) -> 1, expert 0 said 1
+    assert np.allclose(low[2], [1.0, 0.0, 1.0, 0.0])  # t2 tie (2,1) -> 1, expert 2 said 1
+    rnd = [np.stack([est.leave_one_out(LABELS, 3, "random", np.random.default_rng(s))[0][1]
+                     for s in range(400)])]
+    assert set(np.unique(rnd[0][:, 1])) == {0.0, 1.0}  # both tied labels get picked
+    assert abs(rnd[0][:, 1].mean() - 0.5) < 0.08  # ... uniformly: "split" is its expectation
+
+
+def test_leave_one_out_reference_never_holds_the_experts_own_vote() -> None:
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, 3, size=(5, 200))
+    base = est.leave_one_out(labels, 3)
+    for e in range(5):
+        changed = labels.copy()
+        changed[e] = (changed[e] + 1) % 3  # the expert changes every answer
+        credit, score, _ = est.leave_one_out(changed, 3)[e]
+        assert np.array_equal(credit, base[e][0])  # its reference does not move
+        assert not np.array_equal(score, base[e][1])
+
+
+# --------------------------------------------------------------------------------------------------
+# best annotators chosen on one half, scored on the other
+# --------------------------------------------------------------------------------------------------
+def _crowd(seed: int, n_tasks: int = 200, n_workers: int = 12, per_task: int = 6):
+    rng = np.random.default_rng(seed)
+    gold = rng.integers(0, 2, n_tasks).astype(np.int32)
+    acc = np.linspace(0.55, 0.95, n_workers)
+    task = np.repeat(np.arange(n_tasks), per_task).astype(np.int32)
+    worker = np.concatenate([rng.choice(n_workers, per_task, replace=False) for _ in range(n_tasks)]).astype(np.int32)
+    label = np.where(rng.random(task.size) < acc[worker], gold[task], 1 - gold[task]).astype(np.int32)
+    return task, worker, label, gold
+
+
+def test_split_half_never_reads_the_scoring_half() -> None:
+    task, worker, label, gold = _crowd(0)
+    sel = est.split_half(task, worker, label, gold, 12, np.random.default_rng(5), n_best=3, min_tasks=20)
+    assert np.intersect1d(sel.choose_tasks, sel.score_tasks).size == 0
+    assert np.array_equal(np.union1d(sel.choose_tasks, sel.score_tasks), np.flatnonzero(gold >= 0))
+    assert np.isnan(sel.scores[:, sel.choose_tasks]).all()  # scored on the other half only
+    # flip every answer on the scoring half: the choice is unchanged, the scores are not
+    flip = np.isin(task, sel.score_tasks)
+    label2 = np.where(flip, 1 - label, label).astype(np.int32)
+    sel2 = est.split_half(task, worker, label2, gold, 12, np.random.default_rng(5), n_best=3, min_tasks=20)
+    assert np.array_equal(sel.workers, sel2.workers)
+    assert np.array_equal(sel.selection_accuracy, sel2.selection_accuracy)
+    both = ~np.isnan(sel.scores)
+    assert np.allclose(sel2.scores[both], 1.0 - sel.scores[both])
+
+
+def test_split_half_known_answer_and_min_tasks() -> None:
+    """Worker 0 is perfect on the choosing half and always wrong on the scoring half; worker 1
+    is perfect everywhere but judged too few tasks to be eligible."""
+    n = 100
+    gold = (np.arange(n) % 2).astype(np.int32)
+    rng = np.random.default_rng(7)
+    perm = rng.permutation(np.arange(n))  # what split_half draws with the same seed
+    choose = np.sort(perm[: n // 2])
+    t0 = np.arange(n)
+    l0 = np.where(np.isin(t0, choose), gold, 1 - gold)
+    t1 = choose[:5]  # 5 tasks < min_tasks
+    t2 = np.arange(n)
+    l2 = np.where(np.arange(n) % 4 == 0, 1 - gold, gold)  # 75% everywhere
+    task = np.concatenate([t0, t1, t2]).astype(np.int32)
+    worker = np.repeat([0, 1, 2], [n, 5, n]).astype(np.int32)
+    label = np.concatenate([l0, gold[t1], l2]).astype(np.int32)
+    sel = est.split_half(task, worker, label, gold, 3, np.random.default_rng(7), n_best=2, min_tasks=10)
+    assert sel.workers.tolist() == [0, 2]
+    assert sel.selection_accuracy[0] == 1.0 and sel.selection_tasks[0] == 50
+    assert np.nanmean(sel.scores[0]) == 0.0  # held out, the "best" annotator is always wrong
+    post = est.post_hoc_best(task, worker, label, gold, 3, min_tasks=10)
+    assert post.workers.tolist() == [2] and post.selection_accuracy[0] == 0.75
+
+
+# --------------------------------------------------------------------------------------------------
+# bootstrap
+# --------------------------------------------------------------------------------------------------
+def test_curve_bootstrap_equals_explicit_resampling() -> None:
+    rng = np.random.default_rng(11)
+    credit = rng.random((3, 4, 30))
+    mask = rng.random((3, 30)) < 0.8
+    idx_t = rng.integers(0, 30, size=(50, 30))
+    idx_r = rng.integers(0, 4, size=(50, 4))
+    tw = np.stack([np.bincount(i, minlength=30) for i in idx_t]).astype(float)
+    rw = np.stack([np.bincount(i, minlength=4) for i in idx_r]).astype(float)
+    cb = est.curve_bootstrap(credit, tw, rw, mask)
+    for b in range(50):
+        c = credit[:, idx_r[b]][:, :, idx_t[b]]  # (nk, R, T) resampled
+        m = mask[:, idx_t[b]]
+        want = (c * m[:, None, :]).sum(axis=(1, 2)) / (4 * m.sum(axis=1))
+        assert np.allclose(cb.replicates[:, b], want)
+    want0 = (credit * mask[:, None]).sum(axis=(1, 2)) / (4 * mask.sum(axis=1))
+    assert np.allclose(cb.estimate, want0)
+    eb = est.expert_bootstrap(credit[0, 0], tw, mask, 3)
+    assert np.allclose(eb.replicates[1, 7], (credit[0, 0][idx_t[7]] * mask[1, idx_t[7]]).sum() / mask[1, idx_t[7]].sum())
+
+
+def _interval(n_tasks: int, seed: int, repeats: int = 4, n_boot: int = 300) -> tuple[float, float, float]:
+    """A crowd whose task difficulty varies: task t is right with probability q_t in {0.95, 0.45}
+    (half each), so the true accuracy is 0.70."""
+    rng = np.random.default_rng(seed)
+    q = np.where(rng.random(n_tasks) < 0.5, 0.95, 0.45)
+    credit = (rng.random((1, repeats, n_tasks)) < q).astype(float)
+    cb = est.curve_bootstrap(credit, est.bootstrap_counts(n_tasks, n_boot, rng),
+                             est.bootstrap_counts(repeats, n_boot, rng))
+    lo, hi = est.percentile_interval(cb.replicates, 0.95)
+    return float(cb.estimate[0]), float(lo[0]), float(hi[0])
+
+
+def test_bootstrap_interval_covers_the_truth_and_shrinks_like_one_over_sqrt_n() -> None:
+    small = [_interval(100, s) for s in range(100)]
+    cover = np.mean([lo <= 0.70 <= hi for _, lo, hi in small])
+    assert 0.90 <= cover <= 1.0
+    w_small = np.mean([hi - lo for _, lo, hi in small])
+    w_big = np.mean([hi - lo for _, lo, hi in (_interval(400, 1000 + s) for s in range(30))])
+    assert 1.7 <= w_small / w_big <= 2.3  # 4x the tasks: half the width
+    # the width is that of the task sampling: sd of the mean = sqrt(var(q)/T + mean q(1-q)/(RT))
+    sd = math.sqrt(0.0625 / 100 + (0.5 * 0.95 * 0.05 + 0.5 * 0.45 * 0.55) / 400)
+    assert 0.85 * 3.92 * sd <= w_small <= 1.35 * 3.92 * sd
+
+
+# --------------------------------------------------------------------------------------------------
+# crowd-equivalent
+# --------------------------------------------------------------------------------------------------
+def test_crowd_equivalent_search() -> None:
+    ks = np.array([1, 3, 5, 10])
+    diff = np.array([-0.10, -0.05, 0.01, 0.02])
+    lo = np.array([-0.20, -0.10, -0.03, 0.005])
+    hi = np.array([0.00, 0.01, 0.05, 0.05])
+    assert est.crowd_equivalent(ks, diff, lo, hi) == (5, 1, 10)
+    # the lower band never reaches 0: an open upper bound
+    assert est.crowd_equivalent(ks, diff, lo - 0.1, hi) == (5, 1, None)
+    # never reached, but possible within the interval from k=10
+    assert est.crowd_equivalent(ks, diff - 0.1, lo - 0.1, np.array([-1, -1, -0.01, 0.001])) == (None, 10, None)
+    # not reached at all
+    assert est.crowd_equivalent(ks, -np.ones(4), -np.ones(4), -np.ones(4) * 0.5) == (None, None, None)
+    # equal accuracies reach; a band upper bound below the point is widened to contain it
+    assert est.crowd_equivalent(ks, np.array([0.0, 1, 1, 1]), np.zeros(4) - 1, np.zeros(4) - 1) == (1, 1, None)
+    with pytest.raises(ValueError, match="increasing"):
+        est.crowd_equivalent(np.array([3, 1]), np.zeros(2), np.zeros(2), np.zeros(2))
+
+
+# --------------------------------------------------------------------------------------------------
+# study files
+# --------------------------------------------------------------------------------------------------
+def test_study_files_and_options() -> None:
+    default = load_study()
+    assert "imagenet_real_golden" in default.datasets and default.tie_break == "random"
+    assert set(default.datasets) <= set(datasets.names())  # bundled data only
+    sheng = load_study("sheng")
+    assert sheng.simulation["accuracy_mean"] == 0.7 and 0.0 in sheng.grid["worker_correlation"]
+    assert parse_k("1-3,5, 10") == (1, 2, 3, 5, 10)
+    with pytest.raises(ValueError, match="k grid"):
+        parse_k("a-b")
+    s = with_options(sheng, datasets=["act_cf"], only_datasets=True, repeats=2)
+    assert s.datasets == ("act_cf",) and not s.simulation and s.repeats == 2 and "repeats = 2" in s.text
+    assert Study.from_toml(s.text) == s.replace()
+    with pytest.raises(ValueError, match="unknown \\[study\\] key"):
+        Study.from_toml("[study]\nrepeat = 3\n[datasets]\nnames = ['act_cf']\n")
+    with pytest.raises(ValueError, match="CrowdConfig"):
+        Study.from_toml("[simulation]\nn_task = 3\n")
+    with pytest.raises(ValueError, match="needs gold"):
+        resolve_models(["gold_mv"])
+    from galton.aggregator import _registry
+
+    assert resolve_models(["default", "mv", "MajorityVote"]) == [_registry.default_name(), "mv"]
+    other = [m for m in _registry.names() if getattr(_registry.get(m), "kind", "categorical") != "categorical"]
+    assert other  # the registry holds pairwise / choice / rating models
+    for m in other:  # pairwise, choice and rating models are refused
+        with pytest.raises(ValueError, match="categorical"):
+            resolve_models([m])
+
+
+def test_short_tasks_all_versus_exclude() -> None:
+    """act_ms: 1 to 7 judgments per task; k_max = "max" keeps the grid up to 7."""
+    base = Study(datasets=("act_ms",), models=("mv",), k=(1, 3, 7), k_max="max", repeats=2, bootstrap=50,
+                 best_annotators=0, engine="local")
+    counts = prepare_dataset("act_ms").counts
+    n_ge = {k: int((counts >= k).sum()) for k in (1, 3, 7)}
+    res_all = run_study(base, progress=False).tables["curves"]
+    res_ex = run_study(base.replace(short_tasks="exclude"), progress=False).tables["curves"]
+    assert res_all["n_tasks_full"].to_list() == [n_ge[1], n_ge[3], n_ge[7]]
+    assert res_all["n_tasks"].to_list() == [700, 700, 700]
+    assert res_ex["n_tasks"].to_list() == [n_ge[1], n_ge[3], n_ge[7]]
+    assert res_all["accuracy"][0] == res_ex["accuracy"][0]  # every task has >= 1 judgment
+
+
+# --------------------------------------------------------------------------------------------------
+# published figures
+# --------------------------------------------------------------------------------------------------
+def _binom_majority(p: float, n: int) -> float:
+    return sum(math.comb(n, j) * p**j * (1 - p) ** (n - j) for j in range(n // 2 + 1, n + 1))
+
+
+def test_sheng_figures_come_out_of_the_sheng_study() -> None:
+    """Independent workers of accuracy 0.7 (the first point of studies/sheng.toml): majority
+    vote of 3, 5 and 11 reaches 0.784, 0.837 and 0.922 (Sheng, Provost, Ipeirotis, KDD 2008)."""
+    sheng = load_study("sheng")
+    study = with_options(sheng, models=("mv",), repeats=3, bootstrap=300,
+                         simulation={**sheng.simulation, "k": [3, 5, 11], "n_tasks": 4000},
+                         grid={"worker_correlation": [0.0], "trap_share": [0.0], "expert_accuracy": [0.9]})
+    curves = run_study(study, engine="local", progress=False).tables["curves"]
+    published = {3: 0.784, 5: 0.837, 11: 0.922}
+    for row in curves.iter_rows(named=True):
+        exact = _binom_majority(0.7, row["k"])
+        assert abs(exact - published[row["k"]]) < 0.001
+        se = math.sqrt(exact * (1 - exact) / 4000)
+        assert abs(row["accuracy"] - published[row["k"]]) < 3 * se, row  # within sampling error
+        # the interval is the task-sampling one (the k=11 draws all use every judgment)
+        assert row["ci_low"] < row["accuracy"] < row["ci_high"]
+        assert 0.7 < (row["ci_high"] - row["ci_low"]) / (2 * 1.96 * se) < 1.3, row
+
+
+@pytest.mark.skipif(datasets.shared_root() is None, reason=SHARED_REASON)
+def test_snow_rte_majority_vote_curve_and_tie_rule() -> None:
+    """Snow et al. (EMNLP 2008), RTE: majority vote with random tie breaks gives 0.733 (k=1),
+    0.846 (k=5), 0.897 (k=10); breaking ties to the lowest label gives 0.919 at k=10."""
+    study = Study(datasets=("snow2008_rte",), models=("mv", "ds", "default"), k=(1, 5, 10), repeats=10,
+                  bootstrap=500, best_annotators=0, engine="local")
+    curves = run_study(study, progress=False).tables["curves"]
+    mv = {r["k"]: r for r in curves.iter_rows(named=True) if r["model"] == "mv"}
+    for k, want in {1: 0.733, 5: 0.846, 10: 0.897}.items():
+        assert mv[k]["ci_low"] <= want <= mv[k]["ci_high"], mv[k]
+    assert sorted(set(curves["model"])) == ["bds", "ds", "mv"]
+    low = run_study(study.replace(models=("mv",), k=(10,), repeats=1, tie_break="low"), progress=False)
+    assert round(low.tables["curves"]["accuracy"][0], 3) == 0.919
+
+
+# --------------------------------------------------------------------------------------------------
+# Ray: the same results as in-process
+# --------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def ray_local():
+    pytest.importorskip("ray")
+    from galton.workers import cluster
+
+    started = not cluster.is_connected()
+    info = cluster.connect("local", num_cpus=2, include_dashboard=False)
+    yield info
+    if started:
+        cluster.shutdown()
+
+
+def test_grid_on_ray_equals_local(ray_local) -> None:
+    study = Study(name="tiny", models=("mv", "ds"), k=(1, 3, 5), repeats=2, bootstrap=50, engine="ray",
+                  simulation={"n_tasks": 150, "n_workers": 20, "accuracy_mean": 0.7, "accuracy_spread": 0.1},
+                  grid={"worker_correlation": [0.0, 0.3], "expert_accuracy": [0.9]})
+    on_ray = run_study(study, progress=False)
+    local = run_study(study, engine="local", progress=False)
+    assert on_ray.meta["engine"] == "ray" and local.meta["engine"] == "local"
+    for name in ("curves", "experts", "crowd_equivalent", "sweep"):
+        assert on_ray.tables[name].equals(local.tables[name]), name
+    sweep = local.tables["sweep"]
+    assert sweep.height == 4 and set(sweep["grid_worker_correlation"]) == {0.0, 0.3}
+
+
+def test_cli_simulate_writes_the_simulator_output(ray_local, tmp_path, capsys) -> None:
+    import polars as pl
+
+    from galton.cli import main
+    from galton.datasets.simulate import CrowdConfig, simulate
+
+    cfg = tmp_path / "crowd.toml"
+    cfg.write_text("[crowd]\nn_tasks = 300\nn_workers = 25\naccuracy_mean = 0.8\n")
+    out = tmp_path / "sim"
+    assert main(["simulate", str(cfg), "--out", str(out), "--judgments-per-task", "3,5", "--seed", "4",
+                 "--n-classes", "3", "--quiet"]) == 0
+    want = simulate(CrowdConfig(n_tasks=300, n_workers=25, accuracy_mean=0.8, judgments_per_task=(3, 5),
+                                seed=4, n_classes=3))
+    got = pl.read_parquet(out / "judgments" / "*.parquet").sort("task", "worker")
+    assert got["label"].to_list() == want.label.tolist() and got["task"].to_list() == want.task.tolist()
+    assert main(["simulate", "--out", str(tmp_path / "x"), "--n-tasks", "10"]) == 2
+    assert "--n-workers" in capsys.readouterr().err
