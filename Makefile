@@ -1,5 +1,6 @@
 # Two commands on a fresh machine with only Python and make:
-#   make demo   creates .venv, installs galton (+ Ray) and runs the main job on bundled data
+#   make demo   creates .venv, installs galton (+ Ray), runs the main job on bundled data and the
+#               default crowd-vs-expert study (report in out/bench/index.html)
 #   make test   creates .venv, installs the test extra and runs the whole test suite
 PYTHON ?= python3
 VENV   ?= .venv
@@ -21,7 +22,8 @@ $(VENV)/.test: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.demo
 
 demo: $(VENV)/.demo
-	$(BIN)/python -m galton.demo
+	$(BIN)/python -m galton.demo --out out/demo
+	$(BIN)/python -m galton bench --out out/bench
 
 test: $(VENV)/.test
 	$(BIN)/python -m pytest -q
