@@ -22,6 +22,11 @@ session, call ``release_actors()`` so that the next fit starts actors with the n
 arrays are read-only inside the actors (large ones live in Ray's shared object store).
 The shards travel through the object store once and the driver keeps only their references.
 
+Data too large for the driver goes in with :meth:`RayEngine.load_parquet` (distributed ingest,
+:mod:`galton.workers.ingest`): Ray tasks read the files and build the shards in the object store,
+:meth:`RayEngine.load_refs` hands those references to the actors, and ``model.fit`` takes the
+returned :class:`~galton.workers.sharded.ShardedJudgments` instead of the data.
+
 Fault tolerance
 ---------------
 Ray restarts a shard actor whose process dies. When an actor dies during a call (its process
@@ -122,14 +127,30 @@ class RayEngine(EngineMixin):
         self._sent: list[set[str]] = []
 
     # ------------------------------------------------------------------------ loading
+    def resolve_n_shards(self, num_cpus: float) -> int:
+        """The number of shards: as requested, else one per ``num_cpus_per_shard`` cluster CPUs."""
+        if self._requested is not None:
+            return self._requested
+        per = self.num_cpus_per_shard if self.num_cpus_per_shard > 0 else 1
+        return max(1, int(num_cpus // per))
+
     def load(self, judgments: Judgments, gold: np.ndarray | None) -> None:
         """Split ``judgments`` into task shards and hand them to the actors."""
         info = connect(self.address)
-        n = self._requested
-        if n is None:
-            per = self.num_cpus_per_shard if self.num_cpus_per_shard > 0 else 1
-            n = max(1, int(info.num_cpus // per))
-        self.load_shards(make_shards(judgments, gold, n), judgments.n_tasks)
+        shards = make_shards(judgments, gold, self.resolve_n_shards(info.num_cpus))
+        self.load_shards(shards, judgments.n_tasks)
+
+    def load_parquet(self, source: Any, *, task_col: str = "task", worker_col: str = "worker",
+                     label_col: str = "label", gold: Any = None, on_invalid: str = "raise",
+                     duplicates: str = "keep", labels: Any = None) -> Any:
+        """Read a directory / glob of Parquet files, a Ray Dataset or in-memory frames straight into
+        the actors, in parallel Ray tasks, without collecting the data in this process; returns a
+        :class:`galton.workers.sharded.ShardedJudgments` to pass to ``model.fit`` (see
+        :func:`galton.workers.ingest.ingest` for the parameters)."""
+        from .ingest import ingest
+
+        return ingest(self, source, task_col=task_col, worker_col=worker_col, label_col=label_col,
+                      gold=gold, on_invalid=on_invalid, duplicates=duplicates, labels=labels)
 
     def load_shards(self, shards: list[Any], n_tasks: int = 0) -> None:
         """Hand ready-made shards (any picklable objects; ``task_ids`` for ``gather``) to actors."""
@@ -137,9 +158,19 @@ class RayEngine(EngineMixin):
             raise ValueError("no shards to load")
         self.close()
         connect(self.address)
-        self.n_shards = len(shards)
+        self.load_refs([ray.put(s) for s in shards], n_tasks)
+
+    def load_refs(self, refs: list[Any], n_tasks: int = 0) -> None:
+        """Hand shards already in Ray's object store (references, kept to reload a restarted actor)
+        to actors."""
+        if not refs:
+            raise ValueError("no shards to load")
+        if self._actors:
+            self.close()
+        connect(self.address)
+        self.n_shards = len(refs)
         self.n_tasks = int(n_tasks)
-        self._shard_refs = [ray.put(s) for s in shards]
+        self._shard_refs = list(refs)
         self._actors = sa.acquire(sa.n_actors_for(self.n_shards, self.num_cpus_per_shard),
                                   self._threads, reuse=self.reuse_actors)
         k = len(self._actors)

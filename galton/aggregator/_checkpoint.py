@@ -1,0 +1,225 @@
+"""Checkpoints of EM fits: the parameters every N iterations, so that a stopped fit resumes.
+
+The one EM driver (``EMAggregator._run``) uses them.
+
+``model.fit(data, checkpoint_dir="ckpt", checkpoint_every=5)`` saves, every 5 iterations and at the
+end, the model's parameters (numpy arrays and numbers only, written with ``np.savez``: never a
+pickle), the iteration, the objective history and the random generator's state to
+``ckpt/<fingerprint>.npz``, atomically (a temporary file renamed over the old one). A fit started again
+with the same directory, the same data, the same model parameters and the same number of shards
+finds that file and continues after its iteration; the result is the same as that of an
+uninterrupted fit, to the last bit. Anything else has another fingerprint and starts over.
+
+The fingerprint is a hash of the model class and its parameters (except those that only decide when
+to stop or where to run: ``max_iter``, ``n_iter``, ``tol``, ``engine``, ``n_shards``, ``progress``),
+the data's sizes and worker and label vocabularies, the content of every shard (hashed where the
+shard lives, in shard order) and the number of the EM run within the fit (models with restarts run
+the loop several times, each gets its own file).
+
+Models that keep state in their shards (non-underscore keys of ``shard.state``, GLAD's task
+difficulties for example) cannot be resumed from parameters alone: the driver refuses them with a
+ValueError before the first iteration.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Checkpointer", "Resumed", "flatten_params", "unflatten_params", "shard_digest"]
+
+FORMAT = 1
+_EXCLUDED = {"max_iter", "n_iter", "tol", "engine", "n_shards", "progress"}
+
+
+# --------------------------------------------------------------------------------------------------
+# parameters <-> flat arrays
+# --------------------------------------------------------------------------------------------------
+def flatten_params(params: Any, prefix: str = "p") -> tuple[dict[str, np.ndarray], Any]:
+    """(arrays by key, a JSON-able description to rebuild ``params``) for nested dicts, lists and
+    tuples of arrays, numbers, booleans, strings and None."""
+    arrays: dict[str, np.ndarray] = {}
+
+    def walk(obj: Any, key: str) -> Any:
+        if isinstance(obj, dict):
+            if not all(isinstance(k, str) for k in obj):
+                raise ValueError(f"checkpointing needs string keys in the parameters ({key})")
+            return {"dict": {k: walk(v, f"{key}/{k}") for k, v in obj.items()}}
+        if isinstance(obj, (list, tuple)):
+            items = [walk(v, f"{key}/{i}") for i, v in enumerate(obj)]
+            return {"list" if isinstance(obj, list) else "tuple": items}
+        if isinstance(obj, np.ndarray):
+            if obj.dtype == object:
+                raise ValueError(f"parameter {key} is an object array; checkpoints hold numeric arrays only")
+            arrays[key] = obj
+            return {"array": key}
+        if isinstance(obj, (bool, np.bool_)):
+            return {"bool": bool(obj)}
+        if isinstance(obj, (int, np.integer)):
+            return {"int": int(obj)}
+        if isinstance(obj, (float, np.floating)):
+            arrays[key] = np.asarray(float(obj))  # exact, whatever JSON does with floats
+            return {"float": key}
+        if obj is None or isinstance(obj, str):
+            return {"value": obj}
+        raise ValueError(
+            f"parameter {key} is a {type(obj).__name__}; checkpoints hold numpy arrays and numbers only, "
+            "so this model cannot be checkpointed"
+        )
+
+    return arrays, walk(params, prefix)
+
+
+def unflatten_params(arrays: Any, spec: Any) -> Any:
+    """Inverse of :func:`flatten_params`."""
+    (kind, value), = spec.items()
+    if kind == "dict":
+        return {k: unflatten_params(arrays, v) for k, v in value.items()}
+    if kind in ("list", "tuple"):
+        items = [unflatten_params(arrays, v) for v in value]
+        return items if kind == "list" else tuple(items)
+    if kind == "array":
+        return np.array(arrays[value])
+    if kind == "float":
+        return float(arrays[value])
+    return value  # bool, int, str, None
+
+
+# --------------------------------------------------------------------------------------------------
+# fingerprint
+# --------------------------------------------------------------------------------------------------
+def shard_digest(shard: Any) -> str:
+    """Hash of a shard's content (engine function: runs where the shard lives)."""
+    h = hashlib.blake2b(digest_size=16)
+    for name in ("task_ids", "indptr", "worker", "label", "gold"):
+        a = getattr(shard, name, None)
+        if isinstance(a, np.ndarray):
+            h.update(name.encode())
+            h.update(np.ascontiguousarray(a).view(np.uint8).data)
+    names = getattr(shard, "task_names", None)
+    if isinstance(names, np.ndarray):
+        h.update(names.astype(str).tobytes() if names.dtype == object else names.tobytes())
+    h.update(str((getattr(shard, "n_workers", 0), getattr(shard, "n_labels", 0))).encode())
+    return h.hexdigest()
+
+
+def has_persistent_state(shard: Any) -> bool:
+    """Engine function: True when the shard keeps state outside ``_``-prefixed cache keys."""
+    return any(not str(k).startswith("_") for k in getattr(shard, "state", {}) or {})
+
+
+def _names_digest(h: Any, names: Any) -> None:
+    arr = np.asarray(names)
+    h.update(str(arr.dtype).encode())
+    h.update(arr.astype(str).tobytes() if arr.dtype == object else np.ascontiguousarray(arr).tobytes())
+
+
+def fingerprint(model: Any, engine: Any, judgments: Any, run: int) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    params = {k: v for k, v in model.get_params().items() if k not in _EXCLUDED}
+    h.update(f"{type(model).__module__}.{type(model).__qualname__}".encode())
+    h.update(repr(sorted((k, repr(v)) for k, v in params.items())).encode())
+    for attr in ("n_tasks", "n_workers", "n_labels", "n_judgments"):
+        h.update(f"{attr}={getattr(judgments, attr, None)}".encode())
+    for attr in ("worker_names", "label_names"):
+        if hasattr(judgments, attr):
+            _names_digest(h, getattr(judgments, attr))
+    for d in engine.map(shard_digest):
+        h.update(d.encode())
+    h.update(f"run={run}".encode())
+    return h.hexdigest()
+
+
+# --------------------------------------------------------------------------------------------------
+# the checkpointer
+# --------------------------------------------------------------------------------------------------
+@dataclass
+class Resumed:
+    """What a checkpoint holds."""
+
+    iteration: int
+    history: list[float]
+    params: Any
+    rng_state: dict[str, Any]
+    converged: bool
+
+
+class Checkpointer:
+    """Saves and finds the checkpoints of one fit (the EM driver calls it).
+
+    It travels to the shards with the model's bound methods, so it holds only its configuration and
+    the current file name, which change between EM runs, never between iterations.
+
+    Parameters
+    ----------
+    directory : where the ``.npz`` files go (created when missing)
+    every : save every ``every`` iterations (and always after the last one)
+    """
+
+    def __init__(self, directory: str | os.PathLike[str], every: int = 1):
+        if int(every) < 1:
+            raise ValueError(f"checkpoint_every must be >= 1, not {every}")
+        self.directory = Path(directory)
+        self.every = int(every)
+        self.path: Path | None = None
+        self.runs = 0  #: EM runs started in this fit (models with restarts run several)
+
+    def start(self, model: Any, engine: Any, judgments: Any) -> Resumed | None:
+        """Fix this run's file; return its content when it exists (then the fit resumes)."""
+        if any(engine.map(has_persistent_state)):
+            raise ValueError(
+                f"{type(model).__name__} keeps per-task state in its shards (shard.state), which a "
+                "checkpoint of the parameters cannot restore; fit it without checkpoint_dir"
+            )
+        self.directory.mkdir(parents=True, exist_ok=True)
+        fp = fingerprint(model, engine, judgments, self.runs)
+        self.runs += 1
+        self.path = self.directory / f"{type(model).__name__}-{fp}.npz"
+        if not self.path.exists():
+            return None
+        return self.load(self.path)
+
+    @staticmethod
+    def load(path: str | os.PathLike[str]) -> Resumed:
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"]))
+            if meta.get("format") != FORMAT:
+                raise ValueError(f"checkpoint {path} has format {meta.get('format')}, not {FORMAT}")
+            arrays = {k[2:]: z[k] for k in z.files if k.startswith("a:")}
+            history = z["history"].tolist()
+        return Resumed(iteration=int(meta["iteration"]), history=history,
+                       params=unflatten_params(arrays, meta["params"]), rng_state=meta["rng"],
+                       converged=bool(meta["converged"]))
+
+    def due(self, iteration: int) -> bool:
+        return iteration % self.every == 0
+
+    def save(self, iteration: int, history: list[float], params: Any, rng: np.random.Generator,
+             converged: bool = False) -> Path:
+        """Write the checkpoint atomically (temporary file, fsync, rename)."""
+        if self.path is None:
+            raise RuntimeError("Checkpointer.save before start")
+        arrays, spec = flatten_params(params)
+        meta = {"format": FORMAT, "iteration": int(iteration), "params": spec, "converged": bool(converged),
+                "rng": rng.bit_generator.state}
+        payload = {f"a:{k}": v for k, v in arrays.items()}
+        payload["history"] = np.asarray(history, dtype=np.float64)
+        payload["meta"] = np.asarray(json.dumps(meta))
+        tmp = self.path.with_name(f".{self.path.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, **payload)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return self.path

@@ -1,0 +1,306 @@
+"""The steps of distributed ingest that run inside Ray tasks: plain numpy / pyarrow functions.
+
+- :func:`task_shard` — the stable hash of raw task ids that decides each task's shard;
+- :func:`partition_unit` — one unit of input (a file, row groups, a block) split into per-shard
+  pieces with codes into the unit's own worker and label vocabularies;
+- :func:`merge_vocabularies` — the global sorted vocabularies and each unit's map to them (driver);
+- :func:`build_core` / :func:`finish_shard` — one shard from its pieces.
+
+Nothing here imports Ray: tests call these functions directly.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..aggregator._engine import shard_of_tasks
+from ..judgments import _lookup
+from .sharded import NamedShard
+
+__all__ = ["task_shard", "partition_unit", "merge_vocabularies", "build_core", "finish_shard", "fnv1a"]
+
+_MAX_EXAMPLES = 5
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+
+
+# --------------------------------------------------------------------------------------------------
+# the hash
+# --------------------------------------------------------------------------------------------------
+def _mix64(x: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        x = x + np.uint64(0x9E3779B97F4A7C15)
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return x ^ (x >> np.uint64(31))
+
+
+def fnv1a(arr: pa.Array) -> np.ndarray:
+    """64-bit FNV-1a of each UTF-8 string of a null-free Arrow string array."""
+    arr = arr.cast(pa.large_string())
+    n = len(arr)
+    bufs = arr.buffers()
+    offsets = np.frombuffer(bufs[1], dtype=np.int64)[arr.offset: arr.offset + n + 1]
+    data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(0, np.uint8)
+    lengths = np.diff(offsets)
+    h = np.full(n, _FNV_OFFSET, dtype=np.uint64)
+    if n == 0:
+        return h
+    order = np.argsort(-lengths, kind="stable")  # the strings still going form a prefix
+    sorted_len = lengths[order]
+    starts = offsets[:-1][order]
+    hs = h[order]
+    with np.errstate(over="ignore"):
+        for j in range(int(sorted_len[0])):
+            m = int(np.searchsorted(-sorted_len, -j, side="left"))  # count of lengths > j
+            hs[:m] = (hs[:m] ^ data[starts[:m] + j].astype(np.uint64)) * _FNV_PRIME
+    h[order] = hs
+    return h
+
+
+def task_shard(tasks: pa.Array | np.ndarray, n_shards: int) -> np.ndarray:
+    """Shard of each raw task id (integers or text): a stable hash modulo ``n_shards``."""
+    if isinstance(tasks, np.ndarray):
+        values = tasks
+    elif pa.types.is_integer(tasks.type):
+        values = tasks.to_numpy(zero_copy_only=False)
+    else:
+        values = None
+    if values is not None:
+        return shard_of_tasks(values.astype(np.int64, copy=False), n_shards)
+    if n_shards == 1:
+        return np.zeros(len(tasks), dtype=np.int32)
+    return (_mix64(fnv1a(tasks)) % np.uint64(n_shards)).astype(np.int32)
+
+
+# --------------------------------------------------------------------------------------------------
+# step 1: partition one unit
+# --------------------------------------------------------------------------------------------------
+def _plain(col: pa.ChunkedArray | pa.Array) -> pa.Array:
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    if pa.types.is_dictionary(col.type):
+        col = col.dictionary_decode()
+    if pa.types.is_large_string(col.type) or pa.types.is_string_view(col.type):
+        col = col.cast(pa.string())
+    return col
+
+
+def _small_codes(codes: np.ndarray, n: int) -> np.ndarray:
+    dtype = np.uint8 if n <= 1 << 8 else np.uint16 if n <= 1 << 16 else np.int32
+    return codes.astype(dtype, copy=False)
+
+
+def _encode_local(col: pa.Array) -> tuple[np.ndarray, pa.Array]:
+    """(codes, vocabulary) of one unit's column: any order, the driver maps codes to global ones."""
+    if pa.types.is_integer(col.type) and len(col):
+        x = col.to_numpy(zero_copy_only=False)
+        lo, hi = int(x.min()), int(x.max())
+        if hi - lo <= max(4 * x.size, 1 << 16):  # dense enough: a bincount beats a hash table
+            shifted = (x - lo).astype(np.int64, copy=False)
+            present = np.bincount(shifted, minlength=hi - lo + 1) > 0
+            rank = np.cumsum(present, dtype=np.int64) - 1
+            vocab = (np.flatnonzero(present) + lo).astype(x.dtype)
+            return _small_codes(rank[shifted], vocab.size), pa.array(vocab, type=col.type)
+    enc = col.dictionary_encode()
+    vocab = enc.dictionary
+    return _small_codes(enc.indices.to_numpy(zero_copy_only=False), len(vocab)), vocab
+
+
+def partition_unit(table: pa.Table, cols: Sequence[str], n_shards: int, on_invalid: str,
+                   first_row: int = 0) -> tuple[dict[str, Any], list[tuple[Any, np.ndarray, np.ndarray]]]:
+    """Split one unit's rows by task shard.
+
+    Returns ``(meta, pieces)``: meta holds the row and null counts, example rows with nulls, the
+    column types and the unit's worker and label vocabularies (Arrow arrays); ``pieces[s]`` is
+    ``(raw task ids, worker codes, label codes)`` of the rows of shard ``s``, in row order, with
+    codes into the unit's vocabularies.
+    """
+    task_col, worker_col, label_col = cols
+    meta: dict[str, Any] = {"rows": table.num_rows, "dropped": 0, "nulls": {}}
+    null_mask = np.zeros(table.num_rows, dtype=bool)
+    for c in cols:
+        col = table.column(c)
+        m = np.zeros(table.num_rows, dtype=bool)
+        if col.null_count:
+            m |= np.asarray(col.is_null())
+        if pa.types.is_floating(col.type):
+            m |= np.asarray(pc.is_nan(col).fill_null(False))
+        if m.any():
+            rows = np.flatnonzero(m)
+            meta["nulls"][c] = (int(rows.size), (rows[:_MAX_EXAMPLES] + first_row).tolist())
+            null_mask |= m
+    if null_mask.any():
+        if on_invalid == "raise":
+            return meta, []
+        table = table.filter(pa.array(~null_mask))
+        meta["dropped"] = int(null_mask.sum())
+    task = _plain(table.column(task_col))
+    worker = _plain(table.column(worker_col))
+    label = _plain(table.column(label_col))
+    meta["types"] = {c: a.type for c, a in zip(cols, (task, worker, label))}
+    if not (pa.types.is_integer(task.type) or pa.types.is_string(task.type)):
+        meta["bad_task_type"] = str(task.type)
+        return meta, []
+    w_codes, meta["workers"] = _encode_local(worker)
+    l_codes, meta["labels"] = _encode_local(label)
+    raw: Any = task.to_numpy(zero_copy_only=False).astype(np.int64, copy=False) \
+        if pa.types.is_integer(task.type) else task
+    if n_shards == 1:
+        return meta, [(raw, w_codes, l_codes)]
+    sid = task_shard(raw, n_shards)
+    order = np.argsort(sid.astype(np.uint8 if n_shards <= 256 else np.uint16 if n_shards <= 65536 else np.int32),
+                       kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(sid, minlength=n_shards))])
+    if isinstance(raw, np.ndarray):
+        raw_sorted: Any = raw[order]
+    else:
+        raw_sorted = raw.take(pa.array(order))
+    w_sorted, l_sorted = w_codes[order], l_codes[order]
+    pieces = []
+    for s in range(n_shards):
+        a, b = int(bounds[s]), int(bounds[s + 1])
+        t = raw_sorted[a:b] if isinstance(raw_sorted, np.ndarray) else raw_sorted.slice(a, b - a)
+        pieces.append((t, w_sorted[a:b], l_sorted[a:b]))
+    return meta, pieces
+
+
+# --------------------------------------------------------------------------------------------------
+# step 2: global vocabularies
+# --------------------------------------------------------------------------------------------------
+def _vocab_to_numpy(vocab: pa.Array) -> np.ndarray:
+    out = vocab.to_numpy(zero_copy_only=False)
+    if out.dtype == object or out.dtype.kind in "US":
+        out = out.astype(object)
+    return out
+
+
+def merge_vocabularies(locals_: list[pa.Array], dtype: pa.DataType,
+                       full: Sequence[Any] | None = None, column: str = "label"
+                       ) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Global sorted vocabulary of the units' vocabularies and each unit's map to global codes."""
+    cast = [v.cast(dtype) if v.type != dtype else v for v in locals_]
+    merged = pa.chunked_array(cast, type=dtype).unique() if cast else pa.array([], type=dtype)
+    if isinstance(merged, pa.ChunkedArray):
+        merged = merged.combine_chunks()
+    glob_vocab = merged.take(pc.sort_indices(merged))
+    names = _vocab_to_numpy(glob_vocab)
+    if full is not None:
+        full_arr = np.asarray(sorted(set(full)))
+        if full_arr.dtype.kind in "US":
+            full_arr = full_arr.astype(object)
+        pos = _lookup(full_arr, names.astype(full_arr.dtype) if full_arr.dtype != object else names)
+        if (pos < 0).any():
+            extra = names[pos < 0].tolist()[:_MAX_EXAMPLES]
+            raise ValueError(f"column {column!r} holds label(s) {extra} that are not in labels={full_arr.tolist()}")
+        names = full_arr
+        glob_vocab = pa.array(full_arr.tolist()).cast(dtype)
+    maps = [pc.index_in(v, value_set=glob_vocab).fill_null(-1).to_numpy().astype(np.int32) for v in cast]
+    names.setflags(write=False)
+    return names, maps
+
+
+# --------------------------------------------------------------------------------------------------
+# step 3: build a shard
+# --------------------------------------------------------------------------------------------------
+def _concat(parts: list[Any]) -> Any:
+    if not parts:
+        return np.zeros(0, dtype=np.int64)
+    if isinstance(parts[0], np.ndarray):
+        return np.concatenate(parts) if len(parts) > 1 else parts[0]
+    return pa.concat_arrays([p.cast(pa.string()) for p in parts]) if len(parts) > 1 else parts[0]
+
+
+def build_core(maps: tuple[list[np.ndarray], list[np.ndarray]], gold: tuple[Any, np.ndarray] | None,
+               n_workers: int, duplicates: str, pieces: Sequence[Any]) -> dict[str, Any]:
+    """One shard's arrays from its pieces (in unit order): sorted task vocabulary, CSR layout,
+    global worker and label codes, gold per local task.
+
+    ``maps[0][u]`` / ``maps[1][u]`` map unit ``u``'s worker / label codes to global codes. Returns a
+    dict of arrays plus ``n_dropped`` and ``error``: None, or (number of repeated (task, worker)
+    pairs, example task ids) when ``duplicates='raise'`` finds some.
+    """
+    wmaps, lmaps = maps
+    used = [(u, p) for u, p in enumerate(pieces) if p is not None and len(p[1])]
+    raw = _concat([p[0] for _, p in used])
+    worker = np.concatenate([wmaps[u][p[1]] for u, p in used]) if used else np.zeros(0, np.int32)
+    label = np.concatenate([lmaps[u][p[2]] for u, p in used]) if used else np.zeros(0, np.int32)
+    n = len(worker)
+    is_np = isinstance(raw, np.ndarray)
+    if is_np:
+        if n < 2 or bool(np.all(raw[1:] >= raw[:-1])):
+            order = None  # already grouped in order (common: files written sorted by task)
+            srt = raw
+        else:
+            order = np.argsort(raw, kind="stable")
+            srt = raw[order]
+        new = np.empty(n, dtype=bool)
+        new[:1] = True
+        np.not_equal(srt[1:], srt[:-1], out=new[1:])
+    else:
+        order = np.asarray(pc.array_sort_indices(raw)).astype(np.int64) if n else np.zeros(0, np.int64)
+        srt = raw.take(pa.array(order))
+        new = np.empty(n, dtype=bool)
+        new[:1] = True
+        if n > 1:
+            new[1:] = np.asarray(pc.not_equal(srt.slice(1), srt.slice(0, n - 1)))
+    if order is not None:
+        worker, label = worker[order], label[order]
+    starts = np.flatnonzero(new)
+    local = (np.cumsum(new, dtype=np.int64) - 1).astype(np.int32)
+    names = srt[starts] if is_np else _vocab_to_numpy(srt.take(pa.array(starts)))
+    n_dropped, error = 0, None
+    if duplicates != "keep" and n:
+        key = local.astype(np.int64) * max(n_workers, 1) + worker
+        o2 = np.argsort(key, kind="stable")
+        sk = key[o2]
+        first = np.ones(n, dtype=bool)
+        first[1:] = sk[1:] != sk[:-1]
+        if duplicates == "raise":
+            if not first.all():
+                error = (int((~first).sum()), names[local[o2[~first]][:_MAX_EXAMPLES]].tolist())
+        else:
+            if duplicates == "first":
+                keep = o2[first]
+            else:
+                last = np.ones(n, dtype=bool)
+                last[:-1] = sk[1:] != sk[:-1]
+                keep = o2[last]
+            keep.sort()
+            n_dropped = n - keep.size
+            local, worker, label = local[keep], worker[keep], label[keep]
+    counts = np.bincount(local, minlength=names.size)
+    indptr = np.zeros(names.size + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    gold_codes = np.full(names.size, -1, dtype=np.int32)
+    if gold is not None and len(gold[1]):
+        g_raw, g_codes = gold
+        if is_np:
+            g = np.asarray(g_raw, dtype=np.int64)
+            pos = np.clip(np.searchsorted(names, g), 0, max(names.size - 1, 0))
+            hit = (names[pos] == g) if names.size else np.zeros(g.size, bool)
+        else:
+            pos = pc.index_in(g_raw.cast(pa.string()), value_set=pa.array(names.tolist(), pa.string()))
+            pos = pos.fill_null(-1).to_numpy().astype(np.int64)
+            hit = pos >= 0
+        gold_codes[pos[hit]] = g_codes[hit]
+    return {"task_names": names, "indptr": indptr, "task": local, "worker": worker.astype(np.int32, copy=False),
+            "label": label.astype(np.int32, copy=False), "gold": gold_codes, "n_dropped": n_dropped,
+            "error": error}
+
+
+def finish_shard(core: dict[str, Any], offset: int, n_workers: int, n_labels: int,
+                 task_dtype: Any = None) -> NamedShard:
+    """The finished shard: global task codes ``offset + local index``."""
+    names = core["task_names"]
+    if task_dtype is not None and names.dtype != task_dtype:
+        names = names.astype(task_dtype)  # the input's integer width, or object for text (empty shards)
+    return NamedShard(
+        task_ids=np.arange(offset, offset + names.size, dtype=np.int32), indptr=core["indptr"],
+        task=core["task"], worker=core["worker"], label=core["label"], gold=core["gold"],
+        n_workers=int(n_workers), n_labels=int(n_labels), task_names=names,
+    )

@@ -1,0 +1,375 @@
+"""Distributed ingest: Parquet files, a Ray Dataset or in-memory frames into task shards on Ray actors.
+
+``RayEngine.load_parquet(source)`` (which calls :func:`ingest`) never brings the judgments to the
+driver. It is a shuffle through Ray's object store in three steps:
+
+1. **partition** — one Ray task per *unit* (a Parquet file, a group of its row groups, a block of a
+   Ray Dataset or a slice of an in-memory frame) reads only the three columns, checks them for nulls,
+   encodes workers and labels against its own small vocabularies and splits its rows into
+   ``n_shards`` pieces by a stable hash of the raw task id (:func:`task_shard`), which go to the
+   object store. Every file is read exactly once.
+2. **vocabularies** — the driver merges the units' worker and label vocabularies (a few thousand
+   values, never data-sized) into the global sorted ones, as :class:`galton.judgments.Judgments`
+   would build them, and a map from each unit's codes to the global codes.
+3. **build** — one Ray task per shard concatenates its pieces in unit order, sorts them by task (a
+   single stable sort gives the shard's own sorted task vocabulary, the local task codes and the CSR
+   layout) and maps workers and labels to the global codes; once every shard's task count is known,
+   a last task per shard stamps the global task codes (``offset + local index``, shards in order)
+   and puts the finished :class:`NamedShard` into the object store. The engine keeps those
+   references (actors reload them after a crash) and its actors map them without a copy.
+
+Memory is the encoded data (about 11 bytes per judgment for integer task ids) in the pieces, plus
+the shards while they are built; pieces are freed as soon as their shard is built. Task vocabularies
+stay in the shards (:attr:`NamedShard.task_names`); :class:`ShardedJudgments` is the driver's
+handle: sizes, the global worker and label vocabularies, and task ids fetched on demand.
+
+Task codes are shard-major (shard 0's tasks, sorted by id, then shard 1's ...), so results are in the
+user's ids but not in the global sorted order that ``Judgments`` uses; fits give the same labels and
+probabilities per task id as a fit on the same data read in memory (sums are added in another
+order: the numbers agree to about 1e-12).
+
+The hash: integer task ids (any width) go through the splitmix64 finaliser of their int64 value
+(:func:`galton.aggregator._engine.shard_of_tasks`); text ids through 64-bit FNV-1a over their UTF-8
+bytes followed by the same finaliser. Both are plain arithmetic, identical in every process.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..judgments import _lookup, frame_kind, to_arrow
+from ._partition import (
+    _plain,
+    _vocab_to_numpy,
+    build_core,
+    finish_shard,
+    merge_vocabularies,
+    partition_unit,
+    task_shard,
+)
+from .sharded import NamedShard, ShardedJudgments
+
+__all__ = ["NamedShard", "ShardedJudgments", "Unit", "ingest", "plan_units"]
+
+_MAX_EXAMPLES = 5
+_MIN_UNIT_ROWS = 50_000  #: in-memory frames are cut into slices of at least this many rows
+
+
+# --------------------------------------------------------------------------------------------------
+# units of input
+# --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Unit:
+    """One piece of input read by one Ray task: a file (some of its row groups) or a table."""
+
+    name: str
+    path: str | None = None
+    row_groups: tuple[int, ...] | None = None
+    first_row: int = 0  #: row number (within the file) of the unit's first row, for messages
+    table: Any = None  #: a pyarrow Table, or an ObjectRef of one
+
+
+def _files(source: str | os.PathLike[str]) -> list[str]:
+    text = os.fspath(source)
+    if any(c in text for c in "*?["):
+        files = sorted(f for f in glob.glob(text, recursive=True) if os.path.isfile(f))
+        if not files:
+            raise FileNotFoundError(f"no file matches {text!r}")
+        return files
+    p = Path(text)
+    if not p.exists():
+        raise FileNotFoundError(f"input path {text!r} does not exist")
+    if p.is_dir():
+        files = sorted(str(f) for f in p.rglob("*.parquet") if not f.name.startswith((".", "_")))
+        if not files:
+            raise ValueError(f"directory {text!r} holds no .parquet files")
+        return files
+    return [str(p)]
+
+
+def plan_units(source: Any, n_cpus: int) -> tuple[list[Unit], str]:
+    """Cut ``source`` into units for about ``2 * n_cpus`` parallel readers; returns (units, kind).
+
+    Files are never split below one row group; a directory with enough files gives one unit per
+    file. Ray Datasets give one unit per block; in-memory frames are sliced.
+    """
+    target = max(2 * int(n_cpus), 1)
+    if isinstance(source, (str, os.PathLike)):
+        files = _files(source)
+        if len(files) >= target:
+            return [Unit(name=f, path=f) for f in files], "polars"
+        units: list[Unit] = []
+        per_file = -(-target // len(files))
+        for f in files:
+            meta = pq.read_metadata(f)
+            n_rg = meta.num_row_groups
+            if n_rg <= 1 or per_file <= 1:
+                units.append(Unit(name=f, path=f))
+                continue
+            k = min(per_file, n_rg)
+            bounds = [n_rg * i // k for i in range(k + 1)]
+            starts = np.concatenate([[0], np.cumsum([meta.row_group(i).num_rows for i in range(n_rg)])])
+            for a, b in zip(bounds[:-1], bounds[1:]):
+                units.append(Unit(name=f, path=f, row_groups=tuple(range(a, b)), first_row=int(starts[a])))
+        return units, "polars"
+    if hasattr(source, "to_arrow_refs") and hasattr(source, "schema"):  # a Ray Dataset
+        refs = source.to_arrow_refs()
+        return [Unit(name=f"block {i}", table=r) for i, r in enumerate(refs)], "polars"
+    frames = list(source) if isinstance(source, (list, tuple)) else [source]
+    kind = frame_kind(frames[0])
+    units = []
+    for fi, frame in enumerate(frames):
+        table = to_arrow(frame)
+        n = table.num_rows
+        k = max(1, min(target, n // _MIN_UNIT_ROWS)) if len(frames) == 1 else 1
+        bounds = [n * i // k for i in range(k + 1)]
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            units.append(Unit(name=f"frame {fi}", first_row=a, table=table.slice(a, b - a)))
+    return units, kind
+
+
+def _read_unit(unit: Unit, table: pa.Table | None, cols: Sequence[str]) -> tuple[pa.Table | None, list[str]]:
+    """The unit's three columns, or (None, the columns it lacks)."""
+    if table is None:
+        pf = pq.ParquetFile(unit.path)
+        names = pf.schema_arrow.names
+        missing = [c for c in cols if c not in names]
+        if missing:
+            return None, names
+        if unit.row_groups is None:
+            return pf.read(columns=list(cols)), []
+        return pf.read_row_groups(list(unit.row_groups), columns=list(cols)), []
+    missing = [c for c in cols if c not in table.column_names]
+    if missing:
+        return None, table.column_names
+    return table.select(list(cols)), []
+
+
+def _partition_task(unit: Unit, table: Any, cols: tuple[str, str, str], n_shards: int,
+                    on_invalid: str) -> tuple:
+    """Body of the step-1 Ray task: meta first, then one piece per shard (``num_returns``)."""
+    t, names = _read_unit(unit, table, cols)
+    if t is None:
+        meta: dict[str, Any] = {"rows": 0, "missing": names, "nulls": {}, "dropped": 0}
+        pieces: list[Any] = []
+    else:
+        meta, pieces = partition_unit(t, cols, n_shards, on_invalid, unit.first_row)
+    if len(pieces) != n_shards:  # an error: no pieces, but every return must be filled
+        pieces = [None] * n_shards
+    return (meta, *pieces)
+
+
+def _core_info(core: dict[str, Any]) -> tuple[int, int, int, str | None]:
+    return int(core["task_names"].size), int(core["task"].size), int(core["n_dropped"]), core["error"]
+
+
+def _build_task(maps: Any, gold: Any, n_workers: int, duplicates: str, *pieces: Any) -> tuple:
+    core = build_core(maps, gold, n_workers, duplicates, pieces)
+    return core, _core_info(core)
+
+
+def _common_type(types: list[pa.DataType], what: str, units: list[Unit]) -> pa.DataType:
+    distinct = list(dict.fromkeys(types))
+    if len(distinct) == 1:
+        return distinct[0]
+    if all(pa.types.is_integer(t) for t in distinct):
+        return pa.int64()
+    if all(pa.types.is_string(t) or pa.types.is_large_string(t) for t in distinct):
+        return pa.string()
+    examples = []
+    for t in distinct[:3]:
+        examples.append(f"{t} in {units[types.index(t)].name}")
+    raise ValueError(f"the {what} column has different types in different inputs ({'; '.join(examples)}); "
+                     "write them with one type")
+
+
+# --------------------------------------------------------------------------------------------------
+# errors found by the readers
+# --------------------------------------------------------------------------------------------------
+def _check_metas(metas: list[dict[str, Any]], units: list[Unit], cols: tuple[str, str, str],
+                 on_invalid: str) -> None:
+    for meta, unit in zip(metas, units):
+        if "missing" in meta:
+            missing = [c for c in cols if c not in meta["missing"]]
+            raise ValueError(
+                f"missing column(s) {missing} in {unit.name}; it has {meta['missing']}. Name the columns "
+                "with task_col=, worker_col=, label_col= (CLI: --task-col, --worker-col, --label-col)"
+            )
+        if "bad_task_type" in meta:
+            raise ValueError(
+                f"column {cols[0]!r} has type {meta['bad_task_type']} in {unit.name}; distributed ingest "
+                "takes integer or text task ids: cast the column to int64 or string"
+            )
+    for c in cols:
+        total = sum(m["nulls"].get(c, (0, []))[0] for m in metas)
+        if total and on_invalid == "raise":
+            where = [(u.name, m["nulls"][c][1]) for u, m in zip(units, metas) if c in m["nulls"]]
+            shown = "; ".join(f"{name}: rows {', '.join(str(r) for r in rows)}" for name, rows in where[:3])
+            more = sum(len(rows) for _, rows in where[:3]) < total
+            raise ValueError(
+                f"column {c!r} has {total} null value(s) (in {shown}{', ...' if more else ''}); drop those "
+                "rows or pass on_invalid='drop'"
+            )
+    if sum(m["rows"] - m["dropped"] for m in metas) == 0:
+        raise ValueError("the input holds no judgments (0 rows)" if not any(m["dropped"] for m in metas)
+                         else "every row has a null value; nothing is left to aggregate")
+
+
+def _gold_pieces(gold: Any, label_names: np.ndarray, task_type: pa.DataType, n_shards: int,
+                 label_dtype: pa.DataType) -> list[tuple[Any, np.ndarray] | None]:
+    """Gold split by task shard: (raw task ids, global label codes) per shard."""
+    if type(gold).__module__.split(".")[0] == "pandas" and getattr(gold, "ndim", 0) == 1:
+        table = pa.table({"task": pa.array(gold.index.to_numpy()), "label": pa.array(gold.to_numpy())})
+    elif isinstance(gold, dict) and not ("task" in gold and "label" in gold):
+        table = pa.table({"task": list(gold.keys()), "label": list(gold.values())})
+    else:
+        table = to_arrow(gold)
+    missing = [c for c in ("task", "label") if c not in table.column_names]
+    if missing:
+        raise ValueError(f"gold is missing column(s) {missing}; it has {table.column_names}. Gold needs "
+                         "one row per task with columns task and label (or a pandas Series indexed by task)")
+    table = table.select(["task", "label"]).drop_null()
+    tasks = _plain(table.column("task"))
+    values = _plain(table.column("label"))
+    if pa.types.is_integer(task_type) != pa.types.is_integer(tasks.type):
+        raise ValueError(f"gold task ids have type {tasks.type}, the judgments' {task_type}; use one type")
+    if pa.types.is_floating(values.type) and pa.types.is_integer(label_dtype):
+        values = values.cast(label_dtype)
+    codes = _lookup(label_names, _vocab_to_numpy(values))
+    if (codes < 0).any():
+        bad = _vocab_to_numpy(values)[codes < 0][:_MAX_EXAMPLES].tolist()
+        raise ValueError(f"gold has label(s) {bad} not in the judgments' label set {label_names.tolist()}; "
+                         "fix those labels or pass labels=[...] with the full label set")
+    raw: Any = tasks.to_numpy(zero_copy_only=False).astype(np.int64) if pa.types.is_integer(tasks.type) else tasks
+    sid = task_shard(raw, n_shards)
+    out: list[tuple[Any, np.ndarray] | None] = []
+    for s in range(n_shards):
+        idx = np.flatnonzero(sid == s)
+        part = raw[idx] if isinstance(raw, np.ndarray) else raw.take(pa.array(idx))
+        out.append((part, codes[idx]))
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# the driver
+# --------------------------------------------------------------------------------------------------
+def ingest(engine: Any, source: Any, *, task_col: str = "task", worker_col: str = "worker",
+           label_col: str = "label", gold: Any = None, on_invalid: str = "raise",
+           duplicates: str = "keep", labels: Sequence[Any] | None = None) -> ShardedJudgments:
+    """Read ``source`` in parallel Ray tasks into ``engine``'s shard actors (see the module docstring).
+
+    Parameters
+    ----------
+    engine : RayEngine
+        Its earlier shards are released first; ``n_shards`` (default: one per cluster CPU) task shards.
+    source : directory of Parquet files (read recursively, hidden files skipped), a glob pattern, a
+        Parquet file, a Ray Dataset, or an in-memory frame / table (or a list of them).
+    task_col, worker_col, label_col : column names.
+    gold : optional known labels (pandas Series by task, dict, or frame with task, label columns),
+        clamped during EM like ``fit(data, gold)``.
+    on_invalid : "raise" or "drop" rows with a null task, worker or label.
+    duplicates : repeated (task, worker) pairs: "keep" (default), "first", "last" (in input order)
+        or "raise", as in :meth:`galton.judgments.Judgments.from_any`.
+    labels : the full label set, when some labels may never be observed.
+
+    Returns
+    -------
+    ShardedJudgments
+        Pass it to ``model.fit``; the model then runs on ``engine``.
+    """
+    import ray
+
+    from .cluster import connect
+
+    if on_invalid not in ("raise", "drop"):
+        raise ValueError(f"on_invalid must be 'raise' or 'drop', not {on_invalid!r}")
+    if duplicates not in ("keep", "first", "last", "raise"):
+        raise ValueError(f"duplicates must be one of 'keep', 'first', 'last', 'raise', not {duplicates!r}")
+    cols = (task_col, worker_col, label_col)
+    engine.close()
+    info = connect(engine.address)
+    n_shards = engine.resolve_n_shards(info.num_cpus)
+    seconds: dict[str, float] = {}
+    t0 = time.perf_counter()
+    units, kind = plan_units(source, int(info.num_cpus))
+    part = ray.remote(num_cpus=1, max_retries=1)(_partition_task).options(num_returns=n_shards + 1)
+    calls = [part.remote(u if u.table is None else Unit(u.name, first_row=u.first_row),
+                         None if u.table is None else (u.table if isinstance(u.table, ray.ObjectRef)
+                                                       else ray.put(u.table)),
+                         cols, n_shards, on_invalid) for u in units]
+    meta_refs = [c[0] for c in calls]
+    pieces = [list(c[1:]) for c in calls]  # pieces[u][s]
+    del calls
+    metas = ray.get(meta_refs)
+    seconds["read_partition"] = time.perf_counter() - t0
+    _check_metas(metas, units, cols, on_invalid)
+
+    t1 = time.perf_counter()
+    ok = [m for m in metas if "workers" in m]
+    types = [m["types"] for m in ok]
+    okunits = [u for u, m in zip(units, metas) if "workers" in m]
+    task_type = _common_type([t[task_col] for t in types], repr(task_col), okunits)
+    wtype = _common_type([t[worker_col] for t in types], repr(worker_col), okunits)
+    ltype = _common_type([t[label_col] for t in types], repr(label_col), okunits)
+    worker_names, wmaps_ok = merge_vocabularies([m["workers"] for m in ok], wtype)
+    label_names, lmaps_ok = merge_vocabularies([m["labels"] for m in ok], ltype, labels, label_col)
+    it_w, it_l = iter(wmaps_ok), iter(lmaps_ok)
+    wmaps = [next(it_w) if "workers" in m else np.zeros(0, np.int32) for m in metas]
+    lmaps = [next(it_l) if "workers" in m else np.zeros(0, np.int32) for m in metas]
+    maps_ref = ray.put((wmaps, lmaps))
+    gold_parts = (None if gold is None else
+                  _gold_pieces(gold, label_names, task_type, n_shards, ltype))
+    seconds["vocabularies"] = time.perf_counter() - t1
+
+    t2 = time.perf_counter()
+    build = ray.remote(num_cpus=1, max_retries=1)(_build_task).options(num_returns=2)
+    built = [build.remote(maps_ref, None if gold_parts is None else gold_parts[s], len(worker_names),
+                          duplicates, *[pieces[u][s] for u in range(len(units))])
+             for s in range(n_shards)]
+    info_refs = {built[s][1]: s for s in range(n_shards)}
+    infos: list[Any] = [None] * n_shards
+    pending = list(info_refs)
+    while pending:
+        done, pending = ray.wait(pending, num_returns=1)
+        s = info_refs[done[0]]
+        infos[s] = ray.get(done[0])
+        for u in range(len(units)):  # this shard's pieces are no longer needed
+            pieces[u][s] = None
+    del pieces
+    errors = [i[3] for i in infos if i[3]]
+    if errors:
+        raise ValueError(
+            f"{sum(e[0] for e in errors)} repeated (task, worker) pair(s) (task ids "
+            f"{[t for e in errors for t in e[1]][:_MAX_EXAMPLES]}); pass duplicates='keep' to count them "
+            "as separate votes, or 'first'/'last'"
+        )
+    counts = [i[0] for i in infos]
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    if offsets[-1] >= np.iinfo(np.int32).max:
+        raise ValueError(f"{offsets[-1]} tasks: more than int32 task codes can hold")
+    np_task_dtype = np.dtype(task_type.to_pandas_dtype()) if pa.types.is_integer(task_type) else np.dtype(object)
+    finish = ray.remote(num_cpus=1, max_retries=1)(finish_shard)
+    shard_refs = [finish.remote(built[s][0], int(offsets[s]), len(worker_names), len(label_names),
+                                np_task_dtype) for s in range(n_shards)]
+    ray.wait(shard_refs, num_returns=n_shards, fetch_local=False)
+    del built
+    seconds["build_shards"] = time.perf_counter() - t2
+
+    t3 = time.perf_counter()
+    engine.load_refs(shard_refs, int(offsets[-1]))
+    seconds["load_actors"] = time.perf_counter() - t3
+    n_dropped = sum(m["dropped"] for m in metas) + sum(i[2] for i in infos)
+    return ShardedJudgments(
+        engine=engine, generation=engine._generation, worker_names=worker_names, label_names=label_names,
+        shard_tasks=tuple(int(c) for c in counts), n_judgments=int(sum(i[1] for i in infos)),
+        source_kind=kind, n_dropped=int(n_dropped), columns=cols, n_units=len(units), seconds=seconds,
+    )

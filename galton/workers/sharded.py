@@ -1,0 +1,185 @@
+"""The driver's handle on judgments that live in an engine's shards, and the shards themselves.
+
+:func:`galton.workers.ingest.ingest` (``RayEngine.load_parquet``) builds :class:`NamedShard` objects
+in Ray tasks and returns a :class:`ShardedJudgments`: what the driver knows of the data (sizes,
+the global worker and label vocabularies) without its per-judgment codes. ``model.fit`` accepts it
+in place of :class:`galton.judgments.Judgments` and runs on the engine holding the shards.
+:func:`fit_parquet` is the whole path in one call (the CLI uses it).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..aggregator._engine import Shard
+from ..judgments import _lookup
+
+__all__ = ["NamedShard", "ShardedCodesError", "ShardedJudgments", "fit_parquet"]
+
+_MAX_EXAMPLES = 5
+
+
+@dataclass
+class NamedShard(Shard):
+    """A :class:`~galton.aggregator._engine.Shard` that also holds its tasks' own ids.
+
+    ``task_names[i]`` is the user's id of local task ``i`` (sorted); ``task_ids`` are the global
+    (shard-major) task codes.
+    """
+
+    task_names: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False)
+
+
+class ShardedCodesError(ValueError, AttributeError):
+    """A model asked the driver for per-judgment codes that live only in the shards."""
+
+
+def _shard_task_names(shard: NamedShard) -> np.ndarray:
+    return shard.task_names
+
+
+def _shard_task_counts(shard: Shard) -> np.ndarray:
+    return np.diff(shard.indptr)
+
+
+@dataclass(eq=False)
+class ShardedJudgments:
+    """Judgments loaded into an engine's shards by :func:`galton.workers.ingest.ingest`: what the
+    driver knows of them.
+
+    It stands in for :class:`galton.judgments.Judgments` in ``model.fit(data)``: the model runs on
+    the engine that holds the shards. Per-judgment codes (``task``, ``worker``, ``label``) stay in
+    the shards; ``task_names`` is fetched from them on first use (in global task code order).
+
+    Attributes
+    ----------
+    engine : the engine holding the shards
+    worker_names, label_names : global sorted vocabularies
+    shard_tasks : tasks per shard (global task codes are shard-major)
+    n_judgments, n_dropped : judgments loaded, and rows dropped (nulls, duplicates policy)
+    source_kind : frame type of results ("polars" for files)
+    n_units : Ray tasks that read the input (files or row-group ranges, blocks, slices)
+    seconds : wall time of each ingest phase
+    """
+
+    engine: Any
+    generation: str
+    worker_names: np.ndarray
+    label_names: np.ndarray
+    shard_tasks: tuple[int, ...]
+    n_judgments: int
+    source_kind: str = "polars"
+    n_dropped: int = 0
+    columns: tuple[str, str, str] = ("task", "worker", "label")
+    n_units: int = 0
+    seconds: dict = field(default_factory=dict)
+    _task_names: np.ndarray | None = field(default=None, repr=False)
+
+    #: read by ``EMAggregator.fit``: the data is already in ``engine``
+    is_sharded = True
+
+    @property
+    def n_tasks(self) -> int:
+        return int(sum(self.shard_tasks))
+
+    @property
+    def n_workers(self) -> int:
+        return int(self.worker_names.size)
+
+    @property
+    def n_labels(self) -> int:
+        return int(self.label_names.size)
+
+    @property
+    def n_shards(self) -> int:
+        return len(self.shard_tasks)
+
+    def __len__(self) -> int:
+        return self.n_judgments
+
+    def __repr__(self) -> str:
+        return (f"ShardedJudgments({self.n_judgments} judgments, {self.n_tasks} tasks, {self.n_workers} "
+                f"workers, {self.n_labels} labels in {self.n_shards} shards)")
+
+    def check_loaded(self) -> None:
+        """Raise ValueError when the engine no longer holds these shards."""
+        if getattr(self.engine, "_generation", None) != self.generation:
+            raise ValueError(
+                "the engine that held these judgments was closed or loaded with other data; load them "
+                "again with engine.load_parquet(...)"
+            )
+
+    @property
+    def task_names(self) -> np.ndarray:
+        """The user's task id of every global task code (fetched from the shards once)."""
+        if self._task_names is None:
+            self.check_loaded()
+            names = self.engine.gather(_shard_task_names)
+            names.setflags(write=False)
+            self._task_names = names
+        return self._task_names
+
+    def counts_per_task(self) -> np.ndarray:
+        self.check_loaded()
+        return self.engine.gather(_shard_task_counts)
+
+    def task_index(self, values: Any) -> np.ndarray:
+        """Global task codes of task ids; -1 for ids that have no judgments."""
+        names = self.task_names
+        order = np.argsort(names, kind="stable")
+        values = np.asarray(values, dtype=names.dtype if names.dtype != object else object)
+        pos = _lookup(names[order], values)
+        return np.where(pos >= 0, order[np.maximum(pos, 0)], -1).astype(np.int32)
+
+    def label_index(self, values: Any, *, what: str = "gold") -> np.ndarray:
+        codes = _lookup(self.label_names, np.asarray(values, dtype=self.label_names.dtype
+                                                     if self.label_names.dtype != object else object))
+        if (codes < 0).any():
+            bad = np.asarray(values, dtype=object)[codes < 0][:_MAX_EXAMPLES].tolist()
+            raise ValueError(f"{what} has label(s) {bad} that are not in the judgments' label set "
+                             f"{self.label_names.tolist()}; fix them or pass labels=[...] with the full set")
+        return codes
+
+    def _codes(self, name: str) -> Any:
+        raise ShardedCodesError(
+            f"judgments.{name}: the per-judgment codes of data loaded with load_parquet live in the "
+            "shards, not in this process; compute what you need through the engine "
+            "(engine.map_sum(fn) with fn(shard) reading shard.worker / shard.label)"
+        )
+
+    task = property(lambda self: self._codes("task"))
+    worker = property(lambda self: self._codes("worker"))
+    label = property(lambda self: self._codes("label"))
+
+    def write_results(self, posterior_fn: Any, params: Any, path: str | os.PathLike[str]) -> Path:
+        """Write labels, confidence and probabilities as a Parquet directory, one part per shard
+        (see :func:`galton.workers.output.write_parquet_dir`)."""
+        from .output import write_parquet_dir
+
+        self.check_loaded()
+        return write_parquet_dir(self.engine, posterior_fn, params, path, self.label_names)
+
+
+
+def fit_parquet(model: Any, source: Any, *, address: str | None = None, n_shards: int | None = None,
+                results_dir: str | os.PathLike[str] | None = None, **ingest_options: Any) -> ShardedJudgments:
+    """Load ``source`` into a new :class:`~galton.workers.engine.RayEngine` (distributed ingest),
+    fit ``model`` on it and release the engine.
+
+    With ``results_dir`` the shards write the results there (a Parquet directory); otherwise they
+    are collected into ``model.labels_`` / ``probas_`` (and the task ids into the returned handle).
+    ``ingest_options`` go to :func:`galton.workers.ingest.ingest` (column names, gold, on_invalid...).
+    """
+    from .engine import RayEngine
+
+    with RayEngine(n_shards=n_shards, address=address) as engine:
+        data = engine.load_parquet(source, **ingest_options)
+        model.fit(data, results_dir=results_dir)
+        if results_dir is None:
+            _ = data.task_names  # fetched while the shards are there
+    return data

@@ -1,0 +1,176 @@
+"""Checkpoints of EM fits: a fit stopped by max_iter and started again resumes, and ends exactly where
+an uninterrupted fit ends.
+
+Most tests use the local engine (checkpointing belongs to the EM driver, not to Ray); the last one
+resumes a fit on judgments loaded into Ray actors by distributed ingest.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+import zipfile
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from galton.aggregator import DawidSkene
+from galton.aggregator._checkpoint import Checkpointer, flatten_params, unflatten_params
+from galton.aggregator._engine import LocalEngine
+from galton.judgments import Judgments
+
+
+class CountingEngine(LocalEngine):
+    """Counts the E-steps it runs."""
+
+    def __init__(self, n_shards: int = 2):
+        super().__init__(n_shards)
+        self.e_steps = 0
+
+    def map(self, fn, *args):
+        if getattr(fn, "__name__", "") == "_e_step":
+            self.e_steps += 1
+        return super().map(fn, *args)
+
+
+@pytest.fixture(scope="module")
+def judgments(make_judgments):
+    return Judgments.from_any(make_judgments(21, n_tasks=400, n_workers=20))
+
+
+def _fit(data, max_iter, engine=None, **fit_options):
+    model = DawidSkene(max_iter=max_iter, tol=0.0)  # tol 0: runs every iteration it is allowed
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return model.fit(data, engine=engine, **fit_options)
+
+
+def test_a_resumed_fit_equals_an_uninterrupted_one_bit_for_bit(judgments, tmp_path):
+    whole = _fit(judgments, 12, CountingEngine())
+    first = CountingEngine()
+    _fit(judgments, 5, first, checkpoint_dir=tmp_path, checkpoint_every=2)  # interrupted at 5
+    assert first.e_steps == 5
+    files = os.listdir(tmp_path)
+    assert len(files) == 1 and files[0].startswith("DawidSkene-") and files[0].endswith(".npz")
+    second = CountingEngine()
+    resumed = _fit(judgments, 12, second, checkpoint_dir=tmp_path, checkpoint_every=2)
+    assert second.e_steps == 7  # iterations 6..12 only
+    assert resumed.n_iter_ == whole.n_iter_ == 12
+    assert resumed.history_ == whole.history_
+    np.testing.assert_array_equal(resumed.posteriors_, whole.posteriors_)
+    np.testing.assert_array_equal(resumed.errors_.to_numpy(), whole.errors_.to_numpy())
+    assert sorted(os.listdir(tmp_path)) == files  # replaced in place, no temporary files left
+
+
+def test_checkpoints_are_plain_npz_without_pickles(judgments, tmp_path):
+    _fit(judgments, 3, checkpoint_dir=tmp_path)
+    (path,) = tmp_path.iterdir()
+    with zipfile.ZipFile(path) as z:
+        assert all(n.endswith(".npy") for n in z.namelist())
+    with np.load(path, allow_pickle=False) as z:  # would raise on an object array
+        assert z["history"].shape == (3,)
+        assert {"a:p/table", "a:p/logprior", "a:p/errors", "a:p/priors"} <= set(z.files)
+    saved = Checkpointer.load(path)
+    assert saved.iteration == 3 and saved.converged is False
+
+
+def test_other_data_or_model_parameters_start_over(judgments, make_judgments, tmp_path):
+    _fit(judgments, 4, checkpoint_dir=tmp_path)
+    other = Judgments.from_any(make_judgments(22, n_tasks=400, n_workers=20))
+    eng = CountingEngine()
+    _fit(other, 6, eng, checkpoint_dir=tmp_path)
+    assert eng.e_steps == 6  # not resumed from the other data's file
+    eng = CountingEngine()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        DawidSkene(max_iter=6, tol=0.0, alpha=1.0).fit(judgments, engine=eng, checkpoint_dir=tmp_path)
+    assert eng.e_steps == 6
+    eng = CountingEngine(n_shards=2)
+    _fit(judgments, 6, eng, checkpoint_dir=tmp_path)  # other shards: sums in another order
+    assert eng.e_steps == 6
+    eng = CountingEngine(n_shards=1)
+    _fit(judgments, 6, eng, checkpoint_dir=tmp_path)  # the first data, model and layout: resumes
+    assert eng.e_steps == 2
+    assert len(os.listdir(tmp_path)) == 4
+
+
+def test_a_converged_checkpoint_resumes_without_iterating(judgments, tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # converging: no ConvergenceWarning
+        done = DawidSkene(n_iter=200).fit(judgments, checkpoint_dir=tmp_path, checkpoint_every=50)
+    assert done.converged_ and done.n_iter_ < 200
+    eng = CountingEngine(n_shards=1)
+    again = DawidSkene(n_iter=200).fit(judgments, engine=eng, checkpoint_dir=tmp_path)
+    assert eng.e_steps == 0
+    assert again.converged_ and again.n_iter_ == done.n_iter_ and again.history_ == done.history_
+    np.testing.assert_array_equal(again.posteriors_, done.posteriors_)
+
+
+def test_models_with_state_in_their_shards_are_refused(judgments, tmp_path):
+    from galton.aggregator import get
+
+    glad = get("glad")(n_iter=3)
+    with pytest.raises(ValueError, match="keeps per-task state in its shards"):
+        glad.fit(judgments, checkpoint_dir=tmp_path)
+    with pytest.raises(ValueError, match="checkpoint_every must be >= 1"):
+        DawidSkene().fit(judgments, checkpoint_dir=tmp_path, checkpoint_every=0)
+
+
+def test_parameters_round_trip_and_odd_ones_are_refused():
+    params = {"table": np.arange(6.0).reshape(3, 2), "k": 3, "x": 0.1 + 0.2, "flag": True, "name": None,
+              "nested": {"a": [np.int32(4), np.ones(2, dtype=np.int32)], "t": (1.5, "s")}}
+    arrays, spec = flatten_params(params)
+    back = unflatten_params(arrays, spec)
+    assert back["k"] == 3 and back["x"] == 0.1 + 0.2 and back["flag"] is True and back["name"] is None
+    np.testing.assert_array_equal(back["table"], params["table"])
+    assert back["nested"]["a"][0] == 4 and back["nested"]["a"][1].dtype == np.int32
+    assert back["nested"]["t"] == (1.5, "s")
+    with pytest.raises(ValueError, match="object array"):
+        flatten_params({"names": np.array(["a", None], dtype=object)})
+    with pytest.raises(ValueError, match="cannot be checkpointed"):
+        flatten_params({"f": lambda x: x})
+
+
+def test_a_fit_on_ray_shards_resumes_too(ray_session, judgments, tmp_path):
+    from galton.workers.engine import RayEngine
+
+    class CountingRayEngine(RayEngine):
+        e_steps = 0
+
+        def map(self, fn, *args):
+            self.e_steps += getattr(fn, "__name__", "") == "_e_step"
+            return super().map(fn, *args)
+
+    table = pa.table({"task": judgments.task_names[judgments.task], "worker": judgments.worker,
+                      "label": judgments.label})
+    whole = _fit(judgments, 9)
+    with CountingRayEngine(n_shards=2) as eng:
+        data = eng.load_parquet(table)
+        _fit(data, 4, checkpoint_dir=tmp_path / "ck")
+        resumed = _fit(data, 9, checkpoint_dir=tmp_path / "ck")
+        assert eng.e_steps == 4 + 5
+    assert resumed.n_iter_ == 9
+    np.testing.assert_allclose(resumed.history_, whole.history_, rtol=1e-12)
+    got = dict(zip(resumed.judgments_.task_names.tolist(), resumed.posteriors_))
+    want = np.array([got[t] for t in judgments.task_names.tolist()])
+    np.testing.assert_allclose(want, whole.posteriors_, rtol=0, atol=1e-9)
+
+
+def test_the_progress_bar_shows_iteration_change_and_judgments_per_second(judgments, monkeypatch, capsys):
+    import functools
+
+    from galton import _progress
+    from galton.aggregator import _base
+
+    monkeypatch.setattr(_base, "Progress", functools.partial(_progress.Progress, delay=0.0))
+    _fit(judgments, 3)
+    model = DawidSkene(max_iter=3, tol=0.0, progress=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(judgments)
+    last = capsys.readouterr().err.split("\r")[-1]
+    assert " 3/3 " in last
+    assert f"change/judgment {abs(model.history_[2] - model.history_[1]) / judgments.n_judgments:.2e}" in last
+    rate = float(last.split(" judgments/s")[0].split()[-1].replace(",", ""))
+    assert rate > 1000

@@ -1,0 +1,326 @@
+"""Distributed ingest: Parquet files, frames and Ray Datasets read by Ray tasks into the shard actors.
+
+A fit on data loaded this way must give the same labels and probabilities, task id by task id, as
+the local engine on the same data read in memory.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from ray import cloudpickle
+
+from galton.aggregator import DawidSkene
+from galton.cli import main
+from galton.judgments import Judgments
+from galton.workers._partition import fnv1a, task_shard
+from galton.workers.engine import RayEngine
+from galton.workers.ingest import plan_units
+from galton.workers.sharded import ShardedCodesError
+
+cloudpickle.register_pickle_by_value(sys.modules[__name__])  # actors cannot import test modules
+
+
+def _crowd(seed: int, n_tasks: int = 500, n_workers: int = 25, n_labels: int = 3, per_task: int = 4,
+           text: bool = False) -> tuple[pa.Table, np.ndarray]:
+    """Judgments in shuffled row order (tasks not grouped) and the true labels."""
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, n_labels, n_tasks)
+    acc = rng.uniform(0.5, 0.95, n_workers)
+    task = np.repeat(np.arange(n_tasks), per_task)
+    worker = np.concatenate([rng.choice(n_workers, per_task, replace=False) for _ in range(n_tasks)])
+    right = rng.random(task.size) < acc[worker]
+    label = np.where(right, truth[task], (truth[task] + rng.integers(1, n_labels, task.size)) % n_labels)
+    order = rng.permutation(task.size)
+    task, worker, label = task[order], worker[order], label[order]
+    if text:
+        names = np.array(["cat", "dog", "eel", "fox"][:n_labels], dtype=object)
+        return pa.table({"item": [f"t{t:05d}" for t in task], "annotator": [f"w-{w}" for w in worker],
+                         "answer": names[label].tolist()}), truth
+    return pa.table({"task": task.astype(np.int64), "worker": worker.astype(np.int32),
+                     "label": label.astype(np.int32)}), truth
+
+
+def _write(table: pa.Table, directory: Path, n_files: int, row_group_size: int = 400) -> Path:
+    directory.mkdir(parents=True)
+    bounds = np.linspace(0, table.num_rows, n_files + 1).astype(int)
+    for i in range(n_files):
+        pq.write_table(table.slice(bounds[i], bounds[i + 1] - bounds[i]), directory / f"part-{i:05d}.parquet",
+                       row_group_size=row_group_size)
+    return directory
+
+
+def _fit(data, **fit_options):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return DawidSkene(n_iter=40).fit(data, **fit_options)
+
+
+def _by_task(model) -> tuple[dict, dict]:
+    """{task: label} and {task: probability row} from a fitted model, whatever the frame type."""
+    tasks = model.judgments_.task_names.tolist()
+    labels = model.judgments_.label_names[model.label_codes_].tolist()
+    return dict(zip(tasks, labels)), dict(zip(tasks, model.posteriors_))
+
+
+def _assert_same(remote, local) -> None:
+    rl, rp = _by_task(remote)
+    ll, lp = _by_task(local)
+    assert rl == ll
+    np.testing.assert_allclose(np.array([rp[t] for t in ll]), np.array([lp[t] for t in ll]), rtol=0, atol=1e-9)
+    assert remote.n_iter_ == local.n_iter_
+    np.testing.assert_allclose(remote.history_, local.history_, rtol=1e-12)
+
+
+@pytest.fixture(scope="module")
+def int_dir(tmp_path_factory):
+    table, _ = _crowd(11)
+    return _write(table, tmp_path_factory.mktemp("ints") / "judgments", n_files=3)
+
+
+@pytest.fixture(scope="module")
+def text_dir(tmp_path_factory):
+    table, truth = _crowd(12, n_tasks=300, text=True)
+    return _write(table, tmp_path_factory.mktemp("text") / "judgments", n_files=2, row_group_size=300), truth
+
+
+# ---------------------------------------------------------------------------- the hash, the plan
+def test_fnv1a_matches_the_published_test_vectors():
+    got = fnv1a(pa.array(["", "a", "foobar"]))
+    assert got.tolist() == [0xCBF29CE484222325, 0xAF63DC4C8601EC8C, 0x85944171F73967E8]
+
+
+def test_task_shard_is_the_same_for_every_width_type_and_process(ray_session):
+    import ray
+
+    ids = np.arange(-50, 950)
+    want = task_shard(ids.astype(np.int64), 7)
+    assert np.array_equal(task_shard(pa.array(ids.astype(np.int32)), 7), want)
+    assert np.bincount(want, minlength=7).min() > 100  # spread over every shard
+    text = pa.array([f"task-{i}" for i in ids])
+    assert np.array_equal(task_shard(text.cast(pa.large_string()), 7), task_shard(text, 7))
+    remote = ray.get(ray.remote(task_shard).remote(text, 7))
+    assert np.array_equal(remote, task_shard(text, 7))
+
+
+def test_every_row_group_is_read_by_exactly_one_unit(tmp_path):
+    table, _ = _crowd(3, n_tasks=200)
+    one = _write(table, tmp_path / "one", n_files=1, row_group_size=100)  # 8 row groups
+    units, _ = plan_units(one, n_cpus=2)
+    assert len(units) == 4
+    groups = sorted(g for u in units for g in u.row_groups)
+    assert groups == list(range(8))
+    assert [u.first_row for u in units] == [0, 200, 400, 600]
+    many = _write(table, tmp_path / "many", n_files=5)
+    units, _ = plan_units(many, n_cpus=2)
+    assert sorted(u.path for u in units) == sorted(str(p) for p in many.glob("*.parquet"))
+    assert all(u.row_groups is None for u in units)
+
+
+# ---------------------------------------------------------------------------- fits equal local fits
+@pytest.mark.parametrize("n_shards", [1, 3])
+def test_fit_on_ingested_parquet_equals_the_local_fit(ray_session, int_dir, n_shards):
+    local = _fit(str(int_dir))
+    with RayEngine(n_shards=n_shards) as eng:
+        data = eng.load_parquet(int_dir)
+        assert (data.n_tasks, data.n_judgments, data.n_shards) == (500, 2000, n_shards)
+        mem = Judgments.from_any(str(int_dir))
+        assert np.array_equal(data.worker_names, mem.worker_names) and data.worker_names.dtype == np.int32
+        assert np.array_equal(data.label_names, mem.label_names)
+        assert sorted(data.task_names.tolist()) == mem.task_names.tolist()
+        remote = _fit(data)
+    _assert_same(remote, local)
+
+
+def _categorical_em_models() -> list[str]:
+    """Registered models fitted by the EM driver's own ``fit`` (not pairwise or rating models)."""
+    import galton.aggregator as agg
+    from galton.aggregator._base import EMAggregator
+
+    other = {"galton.aggregator._preference", "galton.aggregator.ratings"}
+    return [n for n in agg.names()
+            if issubclass(agg.get(n), EMAggregator) and agg.get(n).fit.__module__ not in other]
+
+
+@pytest.mark.parametrize("name", [n for n in _categorical_em_models() if n != "ds"])
+def test_every_categorical_em_model_fits_ingested_data_like_local(ray_session, int_dir, name):
+    import galton.aggregator as agg
+
+    def fit(data):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return agg.create(name, random_state=0, n_iter=15).fit(data)
+
+    local = fit(str(int_dir))
+    with RayEngine(n_shards=3) as eng:
+        remote = fit(eng.load_parquet(int_dir))
+    _assert_same(remote, local)
+
+
+def test_text_ids_a_glob_and_gold_give_the_local_result(ray_session, text_dir):
+    directory, truth = text_dir
+    gold = {f"t{t:05d}": ["cat", "dog", "eel"][truth[t]] for t in range(0, 300, 5)}
+    cols = {"task_col": "item", "worker_col": "annotator", "label_col": "answer"}
+    mem = Judgments.from_any(str(directory), **cols)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        local = DawidSkene(n_iter=40).fit(mem, gold)
+    with RayEngine(n_shards=2) as eng:
+        data = eng.load_parquet(str(directory / "*.parquet"), gold=gold, **cols)
+        assert data.label_names.tolist() == ["cat", "dog", "eel"]
+        remote = _fit(data)
+    _assert_same(remote, local)
+    labels, _ = _by_task(remote)
+    assert all(labels[t] == g for t, g in gold.items())  # gold tasks are clamped
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # Ray Data's own
+def test_frames_and_a_ray_dataset_give_the_local_result(ray_session):
+    import ray.data
+
+    table, _ = _crowd(5, n_tasks=400)
+    local = _fit(table)
+    with RayEngine(n_shards=2) as eng:
+        from_pandas = _fit(eng.load_parquet(table.to_pandas()))
+        from_list = _fit(eng.load_parquet([table.slice(0, 700), table.slice(700)]))
+        from_ray = _fit(eng.load_parquet(ray.data.from_arrow([table.slice(0, 900), table.slice(900)])))
+    for remote in (from_pandas, from_list, from_ray):
+        _assert_same(remote, local)
+    assert isinstance(from_pandas.labels_, pd.Series)  # pandas in, pandas out
+
+
+def test_duplicates_policy_matches_judgments(ray_session, tmp_path):
+    table, _ = _crowd(6, n_tasks=200)
+    table = pa.concat_tables([table, table.slice(0, 150)])  # 150 repeated (task, worker) pairs
+    directory = _write(table, tmp_path / "dup", n_files=2)
+    local = _fit(Judgments.from_any(str(directory), duplicates="last"))
+    with RayEngine(n_shards=2) as eng:
+        data = eng.load_parquet(directory, duplicates="last")
+        assert (data.n_judgments, data.n_dropped) == (800, 150)
+        _assert_same(_fit(data), local)
+        with pytest.raises(ValueError, match="150 repeated"):
+            eng.load_parquet(directory, duplicates="raise")
+
+
+# ---------------------------------------------------------------------------- bad input
+def test_nulls_are_reported_with_file_and_row_or_dropped(ray_session, tmp_path):
+    table, _ = _crowd(7, n_tasks=200)
+    worker = table.column("worker").to_pylist()
+    for row in (3, 450, 700):
+        worker[row] = None
+    table = table.set_column(1, "worker", pa.array(worker, pa.int32()))
+    directory = _write(table, tmp_path / "nulls", n_files=2)
+    with RayEngine(n_shards=2) as eng:
+        with pytest.raises(ValueError, match=r"column 'worker' has 3 null value\(s\) \(in .*part-00000"
+                                             r"\.parquet: rows 3; .*part-00001\.parquet: rows 50, 300\); "
+                                             r".*on_invalid='drop'"):
+            eng.load_parquet(directory)
+        data = eng.load_parquet(directory, on_invalid="drop")
+        assert (data.n_judgments, data.n_dropped) == (797, 3)
+        remote = _fit(data)
+    _assert_same(remote, _fit(Judgments.from_any(str(directory), on_invalid="drop")))
+
+
+def test_missing_columns_and_empty_inputs_are_clear_errors(ray_session, int_dir, tmp_path):
+    with RayEngine(n_shards=2) as eng:
+        with pytest.raises(ValueError, match=r"missing column\(s\) \['item'\]"):
+            eng.load_parquet(int_dir, task_col="item")
+        with pytest.raises(FileNotFoundError, match="no file matches"):
+            eng.load_parquet(str(tmp_path / "nothing-*.parquet"))
+        with pytest.raises(ValueError, match="holds no .parquet files"):
+            eng.load_parquet(tmp_path)
+
+
+def test_the_driver_handle_refuses_what_only_the_shards_hold(ray_session, int_dir):
+    eng = RayEngine(n_shards=2)
+    data = eng.load_parquet(int_dir)
+    with pytest.raises(ShardedCodesError, match="live in the shards"):
+        _ = data.worker
+    assert not hasattr(data, "label")  # an AttributeError too
+    with pytest.raises(ValueError, match="takes its gold there"):
+        DawidSkene().fit(data, {1: 0})
+    eng.close()
+    with pytest.raises(ValueError, match="load them again"):
+        DawidSkene().fit(data)
+
+
+# ---------------------------------------------------------------------------- results written by the shards
+def test_results_dir_has_one_part_per_shard_equal_to_collected_results(ray_session, int_dir, tmp_path):
+    out = tmp_path / "labels"
+    with RayEngine(n_shards=3) as eng:
+        data = eng.load_parquet(int_dir)
+        collected = _fit(data)
+        written = _fit(data, results_dir=out)
+    assert written.labels_ is None and written.results_dir_ == out
+    assert sorted(os.listdir(out)) == ["part-00000.parquet", "part-00001.parquet", "part-00002.parquet"]
+    assert os.listdir(tmp_path) == ["labels"]  # no temporary directory left
+    table = pq.read_table(out)
+    assert table.column_names == ["task", "label", "confidence", "p_0", "p_1", "p_2"]
+    labels, post = _by_task(collected)
+    got = dict(zip(table["task"].to_pylist(), table["label"].to_pylist()))
+    assert got == labels
+    probs = np.column_stack([table[f"p_{k}"].to_numpy() for k in range(3)])
+    np.testing.assert_array_equal(probs, np.array([post[t] for t in table["task"].to_pylist()]))
+    np.testing.assert_array_equal(table["confidence"].to_numpy(), probs.max(axis=1))
+
+
+class _Broken(DawidSkene):
+    def _posteriors(self, shard, params):
+        raise ValueError("posterior failed")
+
+
+def test_a_failed_write_leaves_nothing(ray_session, int_dir, tmp_path):
+    with RayEngine(n_shards=2) as eng:
+        data = eng.load_parquet(int_dir)
+        with pytest.raises(ValueError, match="posterior failed"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _Broken(n_iter=3).fit(data, results_dir=tmp_path / "labels")
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_killed_actor_reloads_its_ingested_shard_and_the_fit_is_unchanged(ray_session, int_dir):
+    import signal
+
+    import ray
+
+    class KillOnce(RayEngine):
+        calls = 0
+
+        def map(self, fn, *args):
+            self.calls += 1
+            if self.calls == 5:  # mid-fit: SIGKILL the process holding shard 0
+                os.kill(ray.get(self._actors[0].ping.remote()), signal.SIGKILL)
+            return super().map(fn, *args)
+
+    with RayEngine(n_shards=2) as eng:
+        undisturbed = _fit(eng.load_parquet(int_dir))
+    with KillOnce(n_shards=2) as eng:
+        data = eng.load_parquet(int_dir)
+        recovered = _fit(data)
+        assert eng.restarts >= 1
+    np.testing.assert_array_equal(recovered.posteriors_, undisturbed.posteriors_)
+    assert recovered.history_ == undisturbed.history_
+
+
+def test_cli_aggregate_ray_writes_a_parquet_directory(ray_session, int_dir, tmp_path, capsys):
+    assert main(["aggregate", str(int_dir), "--model", "ds", "--engine", "ray", "--shards", "2",
+                 "--output", str(tmp_path / "out"), "--quiet"]) == 0
+    assert main(["aggregate", str(int_dir), "--model", "ds", "--output", str(tmp_path / "local.parquet"),
+                 "--quiet"]) == 0
+    assert main(["aggregate", str(int_dir), "--model", "ds", "--output", str(tmp_path / "local_dir"),
+                 "--quiet"]) == 0
+    distributed = pq.read_table(tmp_path / "out").sort_by("task")
+    local = pq.read_table(tmp_path / "local.parquet")
+    assert len(os.listdir(tmp_path / "out")) == 2
+    assert os.listdir(tmp_path / "local_dir") == ["part-00000.parquet"]
+    assert pq.read_table(tmp_path / "local_dir").equals(local)
+    assert distributed["task"].equals(local["task"]) and distributed["label"].equals(local["label"])
+    np.testing.assert_allclose(distributed["p_1"].to_numpy(), local["p_1"].to_numpy(), atol=1e-9)
