@@ -7,7 +7,12 @@
 - :class:`RayEngine` — shards held by Ray actors; ``fit(data, engine="ray")`` uses it
   (:mod:`galton.workers.engine`);
 - :class:`ShardWorker` — the plain class inside each actor (:mod:`galton.workers._shard_actor`);
-- :func:`release_actors` — stop the idle shard actors kept between fits.
+- :func:`release_actors` — stop the idle shard actors kept between fits;
+- :func:`fit_parquet` — read a Parquet directory in parallel into shard actors and fit a model
+  there (:mod:`galton.workers.sharded`, :mod:`galton.workers.ingest`);
+- :func:`simulate_to_parquet` — simulated crowds written by parallel Ray tasks
+  (:mod:`galton.workers.simulate`);
+- :func:`map_unordered` — independent jobs as Ray tasks (:mod:`galton.workers.tasks`).
 """
 
 from __future__ import annotations
@@ -20,15 +25,19 @@ __all__ = [
     "ShardLostError",
     "ShardWorker",
     "connect",
+    "fit_parquet",
     "is_connected",
+    "map_unordered",
     "release_actors",
     "shutdown",
+    "simulate_to_parquet",
 ]
 
 _WHERE = {
     "connect": "cluster", "shutdown": "cluster", "is_connected": "cluster", "ClusterInfo": "cluster",
     "RayEngine": "engine", "ShardLostError": "engine",
     "ShardWorker": "_shard_actor",
+    "fit_parquet": "sharded", "map_unordered": "tasks",
 }
 
 
@@ -40,6 +49,10 @@ def release_actors() -> int:
 
 
 def __getattr__(name: str) -> Any:
+    if name == "simulate_to_parquet":  # named apart from the module galton.workers.simulate
+        from .simulate import simulate
+
+        return simulate
     module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module 'galton.workers' has no attribute {name!r}")
