@@ -80,7 +80,10 @@ def build_shard(
     gold: np.ndarray, n_workers: int, n_labels: int,
 ) -> Shard:
     """Build one shard from judgments whose global task codes all lie in ``task_ids`` (sorted)."""
-    local = np.searchsorted(task_ids, task).astype(np.int32)
+    if task_ids.size and task_ids[0] == 0 and task_ids[-1] == task_ids.size - 1:
+        local = np.asarray(task, dtype=np.int32)  # all tasks 0..n-1: codes are already local
+    else:
+        local = np.searchsorted(task_ids, task).astype(np.int32)
     order = np.argsort(local, kind="stable")
     local = local[order]
     counts = np.bincount(local, minlength=task_ids.size)

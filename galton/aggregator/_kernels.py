@@ -75,7 +75,7 @@ def _estep_numpy(indptr, task, wl, table, logprior, gold):
         post[g] = 0.0
         post[g, gold[g]] = 1.0
     counts = counts_from_post(task, wl, post, table.shape[0])
-    return float(lse.sum()), post, counts
+    return float(lse.sum()), post, counts, post.sum(axis=0)
 
 
 def _compile() -> dict:
@@ -88,7 +88,7 @@ def _compile() -> dict:
 
 
 def estep_table(indptr: np.ndarray, task: np.ndarray, wl: np.ndarray, table: np.ndarray,
-                logprior: np.ndarray, gold: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+                logprior: np.ndarray, gold: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
     """One categorical E-step over a CSR shard.
 
     Parameters
@@ -105,6 +105,7 @@ def estep_table(indptr: np.ndarray, task: np.ndarray, wl: np.ndarray, table: np.
     ll : float  sum over tasks of the log marginal likelihood (joint with gold where known)
     post : float (n_tasks, n_classes)  posterior class probabilities
     counts : float (n_workers * n_labels, n_classes)  expected (observed, true) counts
+    class_counts : float (n_classes,)  sum of the posteriors over tasks
     """
     table = np.ascontiguousarray(table, dtype=np.float64)
     logprior = np.ascontiguousarray(logprior, dtype=np.float64)
@@ -116,8 +117,10 @@ def estep_table(indptr: np.ndarray, task: np.ndarray, wl: np.ndarray, table: np.
     n_threads = kern["nb"].get_num_threads() if wl.size >= _MIN_PARALLEL else 1
     if n_threads == 1:
         counts = np.zeros(table.shape)
-        ll = kern["chunk"](indptr, wl, table, logprior, gold, post, counts, 0, n_t)
-        return float(ll), post, counts
+        cc = np.zeros(k)
+        ll = kern["chunk"](indptr, wl, table, logprior, gold, post, counts, cc, 0, n_t)
+        return float(ll), post, counts, cc
     per_chunk = np.zeros((n_threads,) + table.shape)
-    ll = kern["parallel"](indptr, wl, table, logprior, gold, post, per_chunk)
-    return float(ll), post, per_chunk.sum(axis=0)
+    cc_chunk = np.zeros((n_threads, k))
+    ll = kern["parallel"](indptr, wl, table, logprior, gold, post, per_chunk, cc_chunk)
+    return float(ll), post, per_chunk.sum(axis=0), cc_chunk.sum(axis=0)

@@ -7,8 +7,9 @@ __all__ = ["estep_chunk", "estep_parallel", "numba"]
 
 
 @numba.njit(cache=True, nogil=True)
-def estep_chunk(indptr, wl, table, logprior, gold, post, counts, lo, hi):  # pragma: no cover - compiled
-    """Tasks [lo, hi) of the confusion-table E-step; adds expected counts into ``counts``."""
+def estep_chunk(indptr, wl, table, logprior, gold, post, counts, cc, lo, hi):  # pragma: no cover
+    """Tasks [lo, hi) of the confusion-table E-step; adds expected counts into ``counts`` and
+    class totals into ``cc``."""
     k = table.shape[1]
     buf = np.empty(k)
     ll = 0.0
@@ -40,6 +41,8 @@ def estep_chunk(indptr, wl, table, logprior, gold, post, counts, lo, hi):  # pra
             inv = 1.0 / s
             for c in range(k):
                 post[t, c] = buf[c] * inv
+        for c in range(k):
+            cc[c] += post[t, c]
         for j in range(indptr[t], indptr[t + 1]):
             r = wl[j]
             for c in range(k):
@@ -48,7 +51,7 @@ def estep_chunk(indptr, wl, table, logprior, gold, post, counts, lo, hi):  # pra
 
 
 @numba.njit(cache=True, parallel=True)
-def estep_parallel(indptr, wl, table, logprior, gold, post, counts_per_chunk):  # pragma: no cover
+def estep_parallel(indptr, wl, table, logprior, gold, post, counts_per_chunk, cc_per_chunk):  # pragma: no cover
     """The same E-step split into contiguous task chunks, one per thread, each with its own counts."""
     n_chunks = counts_per_chunk.shape[0]
     n_t = indptr.size - 1
@@ -56,5 +59,6 @@ def estep_parallel(indptr, wl, table, logprior, gold, post, counts_per_chunk):  
     for c in numba.prange(n_chunks):
         lo = c * n_t // n_chunks
         hi = (c + 1) * n_t // n_chunks
-        lls[c] = estep_chunk(indptr, wl, table, logprior, gold, post, counts_per_chunk[c], lo, hi)
+        lls[c] = estep_chunk(indptr, wl, table, logprior, gold, post, counts_per_chunk[c],
+                             cc_per_chunk[c], lo, hi)
     return lls.sum()

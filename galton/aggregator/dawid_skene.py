@@ -45,10 +45,10 @@ class ConfusionEM(EMAggregator):
         return {"ll": 0.0, "counts": counts, "class_counts": post.sum(axis=0), "seen": seen}
 
     def _e_step(self, shard: Shard, params: dict[str, Any]) -> dict[str, Any]:
-        ll, post, counts = estep_table(
+        ll, _, counts, class_counts = estep_table(
             shard.indptr, shard.task, shard.wl, params["table"], params["logprior"], shard.gold
         )
-        return {"ll": ll, "counts": counts, "class_counts": post.sum(axis=0)}
+        return {"ll": ll, "counts": counts, "class_counts": class_counts}
 
     def _posteriors(self, shard: Shard, params: dict[str, Any]) -> np.ndarray:
         return estep_table(shard.indptr, shard.task, shard.wl, params["table"], params["logprior"], shard.gold)[1]
