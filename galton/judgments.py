@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["Judgments", "to_arrow", "encode_gold", "frame_kind"]
+__all__ = ["Judgments", "to_arrow", "encode_gold", "frame_kind", "plain_column"]
 
 OnInvalid = Literal["raise", "drop"]
 Duplicates = Literal["keep", "first", "last", "raise"]
@@ -139,14 +139,20 @@ def _examples(rows: np.ndarray) -> str:
     return shown + (", ..." if rows.size > _MAX_EXAMPLES else "")
 
 
-def _encode(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """Codes (int32) and the sorted vocabulary (numpy array) of a null-free Arrow column."""
+def plain_column(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """One contiguous Arrow array, dictionaries decoded, large/view strings as plain strings."""
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks()
     if pa.types.is_dictionary(column.type):
         column = column.dictionary_decode()
     if pa.types.is_large_string(column.type) or pa.types.is_string_view(column.type):
         column = column.cast(pa.string())
+    return column
+
+
+def _encode(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Codes (int32) and the sorted vocabulary (numpy array) of a null-free Arrow column."""
+    column = plain_column(column)
     enc = column.dictionary_encode()
     dictionary = enc.dictionary
     indices = enc.indices.to_numpy(zero_copy_only=False)

@@ -29,7 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .judgments import _encode, _examples, _readonly, frame_kind, to_arrow
+from .judgments import _encode, _examples, _readonly, frame_kind, plain_column, to_arrow
 
 __all__ = ["Comparisons", "Choices"]
 
@@ -52,13 +52,7 @@ def _null_mask(col: pa.ChunkedArray) -> np.ndarray:
 
 
 def _combined(col: pa.ChunkedArray | pa.Array) -> pa.Array:
-    if isinstance(col, pa.ChunkedArray):
-        col = col.combine_chunks()
-    if pa.types.is_dictionary(col.type):
-        col = col.dictionary_decode()
-    if pa.types.is_large_string(col.type) or pa.types.is_string_view(col.type):
-        col = col.cast(pa.string())
-    return col
+    return plain_column(col)
 
 
 def _family(t: pa.DataType) -> str:

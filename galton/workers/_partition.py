@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..aggregator._engine import shard_of_tasks
-from ..judgments import _lookup
+from ..judgments import _lookup, plain_column
 from .sharded import NamedShard
 
 __all__ = ["task_shard", "partition_unit", "merge_vocabularies", "build_core", "finish_shard", "fnv1a"]
@@ -81,13 +81,7 @@ def task_shard(tasks: pa.Array | np.ndarray, n_shards: int) -> np.ndarray:
 # step 1: partition one unit
 # --------------------------------------------------------------------------------------------------
 def _plain(col: pa.ChunkedArray | pa.Array) -> pa.Array:
-    if isinstance(col, pa.ChunkedArray):
-        col = col.combine_chunks()
-    if pa.types.is_dictionary(col.type):
-        col = col.dictionary_decode()
-    if pa.types.is_large_string(col.type) or pa.types.is_string_view(col.type):
-        col = col.cast(pa.string())
-    return col
+    return plain_column(col)
 
 
 def _small_codes(codes: np.ndarray, n: int) -> np.ndarray:
