@@ -1,0 +1,143 @@
+"""``galton bench`` and ``galton simulate``: the study and simulation subcommands of :mod:`galton.cli`."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import re
+from typing import Any, Sequence, TextIO
+
+__all__ = ["add_bench", "add_simulate"]
+
+
+def _cli_error(message: str) -> Exception:
+    from .cli import CLIError  # imported here: galton.cli imports this module
+
+    return CLIError(message)
+
+
+def add_bench(sub: Any) -> None:
+    b = sub.add_parser(
+        "bench", help="does the crowd beat the expert? accuracy against k judgments per task, with a report",
+        description="Run a crowd-versus-expert study and write tables (Parquet, Markdown), PNG plots and "
+        "index.html to --out. Without STUDY: the default study on bundled data (a few minutes).",
+    )
+    b.add_argument("study", nargs="?", default=None, metavar="STUDY",
+                   help="study file (.toml) or a study shipped with galton (default, sheng, full)")
+    b.add_argument("--datasets", action="append", metavar="NAMES",
+                   help="comma-separated datasets (bundled, shared, 'bundled' or 'all'); replace the study's")
+    b.add_argument("--models", action="append", metavar="NAMES", help="comma-separated models ('default': galton's)")
+    b.add_argument("--k", default=None, metavar="GRID", help="judgments per task, e.g. 1,2,3,5,10 or 1-10")
+    b.add_argument("--out", "-o", default="galton-bench", metavar="DIR",
+                   help="report directory (default: galton-bench; replaced only if it is a report)")
+    b.add_argument("--seed", type=int, default=None, metavar="N", help="seed of every random stream")
+    b.add_argument("--repeats", type=int, default=None, metavar="N", help="draws of k judgments per k")
+    b.add_argument("--bootstrap", type=int, default=None, metavar="N", help="bootstrap replicates")
+    b.add_argument("--tie-break", choices=("random", "low"), default=None, help="majority-vote ties")
+    b.add_argument("--engine", choices=("local", "ray"), default=None,
+                   help="run the jobs in this process or as Ray tasks (default: the study's, ray)")
+    b.add_argument("--ray-address", default=None, metavar="ADDR", help="Ray cluster (else RAY_ADDRESS, else local)")
+    b.add_argument("--no-plots", action="store_true", help="tables and index.html only")
+    b.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no summary")
+    b.set_defaults(func=_cmd_bench)
+
+
+def add_simulate(sub: Any) -> None:
+    from .datasets.simulate import CrowdConfig
+
+    s = sub.add_parser(
+        "simulate", help="simulate a crowd of known quality and write it as Parquet (Ray tasks)",
+        description="Simulate judgments of a crowd in parallel Ray tasks and write judgments/, truth/, "
+        "workers.parquet and config.json to --out. The options are the fields of "
+        "galton.datasets.simulate.CrowdConfig (its docstring describes the model).",
+    )
+    s.add_argument("config", nargs="?", default=None, metavar="CONFIG",
+                   help="TOML file of CrowdConfig fields (top level or a [crowd] table); flags override it")
+    s.add_argument("--out", "-o", required=True, metavar="DIR", help="output directory")
+    for f in dataclasses.fields(CrowdConfig):
+        flag = "--" + f.name.replace("_", "-")
+        required = f.default is dataclasses.MISSING
+        default = None if required else f.default
+        choices = re.findall(r"['\"](\w+)['\"]", str(f.type)) if str(f.type).startswith("Literal") else None
+        kind = "list" if f.name in ("judgments_per_task", "class_prior") else type(default).__name__
+        hint = {"list": "N|MIN,MAX" if f.name == "judgments_per_task" else "P0,P1,...", "int": "N",
+                "float": "X", "NoneType": "N"}.get(kind, "NAME")
+        s.add_argument(flag, dest=f"cfg_{f.name}", default=None, metavar=None if choices else hint,
+                       choices=choices or None,
+                       help="required (here or in CONFIG)" if required else f"default: {default}")
+    s.add_argument("--files", type=int, default=None, metavar="N", help="part files per table")
+    s.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    s.add_argument("--ray-address", default=None, metavar="ADDR", help="Ray cluster (else RAY_ADDRESS, else local)")
+    s.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no summary")
+    s.set_defaults(func=_cmd_simulate)
+
+
+def _names(values: Sequence[str] | None) -> list[str] | None:
+    return None if values is None else [v.strip() for item in values for v in item.split(",") if v.strip()]
+
+
+def _cmd_bench(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .benchmarks.report import check_out, summary, write_report
+    from .benchmarks.study import load_study, parse_k, run_study, with_options
+
+    if args.ray_address is not None and args.engine == "local":
+        raise _cli_error("--ray-address needs --engine ray")
+    study = with_options(
+        load_study(args.study), datasets=_names(args.datasets), only_datasets=args.study is None,
+        models=None if args.models is None else tuple(_names(args.models) or ()),
+        k=None if args.k is None else parse_k(args.k), seed=args.seed, repeats=args.repeats,
+        bootstrap=args.bootstrap, tie_break=args.tie_break)
+    check_out(args.out)  # fail before the run, not after
+    result = run_study(study, engine=args.engine or ("ray" if args.ray_address else None),
+                       address=args.ray_address, progress=False if args.quiet else None)
+    path = write_report(result, args.out, plots=not args.no_plots)
+    if not args.quiet:
+        out.write(summary(result, path))
+    return 0
+
+
+def _crowd_value(name: str, text: str) -> Any:
+    """A CrowdConfig value from its command-line text."""
+    from .datasets.simulate import CrowdConfig
+
+    if name in ("judgments_per_task", "class_prior"):
+        parts = [p for p in text.split(",") if p.strip()]
+        conv = int if name == "judgments_per_task" else float
+        vals = [conv(p) for p in parts]
+        return vals[0] if name == "judgments_per_task" and len(vals) == 1 else vals
+    default = {f.name: f.default for f in dataclasses.fields(CrowdConfig)}[name]
+    conv = int if default is dataclasses.MISSING or isinstance(default, int) else type(default)
+    try:
+        return conv(text)
+    except ValueError:
+        raise _cli_error(f"--{name.replace('_', '-')} {text!r}: expected {conv.__name__}") from None
+
+
+def _cmd_simulate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .benchmarks.study import read_toml
+    from .datasets.simulate import CrowdConfig
+
+    fields: dict[str, Any] = {}
+    if args.config is not None:
+        data, _ = read_toml(args.config)
+        fields.update(data.get("crowd", data))
+    for key, value in vars(args).items():
+        if key.startswith("cfg_") and value is not None:
+            fields[key[4:]] = _crowd_value(key[4:], value)
+    missing = [f for f in ("n_tasks", "n_workers") if f not in fields]
+    if missing:
+        raise _cli_error("give " + " and ".join(f"--{m.replace('_', '-')}" for m in missing) + " (or a CONFIG file)")
+    config = CrowdConfig.from_dict(fields)
+    try:
+        from .workers.simulate import simulate
+    except ModuleNotFoundError as exc:
+        raise ImportError(f"galton simulate needs Ray ({exc}); pip install 'galton[ray]'") from None
+    res = simulate(config, args.out, address=args.ray_address, files=args.files, overwrite=args.overwrite,
+                   progress=False if args.quiet else None)
+    if not args.quiet:
+        rows = [("output", str(res.path)), ("tasks", f"{res.n_tasks:,}"), ("workers", f"{res.n_workers:,}"),
+                ("judgments", f"{res.n_judgments:,}"), ("files", str(res.n_files)),
+                ("seconds", f"{res.seconds:.2f}"), ("judgments/s", f"{res.judgments_per_second:,.0f}")]
+        for key, value in rows:
+            out.write(f"{key:<13}{value}\n")
+    return 0
