@@ -36,6 +36,7 @@ from typing import Any, Sequence, TextIO
 
 import numpy as np
 
+from ._cli_prefs import KINDS, aggregate_other, detect_kind, input_columns
 from ._cli_study import add_bench, add_simulate
 
 PROG = "galton"
@@ -107,6 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
     agg.add_argument("--output", "-o", default=None, metavar="FILE",
                      help="results file: .parquet, .pq, .csv or .tsv, or a name without extension for a "
                      "Parquet directory (one part file per shard with --engine ray); written atomically")
+    agg.add_argument("--kind", choices=KINDS, default="auto",
+                     help="kind of data: auto (left/right columns: pairwise; options + choice/ranking: "
+                     "choice; else categorical), or rating for numeric scores; pairwise / choice / "
+                     "rating write item scores (pairwise also <output>_pairs with pair probabilities)")
     agg.add_argument("--task-col", default="task", metavar="C", help="task column (default: task)")
     agg.add_argument("--worker-col", default="worker", metavar="C", help="worker column (default: worker)")
     agg.add_argument("--label-col", default="label", metavar="C", help="label column (default: label)")
@@ -337,6 +342,15 @@ def _cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .aggregator import _registry
     from .judgments import Judgments
 
+    if args.kind != "categorical" and not args.input.startswith(BUNDLED_PREFIX):
+        _load_input(args.input)  # a missing file fails here with its message
+        kind = detect_kind(input_columns(args.input), args.kind)
+        if kind != "categorical":
+            from .judgments import to_arrow
+
+            if args.output is not None:
+                _check_output(args.output)
+            return aggregate_other(kind, to_arrow(args.input), args, out, err, _model_params)
     name = args.model or _registry.default_name()
     cls = _registry.get(name)  # unknown name: ValueError listing the valid ones
     name = getattr(cls, "registry_name", name)

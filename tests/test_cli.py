@@ -371,3 +371,39 @@ def test_subprocess(tmp_path: Path) -> None:
 
 def test_bad_case_ids_cover_every_case(tmp_path: Path) -> None:
     assert sorted(_bad_cases(tmp_path)) == sorted(BAD_IDS)
+
+
+# ---------------------------------------------------------------- other kinds of data (issue 5)
+def test_aggregate_pairwise_layout_is_detected_and_writes_scores_and_pairs(tmp_path, capsys):
+    import pyarrow.parquet as pq
+
+    import galton
+
+    rows = [("a", "x", "y", "x"), ("b", "y", "z", "z"), ("a", "x", "z", "x"), ("c", "z", "x", "x"),
+            ("c", "y", "x", "x"), ("b", "y", "z", "y")]
+    src = tmp_path / "pairs.csv"
+    src.write_text("worker,left,right,label\n" + "\n".join(",".join(r) for r in rows) + "\n")
+    out = tmp_path / "scores.parquet"
+    assert main(["aggregate", str(src), "--output", str(out), "--quiet"]) == 0
+    assert capsys.readouterr().out == ""  # --quiet: no summary
+    scores = pq.read_table(out).to_pydict()
+    pairs = pq.read_table(tmp_path / "scores_pairs.parquet").to_pydict()
+    ref = galton.BradleyTerry().fit(pl.read_csv(src), output="arrow")
+    assert scores == ref.scores_.to_pydict()
+    assert pairs == ref.pair_probas_.to_pydict()
+    assert max(zip(scores["score"], scores["item"]))[1] == "x"  # x wins every comparison it is in
+
+
+def test_aggregate_rating_kind_and_wrong_model_for_the_kind(tmp_path, capsys):
+    import galton
+
+    src = tmp_path / "ratings.csv"
+    src.write_text("task,worker,label\n1,a,10\n1,b,20\n2,a,50\n2,b,70\n")
+    out = tmp_path / "r.csv"
+    assert main(["aggregate", str(src), "--kind", "rating", "--model", "rating_mean", "--output", str(out)]) == 0
+    got = pl.read_csv(out).sort("task")
+    assert got["score"].to_list() == [15.0, 60.0]
+    assert galton.aggregator.get("rating_mean").kind == "rating"
+    capsys.readouterr()
+    assert main(["aggregate", str(src), "--kind", "rating", "--model", "ds"]) == 2
+    assert "not for rating data" in capsys.readouterr().err

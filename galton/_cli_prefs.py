@@ -1,0 +1,99 @@
+"""``galton aggregate`` for the other kinds of data: pairwise comparisons, best-of-n choices and
+numeric ratings. Writes one row per item (or task) with its score; for pairwise data also the
+aggregated preference probability of every compared pair, next to the main output."""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+from pathlib import Path
+from typing import Any, TextIO
+
+__all__ = ["KINDS", "detect_kind", "aggregate_other", "input_columns"]
+
+KINDS = ("auto", "categorical", "pairwise", "choice", "rating")
+DEFAULT_MODEL = {"pairwise": "bt", "choice": "plackett_luce", "rating": "rating_gaussian"}
+
+
+def detect_kind(columns: list[str], requested: str) -> str:
+    """The kind of data: ``requested`` unless "auto"; auto reads the column names (left/right →
+    pairwise, options with choice or ranking → choice, else categorical; ratings need --kind)."""
+    if requested != "auto":
+        return requested
+    cols = set(columns)
+    if {"left", "right"} <= cols:
+        return "pairwise"
+    if "options" in cols and ({"choice", "ranking"} & cols):
+        return "choice"
+    return "categorical"
+
+
+def input_columns(path: str) -> list[str]:
+    """Column names of an input file or Parquet directory, read from its header / schema only."""
+    import json
+
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if p.is_dir() or suffix in (".parquet", ".pq"):
+        import pyarrow.dataset as ds
+
+        return list(ds.dataset(str(p), format="parquet").schema.names)
+    with open(p, encoding="utf-8", errors="replace") as fh:
+        first = fh.readline().strip()
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        try:
+            return list(json.loads(first)) if first else []
+        except ValueError:
+            return []
+    sep = "\t" if suffix == ".tsv" else ","
+    return [c.strip().strip('"') for c in first.split(sep)]
+
+
+def pairs_path(output: str) -> Path:
+    """Where the pair probabilities go: ``labels.parquet`` → ``labels_pairs.parquet``."""
+    p = Path(output)
+    return p.with_name(f"{p.stem}_pairs{p.suffix}")
+
+
+def aggregate_other(kind: str, data: Any, args: argparse.Namespace, out: TextIO, err: TextIO,
+                    model_params: Any) -> int:
+    """Fit the model for ``kind`` on ``data`` and write / print its scores."""
+    from .aggregator import _registry
+    from .cli import CLIError, _report_warnings
+    from .io import write_table
+
+    name = args.model or DEFAULT_MODEL[kind]
+    cls = _registry.get(name)
+    if getattr(cls, "kind", "categorical") != kind:
+        valid = ", ".join(_registry.names(kind=kind))
+        raise CLIError(f"model {name!r} is not for {kind} data; use one of: {valid}")
+    if args.output is not None and Path(args.output).suffix == "":
+        raise CLIError(f"--output for {kind} data must be a file (.parquet, .csv, .tsv)")
+    model = cls(**model_params(cls, args, name))
+    t0 = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(data, output="arrow")
+    seconds = time.perf_counter() - t0
+    _report_warnings(caught, err)
+    scores = model.scores_
+    if args.output is not None:
+        write_table(scores, args.output)
+        pairs = getattr(model, "pair_probas_", None)
+        if pairs is not None:
+            write_table(pairs, pairs_path(args.output))
+    key = scores.column_names[0]
+    top = scores.sort_by([("score", "descending")]).slice(0, 5)
+    rows = [("kind", kind), ("model", name), (f"{key}s", f"{scores.num_rows:,}"),
+            ("iterations", str(getattr(model, "n_iter_", "-"))),
+            ("converged", str(getattr(model, "converged_", "-"))), ("seconds", f"{seconds:.2f}"),
+            ("top 5", ", ".join(f"{k} ({v:.3g})" for k, v in zip(top.column(key).to_pylist(),
+                                                                  top.column("score").to_pylist())))]
+    if args.output is not None:
+        rows.append(("output", args.output + (f" (+ {pairs_path(args.output).name})"
+                                              if getattr(model, "pair_probas_", None) is not None else "")))
+    if not getattr(args, "quiet", False):
+        for k, v in rows:
+            out.write(f"{k:<12}{v}\n")
+    return 0
