@@ -274,7 +274,9 @@ class EMAggregator(BaseAggregator):
             raise ValueError(f"the iteration limit (n_iter / max_iter) must be >= 1, not {self._iter_limit()}")
 
     def _iter_limit(self) -> int:
-        return int(self.max_iter)
+        """The iteration limit: ``max_iter`` when set, else crowd-kit's ``n_iter``."""
+        max_iter = getattr(self, "max_iter", None)
+        return int(max_iter if max_iter is not None else getattr(self, "n_iter"))
 
     def _run(self, eng: Any, judgments: Judgments, rng: np.random.Generator) -> tuple[Any, np.ndarray | None]:
         params = self._init_params(eng, judgments, rng)

@@ -338,9 +338,6 @@ class PreferenceAggregator(EMAggregator):
         if not (self._prior_strength() >= 0):
             raise ValueError(f"the prior strength must be >= 0, not {self._prior_strength()}")
 
-    def _iter_limit(self) -> int:
-        return int(getattr(self, "n_iter"))
-
     # ---------------------------------------------------------------- standard errors
     def _information(self, shard: Any, params: Any, dense: bool) -> dict[str, Any]:
         n = shard.n_items

@@ -320,9 +320,6 @@ class BayesianDawidSkene(ConfusionEM):
         self.n_shards = n_shards
         self.progress = progress
 
-    def _iter_limit(self) -> int:
-        return int(self.max_iter if self.max_iter is not None else self.n_iter)
-
     def fit(self, data: Any, gold: Any = None, **kwargs: Any) -> "BayesianDawidSkene":
         """Fit by variational Bayes; ``gold`` (crowd-kit: ``true_labels``) clamps known tasks."""
         if "true_labels" in kwargs:

@@ -145,9 +145,6 @@ class DawidSkene(ConfusionEM):
         self.n_shards = n_shards
         self.progress = progress
 
-    def _iter_limit(self) -> int:  # crowd-kit users set n_iter; max_iter wins when given
-        return int(self.max_iter if self.max_iter is not None else self.n_iter)
-
     def fit(self, data: Any, gold: Any = None, initial_error: Any = None, **kwargs: Any) -> "DawidSkene":
         """Fit by EM. ``gold`` (crowd-kit: ``true_labels``) clamps known tasks; ``initial_error``
         holds prior error counts or probabilities (see ``initial_error_strategy``)."""

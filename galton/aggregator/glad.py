@@ -385,9 +385,6 @@ class GLAD(EMAggregator):
         self.n_shards = n_shards
         self.progress = progress
 
-    def _iter_limit(self) -> int:
-        return int(self.max_iter if self.max_iter is not None else self.n_iter)
-
     # ---------------------------------------------------------------- fit
     def fit(self, data: Any, gold: Any = None, **kwargs: Any) -> "GLAD":
         """Fit by generalised EM; ``gold`` clamps known tasks (see :meth:`EMAggregator.fit`)."""

@@ -130,9 +130,6 @@ class MACE(EMAggregator):
         self.n_shards = n_shards
         self.progress = progress
 
-    def _iter_limit(self) -> int:
-        return int(self.max_iter if self.max_iter is not None else self.n_iter)
-
     def _validate_params(self, judgments: Judgments) -> None:
         super()._validate_params(judgments)
         if self.method not in ("vb", "em"):

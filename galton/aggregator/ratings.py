@@ -247,9 +247,6 @@ class GaussianRating(RatingAggregator, EMAggregator):
         self.n_shards = n_shards
         self.progress = progress
 
-    def _iter_limit(self) -> int:
-        return int(self.n_iter)
-
     def fit(self, data: Any, gold: Any = None, **kwargs: Any) -> "GaussianRating":  # type: ignore[override]
         """Fit by EM on ``task, worker, label`` ratings (column names via ``task_col=`` etc.)."""
         _no_gold(gold)
