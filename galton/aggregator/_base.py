@@ -28,7 +28,7 @@ import numpy as np
 
 from .._progress import Progress
 from ..judgments import Judgments, encode_gold
-from ._engine import resolve_engine
+from ._engine import open_engine
 from ._results import Output
 
 __all__ = ["BaseAggregator", "EMAggregator", "ConvergenceWarning", "NotFittedError", "argmax_ties_low"]
@@ -226,13 +226,7 @@ class EMAggregator(BaseAggregator):
         self._validate_params(judgments)
         rng = np.random.default_rng(self.random_state)
         if not sharded:
-            engine_opts = {}
-            shards = n_shards if n_shards is not None else getattr(self, "n_shards", None)
-            if shards is not None:
-                engine_opts["n_shards"] = shards
-            eng_spec = engine if engine is not None else getattr(self, "engine", None)
-            eng = resolve_engine(eng_spec, **engine_opts)
-            own = eng is not eng_spec
+            eng, own = open_engine(self, engine, n_shards)
         if checkpoint_dir is not None:
             from ._checkpoint import Checkpointer
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..judgments import Judgments
 
-__all__ = ["Shard", "Engine", "LocalEngine", "resolve_engine", "make_shards", "shard_of_tasks", "add_stats"]
+__all__ = ["Shard", "Engine", "LocalEngine", "resolve_engine", "open_engine", "make_shards", "shard_of_tasks", "add_stats"]
 
 
 @dataclass
@@ -221,3 +221,13 @@ def resolve_engine(engine: Any = None, **options: Any) -> Any:
     if hasattr(engine, "map") and hasattr(engine, "load"):
         return engine
     raise TypeError(f"engine must be 'local', 'ray' or an engine object, not {type(engine).__name__}")
+
+
+def open_engine(model: Any, engine: Any = None, n_shards: int | None = None) -> tuple[Any, bool]:
+    """The engine of one fit: the fit's ``engine`` / ``n_shards`` arguments, else the model's own
+    parameters. Returns ``(engine, owned)``; close it after the fit only when ``owned`` (an engine
+    object the user passed in stays open)."""
+    spec = engine if engine is not None else getattr(model, "engine", None)
+    shards = n_shards if n_shards is not None else getattr(model, "n_shards", None)
+    eng = resolve_engine(spec, **({"n_shards": shards} if shards is not None else {}))
+    return eng, eng is not spec

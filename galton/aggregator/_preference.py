@@ -30,7 +30,7 @@ import numpy as np
 
 from ..pairwise import Choices, Comparisons
 from ._base import EMAggregator, NotFittedError
-from ._engine import resolve_engine
+from ._engine import open_engine
 from ._pref_kernels import bt_pass, bt_pass_numpy, jit, vdot
 
 __all__ = ["PairShard", "ChoiceShard", "PreferenceAggregator", "PairwiseAggregator", "bt_stats",
@@ -312,13 +312,7 @@ class PreferenceAggregator(EMAggregator):
         obj = self._encode(data, **encode_options)
         self._validate_params(obj)
         rng = np.random.default_rng(self.random_state)
-        opts = {}
-        shards = n_shards if n_shards is not None else getattr(self, "n_shards", None)
-        if shards is not None:
-            opts["n_shards"] = shards
-        spec = engine if engine is not None else getattr(self, "engine", None)
-        eng = resolve_engine(spec, **opts)
-        own = eng is not spec
+        eng, own = open_engine(self, engine, n_shards)
         try:
             eng.load_shards(self._make_shards(obj, int(getattr(eng, "n_shards", 1) or 1)), obj.n_judgments)
             params, post = self._run(eng, obj, rng)

@@ -35,9 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from ..judgments import Judgments
 from ._base import BaseAggregator
-from ._engine import Shard, add_stats, resolve_engine
+from ._engine import Shard, add_stats, open_engine
 from ._registry import register
 
 __all__ = ["KOS"]
@@ -132,17 +131,12 @@ class KOS(BaseAggregator):
         if int(self.n_iter) < 0:
             raise ValueError(f"n_iter must be >= 0, not {self.n_iter}")
         key = int(np.random.default_rng(self.random_state).integers(0, 2**63 - 1))
-        opts = {}
-        shards = n_shards if n_shards is not None else self.n_shards
-        if shards is not None:
-            opts["n_shards"] = shards
-        spec = engine if engine is not None else self.engine
-        eng = resolve_engine(spec, **opts)
+        eng, own = open_engine(self, engine, n_shards)
         try:
             eng.load(judgments, None)
             scores, totals = self._run(eng, key)
         finally:
-            if eng is not spec:
+            if own:
                 eng.close()
         post = np.zeros((judgments.n_tasks, 2))
         post[scores > 0, 0] = 1.0

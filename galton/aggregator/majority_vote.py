@@ -34,7 +34,7 @@ import numpy as np
 from .._progress import Progress
 from ..judgments import Judgments, _lookup, encode_gold, to_arrow
 from ._base import BaseAggregator, ConvergenceWarning, argmax_ties_low
-from ._engine import Shard, resolve_engine
+from ._engine import Shard, open_engine
 from ._kernels import vote_counts
 from ._registry import register
 
@@ -275,10 +275,7 @@ class VoteAggregator(BaseAggregator):
         )
 
     def _open_engine(self, engine: Any, n_shards: int | None) -> tuple[Any, bool]:
-        spec = engine if engine is not None else self.engine
-        shards = n_shards if n_shards is not None else self.n_shards
-        eng = resolve_engine(spec, **({"n_shards": shards} if shards is not None else {}))
-        return eng, eng is not spec
+        return open_engine(self, engine, n_shards)
 
     def _encode_gold(self, gold: Any, judgments: Judgments) -> np.ndarray | None:
         name = type(self).__name__

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..judgments import Judgments
 from ._base import BaseAggregator, EMAggregator, NotFittedError
-from ._engine import Shard, resolve_engine
+from ._engine import Shard, open_engine
 from ._preference import Z95, _ItemOutput
 from ._registry import register
 
@@ -130,17 +130,12 @@ class _StatisticRating(RatingAggregator):
         _no_gold(gold)
         judgments, _ = self._prepare(data, None, **encode_options)
         values = numeric_values(judgments)
-        opts = {}
-        shards = n_shards if n_shards is not None else self.n_shards
-        if shards is not None:
-            opts["n_shards"] = shards
-        spec = engine if engine is not None else self.engine
-        eng = resolve_engine(spec, **opts)
+        eng, own = open_engine(self, engine, n_shards)
         try:
             eng.load(judgments, None)
             rows = eng.gather(self._row_fn, values)
         finally:
-            if eng is not spec:
+            if own:
                 eng.close()
         self._store(judgments, rows, output)
         return self
