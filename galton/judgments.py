@@ -440,9 +440,9 @@ def _restore_ints(table: pa.Table, kind: str) -> pa.Table:
     return table
 
 
-def _recode_labels(
-    codes: np.ndarray, names: np.ndarray, labels: Sequence[Any], column: str
-) -> tuple[np.ndarray, np.ndarray]:
+def label_set(names: np.ndarray, labels: Sequence[Any], column: str) -> tuple[np.ndarray, np.ndarray]:
+    """The full sorted label set from ``labels=`` and the position of each observed label name in
+    it; raises naming the observed labels that are not in the set."""
     full = np.asarray(sorted(set(labels)))
     if full.dtype.kind in "US":
         full = full.astype(object)
@@ -452,6 +452,13 @@ def _recode_labels(
         raise ValueError(
             f"column {column!r} holds label(s) {extra} that are not in labels={list(full.tolist())}"
         )
+    return full, mapping
+
+
+def _recode_labels(
+    codes: np.ndarray, names: np.ndarray, labels: Sequence[Any], column: str
+) -> tuple[np.ndarray, np.ndarray]:
+    full, mapping = label_set(names, labels, column)
     return mapping[codes].astype(np.int32), full
 
 

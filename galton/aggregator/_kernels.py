@@ -61,6 +61,16 @@ def counts_from_post(task: np.ndarray, wl: np.ndarray, post: np.ndarray, n_rows:
     return out
 
 
+def clamp_gold(logq: np.ndarray, post: np.ndarray, lse: np.ndarray, gold: np.ndarray) -> None:
+    """In place: tasks with a known class get a one-hot posterior and contribute the joint
+    log-likelihood ``logq[t, gold[t]]`` instead of the marginal."""
+    g = np.flatnonzero(gold >= 0)
+    if g.size:
+        lse[g] = logq[g, gold[g]]
+        post[g] = 0.0
+        post[g, gold[g]] = 1.0
+
+
 def _estep_numpy(indptr, task, wl, table, logprior, gold):
     n_t = indptr.size - 1
     k = table.shape[1]
@@ -69,11 +79,7 @@ def _estep_numpy(indptr, task, wl, table, logprior, gold):
         logq[:, c] = np.bincount(task, weights=table[wl, c], minlength=n_t)
     logq += logprior
     post, lse = softmax_rows(logq)
-    g = np.flatnonzero(gold >= 0)
-    if g.size:
-        lse[g] = logq[g, gold[g]]
-        post[g] = 0.0
-        post[g, gold[g]] = 1.0
+    clamp_gold(logq, post, lse, gold)
     counts = counts_from_post(task, wl, post, table.shape[0])
     return float(lse.sum()), post, counts, post.sum(axis=0)
 

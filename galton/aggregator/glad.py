@@ -58,7 +58,7 @@ import numpy as np
 from ..judgments import Judgments, _lookup
 from ._base import EMAggregator
 from ._engine import Shard
-from ._kernels import HAVE_NUMBA, softmax_rows
+from ._kernels import HAVE_NUMBA, clamp_gold, softmax_rows
 from ._registry import register
 
 __all__ = ["GLAD"]
@@ -129,11 +129,7 @@ def glad_pass_numpy(indptr: np.ndarray, task: np.ndarray, worker: np.ndarray, la
     logq = np.bincount(flat, weights=ls - wrong, minlength=n_t * k).reshape(n_t, k)
     logq += np.bincount(task, weights=wrong, minlength=n_t)[:, None] + logprior
     post, lse = softmax_rows(logq)
-    g = np.flatnonzero(gold >= 0)
-    if g.size:
-        lse[g] = logq[g, gold[g]]
-        post[g] = 0.0
-        post[g, gold[g]] = 1.0
+    clamp_gold(logq, post, lse, gold)
     dev = beta - mu_beta
     ll = float(lse.sum()) - 0.5 * float(dev @ dev) - 0.5 * _LOG_2PI * n_t
     r = post[task, label]  # posterior probability that judgment j is correct

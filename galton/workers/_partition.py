@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..aggregator._engine import shard_of_tasks
-from ..judgments import _lookup, plain_column
+from ..judgments import label_set, plain_column
 from .sharded import NamedShard
 
 __all__ = ["task_shard", "partition_unit", "merge_vocabularies", "build_core", "finish_shard", "fnv1a"]
@@ -184,13 +184,7 @@ def merge_vocabularies(locals_: list[pa.Array], dtype: pa.DataType,
     glob_vocab = merged.take(pc.sort_indices(merged))
     names = _vocab_to_numpy(glob_vocab)
     if full is not None:
-        full_arr = np.asarray(sorted(set(full)))
-        if full_arr.dtype.kind in "US":
-            full_arr = full_arr.astype(object)
-        pos = _lookup(full_arr, names.astype(full_arr.dtype) if full_arr.dtype != object else names)
-        if (pos < 0).any():
-            extra = names[pos < 0].tolist()[:_MAX_EXAMPLES]
-            raise ValueError(f"column {column!r} holds label(s) {extra} that are not in labels={full_arr.tolist()}")
+        full_arr, _ = label_set(names, full, column)
         names = full_arr
         glob_vocab = pa.array(full_arr.tolist()).cast(dtype)
     maps = [pc.index_in(v, value_set=glob_vocab).fill_null(-1).to_numpy().astype(np.int32) for v in cast]
