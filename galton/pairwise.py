@@ -218,11 +218,15 @@ class Comparisons:
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
                 is_tie = np.zeros(n, dtype=bool)
         # the label column as item ids: ties and invalid rows take the row's left item (ignored later)
-        fill = _first_valid(left, right)
-        left_f, right_f = left.fill_null(fill), right.fill_null(fill)
-        lab = pc.if_else(pa.array(is_tie), pa.nulls(n, label.type), label)
-        lab = _cast_like(lab, left.type, label_col, left_col)
-        lab = pc.if_else(pa.array(is_tie | bad), left_f, lab).fill_null(fill)
+        if is_tie.any() or bad.any():
+            fill = _first_valid(left, right)
+            left_f, right_f = left.fill_null(fill), right.fill_null(fill)
+            lab = pc.if_else(pa.array(is_tie), pa.nulls(n, label.type), label)
+            lab = _cast_like(lab, left.type, label_col, left_col)
+            lab = pc.if_else(pa.array(is_tie | bad), left_f, lab).fill_null(fill)
+        else:  # the common case: no ties, no nulls
+            left_f, right_f = left, right
+            lab = _cast_like(label, left.type, label_col, left_col)
         codes, vocab = _encode(pa.concat_arrays([left_f, right_f, lab]))
         lc, rc, bc = codes[:n], codes[n:2 * n], codes[2 * n:]
 

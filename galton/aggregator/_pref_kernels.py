@@ -1,10 +1,11 @@
-"""Hot loops of the preference models: one pass over the comparisons, compiled with numba.
+"""Hot loops of the preference models: one pass over the comparisons.
 
-Each kernel is a plain Python function at module level, compiled on first use by :func:`jit`
-(``numba.njit(cache=True)``: the machine code is cached on disk), with a numpy twin that computes the
-same numbers (the reference, and the path taken without numba or with ``GALTON_NO_NUMBA=1``);
-tests check that both agree. A fused pass reads each comparison once and adds its terms into the
-per-item and per-worker sums, instead of a dozen temporary arrays and ``bincount`` calls.
+The compiled kernels live in :mod:`._pref_kernels_numba` (imported on first use; numba caches their
+machine code on disk); each has a numpy twin here that computes the same numbers (the reference, and
+the path taken without numba or with ``GALTON_NO_NUMBA=1``); tests check that both agree. A fused
+pass reads each comparison once and adds its terms into the per-item and per-worker sums, instead
+of a dozen temporary arrays and ``bincount`` calls. From ``MIN_PARALLEL`` comparisons on, the pass
+is split into one chunk per numba thread (a Ray shard actor limits numba to its own CPUs).
 """
 
 from __future__ import annotations
@@ -13,23 +14,104 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["jit", "vdot", "bt_pass", "bt_pass_numpy", "noisy_pass", "noisy_pass_numpy"]
+__all__ = ["vdot", "bt_pass", "bt_pass_numpy", "noisy_pass", "noisy_pass_numpy", "bt_info_diag",
+           "MIN_PARALLEL"]
 
-_JIT: dict[str, Any] = {}
+MIN_PARALLEL = 200_000  #: comparisons; below this one thread is faster than spawning work
+_NB: dict[str, Any] = {}
 
 
-def jit(fn: Any) -> Any:
-    """``fn`` compiled by numba (cached on disk), or None without numba / with GALTON_NO_NUMBA."""
+def _numba() -> Any:
+    """The compiled kernels module, or None without numba / with GALTON_NO_NUMBA."""
     from ._kernels import HAVE_NUMBA
 
     if not HAVE_NUMBA:
         return None
-    compiled = _JIT.get(fn.__qualname__)
-    if compiled is None:
-        import numba
+    if "mod" not in _NB:
+        from . import _pref_kernels_numba
 
-        compiled = _JIT[fn.__qualname__] = numba.njit(cache=True, nogil=True)(fn)
-    return compiled
+        _NB["mod"] = _pref_kernels_numba
+    return _NB["mod"]
+
+
+def _threads(kn: Any, n: int) -> int:
+    return int(kn.numba.get_num_threads()) if n >= MIN_PARALLEL else 1
+
+
+def _rel_strengths(theta: np.ndarray) -> tuple[float, np.ndarray]:
+    """``max θ`` and the strengths relative to it, ``exp(θ - max θ)``, floored at ``exp(-700)`` so
+    that no strength underflows to 0 (a score more than 700 below the best is treated as 700 below:
+    a win probability under 1e-304 either way)."""
+    top = float(theta.max())
+    return top, np.exp(np.maximum(theta - top, -700.0))
+
+
+def bt_pass(left: np.ndarray, right: np.ndarray, outcome: np.ndarray, worker: np.ndarray,
+            theta: np.ndarray, eta: np.ndarray, crowd: bool, newman: bool, n_items: int,
+            n_workers: int) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One pass of the Bradley-Terry statistics (see :func:`~._preference.bt_stats`):
+    ``(ll, num, den, n_num, n_den, truthful)``; compiled when numba is available."""
+    kn = _numba()
+    if kn is None:
+        return bt_pass_numpy(left, right, outcome, worker, theta, eta, crowd, newman, n_items, n_workers)
+    top, pt = _rel_strengths(theta)
+    k = _threads(kn, left.size)
+    accs = np.zeros((k, n_items, 4))
+    truths = np.zeros((k, n_workers if crowd else 0))
+    if k == 1:
+        ll = kn.bt_chunk(left, right, outcome, worker, theta, pt, eta, crowd, newman, accs[0], truths[0],
+                         0, left.size)
+    else:
+        ll = kn.bt_parallel(left, right, outcome, worker, theta, pt, eta, crowd, newman, accs, truths)
+    acc = accs.sum(axis=0) if k > 1 else accs[0]
+    if not crowd:
+        ll -= top * left.size
+    scale = np.exp(-top)  # the 1 / (p_i + p_j) sums were taken with p~ = p exp(-max θ)
+    num, den = acc[:, 0].copy(), acc[:, 1] * scale
+    empty = np.zeros(0)
+    n_num, n_den = (acc[:, 2].copy(), acc[:, 3] * scale) if newman else (empty, empty)
+    truthful = truths.sum(axis=0) if crowd else empty
+    return float(ll), num, den, n_num, n_den, truthful
+
+
+def noisy_pass(left: np.ndarray, right: np.ndarray, worker: np.ndarray, outcome: np.ndarray,
+               theta: np.ndarray, sq: np.ndarray, sg: np.ndarray, n_items: int,
+               n_workers: int) -> tuple[Any, ...]:
+    """Noisy Bradley-Terry log-likelihood, gradient and diagonal Fisher information in one pass:
+    ``(ll, ∂θ, ∂q, ∂γ, Iθ, Iq, Iγ)``. ``sq`` / ``sg`` are ``σ(q_w)`` / ``σ(γ_w)`` per worker. See
+    :func:`galton.aggregator.bradley_terry.noisy_bt_terms` for the formulas."""
+    kn = _numba()
+    if kn is None:
+        return noisy_pass_numpy(left, right, worker, outcome, theta, sq, sg, n_items, n_workers)
+    _, pt = _rel_strengths(theta)
+    k = _threads(kn, left.size)
+    accs_i, accs_w = np.zeros((k, n_items, 2)), np.zeros((k, n_workers, 4))
+    if k == 1:
+        ll = kn.noisy_chunk(left, right, worker, outcome, pt, sq, sg, accs_i[0], accs_w[0], 0, left.size)
+    else:
+        ll = kn.noisy_parallel(left, right, worker, outcome, pt, sq, sg, accs_i, accs_w)
+    ai = accs_i.sum(axis=0) if k > 1 else accs_i[0]
+    aw = accs_w.sum(axis=0) if k > 1 else accs_w[0]
+    return (float(ll), ai[:, 0].copy(), aw[:, 0].copy(), aw[:, 1].copy(), ai[:, 1].copy(),
+            aw[:, 2].copy(), aw[:, 3].copy())
+
+
+def bt_info_diag(left: np.ndarray, right: np.ndarray, theta: np.ndarray, n_items: int) -> np.ndarray:
+    """Per item, the sum over its comparisons of ``σ(d) σ(-d)`` (``d = θ_left - θ_right``): the
+    diagonal of the Bradley-Terry Fisher information."""
+    kn = _numba()
+    if kn is None:
+        e = np.exp(-np.abs(theta[left] - theta[right]))
+        kappa = e / (1.0 + e) ** 2  # σ(d) σ(-d), exact in the tails too
+        return np.bincount(left, kappa, n_items) + np.bincount(right, kappa, n_items)
+    _, pt = _rel_strengths(theta)
+    k = _threads(kn, left.size)
+    diags = np.zeros((k, n_items))
+    if k == 1:
+        kn.bt_info_chunk(left, right, pt, diags[0], 0, left.size)
+    else:
+        kn.bt_info_parallel(left, right, pt, diags)
+    return diags.sum(axis=0)
 
 
 def vdot(a: np.ndarray, b: np.ndarray) -> float:
@@ -46,63 +128,15 @@ def _log_sigmoid(x: np.ndarray) -> np.ndarray:
     return -(np.maximum(-x, 0.0) + np.log1p(np.exp(-np.abs(x))))
 
 
-def bt_pass(left, right, outcome, worker, theta, eta, crowd, newman, n_items, n_workers):  # noqa: ANN001
-    """One pass over the comparisons (compiled with numba; see :func:`~._preference.bt_stats`).
-
-    Strengths are taken relative to the largest, ``p~ = exp(θ - max θ)``, computed once per item,
-    so a comparison costs one division and one or two logs; the ``1 / (p_i + p_j)`` sums are scaled
-    back by ``exp(-max θ)`` at the end.
-    """
-    top = theta.max()
-    pt = np.exp(theta - top)
-    num = np.zeros(n_items)
-    den = np.zeros(n_items)
-    n_num = np.zeros(n_items if newman else 0)
-    n_den = np.zeros(n_items if newman else 0)
-    truthful = np.zeros(n_workers if crowd else 0)
-    ll = 0.0
-    for c in range(left.size):
-        i, j, o = left[c], right[c], outcome[c]
-        tot = pt[i] + pt[j]
-        inv = 1.0 / tot
-        s = pt[i] * inv                    # σ(θi - θj)
-        if crowd:
-            e = eta[worker[c]]
-            ts, tf = e * s, (1.0 - e) * (1.0 - s)
-            ts0, tf0 = e * (1.0 - s), (1.0 - e) * s
-            p1, p0 = max(ts + tf, 1e-300), max(ts0 + tf0, 1e-300)
-            r1, r0 = ts / p1, ts0 / p0
-            t = o * r1 + (1.0 - o) * (1.0 - r0)
-            truthful[worker[c]] += o * r1 + (1.0 - o) * r0
-            ll += o * np.log(p1) + (1.0 - o) * np.log(p0)
-        else:
-            t = o
-            lt = np.log(tot) + top
-            ll += o * (theta[i] - lt) + (1.0 - o) * (theta[j] - lt)
-        num[i] += t
-        num[j] += 1.0 - t
-        den[i] += inv
-        den[j] += inv
-        if newman:
-            n_num[i] += t * (1.0 - s)
-            n_num[j] += (1.0 - t) * s
-            n_den[i] += (1.0 - t) * inv
-            n_den[j] += t * inv
-    scale = np.exp(-top)
-    den *= scale
-    if newman:
-        n_den *= scale
-    return ll, num, den, n_num, n_den, truthful
-
-
 def bt_pass_numpy(left, right, outcome, worker, theta, eta, crowd, newman,  # noqa: ANN001
                   n_items, n_workers):
     """The numpy twin of :func:`bt_pass` (reference and fallback)."""
     l, r, o, n = left, right, outcome, n_items
     d = theta[l] - theta[r]
-    s = _sigmoid(d)
-    p = np.exp(theta)
-    inv = 1.0 / (p[l] + p[r])
+    top, p = _rel_strengths(theta)
+    tot = p[l] + p[r]
+    s = p[l] / tot  # σ(d), as the compiled pass computes it
+    inv = np.exp(-top) / tot
     truthful = np.zeros(0)
     if crowd:
         e = eta[worker]
@@ -123,40 +157,6 @@ def bt_pass_numpy(left, right, outcome, worker, theta, eta, crowd, newman,  # no
         n_num = np.bincount(l, t * (1.0 - s), n) + np.bincount(r, (1.0 - t) * s, n)
         n_den = np.bincount(l, (1.0 - t) * inv, n) + np.bincount(r, t * inv, n)
     return ll, num, den, n_num, n_den, truthful
-
-
-def noisy_pass(left, right, worker, outcome, theta, sq, sg, n_items, n_workers):  # noqa: ANN001
-    """Noisy Bradley-Terry log-likelihood, gradient and diagonal Fisher information in one pass.
-
-    ``sq`` / ``sg`` are ``σ(q_w)`` / ``σ(γ_w)`` per worker. See
-    :func:`galton.aggregator.bradley_terry.noisy_bt_terms` for the formulas.
-    """
-    pt = np.exp(theta - theta.max())
-    g_th, i_th = np.zeros(n_items), np.zeros(n_items)
-    g_q, g_g = np.zeros(n_workers), np.zeros(n_workers)
-    i_q, i_g = np.zeros(n_workers), np.zeros(n_workers)
-    ll = 0.0
-    for c in range(left.size):
-        i, j, w, o = left[c], right[c], worker[c], outcome[c]
-        s = pt[i] / (pt[i] + pt[j])
-        g, q = sg[w], sq[w]
-        p1 = max(g * s + (1.0 - g) * q, 1e-300)
-        p0 = max(g * (1.0 - s) + (1.0 - g) * (1.0 - q), 1e-300)
-        ll += o * np.log(p1) + (1.0 - o) * np.log(p0)
-        a = o / p1 - (1.0 - o) / p0
-        inv = 1.0 / (p1 * p0)
-        dd = g * s * (1.0 - s)
-        dq = (1.0 - g) * q * (1.0 - q)
-        dg = g * (1.0 - g) * (s - q)
-        g_th[i] += a * dd
-        g_th[j] -= a * dd
-        i_th[i] += dd * dd * inv
-        i_th[j] += dd * dd * inv
-        g_q[w] += a * dq
-        g_g[w] += a * dg
-        i_q[w] += dq * dq * inv
-        i_g[w] += dg * dg * inv
-    return ll, g_th, g_q, g_g, i_th, i_q, i_g
 
 
 def noisy_pass_numpy(left, right, worker, outcome, theta, sq, sg, n_items, n_workers):  # noqa: ANN001

@@ -31,7 +31,7 @@ import numpy as np
 from ..pairwise import Choices, Comparisons
 from ._base import EMAggregator, NotFittedError
 from ._engine import open_engine
-from ._pref_kernels import bt_pass, bt_pass_numpy, jit, vdot
+from ._pref_kernels import bt_pass, vdot
 
 __all__ = ["PairShard", "ChoiceShard", "PreferenceAggregator", "PairwiseAggregator", "bt_stats",
            "theta_update", "best_shift", "prior_terms", "log_sigmoid", "sigmoid",
@@ -107,9 +107,9 @@ def _blocks(n: int, n_shards: int) -> list[tuple[int, int]]:
 
 def make_pair_shards(c: Comparisons, n_shards: int) -> list[PairShard]:
     """Contiguous blocks of comparisons; the first holds the prior's virtual comparisons."""
-    return [
-        PairShard(np.arange(a, b, dtype=np.int64), c.left[a:b].copy(), c.right[a:b].copy(),
-                  c.worker[a:b].copy(), c.outcome[a:b].copy(), c.n_items, c.n_workers, holds_prior=(i == 0))
+    return [  # views of the read-only arrays (a Ray engine serialises each block anyway)
+        PairShard(np.arange(a, b, dtype=np.int64), c.left[a:b], c.right[a:b], c.worker[a:b],
+                  c.outcome[a:b], c.n_items, c.n_workers, holds_prior=(i == 0))
         for i, (a, b) in enumerate(_blocks(c.n_comparisons, n_shards))
     ]
 
@@ -159,10 +159,8 @@ def bt_stats(shard: PairShard, theta: np.ndarray, prior: float, newman: bool,
     n = shard.n_items
     crowd = eta is not None
     w_eta = eta if crowd else np.zeros(1)
-    kern = jit(bt_pass)
-    args = (shard.left, shard.right, shard.outcome, shard.worker, theta, w_eta, crowd, newman, n,
-            shard.n_workers)
-    ll, num, den, n_num, n_den, truthful = kern(*args) if kern is not None else bt_pass_numpy(*args)
+    ll, num, den, n_num, n_den, truthful = bt_pass(shard.left, shard.right, shard.outcome, shard.worker,
+                                                   theta, w_eta, crowd, newman, n, shard.n_workers)
     out: dict[str, Any] = {"num": num, "den": den}
     if newman:
         out["n_num"], out["n_den"] = n_num, n_den
@@ -279,9 +277,9 @@ class PreferenceAggregator(EMAggregator):
         """Fisher information about ``d = θ_left - θ_right`` carried by each comparison."""
         raise NotImplementedError
 
-    def _posteriors(self, shard: Any, params: Any) -> np.ndarray:
-        th = self._theta(params)
-        return sigmoid(th[shard.left] - th[shard.right])[:, None]
+    def _row_probas(self, data: Any, theta: np.ndarray) -> np.ndarray:
+        """Per row of the data, the fitted probability that its left item is preferred."""
+        return sigmoid(theta[data.left] - theta[data.right])
 
     # ---------------------------------------------------------------- pickling: driver-only state
     def __getstate__(self) -> dict[str, Any]:
@@ -309,21 +307,23 @@ class PreferenceAggregator(EMAggregator):
             raise ValueError(f"{type(self).__name__} takes no gold labels; call fit(data) with the "
                              "comparisons only")
         self._reset()
+        self.__dict__.pop("_lazy", None)
         obj = self._encode(data, **encode_options)
         self._validate_params(obj)
         rng = np.random.default_rng(self.random_state)
         eng, own = open_engine(self, engine, n_shards)
         try:
             eng.load_shards(self._make_shards(obj, int(getattr(eng, "n_shards", 1) or 1)), obj.n_judgments)
-            params, post = self._run(eng, obj, rng)
+            self._collect = False  # per-row probabilities are computed from the scores on demand
+            params, _ = self._run(eng, obj, rng)
             dense = obj.n_items <= DENSE_SE_MAX
             info = eng.map_sum(self._information, params, dense)
         finally:
             if own:
                 eng.close()
-            for k in [k for k in self.__dict__ if k.startswith("_opt")]:
+            for k in [k for k in self.__dict__ if k.startswith("_opt") or k == "_collect"]:
                 del self.__dict__[k]
-        self._store_results(obj, params, post, info, output)
+        self._store_results(obj, params, info, output)
         self._finish(params, obj)
         return self
 
@@ -380,14 +380,12 @@ class PreferenceAggregator(EMAggregator):
         a, b, n, wins, _ = data.pairs()
         return a, b, n, wins / n, sigmoid(theta[a] - theta[b])
 
-    def _store_results(self, data: Any, params: Any, post: np.ndarray, info: dict[str, Any],
-                       output: str | None) -> None:
+    def _store_results(self, data: Any, params: Any, info: dict[str, Any], output: str | None) -> None:
         out = _ItemOutput(output or data.source_kind)
         theta = self._theta(params)
         se = self._standard_errors(info)
         names = data.item_names
         self.comparisons_ = data
-        self.row_probas_ = post[:, 0]
         self.scores_values_ = theta
         self.se_values_ = se
         cols = {"item": names, "score": theta, "se": se, "lower": theta - Z95 * se, "upper": theta + Z95 * se}
@@ -401,11 +399,37 @@ class PreferenceAggregator(EMAggregator):
             self.ranking_ = pd.Series(names[order], index=pd.Index(rank, name="rank"), name="item")
         else:
             self.ranking_ = out.table({"rank": rank, "item": names[order], "score": theta[order]})
-        a, b, n, observed, proba = self._pair_table(data, theta)
-        self.pair_probas_ = out.table({"left": names[a], "right": names[b], "n": n,
-                                       "observed": observed, "proba": proba})
         self.loss_history_ = list(self.history_)
         self._out = out
+
+    # ---------------------------------------------------------------- results built on first use
+    # (with a million comparisons, the distinct pairs and per-row probabilities cost more than
+    # the fit itself; a pipeline that wants the scores only should not pay for them)
+    def _lazy_result(self, name: str, build: Any) -> Any:
+        self._check_fitted()
+        cache = self.__dict__.setdefault("_lazy", {})
+        if name not in cache:
+            cache[name] = build()
+        return cache[name]
+
+    @property
+    def pair_probas_(self) -> Any:
+        """Every compared pair ``left < right`` (item order): ``n`` comparisons, ``observed`` share
+        won by ``left``, fitted ``proba`` that ``left`` is preferred (built on first access)."""
+
+        def build() -> Any:
+            names = self.comparisons_.item_names
+            a, b, n, observed, proba = self._pair_table(self.comparisons_, self.scores_values_)
+            return self._out.table({"left": names[a], "right": names[b], "n": n, "observed": observed,
+                                    "proba": proba})
+
+        return self._lazy_result("pair_probas", build)
+
+    @property
+    def row_probas_(self) -> np.ndarray:
+        """Per input row (after dropped rows), the fitted probability of its left item (pairwise) or
+        of its choice (best-of-n) — built on first access."""
+        return self._lazy_result("row_probas", lambda: self._row_probas(self.comparisons_, self.scores_values_))
 
     def _per_worker(self, data: Any, values: np.ndarray, name: str) -> Any:
         if self._out.kind == "pandas":

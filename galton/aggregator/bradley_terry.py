@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ._pref_kernels import jit, noisy_pass, noisy_pass_numpy, vdot
+from ._pref_kernels import bt_info_diag, noisy_pass, vdot
 from ._preference import (PairShard, PairwiseAggregator, best_shift, bt_stats, log_sigmoid, sigmoid,
                           theta_update)
 from ._registry import register
@@ -95,6 +95,12 @@ class BradleyTerry(PairwiseAggregator):
         th = params["theta"]
         pi = sigmoid(th[shard.left] - th[shard.right])
         return pi * (1.0 - pi)
+
+    def _information(self, shard: PairShard, params: dict[str, Any], dense: bool) -> dict[str, Any]:
+        if dense:
+            return super()._information(shard, params, dense)
+        diag = bt_info_diag(shard.left, shard.right, params["theta"], shard.n_items)  # one fused pass
+        return self._with_prior_info(shard, params, diag, 0.0)
 
 
 def _check_mle_exists(data: Any) -> None:
@@ -212,9 +218,7 @@ def noisy_bt_terms(theta: np.ndarray, q: np.ndarray, gamma: np.ndarray, left: np
     Returns ``(ll, ∂θ, ∂q, ∂γ)``; with ``fisher=True`` also the diagonal of the Fisher information
     ``(∂P1/∂x)^2 / (P1 P0)`` summed per parameter ``(Iθ, Iq, Iγ)`` (a preconditioner).
     """
-    args = (left, right, worker, outcome, theta, sigmoid(q), sigmoid(gamma), theta.size, q.size)
-    kern = jit(noisy_pass)
-    out = kern(*args) if kern is not None else noisy_pass_numpy(*args)
+    out = noisy_pass(left, right, worker, outcome, theta, sigmoid(q), sigmoid(gamma), theta.size, q.size)
     return tuple(out) if fisher else tuple(out[:4])
 
 
@@ -230,7 +234,7 @@ class NoisyBradleyTerry(PairwiseAggregator):
     picks the left item with probability ``σ(q_w)`` (``biases_``: a position bias). Maximises the
     log-posterior — the log-likelihood, the score prior (virtual ties against a pseudo-item,
     weight ``regularization_ratio``; crowd-kit's sign of this term is reversed, pushing scores apart)
-    and ``N(0, 10^2)`` priors on ``q`` and ``γ`` — by L-BFGS on the analytic gradient
+    and ``N(0, 2.5^2)`` priors on the logits ``q`` and ``γ`` — by L-BFGS on the analytic gradient
     (:func:`noisy_bt_terms`, checked against finite differences in the tests), preconditioned by the
     diagonal of the Fisher information (items and workers live on very different curvature
     scales). One driver iteration is one evaluation of the objective and gradient over the shards;
@@ -248,7 +252,13 @@ class NoisyBradleyTerry(PairwiseAggregator):
         is deterministic.
     """
 
-    _WORKER_PRECISION = 0.01  # N(0, 10^2) priors on q and γ keep them finite
+    # N(0, 2.5^2) priors on the logits q and γ: the weakly informative scale of Gelman et al.
+    # (Ann. Appl. Stat. 2(4), 2008) for logistic coefficients. They keep q and γ finite: a random or
+    # adversarial worker drives σ(γ) towards 0, where the likelihood flattens out (its γ gradient
+    # shrinks with σ(γ)), and the bias of a worker with σ(γ) near 1 is barely seen by the data. With
+    # N(0, 10^2) those flat directions took L-BFGS 267 evaluations on the 1M benchmark, with
+    # N(0, 2.5^2) 83, and the item scores' Spearman correlation with the truth was the same (0.9696).
+    _WORKER_PRECISION = 1.0 / 2.5 ** 2
     monotone = False
 
     def __init__(self, n_iter: int = 1000, tol: float = 1e-12, regularization_ratio: float = 0.5,

@@ -130,11 +130,10 @@ class PlackettLuce(PreferenceAggregator):
     def _m_step(self, stats: dict[str, Any]) -> dict[str, Any]:
         return {"theta": theta_update(stats, self.prior)}
 
-    def _posteriors(self, shard: ChoiceShard, params: dict[str, Any]) -> np.ndarray:
+    def _row_probas(self, data: Choices, theta: np.ndarray) -> np.ndarray:
         """Fitted probability of the observed choice in each event."""
-        th = params["theta"]
-        lse = np.log(np.bincount(shard.event_of, np.exp(th[shard.items]), shard.chosen.size))
-        return np.exp(th[shard.chosen] - lse)[:, None]
+        lse = np.log(np.bincount(data.event_of, np.exp(theta[data.items]), data.chosen.size))
+        return np.exp(theta[data.chosen] - lse)
 
     # ---------------------------------------------------------------- standard errors
     def _information(self, shard: ChoiceShard, params: dict[str, Any], dense: bool) -> dict[str, Any]:
