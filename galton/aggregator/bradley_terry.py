@@ -189,6 +189,16 @@ class CrowdBT(PairwiseAggregator):
         eta = params["eta"]
         return float(stats["ll"]) + float(((a - 1) * np.log(eta) + (b - 1) * np.log1p(-eta)).sum())
 
+    def _information(self, shard: PairShard, params: dict[str, Any], dense: bool) -> dict[str, Any]:
+        if dense:
+            return super()._information(shard, params, dense)
+        # P(says left) = η σ(d) + (1 - η) σ(-d) is the noisy-BT form with skill 2η - 1 and bias 1/2,
+        # so the fused noisy pass gives the information diagonal in one pass
+        eta = params["eta"]
+        diag = noisy_pass(shard.left, shard.right, shard.worker, shard.outcome, params["theta"],
+                          np.full(eta.size, 0.5), 2.0 * eta - 1.0, shard.n_items, eta.size)[4]
+        return self._with_prior_info(shard, params, diag, 0.0)
+
     def _pair_info(self, shard: PairShard, params: dict[str, Any]) -> np.ndarray:
         th, eta = params["theta"], params["eta"][shard.worker]
         s = sigmoid(th[shard.left] - th[shard.right])
@@ -314,6 +324,14 @@ class NoisyBradleyTerry(PairwiseAggregator):
         x_next[:n] = best_shift(x_next[:n], self._prior_strength())
         opt.pending = x_next
         return {"x": x_next, "best": opt.best}
+
+    def _information(self, shard: PairShard, params: dict[str, Any], dense: bool) -> dict[str, Any]:
+        if dense:
+            return super()._information(shard, params, dense)
+        th, q, gm = self._split(params["best"])  # the θ information diagonal of the fused pass
+        diag = noisy_pass(shard.left, shard.right, shard.worker, shard.outcome, th, sigmoid(q),
+                          sigmoid(gm), shard.n_items, q.size)[4]
+        return self._with_prior_info(shard, params, diag, 0.0)
 
     def _pair_info(self, shard: PairShard, params: dict[str, Any]) -> np.ndarray:
         th, q, gm = self._split(params["best"])

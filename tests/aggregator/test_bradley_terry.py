@@ -370,3 +370,28 @@ def test_models_survive_pickling_engines(cls: type) -> None:
     remote = cls().fit(df, engine=_PicklingEngine(2))
     np.testing.assert_allclose(remote.scores_values_, local.scores_values_, atol=1e-12)
     assert "_opt_prev" not in vars(remote) and "_opt" not in vars(remote)
+
+
+@pytest.mark.parametrize("cls", [BradleyTerry, CrowdBT, NoisyBradleyTerry])
+def test_fused_information_diagonal_equals_the_per_comparison_formula(cls: type) -> None:
+    """Above DENSE_SE_MAX items each model takes its information diagonal from one fused pass
+    (Crowd-BT through the noisy-BT form with skill 2η - 1 and bias 1/2); it must equal the
+    generic per-comparison ``_pair_info`` summed per item."""
+    from galton.aggregator._preference import PairShard, PreferenceAggregator, make_pair_shards
+
+    c = Comparisons.from_any(_sim(3000, 40, seed=21, adversarial=0.1).data)
+    rng = np.random.default_rng(2)
+    theta = rng.normal(size=c.n_items)
+    model = cls()
+    if cls is BradleyTerry:
+        params = {"theta": theta}
+    elif cls is CrowdBT:
+        params = {"theta": theta, "eta": rng.uniform(0.1, 0.95, c.n_workers)}
+    else:
+        model._dims = (c.n_items, c.n_workers)
+        x = np.concatenate([theta, rng.normal(size=c.n_workers), rng.normal(1, 2, c.n_workers)])
+        params = {"x": x, "best": x}
+    shard: PairShard = make_pair_shards(c, 1)[0]
+    fused = model._information(shard, params, False)["diag"]
+    generic = PreferenceAggregator._information(model, shard, params, False)["diag"]
+    np.testing.assert_allclose(fused, generic, rtol=1e-10)
