@@ -45,6 +45,8 @@ def _check_on_invalid(on_invalid: str) -> None:
 
 
 def _null_mask(col: pa.ChunkedArray) -> np.ndarray:
+    if col.null_count == 0 and not pa.types.is_floating(col.type):
+        return np.zeros(len(col), dtype=bool)
     m = np.asarray(col.is_null(), dtype=bool)
     if pa.types.is_floating(col.type):
         m = m | np.asarray(pc.is_nan(col).fill_null(False), dtype=bool)
@@ -254,16 +256,24 @@ class Comparisons:
         if not keep.any():
             raise ValueError("every row is invalid (null, self-comparison or a label that is neither "
                              "item); nothing is left to aggregate")
-        lc, rc, bc, is_tie = lc[keep], rc[keep], bc[keep], is_tie[keep]
-        outcome = np.where(is_tie, 0.5, (bc == lc).astype(np.float64))
-        # the item vocabulary holds shown items only (a label is always one of them)
-        used = np.flatnonzero(np.bincount(lc, minlength=vocab.size) + np.bincount(rc, minlength=vocab.size))
-        remap = np.full(vocab.size, -1, dtype=np.int32)
-        remap[used] = np.arange(used.size, dtype=np.int32)
+        all_kept = bool(keep.all())
+        if not all_kept:
+            lc, rc, bc, is_tie = lc[keep], rc[keep], bc[keep], is_tie[keep]
+        outcome = (bc == lc).astype(np.float64)
+        if tie is not None:
+            outcome[is_tie] = 0.5
+        if all_kept:  # every label is the row's left or right item: every id was shown
+            used = np.arange(vocab.size)
+            left_codes, right_codes = lc, rc
+        else:  # the item vocabulary holds shown items only (dropped rows may have held others)
+            used = np.flatnonzero(np.bincount(lc, minlength=vocab.size) + np.bincount(rc, minlength=vocab.size))
+            remap = np.full(vocab.size, -1, dtype=np.int32)
+            remap[used] = np.arange(used.size, dtype=np.int32)
+            left_codes, right_codes = remap[lc], remap[rc]
         w_codes, w_names = _workers(table, wcol, keep)
         return cls(
-            left=_readonly(np.ascontiguousarray(remap[lc])),
-            right=_readonly(np.ascontiguousarray(remap[rc])),
+            left=_readonly(np.ascontiguousarray(left_codes)),
+            right=_readonly(np.ascontiguousarray(right_codes)),
             worker=_readonly(np.ascontiguousarray(w_codes, dtype=np.int32)),
             outcome=_readonly(np.ascontiguousarray(outcome)),
             item_names=_readonly(vocab[used]),
