@@ -23,7 +23,9 @@ def add_bench(sub: Any) -> None:
         "index.html to --out. Without STUDY: the default study on bundled data (a few minutes).",
     )
     b.add_argument("study", nargs="?", default=None, metavar="STUDY",
-                   help="study file (.toml) or a study shipped with galton (default, sheng, full)")
+                   help="study file (.toml) or a study shipped with galton (default, sheng, full, preferences)")
+    b.add_argument("--study", dest="study_option", default=None, metavar="STUDY",
+                   help="the same as STUDY: e.g. --study preferences (crowd vs one expert ranker, Kendall tau)")
     b.add_argument("--datasets", action="append", metavar="NAMES",
                    help="comma-separated datasets (bundled, shared, 'bundled' or 'all'); replace the study's")
     b.add_argument("--models", action="append", metavar="NAMES", help="comma-separated models ('default': galton's)")
@@ -82,8 +84,11 @@ def _cmd_bench(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     if args.ray_address is not None and args.engine == "local":
         raise _cli_error("--ray-address needs --engine ray")
+    if args.study is not None and args.study_option is not None and args.study != args.study_option:
+        raise _cli_error(f"two studies given: {args.study!r} and --study {args.study_option!r}; give one")
+    name = args.study if args.study is not None else args.study_option
     study = with_options(
-        load_study(args.study), datasets=_names(args.datasets), only_datasets=args.study is None,
+        load_study(name), datasets=_names(args.datasets), only_datasets=name is None,
         models=None if args.models is None else tuple(_names(args.models) or ()),
         k=None if args.k is None else parse_k(args.k), seed=args.seed, repeats=args.repeats,
         bootstrap=args.bootstrap, tie_break=args.tie_break)

@@ -9,6 +9,9 @@
     OUT/plots/crowd_equivalent.png crowd-equivalent of every expert, per source and model
     OUT/plots/sweep_AXIS.png       simulation grids: crowd at k_max and crowd-equivalent per axis
 
+A preference study (``meta["kind"] == "preference"``) writes the same kinds of files with Kendall
+tau in the place of accuracy; its plots and page are in :mod:`galton.benchmarks._report_prefs`.
+
 Plots use matplotlib's object API on the Agg canvas (no pyplot, no global backend change);
 matplotlib is the ``report`` extra: ``pip install 'galton[report]'``.
 """
@@ -112,14 +115,14 @@ def _figure(width: float, height: float) -> Any:
     return fig
 
 
-def _k_axis(ax: Any, ks: Sequence[int]) -> None:
+def _k_axis(ax: Any, ks: Sequence[int], xlabel: str = "k: judgments per task") -> None:
     if max(ks) / max(min(ks), 1) >= 8:
         ax.set_xscale("log")
     ax.set_xticks(list(ks))
     ax.set_xticklabels([str(k) for k in ks], fontsize=7)
     ax.minorticks_off()
     ax.grid(alpha=0.3)
-    ax.set_xlabel("k: judgments per task")
+    ax.set_xlabel(xlabel)
 
 
 _COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink",
@@ -349,7 +352,13 @@ def write_report(result: StudyResult, out: str | os.PathLike[str], *, plots: boo
             write_table(df, tmp / "tables" / f"{name}.parquet")
             (tmp / "tables" / f"{name}.md").write_text(markdown(df) + "\n", encoding="utf-8")
         made: dict[str, list[str]] = {}
-        if plots:
+        prefs = result.meta.get("kind") == "preference"
+        if prefs:
+            from . import _report_prefs
+        if plots and prefs:
+            (tmp / "plots").mkdir()
+            made = _report_prefs.write_plots(result, tmp)
+        elif plots:
             (tmp / "plots").mkdir()
             for i, src in enumerate(result.meta["sources"]):
                 if "curves" not in t or not (t["curves"]["source"] == src).any():
@@ -368,7 +377,8 @@ def write_report(result: StudyResult, out: str | os.PathLike[str], *, plots: boo
                         made.setdefault("sweep", []).append(p)
         (tmp / "study.toml").write_text(result.study.text or result.study.to_toml(), encoding="utf-8")
         (tmp / "study.json").write_text(json.dumps(result.meta, indent=2, default=str) + "\n", encoding="utf-8")
-        (tmp / "index.html").write_text(_page(result, made), encoding="utf-8")
+        text = _report_prefs.page(result, made) if prefs else _page(result, made)
+        (tmp / "index.html").write_text(text, encoding="utf-8")
     return out
 
 
@@ -387,6 +397,10 @@ def summary(result: StudyResult, path: str | os.PathLike[str] | None = None) -> 
     """A few lines for the terminal: where the report is and the headline crowd-equivalents."""
     import polars as pl
 
+    if result.meta.get("kind") == "preference":
+        from . import _report_prefs
+
+        return _report_prefs.summary(result, path)
     meta, t = result.meta, result.tables
     lines = [f"study      {result.study.name}: {len(meta['sources'])} sources, models "
              f"{', '.join(meta['models'])}, engine {meta['engine']}, {meta['seconds']:.1f} s"]

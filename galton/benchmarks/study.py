@@ -29,6 +29,10 @@ leave-one-out random ties: ``[seed, 4, crc32(source)]``; simulated expert answer
 ``[simulation seed, 5]``. Every simulated grid point uses the same simulation seed and the same
 ``crc32("simulation")``, so the points differ only by their parameters (common random numbers).
 
+A file with ``[study] kind = "preference"`` is a preference study instead (crowd rankings against
+one expert ranker, Kendall tau; :mod:`galton.benchmarks.study_prefs`): :func:`load_study` reads it
+and :func:`run_study` runs it through the same jobs, engines and estimators.
+
 Work is cut into one job per (source, k); jobs run in this process (``engine="local"``) or as Ray
 tasks (``engine="ray"``, a local instance unless ``address``/``RAY_ADDRESS`` names a cluster), with
 identical results: numba runs single-threaded inside a job so float sums do not depend on the
@@ -47,14 +51,17 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence, Union
 
 import numpy as np
 
 from . import estimators as est
 from ._sources import TAGS, Source, grid_points, prepare_dataset, prepare_simulation, prepare_sources
 
-__all__ = ["Study", "Source", "StudyResult", "load_study", "study_path", "resolve_models", "grid_points",
+if TYPE_CHECKING:  # pragma: no cover
+    from .study_prefs import PrefStudy
+
+__all__ = ["Study", "Source", "StudyResult", "load_study", "parse_study", "study_path", "resolve_models", "grid_points",
            "prepare_dataset", "prepare_simulation", "prepare_sources", "run_job", "run_study", "versions",
            "parse_k", "with_options", "read_toml", "STUDIES_DIR", "TAGS"]
 
@@ -190,6 +197,9 @@ class Study:
             raise ValueError(f"unknown table(s) {unknown} in the study file; use [study], [datasets], "
                              "[simulation] and [simulation.grid]")
         own = dict(data.get("study", {}))
+        if own.pop("kind", "categorical") != "categorical":
+            raise ValueError("this study file is not a categorical study; read it with load_study or "
+                             "parse_study")
         names = {f.name for f in dataclasses.fields(cls)} - {"datasets", "simulation", "grid", "text"}
         bad = sorted(set(own) - names)
         if bad:
@@ -228,6 +238,9 @@ class Study:
         return dataclasses.replace(new, text=new.to_toml())
 
 
+AnyStudy = Union[Study, "PrefStudy"]
+
+
 def parse_k(text: str) -> tuple[int, ...]:
     """A k grid from text: ``"1,2,3,5,10"``, ``"1-10"`` or a mix (``"1-5,10,20"``)."""
     out: set[int] = set()
@@ -247,14 +260,24 @@ def parse_k(text: str) -> tuple[int, ...]:
     return tuple(sorted(out))
 
 
-def with_options(study: Study, *, datasets: Sequence[str] | None = None, only_datasets: bool = False,
-                 **changes: Any) -> Study:
+def with_options(study: AnyStudy, *, datasets: Sequence[str] | None = None, only_datasets: bool = False,
+                 **changes: Any) -> AnyStudy:
     """The study with command-line options applied (None: keep the study's value).
 
     ``datasets`` replaces the study's datasets; with ``only_datasets`` the simulation is dropped
-    too (``galton bench --datasets ...`` without a study file runs just those datasets).
+    too (``galton bench --datasets ...`` without a study file runs just those datasets). A
+    preference study takes ``models``, ``k``, ``seed``, ``repeats``, ``bootstrap`` (and ``engine``).
     """
     kw = {a: v for a, v in changes.items() if v is not None}
+    if getattr(study, "kind", "categorical") == "preference":
+        if datasets is not None:
+            raise ValueError(f"study {study.name!r} is a preference study: it simulates its data, so "
+                             "--datasets does not apply; drop it or choose a categorical study")
+        bad = sorted(set(kw) - {"models", "k", "seed", "repeats", "bootstrap", "confidence", "engine"})
+        if bad:
+            opts = ", ".join("--" + b.replace("_", "-") for b in bad)
+            raise ValueError(f"{opts} do(es) not apply to the preference study {study.name!r}; drop it")
+        return study.replace(**kw) if kw else study
     if datasets is not None:
         kw["datasets"] = tuple(datasets)
         if only_datasets:
@@ -298,10 +321,28 @@ def read_toml(path: str | os.PathLike[str]) -> tuple[dict[str, Any], str]:
         raise ValueError(f"{path}: {exc}") from None
 
 
-def load_study(name: str | os.PathLike[str] | None = None) -> Study:
-    """Read a study file (see :func:`study_path`)."""
-    data, text = read_toml(study_path(name))
+def parse_study(data: dict[str, Any], text: str = "") -> AnyStudy:
+    """A study from a parsed study file: ``[study] kind = "categorical"`` (the default) gives a
+    :class:`Study`, ``kind = "preference"`` a :class:`~galton.benchmarks.study_prefs.PrefStudy`."""
+    head = data.get("study", {})
+    kind = head.get("kind", "categorical") if isinstance(head, dict) else "categorical"
+    if kind == "preference":
+        from .study_prefs import PrefStudy
+
+        return PrefStudy.from_dict(data, text)
+    if kind != "categorical":
+        raise ValueError(f"[study] kind must be 'categorical' (the default) or 'preference', not {kind!r}")
     return Study.from_dict(data, text)
+
+
+def load_study(name: str | os.PathLike[str] | None = None) -> AnyStudy:
+    """Read a study file (see :func:`study_path`); its ``[study] kind`` picks the study class."""
+    path = study_path(name)
+    data, text = read_toml(path)
+    try:
+        return parse_study(data, text)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
 
 
 def resolve_models(names: Sequence[str]) -> list[str]:
@@ -462,9 +503,10 @@ def versions() -> dict[str, str]:
     return out
 
 
-def run_study(study: Study, *, engine: str | None = None, address: str | None = None,
+def run_study(study: AnyStudy, *, engine: str | None = None, address: str | None = None,
               progress: bool | None = None) -> StudyResult:
-    """Run a study; see the module docstring for what it computes.
+    """Run a study; see the module docstring for what it computes (a preference study runs
+    :func:`galton.benchmarks.study_prefs.run_pref_study`).
 
     Parameters
     ----------
@@ -479,6 +521,10 @@ def run_study(study: Study, *, engine: str | None = None, address: str | None = 
     from .._progress import Progress
     from ._evaluate import evaluate_source, tables_from_rows
 
+    if getattr(study, "kind", "categorical") == "preference":
+        from .study_prefs import run_pref_study
+
+        return run_pref_study(study, engine=engine, address=address, progress=progress)  # type: ignore[arg-type]
     t0 = time.perf_counter()
     engine = engine or study.engine
     if engine not in _ENGINES:

@@ -1,0 +1,474 @@
+"""The preference study: how many crowd comparisons per item match one expert ranker?
+
+A study file with ``[study] kind = "preference"`` (``galton/benchmarks/studies/preferences.toml``,
+``galton bench --study preferences``) runs through the same machinery as the categorical study
+(:mod:`galton.benchmarks.study`): jobs per (source, k), seeds from ``SeedSequence``, the local or
+Ray engine with identical results, the estimators of :mod:`galton.benchmarks.estimators` and a
+report of the same shape (:mod:`galton.benchmarks.report`).
+
+Sources
+-------
+Simulated preference crowds (:mod:`galton.datasets.simulate_prefs`): ``n_prompts`` prompts with
+``n_responses`` responses each (true qualities ``theta ~ N(0, quality_sd^2)``), raters of
+reliability ``eta ~ U(reliability)``, a share ``random`` of random raters and ``adversarial`` of
+adversarial ones. One source per *disagreement level* (``[[simulation.level]]``, in file order)
+and point of ``[simulation.grid]`` (every combination; ``collection`` is usually one of its axes):
+
+- ``collection = "pairwise"``: comparisons of two responses of one prompt;
+- ``collection = "best_of_n"``: a rater picks the best of ``shown`` (default: all) responses of
+  one prompt. ``reliability`` does not act here (the simulator's reliable raters choose by
+  Plackett-Luce on ``theta``); disagreement comes from the random and adversarial shares.
+
+Crowd curve
+-----------
+``k`` is *comparisons per item*: the number of judgments an item takes part in, on average; a
+repetition at ``k`` holds ``m(k) = round(k * n_items / s)`` judgments (``s`` = 2 for pairs, the
+options shown for best-of-n). Each source simulates one pool of ``R * m(k_max)`` judgments (items
+and raters fixed: the source's truth); repetition ``r`` owns block ``r`` of the pool (independent
+repetitions) and at ``k`` uses a uniformly random ``m(k)`` of its block. Models:
+
+- pairwise models (``bt``, ``crowd_bt``, ``noisy_bt``) fit the comparisons; on best-of-n data they
+  fit the choices broken into pairs (the chosen response over each other one shown, in the order
+  shown, see :func:`choices_to_pairs`);
+- choice models (``plackett_luce``) fit best-of-n choices; on pairwise data Plackett-Luce *is*
+  Bradley-Terry, so it is not fitted there again (the ``bt`` row is that curve).
+
+Metric: Kendall's tau-a of the fitted scores with the true order *within each prompt* (the
+ranking a preference data set exists to give: responses to one question), averaged over prompts
+and repetitions (:func:`galton.benchmarks.estimators.group_kendall_tau`). The interval is the
+two-way bootstrap over prompts and repetitions of the categorical study, with prompts in the
+place of tasks. With ``n_prompts = 1`` (one pool of items) tau is over all items and the
+interval over repetitions only.
+
+Expert
+------
+One expert ranker per source orders every response of every prompt by ``theta + N(0,
+expert_noise^2)``; ``expert_tau`` states the noise by the expert's expected Kendall tau instead
+(:func:`~galton.benchmarks.estimators.noise_for_tau`; default 0.75). Its tau is measured on the
+same prompts with the same bootstrap weights as the crowd (paired), and its **crowd-equivalent**
+per model is :func:`~galton.benchmarks.estimators.crowd_equivalent`: the smallest ``k`` at which
+the crowd's tau reaches the expert's, with an interval, or "not reached".
+
+Seeds (``SeedSequence``): the pool ``[simulation seed, 6]``; the expert's noise ``[simulation
+seed, 5]`` (every source shares both: common random numbers across levels, so the items, the
+raters' uniform draws and the expert are the same at every level); judgments kept at ``(source,
+k, r)`` ``[seed, 1, crc32("preferences"), k, r]`` (its second spawned child seeds the models);
+bootstrap ``[seed, 3, crc32("preferences")]``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Sequence
+
+import numpy as np
+
+from . import estimators as est
+from ._sources import (PREF_COLLECTIONS as COLLECTIONS, PREF_TAGS as TAGS, SIM_DEFAULTS, PrefSource,
+                       pref_config, prepare_pref_sources)
+
+__all__ = ["PrefStudy", "PrefSource", "KIND", "COLLECTIONS", "TAGS", "resolve_pref_models",
+           "prepare_pref_sources", "choices_to_pairs", "run_pref_job", "run_pref_study", "evaluate_prefs",
+           "PREF_TABLES"]
+
+KIND = "preference"
+#: Table names, in report order.
+PREF_TABLES = ("curves", "experts", "crowd_equivalent", "sources", "runs")
+_ENGINES = ("local", "ray")
+
+
+def _kind_of(cls: type) -> str:
+    return getattr(cls, "kind", "categorical")
+
+
+def resolve_pref_models(names: Sequence[str]) -> list[str]:
+    """Canonical names of preference models (pairwise or choice); others are refused."""
+    from .. import aggregator  # noqa: F401  (importing it registers the models)
+    from ..aggregator import _registry
+
+    ok = _registry.names("pairwise") + _registry.names("choice")
+    out: list[str] = []
+    for n in names:
+        try:
+            cls = _registry.get(n)
+        except ValueError:
+            raise ValueError(f"unknown model {n!r}; a preference study takes {', '.join(ok)}") from None
+        if _kind_of(cls) not in ("pairwise", "choice"):
+            raise ValueError(f"model {n!r} aggregates {_kind_of(cls)} data; a preference study needs "
+                             f"pairwise or choice models: {', '.join(ok)}")
+        if cls.registry_name not in out:
+            out.append(cls.registry_name)
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# the study file
+# --------------------------------------------------------------------------------------------------
+def _check_keys(keys: Sequence[str], where: str) -> None:
+    bad = sorted(set(keys) - set(SIM_DEFAULTS))
+    if bad:
+        raise ValueError(f"unknown {where} key(s) {bad}; valid: {sorted(SIM_DEFAULTS)}")
+
+
+@dataclass(frozen=True)
+class PrefStudy:
+    """A preference study; field names are the keys of ``[study]`` (plus ``kind = "preference"``).
+
+    ``simulation`` holds the fixed keys of ``[simulation]`` (see :data:`SIM_DEFAULTS`, plus
+    ``seed``), ``levels`` the ``[[simulation.level]]`` tables (each a ``name`` and the keys it
+    sets: the disagreement levels), ``grid`` the ``[simulation.grid]`` axes. ``k`` is the grid of
+    comparisons per item, ``models`` registered pairwise or choice models.
+    """
+
+    kind: ClassVar[str] = KIND
+    name: str = "preferences"
+    description: str = ""
+    seed: int = 0
+    repeats: int = 5
+    bootstrap: int = 1000
+    confidence: float = 0.95
+    models: tuple[str, ...] = ("bt", "crowd_bt", "noisy_bt", "plackett_luce")
+    k: tuple[int, ...] = (1, 2, 5, 10, 20, 50)
+    engine: str = "ray"
+    simulation: dict[str, Any] = field(default_factory=dict)
+    levels: tuple[dict[str, Any], ...] = ()
+    grid: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    text: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "models", tuple(str(m) for m in self.models))
+        object.__setattr__(self, "k", tuple(sorted({int(k) for k in self.k})))
+        object.__setattr__(self, "levels", tuple(dict(lv) for lv in self.levels))
+        object.__setattr__(self, "grid", {str(a): tuple(v) for a, v in self.grid.items()})
+        checks = [(self.repeats >= 1, "repeats must be >= 1"), (self.bootstrap >= 10, "bootstrap must be >= 10"),
+                  (0.5 <= self.confidence < 1, "confidence must lie in [0.5, 1)"),
+                  (bool(self.k) and self.k[0] >= 1, "k must be a non-empty list of integers >= 1"),
+                  (bool(self.models), "models must name at least one model"),
+                  (self.engine in _ENGINES, f"engine must be one of {_ENGINES}"),
+                  (all(len(v) for v in self.grid.values()), "every [simulation.grid] entry needs a value")]
+        for ok, msg in checks:
+            if not ok:
+                raise ValueError(f"study {self.name!r}: {msg}")
+        _check_keys([a for a in self.simulation if a != "seed"], "[simulation]")
+        _check_keys(list(self.grid), "[simulation.grid]")
+        names = []
+        for i, lv in enumerate(self.levels):
+            if not isinstance(lv.get("name"), str) or not lv["name"]:
+                raise ValueError(f"[[simulation.level]] number {i + 1} needs a name = \"...\"")
+            _check_keys([a for a in lv if a != "name"], f"[[simulation.level]] {lv['name']!r}")
+            names.append(lv["name"])
+        if len(set(names)) < len(names):
+            raise ValueError(f"[[simulation.level]] names must differ: {names}")
+        for _, _, point in self.points():
+            pref_config(point)
+        resolve_pref_models(self.models)
+
+    def points(self) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+        """``(level name, grid point, simulation point)`` of every source: grid points outer (file
+        order, the last axis fastest), levels inner."""
+        fixed = {a: v for a, v in self.simulation.items() if a != "seed"}
+        axes = list(self.grid)
+        levels = self.levels or ({"name": "crowd"},)
+        out = []
+        for values in itertools.product(*(self.grid[a] for a in axes)):
+            g = dict(zip(axes, values))
+            for lv in levels:
+                out.append((lv["name"], g, {**fixed, **{a: v for a, v in lv.items() if a != "name"}, **g}))
+        return out
+
+    @property
+    def sim_seed(self) -> int:
+        return int(self.simulation.get("seed", self.seed))
+
+    # ------------------------------------------------------------------ (de)serialisation
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], text: str = "") -> PrefStudy:
+        """A study from the parsed file (tables ``study`` and ``simulation``)."""
+        unknown = sorted(set(data) - {"study", "simulation"})
+        if unknown:
+            raise ValueError(f"unknown table(s) {unknown} in a preference study; use [study], [simulation], "
+                             "[simulation.grid] and [[simulation.level]]")
+        own = dict(data.get("study", {}))
+        own.pop("kind", None)
+        names = {f.name for f in dataclasses.fields(cls)} - {"simulation", "levels", "grid", "text"}
+        bad = sorted(set(own) - names)
+        if bad:
+            raise ValueError(f"unknown [study] key(s) {bad} for a preference study; valid: {sorted(names)}")
+        sim = dict(data.get("simulation", {}))
+        grid = sim.pop("grid", {})
+        levels = sim.pop("level", [])
+        if not isinstance(levels, list) or not all(isinstance(lv, dict) for lv in levels):
+            raise ValueError("disagreement levels are tables: write [[simulation.level]] with name = ... "
+                             "and the keys it sets")
+        if not isinstance(grid, dict):
+            raise ValueError("[simulation.grid] must be a table of lists")
+        grid = {a: (v if isinstance(v, list) else [v]) for a, v in grid.items()}
+        return cls(**own, simulation=sim, levels=tuple(levels), grid=grid, text=text)
+
+    @classmethod
+    def from_toml(cls, text: str) -> PrefStudy:
+        from .study import _toml
+
+        return cls.from_dict(_toml().loads(text), text)
+
+    def to_toml(self) -> str:
+        """The study as a study file."""
+        from .study import _toml_value
+
+        lines = ["[study]", f"kind = {_toml_value(KIND)}"]
+        for f in dataclasses.fields(self):
+            if f.name not in ("simulation", "levels", "grid", "text"):
+                lines.append(f"{f.name} = {_toml_value(getattr(self, f.name))}")
+        lines += ["", "[simulation]"] + [f"{a} = {_toml_value(v)}" for a, v in self.simulation.items()
+                                         if v is not None]
+        if self.grid:
+            lines += ["", "[simulation.grid]"] + [f"{a} = {_toml_value(v)}" for a, v in self.grid.items()]
+        for lv in self.levels:
+            lines += ["", "[[simulation.level]]"] + [f"{a} = {_toml_value(v)}" for a, v in lv.items()
+                                                     if v is not None]
+        return "\n".join(lines) + "\n"
+
+    def replace(self, **changes: Any) -> PrefStudy:
+        """A copy with some fields changed (the study text is regenerated)."""
+        fields = {f.name for f in dataclasses.fields(self)}
+        bad = sorted(set(changes) - fields)
+        if bad:
+            raise ValueError(f"{', '.join(bad)} do(es) not apply to a preference study; it takes "
+                             f"{', '.join(sorted(fields - {'text'}))}")
+        new = dataclasses.replace(self, **changes, text="")
+        return dataclasses.replace(new, text=new.to_toml())
+
+
+# --------------------------------------------------------------------------------------------------
+# jobs: one (source, k) with every model and repetition
+# --------------------------------------------------------------------------------------------------
+def choices_to_pairs(options: np.ndarray, choice: np.ndarray, worker: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Best-of-n choices broken into pairs: the chosen option over each other one shown.
+
+    Each pair keeps the order in which its two options were shown (left = shown first), so that a
+    model with a position bias (``noisy_bt``) sees a shown order, not the answer. Returns
+    ``(left, right, outcome, worker)``, ``shown - 1`` pairs per choice, choice by choice.
+    """
+    m, s = options.shape
+    pos = np.argmax(options == choice[:, None], axis=1)
+    if not (options[np.arange(m), pos] == choice).all():
+        raise ValueError("every choice must be one of its row's options")
+    other = np.ones((m, s), dtype=bool)
+    other[np.arange(m), pos] = False
+    rows, cols = np.nonzero(other)
+    first = np.minimum(pos[rows], cols)
+    second = np.maximum(pos[rows], cols)
+    left, right = options[rows, first], options[rows, second]
+    outcome = (left == choice[rows]).astype(np.float64)
+    return left.astype(np.int32), right.astype(np.int32), outcome, worker[rows].astype(np.int32)
+
+
+def _data(source: PrefSource, pick: np.ndarray, kind: str) -> Any:
+    from ..pairwise import Choices, Comparisons
+
+    N, W = source.n_items, source.n_workers
+    if source.collection == "pairwise":
+        return Comparisons.from_codes(source.left[pick], source.right[pick], source.outcome[pick],
+                                      source.worker[pick], n_items=N, n_workers=W)
+    opts, ch, wk = source.options[pick], source.choice[pick], source.worker[pick]
+    if kind == "pairwise":
+        return Comparisons.from_codes(*choices_to_pairs(opts, ch, wk), n_items=N, n_workers=W)
+    m, s = opts.shape
+    ro = lambda a: np.require(a, requirements="C")  # noqa: E731
+    return Choices(ptr=ro(np.arange(0, m * s + 1, s, dtype=np.int64)), items=ro(opts.reshape(-1)),
+                   chosen=ro(ch), worker=ro(wk), row=np.arange(m, dtype=np.int64),
+                   item_names=np.arange(N), worker_names=np.arange(W))
+
+
+def _fits(kind: str, collection: str) -> bool:
+    """Pairwise models fit every source; choice models fit best-of-n (on pairs PL is BT)."""
+    return kind == "pairwise" or collection == "best_of_n"
+
+
+def run_pref_job(source: PrefSource, k: int, study: PrefStudy) -> dict[str, Any]:
+    """Fit every model to ``R`` draws of ``m(k)`` judgments of one source.
+
+    Returns
+    -------
+    dict
+        ``source``, ``k``, ``scores`` (float64, models x R x items; NaN where a model was not
+        fitted), ``fitted`` (per model), ``seconds``, ``warnings``, ``errors`` (message or None).
+    """
+    from ..aggregator import _registry
+    from .study import _model_kwargs, one_thread
+
+    models = resolve_pref_models(study.models)
+    M, R, N = len(models), study.repeats, source.n_items
+    scores = np.full((M, R, N), np.nan)
+    classes = [_registry.get(m) for m in models]
+    fitted = [_fits(_kind_of(c), source.collection) for c in classes]
+    seconds, n_warn = np.zeros(M), np.zeros(M, dtype=np.int64)
+    errors: list[str | None] = [None] * M
+    m_k = source.judgments(int(k))
+    with one_thread():
+        for r in range(R):
+            ss = np.random.SeedSequence([study.seed, TAGS["subsample"], source.seed_key, int(k), r])
+            pick_ss, model_ss = ss.spawn(2)
+            pick = r * source.block + np.sort(np.random.default_rng(pick_ss).choice(source.block, m_k,
+                                                                                    replace=False))
+            seed = int(model_ss.generate_state(1)[0])
+            data: dict[str, Any] = {}
+            for m, cls in enumerate(classes):
+                if not fitted[m] or errors[m] is not None:
+                    continue
+                kind = _kind_of(cls)
+                if kind not in data:
+                    data[kind] = _data(source, pick, kind)
+                t0 = time.perf_counter()
+                try:
+                    with warnings.catch_warnings(record=True) as caught:
+                        warnings.simplefilter("always")
+                        model = cls(**_model_kwargs(cls, study, seed)).fit(data[kind])  # type: ignore[arg-type]
+                except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
+                    errors[m] = " ".join(str(exc).split()) or type(exc).__name__
+                    scores[m] = np.nan
+                    continue
+                seconds[m] += time.perf_counter() - t0
+                n_warn[m] += len(caught)
+                scores[m, r, np.asarray(model.comparisons_.item_names, dtype=np.int64)] = model.scores_values_
+    return {"source": source.name, "k": int(k), "scores": scores, "fitted": fitted, "seconds": seconds,
+            "warnings": n_warn, "errors": errors}
+
+
+# --------------------------------------------------------------------------------------------------
+# evaluation: tables
+# --------------------------------------------------------------------------------------------------
+def _int(v: int | None) -> int | None:
+    return None if v is None else int(v)
+
+
+def expert_name(source: PrefSource) -> str:
+    return f"expert ranker (noise {source.config['expert_noise']:.3g})"
+
+
+def evaluate_prefs(source: PrefSource, ks: Sequence[int], results: dict[int, dict[str, Any]],
+                   models: Sequence[str], study: PrefStudy) -> dict[str, list[dict[str, Any]]]:
+    """Rows of every table (:data:`PREF_TABLES`) for one source."""
+    level, ks_arr = study.confidence, np.asarray(ks)
+    rows: dict[str, list[dict[str, Any]]] = {n: [] for n in PREF_TABLES}
+    P, n = source.n_prompts, source.n_responses
+    rng = np.random.default_rng(np.random.SeedSequence([study.seed, TAGS["bootstrap"], source.seed_key]))
+    prompt_w = est.bootstrap_counts(P, study.bootstrap, rng)
+    rep_w = est.bootstrap_counts(study.repeats, study.bootstrap, rng)
+    head = {"source": source.name, "level": source.level, "collection": source.collection}
+    e_tau = est.group_kendall_tau(source.expert, source.quality, n)
+    e = est.expert_bootstrap(e_tau, prompt_w)
+    e_lo, e_hi = est.percentile_interval(e.replicates[0], level)
+    ename = expert_name(source)
+    rows["experts"].append({**head, "expert": ename, "kind": "simulated ranker",
+                            "noise": float(source.config["expert_noise"]),
+                            "stated_tau": float(source.config["expert_tau"]), "tau": float(e.estimate[0]),
+                            "ci_low": float(e_lo), "ci_high": float(e_hi), "n_prompts": P})
+    for i, model in enumerate(models):
+        if not results[ks[0]]["fitted"][i] or any(results[k]["errors"][i] is not None for k in ks):
+            continue
+        tau = np.stack([est.group_kendall_tau(results[k]["scores"][i], source.quality, n) for k in ks])
+        curve = est.curve_bootstrap(tau, prompt_w, rep_w)
+        lo, hi = est.percentile_interval(curve.replicates, level)
+        for j, k in enumerate(ks):
+            rows["curves"].append({**head, "model": model, "k": int(k), "tau": float(curve.estimate[j]),
+                                   "ci_low": float(lo[j]), "ci_high": float(hi[j]), "n_prompts": P,
+                                   "judgments": source.judgments(int(k)), "repeats": study.repeats})
+        e_k = est.expert_bootstrap(e_tau, prompt_w, None, len(ks))
+        d_lo, d_hi = est.percentile_interval(curve.replicates - e_k.replicates, level)
+        k_eq, k_lo, k_hi = est.crowd_equivalent(ks_arr, curve.estimate - e_k.estimate, d_lo, d_hi)
+        status = ("not reached" if k_eq is None else
+                  "reached" if k_hi is not None else "reached (upper bound beyond the grid)")
+        rows["crowd_equivalent"].append({
+            **head, "expert": ename, "model": model, "expert_tau": float(e.estimate[0]),
+            "k_equivalent": _int(k_eq), "k_low": _int(k_lo), "k_high": _int(k_hi), "status": status,
+            "crowd_tau_at_k": None if k_eq is None else float(curve.estimate[list(ks).index(k_eq)]),
+            "crowd_tau_max_k": float(curve.estimate[-1]), "crowd_ci_low_max_k": float(lo[-1]),
+            "crowd_ci_high_max_k": float(hi[-1]), "k_max": int(ks[-1]), "n_prompts": P})
+    for i, m in enumerate(models):
+        errs = [results[k]["errors"][i] for k in ks if results[k]["errors"][i] is not None]
+        fitted = results[ks[0]]["fitted"][i]
+        rows["runs"].append({
+            "source": source.name, "model": m, "fits": len(ks) * study.repeats if fitted else 0,
+            "seconds": float(sum(results[k]["seconds"][i] for k in ks)),
+            "warnings": int(sum(results[k]["warnings"][i] for k in ks)),
+            "error": errs[0] if errs else ("" if fitted else "not fitted: Plackett-Luce on pairs is bt")})
+    kinds = source.rater_kind
+    cfg = source.config
+    rows["sources"].append({
+        **head, "grid": json.dumps(source.grid, sort_keys=True), "n_prompts": P, "n_responses": n,
+        "n_items": source.n_items, "n_workers": source.n_workers, "shown": source.per_judgment,
+        "reliability": f"{cfg['reliability'][0]:g}-{cfg['reliability'][1]:g}",
+        "reliable": int((kinds == "reliable").sum()), "random": int((kinds == "random").sum()),
+        "adversarial": int((kinds == "adversarial").sum()), "quality_sd": float(cfg["quality_sd"]),
+        "judgments_k_max": source.block, "pool": int(source.worker.shape[0]),
+        "k_grid": ",".join(str(k) for k in ks), "expert_noise": float(cfg["expert_noise"]),
+        "expert_stated_tau": float(cfg["expert_tau"])})
+    return rows
+
+
+# --------------------------------------------------------------------------------------------------
+# the study
+# --------------------------------------------------------------------------------------------------
+def run_pref_study(study: PrefStudy, *, engine: str | None = None, address: str | None = None,
+                   progress: bool | None = None) -> Any:
+    """Run a preference study (see the module docstring); returns a
+    :class:`~galton.benchmarks.study.StudyResult` whose ``meta["kind"]`` is ``"preference"``."""
+    from .._progress import Progress
+    from .study import StudyResult, _ray_available, one_thread, versions
+
+    t0 = time.perf_counter()
+    engine = engine or study.engine
+    if engine not in _ENGINES:
+        raise ValueError(f"engine must be one of {_ENGINES}, not {engine!r}")
+    models = resolve_pref_models(study.models)
+    sources = prepare_pref_sources(study)
+    by_name = {s.name: s for s in sources}
+    ks = list(study.k)
+    jobs = [(s.name, k) for s in sources for k in ks]
+    jobs.sort(key=lambda j: -by_name[j[0]].judgments(j[1]) * by_name[j[0]].per_judgment)
+    if engine == "ray" and not _ray_available():
+        warnings.warn("Ray is not installed; the study runs in this process (pip install 'galton[ray]')",
+                      RuntimeWarning, stacklevel=2)
+        engine = "local"
+    results: dict[str, dict[int, dict[str, Any]]] = {s.name: {} for s in sources}
+    bar = Progress(len(jobs), "bench", enabled=progress)
+
+    def done(res: dict[str, Any]) -> None:
+        results[res["source"]][res["k"]] = res
+        bar.update(sum(len(v) for v in results.values()), f"{res['source']} k={res['k']}")
+
+    if engine == "ray":
+        from ..workers.tasks import map_unordered  # Ray lives in galton.workers only
+
+        map_unordered(run_pref_job, by_name, [(n, k, study) for n, k in jobs], done, address=address)
+    else:
+        for name, k in jobs:
+            done(run_pref_job(by_name[name], k, study))
+    bar.close()
+    t_fit = time.perf_counter() - t0
+    rows: dict[str, list[dict[str, Any]]] = {n: [] for n in PREF_TABLES}
+    with one_thread():
+        for s in sources:
+            for name, part in evaluate_prefs(s, ks, results[s.name], models, study).items():
+                rows[name].extend(part)
+    import polars as pl
+
+    tables = {n: pl.DataFrame(rows[n], infer_schema_length=None) for n in PREF_TABLES if rows[n]}
+    meta = {
+        "kind": KIND, "study": study.name, "engine": engine, "seed": study.seed, "models": models,
+        "sources": [s.name for s in sources], "notes": [], "versions": versions(),
+        "seconds": time.perf_counter() - t0, "seconds_fits": t_fit, "n_jobs": len(jobs),
+        "metric": "Kendall tau-a with the true order within each prompt, averaged over prompts and repetitions",
+        "seeds": {"study": study.seed, "simulation": study.sim_seed,
+                  "streams": {a: f"SeedSequence([{study.sim_seed if a in ('pool', 'sim_expert') else study.seed}"
+                                 f", {v}, ...])" for a, v in TAGS.items()}},
+    }
+    return StudyResult(study=study, tables=tables, meta=meta)  # type: ignore[arg-type]
+
