@@ -123,3 +123,102 @@ def test_affect_sets_gaussian_below_the_mean_on_average() -> None:
     mean = np.mean([_mae(MeanRating(), n) for n in AFFECT])
     gauss = np.mean([_mae(GaussianRating(), n) for n in AFFECT])
     assert gauss < mean
+
+
+# MAE against the expert gold, measured with the defaults (bias_prior = noise_prior = 20). The model
+# is below the plain mean on anger, disgust, sadness and N_Emotion only. Its scores are compressed and
+# lowered relative to the mean (the workers it trusts use a narrow part of the scale, see
+# test_gaussian_trusts_narrow_scale_workers), which helps where the experts rate lower than the crowd
+# and hurts where they rate higher (fear, joy, surprise, valence); no setting of the two priors wins on
+# joy, surprise and valence together with the others. Pinned so that a change of model shows here.
+AFFECT_MAE = {"anger": (8.633, 7.693), "disgust": (10.490, 9.288), "fear": (9.590, 9.635),
+              "joy": (12.502, 13.427), "sadness": (9.766, 8.692), "surprise": (11.478, 12.168),
+              "valence": (21.695, 22.343)}
+
+
+@needs_shared
+def test_gaussian_mae_per_affect_set() -> None:
+    for emotion, (mean_mae, gauss_mae) in AFFECT_MAE.items():
+        name = f"snow2008_affect_{emotion}"
+        mean, gauss = _mae(MeanRating(), name), _mae(GaussianRating(), name)
+        assert mean == pytest.approx(mean_mae, abs=5e-4), emotion
+        assert gauss == pytest.approx(gauss_mae, abs=0.01), emotion
+        if emotion in ("anger", "disgust", "sadness"):
+            assert gauss < mean - 0.5, emotion
+
+
+def _log_posterior(df: pd.DataFrame, b: pd.Series, s: pd.Series, s0_sq: float, kappa: float, nu: float,
+                   integrate: object) -> float:
+    """The model's log-posterior written out independently: each task value integrated out by
+    quadrature (flat prior), plus the two priors (without their normalising constants, as fitted)."""
+    total = 0.0
+    for _, x in df.groupby("task"):
+        y, bw, sw = x["label"].to_numpy(), b[x["worker"]].to_numpy(), s[x["worker"]].to_numpy()
+        centre = np.average(y - bw, weights=sw ** -2)
+
+        def lik(mu: float) -> float:
+            return float(np.exp(-0.5 * (((y - mu - bw) / sw) ** 2).sum() - np.log(np.sqrt(2 * np.pi) * sw).sum()))
+
+        val, _ = integrate.quad(lik, centre - 60, centre + 60, points=[centre], epsabs=0, epsrel=1e-12, limit=200)
+        total += np.log(val)
+    s2 = s.to_numpy() ** 2
+    bb = b.to_numpy()
+    return total + float((-(nu / 2 + 1.5) * np.log(s2) - (nu * s0_sq + kappa * bb ** 2) / (2 * s2)).sum())
+
+
+def _tiny(seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rows = [(f"t{t}", f"w{w}", round(float(rng.normal(40 + 5 * t, 8)), 1))
+            for t in range(6) for w in rng.choice(4, size=3 if t % 2 else 4, replace=False)]
+    return pd.DataFrame(rows, columns=["task", "worker", "label"])
+
+
+def test_gaussian_objective_is_the_log_posterior_and_its_maximum() -> None:
+    integrate = pytest.importorskip("scipy.integrate")
+    df = _tiny(7)
+    kappa, nu = 5.0, 3.0
+    g = GaussianRating(tol=1e-12, n_iter=20000, bias_prior=kappa, noise_prior=nu).fit(df)
+    assert g.converged_
+    b, s, s0_sq = g.biases_, g.noise_, g.sigma0_ ** 2
+    here = _log_posterior(df, b, s, s0_sq, kappa, nu, integrate)
+    assert here == pytest.approx(g.history_[-1], rel=1e-9)
+    # a maximum: moving any bias or noise level lowers it
+    for w in b.index:
+        for db, ds in [(0.3, 1.0), (-0.3, 1.0), (0.0, 1.02), (0.0, 0.98)]:
+            b2, s2 = b.copy(), s.copy()
+            b2[w] += db
+            s2[w] *= ds
+            assert _log_posterior(df, b2, s2, s0_sq, kappa, nu, integrate) < here
+    # the task values carry a flat prior, so shifting every bias by c (and every task by -c) leaves the
+    # likelihood alone: at the maximum the bias prior's own gradient along that line is zero, i.e. the
+    # noise-weighted mean bias is 0; the level of the scores follows the precise workers
+    assert abs(float((b / s ** 2).sum())) < 1e-4 * float((b.abs() / s ** 2).sum())
+
+
+def test_gaussian_biases_tighten_with_data() -> None:
+    errs = []
+    for n_tasks in (100, 1600):
+        df, _, _, bias = _simulate(n_tasks, 4)
+        est = GaussianRating().fit(df).biases_.to_numpy()
+        errs.append(np.abs((est - est.mean()) - (bias - bias.mean())).mean())
+    assert errs[1] < 0.5 * errs[0]
+
+
+def test_gaussian_trusts_narrow_scale_workers() -> None:
+    """A known limit of the model: it has no per-worker scale. Workers who squeeze every item into a
+    narrow band (y = 10 + 0.3 mu) have small residuals and get the larger weight, so the scores follow
+    their compressed scale more than the plain mean does."""
+    rng = np.random.default_rng(5)
+    n_tasks, n_workers, per_task = 400, 20, 6
+    truth = rng.uniform(0, 100, n_tasks)
+    narrow = np.arange(n_workers) < n_workers // 2
+    workers = np.argsort(rng.random((n_tasks, n_workers)), axis=1)[:, :per_task]
+    t, w = np.repeat(np.arange(n_tasks), per_task), workers.ravel()
+    y = np.where(narrow[w], 10 + 0.3 * truth[t] + rng.normal(0, 5, t.size), truth[t] + rng.normal(0, 15, t.size))
+    df = pd.DataFrame({"task": t, "worker": w, "label": y})
+    g = GaussianRating().fit(df)
+    skill = g.skills_.to_numpy()
+    assert skill[narrow].min() > skill[~narrow].max()
+    slope = {name: np.polyfit(truth, m.fit(df).scores_.to_numpy(), 1)[0] for name, m in
+             [("mean", MeanRating()), ("gauss", GaussianRating())]}
+    assert slope["gauss"] < slope["mean"] - 0.1
