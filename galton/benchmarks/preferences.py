@@ -16,7 +16,9 @@ speed
     raters. ``--noisy-crowdkit small`` skips crowd-kit's full-size run and *extrapolates* its time
     linearly in the number of comparisons instead (labelled as such in the table).
     Every (model, implementation) runs in a fresh subprocess: seconds = wall clock of ``fit``, the
-    fastest of ``--repeat`` (3) fits (one for crowd-kit's NoisyBT at full size)
+    fastest of ``--repeat`` (3) fits (one for crowd-kit's NoisyBT at full size); crowd-kit's
+    BradleyTerry also with its first fit, which is 3-4x slower than its later ones (fresh memory
+    for its dense win matrix)
     (pandas in, scores out; galton's encoding included; galton first fits 2000 rows untimed so
     that numba's kernels, the threaded ones too, are compiled or loaded from its disk cache; one
     more row times BradleyTerry's first fit in a new process, that loading included), Spearman = rank correlation of the
@@ -152,7 +154,7 @@ def speed_job(job: str, args: argparse.Namespace) -> dict[str, Any]:
         iters = 2  # tol > 0 stops crowd-kit 1.4.2's BradleyTerry after its second iteration
     if impl == "crowdkit" and model == "noisy_bt":
         iters = counted.calls
-    return {"job": job, "seconds": seconds, "spearman": spearman(values, quality[items]),
+    return {"job": job, "seconds": seconds, "first": times[0], "spearman": spearman(values, quality[items]),
             "iterations": iters, "peak_mib": peak, "rows": len(df)}
 
 
@@ -191,6 +193,11 @@ def speed_section(args: argparse.Namespace, argv: Sequence[str]) -> str:
         c = res["bt:crowdkit:big"]
         rows.append(row("BradleyTerry crowd-kit (stops at 2)", c,
                         f"galton {c['seconds'] / g['seconds']:.1f}x faster"))
+        # crowd-kit's first fit in a process pays for fresh memory: its dense items x items win
+        # matrix (800 MB at 10k items) is page-faulted in; later fits reuse the freed memory
+        rows.append(row("BradleyTerry crowd-kit, its first fit", c,
+                        f"galton {c['first'] / g['seconds']:.0f}x faster (galton's first fit of a new "
+                        f"process: {c['first'] / res['bt:galton-cold:big']['seconds']:.0f}x)", seconds=c["first"]))
     rows.append(row("NoisyBT galton", n))
     if "noisy_bt:crowdkit:big" in res:
         c = res["noisy_bt:crowdkit:big"]
