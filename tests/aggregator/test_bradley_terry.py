@@ -219,10 +219,11 @@ def test_noisy_bt_gradient_matches_finite_differences() -> None:
     assert f(x) == ll
 
 
-@pytest.mark.parametrize("crowd", [False, True])
+# Crowd-BT only with moderate scores: its expected outcome 1 - r0 cancels when r0 is within 1e-16
+# of 1 (scores hundreds apart), where the two passes agree only to that rounding
+@pytest.mark.parametrize("crowd,spread", [(False, 3.0), (True, 3.0), (False, 300.0)])
 @pytest.mark.parametrize("newman", [False, True])
 @pytest.mark.parametrize("threads", ["one", "chunks"])
-@pytest.mark.parametrize("spread", [3.0, 300.0])
 def test_compiled_and_numpy_passes_agree(crowd: bool, newman: bool, threads: str, spread: float,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """The compiled passes (one thread, or one chunk per thread) equal their numpy twins, also with
@@ -232,9 +233,6 @@ def test_compiled_and_numpy_passes_agree(crowd: bool, newman: bool, threads: str
 
     if k._numba() is None:
         pytest.skip("numba is not installed (GALTON_NO_NUMBA or missing): nothing to compare")
-    if crowd and spread > 100:
-        pytest.skip("Crowd-BT's expected outcome 1 - r0 cancels when r0 is within 1e-16 of 1 (scores "
-                    "hundreds apart): both passes agree only to that rounding there")
     if threads == "chunks":
         import numba
 
