@@ -4,20 +4,59 @@ from __future__ import annotations
 
 from typing import Any
 
-from .aggregator._registry import create, default_name
+from .aggregator._registry import create, default_name, get
 
-__all__ = ["aggregate"]
+__all__ = ["aggregate", "detect_kind"]
 
 
-def aggregate(data: Any, model: str | None = None, *, gold: Any = None, engine: Any = None,
-              output: str | None = None, **params: Any) -> Any:
+def detect_kind(columns: list[str], requested: str = "auto") -> str:
+    """The kind of data: ``requested`` unless "auto"; auto reads the column names (left/right →
+    pairwise, options with choice or ranking → choice, else categorical; numeric ratings look like
+    categorical labels, so they need ``kind="rating"``)."""
+    if requested != "auto":
+        return requested
+    cols = set(columns)
+    if {"left", "right"} <= cols:
+        return "pairwise"
+    if "options" in cols and ({"choice", "ranking"} & cols):
+        return "choice"
+    return "categorical"
+
+
+def _columns(data: Any) -> list[str]:
+    """Column names of a frame, table, dict or file path (header / schema only); [] if unknown."""
+    if isinstance(data, dict):
+        return [str(k) for k in data]
+    names = getattr(data, "column_names", None)  # Arrow
+    if names is None:
+        names = getattr(data, "columns", None)  # pandas / polars
+    if names is not None:
+        return [str(c) for c in names]
+    if isinstance(data, (str, bytes)) or hasattr(data, "__fspath__"):
+        from ._cli_prefs import input_columns
+
+        try:
+            return input_columns(str(data))
+        except OSError:
+            return []  # the model's own reader reports a missing file
+    return []
+
+
+def aggregate(data: Any, model: str | None = None, *, kind: str = "auto", gold: Any = None,
+              engine: Any = None, output: str | None = None, **params: Any) -> Any:
     """Fit an aggregation model and return it (results in ``labels_``, ``probas_``, ``skills_``...).
 
     Parameters
     ----------
-    data : pandas / polars / Arrow frame, dict of arrays or a path, with columns task, worker, label
-    model : registered model name (``galton.aggregator.names()``); default: galton's robust default
-    gold : optional known labels, clamped during the fit
+    data : pandas / polars / Arrow frame, dict of arrays or a path: ``task, worker, label``
+        (categorical, or numeric ratings with ``kind="rating"``), ``worker, left, right, label``
+        (pairwise comparisons, label = the preferred item) or ``worker, options, choice`` /
+        ``worker, options, ranking`` (best-of-n choices)
+    model : registered model name (``galton.aggregator.names()``); default: the default model of
+        the kind of data (categorical ``bds``, pairwise ``bt``, choice ``plackett_luce``, rating
+        ``rating_gaussian``)
+    kind : "auto" (from the column names), "categorical", "pairwise", "choice" or "rating"
+    gold : optional known labels, clamped during the fit (categorical models)
     engine : "local" (default) or "ray"
     output : "pandas", "polars" or "arrow"; default: the input's frame type
     **params : model parameters (for example ``n_iter=50``)
@@ -28,8 +67,22 @@ def aggregate(data: Any, model: str | None = None, *, gold: Any = None, engine: 
     >>> m = galton.aggregate({"task": [1, 1, 2], "worker": ["a", "b", "a"], "label": [0, 0, 1]}, "mv")
     >>> m.labels_["label"].to_list()
     [0, 1]
+    >>> m = galton.aggregate({"worker": ["a", "b"], "left": ["x", "x"], "right": ["y", "y"],
+    ...                       "label": ["x", "x"]})                    # pairwise: Bradley-Terry
+    >>> m.ranking_["item"].to_list()
+    ['x', 'y']
     """
-    est = create(model or default_name(), **params)
+    if kind not in ("auto", "categorical", "pairwise", "choice", "rating"):
+        raise ValueError(f"kind must be 'auto', 'categorical', 'pairwise', 'choice' or 'rating', not {kind!r}")
+    name = model
+    if name is None:
+        name = default_name(detect_kind(_columns(data), kind))
+    elif kind != "auto":
+        model_kind = getattr(get(name), "kind", "categorical")
+        if model_kind != kind:
+            raise ValueError(f"model {name!r} is for {model_kind} data, not {kind}; leave out kind= or "
+                             f"pick one of galton.aggregator.names(kind={kind!r})")
+    est = create(name, **params)
     kwargs: dict[str, Any] = {}
     if engine is not None:
         kwargs["engine"] = engine

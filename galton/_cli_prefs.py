@@ -12,21 +12,9 @@ from typing import Any, TextIO
 
 __all__ = ["KINDS", "detect_kind", "aggregate_other", "input_columns"]
 
+from ._api import detect_kind  # noqa: E402  (one rule for the CLI and galton.aggregate)
+
 KINDS = ("auto", "categorical", "pairwise", "choice", "rating")
-DEFAULT_MODEL = {"pairwise": "bt", "choice": "plackett_luce", "rating": "rating_gaussian"}
-
-
-def detect_kind(columns: list[str], requested: str) -> str:
-    """The kind of data: ``requested`` unless "auto"; auto reads the column names (left/right →
-    pairwise, options with choice or ranking → choice, else categorical; ratings need --kind)."""
-    if requested != "auto":
-        return requested
-    cols = set(columns)
-    if {"left", "right"} <= cols:
-        return "pairwise"
-    if "options" in cols and ({"choice", "ranking"} & cols):
-        return "choice"
-    return "categorical"
 
 
 def input_columns(path: str) -> list[str]:
@@ -63,7 +51,7 @@ def aggregate_other(kind: str, data: Any, args: argparse.Namespace, out: TextIO,
     from .cli import CLIError, _report_warnings
     from .io import write_table
 
-    name = args.model or DEFAULT_MODEL[kind]
+    name = args.model or _registry.default_name(kind)
     cls = _registry.get(name)
     if getattr(cls, "kind", "categorical") != kind:
         valid = ", ".join(_registry.names(kind=kind))

@@ -60,6 +60,16 @@ def create(name: str, **params: Any) -> Any:
     return get(name)(**params)
 
 
-def default_name() -> str:
-    """Name of the default model (``bds``; ``ds`` if the Bayesian model is unavailable)."""
+#: the default model of the other kinds of data
+DEFAULT_BY_KIND = {"pairwise": "bt", "choice": "plackett_luce", "rating": "rating_gaussian"}
+
+
+def default_name(kind: str = "categorical") -> str:
+    """Name of the default model for a kind of data: categorical ``bds`` (``ds`` if the Bayesian
+    model is unavailable), pairwise ``bt``, choice ``plackett_luce``, rating ``rating_gaussian``."""
+    if kind != "categorical":
+        if kind not in DEFAULT_BY_KIND:
+            raise ValueError(f"unknown kind of data {kind!r}; use one of categorical, "
+                             f"{', '.join(DEFAULT_BY_KIND)}")
+        return DEFAULT_BY_KIND[kind]
     return DEFAULT_MODEL if DEFAULT_MODEL in _MODELS else "ds"

@@ -1,0 +1,53 @@
+"""``galton.aggregate``: the layout of the data picks the default model, as on the command line."""
+
+from __future__ import annotations
+
+import doctest
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import galton
+from galton import _api
+from galton.aggregator import BradleyTerry, GaussianRating, PlackettLuce
+from galton.datasets.simulate_prefs import simulate_best_of_n, simulate_pairwise
+
+
+def test_docstring_examples_run() -> None:
+    result = doctest.testmod(_api, verbose=False)
+    assert result.attempted >= 4 and result.failed == 0
+
+
+def test_categorical_data_gets_the_categorical_default() -> None:
+    m = galton.aggregate({"task": [1, 1, 2, 2], "worker": ["a", "b", "a", "b"], "label": [0, 0, 1, 1]})
+    assert type(m).__name__ == "BayesianDawidSkene" and m.labels_["label"].to_list() == [0, 1]
+
+
+def test_pairwise_frame_and_csv_get_bradley_terry(tmp_path: Path) -> None:
+    df = simulate_pairwise(1500, n_responses=20, n_workers=10, seed=2, frame="pandas").data
+    direct = BradleyTerry().fit(df)
+    m = galton.aggregate(df)
+    assert isinstance(m, BradleyTerry)
+    pd.testing.assert_series_equal(m.scores_, direct.scores_)
+    path = tmp_path / "pairs.csv"
+    df.to_csv(path, index=False)
+    from_file = galton.aggregate(str(path))
+    assert isinstance(from_file, BradleyTerry)
+    np.testing.assert_allclose(np.sort(from_file.scores_values_), np.sort(direct.scores_values_), atol=1e-12)
+
+
+def test_best_of_n_gets_plackett_luce() -> None:
+    data = simulate_best_of_n(400, n_prompts=30, n_responses=4, n_workers=10, seed=3).data
+    assert isinstance(galton.aggregate(data), PlackettLuce)
+
+
+def test_ratings_need_kind_and_a_model_must_match_it() -> None:
+    data = {"task": [1, 1, 2, 2], "worker": ["a", "b", "a", "b"], "label": [10.0, 20.0, 70.0, 90.0]}
+    m = galton.aggregate(data, kind="rating")
+    assert isinstance(m, GaussianRating)
+    with pytest.raises(ValueError, match="model 'bt' is for pairwise data, not rating"):
+        galton.aggregate(data, "bt", kind="rating")
+    with pytest.raises(ValueError, match="kind must be"):
+        galton.aggregate(data, kind="ratings")
