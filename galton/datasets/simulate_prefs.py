@@ -15,9 +15,9 @@ Raters. Three kinds, in proportions ``adversarial`` and ``random`` (the rest rel
 
 - reliable: report their true preference with probability ``η_w ~ U(reliability)``, else the
   opposite — Crowd-BT's model (Chen et al. 2013): ``P(left) = η σ(d) + (1 - η) σ(-d)`` with
-  ``d = θ_left - θ_right``; in best-of-n they choose by Plackett-Luce on ``θ``;
+  ``d = θ_left - θ_right``; in best-of-n they choose by Plackett-Luce on ``θ`` with probability
+  ``η_w``, else on ``-θ`` (with two options this is exactly the pairwise model);
 - adversarial: the same with ``η_w ~ U(1 - reliability)`` (below 1/2: they prefer the worse item);
-  in best-of-n they choose by Plackett-Luce on ``-θ``;
 - random: ignore the items; pick the left one with probability ``σ(q_w)``, ``q_w ~ N(0, 0.5^2)``
   (a position bias), or a uniformly random option.
 
@@ -141,10 +141,10 @@ def simulate_best_of_n(n_judgments: int = 5_000, n_prompts: int = 500, n_respons
     """Best-of-n choices ``worker, options, choice`` (or ``worker, ranking`` with ``ranking=True``).
 
     Each judgment picks a rater and a prompt uniformly and shows ``shown`` (default: all) of the
-    prompt's responses in random order. Reliable raters choose by Plackett-Luce on ``θ`` (Gumbel-max:
-    ``argmax θ + G``), adversarial ones on ``-θ``, random ones uniformly; a ranking sorts the same
-    perturbed utilities. ``reliability`` only sets the reported η (1 / 0 / 0.5 by kind is the
-    behaviour; η is kept for the record). Returns an Arrow table by default (list columns).
+    prompt's responses in random order. Reliable and adversarial raters judge by Plackett-Luce on
+    ``θ`` (Gumbel-max: ``argmax θ + G``) with probability ``η_w``, else on ``-θ`` (with two options:
+    ``P(left) = η σ(d) + (1 - η) σ(-d)``, the pairwise model); random raters choose uniformly; a
+    ranking sorts the same perturbed utilities. Returns an Arrow table by default (list columns).
     """
     design, answers, quality, prompt, eta, kind, left_bias = _population(
         seed, n_prompts, n_responses, n_workers, quality_sd, adversarial, random, reliability)
@@ -156,8 +156,10 @@ def simulate_best_of_n(n_judgments: int = 5_000, n_prompts: int = 500, n_respons
     p = design.integers(0, n_prompts, m)
     order = np.argsort(design.random((m, n_responses)), axis=1)[:, :k]
     options = (p[:, None] * n_responses + order).astype(np.int32)
-    sign = np.select([kind[worker] == "reliable", kind[worker] == "adversarial"], [1.0, -1.0], 0.0)
-    util = sign[:, None] * quality[options] + answers.gumbel(size=(m, k))
+    noise = answers.gumbel(size=(m, k))
+    truthful = answers.random(m) < eta[worker]  # judges by θ (else by -θ)
+    sign = np.where(kind[worker] == "random", 0.0, np.where(truthful, 1.0, -1.0))
+    util = sign[:, None] * quality[options] + noise
     import pyarrow as pa
 
     offsets = pa.array(np.arange(0, m * k + 1, k, dtype=np.int32))
