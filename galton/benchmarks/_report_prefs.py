@@ -28,8 +28,8 @@ METHODS = """\
 each, true qualities &theta; ~ N(0, quality_sd<sup>2</sup>); raters report their Bradley-Terry draw with
 probability &eta; ~ U(reliability), else the opposite; random raters ignore the items, adversarial
 raters prefer the worse one. Pairwise: two responses of one prompt; best-of-n: the best of the
-responses shown (reliability does not act there: disagreement comes from the random and adversarial
-shares). One source per disagreement level and collection; every source shares the items, the raters'
+responses shown, by Plackett-Luce on &theta; with probability &eta;, else on -&theta; (at two options
+the pairwise model). One source per disagreement level and collection; every source shares the items, the raters'
 random draws and the expert (common random numbers).</p>
 <p><b>Crowd curve.</b> k = comparisons per item: a repetition at k holds round(k &middot; items / s)
 judgments (s = 2 for pairs, the options shown for best-of-n). Repetition r draws them from its own

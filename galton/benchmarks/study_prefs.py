@@ -16,8 +16,8 @@ and point of ``[simulation.grid]`` (every combination; ``collection`` is usually
 
 - ``collection = "pairwise"``: comparisons of two responses of one prompt;
 - ``collection = "best_of_n"``: a rater picks the best of ``shown`` (default: all) responses of
-  one prompt. ``reliability`` does not act here (the simulator's reliable raters choose by
-  Plackett-Luce on ``theta``); disagreement comes from the random and adversarial shares.
+  one prompt, by Plackett-Luce on ``theta`` with probability ``eta``, else on ``-theta`` (with two
+  options, the pairwise model), so ``reliability`` acts here as in pairwise collection.
 
 Crowd curve
 -----------
