@@ -43,10 +43,11 @@ class BradleyTerry(PairwiseAggregator):
 
         p_i <- (W_i + prior / 2) / (sum_{games g of i} 1 / (p_i + p_opp(g)) + prior / (p_i + 1))
 
-    Each MM step raises the log-posterior, but slowly: on the 1M-comparison benchmark it needs
-    ~700 iterations. ``method="newman"`` (default; Newman, *JMLR* 24, 2023) iterates
+    Each MM step raises the log-posterior, but slowly: on the 1M-comparison benchmark (10k items)
+    it stops after 46 iterations with scores still 2e-4 from the fixed point (its small steps pass
+    the tolerance early). ``method="newman"`` (default; Newman, *JMLR* 24, 2023) iterates
     ``p_i <- sum_{games i won} p_j / (p_i + p_j) / sum_{games i lost} 1 / (p_i + p_j)`` (plus the
-    virtual games): the same fixed point, the likelihood equations, in ~20 iterations there. After
+    virtual games): the same fixed point, the likelihood equations, in 9 iterations there. After
     either step all scores are shifted by the constant that maximises the prior (the likelihood
     does not see a shift), which removes the slowest mode of both. The fit stops when the
     log-posterior changes by less than ``tol`` per comparison. crowd-kit's BradleyTerry stops after
