@@ -459,18 +459,41 @@ def _ray_available() -> bool:
     return importlib.util.find_spec("ray") is not None
 
 
-def _map_local(sources: dict[str, Source], jobs: list[tuple[str, int]], study: Study,
-               done: Callable[[dict[str, Any]], None]) -> None:
-    for name, k in jobs:
-        done(run_job(sources[name], k, study))
+def check_engine(engine: str) -> str:
+    """``engine`` checked; ``"ray"`` without Ray installed becomes ``"local"``, with a warning."""
+    if engine not in _ENGINES:
+        raise ValueError(f"engine must be one of {_ENGINES}, not {engine!r}")
+    if engine == "ray" and not _ray_available():
+        warnings.warn("Ray is not installed; the study runs in this process (pip install 'galton[ray]')",
+                      RuntimeWarning, stacklevel=3)
+        return "local"
+    return engine
 
 
-def _map_ray(sources: dict[str, Source], jobs: list[tuple[str, int]], study: Study,
-             done: Callable[[dict[str, Any]], None], address: str | None) -> None:
-    """The jobs as Ray tasks (one CPU each); each source's arrays go to the object store once."""
-    from ..workers.tasks import map_unordered  # Ray lives in galton.workers only
+def run_jobs(job: Callable[[Any, int, Any], dict[str, Any]], sources: dict[str, Any],
+             jobs: list[tuple[str, int]], study: Any, engine: str, address: str | None,
+             progress: bool | None) -> dict[str, dict[int, dict[str, Any]]]:
+    """Run ``job(source, k, study)`` for every ``(source name, k)`` in this process or as Ray tasks
+    (one CPU each; each source's arrays go to the object store once), with a progress bar; the
+    results by source name and k (the order of completion does not matter)."""
+    from .._progress import Progress
 
-    map_unordered(run_job, sources, [(n, k, study) for n, k in jobs], done, address=address)
+    results: dict[str, dict[int, dict[str, Any]]] = {name: {} for name in sources}
+    bar = Progress(len(jobs), "bench", enabled=progress)
+
+    def done(res: dict[str, Any]) -> None:
+        results[res["source"]][res["k"]] = res
+        bar.update(sum(len(v) for v in results.values()), f"{res['source']} k={res['k']}")
+
+    if engine == "ray":
+        from ..workers.tasks import map_unordered  # Ray lives in galton.workers only
+
+        map_unordered(job, sources, [(n, k, study) for n, k in jobs], done, address=address)
+    else:
+        for name, k in jobs:
+            done(job(sources[name], k, study))
+    bar.close()
+    return results
 
 
 # --------------------------------------------------------------------------------------------------
@@ -518,7 +541,6 @@ def run_study(study: AnyStudy, *, engine: str | None = None, address: str | None
     progress : bool, optional
         Progress bar on stderr (default: when stderr is a terminal).
     """
-    from .._progress import Progress
     from ._evaluate import evaluate_source, tables_from_rows
 
     if getattr(study, "kind", "categorical") == "preference":
@@ -526,9 +548,7 @@ def run_study(study: AnyStudy, *, engine: str | None = None, address: str | None
 
         return run_pref_study(study, engine=engine, address=address, progress=progress)  # type: ignore[arg-type]
     t0 = time.perf_counter()
-    engine = engine or study.engine
-    if engine not in _ENGINES:
-        raise ValueError(f"engine must be one of {_ENGINES}, not {engine!r}")
+    engine = check_engine(engine or study.engine)
     models = resolve_models(study.models)
     sources, notes = prepare_sources(study)
     if not sources:
@@ -537,22 +557,7 @@ def run_study(study: AnyStudy, *, engine: str | None = None, address: str | None
     ks = {s.name: s.ks(s.k_grid or study.k, study.k_max) for s in sources}
     jobs = [(s.name, k) for s in sources for k in ks[s.name]]
     jobs.sort(key=lambda j: -min(j[1], int(by_name[j[0]].counts.max())) * by_name[j[0]].n_tasks)
-    if engine == "ray" and not _ray_available():
-        warnings.warn("Ray is not installed; the study runs in this process (pip install 'galton[ray]')",
-                      RuntimeWarning, stacklevel=2)
-        engine = "local"
-    results: dict[str, dict[int, dict[str, Any]]] = {s.name: {} for s in sources}
-    bar = Progress(len(jobs), "bench", enabled=progress)
-
-    def done(res: dict[str, Any]) -> None:
-        results[res["source"]][res["k"]] = res
-        bar.update(sum(len(v) for v in results.values()), f"{res['source']} k={res['k']}")
-
-    if engine == "ray":
-        _map_ray(by_name, jobs, study, done, address)
-    else:
-        _map_local(by_name, jobs, study, done)
-    bar.close()
+    results = run_jobs(run_job, by_name, jobs, study, engine, address, progress)
     t_fit = time.perf_counter() - t0
     rows: dict[str, list[dict[str, Any]]] = {}
     with one_thread():

@@ -71,6 +71,7 @@ import numpy as np
 from . import estimators as est
 from ._sources import (PREF_COLLECTIONS as COLLECTIONS, PREF_TAGS as TAGS, SIM_DEFAULTS, PrefSource,
                        pref_config, prepare_pref_sources)
+from .study import _ENGINES, StudyResult, check_engine, one_thread, run_jobs, versions
 
 __all__ = ["PrefStudy", "PrefSource", "KIND", "COLLECTIONS", "TAGS", "resolve_pref_models",
            "prepare_pref_sources", "choices_to_pairs", "run_pref_job", "run_pref_study", "evaluate_prefs",
@@ -79,7 +80,6 @@ __all__ = ["PrefStudy", "PrefSource", "KIND", "COLLECTIONS", "TAGS", "resolve_pr
 KIND = "preference"
 #: Table names, in report order.
 PREF_TABLES = ("curves", "experts", "crowd_equivalent", "sources", "runs")
-_ENGINES = ("local", "ray")
 
 
 def _kind_of(cls: type) -> str:
@@ -420,38 +420,15 @@ def run_pref_study(study: PrefStudy, *, engine: str | None = None, address: str 
                    progress: bool | None = None) -> Any:
     """Run a preference study (see the module docstring); returns a
     :class:`~galton.benchmarks.study.StudyResult` whose ``meta["kind"]`` is ``"preference"``."""
-    from .._progress import Progress
-    from .study import StudyResult, _ray_available, one_thread, versions
-
     t0 = time.perf_counter()
-    engine = engine or study.engine
-    if engine not in _ENGINES:
-        raise ValueError(f"engine must be one of {_ENGINES}, not {engine!r}")
+    engine = check_engine(engine or study.engine)
     models = resolve_pref_models(study.models)
     sources = prepare_pref_sources(study)
     by_name = {s.name: s for s in sources}
     ks = list(study.k)
     jobs = [(s.name, k) for s in sources for k in ks]
     jobs.sort(key=lambda j: -by_name[j[0]].judgments(j[1]) * by_name[j[0]].per_judgment)
-    if engine == "ray" and not _ray_available():
-        warnings.warn("Ray is not installed; the study runs in this process (pip install 'galton[ray]')",
-                      RuntimeWarning, stacklevel=2)
-        engine = "local"
-    results: dict[str, dict[int, dict[str, Any]]] = {s.name: {} for s in sources}
-    bar = Progress(len(jobs), "bench", enabled=progress)
-
-    def done(res: dict[str, Any]) -> None:
-        results[res["source"]][res["k"]] = res
-        bar.update(sum(len(v) for v in results.values()), f"{res['source']} k={res['k']}")
-
-    if engine == "ray":
-        from ..workers.tasks import map_unordered  # Ray lives in galton.workers only
-
-        map_unordered(run_pref_job, by_name, [(n, k, study) for n, k in jobs], done, address=address)
-    else:
-        for name, k in jobs:
-            done(run_pref_job(by_name[name], k, study))
-    bar.close()
+    results = run_jobs(run_pref_job, by_name, jobs, study, engine, address, progress)
     t_fit = time.perf_counter() - t0
     rows: dict[str, list[dict[str, Any]]] = {n: [] for n in PREF_TABLES}
     with one_thread():
