@@ -71,7 +71,8 @@ import numpy as np
 from . import estimators as est
 from ._sources import (PREF_COLLECTIONS as COLLECTIONS, PREF_TAGS as TAGS, SIM_DEFAULTS, PrefSource,
                        pref_config, prepare_pref_sources)
-from .study import _ENGINES, StudyResult, check_engine, one_thread, run_jobs, versions
+from .study import (_ENGINES, StudyResult, _model_kwargs, _toml, _toml_value, check_engine, one_thread,
+                    run_jobs, versions)
 
 __all__ = ["PrefStudy", "PrefSource", "KIND", "COLLECTIONS", "TAGS", "resolve_pref_models",
            "prepare_pref_sources", "choices_to_pairs", "run_pref_job", "run_pref_study", "evaluate_prefs",
@@ -212,14 +213,10 @@ class PrefStudy:
 
     @classmethod
     def from_toml(cls, text: str) -> PrefStudy:
-        from .study import _toml
-
         return cls.from_dict(_toml().loads(text), text)
 
     def to_toml(self) -> str:
         """The study as a study file."""
-        from .study import _toml_value
-
         lines = ["[study]", f"kind = {_toml_value(KIND)}"]
         for f in dataclasses.fields(self):
             if f.name not in ("simulation", "levels", "grid", "text"):
@@ -301,7 +298,6 @@ def run_pref_job(source: PrefSource, k: int, study: PrefStudy) -> dict[str, Any]
         fitted), ``fitted`` (per model), ``seconds``, ``warnings``, ``errors`` (message or None).
     """
     from ..aggregator import _registry
-    from .study import _model_kwargs, one_thread
 
     models = resolve_pref_models(study.models)
     M, R, N = len(models), study.repeats, source.n_items
