@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .report import _COLORS, _CSS, _figure, _html_table, _k_axis, _slug, plot_crowd_equivalent
+from .report import _COLORS, _figure, _html_table, _k_axis, _slug, page_head, page_tail, plot_crowd_equivalent
 from .study_prefs import PREF_TABLES
 
 __all__ = ["METHODS", "write_plots", "page", "summary", "curve_summary"]
@@ -166,16 +166,8 @@ def curve_summary(curves: Any, source: str) -> Any:
 
 def page(result: Any, plots: dict[str, list[str]]) -> str:
     """The ``index.html`` of a preference study."""
-    s, meta, t = result.study, result.meta, result.tables
-    h: list[str] = [f"<!doctype html><html><head><meta charset='utf-8'><title>galton bench: "
-                    f"{html.escape(s.name)}</title><style>{_CSS}</style></head><body>",
-                    f"<h1>galton bench: {html.escape(s.name)} (preference study)</h1>"]
-    if s.description:
-        h.append(f"<p>{html.escape(s.description)}</p>")
-    h.append(f"<p class='note'>{len(meta['sources'])} sources, models {', '.join(meta['models'])}, "
-             f"R = {s.repeats} repetitions, B = {s.bootstrap} bootstrap replicates, {s.confidence:.0%} "
-             f"intervals, engine {meta['engine']}, {meta['seconds']:.1f} s. Metric: "
-             f"{html.escape(meta['metric'])}.</p>")
+    meta, t = result.meta, result.tables
+    h = page_head(result, " (preference study)", f"Metric: {meta['metric']}.")
     if "crowd_equivalent" in t:
         ce = t["crowd_equivalent"].select("source", "level", "collection", "model", "expert_tau", "k_equivalent",
                                           "k_low", "k_high", "status", "crowd_tau_max_k", "k_max")
@@ -190,14 +182,7 @@ def page(result: Any, plots: dict[str, list[str]]) -> str:
         h += [f"<img src='{p}' alt='{html.escape(src)}'>" for p in plots.get(src, [])]
         if "curves" in t and (t["curves"]["source"] == src).any():
             h.append(_html_table(curve_summary(t["curves"], src)))
-    h += ["<h2>Methods</h2>", METHODS]
-    h += ["<h2>Tables</h2><ul>"] + [f"<li>{n}: <a href='tables/{n}.parquet'>Parquet</a>, "
-                                   f"<a href='tables/{n}.md'>Markdown</a></li>" for n in PREF_TABLES if n in t]
-    h += ["</ul>", "<h2>Sources</h2>", _html_table(t["sources"]), "<h2>Fits</h2>", _html_table(t["runs"])]
-    h += ["<h2>Seeds</h2><pre>" + html.escape(json.dumps(meta["seeds"], indent=2), quote=False) + "</pre>",
-          "<h2>Versions</h2><pre>" + html.escape(json.dumps(meta["versions"], indent=2), quote=False) + "</pre>",
-          "<h2>Study file</h2><pre>" + html.escape(s.text or s.to_toml(), quote=False) + "</pre></body></html>"]
-    return "\n".join(h)
+    return "\n".join(h + page_tail(result, METHODS, PREF_TABLES))
 
 
 def _k_text(row: dict[str, Any]) -> str:

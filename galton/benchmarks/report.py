@@ -282,18 +282,41 @@ def _tie_note(meta: dict[str, Any]) -> str:
             f"posterior ties. Leave-one-out expert majority ties: {meta['loo_ties']}.")
 
 
-def _page(result: StudyResult, plots: dict[str, list[str]]) -> str:
-    import polars as pl
-
-    s, meta, t = result.study, result.meta, result.tables
+def page_head(result: Any, kind_note: str, note: str) -> list[str]:
+    """The top of a study's ``index.html``: title, description and the run's settings."""
+    s, meta = result.study, result.meta
     h: list[str] = [f"<!doctype html><html><head><meta charset='utf-8'><title>galton bench: "
                     f"{html.escape(s.name)}</title><style>{_CSS}</style></head><body>",
-                    f"<h1>galton bench: {html.escape(s.name)}</h1>"]
+                    f"<h1>galton bench: {html.escape(s.name)}{kind_note}</h1>"]
     if s.description:
         h.append(f"<p>{html.escape(s.description)}</p>")
     h.append(f"<p class='note'>{len(meta['sources'])} sources, models {', '.join(meta['models'])}, "
              f"R = {s.repeats} repetitions, B = {s.bootstrap} bootstrap replicates, {s.confidence:.0%} "
-             f"intervals, engine {meta['engine']}, {meta['seconds']:.1f} s. {html.escape(_tie_note(meta))}</p>")
+             f"intervals, engine {meta['engine']}, {meta['seconds']:.1f} s. {html.escape(note)}</p>")
+    return h
+
+
+def page_tail(result: Any, methods: str, table_names: Sequence[str]) -> list[str]:
+    """The bottom of a study's ``index.html``: methods, table links, sources, fits, notes, seeds,
+    versions and the study file."""
+    s, meta, t = result.study, result.meta, result.tables
+    h = ["<h2>Methods</h2>", methods]
+    h += ["<h2>Tables</h2><ul>"] + [f"<li>{n}: <a href='tables/{n}.parquet'>Parquet</a>, "
+                                   f"<a href='tables/{n}.md'>Markdown</a></li>" for n in table_names if n in t]
+    h += ["</ul>", "<h2>Sources</h2>", _html_table(t["sources"]), "<h2>Fits</h2>", _html_table(t["runs"])]
+    if meta.get("notes"):
+        h += ["<h2>Notes</h2><ul>"] + [f"<li>{html.escape(n)}</li>" for n in meta["notes"]] + ["</ul>"]
+    h += ["<h2>Seeds</h2><pre>" + html.escape(json.dumps(meta["seeds"], indent=2), quote=False) + "</pre>",
+          "<h2>Versions</h2><pre>" + html.escape(json.dumps(meta["versions"], indent=2), quote=False) + "</pre>",
+          "<h2>Study file</h2><pre>" + html.escape(s.text or s.to_toml(), quote=False) + "</pre></body></html>"]
+    return h
+
+
+def _page(result: StudyResult, plots: dict[str, list[str]]) -> str:
+    import polars as pl
+
+    meta, t = result.meta, result.tables
+    h = page_head(result, "", _tie_note(meta))
     if "crowd_equivalent" in t:
         ce = t["crowd_equivalent"].select("source", "expert", "model", "expert_accuracy", "k_equivalent",
                                           "k_low", "k_high", "status", "crowd_accuracy_max_k", "k_max")
@@ -312,16 +335,7 @@ def _page(result: StudyResult, plots: dict[str, list[str]]) -> str:
             c = t["curves"].filter((pl.col("source") == src) & (pl.col("reference") == ref))
             if c.height:
                 h += [f"<p class='note'>against {ref}</p>", _html_table(_curve_summary(t["curves"], src, ref))]
-    h += ["<h2>Methods</h2>", METHODS]
-    h += ["<h2>Tables</h2><ul>"] + [f"<li>{n}: <a href='tables/{n}.parquet'>Parquet</a>, "
-                                   f"<a href='tables/{n}.md'>Markdown</a></li>" for n in TABLES if n in t]
-    h += ["</ul>", "<h2>Sources</h2>", _html_table(t["sources"]), "<h2>Fits</h2>", _html_table(t["runs"])]
-    if meta["notes"]:
-        h += ["<h2>Notes</h2><ul>"] + [f"<li>{html.escape(n)}</li>" for n in meta["notes"]] + ["</ul>"]
-    h += ["<h2>Seeds</h2><pre>" + html.escape(json.dumps(meta["seeds"], indent=2), quote=False) + "</pre>",
-          "<h2>Versions</h2><pre>" + html.escape(json.dumps(meta["versions"], indent=2), quote=False) + "</pre>",
-          "<h2>Study file</h2><pre>" + html.escape(s.text or s.to_toml(), quote=False) + "</pre></body></html>"]
-    return "\n".join(h)
+    return "\n".join(h + page_tail(result, METHODS, TABLES))
 
 
 def check_out(out: str | os.PathLike[str]) -> None:
