@@ -293,18 +293,7 @@ def test_snow_rte_majority_vote_curve_and_tie_rule() -> None:
 # --------------------------------------------------------------------------------------------------
 # Ray: the same results as in-process
 # --------------------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def ray_local():
-    pytest.importorskip("ray")
-    from galton.workers import cluster
-
-    started = not cluster.is_connected()
-    info = cluster.connect("local", num_cpus=2, include_dashboard=False)
-    yield info
-    if started:
-        cluster.shutdown()
-
-
+# (the ray_local fixture: tests/benchmarks/conftest.py)
 def test_grid_on_ray_equals_local(ray_local) -> None:
     study = Study(name="tiny", models=("mv", "ds"), k=(1, 3, 5), repeats=2, bootstrap=50, engine="ray",
                   simulation={"n_tasks": 150, "n_workers": 20, "accuracy_mean": 0.7, "accuracy_spread": 0.1},

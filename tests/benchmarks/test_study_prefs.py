@@ -209,18 +209,7 @@ def test_parse_study_dispatches_on_kind() -> None:
 # --------------------------------------------------------------------------------------------------
 # Ray: the same results as in-process
 # --------------------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def ray_local():
-    pytest.importorskip("ray")
-    from galton.workers import cluster
-
-    started = not cluster.is_connected()
-    info = cluster.connect("local", num_cpus=2, include_dashboard=False)
-    yield info
-    if started:
-        cluster.shutdown()
-
-
+# (the ray_local fixture: tests/benchmarks/conftest.py)
 def test_preference_study_on_ray_equals_local(ray_local) -> None:
     study = tiny(models=("bt", "noisy_bt", "plackett_luce"), k=(1, 4), engine="ray", bootstrap=50,
                  levels=(LOW, {"name": "high", "reliability": [0.6, 0.9], "random": 0.2, "adversarial": 0.1}),
