@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .report import _COLORS, _figure, _html_table, _k_axis, _slug, page_head, page_tail, plot_crowd_equivalent
+from .report import _COLORS, _figure, _html_table, _k_axis, _k_text, _slug, page_head, page_tail, plot_crowd_equivalent
 from .study_prefs import PREF_TABLES
 
 __all__ = ["METHODS", "write_plots", "page", "summary", "curve_summary"]
@@ -183,13 +183,6 @@ def page(result: Any, plots: dict[str, list[str]]) -> str:
         if "curves" in t and (t["curves"]["source"] == src).any():
             h.append(_html_table(curve_summary(t["curves"], src)))
     return "\n".join(h + page_tail(result, METHODS, PREF_TABLES))
-
-
-def _k_text(row: dict[str, Any]) -> str:
-    if row["k_equivalent"] is None:
-        return "not reached" + (f" (interval from {row['k_low']})" if row["k_low"] is not None else "")
-    hi = row["k_high"] if row["k_high"] is not None else f">{row['k_max']}"
-    return f"{row['k_equivalent']} [{row['k_low']}, {hi}]"
 
 
 def summary(result: Any, path: Any = None) -> str:
