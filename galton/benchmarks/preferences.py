@@ -338,8 +338,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.job:
         print(_MARK + json.dumps(speed_job(args.job, args)), flush=True)
         return 0
-    passthrough = [f"--repeat={args.repeat}", f"--comparisons={args.comparisons}", f"--items={args.items}", f"--raters={args.raters}",
-                   f"--small={args.small}"]
+    passthrough = [f"--repeat={args.repeat}", f"--comparisons={args.comparisons}", f"--items={args.items}",
+                   f"--raters={args.raters}", f"--small={args.small}"]
     sections = [s.strip() for s in args.sections.split(",") if s.strip()]
     parts = [f"# galton preference benchmarks\n\nmachine: {os.cpu_count()} CPUs, load average "
              f"{os.getloadavg()[0]:.1f} at start; python {sys.version.split()[0]}\n"]
