@@ -180,7 +180,7 @@ def _encode_small_ints(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | No
     span = hi - lo + 1
     if span > 4 * values.size + (1 << 16):
         return None
-    offset = values - lo if lo else values  # fits: the span is small
+    offset = np.subtract(values, lo, dtype=np.intp)  # in intp: a narrow dtype would wrap around
     present = np.zeros(span, dtype=bool)
     present[offset] = True
     code_of = np.cumsum(present, dtype=np.int32) - 1

@@ -427,3 +427,15 @@ def test_pandas_int_labels_with_nulls_stay_ints_after_drop():
     j = Judgments.from_any(df, on_invalid="drop")
     assert j.n_dropped == 1
     assert j.label_names.dtype.kind == "i" and j.label_names.tolist() == [0, 1]
+
+
+def test_integer_ids_of_narrow_types_encode_across_their_whole_range() -> None:
+    """The linear-time integer encoding works in intp: int16 ids -30000 and 30000 are 60000 apart,
+    which an int16 difference would wrap around."""
+    import pyarrow as pa
+
+    table = pa.table({"task": pa.array([-30000, 30000, 0, 30000], pa.int16()),
+                      "worker": pa.array([-128, 127, 0, 5], pa.int8()), "label": [1, 0, 1, 1]})
+    j = Judgments.from_any(table)
+    assert j.task_names.tolist() == [-30000, 0, 30000] and j.task.tolist() == [0, 2, 1, 2]
+    assert j.worker_names.tolist() == [-128, 0, 5, 127] and j.worker.tolist() == [0, 3, 1, 2]
