@@ -285,7 +285,7 @@ def test_failed_run_leaves_existing_output_untouched(tmp_path: Path, capsys) -> 
 
 
 def test_failure_while_writing_output_leaves_old_file(tmp_path: Path, capsys, monkeypatch) -> None:
-    from galton import io as gio
+    from galton.io import _write as gio
 
     def broken(fh, table, fmt):
         fh.write(b"task,la")

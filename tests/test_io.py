@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import galton
-from galton import io as gio
+from galton.io import _write as gio
 from galton.judgments import Judgments
 
 

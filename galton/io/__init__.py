@@ -1,0 +1,25 @@
+"""galton's one reader and one writer.
+
+- :mod:`galton.io._read` — every input (path, stdin, frame, dict of arrays) to one Arrow table, with
+  the same rules for every entry point (CLI, API, datasets, distributed ingest).
+- :mod:`galton.io._write` — every output written atomically (a hidden temporary, then a rename), and
+  results tables in the user's own ids and label values.
+"""
+
+from __future__ import annotations
+
+from ._read import FrameKind, frame_kind, to_arrow
+from ._write import (
+    FORMATS,
+    PARQUET_ZSTD_LEVEL,
+    atomic_dir,
+    results_table,
+    table_format,
+    to_arrow_table,
+    write_table,
+)
+
+__all__ = [
+    "FORMATS", "PARQUET_ZSTD_LEVEL", "FrameKind", "atomic_dir", "frame_kind", "results_table",
+    "table_format", "to_arrow", "to_arrow_table", "write_table",
+]
