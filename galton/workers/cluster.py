@@ -24,8 +24,10 @@ Workers import galton by name: install galton on every node of a remote cluster,
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import socket
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -35,13 +37,26 @@ import ray
 
 from . import _shard_actor
 
-__all__ = ["ClusterInfo", "connect", "is_connected", "resolve_address", "shutdown"]
+__all__ = ["ClusterInfo", "connect", "is_connected", "probe", "resolve_address", "set_verbose", "shutdown"]
 
 log = logging.getLogger(__name__)
 
 LOCAL = "local"
 _LOOPBACK = "127.0.0.1"
 _started_here = False
+
+#: Seconds to wait for a cluster's address to accept a TCP connection before giving up.
+PROBE_TIMEOUT_S = 10.0
+
+#: Ray's own start-up and log lines reach the terminal only when this is True (``galton -v``, or
+#: :func:`set_verbose`); otherwise Ray logs at ERROR level and worker output stays in Ray's logs.
+_verbose = os.environ.get("GALTON_VERBOSE", "").strip().lower() in ("1", "true", "yes")
+
+
+def set_verbose(on: bool) -> None:
+    """Let Ray's own start-up lines and worker output reach the terminal (off by default)."""
+    global _verbose
+    _verbose = bool(on)
 
 
 @dataclass(frozen=True)
@@ -74,6 +89,88 @@ def resolve_address(address: str | None = None, environ: Mapping[str, str] | Non
     env = os.environ if environ is None else environ
     from_env = (env.get("RAY_ADDRESS") or "").strip()
     return from_env or LOCAL
+
+
+def _host_port(target: str) -> tuple[str, int] | None:
+    """(host, port) of a ``host:port`` or ``ray://host:port`` address; None for other forms."""
+    text = target.removeprefix("ray://")
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit():
+        return None
+    return host.strip("[]") or _LOOPBACK, int(port)
+
+
+#: The HTTP/2 client connection preface and an empty SETTINGS frame (RFC 9113, section 3.4).
+_H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
+
+
+def _speaks_grpc(sock: socket.socket, timeout: float) -> str:
+    """'' when the peer answers the HTTP/2 preface with a SETTINGS frame (a gRPC server: Ray's
+    GCS and its client server both are); otherwise why not. ``ray.init`` against a port that is
+    open but not Ray's waits for minutes."""
+    sock.settimeout(timeout)
+    sock.sendall(_H2_PREFACE)
+    head = b""
+    while len(head) < 9:
+        chunk = sock.recv(9 - len(head))
+        if not chunk:
+            return "the connection was closed without an HTTP/2 answer: not a Ray port"
+        head += chunk
+    if head[3] != 0x04:  # frame type SETTINGS
+        return "the port answers, but not as a gRPC server: not a Ray port"
+    return ""
+
+
+def probe(target: str, timeout: float = PROBE_TIMEOUT_S) -> None:
+    """Fail fast with one clear line when a cluster address accepts no connection.
+
+    ``ray.init`` retries an unreachable GCS address for minutes; a TCP connection and an HTTP/2
+    preface with a timeout answer in at most about ``2 * timeout`` seconds. Addresses that are not ``host:port``
+    (``"auto"``) are left to Ray.
+
+    Raises
+    ------
+    ConnectionError
+        Naming the address, the reason and what to check.
+    """
+    hp = _host_port(target)
+    if hp is None:
+        return
+    host, port = hp
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            reason = _speaks_grpc(sock, timeout)
+    except OSError as exc:
+        reason = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
+    if reason:
+        raise ConnectionError(
+            f"cannot reach the Ray cluster at {target!r} ({reason}); check that its head node runs "
+            "(`ray status` there), the host and port (GCS port 6379 by default, 10001 for ray://), "
+            "and the firewall, or leave the address out to start a local instance"
+        ) from None
+
+
+@contextlib.contextmanager
+def _ray_logs_quiet():
+    """Ray's loggers at ERROR while it starts (its start-up INFO and token WARNING lines)."""
+    if _verbose:
+        yield
+        return
+    logger = logging.getLogger("ray")
+    saved = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(saved)
+
+
+def _log_options(kw: dict[str, Any]) -> dict[str, Any]:
+    if _verbose:
+        return kw
+    out = {"logging_level": logging.ERROR, "log_to_driver": False}
+    out.update(kw)
+    return out
 
 
 def is_connected() -> bool:
@@ -131,6 +228,9 @@ def connect(address: str | None = None, *, num_cpus: int | None = None, **kw: An
 
     Raises
     ------
+    ConnectionError
+        when ``address`` (or ``RAY_ADDRESS``) is a ``host:port`` that accepts no connection within
+        :data:`PROBE_TIMEOUT_S` seconds.
     RuntimeError
         when this process is already connected and ``address`` explicitly names another cluster;
         call :func:`shutdown` first.
@@ -150,7 +250,9 @@ def connect(address: str | None = None, *, num_cpus: int | None = None, **kw: An
         if num_cpus is not None:
             raise ValueError(f"num_cpus applies only to a new local instance, not to {target}")
         log.info("joining the Ray cluster at %s", target)
-        ray.init(address=target, **kw)
+        probe(target)
+        with _ray_logs_quiet():
+            ray.init(address=target, **_log_options(kw))
         _started_here = False
         return _info(False)
     if os.environ.get("RAY_AUTH_MODE", "").lower() == "disabled":
@@ -159,9 +261,9 @@ def connect(address: str | None = None, *, num_cpus: int | None = None, **kw: An
             "unset RAY_AUTH_MODE to keep it", UserWarning, stacklevel=2,
         )
     opts: dict[str, Any] = {"include_dashboard": False, "_node_ip_address": _LOOPBACK}
-    opts.update(kw)
+    opts.update(_log_options(kw))
     opts["num_cpus"] = int(num_cpus) if num_cpus is not None else _cpu_count()
-    with _loopback_node_address(opts["_node_ip_address"]):
+    with _loopback_node_address(opts["_node_ip_address"]), _ray_logs_quiet():
         ray.init(address=LOCAL, **opts)
     _started_here = True
     return _info(True)

@@ -177,3 +177,45 @@ def test_token_authentication_refuses_a_wrong_token(ray_session):
     assert run.returncode == 0, run.stderr[-2000:]
     assert lines[:2] == ["refused", "AuthenticationError"], run.stdout + run.stderr[-2000:]
     assert lines[2:] == ["accepted"], run.stdout + run.stderr[-2000:]
+
+
+# ---------------------------------------------------------------------------- unreachable addresses
+def test_probe_accepts_the_real_gcs_address(ray_session):
+    cluster.probe(ray_session.address, timeout=5)  # a real GCS answers the HTTP/2 preface
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_probe_refuses_a_closed_port_at_once():
+    import time
+
+    port = _free_port()
+    t0 = time.perf_counter()
+    with pytest.raises(ConnectionError, match=rf"127\.0\.0\.1:{port}.*refused.*ray status"):
+        cluster.probe(f"127.0.0.1:{port}", timeout=5)
+    assert time.perf_counter() - t0 < 5
+
+
+def test_probe_refuses_a_port_that_is_not_ray():
+    """An HTTP/1 server on the port: ray.init would wait for minutes; the probe says so at once."""
+    import http.server
+    import threading
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(ConnectionError, match="not as a gRPC server"):
+            cluster.probe(f"ray://127.0.0.1:{server.server_address[1]}", timeout=5)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("address", ["auto", "local", "myhost"])
+def test_probe_leaves_addresses_without_a_port_to_ray(address):
+    cluster.probe(address, timeout=0.01)  # nothing to connect to: no error, no wait
