@@ -13,6 +13,7 @@ number of bad rows, a few example rows and what to do about it.
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Sequence
@@ -21,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .io._read import FrameKind, frame_kind, to_arrow
+from .io._read import FrameKind, check_columns, frame_kind, to_arrow
 
 __all__ = ["Judgments", "to_arrow", "encode_gold", "frame_kind", "plain_column"]
 
@@ -53,6 +54,8 @@ def plain_column(column: pa.ChunkedArray | pa.Array) -> pa.Array:
 def _encode(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """Codes (int32) and the sorted vocabulary (numpy array) of a null-free Arrow column."""
     column = plain_column(column)
+    if pa.types.is_floating(column.type):  # -0.0 and 0.0 are one value
+        column = pc.add(column, pa.scalar(0.0, column.type))
     if pa.types.is_integer(column.type) and column.null_count == 0:
         fast = _encode_small_ints(column.to_numpy())
         if fast is not None:
@@ -133,6 +136,7 @@ class Judgments:
         on_invalid: OnInvalid = "raise",
         duplicates: Duplicates = "keep",
         labels: Sequence[Any] | None = None,
+        numeric: bool = False,
     ) -> "Judgments":
         """Encode and validate judgments from any supported input.
 
@@ -150,6 +154,16 @@ class Judgments:
         labels : sequence, optional
             The full label set, when some labels may never be observed (for example a class no
             worker chose). Observed labels must be in it.
+        numeric : bool
+            The labels are numeric ratings: a text label column whose values all read as numbers
+            becomes float64, and non-integer labels raise no warning. Otherwise (categorical labels)
+            non-integer numbers are classes, with a ``UserWarning`` that names ``kind="rating"``.
+
+        Notes
+        -----
+        Files are read by :func:`galton.io.read_input`: in CSV / TSV, task and worker ids come back
+        as written (``007`` and ``7`` are two tasks; integers only when every value is a canonical
+        integer).
         """
         if isinstance(data, Judgments):
             return data
@@ -160,17 +174,19 @@ class Judgments:
                 f"duplicates must be one of 'keep', 'first', 'last', 'raise', not {duplicates!r}"
             )
         kind = frame_kind(data)
-        table = to_arrow(data)
         cols = (task_col, worker_col, label_col)
+        table = to_arrow(data, ids=(task_col, worker_col), columns=cols)
         missing = [c for c in cols if c not in table.column_names]
         if missing:
             raise ValueError(
                 f"missing column(s) {missing}; the input has {table.column_names}. Name the columns "
                 "with task_col=, worker_col=, label_col= (CLI: --task-col, --worker-col, --label-col)"
             )
-        table = table.select(list(cols))
+        table = check_columns(table.select(list(cols)), cols)
         if table.num_rows == 0:
             raise ValueError("the input holds no judgments (0 rows)")
+        if numeric:
+            table = _numeric_labels(table, label_col)
 
         n_dropped = 0
         null_mask = np.zeros(table.num_rows, dtype=bool)
@@ -208,6 +224,8 @@ class Judgments:
         l_codes, l_names = _encode(table.column(label_col))
         if labels is not None:
             l_codes, l_names = _recode_labels(l_codes, l_names, labels, label_col)
+        if not numeric:
+            _warn_float_classes(l_names, label_col)
 
         if duplicates != "keep":
             key = t_codes.astype(np.int64) * max(len(w_names), 1) + w_codes
@@ -346,6 +364,33 @@ def _lookup(vocab: np.ndarray, values: np.ndarray) -> np.ndarray:
         except (TypeError, ValueError):
             hit = np.array([a == b for a, b in zip(vocab[pos], values)], dtype=bool)
     return np.where(hit, pos, -1).astype(np.int32)
+
+
+def _numeric_labels(table: pa.Table, label_col: str) -> pa.Table:
+    """A text label column whose values all read as numbers, as float64 (ratings)."""
+    col = plain_column(table.column(label_col))
+    if not pa.types.is_string(col.type):
+        return table
+    try:
+        values = col.cast(pa.float64())
+    except pa.ArrowException:
+        return table
+    return table.set_column(table.column_names.index(label_col), label_col, values)
+
+
+def _warn_float_classes(names: np.ndarray, label_col: str) -> None:
+    """Warn when categorical labels are non-integer numbers (probably ratings)."""
+    if names.dtype.kind != "f":
+        return
+    finite = names[np.isfinite(names)]
+    odd = finite[finite != np.round(finite)]
+    if odd.size:
+        shown = ", ".join(repr(float(v)) for v in odd[:3]) + (", ..." if odd.size > 3 else "")
+        warnings.warn(
+            f"column {label_col!r} holds non-integer numbers ({shown}): they are treated as classes; "
+            "for numeric ratings use kind='rating' (CLI: --kind rating)",
+            UserWarning, stacklevel=3,
+        )
 
 
 def _restore_ints(table: pa.Table, kind: str) -> pa.Table:

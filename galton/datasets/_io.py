@@ -1,9 +1,9 @@
 """File IO for the dataset layout: typed CSV reading, frame conversion, atomic writes.
 
-Every dataset is up to three tables with fixed column names (see :data:`COLUMNS`). The CSV reader
-infers column types over the whole file so that integer-looking ids and labels stay integers and
-strings stay strings; an integer column whose text does not survive the round trip (``"007"``)
-is kept as text, because a leading zero is part of an id.
+Every dataset is up to three tables with fixed column names (see :data:`COLUMNS`). CSV files are
+read by galton's one reader (:func:`galton.io.read_input`), with its rules: a column is integer
+only when every value is a canonical integer literal, so an id written ``"007"`` stays text, because
+a leading zero is part of an id.
 """
 
 from __future__ import annotations
@@ -62,17 +62,8 @@ def _check_columns(df: pl.DataFrame, table: str, source: Path) -> pl.DataFrame:
     return df.select(expected)
 
 
-def _keep_text_ids(df: pl.DataFrame, raw: pl.DataFrame) -> pl.DataFrame:
-    """Turn back to text every integer column whose values do not print as they were written."""
-    fixes = []
-    for name, dtype in df.schema.items():
-        if dtype.is_integer() and not df[name].cast(pl.String).equals(raw[name]):
-            fixes.append(raw[name])
-    return df.with_columns(fixes) if fixes else df
-
-
 def read_csv(path: str | os.PathLike[str], table: str) -> pl.DataFrame:
-    """Read one table of a dataset from CSV with whole-file type inference.
+    """Read one table of a dataset from CSV through galton's one reader.
 
     Parameters
     ----------
@@ -85,18 +76,17 @@ def read_csv(path: str | os.PathLike[str], table: str) -> pl.DataFrame:
     -------
     polars.DataFrame
         The columns of ``COLUMNS[table]`` in that order; integers as ``Int64`` where every value
-        prints back exactly as written, otherwise text.
+        is a canonical integer literal, otherwise text (ids) or numbers (labels).
 
     Raises
     ------
     ValueError
         If a required column is missing.
     """
+    from ..io import read_input
+
     path = Path(path)
-    df = pl.read_csv(path, infer_schema_length=None)
-    if any(dtype.is_integer() for dtype in df.schema.values()):
-        raw = pl.read_csv(path, infer_schema_length=0)  # every column as text
-        df = _keep_text_ids(df, raw)
+    df = pl.from_arrow(read_input(path, ids=("task", "worker", "expert")))
     return _check_columns(df, table, path)
 
 

@@ -96,8 +96,9 @@ def load_shared(
 ) -> Dataset:
     """Load any dataset from the shared datasets folder, bundled or not.
 
-    CSV columns are typed by inference over the whole file, exactly as the bundle was built, so
-    a bundled dataset loads equal from either place.
+    CSV files are read by galton's one reader (:func:`galton.io.read_input`) with its typing rules
+    (integers only where every value is a canonical integer), so a bundled dataset loads equal from
+    either place.
 
     Parameters
     ----------

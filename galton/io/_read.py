@@ -7,13 +7,18 @@ the datasets and distributed ingest — reads through here, so the same rules ho
 from __future__ import annotations
 
 import os
+import stat
+import sys
 from pathlib import Path
-from typing import Any, Literal, Sequence
+from typing import Any, Collection, Literal, Sequence
 
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["FrameKind", "frame_kind", "to_arrow"]
+from ._text import _HEAD_BYTES, _one_line, read_text_table
+
+__all__ = ["FrameKind", "ID_COLUMNS", "check_columns", "frame_kind", "input_files", "read_input",
+           "to_arrow"]
 
 FrameKind = Literal["pandas", "polars", "arrow", "dict"]
 
@@ -35,54 +40,272 @@ def frame_kind(data: Any) -> FrameKind:
     return "dict"
 
 
-def _read_path(path: str | os.PathLike) -> pa.Table:
-    p = Path(path)
-    if not p.exists():
-        raise FileNotFoundError(f"input path {str(p)!r} does not exist")
-    if p.is_dir():
-        import pyarrow.dataset as ds
+#: Columns read as ids from text files when the caller names none: their values come back as
+#: written (``Int64`` when every value is a canonical integer, else text; see :mod:`._text`).
+ID_COLUMNS: tuple[str, ...] = ("task", "worker", "left", "right", "item", "expert", "chosen")
 
-        files = sorted(str(f) for f in p.rglob("*.parquet") if not f.name.startswith((".", "_")))
+_NESTED = {"list": "list", "large_list": "list", "fixed_size_list": "list", "list_view": "list",
+           "large_list_view": "list", "struct": "struct (dict)", "map": "map (dict)"}
+
+
+def _hidden(parts: Sequence[str]) -> bool:
+    return any(part.startswith((".", "_")) for part in parts)
+
+
+def _glob_root(pattern: str) -> str:
+    parts = Path(pattern).parts
+    root: list[str] = []
+    for part in parts:
+        if any(c in part for c in "*?["):
+            break
+        root.append(part)
+    return os.path.join(*root) if root else "."
+
+
+def input_files(path: str | os.PathLike) -> list[str]:
+    """The files an input path names, sorted: the path itself for a file; for a directory every
+    ``.parquet`` file below it; for a glob pattern every matching file. Files with a path component
+    (below the directory or the glob's fixed root) starting with ``.`` or ``_`` are skipped: hidden
+    files, temporaries and Spark's ``_temporary`` / ``_SUCCESS``."""
+    import glob
+
+    text = os.fspath(path)
+    if text != "-" and any(c in text for c in "*?[") and not os.path.exists(text):
+        root = _glob_root(text)
+        files = sorted(f for f in glob.glob(text, recursive=True) if os.path.isfile(f)
+                       and not _hidden(Path(os.path.relpath(f, root)).parts))
         if not files:
-            raise ValueError(f"directory {str(p)!r} holds no .parquet files")
-        return ds.dataset(files, format="parquet").to_table()
-    suffix = "".join(p.suffixes[-2:]).lower() if p.suffix in (".gz", ".zst") else p.suffix.lower()
-    if suffix.startswith(".parquet") or suffix == ".pq":
-        import pyarrow.parquet as pq
+            raise FileNotFoundError(f"no visible file matches {text!r}")
+        return files
+    p = Path(text)
+    if text != "-" and not p.exists():
+        raise FileNotFoundError(f"input path {text!r} does not exist")
+    if text != "-" and p.is_dir():
+        files = sorted(str(f) for f in p.rglob("*.parquet")
+                       if not _hidden(f.relative_to(p).parts) and f.is_file())
+        if not files:
+            raise ValueError(f"directory {text!r} holds no .parquet files (files and folders "
+                             "starting with '.' or '_' are skipped)")
+        return files
+    return [text]
 
-        return pq.read_table(p)
-    if suffix.startswith((".jsonl", ".ndjson", ".json")):
-        import pyarrow.json as pj
 
-        return pj.read_json(p)
-    if suffix.startswith((".csv", ".tsv", ".txt")):
-        import polars as pl
-
-        sep = "\t" if suffix.startswith(".tsv") else ","
-        return pl.read_csv(p, separator=sep, infer_schema_length=None).to_arrow()
+def _format(p: Path) -> tuple[str, str]:
+    """(format, compression) from a file name; a name without an extension is CSV."""
+    suffixes = [s.lower() for s in p.suffixes]
+    compression = ""
+    if suffixes and suffixes[-1] in (".gz", ".zst", ".bz2"):
+        compression = suffixes.pop()
+    ext = suffixes[-1] if suffixes else ""
+    if ext in (".parquet", ".pq"):
+        return "parquet", compression
+    if ext in (".jsonl", ".ndjson"):
+        return "jsonl", compression
+    if ext == ".json":
+        return "json", compression
+    if ext == ".tsv":
+        return "tsv", compression
+    if ext in (".csv", ".txt", "") or p.name == "-":
+        return "csv", compression
     raise ValueError(
         f"cannot tell the format of {str(p)!r} from its extension; use .csv, .tsv, .parquet, .jsonl "
         "or a directory of .parquet files"
     )
 
 
-def to_arrow(data: Any) -> pa.Table:
-    """Convert any supported input (frame, dict of arrays, path) to a pyarrow Table."""
+def read_input(path: str | os.PathLike, *, ids: Collection[str] | None = None,
+               columns: Sequence[str] | None = None) -> pa.Table:
+    """Read a file, a directory of Parquet files, or ``"-"`` (standard input, CSV) into a table.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A ``.csv`` / ``.tsv`` (optionally ``.gz`` / ``.zst``), ``.parquet``, ``.jsonl`` or ``.json``
+        file, a directory of ``.parquet`` files, a FIFO, ``/dev/stdin`` or ``"-"``. A file that is not
+        a regular file (a pipe) is read exactly once, into memory.
+    ids : collection of str, optional
+        Columns holding ids: in text files their values come back as written (``Int64`` only when
+        every value is a canonical integer). Default :data:`ID_COLUMNS`.
+    columns : sequence of str, optional
+        The columns the caller needs: every file of a Parquet directory must have them (an error
+        names the file that lacks one) and only they are read.
+
+    Returns
+    -------
+    pyarrow.Table
+    """
+    ids = ID_COLUMNS if ids is None else tuple(ids)
+    text = os.fspath(path)
+    p = Path(text)
+    if text != "-" and not p.exists():
+        raise FileNotFoundError(f"input path {text!r} does not exist")
+    if text != "-" and p.is_dir():
+        return _read_parquet_dir(text, columns)
+    fmt, compression = _format(p)
+    regular = text != "-" and stat.S_ISREG(os.stat(text).st_mode)
+    if text == "-":
+        source: Any = sys.stdin.buffer.read()
+    elif compression or not regular:
+        source = _read_bytes(text, compression)
+    else:
+        source = text
+    if fmt in ("csv", "tsv"):
+        if isinstance(source, bytes):
+            head = source[:_HEAD_BYTES]
+        else:
+            with open(source, "rb") as fh:
+                head = fh.read(_HEAD_BYTES)
+        return read_text_table(source, text, "\t" if fmt == "tsv" else ",", ids, head)
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            return pq.read_table(pa.BufferReader(source) if isinstance(source, bytes) else source)
+        except (pa.ArrowException, OSError) as exc:
+            raise ValueError(f"cannot read {text!r} as Parquet: {_one_line(exc)}") from None
+    return _read_json(source, text, fmt)
+
+
+def _read_bytes(path: str, compression: str) -> bytes:
+    if compression == ".gz":
+        import gzip
+
+        opener: Any = gzip.open
+    elif compression == ".bz2":
+        import bz2
+
+        opener = bz2.open
+    elif compression == ".zst":
+        with pa.input_stream(path, compression="zstd") as fh:
+            return fh.read()
+    else:
+        opener = open
+    try:
+        with opener(path, "rb") as fh:
+            return fh.read()
+    except (OSError, EOFError) as exc:
+        raise ValueError(f"cannot read {path!r}: {_one_line(exc)}") from None
+
+
+def _read_json(source: Any, name: str, fmt: str) -> pa.Table:
+    import json
+
+    data = source if isinstance(source, bytes) else Path(source).read_bytes()
+    stripped = data.lstrip()
+    if not stripped:
+        raise ValueError(f"file {name!r} is empty; it needs one JSON object per judgment")
+    if stripped[:1] == b"[":  # a JSON array of objects
+        try:
+            rows = json.loads(data)
+        except ValueError as exc:
+            raise ValueError(f"cannot read {name!r} as JSON: {_one_line(exc)}") from None
+        if not rows or not all(isinstance(r, dict) for r in rows):
+            raise ValueError(f"file {name!r} holds a JSON array; galton reads an array of objects "
+                             "(one per judgment) or JSON lines")
+        try:
+            return pa.Table.from_pylist(rows)
+        except (pa.ArrowException, TypeError, ValueError) as exc:
+            raise ValueError(f"cannot read {name!r} as a table: {_one_line(exc)}") from None
+    import pyarrow.json as pj
+
+    try:
+        return pj.read_json(pa.BufferReader(data))
+    except pa.ArrowException as exc:
+        raise ValueError(f"cannot read {name!r} as JSON lines: {_one_line(exc)}") from None
+
+
+def _plain_type(t: pa.DataType) -> pa.DataType:
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    if pa.types.is_large_string(t) or pa.types.is_string_view(t):
+        return pa.string()
+    if pa.types.is_large_binary(t) or pa.types.is_binary_view(t):
+        return pa.binary()
+    return t
+
+
+def _read_parquet_dir(path: str, columns: Sequence[str] | None) -> pa.Table:
+    """Every visible Parquet file below ``path`` as one table; every file's schema is checked first,
+    and an error names the file and the column."""
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
+    files = input_files(path)
+    schemas = []
+    for f in files:
+        try:
+            schemas.append(pq.read_schema(f))
+        except (pa.ArrowException, OSError) as exc:
+            raise ValueError(f"cannot read {f!r} as Parquet: {_one_line(exc)}; fix or remove it") from None
+    anywhere = list(dict.fromkeys(n for s in schemas for n in s.names))
+    needed = [c for c in (anywhere if columns is None else columns) if c in anywhere]
+    for f, s in zip(files, schemas):
+        lacking = [c for c in needed if c not in s.names]
+        if lacking:
+            others = next((o.names for o in schemas if all(c in o.names for c in needed)), anywhere)
+            raise ValueError(
+                f"file {f!r} has no column {lacking[0]!r} (the other files have "
+                f"{', '.join(others)}); fix or remove it"
+            )
+    fields = []
+    for c in needed:
+        types = [_plain_type(s.field(c).type) for s in schemas]
+        target = types[0]
+        if any(t != target for t in types):
+            if all(pa.types.is_integer(t) for t in types):
+                target = pa.int64()
+            elif all(pa.types.is_floating(t) for t in types):
+                target = pa.float64()
+            else:
+                i = next(i for i, t in enumerate(types) if t != types[0])
+                raise ValueError(
+                    f"column {c!r} is {types[i]} in file {files[i]!r} but {types[0]} in "
+                    f"{files[0]!r}; write every file with one type for it (or remove the odd file)"
+                )
+        fields.append(pa.field(c, target))
+    if not needed:
+        return pa.table({})
+    return ds.dataset(files, schema=pa.schema(fields), format="parquet").to_table()
+
+
+def to_arrow(data: Any, *, ids: Collection[str] | None = None,
+             columns: Sequence[str] | None = None) -> pa.Table:
+    """Convert any supported input (frame, dict of arrays, path, ``"-"`` for stdin) to a pyarrow
+    Table; ``ids`` and ``columns`` as in :func:`read_input` (for paths). Raises for a repeated
+    column name."""
     if isinstance(data, pa.Table):
-        return data
-    if isinstance(data, pa.RecordBatch):
-        return pa.Table.from_batches([data])
-    if isinstance(data, (str, os.PathLike)):
-        return _read_path(data)
+        table = data
+    elif isinstance(data, pa.RecordBatch):
+        table = pa.Table.from_batches([data])
+    elif isinstance(data, (str, os.PathLike)):
+        table = read_input(data, ids=ids, columns=columns)
+    else:
+        table = _from_frame(data)
+    _check_unique_names(table.column_names)
+    return table
+
+
+def _check_unique_names(names: Sequence[Any]) -> None:
+    seen: set[Any] = set()
+    for n in names:
+        if n in seen:
+            raise ValueError(f"the input has two columns named {str(n)!r}; rename or remove one")
+        seen.add(n)
+
+
+def _from_frame(data: Any) -> pa.Table:
     kind = frame_kind(data)
     if kind == "pandas":
+        _check_unique_names(list(data.columns))
         try:
             return pa.Table.from_pandas(data, preserve_index=False)
-        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        except (pa.ArrowException, TypeError, ValueError) as exc:
             bad = _mixed_type_column(data)
             if bad is not None:
+                if len(bad[1]) == 1:
+                    raise _nested_error(bad[0], bad[1][0]) from None
                 raise _mixed_types_error(bad[0], bad[1]) from None
-            raise ValueError(f"could not read the pandas frame: {exc}") from None
+            raise ValueError(f"could not read the pandas frame: {_one_line(exc)}") from None
     if kind == "polars":
         return data.to_arrow()
     if hasattr(data, "__arrow_c_stream__"):
@@ -92,8 +315,10 @@ def to_arrow(data: Any) -> pa.Table:
         for name, values in data.items():
             try:
                 cols[name] = pa.array(np.asarray(values) if not isinstance(values, list) else values)
-            except (pa.ArrowInvalid, pa.ArrowTypeError):
+            except (pa.ArrowException, TypeError, ValueError):
                 types = sorted({type(v).__name__ for v in values})
+                if len(types) == 1:
+                    raise _nested_error(str(name), types[0]) from None
                 raise _mixed_types_error(str(name), types) from None
         return pa.table(cols)
     raise TypeError(
@@ -102,12 +327,41 @@ def to_arrow(data: Any) -> pa.Table:
     )
 
 
+def check_columns(table: pa.Table, columns: Sequence[str]) -> pa.Table:
+    """The table with its id / label columns made plain: binary decoded as UTF-8 text; raises for
+    list, struct or map columns naming the column and its type."""
+    for c in columns:
+        if c not in table.column_names:
+            continue
+        t = _plain_type(table.schema.field(c).type)
+        kind = _NESTED.get(str(t).split("<")[0])
+        if kind is not None:
+            raise ValueError(f"column {c!r} holds {kind} values ({t}); task, worker and label values "
+                             "must be strings, integers, numbers or booleans")
+        if pa.types.is_binary(t) or pa.types.is_fixed_size_binary(t):
+            col = table.column(c)
+            if pa.types.is_dictionary(col.type):
+                col = col.cast(col.type.value_type)
+            try:
+                text = col.cast(pa.binary()).cast(pa.string())
+            except pa.ArrowException:
+                raise ValueError(f"column {c!r} holds bytes that are not UTF-8 text; decode them "
+                                 "first (or store the ids as strings)") from None
+            table = table.set_column(table.column_names.index(c), c, text)
+    return table
+
+
+def _nested_error(column: str, type_name: str) -> ValueError:
+    return ValueError(f"column {column!r} holds {type_name} values, which galton cannot read as ids "
+                      "or labels; convert them to strings or integers first")
+
+
 def _mixed_type_column(df: Any) -> tuple[str, list[str]] | None:
     for name in df.columns:
         col = df[name]
         if col.dtype == object:
             types = sorted({type(v).__name__ for v in col.dropna()})
-            if len(types) > 1:
+            if len(types) > 1 or (types and types[0] not in ("str", "int", "float", "bool", "bytes")):
                 return str(name), types
     return None
 

@@ -1,0 +1,127 @@
+"""Text tables (CSV, TSV) for the one reader: read every column as text, then type each column by
+one rule, so that ids come back exactly as written.
+
+The rule, per column (nulls — empty fields — are ignored):
+
+- every value a *canonical* integer literal (``0`` or an optional ``-`` then a digit 1-9 then digits,
+  no ``+``, no leading zero, no spaces, no ``.``) that fits int64: ``Int64``;
+- every value ``true`` / ``false`` (any case): ``Boolean``;
+- an id column (task, worker, item ...): otherwise text, exactly as written (``007`` and ``7`` are two
+  ids, ``1`` and ``1.0`` are two ids, ``99999999999999999999`` is text);
+- any other column whose values are all float literals (``0.5``, ``1e3``, ``inf``, ``nan``) and no two
+  distinct texts give the same number (``1`` and ``1.0`` do; ``0.0`` and ``-0.0`` count as one):
+  ``Float64``, with ``-0.0`` made ``0.0``; otherwise text.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any, Collection
+
+import pyarrow as pa
+
+__all__ = ["read_text_table", "type_columns"]
+
+_HEAD_BYTES = 1 << 16
+_CANONICAL_INT = r"^(0|-?[1-9][0-9]{0,18})$"
+_FLOAT = r"(?i)^[+-]?(([0-9]+\.?[0-9]*|\.[0-9]+)(e[+-]?[0-9]+)?|inf|infinity|nan)$"
+_SEPARATORS = {",": "','", "\t": "tab", ";": "';'", "|": "'|'"}
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text[:300] + ("..." if len(text) > 300 else "")
+
+
+def check_head(head: bytes, name: str, sep: str) -> list[str]:
+    """Header names from the first bytes of a text table; raises for binary data, an empty file,
+    a repeated column name or a file that looks separated by another character."""
+    nul = head.find(b"\x00")
+    if nul >= 0:
+        raise ValueError(
+            f"file {name!r} is not text CSV (binary data at byte {nul}); pass a CSV / TSV text file, "
+            "a Parquet file or a JSON-lines file"
+        )
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
+    if not text.strip():
+        raise ValueError(f"file {name!r} is empty; it needs a header row and one row per judgment")
+    first = text.splitlines()[0] if text.splitlines() else ""
+    header = next(csv.reader([first], delimiter=sep), [])
+    seen: set[str] = set()
+    for col in header:
+        if col in seen:
+            raise ValueError(
+                f"file {name!r} has two columns named {col!r} in its header; rename or remove one"
+            )
+        seen.add(col)
+    if len(header) == 1:
+        for other, shown in _SEPARATORS.items():
+            if other != sep and other in header[0]:
+                raise ValueError(
+                    f"file {name!r} has one column {header[0]!r}: it looks {shown}-separated; galton "
+                    "reads ',' in .csv files and tab in .tsv files: rewrite it with ',' separators "
+                    "(or tabs, named *.tsv)"
+                )
+    return header
+
+
+def read_text_table(source: Any, name: str, sep: str, ids: Collection[str],
+                    head: bytes) -> pa.Table:
+    """Read a CSV / TSV (a path or bytes) whose first bytes are ``head``; columns typed by the rule
+    of this module."""
+    import polars as pl
+
+    check_head(head, name, sep)
+    src = io.BytesIO(source) if isinstance(source, (bytes, bytearray, memoryview)) else source
+    try:
+        df = pl.read_csv(src, separator=sep, infer_schema_length=0)
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException as exc:  # polars panics derive from BaseException
+        kind = "TSV" if sep == "\t" else "CSV"
+        raise ValueError(f"cannot read {name!r} as {kind}: {_one_line(exc)}") from None
+    return type_columns(df, ids).to_arrow()
+
+
+def type_columns(df: Any, ids: Collection[str]) -> Any:
+    """Type the text columns of a polars frame by the rule of this module."""
+    import polars as pl
+
+    out = []
+    for col in df.columns:
+        s = df.get_column(col)
+        if s.dtype != pl.String:
+            out.append(s)
+            continue
+        out.append(_type_column(s, col in ids))
+    return pl.DataFrame(out) if out else df
+
+
+def _type_column(s: Any, is_id: bool) -> Any:
+    import polars as pl
+
+    nn = s.drop_nulls()
+    if nn.len() == 0:
+        return s
+    if nn.str.contains(_CANONICAL_INT).all():
+        ints = s.cast(pl.Int64, strict=False)
+        if ints.null_count() == s.null_count():
+            return ints
+    lower = nn.str.to_lowercase()
+    if lower.is_in(["true", "false"]).all():
+        return (s.str.to_lowercase() == "true").alias(s.name)
+    if is_id or not nn.str.contains(_FLOAT).all():
+        return s
+    floats = s.str.replace(r"(?i)^\+?infinity$", "inf").str.replace(r"(?i)^-infinity$", "-inf") \
+        .cast(pl.Float64, strict=False)
+    if floats.null_count() != s.null_count():
+        return s
+    floats = floats + 0.0  # -0.0 -> 0.0
+    f_nn = floats.drop_nulls()
+    texts = pl.select(
+        pl.when(f_nn == 0).then(nn.str.strip_prefix("-").str.strip_prefix("+")).otherwise(nn)
+    ).to_series()
+    if texts.n_unique() != f_nn.n_unique():
+        return s  # two texts give one number ("1" and "1.0"): keep what was written
+    return floats.alias(s.name)
