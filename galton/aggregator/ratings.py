@@ -28,6 +28,9 @@ from ._registry import register
 __all__ = ["MeanRating", "MedianRating", "TrimmedMeanRating", "GaussianRating"]
 
 
+_MAX_RATING = 1e150  #: larger ratings overflow float64 in sums of squares
+
+
 def numeric_values(judgments: Judgments) -> np.ndarray:
     """The label vocabulary as float64; raises when the labels are not numbers."""
     names = judgments.label_names
@@ -38,7 +41,17 @@ def numeric_values(judgments: Judgments) -> np.ndarray:
             f"{names.dtype.kind == 'b' and 'booleans' or 'non-numeric values'} such as {example}. Convert "
             "the ratings to numbers, or use a categorical model (galton.aggregator.names())"
         )
-    return names.astype(np.float64)
+    values = names.astype(np.float64)
+    bad = ~(np.abs(values) <= _MAX_RATING)  # inf, -inf, and values whose squares overflow
+    if bad.any():
+        rows = np.flatnonzero(bad[judgments.label])
+        shown = ", ".join(str(int(r)) for r in rows[:5]) + (", ..." if rows.size > 5 else "")
+        examples = ", ".join(repr(float(v)) for v in values[bad][:3])
+        raise ValueError(
+            f"column {judgments.columns[2]!r} has {rows.size} rating(s) that are infinite or beyond "
+            f"±{_MAX_RATING:g} ({examples}; rows {shown}); drop or fix those rows"
+        )
+    return values
 
 
 def _sorted_by_task(shard: Shard, values: np.ndarray) -> np.ndarray:
@@ -84,6 +97,10 @@ class RatingAggregator(BaseAggregator):
     """Results and checks shared by the rating models."""
 
     kind = "rating"
+
+    def _prepare(self, data: Any, gold: Any = None, **options: Any) -> tuple[Judgments, Any]:
+        options.setdefault("numeric", True)  # numeric labels: no "treated as classes" warning
+        return super()._prepare(data, gold, **options)
 
     def _store(self, judgments: Judgments, post: np.ndarray,  # type: ignore[override]
                output: str | None) -> None:
