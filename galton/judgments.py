@@ -155,8 +155,8 @@ class Judgments:
             The full label set, when some labels may never be observed (for example a class no
             worker chose). Observed labels must be in it.
         numeric : bool
-            The labels are numeric ratings: a text label column whose values all read as numbers
-            becomes float64, and non-integer labels raise no warning. Otherwise (categorical labels)
+            The labels are numeric ratings: in a file, a text label column whose values all read as
+            numbers becomes float64, and non-integer labels raise no warning. Otherwise (categorical labels)
             non-integer numbers are classes, with a ``UserWarning`` that names ``kind="rating"``.
 
         Notes
@@ -185,8 +185,8 @@ class Judgments:
         table = check_columns(table.select(list(cols)), cols)
         if table.num_rows == 0:
             raise ValueError("the input holds no judgments (0 rows)")
-        if numeric:
-            table = _numeric_labels(table, label_col)
+        if numeric and isinstance(data, (str, os.PathLike)):
+            table = _numeric_labels(table, label_col)  # a file's text: "3" and "3.0" are one rating
 
         n_dropped = 0
         null_mask = np.zeros(table.num_rows, dtype=bool)
@@ -210,7 +210,7 @@ class Judgments:
                         rows = np.flatnonzero(m)
                         raise ValueError(
                             f"column {c!r} has {rows.size} null value(s) (rows {_examples(rows)}); "
-                            "drop those rows or pass on_invalid='drop'"
+                            "drop those rows or pass on_invalid='drop' (CLI: --on-invalid drop)"
                         )
             keep = ~null_mask
             n_dropped += int(null_mask.sum())
@@ -429,43 +429,4 @@ def _recode_labels(
     return mapping[codes].astype(np.int32), full
 
 
-def encode_gold(
-    gold: Any, judgments: Judgments, *, task_col: str = "task", label_col: str = "label"
-) -> np.ndarray:
-    """Gold labels as an int32 array over ``judgments``' tasks, -1 where a task has no gold.
-
-    ``gold`` may be a pandas Series indexed by task (crowd-kit's convention), a dict task -> label, a
-    frame / table / path with ``task`` and ``label`` columns. Gold for tasks without judgments is
-    ignored; gold labels outside the label set raise.
-    """
-    if type(gold).__module__.split(".")[0] == "pandas" and hasattr(gold, "index") and gold.ndim == 1:
-        tasks = np.asarray(gold.index.to_numpy())
-        values = gold.to_numpy()
-    elif isinstance(gold, dict) and not (task_col in gold and label_col in gold):
-        tasks = np.asarray(list(gold.keys()))
-        values = np.asarray(list(gold.values()))
-    else:
-        table = to_arrow(gold)
-        missing = [c for c in (task_col, label_col) if c not in table.column_names]
-        if missing:
-            raise ValueError(
-                f"gold is missing column(s) {missing}; it has {table.column_names}. Gold needs one row "
-                "per task with columns task and label (or a pandas Series indexed by task)"
-            )
-        tasks = table.column(task_col).to_numpy(zero_copy_only=False)
-        values = table.column(label_col).to_numpy(zero_copy_only=False)
-    if tasks.dtype.kind in "US":
-        tasks = tasks.astype(object)
-    if values.dtype.kind in "US":
-        values = values.astype(object)
-    valid = np.array([v is not None and v == v for v in values], dtype=bool) if values.dtype == object or values.dtype.kind == "f" else np.ones(values.size, dtype=bool)
-    tasks, values = tasks[valid], values[valid]
-    if values.dtype.kind == "f" and judgments.label_names.dtype.kind in "iub":
-        if np.all(values == np.round(values)):
-            values = values.astype(judgments.label_names.dtype)
-    codes = judgments.label_index(values, what="gold")
-    tidx = judgments.task_index(tasks)
-    out = np.full(judgments.n_tasks, -1, dtype=np.int32)
-    known = tidx >= 0
-    out[tidx[known]] = codes[known]
-    return out
+from ._gold import encode_gold  # noqa: E402  (gold uses the encoding above)

@@ -22,6 +22,7 @@ rows and what to do about it.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -29,6 +30,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .io._read import check_columns
 from .judgments import _encode, _examples, _readonly, frame_kind, plain_column, to_arrow
 
 __all__ = ["Comparisons", "Choices"]
@@ -79,6 +81,18 @@ def _cast_like(col: pa.Array, target: pa.DataType, name: str, other: str) -> pa.
             f"column {name!r} ({col.type}) and column {other!r} ({target}) hold different types of "
             f"item ids; convert them to one type first, for example df[{name!r}] = df[{name!r}].astype(str)"
         ) from None
+
+
+def _text_items(table: pa.Table, cols: list[str]) -> pa.Table:
+    """In a file read as text, an item column of canonical integers next to a text item column (``7``
+    and ``007``) becomes text: its values print back exactly as they were written."""
+    types = [table.schema.field(c).type for c in cols]
+    if any(pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
+           for t in types):
+        for c, t in zip(cols, types):
+            if pa.types.is_integer(t):
+                table = table.set_column(table.column_names.index(c), c, table.column(c).cast(pa.string()))
+    return table
 
 
 def _fmt(v: Any) -> str:
@@ -192,13 +206,15 @@ class Comparisons:
             return data
         _check_on_invalid(on_invalid)
         kind = frame_kind(data)
-        table = to_arrow(data)
+        table = to_arrow(data, ids=(worker_col or "worker", left_col, right_col, label_col))
         wcol = _has_worker(table, worker_col, "worker")
         cols = [c for c in (wcol, left_col, right_col, label_col) if c is not None]
         _missing_columns(table, [left_col, right_col, label_col],
                          "Name the columns with left_col=, right_col=, label_col= "
                          "(label = the preferred item)")
-        table = table.select(cols)
+        table = check_columns(table.select(cols), cols)
+        if isinstance(data, (str, os.PathLike)):
+            table = _text_items(table, [left_col, right_col, label_col])
         if table.num_rows == 0:
             raise ValueError("the input holds no comparisons (0 rows); pass at least one row "
                              f"with {left_col!r}, {right_col!r} and {label_col!r}")
@@ -405,7 +421,8 @@ class Choices:
             return cls.from_comparisons(data)
         _check_on_invalid(on_invalid)
         kind = frame_kind(data)
-        table = to_arrow(data)
+        table = to_arrow(data, ids=(worker_col or "worker", choice_col))
+        table = check_columns(table, [c for c in (worker_col, choice_col) if c is not None])
         wcol = _has_worker(table, worker_col, "worker")
         if choice_col in table.column_names or ranking_col not in table.column_names:
             layout, list_col = "choice", options_col

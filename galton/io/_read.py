@@ -17,8 +17,8 @@ import pyarrow as pa
 
 from ._text import _HEAD_BYTES, _one_line, read_text_table
 
-__all__ = ["FrameKind", "ID_COLUMNS", "check_columns", "frame_kind", "input_files", "read_input",
-           "to_arrow"]
+__all__ = ["FrameKind", "ID_COLUMNS", "check_columns", "frame_kind", "input_files", "parquet_schema",
+           "read_input", "to_arrow"]
 
 FrameKind = Literal["pandas", "polars", "arrow", "dict"]
 
@@ -75,7 +75,8 @@ def input_files(path: str | os.PathLike) -> list[str]:
         files = sorted(f for f in glob.glob(text, recursive=True) if os.path.isfile(f)
                        and not _hidden(Path(os.path.relpath(f, root)).parts))
         if not files:
-            raise FileNotFoundError(f"no visible file matches {text!r}")
+            raise FileNotFoundError(f"no file matches {text!r} (files and folders starting with '.' "
+                                    "or '_' are skipped)")
         return files
     p = Path(text)
     if text != "-" and not p.exists():
@@ -206,6 +207,16 @@ def _read_json(source: Any, name: str, fmt: str) -> pa.Table:
             return pa.Table.from_pylist(rows)
         except (pa.ArrowException, TypeError, ValueError) as exc:
             raise ValueError(f"cannot read {name!r} as a table: {_one_line(exc)}") from None
+    if fmt == "json" and stripped[:1] == b"{":  # one object of columns: {"task": [...], ...}
+        try:
+            doc = json.loads(data)
+        except ValueError:
+            doc = None  # JSON lines in a .json file
+        if isinstance(doc, dict) and doc and all(isinstance(v, list) for v in doc.values()):
+            try:
+                return pa.table(doc)
+            except (pa.ArrowException, TypeError, ValueError) as exc:
+                raise ValueError(f"cannot read {name!r} as a table: {_one_line(exc)}") from None
     import pyarrow.json as pj
 
     try:
@@ -225,12 +236,27 @@ def _plain_type(t: pa.DataType) -> pa.DataType:
 
 
 def _read_parquet_dir(path: str, columns: Sequence[str] | None) -> pa.Table:
-    """Every visible Parquet file below ``path`` as one table; every file's schema is checked first,
-    and an error names the file and the column."""
+    """Every visible Parquet file below ``path`` as one table; every file's schema is checked first
+    (:func:`parquet_schema`)."""
     import pyarrow.dataset as ds
-    import pyarrow.parquet as pq
 
     files = input_files(path)
+    schema = parquet_schema(files, columns)
+    if not schema.names:
+        return pa.table({})
+    return ds.dataset(files, schema=schema, format="parquet").to_table()
+
+
+def parquet_schema(files: Sequence[str], columns: Sequence[str] | None = None) -> pa.Schema:
+    """The one schema of several Parquet files, from their footers only.
+
+    Every file must have every needed column (``columns``, or every column any file has) that some
+    file has; a column's type must be the same in every file (integer widths and string kinds may
+    differ). A column no file has is left out (the caller names it as missing). Errors name the file
+    and the column.
+    """
+    import pyarrow.parquet as pq
+
     schemas = []
     for f in files:
         try:
@@ -263,9 +289,7 @@ def _read_parquet_dir(path: str, columns: Sequence[str] | None) -> pa.Table:
                     f"{files[0]!r}; write every file with one type for it (or remove the odd file)"
                 )
         fields.append(pa.field(c, target))
-    if not needed:
-        return pa.table({})
-    return ds.dataset(files, schema=pa.schema(fields), format="parquet").to_table()
+    return pa.schema(fields)
 
 
 def to_arrow(data: Any, *, ids: Collection[str] | None = None,

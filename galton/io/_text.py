@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from typing import Any, Collection
 
 import pyarrow as pa
@@ -26,6 +27,7 @@ __all__ = ["read_text_table", "type_columns"]
 _HEAD_BYTES = 1 << 16
 _CANONICAL_INT = r"^(0|-?[1-9][0-9]{0,18})$"
 _FLOAT = r"(?i)^[+-]?(([0-9]+\.?[0-9]*|\.[0-9]+)(e[+-]?[0-9]+)?|inf|infinity|nan)$"
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SEPARATORS = {",": "','", "\t": "tab", ";": "';'", "|": "'|'"}
 
 
@@ -37,12 +39,19 @@ def _one_line(exc: BaseException) -> str:
 def check_head(head: bytes, name: str, sep: str) -> list[str]:
     """Header names from the first bytes of a text table; raises for binary data, an empty file,
     a repeated column name or a file that looks separated by another character."""
-    nul = head.find(b"\x00")
-    if nul >= 0:
+    binary = _CONTROL.search(head)
+    if binary is not None:
         raise ValueError(
-            f"file {name!r} is not text CSV (binary data at byte {nul}); pass a CSV / TSV text file, "
-            "a Parquet file or a JSON-lines file"
+            f"file {name!r} is not text CSV (binary data at byte {binary.start()}); pass a CSV / TSV "
+            "text file, a Parquet file or a JSON-lines file"
         )
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4 or len(head) < _HEAD_BYTES:  # not a character cut at the end
+            raise ValueError(
+                f"file {name!r} is not UTF-8 text (byte {exc.start}); save it as UTF-8 CSV"
+            ) from None
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
     if not text.strip():
         raise ValueError(f"file {name!r} is empty; it needs a header row and one row per judgment")
@@ -59,7 +68,7 @@ def check_head(head: bytes, name: str, sep: str) -> list[str]:
         for other, shown in _SEPARATORS.items():
             if other != sep and other in header[0]:
                 raise ValueError(
-                    f"file {name!r} has one column {header[0]!r}: it looks {shown}-separated; galton "
+                    f"file {name!r} has one column {header[0][:80]!r}: it looks {shown}-separated; galton "
                     "reads ',' in .csv files and tab in .tsv files: rewrite it with ',' separators "
                     "(or tabs, named *.tsv)"
                 )

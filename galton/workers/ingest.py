@@ -35,17 +35,16 @@ bytes followed by the same finaliser. Both are plain arithmetic, identical in ev
 
 from __future__ import annotations
 
-import glob
 import os
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..io._read import input_files, parquet_schema
 from ..judgments import _lookup, frame_kind, to_arrow
 from ._partition import (
     _plain,
@@ -79,21 +78,10 @@ class Unit:
 
 
 def _files(source: str | os.PathLike[str]) -> list[str]:
-    text = os.fspath(source)
-    if any(c in text for c in "*?["):
-        files = sorted(f for f in glob.glob(text, recursive=True) if os.path.isfile(f))
-        if not files:
-            raise FileNotFoundError(f"no file matches {text!r}")
-        return files
-    p = Path(text)
-    if not p.exists():
-        raise FileNotFoundError(f"input path {text!r} does not exist")
-    if p.is_dir():
-        files = sorted(str(f) for f in p.rglob("*.parquet") if not f.name.startswith((".", "_")))
-        if not files:
-            raise ValueError(f"directory {text!r} holds no .parquet files")
-        return files
-    return [str(p)]
+    """The input's files, by the one reader's rule (:func:`galton.io.input_files`): a directory's
+    ``.parquet`` files or a glob's matches, skipping any path component below the root that starts
+    with ``.`` or ``_``."""
+    return input_files(source)
 
 
 def plan_units(source: Any, n_cpus: int) -> tuple[list[Unit], str]:
@@ -300,6 +288,8 @@ def ingest(engine: Any, source: Any, *, task_col: str = "task", worker_col: str 
     n_shards = engine.resolve_n_shards(info.num_cpus)
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
+    if isinstance(source, (str, os.PathLike)):  # every file's columns and types, from its footer
+        parquet_schema(_files(source), cols)
     units, kind = plan_units(source, int(info.num_cpus))
     part = ray.remote(num_cpus=1, max_retries=1)(_partition_task).options(num_returns=n_shards + 1)
     calls = [part.remote(u if u.table is None else Unit(u.name, first_row=u.first_row),

@@ -1,0 +1,129 @@
+"""Gold labels: known labels for some tasks, encoded over a :class:`~galton.Judgments`' tasks."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+
+from .io._read import check_columns, to_arrow
+from .judgments import _MAX_EXAMPLES, plain_column
+
+if TYPE_CHECKING:
+    from .judgments import Judgments
+
+__all__ = ["encode_gold"]
+
+_CANONICAL_INT = r"0|-?[1-9][0-9]{0,18}"
+
+
+def encode_gold(
+    gold: Any, judgments: "Judgments", *, task_col: str = "task", label_col: str = "label"
+) -> np.ndarray:
+    """Gold labels as an int32 array over ``judgments``' tasks, -1 where a task has no gold.
+
+    ``gold`` may be a pandas Series indexed by task (crowd-kit's convention), a dict task -> label, a
+    frame / table / path with ``task`` and ``label`` columns (files read by the one reader, task ids
+    by the canonical-integer rule). Gold for tasks without judgments is ignored; gold labels outside
+    the label set raise; a task listed twice with the same label counts once, with two different
+    labels it raises; task ids of another type than the judgments' raise (text ids that are all
+    canonical integers match integer tasks, and integer ids match text tasks by their digits).
+    """
+    if type(gold).__module__.split(".")[0] == "pandas" and hasattr(gold, "index") and gold.ndim == 1:
+        tasks = np.asarray(gold.index.to_numpy())
+        values = gold.to_numpy()
+    elif isinstance(gold, dict) and not (task_col in gold and label_col in gold):
+        tasks = np.asarray(list(gold.keys()))
+        values = np.asarray(list(gold.values()))
+    else:
+        table = to_arrow(gold, ids=(task_col,))
+        missing = [c for c in (task_col, label_col) if c not in table.column_names]
+        if missing:
+            raise ValueError(
+                f"gold is missing column(s) {missing}; it has {table.column_names}. Gold needs one row "
+                "per task with columns task and label (or a pandas Series indexed by task)"
+            )
+        table = check_columns(table.select([task_col, label_col]), (task_col, label_col))
+        tasks = plain_column(table.column(task_col)).to_numpy(zero_copy_only=False)
+        values = plain_column(table.column(label_col)).to_numpy(zero_copy_only=False)
+    if tasks.dtype.kind in "US":
+        tasks = tasks.astype(object)
+    if values.dtype.kind in "US":
+        values = values.astype(object)
+    valid = np.array([v is not None and v == v for v in values], dtype=bool) if values.dtype == object or values.dtype.kind == "f" else np.ones(values.size, dtype=bool)
+    if tasks.dtype == object or tasks.dtype.kind == "f":
+        valid &= np.array([t is not None and t == t for t in tasks], dtype=bool)
+    rows = np.flatnonzero(valid)
+    tasks, values = tasks[valid], values[valid]
+    if values.dtype.kind == "f" and judgments.label_names.dtype.kind in "iub":
+        if np.all(values == np.round(values)):
+            values = values.astype(judgments.label_names.dtype)
+    if values.dtype.kind == "f":
+        values = values + 0.0  # -0.0 is 0.0, as in the judgments
+    tasks = _gold_task_ids(tasks, judgments.task_names)
+    codes = judgments.label_index(values, what="gold")
+    tidx = judgments.task_index(tasks)
+    _check_gold_conflicts(tasks, codes, values, rows)
+    out = np.full(judgments.n_tasks, -1, dtype=np.int32)
+    known = tidx >= 0
+    out[tidx[known]] = codes[known]
+    return out
+
+
+def _gold_task_ids(tasks: np.ndarray, names: np.ndarray) -> np.ndarray:
+    """Gold task ids in the judgments' id type; raises when they cannot be (text vs integers)."""
+    if tasks.size == 0:
+        return tasks
+    if names.dtype.kind in "iu":
+        if tasks.dtype.kind in "iu":
+            return tasks
+        if tasks.dtype.kind == "f" and np.all(tasks == np.round(tasks)):
+            return tasks.astype(np.int64)
+        if tasks.dtype == object and all(isinstance(t, str) for t in tasks):
+            if all(re.fullmatch(_CANONICAL_INT, t) for t in tasks):
+                return np.array([int(t) for t in tasks], dtype=np.int64)
+            odd = [t for t in tasks if not re.fullmatch(_CANONICAL_INT, t)]
+            shown = ", ".join(repr(t) for t in odd[:3]) + (", ..." if len(odd) > 3 else "")
+            raise ValueError(
+                f"gold task ids are text ({shown}) but the judgments' task ids are integers; use the "
+                "same task ids in the gold as in the judgments"
+            )
+        kinds = sorted({type(t).__name__ for t in tasks})
+        raise ValueError(
+            f"gold task ids are {'/'.join(kinds)} but the judgments' task ids are integers; use the "
+            "same task ids in the gold as in the judgments"
+        )
+    if names.dtype == object and tasks.dtype.kind in "iu":
+        return np.array([str(int(t)) for t in tasks], dtype=object)  # digits, as a CSV holds them
+    return tasks
+
+
+def _check_gold_conflicts(tasks: np.ndarray, codes: np.ndarray, values: np.ndarray,
+                          rows: np.ndarray) -> None:
+    """Raise when gold gives one task two different labels (the same label twice is fine)."""
+    try:
+        key = np.asarray(pa.array(tasks).dictionary_encode().indices)
+        if np.unique(key).size == key.size:
+            return  # no task twice: the common case, without a Python loop
+    except (pa.ArrowException, TypeError, ValueError):
+        pass
+    seen: dict[Any, tuple[int, int]] = {}
+    clashes: dict[Any, list[int]] = {}
+    for i, (t, c) in enumerate(zip(tasks.tolist(), codes.tolist())):
+        if t in seen and seen[t][0] != c:
+            clashes.setdefault(t, [seen[t][1]]).append(i)
+        elif t not in seen:
+            seen[t] = (c, i)
+    if clashes:
+        parts = []
+        for t, idx in list(clashes.items())[:3]:
+            labels = ", ".join(repr(values[j].item() if hasattr(values[j], "item") else values[j])
+                               for j in idx[:_MAX_EXAMPLES])
+            parts.append(f"task {t!r}: rows {', '.join(str(int(rows[j])) for j in idx[:_MAX_EXAMPLES])} "
+                         f"give {labels}")
+        raise ValueError(
+            f"gold gives {len(clashes)} task(s) two different labels ({'; '.join(parts)}"
+            f"{'; ...' if len(clashes) > 3 else ''}); keep one label per task"
+        )

@@ -1,0 +1,383 @@
+"""The one reader's rules (issue 9), through the library API on real files: ids as written, hidden
+paths skipped at every depth, Parquet directories checked file by file, pipes read once, and one
+clean ValueError for each kind of odd input."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import sys
+import threading
+import warnings
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from galton import Judgments
+from galton.aggregator.ratings import MeanRating
+from galton.io._read import input_files, read_input, to_arrow
+from galton.judgments import encode_gold
+from galton.pairwise import Comparisons
+
+ROWS = [("t1", "a", 0), ("t1", "b", 1), ("t2", "a", 1), ("t2", "b", 1), ("t3", "a", 0)]
+
+
+def _csv(path, rows, header="task,worker,label", sep=","):
+    path.write_text(header + "\n" + "".join(sep.join(map(str, r)) + "\n" for r in rows))
+    return path
+
+
+def _triples(j: Judgments) -> list:
+    return sorted(zip(j.task_names[j.task].tolist(), j.worker_names[j.worker].tolist(),
+                      j.label_names[j.label].tolist()))
+
+
+def _parquet_dir(root, parts=2):
+    root.mkdir(exist_ok=True)
+    table = pa.table({"task": [r[0] for r in ROWS], "worker": [r[1] for r in ROWS],
+                      "label": [r[2] for r in ROWS]})
+    for i in range(parts):
+        pq.write_table(table.slice(i * 3, 3), root / f"part-{i}.parquet")
+    return root
+
+
+# --------------------------------------------------------------------------------------------------
+# rule 1: canonical integers; ids as written
+# --------------------------------------------------------------------------------------------------
+def test_leading_zero_ids_stay_text(tmp_path):
+    j = Judgments.from_any(_csv(tmp_path / "j.csv", [("007", "w", 1), ("7", "w", 0), ("7", "v", 0)]))
+    assert j.n_tasks == 2
+    assert sorted(j.task_names.tolist()) == ["007", "7"]
+
+
+def test_one_and_one_point_zero_are_two_tasks(tmp_path):
+    j = Judgments.from_any(_csv(tmp_path / "j.csv", [("1", "w", 1), ("1.0", "w", 0)]))
+    assert sorted(j.task_names.tolist()) == ["1", "1.0"]
+
+
+def test_canonical_integers_are_integers(tmp_path):
+    j = Judgments.from_any(_csv(tmp_path / "j.csv", [(10, 3, 1), (-2, 3, 0), (0, 4, 1)]))
+    assert j.task_names.dtype.kind == "i" and j.task_names.tolist() == [-2, 0, 10]
+    assert j.worker_names.dtype.kind == "i" and j.label_names.dtype.kind == "i"
+
+
+@pytest.mark.parametrize("odd", ["+5", "05", " 5", "5 ", "-0"])
+def test_non_canonical_integer_keeps_the_column_as_text(tmp_path, odd):
+    j = Judgments.from_any(_csv(tmp_path / "j.csv", [(odd, "w", 1), ("5", "w", 0)]))
+    assert sorted(j.task_names.tolist()) == sorted([odd, "5"])
+
+
+def test_ids_beyond_int64_stay_text(tmp_path):
+    big = "99999999999999999999"
+    j = Judgments.from_any(_csv(tmp_path / "j.csv", [(big, "w", 1), ("1", "w", 0)]))
+    assert sorted(j.task_names.tolist()) == ["1", big]
+
+
+def test_float_id_column_from_tsv_and_gzip_stays_text(tmp_path):
+    tsv = _csv(tmp_path / "j.tsv", [("1.0", "w", 1), ("1.00", "w", 0)], "task\tworker\tlabel", "\t")
+    assert sorted(Judgments.from_any(tsv).task_names.tolist()) == ["1.0", "1.00"]
+    gz = tmp_path / "j.csv.gz"
+    gz.write_bytes(gzip.compress(b"task,worker,label\n007,w,1\n7,w,0\n"))
+    assert sorted(Judgments.from_any(gz).task_names.tolist()) == ["007", "7"]
+
+
+def test_labels_one_and_one_point_zero_stay_two_classes(tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        j = Judgments.from_any(_csv(tmp_path / "j.csv", [("a", "w", "1"), ("b", "w", "1.0")]))
+    assert j.label_names.tolist() == ["1", "1.0"]
+
+
+def test_gold_csv_follows_the_same_rule(tmp_path):
+    j = Judgments.from_any(_csv(tmp_path / "j.csv", [("007", "w", 1), ("7", "w", 0)]))
+    gold = _csv(tmp_path / "g.csv", [("007", 0), ("7", 1)], "task,label")
+    codes = encode_gold(gold, j)
+    assert dict(zip(j.task_names.tolist(), j.label_names[codes].tolist())) == {"007": 0, "7": 1}
+
+
+# --------------------------------------------------------------------------------------------------
+# rules 2-4: -0.0, float labels in a categorical fit, infinite ratings
+# --------------------------------------------------------------------------------------------------
+def test_minus_zero_is_zero(tmp_path):
+    with pytest.warns(UserWarning, match="non-integer"):
+        j = Judgments.from_any(_csv(tmp_path / "j.csv", [("a", "w", "0.0"), ("b", "w", "-0.0"),
+                                                         ("c", "w", "0.5")]))
+    assert j.label_names.tolist() == [0.0, 0.5]
+    parquet = tmp_path / "j.parquet"
+    pq.write_table(pa.table({"task": ["a", "b"], "worker": ["w", "w"], "label": [0.0, -0.0]}), parquet)
+    assert Judgments.from_any(parquet).n_labels == 1
+
+
+def test_float_labels_in_a_categorical_fit_warn_naming_kind_rating(tmp_path):
+    path = _csv(tmp_path / "j.csv", [("a", "w", 0.5), ("b", "w", 0.7), ("c", "w", 1)])
+    with pytest.warns(UserWarning, match=r"column 'label' holds non-integer numbers \(0\.5, 0\.7\).*"
+                                         r"kind='rating' \(CLI: --kind rating\)"):
+        j = Judgments.from_any(path)
+    assert j.label_names.tolist() == [0.5, 0.7, 1.0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        scores = MeanRating().fit(path).scores_
+    assert sorted(scores["score"].to_list()) == [0.5, 0.7, 1.0]
+
+
+def test_ratings_that_read_as_text_become_numbers(tmp_path):
+    # "3" and "3.0" make the column text (two texts, one number); a rating fit reads them as numbers
+    path = _csv(tmp_path / "j.csv", [("a", "w", "3"), ("a", "v", "3.0"), ("b", "w", "1e3")])
+    scores = MeanRating().fit(path).scores_
+    assert dict(zip(scores["task"].to_list(), scores["score"].to_list())) == {"a": 3.0, "b": 1000.0}
+
+
+@pytest.mark.parametrize("bad", ["inf", "-inf", "1e309", "1e200"])
+def test_infinite_ratings_raise(tmp_path, bad):
+    path = _csv(tmp_path / "j.csv", [("a", "w", 1), ("a", "v", bad), ("b", "w", 2)])
+    with pytest.raises(ValueError, match=r"column 'label' has 1 rating\(s\) that are infinite or beyond"
+                                         r".*rows 1\); drop or fix those rows"):
+        MeanRating().fit(path)
+
+
+# --------------------------------------------------------------------------------------------------
+# rule 5: hidden and underscore paths at every depth
+# --------------------------------------------------------------------------------------------------
+def test_hidden_and_underscore_folders_are_skipped(tmp_path):
+    root = _parquet_dir(tmp_path / "in")
+    expected = _triples(Judgments.from_any(root))
+    junk = pa.table({"task": ["zz"], "worker": ["q"], "label": [5]})
+    for sub in (".x.tmp", "_temporary/0", "ok/_skip", "ok/.hid"):
+        (root / sub).mkdir(parents=True)
+        pq.write_table(junk, root / sub / "part-00000.parquet")
+    pq.write_table(junk, root / "_part.parquet")
+    (root / "_SUCCESS").write_text("")
+    assert _triples(Judgments.from_any(root)) == expected
+    assert input_files(root) == [str(root / "part-0.parquet"), str(root / "part-1.parquet")]
+    # a glob: the same rule below its fixed root
+    assert input_files(str(root) + "/**/*.parquet") == input_files(root)
+
+
+def test_directory_of_only_hidden_files_is_an_error(tmp_path):
+    (tmp_path / "in" / "_temporary").mkdir(parents=True)
+    pq.write_table(pa.table({"task": [1]}), tmp_path / "in" / "_temporary" / "p.parquet")
+    with pytest.raises(ValueError, match=r"directory '.*in' holds no \.parquet files"):
+        Judgments.from_any(tmp_path / "in")
+
+
+def test_a_visible_folder_below_a_hidden_root_name_is_read(tmp_path):
+    root = _parquet_dir(tmp_path / "_data")  # the input itself may be named so; only parts below count
+    assert Judgments.from_any(root).n_judgments == len(ROWS)
+
+
+# --------------------------------------------------------------------------------------------------
+# rule 6: every Parquet file has the columns, with one type
+# --------------------------------------------------------------------------------------------------
+def test_a_file_without_a_column_is_named(tmp_path):
+    root = _parquet_dir(tmp_path / "in")
+    pq.write_table(pa.table({"task": ["t9"], "worker": ["a"]}), root / "part-3.parquet")
+    for on_invalid in ("raise", "drop"):
+        with pytest.raises(ValueError, match=r"file '.*part-3\.parquet' has no column 'label' \(the other "
+                                             r"files have task, worker, label\); fix or remove it"):
+            Judgments.from_any(root, on_invalid=on_invalid)
+
+
+def test_mixed_types_across_files_name_file_and_column(tmp_path):
+    root = _parquet_dir(tmp_path / "in")
+    pq.write_table(pa.table({"task": [5], "worker": ["a"], "label": [1]}), root / "part-2.parquet")
+    with pytest.raises(ValueError, match=r"column 'task' is int64 in file '.*part-2\.parquet' but string"):
+        Judgments.from_any(root)
+
+
+def test_integer_widths_across_files_are_one_type(tmp_path):
+    root = tmp_path / "in"
+    root.mkdir()
+    pq.write_table(pa.table({"task": pa.array([1, 2], pa.int32()), "worker": ["a", "b"], "label": [0, 1]}),
+                   root / "a.parquet")
+    pq.write_table(pa.table({"task": pa.array([3], pa.int64()), "worker": ["a"], "label": [1]}),
+                   root / "b.parquet")
+    j = Judgments.from_any(root)
+    assert j.task_names.tolist() == [1, 2, 3]
+
+
+# --------------------------------------------------------------------------------------------------
+# rule 7: duplicated column names
+# --------------------------------------------------------------------------------------------------
+def test_duplicated_csv_header_is_an_error(tmp_path):
+    path = _csv(tmp_path / "j.csv", [("a", "w", 1, 2)], "task,worker,label,label")
+    with pytest.raises(ValueError, match=r"two columns named 'label'"):
+        Judgments.from_any(path)
+
+
+def test_duplicated_pandas_columns_are_an_error():
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame([["a", "w", 1, 2]], columns=["task", "worker", "label", "label"])
+    with pytest.raises(ValueError, match=r"two columns named 'label'"):
+        Judgments.from_any(df)
+
+
+# --------------------------------------------------------------------------------------------------
+# rule 8: pipes and stdin read once
+# --------------------------------------------------------------------------------------------------
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_fifo_is_read_once(tmp_path):
+    fifo = tmp_path / "judgments"  # no extension: CSV
+    os.mkfifo(fifo)
+    payload = b"task,worker,label\n007,a,1\n7,a,0\n7,b,0\n"
+    opened = []
+
+    def writer():
+        with open(fifo, "wb") as fh:  # a second open of the reader would block here forever
+            opened.append(1)
+            fh.write(payload)
+
+    t = threading.Thread(target=writer, daemon=True)
+    t.start()
+    j = Judgments.from_any(str(fifo))
+    t.join(timeout=5)
+    assert opened == [1] and not t.is_alive()
+    assert (j.n_judgments, j.n_tasks, j.n_workers) == (3, 2, 2)
+    assert sorted(j.task_names.tolist()) == ["007", "7"]
+
+
+def test_dash_reads_stdin_as_csv(monkeypatch):
+    import io
+
+    fake = io.TextIOWrapper(io.BytesIO(b"task,worker,label\n1,a,x\n2,a,y\n"))
+    monkeypatch.setattr(sys, "stdin", fake)
+    table = read_input("-")
+    assert table.column("task").to_pylist() == [1, 2] and table.column("label").to_pylist() == ["x", "y"]
+
+
+# --------------------------------------------------------------------------------------------------
+# rule 9: odd inputs, each one clean ValueError
+# --------------------------------------------------------------------------------------------------
+def test_binary_garbage_in_a_csv(tmp_path):
+    path = tmp_path / "j.csv"
+    path.write_bytes(b"task,worker,label\n" + bytes(range(256)) * 4)
+    with pytest.raises(ValueError, match=r"file '.*j\.csv' is not text CSV \(binary data at byte 18\)"):
+        Judgments.from_any(path)
+
+
+def test_invalid_utf8_is_a_clean_error(tmp_path):
+    path = tmp_path / "j.csv"
+    path.write_bytes(b"task,worker,label\n\xff\xfe,a,1\n")
+    with pytest.raises(ValueError, match=r"file '.*j\.csv' is not UTF-8 text \(byte 18\)"):
+        Judgments.from_any(path)
+
+
+def test_garbage_without_nul_bytes_is_binary(tmp_path):
+    path = tmp_path / "j.csv"
+    path.write_bytes(bytes((i * 37) % 255 + 1 for i in range(5000)))
+    with pytest.raises(ValueError, match=r"is not text CSV \(binary data at byte \d+\)"):
+        Judgments.from_any(path)
+
+
+def test_json_array_is_read(tmp_path):
+    path = tmp_path / "j.json"
+    path.write_text(json.dumps([{"task": r[0], "worker": r[1], "label": r[2]} for r in ROWS]))
+    assert _triples(Judgments.from_any(path)) == sorted(ROWS)
+
+
+def test_json_object_of_columns_is_read(tmp_path):
+    path = tmp_path / "j.json"
+    path.write_text(json.dumps({"task": [r[0] for r in ROWS], "worker": [r[1] for r in ROWS],
+                                "label": [r[2] for r in ROWS]}))
+    assert _triples(Judgments.from_any(path)) == sorted(ROWS)
+
+
+def test_json_lines_is_read(tmp_path):
+    path = tmp_path / "j.jsonl"
+    path.write_text("".join(json.dumps({"task": r[0], "worker": r[1], "label": r[2]}) + "\n" for r in ROWS))
+    assert _triples(Judgments.from_any(path)) == sorted(ROWS)
+
+
+@pytest.mark.parametrize("value,kind", [([1, 2], "list"), ({"a": 1}, "struct")])
+def test_nested_columns_are_named(tmp_path, value, kind):
+    path = tmp_path / "j.parquet"
+    pq.write_table(pa.table({"task": [value, value], "worker": ["a", "b"], "label": [0, 1]}), path)
+    with pytest.raises(ValueError, match=rf"column 'task' holds {kind}"):
+        Judgments.from_any(path)
+    jsonl = tmp_path / "j.jsonl"
+    jsonl.write_text("".join(json.dumps({"task": "t", "worker": "a", "label": value}) + "\n" for _ in range(2)))
+    with pytest.raises(ValueError, match=rf"column 'label' holds {kind}"):
+        Judgments.from_any(jsonl)
+
+
+def test_dict_and_tuple_values_in_pandas_are_clean_errors():
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame({"task": [{"a": 1}, {"b": 2}], "worker": ["a", "b"], "label": [0, 1]})
+    with pytest.raises(ValueError, match=r"column 'task'"):
+        Judgments.from_any(df)
+    df = pd.DataFrame({"task": [(1, 2), (3, 4)], "worker": ["a", "b"], "label": [0, 1]})
+    with pytest.raises(ValueError, match=r"column 'task'"):
+        Judgments.from_any(df)
+
+
+@pytest.mark.parametrize("sep,name", [(";", "';'"), ("\t", "tab"), ("|", "'|'")])
+def test_csv_with_another_separator(tmp_path, sep, name):
+    path = _csv(tmp_path / "j.csv", ROWS, sep.join(["task", "worker", "label"]), sep)
+    with pytest.raises(ValueError, match=rf"one column .*it looks {name}-separated"):
+        Judgments.from_any(path)
+
+
+def test_binary_ids_are_decoded_as_text(tmp_path):
+    path = tmp_path / "j.parquet"
+    pq.write_table(pa.table({"task": pa.array([b"t1", b"t2"], pa.binary()), "worker": ["a", "b"],
+                             "label": [0, 1]}), path)
+    assert Judgments.from_any(path).task_names.tolist() == ["t1", "t2"]
+    bad = tmp_path / "bad.parquet"
+    pq.write_table(pa.table({"task": pa.array([b"\xff", b"t2"], pa.binary()), "worker": ["a", "b"],
+                             "label": [0, 1]}), bad)
+    with pytest.raises(ValueError, match=r"column 'task' holds bytes that are not UTF-8"):
+        Judgments.from_any(bad)
+
+
+def test_empty_and_header_only_files(tmp_path):
+    empty = tmp_path / "e.csv"
+    empty.write_text("")
+    with pytest.raises(ValueError, match=r"file '.*e\.csv' is empty"):
+        Judgments.from_any(empty)
+    header = tmp_path / "h.csv"
+    header.write_text("task,worker,label\n")
+    with pytest.raises(ValueError, match=r"holds no judgments \(0 rows\)"):
+        Judgments.from_any(header)
+    not_parquet = tmp_path / "x.parquet"
+    not_parquet.write_text("task,worker,label\n")
+    with pytest.raises(ValueError, match=r"cannot read '.*x\.parquet' as Parquet"):
+        Judgments.from_any(not_parquet)
+
+
+def test_comparisons_keep_ids_as_written(tmp_path):
+    path = _csv(tmp_path / "c.csv", [("w", "007", "7", "7"), ("w", "7", "8", "7")], "worker,left,right,label")
+    c = Comparisons.from_any(path)
+    assert sorted(c.item_names.tolist()) == ["007", "7", "8"]
+
+
+# --------------------------------------------------------------------------------------------------
+# rule 10: gold
+# --------------------------------------------------------------------------------------------------
+def test_gold_listing_a_task_twice(tmp_path):
+    j = Judgments.from_any(_csv(tmp_path / "j.csv", ROWS))
+    same = _csv(tmp_path / "g.csv", [("t1", 1), ("t1", 1), ("t2", 0)], "task,label")
+    codes = encode_gold(same, j)
+    assert j.label_names[codes[:2]].tolist() == [1, 0] and codes[2] == -1
+    clash = _csv(tmp_path / "g2.csv", [("t1", 1), ("t2", 0), ("t1", 0)], "task,label")
+    with pytest.raises(ValueError, match=r"gold gives 1 task\(s\) two different labels \(task 't1': rows 0, 2"):
+        encode_gold(clash, j)
+
+
+def test_gold_task_type_mismatch_is_named(tmp_path):
+    j = Judgments.from_any(_csv(tmp_path / "j.csv", [(1, "a", 0), (2, "a", 1)]))
+    gold = _csv(tmp_path / "g.csv", [("t1", 0)], "task,label")
+    with pytest.raises(ValueError, match=r"gold task ids are text \('t1'\) but the judgments' task ids "
+                                         r"are integers"):
+        encode_gold(gold, j)
+    # integer gold against text tasks matches by digits
+    jt = Judgments.from_any({"task": ["1", "x"], "worker": ["a", "a"], "label": [0, 1]})
+    assert encode_gold({1: 1}, jt).tolist() == [1, -1]
+
+
+def test_to_arrow_on_a_polars_frame_is_unchanged():
+    pl = pytest.importorskip("polars")
+    df = pl.DataFrame({"task": [1, 2], "label": [0.5, 1.5]})
+    assert to_arrow(df).equals(df.to_arrow())
+    assert np.array_equal(to_arrow({"a": np.arange(3)}).column("a").to_numpy(), np.arange(3))
