@@ -6,12 +6,17 @@
 >>> model.labels_.head()                    # doctest: +SKIP
 """
 
-from . import datasets
-from ._api import aggregate
-from .aggregator import *  # noqa: F401,F403
-from .aggregator import __all__ as _agg_all
-from .io import results_table, write_table
-from .judgments import Judgments
+from . import _signals
+
+if _signals.is_cli_process():  # the galton command: a Ctrl-C during the imports below exits 130
+    _signals.install_startup()
+
+from . import datasets  # noqa: E402
+from ._api import aggregate  # noqa: E402
+from .aggregator import *  # noqa: F401,F403,E402
+from .aggregator import __all__ as _agg_all  # noqa: E402
+from .io import results_table, write_table  # noqa: E402
+from .judgments import Judgments  # noqa: E402
 
 load_dataset = datasets.load
 

@@ -18,24 +18,14 @@ KINDS = ("auto", "categorical", "pairwise", "choice", "rating")
 
 
 def input_columns(path: str) -> list[str]:
-    """Column names of an input file or Parquet directory, read from its header / schema only."""
-    import json
+    """Column names of a Parquet input (a file, a directory of Parquet files or a glob), read from
+    the schema of its first file only; other inputs are read once, whole, by the CLI."""
+    import pyarrow.parquet as pq
 
-    p = Path(path)
-    suffix = p.suffix.lower()
-    if p.is_dir() or suffix in (".parquet", ".pq"):
-        import pyarrow.dataset as ds
+    from .io import input_files
 
-        return list(ds.dataset(str(p), format="parquet").schema.names)
-    with open(p, encoding="utf-8", errors="replace") as fh:
-        first = fh.readline().strip()
-    if suffix in (".jsonl", ".ndjson", ".json"):
-        try:
-            return list(json.loads(first)) if first else []
-        except ValueError:
-            return []
-    sep = "\t" if suffix == ".tsv" else ","
-    return [c.strip().strip('"') for c in first.split(sep)]
+    files = input_files(path)
+    return list(pq.read_schema(files[0]).names)
 
 
 def pairs_path(output: str) -> Path:
@@ -56,8 +46,6 @@ def aggregate_other(kind: str, data: Any, args: argparse.Namespace, out: TextIO,
     if getattr(cls, "kind", "categorical") != kind:
         valid = ", ".join(_registry.names(kind=kind))
         raise CLIError(f"model {name!r} is not for {kind} data; use one of: {valid}")
-    if args.output is not None and Path(args.output).suffix == "":
-        raise CLIError(f"--output for {kind} data must be a file (.parquet, .csv, .tsv)")
     model = cls(**model_params(cls, args, name))
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
@@ -66,11 +54,13 @@ def aggregate_other(kind: str, data: Any, args: argparse.Namespace, out: TextIO,
     seconds = time.perf_counter() - t0
     _report_warnings(caught, err)
     scores = model.scores_
+    pairs = getattr(model, "pair_probas_", None)
     if args.output is not None:
         write_table(scores, args.output)
-        pairs = getattr(model, "pair_probas_", None)
-        if pairs is not None:
+        if pairs is not None and args.output != "-":
             write_table(pairs, pairs_path(args.output))
+        elif pairs is not None and not getattr(args, "quiet", False):
+            err.write("galton: note: the pair probabilities are not written with --output -\n")
     key = scores.column_names[0]
     top = scores.sort_by([("score", "descending")]).slice(0, 5)
     rows = [("kind", kind), ("model", name), (f"{key}s", f"{scores.num_rows:,}"),
@@ -80,7 +70,7 @@ def aggregate_other(kind: str, data: Any, args: argparse.Namespace, out: TextIO,
                                                                   top.column("score").to_pylist())))]
     if args.output is not None:
         rows.append(("output", args.output + (f" (+ {pairs_path(args.output).name})"
-                                              if getattr(model, "pair_probas_", None) is not None else "")))
+                                              if pairs is not None and args.output != "-" else "")))
     if not getattr(args, "quiet", False):
         for k, v in rows:
             out.write(f"{k:<12}{v}\n")

@@ -18,25 +18,34 @@ summary goes to stdout. With ``--engine ray`` an iterative model reads a directo
 Parquet files in parallel Ray tasks straight into the shard actors (``galton.workers.ingest``);
 a directory ``--output`` is then written by the shards, one part file each.
 
-Exit codes: 0 success, 2 bad input or usage (one line ``galton: error: ...`` on stderr, no
-traceback, no output file), 130 interrupted.
+``INPUT`` ``-`` reads CSV from standard input; ``--output -`` writes the results as CSV to standard
+output (the summary then goes to stderr). Before anything is read, galton refuses an output that is
+an input, lies inside or contains an input directory (gold included), or is a directory galton did
+not write (:func:`galton.io.plan_output`); it never deletes a directory it did not write.
+
+Exit codes: 0 success, 2 any failure (one line ``galton: error: ...`` on stderr, no traceback
+unless ``--debug``, no output file), 130 interrupted (SIGINT), 143 terminated (SIGTERM); after an
+interrupt no temporary file or folder is left.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import inspect
 import os
 import re
 import sys
 import time
+import traceback
 import warnings
 from pathlib import Path
 from typing import Any, Sequence, TextIO
 
 import numpy as np
 
-from ._cli_prefs import KINDS, aggregate_other, detect_kind, input_columns
+from . import _signals
+from ._cli_prefs import KINDS, aggregate_other, detect_kind, input_columns, pairs_path
 from ._cli_study import add_bench, add_simulate
 
 PROG = "galton"
@@ -71,8 +80,26 @@ def _reader_errors() -> tuple[type[BaseException], ...]:
 
 
 def _error_types() -> tuple[type[BaseException], ...]:
-    """Exceptions that mean bad input or environment: one line on stderr, exit code 2."""
+    """Exceptions that mean bad input or environment: their message alone, on one line."""
     return (CLIError, ValueError, TypeError, OSError, ImportError, *_reader_errors())
+
+
+def _describe(exc: BaseException) -> str:
+    """One line for any failure: the message of an input error, else what kind of failure it is."""
+    kind = type(exc)
+    text = " ".join(str(exc).split())
+    if kind.__name__ == "PanicException" or kind.__module__.startswith("pyo3_runtime"):
+        return f"polars failed (internal panic: {text or 'no message'}); check the input, or run with --debug"
+    if isinstance(exc, MemoryError):
+        return (f"out of memory{': ' + text if text else ''}; use --max-memory to fail early, a smaller "
+                "input, or --engine ray")
+    if isinstance(exc, BrokenPipeError):
+        return "the output pipe was closed before all results were written"
+    if isinstance(exc, _error_types()):
+        return _one_line(exc)
+    if isinstance(exc, (OverflowError, RecursionError, ArithmeticError)):
+        return f"{kind.__name__}: {text or 'no message'}"
+    return f"{kind.__name__}: {text or 'no message'} (unexpected; run with --debug for the traceback)"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -87,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Merge noisy judgments (crowd workers, annotators, LLM judges) into one label per task.",
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of a failure")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
@@ -96,7 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
         "write task, label, confidence and p_<label> columns.",
     )
     agg.add_argument("input", metavar="INPUT",
-                     help="CSV/TSV/Parquet/JSON-lines file, a directory of Parquet files, or bundled:NAME")
+                     help="CSV/TSV/Parquet/JSON-lines file, a directory of Parquet files, bundled:NAME, "
+                     "or - for CSV on standard input")
     agg.add_argument("--model", "-m", default=None,
                      help="model name (see `galton models`); default: galton's robust default")
     agg.add_argument("--gold", default=None, metavar="FILE",
@@ -106,8 +135,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="also give the gold labels to the model (clamped during EM; needed by gold_mv). "
                      "The accuracy is then measured on labels the model was given")
     agg.add_argument("--output", "-o", default=None, metavar="FILE",
-                     help="results file: .parquet, .pq, .csv or .tsv, or a name without extension for a "
-                     "Parquet directory (one part file per shard with --engine ray); written atomically")
+                     help="results file: .parquet, .pq, .csv or .tsv, a name without extension for a "
+                     "Parquet directory (one part file per shard with --engine ray), or - for CSV on "
+                     "standard output; written atomically, never over an input or a directory galton "
+                     "did not write")
     agg.add_argument("--kind", choices=KINDS, default="auto",
                      help="kind of data: auto (left/right columns: pairwise; options + choice/ranking: "
                      "choice; else categorical), or rating for numeric scores; pairwise / choice / "
@@ -126,6 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="random seed (used by models that have random_state)")
     agg.add_argument("--on-invalid", choices=("raise", "drop"), default="raise",
                      help="rows with a missing task, worker or label: fail (default) or drop them")
+    agg.add_argument("--max-memory", default=None, metavar="SIZE",
+                     help="fail early when the fit would need more memory than SIZE (4G, 500M, bytes, "
+                     "or none); default: GALTON_MAX_MEMORY, else half the physical memory")
     agg.add_argument("--quiet", "-q", action="store_true",
                      help="no summary, progress bar or warnings (errors are still reported)")
     agg.set_defaults(func=_cmd_aggregate)
@@ -147,7 +181,18 @@ def build_parser() -> argparse.ArgumentParser:
     dexp.set_defaults(func=_cmd_datasets_export)
     add_bench(sub)
     add_simulate(sub)
+    _add_debug(sub)
     return parser
+
+
+def _add_debug(sub: Any) -> None:
+    """``--debug`` after the subcommand too (``galton aggregate x.csv --debug``)."""
+    for parser in sub.choices.values():
+        parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                            help="show the traceback of a failure")
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                _add_debug(action)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -242,28 +287,74 @@ def _model_params(cls: type, args: argparse.Namespace, name: str) -> dict[str, A
     return params
 
 
-def _check_output(path: str) -> None:
-    from .io import table_format
+def _dir_output(path: str | None) -> bool:
+    """A name without an extension is a Parquet directory (``-`` is standard output)."""
+    return path is not None and path != "-" and not Path(path).suffix
 
-    out = Path(path)
-    if not out.suffix:  # no extension: a Parquet directory
-        if not out.parent.is_dir():
-            raise FileNotFoundError(f"the directory of --output {path!r} does not exist")
-        if out.exists() and not out.is_dir():
-            raise CLIError(f"--output {path!r} exists and is not a directory")
+
+def _plan_outputs(args: argparse.Namespace, kind: str | None) -> None:
+    """Refuse the outputs before anything is read (see :func:`galton.io.plan_output`)."""
+    from .io import plan_output
+
+    if args.output is None:
         return
-    table_format(path)
-    if not out.parent.is_dir():
-        raise FileNotFoundError(f"the directory of --output {path!r} does not exist")
-    if out.is_dir():
-        raise CLIError(f"--output {path!r} is a directory; give a file name")
+    inputs = [args.input, args.gold]
+    plan_output(args.output, inputs=inputs, directory=_dir_output(args.output), what="--output")
+    if kind == "pairwise" and args.output != "-" and Path(args.output).suffix:
+        plan_output(pairs_path(args.output), inputs=inputs, what="--output (pair probabilities)")
+
+
+def _memory_guard(args: argparse.Namespace) -> Any:
+    """The ``--max-memory`` limit around a fit (galton.aggregator's memory guard)."""
+    if args.max_memory is None:
+        return contextlib.nullcontext()
+    from .aggregator._memory import memory_limit
+
+    return memory_limit(args.max_memory)
+
+
+def _check_memory_option(args: argparse.Namespace) -> None:
+    if args.max_memory is not None:
+        from .aggregator._memory import parse_size
+
+        try:
+            parse_size(args.max_memory)
+        except ValueError as exc:
+            raise CLIError(f"--max-memory: {_one_line(exc)}") from None
+
+
+def _schema_only(spec: str) -> bool:
+    """True when the input's columns can be read without reading (or consuming) its data: a
+    regular Parquet file, a directory of Parquet files or a glob."""
+    import stat
+
+    if spec == "-" or spec.startswith(BUNDLED_PREFIX):
+        return False
+    if any(c in spec for c in "*?[") and not os.path.exists(spec):
+        return True
+    try:
+        mode = os.stat(spec).st_mode
+    except OSError:
+        return False
+    return stat.S_ISDIR(mode) or (stat.S_ISREG(mode) and Path(spec).suffix.lower() in (".parquet", ".pq"))
+
+
+def _read_table(spec: str) -> Any:
+    """The whole input as one Arrow table, read once (stdin and FIFOs cannot be read twice)."""
+    from .io import to_arrow
+
+    try:
+        return to_arrow(spec)
+    except _reader_errors() as exc:
+        raise CLIError(f"cannot read {spec!r}: {_one_line(exc)}") from None
 
 
 def _write_results(model: Any, path: str) -> None:
-    """The results table to a file, or to ``path/part-00000.parquet`` when ``path`` has no extension."""
+    """The results table to a file or stdout, or to ``path/part-00000.parquet`` when ``path`` has
+    no extension."""
     from .io import atomic_dir, results_table, write_table
 
-    if Path(path).suffix:
+    if not _dir_output(path):
         write_table(results_table(model), path)
         return
     with atomic_dir(path) as tmp:
@@ -294,28 +385,25 @@ def _aggregate_sharded(args: argparse.Namespace, out: TextIO, err: TextIO, cls: 
                        params: dict[str, Any]) -> int:
     """``--engine ray`` on Parquet files: read in parallel by Ray tasks straight into the shard
     actors (galton.workers.ingest); a directory --output is written by the shards themselves."""
-    from .io import write_table, results_table
+    from .io import results_table, write_table
     from .workers.sharded import fit_parquet
 
-    gold = None
-    if args.gold is not None:
-        if not Path(args.gold).exists():
-            raise FileNotFoundError(f"gold file {args.gold!r} does not exist")
-        gold = _read_gold(args.gold, args.task_col, args.label_col)
+    gold = None if args.gold is None else _read_gold(args.gold, args.task_col, args.label_col)
     if args.use_gold and gold is None:
         raise CLIError("--use-gold needs --gold FILE")
-    to_dir = args.output is not None and not Path(args.output).suffix
+    to_dir = _dir_output(args.output)
     model = cls(**{k: v for k, v in params.items() if k not in ("engine", "n_shards")})
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         start = time.perf_counter()
         try:
-            data = fit_parquet(
-                model, args.input, address=args.ray_address, n_shards=args.shards,
-                results_dir=args.output if to_dir else None, task_col=args.task_col,
-                worker_col=args.worker_col, label_col=args.label_col, on_invalid=args.on_invalid,
-                gold=gold if args.use_gold else None,
-            )
+            with _memory_guard(args):
+                data = fit_parquet(
+                    model, args.input, address=args.ray_address, n_shards=args.shards,
+                    results_dir=args.output if to_dir else None, task_col=args.task_col,
+                    worker_col=args.worker_col, label_col=args.label_col, on_invalid=args.on_invalid,
+                    gold=gold if args.use_gold else None,
+                )
         except _reader_errors() as exc:
             raise CLIError(f"cannot read {args.input!r}: {_one_line(exc)}") from None
         except AttributeError as exc:  # ShardedCodesError: the model reads codes in the driver
@@ -334,43 +422,67 @@ def _aggregate_sharded(args: argparse.Namespace, out: TextIO, err: TextIO, cls: 
         write_table(results_table(model), args.output)
     if not args.quiet:
         _report_warnings(caught, err)
-        _summary(out, model, data, name, cls, seconds, gold_pairs, args.output, args.use_gold)
+        _summary(err if args.output == "-" else out, model, data, name, cls, seconds, gold_pairs,
+                 args.output, args.use_gold)
     return 0
+
+
+def _fit_engine(args: argparse.Namespace, params: dict[str, Any]) -> Any:
+    """A Ray engine on ``--ray-address`` for the fit (closed after it), else nothing."""
+    if args.ray_address is None or params.get("engine") != "ray":
+        return contextlib.nullcontext(None)
+    from .workers.engine import RayEngine
+
+    return RayEngine(n_shards=args.shards, address=args.ray_address)
 
 
 def _cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .aggregator import _registry
     from .judgments import Judgments
 
-    if args.kind != "categorical" and not args.input.startswith(BUNDLED_PREFIX):
-        _load_input(args.input)  # a missing file fails here with its message
-        kind = detect_kind(input_columns(args.input), args.kind)
-        if kind != "categorical":
-            from .judgments import to_arrow
-
-            if args.output is not None:
-                _check_output(args.output)
-            return aggregate_other(kind, to_arrow(args.input), args, out, err, _model_params)
+    _check_memory_option(args)
+    _plan_outputs(args, "pairwise" if args.kind == "pairwise" else None)  # before anything is read
+    if args.gold is not None and not Path(args.gold).exists():
+        raise FileNotFoundError(f"gold file {args.gold!r} does not exist")
+    summary_out = err if args.output == "-" else out  # stdout carries the CSV results
+    bundled = args.input.startswith(BUNDLED_PREFIX)
+    table, gold, kind = None, None, "categorical"
+    if bundled:
+        table, gold = _load_input(args.input)
+    else:
+        if args.input != "-" and not any(c in args.input for c in "*?["):
+            _load_input(args.input)  # a missing file fails here with its message
+        if _schema_only(args.input):
+            columns = input_columns(args.input)
+        else:
+            table = _read_table(args.input)  # once: stdin and FIFOs cannot be read twice
+            columns = table.column_names
+        if args.kind != "categorical":
+            kind = detect_kind(columns, args.kind)
+    if kind != "categorical":
+        _plan_outputs(args, kind)
+        if _dir_output(args.output):
+            raise CLIError(f"--output for {kind} data must be a file (.parquet, .csv, .tsv) or -")
+        data = table if table is not None else _read_table(args.input)
+        with _memory_guard(args):
+            return aggregate_other(kind, data, args, summary_out, err, _model_params)
     name = args.model or _registry.default_name()
     cls = _registry.get(name)  # unknown name: ValueError listing the valid ones
     name = getattr(cls, "registry_name", name)
     params = _model_params(cls, args, name)
-    if args.output is not None:
-        _check_output(args.output)  # fail before a long fit, not after
-    if _sharded_input(args.input, cls, params):
+    if table is None and _sharded_input(args.input, cls, params):
         return _aggregate_sharded(args, out, err, cls, name, params)
 
-    data, gold = _load_input(args.input)
+    if table is None:
+        table = _read_table(args.input)
     try:
         judgments = Judgments.from_any(
-            data, task_col=args.task_col, worker_col=args.worker_col, label_col=args.label_col,
+            table, task_col=args.task_col, worker_col=args.worker_col, label_col=args.label_col,
             on_invalid=args.on_invalid,
         )
     except _reader_errors() as exc:  # a file the readers cannot parse
         raise CLIError(f"cannot read {args.input!r}: {_one_line(exc)}") from None
     if args.gold is not None:
-        if not Path(args.gold).exists():
-            raise FileNotFoundError(f"gold file {args.gold!r} does not exist")
         gold = args.gold
     if args.use_gold and gold is None:
         raise CLIError("--use-gold needs --gold FILE (or a bundled:NAME input that has gold)")
@@ -378,33 +490,25 @@ def _cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     gold_pairs = None if gold_table is None else _gold_pairs(gold_table, judgments)
 
     model = cls(**params)
-    previous_address = os.environ.get("RAY_ADDRESS")
-    if args.ray_address is not None:  # the one ray.init honours RAY_ADDRESS after an explicit address
-        os.environ["RAY_ADDRESS"] = args.ray_address
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            start = time.perf_counter()
-            try:
-                model.fit(judgments, gold_table) if args.use_gold else model.fit(judgments)
-            except ValueError as exc:
-                if args.use_gold or "gold" not in str(exc):
-                    raise
-                raise CLIError(f"{_one_line(exc)} (command line: --gold FILE --use-gold)") from None
-            seconds = time.perf_counter() - start
-    finally:
-        if args.ray_address is not None:
-            if previous_address is None:
-                os.environ.pop("RAY_ADDRESS", None)
-            else:
-                os.environ["RAY_ADDRESS"] = previous_address
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        start = time.perf_counter()
+        try:
+            with _memory_guard(args), _fit_engine(args, params) as engine:
+                extra = {} if engine is None else {"engine": engine}
+                model.fit(judgments, gold_table, **extra) if args.use_gold else model.fit(judgments, **extra)
+        except ValueError as exc:
+            if args.use_gold or "gold" not in str(exc):
+                raise
+            raise CLIError(f"{_one_line(exc)} (command line: --gold FILE --use-gold)") from None
+        seconds = time.perf_counter() - start
 
     if args.output is not None:
         _write_results(model, args.output)
 
     if not args.quiet:
         _report_warnings(caught, err)
-        _summary(out, model, judgments, name, cls, seconds, gold_pairs, args.output, args.use_gold)
+        _summary(summary_out, model, judgments, name, cls, seconds, gold_pairs, args.output, args.use_gold)
     return 0
 
 
@@ -528,12 +632,12 @@ def _cmd_datasets_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> in
 
 def _cmd_datasets_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from . import datasets
+    from .io import plan_output
 
-    path = Path(args.path)
-    if not path.parent.is_dir():
-        raise FileNotFoundError(f"the directory of {args.path!r} does not exist")
-    written = datasets.export(args.name, path)
-    out.write(f"{written}\n")
+    plan_output(args.path, what="PATH")  # a directory, a bad extension or a missing folder: refused
+    written = datasets.export(args.name, args.path)
+    if args.path != "-":
+        out.write(f"{written}\n")
     return 0
 
 
@@ -544,21 +648,64 @@ def _cmd_datasets_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> 
 # entry point
 # --------------------------------------------------------------------------------------------------
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``galton`` command; returns the exit code (0 ok, 2 bad input, 130 interrupted)."""
-    out, err = sys.stdout, sys.stderr
-    parser = build_parser()
+    """Run the ``galton`` command; returns the exit code (0 ok, 2 failure, 130 SIGINT, 143 SIGTERM).
+
+    SIGINT and SIGTERM raise :class:`galton._signals.Interrupted` from here on; the writers remove
+    their temporaries as the exception unwinds, later signals are ignored while that happens, and
+    :func:`galton.io.remove_temporaries` removes whatever is left.
+    """
+    previous = _signals.install()
     try:
-        args = parser.parse_args(list(argv) if argv is not None else None)
-    except SystemExit as exc:  # --help, --version and usage errors
-        return int(exc.code) if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+        return _run(list(argv) if argv is not None else sys.argv[1:], sys.stdout, sys.stderr)
+    finally:
+        _signals.restore(previous)
+
+
+def _run(argv: list[str], out: TextIO, err: TextIO) -> int:
+    debug = "--debug" in argv
     try:
+        parser = build_parser()
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exc:  # --help, --version and usage errors
+            return int(exc.code) if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+        debug = bool(getattr(args, "debug", False))
         return int(args.func(args, out, err))
-    except KeyboardInterrupt:
+    except SystemExit:
+        raise
+    except KeyboardInterrupt as exc:  # SIGINT / SIGTERM (Interrupted) or a plain Ctrl-C
+        _signals.cleaning()
+        _clean_up()
         err.write(f"{PROG}: interrupted\n")
-        return 130
-    except _error_types() as exc:
-        err.write(f"{PROG}: error: {_one_line(exc)}\n")
+        return _signals.exit_code(exc)
+    except BaseException as exc:  # noqa: BLE001 - every failure is one line (polars panics included)
+        _signals.cleaning()
+        _clean_up()
+        if isinstance(exc, BrokenPipeError):
+            _silence_stdout()
+        if debug:
+            traceback.print_exc(file=err)
+        err.write(f"{PROG}: error: {_describe(exc)}\n")
         return 2
+
+
+def _clean_up() -> None:
+    """Remove the temporaries any writer still holds."""
+    try:
+        from .io._write import remove_temporaries
+    except BaseException:  # pragma: no cover - interrupted during the first imports
+        return
+    remove_temporaries()
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe: point stdout at /dev/null so the exit flush does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # pragma: no cover
+        pass
 
 
 if __name__ == "__main__":

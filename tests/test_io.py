@@ -176,22 +176,22 @@ def test_atomic_dir_success_and_replace(tmp_path: Path) -> None:
         assert tmp.parent == tmp_path and tmp.name.startswith(".out.") and tmp.is_dir()
         (tmp / "part-0.parquet").write_bytes(b"a")
         assert not dest.exists()  # nothing visible until the block ends
-    assert _listing(tmp_path) == ["out"] and _listing(dest) == ["part-0.parquet"]
+    assert _listing(tmp_path) == ["out"] and _listing(dest) == [gio.MARKER, "part-0.parquet"]
     with gio.atomic_dir(dest) as tmp:
         (tmp / "part-1.parquet").write_bytes(b"b")
-    assert _listing(tmp_path) == ["out"] and _listing(dest) == ["part-1.parquet"]
+    assert _listing(tmp_path) == ["out"] and _listing(dest) == [gio.MARKER, "part-1.parquet"]
 
 
 def test_atomic_dir_failure_keeps_old_and_cleans_up(tmp_path: Path) -> None:
     dest = tmp_path / "out"
-    dest.mkdir()
-    (dest / "old.parquet").write_bytes(b"old")
+    with gio.atomic_dir(dest) as tmp:  # an earlier galton output
+        (tmp / "old.parquet").write_bytes(b"old")
     with pytest.raises(Boom):
         with gio.atomic_dir(dest) as tmp:
             (tmp / "half.parquet").write_bytes(b"half")
             raise Boom("worker died")
     assert _listing(tmp_path) == ["out"]
-    assert _listing(dest) == ["old.parquet"] and (dest / "old.parquet").read_bytes() == b"old"
+    assert _listing(dest) == [gio.MARKER, "old.parquet"] and (dest / "old.parquet").read_bytes() == b"old"
 
 
 def test_atomic_dir_no_overwrite(tmp_path: Path) -> None:

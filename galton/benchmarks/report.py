@@ -339,20 +339,21 @@ def _page(result: StudyResult, plots: dict[str, list[str]]) -> str:
 
 
 def check_out(out: str | os.PathLike[str]) -> None:
-    """Raise ``FileExistsError`` unless ``out`` may receive a report (absent, empty or a report)."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise FileExistsError(f"{str(out)!r} exists and is not a directory")
-    if out.exists() and out.is_dir() and any(out.iterdir()) and not (out / "study.json").exists():
-        raise FileExistsError(f"{str(out)!r} exists and is not a galton bench report; choose another "
-                              "output directory or remove it")
+    """Raise ``FileExistsError`` unless ``out`` may receive a report: absent, empty, or a directory
+    galton wrote that holds nothing else (:func:`galton.io.check_replaceable`)."""
+    from ..io import check_replaceable
+
+    try:
+        check_replaceable(out)
+    except FileExistsError as exc:
+        raise FileExistsError(f"{exc} (it is not a galton bench report)") from None
 
 
 def write_report(result: StudyResult, out: str | os.PathLike[str], *, plots: bool = True) -> Path:
     """Write the tables, plots and ``index.html`` of a study result to ``out`` (atomically).
 
-    An existing ``out`` is replaced only when it is empty or an earlier report (it holds
-    ``study.json``); anything else raises ``FileExistsError``.
+    An existing ``out`` is replaced only when it is empty or an earlier report that holds nothing
+    else (galton marks every directory it writes); anything else raises ``FileExistsError``.
     """
     from ..io import atomic_dir, write_table
 

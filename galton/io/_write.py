@@ -24,17 +24,24 @@ Examples
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import json
 import os
 import secrets
 import shutil
+import sys
 from pathlib import Path
 from typing import Any, Iterator, Literal
 
-import numpy as np
 import pyarrow as pa
 
-__all__ = ["write_table", "atomic_dir", "results_table", "table_format", "to_arrow_table"]
+from ._results import results_table
+
+__all__ = [
+    "MARKER", "STDOUT", "atomic_dir", "check_replaceable", "remove_temporaries", "results_table", "table_format",
+    "to_arrow_table", "write_table",
+]
 
 TableFormat = Literal["parquet", "csv", "tsv"]
 
@@ -43,6 +50,14 @@ FORMATS: dict[str, TableFormat] = {".parquet": "parquet", ".pq": "parquet", ".cs
 
 #: Zstandard level for Parquet output: fast to write, close to the best ratio for result tables.
 PARQUET_ZSTD_LEVEL = 3
+
+#: The file galton puts in every directory it writes (the list of its files). A directory is only
+#: ever replaced when it is empty or carries this marker and holds nothing else than those files.
+#: The leading underscore makes pyarrow, polars, Spark and Ray skip it when reading the directory.
+MARKER = "_galton_output.json"
+
+#: The output path meaning "standard output" (CSV).
+STDOUT = "-"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -133,15 +148,65 @@ def _temp_name(path: Path, suffix: str) -> Path:
     return path.with_name(f".{path.name}.{secrets.token_hex(6)}{suffix}")
 
 
+# Live temporaries of this process: path -> (pid, where to move it back if that path is missing).
+# remove_temporaries() (the CLI after an interrupt or error, and atexit) deletes them.
+_LIVE: dict[str, tuple[int, str | None]] = {}
+_ATEXIT: list[bool] = []
+
+
+def _track(path: Path, restore_to: Path | None = None) -> None:
+    if not _ATEXIT:
+        atexit.register(remove_temporaries)
+        _ATEXIT.append(True)
+    _LIVE[str(path)] = (os.getpid(), None if restore_to is None else str(restore_to))
+
+
+def _untrack(path: Path) -> None:
+    _LIVE.pop(str(path), None)
+
+
+def remove_temporaries() -> list[str]:
+    """Delete every temporary file and directory this process's writers still hold.
+
+    A previous output moved aside while a directory was being replaced is moved back when the
+    destination is missing. Called by the ``galton`` command after an interrupt or an error, and
+    at exit. Returns the paths removed (or restored).
+    """
+    done = []
+    for path, (pid, restore_to) in reversed(list(_LIVE.items())):
+        if pid != os.getpid():  # a forked child: the temporaries are its parent's
+            continue
+        try:
+            if restore_to is not None and not os.path.lexists(restore_to) and os.path.lexists(path):
+                os.replace(path, restore_to)
+            elif os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path, ignore_errors=True)
+            elif os.path.lexists(path):
+                os.unlink(path)
+            else:
+                _LIVE.pop(path, None)
+                continue
+            done.append(path)
+        except OSError:  # pragma: no cover - leave it; its hidden name keeps it out of reads
+            pass
+        _LIVE.pop(path, None)
+    return done
+
+
 def _create_temp_file(path: Path) -> tuple[int, Path]:
     """A new empty hidden file next to ``path`` (mode 0666 less the umask, like a plain open)."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     for _ in range(100):
         tmp = _temp_name(path, ".tmp")
+        _track(tmp)  # before it exists: an interrupt right after the open still finds it
         try:
             return os.open(tmp, flags, 0o666), tmp
         except FileExistsError:  # pragma: no cover - 48 random bits
+            _untrack(tmp)
             continue
+        except BaseException:
+            _untrack(tmp)
+            raise
     raise FileExistsError(f"could not create a temporary file next to {path}")  # pragma: no cover
 
 
@@ -172,7 +237,15 @@ def _write_to(fh: Any, table: pa.Table, fmt: TableFormat) -> None:
         pl.from_arrow(table).write_csv(fh, separator="\t" if fmt == "tsv" else ",")
 
 
-def write_table(table: Any, path: str | os.PathLike[str]) -> Path:
+def _write_stdout(arrow: pa.Table, fmt: TableFormat) -> None:
+    """Write ``arrow`` to standard output (CSV unless ``fmt`` says otherwise)."""
+    sys.stdout.flush()
+    fh = sys.stdout.buffer
+    _write_to(fh, arrow, fmt)
+    fh.flush()
+
+
+def write_table(table: Any, path: str | os.PathLike[str], *, format: TableFormat | None = None) -> Path:
     """Write a table to Parquet, CSV or TSV (chosen by extension), atomically.
 
     The table is written to a hidden temporary file in the destination directory, flushed and
@@ -186,6 +259,9 @@ def write_table(table: Any, path: str | os.PathLike[str]) -> Path:
         floats, booleans and strings that do not look like numbers read back as the same type).
     path : path-like
         Destination ending in ``.parquet``, ``.pq``, ``.csv`` or ``.tsv``; its directory must exist.
+        ``"-"`` writes to standard output (CSV unless ``format`` says otherwise).
+    format : {"parquet", "csv", "tsv"}, optional
+        The format, instead of the one the extension selects.
 
     Returns
     -------
@@ -201,8 +277,11 @@ def write_table(table: Any, path: str | os.PathLike[str]) -> Path:
     TypeError
         If ``table`` is not a supported table type.
     """
+    if str(path) == STDOUT:
+        _write_stdout(to_arrow_table(table), format or "csv")
+        return Path(STDOUT)
     path = Path(path)
-    fmt = table_format(path)
+    fmt = format or table_format(path)
     arrow = to_arrow_table(table)
     _check_parent(path)
     fd, tmp = _create_temp_file(path)
@@ -214,7 +293,9 @@ def write_table(table: Any, path: str | os.PathLike[str]) -> Path:
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
+        _untrack(tmp)
         raise
+    _untrack(tmp)
     _fsync_dir(path.parent)
     return path
 
@@ -230,25 +311,89 @@ def _fsync_tree(root: Path) -> None:
         _fsync_dir(Path(dirpath))
 
 
+def _files_under(root: Path) -> list[str]:
+    """Relative POSIX paths of every file (and empty directory or link) under ``root``."""
+    found = []
+    for dirpath, dirs, files in os.walk(root):
+        rel = Path(dirpath).relative_to(root)
+        for name in files:
+            found.append((rel / name).as_posix())
+        for name in dirs:
+            full = Path(dirpath) / name
+            if os.path.islink(full) or not any(full.iterdir()):
+                found.append((rel / name).as_posix())
+    return sorted(found)
+
+
+def check_replaceable(path: str | os.PathLike[str]) -> None:
+    """Raise unless galton may replace the directory ``path`` without losing anything.
+
+    ``path`` may be absent, an empty directory, or a directory galton wrote (it carries
+    :data:`MARKER`) that holds nothing but the files the marker lists.
+
+    Raises
+    ------
+    FileExistsError
+        When ``path`` is a file, a directory galton did not write, or a galton directory that
+        also holds other files (the first five are named).
+    """
+    path = Path(path)
+    if not os.path.lexists(path):
+        return
+    if not path.is_dir():
+        raise FileExistsError(f"{str(path)!r} exists and is not a directory; choose another output")
+    files = _files_under(path)
+    if not files:
+        return
+    listed: set[str] | None = None
+    try:
+        meta = json.loads((path / MARKER).read_text(encoding="utf-8"))
+        listed = set(meta["files"]) if meta.get("written_by") == "galton" else None
+    except (OSError, ValueError, KeyError, TypeError):
+        listed = None
+    if listed is None:
+        raise FileExistsError(
+            f"{str(path)!r} is a directory galton did not write (it has no {MARKER}); galton replaces "
+            "only its own result directories: choose another output or remove it"
+        )
+    extra = [f for f in files if f not in listed and f != MARKER]
+    if extra:
+        raise FileExistsError(
+            f"{str(path)!r} holds {len(extra)} file(s) galton did not write ({', '.join(extra[:5])}"
+            f"{', ...' if len(extra) > 5 else ''}); move them or choose another output"
+        )
+
+
+def _write_marker(root: Path) -> None:
+    from .. import __version__
+
+    files = [f for f in _files_under(root) if f != MARKER]
+    text = json.dumps({"written_by": "galton", "version": __version__, "files": files}, indent=1)
+    (root / MARKER).write_text(text + "\n", encoding="utf-8")
+
+
 @contextlib.contextmanager
 def atomic_dir(path: str | os.PathLike[str], *, overwrite: bool = True) -> Iterator[Path]:
     """Build a directory output under a hidden temporary name; move it into place at the end.
 
     ``with atomic_dir("out/results") as tmp:`` yields an empty directory next to the destination
-    (``out/.results.<random>.tmp``); write everything into it. When the block ends normally, its
-    files are fsync'ed and it is renamed to ``path``. When the block raises (or is interrupted),
-    the temporary directory is deleted and an existing ``path`` is left untouched.
+    (``out/.results.<random>.tmp``); write everything into it. When the block ends normally, the
+    marker :data:`MARKER` (the list of files written) is added, the files are fsync'ed and the
+    directory is renamed to ``path``. When the block raises (or is interrupted), the temporary
+    directory is deleted and an existing ``path`` is left untouched.
 
-    Replacing an existing directory takes two renames (old out of the way, new in, then the old one
-    is deleted), so for a moment ``path`` is absent; it is never half-written.
+    An existing ``path`` is replaced only when it is empty or a directory galton wrote that holds
+    nothing else (:func:`check_replaceable`), checked before the block runs and again before the
+    swap. Replacing takes two renames (old out of the way, new in, then the old one is deleted),
+    so for a moment ``path`` is absent; it is never half-written.
 
     Parameters
     ----------
     path : path-like
         Destination directory; its parent must exist.
     overwrite : bool, default True
-        Replace an existing ``path``; with False an existing ``path`` raises ``FileExistsError``
-        before anything is written.
+        Replace an existing (galton) ``path``; with False an existing ``path`` raises
+        ``FileExistsError`` before anything is written.
 
     Yields
     ------
@@ -260,85 +405,48 @@ def atomic_dir(path: str | os.PathLike[str], *, overwrite: bool = True) -> Itera
         raise FileNotFoundError(
             f"the directory of {str(path)!r} does not exist; create {str(path.parent)!r} first"
         )
-    if path.exists() and not path.is_dir():
-        raise FileExistsError(f"{str(path)!r} exists and is not a directory")
-    if path.exists() and not overwrite:
+    if os.path.lexists(path) and not overwrite:
         raise FileExistsError(f"{str(path)!r} exists; pass overwrite=True to replace it")
+    check_replaceable(path)
     tmp = _temp_name(path, ".tmp")
-    tmp.mkdir()
+    _track(tmp)
     try:
+        tmp.mkdir()
         yield tmp
+        _write_marker(tmp)
         _fsync_tree(tmp)
-        if path.exists():
+        if os.path.lexists(path):
+            check_replaceable(path)  # it may have changed while the block ran
             old = _temp_name(path, ".old")
+            _track(old, restore_to=path)  # an interrupt between the renames puts it back
             os.replace(path, old)
-            try:
-                os.replace(tmp, path)
-            except BaseException:
-                os.replace(old, path)  # put the previous output back
-                raise
+            os.replace(tmp, path)
+            _untrack(tmp)
             shutil.rmtree(old, ignore_errors=True)
+            _untrack(old)
         else:
             os.replace(tmp, path)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        remove_temporaries_of((tmp,), restore=(path,))
         raise
+    finally:
+        _untrack(tmp)
     _fsync_dir(path.parent)
 
 
-# --------------------------------------------------------------------------------------------------
-# results of a fitted model
-# --------------------------------------------------------------------------------------------------
-def _column(values: np.ndarray) -> pa.Array:
-    """An Arrow column from a vocabulary array (object arrays of str become string columns)."""
-    if values.dtype == object:
-        return pa.array(values.tolist())
-    return pa.array(values)
-
-
-def results_table(model: Any) -> pa.Table:
-    """One row per task: ``task, label, confidence, p_<label>...`` from a fitted model.
-
-    Parameters
-    ----------
-    model : fitted galton aggregator
-        Needs ``judgments_`` (:class:`galton.judgments.Judgments`), ``posteriors_`` (n_tasks x K) and
-        ``label_codes_`` (n_tasks,), which every galton model sets in ``fit``.
-
-    Returns
-    -------
-    pyarrow.Table
-        ``task`` (the user's task ids, in sorted order), ``label`` (the aggregated label, in the
-        user's label type), ``confidence`` (its posterior probability, the largest of the row) and
-        one float column ``p_<label>`` per label value, in sorted label order.
-
-    Raises
-    ------
-    ValueError
-        If the model is not fitted.
-    """
-    missing = [a for a in ("judgments_", "posteriors_", "label_codes_") if not hasattr(model, a)]
-    if missing:
-        raise ValueError(
-            f"this {type(model).__name__} is not fitted (no {', '.join(missing)}); call fit(data) first"
-        )
-    judgments = model.judgments_
-    post = np.asarray(model.posteriors_, dtype=np.float64)
-    codes = np.asarray(model.label_codes_, dtype=np.int64)
-    n, k = judgments.n_tasks, judgments.n_labels
-    if post.shape != (n, k) or codes.shape != (n,):
-        raise ValueError(
-            f"posteriors_ has shape {post.shape} and label_codes_ {codes.shape}; expected ({n}, {k}) "
-            f"and ({n},) for {n} tasks and {k} labels"
-        )
-    cols: dict[str, pa.Array] = {
-        "task": _column(judgments.task_names),
-        "label": _column(judgments.label_names[codes]),
-        "confidence": pa.array(post[np.arange(n), codes]),
-    }
-    for j, name in enumerate(judgments.label_names.tolist()):
-        key = f"p_{name}"
-        if key in cols:  # pragma: no cover - labels are unique within one type
-            raise ValueError(f"two labels give the column name {key!r}")
-        cols[key] = pa.array(np.ascontiguousarray(post[:, j]))
-    return pa.table(cols)
+def remove_temporaries_of(paths: Any, restore: Any = ()) -> None:
+    """Remove the given temporaries now (and move back a previous output that is missing)."""
+    for p in [str(p) for p in paths]:
+        if os.path.isdir(p) and not os.path.islink(p):
+            shutil.rmtree(p, ignore_errors=True)
+        elif os.path.lexists(p):
+            os.unlink(p)
+        _untrack(Path(p))
+    for dest in [str(d) for d in restore]:
+        for live, (pid, back) in list(_LIVE.items()):
+            if back == dest and pid == os.getpid():
+                if not os.path.lexists(dest) and os.path.lexists(live):
+                    os.replace(live, dest)
+                else:
+                    shutil.rmtree(live, ignore_errors=True)
+                _LIVE.pop(live, None)

@@ -28,8 +28,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +39,7 @@ import pyarrow.parquet as pq
 import ray
 
 from ..datasets.simulate import CrowdConfig, WorkerTable, sample_workers, simulate_tasks, worker_names
+from ..io import atomic_dir, check_replaceable
 from .cluster import connect
 
 __all__ = ["SimulationSummary", "simulate", "workers_table", "write_part"]
@@ -146,10 +145,6 @@ def _connect(address: str | None) -> float:
     return max(connect(address).num_cpus, 1.0)
 
 
-def _fresh_sibling(path: Path, tag: str) -> Path:
-    return path.with_name(f".{path.name}.{tag}-{secrets.token_hex(6)}")
-
-
 def simulate(
     config: CrowdConfig,
     out_dir: str | os.PathLike[str],
@@ -193,6 +188,7 @@ def simulate(
     out = Path(out_dir)
     if out.exists() and not overwrite:
         raise FileExistsError(f"{out} exists; pass overwrite=True to replace it or choose another path")
+    check_replaceable(out)  # never replace a directory galton did not write
     if max_in_flight is not None and int(max_in_flight) < 1:
         raise ValueError(f"max_in_flight={max_in_flight!r} must be at least 1")
     groups = _groups(config.n_chunks, files)
@@ -202,58 +198,45 @@ def simulate(
 
     t0 = time.perf_counter()
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _fresh_sibling(out, "tmp")
     pending: list[Any] = []
-    try:
-        (tmp / "judgments").mkdir(parents=True)
-        (tmp / "truth").mkdir()
-        workers = sample_workers(config)
-        workers_ref = ray.put(workers)
-        remote = ray.remote(num_cpus=1, max_retries=0)(write_part)
-        bar = Progress(config.n_tasks, "simulate", enabled=progress)
-        n_tasks = n_judgments = 0
+    with atomic_dir(out, overwrite=overwrite) as tmp:  # galton marks it; replaces only its own
+        try:
+            (tmp / "judgments").mkdir()
+            (tmp / "truth").mkdir()
+            workers = sample_workers(config)
+            workers_ref = ray.put(workers)
+            remote = ray.remote(num_cpus=1, max_retries=0)(write_part)
+            bar = Progress(config.n_tasks, "simulate", enabled=progress)
+            n_tasks = n_judgments = 0
 
-        def collect(done: list[Any]) -> None:
-            nonlocal n_tasks, n_judgments
-            for _, t, j in ray.get(done):
-                n_tasks, n_judgments = n_tasks + t, n_judgments + j
-            bar.update(n_tasks, f"{n_judgments:,} judgments")
+            def collect(done: list[Any]) -> None:
+                nonlocal n_tasks, n_judgments
+                for _, t, j in ray.get(done):
+                    n_tasks, n_judgments = n_tasks + t, n_judgments + j
+                bar.update(n_tasks, f"{n_judgments:,} judgments")
 
-        for part, chunks in enumerate(groups):
-            if len(pending) >= limit:
+            for part, chunks in enumerate(groups):
+                if len(pending) >= limit:
+                    done, pending = ray.wait(pending, num_returns=1)
+                    collect(done)
+                pending.append(remote.remote(config, workers_ref, chunks, part, str(tmp)))
+            while pending:
                 done, pending = ray.wait(pending, num_returns=1)
                 collect(done)
-            pending.append(remote.remote(config, workers_ref, chunks, part, str(tmp)))
-        while pending:
-            done, pending = ray.wait(pending, num_returns=1)
-            collect(done)
-        bar.close()
-        pq.write_table(workers_table(config, workers), tmp / "workers.parquet",
-                       compression=_COMPRESSION)
-        (tmp / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
-        if n_tasks != config.n_tasks:  # pragma: no cover - a bug, not a user error
-            raise RuntimeError(f"wrote {n_tasks} tasks, expected {config.n_tasks}")
-        _publish(tmp, out, overwrite)
-    except BaseException:
-        for ref in pending:
-            ray.cancel(ref, force=True)
-        if pending:
-            ray.wait(pending, num_returns=len(pending), timeout=30)
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+            bar.close()
+            pq.write_table(workers_table(config, workers), tmp / "workers.parquet",
+                           compression=_COMPRESSION)
+            (tmp / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
+            if n_tasks != config.n_tasks:  # pragma: no cover - a bug, not a user error
+                raise RuntimeError(f"wrote {n_tasks} tasks, expected {config.n_tasks}")
+        except BaseException:
+            for ref in pending:
+                ray.cancel(ref, force=True)
+            if pending:
+                ray.wait(pending, num_returns=len(pending), timeout=30)
+            raise
     return SimulationSummary(path=out, n_tasks=n_tasks, n_workers=config.n_workers,
                              n_judgments=n_judgments, n_files=len(groups),
                              seconds=time.perf_counter() - t0)
 
 
-def _publish(tmp: Path, out: Path, overwrite: bool) -> None:
-    """Rename the finished `tmp` to `out`, replacing an old `out` only when allowed."""
-    if not out.exists():
-        tmp.rename(out)
-        return
-    if not overwrite:
-        raise FileExistsError(f"{out} appeared while simulating; nothing was written")
-    old = _fresh_sibling(out, "old")
-    out.rename(old)
-    tmp.rename(out)
-    shutil.rmtree(old, ignore_errors=True)

@@ -260,7 +260,8 @@ def test_results_dir_has_one_part_per_shard_equal_to_collected_results(ray_sessi
         collected = _fit(data)
         written = _fit(data, results_dir=out)
     assert written.labels_ is None and written.results_dir_ == out
-    assert sorted(os.listdir(out)) == ["part-00000.parquet", "part-00001.parquet", "part-00002.parquet"]
+    assert sorted(os.listdir(out)) == ["_galton_output.json", "part-00000.parquet", "part-00001.parquet",
+                                       "part-00002.parquet"]
     assert os.listdir(tmp_path) == ["labels"]  # no temporary directory left
     table = pq.read_table(out)
     assert table.column_names == ["task", "label", "confidence", "p_0", "p_1", "p_2"]

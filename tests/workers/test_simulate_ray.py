@@ -15,6 +15,7 @@ import pytest
 
 from galton.datasets.simulate import CrowdConfig, sample_workers
 from galton.datasets.simulate import simulate as simulate_in_memory
+from galton.io import atomic_dir
 
 # the module, even if galton.workers re-exports a function of the same name
 ws = importlib.import_module("galton.workers.simulate")
@@ -91,8 +92,13 @@ def test_refuses_to_overwrite_unless_asked(ray_session: object, tmp_path: Path) 
     with pytest.raises(FileExistsError, match="overwrite=True"):
         ws.simulate(small, out)
     assert (out / "keep.txt").read_text() == "mine"
+    with pytest.raises(FileExistsError, match="galton did not write"):  # never deletes a user's folder
+        ws.simulate(small, out, overwrite=True)
+    assert (out / "keep.txt").read_text() == "mine"
+    (out / "keep.txt").unlink()  # an empty folder may receive the output
     ws.simulate(small, out, overwrite=True)
-    assert not (out / "keep.txt").exists() and (out / "config.json").exists()
+    ws.simulate(small, out, overwrite=True)  # its own output is replaced
+    assert (out / "config.json").exists() and (out / "_galton_output.json").exists()
     assert _siblings(out) == ["sim"]
 
 
@@ -107,8 +113,8 @@ def test_a_failed_run_leaves_nothing(ray_session: object, tmp_path: Path,
         ws.simulate(small, tmp_path / "sim")
     assert list(tmp_path.iterdir()) == []
     old = tmp_path / "old"
-    old.mkdir()
-    (old / "keep.txt").write_text("mine")
+    with atomic_dir(old) as tmp:  # an earlier galton output
+        (tmp / "keep.txt").write_text("mine")
     with pytest.raises(OSError, match="disk full"):
         ws.simulate(small, old, overwrite=True)
     assert (old / "keep.txt").read_text() == "mine" and _siblings(old) == ["old"]

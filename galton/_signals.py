@@ -1,0 +1,108 @@
+"""Clean interrupts for the ``galton`` command: SIGINT exits 130, SIGTERM exits 143.
+
+Standard library only, so that it can be installed before galton's heavy imports (numpy, polars,
+numba, Ray). Two phases:
+
+1. :func:`install_startup` (from ``galton/__init__`` when the process is the ``galton`` command,
+   before anything else is imported): a signal ends the process at once with ``128 + signum`` and
+   one line on stderr. Nothing has been written yet, so there is nothing to clean.
+2. :func:`install` (at the start of :func:`galton.cli.main`): the first SIGINT or SIGTERM raises
+   :class:`Interrupted` (a :class:`KeyboardInterrupt`), so every ``except BaseException`` /
+   ``finally`` clean-up of the writers and engines runs. Later signals are ignored while that
+   clean-up runs (a second Ctrl-C no longer interrupts the removal of a temporary file);
+   :func:`galton.io._write.remove_temporaries` then removes whatever a writer left.
+
+A library user's process is never touched: only the command installs handlers.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from typing import Any
+
+__all__ = ["Interrupted", "cleaning", "exit_code", "install", "install_startup", "is_cli_process", "restore"]
+
+SIGNALS = tuple(s for s in (getattr(signal, "SIGINT", None), getattr(signal, "SIGTERM", None)) if s is not None)
+
+_state: dict[str, Any] = {"signum": None}
+
+
+class Interrupted(KeyboardInterrupt):
+    """Raised by the handler of SIGINT / SIGTERM; ``signum`` says which signal arrived."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"interrupted by signal {signum}")
+        self.signum = signum
+
+
+def exit_code(exc: BaseException) -> int:
+    """The exit code for an interrupt: 128 + the signal number (130 for a plain KeyboardInterrupt)."""
+    signum = getattr(exc, "signum", None) or _state["signum"] or signal.SIGINT
+    return 128 + int(signum)
+
+
+def is_cli_process() -> bool:
+    """True when this process is the ``galton`` command (console script or ``python -m galton``)."""
+    argv = list(getattr(sys, "orig_argv", None) or [])
+    for i, arg in enumerate(argv[:-1]):
+        if arg == "-m":
+            return argv[i + 1] in ("galton", "galton.cli")
+    name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    return name.split(".")[0] == "galton"
+
+
+def _exit_now(signum: int, frame: Any) -> None:  # pragma: no cover - runs in a subprocess
+    try:
+        os.write(2, b"galton: interrupted\n")
+    finally:
+        os._exit(128 + signum)
+
+
+def install_startup() -> None:
+    """Exit at once (128 + signum, one line) on SIGINT / SIGTERM until :func:`install` runs."""
+    if _state.get("installed"):
+        return
+    try:
+        for s in SIGNALS:
+            signal.signal(s, _exit_now)
+    except ValueError:  # pragma: no cover - not the main thread
+        pass
+
+
+def _raise_once(signum: int, frame: Any) -> None:
+    if _state["signum"] is not None or _state.get("cleaning"):
+        return  # already unwinding or cleaning up: let the clean-up finish
+    _state["signum"] = signum
+    raise Interrupted(signum)
+
+
+def install() -> dict[int, Any]:
+    """From now on the first SIGINT / SIGTERM raises :class:`Interrupted`; later ones are ignored.
+
+    Returns the previous handlers, for :func:`restore`.
+    """
+    _state.update(signum=None, cleaning=False, installed=True)
+    previous: dict[int, Any] = {}
+    try:
+        for s in SIGNALS:
+            previous[s] = signal.signal(s, _raise_once)
+    except ValueError:  # not the main thread (main() called from a thread): leave the defaults
+        pass
+    return previous
+
+
+def restore(previous: dict[int, Any]) -> None:
+    """Put back the handlers :func:`install` replaced (for ``main()`` called in-process)."""
+    for s, handler in previous.items():
+        try:
+            signal.signal(s, handler)
+        except (ValueError, TypeError):  # pragma: no cover
+            pass
+    _state.update(signum=None, cleaning=False)
+
+
+def cleaning() -> None:
+    """Ignore further SIGINT / SIGTERM from now on (the command is cleaning up and exiting)."""
+    _state["cleaning"] = True

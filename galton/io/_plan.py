@@ -1,0 +1,123 @@
+"""Refuse an output before any work: the checks every galton output goes through first.
+
+:func:`plan_output` runs before any data is read or any model is fitted. It refuses (with one line
+that names the path and says why) an output that
+
+- is one of the inputs, lies inside an input directory, or contains an input (symbolic links are
+  resolved; hard links are caught with :func:`os.path.samefile`): gold files count as inputs;
+- is an existing directory galton did not write, or a galton result directory that also holds
+  other files (:func:`galton.io._write.check_replaceable`) — galton never deletes those;
+- is an existing directory where a file is expected, or a file where a directory is expected;
+- has no parent directory, or (for a file) an extension that selects no format.
+
+An existing *file* output is replaced (atomically): that is the normal overwrite of a results file.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from pathlib import Path
+from typing import Iterable
+
+from ._write import STDOUT, check_replaceable, table_format
+
+__all__ = ["OutputError", "plan_output", "input_paths"]
+
+BUNDLED_PREFIX = "bundled:"
+
+
+class OutputError(ValueError):
+    """An output galton refuses to write (before any work is done)."""
+
+
+def input_paths(inputs: Iterable[object]) -> list[str]:
+    """Real paths of the inputs that are files or directories (globs expanded; stdin, bundled
+    datasets, frames and None skipped)."""
+    found: list[str] = []
+    for item in inputs:
+        if not isinstance(item, (str, os.PathLike)):
+            continue
+        text = os.fspath(item)
+        if text in ("", STDOUT) or text.startswith(BUNDLED_PREFIX):
+            continue
+        matches = glob.glob(text, recursive=True) if glob.has_magic(text) else [text]
+        found += [os.path.realpath(m) for m in matches if os.path.lexists(m)]
+    return found
+
+
+def _within(child: str, parent: str) -> bool:
+    try:
+        return os.path.commonpath([child, parent]) == parent
+    except ValueError:  # different drives (Windows)
+        return False
+
+
+def _clash(out: str, out_real: str, inp_real: str) -> str | None:
+    """Why the output ``out`` (real path ``out_real``) may not be written, given one input."""
+    if out_real == inp_real:
+        return f"is the input {inp_real!r}"
+    if os.path.lexists(out):
+        try:
+            if os.path.samefile(out, inp_real):
+                return f"is the input {inp_real!r} (a link to it)"
+        except OSError:
+            pass
+    if os.path.isdir(inp_real) and _within(out_real, inp_real):
+        return f"lies inside the input directory {inp_real!r}"
+    if _within(inp_real, out_real):
+        return f"contains the input {inp_real!r}"
+    return None
+
+
+def plan_output(path: str | os.PathLike[str], *, inputs: Iterable[object] = (), directory: bool = False,
+                what: str = "output") -> Path | None:
+    """Check that ``path`` may be written, before any work; returns it (None for stdout, ``"-"``).
+
+    Parameters
+    ----------
+    path : path-like
+        The output: a file (``.parquet``, ``.pq``, ``.csv``, ``.tsv``), a directory
+        (``directory=True``) or ``"-"`` for standard output.
+    inputs : iterable
+        Everything the command reads (input, gold, ...): paths, globs; other objects are skipped.
+    directory : bool
+        The output is a directory (replaced only if galton wrote it).
+    what : str
+        How to name the output in a message (``"--output"``).
+
+    Raises
+    ------
+    OutputError
+        When the output would overwrite, delete or mix with an input or a directory galton did not
+        write (the message names the path and why), or has no format.
+    FileNotFoundError
+        When the output's parent directory does not exist.
+    """
+    text = os.fspath(path)
+    if text == STDOUT:
+        return None
+    out = Path(text)
+    if not directory:
+        try:
+            table_format(out)
+        except ValueError as exc:
+            raise OutputError(f"{what} {text!r}: {exc}") from None
+    parent = out.parent
+    if not parent.is_dir():
+        raise FileNotFoundError(
+            f"the directory of {what} {text!r} does not exist; create {str(parent)!r} first"
+        )
+    out_real = os.path.realpath(out)
+    for inp in input_paths(inputs):
+        why = _clash(text, out_real, inp)
+        if why is not None:
+            raise OutputError(f"{what} {text!r} {why}; choose another path (nothing was read or written)")
+    if directory:
+        try:
+            check_replaceable(out)
+        except FileExistsError as exc:
+            raise OutputError(f"{what}: {exc}") from None
+    elif out.is_dir():
+        raise OutputError(f"{what} {text!r} is a directory; give a file name")
+    return out
