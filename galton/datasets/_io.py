@@ -83,7 +83,7 @@ def read_csv(path: str | os.PathLike[str], table: str) -> pl.DataFrame:
     ValueError
         If a required column is missing.
     """
-    from ..io._read import read_input
+    from ..io import read_input
 
     path = Path(path)
     df = pl.from_arrow(read_input(path, ids=("task", "worker", "expert")))

@@ -381,3 +381,15 @@ def test_to_arrow_on_a_polars_frame_is_unchanged():
     df = pl.DataFrame({"task": [1, 2], "label": [0.5, 1.5]})
     assert to_arrow(df).equals(df.to_arrow())
     assert np.array_equal(to_arrow({"a": np.arange(3)}).column("a").to_numpy(), np.arange(3))
+
+
+def test_distributed_ingest_lists_files_by_the_same_rule(tmp_path):
+    from galton.workers.ingest import _files
+
+    root = _parquet_dir(tmp_path / "in")
+    (root / "_temporary" / "0").mkdir(parents=True)
+    pq.write_table(pa.table({"task": ["zz"]}), root / "_temporary" / "0" / "part-1.parquet")
+    (root / ".x.tmp").mkdir()
+    pq.write_table(pa.table({"task": ["zz"]}), root / ".x.tmp" / "part-00000.parquet")
+    assert _files(root) == input_files(root) == [str(root / "part-0.parquet"), str(root / "part-1.parquet")]
+    assert _files(str(root / "**" / "*.parquet")) == input_files(root)
