@@ -5,6 +5,7 @@ aggregated preference probability of every compared pair, next to the main outpu
 from __future__ import annotations
 
 import argparse
+import os
 import time
 import warnings
 from pathlib import Path
@@ -18,14 +19,35 @@ KINDS = ("auto", "categorical", "pairwise", "choice", "rating")
 
 
 def input_columns(path: str) -> list[str]:
-    """Column names of a Parquet input (a file, a directory of Parquet files or a glob), read from
-    the schema of its first file only; other inputs are read once, whole, by the CLI."""
-    import pyarrow.parquet as pq
+    """Column names of an input, from its schema or header only: a Parquet file, directory or glob
+    (the first file's schema), or the first line of a regular text file. ``[]`` for anything that
+    can only be read once (stdin ``-``, a pipe): read that whole, once, and take its columns."""
+    import json
+    import stat
 
     from .io import input_files
 
-    files = input_files(path)
-    return list(pq.read_schema(files[0]).names)
+    text = str(path)
+    if text == "-":
+        return []
+    files = input_files(text)
+    first = Path(files[0])
+    suffix = first.suffix.lower()
+    if suffix in (".parquet", ".pq") or Path(text).is_dir():
+        import pyarrow.parquet as pq
+
+        return list(pq.read_schema(first).names)
+    if not stat.S_ISREG(os.stat(first).st_mode):
+        return []
+    with open(first, encoding="utf-8", errors="replace") as fh:
+        line = fh.readline().strip()
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        try:
+            return list(json.loads(line)) if line else []
+        except ValueError:
+            return []
+    sep = "\t" if suffix == ".tsv" else ","
+    return [c.strip().strip('"') for c in line.split(sep)]
 
 
 def pairs_path(output: str) -> Path:

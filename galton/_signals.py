@@ -94,10 +94,15 @@ def install() -> dict[int, Any]:
 
 
 def restore(previous: dict[int, Any]) -> None:
-    """Put back the handlers :func:`install` replaced (for ``main()`` called in-process)."""
+    """Put back the handlers :func:`install` replaced (for ``main()`` called in-process).
+
+    In the ``galton`` process itself (the handlers were :func:`install_startup`'s) the signals are
+    ignored instead: the command has finished, and the interpreter's shutdown (which resets
+    Python-level handlers to the default, so a late Ctrl-C would kill it with -2) changes nothing.
+    """
     for s, handler in previous.items():
         try:
-            signal.signal(s, handler)
+            signal.signal(s, signal.SIG_IGN if handler is _exit_now else handler)
         except (ValueError, TypeError):  # pragma: no cover
             pass
     _state.update(signum=None, cleaning=False)

@@ -1,0 +1,311 @@
+"""The one writer's rules (issue 9), through the real ``galton`` command on real files: refuse an
+output before any work (an input, inside or around an input, gold, the ``_pairs`` sibling, a
+directory galton did not write), ``-`` for stdin / stdout, and clean SIGINT / SIGTERM / SIGKILL."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import galton.io as gio
+
+POSIX = os.name == "posix"
+N_TASKS = 40
+
+
+def _galton(args: list, cwd: Path, stdin: bytes | None = None, timeout: float = 120) -> tuple[int, str, str]:
+    proc = subprocess.run([sys.executable, "-m", "galton", *map(str, args)], cwd=cwd, input=stdin,
+                          capture_output=True, timeout=timeout)
+    return proc.returncode, proc.stdout.decode(), proc.stderr.decode()
+
+
+def _judgments_csv(path: Path) -> Path:
+    rng = np.random.default_rng(3)
+    rows = [f"t{t},w{w},{(t + (rng.random() < 0.2)) % 3}" for t in range(N_TASKS) for w in range(4)]
+    path.write_text("task,worker,label\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def _tree(root: Path) -> dict[str, str]:
+    """Every file under root (names relative) with a hash of its bytes."""
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _hidden(root: Path) -> list[str]:
+    return [str(p.relative_to(root)) for p in root.rglob("*")
+            if any(part.startswith(".") for part in p.relative_to(root).parts)]
+
+
+def _refused(rc: int, err: str, *words: str) -> None:
+    assert rc == 2, err
+    assert err.count("\n") == 1 and err.startswith("galton: error: ") and "Traceback" not in err, err
+    for w in words:
+        assert w in err, err
+
+
+@pytest.fixture()
+def work(tmp_path: Path) -> Path:
+    _judgments_csv(tmp_path / "in.csv")
+    return tmp_path
+
+
+# --------------------------------------------------------------------------------------------------
+# refused before any work
+# --------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("engine", ["local", "ray"])
+def test_a_directory_galton_did_not_write_is_refused(work: Path, engine: str) -> None:
+    (work / "mydocs").mkdir()
+    (work / "mydocs" / "thesis.txt").write_text("precious")
+    pq.write_table(pl.read_csv(work / "in.csv").to_arrow(), work / "in.parquet")
+    before = _tree(work)
+    source = "in.parquet" if engine == "ray" else "in.csv"
+    rc, out, err = _galton(["aggregate", source, "--engine", engine, "-o", "mydocs"], work)
+    _refused(rc, err, "'mydocs'", "did not write")
+    assert _tree(work) == before and sorted(os.listdir(work / "mydocs")) == ["thesis.txt"]
+
+
+@pytest.mark.parametrize("case", ["same file", "symlink", "inside input dir", "input dir itself",
+                                  "contains input", "gold file"])
+def test_an_output_over_an_input_is_refused(work: Path, case: str) -> None:
+    indir = work / "indir"
+    indir.mkdir()
+    pq.write_table(pl.read_csv(work / "in.csv").to_arrow(), indir / "part-0.parquet")
+    (work / "gold.csv").write_text("task,label\nt1,1\nt2,2\n")
+    res = work / "res"
+    with gio.atomic_dir(res) as tmp:  # a galton result directory that now holds the input
+        (tmp / "in.csv").write_bytes((work / "in.csv").read_bytes())
+    if case == "symlink":
+        (work / "link.csv").symlink_to(work / "in.csv")
+    args, why = {
+        "same file": (["in.csv", "-o", "in.csv"], "is the input"),
+        "symlink": (["in.csv", "-o", "link.csv"], "is the input"),
+        "inside input dir": (["indir", "-o", "indir/res.csv"], "inside the input directory"),
+        "input dir itself": (["indir", "-o", "indir"], "is the input"),
+        "contains input": (["res/in.csv", "-o", "res"], "contains the input"),
+        "gold file": (["in.csv", "--gold", "gold.csv", "-o", "gold.csv"], "is the input"),
+    }[case]
+    before = _tree(work)
+    rc, out, err = _galton(["aggregate", *args], work)
+    _refused(rc, err, why, repr(args[-1]))
+    assert _tree(work) == before  # input bytes unchanged, nothing created
+
+
+@pytest.mark.parametrize("kind", ["auto", "pairwise"])
+def test_the_pairs_sibling_of_a_pairwise_output_may_not_be_the_input(tmp_path: Path, kind: str) -> None:
+    rows = [f"w{w},i{a},i{b},i{a if (a + w) % 3 else b}"
+            for w in range(3) for a in range(5) for b in range(5) if a < b]
+    (tmp_path / "r_pairs.csv").write_text("worker,left,right,label\n" + "\n".join(rows) + "\n")
+    before = _tree(tmp_path)
+    rc, out, err = _galton(["aggregate", "r_pairs.csv", "--kind", kind, "-o", "r.csv"], tmp_path)
+    _refused(rc, err, "pair probabilities", "r_pairs.csv", "is the input")
+    assert _tree(tmp_path) == before
+    rc, out, err = _galton(["aggregate", "r_pairs.csv", "-o", "scores.csv"], tmp_path)  # fine elsewhere
+    assert rc == 0, err
+    assert (tmp_path / "scores_pairs.csv").is_file() and _tree(tmp_path)["r_pairs.csv"] == before["r_pairs.csv"]
+
+
+def test_a_galton_result_directory_is_replaced_but_not_one_holding_other_files(work: Path) -> None:
+    for _ in range(2):
+        rc, out, err = _galton(["aggregate", "in.csv", "-o", "res", "-q"], work)
+        assert rc == 0, err
+        assert sorted(os.listdir(work / "res")) == [gio.MARKER, "part-00000.parquet"]
+    assert pq.read_table(work / "res").num_rows == N_TASKS  # readers skip the marker
+    assert pl.read_parquet(work / "res" / "*.parquet").height == N_TASKS
+    (work / "res" / "notes.txt").write_text("mine")
+    before = _tree(work)
+    rc, out, err = _galton(["aggregate", "in.csv", "-o", "res"], work)
+    _refused(rc, err, "notes.txt", "did not write")
+    assert _tree(work) == before
+    (work / "empty").mkdir()  # an empty directory loses nothing
+    assert _galton(["aggregate", "in.csv", "-o", "empty", "-q"], work)[0] == 0
+    assert (work / "empty" / "part-00000.parquet").is_file()
+
+
+def test_a_results_file_is_overwritten_atomically(work: Path) -> None:
+    (work / "out.csv").write_text("old results\n")
+    rc, out, err = _galton(["aggregate", "in.csv", "-o", "out.csv", "-q"], work)
+    assert rc == 0 and err == ""
+    assert pl.read_csv(work / "out.csv").height == N_TASKS and _hidden(work) == []
+
+
+# --------------------------------------------------------------------------------------------------
+# standard input and output
+# --------------------------------------------------------------------------------------------------
+def test_dash_output_is_clean_csv_on_stdout(work: Path) -> None:
+    rc, out, err = _galton(["aggregate", "in.csv", "-o", "-"], work)
+    assert rc == 0, err
+    table = pl.read_csv(out.encode())
+    assert table.height == N_TASKS and table.columns[:3] == ["task", "label", "confidence"]
+    assert "tasks" in err and "40" in err  # the summary went to stderr
+    assert sorted(os.listdir(work)) == ["in.csv"]
+
+
+def test_dash_input_reads_csv_from_stdin(work: Path) -> None:
+    data = (work / "in.csv").read_bytes()
+    rc, out, err = _galton(["aggregate", "-", "-o", "out.csv"], work, stdin=data)
+    assert rc == 0, err
+    assert pl.read_csv(work / "out.csv").height == N_TASKS and "judgments   160" in out
+    rc, out, err = _galton(["aggregate", "-", "-o", "-", "-q"], work, stdin=data)
+    assert rc == 0 and err == ""
+    assert pl.read_csv(out.encode()).equals(pl.read_csv(work / "out.csv"))
+
+
+@pytest.mark.skipif(not POSIX, reason="named pipes")
+def test_a_named_pipe_is_read_once(work: Path) -> None:
+    fifo = work / "pipe.csv"
+    os.mkfifo(fifo)
+    proc = subprocess.Popen([sys.executable, "-m", "galton", "aggregate", "pipe.csv", "-o", "out.csv", "-q"],
+                            cwd=work, stderr=subprocess.PIPE)
+    with open(fifo, "wb") as fh:
+        fh.write((work / "in.csv").read_bytes())
+    assert proc.wait(timeout=60) == 0, proc.stderr.read().decode()
+    assert pl.read_csv(work / "out.csv").height == N_TASKS
+
+
+# --------------------------------------------------------------------------------------------------
+# failures: one line, --debug for the traceback
+# --------------------------------------------------------------------------------------------------
+def test_debug_shows_the_traceback_and_the_default_does_not(work: Path) -> None:
+    (work / "bad.csv").write_text("task,who,label\nt1,a,0\n")
+    rc, out, err = _galton(["aggregate", "bad.csv", "-o", "x.csv"], work)
+    _refused(rc, err, "worker")
+    for args in (["--debug", "aggregate", "bad.csv", "-o", "x.csv"], ["aggregate", "bad.csv", "--debug"]):
+        rc, out, err = _galton(args, work)
+        assert rc == 2 and "Traceback (most recent call last)" in err
+        assert err.splitlines()[-1].startswith("galton: error: ") and "worker" in err.splitlines()[-1]
+    assert not (work / "x.csv").exists()
+
+
+# --------------------------------------------------------------------------------------------------
+# interrupts
+# --------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def big(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """2M judgments (500,000 tasks, 5 labels): a fit and a write of a few seconds."""
+    n = 2_000_000
+    rng = np.random.default_rng(0)
+    path = tmp_path_factory.mktemp("big") / "big.parquet"
+    pq.write_table(pa.table({"task": np.repeat(np.arange(n // 4, dtype=np.int64), 4),
+                             "worker": rng.integers(0, 2000, n), "label": rng.integers(0, 5, n)}), path)
+    return path
+
+
+def _start(big: Path, out: Path, max_iter: int) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "galton", "aggregate", str(big), "-m", "ds", "--max-iter",
+                             str(max_iter), "-o", str(out)], cwd=out.parent.parent,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _wait_for_temporary(proc: subprocess.Popen, folder: Path, timeout: float = 60) -> None:
+    end = time.monotonic() + timeout
+    while not any(n.startswith(".") and ".tmp" in n for n in os.listdir(folder)):
+        assert proc.poll() is None, "the run ended before it started writing"
+        assert time.monotonic() < end, "no temporary file appeared"
+        time.sleep(0.002)
+
+
+@pytest.mark.skipif(not POSIX, reason="POSIX signals")
+@pytest.mark.parametrize("moment", ["start-up", "fit", "write"])
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_an_interrupt_exits_128_plus_signal_and_leaves_no_temporary(big: Path, tmp_path: Path, moment: str,
+                                                                   signum: int) -> None:
+    folder = tmp_path / "o"
+    folder.mkdir()
+    old = folder / "res.csv"
+    old.write_text("task,label\nold,1\n")
+    proc = _start(big, old, max_iter=2 if moment == "write" else 500)
+    if moment == "start-up":
+        time.sleep(0.3)
+    elif moment == "fit":
+        time.sleep(3.0)
+    else:
+        _wait_for_temporary(proc, folder)
+    proc.send_signal(signum)
+    if moment == "write" and signum == signal.SIGINT:
+        time.sleep(0.02)
+        proc.send_signal(signum)  # a second Ctrl-C while cleaning up changes nothing
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signum, err.decode()
+    assert err.decode() == "galton: interrupted\n"
+    assert os.listdir(folder) == ["res.csv"] and old.read_text() == "task,label\nold,1\n"
+    assert _hidden(tmp_path) == []
+
+
+@pytest.mark.skipif(not POSIX, reason="POSIX signals")
+def test_after_sigkill_only_hidden_leftovers_which_readers_ignore(big: Path, tmp_path: Path, work: Path) -> None:
+    folder = tmp_path / "o"
+    folder.mkdir()
+    proc = _start(big, folder / "res", max_iter=2)  # a Parquet directory output
+    _wait_for_temporary(proc, folder)
+    proc.kill()
+    proc.wait(timeout=30)
+    left = os.listdir(folder)
+    assert left and all(n.startswith(".") for n in left)  # only hidden names
+    pq.write_table(pl.read_csv(work / "in.csv").to_arrow(), folder / "part-0.parquet")
+    rc, out, err = _galton(["aggregate", folder, "-o", tmp_path / "again.csv"], tmp_path)
+    assert rc == 0, err
+    assert "judgments   160" in out and pl.read_csv(tmp_path / "again.csv").height == N_TASKS
+
+
+# --------------------------------------------------------------------------------------------------
+# the writer itself
+# --------------------------------------------------------------------------------------------------
+def test_an_interrupt_between_the_renames_puts_the_old_output_back(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    dest = tmp_path / "out"
+    with gio.atomic_dir(dest) as tmp:
+        (tmp / "part-0.parquet").write_bytes(b"old")
+    real = os.replace
+    calls: list[str] = []
+
+    def replace(src: object, dst: object) -> None:
+        calls.append(str(dst))
+        if len(calls) == 2:  # old moved aside, new not yet in place
+            raise KeyboardInterrupt
+        real(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(KeyboardInterrupt):
+        with gio.atomic_dir(dest) as tmp:
+            (tmp / "part-0.parquet").write_bytes(b"new")
+    monkeypatch.setattr(os, "replace", real)
+    assert (dest / "part-0.parquet").read_bytes() == b"old" and sorted(os.listdir(tmp_path)) == ["out"]
+    assert gio.remove_temporaries() == []  # nothing left to clean
+
+
+def test_remove_temporaries_cleans_what_an_interrupted_writer_holds(tmp_path: Path) -> None:
+    dest = tmp_path / "out"
+    ctx = gio.atomic_dir(dest)
+    tmp = ctx.__enter__()
+    (tmp / "half.parquet").write_bytes(b"x")
+    assert os.listdir(tmp_path) == [tmp.name]
+    assert gio.remove_temporaries() == [str(tmp)]
+    assert os.listdir(tmp_path) == []
+
+
+def test_plan_output_refuses_without_touching_anything(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text("task,worker,label\n")
+    (tmp_path / "sub").mkdir()
+    with pytest.raises(gio.OutputError, match="is the input"):
+        gio.plan_output(tmp_path / "sub" / ".." / "a.csv", inputs=[tmp_path / "a.csv"])
+    with pytest.raises(gio.OutputError, match="contains the input"):
+        gio.plan_output(tmp_path, inputs=[str(tmp_path / "*.csv")], directory=True)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        gio.plan_output(tmp_path / "nope" / "r.csv")
+    with pytest.raises(gio.OutputError, match="extension"):
+        gio.plan_output(tmp_path / "r.xlsx")
+    assert gio.plan_output("-", inputs=["-"]) is None
+    assert gio.plan_output(tmp_path / "r.csv", inputs=["-", "bundled:act_cf", None]) == tmp_path / "r.csv"
+    assert sorted(os.listdir(tmp_path)) == ["a.csv", "sub"]
