@@ -407,3 +407,104 @@ def test_aggregate_rating_kind_and_wrong_model_for_the_kind(tmp_path, capsys):
     capsys.readouterr()
     assert main(["aggregate", str(src), "--kind", "rating", "--model", "ds"]) == 2
     assert "not for rating data" in capsys.readouterr().err
+
+
+# --- every failure one line, interrupts, stdout, memory (issue 9) ------------------------------------
+def _panic_class() -> type:
+    """A stand-in for polars' ``pyo3_runtime.PanicException`` (a BaseException, not an Exception)."""
+    return type("PanicException", (BaseException,), {"__module__": "pyo3_runtime"})
+
+
+@pytest.mark.parametrize("failure", ["panic", "memory", "overflow", "recursion", "arrow", "bug"])
+def test_any_failure_is_one_line_exit_2_and_debug_adds_the_traceback(tmp_path: Path, capsys, monkeypatch,
+                                                                      failure: str) -> None:
+    import pyarrow as pa
+
+    from galton.judgments import Judgments
+
+    exc = {"panic": _panic_class()("index out of bounds: the len is 3"), "memory": MemoryError(),
+           "overflow": OverflowError("int too big to convert"), "recursion": RecursionError("too deep"),
+           "arrow": pa.ArrowInvalid("bad row"), "bug": RuntimeError("something impossible")}[failure]
+
+    def broken(*args, **kwargs):
+        raise exc
+
+    monkeypatch.setattr(Judgments, "from_any", broken)
+    target = tmp_path / "res.csv"
+    rc, out, err = run(["aggregate", "bundled:welinder_bluebirds", "-o", target], capsys)
+    assert rc == 2 and err.count("\n") == 1 and err.startswith("galton: error: "), err
+    expected = {"panic": "polars failed (internal panic: index out of bounds", "memory": "out of memory",
+                "overflow": "OverflowError: int too big", "recursion": "RecursionError: too deep",
+                "arrow": "bad row", "bug": "RuntimeError: something impossible (unexpected"}[failure]
+    assert expected in err and "Traceback" not in err
+    assert not target.exists() and list(tmp_path.iterdir()) == []
+    rc, out, err = run(["--debug", "aggregate", "bundled:welinder_bluebirds", "-o", target], capsys)
+    assert rc == 2 and "Traceback (most recent call last)" in err and expected in err.splitlines()[-1]
+
+
+def test_main_in_process_restores_the_signal_handlers(capsys) -> None:
+    import signal
+
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    assert main(["models"]) == 0
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
+
+
+def test_keyboard_interrupt_exits_130_and_removes_temporaries(tmp_path: Path, capsys, monkeypatch) -> None:
+    from galton.io import _write as gio
+
+    def interrupted(fh, table, fmt):
+        fh.write(b"task,label\n")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(gio, "_write_to", interrupted)
+    (tmp_path / "res.csv").write_text("old\n")
+    rc, out, err = run(["aggregate", "bundled:welinder_bluebirds", "-m", "mv", "-o", tmp_path / "res.csv"], capsys)
+    assert rc == 130 and err == "galton: interrupted\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["res.csv"] and (tmp_path / "res.csv").read_text() == "old\n"
+
+
+def test_output_dash_prints_only_csv(capsys) -> None:
+    rc, out, err = run(["aggregate", "bundled:welinder_bluebirds", "-m", "mv", "-o", "-"], capsys)
+    assert rc == 0
+    df = pl.read_csv(out.encode())
+    assert df.height == datasets.load("welinder_bluebirds").judgments["task"].n_unique()
+    assert "tasks" in err and "output" in err
+
+
+def test_max_memory(tmp_path: Path, capsys) -> None:
+    rc, _, err = run(["aggregate", "bundled:welinder_bluebirds", "-m", "ds", "--max-memory", "1K",
+                      "-o", tmp_path / "r.csv"], capsys)
+    assert rc == 2 and err.count("\n") == 1 and "1.0 KiB" in err and not (tmp_path / "r.csv").exists()
+    rc, _, err = run(["aggregate", "bundled:welinder_bluebirds", "--max-memory", "lots"], capsys)
+    assert rc == 2 and "--max-memory" in err
+    rc, out, _ = run(["aggregate", "bundled:welinder_bluebirds", "-m", "ds", "--max-memory", "2G"], capsys)
+    assert rc == 0 and "tasks" in out
+
+
+def test_datasets_export_refuses_a_directory_and_writes_stdout(tmp_path: Path, capsys) -> None:
+    (tmp_path / "docs").mkdir()
+    rc, _, err = run(["datasets", "export", "welinder_bluebirds", tmp_path / "docs"], capsys)
+    assert rc == 2 and err.count("\n") == 1 and os.listdir(tmp_path / "docs") == []
+    rc, out, _ = run(["datasets", "export", "welinder_bluebirds", "-"], capsys)
+    assert rc == 0
+    assert pl.read_csv(out.encode()).height == datasets.load("welinder_bluebirds").judgments.height
+
+
+def test_ray_address_is_given_to_the_engine_not_the_environment(tmp_path: Path, capsys, monkeypatch) -> None:
+    from galton.workers import engine as engine_mod
+
+    seen = {}
+
+    class Recording(engine_mod.RayEngine):
+        def __init__(self, *args, **kwargs):
+            seen.update(kwargs, env=os.environ.get("RAY_ADDRESS"))
+            raise ValueError("no cluster here")
+
+    monkeypatch.setattr(engine_mod, "RayEngine", Recording)
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    rc, _, err = run(["aggregate", "bundled:welinder_bluebirds", "-m", "ds", "--ray-address", "10.0.0.1:6379"],
+                     capsys)
+    assert rc == 2 and "no cluster here" in err
+    assert seen["address"] == "10.0.0.1:6379" and seen["env"] is None
+    assert "RAY_ADDRESS" not in os.environ
