@@ -28,6 +28,10 @@ SIGNALS = tuple(s for s in (getattr(signal, "SIGINT", None), getattr(signal, "SI
 
 _state: dict[str, Any] = {"signum": None}
 
+#: ``ray.init`` installs its own SIGTERM handler, ``sys.exit(signal.SIGTERM)``: the command treats
+#: ``SystemExit(15)`` as SIGTERM (clean-up, exit 143).
+RAY_SIGTERM_CODE = int(getattr(signal, "SIGTERM", 15))
+
 
 class Interrupted(KeyboardInterrupt):
     """Raised by the handler of SIGINT / SIGTERM; ``signum`` says which signal arrived."""
@@ -111,3 +115,10 @@ def restore(previous: dict[int, Any]) -> None:
 def cleaning() -> None:
     """Ignore further SIGINT / SIGTERM from now on (the command is cleaning up and exiting)."""
     _state["cleaning"] = True
+    if _state.get("installed"):
+        try:  # handlers others installed meanwhile (ray.init's SIGTERM) must not interrupt either
+            for s in SIGNALS:
+                if signal.getsignal(s) is not _raise_once:
+                    signal.signal(s, _raise_once)
+        except ValueError:  # pragma: no cover - not the main thread
+            pass

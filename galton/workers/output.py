@@ -4,8 +4,10 @@
 fitted parameters and writes ``task, label, confidence, p_<label>...`` (the columns of
 :func:`galton.io.results_table`) to a part file in a hidden temporary directory next to the
 destination. The driver then names the parts ``part-00000.parquet ...`` in shard order and renames
-the directory into place (:func:`galton.io.atomic_dir`): readers never see a half-written result and
-a failed run leaves nothing. Only file names travel back to the driver, never the results.
+the directory into place (:func:`galton.io.atomic_dir`): readers never see a half-written result,
+a failed or interrupted run leaves nothing, and the directory carries galton's marker
+(:data:`galton.io.MARKER`), without which an existing destination is never replaced. Only file
+names travel back to the driver, never the results.
 
 On a multi-machine cluster the destination must be on a file system that every node sees.
 """
@@ -77,7 +79,8 @@ def write_parquet_dir(engine: Any, posterior_fn: Callable[..., np.ndarray], para
     posterior_fn : ``fn(shard, params) -> (n_tasks_in_shard, K)`` task posteriors (a model's
         ``_posteriors``)
     params : the fitted parameters
-    path : destination directory (its parent must exist); replaced atomically when it exists
+    path : destination directory (its parent must exist); replaced atomically when it exists and
+        galton wrote it (else ``FileExistsError`` before any shard writes)
     label_names : the global label vocabulary
     task_names : the global task vocabulary, for shards that do not carry their own task ids
 

@@ -1,0 +1,364 @@
+"""``galton aggregate``: the aggregate subcommand of :mod:`galton.cli`.
+
+The outputs are checked first (:func:`galton.io.plan_output`: never an input, never inside or
+around an input, never a directory galton did not write), then the input is read once (stdin and
+pipes cannot be read twice) and its kind detected from the columns, then the model is fitted and
+the results are written atomically (or to stdout with ``-o -``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import inspect
+import os
+import time
+import warnings
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+
+from ._cli_prefs import aggregate_other, detect_kind, input_columns, pairs_path
+from .cli import BUNDLED_PREFIX, PROG, CLIError, _one_line, _reader_errors, _report_warnings
+
+__all__ = ["cmd_aggregate"]
+
+
+def _load_input(spec: str) -> tuple[Any, Any]:
+    """(data, the bundled dataset's gold or None) for an INPUT argument."""
+    if spec.startswith(BUNDLED_PREFIX):
+        from . import datasets
+
+        name = spec[len(BUNDLED_PREFIX):]
+        ds = datasets.load(name, frame="arrow")
+        return ds.judgments, ds.gold
+    path = Path(spec)
+    if not path.exists():
+        hint = ""
+        if ":" not in spec:
+            from . import datasets
+
+            if spec in datasets.names():
+                hint = f"; for the bundled dataset write bundled:{spec}"
+        raise FileNotFoundError(f"input {spec!r} does not exist{hint}")
+    return str(path), None
+
+
+def _read_gold(gold: Any, task_col: str, label_col: str) -> Any:
+    """Gold as a pyarrow Table with columns task, label (rows with a null dropped)."""
+    from .judgments import to_arrow
+
+    table = to_arrow(gold)
+    tcol = task_col if task_col in table.column_names else "task"
+    lcol = label_col if label_col in table.column_names else "label"
+    missing = [c for c in (tcol, lcol) if c not in table.column_names]
+    if missing:
+        raise ValueError(
+            f"gold is missing column(s) {missing}; it has {table.column_names}. Gold needs columns "
+            f"task and label (or {task_col!r} and {label_col!r})"
+        )
+    return table.select([tcol, lcol]).rename_columns(["task", "label"]).drop_null()
+
+
+def _gold_pairs(table: Any, judgments: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(task codes, gold label values) for the gold rows whose task has judgments."""
+    tasks = table.column("task").to_numpy(zero_copy_only=False)
+    values = table.column("label").to_numpy(zero_copy_only=False)
+    if tasks.dtype.kind in "US":
+        tasks = tasks.astype(object)
+    tidx = judgments.task_index(tasks)
+    keep = tidx >= 0
+    if not keep.any():
+        ex_gold = tasks[:3].tolist()
+        ex_data = judgments.task_names[:3].tolist()
+        raise ValueError(
+            f"gold shares no task with the judgments (gold task ids look like {ex_gold}, the "
+            f"judgments' like {ex_data}); check --task-col and the gold file"
+        )
+    return tidx[keep].astype(np.int64), values[keep]
+
+
+def _accuracy(pred_values: np.ndarray, gold_values: np.ndarray) -> int:
+    """Number of equal pairs, comparing numbers as numbers and anything else as text."""
+    p, g = np.asarray(pred_values), np.asarray(gold_values)
+    if p.dtype.kind in "iufb" and g.dtype.kind in "iufb":
+        return int(np.sum(p.astype(np.float64) == g.astype(np.float64)))
+    return int(sum(str(a) == str(b) for a, b in zip(p.tolist(), g.tolist())))
+
+
+def _model_params(cls: type, args: argparse.Namespace, name: str) -> dict[str, Any]:
+    """Constructor parameters from the command line; refuses options the model cannot use."""
+    accepted = set(inspect.signature(cls.__init__).parameters) - {"self"}
+    params: dict[str, Any] = {}
+    engine = args.engine
+    if args.ray_address is not None:
+        if engine == "local":
+            raise CLIError("--ray-address needs --engine ray")
+        engine = "ray"
+    for option, key, value in (("--engine", "engine", engine), ("--shards", "n_shards", args.shards),
+                               ("--max-iter", "max_iter", args.max_iter)):
+        if value is None:
+            continue
+        if key not in accepted:
+            raise CLIError(f"model {name!r} does not take {option} (it is not an iterative model)")
+        params[key] = value
+    if args.shards is not None and args.shards < 1:
+        raise CLIError(f"--shards must be >= 1, not {args.shards}")
+    if args.max_iter is not None and args.max_iter < 1:
+        raise CLIError(f"--max-iter must be >= 1, not {args.max_iter}")
+    if args.seed is not None and "random_state" in accepted:
+        params["random_state"] = args.seed
+    if "progress" in accepted:
+        params["progress"] = False if args.quiet else None  # None: shown on a TTY after 1 s
+    return params
+
+
+def _dir_output(path: str | None) -> bool:
+    """A name without an extension is a Parquet directory (``-`` is standard output)."""
+    return path is not None and path != "-" and not Path(path).suffix
+
+
+def _plan_outputs(args: argparse.Namespace, kind: str | None) -> None:
+    """Refuse the outputs before anything is read (see :func:`galton.io.plan_output`)."""
+    from .io import plan_output
+
+    if args.output is None:
+        return
+    inputs = [args.input, args.gold]
+    plan_output(args.output, inputs=inputs, directory=_dir_output(args.output), what="--output")
+    if kind == "pairwise" and args.output != "-" and Path(args.output).suffix:
+        plan_output(pairs_path(args.output), inputs=inputs, what="--output (pair probabilities)")
+
+
+def _memory_guard(args: argparse.Namespace) -> Any:
+    """The ``--max-memory`` limit around a fit (galton.aggregator's memory guard)."""
+    if args.max_memory is None:
+        return contextlib.nullcontext()
+    from .aggregator._memory import memory_limit
+
+    return memory_limit(args.max_memory)
+
+
+def _check_memory_option(args: argparse.Namespace) -> None:
+    if args.max_memory is not None:
+        from .aggregator._memory import parse_size
+
+        try:
+            parse_size(args.max_memory)
+        except ValueError as exc:
+            raise CLIError(f"--max-memory: {_one_line(exc)}") from None
+
+
+def _schema_only(spec: str) -> bool:
+    """True when the input's columns can be read without reading (or consuming) its data: a
+    regular Parquet file, a directory of Parquet files or a glob."""
+    import stat
+
+    if spec == "-" or spec.startswith(BUNDLED_PREFIX):
+        return False
+    if any(c in spec for c in "*?[") and not os.path.exists(spec):
+        return True
+    try:
+        mode = os.stat(spec).st_mode
+    except OSError:
+        return False
+    return stat.S_ISDIR(mode) or (stat.S_ISREG(mode) and Path(spec).suffix.lower() in (".parquet", ".pq"))
+
+
+def _read_table(spec: str) -> Any:
+    """The whole input as one Arrow table, read once (stdin and FIFOs cannot be read twice)."""
+    from .io import to_arrow
+
+    try:
+        return to_arrow(spec)
+    except _reader_errors() as exc:
+        raise CLIError(f"cannot read {spec!r}: {_one_line(exc)}") from None
+
+
+def _write_results(model: Any, path: str) -> None:
+    """The results table to a file or stdout, or to ``path/part-00000.parquet`` when ``path`` has
+    no extension."""
+    from .io import atomic_dir, results_table, write_table
+
+    if not _dir_output(path):
+        write_table(results_table(model), path)
+        return
+    with atomic_dir(path) as tmp:
+        write_table(results_table(model), tmp / "part-00000.parquet")
+
+
+def _sharded_input(spec: str, cls: type, params: dict[str, Any]) -> bool:
+    """True when the input goes through distributed ingest: --engine ray, an EM model, and a
+    directory, glob or Parquet file."""
+    from .aggregator._base import EMAggregator
+
+    if params.get("engine") != "ray" or not issubclass(cls, EMAggregator) or spec.startswith(BUNDLED_PREFIX):
+        return False
+    path = Path(spec)
+    return path.is_dir() or any(c in spec for c in "*?[") or path.suffix.lower() in (".parquet", ".pq")
+
+
+def _aggregate_sharded(args: argparse.Namespace, out: TextIO, err: TextIO, cls: type, name: str,
+                       params: dict[str, Any]) -> int:
+    """``--engine ray`` on Parquet files: read in parallel by Ray tasks straight into the shard
+    actors (galton.workers.ingest); a directory --output is written by the shards themselves."""
+    from .io import results_table, write_table
+    from .workers.sharded import fit_parquet
+
+    gold = None if args.gold is None else _read_gold(args.gold, args.task_col, args.label_col)
+    if args.use_gold and gold is None:
+        raise CLIError("--use-gold needs --gold FILE")
+    to_dir = _dir_output(args.output)
+    model = cls(**{k: v for k, v in params.items() if k not in ("engine", "n_shards")})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        start = time.perf_counter()
+        try:
+            with _memory_guard(args):
+                data = fit_parquet(
+                    model, args.input, address=args.ray_address, n_shards=args.shards,
+                    results_dir=args.output if to_dir else None, task_col=args.task_col,
+                    worker_col=args.worker_col, label_col=args.label_col, on_invalid=args.on_invalid,
+                    gold=gold if args.use_gold else None,
+                )
+        except _reader_errors() as exc:
+            raise CLIError(f"cannot read {args.input!r}: {_one_line(exc)}") from None
+        except AttributeError as exc:  # ShardedCodesError: the model reads codes in the driver
+            if "load_parquet" not in str(exc):
+                raise
+            raise CLIError(f"model {name!r} cannot run on distributed ingest yet ({_one_line(exc)}); "
+                           "use --engine local, or another model such as ds") from None
+        seconds = time.perf_counter() - start
+    gold_pairs = None
+    if gold is not None and model.label_codes_ is not None:
+        gold_pairs = _gold_pairs(gold, data)
+    elif gold is not None and not args.quiet:
+        err.write(f"{PROG}: note: no accuracy: the labels went to {args.output} without passing "
+                  "through this process\n")
+    if args.output is not None and not to_dir:
+        write_table(results_table(model), args.output)
+    if not args.quiet:
+        _report_warnings(caught, err)
+        _summary(err if args.output == "-" else out, model, data, name, cls, seconds, gold_pairs,
+                 args.output, args.use_gold)
+    return 0
+
+
+def _fit_engine(args: argparse.Namespace, params: dict[str, Any]) -> Any:
+    """A Ray engine on ``--ray-address`` for the fit (closed after it), else nothing."""
+    if args.ray_address is None or params.get("engine") != "ray":
+        return contextlib.nullcontext(None)
+    from .workers.engine import RayEngine
+
+    return RayEngine(n_shards=args.shards, address=args.ray_address)
+
+
+def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``galton aggregate``: refuse the outputs, read the input once, fit, write, summarise."""
+    from .aggregator import _registry
+    from .judgments import Judgments
+
+    _check_memory_option(args)
+    _plan_outputs(args, "pairwise" if args.kind == "pairwise" else None)  # before anything is read
+    if args.gold is not None and not Path(args.gold).exists():
+        raise FileNotFoundError(f"gold file {args.gold!r} does not exist")
+    summary_out = err if args.output == "-" else out  # stdout carries the CSV results
+    bundled = args.input.startswith(BUNDLED_PREFIX)
+    table, gold, kind = None, None, "categorical"
+    if bundled:
+        table, gold = _load_input(args.input)
+    else:
+        if args.input != "-" and not any(c in args.input for c in "*?["):
+            _load_input(args.input)  # a missing file fails here with its message
+        if _schema_only(args.input):
+            columns = input_columns(args.input)
+        else:
+            table = _read_table(args.input)  # once: stdin and FIFOs cannot be read twice
+            columns = table.column_names
+        if args.kind != "categorical":
+            kind = detect_kind(columns, args.kind)
+    if kind != "categorical":
+        _plan_outputs(args, kind)
+        if _dir_output(args.output):
+            raise CLIError(f"--output for {kind} data must be a file (.parquet, .csv, .tsv) or -")
+        data = table if table is not None else _read_table(args.input)
+        with _memory_guard(args):
+            return aggregate_other(kind, data, args, summary_out, err, _model_params)
+    name = args.model or _registry.default_name()
+    cls = _registry.get(name)  # unknown name: ValueError listing the valid ones
+    name = getattr(cls, "registry_name", name)
+    params = _model_params(cls, args, name)
+    if table is None and _sharded_input(args.input, cls, params):
+        return _aggregate_sharded(args, out, err, cls, name, params)
+
+    if table is None:
+        table = _read_table(args.input)
+    try:
+        judgments = Judgments.from_any(
+            table, task_col=args.task_col, worker_col=args.worker_col, label_col=args.label_col,
+            on_invalid=args.on_invalid,
+        )
+    except _reader_errors() as exc:  # a file the readers cannot parse
+        raise CLIError(f"cannot read {args.input!r}: {_one_line(exc)}") from None
+    if args.gold is not None:
+        gold = args.gold
+    if args.use_gold and gold is None:
+        raise CLIError("--use-gold needs --gold FILE (or a bundled:NAME input that has gold)")
+    gold_table = None if gold is None else _read_gold(gold, args.task_col, args.label_col)
+    gold_pairs = None if gold_table is None else _gold_pairs(gold_table, judgments)
+
+    model = cls(**params)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        start = time.perf_counter()
+        try:
+            with _memory_guard(args), _fit_engine(args, params) as engine:
+                extra = {} if engine is None else {"engine": engine}
+                model.fit(judgments, gold_table, **extra) if args.use_gold else model.fit(judgments, **extra)
+        except ValueError as exc:
+            if args.use_gold or "gold" not in str(exc):
+                raise
+            raise CLIError(f"{_one_line(exc)} (command line: --gold FILE --use-gold)") from None
+        seconds = time.perf_counter() - start
+
+    if args.output is not None:
+        _write_results(model, args.output)
+
+    if not args.quiet:
+        _report_warnings(caught, err)
+        _summary(summary_out, model, judgments, name, cls, seconds, gold_pairs, args.output, args.use_gold)
+    return 0
+
+
+def _summary(out: TextIO, model: Any, judgments: Any, name: str, cls: type, seconds: float,
+             gold_pairs: tuple[np.ndarray, np.ndarray] | None, output: str | None,
+             used_gold: bool = False) -> None:
+    rows: list[tuple[str, str]] = [
+        ("tasks", str(judgments.n_tasks)),
+        ("workers", str(judgments.n_workers)),
+        ("judgments", str(judgments.n_judgments)),
+        ("labels", str(judgments.n_labels)),
+    ]
+    if judgments.n_dropped:
+        rows.append(("dropped", f"{judgments.n_dropped} rows with missing values"))
+    n_iter = getattr(model, "n_iter_", None)
+    converged = getattr(model, "converged_", None)
+    rows += [
+        ("model", f"{name} ({cls.__name__})"),
+        ("iterations", "-" if n_iter is None else str(n_iter)),
+        ("converged", "-" if converged is None else ("yes" if converged else "no")),
+        ("seconds", f"{seconds:.3f}"),
+    ]
+    if gold_pairs is not None:
+        tidx, values = gold_pairs
+        pred = judgments.label_names[np.asarray(model.label_codes_)[tidx]]
+        correct = _accuracy(pred, values)
+        total = int(tidx.size)
+        note = "; the model was given this gold" if used_gold else ""
+        rows.append(("accuracy", f"{correct / total:.6f} ({correct}/{total} tasks with gold{note})"))
+    if output is not None:
+        rows.append(("output", output))
+    width = max(len(k) for k, _ in rows) + 2
+    for key, value in rows:
+        out.write(f"{key:<{width}}{value}\n")
