@@ -29,9 +29,14 @@ import numpy as np
 from .._progress import Progress
 from ..judgments import Judgments, encode_gold
 from ._engine import open_engine
+from ._memory import FLOAT, check_model, judgments_bytes
 from ._results import Output
 
-__all__ = ["BaseAggregator", "EMAggregator", "ConvergenceWarning", "NotFittedError", "argmax_ties_low"]
+__all__ = ["BaseAggregator", "EMAggregator", "ConvergenceWarning", "NotFittedError", "argmax_ties_low",
+           "tied_to_max", "TIE_RTOL"]
+
+#: values within this share of a row's largest value (at least 1) of it are tied
+TIE_RTOL = 1e-9
 
 
 class ConvergenceWarning(UserWarning):
@@ -42,10 +47,24 @@ class NotFittedError(ValueError, AttributeError):
     """A result was asked of a model that has not been fitted."""
 
 
+def tied_to_max(p: np.ndarray) -> np.ndarray:
+    """Boolean mask of the entries of each row tied with the row's maximum: within
+    ``TIE_RTOL * max(1, |row max|)`` of it. Probabilities (max <= 1) use an absolute tolerance of
+    1e-9, log-scores one relative to their size; either way far above the 1e-15 that float
+    summation order leaves, far below any difference a model means. NaN entries are never tied."""
+    p = np.asarray(p, dtype=np.float64)
+    top = np.max(p, axis=1, keepdims=True)
+    return p >= top - TIE_RTOL * np.maximum(1.0, np.abs(top))
+
+
 def argmax_ties_low(p: np.ndarray) -> np.ndarray:
     """Row-wise argmax; ties go to the lowest label code, i.e. the smallest label value in sorted
-    order. This is galton's one tie rule: it does not depend on row order or library versions."""
-    return np.argmax(p, axis=1).astype(np.int32)
+    order. This is galton's one tie rule, used by every model and writer that picks a label: values
+    within a tolerance of the row maximum (see :func:`tied_to_max`) are tied, so the choice does not
+    depend on row order, the float summation order it implies, or library versions."""
+    if p.shape[0] == 0:
+        return np.zeros(0, dtype=np.int32)
+    return np.argmax(tied_to_max(p), axis=1).astype(np.int32)
 
 
 class BaseAggregator:
@@ -75,6 +94,31 @@ class BaseAggregator:
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({params})"
+
+    # ---------------------------------------------------------------- memory guard
+    #: float arrays of n_tasks x n_labels a categorical fit holds at its peak (posteriors, the
+    #: probability frame, scratch)
+    _task_label_arrays = 4
+
+    def memory_estimate(self, n_tasks: int, n_workers: int, n_labels: int,
+                        n_judgments: int) -> tuple[int, str]:
+        """Peak memory a fit adds for data of these sizes, in bytes, and the sizes that drive it
+        in words. This default grows with the judgments and, for categorical models, with tasks x
+        labels; models with larger parameters (confusion matrices) override it."""
+        if self.kind != "categorical":
+            return judgments_bytes(n_judgments), f"{n_judgments:,} judgments"
+        tk = self._task_label_arrays * FLOAT * int(n_tasks) * int(n_labels)
+        return (judgments_bytes(n_judgments) + tk,
+                f"{n_tasks:,} tasks x {n_labels:,} labels (task posteriors) and {n_judgments:,} judgments")
+
+    def _check_memory(self, data: Any) -> None:
+        """Refuse, before any allocation, a fit whose :meth:`memory_estimate` passes the limit
+        (:func:`galton.aggregator.memory_limit`); raises :class:`MemoryLimitError`."""
+        n_tasks = getattr(data, "n_tasks", None)
+        if n_tasks is None:
+            n_tasks = getattr(data, "n_items", 0)
+        check_model(self, int(n_tasks), int(getattr(data, "n_workers", 0)),
+                    int(getattr(data, "n_labels", 2)), int(getattr(data, "n_judgments", 0)))
 
     # ---------------------------------------------------------------- input handling
     def _reset(self) -> None:
@@ -224,6 +268,7 @@ class EMAggregator(BaseAggregator):
                 data, gold, task_col=task_col, worker_col=worker_col, label_col=label_col, **encode_options
             )
         self._validate_params(judgments)
+        self._check_memory(judgments)
         rng = np.random.default_rng(self.random_state)
         if not sharded:
             eng, own = open_engine(self, engine, n_shards)
@@ -298,7 +343,11 @@ class EMAggregator(BaseAggregator):
             stats = eng.map_sum(self._e_step, params)
             obj = self._objective(stats, params)
             history.append(obj)
+            # the M-step needs no old parameters: drop them (and the statistics right after) so
+            # that two sets of large arrays never coexist (confusion matrices: W x K x K each)
+            params = None
             params = self._m_step(stats)
+            stats = None
             delta = abs(history[-1] - history[-2]) / n if len(history) > 1 else float("inf")
             converged = delta < self.tol
             rate = judgments.n_judgments * (it - start) / max(time.perf_counter() - t0, 1e-9)

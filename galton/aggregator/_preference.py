@@ -310,6 +310,7 @@ class PreferenceAggregator(EMAggregator):
         self.__dict__.pop("_lazy", None)
         obj = self._encode(data, **encode_options)
         self._validate_params(obj)
+        self._check_memory(obj)
         rng = np.random.default_rng(self.random_state)
         eng, own = open_engine(self, engine, n_shards)
         try:

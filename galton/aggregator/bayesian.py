@@ -38,6 +38,28 @@ def _shifted(x: Any, term: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarr
     return y.reshape(shape), acc.reshape(shape)
 
 
+_CHUNK = 1 << 16  #: elements per block of the special functions (bounds their scratch memory)
+
+
+def _blockwise(fn: Callable[[np.ndarray], np.ndarray]) -> Callable[[Any], np.ndarray]:
+    """``fn`` applied to blocks of ``_CHUNK`` elements of a large input: every element is computed
+    alone, so the result is the same to the last bit, and the scratch arrays (10 per element in
+    the recurrence) stay a few MB instead of ten times the input."""
+
+    def wrapped(x: Any) -> np.ndarray:
+        if np.size(x) <= _CHUNK:
+            return fn(x)
+        flat = np.ravel(np.asarray(x, dtype=np.float64))
+        out = np.empty(flat.size)
+        for lo in range(0, flat.size, _CHUNK):
+            out[lo:lo + _CHUNK] = fn(flat[lo:lo + _CHUNK])
+        return out.reshape(np.shape(x))
+
+    wrapped.__name__, wrapped.__doc__ = fn.__name__, fn.__doc__
+    return wrapped
+
+
+@_blockwise
 def digamma(x: np.ndarray) -> np.ndarray:
     """The digamma function psi(x) = d/dx log Gamma(x), for x > 0 (absolute error < 1e-13).
 
@@ -50,6 +72,7 @@ def digamma(x: np.ndarray) -> np.ndarray:
     return acc + np.log(y) - 0.5 / y - series
 
 
+@_blockwise
 def trigamma(x: np.ndarray) -> np.ndarray:
     """psi'(x) for x > 0 (relative error < 1e-13): the same shift, then the asymptotic series."""
     y, acc = _shifted(x, lambda v: (1.0 / (v * v)).sum(axis=1))
@@ -60,6 +83,7 @@ def trigamma(x: np.ndarray) -> np.ndarray:
     return acc + series
 
 
+@_blockwise
 def gammaln(x: np.ndarray) -> np.ndarray:
     """log Gamma(x) for x > 0 (absolute error < 1e-13): the same shift, then Stirling's series."""
     y, acc = _shifted(x, lambda v: -np.log(v.prod(axis=1)))
@@ -74,7 +98,9 @@ def _dirichlet_kl(post: np.ndarray, prior: np.ndarray, elog: np.ndarray, axis: i
     ``elog`` holds E[log theta] = psi(post) - psi(sum post) under ``post``."""
     kl = gammaln(post.sum(axis=axis)).sum() - gammaln(post).sum()
     kl -= gammaln(prior.sum(axis=axis)).sum() - gammaln(prior).sum()
-    kl += ((post - prior) * elog).sum()
+    diff = post - prior
+    diff *= elog
+    kl += diff.sum()
     return float(kl)
 
 
@@ -320,6 +346,10 @@ class BayesianDawidSkene(ConfusionEM):
         self.n_shards = n_shards
         self.progress = progress
 
+    #: measured peak: 4.9 worker x label x label arrays (old and new a, a0 and table, the counts,
+    #: the special functions' outputs); see tests/aggregator/test_memory_guard.py
+    _confusion_arrays = 6
+
     def fit(self, data: Any, gold: Any = None, **kwargs: Any) -> "BayesianDawidSkene":
         """Fit by variational Bayes; ``gold`` (crowd-kit: ``true_labels``) clamps known tasks."""
         if "true_labels" in kwargs:
@@ -363,7 +393,8 @@ class BayesianDawidSkene(ConfusionEM):
         a = a0 + counts
         b0 = self._class_prior
         b = stats["class_counts"] + b0
-        elog_e = digamma(a) - digamma(a.sum(axis=1, keepdims=True))
+        elog_e = digamma(a)
+        elog_e -= digamma(a.sum(axis=1, keepdims=True))
         elog_p = digamma(b) - digamma(b.sum())
         return {"table": elog_e.reshape(w * k, k), "logprior": elog_p, "a": a, "a0": a0, "b": b,
                 "b0": b0, "accuracy": m, "worker_accuracy": mu}

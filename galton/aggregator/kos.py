@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from ._base import BaseAggregator
+from ._base import TIE_RTOL, BaseAggregator
 from ._engine import Shard, add_stats, open_engine
 from ._registry import register
 
@@ -130,6 +130,7 @@ class KOS(BaseAggregator):
             )
         if int(self.n_iter) < 0:
             raise ValueError(f"n_iter must be >= 0, not {self.n_iter}")
+        self._check_memory(judgments)
         key = int(np.random.default_rng(self.random_state).integers(0, 2**63 - 1))
         eng, own = open_engine(self, engine, n_shards)
         try:
@@ -138,12 +139,15 @@ class KOS(BaseAggregator):
         finally:
             if own:
                 eng.close()
-        post = np.zeros((judgments.n_tasks, 2))
-        post[scores > 0, 0] = 1.0
-        post[scores < 0, 1] = 1.0
-        post[scores == 0] = 0.5
-        self._store(judgments, post, output)
         m = np.max(np.abs(scores)) if scores.size else 0.0
+        # a score within TIE_RTOL of 0, relative to the largest, is a tie: float summation order
+        # must not decide it (the tie rule then gives the lower label)
+        tie = np.abs(scores) <= TIE_RTOL * m
+        post = np.zeros((judgments.n_tasks, 2))
+        post[(scores > 0) & ~tie, 0] = 1.0
+        post[(scores < 0) & ~tie, 1] = 1.0
+        post[tie] = 0.5
+        self._store(judgments, post, output)
         self.scores_ = self._out.per_task(judgments.task_names, scores / m if m > 0 else scores, "score")
         if totals.size == 0:
             totals = np.zeros(judgments.n_workers)

@@ -33,7 +33,7 @@ import numpy as np
 
 from .._progress import Progress
 from ..judgments import Judgments, _lookup, encode_gold, to_arrow
-from ._base import BaseAggregator, ConvergenceWarning, argmax_ties_low
+from ._base import BaseAggregator, ConvergenceWarning, argmax_ties_low, tied_to_max
 from ._engine import Shard, open_engine
 from ._kernels import vote_counts
 from ._registry import register
@@ -118,7 +118,7 @@ def label_codes(shares: np.ndarray, task_ids: np.ndarray, tie_key: int | None) -
     or to a tied label chosen by a hash of (``tie_key``, global task code, label code)."""
     if tie_key is None:
         return argmax_ties_low(shares)
-    tied = shares == shares.max(axis=1, keepdims=True)
+    tied = tied_to_max(shares)
     noise = _tie_noise(task_ids, shares.shape[1], tie_key) | np.uint64(1)
     return np.argmax(np.where(tied, noise, np.uint64(0)), axis=1).astype(np.int32)
 
@@ -312,6 +312,7 @@ class VoteAggregator(BaseAggregator):
         judgments, _ = self._prepare(data, None, task_col=task_col, worker_col=worker_col,
                                      label_col=label_col, **encode_options)
         gold_codes = self._encode_gold(gold, judgments)
+        self._check_memory(judgments)
         weights = None
         if skills is not None:
             weights = self._fill_missing(skill_array(skills, judgments.worker_names), judgments.worker_names)

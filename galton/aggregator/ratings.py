@@ -147,6 +147,7 @@ class _StatisticRating(RatingAggregator):
         _no_gold(gold)
         judgments, _ = self._prepare(data, None, **encode_options)
         values = numeric_values(judgments)
+        self._check_memory(judgments)
         eng, own = open_engine(self, engine, n_shards)
         try:
             eng.load(judgments, None)

@@ -1,0 +1,201 @@
+"""Memory guard: a model estimates what a fit will allocate and refuses, before allocating, when
+that passes a limit.
+
+Every model has ``memory_estimate(n_tasks, n_workers, n_labels, n_judgments) -> (bytes, what)``:
+the peak memory its fit adds, and the sizes that drive it in words (``"1,480 workers x 1,000
+labels x 1,000 labels (confusion matrices)"``). The fit calls :func:`check_model` as soon as the
+data sizes are known and before any engine is opened, so a fit that cannot succeed fails in
+seconds with a :class:`MemoryLimitError` that says how much it would need, what the limit is and
+what to do, instead of swapping or being killed by the operating system.
+
+The limit, first match wins:
+
+1. :func:`memory_limit` (a context manager; a context variable, so it is safe with threads and
+   nested uses), e.g. ``with galton.aggregator.memory_limit("4G"): model.fit(df)``;
+2. the environment variable ``GALTON_MAX_MEMORY`` (``4G``, ``500M``, ``1.5GiB`` or bytes);
+3. half of this machine's physical memory (:data:`DEFAULT_SHARE`), or :data:`FALLBACK_BYTES` when
+   the operating system does not say.
+
+``memory_limit(None)`` or ``GALTON_MAX_MEMORY=none`` turns the guard off. Sizes use binary units
+(``1K = 1024``), as ``ulimit``, Docker and Java's ``-Xmx`` do.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import re
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+__all__ = [
+    "MemoryLimitError", "memory_limit", "current_limit", "parse_size", "format_size",
+    "physical_memory", "check_model", "FLOAT", "DEFAULT_SHARE", "FALLBACK_BYTES", "ENV_VAR",
+    "judgments_bytes",
+]
+
+FLOAT = 8  #: bytes of one float64
+DEFAULT_SHARE = 0.5  #: share of the physical memory a fit may use by default
+FALLBACK_BYTES = 8 * 2**30  #: the default limit when the physical memory is unknown
+ENV_VAR = "GALTON_MAX_MEMORY"
+#: bytes per judgment of a fit's own copies of the data (codes, shard layout, caches)
+JUDGMENT_BYTES = 96
+
+_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40, "P": 2**50}
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([KMGTP]?)(?:I?B)?\s*$", re.IGNORECASE)
+_OFF = ("none", "off", "unlimited", "inf")
+
+#: (bytes or None for no limit, where it comes from); unset: the environment / default decide
+_LIMIT: contextvars.ContextVar[tuple[int | None, str] | None] = contextvars.ContextVar(
+    "galton_memory_limit", default=None
+)
+
+
+class MemoryLimitError(ValueError):
+    """A fit would need more memory than the limit (see :func:`memory_limit`)."""
+
+
+def parse_size(value: Any) -> int | None:
+    """Bytes from a size: an integer, or text such as ``"4G"``, ``"500M"``, ``"1.5GiB"``, ``"2kb"``
+    or ``"123"``; ``None`` for ``"none"`` / ``"off"`` / ``"unlimited"`` (no limit).
+
+    Units K, M, G, T, P are powers of 1024, with or without a trailing ``B`` / ``iB``.
+
+    Raises
+    ------
+    ValueError
+        When the text is not a size, or the size is not positive.
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"a memory size must be a number of bytes or text like '4G', not {value!r}")
+    if isinstance(value, (int, float)):
+        if value != value or value <= 0:
+            raise ValueError(f"a memory size must be > 0 bytes, not {value!r}")
+        return None if value == float("inf") else int(value)
+    text = str(value).strip()
+    if text.lower() in _OFF:
+        return None
+    m = _SIZE_RE.match(text)
+    if m is None:
+        raise ValueError(
+            f"cannot read {value!r} as a memory size; use bytes or a number with a unit K, M, G or T "
+            "(powers of 1024), e.g. '4G', '500M', '1.5GiB', or 'none' for no limit"
+        )
+    n = int(float(m.group(1)) * _UNITS[m.group(2).upper()])
+    if n <= 0:
+        raise ValueError(f"a memory size must be > 0 bytes, not {value!r}")
+    return n
+
+
+def format_size(n: float) -> str:
+    """``"11.9 GiB"``, ``"500.0 MiB"``, ``"12 bytes"``."""
+    for unit, size in (("PiB", 2**50), ("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{int(n)} bytes"
+
+
+def physical_memory() -> int | None:
+    """This machine's physical memory in bytes, or None when the operating system does not say."""
+    try:
+        n = int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):
+        return None
+    return n if n > 0 else None
+
+
+def current_limit() -> tuple[int | None, str]:
+    """``(bytes or None, where it comes from)``: :func:`memory_limit` > ``GALTON_MAX_MEMORY`` > half
+    of the physical memory (or :data:`FALLBACK_BYTES`)."""
+    set_here = _LIMIT.get()
+    if set_here is not None:
+        return set_here
+    env = os.environ.get(ENV_VAR, "").strip()
+    if env:
+        try:
+            return parse_size(env), f"{ENV_VAR}={env}"
+        except ValueError as exc:
+            raise ValueError(f"environment variable {ENV_VAR}: {exc}") from None
+    phys = physical_memory()
+    if phys is None:
+        return FALLBACK_BYTES, "the default, as this machine's memory is unknown"
+    share = "half" if DEFAULT_SHARE == 0.5 else f"{DEFAULT_SHARE:.0%}"
+    return int(phys * DEFAULT_SHARE), f"{share} of this machine's memory"
+
+
+@contextmanager
+def memory_limit(nbytes: Any, *, source: str | None = None) -> Iterator[int | None]:
+    """Set the memory limit of the fits run inside the ``with`` block.
+
+    Parameters
+    ----------
+    nbytes : int, str or None
+        Bytes, or a size like ``"4G"`` (see :func:`parse_size`); None (or ``"none"``) turns the
+        guard off.
+    source : str, optional
+        How the limit was set, for the error message (default ``"set by memory_limit(...)"``;
+        the CLI passes ``"--max-memory 4G"``).
+
+    Examples
+    --------
+    >>> import galton
+    >>> with galton.aggregator.memory_limit("64G"):
+    ...     pass  # model.fit(df) may use up to 64 GiB here
+    """
+    n = None if nbytes is None else parse_size(nbytes)
+    if source is None:
+        source = "set by memory_limit(...)" if n is not None else "off"
+    token = _LIMIT.set((n, source))
+    try:
+        yield n
+    finally:
+        _LIMIT.reset(token)
+
+
+def judgments_bytes(n_judgments: int) -> int:
+    """What a fit allocates per judgment whatever the model: codes, shard layout and caches."""
+    return JUDGMENT_BYTES * int(n_judgments)
+
+
+#: models suggested, in this order, when one would pass the limit (those that fit are named)
+_ALTERNATIVES = ("mv", "wawa", "glad", "mace", "one_coin_ds", "ds")
+
+
+def _fits(model: Any, sizes: tuple[int, int, int, int], limit: int) -> list[str]:
+    from ._registry import get
+
+    own = getattr(type(model), "registry_name", None)
+    found = []
+    for name in _ALTERNATIVES:
+        try:
+            cls = get(name)
+        except ValueError:  # pragma: no cover - every alternative is registered
+            continue
+        if name == own or getattr(cls, "kind", None) != getattr(model, "kind", None):
+            continue
+        if cls().memory_estimate(*sizes)[0] <= limit:
+            found.append(name)
+    return found[:3]
+
+
+def check_model(model: Any, n_tasks: int, n_workers: int, n_labels: int, n_judgments: int) -> int:
+    """Raise :class:`MemoryLimitError` when ``model.memory_estimate(...)`` passes the current limit;
+    return the estimate in bytes otherwise."""
+    sizes = (int(n_tasks), int(n_workers), int(n_labels), int(n_judgments))
+    need, what = model.memory_estimate(*sizes)
+    limit, source = current_limit()
+    if limit is None or need <= limit:
+        return int(need)
+    name = getattr(type(model), "registry_name", type(model).__name__)
+    others = _fits(model, sizes, limit)
+    if others:
+        quoted = [f"'{o}'" for o in others]
+        listed = quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+        hint = f"use a model whose size fits, such as {listed}, "
+    else:
+        hint = "use fewer labels or split the data, "
+    raise MemoryLimitError(
+        f"model '{name}' would need about {format_size(need)} for {what}, over the limit of "
+        f"{format_size(limit)} ({source}); {hint}or raise the limit with --max-memory / "
+        f"{ENV_VAR} / galton.aggregator.memory_limit(...)"
+    )
