@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from .aggregator._registry import create, default_name, get
@@ -33,7 +34,7 @@ def _columns(data: Any) -> list[str]:
     if names is not None:
         return [str(c) for c in names]
     if isinstance(data, (str, bytes)) or hasattr(data, "__fspath__"):
-        from ._cli_prefs import input_columns
+        from .io import input_columns
 
         try:
             return input_columns(str(data))
@@ -43,7 +44,8 @@ def _columns(data: Any) -> list[str]:
 
 
 def aggregate(data: Any, model: str | None = None, *, kind: str = "auto", gold: Any = None,
-              engine: Any = None, output: str | None = None, **params: Any) -> Any:
+              engine: Any = None, output: str | None = None, address: str | None = None,
+              **params: Any) -> Any:
     """Fit an aggregation model and return it (results in ``labels_``, ``probas_``, ``skills_``...).
 
     Parameters
@@ -59,7 +61,10 @@ def aggregate(data: Any, model: str | None = None, *, kind: str = "auto", gold: 
     gold : optional known labels, clamped during the fit (categorical models)
     engine : "local" (default) or "ray"
     output : "pandas", "polars" or "arrow"; default: the input's frame type
-    **params : model parameters (for example ``n_iter=50``)
+    address : Ray cluster to run on (implies ``engine="ray"``; else ``RAY_ADDRESS``, else a new
+        local instance)
+    **params : model parameters (for example ``n_iter=50``) and data options of the model's ``fit``
+        (for example ``task_col="item"``, ``on_invalid="drop"``, ``n_shards=4``)
 
     Examples
     --------
@@ -82,10 +87,22 @@ def aggregate(data: Any, model: str | None = None, *, kind: str = "auto", gold: 
         if model_kind != kind:
             raise ValueError(f"model {name!r} is for {model_kind} data, not {kind}; leave out kind= or "
                              f"pick one of galton.aggregator.names(kind={kind!r})")
-    est = create(name, **params)
-    kwargs: dict[str, Any] = {}
+    accepted = set(inspect.signature(get(name).__init__).parameters) - {"self"}
+    est = create(name, **{k: v for k, v in params.items() if k in accepted})
+    kwargs: dict[str, Any] = {k: v for k, v in params.items() if k not in accepted}
+    owned = None
+    if address is not None:
+        if engine not in (None, "ray"):
+            raise ValueError(f"address= runs on Ray; leave out engine={engine!r} or pass engine='ray'")
+        from .aggregator._engine import resolve_engine
+
+        engine = owned = resolve_engine("ray", address=address, n_shards=kwargs.pop("n_shards", None))
     if engine is not None:
         kwargs["engine"] = engine
     if output is not None:
         kwargs["output"] = output
-    return est.fit(data, gold, **kwargs)
+    try:
+        return est.fit(data, gold, **kwargs)
+    finally:
+        if owned is not None:
+            owned.close()

@@ -19,7 +19,8 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from ._cli_prefs import aggregate_other, detect_kind, input_columns, pairs_path
+from ._cli_prefs import aggregate_other, detect_kind, pairs_path
+from .io import input_columns
 from .cli import BUNDLED_PREFIX, PROG, CLIError, _one_line, _reader_errors, _report_warnings
 
 __all__ = ["cmd_aggregate"]
@@ -46,27 +47,27 @@ def _load_input(spec: str) -> tuple[Any, Any]:
 
 
 def _read_gold(gold: Any, task_col: str, label_col: str) -> Any:
-    """Gold as a pyarrow Table with columns task, label (rows with a null dropped)."""
-    from .judgments import to_arrow
+    """Gold as a pyarrow Table with columns task, label: one row per task, by the one set of gold
+    rules (galton._gold.read_gold); task ids are matched to the judgments' type later."""
+    import pyarrow as pa
 
-    table = to_arrow(gold)
+    from ._gold import read_gold
+
+    from .io import to_arrow
+
+    table = to_arrow(gold, ids=(task_col, "task"))
     tcol = task_col if task_col in table.column_names else "task"
     lcol = label_col if label_col in table.column_names else "label"
-    missing = [c for c in (tcol, lcol) if c not in table.column_names]
-    if missing:
-        raise ValueError(
-            f"gold is missing column(s) {missing}; it has {table.column_names}. Gold needs columns "
-            f"task and label (or {task_col!r} and {label_col!r})"
-        )
-    return table.select([tcol, lcol]).rename_columns(["task", "label"]).drop_null()
+    tasks, values = read_gold(table, task_col=tcol, label_col=lcol)
+    return pa.table({"task": pa.array(tasks.tolist()) if tasks.dtype == object else tasks,
+                     "label": pa.array(values.tolist()) if values.dtype == object else values})
 
 
 def _gold_pairs(table: Any, judgments: Any) -> tuple[np.ndarray, np.ndarray]:
     """(task codes, gold label values) for the gold rows whose task has judgments."""
-    tasks = table.column("task").to_numpy(zero_copy_only=False)
-    values = table.column("label").to_numpy(zero_copy_only=False)
-    if tasks.dtype.kind in "US":
-        tasks = tasks.astype(object)
+    from ._gold import read_gold
+
+    tasks, values = read_gold(table, judgments.task_names)
     tidx = judgments.task_index(tasks)
     keep = tidx >= 0
     if not keep.any():

@@ -5,49 +5,16 @@ aggregated preference probability of every compared pair, next to the main outpu
 from __future__ import annotations
 
 import argparse
-import os
 import time
 import warnings
 from pathlib import Path
 from typing import Any, TextIO
 
-__all__ = ["KINDS", "detect_kind", "aggregate_other", "input_columns"]
+__all__ = ["KINDS", "detect_kind", "aggregate_other"]
 
 from ._api import detect_kind  # noqa: E402  (one rule for the CLI and galton.aggregate)
 
 KINDS = ("auto", "categorical", "pairwise", "choice", "rating")
-
-
-def input_columns(path: str) -> list[str]:
-    """Column names of an input, from its schema or header only: a Parquet file, directory or glob
-    (the first file's schema), or the first line of a regular text file. ``[]`` for anything that
-    can only be read once (stdin ``-``, a pipe): read that whole, once, and take its columns."""
-    import json
-    import stat
-
-    from .io import input_files
-
-    text = str(path)
-    if text == "-":
-        return []
-    files = input_files(text)
-    first = Path(files[0])
-    suffix = first.suffix.lower()
-    if suffix in (".parquet", ".pq") or Path(text).is_dir():
-        import pyarrow.parquet as pq
-
-        return list(pq.read_schema(first).names)
-    if not stat.S_ISREG(os.stat(first).st_mode):
-        return []
-    with open(first, encoding="utf-8", errors="replace") as fh:
-        line = fh.readline().strip()
-    if suffix in (".jsonl", ".ndjson", ".json"):
-        try:
-            return list(json.loads(line)) if line else []
-        except ValueError:
-            return []
-    sep = "\t" if suffix == ".tsv" else ","
-    return [c.strip().strip('"') for c in line.split(sep)]
 
 
 def pairs_path(output: str) -> Path:

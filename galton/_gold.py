@@ -14,22 +14,23 @@ from .judgments import _MAX_EXAMPLES, plain_column
 if TYPE_CHECKING:
     from .judgments import Judgments
 
-__all__ = ["encode_gold"]
+__all__ = ["encode_gold", "read_gold"]
 
 _CANONICAL_INT = r"0|-?[1-9][0-9]{0,18}"
 
 
-def encode_gold(
-    gold: Any, judgments: "Judgments", *, task_col: str = "task", label_col: str = "label"
-) -> np.ndarray:
-    """Gold labels as an int32 array over ``judgments``' tasks, -1 where a task has no gold.
+def read_gold(gold: Any, names: np.ndarray | None = None, *, task_col: str = "task",
+              label_col: str = "label") -> tuple[np.ndarray, np.ndarray]:
+    """Gold as (task ids, label values), one row per task, by the one set of gold rules.
 
     ``gold`` may be a pandas Series indexed by task (crowd-kit's convention), a dict task -> label, a
     frame / table / path with ``task`` and ``label`` columns (files read by the one reader, task ids
-    by the canonical-integer rule). Gold for tasks without judgments is ignored; gold labels outside
-    the label set raise; a task listed twice with the same label counts once, with two different
-    labels it raises; task ids of another type than the judgments' raise (text ids that are all
-    canonical integers match integer tasks, and integer ids match text tasks by their digits).
+    by the canonical-integer rule). Rows with a missing task or label are skipped; a task listed
+    twice with the same label counts once, with two different labels it raises. With ``names`` (the
+    judgments' task vocabulary) task ids are brought to its type, and ids of another type raise
+    (text ids that are all canonical integers match integer tasks, and integer ids match text tasks
+    by their digits). Labels are returned as given (``-0.0`` as ``0.0``): a gold label that no
+    worker chose is a real miss of the crowd, so this does not check the label set.
     """
     if type(gold).__module__.split(".")[0] == "pandas" and hasattr(gold, "index") and gold.ndim == 1:
         tasks = np.asarray(gold.index.to_numpy())
@@ -57,15 +58,28 @@ def encode_gold(
         valid &= np.array([t is not None and t == t for t in tasks], dtype=bool)
     rows = np.flatnonzero(valid)
     tasks, values = tasks[valid], values[valid]
+    if values.dtype.kind == "f":
+        values = values + 0.0  # -0.0 is 0.0, as in the judgments
+    if names is not None:
+        tasks = _gold_task_ids(tasks, names)
+    first = _check_gold_conflicts(tasks, values, rows)
+    return tasks[first], values[first]
+
+
+def encode_gold(
+    gold: Any, judgments: "Judgments", *, task_col: str = "task", label_col: str = "label"
+) -> np.ndarray:
+    """Gold labels as an int32 array over ``judgments``' tasks, -1 where a task has no gold.
+
+    Read by :func:`read_gold` (its rules: one label per task, task ids of the judgments' type).
+    Gold for tasks without judgments is ignored; gold labels outside the label set raise.
+    """
+    tasks, values = read_gold(gold, judgments.task_names, task_col=task_col, label_col=label_col)
     if values.dtype.kind == "f" and judgments.label_names.dtype.kind in "iub":
         if np.all(values == np.round(values)):
             values = values.astype(judgments.label_names.dtype)
-    if values.dtype.kind == "f":
-        values = values + 0.0  # -0.0 is 0.0, as in the judgments
-    tasks = _gold_task_ids(tasks, judgments.task_names)
     codes = judgments.label_index(values, what="gold")
     tidx = judgments.task_index(tasks)
-    _check_gold_conflicts(tasks, codes, values, rows)
     out = np.full(judgments.n_tasks, -1, dtype=np.int32)
     known = tidx >= 0
     out[tidx[known]] = codes[known]
@@ -100,22 +114,24 @@ def _gold_task_ids(tasks: np.ndarray, names: np.ndarray) -> np.ndarray:
     return tasks
 
 
-def _check_gold_conflicts(tasks: np.ndarray, codes: np.ndarray, values: np.ndarray,
-                          rows: np.ndarray) -> None:
-    """Raise when gold gives one task two different labels (the same label twice is fine)."""
+def _check_gold_conflicts(tasks: np.ndarray, values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Positions of the first row of each task; raises when gold gives one task two different
+    labels (the same label twice counts once)."""
     try:
         key = np.asarray(pa.array(tasks).dictionary_encode().indices)
         if np.unique(key).size == key.size:
-            return  # no task twice: the common case, without a Python loop
+            return np.arange(tasks.size)  # no task twice: the common case, without a Python loop
     except (pa.ArrowException, TypeError, ValueError):
         pass
-    seen: dict[Any, tuple[int, int]] = {}
+    seen: dict[Any, tuple[Any, int]] = {}
     clashes: dict[Any, list[int]] = {}
-    for i, (t, c) in enumerate(zip(tasks.tolist(), codes.tolist())):
-        if t in seen and seen[t][0] != c:
+    first: list[int] = []
+    for i, (t, v) in enumerate(zip(tasks.tolist(), values.tolist())):
+        if t not in seen:
+            seen[t] = (v, i)
+            first.append(i)
+        elif seen[t][0] != v:
             clashes.setdefault(t, [seen[t][1]]).append(i)
-        elif t not in seen:
-            seen[t] = (c, i)
     if clashes:
         parts = []
         for t, idx in list(clashes.items())[:3]:
@@ -127,3 +143,4 @@ def _check_gold_conflicts(tasks: np.ndarray, codes: np.ndarray, values: np.ndarr
             f"gold gives {len(clashes)} task(s) two different labels ({'; '.join(parts)}"
             f"{'; ...' if len(clashes) > 3 else ''}); keep one label per task"
         )
+    return np.asarray(first, dtype=np.int64)

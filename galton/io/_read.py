@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from ._text import _HEAD_BYTES, _one_line, read_text_table
 
-__all__ = ["FrameKind", "ID_COLUMNS", "check_columns", "frame_kind", "input_files", "parquet_schema",
+__all__ = ["FrameKind", "ID_COLUMNS", "check_columns", "frame_kind", "input_columns", "input_files", "parquet_schema",
            "read_input", "to_arrow"]
 
 FrameKind = Literal["pandas", "polars", "arrow", "dict"]
@@ -395,3 +395,30 @@ def _mixed_types_error(column: str, types: Sequence[str]) -> ValueError:
         f"column {column!r} mixes value types ({', '.join(types)}); convert it to one type first, "
         f"for example df[{column!r}] = df[{column!r}].astype(str)"
     )
+
+
+def input_columns(path: str) -> list[str]:
+    """Column names of an input, from its schema or header only: a Parquet file, directory or glob
+    (the first file's schema), or the first line of a regular text file. ``[]`` for anything that
+    can only be read once (stdin ``-``, a pipe): read that whole, once, and take its columns."""
+    import json
+
+    text = str(path)
+    if text == "-":
+        return []
+    files = input_files(text)
+    first = Path(files[0])
+    suffix = first.suffix.lower()
+    if suffix in (".parquet", ".pq") or Path(text).is_dir():
+        return list(parquet_schema([str(first)]).names)
+    if not stat.S_ISREG(os.stat(first).st_mode):
+        return []
+    with open(first, encoding="utf-8", errors="replace") as fh:
+        line = fh.readline().strip()
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        try:
+            return list(json.loads(line)) if line else []
+        except ValueError:
+            return []
+    sep = "\t" if suffix == ".tsv" else ","
+    return [c.strip().strip('"') for c in line.split(sep)]
