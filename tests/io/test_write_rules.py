@@ -193,8 +193,9 @@ def test_debug_shows_the_traceback_and_the_default_does_not(work: Path) -> None:
 # --------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def big(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """2M judgments (500,000 tasks, 5 labels): a fit and a write of a few seconds."""
-    n = 2_000_000
+    """10M judgments (2.5M tasks, 5 labels), as the issue asks: reading, fitting and writing each
+    take a second or more, so a signal can land inside each of them."""
+    n = 10_000_000
     rng = np.random.default_rng(0)
     path = tmp_path_factory.mktemp("big") / "big.parquet"
     pq.write_table(pa.table({"task": np.repeat(np.arange(n // 4, dtype=np.int64), 4),
@@ -217,7 +218,7 @@ def _wait_for_temporary(proc: subprocess.Popen, folder: Path, timeout: float = 6
 
 
 @pytest.mark.skipif(not POSIX, reason="POSIX signals")
-@pytest.mark.parametrize("moment", ["start-up", "fit", "write"])
+@pytest.mark.parametrize("moment", ["start-up", "read", "fit", "write"])
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_an_interrupt_exits_128_plus_signal_and_leaves_no_temporary(big: Path, tmp_path: Path, moment: str,
                                                                    signum: int) -> None:
@@ -227,9 +228,11 @@ def test_an_interrupt_exits_128_plus_signal_and_leaves_no_temporary(big: Path, t
     old.write_text("task,label\nold,1\n")
     proc = _start(big, old, max_iter=2 if moment == "write" else 500)
     if moment == "start-up":
-        time.sleep(0.3)
+        time.sleep(0.3)  # imports
+    elif moment == "read":
+        time.sleep(1.8)  # reading and encoding 10M rows
     elif moment == "fit":
-        time.sleep(3.0)
+        time.sleep(5.0)  # Dawid-Skene iterations
     else:
         _wait_for_temporary(proc, folder)
     proc.send_signal(signum)
