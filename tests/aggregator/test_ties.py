@@ -34,7 +34,8 @@ def mirrored(seed: int = 0, n_half: int = 30, n_self: int = 20, n_workers: int =
         truth = int(rng.integers(2))
         for w in rng.choice(n_workers, size=int(rng.integers(2, 5)), replace=False):
             lab = truth if rng.random() < 0.8 else 1 - truth
-            rows += [(f"h{t:03d}", f"w{w}", "ab"[lab]), (f"m{t:03d}", f"w{(w + h) % n_workers}", "ab"[1 - lab])]
+            mirror = f"w{(w + h) % n_workers}"
+            rows += [(f"h{t:03d}", f"w{w}", "ab"[lab]), (f"m{t:03d}", mirror, "ab"[1 - lab])]
     for t in range(n_self):  # tasks that are their own mirror image: ties
         for w in rng.choice(h, size=int(rng.integers(1, h + 1)), replace=False):
             lab = int(rng.integers(2))
@@ -131,7 +132,8 @@ def test_argmax_ties_low_tolerance() -> None:
     s = np.array([[-1000.0, -1000.0 + 5e-7, -2000.0], [-1000.0, -1000.0 + 5e-6, -2000.0]])
     assert argmax_ties_low(s).tolist() == [0, 1]
     assert argmax_ties_low(np.zeros((0, 3))).shape == (0,)
-    assert tied_to_max(np.array([[1.0, 1.0 - TIE_RTOL / 2, 1.0 - 2 * TIE_RTOL]])).tolist() == [[True, True, False]]
+    row = np.array([[1.0, 1.0 - TIE_RTOL / 2, 1.0 - 2 * TIE_RTOL]])
+    assert tied_to_max(row).tolist() == [[True, True, False]]
 
 
 def test_random_tie_break_uses_the_same_tolerance() -> None:
