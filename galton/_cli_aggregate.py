@@ -138,7 +138,7 @@ def _memory_guard(args: argparse.Namespace) -> Any:
         return contextlib.nullcontext()
     from .aggregator._memory import memory_limit
 
-    return memory_limit(args.max_memory)
+    return memory_limit(args.max_memory, source=f"--max-memory {args.max_memory}")
 
 
 def _check_memory_option(args: argparse.Namespace) -> None:

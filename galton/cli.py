@@ -109,6 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     parser.add_argument("--debug", action="store_true", help="show the traceback of a failure")
+    parser.add_argument("--verbose", "-v", action="store_true",
+                        help="let Ray's own start-up lines and worker output reach the terminal")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
@@ -324,6 +326,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         _signals.restore(previous)
 
 
+def _ray_verbose() -> None:
+    """``-v``: Ray's own lines reach the terminal (imports Ray only when asked for)."""
+    try:
+        from .workers import cluster
+    except ImportError:  # no Ray installed: nothing of Ray's to show
+        return
+    cluster.set_verbose(True)
+
+
 def _run(argv: list[str], out: TextIO, err: TextIO) -> int:
     debug = "--debug" in argv
     try:
@@ -333,6 +344,8 @@ def _run(argv: list[str], out: TextIO, err: TextIO) -> int:
         except SystemExit as exc:  # --help, --version and usage errors
             return int(exc.code) if isinstance(exc.code, int) else (0 if exc.code is None else 2)
         debug = bool(getattr(args, "debug", False))
+        if args.verbose:
+            _ray_verbose()
         return int(args.func(args, out, err))
     except SystemExit as exc:
         if exc.code != _signals.RAY_SIGTERM_CODE:

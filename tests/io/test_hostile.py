@@ -516,3 +516,6 @@ def test_ray_startup_lines_stay_off_the_terminal(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr.decode()
     err = proc.stderr.decode()
     assert "Started a local Ray instance" not in err and "authentication" not in err.lower(), err
+    # asked for with -v, they do
+    proc = galton_cli(["-v", "aggregate", "in.csv", "--engine", "ray", "-m", "ds"], tmp_path)
+    assert proc.returncode == 0 and "Started a local Ray instance" in proc.stderr.decode()

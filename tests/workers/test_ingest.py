@@ -320,8 +320,9 @@ def test_cli_aggregate_ray_writes_a_parquet_directory(ray_session, int_dir, tmp_
                  "--quiet"]) == 0
     distributed = pq.read_table(tmp_path / "out").sort_by("task")
     local = pq.read_table(tmp_path / "local.parquet")
-    assert len(os.listdir(tmp_path / "out")) == 2
-    assert os.listdir(tmp_path / "local_dir") == ["part-00000.parquet"]
+    assert sorted(os.listdir(tmp_path / "out")) == ["_galton_output.json", "part-00000.parquet",
+                                                    "part-00001.parquet"]  # one part per shard, the marker
+    assert sorted(os.listdir(tmp_path / "local_dir")) == ["_galton_output.json", "part-00000.parquet"]
     assert pq.read_table(tmp_path / "local_dir").equals(local)
     assert distributed["task"].equals(local["task"]) and distributed["label"].equals(local["label"])
     np.testing.assert_allclose(distributed["p_1"].to_numpy(), local["p_1"].to_numpy(), atol=1e-9)

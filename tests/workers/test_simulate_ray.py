@@ -45,8 +45,8 @@ def test_files_equal_the_in_memory_simulation(ray_session: object, tmp_path: Pat
     assert summary.n_judgments == mem.n_judgments and summary.n_tasks == CFG.n_tasks
     assert summary.n_files == 4 and summary.path == out
     assert _siblings(out) == ["sim"]  # no temporary directory left behind
-    assert sorted(p.name for p in out.iterdir()) == ["config.json", "judgments", "truth",
-                                                      "workers.parquet"]
+    assert sorted(p.name for p in out.iterdir()) == ["_galton_output.json", "config.json", "judgments",
+                                                      "truth", "workers.parquet"]
     assert len(list((out / "judgments").iterdir())) == 4
     j = _read(out / "judgments")
     assert j["task"].dtype == np.int64 and j["worker"].dtype == np.int32 and j["label"].dtype == np.int32
