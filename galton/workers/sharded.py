@@ -171,12 +171,17 @@ def fit_parquet(model: Any, source: Any, *, address: str | None = None, n_shards
     """Load ``source`` into a new :class:`~galton.workers.engine.RayEngine` (distributed ingest),
     fit ``model`` on it and release the engine.
 
-    With ``results_dir`` the shards write the results there (a Parquet directory); otherwise they
+    With ``results_dir`` the shards write the results there (a Parquet directory; refused before any
+    work when it is, holds or lies in ``source``, or is a directory galton did not write); otherwise they
     are collected into ``model.labels_`` / ``probas_`` (and the task ids into the returned handle).
     ``ingest_options`` go to :func:`galton.workers.ingest.ingest` (column names, gold, on_invalid...).
     """
+    from ..io import plan_output
     from .engine import RayEngine
 
+    if results_dir is not None:  # refused before any work: an input, or a folder galton did not write
+        plan_output(results_dir, inputs=[source, ingest_options.get("gold")], directory=True,
+                    what="results_dir")
     with RayEngine(n_shards=n_shards, address=address) as engine:
         data = engine.load_parquet(source, **ingest_options)
         model.fit(data, results_dir=results_dir)

@@ -24,7 +24,7 @@ from galton.judgments import Judgments
 from galton.workers._partition import fnv1a, task_shard
 from galton.workers.engine import RayEngine
 from galton.workers.ingest import plan_units
-from galton.workers.sharded import ShardedCodesError
+from galton.workers.sharded import ShardedCodesError, fit_parquet
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])  # actors cannot import test modules
 
@@ -326,3 +326,21 @@ def test_cli_aggregate_ray_writes_a_parquet_directory(ray_session, int_dir, tmp_
     assert pq.read_table(tmp_path / "local_dir").equals(local)
     assert distributed["task"].equals(local["task"]) and distributed["label"].equals(local["label"])
     np.testing.assert_allclose(distributed["p_1"].to_numpy(), local["p_1"].to_numpy(), atol=1e-9)
+
+
+def test_fit_parquet_refuses_a_results_dir_over_its_input_before_any_work(ray_session, int_dir, tmp_path):
+    """results_dir onto the input directory (or a folder galton did not write) is refused before
+    Ray reads anything: the input files stay as they were."""
+    import galton.io
+
+    before = {p.name: p.read_bytes() for p in int_dir.iterdir()}
+    for target in (int_dir, int_dir / "labels"):
+        with pytest.raises(galton.io.OutputError, match="input"):
+            fit_parquet(DawidSkene(n_iter=3), int_dir, results_dir=target)
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep")
+    with pytest.raises(galton.io.OutputError, match="galton"):
+        fit_parquet(DawidSkene(n_iter=3), int_dir, results_dir=foreign)
+    assert (foreign / "notes.txt").read_text() == "keep"
+    assert {p.name: p.read_bytes() for p in int_dir.iterdir()} == before
