@@ -16,9 +16,9 @@ from ._api import aggregate  # noqa: E402
 from .aggregator import *  # noqa: F401,F403,E402
 from .aggregator import __all__ as _agg_all  # noqa: E402
 from .io import results_table, write_table  # noqa: E402
-from .judgments import Judgments  # noqa: E402
+from .judgments import ColumnError, Judgments  # noqa: E402
 
 load_dataset = datasets.load
 
 __version__ = "0.1.0"
-__all__ = ["Judgments", "aggregate", "load_dataset", "results_table", "write_table", "datasets", "__version__", *_agg_all]
+__all__ = ["ColumnError", "Judgments", "aggregate", "load_dataset", "results_table", "write_table", "datasets", "__version__", *_agg_all]

@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 
 from .io._read import check_columns, to_arrow
-from .judgments import _MAX_EXAMPLES, plain_column
+from .judgments import _MAX_EXAMPLES, ColumnError, plain_column
 
 if TYPE_CHECKING:
     from .judgments import Judgments
@@ -42,7 +42,7 @@ def read_gold(gold: Any, names: np.ndarray | None = None, *, task_col: str = "ta
         table = to_arrow(gold, ids=(task_col,))
         missing = [c for c in (task_col, label_col) if c not in table.column_names]
         if missing:
-            raise ValueError(
+            raise ColumnError(
                 f"gold is missing column(s) {missing}; it has {table.column_names}. Gold needs one row "
                 "per task with columns task and label (or a pandas Series indexed by task)"
             )

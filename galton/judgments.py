@@ -24,12 +24,21 @@ import pyarrow.compute as pc
 
 from .io._read import FrameKind, check_columns, frame_kind, to_arrow
 
-__all__ = ["Judgments", "to_arrow", "encode_gold", "frame_kind", "plain_column"]
+__all__ = ["ColumnError", "Judgments", "to_arrow", "encode_gold", "frame_kind", "plain_column"]
 
 OnInvalid = Literal["raise", "drop"]
 Duplicates = Literal["keep", "first", "last", "raise"]
 
 _MAX_EXAMPLES = 5
+
+
+class ColumnError(KeyError, ValueError):
+    """A required column is missing. Both a ``KeyError`` (what crowd-kit's ``data[["task", ...]]``
+    raises, so code written for crowd-kit keeps catching it) and a ``ValueError`` (galton's rule for
+    bad input); ``str()`` is the plain message, without the quotes ``KeyError`` adds."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -178,7 +187,7 @@ class Judgments:
         table = to_arrow(data, ids=(task_col, worker_col), columns=cols)
         missing = [c for c in cols if c not in table.column_names]
         if missing:
-            raise ValueError(
+            raise ColumnError(
                 f"missing column(s) {missing}; the input has {table.column_names}. Name the columns "
                 "with task_col=, worker_col=, label_col= (CLI: --task-col, --worker-col, --label-col)"
             )

@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .io._read import check_columns
-from .judgments import _encode, _examples, _readonly, frame_kind, plain_column, to_arrow
+from .judgments import ColumnError, _encode, _examples, _readonly, frame_kind, plain_column, to_arrow
 
 __all__ = ["Comparisons", "Choices"]
 
@@ -102,7 +102,7 @@ def _fmt(v: Any) -> str:
 def _missing_columns(table: pa.Table, needed: list[str], hint: str) -> None:
     missing = [c for c in needed if c not in table.column_names]
     if missing:
-        raise ValueError(f"missing column(s) {missing}; the input has {table.column_names}. {hint}")
+        raise ColumnError(f"missing column(s) {missing}; the input has {table.column_names}. {hint}")
 
 
 def _workers(table: pa.Table, worker_col: str | None, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -120,7 +120,7 @@ def _has_worker(table: pa.Table, worker_col: str | None, default: str) -> str | 
     if worker_col not in table.column_names:
         if worker_col == default:
             return None
-        raise ValueError(
+        raise ColumnError(
             f"missing column {worker_col!r}; the input has {table.column_names}. Name the worker "
             "column with worker_col=, or pass worker_col=None if there is none"
         )

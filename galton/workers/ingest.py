@@ -45,7 +45,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..io._read import input_files, parquet_schema
-from ..judgments import _lookup, frame_kind, to_arrow
+from ..judgments import ColumnError, _lookup, frame_kind, to_arrow
 from ._partition import (
     _plain,
     _vocab_to_numpy,
@@ -188,7 +188,7 @@ def _check_metas(metas: list[dict[str, Any]], units: list[Unit], cols: tuple[str
     for meta, unit in zip(metas, units):
         if "missing" in meta:
             missing = [c for c in cols if c not in meta["missing"]]
-            raise ValueError(
+            raise ColumnError(
                 f"missing column(s) {missing} in {unit.name}; it has {meta['missing']}. Name the columns "
                 "with task_col=, worker_col=, label_col= (CLI: --task-col, --worker-col, --label-col)"
             )
@@ -223,7 +223,7 @@ def _gold_pieces(gold: Any, label_names: np.ndarray, task_type: pa.DataType, n_s
         table = to_arrow(gold)
     missing = [c for c in ("task", "label") if c not in table.column_names]
     if missing:
-        raise ValueError(f"gold is missing column(s) {missing}; it has {table.column_names}. Gold needs "
+        raise ColumnError(f"gold is missing column(s) {missing}; it has {table.column_names}. Gold needs "
                          "one row per task with columns task and label (or a pandas Series indexed by task)")
     table = table.select(["task", "label"]).drop_null()
     tasks = _plain(table.column("task"))

@@ -1,0 +1,59 @@
+"""galton as a drop-in for crowd-kit 1.4.2: each behaviour below runs crowd-kit itself as the
+reference (installed in the test environment only; galton never imports it)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import galton
+
+ck = pytest.importorskip("crowdkit.aggregation")
+
+
+@pytest.fixture(scope="module")
+def act() -> pd.DataFrame:
+    return galton.load_dataset("act_cf").judgments.to_pandas()
+
+
+def _quiet(fn, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fn(*args, **kwargs)
+
+
+# ------------------------------------------------------------------------ 1. missing column
+@pytest.mark.parametrize("model", ["DawidSkene", "MajorityVote", "GLAD"])
+def test_missing_column_is_a_key_error_like_crowdkit(model):
+    df = pd.DataFrame({"task": [1, 2], "worker": [1, 2]})
+    with pytest.raises(KeyError):
+        getattr(ck, model)().fit(df)
+    with pytest.raises(KeyError) as err:
+        getattr(galton, model)().fit(df)
+    assert isinstance(err.value, ValueError) and isinstance(err.value, galton.ColumnError)
+    assert str(err.value).startswith("missing column(s) ['label']; the input has ['task', 'worker']")
+
+
+def test_missing_column_pairwise_and_gold():
+    pw = pd.DataFrame({"worker": [1], "left": ["a"], "label": ["a"]})
+    with pytest.raises(KeyError):
+        ck.BradleyTerry(n_iter=5).fit(pw)
+    with pytest.raises(galton.ColumnError, match=r"missing column\(s\) \['right'\]"):
+        galton.BradleyTerry(n_iter=5).fit(pw)
+    df = pd.DataFrame({"task": [1, 2], "worker": [1, 2], "label": [0, 1]})
+    with pytest.raises(KeyError, match="gold is missing column"):
+        galton.DawidSkene().fit(df, pd.DataFrame({"task": [1], "answer": [0]}))
+
+
+def test_missing_column_cli_line(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text("a,b,c\n1,2,3\n")
+    run = subprocess.run([sys.executable, "-m", "galton", "aggregate", str(path)], capture_output=True, text=True)
+    assert run.returncode == 2
+    assert run.stderr.startswith("galton: error: missing column(s) ['task', 'worker', 'label']; the input has ['a', 'b', 'c']")
+    assert run.stderr.count("\n") == 1 and '"' not in run.stderr
