@@ -200,6 +200,8 @@ class EMAggregator(BaseAggregator):
     evaluated in every E-step; the fit stops when its change per judgment falls below ``tol``
     (``|obj_t - obj_{t-1}| / n_judgments < tol``) or after ``max_iter`` iterations, with a
     :class:`ConvergenceWarning` in the latter case. ``history_`` holds the objective per iteration.
+    ``n_iter=0`` / ``max_iter=0`` returns the starting point, as crowd-kit does (``n_iter_`` 0,
+    ``converged_`` False, no warning).
     """
 
     tol: float
@@ -309,8 +311,8 @@ class EMAggregator(BaseAggregator):
     def _validate_params(self, judgments: Judgments) -> None:
         if not (self.tol >= 0):
             raise ValueError(f"tol must be >= 0, not {self.tol}")
-        if self._iter_limit() < 1:
-            raise ValueError(f"the iteration limit (n_iter / max_iter) must be >= 1, not {self._iter_limit()}")
+        if self._iter_limit() < 0:
+            raise ValueError(f"the iteration limit (n_iter / max_iter) must be >= 0, not {self._iter_limit()}")
 
     def _iter_limit(self) -> int:
         """The iteration limit: ``max_iter`` when set, else crowd-kit's ``n_iter``."""
@@ -356,7 +358,7 @@ class EMAggregator(BaseAggregator):
             if ckpt is not None and (converged or it == max_iter or ckpt.due(it)):
                 ckpt.save(it, history, params, rng, converged)
         bar.close(f"{info} converged" if converged else info)
-        if not converged:
+        if not converged and max_iter > 0:
             warnings.warn(
                 f"{type(self).__name__} did not converge in {max_iter} iterations "
                 f"(last change per judgment {delta:.3g} >= tol={self.tol}); raise max_iter or tol",
@@ -365,5 +367,13 @@ class EMAggregator(BaseAggregator):
         self.n_iter_ = it
         self.converged_ = converged
         self.history_ = history
-        post = eng.gather(self._posteriors, params) if getattr(self, "_collect", True) else None
+        # n_iter=0 (crowd-kit's way to ask for the starting point): the initial state is the result
+        posteriors = self._start_posteriors if it == 0 else self._posteriors
+        post = eng.gather(posteriors, params) if getattr(self, "_collect", True) else None
         return params, post
+
+    def _start_posteriors(self, shard: Any, params: Any) -> np.ndarray:
+        """Task posteriors of the starting point, the result of a fit with ``n_iter=0``; by default
+        those of the initial parameters. Models that start from task posteriors (Dawid-Skene: the
+        majority-vote shares) return those, as crowd-kit does."""
+        return self._posteriors(shard, params)

@@ -52,14 +52,20 @@ class ConfusionEM(EMAggregator):
     def _mv_stats(self, shard: Shard) -> dict[str, Any]:
         """Initial statistics: task posteriors = vote shares (gold clamped), as crowd-kit starts."""
         k = shard.n_labels
+        post = self._start_posteriors(shard, None)
+        counts = counts_from_post(shard.task, shard.wl, post, shard.n_workers * k)
+        seen = np.bincount(shard.wl, minlength=shard.n_workers * k).astype(float)
+        return {"ll": 0.0, "counts": counts, "class_counts": post.sum(axis=0), "seen": seen}
+
+    def _start_posteriors(self, shard: Shard, params: dict[str, Any]) -> np.ndarray:
+        """The majority-vote shares (gold clamped) the fit starts from: crowd-kit's ``n_iter=0``."""
+        k = shard.n_labels
         votes = vote_counts(shard.task, shard.label, shard.n_tasks, k)
         post = votes / np.maximum(votes.sum(axis=1, keepdims=True), EPS)
         g = np.flatnonzero(shard.gold >= 0)
         post[g] = 0.0
         post[g, shard.gold[g]] = 1.0
-        counts = counts_from_post(shard.task, shard.wl, post, shard.n_workers * k)
-        seen = np.bincount(shard.wl, minlength=shard.n_workers * k).astype(float)
-        return {"ll": 0.0, "counts": counts, "class_counts": post.sum(axis=0), "seen": seen}
+        return post
 
     def _e_step(self, shard: Shard, params: dict[str, Any]) -> dict[str, Any]:
         ll, _, counts, class_counts = estep_table(

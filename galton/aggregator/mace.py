@@ -161,9 +161,10 @@ class MACE(EMAggregator):
                     warnings.simplefilter("always", ConvergenceWarning)
                     params, post = super()._run(eng, judgments, stream)
                 histories.append(list(self.history_))
-                finals.append(self.history_[-1])
-                if best is None or self.history_[-1] > best[0]:
-                    best = (self.history_[-1], i, params, post, list(self.history_), self.n_iter_,
+                final = self.history_[-1] if self.history_ else float("-inf")  # n_iter=0: the first start
+                finals.append(final)
+                if best is None or final > best[0]:
+                    best = (final, i, params, post, list(self.history_), self.n_iter_,
                             self.converged_, caught)
         finally:
             self.__dict__.pop("_n_per_worker", None)

@@ -554,8 +554,8 @@ class ZeroBasedSkill(VoteAggregator):
 
     def _check_params(self) -> None:
         super()._check_params()
-        if int(self.max_iter if self.max_iter is not None else self.n_iter) < 1:
-            raise ValueError("n_iter (or max_iter) must be >= 1")
+        if int(self.max_iter if self.max_iter is not None else self.n_iter) < 0:
+            raise ValueError("n_iter (or max_iter) must be >= 0")
         if int(self.lr_steps_to_reduce) < 1:
             raise ValueError(f"lr_steps_to_reduce must be >= 1, not {self.lr_steps_to_reduce}")
         if not (self.lr_init > 0 and self.lr_reduce_factor > 0 and self.tol >= 0):
@@ -581,7 +581,7 @@ class ZeroBasedSkill(VoteAggregator):
                 converged = True
                 break
         bar.close("converged" if converged else "")
-        if not converged:
+        if not converged and max_iter > 0:
             warnings.warn(
                 f"ZeroBasedSkill did not converge in {max_iter} iterations (max |agreement - skill| "
                 f"{history[-1]:.3g} >= tol={self.tol}); raise n_iter or tol",

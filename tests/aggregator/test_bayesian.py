@@ -282,7 +282,7 @@ def test_registered_names_and_default():
     ({"class_shrinkage": float("nan")}, "class_shrinkage must be a finite number >= 0"),
     ({"prior_accuracy": 1.0}, r"prior_accuracy must be None \(fit it\) or a number in \(0, 1\)"),
     ({"accuracy_window": -0.1}, "accuracy_window must be a finite number >= 0"),
-    ({"n_iter": 0}, "n_iter / max_iter\) must be >= 1"),
+    ({"n_iter": -1}, "n_iter / max_iter\) must be >= 0"),
 ])
 def test_bad_parameters(params, message):
     with pytest.raises(ValueError, match=message):

@@ -57,3 +57,39 @@ def test_missing_column_cli_line(tmp_path):
     assert run.returncode == 2
     assert run.stderr.startswith("galton: error: missing column(s) ['task', 'worker', 'label']; the input has ['a', 'b', 'c']")
     assert run.stderr.count("\n") == 1 and '"' not in run.stderr
+
+
+# ------------------------------------------------------------------------ 2. n_iter=0
+def test_n_iter_zero_dawid_skene_is_the_majority_vote_start(act):
+    ref = _quiet(ck.DawidSkene(n_iter=0).fit, act)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no ConvergenceWarning for a fit asked not to iterate
+        m = galton.DawidSkene(n_iter=0).fit(act)
+    assert m.n_iter_ == 0 and m.converged_ is False and m.history_ == []
+    got = m.probas_
+    want = ref.probas_.loc[got.index, got.columns]
+    np.testing.assert_allclose(got.to_numpy(), want.to_numpy(), atol=1e-12)
+    mv = galton.MajorityVote().fit(act)
+    pd.testing.assert_series_equal(m.labels_, mv.labels_)  # ties by galton's rule, not row order
+    one_step = galton.DawidSkene(n_iter=1, tol=0).fit(act)
+    assert not np.allclose(one_step.probas_.to_numpy(), got.to_numpy())
+
+
+def test_n_iter_zero_bradley_terry_is_equal_scores():
+    pw = pd.DataFrame({"worker": [0, 0, 1, 1, 2], "left": ["a", "b", "a", "c", "b"],
+                       "right": ["b", "c", "c", "b", "a"], "label": ["a", "b", "c", "b", "a"]})
+    ref = ck.BradleyTerry(n_iter=0).fit(pw)
+    m = galton.BradleyTerry(n_iter=0).fit(pw)
+    assert m.n_iter_ == 0 and m.converged_ is False
+    np.testing.assert_allclose(m.scores_values_, 0.0)
+
+
+@pytest.mark.parametrize("model", ["OneCoinDawidSkene", "GLAD", "MACE", "ZeroBasedSkill", "BayesianDawidSkene"])
+def test_n_iter_zero_every_iterative_model_returns_its_start(act, model):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m = getattr(galton, model)(n_iter=0).fit(act)
+    assert m.n_iter_ == 0 and m.converged_ is False
+    assert m.labels_.shape == (act.task.nunique(),)
+    with pytest.raises(ValueError, match=">= 0"):
+        getattr(galton, model)(n_iter=-1).fit(act)
