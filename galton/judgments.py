@@ -192,7 +192,9 @@ class Judgments:
                 "with task_col=, worker_col=, label_col= (CLI: --task-col, --worker-col, --label-col)"
             )
         table = check_columns(table.select(list(cols)), cols)
-        if table.num_rows == 0:
+        if table.num_rows == 0 and kind != "pandas":
+            # an empty pandas frame gives empty results, as in crowd-kit; elsewhere (files, the CLI)
+            # an input without judgments is a mistake
             raise ValueError("the input holds no judgments (0 rows)")
         if numeric and isinstance(data, (str, os.PathLike)):
             table = _numeric_labels(table, label_col)  # a file's text: "3" and "3.0" are one rating

@@ -215,7 +215,7 @@ class Comparisons:
         table = check_columns(table.select(cols), cols)
         if isinstance(data, (str, os.PathLike)):
             table = _text_items(table, [left_col, right_col, label_col])
-        if table.num_rows == 0:
+        if table.num_rows == 0 and kind != "pandas":  # an empty pandas frame: empty results (crowd-kit)
             raise ValueError("the input holds no comparisons (0 rows); pass at least one row "
                              f"with {left_col!r}, {right_col!r} and {label_col!r}")
         n = table.num_rows
@@ -269,7 +269,7 @@ class Comparisons:
                     f"{tie_hint} fix those labels or pass on_invalid='drop'"
                 )
         keep = ~(bad | same | neither)
-        if not keep.any():
+        if not keep.any() and n:
             raise ValueError("every row is invalid (null, self-comparison or a label that is neither "
                              "item); nothing is left to aggregate")
         all_kept = bool(keep.all())

@@ -96,19 +96,23 @@ def test_unknown_policies_are_rejected():
 
 
 @pytest.mark.parametrize("make", [
-    lambda: _frame().iloc[:0],
     lambda: pl.from_pandas(_frame()).head(0),
     lambda: pa.Table.from_pandas(_frame().iloc[:0], preserve_index=False),
     lambda: {"task": [], "worker": [], "label": []},
-], ids=["pandas", "polars", "arrow", "dict"])
+], ids=["polars", "arrow", "dict"])
 def test_empty_input(make):
     with pytest.raises(ValueError, match=r"the input holds no judgments \(0 rows\)"):
         Judgments.from_any(make())
 
 
-def test_empty_input_reaches_the_model_as_the_same_error():
+def test_empty_pandas_input_gives_empty_results_as_in_crowdkit():
+    # crowd-kit returns empty results for an empty frame; other inputs (files, the CLI) still refuse
+    j = Judgments.from_any(_frame().iloc[:0])
+    assert (j.n_judgments, j.n_tasks, j.n_labels) == (0, 0, 0)
+    m = DawidSkene().fit(_frame().iloc[:0])
+    assert m.labels_.shape == (0,) and m.labels_.name == "agg_label" and m.probas_.shape == (0, 0)
     with pytest.raises(ValueError, match=r"no judgments \(0 rows\)"):
-        DawidSkene().fit(_frame().iloc[:0])
+        DawidSkene().fit(pl.from_pandas(_frame()).head(0))
 
 
 def test_mixed_label_types_in_a_pandas_object_column():

@@ -105,8 +105,10 @@ def test_null_messages(col: str) -> None:
 
 
 def test_empty_missing_and_type_messages() -> None:
+    # an empty pandas frame is crowd-kit's empty result (0 comparisons); an empty table still raises
+    assert Comparisons.from_any(_frame().iloc[:0]).n_judgments == 0
     with pytest.raises(ValueError, match=r"no comparisons \(0 rows\)"):
-        Comparisons.from_any(_frame().iloc[:0])
+        Comparisons.from_any(pa.Table.from_pandas(_frame().iloc[:0], preserve_index=False))
     with pytest.raises(ValueError, match=r"missing column\(s\) \['label'\].*left_col=, right_col=, label_col="):
         Comparisons.from_any(_frame().drop(columns="label"))
     mixed = pd.DataFrame({"left": ["a", "b"], "right": [1, 2], "label": ["a", "b"]})

@@ -156,6 +156,29 @@ class BaseAggregator:
         self.probas_ = out.probas(judgments.task_names, judgments.label_names, post)
         self._out = out
 
+    #: what a fit on an empty pandas frame sets beside ``labels_`` and ``probas_``:
+    #: attribute -> (axis, name), axis one of "worker", "task", "priors", "errors"
+    _empty_attrs: dict[str, Any] = {}
+
+    def _fit_empty(self, judgments: Judgments, output: str | None) -> "BaseAggregator":
+        """An empty pandas frame (no rows, the right columns) gives empty results of the usual
+        types, as crowd-kit does, instead of an error (files and the CLI still refuse it)."""
+        self._store(judgments, np.zeros((0, judgments.n_labels)), output)
+        out, none = self._out, np.zeros(0)
+        for name, (axis, value) in self._empty_attrs.items():
+            if axis == "worker":
+                setattr(self, name, out.per_worker(judgments.worker_names, none, value))
+            elif axis == "task":
+                setattr(self, name, out.per_task(judgments.task_names, none, value))
+            elif axis == "priors":
+                setattr(self, name, out.priors(judgments.label_names, none))
+            else:
+                setattr(self, name, out.errors(judgments.worker_names, judgments.label_names,
+                                               np.zeros((0, judgments.n_labels, judgments.n_labels))))
+        if "n_iter" in self.get_params() or "max_iter" in self.get_params():
+            self.n_iter_, self.converged_, self.history_ = 0, True, []
+        return self
+
     # ---------------------------------------------------------------- public API
     def fit(self, data: Any, gold: Any = None, **kwargs: Any) -> "BaseAggregator":
         raise NotImplementedError
@@ -270,6 +293,8 @@ class EMAggregator(BaseAggregator):
                 data, gold, task_col=task_col, worker_col=worker_col, label_col=label_col, **encode_options
             )
         self._validate_params(judgments)
+        if judgments.n_judgments == 0:
+            return self._fit_empty(judgments, output)  # type: ignore[return-value]
         self._check_memory(judgments)
         rng = np.random.default_rng(self.random_state)
         if not sharded:

@@ -310,6 +310,12 @@ class PreferenceAggregator(EMAggregator):
         self.__dict__.pop("_lazy", None)
         obj = self._encode(data, **encode_options)
         self._validate_params(obj)
+        if obj.n_judgments == 0:  # an empty pandas frame: empty results, as crowd-kit gives
+            self.n_iter_, self.converged_, self.history_ = 0, True, []
+            self._store_scores(obj, np.zeros(0), np.zeros(0), output)
+            for name, value in self._empty_attrs.items():
+                setattr(self, name, self._out.series(obj.worker_names[:0], np.zeros(0), "worker", value))
+            return self
         self._check_memory(obj)
         rng = np.random.default_rng(self.random_state)
         eng, own = open_engine(self, engine, n_shards)
@@ -382,9 +388,10 @@ class PreferenceAggregator(EMAggregator):
         return a, b, n, wins / n, sigmoid(theta[a] - theta[b])
 
     def _store_results(self, data: Any, params: Any, info: dict[str, Any], output: str | None) -> None:
+        self._store_scores(data, self._theta(params), self._standard_errors(info), output)
+
+    def _store_scores(self, data: Any, theta: np.ndarray, se: np.ndarray, output: str | None) -> None:
         out = _ItemOutput(output or data.source_kind)
-        theta = self._theta(params)
-        se = self._standard_errors(info)
         names = data.item_names
         self.comparisons_ = data
         self.scores_values_ = theta

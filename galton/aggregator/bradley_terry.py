@@ -147,6 +147,8 @@ class CrowdBT(PairwiseAggregator):
     scores_, intervals_ (with η held fixed), ranking_, pair_probas_, n_iter_, converged_, history_.
     """
 
+    _empty_attrs = {"skills_": "skill", "reliability_": "skill"}
+
     def __init__(self, n_iter: int = 10000, tol: float = 1e-12, *, prior: float = 1.0,
                  eta_prior: tuple[float, float] = (4.0, 2.0), method: str = "newman",
                  random_state: Any = None, engine: Any = None, n_shards: int | None = None,
@@ -262,6 +264,8 @@ class NoisyBradleyTerry(PairwiseAggregator):
     random_state : accepted for crowd-kit compatibility; the fit starts from θ = 0, q = 0, γ = 2 and
         is deterministic.
     """
+
+    _empty_attrs = {"skills_": "skill", "biases_": "bias"}
 
     # N(0, 2.5^2) priors on the logits q and γ: the weakly informative scale of Gelman et al.
     # (Ann. Appl. Stat. 2(4), 2008) for logistic coefficients. They keep q and γ finite: a random or

@@ -33,6 +33,8 @@ class ConfusionEM(EMAggregator):
     ``worker * K + observed``, ``logprior`` (K,), plus model-specific entries.
     """
 
+    _empty_attrs = {"errors_": ("errors", ""), "priors_": ("priors", ""), "skills_": ("worker", "skill")}
+
     #: float arrays of n_workers x K x K a fit holds at its peak: the expected counts, the old and
     #: new confusion matrices and log-table, the M-step's scratch (measured: 3.3 for ``ds``)
     _confusion_arrays = 4

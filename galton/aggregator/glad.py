@@ -362,6 +362,9 @@ class GLAD(EMAggregator):
     Integration of Labels from Labelers of Unknown Expertise. NIPS 2009.
     """
 
+    _empty_attrs = {"alphas_": ("worker", "alpha"), "betas_": ("task", "beta"),
+                    "skills_": ("worker", "skill"), "priors_": ("priors", "")}
+
     def __init__(self, n_iter: int = 100, tol: float = 1e-5, silent: bool = True,
                  labels_priors: Any = None, alphas_priors_mean: Any = None, betas_priors_mean: Any = None,
                  m_step_max_iter: int = 25, m_step_tol: float = 1e-2, *, max_iter: int | None = None,

@@ -123,6 +123,8 @@ class KOS(BaseAggregator):
             )
         judgments, _ = self._prepare(data, None, task_col=task_col, worker_col=worker_col,
                                      label_col=label_col, **encode_options)
+        if judgments.n_judgments == 0:
+            return self._fit_empty(judgments, output)  # type: ignore[return-value]
         if judgments.n_labels != 2:
             raise ValueError(
                 f"KOS is for binary labels only; the data has {judgments.n_labels} label(s) "

@@ -112,6 +112,8 @@ class MACE(EMAggregator):
     D. Hovy, T. Berg-Kirkpatrick, A. Vaswani, E. Hovy. Learning Whom to Trust with MACE. NAACL 2013.
     """
 
+    _empty_attrs = {"spamming_": ("worker", "spamming"), "skills_": ("worker", "skill")}
+
     def __init__(self, n_restarts: int = 10, n_iter: int = 50, method: str = "vb", smoothing: float = 0.1,
                  default_noise: float = 0.5, alpha: float = 0.5, beta: float = 0.5, random_state: Any = 0,
                  *, tol: float = 1e-5, max_iter: int | None = None, engine: Any = None,

@@ -237,6 +237,7 @@ class VoteAggregator(BaseAggregator):
     on_missing_skill: str
     default_skill: float | None
     _require_gold = False
+    _empty_attrs = {"skills_": ("worker", "skill")}
 
     def _check_params(self) -> None:
         if self.tie_break not in _TIES:
@@ -311,6 +312,8 @@ class VoteAggregator(BaseAggregator):
         self._check_params()
         judgments, _ = self._prepare(data, None, task_col=task_col, worker_col=worker_col,
                                      label_col=label_col, **encode_options)
+        if judgments.n_judgments == 0:
+            return self._fit_empty(judgments, output)
         gold_codes = self._encode_gold(gold, judgments)
         self._check_memory(judgments)
         weights = None

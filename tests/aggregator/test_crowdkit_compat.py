@@ -93,3 +93,54 @@ def test_n_iter_zero_every_iterative_model_returns_its_start(act, model):
     assert m.labels_.shape == (act.task.nunique(),)
     with pytest.raises(ValueError, match=">= 0"):
         getattr(galton, model)(n_iter=-1).fit(act)
+
+
+# ------------------------------------------------------------------------ 3. empty input
+@pytest.mark.parametrize("model, attrs", [
+    ("MajorityVote", {"labels_": "agg_label", "probas_": None, "skills_": "skill"}),
+    ("DawidSkene", {"labels_": "agg_label", "probas_": None, "errors_": None, "priors_": "prior"}),
+    ("OneCoinDawidSkene", {"labels_": "agg_label", "probas_": None, "errors_": None, "priors_": "prior"}),
+    ("Wawa", {"skills_": "skill"}),
+    ("KOS", {"labels_": "agg_label"}),
+])
+def test_empty_frame_gives_empty_results_like_crowdkit(act, model, attrs):
+    empty = act.iloc[:0]
+    ref = _quiet(getattr(ck, model)().fit, empty)
+    m = getattr(galton, model)().fit(empty)
+    for name, series_name in attrs.items():
+        want, got = getattr(ref, name), getattr(m, name)
+        assert type(got) is type(want) and got.shape == want.shape, name
+        if series_name is not None:
+            assert got.name == want.name == series_name
+
+
+@pytest.mark.parametrize("model", ["GLAD", "MACE", "ZeroBasedSkill", "GoldMajorityVote", "BayesianDawidSkene"])
+def test_empty_frame_where_crowdkit_divides_by_zero(act, model):
+    m = getattr(galton, model)().fit(act.iloc[:0], pd.Series({1: 0}) if model == "GoldMajorityVote" else None)
+    assert isinstance(m.labels_, pd.Series) and m.labels_.shape == (0,) and m.labels_.name == "agg_label"
+    assert isinstance(m.probas_, pd.DataFrame) and m.probas_.shape == (0, 0)
+
+
+def test_empty_file_is_still_refused(tmp_path):
+    path = tmp_path / "h.csv"
+    path.write_text("task,worker,label\n")
+    with pytest.raises(ValueError, match=r"no judgments \(0 rows\)"):
+        galton.DawidSkene().fit(str(path))
+    run = subprocess.run([sys.executable, "-m", "galton", "aggregate", str(path)], capture_output=True, text=True)
+    assert run.returncode == 2 and "no judgments" in run.stderr
+
+
+def _pairs() -> pd.DataFrame:
+    return pd.DataFrame({"worker": [0, 0, 1, 1, 2, 2], "left": ["a", "b", "a", "c", "b", "c"],
+                         "right": ["b", "c", "c", "b", "a", "a"], "label": ["a", "b", "c", "b", "a", "a"]})
+
+
+@pytest.mark.parametrize("model", ["BradleyTerry", "NoisyBradleyTerry"])
+def test_empty_pairwise_frame_like_crowdkit(model):
+    empty = _pairs().iloc[:0]
+    ref = getattr(ck, model)(n_iter=5).fit(empty)
+    m = getattr(galton, model)(n_iter=5).fit(empty)
+    assert isinstance(m.scores_, pd.Series) and m.scores_.shape == ref.scores_.shape == (0,)
+    for name in ("skills_", "biases_") if model == "NoisyBradleyTerry" else ():
+        assert getattr(m, name).shape == getattr(ref, name).shape == (0,)
+        assert getattr(m, name).name == getattr(ref, name).name
