@@ -237,6 +237,9 @@ class VoteAggregator(BaseAggregator):
     on_missing_skill: str
     default_skill: float | None
     _require_gold = False
+    #: predict(data) / predict_proba(data) replace labels_ and probas_ with the new data's, as
+    #: crowd-kit's GoldMajorityVote, Wawa and ZeroBasedSkill do (the fitted skills stay)
+    _predict_updates = False
     _empty_attrs = {"skills_": ("worker", "skill")}
 
     def _check_params(self) -> None:
@@ -356,8 +359,11 @@ class VoteAggregator(BaseAggregator):
         finally:
             if own:
                 eng.close()
-        return (self._out.labels(new.task_names, new.label_names, codes),
-                self._out.probas(new.task_names, new.label_names, post))
+        labels = self._out.labels(new.task_names, new.label_names, codes)
+        probas = self._out.probas(new.task_names, new.label_names, post)
+        if self._predict_updates:  # crowd-kit's predict(data) stores what it returns
+            self.labels_, self.probas_ = labels, probas
+        return labels, probas
 
 
 _COMMON_PARAMS = """
@@ -438,8 +444,11 @@ class GoldMajorityVote(VoteAggregator):
     {common}
     Attributes
     ----------
-    skills_ (accuracy on gold, NaN without gold tasks), labels_, probas_.
+    skills_ (accuracy on gold, NaN without gold tasks), labels_, probas_ (those of the last
+    ``predict(data)`` / ``predict_proba(data)`` once called with data, as in crowd-kit).
     """
+
+    _predict_updates = True
 
     _require_gold = True
 
@@ -472,12 +481,16 @@ class Wawa(VoteAggregator):
     r"""Worker Agreement With Aggregate (crowd-kit; Ustalov et al., JOSS 2024).
 
     1. plain majority vote; 2. ``w_w`` = share of the worker's distinct answers equal to the vote's
-    label; 3. majority vote weighted by ``w``. ``skills_`` holds ``w``.
+    label; 3. majority vote weighted by ``w``. ``skills_`` holds ``w``. As in crowd-kit,
+    ``predict(data)`` / ``predict_proba(data)`` replace ``labels_`` and ``probas_`` (so does
+    :class:`ZeroBasedSkill`'s).
 
     Parameters
     ----------
     {common}
     """
+
+    _predict_updates = True
 
     def __init__(self, *, tie_break: str = "low", random_state: Any = None, engine: Any = None,
                  n_shards: int | None = None, on_missing_skill: str = "error",
@@ -531,6 +544,8 @@ class ZeroBasedSkill(VoteAggregator):
         Show a progress bar for long fits.
     {common}
     """
+
+    _predict_updates = True
 
     def __init__(self, n_iter: int = 100, lr_init: float = 1.0, lr_steps_to_reduce: int = 20,
                  lr_reduce_factor: float = 0.5, eps: float = 1e-5, *, tol: float = 1e-7,

@@ -144,3 +144,30 @@ def test_empty_pairwise_frame_like_crowdkit(model):
     for name in ("skills_", "biases_") if model == "NoisyBradleyTerry" else ():
         assert getattr(m, name).shape == getattr(ref, name).shape == (0,)
         assert getattr(m, name).name == getattr(ref, name).name
+
+
+# ------------------------------------------------------------------------ 4. predict stores
+@pytest.mark.parametrize("model", ["GoldMajorityVote", "Wawa", "ZeroBasedSkill"])
+def test_predict_on_new_data_replaces_labels_and_probas(act, model):
+    tasks = np.sort(act.task.unique())
+    old, new = act[act.task.isin(tasks[:200])], act[act.task.isin(tasks[200:])]
+    gold = old.groupby("task").label.first()
+    args = (gold,) if model == "GoldMajorityVote" else ()
+    new = new[new.worker.isin(old.worker)]  # crowd-kit's models raise on unknown workers
+    ref = _quiet(getattr(ck, model)().fit, old, *args)
+    m = getattr(galton, model)(on_missing_skill="value", default_skill=0.5).fit(old, *args)
+    ref_labels = _quiet(ref.predict, new)
+    labels = m.predict(new)
+    assert ref.labels_ is ref_labels and m.labels_ is labels  # crowd-kit stores what predict returns
+    assert set(labels.index) == set(new.task)
+    probas = m.predict_proba(new)
+    ref_probas = _quiet(ref.predict_proba, new)
+    assert m.probas_ is probas and ref.probas_ is ref_probas
+    assert probas.shape == ref_probas.shape
+
+
+def test_majority_vote_predict_does_not_store(act):
+    m = galton.MajorityVote().fit(act)
+    before = m.labels_
+    m.predict(act.iloc[:10])
+    assert m.labels_ is before

@@ -204,11 +204,12 @@ def test_gold_mv_parity_with_crowdkit(name, crowdkit_ties_low) -> None:
     ref_labels = ref.predict(df)
     ours = GoldMajorityVote().fit(df, gold)
     np.testing.assert_allclose(ours.skills_, ref.skills_.loc[ours.skills_.index], atol=1e-12)
-    # crowd-kit's predict(data) votes without clamping; so does galton's predict on the same data
-    assert_same_probas(ours.predict_proba(df), ref.probas_)
-    assert ours.predict(df).equals(ref_labels.loc[ours.labels_.index].rename("agg_label"))
     # galton's fit clamps gold tasks (every task of these sets has gold)
     assert ours.labels_.equals(gold.loc[ours.labels_.index].rename("agg_label"))
+    # crowd-kit's predict(data) votes without clamping and stores the result; so does galton's
+    assert_same_probas(ours.predict_proba(df), ref.probas_)
+    assert ours.predict(df).equals(ref_labels.loc[ours.labels_.index].rename("agg_label"))
+    assert ours.labels_.equals(ref_labels.loc[ours.labels_.index].rename("agg_label"))
 
 
 @pytest.mark.parametrize("name", ["snow2008_rte", "act_cf"])
