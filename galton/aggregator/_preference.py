@@ -28,10 +28,12 @@ from typing import Any
 
 import numpy as np
 
+from .._math import EPS, log_sigmoid, sigmoid
 from ..pairwise import Choices, Comparisons
 from ._base import EMAggregator, NotFittedError
 from ._engine import open_engine
 from ._pref_kernels import bt_pass, vdot
+from ._results import crowdkit_scores
 
 __all__ = ["PairShard", "ChoiceShard", "PreferenceAggregator", "PairwiseAggregator", "bt_stats",
            "theta_update", "best_shift", "prior_terms", "log_sigmoid", "sigmoid",
@@ -39,16 +41,6 @@ __all__ = ["PairShard", "ChoiceShard", "PreferenceAggregator", "PairwiseAggregat
 
 DENSE_SE_MAX = 1000  #: up to this many items the standard errors use the exact inverse information
 Z95 = 1.959963984540054  #: two-sided 95% normal quantile for ``lower`` / ``upper``
-
-
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, dtype=float)))
-
-
-def log_sigmoid(x: np.ndarray) -> np.ndarray:
-    """``log σ(x) = -(max(-x, 0) + log1p(exp(-|x|)))`` (5x faster than ``-logaddexp(0, -x)``)."""
-    x = np.asarray(x, dtype=float)
-    return -(np.maximum(-x, 0.0) + np.log1p(np.exp(-np.abs(x))))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -193,7 +185,7 @@ def best_shift(theta: np.ndarray, prior: float) -> np.ndarray:
     for _ in range(100):
         s = sigmoid(theta + c)
         h = float((s * (1.0 - s)).sum())
-        step = float((0.5 - s).sum()) / max(h, 1e-300)
+        step = float((0.5 - s).sum()) / max(h, EPS)
         c += float(np.clip(step, -10.0, 10.0))
         if abs(step) < 1e-12:
             break
@@ -204,7 +196,7 @@ def theta_update(stats: dict[str, Any], prior: float, newman: bool = False) -> n
     """``θ = log num - log den`` (Newman's ``n_num``/``n_den`` when asked) and :func:`best_shift`."""
     num, den = (stats["n_num"], stats["n_den"]) if newman else (stats["num"], stats["den"])
     with np.errstate(divide="ignore"):
-        theta = np.log(num) - np.log(np.maximum(den, 1e-300))
+        theta = np.log(num) - np.log(np.maximum(den, EPS))
     return best_shift(theta, prior)
 
 
@@ -255,6 +247,10 @@ class PreferenceAggregator(EMAggregator):
     the soft label a reward model trains on), ``n_iter_``, ``converged_``, ``history_`` /
     ``loss_history_`` (objective per iteration), ``comparisons_`` (the encoded data).
     """
+
+    #: pandas ``scores_`` on crowd-kit's scale ("softmax" or "expit") for the crowd-kit-named
+    #: classes; None: the log-scores θ (``scores_values_``) in a Series named ``score``
+    _crowdkit_scores: str | None = None
 
     kind = "pairwise"
     monotone = True
@@ -398,7 +394,12 @@ class PreferenceAggregator(EMAggregator):
         self.se_values_ = se
         cols = {"item": names, "score": theta, "se": se, "lower": theta - Z95 * se, "upper": theta + Z95 * se}
         self.intervals_ = out.table(cols, index="item")
-        self.scores_ = out.series(names, theta, "item", "score") if out.kind == "pandas" else out.table(cols)
+        if out.kind != "pandas":
+            self.scores_ = out.table(cols)
+        elif self._crowdkit_scores is None:
+            self.scores_ = out.series(names, theta, "item", "score")
+        else:
+            self.scores_ = crowdkit_scores(names, theta, self._crowdkit_scores)
         order = np.lexsort((np.arange(theta.size), -theta))
         rank = np.arange(1, theta.size + 1)
         if out.kind == "pandas":

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Output"]
+__all__ = ["Output", "crowdkit_scores"]
 
 
 def _names(a: np.ndarray) -> list:
@@ -101,3 +101,14 @@ class Output:
             "true_label": np.tile(label_names, w * k),
             "probability": errors.reshape(-1),
         })
+
+
+def crowdkit_scores(names: np.ndarray, theta: np.ndarray, how: str) -> Any:
+    """crowd-kit's ``scores_``: ``exp(θ) / Σ exp(θ)`` (BradleyTerry, index unnamed) or ``expit(θ)``
+    (NoisyBradleyTerry, index named ``label``), a Series named ``agg_score``."""
+    import pandas as pd
+
+    if how == "softmax":
+        e = np.exp(theta - (theta.max() if theta.size else 0.0))
+        return pd.Series(e / e.sum() if theta.size else e, index=pd.Index(names), name="agg_score")
+    return pd.Series(1.0 / (1.0 + np.exp(-theta)), index=pd.Index(names, name="label"), name="agg_score")

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ._pref_kernels import bt_info_diag, noisy_pass, vdot
+from .._math import EPS
 from ._preference import (PairShard, PairwiseAggregator, best_shift, bt_stats, log_sigmoid, sigmoid,
                           theta_update)
 from ._registry import register
@@ -65,9 +66,15 @@ class BradleyTerry(PairwiseAggregator):
 
     Attributes
     ----------
-    scores_, intervals_ (score, se, lower, upper: 95% normal interval of the log-score), ranking_,
+    scores_ : with pandas output, crowd-kit's ``scores_``: ``exp(θ) / Σ exp(θ)`` in a Series named
+        ``agg_score`` (index unnamed); with polars / Arrow output galton's table of log-scores θ.
+    scores_values_ : the log-scores θ (numpy; item order of ``comparisons_.item_names``), the better
+        scale: differences are log-odds, and ``intervals_`` / ``ranking_`` use it.
+    intervals_ (score, se, lower, upper: 95% normal interval of the log-score), ranking_,
     pair_probas_, n_iter_, converged_, history_ / loss_history_ (log-posterior per iteration).
     """
+
+    _crowdkit_scores = "softmax"
 
     def __init__(self, n_iter: int = 10000, tol: float = 1e-12, *, prior: float = 1.0,
                  method: str = "newman", random_state: Any = None, engine: Any = None,
@@ -207,7 +214,7 @@ class CrowdBT(PairwiseAggregator):
         s = sigmoid(th[shard.left] - th[shard.right])
         p1 = eta * s + (1 - eta) * (1 - s)
         dp = (2 * eta - 1) * s * (1 - s)
-        return dp * dp / np.maximum(p1 * (1 - p1), 1e-300)
+        return dp * dp / np.maximum(p1 * (1 - p1), EPS)
 
     def _finish(self, params: dict[str, Any], data: Any) -> None:
         self.skills_ = self._per_worker(data, params["eta"], "skill")
@@ -263,9 +270,17 @@ class NoisyBradleyTerry(PairwiseAggregator):
         Weight of ``log σ(θ) + log σ(-θ)`` per item (0.5 = one virtual tied comparison).
     random_state : accepted for crowd-kit compatibility; the fit starts from θ = 0, q = 0, γ = 2 and
         is deterministic.
+
+    Attributes
+    ----------
+    scores_ : with pandas output, crowd-kit's ``scores_``: ``expit(θ)`` in a Series named
+        ``agg_score`` with index named ``label``; with polars / Arrow output galton's table of θ.
+    scores_values_ : the log-scores θ (numpy), the better scale; ``intervals_`` and ``ranking_``
+        use it. skills_, biases_ (per worker, as crowd-kit), n_iter_, converged_, history_.
     """
 
     _empty_attrs = {"skills_": "skill", "biases_": "bias"}
+    _crowdkit_scores = "expit"
 
     # N(0, 2.5^2) priors on the logits q and γ: the weakly informative scale of Gelman et al.
     # (Ann. Appl. Stat. 2(4), 2008) for logistic coefficients. They keep q and γ finite: a random or
@@ -344,7 +359,7 @@ class NoisyBradleyTerry(PairwiseAggregator):
         s = sigmoid(th[shard.left] - th[shard.right])
         p1 = g * s + (1 - g) * sq
         dp = g * s * (1 - s)
-        return dp * dp / np.maximum(p1 * (1 - p1), 1e-300)
+        return dp * dp / np.maximum(p1 * (1 - p1), EPS)
 
     def _finish(self, params: dict[str, Any], data: Any) -> None:
         _, q, gm = self._split(params["best"])
@@ -418,7 +433,7 @@ class LBFGSState:
                 self.d = -g if self.h0 is None else -self.h0 * g
             gn = float(np.sqrt(vdot(g, g)))
             self.step = 1.0 if (self.s or self.h0 is not None) else min(1.0, 1.0 / max(gn, 1e-12))
-            self.step = min(self.step, self.max_move / max(float(np.abs(self.d).max()), 1e-300))
+            self.step = min(self.step, self.max_move / max(float(np.abs(self.d).max()), EPS))
         else:
             gd = vdot(self.g, self.d)
             a = self.step

@@ -144,7 +144,7 @@ def speed_job(job: str, args: argparse.Namespace) -> dict[str, Any]:
         times.append(time.perf_counter() - t0)
     seconds = min(times)
     peak, _ = peak_rss_mib()
-    scores = est.scores_.sort_index()
+    scores = (est.intervals_["score"] if hasattr(est, "intervals_") else est.scores_).sort_index()  # θ
     items = scores.index.to_numpy()
     values = scores.to_numpy(dtype=float)
     if impl == "crowdkit" and model == "bt":

@@ -42,7 +42,7 @@ def _spearman(a: np.ndarray, b: np.ndarray) -> float:
 def test_two_items_mle_is_the_log_odds(method: str) -> None:
     # a beats b 3 times, b beats a once: θa - θb = log 3; without a prior the location is mean 0
     m = BradleyTerry(prior=0.0, method=method, tol=1e-14).fit(_games([("a", "b", 3), ("b", "a", 1)]))
-    s = m.scores_
+    s = m.intervals_["score"]  # θ (scores_ is crowd-kit's exp(θ) / Σ exp(θ))
     assert s["a"] - s["b"] == pytest.approx(np.log(3.0), abs=1e-8)
     assert s["a"] + s["b"] == pytest.approx(0.0, abs=1e-10)
     # observed information of θa - θb is n π (1 - π) = 4 * 3/4 * 1/4; se(θa) is half of its root
@@ -56,7 +56,7 @@ def test_tree_graph_separates_into_pairs(method: str) -> None:
     # a-b: 4:1, b-c: 2:3 (a tree: each edge's MLE is its own log-odds)
     m = BradleyTerry(prior=0.0, method=method, tol=1e-15).fit(
         _games([("a", "b", 4), ("b", "a", 1), ("b", "c", 2), ("c", "b", 3)]))
-    s = m.scores_
+    s = m.intervals_["score"]
     assert s["a"] - s["b"] == pytest.approx(np.log(4.0), abs=1e-6)
     assert s["b"] - s["c"] == pytest.approx(np.log(2 / 3), abs=1e-6)
     assert m.converged_
@@ -72,7 +72,7 @@ def test_prior_case_solved_by_bisection() -> None:
         mid = 0.5 * (lo + hi)
         lo, hi = (mid, hi) if f(mid) > 0 else (lo, mid)
     for method in ("newman", "mm"):
-        s = BradleyTerry(method=method, tol=1e-15).fit(_games([("a", "b", 1)])).scores_
+        s = BradleyTerry(method=method, tol=1e-15).fit(_games([("a", "b", 1)])).intervals_["score"]
         assert s["a"] == pytest.approx(lo, abs=1e-8) and s["b"] == pytest.approx(-lo, abs=1e-8)
 
 
@@ -187,7 +187,7 @@ def test_disconnected_graph_and_single_comparisons_give_finite_scores(cls: type)
     df = _games([("a", "b", 3), ("c", "d", 2), ("d", "c", 1), ("e", "d", 1)])
     m = cls().fit(df)
     assert np.isfinite(m.scores_values_).all() and np.isfinite(m.se_values_).all()
-    s = m.scores_
+    s = m.intervals_["score"]
     assert s["a"] > s["b"] and s["e"] > 0 > s["b"]
 
 
@@ -308,7 +308,7 @@ def test_outputs_pair_probas_and_frame_kinds() -> None:
     pp = m.pair_probas_
     assert pp[["left", "right"]].values.tolist() == [["a", "b"], ["b", "c"]]
     assert pp["n"].tolist() == [4, 2] and pp["observed"].tolist() == [0.75, 1.0]
-    s = m.scores_
+    s = m.intervals_["score"]
     np.testing.assert_allclose(pp["proba"], 1 / (1 + np.exp(-(s[["a", "b"]].values - s[["b", "c"]].values))))
     assert m.predict() is m.scores_ and m.predict_proba() is m.pair_probas_
     out = BradleyTerry().fit(pl.from_pandas(df))

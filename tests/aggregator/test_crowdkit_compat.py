@@ -171,3 +171,36 @@ def test_majority_vote_predict_does_not_store(act):
     before = m.labels_
     m.predict(act.iloc[:10])
     assert m.labels_ is before
+
+
+# ------------------------------------------------------------------------ 5. pairwise scores_
+def test_bradley_terry_scores_on_crowdkit_scale():
+    pw = _pairs()
+    ref = ck.BradleyTerry(n_iter=5000, tol=0.0).fit(pw)  # tol > 0 stops crowd-kit after 2 steps
+    m = galton.BradleyTerry(prior=0.0).fit(pw)  # crowd-kit's MLE
+    assert m.scores_.name == "agg_score" and m.scores_.index.name is None
+    pd.testing.assert_series_equal(m.scores_.sort_index(), ref.scores_.sort_index(), atol=1e-6)
+    theta = m.scores_values_
+    np.testing.assert_allclose(m.scores_.to_numpy(), np.exp(theta) / np.exp(theta).sum(), rtol=1e-12)
+    assert m.intervals_["score"].to_numpy().tolist() == theta.tolist()
+    assert m.ranking_.tolist() == m.scores_.sort_values(ascending=False).index.tolist()
+    ref0 = ck.BradleyTerry(n_iter=0).fit(pw)
+    pd.testing.assert_series_equal(galton.BradleyTerry(n_iter=0).fit(pw).scores_.sort_index(),
+                                   ref0.scores_.sort_index())
+
+
+def test_noisy_bradley_terry_scores_are_expit_theta():
+    pw = _pairs()
+    ref = ck.NoisyBradleyTerry(n_iter=50, random_state=0).fit(pw)
+    m = galton.NoisyBradleyTerry().fit(pw)
+    assert m.scores_.name == ref.scores_.name == "agg_score"
+    assert m.scores_.index.name == ref.scores_.index.name
+    assert sorted(m.scores_.index) == sorted(ref.scores_.index)
+    np.testing.assert_allclose(m.scores_.to_numpy(), 1 / (1 + np.exp(-m.scores_values_)), rtol=1e-12)
+
+
+def test_polars_output_keeps_galtons_log_score_table():
+    pl = pytest.importorskip("polars")
+    m = galton.BradleyTerry().fit(pl.from_pandas(_pairs()))
+    assert m.scores_.columns[:2] == ["item", "score"]
+    np.testing.assert_allclose(m.scores_["score"].to_numpy(), m.scores_values_)
