@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from .._math import splitmix64
 from .._progress import Progress
 from ..judgments import Judgments, _lookup, encode_gold, to_arrow
 from ._base import BaseAggregator, ConvergenceWarning, argmax_ties_low, tied_to_max
@@ -107,10 +108,7 @@ def shard_vote_shares(shard: Shard, weights: np.ndarray | None) -> np.ndarray:
 def _tie_noise(task_ids: np.ndarray, k: int, key: int) -> np.ndarray:
     """(n, k) uint64 hash of (key, task code, label code): splitmix64 finaliser."""
     x = task_ids.astype(np.uint64)[:, None] * np.uint64(k) + np.arange(k, dtype=np.uint64)
-    x = x + np.uint64(key) + np.uint64(0x9E3779B97F4A7C15)
-    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
+    return splitmix64(x + np.uint64(key))
 
 
 def label_codes(shares: np.ndarray, task_ids: np.ndarray, tie_key: int | None) -> np.ndarray:
@@ -219,6 +217,15 @@ def skill_array(skills: Any, worker_names: np.ndarray) -> np.ndarray:
     return out
 
 
+def _keyed_by_workers(obj: Any, judgments: Judgments) -> bool:
+    """True when ``obj`` maps keys to values and its keys are worker ids, none a task id."""
+    if obj is None:
+        return False
+    keys = (_keyed(obj, "task", "label") or (np.zeros(0),))[0]
+    return bool(keys.size and (_lookup(judgments.task_names, keys) < 0).all()
+                and (_lookup(judgments.worker_names, keys) >= 0).any())
+
+
 # --------------------------------------------------------------------------------------------------
 # the shared estimator
 # --------------------------------------------------------------------------------------------------
@@ -237,6 +244,9 @@ class VoteAggregator(BaseAggregator):
     on_missing_skill: str
     default_skill: float | None
     _require_gold = False
+    #: a second argument keyed by worker ids (none of them a task id) is worker skills, as in
+    #: crowd-kit's ``MajorityVote.fit(data, skills)``
+    _skills_second = False
     #: predict(data) / predict_proba(data) replace labels_ and probas_ with the new data's, as
     #: crowd-kit's GoldMajorityVote, Wawa and ZeroBasedSkill do (the fitted skills stay)
     _predict_updates = False
@@ -317,6 +327,8 @@ class VoteAggregator(BaseAggregator):
                                      label_col=label_col, **encode_options)
         if judgments.n_judgments == 0:
             return self._fit_empty(judgments, output)
+        if self._skills_second and skills is None and _keyed_by_workers(gold, judgments):
+            gold, skills = None, gold  # crowd-kit's MajorityVote.fit(data, skills)
         gold_codes = self._encode_gold(gold, judgments)
         self._check_memory(judgments)
         weights = None
@@ -417,9 +429,12 @@ class MajorityVote(VoteAggregator):
         self.engine = engine
         self.n_shards = n_shards
 
+    _skills_second = True
+
     def fit(self, data: Any, gold: Any = None, skills: Any = None, **kwargs: Any) -> "MajorityVote":
         """Vote. ``skills``: worker weights (Series by worker, dict, table with worker and skill
-        columns, or an array in worker-code order); ``gold``: known labels, clamped."""
+        columns, or an array in worker-code order); ``gold``: known labels, clamped. A second
+        argument keyed by worker ids is taken as skills (crowd-kit's ``fit(data, skills)``)."""
         return self._fit(data, gold, skills, **kwargs)
 
     def _run(self, eng: Any, judgments: Judgments, weights: np.ndarray | None,

@@ -204,3 +204,17 @@ def test_polars_output_keeps_galtons_log_score_table():
     m = galton.BradleyTerry().fit(pl.from_pandas(_pairs()))
     assert m.scores_.columns[:2] == ["item", "score"]
     np.testing.assert_allclose(m.scores_["score"].to_numpy(), m.scores_values_)
+
+
+# ------------------------------------------------------------------------ 8. MV skills second
+def test_majority_vote_skills_positional_like_crowdkit(act):
+    skills = pd.Series(np.linspace(0.1, 1.0, act.worker.nunique()), index=np.sort(act.worker.unique()),
+                       name="skill")
+    skills.index.name = "worker"
+    ref = ck.MajorityVote().fit_predict_proba(act, skills)
+    got = galton.MajorityVote().fit_predict_proba(act, skills)
+    np.testing.assert_allclose(got.to_numpy(), ref.loc[got.index, got.columns].to_numpy(), atol=1e-12)
+    plain = galton.MajorityVote().fit(act)
+    assert not np.allclose(plain.probas_.to_numpy(), got.to_numpy())
+    labels = galton.MajorityVote().fit_predict(act, skills)
+    pd.testing.assert_series_equal(labels, galton.MajorityVote().fit(act, skills=skills).labels_)

@@ -283,10 +283,14 @@ def test_on_missing_skill_options() -> None:
         MajorityVote().fit(df, skills=[1.0, 2.0])
 
 
-def test_skills_passed_as_gold_get_a_hint() -> None:
+def test_skills_passed_second_are_skills_as_in_crowdkit() -> None:
+    # crowd-kit's MajorityVote.fit(data, skills): a second argument keyed by workers is skills
     df = frame([("t1", "p1", 0), ("t1", "p2", 1)])
+    m = MajorityVote().fit(df, pd.Series({"p1": 0.5, "p2": 0.7}))
+    assert m.probas_.loc["t1"].tolist() == pytest.approx([0.5 / 1.2, 0.7 / 1.2])
+    # the other voting models take gold second: worker keys there still get the hint
     with pytest.raises(ValueError, match="skills="):
-        MajorityVote().fit(df, pd.Series({"p1": 0.5, "p2": 0.7}))
+        GoldMajorityVote().fit(df, pd.Series({"p1": 0, "p2": 1}))
 
 
 # ------------------------------------------------------------------------------------------ predict
