@@ -15,6 +15,7 @@ from typing import Any, Callable, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
+from .._math import splitmix64
 from ..judgments import Judgments
 
 __all__ = ["Shard", "Engine", "LocalEngine", "resolve_engine", "open_engine", "make_shards", "shard_of_tasks", "add_stats"]
@@ -67,12 +68,7 @@ def shard_of_tasks(task_codes: np.ndarray, n_shards: int) -> np.ndarray:
     """Shard index of each task code: a fixed integer hash (splitmix64 finaliser) modulo n_shards."""
     if n_shards == 1:
         return np.zeros(task_codes.shape, dtype=np.int32)
-    x = task_codes.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
-    with np.errstate(over="ignore"):
-        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        x = x ^ (x >> np.uint64(31))
-    return (x % np.uint64(n_shards)).astype(np.int32)
+    return (splitmix64(task_codes.astype(np.uint64)) % np.uint64(n_shards)).astype(np.int32)
 
 
 def build_shard(

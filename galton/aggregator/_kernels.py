@@ -18,9 +18,10 @@ import os
 
 import numpy as np
 
+from .._math import EPS  # noqa: F401  (re-exported: the one floor, see galton._math)
+
 __all__ = ["EPS", "logsumexp_rows", "softmax_rows", "estep_table", "vote_counts", "counts_from_post", "HAVE_NUMBA"]
 
-EPS = 1e-12  #: the one floor used before taking a log of a probability
 
 import importlib.util
 

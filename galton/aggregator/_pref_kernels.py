@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from .._math import EPS, log_sigmoid, sigmoid
+
 __all__ = ["vdot", "bt_pass", "bt_pass_numpy", "noisy_pass", "noisy_pass_numpy", "bt_info_diag",
            "MIN_PARALLEL"]
 
@@ -120,14 +122,6 @@ def vdot(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.multiply(a, b).sum())
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
-
-
-def _log_sigmoid(x: np.ndarray) -> np.ndarray:
-    return -(np.maximum(-x, 0.0) + np.log1p(np.exp(-np.abs(x))))
-
-
 def bt_pass_numpy(left, right, outcome, worker, theta, eta, crowd, newman,  # noqa: ANN001
                   n_items, n_workers):
     """The numpy twin of :func:`bt_pass` (reference and fallback)."""
@@ -141,14 +135,14 @@ def bt_pass_numpy(left, right, outcome, worker, theta, eta, crowd, newman,  # no
     if crowd:
         e = eta[worker]
         ts, tf, ts0, tf0 = e * s, (1.0 - e) * (1.0 - s), e * (1.0 - s), (1.0 - e) * s
-        p1, p0 = np.maximum(ts + tf, 1e-300), np.maximum(ts0 + tf0, 1e-300)
+        p1, p0 = np.maximum(ts + tf, EPS), np.maximum(ts0 + tf0, EPS)
         r1, r0 = ts / p1, ts0 / p0
         t = o * r1 + (1.0 - o) * (1.0 - r0)
         truthful = np.bincount(worker, o * r1 + (1.0 - o) * r0, n_workers)
         ll = vdot(o, np.log(p1)) + vdot(1.0 - o, np.log(p0))
     else:
         t = o
-        ls = _log_sigmoid(d)
+        ls = log_sigmoid(d)
         ll = vdot(o, ls) + vdot(1.0 - o, ls - d)  # log σ(-d) = log σ(d) - d
     num = np.bincount(l, t, n) + np.bincount(r, 1.0 - t, n)
     den = np.bincount(l, inv, n) + np.bincount(r, inv, n)
@@ -161,10 +155,10 @@ def bt_pass_numpy(left, right, outcome, worker, theta, eta, crowd, newman,  # no
 
 def noisy_pass_numpy(left, right, worker, outcome, theta, sq, sg, n_items, n_workers):  # noqa: ANN001
     """The numpy twin of :func:`noisy_pass`."""
-    sd = _sigmoid(theta[left] - theta[right])
+    sd = sigmoid(theta[left] - theta[right])
     g, q = sg[worker], sq[worker]
-    p1 = np.maximum(g * sd + (1.0 - g) * q, 1e-300)
-    p0 = np.maximum(g * (1.0 - sd) + (1.0 - g) * (1.0 - q), 1e-300)
+    p1 = np.maximum(g * sd + (1.0 - g) * q, EPS)
+    p0 = np.maximum(g * (1.0 - sd) + (1.0 - g) * (1.0 - q), EPS)
     ll = vdot(outcome, np.log(p1)) + vdot(1.0 - outcome, np.log(p0))
     a = outcome / p1 - (1.0 - outcome) / p0
     inv = 1.0 / (p1 * p0)

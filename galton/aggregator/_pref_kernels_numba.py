@@ -20,6 +20,8 @@ through float rounding).
 import numba
 import numpy as np
 
+from .._math import EPS
+
 __all__ = ["bt_chunk", "bt_parallel", "noisy_chunk", "noisy_parallel", "bt_info_chunk",
            "bt_info_parallel", "numba"]
 
@@ -94,8 +96,8 @@ def _bt_crowd(left, right, outcome, worker, pt, eta, acc, truthful, lo, hi):  # 
         e = eta[w]
         ts = e * s
         ts0 = e * (1.0 - s)
-        p1 = max(ts + (1.0 - e) * (1.0 - s), 1e-300)
-        p0 = max(ts0 + (1.0 - e) * s, 1e-300)
+        p1 = max(ts + (1.0 - e) * (1.0 - s), EPS)
+        p0 = max(ts0 + (1.0 - e) * s, EPS)
         r1 = ts / p1
         r0 = ts0 / p0
         t = o * r1 + (1.0 - o) * (1.0 - r0)
@@ -143,8 +145,8 @@ def noisy_chunk(left, right, worker, outcome, pt, sq, sg, acc_i, acc_w, lo, hi):
         s = pt[i] / (pt[i] + pt[j])
         g = sg[w]
         q = sq[w]
-        p1 = max(g * s + (1.0 - g) * q, 1e-300)
-        p0 = max(g * (1.0 - s) + (1.0 - g) * (1.0 - q), 1e-300)
+        p1 = max(g * s + (1.0 - g) * q, EPS)
+        p0 = max(g * (1.0 - s) + (1.0 - g) * (1.0 - q), EPS)
         inv = 1.0 / (p1 * p0)
         if o == 1.0:
             prod, ll = _mul_log(prod, ll, p1)

@@ -3,7 +3,7 @@
 Same E-step kernel as :class:`~galton.aggregator.dawid_skene.DawidSkene`; only the table it reads
 changes (expected log-probabilities under the Dirichlet posteriors instead of point estimates), and
 the objective is the evidence lower bound. The special functions it needs (digamma, trigamma,
-log-gamma) are written here in numpy, so galton does not depend on scipy.
+log-gamma) and the Dirichlet divergence come from :mod:`galton._math` (numpy; no scipy).
 """
 
 from __future__ import annotations
@@ -12,96 +12,14 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .._math import EPS, digamma, dirichlet_kl, gammaln, trigamma
 from ..judgments import Judgments
 from ._registry import register
 from .dawid_skene import ConfusionEM
 
-__all__ = ["BayesianDawidSkene"]
+__all__ = ["BayesianDawidSkene", "digamma", "trigamma", "gammaln"]
 
-_HALF_LOG_2PI = 0.5 * np.log(2.0 * np.pi)
 MAX_ACCURACY = 0.99  #: upper end of the fitted prior accuracy (keeps every prior pseudo-count > 0)
-_SHIFT = 10  # small arguments are moved up by this many steps of the recurrence before the series
-_OFFSETS = np.arange(_SHIFT, dtype=np.float64)
-
-
-def _shifted(x: Any, term: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """(y, acc): y = x moved up by _SHIFT where x < _SHIFT, and acc = term(x + [0, 1, ..., 9]) on
-    the moved entries (0 elsewhere), computed on those entries only. Any shape, scalars included."""
-    y = np.array(x, dtype=np.float64, copy=True, ndmin=1)
-    acc = np.zeros_like(y)
-    small = y < _SHIFT
-    if small.any():
-        xs = y[small]
-        acc[small] = term(xs[:, None] + _OFFSETS)
-        y[small] = xs + _SHIFT
-    shape = np.shape(x)
-    return y.reshape(shape), acc.reshape(shape)
-
-
-_CHUNK = 1 << 16  #: elements per block of the special functions (bounds their scratch memory)
-
-
-def _blockwise(fn: Callable[[np.ndarray], np.ndarray]) -> Callable[[Any], np.ndarray]:
-    """``fn`` applied to blocks of ``_CHUNK`` elements of a large input: every element is computed
-    alone, so the result is the same to the last bit, and the scratch arrays (10 per element in
-    the recurrence) stay a few MB instead of ten times the input."""
-
-    def wrapped(x: Any) -> np.ndarray:
-        if np.size(x) <= _CHUNK:
-            return fn(x)
-        flat = np.ravel(np.asarray(x, dtype=np.float64))
-        out = np.empty(flat.size)
-        for lo in range(0, flat.size, _CHUNK):
-            out[lo:lo + _CHUNK] = fn(flat[lo:lo + _CHUNK])
-        return out.reshape(np.shape(x))
-
-    wrapped.__name__, wrapped.__doc__ = fn.__name__, fn.__doc__
-    return wrapped
-
-
-@_blockwise
-def digamma(x: np.ndarray) -> np.ndarray:
-    """The digamma function psi(x) = d/dx log Gamma(x), for x > 0 (absolute error < 1e-13).
-
-    ``psi(x) = psi(x + 10) - sum_{i<10} 1/(x + i)`` for ``x < 10``, then the asymptotic series.
-    Written here so that galton needs no scipy; the tests compare it with ``scipy.special``.
-    """
-    y, acc = _shifted(x, lambda v: -(1.0 / v).sum(axis=1))
-    inv2 = 1.0 / (y * y)
-    series = inv2 * (1 / 12 - inv2 * (1 / 120 - inv2 * (1 / 252 - inv2 * (1 / 240 - inv2 * (1 / 132)))))
-    return acc + np.log(y) - 0.5 / y - series
-
-
-@_blockwise
-def trigamma(x: np.ndarray) -> np.ndarray:
-    """psi'(x) for x > 0 (relative error < 1e-13): the same shift, then the asymptotic series."""
-    y, acc = _shifted(x, lambda v: (1.0 / (v * v)).sum(axis=1))
-    inv = 1.0 / y
-    inv2 = inv * inv
-    tail = 1 / 30 - inv2 * (1 / 42 - inv2 * (1 / 30 - inv2 * 5 / 66))
-    series = inv * (1.0 + inv * (0.5 + inv * (1 / 6 - inv2 * tail)))
-    return acc + series
-
-
-@_blockwise
-def gammaln(x: np.ndarray) -> np.ndarray:
-    """log Gamma(x) for x > 0 (absolute error < 1e-13): the same shift, then Stirling's series."""
-    y, acc = _shifted(x, lambda v: -np.log(v.prod(axis=1)))
-    inv = 1.0 / y
-    inv2 = inv * inv
-    series = inv * (1 / 12 - inv2 * (1 / 360 - inv2 * (1 / 1260 - inv2 * (1 / 1680 - inv2 * (1 / 1188)))))
-    return acc + (y - 0.5) * np.log(y) - y + _HALF_LOG_2PI + series
-
-
-def _dirichlet_kl(post: np.ndarray, prior: np.ndarray, elog: np.ndarray, axis: int) -> float:
-    """Sum of KL(Dir(post) || Dir(prior)) over all Dirichlets; components lie along ``axis`` and
-    ``elog`` holds E[log theta] = psi(post) - psi(sum post) under ``post``."""
-    kl = gammaln(post.sum(axis=axis)).sum() - gammaln(post).sum()
-    kl -= gammaln(prior.sum(axis=axis)).sum() - gammaln(prior).sum()
-    diff = post - prior
-    diff *= elog
-    kl += diff.sum()
-    return float(kl)
 
 
 def one_coin_matrix(accuracy: float, k: int) -> np.ndarray:
@@ -205,7 +123,7 @@ def _eb_accuracies(strength: np.ndarray, counts: np.ndarray, half_width: float,
     def own(mu: np.ndarray, sel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return _worker_derivatives(strength[sel], diag[sel], off[sel], mu)
 
-    n_w = np.maximum(counts.sum(axis=(1, 2)), 1e-300)
+    n_w = np.maximum(counts.sum(axis=(1, 2)), EPS)
     start = np.clip(diag.sum(axis=1) / n_w, lo, hi)
     mu_star = _maximise_concave(own, np.full(w, lo), np.full(w, hi), start)
 
@@ -401,8 +319,8 @@ class BayesianDawidSkene(ConfusionEM):
 
     def _objective(self, stats: dict[str, Any], params: dict[str, Any]) -> float:
         w, k = self._dims
-        kl_e = _dirichlet_kl(params["a"], params["a0"], params["table"].reshape(w, k, k), axis=1)
-        kl_p = _dirichlet_kl(params["b"], np.full(k, params["b0"]), params["logprior"], axis=0)
+        kl_e = dirichlet_kl(params["a"], params["a0"], axis=1, elog=params["table"].reshape(w, k, k))
+        kl_p = dirichlet_kl(params["b"], np.full(k, params["b0"]), axis=0, elog=params["logprior"])
         return float(stats["ll"]) - kl_e - kl_p
 
     def _finish(self, params: dict[str, Any], judgments: Judgments) -> None:

@@ -16,10 +16,11 @@ from typing import Any
 
 import numpy as np
 
+from .._math import EPS, safe_log
 from ..judgments import Judgments
 from ._base import EMAggregator, argmax_ties_low
 from ._engine import LocalEngine, Shard
-from ._kernels import _MIN_PARALLEL, EPS, counts_from_post, estep_table, vote_counts
+from ._kernels import _MIN_PARALLEL, counts_from_post, estep_table, vote_counts
 from ._memory import FLOAT
 from ._registry import register
 
@@ -118,13 +119,8 @@ def _normalise_columns(counts: np.ndarray, seen: np.ndarray, inplace: bool = Fal
     if not inplace:
         counts = np.array(counts, dtype=np.float64)
     np.maximum(counts, 1e-10, out=counts, where=np.broadcast_to(seen, counts.shape))
-    counts /= np.maximum(counts.sum(axis=1, keepdims=True), 1e-300)
+    counts /= np.maximum(counts.sum(axis=1, keepdims=True), EPS)
     return counts
-
-
-def _log(p: np.ndarray) -> np.ndarray:
-    out = np.maximum(p, 1e-300)
-    return np.log(out, out=out)
 
 
 @register("ds", "dawid_skene", "dawid-skene")
@@ -216,7 +212,7 @@ class DawidSkene(ConfusionEM):
         errors = _normalise_columns(counts, self._seen, inplace=True)
         cc = stats["class_counts"] + self.alpha_prior
         priors = np.maximum(cc / cc.sum(), 1e-10)
-        table = _log(errors).reshape(w * k, k)
+        table = safe_log(errors).reshape(w * k, k)
         return {"table": table, "logprior": np.log(priors), "errors": errors, "priors": priors}
 
     def _objective(self, stats: dict[str, Any], params: dict[str, Any]) -> float:

@@ -55,6 +55,7 @@ from typing import Any
 
 import numpy as np
 
+from .._math import log_sigmoid
 from ..judgments import Judgments, _lookup
 from ._base import EMAggregator
 from ._engine import Shard
@@ -67,11 +68,6 @@ _LOG_2PI = float(np.log(2.0 * np.pi))
 #: (ll, posteriors, new betas, alpha gradient sums, alpha curvature sums) of one shard pass
 PassResult = tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 _MAX_BETA_STEP = 2.0  # cap on one Newton step of beta (a log-scale parameter)
-
-
-def _log_sigmoid(x: np.ndarray) -> np.ndarray:
-    """log(sigmoid(x)), stable for any x."""
-    return np.minimum(x, 0.0) - np.log1p(np.exp(-np.abs(x)))
 
 
 def _jj_curvature(x: np.ndarray) -> np.ndarray:
@@ -90,7 +86,7 @@ def glad_task_terms(task: np.ndarray, alpha_j: np.ndarray, r: np.ndarray, beta: 
     with ``x_j = alpha_j exp(beta_t)`` (constants dropped). Returns ``(f, df/dbeta, d2f/dbeta2)``.
     """
     x = alpha_j * np.exp(beta)[task]
-    ls = _log_sigmoid(x)
+    ls = log_sigmoid(x)
     s = np.exp(ls)
     d = r - s  # d/dx of r log s(x) + (1 - r) log(1 - s(x))
     val = np.bincount(task, weights=ls - (1.0 - r) * x, minlength=n_tasks)  # log(1-s) = log s - x
@@ -106,7 +102,7 @@ def glad_alpha_stats(worker: np.ndarray, task: np.ndarray, alpha: np.ndarray, r:
     Jaakkola-Jordan curvature bound (both additive over shards)."""
     b = np.exp(beta)[task]
     x = alpha[worker] * b
-    s = np.exp(_log_sigmoid(x))
+    s = np.exp(log_sigmoid(x))
     grad = np.bincount(worker, weights=(r - s) * b, minlength=n_workers)
     curv = np.bincount(worker, weights=_jj_curvature(x) * b * b, minlength=n_workers)
     return grad, curv
@@ -123,7 +119,7 @@ def glad_pass_numpy(indptr: np.ndarray, task: np.ndarray, worker: np.ndarray, la
     """
     n_t, k = indptr.size - 1, logprior.size
     x = alpha[worker] * np.exp(beta)[task]
-    ls = _log_sigmoid(x)
+    ls = log_sigmoid(x)
     wrong = ls - x - np.log(k - 1)  # log((1 - s) / (K - 1))
     flat = task.astype(np.int64) * k + label
     logq = np.bincount(flat, weights=ls - wrong, minlength=n_t * k).reshape(n_t, k)
@@ -435,7 +431,7 @@ class GLAD(EMAggregator):
         """Unnormalised log posterior of each class, (n_tasks_in_shard, K)."""
         k, n_t = shard.n_labels, shard.n_tasks
         x = params["alpha"][shard.worker] * np.exp(beta)[shard.task]
-        ls = _log_sigmoid(x)
+        ls = log_sigmoid(x)
         wrong = ls - x - np.log(k - 1)  # log((1 - s) / (K - 1))
         base = np.bincount(shard.task, weights=wrong, minlength=n_t)
         flat = shard.task.astype(np.int64) * k + shard.label

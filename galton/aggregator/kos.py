@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from .._math import GOLDEN_GAMMA, mix64
 from ._base import TIE_RTOL, BaseAggregator
 from ._engine import Shard, add_stats, open_engine
 from ._registry import register
@@ -42,14 +43,6 @@ from ._registry import register
 __all__ = ["KOS"]
 
 _LOG_MAX = float(np.log(1e300))  # crowd-kit's overflow guard, np.float_power(10, 300)
-
-
-def _mix64(x: np.ndarray) -> np.ndarray:
-    """splitmix64 finaliser on uint64 (wrapping arithmetic)."""
-    with np.errstate(over="ignore"):
-        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
 
 
 def edge_normals(key: int, task: np.ndarray, worker: np.ndarray, label: np.ndarray) -> np.ndarray:
@@ -66,12 +59,12 @@ def edge_normals(key: int, task: np.ndarray, worker: np.ndarray, label: np.ndarr
     rank_sorted = np.arange(n) - np.repeat(starts, np.diff(np.append(starts, n)))
     rank = np.empty(n, dtype=np.int64)
     rank[order] = rank_sorted
-    gold = np.uint64(0x9E3779B97F4A7C15)
+    gold = GOLDEN_GAMMA
     with np.errstate(over="ignore"):
-        h = _mix64(np.uint64(key) + task.astype(np.uint64) * gold)
-        h = _mix64(h ^ (worker.astype(np.uint64) + gold))
-        h = _mix64(h ^ (label.astype(np.uint64) * np.uint64(0xD1B54A32D192ED03) + rank.astype(np.uint64)))
-        h2 = _mix64(h + gold)
+        h = mix64(np.uint64(key) + task.astype(np.uint64) * gold)
+        h = mix64(h ^ (worker.astype(np.uint64) + gold))
+        h = mix64(h ^ (label.astype(np.uint64) * np.uint64(0xD1B54A32D192ED03) + rank.astype(np.uint64)))
+        h2 = mix64(h + gold)
     u1 = ((h >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0 ** -53  # in (0, 1)
     u2 = (h2 >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
     return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)

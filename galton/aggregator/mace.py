@@ -41,34 +41,21 @@ from typing import Any
 
 import numpy as np
 
+from .._math import EPS, digamma, dirichlet_kl_rows, safe_log
 from ..judgments import Judgments
 from ._base import ConvergenceWarning, EMAggregator
 from ._engine import Shard
 from ._kernels import softmax_rows
 from ._registry import register
-from .bayesian import digamma, gammaln  # numpy versions: galton needs no scipy
 
 __all__ = ["MACE"]
 
 _STRATEGY_PRIOR = 10.0  # crowd-kit's (and MACE's) symmetric Dirichlet prior on the strategies in VB
 
 
-def _kl_dirichlet(a: np.ndarray, b: np.ndarray) -> float:
-    """Sum over rows of KL(Dirichlet(a_row) || Dirichlet(b_row))."""
-    sa, sb = a.sum(axis=1), b.sum(axis=1)
-    kl = gammaln(sa) - gammaln(a).sum(axis=1) - gammaln(sb) + gammaln(b).sum(axis=1)
-    kl += ((a - b) * (digamma(a) - digamma(sa)[:, None])).sum(axis=1)
-    return float(kl.sum())
-
-
 def _expected_logs(counts: np.ndarray) -> np.ndarray:
     """E[log p] under Dirichlet(counts) row by row: digamma(c) - digamma(sum c)."""
     return digamma(counts) - digamma(counts.sum(axis=1, keepdims=True))
-
-
-def _safe_log(p: np.ndarray) -> np.ndarray:
-    """log with a floor at 1e-300, so that sums of log terms never meet inf - inf."""
-    return np.log(np.maximum(p, 1e-300))
 
 
 @register("mace")
@@ -198,7 +185,7 @@ class MACE(EMAggregator):
 
     # ---------------------------------------------------------------- parameters from counts
     def _point_params(self, spam: np.ndarray, strat: np.ndarray) -> dict[str, Any]:
-        log_spam, log_strat = _safe_log(spam), _safe_log(strat)
+        log_spam, log_strat = safe_log(spam), safe_log(strat)
         return {"log_spam": log_spam[:, 0], "log_know": log_spam[:, 1], "log_strat": log_strat,
                 "spam": spam, "strat": strat}
 
@@ -207,8 +194,8 @@ class MACE(EMAggregator):
         a = spam_counts + prior_s
         s = strat_counts + _STRATEGY_PRIOR
         el_s, el_t = _expected_logs(a), _expected_logs(s)
-        kl = _kl_dirichlet(a, np.broadcast_to(prior_s, a.shape))
-        kl += _kl_dirichlet(s, np.full(s.shape, _STRATEGY_PRIOR))
+        kl = dirichlet_kl_rows(a, np.broadcast_to(prior_s, a.shape))
+        kl += dirichlet_kl_rows(s, np.full(s.shape, _STRATEGY_PRIOR))
         return {"log_spam": el_s[:, 0], "log_know": el_s[:, 1], "log_strat": el_t, "kl": kl,
                 "spam": a / a.sum(axis=1, keepdims=True), "strat": s / s.sum(axis=1, keepdims=True)}
 
@@ -219,7 +206,7 @@ class MACE(EMAggregator):
         if self.method == "vb":
             return self._vb_params(counts, strat)
         sm = float(self.smoothing)
-        spam = (counts + sm) / np.maximum((counts + sm).sum(axis=1, keepdims=True), 1e-300)
+        spam = (counts + sm) / np.maximum((counts + sm).sum(axis=1, keepdims=True), EPS)
         tot = (strat + sm).sum(axis=1, keepdims=True)
         strat = np.where(tot > 0, (strat + sm) / np.where(tot > 0, tot, 1.0), 1.0 / k)
         return self._point_params(spam, strat)

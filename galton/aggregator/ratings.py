@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .._math import EPS
 from ..judgments import Judgments
 from ._base import BaseAggregator, EMAggregator, NotFittedError
 from ._engine import Shard, open_engine
@@ -320,7 +321,7 @@ class GaussianRating(RatingAggregator, EMAggregator):
     def _m_step(self, stats: dict[str, Any]) -> dict[str, Any]:
         n, s1, s2, sv = stats["n"], stats["s1"], stats["s2"], stats["sv"]
         kb, nu = float(self.bias_prior), float(self.noise_prior)
-        b = s1 / np.maximum(n + kb, 1e-300) if self.bias else np.zeros_like(s1)
+        b = s1 / np.maximum(n + kb, EPS) if self.bias else np.zeros_like(s1)
         q = s2 - 2 * b * s1 + n * b * b + sv
         extra = kb * b * b if self.bias else 0.0
         dof = n + nu + (3.0 if self.bias else 2.0)

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
+from .._math import sigmoid_exp
+
 from . import estimators as est
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -168,10 +170,6 @@ def prepare_dataset(name: str) -> Source:
     return src
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
-
-
 def grid_points(study: Study) -> list[dict[str, Any]]:
     """Every combination of the grid values, in file order (the last key varies fastest)."""
     axes = list(study.grid)
@@ -209,7 +207,7 @@ def prepare_simulation(study: Study, index: int, point: dict[str, Any]) -> Sourc
     rng = np.random.default_rng(np.random.SeedSequence([sim_seed, TAGS["sim_expert"]]))
     u, off = rng.random(T), rng.integers(0, K - 1, T)
     with np.errstate(divide="ignore"):
-        p = _sigmoid((np.log(a) - np.log1p(-a)) / res.difficulty)
+        p = sigmoid_exp((np.log(a) - np.log1p(-a)) / res.difficulty)
     y = res.true_label.astype(np.int32)
     expert = np.where(u < p, y, (y + 1 + off) % K).astype(np.int32)
     name = f"sim{index:02d}"

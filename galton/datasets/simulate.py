@@ -83,6 +83,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .._math import sigmoid_exp
+
 __all__ = ["KINDS", "CrowdConfig", "SimResult", "WorkerTable", "sample_workers", "simulate",
            "simulate_tasks", "worker_names"]
 
@@ -392,13 +394,6 @@ def _assign(rng: np.random.Generator, m: np.ndarray, n: int) -> np.ndarray:
     return (key % n).astype(np.int32)
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    with np.errstate(over="ignore"):
-        e = np.exp(-x)
-        e += 1
-        return np.reciprocal(e, out=e)
-
-
 def _logit(p: np.ndarray | float) -> np.ndarray:
     with np.errstate(divide="ignore"):
         return np.log(p) - np.log1p(-np.asarray(p, dtype=np.float64))
@@ -414,7 +409,7 @@ class _Prepared:
         self.code = workers.kind_code
         self.present = set(np.unique(self.code).tolist())
         self.alpha = _logit(workers.correct_matrix()).ravel()  # index w * K + y
-        self.p_correct = _sigmoid(self.alpha)
+        self.p_correct = sigmoid_exp(self.alpha)
         self.alpha32 = self.alpha.astype(np.float32)
         self.const = workers.constant_label.astype(np.int32)
         self.adv = _adversary_map(config)
@@ -462,7 +457,7 @@ def _chunk(config: CrowdConfig, prep: _Prepared, chunk: int) -> dict[str, np.nda
     else:  # float32: numpy's exp is vectorised for it (~1e-7 relative error on P(correct))
         x = prep.alpha32[wy]
         x *= beta.astype(np.float32)[tj]
-        wrong = np.flatnonzero(u_correct >= _sigmoid(x))
+        wrong = np.flatnonzero(u_correct >= sigmoid_exp(x))
         del x
     del u_correct
     label = yj.copy()
@@ -475,7 +470,7 @@ def _chunk(config: CrowdConfig, prep: _Prepared, chunk: int) -> dict[str, np.nda
     is_trap = np.zeros(T, dtype=bool)
     if config.worker_correlation > 0 and _NORMAL in prep.present:
         crng = np.random.default_rng(copy_ss)
-        shared_ok = crng.random(T) < _sigmoid(_logit(config.accuracy_mean) * beta)
+        shared_ok = crng.random(T) < sigmoid_exp(_logit(config.accuracy_mean) * beta)
         shared = np.where(shared_ok, y, _wrong(y, crng.integers(0, K - 1, T), K))
         copy = (crng.random(N, dtype=np.float32) < config.worker_correlation) & (code == _NORMAL)
         label[copy] = shared[tj[copy]]

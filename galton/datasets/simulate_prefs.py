@@ -32,6 +32,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .._math import sigmoid
+
 __all__ = ["SimulatedPreferences", "simulate_pairwise", "simulate_best_of_n"]
 
 
@@ -54,10 +56,6 @@ class SimulatedPreferences(NamedTuple):
     reliability: np.ndarray
     kind: np.ndarray
     left_bias: np.ndarray
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
 def _population(seed: Any, n_prompts: int, n_responses: int, n_workers: int, quality_sd: float,
@@ -84,7 +82,7 @@ def _population(seed: Any, n_prompts: int, n_responses: int, n_workers: int, qua
     kind = kind[r_workers.permutation(n_workers)]
     eta = r_workers.uniform(lo, hi, n_workers)
     eta = np.where(kind == "adversarial", 1.0 - eta, np.where(kind == "random", 0.5, eta))
-    left_bias = np.where(kind == "random", _sigmoid(r_workers.normal(0.0, 0.5, n_workers)), 0.5)
+    left_bias = np.where(kind == "random", sigmoid(r_workers.normal(0.0, 0.5, n_workers)), 0.5)
     return (np.random.default_rng(s_design), np.random.default_rng(s_answers), quality, prompt, eta,
             kind, left_bias)
 
@@ -126,7 +124,7 @@ def simulate_pairwise(n_comparisons: int = 20_000, n_prompts: int = 1, n_respons
     right = (p * n_responses + b).astype(np.int32)
     d = quality[left] - quality[right]
     e = eta[worker]
-    p_left = np.where(kind[worker] == "random", left_bias[worker], e * _sigmoid(d) + (1 - e) * _sigmoid(-d))
+    p_left = np.where(kind[worker] == "random", left_bias[worker], e * sigmoid(d) + (1 - e) * sigmoid(-d))
     says_left = answers.random(m) < p_left
     label = np.where(says_left, left, right).astype(np.int32)
     data = _to_frame({"worker": worker, "left": left, "right": right, "label": label}, frame)

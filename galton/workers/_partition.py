@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .._math import splitmix64
 from ..aggregator._engine import shard_of_tasks
 from ..judgments import label_set, plain_column
 from .sharded import NamedShard
@@ -31,14 +32,6 @@ _FNV_PRIME = np.uint64(0x100000001B3)
 # --------------------------------------------------------------------------------------------------
 # the hash
 # --------------------------------------------------------------------------------------------------
-def _mix64(x: np.ndarray) -> np.ndarray:
-    with np.errstate(over="ignore"):
-        x = x + np.uint64(0x9E3779B97F4A7C15)
-        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        return x ^ (x >> np.uint64(31))
-
-
 def fnv1a(arr: pa.Array) -> np.ndarray:
     """64-bit FNV-1a of each UTF-8 string of a null-free Arrow string array."""
     arr = arr.cast(pa.large_string())
@@ -74,7 +67,7 @@ def task_shard(tasks: pa.Array | np.ndarray, n_shards: int) -> np.ndarray:
         return shard_of_tasks(values.astype(np.int64, copy=False), n_shards)
     if n_shards == 1:
         return np.zeros(len(tasks), dtype=np.int32)
-    return (_mix64(fnv1a(tasks)) % np.uint64(n_shards)).astype(np.int32)
+    return (splitmix64(fnv1a(tasks)) % np.uint64(n_shards)).astype(np.int32)
 
 
 # --------------------------------------------------------------------------------------------------

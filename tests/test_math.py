@@ -1,0 +1,154 @@
+"""galton._math: hand-computed values, identities, and the rule that the math lives there only."""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from galton import _math as M
+
+ROOT = Path(__file__).resolve().parents[1] / "galton"
+EULER_GAMMA = 0.5772156649015329
+
+
+# ------------------------------------------------------------------------------------ EPS, safe_log
+def test_safe_log_floors_zero_only() -> None:
+    p = np.array([0.0, 1e-320, 1e-300, 1e-299, 0.25, 1.0])
+    before = p.copy()
+    got = M.safe_log(p)
+    np.testing.assert_array_equal(p, before)  # input untouched
+    assert got[0] == got[1] == math.log(M.EPS) == pytest.approx(-690.7755278982137)
+    np.testing.assert_array_equal(got[2:], np.log(p[2:]))  # unchanged to the last bit above the floor
+    assert float(M.safe_log(0.0)) == math.log(1e-300)  # scalars too
+
+
+def test_the_kernels_use_the_one_eps() -> None:
+    from galton.aggregator import _kernels
+
+    assert _kernels.EPS is M.EPS == 1e-300
+
+
+# ------------------------------------------------------------------------------------ logistic
+def test_sigmoid_hand_values_and_tails() -> None:
+    x = np.array([0.0, math.log(3.0), -math.log(3.0), 1000.0, -1000.0])
+    with np.errstate(over="raise", divide="raise", invalid="raise"):
+        s = M.sigmoid(x)
+        ls = M.log_sigmoid(x)
+    np.testing.assert_allclose(s, [0.5, 0.75, 0.25, 1.0, 0.0], rtol=1e-15, atol=0)
+    np.testing.assert_allclose(ls[:3], np.log([0.5, 0.75, 0.25]), rtol=1e-15)
+    assert ls[3] == 0.0 and ls[4] == -1000.0  # log σ(-x) ≈ -x far out, never -inf
+
+
+def test_two_sigmoid_forms_agree_to_rounding() -> None:
+    x = np.random.default_rng(0).normal(0, 8, 10000)
+    a, b = M.sigmoid(x), M.sigmoid_exp(x)
+    np.testing.assert_allclose(a, b, rtol=1e-14, atol=1e-16)
+    assert float(M.sigmoid_exp(-800.0)) == 0.0  # overflow of exp(800) gives 0, quietly
+    np.testing.assert_allclose(M.log_sigmoid(x), -np.logaddexp(0.0, -x), rtol=1e-13, atol=1e-300)
+    np.testing.assert_allclose(M.log_sigmoid(-x), M.log_sigmoid(x) - x, rtol=1e-12, atol=1e-12)
+
+
+# ------------------------------------------------------------------------------------ special functions
+def test_special_functions_hand_values() -> None:
+    assert float(M.digamma(1.0)) == pytest.approx(-EULER_GAMMA, abs=1e-13)
+    assert float(M.digamma(0.5)) == pytest.approx(-EULER_GAMMA - 2 * math.log(2), abs=1e-13)
+    assert float(M.trigamma(1.0)) == pytest.approx(math.pi ** 2 / 6, rel=1e-14)
+    assert float(M.trigamma(0.5)) == pytest.approx(math.pi ** 2 / 2, rel=1e-14)
+    assert float(M.gammaln(0.5)) == pytest.approx(0.5 * math.log(math.pi), abs=1e-14)
+    x = np.concatenate([np.linspace(1e-3, 30, 400), [1e3, 1e6]])
+    np.testing.assert_allclose(M.gammaln(x), [math.lgamma(v) for v in x], rtol=1e-13, atol=1e-13)
+    # recurrences: psi(x+1) = psi(x) + 1/x, psi'(x+1) = psi'(x) - 1/x^2
+    np.testing.assert_allclose(M.digamma(x + 1), M.digamma(x) + 1 / x, rtol=1e-12, atol=1e-12)
+    y = x[x >= 0.1]  # (below, psi'(x) ~ 1/x^2 and the difference cancels)
+    np.testing.assert_allclose(M.trigamma(y + 1), M.trigamma(y) - 1 / y ** 2, rtol=1e-11, atol=1e-13)
+
+
+def test_special_functions_blockwise_is_bitwise_and_keeps_shape() -> None:
+    x = np.random.default_rng(1).uniform(0.01, 50, (300, 400))  # 120k > one block of 65536
+    for f in (M.digamma, M.trigamma, M.gammaln):
+        big = f(x)
+        assert big.shape == x.shape
+        np.testing.assert_array_equal(big[-1], f(x[-1]))  # same bits as computed alone
+
+
+# ------------------------------------------------------------------------------------ Dirichlet KL
+def _beta_kl_numeric(a: tuple[float, float], b: tuple[float, float]) -> float:
+    t = np.linspace(1e-7, 1 - 1e-7, 400001)
+
+    def logpdf(p: tuple[float, float]) -> np.ndarray:
+        return ((p[0] - 1) * np.log(t) + (p[1] - 1) * np.log1p(-t)
+                - (math.lgamma(p[0]) + math.lgamma(p[1]) - math.lgamma(p[0] + p[1])))
+
+    la, lb = logpdf(a), logpdf(b)
+    f = np.exp(la) * (la - lb)
+    return float(((f[1:] + f[:-1]) / 2 * np.diff(t)).sum())
+
+
+def test_dirichlet_kl_against_numeric_integration() -> None:
+    a, b = (3.0, 5.0), (2.0, 2.0)
+    want = _beta_kl_numeric(a, b)
+    assert M.dirichlet_kl(np.array(a), np.array(b), axis=0) == pytest.approx(want, rel=1e-6)
+    post = np.array([[3.0, 5.0], [2.0, 2.0], [7.0, 1.5]])
+    prior = np.full_like(post, 2.0)
+    total = M.dirichlet_kl(post, prior, axis=1)
+    assert total == pytest.approx(want + 0.0 + _beta_kl_numeric((7.0, 1.5), (2.0, 2.0)), rel=1e-6)
+    assert M.dirichlet_kl_rows(post, prior) == pytest.approx(total, rel=1e-14)
+    assert M.dirichlet_kl(post, post, axis=1) == pytest.approx(0.0, abs=1e-13)
+    # the caller's E[log theta] gives the same number
+    elog = M.digamma(post) - M.digamma(post.sum(axis=1, keepdims=True))
+    assert M.dirichlet_kl(post, prior, axis=1, elog=elog) == total
+
+
+# ------------------------------------------------------------------------------------ hashes
+def test_splitmix64_reference_outputs() -> None:
+    # splitmix64 seeded with 0 (Vigna's reference generator): its first outputs
+    state = np.arange(3, dtype=np.uint64) * M.GOLDEN_GAMMA
+    got = M.splitmix64(state)
+    assert [int(v) for v in got] == [0xE220A8397B1DCDAF, 0x6E789E6AA1B965F4, 0x06C45D188009454F]
+    assert int(M.mix64(np.uint64(0))) == 0
+
+
+def test_mix64_is_a_bijection_on_a_sample() -> None:
+    x = np.arange(200000, dtype=np.uint64) * np.uint64(7919)
+    assert np.unique(M.mix64(x)).size == x.size
+    # shard assignment through the shared hash
+    from galton.aggregator._engine import shard_of_tasks
+
+    codes = np.arange(10, dtype=np.int32)
+    np.testing.assert_array_equal(shard_of_tasks(codes, 4),
+                                  (M.splitmix64(codes.astype(np.uint64)) % np.uint64(4)).astype(np.int32))
+
+
+# ------------------------------------------------------------------------------------ one copy only
+COPIES = {
+    "a local sigmoid": re.compile(r"def _?(log_)?sigmoid\b|def _?expit\b|tanh\(0\.5 \*"),
+    "the splitmix64 constants": re.compile(r"0x9E3779B97F4A7C15|0xBF58476D1CE4E5B9", re.I),
+    "a special function": re.compile(r"def _?(digamma|trigamma|gammaln)\b"),
+    "a Dirichlet KL": re.compile(r"def _?(kl_dirichlet|dirichlet_kl)\b"),
+}
+#: the models' literal floors are the one EPS now (benchmarks' own estimators are not checked)
+FLOOR = re.compile(r"1e-300|finfo\(.*\)\.tiny")
+
+
+@pytest.mark.parametrize("what", sorted(COPIES))
+def test_math_is_written_once(what: str) -> None:
+    """Only galton/_math.py defines these (docstrings and comments aside)."""
+    hits = []
+    for path in ROOT.rglob("*.py"):
+        if path.name == "_math.py" and path.parent == ROOT:
+            continue
+        for i, line in enumerate(path.read_text().splitlines(), 1):
+            code = line.split("#", 1)[0]
+            if COPIES[what].search(code) and not code.strip().startswith(('"', "'", "``", "r\"")):
+                hits.append(f"{path.relative_to(ROOT)}:{i}: {line.strip()}")
+    assert not hits, f"{what} outside galton/_math.py:\n" + "\n".join(hits)
+
+
+def test_models_use_the_one_eps_not_literal_floors() -> None:
+    hits = [f"{p.name}:{i}" for p in (ROOT / "aggregator").glob("*.py")
+            for i, line in enumerate(p.read_text().splitlines(), 1) if FLOOR.search(line.split("#", 1)[0])]
+    assert not hits, f"literal floors in galton/aggregator (use galton._math.EPS): {hits}"
