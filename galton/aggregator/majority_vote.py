@@ -122,15 +122,23 @@ def label_codes(shares: np.ndarray, task_ids: np.ndarray, tie_key: int | None) -
 
 
 def shard_agreement(shard: Shard, weights: np.ndarray | None, tie_key: int | None,
-                    against: str = "labels") -> dict[str, np.ndarray]:
+                    against: str = "labels", accepted: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Per-worker counts of distinct answers that agree with a reference label, and of all distinct
     answers on tasks that have one. The reference is the (weighted) vote's label (``"labels"``) or
-    the gold label (``"gold"``, tasks without gold are skipped)."""
+    the gold label (``"gold"``, tasks without gold are skipped). ``accepted``: sorted keys
+    ``global task code * K + label code`` of every accepted gold label, for tasks with several (an
+    answer is right when it is any of them, as in crowd-kit's ``get_accuracy``)."""
+    task, worker, label = _distinct_answers(shard)
+    if accepted is not None:
+        key = shard.task_ids[task].astype(np.int64) * shard.n_labels + label
+        ok = np.isin(key // shard.n_labels, accepted // shard.n_labels)
+        worker, hit = worker[ok], np.isin(key[ok], accepted).astype(float)
+        return {"agree": np.bincount(worker, weights=hit, minlength=shard.n_workers),
+                "total": np.bincount(worker, minlength=shard.n_workers).astype(float)}
     if against == "gold":
         ref = shard.gold
     else:
         ref = label_codes(shard_vote_shares(shard, weights), shard.task_ids, tie_key)
-    task, worker, label = _distinct_answers(shard)
     r = ref[task]
     ok = r >= 0
     worker, hit = worker[ok], (label[ok] == r[ok]).astype(float)
@@ -166,10 +174,10 @@ def weighted_vote(engine: Any, judgments: Judgments, weights: np.ndarray | None,
 
 
 def worker_agreement(engine: Any, weights: np.ndarray | None, tie_key: int | None,
-                     against: str = "labels") -> np.ndarray:
+                     against: str = "labels", accepted: np.ndarray | None = None) -> np.ndarray:
     """Each worker's share of distinct answers equal to the reference label; NaN for a worker with
     no task that has a reference (a worker without gold tasks, for ``against="gold"``)."""
-    stats = engine.map_sum(shard_agreement, weights, tie_key, against)
+    stats = engine.map_sum(shard_agreement, weights, tie_key, against, accepted)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(stats["total"] > 0, stats["agree"] / stats["total"], np.nan)
 
@@ -224,6 +232,28 @@ def _keyed_by_workers(obj: Any, judgments: Judgments) -> bool:
     keys = (_keyed(obj, "task", "label") or (np.zeros(0),))[0]
     return bool(keys.size and (_lookup(judgments.task_names, keys) < 0).all()
                 and (_lookup(judgments.worker_names, keys) >= 0).any())
+
+
+def _gold_layers(gold: Any) -> list[Any]:
+    """Gold as a list of pandas Series with one label per task each: one item unless a pandas
+    Series (or frame with task and label columns) lists a task with several distinct labels."""
+    if type(gold).__module__.split(".")[0] != "pandas":
+        return [gold]
+    if getattr(gold, "ndim", 0) == 2:
+        if not {"task", "label"} <= set(gold.columns):
+            return [gold]
+        gold = gold.set_index("task")["label"]
+    if not gold.index.has_duplicates:
+        return [gold]
+    pairs = gold[gold.notna()]
+    pairs = pairs[~_pair_seen(pairs)]
+    rank = pairs.groupby(level=0).cumcount().to_numpy()
+    return [pairs[rank == i] for i in range(int(rank.max()) + 1 if rank.size else 1)]
+
+
+def _pair_seen(s: Any) -> np.ndarray:
+    """Rows of a Series whose (index, value) pair occurred before."""
+    return s.to_frame("v").assign(i=s.index).duplicated(["i", "v"]).to_numpy()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -478,14 +508,30 @@ class GoldMajorityVote(VoteAggregator):
         self.n_shards = n_shards
 
     def fit(self, data: Any, gold: Any = None, **kwargs: Any) -> "GoldMajorityVote":
-        """Estimate skills on ``gold`` (crowd-kit: ``true_labels``) and vote on ``data``."""
+        """Estimate skills on ``gold`` (crowd-kit: ``true_labels``) and vote on ``data``. A pandas
+        gold may list a task more than once: each label is accepted (crowd-kit's rule), and such a
+        task is not clamped."""
         if "true_labels" in kwargs:
             gold = kwargs.pop("true_labels")
-        return self._fit(data, gold, **kwargs)
+        try:
+            return self._fit(data, gold, **kwargs)
+        finally:
+            self.__dict__.pop("_accepted", None)
+
+    def _encode_gold(self, gold: Any, judgments: Judgments) -> np.ndarray | None:
+        layers = _gold_layers(gold)
+        if len(layers) == 1:
+            return super()._encode_gold(gold, judgments)
+        codes = np.stack([super(GoldMajorityVote, self)._encode_gold(g, judgments) for g in layers])
+        k = judgments.n_labels
+        t, layer = np.nonzero(codes.T >= 0)
+        self._accepted = np.unique(t.astype(np.int64) * k + codes[layer, t])
+        several = (codes >= 0).sum(axis=0) > 1
+        return np.where(several, -1, codes.max(axis=0)).astype(np.int32)
 
     def _run(self, eng: Any, judgments: Judgments, weights: np.ndarray | None,
              tie_key: int | None) -> tuple[np.ndarray | None, np.ndarray, np.ndarray, np.ndarray]:
-        acc = worker_agreement(eng, None, None, "gold")
+        acc = worker_agreement(eng, None, None, "gold", getattr(self, "_accepted", None))
         post, codes = weighted_vote(eng, judgments, self._fill_missing(acc, judgments.worker_names), tie_key)
         return acc, acc, post, codes
 

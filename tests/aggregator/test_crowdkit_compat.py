@@ -218,3 +218,22 @@ def test_majority_vote_skills_positional_like_crowdkit(act):
     assert not np.allclose(plain.probas_.to_numpy(), got.to_numpy())
     labels = galton.MajorityVote().fit_predict(act, skills)
     pd.testing.assert_series_equal(labels, galton.MajorityVote().fit(act, skills=skills).labels_)
+
+
+# ------------------------------------------------------------------------ 6. several gold labels
+def test_gold_majority_vote_accepts_several_gold_labels_per_task(act):
+    tasks = np.sort(act.task.unique())[:120]
+    first = act[act.task.isin(tasks)].groupby("task").label.first()
+    other = act[act.task.isin(tasks[:60])].groupby("task").label.last()
+    gold = pd.concat([first, other]).sort_index()  # duplicated index: two accepted labels
+    assert gold.index.has_duplicates
+    ref = _quiet(ck.GoldMajorityVote().fit, act[act.worker.isin(act[act.task.isin(tasks)].worker)], gold)
+    data = act[act.worker.isin(act[act.task.isin(tasks)].worker)]
+    m = galton.GoldMajorityVote().fit(data, gold)
+    pd.testing.assert_series_equal(m.skills_.sort_index(), ref.skills_.sort_index(), check_names=False,
+                                   check_index_type=False, atol=1e-12)
+    single = galton.GoldMajorityVote().fit(data, first)
+    assert (m.skills_ >= single.skills_ - 1e-12).all() and (m.skills_ > single.skills_).any()
+    # the general gold rule still refuses two labels for one task elsewhere
+    with pytest.raises(ValueError, match="gold"):
+        galton.DawidSkene().fit(data, gold)
