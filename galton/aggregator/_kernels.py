@@ -9,26 +9,19 @@ over a shard in CSR layout::
 
 It is compiled with numba when available (measured 4x faster than the numpy path on one core, 7x on
 two threads, see ``galton/benchmarks/speed.py``); the numpy path is the reference and the fallback
-(``GALTON_NO_NUMBA=1`` forces it). Tests check that both give the same numbers.
+(``GALTON_NO_NUMBA=1`` forces it). The pair is declared with :func:`._jit.twin`; tests check that
+both give the same numbers.
 """
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
 from .._math import EPS  # noqa: F401  (re-exported: the one floor, see galton._math)
+from ._jit import HAVE_NUMBA, twin
 
 __all__ = ["EPS", "logsumexp_rows", "softmax_rows", "estep_table", "vote_counts", "counts_from_post", "HAVE_NUMBA"]
 
-
-import importlib.util
-
-#: numba is used when installed, unless GALTON_NO_NUMBA is set; it is imported on first use so that
-#: ``import galton`` stays fast.
-HAVE_NUMBA = importlib.util.find_spec("numba") is not None and not os.environ.get("GALTON_NO_NUMBA")
-_COMPILED: dict = {}
 
 _MIN_PARALLEL = 200_000  # judgments; below this one thread is faster than spawning work
 
@@ -85,13 +78,9 @@ def _estep_numpy(indptr, task, wl, table, logprior, gold):
     return float(lse.sum()), post, counts, post.sum(axis=0)
 
 
-def _compile() -> dict:
-    """The numba kernels, imported on first use (numba caches their machine code on disk)."""
-    if not _COMPILED:
-        from . import _kernels_numba as kn
-
-        _COMPILED.update(chunk=kn.estep_chunk, parallel=kn.estep_parallel, nb=kn.numba)
-    return _COMPILED
+#: the E-step over a CSR shard: numpy reference, numba version (one thread, or one chunk per thread
+#: from ``_MIN_PARALLEL`` judgments on)
+estep = twin("estep", _estep_numpy, "galton.aggregator._kernels_numba:estep")
 
 
 def estep_table(indptr: np.ndarray, task: np.ndarray, wl: np.ndarray, table: np.ndarray,
@@ -116,18 +105,4 @@ def estep_table(indptr: np.ndarray, task: np.ndarray, wl: np.ndarray, table: np.
     """
     table = np.ascontiguousarray(table, dtype=np.float64)
     logprior = np.ascontiguousarray(logprior, dtype=np.float64)
-    if not HAVE_NUMBA:
-        return _estep_numpy(indptr, task, wl, table, logprior, gold)
-    kern = _compile()
-    n_t, k = indptr.size - 1, table.shape[1]
-    post = np.empty((n_t, k))
-    n_threads = kern["nb"].get_num_threads() if wl.size >= _MIN_PARALLEL else 1
-    if n_threads == 1:
-        counts = np.zeros(table.shape)
-        cc = np.zeros(k)
-        ll = kern["chunk"](indptr, wl, table, logprior, gold, post, counts, cc, 0, n_t)
-        return float(ll), post, counts, cc
-    per_chunk = np.zeros((n_threads,) + table.shape)
-    cc_chunk = np.zeros((n_threads, k))
-    ll = kern["parallel"](indptr, wl, table, logprior, gold, post, per_chunk, cc_chunk)
-    return float(ll), post, per_chunk.sum(axis=0), cc_chunk.sum(axis=0)
+    return estep(indptr, task, wl, table, logprior, gold)

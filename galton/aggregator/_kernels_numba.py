@@ -1,9 +1,27 @@
-"""numba versions of the hot kernels (imported lazily by ``_kernels``; see its docstring)."""
+"""numba versions of the hot kernels (imported on first use through ``_jit.twin``; see ``_kernels``)."""
 
 import numba
 import numpy as np
 
-__all__ = ["estep_chunk", "estep_parallel", "numba"]
+from . import _kernels
+
+__all__ = ["estep", "estep_chunk", "estep_parallel", "numba"]
+
+
+def estep(indptr, task, wl, table, logprior, gold):  # noqa: ANN001, ANN201
+    """The compiled twin of ``_kernels._estep_numpy`` (same arguments and results)."""
+    n_t, k = indptr.size - 1, table.shape[1]
+    post = np.empty((n_t, k))
+    n_threads = numba.get_num_threads() if wl.size >= _kernels._MIN_PARALLEL else 1
+    if n_threads == 1:
+        counts = np.zeros(table.shape)
+        cc = np.zeros(k)
+        ll = estep_chunk(indptr, wl, table, logprior, gold, post, counts, cc, 0, n_t)
+        return float(ll), post, counts, cc
+    per_chunk = np.zeros((n_threads,) + table.shape)
+    cc_chunk = np.zeros((n_threads, k))
+    ll = estep_parallel(indptr, wl, table, logprior, gold, post, per_chunk, cc_chunk)
+    return float(ll), post, per_chunk.sum(axis=0), cc_chunk.sum(axis=0)
 
 
 @numba.njit(cache=True, nogil=True)

@@ -2,7 +2,8 @@
 
 The compiled kernels live in :mod:`._pref_kernels_numba` (imported on first use; numba caches their
 machine code on disk); each has a numpy twin here that computes the same numbers (the reference, and
-the path taken without numba or with ``GALTON_NO_NUMBA=1``); tests check that both agree. A fused
+the path taken without numba or with ``GALTON_NO_NUMBA=1``), paired with :func:`._jit.twin`; tests
+check that both agree. A fused
 pass reads each comparison once and adds its terms into the per-item and per-worker sums, instead
 of a dozen temporary arrays and ``bincount`` calls. From ``MIN_PARALLEL`` comparisons on, the pass
 is split into one chunk per numba thread (a Ray shard actor limits numba to its own CPUs).
@@ -15,29 +16,21 @@ from typing import Any
 import numpy as np
 
 from .._math import EPS, log_sigmoid, sigmoid
+from ._jit import twin, use_numba
 
 __all__ = ["vdot", "bt_pass", "bt_pass_numpy", "noisy_pass", "noisy_pass_numpy", "bt_info_diag",
-           "MIN_PARALLEL"]
+           "bt_info_diag_numpy", "MIN_PARALLEL"]
 
 MIN_PARALLEL = 200_000  #: comparisons; below this one thread is faster than spawning work
-_NB: dict[str, Any] = {}
 
 
 def _numba() -> Any:
-    """The compiled kernels module, or None without numba / with GALTON_NO_NUMBA."""
-    from ._kernels import HAVE_NUMBA
-
-    if not HAVE_NUMBA:
+    """The compiled kernels module (imports numba), or None without numba / with GALTON_NO_NUMBA."""
+    if not use_numba():
         return None
-    if "mod" not in _NB:
-        from . import _pref_kernels_numba
+    from . import _pref_kernels_numba
 
-        _NB["mod"] = _pref_kernels_numba
-    return _NB["mod"]
-
-
-def _threads(kn: Any, n: int) -> int:
-    return int(kn.numba.get_num_threads()) if n >= MIN_PARALLEL else 1
+    return _pref_kernels_numba
 
 
 def _rel_strengths(theta: np.ndarray) -> tuple[float, np.ndarray]:
@@ -46,74 +39,6 @@ def _rel_strengths(theta: np.ndarray) -> tuple[float, np.ndarray]:
     a win probability under 1e-304 either way)."""
     top = float(theta.max())
     return top, np.exp(np.maximum(theta - top, -700.0))
-
-
-def bt_pass(left: np.ndarray, right: np.ndarray, outcome: np.ndarray, worker: np.ndarray,
-            theta: np.ndarray, eta: np.ndarray, crowd: bool, newman: bool, n_items: int,
-            n_workers: int) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """One pass of the Bradley-Terry statistics (see :func:`~._preference.bt_stats`):
-    ``(ll, num, den, n_num, n_den, truthful)``; compiled when numba is available."""
-    kn = _numba()
-    if kn is None:
-        return bt_pass_numpy(left, right, outcome, worker, theta, eta, crowd, newman, n_items, n_workers)
-    top, pt = _rel_strengths(theta)
-    k = _threads(kn, left.size)
-    accs = np.zeros((k, n_items, 4))
-    truths = np.zeros((k, n_workers if crowd else 0))
-    if k == 1:
-        ll = kn.bt_chunk(left, right, outcome, worker, theta, pt, eta, crowd, newman, accs[0], truths[0],
-                         0, left.size)
-    else:
-        ll = kn.bt_parallel(left, right, outcome, worker, theta, pt, eta, crowd, newman, accs, truths)
-    acc = accs.sum(axis=0) if k > 1 else accs[0]
-    if not crowd:
-        ll -= top * left.size
-    scale = np.exp(-top)  # the 1 / (p_i + p_j) sums were taken with p~ = p exp(-max θ)
-    num, den = acc[:, 0].copy(), acc[:, 1] * scale
-    empty = np.zeros(0)
-    n_num, n_den = (acc[:, 2].copy(), acc[:, 3] * scale) if newman else (empty, empty)
-    truthful = truths.sum(axis=0) if crowd else empty
-    return float(ll), num, den, n_num, n_den, truthful
-
-
-def noisy_pass(left: np.ndarray, right: np.ndarray, worker: np.ndarray, outcome: np.ndarray,
-               theta: np.ndarray, sq: np.ndarray, sg: np.ndarray, n_items: int,
-               n_workers: int) -> tuple[Any, ...]:
-    """Noisy Bradley-Terry log-likelihood, gradient and diagonal Fisher information in one pass:
-    ``(ll, ∂θ, ∂q, ∂γ, Iθ, Iq, Iγ)``. ``sq`` / ``sg`` are ``σ(q_w)`` / ``σ(γ_w)`` per worker. See
-    :func:`galton.aggregator.bradley_terry.noisy_bt_terms` for the formulas."""
-    kn = _numba()
-    if kn is None:
-        return noisy_pass_numpy(left, right, worker, outcome, theta, sq, sg, n_items, n_workers)
-    _, pt = _rel_strengths(theta)
-    k = _threads(kn, left.size)
-    accs_i, accs_w = np.zeros((k, n_items, 2)), np.zeros((k, n_workers, 4))
-    if k == 1:
-        ll = kn.noisy_chunk(left, right, worker, outcome, pt, sq, sg, accs_i[0], accs_w[0], 0, left.size)
-    else:
-        ll = kn.noisy_parallel(left, right, worker, outcome, pt, sq, sg, accs_i, accs_w)
-    ai = accs_i.sum(axis=0) if k > 1 else accs_i[0]
-    aw = accs_w.sum(axis=0) if k > 1 else accs_w[0]
-    return (float(ll), ai[:, 0].copy(), aw[:, 0].copy(), aw[:, 1].copy(), ai[:, 1].copy(),
-            aw[:, 2].copy(), aw[:, 3].copy())
-
-
-def bt_info_diag(left: np.ndarray, right: np.ndarray, theta: np.ndarray, n_items: int) -> np.ndarray:
-    """Per item, the sum over its comparisons of ``σ(d) σ(-d)`` (``d = θ_left - θ_right``): the
-    diagonal of the Bradley-Terry Fisher information."""
-    kn = _numba()
-    if kn is None:
-        e = np.exp(-np.abs(theta[left] - theta[right]))
-        kappa = e / (1.0 + e) ** 2  # σ(d) σ(-d), exact in the tails too
-        return np.bincount(left, kappa, n_items) + np.bincount(right, kappa, n_items)
-    _, pt = _rel_strengths(theta)
-    k = _threads(kn, left.size)
-    diags = np.zeros((k, n_items))
-    if k == 1:
-        kn.bt_info_chunk(left, right, pt, diags[0], 0, left.size)
-    else:
-        kn.bt_info_parallel(left, right, pt, diags)
-    return diags.sum(axis=0)
 
 
 def vdot(a: np.ndarray, b: np.ndarray) -> float:
@@ -168,3 +93,22 @@ def noisy_pass_numpy(left, right, worker, outcome, theta, sq, sg, n_items, n_wor
             np.bincount(worker, a * dq, n_workers), np.bincount(worker, a * dg, n_workers),
             np.bincount(left, i_d, n_items) + np.bincount(right, i_d, n_items),
             np.bincount(worker, dq * dq * inv, n_workers), np.bincount(worker, dg * dg * inv, n_workers))
+
+
+def bt_info_diag_numpy(left: np.ndarray, right: np.ndarray, theta: np.ndarray, n_items: int) -> np.ndarray:
+    """Per item, the sum over its comparisons of ``σ(d) σ(-d)`` (``d = θ_left - θ_right``): the
+    diagonal of the Bradley-Terry Fisher information."""
+    e = np.exp(-np.abs(theta[left] - theta[right]))
+    kappa = e / (1.0 + e) ** 2  # σ(d) σ(-d), exact in the tails too
+    return np.bincount(left, kappa, n_items) + np.bincount(right, kappa, n_items)
+
+
+#: One pass of the Bradley-Terry statistics (see :func:`~._preference.bt_stats`):
+#: ``(ll, num, den, n_num, n_den, truthful)``.
+bt_pass = twin("bt_pass", bt_pass_numpy, "galton.aggregator._pref_kernels_numba:bt_pass")
+#: Noisy Bradley-Terry log-likelihood, gradient and diagonal Fisher information in one pass:
+#: ``(ll, ∂θ, ∂q, ∂γ, Iθ, Iq, Iγ)``; ``sq`` / ``sg`` are ``σ(q_w)`` / ``σ(γ_w)`` per worker (see
+#: :func:`galton.aggregator.bradley_terry.noisy_bt_terms` for the formulas).
+noisy_pass = twin("noisy_pass", noisy_pass_numpy, "galton.aggregator._pref_kernels_numba:noisy_pass")
+#: Per item, the sum of ``σ(d) σ(-d)`` over its comparisons (the Fisher information's diagonal).
+bt_info_diag = twin("bt_info_diag", bt_info_diag_numpy, "galton.aggregator._pref_kernels_numba:bt_info_diag")

@@ -17,12 +17,15 @@ accumulators (summed afterwards in chunk order, so the result depends on the thr
 through float rounding).
 """
 
+from typing import Any
+
 import numba
 import numpy as np
 
 from .._math import EPS
+from . import _pref_kernels as _pk
 
-__all__ = ["bt_chunk", "bt_parallel", "noisy_chunk", "noisy_parallel", "bt_info_chunk",
+__all__ = ["bt_pass", "noisy_pass", "bt_info_diag", "bt_chunk", "bt_parallel", "noisy_chunk", "noisy_parallel", "bt_info_chunk",
            "bt_info_parallel", "numba"]
 
 _LO, _HI = 1e-100, 1e100  # factors outside are logged directly
@@ -202,3 +205,67 @@ def bt_info_parallel(left, right, pt, diags):  # pragma: no cover
     n = left.size
     for k in numba.prange(n_chunks):
         bt_info_chunk(left, right, pt, diags[k], k * n // n_chunks, (k + 1) * n // n_chunks)
+
+
+# --------------------------------------------------------------------------------------------------
+# the compiled twins of _pref_kernels' numpy passes (same arguments and results)
+# --------------------------------------------------------------------------------------------------
+def _threads(n: int) -> int:
+    return int(numba.get_num_threads()) if n >= _pk.MIN_PARALLEL else 1
+
+
+def bt_pass(left: np.ndarray, right: np.ndarray, outcome: np.ndarray, worker: np.ndarray,
+            theta: np.ndarray, eta: np.ndarray, crowd: bool, newman: bool, n_items: int,
+            n_workers: int) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One pass of the Bradley-Terry statistics (see :func:`~._preference.bt_stats`):
+    ``(ll, num, den, n_num, n_den, truthful)``."""
+    top, pt = _pk._rel_strengths(theta)
+    k = _threads(left.size)
+    accs = np.zeros((k, n_items, 4))
+    truths = np.zeros((k, n_workers if crowd else 0))
+    if k == 1:
+        ll = bt_chunk(left, right, outcome, worker, theta, pt, eta, crowd, newman, accs[0], truths[0],
+                      0, left.size)
+    else:
+        ll = bt_parallel(left, right, outcome, worker, theta, pt, eta, crowd, newman, accs, truths)
+    acc = accs.sum(axis=0) if k > 1 else accs[0]
+    if not crowd:
+        ll -= top * left.size
+    scale = np.exp(-top)  # the 1 / (p_i + p_j) sums were taken with p~ = p exp(-max θ)
+    num, den = acc[:, 0].copy(), acc[:, 1] * scale
+    empty = np.zeros(0)
+    n_num, n_den = (acc[:, 2].copy(), acc[:, 3] * scale) if newman else (empty, empty)
+    truthful = truths.sum(axis=0) if crowd else empty
+    return float(ll), num, den, n_num, n_den, truthful
+
+
+def noisy_pass(left: np.ndarray, right: np.ndarray, worker: np.ndarray, outcome: np.ndarray,
+               theta: np.ndarray, sq: np.ndarray, sg: np.ndarray, n_items: int,
+               n_workers: int) -> tuple[Any, ...]:
+    """Noisy Bradley-Terry log-likelihood, gradient and diagonal Fisher information in one pass:
+    ``(ll, ∂θ, ∂q, ∂γ, Iθ, Iq, Iγ)``. ``sq`` / ``sg`` are ``σ(q_w)`` / ``σ(γ_w)`` per worker. See
+    :func:`galton.aggregator.bradley_terry.noisy_bt_terms` for the formulas."""
+    _, pt = _pk._rel_strengths(theta)
+    k = _threads(left.size)
+    accs_i, accs_w = np.zeros((k, n_items, 2)), np.zeros((k, n_workers, 4))
+    if k == 1:
+        ll = noisy_chunk(left, right, worker, outcome, pt, sq, sg, accs_i[0], accs_w[0], 0, left.size)
+    else:
+        ll = noisy_parallel(left, right, worker, outcome, pt, sq, sg, accs_i, accs_w)
+    ai = accs_i.sum(axis=0) if k > 1 else accs_i[0]
+    aw = accs_w.sum(axis=0) if k > 1 else accs_w[0]
+    return (float(ll), ai[:, 0].copy(), aw[:, 0].copy(), aw[:, 1].copy(), ai[:, 1].copy(),
+            aw[:, 2].copy(), aw[:, 3].copy())
+
+
+def bt_info_diag(left: np.ndarray, right: np.ndarray, theta: np.ndarray, n_items: int) -> np.ndarray:
+    """Per item, the sum over its comparisons of ``σ(d) σ(-d)`` (``d = θ_left - θ_right``): the
+    diagonal of the Bradley-Terry Fisher information."""
+    _, pt = _pk._rel_strengths(theta)
+    k = _threads(left.size)
+    diags = np.zeros((k, n_items))
+    if k == 1:
+        bt_info_chunk(left, right, pt, diags[0], 0, left.size)
+    else:
+        bt_info_parallel(left, right, pt, diags)
+    return diags.sum(axis=0)

@@ -1,0 +1,97 @@
+"""One way to pair a numba kernel with its numpy twin, and numba imported on first use only.
+
+Every compiled kernel of galton is declared as::
+
+    estep = twin("estep", _estep_numpy, "galton.aggregator._kernels_numba:estep")
+
+The numpy function is the reference (and the fallback); the string names a plain Python function in
+a ``*_numba`` module with the same signature and the same results, which calls the ``@njit``
+kernels. Calling the twin runs the compiled one when numba is usable, the numpy one otherwise;
+the ``*_numba`` module (and so numba, 0.2-0.7 s) is imported on the first call, never by
+``import galton``. numba caches the machine code on disk (``cache=True``).
+
+numba is used when it is installed, unless ``GALTON_NO_NUMBA`` is set to a non-empty value or
+``GALTON_NUMBA=0``. :data:`TWINS` lists every pair; one parametrised test checks each compiled
+kernel against its numpy twin (``tests/aggregator/test_numba_twins.py``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+from typing import Any, Callable
+
+__all__ = ["HAVE_NUMBA", "Twin", "twin", "TWINS", "use_numba", "numba_threads"]
+
+
+def _wanted() -> bool:
+    if os.environ.get("GALTON_NO_NUMBA"):
+        return False
+    return os.environ.get("GALTON_NUMBA", "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+#: numba is installed and not switched off by the environment (read once, at import; finding the
+#: package does not import it)
+HAVE_NUMBA: bool = _wanted() and importlib.util.find_spec("numba") is not None
+
+#: every declared pair, by name
+TWINS: dict[str, "Twin"] = {}
+
+
+def use_numba() -> bool:
+    """Whether twins run their compiled version (tests may switch :data:`HAVE_NUMBA` off)."""
+    return HAVE_NUMBA
+
+
+class Twin:
+    """A kernel with a numpy reference (:attr:`numpy`) and a numba version (:attr:`compiled`).
+
+    Parameters
+    ----------
+    name : str
+        The kernel's name in :data:`TWINS`.
+    numpy_fn : callable
+        The numpy implementation.
+    compiled : str
+        ``"module:function"`` of the numba implementation (same signature and results).
+    """
+
+    def __init__(self, name: str, numpy_fn: Callable[..., Any], compiled: str) -> None:
+        self.name, self.numpy, self._target = name, numpy_fn, compiled
+        self._compiled: Callable[..., Any] | None = None
+        self.__doc__ = numpy_fn.__doc__
+        self.__name__ = name
+
+    @property
+    def compiled(self) -> Callable[..., Any]:
+        """The numba version (imports its module, and numba, on first access)."""
+        if self._compiled is None:
+            mod, _, attr = self._target.partition(":")
+            self._compiled = getattr(importlib.import_module(mod), attr)
+        return self._compiled
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if use_numba():
+            return self.compiled(*args, **kwargs)
+        return self.numpy(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<twin {self.name}: {self.numpy.__module__}.{self.numpy.__name__} | {self._target}>"
+
+
+def twin(name: str, numpy_fn: Callable[..., Any], compiled: str) -> Twin:
+    """Declare a numba kernel and its numpy twin (see :class:`Twin`); registers it in :data:`TWINS`."""
+    if name in TWINS:
+        raise ValueError(f"kernel {name!r} is declared twice")
+    TWINS[name] = t = Twin(name, numpy_fn, compiled)
+    return t
+
+
+def numba_threads() -> int:
+    """Threads the compiled parallel kernels use (imports numba); 1 without numba."""
+    if not use_numba():
+        return 1
+    import numba
+
+    return int(numba.get_num_threads())

@@ -1,0 +1,140 @@
+"""Every numba kernel equals its numpy twin (one test over ``_jit.TWINS``), and numba loads lazily."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+
+from galton.aggregator import _jit, _kernels, _pref_kernels
+from galton.aggregator import glad as _glad  # noqa: F401  (declares its twin)
+
+TOL = {"estep": (1e-11, 1e-10), "bt_pass": (1e-10, 1e-12), "noisy_pass": (1e-10, 1e-12),
+       "bt_info_diag": (1e-10, 1e-300), "glad_pass": (1e-9, 1e-11)}
+
+
+def _estep_args(rng: np.random.Generator) -> tuple[Any, ...]:
+    n_tasks, n_workers, k, per = 3000, 40, 4, 5
+    task = np.repeat(np.arange(n_tasks), per).astype(np.int32)
+    wl = (rng.integers(0, n_workers, task.size) * k + rng.integers(0, k, task.size)).astype(np.int32)
+    indptr = np.zeros(n_tasks + 1, dtype=np.int64)
+    np.cumsum(np.bincount(task, minlength=n_tasks), out=indptr[1:])
+    table = np.log(rng.dirichlet(np.ones(k), size=n_workers * k))
+    gold = np.full(n_tasks, -1, dtype=np.int32)
+    gold[::7] = rng.integers(0, k, gold[::7].size)
+    return indptr, task, wl, table, np.log(rng.dirichlet(np.ones(k))), gold
+
+
+def _pairs(rng: np.random.Generator, spread: float = 3.0) -> tuple[Any, ...]:
+    n, w, m = 20, 5, 5000
+    left = rng.integers(0, n, m).astype(np.int32)
+    right = ((left + rng.integers(1, n, m)) % n).astype(np.int32)
+    worker = rng.integers(0, w, m).astype(np.int32)
+    outcome = rng.choice([0.0, 1.0, 0.5], m)
+    theta = rng.uniform(-spread, spread, n)
+    theta[0], theta[1] = spread, -spread
+    return left, right, worker, outcome, theta, n, w
+
+
+def _bt_args(rng: np.random.Generator) -> tuple[Any, ...]:
+    left, right, worker, outcome, theta, n, w = _pairs(rng)
+    return left, right, outcome, worker, theta, rng.uniform(0.05, 0.95, w), True, True, n, w
+
+
+def _noisy_args(rng: np.random.Generator) -> tuple[Any, ...]:
+    left, right, worker, outcome, theta, n, w = _pairs(rng)
+    return left, right, worker, outcome, theta, rng.uniform(0.1, 0.9, w), rng.uniform(0.1, 0.9, w), n, w
+
+
+def _info_args(rng: np.random.Generator) -> tuple[Any, ...]:
+    left, right, _, _, theta, n, _ = _pairs(rng, spread=300.0)  # strengths far beyond 1e100 apart
+    return left, right, theta, n
+
+
+def _glad_args(rng: np.random.Generator) -> tuple[Any, ...]:
+    indptr, task, wl, _, _, gold = _estep_args(rng)
+    k, n_workers, n_t = 4, 40, indptr.size - 1
+    worker, label = (wl // k).astype(np.int32), (wl % k).astype(np.int32)
+    gold = np.where(gold >= 0, 1, -1).astype(np.int32)
+    return (indptr, task, worker, label, rng.normal(1, 1, n_workers), rng.normal(1, 0.5, n_t), np.ones(n_t),
+            np.log(np.array([0.1, 0.2, 0.3, 0.4])), gold, 25, 1e-6)
+
+
+#: inputs of each declared twin: a new twin needs an entry here (test_every_twin_is_tested)
+INPUTS: dict[str, Callable[[np.random.Generator], tuple[Any, ...]]] = {
+    "estep": _estep_args, "bt_pass": _bt_args, "noisy_pass": _noisy_args, "bt_info_diag": _info_args,
+    "glad_pass": _glad_args,
+}
+
+
+def test_every_twin_is_tested() -> None:
+    assert set(_jit.TWINS) == set(INPUTS) == set(TOL)
+
+
+def _assert_same(name: str, a: Any, b: Any) -> None:
+    rtol, atol = TOL[name]
+    a = a if isinstance(a, tuple) else (a,)
+    b = b if isinstance(b, tuple) else (b,)
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        np.testing.assert_allclose(np.asarray(x, dtype=float), np.asarray(y, dtype=float), rtol=rtol, atol=atol)
+
+
+@pytest.mark.skipif(not _jit.HAVE_NUMBA, reason="numba is not installed or switched off: nothing to compare")
+@pytest.mark.parametrize("threads", ["one", "chunks"])
+@pytest.mark.parametrize("name", sorted(INPUTS))
+def test_numba_equals_numpy(name: str, threads: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The compiled kernel (one thread, or one chunk per thread) gives the numpy twin's numbers."""
+    if threads == "chunks":
+        if _jit.numba_threads() < 2:
+            pytest.skip("one numba thread here: the chunked path runs as one chunk")
+        monkeypatch.setattr(_kernels, "_MIN_PARALLEL", 0)
+        monkeypatch.setattr(_pref_kernels, "MIN_PARALLEL", 0)
+    kernel = _jit.TWINS[name]
+    args = INPUTS[name](np.random.default_rng(7))
+    frozen = [np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in args]
+    got, want = kernel.compiled(*args), kernel.numpy(*args)
+    _assert_same(name, got, want)
+    for a, f in zip(args, frozen):  # neither twin writes into its inputs
+        if isinstance(a, np.ndarray):
+            np.testing.assert_array_equal(a, f)
+    # the dispatch follows the switch
+    _assert_same(name, kernel(*args), got)
+    monkeypatch.setattr(_jit, "HAVE_NUMBA", False)
+    out = kernel(*args)
+    for x, y in zip(out if isinstance(out, tuple) else (out,), want if isinstance(want, tuple) else (want,)):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+def test_a_twin_name_is_declared_once() -> None:
+    with pytest.raises(ValueError, match="declared twice"):
+        _jit.twin("estep", lambda: None, "x:y")
+
+
+def _run(code: str, **env: str) -> str:
+    full = {k: v for k, v in os.environ.items() if not k.startswith("GALTON_")}
+    full.update(env)
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=full, timeout=120)
+    assert res.returncode == 0, res.stderr
+    return res.stdout.strip()
+
+
+FIT = ("import sys, galton\n"
+       "df = {'task': [0, 0, 1, 1, 2, 2], 'worker': [0, 1, 0, 1, 0, 1], 'label': [1, 1, 0, 1, 0, 0]}\n"
+       "m = galton.DawidSkene(n_iter=3).fit(df)\n"
+       "print('numba' in sys.modules, m.label_codes_.tolist())\n")
+
+
+@pytest.mark.parametrize("env", [{"GALTON_NUMBA": "0"}, {"GALTON_NO_NUMBA": "1"}])
+def test_switching_numba_off_never_imports_it(env: dict[str, str]) -> None:
+    assert _run(FIT, **env) == "False [1, 0, 0]"
+
+
+@pytest.mark.skipif(not _jit.HAVE_NUMBA, reason="numba is not installed")
+def test_numba_is_imported_by_the_first_fit_not_before() -> None:
+    code = "import sys, galton\nprint('numba' in sys.modules)\n" + FIT
+    assert _run(code).splitlines() == ["False", "True [1, 0, 0]"]
