@@ -201,6 +201,14 @@ class DawidSkene(ConfusionEM):
                 raise ValueError(
                     f"initial_error_strategy='assign' needs every worker's matrix; missing {missing}"
                 )
+            sums = arr.sum(axis=1)  # per (worker, true label): the column of observed labels
+            if (arr <= 1.0).all() and not np.allclose(sums, 1.0):
+                bad = judgments.worker_names[~np.isclose(sums, 1.0).all(axis=1)][:5].tolist()
+                raise ValueError(
+                    "initial_error holds probabilities (every value <= 1), so each worker's column "
+                    f"for each true label must sum to 1; workers {bad} do not (crowd-kit's rule). "
+                    "Give counts, or fix those matrices"
+                )
             counts = arr.copy()
         else:
             counts = counts + np.nan_to_num(arr)

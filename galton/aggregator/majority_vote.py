@@ -376,7 +376,9 @@ class VoteAggregator(BaseAggregator):
         self._store(judgments, post, output)
         self.label_codes_ = codes
         self.labels_ = self._out.labels(judgments.task_names, judgments.label_names, codes)
-        self.skills_ = self._out.per_worker(judgments.worker_names, skill, "skill")
+        kept = np.ones(skill.size, dtype=bool) if weights is None else ~np.isnan(weights)
+        # workers whose judgments on_missing_skill="ignore" dropped have no skill (crowd-kit)
+        self.skills_ = self._out.per_worker(judgments.worker_names[kept], skill[kept], "skill")
         self._vote_weights, self._tie_key = vote_w, tie_key
         return self
 

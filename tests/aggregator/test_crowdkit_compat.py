@@ -237,3 +237,27 @@ def test_gold_majority_vote_accepts_several_gold_labels_per_task(act):
     # the general gold rule still refuses two labels for one task elsewhere
     with pytest.raises(ValueError, match="gold"):
         galton.DawidSkene().fit(data, gold)
+
+
+# ------------------------------------------------------------------------ 7. skills and initial_error
+def test_ignored_workers_leave_majority_vote_skills():
+    df = pd.DataFrame({"task": [1, 1, 1, 2, 2, 3, 3], "worker": ["a", "b", "c", "a", "b", "c", "a"],
+                       "label": ["x", "y", "x", "x", "y", "y", "x"]})
+    skills = pd.Series({"a": 0.9, "b": 0.5})
+    ref = ck.MajorityVote(on_missing_skill="ignore").fit(df, skills=skills)
+    m = galton.MajorityVote(on_missing_skill="ignore").fit(df, skills=skills)
+    assert m.skills_.to_dict() == ref.skills_.to_dict() == {"a": 1.0, "b": 0.0}
+    np.testing.assert_allclose(m.probas_.to_numpy(), ref.probas_.loc[m.probas_.index].to_numpy())
+
+
+def test_all_zero_initial_error_assign_is_refused_like_crowdkit():
+    df = pd.DataFrame({"task": [1, 1, 2, 2], "worker": ["a", "b", "a", "b"], "label": ["x", "y", "x", "x"]})
+    idx = pd.MultiIndex.from_product([["a", "b"], ["x", "y"]], names=["worker", "label"])
+    zero = pd.DataFrame(0.0, index=idx, columns=["x", "y"])
+    with pytest.raises(ValueError, match="should be 1.0"):
+        ck.DawidSkene(n_iter=5, initial_error_strategy="assign").fit(df, initial_error=zero)
+    with pytest.raises(ValueError, match=r"must sum to 1; workers \['a', 'b'\]"):
+        galton.DawidSkene(n_iter=5, initial_error_strategy="assign").fit(df, initial_error=zero)
+    probs = pd.DataFrame([[0.8, 0.3], [0.2, 0.7]] * 2, index=idx, columns=["x", "y"])
+    galton.DawidSkene(n_iter=5, initial_error_strategy="assign").fit(df, initial_error=probs)
+    ck.DawidSkene(n_iter=5, initial_error_strategy="assign").fit(df, initial_error=probs)
