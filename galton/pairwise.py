@@ -28,7 +28,6 @@ from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from .io._read import check_columns
 from .judgments import ColumnError, _encode, _examples, _readonly, frame_kind, plain_column, to_arrow
@@ -47,6 +46,7 @@ def _check_on_invalid(on_invalid: str) -> None:
 
 
 def _null_mask(col: pa.ChunkedArray) -> np.ndarray:
+    import pyarrow.compute as pc  # on first use: 30 ms not spent at import galton
     if col.null_count == 0 and not pa.types.is_floating(col.type):
         return np.zeros(len(col), dtype=bool)
     m = np.asarray(col.is_null(), dtype=bool)
@@ -202,6 +202,7 @@ class Comparisons:
             What to do with rows that have a null, a label that is neither item, or an item compared
             with itself.
         """
+        import pyarrow.compute as pc  # on first use: 30 ms not spent at import galton
         if isinstance(data, Comparisons):
             return data
         _check_on_invalid(on_invalid)
@@ -415,6 +416,7 @@ class Choices:
         of items ordered best first) for full rankings. A :class:`Comparisons` object (without
         ties) is accepted too: each comparison is a choice out of two.
         """
+        import pyarrow.compute as pc  # on first use: 30 ms not spent at import galton
         if isinstance(data, Choices):
             return data
         if isinstance(data, Comparisons):

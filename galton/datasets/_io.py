@@ -11,9 +11,10 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import polars as pl
+if TYPE_CHECKING:  # polars is imported where a table is read (0.2 s: not at ``import galton``)
+    import polars as pl
 
 Frame = Literal["polars", "pandas", "arrow"]
 
@@ -86,6 +87,8 @@ def read_csv(path: str | os.PathLike[str], table: str) -> pl.DataFrame:
     from ..io import read_input
 
     path = Path(path)
+    import polars as pl
+
     df = pl.from_arrow(read_input(path, ids=("task", "worker", "expert")))
     return _check_columns(df, table, path)
 
@@ -106,6 +109,8 @@ def read_parquet(path: str | os.PathLike[str], table: str) -> pl.DataFrame:
         The columns of ``COLUMNS[table]`` in that order.
     """
     path = Path(path)
+    import polars as pl
+
     return _check_columns(pl.read_parquet(path), table, path)
 
 
