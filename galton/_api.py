@@ -94,7 +94,7 @@ def aggregate(data: Any, model: str | None = None, *, kind: str = "auto", gold: 
     if address is not None:
         if engine not in (None, "ray"):
             raise ValueError(f"address= runs on Ray; leave out engine={engine!r} or pass engine='ray'")
-        from .aggregator._engine import resolve_engine
+        from .aggregator import resolve_engine
 
         engine = owned = resolve_engine("ray", address=address, n_shards=kwargs.pop("n_shards", None))
     if engine is not None:

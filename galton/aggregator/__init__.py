@@ -7,9 +7,9 @@
 
 from . import bayesian, bradley_terry, dawid_skene, glad, kos, mace, majority_vote, plackett_luce, ratings
 from ._base import BaseAggregator, ConvergenceWarning, EMAggregator, NotFittedError
-from ._engine import LocalEngine, Shard, resolve_engine
+from ._engine import Engine, LocalEngine, Shard, engine_names, register_engine, resolve_engine
 from ._memory import MemoryLimitError, memory_limit, parse_size
-from ._registry import create, get, names
+from ._registry import create, default_name, get, names
 from .bayesian import *  # noqa: F401,F403
 from .bradley_terry import *  # noqa: F401,F403
 from .dawid_skene import *  # noqa: F401,F403
@@ -22,7 +22,7 @@ from .ratings import *  # noqa: F401,F403
 
 __all__ = [
     "BaseAggregator", "EMAggregator", "ConvergenceWarning", "NotFittedError",
-    "LocalEngine", "Shard", "resolve_engine", "get", "names", "create",
+    "Engine", "LocalEngine", "Shard", "engine_names", "register_engine", "resolve_engine", "get", "names", "create", "default_name",
     "MemoryLimitError", "memory_limit", "parse_size",
     *bayesian.__all__, *dawid_skene.__all__, *glad.__all__, *kos.__all__, *mace.__all__,
     *majority_vote.__all__, *bradley_terry.__all__, *plackett_luce.__all__, *ratings.__all__,

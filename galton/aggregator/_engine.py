@@ -4,12 +4,19 @@ A *shard* is a set of whole tasks with all their judgments, sorted by task (CSR 
 judgments of local task ``t`` are ``indptr[t]:indptr[t + 1]``). Models are written as functions
 ``fn(shard, *args)``; an engine runs such a function on every shard and, for additive statistics,
 adds the results in a fixed shard order. The local engine keeps the shards in this process; the Ray
-engine (``galton.workers``) keeps each shard in an actor. ``engine="ray"`` is resolved in
-:func:`resolve_engine` and nowhere else.
+engine (``galton.workers``) keeps each shard in an actor.
+
+Engines are looked up by name in one registry: :func:`register_engine` adds one ("local" is
+registered here; :mod:`galton.workers` registers "ray" when it is imported), :func:`resolve_engine`
+turns a name or an engine object into an engine and is the only place a name is resolved. The
+models never import Ray, and nothing here imports :mod:`galton.workers`: for a name that is not
+registered yet, :data:`ENGINE_PLUGINS` names the module whose import registers it, and
+:func:`resolve_engine` imports that module by name (the plugin-loading step, as an entry point).
 """
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol, Sequence, runtime_checkable
 
@@ -18,7 +25,8 @@ import numpy as np
 from .._math import splitmix64
 from ..judgments import Judgments
 
-__all__ = ["Shard", "Engine", "LocalEngine", "resolve_engine", "open_engine", "make_shards", "shard_of_tasks", "add_stats"]
+__all__ = ["Shard", "Engine", "EngineMixin", "ENGINE_PLUGINS", "LocalEngine", "engine_names", "register_engine",
+           "resolve_engine", "open_engine", "make_shards", "shard_of_tasks", "add_stats"]
 
 
 @dataclass
@@ -132,15 +140,30 @@ def add_stats(parts: Sequence[Any]) -> Any:
 
 @runtime_checkable
 class Engine(Protocol):
-    """Where shards live. Models call these four methods and nothing else."""
+    """Where shards live. The fit lifecycles (``galton.aggregator._base``, ``_preference``,
+    ``majority_vote``, ``kos``, ``ratings``, ``_checkpoint``) call these and nothing else;
+    :class:`EngineMixin` gives ``map_sum`` and ``gather`` to any engine that has ``map``."""
 
     n_shards: int
+    n_tasks: int
 
-    def load(self, judgments: Judgments, gold: np.ndarray | None) -> None: ...
+    def load(self, judgments: Judgments, gold: np.ndarray | None) -> None:
+        """Split encoded judgments (and gold codes, -1 where unknown) into task shards and hold them."""
 
-    def map(self, fn: Callable[..., Any], *args: Any) -> list[Any]: ...
+    def load_shards(self, shards: list[Any], n_tasks: int = 0) -> None:
+        """Hold ready-made shards (pairwise / choice data builds its own)."""
 
-    def close(self) -> None: ...
+    def map(self, fn: Callable[..., Any], *args: Any) -> list[Any]:
+        """``[fn(shard, *args) for shard in shards]`` in shard order."""
+
+    def map_sum(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """The results of :meth:`map` added in shard order (additive statistics)."""
+
+    def gather(self, fn: Callable[..., np.ndarray], *args: Any) -> np.ndarray:
+        """Per-task rows of every shard assembled in global task order."""
+
+    def close(self) -> None:
+        """Release the shards (an engine may be reused after a new ``load``)."""
 
 
 class EngineMixin:
@@ -200,23 +223,54 @@ class LocalEngine(EngineMixin):
         return f"LocalEngine(n_shards={self.n_shards})"
 
 
+#: name -> factory (``factory(**options)`` returns an engine); filled by :func:`register_engine`
+_ENGINES: dict[str, Callable[..., Any]] = {}
+
+#: engines that a plugin module registers when it is imported: name -> module. Only
+#: :func:`resolve_engine` imports these, by name, when the engine is first asked for.
+ENGINE_PLUGINS: dict[str, str] = {"ray": "galton.workers"}
+
+
+def register_engine(name: str, factory: Callable[..., Any]) -> None:
+    """Make ``engine=name`` (in ``fit``, :func:`galton.aggregate`, the CLI) build ``factory(**options)``.
+
+    ``options`` are what the fit passes (``n_shards=...``, for "ray" also ``address=...``).
+    Registering a name again replaces the factory (a plugin reloaded in tests)."""
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"an engine name must be a non-empty string, not {name!r}")
+    if not callable(factory):
+        raise TypeError(f"the factory of engine {name!r} must be callable, not {type(factory).__name__}")
+    _ENGINES[name] = factory
+
+
+def engine_names() -> list[str]:
+    """Every engine name :func:`resolve_engine` accepts (registered or provided by a plugin)."""
+    return sorted(set(_ENGINES) | set(ENGINE_PLUGINS))
+
+
+def _factory(name: str) -> Callable[..., Any]:
+    if name not in _ENGINES and name in ENGINE_PLUGINS:
+        importlib.import_module(ENGINE_PLUGINS[name])  # the plugin registers its engines on import
+    if name not in _ENGINES:
+        raise ValueError(f"unknown engine {name!r}; use one of {', '.join(map(repr, engine_names()))} "
+                         "or an engine object")
+    return _ENGINES[name]
+
+
 def resolve_engine(engine: Any = None, **options: Any) -> Any:
-    """The one place an engine name is resolved: None/"local" -> LocalEngine, "ray" -> RayEngine."""
-    if engine is None or engine == "local":
-        return LocalEngine(**options)
-    if engine == "ray":
-        try:
-            from ..workers.engine import RayEngine
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise ImportError(
-                "engine='ray' needs Ray: pip install 'galton[ray]'"
-            ) from exc
-        return RayEngine(**options)
+    """The one place an engine name is resolved: None -> "local"; a registered name -> its
+    factory's engine built with ``options``; an engine object (``map`` and ``load``) as it is."""
+    if engine is None:
+        engine = "local"
     if isinstance(engine, str):
-        raise ValueError(f"unknown engine {engine!r}; use 'local', 'ray' or an engine object")
+        return _factory(engine)(**options)
     if hasattr(engine, "map") and hasattr(engine, "load"):
         return engine
-    raise TypeError(f"engine must be 'local', 'ray' or an engine object, not {type(engine).__name__}")
+    raise TypeError(f"engine must be one of {', '.join(map(repr, engine_names()))} or an engine object, "
+                    f"not {type(engine).__name__}")
+
+
+register_engine("local", LocalEngine)
 
 
 def open_engine(model: Any, engine: Any = None, n_shards: int | None = None) -> tuple[Any, bool]:

@@ -4,12 +4,14 @@
 
 - :func:`connect` / :func:`shutdown` — the one place Ray is started or joined
   (:mod:`galton.workers.cluster`);
-- :class:`RayEngine` — shards held by Ray actors; ``fit(data, engine="ray")`` uses it
-  (:mod:`galton.workers.engine`);
+- :class:`RayEngine` — shards held by Ray actors; importing this package registers it as the
+  engine ``"ray"`` (:func:`galton.aggregator.register_engine`), so ``fit(data, engine="ray")``
+  uses it (:mod:`galton.workers.engine`);
 - :class:`ShardWorker` — the plain class inside each actor (:mod:`galton.workers._shard_actor`);
 - :func:`release_actors` — stop the idle shard actors kept between fits;
 - :func:`fit_parquet` — read a Parquet directory in parallel into shard actors and fit a model
-  there (:mod:`galton.workers.sharded`, :mod:`galton.workers.ingest`);
+  there (:mod:`galton.workers.sharded`, :mod:`galton.workers.ingest`); :class:`ShardedCodesError`
+  when a model asks the driver for per-judgment codes that live only in the shards;
 - :func:`simulate_to_parquet` — simulated crowds written by parallel Ray tasks
   (:mod:`galton.workers.simulate`);
 - :func:`map_unordered` — independent jobs as Ray tasks (:mod:`galton.workers.tasks`).
@@ -19,10 +21,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..aggregator import register_engine
+
 __all__ = [
     "ClusterInfo",
     "RayEngine",
     "ShardLostError",
+    "ShardedCodesError",
     "ShardWorker",
     "connect",
     "fit_parquet",
@@ -37,8 +42,22 @@ _WHERE = {
     "connect": "cluster", "shutdown": "cluster", "is_connected": "cluster", "ClusterInfo": "cluster",
     "RayEngine": "engine", "ShardLostError": "engine",
     "ShardWorker": "_shard_actor",
-    "fit_parquet": "sharded", "map_unordered": "tasks",
+    "fit_parquet": "sharded", "ShardedCodesError": "sharded", "map_unordered": "tasks",
 }
+
+
+def _ray_engine(**options: Any) -> Any:
+    """The factory of the engine "ray": a :class:`RayEngine` (Ray is imported here, on first use)."""
+    try:
+        from .engine import RayEngine
+    except ModuleNotFoundError as exc:  # pragma: no cover - depends on the environment
+        if exc.name == "ray":
+            raise ImportError("engine='ray' needs Ray: pip install 'galton[ray]'") from exc
+        raise
+    return RayEngine(**options)
+
+
+register_engine("ray", _ray_engine)
 
 
 def release_actors() -> int:

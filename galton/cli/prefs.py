@@ -12,7 +12,7 @@ from typing import Any, TextIO
 
 __all__ = ["KINDS", "detect_kind", "aggregate_other"]
 
-from ._api import detect_kind  # noqa: E402  (one rule for the CLI and galton.aggregate)
+from .._api import detect_kind  # noqa: E402  (one rule for the CLI and galton.aggregate)
 
 KINDS = ("auto", "categorical", "pairwise", "choice", "rating")
 
@@ -26,14 +26,14 @@ def pairs_path(output: str) -> Path:
 def aggregate_other(kind: str, data: Any, args: argparse.Namespace, out: TextIO, err: TextIO,
                     model_params: Any) -> int:
     """Fit the model for ``kind`` on ``data`` and write / print its scores."""
-    from .aggregator import _registry
-    from .cli import CLIError, _report_warnings
-    from .io import write_table
+    from .. import aggregator
+    from ..io import write_table
+    from ._common import CLIError, report_warnings
 
-    name = args.model or _registry.default_name(kind)
-    cls = _registry.get(name)
+    name = args.model or aggregator.default_name(kind)
+    cls = aggregator.get(name)
     if getattr(cls, "kind", "categorical") != kind:
-        valid = ", ".join(_registry.names(kind=kind))
+        valid = ", ".join(aggregator.names(kind=kind))
         raise CLIError(f"model {name!r} is not for {kind} data; use one of: {valid}")
     model = cls(**model_params(cls, args, name))
     t0 = time.perf_counter()
@@ -41,7 +41,7 @@ def aggregate_other(kind: str, data: Any, args: argparse.Namespace, out: TextIO,
         warnings.simplefilter("always")
         model.fit(data, output="arrow")
     seconds = time.perf_counter() - t0
-    _report_warnings(caught, err)
+    report_warnings(caught, err)
     scores = model.scores_
     pairs = getattr(model, "pair_probas_", None)
     if args.output is not None:

@@ -19,9 +19,9 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from ._cli_prefs import aggregate_other, detect_kind, pairs_path
-from .io import input_columns
-from .cli import BUNDLED_PREFIX, PROG, CLIError, _one_line, _reader_errors, _report_warnings
+from ..io import input_columns
+from ._common import BUNDLED_PREFIX, PROG, CLIError, one_line, reader_errors, report_warnings
+from .prefs import aggregate_other, detect_kind, pairs_path
 
 __all__ = ["cmd_aggregate"]
 
@@ -29,7 +29,7 @@ __all__ = ["cmd_aggregate"]
 def _load_input(spec: str) -> tuple[Any, Any]:
     """(data, the bundled dataset's gold or None) for an INPUT argument."""
     if spec.startswith(BUNDLED_PREFIX):
-        from . import datasets
+        from .. import datasets
 
         name = spec[len(BUNDLED_PREFIX):]
         ds = datasets.load(name, frame="arrow")
@@ -38,7 +38,7 @@ def _load_input(spec: str) -> tuple[Any, Any]:
     if not path.exists():
         hint = ""
         if ":" not in spec:
-            from . import datasets
+            from .. import datasets
 
             if spec in datasets.names():
                 hint = f"; for the bundled dataset write bundled:{spec}"
@@ -51,9 +51,9 @@ def _read_gold(gold: Any, task_col: str, label_col: str) -> Any:
     rules (galton._gold.read_gold); task ids are matched to the judgments' type later."""
     import pyarrow as pa
 
-    from ._gold import read_gold
+    from .._gold import read_gold
 
-    from .io import to_arrow
+    from ..io import to_arrow
 
     table = to_arrow(gold, ids=(task_col, "task"))
     tcol = task_col if task_col in table.column_names else "task"
@@ -65,7 +65,7 @@ def _read_gold(gold: Any, task_col: str, label_col: str) -> Any:
 
 def _gold_pairs(table: Any, judgments: Any) -> tuple[np.ndarray, np.ndarray]:
     """(task codes, gold label values) for the gold rows whose task has judgments."""
-    from ._gold import read_gold
+    from .._gold import read_gold
 
     tasks, values = read_gold(table, judgments.task_names)
     tidx = judgments.task_index(tasks)
@@ -122,7 +122,7 @@ def _dir_output(path: str | None) -> bool:
 
 def _plan_outputs(args: argparse.Namespace, kind: str | None) -> None:
     """Refuse the outputs before anything is read (see :func:`galton.io.plan_output`)."""
-    from .io import plan_output
+    from ..io import plan_output
 
     if args.output is None:
         return
@@ -136,19 +136,19 @@ def _memory_guard(args: argparse.Namespace) -> Any:
     """The ``--max-memory`` limit around a fit (galton.aggregator's memory guard)."""
     if args.max_memory is None:
         return contextlib.nullcontext()
-    from .aggregator._memory import memory_limit
+    from ..aggregator import memory_limit
 
     return memory_limit(args.max_memory, source=f"--max-memory {args.max_memory}")
 
 
 def _check_memory_option(args: argparse.Namespace) -> None:
     if args.max_memory is not None:
-        from .aggregator._memory import parse_size
+        from ..aggregator import parse_size
 
         try:
             parse_size(args.max_memory)
         except ValueError as exc:
-            raise CLIError(f"--max-memory: {_one_line(exc)}") from None
+            raise CLIError(f"--max-memory: {one_line(exc)}") from None
 
 
 def _schema_only(spec: str) -> bool:
@@ -169,18 +169,18 @@ def _schema_only(spec: str) -> bool:
 
 def _read_table(spec: str) -> Any:
     """The whole input as one Arrow table, read once (stdin and FIFOs cannot be read twice)."""
-    from .io import to_arrow
+    from ..io import to_arrow
 
     try:
         return to_arrow(spec)
-    except _reader_errors() as exc:
-        raise CLIError(f"cannot read {spec!r}: {_one_line(exc)}") from None
+    except reader_errors() as exc:
+        raise CLIError(f"cannot read {spec!r}: {one_line(exc)}") from None
 
 
 def _write_results(model: Any, path: str) -> None:
     """The results table to a file or stdout, or to ``path/part-00000.parquet`` when ``path`` has
     no extension."""
-    from .io import atomic_dir, results_table, write_table
+    from ..io import atomic_dir, results_table, write_table
 
     if not _dir_output(path):
         write_table(results_table(model), path)
@@ -192,7 +192,7 @@ def _write_results(model: Any, path: str) -> None:
 def _sharded_input(spec: str, cls: type, params: dict[str, Any]) -> bool:
     """True when the input goes through distributed ingest: --engine ray, an EM model, and a
     directory, glob or Parquet file."""
-    from .aggregator._base import EMAggregator
+    from ..aggregator import EMAggregator
 
     if params.get("engine") != "ray" or not issubclass(cls, EMAggregator) or spec.startswith(BUNDLED_PREFIX):
         return False
@@ -204,8 +204,8 @@ def _aggregate_sharded(args: argparse.Namespace, out: TextIO, err: TextIO, cls: 
                        params: dict[str, Any]) -> int:
     """``--engine ray`` on Parquet files: read in parallel by Ray tasks straight into the shard
     actors (galton.workers.ingest); a directory --output is written by the shards themselves."""
-    from .io import results_table, write_table
-    from .workers.sharded import fit_parquet
+    from ..io import results_table, write_table
+    from ..workers import ShardedCodesError, fit_parquet
 
     gold = None if args.gold is None else _read_gold(args.gold, args.task_col, args.label_col)
     if args.use_gold and gold is None:
@@ -223,12 +223,10 @@ def _aggregate_sharded(args: argparse.Namespace, out: TextIO, err: TextIO, cls: 
                     worker_col=args.worker_col, label_col=args.label_col, on_invalid=args.on_invalid,
                     gold=gold if args.use_gold else None,
                 )
-        except _reader_errors() as exc:
-            raise CLIError(f"cannot read {args.input!r}: {_one_line(exc)}") from None
-        except AttributeError as exc:  # ShardedCodesError: the model reads codes in the driver
-            if "load_parquet" not in str(exc):
-                raise
-            raise CLIError(f"model {name!r} cannot run on distributed ingest yet ({_one_line(exc)}); "
+        except reader_errors() as exc:
+            raise CLIError(f"cannot read {args.input!r}: {one_line(exc)}") from None
+        except ShardedCodesError as exc:  # the model reads per-judgment codes in the driver
+            raise CLIError(f"model {name!r} cannot run on distributed ingest yet ({one_line(exc)}); "
                            "use --engine local, or another model such as ds") from None
         seconds = time.perf_counter() - start
     gold_pairs = None
@@ -240,7 +238,7 @@ def _aggregate_sharded(args: argparse.Namespace, out: TextIO, err: TextIO, cls: 
     if args.output is not None and not to_dir:
         write_table(results_table(model), args.output)
     if not args.quiet:
-        _report_warnings(caught, err)
+        report_warnings(caught, err)
         _summary(err if args.output == "-" else out, model, data, name, cls, seconds, gold_pairs,
                  args.output, args.use_gold)
     return 0
@@ -250,15 +248,15 @@ def _fit_engine(args: argparse.Namespace, params: dict[str, Any]) -> Any:
     """A Ray engine on ``--ray-address`` for the fit (closed after it), else nothing."""
     if args.ray_address is None or params.get("engine") != "ray":
         return contextlib.nullcontext(None)
-    from .workers.engine import RayEngine
+    from ..workers import RayEngine
 
     return RayEngine(n_shards=args.shards, address=args.ray_address)
 
 
 def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``galton aggregate``: refuse the outputs, read the input once, fit, write, summarise."""
-    from .aggregator import _registry
-    from .judgments import Judgments
+    from .. import aggregator
+    from ..judgments import Judgments
 
     _check_memory_option(args)
     _plan_outputs(args, "pairwise" if args.kind == "pairwise" else None)  # before anything is read
@@ -286,8 +284,8 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         data = table if table is not None else _read_table(args.input)
         with _memory_guard(args):
             return aggregate_other(kind, data, args, summary_out, err, _model_params)
-    name = args.model or _registry.default_name()
-    cls = _registry.get(name)  # unknown name: ValueError listing the valid ones
+    name = args.model or aggregator.default_name()
+    cls = aggregator.get(name)  # unknown name: ValueError listing the valid ones
     name = getattr(cls, "registry_name", name)
     params = _model_params(cls, args, name)
     if table is None and _sharded_input(args.input, cls, params):
@@ -300,8 +298,8 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             table, task_col=args.task_col, worker_col=args.worker_col, label_col=args.label_col,
             on_invalid=args.on_invalid,
         )
-    except _reader_errors() as exc:  # a file the readers cannot parse
-        raise CLIError(f"cannot read {args.input!r}: {_one_line(exc)}") from None
+    except reader_errors() as exc:  # a file the readers cannot parse
+        raise CLIError(f"cannot read {args.input!r}: {one_line(exc)}") from None
     if args.gold is not None:
         gold = args.gold
     if args.use_gold and gold is None:
@@ -320,14 +318,14 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         except ValueError as exc:
             if args.use_gold or "gold" not in str(exc):
                 raise
-            raise CLIError(f"{_one_line(exc)} (command line: --gold FILE --use-gold)") from None
+            raise CLIError(f"{one_line(exc)} (command line: --gold FILE --use-gold)") from None
         seconds = time.perf_counter() - start
 
     if args.output is not None:
         _write_results(model, args.output)
 
     if not args.quiet:
-        _report_warnings(caught, err)
+        report_warnings(caught, err)
         _summary(summary_out, model, judgments, name, cls, seconds, gold_pairs, args.output, args.use_gold)
     return 0
 

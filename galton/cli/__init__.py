@@ -26,74 +26,29 @@ not write (:func:`galton.io.plan_output`); it never deletes a directory it did n
 Exit codes: 0 success, 2 any failure (one line ``galton: error: ...`` on stderr, no traceback
 unless ``--debug``, no output file), 130 interrupted (SIGINT), 143 terminated (SIGTERM); after an
 interrupt no temporary file or folder is left.
+
+The package sits above the library: it calls galton's public API (the model registry, the reader
+and writer of :mod:`galton.io`, :mod:`galton.benchmarks`, :mod:`galton.workers`), and nothing in
+the library imports it. One module per group of subcommands: :mod:`galton.cli.aggregate`
+(with :mod:`galton.cli.prefs` for pairwise, choice and rating data), :mod:`galton.cli.catalog`
+(``models``, ``datasets``) and :mod:`galton.cli.study` (``bench``, ``simulate``).
 """
 
 from __future__ import annotations
 
 import argparse
-import inspect
 import os
-import re
 import sys
 import traceback
 from typing import Any, Sequence, TextIO
 
-from . import _signals
-from ._cli_prefs import KINDS
-from ._cli_study import add_bench, add_simulate
+from .. import _signals
+from ._common import BUNDLED_PREFIX, PROG, CLIError, describe
+from .catalog import add_datasets, add_models
+from .prefs import KINDS
+from .study import add_bench, add_simulate
 
-PROG = "galton"
-BUNDLED_PREFIX = "bundled:"
-
-__all__ = ["main", "build_parser"]
-
-
-class CLIError(Exception):
-    """A usage problem found by the CLI itself (reported like a library ValueError)."""
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    if isinstance(exc, OSError) and exc.filename and str(exc.filename) not in text:
-        text = f"{text}: {exc.filename}"
-    return text or type(exc).__name__
-
-
-def _reader_errors() -> tuple[type[BaseException], ...]:
-    """Exceptions of the file readers (pyarrow, polars) for a file they cannot parse."""
-    import pyarrow as pa
-
-    types: list[type[BaseException]] = [pa.ArrowException]
-    try:
-        import polars.exceptions as ple
-
-        types.append(ple.PolarsError)
-    except ImportError:  # pragma: no cover - polars is a dependency
-        pass
-    return tuple(types)
-
-
-def _error_types() -> tuple[type[BaseException], ...]:
-    """Exceptions that mean bad input or environment: their message alone, on one line."""
-    return (CLIError, ValueError, TypeError, OSError, ImportError, *_reader_errors())
-
-
-def _describe(exc: BaseException) -> str:
-    """One line for any failure: the message of an input error, else what kind of failure it is."""
-    kind = type(exc)
-    text = " ".join(str(exc).split())
-    if kind.__name__ == "PanicException" or kind.__module__.startswith("pyo3_runtime"):
-        return f"polars failed (internal panic: {text or 'no message'}); check the input, or run with --debug"
-    if isinstance(exc, MemoryError):
-        return (f"out of memory{': ' + text if text else ''}; use --max-memory to fail early, a smaller "
-                "input, or --engine ray")
-    if isinstance(exc, BrokenPipeError):
-        return "the output pipe was closed before all results were written"
-    if isinstance(exc, _error_types()):
-        return _one_line(exc)
-    if isinstance(exc, (OverflowError, RecursionError, ArithmeticError)):
-        return f"{kind.__name__}: {text or 'no message'}"
-    return f"{kind.__name__}: {text or 'no message'} (unexpected; run with --debug for the traceback)"
+__all__ = ["BUNDLED_PREFIX", "CLIError", "PROG", "build_parser", "main"]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -101,7 +56,7 @@ def _describe(exc: BaseException) -> str:
 # --------------------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``galton`` command."""
-    from . import __version__
+    from .. import __version__
 
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -160,21 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="no summary, progress bar or warnings (errors are still reported)")
     agg.set_defaults(func=_cmd_aggregate)
 
-    models = sub.add_parser("models", help="list the registered models")
-    models.set_defaults(func=_cmd_models)
-
-    data = sub.add_parser("datasets", help="datasets bundled with galton")
-    dsub = data.add_subparsers(dest="datasets_command", metavar="ACTION")
-    dsub.required = True
-    dl = dsub.add_parser("list", help="bundled datasets with their size and licence")
-    dl.set_defaults(func=_cmd_datasets_list)
-    dshow = dsub.add_parser("show", help="print a dataset's README (source, licence, size)")
-    dshow.add_argument("name", metavar="NAME")
-    dshow.set_defaults(func=_cmd_datasets_show)
-    dexp = dsub.add_parser("export", help="write a dataset's judgments to a CSV or Parquet file")
-    dexp.add_argument("name", metavar="NAME")
-    dexp.add_argument("path", metavar="PATH", help="destination (.csv, .parquet or .pq)")
-    dexp.set_defaults(func=_cmd_datasets_export)
+    add_models(sub)
+    add_datasets(sub)
     add_bench(sub)
     add_simulate(sub)
     _add_debug(sub)
@@ -192,119 +134,12 @@ def _add_debug(sub: Any) -> None:
 
 
 # --------------------------------------------------------------------------------------------------
-# aggregate (galton/_cli_aggregate.py)
+# aggregate (galton/cli/aggregate.py: imported on use, with the models)
 # --------------------------------------------------------------------------------------------------
 def _cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from ._cli_aggregate import cmd_aggregate
+    from .aggregate import cmd_aggregate
 
     return cmd_aggregate(args, out, err)
-
-
-def _report_warnings(caught: Sequence[Any], err: TextIO) -> None:
-    seen: set[str] = set()
-    for w in caught:
-        msg = _one_line(w.message) if isinstance(w.message, BaseException) else str(w.message)
-        if msg not in seen:
-            seen.add(msg)
-            err.write(f"{PROG}: warning: {msg}\n")
-
-
-
-
-# --------------------------------------------------------------------------------------------------
-# models and datasets
-# --------------------------------------------------------------------------------------------------
-def _first_doc_line(cls: type) -> str:
-    doc = inspect.getdoc(cls) or ""
-    return doc.strip().splitlines()[0].strip() if doc.strip() else ""
-
-
-def _cmd_models(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .aggregator import _registry
-
-    default = _registry.default_name()
-    rows = []
-    for name in _registry.names():
-        cls = _registry.get(name)
-        mark = " (default)" if name == default else ""
-        rows.append((name + mark, cls.__name__, _first_doc_line(cls)))
-    w0 = max(len(r[0]) for r in rows) + 2
-    w1 = max(len(r[1]) for r in rows) + 2
-    for a, b, c in rows:
-        out.write(f"{a:<{w0}}{b:<{w1}}{c}\n".rstrip() + "\n")
-    return 0
-
-
-def _sources_rows() -> dict[str, tuple[str, str]]:
-    """name -> (size, licence) from the bundle's SOURCES.md table (empty when absent)."""
-    from .datasets._bundled import DATA_DIR
-
-    path = DATA_DIR / "SOURCES.md"
-    if not path.is_file():
-        return {}
-    header: list[str] | None = None
-    rows: dict[str, tuple[str, str]] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.startswith("|"):
-            header = None  # a table ends at the first line that is not a table row
-            continue
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if header is None:
-            header = [c.lower() for c in cells]
-        elif not set("".join(cells)) <= set("-: ") and "dataset" in header:
-            rec = dict(zip(header, cells))
-            rows[rec["dataset"]] = (rec.get("size", ""), rec.get("licence", rec.get("license", "")))
-    return rows
-
-
-def _readme_facts(text: str) -> tuple[str, str]:
-    """(size, licence) from a dataset README when SOURCES.md has no row for it."""
-    size = ""
-    m = re.search(r"^Size:\s*(.+?)\.?\s*$", text, flags=re.MULTILINE)
-    if m:
-        size = m.group(1)
-    licence = ""
-    m = re.search(r"\b(Apache-2\.0|MIT|(?:Clear )?BSD[\w .-]*?|CC[- ]BY[\w.-]*|GPL-?\d[\w.]*)\b", text)
-    if m:
-        licence = m.group(1).strip()
-    return size, licence
-
-
-def _cmd_datasets_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from . import datasets
-
-    sources = _sources_rows()
-    rows = [("dataset", "licence", "size")]
-    for name in datasets.names():
-        size, licence = sources.get(name, ("", ""))
-        if not size or not licence:
-            s2, l2 = _readme_facts(datasets.info(name))
-            size, licence = size or s2, licence or l2
-        rows.append((name, licence or "see README", size or "see README"))
-    w0 = max(len(r[0]) for r in rows) + 2
-    w1 = max(len(r[1]) for r in rows) + 2
-    for a, b, c in rows:
-        out.write(f"{a:<{w0}}{b:<{w1}}{c}\n")
-    return 0
-
-
-def _cmd_datasets_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from . import datasets
-
-    text = datasets.info(args.name)
-    out.write(text if text.endswith("\n") else text + "\n")
-    return 0
-
-
-def _cmd_datasets_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from . import datasets
-    from .io import plan_output
-
-    plan_output(args.path, what="PATH")  # a directory, a bad extension or a missing folder: refused
-    written = datasets.export(args.name, args.path)
-    if args.path != "-":
-        out.write(f"{written}\n")
-    return 0
 
 
 # --------------------------------------------------------------------------------------------------
@@ -329,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _ray_verbose() -> None:
     """``-v``: Ray's own lines reach the terminal (imports Ray only when asked for)."""
     try:
-        from .workers import cluster
+        from ..workers import cluster
     except ImportError:  # no Ray installed: nothing of Ray's to show
         return
     cluster.set_verbose(True)
@@ -367,14 +202,14 @@ def _run(argv: list[str], out: TextIO, err: TextIO) -> int:
             _silence_stdout()
         if debug:
             traceback.print_exc(file=err)
-        err.write(f"{PROG}: error: {_describe(exc)}\n")
+        err.write(f"{PROG}: error: {describe(exc)}\n")
         return 2
 
 
 def _clean_up() -> None:
     """Remove the temporaries any writer still holds."""
     try:
-        from .io._write import remove_temporaries
+        from ..io import remove_temporaries
     except BaseException:  # pragma: no cover - interrupted during the first imports
         return
     remove_temporaries()
@@ -389,6 +224,3 @@ def _silence_stdout() -> None:
     except (OSError, ValueError):  # pragma: no cover
         pass
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())

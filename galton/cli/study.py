@@ -7,13 +7,9 @@ import dataclasses
 import re
 from typing import Any, Sequence, TextIO
 
+from ._common import CLIError
+
 __all__ = ["add_bench", "add_simulate"]
-
-
-def _cli_error(message: str) -> Exception:
-    from .cli import CLIError  # imported here: galton.cli imports this module
-
-    return CLIError(message)
 
 
 def add_bench(sub: Any) -> None:
@@ -45,7 +41,7 @@ def add_bench(sub: Any) -> None:
 
 
 def add_simulate(sub: Any) -> None:
-    from .datasets.simulate import CrowdConfig
+    from ..datasets.simulate import CrowdConfig
 
     s = sub.add_parser(
         "simulate", help="simulate a crowd of known quality and write it as Parquet (Ray tasks)",
@@ -79,13 +75,13 @@ def _names(values: Sequence[str] | None) -> list[str] | None:
 
 
 def _cmd_bench(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .benchmarks.report import check_out, summary, write_report
-    from .benchmarks.study import load_study, parse_k, run_study, with_options
+    from ..benchmarks.report import check_out, summary, write_report
+    from ..benchmarks.study import load_study, parse_k, run_study, with_options
 
     if args.ray_address is not None and args.engine == "local":
-        raise _cli_error("--ray-address needs --engine ray")
+        raise CLIError("--ray-address needs --engine ray")
     if args.study is not None and args.study_option is not None and args.study != args.study_option:
-        raise _cli_error(f"two studies given: {args.study!r} and --study {args.study_option!r}; give one")
+        raise CLIError(f"two studies given: {args.study!r} and --study {args.study_option!r}; give one")
     name = args.study if args.study is not None else args.study_option
     study = with_options(
         load_study(name), datasets=_names(args.datasets), only_datasets=name is None,
@@ -103,7 +99,7 @@ def _cmd_bench(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _crowd_value(name: str, text: str) -> Any:
     """A CrowdConfig value from its command-line text."""
-    from .datasets.simulate import CrowdConfig
+    from ..datasets.simulate import CrowdConfig
 
     if name in ("judgments_per_task", "class_prior"):
         parts = [p for p in text.split(",") if p.strip()]
@@ -115,12 +111,12 @@ def _crowd_value(name: str, text: str) -> Any:
     try:
         return conv(text)
     except ValueError:
-        raise _cli_error(f"--{name.replace('_', '-')} {text!r}: expected {conv.__name__}") from None
+        raise CLIError(f"--{name.replace('_', '-')} {text!r}: expected {conv.__name__}") from None
 
 
 def _cmd_simulate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .benchmarks.study import read_toml
-    from .datasets.simulate import CrowdConfig
+    from ..benchmarks.study import read_toml
+    from ..datasets.simulate import CrowdConfig
 
     fields: dict[str, Any] = {}
     if args.config is not None:
@@ -131,10 +127,10 @@ def _cmd_simulate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             fields[key[4:]] = _crowd_value(key[4:], value)
     missing = [f for f in ("n_tasks", "n_workers") if f not in fields]
     if missing:
-        raise _cli_error("give " + " and ".join(f"--{m.replace('_', '-')}" for m in missing) + " (or a CONFIG file)")
+        raise CLIError("give " + " and ".join(f"--{m.replace('_', '-')}" for m in missing) + " (or a CONFIG file)")
     config = CrowdConfig.from_dict(fields)
     try:
-        from .workers.simulate import simulate
+        from ..workers.simulate import simulate
     except ModuleNotFoundError as exc:
         raise ImportError(f"galton simulate needs Ray ({exc}); pip install 'galton[ray]'") from None
     res = simulate(config, args.out, address=args.ray_address, files=args.files, overwrite=args.overwrite,

@@ -1,0 +1,70 @@
+"""What every subcommand of :mod:`galton.cli` shares: the program name, the usage error, and the
+one-line description of a failure or a warning."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence, TextIO
+
+__all__ = ["BUNDLED_PREFIX", "CLIError", "PROG", "describe", "one_line", "reader_errors", "report_warnings"]
+
+PROG = "galton"
+BUNDLED_PREFIX = "bundled:"
+
+
+class CLIError(Exception):
+    """A usage problem found by the CLI itself (reported like a library ValueError)."""
+
+
+def one_line(exc: BaseException) -> str:
+    """The message of ``exc`` on one line (with the file name of an OSError)."""
+    text = " ".join(str(exc).split())
+    if isinstance(exc, OSError) and exc.filename and str(exc.filename) not in text:
+        text = f"{text}: {exc.filename}"
+    return text or type(exc).__name__
+
+
+def reader_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions of the file readers (pyarrow, polars) for a file they cannot parse."""
+    import pyarrow as pa
+
+    types: list[type[BaseException]] = [pa.ArrowException]
+    try:
+        import polars.exceptions as ple
+
+        types.append(ple.PolarsError)
+    except ImportError:  # pragma: no cover - polars is a dependency
+        pass
+    return tuple(types)
+
+
+def _error_types() -> tuple[type[BaseException], ...]:
+    """Exceptions that mean bad input or environment: their message alone, on one line."""
+    return (CLIError, ValueError, TypeError, OSError, ImportError, *reader_errors())
+
+
+def describe(exc: BaseException) -> str:
+    """One line for any failure: the message of an input error, else what kind of failure it is."""
+    kind = type(exc)
+    text = " ".join(str(exc).split())
+    if kind.__name__ == "PanicException" or kind.__module__.startswith("pyo3_runtime"):
+        return f"polars failed (internal panic: {text or 'no message'}); check the input, or run with --debug"
+    if isinstance(exc, MemoryError):
+        return (f"out of memory{': ' + text if text else ''}; use --max-memory to fail early, a smaller "
+                "input, or --engine ray")
+    if isinstance(exc, BrokenPipeError):
+        return "the output pipe was closed before all results were written"
+    if isinstance(exc, _error_types()):
+        return one_line(exc)
+    if isinstance(exc, (OverflowError, RecursionError, ArithmeticError)):
+        return f"{kind.__name__}: {text or 'no message'}"
+    return f"{kind.__name__}: {text or 'no message'} (unexpected; run with --debug for the traceback)"
+
+
+def report_warnings(caught: Sequence[Any], err: TextIO) -> None:
+    """Each distinct warning once, as ``galton: warning: ...`` on ``err``."""
+    seen: set[str] = set()
+    for w in caught:
+        msg = one_line(w.message) if isinstance(w.message, BaseException) else str(w.message)
+        if msg not in seen:
+            seen.add(msg)
+            err.write(f"{PROG}: warning: {msg}\n")

@@ -1,0 +1,123 @@
+"""``galton models`` and ``galton datasets list | show | export``: what galton ships."""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import re
+from typing import Any, TextIO
+
+__all__ = ["add_datasets", "add_models"]
+
+
+def add_models(sub: Any) -> None:
+    models = sub.add_parser("models", help="list the registered models")
+    models.set_defaults(func=_cmd_models)
+
+
+def add_datasets(sub: Any) -> None:
+    data = sub.add_parser("datasets", help="datasets bundled with galton")
+    dsub = data.add_subparsers(dest="datasets_command", metavar="ACTION")
+    dsub.required = True
+    dl = dsub.add_parser("list", help="bundled datasets with their size and licence")
+    dl.set_defaults(func=_cmd_datasets_list)
+    dshow = dsub.add_parser("show", help="print a dataset's README (source, licence, size)")
+    dshow.add_argument("name", metavar="NAME")
+    dshow.set_defaults(func=_cmd_datasets_show)
+    dexp = dsub.add_parser("export", help="write a dataset's judgments to a CSV or Parquet file")
+    dexp.add_argument("name", metavar="NAME")
+    dexp.add_argument("path", metavar="PATH", help="destination (.csv, .parquet or .pq)")
+    dexp.set_defaults(func=_cmd_datasets_export)
+
+
+def _first_doc_line(cls: type) -> str:
+    doc = inspect.getdoc(cls) or ""
+    return doc.strip().splitlines()[0].strip() if doc.strip() else ""
+
+
+def _cmd_models(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .. import aggregator
+
+    default = aggregator.default_name()
+    rows = []
+    for name in aggregator.names():
+        cls = aggregator.get(name)
+        mark = " (default)" if name == default else ""
+        rows.append((name + mark, cls.__name__, _first_doc_line(cls)))
+    w0 = max(len(r[0]) for r in rows) + 2
+    w1 = max(len(r[1]) for r in rows) + 2
+    for a, b, c in rows:
+        out.write(f"{a:<{w0}}{b:<{w1}}{c}\n".rstrip() + "\n")
+    return 0
+
+
+def _sources_rows() -> dict[str, tuple[str, str]]:
+    """name -> (size, licence) from the bundle's SOURCES.md table (empty when absent)."""
+    from ..datasets._bundled import DATA_DIR
+
+    path = DATA_DIR / "SOURCES.md"
+    if not path.is_file():
+        return {}
+    header: list[str] | None = None
+    rows: dict[str, tuple[str, str]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("|"):
+            header = None  # a table ends at the first line that is not a table row
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if header is None:
+            header = [c.lower() for c in cells]
+        elif not set("".join(cells)) <= set("-: ") and "dataset" in header:
+            rec = dict(zip(header, cells))
+            rows[rec["dataset"]] = (rec.get("size", ""), rec.get("licence", rec.get("license", "")))
+    return rows
+
+
+def _readme_facts(text: str) -> tuple[str, str]:
+    """(size, licence) from a dataset README when SOURCES.md has no row for it."""
+    size = ""
+    m = re.search(r"^Size:\s*(.+?)\.?\s*$", text, flags=re.MULTILINE)
+    if m:
+        size = m.group(1)
+    licence = ""
+    m = re.search(r"\b(Apache-2\.0|MIT|(?:Clear )?BSD[\w .-]*?|CC[- ]BY[\w.-]*|GPL-?\d[\w.]*)\b", text)
+    if m:
+        licence = m.group(1).strip()
+    return size, licence
+
+
+def _cmd_datasets_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .. import datasets
+
+    sources = _sources_rows()
+    rows = [("dataset", "licence", "size")]
+    for name in datasets.names():
+        size, licence = sources.get(name, ("", ""))
+        if not size or not licence:
+            s2, l2 = _readme_facts(datasets.info(name))
+            size, licence = size or s2, licence or l2
+        rows.append((name, licence or "see README", size or "see README"))
+    w0 = max(len(r[0]) for r in rows) + 2
+    w1 = max(len(r[1]) for r in rows) + 2
+    for a, b, c in rows:
+        out.write(f"{a:<{w0}}{b:<{w1}}{c}\n")
+    return 0
+
+
+def _cmd_datasets_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .. import datasets
+
+    text = datasets.info(args.name)
+    out.write(text if text.endswith("\n") else text + "\n")
+    return 0
+
+
+def _cmd_datasets_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .. import datasets
+    from ..io import plan_output
+
+    plan_output(args.path, what="PATH")  # a directory, a bad extension or a missing folder: refused
+    written = datasets.export(args.name, args.path)
+    if args.path != "-":
+        out.write(f"{written}\n")
+    return 0
