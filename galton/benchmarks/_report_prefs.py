@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .report import _COLORS, _figure, _html_table, _k_axis, _k_text, _slug, page_head, page_tail, plot_crowd_equivalent
+from .report import COLORS, figure, html_table, k_axis, k_text, slug, page_head, page_tail, plot_crowd_equivalent
 from .study_prefs import PREF_TABLES
 
 __all__ = ["METHODS", "write_plots", "page", "summary", "curve_summary"]
@@ -63,17 +63,17 @@ def plot_curves(tables: dict[str, Any], source: str, path: Path) -> None:
     import polars as pl
 
     curves = tables["curves"].filter(pl.col("source") == source)
-    fig = _figure(6.4, 4.2)
+    fig = figure(6.4, 4.2)
     ax = fig.add_subplot(1, 1, 1)
     for j, m in enumerate(dict.fromkeys(curves["model"].to_list())):
         c = curves.filter(pl.col("model") == m).sort("k")
-        color = _COLORS[j % len(_COLORS)]
+        color = COLORS[j % len(COLORS)]
         ax.plot(c["k"], c["tau"], marker="o", ms=3, color=color, label=m)
         ax.fill_between(c["k"], c["ci_low"], c["ci_high"], color=color, alpha=0.18, lw=0)
     for row in tables["experts"].filter(pl.col("source") == source).iter_rows(named=True):
         ax.axhline(row["tau"], color="black", lw=1.4, label=f"{row['expert']}: tau {row['tau']:.3f}")
         ax.axhspan(row["ci_low"], row["ci_high"], color="0.5", alpha=0.15, lw=0)
-    _k_axis(ax, curves["k"].unique().sort().to_list(), K_LABEL)
+    k_axis(ax, curves["k"].unique().sort().to_list(), K_LABEL)
     ax.set_ylabel("Kendall tau with the true order (per prompt)")
     ax.set_title(_title(tables, source), fontsize=9)
     ax.legend(fontsize=6, loc="lower right")
@@ -88,12 +88,12 @@ def plot_sweep(tables: dict[str, Any], sources: list[str], path: Path, setting: 
     ce = tables["crowd_equivalent"].filter(pl.col("source").is_in(sources))
     levels = [_params(tables, s)["level"] for s in sources]
     x = {lv: i for i, lv in enumerate(levels)}
-    fig = _figure(10.0, 3.8)
+    fig = figure(10.0, 3.8)
     ax1, ax2 = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
     kmax = int(ce["k_max"].max())
     for j, m in enumerate(dict.fromkeys(ce["model"].to_list())):
         s = ce.filter(pl.col("model") == m)
-        color = _COLORS[j % len(_COLORS)]
+        color = COLORS[j % len(COLORS)]
         xs = [x[lv] for lv in s["level"].to_list()]
         ax1.errorbar(xs, s["crowd_tau_max_k"], yerr=[(s["crowd_tau_max_k"] - s["crowd_ci_low_max_k"]).to_list(),
                      (s["crowd_ci_high_max_k"] - s["crowd_tau_max_k"]).to_list()], marker="o", ms=3,
@@ -139,7 +139,7 @@ def write_plots(result: Any, tmp: Path) -> dict[str, list[str]]:
     sources = [s for s in result.meta["sources"] if "curves" in t and (t["curves"]["source"] == s).any()]
     for i, src in enumerate(result.meta["sources"]):
         if src in sources:
-            p = f"plots/curve_{i:02d}_{_slug(src)}.png"
+            p = f"plots/curve_{i:02d}_{slug(src)}.png"
             plot_curves(t, src, tmp / p)
             made[src] = [p]
     if "crowd_equivalent" in t:
@@ -147,7 +147,7 @@ def write_plots(result: Any, tmp: Path) -> dict[str, list[str]]:
         made["crowd_equivalent"] = ["plots/crowd_equivalent.png"]
         for setting, group in _settings(t, sources).items():
             if len(group) > 1:
-                p = f"plots/sweep_{_slug(setting)}.png"
+                p = f"plots/sweep_{slug(setting)}.png"
                 plot_sweep(t, group, tmp / p, setting)
                 made.setdefault("sweep", []).append(p)
     return made
@@ -171,17 +171,17 @@ def page(result: Any, plots: dict[str, list[str]]) -> str:
     if "crowd_equivalent" in t:
         ce = t["crowd_equivalent"].select("source", "level", "collection", "model", "expert_tau", "k_equivalent",
                                           "k_low", "k_high", "status", "crowd_tau_max_k", "k_max")
-        h += ["<h2>Crowd-equivalent of the expert ranker</h2>", _html_table(ce)]
+        h += ["<h2>Crowd-equivalent of the expert ranker</h2>", html_table(ce)]
         h += [f"<img src='{p}' alt='crowd-equivalent'>" for p in plots.get("crowd_equivalent", [])]
         h += ["<h2>Rater disagreement</h2>"] + [f"<img src='{p}' alt='sweep'>" for p in plots.get("sweep", [])]
     if "experts" in t:
-        h += ["<h2>Expert ranker</h2>", _html_table(t["experts"])]
+        h += ["<h2>Expert ranker</h2>", html_table(t["experts"])]
     h.append("<h2>Crowd curves</h2>")
     for src in meta["sources"]:
         h.append(f"<h3>{html.escape(_title(t, src))}</h3>")
         h += [f"<img src='{p}' alt='{html.escape(src)}'>" for p in plots.get(src, [])]
         if "curves" in t and (t["curves"]["source"] == src).any():
-            h.append(_html_table(curve_summary(t["curves"], src)))
+            h.append(html_table(curve_summary(t["curves"], src)))
     return "\n".join(h + page_tail(result, METHODS, PREF_TABLES))
 
 
@@ -196,6 +196,6 @@ def summary(result: Any, path: Any = None) -> str:
     if ce is not None:
         lines.append("crowd-equivalent k [interval] of the expert ranker (Kendall tau per prompt):")
         for (src,), grp in ce.group_by(["source"], maintain_order=True):
-            cells = ", ".join(f"{r['model']} {_k_text(r)}" for r in grp.iter_rows(named=True))
+            cells = ", ".join(f"{r['model']} {k_text(r)}" for r in grp.iter_rows(named=True))
             lines.append(f"  {src} (expert tau {grp['expert_tau'][0]:.3f}): {cells}")
     return "\n".join(lines) + "\n"

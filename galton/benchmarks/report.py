@@ -27,9 +27,12 @@ from typing import Any, Sequence
 
 from ._common import markdown_table
 from ._evaluate import KIND_POST_HOC, TABLES
+from .kinds import kind_of, study_kind
 from .study import StudyResult
 
-__all__ = ["write_report", "check_out", "summary", "markdown", "METHODS"]
+__all__ = ["write_report", "check_out", "summary", "markdown", "METHODS", "COLORS", "figure", "html_table",
+           "k_axis", "k_text", "slug", "page_head", "page_tail", "plot_crowd_equivalent", "categorical_plots",
+           "categorical_page", "categorical_summary"]
 
 METHODS = """\
 <p><b>Crowd curve.</b> For every k and repetition r = 1..R, min(k, n<sub>t</sub>) non-expert judgments
@@ -72,7 +75,7 @@ def markdown(df: Any) -> str:
     return markdown_table(df.columns, rows, align)
 
 
-def _html_table(df: Any, max_rows: int = 400) -> str:
+def html_table(df: Any, max_rows: int = 400) -> str:
     head = "".join(f"<th>{html.escape(c)}</th>" for c in df.columns)
     body = []
     for r in df.head(max_rows).iter_rows():
@@ -104,7 +107,7 @@ def _label(tables: dict[str, Any], source: str) -> str:
     return source + (" (" + ", ".join(f"{a}={v}" for a, v in params.items()) + ")" if params else "")
 
 
-def _figure(width: float, height: float) -> Any:
+def figure(width: float, height: float) -> Any:
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
@@ -115,7 +118,7 @@ def _figure(width: float, height: float) -> Any:
     return fig
 
 
-def _k_axis(ax: Any, ks: Sequence[int], xlabel: str = "k: judgments per task") -> None:
+def k_axis(ax: Any, ks: Sequence[int], xlabel: str = "k: judgments per task") -> None:
     if max(ks) / max(min(ks), 1) >= 8:
         ax.set_xscale("log")
     ax.set_xticks(list(ks))
@@ -125,7 +128,7 @@ def _k_axis(ax: Any, ks: Sequence[int], xlabel: str = "k: judgments per task") -
     ax.set_xlabel(xlabel)
 
 
-_COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink",
+COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink",
            "tab:olive", "tab:cyan", "tab:gray")
 
 
@@ -136,13 +139,13 @@ def plot_curves(tables: dict[str, Any], source: str, path: Path, tie_note: str) 
     curves = tables["curves"].filter(pl.col("source") == source)
     experts = tables.get("experts")
     refs = [r for r in ("gold", "experts_loo") if (curves["reference"] == r).any()]
-    fig = _figure(6.0 * len(refs), 4.2)
+    fig = figure(6.0 * len(refs), 4.2)
     models = list(dict.fromkeys(curves["model"].to_list()))
     for i, ref in enumerate(refs):
         ax = fig.add_subplot(1, len(refs), i + 1)
         for j, m in enumerate(models):
             c = curves.filter((pl.col("reference") == ref) & (pl.col("model") == m)).sort("k")
-            color = _COLORS[j % len(_COLORS)]
+            color = COLORS[j % len(COLORS)]
             ax.plot(c["k"], c["accuracy"], marker="o", ms=3, color=color, label=m)
             ax.fill_between(c["k"], c["ci_low"], c["ci_high"], color=color, alpha=0.18, lw=0)
         ks = curves["k"].unique().sort().to_list()
@@ -156,7 +159,7 @@ def plot_curves(tables: dict[str, Any], source: str, path: Path, tie_note: str) 
                          "ls": "-" if mean else (":", "--", "-.")[n % 3]}
                 ax.axhline(row["accuracy"], label=f"{row['expert']} {row['accuracy']:.3f}", **style)
                 ax.axhspan(row["ci_low"], row["ci_high"], color="0.5", alpha=0.08 if not mean else 0.15, lw=0)
-        _k_axis(ax, ks)
+        k_axis(ax, ks)
         ax.set_ylabel("accuracy")
         kind = tables["sources"].filter(pl.col("source") == source)["kind"].to_list()
         truth = "the truth" if kind == ["simulation"] else "gold"
@@ -175,12 +178,12 @@ def plot_crowd_equivalent(table: Any, path: Path) -> None:
     """Crowd-equivalent k (interval as a bar) of every expert, per source and model."""
     rows = list(dict.fromkeys(zip(table["source"].to_list(), table["expert"].to_list())))
     models = list(dict.fromkeys(table["model"].to_list()))
-    fig = _figure(7.5, 1.2 + 0.32 * len(rows) * max(1, len(models) / 3))
+    fig = figure(7.5, 1.2 + 0.32 * len(rows) * max(1, len(models) / 3))
     ax = fig.add_subplot(1, 1, 1)
     kmax = max(table["k_max"].to_list())
     right = kmax * 1.6
     for j, m in enumerate(models):
-        color = _COLORS[j % len(_COLORS)]
+        color = COLORS[j % len(COLORS)]
         off = (j - (len(models) - 1) / 2) * 0.8 / max(len(models), 1)
         first = True
         for i, key in enumerate(rows):
@@ -232,12 +235,12 @@ def plot_sweep(sweep: Any, axis: str, path: Path) -> None:
     sub = sweep
     for c in others:
         sub = sub.filter(pl.col(c) == sweep[c][0])
-    fig = _figure(10.0, 3.8)
+    fig = figure(10.0, 3.8)
     ax1, ax2 = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
     kmax = int(sub["k_max"].max())
     for j, m in enumerate(dict.fromkeys(sub["model"].to_list())):
         s = sub.filter(pl.col("model") == m).sort(col)
-        color = _COLORS[j % len(_COLORS)]
+        color = COLORS[j % len(COLORS)]
         x = s[col].to_list()
         ax1.errorbar(x, s["crowd_accuracy"], yerr=[(s["crowd_accuracy"] - s["crowd_ci_low"]).to_list(),
                      (s["crowd_ci_high"] - s["crowd_accuracy"]).to_list()], marker="o", ms=3,
@@ -303,7 +306,7 @@ def page_tail(result: Any, methods: str, table_names: Sequence[str]) -> list[str
     h = ["<h2>Methods</h2>", methods]
     h += ["<h2>Tables</h2><ul>"] + [f"<li>{n}: <a href='tables/{n}.parquet'>Parquet</a>, "
                                    f"<a href='tables/{n}.md'>Markdown</a></li>" for n in table_names if n in t]
-    h += ["</ul>", "<h2>Sources</h2>", _html_table(t["sources"]), "<h2>Fits</h2>", _html_table(t["runs"])]
+    h += ["</ul>", "<h2>Sources</h2>", html_table(t["sources"]), "<h2>Fits</h2>", html_table(t["runs"])]
     if meta.get("notes"):
         h += ["<h2>Notes</h2><ul>"] + [f"<li>{html.escape(n)}</li>" for n in meta["notes"]] + ["</ul>"]
     h += ["<h2>Seeds</h2><pre>" + html.escape(json.dumps(meta["seeds"], indent=2), quote=False) + "</pre>",
@@ -312,7 +315,7 @@ def page_tail(result: Any, methods: str, table_names: Sequence[str]) -> list[str
     return h
 
 
-def _page(result: StudyResult, plots: dict[str, list[str]]) -> str:
+def categorical_page(result: StudyResult, plots: dict[str, list[str]]) -> str:
     import polars as pl
 
     meta, t = result.meta, result.tables
@@ -320,13 +323,13 @@ def _page(result: StudyResult, plots: dict[str, list[str]]) -> str:
     if "crowd_equivalent" in t:
         ce = t["crowd_equivalent"].select("source", "expert", "model", "expert_accuracy", "k_equivalent",
                                           "k_low", "k_high", "status", "crowd_accuracy_max_k", "k_max")
-        h += ["<h2>Crowd-equivalent of each expert</h2>", _html_table(ce)]
+        h += ["<h2>Crowd-equivalent of each expert</h2>", html_table(ce)]
         h += [f"<img src='{p}' alt='crowd-equivalent'>" for p in plots.get("crowd_equivalent", [])]
     if "sweep" in t:
-        h += ["<h2>Simulation sweep</h2>", _html_table(t["sweep"])]
+        h += ["<h2>Simulation sweep</h2>", html_table(t["sweep"])]
         h += [f"<img src='{p}' alt='sweep'>" for p in plots.get("sweep", [])]
     if "experts" in t:
-        h += ["<h2>Experts</h2>", _html_table(t["experts"])]
+        h += ["<h2>Experts</h2>", html_table(t["experts"])]
     h.append("<h2>Crowd curves</h2>")
     for src in meta["sources"]:
         h.append(f"<h3>{html.escape(_label(t, src))}</h3>")
@@ -334,8 +337,30 @@ def _page(result: StudyResult, plots: dict[str, list[str]]) -> str:
         for ref in ("gold", "experts_loo") if "curves" in t else ():
             c = t["curves"].filter((pl.col("source") == src) & (pl.col("reference") == ref))
             if c.height:
-                h += [f"<p class='note'>against {ref}</p>", _html_table(_curve_summary(t["curves"], src, ref))]
+                h += [f"<p class='note'>against {ref}</p>", html_table(_curve_summary(t["curves"], src, ref))]
     return "\n".join(h + page_tail(result, METHODS, TABLES))
+
+
+def categorical_plots(result: StudyResult, tmp: Path) -> dict[str, list[str]]:
+    """Every plot of a categorical study into ``tmp/plots``; paths by section."""
+    t = result.tables
+    made: dict[str, list[str]] = {}
+    for i, src in enumerate(result.meta["sources"]):
+        if "curves" not in t or not (t["curves"]["source"] == src).any():
+            continue  # every model failed on this source (see the fits table)
+        p = f"plots/curve_{i:02d}_{slug(src)}.png"
+        plot_curves(t, src, tmp / p, _tie_note(result.meta))
+        made[src] = [p]
+    if "crowd_equivalent" in t:
+        plot_crowd_equivalent(t["crowd_equivalent"], tmp / "plots" / "crowd_equivalent.png")
+        made["crowd_equivalent"] = ["plots/crowd_equivalent.png"]
+    if "sweep" in t:
+        for axis, values in result.study.grid.items():
+            if len(values) > 1:
+                p = f"plots/sweep_{slug(axis)}.png"
+                plot_sweep(t["sweep"], axis, tmp / p)
+                made.setdefault("sweep", []).append(p)
+    return made
 
 
 def check_out(out: str | os.PathLike[str]) -> None:
@@ -366,42 +391,23 @@ def write_report(result: StudyResult, out: str | os.PathLike[str], *, plots: boo
         for name, df in t.items():
             write_table(df, tmp / "tables" / f"{name}.parquet")
             (tmp / "tables" / f"{name}.md").write_text(markdown(df) + "\n", encoding="utf-8")
+        kind = study_kind(kind_of(result))
         made: dict[str, list[str]] = {}
-        prefs = result.meta.get("kind") == "preference"
-        if prefs:
-            from . import _report_prefs
-        if plots and prefs:
+        if plots:
             (tmp / "plots").mkdir()
-            made = _report_prefs.write_plots(result, tmp)
-        elif plots:
-            (tmp / "plots").mkdir()
-            for i, src in enumerate(result.meta["sources"]):
-                if "curves" not in t or not (t["curves"]["source"] == src).any():
-                    continue  # every model failed on this source (see the fits table)
-                p = f"plots/curve_{i:02d}_{_slug(src)}.png"
-                plot_curves(t, src, tmp / p, _tie_note(result.meta))
-                made[src] = [p]
-            if "crowd_equivalent" in t:
-                plot_crowd_equivalent(t["crowd_equivalent"], tmp / "plots" / "crowd_equivalent.png")
-                made["crowd_equivalent"] = ["plots/crowd_equivalent.png"]
-            if "sweep" in t:
-                for axis, values in result.study.grid.items():
-                    if len(values) > 1:
-                        p = f"plots/sweep_{_slug(axis)}.png"
-                        plot_sweep(t["sweep"], axis, tmp / p)
-                        made.setdefault("sweep", []).append(p)
+            made = kind.hook("plots")(result, tmp)
         (tmp / "study.toml").write_text(result.study.text or result.study.to_toml(), encoding="utf-8")
         (tmp / "study.json").write_text(json.dumps(result.meta, indent=2, default=str) + "\n", encoding="utf-8")
-        text = _report_prefs.page(result, made) if prefs else _page(result, made)
+        text = kind.hook("page")(result, made)
         (tmp / "index.html").write_text(text, encoding="utf-8")
     return out
 
 
-def _slug(name: str) -> str:
+def slug(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
 
 
-def _k_text(row: dict[str, Any]) -> str:
+def k_text(row: dict[str, Any]) -> str:
     if row["k_equivalent"] is None:
         return "not reached" + (f" (interval from {row['k_low']})" if row["k_low"] is not None else "")
     hi = row["k_high"] if row["k_high"] is not None else f">{row['k_max']}"
@@ -410,12 +416,13 @@ def _k_text(row: dict[str, Any]) -> str:
 
 def summary(result: StudyResult, path: str | os.PathLike[str] | None = None) -> str:
     """A few lines for the terminal: where the report is and the headline crowd-equivalents."""
+    return study_kind(kind_of(result)).hook("summary")(result, path)  # type: ignore[no-any-return]
+
+
+def categorical_summary(result: StudyResult, path: str | os.PathLike[str] | None = None) -> str:
+    """:func:`summary` of a categorical study."""
     import polars as pl
 
-    if result.meta.get("kind") == "preference":
-        from . import _report_prefs
-
-        return _report_prefs.summary(result, path)
     meta, t = result.meta, result.tables
     lines = [f"study      {result.study.name}: {len(meta['sources'])} sources, models "
              f"{', '.join(meta['models'])}, engine {meta['engine']}, {meta['seconds']:.1f} s"]
@@ -427,6 +434,6 @@ def summary(result: StudyResult, path: str | os.PathLike[str] | None = None) -> 
         keep = keep.filter(~pl.col("expert").str.starts_with("best #") | pl.col("expert").str.starts_with("best #1"))
         lines.append("crowd-equivalent k [interval] of the experts:")
         for (src, expert), grp in keep.group_by(["source", "expert"], maintain_order=True):
-            cells = ", ".join(f"{r['model']} {_k_text(r)}" for r in grp.iter_rows(named=True))
+            cells = ", ".join(f"{r['model']} {k_text(r)}" for r in grp.iter_rows(named=True))
             lines.append(f"  {_label(t, src)}: {expert} ({grp['expert_accuracy'][0]:.3f}): {cells}")
     return "\n".join(lines) + "\n"

@@ -56,6 +56,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence, Union
 import numpy as np
 
 from . import estimators as est
+from .kinds import kind_of, study_kind
 from ._sources import TAGS, Source, grid_points, prepare_dataset, prepare_simulation, prepare_sources
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -63,10 +64,11 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["Study", "Source", "StudyResult", "load_study", "parse_study", "study_path", "resolve_models", "grid_points",
            "prepare_dataset", "prepare_simulation", "prepare_sources", "run_job", "run_study", "versions",
-           "parse_k", "with_options", "read_toml", "STUDIES_DIR", "TAGS"]
+           "parse_k", "with_options", "read_toml", "STUDIES_DIR", "TAGS", "ENGINES", "model_kwargs",
+           "toml_lib", "toml_value", "categorical_options", "run_categorical"]
 
 STUDIES_DIR = Path(__file__).with_name("studies")
-_ENGINES = ("local", "ray")
+ENGINES = ("local", "ray")
 _SHORT = ("all", "exclude")
 _TIES = ("random", "low")
 _SIM_KEYS = ("seed", "k")  # [simulation] keys that are not CrowdConfig fields
@@ -75,7 +77,7 @@ _SIM_KEYS = ("seed", "k")  # [simulation] keys that are not CrowdConfig fields
 # --------------------------------------------------------------------------------------------------
 # study files
 # --------------------------------------------------------------------------------------------------
-def _toml() -> Any:
+def toml_lib() -> Any:
     try:
         import tomllib  # Python 3.11+
     except ModuleNotFoundError:  # pragma: no cover - Python 3.10
@@ -87,7 +89,7 @@ def _toml() -> Any:
     return tomllib
 
 
-def _toml_value(v: Any) -> str:
+def toml_value(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, (int, float)):
@@ -95,7 +97,7 @@ def _toml_value(v: Any) -> str:
     if isinstance(v, str):
         return json.dumps(v)
     if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
     raise TypeError(f"cannot write {v!r} to TOML")
 
 
@@ -179,7 +181,7 @@ class Study:
                   (self.tie_break in _TIES, f"tie_break must be one of {_TIES}"),
                   (self.loo_ties in est.LOO_TIES, f"loo_ties must be one of {est.LOO_TIES}"),
                   (self.short_tasks in _SHORT, f"short_tasks must be one of {_SHORT}"),
-                  (self.engine in _ENGINES, f"engine must be one of {_ENGINES}"),
+                  (self.engine in ENGINES, f"engine must be one of {ENGINES}"),
                   (self.best_annotators >= 0 and self.min_tasks >= 1, "best_annotators >= 0, min_tasks >= 1"),
                   (bool(self.datasets or self.simulation or self.grid),
                    "the study names no [datasets] and no [simulation]; add one of them"),
@@ -216,20 +218,20 @@ class Study:
 
     @classmethod
     def from_toml(cls, text: str) -> Study:
-        return cls.from_dict(_toml().loads(text), text)
+        return cls.from_dict(toml_lib().loads(text), text)
 
     def to_toml(self) -> str:
         """The study as a study file."""
         lines = ["[study]"]
         for f in dataclasses.fields(self):
             if f.name not in ("datasets", "simulation", "grid", "text"):
-                lines.append(f"{f.name} = {_toml_value(getattr(self, f.name))}")
+                lines.append(f"{f.name} = {toml_value(getattr(self, f.name))}")
         if self.datasets:
-            lines += ["", "[datasets]", f"names = {_toml_value(self.datasets)}"]
+            lines += ["", "[datasets]", f"names = {toml_value(self.datasets)}"]
         if self.simulation or self.grid:
-            lines += ["", "[simulation]"] + [f"{a} = {_toml_value(v)}" for a, v in self.simulation.items()]
+            lines += ["", "[simulation]"] + [f"{a} = {toml_value(v)}" for a, v in self.simulation.items()]
         if self.grid:
-            lines += ["", "[simulation.grid]"] + [f"{a} = {_toml_value(v)}" for a, v in self.grid.items()]
+            lines += ["", "[simulation.grid]"] + [f"{a} = {toml_value(v)}" for a, v in self.grid.items()]
         return "\n".join(lines) + "\n"
 
     def replace(self, **changes: Any) -> Study:
@@ -262,22 +264,21 @@ def parse_k(text: str) -> tuple[int, ...]:
 
 def with_options(study: AnyStudy, *, datasets: Sequence[str] | None = None, only_datasets: bool = False,
                  **changes: Any) -> AnyStudy:
-    """The study with command-line options applied (None: keep the study's value).
+    """The study with command-line options applied (None: keep the study's value), by the
+    ``options`` hook of its kind (:mod:`galton.benchmarks.kinds`).
 
     ``datasets`` replaces the study's datasets; with ``only_datasets`` the simulation is dropped
     too (``galton bench --datasets ...`` without a study file runs just those datasets). A
     preference study takes ``models``, ``k``, ``seed``, ``repeats``, ``bootstrap`` (and ``engine``).
     """
+    hook = study_kind(kind_of(study)).hook("options")
+    return hook(study, datasets=datasets, only_datasets=only_datasets, **changes)  # type: ignore[no-any-return]
+
+
+def categorical_options(study: Study, *, datasets: Sequence[str] | None = None, only_datasets: bool = False,
+                        **changes: Any) -> Study:
+    """:func:`with_options` for a categorical study."""
     kw = {a: v for a, v in changes.items() if v is not None}
-    if getattr(study, "kind", "categorical") == "preference":
-        if datasets is not None:
-            raise ValueError(f"study {study.name!r} is a preference study: it simulates its data, so "
-                             "--datasets does not apply; drop it or choose a categorical study")
-        bad = sorted(set(kw) - {"models", "k", "seed", "repeats", "bootstrap", "confidence", "engine"})
-        if bad:
-            opts = ", ".join("--" + b.replace("_", "-") for b in bad)
-            raise ValueError(f"{opts} do(es) not apply to the preference study {study.name!r}; drop it")
-        return study.replace(**kw) if kw else study
     if datasets is not None:
         kw["datasets"] = tuple(datasets)
         if only_datasets:
@@ -314,7 +315,7 @@ def study_path(name: str | os.PathLike[str] | None = None) -> Path:
 def read_toml(path: str | os.PathLike[str]) -> tuple[dict[str, Any], str]:
     """The parsed content and the text of a TOML file; a syntax error is a ``ValueError``."""
     text = Path(path).read_text(encoding="utf-8")
-    lib = _toml()
+    lib = toml_lib()
     try:
         return lib.loads(text), text
     except lib.TOMLDecodeError as exc:
@@ -322,17 +323,12 @@ def read_toml(path: str | os.PathLike[str]) -> tuple[dict[str, Any], str]:
 
 
 def parse_study(data: dict[str, Any], text: str = "") -> AnyStudy:
-    """A study from a parsed study file: ``[study] kind = "categorical"`` (the default) gives a
-    :class:`Study`, ``kind = "preference"`` a :class:`~galton.benchmarks.study_prefs.PrefStudy`."""
+    """A study from a parsed study file, by the ``parse`` hook of its ``[study] kind``
+    (:mod:`galton.benchmarks.kinds`): "categorical" (the default) gives a :class:`Study`,
+    "preference" a :class:`~galton.benchmarks.study_prefs.PrefStudy`."""
     head = data.get("study", {})
     kind = head.get("kind", "categorical") if isinstance(head, dict) else "categorical"
-    if kind == "preference":
-        from .study_prefs import PrefStudy
-
-        return PrefStudy.from_dict(data, text)
-    if kind != "categorical":
-        raise ValueError(f"[study] kind must be 'categorical' (the default) or 'preference', not {kind!r}")
-    return Study.from_dict(data, text)
+    return study_kind(kind).hook("parse")(data, text)  # type: ignore[no-any-return]
 
 
 def load_study(name: str | os.PathLike[str] | None = None) -> AnyStudy:
@@ -395,7 +391,7 @@ def one_thread() -> Any:
             numba.set_num_threads(old)
 
 
-def _model_kwargs(cls: type, study: Study, random_state: int) -> dict[str, Any]:
+def model_kwargs(cls: type, study: Study, random_state: int) -> dict[str, Any]:
     accepted = set(inspect.signature(cls.__init__).parameters)
     kw: dict[str, Any] = {}
     if "random_state" in accepted:
@@ -441,7 +437,7 @@ def run_job(source: Source, k: int, study: Study) -> dict[str, Any]:
                 try:
                     with warnings.catch_warnings(record=True) as caught:
                         warnings.simplefilter("always")
-                        model = cls(**_model_kwargs(cls, study, seed)).fit(sub)
+                        model = cls(**model_kwargs(cls, study, seed)).fit(sub)
                 except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
                     errors[m] = " ".join(str(exc).split()) or type(exc).__name__
                     preds[m] = -1
@@ -461,8 +457,8 @@ def _ray_available() -> bool:
 
 def check_engine(engine: str) -> str:
     """``engine`` checked; ``"ray"`` without Ray installed becomes ``"local"``, with a warning."""
-    if engine not in _ENGINES:
-        raise ValueError(f"engine must be one of {_ENGINES}, not {engine!r}")
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
     if engine == "ray" and not _ray_available():
         warnings.warn("Ray is not installed; the study runs in this process (pip install 'galton[ray]')",
                       RuntimeWarning, stacklevel=3)
@@ -528,8 +524,9 @@ def versions() -> dict[str, str]:
 
 def run_study(study: AnyStudy, *, engine: str | None = None, address: str | None = None,
               progress: bool | None = None) -> StudyResult:
-    """Run a study; see the module docstring for what it computes (a preference study runs
-    :func:`galton.benchmarks.study_prefs.run_pref_study`).
+    """Run a study by the ``run`` hook of its kind (:mod:`galton.benchmarks.kinds`): see the module
+    docstring for what a categorical study computes (:func:`run_categorical`), and
+    :func:`galton.benchmarks.study_prefs.run_pref_study` for a preference study.
 
     Parameters
     ----------
@@ -541,12 +538,15 @@ def run_study(study: AnyStudy, *, engine: str | None = None, address: str | None
     progress : bool, optional
         Progress bar on stderr (default: when stderr is a terminal).
     """
+    run = study_kind(kind_of(study)).hook("run")
+    return run(study, engine=engine, address=address, progress=progress)  # type: ignore[no-any-return]
+
+
+def run_categorical(study: Study, *, engine: str | None = None, address: str | None = None,
+                    progress: bool | None = None) -> StudyResult:
+    """:func:`run_study` for a categorical study (crowd labels against experts' accuracy)."""
     from ._evaluate import evaluate_source, tables_from_rows
 
-    if getattr(study, "kind", "categorical") == "preference":
-        from .study_prefs import run_pref_study
-
-        return run_pref_study(study, engine=engine, address=address, progress=progress)  # type: ignore[arg-type]
     t0 = time.perf_counter()
     engine = check_engine(engine or study.engine)
     models = resolve_models(study.models)

@@ -71,12 +71,12 @@ import numpy as np
 from . import estimators as est
 from ._sources import (PREF_COLLECTIONS as COLLECTIONS, PREF_TAGS as TAGS, SIM_DEFAULTS, PrefSource,
                        pref_config, prepare_pref_sources)
-from .study import (_ENGINES, StudyResult, _model_kwargs, _toml, _toml_value, check_engine, one_thread,
-                    run_jobs, versions)
+from .study import (ENGINES, StudyResult, check_engine, model_kwargs, one_thread, run_jobs, toml_lib,
+                    toml_value, versions)
 
 __all__ = ["PrefStudy", "PrefSource", "KIND", "COLLECTIONS", "TAGS", "resolve_pref_models",
            "prepare_pref_sources", "choices_to_pairs", "run_pref_job", "run_pref_study", "evaluate_prefs",
-           "PREF_TABLES"]
+           "PREF_TABLES", "pref_options"]
 
 KIND = "preference"
 #: Table names, in report order.
@@ -150,7 +150,7 @@ class PrefStudy:
                   (0.5 <= self.confidence < 1, "confidence must lie in [0.5, 1)"),
                   (bool(self.k) and self.k[0] >= 1, "k must be a non-empty list of integers >= 1"),
                   (bool(self.models), "models must name at least one model"),
-                  (self.engine in _ENGINES, f"engine must be one of {_ENGINES}"),
+                  (self.engine in ENGINES, f"engine must be one of {ENGINES}"),
                   (all(len(v) for v in self.grid.values()), "every [simulation.grid] entry needs a value")]
         for ok, msg in checks:
             if not ok:
@@ -213,20 +213,20 @@ class PrefStudy:
 
     @classmethod
     def from_toml(cls, text: str) -> PrefStudy:
-        return cls.from_dict(_toml().loads(text), text)
+        return cls.from_dict(toml_lib().loads(text), text)
 
     def to_toml(self) -> str:
         """The study as a study file."""
-        lines = ["[study]", f"kind = {_toml_value(KIND)}"]
+        lines = ["[study]", f"kind = {toml_value(KIND)}"]
         for f in dataclasses.fields(self):
             if f.name not in ("simulation", "levels", "grid", "text"):
-                lines.append(f"{f.name} = {_toml_value(getattr(self, f.name))}")
-        lines += ["", "[simulation]"] + [f"{a} = {_toml_value(v)}" for a, v in self.simulation.items()
+                lines.append(f"{f.name} = {toml_value(getattr(self, f.name))}")
+        lines += ["", "[simulation]"] + [f"{a} = {toml_value(v)}" for a, v in self.simulation.items()
                                          if v is not None]
         if self.grid:
-            lines += ["", "[simulation.grid]"] + [f"{a} = {_toml_value(v)}" for a, v in self.grid.items()]
+            lines += ["", "[simulation.grid]"] + [f"{a} = {toml_value(v)}" for a, v in self.grid.items()]
         for lv in self.levels:
-            lines += ["", "[[simulation.level]]"] + [f"{a} = {_toml_value(v)}" for a, v in lv.items()
+            lines += ["", "[[simulation.level]]"] + [f"{a} = {toml_value(v)}" for a, v in lv.items()
                                                      if v is not None]
         return "\n".join(lines) + "\n"
 
@@ -244,6 +244,22 @@ class PrefStudy:
 # --------------------------------------------------------------------------------------------------
 # jobs: one (source, k) with every model and repetition
 # --------------------------------------------------------------------------------------------------
+def pref_options(study: PrefStudy, *, datasets: Sequence[str] | None = None, only_datasets: bool = False,
+                 **changes: Any) -> PrefStudy:
+    """:func:`galton.benchmarks.study.with_options` for a preference study: it takes ``models``,
+    ``k``, ``seed``, ``repeats``, ``bootstrap``, ``confidence`` and ``engine``; it simulates its
+    data, so ``datasets`` is refused."""
+    kw = {a: v for a, v in changes.items() if v is not None}
+    if datasets is not None:
+        raise ValueError(f"study {study.name!r} is a preference study: it simulates its data, so "
+                         "--datasets does not apply; drop it or choose a categorical study")
+    bad = sorted(set(kw) - {"models", "k", "seed", "repeats", "bootstrap", "confidence", "engine"})
+    if bad:
+        opts = ", ".join("--" + b.replace("_", "-") for b in bad)
+        raise ValueError(f"{opts} do(es) not apply to the preference study {study.name!r}; drop it")
+    return study.replace(**kw) if kw else study
+
+
 def choices_to_pairs(options: np.ndarray, choice: np.ndarray, worker: np.ndarray
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Best-of-n choices broken into pairs: the chosen option over each other one shown.
@@ -325,7 +341,7 @@ def run_pref_job(source: PrefSource, k: int, study: PrefStudy) -> dict[str, Any]
                 try:
                     with warnings.catch_warnings(record=True) as caught:
                         warnings.simplefilter("always")
-                        model = cls(**_model_kwargs(cls, study, seed)).fit(data[kind])  # type: ignore[arg-type]
+                        model = cls(**model_kwargs(cls, study, seed)).fit(data[kind])  # type: ignore[arg-type]
                 except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
                     errors[m] = " ".join(str(exc).split()) or type(exc).__name__
                     scores[m] = np.nan
