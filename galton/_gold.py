@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 
 from .io._read import check_columns, to_arrow
-from .judgments import _MAX_EXAMPLES, ColumnError, plain_column
+from .judgments import MAX_EXAMPLES, ColumnError, plain_column
 
 if TYPE_CHECKING:
     from .judgments import Judgments
@@ -136,8 +136,8 @@ def _check_gold_conflicts(tasks: np.ndarray, values: np.ndarray, rows: np.ndarra
         parts = []
         for t, idx in list(clashes.items())[:3]:
             labels = ", ".join(repr(values[j].item() if hasattr(values[j], "item") else values[j])
-                               for j in idx[:_MAX_EXAMPLES])
-            parts.append(f"task {t!r}: rows {', '.join(str(int(rows[j])) for j in idx[:_MAX_EXAMPLES])} "
+                               for j in idx[:MAX_EXAMPLES])
+            parts.append(f"task {t!r}: rows {', '.join(str(int(rows[j])) for j in idx[:MAX_EXAMPLES])} "
                          f"give {labels}")
         raise ValueError(
             f"gold gives {len(clashes)} task(s) two different labels ({'; '.join(parts)}"

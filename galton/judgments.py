@@ -23,12 +23,13 @@ import pyarrow as pa
 
 from .io._read import FrameKind, check_columns, frame_kind, to_arrow
 
-__all__ = ["ColumnError", "Judgments", "to_arrow", "encode_gold", "frame_kind", "plain_column"]
+__all__ = ["ColumnError", "Judgments", "MAX_EXAMPLES", "to_arrow", "encode_column", "encode_gold", "example_rows",
+           "frame_kind", "lookup", "plain_column", "readonly"]
 
 OnInvalid = Literal["raise", "drop"]
 Duplicates = Literal["keep", "first", "last", "raise"]
 
-_MAX_EXAMPLES = 5
+MAX_EXAMPLES = 5
 
 
 class ColumnError(KeyError, ValueError):
@@ -43,9 +44,9 @@ class ColumnError(KeyError, ValueError):
 # --------------------------------------------------------------------------------------------------
 # encoding
 # --------------------------------------------------------------------------------------------------
-def _examples(rows: np.ndarray) -> str:
-    shown = ", ".join(str(int(r)) for r in rows[:_MAX_EXAMPLES])
-    return shown + (", ..." if rows.size > _MAX_EXAMPLES else "")
+def example_rows(rows: np.ndarray) -> str:
+    shown = ", ".join(str(int(r)) for r in rows[:MAX_EXAMPLES])
+    return shown + (", ..." if rows.size > MAX_EXAMPLES else "")
 
 
 def plain_column(column: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -59,7 +60,7 @@ def plain_column(column: pa.ChunkedArray | pa.Array) -> pa.Array:
     return column
 
 
-def _encode(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray]:
+def encode_column(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """Codes (int32) and the sorted vocabulary (numpy array) of a null-free Arrow column."""
     import pyarrow.compute as pc  # on first use: 30 ms not spent at import galton
     column = plain_column(column)
@@ -100,7 +101,7 @@ def _encode_small_ints(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | No
     return code_of[offset].astype(np.int32, copy=False), vocab
 
 
-def _readonly(a: np.ndarray) -> np.ndarray:
+def readonly(a: np.ndarray) -> np.ndarray:
     a.setflags(write=False)
     return a
 
@@ -221,7 +222,7 @@ class Judgments:
                     if m.any():
                         rows = np.flatnonzero(m)
                         raise ValueError(
-                            f"column {c!r} has {rows.size} null value(s) (rows {_examples(rows)}); "
+                            f"column {c!r} has {rows.size} null value(s) (rows {example_rows(rows)}); "
                             "drop those rows or pass on_invalid='drop' (CLI: --on-invalid drop)"
                         )
             keep = ~null_mask
@@ -231,9 +232,9 @@ class Judgments:
                 raise ValueError("every row has a null value; nothing is left to aggregate")
             table = _restore_ints(table, kind)
 
-        t_codes, t_names = _encode(table.column(task_col))
-        w_codes, w_names = _encode(table.column(worker_col))
-        l_codes, l_names = _encode(table.column(label_col))
+        t_codes, t_names = encode_column(table.column(task_col))
+        w_codes, w_names = encode_column(table.column(worker_col))
+        l_codes, l_names = encode_column(table.column(label_col))
         if labels is not None:
             l_codes, l_names = _recode_labels(l_codes, l_names, labels, label_col)
         if not numeric:
@@ -249,7 +250,7 @@ class Judgments:
                 if not first.all():
                     dup_rows = np.sort(order[~first])
                     raise ValueError(
-                        f"{dup_rows.size} repeated (task, worker) pair(s) (rows {_examples(dup_rows)}); "
+                        f"{dup_rows.size} repeated (task, worker) pair(s) (rows {example_rows(dup_rows)}); "
                         "pass duplicates='keep' to count them as separate votes, or 'first'/'last'"
                     )
             else:
@@ -265,12 +266,12 @@ class Judgments:
                 # vocabularies stay valid: a pair's task and worker still occur
 
         return cls(
-            task=_readonly(np.ascontiguousarray(t_codes, dtype=np.int32)),
-            worker=_readonly(np.ascontiguousarray(w_codes, dtype=np.int32)),
-            label=_readonly(np.ascontiguousarray(l_codes, dtype=np.int32)),
-            task_names=_readonly(t_names),
-            worker_names=_readonly(w_names),
-            label_names=_readonly(l_names),
+            task=readonly(np.ascontiguousarray(t_codes, dtype=np.int32)),
+            worker=readonly(np.ascontiguousarray(w_codes, dtype=np.int32)),
+            label=readonly(np.ascontiguousarray(l_codes, dtype=np.int32)),
+            task_names=readonly(t_names),
+            worker_names=readonly(w_names),
+            label_names=readonly(l_names),
             source_kind=kind,
             n_dropped=n_dropped,
             columns=cols,
@@ -302,12 +303,12 @@ class Judgments:
             if a.min() < 0 or a.max() >= n:
                 raise ValueError(f"{name} codes must lie in [0, {n})")
         return cls(
-            task=_readonly(task),
-            worker=_readonly(worker),
-            label=_readonly(label),
-            task_names=_readonly(np.arange(nt)),
-            worker_names=_readonly(np.arange(nw)),
-            label_names=_readonly(np.arange(nl)),
+            task=readonly(task),
+            worker=readonly(worker),
+            label=readonly(label),
+            task_names=readonly(np.arange(nt)),
+            worker_names=readonly(np.arange(nw)),
+            label_names=readonly(np.arange(nl)),
         )
 
     # ---------------------------------------------------------------- sizes
@@ -340,27 +341,27 @@ class Judgments:
     def label_index(self, values: Any, *, what: str = "gold") -> np.ndarray:
         """Codes of label values; raises naming the values that are not in the label set."""
         arr = np.asarray(values, dtype=self.label_names.dtype if self.label_names.dtype != object else object)
-        codes = _lookup(self.label_names, arr)
+        codes = lookup(self.label_names, arr)
         bad = codes < 0
         if bad.any():
             rows = np.flatnonzero(bad)
-            vals = sorted({repr(v) for v in np.asarray(values, dtype=object)[rows][:_MAX_EXAMPLES]})
+            vals = sorted({repr(v) for v in np.asarray(values, dtype=object)[rows][:MAX_EXAMPLES]})
             raise ValueError(
                 f"{what} has {rows.size} label(s) not in the judgments' label set "
-                f"{list(self.label_names.tolist())} (rows {_examples(rows)}: {', '.join(vals)}); "
+                f"{list(self.label_names.tolist())} (rows {example_rows(rows)}: {', '.join(vals)}); "
                 "fix those labels or pass labels=[...] with the full label set"
             )
         return codes
 
     def task_index(self, values: Any) -> np.ndarray:
         """Codes of task ids; -1 for ids that have no judgments."""
-        return _lookup(self.task_names, np.asarray(values, dtype=self.task_names.dtype if self.task_names.dtype != object else object))
+        return lookup(self.task_names, np.asarray(values, dtype=self.task_names.dtype if self.task_names.dtype != object else object))
 
     def counts_per_task(self) -> np.ndarray:
         return np.bincount(self.task, minlength=self.n_tasks)
 
 
-def _lookup(vocab: np.ndarray, values: np.ndarray) -> np.ndarray:
+def lookup(vocab: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Positions of values in a sorted vocabulary; -1 where absent."""
     if values.size == 0:
         return np.zeros(0, dtype=np.int32)
@@ -425,9 +426,9 @@ def label_set(names: np.ndarray, labels: Sequence[Any], column: str) -> tuple[np
     full = np.asarray(sorted(set(labels)))
     if full.dtype.kind in "US":
         full = full.astype(object)
-    mapping = _lookup(full, names.astype(full.dtype) if full.dtype != object else names)
+    mapping = lookup(full, names.astype(full.dtype) if full.dtype != object else names)
     if (mapping < 0).any():
-        extra = names[mapping < 0].tolist()[:_MAX_EXAMPLES]
+        extra = names[mapping < 0].tolist()[:MAX_EXAMPLES]
         raise ValueError(
             f"column {column!r} holds label(s) {extra} that are not in labels={list(full.tolist())}"
         )
@@ -441,4 +442,15 @@ def _recode_labels(
     return mapping[codes].astype(np.int32), full
 
 
-from ._gold import encode_gold  # noqa: E402  (gold uses the encoding above)
+#: the name the model modules used before ``lookup`` was public; new code imports ``lookup``
+_lookup = lookup
+
+
+def __getattr__(name: str) -> Any:
+    """``encode_gold`` lives in :mod:`galton._gold`, which builds on this module: it is imported on
+    first use, so that the two modules do not import each other while they load."""
+    if name == "encode_gold":
+        from ._gold import encode_gold
+
+        return encode_gold
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

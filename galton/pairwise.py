@@ -30,7 +30,7 @@ import numpy as np
 import pyarrow as pa
 
 from .io._read import check_columns
-from .judgments import ColumnError, _encode, _examples, _readonly, frame_kind, plain_column, to_arrow
+from .judgments import ColumnError, encode_column, example_rows, readonly, frame_kind, plain_column, to_arrow
 
 __all__ = ["Comparisons", "Choices"]
 
@@ -109,7 +109,7 @@ def _workers(table: pa.Table, worker_col: str | None, keep: np.ndarray) -> tuple
     if worker_col is None:
         return np.zeros(int(keep.sum()), dtype=np.int32), np.array([""], dtype=object)
     col = table.column(worker_col)
-    return _encode(col.filter(pa.array(keep)) if not keep.all() else col)
+    return encode_column(col.filter(pa.array(keep)) if not keep.all() else col)
 
 
 def _has_worker(table: pa.Table, worker_col: str | None, default: str) -> str | None:
@@ -133,7 +133,7 @@ def _raise_nulls(table: pa.Table, cols: list[str]) -> None:
         if m.any():
             rows = np.flatnonzero(m)
             raise ValueError(
-                f"column {c!r} has {rows.size} null value(s) (rows {_examples(rows)}); "
+                f"column {c!r} has {rows.size} null value(s) (rows {example_rows(rows)}); "
                 "drop those rows or pass on_invalid='drop'"
             )
 
@@ -246,7 +246,7 @@ class Comparisons:
         else:  # the common case: no ties, no nulls
             left_f, right_f = left, right
             lab = _cast_like(label, left.type, label_col, left_col)
-        codes, vocab = _encode(pa.concat_arrays([left_f, right_f, lab]))
+        codes, vocab = encode_column(pa.concat_arrays([left_f, right_f, lab]))
         lc, rc, bc = codes[:n], codes[n:2 * n], codes[2 * n:]
 
         same = (lc == rc) & ~bad
@@ -256,7 +256,7 @@ class Comparisons:
                 rows = np.flatnonzero(same)
                 raise ValueError(
                     f"{rows.size} row(s) compare an item with itself (column {left_col!r} equals "
-                    f"column {right_col!r}; rows {_examples(rows)}, item {_fmt(vocab[lc[rows[0]]])}); "
+                    f"column {right_col!r}; rows {example_rows(rows)}, item {_fmt(vocab[lc[rows[0]]])}); "
                     "remove those rows or pass on_invalid='drop'"
                 )
             if neither.any():
@@ -265,7 +265,7 @@ class Comparisons:
                 tie_hint = " pass tie=<value> if they mark ties," if tie is None else ""
                 raise ValueError(
                     f"column {label_col!r} has {rows.size} value(s) that are neither the row's "
-                    f"{left_col!r} nor its {right_col!r} item (rows {_examples(rows)}; row {r0}: "
+                    f"{left_col!r} nor its {right_col!r} item (rows {example_rows(rows)}; row {r0}: "
                     f"label {_fmt(label[r0].as_py())} for {_fmt(vocab[lc[r0]])} vs {_fmt(vocab[rc[r0]])});"
                     f"{tie_hint} fix those labels or pass on_invalid='drop'"
                 )
@@ -289,12 +289,12 @@ class Comparisons:
             left_codes, right_codes = remap[lc], remap[rc]
         w_codes, w_names = _workers(table, wcol, keep)
         return cls(
-            left=_readonly(np.ascontiguousarray(left_codes)),
-            right=_readonly(np.ascontiguousarray(right_codes)),
-            worker=_readonly(np.ascontiguousarray(w_codes, dtype=np.int32)),
-            outcome=_readonly(np.ascontiguousarray(outcome)),
-            item_names=_readonly(vocab[used]),
-            worker_names=_readonly(w_names),
+            left=readonly(np.ascontiguousarray(left_codes)),
+            right=readonly(np.ascontiguousarray(right_codes)),
+            worker=readonly(np.ascontiguousarray(w_codes, dtype=np.int32)),
+            outcome=readonly(np.ascontiguousarray(outcome)),
+            item_names=readonly(vocab[used]),
+            worker_names=readonly(w_names),
             source_kind=kind,
             n_dropped=int((~keep).sum()),
         )
@@ -318,8 +318,8 @@ class Comparisons:
             raise ValueError("outcome must lie in [0, 1] (1: left preferred, 0: right, 0.5: tie)")
         ni = int(max(left.max(), right.max())) + 1 if n_items is None else n_items
         nw = int(worker.max()) + 1 if n_workers is None else n_workers
-        return cls(_readonly(left), _readonly(right), _readonly(worker), _readonly(outcome),
-                   _readonly(np.arange(ni)), _readonly(np.arange(nw)))
+        return cls(readonly(left), readonly(right), readonly(worker), readonly(outcome),
+                   readonly(np.arange(ni)), readonly(np.arange(nw)))
 
     # ---------------------------------------------------------------- sizes
     @property
@@ -466,7 +466,7 @@ class Choices:
             if bad_el.any():
                 rows = np.flatnonzero(bad_el)
                 raise ValueError(f"column {list_col!r} has {rows.size} list(s) with a null item (rows "
-                                 f"{_examples(rows)}); remove the nulls or pass on_invalid='drop'")
+                                 f"{example_rows(rows)}); remove the nulls or pass on_invalid='drop'")
         bad |= bad_el
         short = (lengths < 2) & ~bad
         choice = None
@@ -478,7 +478,7 @@ class Choices:
         parts = [values.fill_null(fill[0])]
         if choice is not None:
             parts.append(choice.fill_null(fill[0]))
-        codes, vocab = _encode(pa.concat_arrays(parts))
+        codes, vocab = encode_column(pa.concat_arrays(parts))
         vcodes = codes[: len(values)]
         # duplicates inside one list
         key = row_of * (vocab.size + 1) + vcodes
@@ -499,18 +499,18 @@ class Choices:
             if short.any():
                 rows = np.flatnonzero(short)
                 raise ValueError(f"column {list_col!r} has {rows.size} list(s) with fewer than 2 items "
-                                 f"(rows {_examples(rows)}); a choice needs at least two options. Remove "
+                                 f"(rows {example_rows(rows)}); a choice needs at least two options. Remove "
                                  "those rows or pass on_invalid='drop'")
             if dup.any():
                 rows = np.flatnonzero(dup)
                 raise ValueError(f"column {list_col!r} has {rows.size} list(s) that name an item twice "
-                                 f"(rows {_examples(rows)}); list each item once or pass on_invalid='drop'")
+                                 f"(rows {example_rows(rows)}); list each item once or pass on_invalid='drop'")
             if not_in.any():
                 rows = np.flatnonzero(not_in)
                 r0 = rows[0]
                 raise ValueError(
                     f"column {choice_col!r} has {rows.size} choice(s) that are not among the row's "
-                    f"{options_col!r} (rows {_examples(rows)}; row {r0}: {_fmt(choice[r0].as_py())} not in "
+                    f"{options_col!r} (rows {example_rows(rows)}; row {r0}: {_fmt(choice[r0].as_py())} not in "
                     f"{[_fmt(v).strip(chr(39)) for v in vocab[vcodes[offsets[r0]:offsets[r0 + 1]]]]}); "
                     "fix those rows or pass on_invalid='drop'"
                 )
@@ -543,10 +543,10 @@ class Choices:
         remap = np.full(vocab.size, -1, dtype=np.int32)
         remap[used] = np.arange(used.size, dtype=np.int32)
         return cls(
-            ptr=_readonly(ptr), items=_readonly(remap[items]), chosen=_readonly(remap[chosen]),
-            worker=_readonly(np.ascontiguousarray(ev_w, dtype=np.int32)),
-            row=_readonly(np.asarray(ev_row, dtype=np.int64)), item_names=_readonly(vocab[used]),
-            worker_names=_readonly(w_names), layout=layout, source_kind=kind,
+            ptr=readonly(ptr), items=readonly(remap[items]), chosen=readonly(remap[chosen]),
+            worker=readonly(np.ascontiguousarray(ev_w, dtype=np.int32)),
+            row=readonly(np.asarray(ev_row, dtype=np.int64)), item_names=readonly(vocab[used]),
+            worker_names=readonly(w_names), layout=layout, source_kind=kind,
             n_dropped=int((~keep).sum()),
         )
 
@@ -556,7 +556,7 @@ class Choices:
         ties = np.flatnonzero(comparisons.outcome == 0.5)
         if ties.size:
             raise ValueError(
-                f"{ties.size} comparison(s) are ties (rows {_examples(ties)}); Plackett-Luce has no ties: "
+                f"{ties.size} comparison(s) are ties (rows {example_rows(ties)}); Plackett-Luce has no ties: "
                 "use BradleyTerry (a tie counts half a win for each side) or drop the ties"
             )
         n = comparisons.n_comparisons
@@ -564,9 +564,9 @@ class Choices:
         items = np.empty(2 * n, dtype=np.int32)
         items[0::2], items[1::2] = comparisons.left, comparisons.right
         return cls(
-            ptr=_readonly(np.arange(0, 2 * n + 1, 2, dtype=np.int64)), items=_readonly(items),
-            chosen=_readonly(winner.astype(np.int32)), worker=comparisons.worker,
-            row=_readonly(np.arange(n, dtype=np.int64)), item_names=comparisons.item_names,
+            ptr=readonly(np.arange(0, 2 * n + 1, 2, dtype=np.int64)), items=readonly(items),
+            chosen=readonly(winner.astype(np.int32)), worker=comparisons.worker,
+            row=readonly(np.arange(n, dtype=np.int64)), item_names=comparisons.item_names,
             worker_names=comparisons.worker_names, layout="choice", source_kind=comparisons.source_kind,
             n_dropped=comparisons.n_dropped,
         )

@@ -343,16 +343,15 @@ def load_study(name: str | os.PathLike[str] | None = None) -> AnyStudy:
 
 def resolve_models(names: Sequence[str]) -> list[str]:
     """Canonical names of categorical models; ``"default"`` is galton's default model."""
-    from .. import aggregator  # noqa: F401  (importing it registers the models)
-    from ..aggregator import _registry
+    from .. import aggregator  # the registry (importing it registers the models)
 
     out: list[str] = []
     for n in names:
-        cls = _registry.get(_registry.default_name() if n == "default" else n)
+        cls = aggregator.get(aggregator.default_name() if n == "default" else n)
         canon = getattr(cls, "registry_name", n)
         if getattr(cls, "kind", "categorical") != "categorical":
-            cats = [m for m in _registry.names()
-                    if getattr(_registry.get(m), "kind", "categorical") == "categorical"]
+            cats = [m for m in aggregator.names()
+                    if getattr(aggregator.get(m), "kind", "categorical") == "categorical"]
             raise ValueError(f"model {n!r} aggregates {cls.kind} data; a crowd study needs categorical "
                              f"models: {', '.join(cats)}")
         if getattr(cls, "_require_gold", False):
@@ -412,7 +411,7 @@ def run_job(source: Source, k: int, study: Study) -> dict[str, Any]:
         ``source``, ``k``, ``preds`` (int16, models x R x tasks; -1 for a model that failed),
         ``seconds`` and ``warnings`` per model, ``errors`` (message or None per model).
     """
-    from ..aggregator import _registry
+    from .. import aggregator
     from ..judgments import Judgments
 
     models = resolve_models(study.models)
@@ -432,7 +431,7 @@ def run_job(source: Source, k: int, study: Study) -> dict[str, Any]:
             for m, name in enumerate(models):
                 if errors[m] is not None:
                     continue
-                cls = _registry.get(name)
+                cls = aggregator.get(name)
                 t0 = time.perf_counter()
                 try:
                     with warnings.catch_warnings(record=True) as caught:

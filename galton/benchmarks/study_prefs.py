@@ -89,14 +89,13 @@ def _kind_of(cls: type) -> str:
 
 def resolve_pref_models(names: Sequence[str]) -> list[str]:
     """Canonical names of preference models (pairwise or choice); others are refused."""
-    from .. import aggregator  # noqa: F401  (importing it registers the models)
-    from ..aggregator import _registry
+    from .. import aggregator  # the registry (importing it registers the models)
 
-    ok = _registry.names("pairwise") + _registry.names("choice")
+    ok = aggregator.names("pairwise") + aggregator.names("choice")
     out: list[str] = []
     for n in names:
         try:
-            cls = _registry.get(n)
+            cls = aggregator.get(n)
         except ValueError:
             raise ValueError(f"unknown model {n!r}; a preference study takes {', '.join(ok)}") from None
         if _kind_of(cls) not in ("pairwise", "choice"):
@@ -313,12 +312,12 @@ def run_pref_job(source: PrefSource, k: int, study: PrefStudy) -> dict[str, Any]
         ``source``, ``k``, ``scores`` (float64, models x R x items; NaN where a model was not
         fitted), ``fitted`` (per model), ``seconds``, ``warnings``, ``errors`` (message or None).
     """
-    from ..aggregator import _registry
+    from .. import aggregator
 
     models = resolve_pref_models(study.models)
     M, R, N = len(models), study.repeats, source.n_items
     scores = np.full((M, R, N), np.nan)
-    classes = [_registry.get(m) for m in models]
+    classes = [aggregator.get(m) for m in models]
     fitted = [_fits(_kind_of(c), source.collection) for c in classes]
     seconds, n_warn = np.zeros(M), np.zeros(M, dtype=np.int64)
     errors: list[str | None] = [None] * M

@@ -15,7 +15,7 @@ from typing import Any, Collection, Literal, Sequence
 import numpy as np
 import pyarrow as pa
 
-from ._text import _HEAD_BYTES, _one_line, read_text_table
+from ._text import HEAD_BYTES, one_line, read_text_table
 
 __all__ = ["FrameKind", "ID_COLUMNS", "check_columns", "frame_kind", "input_columns", "input_files", "parquet_schema",
            "read_input", "to_arrow"]
@@ -152,10 +152,10 @@ def read_input(path: str | os.PathLike, *, ids: Collection[str] | None = None,
         source = text
     if fmt in ("csv", "tsv"):
         if isinstance(source, bytes):
-            head = source[:_HEAD_BYTES]
+            head = source[:HEAD_BYTES]
         else:
             with open(source, "rb") as fh:
-                head = fh.read(_HEAD_BYTES)
+                head = fh.read(HEAD_BYTES)
         return read_text_table(source, text, "\t" if fmt == "tsv" else ",", ids, head)
     if fmt == "parquet":
         import pyarrow.parquet as pq
@@ -163,7 +163,7 @@ def read_input(path: str | os.PathLike, *, ids: Collection[str] | None = None,
         try:
             return pq.read_table(pa.BufferReader(source) if isinstance(source, bytes) else source)
         except (pa.ArrowException, OSError) as exc:
-            raise ValueError(f"cannot read {text!r} as Parquet: {_one_line(exc)}") from None
+            raise ValueError(f"cannot read {text!r} as Parquet: {one_line(exc)}") from None
     return _read_json(source, text, fmt)
 
 
@@ -185,7 +185,7 @@ def _read_bytes(path: str, compression: str) -> bytes:
         with opener(path, "rb") as fh:
             return fh.read()
     except (OSError, EOFError) as exc:
-        raise ValueError(f"cannot read {path!r}: {_one_line(exc)}") from None
+        raise ValueError(f"cannot read {path!r}: {one_line(exc)}") from None
 
 
 def _read_json(source: Any, name: str, fmt: str) -> pa.Table:
@@ -199,14 +199,14 @@ def _read_json(source: Any, name: str, fmt: str) -> pa.Table:
         try:
             rows = json.loads(data)
         except ValueError as exc:
-            raise ValueError(f"cannot read {name!r} as JSON: {_one_line(exc)}") from None
+            raise ValueError(f"cannot read {name!r} as JSON: {one_line(exc)}") from None
         if not rows or not all(isinstance(r, dict) for r in rows):
             raise ValueError(f"file {name!r} holds a JSON array; galton reads an array of objects "
                              "(one per judgment) or JSON lines")
         try:
             return pa.Table.from_pylist(rows)
         except (pa.ArrowException, TypeError, ValueError) as exc:
-            raise ValueError(f"cannot read {name!r} as a table: {_one_line(exc)}") from None
+            raise ValueError(f"cannot read {name!r} as a table: {one_line(exc)}") from None
     if fmt == "json" and stripped[:1] == b"{":  # one object of columns: {"task": [...], ...}
         try:
             doc = json.loads(data)
@@ -216,13 +216,13 @@ def _read_json(source: Any, name: str, fmt: str) -> pa.Table:
             try:
                 return pa.table(doc)
             except (pa.ArrowException, TypeError, ValueError) as exc:
-                raise ValueError(f"cannot read {name!r} as a table: {_one_line(exc)}") from None
+                raise ValueError(f"cannot read {name!r} as a table: {one_line(exc)}") from None
     import pyarrow.json as pj
 
     try:
         return pj.read_json(pa.BufferReader(data))
     except pa.ArrowException as exc:
-        raise ValueError(f"cannot read {name!r} as JSON lines: {_one_line(exc)}") from None
+        raise ValueError(f"cannot read {name!r} as JSON lines: {one_line(exc)}") from None
 
 
 def _plain_type(t: pa.DataType) -> pa.DataType:
@@ -262,7 +262,7 @@ def parquet_schema(files: Sequence[str], columns: Sequence[str] | None = None) -
         try:
             schemas.append(pq.read_schema(f))
         except (pa.ArrowException, OSError) as exc:
-            raise ValueError(f"cannot read {f!r} as Parquet: {_one_line(exc)}; fix or remove it") from None
+            raise ValueError(f"cannot read {f!r} as Parquet: {one_line(exc)}; fix or remove it") from None
     anywhere = list(dict.fromkeys(n for s in schemas for n in s.names))
     needed = [c for c in (anywhere if columns is None else columns) if c in anywhere]
     for f, s in zip(files, schemas):
@@ -329,7 +329,7 @@ def _from_frame(data: Any) -> pa.Table:
                 if len(bad[1]) == 1:
                     raise _nested_error(bad[0], bad[1][0]) from None
                 raise _mixed_types_error(bad[0], bad[1]) from None
-            raise ValueError(f"could not read the pandas frame: {_one_line(exc)}") from None
+            raise ValueError(f"could not read the pandas frame: {one_line(exc)}") from None
     if kind == "polars":
         return data.to_arrow()
     if hasattr(data, "__arrow_c_stream__"):

@@ -22,16 +22,16 @@ from typing import Any, Collection
 
 import pyarrow as pa
 
-__all__ = ["read_text_table", "type_columns"]
+__all__ = ["HEAD_BYTES", "one_line", "read_text_table", "type_columns"]
 
-_HEAD_BYTES = 1 << 16
+HEAD_BYTES = 1 << 16
 _CANONICAL_INT = r"^(0|-?[1-9][0-9]{0,18})$"
 _FLOAT = r"(?i)^[+-]?(([0-9]+\.?[0-9]*|\.[0-9]+)(e[+-]?[0-9]+)?|inf|infinity|nan)$"
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SEPARATORS = {",": "','", "\t": "tab", ";": "';'", "|": "'|'"}
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return text[:300] + ("..." if len(text) > 300 else "")
 
@@ -48,7 +48,7 @@ def check_head(head: bytes, name: str, sep: str) -> list[str]:
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as exc:
-        if exc.start < len(head) - 4 or len(head) < _HEAD_BYTES:  # not a character cut at the end
+        if exc.start < len(head) - 4 or len(head) < HEAD_BYTES:  # not a character cut at the end
             raise ValueError(
                 f"file {name!r} is not UTF-8 text (byte {exc.start}); save it as UTF-8 CSV"
             ) from None
@@ -89,7 +89,7 @@ def read_text_table(source: Any, name: str, sep: str, ids: Collection[str],
         raise
     except BaseException as exc:  # polars panics derive from BaseException
         kind = "TSV" if sep == "\t" else "CSV"
-        raise ValueError(f"cannot read {name!r} as {kind}: {_one_line(exc)}") from None
+        raise ValueError(f"cannot read {name!r} as {kind}: {one_line(exc)}") from None
     return type_columns(df, ids).to_arrow()
 
 

@@ -22,7 +22,8 @@ from ..aggregator._engine import shard_of_tasks
 from ..judgments import label_set, plain_column
 from .sharded import NamedShard
 
-__all__ = ["task_shard", "partition_unit", "merge_vocabularies", "build_core", "finish_shard", "fnv1a"]
+__all__ = ["task_shard", "partition_unit", "merge_vocabularies", "build_core", "finish_shard", "fnv1a", "plain_array",
+           "vocab_to_numpy"]
 
 _MAX_EXAMPLES = 5
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
@@ -73,7 +74,7 @@ def task_shard(tasks: pa.Array | np.ndarray, n_shards: int) -> np.ndarray:
 # --------------------------------------------------------------------------------------------------
 # step 1: partition one unit
 # --------------------------------------------------------------------------------------------------
-def _plain(col: pa.ChunkedArray | pa.Array) -> pa.Array:
+def plain_array(col: pa.ChunkedArray | pa.Array) -> pa.Array:
     return plain_column(col)
 
 
@@ -126,9 +127,9 @@ def partition_unit(table: pa.Table, cols: Sequence[str], n_shards: int, on_inval
             return meta, []
         table = table.filter(pa.array(~null_mask))
         meta["dropped"] = int(null_mask.sum())
-    task = _plain(table.column(task_col))
-    worker = _plain(table.column(worker_col))
-    label = _plain(table.column(label_col))
+    task = plain_array(table.column(task_col))
+    worker = plain_array(table.column(worker_col))
+    label = plain_array(table.column(label_col))
     meta["types"] = {c: a.type for c, a in zip(cols, (task, worker, label))}
     if not (pa.types.is_integer(task.type) or pa.types.is_string(task.type)):
         meta["bad_task_type"] = str(task.type)
@@ -159,7 +160,7 @@ def partition_unit(table: pa.Table, cols: Sequence[str], n_shards: int, on_inval
 # --------------------------------------------------------------------------------------------------
 # step 2: global vocabularies
 # --------------------------------------------------------------------------------------------------
-def _vocab_to_numpy(vocab: pa.Array) -> np.ndarray:
+def vocab_to_numpy(vocab: pa.Array) -> np.ndarray:
     out = vocab.to_numpy(zero_copy_only=False)
     if out.dtype == object or out.dtype.kind in "US":
         out = out.astype(object)
@@ -175,7 +176,7 @@ def merge_vocabularies(locals_: list[pa.Array], dtype: pa.DataType,
     if isinstance(merged, pa.ChunkedArray):
         merged = merged.combine_chunks()
     glob_vocab = merged.take(pc.sort_indices(merged))
-    names = _vocab_to_numpy(glob_vocab)
+    names = vocab_to_numpy(glob_vocab)
     if full is not None:
         full_arr, _ = label_set(names, full, column)
         names = full_arr
@@ -233,7 +234,7 @@ def build_core(maps: tuple[list[np.ndarray], list[np.ndarray]], gold: tuple[Any,
         worker, label = worker[order], label[order]
     starts = np.flatnonzero(new)
     local = (np.cumsum(new, dtype=np.int64) - 1).astype(np.int32)
-    names = srt[starts] if is_np else _vocab_to_numpy(srt.take(pa.array(starts)))
+    names = srt[starts] if is_np else vocab_to_numpy(srt.take(pa.array(starts)))
     n_dropped, error = 0, None
     if duplicates != "keep" and n:
         key = local.astype(np.int64) * max(n_workers, 1) + worker

@@ -45,10 +45,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..io._read import input_files, parquet_schema
-from ..judgments import ColumnError, _lookup, frame_kind, to_arrow
+from ..judgments import ColumnError, lookup, frame_kind, to_arrow
 from ._partition import (
-    _plain,
-    _vocab_to_numpy,
+    plain_array,
+    vocab_to_numpy,
     build_core,
     finish_shard,
     merge_vocabularies,
@@ -226,15 +226,15 @@ def _gold_pieces(gold: Any, label_names: np.ndarray, task_type: pa.DataType, n_s
         raise ColumnError(f"gold is missing column(s) {missing}; it has {table.column_names}. Gold needs "
                          "one row per task with columns task and label (or a pandas Series indexed by task)")
     table = table.select(["task", "label"]).drop_null()
-    tasks = _plain(table.column("task"))
-    values = _plain(table.column("label"))
+    tasks = plain_array(table.column("task"))
+    values = plain_array(table.column("label"))
     if pa.types.is_integer(task_type) != pa.types.is_integer(tasks.type):
         raise ValueError(f"gold task ids have type {tasks.type}, the judgments' {task_type}; use one type")
     if pa.types.is_floating(values.type) and pa.types.is_integer(label_dtype):
         values = values.cast(label_dtype)
-    codes = _lookup(label_names, _vocab_to_numpy(values))
+    codes = lookup(label_names, vocab_to_numpy(values))
     if (codes < 0).any():
-        bad = _vocab_to_numpy(values)[codes < 0][:_MAX_EXAMPLES].tolist()
+        bad = vocab_to_numpy(values)[codes < 0][:_MAX_EXAMPLES].tolist()
         raise ValueError(f"gold has label(s) {bad} not in the judgments' label set {label_names.tolist()}; "
                          "fix those labels or pass labels=[...] with the full label set")
     raw: Any = tasks.to_numpy(zero_copy_only=False).astype(np.int64) if pa.types.is_integer(tasks.type) else tasks

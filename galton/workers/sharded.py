@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..aggregator._engine import Shard
-from ..judgments import _lookup
+from ..judgments import lookup
 
 __all__ = ["NamedShard", "ShardedCodesError", "ShardedJudgments", "fit_parquet"]
 
@@ -133,11 +133,11 @@ class ShardedJudgments:
         names = self.task_names
         order = np.argsort(names, kind="stable")
         values = np.asarray(values, dtype=names.dtype if names.dtype != object else object)
-        pos = _lookup(names[order], values)
+        pos = lookup(names[order], values)
         return np.where(pos >= 0, order[np.maximum(pos, 0)], -1).astype(np.int32)
 
     def label_index(self, values: Any, *, what: str = "gold") -> np.ndarray:
-        codes = _lookup(self.label_names, np.asarray(values, dtype=self.label_names.dtype
+        codes = lookup(self.label_names, np.asarray(values, dtype=self.label_names.dtype
                                                      if self.label_names.dtype != object else object))
         if (codes < 0).any():
             bad = np.asarray(values, dtype=object)[codes < 0][:_MAX_EXAMPLES].tolist()
