@@ -9,8 +9,9 @@
     OUT/plots/crowd_equivalent.png crowd-equivalent of every expert, per source and model
     OUT/plots/sweep_AXIS.png       simulation grids: crowd at k_max and crowd-equivalent per axis
 
-A preference study (``meta["kind"] == "preference"``) writes the same kinds of files with Kendall
-tau in the place of accuracy; its plots and page are in :mod:`galton.benchmarks._report_prefs`.
+The plots, page and summary come from the hooks of the study's kind (:mod:`galton.benchmarks.kinds`):
+a preference study (``meta["kind"]`` is "preference") writes the same kinds of files with Kendall
+tau in the place of accuracy, by :mod:`galton.benchmarks._report_prefs`.
 
 Plots use matplotlib's object API on the Agg canvas (no pyplot, no global backend change);
 matplotlib is the ``report`` extra: ``pip install 'galton[report]'``.
