@@ -13,6 +13,10 @@ numba, Ray). Two phases:
    :func:`galton.io._write.remove_temporaries` then removes whatever a writer left.
 
 A library user's process is never touched: only the command installs handlers.
+
+This module lives in the library, not in :mod:`galton.cli`, because ``galton/__init__`` needs it
+before anything else is imported (importing ``galton.cli`` first would run the package's own
+imports, numpy and the rest, before the handlers are in place); the CLI imports it from here.
 """
 
 from __future__ import annotations
