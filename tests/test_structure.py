@@ -278,3 +278,35 @@ def test_study_kinds_are_one_registry() -> None:
     kind_modules = {"galton.benchmarks.study_prefs", "galton.benchmarks._report_prefs"}
     assert [i for i in IMPORTS if i.module in ("galton.benchmarks.study", "galton.benchmarks.report")
             and i.target in kind_modules and (i.top or i.name is not None and i.name != "PrefStudy")] == []
+
+
+def test_cli_catches_the_sharded_codes_error_by_class(tmp_path, monkeypatch, capsys) -> None:
+    """A model that needs per-judgment codes in the driver cannot run on distributed ingest: the
+    CLI recognises :class:`galton.workers.ShardedCodesError` by its class, not by its message."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from galton import workers
+    from galton.cli import main
+    from galton.workers import sharded
+
+    path = tmp_path / "in.parquet"
+    pq.write_table(pa.table({"task": [1, 1, 2], "worker": ["a", "b", "a"], "label": [0, 0, 1]}), path)
+    assert workers.ShardedCodesError is sharded.ShardedCodesError
+
+    def refuse(*args, **kwargs):
+        raise sharded.ShardedCodesError("judgments.worker: the codes live in the shards (no keyword here)")
+
+    monkeypatch.setattr(sharded, "fit_parquet", refuse)
+    assert main(["aggregate", str(path), "--engine", "ray", "-m", "ds"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "model 'ds' cannot run on distributed ingest yet" in err[0]
+    assert "use --engine local" in err[0]
+
+    def other(*args, **kwargs):
+        raise AttributeError("'NoneType' object has no attribute 'load_parquet'")  # not the codes error
+
+    monkeypatch.setattr(sharded, "fit_parquet", other)
+    assert main(["aggregate", str(path), "--engine", "ray", "-m", "ds"]) == 2
+    err = capsys.readouterr().err
+    assert "distributed ingest" not in err and "AttributeError" in err
