@@ -1,14 +1,22 @@
 """The estimator contract and the one EM driver every iterative model shares.
 
 ``__init__`` only stores keyword parameters; ``fit`` validates, encodes, runs and stores everything
-learned in attributes ending in ``_``. Subclasses of :class:`EMAggregator` supply four pure pieces:
+learned in attributes ending in ``_``. Subclasses of :class:`EMAggregator` supply pure pieces:
 
-- ``_init_params(engine, judgments, rng) -> params`` (may run a map over the shards);
+- ``_init_state(engine, judgments, rng) -> (params, memory)`` (may run a map over the shards; the
+  default calls ``_init_params(engine, judgments, rng) -> params`` and starts with no memory);
 - ``_e_step(shard, params) -> stats``: additive statistics of one shard, including ``"ll"``;
-- ``_m_step(stats) -> params``: needs no data;
+- ``_m_step(stats, memory) -> (params, memory)``: needs no data. ``memory`` is everything the
+  model remembers between iterations besides the parameters (optimiser state, the last accepted
+  point, constants of the fit such as which (worker, label) pairs were seen): a dict of numpy arrays
+  and numbers that lives with the driver, is never sent to the shards and is saved in checkpoints.
+  Nothing of a fit is kept on ``self``, so the bound E-step that travels to the shards carries the
+  model's hyper-parameters only (a few hundred bytes);
 - ``_posteriors(shard, params) -> (n_tasks_in_shard, K)``: final task posteriors;
 
-and ``_finish(params, posteriors)`` to turn parameters into the public attributes. The driver owns
+and ``_finish(params, posteriors)`` to turn parameters into the public attributes. Per-task latents
+that live with the shard (GLAD's task difficulties) are keys of ``shard.state`` named in the class
+attribute ``shard_state``; checkpoints save and restore them where the shards live. The driver owns
 the loop, convergence, history, warnings, random state, the engine, checkpoints
 (``fit(..., checkpoint_dir=...)``, see :mod:`galton.aggregator._checkpoint`) and the progress bar
 (iteration, change of the objective, judgments per second).
@@ -237,13 +245,20 @@ class EMAggregator(BaseAggregator):
     #: True when the objective is guaranteed never to decrease (exact EM); tests check it.
     monotone = True
 
+    #: keys of ``shard.state`` that hold per-task latents an E-step updates (saved in checkpoints)
+    shard_state: tuple[str, ...] = ()
+
     def _init_params(self, engine: Any, judgments: Judgments, rng: np.random.Generator) -> Any:
         raise NotImplementedError
+
+    def _init_state(self, engine: Any, judgments: Any, rng: np.random.Generator) -> tuple[Any, dict[str, Any]]:
+        """The starting parameters and the driver-side memory (see the module docstring)."""
+        return self._init_params(engine, judgments, rng), {}
 
     def _e_step(self, shard: Any, params: Any) -> dict[str, Any]:
         raise NotImplementedError
 
-    def _m_step(self, stats: dict[str, Any]) -> Any:
+    def _m_step(self, stats: dict[str, Any], memory: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         raise NotImplementedError
 
     def _objective(self, stats: dict[str, Any], params: Any) -> float:
@@ -345,7 +360,7 @@ class EMAggregator(BaseAggregator):
         return int(max_iter if max_iter is not None else getattr(self, "n_iter"))
 
     def _run(self, eng: Any, judgments: Judgments, rng: np.random.Generator) -> tuple[Any, np.ndarray | None]:
-        params = self._init_params(eng, judgments, rng)
+        params, memory = self._init_state(eng, judgments, rng)
         history: list[float] = []
         n = max(judgments.n_judgments, 1)
         max_iter = self._iter_limit()
@@ -356,7 +371,8 @@ class EMAggregator(BaseAggregator):
         if ckpt is not None:
             saved = ckpt.start(self, eng, judgments)
             if saved is not None and saved.iteration <= max_iter:
-                params, history, it = saved.params, list(saved.history), saved.iteration
+                params, memory, history, it = saved.params, saved.memory, list(saved.history), saved.iteration
+                ckpt.restore_shards(eng, saved)
                 rng.bit_generator.state = saved.rng_state
                 converged = saved.converged
                 start = it
@@ -373,7 +389,7 @@ class EMAggregator(BaseAggregator):
             # the M-step needs no old parameters: drop them (and the statistics right after) so
             # that two sets of large arrays never coexist (confusion matrices: W x K x K each)
             params = None
-            params = self._m_step(stats)
+            params, memory = self._m_step(stats, memory)
             stats = None
             delta = abs(history[-1] - history[-2]) / n if len(history) > 1 else float("inf")
             converged = delta < self.tol
@@ -381,7 +397,7 @@ class EMAggregator(BaseAggregator):
             info = f"objective {obj:.6g} change/judgment {delta:.2e} {rate:,.0f} judgments/s"
             bar.update(it, info)
             if ckpt is not None and (converged or it == max_iter or ckpt.due(it)):
-                ckpt.save(it, history, params, rng, converged)
+                ckpt.save(it, history, params, rng, converged, memory=memory, engine=eng)
         bar.close(f"{info} converged" if converged else info)
         if not converged and max_iter > 0:
             warnings.warn(

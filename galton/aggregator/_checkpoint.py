@@ -16,9 +16,13 @@ the data's sizes and worker and label vocabularies, the content of every shard (
 shard lives, in shard order) and the number of the EM run within the fit (models with restarts run
 the loop several times, each gets its own file).
 
-Models that keep state in their shards (non-underscore keys of ``shard.state``, GLAD's task
-difficulties for example) cannot be resumed from parameters alone: the driver refuses them with a
-ValueError before the first iteration.
+Besides the parameters a checkpoint holds the driver-side ``memory`` of the model (optimiser state,
+the last accepted point: see :mod:`galton.aggregator._base`) under ``m/`` and, for models that keep
+per-task latents in their shards (GLAD's task difficulties, KOS's messages: the keys named in the
+model's ``shard_state``), each shard's arrays under ``s<i>/``, gathered where the shards live and
+given back to the shard of the same content (its digest) on resume. A shard that keeps state under a
+key the model does not declare cannot be restored: the driver refuses such a fit with a ValueError
+before the first iteration.
 """
 
 from __future__ import annotations
@@ -33,9 +37,10 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Checkpointer", "Resumed", "flatten_params", "unflatten_params", "shard_digest"]
+__all__ = ["Checkpointer", "Resumed", "flatten_params", "unflatten_params", "shard_digest",
+           "shard_state_of", "restore_shard_state"]
 
-FORMAT = 1
+FORMAT = 2
 _EXCLUDED = {"max_iter", "n_iter", "tol", "engine", "n_shards", "progress"}
 
 
@@ -110,9 +115,27 @@ def shard_digest(shard: Any) -> str:
     return h.hexdigest()
 
 
-def has_persistent_state(shard: Any) -> bool:
-    """Engine function: True when the shard keeps state outside ``_``-prefixed cache keys."""
-    return any(not str(k).startswith("_") for k in getattr(shard, "state", {}) or {})
+def has_persistent_state(shard: Any, declared: tuple[str, ...] = ()) -> bool:
+    """Engine function: True when the shard keeps state outside ``_``-prefixed cache keys and the
+    keys the model declares in ``shard_state``."""
+    return any(not str(k).startswith("_") and k not in declared for k in getattr(shard, "state", {}) or {})
+
+
+def shard_state_of(shard: Any, keys: tuple[str, ...]) -> tuple[str, dict[str, np.ndarray], bool]:
+    """Engine function: (the shard's digest, copies of its declared per-task state, whether it
+    also keeps state under undeclared keys)."""
+    state = {k: np.array(shard.state[k]) for k in keys if k in shard.state}
+    return shard_digest(shard), state, has_persistent_state(shard, keys)
+
+
+def restore_shard_state(shard: Any, saved: dict[str, dict[str, np.ndarray]]) -> bool:
+    """Engine function: put back the state saved for the shard with this content."""
+    mine = saved.get(shard_digest(shard))
+    if mine is None:
+        return False
+    for k, v in mine.items():
+        shard.state[k] = np.array(v)
+    return True
 
 
 def _names_digest(h: Any, names: Any) -> None:
@@ -149,6 +172,9 @@ class Resumed:
     params: Any
     rng_state: dict[str, Any]
     converged: bool
+    memory: dict[str, Any]
+    #: per shard digest, its declared ``shard.state`` arrays (empty for models without)
+    shards: dict[str, dict[str, np.ndarray]]
 
 
 class Checkpointer:
@@ -170,14 +196,15 @@ class Checkpointer:
         self.every = int(every)
         self.path: Path | None = None
         self.runs = 0  #: EM runs started in this fit (models with restarts run several)
+        self.shard_keys: tuple[str, ...] = ()
+        self.model_name = "this model"
 
     def start(self, model: Any, engine: Any, judgments: Any) -> Resumed | None:
         """Fix this run's file; return its content when it exists (then the fit resumes)."""
-        if any(engine.map(has_persistent_state)):
-            raise ValueError(
-                f"{type(model).__name__} keeps per-task state in its shards (shard.state), which a "
-                "checkpoint of the parameters cannot restore; fit it without checkpoint_dir"
-            )
+        self.shard_keys = tuple(getattr(model, "shard_state", ()))
+        self.model_name = type(model).__name__
+        if any(engine.map(has_persistent_state, self.shard_keys)):
+            self._refuse()
         self.directory.mkdir(parents=True, exist_ok=True)
         fp = fingerprint(model, engine, judgments, self.runs)
         self.runs += 1
@@ -185,6 +212,12 @@ class Checkpointer:
         if not self.path.exists():
             return None
         return self.load(self.path)
+
+    def _refuse(self) -> None:
+        raise ValueError(
+            f"{self.model_name} keeps per-task state in its shards (shard.state) under keys it does "
+            "not declare in shard_state, which a checkpoint cannot restore; fit it without checkpoint_dir"
+        )
 
     @staticmethod
     def load(path: str | os.PathLike[str]) -> Resumed:
@@ -194,22 +227,49 @@ class Checkpointer:
                 raise ValueError(f"checkpoint {path} has format {meta.get('format')}, not {FORMAT}")
             arrays = {k[2:]: z[k] for k in z.files if k.startswith("a:")}
             history = z["history"].tolist()
+            shards: dict[str, dict[str, np.ndarray]] = {}
+            for i, digest in enumerate(meta.get("shards", [])):
+                pre = f"s:{i}/"
+                shards[digest] = {k[len(pre):]: z[k] for k in z.files if k.startswith(pre)}
         return Resumed(iteration=int(meta["iteration"]), history=history,
                        params=unflatten_params(arrays, meta["params"]), rng_state=meta["rng"],
-                       converged=bool(meta["converged"]))
+                       converged=bool(meta["converged"]),
+                       memory=unflatten_params(arrays, meta["memory"]) if "memory" in meta else {},
+                       shards=shards)
+
+    def restore_shards(self, engine: Any, saved: Resumed) -> None:
+        """Give each shard back the per-task state saved for it (models with ``shard_state``)."""
+        if not self.shard_keys:
+            return
+        done = engine.map(restore_shard_state, saved.shards)
+        if not all(done):
+            raise ValueError(f"checkpoint {self.path} holds no state for {done.count(False)} of the "
+                             f"{len(done)} shards; delete it to start over")
 
     def due(self, iteration: int) -> bool:
         return iteration % self.every == 0
 
     def save(self, iteration: int, history: list[float], params: Any, rng: np.random.Generator,
-             converged: bool = False) -> Path:
-        """Write the checkpoint atomically (temporary file, fsync, rename)."""
+             converged: bool = False, *, memory: dict[str, Any] | None = None, engine: Any = None) -> Path:
+        """Write the checkpoint atomically (temporary file, fsync, rename): the parameters, the
+        driver-side ``memory`` and, with ``engine``, the shards' declared per-task state."""
         if self.path is None:
             raise RuntimeError("Checkpointer.save before start")
         arrays, spec = flatten_params(params)
-        meta = {"format": FORMAT, "iteration": int(iteration), "params": spec, "converged": bool(converged),
-                "rng": rng.bit_generator.state}
+        meta: dict[str, Any] = {"format": FORMAT, "iteration": int(iteration), "params": spec,
+                                "converged": bool(converged), "rng": rng.bit_generator.state}
+        if memory:
+            mem_arrays, meta["memory"] = flatten_params(memory, "m")
+            arrays.update(mem_arrays)
         payload = {f"a:{k}": v for k, v in arrays.items()}
+        if engine is not None:
+            found = engine.map(shard_state_of, self.shard_keys)
+            if any(undeclared for _, _, undeclared in found):
+                self._refuse()
+            if self.shard_keys:
+                meta["shards"] = [digest for digest, _, _ in found]
+                for i, (_, state, _) in enumerate(found):
+                    payload.update({f"s:{i}/{k}": v for k, v in state.items()})
         payload["history"] = np.asarray(history, dtype=np.float64)
         payload["meta"] = np.asarray(json.dumps(meta))
         tmp = self.path.with_name(f".{self.path.name}.{secrets.token_hex(6)}.tmp")

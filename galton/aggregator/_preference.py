@@ -277,10 +277,6 @@ class PreferenceAggregator(EMAggregator):
         """Per row of the data, the fitted probability that its left item is preferred."""
         return sigmoid(theta[data.left] - theta[data.right])
 
-    # ---------------------------------------------------------------- pickling: driver-only state
-    def __getstate__(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if not k.startswith("_opt")}
-
     # ---------------------------------------------------------------- fit
     def fit(self, data: Any, gold: Any = None, *, engine: Any = None,  # type: ignore[override]
             n_shards: int | None = None, output: str | None = None,
@@ -324,8 +320,7 @@ class PreferenceAggregator(EMAggregator):
         finally:
             if own:
                 eng.close()
-            for k in [k for k in self.__dict__ if k.startswith("_opt") or k == "_collect"]:
-                del self.__dict__[k]
+            self.__dict__.pop("_collect", None)
         self._store_results(obj, params, info, output)
         self._finish(params, obj)
         return self
@@ -506,34 +501,35 @@ class PairwiseAggregator(PreferenceAggregator):
         """The next parameters from statistics (Newman's θ step or the MM one)."""
         raise NotImplementedError
 
-    def _start(self, params: dict[str, Any]) -> dict[str, Any]:
-        self._opt_pending, self._opt_prev, self._opt_step = params, None, None
-        self._opt_rejected = self._opt_steps = 0
-        return params
+    def _init_state(self, engine: Any, data: Any,
+                    rng: np.random.Generator) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Memory of the safeguard: the point the next statistics belong to (``pending``), the last
+        accepted point with its objective and statistics (``prev``), the last step, the counts of
+        rejections and steps."""
+        params = self._init_params(engine, data, rng)
+        return params, {"pending": params, "prev": None, "step": None, "rejected": 0, "steps": 0}
 
-    def _m_step(self, stats: dict[str, Any]) -> dict[str, Any]:
-        self._opt_steps += 1
-        newman = (self.method == "newman"
-                  and self._opt_rejected < self.MAX_REJECTIONS and self._opt_steps <= self.NEWMAN_PATIENCE)
-        pending, prev = self._opt_pending, self._opt_prev
+    def _m_step(self, stats: dict[str, Any], memory: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        steps, rejected = memory["steps"] + 1, memory["rejected"]
+        newman = (self.method == "newman" and rejected < self.MAX_REJECTIONS and steps <= self.NEWMAN_PATIENCE)
+        pending, prev = memory["pending"], memory["prev"]
         obj = self._objective(stats, pending)
         if not newman or prev is None or obj >= prev[1] - 1e-12 * abs(prev[1]):
-            self._opt_prev = (pending, obj, stats)
+            prev = (pending, obj, stats)
             new = self._update(stats, newman)
             step = new["theta"] - pending["theta"]
-            last = self._opt_step
+            last = memory["step"]
             if (newman and last is not None
                     and vdot(step, last) < -0.5 * np.sqrt(vdot(step, step) * vdot(last, last))):
                 # Newman's step turned back: it oscillates around the fixed point; the midpoint
                 # of the two points is far closer to it (damping 1/2)
                 new = {**new, "theta": best_shift(pending["theta"] + 0.5 * step, self._prior_strength())}
-            self._opt_step = new["theta"] - pending["theta"]
+            step = new["theta"] - pending["theta"]
         else:  # rejected: an MM step from the last accepted point
-            self._opt_rejected += 1
+            rejected += 1
             new = self._update(prev[2], False)
-            self._opt_step = None
-        self._opt_pending = new
-        return new
+            step = None
+        return new, {"pending": new, "prev": prev, "step": step, "rejected": rejected, "steps": steps}
 
     def _validate_params(self, data: Any) -> None:
         super()._validate_params(data)

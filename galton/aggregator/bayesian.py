@@ -287,21 +287,22 @@ class BayesianDawidSkene(ConfusionEM):
         return super().fit(data, gold, **kwargs)  # type: ignore[return-value]
 
     # ---------------------------------------------------------------- VB steps
-    def _init_params(self, engine: Any, judgments: Judgments, rng: np.random.Generator) -> Any:
+    def _init_state(self, engine: Any, judgments: Judgments,
+                    rng: np.random.Generator) -> tuple[dict[str, Any], dict[str, Any]]:
         w, k = judgments.n_workers, judgments.n_labels
-        self._dims = (w, k)
         stats = engine.map_sum(self._mv_stats)
         # judgments per worker (exact: sums of ones) fix the prior's strengths for the whole fit,
         # so the ELBO is one objective from the first iteration to the last
         n_w = stats.pop("seen").reshape(w, k).sum(axis=1)
-        self._strength = float(self.prior_strength) + float(self.shrinkage) * n_w / k
-        self._class_prior = float(self.beta) + float(self.class_shrinkage) * judgments.n_tasks / k
-        return self._m_step(stats)
+        memory = {"n_workers": int(w), "n_labels": int(k),
+                  "strength": float(self.prior_strength) + float(self.shrinkage) * n_w / k,
+                  "class_prior": float(self.beta) + float(self.class_shrinkage) * judgments.n_tasks / k}
+        return self._m_step(stats, memory)
 
-    def _m_step(self, stats: dict[str, Any]) -> dict[str, Any]:
-        w, k = self._dims
+    def _m_step(self, stats: dict[str, Any], memory: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        w, k = memory["n_workers"], memory["n_labels"]
         counts = stats["counts"].reshape(w, k, k)
-        strength = self._strength
+        strength = memory["strength"]
         fixed = None if self.prior_accuracy is None else float(self.prior_accuracy)
         m, mu = _eb_accuracies(strength, counts, 0.5 * float(self.accuracy_window), fixed)
         a0 = np.empty((w, k, k))
@@ -309,16 +310,16 @@ class BayesianDawidSkene(ConfusionEM):
         idx = np.arange(k)
         a0[:, idx, idx] = (strength * mu)[:, None]
         a = a0 + counts
-        b0 = self._class_prior
+        b0 = memory["class_prior"]
         b = stats["class_counts"] + b0
         elog_e = digamma(a)
         elog_e -= digamma(a.sum(axis=1, keepdims=True))
         elog_p = digamma(b) - digamma(b.sum())
         return {"table": elog_e.reshape(w * k, k), "logprior": elog_p, "a": a, "a0": a0, "b": b,
-                "b0": b0, "accuracy": m, "worker_accuracy": mu}
+                "b0": b0, "accuracy": m, "worker_accuracy": mu}, memory
 
     def _objective(self, stats: dict[str, Any], params: dict[str, Any]) -> float:
-        w, k = self._dims
+        w, k = params["a"].shape[:2]
         kl_e = dirichlet_kl(params["a"], params["a0"], axis=1, elog=params["table"].reshape(w, k, k))
         kl_p = dirichlet_kl(params["b"], np.full(k, params["b0"]), axis=0, elog=params["logprior"])
         return float(stats["ll"]) - kl_e - kl_p

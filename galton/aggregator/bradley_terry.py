@@ -91,7 +91,7 @@ class BradleyTerry(PairwiseAggregator):
     def _init_params(self, engine: Any, data: Any, rng: np.random.Generator) -> dict[str, Any]:
         if self.prior <= 0:
             _check_mle_exists(data)
-        return self._start({"theta": np.zeros(data.n_items)})
+        return {"theta": np.zeros(data.n_items)}
 
     def _e_step(self, shard: PairShard, params: dict[str, Any]) -> dict[str, Any]:
         return bt_stats(shard, params["theta"], self.prior, self.method == "newman")
@@ -178,7 +178,7 @@ class CrowdBT(PairwiseAggregator):
                 f"eta_prior=(a, b) needs a >= 1 and b >= 1 (a Beta prior with a mode), not {self.eta_prior}")
 
     def _init_params(self, engine: Any, data: Any, rng: np.random.Generator) -> dict[str, Any]:
-        return self._start({"theta": np.zeros(data.n_items), "eta": np.full(data.n_workers, 0.8)})
+        return {"theta": np.zeros(data.n_items), "eta": np.full(data.n_workers, 0.8)}
 
     def _e_step(self, shard: PairShard, params: dict[str, Any]) -> dict[str, Any]:
         stats = bt_stats(shard, params["theta"], self.prior, self.method == "newman", eta=params["eta"])
@@ -305,23 +305,27 @@ class NoisyBradleyTerry(PairwiseAggregator):
     def _prior_strength(self) -> float:
         return 2.0 * float(self.regularization_ratio)
 
-    def _split(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        n, w = self._dims
+    @staticmethod
+    def _split(x: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(θ, q, γ) from the stacked vector: n item scores, then w biases and w skills."""
+        w = (x.size - n) // 2
         return x[:n], x[n:n + w], x[n + w:]
 
     def _theta(self, params: dict[str, Any]) -> np.ndarray:
-        return self._split(params["best"])[0]
+        return self._split(params["best"], params["n_items"])[0]
 
-    def _init_params(self, engine: Any, data: Any, rng: np.random.Generator) -> dict[str, Any]:
-        self._dims = (data.n_items, data.n_workers)
+    def _init_state(self, engine: Any, data: Any,
+                    rng: np.random.Generator) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Memory: the L-BFGS state (its curvature pairs, last accepted point and step) as arrays."""
         x = np.concatenate([np.zeros(data.n_items), np.zeros(data.n_workers), np.full(data.n_workers, 2.0)])
-        self._opt = LBFGSState()
-        self._opt.pending = x
-        return {"x": x, "best": x}
+        opt = LBFGSState()
+        opt.pending = x
+        n = int(data.n_items)
+        return {"x": x, "best": x, "n_items": n}, {"lbfgs": opt.to_dict(), "n_items": n}
 
     def _e_step(self, shard: PairShard, params: dict[str, Any]) -> dict[str, Any]:
         x = params["x"]
-        th, q, gm = self._split(x)
+        th, q, gm = self._split(x, shard.n_items)
         ll, g_th, g_q, g_g, i_th, i_q, i_g = noisy_bt_terms(
             th, q, gm, shard.left, shard.right, shard.worker, shard.outcome, fisher=True)
         if shard.holds_prior:
@@ -335,26 +339,26 @@ class NoisyBradleyTerry(PairwiseAggregator):
         return {"ll": ll, "grad": np.concatenate([g_th, g_q, g_g]),
                 "fisher": np.concatenate([i_th, i_q, i_g])}
 
-    def _m_step(self, stats: dict[str, Any]) -> dict[str, Any]:
-        opt: LBFGSState = self._opt  # driver-side state, never pickled (see __getstate__)
+    def _m_step(self, stats: dict[str, Any], memory: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        opt = LBFGSState.from_dict(memory["lbfgs"])
         x_next = opt.propose(opt.pending, -float(stats["ll"]), -stats["grad"], stats["fisher"]).copy()
         # the likelihood sees score differences only: move all scores by the shift that maximises
         # the prior (exact, no data needed); the weak prior alone would leave L-BFGS a slow mode
-        n = self._dims[0]
+        n = memory["n_items"]
         x_next[:n] = best_shift(x_next[:n], self._prior_strength())
         opt.pending = x_next
-        return {"x": x_next, "best": opt.best}
+        return {"x": x_next, "best": opt.best, "n_items": n}, {"lbfgs": opt.to_dict(), "n_items": n}
 
     def _information(self, shard: PairShard, params: dict[str, Any], dense: bool) -> dict[str, Any]:
         if dense:
             return super()._information(shard, params, dense)
-        th, q, gm = self._split(params["best"])  # the θ information diagonal of the fused pass
+        th, q, gm = self._split(params["best"], shard.n_items)  # the θ information diagonal of the fused pass
         diag = noisy_pass(shard.left, shard.right, shard.worker, shard.outcome, th, sigmoid(q),
                           sigmoid(gm), shard.n_items, q.size)[4]
         return self._with_prior_info(shard, params, diag, 0.0)
 
     def _pair_info(self, shard: PairShard, params: dict[str, Any]) -> np.ndarray:
-        th, q, gm = self._split(params["best"])
+        th, q, gm = self._split(params["best"], shard.n_items)
         g, sq = sigmoid(gm[shard.worker]), sigmoid(q[shard.worker])
         s = sigmoid(th[shard.left] - th[shard.right])
         p1 = g * s + (1 - g) * sq
@@ -362,10 +366,9 @@ class NoisyBradleyTerry(PairwiseAggregator):
         return dp * dp / np.maximum(p1 * (1 - p1), EPS)
 
     def _finish(self, params: dict[str, Any], data: Any) -> None:
-        _, q, gm = self._split(params["best"])
+        _, q, gm = self._split(params["best"], params["n_items"])
         self.skills_ = self._per_worker(data, sigmoid(gm), "skill")
         self.biases_ = self._per_worker(data, sigmoid(q), "bias")
-        self.__dict__.pop("_dims", None)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -393,6 +396,22 @@ class LBFGSState:
         self.step = 1.0
         self.pending: np.ndarray | None = None  # the point proposed last (evaluated next)
         self.h0: np.ndarray | None = None
+
+    _FIELDS = ("memory", "max_move", "best", "f", "g", "d", "step", "pending", "h0")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The whole state as arrays and numbers (a checkpoint holds it); copies of the lists."""
+        return {**{k: getattr(self, k) for k in self._FIELDS}, "s": list(self.s), "y": list(self.y)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "LBFGSState":
+        """The state :meth:`to_dict` wrote (``propose`` replaces arrays, never writes into them)."""
+        opt = cls(int(d["memory"]), float(d["max_move"]))
+        for k in cls._FIELDS[2:]:
+            setattr(opt, k, d[k])
+        opt.f = float(opt.f)
+        opt.s, opt.y = list(d["s"]), list(d["y"])
+        return opt
 
     def _direction(self, g: np.ndarray) -> np.ndarray:
         q = -g.copy()

@@ -79,12 +79,14 @@ class ConfusionEM(EMAggregator):
     def _posteriors(self, shard: Shard, params: dict[str, Any]) -> np.ndarray:
         return estep_table(shard.indptr, shard.task, shard.wl, params["table"], params["logprior"], shard.gold)[1]
 
-    def _init_params(self, engine: Any, judgments: Judgments, rng: np.random.Generator) -> Any:
-        self._dims = (judgments.n_workers, judgments.n_labels)
+    def _init_state(self, engine: Any, judgments: Judgments,
+                    rng: np.random.Generator) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Parameters from the majority-vote start; memory: the sizes and which (worker, label)
+        pairs occur (a confusion column spreads only over a worker's own labels)."""
         stats = engine.map_sum(self._mv_stats)
-        # which (worker, label) pairs occur: a confusion column spreads only over a worker's own labels
-        self._seen = (stats.pop("seen") > 0).reshape(judgments.n_workers, judgments.n_labels, 1)
-        return self._m_step(self._with_initial(stats, judgments))
+        seen = (stats.pop("seen") > 0).reshape(judgments.n_workers, judgments.n_labels, 1)
+        memory = {"n_workers": int(judgments.n_workers), "n_labels": int(judgments.n_labels), "seen": seen}
+        return self._m_step(self._with_initial(stats, judgments), memory)
 
     def _with_initial(self, stats: dict[str, Any], judgments: Judgments) -> dict[str, Any]:
         return stats
@@ -192,7 +194,7 @@ class DawidSkene(ConfusionEM):
         if init is None:
             return stats
         arr = _initial_error_array(init, judgments)
-        w, k = self._dims
+        w, k = judgments.n_workers, judgments.n_labels
         counts = stats["counts"].reshape(w, k, k)
         if self.initial_error_strategy == "assign":
             given = ~np.isnan(arr).any(axis=(1, 2))
@@ -214,14 +216,14 @@ class DawidSkene(ConfusionEM):
             counts = counts + np.nan_to_num(arr)
         return {**stats, "counts": counts.reshape(w * k, k)}
 
-    def _m_step(self, stats: dict[str, Any]) -> dict[str, Any]:
-        w, k = self._dims
+    def _m_step(self, stats: dict[str, Any], memory: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        w, k = memory["n_workers"], memory["n_labels"]
         counts = stats["counts"].reshape(w, k, k) + self.alpha  # a new array: normalised in place
-        errors = _normalise_columns(counts, self._seen, inplace=True)
+        errors = _normalise_columns(counts, memory["seen"], inplace=True)
         cc = stats["class_counts"] + self.alpha_prior
         priors = np.maximum(cc / cc.sum(), 1e-10)
         table = safe_log(errors).reshape(w * k, k)
-        return {"table": table, "logprior": np.log(priors), "errors": errors, "priors": priors}
+        return {"table": table, "logprior": np.log(priors), "errors": errors, "priors": priors}, memory
 
     def _objective(self, stats: dict[str, Any], params: dict[str, Any]) -> float:
         obj = float(stats["ll"])
@@ -277,8 +279,8 @@ class OneCoinDawidSkene(DawidSkene):
     crowd-kit fills its matrix row by row in Python). ``skills_`` holds ``s_w``.
     """
 
-    def _m_step(self, stats: dict[str, Any]) -> dict[str, Any]:
-        w, k = self._dims
+    def _m_step(self, stats: dict[str, Any], memory: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        w, k = memory["n_workers"], memory["n_labels"]
         counts = stats["counts"].reshape(w, k, k)
         correct = np.einsum("wkk->w", counts) + self.alpha
         total = counts.sum(axis=(1, 2)) + 2 * self.alpha
@@ -292,7 +294,7 @@ class OneCoinDawidSkene(DawidSkene):
         cc = stats["class_counts"] + self.alpha_prior
         priors = np.maximum(cc / cc.sum(), 1e-10)
         return {"table": np.log(errors).reshape(w * k, k), "logprior": np.log(priors),
-                "errors": errors, "priors": priors, "skill": skill}
+                "errors": errors, "priors": priors, "skill": skill}, memory
 
     def _objective(self, stats: dict[str, Any], params: dict[str, Any]) -> float:
         obj = float(stats["ll"])

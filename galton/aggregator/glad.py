@@ -220,6 +220,8 @@ class GLAD(EMAggregator):
     Integration of Labels from Labelers of Unknown Expertise. NIPS 2009.
     """
 
+    #: the task difficulties live with their shard (checkpoints save and restore them there)
+    shard_state = ("glad_beta", "glad_mu_beta")
     _empty_attrs = {"alphas_": ("worker", "alpha"), "betas_": ("task", "beta"),
                     "skills_": ("worker", "skill"), "priors_": ("priors", "")}
 
@@ -275,8 +277,12 @@ class GLAD(EMAggregator):
         mu_b = _per_name(self.betas_priors_mean, judgments.task_names, "betas_priors_mean")
         engine.map(self._init_shard, mu_b)
         alpha = np.broadcast_to(np.asarray(mu_a, dtype=float), (judgments.n_workers,)).copy()
-        self._last = {"alpha": alpha, "mu_alpha": mu_a, "logprior": np.log(priors), "priors": priors}
-        return self._last
+        return {"alpha": alpha, "mu_alpha": mu_a, "logprior": np.log(priors), "priors": priors}
+
+    def _init_state(self, engine: Any, judgments: Judgments,
+                    rng: np.random.Generator) -> tuple[dict[str, Any], dict[str, Any]]:
+        params = self._init_params(engine, judgments, rng)
+        return params, {"last": params}  # the M-step steps from the alphas the E-step used
 
     # ---------------------------------------------------------------- shard functions
     @staticmethod
@@ -325,27 +331,20 @@ class GLAD(EMAggregator):
         return shard.state["glad_beta"]
 
     # ---------------------------------------------------------------- driver pieces
-    def _m_step(self, stats: dict[str, Any]) -> dict[str, Any]:
-        # the step starts from the alphas the E-step used: the last parameters handed to the driver
-        p = self._last
+    def _m_step(self, stats: dict[str, Any], memory: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        # the step starts from the alphas the E-step used: the last parameters, kept in the memory
+        p = memory["last"]
         alpha, mu = p["alpha"], p["mu_alpha"]
         alpha = alpha + (stats["grad"] - (alpha - mu)) / (stats["curv"] + 1.0)
-        self._last = {**p, "alpha": alpha}
-        return self._last
-
-    def __getstate__(self) -> dict[str, Any]:
-        # shard functions are bound methods: keep the fit's scratch out of what is shipped to shards
-        return {k: v for k, v in self.__dict__.items() if k != "_last"}
+        params = {**p, "alpha": alpha}
+        return params, {"last": params}
 
     def _objective(self, stats: dict[str, Any], params: dict[str, Any]) -> float:
         dev = params["alpha"] - params["mu_alpha"]
         return float(stats["ll"]) - 0.5 * float(dev @ dev) - 0.5 * _LOG_2PI * dev.size
 
     def _run(self, eng: Any, judgments: Judgments, rng: np.random.Generator) -> tuple[Any, np.ndarray]:
-        try:
-            params, post = super()._run(eng, judgments, rng)
-        finally:
-            self.__dict__.pop("_last", None)
+        params, post = super()._run(eng, judgments, rng)
         return {**params, "beta": eng.gather(self._shard_beta)}, post
 
     def _finish(self, params: dict[str, Any], judgments: Judgments) -> None:

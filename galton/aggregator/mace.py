@@ -140,23 +140,18 @@ class MACE(EMAggregator):
         return [np.random.default_rng(s) for s in seq.spawn(n)]
 
     def _run(self, eng: Any, judgments: Judgments, rng: np.random.Generator) -> tuple[Any, np.ndarray]:
-        self._dims = (judgments.n_workers, judgments.n_labels)
-        self._n_per_worker = eng.map_sum(self._worker_counts) if self.method == "vb" else None
         best: tuple | None = None
         finals, histories = [], []
-        try:
-            for i, stream in enumerate(self._restart_streams()):
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always", ConvergenceWarning)
-                    params, post = super()._run(eng, judgments, stream)
-                histories.append(list(self.history_))
-                final = self.history_[-1] if self.history_ else float("-inf")  # n_iter=0: the first start
-                finals.append(final)
-                if best is None or final > best[0]:
-                    best = (final, i, params, post, list(self.history_), self.n_iter_,
-                            self.converged_, caught)
-        finally:
-            self.__dict__.pop("_n_per_worker", None)
+        for i, stream in enumerate(self._restart_streams()):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", ConvergenceWarning)
+                params, post = super()._run(eng, judgments, stream)
+            histories.append(list(self.history_))
+            final = self.history_[-1] if self.history_ else float("-inf")  # n_iter=0: the first start
+            finals.append(final)
+            if best is None or final > best[0]:
+                best = (final, i, params, post, list(self.history_), self.n_iter_,
+                        self.converged_, caught)
         assert best is not None
         _, i, params, post, self.history_, self.n_iter_, self.converged_, caught = best
         for w in caught:
@@ -170,18 +165,20 @@ class MACE(EMAggregator):
     def _worker_counts(shard: Shard) -> np.ndarray:
         return np.bincount(shard.worker, minlength=shard.n_workers).astype(float)
 
-    def _init_params(self, engine: Any, judgments: Judgments, rng: np.random.Generator) -> Any:
-        w, k = self._dims
+    def _init_state(self, engine: Any, judgments: Judgments,
+                    rng: np.random.Generator) -> tuple[dict[str, Any], dict[str, Any]]:
+        w, k = judgments.n_workers, judgments.n_labels
+        memory = {"n_workers": int(w), "n_labels": int(k)}
         hi = 2.0 + float(self.default_noise)
         spam = rng.uniform(1.0, hi, size=(w, 2))
         strat = rng.uniform(1.0, hi, size=(w, k))
         spam /= spam.sum(axis=1, keepdims=True)
         strat /= strat.sum(axis=1, keepdims=True)
         if self.method == "em":
-            return self._point_params(spam, strat)
+            return self._point_params(spam, strat), memory
         # VB: a proper Dirichlet start, as if each worker's answers were split by the random draw
-        n = self._n_per_worker[:, None]
-        return self._vb_params(n * spam, n * strat)
+        n = engine.map_sum(self._worker_counts)[:, None]
+        return self._vb_params(n * spam, n * strat), memory
 
     # ---------------------------------------------------------------- parameters from counts
     def _point_params(self, spam: np.ndarray, strat: np.ndarray) -> dict[str, Any]:
@@ -199,17 +196,17 @@ class MACE(EMAggregator):
         return {"log_spam": el_s[:, 0], "log_know": el_s[:, 1], "log_strat": el_t, "kl": kl,
                 "spam": a / a.sum(axis=1, keepdims=True), "strat": s / s.sum(axis=1, keepdims=True)}
 
-    def _m_step(self, stats: dict[str, Any]) -> dict[str, Any]:
-        w, k = self._dims
+    def _m_step(self, stats: dict[str, Any], memory: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        w, k = memory["n_workers"], memory["n_labels"]
         counts = np.stack([stats["spam"], stats["know"]], axis=1)
         strat = stats["strat"].reshape(w, k)
         if self.method == "vb":
-            return self._vb_params(counts, strat)
+            return self._vb_params(counts, strat), memory
         sm = float(self.smoothing)
         spam = (counts + sm) / np.maximum((counts + sm).sum(axis=1, keepdims=True), EPS)
         tot = (strat + sm).sum(axis=1, keepdims=True)
         strat = np.where(tot > 0, (strat + sm) / np.where(tot > 0, tot, 1.0), 1.0 / k)
-        return self._point_params(spam, strat)
+        return self._point_params(spam, strat), memory
 
     def _objective(self, stats: dict[str, Any], params: dict[str, Any]) -> float:
         if self.method == "vb":
@@ -265,10 +262,6 @@ class MACE(EMAggregator):
         self._clamp(post, shard.gold)
         return post
 
-    def __getstate__(self) -> dict[str, Any]:
-        # shard functions are bound methods: keep the fit's scratch out of what is shipped to shards
-        return {k: v for k, v in self.__dict__.items() if k != "_n_per_worker"}
-
     # ---------------------------------------------------------------- results
     def _finish(self, params: dict[str, Any], judgments: Judgments) -> None:
         out = self._out
@@ -278,7 +271,6 @@ class MACE(EMAggregator):
         self.skills_ = out.per_worker(judgments.worker_names, 1.0 - spam, "skill")
         self.thetas_ = _worker_label_frame(out, judgments.worker_names, judgments.label_names,
                                            params["strat"])
-        self.__dict__.pop("_dims", None)
 
 
 def _worker_label_frame(out: Any, workers: np.ndarray, labels: np.ndarray, values: np.ndarray) -> Any:

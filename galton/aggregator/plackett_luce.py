@@ -127,8 +127,8 @@ class PlackettLuce(PreferenceAggregator):
     def _e_step(self, shard: ChoiceShard, params: dict[str, Any]) -> dict[str, Any]:
         return choice_stats(shard, params["theta"], self.prior)
 
-    def _m_step(self, stats: dict[str, Any]) -> dict[str, Any]:
-        return {"theta": theta_update(stats, self.prior)}
+    def _m_step(self, stats: dict[str, Any], memory: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        return {"theta": theta_update(stats, self.prior)}, memory
 
     def _row_probas(self, data: Choices, theta: np.ndarray) -> np.ndarray:
         """Fitted probability of the observed choice in each event."""

@@ -280,26 +280,30 @@ class GaussianRating(RatingAggregator, EMAggregator):
         return EMAggregator.fit(self, data, None, **kwargs)  # type: ignore[return-value]
 
     # ---------------------------------------------------------------- EM pieces
-    def _init_stats(self, shard: Shard) -> dict[str, Any]:
-        y = self._values[shard.label]
+    @staticmethod
+    def _init_stats(shard: Shard, values: np.ndarray) -> dict[str, Any]:
+        y = values[shard.label]
         n = np.diff(shard.indptr)
         mean = np.bincount(shard.task, y, shard.n_tasks) / np.maximum(n, 1)
         return {"ss": float(((y - mean[shard.task]) ** 2).sum()), "dof": float((n - 1).clip(0).sum()),
                 "sum": float(y.sum()), "sq": float((y * y).sum()), "n": float(y.size)}
 
     def _init_params(self, engine: Any, judgments: Judgments, rng: np.random.Generator) -> dict[str, Any]:
-        self._values = numeric_values(judgments)
-        s = engine.map_sum(self._init_stats)
+        """Worker biases 0 and noise variances at the pooled within-task variance ``sigma0_sq``;
+        the rating values and ``sigma0_sq`` travel with the parameters (the E-step and the prior
+        need them)."""
+        values = numeric_values(judgments)
+        s = engine.map_sum(self._init_stats, values)
         if s["dof"] > 0 and s["ss"] > 0:
             s0 = s["ss"] / s["dof"]
         else:  # one rating per task: fall back on the spread of all ratings
             s0 = max(s["sq"] / s["n"] - (s["sum"] / s["n"]) ** 2, 1e-12)
-        self._sigma0_sq = float(s0)
-        self._n_workers = judgments.n_workers
-        return {"b": np.zeros(judgments.n_workers), "s2": np.full(judgments.n_workers, s0)}
+        return {"b": np.zeros(judgments.n_workers), "s2": np.full(judgments.n_workers, s0),
+                "values": values, "sigma0_sq": float(s0)}
 
-    def _task_posterior(self, shard: Shard, params: dict[str, Any]) -> tuple[np.ndarray, ...]:
-        y = self._values[shard.label]
+    @staticmethod
+    def _task_posterior(shard: Shard, params: dict[str, Any]) -> tuple[np.ndarray, ...]:
+        y = params["values"][shard.label]
         wt = 1.0 / params["s2"][shard.worker]
         z = y - params["b"][shard.worker]
         prec = np.bincount(shard.task, wt, shard.n_tasks)
@@ -308,7 +312,7 @@ class GaussianRating(RatingAggregator, EMAggregator):
 
     def _e_step(self, shard: Shard, params: dict[str, Any]) -> dict[str, Any]:
         y, z, wt, m, v = self._task_posterior(shard, params)
-        w, nw = self._n_workers, shard.state.get("_n_w")
+        w, nw = shard.n_workers, shard.state.get("_n_w")
         if nw is None:
             nw = shard.state["_n_w"] = np.bincount(shard.worker, minlength=w).astype(float)
         res = y - m[shard.task]
@@ -318,20 +322,25 @@ class GaussianRating(RatingAggregator, EMAggregator):
                 "s2": np.bincount(shard.worker, res * res, w),
                 "sv": np.bincount(shard.worker, v[shard.task], w)}
 
-    def _m_step(self, stats: dict[str, Any]) -> dict[str, Any]:
+    def _init_state(self, engine: Any, judgments: Judgments,
+                    rng: np.random.Generator) -> tuple[dict[str, Any], dict[str, Any]]:
+        params = self._init_params(engine, judgments, rng)
+        return params, {"values": params["values"], "sigma0_sq": params["sigma0_sq"]}
+
+    def _m_step(self, stats: dict[str, Any], memory: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         n, s1, s2, sv = stats["n"], stats["s1"], stats["s2"], stats["sv"]
-        kb, nu = float(self.bias_prior), float(self.noise_prior)
+        kb, nu, s0 = float(self.bias_prior), float(self.noise_prior), memory["sigma0_sq"]
         b = s1 / np.maximum(n + kb, EPS) if self.bias else np.zeros_like(s1)
         q = s2 - 2 * b * s1 + n * b * b + sv
         extra = kb * b * b if self.bias else 0.0
         dof = n + nu + (3.0 if self.bias else 2.0)
-        var = (q + extra + nu * self._sigma0_sq) / dof
-        return {"b": b, "s2": np.maximum(var, 1e-12 * self._sigma0_sq)}
+        var = (q + extra + nu * s0) / dof
+        return {"b": b, "s2": np.maximum(var, 1e-12 * s0), "values": memory["values"], "sigma0_sq": s0}, memory
 
     def _objective(self, stats: dict[str, Any], params: dict[str, Any]) -> float:
         b, s2 = params["b"], params["s2"]
         kb, nu = float(self.bias_prior), float(self.noise_prior)
-        lp = -(nu / 2 + 1) * np.log(s2) - nu * self._sigma0_sq / (2 * s2)
+        lp = -(nu / 2 + 1) * np.log(s2) - nu * params["sigma0_sq"] / (2 * s2)
         if self.bias:
             lp = lp - 0.5 * np.log(s2) - kb * b * b / (2 * s2)
         return float(stats["ll"]) + float(lp.sum())
@@ -343,7 +352,5 @@ class GaussianRating(RatingAggregator, EMAggregator):
     def _finish(self, params: dict[str, Any], judgments: Judgments) -> None:
         self.biases_ = self._per_worker(judgments, params["b"], "bias")
         self.noise_ = self._per_worker(judgments, np.sqrt(params["s2"]), "noise")
-        self.skills_ = self._per_worker(judgments, self._sigma0_sq / params["s2"], "skill")
-        self.sigma0_ = float(np.sqrt(self._sigma0_sq))
-        for k in ("_values", "_sigma0_sq", "_n_workers"):
-            self.__dict__.pop(k, None)
+        self.skills_ = self._per_worker(judgments, params["sigma0_sq"] / params["s2"], "skill")
+        self.sigma0_ = float(np.sqrt(params["sigma0_sq"]))

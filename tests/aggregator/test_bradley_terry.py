@@ -386,9 +386,8 @@ def test_fused_information_diagonal_equals_the_per_comparison_formula(cls: type)
     elif cls is CrowdBT:
         params = {"theta": theta, "eta": rng.uniform(0.1, 0.95, c.n_workers)}
     else:
-        model._dims = (c.n_items, c.n_workers)
         x = np.concatenate([theta, rng.normal(size=c.n_workers), rng.normal(1, 2, c.n_workers)])
-        params = {"x": x, "best": x}
+        params = {"x": x, "best": x, "n_items": c.n_items}
     shard: PairShard = make_pair_shards(c, 1)[0]
     fused = model._information(shard, params, False)["diag"]
     generic = PreferenceAggregator._information(model, shard, params, False)["diag"]

@@ -107,12 +107,39 @@ def test_a_converged_checkpoint_resumes_without_iterating(judgments, tmp_path):
     np.testing.assert_array_equal(again.posteriors_, done.posteriors_)
 
 
-def test_models_with_state_in_their_shards_are_refused(judgments, tmp_path):
-    from galton.aggregator import get
+def test_glad_resumes_with_the_task_difficulties_kept_in_its_shards(judgments, tmp_path):
+    """GLAD's per-task difficulties live in the shards (declared in ``shard_state``): the checkpoint
+    saves them per shard and gives them back, so the resumed fit is the uninterrupted one."""
+    from galton.aggregator import GLAD
 
-    glad = get("glad")(n_iter=3)
-    with pytest.raises(ValueError, match="keeps per-task state in its shards"):
-        glad.fit(judgments, checkpoint_dir=tmp_path)
+    def fit(n, **kw):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return GLAD(n_iter=n, tol=0.0).fit(judgments, engine=CountingEngine(), **kw)
+
+    whole = fit(8)
+    fit(3, checkpoint_dir=tmp_path)
+    (path,) = tmp_path.iterdir()
+    with np.load(path, allow_pickle=False) as z:
+        assert {"s:0/glad_beta", "s:1/glad_beta", "s:0/glad_mu_beta"} <= set(z.files)
+    eng = CountingEngine()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        resumed = GLAD(n_iter=8, tol=0.0).fit(judgments, engine=eng, checkpoint_dir=tmp_path)
+    assert eng.e_steps == 5 and resumed.history_ == whole.history_
+    np.testing.assert_array_equal(resumed.posteriors_, whole.posteriors_)
+    np.testing.assert_array_equal(resumed.betas_.to_numpy(), whole.betas_.to_numpy())
+
+
+def test_models_with_undeclared_state_in_their_shards_are_refused(judgments, tmp_path):
+    class Stateful(DawidSkene):
+        def _e_step(self, shard, params):
+            shard.state["memo"] = np.zeros(1)  # per-task state the model does not declare
+            return super()._e_step(shard, params)
+
+    with pytest.raises(ValueError, match="does not declare in shard_state"):
+        Stateful(n_iter=3).fit(judgments, checkpoint_dir=tmp_path)  # found at the first save
+    assert not list(tmp_path.iterdir())  # nothing half-right was written
     with pytest.raises(ValueError, match="checkpoint_every must be >= 1"):
         DawidSkene().fit(judgments, checkpoint_dir=tmp_path, checkpoint_every=0)
 
