@@ -26,6 +26,11 @@ from ._registry import register
 
 __all__ = ["ConfusionEM", "DawidSkene", "OneCoinDawidSkene"]
 
+#: crowd-kit's floor for probabilities of the confusion matrices and class priors (its
+#: ``_EPS = 1e-10``): a cell of a label the worker gave never reaches 0, so its log stays finite.
+#: Not the numerical EPS of galton._math (1e-300), which only guards log(0).
+PROB_FLOOR = 1e-10
+
 
 class ConfusionEM(EMAggregator):
     """Shared machinery of the confusion-matrix models.
@@ -114,13 +119,13 @@ class ConfusionEM(EMAggregator):
 def _normalise_columns(counts: np.ndarray, seen: np.ndarray, inplace: bool = False) -> np.ndarray:
     """errors[w, obs, true] from counts[w, obs, true]: each (worker, true) column sums to one.
 
-    Cells of labels the worker gave are floored at 1e-10 (so a column with no mass, a class the
+    Cells of labels the worker gave are floored at PROB_FLOOR (1e-10) (so a column with no mass, a class the
     worker never met, is uniform over the labels that worker uses, as in crowd-kit); labels the
     worker never gave keep probability 0 unless smoothing adds mass. ``inplace``: overwrite
     ``counts`` (a float64 array the caller owns) instead of a copy, which saves a W x K x K array."""
     if not inplace:
         counts = np.array(counts, dtype=np.float64)
-    np.maximum(counts, 1e-10, out=counts, where=np.broadcast_to(seen, counts.shape))
+    np.maximum(counts, PROB_FLOOR, out=counts, where=np.broadcast_to(seen, counts.shape))
     counts /= np.maximum(counts.sum(axis=1, keepdims=True), EPS)
     return counts
 
@@ -221,7 +226,7 @@ class DawidSkene(ConfusionEM):
         counts = stats["counts"].reshape(w, k, k) + self.alpha  # a new array: normalised in place
         errors = _normalise_columns(counts, memory["seen"], inplace=True)
         cc = stats["class_counts"] + self.alpha_prior
-        priors = np.maximum(cc / cc.sum(), 1e-10)
+        priors = np.maximum(cc / cc.sum(), PROB_FLOOR)
         table = safe_log(errors).reshape(w * k, k)
         return {"table": table, "logprior": np.log(priors), "errors": errors, "priors": priors}, memory
 
@@ -284,7 +289,7 @@ class OneCoinDawidSkene(DawidSkene):
         counts = stats["counts"].reshape(w, k, k)
         correct = np.einsum("wkk->w", counts) + self.alpha
         total = counts.sum(axis=(1, 2)) + 2 * self.alpha
-        skill = np.clip(correct / np.maximum(total, 1e-10), 1e-10, 1 - 1e-10)
+        skill = np.clip(correct / np.maximum(total, PROB_FLOOR), PROB_FLOOR, 1 - PROB_FLOOR)
         off = (1 - skill) / max(k - 1, 1)
         errors = np.repeat(off[:, None, None], k, axis=1).repeat(k, axis=2)
         idx = np.arange(k)
@@ -292,7 +297,7 @@ class OneCoinDawidSkene(DawidSkene):
         if k == 1:
             errors[:] = 1.0
         cc = stats["class_counts"] + self.alpha_prior
-        priors = np.maximum(cc / cc.sum(), 1e-10)
+        priors = np.maximum(cc / cc.sum(), PROB_FLOOR)
         return {"table": np.log(errors).reshape(w * k, k), "logprior": np.log(priors),
                 "errors": errors, "priors": priors, "skill": skill}, memory
 
