@@ -75,283 +75,24 @@ Examples
 3000
 """
 
+
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from .._math import sigmoid_exp
+from ._population import (ADVERSARY, CONSTANT_SPAMMER, KINDS, NORMAL, UNIFORM_SPAMMER, CrowdConfig, WorkerTable,
+                          adversary_map, sample_workers, worker_names)
 
 __all__ = ["KINDS", "CrowdConfig", "SimResult", "WorkerTable", "sample_workers", "simulate",
            "simulate_tasks", "worker_names"]
 
-#: Worker kinds, in the order of their integer codes.
-KINDS: tuple[str, ...] = ("normal", "expert", "uniform_spammer", "constant_spammer", "adversary")
-_NORMAL, _EXPERT, _SPAM_U, _SPAM_C, _ADV = range(5)
-_WORKER_STREAM = 1  # spawn_key of the worker stream (chunks use entropy [seed, chunk])
 _DENSE_BLOCK = 1 << 22  # random keys per block in the dense worker assignment
 _COLUMNS = {"task": np.int64, "worker": np.int32, "label": np.int32, "true_label": np.int32,
             "difficulty": np.float64, "is_trap": np.bool_}
-
-
-@dataclass(frozen=True)
-class CrowdConfig:
-    """A population of workers and a set of tasks (see the module docstring for the model).
-
-    Parameters
-    ----------
-    n_tasks, n_workers : int
-        Numbers of tasks and of workers.
-    n_classes : int
-        Number of labels ``K`` (codes ``0..K-1``).
-    judgments_per_task : int or (int, int)
-        Judgments per task: a fixed count, or ``(min, max)`` drawn uniformly per task (inclusive).
-        Each task's judges are distinct, so the count must not exceed ``n_workers``.
-    class_prior : sequence of float, optional
-        Probabilities of the true labels; uniform by default.
-    worker_model : {"one_coin", "full"}
-        Normal workers' model: one accuracy, or a confusion matrix with Dirichlet rows.
-    accuracy_mean, accuracy_spread : float
-        Mean and standard deviation of the normal workers' Beta-distributed accuracy.
-    confusion_concentration : float
-        Dirichlet concentration ``c`` of the confusion rows (``"full"`` only; larger is closer to
-        one-coin).
-    spammer_share, spammer_kind : float, {"uniform", "constant"}
-        Share of spammers and their rule.
-    adversary_share, adversary_kind : float, {"shift", "least_likely"}
-        Share of adversaries and which wrong label they give.
-    expert_share, expert_accuracy : float
-        Share of experts (``is_expert``) and their one-coin accuracy.
-    difficulty_spread : float
-        Standard deviation of ``log(difficulty)`` (0: all tasks equally hard).
-    trap_share, trap_strength : float
-        Share of trap tasks and the probability that a normal worker gives the trap answer.
-    worker_correlation : float
-        Probability that a normal worker copies the task's shared crowd answer.
-    seed : int
-        Seed of everything.
-    tasks_per_chunk : int
-        Tasks per random stream; fixes the data together with `seed`.
-    worker_ids : {"int", "str"}
-        Worker ids in written files and frames: integers, or text ``"w0001"``.
-    """
-
-    n_tasks: int
-    n_workers: int
-    n_classes: int = 2
-    judgments_per_task: int | tuple[int, int] = 5
-    class_prior: tuple[float, ...] | None = None
-    worker_model: Literal["one_coin", "full"] = "one_coin"
-    accuracy_mean: float = 0.7
-    accuracy_spread: float = 0.0
-    confusion_concentration: float = 20.0
-    spammer_share: float = 0.0
-    spammer_kind: Literal["uniform", "constant"] = "uniform"
-    adversary_share: float = 0.0
-    adversary_kind: Literal["shift", "least_likely"] = "shift"
-    expert_share: float = 0.0
-    expert_accuracy: float = 0.9
-    difficulty_spread: float = 0.0
-    trap_share: float = 0.0
-    trap_strength: float = 0.8
-    worker_correlation: float = 0.0
-    seed: int = 0
-    tasks_per_chunk: int = 100_000
-    worker_ids: Literal["int", "str"] = "int"
-
-    def __post_init__(self) -> None:
-        jpt = self.judgments_per_task
-        jpt = tuple(int(v) for v in jpt) if isinstance(jpt, (list, tuple)) else int(jpt)
-        object.__setattr__(self, "judgments_per_task", jpt)
-        if self.class_prior is not None:
-            object.__setattr__(self, "class_prior", tuple(float(p) for p in self.class_prior))
-        self._validate()
-
-    def _validate(self) -> None:
-        for name in ("n_tasks", "n_workers", "n_classes", "tasks_per_chunk"):
-            if int(getattr(self, name)) < (2 if name == "n_classes" else 1):
-                raise ValueError(f"{name}={getattr(self, name)!r} is too small")
-        jpt = self.judgments_per_task
-        if (len(jpt) != 2 or not 1 <= jpt[0] <= jpt[1]) if isinstance(jpt, tuple) else jpt < 1:
-            raise ValueError(f"judgments_per_task={jpt!r}: give a count or (min, max), 1 <= min <= max")
-        if self.jpt_range[1] > self.n_workers:
-            raise ValueError(f"judgments_per_task up to {self.jpt_range[1]} needs at least that many "
-                             f"workers (a task's judges are distinct); raise n_workers (now "
-                             f"{self.n_workers}) or lower judgments_per_task")
-        p = self.prior
-        if p.shape != (self.n_classes,) or (p < 0).any() or abs(p.sum() - 1) > 1e-9:
-            raise ValueError(f"class_prior={self.class_prior!r} must be {self.n_classes} "
-                             "non-negative probabilities summing to 1")
-        choices = {"worker_model": ("one_coin", "full"), "spammer_kind": ("uniform", "constant"),
-                   "adversary_kind": ("shift", "least_likely"), "worker_ids": ("int", "str")}
-        for name, valid in choices.items():
-            if getattr(self, name) not in valid:
-                raise ValueError(f"{name}={getattr(self, name)!r}; use one of {valid}")
-        for name in ("accuracy_mean", "expert_accuracy", "spammer_share", "adversary_share",
-                     "expert_share", "trap_share", "trap_strength", "worker_correlation"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"{name}={getattr(self, name)!r} must lie in [0, 1]")
-        if self.spammer_share + self.adversary_share + self.expert_share > 1.0 + 1e-12:
-            raise ValueError("spammer_share + adversary_share + expert_share must not exceed 1")
-        m, s = self.accuracy_mean, self.accuracy_spread
-        if s < 0 or (s > 0 and s * s >= m * (1 - m)):
-            raise ValueError(f"accuracy_spread={s!r}: a Beta distribution with mean {m} needs "
-                             f"0 <= spread < sqrt(mean * (1 - mean)) = {np.sqrt(m * (1 - m)):.4g}")
-        if self.difficulty_spread < 0 or self.confusion_concentration <= 0:
-            raise ValueError("difficulty_spread must be >= 0 and confusion_concentration > 0")
-
-    @property
-    def jpt_range(self) -> tuple[int, int]:
-        """``(min, max)`` judgments per task."""
-        jpt = self.judgments_per_task
-        return (jpt, jpt) if isinstance(jpt, int) else (jpt[0], jpt[-1])
-
-    @property
-    def prior(self) -> np.ndarray:
-        """The class prior as an array (uniform when not given)."""
-        if self.class_prior is None:
-            return np.full(self.n_classes, 1.0 / self.n_classes)
-        return np.asarray(self.class_prior, dtype=np.float64)
-
-    @property
-    def n_chunks(self) -> int:
-        """Number of random-stream chunks."""
-        return -(-self.n_tasks // self.tasks_per_chunk)
-
-    def chunk_bounds(self, chunk: int) -> tuple[int, int]:
-        """Task range ``[start, stop)`` of chunk `chunk`."""
-        start = chunk * self.tasks_per_chunk
-        return start, min(start + self.tasks_per_chunk, self.n_tasks)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The configuration as JSON-ready values."""
-        out = dataclasses.asdict(self)
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> CrowdConfig:
-        """Inverse of :meth:`to_dict`; unknown keys raise ``ValueError``."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise ValueError(f"unknown CrowdConfig field(s) {unknown}; valid: {sorted(names)}")
-        return cls(**data)
-
-
-def worker_names(n_workers: int) -> np.ndarray:
-    """Text ids ``w0000, w0001, ...`` (at least 4 digits, zero-padded to sort like the codes)."""
-    width = max(4, len(str(max(n_workers - 1, 0))))
-    return np.char.add("w", np.char.zfill(np.arange(n_workers).astype(str), width))
-
-
-@dataclass(frozen=True)
-class WorkerTable:
-    """True parameters of the workers (index = worker code).
-
-    Attributes
-    ----------
-    kind : ndarray of str
-        One of :data:`KINDS` per worker.
-    accuracy : ndarray of float64
-        Probability of a right answer on a task of median difficulty under the class prior
-        (uniform spammer ``1/K``, constant spammer the prior of its label, adversary 0).
-    is_expert : ndarray of bool
-    constant_label : ndarray of int32
-        A constant spammer's label, -1 for other workers.
-    confusion : ndarray of float64, shape (n_workers, K, K), or None
-        ``confusion[w, true, answer]`` for ``worker_model="full"``; None for one-coin crowds.
-    n_classes : int
-    """
-
-    kind: np.ndarray
-    accuracy: np.ndarray
-    is_expert: np.ndarray
-    constant_label: np.ndarray
-    confusion: np.ndarray | None
-    n_classes: int
-
-    @property
-    def n_workers(self) -> int:
-        return int(self.accuracy.shape[0])
-
-    @property
-    def kind_code(self) -> np.ndarray:
-        """Kinds as int8 codes into :data:`KINDS`."""
-        code = np.full(self.kind.shape, -1, dtype=np.int8)
-        for i, name in enumerate(KINDS):
-            code[self.kind == name] = i
-        if (code < 0).any():
-            raise ValueError(f"unknown worker kind(s) {sorted(set(self.kind[code < 0]))}; use {KINDS}")
-        return code
-
-    def correct_matrix(self) -> np.ndarray:
-        """``P(correct | true class)`` at median difficulty, shape (n_workers, K)."""
-        if self.confusion is not None:
-            return np.diagonal(self.confusion, axis1=1, axis2=2).copy()
-        return np.repeat(self.accuracy[:, None], self.n_classes, axis=1)
-
-
-def _beta(rng: np.random.Generator, mean: float, sd: float, n: int) -> np.ndarray:
-    if sd == 0 or mean in (0.0, 1.0):
-        return np.full(n, mean)
-    nu = mean * (1 - mean) / sd**2 - 1
-    return rng.beta(mean * nu, (1 - mean) * nu, n)
-
-
-def _adversary_map(config: CrowdConfig) -> np.ndarray:
-    """Label an adversary gives for each true label."""
-    K = config.n_classes
-    if config.adversary_kind == "shift":
-        return ((np.arange(K) + 1) % K).astype(np.int32)
-    others = np.where(np.eye(K, dtype=bool), np.inf, config.prior[None, :])
-    return others.argmin(axis=1).astype(np.int32)  # argmin: the lowest code on ties
-
-
-def _one_coin(acc: np.ndarray, K: int) -> np.ndarray:
-    eye = np.eye(K)
-    return acc[:, None, None] * eye + ((1 - acc) / (K - 1))[:, None, None] * (1 - eye)
-
-
-def sample_workers(config: CrowdConfig) -> WorkerTable:
-    """Draw the workers of `config`: a :class:`WorkerTable` (kinds, accuracies, confusions).
-
-    Kinds go to a random permutation of the workers: ``round(share * n_workers)`` experts,
-    spammers and adversaries, the rest normal.
-    """
-    rng = np.random.default_rng(np.random.SeedSequence(config.seed, spawn_key=(_WORKER_STREAM,)))
-    n, K, prior = config.n_workers, config.n_classes, config.prior
-    counts = [round(s * n) for s in (config.expert_share, config.spammer_share, config.adversary_share)]
-    if sum(counts) > n:
-        raise ValueError(f"the shares round to {sum(counts)} special workers out of {n}")
-    spam = _SPAM_U if config.spammer_kind == "uniform" else _SPAM_C
-    code = np.empty(n, dtype=np.int8)
-    code[rng.permutation(n)] = np.repeat([_EXPERT, spam, _ADV, _NORMAL], counts + [n - sum(counts)])
-    acc = _beta(rng, config.accuracy_mean, config.accuracy_spread, n)
-    const = rng.integers(0, K, n)
-    eye = np.eye(K)
-    confusion = None
-    if config.worker_model == "full":
-        base = _one_coin(acc, K) * config.confusion_concentration
-        g = rng.standard_gamma(base)
-        sums = g.sum(axis=2, keepdims=True)
-        confusion = np.where(sums > 0, g / np.where(sums > 0, sums, 1), base / base.sum(2, keepdims=True))
-        confusion[code == _EXPERT] = _one_coin(np.full(counts[0], config.expert_accuracy), K)
-        confusion[code == _SPAM_U] = 1.0 / K
-        confusion[code == _SPAM_C] = eye[const[code == _SPAM_C]][:, None, :]
-        confusion[code == _ADV] = eye[_adversary_map(config)]
-        accuracy = np.einsum("k,wkk->w", prior, confusion)
-    else:
-        accuracy = acc.copy()
-        accuracy[code == _EXPERT] = config.expert_accuracy
-        accuracy[code == _SPAM_U] = 1.0 / K
-        accuracy[code == _SPAM_C] = prior[const[code == _SPAM_C]]
-        accuracy[code == _ADV] = 0.0
-    return WorkerTable(kind=np.array(KINDS)[code], accuracy=accuracy, is_expert=code == _EXPERT,
-                       constant_label=np.where(code == _SPAM_C, const, -1).astype(np.int32),
-                       confusion=confusion, n_classes=K)
 
 
 def _assign(rng: np.random.Generator, m: np.ndarray, n: int) -> np.ndarray:
@@ -412,7 +153,7 @@ class _Prepared:
         self.p_correct = sigmoid_exp(self.alpha)
         self.alpha32 = self.alpha.astype(np.float32)
         self.const = workers.constant_label.astype(np.int32)
-        self.adv = _adversary_map(config)
+        self.adv = adversary_map(config)
         self.cum = None
         if workers.confusion is not None:
             off = workers.confusion * (1 - np.eye(K))
@@ -468,28 +209,28 @@ def _chunk(config: CrowdConfig, prep: _Prepared, chunk: int) -> dict[str, np.nda
     del wrong, wy
     code = prep.code[worker]
     is_trap = np.zeros(T, dtype=bool)
-    if config.worker_correlation > 0 and _NORMAL in prep.present:
+    if config.worker_correlation > 0 and NORMAL in prep.present:
         crng = np.random.default_rng(copy_ss)
         shared_ok = crng.random(T) < sigmoid_exp(_logit(config.accuracy_mean) * beta)
         shared = np.where(shared_ok, y, _wrong(y, crng.integers(0, K - 1, T), K))
-        copy = (crng.random(N, dtype=np.float32) < config.worker_correlation) & (code == _NORMAL)
+        copy = (crng.random(N, dtype=np.float32) < config.worker_correlation) & (code == NORMAL)
         label[copy] = shared[tj[copy]]
     if config.trap_share > 0:
         trng = np.random.default_rng(trap_ss)
         is_trap = trng.random(T) < config.trap_share
         trap_label = _wrong(y, trng.integers(0, K - 1, T), K)
-        if _NORMAL in prep.present:
+        if NORMAL in prep.present:
             trap = (trng.random(N, dtype=np.float32) < config.trap_strength) & is_trap[tj]
-            trap &= code == _NORMAL
+            trap &= code == NORMAL
             label[trap] = trap_label[tj[trap]]
-    if _SPAM_U in prep.present:
-        sel = code == _SPAM_U
+    if UNIFORM_SPAMMER in prep.present:
+        sel = code == UNIFORM_SPAMMER
         label[sel] = np.minimum(u_other[sel] * K, K - 1).astype(np.int32)
-    if _SPAM_C in prep.present:
-        sel = code == _SPAM_C
+    if CONSTANT_SPAMMER in prep.present:
+        sel = code == CONSTANT_SPAMMER
         label[sel] = prep.const[worker[sel]]
-    if _ADV in prep.present:
-        sel = code == _ADV
+    if ADVERSARY in prep.present:
+        sel = code == ADVERSARY
         label[sel] = prep.adv[yj[sel]]
     return {
         "task": tj.astype(np.int64) + start,

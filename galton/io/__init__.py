@@ -4,19 +4,20 @@
   the same rules for every entry point (CLI, API, datasets, distributed ingest).
 - :mod:`galton.io._write` — every output written atomically (a hidden temporary, then a rename), and
   results tables in the user's own ids and label values.
+- :mod:`galton.io._temporaries` — the writers' hidden temporaries, removed after an interrupt or at exit.
 """
 
 from __future__ import annotations
 
 from ._read import FrameKind, frame_kind, input_columns, input_files, read_input, to_arrow
 from ._plan import OutputError, plan_output
+from ._temporaries import remove_temporaries
 from ._write import (
     FORMATS,
     MARKER,
     PARQUET_ZSTD_LEVEL,
     atomic_dir,
     check_replaceable,
-    remove_temporaries,
     results_table,
     table_format,
     to_arrow_table,

@@ -24,11 +24,9 @@ Examples
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import json
 import os
-import secrets
 import shutil
 import sys
 from pathlib import Path
@@ -37,6 +35,8 @@ from typing import Any, Iterator, Literal
 import pyarrow as pa
 
 from ._results import results_table
+from ._temporaries import (create_temp_file, fsync_dir, fsync_tree, remove_temporaries, remove_temporaries_of,
+                          temp_name, track, untrack)
 
 __all__ = [
     "MARKER", "STDOUT", "atomic_dir", "check_replaceable", "remove_temporaries", "results_table", "table_format",
@@ -144,86 +144,6 @@ def _check_parent(path: Path) -> None:
         raise IsADirectoryError(f"{str(path)!r} is a directory; give a file name")
 
 
-def _temp_name(path: Path, suffix: str) -> Path:
-    return path.with_name(f".{path.name}.{secrets.token_hex(6)}{suffix}")
-
-
-# Live temporaries of this process: path -> (pid, where to move it back if that path is missing).
-# remove_temporaries() (the CLI after an interrupt or error, and atexit) deletes them.
-_LIVE: dict[str, tuple[int, str | None]] = {}
-_ATEXIT: list[bool] = []
-
-
-def _track(path: Path, restore_to: Path | None = None) -> None:
-    if not _ATEXIT:
-        atexit.register(remove_temporaries)
-        _ATEXIT.append(True)
-    _LIVE[str(path)] = (os.getpid(), None if restore_to is None else str(restore_to))
-
-
-def _untrack(path: Path) -> None:
-    _LIVE.pop(str(path), None)
-
-
-def remove_temporaries() -> list[str]:
-    """Delete every temporary file and directory this process's writers still hold.
-
-    A previous output moved aside while a directory was being replaced is moved back when the
-    destination is missing. Called by the ``galton`` command after an interrupt or an error, and
-    at exit. Returns the paths removed (or restored).
-    """
-    done = []
-    for path, (pid, restore_to) in reversed(list(_LIVE.items())):
-        if pid != os.getpid():  # a forked child: the temporaries are its parent's
-            continue
-        try:
-            if restore_to is not None and not os.path.lexists(restore_to) and os.path.lexists(path):
-                os.replace(path, restore_to)
-            elif os.path.isdir(path) and not os.path.islink(path):
-                shutil.rmtree(path, ignore_errors=True)
-            elif os.path.lexists(path):
-                os.unlink(path)
-            else:
-                _LIVE.pop(path, None)
-                continue
-            done.append(path)
-        except OSError:  # pragma: no cover - leave it; its hidden name keeps it out of reads
-            pass
-        _LIVE.pop(path, None)
-    return done
-
-
-def _create_temp_file(path: Path) -> tuple[int, Path]:
-    """A new empty hidden file next to ``path`` (mode 0666 less the umask, like a plain open)."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    for _ in range(100):
-        tmp = _temp_name(path, ".tmp")
-        _track(tmp)  # before it exists: an interrupt right after the open still finds it
-        try:
-            return os.open(tmp, flags, 0o666), tmp
-        except FileExistsError:  # pragma: no cover - 48 random bits
-            _untrack(tmp)
-            continue
-        except BaseException:
-            _untrack(tmp)
-            raise
-    raise FileExistsError(f"could not create a temporary file next to {path}")  # pragma: no cover
-
-
-def _fsync_dir(path: Path) -> None:
-    """Make a rename in ``path`` durable (POSIX); a no-op where directories cannot be opened."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # pragma: no cover - Windows
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover - some file systems refuse fsync on directories
-        pass
-    finally:
-        os.close(fd)
-
-
 def _write_to(fh: Any, table: pa.Table, fmt: TableFormat) -> None:
     """Write ``table`` to the open binary file ``fh`` in format ``fmt``."""
     if fmt == "parquet":
@@ -284,7 +204,7 @@ def write_table(table: Any, path: str | os.PathLike[str], *, format: TableFormat
     fmt = format or table_format(path)
     arrow = to_arrow_table(table)
     _check_parent(path)
-    fd, tmp = _create_temp_file(path)
+    fd, tmp = create_temp_file(path)
     try:
         with os.fdopen(fd, "wb") as fh:
             _write_to(fh, arrow, fmt)
@@ -293,22 +213,11 @@ def write_table(table: Any, path: str | os.PathLike[str], *, format: TableFormat
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
-        _untrack(tmp)
+        untrack(tmp)
         raise
-    _untrack(tmp)
-    _fsync_dir(path.parent)
+    untrack(tmp)
+    fsync_dir(path.parent)
     return path
-
-
-def _fsync_tree(root: Path) -> None:
-    for dirpath, _, files in os.walk(root):
-        for name in files:
-            fd = os.open(os.path.join(dirpath, name), os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        _fsync_dir(Path(dirpath))
 
 
 def _files_under(root: Path) -> list[str]:
@@ -408,45 +317,27 @@ def atomic_dir(path: str | os.PathLike[str], *, overwrite: bool = True) -> Itera
     if os.path.lexists(path) and not overwrite:
         raise FileExistsError(f"{str(path)!r} exists; pass overwrite=True to replace it")
     check_replaceable(path)
-    tmp = _temp_name(path, ".tmp")
-    _track(tmp)
+    tmp = temp_name(path, ".tmp")
+    track(tmp)
     try:
         tmp.mkdir()
         yield tmp
         _write_marker(tmp)
-        _fsync_tree(tmp)
+        fsync_tree(tmp)
         if os.path.lexists(path):
             check_replaceable(path)  # it may have changed while the block ran
-            old = _temp_name(path, ".old")
-            _track(old, restore_to=path)  # an interrupt between the renames puts it back
+            old = temp_name(path, ".old")
+            track(old, restore_to=path)  # an interrupt between the renames puts it back
             os.replace(path, old)
             os.replace(tmp, path)
-            _untrack(tmp)
+            untrack(tmp)
             shutil.rmtree(old, ignore_errors=True)
-            _untrack(old)
+            untrack(old)
         else:
             os.replace(tmp, path)
     except BaseException:
         remove_temporaries_of((tmp,), restore=(path,))
         raise
     finally:
-        _untrack(tmp)
-    _fsync_dir(path.parent)
-
-
-def remove_temporaries_of(paths: Any, restore: Any = ()) -> None:
-    """Remove the given temporaries now (and move back a previous output that is missing)."""
-    for p in [str(p) for p in paths]:
-        if os.path.isdir(p) and not os.path.islink(p):
-            shutil.rmtree(p, ignore_errors=True)
-        elif os.path.lexists(p):
-            os.unlink(p)
-        _untrack(Path(p))
-    for dest in [str(d) for d in restore]:
-        for live, (pid, back) in list(_LIVE.items()):
-            if back == dest and pid == os.getpid():
-                if not os.path.lexists(dest) and os.path.lexists(live):
-                    os.replace(live, dest)
-                else:
-                    shutil.rmtree(live, ignore_errors=True)
-                _LIVE.pop(live, None)
+        untrack(tmp)
+    fsync_dir(path.parent)

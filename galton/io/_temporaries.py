@@ -1,0 +1,126 @@
+"""The temporaries of galton's writers: hidden names next to the destination, tracked per process
+so that :func:`remove_temporaries` (the ``galton`` command after an interrupt or an error, and
+``atexit``) deletes whatever a writer of :mod:`galton.io._write` left, and moves back a previous
+output that was set aside while a directory was being replaced.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import secrets
+import shutil
+from pathlib import Path
+from typing import Any
+
+__all__ = ["create_temp_file", "fsync_dir", "fsync_tree", "remove_temporaries", "remove_temporaries_of",
+           "temp_name", "track", "untrack"]
+
+
+def temp_name(path: Path, suffix: str) -> Path:
+    return path.with_name(f".{path.name}.{secrets.token_hex(6)}{suffix}")
+
+
+# Live temporaries of this process: path -> (pid, where to move it back if that path is missing).
+# remove_temporaries() (the CLI after an interrupt or error, and atexit) deletes them.
+_LIVE: dict[str, tuple[int, str | None]] = {}
+_ATEXIT: list[bool] = []
+
+
+def track(path: Path, restore_to: Path | None = None) -> None:
+    if not _ATEXIT:
+        atexit.register(remove_temporaries)
+        _ATEXIT.append(True)
+    _LIVE[str(path)] = (os.getpid(), None if restore_to is None else str(restore_to))
+
+
+def untrack(path: Path) -> None:
+    _LIVE.pop(str(path), None)
+
+
+def remove_temporaries() -> list[str]:
+    """Delete every temporary file and directory this process's writers still hold.
+
+    A previous output moved aside while a directory was being replaced is moved back when the
+    destination is missing. Called by the ``galton`` command after an interrupt or an error, and
+    at exit. Returns the paths removed (or restored).
+    """
+    done = []
+    for path, (pid, restore_to) in reversed(list(_LIVE.items())):
+        if pid != os.getpid():  # a forked child: the temporaries are its parent's
+            continue
+        try:
+            if restore_to is not None and not os.path.lexists(restore_to) and os.path.lexists(path):
+                os.replace(path, restore_to)
+            elif os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path, ignore_errors=True)
+            elif os.path.lexists(path):
+                os.unlink(path)
+            else:
+                _LIVE.pop(path, None)
+                continue
+            done.append(path)
+        except OSError:  # pragma: no cover - leave it; its hidden name keeps it out of reads
+            pass
+        _LIVE.pop(path, None)
+    return done
+
+
+def create_temp_file(path: Path) -> tuple[int, Path]:
+    """A new empty hidden file next to ``path`` (mode 0666 less the umask, like a plain open)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = temp_name(path, ".tmp")
+        track(tmp)  # before it exists: an interrupt right after the open still finds it
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:  # pragma: no cover - 48 random bits
+            untrack(tmp)
+            continue
+        except BaseException:
+            untrack(tmp)
+            raise
+    raise FileExistsError(f"could not create a temporary file next to {path}")  # pragma: no cover
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename in ``path`` durable (POSIX); a no-op where directories cannot be opened."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # pragma: no cover - Windows
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover - some file systems refuse fsync on directories
+        pass
+    finally:
+        os.close(fd)
+
+
+def fsync_tree(root: Path) -> None:
+    for dirpath, _, files in os.walk(root):
+        for name in files:
+            fd = os.open(os.path.join(dirpath, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        fsync_dir(Path(dirpath))
+
+
+def remove_temporaries_of(paths: Any, restore: Any = ()) -> None:
+    """Remove the given temporaries now (and move back a previous output that is missing)."""
+    for p in [str(p) for p in paths]:
+        if os.path.isdir(p) and not os.path.islink(p):
+            shutil.rmtree(p, ignore_errors=True)
+        elif os.path.lexists(p):
+            os.unlink(p)
+        untrack(Path(p))
+    for dest in [str(d) for d in restore]:
+        for live, (pid, back) in list(_LIVE.items()):
+            if back == dest and pid == os.getpid():
+                if not os.path.lexists(dest) and os.path.lexists(live):
+                    os.replace(live, dest)
+                else:
+                    shutil.rmtree(live, ignore_errors=True)
+                _LIVE.pop(live, None)
