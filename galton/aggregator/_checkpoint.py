@@ -101,9 +101,14 @@ def unflatten_params(arrays: Any, spec: Any) -> Any:
 # fingerprint
 # --------------------------------------------------------------------------------------------------
 def shard_digest(shard: Any) -> str:
-    """Hash of a shard's content (engine function: runs where the shard lives)."""
+    """Hash of a shard's content (engine function: runs where the shard lives): the arrays it has
+    of task shards (judgments, gold), pairwise shards (comparisons) and choice shards (events in CSR
+    layout), its task names, the digest of the vocabulary its codes stand for (``vocab``: the item
+    names of preference shards) and its sizes. Task shards hash as they always did (the names added
+    for preference shards are absent there), so their checkpoints still match."""
     h = hashlib.blake2b(digest_size=16)
-    for name in ("task_ids", "indptr", "worker", "label", "gold"):
+    for name in ("task_ids", "indptr", "worker", "label", "gold", "left", "right", "outcome", "ptr",
+                 "items", "chosen"):
         a = getattr(shard, name, None)
         if isinstance(a, np.ndarray):
             h.update(name.encode())
@@ -111,7 +116,13 @@ def shard_digest(shard: Any) -> str:
     names = getattr(shard, "task_names", None)
     if isinstance(names, np.ndarray):
         h.update(names.astype(str).tobytes() if names.dtype == object else names.tobytes())
+    vocab = getattr(shard, "vocab", None)
+    if isinstance(vocab, str):
+        h.update(f"vocab={vocab}".encode())
     h.update(str((getattr(shard, "n_workers", 0), getattr(shard, "n_labels", 0))).encode())
+    for name in ("n_items", "holds_prior"):
+        if hasattr(shard, name):
+            h.update(f"{name}={getattr(shard, name)}".encode())
     return h.hexdigest()
 
 

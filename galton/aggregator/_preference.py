@@ -12,7 +12,11 @@ comparison's fitted probability that its left item is better). The virtual compa
 Driver. The models use the one iteration driver :meth:`EMAggregator._run` unchanged: an MM step
 (Bradley-Terry, Crowd-BT, Plackett-Luce) or a quasi-Newton step (noisy Bradley-Terry) is an
 ``_m_step`` over additive statistics. :meth:`PreferenceAggregator.fit` replaces only the data
-encoding (``Comparisons`` / ``Choices`` instead of ``Judgments``) and the result building.
+encoding (``Comparisons`` / ``Choices`` instead of ``Judgments``) and the result building
+(:mod:`galton.aggregator._pref_results`). Checkpoints (``fit(..., checkpoint_dir=...)``) are the
+driver's: the parameters and the model's ``memory`` (the Newman safeguard's last accepted point,
+the L-BFGS state) are saved and a fit on the same data resumes bit-identically. A shard's digest
+covers its comparisons (or choice events) and, through ``vocab``, the item names its codes stand for.
 
 Standard errors. ``se`` comes from the Fisher information ``I`` of the log-scores (worker parameters
 held at their estimates) and measures the score *relative to the average item* (only differences of
@@ -26,21 +30,25 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import hashlib
+import os
+
 import numpy as np
 
 from .._math import EPS, log_sigmoid, sigmoid
 from ..pairwise import Choices, Comparisons
-from ._base import EMAggregator, NotFittedError
+from ._base import EMAggregator
+from ._checkpoint import Checkpointer
 from ._engine import open_engine
 from ._pref_kernels import bt_pass, vdot
-from ._results import crowdkit_scores
+from ._pref_results import Z95, ItemOutput, PreferenceResults
 
 __all__ = ["PairShard", "ChoiceShard", "PreferenceAggregator", "PairwiseAggregator", "bt_stats",
-           "theta_update", "best_shift", "prior_terms", "log_sigmoid", "sigmoid",
-           "DENSE_SE_MAX", "Z95"]
+           "theta_update", "best_shift", "prior_terms", "log_sigmoid", "sigmoid", "vocabulary_digest",
+           "DENSE_SE_MAX", "Z95", "ItemOutput"]
 
 DENSE_SE_MAX = 1000  #: up to this many items the standard errors use the exact inverse information
-Z95 = 1.959963984540054  #: two-sided 95% normal quantile for ``lower`` / ``upper``
+_ItemOutput = ItemOutput  # the name ratings.py imports (it may import ItemOutput from _pref_results)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -58,6 +66,7 @@ class PairShard:
     n_items: int
     n_workers: int
     holds_prior: bool = False
+    vocab: str = ""  # digest of the item names the codes stand for (set when checkpointing)
     state: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -77,6 +86,7 @@ class ChoiceShard:
     n_items: int
     n_workers: int
     holds_prior: bool = False
+    vocab: str = ""  # digest of the item names the codes stand for (set when checkpointing)
     state: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -90,6 +100,14 @@ class ChoiceShard:
             ev = np.repeat(np.arange(self.chosen.size, dtype=np.int64), np.diff(self.ptr))
             self.state["_event_of"] = ev
         return ev
+
+
+def vocabulary_digest(names: np.ndarray) -> str:
+    """Hash of a vocabulary (its dtype and values): codes mean nothing without the names they stand
+    for, so the shards of a checkpointed fit carry it and other items with the same codes start over."""
+    arr = np.asarray(names)
+    raw = arr.astype(str) if arr.dtype == object else np.ascontiguousarray(arr)
+    return hashlib.blake2b(str(arr.dtype).encode() + raw.tobytes(), digest_size=16).hexdigest()
 
 
 def _blocks(n: int, n_shards: int) -> list[tuple[int, int]]:
@@ -205,52 +223,13 @@ def check_method(method: str) -> None:
         raise ValueError(f"method must be 'newman' or 'mm', not {method!r}")
 
 
-# --------------------------------------------------------------------------------------------------
-# results
-# --------------------------------------------------------------------------------------------------
-class _ItemOutput:
-    """Item-level results in the user's frame kind."""
-
-    def __init__(self, kind: str):
-        self.kind = "polars" if kind == "dict" else kind
-        if self.kind not in ("pandas", "polars", "arrow"):
-            raise ValueError(f"output must be 'pandas', 'polars' or 'arrow', not {kind!r}")
-
-    def table(self, cols: dict[str, Any], index: str | None = None) -> Any:
-        if self.kind == "pandas":
-            import pandas as pd
-
-            df = pd.DataFrame(cols)
-            return df.set_index(index) if index else df
-        if self.kind == "polars":
-            import polars as pl
-
-            return pl.DataFrame(cols)
-        import pyarrow as pa
-
-        return pa.table(cols)
-
-    def series(self, names: np.ndarray, values: np.ndarray, index: str, name: str) -> Any:
-        import pandas as pd
-
-        return pd.Series(values, index=pd.Index(names, name=index), name=name)
-
-
-class PreferenceAggregator(EMAggregator):
+class PreferenceAggregator(PreferenceResults, EMAggregator):
     """Base of the preference models: encode, shard, run the one driver, build the results.
 
-    Fitted attributes: ``scores_`` (log-scores: ``P(i preferred to j) = 1 / (1 + exp(s_j - s_i))``;
-    a pandas Series by item for pandas input, else a table ``item, score, se, lower, upper``),
-    ``intervals_`` (that table for every output kind; pandas: indexed by item), ``ranking_`` (items
-    best first), ``pair_probas_`` (every compared pair ``left < right`` in item order: ``n``
-    comparisons, ``observed`` share won by ``left``, fitted ``proba`` that ``left`` is preferred —
-    the soft label a reward model trains on), ``n_iter_``, ``converged_``, ``history_`` /
-    ``loss_history_`` (objective per iteration), ``comparisons_`` (the encoded data).
+    Fitted attributes: those of :class:`~galton.aggregator._pref_results.PreferenceResults`
+    (``scores_``, ``intervals_``, ``ranking_``, ``pair_probas_``, ...), ``n_iter_``,
+    ``converged_``, ``history_`` / ``loss_history_`` (objective per iteration).
     """
-
-    #: pandas ``scores_`` on crowd-kit's scale ("softmax" or "expit") for the crowd-kit-named
-    #: classes; None: the log-scores θ (``scores_values_``) in a Series named ``score``
-    _crowdkit_scores: str | None = None
 
     kind = "pairwise"
     monotone = True
@@ -266,20 +245,14 @@ class PreferenceAggregator(EMAggregator):
     def _prior_strength(self) -> float:
         return float(self.prior)
 
-    def _theta(self, params: Any) -> np.ndarray:
-        return params["theta"]
-
     def _pair_info(self, shard: PairShard, params: Any) -> np.ndarray:
         """Fisher information about ``d = θ_left - θ_right`` carried by each comparison."""
         raise NotImplementedError
 
-    def _row_probas(self, data: Any, theta: np.ndarray) -> np.ndarray:
-        """Per row of the data, the fitted probability that its left item is preferred."""
-        return sigmoid(theta[data.left] - theta[data.right])
-
     # ---------------------------------------------------------------- fit
     def fit(self, data: Any, gold: Any = None, *, engine: Any = None,  # type: ignore[override]
             n_shards: int | None = None, output: str | None = None,
+            checkpoint_dir: str | os.PathLike[str] | None = None, checkpoint_every: int = 1,
             **encode_options: Any) -> "PreferenceAggregator":
         """Fit the model.
 
@@ -292,6 +265,9 @@ class PreferenceAggregator(EMAggregator):
         engine : None / "local" / "ray" / an engine object; overrides the ``engine`` parameter.
         n_shards : number of comparison blocks (default: 1 locally, the CPU count on Ray).
         output : "pandas", "polars" or "arrow"; default: the input's own frame type.
+        checkpoint_dir, checkpoint_every : save the parameters and the model's memory there every
+            ``checkpoint_every`` iterations (and at the end); a fit started again with the same
+            directory, data and model parameters resumes, as :meth:`EMAggregator.fit` does.
         **encode_options : column names (``worker_col``, ``left_col``, ``right_col``, ``label_col``,
             ``options_col``, ``choice_col``, ``ranking_col``), ``tie=``, ``on_invalid=``.
         """
@@ -310,9 +286,16 @@ class PreferenceAggregator(EMAggregator):
             return self
         self._check_memory(obj)
         rng = np.random.default_rng(self.random_state)
+        ckpt = None if checkpoint_dir is None else Checkpointer(checkpoint_dir, checkpoint_every)
         eng, own = open_engine(self, engine, n_shards)
         try:
-            eng.load_shards(self._make_shards(obj, int(getattr(eng, "n_shards", 1) or 1)), obj.n_judgments)
+            shards = self._make_shards(obj, int(getattr(eng, "n_shards", 1) or 1))
+            if ckpt is not None:  # the driver's checkpoints, as EMAggregator.fit sets them up
+                self._checkpointer = ckpt
+                vocab = vocabulary_digest(obj.item_names)
+                for s in shards:
+                    s.vocab = vocab
+            eng.load_shards(shards, obj.n_judgments)
             self._collect = False  # per-row probabilities are computed from the scores on demand
             params, _ = self._run(eng, obj, rng)
             dense = obj.n_items <= DENSE_SE_MAX
@@ -321,6 +304,7 @@ class PreferenceAggregator(EMAggregator):
             if own:
                 eng.close()
             self.__dict__.pop("_collect", None)
+            self.__dict__.pop("_checkpointer", None)
         self._store_results(obj, params, info, output)
         self._finish(params, obj)
         return self
@@ -349,130 +333,6 @@ class PreferenceAggregator(EMAggregator):
             if not np.isscalar(full):
                 full = full + np.diag(add)
         return {"diag": diag, "full": full}
-
-    @staticmethod
-    def _standard_errors(info: dict[str, Any]) -> np.ndarray:
-        """Standard error of each log-score relative to the average item, ``se(θ_i - mean θ)``.
-
-        Only differences of scores have meaning; the location is pinned by the weak prior alone,
-        so the absolute variance of every score would carry the (large, irrelevant) uncertainty
-        of that location. Dense path: the diagonal of ``P I^-1 P`` with ``P`` the centring
-        projection (``I^+`` without a prior). Diagonal path: ``1 / sqrt(I_ii)``.
-        """
-        full = info["full"]
-        if np.isscalar(full):
-            with np.errstate(divide="ignore"):
-                return 1.0 / np.sqrt(np.maximum(info["diag"], 0.0))
-        try:
-            cov = np.linalg.inv(full)
-        except np.linalg.LinAlgError:
-            cov = np.linalg.pinv(full, hermitian=True)
-        if not np.isfinite(cov).all():
-            cov = np.linalg.pinv(full, hermitian=True)
-        row = cov.mean(axis=1)
-        var = np.diag(cov) - 2 * row + row.mean()
-        return np.sqrt(np.maximum(var, 0.0))
-
-    # ---------------------------------------------------------------- results
-    def _pair_table(self, data: Any, theta: np.ndarray) -> tuple[np.ndarray, ...]:
-        a, b, n, wins, _ = data.pairs()
-        return a, b, n, wins / n, sigmoid(theta[a] - theta[b])
-
-    def _store_results(self, data: Any, params: Any, info: dict[str, Any], output: str | None) -> None:
-        self._store_scores(data, self._theta(params), self._standard_errors(info), output)
-
-    def _store_scores(self, data: Any, theta: np.ndarray, se: np.ndarray, output: str | None) -> None:
-        out = _ItemOutput(output or data.source_kind)
-        names = data.item_names
-        self.comparisons_ = data
-        self.scores_values_ = theta
-        self.se_values_ = se
-        cols = {"item": names, "score": theta, "se": se, "lower": theta - Z95 * se, "upper": theta + Z95 * se}
-        self.intervals_ = out.table(cols, index="item")
-        if out.kind != "pandas":
-            self.scores_ = out.table(cols)
-        elif self._crowdkit_scores is None:
-            self.scores_ = out.series(names, theta, "item", "score")
-        else:
-            self.scores_ = crowdkit_scores(names, theta, self._crowdkit_scores)
-        order = np.lexsort((np.arange(theta.size), -theta))
-        rank = np.arange(1, theta.size + 1)
-        if out.kind == "pandas":
-            import pandas as pd
-
-            self.ranking_ = pd.Series(names[order], index=pd.Index(rank, name="rank"), name="item")
-        else:
-            self.ranking_ = out.table({"rank": rank, "item": names[order], "score": theta[order]})
-        self.loss_history_ = list(self.history_)
-        self._out = out
-
-    # ---------------------------------------------------------------- results built on first use
-    # (with a million comparisons, the distinct pairs and per-row probabilities cost more than
-    # the fit itself; a pipeline that wants the scores only should not pay for them)
-    def _lazy_result(self, name: str, build: Any) -> Any:
-        self._check_fitted()
-        cache = self.__dict__.setdefault("_lazy", {})
-        if name not in cache:
-            cache[name] = build()
-        return cache[name]
-
-    @property
-    def pair_probas_(self) -> Any:
-        """Every compared pair ``left < right`` (item order): ``n`` comparisons, ``observed`` share
-        won by ``left``, fitted ``proba`` that ``left`` is preferred (built on first access)."""
-
-        def build() -> Any:
-            names = self.comparisons_.item_names
-            a, b, n, observed, proba = self._pair_table(self.comparisons_, self.scores_values_)
-            return self._out.table({"left": names[a], "right": names[b], "n": n, "observed": observed,
-                                    "proba": proba})
-
-        return self._lazy_result("pair_probas", build)
-
-    @property
-    def row_probas_(self) -> np.ndarray:
-        """Per input row (after dropped rows), the fitted probability of its left item (pairwise) or
-        of its choice (best-of-n) — built on first access."""
-        return self._lazy_result("row_probas", lambda: self._row_probas(self.comparisons_, self.scores_values_))
-
-    def _per_worker(self, data: Any, values: np.ndarray, name: str) -> Any:
-        if self._out.kind == "pandas":
-            return self._out.series(data.worker_names, values, "worker", name)
-        return self._out.table({"worker": data.worker_names, name: values})
-
-    # ---------------------------------------------------------------- public API
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "scores_"):
-            raise NotFittedError(
-                f"this {type(self).__name__} is not fitted yet; call fit(data) or fit_predict(data) first"
-            )
-
-    def predict(self, data: Any = None) -> Any:
-        """The fitted item scores (``scores_``)."""
-        self._check_fitted()
-        if data is not None:
-            raise NotImplementedError(f"{type(self).__name__} scores the items it was fitted on; "
-                                      "call fit_predict(data) for new comparisons")
-        return self.scores_
-
-    def predict_proba(self, data: Any = None) -> Any:
-        """The fitted preference probability of every compared pair (``pair_probas_``)."""
-        self._check_fitted()
-        if data is not None:
-            raise NotImplementedError(f"{type(self).__name__} scores the pairs it was fitted on; "
-                                      "call fit_predict_proba(data) for new comparisons")
-        return self.pair_probas_
-
-    def fit_predict(self, data: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-        """Fit and return ``scores_`` (crowd-kit's ``fit_predict``)."""
-        return self.fit(data, **kwargs).scores_
-
-    def fit_predict_proba(self, data: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-        """Fit and return ``pair_probas_``."""
-        return self.fit(data, **kwargs).pair_probas_
-
-    def _finish(self, params: Any, data: Any) -> None:
-        pass
 
 
 class PairwiseAggregator(PreferenceAggregator):

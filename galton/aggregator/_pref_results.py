@@ -1,0 +1,198 @@
+"""Results of the preference models (Bradley-Terry family, Plackett-Luce): item scores with standard
+errors and intervals, the ranking, and the per-pair / per-row probabilities built on first use.
+
+:class:`PreferenceResults` is the results half of
+:class:`~galton.aggregator._preference.PreferenceAggregator`; the fit (data, shards, the driver)
+lives there. Standard errors come from the Fisher information the fit sums over the shards (see
+that module's docstring).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._math import sigmoid
+from ._base import NotFittedError
+from ._results import crowdkit_scores
+
+__all__ = ["ItemOutput", "PreferenceResults", "standard_errors", "Z95"]
+
+Z95 = 1.959963984540054  #: two-sided 95% normal quantile for ``lower`` / ``upper``
+
+
+class ItemOutput:
+    """Item-level results in the user's frame kind."""
+
+    def __init__(self, kind: str):
+        self.kind = "polars" if kind == "dict" else kind
+        if self.kind not in ("pandas", "polars", "arrow"):
+            raise ValueError(f"output must be 'pandas', 'polars' or 'arrow', not {kind!r}")
+
+    def table(self, cols: dict[str, Any], index: str | None = None) -> Any:
+        if self.kind == "pandas":
+            import pandas as pd
+
+            df = pd.DataFrame(cols)
+            return df.set_index(index) if index else df
+        if self.kind == "polars":
+            import polars as pl
+
+            return pl.DataFrame(cols)
+        import pyarrow as pa
+
+        return pa.table(cols)
+
+    def series(self, names: np.ndarray, values: np.ndarray, index: str, name: str) -> Any:
+        import pandas as pd
+
+        return pd.Series(values, index=pd.Index(names, name=index), name=name)
+
+
+def standard_errors(info: dict[str, Any]) -> np.ndarray:
+    """Standard error of each log-score relative to the average item, ``se(θ_i - mean θ)``.
+
+    Only differences of scores have meaning; the location is pinned by the weak prior alone, so the
+    absolute variance of every score would carry the (large, irrelevant) uncertainty of that
+    location. Dense path (``info["full"]`` a matrix): the diagonal of ``P I^-1 P`` with ``P`` the
+    centring projection (``I^+`` without a prior). Diagonal path: ``1 / sqrt(I_ii)``.
+    """
+    full = info["full"]
+    if np.isscalar(full):
+        with np.errstate(divide="ignore"):
+            return 1.0 / np.sqrt(np.maximum(info["diag"], 0.0))
+    try:
+        cov = np.linalg.inv(full)
+    except np.linalg.LinAlgError:
+        cov = np.linalg.pinv(full, hermitian=True)
+    if not np.isfinite(cov).all():
+        cov = np.linalg.pinv(full, hermitian=True)
+    row = cov.mean(axis=1)
+    var = np.diag(cov) - 2 * row + row.mean()
+    return np.sqrt(np.maximum(var, 0.0))
+
+
+class PreferenceResults:
+    """Fitted attributes and the public API of the preference models.
+
+    ``scores_`` (log-scores: ``P(i preferred to j) = 1 / (1 + exp(s_j - s_i))``; a pandas Series by
+    item for pandas input, else a table ``item, score, se, lower, upper``), ``intervals_`` (that
+    table for every output kind; pandas: indexed by item), ``ranking_`` (items best first),
+    ``pair_probas_`` (every compared pair ``left < right`` in item order: ``n`` comparisons,
+    ``observed`` share won by ``left``, fitted ``proba`` that ``left`` is preferred — the soft label
+    a reward model trains on), ``row_probas_``, ``comparisons_`` (the encoded data).
+    """
+
+    #: pandas ``scores_`` on crowd-kit's scale ("softmax" or "expit") for the crowd-kit-named
+    #: classes; None: the log-scores θ (``scores_values_``) in a Series named ``score``
+    _crowdkit_scores: str | None = None
+
+    history_: list[float]
+
+    def _theta(self, params: Any) -> np.ndarray:
+        return params["theta"]
+
+    def _row_probas(self, data: Any, theta: np.ndarray) -> np.ndarray:
+        """Per row of the data, the fitted probability that its left item is preferred."""
+        return sigmoid(theta[data.left] - theta[data.right])
+
+    def _pair_table(self, data: Any, theta: np.ndarray) -> tuple[np.ndarray, ...]:
+        a, b, n, wins, _ = data.pairs()
+        return a, b, n, wins / n, sigmoid(theta[a] - theta[b])
+
+    def _store_results(self, data: Any, params: Any, info: dict[str, Any], output: str | None) -> None:
+        self._store_scores(data, self._theta(params), standard_errors(info), output)
+
+    def _store_scores(self, data: Any, theta: np.ndarray, se: np.ndarray, output: str | None) -> None:
+        out = ItemOutput(output or data.source_kind)
+        names = data.item_names
+        self.comparisons_ = data
+        self.scores_values_ = theta
+        self.se_values_ = se
+        cols = {"item": names, "score": theta, "se": se, "lower": theta - Z95 * se, "upper": theta + Z95 * se}
+        self.intervals_ = out.table(cols, index="item")
+        if out.kind != "pandas":
+            self.scores_ = out.table(cols)
+        elif self._crowdkit_scores is None:
+            self.scores_ = out.series(names, theta, "item", "score")
+        else:
+            self.scores_ = crowdkit_scores(names, theta, self._crowdkit_scores)
+        order = np.lexsort((np.arange(theta.size), -theta))
+        rank = np.arange(1, theta.size + 1)
+        if out.kind == "pandas":
+            import pandas as pd
+
+            self.ranking_ = pd.Series(names[order], index=pd.Index(rank, name="rank"), name="item")
+        else:
+            self.ranking_ = out.table({"rank": rank, "item": names[order], "score": theta[order]})
+        self.loss_history_ = list(self.history_)
+        self._out = out
+
+    # ---------------------------------------------------------------- results built on first use
+    # (with a million comparisons, the distinct pairs and per-row probabilities cost more than
+    # the fit itself; a pipeline that wants the scores only should not pay for them)
+    def _lazy_result(self, name: str, build: Any) -> Any:
+        self._check_fitted()
+        cache = self.__dict__.setdefault("_lazy", {})
+        if name not in cache:
+            cache[name] = build()
+        return cache[name]
+
+    @property
+    def pair_probas_(self) -> Any:
+        """Every compared pair ``left < right`` (item order): ``n`` comparisons, ``observed`` share
+        won by ``left``, fitted ``proba`` that ``left`` is preferred (built on first access)."""
+
+        def build() -> Any:
+            names = self.comparisons_.item_names
+            a, b, n, observed, proba = self._pair_table(self.comparisons_, self.scores_values_)
+            return self._out.table({"left": names[a], "right": names[b], "n": n, "observed": observed,
+                                    "proba": proba})
+
+        return self._lazy_result("pair_probas", build)
+
+    @property
+    def row_probas_(self) -> np.ndarray:
+        """Per input row (after dropped rows), the fitted probability of its left item (pairwise) or
+        of its choice (best-of-n) — built on first access."""
+        return self._lazy_result("row_probas", lambda: self._row_probas(self.comparisons_, self.scores_values_))
+
+    def _per_worker(self, data: Any, values: np.ndarray, name: str) -> Any:
+        if self._out.kind == "pandas":
+            return self._out.series(data.worker_names, values, "worker", name)
+        return self._out.table({"worker": data.worker_names, name: values})
+
+    # ---------------------------------------------------------------- public API
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "scores_"):
+            raise NotFittedError(
+                f"this {type(self).__name__} is not fitted yet; call fit(data) or fit_predict(data) first"
+            )
+
+    def predict(self, data: Any = None) -> Any:
+        """The fitted item scores (``scores_``)."""
+        self._check_fitted()
+        if data is not None:
+            raise NotImplementedError(f"{type(self).__name__} scores the items it was fitted on; "
+                                      "call fit_predict(data) for new comparisons")
+        return self.scores_
+
+    def predict_proba(self, data: Any = None) -> Any:
+        """The fitted preference probability of every compared pair (``pair_probas_``)."""
+        self._check_fitted()
+        if data is not None:
+            raise NotImplementedError(f"{type(self).__name__} scores the pairs it was fitted on; "
+                                      "call fit_predict_proba(data) for new comparisons")
+        return self.pair_probas_
+
+    def fit_predict(self, data: Any, **kwargs: Any) -> Any:
+        """Fit and return ``scores_`` (crowd-kit's ``fit_predict``)."""
+        return self.fit(data, **kwargs).scores_  # type: ignore[attr-defined]
+
+    def fit_predict_proba(self, data: Any, **kwargs: Any) -> Any:
+        """Fit and return ``pair_probas_``."""
+        return self.fit(data, **kwargs).pair_probas_  # type: ignore[attr-defined]
+
+    def _finish(self, params: Any, data: Any) -> None:
+        pass
