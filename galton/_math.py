@@ -22,7 +22,7 @@ from typing import Any, Callable
 import numpy as np
 
 __all__ = ["EPS", "safe_log", "sigmoid", "sigmoid_exp", "log_sigmoid", "digamma", "trigamma", "gammaln",
-           "dirichlet_kl", "dirichlet_kl_rows", "GOLDEN_GAMMA", "mix64", "splitmix64"]
+           "dirichlet_kl", "dirichlet_kl_rows", "GOLDEN_GAMMA", "mix64", "splitmix64", "LOG_2PI"]
 
 #: The one floor under a probability before its log (or before dividing by it): ``log(EPS)`` is
 #: about -690.8, finite, so sums of log terms never meet ``inf - inf``; any probability above it is
@@ -116,6 +116,8 @@ def log_sigmoid(x: Any) -> np.ndarray:
 # --------------------------------------------------------------------------------------------------
 # special functions (x > 0): shift small arguments up by the recurrence, then an asymptotic series
 # --------------------------------------------------------------------------------------------------
+#: log(2 pi), the normalising constant of a Gaussian log-density (a Python float)
+LOG_2PI = float(np.log(2.0 * np.pi))
 _HALF_LOG_2PI = 0.5 * np.log(2.0 * np.pi)
 _SHIFT = 10  # small arguments are moved up by this many steps of the recurrence before the series
 _OFFSETS = np.arange(_SHIFT, dtype=np.float64)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .glad import _LOG_2PI, PassResult
+from .._math import LOG_2PI
+from .glad import PassResult
 
 __all__ = ["glad_pass"]
 
@@ -145,4 +146,4 @@ def glad_pass(indptr: np.ndarray, task: np.ndarray, worker: np.ndarray, label: n
             new_beta)
     ga, ca = np.zeros(w), np.zeros(w)
     ll = _glad_chunk(*args, ga, ca, 0, n_t)
-    return float(ll) - 0.5 * _LOG_2PI * n_t, post, new_beta, ga, ca
+    return float(ll) - 0.5 * LOG_2PI * n_t, post, new_beta, ga, ca

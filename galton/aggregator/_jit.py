@@ -13,16 +13,22 @@ the ``*_numba`` module (and so numba, 0.2-0.7 s) is imported on the first call, 
 numba is used when it is installed, unless ``GALTON_NO_NUMBA`` is set to a non-empty value or
 ``GALTON_NUMBA=0``. :data:`TWINS` lists every pair; one parametrised test checks each compiled
 kernel against its numpy twin (``tests/aggregator/test_numba_twins.py``).
+
+The threads of numba's parallel kernels are read and set through :func:`get_threads`,
+:func:`set_threads` and :func:`threads` only (a Ray shard actor limits them to its CPUs, a study
+job runs single-threaded): they import numba on first use and do nothing without it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import os
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
-__all__ = ["HAVE_NUMBA", "Twin", "twin", "TWINS", "use_numba", "numba_threads"]
+__all__ = ["HAVE_NUMBA", "Twin", "twin", "TWINS", "use_numba", "get_threads", "set_threads", "threads",
+           "numba_threads"]
 
 
 def _wanted() -> bool:
@@ -88,10 +94,44 @@ def twin(name: str, numpy_fn: Callable[..., Any], compiled: str) -> Twin:
     return t
 
 
-def numba_threads() -> int:
-    """Threads the compiled parallel kernels use (imports numba); 1 without numba."""
+def get_threads() -> int:
+    """Threads the compiled parallel kernels use in the calling thread (imports numba); 1 when
+    numba is off (``GALTON_NUMBA=0``) or not installed."""
     if not use_numba():
         return 1
     import numba
 
     return int(numba.get_num_threads())
+
+
+#: the former name of :func:`get_threads`
+numba_threads = get_threads
+
+
+def set_threads(n: int) -> int:
+    """Let the compiled parallel kernels of the calling thread use ``n`` threads (clipped to
+    ``[1, NUMBA_NUM_THREADS]``) and return the previous count. Without numba (switched off by the
+    environment or not installed) nothing happens and 1 is returned."""
+    if not use_numba():
+        return 1
+    import numba
+
+    old = int(numba.get_num_threads())
+    numba.set_num_threads(max(1, min(int(n), int(numba.config.NUMBA_NUM_THREADS))))
+    return old
+
+
+@contextlib.contextmanager
+def threads(n: int) -> Iterator[int]:
+    """``with threads(1):`` the compiled kernels use ``n`` threads inside the block, the previous
+    count again after it (a no-op without numba); yields the count in force."""
+    if not use_numba():
+        yield 1
+        return
+    old = set_threads(n)
+    try:
+        yield get_threads()
+    finally:
+        import numba  # restore even if numba was switched off inside the block
+
+        numba.set_num_threads(old)

@@ -20,10 +20,12 @@ import numpy as np
 from .._math import EPS  # noqa: F401  (re-exported: the one floor, see galton._math)
 from ._jit import HAVE_NUMBA, twin
 
-__all__ = ["EPS", "logsumexp_rows", "softmax_rows", "estep_table", "vote_counts", "counts_from_post", "HAVE_NUMBA"]
+__all__ = ["EPS", "logsumexp_rows", "softmax_rows", "estep_table", "vote_counts", "counts_from_post", "HAVE_NUMBA",
+           "MIN_PARALLEL"]
 
 
-_MIN_PARALLEL = 200_000  # judgments; below this one thread is faster than spawning work
+MIN_PARALLEL = 200_000  #: judgments; below this one thread is faster than spawning work
+_MIN_PARALLEL = MIN_PARALLEL  # the former name, still imported by aggregator/dawid_skene.py
 
 
 def logsumexp_rows(a: np.ndarray) -> np.ndarray:
@@ -79,7 +81,7 @@ def _estep_numpy(indptr, task, wl, table, logprior, gold):
 
 
 #: the E-step over a CSR shard: numpy reference, numba version (one thread, or one chunk per thread
-#: from ``_MIN_PARALLEL`` judgments on)
+#: from ``MIN_PARALLEL`` judgments on)
 estep = twin("estep", _estep_numpy, "galton.aggregator._kernels_numba:estep")
 
 

@@ -12,7 +12,7 @@ def estep(indptr, task, wl, table, logprior, gold):  # noqa: ANN001, ANN201
     """The compiled twin of ``_kernels._estep_numpy`` (same arguments and results)."""
     n_t, k = indptr.size - 1, table.shape[1]
     post = np.empty((n_t, k))
-    n_threads = numba.get_num_threads() if wl.size >= _kernels._MIN_PARALLEL else 1
+    n_threads = numba.get_num_threads() if wl.size >= _kernels.MIN_PARALLEL else 1
     if n_threads == 1:
         counts = np.zeros(table.shape)
         cc = np.zeros(k)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .report import COLORS, figure, html_table, k_axis, k_text, slug, page_head, page_tail, plot_crowd_equivalent
-from .study_prefs import PREF_TABLES
+from ._evaluate_prefs import PREF_TABLES
 
 __all__ = ["METHODS", "write_plots", "page", "summary", "curve_summary"]
 

@@ -19,8 +19,9 @@ speed
     fastest of ``--repeat`` (3) fits (one for crowd-kit's NoisyBT at full size); crowd-kit's
     BradleyTerry also with its first fit, which is 3-4x slower than its later ones (fresh memory
     for its dense win matrix)
-    (pandas in, scores out; galton's encoding included; galton first fits 2000 rows untimed so
-    that numba's kernels, the threaded ones too, are compiled or loaded from its disk cache; one
+    (pandas in, scores out; galton's encoding included; galton first fits 2000 rows untimed, the
+    whole frame when it reaches the threaded kernels' MIN_PARALLEL comparisons, so that numba's
+    kernels, the threaded ones too, are compiled or loaded from its disk cache; one
     more row times BradleyTerry's first fit in a new process, that loading included), Spearman = rank correlation of the
     scores with the true qualities, peak = the subprocess's peak resident memory (VmHWM, reset just
     before the fit).
@@ -109,14 +110,13 @@ def speed_job(job: str, args: argparse.Namespace) -> dict[str, Any]:
     df, quality = _data(size, args)
     warnings.simplefilter("ignore")
     if impl in ("galton", "galton-cold"):
-        from ..aggregator import _pref_kernels
+        from ..aggregator._pref_kernels import MIN_PARALLEL
         from ..aggregator.bradley_terry import BradleyTerry, NoisyBradleyTerry
 
         est = BradleyTerry() if model == "bt" else NoisyBradleyTerry()
-        if impl == "galton":  # warm-up, untimed: numba compiles the kernels or loads its disk cache
-            limit, _pref_kernels.MIN_PARALLEL = _pref_kernels.MIN_PARALLEL, 0  # the threaded ones too
-            est.fit(df.iloc[:2000])
-            _pref_kernels.MIN_PARALLEL = limit
+        if impl == "galton":  # warm-up, untimed: numba compiles the kernels or loads its disk cache,
+            # the threaded ones too when the timed fit will use them (MIN_PARALLEL comparisons on)
+            est.fit(df if len(df) >= MIN_PARALLEL else df.iloc[:2000])
     else:
         from crowdkit.aggregation import BradleyTerry as CkBT, NoisyBradleyTerry as CkNBT
 

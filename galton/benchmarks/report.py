@@ -29,7 +29,7 @@ from typing import Any, Sequence
 from ._common import markdown_table
 from ._evaluate import KIND_POST_HOC, TABLES
 from .kinds import kind_of, study_kind
-from .study import StudyResult
+from .runner import StudyResult
 
 __all__ = ["write_report", "check_out", "summary", "markdown", "METHODS", "COLORS", "figure", "html_table",
            "k_axis", "k_text", "slug", "page_head", "page_tail", "plot_crowd_equivalent", "categorical_plots",

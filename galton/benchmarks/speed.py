@@ -122,13 +122,11 @@ def run_job(job: Job) -> JobResult:
     frame = to_pandas(sim)
     _model_class(job)
     if job.impl != "crowdkit":
-        from ..aggregator import _kernels
+        from ..aggregator._jit import get_threads, use_numba
 
-        res.numba = bool(_kernels.HAVE_NUMBA)
+        res.numba = use_numba()
         if res.numba:
-            import numba
-
-            res.threads = int(numba.get_num_threads())
+            res.threads = get_threads()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ConvergenceWarning: the iteration count is fixed on purpose
         if job.warmup:

@@ -37,26 +37,25 @@ Work is cut into one job per (source, k); jobs run in this process (``engine="lo
 tasks (``engine="ray"``, a local instance unless ``address``/``RAY_ADDRESS`` names a cluster), with
 identical results: numba runs single-threaded inside a job so float sums do not depend on the
 machine's thread count. (Ray is used through :mod:`galton.workers.tasks` only, so studies run
-without Ray with ``engine="local"``.)
+without Ray with ``engine="local"``.) The runner both study kinds share, with the study files and
+the result, is :mod:`galton.benchmarks.runner`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import inspect
-import json
 import os
 import time
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence, Union
+from typing import TYPE_CHECKING, Any, Sequence, Union
 
 import numpy as np
 
 from . import estimators as est
 from .kinds import kind_of, study_kind
+from .runner import (ENGINES, STUDIES_DIR, StudyResult, check_engine, model_kwargs, one_thread, read_toml, run_jobs,
+                     study_path, toml_lib, toml_value, versions)
 from ._sources import TAGS, Source, grid_points, prepare_dataset, prepare_simulation, prepare_sources
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -65,10 +64,9 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Study", "Source", "StudyResult", "load_study", "parse_study", "study_path", "resolve_models", "grid_points",
            "prepare_dataset", "prepare_simulation", "prepare_sources", "run_job", "run_study", "versions",
            "parse_k", "with_options", "read_toml", "STUDIES_DIR", "TAGS", "ENGINES", "model_kwargs",
-           "toml_lib", "toml_value", "categorical_options", "run_categorical"]
+           "toml_lib", "toml_value", "categorical_options", "run_categorical", "check_engine", "one_thread",
+           "run_jobs"]
 
-STUDIES_DIR = Path(__file__).with_name("studies")
-ENGINES = ("local", "ray")
 _SHORT = ("all", "exclude")
 _TIES = ("random", "low")
 _SIM_KEYS = ("seed", "k")  # [simulation] keys that are not CrowdConfig fields
@@ -77,30 +75,6 @@ _SIM_KEYS = ("seed", "k")  # [simulation] keys that are not CrowdConfig fields
 # --------------------------------------------------------------------------------------------------
 # study files
 # --------------------------------------------------------------------------------------------------
-def toml_lib() -> Any:
-    try:
-        import tomllib  # Python 3.11+
-    except ModuleNotFoundError:  # pragma: no cover - Python 3.10
-        try:
-            import tomli as tomllib  # type: ignore[no-redef]
-        except ModuleNotFoundError:
-            raise ImportError("reading a study file needs Python 3.11+ (tomllib) or, on Python 3.10, "
-                              "the tomli package: pip install tomli") from None
-    return tomllib
-
-
-def toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return repr(v)
-    if isinstance(v, str):
-        return json.dumps(v)
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(toml_value(x) for x in v) + "]"
-    raise TypeError(f"cannot write {v!r} to TOML")
-
-
 @dataclass(frozen=True)
 class Study:
     """A study: what to run. Field names are the keys of the ``[study]`` table of a study file.
@@ -295,33 +269,6 @@ def _check_crowd_fields(names: Sequence[str]) -> None:
         raise ValueError(f"unknown [simulation] key(s) {bad}; valid: CrowdConfig fields {sorted(valid)}")
 
 
-def study_path(name: str | os.PathLike[str] | None = None) -> Path:
-    """The file of a study: a path, or the name of a study shipped in ``studies/`` (default:
-    ``default``)."""
-    if name is None:
-        name = "default"
-    p = Path(name)
-    if p.suffix != ".toml" and not p.exists():
-        shipped = STUDIES_DIR / f"{p.name}.toml"
-        if shipped.exists():
-            return shipped
-        known = sorted(q.stem for q in STUDIES_DIR.glob("*.toml"))
-        raise FileNotFoundError(f"no study file {str(name)!r}; give a .toml path or one of {known}")
-    if not p.exists():
-        raise FileNotFoundError(f"study file {str(p)!r} does not exist")
-    return p
-
-
-def read_toml(path: str | os.PathLike[str]) -> tuple[dict[str, Any], str]:
-    """The parsed content and the text of a TOML file; a syntax error is a ``ValueError``."""
-    text = Path(path).read_text(encoding="utf-8")
-    lib = toml_lib()
-    try:
-        return lib.loads(text), text
-    except lib.TOMLDecodeError as exc:
-        raise ValueError(f"{path}: {exc}") from None
-
-
 def parse_study(data: dict[str, Any], text: str = "") -> AnyStudy:
     """A study from a parsed study file, by the ``parse`` hook of its ``[study] kind``
     (:mod:`galton.benchmarks.kinds`): "categorical" (the default) gives a :class:`Study`,
@@ -365,43 +312,6 @@ def resolve_models(names: Sequence[str]) -> list[str]:
 # --------------------------------------------------------------------------------------------------
 # jobs: one (source, k) with every model and repetition
 # --------------------------------------------------------------------------------------------------
-@contextlib.contextmanager
-def one_thread() -> Any:
-    """numba (and BLAS, when threadpoolctl is installed) single-threaded: results that do not
-    depend on the thread count, and no spinning threads on a busy machine (a 20x slowdown of the
-    bootstrap's matrix products was measured on a loaded 2-core machine)."""
-    with contextlib.ExitStack() as stack:
-        try:
-            from threadpoolctl import threadpool_limits
-        except ImportError:
-            pass
-        else:
-            stack.enter_context(threadpool_limits(1, user_api="blas"))
-        try:
-            import numba
-        except ImportError:  # pragma: no cover - numba is a dependency
-            yield
-            return
-        old = numba.get_num_threads()
-        numba.set_num_threads(1)
-        try:
-            yield
-        finally:
-            numba.set_num_threads(old)
-
-
-def model_kwargs(cls: type, study: Study, random_state: int) -> dict[str, Any]:
-    accepted = set(inspect.signature(cls.__init__).parameters)
-    kw: dict[str, Any] = {}
-    if "random_state" in accepted:
-        kw["random_state"] = random_state
-    if "tie_break" in accepted:
-        kw["tie_break"] = study.tie_break
-    if "progress" in accepted:
-        kw["progress"] = False
-    return kw
-
-
 def run_job(source: Source, k: int, study: Study) -> dict[str, Any]:
     """Aggregate ``R`` draws of ``k`` judgments per task with every model of the study.
 
@@ -448,79 +358,9 @@ def run_job(source: Source, k: int, study: Study) -> dict[str, Any]:
             "warnings": n_warn, "errors": errors}
 
 
-def _ray_available() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("ray") is not None
-
-
-def check_engine(engine: str) -> str:
-    """``engine`` checked; ``"ray"`` without Ray installed becomes ``"local"``, with a warning."""
-    if engine not in ENGINES:
-        raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
-    if engine == "ray" and not _ray_available():
-        warnings.warn("Ray is not installed; the study runs in this process (pip install 'galton[ray]')",
-                      RuntimeWarning, stacklevel=3)
-        return "local"
-    return engine
-
-
-def run_jobs(job: Callable[[Any, int, Any], dict[str, Any]], sources: dict[str, Any],
-             jobs: list[tuple[str, int]], study: Any, engine: str, address: str | None,
-             progress: bool | None) -> dict[str, dict[int, dict[str, Any]]]:
-    """Run ``job(source, k, study)`` for every ``(source name, k)`` in this process or as Ray tasks
-    (one CPU each; each source's arrays go to the object store once), with a progress bar; the
-    results by source name and k (the order of completion does not matter)."""
-    from .._progress import Progress
-
-    results: dict[str, dict[int, dict[str, Any]]] = {name: {} for name in sources}
-    bar = Progress(len(jobs), "bench", enabled=progress)
-
-    def done(res: dict[str, Any]) -> None:
-        results[res["source"]][res["k"]] = res
-        bar.update(sum(len(v) for v in results.values()), f"{res['source']} k={res['k']}")
-
-    if engine == "ray":
-        from ..workers.tasks import map_unordered  # Ray lives in galton.workers only
-
-        map_unordered(job, sources, [(n, k, study) for n, k in jobs], done, address=address)
-    else:
-        for name, k in jobs:
-            done(job(sources[name], k, study))
-    bar.close()
-    return results
-
-
 # --------------------------------------------------------------------------------------------------
 # the study
 # --------------------------------------------------------------------------------------------------
-@dataclass
-class StudyResult:
-    """Tables (polars DataFrames by name) and metadata (seeds, versions, timing, notes)."""
-
-    study: Study
-    tables: dict[str, Any]
-    meta: dict[str, Any]
-
-
-def versions() -> dict[str, str]:
-    """Versions of Python and the packages a study result depends on."""
-    import platform
-    from importlib import metadata
-
-    out = {"python": platform.python_version()}
-    for pkg in ("galton", "numpy", "polars", "pyarrow", "numba", "ray", "matplotlib"):
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            out[pkg] = "not installed"
-    if out["galton"] == "not installed":
-        from .. import __version__
-
-        out["galton"] = f"{__version__} (source tree)"
-    return out
-
-
 def run_study(study: AnyStudy, *, engine: str | None = None, address: str | None = None,
               progress: bool | None = None) -> StudyResult:
     """Run a study by the ``run`` hook of its kind (:mod:`galton.benchmarks.kinds`): see the module

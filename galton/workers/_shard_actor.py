@@ -19,11 +19,14 @@ import numpy as np
 import ray
 from ray import cloudpickle
 
+from ..aggregator._jit import set_threads
+
 __all__ = [
     "FunctionNotCachedError",
     "ShardNotLoadedError",
     "ShardWorker",
     "acquire",
+    "kill",
     "as_actor",
     "forget_pool",
     "give_back",
@@ -60,18 +63,6 @@ def _freeze(shard: Any) -> None:
             value.setflags(write=False)
 
 
-def _limit_threads(n: int) -> None:
-    """numba's parallel kernels use at most the CPUs the actor was given (per calling thread)."""
-    try:
-        from ..aggregator import _kernels
-    except ImportError:  # pragma: no cover
-        return
-    if _kernels.HAVE_NUMBA:
-        import numba
-
-        numba.set_num_threads(max(1, min(int(n), numba.config.NUMBA_NUM_THREADS)))
-
-
 class ShardWorker:
     """Holds shards and runs ``fn(shard, *args)`` on each of them.
 
@@ -86,7 +77,7 @@ class ShardWorker:
         self.indices: list[int] = []
         self.shards: list[Any] = []
         self._fns: OrderedDict[str, Callable[..., Any]] = OrderedDict()
-        _limit_threads(self.num_threads)
+        set_threads(self.num_threads)  # numba kernels use at most the CPUs the actor was given
 
     def load(self, generation: str, indices: Sequence[int], *shards: Any) -> dict[str, Any]:
         """Hold ``shards`` (global shard numbers ``indices``) under the load id ``generation``."""
@@ -117,7 +108,7 @@ class ShardWorker:
         f = self._resolve(fn, key)
         if isinstance(args, (bytes, bytearray, memoryview)):
             args = cloudpickle.loads(args)
-        _limit_threads(self.num_threads)
+        set_threads(self.num_threads)
         out = [f(s, *args) for s in self.shards]
         return has_persistent_state(self.shards), out
 
@@ -199,7 +190,8 @@ def _check_job() -> None:
         _pool_job = job
 
 
-def _kill(handle: Any) -> None:
+def kill(handle: Any) -> None:
+    """Stop the actor ``handle`` for good (no restart); one already gone is ignored."""
     try:
         ray.kill(handle, no_restart=True)
     except (ray.exceptions.RayError, ValueError):  # pragma: no cover - already gone
@@ -231,7 +223,7 @@ def release_idle() -> int:
         _idle.clear()
     if ray.is_initialized():
         for h in handles:
-            _kill(h)
+            kill(h)
     return len(handles)
 
 

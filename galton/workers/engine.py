@@ -204,7 +204,7 @@ class RayEngine(EngineMixin):
 
     def _replace_actor(self, a: int) -> None:
         self._sent[a] = set()
-        sa._kill(self._actors[a])
+        sa.kill(self._actors[a])
         self._actors[a] = sa.as_actor(self._threads)
 
     # ------------------------------------------------------------------------ calls
@@ -301,12 +301,12 @@ class RayEngine(EngineMixin):
                 ray.get(ref, timeout=30)
                 healthy.append(h)
             except RayError:  # dead, or not back within 30 s: not worth keeping
-                sa._kill(h)
+                sa.kill(h)
         if self.reuse_actors:
             sa.give_back(healthy, self._threads)
         else:
             for h in healthy:
-                sa._kill(h)
+                sa.kill(h)
 
     def __enter__(self) -> RayEngine:  # noqa: PYI034
         return self
@@ -323,6 +323,12 @@ class RayEngine(EngineMixin):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         RayEngine.__init__(self, **state)  # configuration only, also for subclasses
+
+    @property
+    def generation(self) -> str:
+        """The id of the current load ("" before the first): data loaded into this engine is still
+        held while the engine's generation is the one it was loaded under."""
+        return self._generation
 
     @property
     def n_actors(self) -> int:

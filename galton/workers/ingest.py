@@ -359,7 +359,7 @@ def ingest(engine: Any, source: Any, *, task_col: str = "task", worker_col: str 
     seconds["load_actors"] = time.perf_counter() - t3
     n_dropped = sum(m["dropped"] for m in metas) + sum(i[2] for i in infos)
     return ShardedJudgments(
-        engine=engine, generation=engine._generation, worker_names=worker_names, label_names=label_names,
+        engine=engine, generation=engine.generation, worker_names=worker_names, label_names=label_names,
         shard_tasks=tuple(int(c) for c in counts), n_judgments=int(sum(i[1] for i in infos)),
         source_kind=kind, n_dropped=int(n_dropped), columns=cols, n_units=len(units), seconds=seconds,
     )

@@ -108,7 +108,7 @@ class ShardedJudgments:
 
     def check_loaded(self) -> None:
         """Raise ValueError when the engine no longer holds these shards."""
-        if getattr(self.engine, "_generation", None) != self.generation:
+        if getattr(self.engine, "generation", None) != self.generation:
             raise ValueError(
                 "the engine that held these judgments was closed or loaded with other data; load them "
                 "again with engine.load_parquet(...)"

@@ -92,7 +92,7 @@ def test_numba_equals_numpy(name: str, threads: str, monkeypatch: pytest.MonkeyP
     if threads == "chunks":
         if _jit.numba_threads() < 2:
             pytest.skip("one numba thread here: the chunked path runs as one chunk")
-        monkeypatch.setattr(_kernels, "_MIN_PARALLEL", 0)
+        monkeypatch.setattr(_kernels, "MIN_PARALLEL", 0)
         monkeypatch.setattr(_pref_kernels, "MIN_PARALLEL", 0)
     kernel = _jit.TWINS[name]
     args = INPUTS[name](np.random.default_rng(7))
@@ -138,3 +138,33 @@ def test_switching_numba_off_never_imports_it(env: dict[str, str]) -> None:
 def test_numba_is_imported_by_the_first_fit_not_before() -> None:
     code = "import sys, galton\nprint('numba' in sys.modules)\n" + FIT
     assert _run(code).splitlines() == ["False", "True [1, 0, 0]"]
+
+
+@pytest.mark.skipif(not _jit.HAVE_NUMBA, reason="numba is not installed or switched off: no threads to set")
+def test_set_threads_clips_returns_the_previous_count_and_threads_restores_it() -> None:
+    import numba
+
+    start, most = numba.get_num_threads(), int(numba.config.NUMBA_NUM_THREADS)
+    try:
+        assert _jit.set_threads(0) == start and _jit.get_threads() == numba.get_num_threads() == 1  # at least 1
+        assert _jit.set_threads(10 * most) == 1 and _jit.get_threads() == most  # at most NUMBA_NUM_THREADS
+        with _jit.threads(1) as n:
+            assert n == 1 and numba.get_num_threads() == 1
+        assert numba.get_num_threads() == most  # the count before the block
+        with pytest.raises(RuntimeError), _jit.threads(1):
+            raise RuntimeError  # restored on an error too
+        assert numba.get_num_threads() == most
+    finally:
+        numba.set_num_threads(start)
+
+
+def test_thread_settings_are_no_ops_without_numba(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_jit, "HAVE_NUMBA", False)
+    assert _jit.get_threads() == 1 and _jit.set_threads(4) == 1
+    with _jit.threads(3) as n:
+        assert n == 1
+    # switched off by the environment, numba is never imported for them
+    code = ("import sys\nfrom galton.aggregator import _jit\n"
+            "with _jit.threads(2) as n:\n    pass\n"
+            "print(_jit.set_threads(3), _jit.get_threads(), n, 'numba' in sys.modules)\n")
+    assert _run(code, GALTON_NUMBA="0") == "1 1 1 False"

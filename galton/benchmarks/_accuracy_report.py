@@ -1,0 +1,178 @@
+"""The result of the accuracy benchmark (:mod:`galton.benchmarks.accuracy`) and its Markdown
+report: accuracy and fit-time tables, the default model against majority vote and against each
+crowd-kit model, and crowd-kit's published numbers next to this run's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from ._common import fmt_float, fmt_seconds, markdown_table, mean_or_none
+
+__all__ = ["MV_REF", "PUBLISHED", "PUBLISHED_NAMES", "AccuracyResult", "Cell", "accuracy_table", "published_table",
+           "render", "time_table", "versus_crowdkit", "versus_mv"]
+
+#: crowd-kit's published accuracies (Ustalov et al., "Learning from Crowds with Crowd-Kit",
+#: JOSS 9(96), 2024), by crowd-kit model and dataset.
+PUBLISHED: dict[str, dict[str, float]] = {
+    "MV": {"zheng_d_product": 0.897, "zheng_d_possent": 0.932, "zheng_s_rel": 0.536, "zheng_s_adult": 0.763},
+    "Wawa": {"zheng_d_product": 0.897, "zheng_d_possent": 0.951, "zheng_s_rel": 0.557, "zheng_s_adult": 0.766},
+    "DS": {"zheng_d_product": 0.940, "zheng_d_possent": 0.960, "zheng_s_rel": 0.615, "zheng_s_adult": 0.748},
+    "GLAD": {"zheng_d_product": 0.928, "zheng_d_possent": 0.948, "zheng_s_rel": 0.511, "zheng_s_adult": 0.760},
+    "MACE": {"zheng_d_product": 0.929, "zheng_d_possent": 0.950, "zheng_s_rel": 0.501, "zheng_s_adult": 0.763},
+}
+PUBLISHED_NAMES = {"zheng_d_product": "D_Product", "zheng_d_possent": "D_PosSent",
+                   "zheng_s_rel": "S_Rel", "zheng_s_adult": "S_Adult"}
+
+MV_REF = "ref:MV"  #: the column of the plain majority vote computed when galton:mv is missing
+
+
+@dataclass
+class Cell:
+    accuracy: float | None = None
+    seconds: float | None = None
+    status: str = "ok"  # "ok", "n/a" (the model raised or does not apply) or "skipped (slow)"
+    error: str | None = None
+
+    def text(self) -> str:
+        return fmt_float(self.accuracy) if self.status == "ok" else self.status
+
+
+@dataclass
+class AccuracyResult:
+    datasets: list[str]
+    columns: list[str]
+    cells: dict[str, dict[str, Cell]]  # dataset -> column -> cell
+    sizes: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # judgments, gold tasks, K
+    default_column: str | None = None
+    mv_column: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def value(self, dataset: str, column: str) -> float | None:
+        cell = self.cells[dataset].get(column)
+        return cell.accuracy if cell is not None and cell.status == "ok" else None
+
+    def mean(self, column: str, datasets: Sequence[str] | None = None) -> tuple[float | None, int]:
+        vals = [self.value(d, column) for d in (datasets or self.datasets)]
+        vals = [v for v in vals if v is not None]
+        return mean_or_none(vals), len(vals)
+
+
+def _mean_text(result: AccuracyResult, col: str) -> str:
+    m, n = result.mean(col)
+    if m is None:
+        return "n/a"
+    return fmt_float(m) + ("" if n == len(result.datasets) else f" (n={n})")
+
+
+def accuracy_table(result: AccuracyResult) -> str:
+    rows = [[d, *(result.cells[d][c].text() for c in result.columns)] for d in result.datasets]
+    rows.append(["mean", *(_mean_text(result, c) for c in result.columns)])
+    return markdown_table(["dataset", *result.columns], rows)
+
+
+def time_table(result: AccuracyResult) -> str:
+    cols = [c for c in result.columns if c != MV_REF]
+
+    def sec(d: str, c: str) -> str:
+        cell = result.cells[d][c]
+        return fmt_seconds(cell.seconds) if cell.status == "ok" else cell.status
+
+    rows = [[d, f"{result.sizes[d][0]:,}", *(sec(d, c) for c in cols)] for d in result.datasets]
+    totals = [sum(result.cells[d][c].seconds or 0.0 for d in result.datasets) for c in cols]
+    rows.append(["total", f"{sum(s[0] for s in result.sizes.values()):,}", *(fmt_seconds(t) for t in totals)])
+    return markdown_table(["dataset", "judgments", *cols], rows)
+
+
+def versus_mv(result: AccuracyResult) -> tuple[str, list[str]]:
+    """Table of the default model minus majority vote (points) and the datasets > 1 point below."""
+    dcol, mcol = result.default_column, result.mv_column
+    rows, flagged = [], []
+    for d in result.datasets:
+        a, m = result.value(d, dcol) if dcol else None, result.value(d, mcol) if mcol else None
+        diff = None if a is None or m is None else 100.0 * (a - m)
+        flag = ""
+        if diff is not None and diff < -1.0:
+            flag = "**more than 1 point below MV**"
+            flagged.append(d)
+        rows.append([d, fmt_float(a), fmt_float(m), "n/a" if diff is None else f"{diff:+.1f}", flag])
+    table = markdown_table(["dataset", str(dcol), str(mcol), "difference (points)", "flag"], rows,
+                           align=["l", "r", "r", "r", "l"])
+    return table, flagged
+
+
+def versus_crowdkit(result: AccuracyResult) -> tuple[str, bool | None]:
+    """Default model's mean against each crowd-kit model's mean, on the datasets both have."""
+    dcol = result.default_column
+    ck_cols = [c for c in result.columns if c.startswith("crowdkit:")]
+    if dcol is None or dcol not in result.columns or not ck_cols:
+        return "", None
+    rows, beats_all = [], True
+    for c in ck_cols:
+        common = [d for d in result.datasets if result.value(d, c) is not None and result.value(d, dcol) is not None]
+        ours, _ = result.mean(dcol, common) if common else (None, 0)
+        theirs, _ = result.mean(c, common) if common else (None, 0)
+        beats = ours is not None and theirs is not None and ours > theirs
+        beats_all &= beats
+        rows.append([c, str(len(common)), fmt_float(theirs), fmt_float(ours),
+                     "n/a" if ours is None or theirs is None else ("yes" if beats else "no")])
+    table = markdown_table(["crowd-kit model", "datasets in common", "crowd-kit mean", f"{dcol} mean",
+                            f"{dcol} beats it"], rows)
+    return table, beats_all
+
+
+def published_table(result: AccuracyResult) -> str:
+    sets = [d for d in PUBLISHED_NAMES if d in result.datasets]
+    if not sets:
+        return ""
+    rows = []
+    for short, pub in PUBLISHED.items():
+        col = f"crowdkit:{short}"
+        cells = []
+        for d in sets:
+            ours = result.value(d, col) if col in result.columns else None
+            shown = result.cells[d][col].text() if col in result.columns else "not run"
+            cells.append(f"{shown if ours is None else fmt_float(ours)} / {pub[d]:.3f}")
+        rows.append([short, *cells])
+    if result.default_column in result.columns:
+        rows.append([result.default_column,
+                     *(f"{result.cells[d][result.default_column].text()} / -" for d in sets)])
+    return markdown_table(["method", *(f"{PUBLISHED_NAMES[d]} (this run / JOSS 2024)" for d in sets)], rows)
+
+
+def render(result: AccuracyResult, header: str = "") -> str:
+    parts = [header or "# Accuracy on real datasets with gold",
+             "Accuracy = share of gold tasks with judgments whose aggregated label equals gold. "
+             "Default hyperparameters everywhere; `n/a`: the model raised on that dataset or does not "
+             "apply; `skipped (slow)`: a slow crowd-kit model over its size limit or time budget "
+             "(see the notes). "
+             "A mean over fewer than all datasets shows its count.",
+             accuracy_table(result)]
+    if result.default_column:
+        table, flagged = versus_mv(result)
+        parts += [f"## Default model `{result.default_column}` versus majority vote (`{result.mv_column}`)",
+                  table,
+                  ("Datasets more than 1 point below MV: " + ", ".join(flagged)) if flagged
+                  else "No dataset is more than 1 point below MV."]
+        ck_table, beats_all = versus_crowdkit(result)
+        if ck_table:
+            verdict = "yes" if beats_all else "no"
+            parts += ["## Default model versus each crowd-kit model (means over the datasets both ran)",
+                      ck_table, f"`{result.default_column}` beats every crowd-kit model's mean: **{verdict}**"]
+    pub = published_table(result)
+    if pub:
+        parts += ["## crowd-kit: this run versus its published numbers", pub]
+    parts += ["## Fit time (seconds, one run)", time_table(result)]
+    notes = list(result.notes)
+    for status in ("skipped (slow)", "n/a"):
+        for c in result.columns:
+            why: dict[str, list[str]] = {}
+            for d in result.datasets:
+                cell = result.cells[d][c]
+                if cell.status == status:
+                    why.setdefault(cell.error or "no reason recorded", []).append(d)
+            notes += [f"`{c}` {status} on {', '.join(ds)}: {e}" for e, ds in why.items()]
+    if notes:
+        parts += ["## Notes", "\n".join(f"- {n}" for n in notes)]
+    return "\n\n".join(parts) + "\n"
