@@ -19,7 +19,7 @@ from .._math import EPS, log_sigmoid, sigmoid
 from ._jit import twin, use_numba
 
 __all__ = ["vdot", "bt_pass", "bt_pass_numpy", "noisy_pass", "noisy_pass_numpy", "bt_info_diag",
-           "bt_info_diag_numpy", "MIN_PARALLEL"]
+           "bt_info_diag_numpy", "MIN_PARALLEL", "rel_strengths"]
 
 MIN_PARALLEL = 200_000  #: comparisons; below this one thread is faster than spawning work
 
@@ -33,7 +33,7 @@ def _numba() -> Any:
     return _pref_kernels_numba
 
 
-def _rel_strengths(theta: np.ndarray) -> tuple[float, np.ndarray]:
+def rel_strengths(theta: np.ndarray) -> tuple[float, np.ndarray]:
     """``max θ`` and the strengths relative to it, ``exp(θ - max θ)``, floored at ``exp(-700)`` so
     that no strength underflows to 0 (a score more than 700 below the best is treated as 700 below:
     a win probability under 1e-304 either way)."""
@@ -52,7 +52,7 @@ def bt_pass_numpy(left, right, outcome, worker, theta, eta, crowd, newman,  # no
     """The numpy twin of :func:`bt_pass` (reference and fallback)."""
     l, r, o, n = left, right, outcome, n_items
     d = theta[l] - theta[r]
-    top, p = _rel_strengths(theta)
+    top, p = rel_strengths(theta)
     tot = p[l] + p[r]
     s = p[l] / tot  # σ(d), as the compiled pass computes it
     inv = np.exp(-top) / tot

@@ -219,7 +219,7 @@ def bt_pass(left: np.ndarray, right: np.ndarray, outcome: np.ndarray, worker: np
             n_workers: int) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """One pass of the Bradley-Terry statistics (see :func:`~._preference.bt_stats`):
     ``(ll, num, den, n_num, n_den, truthful)``."""
-    top, pt = _pk._rel_strengths(theta)
+    top, pt = _pk.rel_strengths(theta)
     k = _threads(left.size)
     accs = np.zeros((k, n_items, 4))
     truths = np.zeros((k, n_workers if crowd else 0))
@@ -245,7 +245,7 @@ def noisy_pass(left: np.ndarray, right: np.ndarray, worker: np.ndarray, outcome:
     """Noisy Bradley-Terry log-likelihood, gradient and diagonal Fisher information in one pass:
     ``(ll, ∂θ, ∂q, ∂γ, Iθ, Iq, Iγ)``. ``sq`` / ``sg`` are ``σ(q_w)`` / ``σ(γ_w)`` per worker. See
     :func:`galton.aggregator.bradley_terry.noisy_bt_terms` for the formulas."""
-    _, pt = _pk._rel_strengths(theta)
+    _, pt = _pk.rel_strengths(theta)
     k = _threads(left.size)
     accs_i, accs_w = np.zeros((k, n_items, 2)), np.zeros((k, n_workers, 4))
     if k == 1:
@@ -261,7 +261,7 @@ def noisy_pass(left: np.ndarray, right: np.ndarray, worker: np.ndarray, outcome:
 def bt_info_diag(left: np.ndarray, right: np.ndarray, theta: np.ndarray, n_items: int) -> np.ndarray:
     """Per item, the sum over its comparisons of ``σ(d) σ(-d)`` (``d = θ_left - θ_right``): the
     diagonal of the Bradley-Terry Fisher information."""
-    _, pt = _pk._rel_strengths(theta)
+    _, pt = _pk.rel_strengths(theta)
     k = _threads(left.size)
     diags = np.zeros((k, n_items))
     if k == 1:

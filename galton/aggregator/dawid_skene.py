@@ -20,7 +20,7 @@ from .._math import EPS, safe_log
 from ..judgments import Judgments
 from ._base import EMAggregator, argmax_ties_low
 from ._engine import LocalEngine, Shard
-from ._kernels import _MIN_PARALLEL, counts_from_post, estep_table, vote_counts
+from ._kernels import MIN_PARALLEL, counts_from_post, estep_table, vote_counts
 from ._memory import FLOAT
 from ._registry import register
 
@@ -51,7 +51,7 @@ class ConfusionEM(EMAggregator):
         (plus a thread's copy of the counts per numba thread on large data), and the task x label
         posteriors and judgments of every model."""
         base, _ = super().memory_estimate(n_tasks, n_workers, n_labels, n_judgments)
-        arrays = self._confusion_arrays + (_numba_threads() if n_judgments >= _MIN_PARALLEL else 0)
+        arrays = self._confusion_arrays + (_numba_threads() if n_judgments >= MIN_PARALLEL else 0)
         cube = arrays * FLOAT * int(n_workers) * int(n_labels) ** 2
         return (base + cube, f"{n_workers:,} workers x {n_labels:,} labels x {n_labels:,} labels "
                 f"(confusion matrices)")

@@ -55,8 +55,8 @@ from typing import Any
 
 import numpy as np
 
-from .._math import log_sigmoid
-from ..judgments import Judgments, _lookup
+from .._math import LOG_2PI, log_sigmoid
+from ..judgments import Judgments, lookup
 from ._base import EMAggregator
 from ._engine import Shard
 from ._jit import twin
@@ -65,7 +65,6 @@ from ._registry import register
 
 __all__ = ["GLAD"]
 
-_LOG_2PI = float(np.log(2.0 * np.pi))
 #: (ll, posteriors, new betas, alpha gradient sums, alpha curvature sums) of one shard pass
 PassResult = tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 _MAX_BETA_STEP = 2.0  # cap on one Newton step of beta (a log-scale parameter)
@@ -128,7 +127,7 @@ def glad_pass_numpy(indptr: np.ndarray, task: np.ndarray, worker: np.ndarray, la
     post, lse = softmax_rows(logq)
     clamp_gold(logq, post, lse, gold)
     dev = beta - mu_beta
-    ll = float(lse.sum()) - 0.5 * float(dev @ dev) - 0.5 * _LOG_2PI * n_t
+    ll = float(lse.sum()) - 0.5 * float(dev @ dev) - 0.5 * LOG_2PI * n_t
     r = post[task, label]  # posterior probability that judgment j is correct
     alpha_j = alpha[worker]
     # safeguarded Newton ascent, task by task (vectorised); a task stops once |gradient| < tol
@@ -170,7 +169,7 @@ def _per_name(value: Any, names: np.ndarray, what: str, default: float = 1.0) ->
         raise ValueError(f"{what} must be a number, a pandas Series or a dict keyed by id")
     if keys.dtype.kind in "US":
         keys = keys.astype(object)
-    codes = _lookup(names, keys.astype(names.dtype) if names.dtype != object else keys)
+    codes = lookup(names, keys.astype(names.dtype) if names.dtype != object else keys)
     out = np.full(names.size, np.nan)
     out[codes[codes >= 0]] = vals[codes >= 0]
     missing = np.flatnonzero(np.isnan(out))
@@ -341,7 +340,7 @@ class GLAD(EMAggregator):
 
     def _objective(self, stats: dict[str, Any], params: dict[str, Any]) -> float:
         dev = params["alpha"] - params["mu_alpha"]
-        return float(stats["ll"]) - 0.5 * float(dev @ dev) - 0.5 * _LOG_2PI * dev.size
+        return float(stats["ll"]) - 0.5 * float(dev @ dev) - 0.5 * LOG_2PI * dev.size
 
     def _run(self, eng: Any, judgments: Judgments, rng: np.random.Generator) -> tuple[Any, np.ndarray]:
         params, post = super()._run(eng, judgments, rng)
