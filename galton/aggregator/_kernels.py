@@ -25,7 +25,6 @@ __all__ = ["EPS", "logsumexp_rows", "softmax_rows", "estep_table", "vote_counts"
 
 
 MIN_PARALLEL = 200_000  #: judgments; below this one thread is faster than spawning work
-_MIN_PARALLEL = MIN_PARALLEL  # the former name, still imported by aggregator/dawid_skene.py
 
 
 def logsumexp_rows(a: np.ndarray) -> np.ndarray:
