@@ -1,0 +1,204 @@
+"""The estimator contract every model shares (scikit-learn style) and galton's one tie rule.
+
+``__init__`` only stores keyword parameters; ``fit`` validates, encodes, runs and stores everything
+learned in attributes ending in ``_``. :class:`BaseAggregator` holds the parts of the one fit
+lifecycle that do not iterate: encoding, the memory guard, results in the user's frame type, empty
+input, ``predict``. The iteration driver is :class:`galton.aggregator._base.IterativeAggregator`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from ..judgments import Judgments, encode_gold
+from ._memory import FLOAT, check_model, judgments_bytes
+from ._results import Output
+
+__all__ = ["BaseAggregator", "ConvergenceWarning", "NotFittedError", "argmax_ties_low", "tied_to_max",
+           "TIE_RTOL"]
+
+#: values within this share of a row's largest value (at least 1) of it are tied
+TIE_RTOL = 1e-9
+
+
+class ConvergenceWarning(UserWarning):
+    """An iterative model reached max_iter before its objective settled."""
+
+
+class NotFittedError(ValueError, AttributeError):
+    """A result was asked of a model that has not been fitted."""
+
+
+def tied_to_max(p: np.ndarray) -> np.ndarray:
+    """Boolean mask of the entries of each row tied with the row's maximum: within
+    ``TIE_RTOL * max(1, |row max|)`` of it. Probabilities (max <= 1) use an absolute tolerance of
+    1e-9, log-scores one relative to their size; either way far above the 1e-15 that float
+    summation order leaves, far below any difference a model means. NaN entries are never tied."""
+    p = np.asarray(p, dtype=np.float64)
+    top = np.max(p, axis=1, keepdims=True)
+    return p >= top - TIE_RTOL * np.maximum(1.0, np.abs(top))
+
+
+def argmax_ties_low(p: np.ndarray) -> np.ndarray:
+    """Row-wise argmax; ties go to the lowest label code, i.e. the smallest label value in sorted
+    order. This is galton's one tie rule, used by every model and writer that picks a label: values
+    within a tolerance of the row maximum (see :func:`tied_to_max`) are tied, so the choice does not
+    depend on row order, the float summation order it implies, or library versions."""
+    if p.shape[0] == 0:
+        return np.zeros(0, dtype=np.int32)
+    return np.argmax(tied_to_max(p), axis=1).astype(np.int32)
+
+
+class BaseAggregator:
+    """Common contract: fit / predict / predict_proba / fit_predict / fit_predict_proba."""
+
+    #: what one row of input is: "categorical" (task, worker, label), "pairwise", "choice", "rating"
+    kind = "categorical"
+
+    def __init__(self) -> None:  # pragma: no cover - subclasses define their own
+        pass
+
+    # ---------------------------------------------------------------- sklearn-style params
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        import inspect
+
+        sig = inspect.signature(type(self).__init__)
+        return {p: getattr(self, p) for p in sig.parameters if p != "self"}
+
+    def set_params(self, **params: Any) -> "BaseAggregator":
+        valid = self.get_params()
+        for k, v in params.items():
+            if k not in valid:
+                raise ValueError(f"{type(self).__name__} has no parameter {k!r}; valid: {sorted(valid)}")
+            setattr(self, k, v)
+        return self
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({params})"
+
+    # ---------------------------------------------------------------- memory guard
+    #: float arrays of n_tasks x n_labels a categorical fit holds at its peak (posteriors, the
+    #: probability frame, scratch)
+    _task_label_arrays = 4
+
+    def memory_estimate(self, n_tasks: int, n_workers: int, n_labels: int,
+                        n_judgments: int) -> tuple[int, str]:
+        """Peak memory a fit adds for data of these sizes, in bytes, and the sizes that drive it
+        in words. This default grows with the judgments and, for categorical models, with tasks x
+        labels; models with larger parameters (confusion matrices) override it."""
+        if self.kind != "categorical":
+            return judgments_bytes(n_judgments), f"{n_judgments:,} judgments"
+        tk = self._task_label_arrays * FLOAT * int(n_tasks) * int(n_labels)
+        return (judgments_bytes(n_judgments) + tk,
+                f"{n_tasks:,} tasks x {n_labels:,} labels (task posteriors) and {n_judgments:,} judgments")
+
+    def _check_memory(self, data: Any) -> None:
+        """Refuse, before any allocation, a fit whose :meth:`memory_estimate` passes the limit
+        (:func:`galton.aggregator.memory_limit`); raises :class:`MemoryLimitError`."""
+        n_tasks = getattr(data, "n_tasks", None)
+        if n_tasks is None:
+            n_tasks = getattr(data, "n_items", 0)
+        check_model(self, int(n_tasks), int(getattr(data, "n_workers", 0)),
+                    int(getattr(data, "n_labels", 2)), int(getattr(data, "n_judgments", 0)))
+
+    # ---------------------------------------------------------------- input handling
+    #: private attributes a fit leaves behind (for ``predict``); the next fit drops them
+    _fit_private: tuple[str, ...] = ("_params", "_out")
+
+    def _reset(self) -> None:
+        # fitted state goes, so that the model object sent to shard actors stays small
+        for name in [a for a in vars(self) if a.endswith("_") and not a.startswith("_")]:
+            delattr(self, name)
+        for name in self._fit_private:
+            self.__dict__.pop(name, None)
+
+    def _prepare(self, data: Any, gold: Any = None, *, task_col: str = "task",
+                 worker_col: str = "worker", label_col: str = "label",
+                 **encode_options: Any) -> tuple[Judgments, np.ndarray | None]:
+        self._reset()
+        judgments = Judgments.from_any(
+            data, task_col=task_col, worker_col=worker_col, label_col=label_col, **encode_options
+        )
+        gold_codes = None if gold is None else encode_gold(gold, judgments)
+        if gold_codes is not None and not (gold_codes >= 0).any():
+            warnings.warn("gold shares no task with the judgments; it is ignored", UserWarning, stacklevel=3)
+            gold_codes = None
+        return judgments, gold_codes
+
+    def _store(self, judgments: Judgments, post: np.ndarray | None, output: str | None) -> None:
+        """Set labels_, probas_ and the bookkeeping attributes from task posteriors (None when the
+        results were written where the shards live: labels_ and probas_ are then None)."""
+        out = Output(output or judgments.source_kind)
+        self.judgments_ = judgments
+        if post is None:
+            self.posteriors_ = self.label_codes_ = self.labels_ = self.probas_ = None
+            self._out = out
+            return
+        self.posteriors_ = post
+        self.label_codes_ = argmax_ties_low(post)
+        self.labels_ = out.labels(judgments.task_names, judgments.label_names, self.label_codes_)
+        self.probas_ = out.probas(judgments.task_names, judgments.label_names, post)
+        self._out = out
+
+    #: what a fit on an empty pandas frame sets beside ``labels_`` and ``probas_``:
+    #: attribute -> (axis, name), axis one of "worker", "task", "priors", "errors"
+    _empty_attrs: dict[str, Any] = {}
+
+    def _fit_empty(self, judgments: Judgments, output: str | None) -> "BaseAggregator":
+        """An empty pandas frame (no rows, the right columns) gives empty results of the usual
+        types, as crowd-kit does, instead of an error (files and the CLI still refuse it)."""
+        self._store(judgments, np.zeros((0, judgments.n_labels)), output)
+        out, none = self._out, np.zeros(0)
+        for name, (axis, value) in self._empty_attrs.items():
+            if axis == "worker":
+                setattr(self, name, out.per_worker(judgments.worker_names, none, value))
+            elif axis == "task":
+                setattr(self, name, out.per_task(judgments.task_names, none, value))
+            elif axis == "priors":
+                setattr(self, name, out.priors(judgments.label_names, none))
+            else:
+                setattr(self, name, out.errors(judgments.worker_names, judgments.label_names,
+                                               np.zeros((0, judgments.n_labels, judgments.n_labels))))
+        if "n_iter" in self.get_params() or "max_iter" in self.get_params():
+            self.n_iter_, self.converged_, self.history_ = 0, True, []
+        return self
+
+    # ---------------------------------------------------------------- public API
+    def fit(self, data: Any, gold: Any = None, **kwargs: Any) -> "BaseAggregator":
+        raise NotImplementedError
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "labels_"):
+            raise NotFittedError(
+                f"this {type(self).__name__} is not fitted yet; call fit(data) or fit_predict(data) first"
+            )
+
+    def predict(self, data: Any = None) -> Any:
+        """The aggregated label of each task (the fitted ``labels_`` when ``data`` is None)."""
+        self._check_fitted()
+        if data is None:
+            return self.labels_
+        return self._predict_new(data)[0]
+
+    def predict_proba(self, data: Any = None) -> Any:
+        """Task x label probabilities (the fitted ``probas_`` when ``data`` is None)."""
+        self._check_fitted()
+        if data is None:
+            return self.probas_
+        return self._predict_new(data)[1]
+
+    def _predict_new(self, data: Any) -> tuple[Any, Any]:
+        raise NotImplementedError(
+            f"{type(self).__name__} cannot score new data with fitted parameters; "
+            "call fit_predict(data) to aggregate it"
+        )
+
+    def fit_predict(self, data: Any, gold: Any = None, **kwargs: Any) -> Any:
+        return self.fit(data, gold, **kwargs).labels_
+
+    def fit_predict_proba(self, data: Any, gold: Any = None, **kwargs: Any) -> Any:
+        return self.fit(data, gold, **kwargs).probas_
