@@ -8,8 +8,9 @@ input, ``predict``. The iteration driver is :class:`galton.aggregator._base.Iter
 
 from __future__ import annotations
 
+import os
 import warnings
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -143,6 +144,32 @@ class BaseAggregator:
         self.labels_ = out.labels(judgments.task_names, judgments.label_names, self.label_codes_)
         self.probas_ = out.probas(judgments.task_names, judgments.label_names, post)
         self._out = out
+
+    def _in_engine(self, judgments: Any, gold_codes: np.ndarray | None, engine: Any, n_shards: int | None,
+                   run: Callable[[Any], Any], *, checkpoint_dir: str | os.PathLike[str] | None = None,
+                   checkpoint_every: int = 1, load: bool = True) -> Any:
+        """The engine part of the one fit lifecycle: open the engine (the fit's ``engine`` /
+        ``n_shards``, else the model's), load the judgments (unless they already live there,
+        ``load=False``), set up the checkpoints of an iterative fit, ``run(engine)``, close an
+        engine the fit opened; returns what ``run`` returned."""
+        from ._engine import open_engine
+
+        eng, own = (engine, False) if not load else open_engine(self, engine, n_shards)
+        if checkpoint_dir is not None:
+            if not hasattr(self, "_m_step"):
+                raise ValueError(f"{type(self).__name__} does not iterate, so it has nothing to "
+                                 "checkpoint; fit it without checkpoint_dir")
+            from ._checkpoint import Checkpointer
+
+            self._checkpointer = Checkpointer(checkpoint_dir, checkpoint_every)
+        try:
+            if load:
+                eng.load(judgments, gold_codes)
+            return run(eng)
+        finally:
+            if own:
+                eng.close()
+            self.__dict__.pop("_checkpointer", None)
 
     #: what a fit on an empty pandas frame sets beside ``labels_`` and ``probas_``:
     #: attribute -> (axis, name), axis one of "worker", "task", "priors", "errors"

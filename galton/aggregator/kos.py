@@ -14,8 +14,14 @@ Distributed form: shards hold whole tasks, so the task step is local to a shard.
 needs the per-worker totals ``W_w = sum_t A_tw x_{t->w}``: each iteration is one ``engine.map`` that
 (1) turns the previous totals into worker messages ``y = (W_w - A x) / c`` for the shard's edges,
 (2) does the task step, and (3) returns the shard's partial ``W`` (added over shards) and the largest
-task sum and message (maxima over shards). Messages stay normalised (``c`` is the largest previous
-total) and their log scale is tracked by the driver, so nothing overflows.
+task sum (a maximum over shards). Messages stay normalised (``c`` is the largest previous total)
+and their log scale is tracked by the driver, so nothing overflows.
+
+The iteration runs on the one driver (:class:`~galton.aggregator._base.IterativeAggregator`): the
+map above is the E-step, the messages are per-edge latents of the shards (``shard_state``), the
+parameters are the last totals and their divisor, and the M-step keeps the log scale and applies
+the overflow guard. So ``fit(..., checkpoint_dir=...)`` saves the messages with the parameters and a
+stopped fit resumes bit for bit.
 
 Iterations: at most ``n_iter``, stopping early exactly where crowd-kit stops, i.e. when an
 unnormalised task or worker sum would exceed 1e300 (crowd-kit breaks there to avoid overflow); the
@@ -31,13 +37,16 @@ labels, however, hardly depend on the start (see tests/aggregator/test_kos.py).
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
 
+from ..judgments import Judgments
+
 from .._math import GOLDEN_GAMMA, mix64
-from ._base import TIE_RTOL, BaseAggregator
-from ._engine import Shard, add_stats, open_engine
+from ._base import TIE_RTOL, IterativeAggregator
+from ._engine import Shard, add_stats
 from ._registry import register
 
 __all__ = ["KOS"]
@@ -71,7 +80,7 @@ def edge_normals(key: int, task: np.ndarray, worker: np.ndarray, label: np.ndarr
 
 
 @register("kos", "karger_oh_shah")
-class KOS(BaseAggregator):
+class KOS(IterativeAggregator):
     r"""KOS message passing for binary labels (Karger, Oh & Shah 2011; crowd-kit's ``KOS``).
 
     Parameters
@@ -81,6 +90,8 @@ class KOS(BaseAggregator):
     random_state : int, default 0
         Seed of the random start of the worker messages.
     engine, n_shards : where the shards live (see :class:`galton.aggregator.EMAggregator`).
+    progress : bool, optional
+        Show a progress bar for long fits.
 
     Attributes
     ----------
@@ -91,6 +102,10 @@ class KOS(BaseAggregator):
     skills_ : per worker, the last worker total ``W_w`` normalised to max |W| = 1 (a reliability
         score; negative means the worker tends to give the opposite answer).
     n_iter_ : iterations done (fewer than ``n_iter`` when crowd-kit's overflow rule stops it).
+    history_ : per iteration, the log of the largest unnormalised task sum (the messages grow
+        geometrically; the overflow rule stops before it passes ``log(1e300)``).
+    converged_ : always False: KOS has no tolerance, it runs ``n_iter`` iterations or stops at the
+        overflow rule.
 
     References
     ----------
@@ -98,18 +113,25 @@ class KOS(BaseAggregator):
     Budget-Optimal Task Allocation for Reliable Crowdsourcing Systems. Operations Research 62(1), 2014.
     """
 
+    shard_state = ("kos_y", "kos_x")
+    stops_on_tol = False
+    monotone = False
+
     def __init__(self, n_iter: int = 100, random_state: Any = 0, *, engine: Any = None,
-                 n_shards: int | None = None):
+                 n_shards: int | None = None, progress: bool | None = None):
         self.n_iter = n_iter
         self.random_state = random_state
         self.engine = engine
         self.n_shards = n_shards
+        self.progress = progress
 
     def fit(self, data: Any, gold: Any = None, *, engine: Any = None, n_shards: int | None = None,
             output: str | None = None, task_col: str = "task", worker_col: str = "worker",
-            label_col: str = "label", **encode_options: Any) -> "KOS":
+            label_col: str = "label", checkpoint_dir: str | os.PathLike[str] | None = None,
+            checkpoint_every: int = 1, **encode_options: Any) -> "KOS":
         """Run the message passing on binary judgments; ``gold`` is not supported (KOS has no way to
-        use known labels)."""
+        use known labels). ``checkpoint_dir`` / ``checkpoint_every``: as
+        :meth:`galton.aggregator.EMAggregator.fit` (the messages are saved with the parameters)."""
         if gold is not None:
             raise ValueError(
                 "KOS cannot use gold labels; drop gold= or use a model that can (ds, glad, mace)"
@@ -126,56 +148,77 @@ class KOS(BaseAggregator):
         if int(self.n_iter) < 0:
             raise ValueError(f"n_iter must be >= 0, not {self.n_iter}")
         self._check_memory(judgments)
-        key = int(np.random.default_rng(self.random_state).integers(0, 2**63 - 1))
-        eng, own = open_engine(self, engine, n_shards)
-        try:
-            eng.load(judgments, None)
-            scores, totals = self._run(eng, key)
-        finally:
-            if own:
-                eng.close()
+        rng = np.random.default_rng(self.random_state)
+        params, scores = self._in_engine(judgments, None, engine, n_shards,
+                                         lambda eng: self._run(eng, judgments, rng),
+                                         checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every)
+        self._store(judgments, scores, output)
+        self._finish(params, judgments)
+        return self
+
+    def _store(self, judgments: Judgments, post: np.ndarray | None, output: str | None) -> None:
+        """The driver gathers each task's score (one column): the label is its sign."""
+        if post is None or post.shape[0] == 0:  # no tasks (an empty frame): the usual empty results
+            super()._store(judgments, post, output)
+            return
+        scores = post[:, 0]
         m = np.max(np.abs(scores)) if scores.size else 0.0
         # a score within TIE_RTOL of 0, relative to the largest, is a tie: float summation order
         # must not decide it (the tie rule then gives the lower label)
         tie = np.abs(scores) <= TIE_RTOL * m
-        post = np.zeros((judgments.n_tasks, 2))
-        post[(scores > 0) & ~tie, 0] = 1.0
-        post[(scores < 0) & ~tie, 1] = 1.0
-        post[tie] = 0.5
-        self._store(judgments, post, output)
+        onehot = np.zeros((judgments.n_tasks, 2))
+        onehot[(scores > 0) & ~tie, 0] = 1.0
+        onehot[(scores < 0) & ~tie, 1] = 1.0
+        onehot[tie] = 0.5
+        super()._store(judgments, onehot, output)
         self.scores_ = self._out.per_task(judgments.task_names, scores / m if m > 0 else scores, "score")
-        if totals.size == 0:
+
+    def _finish(self, params: dict[str, Any], judgments: Judgments) -> None:
+        totals = params["w"]
+        if totals is None or totals.size == 0:
             totals = np.zeros(judgments.n_workers)
         m = np.max(np.abs(totals))
         self.skills_ = self._out.per_worker(judgments.worker_names, totals / m if m > 0 else totals, "skill")
-        return self
 
-    # ---------------------------------------------------------------- the iteration
-    def _run(self, eng: Any, key: int) -> tuple[np.ndarray, np.ndarray]:
-        eng.map(self._init_shard, key)
-        totals: np.ndarray | None = None  # worker totals W of the last completed iteration
-        last_w = np.zeros(0)
-        scale = 1.0      # the divisor that turns ``totals`` into the next worker messages
-        log_x = 0.0      # log scale of the stored task messages x (and of ``totals``)
-        log_y = 0.0      # log scale of the stored worker messages y
-        done = 0
-        for _ in range(int(self.n_iter)):
-            # one pass: y from the last totals (stored y at the start), task step, partial totals
-            parts = eng.map(self._step, totals, scale)
-            if totals is not None:
-                log_y = log_x + float(np.log(scale))
-            last_w = add_stats([p["w"] for p in parts])
-            max_s = max(p["max_s"] for p in parts)
-            max_w = float(np.max(np.abs(last_w))) if last_w.size else 0.0
-            # crowd-kit's overflow guard on the unnormalised sums; y stays the one just used
-            if _log_abs(max_s) + log_y > _LOG_MAX or _log_abs(max_w) + log_y > _LOG_MAX:
-                totals = None
-                break
-            totals, scale, log_x = last_w, (max_w if max_w > 0 else 1.0), log_y
-            done += 1
-        self.n_iter_ = done
-        scores = eng.gather(self._scores, totals, scale)
-        return scores, last_w
+    # ---------------------------------------------------------------- the driver's pieces
+    def _iter_limit(self) -> int:
+        return int(self.n_iter)
+
+    def _init_state(self, engine: Any, judgments: Any,
+                    rng: np.random.Generator) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Random worker messages in the shards; parameters: no totals yet (``stored``: the next
+        pass uses the shards' stored messages), divisor 1, log scale 0."""
+        key = int(rng.integers(0, 2**63 - 1))
+        engine.map(self._init_shard, key)
+        return {"w": None, "scale": 1.0, "stored": True, "log_y": 0.0}, {"log_y": 0.0}
+
+    def _map_e_step(self, engine: Any, params: dict[str, Any]) -> dict[str, Any]:
+        """Partial worker totals added over the shards; the largest task sum, a maximum."""
+        parts = engine.map(self._e_step, params)
+        return {"w": add_stats([p["w"] for p in parts]), "max_s": max(p["max_s"] for p in parts)}
+
+    def _objective(self, stats: dict[str, Any], params: dict[str, Any]) -> float:
+        """Log of the largest unnormalised task sum of this pass."""
+        return _log_abs(stats["max_s"]) + params["log_y"]
+
+    def _m_step(self, stats: dict[str, Any], memory: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The totals become the next messages' source; crowd-kit's overflow guard on the
+        unnormalised sums stops the loop (the messages stay those just used)."""
+        last_w, log_y = stats["w"], memory["log_y"]
+        max_w = float(np.max(np.abs(last_w))) if last_w.size else 0.0
+        if _log_abs(stats["max_s"]) + log_y > _LOG_MAX or _log_abs(max_w) + log_y > _LOG_MAX:
+            return ({"w": last_w, "scale": 1.0, "stored": True, "log_y": log_y},
+                    {"log_y": log_y, "stop": True})
+        scale = max_w if max_w > 0 else 1.0
+        log_y = log_y + float(np.log(scale))
+        return {"w": last_w, "scale": scale, "stored": False, "log_y": log_y}, {"log_y": log_y}
+
+    def _posteriors(self, shard: Shard, params: dict[str, Any]) -> np.ndarray:
+        y = KOS._messages(shard, params)
+        return np.bincount(shard.task, weights=KOS._answers(shard) * y, minlength=shard.n_tasks)[:, None]
+
+    def _progress_info(self, obj: float, delta: float) -> str:
+        return f"log max task sum {obj:.4g}"
 
     # ---------------------------------------------------------------- shard functions
     @staticmethod
@@ -192,28 +235,24 @@ class KOS(BaseAggregator):
         return a
 
     @staticmethod
-    def _messages(shard: Shard, totals: np.ndarray | None, scale: float) -> np.ndarray:
-        """Worker messages y from the last worker totals (the current ones when ``totals`` is None)."""
-        if totals is None:
+    def _messages(shard: Shard, params: dict[str, Any]) -> np.ndarray:
+        """Worker messages y from the last worker totals (the stored ones at the start and after
+        the overflow rule stopped the loop)."""
+        if params["stored"]:
             return shard.state["kos_y"]
         a = KOS._answers(shard)
-        return (totals[shard.worker] - a * shard.state["kos_x"]) / scale
+        return (params["w"][shard.worker] - a * shard.state["kos_x"]) / params["scale"]
 
-    @staticmethod
-    def _step(shard: Shard, totals: np.ndarray | None, scale: float) -> dict[str, Any]:
+    def _e_step(self, shard: Shard, params: dict[str, Any]) -> dict[str, Any]:
+        """One pass: worker messages, the task step, the shard's partial worker totals."""
         a = KOS._answers(shard)
-        y = KOS._messages(shard, totals, scale)
+        y = KOS._messages(shard, params)
         ay = a * y
         s = np.bincount(shard.task, weights=ay, minlength=shard.n_tasks)
         x = s[shard.task] - ay
         shard.state["kos_y"], shard.state["kos_x"] = y, x
         return {"w": np.bincount(shard.worker, weights=a * x, minlength=shard.n_workers),
                 "max_s": float(np.max(np.abs(s))) if s.size else 0.0}
-
-    @staticmethod
-    def _scores(shard: Shard, totals: np.ndarray | None, scale: float) -> np.ndarray:
-        y = KOS._messages(shard, totals, scale)
-        return np.bincount(shard.task, weights=KOS._answers(shard) * y, minlength=shard.n_tasks)
 
 
 def _log_abs(v: float) -> float:

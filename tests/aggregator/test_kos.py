@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from galton import datasets
-from galton.aggregator import get
+from galton.aggregator import LocalEngine, get
 from galton.aggregator.kos import KOS, edge_normals
 
 SHARED_SKIP = "../shared/datasets not found; these tests run in CI"
@@ -141,3 +141,84 @@ def test_normal_draws_look_normal_and_registry():
     assert abs(z.mean()) < 0.01 and abs(z.std() - 1) < 0.01
     assert abs(np.mean(z > 1.96) - 0.025) < 0.002
     assert get("kos") is KOS
+
+
+# ------------------------------------------------------------------------------------------ checkpoints
+class CountingEngine(LocalEngine):
+    """Counts the E-steps (message passes) it runs."""
+
+    def __init__(self, n_shards: int = 2):
+        super().__init__(n_shards)
+        self.e_steps = 0
+
+    def map(self, fn, *args):
+        self.e_steps += getattr(fn, "__name__", "") == "_e_step"
+        return super().map(fn, *args)
+
+
+def _same(a: KOS, b: KOS) -> None:
+    """Bit for bit: labels, scores, skills, iterations and the log-growth history."""
+    pd.testing.assert_series_equal(a.labels_, b.labels_)
+    assert np.array_equal(a.scores_.to_numpy(), b.scores_.to_numpy())
+    assert np.array_equal(a.skills_.to_numpy(), b.skills_.to_numpy())
+    assert a.n_iter_ == b.n_iter_ and a.history_ == b.history_
+
+
+def test_an_interrupted_fit_resumes_bit_for_bit(tmp_path):
+    df, _, _ = simulate(3, n_tasks=300)
+    whole = KOS(n_iter=30).fit(df, engine=CountingEngine())
+    first = CountingEngine()
+    KOS(n_iter=12).fit(df, engine=first, checkpoint_dir=tmp_path, checkpoint_every=5)
+    assert first.e_steps == 12
+    second = CountingEngine()
+    resumed = KOS(n_iter=30).fit(df, engine=second, checkpoint_dir=tmp_path, checkpoint_every=5)
+    assert second.e_steps == 30 - 12  # passes 13..30 only: the messages came from the checkpoint
+    _same(resumed, whole)
+    assert whole.n_iter_ == 30 and not whole.converged_
+    # the messages matter: a fit of 18 passes from the random start is not the resumed one
+    assert not np.array_equal(KOS(n_iter=18).fit(df, n_shards=2).scores_.to_numpy(), whole.scores_.to_numpy())
+
+
+def test_a_fit_stopped_by_the_overflow_rule_resumes_and_stays_stopped(tmp_path):
+    """The overflow rule stops this fit after 165 passes (the 166th is refused, as in crowd-kit);
+    interrupted at 100 it resumes to the same end, and a stopped fit resumed runs no pass."""
+    df, _, _ = simulate(3, n_tasks=300)
+    whole = KOS(n_iter=300).fit(df, engine=CountingEngine())
+    assert whole.n_iter_ == 165 and len(whole.history_) == 165 and whole.history_[-1] < np.log(1e300)
+    KOS(n_iter=100).fit(df, engine=CountingEngine(), checkpoint_dir=tmp_path)
+    second = CountingEngine()
+    resumed = KOS(n_iter=300).fit(df, engine=second, checkpoint_dir=tmp_path)
+    assert second.e_steps == 166 - 100  # passes 101..165 and the refused one
+    _same(resumed, whole)
+    third = CountingEngine()
+    again = KOS(n_iter=400).fit(df, engine=third, checkpoint_dir=tmp_path)
+    assert third.e_steps == 0
+    _same(again, whole)
+
+
+@pytest.fixture(scope="module")
+def ray_session():
+    pytest.importorskip("ray", reason="Ray is in the test extra; galton runs without it")
+    from galton.workers import cluster
+
+    return cluster.connect("local", num_cpus=2, include_dashboard=False)
+
+
+def test_a_fit_on_ray_resumes_bit_for_bit(ray_session, tmp_path):
+    from galton.workers.engine import RayEngine
+
+    class CountingRayEngine(RayEngine):
+        e_steps = 0
+
+        def map(self, fn, *args):
+            self.e_steps += getattr(fn, "__name__", "") == "_e_step"
+            return super().map(fn, *args)
+
+    df, _, _ = simulate(4, n_tasks=200)
+    whole = KOS(n_iter=25).fit(df, engine="ray", n_shards=2)
+    with CountingRayEngine(n_shards=2) as eng:
+        KOS(n_iter=10).fit(df, engine=eng, checkpoint_dir=tmp_path)
+        resumed = KOS(n_iter=25).fit(df, engine=eng, checkpoint_dir=tmp_path)
+        assert eng.e_steps == 10 + 15
+    _same(resumed, whole)
+    _same(resumed, KOS(n_iter=25).fit(df, engine=CountingEngine(2)))
