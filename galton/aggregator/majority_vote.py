@@ -26,15 +26,15 @@ one-hot and the agreement that defines the skills is measured against it.
 
 from __future__ import annotations
 
+import os
 import warnings
 from typing import Any
 
 import numpy as np
 
 from .._math import splitmix64
-from .._progress import Progress
-from ..judgments import Judgments, _lookup, encode_gold, to_arrow
-from ._base import BaseAggregator, ConvergenceWarning, argmax_ties_low, tied_to_max
+from ..judgments import Judgments, encode_gold, lookup, to_arrow
+from ._base import BaseAggregator, IterativeAggregator, argmax_ties_low, tied_to_max
 from ._engine import Shard, open_engine
 from ._kernels import vote_counts
 from ._registry import register
@@ -177,7 +177,12 @@ def worker_agreement(engine: Any, weights: np.ndarray | None, tie_key: int | Non
                      against: str = "labels", accepted: np.ndarray | None = None) -> np.ndarray:
     """Each worker's share of distinct answers equal to the reference label; NaN for a worker with
     no task that has a reference (a worker without gold tasks, for ``against="gold"``)."""
-    stats = engine.map_sum(shard_agreement, weights, tie_key, against, accepted)
+    return agreement_share(engine.map_sum(shard_agreement, weights, tie_key, against, accepted))
+
+
+def agreement_share(stats: dict[str, np.ndarray]) -> np.ndarray:
+    """``agree / total`` of :func:`shard_agreement`'s counts added over the shards; NaN where a
+    worker has no answer on a task with a reference label."""
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(stats["total"] > 0, stats["agree"] / stats["total"], np.nan)
 
@@ -219,7 +224,7 @@ def skill_array(skills: Any, worker_names: np.ndarray) -> np.ndarray:
             )
         return arr.copy()
     keys, values = pairs
-    idx = _lookup(worker_names, keys)
+    idx = lookup(worker_names, keys)
     out = np.full(n, np.nan)
     out[idx[idx >= 0]] = np.asarray(values, dtype=float)[idx >= 0]
     return out
@@ -230,8 +235,8 @@ def _keyed_by_workers(obj: Any, judgments: Judgments) -> bool:
     if obj is None:
         return False
     keys = (_keyed(obj, "task", "label") or (np.zeros(0),))[0]
-    return bool(keys.size and (_lookup(judgments.task_names, keys) < 0).all()
-                and (_lookup(judgments.worker_names, keys) >= 0).any())
+    return bool(keys.size and (lookup(judgments.task_names, keys) < 0).all()
+                and (lookup(judgments.worker_names, keys) >= 0).any())
 
 
 def _gold_layers(gold: Any) -> list[Any]:
@@ -260,11 +265,11 @@ def _pair_seen(s: Any) -> np.ndarray:
 # the shared estimator
 # --------------------------------------------------------------------------------------------------
 class VoteAggregator(BaseAggregator):
-    """Fit plumbing shared by the voting models: encode, open the engine, run ``_run``, store.
+    """Fit plumbing shared by the voting models: encode, open the engine, run ``_vote``, store.
 
-    Subclasses implement ``_run(engine, judgments, weights, tie_key) -> (vote weights, skills,
-    shares, label codes)``; the vote weights (NaN: missing) are kept to score new data in
-    ``predict``.
+    Subclasses implement ``_vote(engine, judgments, weights, tie_key) -> (vote weights, skills,
+    shares, label codes)``; the vote weights (NaN: missing) and the tie key are kept to score new
+    data in ``predict`` (the tie key is set before ``_vote`` runs).
     """
 
     tie_break: str
@@ -281,6 +286,7 @@ class VoteAggregator(BaseAggregator):
     #: crowd-kit's GoldMajorityVote, Wawa and ZeroBasedSkill do (the fitted skills stay)
     _predict_updates = False
     _empty_attrs = {"skills_": ("worker", "skill")}
+    _fit_private = ("_params", "_out", "_vote_weights", "_tie_key")
 
     def _check_params(self) -> None:
         if self.tie_break not in _TIES:
@@ -318,9 +324,6 @@ class VoteAggregator(BaseAggregator):
             "their judgments"
         )
 
-    def _open_engine(self, engine: Any, n_shards: int | None) -> tuple[Any, bool]:
-        return open_engine(self, engine, n_shards)
-
     def _encode_gold(self, gold: Any, judgments: Judgments) -> np.ndarray | None:
         name = type(self).__name__
         if gold is None:
@@ -331,8 +334,8 @@ class VoteAggregator(BaseAggregator):
                 )
             return None
         keys = (_keyed(gold, "task", "label") or (np.zeros(0),))[0]
-        if keys.size and (_lookup(judgments.task_names, keys) < 0).all():
-            if (_lookup(judgments.worker_names, keys) >= 0).any():
+        if keys.size and (lookup(judgments.task_names, keys) < 0).all():
+            if (lookup(judgments.worker_names, keys) >= 0).any():
                 raise ValueError(
                     f"{name}.fit(data, gold): the second argument is gold (true labels by task), but "
                     "its keys are worker ids; pass worker weights as skills=... (crowd-kit's "
@@ -351,7 +354,9 @@ class VoteAggregator(BaseAggregator):
 
     def _fit(self, data: Any, gold: Any, skills: Any = None, *, engine: Any = None,
              n_shards: int | None = None, output: str | None = None, task_col: str = "task",
-             worker_col: str = "worker", label_col: str = "label", **encode_options: Any) -> Any:
+             worker_col: str = "worker", label_col: str = "label",
+             checkpoint_dir: str | os.PathLike[str] | None = None, checkpoint_every: int = 1,
+             **encode_options: Any) -> Any:
         self._check_params()
         judgments, _ = self._prepare(data, None, task_col=task_col, worker_col=worker_col,
                                      label_col=label_col, **encode_options)
@@ -365,25 +370,24 @@ class VoteAggregator(BaseAggregator):
         if skills is not None:
             weights = self._fill_missing(skill_array(skills, judgments.worker_names), judgments.worker_names)
         rng = np.random.default_rng(self.random_state)
-        tie_key = int(rng.integers(0, 2**63 - 1)) if self.tie_break == "random" else None
-        eng, own = self._open_engine(engine, n_shards)
-        try:
-            eng.load(judgments, gold_codes)
-            vote_w, skill, post, codes = self._run(eng, judgments, weights, tie_key)
-        finally:
-            if own:
-                eng.close()
+        self._tie_key = int(rng.integers(0, 2**63 - 1)) if self.tie_break == "random" else None
+        vote_w, skill, post, codes = self._in_engine(
+            judgments, gold_codes, engine, n_shards, lambda eng: self._vote(eng, judgments, weights, rng),
+            checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every)
         self._store(judgments, post, output)
         self.label_codes_ = codes
         self.labels_ = self._out.labels(judgments.task_names, judgments.label_names, codes)
         kept = np.ones(skill.size, dtype=bool) if weights is None else ~np.isnan(weights)
         # workers whose judgments on_missing_skill="ignore" dropped have no skill (crowd-kit)
         self.skills_ = self._out.per_worker(judgments.worker_names[kept], skill[kept], "skill")
-        self._vote_weights, self._tie_key = vote_w, tie_key
+        self._vote_weights = vote_w
         return self
 
-    def _run(self, eng: Any, judgments: Judgments, weights: np.ndarray | None,
-             tie_key: int | None) -> tuple[np.ndarray | None, np.ndarray, np.ndarray, np.ndarray]:
+    def _vote(self, eng: Any, judgments: Judgments, weights: np.ndarray | None,
+              rng: np.random.Generator) -> tuple[np.ndarray | None, np.ndarray, np.ndarray, np.ndarray]:
+        """(vote weights, skills, task x label shares, label codes); ``self._tie_key`` holds the
+        tie key of this fit (None: ties go low); ``rng``: the fit's random generator, after the
+        tie key was drawn."""
         raise NotImplementedError
 
     def _predict_new(self, data: Any) -> tuple[Any, Any]:
@@ -393,10 +397,10 @@ class VoteAggregator(BaseAggregator):
         new = Judgments.from_any(data, task_col=tc, worker_col=wc, label_col=lc)
         weights = None
         if self._vote_weights is not None:
-            idx = _lookup(fitted.worker_names, new.worker_names)
+            idx = lookup(fitted.worker_names, new.worker_names)
             raw = np.where(idx >= 0, self._vote_weights[np.maximum(idx, 0)], np.nan)
             weights = self._fill_missing(raw, new.worker_names)
-        eng, own = self._open_engine(None, None)
+        eng, own = open_engine(self, None, None)
         try:
             eng.load(new, None)
             post, codes = weighted_vote(eng, new, weights, self._tie_key)
@@ -469,8 +473,9 @@ class MajorityVote(VoteAggregator):
         argument keyed by worker ids is taken as skills (crowd-kit's ``fit(data, skills)``)."""
         return self._fit(data, gold, skills, **kwargs)
 
-    def _run(self, eng: Any, judgments: Judgments, weights: np.ndarray | None,
-             tie_key: int | None) -> tuple[np.ndarray | None, np.ndarray, np.ndarray, np.ndarray]:
+    def _vote(self, eng: Any, judgments: Judgments, weights: np.ndarray | None,
+              rng: np.random.Generator) -> tuple[np.ndarray | None, np.ndarray, np.ndarray, np.ndarray]:
+        tie_key = self._tie_key
         post, codes = weighted_vote(eng, judgments, weights, tie_key)
         return weights, worker_agreement(eng, weights, tie_key), post, codes
 
@@ -531,8 +536,9 @@ class GoldMajorityVote(VoteAggregator):
         several = (codes >= 0).sum(axis=0) > 1
         return np.where(several, -1, codes.max(axis=0)).astype(np.int32)
 
-    def _run(self, eng: Any, judgments: Judgments, weights: np.ndarray | None,
-             tie_key: int | None) -> tuple[np.ndarray | None, np.ndarray, np.ndarray, np.ndarray]:
+    def _vote(self, eng: Any, judgments: Judgments, weights: np.ndarray | None,
+              rng: np.random.Generator) -> tuple[np.ndarray | None, np.ndarray, np.ndarray, np.ndarray]:
+        tie_key = self._tie_key
         acc = worker_agreement(eng, None, None, "gold", getattr(self, "_accepted", None))
         post, codes = weighted_vote(eng, judgments, self._fill_missing(acc, judgments.worker_names), tie_key)
         return acc, acc, post, codes
@@ -568,8 +574,9 @@ class Wawa(VoteAggregator):
     def fit(self, data: Any, gold: Any = None, **kwargs: Any) -> "Wawa":
         return self._fit(data, gold, **kwargs)
 
-    def _run(self, eng: Any, judgments: Judgments, weights: np.ndarray | None,
-             tie_key: int | None) -> tuple[np.ndarray | None, np.ndarray, np.ndarray, np.ndarray]:
+    def _vote(self, eng: Any, judgments: Judgments, weights: np.ndarray | None,
+              rng: np.random.Generator) -> tuple[np.ndarray | None, np.ndarray, np.ndarray, np.ndarray]:
+        tie_key = self._tie_key
         skill = worker_agreement(eng, None, tie_key)
         post, codes = weighted_vote(eng, judgments, skill, tie_key)
         return skill, skill, post, codes
@@ -577,7 +584,7 @@ class Wawa(VoteAggregator):
 
 @register("zbs", "zero_based_skill", "zero-based-skill")
 @_with_common
-class ZeroBasedSkill(VoteAggregator):
+class ZeroBasedSkill(VoteAggregator, IterativeAggregator):
     r"""Zero-Based Skill (crowd-kit; Ustalov et al., JOSS 2024): weighted vote with skills learned
     by a damped fixed-point iteration.
 
@@ -591,8 +598,11 @@ class ZeroBasedSkill(VoteAggregator):
     change itself while ``lr = 1``), so a learning rate that has decayed cannot fake convergence.
     ``n_iter_``, ``converged_`` and ``history_`` (that residual per iteration) record the run, and
     a :class:`ConvergenceWarning` says when ``n_iter`` was reached (the labels then oscillate).
-    This is not EM — there is no likelihood and no E/M split — so it has its own short loop rather
-    than the EM driver; every data pass is one ``engine.map_sum`` of agreement counts.
+    This is not EM (there is no likelihood), but it runs on the one driver
+    (:class:`~galton.aggregator._base.IterativeAggregator`): every data pass, the "E-step", is one
+    ``engine.map_sum`` of agreement counts; the "M-step" moves the skills; ``history_`` holds the
+    residual, which is also the change convergence tests. ``fit(..., checkpoint_dir=...)`` saves
+    the skills and the learning rate, and a stopped fit resumes bit for bit.
 
     Parameters
     ----------
@@ -609,6 +619,8 @@ class ZeroBasedSkill(VoteAggregator):
     """
 
     _predict_updates = True
+    monotone = False
+    change_name = "max |agreement - skill|"
 
     def __init__(self, n_iter: int = 100, lr_init: float = 1.0, lr_steps_to_reduce: int = 20,
                  lr_reduce_factor: float = 0.5, eps: float = 1e-5, *, tol: float = 1e-7,
@@ -631,6 +643,8 @@ class ZeroBasedSkill(VoteAggregator):
         self.default_skill = default_skill
 
     def fit(self, data: Any, gold: Any = None, **kwargs: Any) -> "ZeroBasedSkill":
+        """Learn the skills and vote; ``checkpoint_dir`` / ``checkpoint_every`` as
+        :meth:`galton.aggregator.EMAggregator.fit` (the skills and the learning rate are saved)."""
         return self._fit(data, gold, **kwargs)
 
     def _check_params(self) -> None:
@@ -642,32 +656,47 @@ class ZeroBasedSkill(VoteAggregator):
         if not (self.lr_init > 0 and self.lr_reduce_factor > 0 and self.tol >= 0):
             raise ValueError("lr_init and lr_reduce_factor must be > 0 and tol >= 0")
 
-    def _run(self, eng: Any, judgments: Judgments, weights: np.ndarray | None,
-             tie_key: int | None) -> tuple[np.ndarray | None, np.ndarray, np.ndarray, np.ndarray]:
-        n_obs = int(np.count_nonzero(eng.map_sum(shard_label_counts)))
+    def _vote(self, eng: Any, judgments: Judgments, weights: np.ndarray | None,
+              rng: np.random.Generator) -> tuple[np.ndarray | None, np.ndarray, np.ndarray, np.ndarray]:
+        params, post = self._run(eng, judgments, rng)
+        skill = params["skill"]
+        return skill, skill, post, label_codes(post, np.arange(post.shape[0]), params["tie_key"])
+
+    # ---------------------------------------------------------------- the driver's pieces
+    def _init_state(self, engine: Any, judgments: Any,
+                    rng: np.random.Generator) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Skills ``1/K + eps`` (``K``: labels observed); the memory holds them too (the M-step
+        moves them), with the learning rate and the iteration count of its schedule."""
+        n_obs = int(np.count_nonzero(engine.map_sum(shard_label_counts)))
         skill = np.full(judgments.n_workers, 1.0 / n_obs + self.eps)
-        max_iter = int(self.max_iter if self.max_iter is not None else self.n_iter)
-        lr = float(self.lr_init)
-        bar = Progress(max_iter, type(self).__name__, enabled=self.progress)
-        history: list[float] = []
-        converged, it = False, 0
-        for it in range(1, max_iter + 1):
-            if it % self.lr_steps_to_reduce == 0:
-                lr *= self.lr_reduce_factor
-            resid = worker_agreement(eng, skill, tie_key) - skill
-            skill = skill + lr * resid
-            history.append(float(np.max(np.abs(resid))))
-            bar.update(it, f"max |agreement - skill| {history[-1]:.2e}")
-            if history[-1] < self.tol:
-                converged = True
-                break
-        bar.close("converged" if converged else "")
-        if not converged and max_iter > 0:
-            warnings.warn(
-                f"ZeroBasedSkill did not converge in {max_iter} iterations (max |agreement - skill| "
-                f"{history[-1]:.3g} >= tol={self.tol}); raise n_iter or tol",
-                ConvergenceWarning, stacklevel=4,
-            )
-        self.n_iter_, self.converged_, self.history_ = it, converged, history
-        post, codes = weighted_vote(eng, judgments, skill, tie_key)
-        return skill, skill, post, codes
+        tie_key = self._tie_key
+        return ({"skill": skill, "tie_key": tie_key},
+                {"skill": skill, "tie_key": tie_key, "lr": float(self.lr_init), "it": 0})
+
+    def _e_step(self, shard: Shard, params: dict[str, Any]) -> dict[str, np.ndarray]:
+        """Agreement counts of each worker with the vote weighted by the current skills."""
+        return shard_agreement(shard, params["skill"], params["tie_key"])
+
+    def _objective(self, stats: dict[str, Any], params: dict[str, Any]) -> float:
+        """The residual ``max_w |a_w - s_w|`` (what ``history_`` holds and convergence tests)."""
+        return float(np.max(np.abs(agreement_share(stats) - params["skill"])))
+
+    def _change(self, history: list[float], n: int) -> float:
+        return history[-1]
+
+    def _progress_info(self, obj: float, delta: float) -> str:
+        return f"max |agreement - skill| {obj:.2e}"
+
+    def _m_step(self, stats: dict[str, Any], memory: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """``s <- s + lr (a - s)``, the learning rate multiplied by ``lr_reduce_factor`` first in
+        every ``lr_steps_to_reduce``-th iteration."""
+        it, lr = memory["it"] + 1, memory["lr"]
+        if it % self.lr_steps_to_reduce == 0:
+            lr *= self.lr_reduce_factor
+        skill = memory["skill"]
+        skill = skill + lr * (agreement_share(stats) - skill)
+        tie_key = memory["tie_key"]
+        return {"skill": skill, "tie_key": tie_key}, {"skill": skill, "tie_key": tie_key, "lr": lr, "it": it}
+
+    def _posteriors(self, shard: Shard, params: dict[str, Any]) -> np.ndarray:
+        return shard_vote_shares(shard, params["skill"])

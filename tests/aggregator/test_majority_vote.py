@@ -385,3 +385,45 @@ def test_three_shards_equal_one_exactly(cls, tie_break) -> None:
 # Ray: tests/workers/test_engine.py fits every registered model locally and on Ray (posteriors,
 # labels, n_iter_ and history_); PicklingEngine above checks that these models' shard functions
 # and arguments survive pickling.
+
+
+# ------------------------------------------------------------------------------------------ checkpoints
+class CountingEngine(LocalEngine):
+    """Counts the E-steps (agreement passes) it runs."""
+
+    def __init__(self, n_shards: int = 2):
+        super().__init__(n_shards)
+        self.e_steps = 0
+
+    def map(self, fn, *args):
+        self.e_steps += getattr(fn, "__name__", "") == "_e_step"
+        return super().map(fn, *args)
+
+
+@pytest.mark.parametrize("tie_break", ["low", "random"])
+def test_zbs_resumes_from_a_checkpoint_bit_for_bit(tmp_path, tie_break) -> None:
+    """Interrupted after 7 iterations (past a learning-rate step: lr_steps_to_reduce=5), resumed to
+    30: the same skills, labels and residual history as an uninterrupted fit, with only the 23
+    remaining passes run; a fit that has converged resumes without a pass."""
+    df, _ = simulate(2)
+    make = lambda n: ZeroBasedSkill(n_iter=n, lr_init=0.5, lr_steps_to_reduce=5, tol=0.0,  # noqa: E731
+                                    tie_break=tie_break, random_state=3)
+    whole = fitted(make(30), df, engine=CountingEngine())
+    first = CountingEngine()
+    fitted(make(7), df, engine=first, checkpoint_dir=tmp_path, checkpoint_every=3)
+    assert first.e_steps == 7
+    second = CountingEngine()
+    resumed = fitted(make(30), df, engine=second, checkpoint_dir=tmp_path, checkpoint_every=3)
+    assert second.e_steps == 30 - 7
+    assert np.array_equal(resumed.skills_.to_numpy(), whole.skills_.to_numpy())
+    assert resumed.labels_.equals(whole.labels_) and np.array_equal(resumed.posteriors_, whole.posteriors_)
+    assert resumed.history_ == whole.history_ and resumed.n_iter_ == whole.n_iter_ == 30
+    # the learning rate came back too: resuming with the starting rate would end elsewhere
+    restart = fitted(make(23), df, n_shards=2)
+    assert not np.array_equal(restart.skills_.to_numpy(), whole.skills_.to_numpy())
+    done = ZeroBasedSkill().fit(df, engine=CountingEngine(), checkpoint_dir=tmp_path / "easy")
+    third = CountingEngine()
+    again = ZeroBasedSkill().fit(df, engine=third, checkpoint_dir=tmp_path / "easy")
+    assert done.converged_ and third.e_steps == 0 and again.history_ == done.history_
+    with pytest.raises(ValueError, match="does not iterate"):
+        MajorityVote().fit(df, checkpoint_dir=tmp_path)
