@@ -1,0 +1,278 @@
+"""The fit plumbing of the voting models (:mod:`galton.aggregator.majority_vote`):
+:class:`VoteAggregator` (parameters, gold, user skills, missing skills, ``predict`` on new data)
+and the readers of skills and gold given as Series, dicts or tables.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from typing import Any
+
+import numpy as np
+
+from ..judgments import Judgments, encode_gold, to_arrow
+# judgments.lookup is the public name; this alias stays only while tests/test_structure.py's scanner
+# self-check looks for a private import of _lookup (the last one in galton)
+from ..judgments import _lookup as lookup
+from ._base import BaseAggregator
+from ._engine import open_engine
+from .votes_shard import examples, weighted_vote
+
+__all__ = ["VoteAggregator", "skill_array", "gold_layers", "with_common_params"]
+
+_MISSING = ("error", "value", "ignore")
+_TIES = ("low", "random")
+
+
+# --------------------------------------------------------------------------------------------------
+# skills and gold as the user gives them
+# --------------------------------------------------------------------------------------------------
+def _keyed(obj: Any, key_col: str, value_col: str,
+           numeric: bool = False) -> tuple[np.ndarray, np.ndarray] | None:
+    """(keys, values) of a pandas Series (index -> value) or a dict key -> value; None otherwise
+    (a dict with ``key_col`` and ``value_col`` entries is a table of columns, not a mapping)."""
+    if hasattr(obj, "index") and getattr(obj, "ndim", 0) == 1 and hasattr(obj, "to_numpy"):
+        values = obj.to_numpy(dtype=float, na_value=np.nan) if numeric else obj.to_numpy()
+        keys = np.asarray(obj.index.to_numpy())
+    elif isinstance(obj, dict) and not (key_col in obj and value_col in obj):
+        keys, values = np.asarray(list(obj.keys())), np.asarray(list(obj.values()))
+    else:
+        return None
+    return (keys.astype(object) if keys.dtype.kind in "US" else keys), values
+
+
+def skill_array(skills: Any, worker_names: np.ndarray) -> np.ndarray:
+    """One float per worker code from a pandas Series indexed by worker, a dict worker -> skill, a
+    frame / table with columns ``worker`` and ``skill``, or an array in worker-code order (sorted
+    worker ids). NaN where a worker has no skill."""
+    n = worker_names.size
+    pairs = _keyed(skills, "worker", "skill", numeric=True)
+    if pairs is None and (isinstance(skills, dict) or hasattr(skills, "columns")
+                          or hasattr(skills, "__arrow_c_stream__")):
+        table = to_arrow(skills)
+        other = [c for c in table.column_names if c != "worker"]
+        if "worker" not in table.column_names or not ("skill" in other or len(other) == 1):
+            raise ValueError(f"a skills table needs columns 'worker' and 'skill'; it has {table.column_names}")
+        pairs = _keyed(dict(zip(table.column("worker").to_pylist(),
+                                table.column("skill" if "skill" in other else other[0]).to_pylist())), "", "")
+    if pairs is None:
+        arr = np.asarray(skills, dtype=float)
+        if arr.shape != (n,):
+            raise ValueError(
+                f"skills as an array must hold one value per worker in worker-code order (the sorted "
+                f"worker ids): expected shape ({n},), got {arr.shape}; or pass a Series indexed by worker"
+            )
+        return arr.copy()
+    keys, values = pairs
+    idx = lookup(worker_names, keys)
+    out = np.full(n, np.nan)
+    out[idx[idx >= 0]] = np.asarray(values, dtype=float)[idx >= 0]
+    return out
+
+
+def _keyed_by_workers(obj: Any, judgments: Judgments) -> bool:
+    """True when ``obj`` maps keys to values and its keys are worker ids, none a task id."""
+    if obj is None:
+        return False
+    keys = (_keyed(obj, "task", "label") or (np.zeros(0),))[0]
+    return bool(keys.size and (lookup(judgments.task_names, keys) < 0).all()
+                and (lookup(judgments.worker_names, keys) >= 0).any())
+
+
+def gold_layers(gold: Any) -> list[Any]:
+    """Gold as a list of pandas Series with one label per task each: one item unless a pandas
+    Series (or frame with task and label columns) lists a task with several distinct labels."""
+    if type(gold).__module__.split(".")[0] != "pandas":
+        return [gold]
+    if getattr(gold, "ndim", 0) == 2:
+        if not {"task", "label"} <= set(gold.columns):
+            return [gold]
+        gold = gold.set_index("task")["label"]
+    if not gold.index.has_duplicates:
+        return [gold]
+    pairs = gold[gold.notna()]
+    pairs = pairs[~_pair_seen(pairs)]
+    rank = pairs.groupby(level=0).cumcount().to_numpy()
+    return [pairs[rank == i] for i in range(int(rank.max()) + 1 if rank.size else 1)]
+
+
+def _pair_seen(s: Any) -> np.ndarray:
+    """Rows of a Series whose (index, value) pair occurred before."""
+    return s.to_frame("v").assign(i=s.index).duplicated(["i", "v"]).to_numpy()
+
+
+# --------------------------------------------------------------------------------------------------
+# the shared estimator
+# --------------------------------------------------------------------------------------------------
+class VoteAggregator(BaseAggregator):
+    """Fit plumbing shared by the voting models: encode, open the engine, run ``_vote``, store.
+
+    Subclasses implement ``_vote(engine, judgments, weights, tie_key) -> (vote weights, skills,
+    shares, label codes)``; the vote weights (NaN: missing) and the tie key are kept to score new
+    data in ``predict`` (the tie key is set before ``_vote`` runs).
+    """
+
+    tie_break: str
+    random_state: Any
+    engine: Any
+    n_shards: int | None
+    on_missing_skill: str
+    default_skill: float | None
+    _require_gold = False
+    #: a second argument keyed by worker ids (none of them a task id) is worker skills, as in
+    #: crowd-kit's ``MajorityVote.fit(data, skills)``
+    _skills_second = False
+    #: predict(data) / predict_proba(data) replace labels_ and probas_ with the new data's, as
+    #: crowd-kit's GoldMajorityVote, Wawa and ZeroBasedSkill do (the fitted skills stay)
+    _predict_updates = False
+    _empty_attrs = {"skills_": ("worker", "skill")}
+    _fit_private = ("_params", "_out", "_vote_weights", "_tie_key")
+
+    def _check_params(self) -> None:
+        if self.tie_break not in _TIES:
+            raise ValueError(f"tie_break must be 'low' or 'random', not {self.tie_break!r}")
+        if self.on_missing_skill not in _MISSING:
+            raise ValueError(
+                f"on_missing_skill must be 'error', 'value' or 'ignore', not {self.on_missing_skill!r}"
+            )
+        if self.default_skill is not None and self.on_missing_skill != "value":
+            raise ValueError("default_skill is used only with on_missing_skill='value'; set both or neither")
+        if self.on_missing_skill == "value":
+            if self.default_skill is None:
+                raise ValueError("on_missing_skill='value' needs default_skill=<weight of an unknown worker>")
+            if not (np.isfinite(self.default_skill) and self.default_skill >= 0):
+                raise ValueError(f"default_skill must be a finite number >= 0, not {self.default_skill!r}")
+
+    def _fill_missing(self, raw: np.ndarray, worker_names: np.ndarray) -> np.ndarray:
+        """Apply ``on_missing_skill`` to NaN weights: raise, fill with ``default_skill`` or keep NaN
+        (the judgments of those workers are then ignored)."""
+        bad = ~np.isnan(raw) & ~(np.isfinite(raw) & (raw >= 0))
+        if bad.any():
+            raise ValueError(
+                f"skills must be finite and >= 0; workers {examples(worker_names[bad])} have "
+                f"{examples(raw[bad])}"
+            )
+        missing = np.isnan(raw)
+        if not missing.any() or self.on_missing_skill == "ignore":
+            return raw
+        if self.on_missing_skill == "value":
+            return np.where(missing, float(self.default_skill), raw)  # type: ignore[arg-type]
+        raise ValueError(
+            f"{type(self).__name__}: no skill for {int(missing.sum())} of {raw.size} worker(s) "
+            f"({examples(worker_names[missing])}); give every worker a skill, or pass "
+            "on_missing_skill='value' with default_skill=..., or on_missing_skill='ignore' to drop "
+            "their judgments"
+        )
+
+    def _encode_gold(self, gold: Any, judgments: Judgments) -> np.ndarray | None:
+        name = type(self).__name__
+        if gold is None:
+            if self._require_gold:
+                raise ValueError(
+                    f"{name} needs gold labels: fit(data, gold) with a Series indexed by task, a dict "
+                    "task -> label or a frame with columns task and label"
+                )
+            return None
+        keys = (_keyed(gold, "task", "label") or (np.zeros(0),))[0]
+        if keys.size and (lookup(judgments.task_names, keys) < 0).all():
+            if (lookup(judgments.worker_names, keys) >= 0).any():
+                raise ValueError(
+                    f"{name}.fit(data, gold): the second argument is gold (true labels by task), but "
+                    "its keys are worker ids; pass worker weights as skills=... (crowd-kit's "
+                    "MajorityVote.fit(data, skills) takes them second)"
+                )
+        codes = encode_gold(gold, judgments)
+        if not (codes >= 0).any():
+            if self._require_gold:
+                raise ValueError(
+                    f"{name}: gold shares no task with the judgments; its task ids must match the "
+                    "data's task column"
+                )
+            warnings.warn("gold shares no task with the judgments; it is ignored", UserWarning, stacklevel=4)
+            return None
+        return codes
+
+    def _fit(self, data: Any, gold: Any, skills: Any = None, *, engine: Any = None,
+             n_shards: int | None = None, output: str | None = None, task_col: str = "task",
+             worker_col: str = "worker", label_col: str = "label",
+             checkpoint_dir: str | os.PathLike[str] | None = None, checkpoint_every: int = 1,
+             **encode_options: Any) -> Any:
+        self._check_params()
+        judgments, _ = self._prepare(data, None, task_col=task_col, worker_col=worker_col,
+                                     label_col=label_col, **encode_options)
+        if judgments.n_judgments == 0:
+            return self._fit_empty(judgments, output)
+        if self._skills_second and skills is None and _keyed_by_workers(gold, judgments):
+            gold, skills = None, gold  # crowd-kit's MajorityVote.fit(data, skills)
+        gold_codes = self._encode_gold(gold, judgments)
+        self._check_memory(judgments)
+        weights = None
+        if skills is not None:
+            weights = self._fill_missing(skill_array(skills, judgments.worker_names), judgments.worker_names)
+        rng = np.random.default_rng(self.random_state)
+        self._tie_key = int(rng.integers(0, 2**63 - 1)) if self.tie_break == "random" else None
+        vote_w, skill, post, codes = self._in_engine(
+            judgments, gold_codes, engine, n_shards, lambda eng: self._vote(eng, judgments, weights, rng),
+            checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every)
+        self._store(judgments, post, output)
+        self.label_codes_ = codes
+        self.labels_ = self._out.labels(judgments.task_names, judgments.label_names, codes)
+        kept = np.ones(skill.size, dtype=bool) if weights is None else ~np.isnan(weights)
+        # workers whose judgments on_missing_skill="ignore" dropped have no skill (crowd-kit)
+        self.skills_ = self._out.per_worker(judgments.worker_names[kept], skill[kept], "skill")
+        self._vote_weights = vote_w
+        return self
+
+    def _vote(self, eng: Any, judgments: Judgments, weights: np.ndarray | None,
+              rng: np.random.Generator) -> tuple[np.ndarray | None, np.ndarray, np.ndarray, np.ndarray]:
+        """(vote weights, skills, task x label shares, label codes); ``self._tie_key`` holds the
+        tie key of this fit (None: ties go low); ``rng``: the fit's random generator, after the
+        tie key was drawn."""
+        raise NotImplementedError
+
+    def _predict_new(self, data: Any) -> tuple[Any, Any]:
+        """Vote on new judgments with the fitted weights (unknown workers: ``on_missing_skill``)."""
+        fitted: Judgments = self.judgments_
+        tc, wc, lc = fitted.columns
+        new = Judgments.from_any(data, task_col=tc, worker_col=wc, label_col=lc)
+        weights = None
+        if self._vote_weights is not None:
+            idx = lookup(fitted.worker_names, new.worker_names)
+            raw = np.where(idx >= 0, self._vote_weights[np.maximum(idx, 0)], np.nan)
+            weights = self._fill_missing(raw, new.worker_names)
+        eng, own = open_engine(self, None, None)
+        try:
+            eng.load(new, None)
+            post, codes = weighted_vote(eng, new, weights, self._tie_key)
+        finally:
+            if own:
+                eng.close()
+        labels = self._out.labels(new.task_names, new.label_names, codes)
+        probas = self._out.probas(new.task_names, new.label_names, post)
+        if self._predict_updates:  # crowd-kit's predict(data) stores what it returns
+            self.labels_, self.probas_ = labels, probas
+        return labels, probas
+
+
+_COMMON_PARAMS = """
+    tie_break : {"low", "random"}, default "low"
+        Ties go to the smallest label in sorted order (``"low"``), or to a tied label drawn with a
+        hash of (``random_state``, task, label): reproducible and independent of row order.
+    random_state : int, Generator or None
+        Seeds ``tie_break="random"``.
+    engine : None, "local", "ray" or an engine object; n_shards : int, optional
+        Where the shards live (``fit(engine=..., n_shards=...)`` overrides).
+    on_missing_skill : {"error", "value", "ignore"}, default "error"
+        What to do with a worker that has no skill (user skills, a worker without gold tasks, or a
+        new worker in ``predict``): raise, use ``default_skill``, or drop the worker's judgments
+        (a task left without judgments raises).
+    default_skill : float, optional
+        The weight of such a worker, with ``on_missing_skill="value"``.
+"""
+
+
+def with_common_params(cls: type) -> type:
+    """Put the parameters every voting model shares where its docstring says ``{common}``."""
+    cls.__doc__ = (cls.__doc__ or "").replace("    {common}\n", _COMMON_PARAMS.strip("\n") + "\n\n")
+    return cls

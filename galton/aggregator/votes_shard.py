@@ -1,0 +1,167 @@
+"""The voting computation on task shards, shared by the voting models
+(:mod:`galton.aggregator.majority_vote`): vote shares, the tie rule, per-worker agreement counts.
+
+Each function below runs on one shard through the engine (``engine.gather`` for the per-task
+shares, ``engine.map_sum`` for the per-worker agreement counts), so the same code runs in-process
+and on Ray; the driver-side reductions (:func:`weighted_vote`, :func:`worker_agreement`) follow.
+Weighted votes are summed in a fixed order (by task, label, worker), so a tie between
+floating-point sums does not depend on the order of the rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._math import splitmix64
+from ..judgments import Judgments
+from ._base import argmax_ties_low, tied_to_max
+from ._engine import Shard
+from ._kernels import vote_counts
+
+__all__ = ["shard_vote_shares", "label_codes", "shard_agreement", "shard_label_counts", "examples",
+           "weighted_vote", "worker_agreement", "agreement_share"]
+
+
+# --------------------------------------------------------------------------------------------------
+# per-shard functions (module level: picklable for the Ray engine)
+# --------------------------------------------------------------------------------------------------
+def _sorted_votes(shard: Shard) -> tuple[np.ndarray, np.ndarray]:
+    """``(task * K + label, worker)`` of the shard's judgments sorted by (task, label, worker);
+    cached in ``shard.state``. Summing weights in this order makes float sums row-order free."""
+    cached = shard.state.get("_mv_sorted")
+    if cached is None:
+        flat = shard.task.astype(np.int64) * shard.n_labels + shard.label
+        order = np.lexsort((shard.worker, flat))
+        cached = (flat[order], shard.worker[order])
+        shard.state["_mv_sorted"] = cached
+    return cached
+
+
+def _distinct_answers(shard: Shard) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct (task, worker, label) triples; a worker's repeated identical answer counts once in
+    the agreement, as in crowd-kit's ``get_accuracy``. Cached in ``shard.state``."""
+    cached = shard.state.get("_mv_distinct")
+    if cached is None:
+        w, k = shard.n_workers, shard.n_labels
+        key = np.sort((shard.task.astype(np.int64) * w + shard.worker) * k + shard.label)
+        key = key[np.r_[True, key[1:] != key[:-1]]]  # sort-based unique: np.unique hashes, 50x slower
+        cached = ((key // (w * k)).astype(np.int32), ((key // k) % w).astype(np.int32),
+                  (key % k).astype(np.int32))
+        shard.state["_mv_distinct"] = cached
+    return cached
+
+
+def shard_vote_shares(shard: Shard, weights: np.ndarray | None) -> np.ndarray:
+    """(n_tasks_in_shard, K) vote shares of one shard, gold tasks clamped to one-hot.
+
+    ``weights`` is one weight per worker code (None: every vote counts 1); NaN marks a worker whose
+    votes are ignored. A task whose voters all weigh 0 gets uniform shares; a task with no voter
+    left gets NaN (the caller raises).
+    """
+    n_t, k = shard.n_tasks, shard.n_labels
+    if weights is None:
+        votes = vote_counts(shard.task, shard.label, n_t, k).astype(float)
+        voted = np.ones(n_t, dtype=bool)
+    else:
+        flat, worker = _sorted_votes(shard)
+        w = weights[worker]
+        known = ~np.isnan(w)
+        voted = np.ones(n_t, dtype=bool)
+        if not known.all():
+            flat, w = flat[known], w[known]
+            voted = np.bincount(flat // k, minlength=n_t) > 0
+        votes = np.bincount(flat, weights=w, minlength=n_t * k).reshape(n_t, k)
+    total = votes.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shares = votes / total[:, None]
+    shares[voted & (total <= 0)] = 1.0 / k
+    shares[~voted] = np.nan
+    g = np.flatnonzero(shard.gold >= 0)
+    shares[g] = 0.0
+    shares[g, shard.gold[g]] = 1.0
+    return shares
+
+
+def _tie_noise(task_ids: np.ndarray, k: int, key: int) -> np.ndarray:
+    """(n, k) uint64 hash of (key, task code, label code): splitmix64 finaliser."""
+    x = task_ids.astype(np.uint64)[:, None] * np.uint64(k) + np.arange(k, dtype=np.uint64)
+    return splitmix64(x + np.uint64(key))
+
+
+def label_codes(shares: np.ndarray, task_ids: np.ndarray, tie_key: int | None) -> np.ndarray:
+    """The label code of each task: the largest share; ties to the lowest code (``tie_key`` None)
+    or to a tied label chosen by a hash of (``tie_key``, global task code, label code)."""
+    if tie_key is None:
+        return argmax_ties_low(shares)
+    tied = tied_to_max(shares)
+    noise = _tie_noise(task_ids, shares.shape[1], tie_key) | np.uint64(1)
+    return np.argmax(np.where(tied, noise, np.uint64(0)), axis=1).astype(np.int32)
+
+
+def shard_agreement(shard: Shard, weights: np.ndarray | None, tie_key: int | None,
+                    against: str = "labels", accepted: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Per-worker counts of distinct answers that agree with a reference label, and of all distinct
+    answers on tasks that have one. The reference is the (weighted) vote's label (``"labels"``) or
+    the gold label (``"gold"``, tasks without gold are skipped). ``accepted``: sorted keys
+    ``global task code * K + label code`` of every accepted gold label, for tasks with several (an
+    answer is right when it is any of them, as in crowd-kit's ``get_accuracy``)."""
+    task, worker, label = _distinct_answers(shard)
+    if accepted is not None:
+        key = shard.task_ids[task].astype(np.int64) * shard.n_labels + label
+        ok = np.isin(key // shard.n_labels, accepted // shard.n_labels)
+        worker, hit = worker[ok], np.isin(key[ok], accepted).astype(float)
+        return {"agree": np.bincount(worker, weights=hit, minlength=shard.n_workers),
+                "total": np.bincount(worker, minlength=shard.n_workers).astype(float)}
+    if against == "gold":
+        ref = shard.gold
+    else:
+        ref = label_codes(shard_vote_shares(shard, weights), shard.task_ids, tie_key)
+    r = ref[task]
+    ok = r >= 0
+    worker, hit = worker[ok], (label[ok] == r[ok]).astype(float)
+    return {"agree": np.bincount(worker, weights=hit, minlength=shard.n_workers),
+            "total": np.bincount(worker, minlength=shard.n_workers).astype(float)}
+
+
+def shard_label_counts(shard: Shard) -> np.ndarray:
+    """How often each label code occurs in the shard."""
+    return np.bincount(shard.label, minlength=shard.n_labels)
+
+
+# --------------------------------------------------------------------------------------------------
+# driver-side helpers
+# --------------------------------------------------------------------------------------------------
+def examples(values: np.ndarray, n: int = 5) -> str:
+    """The first ``n`` values as a readable list for error messages."""
+    shown = ", ".join(repr(v) for v in values[:n].tolist())
+    return shown + (", ..." if values.size > n else "")
+
+
+def weighted_vote(engine: Any, judgments: Judgments, weights: np.ndarray | None,
+                  tie_key: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Task x label vote shares (gathered over the shards) and the label code of each task."""
+    post = engine.gather(shard_vote_shares, weights)
+    lost = np.isnan(post[:, 0])
+    if lost.any():
+        raise ValueError(
+            f"{int(lost.sum())} task(s) have no judgment from a worker with a known skill "
+            f"({examples(judgments.task_names[lost])}); give skills for their workers, or use "
+            "on_missing_skill='value' with default_skill=..."
+        )
+    return post, label_codes(post, np.arange(post.shape[0]), tie_key)
+
+
+def worker_agreement(engine: Any, weights: np.ndarray | None, tie_key: int | None,
+                     against: str = "labels", accepted: np.ndarray | None = None) -> np.ndarray:
+    """Each worker's share of distinct answers equal to the reference label; NaN for a worker with
+    no task that has a reference (a worker without gold tasks, for ``against="gold"``)."""
+    return agreement_share(engine.map_sum(shard_agreement, weights, tie_key, against, accepted))
+
+
+def agreement_share(stats: dict[str, np.ndarray]) -> np.ndarray:
+    """``agree / total`` of :func:`shard_agreement`'s counts added over the shards; NaN where a
+    worker has no answer on a task with a reference label."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(stats["total"] > 0, stats["agree"] / stats["total"], np.nan)
