@@ -96,7 +96,7 @@ def aggregate(data: Any, model: str | None = None, *, kind: str = "auto", gold: 
             raise ValueError(f"address= runs on Ray; leave out engine={engine!r} or pass engine='ray'")
         from .aggregator import resolve_engine
 
-        engine = owned = resolve_engine("ray", address=address, n_shards=kwargs.pop("n_shards", None))
+        engine = owned = resolve_engine("ray", address=address, n_shards=params.get("n_shards"))
     if engine is not None:
         kwargs["engine"] = engine
     if output is not None:

@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from .._api import aggregate
 from ..io import input_columns
 from ._common import BUNDLED_PREFIX, PROG, CLIError, one_line, reader_errors, report_warnings
 from .prefs import aggregate_other, detect_kind, pairs_path
@@ -244,15 +245,6 @@ def _aggregate_sharded(args: argparse.Namespace, out: TextIO, err: TextIO, cls: 
     return 0
 
 
-def _fit_engine(args: argparse.Namespace, params: dict[str, Any]) -> Any:
-    """A Ray engine on ``--ray-address`` for the fit (closed after it), else nothing."""
-    if args.ray_address is None or params.get("engine") != "ray":
-        return contextlib.nullcontext(None)
-    from ..workers import RayEngine
-
-    return RayEngine(n_shards=args.shards, address=args.ray_address)
-
-
 def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``galton aggregate``: refuse the outputs, read the input once, fit, write, summarise."""
     from .. import aggregator
@@ -307,14 +299,14 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     gold_table = None if gold is None else _read_gold(gold, args.task_col, args.label_col)
     gold_pairs = None if gold_table is None else _gold_pairs(gold_table, judgments)
 
-    model = cls(**params)
+    address = args.ray_address if params.get("engine") == "ray" else None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         start = time.perf_counter()
         try:
-            with _memory_guard(args), _fit_engine(args, params) as engine:
-                extra = {} if engine is None else {"engine": engine}
-                model.fit(judgments, gold_table, **extra) if args.use_gold else model.fit(judgments, **extra)
+            with _memory_guard(args):  # the library's one entry point, as in Python
+                model = aggregate(judgments, name, gold=gold_table if args.use_gold else None,
+                                  address=address, **params)
         except ValueError as exc:
             if args.use_gold or "gold" not in str(exc):
                 raise

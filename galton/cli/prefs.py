@@ -35,11 +35,12 @@ def aggregate_other(kind: str, data: Any, args: argparse.Namespace, out: TextIO,
     if getattr(cls, "kind", "categorical") != kind:
         valid = ", ".join(aggregator.names(kind=kind))
         raise CLIError(f"model {name!r} is not for {kind} data; use one of: {valid}")
-    model = cls(**model_params(cls, args, name))
+    from .._api import aggregate
+
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        model.fit(data, output="arrow")
+        model = aggregate(data, name, kind=kind, output="arrow", **model_params(cls, args, name))
     seconds = time.perf_counter() - t0
     report_warnings(caught, err)
     scores = model.scores_
