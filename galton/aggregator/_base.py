@@ -45,6 +45,7 @@ Data already loaded into an engine (``RayEngine.load_parquet`` returns such an o
 from __future__ import annotations
 
 import os
+import sys
 import time
 import warnings
 from typing import Any
@@ -53,11 +54,20 @@ import numpy as np
 
 from .._progress import Progress
 from ..judgments import Judgments
-from ._engine import open_engine
 from ._estimator import TIE_RTOL, BaseAggregator, ConvergenceWarning, NotFittedError, argmax_ties_low, tied_to_max
 
 __all__ = ["BaseAggregator", "IterativeAggregator", "EMAggregator", "ConvergenceWarning", "NotFittedError",
-           "argmax_ties_low", "tied_to_max", "TIE_RTOL"]
+           "caller_stacklevel", "argmax_ties_low", "tied_to_max", "TIE_RTOL"]
+
+
+def caller_stacklevel() -> int:
+    """The ``stacklevel`` that makes a warning point at the first caller outside galton (the
+    user's ``fit``), however many lifecycle frames lie between."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(root + os.sep):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 class IterativeAggregator(BaseAggregator):
@@ -178,7 +188,7 @@ class IterativeAggregator(BaseAggregator):
             warnings.warn(
                 f"{type(self).__name__} did not converge in {max_iter} iterations "
                 f"(last {self.change_name} {delta:.3g} >= tol={self.tol}); raise max_iter or tol",
-                ConvergenceWarning, stacklevel=3,
+                ConvergenceWarning, stacklevel=caller_stacklevel(),
             )
         self.n_iter_ = it
         self.converged_ = converged
@@ -227,7 +237,7 @@ class EMAggregator(IterativeAggregator):
         sharded = bool(getattr(data, "is_sharded", False))
         if sharded:
             judgments, gold_codes = self._prepare_sharded(data, gold, engine, encode_options)
-            eng, own = data.engine, False
+            engine = data.engine
         else:
             if results_dir is not None:
                 raise ValueError(
@@ -238,31 +248,24 @@ class EMAggregator(IterativeAggregator):
                 data, gold, task_col=task_col, worker_col=worker_col, label_col=label_col, **encode_options
             )
         self._validate_params(judgments)
-        if judgments.n_judgments == 0:
-            return self._fit_empty(judgments, output)  # type: ignore[return-value]
-        self._check_memory(judgments)
-        rng = np.random.default_rng(self.random_state)
-        if not sharded:
-            eng, own = open_engine(self, engine, n_shards)
-        if checkpoint_dir is not None:
-            from ._checkpoint import Checkpointer
 
-            self._checkpointer = Checkpointer(checkpoint_dir, checkpoint_every)
-        self._collect = results_dir is None
-        try:
-            if not sharded:
-                eng.load(judgments, gold_codes)
-            params, post = self._run(eng, judgments, rng)
+        def run(eng: Any, rng: np.random.Generator) -> tuple[Any, np.ndarray | None]:
+            self._collect = results_dir is None
+            try:
+                params, post = self._run(eng, judgments, rng)
+            finally:
+                self.__dict__.pop("_collect", None)
             if post is None:
                 self.results_dir_ = judgments.write_results(self._posteriors, params, results_dir)
-        finally:
-            if own:
-                eng.close()
-            self.__dict__.pop("_checkpointer", None)
-            self.__dict__.pop("_collect", None)
-        self._store(judgments, post, output)
-        self._finish(params, judgments)
-        return self
+            return params, post
+
+        def store(result: tuple[Any, np.ndarray | None]) -> None:
+            self._store(judgments, result[1], output)
+            self._finish(result[0], judgments)
+
+        return self._fit_lifecycle(  # type: ignore[return-value]
+            judgments, output, run, store, gold_codes=gold_codes, engine=engine, n_shards=n_shards,
+            checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every, load=not sharded)
 
     def _prepare_sharded(self, data: Any, gold: Any, engine: Any,
                          encode_options: dict[str, Any]) -> tuple[Any, None]:

@@ -145,24 +145,44 @@ class BaseAggregator:
         self.probas_ = out.probas(judgments.task_names, judgments.label_names, post)
         self._out = out
 
+    def _fit_lifecycle(self, judgments: Any, output: str | None, run: Callable[[Any, np.random.Generator], Any],
+                       store: Callable[[Any], None], *, gold_codes: np.ndarray | None = None,
+                       engine: Any = None, n_shards: int | None = None,
+                       checkpoint_dir: str | os.PathLike[str] | None = None, checkpoint_every: int = 1,
+                       load: bool = True, empty: bool = True) -> "BaseAggregator":
+        """The one fit lifecycle after validation and encoding (which each family does in its own
+        order, with its own errors): empty input (``empty``: results of the usual types, see
+        :meth:`_fit_empty`) -> memory guard -> the random generator of the fit (seeded with
+        ``random_state``) -> the engine (:meth:`_in_engine`) running ``run(engine, rng)``, one
+        step for a statistic or a vote, the iteration driver for an iterative model -> closed ->
+        ``store(result)`` sets the fitted attributes. Used by every model's ``fit``."""
+        if empty and judgments.n_judgments == 0:
+            return self._fit_empty(judgments, output)
+        self._check_memory(judgments)
+        rng = np.random.default_rng(getattr(self, "random_state", None))
+        result = self._in_engine(judgments, gold_codes, engine, n_shards, lambda eng: run(eng, rng),
+                                 checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every, load=load)
+        store(result)
+        return self
+
     def _in_engine(self, judgments: Any, gold_codes: np.ndarray | None, engine: Any, n_shards: int | None,
                    run: Callable[[Any], Any], *, checkpoint_dir: str | os.PathLike[str] | None = None,
                    checkpoint_every: int = 1, load: bool = True) -> Any:
-        """The engine part of the one fit lifecycle: open the engine (the fit's ``engine`` /
-        ``n_shards``, else the model's), load the judgments (unless they already live there,
-        ``load=False``), set up the checkpoints of an iterative fit, ``run(engine)``, close an
-        engine the fit opened; returns what ``run`` returned."""
+        """The engine part of the lifecycle: open the engine (the fit's ``engine`` / ``n_shards``,
+        else the model's; with ``load=False`` the judgments already live in ``engine``), set up the
+        checkpoints of an iterative fit (``self._checkpointer``, which the driver reads), load the
+        judgments, ``run(engine)``, close an engine the fit opened; returns what ``run`` returned."""
         from ._engine import open_engine
 
+        if checkpoint_dir is not None and not hasattr(self, "_m_step"):
+            raise ValueError(f"{type(self).__name__} does not iterate, so it has nothing to "
+                             "checkpoint; fit it without checkpoint_dir")
         eng, own = (engine, False) if not load else open_engine(self, engine, n_shards)
-        if checkpoint_dir is not None:
-            if not hasattr(self, "_m_step"):
-                raise ValueError(f"{type(self).__name__} does not iterate, so it has nothing to "
-                                 "checkpoint; fit it without checkpoint_dir")
-            from ._checkpoint import Checkpointer
-
-            self._checkpointer = Checkpointer(checkpoint_dir, checkpoint_every)
         try:
+            if checkpoint_dir is not None:
+                from ._checkpoint import Checkpointer
+
+                self._checkpointer = Checkpointer(checkpoint_dir, checkpoint_every)
             if load:
                 eng.load(judgments, gold_codes)
             return run(eng)

@@ -147,14 +147,14 @@ class KOS(IterativeAggregator):
             )
         if int(self.n_iter) < 0:
             raise ValueError(f"n_iter must be >= 0, not {self.n_iter}")
-        self._check_memory(judgments)
-        rng = np.random.default_rng(self.random_state)
-        params, scores = self._in_engine(judgments, None, engine, n_shards,
-                                         lambda eng: self._run(eng, judgments, rng),
-                                         checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every)
-        self._store(judgments, scores, output)
-        self._finish(params, judgments)
-        return self
+
+        def store(result: tuple[dict[str, Any], np.ndarray]) -> None:
+            self._store(judgments, result[1], output)
+            self._finish(result[0], judgments)
+
+        return self._fit_lifecycle(  # type: ignore[return-value]
+            judgments, output, lambda eng, rng: self._run(eng, judgments, rng), store, engine=engine,
+            n_shards=n_shards, checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every)
 
     def _store(self, judgments: Judgments, post: np.ndarray | None, output: str | None) -> None:
         """The driver gathers each task's score (one column): the label is its sign."""

@@ -22,8 +22,8 @@ import numpy as np
 from .._math import EPS
 from ..judgments import Judgments
 from ._base import BaseAggregator, EMAggregator, NotFittedError
-from ._engine import Shard, open_engine
-from ._preference import Z95, _ItemOutput
+from ._engine import Shard
+from ._pref_results import Z95, ItemOutput
 from ._registry import register
 
 __all__ = ["MeanRating", "MedianRating", "TrimmedMeanRating", "GaussianRating"]
@@ -105,7 +105,7 @@ class RatingAggregator(BaseAggregator):
 
     def _store(self, judgments: Judgments, post: np.ndarray,  # type: ignore[override]
                output: str | None) -> None:
-        out = _ItemOutput(output or judgments.source_kind)
+        out = ItemOutput(output or judgments.source_kind)
         score, se = post[:, 0], post[:, 1]
         names = judgments.task_names
         self.judgments_ = judgments
@@ -148,16 +148,9 @@ class _StatisticRating(RatingAggregator):
         _no_gold(gold)
         judgments, _ = self._prepare(data, None, **encode_options)
         values = numeric_values(judgments)
-        self._check_memory(judgments)
-        eng, own = open_engine(self, engine, n_shards)
-        try:
-            eng.load(judgments, None)
-            rows = eng.gather(self._row_fn, values)
-        finally:
-            if own:
-                eng.close()
-        self._store(judgments, rows, output)
-        return self
+        return self._fit_lifecycle(  # type: ignore[return-value]
+            judgments, output, lambda eng, rng: eng.gather(self._row_fn, values),
+            lambda rows: self._store(judgments, rows, output), engine=engine, n_shards=n_shards, empty=False)
 
 
 def _no_gold(gold: Any) -> None:

@@ -206,23 +206,27 @@ class VoteAggregator(BaseAggregator):
         if self._skills_second and skills is None and _keyed_by_workers(gold, judgments):
             gold, skills = None, gold  # crowd-kit's MajorityVote.fit(data, skills)
         gold_codes = self._encode_gold(gold, judgments)
-        self._check_memory(judgments)
         weights = None
         if skills is not None:
             weights = self._fill_missing(skill_array(skills, judgments.worker_names), judgments.worker_names)
-        rng = np.random.default_rng(self.random_state)
-        self._tie_key = int(rng.integers(0, 2**63 - 1)) if self.tie_break == "random" else None
-        vote_w, skill, post, codes = self._in_engine(
-            judgments, gold_codes, engine, n_shards, lambda eng: self._vote(eng, judgments, weights, rng),
-            checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every)
-        self._store(judgments, post, output)
-        self.label_codes_ = codes
-        self.labels_ = self._out.labels(judgments.task_names, judgments.label_names, codes)
-        kept = np.ones(skill.size, dtype=bool) if weights is None else ~np.isnan(weights)
-        # workers whose judgments on_missing_skill="ignore" dropped have no skill (crowd-kit)
-        self.skills_ = self._out.per_worker(judgments.worker_names[kept], skill[kept], "skill")
-        self._vote_weights = vote_w
-        return self
+
+        def run(eng: Any, rng: np.random.Generator) -> Any:
+            self._tie_key = int(rng.integers(0, 2**63 - 1)) if self.tie_break == "random" else None
+            return self._vote(eng, judgments, weights, rng)
+
+        def store(result: Any) -> None:
+            vote_w, skill, post, codes = result
+            self._store(judgments, post, output)
+            self.label_codes_ = codes
+            self.labels_ = self._out.labels(judgments.task_names, judgments.label_names, codes)
+            kept = np.ones(skill.size, dtype=bool) if weights is None else ~np.isnan(weights)
+            # workers whose judgments on_missing_skill="ignore" dropped have no skill (crowd-kit)
+            self.skills_ = self._out.per_worker(judgments.worker_names[kept], skill[kept], "skill")
+            self._vote_weights = vote_w
+
+        return self._fit_lifecycle(judgments, output, run, store, gold_codes=gold_codes, engine=engine,
+                                   n_shards=n_shards, checkpoint_dir=checkpoint_dir,
+                                   checkpoint_every=checkpoint_every)
 
     def _vote(self, eng: Any, judgments: Judgments, weights: np.ndarray | None,
               rng: np.random.Generator) -> tuple[np.ndarray | None, np.ndarray, np.ndarray, np.ndarray]:

@@ -1,0 +1,124 @@
+"""The one fit lifecycle: every categorical and rating model fits through
+``BaseAggregator._fit_lifecycle`` (no copied plumbing), the driver's hooks for iterations that are
+not EM (``memory["stop"]``, ``_change``, ``stops_on_tol``) behave as documented, also across a
+checkpoint, and a ConvergenceWarning points at the user's line whatever the lifecycle's depth.
+
+(The preference models fit through ``PreferenceAggregator.fit``, tested in test_pref_checkpoint.py.)
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import galton.aggregator as agg
+from galton.aggregator import ConvergenceWarning, DawidSkene, LocalEngine, ZeroBasedSkill
+from galton.aggregator._base import BaseAggregator, IterativeAggregator
+
+
+def _binary(seed: int = 0, n_tasks: int = 40) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, 2, n_tasks)
+    rows = [(t, w, int(truth[t] if rng.random() < 0.8 else 1 - truth[t]))
+            for t in range(n_tasks) for w in rng.choice(8, 3, replace=False)]
+    return pd.DataFrame(rows, columns=["task", "worker", "label"])
+
+
+@pytest.mark.parametrize("name", [n for n in agg.names() if agg.get(n).kind in ("categorical", "rating")])
+def test_every_model_fits_through_the_one_lifecycle(name, monkeypatch) -> None:
+    calls: list[str] = []
+    original = BaseAggregator._fit_lifecycle
+
+    def counting(self, *args: Any, **kwargs: Any) -> Any:
+        calls.append(type(self).__name__)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(BaseAggregator, "_fit_lifecycle", counting)
+    df = _binary()
+    gold = {t: int(df.label[df.task == t].iloc[0]) for t in range(0, 40, 4)} if name == "gold_mv" else None
+    if agg.get(name).kind == "rating":
+        df = df.assign(label=df.label * 2.5 + df.worker % 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = agg.create(name).fit(df, gold)
+    assert calls == [type(model).__name__]
+    assert model.labels_ is not None and len(model.labels_) == 40
+
+
+class Countdown(IterativeAggregator):
+    """A toy model on the driver: iteration i evaluates ``-2**-(i-1)`` (the changes halve);
+    the M-step refuses iteration ``refuse_at`` by ``memory["stop"]``."""
+
+    shard_state = ()
+
+    def __init__(self, max_iter: int = 10, tol: float = 0.0, refuse_at: int = 0):
+        self.max_iter, self.tol, self.refuse_at = max_iter, tol, refuse_at
+        self.random_state = self.engine = self.n_shards = self.progress = None
+
+    def _init_state(self, engine: Any, judgments: Any, rng: Any) -> tuple[Any, dict[str, Any]]:
+        return {"t": 0}, {"t": 0}
+
+    def _e_step(self, shard: Any, params: Any) -> dict[str, Any]:
+        return {"ll": -(2.0 ** -params["t"])}
+
+    def _m_step(self, stats: dict[str, Any], memory: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        t = memory["t"] + 1
+        if t == self.refuse_at:
+            return {"t": memory["t"]}, {"t": memory["t"], "stop": True}
+        return {"t": t}, {"t": t}
+
+    def _posteriors(self, shard: Any, params: Any) -> np.ndarray:
+        return np.full((shard.n_tasks, shard.n_labels), float(params["t"]))
+
+
+def _drive(model: Countdown, df: pd.DataFrame, checkpoint_dir: Any = None) -> tuple[Any, np.ndarray]:
+    from galton.judgments import Judgments
+
+    judgments = Judgments.from_any(df)
+    return model._in_engine(judgments, None, LocalEngine(1), None,
+                            lambda eng: model._run(eng, judgments, np.random.default_rng(0)),
+                            checkpoint_dir=checkpoint_dir)
+
+
+def test_the_stop_flag_ends_the_loop_without_counting_the_refused_iteration(tmp_path) -> None:
+    df = _binary()
+    model = Countdown(max_iter=10, refuse_at=4)
+    params, post = _drive(model, df)
+    assert model.n_iter_ == 3 and len(model.history_) == 3 and params == {"t": 3}
+    assert not model.converged_ and (post == 3.0).all()
+    # the flag is checkpointed: a resumed fit stays stopped and runs nothing
+    _drive(Countdown(max_iter=10, refuse_at=4), df, tmp_path)
+    again = Countdown(max_iter=50, refuse_at=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a stopped fit is not a ConvergenceWarning
+        again_params, _ = _drive(again, df, tmp_path)
+    assert again.n_iter_ == 3 and again_params == {"t": 3} and again.history_ == model.history_
+
+
+def test_change_hook_and_a_model_without_a_tolerance() -> None:
+    df = _binary()
+    model = Countdown(max_iter=30, tol=2.0 ** -8 / _binary().shape[0])
+    _drive(model, df)
+    # iteration i evaluates -2**-(i-1): the change per judgment 2**-(i-1) / n is first < tol at i = 10
+    assert model.converged_ and model.n_iter_ == 10
+
+    class NoTol(Countdown):
+        stops_on_tol = False
+
+    free = NoTol(max_iter=12, tol=1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _drive(free, df)
+    assert free.n_iter_ == 12 and not free.converged_
+
+
+def test_convergence_warnings_point_at_the_callers_line() -> None:
+    df = _binary()
+    for model in (DawidSkene(max_iter=2, tol=0.0), ZeroBasedSkill(n_iter=2, tol=0.0)):
+        with pytest.warns(ConvergenceWarning) as caught:
+            model.fit(df)
+        assert caught[0].filename == __file__
