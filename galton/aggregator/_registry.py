@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, TypeVar
 
-__all__ = ["register", "get", "names", "create", "aliases", "default_name"]
+__all__ = ["register", "unregister", "get", "names", "create", "aliases", "default_name"]
 
 #: galton's robust default: Bayesian Dawid-Skene (Dirichlet priors stop the collapse of workers
 #: with few judgments); see galton/benchmarks/accuracy.py for the evidence.
@@ -34,6 +34,18 @@ def register(name: str, *alias: str) -> Callable[[T], T]:
         return cls
 
     return deco
+
+
+def unregister(name: str) -> type:
+    """Remove the model ``name`` (or an alias of it) and all its aliases from the registry; returns
+    its class. For tests and notebooks that register a model for a while (a module imported from
+    ``galton/aggregator/`` stays registered for the life of the process)."""
+    cls = get(name)
+    key = cls.registry_name  # type: ignore[attr-defined]
+    del _MODELS[key]
+    for alias in [a for a, k in _ALIASES.items() if k == key]:
+        del _ALIASES[alias]
+    return cls
 
 
 def names(kind: str | None = None) -> list[str]:
