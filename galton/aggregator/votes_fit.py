@@ -11,10 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..judgments import Judgments, encode_gold, to_arrow
-# judgments.lookup is the public name; this alias stays only while tests/test_structure.py's scanner
-# self-check looks for a private import of _lookup (the last one in galton)
-from ..judgments import _lookup as lookup
+from ..judgments import Judgments, encode_gold, lookup, to_arrow
 from ._base import BaseAggregator
 from ._engine import open_engine
 from .votes_shard import examples, weighted_vote
