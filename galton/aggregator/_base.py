@@ -198,6 +198,25 @@ class IterativeAggregator(BaseAggregator):
         post = eng.gather(posteriors, params) if getattr(self, "_collect", True) else None
         return params, post
 
+    # ---------------------------------------------------------------- the spec, in public
+    @property
+    def params_(self) -> Any:
+        """The fitted parameters: what the last M-step returned, the argument of :meth:`e_step`."""
+        self._check_fitted()
+        if "_params" not in self.__dict__:
+            raise AttributeError(f"this {type(self).__name__} keeps no fitted parameters (an empty fit)")
+        return self._params
+
+    def spec(self) -> "IterativeAggregator":
+        """A new, unfitted model with the same hyper-parameters: all a shard needs to run the
+        E-step (its bound :meth:`e_step` pickles to a few hundred bytes, a fitted model's to the
+        size of its results)."""
+        return type(self)(**self.get_params())
+
+    def e_step(self, shard: Any, params: Any) -> dict[str, Any]:
+        """One E-step on one shard: the additive statistics the engine sums (benchmarks time it)."""
+        return self._e_step(shard, params)
+
     def _start_posteriors(self, shard: Any, params: Any) -> np.ndarray:
         """Task posteriors of the starting point, the result of a fit with ``n_iter=0``; by default
         those of the initial parameters. Models that start from task posteriors (Dawid-Skene: the
@@ -261,6 +280,7 @@ class EMAggregator(IterativeAggregator):
 
         def store(result: tuple[Any, np.ndarray | None]) -> None:
             self._store(judgments, result[1], output)
+            self._params = result[0]
             self._finish(result[0], judgments)
 
         return self._fit_lifecycle(  # type: ignore[return-value]

@@ -226,11 +226,11 @@ def run_scale(args: argparse.Namespace) -> str:
             inside = eng.map(numpy_pass)
             floor_driver.append(time.perf_counter() - t)
             floor_actor.append(max(inside))
-        params, n_iter, last_obj = model._params, model.n_iter_, model.history_[-1]
-        model._reset()  # the bound E-step ships the model: without judgments_ and results
+        params, n_iter, last_obj = model.params_, model.n_iter_, model.history_[-1]
+        spec = model.spec()  # the bound E-step ships its model: an unfitted one, hyper-parameters only
         for _ in range(3):
-            eng.map_sum(model._e_step, params)
-        estep_again = eng.seconds("_e_step")[len(estep):]
+            eng.map_sum(spec.e_step, params)
+        estep_again = eng.seconds("e_step")
         n_actors = eng.n_actors
     finally:
         sampler.stop()
@@ -299,14 +299,14 @@ def run_speedup(args: argparse.Namespace) -> str:
     model = DawidSkene(n_iter=2, tol=0.0, progress=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        params = model.fit(judgments)._params  # fitted parameters to time E-steps with
-    model._reset()  # drop the fitted attributes (judgments_...): the E-step ships the model
+        params = model.fit(judgments).params_  # fitted parameters to time E-steps with
+    model = model.spec()  # unfitted (no judgments_, no results): the E-step ships the model
     rows, per, busy = [], {}, {}
     for n_shards in (1, 2):
         with Engine(n_shards=n_shards) as eng:
             eng.load(judgments, None)
             eng.map(_warm_wl)
-            timed = CpuTimed(model._e_step)
+            timed = CpuTimed(model.e_step)
             eng.map(timed, params)  # warm: numba, function shipped once
             times, cpu = [], []
             for _ in range(args.repeat):
