@@ -39,7 +39,8 @@ Hooks for iterations that are not EM (all optional, defaults shown):
   ConvergenceWarning calls the change.
 
 Data already loaded into an engine (``RayEngine.load_parquet`` returns such an object, marked by
-``is_sharded = True`` and holding its ``engine``) is fitted where it lies: no encoding, no load.
+a :class:`~galton.aggregator._engine.LoadedData` holding its ``engine``) is fitted where it lies:
+no encoding, no load.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ import numpy as np
 
 from .._progress import Progress
 from ..judgments import Judgments
+from ._engine import LoadedData
 from ._estimator import TIE_RTOL, BaseAggregator, ConvergenceWarning, NotFittedError, argmax_ties_low, tied_to_max
 
 __all__ = ["BaseAggregator", "IterativeAggregator", "EMAggregator", "ConvergenceWarning", "NotFittedError",
@@ -253,7 +255,7 @@ class EMAggregator(IterativeAggregator):
             shard lives, instead of collecting them here (``labels_`` and ``probas_`` are then None
             and ``results_dir_`` holds the path).
         """
-        sharded = bool(getattr(data, "is_sharded", False))
+        sharded = isinstance(data, LoadedData)
         if sharded:
             judgments, gold_codes = self._prepare_sharded(data, gold, engine, encode_options)
             engine = data.engine

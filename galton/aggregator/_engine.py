@@ -25,7 +25,7 @@ import numpy as np
 from .._math import splitmix64
 from ..judgments import Judgments
 
-__all__ = ["Shard", "Engine", "EngineMixin", "ENGINE_PLUGINS", "LocalEngine", "engine_names", "register_engine",
+__all__ = ["Shard", "LoadedData", "Engine", "EngineMixin", "ENGINE_PLUGINS", "LocalEngine", "engine_names", "register_engine",
            "resolve_engine", "open_engine", "make_shards", "shard_of_tasks", "add_stats"]
 
 
@@ -70,6 +70,18 @@ class Shard:
             wl = (self.worker.astype(np.int64) * self.n_labels + self.label).astype(np.int32)
             self.state["_wl"] = wl
         return wl
+
+
+class LoadedData:
+    """Base of data already loaded into an engine's shards (``RayEngine.load_parquet`` returns
+    :class:`galton.workers.sharded.ShardedJudgments`): a model fits it on ``self.engine``, where
+    it lies, with no encoding and no load. Subclasses set ``engine`` and define
+    ``check_loaded()`` (raise when the shards are gone)."""
+
+    engine: Any
+
+    def check_loaded(self) -> None:  # pragma: no cover - subclasses define it
+        raise NotImplementedError
 
 
 def shard_of_tasks(task_codes: np.ndarray, n_shards: int) -> np.ndarray:

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..aggregator._engine import Shard
+from ..aggregator._engine import LoadedData, Shard
 from ..judgments import lookup
 
 __all__ = ["NamedShard", "ShardedCodesError", "ShardedJudgments", "fit_parquet"]
@@ -48,7 +48,7 @@ def _shard_task_counts(shard: Shard) -> np.ndarray:
 
 
 @dataclass(eq=False)
-class ShardedJudgments:
+class ShardedJudgments(LoadedData):
     """Judgments loaded into an engine's shards by :func:`galton.workers.ingest.ingest`: what the
     driver knows of them.
 
@@ -79,9 +79,6 @@ class ShardedJudgments:
     n_units: int = 0
     seconds: dict = field(default_factory=dict)
     _task_names: np.ndarray | None = field(default=None, repr=False)
-
-    #: read by ``EMAggregator.fit``: the data is already in ``engine``
-    is_sharded = True
 
     @property
     def n_tasks(self) -> int:

@@ -226,6 +226,7 @@ def test_ray_engine_and_sharded_data_are_checked_before_any_engine_work():
     """engine='ray' refuses before Ray starts; data already in an engine's shards is checked with
     its own sizes before the first map."""
     from galton.aggregator import LocalEngine
+    from galton.aggregator._engine import LoadedData
 
     df = many_labels()
     t0 = time.perf_counter()
@@ -233,8 +234,7 @@ def test_ray_engine_and_sharded_data_are_checked_before_any_engine_work():
         create("ds", engine="ray").fit(df)
     assert time.perf_counter() - t0 < 5
 
-    class Sharded:  # what RayEngine.load_parquet returns, reduced to what fit reads
-        is_sharded = True
+    class Sharded(LoadedData):  # what RayEngine.load_parquet returns, reduced to what fit reads
         n_tasks, n_workers, n_labels, n_judgments = 3_000, 1_480, 1_000, 10_000
 
         def __init__(self):
