@@ -109,6 +109,16 @@ def test_doc_model_one_and_three_shards_agree(doc_model) -> None:
     np.testing.assert_allclose(three.history_, one.history_, rtol=1e-12)
     assert np.array_equal(three.label_codes_, one.label_codes_)
     assert np.all(np.diff(one.history_) >= -1e-9 * np.abs(one.history_[1:]))  # EM of a MAP model
+    np.testing.assert_allclose(three.params_["accuracy"], one.params_["accuracy"], rtol=1e-12)
+
+
+def test_doc_model_sends_under_1kb_to_the_shards(doc_model) -> None:
+    model = doc_model()
+    eng = SizeEngine(model, n_shards=3)
+    model.fit(_face(), engine=eng)
+    print(f"\n{doc_model.registry_name}: pickled bound methods sent to the shards (bytes): {eng.sizes}")
+    assert set(eng.sizes) == {"_vote_stats", "_e_step", "_posteriors"}
+    assert max(eng.sizes.values()) < MAX_SENT, eng.sizes
 
 
 def test_doc_model_on_ray_equals_local(doc_model, ray_session) -> None:
