@@ -56,7 +56,8 @@ import numpy as np
 from .._progress import Progress
 from ..judgments import Judgments
 from ._engine import LoadedData
-from ._estimator import TIE_RTOL, BaseAggregator, ConvergenceWarning, NotFittedError, argmax_ties_low, tied_to_max
+from ._estimator import (TIE_RTOL, BaseAggregator, ConvergenceWarning, NotFittedError, argmax_ties_low, fit_options,
+                         fit_options_set, tied_to_max)
 
 __all__ = ["BaseAggregator", "IterativeAggregator", "EMAggregator", "ConvergenceWarning", "NotFittedError",
            "caller_stacklevel", "argmax_ties_low", "tied_to_max", "TIE_RTOL"]
@@ -146,7 +147,7 @@ class IterativeAggregator(BaseAggregator):
         history: list[float] = []
         n = max(judgments.n_judgments, 1)
         max_iter = self._iter_limit()
-        ckpt = getattr(self, "_checkpointer", None)
+        ckpt = fit_options().checkpointer
         converged = stopped = False
         it = start = 0  # iterations done; start: those done before a resumed checkpoint
         delta = float("inf")
@@ -192,12 +193,13 @@ class IterativeAggregator(BaseAggregator):
                 f"(last {self.change_name} {delta:.3g} >= tol={self.tol}); raise max_iter or tol",
                 ConvergenceWarning, stacklevel=caller_stacklevel(),
             )
+        # n_iter=0 (crowd-kit's way to ask for the starting point): the initial state is the result
+        posteriors = self._start_posteriors if it == 0 else self._posteriors
+        post = eng.gather(posteriors, params) if fit_options().collect else None
+        # set after the last map: the model a bound shard function ships carries no history
         self.n_iter_ = it
         self.converged_ = converged
         self.history_ = history
-        # n_iter=0 (crowd-kit's way to ask for the starting point): the initial state is the result
-        posteriors = self._start_posteriors if it == 0 else self._posteriors
-        post = eng.gather(posteriors, params) if getattr(self, "_collect", True) else None
         return params, post
 
     # ---------------------------------------------------------------- the spec, in public
@@ -271,11 +273,8 @@ class EMAggregator(IterativeAggregator):
         self._validate_params(judgments)
 
         def run(eng: Any, rng: np.random.Generator) -> tuple[Any, np.ndarray | None]:
-            self._collect = results_dir is None
-            try:
+            with fit_options_set(collect=results_dir is None):
                 params, post = self._run(eng, judgments, rng)
-            finally:
-                self.__dict__.pop("_collect", None)
             if post is None:
                 self.results_dir_ = judgments.write_results(self._posteriors, params, results_dir)
             return params, post

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import os
 import warnings
-from typing import Any, Callable
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -19,7 +22,38 @@ from ._memory import FLOAT, check_model, judgments_bytes
 from ._results import Output
 
 __all__ = ["BaseAggregator", "ConvergenceWarning", "NotFittedError", "argmax_ties_low", "tied_to_max",
-           "TIE_RTOL"]
+           "TIE_RTOL", "FitOptions", "fit_options", "fit_options_set"]
+
+
+@dataclass(frozen=True)
+class FitOptions:
+    """Options of the fit in progress that the driver reads and no shard needs: they live in a
+    context variable for the duration of the fit, never on the model (whose bound E-step travels
+    to the shards)."""
+
+    #: the fit's :class:`~galton.aggregator._checkpoint.Checkpointer`, or None
+    checkpointer: Any = None
+    #: gather the task posteriors into this process (False: written where the shards live, or
+    #: computed later from the parameters)
+    collect: bool = True
+
+
+_FIT_OPTIONS: ContextVar[FitOptions] = ContextVar("galton_fit_options", default=FitOptions())
+
+
+def fit_options() -> FitOptions:
+    """The options of the fit in progress (the defaults outside a fit)."""
+    return _FIT_OPTIONS.get()
+
+
+@contextmanager
+def fit_options_set(**changes: Any) -> Iterator[FitOptions]:
+    """Within the block, the fit options with ``changes`` (restored after it, also on error)."""
+    token = _FIT_OPTIONS.set(replace(_FIT_OPTIONS.get(), **changes))
+    try:
+        yield _FIT_OPTIONS.get()
+    finally:
+        _FIT_OPTIONS.reset(token)
 
 #: values within this share of a row's largest value (at least 1) of it are tied
 TIE_RTOL = 1e-9
@@ -170,26 +204,27 @@ class BaseAggregator:
                    checkpoint_every: int = 1, load: bool = True) -> Any:
         """The engine part of the lifecycle: open the engine (the fit's ``engine`` / ``n_shards``,
         else the model's; with ``load=False`` the judgments already live in ``engine``), set up the
-        checkpoints of an iterative fit (``self._checkpointer``, which the driver reads), load the
+        checkpoints of an iterative fit (in :func:`fit_options`, which the driver reads), load the
         judgments, ``run(engine)``, close an engine the fit opened; returns what ``run`` returned."""
         from ._engine import open_engine
 
         if checkpoint_dir is not None and not hasattr(self, "_m_step"):
             raise ValueError(f"{type(self).__name__} does not iterate, so it has nothing to "
                              "checkpoint; fit it without checkpoint_dir")
+        ckpt = None
+        if checkpoint_dir is not None:
+            from ._checkpoint import Checkpointer
+
+            ckpt = Checkpointer(checkpoint_dir, checkpoint_every)
         eng, own = (engine, False) if not load else open_engine(self, engine, n_shards)
         try:
-            if checkpoint_dir is not None:
-                from ._checkpoint import Checkpointer
-
-                self._checkpointer = Checkpointer(checkpoint_dir, checkpoint_every)
             if load:
                 eng.load(judgments, gold_codes)
-            return run(eng)
+            with fit_options_set(checkpointer=ckpt, collect=True):  # a nested fit sets its own
+                return run(eng)
         finally:
             if own:
                 eng.close()
-            self.__dict__.pop("_checkpointer", None)
 
     #: what a fit on an empty pandas frame sets beside ``labels_`` and ``probas_``:
     #: attribute -> (axis, name), axis one of "worker", "task", "priors", "errors"

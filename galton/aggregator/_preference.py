@@ -40,6 +40,7 @@ from ..pairwise import Choices, Comparisons
 from ._base import EMAggregator
 from ._checkpoint import Checkpointer
 from ._engine import open_engine
+from ._estimator import fit_options_set
 from ._pref_kernels import bt_pass, vdot
 from ._pref_results import Z95, ItemOutput, PreferenceResults
 
@@ -290,21 +291,20 @@ class PreferenceAggregator(PreferenceResults, EMAggregator):
         eng, own = open_engine(self, engine, n_shards)
         try:
             shards = self._make_shards(obj, int(getattr(eng, "n_shards", 1) or 1))
-            if ckpt is not None:  # the driver's checkpoints, as EMAggregator.fit sets them up
-                self._checkpointer = ckpt
+            if ckpt is not None:  # the item names enter the checkpoint's fingerprint with the shards
                 vocab = vocabulary_digest(obj.item_names)
                 for s in shards:
                     s.vocab = vocab
             eng.load_shards(shards, obj.n_judgments)
-            self._collect = False  # per-row probabilities are computed from the scores on demand
-            params, _ = self._run(eng, obj, rng)
+            # per-row probabilities are computed from the scores on demand: nothing to gather
+            with fit_options_set(checkpointer=ckpt, collect=False):
+                params, _ = self._run(eng, obj, rng)
             dense = obj.n_items <= DENSE_SE_MAX
-            info = eng.map_sum(self._information, params, dense)
+            # an unfitted copy ships with the shard function, not this model with its history_
+            info = eng.map_sum(self.spec()._information, params, dense)
         finally:
             if own:
                 eng.close()
-            self.__dict__.pop("_collect", None)
-            self.__dict__.pop("_checkpointer", None)
         self._store_results(obj, params, info, output)
         self._finish(params, obj)
         return self
