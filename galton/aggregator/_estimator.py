@@ -183,7 +183,7 @@ class BaseAggregator:
                        store: Callable[[Any], None], *, gold_codes: np.ndarray | None = None,
                        engine: Any = None, n_shards: int | None = None,
                        checkpoint_dir: str | os.PathLike[str] | None = None, checkpoint_every: int = 1,
-                       load: bool = True, empty: bool = True) -> "BaseAggregator":
+                       load: bool | Callable[[Any], None] = True, empty: bool = True) -> "BaseAggregator":
         """The one fit lifecycle after validation and encoding (which each family does in its own
         order, with its own errors): empty input (``empty``: results of the usual types, see
         :meth:`_fit_empty`) -> memory guard -> the random generator of the fit (seeded with
@@ -201,11 +201,12 @@ class BaseAggregator:
 
     def _in_engine(self, judgments: Any, gold_codes: np.ndarray | None, engine: Any, n_shards: int | None,
                    run: Callable[[Any], Any], *, checkpoint_dir: str | os.PathLike[str] | None = None,
-                   checkpoint_every: int = 1, load: bool = True) -> Any:
+                   checkpoint_every: int = 1, load: bool | Callable[[Any], None] = True) -> Any:
         """The engine part of the lifecycle: open the engine (the fit's ``engine`` / ``n_shards``,
         else the model's; with ``load=False`` the judgments already live in ``engine``), set up the
         checkpoints of an iterative fit (in :func:`fit_options`, which the driver reads), load the
-        judgments, ``run(engine)``, close an engine the fit opened; returns what ``run`` returned."""
+        judgments (``load`` True; a callable ``load(engine)`` loads shards the model builds itself),
+        ``run(engine)``, close an engine the fit opened; returns what ``run`` returned."""
         from ._engine import open_engine
 
         if checkpoint_dir is not None and not hasattr(self, "_m_step"):
@@ -216,9 +217,11 @@ class BaseAggregator:
             from ._checkpoint import Checkpointer
 
             ckpt = Checkpointer(checkpoint_dir, checkpoint_every)
-        eng, own = (engine, False) if not load else open_engine(self, engine, n_shards)
+        eng, own = (engine, False) if load is False else open_engine(self, engine, n_shards)
         try:
-            if load:
+            if callable(load):  # the model builds its own shards (comparisons, choice events)
+                load(eng)
+            elif load:
                 eng.load(judgments, gold_codes)
             with fit_options_set(checkpointer=ckpt, collect=True):  # a nested fit sets its own
                 return run(eng)

@@ -38,8 +38,6 @@ import numpy as np
 from .._math import EPS, log_sigmoid, sigmoid
 from ..pairwise import Choices, Comparisons
 from ._base import EMAggregator
-from ._checkpoint import Checkpointer
-from ._engine import open_engine
 from ._estimator import fit_options_set
 from ._pref_kernels import bt_pass, vdot
 from ._pref_results import Z95, ItemOutput, PreferenceResults
@@ -285,29 +283,29 @@ class PreferenceAggregator(PreferenceResults, EMAggregator):
             for name, value in self._empty_attrs.items():
                 setattr(self, name, self._out.series(obj.worker_names[:0], np.zeros(0), "worker", value))
             return self
-        self._check_memory(obj)
-        rng = np.random.default_rng(self.random_state)
-        ckpt = None if checkpoint_dir is None else Checkpointer(checkpoint_dir, checkpoint_every)
-        eng, own = open_engine(self, engine, n_shards)
-        try:
+
+        def load(eng: Any) -> None:
             shards = self._make_shards(obj, int(getattr(eng, "n_shards", 1) or 1))
-            if ckpt is not None:  # the item names enter the checkpoint's fingerprint with the shards
+            if checkpoint_dir is not None:  # the item names enter the checkpoint's fingerprint
                 vocab = vocabulary_digest(obj.item_names)
                 for s in shards:
                     s.vocab = vocab
             eng.load_shards(shards, obj.n_judgments)
+
+        def run(eng: Any, rng: np.random.Generator) -> tuple[Any, dict[str, Any]]:
             # per-row probabilities are computed from the scores on demand: nothing to gather
-            with fit_options_set(checkpointer=ckpt, collect=False):
+            with fit_options_set(collect=False):
                 params, _ = self._run(eng, obj, rng)
-            dense = obj.n_items <= DENSE_SE_MAX
             # an unfitted copy ships with the shard function, not this model with its history_
-            info = eng.map_sum(self.spec()._information, params, dense)
-        finally:
-            if own:
-                eng.close()
-        self._store_results(obj, params, info, output)
-        self._finish(params, obj)
-        return self
+            return params, eng.map_sum(self.spec()._information, params, obj.n_items <= DENSE_SE_MAX)
+
+        def store(result: tuple[Any, dict[str, Any]]) -> None:
+            self._store_results(obj, result[0], result[1], output)
+            self._finish(result[0], obj)
+
+        return self._fit_lifecycle(  # type: ignore[return-value]
+            obj, output, run, store, engine=engine, n_shards=n_shards, checkpoint_dir=checkpoint_dir,
+            checkpoint_every=checkpoint_every, load=load, empty=False)
 
     def _validate_params(self, data: Any) -> None:
         super()._validate_params(data)

@@ -1,9 +1,8 @@
-"""The one fit lifecycle: every categorical and rating model fits through
-``BaseAggregator._fit_lifecycle`` (no copied plumbing), the driver's hooks for iterations that are
-not EM (``memory["stop"]``, ``_change``, ``stops_on_tol``) behave as documented, also across a
-checkpoint, and a ConvergenceWarning points at the user's line whatever the lifecycle's depth.
-
-(The preference models fit through ``PreferenceAggregator.fit``, tested in test_pref_checkpoint.py.)
+"""The one fit lifecycle: every registered model (categorical, votes, KOS, ZBS, ratings, pairwise,
+choices) fits through ``BaseAggregator._fit_lifecycle`` (no copied plumbing), the driver's hooks for
+iterations that are not EM (``memory["stop"]``, ``_change``, ``stops_on_tol``) behave as documented,
+also across a checkpoint, and a ConvergenceWarning points at the user's line whatever the
+lifecycle's depth.
 """
 
 from __future__ import annotations
@@ -28,7 +27,20 @@ def _binary(seed: int = 0, n_tasks: int = 40) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["task", "worker", "label"])
 
 
-@pytest.mark.parametrize("name", [n for n in agg.names() if agg.get(n).kind in ("categorical", "rating")])
+def _preferences(kind: str) -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    rows = []
+    for i in range(60):
+        a, b, c = rng.choice(6, 3, replace=False)
+        if kind == "pairwise":
+            rows.append((f"w{i % 4}", f"i{a}", f"i{b}", f"i{min(a, b)}"))
+        else:
+            rows.append((f"w{i % 4}", [f"i{a}", f"i{b}", f"i{c}"], f"i{min(a, b, c)}"))
+    cols = ["worker", "left", "right", "label"] if kind == "pairwise" else ["worker", "options", "choice"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+@pytest.mark.parametrize("name", agg.names())
 def test_every_model_fits_through_the_one_lifecycle(name, monkeypatch) -> None:
     calls: list[str] = []
     original = BaseAggregator._fit_lifecycle
@@ -38,6 +50,13 @@ def test_every_model_fits_through_the_one_lifecycle(name, monkeypatch) -> None:
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(BaseAggregator, "_fit_lifecycle", counting)
+    if agg.get(name).kind in ("pairwise", "choice"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = agg.create(name).fit(_preferences(agg.get(name).kind))
+        assert calls == [type(model).__name__]
+        assert len(model.scores_) == 6
+        return
     df = _binary()
     gold = {t: int(df.label[df.task == t].iloc[0]) for t in range(0, 40, 4)} if name == "gold_mv" else None
     if agg.get(name).kind == "rating":
