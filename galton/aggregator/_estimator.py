@@ -197,7 +197,16 @@ class BaseAggregator:
         result = self._in_engine(judgments, gold_codes, engine, n_shards, lambda eng: run(eng, rng),
                                  checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every, load=load)
         store(result)
+        self._crowdkit_layout(judgments)
         return self
+
+    def _crowdkit_layout(self, judgments: Any) -> None:
+        """pandas results of a crowd-kit-named class in crowd-kit's layout (:mod:`._layout`)."""
+        out = self.__dict__.get("_out")
+        if out is not None and out.kind == "pandas" and hasattr(judgments, "label"):
+            from ._layout import crowdkit_layout
+
+            crowdkit_layout(self, judgments)
 
     def _in_engine(self, judgments: Any, gold_codes: np.ndarray | None, engine: Any, n_shards: int | None,
                    run: Callable[[Any], Any], *, checkpoint_dir: str | os.PathLike[str] | None = None,
@@ -250,6 +259,7 @@ class BaseAggregator:
                                                np.zeros((0, judgments.n_labels, judgments.n_labels))))
         if "n_iter" in self.get_params() or "max_iter" in self.get_params():
             self.n_iter_, self.converged_, self.history_ = 0, True, []
+        self._crowdkit_layout(judgments)
         return self
 
     # ---------------------------------------------------------------- public API

@@ -15,7 +15,7 @@ import numpy as np
 
 from .._math import sigmoid
 from ._base import NotFittedError
-from ._results import crowdkit_scores
+from ._results import crowdkit_scores, pandas_index
 
 __all__ = ["ItemOutput", "PreferenceResults", "standard_errors", "Z95"]
 
@@ -47,7 +47,7 @@ class ItemOutput:
     def series(self, names: np.ndarray, values: np.ndarray, index: str, name: str) -> Any:
         import pandas as pd
 
-        return pd.Series(values, index=pd.Index(names, name=index), name=name)
+        return pd.Series(values, index=pandas_index(names, name=index), name=name)
 
 
 def standard_errors(info: dict[str, Any]) -> np.ndarray:
@@ -123,7 +123,7 @@ class PreferenceResults:
         if out.kind == "pandas":
             import pandas as pd
 
-            self.ranking_ = pd.Series(names[order], index=pd.Index(rank, name="rank"), name="item")
+            self.ranking_ = pd.Series(names[order], index=pandas_index(rank, name="rank"), name="item")
         else:
             self.ranking_ = out.table({"rank": rank, "item": names[order], "score": theta[order]})
         self.loss_history_ = list(self.history_)

@@ -3,11 +3,12 @@
 pandas (crowd-kit's conventions): ``labels_`` a Series named ``agg_label`` indexed by ``task``;
 ``probas_`` a DataFrame task x label; ``skills_`` a Series indexed by ``worker``; ``errors_`` a
 DataFrame indexed by (worker, label) with the true labels as columns; ``priors_`` a Series by label.
+Built here in sorted id order; :mod:`._layout` then gives the classes crowd-kit has its layout.
 
-polars / Arrow: long, tidy tables with string column names: ``labels_`` (task, label),
-``probas_`` (task, one column per label), ``skills_`` (worker, skill), ``errors_``
-(worker, label, true_label, probability), ``priors_`` (label, prior).
-"""
+polars / Arrow: long, tidy tables with string column names, sorted by id: ``labels_`` (task,
+label), ``probas_`` (task, one column ``p_<label>`` per label, as :func:`galton.io.results_table`),
+``skills_`` (worker, skill), ``errors_`` (worker, label, true_label, probability) for every worker and
+label pair, ``priors_`` (label, prior)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Output", "crowdkit_scores"]
+__all__ = ["Output", "crowdkit_scores", "pandas_index"]
+
+
+def pandas_index(values: Any, name: str | None = None) -> Any:
+    """A flat pandas Index of ``values``: tuple-valued ids (crowd-kit groups items as tuples) stay
+    tuples instead of becoming a MultiIndex."""
+    import pandas as pd
+
+    return pd.Index(values, name=name, tupleize_cols=False)
 
 
 def _names(a: np.ndarray) -> list:
@@ -47,7 +56,7 @@ class Output:
         if self.kind == "pandas":
             import pandas as pd
 
-            return pd.Series(values, index=pd.Index(task_names, name="task"), name="agg_label")
+            return pd.Series(values, index=pandas_index(task_names, name="task"), name="agg_label")
         return self._table({"task": task_names, "label": values})
 
     def probas(self, task_names: np.ndarray, label_names: np.ndarray, post: np.ndarray) -> Any:
@@ -55,32 +64,32 @@ class Output:
             import pandas as pd
 
             return pd.DataFrame(
-                post, index=pd.Index(task_names, name="task"), columns=pd.Index(label_names, name="label")
+                post, index=pandas_index(task_names, name="task"), columns=pandas_index(label_names, name="label")
             )
         cols: dict[str, Any] = {"task": task_names}
         for i, name in enumerate(_names(label_names)):
-            cols[str(name)] = post[:, i]
+            cols[f"p_{name}"] = post[:, i]  # as in results_table; a label named "task" keeps the ids
         return self._table(cols)
 
     def per_worker(self, worker_names: np.ndarray, values: np.ndarray, name: str) -> Any:
         if self.kind == "pandas":
             import pandas as pd
 
-            return pd.Series(values, index=pd.Index(worker_names, name="worker"), name=name)
+            return pd.Series(values, index=pandas_index(worker_names, name="worker"), name=name)
         return self._table({"worker": worker_names, name: values})
 
     def per_task(self, task_names: np.ndarray, values: np.ndarray, name: str) -> Any:
         if self.kind == "pandas":
             import pandas as pd
 
-            return pd.Series(values, index=pd.Index(task_names, name="task"), name=name)
+            return pd.Series(values, index=pandas_index(task_names, name="task"), name=name)
         return self._table({"task": task_names, name: values})
 
     def priors(self, label_names: np.ndarray, priors: np.ndarray) -> Any:
         if self.kind == "pandas":
             import pandas as pd
 
-            return pd.Series(priors, index=pd.Index(label_names, name="label"), name="prior")
+            return pd.Series(priors, index=pandas_index(label_names, name="label"), name="prior")
         return self._table({"label": label_names, "prior": priors})
 
     def errors(self, worker_names: np.ndarray, label_names: np.ndarray, errors: np.ndarray) -> Any:
@@ -93,7 +102,7 @@ class Output:
                 [np.repeat(worker_names, k), np.tile(label_names, w)], names=["worker", "label"]
             )
             return pd.DataFrame(
-                errors.reshape(w * k, k), index=index, columns=pd.Index(label_names, name="label")
+                errors.reshape(w * k, k), index=index, columns=pandas_index(label_names, name="label")
             )
         return self._table({
             "worker": np.repeat(worker_names, k * k),
@@ -110,5 +119,5 @@ def crowdkit_scores(names: np.ndarray, theta: np.ndarray, how: str) -> Any:
 
     if how == "softmax":
         e = np.exp(theta - (theta.max() if theta.size else 0.0))
-        return pd.Series(e / e.sum() if theta.size else e, index=pd.Index(names), name="agg_score")
-    return pd.Series(1.0 / (1.0 + np.exp(-theta)), index=pd.Index(names, name="label"), name="agg_score")
+        return pd.Series(e / e.sum() if theta.size else e, index=pandas_index(names), name="agg_score")
+    return pd.Series(1.0 / (1.0 + np.exp(-theta)), index=pandas_index(names, name="label"), name="agg_score")

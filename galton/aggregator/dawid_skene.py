@@ -21,6 +21,7 @@ from ..judgments import Judgments
 from ._base import EMAggregator, argmax_ties_low
 from ._engine import LocalEngine, Shard
 from ._kernels import MIN_PARALLEL, counts_from_post, estep_table, vote_counts
+from ._layout import crowdkit_result
 from ._memory import FLOAT
 from ._registry import register
 
@@ -112,8 +113,10 @@ class ConfusionEM(EMAggregator):
         eng.load(new, None)
         post = eng.gather(self._posteriors, {"table": table, "logprior": self._params["logprior"]})
         codes = argmax_ties_low(post)
-        return (self._out.labels(new.task_names, new.label_names, codes),
-                self._out.probas(new.task_names, new.label_names, post))
+        labels = self._out.labels(new.task_names, new.label_names, codes)
+        probas = self._out.probas(new.task_names, new.label_names, post)
+        return (crowdkit_result(self, "labels_", labels, new, fitted),
+                crowdkit_result(self, "probas_", probas, new, fitted))
 
 
 def _normalise_columns(counts: np.ndarray, seen: np.ndarray, inplace: bool = False) -> np.ndarray:

@@ -47,6 +47,7 @@ from ._base import ConvergenceWarning, EMAggregator
 from ._engine import Shard
 from ._kernels import softmax_rows
 from ._registry import register
+from ._results import pandas_index
 
 __all__ = ["MACE"]
 
@@ -278,8 +279,8 @@ def _worker_label_frame(out: Any, workers: np.ndarray, labels: np.ndarray, value
     if out.kind == "pandas":
         import pandas as pd
 
-        return pd.DataFrame(values, index=pd.Index(workers, name="worker"),
-                            columns=pd.Index(labels, name="label"))
+        return pd.DataFrame(values, index=pandas_index(workers, name="worker"),
+                            columns=pandas_index(labels, name="label"))
     cols: dict[str, Any] = {"worker": workers}
     for i, name in enumerate(labels.tolist()):
         cols[str(name)] = values[:, i]

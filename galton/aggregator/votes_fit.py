@@ -14,6 +14,7 @@ import numpy as np
 from ..judgments import Judgments, encode_gold, lookup, to_arrow
 from ._base import BaseAggregator
 from ._engine import open_engine
+from ._layout import crowdkit_result
 from .votes_shard import examples, weighted_vote
 
 __all__ = ["VoteAggregator", "skill_array", "gold_layers", "with_common_params"]
@@ -251,6 +252,8 @@ class VoteAggregator(BaseAggregator):
                 eng.close()
         labels = self._out.labels(new.task_names, new.label_names, codes)
         probas = self._out.probas(new.task_names, new.label_names, post)
+        labels = crowdkit_result(self, "labels_", labels, new, fitted)
+        probas = crowdkit_result(self, "probas_", probas, new, fitted)
         if self._predict_updates:  # crowd-kit's predict(data) stores what it returns
             self.labels_, self.probas_ = labels, probas
         return labels, probas

@@ -261,3 +261,80 @@ def test_all_zero_initial_error_assign_is_refused_like_crowdkit():
     probs = pd.DataFrame([[0.8, 0.3], [0.2, 0.7]] * 2, index=idx, columns=["x", "y"])
     galton.DawidSkene(n_iter=5, initial_error_strategy="assign").fit(df, initial_error=probs)
     ck.DawidSkene(n_iter=5, initial_error_strategy="assign").fit(df, initial_error=probs)
+
+
+# ------------------------------------------------------------------------ 10. output layout
+# rows not in id order, so that first-appearance and sorted orders differ on every axis
+_SHUFFLED = pd.DataFrame({
+    "task": ["t3", "t1", "t1", "t1", "t2", "t2", "t3", "t3", "t4", "t4"],
+    "worker": ["w3", "w2", "w1", "w3", "w1", "w2", "w1", "w2", "w2", "w3"],
+    "label": ["c", "a", "b", "b", "a", "c", "c", "a", "b", "c"],
+})
+_LAYOUT_ATTRS = ["labels_", "probas_", "errors_", "priors_", "skills_", "alphas_", "betas_", "thetas_",
+                 "spamming_"]
+
+
+def _layout(x):
+    """What code written against crowd-kit can see of a result: type, shape, names, axis order."""
+    if isinstance(x, np.ndarray):
+        return ("ndarray", x.shape)
+    cols = x.columns if isinstance(x, pd.DataFrame) else None
+    return (type(x).__name__, getattr(x, "name", None), list(x.index.names), x.index.tolist(),
+            None if cols is None else (cols.tolist(), cols.name))
+
+
+@pytest.mark.parametrize("model", ["DawidSkene", "OneCoinDawidSkene", "GLAD", "MACE", "MajorityVote", "Wawa",
+                                   "ZeroBasedSkill"])
+@pytest.mark.parametrize("rows", ["shuffled", "sorted"])
+def test_pandas_results_have_crowdkit_layout(model, rows):
+    df = _SHUFFLED if rows == "shuffled" else _SHUFFLED.sort_values(["task", "worker"])
+    theirs = getattr(ck, model)()
+    _quiet(theirs.fit_predict, df)
+    ours = _quiet(getattr(galton, model)().fit, df)
+    compared = 0
+    for attr in _LAYOUT_ATTRS:
+        want = getattr(theirs, attr, None)
+        if want is None:
+            continue
+        assert _layout(getattr(ours, attr)) == _layout(want), attr
+        compared += 1
+    assert compared >= 2
+    # the values agree by id where both libraries compute the same thing
+    if model in ("DawidSkene", "MajorityVote"):
+        np.testing.assert_allclose(ours.probas_.to_numpy(), theirs.probas_.to_numpy(), atol=1e-6)
+
+
+def test_mace_spamming_is_spam_and_know_per_worker_in_appearance_order():
+    df = _SHUFFLED
+    ours = _quiet(galton.MACE(method="em", random_state=0).fit, df)
+    workers = pd.unique(df["worker"])
+    np.testing.assert_allclose(ours.spamming_.sum(axis=1), 1.0)
+    np.testing.assert_allclose(1.0 - ours.spamming_[:, 0], ours.skills_.loc[workers].to_numpy())
+    np.testing.assert_allclose(ours.thetas_.sum(axis=1), 1.0)
+
+
+def test_polars_and_arrow_keep_the_sorted_full_layout():
+    import polars as pl
+
+    pdf = galton.DawidSkene().fit(_SHUFFLED)
+    ldf = galton.DawidSkene().fit(pl.from_pandas(_SHUFFLED))
+    assert ldf.labels_["task"].to_list() == ["t1", "t2", "t3", "t4"]
+    assert ldf.probas_.columns == ["task", "p_a", "p_b", "p_c"]
+    assert ldf.errors_.height == 3 * 3 * 3  # every (worker, label, true label), seen or not
+    assert len(pdf.errors_) == len(_SHUFFLED.drop_duplicates(["worker", "label"]))
+    got = pdf.probas_.sort_index().sort_index(axis=1).to_numpy()
+    np.testing.assert_array_equal(got, ldf.probas_.select(["p_a", "p_b", "p_c"]).to_numpy())
+
+
+def test_predict_keeps_the_fitted_label_columns():
+    m = galton.DawidSkene().fit(_SHUFFLED)
+    new = _SHUFFLED[_SHUFFLED["task"] == "t1"]  # its first label is "a", the fit's is "c"
+    assert m.predict_proba(new).columns.tolist() == m.probas_.columns.tolist() == ["c", "a", "b"]
+
+
+def test_a_label_named_task_keeps_the_task_column():
+    import polars as pl
+
+    df = pl.DataFrame({"task": [1, 1, 2], "worker": ["a", "b", "a"], "label": ["task", "task", "other"]})
+    p = galton.DawidSkene().fit(df).probas_
+    assert p.columns == ["task", "p_other", "p_task"] and p["task"].to_list() == [1, 2]

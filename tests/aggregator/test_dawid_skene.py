@@ -151,7 +151,21 @@ def _numpy_em(df: pd.DataFrame, n_iter: int) -> tuple[np.ndarray, np.ndarray, np
 
 
 def _errors_array(model, n_workers: int, k: int) -> np.ndarray:
-    return model.errors_.to_numpy().reshape(n_workers, k, k)
+    """(worker, observed, true) in sorted id order from a pandas ``errors_``, which (crowd-kit's layout)
+    holds rows for the (worker, label) pairs seen only: NaN for the others."""
+    e = model.errors_
+    workers = sorted(e.index.get_level_values(0).unique())
+    labels = sorted(e.columns)
+    full = e.reindex(index=pd.MultiIndex.from_product([workers, labels]), columns=labels)
+    assert full.shape == (n_workers * k, k)
+    return full.to_numpy().reshape(n_workers, k, k)
+
+
+def _assert_seen_close(got: np.ndarray, want: np.ndarray, atol: float) -> None:
+    """``got`` (NaN where a worker never gave that label) equals ``want`` on every pair seen."""
+    seen = ~np.isnan(got)
+    assert seen.sum() >= want.size // 2
+    np.testing.assert_allclose(got[seen], want[seen], rtol=0, atol=atol)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -177,8 +191,8 @@ def test_first_steps_match_hand_computation(ds1979):
 
     m = DawidSkene(n_iter=1, tol=0).fit(ds1979)
     assert m.history_ == pytest.approx([ll1], rel=1e-12)
-    np.testing.assert_allclose(_errors_array(m, nw, k), e2, atol=1e-12)
-    np.testing.assert_allclose(m.priors_.to_numpy(), p2, atol=1e-12)
+    _assert_seen_close(_errors_array(m, nw, k), e2, atol=1e-12)
+    np.testing.assert_allclose(m.priors_.loc[labels].to_numpy(), p2, atol=1e-12)
     np.testing.assert_allclose(m.probas_.loc[tasks, labels].to_numpy(), q2, atol=1e-12)
 
     m2 = DawidSkene(n_iter=2, tol=0).fit(ds1979)
@@ -196,9 +210,9 @@ def test_alpha_smoothing_matches_hand_computation(ds1979):
     q1, _ = _loop_e_step(rows, e1, p1, nt)
     e2, _ = _loop_m_step(rows, q1, nw, k, alpha=1.0)
     m = DawidSkene(n_iter=1, tol=0, alpha=1.0).fit(ds1979)
-    np.testing.assert_allclose(_errors_array(m, nw, k), e2, atol=1e-12)
+    _assert_seen_close(_errors_array(m, nw, k), e2, atol=1e-12)
     unsmoothed = DawidSkene(n_iter=1, tol=0).fit(ds1979)
-    assert np.abs(_errors_array(unsmoothed, nw, k) - e2).max() > 1e-3
+    assert np.nanmax(np.abs(_errors_array(unsmoothed, nw, k) - e2)) > 1e-3
 
 
 # --------------------------------------------------------------------------------------------------
@@ -225,12 +239,17 @@ def test_errors_and_priors_match_crowdkit(name):
     n = 10
     ours = DawidSkene(n_iter=n, tol=0).fit(df)
     theirs = ck.DawidSkene(n_iter=n, tol=-np.inf).fit(df)
-    # crowd-kit keeps rows only for (worker, label) pairs that occur; galton has every pair (zero
-    # where the worker never gave that label)
-    got = ours.errors_.loc[theirs.errors_.index, theirs.errors_.columns]
-    np.testing.assert_allclose(got.to_numpy(), theirs.errors_.to_numpy(), rtol=0, atol=1e-10)
-    missing = ours.errors_.index.difference(theirs.errors_.index)
-    assert (ours.errors_.loc[missing].to_numpy() == 0).all()
+    # crowd-kit's layout: rows for the (worker, label) pairs that occur, in order of appearance
+    pd.testing.assert_index_equal(ours.errors_.index, theirs.errors_.index)
+    assert ours.errors_.columns.tolist() == theirs.errors_.columns.tolist()  # crowd-kit's are dtype object
+    assert ours.errors_.columns.name is None and ours.probas_.columns.tolist() == theirs.probas_.columns.tolist()
+    np.testing.assert_allclose(ours.errors_.to_numpy(), theirs.errors_.to_numpy(), rtol=0, atol=1e-10)
+    # the full grid (polars / Arrow output) has the other pairs, at zero: labels the worker never gave
+    full = DawidSkene(n_iter=n, tol=0).fit(df, output="polars").errors_
+    seen = set(theirs.errors_.index)
+    unseen = [r for p, r in zip(zip(full["worker"], full["label"]), full["probability"]) if p not in seen]
+    k = len(theirs.errors_.columns)  # one row per (worker, label, true label)
+    assert len(full) == k * len(seen) + len(unseen) and all(r == 0 for r in unseen)
     np.testing.assert_allclose(ours.priors_.loc[theirs.priors_.index].to_numpy(), theirs.priors_.to_numpy(),
                                rtol=0, atol=1e-12)
 
@@ -254,7 +273,7 @@ def test_converged_priors_match_independent_em(ds1979):
     m = DawidSkene(n_iter=1000, tol=1e-13).fit(ds1979)
     assert m.converged_
     np.testing.assert_allclose(m.priors_.loc[labels].to_numpy(), priors, rtol=0, atol=1e-6)
-    np.testing.assert_allclose(_errors_array(m, len(workers), len(labels)), errors, rtol=0, atol=1e-6)
+    _assert_seen_close(_errors_array(m, len(workers), len(labels)), errors, atol=1e-6)
     np.testing.assert_allclose(m.probas_.loc[tasks, labels].to_numpy(), post, rtol=0, atol=1e-6)
     # a sanity anchor: the four classes all keep weight, and class 1-2 dominate as in the paper
     assert priors.sum() == pytest.approx(1.0)
@@ -311,9 +330,11 @@ def _sparse_sim(seed: int = 3) -> pd.DataFrame:
 def test_alpha_smoothing_leaves_no_zero():
     df = _sparse_sim()
     plain = DawidSkene(n_iter=20, tol=0).fit(df)
-    assert (plain.errors_.loc[("narrow", 2)].to_numpy() == 0).all()  # a label never given: probability 0
-    smooth = DawidSkene(n_iter=20, tol=0, alpha=0.5).fit(df)
-    e = smooth.errors_.to_numpy()
+    assert ("narrow", 2) not in plain.errors_.index  # a label never given: no row (crowd-kit's layout)
+    grid = DawidSkene(n_iter=20, tol=0).fit(df, output="polars").errors_  # the full grid
+    assert (grid.filter((grid["worker"] == "narrow") & (grid["label"] == 2))["probability"] == 0).all()
+    smooth = DawidSkene(n_iter=20, tol=0, alpha=0.5).fit(df, output="polars")
+    e = smooth.errors_["probability"].to_numpy()
     assert (e > 0).all() and np.isfinite(e).all()
     k = 3
     np.testing.assert_allclose(e.reshape(-1, k, k).sum(axis=1), 1.0, atol=1e-12)
@@ -380,7 +401,7 @@ def test_recovers_confusion_matrices_better_with_more_tasks():
     for n_tasks in (200, 2000, 5000):
         df, conf, _ = _simulate_ds(n_tasks, 10, 12, 3, seed=11)
         m = DawidSkene(n_iter=200).fit(df)
-        errs[n_tasks] = np.abs(_errors_array(m, 12, 3) - conf).max()
+        errs[n_tasks] = np.nanmax(np.abs(_errors_array(m, 12, 3) - conf))
     assert errs[2000] < errs[200]
     assert errs[5000] < 0.05, errs
 
@@ -502,9 +523,14 @@ def test_row_order_does_not_matter(ds1979, make):
     perm = ds1979.sample(frac=1.0, random_state=np.random.RandomState(7)).reset_index(drop=True)
     assert not perm["task"].equals(ds1979["task"])
     other = make().fit(perm)
-    np.testing.assert_allclose(other.probas_.to_numpy(), base.probas_.to_numpy(), rtol=0, atol=1e-12)
-    np.testing.assert_allclose(other.errors_.to_numpy(), base.errors_.to_numpy(), rtol=0, atol=1e-12)
-    pd.testing.assert_series_equal(other.labels_, base.labels_)
+
+    def by_id(frame):  # crowd-kit's layout follows the row order: compare by id
+        frame = frame.sort_index()
+        return frame.sort_index(axis=1) if isinstance(frame, pd.DataFrame) else frame
+
+    np.testing.assert_allclose(by_id(other.probas_).to_numpy(), by_id(base.probas_).to_numpy(), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(by_id(other.errors_).to_numpy(), by_id(base.errors_).to_numpy(), rtol=0, atol=1e-12)
+    pd.testing.assert_series_equal(by_id(other.labels_), by_id(base.labels_))
 
 
 @needs_shared

@@ -1,0 +1,149 @@
+"""crowd-kit's pandas layout of results, written once.
+
+galton builds every result with its axes in sorted id order (tasks, workers and labels), which does not
+depend on the row order of the input; polars and Arrow results stay that way. For a pandas fit of a
+class that crowd-kit also has, :func:`crowdkit_layout` then rearranges the results the way crowd-kit
+returns them, so that code written against crowd-kit sees the same frames. crowd-kit is not uniform
+(checked against crowd-kit 1.4.2 on a frame whose rows are not in id order):
+
+* first-appearance order (``pd.factorize`` of the input column) for DawidSkene / OneCoinDawidSkene
+  (labels_, probas_, errors_, priors_, skills_), MACE (labels_, probas_, thetas_, spamming_),
+  MajorityVote (labels_, probas_) and GLAD (alphas_, betas_, priors_; galton's extra skills_
+  follows alphas_);
+* sorted ids everywhere else: GLAD's labels_ / probas_, MajorityVote's skills_, GoldMajorityVote,
+  Wawa, ZeroBasedSkill, KOS;
+* ``errors_`` (DawidSkene, OneCoinDawidSkene) has one row per (worker, label) pair seen in the data,
+  in order of appearance, and unnamed columns; galton's full worker x label grid stays for polars /
+  Arrow and for galton's own models;
+* ``probas_`` columns are named ``label``, except MACE (unnamed) and GLAD (``variable``); GLAD's
+  ``priors_`` is an unnamed Series with an unnamed index;
+* MACE's ``thetas_`` is a bare (workers, labels) array and ``spamming_`` a (workers, 2) array
+  ``[P(spam), P(know)]``, rows and columns in first-appearance order (galton's values are posterior
+  means in VB, where crowd-kit gives ``exp(E[log p])``, which does not sum to one).
+
+galton's own models (not in crowd-kit) keep the sorted layout.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["CROWDKIT_LAYOUT", "crowdkit_layout", "crowdkit_result"]
+
+#: class name -> {"appearance": results whose task / worker / label axes follow first appearance,
+#: "columns": probas_ / errors_ column-axis name, "observed_errors": errors_ rows seen only,
+#: "arrays": results crowd-kit returns as bare numpy arrays, "unnamed": Series crowd-kit leaves unnamed}
+CROWDKIT_LAYOUT: dict[str, dict[str, Any]] = {
+    "DawidSkene": {"appearance": ("labels_", "probas_", "errors_", "priors_", "skills_"),
+                   "columns": {"errors_": None}, "observed_errors": True},
+    "OneCoinDawidSkene": {"appearance": ("labels_", "probas_", "errors_", "priors_", "skills_"),
+                          "columns": {"errors_": None}, "observed_errors": True},
+    "MACE": {"appearance": ("labels_", "probas_", "thetas_", "spamming_", "skills_"),
+             "columns": {"probas_": None}, "arrays": ("thetas_", "spamming_")},
+    "MajorityVote": {"appearance": ("labels_", "probas_")},
+    "GLAD": {"appearance": ("alphas_", "betas_", "priors_", "skills_"), "columns": {"probas_": "variable"},
+             "unnamed": ("priors_",)},
+}
+
+_AXES = ("task", "worker", "label")
+_RESULTS = ("labels_", "probas_", "errors_", "priors_", "skills_", "thetas_", "spamming_", "alphas_",
+            "betas_")
+
+
+class _Orders:
+    """First-appearance orders of the task, worker and label vocabularies (computed on demand); with
+    ``fitted``, the label order of the fit's judgments (predict on new data keeps the fit's columns)."""
+
+    def __init__(self, judgments: Any, fitted: Any = None):
+        self.j = judgments
+        self.fitted = fitted
+        self._cache: dict[str, np.ndarray] = {}
+
+    def codes(self, axis: str) -> np.ndarray:
+        """Codes of ``axis`` in order of first appearance, then codes never seen (in sorted order)."""
+        if axis not in self._cache:
+            import pandas as pd
+
+            seen = pd.unique(np.asarray(getattr(self.j, axis)))
+            n = getattr(self.j, f"{axis}_names").size
+            rest = np.setdiff1d(np.arange(n), seen, assume_unique=True)
+            self._cache[axis] = np.concatenate([seen.astype(np.int64), rest]).astype(np.int64)
+        return self._cache[axis]
+
+    def names(self, axis: str) -> np.ndarray:
+        """The ids / labels of ``axis`` in that order."""
+        if axis == "label" and self.fitted is not None:
+            return _Orders(self.fitted).names("label")
+        return getattr(self.j, f"{axis}_names")[self.codes(axis)]
+
+    def pairs(self) -> np.ndarray:
+        """Rows ``worker * K + label`` of the (worker, label) pairs seen, in order of appearance."""
+        import pandas as pd
+
+        k = self.j.label_names.size
+        return pd.unique(np.asarray(self.j.worker, np.int64) * k + np.asarray(self.j.label, np.int64))
+
+
+def _reorder_axis(index: Any, orders: _Orders) -> np.ndarray | None:
+    """Positions that put a task / worker / label axis of galton's sorted layout in appearance order
+    (entries of the axis the order does not name keep their sorted order, at the end)."""
+    if index.name not in _AXES or index.nlevels != 1 or len(index) == 0:
+        return None
+    pos = index.get_indexer(orders.names(index.name))
+    pos = pos[pos >= 0]
+    if pos.size < len(index):
+        pos = np.concatenate([pos, np.setdiff1d(np.arange(len(index)), pos)])
+    return pos
+
+
+def _arrange(value: Any, attr: str, orders: _Orders, layout: dict[str, Any]) -> Any:
+    import pandas as pd
+
+    if attr == "errors_" and layout.get("observed_errors") and isinstance(value.index, pd.MultiIndex):
+        if len(value) == orders.j.worker_names.size * len(value.columns):  # galton's full grid
+            value = value.iloc[orders.pairs()]
+    else:
+        rows = _reorder_axis(value.index, orders)
+        if rows is not None:
+            value = value.iloc[rows]
+    if isinstance(value, pd.DataFrame):
+        cols = _reorder_axis(value.columns, orders)
+        if cols is not None:
+            value = value.iloc[:, cols]
+    return value
+
+
+def crowdkit_layout(model: Any, judgments: Any, attrs: tuple[str, ...] = _RESULTS) -> None:
+    """Rearrange ``model``'s pandas results ``attrs`` (fitted on ``judgments``) into crowd-kit's
+    layout for its class (see the module docstring); other classes and frame types are left alone."""
+    if type(model).__name__ not in CROWDKIT_LAYOUT:
+        return
+    orders = _Orders(judgments)
+    for attr in attrs:
+        if attr in model.__dict__:
+            setattr(model, attr, crowdkit_result(model, attr, model.__dict__[attr], orders))
+
+
+def crowdkit_result(model: Any, attr: str, value: Any, judgments: Any, fitted: Any = None) -> Any:
+    """``value``, the pandas result ``attr`` of ``model`` on ``judgments`` (or their :class:`_Orders`),
+    in crowd-kit's layout; for :meth:`predict` / :meth:`predict_proba` on new data, ``fitted`` (the
+    fit's judgments) gives the label order, so the columns are those of ``probas_``."""
+    import pandas as pd
+
+    layout = CROWDKIT_LAYOUT.get(type(model).__name__)
+    if layout is None or not isinstance(value, (pd.Series, pd.DataFrame)):
+        return value
+    orders = judgments if isinstance(judgments, _Orders) else _Orders(judgments, fitted)
+    if attr in layout.get("appearance", ()):
+        value = _arrange(value, attr, orders, layout)
+    if attr in layout.get("columns", {}) and isinstance(value, pd.DataFrame):
+        value = value.rename_axis(columns=layout["columns"][attr])
+    if attr in layout.get("unnamed", ()):
+        value = value.rename(None).rename_axis(None)
+    if attr in layout.get("arrays", ()):
+        value = value.to_numpy()
+        if value.ndim == 1:  # MACE spamming_: [P(spam), P(know)]
+            value = np.column_stack([value, 1.0 - value])
+    return value
