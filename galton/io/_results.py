@@ -20,7 +20,7 @@ def _column(values: np.ndarray) -> pa.Array:
     return pa.array(values)
 
 
-def results_table(model: Any) -> pa.Table:
+def results_table(model: Any, output: str = "arrow") -> Any:
     """One row per task: ``task, label, confidence, p_<label>...`` from a fitted model.
 
     Parameters
@@ -28,10 +28,14 @@ def results_table(model: Any) -> pa.Table:
     model : fitted galton aggregator
         Needs ``judgments_`` (:class:`galton.judgments.Judgments`), ``posteriors_`` (n_tasks x K) and
         ``label_codes_`` (n_tasks,), which every galton model sets in ``fit``.
+    output : {"arrow", "polars", "pandas"}, default "arrow"
+        The table type, whatever the frame type of the fit (the table is meant for writing, and
+        :func:`galton.io.write_table` takes Arrow); pandas gives a plain RangeIndex frame with the
+        same columns.
 
     Returns
     -------
-    pyarrow.Table
+    pyarrow.Table (or polars / pandas DataFrame)
         ``task`` (the user's task ids, in sorted order), ``label`` (the aggregated label, in the
         user's label type), ``confidence`` (its posterior probability, the largest of the row) and
         one float column ``p_<label>`` per label value, in sorted label order.
@@ -41,6 +45,8 @@ def results_table(model: Any) -> pa.Table:
     ValueError
         If the model is not fitted.
     """
+    if output not in ("arrow", "polars", "pandas"):
+        raise ValueError(f"output must be 'arrow', 'polars' or 'pandas', not {output!r}")
     missing = [a for a in ("judgments_", "posteriors_", "label_codes_") if not hasattr(model, a)]
     if missing:
         raise ValueError(
@@ -65,4 +71,9 @@ def results_table(model: Any) -> pa.Table:
         if key in cols:  # pragma: no cover - labels are unique within one type
             raise ValueError(f"two labels give the column name {key!r}")
         cols[key] = pa.array(np.ascontiguousarray(post[:, j]))
-    return pa.table(cols)
+    table = pa.table(cols)
+    if output == "polars":
+        import polars as pl
+
+        return pl.from_arrow(table)
+    return table.to_pandas() if output == "pandas" else table
