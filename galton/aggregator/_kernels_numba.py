@@ -5,22 +5,44 @@ import numpy as np
 
 from . import _kernels
 
-__all__ = ["estep", "estep_chunk", "estep_parallel", "numba"]
+__all__ = ["CHUNK_JUDGMENTS", "MAX_CHUNK_BYTES", "chunk_bounds", "estep", "estep_chunk", "estep_parallel",
+           "numba"]
+
+
+#: judgments per work item of the parallel E-step: many more items than threads, handed out one at a
+#: time (numba's dynamic ``parallel_chunksize(1)``), so a thread that shares its core with another
+#: process takes fewer items instead of setting the pace for the others
+CHUNK_JUDGMENTS = 1 << 15
+#: at most this many bytes of per-item count tables (each item sums into its own table, and the
+#: tables are added in item order: the result does not depend on the threads or on their timing)
+MAX_CHUNK_BYTES = 64 << 20
+
+
+def chunk_bounds(indptr, table_size):  # noqa: ANN001, ANN201
+    """Task boundaries of the work items: about ``CHUNK_JUDGMENTS`` judgments each (whole tasks),
+    at most ``MAX_CHUNK_BYTES`` of count tables in all; a function of the data only."""
+    n_t = indptr.size - 1
+    n = int(indptr[-1])
+    items = max(1, min(-(-n // CHUNK_JUDGMENTS), MAX_CHUNK_BYTES // max(8 * table_size, 1), n_t))
+    targets = (np.arange(1, items) * n) // items
+    inner = np.searchsorted(indptr, targets, side="left")
+    return np.unique(np.concatenate(([0], inner, [n_t]))).astype(np.int64)
 
 
 def estep(indptr, task, wl, table, logprior, gold):  # noqa: ANN001, ANN201
     """The compiled twin of ``_kernels._estep_numpy`` (same arguments and results)."""
     n_t, k = indptr.size - 1, table.shape[1]
     post = np.empty((n_t, k))
-    n_threads = numba.get_num_threads() if wl.size >= _kernels.MIN_PARALLEL else 1
-    if n_threads == 1:
+    if wl.size < _kernels.MIN_PARALLEL:  # one item; from MIN_PARALLEL on the same items for any threads
         counts = np.zeros(table.shape)
         cc = np.zeros(k)
         ll = estep_chunk(indptr, wl, table, logprior, gold, post, counts, cc, 0, n_t)
         return float(ll), post, counts, cc
-    per_chunk = np.zeros((n_threads,) + table.shape)
-    cc_chunk = np.zeros((n_threads, k))
-    ll = estep_parallel(indptr, wl, table, logprior, gold, post, per_chunk, cc_chunk)
+    bounds = chunk_bounds(indptr, table.size)
+    per_chunk = np.zeros((bounds.size - 1,) + table.shape)
+    cc_chunk = np.zeros((bounds.size - 1, k))
+    with numba.parallel_chunksize(1):
+        ll = estep_parallel(indptr, wl, table, logprior, gold, post, per_chunk, cc_chunk, bounds)
     return float(ll), post, per_chunk.sum(axis=0), cc_chunk.sum(axis=0)
 
 
@@ -69,14 +91,12 @@ def estep_chunk(indptr, wl, table, logprior, gold, post, counts, cc, lo, hi):  #
 
 
 @numba.njit(cache=True, parallel=True)
-def estep_parallel(indptr, wl, table, logprior, gold, post, counts_per_chunk, cc_per_chunk):  # pragma: no cover
-    """The same E-step split into contiguous task chunks, one per thread, each with its own counts."""
+def estep_parallel(indptr, wl, table, logprior, gold, post, counts_per_chunk, cc_per_chunk,
+                   bounds):  # pragma: no cover
+    """The same E-step over the work items ``[bounds[c], bounds[c + 1])``, each with its own counts."""
     n_chunks = counts_per_chunk.shape[0]
-    n_t = indptr.size - 1
     lls = np.zeros(n_chunks)
     for c in numba.prange(n_chunks):
-        lo = c * n_t // n_chunks
-        hi = (c + 1) * n_t // n_chunks
         lls[c] = estep_chunk(indptr, wl, table, logprior, gold, post, counts_per_chunk[c],
-                             cc_per_chunk[c], lo, hi)
+                             cc_per_chunk[c], bounds[c], bounds[c + 1])
     return lls.sum()

@@ -94,6 +94,10 @@ def test_numba_equals_numpy(name: str, threads: str, monkeypatch: pytest.MonkeyP
             pytest.skip("one numba thread here: the chunked path runs as one chunk")
         monkeypatch.setattr(_kernels, "MIN_PARALLEL", 0)
         monkeypatch.setattr(_pref_kernels, "MIN_PARALLEL", 0)
+        if name == "estep":  # many small work items, as on a large shard
+            from galton.aggregator import _kernels_numba
+
+            monkeypatch.setattr(_kernels_numba, "CHUNK_JUDGMENTS", 997)
     kernel = _jit.TWINS[name]
     args = INPUTS[name](np.random.default_rng(7))
     frozen = [np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in args]
@@ -108,6 +112,35 @@ def test_numba_equals_numpy(name: str, threads: str, monkeypatch: pytest.MonkeyP
     out = kernel(*args)
     for x, y in zip(out if isinstance(out, tuple) else (out,), want if isinstance(want, tuple) else (want,)):
         np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+@pytest.mark.skipif(not _jit.HAVE_NUMBA, reason="numba is not installed or switched off: no threads")
+def test_parallel_estep_hands_out_many_items_and_gives_the_same_bits_on_any_threads(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The E-step of a large shard is cut into work items of whole tasks (about CHUNK_JUDGMENTS
+    judgments each), handed out one at a time: a thread slowed by another process takes fewer.
+    Each item sums into its own table and the tables are added in item order, so the result is the
+    same to the last bit whatever the number of threads and whichever thread ran which item."""
+    from galton.aggregator import _kernels_numba as kn
+
+    monkeypatch.setattr(_kernels, "MIN_PARALLEL", 0)
+    monkeypatch.setattr(kn, "CHUNK_JUDGMENTS", 997)
+    args = _estep_args(np.random.default_rng(3))
+    indptr, wl, table = args[0], args[2], args[3]
+    bounds = kn.chunk_bounds(indptr, table.size)
+    sizes = np.diff(indptr[bounds])
+    assert bounds[0] == 0 and bounds[-1] == indptr.size - 1 and np.all(np.diff(bounds) > 0)
+    assert bounds.size - 1 == -(-wl.size // 997) and sizes.max() <= 997 + 5  # whole tasks of 5
+    runs = []
+    for n in (1, _jit.numba_threads(), 1, _jit.numba_threads()):
+        with _jit.threads(n):
+            runs.append(kn.estep(*args))
+    for other in runs[1:]:
+        for x, y in zip(other, runs[0]):
+            np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+    # the memory cap: never more count tables than MAX_CHUNK_BYTES holds
+    monkeypatch.setattr(kn, "MAX_CHUNK_BYTES", 8 * table.size * 3)
+    assert kn.chunk_bounds(indptr, table.size).size - 1 == 3
 
 
 def test_a_twin_name_is_declared_once() -> None:
