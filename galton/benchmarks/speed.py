@@ -1,6 +1,7 @@
 """Speed of galton against crowd-kit on simulated data, with accuracy and peak memory.
 
-Run ``python -m galton.benchmarks.speed [--judgments N] [--models ds,glad] [--repeat R] [--out FILE.md]``.
+Run ``python -m galton.benchmarks.speed [--judgments N] [--models ds,glad] [--repeat R] [--threads 1,2]
+[--busy N] [--out FILE.md]``.
 
 What is measured
 ----------------
@@ -18,6 +19,14 @@ What is measured
   crowd-kit GLAD, which has nothing to warm and costs tens of seconds per iteration), then
   ``--repeat`` timed fits; the table shows the median.
 - Seconds: wall clock of ``fit`` (pandas frame in, labels out: galton's encoding is included).
+- Threads: galton's rows run with numba's default thread count; ``--threads 1,2`` adds a DS row per
+  count. ``--busy N`` keeps N single-threaded busy processes running for the whole run (every row,
+  crowd-kit's too), the "one other busy process" case. The machine's load average
+  (``os.getloadavg()``) is printed at the start and at the end.
+- Floor (DS, numba): after the timed fits, one E-step of the fitted model on the same data (one
+  shard, the final parameters) and one floor pass on the same arrays and threads: a compiled pass
+  that reads every judgment once and adds its K table entries (no exp;
+  :mod:`galton.benchmarks._floor`); medians of 5 runs each, and their ratio (target: within 3x).
 - Memory: the subprocess's peak resident set size (VmHWM from /proc/self/status, reset through
   /proc/self/clear_refs just before the timed fits; ru_maxrss where that is unavailable) and its
   increase over the resident size just before the fits. Data and imported libraries are included
@@ -48,7 +57,11 @@ __all__ = ["Job", "JobResult", "TARGETS", "make_jobs", "run_job", "run_jobs", "s
 log = logging.getLogger("galton.benchmarks.speed")
 
 #: speed-up over crowd-kit the project aims for, per benchmark
-TARGETS = {"ds": 20.0, "glad": 100.0}
+TARGETS = {"ds": 50.0, "glad": 100.0}
+#: DS speed-up over crowd-kit aimed for with one other busy process on the machine (``--busy 1``)
+BUSY_TARGET = 30.0
+#: the E-step within this factor of the floor pass
+FLOOR_TARGET = 3.0
 N_WORKERS, N_CLASSES, PER_TASK = 1000, 4, 5
 _MARK = "@@galton-speed@@ "
 
@@ -62,6 +75,7 @@ class Job:
     repeat: int = 1
     seed: int = 0
     warmup: bool = True
+    threads: int | None = None  # numba threads (None: numba's default)
 
 
 @dataclass
@@ -76,6 +90,8 @@ class JobResult:
     warmup_seconds: float | None = None
     numba: bool | None = None
     threads: int | None = None
+    estep_s: float | None = None
+    floor_s: float | None = None
     error: str | None = None
 
     @property
@@ -126,6 +142,10 @@ def run_job(job: Job) -> JobResult:
 
         res.numba = use_numba()
         if res.numba:
+            if job.threads:
+                from ..aggregator._jit import set_threads
+
+                set_threads(job.threads)
             res.threads = get_threads()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ConvergenceWarning: the iteration count is fixed on purpose
@@ -149,6 +169,11 @@ def run_job(job: Job) -> JobResult:
     pred = labels.reindex(np.arange(sim.truth.size)).to_numpy()
     res.accuracy = float(np.mean(pred == sim.truth))
     res.iterations = _iterations(model)
+    if job.bench == "ds" and job.impl == "galton" and res.numba:
+        from ._floor import estep_floor
+
+        floor = estep_floor(model, frame)
+        res.estep_s, res.floor_s = floor["estep_s"], floor["floor_s"]
     return res
 
 
@@ -187,7 +212,8 @@ def run_in_subprocess(job: Job, timeout: float | None = None) -> JobResult:
 # ------------------------------------------------------------------------------------ many jobs
 def make_jobs(models: Sequence[str] = ("ds", "glad"), judgments: int = 1_000_000, repeat: int = 1,
               ds_iter: int = 20, glad_judgments: int = 100_000, glad_iter: int = 5, numpy: bool = True,
-              crowdkit: bool = True, galton_models: Sequence[str] | None = None) -> tuple[list[Job], list[str]]:
+              crowdkit: bool = True, galton_models: Sequence[str] | None = None,
+              threads: Sequence[int] = ()) -> tuple[list[Job], list[str]]:
     """The jobs to run and notes about what was left out."""
     if galton_models is None:
         from .. import aggregator
@@ -205,6 +231,8 @@ def make_jobs(models: Sequence[str] = ("ds", "glad"), judgments: int = 1_000_000
         impls = ["galton"] + (["galton-numpy"] if numpy and bench == "ds" else []) + (["crowdkit"] if crowdkit else [])
         for impl in impls:
             jobs.append(Job(bench, impl, n, it, repeat, warmup=not (impl == "crowdkit" and bench == "glad")))
+            if impl == "galton" and bench == "ds":
+                jobs += [Job(bench, impl, n, it, repeat, threads=t) for t in threads]
     return jobs, notes
 
 
@@ -224,41 +252,55 @@ def run_jobs(jobs: Sequence[Job], isolate: bool = True, timeout: float | None = 
     return out
 
 
-def speedups(results: Sequence[JobResult]) -> dict[tuple[str, str], float | None]:
-    """(bench, impl) -> crowd-kit's median seconds / this implementation's median seconds."""
+def speedups(results: Sequence[JobResult]) -> dict[int, float | None]:
+    """Row index -> crowd-kit's median seconds / this row's median seconds (same benchmark)."""
     ck = {r.job.bench: r.median for r in results if r.job.impl == "crowdkit" and r.median}
-    return {(r.job.bench, r.job.impl): (ck[r.job.bench] / r.median if r.median and r.job.bench in ck else None)
-            for r in results}
+    return {i: (ck[r.job.bench] / r.median if r.median and r.job.bench in ck else None)
+            for i, r in enumerate(results)}
 
 
 def _numba_gain(results: Sequence[JobResult]) -> float | None:
-    by = {(r.job.bench, r.job.impl): r.median for r in results}
+    by = {(r.job.bench, r.job.impl): r.median for r in results if r.job.threads is None}
     fast, slow = by.get(("ds", "galton")), by.get(("ds", "galton-numpy"))
     return slow / fast if fast and slow else None
 
 
-def render(results: Sequence[JobResult], notes: Sequence[str] = ()) -> str:
+def render(results: Sequence[JobResult], notes: Sequence[str] = (), busy: int = 0) -> str:
     ups = speedups(results)
-    header = ["benchmark", "implementation", "judgments", "iterations", "seconds", "s / iteration",
-              "speed-up vs crowd-kit", "accuracy vs truth", "peak RSS (MiB)", "RSS increase in fit (MiB)"]
+    header = ["benchmark", "implementation", "threads", "judgments", "iterations", "seconds", "s / iteration",
+              "speed-up vs crowd-kit", "E-step s", "floor s", "E-step / floor", "judgments / s (E-step)",
+              "accuracy vs truth", "peak RSS (MiB)", "RSS increase in fit (MiB)"]
     rows = []
-    for r in results:
+    for i, r in enumerate(results):
         impl = r.job.impl + (" (numba)" if r.job.impl == "galton" and r.numba else "")
+        threads = str(r.threads) if r.threads else ("1" if r.job.impl != "galton" else "n/a")
         if r.error:
-            rows.append([r.job.bench.upper(), impl, f"{r.job.judgments:,}", "n/a", "n/a", "n/a", "n/a", "n/a",
-                         "n/a", "n/a"])
+            rows.append([r.job.bench.upper(), impl, threads, f"{r.job.judgments:,}"] + ["n/a"] * 11)
             continue
         per_it = r.median / r.iterations if r.median is not None and r.iterations else None
-        rows.append([r.job.bench.upper(), impl, f"{r.job.judgments:,}", str(r.iterations), fmt_seconds(r.median),
-                     fmt_seconds(per_it), fmt_ratio(ups.get((r.job.bench, r.job.impl))), fmt_float(r.accuracy),
-                     fmt_float(r.peak_mib, 0), fmt_float(r.fit_increase_mib, 0)])
+        ratio = r.estep_s / r.floor_s if r.estep_s and r.floor_s else None
+        rate = f"{r.job.judgments / r.estep_s:,.0f}" if r.estep_s else "n/a"
+        rows.append([r.job.bench.upper(), impl, threads, f"{r.job.judgments:,}", str(r.iterations),
+                     fmt_seconds(r.median), fmt_seconds(per_it), fmt_ratio(ups.get(i)),
+                     fmt_seconds(r.estep_s), fmt_seconds(r.floor_s), fmt_ratio(ratio), rate,
+                     fmt_float(r.accuracy), fmt_float(r.peak_mib, 0), fmt_float(r.fit_increase_mib, 0)])
     parts = ["# Speed: galton versus crowd-kit on simulated data", markdown_table(header, rows)]
     lines = []
+    default_rows = [r for r in results if r.job.impl == "galton" and r.job.threads is None]
     for bench, target in TARGETS.items():
-        up = ups.get((bench, "galton"))
-        if up is not None:
-            lines.append(f"{bench.upper()}: galton is {fmt_ratio(up)} faster than crowd-kit "
-                         f"(target >= {target:.0f}x: {'met' if up >= target else 'NOT met'})")
+        if bench == "ds" and busy:
+            target = BUSY_TARGET
+        for i, r in enumerate(results):
+            if r.job.bench == bench and r.job.impl == "galton" and r.job.threads is None and ups.get(i):
+                up = ups[i]
+                lines.append(f"{bench.upper()}: galton is {fmt_ratio(up)} faster than crowd-kit (target >= "
+                             f"{target:.0f}x{' with a busy process' if busy and bench == 'ds' else ''}: "
+                             f"{'met' if up >= target else 'NOT met'})")
+    for r in default_rows:
+        if r.estep_s and r.floor_s:
+            ratio = r.estep_s / r.floor_s
+            lines.append(f"DS E-step / floor: {ratio:.2f}x (target <= {FLOOR_TARGET:.0f}x: "
+                         f"{'met' if ratio <= FLOOR_TARGET else 'NOT met'})")
     gain = _numba_gain(results)
     if gain is not None:
         lines.append(f"DS: the numba kernel is {fmt_ratio(gain)} faster than galton's numpy path "
@@ -270,6 +312,8 @@ def render(results: Sequence[JobResult], notes: Sequence[str] = ()) -> str:
                  "1-iteration warm-up (none for crowd-kit GLAD); each row in its own subprocess")
     if threads:
         lines.append(f"numba threads: {', '.join(map(str, sorted(threads)))}; CPU cores: {os.cpu_count()}")
+    if busy:
+        lines.append(f"{busy} busy single-threaded process(es) ran during every row")
     lines.append(f"memory: peak RSS from {', '.join(sorted(sources)) or 'n/a'}, reset just before the timed "
                  "fits; the increase is over the RSS just before them (data and imports excluded)")
     warm = [f"{r.job.bench}/{r.job.impl} {r.warmup_seconds:.2f} s" for r in results if r.warmup_seconds is not None]
@@ -279,6 +323,15 @@ def render(results: Sequence[JobResult], notes: Sequence[str] = ()) -> str:
     lines += list(notes)
     parts.append("\n".join(f"- {ln}" for ln in lines))
     return "\n\n".join(parts) + "\n"
+
+
+def _busy(n: int) -> list[subprocess.Popen]:
+    """``n`` single-threaded processes that spin until killed."""
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
+
+
+def _load() -> str:
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -293,18 +346,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--no-crowdkit", action="store_true", help="skip crowd-kit")
     p.add_argument("--in-process", action="store_true", help="no subprocesses (memory numbers then mix)")
     p.add_argument("--timeout", type=float, default=None, help="seconds allowed per row")
+    p.add_argument("--threads", default="", help="extra galton DS rows at these numba thread counts, e.g. 1,2")
+    p.add_argument("--busy", type=int, default=0, help="busy single-threaded processes during the run")
     p.add_argument("--out", help="also write the Markdown report to this file (atomically)")
     p.add_argument("--child", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
         return _child(args.child)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    threads = [int(t) for t in split_names([args.threads]) or []] if args.threads else []
     jobs, notes = make_jobs(split_names(args.models) or [], args.judgments, args.repeat, args.ds_iter,
-                            args.glad_judgments, args.glad_iter, not args.no_numpy, not args.no_crowdkit)
+                            args.glad_judgments, args.glad_iter, not args.no_numpy, not args.no_crowdkit,
+                            threads=threads)
+    notes.append(f"load average (1, 5, 15 min) at the start: {_load()}")
+    spinners = _busy(args.busy)
     t0 = time.perf_counter()
-    results = run_jobs(jobs, isolate=not args.in_process, timeout=args.timeout)
+    try:
+        results = run_jobs(jobs, isolate=not args.in_process, timeout=args.timeout)
+    finally:
+        for proc in spinners:
+            proc.kill()
+            proc.wait()
+    notes.append(f"load average at the end: {_load()}")
     notes.append(f"whole run: {time.perf_counter() - t0:.0f} s wall clock")
-    text = render(results, notes)
+    text = render(results, notes, busy=args.busy)
     sys.stdout.write(text)
     if args.out:
         write_atomic(args.out, text)

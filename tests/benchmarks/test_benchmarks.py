@@ -233,18 +233,26 @@ def test_speed_ratios_and_table():
                _res("ds", "crowdkit", [10.0, 12.0]),
                _res("glad", "galton", [0.05]),
                _res("glad", "crowdkit", [4.0])]
+    results[0].estep_s, results[0].floor_s = 0.02, 0.008
+    results.insert(1, _res("ds", "galton", [1.1], numba=True, threads=1))
+    results[1].job.threads = 1
     ups = speed.speedups(results)
-    assert ups[("ds", "galton")] == pytest.approx(11.0 / 0.5)  # medians: 11.0 / 0.5
-    assert ups[("ds", "galton-numpy")] == pytest.approx(5.5)
-    assert ups[("glad", "galton")] == pytest.approx(80.0)
+    assert ups[0] == pytest.approx(11.0 / 0.5)  # medians: 11.0 / 0.5
+    assert ups[1] == pytest.approx(10.0)  # the one-thread row has its own ratio
+    assert ups[2] == pytest.approx(5.5)
+    assert ups[4] == pytest.approx(80.0)
     text = speed.render(results)
     header, rows = parse_markdown_table(text)
-    assert header[:4] == ["benchmark", "implementation", "judgments", "iterations"]
+    assert header[:5] == ["benchmark", "implementation", "threads", "judgments", "iterations"]
     assert "speed-up vs crowd-kit" in header and "peak RSS (MiB)" in header
     col = header.index("speed-up vs crowd-kit")
-    assert [r[col] for r in rows] == ["22.0x", "5.5x", "1.0x", "80.0x", "1.0x"]
+    assert [r[col] for r in rows] == ["22.0x", "10.0x", "5.5x", "1.0x", "80.0x", "1.0x"]
     assert rows[0][header.index("s / iteration")] == f"{0.5 / 20:.3f}"
-    assert "DS: galton is 22.0x faster than crowd-kit (target >= 20x: met)" in text
+    assert rows[0][header.index("E-step / floor")] == "2.5x" and rows[0][header.index("threads")] == "2"
+    assert rows[0][header.index("judgments / s (E-step)")] == "50,000"
+    assert "DS: galton is 22.0x faster than crowd-kit (target >= 50x: NOT met)" in text
+    assert "DS E-step / floor: 2.50x (target <= 3x: met)" in text
+    assert "target >= 30x with a busy process" in speed.render(results, busy=1)
     assert "GLAD: galton is 80.0x faster than crowd-kit (target >= 100x: NOT met)" in text
     assert "numba kernel is 4.0x faster" in text
     assert fmt_ratio(math.nan) == "n/a"
