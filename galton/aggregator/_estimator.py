@@ -150,6 +150,7 @@ class BaseAggregator:
             delattr(self, name)
         for name in self._fit_private:
             self.__dict__.pop(name, None)
+        self.__dict__.pop("_workers", None)  # the worker report of the previous fit (workers_)
 
     def _prepare(self, data: Any, gold: Any = None, *, task_col: str = "task",
                  worker_col: str = "worker", label_col: str = "label",
@@ -271,6 +272,21 @@ class BaseAggregator:
             raise NotFittedError(
                 f"this {type(self).__name__} is not fitted yet; call fit(data) or fit_predict(data) first"
             )
+
+    @property
+    def workers_(self) -> Any:
+        """One row per worker: judgments, tasks, skill with its 95% interval, informativeness and
+        flags (constant, uninformative, adversarial, too little data); pairwise models give the
+        rater reliability, rating models the bias and noise. In the fit's frame type (pandas:
+        indexed by worker), sorted by worker. Computed on first access from the fitted results
+        (:func:`galton.aggregator.worker_report.worker_report`, which also takes thresholds) and
+        kept until the next fit."""
+        cached = self.__dict__.get("_workers")
+        if cached is None:
+            from .worker_report import worker_report
+
+            cached = self.__dict__["_workers"] = worker_report(self)
+        return cached
 
     def predict(self, data: Any = None) -> Any:
         """The aggregated label of each task (the fitted ``labels_`` when ``data`` is None)."""

@@ -1,0 +1,201 @@
+"""Which workers to keep: one row per worker with counts, skill, informativeness and flags.
+
+:func:`worker_report` (also ``model.workers_``, computed on first access) reads a fitted model and
+adds nothing to the fit's cost. For categorical models it is model-agnostic: it needs only the
+fit's task posteriors ``q[t, k]`` (``model.posteriors_``) and the encoded judgments
+(``model.judgments_``). Worker ``w``'s soft confusion counts are::
+
+    C[w, l, k] = sum of q[t, k] over w's judgments (t, l)        (one pass, O(n K))
+
+with ``n_w = sum C[w]``; ``J = C[w] / n_w`` is the joint distribution of (answer, true class) on
+the worker's judgments, ``a(l) = sum_k J[l, k]`` the worker's answer shares, ``p(k) = sum_l J[l, k]``
+the class mix of the worker's tasks. Columns:
+
+- ``n_judgments``, ``n_tasks`` (distinct tasks);
+- ``skill = sum_k J[k, k]``, the expected share of correct answers, with a Wilson score interval
+  (Wilson 1927) on the effective counts ``(n_w skill, n_w)``: ``skill_lower``, ``skill_upper``;
+- ``chance = sum_k a(k) p(k)``: the accuracy of a labeller with the same answer shares answering
+  independently of the class, on the same tasks (a worker who always answers the majority class
+  scores its share: on zheng_d_product, 0.93; chance shows it);
+- ``information``: the mutual information ``I(answer; class) = sum J log2(J / (a p))`` in bits,
+  zero exactly when the answer is independent of the class (a constant or a uniform spammer) and
+  ``H(p)`` for a perfect labeller — or a perfectly inverted one, whose answers the model reads
+  flipped; ``information_share = information / H(p)`` (0..1);
+- flags (each needs ``min_judgments`` judgments; fewer sets ``too_little_data`` alone):
+  ``constant`` (one distinct answer), ``uninformative`` (``information`` below ``min_information``
+  bits, or a G-test cannot reject independence of answer and class at level ``alpha``:
+  ``G = 2 n_w ln(2) information`` below the chi-square quantile with ``(answers used - 1)(K - 1)``
+  degrees of freedom; soft counts make the test approximate), ``adversarial`` (``skill_upper``
+  below ``chance``: reliably worse than an independent guess).
+
+Defaults, chosen on simulated crowds (tests/aggregator/test_worker_report.py prints precision and
+recall): ``min_judgments=10``, ``level=0.95`` (intervals), ``alpha=0.05``, ``min_information=0.01``
+bits (a binary one-coin worker of accuracy 0.56 carries 0.01 bits; 0.7 carries 0.12).
+
+Pairwise and rating models: see :mod:`galton.aggregator.worker_report_items`.
+"""
+
+from __future__ import annotations
+
+from statistics import NormalDist
+from typing import Any
+
+import numpy as np
+
+from ._estimator import NotFittedError
+
+__all__ = ["worker_report", "confusion_counts", "categorical_statistics", "wilson_interval",
+           "chi2_quantile", "distinct_tasks", "report_frame", "DEFAULT_THRESHOLDS"]
+
+#: default thresholds (see the module docstring for how they were chosen)
+DEFAULT_THRESHOLDS: dict[str, float] = {"min_judgments": 10, "level": 0.95, "alpha": 0.05,
+                                        "min_information": 0.01}
+
+
+def wilson_interval(successes: np.ndarray, n: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval for a proportion ``successes / n`` (soft counts allowed); NaN where
+    ``n`` is 0."""
+    z = NormalDist().inv_cdf(0.5 + level / 2)
+    x, n = np.asarray(successes, dtype=np.float64), np.asarray(n, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = np.clip(x / n, 0.0, 1.0)
+        denom = 1.0 + z * z / n
+        centre = (p + z * z / (2 * n)) / denom
+        half = z / denom * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
+
+
+def chi2_quantile(q: float, df: np.ndarray) -> np.ndarray:
+    """Chi-square quantile: exact for 1 degree of freedom (``z^2``), Wilson-Hilferty's cube
+    approximation above (within 1% of the exact quantile at q = 0.95 for df >= 2)."""
+    df = np.maximum(np.asarray(df, dtype=np.float64), 1.0)
+    z_two = NormalDist().inv_cdf(0.5 + q / 2)
+    z = NormalDist().inv_cdf(q)
+    wh = df * (1.0 - 2.0 / (9.0 * df) + z * np.sqrt(2.0 / (9.0 * df))) ** 3
+    return np.where(df == 1.0, z_two * z_two, wh)
+
+
+def confusion_counts(worker: np.ndarray, label: np.ndarray, task: np.ndarray, posteriors: np.ndarray,
+                     n_workers: int) -> np.ndarray:
+    """Soft confusion counts ``C[w, l, k]``: the sum of ``posteriors[t, k]`` over worker ``w``'s
+    judgments ``(t, l)``; shape ``(n_workers, K, K)``, one pass over the judgments."""
+    post = np.asarray(posteriors, dtype=np.float64)
+    k = post.shape[1]
+    key = (np.asarray(worker, dtype=np.int64) * k + np.asarray(label, dtype=np.int64)) * k
+    out = np.zeros(n_workers * k * k)
+    for c in range(k):  # K passes of bincount: no n x K temporary
+        out += np.bincount(key + c, weights=post[np.asarray(task), c], minlength=n_workers * k * k)
+    return out.reshape(n_workers, k, k)
+
+
+def _entropy_bits(p: np.ndarray, axis: int) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return -np.where(p > 0, p * np.log2(np.where(p > 0, p, 1.0)), 0.0).sum(axis=axis)
+
+
+def categorical_statistics(counts: np.ndarray, n_tasks: np.ndarray, *, min_judgments: float = 10,
+                           level: float = 0.95, alpha: float = 0.05,
+                           min_information: float = 0.01) -> dict[str, np.ndarray]:
+    """The report's columns (numpy, one entry per worker) from soft confusion counts
+    ``C[w, answer, class]`` (:func:`confusion_counts`) and the distinct tasks per worker."""
+    counts = np.asarray(counts, dtype=np.float64)
+    n = counts.sum(axis=(1, 2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        joint = counts / n[:, None, None]
+    answers = joint.sum(axis=2)  # a(l)
+    classes = joint.sum(axis=1)  # p(k)
+    skill = np.trace(joint, axis1=1, axis2=2)
+    chance = (answers * classes).sum(axis=1)
+    lower, upper = wilson_interval(skill * n, n, level)
+    outer = answers[:, :, None] * classes[:, None, :]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(joint > 0, joint / np.where(outer > 0, outer, 1.0), 1.0)
+        info = np.maximum((np.where(joint > 0, joint, 0.0) * np.log2(ratio)).sum(axis=(1, 2)), 0.0)
+        share = np.where(n > 0, info / _entropy_bits(classes, 1), np.nan)
+    info = np.where(n > 0, info, np.nan)
+    used = (counts.sum(axis=2) > 0).sum(axis=1)
+    df = np.maximum((used - 1) * (counts.shape[1] - 1), 1)
+    g = 2.0 * n * np.log(2.0) * np.nan_to_num(info)
+    enough = n >= min_judgments
+    return {
+        "n_judgments": n.round().astype(np.int64), "n_tasks": np.asarray(n_tasks, dtype=np.int64),
+        "skill": np.where(n > 0, skill, np.nan), "skill_lower": lower, "skill_upper": upper,
+        "chance": np.where(n > 0, chance, np.nan), "information": info,
+        "information_share": np.clip(share, 0.0, 1.0),
+        "too_little_data": ~enough,
+        "constant": enough & (used == 1),
+        "uninformative": enough & ((np.nan_to_num(info) < min_information) | (g < chi2_quantile(1 - alpha, df))),
+        "adversarial": enough & (upper < chance),
+    }
+
+
+def distinct_tasks(worker: np.ndarray, task: np.ndarray, n_workers: int, n_tasks: int) -> np.ndarray:
+    """Number of distinct tasks each worker judged."""
+    key = np.unique(np.asarray(worker, dtype=np.int64) * max(n_tasks, 1) + np.asarray(task, dtype=np.int64))
+    return np.bincount(key // max(n_tasks, 1), minlength=n_workers).astype(np.int64)
+
+
+def report_frame(kind: str, worker_names: np.ndarray, columns: dict[str, np.ndarray]) -> Any:
+    """The report in a frame kind: pandas (a DataFrame indexed by ``worker``), polars or Arrow
+    (a ``worker`` column first); rows in the sorted worker order of ``worker_names``."""
+    if kind == "pandas":
+        import pandas as pd
+
+        from ._results import pandas_index
+
+        return pd.DataFrame(columns, index=pandas_index(worker_names, name="worker"))
+    cols = {"worker": worker_names, **columns}
+    if kind in ("polars", "dict"):
+        import polars as pl
+
+        return pl.DataFrame(cols)
+    import pyarrow as pa
+
+    return pa.table(cols)
+
+
+def _fitted_kind(model: Any) -> str:
+    """The frame type of the fit's results: pandas, polars or arrow."""
+    result = getattr(model, "labels_" if model.kind == "categorical" else "scores_", None)
+    if result is None:
+        result = getattr(model, "judgments_", None)
+        return "arrow" if result is None else str(result.source_kind).replace("dict", "polars")
+    top = type(result).__module__.split(".")[0]
+    return top if top in ("pandas", "polars") else "arrow"
+
+
+def worker_report(model: Any, *, output: str | None = None, min_judgments: int | None = None,
+                  level: float | None = None, alpha: float | None = None,
+                  min_information: float | None = None) -> Any:
+    """One row per worker of a fitted model: counts, skill with its interval, informativeness and
+    flags (the module docstring defines each column and threshold; None keeps the default).
+
+    ``output``: "pandas", "polars" or "arrow" (default: the fit's frame type). Pairwise models
+    report the rater reliability, rating models the bias and noise
+    (:mod:`galton.aggregator.worker_report_items`)."""
+    if not hasattr(model, "labels_") and not hasattr(model, "scores_"):
+        raise NotFittedError(f"this {type(model).__name__} is not fitted yet; call fit(data) before "
+                             "asking for its worker report")
+    given = {"min_judgments": min_judgments, "level": level, "alpha": alpha, "min_information": min_information}
+    th = {k: (DEFAULT_THRESHOLDS[k] if v is None else v) for k, v in given.items()}
+    if not 0 < th["level"] < 1 or not 0 < th["alpha"] < 1:
+        raise ValueError(f"level and alpha must lie in (0, 1), not {th['level']} and {th['alpha']}")
+    kind = output or _fitted_kind(model)
+    if model.kind != "categorical":
+        from .worker_report_items import item_worker_columns
+
+        names, cols = item_worker_columns(model, **th)
+        return report_frame(kind, names, cols)
+    judgments, post = getattr(model, "judgments_", None), getattr(model, "posteriors_", None)
+    if post is None:
+        raise ValueError(f"{type(model).__name__}'s task posteriors are not in this process (the fit "
+                         "wrote its results to results_dir); the worker report needs them: fit without "
+                         "results_dir, or read the results back and fit a model on them in memory")
+    if not all(hasattr(judgments, a) for a in ("task", "worker", "label")):
+        raise ValueError(f"the worker report needs the per-judgment codes in this process, and this "
+                         f"{type(model).__name__} was fitted on data that lives in Ray shard actors; "
+                         "fit it on a frame or a file (engine='ray' still works) to get workers_")
+    w, t = judgments.n_workers, judgments.n_tasks
+    counts = confusion_counts(judgments.worker, judgments.label, judgments.task, post, w)
+    cols = categorical_statistics(counts, distinct_tasks(judgments.worker, judgments.task, w, t), **th)
+    return report_frame(kind, judgments.worker_names, cols)

@@ -1,0 +1,208 @@
+"""The worker report of pairwise and rating models (see :mod:`galton.aggregator.worker_report`).
+
+Pairwise models (Bradley-Terry, noisy Bradley-Terry, Crowd-BT), one row per worker:
+
+- ``n_judgments`` (comparisons), ``n_pairs`` (distinct unordered pairs of items);
+- ``agreement``: the share of the worker's comparisons won by the item with the higher fitted
+  score (a tie counts one half; a comparison of equal scores one half), with a Wilson interval
+  ``agreement_lower``, ``agreement_upper``; a rater answering at random agrees half the time;
+- ``left_share``: the share won by the left item (a position bias shows here);
+- Crowd-BT: ``reliability`` η_w (the probability of reporting the true preference) with an
+  interval: the Wilson interval of the expected truthful count ``r_w``, recovered from the MAP
+  ``η_w = (r_w + a - 1) / (n_w + a + b - 2)``, item scores held fixed;
+- noisy Bradley-Terry: ``skill`` σ(γ_w) and ``bias`` σ(q_w) with intervals from the Fisher
+  information of the logits γ_w and q_w at the fit (plus their N(0, 2.5²) priors), item scores
+  held fixed;
+- flags: ``too_little_data`` (fewer than ``min_judgments``), ``constant`` (always the same side or
+  always a tie), ``uninformative`` (the agreement interval holds 1/2), ``adversarial`` (its upper
+  bound is below 1/2).
+
+Rating models, one row per worker: ``n_judgments``, ``n_tasks``; ``bias`` (Gaussian rating: the
+fitted ``b_w`` with standard error ``σ_w / sqrt(n_w + κ)``; the statistics: the mean of
+``rating - task score``, standard error ``sd / sqrt(n)``) with a normal interval; ``noise``
+(Gaussian rating: ``σ_w``; the statistics: the residual standard deviation) with the interval
+``noise * exp(±z / sqrt(2 dof))`` (``dof = n_w + ν`` or ``n - 1``); ``correlation``: Pearson's
+correlation of the worker's ratings with the same tasks' leave-one-out scores (the other ratings'
+mean, bias-corrected and noise-weighted for the Gaussian model; tasks rated by this worker alone
+are left out), with a Fisher-z interval. Flags: ``too_little_data``, ``constant`` (one distinct
+rating), ``uninformative`` (the correlation interval holds 0), ``adversarial`` (its upper bound is
+below 0).
+
+Not there yet: choice (best-of-n) models have no worker report.
+"""
+
+from __future__ import annotations
+
+from statistics import NormalDist
+from typing import Any
+
+import numpy as np
+
+from .._math import sigmoid
+from .worker_report import wilson_interval
+
+__all__ = ["item_worker_columns", "pairwise_columns", "rating_columns", "per_worker_values"]
+
+#: noisy Bradley-Terry's N(0, 2.5^2) prior precision on the worker logits (see bradley_terry.py)
+NOISY_BT_PRIOR_PRECISION = 1.0 / 2.5 ** 2
+
+
+def _z(level: float) -> float:
+    return NormalDist().inv_cdf(0.5 + level / 2)
+
+
+def _counts(worker: np.ndarray, n_workers: int, weights: Any = None) -> np.ndarray:
+    return np.bincount(worker, weights=weights, minlength=n_workers).astype(np.float64)
+
+
+def _flags(n: np.ndarray, constant: np.ndarray, lower: np.ndarray, upper: np.ndarray, neutral: float,
+           min_judgments: float) -> dict[str, np.ndarray]:
+    enough = n >= min_judgments
+    return {"too_little_data": ~enough, "constant": enough & constant,
+            "uninformative": enough & (constant | ((lower <= neutral) & (upper >= neutral))),
+            "adversarial": enough & ~constant & (upper < neutral)}
+
+
+def pairwise_columns(model: Any, *, min_judgments: float = 10, level: float = 0.95, **_: Any) -> dict[str, np.ndarray]:
+    """The report's columns for a fitted pairwise model (numpy, one entry per worker)."""
+    c = model.comparisons_
+    theta = np.asarray(model.scores_values_, dtype=np.float64)
+    w = int(c.worker_names.size)
+    d = theta[c.left] - theta[c.right]
+    won_by_better = np.where(d > 0, c.outcome, np.where(d < 0, 1.0 - c.outcome, 0.5))
+    n = _counts(c.worker, w)
+    agree = _counts(c.worker, w, won_by_better)
+    lower, upper = wilson_interval(agree, n, level)
+    lo, hi = np.minimum(c.left, c.right).astype(np.int64), np.maximum(c.left, c.right).astype(np.int64)
+    key = np.unique((c.worker.astype(np.int64) * (theta.size + 1) + lo) * (theta.size + 1) + hi)
+    n_pairs = np.bincount(key // ((theta.size + 1) ** 2), minlength=w)
+    left = _counts(c.worker, w, c.outcome)
+    # constant: every outcome of the worker equal (all left, all right or all ties)
+    o_min = np.full(w, np.inf)
+    o_max = np.full(w, -np.inf)
+    np.minimum.at(o_min, c.worker, c.outcome)
+    np.maximum.at(o_max, c.worker, c.outcome)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cols: dict[str, np.ndarray] = {
+            "n_judgments": n.astype(np.int64), "n_pairs": n_pairs.astype(np.int64),
+            "agreement": agree / n, "agreement_lower": lower, "agreement_upper": upper,
+            "left_share": left / n}
+    cols.update(_model_terms(model, c, theta, n, level))
+    cols.update(_flags(n, (n > 0) & (o_min == o_max), lower, upper, 0.5, min_judgments))
+    return cols
+
+
+def per_worker_values(result: Any, names: np.ndarray, column: str) -> np.ndarray:
+    """A fitted per-worker result (a pandas Series by worker, or a table with a ``worker`` column
+    and ``column``) as a float array in the order of ``names``."""
+    if hasattr(result, "reindex"):  # pandas
+        return result.reindex(names).to_numpy(dtype=np.float64)
+    workers = np.asarray(result["worker"].to_numpy() if hasattr(result["worker"], "to_numpy") else result["worker"])
+    values = np.asarray(result[column].to_numpy(), dtype=np.float64)
+    if workers.size != names.size or not np.array_equal(workers, names):
+        raise ValueError(f"the fitted {column!r} table does not list the workers in sorted order")
+    return values
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-12, 1 - 1e-12)
+    return np.log(p) - np.log1p(-p)
+
+
+def _model_terms(model: Any, c: Any, theta: np.ndarray, n: np.ndarray, level: float) -> dict[str, np.ndarray]:
+    """Crowd-BT's reliability, noisy BT's skill and bias, each with an interval (from the fitted
+    ``reliability_`` / ``skills_`` and ``biases_``)."""
+    names = c.worker_names
+    if hasattr(model, "reliability_") and hasattr(model, "eta_prior"):  # Crowd-BT
+        a, b = model.eta_prior
+        eta = per_worker_values(model.reliability_, names, "skill")
+        truthful = np.clip(eta * (n + a + b - 2.0) - (a - 1.0), 0.0, n)
+        lo, hi = wilson_interval(truthful, n, level)
+        return {"reliability": eta, "reliability_lower": lo, "reliability_upper": hi}
+    if hasattr(model, "biases_") and hasattr(model, "skills_"):  # noisy Bradley-Terry
+        from .bradley_terry import noisy_bt_terms
+
+        gamma = _logit(per_worker_values(model.skills_, names, "skill"))
+        q = _logit(per_worker_values(model.biases_, names, "bias"))
+        terms = noisy_bt_terms(theta, q, gamma, c.left, c.right, c.worker, c.outcome, fisher=True)
+        i_q, i_g = terms[5] + NOISY_BT_PRIOR_PRECISION, terms[6] + NOISY_BT_PRIOR_PRECISION
+        z = _z(level)
+        se_g, se_q = 1.0 / np.sqrt(i_g), 1.0 / np.sqrt(i_q)
+        return {"skill": sigmoid(gamma), "skill_lower": sigmoid(gamma - z * se_g),
+                "skill_upper": sigmoid(gamma + z * se_g), "bias": sigmoid(q),
+                "bias_lower": sigmoid(q - z * se_q), "bias_upper": sigmoid(q + z * se_q)}
+    return {}
+
+
+def _pearson(x: np.ndarray, y: np.ndarray, group: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per group: Pearson's correlation of x and y (NaN for a constant x or y) and the count."""
+    n = _counts(group, w)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mx, my = _counts(group, w, x) / n, _counts(group, w, y) / n
+        dx, dy = x - mx[group], y - my[group]
+        sxy, sxx, syy = _counts(group, w, dx * dy), _counts(group, w, dx * dx), _counts(group, w, dy * dy)
+        r = sxy / np.sqrt(sxx * syy)
+    return np.where((sxx > 0) & (syy > 0), np.clip(r, -1.0, 1.0), np.nan), n
+
+
+def rating_columns(model: Any, *, min_judgments: float = 10, level: float = 0.95, **_: Any) -> dict[str, np.ndarray]:
+    """The report's columns for a fitted rating model (numpy, one entry per worker)."""
+    from .ratings import numeric_values
+
+    j = model.judgments_
+    if not all(hasattr(j, a) for a in ("task", "worker", "label")):
+        raise ValueError("the worker report needs the per-judgment codes in this process")
+    values = numeric_values(j)
+    y = values[j.label]
+    w, t = j.n_workers, j.n_tasks
+    score = np.asarray(model.scores_values_, dtype=np.float64)
+    n = _counts(j.worker, w)
+    z = _z(level)
+    params = getattr(model, "params_", None)  # None: a statistic, which has no parameters
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if params is not None and "s2" in params:  # Gaussian rating: the fitted bias and noise
+            b, s2 = np.asarray(params["b"]), np.asarray(params["s2"])
+            kappa = float(model.bias_prior) if model.bias else np.inf
+            bias, bias_se = b, np.sqrt(s2 / (n + kappa)) if model.bias else np.zeros(w)
+            noise, dof = np.sqrt(s2), n + float(model.noise_prior)
+            weight, shifted = 1.0 / s2[j.worker], y - b[j.worker]
+        else:  # a per-task statistic: residuals about it
+            res = y - score[j.task]
+            bias = _counts(j.worker, w, res) / n
+            noise = np.sqrt(_counts(j.worker, w, (res - bias[j.worker]) ** 2) / (n - 1))
+            bias_se, dof = noise / np.sqrt(n), n - 1
+            weight, shifted = np.ones(y.size), y
+        # leave-one-out score of the judgment's task: the others' weighted mean
+        tot_w = np.bincount(j.task, weight, t)
+        tot = np.bincount(j.task, weight * shifted, t)
+        others_w = tot_w[j.task] - weight
+        loo = (tot[j.task] - weight * shifted) / others_w
+        keep = others_w > 1e-12 * tot_w[j.task]
+        corr, m = _pearson(y[keep], loo[keep], j.worker[keep], w)
+        fz, se = np.arctanh(np.clip(corr, -1 + 1e-15, 1 - 1e-15)), 1.0 / np.sqrt(m - 3)
+        c_lo, c_hi = np.tanh(fz - z * se), np.tanh(fz + z * se)
+        spread = np.exp(z / np.sqrt(2.0 * dof))
+    nt = np.bincount(np.unique(j.worker.astype(np.int64) * max(t, 1) + j.task) // max(t, 1), minlength=w)
+    v_min, v_max = np.full(w, np.inf), np.full(w, -np.inf)
+    np.minimum.at(v_min, j.worker, y)
+    np.maximum.at(v_max, j.worker, y)
+    cols = {"n_judgments": n.astype(np.int64), "n_tasks": nt.astype(np.int64),
+            "bias": bias, "bias_lower": bias - z * bias_se, "bias_upper": bias + z * bias_se,
+            "noise": noise, "noise_lower": noise / spread, "noise_upper": noise * spread,
+            "correlation": corr, "correlation_lower": np.where(m > 3, c_lo, np.nan),
+            "correlation_upper": np.where(m > 3, c_hi, np.nan)}
+    # a worker whose correlation is undefined (constant ratings or scores, too few shared tasks)
+    # is neither uninformative nor adversarial by it (NaN compares false)
+    cols.update(_flags(n, (n > 0) & (v_min == v_max), cols["correlation_lower"], cols["correlation_upper"],
+                       0.0, min_judgments))
+    return cols
+
+
+def item_worker_columns(model: Any, **thresholds: Any) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """(worker names, report columns) of a fitted pairwise or rating model."""
+    if model.kind == "pairwise":
+        return model.comparisons_.worker_names, pairwise_columns(model, **thresholds)
+    if model.kind == "rating":
+        return model.judgments_.worker_names, rating_columns(model, **thresholds)
+    raise ValueError(f"{type(model).__name__} ({model.kind} data) has no worker report yet; "
+                     "pairwise, rating and categorical models have one")
