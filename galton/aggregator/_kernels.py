@@ -66,7 +66,7 @@ def clamp_gold(logq: np.ndarray, post: np.ndarray, lse: np.ndarray, gold: np.nda
         post[g, gold[g]] = 1.0
 
 
-def _estep_numpy(indptr, task, wl, table, logprior, gold):
+def _estep_numpy(indptr, task, wl, table, logprior, gold, want_post=True):
     n_t = indptr.size - 1
     k = table.shape[1]
     logq = np.empty((n_t, k))
@@ -76,7 +76,7 @@ def _estep_numpy(indptr, task, wl, table, logprior, gold):
     post, lse = softmax_rows(logq)
     clamp_gold(logq, post, lse, gold)
     counts = counts_from_post(task, wl, post, table.shape[0])
-    return float(lse.sum()), post, counts, post.sum(axis=0)
+    return float(lse.sum()), post if want_post else post[:0], counts, post.sum(axis=0)
 
 
 #: the E-step over a CSR shard: numpy reference, numba version (one thread, or one chunk per thread
@@ -85,7 +85,8 @@ estep = twin("estep", _estep_numpy, "galton.aggregator._kernels_numba:estep")
 
 
 def estep_table(indptr: np.ndarray, task: np.ndarray, wl: np.ndarray, table: np.ndarray,
-                logprior: np.ndarray, gold: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+                logprior: np.ndarray, gold: np.ndarray,
+                want_post: bool = True) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
     """One categorical E-step over a CSR shard.
 
     Parameters
@@ -96,6 +97,8 @@ def estep_table(indptr: np.ndarray, task: np.ndarray, wl: np.ndarray, table: np.
     table : float (n_workers * n_labels, n_classes)  ``log p(observed | true class, worker)``
     logprior : float (n_classes,)  log class prior
     gold : int32 (n_tasks,)  known true class (clamped), -1 where unknown
+    want_post : bool  False: the E-step of an iteration, which needs only the statistics (the
+        posteriors are not written: an (n_tasks, K) array less per iteration; ``post`` is empty)
 
     Returns
     -------
@@ -106,4 +109,4 @@ def estep_table(indptr: np.ndarray, task: np.ndarray, wl: np.ndarray, table: np.
     """
     table = np.ascontiguousarray(table, dtype=np.float64)
     logprior = np.ascontiguousarray(logprior, dtype=np.float64)
-    return estep(indptr, task, wl, table, logprior, gold)
+    return estep(indptr, task, wl, table, logprior, gold, want_post)

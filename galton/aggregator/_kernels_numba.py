@@ -29,27 +29,27 @@ def chunk_bounds(indptr, table_size):  # noqa: ANN001, ANN201
     return np.unique(np.concatenate(([0], inner, [n_t]))).astype(np.int64)
 
 
-def estep(indptr, task, wl, table, logprior, gold):  # noqa: ANN001, ANN201
+def estep(indptr, task, wl, table, logprior, gold, want_post=True):  # noqa: ANN001, ANN201
     """The compiled twin of ``_kernels._estep_numpy`` (same arguments and results)."""
     n_t, k = indptr.size - 1, table.shape[1]
-    post = np.empty((n_t, k))
+    post = np.empty((n_t if want_post else 0, k))
     if wl.size < _kernels.MIN_PARALLEL:  # one item; from MIN_PARALLEL on the same items for any threads
         counts = np.zeros(table.shape)
         cc = np.zeros(k)
-        ll = estep_chunk(indptr, wl, table, logprior, gold, post, counts, cc, 0, n_t)
+        ll = estep_chunk(indptr, wl, table, logprior, gold, post, counts, cc, 0, n_t, want_post)
         return float(ll), post, counts, cc
     bounds = chunk_bounds(indptr, table.size)
     per_chunk = np.zeros((bounds.size - 1,) + table.shape)
     cc_chunk = np.zeros((bounds.size - 1, k))
     with numba.parallel_chunksize(1):
-        ll = estep_parallel(indptr, wl, table, logprior, gold, post, per_chunk, cc_chunk, bounds)
+        ll = estep_parallel(indptr, wl, table, logprior, gold, post, per_chunk, cc_chunk, bounds, want_post)
     return float(ll), post, per_chunk.sum(axis=0), cc_chunk.sum(axis=0)
 
 
 @numba.njit(cache=True, nogil=True)
-def estep_chunk(indptr, wl, table, logprior, gold, post, counts, cc, lo, hi):  # pragma: no cover
+def estep_chunk(indptr, wl, table, logprior, gold, post, counts, cc, lo, hi, keep):  # pragma: no cover
     """Tasks [lo, hi) of the confusion-table E-step; adds expected counts into ``counts`` and
-    class totals into ``cc``."""
+    class totals into ``cc``; writes the posteriors into ``post`` when ``keep``."""
     k = table.shape[1]
     buf = np.empty(k)
     ll = 0.0
@@ -64,8 +64,8 @@ def estep_chunk(indptr, wl, table, logprior, gold, post, counts, cc, lo, hi):  #
         if g >= 0:
             ll += buf[g]
             for c in range(k):
-                post[t, c] = 0.0
-            post[t, g] = 1.0
+                buf[c] = 0.0
+            buf[g] = 1.0
         else:
             m = buf[0]
             cm = 0
@@ -80,23 +80,26 @@ def estep_chunk(indptr, wl, table, logprior, gold, post, counts, cc, lo, hi):  #
             ll += m + np.log(s)
             inv = 1.0 / s
             for c in range(k):
-                post[t, c] = buf[c] * inv
+                buf[c] *= inv
+        if keep:
+            for c in range(k):
+                post[t, c] = buf[c]
         for c in range(k):
-            cc[c] += post[t, c]
+            cc[c] += buf[c]
         for j in range(indptr[t], indptr[t + 1]):
             r = wl[j]
             for c in range(k):
-                counts[r, c] += post[t, c]
+                counts[r, c] += buf[c]
     return ll
 
 
 @numba.njit(cache=True, parallel=True)
 def estep_parallel(indptr, wl, table, logprior, gold, post, counts_per_chunk, cc_per_chunk,
-                   bounds):  # pragma: no cover
+                   bounds, keep):  # pragma: no cover
     """The same E-step over the work items ``[bounds[c], bounds[c + 1])``, each with its own counts."""
     n_chunks = counts_per_chunk.shape[0]
     lls = np.zeros(n_chunks)
     for c in numba.prange(n_chunks):
         lls[c] = estep_chunk(indptr, wl, table, logprior, gold, post, counts_per_chunk[c],
-                             cc_per_chunk[c], bounds[c], bounds[c + 1])
+                             cc_per_chunk[c], bounds[c], bounds[c + 1], keep)
     return lls.sum()

@@ -78,7 +78,7 @@ class ConfusionEM(EMAggregator):
 
     def _e_step(self, shard: Shard, params: dict[str, Any]) -> dict[str, Any]:
         ll, _, counts, class_counts = estep_table(
-            shard.indptr, shard.task, shard.wl, params["table"], params["logprior"], shard.gold
+            shard.indptr, shard.task, shard.wl, params["table"], params["logprior"], shard.gold, False
         )
         return {"ll": ll, "counts": counts, "class_counts": class_counts}
 

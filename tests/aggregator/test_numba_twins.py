@@ -138,6 +138,13 @@ def test_parallel_estep_hands_out_many_items_and_gives_the_same_bits_on_any_thre
     for other in runs[1:]:
         for x, y in zip(other, runs[0]):
             np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+    # an iteration's E-step needs only the statistics: the same numbers without the posteriors
+    with _jit.threads(_jit.numba_threads()):
+        lean = kn.estep(*args, False)
+    assert lean[1].shape == (0, table.shape[1])
+    for x, y in zip(lean[::2] + lean[3:], runs[0][::2] + runs[0][3:]):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+    assert _kernels._estep_numpy(*args, False)[1].shape == (0, table.shape[1])
     # the memory cap: never more count tables than MAX_CHUNK_BYTES holds
     monkeypatch.setattr(kn, "MAX_CHUNK_BYTES", 8 * table.size * 3)
     assert kn.chunk_bounds(indptr, table.size).size - 1 == 3
