@@ -14,7 +14,8 @@
 ``bundled:NAME`` for a dataset shipped with galton (``galton datasets list``). Results go to
 ``--output`` (``.parquet``, ``.pq``, ``.csv`` or ``.tsv``, or a name without extension for a Parquet
 directory; written atomically) with the columns ``task, label, confidence, p_<label>...``; a short
-summary goes to stdout. With ``--engine ray`` an iterative model reads a directory (or glob) of
+summary goes to stdout. ``--workers-output FILE`` also writes the worker report, one row per worker
+(:mod:`galton.aggregator.worker_report`). With ``--engine ray`` an iterative model reads a directory (or glob) of
 Parquet files in parallel Ray tasks straight into the shard actors (``galton.workers.ingest``);
 a directory ``--output`` is then written by the shards, one part file each.
 
@@ -90,6 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
                      "Parquet directory (one part file per shard with --engine ray), or - for CSV on "
                      "standard output; written atomically, never over an input or a directory galton "
                      "did not write")
+    agg.add_argument("--workers-output", default=None, metavar="FILE",
+                     help="also write one row per worker (judgments, tasks, skill with its 95%% "
+                     "interval, chance, information in bits, flags constant / uninformative / "
+                     "adversarial / too_little_data): .parquet, .pq, .csv or .tsv, written "
+                     "atomically; categorical data (see README, 'Which workers to keep')")
     agg.add_argument("--kind", choices=KINDS, default="auto",
                      help="kind of data: auto (left/right columns: pairwise; options + choice/ranking: "
                      "choice; else categorical), or rating for numeric scores; pairwise / choice / "

@@ -125,9 +125,20 @@ def _plan_outputs(args: argparse.Namespace, kind: str | None) -> None:
     """Refuse the outputs before anything is read (see :func:`galton.io.plan_output`)."""
     from ..io import plan_output
 
+    inputs = [args.input, args.gold]
+    workers = getattr(args, "workers_output", None)
+    if workers is not None:
+        if workers == "-" or not Path(workers).suffix:
+            raise CLIError(f"--workers-output must be a file (.parquet, .pq, .csv or .tsv), not {workers!r}")
+        if kind not in (None, "categorical"):
+            raise CLIError(f"--workers-output is for categorical data for now, and this input holds {kind} "
+                           "data; in Python, model.workers_ gives the report of pairwise and rating models")
+        if args.output is not None and args.output != "-" and \
+                Path(args.output).resolve() == Path(workers).resolve():
+            raise CLIError("--workers-output and --output name the same file; give them different names")
+        plan_output(workers, inputs=inputs, what="--workers-output")
     if args.output is None:
         return
-    inputs = [args.input, args.gold]
     plan_output(args.output, inputs=inputs, directory=_dir_output(args.output), what="--output")
     if kind == "pairwise" and args.output != "-" and Path(args.output).suffix:
         plan_output(pairs_path(args.output), inputs=inputs, what="--output (pair probabilities)")
@@ -188,6 +199,20 @@ def _write_results(model: Any, path: str) -> None:
         return
     with atomic_dir(path) as tmp:
         write_table(results_table(model), tmp / "part-00000.parquet")
+
+
+def _write_workers(model: Any, path: str | None) -> list[tuple[str, str]]:
+    """The worker report to ``path`` (atomically); summary rows for it."""
+    if path is None:
+        return []
+    from ..aggregator.worker_report import worker_report
+    from ..io import write_table
+
+    table = worker_report(model, output="arrow")
+    write_table(table, path)
+    flags = ("constant", "uninformative", "adversarial", "too_little_data")
+    counts = ", ".join(f"{sum(table.column(f).to_pylist())} {f.replace('_', ' ')}" for f in flags)
+    return [("flagged", f"{counts} (of {table.num_rows} workers)"), ("workers output", path)]
 
 
 def _sharded_input(spec: str, cls: type, params: dict[str, Any]) -> bool:
@@ -281,6 +306,9 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     name = getattr(cls, "registry_name", name)
     params = _model_params(cls, args, name)
     if table is None and _sharded_input(args.input, cls, params):
+        if args.workers_output is not None:
+            raise CLIError("--workers-output needs the judgments in this process, and --engine ray on "
+                           "Parquet input reads them straight into the shard actors; drop one of the two")
         return _aggregate_sharded(args, out, err, cls, name, params)
 
     if table is None:
@@ -315,16 +343,18 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     if args.output is not None:
         _write_results(model, args.output)
+    extra = _write_workers(model, args.workers_output)
 
     if not args.quiet:
         report_warnings(caught, err)
-        _summary(summary_out, model, judgments, name, cls, seconds, gold_pairs, args.output, args.use_gold)
+        _summary(summary_out, model, judgments, name, cls, seconds, gold_pairs, args.output, args.use_gold,
+                 extra)
     return 0
 
 
 def _summary(out: TextIO, model: Any, judgments: Any, name: str, cls: type, seconds: float,
              gold_pairs: tuple[np.ndarray, np.ndarray] | None, output: str | None,
-             used_gold: bool = False) -> None:
+             used_gold: bool = False, extra: list[tuple[str, str]] | None = None) -> None:
     rows: list[tuple[str, str]] = [
         ("tasks", str(judgments.n_tasks)),
         ("workers", str(judgments.n_workers)),
@@ -350,6 +380,7 @@ def _summary(out: TextIO, model: Any, judgments: Any, name: str, cls: type, seco
         rows.append(("accuracy", f"{correct / total:.6f} ({correct}/{total} tasks with gold{note})"))
     if output is not None:
         rows.append(("output", output))
+    rows += extra or []
     width = max(len(k) for k, _ in rows) + 2
     for key, value in rows:
         out.write(f"{key:<{width}}{value}\n")
