@@ -45,7 +45,8 @@ import numpy as np
 from ._estimator import NotFittedError
 
 __all__ = ["worker_report", "confusion_counts", "categorical_statistics", "wilson_interval",
-           "chi2_quantile", "distinct_tasks", "report_frame", "DEFAULT_THRESHOLDS"]
+           "chi2_quantile", "distinct_tasks", "judgments_statistics", "report_frame", "DEFAULT_THRESHOLDS",
+           "BLOCK_BYTES"]
 
 #: default thresholds (see the module docstring for how they were chosen)
 DEFAULT_THRESHOLDS: dict[str, float] = {"min_judgments": 10, "level": 0.95, "alpha": 0.05,
@@ -130,9 +131,13 @@ def categorical_statistics(counts: np.ndarray, n_tasks: np.ndarray, *, min_judgm
 
 
 def distinct_tasks(worker: np.ndarray, task: np.ndarray, n_workers: int, n_tasks: int) -> np.ndarray:
-    """Number of distinct tasks each worker judged."""
-    key = np.unique(np.asarray(worker, dtype=np.int64) * max(n_tasks, 1) + np.asarray(task, dtype=np.int64))
-    return np.bincount(key // max(n_tasks, 1), minlength=n_workers).astype(np.int64)
+    """Number of distinct tasks (any codes below ``n_tasks``) each worker judged: one sort of the
+    (worker, task) keys (np.sort, several times faster than np.unique here)."""
+    span = max(int(n_tasks), 1)
+    key = np.sort(np.asarray(worker, dtype=np.int64) * span + np.asarray(task, dtype=np.int64))
+    first = np.ones(key.size, dtype=bool)
+    first[1:] = key[1:] != key[:-1]
+    return np.bincount(key[first] // span, minlength=n_workers).astype(np.int64)
 
 
 def report_frame(kind: str, worker_names: np.ndarray, columns: dict[str, np.ndarray]) -> Any:
@@ -195,7 +200,30 @@ def worker_report(model: Any, *, output: str | None = None, min_judgments: int |
         raise ValueError(f"the worker report needs the per-judgment codes in this process, and this "
                          f"{type(model).__name__} was fitted on data that lives in Ray shard actors; "
                          "fit it on a frame or a file (engine='ray' still works) to get workers_")
-    w, t = judgments.n_workers, judgments.n_tasks
-    counts = confusion_counts(judgments.worker, judgments.label, judgments.task, post, w)
-    cols = categorical_statistics(counts, distinct_tasks(judgments.worker, judgments.task, w, t), **th)
-    return report_frame(kind, judgments.worker_names, cols)
+    return report_frame(kind, judgments.worker_names, judgments_statistics(judgments, post, **th))
+
+
+#: the largest confusion-count block held at once, in bytes (workers are taken in blocks beyond)
+BLOCK_BYTES = 256 << 20
+
+
+def judgments_statistics(judgments: Any, post: np.ndarray, **thresholds: Any) -> dict[str, np.ndarray]:
+    """:func:`categorical_statistics` of encoded judgments and task posteriors, in blocks of
+    workers whose ``(workers, K, K)`` counts fit in :data:`BLOCK_BYTES` (many labels, many
+    workers), each block one pass over its own judgments."""
+    w, t, k = judgments.n_workers, judgments.n_tasks, post.shape[1]
+    worker, label, task = judgments.worker, judgments.label, judgments.task
+    per_block = max(1, BLOCK_BYTES // (8 * k * k))
+    if w <= per_block:
+        counts = confusion_counts(worker, label, task, post, w)
+        return categorical_statistics(counts, distinct_tasks(worker, task, w, t), **thresholds)
+    order = np.argsort(worker, kind="stable")
+    starts = np.searchsorted(worker[order], np.arange(0, w + per_block, per_block))
+    parts = []
+    for b, w0 in enumerate(range(0, w, per_block)):
+        idx = order[starts[b]:starts[b + 1]]
+        nw = min(per_block, w - w0)
+        sub = worker[idx].astype(np.int64) - w0
+        counts = confusion_counts(sub, label[idx], task[idx], post, nw)
+        parts.append(categorical_statistics(counts, distinct_tasks(sub, task[idx], nw, t), **thresholds))
+    return {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}

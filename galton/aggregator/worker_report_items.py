@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from .._math import sigmoid
-from .worker_report import wilson_interval
+from .worker_report import distinct_tasks, wilson_interval
 
 __all__ = ["item_worker_columns", "pairwise_columns", "rating_columns", "per_worker_values"]
 
@@ -74,8 +74,7 @@ def pairwise_columns(model: Any, *, min_judgments: float = 10, level: float = 0.
     agree = _counts(c.worker, w, won_by_better)
     lower, upper = wilson_interval(agree, n, level)
     lo, hi = np.minimum(c.left, c.right).astype(np.int64), np.maximum(c.left, c.right).astype(np.int64)
-    key = np.unique((c.worker.astype(np.int64) * (theta.size + 1) + lo) * (theta.size + 1) + hi)
-    n_pairs = np.bincount(key // ((theta.size + 1) ** 2), minlength=w)
+    n_pairs = distinct_tasks(c.worker, lo * theta.size + hi, w, theta.size * theta.size)
     left = _counts(c.worker, w, c.outcome)
     # constant: every outcome of the worker equal (all left, all right or all ties)
     o_min = np.full(w, np.inf)
@@ -182,7 +181,7 @@ def rating_columns(model: Any, *, min_judgments: float = 10, level: float = 0.95
         fz, se = np.arctanh(np.clip(corr, -1 + 1e-15, 1 - 1e-15)), 1.0 / np.sqrt(m - 3)
         c_lo, c_hi = np.tanh(fz - z * se), np.tanh(fz + z * se)
         spread = np.exp(z / np.sqrt(2.0 * dof))
-    nt = np.bincount(np.unique(j.worker.astype(np.int64) * max(t, 1) + j.task) // max(t, 1), minlength=w)
+    nt = distinct_tasks(j.worker, j.task, w, t)
     v_min, v_max = np.full(w, np.inf), np.full(w, -np.inf)
     np.minimum.at(v_min, j.worker, y)
     np.maximum.at(v_max, j.worker, y)

@@ -322,3 +322,14 @@ def test_rating_report(name):
     if name == "rating_mean":  # bias by hand: mean of rating - task mean
         res = df.label - df.groupby("task").label.transform("mean")
         np.testing.assert_allclose(w.bias, res.groupby(df.worker).mean().reindex(w.index), rtol=1e-10)
+
+
+def test_blocks_of_workers_give_the_same_report(monkeypatch):
+    from galton.aggregator import worker_report as wr
+
+    sim = simulate(CrowdConfig(n_tasks=300, n_workers=23, n_classes=3, judgments_per_task=4, seed=4,
+                               spammer_share=0.2))
+    m = galton.DawidSkene(n_iter=20).fit(sim.judgments("pandas"))
+    whole = worker_report(m)
+    monkeypatch.setattr(wr, "BLOCK_BYTES", 8 * 9 * 5)  # 5 workers per block: 5 blocks
+    pd.testing.assert_frame_equal(worker_report(m), whole, check_exact=True)
