@@ -32,6 +32,12 @@ Defaults, chosen on simulated crowds (tests/aggregator/test_worker_report.py pri
 recall): ``min_judgments=10``, ``level=0.95`` (intervals), ``alpha=0.05``, ``min_information=0.01``
 bits (a binary one-coin worker of accuracy 0.56 carries 0.01 bits; 0.7 carries 0.12).
 
+The posteriors include each worker's own answers. A model that learns a spammer's answers carry
+nothing (Dawid-Skene and its relatives, the default) lets them barely move the posteriors; majority
+vote cannot, so with few judgments per task every worker seems to agree with the truth more than
+they do (with 3 per task, a uniform spammer's own vote is a third of each posterior): read the
+report of a model that weighs workers.
+
 Pairwise and rating models: see :mod:`galton.aggregator.worker_report_items`.
 """
 
@@ -213,7 +219,7 @@ def judgments_statistics(judgments: Any, post: np.ndarray, **thresholds: Any) ->
     workers), each block one pass over its own judgments."""
     w, t, k = judgments.n_workers, judgments.n_tasks, post.shape[1]
     worker, label, task = judgments.worker, judgments.label, judgments.task
-    per_block = max(1, BLOCK_BYTES // (8 * k * k))
+    per_block = max(1, BLOCK_BYTES // (8 * max(k * k, 1)))
     if w <= per_block:
         counts = confusion_counts(worker, label, task, post, w)
         return categorical_statistics(counts, distinct_tasks(worker, task, w, t), **thresholds)

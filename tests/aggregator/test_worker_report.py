@@ -333,3 +333,10 @@ def test_blocks_of_workers_give_the_same_report(monkeypatch):
     whole = worker_report(m)
     monkeypatch.setattr(wr, "BLOCK_BYTES", 8 * 9 * 5)  # 5 workers per block: 5 blocks
     pd.testing.assert_frame_equal(worker_report(m), whole, check_exact=True)
+
+
+def test_an_empty_fit_gives_an_empty_report():
+    df = pd.DataFrame({"task": pd.Series([], dtype=int), "worker": pd.Series([], dtype=str),
+                       "label": pd.Series([], dtype=int)})
+    w = galton.DawidSkene().fit(df).workers_
+    assert isinstance(w, pd.DataFrame) and len(w) == 0 and "skill" in w.columns
