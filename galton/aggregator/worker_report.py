@@ -38,7 +38,7 @@ vote cannot, so with few judgments per task every worker seems to agree with the
 they do (with 3 per task, a uniform spammer's own vote is a third of each posterior): read the
 report of a model that weighs workers.
 
-Pairwise and rating models: see :mod:`galton.aggregator.worker_report_items`.
+Pairwise, choice and rating models: see :mod:`galton.aggregator.worker_report_items`.
 """
 
 from __future__ import annotations
@@ -182,8 +182,8 @@ def worker_report(model: Any, *, output: str | None = None, min_judgments: int |
     flags (the module docstring defines each column and threshold; None keeps the default).
 
     ``output``: "pandas", "polars" or "arrow" (default: the fit's frame type). Pairwise models
-    report the rater reliability, rating models the bias and noise
-    (:mod:`galton.aggregator.worker_report_items`)."""
+    report the rater agreement and reliability, choice models the agreement, rating models the
+    bias and noise (:mod:`galton.aggregator.worker_report_items`)."""
     if not hasattr(model, "labels_") and not hasattr(model, "scores_"):
         raise NotFittedError(f"this {type(model).__name__} is not fitted yet; call fit(data) before "
                              "asking for its worker report")

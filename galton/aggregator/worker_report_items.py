@@ -1,4 +1,4 @@
-"""The worker report of pairwise and rating models (see :mod:`galton.aggregator.worker_report`).
+"""The worker report of pairwise, choice and rating models (see :mod:`galton.aggregator.worker_report`).
 
 Pairwise models (Bradley-Terry, noisy Bradley-Terry, Crowd-BT), one row per worker:
 
@@ -28,7 +28,13 @@ are left out), with a Fisher-z interval. Flags: ``too_little_data``, ``constant`
 rating), ``uninformative`` (the correlation interval holds 0), ``adversarial`` (its upper bound is
 below 0).
 
-Not there yet: choice (best-of-n) models have no worker report.
+Choice models (Plackett-Luce), one row per worker: ``n_judgments`` (choice events; a ranking
+gives several), ``agreement``: the mean relative rank, by fitted score, of the chosen item among
+those offered (1 the best, 0 the worst, ties half; 1/2 for a random chooser; with two options the
+pairwise agreement), with a Wilson interval on these soft counts (conservative: a [0, 1] value
+varies no more than a 0/1 one of the same mean); ``first_share`` (choices of the first option
+shown; NaN for rankings); flags as for pairwise data, ``constant`` meaning always the same
+position (never set for rankings).
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ import numpy as np
 from .._math import sigmoid
 from .worker_report import distinct_tasks, wilson_interval
 
-__all__ = ["item_worker_columns", "pairwise_columns", "rating_columns", "per_worker_values"]
+__all__ = ["item_worker_columns", "pairwise_columns", "choice_columns", "rating_columns", "per_worker_values"]
 
 #: noisy Bradley-Terry's N(0, 2.5^2) prior precision on the worker logits (see bradley_terry.py)
 NOISY_BT_PRIOR_PRECISION = 1.0 / 2.5 ** 2
@@ -197,11 +203,43 @@ def rating_columns(model: Any, *, min_judgments: float = 10, level: float = 0.95
     return cols
 
 
+def choice_columns(model: Any, *, min_judgments: float = 10, level: float = 0.95, **_: Any) -> dict[str, np.ndarray]:
+    """The report's columns for a fitted choice model (numpy, one entry per worker)."""
+    c = model.comparisons_  # the encoded choice events (Choices)
+    theta = np.asarray(model.scores_values_, dtype=np.float64)
+    w = int(c.worker_names.size)
+    sizes = np.diff(c.ptr)
+    event = np.repeat(np.arange(sizes.size), sizes)
+    chosen = theta[c.chosen][event]
+    offered = theta[c.items]
+    # relative rank of the chosen item among those offered: 1 the best, 0 the worst, ties half
+    below = np.bincount(event, (offered < chosen) + 0.5 * (offered == chosen), sizes.size) - 0.5
+    rank = np.where(sizes > 1, below / np.maximum(sizes - 1, 1), 0.5)
+    position = np.bincount(event, np.where(c.items == c.chosen[event], np.arange(c.items.size) - c.ptr[event], 0),
+                           sizes.size)
+    n = _counts(c.worker, w)
+    agree = _counts(c.worker, w, rank)
+    lower, upper = wilson_interval(agree, n, level)
+    p_min, p_max = np.full(w, np.inf), np.full(w, -np.inf)
+    np.minimum.at(p_min, c.worker, position)
+    np.maximum.at(p_max, c.worker, position)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cols: dict[str, np.ndarray] = {
+            "n_judgments": n.astype(np.int64), "agreement": agree / n, "agreement_lower": lower,
+            "agreement_upper": upper, "first_share": _counts(c.worker, w, position == 0) / n}
+    if getattr(c, "layout", "choice") != "choice":  # a ranking's events start with its top item
+        cols["first_share"] = np.full(w, np.nan)
+        p_max = p_min + 1.0  # never constant by position
+    cols.update(_flags(n, (n > 0) & (p_min == p_max), lower, upper, 0.5, min_judgments))
+    return cols
+
+
 def item_worker_columns(model: Any, **thresholds: Any) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """(worker names, report columns) of a fitted pairwise or rating model."""
+    """(worker names, report columns) of a fitted pairwise, choice or rating model."""
     if model.kind == "pairwise":
         return model.comparisons_.worker_names, pairwise_columns(model, **thresholds)
+    if model.kind == "choice":
+        return model.comparisons_.worker_names, choice_columns(model, **thresholds)
     if model.kind == "rating":
         return model.judgments_.worker_names, rating_columns(model, **thresholds)
-    raise ValueError(f"{type(model).__name__} ({model.kind} data) has no worker report yet; "
-                     "pairwise, rating and categorical models have one")
+    raise ValueError(f"{type(model).__name__} ({model.kind} data) has no worker report")

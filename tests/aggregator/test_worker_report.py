@@ -340,3 +340,32 @@ def test_an_empty_fit_gives_an_empty_report():
                        "label": pd.Series([], dtype=int)})
     w = galton.DawidSkene().fit(df).workers_
     assert isinstance(w, pd.DataFrame) and len(w) == 0 and "skill" in w.columns
+
+
+@pytest.mark.parametrize("ranking", [False, True])
+def test_choice_report(ranking):
+    """Random choosers are flagged uninformative, reliable ones are not. (With adversaries in the
+    crowd Plackett-Luce itself goes wrong: they pick each prompt's worst answer, which then scores
+    high, so the report cannot see them; not tested.)"""
+    from galton.datasets.simulate_prefs import simulate_best_of_n
+    from galton.aggregator.worker_report_items import choice_columns
+
+    s = simulate_best_of_n(n_judgments=4000, n_prompts=20, n_responses=4, n_workers=40, adversarial=0.0,
+                           random=0.2, quality_sd=2.0, seed=1, frame="pandas", ranking=ranking)
+    m = galton.aggregate(s.data, kind="choice")
+    w = m.workers_
+    kind = s.kind[w.index.to_numpy()]
+    flagged = w.uninformative.to_numpy()
+    assert flagged[kind == "random"].mean() >= 0.8 and not flagged[kind == "reliable"].any()
+    assert not w.adversarial.any() and not w.constant.any()
+    if not ranking:  # agreement by hand: the chosen option's relative rank by fitted score
+        theta = dict(zip(m.comparisons_.item_names, m.scores_values_))
+        rank = [(sum(theta[o] < theta[c] for o in opts) + 0.5 * sum(theta[o] == theta[c] for o in opts) - 0.5)
+                / (len(opts) - 1)
+                for opts, c in zip(s.data.options, s.data.choice)]
+        by_hand = pd.Series(rank).groupby(s.data.worker.to_numpy()).mean()
+        np.testing.assert_allclose(w.agreement, by_hand.reindex(w.index), rtol=1e-12)
+        # with the true qualities, the choices of the random raters sit at 1/2
+        m.scores_values_ = s.quality[m.comparisons_.item_names]
+        truth = choice_columns(m)["agreement"]
+        assert np.abs(truth[kind == "random"] - 0.5).max() < 0.15
