@@ -135,6 +135,12 @@ class ShardWorker:
         """The worker's process id."""
         return os.getpid()
 
+    def node(self) -> str:
+        """The id of the Ray node this worker runs on."""
+        import ray
+
+        return str(ray.get_runtime_context().get_node_id())
+
 
 # ---------------------------------------------------------------------------- Ray actors
 _actor_cls: Any = None

@@ -288,6 +288,11 @@ class RayEngine(EngineMixin):
         for call in self._log:
             ray.get(self._submit(a, call))
 
+    def placement(self) -> list[tuple[list[int], str]]:
+        """Where the loaded shards live: per actor, its shard indices and its Ray node id."""
+        nodes = ray.get([h.node.remote() for h in self._actors])
+        return [(list(idx), node) for idx, node in zip(self._assign, nodes)]
+
     # ------------------------------------------------------------------------ lifetime
     def close(self) -> None:
         """Release the actors (back to the idle pool when ``reuse_actors``) and the shards."""
