@@ -14,6 +14,7 @@ import numpy as np
 
 from .._math import EPS, digamma, dirichlet_kl, gammaln, trigamma
 from ..judgments import Judgments
+from ._jit import twin
 from ._registry import register
 from .dawid_skene import ConfusionEM
 
@@ -32,8 +33,8 @@ def one_coin_matrix(accuracy: float, k: int) -> np.ndarray:
     return m
 
 
-def _worker_derivatives(strength: np.ndarray, diag: np.ndarray, off: np.ndarray,
-                        mu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def worker_derivatives_numpy(strength: np.ndarray, diag: np.ndarray, off: np.ndarray,
+                             mu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """First and second derivatives, per worker, of the evidence with respect to the worker's prior
     accuracy ``mu_w``. With ``u = s_w mu_w`` on the diagonal and ``v = s_w (1 - mu_w) / (K - 1)``::
 
@@ -51,6 +52,12 @@ def _worker_derivatives(strength: np.ndarray, diag: np.ndarray, off: np.ndarray,
     h = (trigamma(u[:, None] + diag).sum(axis=1) - k * trigamma(u)
          + (trigamma(v[:, None] + off).sum(axis=1) - n_off * trigamma(v)) / (k - 1) ** 2)
     return strength * g, strength * strength * h
+
+
+#: the derivatives per worker: numpy reference, numba version (one pass, scalar special functions;
+#: the M-step calls it a dozen times per iteration on every worker)
+worker_derivatives = twin("bds_derivatives", worker_derivatives_numpy,
+                          "galton.aggregator._bayes_numba:worker_derivatives")
 
 
 Derivatives = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -114,14 +121,14 @@ def _eb_accuracies(strength: np.ndarray, counts: np.ndarray, half_width: float,
             return fixed, np.full(w, fixed)
 
         def shared(m: np.ndarray, _: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            out = [_worker_derivatives(strength, diag, off, np.full(w, x)) for x in m]
+            out = [worker_derivatives(strength, diag, off, np.full(w, x)) for x in m]
             return np.array([g.sum() for g, _ in out]), np.array([h.sum() for _, h in out])
 
         m = float(_maximise_concave(shared, np.array([lo]), np.array([hi]), np.array([pooled]))[0])
         return m, np.full(w, m)
 
     def own(mu: np.ndarray, sel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return _worker_derivatives(strength[sel], diag[sel], off[sel], mu)
+        return worker_derivatives(strength[sel], diag[sel], off[sel], mu)
 
     n_w = np.maximum(counts.sum(axis=(1, 2)), EPS)
     start = np.clip(diag.sum(axis=1) / n_w, lo, hi)

@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 
 from galton.aggregator import _jit, _kernels, _pref_kernels
+from galton.aggregator import bayesian as _bayesian  # noqa: F401  (declares its twin)
 from galton.aggregator import glad as _glad  # noqa: F401  (declares its twin)
 
 TOL = {"estep": (1e-11, 1e-10), "bt_pass": (1e-10, 1e-12), "noisy_pass": (1e-10, 1e-12),
-       "bt_info_diag": (1e-10, 1e-300), "glad_pass": (1e-9, 1e-11)}
+       "bt_info_diag": (1e-10, 1e-300), "glad_pass": (1e-9, 1e-11), "bds_derivatives": (1e-11, 1e-9)}
 
 
 def _estep_args(rng: np.random.Generator) -> tuple[Any, ...]:
@@ -64,10 +65,18 @@ def _glad_args(rng: np.random.Generator) -> tuple[Any, ...]:
             np.log(np.array([0.1, 0.2, 0.3, 0.4])), gold, 25, 1e-6)
 
 
+def _bds_args(rng: np.random.Generator) -> tuple[Any, ...]:
+    w, k = 500, 3
+    counts = rng.gamma(0.7, 5.0, size=(w, k, k)) * (rng.random((w, 1, 1)) < 0.9)  # some workers with none
+    eye = np.eye(k, dtype=bool)
+    strength = 5.0 + 2.0 * counts.sum(axis=(1, 2)) / k
+    return strength, counts[:, eye], counts[:, ~eye], rng.uniform(1 / k, 0.99, w)
+
+
 #: inputs of each declared twin: a new twin needs an entry here (test_every_twin_is_tested)
 INPUTS: dict[str, Callable[[np.random.Generator], tuple[Any, ...]]] = {
     "estep": _estep_args, "bt_pass": _bt_args, "noisy_pass": _noisy_args, "bt_info_diag": _info_args,
-    "glad_pass": _glad_args,
+    "glad_pass": _glad_args, "bds_derivatives": _bds_args,
 }
 
 

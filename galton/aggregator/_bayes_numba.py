@@ -1,0 +1,79 @@
+"""numba version of the Bayesian Dawid-Skene prior-accuracy derivatives (imported on first use
+through ``_jit.twin``; see ``bayesian.worker_derivatives``). The special functions are the ones of
+:mod:`galton._math` (recurrence up by 10, then the same asymptotic series), one scalar at a time."""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+__all__ = ["worker_derivatives"]
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _digamma(x):  # noqa: ANN001, ANN202  # pragma: no cover
+    acc = 0.0
+    if x < 10.0:
+        for i in range(10):
+            acc -= 1.0 / (x + i)
+        x += 10.0
+    inv2 = 1.0 / (x * x)
+    series = inv2 * (1 / 12 - inv2 * (1 / 120 - inv2 * (1 / 252 - inv2 * (1 / 240 - inv2 * (1 / 132)))))
+    return acc + np.log(x) - 0.5 / x - series
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _trigamma(x):  # noqa: ANN001, ANN202  # pragma: no cover
+    acc = 0.0
+    if x < 10.0:
+        for i in range(10):
+            v = x + i
+            acc += 1.0 / (v * v)
+        x += 10.0
+    inv = 1.0 / x
+    inv2 = inv * inv
+    tail = 1 / 30 - inv2 * (1 / 42 - inv2 * (1 / 30 - inv2 * 5 / 66))
+    return acc + inv * (1.0 + inv * (0.5 + inv * (1 / 6 - inv2 * tail)))
+
+
+@numba.njit(cache=True, nogil=True)
+def _one(s, mu, diag, off, w, g, h):  # noqa: ANN001, ANN202  # pragma: no cover
+    """Worker ``w``'s first and second derivative (a zero count reuses psi(u), psi(v))."""
+    k = diag.shape[1]
+    n_off = off.shape[1]
+    u = s * mu
+    v = s * (1.0 - mu) / (k - 1)
+    dg_u, tg_u, dg_v, tg_v = _digamma(u), _trigamma(u), _digamma(v), _trigamma(v)
+    gd = 0.0
+    hd = 0.0
+    for c in range(k):
+        n = diag[w, c]
+        gd += dg_u if n == 0.0 else _digamma(u + n)
+        hd += tg_u if n == 0.0 else _trigamma(u + n)
+    go = 0.0
+    ho = 0.0
+    for c in range(n_off):
+        n = off[w, c]
+        go += dg_v if n == 0.0 else _digamma(v + n)
+        ho += tg_v if n == 0.0 else _trigamma(v + n)
+    g[w] = s * (gd - k * dg_u - (go - n_off * dg_v) / (k - 1))
+    h[w] = s * s * (hd - k * tg_u + (ho - n_off * tg_v) / ((k - 1) * (k - 1)))
+
+
+@numba.njit(cache=True, nogil=True)
+def _derivatives(strength, diag, off, mu, g, h):  # noqa: ANN001, ANN202  # pragma: no cover
+    """Every worker on its own, one thread (about 0.2 us per worker: the M-step is not worth
+    threads that a busy core would hold back)."""
+    for w in range(strength.size):
+        _one(strength[w], mu[w], diag, off, w, g, h)
+
+
+def worker_derivatives(strength, diag, off, mu):  # noqa: ANN001, ANN201
+    """The compiled twin of ``bayesian.worker_derivatives_numpy`` (same arguments and results)."""
+    strength = np.ascontiguousarray(strength, dtype=np.float64)
+    mu = np.ascontiguousarray(np.broadcast_to(mu, strength.shape), dtype=np.float64)
+    g = np.empty(strength.size)
+    h = np.empty(strength.size)
+    _derivatives(strength, np.ascontiguousarray(diag, dtype=np.float64),
+                 np.ascontiguousarray(off, dtype=np.float64), mu, g, h)
+    return g, h
