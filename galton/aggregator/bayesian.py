@@ -94,9 +94,12 @@ def _maximise_concave(deriv: Derivatives, lo: np.ndarray, hi: np.ndarray, start:
 
 
 def _eb_accuracies(strength: np.ndarray, counts: np.ndarray, half_width: float,
-                   fixed: float | None = None) -> tuple[float, np.ndarray]:
+                   fixed: float | None = None, memo: dict[str, Any] | None = None) -> tuple[float, np.ndarray]:
     """The prior accuracies that maximise the evidence: a centre ``m`` and, per worker, ``mu_w``
-    within ``half_width`` of it (all within [1/K, MAX_ACCURACY]); ``fixed`` fixes ``m``.
+    within ``half_width`` of it (all within [1/K, MAX_ACCURACY]); ``fixed`` fixes ``m``. ``memo``
+    (the fit's memory): the per-worker Newton steps begin at the previous M-step's unconstrained
+    maximisers ``memo["mu_star"]`` (fewer steps; the same maximiser), else at each worker's share
+    of agreeing counts, and the new ones are stored there.
 
     With ``A_w = s_w C(mu_w)`` and expected counts ``N_w``, the part of the ELBO that depends on
     (q(e), m, mu), maximised over q(e), is the Dirichlet-multinomial evidence
@@ -130,9 +133,13 @@ def _eb_accuracies(strength: np.ndarray, counts: np.ndarray, half_width: float,
     def own(mu: np.ndarray, sel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return worker_derivatives(strength[sel], diag[sel], off[sel], mu)
 
-    n_w = np.maximum(counts.sum(axis=(1, 2)), EPS)
-    start = np.clip(diag.sum(axis=1) / n_w, lo, hi)
+    start = None if memo is None else memo.get("mu_star")
+    if start is None or np.shape(start) != (w,):
+        n_w = np.maximum(counts.sum(axis=(1, 2)), EPS)
+        start = np.clip(diag.sum(axis=1) / n_w, lo, hi)
     mu_star = _maximise_concave(own, np.full(w, lo), np.full(w, hi), start)
+    if memo is not None:
+        memo["mu_star"] = mu_star
 
     def band(m: float) -> np.ndarray:
         return np.clip(mu_star, max(lo, m - half_width), min(hi, m + half_width))
@@ -311,7 +318,7 @@ class BayesianDawidSkene(ConfusionEM):
         counts = stats["counts"].reshape(w, k, k)
         strength = memory["strength"]
         fixed = None if self.prior_accuracy is None else float(self.prior_accuracy)
-        m, mu = _eb_accuracies(strength, counts, 0.5 * float(self.accuracy_window), fixed)
+        m, mu = _eb_accuracies(strength, counts, 0.5 * float(self.accuracy_window), fixed, memory)
         a0 = np.empty((w, k, k))
         a0[:] = (strength * (1.0 - mu) / max(k - 1, 1))[:, None, None]
         idx = np.arange(k)
