@@ -11,29 +11,22 @@ __all__ = ["worker_derivatives"]
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _digamma(x):  # noqa: ANN001, ANN202  # pragma: no cover
-    acc = 0.0
+def _both(x):  # noqa: ANN001, ANN202  # pragma: no cover
+    """(digamma(x), trigamma(x)) sharing the recurrence's divisions."""
+    dg = 0.0
+    tg = 0.0
     if x < 10.0:
         for i in range(10):
-            acc -= 1.0 / (x + i)
-        x += 10.0
-    inv2 = 1.0 / (x * x)
-    series = inv2 * (1 / 12 - inv2 * (1 / 120 - inv2 * (1 / 252 - inv2 * (1 / 240 - inv2 * (1 / 132)))))
-    return acc + np.log(x) - 0.5 / x - series
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def _trigamma(x):  # noqa: ANN001, ANN202  # pragma: no cover
-    acc = 0.0
-    if x < 10.0:
-        for i in range(10):
-            v = x + i
-            acc += 1.0 / (v * v)
+            inv = 1.0 / (x + i)
+            dg -= inv
+            tg += inv * inv
         x += 10.0
     inv = 1.0 / x
     inv2 = inv * inv
+    dg += np.log(x) - 0.5 * inv - inv2 * (1 / 12 - inv2 * (1 / 120 - inv2 * (1 / 252 - inv2 * (1 / 240 - inv2 * (1 / 132)))))
     tail = 1 / 30 - inv2 * (1 / 42 - inv2 * (1 / 30 - inv2 * 5 / 66))
-    return acc + inv * (1.0 + inv * (0.5 + inv * (1 / 6 - inv2 * tail)))
+    tg += inv * (1.0 + inv * (0.5 + inv * (1 / 6 - inv2 * tail)))
+    return dg, tg
 
 
 @numba.njit(cache=True, nogil=True)
@@ -43,19 +36,30 @@ def _one(s, mu, diag, off, w, g, h):  # noqa: ANN001, ANN202  # pragma: no cover
     n_off = off.shape[1]
     u = s * mu
     v = s * (1.0 - mu) / (k - 1)
-    dg_u, tg_u, dg_v, tg_v = _digamma(u), _trigamma(u), _digamma(v), _trigamma(v)
+    dg_u, tg_u = _both(u)
+    dg_v, tg_v = _both(v)
     gd = 0.0
     hd = 0.0
     for c in range(k):
         n = diag[w, c]
-        gd += dg_u if n == 0.0 else _digamma(u + n)
-        hd += tg_u if n == 0.0 else _trigamma(u + n)
+        if n == 0.0:
+            gd += dg_u
+            hd += tg_u
+        else:
+            a, b = _both(u + n)
+            gd += a
+            hd += b
     go = 0.0
     ho = 0.0
     for c in range(n_off):
         n = off[w, c]
-        go += dg_v if n == 0.0 else _digamma(v + n)
-        ho += tg_v if n == 0.0 else _trigamma(v + n)
+        if n == 0.0:
+            go += dg_v
+            ho += tg_v
+        else:
+            a, b = _both(v + n)
+            go += a
+            ho += b
     g[w] = s * (gd - k * dg_u - (go - n_off * dg_v) / (k - 1))
     h[w] = s * s * (hd - k * tg_u + (ho - n_off * tg_v) / ((k - 1) * (k - 1)))
 
