@@ -324,3 +324,29 @@ def test_dataset_selection_keeps_categorical_sets_with_gold():
     assert {"snow2008_rte", "zhou_web", "whitehill_duchenne"} <= set(names)
     with pytest.raises(ValueError, match="numeric or without gold"):
         accuracy.dataset_names(["zheng_n_emotion"])
+
+
+def test_preference_speed_table_compares_per_iteration(monkeypatch):
+    """crowd-kit's BradleyTerry stops after two iterations: the table compares per iteration too."""
+    import argparse
+
+    from galton.benchmarks import preferences as prefs
+
+    fake = {
+        "bt:galton:big": dict(seconds=0.5, iterations=50), "bt:galton-cold:big": dict(seconds=0.9, iterations=50),
+        "noisy_bt:galton:big": dict(seconds=2.0, iterations=100), "noisy_bt:galton:small": dict(seconds=0.1, iterations=80),
+        "bt:crowdkit:big": dict(seconds=3.0, iterations=2), "noisy_bt:crowdkit:small": dict(seconds=30.0, iterations=40),
+    }
+
+    def run(job, argv):
+        return {"job": job, "first": fake[job]["seconds"], "spearman": 0.9, "peak_mib": 100.0, "rows": 1000,
+                **fake[job]}
+
+    monkeypatch.setattr(prefs, "_run_subprocess", run)
+    args = argparse.Namespace(skip_crowdkit=False, noisy_crowdkit="small")
+    header, rows = parse_markdown_table(prefs.speed_section(args, []))
+    assert "s / iteration" in header
+    bt_ck = next(r for r in rows if r[0] == "BradleyTerry crowd-kit (stops at 2)")
+    assert bt_ck[header.index("s / iteration")] == "1.5000"
+    # 3.0 / 2 per iteration against 0.5 / 50: 150x per iteration, 6x to convergence
+    assert "6.0x faster to convergence; per iteration galton 150x faster (target >= 50x: met)" in bt_ck[-1]
