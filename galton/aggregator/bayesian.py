@@ -158,7 +158,11 @@ def _eb_accuracies(strength: np.ndarray, counts: np.ndarray, half_width: float,
         return np.array(gs), np.array(hs)
 
     centre = float(np.clip(strength @ mu_star / strength.sum(), lo, hi))
+    if memo is not None and "centre" in memo:
+        centre = float(memo["centre"])  # the previous M-step's centre: fewer Newton steps
     m = float(_maximise_concave(clipped, np.array([lo]), np.array([hi]), np.array([centre]))[0])
+    if memo is not None:
+        memo["centre"] = m
     return m, band(m)
 
 
