@@ -21,10 +21,10 @@ ROOT = Path(__file__).resolve().parents[1] / "galton"
 #: ``from X import _name`` across modules, X another module: none (the issue "One model core")
 MAX_PRIVATE_IMPORTS = 0
 
-#: ARCHITECTURE.md: "a module that passes 600 lines is asking to be split"
-MAX_LINES = 600
+#: issue 10 "One model core": no module over 450 lines
+MAX_LINES = 450
 #: modules already over the limit when this test was written: they may shrink, never grow
-OVER_LIMIT = {"galton.aggregator.majority_vote": 673}
+OVER_LIMIT: dict[str, int] = {}
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,252 @@
+"""Best-of-n choices (``worker, options, choice``) and full rankings (``worker, ranking``), encoded
+once as choice events in CSR layout, validated once, read-only.
+
+- :class:`Choices` — best-of-n (``worker, options, choice``, ``options`` a list column) or full
+  rankings (``worker, ranking``, a list column ordered best first). Stored as *choice events* in
+  CSR layout: event ``e`` offers the items ``items[ptr[e]:ptr[e + 1]]`` and ``chosen[e]`` was
+  picked. A ranking ``r0 > r1 > ... > r_{m-1}`` is the ``m - 1`` events "``r_k`` chosen from
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pyarrow as pa
+
+from ..io._read import check_columns, frame_kind, to_arrow
+from ._base import EncodedData
+from ._encode import encode_column, plain_column, readonly
+from ._items import cast_like, has_worker, workers_of
+from ._validate import check_on_invalid, example_rows, fmt_value, missing_columns, null_mask, raise_nulls
+from .comparisons import Comparisons
+
+__all__ = ["Choices"]
+
+OnInvalid = Literal["raise", "drop"]
+
+
+@dataclass(frozen=True, eq=False)
+class Choices(EncodedData):
+    """Choice events in CSR layout: event ``e`` offers ``items[ptr[e]:ptr[e+1]]``, ``chosen[e]`` won.
+
+    Attributes
+    ----------
+    ptr : int64 (n_events + 1,)    offsets of each event's offered items
+    items : int32                   item codes of the offered items (the chosen one included)
+    chosen : int32 (n_events,)      item code of the chosen item
+    worker : int32 (n_events,)      worker code
+    row : int64 (n_events,)         input row of each event (a ranking gives several events)
+    item_names, worker_names : sorted vocabularies
+    layout : "choice" or "ranking"
+    """
+
+    ptr: np.ndarray
+    items: np.ndarray
+    chosen: np.ndarray
+    worker: np.ndarray
+    row: np.ndarray
+    item_names: np.ndarray
+    worker_names: np.ndarray
+    layout: str = "choice"
+    source_kind: str = "dict"
+    n_dropped: int = 0
+
+    @classmethod
+    def from_any(
+        cls,
+        data: Any,
+        worker_col: str | None = "worker",
+        options_col: str = "options",
+        choice_col: str = "choice",
+        ranking_col: str = "ranking",
+        on_invalid: OnInvalid = "raise",
+    ) -> "Choices":
+        """Encode and validate best-of-n choices or rankings.
+
+        The layout is told by the columns: ``options`` (a list column) with ``choice`` (the chosen
+        item, which must be one of the options) for best-of-n; otherwise ``ranking`` (a list column
+        of items ordered best first) for full rankings. A :class:`Comparisons` object (without
+        ties) is accepted too: each comparison is a choice out of two.
+        """
+        import pyarrow.compute as pc  # on first use: 30 ms not spent at import galton
+        if isinstance(data, Choices):
+            return data
+        if isinstance(data, Comparisons):
+            return cls.from_comparisons(data)
+        check_on_invalid(on_invalid)
+        kind = frame_kind(data)
+        table = to_arrow(data, ids=(worker_col or "worker", choice_col))
+        table = check_columns(table, [c for c in (worker_col, choice_col) if c is not None])
+        wcol = has_worker(table, worker_col, "worker")
+        if choice_col in table.column_names or ranking_col not in table.column_names:
+            layout, list_col = "choice", options_col
+            missing_columns(table, [options_col, choice_col],
+                             f"Best-of-n needs {options_col!r} (a list of the items shown) and "
+                             f"{choice_col!r} (the chosen item); rankings need {ranking_col!r} (a list, "
+                             "best first). Name them with options_col=, choice_col=, ranking_col=")
+        else:
+            layout, list_col = "ranking", ranking_col
+        cols = [c for c in (wcol, list_col, choice_col if layout == "choice" else None) if c is not None]
+        table = table.select(cols)
+        n = table.num_rows
+        if n == 0:
+            raise ValueError(f"the input holds no {'choices' if layout == 'choice' else 'rankings'} (0 rows)")
+        lists = plain_column(table.column(list_col))
+        if not (pa.types.is_list(lists.type) or pa.types.is_large_list(lists.type)
+                or pa.types.is_fixed_size_list(lists.type)):
+            raise ValueError(
+                f"column {list_col!r} must hold lists of items (a list column), not {lists.type}; "
+                "for pairwise data use Comparisons / BradleyTerry with left, right, label columns"
+            )
+        if pa.types.is_fixed_size_list(lists.type) or pa.types.is_large_list(lists.type):
+            lists = lists.cast(pa.list_(lists.type.value_type))
+        bad = null_mask(table.column(list_col))
+        if wcol is not None:
+            bad |= null_mask(table.column(wcol))
+        if layout == "choice":
+            bad |= null_mask(table.column(choice_col))
+        lengths = np.asarray(pc.list_value_length(lists).fill_null(0), dtype=np.int64)
+        values = plain_column(pc.list_flatten(lists))
+        offsets = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        row_of = np.repeat(np.arange(n), lengths)
+        null_el = null_mask(pa.chunked_array([values])) if len(values) else np.zeros(0, dtype=bool)
+        bad_el = np.zeros(n, dtype=bool)
+        bad_el[row_of[null_el]] = True
+        if on_invalid == "raise":
+            raise_nulls(table, cols)
+            if bad_el.any():
+                rows = np.flatnonzero(bad_el)
+                raise ValueError(f"column {list_col!r} has {rows.size} list(s) with a null item (rows "
+                                 f"{example_rows(rows)}); remove the nulls or pass on_invalid='drop'")
+        bad |= bad_el
+        short = (lengths < 2) & ~bad
+        choice = None
+        if layout == "choice":
+            choice = cast_like(plain_column(table.column(choice_col)), values.type, choice_col, list_col)
+        fill = values.drop_null()
+        if len(fill) == 0:
+            raise ValueError(f"column {list_col!r} holds no items; nothing is left to aggregate")
+        parts = [values.fill_null(fill[0])]
+        if choice is not None:
+            parts.append(choice.fill_null(fill[0]))
+        codes, vocab = encode_column(pa.concat_arrays(parts))
+        vcodes = codes[: len(values)]
+        # duplicates inside one list
+        key = row_of * (vocab.size + 1) + vcodes
+        sk = np.sort(key)
+        repeated = sk[1:][sk[1:] == sk[:-1]] if sk.size > 1 else sk[:0]
+        dup_rows = np.unique(repeated // (vocab.size + 1))
+        dup = np.zeros(n, dtype=bool)
+        dup[dup_rows] = True
+        dup &= ~bad
+        not_in = np.zeros(n, dtype=bool)
+        ccodes = None
+        if choice is not None:
+            ccodes = codes[len(values):]
+            hit = np.zeros(n, dtype=bool)
+            hit[row_of[vcodes == ccodes[row_of]]] = True
+            not_in = ~hit & ~bad
+        if on_invalid == "raise":
+            if short.any():
+                rows = np.flatnonzero(short)
+                raise ValueError(f"column {list_col!r} has {rows.size} list(s) with fewer than 2 items "
+                                 f"(rows {example_rows(rows)}); a choice needs at least two options. Remove "
+                                 "those rows or pass on_invalid='drop'")
+            if dup.any():
+                rows = np.flatnonzero(dup)
+                raise ValueError(f"column {list_col!r} has {rows.size} list(s) that name an item twice "
+                                 f"(rows {example_rows(rows)}); list each item once or pass on_invalid='drop'")
+            if not_in.any():
+                rows = np.flatnonzero(not_in)
+                r0 = rows[0]
+                raise ValueError(
+                    f"column {choice_col!r} has {rows.size} choice(s) that are not among the row's "
+                    f"{options_col!r} (rows {example_rows(rows)}; row {r0}: {fmt_value(choice[r0].as_py())} not in "
+                    f"{[fmt_value(v).strip(chr(39)) for v in vocab[vcodes[offsets[r0]:offsets[r0 + 1]]]]}); "
+                    "fix those rows or pass on_invalid='drop'"
+                )
+        keep = ~(bad | short | dup | not_in)
+        if not keep.any():
+            raise ValueError("every row is invalid (null, fewer than 2 options, a repeated option or a "
+                             "choice outside the options); nothing is left to aggregate")
+        rows = np.flatnonzero(keep)
+        w_codes, w_names = workers_of(table, wcol, keep)
+        if layout == "choice":
+            sizes = lengths[rows]
+            ptr = np.zeros(rows.size + 1, dtype=np.int64)
+            np.cumsum(sizes, out=ptr[1:])
+            flat = np.repeat(offsets[rows] - ptr[:-1], sizes) + np.arange(ptr[-1])
+            items, chosen, ev_row, ev_w = vcodes[flat], ccodes[rows], rows, w_codes
+        else:
+            m = lengths[rows]
+            ev_row_k = np.repeat(np.arange(rows.size), m - 1)
+            start = np.zeros(rows.size + 1, dtype=np.int64)
+            np.cumsum(m - 1, out=start[1:])
+            k = np.arange(ev_row_k.size) - start[ev_row_k]
+            sizes = m[ev_row_k] - k
+            ptr = np.zeros(sizes.size + 1, dtype=np.int64)
+            np.cumsum(sizes, out=ptr[1:])
+            first = offsets[rows][ev_row_k] + k
+            flat = np.repeat(first - ptr[:-1], sizes) + np.arange(ptr[-1])
+            items, chosen = vcodes[flat], vcodes[first]
+            ev_row, ev_w = rows[ev_row_k], w_codes[ev_row_k]
+        used = np.unique(items)
+        remap = np.full(vocab.size, -1, dtype=np.int32)
+        remap[used] = np.arange(used.size, dtype=np.int32)
+        return cls(
+            ptr=readonly(ptr), items=readonly(remap[items]), chosen=readonly(remap[chosen]),
+            worker=readonly(np.ascontiguousarray(ev_w, dtype=np.int32)),
+            row=readonly(np.asarray(ev_row, dtype=np.int64)), item_names=readonly(vocab[used]),
+            worker_names=readonly(w_names), layout=layout, source_kind=kind,
+            n_dropped=int((~keep).sum()),
+        )
+
+    @classmethod
+    def from_comparisons(cls, comparisons: Comparisons) -> "Choices":
+        """Each comparison as a choice out of two (ties have no Plackett-Luce meaning)."""
+        ties = np.flatnonzero(comparisons.outcome == 0.5)
+        if ties.size:
+            raise ValueError(
+                f"{ties.size} comparison(s) are ties (rows {example_rows(ties)}); Plackett-Luce has no ties: "
+                "use BradleyTerry (a tie counts half a win for each side) or drop the ties"
+            )
+        n = comparisons.n_comparisons
+        winner = np.where(comparisons.outcome == 1.0, comparisons.left, comparisons.right)
+        items = np.empty(2 * n, dtype=np.int32)
+        items[0::2], items[1::2] = comparisons.left, comparisons.right
+        return cls(
+            ptr=readonly(np.arange(0, 2 * n + 1, 2, dtype=np.int64)), items=readonly(items),
+            chosen=readonly(winner.astype(np.int32)), worker=comparisons.worker,
+            row=readonly(np.arange(n, dtype=np.int64)), item_names=comparisons.item_names,
+            worker_names=comparisons.worker_names, layout="choice", source_kind=comparisons.source_kind,
+            n_dropped=comparisons.n_dropped,
+        )
+
+    @property
+    def n_events(self) -> int:
+        return int(self.chosen.size)
+
+    n_judgments = n_events
+
+    @property
+    def n_items(self) -> int:
+        return int(self.item_names.size)
+
+    @property
+    def n_workers(self) -> int:
+        return int(self.worker_names.size)
+
+    @property
+    def event_of(self) -> np.ndarray:
+        """Event index of each entry of ``items``."""
+        return np.repeat(np.arange(self.n_events, dtype=np.int64), np.diff(self.ptr))
+
+    def __len__(self) -> int:
+        return self.n_events
+
+    def __repr__(self) -> str:
+        return (f"Choices({self.n_events} choice events ({self.layout}), {self.n_items} items, "
+                f"{self.n_workers} workers)")

@@ -1,0 +1,313 @@
+"""The data model: judgments encoded once, validated once, kept read-only.
+
+A :class:`Judgments` holds three int32 code arrays (task, worker, label), one entry per judgment, plus
+the vocabularies that map codes back to the user's own ids and label values. Vocabularies are sorted
+(numbers numerically, strings lexicographically, ``False < True``), so the codes — and every result
+computed from them — do not depend on the order of the input rows.
+
+Inputs: pandas, polars, a pyarrow Table (or anything exporting the Arrow C stream interface), a dict
+of arrays, or a path (CSV, Parquet file or directory, JSON lines). Every error names the column, the
+number of bad rows, a few example rows and what to do about it.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Literal, Sequence
+
+import numpy as np
+import pyarrow as pa
+
+from ..io._read import FrameKind, check_columns, frame_kind, to_arrow
+from ._base import EncodedData
+from ._encode import encode_column, lookup, plain_column, readonly, recode_labels, retuple, untuple_frame
+from ._validate import MAX_EXAMPLES, ColumnError, example_rows, null_mask, raise_nulls
+
+__all__ = ["Judgments"]
+
+OnInvalid = Literal["raise", "drop"]
+Duplicates = Literal["keep", "first", "last", "raise"]
+
+
+@dataclass(frozen=True, eq=False)
+class Judgments(EncodedData):
+    """Judgments encoded as int32 codes plus the vocabularies that map them back.
+
+    Attributes
+    ----------
+    task, worker, label : np.ndarray of int32, shape (n_judgments,)
+        Codes into ``task_names``, ``worker_names`` and ``label_names``; read-only.
+    task_names, worker_names, label_names : np.ndarray
+        Sorted vocabularies holding the user's own ids and label values (ints stay ints, strings
+        stay strings, booleans stay booleans).
+    source_kind : {"pandas", "polars", "arrow", "dict"}
+        The input's frame type; results are returned in it by default.
+    n_dropped : int
+        Rows removed by ``on_invalid="drop"`` or by a ``duplicates`` policy.
+    """
+
+    task: np.ndarray
+    worker: np.ndarray
+    label: np.ndarray
+    task_names: np.ndarray
+    worker_names: np.ndarray
+    label_names: np.ndarray
+    source_kind: FrameKind = "dict"
+    n_dropped: int = 0
+    columns: tuple[str, str, str] = ("task", "worker", "label")
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    # ---------------------------------------------------------------- construction
+    @classmethod
+    def from_any(
+        cls,
+        data: Any,
+        *,
+        task_col: str = "task",
+        worker_col: str = "worker",
+        label_col: str = "label",
+        on_invalid: OnInvalid = "raise",
+        duplicates: Duplicates = "keep",
+        labels: Sequence[Any] | None = None,
+        numeric: bool = False,
+    ) -> "Judgments":
+        """Encode and validate judgments from any supported input.
+
+        Parameters
+        ----------
+        data : pandas / polars DataFrame, pyarrow Table, Arrow stream object, dict or path
+            One row per judgment.
+        task_col, worker_col, label_col : str
+            Column names.
+        on_invalid : {"raise", "drop"}
+            What to do with rows that have a null in any of the three columns.
+        duplicates : {"keep", "first", "last", "raise"}
+            Repeated (task, worker) pairs: keep all as separate votes (crowd-kit's behaviour, the
+            default), keep the first or last in row order, or raise.
+        labels : sequence, optional
+            The full label set, when some labels may never be observed (for example a class no
+            worker chose). Observed labels must be in it.
+        numeric : bool
+            The labels are numeric ratings: in a file, a text label column whose values all read as
+            numbers becomes float64, and non-integer labels raise no warning. Otherwise (categorical labels)
+            non-integer numbers are classes, with a ``UserWarning`` that names ``kind="rating"``.
+
+        Notes
+        -----
+        Files are read by :func:`galton.io.read_input`: in CSV / TSV, task and worker ids come back
+        as written (``007`` and ``7`` are two tasks; integers only when every value is a canonical
+        integer).
+        """
+        if isinstance(data, Judgments):
+            return data
+        if on_invalid not in ("raise", "drop"):
+            raise ValueError(f"on_invalid must be 'raise' or 'drop', not {on_invalid!r}")
+        if duplicates not in ("keep", "first", "last", "raise"):
+            raise ValueError(
+                f"duplicates must be one of 'keep', 'first', 'last', 'raise', not {duplicates!r}"
+            )
+        kind = frame_kind(data)
+        cols = (task_col, worker_col, label_col)
+        tuples: dict[str, np.ndarray] = {}
+        if kind == "pandas":  # tuple-valued task / worker ids travel as integer ranks
+            data, tuples = untuple_frame(data, (task_col, worker_col))
+        table = to_arrow(data, ids=(task_col, worker_col), columns=cols)
+        missing = [c for c in cols if c not in table.column_names]
+        if missing:
+            raise ColumnError(
+                f"missing column(s) {missing}; the input has {table.column_names}. Name the columns "
+                "with task_col=, worker_col=, label_col= (CLI: --task-col, --worker-col, --label-col)"
+            )
+        table = check_columns(table.select(list(cols)), cols)
+        if table.num_rows == 0 and kind != "pandas":
+            # an empty pandas frame gives empty results, as in crowd-kit; elsewhere (files, the CLI)
+            # an input without judgments is a mistake
+            raise ValueError("the input holds no judgments (0 rows)")
+        if numeric and isinstance(data, (str, os.PathLike)):
+            table = _numeric_labels(table, label_col)  # a file's text: "3" and "3.0" are one rating
+
+        n_dropped = 0
+        nulls = np.zeros(table.num_rows, dtype=bool)
+        for c in cols:
+            nulls |= null_mask(table.column(c))
+        if nulls.any():
+            if on_invalid == "raise":
+                raise_nulls(table, cols)
+            keep = ~nulls
+            n_dropped += int(nulls.sum())
+            table = table.filter(pa.array(keep))
+            if table.num_rows == 0:
+                raise ValueError("every row has a null value; nothing is left to aggregate")
+            table = _restore_ints(table, kind)
+
+        t_codes, t_names = encode_column(table.column(task_col))
+        w_codes, w_names = encode_column(table.column(worker_col))
+        l_codes, l_names = encode_column(table.column(label_col))
+        t_names, w_names = retuple(t_names, tuples.get(task_col)), retuple(w_names, tuples.get(worker_col))
+        if labels is not None:
+            l_codes, l_names = recode_labels(l_codes, l_names, labels, label_col)
+        if not numeric:
+            _warn_float_classes(l_names, label_col)
+
+        if duplicates != "keep":
+            key = t_codes.astype(np.int64) * max(len(w_names), 1) + w_codes
+            order = np.argsort(key, kind="stable")
+            sk = key[order]
+            first = np.ones(sk.size, dtype=bool)
+            first[1:] = sk[1:] != sk[:-1]
+            if duplicates == "raise":
+                if not first.all():
+                    dup_rows = np.sort(order[~first])
+                    raise ValueError(
+                        f"{dup_rows.size} repeated (task, worker) pair(s) (rows {example_rows(dup_rows)}); "
+                        "pass duplicates='keep' to count them as separate votes, or 'first'/'last'"
+                    )
+            else:
+                if duplicates == "first":
+                    sel = order[first]
+                else:
+                    last = np.ones(sk.size, dtype=bool)
+                    last[:-1] = sk[1:] != sk[:-1]
+                    sel = order[last]
+                sel = np.sort(sel)
+                n_dropped += t_codes.size - sel.size
+                t_codes, w_codes, l_codes = t_codes[sel], w_codes[sel], l_codes[sel]
+                # vocabularies stay valid: a pair's task and worker still occur
+
+        return cls(
+            task=readonly(np.ascontiguousarray(t_codes, dtype=np.int32)),
+            worker=readonly(np.ascontiguousarray(w_codes, dtype=np.int32)),
+            label=readonly(np.ascontiguousarray(l_codes, dtype=np.int32)),
+            task_names=readonly(t_names),
+            worker_names=readonly(w_names),
+            label_names=readonly(l_names),
+            source_kind=kind,
+            n_dropped=n_dropped,
+            columns=cols,
+        )
+
+    @classmethod
+    def from_codes(
+        cls,
+        task: np.ndarray,
+        worker: np.ndarray,
+        label: np.ndarray,
+        *,
+        n_tasks: int | None = None,
+        n_workers: int | None = None,
+        n_labels: int | None = None,
+    ) -> "Judgments":
+        """Wrap already-encoded int codes (for simulations); names are the codes themselves."""
+        task = np.ascontiguousarray(task, dtype=np.int32)
+        worker = np.ascontiguousarray(worker, dtype=np.int32)
+        label = np.ascontiguousarray(label, dtype=np.int32)
+        if not (task.shape == worker.shape == label.shape) or task.ndim != 1:
+            raise ValueError("task, worker and label codes must be 1-d arrays of the same length")
+        if task.size == 0:
+            raise ValueError("the input holds no judgments (0 rows)")
+        nt = int(task.max()) + 1 if n_tasks is None else n_tasks
+        nw = int(worker.max()) + 1 if n_workers is None else n_workers
+        nl = int(label.max()) + 1 if n_labels is None else n_labels
+        for name, a, n in (("task", task, nt), ("worker", worker, nw), ("label", label, nl)):
+            if a.min() < 0 or a.max() >= n:
+                raise ValueError(f"{name} codes must lie in [0, {n})")
+        return cls(
+            task=readonly(task),
+            worker=readonly(worker),
+            label=readonly(label),
+            task_names=readonly(np.arange(nt)),
+            worker_names=readonly(np.arange(nw)),
+            label_names=readonly(np.arange(nl)),
+        )
+
+    # ---------------------------------------------------------------- sizes
+    @property
+    def n_judgments(self) -> int:
+        return int(self.task.size)
+
+    @property
+    def n_tasks(self) -> int:
+        return int(self.task_names.size)
+
+    @property
+    def n_workers(self) -> int:
+        return int(self.worker_names.size)
+
+    @property
+    def n_labels(self) -> int:
+        return int(self.label_names.size)
+
+    def __len__(self) -> int:
+        return self.n_judgments
+
+    def __repr__(self) -> str:
+        return (
+            f"Judgments({self.n_judgments} judgments, {self.n_tasks} tasks, {self.n_workers} workers, "
+            f"{self.n_labels} labels)"
+        )
+
+    # ---------------------------------------------------------------- helpers
+    def label_index(self, values: Any, *, what: str = "gold") -> np.ndarray:
+        """Codes of label values; raises naming the values that are not in the label set."""
+        arr = np.asarray(values, dtype=self.label_names.dtype if self.label_names.dtype != object else object)
+        codes = lookup(self.label_names, arr)
+        bad = codes < 0
+        if bad.any():
+            rows = np.flatnonzero(bad)
+            vals = sorted({repr(v) for v in np.asarray(values, dtype=object)[rows][:MAX_EXAMPLES]})
+            raise ValueError(
+                f"{what} has {rows.size} label(s) not in the judgments' label set "
+                f"{list(self.label_names.tolist())} (rows {example_rows(rows)}: {', '.join(vals)}); "
+                "fix those labels or pass labels=[...] with the full label set"
+            )
+        return codes
+
+    def task_index(self, values: Any) -> np.ndarray:
+        """Codes of task ids; -1 for ids that have no judgments."""
+        return lookup(self.task_names, np.asarray(values, dtype=self.task_names.dtype if self.task_names.dtype != object else object))
+
+    def counts_per_task(self) -> np.ndarray:
+        return np.bincount(self.task, minlength=self.n_tasks)
+
+
+def _numeric_labels(table: pa.Table, label_col: str) -> pa.Table:
+    """A text label column whose values all read as numbers, as float64 (ratings)."""
+    col = plain_column(table.column(label_col))
+    if not pa.types.is_string(col.type):
+        return table
+    try:
+        values = col.cast(pa.float64())
+    except pa.ArrowException:
+        return table
+    return table.set_column(table.column_names.index(label_col), label_col, values)
+
+
+def _warn_float_classes(names: np.ndarray, label_col: str) -> None:
+    """Warn when categorical labels are non-integer numbers (probably ratings)."""
+    if names.dtype.kind != "f":
+        return
+    finite = names[np.isfinite(names)]
+    odd = finite[finite != np.round(finite)]
+    if odd.size:
+        shown = ", ".join(repr(float(v)) for v in odd[:3]) + (", ..." if odd.size > 3 else "")
+        warnings.warn(
+            f"column {label_col!r} holds non-integer numbers ({shown}): they are treated as classes; "
+            "for numeric ratings use kind='rating' (CLI: --kind rating)",
+            UserWarning, stacklevel=3,
+        )
+
+
+def _restore_ints(table: pa.Table, kind: str) -> pa.Table:
+    """pandas stores an int column with missing values as float64; once those rows are dropped,
+    give whole-valued float columns their integer type back (ints stay ints)."""
+    if kind != "pandas":
+        return table
+    for i, name in enumerate(table.column_names):
+        col = table.column(i)
+        if pa.types.is_floating(col.type):
+            values = col.to_numpy()
+            if np.all(values == np.round(values)):
+                table = table.set_column(i, name, pa.array(values.astype(np.int64)))
+    return table
