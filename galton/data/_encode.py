@@ -127,10 +127,12 @@ def untuple_frame(data: Any, columns: Sequence[str]) -> tuple[Any, dict[str, np.
     return untuple_groups(data, {c: [c] for c in columns if c is not None})
 
 
-def untuple_items(data: Any, worker_col: str, item_cols: Sequence[str]) -> tuple[Any, dict[str, np.ndarray]]:
+def untuple_items(data: Any, worker_col: str, item_cols: Sequence[str],
+                  tie: Any = None) -> tuple[Any, dict[str, np.ndarray]]:
     """:func:`untuple_frame` for preference data: the item columns (left, right, label) share one
-    vocabulary (key ``"items"``), the worker column has its own (key ``"worker"``)."""
-    return untuple_groups(data, {"worker": [worker_col], "items": list(item_cols)})
+    vocabulary (key ``"items"``), the worker column has its own (key ``"worker"``). A label equal to
+    ``tie`` (not a tuple) becomes the rank -1, so pass ``tie=-1`` on when ``"items"`` came back."""
+    return untuple_groups(data, {"worker": [worker_col], "items": list(item_cols)}, tie=tie)
 
 
 def _has_tuples(data: Any, c: str) -> bool:
@@ -149,7 +151,8 @@ def _has_tuples(data: Any, c: str) -> bool:
     return any(isinstance(v, tuple) for v in values)
 
 
-def untuple_groups(data: Any, groups: dict[str, list[str]]) -> tuple[Any, dict[str, np.ndarray]]:
+def untuple_groups(data: Any, groups: dict[str, list[str]],
+                   tie: Any = None) -> tuple[Any, dict[str, np.ndarray]]:
     """Tuple ids of the pandas columns of each group replaced by integer ranks into one sorted
     vocabulary per group (key: the group's name); see :func:`untuple_frame`."""
     import pandas as pd
@@ -161,6 +164,10 @@ def untuple_groups(data: Any, groups: dict[str, list[str]]) -> tuple[Any, dict[s
         if not any(_has_tuples(data, c) for c in cols):
             continue
         values = np.concatenate([data[c].to_numpy(dtype=object) for c in cols])
+        is_tie = np.zeros(values.size, dtype=bool)
+        if tie is not None:
+            is_tie = np.array([not isinstance(v, tuple) and v == tie for v in values], dtype=bool)
+            values[is_tie] = None
         try:
             codes, uniques = pd.factorize(values, use_na_sentinel=True)
         except TypeError as exc:  # a tuple holding a list
@@ -183,6 +190,7 @@ def untuple_groups(data: Any, groups: dict[str, list[str]]) -> tuple[Any, dict[s
             part = codes[k * n:(k + 1) * n]
             ranks = pd.array(rank[np.maximum(part, 0)], dtype="Int64")
             ranks[part < 0] = pd.NA
+            ranks[is_tie[k * n:(k + 1) * n]] = -1
             out[c] = ranks
         vocabs[key] = vocab
     return out, vocabs

@@ -98,7 +98,8 @@ class Comparisons(EncodedData):
         kind = frame_kind(data)
         tuples: dict[str, np.ndarray] = {}
         if kind == "pandas":  # tuple-valued items / workers travel as integer ranks (one vocabulary)
-            data, tuples = untuple_items(data, worker_col or "worker", (left_col, right_col, label_col))
+            data, tuples = untuple_items(data, worker_col or "worker", (left_col, right_col, label_col), tie)
+            tie = -1 if "items" in tuples and tie is not None else tie
         table = to_arrow(data, ids=(worker_col or "worker", left_col, right_col, label_col))
         wcol = has_worker(table, worker_col, "worker")
         cols = [c for c in (wcol, left_col, right_col, label_col) if c is not None]

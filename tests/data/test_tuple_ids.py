@@ -126,3 +126,11 @@ def test_comparisons_share_one_tuple_vocabulary_across_left_right_label():
         list(zip(df["left"], df["right"]))
     won = np.where(c.outcome == 1.0, c.left, c.right)
     assert c.item_names[won].tolist() == df["label"].tolist()
+
+
+def test_ties_beside_tuple_items():
+    df = pd.DataFrame({"left": [(1, "a"), (2, "b"), (1, "a")], "right": [(2, "b"), (3, "c"), (3, "c")],
+                       "label": [(1, "a"), "tie", (3, "c")]})
+    c = Comparisons.from_any(df, tie="tie")
+    assert c.item_names.tolist() == [(1, "a"), (2, "b"), (3, "c")]
+    assert c.outcome.tolist() == [1.0, 0.5, 0.0]
