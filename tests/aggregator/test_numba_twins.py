@@ -217,3 +217,16 @@ def test_thread_settings_are_no_ops_without_numba(monkeypatch: pytest.MonkeyPatc
             "with _jit.threads(2) as n:\n    pass\n"
             "print(_jit.set_threads(3), _jit.get_threads(), n, 'numba' in sys.modules)\n")
     assert _run(code, GALTON_NUMBA="0") == "1 1 1 False"
+
+
+@pytest.mark.skipif(not _jit.HAVE_NUMBA, reason="numba is not installed: no OpenMP threads to configure")
+def test_openmp_threads_sleep_when_idle_unless_the_user_says_otherwise() -> None:
+    """numba's OpenMP layer spins between parallel regions by default; with another process on a
+    core that made two threads slower than one. galton asks for passive waiting before numba loads,
+    and keeps a value the user set."""
+    code = FIT + "import os\nprint(os.environ.get('OMP_WAIT_POLICY'))\n"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split()[-1] == "PASSIVE"
+    assert _run(code, OMP_WAIT_POLICY="ACTIVE").split()[-1] == "ACTIVE"
