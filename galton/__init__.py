@@ -13,6 +13,7 @@ if _signals.is_cli_process():  # the galton command: a Ctrl-C during the imports
 
 from . import datasets  # noqa: E402
 from ._api import aggregate  # noqa: E402
+from .allocate import allocate  # noqa: E402
 from .aggregator import *  # noqa: F401,F403,E402
 from .aggregator import __all__ as _agg_all  # noqa: E402
 from .io import results_table, write_table  # noqa: E402
@@ -21,4 +22,4 @@ from .judgments import ColumnError, Judgments  # noqa: E402
 load_dataset = datasets.load
 
 __version__ = "0.1.0"
-__all__ = ["ColumnError", "Judgments", "aggregate", "load_dataset", "results_table", "write_table", "datasets", "__version__", *_agg_all]
+__all__ = ["ColumnError", "Judgments", "aggregate", "allocate", "load_dataset", "results_table", "write_table", "datasets", "__version__", *_agg_all]

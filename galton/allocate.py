@@ -1,0 +1,382 @@
+"""Which task needs another judgment: ``galton.allocate(data, budget=N)``.
+
+Fit a model (or take a fitted one), score every task by what one more judgment is expected to
+bring, and return the ``budget`` best (task, slot) rows, ranked. Strategies:
+
+- ``"uniform"`` (the baseline): the tasks with the fewest judgments first; ties broken by a seeded
+  hash of the task id (reproducible, independent of row order). Score: minus the judgment count.
+- ``"uncertainty"``: ``1 - max posterior`` of the task (expected value before the slot's judgment).
+- ``"eig"``: expected information gain in bits about the task's true class ``z`` from one more
+  judgment ``y``: ``EIG = H(z) - E_y[H(z | y)] = H(C pi) - sum_k pi_k H(C[:, k])``, with ``pi`` the
+  posterior and ``C[y, k] = p(y | z = k)`` the answer distribution of a typical worker: the
+  judgment-weighted average confusion matrix of the model's ``errors_``, else (models without
+  confusions) a one-coin worker whose accuracy is the crowd's mean agreement with the posteriors.
+
+Relabelling the uncertain items beats labelling every item again (Sheng, Provost and Ipeirotis,
+KDD 2008). With ``per_task > 1`` a task has up to ``per_task`` slots; slot ``j`` is scored by the
+expected gain of the ``j``-th extra judgment (the outcomes of the ``j - 1`` before it enumerated),
+so the gains of a task decrease with ``j`` and a greedy ranking is exact.
+
+With ``workers`` (ids of the available workers) the rows are (task, worker) pairs scored with
+each worker's own confusion matrix (one-coin from its agreement with the posteriors when the model
+has no ``errors_``), never a worker who already judged the task, each worker at most
+``per_worker`` times and each task at most ``per_task`` times; every pair is scored against the
+current posterior.
+
+Pairwise data (``worker, left, right, label``; Bradley-Terry): the pairs to compare next, among
+the pairs of items at most ``window`` places apart in the current ranking. ``"uniform"``: fewest
+comparisons first; ``"uncertainty"``: the probability that the current order of the pair is wrong,
+``Phi(-|d| / s)`` with ``d`` the difference of log-scores and ``s`` its standard error; ``"eig"``:
+the expected information gain in bits about the score difference from one comparison,
+``h(E sigma(D)) - E h(sigma(D))`` with ``D ~ N(d, s^2)`` (Gauss-Hermite, 24 nodes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from typing import Any, Sequence
+
+import numpy as np
+
+from ._math import splitmix64
+
+__all__ = ["STRATEGIES", "allocate", "eig_binary", "expected_gain", "id_hash"]
+
+STRATEGIES = ("uniform", "uncertainty", "eig")
+_MAX_STATES = 4096  # K ** per_task outcome sequences enumerated per task
+
+
+# ------------------------------------------------------------------------------------------------
+# scores
+# ------------------------------------------------------------------------------------------------
+def _entropy(p: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Entropy in bits along ``axis`` (0 log 0 = 0)."""
+    p = np.asarray(p, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(p > 0, -p * np.log2(np.where(p > 0, p, 1.0)), 0.0)
+    return terms.sum(axis=axis)
+
+
+def eig_binary(p: float, accuracy: float) -> float:
+    """Closed form of the EIG (bits) for a binary task with posterior ``p`` of class 1 and a
+    symmetric worker of accuracy ``accuracy``: ``h(a p + (1 - a)(1 - p)) - h(a)``."""
+    def h(x: float) -> float:
+        return 0.0 if x <= 0 or x >= 1 else -(x * math.log2(x) + (1 - x) * math.log2(1 - x))
+
+    return h(accuracy * p + (1 - accuracy) * (1 - p)) - h(accuracy)
+
+
+def expected_gain(post: np.ndarray, confusion: np.ndarray, strategy: str, slots: int = 1) -> np.ndarray:
+    """Scores ``(n_tasks, slots)``: column ``j`` is the expected gain of the ``(j+1)``-th extra
+    judgment from a worker answering by ``confusion[y, k] = p(y | z = k)`` ("eig": bits of
+    information about ``z``; "uncertainty": expected ``1 - max posterior`` before it)."""
+    post = np.asarray(post, dtype=np.float64)
+    conf = np.asarray(confusion, dtype=np.float64)
+    n, k = post.shape
+    weights = np.ones((n, 1))
+    states = post[:, None, :]  # (n, S, K): posterior of each outcome sequence so far
+    cond = conf.T[None, None, :, :]  # p(y | z=k) as (1, 1, K, Y)
+    scores = np.empty((n, slots))
+    for j in range(slots):
+        if strategy == "uncertainty":
+            scores[:, j] = (weights * (1.0 - states.max(axis=2))).sum(axis=1)
+        joint = states[:, :, :, None] * cond  # (n, S, K, Y): p(z, y | state)
+        py = joint.sum(axis=2)  # (n, S, Y)
+        if strategy == "eig":
+            hy = _entropy(py, axis=2)
+            hyz = (states * _entropy(conf.T, axis=1)[None, None, :]).sum(axis=2)
+            scores[:, j] = (weights * (hy - hyz)).sum(axis=1)
+        if j + 1 < slots:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                nxt = np.where(py[:, :, None, :] > 0, joint / py[:, :, None, :], 1.0 / k)
+            states = np.moveaxis(nxt, 3, 2).reshape(n, -1, k)
+            weights = (weights[:, :, None] * py).reshape(n, -1)
+    return np.maximum(scores, 0.0) if strategy == "eig" else scores
+
+
+def id_hash(ids: np.ndarray, seed: int) -> np.ndarray:
+    """A seeded 64-bit hash of each id (integers by splitmix64, anything else by BLAKE2b of its
+    text): the same id gets the same hash whatever the row order or the other ids."""
+    ids = np.asarray(ids)
+    salt = splitmix64(np.uint64(seed & 0xFFFFFFFFFFFFFFFF))
+    if ids.dtype.kind in "iu":
+        with np.errstate(over="ignore"):
+            return splitmix64(ids.astype(np.int64).view(np.uint64) ^ salt)
+    key = int(salt).to_bytes(8, "little")
+    return np.array([int.from_bytes(hashlib.blake2b(repr(v).encode(), digest_size=8, key=key).digest(), "little")
+                     for v in ids.tolist()], dtype=np.uint64)
+
+
+# ------------------------------------------------------------------------------------------------
+# the fitted model's workers
+# ------------------------------------------------------------------------------------------------
+def _errors_array(model: Any, judgments: Any) -> np.ndarray | None:
+    """``errors[w, observed, true]`` from the model's ``errors_`` (any frame kind), or None."""
+    errors = getattr(model, "errors_", None)
+    if errors is None:
+        return None
+    w, k = judgments.n_workers, judgments.n_labels
+    if hasattr(errors, "reindex"):  # pandas: rows (worker, label), columns the true labels
+        import pandas as pd
+
+        index = pd.MultiIndex.from_product([judgments.worker_names.tolist(), judgments.label_names.tolist()])
+        arr = errors.reindex(index=index, columns=judgments.label_names.tolist()).to_numpy(dtype=np.float64)
+        arr = arr.reshape(w, k, k)
+    else:  # long table in worker, label, true_label order
+        from .io import to_arrow_table
+
+        prob = to_arrow_table(errors).column("probability").to_numpy()
+        arr = np.asarray(prob, dtype=np.float64).reshape(w, k, k)
+    return None if not np.isfinite(arr).all() else arr
+
+
+def _agreement(judgments: Any, post: np.ndarray) -> tuple[np.ndarray, float]:
+    """Each worker's expected accuracy against the posteriors (add-one smoothed) and the crowd's."""
+    hit = post[judgments.task, judgments.label]
+    w = judgments.n_workers
+    acc = (np.bincount(judgments.worker, hit, minlength=w) + 1.0) / (np.bincount(judgments.worker, minlength=w) + 2.0)
+    return acc, float(hit.mean()) if hit.size else 0.5
+
+
+def _one_coin(acc: float, k: int) -> np.ndarray:
+    off = (1.0 - acc) / max(k - 1, 1)
+    return np.full((k, k), off) + np.eye(k) * (acc - off)
+
+
+def _confusions(model: Any, judgments: Any, post: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(typical worker's confusion ``[y, k]``, every worker's ``[w, y, k]``)."""
+    k = judgments.n_labels
+    errors = _errors_array(model, judgments)
+    if errors is None:
+        acc, mean = _agreement(judgments, post)
+        return _one_coin(mean, k), np.stack([_one_coin(a, k) for a in acc]) if acc.size else np.zeros((0, k, k))
+    weight = np.bincount(judgments.worker, minlength=judgments.n_workers).astype(np.float64)
+    typical = np.tensordot(weight / max(weight.sum(), 1.0), errors, axes=1)
+    return typical, errors
+
+
+# ------------------------------------------------------------------------------------------------
+# the public function
+# ------------------------------------------------------------------------------------------------
+def _check(budget: Any, strategy: str, per_task: Any, per_worker: Any) -> None:
+    if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
+        raise ValueError(f"budget must be an integer >= 1 (judgments to ask for), not {budget!r}")
+    if strategy not in STRATEGIES:
+        raise ValueError(f"strategy must be one of {', '.join(map(repr, STRATEGIES))}, not {strategy!r}")
+    for name, v in (("per_task", per_task), ("per_worker", per_worker)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1):
+            raise ValueError(f"{name} must be an integer >= 1, not {v!r}")
+
+
+def _fit(data: Any, model: Any, engine: Any, random_state: int) -> Any:
+    if model is not None and not isinstance(model, str):
+        if getattr(model, "judgments_", None) is None and getattr(model, "comparisons_", None) is None:
+            raise ValueError("model must be a model name or a fitted model (call fit first, or pass its name)")
+        return model
+    if data is None:
+        raise ValueError("data is needed unless model is a fitted model")
+    from ._api import aggregate
+
+    params: dict[str, Any] = {"random_state": random_state}
+    if engine is not None:
+        params["engine"] = engine
+    return aggregate(data, model, **params)
+
+
+def allocate(data: Any = None, budget: int = 1, *, strategy: str = "eig", model: Any = None,
+             workers: Sequence[Any] | None = None, per_task: int = 1, per_worker: int | None = None,
+             window: int = 5, random_state: int = 0, engine: Any = None, output: str | None = None) -> Any:
+    """The ``budget`` judgments to ask for next, ranked by expected gain (see the module docstring).
+
+    Parameters
+    ----------
+    data : judgments (``task, worker, label``) or comparisons (``worker, left, right, label``), in
+        any form :func:`galton.aggregate` reads; may be None when ``model`` is a fitted model
+    budget : number of rows (judgments) to return (fewer when there are not enough slots)
+    strategy : "eig" (default), "uncertainty" or "uniform"
+    model : None (galton's default model for the data), a model name, or a fitted model
+    workers : ids of the available workers (categorical data): rank (task, worker) pairs
+    per_task : at most this many rows per task (per pair of items for pairwise data)
+    per_worker : with ``workers``, at most this many rows per worker (default: no limit)
+    window : pairwise data: candidate pairs are items at most this many places apart in the ranking
+    random_state : seed of the fit and of the uniform strategy's tie break
+    engine : passed to the fit ("local", "ray" or an engine); scoring runs on the gathered posteriors
+    output : "pandas", "polars" or "arrow"; default: the input's frame type
+
+    Returns
+    -------
+    A table with one row per judgment to ask for: ``task`` (pairwise: ``left, right``), ``worker``
+    (with ``workers``), ``rank`` (1 = first), ``strategy``, ``score``, ``label`` and ``confidence``
+    (the current label and its posterior; pairwise: ``p_left``, the model's p(left beats right)),
+    ``judgments`` (so far).
+    """
+    _check(budget, strategy, per_task, per_worker)
+    if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
+        raise ValueError(f"window must be an integer >= 1, not {window!r}")
+    fitted = _fit(data, model, engine, random_state)
+    if getattr(fitted, "comparisons_", None) is not None:
+        if workers is not None:
+            raise ValueError("workers= is for categorical data for now; leave it out for pairwise comparisons")
+        cols, kind = _pairwise(fitted, int(budget), strategy, int(per_task), int(window), random_state)
+    else:
+        judgments = fitted.judgments_
+        post = getattr(fitted, "posteriors_", None)
+        if post is None:
+            raise ValueError("the fitted model holds no posteriors (results written where the shards live); "
+                             "fit without results_dir to allocate")
+        kind = judgments.source_kind
+        if workers is None:
+            cols = _tasks(fitted, judgments, post, int(budget), strategy, int(per_task), random_state)
+        else:
+            cols = _pairs(fitted, judgments, post, int(budget), strategy, workers, int(per_task),
+                          per_worker, random_state)
+    return _frame(cols, output or kind)
+
+
+def _frame(cols: dict[str, Any], kind: str) -> Any:
+    if kind == "pandas":
+        import pandas as pd
+
+        return pd.DataFrame({k: (list(v) if np.asarray(v).dtype == object else v) for k, v in cols.items()})
+    import pyarrow as pa
+
+    table = pa.table({k: pa.array(np.asarray(v).tolist()) if np.asarray(v).dtype == object else v
+                      for k, v in cols.items()})
+    if kind == "arrow":
+        return table
+    if kind not in ("polars", "dict"):
+        raise ValueError(f"output must be 'pandas', 'polars' or 'arrow', not {kind!r}")
+    import polars as pl
+
+    return pl.from_arrow(table)
+
+
+def _order(primary: np.ndarray, tiebreak: np.ndarray) -> np.ndarray:
+    """Indices by ``primary`` descending, then ``tiebreak`` ascending (deterministic)."""
+    return np.lexsort((tiebreak, -primary))
+
+
+def _tasks(model: Any, judgments: Any, post: np.ndarray, budget: int, strategy: str, per_task: int,
+           seed: int) -> dict[str, Any]:
+    n, k = post.shape
+    counts = judgments.counts_per_task()
+    if strategy == "uniform":
+        scores = -(counts[:, None] + np.arange(per_task)[None, :]).astype(np.float64)
+    else:
+        if k ** per_task > _MAX_STATES:
+            raise ValueError(f"per_task={per_task} with {k} labels enumerates {k ** per_task} outcomes per "
+                             f"task (limit {_MAX_STATES}); use a smaller per_task")
+        typical, _ = _confusions(model, judgments, post)
+        scores = expected_gain(post, typical, strategy, per_task)
+    hashes = id_hash(judgments.task_names, seed)
+    flat = scores.reshape(-1)
+    task = np.repeat(np.arange(n), per_task)
+    slot = np.tile(np.arange(per_task), n)
+    order = np.lexsort((slot, hashes[task], -np.round(flat, 12)))[:budget]
+    t = task[order]
+    return {"task": judgments.task_names[t], "rank": np.arange(1, t.size + 1),
+            "strategy": np.full(t.size, strategy, dtype=object), "score": flat[order],
+            "label": judgments.label_names[post[t].argmax(axis=1)], "confidence": post[t].max(axis=1),
+            "judgments": counts[t]}
+
+
+def _pairs(model: Any, judgments: Any, post: np.ndarray, budget: int, strategy: str, workers: Sequence[Any],
+           per_task: int, per_worker: int | None, seed: int) -> dict[str, Any]:
+    ids = np.asarray(list(workers), dtype=judgments.worker_names.dtype if judgments.worker_names.dtype != object else object)
+    from .data import lookup
+
+    codes = lookup(judgments.worker_names, ids)
+    if (codes < 0).any():
+        bad = [repr(v) for v in ids[codes < 0][:5].tolist()]
+        raise ValueError(f"workers has {int((codes < 0).sum())} id(s) with no judgments in the data "
+                         f"({', '.join(bad)}); their skill is unknown: leave them out")
+    codes = np.unique(codes)
+    n, k = post.shape
+    counts = judgments.counts_per_task()
+    typical, conf = _confusions(model, judgments, post)
+    # pair score: the worker's EIG for "eig"; the task's score (then the worker's EIG) otherwise
+    pin = post[:, None, :, None] * conf[codes].transpose(0, 2, 1)[None, :, :, :]  # (n, W, K, Y)
+    eig = np.maximum(_entropy(pin.sum(axis=2), axis=2) -
+                     (post[:, None, :] * _entropy(conf[codes].transpose(0, 2, 1), axis=2)[None]).sum(axis=2), 0.0)
+    if strategy == "eig":
+        primary = eig
+    elif strategy == "uncertainty":
+        primary = np.broadcast_to((1.0 - post.max(axis=1))[:, None], eig.shape)
+    else:
+        primary = np.broadcast_to(-counts[:, None].astype(np.float64), eig.shape)
+    done = np.zeros((n, codes.size), dtype=bool)
+    pos = np.searchsorted(codes, judgments.worker)
+    hit = (pos < codes.size) & (codes[np.minimum(pos, codes.size - 1)] == judgments.worker)
+    done[judgments.task[hit], pos[hit]] = True
+    th = id_hash(judgments.task_names, seed)
+    order = np.lexsort((codes[None, :].repeat(n, 0).ravel(), -np.round(eig, 12).ravel(),
+                        th.repeat(codes.size), -np.round(primary, 12).ravel()))
+    per_w = np.zeros(codes.size, dtype=np.int64)
+    per_t = np.zeros(n, dtype=np.int64)
+    chosen: list[int] = []
+    for idx in order.tolist():
+        t, w = divmod(idx, codes.size)
+        if done[t, w] or per_t[t] >= per_task or (per_worker is not None and per_w[w] >= per_worker):
+            continue
+        chosen.append(idx)
+        per_t[t] += 1
+        per_w[w] += 1
+        if len(chosen) == budget:
+            break
+    c = np.asarray(chosen, dtype=np.int64)
+    t, w = c // codes.size, c % codes.size
+    return {"task": judgments.task_names[t], "worker": judgments.worker_names[codes[w]],
+            "rank": np.arange(1, c.size + 1), "strategy": np.full(c.size, strategy, dtype=object),
+            "score": np.asarray(primary).ravel()[c] if c.size else np.zeros(0),
+            "label": judgments.label_names[post[t].argmax(axis=1)], "confidence": post[t].max(axis=1),
+            "judgments": counts[t]}
+
+
+def _pairwise(model: Any, budget: int, strategy: str, per_task: int, window: int, seed: int
+              ) -> tuple[dict[str, Any], str]:
+    comp = model.comparisons_
+    theta = np.asarray(model.scores_values_, dtype=np.float64)
+    se = np.asarray(getattr(model, "se_values_", None) if getattr(model, "se_values_", None) is not None
+                    else np.zeros_like(theta), dtype=np.float64)
+    n = theta.size
+    rank = np.lexsort((np.arange(n), -theta))  # items, best first
+    a_list, b_list = [], []
+    for gap in range(1, min(window, n - 1) + 1):
+        a_list.append(rank[:-gap])
+        b_list.append(rank[gap:])
+    if not a_list:
+        raise ValueError("pairwise data with fewer than 2 items: nothing to compare")
+    left, right = np.concatenate(a_list), np.concatenate(b_list)  # left ranked above right
+    pa_, pb_, pn, _, _ = comp.pairs()
+    key = np.minimum(left, right).astype(np.int64) * n + np.maximum(left, right)
+    seen = dict(zip((pa_.astype(np.int64) * n + pb_).tolist(), pn.tolist()))
+    counts = np.array([seen.get(x, 0) for x in key.tolist()], dtype=np.int64)
+    d = theta[left] - theta[right]
+    s = np.sqrt(se[left] ** 2 + se[right] ** 2)
+    from ._math import sigmoid
+
+    if strategy == "uniform":
+        score = -counts.astype(np.float64)
+    elif strategy == "uncertainty":
+        score = np.array([0.5 * math.erfc(abs(x) / (y * math.sqrt(2.0))) if y > 0 else 0.0
+                          for x, y in zip(d.tolist(), s.tolist())])
+    else:
+        nodes, wts = np.polynomial.hermite_e.hermegauss(24)
+        wts = wts / wts.sum()
+        p = sigmoid(d[:, None] + s[:, None] * nodes[None, :])
+        h = _entropy(np.stack([p, 1.0 - p], axis=-1), axis=-1)
+        pbar = p @ wts
+        score = np.maximum(_entropy(np.stack([pbar, 1.0 - pbar], axis=-1), axis=-1) - h @ wts, 0.0)
+    m = score.size
+    pair_hash = splitmix64(id_hash(comp.item_names[np.minimum(left, right)], seed) ^
+                           id_hash(comp.item_names[np.maximum(left, right)], seed + 1))
+    idx = np.repeat(np.arange(m), per_task)
+    slot = np.tile(np.arange(per_task), m)
+    slot_score = score[idx] - (slot if strategy == "uniform" else 0)
+    order = np.lexsort((slot, pair_hash[idx], -np.round(slot_score, 12)))[:budget]
+    i = idx[order]
+    cols = {"left": comp.item_names[left[i]], "right": comp.item_names[right[i]],
+            "rank": np.arange(1, i.size + 1), "strategy": np.full(i.size, strategy, dtype=object),
+            "score": slot_score[order], "p_left": sigmoid(d[i]), "judgments": counts[i]}
+    return cols, comp.source_kind
