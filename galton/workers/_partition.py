@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 
 from .._math import splitmix64
 from ..aggregator._engine import shard_of_tasks
-from ..judgments import label_set, plain_column
+from ..data import encode_column, label_set, plain_column
 from .sharded import NamedShard
 
 __all__ = ["task_shard", "partition_unit", "merge_vocabularies", "build_core", "finish_shard", "fnv1a", "plain_array",
@@ -84,19 +84,11 @@ def _small_codes(codes: np.ndarray, n: int) -> np.ndarray:
 
 
 def _encode_local(col: pa.Array) -> tuple[np.ndarray, pa.Array]:
-    """(codes, vocabulary) of one unit's column: any order, the driver maps codes to global ones."""
-    if pa.types.is_integer(col.type) and len(col):
-        x = col.to_numpy(zero_copy_only=False)
-        lo, hi = int(x.min()), int(x.max())
-        if hi - lo <= max(4 * x.size, 1 << 16):  # dense enough: a bincount beats a hash table
-            shifted = (x - lo).astype(np.int64, copy=False)
-            present = np.bincount(shifted, minlength=hi - lo + 1) > 0
-            rank = np.cumsum(present, dtype=np.int64) - 1
-            vocab = (np.flatnonzero(present) + lo).astype(x.dtype)
-            return _small_codes(rank[shifted], vocab.size), pa.array(vocab, type=col.type)
-    enc = col.dictionary_encode()
-    vocab = enc.dictionary
-    return _small_codes(enc.indices.to_numpy(zero_copy_only=False), len(vocab)), vocab
+    """(codes, vocabulary) of one unit's column by galton's one encoder
+    (:func:`galton.data.encode_column`, a sorted vocabulary); the driver maps them to global codes."""
+    col = plain_column(col)
+    codes, vocab = encode_column(col)
+    return _small_codes(codes, vocab.size), pa.array(vocab, type=col.type)
 
 
 def partition_unit(table: pa.Table, cols: Sequence[str], n_shards: int, on_invalid: str,

@@ -146,22 +146,37 @@ class ShardWorker:
 _actor_cls: Any = None
 
 
-def as_actor(num_threads: int = 1) -> Any:
+def as_actor(num_threads: int = 1, node: str | None = None) -> Any:
     """A :class:`ShardWorker` in a new Ray actor whose numba kernels use ``num_threads`` threads.
 
     The actor keeps Ray's default actor resources: one CPU free to be placed, none held while it
     lives, so that idle actors kept for reuse never starve other Ray work of CPUs (the engine sizes
-    its actors by the cluster's CPUs itself). Actors are spread over the nodes. Ray restarts a dead
-    actor whenever its process dies (with no shards: the engine reloads them); calls are never
-    retried by Ray itself (``max_task_retries=0``): the engine retries them, at most its
-    ``max_retries`` times per call.
+    its actors by the cluster's CPUs itself). With ``node`` (a Ray node id) the actor goes to that
+    node while it lives (soft affinity: elsewhere if it is gone); otherwise Ray spreads the actors
+    over the nodes (``SPREAD``, best effort). Ray restarts a dead actor whenever its process dies
+    (with no shards: the engine reloads them); calls are never retried by Ray itself
+    (``max_task_retries=0``): the engine retries them, at most its ``max_retries`` times per call.
     """
     global _actor_cls
     if _actor_cls is None:
         _actor_cls = ray.remote(ShardWorker)
+    strategy: Any = "SPREAD"
+    if node is not None:
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        strategy = NodeAffinitySchedulingStrategy(node_id=node, soft=True)
     return _actor_cls.options(
-        max_restarts=-1, max_task_retries=0, scheduling_strategy="SPREAD",
+        max_restarts=-1, max_task_retries=0, scheduling_strategy=strategy,
     ).remote(num_threads=max(1, int(num_threads)))
+
+
+def node_slots() -> list[str]:
+    """Alive Ray nodes with CPUs, one entry per CPU, interleaved (``[a, b, a, b, a, a]`` for nodes
+    of 4 and 2 CPUs): actor ``i`` goes to entry ``i``, so actors spread over the nodes in proportion
+    to their CPUs. Node ids are taken in sorted order, so the placement repeats."""
+    cpus = {n["NodeID"]: int(n.get("Resources", {}).get("CPU", 0)) for n in ray.nodes() if n.get("Alive")}
+    nodes = sorted(k for k, v in cpus.items() if v > 0)
+    return [k for r in range(max(cpus.values(), default=0)) for k in nodes if cpus[k] > r]
 
 
 def threads_for(num_cpus: float) -> int:
@@ -212,7 +227,15 @@ def acquire(n: int, num_threads: int, *, reuse: bool = True) -> list[Any]:
         taken, rest = mine[:n], mine[n:]
         if rest:
             _idle[num_threads] = rest
-    return taken + [as_actor(num_threads) for _ in range(n - len(taken))]
+    missing = n - len(taken)
+    if not missing:
+        return taken
+    slots = node_slots() if missing > 1 else []
+    # new actors over the nodes in proportion to their CPUs, so that the shards of a fit use every
+    # node (Ray's SPREAD alone is best effort: a node that registered late was left out)
+    if len(set(slots)) < 2:
+        return taken + [as_actor(num_threads) for _ in range(missing)]
+    return taken + [as_actor(num_threads, slots[i % len(slots)]) for i in range(missing)]
 
 
 def give_back(handles: Sequence[Any], num_threads: int) -> None:

@@ -33,3 +33,16 @@ def test_a_fit_spreads_its_shards_over_two_nodes_and_equals_the_local_fit():
     assert shards == [0, 1] and used == set(out["nodes"])  # one shard on each node
     assert out["same_posteriors"] and out["same_labels"]
     assert out["n_iter"] == [30, 30]
+
+
+def test_new_actors_go_to_the_nodes_in_proportion_to_their_cpus(monkeypatch):
+    """Ray's SPREAD is best effort (under load both shards once landed on the head node): new shard
+    actors get a node each, interleaved by CPUs, so a fit uses every node."""
+    from galton.workers import _shard_actor as sa
+
+    nodes = [{"NodeID": "b", "Alive": True, "Resources": {"CPU": 2.0}},
+             {"NodeID": "a", "Alive": True, "Resources": {"CPU": 4.0}},
+             {"NodeID": "dead", "Alive": False, "Resources": {"CPU": 8.0}},
+             {"NodeID": "gpu-only", "Alive": True, "Resources": {"GPU": 1.0}}]
+    monkeypatch.setattr(sa.ray, "nodes", lambda: nodes)
+    assert sa.node_slots() == ["a", "b", "a", "b", "a", "a"]
