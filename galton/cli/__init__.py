@@ -3,6 +3,7 @@
 ::
 
     galton aggregate INPUT [--model NAME] [--gold FILE] [--output FILE] ...
+    galton allocate INPUT --budget N [--strategy eig|uncertainty|uniform] [--output next.csv] ...
     galton models
     galton datasets list | show NAME | export NAME PATH
     galton bench [STUDY.toml | --datasets ... --models ... --k ...] --out DIR [--seed N] [--repeats N]
@@ -45,6 +46,7 @@ from typing import Any, Sequence, TextIO
 
 from .. import _signals
 from ._common import BUNDLED_PREFIX, PROG, CLIError, describe
+from .allocate import add_allocate
 from .catalog import add_datasets, add_models
 from .prefs import KINDS
 from .study import add_bench, add_simulate
@@ -121,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="no summary, progress bar or warnings (errors are still reported)")
     agg.set_defaults(func=_cmd_aggregate)
 
+    add_allocate(sub)
     add_models(sub)
     add_datasets(sub)
     add_bench(sub)

@@ -1,0 +1,116 @@
+"""``galton allocate``: which task needs another judgment (:func:`galton.allocate`).
+
+::
+
+    galton allocate INPUT --budget N [--strategy eig|uncertainty|uniform] [--model NAME]
+                    [--workers ID,ID,...] [--per-task N] [--per-worker N] [--window N]
+                    [--seed N] [--engine local|ray] [--output next.csv]
+
+The output is checked first (:func:`galton.io.plan_output`), then the input is read once, the
+model fitted, the tasks scored and the ranked table written atomically (``.csv``, ``.tsv``,
+``.parquet`` or ``.pq``; ``-`` or no ``--output``: CSV on standard output).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+from pathlib import Path
+from typing import Any, TextIO
+
+from ._common import BUNDLED_PREFIX, PROG, CLIError, one_line, reader_errors, report_warnings
+
+__all__ = ["add_allocate", "cmd_allocate"]
+
+
+def add_allocate(sub: Any) -> None:
+    a = sub.add_parser(
+        "allocate", help="rank the tasks (or task-worker pairs, or pairs of items) to ask next",
+        description="Fit a model and write the BUDGET judgments to ask for next, ranked by expected "
+        "gain: task (pairwise: left, right), worker (with --workers), rank, strategy, score, label, "
+        "confidence (pairwise: p_left), judgments so far. See README, 'Which task needs another judgment'.",
+    )
+    a.add_argument("input", metavar="INPUT",
+                   help="CSV/TSV/Parquet/JSON-lines file, a directory of Parquet files, bundled:NAME, "
+                   "or - for CSV on standard input")
+    a.add_argument("--budget", "-n", type=int, required=True, metavar="N", help="judgments to ask for (>= 1)")
+    a.add_argument("--strategy", "-s", choices=("eig", "uncertainty", "uniform"), default="eig",
+                   help="eig: expected information gain (default); uncertainty: 1 - max posterior; "
+                   "uniform: fewest judgments first (the baseline)")
+    a.add_argument("--model", "-m", default=None, help="model name (see `galton models`); default: galton's")
+    a.add_argument("--workers", default=None, metavar="IDS",
+                   help="comma-separated ids of the available workers: rank (task, worker) pairs")
+    a.add_argument("--per-task", type=int, default=1, metavar="N", help="at most N rows per task (default 1)")
+    a.add_argument("--per-worker", type=int, default=None, metavar="N", help="with --workers: at most N rows per worker")
+    a.add_argument("--window", type=int, default=5, metavar="N",
+                   help="pairwise data: compare items at most N places apart in the ranking (default 5)")
+    a.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the fit and of uniform's tie break")
+    a.add_argument("--engine", choices=("local", "ray"), default=None, help="where the fit runs (default: local)")
+    a.add_argument("--output", "-o", default=None, metavar="FILE",
+                   help="ranked table: .csv, .tsv, .parquet or .pq, written atomically, never over an input; "
+                   "- or none: CSV on standard output")
+    a.add_argument("--quiet", "-q", action="store_true", help="no summary line")
+    a.set_defaults(func=cmd_allocate)
+
+
+def _load(spec: str) -> Any:
+    if spec.startswith(BUNDLED_PREFIX):
+        from .. import datasets
+
+        return datasets.load(spec[len(BUNDLED_PREFIX):], frame="arrow").judgments
+    if spec != "-" and not Path(spec).exists():
+        raise FileNotFoundError(f"input {spec!r} does not exist")
+    from ..io import to_arrow
+
+    try:
+        return to_arrow(spec)
+    except reader_errors() as exc:
+        raise CLIError(f"cannot read {spec!r}: {one_line(exc)}") from None
+
+
+def cmd_allocate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ..allocate import allocate
+    from ..io import plan_output, write_table
+
+    if args.budget < 1:
+        raise CLIError(f"--budget must be >= 1, not {args.budget}")
+    path = None if args.output in (None, "-") else args.output
+    if path is not None:
+        if not Path(path).suffix:
+            raise CLIError(f"--output must be a file (.csv, .tsv, .parquet or .pq), not {path!r}")
+        plan_output(path, inputs=[args.input], what="--output")
+    workers = None
+    if args.workers is not None:
+        workers = [w.strip() for w in args.workers.split(",") if w.strip()]
+        if not workers:
+            raise CLIError("--workers is empty; give comma-separated worker ids")
+    start = time.perf_counter()
+    data = _load(args.input)
+    if workers is not None:
+        workers = _typed_workers(data, workers)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        table = allocate(data, args.budget, strategy=args.strategy, model=args.model, workers=workers,
+                         per_task=args.per_task, per_worker=args.per_worker, window=args.window,
+                         random_state=args.seed, engine=args.engine, output="arrow")
+    if not args.quiet:
+        report_warnings(caught, err)
+    write_table(table, "-" if path is None else path)
+    if not args.quiet:
+        where = err if path is None else out
+        where.write(f"{PROG}: {table.num_rows} judgment(s) to ask for by {args.strategy} "
+                    f"({time.perf_counter() - start:.1f} s){'' if path is None else ' -> ' + path}\n")
+    return 0
+
+
+def _typed_workers(table: Any, workers: list[str]) -> list[Any]:
+    """Worker ids typed as the input's worker column (integers when that column is integer)."""
+    import pyarrow as pa
+
+    if "worker" in table.column_names and pa.types.is_integer(table.schema.field("worker").type):
+        try:
+            return [int(w) for w in workers]
+        except ValueError:
+            raise CLIError(f"--workers: this input's worker ids are integers, not {workers[:3]}") from None
+    return workers

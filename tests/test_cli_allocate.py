@@ -1,0 +1,99 @@
+"""``galton allocate``: the ranked table of judgments to ask for next, written atomically."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from galton.cli import main
+
+COLUMNS = ["task", "rank", "strategy", "score", "label", "confidence", "judgments"]
+
+
+def run(argv: list[Any], capsys: Any) -> tuple[int, str, str]:
+    rc = main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return rc, captured.out, captured.err
+
+
+@pytest.fixture
+def judgments(tmp_path: Path) -> Path:
+    rows = [("sure", f"w{i}", "cat") for i in range(5)] + [("split", "w0", "dog"), ("split", "w1", "dog"),
+                                                            ("split", "w2", "cat"), ("split", "w3", "cat")]
+    rows += [("one", "w4", "dog"), ("two", "w0", "cat"), ("two", "w1", "cat")]
+    src = tmp_path / "in" / "judgments.csv"
+    src.parent.mkdir()
+    pd.DataFrame(rows, columns=["task", "worker", "label"]).to_csv(src, index=False)
+    return src
+
+
+def _entries(d: Path) -> list[str]:
+    return sorted(os.listdir(d))
+
+
+@pytest.mark.parametrize("name", ["next.csv", "next.parquet"])
+def test_writes_the_ranked_table(judgments: Path, tmp_path: Path, capsys: Any, name: str) -> None:
+    out = tmp_path / name
+    rc, stdout, err = run(["allocate", judgments, "--budget", 2, "--model", "mv", "--output", out], capsys)
+    assert rc == 0, err
+    table = pd.read_csv(out) if name.endswith(".csv") else pq.read_table(out).to_pandas()
+    assert list(table.columns) == COLUMNS
+    assert table["task"].tolist()[0] == "split" and table["rank"].tolist() == [1, 2]
+    assert "2 judgment(s) to ask for by eig" in stdout
+    assert _entries(tmp_path) == sorted(["in", name])  # no temporary left
+
+
+def test_uniform_and_workers_on_standard_output(judgments: Path, capsys: Any) -> None:
+    rc, stdout, err = run(["allocate", judgments, "-n", 2, "--strategy", "uniform", "--model", "mv"], capsys)
+    assert rc == 0, err
+    table = pd.read_csv(io.StringIO(stdout))
+    assert table["task"].tolist() == ["one", "two"]
+    rc, stdout, err = run(["allocate", judgments, "-n", 3, "--model", "mv", "--workers", "w4,w0", "-o", "-"], capsys)
+    assert rc == 0, err
+    table = pd.read_csv(io.StringIO(stdout))
+    assert list(table.columns) == ["task", "worker", *COLUMNS[1:]] and set(table["worker"]) <= {"w4", "w0"}
+
+
+def test_pairwise_input_gives_pairs(tmp_path: Path, capsys: Any) -> None:
+    src = tmp_path / "pairs.csv"
+    pd.DataFrame({"worker": list("abcabc"), "left": list("xxyyzx"), "right": list("yzzxxz"),
+                  "label": list("xxyxzz")}).to_csv(src, index=False)
+    out = tmp_path / "next.csv"
+    rc, _, err = run(["allocate", src, "--budget", 2, "--output", out], capsys)
+    assert rc == 0, err
+    assert list(pd.read_csv(out).columns) == ["left", "right", "rank", "strategy", "score", "p_left", "judgments"]
+
+
+@pytest.mark.parametrize("extra,message", [
+    (["--workers", "nobody"], "'nobody'"), (["--budget", "0"], "--budget must be >= 1"),
+    (["--model", "nope"], "unknown model"),
+])
+def test_a_failure_leaves_no_file_and_no_temporary(judgments: Path, tmp_path: Path, capsys: Any,
+                                                   extra: list[str], message: str) -> None:
+    out = tmp_path / "next.csv"
+    argv = ["allocate", judgments, "--output", out, *(extra if "--budget" in extra else ["--budget", 1, *extra])]
+    rc, _, err = run(argv, capsys)
+    assert rc == 2 and message in err and err.startswith("galton: error:")
+    assert _entries(tmp_path) == ["in"]
+
+
+def test_never_writes_over_its_input(judgments: Path, capsys: Any) -> None:
+    before = judgments.read_bytes()
+    rc, _, err = run(["allocate", judgments, "--budget", 1, "--output", judgments], capsys)
+    assert rc == 2 and "galton: error:" in err
+    assert judgments.read_bytes() == before
+
+
+def test_integer_worker_ids(tmp_path: Path, capsys: Any) -> None:
+    src = tmp_path / "j.csv"
+    pd.DataFrame({"task": [1, 1, 2, 2, 3], "worker": [7, 8, 7, 8, 7], "label": [0, 1, 1, 1, 0]}).to_csv(src, index=False)
+    rc, stdout, err = run(["allocate", src, "-n", 2, "--model", "mv", "--workers", "8"], capsys)
+    assert rc == 0, err
+    table = pd.read_csv(io.StringIO(stdout))
+    assert table["worker"].tolist() == [8] and table["task"].tolist() == [3]  # 8 judged tasks 1 and 2
