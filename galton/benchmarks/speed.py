@@ -1,7 +1,7 @@
 """Speed of galton against crowd-kit on simulated data, with accuracy and peak memory.
 
 Run ``python -m galton.benchmarks.speed [--judgments N] [--models ds,glad] [--repeat R] [--threads 1,2]
-[--busy N] [--out FILE.md]``.
+[--busy N] [--wide] [--out FILE.md]``.
 
 What is measured
 ----------------
@@ -27,6 +27,9 @@ What is measured
   shard, the final parameters) and one floor pass on the same arrays and threads: a compiled pass
   that reads every judgment once and adds its K table entries (no exp;
   :mod:`galton.benchmarks._floor`); medians of 5 runs each, and their ratio (target: within 3x).
+- ``--wide``: only the wide crowd (37k workers, 215k judgments, binary): Dawid-Skene against galton's
+  default model, both at their defaults, median of ``--repeat`` fits in this process (target: the
+  default within 2x of DS).
 - Memory: the subprocess's peak resident set size (VmHWM from /proc/self/status, reset through
   /proc/self/clear_refs just before the timed fits; ru_maxrss where that is unavailable) and its
   increase over the resident size just before the fits. Data and imported libraries are included
@@ -325,6 +328,39 @@ def render(results: Sequence[JobResult], notes: Sequence[str] = (), busy: int = 
     return "\n\n".join(parts) + "\n"
 
 
+#: the wide crowd of issue 13: 37k workers, 215k judgments (43k tasks x 5), binary
+WIDE = {"n_tasks": 43_000, "n_workers": 37_000, "n_classes": 2, "per_task": 5}
+#: the default model within this factor of Dawid-Skene's time on the wide crowd
+WIDE_TARGET = 2.0
+
+
+def wide_crowd(repeat: int = 3) -> str:
+    """Seconds of Dawid-Skene and of galton's default model (both at their defaults, run to
+    convergence) on the wide crowd, in this process after one warm-up fit each; Markdown."""
+    from .. import aggregator
+
+    sim = simulate_ds(WIDE["n_tasks"], WIDE["n_workers"], WIDE["n_classes"], WIDE["per_task"], 0)
+    frame = to_pandas(sim)
+    rows, secs = [], {}
+    for name in ("ds", aggregator.default_name("categorical")):
+        cls = aggregator.get(name)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cls().fit(frame)
+            times = []
+            for _ in range(max(1, repeat)):
+                t0 = time.perf_counter()
+                model = cls().fit(frame)
+                times.append(time.perf_counter() - t0)
+        secs[name] = statistics.median(times)
+        rows.append([name, f"{len(frame):,}", f"{WIDE['n_workers']:,}", str(getattr(model, "n_iter_", "")),
+                     fmt_seconds(secs[name])])
+    ratio = secs[rows[-1][0]] / secs["ds"]
+    text = markdown_table(["model", "judgments", "workers", "iterations", "seconds (median)"], rows)
+    return (text + f"\n\n- default / DS: {ratio:.1f}x (target <= {WIDE_TARGET:.0f}x: "
+            f"{'met' if ratio <= WIDE_TARGET else 'NOT met'}); load at the end: {_load()}\n")
+
+
 def _busy(n: int) -> list[subprocess.Popen]:
     """``n`` single-threaded processes that spin until killed."""
     return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
@@ -348,12 +384,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--timeout", type=float, default=None, help="seconds allowed per row")
     p.add_argument("--threads", default="", help="extra galton DS rows at these numba thread counts, e.g. 1,2")
     p.add_argument("--busy", type=int, default=0, help="busy single-threaded processes during the run")
+    p.add_argument("--wide", action="store_true",
+                   help="only the wide crowd: DS against the default model on 37k workers, 215k judgments")
     p.add_argument("--out", help="also write the Markdown report to this file (atomically)")
     p.add_argument("--child", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
         return _child(args.child)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    if args.wide:
+        text = f"# The wide crowd\n\n- load at the start: {_load()}\n\n" + wide_crowd(args.repeat)
+        sys.stdout.write(text)
+        if args.out:
+            write_atomic(args.out, text)
+        return 0
     threads = [int(t) for t in split_names([args.threads]) or []] if args.threads else []
     jobs, notes = make_jobs(split_names(args.models) or [], args.judgments, args.repeat, args.ds_iter,
                             args.glad_judgments, args.glad_iter, not args.no_numpy, not args.no_crowdkit,
