@@ -184,7 +184,7 @@ def _fit(data: Any, model: Any, engine: Any, random_state: int) -> Any:
     return aggregate(data, model, **params)
 
 
-def allocate(data: Any = None, budget: int = 1, *, strategy: str = "eig", model: Any = None,
+def allocate(data: Any, budget: int, *, strategy: str = "eig", model: Any = None,
              workers: Sequence[Any] | None = None, per_task: int = 1, per_worker: int | None = None,
              window: int = 5, random_state: int = 0, engine: Any = None, output: str | None = None) -> Any:
     """The ``budget`` judgments to ask for next, ranked by expected gain (see the module docstring).
@@ -296,9 +296,9 @@ def _pairs(model: Any, judgments: Any, post: np.ndarray, budget: int, strategy: 
     counts = judgments.counts_per_task()
     typical, conf = _confusions(model, judgments, post)
     # pair score: the worker's EIG for "eig"; the task's score (then the worker's EIG) otherwise
-    pin = post[:, None, :, None] * conf[codes].transpose(0, 2, 1)[None, :, :, :]  # (n, W, K, Y)
-    eig = np.maximum(_entropy(pin.sum(axis=2), axis=2) -
-                     (post[:, None, :] * _entropy(conf[codes].transpose(0, 2, 1), axis=2)[None]).sum(axis=2), 0.0)
+    eig = np.empty((n, codes.size))
+    for i, c in enumerate(codes.tolist()):  # one worker at a time: memory n x K, not n x W x K
+        eig[:, i] = expected_gain(post, conf[c], "eig")[:, 0]
     if strategy == "eig":
         primary = eig
     elif strategy == "uncertainty":

@@ -222,3 +222,25 @@ def test_local_equals_ray(tmp_path: Any) -> None:
     local = galton.allocate(df, 4, strategy="eig", model="ds")
     on_ray = galton.allocate(df, 4, strategy="eig", model="ds", engine="ray")
     pd.testing.assert_frame_equal(local, on_ray, check_exact=False, rtol=1e-9)
+
+
+@pytest.mark.filterwarnings("ignore::galton.aggregator.ConvergenceWarning")
+def test_pair_scores_use_each_workers_own_confusion_matrix_in_every_frame_type() -> None:
+    rng = np.random.default_rng(5)
+    truth = rng.integers(0, 2, 60)
+    acc = {"good": 0.95, "fair": 0.75, "poor": 0.55}
+    rows = [(t, w, int(truth[t]) if rng.random() < a else 1 - int(truth[t]))
+            for t in range(60) for w, a in acc.items() if rng.random() < 0.6]
+    df = pd.DataFrame(rows, columns=["task", "worker", "label"])
+    model = galton.aggregate(df, "ds")
+    out = galton.allocate(None, 6, model=model, workers=["good", "poor"], per_worker=6)
+    post = model.probas_.reindex(columns=[0, 1])
+    for task, worker, score in zip(out["task"], out["worker"], out["score"]):
+        conf = model.errors_.loc[worker].reindex(index=[0, 1], columns=[0, 1]).to_numpy()  # [observed, true]
+        assert score == pytest.approx(expected_gain(post.loc[[task]].to_numpy(), conf, "eig")[0, 0], abs=1e-12)
+    judged = set(zip(df["task"], df["worker"]))
+    # the accurate worker brings more information: "poor" only where "good" already judged the task
+    assert "good" in set(out["worker"])
+    assert all((t, "good") in judged for t, w in zip(out["task"], out["worker"]) if w == "poor")
+    polars_out = galton.allocate(pl.from_pandas(df), 6, model="ds", workers=["good", "poor"], per_worker=6)
+    np.testing.assert_allclose(polars_out["score"].to_numpy(), out["score"].to_numpy(), rtol=1e-9)
