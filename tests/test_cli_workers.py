@@ -73,6 +73,31 @@ def test_refused_before_any_work(tmp_path: Path, capsys) -> None:
     assert rc == 2 and "same file" in err and not (tmp_path / "x.csv").exists()
     pairs = tmp_path / "pairs.csv"
     pairs.write_text("worker,left,right,label\na,x,y,x\nb,x,y,y\n")
-    rc, _, err = run(["aggregate", pairs, "--workers-output", tmp_path / "w.csv"], capsys)
-    assert rc == 2 and "categorical data" in err and not (tmp_path / "w.csv").exists()
+    rc, _, err = run(["aggregate", pairs, "--workers-output", pairs], capsys)
+    assert rc == 2 and "input" in err  # pairwise data too: never over an input
     assert data.read_text().startswith("task,worker,label")
+
+
+def test_pairwise_data_gets_the_rater_report(tmp_path: Path, capsys) -> None:
+    """The rater report of a pairwise fit (Bradley-Terry: agreement with the fitted order) through
+    the CLI equals model.workers_ in Python."""
+    import polars as pl
+
+    import galton
+
+    rows = ["worker,left,right,label"]
+    for w, n_wrong in (("good", 0), ("bad", 6)):
+        for i in range(8):
+            a, b = f"i{i}", f"i{i + 1}"
+            rows.append(f"{w},{a},{b},{b if i < n_wrong else a}")
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text("\n".join(rows) + "\n")
+    rc, out, err = run(["aggregate", pairs, "--workers-output", tmp_path / "w.csv"], capsys)
+    assert rc == 0, err
+    got = pl.read_csv(tmp_path / "w.csv")
+    want = galton.aggregate(str(pairs), kind="pairwise", output="polars").workers_
+    assert got.columns == want.columns and got.height == 2
+    for col in want.columns:
+        if want[col].dtype.is_float():
+            assert got[col].to_list() == pytest.approx(want[col].to_list(), nan_ok=True), col
+    assert "workers" in out

@@ -130,9 +130,6 @@ def _plan_outputs(args: argparse.Namespace, kind: str | None) -> None:
     if workers is not None:
         if workers == "-" or not Path(workers).suffix:
             raise CLIError(f"--workers-output must be a file (.parquet, .pq, .csv or .tsv), not {workers!r}")
-        if kind not in (None, "categorical"):
-            raise CLIError(f"--workers-output is for categorical data for now, and this input holds {kind} "
-                           "data; in Python, model.workers_ gives the report of pairwise and rating models")
         if args.output is not None and args.output != "-" and \
                 Path(args.output).resolve() == Path(workers).resolve():
             raise CLIError("--workers-output and --output name the same file; give them different names")

@@ -61,6 +61,13 @@ def aggregate_other(kind: str, data: Any, args: argparse.Namespace, out: TextIO,
     if args.output is not None:
         rows.append(("output", args.output + (f" (+ {pairs_path(args.output).name})"
                                               if pairs is not None and args.output != "-" else "")))
+    workers = getattr(args, "workers_output", None)
+    if workers is not None:  # the rater report of this kind (reliability, agreement, bias, noise)
+        from ..aggregator.worker_report import worker_report
+
+        report = worker_report(model, output="arrow")
+        write_table(report, workers)
+        rows.append(("workers", f"{report.num_rows:,} in {workers}"))
     if not getattr(args, "quiet", False):
         for k, v in rows:
             out.write(f"{k:<12}{v}\n")
