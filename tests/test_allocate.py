@@ -222,6 +222,10 @@ def test_local_equals_ray(tmp_path: Any) -> None:
     local = galton.allocate(df, 4, strategy="eig", model="ds")
     on_ray = galton.allocate(df, 4, strategy="eig", model="ds", engine="ray")
     pd.testing.assert_frame_equal(local, on_ray, check_exact=False, rtol=1e-9)
+    pairs = pd.DataFrame({"worker": list("abcabc"), "left": list("xxyyzx"), "right": list("yzzxxz"),
+                          "label": list("xxyxzz")})
+    pd.testing.assert_frame_equal(galton.allocate(pairs, 3), galton.allocate(pairs, 3, engine="ray"),
+                                  check_exact=False, rtol=1e-9)
 
 
 @pytest.mark.filterwarnings("ignore::galton.aggregator.ConvergenceWarning")
