@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib.util
 import re
 from typing import Any, Sequence, TextIO
 
@@ -89,6 +90,9 @@ def _cmd_bench(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         k=None if args.k is None else parse_k(args.k), seed=args.seed, repeats=args.repeats,
         bootstrap=args.bootstrap, tie_break=args.tie_break)
     check_out(args.out)  # fail before the run, not after
+    if not args.no_plots and importlib.util.find_spec("matplotlib") is None:
+        raise CLIError("the study's plots need matplotlib, which is not installed: "
+                       "pip install 'galton[report]', or run with --no-plots for tables only")
     result = run_study(study, engine=args.engine or ("ray" if args.ray_address else None),
                        address=args.ray_address, progress=False if args.quiet else None)
     path = write_report(result, args.out, plots=not args.no_plots)

@@ -93,3 +93,20 @@ def test_cli_bench(tmp_path: Path, capsys) -> None:
     assert main(["bench", "--models", "nope", "--out", str(tmp_path / "n")]) == 2
     assert "valid names" in capsys.readouterr().err
     assert not (tmp_path / "n").exists()
+
+
+def test_bench_checks_for_matplotlib_before_the_run(tmp_path, monkeypatch, capsys):
+    """Without matplotlib, `galton bench` stops before spending the study's time, and says how to
+    fix it; --no-plots runs without it."""
+    import importlib.util as iu
+
+    from galton.benchmarks import study as study_mod
+
+    real = iu.find_spec
+    monkeypatch.setattr(iu, "find_spec", lambda name, *a: None if name == "matplotlib" else real(name, *a))
+    ran = []
+    monkeypatch.setattr(study_mod, "run_study", lambda *a, **k: ran.append(1))
+    assert main(["bench", "--datasets", "welinder_bluebirds", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "matplotlib" in err and "--no-plots" in err and err.count("\n") == 1
+    assert ran == [] and not (tmp_path / "o").exists()
