@@ -1,0 +1,407 @@
+"""The allocation replay study: which task needs another judgment, replayed on real judgments.
+
+On data with many judgments per task (snow2008_rte and snow2008_temp have 10, imagenet_real_golden
+78) each repetition ``r`` shuffles the judgments of every task (seeded), shows ``start`` of them per
+task and holds the rest back as a pool. Each round every strategy of :func:`galton.allocate`
+(``uniform``: least-judged first; ``uncertainty``; ``eig``) ranks the tasks on a model fitted to
+what it has seen so far, and the ``batch`` best tasks that still have held-back judgments get their
+next real one (when fewer tasks than ``batch`` are eligible, the ranking is walked again, so every
+strategy spends the same number of judgments per round). The model (galton's default unless
+``model=``) is refitted and its accuracy on
+gold recorded against the judgments spent (start included), until the pool is empty: uniform's full
+budget, where every strategy has seen every judgment.
+
+The report gives per data set the mean curve of each strategy with a 95% interval over the
+repetitions (Student t), the accuracy at 50% and 70% of the budget, and the judgments each strategy
+needs to reach uniform's full-budget accuracy, as a share of all judgments ("not reached" when it
+never does). A simulated crowd in Sheng, Provost and Ipeirotis's setting (KDD 2008: independent
+binary labellers of accuracy 0.7) is the check: there relabelling the uncertain tasks beats
+labelling every task again.
+
+Run it with ``python -m galton.benchmarks.allocation --out DIR`` or ``galton bench --study
+allocation --out DIR``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+import warnings
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence, TextIO
+
+import numpy as np
+
+from ._common import markdown_table, simulate_ds, split_names, write_atomic
+
+__all__ = ["DEFAULT_DATASETS", "ReplayData", "ReplayResult", "load_replay_data", "sheng_crowd", "replay",
+           "judgments_to_reach", "interval", "summarise", "run_allocation_study", "write_allocation_report",
+           "main"]
+
+DEFAULT_DATASETS = ("snow2008_rte", "snow2008_temp", "sheng")
+STRATEGY_ORDER = ("uniform", "uncertainty", "eig")
+
+
+@dataclass
+class ReplayData:
+    """One data set as codes: judgments ``task, worker, label`` (int), ``gold[task]`` (-1: none)."""
+
+    name: str
+    task: np.ndarray
+    worker: np.ndarray
+    label: np.ndarray
+    gold: np.ndarray
+    label_names: list[Any] = field(default_factory=list)
+
+    @property
+    def n_tasks(self) -> int:
+        return int(self.gold.size)
+
+    @property
+    def counts(self) -> np.ndarray:
+        return np.bincount(self.task, minlength=self.n_tasks)
+
+
+def sheng_crowd(n_tasks: int = 300, per_task: int = 10, n_workers: int = 50, accuracy: float = 0.7,
+                seed: int = 0) -> ReplayData:
+    """Sheng et al.'s setting: binary tasks, independent labellers all of accuracy ``accuracy``."""
+    sim = simulate_ds(n_tasks, n_workers, 2, per_task, seed, accuracy=(accuracy, accuracy))
+    return ReplayData(f"sheng (simulated, accuracy {accuracy:g})", sim.task.astype(np.int64),
+                      sim.worker.astype(np.int64), sim.label.astype(np.int64), sim.truth.astype(np.int64), [0, 1])
+
+
+def load_replay_data(name: str, seed: int = 0) -> ReplayData:
+    """``"sheng"`` (the simulated crowd) or a data set of :func:`galton.benchmarks.accuracy.load_dataset`."""
+    if name == "sheng":
+        return sheng_crowd(seed=seed)
+    import pandas as pd
+
+    from .accuracy import load_dataset
+
+    judgments, gold = load_dataset(name)
+    task, tasks = pd.factorize(judgments["task"], sort=True)
+    worker, _ = pd.factorize(judgments["worker"], sort=True)
+    labels = pd.concat([judgments["label"], pd.Series(gold.to_numpy())], ignore_index=True)
+    codes, names = pd.factorize(labels, sort=True)
+    gold_codes = np.full(len(tasks), -1, dtype=np.int64)
+    g = gold.reindex(tasks)
+    known = g.notna().to_numpy()
+    gold_codes[known] = pd.Index(names).get_indexer(g[known])
+    if not (gold_codes >= 0).any():
+        raise ValueError(f"dataset {name!r}: no task with judgments has a gold label; leave it out")
+    return ReplayData(name, task.astype(np.int64), worker.astype(np.int64),
+                      codes[: len(judgments)].astype(np.int64), gold_codes, list(names))
+
+
+# ------------------------------------------------------------------------------------------------
+# the replay
+# ------------------------------------------------------------------------------------------------
+@dataclass
+class ReplayResult:
+    """Curves of one data set: ``acc[strategy]`` is (repetitions, rounds) against ``spent`` (rounds,)."""
+
+    name: str
+    spent: np.ndarray
+    acc: dict[str, np.ndarray]
+    total: int
+    start_total: int
+    n_tasks: int
+    max_per_task: int
+    seconds: float
+
+
+def _positions(data: ReplayData, rng: np.random.Generator) -> np.ndarray:
+    """Each judgment's place in its task's shuffled order (0 = shown first)."""
+    order = np.lexsort((rng.random(data.task.size), data.task))
+    offsets = np.concatenate([[0], np.cumsum(data.counts)[:-1]])
+    pos = np.empty(data.task.size, dtype=np.int64)
+    pos[order] = np.arange(data.task.size) - offsets[data.task[order]]
+    return pos
+
+
+def _fit(data: ReplayData, shown: np.ndarray, model: str | None, seed: int) -> Any:
+    from .._api import aggregate
+
+    frame = {"task": data.task[shown], "worker": data.worker[shown], "label": data.label[shown]}
+    with warnings.catch_warnings():  # EM on one or two judgments per task rarely meets its tolerance
+        warnings.simplefilter("ignore")
+        return aggregate(frame, model, random_state=seed)
+
+
+def _accuracy(fitted: Any, data: ReplayData) -> float:
+    post = np.asarray(fitted.posteriors_)
+    tasks = np.asarray(fitted.judgments_.task_names, dtype=np.int64)
+    pred = np.asarray(fitted.judgments_.label_names, dtype=np.int64)[post.argmax(axis=1)]
+    gold = data.gold[tasks]
+    return float(np.mean(pred[gold >= 0] == gold[gold >= 0]))
+
+
+def _choose(ranked: np.ndarray, left: np.ndarray, take: int) -> np.ndarray:
+    """Tasks to reveal one judgment each (a task may repeat): walk ``ranked`` among the tasks with
+    judgments ``left``, again and again, until ``take`` are chosen or nothing is left."""
+    left = left.copy()
+    chosen: list[int] = []
+    while len(chosen) < take:
+        step = [t for t in ranked.tolist() if left[t] > 0][: take - len(chosen)]
+        if not step:
+            break
+        chosen.extend(step)
+        left[step] -= 1
+    return np.asarray(chosen, dtype=np.int64)
+
+
+def _rank(fitted: Any, strategy: str, seed: int) -> np.ndarray:
+    from ..allocate import allocate
+
+    n = fitted.judgments_.n_tasks
+    table = allocate(None, n, strategy=strategy, model=fitted, random_state=seed, output="arrow")
+    return np.asarray(table.column("task").to_numpy(), dtype=np.int64)
+
+
+def replay(data: ReplayData, *, strategies: Sequence[str] = STRATEGY_ORDER, repetitions: int = 3, start: int = 1,
+           batch: int | float = 0.1, model: str | None = None, seed: int = 0) -> ReplayResult:
+    """Replay the allocation of held-back judgments (see the module docstring).
+
+    ``batch`` is a number of judgments per round, or a share of the tasks when below 1. Only real
+    judgments are revealed: a task never gets more than it has. Returns the curves."""
+    if start < 1:
+        raise ValueError(f"start must be >= 1 (judgments shown per task before the first round), not {start}")
+    counts = data.counts
+    if (counts == 0).any():
+        raise ValueError(f"{data.name}: {int((counts == 0).sum())} task(s) without judgments")
+    size = int(batch) if batch >= 1 else max(1, int(round(batch * data.n_tasks)))
+    t0 = time.perf_counter()
+    acc = {s: [] for s in strategies}
+    spent_ref: np.ndarray | None = None
+    key = zlib.crc32(data.name.encode())
+    for r in range(repetitions):
+        pos = _positions(data, np.random.default_rng([seed, r, key]))
+        for s in strategies:
+            revealed = np.minimum(counts, start)
+            spent, curve = [], []
+            while True:
+                shown = pos < revealed[data.task]
+                fitted = _fit(data, shown, model, seed + r)
+                spent.append(int(shown.sum()))
+                curve.append(_accuracy(fitted, data))
+                left = counts - revealed
+                if not left.any():
+                    break
+                chosen = _choose(_rank(fitted, s, seed + r), left, size)
+                np.add.at(revealed, chosen, 1)
+            if spent_ref is None:
+                spent_ref = np.asarray(spent)
+            elif not np.array_equal(spent_ref, spent):
+                raise AssertionError(f"{data.name}: strategy {s} spent {spent}, not {spent_ref.tolist()}")
+            acc[s].append(curve)
+    assert spent_ref is not None
+    return ReplayResult(data.name, spent_ref, {s: np.asarray(v, dtype=np.float64) for s, v in acc.items()},
+                        int(counts.sum()), int(np.minimum(counts, start).sum()), data.n_tasks,
+                        int(counts.max()), time.perf_counter() - t0)
+
+
+# ------------------------------------------------------------------------------------------------
+# summaries
+# ------------------------------------------------------------------------------------------------
+def judgments_to_reach(spent: Sequence[float], acc: Sequence[float], target: float) -> int | None:
+    """The first ``spent`` at which ``acc`` reaches ``target`` (within 1e-12), None if never."""
+    for s, a in zip(spent, acc):
+        if a >= target - 1e-12:
+            return int(s)
+    return None
+
+
+def _t975(df: int) -> float:
+    try:
+        from scipy.stats import t
+
+        return float(t.ppf(0.975, df))
+    except ImportError:  # a few quantiles of Student's t, normal beyond
+        table = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
+        return table.get(df, 2.228 if df <= 10 else 2.086 if df <= 20 else 1.96)
+
+
+def interval(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean and 95% Student-t interval over axis 0 (the repetitions); the mean twice for one."""
+    values = np.asarray(values, dtype=np.float64)
+    mean = values.mean(axis=0)
+    if values.shape[0] < 2:
+        return mean, mean, mean
+    half = _t975(values.shape[0] - 1) * values.std(axis=0, ddof=1) / math.sqrt(values.shape[0])
+    return mean, mean - half, mean + half
+
+
+def _at_share(res: ReplayResult, curve: np.ndarray, share: float) -> float:
+    idx = np.flatnonzero(res.spent <= share * res.total + 1e-9)
+    return float(curve[idx[-1]]) if idx.size else float("nan")
+
+
+def summarise(res: ReplayResult) -> list[dict[str, Any]]:
+    """One row per strategy: accuracies (mean over repetitions) and the judgments to reach
+    uniform's full-budget accuracy, on the mean curve and per repetition."""
+    uni = res.acc["uniform"] if "uniform" in res.acc else next(iter(res.acc.values()))
+    target_mean = float(uni[:, -1].mean())
+    rows = []
+    for s, a in res.acc.items():
+        mean, lo, hi = interval(a)
+        need = judgments_to_reach(res.spent, mean, target_mean)
+        per_rep = [judgments_to_reach(res.spent, a[r], uni[r, -1]) for r in range(a.shape[0])]
+        extra = res.total - res.start_total
+        rows.append({
+            "dataset": res.name, "strategy": s, "start": float(mean[0]), "at_50": _at_share(res, mean, 0.5),
+            "at_70": _at_share(res, mean, 0.7), "final": float(mean[-1]), "target": target_mean,
+            "needed": need, "share": None if need is None else need / res.total,
+            "share_extra": None if need is None or extra == 0 else (need - res.start_total) / extra,
+            "per_rep": [None if n is None else n / res.total for n in per_rep],
+            "lo_70": _at_share(res, lo, 0.7), "hi_70": _at_share(res, hi, 0.7)})
+    return rows
+
+
+def _pct(x: float | None) -> str:
+    return "not reached" if x is None else f"{100 * x:.0f}%"
+
+
+def _markdown(results: Sequence[ReplayResult], settings: dict[str, Any], load: tuple[float, ...]) -> str:
+    lines = ["# Allocation replay study", "",
+             "Start from " + f"{settings['start']} judgment(s) per task; each round every strategy reveals "
+             f"{settings['batch']} held-back real judgment(s) (a share of the tasks when below 1) on the tasks "
+             f"`galton.allocate` ranks first; model `{settings['model'] or 'default'}` refitted each round; "
+             f"{settings['repetitions']} repetition(s) (seed {settings['seed']}). Judgments spent count the start. "
+             "'to reach' = judgments at which the mean curve first reaches uniform's full-budget accuracy, as a "
+             "share of all judgments (of the extra ones in brackets); per repetition against that repetition's "
+             "uniform. Intervals: 95% Student t over repetitions.", "",
+             f"Load average while it ran (1, 5, 15 min): {load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f} "
+             f"on {os.cpu_count()} CPU(s).", ""]
+    for res in results:
+        rows = summarise(res)
+        lines += [f"## {res.name}", "",
+                  f"{res.n_tasks} tasks, {res.total} judgments (at most {res.max_per_task} per task), "
+                  f"{res.start_total} at the start, {res.spent.size} points, {res.seconds:.1f} s.", ""]
+        table = [[r["strategy"], f"{r['start']:.3f}", f"{r['at_50']:.3f}",
+                  f"{r['at_70']:.3f} [{r['lo_70']:.3f}, {r['hi_70']:.3f}]", f"{r['final']:.3f}",
+                  "not reached" if r["needed"] is None else f"{r['needed']}",
+                  f"{_pct(r['share'])} ({_pct(r['share_extra'])})", ", ".join(_pct(p) for p in r["per_rep"])]
+                 for r in rows]
+        lines += [markdown_table(["strategy", "start", "50%", "70% [95% CI]", "full", "to reach",
+                                  "share (extra)", "per repetition"], table), ""]
+    return "\n".join(lines)
+
+
+def _csv(results: Sequence[ReplayResult]) -> str:
+    out = ["dataset,strategy,spent,share,mean,lo,hi"]
+    for res in results:
+        for s, a in res.acc.items():
+            mean, lo, hi = interval(a)
+            for i, sp in enumerate(res.spent.tolist()):
+                out.append(f"\"{res.name}\",{s},{sp},{sp / res.total:.6f},{mean[i]:.6f},{lo[i]:.6f},{hi[i]:.6f}")
+    return "\n".join(out)
+
+
+def _plot(results: Sequence[ReplayResult], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(results), figsize=(5 * len(results), 4), squeeze=False)
+    for ax, res in zip(axes[0], results):
+        for s, a in res.acc.items():
+            mean, lo, hi = interval(a)
+            ax.plot(res.spent, mean, label=s)
+            ax.fill_between(res.spent, lo, hi, alpha=0.2)
+        ax.axhline(float(res.acc.get("uniform", next(iter(res.acc.values())))[:, -1].mean()), color="grey",
+                   lw=0.8, ls="--")
+        ax.axvline(0.7 * res.total, color="grey", lw=0.8, ls=":")
+        ax.set_title(res.name, fontsize=9)
+        ax.set_xlabel("judgments spent")
+        ax.set_ylabel("accuracy on gold")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    os.replace(tmp, path)
+
+
+def write_allocation_report(results: Sequence[ReplayResult], out: str | os.PathLike[str], settings: dict[str, Any],
+                            *, plots: bool = True, load: tuple[float, ...] | None = None) -> Path:
+    """Write ``report.md``, ``curves.csv`` and (with matplotlib) ``allocation.png`` to ``out``, a
+    directory replaced only when it is empty or an earlier galton output."""
+    from ..io import atomic_dir
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_dir(out) as tmp:
+        write_atomic(tmp / "report.md", _markdown(results, settings, load or os.getloadavg()))
+        write_atomic(tmp / "curves.csv", _csv(results))
+        if plots:
+            _plot(results, tmp / "allocation.png")
+    return out
+
+
+def run_allocation_study(datasets: Sequence[str] = DEFAULT_DATASETS, *, repetitions: int = 3, start: int = 1,
+                         batch: int | float = 0.1, model: str | None = None, seed: int = 0,
+                         strategies: Sequence[str] = STRATEGY_ORDER, log: TextIO | None = None
+                         ) -> list[ReplayResult]:
+    """Replay every data set; one :class:`ReplayResult` each."""
+    results = []
+    for name in datasets:
+        res = replay(load_replay_data(name, seed), strategies=strategies, repetitions=repetitions, start=start,
+                     batch=batch, model=model, seed=seed)
+        if log is not None:
+            for row in summarise(res):
+                log.write(f"{res.name:<32} {row['strategy']:<12} final {row['final']:.3f}  70% {row['at_70']:.3f}"
+                          f"  reach {_pct(row['share'])}\n")
+        results.append(res)
+    return results
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
+    p = argparse.ArgumentParser(prog="python -m galton.benchmarks.allocation",
+                                description="Replay the allocation of held-back real judgments (see the module doc).")
+    p.add_argument("--datasets", action="append", metavar="NAMES",
+                   help=f"comma-separated data sets ('sheng': the simulated crowd); default {','.join(DEFAULT_DATASETS)}")
+    p.add_argument("--model", default="default", help="model refitted each round (default: galton's; 'ds' is faster)")
+    p.add_argument("--repeats", type=int, default=3, metavar="N", help="repetitions (shuffles of the pool)")
+    p.add_argument("--start", type=int, default=1, metavar="N", help="judgments per task at the start")
+    p.add_argument("--batch", type=float, default=0.1, metavar="X",
+                   help="judgments per round, or a share of the tasks when below 1 (default 0.1)")
+    p.add_argument("--seed", type=int, default=0, metavar="N")
+    p.add_argument("--out", "-o", default="galton-allocation", metavar="DIR")
+    p.add_argument("--no-plots", action="store_true")
+    p.add_argument("--quiet", "-q", action="store_true")
+    args = p.parse_args(argv)
+    return run_cli(datasets=split_names(args.datasets), model=args.model, repeats=args.repeats, start=args.start,
+                   batch=args.batch, seed=args.seed, out_dir=args.out, plots=not args.no_plots, quiet=args.quiet,
+                   out=out)
+
+
+def run_cli(*, datasets: Sequence[str] | None, model: str | None, repeats: int | None, start: int = 1,
+            batch: float = 0.1, seed: int | None, out_dir: str, plots: bool, quiet: bool, out: TextIO) -> int:
+    """The study from the command line (``galton bench --study allocation`` and ``main``)."""
+    from ..io import check_replaceable
+
+    check_replaceable(out_dir)  # fail before the run, not after
+    if plots:
+        import importlib.util
+
+        if importlib.util.find_spec("matplotlib") is None:
+            raise ImportError("the plot needs matplotlib: pip install 'galton[report]', or use --no-plots")
+    settings = {"start": start, "batch": batch, "model": None if model in (None, "default") else model,
+                "repetitions": repeats or 3, "seed": seed or 0}
+    results = run_allocation_study(datasets or DEFAULT_DATASETS, repetitions=settings["repetitions"], start=start,
+                                   batch=batch, model=settings["model"], seed=settings["seed"],
+                                   log=None if quiet else out)
+    path = write_allocation_report(results, out_dir, settings, plots=plots)
+    if not quiet:
+        out.write(f"report: {path / 'report.md'}\n")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
