@@ -40,8 +40,8 @@ import numpy as np
 from ._common import markdown_table, simulate_ds, split_names, write_atomic
 
 __all__ = ["DEFAULT_DATASETS", "ReplayData", "ReplayResult", "load_replay_data", "sheng_crowd", "replay",
-           "judgments_to_reach", "interval", "summarise", "run_allocation_study", "write_allocation_report",
-           "main"]
+           "choose_next", "judgments_to_reach", "interval", "summarise", "run_allocation_study",
+           "write_allocation_report", "run_cli", "main"]
 
 DEFAULT_DATASETS = ("snow2008_rte", "snow2008_temp", "sheng")
 STRATEGY_ORDER = ("uniform", "uncertainty", "eig")
@@ -141,7 +141,7 @@ def _accuracy(fitted: Any, data: ReplayData) -> float:
     return float(np.mean(pred[gold >= 0] == gold[gold >= 0]))
 
 
-def _choose(ranked: np.ndarray, left: np.ndarray, take: int) -> np.ndarray:
+def choose_next(ranked: np.ndarray, left: np.ndarray, take: int) -> np.ndarray:
     """Tasks to reveal one judgment each (a task may repeat): walk ``ranked`` among the tasks with
     judgments ``left``, again and again, until ``take`` are chosen or nothing is left."""
     left = left.copy()
@@ -192,7 +192,7 @@ def replay(data: ReplayData, *, strategies: Sequence[str] = STRATEGY_ORDER, repe
                 left = counts - revealed
                 if not left.any():
                     break
-                chosen = _choose(_rank(fitted, s, seed + r), left, size)
+                chosen = choose_next(_rank(fitted, s, seed + r), left, size)
                 np.add.at(revealed, chosen, 1)
             if spent_ref is None:
                 spent_ref = np.asarray(spent)
@@ -350,8 +350,8 @@ def run_allocation_study(datasets: Sequence[str] = DEFAULT_DATASETS, *, repetiti
                          ) -> list[ReplayResult]:
     """Replay every data set; one :class:`ReplayResult` each."""
     results = []
-    for name in datasets:
-        res = replay(load_replay_data(name, seed), strategies=strategies, repetitions=repetitions, start=start,
+    for data in [load_replay_data(name, seed) for name in datasets]:  # a bad name fails before any replay
+        res = replay(data, strategies=strategies, repetitions=repetitions, start=start,
                      batch=batch, model=model, seed=seed)
         if log is not None:
             for row in summarise(res):
@@ -365,7 +365,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
     p = argparse.ArgumentParser(prog="python -m galton.benchmarks.allocation",
                                 description="Replay the allocation of held-back real judgments (see the module doc).")
     p.add_argument("--datasets", action="append", metavar="NAMES",
-                   help=f"comma-separated data sets ('sheng': the simulated crowd); default {','.join(DEFAULT_DATASETS)}")
+                   help="comma-separated data sets ('sheng': the simulated crowd); default "
+                   + ",".join(DEFAULT_DATASETS))
     p.add_argument("--model", default="default", help="model refitted each round (default: galton's; 'ds' is faster)")
     p.add_argument("--repeats", type=int, default=3, metavar="N", help="repetitions (shuffles of the pool)")
     p.add_argument("--start", type=int, default=1, metavar="N", help="judgments per task at the start")

@@ -20,7 +20,8 @@ def add_bench(sub: Any) -> None:
         "index.html to --out. Without STUDY: the default study on bundled data (a few minutes).",
     )
     b.add_argument("study", nargs="?", default=None, metavar="STUDY",
-                   help="study file (.toml) or a study shipped with galton (default, sheng, full, preferences)")
+                   help="study file (.toml) or a study shipped with galton "
+                   "(default, sheng, full, preferences, allocation)")
     b.add_argument("--study", dest="study_option", default=None, metavar="STUDY",
                    help="the same as STUDY: e.g. --study preferences (crowd vs one expert ranker, Kendall tau)")
     b.add_argument("--datasets", action="append", metavar="NAMES",
@@ -84,6 +85,8 @@ def _cmd_bench(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.study is not None and args.study_option is not None and args.study != args.study_option:
         raise CLIError(f"two studies given: {args.study!r} and --study {args.study_option!r}; give one")
     name = args.study if args.study is not None else args.study_option
+    if name == "allocation":  # the replay study of galton.allocate has its own runner
+        return _bench_allocation(args, out)
     study = with_options(
         load_study(name), datasets=_names(args.datasets), only_datasets=name is None,
         models=None if args.models is None else tuple(_names(args.models) or ()),
@@ -99,6 +102,22 @@ def _cmd_bench(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if not args.quiet:
         out.write(summary(result, path))
     return 0
+
+
+def _bench_allocation(args: argparse.Namespace, out: TextIO) -> int:
+    from ..benchmarks.allocation import run_cli
+
+    unused = [f for f in ("k", "bootstrap", "tie_break", "engine", "ray_address") if getattr(args, f) is not None]
+    models = _names(args.models) or ["default"]
+    if unused or len(models) != 1:
+        given = ", ".join("--" + f.replace("_", "-") for f in unused) or "--models " + ",".join(models)
+        raise CLIError("--study allocation takes --datasets, one --models name, --repeats, --seed, --out, "
+                       f"--no-plots and --quiet, not {given}")
+    if not args.no_plots and importlib.util.find_spec("matplotlib") is None:
+        raise CLIError("the study's plots need matplotlib, which is not installed: "
+                       "pip install 'galton[report]', or run with --no-plots for tables only")
+    return run_cli(datasets=_names(args.datasets), model=models[0], repeats=args.repeats, seed=args.seed,
+                   out_dir=args.out, plots=not args.no_plots, quiet=args.quiet, out=out)
 
 
 def _crowd_value(name: str, text: str) -> Any:

@@ -1,0 +1,143 @@
+"""The allocation replay study (galton.benchmarks.allocation): hand computations, the replay's
+bookkeeping on a simulated crowd (only real held-back judgments, the same budget for every strategy),
+selective allocation beating uniform in Sheng et al.'s setting, and RTE from ../shared."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import galton._api
+from galton import datasets
+from galton.benchmarks import allocation as al
+from galton.cli import main as cli_main
+
+SHARED_REASON = "../shared/datasets not found; these tests run in CI"
+
+
+# -------------------------------------------------------------------------------- by hand
+def test_judgments_to_reach_on_a_made_up_curve() -> None:
+    spent, acc = [10, 20, 30, 40], [0.5, 0.7, 0.65, 0.8]
+    assert al.judgments_to_reach(spent, acc, 0.7) == 20  # the first time, not the last
+    assert al.judgments_to_reach(spent, acc, 0.66) == 20
+    assert al.judgments_to_reach(spent, acc, 0.8) == 40
+    assert al.judgments_to_reach(spent, acc, 0.5) == 10
+    assert al.judgments_to_reach(spent, acc, 0.81) is None
+
+
+def test_summary_of_a_made_up_replay() -> None:
+    res = al.ReplayResult("toy", np.array([10, 20, 30, 40]), {
+        "uniform": np.array([[0.5, 0.6, 0.7, 0.8], [0.5, 0.6, 0.8, 0.8]]),
+        "eig": np.array([[0.5, 0.8, 0.75, 0.8], [0.5, 0.7, 0.8, 0.8]]),
+        "uncertainty": np.array([[0.5, 0.55, 0.6, 0.7], [0.5, 0.6, 0.6, 0.7]]),
+    }, total=40, start_total=10, n_tasks=10, max_per_task=4, seconds=0.0)
+    rows = {r["strategy"]: r for r in al.summarise(res)}
+    assert rows["uniform"]["target"] == pytest.approx(0.8)
+    # mean curves: uniform .5 .6 .75 .8 -> 40; eig .5 .75 .775 .8 -> 40 too (never 0.8 before)
+    assert rows["uniform"]["needed"] == 40 and rows["uniform"]["share"] == 1.0
+    assert rows["eig"]["needed"] == 40
+    assert rows["eig"]["per_rep"] == [0.5, 0.75]  # rep 1 reaches 0.8 at 20, rep 2 at 30
+    assert rows["uniform"]["per_rep"] == [1.0, 0.75]
+    assert rows["uncertainty"]["needed"] is None and rows["uncertainty"]["per_rep"] == [None, None]
+    assert rows["eig"]["at_50"] == pytest.approx(0.75) and rows["eig"]["at_70"] == pytest.approx(0.75)
+    assert rows["eig"]["share_extra"] == pytest.approx(1.0)
+    res.acc["eig"] = np.array([[0.5, 0.8, 0.8, 0.8], [0.5, 0.8, 0.8, 0.8]])
+    eig = next(r for r in al.summarise(res) if r["strategy"] == "eig")
+    assert eig["needed"] == 20 and eig["share"] == 0.5 and eig["share_extra"] == pytest.approx(10 / 30)
+
+
+def test_interval_is_the_student_t_interval() -> None:
+    mean, lo, hi = al.interval(np.array([[1.0, 0.5], [3.0, 0.5]]))
+    assert mean.tolist() == [2.0, 0.5]
+    assert hi[0] - mean[0] == pytest.approx(12.7062, abs=1e-3)  # t(0.975, 1) * sqrt(2) / sqrt(2)
+    assert lo[1] == hi[1] == 0.5
+
+
+def test_choose_next_walks_the_ranking_again_and_never_takes_more_than_is_left() -> None:
+    left = np.array([0, 2, 1, 3])
+    assert al.choose_next(np.array([0, 1, 2, 3]), left, 3).tolist() == [1, 2, 3]
+    assert al.choose_next(np.array([3, 2, 1, 0]), left, 5).tolist() == [3, 2, 1, 3, 1]
+    assert al.choose_next(np.array([3, 2, 1, 0]), left, 50).tolist() == [3, 2, 1, 3, 1, 3]
+    assert left.tolist() == [0, 2, 1, 3]  # not modified
+
+
+# -------------------------------------------------------------------------------- simulated
+def test_replay_reveals_only_real_judgments_with_one_budget_and_selective_wins(monkeypatch: Any) -> None:
+    data = al.sheng_crowd(n_tasks=200, per_task=7, n_workers=30, seed=0)
+    real = Counter(zip(data.task.tolist(), data.worker.tolist(), data.label.tolist()))
+    seen: list[int] = []
+    fit = galton._api.aggregate
+
+    def checked(frame: Any, model: Any = None, **kw: Any) -> Any:
+        rows = Counter(zip(frame["task"].tolist(), frame["worker"].tolist(), frame["label"].tolist()))
+        assert not rows - real, "a revealed judgment that is not in the data"
+        assert np.bincount(frame["task"], minlength=data.n_tasks).min() >= 1
+        seen.append(len(frame["task"]))
+        return fit(frame, model, **kw)
+
+    monkeypatch.setattr(galton._api, "aggregate", checked)
+    res = al.replay(data, repetitions=2, batch=0.1, seed=0)
+    assert len(seen) == 3 * 2 * res.spent.size  # one fit per strategy, repetition and round
+    assert res.spent[0] == 200 and res.spent[-1] == 1400 == res.total
+    assert set(np.diff(res.spent).tolist()) == {20}  # 20 per round for every strategy
+    assert {s: a.shape for s, a in res.acc.items()} == {s: (2, 61) for s in ("uniform", "uncertainty", "eig")}
+    for s in ("uncertainty", "eig"):  # the same data at the end: the same fit
+        assert np.array_equal(res.acc[s][:, -1], res.acc["uniform"][:, -1])
+        assert np.array_equal(res.acc[s][:, 0], res.acc["uniform"][:, 0])
+    rows = {r["strategy"]: r for r in al.summarise(res)}
+    # measured (seed 0, 2 repetitions, default model): uniform reaches its full-budget accuracy
+    # 0.840 at 86% of the judgments, uncertainty at 53%, eig at 50%; at half the budget uniform
+    # 0.788, uncertainty 0.837, eig 0.850
+    for s in ("uncertainty", "eig"):
+        assert rows[s]["share"] <= rows["uniform"]["share"] - 0.2, rows
+        assert rows[s]["at_50"] >= rows["uniform"]["at_50"] + 0.03, rows
+
+
+def test_a_task_never_gets_more_judgments_than_it_has() -> None:
+    base = al.sheng_crowd(n_tasks=40, per_task=5, n_workers=12, seed=3)
+    keep = (base.task % 2 == 0) | (np.arange(base.task.size) % 5 < 2)  # odd tasks keep 2 of 5
+    data = al.ReplayData("uneven", base.task[keep], base.worker[keep], base.label[keep], base.gold, [0, 1])
+    res = al.replay(data, repetitions=1, batch=15, seed=1, model="ds")
+    assert res.total == 20 * 5 + 20 * 2 and res.spent[-1] == res.total
+    assert set(np.diff(res.spent)[:-1].tolist()) == {15}
+    with pytest.raises(ValueError, match="start must be >= 1"):
+        al.replay(data, start=0)
+
+
+# -------------------------------------------------------------------------------- report and CLI
+def test_galton_bench_study_allocation_writes_a_report(tmp_path: Path, capsys: Any) -> None:
+    rc = cli_main(["bench", "--study", "allocation", "--datasets", "sheng", "--repeats", "1", "--models", "ds",
+                   "--out", str(tmp_path / "rep")])
+    assert rc == 0, capsys.readouterr().err
+    assert "report:" in capsys.readouterr().out
+    text = (tmp_path / "rep" / "report.md").read_text()
+    assert "Load average" in text and "## sheng" in text
+    for s in ("uniform", "uncertainty", "eig"):
+        assert f"| {s} " in text
+    csv = (tmp_path / "rep" / "curves.csv").read_text().splitlines()
+    assert csv[0] == "dataset,strategy,spent,share,mean,lo,hi" and len(csv) == 1 + 3 * 91
+    if (tmp_path / "rep" / "allocation.png").exists():
+        assert (tmp_path / "rep" / "allocation.png").read_bytes()[:4] == b"\x89PNG"
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "mine.txt").write_text("x")
+    rc = cli_main(["bench", "--study", "allocation", "--datasets", "sheng", "--out", str(tmp_path / "other")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "other" in err and (tmp_path / "other" / "mine.txt").read_text() == "x"
+    rc = cli_main(["bench", "--study", "allocation", "--k", "1,2", "--out", str(tmp_path / "x")])
+    assert rc == 2 and "--k" in capsys.readouterr().err and not (tmp_path / "x").exists()
+
+
+# -------------------------------------------------------------------------------- ../shared
+@pytest.mark.skipif(datasets.shared_root() is None, reason=SHARED_REASON)
+def test_rte_replay_with_tiny_settings_gives_a_row_per_strategy() -> None:
+    data = al.load_replay_data("snow2008_rte")
+    assert data.n_tasks == 800 and data.counts.min() == data.counts.max() == 10 and (data.gold >= 0).all()
+    res = al.replay(data, repetitions=1, batch=800, model="ds", seed=0)
+    assert res.spent.tolist() == list(range(800, 8001, 800))
+    rows = al.summarise(res)
+    assert [r["strategy"] for r in rows] == ["uniform", "uncertainty", "eig"]
+    assert all(0.5 < r["final"] <= 1.0 for r in rows) and len({r["final"] for r in rows}) == 1
