@@ -113,6 +113,7 @@ class ReplayResult:
     n_tasks: int
     max_per_task: int
     seconds: float
+    batch: int = 0
 
 
 def _positions(data: ReplayData, rng: np.random.Generator) -> np.ndarray:
@@ -202,7 +203,7 @@ def replay(data: ReplayData, *, strategies: Sequence[str] = STRATEGY_ORDER, repe
     assert spent_ref is not None
     return ReplayResult(data.name, spent_ref, {s: np.asarray(v, dtype=np.float64) for s, v in acc.items()},
                         int(counts.sum()), int(np.minimum(counts, start).sum()), data.n_tasks,
-                        int(counts.max()), time.perf_counter() - t0)
+                        int(counts.max()), time.perf_counter() - t0, size)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -268,9 +269,10 @@ def _pct(x: float | None) -> str:
 
 def _markdown(results: Sequence[ReplayResult], settings: dict[str, Any], load: tuple[float, ...]) -> str:
     lines = ["# Allocation replay study", "",
-             "Start from " + f"{settings['start']} judgment(s) per task; each round every strategy reveals "
-             f"{settings['batch']} held-back real judgment(s) (a share of the tasks when below 1) on the tasks "
-             f"`galton.allocate` ranks first; model `{settings['model'] or 'default'}` refitted each round; "
+             f"Start from {settings['start']} judgment(s) per task; each round every strategy reveals the next "
+             f"held-back real judgment of the tasks `galton.allocate` ranks first (batch {settings['batch']:g}: "
+             "judgments per round, a share of the tasks when below 1); model "
+             f"`{settings['model'] or 'galton default'}` refitted each round; "
              f"{settings['repetitions']} repetition(s) (seed {settings['seed']}). Judgments spent count the start. "
              "'to reach' = judgments at which the mean curve first reaches uniform's full-budget accuracy, as a "
              "share of all judgments (of the extra ones in brackets); per repetition against that repetition's "
@@ -281,7 +283,8 @@ def _markdown(results: Sequence[ReplayResult], settings: dict[str, Any], load: t
         rows = summarise(res)
         lines += [f"## {res.name}", "",
                   f"{res.n_tasks} tasks, {res.total} judgments (at most {res.max_per_task} per task), "
-                  f"{res.start_total} at the start, {res.spent.size} points, {res.seconds:.1f} s.", ""]
+                  f"{res.start_total} at the start, {res.batch} per round, {res.spent.size} points, "
+                  f"{res.seconds:.1f} s.", ""]
         table = [[r["strategy"], f"{r['start']:.3f}", f"{r['at_50']:.3f}",
                   f"{r['at_70']:.3f} [{r['lo_70']:.3f}, {r['hi_70']:.3f}]", f"{r['final']:.3f}",
                   "not reached" if r["needed"] is None else f"{r['needed']}",
