@@ -97,3 +97,19 @@ def test_integer_worker_ids(tmp_path: Path, capsys: Any) -> None:
     assert rc == 0, err
     table = pd.read_csv(io.StringIO(stdout))
     assert table["worker"].tolist() == [8] and table["task"].tolist() == [3]  # 8 judged tasks 1 and 2
+
+
+def test_column_options_name_the_input_columns(judgments: Path, tmp_path: Path, capsys: Any) -> None:
+    """--task-col / --worker-col / --label-col read other column names and give the same ranking."""
+    other = tmp_path / "renamed.csv"
+    pd.read_csv(judgments).rename(columns={"task": "item", "worker": "rater", "label": "answer"}).to_csv(
+        other, index=False)
+    rc, want, err = run(["allocate", judgments, "--budget", 3, "--model", "ds", "-q"], capsys)
+    assert rc == 0, err
+    rc, got, err = run(["allocate", other, "--budget", 3, "--model", "ds", "-q", "--task-col", "item",
+                        "--worker-col", "rater", "--label-col", "answer"], capsys)
+    assert rc == 0, err
+    assert got == want and got.startswith("task,")
+    rc, _, err = run(["allocate", other, "--budget", 3, "--task-col", "nope", "--worker-col", "rater",
+                      "--label-col", "answer"], capsys)
+    assert rc == 2 and "missing column(s) ['nope']" in err and err.count("\n") == 1

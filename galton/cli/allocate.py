@@ -45,6 +45,9 @@ def add_allocate(sub: Any) -> None:
     a.add_argument("--per-worker", type=int, default=None, metavar="N", help="with --workers: at most N rows per worker")
     a.add_argument("--window", type=int, default=5, metavar="N",
                    help="pairwise data: compare items at most N places apart in the ranking (default 5)")
+    a.add_argument("--task-col", default="task", metavar="C", help="task column (default: task)")
+    a.add_argument("--worker-col", default="worker", metavar="C", help="worker column (default: worker)")
+    a.add_argument("--label-col", default="label", metavar="C", help="label column (default: label)")
     a.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the fit and of uniform's tie break")
     a.add_argument("--engine", choices=("local", "ray"), default=None, help="where the fit runs (default: local)")
     a.add_argument("--output", "-o", default=None, metavar="FILE",
@@ -69,6 +72,22 @@ def _load(spec: str) -> Any:
         raise CLIError(f"cannot read {spec!r}: {one_line(exc)}") from None
 
 
+def _renamed(table: Any, args: argparse.Namespace) -> Any:
+    """The input with ``--task-col`` / ``--worker-col`` / ``--label-col`` renamed to galton's names
+    (the output then says ``task``)."""
+    given = {args.task_col: "task", args.worker_col: "worker", args.label_col: "label"}
+    given = {k: v for k, v in given.items() if k != v}
+    if not given:
+        return table
+    missing = [c for c in given if c not in table.column_names]
+    if missing:
+        raise CLIError(f"missing column(s) {missing}; the input has {table.column_names}")
+    clash = [v for v in given.values() if v in table.column_names and v not in given]
+    if clash:
+        raise CLIError(f"the input already has column(s) {clash}; rename them or choose other columns")
+    return table.rename_columns([given.get(c, c) for c in table.column_names])
+
+
 def cmd_allocate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ..allocate import allocate
     from ..io import plan_output, write_table
@@ -86,7 +105,7 @@ def cmd_allocate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if not workers:
             raise CLIError("--workers is empty; give comma-separated worker ids")
     start = time.perf_counter()
-    data = _load(args.input)
+    data = _renamed(_load(args.input), args)
     if workers is not None:
         workers = _typed_workers(data, workers)
     with warnings.catch_warnings(record=True) as caught:
