@@ -20,6 +20,7 @@ import numpy as np
 
 __all__ = [
     "SimulatedDS",
+    "load_average",
     "simulate_ds",
     "to_pandas",
     "timed",
@@ -267,3 +268,12 @@ def split_names(values: Sequence[str] | None) -> list[str] | None:
     if values is None:
         return None
     return [v.strip() for item in values for v in item.split(",") if v.strip()]
+
+
+def load_average() -> str:
+    """The machine's load average over 1, 5 and 15 minutes (``os.getloadavg()``), for reports that
+    must say how busy the machine was; ``"n/a"`` where the platform has none."""
+    try:
+        return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    except (AttributeError, OSError):  # pragma: no cover - no load average on this platform
+        return "n/a"

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import statistics
 import sys
@@ -47,7 +46,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ._common import markdown_table, write_atomic
+from ._common import load_average, markdown_table, write_atomic
 
 __all__ = ["MemorySampler", "parse_count", "run_scale", "run_speedup", "run_overhead", "main"]
 
@@ -59,13 +58,6 @@ def parse_count(text: str) -> int:
     t = str(text).strip().replace("_", "")
     mult = {"k": 10**3, "K": 10**3, "m": 10**6, "M": 10**6, "g": 10**9, "G": 10**9}.get(t[-1:], 1)
     return int(float(t[:-1] if mult > 1 else t) * mult)
-
-
-def _load() -> str:
-    try:
-        return " ".join(f"{x:.1f}" for x in os.getloadavg())
-    except OSError:  # pragma: no cover
-        return "?"
 
 
 # ------------------------------------------------------------------------------------ memory
@@ -193,7 +185,7 @@ def run_scale(args: argparse.Namespace) -> str:
     n_tasks = args.tasks or n_judgments // args.per_task
     data_dir = Path(args.data or f"/tmp/galton-scale-{n_tasks}x{args.per_task}-w{args.workers}-k{args.classes}")
     out_dir = data_dir.parent / f"{data_dir.name}-labels"
-    load_before = _load()
+    load_before = load_average()
     info = connect(args.address)
     sampler = MemorySampler()
     sampler.start()
@@ -271,7 +263,7 @@ def run_scale(args: argparse.Namespace) -> str:
                        [[phase, _gb(v[0]), _gb(v[1])] for phase, v in sampler.peak.items()]
                        + [["**overall**", f"**{_gb(pss)}**", _gb(rss)]]),
         "",
-        f"Target: peak < {TARGETS['peak_gb']:.0f} GB. Load average before: {load_before}; after: {_load()}. "
+        f"Target: peak < {TARGETS['peak_gb']:.0f} GB. Load average before: {load_before}; after: {load_average()}. "
         f"Objective after {n_iter} iterations: {last_obj:.6g}.",
     ]
     if not args.keep:
@@ -288,7 +280,7 @@ def run_speedup(args: argparse.Namespace) -> str:
 
     n_judgments = parse_count(args.judgments if args.judgments != "100M" else "10M")
     n_tasks = args.tasks or n_judgments // args.per_task
-    load_before = _load()
+    load_before = load_average()
     connect(args.address)
     sim = simulate(CrowdConfig(n_tasks=n_tasks, n_workers=args.workers, n_classes=args.classes,
                                judgments_per_task=args.per_task, accuracy_spread=0.1, seed=args.seed))
@@ -328,7 +320,7 @@ def run_speedup(args: argparse.Namespace) -> str:
         f"**Speed-up 2 shards vs 1: {speedup:.2f}x** (target >= {TARGETS['speedup']}x); by the CPU time "
         f"of the busiest actor: {busy[1] / busy[2]:.2f}x (what the wall clock gives when both cores are "
         "free). "
-        f"Load average before: {load_before}; after: {_load()}.",
+        f"Load average before: {load_before}; after: {load_average()}.",
     ])
 
 
@@ -338,7 +330,7 @@ def run_overhead(args: argparse.Namespace) -> str:
     from ..datasets.simulate import CrowdConfig, simulate
     from ..workers.cluster import connect
 
-    load_before = _load()
+    load_before = load_average()
     connect(args.address)
     sim = simulate(CrowdConfig(n_tasks=2000, n_workers=100, n_classes=args.classes, judgments_per_task=5,
                                accuracy_spread=0.1, seed=args.seed))
@@ -367,7 +359,7 @@ def run_overhead(args: argparse.Namespace) -> str:
         "",
         f"**Ray minus local: {ray_ - loc:.3f} s per fit** (target < {TARGETS['overhead_s']} s); "
         f"{(ray_ - loc) / max(iters['ray'], 1) * 1000:.1f} ms per iteration. "
-        f"Load average before: {load_before}; after: {_load()}.",
+        f"Load average before: {load_before}; after: {load_average()}.",
     ])
 
 

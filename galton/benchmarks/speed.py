@@ -52,7 +52,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ._common import (current_rss_mib, fmt_float, fmt_ratio, fmt_seconds, markdown_table, peak_rss_mib,
+from ._common import (current_rss_mib, fmt_float, fmt_ratio, fmt_seconds, load_average, markdown_table, peak_rss_mib,
                       reset_peak_rss, simulate_ds, split_names, to_pandas, write_atomic)
 
 __all__ = ["Job", "JobResult", "TARGETS", "make_jobs", "run_job", "run_jobs", "speedups", "render", "main"]
@@ -358,16 +358,12 @@ def wide_crowd(repeat: int = 3) -> str:
     ratio = secs[rows[-1][0]] / secs["ds"]
     text = markdown_table(["model", "judgments", "workers", "iterations", "seconds (median)"], rows)
     return (text + f"\n\n- default / DS: {ratio:.1f}x (target <= {WIDE_TARGET:.0f}x: "
-            f"{'met' if ratio <= WIDE_TARGET else 'NOT met'}); load at the end: {_load()}\n")
+            f"{'met' if ratio <= WIDE_TARGET else 'NOT met'}); load at the end: {load_average()}\n")
 
 
 def _busy(n: int) -> list[subprocess.Popen]:
     """``n`` single-threaded processes that spin until killed."""
     return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
-
-
-def _load() -> str:
-    return ", ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -393,7 +389,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _child(args.child)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     if args.wide:
-        text = f"# The wide crowd\n\n- load at the start: {_load()}\n\n" + wide_crowd(args.repeat)
+        text = f"# The wide crowd\n\n- load at the start: {load_average()}\n\n" + wide_crowd(args.repeat)
         sys.stdout.write(text)
         if args.out:
             write_atomic(args.out, text)
@@ -402,7 +398,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     jobs, notes = make_jobs(split_names(args.models) or [], args.judgments, args.repeat, args.ds_iter,
                             args.glad_judgments, args.glad_iter, not args.no_numpy, not args.no_crowdkit,
                             threads=threads)
-    notes.append(f"load average (1, 5, 15 min) at the start: {_load()}")
+    notes.append(f"load average (1, 5, 15 min) at the start: {load_average()}")
     spinners = _busy(args.busy)
     t0 = time.perf_counter()
     try:
@@ -411,7 +407,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for proc in spinners:
             proc.kill()
             proc.wait()
-    notes.append(f"load average at the end: {_load()}")
+    notes.append(f"load average at the end: {load_average()}")
     notes.append(f"whole run: {time.perf_counter() - t0:.0f} s wall clock")
     text = render(results, notes, busy=args.busy)
     sys.stdout.write(text)
