@@ -29,37 +29,35 @@ def _both(x):  # noqa: ANN001, ANN202  # pragma: no cover
     return dg, tg
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _sums(base, counts, w, dg0, tg0):  # noqa: ANN001, ANN202  # pragma: no cover
+    """sum_c psi(base + counts[w, c]) and sum_c psi'(base + counts[w, c]); a zero count reuses
+    ``dg0`` = psi(base), ``tg0`` = psi'(base)."""
+    gs = 0.0
+    hs = 0.0
+    for c in range(counts.shape[1]):
+        n = counts[w, c]
+        if n == 0.0:
+            gs += dg0
+            hs += tg0
+        else:
+            a, b = _both(base + n)
+            gs += a
+            hs += b
+    return gs, hs
+
+
 @numba.njit(cache=True, nogil=True)
 def _one(s, mu, diag, off, w, g, h):  # noqa: ANN001, ANN202  # pragma: no cover
-    """Worker ``w``'s first and second derivative (a zero count reuses psi(u), psi(v))."""
+    """Worker ``w``'s first and second derivative."""
     k = diag.shape[1]
     n_off = off.shape[1]
     u = s * mu
     v = s * (1.0 - mu) / (k - 1)
     dg_u, tg_u = _both(u)
     dg_v, tg_v = _both(v)
-    gd = 0.0
-    hd = 0.0
-    for c in range(k):
-        n = diag[w, c]
-        if n == 0.0:
-            gd += dg_u
-            hd += tg_u
-        else:
-            a, b = _both(u + n)
-            gd += a
-            hd += b
-    go = 0.0
-    ho = 0.0
-    for c in range(n_off):
-        n = off[w, c]
-        if n == 0.0:
-            go += dg_v
-            ho += tg_v
-        else:
-            a, b = _both(v + n)
-            go += a
-            ho += b
+    gd, hd = _sums(u, diag, w, dg_u, tg_u)
+    go, ho = _sums(v, off, w, dg_v, tg_v)
     g[w] = s * (gd - k * dg_u - (go - n_off * dg_v) / (k - 1))
     h[w] = s * s * (hd - k * tg_u + (ho - n_off * tg_v) / ((k - 1) * (k - 1)))
 

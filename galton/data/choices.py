@@ -236,16 +236,9 @@ class Choices(EncodedData):
         return int(self.item_names.size)
 
     @property
-    def n_workers(self) -> int:
-        return int(self.worker_names.size)
-
-    @property
     def event_of(self) -> np.ndarray:
         """Event index of each entry of ``items``."""
         return np.repeat(np.arange(self.n_events, dtype=np.int64), np.diff(self.ptr))
-
-    def __len__(self) -> int:
-        return self.n_events
 
     def __repr__(self) -> str:
         return (f"Choices({self.n_events} choice events ({self.layout}), {self.n_items} items, "

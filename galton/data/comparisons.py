@@ -226,13 +226,6 @@ class Comparisons(EncodedData):
     def n_items(self) -> int:
         return int(self.item_names.size)
 
-    @property
-    def n_workers(self) -> int:
-        return int(self.worker_names.size)
-
-    def __len__(self) -> int:
-        return self.n_comparisons
-
     def __repr__(self) -> str:
         ties = int((self.outcome == 0.5).sum())
         return (f"Comparisons({self.n_comparisons} comparisons, {self.n_items} items, "

@@ -232,15 +232,8 @@ class Judgments(EncodedData):
         return int(self.task_names.size)
 
     @property
-    def n_workers(self) -> int:
-        return int(self.worker_names.size)
-
-    @property
     def n_labels(self) -> int:
         return int(self.label_names.size)
-
-    def __len__(self) -> int:
-        return self.n_judgments
 
     def __repr__(self) -> str:
         return (
