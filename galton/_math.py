@@ -22,7 +22,8 @@ from typing import Any, Callable
 import numpy as np
 
 __all__ = ["EPS", "safe_log", "sigmoid", "sigmoid_exp", "log_sigmoid", "digamma", "trigamma", "gammaln",
-           "dirichlet_kl", "dirichlet_kl_rows", "GOLDEN_GAMMA", "mix64", "splitmix64", "LOG_2PI"]
+           "dirichlet_kl", "dirichlet_kl_rows", "GOLDEN_GAMMA", "mix64", "splitmix64", "LOG_2PI",
+           "entropy_bits"]
 
 #: The one floor under a probability before its log (or before dividing by it): ``log(EPS)`` is
 #: about -690.8, finite, so sums of log terms never meet ``inf - inf``; any probability above it is
@@ -300,6 +301,13 @@ def dirichlet_kl_rows(a: np.ndarray, b: np.ndarray) -> float:
     kl = gammaln(sa) - gammaln(a).sum(axis=1) - gammaln(sb) + gammaln(b).sum(axis=1)
     kl += ((a - b) * (digamma(a) - digamma(sa)[:, None])).sum(axis=1)
     return float(kl.sum())
+
+
+def entropy_bits(p: Any, axis: int = -1) -> np.ndarray:
+    """Shannon entropy in bits of the distributions along ``axis`` (``0 log 0 = 0``)."""
+    p = np.asarray(p, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return -np.where(p > 0, p * np.log2(np.where(p > 0, p, 1.0)), 0.0).sum(axis=axis)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -39,7 +39,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ._math import splitmix64
+from ._math import entropy_bits, splitmix64
 
 __all__ = ["STRATEGIES", "allocate", "eig_binary", "expected_gain", "id_hash"]
 
@@ -50,14 +50,6 @@ _MAX_STATES = 4096  # K ** per_task outcome sequences enumerated per task
 # ------------------------------------------------------------------------------------------------
 # scores
 # ------------------------------------------------------------------------------------------------
-def _entropy(p: np.ndarray, axis: int = -1) -> np.ndarray:
-    """Entropy in bits along ``axis`` (0 log 0 = 0)."""
-    p = np.asarray(p, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(p > 0, -p * np.log2(np.where(p > 0, p, 1.0)), 0.0)
-    return terms.sum(axis=axis)
-
-
 def eig_binary(p: float, accuracy: float) -> float:
     """Closed form of the EIG (bits) for a binary task with posterior ``p`` of class 1 and a
     symmetric worker of accuracy ``accuracy``: ``h(a p + (1 - a)(1 - p)) - h(a)``."""
@@ -84,8 +76,8 @@ def expected_gain(post: np.ndarray, confusion: np.ndarray, strategy: str, slots:
         joint = states[:, :, :, None] * cond  # (n, S, K, Y): p(z, y | state)
         py = joint.sum(axis=2)  # (n, S, Y)
         if strategy == "eig":
-            hy = _entropy(py, axis=2)
-            hyz = (states * _entropy(conf.T, axis=1)[None, None, :]).sum(axis=2)
+            hy = entropy_bits(py, axis=2)
+            hyz = (states * entropy_bits(conf.T, axis=1)[None, None, :]).sum(axis=2)
             scores[:, j] = (weights * (hy - hyz)).sum(axis=1)
         if j + 1 < slots:
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -365,9 +357,9 @@ def _pairwise(model: Any, budget: int, strategy: str, per_task: int, window: int
         nodes, wts = np.polynomial.hermite_e.hermegauss(24)
         wts = wts / wts.sum()
         p = sigmoid(d[:, None] + s[:, None] * nodes[None, :])
-        h = _entropy(np.stack([p, 1.0 - p], axis=-1), axis=-1)
+        h = entropy_bits(np.stack([p, 1.0 - p], axis=-1), axis=-1)
         pbar = p @ wts
-        score = np.maximum(_entropy(np.stack([pbar, 1.0 - pbar], axis=-1), axis=-1) - h @ wts, 0.0)
+        score = np.maximum(entropy_bits(np.stack([pbar, 1.0 - pbar], axis=-1), axis=-1) - h @ wts, 0.0)
     m = score.size
     pair_hash = splitmix64(id_hash(comp.item_names[np.minimum(left, right)], seed) ^
                            id_hash(comp.item_names[np.maximum(left, right)], seed + 1))

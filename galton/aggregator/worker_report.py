@@ -48,6 +48,7 @@ from typing import Any
 
 import numpy as np
 
+from .._math import entropy_bits
 from ._estimator import NotFittedError
 
 __all__ = ["worker_report", "confusion_counts", "categorical_statistics", "wilson_interval",
@@ -95,11 +96,6 @@ def confusion_counts(worker: np.ndarray, label: np.ndarray, task: np.ndarray, po
     return out.reshape(n_workers, k, k)
 
 
-def _entropy_bits(p: np.ndarray, axis: int) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return -np.where(p > 0, p * np.log2(np.where(p > 0, p, 1.0)), 0.0).sum(axis=axis)
-
-
 def categorical_statistics(counts: np.ndarray, n_tasks: np.ndarray, *, min_judgments: float = 10,
                            level: float = 0.95, alpha: float = 0.05,
                            min_information: float = 0.01) -> dict[str, np.ndarray]:
@@ -118,7 +114,7 @@ def categorical_statistics(counts: np.ndarray, n_tasks: np.ndarray, *, min_judgm
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = np.where(joint > 0, joint / np.where(outer > 0, outer, 1.0), 1.0)
         info = np.maximum((np.where(joint > 0, joint, 0.0) * np.log2(ratio)).sum(axis=(1, 2)), 0.0)
-        share = np.where(n > 0, info / _entropy_bits(classes, 1), np.nan)
+        share = np.where(n > 0, info / entropy_bits(classes, 1), np.nan)
     info = np.where(n > 0, info, np.nan)
     used = (counts.sum(axis=2) > 0).sum(axis=1)
     df = np.maximum((used - 1) * (counts.shape[1] - 1), 1)
