@@ -60,10 +60,15 @@ DEFAULT_THRESHOLDS: dict[str, float] = {"min_judgments": 10, "level": 0.95, "alp
                                         "min_information": 0.01}
 
 
+def two_sided_z(level: float) -> float:
+    """The standard normal quantile of a two-sided interval of coverage ``level`` (1.96 at 0.95)."""
+    return NormalDist().inv_cdf(0.5 + level / 2)
+
+
 def wilson_interval(successes: np.ndarray, n: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """Wilson score interval for a proportion ``successes / n`` (soft counts allowed); NaN where
     ``n`` is 0."""
-    z = NormalDist().inv_cdf(0.5 + level / 2)
+    z = two_sided_z(level)
     x, n = np.asarray(successes, dtype=np.float64), np.asarray(n, dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         p = np.clip(x / n, 0.0, 1.0)
@@ -77,7 +82,7 @@ def chi2_quantile(q: float, df: np.ndarray) -> np.ndarray:
     """Chi-square quantile: exact for 1 degree of freedom (``z^2``), Wilson-Hilferty's cube
     approximation above (within 1% of the exact quantile at q = 0.95 for df >= 2)."""
     df = np.maximum(np.asarray(df, dtype=np.float64), 1.0)
-    z_two = NormalDist().inv_cdf(0.5 + q / 2)
+    z_two = two_sided_z(q)
     z = NormalDist().inv_cdf(q)
     wh = df * (1.0 - 2.0 / (9.0 * df) + z * np.sqrt(2.0 / (9.0 * df))) ** 3
     return np.where(df == 1.0, z_two * z_two, wh)

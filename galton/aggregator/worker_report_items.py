@@ -39,22 +39,17 @@ position (never set for rankings).
 
 from __future__ import annotations
 
-from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 
 from .._math import sigmoid
-from .worker_report import distinct_tasks, wilson_interval
+from .worker_report import distinct_tasks, two_sided_z, wilson_interval
 
 __all__ = ["item_worker_columns", "pairwise_columns", "choice_columns", "rating_columns", "per_worker_values"]
 
 #: noisy Bradley-Terry's N(0, 2.5^2) prior precision on the worker logits (see bradley_terry.py)
 NOISY_BT_PRIOR_PRECISION = 1.0 / 2.5 ** 2
-
-
-def _z(level: float) -> float:
-    return NormalDist().inv_cdf(0.5 + level / 2)
 
 
 def _counts(worker: np.ndarray, n_workers: int, weights: Any = None) -> np.ndarray:
@@ -131,7 +126,7 @@ def _model_terms(model: Any, c: Any, theta: np.ndarray, n: np.ndarray, level: fl
         q = _logit(per_worker_values(model.biases_, names, "bias"))
         terms = noisy_bt_terms(theta, q, gamma, c.left, c.right, c.worker, c.outcome, fisher=True)
         i_q, i_g = terms[5] + NOISY_BT_PRIOR_PRECISION, terms[6] + NOISY_BT_PRIOR_PRECISION
-        z = _z(level)
+        z = two_sided_z(level)
         se_g, se_q = 1.0 / np.sqrt(i_g), 1.0 / np.sqrt(i_q)
         return {"skill": sigmoid(gamma), "skill_lower": sigmoid(gamma - z * se_g),
                 "skill_upper": sigmoid(gamma + z * se_g), "bias": sigmoid(q),
@@ -162,7 +157,7 @@ def rating_columns(model: Any, *, min_judgments: float = 10, level: float = 0.95
     w, t = j.n_workers, j.n_tasks
     score = np.asarray(model.scores_values_, dtype=np.float64)
     n = _counts(j.worker, w)
-    z = _z(level)
+    z = two_sided_z(level)
     params = getattr(model, "params_", None)  # None: a statistic, which has no parameters
     with np.errstate(invalid="ignore", divide="ignore"):
         if params is not None and "s2" in params:  # Gaussian rating: the fitted bias and noise
