@@ -1,0 +1,172 @@
+"""The answer first: does the crowd beat the expert? One verdict row per source of a categorical
+study, from its tables (no new estimate):
+
+- the expert: :func:`galton.benchmarks._plots.expert_choice` (the designated experts' mean scored
+  leave-one-out, else a designated expert, else the simulated expert, else the best annotator
+  chosen on the selection half), with its interval from the ``experts`` table;
+- the crowd: the model with the best accuracy at the source's largest k on the curve that pairs with
+  that expert (``gold``, or ``experts_loo`` for the leave-one-out mean), with its interval;
+- the crowd-equivalent k of that model against that expert (``crowd_equivalent`` table);
+- the verdict, by :data:`RULE`: "beats" when the crowd's interval lies wholly above the expert's,
+  "below" when wholly below, "level with" when the two overlap.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any, Sequence
+
+from ._evaluate import MEAN_EXPERT
+from ._plots import expert_choice, source_label
+
+__all__ = ["RULE", "verdict_rows", "verdict_word", "verdict_sentence", "verdict_html", "keq_text",
+           "crowd_equivalent_pivot", "verdict_lines"]
+
+RULE = ("Verdict rule: <i>beats</i> when the crowd's 95% interval lies wholly above the expert's, <i>below</i> when "
+        "wholly below, <i>level with</i> when the two intervals overlap (overlap is not proof of equality; the "
+        "paired crowd-equivalent interval is the sharper test). Points: crowd minus expert accuracy, in "
+        "percentage points. The expert is the designated experts' mean when a source has designated experts "
+        "(each scored against the other experts' majority, the crowd against the same references), else a "
+        "designated expert, else the simulated expert, else the best annotator chosen on one half of the gold "
+        "tasks and scored on the other half (the crowd is scored on all gold tasks); a post-hoc best annotator "
+        "is never used. Best model: the best accuracy at the source's largest k.")
+
+
+def verdict_word(crowd_lo: float, crowd_hi: float, expert_lo: float, expert_hi: float) -> str:
+    """"beats", "below" or "level with" by :data:`RULE`."""
+    if crowd_lo > expert_hi:
+        return "beats"
+    if crowd_hi < expert_lo:
+        return "below"
+    return "level with"
+
+
+def keq_text(row: dict[str, Any] | None, k_max: int | None = None, short: bool = False) -> str:
+    """A crowd-equivalent row as words: "5 [3, 10]", "50 [10, >78]" or "not reached up to k=78"."""
+    if row is None:
+        return "-"
+    if row["k_equivalent"] is None:
+        return f"> {row['k_max']}" if short else f"not reached up to k={row['k_max'] if k_max is None else k_max}"
+    hi = row["k_high"] if row["k_high"] is not None else f">{row['k_max']}"
+    return f"{row['k_equivalent']} [{row['k_low']}, {hi}]"
+
+
+def _who(expert: str) -> str:
+    if expert == MEAN_EXPERT:
+        return "the designated experts' mean"
+    if expert.startswith("best #1 (worker "):
+        return "the best annotator (" + expert[len("best #1 ("):]
+    return expert if expert.startswith("expert ") else f"the {expert}"
+
+
+def verdict_sentence(row: dict[str, Any]) -> str:
+    """One line in words for a row of :func:`verdict_rows`."""
+    if row["model"] is None:
+        return "no crowd curve: every model failed on this source (see Fits)"
+    crowd = f"the crowd of k={row['k']} ({row['model']})"
+    if row["expert"] is None:
+        return (f"no expert in this source: nothing to compare with; {crowd} reaches {row['crowd']:.3f} "
+                f"against {row['truth']}")
+    diff = 100.0 * (row["crowd"] - row["expert_accuracy"])
+    who = _who(row["expert"])
+    keq = row["keq"]
+    reach = ("" if keq is None else f"; it reaches the expert at k={keq['k_equivalent']}"
+             if keq["k_equivalent"] is not None else
+             f"; on the expert's own tasks it does not reach the expert up to k={keq['k_max']}")
+    word = row["verdict"]
+    if word == "beats":
+        return f"{crowd} beats {who} by {diff:.1f} points{reach}"
+    if word == "below":
+        return f"{crowd} is below {who} by {-diff:.1f} points"
+    return f"{crowd} is level with {who} ({diff:+.1f} points, intervals overlap){reach}"
+
+
+def verdict_rows(tables: dict[str, Any], sources: Sequence[str]) -> list[dict[str, Any]]:
+    """One row per source (see the module docstring): source, label, expert, expert_accuracy,
+    expert_low/high, model, k, crowd, crowd_low/high, keq (crowd-equivalent row), verdict, sentence."""
+    import polars as pl
+
+    curves, experts, ce = tables.get("curves"), tables.get("experts"), tables.get("crowd_equivalent")
+    kinds = dict(zip(tables["sources"]["source"].to_list(), tables["sources"]["kind"].to_list()))
+    out = []
+    for src in sources:
+        ex = None if experts is None else experts.filter(pl.col("source") == src)
+        chosen, ref = expert_choice(ex)
+        row: dict[str, Any] = {"source": src, "label": source_label(tables, src), "expert": None, "model": None,
+                               "reference": ref, "keq": None, "verdict": "no expert",
+                               "truth": "the truth" if kinds.get(src) == "simulation" else "gold"}
+        c = None if curves is None else curves.filter((pl.col("source") == src) & (pl.col("reference") == ref))
+        if c is not None and c.height:
+            k = int(c["k"].max())
+            at = c.filter(pl.col("k") == k).with_row_index("order").sort(["accuracy", "order"],
+                                                                         descending=[True, False])
+            best = at.row(0, named=True)
+            row.update(model=best["model"], k=k, crowd=best["accuracy"], crowd_low=best["ci_low"],
+                       crowd_high=best["ci_high"])
+        if chosen is not None:
+            row.update(expert=chosen["expert"], expert_accuracy=chosen["accuracy"], expert_low=chosen["ci_low"],
+                       expert_high=chosen["ci_high"])
+            if row["model"] is not None:
+                row["verdict"] = verdict_word(row["crowd_low"], row["crowd_high"], row["expert_low"],
+                                              row["expert_high"])
+                if ce is not None:
+                    hit = ce.filter((pl.col("source") == src) & (pl.col("expert") == chosen["expert"])
+                                    & (pl.col("model") == row["model"]))
+                    row["keq"] = hit.row(0, named=True) if hit.height else None
+        elif row["model"] is None:
+            row["verdict"] = "no crowd curve"
+        row["sentence"] = verdict_sentence(row)
+        out.append(row)
+    return out
+
+
+def _ci(v: float, lo: float, hi: float) -> str:
+    return f"{v:.3f} <span class='ci'>[{lo:.3f}, {hi:.3f}]</span>"
+
+
+def verdict_html(rows: Sequence[dict[str, Any]]) -> str:
+    """The verdict table (the page's first table) and its footnote."""
+    head = ("<tr><th>source</th><th>expert: accuracy [95% interval]</th><th>crowd: best model at the largest k "
+            "[95% interval]</th><th>crowd-equivalent k [interval]</th><th>verdict</th></tr>")
+    body = []
+    for r in rows:
+        if r["expert"] is None:
+            expert = "<i>no expert in this source</i>"
+        else:
+            expert = f"{html.escape(r['expert'])}<br>{_ci(r['expert_accuracy'], r['expert_low'], r['expert_high'])}"
+        crowd = ("<i>no curve</i>" if r["model"] is None else
+                 f"{html.escape(r['model'])}, k={r['k']}<br>{_ci(r['crowd'], r['crowd_low'], r['crowd_high'])}")
+        keq = ("-" if r["expert"] is None else "<i>not computed</i>" if r["keq"] is None
+               else html.escape(keq_text(r["keq"])))
+        cls = {"beats": "beats", "below": "below", "level with": "level"}.get(r["verdict"], "none")
+        body.append(f"<tr class='{cls}'><td>{html.escape(r['label'])}</td><td>{expert}</td><td>{crowd}</td>"
+                    f"<td>{keq}</td><td class='verdict'>{html.escape(r['sentence'])}</td></tr>")
+    return (f"<table class='verdict' id='verdict'><thead>{head}</thead><tbody>{''.join(body)}</tbody></table>"
+            f"<p class='note'>{RULE}</p>")
+
+
+def crowd_equivalent_pivot(ce: Any) -> Any:
+    """The crowd-equivalent table, one row per (source, expert) and one column per model:
+    "k [interval]" or "> k_max" (not reached)."""
+    import polars as pl
+
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    models = list(dict.fromkeys(ce["model"].to_list()))
+    for r in ce.iter_rows(named=True):
+        key = (r["source"], r["expert"])
+        row = rows.setdefault(key, {"source": r["source"], "expert": r["expert"],
+                                    "expert accuracy": round(float(r["expert_accuracy"]), 3), "k max": r["k_max"]})
+        row[r["model"]] = keq_text(r, short=True)
+    cols = ["source", "expert", "expert accuracy", "k max", *models]
+    return pl.DataFrame([{c: row.get(c, "-") for c in cols} for row in rows.values()], infer_schema_length=None)
+
+
+def verdict_lines(tables: dict[str, Any], sources: Sequence[str]) -> list[str]:
+    """The verdict for the terminal: one line per source."""
+    lines = ["does the crowd beat the expert? (crowd at the largest k vs the expert, 95% intervals)"]
+    for r in verdict_rows(tables, sources):
+        nums = "" if r["expert"] is None or r["model"] is None else (
+            f" [crowd {r['crowd']:.3f} ({r['crowd_low']:.3f}-{r['crowd_high']:.3f}), expert "
+            f"{r['expert_accuracy']:.3f} ({r['expert_low']:.3f}-{r['expert_high']:.3f})]")
+        lines.append(f"  {r['label']}: {r['sentence']}{nums}")
+    return lines
