@@ -60,37 +60,100 @@ worker_derivatives = twin("bds_derivatives", worker_derivatives_numpy,
                           "galton.aggregator._bayes_numba:worker_derivatives")
 
 
+def dirichlet_elog_numpy(a: np.ndarray) -> np.ndarray:
+    """``E[log e_w[l, k]] = psi(a_w[l, k]) - psi(sum_l a_w[l, k])`` for Dirichlet columns along
+    axis 1 of ``a`` (W, L, K)."""
+    out = digamma(a)
+    out -= digamma(a.sum(axis=1, keepdims=True))
+    return out
+
+
+def dirichlet_kl_columns_numpy(a: np.ndarray, b: np.ndarray, elog: np.ndarray) -> float:
+    """Sum over the columns (axis 1 of (W, L, K) arrays) of KL(Dir(a) || Dir(b)), given
+    ``elog = dirichlet_elog(a)``."""
+    return dirichlet_kl(a, b, axis=1, elog=elog)
+
+
+#: the expected logs and the divergence of the confusion columns: numpy reference, numba version
+#: (scalar loops; the numpy special functions make ten passes over a W x K x K array)
+dirichlet_elog = twin("dirichlet_elog", dirichlet_elog_numpy, "galton.aggregator._bayes_numba:dirichlet_elog")
+dirichlet_kl_columns = twin("dirichlet_kl_columns", dirichlet_kl_columns_numpy,
+                            "galton.aggregator._bayes_numba:dirichlet_kl_columns")
+
+
 Derivatives = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
 def _maximise_concave(deriv: Derivatives, lo: np.ndarray, hi: np.ndarray, start: np.ndarray,
                       tol: float = 1e-12) -> np.ndarray:
-    """Maximisers of concave functions on [lo, hi], element-wise: Newton steps kept inside a bracket
-    that shrinks around the root of the derivative (bisection when a step would leave it).
-    ``deriv(x, idx)`` gives the first and second derivatives of functions ``idx`` at ``x``."""
+    """Maximisers of concave functions on [lo, hi], element-wise: Newton steps from ``start`` kept
+    inside a bracket that shrinks around the root of the derivative (bisection when a step would
+    leave it). A step past an end of [lo, hi] not yet tried goes to that end, which is the
+    maximiser when the derivative there still points outwards; so a warm start near the maximiser
+    costs one or two evaluations and an optimum at an end two. ``deriv(x, idx)`` gives the first
+    and second derivatives of functions ``idx`` at ``x``."""
     lo, hi = lo.astype(float), hi.astype(float)
-    every = np.arange(lo.size)
-    g_lo, _ = deriv(lo, every)
-    g_hi, _ = deriv(hi, every)
-    at_lo, at_hi = g_lo <= 0, g_hi >= 0
-    x = np.where(at_lo, lo, np.where(at_hi, hi, np.clip(start, lo, hi)))
-    todo = ~(at_lo | at_hi)
+    x = np.clip(start, lo, hi).astype(float)
+    end_lo, end_hi = lo.copy(), hi.copy()  # the ends of the interval, fixed
+    todo = np.ones(lo.size, dtype=bool)
     for _ in range(200):
         if not todo.any():
             break
-        g, h = deriv(x[todo], np.flatnonzero(todo))
-        xt, lt, ht = x[todo], lo[todo], hi[todo]
+        idx = np.flatnonzero(todo)
+        g, h = deriv(x[idx], idx)
+        xt, lt, ht = x[idx], lo[idx], hi[idx]
+        at_end = ((xt <= end_lo[idx]) & (g <= 0)) | ((xt >= end_hi[idx]) & (g >= 0)) | (g == 0)
         lt = np.where(g > 0, xt, lt)
         ht = np.where(g > 0, ht, xt)
         with np.errstate(divide="ignore", invalid="ignore"):
             new = np.where(h < 0, xt - g / h, np.nan)
-        new = np.where((new >= lt) & (new <= ht), new, 0.5 * (lt + ht))
-        new = np.where(g == 0, xt, new)
-        done = (np.abs(new - xt) < tol) | (ht - lt < tol) | (g == 0)
-        x[todo], lo[todo], hi[todo] = new, lt, ht
-        idx = np.flatnonzero(todo)
+        # a step beyond the bracket: to the interval's end when that end was never tried (the
+        # bracket still reaches it), else halfway
+        new = np.where(new > ht, np.where(ht >= end_hi[idx], ht, 0.5 * (lt + ht)), new)
+        new = np.where(new < lt, np.where(lt <= end_lo[idx], lt, 0.5 * (lt + ht)), new)
+        new = np.where(np.isnan(new), 0.5 * (lt + ht), new)
+        new = np.where(at_end, xt, new)
+        done = at_end | (np.abs(new - xt) < tol) | (ht - lt < tol)
+        x[idx], lo[idx], hi[idx] = new, lt, ht
         todo[idx[done]] = False
     return x
+
+
+def worker_maximisers_numpy(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, start: np.ndarray,
+                            lo: float, hi: float, tol: float) -> np.ndarray:
+    """Each worker's own maximiser ``mu*_w`` of its evidence ``f_w`` on ``[lo, hi]`` (Newton from
+    ``start``, see :func:`_maximise_concave`); ``lo`` for a worker without counts (flat ``f_w``)."""
+    def own(mu: np.ndarray, sel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return worker_derivatives_numpy(strength[sel], diag[sel], off[sel], mu)
+
+    w = strength.size
+    data = np.flatnonzero(diag.sum(axis=1) + off.sum(axis=1) != 0.0)
+    out = np.full(w, float(lo))
+    out[data] = _maximise_concave(lambda mu, sel: own(mu, data[sel]), np.full(data.size, lo), np.full(data.size, hi),
+                                  np.broadcast_to(start, (w,))[data], tol)
+    return out
+
+
+def band_derivatives_numpy(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, mu_star: np.ndarray,
+                           lo: float, hi: float) -> tuple[float, float]:
+    """The first and second derivatives, summed over the workers that ``[lo, hi]`` clips, of
+    ``f_w(clip(mu*_w, lo, hi))``: the derivative of the centre's objective ``F(m)``."""
+    mu = np.clip(mu_star, lo, hi)
+    sel = np.flatnonzero(mu != mu_star)
+    if not sel.size:
+        return 0.0, 0.0
+    g, h = worker_derivatives_numpy(strength[sel], diag[sel], off[sel], mu[sel])
+    return float(g.sum()), float(h.sum())
+
+
+#: the two stages of the prior accuracies' fit: numpy reference, numba version (one scalar Newton
+#: per worker, evaluated only until it converges; no subsets copied)
+worker_maximisers = twin("bds_worker_maximisers", worker_maximisers_numpy,
+                         "galton.aggregator._bayes_numba:worker_maximisers")
+band_derivatives = twin("bds_band_derivatives", band_derivatives_numpy,
+                        "galton.aggregator._bayes_numba:band_derivatives")
+
+NEWTON_TOL = 1e-12  #: the prior accuracies' Newton steps stop below this change
 
 
 def _eb_accuracies(strength: np.ndarray, counts: np.ndarray, half_width: float,
@@ -130,14 +193,12 @@ def _eb_accuracies(strength: np.ndarray, counts: np.ndarray, half_width: float,
         m = float(_maximise_concave(shared, np.array([lo]), np.array([hi]), np.array([pooled]))[0])
         return m, np.full(w, m)
 
-    def own(mu: np.ndarray, sel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return worker_derivatives(strength[sel], diag[sel], off[sel], mu)
-
     start = None if memo is None else memo.get("mu_star")
     if start is None or np.shape(start) != (w,):
         n_w = np.maximum(counts.sum(axis=(1, 2)), EPS)
         start = np.clip(diag.sum(axis=1) / n_w, lo, hi)
-    mu_star = _maximise_concave(own, np.full(w, lo), np.full(w, hi), start)
+    diag, off = np.ascontiguousarray(diag), np.ascontiguousarray(off)
+    mu_star = worker_maximisers(strength, diag, off, start, lo, hi, NEWTON_TOL)
     if memo is not None:
         memo["mu_star"] = mu_star
 
@@ -148,14 +209,9 @@ def _eb_accuracies(strength: np.ndarray, counts: np.ndarray, half_width: float,
         return fixed, band(fixed)
 
     def clipped(m: np.ndarray, _: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        gs, hs = [], []
-        for x in m:
-            mu = band(float(x))
-            sel = np.flatnonzero(mu != mu_star)
-            g, h = own(mu[sel], sel) if sel.size else (np.zeros(1), np.zeros(1))
-            gs.append(g.sum())
-            hs.append(h.sum())
-        return np.array(gs), np.array(hs)
+        out = [band_derivatives(strength, diag, off, mu_star, max(lo, x - half_width), min(hi, x + half_width))
+               for x in m.tolist()]
+        return np.array([g for g, _ in out]), np.array([h for _, h in out])
 
     centre = float(np.clip(strength @ mu_star / strength.sum(), lo, hi))
     if memo is not None and "centre" in memo:
@@ -330,15 +386,14 @@ class BayesianDawidSkene(ConfusionEM):
         a = a0 + counts
         b0 = memory["class_prior"]
         b = stats["class_counts"] + b0
-        elog_e = digamma(a)
-        elog_e -= digamma(a.sum(axis=1, keepdims=True))
+        elog_e = dirichlet_elog(a)
         elog_p = digamma(b) - digamma(b.sum())
         return {"table": elog_e.reshape(w * k, k), "logprior": elog_p, "a": a, "a0": a0, "b": b,
                 "b0": b0, "accuracy": m, "worker_accuracy": mu}, memory
 
     def _objective(self, stats: dict[str, Any], params: dict[str, Any]) -> float:
         w, k = params["a"].shape[:2]
-        kl_e = dirichlet_kl(params["a"], params["a0"], axis=1, elog=params["table"].reshape(w, k, k))
+        kl_e = dirichlet_kl_columns(params["a"], params["a0"], params["table"].reshape(w, k, k))
         kl_p = dirichlet_kl(params["b"], np.full(k, params["b0"]), axis=0, elog=params["logprior"])
         return float(stats["ll"]) - kl_e - kl_p
 

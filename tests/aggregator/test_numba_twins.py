@@ -15,7 +15,9 @@ from galton.aggregator import bayesian as _bayesian  # noqa: F401  (declares its
 from galton.aggregator import glad as _glad  # noqa: F401  (declares its twin)
 
 TOL = {"estep": (1e-11, 1e-10), "bt_pass": (1e-10, 1e-12), "noisy_pass": (1e-10, 1e-12),
-       "bt_info_diag": (1e-10, 1e-300), "glad_pass": (1e-9, 1e-11), "bds_derivatives": (1e-11, 1e-9)}
+       "bt_info_diag": (1e-10, 1e-300), "glad_pass": (1e-9, 1e-11), "bds_derivatives": (1e-11, 1e-9),
+       "dirichlet_elog": (1e-12, 1e-12), "dirichlet_kl_columns": (1e-11, 1e-9),
+       "bds_worker_maximisers": (1e-9, 1e-10), "bds_band_derivatives": (1e-11, 1e-9)}
 
 
 def _estep_args(rng: np.random.Generator) -> tuple[Any, ...]:
@@ -73,10 +75,35 @@ def _bds_args(rng: np.random.Generator) -> tuple[Any, ...]:
     return strength, counts[:, eye], counts[:, ~eye], rng.uniform(1 / k, 0.99, w)
 
 
+def _cube_args(rng: np.random.Generator) -> tuple[Any, ...]:
+    a = rng.gamma(0.7, 5.0, size=(300, 3, 3)) + 1e-3
+    return a, a + rng.gamma(1.0, 2.0, size=a.shape)
+
+
+def _elog_args(rng: np.random.Generator) -> tuple[Any, ...]:
+    return (_cube_args(rng)[1],)
+
+
+def _kl_args(rng: np.random.Generator) -> tuple[Any, ...]:
+    prior, post = _cube_args(rng)
+    return post, prior, _bayesian.dirichlet_elog_numpy(post)
+
+
+def _max_args(rng: np.random.Generator) -> tuple[Any, ...]:
+    strength, diag, off, mu = _bds_args(rng)
+    return strength, diag, off, mu, 1 / 3, 0.99, 1e-12
+
+
+def _band_args(rng: np.random.Generator) -> tuple[Any, ...]:
+    strength, diag, off, mu = _bds_args(rng)
+    return strength, diag, off, mu, 0.5, 0.7
+
+
 #: inputs of each declared twin: a new twin needs an entry here (test_every_twin_is_tested)
 INPUTS: dict[str, Callable[[np.random.Generator], tuple[Any, ...]]] = {
     "estep": _estep_args, "bt_pass": _bt_args, "noisy_pass": _noisy_args, "bt_info_diag": _info_args,
-    "glad_pass": _glad_args, "bds_derivatives": _bds_args,
+    "glad_pass": _glad_args, "bds_derivatives": _bds_args, "dirichlet_elog": _elog_args,
+    "dirichlet_kl_columns": _kl_args, "bds_worker_maximisers": _max_args, "bds_band_derivatives": _band_args,
 }
 
 
@@ -107,6 +134,10 @@ def test_numba_equals_numpy(name: str, threads: str, monkeypatch: pytest.MonkeyP
             from galton.aggregator import _kernels_numba
 
             monkeypatch.setattr(_kernels_numba, "CHUNK_JUDGMENTS", 997)
+        if name.startswith("bds_"):  # many work items of workers
+            from galton.aggregator import _bayes_numba
+
+            monkeypatch.setattr(_bayes_numba, "BLOCK", 37)
     kernel = _jit.TWINS[name]
     args = INPUTS[name](np.random.default_rng(7))
     frozen = [np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in args]
