@@ -127,11 +127,25 @@ def _warning_texts(value: Any) -> dict[str, int]:
     return out
 
 
+def _fits_frame(runs: Any) -> Any:
+    """One row per source, one column per model: "seconds s, warnings w" (and the errors, if any)."""
+    import polars as pl
+
+    if not {"source", "model", "seconds", "warnings", "fits"} <= set(runs.columns):
+        return runs.drop("warning_texts") if "warning_texts" in runs.columns else runs
+    rows: dict[str, dict[str, Any]] = {}
+    for r in runs.iter_rows(named=True):
+        row = rows.setdefault(r["source"], {"source": r["source"], "fits per model": r["fits"]})
+        w = int(r["warnings"])
+        row[r["model"]] = (f"{r['seconds']:.2f} s" + (f", {w} warning{'s' if w != 1 else ''}" if w else "")
+                           + (f"; error: {r['error']}" if r.get("error") else ""))
+    return pl.DataFrame(list(rows.values()), infer_schema_length=None)
+
+
 def fits_html(runs: Any) -> str:
     """The fits table and what its warnings say: the warning texts, deduplicated, with counts (from a
     ``warning_texts`` column when the result records one), else that only counts were recorded."""
-    df = runs.drop("warning_texts") if "warning_texts" in runs.columns else runs
-    h = [html_table(df)]
+    h = [html_table(_fits_frame(runs))]
     total = int(runs["warnings"].sum()) if "warnings" in runs.columns else 0
     if not total:
         h.append("<p class='note'>No fit raised a warning.</p>")
@@ -150,11 +164,11 @@ def fits_html(runs: Any) -> str:
             by_model[r["model"]] = by_model.get(r["model"], 0) + int(r["warnings"])
         named = ", ".join(f"{m} {n}" for m, n in by_model.items() if n)
         h.append(f"<p class='note'>warnings: Python warnings raised while fitting, by model over all sources: "
-                 f"{named}. This result records their counts, not their texts. The one warning a study's fit can "
-                 "raise in galton's models is <code>ConvergenceWarning: MODEL did not converge in N iterations "
-                 "(last change &gt;= tol); raise max_iter or tol</code> (mace: per restart; the other warning, "
-                 "about gold, cannot occur: a study never gives gold to a model). The fit's labels are still "
-                 "scored.</p>")
+                 f"{named}. This result records their counts, not their texts. The warning galton's EM models raise "
+                 "in a study is <code>ConvergenceWarning: MODEL did not converge in N iterations (last change "
+                 "&gt;= tol); raise max_iter or tol</code> (mace: per restart; their other warning, about gold, "
+                 "cannot occur: a study never gives gold to a model); numerical RuntimeWarnings from numpy would "
+                 "count too. The fit's labels are scored all the same.</p>")
     return "".join(h)
 
 
@@ -167,7 +181,7 @@ def page_tail(result: Any, methods: str, table_names: Sequence[str]) -> list[str
                                    f"<a href='tables/{n}.md'>Markdown</a></li>" for n in table_names if n in t]
     h += ["</ul>", "<h2>Sources</h2>", html_table(sources_frame(t["sources"]))]
     if "runs" in t:
-        h += ["<h2>Fits</h2>", fits_html(t["runs"])]
+        h += ["<h2>Fits: time and warnings per source and model</h2>", fits_html(t["runs"])]
     if meta.get("notes"):
         h += ["<h2>Notes</h2><ul>"] + [f"<li>{html.escape(n)}</li>" for n in meta["notes"]] + ["</ul>"]
     h += ["<h2>Seeds, versions, study file</h2>",

@@ -306,44 +306,33 @@ def _csv(results: Sequence[ReplayResult]) -> str:
 
 
 def _plot(results: Sequence[ReplayResult], path: Path) -> None:
-    import matplotlib
+    from ._allocation_page import plot_allocation
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, len(results), figsize=(5 * len(results), 4), squeeze=False)
-    for ax, res in zip(axes[0], results):
-        for s, a in res.acc.items():
-            mean, lo, hi = interval(a)
-            ax.plot(res.spent, mean, label=s)
-            ax.fill_between(res.spent, lo, hi, alpha=0.2)
-        ax.axhline(float(res.acc.get("uniform", next(iter(res.acc.values())))[:, -1].mean()), color="grey",
-                   lw=0.8, ls="--")
-        ax.axvline(0.7 * res.total, color="grey", lw=0.8, ls=":")
-        ax.set_title(res.name, fontsize=9)
-        ax.set_xlabel("judgments spent")
-        ax.set_ylabel("accuracy on gold")
-        ax.legend(fontsize=8)
-    fig.tight_layout()
     tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
+    plot_allocation(results, tmp, interval)
     os.replace(tmp, path)
 
 
 def write_allocation_report(results: Sequence[ReplayResult], out: str | os.PathLike[str], settings: dict[str, Any],
                             *, plots: bool = True, load: tuple[float, ...] | None = None) -> Path:
-    """Write ``report.md``, ``curves.csv`` and (with matplotlib) ``allocation.png`` to ``out``, a
-    directory replaced only when it is empty or an earlier galton output."""
+    """Write ``index.html`` (the answer first: judgments each strategy needs to reach uniform's
+    full-budget accuracy, one row per data set; then the plot), ``report.md``, ``curves.csv`` and
+    (with matplotlib) ``allocation.png`` to ``out``, a directory replaced only when it is empty or an
+    earlier galton output."""
     from ..io import atomic_dir
+    from ._allocation_page import allocation_page
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    load = load or os.getloadavg()
     with atomic_dir(out) as tmp:
-        write_atomic(tmp / "report.md", _markdown(results, settings, load or os.getloadavg()))
+        write_atomic(tmp / "report.md", _markdown(results, settings, load))
         write_atomic(tmp / "curves.csv", _csv(results))
         if plots:
             _plot(results, tmp / "allocation.png")
+        page = allocation_page(results, [summarise(r) for r in results], settings, load,
+                               "allocation.png" if plots else None)
+        write_atomic(tmp / "index.html", page)
     return out
 
 
@@ -403,7 +392,7 @@ def run_cli(*, datasets: Sequence[str] | None, model: str | None, repeats: int |
                                    log=None if quiet else out)
     path = write_allocation_report(results, out_dir, settings, plots=plots)
     if not quiet:
-        out.write(f"report: {path / 'report.md'}\n")
+        out.write(f"report: {path / 'index.html'} (and report.md)\n")
     return 0
 
 

@@ -84,6 +84,22 @@ def _curve_summary(curves: Any, source: str, reference: str) -> Any:
 # --------------------------------------------------------------------------------------------------
 # the page: the verdict first, then the plots, then the details
 # --------------------------------------------------------------------------------------------------
+def _experts_frame(experts: Any) -> Any:
+    """The experts table for the page: accuracy with its interval in one cell, short kinds."""
+    import polars as pl
+
+    acc = [f"{a:.3f} [{lo:.3f}, {hi:.3f}]" for a, lo, hi in experts.select("accuracy", "ci_low", "ci_high").rows()]
+    sel = [None if a is None else f"{a:.3f} ({n})" for a, n in experts.select("selection_accuracy",
+                                                                             "selection_tasks").rows()]
+    kind = pl.col("kind").str.replace(r"best annotator \(post hoc, biased\)", "post hoc").str.replace(
+        r"best annotator \(split half\)", "best annotator, split half")
+    df = experts.with_columns(pl.Series("accuracy [95% interval]", acc), pl.Series("selection (tasks)", sel,
+                                                                                   dtype=pl.Utf8), kind)
+    cols = ["source", "expert", "kind", "reference", "accuracy [95% interval]", "n_tasks", "selection (tasks)"]
+    cols += [c for c in ("true_accuracy", "tied_reference_tasks") if df[c].null_count() < df.height]
+    return df.select(cols).rename({"reference": "scored against", "n_tasks": "tasks"})
+
+
 def _tie_note(meta: dict[str, Any]) -> str:
     rule = ("a uniformly random tied label, seeded per (source, k, repetition)" if meta["tie_break"] == "random"
             else "the lowest label code")
@@ -112,6 +128,7 @@ def categorical_page(result: StudyResult, plots: dict[str, list[str]]) -> str:
         h += [img(p, "crowd-equivalent k of every expert") for p in plots["crowd_equivalent"]]
     if "sweep" in t:
         h += ["<h2>Simulation sweep</h2>"] + [img(p, "sweep") for p in plots.get("sweep", [])]
+    h += workers_section(result)
     h.append("<h2>Details</h2>")
     if "crowd_equivalent" in t:
         h += ["<h3>Crowd-equivalent k [interval] of every expert, per model</h3>",
@@ -119,12 +136,15 @@ def categorical_page(result: StudyResult, plots: dict[str, list[str]]) -> str:
               "end lies beyond the grid.</p>", html_table(crowd_equivalent_pivot(t["crowd_equivalent"]))]
     if "sweep" in t:
         h += ["<h3>Simulation sweep</h3>", _details("the sweep table", html_table(t["sweep"]))]
+    missing = [s for s in meta["sources"] if "experts" not in t or not (t["experts"]["source"] == s).any()]
     if "experts" in t:
-        h += ["<h3>Experts</h3>", html_table(t["experts"].drop(
-            [c for c in t["experts"].columns if t["experts"][c].null_count() == t["experts"].height]))]
-        missing = [s for s in meta["sources"] if not (t["experts"]["source"] == s).any()]
-        if missing:
-            h.append(f"<p class='note'>No expert in: {html.escape(', '.join(missing))}.</p>")
+        h += ["<h3>Experts</h3>", html_table(_experts_frame(t["experts"])),
+              "<p class='note'>post hoc: the best annotator chosen after seeing the scoring gold (biased upwards); "
+              "listed for comparison, never used for crowd-equivalents or the verdict. Selection: the accuracy on "
+              "the half of the gold tasks the annotator was chosen on (tasks).</p>"]
+    if missing:
+        h.append(f"<p class='note'>No expert in: {html.escape(', '.join(missing))} (no designated expert, and "
+                 "too few gold tasks or best_annotators = 0 for a best annotator).</p>")
     h.append("<h3>Crowd curves: accuracy [95% interval] per k and model</h3>")
     for src in meta["sources"]:
         for ref in ("gold", "experts_loo") if "curves" in t else ():
@@ -132,7 +152,6 @@ def categorical_page(result: StudyResult, plots: dict[str, list[str]]) -> str:
             if c.height:
                 h.append(_details(f"{source_label(t, src)}, against {ref}",
                                   html_table(_curve_summary(t["curves"], src, ref))))
-    h += workers_section(result)
     return "\n".join(h + page_tail(result, METHODS, TABLES))
 
 

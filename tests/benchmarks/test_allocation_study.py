@@ -141,3 +141,60 @@ def test_rte_replay_with_tiny_settings_gives_a_row_per_strategy() -> None:
     rows = al.summarise(res)
     assert [r["strategy"] for r in rows] == ["uniform", "uncertainty", "eig"]
     assert all(0.5 < r["final"] <= 1.0 for r in rows) and len({r["final"] for r in rows}) == 1
+
+
+def test_allocation_page_answers_first_with_one_row_per_data_set(tmp_path: Path) -> None:
+    """index.html: the first table has one row per data set, with the judgments each strategy needs
+    (made-up curves: eig reaches uniform's full-budget accuracy at 20 of 40, uncertainty never); the
+    plot it shows exists."""
+    pytest.importorskip("matplotlib")
+    from html.parser import HTMLParser
+
+    def made_up(name: str) -> al.ReplayResult:
+        return al.ReplayResult(name, np.array([10, 20, 30, 40]), {
+            "uniform": np.array([[0.5, 0.6, 0.7, 0.8], [0.5, 0.6, 0.8, 0.8]]),
+            "uncertainty": np.array([[0.5, 0.55, 0.6, 0.7], [0.5, 0.6, 0.6, 0.7]]),
+            "eig": np.array([[0.5, 0.8, 0.8, 0.8], [0.5, 0.8, 0.8, 0.8]])},
+            total=40, start_total=10, n_tasks=10, max_per_task=4, seconds=0.0, batch=10)
+
+    settings = {"start": 1, "batch": 10, "model": None, "repetitions": 2, "seed": 0}
+    out = al.write_allocation_report([made_up("one"), made_up("two")], tmp_path / "rep", settings,
+                                     load=(0.0, 0.0, 0.0))
+
+    class Rows(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.tables: list[list[list[str]]] = []
+            self.imgs: list[str] = []
+            self.cell: list[str] | None = None
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "table":
+                self.tables.append([])
+            elif tag == "tr":
+                self.tables[-1].append([])
+            elif tag in ("td", "th"):
+                self.cell = []
+            elif tag == "img":
+                self.imgs.append(dict(attrs)["src"])
+
+        def handle_endtag(self, tag):
+            if tag in ("td", "th") and self.cell is not None:
+                self.tables[-1][-1].append(" ".join("".join(self.cell).split()))
+                self.cell = None
+
+        def handle_data(self, data):
+            if self.cell is not None:
+                self.cell.append(data)
+
+    page = (out / "index.html").read_text()
+    p = Rows()
+    p.feed(page)
+    head, *rows = p.tables[0]
+    assert page.index("<table") < page.index("<img")  # the answer before the plot
+    assert head[:3] == ["data set", "uniform's full-budget accuracy", "judgments (all)"]
+    assert [r[0] for r in rows] == ["one", "two"]
+    cells = dict(zip(head, rows[0]))
+    assert cells["eig"].startswith("20 (50%") and cells["uncertainty"] == "not reached"
+    assert cells["uniform"].startswith("40 (100%") and cells["verdict"].startswith("eig reaches it with 50%")
+    assert p.imgs == ["allocation.png"] and (out / "allocation.png").read_bytes()[:4] == b"\x89PNG"

@@ -3,13 +3,17 @@
 
 from __future__ import annotations
 
+from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
 
-from galton.benchmarks.report import write_report
+from galton.benchmarks._page import QUESTION
+from galton.benchmarks._verdict import verdict_rows
+from galton.benchmarks.report import categorical_page, write_report
+from galton.benchmarks.runner import StudyResult
 from galton.benchmarks.study import Study, run_study
 from galton.cli import main
 
@@ -110,3 +114,129 @@ def test_bench_checks_for_matplotlib_before_the_run(tmp_path, monkeypatch, capsy
     err = capsys.readouterr().err
     assert "matplotlib" in err and "--no-plots" in err and err.count("\n") == 1
     assert ran == [] and not (tmp_path / "o").exists()
+
+
+# -------------------------------------------------------------------------------- the page answers first
+class _Tables(HTMLParser):
+    """Every <table> of a page (its class and the text of each body row's cells), every <img src>, and
+    the order in which tables and images appear."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: list[dict] = []
+        self.imgs: list[str] = []
+        self.order: list[str] = []
+        self._cell: list[str] | None = None
+        self._body = False
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "table":
+            self.tables.append({"class": a.get("class", ""), "rows": []})
+            self.order.append("table")
+        elif tag == "img":
+            self.imgs.append(a["src"])
+            self.order.append("img")
+        elif tag == "tbody":
+            self._body = True
+        elif tag == "tr" and self._body:
+            self.tables[-1]["rows"].append([])
+        elif tag == "td" and self._body:
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag == "td" and self._cell is not None:
+            self.tables[-1]["rows"][-1].append(" ".join("".join(self._cell).split()))
+            self._cell = None
+        elif tag == "tbody":
+            self._body = False
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def _parse(page: str) -> _Tables:
+    p = _Tables()
+    p.feed(page)
+    return p
+
+
+def test_the_verdict_table_comes_first_with_one_row_per_source(tiny) -> None:
+    result, out = tiny
+    page = (out / "index.html").read_text()
+    p = _parse(page)
+    assert p.order[0] == "table" and p.tables[0]["class"] == "verdict"  # before any plot or other table
+    rows = p.tables[0]["rows"]
+    assert len(rows) == len(result.meta["sources"]) == 4
+    assert page.index(QUESTION) < page.index("<table")  # the question, then the answer
+    for src, row in zip(result.meta["sources"], rows):
+        assert row[0].startswith(src)
+        assert any(w in row[-1] for w in ("beats", "level with", "is below")), row
+    assert "not reached up to k=" in page or "[" in rows[0][3]
+    assert len(p.imgs) == 6 and all((out / s).is_file() for s in p.imgs)  # every plot it shows exists
+    assert "<h2>Workers</h2>" in page  # the worker report of the real datasets
+    assert "welinder_bluebirds" in page.split("<h2>Workers</h2>")[1].split("</table>")[0]
+
+
+def _hand_result(crowd: dict[str, tuple[float, float, float]], expert: dict[str, tuple[float, float, float]]):
+    """A made-up categorical result: simulated sources (no dataset to reload), one model, k = 1, 5."""
+    sources = list(crowd)
+    rows_c, rows_e, rows_ce = [], [], []
+    for s in sources:
+        for k, scale in ((1, 0.8), (5, 1.0)):
+            a, lo, hi = (v * scale for v in crowd[s])
+            rows_c.append({"source": s, "reference": "gold", "model": "ds", "k": k, "accuracy": a, "ci_low": lo,
+                           "ci_high": hi, "n_tasks": 100, "n_tasks_full": 100, "repeats": 2})
+        if s in expert:
+            a, lo, hi = expert[s]
+            rows_e.append({"source": s, "expert": "simulated expert (0.9)", "kind": "simulated", "reference": "truth",
+                           "accuracy": a, "ci_low": lo, "ci_high": hi, "n_tasks": 100, "selection_accuracy": None,
+                           "selection_tasks": None, "true_accuracy": 0.9, "tied_reference_tasks": None, "note": ""})
+            reached = crowd[s][0] >= a
+            rows_ce.append({"source": s, "expert": "simulated expert (0.9)", "kind": "simulated", "model": "ds",
+                            "expert_accuracy": a, "k_equivalent": 5 if reached else None, "k_low": 5 if reached else None,
+                            "k_high": None, "status": "reached" if reached else "not reached",
+                            "crowd_accuracy_at_k": None, "crowd_accuracy_max_k": crowd[s][0], "k_max": 5, "n_tasks": 100})
+    tables = {"curves": pl.DataFrame(rows_c), "experts": pl.DataFrame(rows_e), "crowd_equivalent": pl.DataFrame(rows_ce),
+              "sources": pl.DataFrame([{"source": s, "kind": "simulation", "params": "{}"} for s in sources]),
+              "runs": pl.DataFrame([{"source": s, "model": "ds", "fits": 4, "seconds": 0.1, "warnings": 2, "error": "",
+                                     "warning_texts": '{"DS did not converge in 100 iterations": 2}'}
+                                    for s in sources])}
+    meta = {"sources": sources, "models": ["ds"], "engine": "local", "seconds": 1.0, "tie_break": "random",
+            "loo_ties": "split", "notes": [], "seeds": {}, "versions": {}}
+    return StudyResult(study=Study(name="hand", datasets=("x",)), tables=tables, meta=meta)
+
+
+def test_verdict_words_agree_with_the_numbers() -> None:
+    result = _hand_result({"above": (0.95, 0.93, 0.97), "overlap": (0.91, 0.88, 0.94), "under": (0.80, 0.78, 0.82),
+                           "alone": (0.90, 0.88, 0.92)},
+                          {"above": (0.90, 0.88, 0.92), "overlap": (0.90, 0.88, 0.92), "under": (0.90, 0.88, 0.92)})
+    rows = {r["source"]: r for r in verdict_rows(result.tables, result.meta["sources"])}
+    assert rows["above"]["verdict"] == "beats" and "beats" in rows["above"]["sentence"]
+    assert "by 5.0 points" in rows["above"]["sentence"] and "k=5 (ds)" in rows["above"]["sentence"]
+    assert rows["overlap"]["verdict"] == "level with" and "+1.0 points" in rows["overlap"]["sentence"]
+    assert rows["under"]["verdict"] == "below" and "below the simulated expert (0.9) by 10.0 points" in \
+        rows["under"]["sentence"]
+    assert rows["alone"]["expert"] is None and "no expert in this source" in rows["alone"]["sentence"]
+    page = categorical_page(result, {})
+    table = _parse(page).tables[0]
+    assert table["class"] == "verdict" and len(table["rows"]) == 4
+    by_source = {r[0]: r for r in table["rows"]}
+    assert by_source["alone"][1] == "no expert in this source"  # said in words, not left empty
+    assert by_source["under"][3] == "not reached up to k=5" and by_source["above"][3] == "5 [5, >5]"
+    assert "0.950 [0.930, 0.970]" in by_source["above"][2] and "0.900 [0.880, 0.920]" in by_source["above"][1]
+    assert QUESTION in page and "No expert in: alone" in page
+    assert "<b>ds</b>: 8 &times; <code>DS did not converge in # iterations</code>" in page  # deduplicated
+
+
+def test_a_custom_run_keeps_the_question_and_its_summary_gives_the_verdict(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "custom"
+    args = ["bench", "--datasets", "zheng_s_face", "--models", "mv", "--k", "1,3", "--repeats", "2", "--bootstrap",
+            "40", "--engine", "local", "--no-plots", "--out", str(out)]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "does the crowd beat the expert?" in text and "zheng_s_face: the crowd of k=" in text
+    page = (out / "index.html").read_text()
+    assert QUESTION in page and "<img" not in page
+    assert len(_parse(page).tables[0]["rows"]) == 1
