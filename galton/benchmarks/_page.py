@@ -30,7 +30,7 @@ pre{background:#f7f7f7;padding:.8em;font-size:12px;overflow:auto}
 .note{color:#555;font-size:13px;max-width:75em}details{margin:.4em 0}summary{cursor:pointer;color:#1a55a3}"""
 
 QUESTION = ("Does the crowd beat the expert? How many crowd judgments per task (k) does it take for the "
-            "aggregated crowd to be as accurate as one expert?")
+            "aggregated crowd to be as good as one expert?")
 
 #: a worker section fit that takes longer than this (seconds) is left out of the page
 WORKER_SECONDS = 2.0

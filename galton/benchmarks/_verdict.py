@@ -71,7 +71,7 @@ def verdict_sentence(row: dict[str, Any]) -> str:
     who = _who(row["expert"])
     keq = row["keq"]
     reach = ("" if keq is None else f"; it reaches the expert at k={keq['k_equivalent']}"
-             if keq["k_equivalent"] is not None else
+             if keq["k_equivalent"] is not None else "" if diff < 0 else
              f"; on the expert's own tasks it does not reach the expert up to k={keq['k_max']}")
     word = row["verdict"]
     if word == "beats":

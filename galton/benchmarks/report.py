@@ -2,12 +2,18 @@
 
 :func:`write_report` writes a directory, atomically (:func:`galton.io.atomic_dir`)::
 
-    OUT/index.html                 everything on one page, with the study file, seeds, versions
+    OUT/index.html                 the answer first, then the plots, then the details (below)
     OUT/study.toml, study.json     the study as run; seeds, versions, timing, notes
     OUT/tables/NAME.parquet|.md    curves, experts, crowd_equivalent, sweep, sources, runs
-    OUT/plots/curve_SOURCE.png     accuracy against k, interval bands per model, expert levels
+    OUT/plots/curve_NN_SOURCE.png  accuracy against k, interval bands per model, expert levels
     OUT/plots/crowd_equivalent.png crowd-equivalent of every expert, per source and model
     OUT/plots/sweep_AXIS.png       simulation grids: crowd at k_max and crowd-equivalent per axis
+
+The page of a categorical study (:func:`categorical_page`) opens with the question and the verdict
+table (:mod:`galton.benchmarks._verdict`: one row per source, the expert and the best model at the
+largest k with their intervals, the crowd-equivalent k and a verdict in words), then the plots
+(:mod:`galton.benchmarks._plots`), the worker report of the real datasets and the details (pivoted
+crowd-equivalents, experts, curve tables, methods, sources, fits; :mod:`galton.benchmarks._page`).
 
 The plots, page and summary come from the hooks of the study's kind (:mod:`galton.benchmarks.kinds`):
 a preference study (``meta["kind"]`` is "preference") writes the same kinds of files with Kendall
