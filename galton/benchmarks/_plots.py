@@ -130,6 +130,7 @@ def plot_curves(tables: dict[str, Any], source: str, path: Path) -> None:
             ax.plot(c["k"], c["accuracy"], marker="o", ms=4, lw=1.8, color=color, label=f"crowd: {m}")
             ax.fill_between(c["k"], c["ci_low"], c["ci_high"], color=color, alpha=0.13, lw=0)
         who, scored = _ref_title(ref, simulated)
+        rows = []
         if ex_all is not None:
             ex = ex_all.filter(pl.col("kind") != KIND_POST_HOC)
             loo = ex["kind"].str.contains("leave-one-out")
@@ -148,6 +149,8 @@ def plot_curves(tables: dict[str, Any], source: str, path: Path) -> None:
                 if main:
                     ax.axhspan(row["ci_low"], row["ci_high"], color="0.55", alpha=0.12, lw=0,
                                label="its 95% interval")
+        if not rows:
+            scored = scored.split(";")[0]  # no expert in this panel: nothing was chosen
         k_axis(ax, ks)
         ax.set_ylabel("accuracy")
         ax.set_title(scored, loc="left")

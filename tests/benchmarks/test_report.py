@@ -209,25 +209,27 @@ def _hand_result(crowd: dict[str, tuple[float, float, float]], expert: dict[str,
 
 
 def test_verdict_words_agree_with_the_numbers() -> None:
-    result = _hand_result({"above": (0.95, 0.93, 0.97), "overlap": (0.91, 0.88, 0.94), "under": (0.80, 0.78, 0.82),
-                           "alone": (0.90, 0.88, 0.92)},
-                          {"above": (0.90, 0.88, 0.92), "overlap": (0.90, 0.88, 0.92), "under": (0.90, 0.88, 0.92)})
+    result = _hand_result({"above": (0.95, 0.93, 0.97), "overlap": (0.91, 0.89, 0.94), "under": (0.80, 0.78, 0.82),
+                           "alone": (0.90, 0.88, 0.92), "low": (0.89, 0.86, 0.905)},
+                          {"above": (0.90, 0.88, 0.92), "overlap": (0.90, 0.88, 0.92), "under": (0.90, 0.88, 0.92),
+                           "low": (0.90, 0.88, 0.92)})
     rows = {r["source"]: r for r in verdict_rows(result.tables, result.meta["sources"])}
     assert rows["above"]["verdict"] == "beats" and "beats" in rows["above"]["sentence"]
     assert "by 5.0 points" in rows["above"]["sentence"] and "k=5 (ds)" in rows["above"]["sentence"]
     assert rows["overlap"]["verdict"] == "level with" and "+1.0 points" in rows["overlap"]["sentence"]
+    assert rows["low"]["verdict"] == "level with" and "(-1.0 points" in rows["low"]["sentence"]  # overlap below
     assert rows["under"]["verdict"] == "below" and "below the simulated expert (0.9) by 10.0 points" in \
         rows["under"]["sentence"]
     assert rows["alone"]["expert"] is None and "no expert in this source" in rows["alone"]["sentence"]
     page = categorical_page(result, {})
     table = _parse(page).tables[0]
-    assert table["class"] == "verdict" and len(table["rows"]) == 4
+    assert table["class"] == "verdict" and len(table["rows"]) == 5
     by_source = {r[0]: r for r in table["rows"]}
     assert by_source["alone"][1] == "no expert in this source"  # said in words, not left empty
     assert by_source["under"][3] == "not reached up to k=5" and by_source["above"][3] == "5 [5, >5]"
     assert "0.950 [0.930, 0.970]" in by_source["above"][2] and "0.900 [0.880, 0.920]" in by_source["above"][1]
     assert QUESTION in page and "No expert in: alone" in page
-    assert "<b>ds</b>: 8 &times; <code>DS did not converge in # iterations</code>" in page  # deduplicated
+    assert "<b>ds</b>: 10 &times; <code>DS did not converge in # iterations</code>" in page  # deduplicated
 
 
 def test_a_custom_run_keeps_the_question_and_its_summary_gives_the_verdict(tmp_path: Path, capsys) -> None:
