@@ -233,10 +233,14 @@ def workers_section(result: Any) -> list[str]:
         kinds = dict(zip(t["sources"]["source"].to_list(), t["sources"]["kind"].to_list()))
         for src in [s for s in result.meta["sources"] if kinds.get(s) == "dataset"]:
             t0 = time.perf_counter()
-            s = prepare_dataset(src)
-            J = Judgments.from_codes(s.task, s.worker, s.label, n_tasks=s.n_tasks, n_labels=s.n_labels)
-            model = aggregator.get(aggregator.default_name())(random_state=result.study.seed).fit(J)
-            report = model.workers_
+            try:  # an optional section: a failure is said on the page, it never costs the study its report
+                s = prepare_dataset(src)
+                J = Judgments.from_codes(s.task, s.worker, s.label, n_tasks=s.n_tasks, n_labels=s.n_labels)
+                model = aggregator.get(aggregator.default_name())(random_state=result.study.seed).fit(J)
+                report = model.workers_
+            except Exception as exc:  # noqa: BLE001 - any error of the fit: shown, not raised
+                skipped.append(f"{src} (the fit failed: {type(exc).__name__}: {exc})")
+                continue
             seconds = time.perf_counter() - t0
             if seconds > WORKER_SECONDS:
                 skipped.append(f"{src} ({seconds:.1f} s)")
@@ -252,7 +256,8 @@ def workers_section(result: Any) -> list[str]:
     if rows:
         h.append(html_table(pl.DataFrame(rows, infer_schema_length=None)))
     if skipped:
-        h.append(f"<p class='note'>Left out (fit over {WORKER_SECONDS:g} s): {html.escape(', '.join(skipped))}.</p>")
+        h.append(f"<p class='note'>Left out (a fit over {WORKER_SECONDS:g} s, or a failed fit): "
+                 f"{html.escape('; '.join(skipped))}.</p>")
     return h
 
 

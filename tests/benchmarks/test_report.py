@@ -242,3 +242,23 @@ def test_a_custom_run_keeps_the_question_and_its_summary_gives_the_verdict(tmp_p
     page = (out / "index.html").read_text()
     assert QUESTION in page and "<img" not in page
     assert len(_parse(page).tables[0]["rows"]) == 1
+
+
+def test_the_worker_section_says_when_a_fit_fails(monkeypatch) -> None:
+    """The worker section is optional: a failing fit is named on the page, never raised."""
+    from galton import aggregator
+    from galton.benchmarks._page import workers_section
+
+    result = _hand_result({"welinder_bluebirds": (0.9, 0.8, 0.95)}, {})
+    result.tables["sources"] = pl.DataFrame([{"source": "welinder_bluebirds", "kind": "dataset", "params": "{}"}])
+
+    class Broken:
+        def __init__(self, **kw) -> None:
+            pass
+
+        def fit(self, judgments):
+            raise RuntimeError("boom")
+
+    monkeypatch.setattr(aggregator, "get", lambda name: Broken)
+    text = "".join(workers_section(result))
+    assert "<h2>Workers</h2>" in text and "welinder_bluebirds (the fit failed: RuntimeError: boom)" in text
