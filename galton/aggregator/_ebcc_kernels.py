@@ -1,0 +1,154 @@
+"""Kernels of EBCC (:mod:`galton.aggregator.ebcc`): the E-step over a CSR shard for R restarts at
+once, and the keyed random start of the subtypes.
+
+The E-step is the Dawid-Skene kernel with K * M columns (class k, subtype m) instead of K, run once
+per active restart ``r``::
+
+    log q_t(k, m) = logprior[r, k * M + m] + sum_{j in t} table[r, wl_j, k * M + m]
+    q_t           = softmax(log q_t)        (a gold task: only the columns of its class)
+    ll[r]        += logsumexp(log q_t)
+    counts[r, wl_j, :] += q_t               for every judgment j of task t
+    z_t(k)        = sum_m q_t(k, m)         the class posterior, compared with the previous one
+
+It also returns the largest change ``max_t,k |z_t(k) - zprev_t(k)|`` per restart (the authors' stop
+rule) and the new class posteriors. Restarts not ``active`` are skipped (zeros; their ``z`` rows
+are copied). The numpy function is the reference; ``_ebcc_numba.estep`` is its compiled twin (same
+arguments and results, one restart per thread), used when numba is available (``_jit.use_numba``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._math import EPS, digamma, gammaln, splitmix64
+from ._jit import Twin
+from ._kernels import counts_from_post, softmax_rows
+
+__all__ = ["ebcc_estep", "ebcc_estep_numpy", "ebcc_mstep", "ebcc_mstep_numpy", "subtype_start", "restart_keys",
+           "ebcc_twins"]
+
+_MANTISSA = float(2.0 ** -53)
+
+
+def ebcc_estep_numpy(indptr: np.ndarray, task: np.ndarray, wl: np.ndarray, table: np.ndarray,
+                     logprior: np.ndarray, gold: np.ndarray, active: np.ndarray, zprev: np.ndarray,
+                     n_labels: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One EBCC E-step over a CSR shard for every active restart (numpy reference).
+
+    Parameters
+    ----------
+    indptr, task, wl, gold : the shard's CSR layout, local task and ``worker * K + label`` of each
+        judgment, gold class per task (-1 where unknown)
+    table : float (R, n_workers * K, K * M)  ``E[log v_w[k, m, l]]`` at row ``w * K + l``,
+        column ``k * M + m``
+    logprior : float (R, K * M)  ``E[log tau_k] + E[log pi_km]``
+    active : bool (R,)  the restarts to compute
+    zprev : float (R, n_tasks, K)  class posteriors of the previous E-step
+    n_labels : K
+
+    Returns
+    -------
+    ll (R,), counts (R, n_workers * K, K * M), class_counts (R, K * M), change (R,), z (R, n_tasks, K)
+    """
+    n_r, n_rows, km = table.shape
+    n_t, k = indptr.size - 1, int(n_labels)
+    m = km // k
+    ll, change = np.zeros(n_r), np.zeros(n_r)
+    counts, cc = np.zeros((n_r, n_rows, km)), np.zeros((n_r, km))
+    z = np.array(zprev, dtype=np.float64, copy=True)
+    g = np.flatnonzero(gold >= 0)
+    other = (np.arange(km) // m)[None, :] != gold[g][:, None]
+    for r in np.flatnonzero(active):
+        logq = np.empty((n_t, km))
+        for c in range(km):
+            logq[:, c] = np.bincount(task, weights=table[r, wl, c], minlength=n_t)
+        logq += logprior[r]
+        if g.size:
+            logq[g] = np.where(other, -np.inf, logq[g])
+        post, lse = softmax_rows(logq)
+        ll[r] = lse.sum()
+        counts[r] = counts_from_post(task, wl, post, n_rows)
+        cc[r] = post.sum(axis=0)
+        zr = post.reshape(n_t, k, m).sum(axis=2)
+        zr[g] = 0.0
+        zr[g, gold[g]] = 1.0  # a gold task's class is known exactly
+        change[r] = np.abs(zr - z[r]).max() if n_t else 0.0
+        z[r] = zr
+    return ll, counts, cc, change, z
+
+
+_twin = Twin("ebcc_estep", ebcc_estep_numpy, "galton.aggregator._ebcc_numba:estep")
+
+
+def ebcc_estep(indptr: np.ndarray, task: np.ndarray, wl: np.ndarray, table: np.ndarray,
+               logprior: np.ndarray, gold: np.ndarray, active: np.ndarray, zprev: np.ndarray,
+               n_labels: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`ebcc_estep_numpy`, compiled with numba when it is available (the same numbers)."""
+    return _twin(indptr, task, wl, np.ascontiguousarray(table, dtype=np.float64),
+                 np.ascontiguousarray(logprior, dtype=np.float64), gold,
+                 np.ascontiguousarray(active, dtype=np.bool_), np.ascontiguousarray(zprev, dtype=np.float64),
+                 int(n_labels))
+
+
+def ebcc_mstep_numpy(counts: np.ndarray, beta: np.ndarray, n_labels: int) -> tuple[np.ndarray, float]:
+    """The worker part of one restart's M-step (numpy reference).
+
+    With ``mu[w, l, k, m] = beta[l, k] + counts[w * K + l, k * M + m]`` (a Dirichlet over the
+    observed label l for each worker, class and subtype), returns the table of expected logs
+    ``psi(mu) - psi(sum_l mu)`` in the E-step's layout (n_workers * K, K * M) and
+    ``sum_{w,k,m} KL(Dir(mu[w, :, k, m]) || Dir(beta[:, k]))``::
+
+        KL = sum lnG(mu_0) - sum lnG(mu) - W M sum_k [lnG(sum_l beta_lk) - sum_l lnG(beta_lk)]
+             + sum counts * E[log v]
+    """
+    n_rows, km = counts.shape
+    k = int(n_labels)
+    w, m = n_rows // k, km // k
+    mu = counts.reshape(w, k, k, m) + beta[None, :, :, None]
+    a0 = mu.sum(axis=1)
+    elog = digamma(mu)
+    elog -= digamma(a0)[:, None]
+    prior = float((gammaln(beta.sum(axis=0)) - gammaln(beta).sum(axis=0)).sum())
+    kl = float(gammaln(a0).sum() - gammaln(mu).sum()) - w * m * prior + float((counts.reshape(mu.shape) * elog).sum())
+    return elog.reshape(n_rows, km), kl
+
+
+_mtwin = Twin("ebcc_mstep", ebcc_mstep_numpy, "galton.aggregator._ebcc_numba:mstep")
+
+
+def ebcc_mstep(counts: np.ndarray, beta: np.ndarray, n_labels: int) -> tuple[np.ndarray, float]:
+    """:func:`ebcc_mstep_numpy`, compiled with numba when it is available (the same numbers to
+    rounding: scalar special functions with the series of :mod:`galton._math`)."""
+    return _mtwin(np.ascontiguousarray(counts, dtype=np.float64), np.ascontiguousarray(beta, dtype=np.float64),
+                  int(n_labels))
+
+
+def ebcc_twins() -> dict[str, Any]:
+    """The kernels' (numpy, compiled) pairs, for tests (not in ``_jit.TWINS``)."""
+    return {"ebcc_estep": _twin, "ebcc_mstep": _mtwin}
+
+
+def restart_keys(seed: int, n_restarts: int) -> np.ndarray:
+    """One 64-bit key per restart: ``splitmix64(seed + r)``. Restart ``r`` of a fit seeded with
+    ``seed`` is restart 0 of a fit seeded with ``seed + r``."""
+    base = np.uint64(int(seed) % 2**64)
+    with np.errstate(over="ignore"):
+        return splitmix64(base + np.arange(n_restarts, dtype=np.uint64))
+
+
+def subtype_start(key: np.uint64, task_ids: np.ndarray, z: np.ndarray, n_subtypes: int) -> np.ndarray:
+    """The starting (class, subtype) posteriors of one restart: ``q_t(k, m) = z_t(k) * D_tkm``,
+    ``D_tk ~ Dirichlet(1, ..., 1)`` over the M subtypes (normalised exponential variables), drawn
+    from a counter-based hash of (restart key, global task id, k, m): the same numbers whatever
+    the shard a task lies in. Returns (n_tasks, K * M)."""
+    n_t, k = z.shape
+    m = int(n_subtypes)
+    cell = (task_ids.astype(np.uint64)[:, None] * np.uint64(k * m)
+            + np.arange(k * m, dtype=np.uint64)[None, :])  # (n_t, K*M): a counter per cell
+    bits = splitmix64(splitmix64(cell) ^ np.uint64(key))
+    u = ((bits >> np.uint64(11)).astype(np.float64) + 0.5) * _MANTISSA  # in (0, 1)
+    e = -np.log(u).reshape(n_t, k, m)
+    e /= np.maximum(e.sum(axis=2, keepdims=True), EPS)
+    return (e * z[:, :, None]).reshape(n_t, k * m)

@@ -1,0 +1,134 @@
+"""numba twin of the EBCC E-step (``_ebcc_kernels.ebcc_estep_numpy``; imported on first use)."""
+
+import math
+
+import numba
+import numpy as np
+
+__all__ = ["estep", "estep_restart", "mstep"]
+
+
+def estep(indptr, task, wl, table, logprior, gold, active, zprev, n_labels):  # noqa: ANN001, ANN201
+    """The compiled twin of ``_ebcc_kernels.ebcc_estep_numpy`` (same arguments and results)."""
+    n_r, n_rows, km = table.shape
+    ll, change = np.zeros(n_r), np.zeros(n_r)
+    counts, cc = np.zeros((n_r, n_rows, km)), np.zeros((n_r, km))
+    z = np.array(zprev, dtype=np.float64, copy=True)
+    todo = np.flatnonzero(active).astype(np.int64)
+    if todo.size:
+        _all(indptr, wl, table, logprior, gold, todo, z, int(n_labels), ll, counts, cc, change)
+    return ll, counts, cc, change, z
+
+
+@numba.njit(cache=True, parallel=True)
+def _all(indptr, wl, table, logprior, gold, todo, z, k, ll, counts, cc, change):  # pragma: no cover
+    for i in numba.prange(todo.size):
+        r = todo[i]
+        ll[r], change[r] = estep_restart(indptr, wl, table[r], logprior[r], gold, z[r], k, counts[r], cc[r])
+
+
+@numba.njit(cache=True, nogil=True)
+def estep_restart(indptr, wl, table, logprior, gold, z, k, counts, cc):  # pragma: no cover
+    """One restart: adds into ``counts`` and ``cc``, overwrites ``z``; returns (ll, change)."""
+    km = table.shape[1]
+    m = km // k
+    buf = np.empty(km)
+    ll = 0.0
+    change = 0.0
+    for t in range(indptr.size - 1):
+        for c in range(km):
+            buf[c] = logprior[c]
+        for j in range(indptr[t], indptr[t + 1]):
+            r = wl[j]
+            for c in range(km):
+                buf[c] += table[r, c]
+        g = gold[t]
+        lo, hi = (0, km) if g < 0 else (g * m, g * m + m)
+        mx = buf[lo]
+        for c in range(lo + 1, hi):
+            if buf[c] > mx:
+                mx = buf[c]
+        s = 0.0
+        for c in range(km):
+            if c < lo or c >= hi:
+                buf[c] = 0.0
+            else:
+                buf[c] = np.exp(buf[c] - mx)
+                s += buf[c]
+        ll += mx + np.log(s)
+        inv = 1.0 / s
+        for c in range(km):
+            buf[c] *= inv
+            cc[c] += buf[c]
+        for j in range(indptr[t], indptr[t + 1]):
+            r = wl[j]
+            for c in range(km):
+                counts[r, c] += buf[c]
+        for a in range(k):
+            zk = 0.0
+            for b in range(m):
+                zk += buf[a * m + b]
+            if g >= 0:  # a gold task's class is known exactly
+                zk = 1.0 if a == g else 0.0
+            d = abs(zk - z[t, a])
+            if d > change:
+                change = d
+            z[t, a] = zk
+    return ll, change
+
+
+@numba.njit(cache=True, nogil=True)
+def _digamma(x):  # noqa: ANN001, ANN202  # pragma: no cover
+    """psi(x), x > 0: recurrence up by 10, then the asymptotic series of ``galton._math.digamma``."""
+    acc = 0.0
+    if x < 10.0:
+        for i in range(10):
+            acc -= 1.0 / (x + i)
+        x += 10.0
+    inv2 = 1.0 / (x * x)
+    return acc + np.log(x) - 0.5 / x - inv2 * (1 / 12 - inv2 * (1 / 120 - inv2 * (1 / 252 - inv2 * (
+        1 / 240 - inv2 * (1 / 132)))))
+
+
+def mstep(counts, beta, n_labels):  # noqa: ANN001, ANN201
+    """The compiled twin of ``_ebcc_kernels.ebcc_mstep_numpy`` (same arguments and results)."""
+    table = np.empty(counts.shape)
+    kl = _mstep(counts, beta, int(n_labels), table)
+    return table, float(kl)
+
+
+@numba.njit(cache=True, nogil=True)
+def _mstep(counts, beta, k, table):  # pragma: no cover
+    n_rows, km = counts.shape
+    w, m = n_rows // k, km // k
+    dg_b = np.empty((k, k))
+    lg_b = np.empty((k, k))
+    prior = 0.0
+    for c in range(k):
+        b0 = 0.0
+        for lab in range(k):
+            dg_b[lab, c] = _digamma(beta[lab, c])
+            lg_b[lab, c] = math.lgamma(beta[lab, c])
+            b0 += beta[lab, c]
+            prior -= lg_b[lab, c]
+        prior += math.lgamma(b0)
+    kl = -w * m * prior
+    for v in range(w):
+        for c in range(k):
+            for s in range(m):
+                col = c * m + s
+                a0 = 0.0
+                for lab in range(k):
+                    a0 += beta[lab, c] + counts[v * k + lab, col]
+                dg0 = _digamma(a0)
+                kl += math.lgamma(a0)
+                for lab in range(k):
+                    n = counts[v * k + lab, col]
+                    if n == 0.0:
+                        e = dg_b[lab, c] - dg0
+                        kl -= lg_b[lab, c]
+                    else:
+                        e = _digamma(beta[lab, c] + n) - dg0
+                        kl += n * e - math.lgamma(beta[lab, c] + n)
+                    table[v * k + lab, col] = e
+    return kl

@@ -1,0 +1,300 @@
+"""EBCC: enhanced Bayesian classifier combination, with latent subtypes per class that capture
+correlated workers (Li, Rubinstein & Cohn, ICML 2019), fitted by variational Bayes on the one core.
+
+Several independent restarts run in one pass: every per-task and per-worker array has a leading
+restart axis R, so one map over the shards per iteration serves all of them; the restart with the
+best evidence lower bound gives the result.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+
+from .._math import EPS, digamma, dirichlet_kl
+from ..judgments import Judgments
+from ._base import EMAggregator
+from ._ebcc_kernels import ebcc_estep, ebcc_mstep, restart_keys, subtype_start
+from ._engine import Shard
+from ._kernels import counts_from_post, vote_counts
+from ._memory import FLOAT
+from ._registry import register
+
+__all__ = ["EBCC"]
+
+#: the E-step's largest change of a class probability (per restart, over tasks and classes)
+_CHANGE = "change"
+
+
+@register("ebcc")
+class EBCC(EMAggregator):
+    r"""EBCC: Bayesian classifier combination with per-class latent subtypes, fitted by
+    variational Bayes, best of ``n_init`` restarts.
+
+    Generative model (Li, Rubinstein & Cohn, *Exploiting Worker Correlation for Label Aggregation
+    in Crowdsourcing*, ICML 2019)::
+
+        tau             ~ Dirichlet(alpha)                    class proportions
+        pi_k            ~ Dirichlet(a_pi / M, ..., a_pi / M)  subtype weights of class k (M subtypes)
+        v_w[k, m, :]    ~ Dirichlet(beta_k)                   worker w's answers to subtype (k, m)
+        z_t             ~ Categorical(tau)                    true class of task t
+        g_t | z_t = k   ~ Categorical(pi_k)                   its subtype
+        y_tw | z_t = k, g_t = m ~ Categorical(v_w[k, m, :])
+
+    with ``beta_k[l] = prior_diag`` if ``l == k`` else ``prior_off``. Workers who err together on
+    some kind of task err on one subtype: their correlation is what the subtypes absorb, where
+    Dawid-Skene and IBCC take it for independent evidence. ``alpha`` is, as the authors run it,
+    the majority-vote class totals (``empirical_prior=True``; else 1 per class).
+
+    Mean-field VB with ``q(z, g) q(tau) q(pi) q(v)``:
+
+    - E-step: ``log q_t(k, m) = E[log tau_k] + E[log pi_km] + sum_{w in t} E[log v_w[k, m, y_tw]]``
+      (the Dawid-Skene kernel over K * M columns; gold tasks keep only their class's columns);
+      ``z_t(k) = sum_m q_t(k, m)``.
+    - M-step: ``nu = alpha + sum_t z_t``, ``eta_k = a_pi / M + sum_t q_t(k, .)``,
+      ``mu_w[k, m, l] = beta_k[l] + sum_{t: y_tw = l} q_t(k, m)``, and their expected logs
+      ``psi(a) - psi(sum a)``.
+    - ELBO (after each E-step): ``sum_t log sum_km exp(log q_t(k, m))`` minus the Dirichlet
+      divergences of ``q(tau)``, ``q(pi)``, ``q(v)`` from their priors.
+
+    Restart ``r`` starts, as the authors do, from the majority-vote shares split over the subtypes
+    at random: ``q_t(k, .) = z_t(k) * Dirichlet(1, ..., 1)``, drawn from a counter-based hash of
+    (``random_state + r``, task, k, m), so that the start does not depend on how the tasks are
+    sharded and restart ``r`` of a fit equals restart 0 of a fit with ``random_state + r``.
+    A restart stops when no class probability of any task moved by ``tol`` or more (the authors'
+    rule, ``np.allclose(z_old, z_new, atol=1e-3)``); its parameters are then frozen. The fit stops
+    when every restart has, and keeps the restart with the highest ELBO (ties: the lowest index).
+    ``history_`` holds, per iteration, the largest change among the restarts still running
+    (``_change``), ``elbos_`` the ELBO of each restart at its last iteration.
+
+    Parameters
+    ----------
+    n_iter : int, default 500
+        Maximum number of VB iterations (the authors' ``max_iter``; ``max_iter`` is accepted too).
+    tol : float, default 1e-3
+        A restart stops when the largest change of a task's class probability falls below ``tol``.
+    n_subtypes : int, default 10
+        Subtypes per class (M).
+    n_init : int, default 40
+        Restarts, run side by side in each pass over the data.
+    prior_diag, prior_off : float, default 4 and 1
+        Dirichlet pseudo-counts of a worker's right answer and of each wrong one, per subtype.
+    a_pi : float, default 0.1
+        Total concentration of the subtype weights of a class.
+    empirical_prior : bool, default True
+        Class-proportion prior from the majority-vote totals (else 1 per class).
+    random_state : int or None, default 0
+        Seed of the restarts' starts (restart r uses ``random_state + r``).
+    engine, n_shards, progress
+        As everywhere in galton.
+
+    Attributes
+    ----------
+    labels_, probas_ : aggregated labels and the class posteriors ``z_t`` of the best restart.
+    errors_ : each worker's confusion matrix with the subtypes summed out,
+        ``sum_m E[pi_km] E[v_w[k, m, l]]``, index (worker, observed label), columns true label.
+    priors_ : ``E[tau]``; skills_ : ``sum_k E[tau_k] errors_w[k, k]``.
+    subtype_weights_ : (K, M) array ``E[pi]`` of the best restart.
+    elbos_ : (n_init,) ELBO of each restart; best_restart_, elbo_; restart_iters_ : iterations per
+        restart; history_, n_iter_, converged_.
+    """
+
+    shard_state = ("ebcc_z",)
+    monotone = False
+    change_name = "largest change of a class probability"
+    _empty_attrs = {"errors_": ("errors", ""), "priors_": ("priors", ""), "skills_": ("worker", "skill")}
+
+    def __init__(self, n_iter: int = 500, tol: float = 1e-3, *, n_subtypes: int = 10, n_init: int = 40,
+                 prior_diag: float = 4.0, prior_off: float = 1.0, a_pi: float = 0.1,
+                 empirical_prior: bool = True, max_iter: int | None = None, random_state: Any = 0,
+                 engine: Any = None, n_shards: int | None = None, progress: bool | None = None):
+        self.n_iter = n_iter
+        self.tol = tol
+        self.n_subtypes = n_subtypes
+        self.n_init = n_init
+        self.prior_diag = prior_diag
+        self.prior_off = prior_off
+        self.a_pi = a_pi
+        self.empirical_prior = empirical_prior
+        self.max_iter = max_iter
+        self.random_state = random_state
+        self.engine = engine
+        self.n_shards = n_shards
+        self.progress = progress
+
+    def fit(self, data: Any, gold: Any = None, **kwargs: Any) -> "EBCC":
+        """Fit by variational Bayes; ``gold`` (crowd-kit: ``true_labels``) clamps known tasks."""
+        if "true_labels" in kwargs:
+            gold = kwargs.pop("true_labels")
+        for name in ("n_subtypes", "n_init"):
+            value = getattr(self, name)
+            if not (isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1):
+                raise ValueError(f"{name} must be an integer >= 1, not {value!r}")
+        for name in ("prior_diag", "prior_off", "a_pi"):
+            value = getattr(self, name)
+            if not (isinstance(value, numbers.Real) and np.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a finite number > 0, not {value!r}")
+        return super().fit(data, gold, **kwargs)  # type: ignore[return-value]
+
+    def memory_estimate(self, n_tasks: int, n_workers: int, n_labels: int,
+                        n_judgments: int) -> tuple[int, str]:
+        """Bytes of a fit: the restarts' class posteriors kept with the shards (and the E-step's
+        new copy), R x tasks x K x 2; one restart's start, tasks x K x M x 2; the restarts'
+        expected counts, expected-log tables and the M-step's scratch, R x workers x K x K x M x 4."""
+        base, _ = super().memory_estimate(n_tasks, n_workers, n_labels, n_judgments)
+        r, m, k = int(self.n_init), int(self.n_subtypes), int(n_labels)
+        tasks = FLOAT * int(n_tasks) * k * (2 * r + 2 * m)
+        cube = 4 * FLOAT * r * int(n_workers) * k * k * m
+        return (base + tasks + cube,
+                f"{r} restarts x {n_tasks:,} tasks x {k} labels and {r} restarts x {n_workers:,} workers x "
+                f"{k} x {k} labels x {m} subtypes")
+
+    # ---------------------------------------------------------------- statistics of one shard
+    def _start_posteriors(self, shard: Shard, params: Any) -> np.ndarray:
+        """The majority-vote shares (gold clamped) every restart starts from."""
+        votes = vote_counts(shard.task, shard.label, shard.n_tasks, shard.n_labels)
+        post = votes / np.maximum(votes.sum(axis=1, keepdims=True), EPS)
+        g = np.flatnonzero(shard.gold >= 0)
+        post[g] = 0.0
+        post[g, shard.gold[g]] = 1.0
+        return post
+
+    def _start_stats(self, shard: Shard, keys: np.ndarray) -> dict[str, Any]:
+        """Counts of the random starts of every restart; keeps the start's class posteriors."""
+        k, m, n_r = shard.n_labels, int(self.n_subtypes), keys.size
+        z = self._start_posteriors(shard, None)
+        counts = np.empty((n_r, shard.n_workers * k, k * m))
+        cc = np.empty((n_r, k * m))
+        for r in range(n_r):
+            q = subtype_start(keys[r], shard.task_ids, z, m)
+            counts[r] = counts_from_post(shard.task, shard.wl, q, shard.n_workers * k)
+            cc[r] = q.sum(axis=0)
+        shard.state["ebcc_z"] = np.broadcast_to(z, (n_r,) + z.shape).copy()
+        return {"counts": counts, "cc": cc, "votes": z.sum(axis=0)}
+
+    def _e_step(self, shard: Shard, params: dict[str, Any]) -> dict[str, Any]:
+        ll, counts, cc, change, z = ebcc_estep(shard.indptr, shard.task, shard.wl, params["table"],
+                                               params["logprior"], shard.gold, params["active"],
+                                               shard.state["ebcc_z"], shard.n_labels)
+        shard.state["ebcc_z"] = z
+        return {"ll": ll, "counts": counts, "cc": cc, _CHANGE: change}
+
+    def _map_e_step(self, engine: Any, params: dict[str, Any]) -> dict[str, Any]:
+        """The E-step over every shard: sums in shard order, and the largest change of any shard."""
+        parts = engine.map(self._e_step, params)
+        out = {key: parts[0][key].copy() for key in ("ll", "counts", "cc")}
+        for p in parts[1:]:
+            for key in out:
+                out[key] = out[key] + p[key]
+        out[_CHANGE] = np.max([p[_CHANGE] for p in parts], axis=0)
+        return out
+
+    def _posteriors(self, shard: Shard, params: dict[str, Any]) -> np.ndarray:
+        best = int(params["best"])
+        one = slice(best, best + 1)
+        z0 = self._start_posteriors(shard, None)[None]
+        out = ebcc_estep(shard.indptr, shard.task, shard.wl, params["table"][one], params["logprior"][one],
+                         shard.gold, np.ones(1, dtype=bool), z0, shard.n_labels)
+        return out[4][0]
+
+    # ---------------------------------------------------------------- VB steps
+    def _seed(self, rng: np.random.Generator) -> int:
+        rs = self.random_state
+        if isinstance(rs, numbers.Integral) and not isinstance(rs, bool):
+            return int(rs)
+        return int(rng.integers(0, 2**63))
+
+    def _init_state(self, engine: Any, judgments: Judgments,
+                    rng: np.random.Generator) -> tuple[dict[str, Any], dict[str, Any]]:
+        n_r, w, k, m = int(self.n_init), judgments.n_workers, judgments.n_labels, int(self.n_subtypes)
+        keys = restart_keys(self._seed(rng), n_r)
+        stats = engine.map_sum(self._start_stats, keys)
+        alpha = stats.pop("votes") if self.empirical_prior else np.ones(k)
+        beta = np.full((k, k), float(self.prior_off))  # [observed l, true k]
+        np.fill_diagonal(beta, float(self.prior_diag))
+        memory = {"sizes": (int(w), int(k), int(m)), "alpha": np.asarray(alpha, dtype=float), "beta": beta,
+                  "done": np.zeros(n_r, dtype=bool), "elbo": np.full(n_r, -np.inf), "kl": np.zeros(n_r),
+                  "iters": np.zeros(n_r, dtype=np.int64), "frozen_best": -1, "frozen_mean": {},
+                  "table": np.zeros((n_r, w * k, k * m)), "logprior": np.zeros((n_r, k * m))}
+        stats[_CHANGE] = np.full(n_r, np.inf)
+        stats["ll"] = np.zeros(n_r)
+        return self._update(stats, memory, first=True)
+
+    def _m_step(self, stats: dict[str, Any], memory: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        return self._update(stats, memory, first=False)
+
+    def _update(self, stats: dict[str, Any], memory: dict[str, Any],
+                first: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The M-step of every running restart (frozen ones keep their tables), then which
+        restarts stop and which is best so far."""
+        w, k, m = memory["sizes"]
+        running = np.flatnonzero(~memory["done"])
+        table, logprior, kl = memory["table"], memory["logprior"], memory["kl"]
+        if not first:
+            memory["elbo"][running] = stats["ll"][running] - kl[running]
+            memory["iters"][running] += 1
+        beta, alpha = memory["beta"], memory["alpha"]
+        a_sub = float(self.a_pi) / m
+        for r in running:
+            table[r], kl_v = ebcc_mstep(stats["counts"][r], beta, k)
+            eta = stats["cc"][r].reshape(k, m) + a_sub
+            nu = stats["cc"][r].reshape(k, m).sum(axis=1) + alpha
+            elog_pi = digamma(eta) - digamma(eta.sum(axis=1, keepdims=True))
+            elog_tau = digamma(nu) - digamma(nu.sum())
+            logprior[r] = (elog_tau[:, None] + elog_pi).ravel()
+            kl[r] = (kl_v + dirichlet_kl(eta, np.full(eta.shape, a_sub), axis=1, elog=elog_pi)
+                     + dirichlet_kl(nu, alpha, axis=0, elog=elog_tau))
+        if not first:
+            stop = running[stats[_CHANGE][running] < self.tol]
+            memory["done"][stop] = True
+            for r in stop:  # the means of the best stopped restart, from the counts of its tables
+                f = int(memory["frozen_best"])
+                if f < 0 or memory["elbo"][r] > memory["elbo"][f] or (memory["elbo"][r] == memory["elbo"][f] and r < f):
+                    memory["frozen_best"], memory["frozen_mean"] = int(r), self._means(stats, memory, int(r))
+        best = int(np.argmax(memory["elbo"]))
+        if memory["done"][best] and int(memory["frozen_best"]) == best:
+            mean = memory["frozen_mean"]
+        else:
+            mean = self._means(stats, memory, best)
+        params = {"table": table, "logprior": logprior, "active": ~memory["done"], "best": best,
+                  "elbos": memory["elbo"].copy(), "iters": memory["iters"].copy(), **mean}
+        return params, memory
+
+    def _means(self, stats: dict[str, Any], memory: dict[str, Any], r: int) -> dict[str, np.ndarray]:
+        """Posterior means of restart ``r`` from the statistics its new tables were made of."""
+        w, k, m = memory["sizes"]
+        mu = stats["counts"][r].reshape(w, k, k, m) + memory["beta"][None, :, :, None]
+        eta = stats["cc"][r].reshape(k, m) + float(self.a_pi) / m
+        nu = stats["cc"][r].reshape(k, m).sum(axis=1) + memory["alpha"]
+        return {"v_mean": mu / mu.sum(axis=1, keepdims=True), "pi_mean": eta / eta.sum(axis=1, keepdims=True),
+                "tau_mean": nu / nu.sum()}
+
+    def _objective(self, stats: dict[str, Any], params: dict[str, Any]) -> float:
+        """The largest change of a class probability among the restarts still running."""
+        change = stats[_CHANGE][params["active"]]
+        return float(change.max()) if change.size else 0.0
+
+    def _change(self, history: list[float], n: int) -> float:
+        return history[-1]
+
+    def _progress_info(self, obj: float, delta: float) -> str:
+        return f"largest change {obj:.3g}"
+
+    def _finish(self, params: dict[str, Any], judgments: Judgments) -> None:
+        best = int(params["best"])
+        self._params = {"table": params["table"][best], "logprior": params["logprior"][best], "best": best}
+        out = self._out
+        w, k = judgments.n_workers, judgments.n_labels
+        v, pi, tau = params["v_mean"], params["pi_mean"], params["tau_mean"]
+        errors = np.einsum("wlkm,km->wlk", v, pi) if w else np.zeros((0, k, k))
+        self.errors_ = out.errors(judgments.worker_names, judgments.label_names, errors)
+        self.priors_ = out.priors(judgments.label_names, tau)
+        diag = np.einsum("wkk->wk", errors)
+        self.skills_ = out.per_worker(judgments.worker_names, diag @ tau, "skill")
+        self.subtype_weights_ = pi
+        self.elbos_ = np.array(params["elbos"], dtype=float)
+        self.restart_iters_ = np.array(params["iters"], dtype=np.int64)
+        self.best_restart_ = best
+        self.elbo_ = float(self.elbos_[best])
