@@ -19,10 +19,10 @@ from galton.benchmarks.accuracy import accuracy_of, load_dataset
 EBCC = get("ebcc")
 
 
-def _fit(data, gold=None, **kw):
+def _fit(data, gold=None, checkpoint_dir=None, **kw):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", galton.ConvergenceWarning)
-        return EBCC(**kw).fit(data, gold)
+        return EBCC(**kw).fit(data, gold, checkpoint_dir=checkpoint_dir)
 
 
 def _crowd(seed: int, n_tasks: int = 200, n_workers: int = 12, k: int = 3, per: int = 4) -> pd.DataFrame:
@@ -223,3 +223,20 @@ def test_numba_kernels_equal_their_numpy_twins() -> None:
     want = twins["ebcc_mstep"].numpy(counts, beta, k)
     np.testing.assert_allclose(got[0], want[0], rtol=1e-12, atol=1e-12)
     assert got[1] == pytest.approx(want[1], rel=1e-11)
+
+
+def test_resume_after_some_restarts_stopped_is_bit_for_bit(tmp_path) -> None:
+    """A checkpoint taken when some restarts have stopped (their tables frozen, the best stopped
+    one's means kept) resumes to the very same fit."""
+    df = _crowd(4)
+    kw = {"n_init": 6, "n_subtypes": 3, "random_state": 2}
+    whole = _fit(df, **kw)
+    stop_at = int(np.sort(whole.restart_iters_)[2]) + 1  # three restarts have stopped by then
+    assert stop_at < whole.n_iter_
+    first = _fit(df, n_iter=stop_at, checkpoint_dir=tmp_path, **kw)
+    assert first.n_iter_ == stop_at and (first.restart_iters_ < stop_at).sum() >= 3
+    resumed = _fit(df, checkpoint_dir=tmp_path, **kw)
+    assert resumed.n_iter_ == whole.n_iter_ and resumed.history_ == whole.history_
+    np.testing.assert_array_equal(resumed.posteriors_, whole.posteriors_)
+    np.testing.assert_array_equal(resumed.elbos_, whole.elbos_)
+    np.testing.assert_array_equal(resumed.errors_.to_numpy(), whole.errors_.to_numpy())
