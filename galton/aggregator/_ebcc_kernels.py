@@ -92,37 +92,44 @@ def ebcc_estep(indptr: np.ndarray, task: np.ndarray, wl: np.ndarray, table: np.n
                  int(n_labels))
 
 
-def ebcc_mstep_numpy(counts: np.ndarray, beta: np.ndarray, n_labels: int) -> tuple[np.ndarray, float]:
-    """The worker part of one restart's M-step (numpy reference).
+def ebcc_mstep_numpy(counts: np.ndarray, beta: np.ndarray, n_labels: int,
+                     todo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The worker part of the M-step of restarts ``todo`` (numpy reference).
 
-    With ``mu[w, l, k, m] = beta[l, k] + counts[w * K + l, k * M + m]`` (a Dirichlet over the
-    observed label l for each worker, class and subtype), returns the table of expected logs
-    ``psi(mu) - psi(sum_l mu)`` in the E-step's layout (n_workers * K, K * M) and
-    ``sum_{w,k,m} KL(Dir(mu[w, :, k, m]) || Dir(beta[:, k]))``::
+    With ``mu[w, l, k, m] = beta[l, k] + counts[r, w * K + l, k * M + m]`` (a Dirichlet over the
+    observed label l for each worker, class and subtype), returns, per restart of ``todo``, the
+    table of expected logs ``psi(mu) - psi(sum_l mu)`` in the E-step's layout
+    (len(todo), n_workers * K, K * M) and ``sum_{w,k,m} KL(Dir(mu[w, :, k, m]) || Dir(beta[:, k]))``::
 
         KL = sum lnG(mu_0) - sum lnG(mu) - W M sum_k [lnG(sum_l beta_lk) - sum_l lnG(beta_lk)]
              + sum counts * E[log v]
     """
-    n_rows, km = counts.shape
+    _, n_rows, km = counts.shape
     k = int(n_labels)
     w, m = n_rows // k, km // k
-    mu = counts.reshape(w, k, k, m) + beta[None, :, :, None]
-    a0 = mu.sum(axis=1)
-    elog = digamma(mu)
-    elog -= digamma(a0)[:, None]
     prior = float((gammaln(beta.sum(axis=0)) - gammaln(beta).sum(axis=0)).sum())
-    kl = float(gammaln(a0).sum() - gammaln(mu).sum()) - w * m * prior + float((counts.reshape(mu.shape) * elog).sum())
-    return elog.reshape(n_rows, km), kl
+    table, kl = np.empty((todo.size, n_rows, km)), np.empty(todo.size)
+    for i, r in enumerate(todo):
+        mu = counts[r].reshape(w, k, k, m) + beta[None, :, :, None]
+        a0 = mu.sum(axis=1)
+        elog = digamma(mu)
+        elog -= digamma(a0)[:, None]
+        kl[i] = (float(gammaln(a0).sum() - gammaln(mu).sum()) - w * m * prior
+                 + float((counts[r].reshape(mu.shape) * elog).sum()))
+        table[i] = elog.reshape(n_rows, km)
+    return table, kl
 
 
 _mtwin = Twin("ebcc_mstep", ebcc_mstep_numpy, "galton.aggregator._ebcc_numba:mstep")
 
 
-def ebcc_mstep(counts: np.ndarray, beta: np.ndarray, n_labels: int) -> tuple[np.ndarray, float]:
+def ebcc_mstep(counts: np.ndarray, beta: np.ndarray, n_labels: int,
+               todo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """:func:`ebcc_mstep_numpy`, compiled with numba when it is available (the same numbers to
-    rounding: scalar special functions with the series of :mod:`galton._math`)."""
+    rounding: scalar special functions with the series of :mod:`galton._math`; one restart per
+    thread)."""
     return _mtwin(np.ascontiguousarray(counts, dtype=np.float64), np.ascontiguousarray(beta, dtype=np.float64),
-                  int(n_labels))
+                  int(n_labels), np.ascontiguousarray(todo, dtype=np.int64))
 
 
 def ebcc_twins() -> dict[str, Any]:

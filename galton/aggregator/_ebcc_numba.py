@@ -90,11 +90,19 @@ def _digamma(x):  # noqa: ANN001, ANN202  # pragma: no cover
         1 / 240 - inv2 * (1 / 132)))))
 
 
-def mstep(counts, beta, n_labels):  # noqa: ANN001, ANN201
+def mstep(counts, beta, n_labels, todo):  # noqa: ANN001, ANN201
     """The compiled twin of ``_ebcc_kernels.ebcc_mstep_numpy`` (same arguments and results)."""
-    table = np.empty(counts.shape)
-    kl = _mstep(counts, beta, int(n_labels), table)
-    return table, float(kl)
+    table = np.empty((todo.size,) + counts.shape[1:])
+    kl = np.zeros(todo.size)
+    if todo.size:
+        _mstep_all(counts, beta, int(n_labels), todo, table, kl)
+    return table, kl
+
+
+@numba.njit(cache=True, parallel=True)
+def _mstep_all(counts, beta, k, todo, table, kl):  # pragma: no cover
+    for i in numba.prange(todo.size):
+        kl[i] = _mstep(counts[todo[i]], beta, k, table[i])
 
 
 @numba.njit(cache=True, nogil=True)

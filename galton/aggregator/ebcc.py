@@ -237,14 +237,16 @@ class EBCC(EMAggregator):
             memory["iters"][running] += 1
         beta, alpha = memory["beta"], memory["alpha"]
         a_sub = float(self.a_pi) / m
-        for r in running:
-            table[r], kl_v = ebcc_mstep(stats["counts"][r], beta, k)
+        new_tables, kl_v = ebcc_mstep(stats["counts"], beta, k, running)
+        table[running] = new_tables
+        del new_tables
+        for i, r in enumerate(running):
             eta = stats["cc"][r].reshape(k, m) + a_sub
             nu = stats["cc"][r].reshape(k, m).sum(axis=1) + alpha
             elog_pi = digamma(eta) - digamma(eta.sum(axis=1, keepdims=True))
             elog_tau = digamma(nu) - digamma(nu.sum())
             logprior[r] = (elog_tau[:, None] + elog_pi).ravel()
-            kl[r] = (kl_v + dirichlet_kl(eta, np.full(eta.shape, a_sub), axis=1, elog=elog_pi)
+            kl[r] = (kl_v[i] + dirichlet_kl(eta, np.full(eta.shape, a_sub), axis=1, elog=elog_pi)
                      + dirichlet_kl(nu, alpha, axis=0, elog=elog_tau))
         if not first:
             stop = running[stats[_CHANGE][running] < self.tol]

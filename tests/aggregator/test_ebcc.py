@@ -173,7 +173,7 @@ def test_authors_numbers_with_their_settings(name: str) -> None:
 @pytest.mark.skipif(datasets.shared_root() is None, reason="../shared/datasets is absent (act_ms lives there)")
 def test_authors_number_on_act_ms() -> None:
     judgments, gold = load_dataset("act_ms")
-    m = _fit(judgments, n_init=1)  # every restart reaches the published 78.71 here
+    m = _fit(judgments, n_init=1)  # one restart (seed 0) reaches the published 78.71 here, as 40 do
     assert 100 * accuracy_of(m.labels_, gold, judgments) == pytest.approx(78.71, abs=0.1)
 
 
@@ -217,12 +217,14 @@ def test_numba_kernels_equal_their_numpy_twins() -> None:
     for a, b in zip(got, want):
         np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-10)
     assert got[0][1] == 0.0 and np.array_equal(got[4][1], zprev[1])  # an inactive restart is left alone
-    counts = np.where(rng.random((w * k, k * m)) < 0.5, 0.0, rng.gamma(0.5, 2.0, (w * k, k * m)))
+    counts = np.where(rng.random((n_r, w * k, k * m)) < 0.5, 0.0, rng.gamma(0.5, 2.0, (n_r, w * k, k * m)))
     beta = np.array([[4.0, 1.0, 1.0], [1.0, 4.0, 1.0], [1.0, 1.0, 4.0]])
-    got = twins["ebcc_mstep"].compiled(counts, beta, k)
-    want = twins["ebcc_mstep"].numpy(counts, beta, k)
+    todo = np.array([2, 0])
+    got = twins["ebcc_mstep"].compiled(counts, beta, k, todo)
+    want = twins["ebcc_mstep"].numpy(counts, beta, k, todo)
+    assert got[0].shape == want[0].shape == (2, w * k, k * m)
     np.testing.assert_allclose(got[0], want[0], rtol=1e-12, atol=1e-12)
-    assert got[1] == pytest.approx(want[1], rel=1e-11)
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-11)
 
 
 def test_resume_after_some_restarts_stopped_is_bit_for_bit(tmp_path) -> None:
