@@ -134,6 +134,20 @@ COPIES = {
 FLOOR = re.compile(r"1e-300|finfo\(.*\)\.tiny")
 
 
+def test_the_numba_scalar_special_functions_equal_math() -> None:
+    """galton/aggregator/_special_numba.py holds the only scalar (numba) versions of digamma and
+    trigamma: the same values as galton._math's (digamma to 1e-13, trigamma to 1e-12 relative: its series
+    starts at 10 instead of 20), small and large arguments."""
+    pytest.importorskip("numba")
+    from galton.aggregator._special_numba import psi, psi_and_trigamma
+
+    x = np.concatenate([np.geomspace(1e-6, 9.99, 300), np.linspace(10, 1e4, 300)])
+    np.testing.assert_allclose([psi(v) for v in x], M.digamma(x), rtol=1e-13, atol=1e-13)
+    both = np.array([psi_and_trigamma(v) for v in x])
+    np.testing.assert_allclose(both[:, 0], M.digamma(x), rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(both[:, 1], M.trigamma(x), rtol=1e-12)  # the series from 10, not 20
+
+
 @pytest.mark.parametrize("what", sorted(COPIES))
 def test_math_is_written_once(what: str) -> None:
     """Only galton/_math.py defines these (docstrings and comments aside)."""

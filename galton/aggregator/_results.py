@@ -111,6 +111,24 @@ class Output:
             "probability": errors.reshape(-1),
         })
 
+    def pair_errors(self, workers: np.ndarray, labels: np.ndarray, label_names: np.ndarray,
+                    rows: np.ndarray) -> Any:
+        """``errors_`` of many labels: only the rows of the (worker, observed label) pairs that occur,
+        ``rows[p, true]`` (the matrices would not fit; every other cell is the model's value for a
+        label the worker never gave)."""
+        p, k = rows.shape
+        if self.kind == "pandas":
+            import pandas as pd
+
+            index = pd.MultiIndex.from_arrays([workers, labels], names=["worker", "label"])
+            return pd.DataFrame(rows, index=index, columns=pandas_index(label_names, name="label"))
+        return self._table({
+            "worker": np.repeat(workers, k),
+            "label": np.repeat(labels, k),
+            "true_label": np.tile(label_names, p),
+            "probability": rows.reshape(-1),
+        })
+
 
 def crowdkit_scores(names: np.ndarray, theta: np.ndarray, how: str) -> Any:
     """crowd-kit's ``scores_``: ``exp(θ) / Σ exp(θ)`` (BradleyTerry, index unnamed) or ``expit(θ)``

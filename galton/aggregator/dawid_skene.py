@@ -23,6 +23,7 @@ from ._engine import LocalEngine, Shard
 from ._kernels import MIN_PARALLEL, counts_from_post, estep_table, vote_counts
 from ._layout import crowdkit_result
 from ._memory import FLOAT
+from ._pairs import DENSE_ERRORS_MAX, dense_cells, pair_codes, pair_labels, pair_memory, pair_workers, per_worker_sum
 from ._registry import register
 
 __all__ = ["ConfusionEM", "DawidSkene", "OneCoinDawidSkene"]
@@ -36,35 +37,45 @@ PROB_FLOOR = 1e-10
 class ConfusionEM(EMAggregator):
     """Shared machinery of the confusion-matrix models.
 
-    params is a dict with ``table`` (n_workers * K, K) = log p(observed | true, worker) indexed by
-    ``worker * K + observed``, ``logprior`` (K,), plus model-specific entries.
+    params is a dict with ``table`` (P, K) = log p(observed | true, worker), one row per observed
+    (worker, label) pair (see :mod:`galton.aggregator._pairs`), ``rows`` (the pair of each
+    ``worker * K + observed``), ``pairs``, ``logprior`` (K,), ``errors`` (P, K) and ``fill`` /
+    ``fill_table`` (workers, 2, K): the probabilities / table values of the pairs a worker never
+    gave (off-diagonal, diagonal), plus model-specific entries.
     """
 
     _empty_attrs = {"errors_": ("errors", ""), "priors_": ("priors", ""), "skills_": ("worker", "skill")}
 
-    #: float arrays of n_workers x K x K a fit holds at its peak: the expected counts, the old and
-    #: new confusion matrices and log-table, the M-step's scratch (measured: 3.3 for ``ds``)
+    #: float arrays of observed pairs x K a fit holds at its peak: the expected counts, the old and
+    #: new confusion rows and log-table, the M-step's scratch (measured: 3.3 for ``ds``)
     _confusion_arrays = 4
 
     def memory_estimate(self, n_tasks: int, n_workers: int, n_labels: int,
                         n_judgments: int) -> tuple[int, str]:
-        """Bytes of a fit: ``_confusion_arrays`` confusion tables of workers x labels x labels
-        (plus a thread's copy of the counts per numba thread on large data), and the task x label
-        posteriors and judgments of every model."""
+        """Bytes of a fit: ``_confusion_arrays`` tables of one row of K per observed (worker,
+        label) pair (at most min(judgments, workers x labels) rows; plus a thread's copy of the
+        counts per numba thread on large data), the whole matrices of ``errors_`` when they are
+        shown (up to ``DENSE_ERRORS_MAX`` cells), and the task x label posteriors and judgments of
+        every model."""
         base, _ = super().memory_estimate(n_tasks, n_workers, n_labels, n_judgments)
+        w, k = int(n_workers), int(n_labels)
+        pairs = min(int(n_judgments), w * k)
         arrays = self._confusion_arrays + (_numba_threads() if n_judgments >= MIN_PARALLEL else 0)
-        cube = arrays * FLOAT * int(n_workers) * int(n_labels) ** 2
-        return (base + cube, f"{n_workers:,} workers x {n_labels:,} labels x {n_labels:,} labels "
-                f"(confusion matrices)")
+        cells = w * k * k
+        shown = 2 * cells if cells <= DENSE_ERRORS_MAX else 2 * pairs * k
+        rows = (arrays * pairs * k + shown) * FLOAT + 12 * w * k
+        return (base + rows, f"{pairs:,} observed (worker, label) pairs x {k:,} labels (confusion rows)")
 
     # ---------------------------------------------------------------- statistics of one shard
-    def _mv_stats(self, shard: Shard) -> dict[str, Any]:
+    def _seen_stats(self, shard: Shard) -> dict[str, Any]:
+        """Judgments per ``worker * K + label``: which pairs occur (the rows of the tables)."""
+        return {"seen": np.bincount(shard.wl, minlength=shard.n_workers * shard.n_labels).astype(float)}
+
+    def _mv_stats(self, shard: Shard, rows: np.ndarray, n_pairs: int) -> dict[str, Any]:
         """Initial statistics: task posteriors = vote shares (gold clamped), as crowd-kit starts."""
-        k = shard.n_labels
         post = self._start_posteriors(shard, None)
-        counts = counts_from_post(shard.task, shard.wl, post, shard.n_workers * k)
-        seen = np.bincount(shard.wl, minlength=shard.n_workers * k).astype(float)
-        return {"ll": 0.0, "counts": counts, "class_counts": post.sum(axis=0), "seen": seen}
+        counts = counts_from_post(shard.task, pair_codes(shard, rows), post, n_pairs)
+        return {"ll": 0.0, "counts": counts, "class_counts": post.sum(axis=0)}
 
     def _start_posteriors(self, shard: Shard, params: dict[str, Any]) -> np.ndarray:
         """The majority-vote shares (gold clamped) the fit starts from: crowd-kit's ``n_iter=0``."""
@@ -78,24 +89,58 @@ class ConfusionEM(EMAggregator):
 
     def _e_step(self, shard: Shard, params: dict[str, Any]) -> dict[str, Any]:
         ll, _, counts, class_counts = estep_table(
-            shard.indptr, shard.task, shard.wl, params["table"], params["logprior"], shard.gold, False
+            shard.indptr, shard.task, pair_codes(shard, params["rows"]), params["table"], params["logprior"],
+            shard.gold, False
         )
         return {"ll": ll, "counts": counts, "class_counts": class_counts}
 
     def _posteriors(self, shard: Shard, params: dict[str, Any]) -> np.ndarray:
-        return estep_table(shard.indptr, shard.task, shard.wl, params["table"], params["logprior"], shard.gold)[1]
+        return estep_table(shard.indptr, shard.task, pair_codes(shard, params["rows"]), params["table"],
+                           params["logprior"], shard.gold)[1]
+
+    def _start(self, engine: Any, judgments: Judgments) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(memory, statistics) of the majority-vote start. Memory: the sizes, the observed
+        (worker, label) pairs (a confusion column spreads only over a worker's own labels) and the
+        judgments of each worker."""
+        w, k = int(judgments.n_workers), int(judgments.n_labels)
+        seen = engine.map_sum(self._seen_stats)["seen"]
+        memory = {"n_workers": w, "n_labels": k, **pair_memory(seen, w, k),
+                  "worker_judgments": seen.reshape(w, k).sum(axis=1)}
+        stats = engine.map_sum(self._mv_stats, memory["rows"], int(memory["pairs"].size))
+        return memory, stats
 
     def _init_state(self, engine: Any, judgments: Judgments,
                     rng: np.random.Generator) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Parameters from the majority-vote start; memory: the sizes and which (worker, label)
-        pairs occur (a confusion column spreads only over a worker's own labels)."""
-        stats = engine.map_sum(self._mv_stats)
-        seen = (stats.pop("seen") > 0).reshape(judgments.n_workers, judgments.n_labels, 1)
-        memory = {"n_workers": int(judgments.n_workers), "n_labels": int(judgments.n_labels), "seen": seen}
-        return self._m_step(self._with_initial(stats, judgments), memory)
+        """Parameters from the majority-vote start (see :meth:`_start`)."""
+        memory, stats = self._start(engine, judgments)
+        return self._m_step(self._with_initial(stats, judgments, memory), memory)
 
-    def _with_initial(self, stats: dict[str, Any], judgments: Judgments) -> dict[str, Any]:
+    def _with_initial(self, stats: dict[str, Any], judgments: Judgments, memory: dict[str, Any]) -> dict[str, Any]:
         return stats
+
+    def _pair_params(self, memory: dict[str, Any], **params: Any) -> dict[str, Any]:
+        """The parameters with what the E-step and the outputs need of the pairs."""
+        return {**params, "rows": memory["rows"], "pairs": memory["pairs"]}
+
+    def _errors_out(self, params: dict[str, Any], judgments: Judgments) -> Any:
+        """``errors_``: whole matrices up to ``DENSE_ERRORS_MAX`` cells, else the observed pairs' rows."""
+        out = self._out
+        w, k = judgments.n_workers, judgments.n_labels
+        memory = {"n_workers": w, "n_labels": k, "pairs": params["pairs"]}
+        if w * k * k <= DENSE_ERRORS_MAX:
+            return out.errors(judgments.worker_names, judgments.label_names,
+                              dense_cells(params["errors"], params["fill"], memory))
+        return out.pair_errors(judgments.worker_names[pair_workers(memory)],
+                               judgments.label_names[pair_labels(memory)], judgments.label_names, params["errors"])
+
+    def _diagonal(self, params: dict[str, Any], judgments: Judgments) -> np.ndarray:
+        """(W, K): each worker's probability of answering k when the truth is k."""
+        w, k = judgments.n_workers, judgments.n_labels
+        memory = {"n_workers": w, "n_labels": k, "pairs": params["pairs"]}
+        diag = np.array(params["fill"][:, 1, :])
+        pw, pl = pair_workers(memory), pair_labels(memory)
+        diag[pw, pl] = params["errors"][np.arange(pl.size), pl]
+        return diag
 
     # ---------------------------------------------------------------- new data with fitted workers
     def _predict_new(self, data: Any) -> tuple[Any, Any]:
@@ -106,12 +151,22 @@ class ConfusionEM(EMAggregator):
         w_map = fitted.worker_names.searchsorted(new.worker_names) if fitted.worker_names.size else np.zeros(0, int)
         w_map = np.clip(w_map, 0, max(fitted.n_workers - 1, 0))
         known = fitted.worker_names[w_map] == new.worker_names
-        table = np.zeros((new.n_workers * k, k))  # unseen workers carry no information
-        fitted_table = self._params["table"].reshape(fitted.n_workers, k, k)
-        table.reshape(new.n_workers, k, k)[known] = fitted_table[w_map[known]]
         eng = LocalEngine()
         eng.load(new, None)
-        post = eng.gather(self._posteriors, {"table": table, "logprior": self._params["logprior"]})
+        memory = {"n_workers": new.n_workers, "n_labels": k,
+                  **pair_memory(eng.map_sum(self._seen_stats)["seen"], new.n_workers, k)}
+        pw, pl = pair_workers(memory), pair_labels(memory)
+        fw = w_map[pw]
+        params = self._params
+        fitted_row = params["rows"][fw * k + pl]
+        table = np.zeros((pl.size, k))  # unseen workers carry no information
+        fill = params["fill_table"][fw]  # labels a fitted worker never gave: the model's fill values
+        table[:] = fill[:, 0, :]
+        table[np.arange(pl.size), pl] = fill[np.arange(pl.size), 1, pl]
+        have = known[pw] & (fitted_row >= 0)
+        table[have] = params["table"][fitted_row[have]]
+        table[~known[pw]] = 0.0
+        post = eng.gather(self._posteriors, {"table": table, "logprior": params["logprior"], "rows": memory["rows"]})
         codes = argmax_ties_low(post)
         labels = self._out.labels(new.task_names, new.label_names, codes)
         probas = self._out.probas(new.task_names, new.label_names, post)
@@ -119,18 +174,28 @@ class ConfusionEM(EMAggregator):
                 crowdkit_result(self, "probas_", probas, new, fitted))
 
 
-def _normalise_columns(counts: np.ndarray, seen: np.ndarray, inplace: bool = False) -> np.ndarray:
-    """errors[w, obs, true] from counts[w, obs, true]: each (worker, true) column sums to one.
+def normalise_pairs(counts: np.ndarray, memory: dict[str, Any], alpha: float = 0.0,
+                    extra: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(errors, fill)``: the confusion rows of the observed pairs from their counts (P, K), each
+    (worker, true) column summing to one over all K labels, and the probability of a label the
+    worker never gave (``alpha`` pseudo-counts each; 0 without smoothing).
 
-    Cells of labels the worker gave are floored at PROB_FLOOR (1e-10) (so a column with no mass, a class the
-    worker never met, is uniform over the labels that worker uses, as in crowd-kit); labels the
-    worker never gave keep probability 0 unless smoothing adds mass. ``inplace``: overwrite
-    ``counts`` (a float64 array the caller owns) instead of a copy, which saves a W x K x K array."""
-    if not inplace:
-        counts = np.array(counts, dtype=np.float64)
-    np.maximum(counts, PROB_FLOOR, out=counts, where=np.broadcast_to(seen, counts.shape))
-    counts /= np.maximum(counts.sum(axis=1, keepdims=True), EPS)
-    return counts
+    The observed cells are floored at PROB_FLOOR (1e-10) (so a column with no mass, a class the
+    worker never met, is uniform over the labels that worker uses, as in crowd-kit). ``extra``
+    (W, K): mass of unobserved cells given by an ``initial_error``, in the column sums only.
+    ``counts`` is overwritten (a float64 array the caller owns)."""
+    k = memory["n_labels"]
+    np.maximum(counts, PROB_FLOOR, out=counts)
+    wptr = memory["wptr"]
+    denom = per_worker_sum(counts, wptr)
+    if alpha:
+        denom += alpha * (k - np.diff(wptr))[:, None]
+    if extra is not None:
+        denom += extra
+    denom = np.maximum(denom, EPS)
+    counts /= denom[pair_workers(memory)]
+    fill = np.repeat((alpha / denom)[:, None, :], 2, axis=1)
+    return counts, fill
 
 
 @register("ds", "dawid_skene", "dawid-skene")
@@ -197,13 +262,12 @@ class DawidSkene(ConfusionEM):
         finally:
             self._initial_error = None
 
-    def _with_initial(self, stats: dict[str, Any], judgments: Judgments) -> dict[str, Any]:
+    def _with_initial(self, stats: dict[str, Any], judgments: Judgments, memory: dict[str, Any]) -> dict[str, Any]:
         init, self._initial_error = getattr(self, "_initial_error", None), None
         if init is None:
             return stats
         arr = _initial_error_array(init, judgments)
         w, k = judgments.n_workers, judgments.n_labels
-        counts = stats["counts"].reshape(w, k, k)
         if self.initial_error_strategy == "assign":
             given = ~np.isnan(arr).any(axis=(1, 2))
             if not given.all():
@@ -219,24 +283,30 @@ class DawidSkene(ConfusionEM):
                     f"for each true label must sum to 1; workers {bad} do not (crowd-kit's rule). "
                     "Give counts, or fix those matrices"
                 )
-            counts = arr.copy()
+            arr = arr.copy()
         else:
-            counts = counts + np.nan_to_num(arr)
-        return {**stats, "counts": counts.reshape(w * k, k)}
+            arr = np.nan_to_num(arr)
+        rows = arr.reshape(w * k, k)[memory["pairs"]]
+        # the mass of the cells of labels a worker never gave counts in its column sums only
+        extra = arr.sum(axis=1) - per_worker_sum(rows, memory["wptr"])
+        counts = rows if self.initial_error_strategy == "assign" else stats["counts"] + rows
+        return {**stats, "counts": counts, "extra": extra}
 
     def _m_step(self, stats: dict[str, Any], memory: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-        w, k = memory["n_workers"], memory["n_labels"]
-        counts = stats["counts"].reshape(w, k, k) + self.alpha  # a new array: normalised in place
-        errors = _normalise_columns(counts, memory["seen"], inplace=True)
+        counts = stats["counts"] + self.alpha  # a new array: normalised in place
+        errors, fill = normalise_pairs(counts, memory, self.alpha, stats.get("extra"))
         cc = stats["class_counts"] + self.alpha_prior
         priors = np.maximum(cc / cc.sum(), PROB_FLOOR)
-        table = safe_log(errors).reshape(w * k, k)
-        return {"table": table, "logprior": np.log(priors), "errors": errors, "priors": priors}, memory
+        fill_table = safe_log(fill)
+        # the log-cells of the pairs never observed, in the prior's term of the objective
+        unseen = float(((memory["n_labels"] - np.diff(memory["wptr"])) * fill_table[:, 0, :].sum(axis=1)).sum())
+        return self._pair_params(memory, table=safe_log(errors), logprior=np.log(priors), errors=errors,
+                                 priors=priors, fill=fill, fill_table=fill_table, unseen_log=unseen), memory
 
     def _objective(self, stats: dict[str, Any], params: dict[str, Any]) -> float:
         obj = float(stats["ll"])
         if self.alpha:
-            obj += self.alpha * float(params["table"].sum())
+            obj += self.alpha * (float(params["table"].sum()) + params["unseen_log"])
         if self.alpha_prior:
             obj += self.alpha_prior * float(params["logprior"].sum())
         return obj
@@ -244,10 +314,10 @@ class DawidSkene(ConfusionEM):
     def _finish(self, params: dict[str, Any], judgments: Judgments) -> None:
         self._params = params
         out = self._out
-        self.errors_ = out.errors(judgments.worker_names, judgments.label_names, params["errors"])
+        self.errors_ = self._errors_out(params, judgments)
         self.priors_ = out.priors(judgments.label_names, params["priors"])
-        diag = np.einsum("wkk->wk", params["errors"])
-        self.skills_ = out.per_worker(judgments.worker_names, diag @ params["priors"], "skill")
+        self.skills_ = out.per_worker(judgments.worker_names, self._diagonal(params, judgments) @ params["priors"],
+                                      "skill")
         self.loss_history_ = list(self.history_)
 
 
@@ -288,21 +358,25 @@ class OneCoinDawidSkene(DawidSkene):
     """
 
     def _m_step(self, stats: dict[str, Any], memory: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-        w, k = memory["n_workers"], memory["n_labels"]
-        counts = stats["counts"].reshape(w, k, k)
-        correct = np.einsum("wkk->w", counts) + self.alpha
-        total = counts.sum(axis=(1, 2)) + 2 * self.alpha
+        k = memory["n_labels"]
+        counts = stats["counts"]
+        pw, pl = pair_workers(memory), pair_labels(memory)
+        at = np.arange(pl.size)
+        correct = per_worker_sum(counts[at, pl], memory["wptr"]) + self.alpha
+        total = per_worker_sum(counts.sum(axis=1), memory["wptr"]) + 2 * self.alpha
         skill = np.clip(correct / np.maximum(total, PROB_FLOOR), PROB_FLOOR, 1 - PROB_FLOOR)
         off = (1 - skill) / max(k - 1, 1)
-        errors = np.repeat(off[:, None, None], k, axis=1).repeat(k, axis=2)
-        idx = np.arange(k)
-        errors[:, idx, idx] = skill[:, None]
+        fill = np.empty((skill.size, 2, k))
+        fill[:, 0, :] = off[:, None]
+        fill[:, 1, :] = skill[:, None]
         if k == 1:
-            errors[:] = 1.0
+            fill[:] = 1.0
+        errors = np.repeat(fill[pw, 0, :1], k, axis=1)
+        errors[at, pl] = fill[pw, 1, 0]
         cc = stats["class_counts"] + self.alpha_prior
         priors = np.maximum(cc / cc.sum(), PROB_FLOOR)
-        return {"table": np.log(errors).reshape(w * k, k), "logprior": np.log(priors),
-                "errors": errors, "priors": priors, "skill": skill}, memory
+        return self._pair_params(memory, table=np.log(errors), logprior=np.log(priors), errors=errors,
+                                 priors=priors, skill=skill, fill=fill, fill_table=np.log(fill)), memory
 
     def _objective(self, stats: dict[str, Any], params: dict[str, Any]) -> float:
         obj = float(stats["ll"])

@@ -49,8 +49,8 @@ def _kernel() -> Any:
 
 
 def floor_pass(indptr: np.ndarray, wl: np.ndarray, table: np.ndarray) -> float:
-    """One floor pass over a shard's CSR arrays (``indptr``, ``wl = worker * K + label``) and a
-    (W*K, K) table; returns the sum of every task's buffer (so that nothing is optimised away)."""
+    """One floor pass over a shard's CSR arrays (``indptr``, ``wl`` the table row of each judgment:
+    its observed (worker, label) pair, as the E-step reads it) and a (rows, K) table; returns the sum of every task's buffer (so that nothing is optimised away)."""
     import numba
 
     from ..aggregator._kernels_numba import chunk_bounds
@@ -81,7 +81,10 @@ def estep_floor(model: Any, frame: Any, repeat: int = 5) -> dict[str, float]:
     eng.load(Judgments.from_any(frame), None)
     shard = eng.shards[0]
     params = model.params_
+    from ..aggregator._pairs import pair_codes
+
     table = np.ascontiguousarray(params["table"])
+    rows = pair_codes(shard, params["rows"])  # each judgment's table row (cached, as in a fit)
     estep = time_median(lambda: model.e_step(shard, params), repeat)
-    floor = time_median(lambda: floor_pass(shard.indptr, shard.wl, table), repeat)
+    floor = time_median(lambda: floor_pass(shard.indptr, rows, table), repeat)
     return {"estep_s": estep, "floor_s": floor, "judgments": float(shard.n_judgments)}

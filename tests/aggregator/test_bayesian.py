@@ -21,9 +21,8 @@ import pytest
 import galton.datasets as gd
 from galton.aggregator import BayesianDawidSkene, ConvergenceWarning, DawidSkene, get
 from galton.aggregator._registry import default_name
-from galton.aggregator.bayesian import (
-    MAX_ACCURACY, _eb_accuracies, digamma, gammaln, one_coin_matrix, trigamma,
-)
+from galton.aggregator.bayesian import MAX_ACCURACY, digamma, gammaln, one_coin_matrix, trigamma
+from galton.aggregator.bayesian import cube_eb_accuracies as _eb_accuracies
 
 SHARED_SKIP = "../shared/datasets not found; these tests run in CI"
 needs_shared = pytest.mark.skipif(gd.shared_root() is None, reason=SHARED_SKIP)
@@ -282,7 +281,7 @@ def test_registered_names_and_default():
     ({"class_shrinkage": float("nan")}, "class_shrinkage must be a finite number >= 0"),
     ({"prior_accuracy": 1.0}, r"prior_accuracy must be None \(fit it\) or a number in \(0, 1\)"),
     ({"accuracy_window": -0.1}, "accuracy_window must be a finite number >= 0"),
-    ({"n_iter": -1}, "n_iter / max_iter\) must be >= 0"),
+    ({"n_iter": -1}, r"n_iter / max_iter\) must be >= 0"),
 ])
 def test_bad_parameters(params, message):
     with pytest.raises(ValueError, match=message):

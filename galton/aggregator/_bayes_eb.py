@@ -1,0 +1,242 @@
+"""Bayesian Dawid-Skene's kernels on the observed (worker, label) pairs: the empirical-Bayes fit of
+the prior accuracies, the expected logs and the Dirichlet divergence of the confusion columns.
+
+The expected counts come as rows of the observed pairs (see :mod:`galton.aggregator._pairs`); a
+cell of a label a worker never gave has no count, so it adds nothing to the evidence's derivatives
+(``psi(u + 0) - psi(u) = 0``) nor to the divergence (its posterior equals its prior). Everything here
+therefore costs the observed pairs x K, never workers x K x K.
+
+Inputs of the derivatives: ``diag`` (W, K) with ``diag[w, k] = N_w[k, k]`` (0 where worker w never
+answered k) and ``off`` (P, K), the pair rows with their diagonal cell set to 0, grouped by worker
+through ``wptr`` (W + 1,). Each kernel is a numpy reference with a numba twin
+(:mod:`galton.aggregator._bayes_numba`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from .._math import EPS, digamma, gammaln, trigamma
+from ._jit import twin
+from ._pairs import per_worker_sum
+
+__all__ = ["MAX_ACCURACY", "NEWTON_TOL", "worker_derivatives", "worker_derivatives_numpy", "worker_maximisers",
+           "worker_maximisers_numpy", "band_derivatives", "band_derivatives_numpy", "pair_elog", "pair_elog_numpy",
+           "pair_kl", "pair_kl_numpy", "maximise_concave", "eb_accuracies", "derivative_inputs", "cube_inputs"]
+
+MAX_ACCURACY = 0.99  #: upper end of the fitted prior accuracy (keeps every prior pseudo-count > 0)
+NEWTON_TOL = 1e-12  #: the prior accuracies' Newton steps stop below this change
+
+
+def derivative_inputs(counts: np.ndarray, pw: np.ndarray, pl: np.ndarray, n_workers: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(diag, off)`` from the pair rows ``counts`` (P, K) of workers ``pw`` and labels ``pl``."""
+    at = np.arange(pl.size)
+    diag = np.zeros((int(n_workers), counts.shape[1]))
+    diag[pw, pl] = counts[at, pl]
+    off = np.array(counts, dtype=np.float64)
+    off[at, pl] = 0.0
+    return diag, off
+
+
+def cube_inputs(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(diag, off, wptr)`` of whole matrices ``counts[w, observed, true]`` (every pair a row)."""
+    w, k, _ = counts.shape
+    pw, pl = np.repeat(np.arange(w), k), np.tile(np.arange(k), w)
+    diag, off = derivative_inputs(counts.reshape(w * k, k), pw, pl, w)
+    return diag, off, np.arange(w + 1, dtype=np.int64) * k
+
+
+def worker_derivatives_numpy(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wptr: np.ndarray,
+                             mu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First and second derivatives, per worker, of the evidence with respect to the worker's prior
+    accuracy ``mu_w``. With ``u = s_w mu_w`` on the diagonal and ``v = s_w (1 - mu_w) / (K - 1)``::
+
+        f_w'(mu)  = s_w   [sum_k (psi(u + N_kk) - psi(u))
+                           - sum_{l != k} (psi(v + N_lk) - psi(v)) / (K - 1)]
+        f_w''(mu) = s_w^2 [sum_k (psi'(u + N_kk) - psi'(u))
+                           + sum_{l != k} (psi'(v + N_lk) - psi'(v)) / (K - 1)^2]
+
+    summed over the cells with a count only (the others add exactly 0)."""
+    k = diag.shape[1]
+    u = strength * mu
+    v = strength * (1.0 - mu) / (k - 1)
+    pw = np.repeat(np.arange(strength.size), np.diff(wptr))
+    vp = v[pw][:, None]
+
+    def cells(fn: Callable[[Any], np.ndarray], base: np.ndarray, n: np.ndarray) -> np.ndarray:
+        return np.where(n != 0, fn(base + n) - fn(base), 0.0).sum(axis=1)
+
+    g = cells(digamma, u[:, None], diag) - per_worker_sum(cells(digamma, vp, off), wptr) / (k - 1)
+    h = cells(trigamma, u[:, None], diag) + per_worker_sum(cells(trigamma, vp, off), wptr) / (k - 1) ** 2
+    return strength * g, strength * strength * h
+
+
+#: the derivatives per worker: numpy reference, numba version (one pass, scalar special functions)
+worker_derivatives = twin("bds_derivatives", worker_derivatives_numpy,
+                          "galton.aggregator._bayes_numba:worker_derivatives")
+
+Derivatives = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+def maximise_concave(deriv: Derivatives, lo: np.ndarray, hi: np.ndarray, start: np.ndarray,
+                     tol: float = NEWTON_TOL) -> np.ndarray:
+    """Maximisers of concave functions on [lo, hi], element-wise: Newton steps from ``start`` kept
+    inside a bracket that shrinks around the root of the derivative (bisection when a step would
+    leave it). A step past an end of [lo, hi] not yet tried goes to that end, which is the
+    maximiser when the derivative there still points outwards; so a warm start near the maximiser
+    costs one or two evaluations and an optimum at an end two. ``deriv(x, idx)`` gives the first
+    and second derivatives of functions ``idx`` at ``x``."""
+    lo, hi = lo.astype(float), hi.astype(float)
+    x = np.clip(start, lo, hi).astype(float)
+    end_lo, end_hi = lo.copy(), hi.copy()  # the ends of the interval, fixed
+    todo = np.ones(lo.size, dtype=bool)
+    for _ in range(200):
+        if not todo.any():
+            break
+        idx = np.flatnonzero(todo)
+        g, h = deriv(x[idx], idx)
+        xt, lt, ht = x[idx], lo[idx], hi[idx]
+        at_end = ((xt <= end_lo[idx]) & (g <= 0)) | ((xt >= end_hi[idx]) & (g >= 0)) | (g == 0)
+        lt = np.where(g > 0, xt, lt)
+        ht = np.where(g > 0, ht, xt)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            new = np.where(h < 0, xt - g / h, np.nan)
+        # a step beyond the bracket: to the interval's end when that end was never tried (the
+        # bracket still reaches it), else halfway
+        new = np.where(new > ht, np.where(ht >= end_hi[idx], ht, 0.5 * (lt + ht)), new)
+        new = np.where(new < lt, np.where(lt <= end_lo[idx], lt, 0.5 * (lt + ht)), new)
+        new = np.where(np.isnan(new), 0.5 * (lt + ht), new)
+        new = np.where(at_end, xt, new)
+        done = at_end | (np.abs(new - xt) < tol) | (ht - lt < tol)
+        x[idx], lo[idx], hi[idx] = new, lt, ht
+        todo[idx[done]] = False
+    return x
+
+
+def worker_maximisers_numpy(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wptr: np.ndarray,
+                            start: np.ndarray, lo: float, hi: float, tol: float) -> np.ndarray:
+    """Each worker's own maximiser ``mu*_w`` of its evidence ``f_w`` on ``[lo, hi]`` (Newton from
+    ``start``, see :func:`maximise_concave`); ``lo`` for a worker without counts (flat ``f_w``)."""
+    w = strength.size
+    mu = np.full(w, float(lo))
+
+    def own(x: np.ndarray, sel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        mu[data[sel]] = x
+        g, h = worker_derivatives_numpy(strength, diag, off, wptr, mu)
+        return g[data[sel]], h[data[sel]]
+
+    data = np.flatnonzero(diag.sum(axis=1) + per_worker_sum(off.sum(axis=1), wptr) != 0.0)
+    out = np.full(w, float(lo))
+    out[data] = maximise_concave(own, np.full(data.size, lo), np.full(data.size, hi),
+                                 np.broadcast_to(start, (w,))[data], tol)
+    return out
+
+
+def band_derivatives_numpy(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wptr: np.ndarray,
+                           mu_star: np.ndarray, lo: float, hi: float) -> tuple[float, float]:
+    """The first and second derivatives, summed over the workers that ``[lo, hi]`` clips, of
+    ``f_w(clip(mu*_w, lo, hi))``: the derivative of the centre's objective ``F(m)``."""
+    mu = np.clip(mu_star, lo, hi)
+    sel = mu != mu_star
+    if not sel.any():
+        return 0.0, 0.0
+    g, h = worker_derivatives_numpy(strength, diag, off, wptr, mu)
+    return float(g[sel].sum()), float(h[sel].sum())
+
+
+#: the two stages of the prior accuracies' fit: numpy reference, numba version (one scalar Newton
+#: per worker, evaluated only until it converges; no subsets copied)
+worker_maximisers = twin("bds_worker_maximisers", worker_maximisers_numpy,
+                         "galton.aggregator._bayes_numba:worker_maximisers")
+band_derivatives = twin("bds_band_derivatives", band_derivatives_numpy,
+                        "galton.aggregator._bayes_numba:band_derivatives")
+
+
+def pair_elog_numpy(a: np.ndarray, colsum: np.ndarray, pw: np.ndarray) -> np.ndarray:
+    """``E[log e_w[l, k]] = psi(a[p, k]) - psi(colsum[w, k])`` for the pair rows ``a`` (P, K) of
+    workers ``pw`` with the column sums ``colsum`` (W, K)."""
+    out = digamma(a)
+    out -= digamma(colsum)[pw]
+    return out
+
+
+def pair_kl_numpy(a: np.ndarray, a0: np.ndarray, elog: np.ndarray, colsum: np.ndarray,
+                  strength: np.ndarray) -> float:
+    """Sum over every worker's K confusion columns of KL(Dir(a) || Dir(a0)), from the pair rows:
+    ``sum_{w,k} [lnG(colsum_wk) - lnG(s_w)] + sum_{p,k} [lnG(a0) - lnG(a) + (a - a0) elog]``
+    (the prior's columns sum to ``s_w``; cells of unobserved pairs have a = a0 and add 0)."""
+    k = colsum.shape[1]
+    kl = gammaln(colsum).sum() - k * gammaln(strength).sum()
+    kl += gammaln(a0).sum() - gammaln(a).sum() + ((a - a0) * elog).sum()
+    return float(kl)
+
+
+#: the expected logs and the divergence of the confusion columns: numpy reference, numba version
+pair_elog = twin("bds_pair_elog", pair_elog_numpy, "galton.aggregator._bayes_numba:pair_elog")
+pair_kl = twin("bds_pair_kl", pair_kl_numpy, "galton.aggregator._bayes_numba:pair_kl")
+
+
+def eb_accuracies(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wptr: np.ndarray, half_width: float,
+                  fixed: float | None = None, memo: dict[str, Any] | None = None) -> tuple[float, np.ndarray]:
+    """The prior accuracies that maximise the evidence: a centre ``m`` and, per worker, ``mu_w``
+    within ``half_width`` of it (all within [1/K, MAX_ACCURACY]); ``fixed`` fixes ``m``. ``memo``
+    (the fit's memory): the per-worker Newton steps begin at the previous M-step's unconstrained
+    maximisers ``memo["mu_star"]`` (fewer steps; the same maximiser), else at each worker's share
+    of agreeing counts, and the new ones are stored there.
+
+    With ``A_w = s_w C(mu_w)`` and expected counts ``N_w``, the part of the ELBO that depends on
+    (q(e), m, mu), maximised over q(e), is the Dirichlet-multinomial evidence
+    ``sum_w f_w(mu_w)``, ``f_w(mu) = sum_{l,k} [lnG(A_wlk + N_wlk) - lnG(A_wlk)] + const`` (the
+    column sums of A do not depend on mu). Each f_w is concave, and the constraint
+    ``|mu_w - m| <= half_width`` is convex, so the joint maximum is found exactly in two concave
+    1-d stages: each worker's own maximiser ``mu*_w``; then ``m`` maximising
+    ``F(m) = sum_w f_w(clip(mu*_w, m - half_width, m + half_width))`` (concave, as a partial
+    maximum), whose derivative sums ``f_w'`` over the workers the band clips. Returns ``(m, mu)``.
+    """
+    w, k = diag.shape
+    lo, hi = 1.0 / k, MAX_ACCURACY
+    if k == 1:
+        return 1.0, np.ones(w)
+    agree = diag.sum(axis=1)
+    n_w = agree + per_worker_sum(off.sum(axis=1), wptr)
+    total = n_w.sum()
+    pooled = float(np.clip(agree.sum() / total, lo, hi)) if total > 0 else 0.5 * (lo + hi)
+
+    if half_width <= 0:  # one shared accuracy: maximise sum_w f_w(m)
+        if fixed is not None:
+            return fixed, np.full(w, fixed)
+
+        def shared(m: np.ndarray, _: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            out = [worker_derivatives(strength, diag, off, wptr, np.full(w, x)) for x in m]
+            return np.array([g.sum() for g, _ in out]), np.array([h.sum() for _, h in out])
+
+        m = float(maximise_concave(shared, np.array([lo]), np.array([hi]), np.array([pooled]))[0])
+        return m, np.full(w, m)
+
+    start = None if memo is None else memo.get("mu_star")
+    if start is None or np.shape(start) != (w,):
+        start = np.clip(agree / np.maximum(n_w, EPS), lo, hi)
+    mu_star = worker_maximisers(strength, diag, off, wptr, start, lo, hi, NEWTON_TOL)
+    if memo is not None:
+        memo["mu_star"] = mu_star
+
+    def band(m: float) -> np.ndarray:
+        return np.clip(mu_star, max(lo, m - half_width), min(hi, m + half_width))
+
+    if fixed is not None:
+        return fixed, band(fixed)
+
+    def clipped(m: np.ndarray, _: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        out = [band_derivatives(strength, diag, off, wptr, mu_star, max(lo, x - half_width), min(hi, x + half_width))
+               for x in m.tolist()]
+        return np.array([g for g, _ in out]), np.array([h for _, h in out])
+
+    centre = float(np.clip(strength @ mu_star / strength.sum(), lo, hi))
+    if memo is not None and "centre" in memo:
+        centre = float(memo["centre"])  # the previous M-step's centre: fewer Newton steps
+    m = float(maximise_concave(clipped, np.array([lo]), np.array([hi]), np.array([centre]))[0])
+    if memo is not None:
+        memo["centre"] = m
+    return m, band(m)

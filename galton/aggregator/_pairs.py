@@ -1,0 +1,89 @@
+"""The observed (worker, label) pairs: the rows of the confusion models' tables.
+
+A confusion model needs ``p(observed label | true class, worker)`` only for the labels each worker
+actually gave: the E-step never reads another row. So the tables of ``ds``, ``one_coin_ds`` and
+``bds`` hold one row of K true classes per observed pair (``P`` rows, ``P <= min(judgments,
+workers x labels)``) instead of workers x labels x labels cells: 1,000 labels on 10k judgments take
+a few MB where a dense table takes gigabytes. The cells of pairs a worker never gave are one value
+per (worker, true class) or two (the diagonal and the rest): each model keeps them in a small
+``fill`` array (workers x 2 x K) for the outputs that show whole matrices.
+
+Layout (in a fit's ``memory``; all numpy arrays, so checkpoints keep them):
+
+- ``pairs`` int64 (P,): ``worker * K + label`` of every observed pair, sorted (so grouped by worker);
+- ``rows`` int32 (workers * K,): the pair's row, -1 for a pair never observed;
+- ``wptr`` int64 (workers + 1,): worker w's pairs are ``pairs[wptr[w]:wptr[w + 1]]``.
+
+A shard turns its judgments into pair rows once and keeps them (``Shard.state["_pc"]``, a cache
+that is rebuilt on demand like ``_wl``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["pair_memory", "pair_codes", "per_worker_sum", "pair_workers", "pair_labels", "dense_cells",
+           "DENSE_ERRORS_MAX"]
+
+#: ``errors_`` shows whole workers x labels x labels matrices up to this many cells (160 MB);
+#: beyond it, only the rows of the observed pairs (the others are the model's fill values)
+DENSE_ERRORS_MAX = 20_000_000
+
+
+def pair_memory(seen: np.ndarray, n_workers: int, n_labels: int) -> dict[str, np.ndarray]:
+    """``pairs``, ``rows`` and ``wptr`` from the judgments per ``worker * K + label`` (``seen``)."""
+    pairs = np.flatnonzero(np.asarray(seen) > 0).astype(np.int64)
+    rows = np.full(int(n_workers) * int(n_labels), -1, dtype=np.int32)
+    rows[pairs] = np.arange(pairs.size, dtype=np.int32)
+    wptr = np.zeros(int(n_workers) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(pairs // max(int(n_labels), 1), minlength=int(n_workers)), out=wptr[1:])
+    return {"pairs": pairs, "rows": rows, "wptr": wptr}
+
+
+def pair_codes(shard: Any, rows: np.ndarray) -> np.ndarray:
+    """The table row of each of the shard's judgments (cached in ``shard.state["_pc"]``; the
+    pairs are a function of the whole data, the same for every confusion model fitted on it)."""
+    cached = shard.state.get("_pc")
+    if cached is not None and cached[0] == rows.size and cached[1].size == shard.n_judgments:
+        return cached[1]
+    pc = rows[shard.wl]
+    if pc.size and pc.min() < 0:
+        raise ValueError("a judgment's (worker, label) pair is missing from the fit's pairs")
+    shard.state["_pc"] = (int(rows.size), pc)
+    return pc
+
+
+def pair_workers(memory: dict[str, Any]) -> np.ndarray:
+    """The worker of each pair (P,)."""
+    return memory["pairs"] // memory["n_labels"]
+
+
+def pair_labels(memory: dict[str, Any]) -> np.ndarray:
+    """The observed label of each pair (P,)."""
+    return memory["pairs"] % memory["n_labels"]
+
+
+def per_worker_sum(values: np.ndarray, wptr: np.ndarray) -> np.ndarray:
+    """(W, ...) sums of ``values`` (P, ...) over each worker's pairs, added one row after the other
+    in label order (the order of a sum over a dense table's label axis; 0 for a worker without pairs)."""
+    n_w = wptr.size - 1
+    out = np.zeros((n_w,) + values.shape[1:])
+    has = np.flatnonzero(wptr[1:] > wptr[:-1])
+    if has.size:
+        out[has] = np.add.reduceat(values, wptr[:-1][has], axis=0)
+    return out
+
+
+def dense_cells(values: np.ndarray, fill: np.ndarray, memory: dict[str, Any]) -> np.ndarray:
+    """(W, K, K) ``[worker, observed, true]`` from the pair rows ``values`` (P, K) and ``fill``
+    (W, 2, K): ``fill[w, 0]`` for the off-diagonal cells of unobserved pairs, ``fill[w, 1]`` for
+    their diagonal cell."""
+    w, k = memory["n_workers"], memory["n_labels"]
+    out = np.empty((w, k, k))
+    out[:] = fill[:, :1, :]
+    idx = np.arange(k)
+    out[:, idx, idx] = fill[:, 1, :]
+    out.reshape(w * k, k)[memory["pairs"]] = values
+    return out
