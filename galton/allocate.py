@@ -119,6 +119,8 @@ def _errors_array(model: Any, judgments: Any) -> np.ndarray | None:
         from .io import to_arrow_table
 
         prob = to_arrow_table(errors).column("probability").to_numpy()
+        if prob.size != w * k * k:  # many labels: errors_ lists the observed pairs only
+            return None
         arr = np.asarray(prob, dtype=np.float64).reshape(w, k, k)
     return None if not np.isfinite(arr).all() else arr
 
