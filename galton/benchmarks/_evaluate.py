@@ -9,6 +9,7 @@ one shared set of bootstrap weights (paired).
 
 from __future__ import annotations
 
+import collections
 import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Sequence
@@ -193,7 +194,10 @@ def evaluate_source(source: Source, ks: Sequence[int], results: dict[int, dict[s
         rows["runs"].append({
             "source": source.name, "model": m, "fits": len(ks) * study.repeats,
             "seconds": float(sum(results[k]["seconds"][i] for k in ks)),
-            "warnings": int(sum(results[k]["warnings"][i] for k in ks)), "error": errs[0] if errs else ""})
+            "warnings": int(sum(results[k]["warnings"][i] for k in ks)),
+            "warning_texts": json.dumps(sum((collections.Counter(results[k].get("warning_texts", [{}] * len(models))[i])
+                                             for k in ks), collections.Counter()), sort_keys=True),
+            "error": errs[0] if errs else ""})
     c = counts
     rows["sources"].append({
         "source": source.name, "kind": source.kind, "origin": source.origin, "n_tasks": source.n_tasks,

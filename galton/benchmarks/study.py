@@ -46,6 +46,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
+import collections
 import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Sequence, Union
@@ -319,7 +320,7 @@ def run_job(source: Source, k: int, study: Study) -> dict[str, Any]:
     -------
     dict
         ``source``, ``k``, ``preds`` (int16, models x R x tasks; -1 for a model that failed),
-        ``seconds`` and ``warnings`` per model, ``errors`` (message or None per model).
+        ``seconds``, ``warnings`` and ``warning_texts`` ({text: count}) per model, ``errors`` (message or None per model).
     """
     from .. import aggregator
     from ..judgments import Judgments
@@ -328,6 +329,7 @@ def run_job(source: Source, k: int, study: Study) -> dict[str, Any]:
     M, R, T = len(models), study.repeats, source.n_tasks
     preds = np.full((M, R, T), -1, dtype=np.int16)
     seconds, n_warn = np.zeros(M), np.zeros(M, dtype=np.int64)
+    texts: list[collections.Counter] = [collections.Counter() for _ in range(M)]
     errors: list[str | None] = [None] * M
     with one_thread():
         for r in range(R):
@@ -353,9 +355,10 @@ def run_job(source: Source, k: int, study: Study) -> dict[str, Any]:
                     continue
                 seconds[m] += time.perf_counter() - t0
                 n_warn[m] += len(caught)
+                texts[m].update(f"{w.category.__name__}: {w.message}" for w in caught)
                 preds[m, r] = np.asarray(model.label_codes_, dtype=np.int16)
     return {"source": source.name, "k": int(k), "preds": preds, "seconds": seconds,
-            "warnings": n_warn, "errors": errors}
+            "warnings": n_warn, "warning_texts": [dict(t) for t in texts], "errors": errors}
 
 
 # --------------------------------------------------------------------------------------------------

@@ -262,3 +262,30 @@ def test_the_worker_section_says_when_a_fit_fails(monkeypatch) -> None:
     monkeypatch.setattr(aggregator, "get", lambda name: Broken)
     text = "".join(workers_section(result))
     assert "<h2>Workers</h2>" in text and "welinder_bluebirds (the fit failed: RuntimeError: boom)" in text
+
+
+def test_runs_record_each_warning_text_with_its_count(tiny, monkeypatch) -> None:
+    """The runs table says what the warnings were: per row, the counts of the recorded texts add up
+    to the number of warnings; a model that warns on every fit shows its text once per fit."""
+    import json
+    import warnings
+
+    from galton.aggregator import get
+    from galton.benchmarks.study import run_job
+    from galton.benchmarks._sources import prepare_dataset
+
+    result, _ = tiny
+    for r in result.tables["runs"].iter_rows(named=True):
+        assert sum(json.loads(r["warning_texts"]).values()) == r["warnings"]
+    mv = get("mv")
+    fit = mv.fit
+
+    def noisy(self, *a, **kw):
+        warnings.warn("loud model", UserWarning)
+        return fit(self, *a, **kw)
+
+    monkeypatch.setattr(mv, "fit", noisy)
+    study = Study(name="w", datasets=("welinder_bluebirds",), models=("mv",), k=(1, 3), repeats=2, engine="local")
+    source = prepare_dataset("welinder_bluebirds")
+    out = run_job(source, 3, study)
+    assert out["warnings"].tolist() == [2] and out["warning_texts"] == [{"UserWarning: loud model": 2}]
