@@ -26,10 +26,12 @@ from .._math import EPS, digamma, gammaln, splitmix64
 from ._jit import Twin
 from ._kernels import counts_from_post, softmax_rows
 
-__all__ = ["ebcc_estep", "ebcc_estep_numpy", "ebcc_mstep", "ebcc_mstep_numpy", "subtype_start", "restart_keys",
+__all__ = ["ebcc_estep", "ebcc_estep_numpy", "ebcc_mstep", "ebcc_mstep_numpy", "subtype_start", "restart_keys", "task_keys",
            "ebcc_twins"]
 
 _MANTISSA = float(2.0 ** -53)
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
 
 
 def ebcc_estep_numpy(indptr: np.ndarray, task: np.ndarray, wl: np.ndarray, table: np.ndarray,
@@ -145,16 +147,33 @@ def restart_keys(seed: int, n_restarts: int) -> np.ndarray:
         return splitmix64(base + np.arange(n_restarts, dtype=np.uint64))
 
 
-def subtype_start(key: np.uint64, task_ids: np.ndarray, z: np.ndarray, n_subtypes: int) -> np.ndarray:
+def task_keys(names: np.ndarray) -> np.ndarray:
+    """A 64-bit key per task from the user's own task id (not its code, which depends on how the
+    data was read: in memory, codes follow the sorted ids; ingested by shards, they do not):
+    ``splitmix64`` of an integer id, of the 64-bit FNV-1a hash of the UTF-8 text of any other id."""
+    names = np.asarray(names)
+    if names.dtype.kind in "iub":
+        return splitmix64(names.astype(np.int64).view(np.uint64))
+    text = np.char.encode(names.astype(str), "utf-8") if names.size else np.zeros(0, dtype="S1")
+    h = np.full(text.size, _FNV_OFFSET, dtype=np.uint64)
+    if text.dtype.itemsize:
+        cols = text.view(np.uint8).reshape(text.size, text.dtype.itemsize)
+        with np.errstate(over="ignore"):
+            for col in cols.T:  # the padding NULs of shorter ids are skipped
+                h = np.where(col != 0, (h ^ col.astype(np.uint64)) * _FNV_PRIME, h)
+    return splitmix64(h)
+
+
+def subtype_start(key: np.uint64, tasks: np.ndarray, z: np.ndarray, n_subtypes: int) -> np.ndarray:
     """The starting (class, subtype) posteriors of one restart: ``q_t(k, m) = z_t(k) * D_tkm``,
     ``D_tk ~ Dirichlet(1, ..., 1)`` over the M subtypes (normalised exponential variables), drawn
-    from a counter-based hash of (restart key, global task id, k, m): the same numbers whatever
-    the shard a task lies in. Returns (n_tasks, K * M)."""
+    from a counter-based hash of (restart key, task key from :func:`task_keys`, k, m): the same
+    numbers whatever the shard a task lies in or the order the data came in. Returns (n_tasks, K * M)."""
     n_t, k = z.shape
     m = int(n_subtypes)
-    cell = (task_ids.astype(np.uint64)[:, None] * np.uint64(k * m)
-            + np.arange(k * m, dtype=np.uint64)[None, :])  # (n_t, K*M): a counter per cell
-    bits = splitmix64(splitmix64(cell) ^ np.uint64(key))
+    with np.errstate(over="ignore"):
+        base = splitmix64(tasks.astype(np.uint64) ^ np.uint64(key))
+        bits = splitmix64(base[:, None] + np.arange(k * m, dtype=np.uint64)[None, :])
     u = ((bits >> np.uint64(11)).astype(np.float64) + 0.5) * _MANTISSA  # in (0, 1)
     e = -np.log(u).reshape(n_t, k, m)
     e /= np.maximum(e.sum(axis=2, keepdims=True), EPS)

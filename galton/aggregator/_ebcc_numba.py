@@ -1,9 +1,11 @@
-"""numba twin of the EBCC E-step (``_ebcc_kernels.ebcc_estep_numpy``; imported on first use)."""
+"""numba twins of the EBCC kernels (``_ebcc_kernels``: the E-step and the workers' M-step; imported on first use)."""
 
 import math
 
 import numba
 import numpy as np
+
+from ._special_numba import psi
 
 __all__ = ["estep", "estep_restart", "mstep"]
 
@@ -77,19 +79,6 @@ def estep_restart(indptr, wl, table, logprior, gold, z, k, counts, cc):  # pragm
     return ll, change
 
 
-@numba.njit(cache=True, nogil=True)
-def _digamma(x):  # noqa: ANN001, ANN202  # pragma: no cover
-    """psi(x), x > 0: recurrence up by 10, then the asymptotic series of ``galton._math.digamma``."""
-    acc = 0.0
-    if x < 10.0:
-        for i in range(10):
-            acc -= 1.0 / (x + i)
-        x += 10.0
-    inv2 = 1.0 / (x * x)
-    return acc + np.log(x) - 0.5 / x - inv2 * (1 / 12 - inv2 * (1 / 120 - inv2 * (1 / 252 - inv2 * (
-        1 / 240 - inv2 * (1 / 132)))))
-
-
 def mstep(counts, beta, n_labels, todo):  # noqa: ANN001, ANN201
     """The compiled twin of ``_ebcc_kernels.ebcc_mstep_numpy`` (same arguments and results)."""
     table = np.empty((todo.size,) + counts.shape[1:])
@@ -115,7 +104,7 @@ def _mstep(counts, beta, k, table):  # pragma: no cover
     for c in range(k):
         b0 = 0.0
         for lab in range(k):
-            dg_b[lab, c] = _digamma(beta[lab, c])
+            dg_b[lab, c] = psi(beta[lab, c])
             lg_b[lab, c] = math.lgamma(beta[lab, c])
             b0 += beta[lab, c]
             prior -= lg_b[lab, c]
@@ -128,7 +117,7 @@ def _mstep(counts, beta, k, table):  # pragma: no cover
                 a0 = 0.0
                 for lab in range(k):
                     a0 += beta[lab, c] + counts[v * k + lab, col]
-                dg0 = _digamma(a0)
+                dg0 = psi(a0)
                 kl += math.lgamma(a0)
                 for lab in range(k):
                     n = counts[v * k + lab, col]
@@ -136,7 +125,7 @@ def _mstep(counts, beta, k, table):  # pragma: no cover
                         e = dg_b[lab, c] - dg0
                         kl -= lg_b[lab, c]
                     else:
-                        e = _digamma(beta[lab, c] + n) - dg0
+                        e = psi(beta[lab, c] + n) - dg0
                         kl += n * e - math.lgamma(beta[lab, c] + n)
                     table[v * k + lab, col] = e
     return kl

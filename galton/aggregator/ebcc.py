@@ -16,8 +16,8 @@ import numpy as np
 from .._math import EPS, digamma, dirichlet_kl
 from ..judgments import Judgments
 from ._base import EMAggregator
-from ._ebcc_kernels import ebcc_estep, ebcc_mstep, restart_keys, subtype_start
-from ._engine import Shard
+from ._ebcc_kernels import ebcc_estep, ebcc_mstep, restart_keys, subtype_start, task_keys
+from ._engine import LoadedData, Shard
 from ._kernels import counts_from_post, vote_counts
 from ._memory import FLOAT
 from ._registry import register
@@ -61,8 +61,9 @@ class EBCC(EMAggregator):
 
     Restart ``r`` starts, as the authors do, from the majority-vote shares split over the subtypes
     at random: ``q_t(k, .) = z_t(k) * Dirichlet(1, ..., 1)``, drawn from a counter-based hash of
-    (``random_state + r``, task, k, m), so that the start does not depend on how the tasks are
-    sharded and restart ``r`` of a fit equals restart 0 of a fit with ``random_state + r``.
+    (``random_state + r``, the task's own id, k, m), so that the start depends neither on how the
+    tasks are sharded nor on how the data was read (in memory or ingested by shards), and restart
+    ``r`` of a fit equals restart 0 of a fit with ``random_state + r``.
     A restart stops when no class probability of any task moved by ``tol`` or more (the authors'
     rule, ``np.allclose(z_old, z_new, atol=1e-3)``); its parameters are then frozen. The fit stops
     when every restart has, and keeps the restart with the highest ELBO (ties: the lowest index).
@@ -161,14 +162,17 @@ class EBCC(EMAggregator):
         post[g, shard.gold[g]] = 1.0
         return post
 
-    def _start_stats(self, shard: Shard, keys: np.ndarray) -> dict[str, Any]:
-        """Counts of the random starts of every restart; keeps the start's class posteriors."""
+    def _start_stats(self, shard: Shard, keys: np.ndarray, tasks: np.ndarray | None) -> dict[str, Any]:
+        """Counts of the random starts of every restart; keeps the start's class posteriors.
+        ``tasks``: every task's key (:func:`task_keys` of its id), by task code; None: the shard
+        holds its tasks' ids (data ingested by shards) and keys them itself."""
         k, m, n_r = shard.n_labels, int(self.n_subtypes), keys.size
         z = self._start_posteriors(shard, None)
+        own = tasks[shard.task_ids] if tasks is not None else task_keys(getattr(shard, "task_names"))
         counts = np.empty((n_r, shard.n_workers * k, k * m))
         cc = np.empty((n_r, k * m))
         for r in range(n_r):
-            q = subtype_start(keys[r], shard.task_ids, z, m)
+            q = subtype_start(keys[r], own, z, m)
             counts[r] = counts_from_post(shard.task, shard.wl, q, shard.n_workers * k)
             cc[r] = q.sum(axis=0)
         shard.state["ebcc_z"] = np.broadcast_to(z, (n_r,) + z.shape).copy()
@@ -210,7 +214,10 @@ class EBCC(EMAggregator):
                     rng: np.random.Generator) -> tuple[dict[str, Any], dict[str, Any]]:
         n_r, w, k, m = int(self.n_init), judgments.n_workers, judgments.n_labels, int(self.n_subtypes)
         keys = restart_keys(self._seed(rng), n_r)
-        stats = engine.map_sum(self._start_stats, keys)
+        # keyed by the tasks' own ids: shards of data read in memory get every key (by code) from
+        # here, shards of ingested data hold their ids and hash them where they are
+        tasks = None if isinstance(judgments, LoadedData) else task_keys(judgments.task_names)
+        stats = engine.map_sum(self._start_stats, keys, tasks)
         alpha = stats.pop("votes") if self.empirical_prior else np.ones(k)
         beta = np.full((k, k), float(self.prior_off))  # [observed l, true k]
         np.fill_diagonal(beta, float(self.prior_diag))

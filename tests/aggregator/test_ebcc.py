@@ -242,3 +242,15 @@ def test_resume_after_some_restarts_stopped_is_bit_for_bit(tmp_path) -> None:
     np.testing.assert_array_equal(resumed.posteriors_, whole.posteriors_)
     np.testing.assert_array_equal(resumed.elbos_, whole.elbos_)
     np.testing.assert_array_equal(resumed.errors_.to_numpy(), whole.errors_.to_numpy())
+
+
+def test_task_keys_depend_on_the_id_only() -> None:
+    """The start is keyed by the task's own id, whatever its code, the array's width or dtype (so
+    data ingested by shards, whose codes differ from the in-memory ones, starts the same: the fit
+    of such data is checked against the local fit in tests/workers/test_ingest.py)."""
+    from galton.aggregator._ebcc_kernels import task_keys
+
+    short, wide = task_keys(np.array(["a", "bb"])), task_keys(np.array(["bb", "a", "a-much-longer-id"], dtype=object))
+    assert short[0] == wide[1] and short[1] == wide[0] and len(set(wide.tolist())) == 3
+    assert task_keys(np.array([7, 3], dtype=np.int32)).tolist() == task_keys(np.array([3, 7]))[::-1].tolist()
+    assert task_keys(np.array(["é"])) != task_keys(np.array(["e"]))
