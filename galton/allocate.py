@@ -23,12 +23,10 @@ has no ``errors_``), never a worker who already judged the task, each worker at 
 ``per_worker`` times and each task at most ``per_task`` times; every pair is scored against the
 current posterior.
 
-Pairwise data (``worker, left, right, label``; Bradley-Terry): the pairs to compare next, among
-the pairs of items at most ``window`` places apart in the current ranking. ``"uniform"``: fewest
-comparisons first; ``"uncertainty"``: the probability that the current order of the pair is wrong,
-``Phi(-|d| / s)`` with ``d`` the difference of log-scores and ``s`` its standard error; ``"eig"``:
-the expected information gain in bits about the score difference from one comparison,
-``h(E sigma(D)) - E h(sigma(D))`` with ``D ~ N(d, s^2)`` (Gauss-Hermite, 24 nodes).
+Pairwise data (``worker, left, right, label``; Bradley-Terry and its crowd models): the pairs to
+compare next, among the pairs of items at most ``window`` places apart in the current ranking,
+and with ``workers`` the (left, right, worker) rows scored by each rater's reliability under the
+fitted model; see :mod:`galton.allocate_pairwise`.
 """
 
 from __future__ import annotations
@@ -190,7 +188,8 @@ def allocate(data: Any, budget: int, *, strategy: str = "eig", model: Any = None
     budget : number of rows (judgments) to return (fewer when there are not enough slots)
     strategy : "eig" (default), "uncertainty" or "uniform"
     model : None (galton's default model for the data), a model name, or a fitted model
-    workers : ids of the available workers (categorical data): rank (task, worker) pairs
+    workers : ids of the available workers: rank (task, worker) pairs (pairwise data: (left, right,
+        worker) rows, never a worker on a pair it already compared)
     per_task : at most this many rows per task (per pair of items for pairwise data)
     per_worker : with ``workers``, at most this many rows per worker (default: no limit)
     window : pairwise data: candidate pairs are items at most this many places apart in the ranking
@@ -210,9 +209,10 @@ def allocate(data: Any, budget: int, *, strategy: str = "eig", model: Any = None
         raise ValueError(f"window must be an integer >= 1, not {window!r}")
     fitted = _fit(data, model, engine, random_state)
     if getattr(fitted, "comparisons_", None) is not None:
-        if workers is not None:
-            raise ValueError("workers= is for categorical data for now; leave it out for pairwise comparisons")
-        cols, kind = _pairwise(fitted, int(budget), strategy, int(per_task), int(window), random_state)
+        from .allocate_pairwise import pairwise_rows
+
+        cols, kind = pairwise_rows(fitted, int(budget), strategy, int(per_task), int(window), random_state,
+                                   workers, per_worker)
     else:
         judgments = fitted.judgments_
         post = getattr(fitted, "posteriors_", None)
@@ -325,52 +325,3 @@ def _pairs(model: Any, judgments: Any, post: np.ndarray, budget: int, strategy: 
             "score": np.asarray(primary).ravel()[c] if c.size else np.zeros(0),
             "label": judgments.label_names[post[t].argmax(axis=1)], "confidence": post[t].max(axis=1),
             "judgments": counts[t]}
-
-
-def _pairwise(model: Any, budget: int, strategy: str, per_task: int, window: int, seed: int
-              ) -> tuple[dict[str, Any], str]:
-    comp = model.comparisons_
-    theta = np.asarray(model.scores_values_, dtype=np.float64)
-    se = np.asarray(getattr(model, "se_values_", None) if getattr(model, "se_values_", None) is not None
-                    else np.zeros_like(theta), dtype=np.float64)
-    n = theta.size
-    rank = np.lexsort((np.arange(n), -theta))  # items, best first
-    a_list, b_list = [], []
-    for gap in range(1, min(window, n - 1) + 1):
-        a_list.append(rank[:-gap])
-        b_list.append(rank[gap:])
-    if not a_list:
-        raise ValueError("pairwise data with fewer than 2 items: nothing to compare")
-    left, right = np.concatenate(a_list), np.concatenate(b_list)  # left ranked above right
-    pa_, pb_, pn, _, _ = comp.pairs()
-    key = np.minimum(left, right).astype(np.int64) * n + np.maximum(left, right)
-    seen = dict(zip((pa_.astype(np.int64) * n + pb_).tolist(), pn.tolist()))
-    counts = np.array([seen.get(x, 0) for x in key.tolist()], dtype=np.int64)
-    d = theta[left] - theta[right]
-    s = np.sqrt(se[left] ** 2 + se[right] ** 2)
-    from ._math import sigmoid
-
-    if strategy == "uniform":
-        score = -counts.astype(np.float64)
-    elif strategy == "uncertainty":
-        score = np.array([0.5 * math.erfc(abs(x) / (y * math.sqrt(2.0))) if y > 0 else 0.0
-                          for x, y in zip(d.tolist(), s.tolist())])
-    else:
-        nodes, wts = np.polynomial.hermite_e.hermegauss(24)
-        wts = wts / wts.sum()
-        p = sigmoid(d[:, None] + s[:, None] * nodes[None, :])
-        h = entropy_bits(np.stack([p, 1.0 - p], axis=-1), axis=-1)
-        pbar = p @ wts
-        score = np.maximum(entropy_bits(np.stack([pbar, 1.0 - pbar], axis=-1), axis=-1) - h @ wts, 0.0)
-    m = score.size
-    pair_hash = splitmix64(id_hash(comp.item_names[np.minimum(left, right)], seed) ^
-                           id_hash(comp.item_names[np.maximum(left, right)], seed + 1))
-    idx = np.repeat(np.arange(m), per_task)
-    slot = np.tile(np.arange(per_task), m)
-    slot_score = score[idx] - (slot if strategy == "uniform" else 0)
-    order = np.lexsort((slot, pair_hash[idx], -np.round(slot_score, 12)))[:budget]
-    i = idx[order]
-    cols = {"left": comp.item_names[left[i]], "right": comp.item_names[right[i]],
-            "rank": np.arange(1, i.size + 1), "strategy": np.full(i.size, strategy, dtype=object),
-            "score": slot_score[order], "p_left": sigmoid(d[i]), "judgments": counts[i]}
-    return cols, comp.source_kind

@@ -178,8 +178,91 @@ def test_pairwise_picks_the_uncertain_neighbours() -> None:
         assert list(out.columns) == ["left", "right", "rank", "strategy", "score", "p_left", "judgments"]
     uni = galton.allocate(df, 3, strategy="uniform", window=3)
     assert np.all(np.diff(uni["judgments"].to_numpy()) >= 0)
-    with pytest.raises(ValueError, match="workers="):
-        galton.allocate(df, 1, workers=["w"])
+    # the only rater compared every pair already: nothing left for that rater
+    assert len(galton.allocate(df, 1, workers=["w"], window=3)) == 0
+
+
+def _raters(seed: int = 3) -> pd.DataFrame:
+    """Items a..f (scores 3, 2, 1.8, 1, 0, -2): "mid" (accuracy 0.8) compares every pair; "good"
+    (0.97) and "bad" (0.55) only items at least three places apart, so every pair of neighbours
+    is new to them."""
+    rng = np.random.default_rng(seed)
+    theta = dict(zip("abcdef", [3.0, 2.0, 1.8, 1.0, 0.0, -2.0]))
+    items = list(theta)
+    rows = []
+    for w, acc, min_gap, n in (("mid", 0.8, 1, 300), ("good", 0.97, 3, 150), ("bad", 0.55, 3, 150)):
+        for _ in range(n):
+            i, j = sorted(rng.choice(6, 2, replace=False))
+            if j - i < min_gap:
+                continue
+            x, y = (items[i], items[j]) if rng.random() < 0.5 else (items[j], items[i])
+            truth = x if rng.random() < 1 / (1 + math.exp(theta[y] - theta[x])) else y
+            rows.append((w, x, y, truth if rng.random() < acc else (y if truth == x else x)))
+    return pd.DataFrame(rows, columns=["worker", "left", "right", "label"])
+
+
+def _rater_eig(d: float, s: float, a: float, b: float) -> float:
+    """By hand: h(E p) - E h(p), p = a sigma(D) + b, D ~ N(d, s^2), on 24 Gauss-Hermite nodes."""
+    x, w = np.polynomial.hermite_e.hermegauss(24)
+    p = a / (1 + np.exp(-(d + s * x))) + b
+    w = w / w.sum()
+    return _h(float(p @ w)) - float(np.array([_h(v) for v in p]) @ w)
+
+
+@pytest.mark.filterwarnings("ignore::galton.aggregator.ConvergenceWarning")
+@pytest.mark.parametrize("name", ["crowd_bt", "noisy_bt"])
+def test_pairwise_workers_a_reliable_rater_gets_the_top_pair(name: str) -> None:
+    df = _raters()
+    model = galton.aggregate(df, name)
+    top = galton.allocate(None, 1, model=model, workers=["bad", "good"], window=2)
+    assert list(top.columns) == ["left", "right", "worker", "rank", "strategy", "score", "p_left", "judgments"]
+    assert top["worker"][0] == "good"
+    # every pair for both raters: the reliable rater's gain is the larger one on every pair
+    both = galton.allocate(None, 100, model=model, workers=["bad", "good"], per_task=2, window=2)
+    pairs = galton.allocate(None, 100, model=model, window=2)  # the 9 pairs at most 2 places apart
+    assert len(pairs) == 9
+    for w in ("good", "bad"):  # each rater gets exactly the candidate pairs it never compared
+        seen = {frozenset(p) for p in zip(df["left"][df["worker"] == w], df["right"][df["worker"] == w])}
+        want = {frozenset(p) for p in zip(pairs["left"], pairs["right"])} - seen
+        mine = both[both["worker"] == w]
+        assert {frozenset(p) for p in zip(mine["left"], mine["right"])} == want
+    by = both.pivot_table(index=["left", "right"], columns="worker", values="score").dropna()
+    assert len(by) >= 5 and (by["good"] > by["bad"]).all(), by
+    # the score is that rater's EIG under the fitted model, by hand
+    comp = model.comparisons_
+    names = comp.item_names.tolist()
+    if name == "crowd_bt":
+        eta = model.reliability_.reindex(["good", "bad"]).to_numpy()
+        a, b = 2 * eta - 1, 1 - eta
+    else:
+        g = model.skills_.reindex(["good", "bad"]).to_numpy()
+        a, b = g, (1 - g) * model.biases_.reindex(["good", "bad"]).to_numpy()
+    th, se = model.scores_values_, model.se_values_
+    for (left, right, worker, score) in zip(both["left"], both["right"], both["worker"], both["score"]):
+        i, j, k = names.index(left), names.index(right), ["good", "bad"].index(worker)
+        want = _rater_eig(th[i] - th[j], math.hypot(se[i], se[j]), a[k], b[k])
+        assert score == pytest.approx(want, abs=1e-12)
+    with pytest.raises(ValueError, match="reliability"):
+        galton.allocate(None, 1, model=model, workers=["good", "newcomer"])
+
+
+def test_pairwise_workers_plain_bt_spreads_the_pairs_no_repeat_and_the_cap() -> None:
+    df = _raters()
+    alone = galton.allocate(df, 6, model="bt")
+    # plain Bradley-Terry: every rater the same; new raters welcome, the pairs spread evenly
+    spread = galton.allocate(df, 6, model="bt", workers=["x", "y", "z"])
+    assert spread["left"].tolist() == alone["left"].tolist() and spread["right"].tolist() == alone["right"].tolist()
+    np.testing.assert_allclose(spread["score"], alone["score"], rtol=1e-12)
+    assert spread["worker"].value_counts().tolist() == [2, 2, 2]
+    # never a rater on a pair it compared (either order); per_worker and per_task respected
+    out = galton.allocate(df, 50, model="bt", workers=["good", "bad", "mid"], per_worker=4, per_task=2, window=5)
+    compared = {(frozenset((l, r)), w) for w, l, r in zip(df["worker"], df["left"], df["right"])}
+    rows = [(frozenset((l, r)), w) for l, r, w in zip(out["left"], out["right"], out["worker"])]
+    assert rows and not set(rows) & compared
+    assert len(set(rows)) == len(rows)
+    assert out["worker"].value_counts().max() <= 4 and "mid" not in set(out["worker"])  # mid compared every pair
+    assert pd.Series([r[0] for r in rows]).value_counts().max() <= 2
+    assert len(out) == 8  # good and bad: 4 each, on pairs of neighbours new to them
 
 
 # -------------------------------------------------------------------------------- simulation
@@ -225,6 +308,10 @@ def test_local_equals_ray(tmp_path: Any) -> None:
     pairs = pd.DataFrame({"worker": list("abcabc"), "left": list("xxyyzx"), "right": list("yzzxxz"),
                           "label": list("xxyxzz")})
     pd.testing.assert_frame_equal(galton.allocate(pairs, 3), galton.allocate(pairs, 3, engine="ray"),
+                                  check_exact=False, rtol=1e-9)
+    raters = _raters()
+    pd.testing.assert_frame_equal(galton.allocate(raters, 4, model="crowd_bt", workers=["good", "bad"]),
+                                  galton.allocate(raters, 4, model="crowd_bt", workers=["good", "bad"], engine="ray"),
                                   check_exact=False, rtol=1e-9)
 
 

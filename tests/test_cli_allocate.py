@@ -70,6 +70,30 @@ def test_pairwise_input_gives_pairs(tmp_path: Path, capsys: Any) -> None:
     assert list(pd.read_csv(out).columns) == ["left", "right", "rank", "strategy", "score", "p_left", "judgments"]
 
 
+def test_pairwise_workers_from_a_list_or_a_file(tmp_path: Path, capsys: Any) -> None:
+    src = tmp_path / "pairs.csv"
+    df = pd.DataFrame({"worker": list("aabbc"), "left": list("xyxzw"), "right": list("yzwwx"), "label": list("xyxww")})
+    df.to_csv(src, index=False)
+    rc, listed, err = run(["allocate", src, "-n", 8, "--model", "crowd_bt", "--workers", "a,b", "--per-worker", 3,
+                           "-q"], capsys)
+    assert rc == 0, err
+    ids = tmp_path / "workers.txt"
+    ids.write_text("worker\na\n\nb\n")
+    rc, from_file, err = run(["allocate", src, "-n", 8, "--model", "crowd_bt", "--workers", ids, "--per-worker", 3,
+                              "-q"], capsys)
+    assert rc == 0, err
+    assert from_file == listed
+    table = pd.read_csv(io.StringIO(listed))
+    assert list(table.columns) == ["left", "right", "worker", "rank", "strategy", "score", "p_left", "judgments"]
+    assert set(table["worker"]) == {"a", "b"} and table["worker"].value_counts().max() <= 3
+    compared = {(frozenset((l, r)), w) for w, l, r in zip(df["worker"], df["left"], df["right"])}
+    assert not {(frozenset((l, r)), w) for l, r, w in zip(table["left"], table["right"], table["worker"])} & compared
+    empty = tmp_path / "none.txt"
+    empty.write_text("worker\n")
+    rc, _, err = run(["allocate", src, "-n", 1, "--workers", empty], capsys)
+    assert rc == 2 and "is empty" in err
+
+
 @pytest.mark.parametrize("extra,message", [
     (["--workers", "nobody"], "'nobody'"), (["--budget", "0"], "--budget must be >= 1"),
     (["--model", "nope"], "unknown model"),

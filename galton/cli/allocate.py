@@ -3,7 +3,7 @@
 ::
 
     galton allocate INPUT --budget N [--strategy eig|uncertainty|uniform] [--model NAME]
-                    [--workers ID,ID,...] [--per-task N] [--per-worker N] [--window N]
+                    [--workers ID,ID,...|FILE] [--per-task N] [--per-worker N] [--window N]
                     [--seed N] [--engine local|ray] [--output next.csv]
 
 The output is checked first (:func:`galton.io.plan_output`), then the input is read once, the
@@ -39,8 +39,10 @@ def add_allocate(sub: Any) -> None:
                    help="eig: expected information gain (default); uncertainty: 1 - max posterior; "
                    "uniform: fewest judgments first (the baseline)")
     a.add_argument("--model", "-m", default=None, help="model name (see `galton models`); default: galton's")
-    a.add_argument("--workers", default=None, metavar="IDS",
-                   help="comma-separated ids of the available workers: rank (task, worker) pairs")
+    a.add_argument("--workers", default=None, metavar="IDS|FILE",
+                   help="the available workers: comma-separated ids, or a text file of ids (one a line or "
+                   "comma-separated; a first line 'worker' is a header): rank (task, worker) pairs "
+                   "(pairwise data: (left, right, worker) rows)")
     a.add_argument("--per-task", type=int, default=1, metavar="N", help="at most N rows per task (default 1)")
     a.add_argument("--per-worker", type=int, default=None, metavar="N", help="with --workers: at most N rows per worker")
     a.add_argument("--window", type=int, default=5, metavar="N",
@@ -99,11 +101,7 @@ def cmd_allocate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if not Path(path).suffix:
             raise CLIError(f"--output must be a file (.csv, .tsv, .parquet or .pq), not {path!r}")
         plan_output(path, inputs=[args.input], what="--output")
-    workers = None
-    if args.workers is not None:
-        workers = [w.strip() for w in args.workers.split(",") if w.strip()]
-        if not workers:
-            raise CLIError("--workers is empty; give comma-separated worker ids")
+    workers = None if args.workers is None else _worker_ids(args.workers)
     start = time.perf_counter()
     data = _renamed(_load(args.input), args)
     if workers is not None:
@@ -121,6 +119,25 @@ def cmd_allocate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         where.write(f"{PROG}: {table.num_rows} judgment(s) to ask for by {args.strategy} "
                     f"({time.perf_counter() - start:.1f} s){'' if path is None else ' -> ' + path}\n")
     return 0
+
+
+def _worker_ids(spec: str) -> list[str]:
+    """The ids of ``--workers``: a text file of ids when ``spec`` names a file, else comma-separated."""
+    text, where = spec, "--workers"
+    if Path(spec).is_file():
+        try:
+            text = Path(spec).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CLIError(f"--workers {spec!r}: cannot read it as UTF-8 text ({one_line(exc)})") from None
+        where = f"--workers file {spec!r}"
+        lines = text.splitlines()
+        if lines and lines[0].strip() == "worker":
+            lines = lines[1:]
+        text = ",".join(lines)
+    ids = [w.strip() for w in text.split(",") if w.strip()]
+    if not ids:
+        raise CLIError(f"{where} is empty; give worker ids, comma-separated or one a line")
+    return ids
 
 
 def _typed_workers(table: Any, workers: list[str]) -> list[Any]:
