@@ -19,6 +19,7 @@ from typing import Any, Callable, NamedTuple, Sequence
 import numpy as np
 
 __all__ = [
+    "emit",
     "SimulatedDS",
     "load_average",
     "simulate_ds",
@@ -277,3 +278,12 @@ def load_average() -> str:
         return ", ".join(f"{x:.2f}" for x in os.getloadavg())
     except (AttributeError, OSError):  # pragma: no cover - no load average on this platform
         return "n/a"
+
+
+def emit(text: str, out: str | os.PathLike[str] | None = None) -> int:
+    """A benchmark's report: to stdout and, given ``out``, atomically to that file; returns 0 (the
+    exit status of a benchmark's ``main``)."""
+    sys.stdout.write(text)
+    if out:
+        write_atomic(out, text)
+    return 0

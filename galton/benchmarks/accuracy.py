@@ -43,7 +43,7 @@ import numpy as np
 
 from ._accuracy_report import (MV_REF, PUBLISHED, PUBLISHED_NAMES, AccuracyResult, Cell, accuracy_table,
                                published_table, render, time_table, versus_crowdkit, versus_mv)
-from ._common import split_names, write_atomic
+from ._common import emit, split_names
 
 __all__ = [
     "ModelSpec", "Cell", "AccuracyResult", "PUBLISHED", "dataset_names", "load_dataset", "galton_specs",
@@ -376,10 +376,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .lodo import lodo_section, run_lodo
 
         text += "\n" + lodo_section(run_lodo({n: load_dataset(n) for n in result.datasets})) + "\n"
-    sys.stdout.write(text)
-    if args.out:
-        write_atomic(args.out, text)
-    return 0
+    return emit(text, args.out)
 
 
 if __name__ == "__main__":  # pragma: no cover

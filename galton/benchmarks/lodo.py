@@ -26,7 +26,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ._common import markdown_table, split_names, write_atomic
+from ._common import emit, markdown_table, split_names
 
 __all__ = ["GRID", "grid_configs", "lodo_scores", "run_lodo", "lodo_section", "main"]
 
@@ -122,11 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--out", help="also write the Markdown to this file (atomically)")
     args = p.parse_args(argv)
     names = dataset_names(split_names(args.datasets))
-    text = lodo_section(run_lodo({n: load_dataset(n) for n in names})) + "\n"
-    sys.stdout.write(text)
-    if args.out:
-        write_atomic(args.out, text)
-    return 0
+    return emit(lodo_section(run_lodo({n: load_dataset(n) for n in names})) + "\n", args.out)
 
 
 if __name__ == "__main__":  # pragma: no cover

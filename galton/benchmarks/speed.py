@@ -52,8 +52,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ._common import (current_rss_mib, fmt_float, fmt_ratio, fmt_seconds, load_average, markdown_table, peak_rss_mib,
-                      reset_peak_rss, simulate_ds, split_names, to_pandas, write_atomic)
+from ._common import (current_rss_mib, emit, fmt_float, fmt_ratio, fmt_seconds, load_average, markdown_table,
+                      peak_rss_mib, reset_peak_rss, simulate_ds, split_names, to_pandas)
 
 __all__ = ["Job", "JobResult", "TARGETS", "make_jobs", "run_job", "run_jobs", "speedups", "render", "main"]
 
@@ -389,11 +389,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _child(args.child)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     if args.wide:
-        text = f"# The wide crowd\n\n- load at the start: {load_average()}\n\n" + wide_crowd(args.repeat)
-        sys.stdout.write(text)
-        if args.out:
-            write_atomic(args.out, text)
-        return 0
+        return emit(f"# The wide crowd\n\n- load at the start: {load_average()}\n\n" + wide_crowd(args.repeat),
+                    args.out)
     threads = [int(t) for t in split_names([args.threads]) or []] if args.threads else []
     jobs, notes = make_jobs(split_names(args.models) or [], args.judgments, args.repeat, args.ds_iter,
                             args.glad_judgments, args.glad_iter, not args.no_numpy, not args.no_crowdkit,
@@ -409,11 +406,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             proc.wait()
     notes.append(f"load average at the end: {load_average()}")
     notes.append(f"whole run: {time.perf_counter() - t0:.0f} s wall clock")
-    text = render(results, notes, busy=args.busy)
-    sys.stdout.write(text)
-    if args.out:
-        write_atomic(args.out, text)
-    return 0
+    return emit(render(results, notes, busy=args.busy), args.out)
 
 
 if __name__ == "__main__":  # pragma: no cover
