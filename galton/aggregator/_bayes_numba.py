@@ -19,6 +19,18 @@ __all__ = ["worker_derivatives", "worker_maximisers", "band_derivatives", "pair_
 BLOCK = 4096
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _row(counts, base, dg0, tg0, g, h):  # noqa: ANN001, ANN202  # pragma: no cover
+    """``(g, h)`` plus sum over the counts of psi(base + n) - psi(base) and psi'(base + n) - psi'(base)
+    (``dg0``, ``tg0``: psi and psi' at ``base``); a zero count adds exactly 0 and is skipped."""
+    for n in counts:
+        if n != 0.0:
+            a, b = psi_and_trigamma(base + n)
+            g += a - dg0
+            h += b - tg0
+    return g, h
+
+
 @numba.njit(cache=True, nogil=True)
 def _one(s, mu, diag, off, wptr, w):  # noqa: ANN001, ANN202  # pragma: no cover
     """Worker ``w``'s first and second derivative at ``mu`` (cells with a count only)."""
@@ -27,23 +39,11 @@ def _one(s, mu, diag, off, wptr, w):  # noqa: ANN001, ANN202  # pragma: no cover
     v = s * (1.0 - mu) / (k - 1)
     dg_u, tg_u = psi_and_trigamma(u)
     dg_v, tg_v = psi_and_trigamma(v)
-    gd = 0.0
-    hd = 0.0
-    for c in range(k):
-        n = diag[w, c]
-        if n != 0.0:
-            a, b = psi_and_trigamma(u + n)
-            gd += a - dg_u
-            hd += b - tg_u
+    gd, hd = _row(diag[w], u, dg_u, tg_u, 0.0, 0.0)
     go = 0.0
     ho = 0.0
     for p in range(wptr[w], wptr[w + 1]):
-        for c in range(k):
-            n = off[p, c]
-            if n != 0.0:
-                a, b = psi_and_trigamma(v + n)
-                go += a - dg_v
-                ho += b - tg_v
+        go, ho = _row(off[p], v, dg_v, tg_v, go, ho)
     return s * (gd - go / (k - 1)), s * s * (hd + ho / ((k - 1) * (k - 1)))
 
 
