@@ -66,7 +66,8 @@ def allocation_page(results: Sequence[Any], rows: Sequence[Sequence[dict[str, An
     h.append(f"<p class='note'>Start from {settings['start']} judgment(s) per task; each round every strategy "
              f"reveals the next held-back real judgment of the tasks galton.allocate ranks first (batch "
              f"{settings['batch']:g}: judgments per round, a share of the tasks when below 1); model "
-             f"{html.escape(str(settings['model'] or 'galton default'))} refitted each round; "
+             f"{html.escape(str(settings['model'] or 'galton default'))} refitted each round on "
+             f"{html.escape(str(settings.get('engine', 'local')))}; "
              f"{settings['repetitions']} repetition(s) (seed {settings['seed']}); intervals: 95% Student t over "
              f"repetitions. Load average while it ran (1, 5, 15 min): {load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f} "
              f"on {os.cpu_count()} CPU(s).</p>")

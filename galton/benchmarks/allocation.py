@@ -19,7 +19,9 @@ binary labellers of accuracy 0.7) is the check: there relabelling the uncertain 
 labelling every task again.
 
 Run it with ``python -m galton.benchmarks.allocation --out DIR`` or ``galton bench --study
-allocation --out DIR``.
+allocation --out DIR``; ``--engine ray`` (``engine="ray"``) runs every refit on Ray (a local
+instance unless ``--ray-address``/``RAY_ADDRESS`` names a cluster), with the same curves as the
+local run for the same seeds.
 """
 
 from __future__ import annotations
@@ -125,13 +127,16 @@ def _positions(data: ReplayData, rng: np.random.Generator) -> np.ndarray:
     return pos
 
 
-def _fit(data: ReplayData, shown: np.ndarray, model: str | None, seed: int) -> Any:
+def _fit(data: ReplayData, shown: np.ndarray, model: str | None, seed: int, engine: Any = None) -> Any:
     from .._api import aggregate
 
     frame = {"task": data.task[shown], "worker": data.worker[shown], "label": data.label[shown]}
+    params: dict[str, Any] = {"random_state": seed}
+    if engine is not None:
+        params["engine"] = engine
     with warnings.catch_warnings():  # EM on one or two judgments per task rarely meets its tolerance
         warnings.simplefilter("ignore")
-        return aggregate(frame, model, random_state=seed)
+        return aggregate(frame, model, **params)
 
 
 def _accuracy(fitted: Any, data: ReplayData) -> float:
@@ -165,11 +170,13 @@ def _rank(fitted: Any, strategy: str, seed: int) -> np.ndarray:
 
 
 def replay(data: ReplayData, *, strategies: Sequence[str] = STRATEGY_ORDER, repetitions: int = 3, start: int = 1,
-           batch: int | float = 0.1, model: str | None = None, seed: int = 0) -> ReplayResult:
+           batch: int | float = 0.1, model: str | None = None, seed: int = 0, engine: Any = None) -> ReplayResult:
     """Replay the allocation of held-back judgments (see the module docstring).
 
     ``batch`` is a number of judgments per round, or a share of the tasks when below 1. Only real
-    judgments are revealed: a task never gets more than it has. Returns the curves."""
+    judgments are revealed: a task never gets more than it has. ``engine`` is where each refit runs
+    (None or "local": this process; "ray"); the ranking runs here on the gathered posteriors.
+    Returns the curves."""
     if start < 1:
         raise ValueError(f"start must be >= 1 (judgments shown per task before the first round), not {start}")
     counts = data.counts
@@ -187,7 +194,7 @@ def replay(data: ReplayData, *, strategies: Sequence[str] = STRATEGY_ORDER, repe
             spent, curve = [], []
             while True:
                 shown = pos < revealed[data.task]
-                fitted = _fit(data, shown, model, seed + r)
+                fitted = _fit(data, shown, model, seed + r, engine)
                 spent.append(int(shown.sum()))
                 curve.append(_accuracy(fitted, data))
                 left = counts - revealed
@@ -273,7 +280,8 @@ def _markdown(results: Sequence[ReplayResult], settings: dict[str, Any], load: t
              f"held-back real judgment of the tasks `galton.allocate` ranks first (batch {settings['batch']:g}: "
              "judgments per round, a share of the tasks when below 1); model "
              f"`{settings['model'] or 'galton default'}` refitted each round; "
-             f"{settings['repetitions']} repetition(s) (seed {settings['seed']}). Judgments spent count the start. "
+             f"{settings['repetitions']} repetition(s) (seed {settings['seed']}); refits on "
+             f"{settings.get('engine', 'local')}. Judgments spent count the start. "
              "'to reach' = judgments at which the mean curve first reaches uniform's full-budget accuracy, as a "
              "share of all judgments (of the extra ones in brackets); per repetition against that repetition's "
              "uniform. Intervals: 95% Student t over repetitions.", "",
@@ -338,13 +346,13 @@ def write_allocation_report(results: Sequence[ReplayResult], out: str | os.PathL
 
 def run_allocation_study(datasets: Sequence[str] = DEFAULT_DATASETS, *, repetitions: int = 3, start: int = 1,
                          batch: int | float = 0.1, model: str | None = None, seed: int = 0,
-                         strategies: Sequence[str] = STRATEGY_ORDER, log: TextIO | None = None
-                         ) -> list[ReplayResult]:
-    """Replay every data set; one :class:`ReplayResult` each."""
+                         strategies: Sequence[str] = STRATEGY_ORDER, log: TextIO | None = None,
+                         engine: Any = None) -> list[ReplayResult]:
+    """Replay every data set; one :class:`ReplayResult` each (refits on ``engine``, see :func:`replay`)."""
     results = []
     for data in [load_replay_data(name, seed) for name in datasets]:  # a bad name fails before any replay
         res = replay(data, strategies=strategies, repetitions=repetitions, start=start,
-                     batch=batch, model=model, seed=seed)
+                     batch=batch, model=model, seed=seed, engine=engine)
         if log is not None:
             for row in summarise(res):
                 log.write(f"{res.name:<32} {row['strategy']:<12} final {row['final']:.3f}  70% {row['at_70']:.3f}"
@@ -365,18 +373,25 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
     p.add_argument("--batch", type=float, default=0.1, metavar="X",
                    help="judgments per round, or a share of the tasks when below 1 (default 0.1)")
     p.add_argument("--seed", type=int, default=0, metavar="N")
+    p.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="where the refits run (default: local; ray: a local Ray instance unless --ray-address)")
+    p.add_argument("--ray-address", default=None, metavar="ADDR", help="Ray cluster (else RAY_ADDRESS, else local)")
     p.add_argument("--out", "-o", default="galton-allocation", metavar="DIR")
     p.add_argument("--no-plots", action="store_true")
     p.add_argument("--quiet", "-q", action="store_true")
     args = p.parse_args(argv)
+    if args.ray_address is not None and args.engine != "ray":
+        p.error("--ray-address needs --engine ray")
     return run_cli(datasets=split_names(args.datasets), model=args.model, repeats=args.repeats, start=args.start,
                    batch=args.batch, seed=args.seed, out_dir=args.out, plots=not args.no_plots, quiet=args.quiet,
-                   out=out)
+                   out=out, engine=args.engine, address=args.ray_address)
 
 
 def run_cli(*, datasets: Sequence[str] | None, model: str | None, repeats: int | None, start: int = 1,
-            batch: float = 0.1, seed: int | None, out_dir: str, plots: bool, quiet: bool, out: TextIO) -> int:
-    """The study from the command line (``galton bench --study allocation`` and ``main``)."""
+            batch: float = 0.1, seed: int | None, out_dir: str, plots: bool, quiet: bool, out: TextIO,
+            engine: str | None = None, address: str | None = None) -> int:
+    """The study from the command line (``galton bench --study allocation`` and ``main``); with
+    ``engine="ray"`` the refits run on Ray (joined at ``address`` first when given)."""
     from ..io import check_replaceable
 
     check_replaceable(out_dir)  # fail before the run, not after
@@ -386,10 +401,17 @@ def run_cli(*, datasets: Sequence[str] | None, model: str | None, repeats: int |
         if importlib.util.find_spec("matplotlib") is None:
             raise ImportError("the plot needs matplotlib: pip install 'galton[report]', or use --no-plots")
     settings = {"start": start, "batch": batch, "model": None if model in (None, "default") else model,
-                "repetitions": repeats or 3, "seed": seed or 0}
+                "repetitions": repeats or 3, "seed": seed or 0, "engine": engine or "local"}
+    if settings["engine"] == "ray":
+        try:
+            from ..workers import cluster
+        except ModuleNotFoundError as exc:
+            raise ImportError(f"--engine ray needs Ray ({exc}); pip install 'galton[ray]'") from None
+        cluster.connect(address)
     results = run_allocation_study(datasets or DEFAULT_DATASETS, repetitions=settings["repetitions"], start=start,
                                    batch=batch, model=settings["model"], seed=settings["seed"],
-                                   log=None if quiet else out)
+                                   log=None if quiet else out,
+                                   engine=None if settings["engine"] == "local" else settings["engine"])
     path = write_allocation_report(results, out_dir, settings, plots=plots)
     if not quiet:
         out.write(f"report: {path / 'index.html'} (and report.md)\n")

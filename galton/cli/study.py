@@ -107,17 +107,19 @@ def _cmd_bench(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _bench_allocation(args: argparse.Namespace, out: TextIO) -> int:
     from ..benchmarks.allocation import run_cli
 
-    unused = [f for f in ("k", "bootstrap", "tie_break", "engine", "ray_address") if getattr(args, f) is not None]
+    unused = [f for f in ("k", "bootstrap", "tie_break") if getattr(args, f) is not None]
     models = _names(args.models) or ["default"]
     if unused or len(models) != 1:
         given = ", ".join("--" + f.replace("_", "-") for f in unused) or "--models " + ",".join(models)
-        raise CLIError("--study allocation takes --datasets, one --models name, --repeats, --seed, --out, "
-                       f"--no-plots and --quiet, not {given}")
+        raise CLIError("--study allocation takes --datasets, one --models name, --repeats, --seed, --engine, "
+                       f"--ray-address, --out, --no-plots and --quiet, not {given}")
     if not args.no_plots and importlib.util.find_spec("matplotlib") is None:
         raise CLIError("the study's plots need matplotlib, which is not installed: "
                        "pip install 'galton[report]', or run with --no-plots for tables only")
+    # refits on Ray only when asked (the per-round fits are small: see README, replay study)
     return run_cli(datasets=_names(args.datasets), model=models[0], repeats=args.repeats, seed=args.seed,
-                   out_dir=args.out, plots=not args.no_plots, quiet=args.quiet, out=out)
+                   out_dir=args.out, plots=not args.no_plots, quiet=args.quiet, out=out,
+                   engine="ray" if args.engine == "ray" or args.ray_address else "local", address=args.ray_address)
 
 
 def _crowd_value(name: str, text: str) -> Any:

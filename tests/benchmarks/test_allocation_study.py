@@ -131,6 +131,38 @@ def test_galton_bench_study_allocation_writes_a_report(tmp_path: Path, capsys: A
     assert rc == 2 and "--k" in capsys.readouterr().err and not (tmp_path / "x").exists()
 
 
+# -------------------------------------------------------------------------------- Ray
+def test_replay_on_ray_gives_the_local_curves(ray_local: Any, tmp_path: Path, monkeypatch: Any) -> None:
+    import galton._api
+
+    data = al.sheng_crowd(n_tasks=60, per_task=4, n_workers=12, seed=2)
+    local = al.replay(data, repetitions=1, batch=45, model="ds", seed=3)
+    engines: list[Any] = []
+    fit = galton._api.aggregate
+    monkeypatch.setattr(galton._api, "aggregate", lambda *a, **kw: engines.append(kw.get("engine")) or fit(*a, **kw))
+    on_ray = al.replay(data, repetitions=1, batch=45, model="ds", seed=3, engine="ray")
+    monkeypatch.undo()
+    assert engines == ["ray"] * 15  # 5 refits per strategy, every one on Ray
+    assert local.spent.tolist() == on_ray.spent.tolist() == [60, 105, 150, 195, 240]
+    for s in al.STRATEGY_ORDER:
+        assert np.array_equal(local.acc[s], on_ray.acc[s]), s
+    # from the command line: the same report numbers, the engine named in it
+    args = ["--datasets", "sheng", "--repeats", "1", "--batch", "900", "--model", "ds", "--no-plots", "-q"]
+    assert al.main([*args, "--out", str(tmp_path / "local")]) == 0
+    assert al.main([*args, "--engine", "ray", "--out", str(tmp_path / "ray")]) == 0
+    assert (tmp_path / "local" / "curves.csv").read_text() == (tmp_path / "ray" / "curves.csv").read_text()
+    assert "refits on ray" in (tmp_path / "ray" / "report.md").read_text()
+
+
+def test_galton_bench_passes_the_engine_to_the_allocation_study(monkeypatch: Any, tmp_path: Path) -> None:
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(al, "run_cli", lambda **kw: seen.update(kw) or 0)
+    assert cli_main(["bench", "--study", "allocation", "--engine", "ray", "--out", str(tmp_path / "r")]) == 0
+    assert seen["engine"] == "ray" and seen["address"] is None
+    assert cli_main(["bench", "--study", "allocation", "--out", str(tmp_path / "r")]) == 0
+    assert seen["engine"] == "local"
+
+
 # -------------------------------------------------------------------------------- ../shared
 @pytest.mark.skipif(datasets.shared_root() is None, reason=SHARED_REASON)
 def test_rte_replay_with_tiny_settings_gives_a_row_per_strategy() -> None:
