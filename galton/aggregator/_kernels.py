@@ -20,7 +20,8 @@ import numpy as np
 from .._math import EPS  # noqa: F401  (re-exported: the one floor, see galton._math)
 from ._jit import HAVE_NUMBA, twin
 
-__all__ = ["EPS", "logsumexp_rows", "softmax_rows", "estep_table", "vote_counts", "counts_from_post", "HAVE_NUMBA",
+__all__ = ["EPS", "logsumexp_rows", "softmax_rows", "estep_table", "vote_counts", "counts_from_post",
+           "counts_from_post_numpy", "HAVE_NUMBA",
            "MIN_PARALLEL"]
 
 
@@ -47,8 +48,8 @@ def vote_counts(task: np.ndarray, label: np.ndarray, n_tasks: int, n_labels: int
     return np.bincount(flat, weights=weights, minlength=n_tasks * n_labels).reshape(n_tasks, n_labels)
 
 
-def counts_from_post(task: np.ndarray, wl: np.ndarray, post: np.ndarray, n_rows: int) -> np.ndarray:
-    """counts[r, k] = sum over judgments j with wl_j = r of post[task_j, k]."""
+def counts_from_post_numpy(task: np.ndarray, wl: np.ndarray, post: np.ndarray, n_rows: int) -> np.ndarray:
+    """counts[r, k] = sum over judgments j with wl_j = r of post[task_j, k] (added in judgment order)."""
     k = post.shape[1]
     out = np.empty((n_rows, k))
     for c in range(k):
@@ -75,9 +76,13 @@ def _estep_numpy(indptr, task, wl, table, logprior, gold, want_post=True):
     logq += logprior
     post, lse = softmax_rows(logq)
     clamp_gold(logq, post, lse, gold)
-    counts = counts_from_post(task, wl, post, table.shape[0])
+    counts = counts_from_post_numpy(task, wl, post, table.shape[0])
     return float(lse.sum()), post if want_post else post[:0], counts, post.sum(axis=0)
 
+
+#: expected counts from given posteriors (the majority-vote start): numpy reference, numba version
+#: (one pass over the judgments instead of K weighted bincounts with K gathers; same order, same bits)
+counts_from_post = twin("counts_from_post", counts_from_post_numpy, "galton.aggregator._kernels_numba:counts_from_post")
 
 #: the E-step over a CSR shard: numpy reference, numba version (one thread, or one chunk per thread
 #: from ``MIN_PARALLEL`` judgments on)

@@ -6,7 +6,7 @@ import numpy as np
 from . import _kernels
 
 __all__ = ["CHUNK_JUDGMENTS", "MAX_CHUNK_BYTES", "chunk_bounds", "estep", "estep_chunk", "estep_parallel",
-           "numba"]
+           "counts_from_post", "numba"]
 
 
 #: judgments per work item of the parallel E-step: many more items than threads, handed out one at a
@@ -103,3 +103,20 @@ def estep_parallel(indptr, wl, table, logprior, gold, post, counts_per_chunk, cc
         lls[c] = estep_chunk(indptr, wl, table, logprior, gold, post, counts_per_chunk[c],
                              cc_per_chunk[c], bounds[c], bounds[c + 1], keep)
     return lls.sum()
+
+
+@numba.njit(cache=True, nogil=True)
+def _counts(task, wl, post, out):  # pragma: no cover
+    k = post.shape[1]
+    for j in range(task.size):
+        r = wl[j]
+        t = task[j]
+        for c in range(k):
+            out[r, c] += post[t, c]
+
+
+def counts_from_post(task, wl, post, n_rows):  # noqa: ANN001, ANN201
+    """The compiled twin of ``_kernels.counts_from_post_numpy`` (same additions in the same order)."""
+    out = np.zeros((int(n_rows), post.shape[1]))
+    _counts(task, wl, np.ascontiguousarray(post, dtype=np.float64), out)
+    return out

@@ -14,7 +14,7 @@ from galton.aggregator import _jit, _kernels, _pref_kernels
 from galton.aggregator import _bayes_eb  # (declares its twins)
 from galton.aggregator import glad as _glad  # noqa: F401  (declares its twin)
 
-TOL = {"estep": (1e-11, 1e-10), "bt_pass": (1e-10, 1e-12), "noisy_pass": (1e-10, 1e-12),
+TOL = {"estep": (1e-11, 1e-10), "counts_from_post": (0.0, 0.0), "bt_pass": (1e-10, 1e-12), "noisy_pass": (1e-10, 1e-12),
        "bt_info_diag": (1e-10, 1e-300), "glad_pass": (1e-9, 1e-11), "bds_derivatives": (1e-11, 1e-9),
        "bds_pair_elog": (1e-12, 1e-12), "bds_pair_kl": (1e-11, 1e-9),
        "bds_worker_maximisers": (1e-9, 1e-10), "bds_band_derivatives": (1e-11, 1e-9)}
@@ -30,6 +30,12 @@ def _estep_args(rng: np.random.Generator) -> tuple[Any, ...]:
     gold = np.full(n_tasks, -1, dtype=np.int32)
     gold[::7] = rng.integers(0, k, gold[::7].size)
     return indptr, task, wl, table, np.log(rng.dirichlet(np.ones(k))), gold
+
+
+def _counts_args(rng: np.random.Generator) -> tuple[Any, ...]:
+    indptr, task, wl, table, _, _ = _estep_args(rng)
+    post = rng.dirichlet(np.ones(table.shape[1]), size=indptr.size - 1)
+    return task, wl, post, table.shape[0]
 
 
 def _pairs(rng: np.random.Generator, spread: float = 3.0) -> tuple[Any, ...]:
@@ -117,7 +123,8 @@ def _kl_args(rng: np.random.Generator) -> tuple[Any, ...]:
 
 #: inputs of each declared twin: a new twin needs an entry here (test_every_twin_is_tested)
 INPUTS: dict[str, Callable[[np.random.Generator], tuple[Any, ...]]] = {
-    "estep": _estep_args, "bt_pass": _bt_args, "noisy_pass": _noisy_args, "bt_info_diag": _info_args,
+    "estep": _estep_args, "counts_from_post": _counts_args, "bt_pass": _bt_args, "noisy_pass": _noisy_args,
+    "bt_info_diag": _info_args,
     "glad_pass": _glad_args, "bds_derivatives": _bds_args, "bds_pair_elog": _elog_args,
     "bds_pair_kl": _kl_args, "bds_worker_maximisers": _max_args, "bds_band_derivatives": _band_args,
 }
