@@ -148,14 +148,15 @@ def _with_workers(model: Any, c: dict[str, np.ndarray], budget: int, strategy: s
     primary = gain if strategy == "eig" else np.broadcast_to(_pair_score(c, strategy)[:, None], gain.shape)
     # a rater never gets a pair it already compared, in either order
     n = int(c["n"])
-    lo, hi = np.minimum(comp.left, comp.right).astype(np.int64), np.maximum(comp.left, comp.right)
-    done_keys = set(zip((lo * n + hi).tolist(), comp.worker.tolist()))
-    row_of_code = {int(x): i for i, x in enumerate(codes.tolist()) if x >= 0}
+    key = np.minimum(comp.left, comp.right).astype(np.int64) * n + np.maximum(comp.left, comp.right)
+    by_key = np.argsort(c["key"], kind="stable")  # candidate keys are distinct
+    at = np.minimum(np.searchsorted(c["key"], key, sorter=by_key), m - 1)
+    row_of_code = np.full(max(comp.worker_names.size, 1), -1, dtype=np.int64)
+    row_of_code[codes[codes >= 0]] = np.flatnonzero(codes >= 0)
+    rater = row_of_code[comp.worker]
+    hit = (c["key"][by_key[at]] == key) & (rater >= 0)
     done = np.zeros((m, w), dtype=bool)
-    pair_of = {k: i for i, k in enumerate(c["key"].tolist())}
-    for key, wc in done_keys:
-        if key in pair_of and wc in row_of_code:
-            done[pair_of[key], row_of_code[wc]] = True
+    done[by_key[at[hit]], rater[hit]] = True
     pr, gr = np.round(primary, 12).ravel(), np.round(gain, 12).ravel()
     pair = np.repeat(np.arange(m), w)
     order = np.lexsort((pair, c["hash"][pair], -gr, -pr))
