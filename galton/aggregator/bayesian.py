@@ -206,16 +206,25 @@ class BayesianDawidSkene(ConfusionEM):
         colsum = strength[:, None] + per_worker_sum(counts, memory["wptr"])  # the prior's columns sum to s_w
         b0 = memory["class_prior"]
         b = stats["class_counts"] + b0
-        # the cells of labels a worker never gave: a = a0 (v off the diagonal, u on it)
-        fill, fill_table = np.empty((w, 2, k)), np.empty((w, 2, k))
-        log_col = digamma(colsum)
-        for i, x in enumerate((v, u)):
-            fill[:, i, :] = x[:, None] / colsum
-            fill_table[:, i, :] = digamma(x)[:, None] - log_col
         return self._pair_params(
             memory, table=pair_elog(a, colsum, pw), logprior=digamma(b) - digamma(b.sum()), a=a, a0=a0,
-            colsum=colsum, strength=strength, b=b, b0=b0, accuracy=m, worker_accuracy=mu,
-            errors=a / colsum[pw], fill=fill, fill_table=fill_table), memory
+            colsum=colsum, strength=strength, b=b, b0=b0, accuracy=m, worker_accuracy=mu, diag_prior=u,
+            off_prior=v), memory
+
+    def _with_outputs(self, params: dict[str, Any], judgments: Judgments) -> dict[str, Any]:
+        """The parameters plus what only the results need (built once, after the fit): the posterior
+        mean rows ``errors``, and for the cells of labels a worker never gave (a = a0: ``off_prior``
+        off the diagonal, ``diag_prior`` on it) their probabilities ``fill`` and expected logs
+        ``fill_table``."""
+        w, k = judgments.n_workers, judgments.n_labels
+        colsum = params["colsum"]
+        pw = pair_workers({"pairs": params["pairs"], "n_labels": k})
+        fill, fill_table = np.empty((w, 2, k)), np.empty((w, 2, k))
+        log_col = digamma(colsum)
+        for i, x in enumerate((params["off_prior"], params["diag_prior"])):
+            fill[:, i, :] = x[:, None] / colsum
+            fill_table[:, i, :] = digamma(x)[:, None] - log_col
+        return {**params, "errors": params["a"] / colsum[pw], "fill": fill, "fill_table": fill_table}
 
     def _objective(self, stats: dict[str, Any], params: dict[str, Any]) -> float:
         k = params["b"].size
@@ -224,7 +233,7 @@ class BayesianDawidSkene(ConfusionEM):
         return float(stats["ll"]) - kl_e - kl_p
 
     def _finish(self, params: dict[str, Any], judgments: Judgments) -> None:
-        self._params = params
+        self._params = params = self._with_outputs(params, judgments)
         out = self._out
         b = params["b"]
         priors = b / b.sum()

@@ -41,7 +41,8 @@ class ConfusionEM(EMAggregator):
     (worker, label) pair (see :mod:`galton.aggregator._pairs`), ``rows`` (the pair of each
     ``worker * K + observed``), ``pairs``, ``logprior`` (K,), ``errors`` (P, K) and ``fill`` /
     ``fill_table`` (workers, 2, K): the probabilities / table values of the pairs a worker never
-    gave (off-diagonal, diagonal), plus model-specific entries.
+    gave (off-diagonal, diagonal; Bayesian Dawid-Skene adds these three once, after the fit), plus
+    model-specific entries.
     """
 
     _empty_attrs = {"errors_": ("errors", ""), "priors_": ("priors", ""), "skills_": ("worker", "skill")}
