@@ -11,7 +11,7 @@ shipped hyperparameters on every dataset, then reports
   the *other* datasets, scored on the one left out; the honest estimate of the tuning rule;
 - how often LODO picks each configuration.
 
-Run ``python -m galton.benchmarks.accuracy --lodo`` (with the other benchmark columns) or
+It is a section of ``python -m galton.benchmarks.accuracy`` (unless ``--no-lodo``); or run
 ``python -m galton.benchmarks.lodo [--datasets ...] [--out FILE.md]`` alone.
 """
 
