@@ -1,13 +1,15 @@
 """Kernels of EBCC (:mod:`galton.aggregator.ebcc`): the E-step over a CSR shard for R restarts at
 once, and the keyed random start of the subtypes.
 
-The E-step is the Dawid-Skene kernel with K * M columns (class k, subtype m) instead of K, run once
-per active restart ``r``::
+The tables and counts hold one row per observed (worker, label) pair (``P`` rows, see
+:mod:`galton.aggregator._pairs`), ``pc_j`` being the pair row of judgment j. The E-step is the
+Dawid-Skene kernel with K * M columns (class k, subtype m) instead of K, run once per active
+restart ``r``::
 
-    log q_t(k, m) = logprior[r, k * M + m] + sum_{j in t} table[r, wl_j, k * M + m]
+    log q_t(k, m) = logprior[r, k * M + m] + sum_{j in t} table[r, pc_j, k * M + m]
     q_t           = softmax(log q_t)        (a gold task: only the columns of its class)
     ll[r]        += logsumexp(log q_t)
-    counts[r, wl_j, :] += q_t               for every judgment j of task t
+    counts[r, pc_j, :] += q_t               for every judgment j of task t
     z_t(k)        = sum_m q_t(k, m)         the class posterior, compared with the previous one
 
 It also returns the largest change ``max_t,k |z_t(k) - zprev_t(k)|`` per restart (the authors' stop
@@ -25,6 +27,7 @@ import numpy as np
 from .._math import EPS, digamma, gammaln, splitmix64
 from ._jit import Twin
 from ._kernels import counts_from_post, softmax_rows
+from ._pairs import per_worker_sum
 
 __all__ = ["ebcc_estep", "ebcc_estep_numpy", "ebcc_mstep", "ebcc_mstep_numpy", "subtype_start", "restart_keys", "task_keys",
            "ebcc_twins"]
@@ -41,9 +44,9 @@ def ebcc_estep_numpy(indptr: np.ndarray, task: np.ndarray, wl: np.ndarray, table
 
     Parameters
     ----------
-    indptr, task, wl, gold : the shard's CSR layout, local task and ``worker * K + label`` of each
-        judgment, gold class per task (-1 where unknown)
-    table : float (R, n_workers * K, K * M)  ``E[log v_w[k, m, l]]`` at row ``w * K + l``,
+    indptr, task, wl, gold : the shard's CSR layout, local task and pair row (``pair_codes``) of
+        each judgment, gold class per task (-1 where unknown)
+    table : float (R, P, K * M)  ``E[log v_w[k, m, l]]`` at the row of the pair (w, l),
         column ``k * M + m``
     logprior : float (R, K * M)  ``E[log tau_k] + E[log pi_km]``
     active : bool (R,)  the restarts to compute
@@ -52,7 +55,7 @@ def ebcc_estep_numpy(indptr: np.ndarray, task: np.ndarray, wl: np.ndarray, table
 
     Returns
     -------
-    ll (R,), counts (R, n_workers * K, K * M), class_counts (R, K * M), change (R,), z (R, n_tasks, K)
+    ll (R,), counts (R, P, K * M), class_counts (R, K * M), change (R,), z (R, n_tasks, K)
     """
     n_r, n_rows, km = table.shape
     n_t, k = indptr.size - 1, int(n_labels)
@@ -94,44 +97,57 @@ def ebcc_estep(indptr: np.ndarray, task: np.ndarray, wl: np.ndarray, table: np.n
                  int(n_labels))
 
 
-def ebcc_mstep_numpy(counts: np.ndarray, beta: np.ndarray, n_labels: int,
-                     todo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def ebcc_mstep_numpy(counts: np.ndarray, beta: np.ndarray, n_labels: int, todo: np.ndarray,
+                     pl: np.ndarray, wptr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The worker part of the M-step of restarts ``todo`` (numpy reference).
 
-    With ``mu[w, l, k, m] = beta[l, k] + counts[r, w * K + l, k * M + m]`` (a Dirichlet over the
-    observed label l for each worker, class and subtype), returns, per restart of ``todo``, the
-    table of expected logs ``psi(mu) - psi(sum_l mu)`` in the E-step's layout
-    (len(todo), n_workers * K, K * M) and ``sum_{w,k,m} KL(Dir(mu[w, :, k, m]) || Dir(beta[:, k]))``::
+    ``counts`` (R, P, K * M) holds the expected counts of the observed pairs, ``pl`` (P,) their
+    labels, ``wptr`` (W + 1,) each worker's pairs (:func:`galton.aggregator._pairs.pair_memory`).
+    The Dirichlet over the observed label l of worker w, class k, subtype m has parameters
+    ``mu[w, l, k, m] = beta[l, k] + counts``, where a label the worker never gave has no counts
+    (``mu = beta``). Its column sum runs over all K labels:
+    ``a0[w, k, m] = sum_l beta[l, k] + sum_{pairs of w} counts``. Returns, per restart of ``todo``,
+    the expected logs of the observed cells ``psi(mu) - psi(a0)`` in the E-step's layout
+    (len(todo), P, K * M) and ``sum_{w,k,m} KL(Dir(mu[w, :, k, m]) || Dir(beta[:, k]))``::
 
-        KL = sum lnG(mu_0) - sum lnG(mu) - W M sum_k [lnG(sum_l beta_lk) - sum_l lnG(beta_lk)]
-             + sum counts * E[log v]
+        KL = sum_{w,k,m} [lnG(a0) - lnG(sum_l beta_lk)] + sum_{observed cells} [counts * E[log v]
+             - lnG(mu) + lnG(beta)]
+
+    (a cell without counts adds nothing but its prior to ``a0``: a worker's unobserved labels
+    count only through the column sums).
     """
     _, n_rows, km = counts.shape
     k = int(n_labels)
-    w, m = n_rows // k, km // k
-    prior = float((gammaln(beta.sum(axis=0)) - gammaln(beta).sum(axis=0)).sum())
+    m = km // k
+    w = wptr.size - 1
+    bsum = beta.sum(axis=0)
+    prior = float(gammaln(bsum).sum()) * w * m
+    b_pair = np.repeat(beta[pl], m, axis=1)  # (P, K * M): the prior of each observed cell
+    lg_b = gammaln(b_pair)
+    pw = np.repeat(np.arange(w), np.diff(wptr))
     table, kl = np.empty((todo.size, n_rows, km)), np.empty(todo.size)
     for i, r in enumerate(todo):
-        mu = counts[r].reshape(w, k, k, m) + beta[None, :, :, None]
-        a0 = mu.sum(axis=1)
+        a0 = np.repeat(bsum, m)[None, :] + per_worker_sum(counts[r], wptr)  # (W, K * M)
+        mu = counts[r] + b_pair
         elog = digamma(mu)
-        elog -= digamma(a0)[:, None]
-        kl[i] = (float(gammaln(a0).sum() - gammaln(mu).sum()) - w * m * prior
-                 + float((counts[r].reshape(mu.shape) * elog).sum()))
-        table[i] = elog.reshape(n_rows, km)
+        elog -= digamma(a0)[pw]
+        kl[i] = (float(gammaln(a0).sum()) - prior + float((counts[r] * elog).sum())
+                 + float((lg_b - gammaln(mu)).sum()))
+        table[i] = elog
     return table, kl
 
 
 _mtwin = Twin("ebcc_mstep", ebcc_mstep_numpy, "galton.aggregator._ebcc_numba:mstep")
 
 
-def ebcc_mstep(counts: np.ndarray, beta: np.ndarray, n_labels: int,
-               todo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def ebcc_mstep(counts: np.ndarray, beta: np.ndarray, n_labels: int, todo: np.ndarray,
+               pl: np.ndarray, wptr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """:func:`ebcc_mstep_numpy`, compiled with numba when it is available (the same numbers to
     rounding: scalar special functions with the series of :mod:`galton._math`; one restart per
     thread)."""
     return _mtwin(np.ascontiguousarray(counts, dtype=np.float64), np.ascontiguousarray(beta, dtype=np.float64),
-                  int(n_labels), np.ascontiguousarray(todo, dtype=np.int64))
+                  int(n_labels), np.ascontiguousarray(todo, dtype=np.int64),
+                  np.ascontiguousarray(pl, dtype=np.int64), np.ascontiguousarray(wptr, dtype=np.int64))
 
 
 def ebcc_twins() -> dict[str, Any]:

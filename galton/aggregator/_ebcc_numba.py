@@ -1,4 +1,5 @@
-"""numba twins of the EBCC kernels (``_ebcc_kernels``: the E-step and the workers' M-step; imported on first use)."""
+"""numba twins of the EBCC kernels (``_ebcc_kernels``: the E-step and the workers' M-step over the
+observed (worker, label) pairs; imported on first use)."""
 
 import math
 
@@ -79,53 +80,60 @@ def estep_restart(indptr, wl, table, logprior, gold, z, k, counts, cc):  # pragm
     return ll, change
 
 
-def mstep(counts, beta, n_labels, todo):  # noqa: ANN001, ANN201
+def mstep(counts, beta, n_labels, todo, pl, wptr):  # noqa: ANN001, ANN201
     """The compiled twin of ``_ebcc_kernels.ebcc_mstep_numpy`` (same arguments and results)."""
     table = np.empty((todo.size,) + counts.shape[1:])
     kl = np.zeros(todo.size)
     if todo.size:
-        _mstep_all(counts, beta, int(n_labels), todo, table, kl)
+        _mstep_all(counts, beta, int(n_labels), todo, pl, wptr, table, kl)
     return table, kl
 
 
 @numba.njit(cache=True, parallel=True)
-def _mstep_all(counts, beta, k, todo, table, kl):  # pragma: no cover
+def _mstep_all(counts, beta, k, todo, pl, wptr, table, kl):  # pragma: no cover
     for i in numba.prange(todo.size):
-        kl[i] = _mstep(counts[todo[i]], beta, k, table[i])
+        kl[i] = _mstep(counts[todo[i]], beta, k, pl, wptr, table[i])
 
 
 @numba.njit(cache=True, nogil=True)
-def _mstep(counts, beta, k, table):  # pragma: no cover
-    n_rows, km = counts.shape
-    w, m = n_rows // k, km // k
+def _mstep(counts, beta, k, pl, wptr, table):  # pragma: no cover
+    """One restart over the observed pairs: a worker's column sums first (the prior of all K
+    labels plus the counts of its pairs), then the expected logs of its pairs' cells."""
+    km = counts.shape[1]
+    m = km // k
     dg_b = np.empty((k, k))
     lg_b = np.empty((k, k))
-    prior = 0.0
+    bsum = np.zeros(k)
     for c in range(k):
-        b0 = 0.0
         for lab in range(k):
             dg_b[lab, c] = psi(beta[lab, c])
             lg_b[lab, c] = math.lgamma(beta[lab, c])
-            b0 += beta[lab, c]
-            prior -= lg_b[lab, c]
-        prior += math.lgamma(b0)
-    kl = -w * m * prior
-    for v in range(w):
-        for c in range(k):
-            for s in range(m):
-                col = c * m + s
-                a0 = 0.0
-                for lab in range(k):
-                    a0 += beta[lab, c] + counts[v * k + lab, col]
-                dg0 = psi(a0)
-                kl += math.lgamma(a0)
-                for lab in range(k):
-                    n = counts[v * k + lab, col]
-                    if n == 0.0:
-                        e = dg_b[lab, c] - dg0
-                        kl -= lg_b[lab, c]
-                    else:
-                        e = psi(beta[lab, c] + n) - dg0
-                        kl += n * e - math.lgamma(beta[lab, c] + n)
-                    table[v * k + lab, col] = e
+            bsum[c] += beta[lab, c]
+    lg_bsum = np.empty(k)
+    for c in range(k):
+        lg_bsum[c] = math.lgamma(bsum[c])
+    s = np.empty(km)
+    dg0 = np.empty(km)
+    kl = 0.0
+    for v in range(wptr.size - 1):
+        for col in range(km):
+            s[col] = 0.0
+        for p in range(wptr[v], wptr[v + 1]):
+            for col in range(km):
+                s[col] += counts[p, col]
+        for col in range(km):
+            a0 = bsum[col // m] + s[col]
+            dg0[col] = psi(a0)
+            kl += math.lgamma(a0) - lg_bsum[col // m]
+        for p in range(wptr[v], wptr[v + 1]):
+            lab = pl[p]
+            for col in range(km):
+                c = col // m
+                n = counts[p, col]
+                if n == 0.0:
+                    e = dg_b[lab, c] - dg0[col]
+                else:
+                    e = psi(beta[lab, c] + n) - dg0[col]
+                    kl += n * e - math.lgamma(beta[lab, c] + n) + lg_b[lab, c]
+                table[p, col] = e
     return kl

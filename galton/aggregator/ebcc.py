@@ -20,6 +20,7 @@ from ._ebcc_kernels import ebcc_estep, ebcc_mstep, restart_keys, subtype_start, 
 from ._engine import LoadedData, Shard
 from ._kernels import counts_from_post, vote_counts
 from ._memory import FLOAT
+from ._pairs import DENSE_ERRORS_MAX, dense_cells, pair_codes, pair_labels, pair_memory, pair_workers, per_worker_sum
 from ._registry import register
 
 __all__ = ["EBCC"]
@@ -70,6 +71,10 @@ class EBCC(EMAggregator):
     ``history_`` holds, per iteration, the largest change among the restarts still running
     (``_change``), ``elbos_`` the ELBO of each restart at its last iteration.
 
+    The tables hold one row per observed (worker, label) pair (:mod:`galton.aggregator._pairs`),
+    so memory grows with the pairs, not with workers x labels x labels x subtypes; a label a
+    worker never gave keeps its prior (``mu = beta``) and counts only in the column sums.
+
     Parameters
     ----------
     n_iter : int, default 500
@@ -95,7 +100,8 @@ class EBCC(EMAggregator):
     ----------
     labels_, probas_ : aggregated labels and the class posteriors ``z_t`` of the best restart.
     errors_ : each worker's confusion matrix with the subtypes summed out,
-        ``sum_m E[pi_km] E[v_w[k, m, l]]``, index (worker, observed label), columns true label.
+        ``sum_m E[pi_km] E[v_w[k, m, l]]``, index (worker, observed label), columns true label
+        (beyond ``DENSE_ERRORS_MAX`` cells, only the rows of the (worker, label) pairs observed).
     priors_ : ``E[tau]``; skills_ : ``sum_k E[tau_k] errors_w[k, k]``.
     subtype_weights_ : (K, M) array ``E[pi]`` of the best restart.
     elbos_ : (n_init,) ELBO of each restart; best_restart_, elbo_; restart_iters_ : iterations per
@@ -143,14 +149,20 @@ class EBCC(EMAggregator):
                         n_judgments: int) -> tuple[int, str]:
         """Bytes of a fit: the restarts' class posteriors kept with the shards (and the E-step's
         new copy), R x tasks x K x 2; one restart's start, tasks x K x M x 2; the restarts'
-        expected counts, expected-log tables and the M-step's scratch, R x workers x K x K x M x 4."""
+        expected counts, expected-log tables and the M-step's scratch, R x pairs x K x M x 4, one
+        row per observed (worker, label) pair (``P <= min(judgments, workers x labels)``); the
+        pair index and the judgments per (worker, label), workers x K x 12; ``errors_``, whole
+        matrices up to ``DENSE_ERRORS_MAX`` cells (else the pairs' rows), x 2."""
         base, _ = super().memory_estimate(n_tasks, n_workers, n_labels, n_judgments)
-        r, m, k = int(self.n_init), int(self.n_subtypes), int(n_labels)
+        r, m, k, w = int(self.n_init), int(self.n_subtypes), int(n_labels), int(n_workers)
+        pairs = min(int(n_judgments), w * k)
         tasks = FLOAT * int(n_tasks) * k * (2 * r + 2 * m)
-        cube = 4 * FLOAT * r * int(n_workers) * k * k * m
-        return (base + tasks + cube,
-                f"{r} restarts x {n_tasks:,} tasks x {k} labels and {r} restarts x {n_workers:,} workers x "
-                f"{k} x {k} labels x {m} subtypes")
+        cube = 4 * FLOAT * r * pairs * k * m
+        cells = w * k * k
+        shown = 2 * FLOAT * (cells if cells <= DENSE_ERRORS_MAX else pairs * k)
+        return (base + tasks + cube + shown + 12 * w * k + FLOAT * k * k,
+                f"{r} restarts x {n_tasks:,} tasks x {k} labels and {r} restarts x {pairs:,} observed "
+                f"(worker, label) pairs x {k} labels x {m} subtypes")
 
     # ---------------------------------------------------------------- statistics of one shard
     def _start_posteriors(self, shard: Shard, params: Any) -> np.ndarray:
@@ -162,24 +174,32 @@ class EBCC(EMAggregator):
         post[g, shard.gold[g]] = 1.0
         return post
 
-    def _start_stats(self, shard: Shard, keys: np.ndarray, tasks: np.ndarray | None) -> dict[str, Any]:
-        """Counts of the random starts of every restart; keeps the start's class posteriors.
-        ``tasks``: every task's key (:func:`task_keys` of its id), by task code; None: the shard
-        holds its tasks' ids (data ingested by shards) and keys them itself."""
+    def _seen_stats(self, shard: Shard) -> dict[str, Any]:
+        """Judgments per ``worker * K + label``: which pairs occur (the rows of the tables)."""
+        return {"seen": np.bincount(shard.wl, minlength=shard.n_workers * shard.n_labels).astype(float)}
+
+    def _start_stats(self, shard: Shard, keys: np.ndarray, tasks: np.ndarray | None, rows: np.ndarray,
+                     n_pairs: int) -> dict[str, Any]:
+        """Counts of the random starts of every restart, per observed pair (``rows``: the pair of
+        each ``worker * K + label``); keeps the start's class posteriors. ``tasks``: every task's
+        key (:func:`task_keys` of its id), by task code; None: the shard holds its tasks' ids (data
+        ingested by shards) and keys them itself."""
         k, m, n_r = shard.n_labels, int(self.n_subtypes), keys.size
         z = self._start_posteriors(shard, None)
         own = tasks[shard.task_ids] if tasks is not None else task_keys(getattr(shard, "task_names"))
-        counts = np.empty((n_r, shard.n_workers * k, k * m))
+        pc = pair_codes(shard, rows)
+        counts = np.empty((n_r, n_pairs, k * m))
         cc = np.empty((n_r, k * m))
         for r in range(n_r):
             q = subtype_start(keys[r], own, z, m)
-            counts[r] = counts_from_post(shard.task, shard.wl, q, shard.n_workers * k)
+            counts[r] = counts_from_post(shard.task, pc, q, n_pairs)
             cc[r] = q.sum(axis=0)
         shard.state["ebcc_z"] = np.broadcast_to(z, (n_r,) + z.shape).copy()
         return {"counts": counts, "cc": cc, "votes": z.sum(axis=0)}
 
     def _e_step(self, shard: Shard, params: dict[str, Any]) -> dict[str, Any]:
-        ll, counts, cc, change, z = ebcc_estep(shard.indptr, shard.task, shard.wl, params["table"],
+        pc = pair_codes(shard, params["rows"])
+        ll, counts, cc, change, z = ebcc_estep(shard.indptr, shard.task, pc, params["table"],
                                                params["logprior"], shard.gold, params["active"],
                                                shard.state["ebcc_z"], shard.n_labels)
         shard.state["ebcc_z"] = z
@@ -199,7 +219,8 @@ class EBCC(EMAggregator):
         best = int(params["best"])
         one = slice(best, best + 1)
         z0 = self._start_posteriors(shard, None)[None]
-        out = ebcc_estep(shard.indptr, shard.task, shard.wl, params["table"][one], params["logprior"][one],
+        pc = pair_codes(shard, params["rows"])
+        out = ebcc_estep(shard.indptr, shard.task, pc, params["table"][one], params["logprior"][one],
                          shard.gold, np.ones(1, dtype=bool), z0, shard.n_labels)
         return out[4][0]
 
@@ -217,14 +238,18 @@ class EBCC(EMAggregator):
         # keyed by the tasks' own ids: shards of data read in memory get every key (by code) from
         # here, shards of ingested data hold their ids and hash them where they are
         tasks = None if isinstance(judgments, LoadedData) else task_keys(judgments.task_names)
-        stats = engine.map_sum(self._start_stats, keys, tasks)
+        seen = engine.map_sum(self._seen_stats)["seen"]
+        pairs = pair_memory(seen, w, k)  # the tables' rows: the observed (worker, label) pairs
+        n_p = int(pairs["pairs"].size)
+        stats = engine.map_sum(self._start_stats, keys, tasks, pairs["rows"], n_p)
         alpha = stats.pop("votes") if self.empirical_prior else np.ones(k)
         beta = np.full((k, k), float(self.prior_off))  # [observed l, true k]
         np.fill_diagonal(beta, float(self.prior_diag))
-        memory = {"sizes": (int(w), int(k), int(m)), "alpha": np.asarray(alpha, dtype=float), "beta": beta,
+        memory = {"sizes": (int(w), int(k), int(m)), "n_workers": int(w), "n_labels": int(k), **pairs,
+                  "pair_labels": pairs["pairs"] % max(int(k), 1), "alpha": np.asarray(alpha, dtype=float), "beta": beta,
                   "done": np.zeros(n_r, dtype=bool), "elbo": np.full(n_r, -np.inf), "kl": np.zeros(n_r),
                   "iters": np.zeros(n_r, dtype=np.int64), "frozen_best": -1, "frozen_mean": {},
-                  "table": np.zeros((n_r, w * k, k * m)), "logprior": np.zeros((n_r, k * m))}
+                  "table": np.zeros((n_r, n_p, k * m)), "logprior": np.zeros((n_r, k * m))}
         stats[_CHANGE] = np.full(n_r, np.inf)
         stats["ll"] = np.zeros(n_r)
         return self._update(stats, memory, first=True)
@@ -244,7 +269,7 @@ class EBCC(EMAggregator):
             memory["iters"][running] += 1
         beta, alpha = memory["beta"], memory["alpha"]
         a_sub = float(self.a_pi) / m
-        new_tables, kl_v = ebcc_mstep(stats["counts"], beta, k, running)
+        new_tables, kl_v = ebcc_mstep(stats["counts"], beta, k, running, memory["pair_labels"], memory["wptr"])
         table[running] = new_tables
         del new_tables
         for i, r in enumerate(running):
@@ -267,18 +292,28 @@ class EBCC(EMAggregator):
             mean = memory["frozen_mean"]
         else:
             mean = self._means(stats, memory, best)
-        params = {"table": table, "logprior": logprior, "active": ~memory["done"], "best": best,
+        params = {"table": table, "logprior": logprior, "rows": memory["rows"], "pairs": memory["pairs"],
+                  "active": ~memory["done"], "best": best,
                   "elbos": memory["elbo"].copy(), "iters": memory["iters"].copy(), **mean}
         return params, memory
 
     def _means(self, stats: dict[str, Any], memory: dict[str, Any], r: int) -> dict[str, np.ndarray]:
-        """Posterior means of restart ``r`` from the statistics its new tables were made of."""
-        w, k, m = memory["sizes"]
-        mu = stats["counts"][r].reshape(w, k, k, m) + memory["beta"][None, :, :, None]
+        """Posterior means of restart ``r`` from the statistics its new tables were made of: the
+        worker's confusion rows with the subtypes summed out, ``sum_m E[pi_km] E[v_w[k, m, l]]``,
+        of the observed pairs (``errors``, P x K) and of the labels a worker never gave (``fill``,
+        workers x 2 x K: off the diagonal, on it)."""
+        k, m = memory["sizes"][1:]
+        beta, pl = memory["beta"], memory["pair_labels"]
+        counts = stats["counts"][r].reshape(-1, k, m)
+        a0 = beta.sum(axis=0)[None, :, None] + per_worker_sum(counts, memory["wptr"])  # (W, K, M)
         eta = stats["cc"][r].reshape(k, m) + float(self.a_pi) / m
         nu = stats["cc"][r].reshape(k, m).sum(axis=1) + memory["alpha"]
-        return {"v_mean": mu / mu.sum(axis=1, keepdims=True), "pi_mean": eta / eta.sum(axis=1, keepdims=True),
-                "tau_mean": nu / nu.sum()}
+        pi = eta / eta.sum(axis=1, keepdims=True)
+        v = (counts + beta[pl][:, :, None]) / a0[pair_workers(memory)]
+        off = beta[(np.arange(k) + 1) % k, np.arange(k)]  # beta's off-diagonal value per class
+        fill = np.stack([np.einsum("wkm,km->wk", off[None, :, None] / a0, pi),
+                         np.einsum("wkm,km->wk", np.diag(beta)[None, :, None] / a0, pi)], axis=1)
+        return {"errors": np.einsum("pkm,km->pk", v, pi), "fill": fill, "pi_mean": pi, "tau_mean": nu / nu.sum()}
 
     def _objective(self, stats: dict[str, Any], params: dict[str, Any]) -> float:
         """The largest change of a class probability among the restarts still running."""
@@ -293,14 +328,21 @@ class EBCC(EMAggregator):
 
     def _finish(self, params: dict[str, Any], judgments: Judgments) -> None:
         best = int(params["best"])
-        self._params = {"table": params["table"][best], "logprior": params["logprior"][best], "best": best}
+        self._params = {"table": params["table"][best], "logprior": params["logprior"][best], "best": best,
+                        "rows": params["rows"], "pairs": params["pairs"]}
         out = self._out
         w, k = judgments.n_workers, judgments.n_labels
-        v, pi, tau = params["v_mean"], params["pi_mean"], params["tau_mean"]
-        errors = np.einsum("wlkm,km->wlk", v, pi) if w else np.zeros((0, k, k))
-        self.errors_ = out.errors(judgments.worker_names, judgments.label_names, errors)
+        pi, tau, rows, fill = params["pi_mean"], params["tau_mean"], params["errors"], params["fill"]
+        memory = {"n_workers": w, "n_labels": k, "pairs": params["pairs"]}
+        pw, pl = pair_workers(memory), pair_labels(memory)
+        if w * k * k <= DENSE_ERRORS_MAX:  # whole matrices; beyond, only the observed pairs' rows
+            self.errors_ = out.errors(judgments.worker_names, judgments.label_names, dense_cells(rows, fill, memory))
+        else:
+            self.errors_ = out.pair_errors(judgments.worker_names[pw], judgments.label_names[pl],
+                                           judgments.label_names, rows)
         self.priors_ = out.priors(judgments.label_names, tau)
-        diag = np.einsum("wkk->wk", errors)
+        diag = np.array(fill[:, 1, :])  # each worker's probability of answering k when the truth is k
+        diag[pw, pl] = rows[np.arange(pl.size), pl]
         self.skills_ = out.per_worker(judgments.worker_names, diag @ tau, "skill")
         self.subtype_weights_ = pi
         self.elbos_ = np.array(params["elbos"], dtype=float)

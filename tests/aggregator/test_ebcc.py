@@ -14,6 +14,7 @@ import galton
 from galton import datasets
 from galton.aggregator import _jit, get
 from galton.aggregator._ebcc_kernels import ebcc_twins
+from galton.aggregator._pairs import pair_memory
 from galton.benchmarks.accuracy import accuracy_of, load_dataset
 
 EBCC = get("ebcc")
@@ -196,6 +197,10 @@ def test_parameters_are_checked_and_memory_grows_with_the_restarts() -> None:
     one, forty = EBCC(n_init=1).memory_estimate(10**6, 1000, 5, 10**7), EBCC().memory_estimate(10**6, 1000, 5, 10**7)
     assert forty[0] - one[0] == 39 * 8 * (10**6 * 5 * 2 + 4 * 1000 * 5 * 5 * 10)
     assert "40 restarts" in forty[1] and "10 subtypes" in forty[1]
+    # the tables grow with the observed (worker, label) pairs, at most min(judgments, workers x labels)
+    few = [EBCC(n_init=r).memory_estimate(10**6, 1000, 5, 2000)[0]
+           - EBCC(n_init=r).memory_estimate(10**6, 1000, 5, 1000)[0] for r in (1, 40)]
+    assert few[1] - few[0] == 39 * 8 * 4 * 1000 * 5 * 10
 
 
 @pytest.mark.skipif(not _jit.HAVE_NUMBA, reason="numba is not installed or switched off: nothing to compare")
@@ -217,14 +222,100 @@ def test_numba_kernels_equal_their_numpy_twins() -> None:
     for a, b in zip(got, want):
         np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-10)
     assert got[0][1] == 0.0 and np.array_equal(got[4][1], zprev[1])  # an inactive restart is left alone
-    counts = np.where(rng.random((n_r, w * k, k * m)) < 0.5, 0.0, rng.gamma(0.5, 2.0, (n_r, w * k, k * m)))
+    # the M-step over the observed pairs: a quarter of the (worker, label) pairs never given
+    seen = np.where(rng.random(w * k) < 0.75, 1.0, 0.0)
+    pm = pair_memory(seen, w, k)
+    n_p, pl = pm["pairs"].size, pm["pairs"] % k
+    counts = np.where(rng.random((n_r, n_p, k * m)) < 0.5, 0.0, rng.gamma(0.5, 2.0, (n_r, n_p, k * m)))
     beta = np.array([[4.0, 1.0, 1.0], [1.0, 4.0, 1.0], [1.0, 1.0, 4.0]])
     todo = np.array([2, 0])
-    got = twins["ebcc_mstep"].compiled(counts, beta, k, todo)
-    want = twins["ebcc_mstep"].numpy(counts, beta, k, todo)
-    assert got[0].shape == want[0].shape == (2, w * k, k * m)
+    got = twins["ebcc_mstep"].compiled(counts, beta, k, todo, pl, pm["wptr"])
+    want = twins["ebcc_mstep"].numpy(counts, beta, k, todo, pl, pm["wptr"])
+    assert got[0].shape == want[0].shape == (2, n_p, k * m)
     np.testing.assert_allclose(got[0], want[0], rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(got[1], want[1], rtol=1e-11)
+
+
+def test_mstep_over_pairs_equals_the_dense_computation() -> None:
+    """The M-step keeps the rows of the observed (worker, label) pairs only; the labels a worker
+    never gave (count 0, prior 1 or 4) still count in its column sums: the rows and the divergence
+    equal those of the whole workers x labels x labels computation."""
+    from galton._math import digamma
+    from galton.aggregator._ebcc_kernels import ebcc_mstep_numpy
+
+    rng = np.random.default_rng(5)
+    w, k, m, n_r = 7, 4, 3, 2
+    pm = pair_memory(np.where(rng.random(w * k) < 0.6, 1.0, 0.0), w, k)
+    n_p = pm["pairs"].size
+    assert 0 < n_p < w * k
+    counts = np.where(rng.random((n_r, n_p, k * m)) < 0.3, 0.0, rng.gamma(0.5, 2.0, (n_r, n_p, k * m)))
+    beta = np.ones((k, k)) + 3.0 * np.eye(k)
+    table, kl = ebcc_mstep_numpy(counts, beta, k, np.array([1, 0]), pm["pairs"] % k, pm["wptr"])
+    for i, r in enumerate([1, 0]):
+        dense = np.zeros((w * k, k * m))
+        dense[pm["pairs"]] = counts[r]
+        mu = dense.reshape(w, k, k, m) + beta[None, :, :, None]  # [worker, observed, true, subtype]
+        a0 = mu.sum(axis=1)
+        elog = digamma(mu) - digamma(a0)[:, None]
+        np.testing.assert_allclose(table[i], elog.reshape(w * k, k * m)[pm["pairs"]], rtol=1e-12, atol=1e-12)
+        want = sum(_kl_dir(mu[v, :, c, s], beta[:, c]) for v in range(w) for c in range(k) for s in range(m))
+        assert kl[i] == pytest.approx(want, rel=1e-10)
+
+
+def test_300_labels_few_pairs_fit_in_little_memory() -> None:
+    """300 labels, 3,000 judgments by 30 workers: the tables hold the ~2,500 observed (worker,
+    label) pairs, not 30 x 300 x 300 cells per subtype; the estimate stays below 200 MB (the old
+    workers x labels x labels tables alone took 345 MB), the fit's numpy peak below the estimate,
+    and the labels agree with majority vote on a planted truth with workers right 80% of the time."""
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    n_t, per, n_w, k = 600, 5, 30, 300
+    truth = rng.integers(0, k, n_t)
+    rows = []
+    for t in range(n_t):
+        for w in rng.choice(n_w, per, replace=False):
+            label = truth[t] if rng.random() < 0.8 else (truth[t] + rng.integers(1, k)) % k
+            rows.append((t, f"w{w}", int(label)))
+    df = pd.DataFrame(rows, columns=["task", "worker", "label"])
+    n_labels = df["label"].nunique()
+    model = EBCC(n_init=2, n_subtypes=2)
+    estimate = model.memory_estimate(n_t, n_w, n_labels, len(df))[0]
+    assert estimate < 200e6, estimate
+    tracemalloc.start()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", galton.ConvergenceWarning)
+            model.fit(df)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < estimate, (peak, estimate)
+    assert model.params_["table"].shape == (df.groupby(["worker", "label"]).ngroups, n_labels * 2)
+    mv = get("mv")().fit(df)
+    got, want = model.labels_.sort_index().to_numpy(), mv.labels_.sort_index().to_numpy()
+    assert (got == want).mean() >= 0.8 and (got == truth).mean() >= 0.8
+    assert model.errors_.shape == (n_w * n_labels, n_labels)
+
+
+def test_errors_of_labels_never_given_and_the_pairs_layout(monkeypatch) -> None:
+    """Most (worker, label) pairs are never observed: each worker's columns still sum to one over
+    all labels (the unobserved cells keep their prior's share), and beyond ``DENSE_ERRORS_MAX``
+    cells ``errors_`` holds the observed pairs' rows, the same numbers as the whole matrices."""
+    import importlib
+
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"task": rng.integers(0, 30, 80), "worker": rng.integers(0, 8, 80),
+                       "label": rng.integers(0, 10, 80)}).drop_duplicates(["task", "worker"])
+    whole = _fit(df, n_init=2, n_subtypes=2)
+    n_pairs = df.groupby(["worker", "label"]).ngroups
+    assert whole.errors_.shape == (80, 10) and n_pairs < 80
+    np.testing.assert_allclose(whole.errors_.groupby(level=0).sum().to_numpy(), 1.0, rtol=0, atol=1e-12)
+    monkeypatch.setattr(importlib.import_module("galton.aggregator.ebcc"), "DENSE_ERRORS_MAX", 0)
+    rows = _fit(df, n_init=2, n_subtypes=2)
+    assert rows.errors_.shape == (n_pairs, 10)
+    np.testing.assert_array_equal(rows.errors_.to_numpy(), whole.errors_.loc[rows.errors_.index].to_numpy())
+    np.testing.assert_array_equal(rows.skills_.to_numpy(), whole.skills_.to_numpy())
 
 
 def test_resume_after_some_restarts_stopped_is_bit_for_bit(tmp_path) -> None:
