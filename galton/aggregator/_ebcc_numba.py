@@ -6,6 +6,7 @@ import math
 import numba
 import numpy as np
 
+from ._kernels_numba import task_scores
 from ._special_numba import psi
 
 __all__ = ["estep", "estep_restart", "mstep"]
@@ -39,12 +40,7 @@ def estep_restart(indptr, wl, table, logprior, gold, z, k, counts, cc):  # pragm
     ll = 0.0
     change = 0.0
     for t in range(indptr.size - 1):
-        for c in range(km):
-            buf[c] = logprior[c]
-        for j in range(indptr[t], indptr[t + 1]):
-            r = wl[j]
-            for c in range(km):
-                buf[c] += table[r, c]
+        task_scores(indptr, wl, table, logprior, t, buf)
         g = gold[t]
         lo, hi = (0, km) if g < 0 else (g * m, g * m + m)
         mx = buf[lo]

@@ -6,7 +6,7 @@ import numpy as np
 from . import _kernels
 
 __all__ = ["CHUNK_JUDGMENTS", "MAX_CHUNK_BYTES", "chunk_bounds", "estep", "estep_chunk", "estep_parallel",
-           "counts_from_post", "numba"]
+           "counts_from_post", "task_scores", "numba"]
 
 
 #: judgments per work item of the parallel E-step: many more items than threads, handed out one at a
@@ -46,6 +46,18 @@ def estep(indptr, task, wl, table, logprior, gold, want_post=True):  # noqa: ANN
     return float(ll), post, per_chunk.sum(axis=0), cc_chunk.sum(axis=0)
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def task_scores(indptr, wl, table, logprior, t, buf):  # pragma: no cover
+    """``buf`` = the log prior plus the table rows of task ``t``'s judgments (its unnormalised log
+    posterior over the table's columns)."""
+    for c in range(buf.size):
+        buf[c] = logprior[c]
+    for j in range(indptr[t], indptr[t + 1]):
+        r = wl[j]
+        for c in range(buf.size):
+            buf[c] += table[r, c]
+
+
 @numba.njit(cache=True, nogil=True)
 def estep_chunk(indptr, wl, table, logprior, gold, post, counts, cc, lo, hi, keep):  # pragma: no cover
     """Tasks [lo, hi) of the confusion-table E-step; adds expected counts into ``counts`` and
@@ -54,12 +66,7 @@ def estep_chunk(indptr, wl, table, logprior, gold, post, counts, cc, lo, hi, kee
     buf = np.empty(k)
     ll = 0.0
     for t in range(lo, hi):
-        for c in range(k):
-            buf[c] = logprior[c]
-        for j in range(indptr[t], indptr[t + 1]):
-            r = wl[j]
-            for c in range(k):
-                buf[c] += table[r, c]
+        task_scores(indptr, wl, table, logprior, t, buf)
         g = gold[t]
         if g >= 0:
             ll += buf[g]
