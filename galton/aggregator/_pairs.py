@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["pair_memory", "pair_codes", "per_worker_sum", "pair_workers", "pair_labels", "dense_cells",
-           "DENSE_ERRORS_MAX"]
+           "diagonal", "errors_output", "DENSE_ERRORS_MAX"]
 
 #: ``errors_`` shows whole workers x labels x labels matrices up to this many cells (160 MB);
 #: beyond it, only the rows of the observed pairs (the others are the model's fill values)
@@ -55,14 +55,14 @@ def pair_codes(shard: Any, rows: np.ndarray) -> np.ndarray:
     return pc
 
 
-def pair_workers(memory: dict[str, Any]) -> np.ndarray:
+def pair_workers(pairs: np.ndarray, n_labels: int) -> np.ndarray:
     """The worker of each pair (P,)."""
-    return memory["pairs"] // memory["n_labels"]
+    return pairs // n_labels
 
 
-def pair_labels(memory: dict[str, Any]) -> np.ndarray:
+def pair_labels(pairs: np.ndarray, n_labels: int) -> np.ndarray:
     """The observed label of each pair (P,)."""
-    return memory["pairs"] % memory["n_labels"]
+    return pairs % n_labels
 
 
 def per_worker_sum(values: np.ndarray, wptr: np.ndarray) -> np.ndarray:
@@ -76,14 +76,34 @@ def per_worker_sum(values: np.ndarray, wptr: np.ndarray) -> np.ndarray:
     return out
 
 
-def dense_cells(values: np.ndarray, fill: np.ndarray, memory: dict[str, Any]) -> np.ndarray:
+def dense_cells(values: np.ndarray, fill: np.ndarray, pairs: np.ndarray) -> np.ndarray:
     """(W, K, K) ``[worker, observed, true]`` from the pair rows ``values`` (P, K) and ``fill``
     (W, 2, K): ``fill[w, 0]`` for the off-diagonal cells of unobserved pairs, ``fill[w, 1]`` for
     their diagonal cell."""
-    w, k = memory["n_workers"], memory["n_labels"]
+    w, _, k = fill.shape
     out = np.empty((w, k, k))
     out[:] = fill[:, :1, :]
     idx = np.arange(k)
     out[:, idx, idx] = fill[:, 1, :]
-    out.reshape(w * k, k)[memory["pairs"]] = values
+    out.reshape(w * k, k)[pairs] = values
     return out
+
+
+def diagonal(values: np.ndarray, fill: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    """(W, K): each worker's probability of answering k when the truth is k, from the pair rows
+    ``values`` (P, K) and the unobserved pairs' ``fill`` (W, 2, K)."""
+    k = fill.shape[2]
+    diag = np.array(fill[:, 1, :])
+    pl = pair_labels(pairs, k)
+    diag[pair_workers(pairs, k), pl] = values[np.arange(pl.size), pl]
+    return diag
+
+
+def errors_output(out: Any, judgments: Any, values: np.ndarray, fill: np.ndarray, pairs: np.ndarray) -> Any:
+    """A confusion model's ``errors_`` through the result builder ``out``: whole matrices up to
+    ``DENSE_ERRORS_MAX`` cells, else only the observed pairs' rows."""
+    w, k = judgments.n_workers, judgments.n_labels
+    if w * k * k <= DENSE_ERRORS_MAX:
+        return out.errors(judgments.worker_names, judgments.label_names, dense_cells(values, fill, pairs))
+    return out.pair_errors(judgments.worker_names[pair_workers(pairs, k)], judgments.label_names[pair_labels(pairs, k)],
+                           judgments.label_names, values)

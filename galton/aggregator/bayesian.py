@@ -193,7 +193,7 @@ class BayesianDawidSkene(ConfusionEM):
     def _m_step(self, stats: dict[str, Any], memory: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         w, k = memory["n_workers"], memory["n_labels"]
         counts = stats["counts"]
-        pw, pl = pair_workers(memory), pair_labels(memory)
+        pw, pl = pair_workers(memory["pairs"], k), pair_labels(memory["pairs"], k)
         strength = memory["strength"]
         fixed = None if self.prior_accuracy is None else float(self.prior_accuracy)
         diag, off = derivative_inputs(counts, pw, pl, w)
@@ -218,13 +218,15 @@ class BayesianDawidSkene(ConfusionEM):
         ``fill_table``."""
         w, k = judgments.n_workers, judgments.n_labels
         colsum = params["colsum"]
-        pw = pair_workers({"pairs": params["pairs"], "n_labels": k})
+        pw = pair_workers(params["pairs"], k)
         fill, fill_table = np.empty((w, 2, k)), np.empty((w, 2, k))
         log_col = digamma(colsum)
         for i, x in enumerate((params["off_prior"], params["diag_prior"])):
             fill[:, i, :] = x[:, None] / colsum
             fill_table[:, i, :] = digamma(x)[:, None] - log_col
-        return {**params, "errors": params["a"] / colsum[pw], "fill": fill, "fill_table": fill_table}
+        b = params["b"]
+        return {**params, "errors": params["a"] / colsum[pw], "fill": fill, "fill_table": fill_table,
+                "priors": b / b.sum()}
 
     def _objective(self, stats: dict[str, Any], params: dict[str, Any]) -> float:
         k = params["b"].size
@@ -233,12 +235,5 @@ class BayesianDawidSkene(ConfusionEM):
         return float(stats["ll"]) - kl_e - kl_p
 
     def _finish(self, params: dict[str, Any], judgments: Judgments) -> None:
-        self._params = params = self._with_outputs(params, judgments)
-        out = self._out
-        b = params["b"]
-        priors = b / b.sum()
-        self.errors_ = self._errors_out(params, judgments)
-        self.priors_ = out.priors(judgments.label_names, priors)
-        self.skills_ = out.per_worker(judgments.worker_names, self._diagonal(params, judgments) @ priors, "skill")
+        super()._finish(params, judgments)
         self.prior_accuracy_ = float(params["accuracy"])
-        self.loss_history_ = list(self.history_)

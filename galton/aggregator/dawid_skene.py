@@ -23,7 +23,8 @@ from ._engine import LocalEngine, Shard
 from ._kernels import MIN_PARALLEL, counts_from_post, estep_table, vote_counts
 from ._layout import crowdkit_result
 from ._memory import FLOAT
-from ._pairs import DENSE_ERRORS_MAX, dense_cells, pair_codes, pair_labels, pair_memory, pair_workers, per_worker_sum
+from ._pairs import (DENSE_ERRORS_MAX, diagonal, errors_output, pair_codes, pair_labels, pair_memory, pair_workers,
+                     per_worker_sum)
 from ._registry import register
 
 __all__ = ["ConfusionEM", "DawidSkene", "OneCoinDawidSkene"]
@@ -39,10 +40,10 @@ class ConfusionEM(EMAggregator):
 
     params is a dict with ``table`` (P, K) = log p(observed | true, worker), one row per observed
     (worker, label) pair (see :mod:`galton.aggregator._pairs`), ``rows`` (the pair of each
-    ``worker * K + observed``), ``pairs``, ``logprior`` (K,), ``errors`` (P, K) and ``fill`` /
-    ``fill_table`` (workers, 2, K): the probabilities / table values of the pairs a worker never
-    gave (off-diagonal, diagonal; Bayesian Dawid-Skene adds these three once, after the fit), plus
-    model-specific entries.
+    ``worker * K + observed``), ``pairs``, ``logprior`` (K,), plus model-specific entries. After the
+    fit, :meth:`_with_outputs` adds what only the results need: ``errors`` (P, K) and ``fill`` /
+    ``fill_table`` (workers, 2, K), the probabilities / table values of the pairs a worker never gave
+    (off-diagonal, diagonal).
     """
 
     _empty_attrs = {"errors_": ("errors", ""), "priors_": ("priors", ""), "skills_": ("worker", "skill")}
@@ -123,25 +124,19 @@ class ConfusionEM(EMAggregator):
         """The parameters with what the E-step and the outputs need of the pairs."""
         return {**params, "rows": memory["rows"], "pairs": memory["pairs"]}
 
-    def _errors_out(self, params: dict[str, Any], judgments: Judgments) -> Any:
-        """``errors_``: whole matrices up to ``DENSE_ERRORS_MAX`` cells, else the observed pairs' rows."""
-        out = self._out
-        w, k = judgments.n_workers, judgments.n_labels
-        memory = {"n_workers": w, "n_labels": k, "pairs": params["pairs"]}
-        if w * k * k <= DENSE_ERRORS_MAX:
-            return out.errors(judgments.worker_names, judgments.label_names,
-                              dense_cells(params["errors"], params["fill"], memory))
-        return out.pair_errors(judgments.worker_names[pair_workers(memory)],
-                               judgments.label_names[pair_labels(memory)], judgments.label_names, params["errors"])
+    def _with_outputs(self, params: dict[str, Any], judgments: Judgments) -> dict[str, Any]:
+        """The fitted parameters plus ``errors``, ``fill`` and ``fill_table`` (built once, after the
+        fit: the iterations do not need them)."""
+        raise NotImplementedError
 
-    def _diagonal(self, params: dict[str, Any], judgments: Judgments) -> np.ndarray:
-        """(W, K): each worker's probability of answering k when the truth is k."""
-        w, k = judgments.n_workers, judgments.n_labels
-        memory = {"n_workers": w, "n_labels": k, "pairs": params["pairs"]}
-        diag = np.array(params["fill"][:, 1, :])
-        pw, pl = pair_workers(memory), pair_labels(memory)
-        diag[pw, pl] = params["errors"][np.arange(pl.size), pl]
-        return diag
+    def _finish(self, params: dict[str, Any], judgments: Judgments) -> None:
+        self._params = params = self._with_outputs(params, judgments)
+        out = self._out
+        self.errors_ = errors_output(out, judgments, params["errors"], params["fill"], params["pairs"])
+        self.priors_ = out.priors(judgments.label_names, params["priors"])
+        diag = diagonal(params["errors"], params["fill"], params["pairs"])
+        self.skills_ = out.per_worker(judgments.worker_names, diag @ params["priors"], "skill")
+        self.loss_history_ = list(self.history_)
 
     # ---------------------------------------------------------------- new data with fitted workers
     def _predict_new(self, data: Any) -> tuple[Any, Any]:
@@ -154,9 +149,8 @@ class ConfusionEM(EMAggregator):
         known = fitted.worker_names[w_map] == new.worker_names
         eng = LocalEngine()
         eng.load(new, None)
-        memory = {"n_workers": new.n_workers, "n_labels": k,
-                  **pair_memory(eng.map_sum(self._seen_stats)["seen"], new.n_workers, k)}
-        pw, pl = pair_workers(memory), pair_labels(memory)
+        memory = pair_memory(eng.map_sum(self._seen_stats)["seen"], new.n_workers, k)
+        pw, pl = pair_workers(memory["pairs"], k), pair_labels(memory["pairs"], k)
         fw = w_map[pw]
         params = self._params
         fitted_row = params["rows"][fw * k + pl]
@@ -177,9 +171,9 @@ class ConfusionEM(EMAggregator):
 
 def normalise_pairs(counts: np.ndarray, memory: dict[str, Any], alpha: float = 0.0,
                     extra: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """``(errors, fill)``: the confusion rows of the observed pairs from their counts (P, K), each
-    (worker, true) column summing to one over all K labels, and the probability of a label the
-    worker never gave (``alpha`` pseudo-counts each; 0 without smoothing).
+    """``(errors, denom)``: the confusion rows of the observed pairs from their counts (P, K), each
+    (worker, true) column summing to one over all K labels, and those column sums (W, K) (a label
+    the worker never gave has ``alpha`` pseudo-counts: probability ``alpha / denom``).
 
     The observed cells are floored at PROB_FLOOR (1e-10) (so a column with no mass, a class the
     worker never met, is uniform over the labels that worker uses, as in crowd-kit). ``extra``
@@ -194,9 +188,8 @@ def normalise_pairs(counts: np.ndarray, memory: dict[str, Any], alpha: float = 0
     if extra is not None:
         denom += extra
     denom = np.maximum(denom, EPS)
-    counts /= denom[pair_workers(memory)]
-    fill = np.repeat((alpha / denom)[:, None, :], 2, axis=1)
-    return counts, fill
+    counts /= denom[pair_workers(memory["pairs"], k)]
+    return counts, denom
 
 
 @register("ds", "dawid_skene", "dawid-skene")
@@ -295,14 +288,18 @@ class DawidSkene(ConfusionEM):
 
     def _m_step(self, stats: dict[str, Any], memory: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         counts = stats["counts"] + self.alpha  # a new array: normalised in place
-        errors, fill = normalise_pairs(counts, memory, self.alpha, stats.get("extra"))
+        errors, denom = normalise_pairs(counts, memory, self.alpha, stats.get("extra"))
         cc = stats["class_counts"] + self.alpha_prior
         priors = np.maximum(cc / cc.sum(), PROB_FLOOR)
-        fill_table = safe_log(fill)
-        # the log-cells of the pairs never observed, in the prior's term of the objective
-        unseen = float(((memory["n_labels"] - np.diff(memory["wptr"])) * fill_table[:, 0, :].sum(axis=1)).sum())
+        unseen = 0.0  # the log-cells of the pairs never observed, in the prior's term of the objective
+        if self.alpha:
+            unseen = float((memory["n_labels"] - np.diff(memory["wptr"])) @ safe_log(self.alpha / denom).sum(axis=1))
         return self._pair_params(memory, table=safe_log(errors), logprior=np.log(priors), errors=errors,
-                                 priors=priors, fill=fill, fill_table=fill_table, unseen_log=unseen), memory
+                                 priors=priors, denom=denom, unseen_log=unseen), memory
+
+    def _with_outputs(self, params: dict[str, Any], judgments: Judgments) -> dict[str, Any]:
+        fill = np.repeat((self.alpha / params["denom"])[:, None, :], 2, axis=1)
+        return {**params, "fill": fill, "fill_table": safe_log(fill)}
 
     def _objective(self, stats: dict[str, Any], params: dict[str, Any]) -> float:
         obj = float(stats["ll"])
@@ -311,16 +308,6 @@ class DawidSkene(ConfusionEM):
         if self.alpha_prior:
             obj += self.alpha_prior * float(params["logprior"].sum())
         return obj
-
-    def _finish(self, params: dict[str, Any], judgments: Judgments) -> None:
-        self._params = params
-        out = self._out
-        self.errors_ = self._errors_out(params, judgments)
-        self.priors_ = out.priors(judgments.label_names, params["priors"])
-        self.skills_ = out.per_worker(judgments.worker_names, self._diagonal(params, judgments) @ params["priors"],
-                                      "skill")
-        self.loss_history_ = list(self.history_)
-
 
 def _initial_error_array(init: Any, judgments: Judgments) -> np.ndarray:
     """(W, K, K) array [worker, observed, true] from crowd-kit's frame or a numpy array; NaN where
@@ -361,23 +348,29 @@ class OneCoinDawidSkene(DawidSkene):
     def _m_step(self, stats: dict[str, Any], memory: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         k = memory["n_labels"]
         counts = stats["counts"]
-        pw, pl = pair_workers(memory), pair_labels(memory)
+        pw, pl = pair_workers(memory["pairs"], k), pair_labels(memory["pairs"], k)
         at = np.arange(pl.size)
         correct = per_worker_sum(counts[at, pl], memory["wptr"]) + self.alpha
         total = per_worker_sum(counts.sum(axis=1), memory["wptr"]) + 2 * self.alpha
         skill = np.clip(correct / np.maximum(total, PROB_FLOOR), PROB_FLOOR, 1 - PROB_FLOOR)
-        off = (1 - skill) / max(k - 1, 1)
-        fill = np.empty((skill.size, 2, k))
-        fill[:, 0, :] = off[:, None]
-        fill[:, 1, :] = skill[:, None]
         if k == 1:
-            fill[:] = 1.0
-        errors = np.repeat(fill[pw, 0, :1], k, axis=1)
-        errors[at, pl] = fill[pw, 1, 0]
+            errors = np.ones((pl.size, 1))
+        else:
+            errors = np.repeat(((1 - skill) / (k - 1))[pw][:, None], k, axis=1)
+            errors[at, pl] = skill[pw]
         cc = stats["class_counts"] + self.alpha_prior
         priors = np.maximum(cc / cc.sum(), PROB_FLOOR)
         return self._pair_params(memory, table=np.log(errors), logprior=np.log(priors), errors=errors,
-                                 priors=priors, skill=skill, fill=fill, fill_table=np.log(fill)), memory
+                                 priors=priors, skill=skill), memory
+
+    def _with_outputs(self, params: dict[str, Any], judgments: Judgments) -> dict[str, Any]:
+        skill, k = params["skill"], judgments.n_labels
+        fill = np.empty((skill.size, 2, k))
+        fill[:, 0, :] = ((1 - skill) / max(k - 1, 1))[:, None]
+        fill[:, 1, :] = skill[:, None]
+        if k == 1:
+            fill[:] = 1.0
+        return {**params, "fill": fill, "fill_table": np.log(fill)}
 
     def _objective(self, stats: dict[str, Any], params: dict[str, Any]) -> float:
         obj = float(stats["ll"])

@@ -20,7 +20,8 @@ from ._ebcc_kernels import ebcc_estep, ebcc_mstep, restart_keys, subtype_start, 
 from ._engine import LoadedData, Shard
 from ._kernels import counts_from_post, vote_counts
 from ._memory import FLOAT
-from ._pairs import DENSE_ERRORS_MAX, dense_cells, pair_codes, pair_labels, pair_memory, pair_workers, per_worker_sum
+from ._pairs import (DENSE_ERRORS_MAX, diagonal, errors_output, pair_codes, pair_labels, pair_memory, pair_workers,
+                     per_worker_sum)
 from ._registry import register
 
 __all__ = ["EBCC"]
@@ -246,7 +247,7 @@ class EBCC(EMAggregator):
         beta = np.full((k, k), float(self.prior_off))  # [observed l, true k]
         np.fill_diagonal(beta, float(self.prior_diag))
         memory = {"sizes": (int(w), int(k), int(m)), "n_workers": int(w), "n_labels": int(k), **pairs,
-                  "pair_labels": pairs["pairs"] % max(int(k), 1), "alpha": np.asarray(alpha, dtype=float), "beta": beta,
+                  "pair_labels": pair_labels(pairs["pairs"], max(int(k), 1)), "alpha": np.asarray(alpha, dtype=float), "beta": beta,
                   "done": np.zeros(n_r, dtype=bool), "elbo": np.full(n_r, -np.inf), "kl": np.zeros(n_r),
                   "iters": np.zeros(n_r, dtype=np.int64), "frozen_best": -1, "frozen_mean": {},
                   "table": np.zeros((n_r, n_p, k * m)), "logprior": np.zeros((n_r, k * m))}
@@ -309,7 +310,7 @@ class EBCC(EMAggregator):
         eta = stats["cc"][r].reshape(k, m) + float(self.a_pi) / m
         nu = stats["cc"][r].reshape(k, m).sum(axis=1) + memory["alpha"]
         pi = eta / eta.sum(axis=1, keepdims=True)
-        v = (counts + beta[pl][:, :, None]) / a0[pair_workers(memory)]
+        v = (counts + beta[pl][:, :, None]) / a0[pair_workers(memory["pairs"], k)]
         off = beta[(np.arange(k) + 1) % k, np.arange(k)]  # beta's off-diagonal value per class
         fill = np.stack([np.einsum("wkm,km->wk", off[None, :, None] / a0, pi),
                          np.einsum("wkm,km->wk", np.diag(beta)[None, :, None] / a0, pi)], axis=1)
@@ -331,19 +332,10 @@ class EBCC(EMAggregator):
         self._params = {"table": params["table"][best], "logprior": params["logprior"][best], "best": best,
                         "rows": params["rows"], "pairs": params["pairs"]}
         out = self._out
-        w, k = judgments.n_workers, judgments.n_labels
         pi, tau, rows, fill = params["pi_mean"], params["tau_mean"], params["errors"], params["fill"]
-        memory = {"n_workers": w, "n_labels": k, "pairs": params["pairs"]}
-        pw, pl = pair_workers(memory), pair_labels(memory)
-        if w * k * k <= DENSE_ERRORS_MAX:  # whole matrices; beyond, only the observed pairs' rows
-            self.errors_ = out.errors(judgments.worker_names, judgments.label_names, dense_cells(rows, fill, memory))
-        else:
-            self.errors_ = out.pair_errors(judgments.worker_names[pw], judgments.label_names[pl],
-                                           judgments.label_names, rows)
+        self.errors_ = errors_output(out, judgments, rows, fill, params["pairs"])
         self.priors_ = out.priors(judgments.label_names, tau)
-        diag = np.array(fill[:, 1, :])  # each worker's probability of answering k when the truth is k
-        diag[pw, pl] = rows[np.arange(pl.size), pl]
-        self.skills_ = out.per_worker(judgments.worker_names, diag @ tau, "skill")
+        self.skills_ = out.per_worker(judgments.worker_names, diagonal(rows, fill, params["pairs"]) @ tau, "skill")
         self.subtype_weights_ = pi
         self.elbos_ = np.array(params["elbos"], dtype=float)
         self.restart_iters_ = np.array(params["iters"], dtype=np.int64)

@@ -22,7 +22,7 @@ import galton.datasets as gd
 from galton.aggregator import BayesianDawidSkene, ConvergenceWarning, DawidSkene, get
 from galton.aggregator._registry import default_name
 from galton.aggregator.bayesian import MAX_ACCURACY, digamma, gammaln, one_coin_matrix, trigamma
-from galton.aggregator.bayesian import cube_eb_accuracies as _eb_accuracies
+from galton.aggregator.bayesian import cube_eb_accuracies
 
 SHARED_SKIP = "../shared/datasets not found; these tests run in CI"
 needs_shared = pytest.mark.skipif(gd.shared_root() is None, reason=SHARED_SKIP)
@@ -95,7 +95,7 @@ def _random_counts(seed: int, w: int = 6, k: int = 3):
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_shared_accuracy_maximises_the_evidence(seed):
     strength, counts = _random_counts(seed)
-    m, mu = _eb_accuracies(strength, counts, 0.0)
+    m, mu = cube_eb_accuracies(strength, counts, 0.0)
     assert (mu == m).all()
     grid = np.linspace(1 / 3, MAX_ACCURACY, 2001)
     values = [sum(_evidence_of_worker(g, s, c) for s, c in zip(strength, counts)) for g in grid]
@@ -109,7 +109,7 @@ def test_windowed_accuracies_maximise_the_evidence(seed, half_width):
     strength, counts = _random_counts(seed)
     counts[0] *= 0.2  # a weak worker and a strong one, so that the window binds
     counts[1] += np.eye(3) * 80
-    m, mu = _eb_accuracies(strength, counts, half_width)
+    m, mu = cube_eb_accuracies(strength, counts, half_width)
     assert (np.abs(mu - m) <= half_width + 1e-12).all()
     assert (mu >= 1 / 3).all() and (mu <= MAX_ACCURACY).all()
     got = sum(_evidence_of_worker(x, s, c) for x, s, c in zip(mu, strength, counts))
@@ -123,7 +123,7 @@ def test_windowed_accuracies_maximise_the_evidence(seed, half_width):
     assert got >= best - 1e-6
     assert got <= best + 0.05  # the grid is fine enough to come close
     # a fixed centre keeps the window there
-    m2, mu2 = _eb_accuracies(strength, counts, half_width, fixed=0.6)
+    m2, mu2 = cube_eb_accuracies(strength, counts, half_width, fixed=0.6)
     assert m2 == 0.6 and (np.abs(mu2 - 0.6) <= half_width + 1e-12).all()
 
 
@@ -131,11 +131,11 @@ def test_accuracies_stay_in_their_bracket():
     strength = np.full(3, 5.0)
     perfect = np.zeros((3, 3, 3))
     perfect[:, [0, 1, 2], [0, 1, 2]] = 50.0
-    assert _eb_accuracies(strength, perfect, 0.0)[0] == MAX_ACCURACY
+    assert cube_eb_accuracies(strength, perfect, 0.0)[0] == MAX_ACCURACY
     worse = np.full((3, 3, 3), 10.0)
     worse[:, [0, 1, 2], [0, 1, 2]] = 0.0
-    assert _eb_accuracies(strength, worse, 0.0)[0] == pytest.approx(1 / 3)
-    assert np.allclose(_eb_accuracies(strength, worse, 0.1)[1], 1 / 3)
+    assert cube_eb_accuracies(strength, worse, 0.0)[0] == pytest.approx(1 / 3)
+    assert np.allclose(cube_eb_accuracies(strength, worse, 0.1)[1], 1 / 3)
 
 
 # --------------------------------------------------------------------------------------------------

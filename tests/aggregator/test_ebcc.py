@@ -311,7 +311,7 @@ def test_errors_of_labels_never_given_and_the_pairs_layout(monkeypatch) -> None:
     n_pairs = df.groupby(["worker", "label"]).ngroups
     assert whole.errors_.shape == (80, 10) and n_pairs < 80
     np.testing.assert_allclose(whole.errors_.groupby(level=0).sum().to_numpy(), 1.0, rtol=0, atol=1e-12)
-    monkeypatch.setattr(importlib.import_module("galton.aggregator.ebcc"), "DENSE_ERRORS_MAX", 0)
+    monkeypatch.setattr(importlib.import_module("galton.aggregator._pairs"), "DENSE_ERRORS_MAX", 0)
     rows = _fit(df, n_init=2, n_subtypes=2)
     assert rows.errors_.shape == (n_pairs, 10)
     np.testing.assert_array_equal(rows.errors_.to_numpy(), whole.errors_.loc[rows.errors_.index].to_numpy())
