@@ -120,18 +120,19 @@ def worker_maximisers_numpy(strength: np.ndarray, diag: np.ndarray, off: np.ndar
     """Each worker's own maximiser ``mu*_w`` of its evidence ``f_w`` on ``[lo, hi]`` (Newton from
     ``start``, see :func:`maximise_concave`); ``lo`` for a worker without counts (flat ``f_w``)."""
     w = strength.size
-    mu = np.full(w, float(lo))
+    data = np.flatnonzero(diag.sum(axis=1) + per_worker_sum(off.sum(axis=1), wptr) != 0.0)
+    mu = np.full(w, float(lo))  # the evaluation point of every worker; the result for those without data
 
     def own(x: np.ndarray, sel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         mu[data[sel]] = x
         g, h = worker_derivatives_numpy(strength, diag, off, wptr, mu)
         return g[data[sel]], h[data[sel]]
 
-    data = np.flatnonzero(diag.sum(axis=1) + per_worker_sum(off.sum(axis=1), wptr) != 0.0)
-    out = np.full(w, float(lo))
-    out[data] = maximise_concave(own, np.full(data.size, lo), np.full(data.size, hi),
-                                 np.broadcast_to(start, (w,))[data], tol)
-    return out
+    found = maximise_concave(own, np.full(data.size, lo), np.full(data.size, hi),
+                             np.broadcast_to(start, (w,))[data], tol)
+    mu[:] = lo
+    mu[data] = found
+    return mu
 
 
 def band_derivatives_numpy(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wptr: np.ndarray,

@@ -340,7 +340,7 @@ MILLION = {"n_tasks": 200_000, "n_workers": 1_000, "n_classes": 4, "per_task": 5
 MILLION_TARGET = 3.0
 
 
-def wide_crowd(repeat: int = 3, shape: dict[str, int] | None = None, target: float = WIDE_TARGET) -> str:
+def default_against_ds(repeat: int = 3, shape: dict[str, int] | None = None, target: float = WIDE_TARGET) -> str:
     """Seconds of Dawid-Skene and of galton's default model (both at their defaults, run to
     convergence) on the wide crowd (or ``shape``), in this process after one warm-up fit each;
     Markdown."""
@@ -399,11 +399,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _child(args.child)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     if args.wide:
-        return emit(f"# The wide crowd\n\n- load at the start: {load_average()}\n\n" + wide_crowd(args.repeat),
+        return emit(f"# The wide crowd\n\n- load at the start: {load_average()}\n\n" + default_against_ds(args.repeat),
                     args.out)
     if args.default_1m:
         return emit(f"# The default model against DS at 1M judgments\n\n- load at the start: {load_average()}\n\n"
-                    + wide_crowd(args.repeat, MILLION, MILLION_TARGET), args.out)
+                    + default_against_ds(args.repeat, MILLION, MILLION_TARGET), args.out)
     threads = [int(t) for t in split_names([args.threads]) or []] if args.threads else []
     jobs, notes = make_jobs(split_names(args.models) or [], args.judgments, args.repeat, args.ds_iter,
                             args.glad_judgments, args.glad_iter, not args.no_numpy, not args.no_crowdkit,
