@@ -10,6 +10,7 @@ import math
 import numba
 import numpy as np
 
+from ._bayes_eb import BRACKET_TOL
 from ._special_numba import psi, psi_and_trigamma
 
 __all__ = ["worker_derivatives", "worker_maximisers", "band_derivatives", "pair_elog", "pair_kl", "BLOCK"]
@@ -80,7 +81,7 @@ def _has_counts(diag, off, wptr, w):  # noqa: ANN001, ANN202  # pragma: no cover
 
 
 @numba.njit(cache=True, nogil=True)
-def _newton(strength, diag, off, wptr, start, lo, hi, tol, out, first, last):  # noqa: ANN001, ANN202  # pragma: no cover
+def _newton(strength, diag, off, wptr, start, lo, hi, tol, bracket_tol, out, first, last):  # noqa: ANN001, ANN202  # pragma: no cover
     """Workers ``first .. last - 1``'s maximisers on [lo, hi]: the steps of
     ``_bayes_eb.maximise_concave``, one scalar at a time (a worker is evaluated only until it has
     converged)."""
@@ -98,6 +99,7 @@ def _newton(strength, diag, off, wptr, start, lo, hi, tol, out, first, last):  #
             else:
                 ht = x
             new = x - g / h if h < 0 else np.nan
+            newton = lt <= new <= ht  # a Newton step inside the bracket (NaN: False)
             if new > ht:
                 new = ht if ht >= hi else 0.5 * (lt + ht)
             if new < lt:
@@ -106,7 +108,8 @@ def _newton(strength, diag, off, wptr, start, lo, hi, tol, out, first, last):  #
                 new = 0.5 * (lt + ht)
             if at_end:
                 new = x
-            done = at_end or abs(new - x) < tol or ht - lt < tol
+            step = abs(new - x)
+            done = at_end or (newton and step < tol) or step < bracket_tol or ht - lt < bracket_tol
             x = new
             if done:
                 break
@@ -114,10 +117,10 @@ def _newton(strength, diag, off, wptr, start, lo, hi, tol, out, first, last):  #
 
 
 @numba.njit(cache=True, parallel=True)
-def _newton_blocks(strength, diag, off, wptr, start, lo, hi, tol, out, block):  # noqa: ANN001, ANN202  # pragma: no cover
+def _newton_blocks(strength, diag, off, wptr, start, lo, hi, tol, bracket_tol, out, block):  # noqa: ANN001, ANN202  # pragma: no cover
     n = strength.size
     for b in numba.prange((n + block - 1) // block):
-        _newton(strength, diag, off, wptr, start, lo, hi, tol, out, b * block, min(n, (b + 1) * block))
+        _newton(strength, diag, off, wptr, start, lo, hi, tol, bracket_tol, out, b * block, min(n, (b + 1) * block))
 
 
 def worker_maximisers(strength, diag, off, wptr, start, lo, hi, tol):  # noqa: ANN001, ANN201
@@ -125,7 +128,7 @@ def worker_maximisers(strength, diag, off, wptr, start, lo, hi, tol):  # noqa: A
     n = np.size(strength)
     out = np.empty(n)
     args = (_f(strength), _f(diag), _f(off), np.ascontiguousarray(wptr, dtype=np.int64),
-            _f(np.broadcast_to(start, np.shape(strength))), float(lo), float(hi), float(tol), out)
+            _f(np.broadcast_to(start, np.shape(strength))), float(lo), float(hi), float(tol), BRACKET_TOL, out)
     if n <= BLOCK:
         _newton(*args, 0, n)
     else:
@@ -168,34 +171,56 @@ def band_derivatives(strength, diag, off, wptr, mu_star, lo, hi):  # noqa: ANN00
 
 
 @numba.njit(cache=True, nogil=True)
-def _elog(a, colsum, pw, out):  # noqa: ANN001, ANN202  # pragma: no cover
-    n_w, k = colsum.shape
-    ps = np.empty((n_w, k))
-    for w in range(n_w):
-        for c in range(k):
-            ps[w, c] = psi(colsum[w, c])
-    for p in range(a.shape[0]):
-        for c in range(k):
+def _elog_rows(a, ps, pw, out, first, last):  # noqa: ANN001, ANN202  # pragma: no cover
+    for p in range(first, last):
+        for c in range(a.shape[1]):
             out[p, c] = psi(a[p, c]) - ps[pw[p], c]
 
 
+@numba.njit(cache=True, nogil=True)
+def _psi_rows(x, out, first, last):  # noqa: ANN001, ANN202  # pragma: no cover
+    for r in range(first, last):
+        for c in range(x.shape[1]):
+            out[r, c] = psi(x[r, c])
+
+
+@numba.njit(cache=True, parallel=True)
+def _elog_blocks(a, colsum, pw, out, block):  # noqa: ANN001, ANN202  # pragma: no cover
+    n_w = colsum.shape[0]
+    ps = np.empty_like(colsum)
+    for b in numba.prange((n_w + block - 1) // block):
+        _psi_rows(colsum, ps, b * block, min(n_w, (b + 1) * block))
+    n = a.shape[0]
+    for b in numba.prange((n + block - 1) // block):
+        _elog_rows(a, ps, pw, out, b * block, min(n, (b + 1) * block))
+
+
 def pair_elog(a, colsum, pw):  # noqa: ANN001, ANN201
-    """The compiled twin of ``_bayes_eb.pair_elog_numpy``."""
-    a = _f(a)
+    """The compiled twin of ``_bayes_eb.pair_elog_numpy`` (element-wise: the same values on any
+    number of threads)."""
+    a, colsum = _f(a), _f(colsum)
     out = np.empty_like(a)
-    _elog(a, _f(colsum), np.ascontiguousarray(pw, dtype=np.int64), out)
+    pw = np.ascontiguousarray(pw, dtype=np.int64)
+    if a.shape[0] <= BLOCK:
+        ps = np.empty_like(colsum)
+        _psi_rows(colsum, ps, 0, colsum.shape[0])
+        _elog_rows(a, ps, pw, out, 0, a.shape[0])
+    else:
+        with numba.parallel_chunksize(1):
+            _elog_blocks(a, colsum, pw, out, BLOCK)
     return out
 
 
 @numba.njit(cache=True, nogil=True)
-def _kl(a, a0, elog, colsum, strength):  # noqa: ANN001, ANN202  # pragma: no cover
-    n_w, k = colsum.shape
+def _kl_part(a, a0, elog, colsum, strength, first_w, last_w, first_p, last_p):  # noqa: ANN001, ANN202  # pragma: no cover
+    """The divergence's terms of workers ``first_w .. last_w - 1`` and pair rows ``first_p .. last_p - 1``."""
+    k = colsum.shape[1]
     total = 0.0
-    for w in range(n_w):
+    for w in range(first_w, last_w):
         lg = math.lgamma(strength[w])
         for c in range(k):
             total += math.lgamma(colsum[w, c]) - lg
-    for p in range(a.shape[0]):
+    for p in range(first_p, last_p):
         for c in range(k):
             x = a[p, c]
             y = a0[p, c]
@@ -204,6 +229,22 @@ def _kl(a, a0, elog, colsum, strength):  # noqa: ANN001, ANN202  # pragma: no co
     return total
 
 
+@numba.njit(cache=True, parallel=True)
+def _kl_blocks(a, a0, elog, colsum, strength, parts, block):  # noqa: ANN001, ANN202  # pragma: no cover
+    n_w, n_p = colsum.shape[0], a.shape[0]
+    for b in numba.prange(parts.size):
+        parts[b] = _kl_part(a, a0, elog, colsum, strength, min(n_w, b * block), min(n_w, (b + 1) * block),
+                            min(n_p, b * block), min(n_p, (b + 1) * block))
+
+
 def pair_kl(a, a0, elog, colsum, strength):  # noqa: ANN001, ANN201
-    """The compiled twin of ``_bayes_eb.pair_kl_numpy``."""
-    return float(_kl(_f(a), _f(a0), _f(elog), _f(colsum), _f(strength)))
+    """The compiled twin of ``_bayes_eb.pair_kl_numpy`` (per-item sums added in item order: the
+    same total on any number of threads)."""
+    args = (_f(a), _f(a0), _f(elog), _f(colsum), _f(strength))
+    n = max(args[0].shape[0], args[3].shape[0])
+    if n <= BLOCK:
+        return float(_kl_part(*args, 0, args[3].shape[0], 0, args[0].shape[0]))
+    parts = np.empty((n + BLOCK - 1) // BLOCK)
+    with numba.parallel_chunksize(1):
+        _kl_blocks(*args, parts, BLOCK)
+    return float(parts.sum())
