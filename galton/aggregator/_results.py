@@ -71,6 +71,20 @@ class Output:
             cols[f"p_{name}"] = post[:, i]  # as in results_table; a label named "task" keeps the ids
         return self._table(cols)
 
+    def per_worker_label(self, worker_names: np.ndarray, label_names: np.ndarray, values: np.ndarray,
+                         prefix: str) -> Any:
+        """A (worker, label) table: pandas rows by worker and columns by label; other frames a
+        ``worker`` column and one column ``<prefix>_<label>`` per label."""
+        if self.kind == "pandas":
+            import pandas as pd
+
+            return pd.DataFrame(values, index=pandas_index(worker_names, name="worker"),
+                                columns=pandas_index(label_names, name="label"))
+        cols: dict[str, Any] = {"worker": worker_names}
+        for i, name in enumerate(_names(label_names)):
+            cols[f"{prefix}_{name}"] = values[:, i]
+        return self._table(cols)
+
     def per_worker(self, worker_names: np.ndarray, values: np.ndarray, name: str) -> Any:
         if self.kind == "pandas":
             import pandas as pd

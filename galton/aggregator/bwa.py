@@ -1,0 +1,221 @@
+"""Bayesian weighted average (BWA): a precision-weighted vote with per-worker Gamma precisions.
+
+Li, Rubinstein & Cohn, *Truth Inference at Scale: A Bayesian Model for Adjudicating Highly
+Redundant Crowd Annotations*, WWW 2019. Each class ``k`` is its own one-vs-rest problem: task t's
+score ``z_tk`` is the mean of a Gaussian that generated the workers' indicators ``y_jk = [y_j = k]``,
+each worker ``w`` answering with its own precision ``v_wk``, Gamma-distributed. The fixed point of
+the mean-field updates is a weighted vote whose weights are the precisions:
+
+    start        z_tk = share of task t's judgments that say k (the majority-vote share)
+    b_k          = a_v * adj * sum_t W_t z_tk (1 - z_tk) / J        (W_t: judgments of task t, J: all)
+    repeat:
+      mu_k       = mean_t z_tk
+      v_wk       = (a_v + N_w) / (b_k + sum_{j of w} (z_{t_j k} - y_jk)^2)     (N_w: judgments of w)
+      z_tk       = (lam * mu_k + sum_{j of t} v_{w_j k} y_jk) / (lam + sum_{j of t} v_{w_j k})
+
+with ``adj = 4 (1 - 1/K)`` (the authors' "prior correction"; 1 without it). A class stops when
+none of its scores moved by more than ``1e-8 + tol * |z|`` in an iteration (``numpy.allclose``
+with ``rtol=tol``, as the authors' code), and keeps its scores from then on. The label of a task is
+the class with the largest score; ``probas_`` are the scores divided by their sum over the classes
+(the classes are fitted separately, so the scores do not sum to one themselves).
+
+On the one core: the scores live with their shard (``shard.state["bwa_z"]``, saved in checkpoints);
+one pass per iteration updates them from ``(mu, v)`` and returns the additive statistics of the new
+scores (per worker and class squared residuals, per class sums, how many scores still moved); the
+"M-step" turns them into ``(mu, v)``. It is not EM: ``history_`` holds the number of (task, class)
+scores that still moved, and the fit has converged when that is 0.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..judgments import Judgments
+from ._base import EMAggregator
+from ._engine import Shard
+from ._memory import FLOAT, judgments_bytes
+from ._registry import register
+
+__all__ = ["BWA"]
+
+#: the absolute part of the convergence test (``numpy.allclose``'s default ``atol``)
+ATOL = 1e-8
+#: floor of the precisions' rate b_k (0 when every task is unanimous about class k)
+MIN_RATE = 1e-12
+
+
+def _vote_shares(shard: Shard) -> np.ndarray:
+    """Each task's share of judgments per label, gold tasks one-hot."""
+    n_t, k = shard.n_tasks, shard.n_labels
+    flat = shard.task.astype(np.int64) * k + shard.label
+    z = np.bincount(flat, minlength=n_t * k).reshape(n_t, k).astype(float)
+    z /= np.maximum(z.sum(axis=1, keepdims=True), 1.0)
+    g = np.flatnonzero(shard.gold >= 0)
+    z[g] = 0.0
+    z[g, shard.gold[g]] = 1.0
+    return z
+
+
+def _residuals(shard: Shard, z: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """``sse[w, k] = sum over w's judgments of (z_{t k} - [y = k])^2`` for ``classes`` (0 elsewhere)."""
+    sse = np.zeros((shard.n_workers, shard.n_labels))
+    for k in classes:
+        r = z[shard.task, k] - (shard.label == k)
+        sse[:, k] = np.bincount(shard.worker, weights=r * r, minlength=shard.n_workers)
+    return sse
+
+
+@register("bwa", "bayesian_weighted_average")
+class BWA(EMAggregator):
+    r"""Bayesian weighted average (Li, Rubinstein & Cohn, WWW 2019): a vote weighted by each
+    worker's fitted precision, one class at a time. Cheap (one pass over the judgments per class and
+    iteration, no K x K matrices) and strong on large crowds.
+
+    The updates are in the module docstring; the defaults are the authors' (``a_v=15``, ``lam=1``,
+    prior correction on, at most 500 iterations, relative tolerance 1e-3). Each judgment counts once
+    (the authors' sparse matrices count a repeated (task, worker) pair once).
+
+    Parameters
+    ----------
+    a_v : float, default 15
+        Shape of the Gamma prior on the workers' precisions (pseudo-judgments; > 0).
+    lam : float, default 1
+        Weight of the class mean ``mu_k`` in every task's score (>= 0).
+    prior_correction : bool, default True
+        Scale the prior's rate by ``4 (1 - 1/K)`` (the authors' setting).
+    n_iter : int, default 500
+        Maximum number of iterations (``max_iter`` is accepted too and wins when given).
+    tol : float, default 1e-3
+        A class has converged when no score moved by more than ``1e-8 + tol * |z|``.
+    random_state, engine, n_shards, progress
+        As everywhere in galton (the fit uses no randomness).
+
+    Attributes
+    ----------
+    labels_, probas_ : the class with the largest score; the scores normalised per task.
+    scores_ : the scores ``z_tk`` themselves (rows need not sum to one).
+    precisions_ : ``v_wk`` per worker (rows) and class (columns), from the final scores.
+    skills_ : each worker's precision averaged over the classes.
+    priors_ : the class means ``mu_k`` normalised to sum to one.
+    history_ : scores that still moved, per iteration; ``n_iter_``, ``converged_``.
+    """
+
+    #: the scores live with their shard (checkpoints save and restore them there)
+    shard_state = ("bwa_z",)
+    monotone = False
+    change_name = "scores still moving"
+    _empty_attrs = {"skills_": ("worker", "skill"), "priors_": ("priors", "")}
+
+    def __init__(self, a_v: float = 15.0, lam: float = 1.0, prior_correction: bool = True, n_iter: int = 500,
+                 tol: float = 1e-3, *, max_iter: int | None = None, random_state: Any = None,
+                 engine: Any = None, n_shards: int | None = None, progress: bool | None = None):
+        self.a_v = a_v
+        self.lam = lam
+        self.prior_correction = prior_correction
+        self.n_iter = n_iter
+        self.tol = tol
+        self.max_iter = max_iter
+        self.random_state = random_state
+        self.engine = engine
+        self.n_shards = n_shards
+        self.progress = progress
+
+    def _validate_params(self, judgments: Judgments) -> None:
+        super()._validate_params(judgments)
+        for name, low, closed in (("a_v", 0.0, False), ("lam", 0.0, True)):
+            value = getattr(self, name)
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value)
+            if not (ok and (value >= low if closed else value > low)):
+                raise ValueError(f"{name} must be a finite number {'>=' if closed else '>'} {low:g}, not {value!r}")
+
+    def memory_estimate(self, n_tasks: int, n_workers: int, n_labels: int, n_judgments: int) -> tuple[int, str]:
+        base, words = super().memory_estimate(n_tasks, n_workers, n_labels, n_judgments)
+        # precisions, residuals and their sum over shards (workers x labels); the pass's judgment temporaries
+        extra = 3 * FLOAT * int(n_workers) * int(n_labels) + judgments_bytes(n_judgments) // 2
+        return base + extra, f"{words}, {n_workers:,} workers x {n_labels:,} labels (precisions)"
+
+    # ---------------------------------------------------------------- shard functions
+    @staticmethod
+    def _init_shard(shard: Shard) -> dict[str, Any]:
+        """Start at the vote shares; the statistics the first (mu, v) and the prior's rate need."""
+        z = _vote_shares(shard)
+        shard.state["bwa_z"] = z
+        k = shard.n_labels
+        per_task = np.diff(shard.indptr).astype(float)
+        return {"zsum": z.sum(axis=0), "spread": per_task @ (z * (1.0 - z)),
+                "votes": np.bincount(shard.label, minlength=k).astype(float),
+                "worker_judgments": np.bincount(shard.worker, minlength=shard.n_workers).astype(float),
+                "sse": _residuals(shard, z, np.arange(k))}
+
+    def _e_step(self, shard: Shard, params: dict[str, Any]) -> dict[str, Any]:
+        """New scores of the moving classes from (mu, v), kept in the shard; their statistics."""
+        k = shard.n_labels
+        z = shard.state["bwa_z"]
+        moving = np.zeros(k)
+        active = np.flatnonzero(params["active"])
+        free = shard.gold < 0
+        lam, tol = float(self.lam), float(self.tol)
+        for c in active:
+            vj = params["v"][shard.worker, c]
+            den = lam + np.bincount(shard.task, weights=vj, minlength=shard.n_tasks)
+            num = lam * params["mu"][c] + np.bincount(shard.task, weights=vj * (shard.label == c),
+                                                      minlength=shard.n_tasks)
+            new = np.where(free, num / den, z[:, c])
+            moving[c] = np.count_nonzero(np.abs(new - z[:, c]) > ATOL + tol * np.abs(new))
+            z[:, c] = new
+        return {"ll": 0.0, "zsum": z.sum(axis=0), "moving": moving, "sse": _residuals(shard, z, active)}
+
+    def _posteriors(self, shard: Shard, params: dict[str, Any]) -> np.ndarray:
+        z = shard.state["bwa_z"]
+        total = z.sum(axis=1, keepdims=True)
+        return np.where(total > 0, z / np.where(total > 0, total, 1.0), 1.0 / shard.n_labels)
+
+    @staticmethod
+    def _shard_scores(shard: Shard) -> np.ndarray:
+        return shard.state["bwa_z"]
+
+    # ---------------------------------------------------------------- driver pieces
+    def _init_state(self, engine: Any, judgments: Judgments,
+                    rng: np.random.Generator) -> tuple[dict[str, Any], dict[str, Any]]:
+        k = judgments.n_labels
+        stats = engine.map_sum(self._init_shard)
+        adj = 4.0 * (1.0 - 1.0 / k) if self.prior_correction and k > 1 else 1.0
+        rate = float(self.a_v) * adj * stats["spread"] / max(judgments.n_judgments, 1)
+        memory = {"rate": np.maximum(rate, MIN_RATE), "worker_judgments": stats["worker_judgments"],
+                  "n_tasks": judgments.n_tasks, "active": stats["votes"] > 0}  # a label never given stays 0
+        return self._m_step(stats, memory)
+
+    def _m_step(self, stats: dict[str, Any], memory: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        was = memory["active"]
+        mu = stats["zsum"] / max(memory["n_tasks"], 1)
+        v = (float(self.a_v) + memory["worker_judgments"][:, None]) / (memory["rate"][None, :] + stats["sse"])
+        if "v" in memory:  # a class that had stopped has no new residuals: its precisions stay
+            v[:, ~was] = memory["v"][:, ~was]
+        # a class whose scores all stayed put in this pass has converged: it keeps them
+        active = was & (stats["moving"] > 0) if "moving" in stats else was
+        return {"mu": mu, "v": v, "active": active}, {**memory, "active": active, "v": v}
+
+    def _objective(self, stats: dict[str, Any], params: dict[str, Any]) -> float:
+        """The number of scores that moved in this pass (what ``history_`` holds)."""
+        return float(stats["moving"].sum())
+
+    def _change(self, history: list[float], n: int) -> float:
+        return history[-1]
+
+    def _progress_info(self, obj: float, delta: float) -> str:
+        return f"scores still moving {obj:,.0f}"
+
+    def _run(self, eng: Any, judgments: Judgments, rng: np.random.Generator) -> tuple[Any, np.ndarray | None]:
+        params, post = super()._run(eng, judgments, rng)
+        return {**params, "scores": eng.gather(self._shard_scores)}, post
+
+    def _finish(self, params: dict[str, Any], judgments: Judgments) -> None:
+        out = self._out
+        v = params["v"]
+        self.precisions_ = out.per_worker_label(judgments.worker_names, judgments.label_names, v, "v")
+        self.skills_ = out.per_worker(judgments.worker_names, v.mean(axis=1), "skill")
+        mu = params["mu"]
+        self.priors_ = out.priors(judgments.label_names, mu / mu.sum() if mu.sum() > 0 else mu)
+        self.scores_ = out.probas(judgments.task_names, judgments.label_names, params["scores"])
