@@ -35,6 +35,7 @@ import numpy as np
 from ..judgments import Judgments
 from ._base import EMAggregator
 from ._engine import Shard
+from ._jit import twin
 from ._memory import FLOAT, judgments_bytes
 from ._registry import register
 
@@ -58,13 +59,41 @@ def _vote_shares(shard: Shard) -> np.ndarray:
     return z
 
 
-def _residuals(shard: Shard, z: np.ndarray, classes: np.ndarray) -> np.ndarray:
+def _residuals(task: np.ndarray, worker: np.ndarray, label: np.ndarray, z: np.ndarray, classes: np.ndarray,
+               n_workers: int) -> np.ndarray:
     """``sse[w, k] = sum over w's judgments of (z_{t k} - [y = k])^2`` for ``classes`` (0 elsewhere)."""
-    sse = np.zeros((shard.n_workers, shard.n_labels))
+    sse = np.zeros((n_workers, z.shape[1]))
     for k in classes:
-        r = z[shard.task, k] - (shard.label == k)
-        sse[:, k] = np.bincount(shard.worker, weights=r * r, minlength=shard.n_workers)
+        r = z[task, k] - (label == k)
+        sse[:, k] = np.bincount(worker, weights=r * r, minlength=n_workers)
     return sse
+
+
+def bwa_pass_numpy(indptr: np.ndarray, task: np.ndarray, worker: np.ndarray, label: np.ndarray, gold: np.ndarray,
+                   z: np.ndarray, v: np.ndarray, mu: np.ndarray, active: np.ndarray, lam: float,
+                   tol: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One pass over a shard: the new scores ``z`` (tasks x K; gold tasks and stopped classes kept)
+    of the classes in ``active`` from the precisions ``v`` and class means ``mu``; returns them
+    with, per class, how many scores moved by more than ``ATOL + tol |z|``, the squared residuals
+    per worker and class (active classes only) and the scores' sums."""
+    z = np.array(z, dtype=float, copy=True)
+    n_t = indptr.size - 1
+    moving = np.zeros(z.shape[1])
+    free = gold < 0
+    classes = np.flatnonzero(active)
+    for c in classes:
+        vj = v[worker, c]
+        den = lam + np.bincount(task, weights=vj, minlength=n_t)
+        num = lam * mu[c] + np.bincount(task, weights=vj * (label == c), minlength=n_t)
+        new = np.where(free, num / den, z[:, c])
+        moving[c] = np.count_nonzero(np.abs(new - z[:, c]) > ATOL + tol * np.abs(new))
+        z[:, c] = new
+    return z, moving, _residuals(task, worker, label, z, classes, v.shape[0]), z.sum(axis=0)
+
+
+#: the pass: numpy reference, numba version (work items of whole tasks, per-item residual tables
+#: added in item order: the same numbers on any number of threads)
+bwa_pass = twin("bwa_pass", bwa_pass_numpy, "galton.aggregator._bwa_numba:bwa_pass")
 
 
 @register("bwa", "bayesian_weighted_average")
@@ -147,25 +176,15 @@ class BWA(EMAggregator):
         return {"zsum": z.sum(axis=0), "spread": per_task @ (z * (1.0 - z)),
                 "votes": np.bincount(shard.label, minlength=k).astype(float),
                 "worker_judgments": np.bincount(shard.worker, minlength=shard.n_workers).astype(float),
-                "sse": _residuals(shard, z, np.arange(k))}
+                "sse": _residuals(shard.task, shard.worker, shard.label, z, np.arange(k), shard.n_workers)}
 
     def _e_step(self, shard: Shard, params: dict[str, Any]) -> dict[str, Any]:
         """New scores of the moving classes from (mu, v), kept in the shard; their statistics."""
-        k = shard.n_labels
-        z = shard.state["bwa_z"]
-        moving = np.zeros(k)
-        active = np.flatnonzero(params["active"])
-        free = shard.gold < 0
-        lam, tol = float(self.lam), float(self.tol)
-        for c in active:
-            vj = params["v"][shard.worker, c]
-            den = lam + np.bincount(shard.task, weights=vj, minlength=shard.n_tasks)
-            num = lam * params["mu"][c] + np.bincount(shard.task, weights=vj * (shard.label == c),
-                                                      minlength=shard.n_tasks)
-            new = np.where(free, num / den, z[:, c])
-            moving[c] = np.count_nonzero(np.abs(new - z[:, c]) > ATOL + tol * np.abs(new))
-            z[:, c] = new
-        return {"ll": 0.0, "zsum": z.sum(axis=0), "moving": moving, "sse": _residuals(shard, z, active)}
+        z, moving, sse, zsum = bwa_pass(shard.indptr, shard.task, shard.worker, shard.label, shard.gold,
+                                        shard.state["bwa_z"], params["v"], params["mu"], params["active"],
+                                        float(self.lam), float(self.tol))
+        shard.state["bwa_z"] = z
+        return {"ll": 0.0, "zsum": zsum, "moving": moving, "sse": sse}
 
     def _posteriors(self, shard: Shard, params: dict[str, Any]) -> np.ndarray:
         z = shard.state["bwa_z"]

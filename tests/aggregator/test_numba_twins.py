@@ -12,12 +12,13 @@ import pytest
 
 from galton.aggregator import _jit, _kernels, _pref_kernels
 from galton.aggregator import _bayes_eb  # (declares its twins)
+from galton.aggregator import bwa as _bwa  # noqa: F401  (declares its twin)
 from galton.aggregator import glad as _glad  # noqa: F401  (declares its twin)
 
 TOL = {"estep": (1e-11, 1e-10), "counts_from_post": (0.0, 0.0), "bt_pass": (1e-10, 1e-12), "noisy_pass": (1e-10, 1e-12),
        "bt_info_diag": (1e-10, 1e-300), "glad_pass": (1e-9, 1e-11), "bds_derivatives": (1e-11, 1e-9),
        "bds_pair_elog": (1e-12, 1e-12), "bds_pair_kl": (1e-11, 1e-9),
-       "bds_worker_maximisers": (1e-9, 1e-10), "bds_band_derivatives": (1e-11, 1e-9)}
+       "bds_worker_maximisers": (1e-9, 1e-10), "bds_band_derivatives": (1e-11, 1e-9), "bwa_pass": (1e-12, 1e-12)}
 
 
 def _estep_args(rng: np.random.Generator) -> tuple[Any, ...]:
@@ -30,6 +31,17 @@ def _estep_args(rng: np.random.Generator) -> tuple[Any, ...]:
     gold = np.full(n_tasks, -1, dtype=np.int32)
     gold[::7] = rng.integers(0, k, gold[::7].size)
     return indptr, task, wl, table, np.log(rng.dirichlet(np.ones(k))), gold
+
+
+def _bwa_args(rng: np.random.Generator) -> tuple[Any, ...]:
+    indptr, task, wl, _, _, gold = _estep_args(rng)
+    k, n_t = 4, indptr.size - 1
+    worker, label = (wl // k).astype(np.int32), (wl % k).astype(np.int32)
+    z = rng.dirichlet(np.ones(k), size=n_t)
+    z[:5] = z[0]  # a few scores that do not move, so the moving counts differ between classes
+    active = np.array([True, False, True, True])
+    return (indptr, task, worker, label, gold, z, rng.uniform(0.5, 20.0, (40, k)), rng.dirichlet(np.ones(k)), active,
+            1.0, 1e-3)
 
 
 def _counts_args(rng: np.random.Generator) -> tuple[Any, ...]:
@@ -127,6 +139,7 @@ INPUTS: dict[str, Callable[[np.random.Generator], tuple[Any, ...]]] = {
     "bt_info_diag": _info_args,
     "glad_pass": _glad_args, "bds_derivatives": _bds_args, "bds_pair_elog": _elog_args,
     "bds_pair_kl": _kl_args, "bds_worker_maximisers": _max_args, "bds_band_derivatives": _band_args,
+    "bwa_pass": _bwa_args,
 }
 
 
@@ -153,7 +166,7 @@ def test_numba_equals_numpy(name: str, threads: str, monkeypatch: pytest.MonkeyP
             pytest.skip("one numba thread here: the chunked path runs as one chunk")
         monkeypatch.setattr(_kernels, "MIN_PARALLEL", 0)
         monkeypatch.setattr(_pref_kernels, "MIN_PARALLEL", 0)
-        if name == "estep":  # many small work items, as on a large shard
+        if name in ("estep", "bwa_pass"):  # many small work items, as on a large shard
             from galton.aggregator import _kernels_numba
 
             monkeypatch.setattr(_kernels_numba, "CHUNK_JUDGMENTS", 997)
