@@ -33,8 +33,8 @@ from typing import Any
 import numpy as np
 
 from ..judgments import Judgments
-from ._base import EMAggregator
-from ._engine import Shard
+from ._base import EMAggregator, argmax_ties_low
+from ._engine import LocalEngine, Shard
 from ._jit import twin
 from ._memory import FLOAT, judgments_bytes
 from ._registry import register
@@ -94,6 +94,12 @@ def bwa_pass_numpy(indptr: np.ndarray, task: np.ndarray, worker: np.ndarray, lab
 #: the pass: numpy reference, numba version (work items of whole tasks, per-item residual tables
 #: added in item order: the same numbers on any number of threads)
 bwa_pass = twin("bwa_pass", bwa_pass_numpy, "galton.aggregator._bwa_numba:bwa_pass")
+
+
+def _normalised(z: np.ndarray) -> np.ndarray:
+    """Scores divided by their sum per task (uniform where a task has none)."""
+    total = z.sum(axis=1, keepdims=True)
+    return np.where(total > 0, z / np.where(total > 0, total, 1.0), 1.0 / max(z.shape[1], 1))
 
 
 @register("bwa", "bayesian_weighted_average")
@@ -187,9 +193,33 @@ class BWA(EMAggregator):
         return {"ll": 0.0, "zsum": zsum, "moving": moving, "sse": sse}
 
     def _posteriors(self, shard: Shard, params: dict[str, Any]) -> np.ndarray:
-        z = shard.state["bwa_z"]
-        total = z.sum(axis=1, keepdims=True)
-        return np.where(total > 0, z / np.where(total > 0, total, 1.0), 1.0 / shard.n_labels)
+        return _normalised(shard.state["bwa_z"])
+
+    @staticmethod
+    def _new_scores(shard: Shard, v: np.ndarray, mu: np.ndarray, lam: float) -> np.ndarray:
+        """Scores of new tasks from fitted precisions: one weighted vote per class, no iteration."""
+        k = shard.n_labels
+        z = bwa_pass(shard.indptr, shard.task, shard.worker, shard.label, np.full(shard.n_tasks, -1, np.int32),
+                     np.zeros((shard.n_tasks, k)), v, mu, np.ones(k, dtype=bool), lam, 0.0)[0]
+        return z
+
+    def _predict_new(self, data: Any) -> tuple[Any, Any]:
+        """Labels and normalised scores of new data from the fitted precisions and class means; a
+        worker the fit never saw gets the prior's mean precision ``a_v / b_k``."""
+        fitted: Judgments = self.judgments_
+        new = Judgments.from_any(data, labels=fitted.label_names.tolist())
+        self._check_memory(new)
+        params = self._params
+        w_map = fitted.worker_names.searchsorted(new.worker_names) if fitted.worker_names.size else np.zeros(0, int)
+        w_map = np.clip(w_map, 0, max(fitted.n_workers - 1, 0))
+        known = fitted.worker_names[w_map] == new.worker_names
+        v = np.tile(float(self.a_v) / params["rate"], (new.n_workers, 1))
+        v[known] = params["v"][w_map[known]]
+        eng = LocalEngine()
+        eng.load(new, None)
+        post = _normalised(eng.gather(self._new_scores, v, params["mu"], float(self.lam)))
+        return (self._out.labels(new.task_names, new.label_names, argmax_ties_low(post)),
+                self._out.probas(new.task_names, new.label_names, post))
 
     @staticmethod
     def _shard_scores(shard: Shard) -> np.ndarray:
@@ -214,7 +244,7 @@ class BWA(EMAggregator):
             v[:, ~was] = memory["v"][:, ~was]
         # a class whose scores all stayed put in this pass has converged: it keeps them
         active = was & (stats["moving"] > 0) if "moving" in stats else was
-        return {"mu": mu, "v": v, "active": active}, {**memory, "active": active, "v": v}
+        return {"mu": mu, "v": v, "active": active, "rate": memory["rate"]}, {**memory, "active": active, "v": v}
 
     def _objective(self, stats: dict[str, Any], params: dict[str, Any]) -> float:
         """The number of scores that moved in this pass (what ``history_`` holds)."""

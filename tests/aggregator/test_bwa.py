@@ -120,3 +120,23 @@ def test_mean_over_the_shared_datasets_is_the_authors() -> None:
     accs = [accuracy_of(BWA().fit(df).labels_, gold, df) for df, gold in frames]
     assert len(accs) == 17
     assert abs(np.mean(accs) - SHARED_17_BWA_AUTHORS) < 0.0025
+
+
+def test_predict_on_new_data_is_one_weighted_vote() -> None:
+    """New tasks are scored with the fitted precisions and class means (no iteration): the same
+    tasks give the fit's own scores back once the fit has converged; an unseen worker counts with
+    the prior's mean precision a_v / b_k."""
+    df = galton.load_dataset("zheng_s_dog").judgments.to_pandas()
+    m = BWA(tol=1e-12).fit(df, output="pandas")
+    again = m.predict_proba(df)
+    expected = m.scores_.div(m.scores_.sum(axis=1), axis=0)
+    np.testing.assert_allclose(again.sort_index().to_numpy(), expected.sort_index().to_numpy(), atol=1e-7)  # allclose atol
+    assert (m.predict(df).sort_index() == m.labels_.sort_index()).all()
+    z = m.params_["mu"]
+    rate = m.params_["rate"]
+    nobody = int(df["worker"].max()) + 1
+    one = m.predict_proba({"task": [7], "worker": [nobody], "label": [m.labels_.iloc[0]]})
+    c = list(m.probas_.columns).index(m.labels_.iloc[0])
+    prior = 15.0 / rate
+    scores = (z + prior * (np.arange(z.size) == c)) / (1.0 + prior)
+    np.testing.assert_allclose(one.to_numpy()[0], scores / scores.sum(), rtol=1e-12)
