@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from ..judgments import Judgments
+from ..judgments import Judgments, lookup
 from ._base import EMAggregator, argmax_ties_low
 from ._engine import LocalEngine, Shard
 from ._jit import twin
@@ -210,11 +210,9 @@ class BWA(EMAggregator):
         new = Judgments.from_any(data, labels=fitted.label_names.tolist())
         self._check_memory(new)
         params = self._params
-        w_map = fitted.worker_names.searchsorted(new.worker_names) if fitted.worker_names.size else np.zeros(0, int)
-        w_map = np.clip(w_map, 0, max(fitted.n_workers - 1, 0))
-        known = fitted.worker_names[w_map] == new.worker_names
+        idx = lookup(fitted.worker_names, new.worker_names)
         v = np.tile(float(self.a_v) / params["rate"], (new.n_workers, 1))
-        v[known] = params["v"][w_map[known]]
+        v[idx >= 0] = params["v"][idx[idx >= 0]]
         eng = LocalEngine()
         eng.load(new, None)
         post = _normalised(eng.gather(self._new_scores, v, params["mu"], float(self.lam)))
