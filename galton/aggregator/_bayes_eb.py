@@ -22,8 +22,8 @@ from .._math import EPS, digamma, gammaln, trigamma
 from ._jit import twin
 from ._pairs import per_worker_sum
 
-__all__ = ["MAX_ACCURACY", "NEWTON_TOL", "BRACKET_TOL", "worker_derivatives", "worker_derivatives_numpy", "worker_maximisers",
-           "worker_maximisers_numpy", "band_derivatives", "band_derivatives_numpy", "pair_elog", "pair_elog_numpy",
+__all__ = ["MAX_ACCURACY", "NEWTON_TOL", "BRACKET_TOL", "worker_derivatives", "worker_derivatives_numpy", "band_pass",
+           "band_pass_numpy", "pair_elog", "pair_elog_numpy",
            "pair_kl", "pair_kl_numpy", "maximise_concave", "eb_accuracies", "derivative_inputs", "cube_inputs"]
 
 MAX_ACCURACY = 0.99  #: upper end of the fitted prior accuracy (keeps every prior pseudo-count > 0)
@@ -87,7 +87,7 @@ Derivatives = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
 def maximise_concave(deriv: Derivatives, lo: np.ndarray, hi: np.ndarray, start: np.ndarray,
-                     tol: float = NEWTON_TOL) -> np.ndarray:
+                     tol: float = NEWTON_TOL, full: bool = False) -> Any:
     """Maximisers of concave functions on [lo, hi], element-wise: Newton steps from ``start`` kept
     inside a bracket that shrinks around the root of the derivative (bisection when a step would
     leave it). A step past an end of [lo, hi] not yet tried goes to that end, which is the
@@ -95,11 +95,15 @@ def maximise_concave(deriv: Derivatives, lo: np.ndarray, hi: np.ndarray, start: 
     costs one or two evaluations and an optimum at an end two. A Newton step shorter than ``tol``
     is the last (quadratic convergence: the error is about ``tol ** 2``); other steps stop below
     ``BRACKET_TOL``. ``deriv(x, idx)`` gives the first and second derivatives of functions ``idx``
-    at ``x``."""
+    at ``x``. ``full``: return ``(x, side, g, h)``, ``side`` +1 / -1 where the maximiser is the
+    upper / lower end with the derivative pointing outwards (``g``, ``h``: the derivatives there),
+    else 0."""
     lo, hi = lo.astype(float), hi.astype(float)
     x = np.clip(start, lo, hi).astype(float)
     end_lo, end_hi = lo.copy(), hi.copy()  # the ends of the interval, fixed
     todo = np.ones(lo.size, dtype=bool)
+    side = np.zeros(lo.size, dtype=np.int8)
+    g_end, h_end = np.zeros(lo.size), np.zeros(lo.size)
     for _ in range(200):
         if not todo.any():
             break
@@ -121,48 +125,49 @@ def maximise_concave(deriv: Derivatives, lo: np.ndarray, hi: np.ndarray, start: 
         step = np.abs(new - xt)
         done = at_end | (newton & (step < tol)) | (step < BRACKET_TOL) | (ht - lt < BRACKET_TOL)
         x[idx], lo[idx], hi[idx] = new, lt, ht
+        out = np.where(at_end & (xt >= end_hi[idx]) & (g > 0), 1, np.where(at_end & (xt <= end_lo[idx]) & (g < 0), -1, 0))
+        side[idx], g_end[idx], h_end[idx] = out, g, h
         todo[idx[done]] = False
-    return x
+    return (x, side, g_end, h_end) if full else x
 
 
-def worker_maximisers_numpy(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wptr: np.ndarray,
-                            start: np.ndarray, lo: float, hi: float, tol: float) -> np.ndarray:
-    """Each worker's own maximiser ``mu*_w`` of its evidence ``f_w`` on ``[lo, hi]`` (Newton from
-    ``start``, see :func:`maximise_concave`); ``lo`` for a worker without counts (flat ``f_w``)."""
+def band_pass_numpy(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wptr: np.ndarray, start: np.ndarray,
+                    a: float, b: float, tol: float,
+                    todo: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each worker's maximiser of its evidence ``f_w`` on the band ``[a, b]`` (Newton from
+    ``clip(start, a, b)``, see :func:`maximise_concave`), for the workers in ``todo``. Returns
+    ``(mu, side, low, high)``: ``side`` +1 / -1 for a worker stopped at ``b`` / ``a`` with its
+    derivative pointing outwards (its own maximiser lies beyond), 0 otherwise; ``low`` / ``high``:
+    the sums ``(g, h)`` of the first and second derivatives of the workers stopped at ``a`` / ``b``,
+    what the centre's objective's derivatives are made of.
+    A worker without counts (flat ``f_w``) sits at ``a`` with side -1 and adds 0; one not in
+    ``todo`` gets ``clip(start, a, b)`` and side 0."""
     w = strength.size
-    data = np.flatnonzero(diag.sum(axis=1) + per_worker_sum(off.sum(axis=1), wptr) != 0.0)
-    mu = np.full(w, float(lo))  # the evaluation point of every worker; the result for those without data
+    todo = np.broadcast_to(todo, (w,))
+    start = np.broadcast_to(start, (w,))
+    mu = np.clip(start, a, b).astype(float)
+    side = np.zeros(w, dtype=np.int8)
+    has = diag.sum(axis=1) + per_worker_sum(np.abs(off).sum(axis=1), wptr) != 0.0
+    flat = todo & ~has
+    mu[flat], side[flat] = a, -1
+    data = np.flatnonzero(todo & has)
+    point = mu.copy()  # the evaluation point of every worker
 
     def own(x: np.ndarray, sel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        mu[data[sel]] = x
-        g, h = worker_derivatives_numpy(strength, diag, off, wptr, mu)
+        point[data[sel]] = x
+        g, h = worker_derivatives_numpy(strength, diag, off, wptr, point)
         return g[data[sel]], h[data[sel]]
 
-    found = maximise_concave(own, np.full(data.size, lo), np.full(data.size, hi),
-                             np.broadcast_to(start, (w,))[data], tol)
-    mu[:] = lo
-    mu[data] = found
-    return mu
+    x, sd, g, h = maximise_concave(own, np.full(data.size, float(a)), np.full(data.size, float(b)), mu[data], tol,
+                                   full=True)
+    mu[data], side[data] = x, sd
+    low, high = sd < 0, sd > 0
+    return mu, side, np.array([g[low].sum(), h[low].sum()]), np.array([g[high].sum(), h[high].sum()])
 
 
-def band_derivatives_numpy(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wptr: np.ndarray,
-                           mu_star: np.ndarray, lo: float, hi: float) -> tuple[float, float]:
-    """The first and second derivatives, summed over the workers that ``[lo, hi]`` clips, of
-    ``f_w(clip(mu*_w, lo, hi))``: the derivative of the centre's objective ``F(m)``."""
-    mu = np.clip(mu_star, lo, hi)
-    sel = mu != mu_star
-    if not sel.any():
-        return 0.0, 0.0
-    g, h = worker_derivatives_numpy(strength, diag, off, wptr, mu)
-    return float(g[sel].sum()), float(h[sel].sum())
-
-
-#: the two stages of the prior accuracies' fit: numpy reference, numba version (one scalar Newton
-#: per worker, evaluated only until it converges; no subsets copied)
-worker_maximisers = twin("bds_worker_maximisers", worker_maximisers_numpy,
-                         "galton.aggregator._bayes_numba:worker_maximisers")
-band_derivatives = twin("bds_band_derivatives", band_derivatives_numpy,
-                        "galton.aggregator._bayes_numba:band_derivatives")
+#: the prior accuracies' pass over the workers for one band: numpy reference, numba version (one
+#: scalar Newton per worker, evaluated only until it converges; work items of workers)
+band_pass = twin("bds_band_pass", band_pass_numpy, "galton.aggregator._bayes_numba:band_pass")
 
 
 def pair_elog_numpy(a: np.ndarray, colsum: np.ndarray, pw: np.ndarray) -> np.ndarray:
@@ -193,18 +198,20 @@ def eb_accuracies(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wptr:
                   fixed: float | None = None, memo: dict[str, Any] | None = None) -> tuple[float, np.ndarray]:
     """The prior accuracies that maximise the evidence: a centre ``m`` and, per worker, ``mu_w``
     within ``half_width`` of it (all within [1/K, MAX_ACCURACY]); ``fixed`` fixes ``m``. ``memo``
-    (the fit's memory): the per-worker Newton steps begin at the previous M-step's unconstrained
-    maximisers ``memo["mu_star"]`` (fewer steps; the same maximiser), else at each worker's share
-    of agreeing counts, and the new ones are stored there.
+    (the fit's memory): the previous M-step's centre ``memo["centre"]`` and where each worker's
+    Newton steps start, ``memo["mu_star"]`` (its maximiser, or a point beyond the end of the band
+    it was held at); without them the start is each worker's share of agreeing counts.
 
     With ``A_w = s_w C(mu_w)`` and expected counts ``N_w``, the part of the ELBO that depends on
     (q(e), m, mu), maximised over q(e), is the Dirichlet-multinomial evidence
     ``sum_w f_w(mu_w)``, ``f_w(mu) = sum_{l,k} [lnG(A_wlk + N_wlk) - lnG(A_wlk)] + const`` (the
     column sums of A do not depend on mu). Each f_w is concave, and the constraint
-    ``|mu_w - m| <= half_width`` is convex, so the joint maximum is found exactly in two concave
-    1-d stages: each worker's own maximiser ``mu*_w``; then ``m`` maximising
-    ``F(m) = sum_w f_w(clip(mu*_w, m - half_width, m + half_width))`` (concave, as a partial
-    maximum), whose derivative sums ``f_w'`` over the workers the band clips. Returns ``(m, mu)``.
+    ``|mu_w - m| <= half_width`` is convex, so the joint maximum is ``m`` maximising
+    ``F(m) = sum_w max_{|mu - m| <= half_width} f_w(mu)`` (concave, as a partial maximum), whose
+    derivative sums ``f_w'`` at the band's ends over the workers held there (their own maximiser
+    lies beyond). Newton on ``m``: each evaluation is one pass (:func:`band_pass`) that finds every
+    worker's maximiser on that centre's band and the derivative at once, so a worker held at an end
+    costs one evaluation of ``f_w'`` per pass, and a warm M-step usually one pass. Returns ``(m, mu)``.
     """
     w, k = diag.shape
     lo, hi = 1.0 / k, MAX_ACCURACY
@@ -227,27 +234,59 @@ def eb_accuracies(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wptr:
         return m, np.full(w, m)
 
     start = None if memo is None else memo.get("mu_star")
+    centre = None if memo is None else memo.get("centre")
     if start is None or np.shape(start) != (w,):
         start = np.clip(agree / np.maximum(n_w, EPS), lo, hi)
-    mu_star = worker_maximisers(strength, diag, off, wptr, start, lo, hi, NEWTON_TOL)
-    if memo is not None:
-        memo["mu_star"] = mu_star
+        centre = None
+    everyone = np.ones(w, dtype=bool)
 
-    def band(m: float) -> np.ndarray:
-        return np.clip(mu_star, max(lo, m - half_width), min(hi, m + half_width))
+    def edges(m: float) -> tuple[float, float]:
+        return max(lo, m - half_width), min(hi, m + half_width)
 
     if fixed is not None:
-        return fixed, band(fixed)
+        a, b = edges(fixed)
+        mu, side, _, _ = band_pass(strength, diag, off, wptr, start, a, b, NEWTON_TOL, everyone)
+        if memo is not None:
+            memo["mu_star"] = _hint(mu, side, start, lo)
+        return fixed, mu
+    if centre is None:  # the first M-step: the workers' own maximisers give the centre's start
+        start = band_pass(strength, diag, off, wptr, start, lo, hi, NEWTON_TOL, everyone)[0]
+        centre = float(np.clip(strength @ start / strength.sum(), lo, hi))
 
-    def clipped(m: np.ndarray, _: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        out = [band_derivatives(strength, diag, off, wptr, mu_star, max(lo, x - half_width), min(hi, x + half_width))
-               for x in m.tolist()]
-        return np.array([g for g, _ in out]), np.array([h for _, h in out])
+    # Newton on the centre: every evaluation is one pass over the workers on the band of that
+    # centre, which gives each worker's maximiser there and the centre's derivatives at once
+    last: dict[str, Any] = {"start": start}
 
-    centre = float(np.clip(strength @ mu_star / strength.sum(), lo, hi))
-    if memo is not None and "centre" in memo:
-        centre = float(memo["centre"])  # the previous M-step's centre: fewer Newton steps
-    m = float(maximise_concave(clipped, np.array([lo]), np.array([hi]), np.array([centre]))[0])
+    def at_centre(m: np.ndarray, _: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        a, b = edges(float(m[0]))
+        mu, side, low, high = band_pass(strength, diag, off, wptr, last["start"], a, b, NEWTON_TOL, everyone)
+        last.update(a=a, b=b, mu=mu, side=side, start=_hint(mu, side, last["start"], lo))
+        # an end that is 1/K or MAX_ACCURACY does not move with the centre: its workers add nothing
+        d = np.zeros(2)
+        if a > lo:
+            d += low
+        if b < hi:
+            d += high
+        return d[:1], d[1:]
+
+    m = float(maximise_concave(at_centre, np.array([lo]), np.array([hi]), np.array([float(centre)]))[0])
+    # the last Newton step of the centre was not evaluated: a worker stopped at the end the band
+    # moved away from may now lie inside it, so those workers are solved again on the final band
+    a, b = edges(m)
+    mu, side = last["mu"], last["side"]
+    redo = ((side == 1) & (b > last["b"])) | ((side == -1) & (a < last["a"]))
+    if redo.any():
+        mu_r, side_r, _, _ = band_pass(strength, diag, off, wptr, last["start"], a, b, NEWTON_TOL, redo)
+        mu, side = np.where(redo, mu_r, mu), np.where(redo, side_r, side)
+    mu = np.where(side == 1, b, np.where(side == -1, a, np.clip(mu, a, b)))
     if memo is not None:
-        memo["centre"] = m
-    return m, band(m)
+        memo["mu_star"], memo["centre"] = _hint(mu, side, last["start"], lo), m
+    return m, mu
+
+
+def _hint(mu: np.ndarray, side: np.ndarray, start: np.ndarray, lo: float) -> np.ndarray:
+    """Where the next M-step starts each worker: its maximiser when it lies inside the band, else
+    the previous start if that is beyond the same end, else that end (its maximiser lies beyond)."""
+    beyond_hi = np.where(start > mu, start, mu)
+    beyond_lo = np.where(start < mu, start, mu)
+    return np.where(side == 1, beyond_hi, np.where(side == -1, beyond_lo, mu))

@@ -13,7 +13,7 @@ import numpy as np
 from ._bayes_eb import BRACKET_TOL
 from ._special_numba import psi, psi_and_trigamma
 
-__all__ = ["worker_derivatives", "worker_maximisers", "band_derivatives", "pair_elog", "pair_kl", "BLOCK"]
+__all__ = ["worker_derivatives", "band_pass", "pair_elog", "pair_kl", "BLOCK"]
 
 #: workers per work item of the parallel M-step kernels (items handed out one at a time, as in the
 #: E-step; each worker's result, and each item's partial sum, does not depend on the threads)
@@ -81,93 +81,86 @@ def _has_counts(diag, off, wptr, w):  # noqa: ANN001, ANN202  # pragma: no cover
 
 
 @numba.njit(cache=True, nogil=True)
-def _newton(strength, diag, off, wptr, start, lo, hi, tol, bracket_tol, out, first, last):  # noqa: ANN001, ANN202  # pragma: no cover
-    """Workers ``first .. last - 1``'s maximisers on [lo, hi]: the steps of
-    ``_bayes_eb.maximise_concave``, one scalar at a time (a worker is evaluated only until it has
-    converged)."""
-    for w in range(first, last):
-        if not _has_counts(diag, off, wptr, w):  # no data: a flat evidence, the lower end
-            out[w] = lo
-            continue
-        x = min(max(start[w], lo), hi)
-        lt, ht = lo, hi
-        for _ in range(200):
-            g, h = _one(strength[w], x, diag, off, wptr, w)
-            at_end = (x <= lo and g <= 0) or (x >= hi and g >= 0) or g == 0
-            if g > 0:
-                lt = x
-            else:
-                ht = x
-            new = x - g / h if h < 0 else np.nan
-            newton = lt <= new <= ht  # a Newton step inside the bracket (NaN: False)
-            if new > ht:
-                new = ht if ht >= hi else 0.5 * (lt + ht)
-            if new < lt:
-                new = lt if lt <= lo else 0.5 * (lt + ht)
-            if np.isnan(new):
-                new = 0.5 * (lt + ht)
-            if at_end:
-                new = x
-            step = abs(new - x)
-            done = at_end or (newton and step < tol) or step < bracket_tol or ht - lt < bracket_tol
-            x = new
-            if done:
-                break
-        out[w] = x
-
-
-@numba.njit(cache=True, parallel=True)
-def _newton_blocks(strength, diag, off, wptr, start, lo, hi, tol, bracket_tol, out, block):  # noqa: ANN001, ANN202  # pragma: no cover
-    n = strength.size
-    for b in numba.prange((n + block - 1) // block):
-        _newton(strength, diag, off, wptr, start, lo, hi, tol, bracket_tol, out, b * block, min(n, (b + 1) * block))
-
-
-def worker_maximisers(strength, diag, off, wptr, start, lo, hi, tol):  # noqa: ANN001, ANN201
-    """The compiled twin of ``_bayes_eb.worker_maximisers_numpy``."""
-    n = np.size(strength)
-    out = np.empty(n)
-    args = (_f(strength), _f(diag), _f(off), np.ascontiguousarray(wptr, dtype=np.int64),
-            _f(np.broadcast_to(start, np.shape(strength))), float(lo), float(hi), float(tol), BRACKET_TOL, out)
-    if n <= BLOCK:
-        _newton(*args, 0, n)
-    else:
-        with numba.parallel_chunksize(1):
-            _newton_blocks(*args, BLOCK)
-    return out
+def _solve(s, diag, off, wptr, w, x, lo, hi, tol, bracket_tol):  # noqa: ANN001, ANN202  # pragma: no cover
+    """Worker ``w``'s maximiser on [lo, hi] from ``x``: the steps of ``_bayes_eb.maximise_concave``
+    for one scalar. Returns ``(x, side, g, h)``: ``side`` +1 / -1 when it stopped at the upper /
+    lower end with the derivative ``g`` (second derivative ``h``) pointing outwards, else 0."""
+    lt, ht = lo, hi
+    side = 0
+    g = 0.0
+    h = 0.0
+    for _ in range(200):
+        g, h = _one(s, x, diag, off, wptr, w)
+        at_end = (x <= lo and g <= 0) or (x >= hi and g >= 0) or g == 0
+        if g > 0:
+            lt = x
+        else:
+            ht = x
+        new = x - g / h if h < 0 else np.nan
+        newton = lt <= new <= ht  # a Newton step inside the bracket (NaN: False)
+        if new > ht:
+            new = ht if ht >= hi else 0.5 * (lt + ht)
+        if new < lt:
+            new = lt if lt <= lo else 0.5 * (lt + ht)
+        if np.isnan(new):
+            new = 0.5 * (lt + ht)
+        if at_end:
+            new = x
+            side = 1 if (x >= hi and g > 0) else (-1 if (x <= lo and g < 0) else 0)
+        step = abs(new - x)
+        done = at_end or (newton and step < tol) or step < bracket_tol or ht - lt < bracket_tol
+        x = new
+        if done:
+            break
+    return x, side, g, h
 
 
 @numba.njit(cache=True, nogil=True)
-def _band(strength, diag, off, wptr, mu_star, lo, hi, first, last):  # noqa: ANN001, ANN202  # pragma: no cover
-    g = 0.0
-    h = 0.0
+def _band(strength, diag, off, wptr, start, a, b, tol, bracket_tol, todo, mu, side, sums, first, last):  # noqa: ANN001, ANN202  # pragma: no cover
+    """Workers ``first .. last - 1`` (see ``band_pass``); adds the derivatives of the workers stopped
+    at the lower / upper end into ``sums[0:2]`` / ``sums[2:4]`` (g, h)."""
     for w in range(first, last):
-        x = min(max(mu_star[w], lo), hi)
-        if x != mu_star[w]:
-            a, b = _one(strength[w], x, diag, off, wptr, w)
-            g += a
-            h += b
-    return g, h
+        if not todo[w]:
+            mu[w] = min(max(start[w], a), b)
+            side[w] = 0
+        elif not _has_counts(diag, off, wptr, w):  # a flat evidence: the lower end, as 1/K clipped
+            mu[w] = a
+            side[w] = -1
+        else:
+            x, sd, g, h = _solve(strength[w], diag, off, wptr, w, min(max(start[w], a), b), a, b, tol, bracket_tol)
+            mu[w] = x
+            side[w] = sd
+            if sd != 0:
+                at = 0 if sd < 0 else 2
+                sums[at] += g
+                sums[at + 1] += h
 
 
 @numba.njit(cache=True, parallel=True)
-def _band_blocks(strength, diag, off, wptr, mu_star, lo, hi, gs, hs, block):  # noqa: ANN001, ANN202  # pragma: no cover
+def _band_items(strength, diag, off, wptr, start, a, b, tol, bracket_tol, todo, mu, side, sums, block):  # noqa: ANN001, ANN202  # pragma: no cover
     n = strength.size
-    for b in numba.prange(gs.size):
-        gs[b], hs[b] = _band(strength, diag, off, wptr, mu_star, lo, hi, b * block, min(n, (b + 1) * block))
+    for i in numba.prange(sums.shape[0]):
+        _band(strength, diag, off, wptr, start, a, b, tol, bracket_tol, todo, mu, side, sums[i], i * block,
+              min(n, (i + 1) * block))
 
 
-def band_derivatives(strength, diag, off, wptr, mu_star, lo, hi):  # noqa: ANN001, ANN201
-    """The compiled twin of ``_bayes_eb.band_derivatives_numpy`` (per-item sums added in item order)."""
+def band_pass(strength, diag, off, wptr, start, a, b, tol, todo):  # noqa: ANN001, ANN201
+    """The compiled twin of ``_bayes_eb.band_pass_numpy`` (per-item sums added in item order)."""
     n = np.size(strength)
-    args = (_f(strength), _f(diag), _f(off), np.ascontiguousarray(wptr, dtype=np.int64), _f(mu_star),
-            float(lo), float(hi))
+    mu = np.empty(n)
+    side = np.zeros(n, dtype=np.int8)
+    args = (_f(strength), _f(diag), _f(off), np.ascontiguousarray(wptr, dtype=np.int64),
+            _f(np.broadcast_to(start, np.shape(strength))), float(a), float(b), float(tol), BRACKET_TOL,
+            np.ascontiguousarray(np.broadcast_to(todo, np.shape(strength)), dtype=np.bool_), mu, side)
     if n <= BLOCK:
-        return _band(*args, 0, n)
-    gs, hs = np.empty((n + BLOCK - 1) // BLOCK), np.empty((n + BLOCK - 1) // BLOCK)
-    with numba.parallel_chunksize(1):
-        _band_blocks(*args, gs, hs, BLOCK)
-    return float(gs.sum()), float(hs.sum())
+        sums = np.zeros(4)
+        _band(*args, sums, 0, n)
+    else:
+        parts = np.zeros(((n + BLOCK - 1) // BLOCK, 4))
+        with numba.parallel_chunksize(1):
+            _band_items(*args, parts, BLOCK)
+        sums = parts.sum(axis=0)
+    return mu, side, sums[0:2].copy(), sums[2:4].copy()
 
 
 @numba.njit(cache=True, nogil=True)
@@ -220,12 +213,24 @@ def _kl_part(a, a0, elog, colsum, strength, first_w, last_w, first_p, last_p):  
         lg = math.lgamma(strength[w])
         for c in range(k):
             total += math.lgamma(colsum[w, c]) - lg
+    # a worker's prior cells take two values (its diagonal and off-diagonal pseudo-counts): the
+    # log-gammas of the last two values seen are kept (the same numbers, a third of the calls)
+    y1 = y2 = -1.0
+    lg1 = lg2 = 0.0
     for p in range(first_p, last_p):
         for c in range(k):
             x = a[p, c]
             y = a0[p, c]
             if x != y:
-                total += math.lgamma(y) - math.lgamma(x) + (x - y) * elog[p, c]
+                if y == y1:
+                    lgy = lg1
+                elif y == y2:
+                    lgy = lg2
+                else:
+                    lgy = math.lgamma(y)
+                    y2, lg2 = y1, lg1
+                    y1, lg1 = y, lgy
+                total += lgy - math.lgamma(x) + (x - y) * elog[p, c]
     return total
 
 

@@ -127,6 +127,27 @@ def test_windowed_accuracies_maximise_the_evidence(seed, half_width):
     assert m2 == 0.6 and (np.abs(mu2 - 0.6) <= half_width + 1e-12).all()
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_a_warm_m_step_finds_the_cold_maximiser(seed):
+    """The fit's M-steps start from the previous one's centre and per-worker hints (one pass over the
+    workers per Newton step of the centre, the last step not evaluated): with new counts that move
+    the centre, so that workers held at one end of the band now lie inside it, the result equals
+    a cold start's to the Newton tolerance, and its evidence is not lower."""
+    rng = np.random.default_rng(seed)
+    strength, counts = _random_counts(seed, w=40)
+    memo = {}
+    m0, _ = cube_eb_accuracies(strength, counts, 0.1, memo=memo)
+    moved = counts + np.eye(3) * rng.uniform(0, 6, (40, 1, 1))  # every worker more accurate: the centre rises
+    m_warm, mu_warm = cube_eb_accuracies(strength, moved, 0.1, memo=memo)
+    m_cold, mu_cold = cube_eb_accuracies(strength, moved, 0.1)
+    assert m_warm > m0 + 0.01
+    assert abs(m_warm - m_cold) < 1e-7
+    np.testing.assert_allclose(mu_warm, mu_cold, atol=1e-7)
+    ev = [sum(_evidence_of_worker(x, s, c) for x, s, c in zip(mu, strength, moved)) for mu in (mu_warm, mu_cold)]
+    assert ev[0] >= ev[1] - 1e-9
+    assert ((np.abs(mu_warm - m_warm) < 0.1 - 1e-9) & (np.abs(mu_warm - m_warm) > 1e-9)).any()  # some inside
+
+
 def test_accuracies_stay_in_their_bracket():
     strength = np.full(3, 5.0)
     perfect = np.zeros((3, 3, 3))
