@@ -217,14 +217,17 @@ def eb_accuracies(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wptr:
     lo, hi = 1.0 / k, MAX_ACCURACY
     if k == 1:
         return 1.0, np.ones(w)
-    agree = diag.sum(axis=1)
-    n_w = agree + per_worker_sum(off.sum(axis=1), wptr)
-    total = n_w.sum()
-    pooled = float(np.clip(agree.sum() / total, lo, hi)) if total > 0 else 0.5 * (lo + hi)
+
+    def agreeing() -> tuple[np.ndarray, np.ndarray]:  # each worker's agreeing and total counts
+        agree = diag.sum(axis=1)
+        return agree, agree + per_worker_sum(off.sum(axis=1), wptr)
 
     if half_width <= 0:  # one shared accuracy: maximise sum_w f_w(m)
         if fixed is not None:
             return fixed, np.full(w, fixed)
+        agree, n_w = agreeing()
+        total = n_w.sum()
+        pooled = float(np.clip(agree.sum() / total, lo, hi)) if total > 0 else 0.5 * (lo + hi)
 
         def shared(m: np.ndarray, _: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             out = [worker_derivatives(strength, diag, off, wptr, np.full(w, x)) for x in m]
@@ -236,6 +239,7 @@ def eb_accuracies(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wptr:
     start = None if memo is None else memo.get("mu_star")
     centre = None if memo is None else memo.get("centre")
     if start is None or np.shape(start) != (w,):
+        agree, n_w = agreeing()
         start = np.clip(agree / np.maximum(n_w, EPS), lo, hi)
         centre = None
     everyone = np.ones(w, dtype=bool)
