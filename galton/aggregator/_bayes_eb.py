@@ -251,7 +251,7 @@ def eb_accuracies(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wptr:
         a, b = edges(fixed)
         mu, side, _, _ = band_pass(strength, diag, off, wptr, start, a, b, NEWTON_TOL, everyone)
         if memo is not None:
-            memo["mu_star"] = _hint(mu, side, start, lo)
+            memo["mu_star"] = _hint(mu, side, start)
         return fixed, mu
     if centre is None:  # the first M-step: the workers' own maximisers give the centre's start
         start = band_pass(strength, diag, off, wptr, start, lo, hi, NEWTON_TOL, everyone)[0]
@@ -264,7 +264,7 @@ def eb_accuracies(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wptr:
     def at_centre(m: np.ndarray, _: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         a, b = edges(float(m[0]))
         mu, side, low, high = band_pass(strength, diag, off, wptr, last["start"], a, b, NEWTON_TOL, everyone)
-        last.update(a=a, b=b, mu=mu, side=side, start=_hint(mu, side, last["start"], lo))
+        last.update(a=a, b=b, mu=mu, side=side, start=_hint(mu, side, last["start"]))
         # an end that is 1/K or MAX_ACCURACY does not move with the centre: its workers add nothing
         d = np.zeros(2)
         if a > lo:
@@ -284,11 +284,11 @@ def eb_accuracies(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wptr:
         mu, side = np.where(redo, mu_r, mu), np.where(redo, side_r, side)
     mu = np.where(side == 1, b, np.where(side == -1, a, np.clip(mu, a, b)))
     if memo is not None:
-        memo["mu_star"], memo["centre"] = _hint(mu, side, last["start"], lo), m
+        memo["mu_star"], memo["centre"] = _hint(mu, side, last["start"]), m
     return m, mu
 
 
-def _hint(mu: np.ndarray, side: np.ndarray, start: np.ndarray, lo: float) -> np.ndarray:
+def _hint(mu: np.ndarray, side: np.ndarray, start: np.ndarray) -> np.ndarray:
     """Where the next M-step starts each worker: its maximiser when it lies inside the band, else
     the previous start if that is beyond the same end, else that end (its maximiser lies beyond)."""
     beyond_hi = np.where(start > mu, start, mu)
