@@ -22,6 +22,7 @@ import galton.datasets as gd
 from galton.aggregator import BayesianDawidSkene, ConvergenceWarning, DawidSkene, get
 from galton.aggregator._registry import default_name
 from galton.aggregator.bayesian import MAX_ACCURACY, digamma, gammaln, one_coin_matrix, trigamma
+from galton.aggregator._bayes_eb import band_pass, cube_inputs, worker_derivatives
 from galton.aggregator.bayesian import cube_eb_accuracies
 
 SHARED_SKIP = "../shared/datasets not found; these tests run in CI"
@@ -125,6 +126,28 @@ def test_windowed_accuracies_maximise_the_evidence(seed, half_width):
     # a fixed centre keeps the window there
     m2, mu2 = cube_eb_accuracies(strength, counts, half_width, fixed=0.6)
     assert m2 == 0.6 and (np.abs(mu2 - 0.6) <= half_width + 1e-12).all()
+
+
+def test_a_band_pass_holds_exactly_the_workers_whose_own_maximiser_lies_beyond():
+    """One pass on a band [a, b]: a worker is held at b (side +1) exactly when its own maximiser on
+    [1/K, 0.99] lies above b, at a (side -1) when below a (or it has no counts), and otherwise sits
+    at its own maximiser; the returned sums are the derivatives of the held workers at their end."""
+    strength, counts = _random_counts(5, w=60)
+    counts[7] = 0.0  # no counts: flat evidence
+    diag, off, wptr = cube_inputs(counts)
+    everyone = np.ones(60, dtype=bool)
+    own = band_pass(strength, diag, off, wptr, np.full(60, 0.5), 1 / 3, MAX_ACCURACY, 1e-10, everyone)[0]
+    a, b = 0.55, 0.75
+    mu, side, low, high = band_pass(strength, diag, off, wptr, np.full(60, 0.5), a, b, 1e-10, everyone)
+    assert set(side.tolist()) == {-1, 0, 1}
+    np.testing.assert_array_equal(side == 1, own > b)
+    np.testing.assert_array_equal(side == -1, (own < a) | (np.arange(60) == 7))
+    np.testing.assert_allclose(mu[side == 0], own[side == 0], atol=1e-9)
+    assert (mu[side == 1] == b).all() and (mu[side == -1] == a).all()
+    g_b, h_b = worker_derivatives(strength, diag, off, wptr, np.full(60, b))
+    g_a, h_a = worker_derivatives(strength, diag, off, wptr, np.full(60, a))
+    np.testing.assert_allclose(high, [g_b[side == 1].sum(), h_b[side == 1].sum()], rtol=1e-12)
+    np.testing.assert_allclose(low, [g_a[side == -1].sum(), h_a[side == -1].sum()], rtol=1e-12)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
