@@ -135,8 +135,8 @@ FLOOR = re.compile(r"1e-300|finfo\(.*\)\.tiny")
 
 
 def test_the_numba_scalar_special_functions_equal_math() -> None:
-    """galton/aggregator/_special_numba.py holds the only scalar (numba) versions of digamma and
-    trigamma: the same values as galton._math's (digamma to 1e-13, trigamma to 1e-12 relative: its series
+    """galton/aggregator/_special_numba.py holds the only scalar (numba) versions of digamma,
+    trigamma and log-gamma: the same values as galton._math's (digamma to 1e-13, trigamma to 1e-12 relative: its series
     starts at 10 instead of 20), small and large arguments."""
     pytest.importorskip("numba")
     from galton.aggregator._special_numba import psi, psi_and_trigamma
@@ -146,6 +146,12 @@ def test_the_numba_scalar_special_functions_equal_math() -> None:
     both = np.array([psi_and_trigamma(v) for v in x])
     np.testing.assert_allclose(both[:, 0], M.digamma(x), rtol=1e-13, atol=1e-13)
     np.testing.assert_allclose(both[:, 1], M.trigamma(x), rtol=1e-12)  # the series from 10, not 20
+    from galton.aggregator._special_numba import lgamma_and_psi
+
+    lp = np.array([lgamma_and_psi(v) for v in x])
+    np.testing.assert_allclose(lp[:, 0], M.gammaln(x), rtol=1e-14, atol=1e-13)  # the same formula
+    np.testing.assert_allclose(lp[:, 0], [math.lgamma(v) for v in x], rtol=1e-14, atol=1e-13)
+    np.testing.assert_allclose(lp[:, 1], M.digamma(x), rtol=1e-13, atol=1e-13)
 
 
 @pytest.mark.parametrize("what", sorted(COPIES))

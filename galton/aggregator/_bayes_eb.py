@@ -23,8 +23,8 @@ from ._jit import twin
 from ._pairs import per_worker_sum
 
 __all__ = ["MAX_ACCURACY", "NEWTON_TOL", "BRACKET_TOL", "worker_derivatives", "worker_derivatives_numpy", "band_pass",
-           "band_pass_numpy", "pair_elog", "pair_elog_numpy",
-           "pair_kl", "pair_kl_numpy", "maximise_concave", "eb_accuracies", "derivative_inputs", "cube_inputs"]
+           "band_pass_numpy", "pair_elog_numpy", "pair_kl_numpy",
+           "pair_elog_kl", "pair_elog_kl_numpy", "maximise_concave", "eb_accuracies", "derivative_inputs", "cube_inputs"]
 
 MAX_ACCURACY = 0.99  #: upper end of the fitted prior accuracy (keeps every prior pseudo-count > 0)
 #: a Newton step of the prior accuracies shorter than this is the last one: it is taken, and as Newton
@@ -133,13 +133,15 @@ def maximise_concave(deriv: Derivatives, lo: np.ndarray, hi: np.ndarray, start: 
 
 def band_pass_numpy(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wptr: np.ndarray, start: np.ndarray,
                     a: float, b: float, tol: float,
-                    todo: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+                    todo: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Each worker's maximiser of its evidence ``f_w`` on the band ``[a, b]`` (Newton from
     ``clip(start, a, b)``, see :func:`maximise_concave`), for the workers in ``todo``. Returns
-    ``(mu, side, low, high)``: ``side`` +1 / -1 for a worker stopped at ``b`` / ``a`` with its
+    ``(mu, side, low, high, hint)``: ``side`` +1 / -1 for a worker stopped at ``b`` / ``a`` with its
     derivative pointing outwards (its own maximiser lies beyond), 0 otherwise; ``low`` / ``high``:
     the sums ``(g, h)`` of the first and second derivatives of the workers stopped at ``a`` / ``b``,
-    what the centre's objective's derivatives are made of.
+    what the centre's objective's derivatives are made of; ``hint``: where the next pass starts each
+    worker (its maximiser when inside the band, else ``start`` if that lies beyond the same end,
+    else that end; ``start`` for a worker not in ``todo``).
     A worker without counts (flat ``f_w``) sits at ``a`` with side -1 and adds 0; one not in
     ``todo`` gets ``clip(start, a, b)`` and side 0."""
     w = strength.size
@@ -161,8 +163,10 @@ def band_pass_numpy(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wpt
     x, sd, g, h = maximise_concave(own, np.full(data.size, float(a)), np.full(data.size, float(b)), mu[data], tol,
                                    full=True)
     mu[data], side[data] = x, sd
+    hint = np.where(side == 1, np.maximum(start, mu), np.where(side == -1, np.minimum(start, mu), mu))
+    hint = np.where(todo, hint, start).astype(float)
     low, high = sd < 0, sd > 0
-    return mu, side, np.array([g[low].sum(), h[low].sum()]), np.array([g[high].sum(), h[high].sum()])
+    return (mu, side, np.array([g[low].sum(), h[low].sum()]), np.array([g[high].sum(), h[high].sum()]), hint)
 
 
 #: the prior accuracies' pass over the workers for one band: numpy reference, numba version (one
@@ -189,9 +193,18 @@ def pair_kl_numpy(a: np.ndarray, a0: np.ndarray, elog: np.ndarray, colsum: np.nd
     return float(kl)
 
 
-#: the expected logs and the divergence of the confusion columns: numpy reference, numba version
-pair_elog = twin("bds_pair_elog", pair_elog_numpy, "galton.aggregator._bayes_numba:pair_elog")
-pair_kl = twin("bds_pair_kl", pair_kl_numpy, "galton.aggregator._bayes_numba:pair_kl")
+def pair_elog_kl_numpy(a: np.ndarray, a0: np.ndarray, colsum: np.ndarray, pw: np.ndarray,
+                       strength: np.ndarray) -> tuple[np.ndarray, float]:
+    """The expected logs of the pair rows (:func:`pair_elog_numpy`) and the divergence of all the
+    confusion columns from their priors (:func:`pair_kl_numpy`), which are made of the same
+    special functions of the same cells."""
+    elog = pair_elog_numpy(a, colsum, pw)
+    return elog, pair_kl_numpy(a, a0, elog, colsum, strength)
+
+
+#: the expected logs and the divergence of the confusion columns in one pass: numpy reference,
+#: numba version (log-gamma and digamma of each cell share their recurrence)
+pair_elog_kl = twin("bds_pair_elog_kl", pair_elog_kl_numpy, "galton.aggregator._bayes_numba:pair_elog_kl")
 
 
 def eb_accuracies(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wptr: np.ndarray, half_width: float,
@@ -249,9 +262,9 @@ def eb_accuracies(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wptr:
 
     if fixed is not None:
         a, b = edges(fixed)
-        mu, side, _, _ = band_pass(strength, diag, off, wptr, start, a, b, NEWTON_TOL, everyone)
+        mu, _, _, _, hint = band_pass(strength, diag, off, wptr, start, a, b, NEWTON_TOL, everyone)
         if memo is not None:
-            memo["mu_star"] = _hint(mu, side, start)
+            memo["mu_star"] = hint
         return fixed, mu
     if centre is None:  # the first M-step: the workers' own maximisers give the centre's start
         start = band_pass(strength, diag, off, wptr, start, lo, hi, NEWTON_TOL, everyone)[0]
@@ -263,8 +276,8 @@ def eb_accuracies(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wptr:
 
     def at_centre(m: np.ndarray, _: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         a, b = edges(float(m[0]))
-        mu, side, low, high = band_pass(strength, diag, off, wptr, last["start"], a, b, NEWTON_TOL, everyone)
-        last.update(a=a, b=b, mu=mu, side=side, start=_hint(mu, side, last["start"]))
+        mu, side, low, high, hint = band_pass(strength, diag, off, wptr, last["start"], a, b, NEWTON_TOL, everyone)
+        last.update(a=a, b=b, mu=mu, side=side, start=hint)
         # an end that is 1/K or MAX_ACCURACY does not move with the centre: its workers add nothing
         d = np.zeros(2)
         if a > lo:
@@ -279,18 +292,11 @@ def eb_accuracies(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wptr:
     a, b = edges(m)
     mu, side = last["mu"], last["side"]
     redo = ((side == 1) & (b > last["b"])) | ((side == -1) & (a < last["a"]))
+    hint = last["start"]
     if redo.any():
-        mu_r, side_r, _, _ = band_pass(strength, diag, off, wptr, last["start"], a, b, NEWTON_TOL, redo)
+        mu_r, side_r, _, _, hint = band_pass(strength, diag, off, wptr, hint, a, b, NEWTON_TOL, redo)
         mu, side = np.where(redo, mu_r, mu), np.where(redo, side_r, side)
     mu = np.where(side == 1, b, np.where(side == -1, a, np.clip(mu, a, b)))
     if memo is not None:
-        memo["mu_star"], memo["centre"] = _hint(mu, side, last["start"]), m
+        memo["mu_star"], memo["centre"] = hint, m
     return m, mu
-
-
-def _hint(mu: np.ndarray, side: np.ndarray, start: np.ndarray) -> np.ndarray:
-    """Where the next M-step starts each worker: its maximiser when it lies inside the band, else
-    the previous start if that is beyond the same end, else that end (its maximiser lies beyond)."""
-    beyond_hi = np.where(start > mu, start, mu)
-    beyond_lo = np.where(start < mu, start, mu)
-    return np.where(side == 1, beyond_hi, np.where(side == -1, beyond_lo, mu))

@@ -5,15 +5,14 @@ are in :mod:`galton.aggregator._bayes_eb`). The scalar special functions come fr
 
 from __future__ import annotations
 
-import math
 
 import numba
 import numpy as np
 
 from ._bayes_eb import BRACKET_TOL
-from ._special_numba import psi, psi_and_trigamma
+from ._special_numba import lgamma_and_psi, psi_and_trigamma
 
-__all__ = ["worker_derivatives", "band_pass", "pair_elog", "pair_kl", "BLOCK"]
+__all__ = ["worker_derivatives", "band_pass", "pair_elog_kl", "BLOCK"]
 
 #: workers per work item of the parallel M-step kernels (items handed out one at a time, as in the
 #: E-step; each worker's result, and each item's partial sum, does not depend on the threads)
@@ -116,20 +115,23 @@ def _solve(s, diag, off, wptr, w, x, lo, hi, tol, bracket_tol):  # noqa: ANN001,
 
 
 @numba.njit(cache=True, nogil=True)
-def _band(strength, diag, off, wptr, start, a, b, tol, bracket_tol, todo, mu, side, sums, first, last):  # noqa: ANN001, ANN202  # pragma: no cover
+def _band(strength, diag, off, wptr, start, a, b, tol, bracket_tol, todo, mu, side, hint, sums, first, last):  # noqa: ANN001, ANN202  # pragma: no cover
     """Workers ``first .. last - 1`` (see ``band_pass``); adds the derivatives of the workers stopped
     at the lower / upper end into ``sums[0:2]`` / ``sums[2:4]`` (g, h)."""
     for w in range(first, last):
         if not todo[w]:
             mu[w] = min(max(start[w], a), b)
             side[w] = 0
+            hint[w] = start[w]
         elif not _has_counts(diag, off, wptr, w):  # a flat evidence: the lower end, as 1/K clipped
             mu[w] = a
             side[w] = -1
+            hint[w] = min(start[w], a)
         else:
             x, sd, g, h = _solve(strength[w], diag, off, wptr, w, min(max(start[w], a), b), a, b, tol, bracket_tol)
             mu[w] = x
             side[w] = sd
+            hint[w] = x if sd == 0 else (max(start[w], x) if sd > 0 else min(start[w], x))
             if sd != 0:
                 at = 0 if sd < 0 else 2
                 sums[at] += g
@@ -137,21 +139,21 @@ def _band(strength, diag, off, wptr, start, a, b, tol, bracket_tol, todo, mu, si
 
 
 @numba.njit(cache=True, parallel=True)
-def _band_items(strength, diag, off, wptr, start, a, b, tol, bracket_tol, todo, mu, side, sums, block):  # noqa: ANN001, ANN202  # pragma: no cover
+def _band_items(strength, diag, off, wptr, start, a, b, tol, bracket_tol, todo, mu, side, hint, sums, block):  # noqa: ANN001, ANN202  # pragma: no cover
     n = strength.size
     for i in numba.prange(sums.shape[0]):
-        _band(strength, diag, off, wptr, start, a, b, tol, bracket_tol, todo, mu, side, sums[i], i * block,
+        _band(strength, diag, off, wptr, start, a, b, tol, bracket_tol, todo, mu, side, hint, sums[i], i * block,
               min(n, (i + 1) * block))
 
 
 def band_pass(strength, diag, off, wptr, start, a, b, tol, todo):  # noqa: ANN001, ANN201
     """The compiled twin of ``_bayes_eb.band_pass_numpy`` (per-item sums added in item order)."""
     n = np.size(strength)
-    mu = np.empty(n)
+    mu, hint = np.empty(n), np.empty(n)
     side = np.zeros(n, dtype=np.int8)
     args = (_f(strength), _f(diag), _f(off), np.ascontiguousarray(wptr, dtype=np.int64),
             _f(np.broadcast_to(start, np.shape(strength))), float(a), float(b), float(tol), BRACKET_TOL,
-            np.ascontiguousarray(np.broadcast_to(todo, np.shape(strength)), dtype=np.bool_), mu, side)
+            np.ascontiguousarray(np.broadcast_to(todo, np.shape(strength)), dtype=np.bool_), mu, side, hint)
     if n <= BLOCK:
         sums = np.zeros(4)
         _band(*args, sums, 0, n)
@@ -160,66 +162,38 @@ def band_pass(strength, diag, off, wptr, start, a, b, tol, todo):  # noqa: ANN00
         with numba.parallel_chunksize(1):
             _band_items(*args, parts, BLOCK)
         sums = parts.sum(axis=0)
-    return mu, side, sums[0:2].copy(), sums[2:4].copy()
+    return mu, side, sums[0:2].copy(), sums[2:4].copy(), hint
 
 
 @numba.njit(cache=True, nogil=True)
-def _elog_rows(a, ps, pw, out, first, last):  # noqa: ANN001, ANN202  # pragma: no cover
-    for p in range(first, last):
-        for c in range(a.shape[1]):
-            out[p, c] = psi(a[p, c]) - ps[pw[p], c]
-
-
-@numba.njit(cache=True, nogil=True)
-def _psi_rows(x, out, first, last):  # noqa: ANN001, ANN202  # pragma: no cover
-    for r in range(first, last):
-        for c in range(x.shape[1]):
-            out[r, c] = psi(x[r, c])
-
-
-@numba.njit(cache=True, parallel=True)
-def _elog_blocks(a, colsum, pw, out, block):  # noqa: ANN001, ANN202  # pragma: no cover
-    n_w = colsum.shape[0]
-    ps = np.empty_like(colsum)
-    for b in numba.prange((n_w + block - 1) // block):
-        _psi_rows(colsum, ps, b * block, min(n_w, (b + 1) * block))
-    n = a.shape[0]
-    for b in numba.prange((n + block - 1) // block):
-        _elog_rows(a, ps, pw, out, b * block, min(n, (b + 1) * block))
-
-
-def pair_elog(a, colsum, pw):  # noqa: ANN001, ANN201
-    """The compiled twin of ``_bayes_eb.pair_elog_numpy`` (element-wise: the same values on any
-    number of threads)."""
-    a, colsum = _f(a), _f(colsum)
-    out = np.empty_like(a)
-    pw = np.ascontiguousarray(pw, dtype=np.int64)
-    if a.shape[0] <= BLOCK:
-        ps = np.empty_like(colsum)
-        _psi_rows(colsum, ps, 0, colsum.shape[0])
-        _elog_rows(a, ps, pw, out, 0, a.shape[0])
-    else:
-        with numba.parallel_chunksize(1):
-            _elog_blocks(a, colsum, pw, out, BLOCK)
-    return out
-
-
-@numba.njit(cache=True, nogil=True)
-def _kl_part(a, a0, elog, colsum, strength, first_w, last_w, first_p, last_p):  # noqa: ANN001, ANN202  # pragma: no cover
-    """The divergence's terms of workers ``first_w .. last_w - 1`` and pair rows ``first_p .. last_p - 1``."""
-    k = colsum.shape[1]
+def _columns(colsum, strength, lg, ps, first, last):  # noqa: ANN001, ANN202  # pragma: no cover
+    """Workers ``first .. last - 1``: log-gamma and digamma of their column sums; returns their part
+    of the divergence, ``sum_k [lnG(colsum_wk) - lnG(s_w)]``."""
     total = 0.0
-    for w in range(first_w, last_w):
-        lg = math.lgamma(strength[w])
-        for c in range(k):
-            total += math.lgamma(colsum[w, c]) - lg
-    # a worker's prior cells take two values (its diagonal and off-diagonal pseudo-counts): the
-    # log-gammas of the last two values seen are kept (the same numbers, a third of the calls)
+    for w in range(first, last):
+        lgs = lgamma_and_psi(strength[w])[0]
+        for c in range(colsum.shape[1]):
+            lg[w, c], ps[w, c] = lgamma_and_psi(colsum[w, c])
+            total += lg[w, c] - lgs
+    return total
+
+
+@numba.njit(cache=True, nogil=True)
+def _cells(a, a0, ps, pw, out, first, last):  # noqa: ANN001, ANN202  # pragma: no cover
+    """Pair rows ``first .. last - 1``: the expected logs into ``out``; returns their part of the
+    divergence. A worker's prior cells take two values (its diagonal and off-diagonal
+    pseudo-counts): the log-gammas of the last two values seen are kept."""
+    k = a.shape[1]
+    total = 0.0
     y1 = y2 = -1.0
     lg1 = lg2 = 0.0
-    for p in range(first_p, last_p):
+    for p in range(first, last):
+        w = pw[p]
         for c in range(k):
             x = a[p, c]
+            lgx, dgx = lgamma_and_psi(x)
+            e = dgx - ps[w, c]
+            out[p, c] = e
             y = a0[p, c]
             if x != y:
                 if y == y1:
@@ -227,29 +201,36 @@ def _kl_part(a, a0, elog, colsum, strength, first_w, last_w, first_p, last_p):  
                 elif y == y2:
                     lgy = lg2
                 else:
-                    lgy = math.lgamma(y)
+                    lgy = lgamma_and_psi(y)[0]
                     y2, lg2 = y1, lg1
                     y1, lg1 = y, lgy
-                total += lgy - math.lgamma(x) + (x - y) * elog[p, c]
+                total += lgy - lgx + (x - y) * e
     return total
 
 
 @numba.njit(cache=True, parallel=True)
-def _kl_blocks(a, a0, elog, colsum, strength, parts, block):  # noqa: ANN001, ANN202  # pragma: no cover
+def _elog_kl_items(a, a0, colsum, strength, pw, out, lg, ps, col_parts, cell_parts, block):  # noqa: ANN001, ANN202  # pragma: no cover
     n_w, n_p = colsum.shape[0], a.shape[0]
-    for b in numba.prange(parts.size):
-        parts[b] = _kl_part(a, a0, elog, colsum, strength, min(n_w, b * block), min(n_w, (b + 1) * block),
-                            min(n_p, b * block), min(n_p, (b + 1) * block))
+    for i in numba.prange(col_parts.size):
+        col_parts[i] = _columns(colsum, strength, lg, ps, i * block, min(n_w, (i + 1) * block))
+    for i in numba.prange(cell_parts.size):
+        cell_parts[i] = _cells(a, a0, ps, pw, out, i * block, min(n_p, (i + 1) * block))
 
 
-def pair_kl(a, a0, elog, colsum, strength):  # noqa: ANN001, ANN201
-    """The compiled twin of ``_bayes_eb.pair_kl_numpy`` (per-item sums added in item order: the
-    same total on any number of threads)."""
-    args = (_f(a), _f(a0), _f(elog), _f(colsum), _f(strength))
-    n = max(args[0].shape[0], args[3].shape[0])
-    if n <= BLOCK:
-        return float(_kl_part(*args, 0, args[3].shape[0], 0, args[0].shape[0]))
-    parts = np.empty((n + BLOCK - 1) // BLOCK)
+def pair_elog_kl(a, a0, colsum, pw, strength):  # noqa: ANN001, ANN201
+    """The compiled twin of ``_bayes_eb.pair_elog_kl_numpy``: one pass over the cells for the
+    expected logs and the divergence (per-item sums added in item order: the same total on any
+    number of threads)."""
+    a, a0, colsum, strength = _f(a), _f(a0), _f(colsum), _f(strength)
+    pw = np.ascontiguousarray(pw, dtype=np.int64)
+    out = np.empty_like(a)
+    lg, ps = np.empty_like(colsum), np.empty_like(colsum)
+    n_w, n_p = colsum.shape[0], a.shape[0]
+    if max(n_w, n_p) <= BLOCK:
+        kl = _columns(colsum, strength, lg, ps, 0, n_w)
+        return out, float(kl + _cells(a, a0, ps, pw, out, 0, n_p))
+    col_parts = np.empty((n_w + BLOCK - 1) // BLOCK)
+    cell_parts = np.empty((n_p + BLOCK - 1) // BLOCK)
     with numba.parallel_chunksize(1):
-        _kl_blocks(*args, parts, BLOCK)
-    return float(parts.sum())
+        _elog_kl_items(a, a0, colsum, strength, pw, out, lg, ps, col_parts, cell_parts, BLOCK)
+    return out, float(col_parts.sum() + cell_parts.sum())

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["psi", "psi_and_trigamma"]
+__all__ = ["psi", "psi_and_trigamma", "lgamma_and_psi"]
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -40,3 +40,23 @@ def psi_and_trigamma(x):  # noqa: ANN001, ANN201  # pragma: no cover
     tail = 1 / 30 - inv2 * (1 / 42 - inv2 * (1 / 30 - inv2 * 5 / 66))
     tg += inv * (1.0 + inv * (0.5 + inv * (1 / 6 - inv2 * tail)))
     return dg, tg
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def lgamma_and_psi(x):  # noqa: ANN001, ANN201  # pragma: no cover
+    """(log-gamma(x), digamma(x)) for x > 0, as :func:`galton._math.gammaln` and ``digamma``
+    compute them, sharing the recurrence (one log of the product of its factors) and the log of the
+    shifted argument."""
+    dg = 0.0
+    prod = 1.0
+    while x < 10.0:
+        dg -= 1.0 / x
+        prod *= x
+        x += 1.0
+    inv = 1.0 / x
+    inv2 = inv * inv
+    lx = np.log(x)
+    dg += lx - 0.5 * inv - inv2 * (1 / 12 - inv2 * (1 / 120 - inv2 * (1 / 252 - inv2 * (1 / 240 - inv2 * (1 / 132)))))
+    series = inv * (1 / 12 - inv2 * (1 / 360 - inv2 * (1 / 1260 - inv2 * (1 / 1680 - inv2 * (1 / 1188)))))
+    lg = (x - 0.5) * lx - x + 0.9189385332046727 + series - np.log(prod)
+    return lg, dg

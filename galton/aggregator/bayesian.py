@@ -14,7 +14,7 @@ import numpy as np
 
 from .._math import digamma, dirichlet_kl, gammaln, trigamma
 from ..judgments import Judgments
-from ._bayes_eb import MAX_ACCURACY, cube_inputs, derivative_inputs, eb_accuracies, pair_elog, pair_kl
+from ._bayes_eb import MAX_ACCURACY, cube_inputs, derivative_inputs, eb_accuracies, pair_elog_kl
 from ._pairs import pair_labels, pair_workers, per_worker_sum
 from ._registry import register
 from .dawid_skene import ConfusionEM
@@ -206,10 +206,11 @@ class BayesianDawidSkene(ConfusionEM):
         colsum = strength[:, None] + per_worker_sum(counts, memory["wptr"])  # the prior's columns sum to s_w
         b0 = memory["class_prior"]
         b = stats["class_counts"] + b0
+        table, kl_e = pair_elog_kl(a, a0, colsum, pw, strength)  # the columns' divergence: for the ELBO
         return self._pair_params(
-            memory, table=pair_elog(a, colsum, pw), logprior=digamma(b) - digamma(b.sum()), a=a, a0=a0,
-            colsum=colsum, strength=strength, b=b, b0=b0, accuracy=m, worker_accuracy=mu, diag_prior=u,
-            off_prior=v), memory
+            memory, table=table, logprior=digamma(b) - digamma(b.sum()), a=a, a0=a0, colsum=colsum,
+            strength=strength, b=b, b0=b0, accuracy=m, worker_accuracy=mu, diag_prior=u, off_prior=v,
+            kl_e=kl_e), memory
 
     def _with_outputs(self, params: dict[str, Any], judgments: Judgments) -> dict[str, Any]:
         """The parameters plus what only the results need (built once, after the fit): the posterior
@@ -230,7 +231,7 @@ class BayesianDawidSkene(ConfusionEM):
 
     def _objective(self, stats: dict[str, Any], params: dict[str, Any]) -> float:
         k = params["b"].size
-        kl_e = pair_kl(params["a"], params["a0"], params["table"], params["colsum"], params["strength"])
+        kl_e = params["kl_e"]  # computed with the parameters, in the M-step
         kl_p = dirichlet_kl(params["b"], np.full(k, params["b0"]), axis=0, elog=params["logprior"])
         return float(stats["ll"]) - kl_e - kl_p
 
