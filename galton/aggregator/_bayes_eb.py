@@ -132,16 +132,17 @@ def maximise_concave(deriv: Derivatives, lo: np.ndarray, hi: np.ndarray, start: 
 
 
 def band_pass_numpy(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wptr: np.ndarray, start: np.ndarray,
-                    a: float, b: float, tol: float,
-                    todo: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+                    a: float, b: float, tol: float, todo: np.ndarray,
+                    ends: tuple[float, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Each worker's maximiser of its evidence ``f_w`` on the band ``[a, b]`` (Newton from
     ``clip(start, a, b)``, see :func:`maximise_concave`), for the workers in ``todo``. Returns
     ``(mu, side, low, high, hint)``: ``side`` +1 / -1 for a worker stopped at ``b`` / ``a`` with its
     derivative pointing outwards (its own maximiser lies beyond), 0 otherwise; ``low`` / ``high``:
     the sums ``(g, h)`` of the first and second derivatives of the workers stopped at ``a`` / ``b``,
     what the centre's objective's derivatives are made of; ``hint``: where the next pass starts each
-    worker (its maximiser when inside the band, else ``start`` if that lies beyond the same end,
-    else that end; ``start`` for a worker not in ``todo``).
+    worker: its maximiser when inside the band, else the end of the whole range ``ends`` (1/K,
+    MAX_ACCURACY) on its side, so that the next band's end is its first point wherever the band
+    moves; ``start`` for a worker not in ``todo``.
     A worker without counts (flat ``f_w``) sits at ``a`` with side -1 and adds 0; one not in
     ``todo`` gets ``clip(start, a, b)`` and side 0."""
     w = strength.size
@@ -163,7 +164,7 @@ def band_pass_numpy(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wpt
     x, sd, g, h = maximise_concave(own, np.full(data.size, float(a)), np.full(data.size, float(b)), mu[data], tol,
                                    full=True)
     mu[data], side[data] = x, sd
-    hint = np.where(side == 1, np.maximum(start, mu), np.where(side == -1, np.minimum(start, mu), mu))
+    hint = np.where(side == 1, ends[1], np.where(side == -1, ends[0], mu))
     hint = np.where(todo, hint, start).astype(float)
     low, high = sd < 0, sd > 0
     return (mu, side, np.array([g[low].sum(), h[low].sum()]), np.array([g[high].sum(), h[high].sum()]), hint)
@@ -212,8 +213,8 @@ def eb_accuracies(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wptr:
     """The prior accuracies that maximise the evidence: a centre ``m`` and, per worker, ``mu_w``
     within ``half_width`` of it (all within [1/K, MAX_ACCURACY]); ``fixed`` fixes ``m``. ``memo``
     (the fit's memory): the previous M-step's centre ``memo["centre"]`` and where each worker's
-    Newton steps start, ``memo["mu_star"]`` (its maximiser, or a point beyond the end of the band
-    it was held at); without them the start is each worker's share of agreeing counts.
+    Newton steps start, ``memo["mu_star"]`` (its maximiser, or the end of the whole range on the side
+    of the band it was held at); without them the start is each worker's share of agreeing counts.
 
     With ``A_w = s_w C(mu_w)`` and expected counts ``N_w``, the part of the ELBO that depends on
     (q(e), m, mu), maximised over q(e), is the Dirichlet-multinomial evidence
@@ -262,12 +263,12 @@ def eb_accuracies(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wptr:
 
     if fixed is not None:
         a, b = edges(fixed)
-        mu, _, _, _, hint = band_pass(strength, diag, off, wptr, start, a, b, NEWTON_TOL, everyone)
+        mu, _, _, _, hint = band_pass(strength, diag, off, wptr, start, a, b, NEWTON_TOL, everyone, (lo, hi))
         if memo is not None:
             memo["mu_star"] = hint
         return fixed, mu
     if centre is None:  # the first M-step: the workers' own maximisers give the centre's start
-        start = band_pass(strength, diag, off, wptr, start, lo, hi, NEWTON_TOL, everyone)[0]
+        start = band_pass(strength, diag, off, wptr, start, lo, hi, NEWTON_TOL, everyone, (lo, hi))[0]
         centre = float(np.clip(strength @ start / strength.sum(), lo, hi))
 
     # Newton on the centre: every evaluation is one pass over the workers on the band of that
@@ -276,7 +277,8 @@ def eb_accuracies(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wptr:
 
     def at_centre(m: np.ndarray, _: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         a, b = edges(float(m[0]))
-        mu, side, low, high, hint = band_pass(strength, diag, off, wptr, last["start"], a, b, NEWTON_TOL, everyone)
+        mu, side, low, high, hint = band_pass(strength, diag, off, wptr, last["start"], a, b, NEWTON_TOL, everyone,
+                                              (lo, hi))
         last.update(a=a, b=b, mu=mu, side=side, start=hint)
         # an end that is 1/K or MAX_ACCURACY does not move with the centre: its workers add nothing
         d = np.zeros(2)
@@ -294,7 +296,7 @@ def eb_accuracies(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wptr:
     redo = ((side == 1) & (b > last["b"])) | ((side == -1) & (a < last["a"]))
     hint = last["start"]
     if redo.any():
-        mu_r, side_r, _, _, hint = band_pass(strength, diag, off, wptr, hint, a, b, NEWTON_TOL, redo)
+        mu_r, side_r, _, _, hint = band_pass(strength, diag, off, wptr, hint, a, b, NEWTON_TOL, redo, (lo, hi))
         mu, side = np.where(redo, mu_r, mu), np.where(redo, side_r, side)
     mu = np.where(side == 1, b, np.where(side == -1, a, np.clip(mu, a, b)))
     if memo is not None:

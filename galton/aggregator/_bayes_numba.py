@@ -115,7 +115,8 @@ def _solve(s, diag, off, wptr, w, x, lo, hi, tol, bracket_tol):  # noqa: ANN001,
 
 
 @numba.njit(cache=True, nogil=True)
-def _band(strength, diag, off, wptr, start, a, b, tol, bracket_tol, todo, mu, side, hint, sums, first, last):  # noqa: ANN001, ANN202  # pragma: no cover
+def _band(strength, diag, off, wptr, start, a, b, end_lo, end_hi, tol, bracket_tol, todo, mu, side, hint, sums,
+          first, last):  # noqa: ANN001, ANN202  # pragma: no cover
     """Workers ``first .. last - 1`` (see ``band_pass``); adds the derivatives of the workers stopped
     at the lower / upper end into ``sums[0:2]`` / ``sums[2:4]`` (g, h)."""
     for w in range(first, last):
@@ -126,12 +127,12 @@ def _band(strength, diag, off, wptr, start, a, b, tol, bracket_tol, todo, mu, si
         elif not _has_counts(diag, off, wptr, w):  # a flat evidence: the lower end, as 1/K clipped
             mu[w] = a
             side[w] = -1
-            hint[w] = min(start[w], a)
+            hint[w] = end_lo
         else:
             x, sd, g, h = _solve(strength[w], diag, off, wptr, w, min(max(start[w], a), b), a, b, tol, bracket_tol)
             mu[w] = x
             side[w] = sd
-            hint[w] = x if sd == 0 else (max(start[w], x) if sd > 0 else min(start[w], x))
+            hint[w] = x if sd == 0 else (end_hi if sd > 0 else end_lo)
             if sd != 0:
                 at = 0 if sd < 0 else 2
                 sums[at] += g
@@ -139,20 +140,23 @@ def _band(strength, diag, off, wptr, start, a, b, tol, bracket_tol, todo, mu, si
 
 
 @numba.njit(cache=True, parallel=True)
-def _band_items(strength, diag, off, wptr, start, a, b, tol, bracket_tol, todo, mu, side, hint, sums, block):  # noqa: ANN001, ANN202  # pragma: no cover
+def _band_items(strength, diag, off, wptr, start, a, b, end_lo, end_hi, tol, bracket_tol, todo, mu, side, hint, sums,
+                block):  # noqa: ANN001, ANN202  # pragma: no cover
     n = strength.size
     for i in numba.prange(sums.shape[0]):
-        _band(strength, diag, off, wptr, start, a, b, tol, bracket_tol, todo, mu, side, hint, sums[i], i * block,
+        _band(strength, diag, off, wptr, start, a, b, end_lo, end_hi, tol, bracket_tol, todo, mu, side, hint, sums[i],
+              i * block,
               min(n, (i + 1) * block))
 
 
-def band_pass(strength, diag, off, wptr, start, a, b, tol, todo):  # noqa: ANN001, ANN201
+def band_pass(strength, diag, off, wptr, start, a, b, tol, todo, ends):  # noqa: ANN001, ANN201
     """The compiled twin of ``_bayes_eb.band_pass_numpy`` (per-item sums added in item order)."""
     n = np.size(strength)
     mu, hint = np.empty(n), np.empty(n)
     side = np.zeros(n, dtype=np.int8)
     args = (_f(strength), _f(diag), _f(off), np.ascontiguousarray(wptr, dtype=np.int64),
-            _f(np.broadcast_to(start, np.shape(strength))), float(a), float(b), float(tol), BRACKET_TOL,
+            _f(np.broadcast_to(start, np.shape(strength))), float(a), float(b), float(ends[0]), float(ends[1]),
+            float(tol), BRACKET_TOL,
             np.ascontiguousarray(np.broadcast_to(todo, np.shape(strength)), dtype=np.bool_), mu, side, hint)
     if n <= BLOCK:
         sums = np.zeros(4)

@@ -136,15 +136,17 @@ def test_a_band_pass_holds_exactly_the_workers_whose_own_maximiser_lies_beyond()
     counts[7] = 0.0  # no counts: flat evidence
     diag, off, wptr = cube_inputs(counts)
     everyone = np.ones(60, dtype=bool)
-    own = band_pass(strength, diag, off, wptr, np.full(60, 0.5), 1 / 3, MAX_ACCURACY, 1e-10, everyone)[0]
+    own = band_pass(strength, diag, off, wptr, np.full(60, 0.5), 1 / 3, MAX_ACCURACY, 1e-10, everyone,
+                    (1 / 3, MAX_ACCURACY))[0]
     a, b = 0.55, 0.75
-    mu, side, low, high, hint = band_pass(strength, diag, off, wptr, np.full(60, 0.5), a, b, 1e-10, everyone)
+    mu, side, low, high, hint = band_pass(strength, diag, off, wptr, np.full(60, 0.5), a, b, 1e-10, everyone,
+                                         (1 / 3, MAX_ACCURACY))
     assert set(side.tolist()) == {-1, 0, 1}
     np.testing.assert_array_equal(side == 1, own > b)
     np.testing.assert_array_equal(side == -1, (own < a) | (np.arange(60) == 7))
     np.testing.assert_allclose(mu[side == 0], own[side == 0], atol=1e-9)
     assert (mu[side == 1] == b).all() and (mu[side == -1] == a).all()
-    np.testing.assert_array_equal(hint, np.where(side == 1, np.maximum(0.5, b), np.where(side == -1, np.minimum(0.5, a), mu)))
+    np.testing.assert_array_equal(hint, np.where(side == 1, MAX_ACCURACY, np.where(side == -1, 1 / 3, mu)))
     g_b, h_b = worker_derivatives(strength, diag, off, wptr, np.full(60, b))
     g_a, h_a = worker_derivatives(strength, diag, off, wptr, np.full(60, a))
     np.testing.assert_allclose(high, [g_b[side == 1].sum(), h_b[side == 1].sum()], rtol=1e-12)

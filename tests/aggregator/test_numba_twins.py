@@ -109,7 +109,7 @@ def _band_pass_args(rng: np.random.Generator) -> tuple[Any, ...]:
     strength, diag, off, wptr, start = _bds_args(rng)
     todo = rng.random(strength.size) < 0.8
     diag[3], off[wptr[3]:wptr[4]] = 0.0, 0.0  # a worker without counts: flat evidence
-    return strength, diag, off, wptr, start, 0.55, 0.7, 1e-8, todo
+    return strength, diag, off, wptr, start, 0.55, 0.7, 1e-8, todo, (1 / 3, 0.99)
 
 
 def _a_colsum(rng: np.random.Generator) -> tuple[Any, ...]:
