@@ -15,9 +15,9 @@ ATOL = 1e-8  # galton.aggregator.bwa.ATOL (numpy.allclose's absolute tolerance)
 
 
 @numba.njit(cache=True, nogil=True)
-def _chunk(indptr, worker, label, gold, z, v, mu, active, lam, tol, sse, moving, zsum, lo, hi):  # noqa: ANN001, ANN202  # pragma: no cover
+def _chunk(indptr, worker, label, gold, z, v, mu, active, lam, sse, move, zsum, lo, hi):  # noqa: ANN001, ANN202  # pragma: no cover
     """Tasks ``lo .. hi - 1``: their new scores (in place), and their statistics added into this
-    item's own ``sse``, ``moving`` and ``zsum``. Sums run in judgment order from 0, as numpy's
+    item's own ``sse``, ``move`` (a maximum) and ``zsum``. Sums run in judgment order from 0, as numpy's
     ``bincount`` does, so each task's score equals the reference's."""
     k = z.shape[1]
     for t in range(lo, hi):
@@ -34,8 +34,11 @@ def _chunk(indptr, worker, label, gold, z, v, mu, active, lam, tol, sse, moving,
                     if label[j] == c:
                         num += x
                 new = (lam * mu[c] + num) / (lam + den)
-                if abs(new - z[t, c]) > ATOL + tol * abs(new):
-                    moving[c] += 1.0
+                excess = abs(new - z[t, c]) - ATOL
+                if excess > 0:
+                    rel = excess / abs(new) if new != 0 else np.inf
+                    if rel > move[c]:
+                        move[c] = rel
                 z[t, c] = new
         for c in range(k):
             zsum[c] += z[t, c]
@@ -48,27 +51,27 @@ def _chunk(indptr, worker, label, gold, z, v, mu, active, lam, tol, sse, moving,
 
 
 @numba.njit(cache=True, parallel=True)
-def _items(indptr, worker, label, gold, z, v, mu, active, lam, tol, sse, moving, zsum, bounds):  # noqa: ANN001, ANN202  # pragma: no cover
+def _items(indptr, worker, label, gold, z, v, mu, active, lam, sse, move, zsum, bounds):  # noqa: ANN001, ANN202  # pragma: no cover
     for i in numba.prange(bounds.size - 1):
-        _chunk(indptr, worker, label, gold, z, v, mu, active, lam, tol, sse[i], moving[i], zsum[i],
+        _chunk(indptr, worker, label, gold, z, v, mu, active, lam, sse[i], move[i], zsum[i],
                bounds[i], bounds[i + 1])
 
 
-def bwa_pass(indptr, task, worker, label, gold, z, v, mu, active, lam, tol):  # noqa: ANN001, ANN201
+def bwa_pass(indptr, task, worker, label, gold, z, v, mu, active, lam):  # noqa: ANN001, ANN201
     """The compiled twin of ``bwa.bwa_pass_numpy`` (same arguments and results)."""
     z = np.array(z, dtype=np.float64, copy=True)
     v = np.ascontiguousarray(v, dtype=np.float64)
     k = z.shape[1]
     args = (np.ascontiguousarray(indptr, dtype=np.int64), np.ascontiguousarray(worker), np.ascontiguousarray(label),
             np.ascontiguousarray(gold), z, v, np.ascontiguousarray(mu, dtype=np.float64),
-            np.ascontiguousarray(active, dtype=np.bool_), float(lam), float(tol))
+            np.ascontiguousarray(active, dtype=np.bool_), float(lam))
     if np.size(worker) < _kernels.MIN_PARALLEL:  # one item; from MIN_PARALLEL on the same items for any threads
-        sse, moving, zsum = np.zeros(v.shape), np.zeros(k), np.zeros(k)
-        _chunk(*args, sse, moving, zsum, 0, indptr.size - 1)
-        return z, moving, sse, zsum
+        sse, move, zsum = np.zeros(v.shape), np.zeros(k), np.zeros(k)
+        _chunk(*args, sse, move, zsum, 0, indptr.size - 1)
+        return z, move, sse, zsum
     bounds = chunk_bounds(args[0], v.size)
     n = bounds.size - 1
-    sse, moving, zsum = np.zeros((n,) + v.shape), np.zeros((n, k)), np.zeros((n, k))
+    sse, move, zsum = np.zeros((n,) + v.shape), np.zeros((n, k)), np.zeros((n, k))
     with numba.parallel_chunksize(1):
-        _items(*args, sse, moving, zsum, bounds)
-    return z, moving.sum(axis=0), sse.sum(axis=0), zsum.sum(axis=0)
+        _items(*args, sse, move, zsum, bounds)
+    return z, move.max(axis=0), sse.sum(axis=0), zsum.sum(axis=0)

@@ -22,8 +22,9 @@ the class with the largest score; ``probas_`` are the scores divided by their su
 On the one core: the scores live with their shard (``shard.state["bwa_z"]``, saved in checkpoints);
 one pass per iteration updates them from ``(mu, v)`` and returns the additive statistics of the new
 scores (per worker and class squared residuals, per class sums, how many scores still moved); the
-"M-step" turns them into ``(mu, v)``. It is not EM: ``history_`` holds the number of (task, class)
-scores that still moved, and the fit has converged when that is 0.
+"M-step" turns them into ``(mu, v)``. It is not EM: ``history_`` holds the largest relative change
+of a score in each pass (the maximum, not a sum, over the shards), and the fit has converged when it
+is below ``tol``.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ import numpy as np
 
 from ..judgments import Judgments, lookup
 from ._base import EMAggregator, argmax_ties_low
-from ._engine import LocalEngine, Shard
+from ._engine import LocalEngine, Shard, add_stats
 from ._jit import twin
 from ._memory import FLOAT, judgments_bytes
 from ._registry import register
@@ -70,15 +71,17 @@ def _residuals(task: np.ndarray, worker: np.ndarray, label: np.ndarray, z: np.nd
 
 
 def bwa_pass_numpy(indptr: np.ndarray, task: np.ndarray, worker: np.ndarray, label: np.ndarray, gold: np.ndarray,
-                   z: np.ndarray, v: np.ndarray, mu: np.ndarray, active: np.ndarray, lam: float,
-                   tol: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+                   z: np.ndarray, v: np.ndarray, mu: np.ndarray, active: np.ndarray,
+                   lam: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """One pass over a shard: the new scores ``z`` (tasks x K; gold tasks and stopped classes kept)
     of the classes in ``active`` from the precisions ``v`` and class means ``mu``; returns them
-    with, per class, how many scores moved by more than ``ATOL + tol |z|``, the squared residuals
-    per worker and class (active classes only) and the scores' sums."""
+    with, per class, the largest relative move of a score, ``max(|new - old| - ATOL, 0) / |new|``
+    (``numpy.allclose(old, new, rtol)`` holds exactly when it is <= rtol; inf for a move away
+    from a new score of 0), the squared residuals per worker and class (active classes only) and
+    the scores' sums."""
     z = np.array(z, dtype=float, copy=True)
     n_t = indptr.size - 1
-    moving = np.zeros(z.shape[1])
+    move = np.zeros(z.shape[1])
     free = gold < 0
     classes = np.flatnonzero(active)
     for c in classes:
@@ -86,9 +89,12 @@ def bwa_pass_numpy(indptr: np.ndarray, task: np.ndarray, worker: np.ndarray, lab
         den = lam + np.bincount(task, weights=vj, minlength=n_t)
         num = lam * mu[c] + np.bincount(task, weights=vj * (label == c), minlength=n_t)
         new = np.where(free, num / den, z[:, c])
-        moving[c] = np.count_nonzero(np.abs(new - z[:, c]) > ATOL + tol * np.abs(new))
+        excess = np.abs(new - z[:, c]) - ATOL
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rel = np.where(excess > 0, excess / np.abs(new), 0.0)
+        move[c] = rel.max() if rel.size else 0.0
         z[:, c] = new
-    return z, moving, _residuals(task, worker, label, z, classes, v.shape[0]), z.sum(axis=0)
+    return z, move, _residuals(task, worker, label, z, classes, v.shape[0]), z.sum(axis=0)
 
 
 #: the pass: numpy reference, numba version (work items of whole tasks, per-item residual tables
@@ -126,7 +132,7 @@ class BWA(EMAggregator):
     n_iter : int, default 500
         Maximum number of iterations (``max_iter`` is accepted too and wins when given).
     tol : float, default 1e-3
-        A class has converged when no score moved by more than ``1e-8 + tol * |z|``.
+        A class has converged when no score moved by more than ``1e-8 + tol * |z|`` (> 0).
     random_state, engine, n_shards, progress
         As everywhere in galton (the fit uses no randomness).
 
@@ -137,13 +143,13 @@ class BWA(EMAggregator):
     precisions_ : ``v_wk`` per worker (rows) and class (columns), from the final scores.
     skills_ : each worker's precision averaged over the classes.
     priors_ : the class means ``mu_k`` normalised to sum to one.
-    history_ : scores that still moved, per iteration; ``n_iter_``, ``converged_``.
+    history_ : the largest relative change of a score, per iteration; ``n_iter_``, ``converged_``.
     """
 
     #: the scores live with their shard (checkpoints save and restore them there)
     shard_state = ("bwa_z",)
     monotone = False
-    change_name = "scores still moving"
+    change_name = "largest relative change of a score"
     _empty_attrs = {"skills_": ("worker", "skill"), "priors_": ("priors", "")}
 
     def __init__(self, a_v: float = 15.0, lam: float = 1.0, prior_correction: bool = True, n_iter: int = 500,
@@ -162,7 +168,7 @@ class BWA(EMAggregator):
 
     def _validate_params(self, judgments: Judgments) -> None:
         super()._validate_params(judgments)
-        for name, low, closed in (("a_v", 0.0, False), ("lam", 0.0, True)):
+        for name, low, closed in (("a_v", 0.0, False), ("lam", 0.0, True), ("tol", 0.0, False)):
             value = getattr(self, name)
             ok = isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value)
             if not (ok and (value >= low if closed else value > low)):
@@ -189,11 +195,18 @@ class BWA(EMAggregator):
 
     def _e_step(self, shard: Shard, params: dict[str, Any]) -> dict[str, Any]:
         """New scores of the moving classes from (mu, v), kept in the shard; their statistics."""
-        z, moving, sse, zsum = bwa_pass(shard.indptr, shard.task, shard.worker, shard.label, shard.gold,
-                                        shard.state["bwa_z"], params["v"], params["mu"], params["active"],
-                                        float(self.lam), float(self.tol))
+        z, move, sse, zsum = bwa_pass(shard.indptr, shard.task, shard.worker, shard.label, shard.gold,
+                                      shard.state["bwa_z"], params["v"], params["mu"], params["active"],
+                                      float(self.lam))
         shard.state["bwa_z"] = z
-        return {"ll": 0.0, "zsum": zsum, "moving": moving, "sse": sse}
+        return {"ll": 0.0, "zsum": zsum, "move": move, "sse": sse}
+
+    def _map_e_step(self, engine: Any, params: dict[str, Any]) -> dict[str, Any]:
+        """The shards' statistics added, except the largest relative move per class: a maximum."""
+        parts = engine.map(self._e_step, params)
+        stats = add_stats([{k: v for k, v in p.items() if k != "move"} for p in parts])
+        stats["move"] = np.max(np.stack([p["move"] for p in parts]), axis=0)
+        return stats
 
     def _posteriors(self, shard: Shard, params: dict[str, Any]) -> np.ndarray:
         return _normalised(shard.state["bwa_z"])
@@ -203,7 +216,7 @@ class BWA(EMAggregator):
         """Scores of new tasks from fitted precisions: one weighted vote per class, no iteration."""
         k = shard.n_labels
         z = bwa_pass(shard.indptr, shard.task, shard.worker, shard.label, np.full(shard.n_tasks, -1, np.int32),
-                     np.zeros((shard.n_tasks, k)), v, mu, np.ones(k, dtype=bool), lam, 0.0)[0]
+                     np.zeros((shard.n_tasks, k)), v, mu, np.ones(k, dtype=bool), lam)[0]
         return z
 
     def _predict_new(self, data: Any) -> tuple[Any, Any]:
@@ -243,19 +256,21 @@ class BWA(EMAggregator):
         v = (float(self.a_v) + memory["worker_judgments"][:, None]) / (memory["rate"][None, :] + stats["sse"])
         if "v" in memory:  # a class that had stopped has no new residuals: its precisions stay
             v[:, ~was] = memory["v"][:, ~was]
-        # a class whose scores all stayed put in this pass has converged: it keeps them
-        active = was & (stats["moving"] > 0) if "moving" in stats else was
+        # a class whose scores all stayed within tol (numpy.allclose) in this pass has converged: it
+        # keeps them
+        active = was & (stats["move"] > float(self.tol)) if "move" in stats else was
         return {"mu": mu, "v": v, "active": active, "rate": memory["rate"]}, {**memory, "active": active, "v": v}
 
     def _objective(self, stats: dict[str, Any], params: dict[str, Any]) -> float:
-        """The number of scores that moved in this pass (what ``history_`` holds)."""
-        return float(stats["moving"].sum())
+        """The largest relative move of a score in this pass (what ``history_`` holds; the fit has
+        converged when it is below ``tol``)."""
+        return float(stats["move"].max()) if stats["move"].size else 0.0
 
     def _change(self, history: list[float], n: int) -> float:
         return history[-1]
 
     def _progress_info(self, obj: float, delta: float) -> str:
-        return f"scores still moving {obj:,.0f}"
+        return f"largest relative change {obj:.2e}"
 
     def _run(self, eng: Any, judgments: Judgments, rng: np.random.Generator) -> tuple[Any, np.ndarray | None]:
         params, post = super()._run(eng, judgments, rng)

@@ -62,7 +62,7 @@ def test_equals_the_dense_reference_on_bundled_data(name: str) -> None:
     np.testing.assert_allclose(m.scores_.sort_index().to_numpy(), z, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(m.precisions_.sort_index().to_numpy(), v, rtol=1e-9)
     assert m.n_iter_ == iters
-    assert m.converged_ and m.history_[-1] == 0
+    assert m.converged_ and m.history_[-1] <= 1e-3 < max(m.history_)
     np.testing.assert_array_equal(m.label_codes_, np.argmax(z, axis=1))  # no exact ties here
 
 
@@ -104,7 +104,7 @@ def test_gold_clamps_unanimity_and_unused_labels() -> None:
 
 def test_parameters_are_checked() -> None:
     data = {"task": [1, 1], "worker": ["a", "b"], "label": [0, 1]}
-    for bad in ({"a_v": 0}, {"a_v": float("nan")}, {"lam": -1}, {"tol": -1.0}):
+    for bad in ({"a_v": 0}, {"a_v": float("nan")}, {"lam": -1}, {"tol": -1.0}, {"tol": 0.0}):
         with pytest.raises(ValueError, match=next(iter(bad))):
             BWA(**bad).fit(data)
 
