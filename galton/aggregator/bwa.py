@@ -132,7 +132,8 @@ class BWA(EMAggregator):
     n_iter : int, default 500
         Maximum number of iterations (``max_iter`` is accepted too and wins when given).
     tol : float, default 1e-3
-        A class has converged when no score moved by more than ``1e-8 + tol * |z|`` (> 0).
+        A class has converged when no score moved by more than ``1e-8 + tol * |z|``; 0 runs every
+        iteration ``n_iter`` allows, as in every galton model.
     random_state, engine, n_shards, progress
         As everywhere in galton (the fit uses no randomness).
 
@@ -168,7 +169,7 @@ class BWA(EMAggregator):
 
     def _validate_params(self, judgments: Judgments) -> None:
         super()._validate_params(judgments)
-        for name, low, closed in (("a_v", 0.0, False), ("lam", 0.0, True), ("tol", 0.0, False)):
+        for name, low, closed in (("a_v", 0.0, False), ("lam", 0.0, True)):
             value = getattr(self, name)
             ok = isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value)
             if not (ok and (value >= low if closed else value > low)):
