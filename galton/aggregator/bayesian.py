@@ -85,7 +85,8 @@ class BayesianDawidSkene(ConfusionEM):
 
     - M-step (no data needed): with the expected counts ``N_w[l, k] = sum_t q_t(k) [y_tw = l]``,
       first ``(m, mu)`` maximise the Dirichlet-multinomial evidence ``sum [lnG(A + N) - lnG(A)]``
-      (concave; solved exactly in two 1-d stages), which is the ELBO maximised jointly over
+      (concave: Newton on the centre ``m``, each step one pass that solves every worker on the
+      band around it; :func:`~galton.aggregator._bayes_eb.eb_accuracies`), which is the ELBO maximised jointly over
       ``q(e)`` and the prior accuracies; then ``a_w = s_w C(mu_w) + N_w`` and
       ``b = b0 + sum_t q_t``.
     - Objective, evaluated right after each E-step::
