@@ -110,12 +110,13 @@ def _normalised(z: np.ndarray) -> np.ndarray:
 
 @register("bwa", "bayesian_weighted_average")
 class BWA(EMAggregator):
-    r"""Bayesian weighted average (Li, Rubinstein & Cohn, WWW 2019): a vote weighted by each
-    worker's fitted precision, one class at a time. Cheap (one pass over the judgments per
-    iteration, K numbers per judgment, no K x K matrices) and strong on wide crowds: on a simulated
-    crowd of 37k workers with 215k judgments it was the most accurate of ``ds``, ``bds`` and
-    ``bwa`` in 0.03 s (``python -m galton.benchmarks.speed --wide``); over the 17 shared real
-    datasets it averages 0.8283, below the default.
+    r"""Bayesian weighted average: a vote weighted by per-worker precisions (Li et al., WWW 2019).
+
+    Each worker's precision is fitted one class at a time (Li, Rubinstein & Cohn). Cheap (one pass
+    over the judgments per iteration, K numbers per judgment, no K x K matrices) and strong on wide
+    crowds: on a simulated crowd of 37k workers with 215k judgments it was the most accurate of
+    ``ds``, ``bds`` and ``bwa`` in 0.03 s (``python -m galton.benchmarks.speed --wide``); over the 17
+    shared real datasets it averages 0.8283, below the default.
 
     The updates are in the module docstring; the defaults are the authors' (``a_v=15``, ``lam=1``,
     prior correction on, at most 500 iterations, relative tolerance 1e-3). Each judgment counts once
