@@ -350,3 +350,22 @@ def test_preference_speed_table_compares_per_iteration(monkeypatch):
     assert bt_ck[header.index("s / iteration")] == "1.5000"
     # 3.0 / 2 per iteration against 0.5 / 50: 150x per iteration, 6x to convergence
     assert "6.0x faster to convergence; per iteration galton 150x faster (target >= 50x: met)" in bt_ck[-1]
+
+
+def test_default_against_ds_table_times_and_scores_every_row():
+    """``speed --wide`` / ``--default-1m``: one row each for DS, the default and the reference
+    models, whose accuracies are those of fits run here on the same simulation, and the ratio line
+    judges the default against DS with the target given."""
+    shape = {"n_tasks": 1500, "n_workers": 300, "n_classes": 3, "per_task": 4}
+    text = speed.default_against_ds(repeat=1, shape=shape, target=1e9)
+    header, rows = parse_markdown_table(text)
+    col = {name: i for i, name in enumerate(header)}
+    assert [r[col["model"]] for r in rows] == ["ds", "bds", "bwa"]
+    sim = simulate_ds(1500, 300, 3, 4, 0)
+    frame = to_pandas(sim)
+    for row in rows:
+        model = create(row[col["model"]]).fit(frame)
+        truth = np.mean(model.labels_.sort_index().to_numpy() == sim.truth)
+        assert float(row[col["accuracy vs truth"]]) == pytest.approx(truth, abs=5e-5)
+        assert row[col["judgments"]] == "6,000"
+    assert "target <= 1000000000x: met" in text
