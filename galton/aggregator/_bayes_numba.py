@@ -145,8 +145,7 @@ def _band_items(strength, diag, off, wptr, start, a, b, end_lo, end_hi, tol, bra
     n = strength.size
     for i in numba.prange(sums.shape[0]):
         _band(strength, diag, off, wptr, start, a, b, end_lo, end_hi, tol, bracket_tol, todo, mu, side, hint, sums[i],
-              i * block,
-              min(n, (i + 1) * block))
+              i * block, min(n, (i + 1) * block))
 
 
 def band_pass(strength, diag, off, wptr, start, a, b, tol, todo, ends):  # noqa: ANN001, ANN201
