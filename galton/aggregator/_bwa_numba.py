@@ -8,10 +8,10 @@ import numpy as np
 
 from . import _kernels
 from ._kernels_numba import chunk_bounds
+from .bwa import ATOL
 
 __all__ = ["bwa_pass"]
 
-ATOL = 1e-8  # galton.aggregator.bwa.ATOL (numpy.allclose's absolute tolerance)
 
 
 @numba.njit(cache=True, nogil=True)

@@ -39,6 +39,7 @@ from ._engine import LocalEngine, Shard, add_stats
 from ._jit import twin
 from ._memory import FLOAT, judgments_bytes
 from ._registry import register
+from .votes_shard import shard_label_counts, shard_vote_shares
 
 __all__ = ["BWA"]
 
@@ -46,18 +47,6 @@ __all__ = ["BWA"]
 ATOL = 1e-8
 #: floor of the precisions' rate b_k (0 when every task is unanimous about class k)
 MIN_RATE = 1e-12
-
-
-def _vote_shares(shard: Shard) -> np.ndarray:
-    """Each task's share of judgments per label, gold tasks one-hot."""
-    n_t, k = shard.n_tasks, shard.n_labels
-    flat = shard.task.astype(np.int64) * k + shard.label
-    z = np.bincount(flat, minlength=n_t * k).reshape(n_t, k).astype(float)
-    z /= np.maximum(z.sum(axis=1, keepdims=True), 1.0)
-    g = np.flatnonzero(shard.gold >= 0)
-    z[g] = 0.0
-    z[g, shard.gold[g]] = 1.0
-    return z
 
 
 def _residuals(task: np.ndarray, worker: np.ndarray, label: np.ndarray, z: np.ndarray, classes: np.ndarray,
@@ -186,12 +175,12 @@ class BWA(EMAggregator):
     @staticmethod
     def _init_shard(shard: Shard) -> dict[str, Any]:
         """Start at the vote shares; the statistics the first (mu, v) and the prior's rate need."""
-        z = _vote_shares(shard)
+        z = shard_vote_shares(shard, None)  # the majority-vote shares, gold tasks one-hot
         shard.state["bwa_z"] = z
         k = shard.n_labels
         per_task = np.diff(shard.indptr).astype(float)
         return {"zsum": z.sum(axis=0), "spread": per_task @ (z * (1.0 - z)),
-                "votes": np.bincount(shard.label, minlength=k).astype(float),
+                "votes": shard_label_counts(shard).astype(float),
                 "worker_judgments": np.bincount(shard.worker, minlength=shard.n_workers).astype(float),
                 "sse": _residuals(shard.task, shard.worker, shard.label, z, np.arange(k), shard.n_workers)}
 
