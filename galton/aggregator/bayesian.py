@@ -209,7 +209,7 @@ class BayesianDawidSkene(ConfusionEM):
         b = stats["class_counts"] + b0
         table, kl_e = pair_elog_kl(a, a0, colsum, pw, strength)  # the columns' divergence: for the ELBO
         return self._pair_params(
-            memory, table=table, logprior=digamma(b) - digamma(b.sum()), a=a, a0=a0, colsum=colsum,
+            memory, table=table, logprior=digamma(b) - digamma(b.sum()), a=a, colsum=colsum,
             strength=strength, b=b, b0=b0, accuracy=m, worker_accuracy=mu, diag_prior=u, off_prior=v,
             kl_e=kl_e), memory
 
