@@ -190,7 +190,7 @@ class BWA(EMAggregator):
                                       shard.state["bwa_z"], params["v"], params["mu"], params["active"],
                                       float(self.lam))
         shard.state["bwa_z"] = z
-        return {"ll": 0.0, "zsum": zsum, "move": move, "sse": sse}
+        return {"zsum": zsum, "move": move, "sse": sse}
 
     def _map_e_step(self, engine: Any, params: dict[str, Any]) -> dict[str, Any]:
         """The shards' statistics added, except the largest relative move per class: a maximum."""
