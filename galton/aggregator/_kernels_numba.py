@@ -4,9 +4,10 @@ import numba
 import numpy as np
 
 from . import _kernels
+from ._special_numba import exp_nonpositive
 
 __all__ = ["CHUNK_JUDGMENTS", "MAX_CHUNK_BYTES", "chunk_bounds", "estep", "estep_chunk", "estep_parallel",
-           "counts_from_post", "task_scores", "numba"]
+           "counts_from_post", "task_scores", "BLOCK_VALUES", "numba"]
 
 
 #: judgments per work item of the parallel E-step: many more items than threads, handed out one at a
@@ -42,8 +43,8 @@ def estep(indptr, task, wl, table, logprior, gold, want_post=True):  # noqa: ANN
     per_chunk = np.zeros((bounds.size - 1,) + table.shape)
     cc_chunk = np.zeros((bounds.size - 1, k))
     with numba.parallel_chunksize(1):
-        ll = estep_parallel(indptr, wl, table, logprior, gold, post, per_chunk, cc_chunk, bounds, want_post)
-    return float(ll), post, per_chunk.sum(axis=0), cc_chunk.sum(axis=0)
+        lls = estep_parallel(indptr, wl, table, logprior, gold, post, per_chunk, cc_chunk, bounds, want_post)
+    return float(lls.sum()), post, per_chunk.sum(axis=0), cc_chunk.sum(axis=0)
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -58,58 +59,95 @@ def task_scores(indptr, wl, table, logprior, t, buf):  # pragma: no cover
             buf[c] += table[r, c]
 
 
+#: log-score values per block of the E-step (whole tasks: ``BLOCK_VALUES // K`` tasks, at least one):
+#: a block's scores stay in the first-level cache while their exponentials are taken in one
+#: vectorised loop
+BLOCK_VALUES = 4096
+#: the running product of the tasks' normalisers (each in [1, K]) is turned into its log when it
+#: passes this: one log per many tasks instead of one per task
+_FLUSH = 1e250
+
+
 @numba.njit(cache=True, nogil=True)
 def estep_chunk(indptr, wl, table, logprior, gold, post, counts, cc, lo, hi, keep):  # pragma: no cover
     """Tasks [lo, hi) of the confusion-table E-step; adds expected counts into ``counts`` and
-    class totals into ``cc``; writes the posteriors into ``post`` when ``keep``."""
+    class totals into ``cc``; writes the posteriors into ``post`` when ``keep``.
+
+    In blocks of tasks: (1) each task's log-scores less their maximum (a task with a known class
+    keeps its joint log-likelihood and gets scores 0 for that class and -1000 for the others), (2)
+    the block's exponentials in one vectorised pass (:func:`._special_numba.exp_nonpositive`), (3)
+    normalise, add the counts. The log-likelihood adds each task's maximum and the log of the
+    product of the normalisers (one log per ``_FLUSH``)."""
     k = table.shape[1]
-    buf = np.empty(k)
+    per = max(1, BLOCK_VALUES // k)
+    sc = np.empty(per * k)
+    scratch = np.empty(per * k)
+    top = np.empty(per)
     ll = 0.0
-    for t in range(lo, hi):
-        task_scores(indptr, wl, table, logprior, t, buf)
-        g = gold[t]
-        if g >= 0:
-            ll += buf[g]
+    prod = 1.0
+    for b0 in range(lo, hi, per):
+        nb = min(b0 + per, hi) - b0
+        for i in range(nb):
+            t = b0 + i
+            base = i * k
             for c in range(k):
-                buf[c] = 0.0
-            buf[g] = 1.0
-        else:
-            m = buf[0]
-            cm = 0
-            for c in range(1, k):
-                if buf[c] > m:
-                    m = buf[c]
-                    cm = c
+                sc[base + c] = logprior[c]
+            for j in range(indptr[t], indptr[t + 1]):
+                r = wl[j]
+                for c in range(k):
+                    sc[base + c] += table[r, c]
+            g = gold[t]
+            if g >= 0:
+                ll += sc[base + g]
+                for c in range(k):
+                    sc[base + c] = -1000.0
+                sc[base + g] = 0.0
+                top[i] = 0.0
+            else:
+                m = sc[base]
+                for c in range(1, k):
+                    m = max(m, sc[base + c])
+                top[i] = m
+                for c in range(k):
+                    sc[base + c] -= m
+        exp_nonpositive(sc, scratch, nb * k)
+        for i in range(nb):
+            t = b0 + i
+            base = i * k
             s = 0.0
-            for c in range(k):  # exp(0) = 1 for the largest entry: one exp fewer per task
-                buf[c] = 1.0 if c == cm else np.exp(buf[c] - m)
-                s += buf[c]
-            ll += m + np.log(s)
+            for c in range(k):
+                s += sc[base + c]
+            ll += top[i]
+            prod *= s
+            if prod > _FLUSH:
+                ll += np.log(prod)
+                prod = 1.0
             inv = 1.0 / s
             for c in range(k):
-                buf[c] *= inv
-        if keep:
-            for c in range(k):
-                post[t, c] = buf[c]
-        for c in range(k):
-            cc[c] += buf[c]
-        for j in range(indptr[t], indptr[t + 1]):
-            r = wl[j]
-            for c in range(k):
-                counts[r, c] += buf[c]
-    return ll
+                sc[base + c] *= inv
+                cc[c] += sc[base + c]
+            if keep:
+                for c in range(k):
+                    post[t, c] = sc[base + c]
+            for j in range(indptr[t], indptr[t + 1]):
+                r = wl[j]
+                for c in range(k):
+                    counts[r, c] += sc[base + c]
+    return ll + np.log(prod)
 
 
 @numba.njit(cache=True, parallel=True)
 def estep_parallel(indptr, wl, table, logprior, gold, post, counts_per_chunk, cc_per_chunk,
                    bounds, keep):  # pragma: no cover
-    """The same E-step over the work items ``[bounds[c], bounds[c + 1])``, each with its own counts."""
+    """The same E-step over the work items ``[bounds[c], bounds[c + 1])``, each with its own counts;
+    returns each item's log-likelihood (summed by the caller: a sum in this parallel function
+    would be a parallel reduction whose order, and so its last bit, follows the thread count)."""
     n_chunks = counts_per_chunk.shape[0]
     lls = np.zeros(n_chunks)
     for c in numba.prange(n_chunks):
         lls[c] = estep_chunk(indptr, wl, table, logprior, gold, post, counts_per_chunk[c],
                              cc_per_chunk[c], bounds[c], bounds[c + 1], keep)
-    return lls.sum()
+    return lls
 
 
 @numba.njit(cache=True, nogil=True)
