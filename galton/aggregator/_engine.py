@@ -24,6 +24,7 @@ import numpy as np
 
 from .._math import splitmix64
 from ..judgments import Judgments
+from ._kernels import task_order
 
 __all__ = ["Shard", "LoadedData", "Engine", "EngineMixin", "ENGINE_PLUGINS", "LocalEngine", "engine_names", "register_engine",
            "resolve_engine", "open_engine", "make_shards", "shard_of_tasks", "add_stats"]
@@ -100,8 +101,11 @@ def build_shard(
         local = np.asarray(task, dtype=np.int32)  # all tasks 0..n-1: codes are already local
     else:
         local = np.searchsorted(task_ids, task).astype(np.int32)
-    order = np.argsort(local, kind="stable")
-    local = local[order]
+    order = task_order(local, task_ids.size)
+    if order is None:  # sorted by task already
+        order = slice(None)
+    else:
+        local = local[order]
     counts = np.bincount(local, minlength=task_ids.size)
     indptr = np.zeros(task_ids.size + 1, dtype=np.int64)
     np.cumsum(counts, out=indptr[1:])
@@ -192,6 +196,8 @@ class EngineMixin:
         parts = self.map(_with_ids(fn), *args)  # type: ignore[attr-defined]
         parts = [p for p in parts if p[0].size]
         first = parts[0][1]
+        if len(parts) == 1 and parts[0][0].size == self.n_tasks:  # one shard holds every task, in order
+            return np.array(first, copy=True)
         out = np.empty((self.n_tasks,) + first.shape[1:], dtype=first.dtype)
         for ids, rows in parts:
             out[ids] = rows

@@ -21,11 +21,14 @@ from .._math import EPS  # noqa: F401  (re-exported: the one floor, see galton._
 from ._jit import HAVE_NUMBA, twin
 
 __all__ = ["EPS", "logsumexp_rows", "softmax_rows", "estep_table", "vote_counts", "counts_from_post",
-           "counts_from_post_numpy", "HAVE_NUMBA",
-           "MIN_PARALLEL"]
+           "counts_from_post_numpy", "HAVE_NUMBA", "MIN_PARALLEL", "first_appearance", "task_order", "vote_shares",
+           "SMALL"]
 
 
 MIN_PARALLEL = 200_000  #: judgments; below this one thread is faster than spawning work
+#: values; below this the helpers outside the E-step (first appearance, task order, vote shares,
+#: the arg max) run their numpy version: a millisecond at most, and no numba import for a small fit
+SMALL = 1 << 16
 
 
 def logsumexp_rows(a: np.ndarray) -> np.ndarray:
@@ -46,6 +49,35 @@ def vote_counts(task: np.ndarray, label: np.ndarray, n_tasks: int, n_labels: int
     """(n_tasks, n_labels) matrix of (weighted) votes."""
     flat = task.astype(np.int64) * n_labels + label
     return np.bincount(flat, weights=weights, minlength=n_tasks * n_labels).reshape(n_tasks, n_labels)
+
+
+def first_appearance_numpy(values: np.ndarray, n_values: int) -> np.ndarray:
+    """The distinct values of an integer array in ``[0, n_values)``, in order of first appearance
+    (int64), as ``pandas.unique`` gives them."""
+    if values.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    uniq, first = np.unique(values, return_index=True)
+    return uniq[np.argsort(first, kind="stable")].astype(np.int64)
+
+
+def task_order_numpy(local: np.ndarray, n_tasks: int) -> np.ndarray | None:
+    """The stable order that sorts the judgments by their task code in ``[0, n_tasks)`` (int64);
+    None when they are sorted already (a file grouped by task: no copies to make)."""
+    if local.size < 2 or bool(np.all(local[1:] >= local[:-1])):
+        return None
+    return np.argsort(local, kind="stable").astype(np.int64, copy=False)
+
+
+def vote_shares_numpy(task: np.ndarray, label: np.ndarray, gold: np.ndarray, n_labels: int) -> np.ndarray:
+    """(n_tasks, n_labels) vote shares of each task (tasks sorted, ``task`` its code per judgment;
+    a task without judgments gets zeros), one-hot on the known class where ``gold >= 0``: the
+    majority-vote start of the confusion models (crowd-kit's ``n_iter=0``)."""
+    votes = vote_counts(task, label, gold.size, n_labels)
+    post = votes / np.maximum(votes.sum(axis=1, keepdims=True), EPS)
+    g = np.flatnonzero(gold >= 0)
+    post[g] = 0.0
+    post[g, gold[g]] = 1.0
+    return post
 
 
 def counts_from_post_numpy(task: np.ndarray, wl: np.ndarray, post: np.ndarray, n_rows: int) -> np.ndarray:
@@ -83,6 +115,27 @@ def _estep_numpy(indptr, task, wl, table, logprior, gold, want_post=True):
 #: expected counts from given posteriors (the majority-vote start): numpy reference, numba version
 #: (one pass over the judgments instead of K weighted bincounts with K gathers; same order, same bits)
 counts_from_post = twin("counts_from_post", counts_from_post_numpy, "galton.aggregator._kernels_numba:counts_from_post")
+
+#: first appearances (crowd-kit's result order), the task order of a shard, the vote shares: numpy
+#: references, one-pass numba versions (a counting sort instead of a comparison sort; no hashing)
+_first_appearance = twin("first_appearance", first_appearance_numpy, "galton.aggregator._kernels_numba:first_appearance")
+_task_order = twin("task_order", task_order_numpy, "galton.aggregator._kernels_numba:task_order")
+_vote_shares = twin("vote_shares", vote_shares_numpy, "galton.aggregator._kernels_numba:vote_shares")
+
+
+def first_appearance(values: np.ndarray, n_values: int) -> np.ndarray:
+    """See :func:`first_appearance_numpy` (compiled from ``SMALL`` values on)."""
+    return (_first_appearance if values.size >= SMALL else first_appearance_numpy)(values, n_values)
+
+
+def task_order(local: np.ndarray, n_tasks: int) -> np.ndarray | None:
+    """See :func:`task_order_numpy` (compiled from ``SMALL`` judgments on)."""
+    return (_task_order if local.size >= SMALL else task_order_numpy)(local, n_tasks)
+
+
+def vote_shares(task: np.ndarray, label: np.ndarray, gold: np.ndarray, n_labels: int) -> np.ndarray:
+    """See :func:`vote_shares_numpy` (compiled from ``SMALL`` judgments on)."""
+    return (_vote_shares if task.size >= SMALL else vote_shares_numpy)(task, label, gold, n_labels)
 
 #: the E-step over a CSR shard: numpy reference, numba version (one thread, or one chunk per thread
 #: from ``MIN_PARALLEL`` judgments on)

@@ -7,7 +7,8 @@ from . import _kernels
 from ._special_numba import exp_nonpositive
 
 __all__ = ["CHUNK_JUDGMENTS", "MAX_CHUNK_BYTES", "chunk_bounds", "estep", "estep_chunk", "estep_parallel",
-           "counts_from_post", "task_scores", "BLOCK_VALUES", "numba"]
+           "counts_from_post", "task_scores", "BLOCK_VALUES", "first_appearance", "task_order", "vote_shares",
+           "argmax_ties_low", "numba"]
 
 
 #: judgments per work item of the parallel E-step: many more items than threads, handed out one at a
@@ -164,4 +165,113 @@ def counts_from_post(task, wl, post, n_rows):  # noqa: ANN001, ANN201
     """The compiled twin of ``_kernels.counts_from_post_numpy`` (same additions in the same order)."""
     out = np.zeros((int(n_rows), post.shape[1]))
     _counts(task, wl, np.ascontiguousarray(post, dtype=np.float64), out)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _first_appearance(values, seen):  # pragma: no cover
+    out = np.empty(values.size, np.int64)
+    n = 0
+    for i in range(values.size):
+        v = values[i]
+        if not seen[v]:
+            seen[v] = True
+            out[n] = v
+            n += 1
+    return out[:n].copy()
+
+
+def first_appearance(values, n_values):  # noqa: ANN001, ANN201
+    """The compiled twin of ``_kernels.first_appearance_numpy``: one pass with a seen-table over
+    the range (the numpy version where the range is much larger than the array)."""
+    values = np.asarray(values)
+    if int(n_values) > 16 * values.size + (1 << 20):
+        return _kernels.first_appearance_numpy(values, n_values)
+    return _first_appearance(values, np.zeros(int(n_values), np.bool_))
+
+
+@numba.njit(cache=True, nogil=True)
+def _counting_order(local, n_tasks):  # pragma: no cover
+    start = np.zeros(n_tasks + 1, np.int64)
+    ordered = True
+    for i in range(local.size):
+        start[local[i] + 1] += 1
+        if i and local[i] < local[i - 1]:
+            ordered = False
+    if ordered:
+        return np.empty(0, np.int64)
+    for t in range(n_tasks):
+        start[t + 1] += start[t]
+    order = np.empty(local.size, np.int64)
+    for i in range(local.size):
+        t = local[i]
+        order[start[t]] = i
+        start[t] += 1
+    return order
+
+
+def task_order(local, n_tasks):  # noqa: ANN001, ANN201
+    """The compiled twin of ``_kernels.task_order_numpy``: a counting sort (stable, linear)."""
+    local = np.asarray(local)
+    if local.size < 2:
+        return None
+    order = _counting_order(local, int(n_tasks))
+    return order if order.size else None
+
+
+@numba.njit(cache=True, nogil=True)
+def _vote_shares(task, label, gold, post):  # pragma: no cover
+    for j in range(task.size):
+        post[task[j], label[j]] += 1.0
+    k = post.shape[1]
+    for t in range(post.shape[0]):
+        g = gold[t]
+        if g >= 0:
+            for c in range(k):
+                post[t, c] = 0.0
+            post[t, g] = 1.0
+            continue
+        s = 0.0
+        for c in range(k):
+            s += post[t, c]
+        s = max(s, _kernels.EPS)
+        for c in range(k):
+            post[t, c] /= s
+
+
+def vote_shares(task, label, gold, n_labels):  # noqa: ANN001, ANN201
+    """The compiled twin of ``_kernels.vote_shares_numpy`` (counts, then one pass over the tasks)."""
+    post = np.zeros((gold.size, int(n_labels)))
+    _vote_shares(task, label, gold, post)
+    return post
+
+
+@numba.njit(cache=True, nogil=True)
+def _argmax_ties_low(p, rtol, out):  # pragma: no cover
+    k = p.shape[1]
+    for t in range(p.shape[0]):
+        top = p[t, 0]
+        for c in range(1, k):
+            v = p[t, c]
+            if v > top or v != v:  # NaN anywhere: no entry is tied (as numpy's max, then >=)
+                top = v
+                if v != v:
+                    break
+        cut = top - rtol * max(1.0, abs(top))
+        best = 0
+        for c in range(k):
+            if p[t, c] >= cut:
+                best = c
+                break
+        out[t] = best
+
+
+def argmax_ties_low(p):  # noqa: ANN001, ANN201
+    """The compiled twin of ``_estimator.argmax_ties_low_numpy``: the row maximum, then the first
+    entry within the tie tolerance of it, in one pass per row."""
+    from ._estimator import TIE_RTOL
+
+    p = np.ascontiguousarray(p, dtype=np.float64)
+    out = np.empty(p.shape[0], np.int32)
+    _argmax_ties_low(p, TIE_RTOL, out)
     return out

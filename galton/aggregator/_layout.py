@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from ._kernels import first_appearance
+
 __all__ = ["CROWDKIT_LAYOUT", "crowdkit_layout", "crowdkit_result"]
 
 #: class name -> {"appearance": results whose task / worker / label axes follow first appearance,
@@ -64,12 +66,13 @@ class _Orders:
     def codes(self, axis: str) -> np.ndarray:
         """Codes of ``axis`` in order of first appearance, then codes never seen (in sorted order)."""
         if axis not in self._cache:
-            import pandas as pd
-
-            seen = pd.unique(np.asarray(getattr(self.j, axis)))
             n = getattr(self.j, f"{axis}_names").size
-            rest = np.setdiff1d(np.arange(n), seen, assume_unique=True)
-            self._cache[axis] = np.concatenate([seen.astype(np.int64), rest]).astype(np.int64)
+            seen = first_appearance(np.asarray(getattr(self.j, axis)), n)
+            if seen.size < n:
+                unseen = np.ones(n, dtype=bool)
+                unseen[seen] = False
+                seen = np.concatenate([seen, np.flatnonzero(unseen)])
+            self._cache[axis] = seen
         return self._cache[axis]
 
     def names(self, axis: str) -> np.ndarray:
@@ -80,10 +83,9 @@ class _Orders:
 
     def pairs(self) -> np.ndarray:
         """Rows ``worker * K + label`` of the (worker, label) pairs seen, in order of appearance."""
-        import pandas as pd
-
         k = self.j.label_names.size
-        return pd.unique(np.asarray(self.j.worker, np.int64) * k + np.asarray(self.j.label, np.int64))
+        return first_appearance(np.asarray(self.j.worker, np.int64) * k + np.asarray(self.j.label, np.int64),
+                                self.j.worker_names.size * k)
 
 
 def _reorder_axis(index: Any, orders: _Orders) -> np.ndarray | None:

@@ -20,7 +20,7 @@ from .._math import EPS, safe_log
 from ..judgments import Judgments
 from ._base import EMAggregator, argmax_ties_low
 from ._engine import LocalEngine, Shard
-from ._kernels import MIN_PARALLEL, counts_from_post, estep_table, vote_counts
+from ._kernels import MIN_PARALLEL, counts_from_post, estep_table, vote_shares
 from ._layout import crowdkit_result
 from ._memory import FLOAT
 from ._pairs import (DENSE_ERRORS_MAX, diagonal, errors_output, pair_codes, pair_labels, pair_memory, pair_workers,
@@ -81,13 +81,7 @@ class ConfusionEM(EMAggregator):
 
     def _start_posteriors(self, shard: Shard, params: dict[str, Any]) -> np.ndarray:
         """The majority-vote shares (gold clamped) the fit starts from: crowd-kit's ``n_iter=0``."""
-        k = shard.n_labels
-        votes = vote_counts(shard.task, shard.label, shard.n_tasks, k)
-        post = votes / np.maximum(votes.sum(axis=1, keepdims=True), EPS)
-        g = np.flatnonzero(shard.gold >= 0)
-        post[g] = 0.0
-        post[g, shard.gold[g]] = 1.0
-        return post
+        return vote_shares(shard.task, shard.label, shard.gold, shard.n_labels)
 
     def _e_step(self, shard: Shard, params: dict[str, Any]) -> dict[str, Any]:
         ll, _, counts, class_counts = estep_table(

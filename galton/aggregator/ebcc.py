@@ -13,12 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from .._math import EPS, digamma, dirichlet_kl
+from .._math import digamma, dirichlet_kl
 from ..judgments import Judgments
 from ._base import EMAggregator
 from ._ebcc_kernels import ebcc_estep, ebcc_mstep, restart_keys, subtype_start, task_keys
 from ._engine import LoadedData, Shard
-from ._kernels import counts_from_post, vote_counts
+from ._kernels import counts_from_post, vote_shares
 from ._memory import FLOAT
 from ._pairs import (DENSE_ERRORS_MAX, diagonal, errors_output, pair_codes, pair_labels, pair_memory, pair_workers,
                      per_worker_sum)
@@ -168,12 +168,7 @@ class EBCC(EMAggregator):
     # ---------------------------------------------------------------- statistics of one shard
     def _start_posteriors(self, shard: Shard, params: Any) -> np.ndarray:
         """The majority-vote shares (gold clamped) every restart starts from."""
-        votes = vote_counts(shard.task, shard.label, shard.n_tasks, shard.n_labels)
-        post = votes / np.maximum(votes.sum(axis=1, keepdims=True), EPS)
-        g = np.flatnonzero(shard.gold >= 0)
-        post[g] = 0.0
-        post[g, shard.gold[g]] = 1.0
-        return post
+        return vote_shares(shard.task, shard.label, shard.gold, shard.n_labels)
 
     def _seen_stats(self, shard: Shard) -> dict[str, Any]:
         """Judgments per ``worker * K + label``: which pairs occur (the rows of the tables)."""

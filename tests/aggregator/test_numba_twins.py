@@ -18,7 +18,8 @@ from galton.aggregator import glad as _glad  # noqa: F401  (declares its twin)
 TOL = {"estep": (1e-11, 1e-10), "counts_from_post": (0.0, 0.0), "bt_pass": (1e-10, 1e-12), "noisy_pass": (1e-10, 1e-12),
        "bt_info_diag": (1e-10, 1e-300), "glad_pass": (1e-9, 1e-11), "bds_derivatives": (1e-11, 1e-9),
        "bds_pair_elog_kl": (1e-12, 1e-11),
-       "bds_band_pass": (1e-9, 1e-10), "bwa_pass": (1e-12, 1e-12)}
+       "bds_band_pass": (1e-9, 1e-10), "bwa_pass": (1e-12, 1e-12),
+       "first_appearance": (0.0, 0.0), "task_order": (0.0, 0.0), "vote_shares": (0.0, 0.0), "argmax_ties_low": (0.0, 0.0)}
 
 
 def _estep_args(rng: np.random.Generator) -> tuple[Any, ...]:
@@ -47,6 +48,35 @@ def _counts_args(rng: np.random.Generator) -> tuple[Any, ...]:
     indptr, task, wl, table, _, _ = _estep_args(rng)
     post = rng.dirichlet(np.ones(table.shape[1]), size=indptr.size - 1)
     return task, wl, post, table.shape[0]
+
+
+def _appearance_args(rng: np.random.Generator) -> tuple[Any, ...]:
+    values = rng.integers(0, 500, 3000).astype(np.int32)  # values 500..599 never appear
+    return np.concatenate([values, [599], values[:7]]).astype(np.int32), 600
+
+
+def _task_order_args(rng: np.random.Generator) -> tuple[Any, ...]:
+    local = rng.integers(0, 700, 5000).astype(np.int32)  # repeated tasks: the order must be stable
+    local[local == 3] = 4  # a task with no judgments
+    return local, 701
+
+
+def _vote_share_args(rng: np.random.Generator) -> tuple[Any, ...]:
+    indptr, task, wl, _, _, gold = _estep_args(rng)
+    gold = gold.copy()
+    gold[-1] = -1
+    return task, (wl % 4).astype(np.int32), gold, 5  # a fifth label nobody gave
+
+
+def _argmax_args(rng: np.random.Generator) -> tuple[Any, ...]:
+    p = rng.dirichlet(np.ones(4), size=2000)
+    p[:50] = 0.25  # exact ties: the lowest column
+    p[50:100, 2] = p[50:100, 3] = p[50:100].max(axis=1) + 1e-12  # ties within the tolerance
+    p[100, 1] = np.nan  # NaN anywhere: no entry tied, column 0
+    p[101] = -np.inf
+    p[102] = [-3e5, -3e5 + 1e-6, -4e5, -3e5 - 1.0]  # log-scores: the tolerance is relative
+    p[103, 0] = np.nan
+    return (p,)
 
 
 def _pairs(rng: np.random.Generator, spread: float = 3.0) -> tuple[Any, ...]:
@@ -130,7 +160,8 @@ INPUTS: dict[str, Callable[[np.random.Generator], tuple[Any, ...]]] = {
     "estep": _estep_args, "counts_from_post": _counts_args, "bt_pass": _bt_args, "noisy_pass": _noisy_args,
     "bt_info_diag": _info_args,
     "glad_pass": _glad_args, "bds_derivatives": _bds_args, "bds_pair_elog_kl": _elog_kl_args, "bds_band_pass": _band_pass_args,
-    "bwa_pass": _bwa_args,
+    "bwa_pass": _bwa_args, "first_appearance": _appearance_args, "task_order": _task_order_args,
+    "vote_shares": _vote_share_args, "argmax_ties_low": _argmax_args,
 }
 
 
@@ -288,3 +319,18 @@ def test_openmp_threads_sleep_when_idle_unless_the_user_says_otherwise() -> None
     assert res.returncode == 0, res.stderr
     assert res.stdout.split()[-1] == "PASSIVE"
     assert _run(code, OMP_WAIT_POLICY="ACTIVE").split()[-1] == "ACTIVE"
+
+
+@pytest.mark.skipif(not _jit.HAVE_NUMBA, reason="numba is not installed or switched off: nothing to compare")
+def test_task_order_says_when_the_judgments_are_sorted_already() -> None:
+    """Both twins answer None for judgments already grouped by task (build_shard then copies
+    nothing) and the stable sorting order otherwise; one task out of place is enough."""
+    twin = _jit.TWINS["task_order"]
+    local = np.repeat(np.arange(50, dtype=np.int32), 3)
+    for fn in (twin.numpy, twin.compiled):
+        assert fn(local, 50) is None and fn(local[:1], 50) is None
+        moved = local.copy()
+        moved[[10, 11]] = moved[[11, 10]]
+        moved[-1] = 0
+        want = np.argsort(moved, kind="stable")
+        np.testing.assert_array_equal(fn(moved, 50), want)
