@@ -20,6 +20,8 @@ def _chunk(indptr, worker, label, gold, z, v, mu, active, lam, sse, move, zsum, 
     item's own ``sse``, ``move`` (a maximum) and ``zsum``. Sums run in judgment order from 0, as numpy's
     ``bincount`` does, so each task's score equals the reference's."""
     k = z.shape[1]
+    top = move.copy()  # this item's maximum and class totals, written back at its end: the rows
+    total = zsum.copy()  # of items that run side by side share cache lines (see _kernels_numba)
     for t in range(lo, hi):
         a, b = indptr[t], indptr[t + 1]
         if gold[t] < 0:
@@ -37,17 +39,19 @@ def _chunk(indptr, worker, label, gold, z, v, mu, active, lam, sse, move, zsum, 
                 excess = abs(new - z[t, c]) - ATOL
                 if excess > 0:
                     rel = excess / abs(new) if new != 0 else np.inf
-                    if rel > move[c]:
-                        move[c] = rel
+                    if rel > top[c]:
+                        top[c] = rel
                 z[t, c] = new
         for c in range(k):
-            zsum[c] += z[t, c]
+            total[c] += z[t, c]
         for j in range(a, b):
             w = worker[j]
             for c in range(k):
                 if active[c]:
                     r = z[t, c] - (1.0 if label[j] == c else 0.0)
                     sse[w, c] += r * r
+    move[:] = top
+    zsum[:] = total
 
 
 @numba.njit(cache=True, parallel=True)
