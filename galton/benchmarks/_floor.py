@@ -1,8 +1,11 @@
 """The per-iteration floor of a confusion-matrix E-step, measured on the same arrays and threads.
 
 One compiled pass that reads every judgment once and adds its K table entries into its task's
-buffer (no exp, no log, no counts written back): what any E-step of the Dawid-Skene family must at
-least do. The speed benchmark reports galton's E-step time against it. The pass uses the same work
+row of a block buffer (no exp, no log, no counts written back): what any E-step of the Dawid-Skene
+family must at least do. Four classes at a time are summed in registers over a task's judgments
+(the fastest form measured here: 2.2 ms for 1M judgments x 4 classes on one thread, against 2.8 ms
+for a loop over the classes and 5.9 ms for the first version of this floor, whose running total
+over all tasks made one long chain of dependent additions). The speed benchmark reports galton's E-step time against it. The pass uses the same work
 items and dynamic scheduling as the E-step (``aggregator._kernels_numba.chunk_bounds``), so the
 ratio measures the kernel's own work, not the threading.
 """
@@ -27,21 +30,34 @@ def _kernel() -> Any:
         @numba.njit(cache=True, parallel=True)
         def floor_items(indptr, wl, table, bounds):  # noqa: ANN001, ANN202  # pragma: no cover
             k = table.shape[1]
+            k4 = k - k % 4
+            per = max(1, 4096 // k)
             n_items = bounds.size - 1
             out = np.zeros(n_items)
             for c in numba.prange(n_items):
-                buf = np.empty(k)
-                acc = 0.0
+                buf = np.zeros(per * k)  # each task's K sums in its slot of a block (added: the slots
+                # hold the totals of the tasks ``per`` apart, so the return value is the whole sum)
                 for t in range(bounds[c], bounds[c + 1]):
-                    for x in range(k):
-                        buf[x] = 0.0
-                    for j in range(indptr[t], indptr[t + 1]):
-                        r = wl[j]
-                        for x in range(k):
-                            buf[x] += table[r, x]
-                    for x in range(k):
-                        acc += buf[x]
-                out[c] = acc
+                    base = (t % per) * k
+                    j0, j1 = indptr[t], indptr[t + 1]
+                    for x in range(0, k4, 4):  # four classes at a time, summed in registers
+                        a0 = a1 = a2 = a3 = 0.0
+                        for j in range(j0, j1):
+                            r = wl[j]
+                            a0 += table[r, x]
+                            a1 += table[r, x + 1]
+                            a2 += table[r, x + 2]
+                            a3 += table[r, x + 3]
+                        buf[base + x] += a0
+                        buf[base + x + 1] += a1
+                        buf[base + x + 2] += a2
+                        buf[base + x + 3] += a3
+                    for x in range(k4, k):
+                        a = 0.0
+                        for j in range(j0, j1):
+                            a += table[wl[j], x]
+                        buf[base + x] += a
+                out[c] = buf.sum()  # so that nothing is optimised away
             return out.sum()
 
         _KERNEL = floor_items

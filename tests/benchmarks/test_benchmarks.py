@@ -369,3 +369,21 @@ def test_default_against_ds_table_times_and_scores_every_row():
         assert float(row[col["accuracy vs truth"]]) == pytest.approx(truth, abs=5e-5)
         assert row[col["judgments"]] == "6,000"
     assert "target <= 1000000000x: met" in text
+
+
+@pytest.mark.parametrize("k", [2, 4, 6])
+def test_floor_pass_adds_every_judgments_table_row_once(k: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The floor reads each judgment once and adds its K table entries (four classes at a time in
+    registers, the rest one by one): its returned total is the sum of the table rows of all
+    judgments, whatever K and however the tasks are cut into work items."""
+    pytest.importorskip("numba")
+    from galton.aggregator import _kernels_numba
+    from galton.benchmarks._floor import floor_pass
+
+    monkeypatch.setattr(_kernels_numba, "CHUNK_JUDGMENTS", 9000)  # several items of several blocks
+    rng = np.random.default_rng(k)
+    per_task = rng.integers(1, 8, 5000)
+    indptr = np.concatenate([[0], np.cumsum(per_task)]).astype(np.int64)
+    table = rng.normal(size=(60, k))
+    wl = rng.integers(0, 60, int(indptr[-1])).astype(np.int32)
+    assert floor_pass(indptr, wl, table) == pytest.approx(float(table[wl].sum()), rel=1e-12)
