@@ -127,7 +127,7 @@ def make_shards(judgments: Judgments, gold: np.ndarray | None, n_shards: int) ->
         gold = np.full(judgments.n_tasks, -1, dtype=np.int32)
     all_tasks = np.arange(judgments.n_tasks, dtype=np.int32)
     task_shard = shard_of_tasks(all_tasks, n_shards)
-    j_shard = task_shard[judgments.task]
+    j_shard = task_shard[judgments.task] if n_shards > 1 else None  # (one shard: every judgment)
     shards = []
     for s in range(n_shards):
         ids = all_tasks[task_shard == s]

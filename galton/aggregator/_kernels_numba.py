@@ -276,18 +276,16 @@ def _argmax_ties_low(p, rtol, out):  # pragma: no cover
     k = p.shape[1]
     for t in range(p.shape[0]):
         top = p[t, 0]
-        for c in range(1, k):
+        nan = top != top
+        for c in range(1, k):  # branch-free: which entry is largest is unpredictable
             v = p[t, c]
-            if v > top or v != v:  # NaN anywhere: no entry is tied (as numpy's max, then >=)
-                top = v
-                if v != v:
-                    break
-        cut = top - rtol * max(1.0, abs(top))
+            top = max(top, v)
+            nan |= v != v
+        # NaN anywhere: no entry is tied (numpy's max is NaN, and nothing is >= NaN): column 0
+        cut = np.nan if nan else top - rtol * max(1.0, abs(top))
         best = 0
-        for c in range(k):
-            if p[t, c] >= cut:
-                best = c
-                break
+        for c in range(k - 1, -1, -1):  # the lowest column within the tolerance, without a branch
+            best = c if p[t, c] >= cut else best
         out[t] = best
 
 

@@ -64,6 +64,9 @@ def _encode_small_ints(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | No
     offset = np.subtract(values, lo, dtype=np.intp)  # in intp: a narrow dtype would wrap around
     present = np.zeros(span, dtype=bool)
     present[offset] = True
+    if span <= np.iinfo(np.int32).max and present.all():  # every id of the range occurs: code = id - lo
+        vocab = (np.arange(span) + lo).astype(values.dtype)
+        return offset.astype(np.int32), vocab
     code_of = np.cumsum(present, dtype=np.int32) - 1
     vocab = (np.flatnonzero(present) + lo).astype(values.dtype)
     return code_of[offset].astype(np.int32, copy=False), vocab
