@@ -75,11 +75,22 @@ class _Orders:
             self._cache[axis] = seen
         return self._cache[axis]
 
+    def _source(self, axis: str) -> "_Orders":
+        """Whose order ``axis`` follows: the fit's for labels on new data, else these judgments'."""
+        if axis != "label" or self.fitted is None:
+            return self
+        if "fitted" not in self.__dict__.get("_of", {}):
+            self._of = {"fitted": _Orders(self.fitted)}
+        return self._of["fitted"]
+
     def names(self, axis: str) -> np.ndarray:
         """The ids / labels of ``axis`` in that order."""
-        if axis == "label" and self.fitted is not None:
-            return _Orders(self.fitted).names("label")
-        return getattr(self.j, f"{axis}_names")[self.codes(axis)]
+        src = self._source(axis)
+        return src.vocabulary(axis)[src.codes(axis)]
+
+    def vocabulary(self, axis: str) -> np.ndarray:
+        """The sorted ids / labels of ``axis`` (position = code)."""
+        return getattr(self.j, f"{axis}_names")
 
     def pairs(self) -> np.ndarray:
         """Rows ``worker * K + label`` of the (worker, label) pairs seen, in order of appearance."""
@@ -91,8 +102,14 @@ class _Orders:
 def _reorder_axis(index: Any, orders: _Orders) -> np.ndarray | None:
     """Positions that put a task / worker / label axis of galton's sorted layout in appearance order
     (entries of the axis the order does not name keep their sorted order, at the end)."""
+    import pandas as pd
+
     if index.name not in _AXES or index.nlevels != 1 or len(index) == 0:
         return None
+    src = orders._source(index.name)
+    vocab = src.vocabulary(index.name)
+    if len(index) == vocab.size and index.equals(pd.Index(vocab)):  # galton's layout: the codes' order
+        return src.codes(index.name)
     pos = index.get_indexer(orders.names(index.name))
     pos = pos[pos >= 0]
     if pos.size < len(index):
