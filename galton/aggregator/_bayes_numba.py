@@ -118,7 +118,9 @@ def _solve(s, diag, off, wptr, w, x, lo, hi, tol, bracket_tol):  # noqa: ANN001,
 def _band(strength, diag, off, wptr, start, a, b, end_lo, end_hi, tol, bracket_tol, todo, mu, side, hint, sums,
           first, last):  # noqa: ANN001, ANN202  # pragma: no cover
     """Workers ``first .. last - 1`` (see ``band_pass``); adds the derivatives of the workers stopped
-    at the lower / upper end into ``sums[0:2]`` / ``sums[2:4]`` (g, h)."""
+    at the lower / upper end into ``sums[0:2]`` / ``sums[2:4]`` (g, h), summed here and written at
+    the end (the rows of items that run side by side share a cache line)."""
+    g_lo = h_lo = g_hi = h_hi = 0.0
     for w in range(first, last):
         if not todo[w]:
             mu[w] = min(max(start[w], a), b)
@@ -133,10 +135,16 @@ def _band(strength, diag, off, wptr, start, a, b, end_lo, end_hi, tol, bracket_t
             mu[w] = x
             side[w] = sd
             hint[w] = x if sd == 0 else (end_hi if sd > 0 else end_lo)
-            if sd != 0:
-                at = 0 if sd < 0 else 2
-                sums[at] += g
-                sums[at + 1] += h
+            if sd < 0:
+                g_lo += g
+                h_lo += h
+            elif sd > 0:
+                g_hi += g
+                h_hi += h
+    sums[0] += g_lo
+    sums[1] += h_lo
+    sums[2] += g_hi
+    sums[3] += h_hi
 
 
 @numba.njit(cache=True, parallel=True)
