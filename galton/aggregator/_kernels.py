@@ -15,6 +15,8 @@ both give the same numbers.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .._math import EPS  # noqa: F401  (re-exported: the one floor, see galton._math)
@@ -133,27 +135,32 @@ _start_counts = twin("start_counts", start_counts_numpy, "galton.aggregator._ker
 _vote_shares = twin("vote_shares", vote_shares_numpy, "galton.aggregator._kernels_numba:vote_shares")
 
 
+def _by_size(kernel: Any, n: int) -> Any:
+    """The twin ``kernel`` from ``SMALL`` values on, else its numpy version."""
+    return kernel if n >= SMALL else kernel.numpy
+
+
 def first_appearance(values: np.ndarray, n_values: int) -> np.ndarray:
     """See :func:`first_appearance_numpy` (compiled from ``SMALL`` values on)."""
-    return (_first_appearance if values.size >= SMALL else first_appearance_numpy)(values, n_values)
+    return _by_size(_first_appearance, values.size)(values, n_values)
 
 
 def task_order(local: np.ndarray, n_tasks: int) -> np.ndarray | None:
     """See :func:`task_order_numpy` (compiled from ``SMALL`` judgments on)."""
-    return (_task_order if local.size >= SMALL else task_order_numpy)(local, n_tasks)
+    return _by_size(_task_order, local.size)(local, n_tasks)
 
 
 def start_counts(indptr: np.ndarray, task: np.ndarray, label: np.ndarray, gold: np.ndarray, rows: np.ndarray,
                  n_labels: int, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
     """See :func:`start_counts_numpy` (compiled from ``SMALL`` judgments on: one pass, no
     task x label array of shares)."""
-    return (_start_counts if task.size >= SMALL else start_counts_numpy)(indptr, task, label, gold, rows, n_labels,
-                                                                          n_rows)
+    return _by_size(_start_counts, task.size)(indptr, task, label, gold, rows, n_labels, n_rows)
 
 
 def vote_shares(task: np.ndarray, label: np.ndarray, gold: np.ndarray, n_labels: int) -> np.ndarray:
     """See :func:`vote_shares_numpy` (compiled from ``SMALL`` judgments on)."""
-    return (_vote_shares if task.size >= SMALL else vote_shares_numpy)(task, label, gold, n_labels)
+    return _by_size(_vote_shares, task.size)(task, label, gold, n_labels)
+
 
 #: the E-step over a CSR shard: numpy reference, numba version (one thread, or one chunk per thread
 #: from ``MIN_PARALLEL`` judgments on)
