@@ -24,7 +24,7 @@ from ._jit import HAVE_NUMBA, twin
 
 __all__ = ["EPS", "logsumexp_rows", "softmax_rows", "estep_table", "vote_counts", "counts_from_post",
            "counts_from_post_numpy", "HAVE_NUMBA", "MIN_PARALLEL", "first_appearance", "task_order", "vote_shares",
-           "start_counts", "SMALL"]
+           "SMALL"]
 
 
 MIN_PARALLEL = 200_000  #: judgments; below this one thread is faster than spawning work
@@ -82,15 +82,6 @@ def vote_shares_numpy(task: np.ndarray, label: np.ndarray, gold: np.ndarray, n_l
     return post
 
 
-def start_counts_numpy(indptr: np.ndarray, task: np.ndarray, label: np.ndarray, gold: np.ndarray, rows: np.ndarray,
-                       n_labels: int, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
-    """Expected counts (n_rows, n_labels) and class totals of the majority-vote start: each task's
-    vote shares (:func:`vote_shares_numpy`) added into the table row ``rows[j]`` of each of its
-    judgments (a CSR shard: ``indptr``, ``task`` sorted)."""
-    post = vote_shares_numpy(task, label, gold, n_labels)
-    return counts_from_post_numpy(task, rows, post, n_rows), post.sum(axis=0)
-
-
 def counts_from_post_numpy(task: np.ndarray, wl: np.ndarray, post: np.ndarray, n_rows: int) -> np.ndarray:
     """counts[r, k] = sum over judgments j with wl_j = r of post[task_j, k] (added in judgment order)."""
     k = post.shape[1]
@@ -131,7 +122,6 @@ counts_from_post = twin("counts_from_post", counts_from_post_numpy, "galton.aggr
 #: references, one-pass numba versions (a counting sort instead of a comparison sort; no hashing)
 _first_appearance = twin("first_appearance", first_appearance_numpy, "galton.aggregator._kernels_numba:first_appearance")
 _task_order = twin("task_order", task_order_numpy, "galton.aggregator._kernels_numba:task_order")
-_start_counts = twin("start_counts", start_counts_numpy, "galton.aggregator._kernels_numba:start_counts")
 _vote_shares = twin("vote_shares", vote_shares_numpy, "galton.aggregator._kernels_numba:vote_shares")
 
 
@@ -148,13 +138,6 @@ def first_appearance(values: np.ndarray, n_values: int) -> np.ndarray:
 def task_order(local: np.ndarray, n_tasks: int) -> np.ndarray | None:
     """See :func:`task_order_numpy` (compiled from ``SMALL`` judgments on)."""
     return _by_size(_task_order, local.size)(local, n_tasks)
-
-
-def start_counts(indptr: np.ndarray, task: np.ndarray, label: np.ndarray, gold: np.ndarray, rows: np.ndarray,
-                 n_labels: int, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
-    """See :func:`start_counts_numpy` (compiled from ``SMALL`` judgments on: one pass, no
-    task x label array of shares)."""
-    return _by_size(_start_counts, task.size)(indptr, task, label, gold, rows, n_labels, n_rows)
 
 
 def vote_shares(task: np.ndarray, label: np.ndarray, gold: np.ndarray, n_labels: int) -> np.ndarray:

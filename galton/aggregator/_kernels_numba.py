@@ -10,7 +10,7 @@ from ._special_numba import exp_nonpositive
 
 __all__ = ["CHUNK_JUDGMENTS", "MAX_CHUNK_BYTES", "chunk_bounds", "estep", "estep_chunk", "estep_parallel",
            "counts_from_post", "task_scores", "BLOCK_VALUES", "first_appearance", "task_order", "vote_shares",
-           "argmax_ties_low", "start_counts", "numba"]
+           "argmax_ties_low", "numba"]
 
 
 #: judgments per work item of the parallel E-step: many more items than threads, handed out one at a
@@ -302,39 +302,3 @@ def argmax_ties_low(p):  # noqa: ANN001, ANN201
     out = np.empty(p.shape[0], np.int32)
     _argmax_ties_low(p, TIE_RTOL, out)
     return out
-
-
-@numba.njit(cache=True, nogil=True)
-def _start_counts(indptr, label, gold, rows, counts, total):  # pragma: no cover
-    k = counts.shape[1]
-    share = np.empty(k)
-    for t in range(indptr.size - 1):
-        g = gold[t]
-        for c in range(k):
-            share[c] = 0.0
-        if g >= 0:
-            share[g] = 1.0
-        else:
-            for j in range(indptr[t], indptr[t + 1]):
-                share[label[j]] += 1.0
-            s = 0.0
-            for c in range(k):
-                s += share[c]
-            s = max(s, _kernels.EPS)
-            for c in range(k):
-                share[c] /= s
-        for c in range(k):
-            total[c] += share[c]
-        for j in range(indptr[t], indptr[t + 1]):
-            r = rows[j]
-            for c in range(k):
-                counts[r, c] += share[c]
-
-
-def start_counts(indptr, task, label, gold, rows, n_labels, n_rows):  # noqa: ANN001, ANN201
-    """The compiled twin of ``_kernels.start_counts_numpy``: one pass over the tasks, each task's
-    shares in a small buffer (the same additions in the same order)."""
-    counts = np.zeros((int(n_rows), int(n_labels)))
-    total = np.zeros(int(n_labels))
-    _start_counts(indptr, label, gold, rows, counts, total)
-    return counts, total

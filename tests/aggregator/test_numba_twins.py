@@ -19,8 +19,7 @@ TOL = {"estep": (1e-11, 1e-10), "counts_from_post": (0.0, 0.0), "bt_pass": (1e-1
        "bt_info_diag": (1e-10, 1e-300), "glad_pass": (1e-9, 1e-11), "bds_derivatives": (1e-11, 1e-9),
        "bds_pair_elog_kl": (1e-12, 1e-11),
        "bds_band_pass": (1e-9, 1e-10), "bwa_pass": (1e-12, 1e-12),
-       "first_appearance": (0.0, 0.0), "task_order": (0.0, 0.0), "vote_shares": (0.0, 0.0), "argmax_ties_low": (0.0, 0.0),
-       "start_counts": (1e-13, 1e-12)}
+       "first_appearance": (0.0, 0.0), "task_order": (0.0, 0.0), "vote_shares": (0.0, 0.0), "argmax_ties_low": (0.0, 0.0)}
 
 
 def _estep_args(rng: np.random.Generator) -> tuple[Any, ...]:
@@ -67,11 +66,6 @@ def _vote_share_args(rng: np.random.Generator) -> tuple[Any, ...]:
     gold = gold.copy()
     gold[-1] = -1
     return task, (wl % 4).astype(np.int32), gold, 5  # a fifth label nobody gave
-
-
-def _start_count_args(rng: np.random.Generator) -> tuple[Any, ...]:
-    indptr, task, wl, table, _, gold = _estep_args(rng)
-    return indptr, task, (wl % 4).astype(np.int32), gold, wl, 5, table.shape[0]  # a fifth label nobody gave
 
 
 def _argmax_args(rng: np.random.Generator) -> tuple[Any, ...]:
@@ -167,7 +161,7 @@ INPUTS: dict[str, Callable[[np.random.Generator], tuple[Any, ...]]] = {
     "bt_info_diag": _info_args,
     "glad_pass": _glad_args, "bds_derivatives": _bds_args, "bds_pair_elog_kl": _elog_kl_args, "bds_band_pass": _band_pass_args,
     "bwa_pass": _bwa_args, "first_appearance": _appearance_args, "task_order": _task_order_args,
-    "vote_shares": _vote_share_args, "argmax_ties_low": _argmax_args, "start_counts": _start_count_args,
+    "vote_shares": _vote_share_args, "argmax_ties_low": _argmax_args,
 }
 
 
