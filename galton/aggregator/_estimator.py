@@ -19,7 +19,7 @@ import numpy as np
 
 from ..judgments import Judgments, encode_gold
 from ._jit import twin
-from ._kernels import SMALL
+from ._kernels import by_size
 from ._memory import FLOAT, check_model, judgments_bytes
 from ._results import Output
 
@@ -96,9 +96,7 @@ def argmax_ties_low(p: np.ndarray) -> np.ndarray:
     depend on row order, the float summation order it implies, or library versions. (Compiled from
     ``SMALL`` values on: one pass instead of five numpy passes.)"""
     p = np.asarray(p)
-    if p.ndim == 2 and p.shape[0] and p.size >= SMALL:
-        return _argmax_twin(p)
-    return argmax_ties_low_numpy(p)
+    return by_size(_argmax_twin, p.size)(p)
 
 
 class BaseAggregator:

@@ -24,7 +24,7 @@ from ._jit import HAVE_NUMBA, twin
 
 __all__ = ["EPS", "logsumexp_rows", "softmax_rows", "estep_table", "vote_counts", "counts_from_post",
            "counts_from_post_numpy", "HAVE_NUMBA", "MIN_PARALLEL", "first_appearance", "task_order", "vote_shares",
-           "SMALL"]
+           "SMALL", "by_size"]
 
 
 MIN_PARALLEL = 200_000  #: judgments; below this one thread is faster than spawning work
@@ -125,24 +125,24 @@ _task_order = twin("task_order", task_order_numpy, "galton.aggregator._kernels_n
 _vote_shares = twin("vote_shares", vote_shares_numpy, "galton.aggregator._kernels_numba:vote_shares")
 
 
-def _by_size(kernel: Any, n: int) -> Any:
+def by_size(kernel: Any, n: int) -> Any:
     """The twin ``kernel`` from ``SMALL`` values on, else its numpy version."""
     return kernel if n >= SMALL else kernel.numpy
 
 
 def first_appearance(values: np.ndarray, n_values: int) -> np.ndarray:
     """See :func:`first_appearance_numpy` (compiled from ``SMALL`` values on)."""
-    return _by_size(_first_appearance, values.size)(values, n_values)
+    return by_size(_first_appearance, values.size)(values, n_values)
 
 
 def task_order(local: np.ndarray, n_tasks: int) -> np.ndarray | None:
     """See :func:`task_order_numpy` (compiled from ``SMALL`` judgments on)."""
-    return _by_size(_task_order, local.size)(local, n_tasks)
+    return by_size(_task_order, local.size)(local, n_tasks)
 
 
 def vote_shares(task: np.ndarray, label: np.ndarray, gold: np.ndarray, n_labels: int) -> np.ndarray:
     """See :func:`vote_shares_numpy` (compiled from ``SMALL`` judgments on)."""
-    return _by_size(_vote_shares, task.size)(task, label, gold, n_labels)
+    return by_size(_vote_shares, task.size)(task, label, gold, n_labels)
 
 
 #: the E-step over a CSR shard: numpy reference, numba version (one thread, or one chunk per thread

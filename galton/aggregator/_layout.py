@@ -62,6 +62,7 @@ class _Orders:
         self.j = judgments
         self.fitted = fitted
         self._cache: dict[str, np.ndarray] = {}
+        self._fitted_orders: _Orders | None = None
 
     def codes(self, axis: str) -> np.ndarray:
         """Codes of ``axis`` in order of first appearance, then codes never seen (in sorted order)."""
@@ -75,17 +76,17 @@ class _Orders:
             self._cache[axis] = seen
         return self._cache[axis]
 
-    def _source(self, axis: str) -> "_Orders":
+    def source(self, axis: str) -> "_Orders":
         """Whose order ``axis`` follows: the fit's for labels on new data, else these judgments'."""
         if axis != "label" or self.fitted is None:
             return self
-        if "fitted" not in self.__dict__.get("_of", {}):
-            self._of = {"fitted": _Orders(self.fitted)}
-        return self._of["fitted"]
+        if self._fitted_orders is None:
+            self._fitted_orders = _Orders(self.fitted)
+        return self._fitted_orders
 
     def names(self, axis: str) -> np.ndarray:
         """The ids / labels of ``axis`` in that order."""
-        src = self._source(axis)
+        src = self.source(axis)
         return src.vocabulary(axis)[src.codes(axis)]
 
     def vocabulary(self, axis: str) -> np.ndarray:
@@ -106,7 +107,7 @@ def _reorder_axis(index: Any, orders: _Orders) -> np.ndarray | None:
 
     if index.name not in _AXES or index.nlevels != 1 or len(index) == 0:
         return None
-    src = orders._source(index.name)
+    src = orders.source(index.name)
     vocab = src.vocabulary(index.name)
     if len(index) == vocab.size and index.equals(pd.Index(vocab)):  # galton's layout: the codes' order
         return src.codes(index.name)
