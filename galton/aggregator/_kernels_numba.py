@@ -8,7 +8,7 @@ import numpy as np
 from . import _kernels
 from ._special_numba import exp_nonpositive
 
-__all__ = ["CHUNK_JUDGMENTS", "MAX_CHUNK_BYTES", "chunk_bounds", "estep", "estep_chunk", "estep_parallel",
+__all__ = ["CHUNK_JUDGMENTS", "MAX_CHUNK_BYTES", "SPECIALISED_CLASSES", "class_tuple", "chunk_bounds", "estep", "estep_chunk", "estep_parallel",
            "counts_from_post", "task_scores", "BLOCK_VALUES", "first_appearance", "task_order", "vote_shares",
            "argmax_ties_low", "numba"]
 
@@ -56,19 +56,35 @@ def estep(indptr, task, wl, table, logprior, gold, want_post=True):  # noqa: ANN
     if wl.size < _kernels.MIN_PARALLEL:  # one item; from MIN_PARALLEL on the same items for any threads
         counts = np.zeros(table.shape)
         cc = np.zeros(k)
-        ll = estep_chunk(indptr, wl, table, logprior, gold, post, counts, cc, 0, n_t, want_post)
+        ll = estep_chunk(indptr, wl, table, logprior, gold, post, counts, cc, 0, n_t, want_post, class_tuple(k))
         return float(ll), post, counts, cc
     bounds = chunk_bounds(indptr, table.size)
     per_chunk = _workspace((bounds.size - 1,) + table.shape)
     cc_chunk = np.zeros((bounds.size - 1, k))
     counts = np.empty(table.shape)
     with numba.parallel_chunksize(1):
-        lls = estep_parallel(indptr, wl, table, logprior, gold, post, per_chunk, cc_chunk, bounds, want_post)
+        lls = estep_parallel(indptr, wl, table, logprior, gold, post, per_chunk, cc_chunk, bounds, want_post,
+                             class_tuple(k))
     # the items' tables added in item order, in this thread (0.1 ms for 31 tables of 4,000 x 4): a
     # second parallel region would end in a second barrier per E-step, which waits for any thread
     # the system has put aside for another process
     np.sum(per_chunk, axis=0, out=counts)
     return float(lls.sum()), post, counts, cc_chunk.sum(axis=0)
+
+
+#: class counts up to this get E-step code compiled for their count (see :func:`class_tuple`)
+SPECIALISED_CLASSES = 8
+
+
+def class_tuple(k):  # noqa: ANN001, ANN201
+    """A tuple of ``k`` zeros for ``k <= SPECIALISED_CLASSES``, else ``()``. The E-step takes its class
+    count as ``len`` of this tuple: a tuple's length is part of its numba type, so numba compiles
+    one version per small class count in which every loop over the classes has a known trip count
+    (the compiler unrolls it and uses vector instructions; measured on one thread at 1M judgments:
+    8.4 -> 7.3 ms with 4 classes, 8.1 -> 5.8 ms with 3). The additions are the same, in the same
+    order: the same bits. An empty tuple means "read the count from the table" (one version for
+    every larger count)."""
+    return (0,) * int(k) if int(k) <= SPECIALISED_CLASSES else ()
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -93,16 +109,17 @@ _FLUSH = 1e250
 
 
 @numba.njit(cache=True, nogil=True)
-def estep_chunk(indptr, wl, table, logprior, gold, post, counts, cc, lo, hi, keep):  # pragma: no cover
+def estep_chunk(indptr, wl, table, logprior, gold, post, counts, cc, lo, hi, keep, kt):  # pragma: no cover
     """Tasks [lo, hi) of the confusion-table E-step; adds expected counts into ``counts`` and
-    class totals into ``cc``; writes the posteriors into ``post`` when ``keep``.
+    class totals into ``cc``; writes the posteriors into ``post`` when ``keep``. ``kt``: the
+    class count as a compile-time constant, or ``()`` (see :func:`class_tuple`).
 
     In blocks of tasks: (1) each task's log-scores less their maximum (a task with a known class
     keeps its joint log-likelihood and gets scores 0 for that class and -1000 for the others), (2)
     the block's exponentials in one vectorised pass (:func:`._special_numba.exp_nonpositive`), (3)
     normalise, add the counts. The log-likelihood adds each task's maximum and the log of the
     product of the normalisers (one log per ``_FLUSH``)."""
-    k = table.shape[1]
+    k = len(kt) if len(kt) > 0 else table.shape[1]
     per = max(1, BLOCK_VALUES // k)
     total = np.zeros(k)  # the class totals, added into ``cc`` at the end: rows of ``cc`` of items
     # that run side by side share a cache line, and writing them per task made the threads take
@@ -167,7 +184,7 @@ def estep_chunk(indptr, wl, table, logprior, gold, post, counts, cc, lo, hi, kee
 
 @numba.njit(cache=True, parallel=True)
 def estep_parallel(indptr, wl, table, logprior, gold, post, counts_per_chunk, cc_per_chunk,
-                   bounds, keep):  # pragma: no cover
+                   bounds, keep, kt):  # pragma: no cover
     """The same E-step over the work items ``[bounds[c], bounds[c + 1])``, each with its own counts;
     returns each item's log-likelihood (summed by the caller: a sum in this parallel function
     would be a parallel reduction whose order, and so its last bit, follows the thread count)."""
@@ -176,7 +193,7 @@ def estep_parallel(indptr, wl, table, logprior, gold, post, counts_per_chunk, cc
     for c in numba.prange(n_chunks):
         counts_per_chunk[c] = 0.0  # zeroed by the thread that fills it: the lines stay in its cache
         lls[c] = estep_chunk(indptr, wl, table, logprior, gold, post, counts_per_chunk[c],
-                             cc_per_chunk[c], bounds[c], bounds[c + 1], keep)
+                             cc_per_chunk[c], bounds[c], bounds[c + 1], keep, kt)
     return lls
 
 

@@ -22,8 +22,8 @@ TOL = {"estep": (1e-11, 1e-10), "counts_from_post": (0.0, 0.0), "bt_pass": (1e-1
        "first_appearance": (0.0, 0.0), "task_order": (0.0, 0.0), "vote_shares": (0.0, 0.0), "argmax_ties_low": (0.0, 0.0)}
 
 
-def _estep_args(rng: np.random.Generator) -> tuple[Any, ...]:
-    n_tasks, n_workers, k, per = 3000, 40, 4, 5
+def _estep_args(rng: np.random.Generator, k: int = 4) -> tuple[Any, ...]:
+    n_tasks, n_workers, per = 3000, 40, 5
     task = np.repeat(np.arange(n_tasks), per).astype(np.int32)
     wl = (rng.integers(0, n_workers, task.size) * k + rng.integers(0, k, task.size)).astype(np.int32)
     indptr = np.zeros(n_tasks + 1, dtype=np.int64)
@@ -210,6 +210,29 @@ def test_numba_equals_numpy(name: str, threads: str, monkeypatch: pytest.MonkeyP
     out = kernel(*args)
     for x, y in zip(out if isinstance(out, tuple) else (out,), want if isinstance(want, tuple) else (want,)):
         np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+@pytest.mark.skipif(not _jit.HAVE_NUMBA, reason="numba is not installed or switched off: nothing to compare")
+@pytest.mark.parametrize("k", [2, 3, 5, 8, 9, 13])
+def test_estep_compiled_for_its_class_count_gives_the_generic_kernels_bits(k: int) -> None:
+    """Up to SPECIALISED_CLASSES classes the E-step runs code compiled for that count (its loops
+    over the classes unrolled and vectorised); it adds the same numbers in the same order as the
+    version that reads the count from the table, so every output is identical to the last bit, and
+    both equal the numpy twin. Above the limit the generic version runs."""
+    from galton.aggregator import _kernels_numba as kn
+
+    indptr, task, wl, table, logprior, gold = _estep_args(np.random.default_rng(k), k)
+    kt = kn.class_tuple(k)
+    assert len(kt) == (k if k <= kn.SPECIALISED_CLASSES else 0)
+    runs = []
+    for shape in (kt, ()):
+        post, counts, cc = np.empty((indptr.size - 1, k)), np.zeros(table.shape), np.zeros(k)
+        ll = kn.estep_chunk(indptr, wl, table, logprior, gold, post, counts, cc, 0, indptr.size - 1, True, shape)
+        runs.append((ll, post, counts, cc))
+    for x, y in zip(*runs):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+    want = _kernels._estep_numpy(indptr, task, wl, table, logprior, gold)
+    _assert_same("estep", tuple(runs[0]), want)
 
 
 @pytest.mark.skipif(not _jit.HAVE_NUMBA, reason="numba is not installed or switched off: no threads")
