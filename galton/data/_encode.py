@@ -19,8 +19,8 @@ __all__ = ["encode_column", "label_set", "lookup", "plain_column", "readonly", "
 
 def plain_column(column: pa.ChunkedArray | pa.Array) -> pa.Array:
     """One contiguous Arrow array, dictionaries decoded, large/view strings as plain strings."""
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
+    if isinstance(column, pa.ChunkedArray):  # one chunk (a pandas column) is taken as it is: no copy
+        column = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
     if pa.types.is_dictionary(column.type):
         column = column.dictionary_decode()
     if pa.types.is_large_string(column.type) or pa.types.is_string_view(column.type):
@@ -61,15 +61,25 @@ def _encode_small_ints(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | No
     span = hi - lo + 1
     if span > 4 * values.size + (1 << 16):
         return None
-    offset = np.subtract(values, lo, dtype=np.intp)  # in intp: a narrow dtype would wrap around
+    if span <= np.iinfo(np.int32).max:
+        # in int32 directly: the inputs wrap modulo 2**32 on the way in, and so does the difference,
+        # which is exact because it lies in [0, span) (one pass, half the bytes of intp)
+        offset = np.subtract(values, np.asarray(lo, dtype=values.dtype), dtype=np.int32, casting="unsafe")
+    else:
+        offset = np.subtract(values, lo, dtype=np.intp)  # in intp: int32 would not hold the offsets
     present = np.zeros(span, dtype=bool)
     present[offset] = True
-    if span <= np.iinfo(np.int32).max and present.all():  # every id of the range occurs: code = id - lo
-        vocab = (np.arange(span) + lo).astype(values.dtype)
-        return offset.astype(np.int32), vocab
+    if offset.dtype == np.int32 and present.all():  # every id of the range occurs: code = id - lo
+        return offset, _ids(np.arange(span), lo, values.dtype)
     code_of = np.cumsum(present, dtype=np.int32) - 1
-    vocab = (np.flatnonzero(present) + lo).astype(values.dtype)
+    vocab = _ids(np.flatnonzero(present), lo, values.dtype)
     return code_of[offset].astype(np.int32, copy=False), vocab
+
+
+def _ids(offsets: np.ndarray, lo: int, dtype: np.dtype) -> np.ndarray:
+    """``lo + offsets`` in ``dtype``: the additions wrap modulo the type's range and land on the
+    ids, which lie in it (a uint64 id beyond int64 does not fit the intp sum)."""
+    return offsets.astype(dtype) + np.asarray(lo, dtype=dtype)
 
 
 def readonly(a: np.ndarray) -> np.ndarray:

@@ -74,3 +74,23 @@ def test_one_encoder_gives_one_vocabulary_for_labels_and_items(values):
         assert vocab.tolist() == j.task_names.tolist() == sorted(set(values))
         assert vocab[codes].tolist() == values
     assert j.task_names[j.task].tolist() == values
+
+
+@pytest.mark.parametrize("values,dtype", [
+    ([2**40 + 5, 2**40, 2**40 + 2, 2**40 + 5], pa.int64()),  # beyond int32: offsets wrap on the way in
+    ([-2**62 + 3, -2**62, -2**62 + 1], pa.int64()),
+    ([2**63 - 1, 2**63 - 4, 2**63 - 2], pa.int64()),  # at int64's top
+    ([2**64 - 1, 2**64 - 3, 2**64 - 3], pa.uint64()),  # beyond int64: the vocabulary stays uint64
+    ([-128, 127, 0, 5], pa.int8()),  # the whole range of a narrow type
+    ([255, 0, 7], pa.uint8()),
+    ([2**33 + 2, 2**33, 2**33 + 1], pa.int64()),  # every id of the range present: codes are id - min
+])
+def test_integer_ids_in_a_dense_range_encode_to_their_sorted_values(values, dtype):
+    """Integer ids spanning a short range are coded by offset from the minimum, computed in int32;
+    ids anywhere in their type's range (int8 to uint64) come back as the sorted unique ids, in the
+    column's own type, and the codes index them."""
+    codes, vocab = encode_column(pa.array(values, type=dtype))
+    assert codes.dtype == np.int32
+    assert vocab.dtype == dtype.to_pandas_dtype()
+    assert vocab.tolist() == sorted(set(values))
+    assert vocab[codes].tolist() == values
