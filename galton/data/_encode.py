@@ -61,16 +61,13 @@ def _encode_small_ints(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | No
     span = hi - lo + 1
     if span > 4 * values.size + (1 << 16):
         return None
-    if span <= np.iinfo(np.int32).max:
-        # in int32 directly: the inputs wrap modulo 2**32 on the way in, and so does the difference,
-        # which is exact because it lies in [0, span) (one pass, half the bytes of intp)
-        offset = np.subtract(values, np.asarray(lo, dtype=values.dtype), dtype=np.int32, casting="unsafe")
-    else:
-        offset = np.subtract(values, lo, dtype=np.intp)  # in intp: int32 would not hold the offsets
+    # in intp (numpy indexes with intp: an int32 index array is converted first, twice as slow),
+    # the inputs wrapping modulo 2**64 on the way in (uint64), the difference exact in [0, span)
+    offset = np.subtract(values, np.asarray(lo, dtype=values.dtype), dtype=np.intp, casting="unsafe")
     present = np.zeros(span, dtype=bool)
     present[offset] = True
-    if offset.dtype == np.int32 and present.all():  # every id of the range occurs: code = id - lo
-        return offset, _ids(np.arange(span), lo, values.dtype)
+    if span <= np.iinfo(np.int32).max and present.all():  # every id of the range occurs: code = id - lo
+        return offset.astype(np.int32), _ids(np.arange(span), lo, values.dtype)
     code_of = np.cumsum(present, dtype=np.int32) - 1
     vocab = _ids(np.flatnonzero(present), lo, values.dtype)
     return code_of[offset].astype(np.int32, copy=False), vocab
