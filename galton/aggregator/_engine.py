@@ -68,7 +68,10 @@ class Shard:
         """worker * n_labels + label for each judgment (cached)."""
         wl = self.state.get("_wl")
         if wl is None:
-            wl = (self.worker.astype(np.int64) * self.n_labels + self.label).astype(np.int32)
+            if self.n_workers * self.n_labels <= np.iinfo(np.int32).max:  # in int32: no int64 copies
+                wl = (self.worker * np.int32(self.n_labels) + self.label).astype(np.int32, copy=False)
+            else:
+                wl = (self.worker.astype(np.int64) * self.n_labels + self.label).astype(np.int32)
             self.state["_wl"] = wl
         return wl
 

@@ -10,7 +10,7 @@ from ._special_numba import exp_nonpositive
 
 __all__ = ["CHUNK_JUDGMENTS", "MAX_CHUNK_BYTES", "SPECIALISED_CLASSES", "class_tuple", "chunk_bounds", "estep", "estep_chunk", "estep_parallel",
            "counts_from_post", "task_scores", "BLOCK_VALUES", "first_appearance", "task_order", "vote_shares",
-           "argmax_ties_low", "numba"]
+           "argmax_ties_low", "column_sums", "take_rows", "numba"]
 
 
 #: judgments per work item of the parallel E-step: many more items than threads, handed out one at a
@@ -198,8 +198,8 @@ def estep_parallel(indptr, wl, table, logprior, gold, post, counts_per_chunk, cc
 
 
 @numba.njit(cache=True, nogil=True)
-def _counts(task, wl, post, out):  # pragma: no cover
-    k = post.shape[1]
+def _counts(task, wl, post, out, kt):  # pragma: no cover
+    k = len(kt) if len(kt) > 0 else post.shape[1]
     for j in range(task.size):
         r = wl[j]
         t = task[j]
@@ -210,7 +210,39 @@ def _counts(task, wl, post, out):  # pragma: no cover
 def counts_from_post(task, wl, post, n_rows):  # noqa: ANN001, ANN201
     """The compiled twin of ``_kernels.counts_from_post_numpy`` (same additions in the same order)."""
     out = np.zeros((int(n_rows), post.shape[1]))
-    _counts(task, wl, np.ascontiguousarray(post, dtype=np.float64), out)
+    _counts(task, wl, np.ascontiguousarray(post, dtype=np.float64), out, class_tuple(post.shape[1]))
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _column_sums(a, out, kt):  # pragma: no cover
+    k = len(kt) if len(kt) > 0 else a.shape[1]
+    for t in range(a.shape[0]):
+        for c in range(k):
+            out[c] += a[t, c]
+
+
+def column_sums(a):  # noqa: ANN001, ANN201
+    """The compiled twin of ``_kernels.column_sums_numpy``: the rows added in order."""
+    a = np.ascontiguousarray(a, dtype=np.float64)
+    out = np.zeros(a.shape[1])
+    _column_sums(a, out, class_tuple(a.shape[1]))
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _take_rows(rows, codes, out):  # pragma: no cover
+    for j in range(codes.size):
+        out[j] = rows[codes[j]]
+
+
+def take_rows(rows, codes):  # noqa: ANN001, ANN201
+    """The compiled twin of ``_kernels.take_rows_numpy`` (positions checked like numpy's)."""
+    rows, codes = np.asarray(rows), np.asarray(codes)
+    if codes.size and (int(codes.min()) < 0 or int(codes.max()) >= rows.size):
+        return _kernels.take_rows_numpy(rows, codes)  # numpy's negative positions, or its IndexError
+    out = np.empty(codes.size, rows.dtype)
+    _take_rows(rows, codes, out)
     return out
 
 
@@ -266,10 +298,10 @@ def task_order(local, n_tasks):  # noqa: ANN001, ANN201
 
 
 @numba.njit(cache=True, nogil=True)
-def _vote_shares(task, label, gold, post):  # pragma: no cover
+def _vote_shares(task, label, gold, post, kt):  # pragma: no cover
     for j in range(task.size):
         post[task[j], label[j]] += 1.0
-    k = post.shape[1]
+    k = len(kt) if len(kt) > 0 else post.shape[1]
     for t in range(post.shape[0]):
         g = gold[t]
         if g >= 0:
@@ -288,7 +320,7 @@ def _vote_shares(task, label, gold, post):  # pragma: no cover
 def vote_shares(task, label, gold, n_labels):  # noqa: ANN001, ANN201
     """The compiled twin of ``_kernels.vote_shares_numpy`` (counts, then one pass over the tasks)."""
     post = np.zeros((gold.size, int(n_labels)))
-    _vote_shares(task, label, gold, post)
+    _vote_shares(task, label, gold, post, class_tuple(n_labels))
     return post
 
 

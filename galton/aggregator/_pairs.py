@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from ._kernels import take_rows
+
 __all__ = ["pair_memory", "pair_codes", "per_worker_sum", "pair_workers", "pair_labels", "dense_cells",
            "diagonal", "errors_output", "DENSE_ERRORS_MAX"]
 
@@ -48,7 +50,7 @@ def pair_codes(shard: Any, rows: np.ndarray) -> np.ndarray:
     cached = shard.state.get("_pc")
     if cached is not None and cached[0] == rows.size and cached[1].size == shard.n_judgments:
         return cached[1]
-    pc = rows[shard.wl]
+    pc = take_rows(rows, shard.wl)
     if pc.size and pc.min() < 0:
         raise ValueError("a judgment's (worker, label) pair is missing from the fit's pairs")
     shard.state["_pc"] = (int(rows.size), pc)

@@ -20,7 +20,7 @@ from .._math import EPS, safe_log
 from ..judgments import Judgments
 from ._base import EMAggregator, argmax_ties_low
 from ._engine import LocalEngine, Shard
-from ._kernels import MIN_PARALLEL, counts_from_post, estep_table, vote_shares
+from ._kernels import MIN_PARALLEL, column_sums, counts_from_post, estep_table, vote_shares
 from ._layout import crowdkit_result
 from ._memory import FLOAT
 from ._pairs import (DENSE_ERRORS_MAX, diagonal, errors_output, pair_codes, pair_labels, pair_memory, pair_workers,
@@ -77,7 +77,7 @@ class ConfusionEM(EMAggregator):
         """Initial statistics: task posteriors = vote shares (gold clamped), as crowd-kit starts."""
         post = self._start_posteriors(shard, None)
         counts = counts_from_post(shard.task, pair_codes(shard, rows), post, n_pairs)
-        return {"ll": 0.0, "counts": counts, "class_counts": post.sum(axis=0)}
+        return {"ll": 0.0, "counts": counts, "class_counts": column_sums(post)}
 
     def _start_posteriors(self, shard: Shard, params: dict[str, Any]) -> np.ndarray:
         """The majority-vote shares (gold clamped) the fit starts from: crowd-kit's ``n_iter=0``."""

@@ -19,7 +19,8 @@ TOL = {"estep": (1e-11, 1e-10), "counts_from_post": (0.0, 0.0), "bt_pass": (1e-1
        "bt_info_diag": (1e-10, 1e-300), "glad_pass": (1e-9, 1e-11), "bds_derivatives": (1e-11, 1e-9),
        "bds_pair_elog_kl": (1e-12, 1e-11),
        "bds_band_pass": (1e-9, 1e-10), "bwa_pass": (1e-12, 1e-12),
-       "first_appearance": (0.0, 0.0), "task_order": (0.0, 0.0), "vote_shares": (0.0, 0.0), "argmax_ties_low": (0.0, 0.0)}
+       "first_appearance": (0.0, 0.0), "task_order": (0.0, 0.0), "vote_shares": (0.0, 0.0), "argmax_ties_low": (0.0, 0.0),
+       "column_sums": (0.0, 0.0), "take_rows": (0.0, 0.0)}
 
 
 def _estep_args(rng: np.random.Generator, k: int = 4) -> tuple[Any, ...]:
@@ -155,6 +156,15 @@ def _elog_kl_args(rng: np.random.Generator) -> tuple[Any, ...]:
     return a, a0, colsum, pw, strength
 
 
+def _column_sums_args(rng: np.random.Generator) -> tuple[Any, ...]:
+    return (rng.dirichlet(np.ones(4), size=3001) * rng.uniform(0.0, 1e3, (3001, 1)),)
+
+
+def _take_rows_args(rng: np.random.Generator) -> tuple[Any, ...]:
+    rows = rng.integers(-1, 500, 160).astype(np.int32)
+    return rows, rng.integers(0, 160, 5000).astype(np.int32)
+
+
 #: inputs of each declared twin: a new twin needs an entry here (test_every_twin_is_tested)
 INPUTS: dict[str, Callable[[np.random.Generator], tuple[Any, ...]]] = {
     "estep": _estep_args, "counts_from_post": _counts_args, "bt_pass": _bt_args, "noisy_pass": _noisy_args,
@@ -162,6 +172,7 @@ INPUTS: dict[str, Callable[[np.random.Generator], tuple[Any, ...]]] = {
     "glad_pass": _glad_args, "bds_derivatives": _bds_args, "bds_pair_elog_kl": _elog_kl_args, "bds_band_pass": _band_pass_args,
     "bwa_pass": _bwa_args, "first_appearance": _appearance_args, "task_order": _task_order_args,
     "vote_shares": _vote_share_args, "argmax_ties_low": _argmax_args,
+    "column_sums": _column_sums_args, "take_rows": _take_rows_args,
 }
 
 
@@ -357,3 +368,23 @@ def test_task_order_says_when_the_judgments_are_sorted_already() -> None:
         moved[-1] = 0
         want = np.argsort(moved, kind="stable")
         np.testing.assert_array_equal(fn(moved, 50), want)
+
+
+@pytest.mark.skipif(not _jit.HAVE_NUMBA, reason="numba is not installed or switched off: nothing to compare")
+@pytest.mark.parametrize("k", [2, 3, 9])
+def test_start_kernels_compiled_per_class_count_give_numpys_bits(k: int) -> None:
+    """The majority-vote start's kernels (vote shares, their column sums, the expected counts) are
+    compiled per class count up to SPECIALISED_CLASSES and generic above it: the same bits as the
+    numpy references for a count below, at and above that limit."""
+    rng = np.random.default_rng(k)
+    n_tasks, n_rows = 2000, 70
+    task = np.sort(rng.integers(0, n_tasks, 9000)).astype(np.int32)
+    label = rng.integers(0, k, task.size).astype(np.int32)
+    gold = np.where(rng.random(n_tasks) < 0.1, rng.integers(0, k, n_tasks), -1).astype(np.int32)
+    np.testing.assert_array_equal(_jit.TWINS["vote_shares"].compiled(task, label, gold, k),
+                                  _kernels.vote_shares_numpy(task, label, gold, k))
+    post = _kernels.vote_shares_numpy(task, label, gold, k) * rng.uniform(0.5, 2.0, (n_tasks, 1))
+    np.testing.assert_array_equal(_jit.TWINS["column_sums"].compiled(post), post.sum(axis=0))
+    wl = rng.integers(0, n_rows, task.size).astype(np.int32)
+    np.testing.assert_array_equal(_jit.TWINS["counts_from_post"].compiled(task, wl, post, n_rows),
+                                  _kernels.counts_from_post_numpy(task, wl, post, n_rows))
