@@ -24,7 +24,7 @@ from ._jit import HAVE_NUMBA, twin
 
 __all__ = ["EPS", "logsumexp_rows", "softmax_rows", "estep_table", "vote_counts", "counts_from_post",
            "counts_from_post_numpy", "HAVE_NUMBA", "MIN_PARALLEL", "first_appearance", "task_order", "vote_shares",
-           "SMALL", "by_size", "column_sums", "take_rows"]
+           "SMALL", "by_size", "column_sums", "take_rows", "pair_appearance"]
 
 
 MIN_PARALLEL = 200_000  #: judgments; below this one thread is faster than spawning work
@@ -60,6 +60,12 @@ def first_appearance_numpy(values: np.ndarray, n_values: int) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     uniq, first = np.unique(values, return_index=True)
     return uniq[np.argsort(first, kind="stable")].astype(np.int64)
+
+
+def pair_appearance_numpy(worker: np.ndarray, label: np.ndarray, n_workers: int, n_labels: int) -> np.ndarray:
+    """The (worker, label) pairs ``worker * n_labels + label`` in order of first appearance (int64)."""
+    return first_appearance_numpy(np.asarray(worker, np.int64) * int(n_labels) + np.asarray(label, np.int64),
+                                  int(n_workers) * int(n_labels))
 
 
 def task_order_numpy(local: np.ndarray, n_tasks: int) -> np.ndarray | None:
@@ -149,6 +155,7 @@ counts_from_post = twin("counts_from_post", counts_from_post_numpy, "galton.aggr
 #: first appearances (crowd-kit's result order), the task order of a shard, the vote shares: numpy
 #: references, one-pass numba versions (a counting sort instead of a comparison sort; no hashing)
 _first_appearance = twin("first_appearance", first_appearance_numpy, "galton.aggregator._kernels_numba:first_appearance")
+_pair_appearance = twin("pair_appearance", pair_appearance_numpy, "galton.aggregator._kernels_numba:pair_appearance")
 _task_order = twin("task_order", task_order_numpy, "galton.aggregator._kernels_numba:task_order")
 _vote_shares = twin("vote_shares", vote_shares_numpy, "galton.aggregator._kernels_numba:vote_shares")
 
@@ -161,6 +168,11 @@ def by_size(kernel: Any, n: int) -> Any:
 def first_appearance(values: np.ndarray, n_values: int) -> np.ndarray:
     """See :func:`first_appearance_numpy` (compiled from ``SMALL`` values on)."""
     return by_size(_first_appearance, values.size)(values, n_values)
+
+
+def pair_appearance(worker: np.ndarray, label: np.ndarray, n_workers: int, n_labels: int) -> np.ndarray:
+    """See :func:`pair_appearance_numpy` (compiled from ``SMALL`` judgments on)."""
+    return by_size(_pair_appearance, np.asarray(worker).size)(worker, label, n_workers, n_labels)
 
 
 def task_order(local: np.ndarray, n_tasks: int) -> np.ndarray | None:

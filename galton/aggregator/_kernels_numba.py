@@ -10,7 +10,7 @@ from ._special_numba import exp_nonpositive
 
 __all__ = ["CHUNK_JUDGMENTS", "MAX_CHUNK_BYTES", "SPECIALISED_CLASSES", "class_tuple", "chunk_bounds", "estep", "estep_chunk", "estep_parallel",
            "counts_from_post", "task_scores", "BLOCK_VALUES", "first_appearance", "task_order", "vote_shares",
-           "argmax_ties_low", "column_sums", "take_rows", "numba"]
+           "argmax_ties_low", "column_sums", "take_rows", "pair_appearance", "numba"]
 
 
 #: judgments per work item of the parallel E-step: many more items than threads, handed out one at a
@@ -248,7 +248,7 @@ def take_rows(rows, codes):  # noqa: ANN001, ANN201
 
 @numba.njit(cache=True, nogil=True)
 def _first_appearance(values, seen):  # pragma: no cover
-    out = np.empty(values.size, np.int64)
+    out = np.empty(min(values.size, seen.size), np.int64)
     n = 0
     for i in range(values.size):
         v = values[i]
@@ -256,7 +256,33 @@ def _first_appearance(values, seen):  # pragma: no cover
             seen[v] = True
             out[n] = v
             n += 1
+            if n == seen.size:  # every value of the range seen: the rest adds nothing
+                break
     return out[:n].copy()
+
+
+@numba.njit(cache=True, nogil=True)
+def _pair_appearance(worker, label, k, seen):  # pragma: no cover
+    out = np.empty(min(worker.size, seen.size), np.int64)
+    n = 0
+    for i in range(worker.size):
+        v = np.int64(worker[i]) * k + label[i]
+        if not seen[v]:
+            seen[v] = True
+            out[n] = v
+            n += 1
+            if n == seen.size:
+                break
+    return out[:n].copy()
+
+
+def pair_appearance(worker, label, n_workers, n_labels):  # noqa: ANN001, ANN201
+    """The compiled twin of ``_kernels.pair_appearance_numpy``: one pass, no int64 copies."""
+    worker, label = np.asarray(worker), np.asarray(label)
+    n_values = int(n_workers) * int(n_labels)
+    if n_values > 16 * worker.size + (1 << 20):
+        return _kernels.pair_appearance_numpy(worker, label, n_workers, n_labels)
+    return _pair_appearance(worker, label, int(n_labels), np.zeros(n_values, np.bool_))
 
 
 def first_appearance(values, n_values):  # noqa: ANN001, ANN201

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from ._kernels import first_appearance
+from ._kernels import first_appearance, pair_appearance
 
 __all__ = ["CROWDKIT_LAYOUT", "crowdkit_layout", "crowdkit_result"]
 
@@ -95,9 +95,7 @@ class _Orders:
 
     def pairs(self) -> np.ndarray:
         """Rows ``worker * K + label`` of the (worker, label) pairs seen, in order of appearance."""
-        k = self.j.label_names.size
-        return first_appearance(np.asarray(self.j.worker, np.int64) * k + np.asarray(self.j.label, np.int64),
-                                self.j.worker_names.size * k)
+        return pair_appearance(self.j.worker, self.j.label, self.j.worker_names.size, self.j.label_names.size)
 
 
 def _reorder_axis(index: Any, orders: _Orders) -> np.ndarray | None:

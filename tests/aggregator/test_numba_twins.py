@@ -20,7 +20,7 @@ TOL = {"estep": (1e-11, 1e-10), "counts_from_post": (0.0, 0.0), "bt_pass": (1e-1
        "bds_pair_elog_kl": (1e-12, 1e-11),
        "bds_band_pass": (1e-9, 1e-10), "bwa_pass": (1e-12, 1e-12),
        "first_appearance": (0.0, 0.0), "task_order": (0.0, 0.0), "vote_shares": (0.0, 0.0), "argmax_ties_low": (0.0, 0.0),
-       "column_sums": (0.0, 0.0), "take_rows": (0.0, 0.0)}
+       "column_sums": (0.0, 0.0), "take_rows": (0.0, 0.0), "pair_appearance": (0.0, 0.0)}
 
 
 def _estep_args(rng: np.random.Generator, k: int = 4) -> tuple[Any, ...]:
@@ -165,6 +165,11 @@ def _take_rows_args(rng: np.random.Generator) -> tuple[Any, ...]:
     return rows, rng.integers(0, 160, 5000).astype(np.int32)
 
 
+def _pair_appearance_args(rng: np.random.Generator) -> tuple[Any, ...]:
+    worker = rng.integers(0, 50, 3000).astype(np.int32)  # workers 50..59 never appear
+    return worker, rng.integers(0, 3, worker.size).astype(np.int32), 60, 4  # label 3 never appears
+
+
 #: inputs of each declared twin: a new twin needs an entry here (test_every_twin_is_tested)
 INPUTS: dict[str, Callable[[np.random.Generator], tuple[Any, ...]]] = {
     "estep": _estep_args, "counts_from_post": _counts_args, "bt_pass": _bt_args, "noisy_pass": _noisy_args,
@@ -172,7 +177,7 @@ INPUTS: dict[str, Callable[[np.random.Generator], tuple[Any, ...]]] = {
     "glad_pass": _glad_args, "bds_derivatives": _bds_args, "bds_pair_elog_kl": _elog_kl_args, "bds_band_pass": _band_pass_args,
     "bwa_pass": _bwa_args, "first_appearance": _appearance_args, "task_order": _task_order_args,
     "vote_shares": _vote_share_args, "argmax_ties_low": _argmax_args,
-    "column_sums": _column_sums_args, "take_rows": _take_rows_args,
+    "column_sums": _column_sums_args, "take_rows": _take_rows_args, "pair_appearance": _pair_appearance_args,
 }
 
 
@@ -388,3 +393,20 @@ def test_start_kernels_compiled_per_class_count_give_numpys_bits(k: int) -> None
     wl = rng.integers(0, n_rows, task.size).astype(np.int32)
     np.testing.assert_array_equal(_jit.TWINS["counts_from_post"].compiled(task, wl, post, n_rows),
                                   _kernels.counts_from_post_numpy(task, wl, post, n_rows))
+
+
+@pytest.mark.skipif(not _jit.HAVE_NUMBA, reason="numba is not installed or switched off: nothing to compare")
+def test_first_appearance_stops_once_every_value_is_seen_with_numpys_result() -> None:
+    """Workers and labels all appear early in a large input: the compiled first-appearance passes
+    stop there. Their result is numpy's, whether the whole range appears early, late (the last
+    judgment), or not at all."""
+    rng = np.random.default_rng(11)
+    early = np.concatenate([rng.permutation(300), rng.integers(0, 300, 20_000)]).astype(np.int32)
+    late = np.concatenate([rng.integers(0, 299, 20_000), [299]]).astype(np.int32)
+    for values in (early, late, early[early != 7]):
+        np.testing.assert_array_equal(_jit.TWINS["first_appearance"].compiled(values, 300),
+                                      _kernels.first_appearance_numpy(values, 300))
+        label = (values % 3).astype(np.int32)
+        for worker in (values, values // 3):
+            np.testing.assert_array_equal(_jit.TWINS["pair_appearance"].compiled(worker, label, 300, 3),
+                                          _kernels.pair_appearance_numpy(worker, label, 300, 3))
