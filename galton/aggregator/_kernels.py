@@ -20,11 +20,12 @@ from typing import Any
 import numpy as np
 
 from .._math import EPS  # noqa: F401  (re-exported: the one floor, see galton._math)
+from ..data._encode import dense_int_codes_numpy
 from ._jit import HAVE_NUMBA, twin
 
 __all__ = ["EPS", "logsumexp_rows", "softmax_rows", "estep_table", "vote_counts", "counts_from_post",
            "counts_from_post_numpy", "HAVE_NUMBA", "MIN_PARALLEL", "first_appearance", "task_order", "vote_shares",
-           "SMALL", "by_size", "column_sums", "take_rows", "pair_appearance"]
+           "SMALL", "by_size", "column_sums", "take_rows", "pair_appearance", "dense_int_codes"]
 
 
 MIN_PARALLEL = 200_000  #: judgments; below this one thread is faster than spawning work
@@ -130,6 +131,16 @@ def column_sums_numpy(a: np.ndarray) -> np.ndarray:
 def take_rows_numpy(rows: np.ndarray, codes: np.ndarray) -> np.ndarray:
     """``rows[codes]`` (int32 values at int32 positions; numpy converts such an index to intp first)."""
     return rows[codes]
+
+
+#: integer ids coded by offset from their minimum (the encoder's fast path): numpy reference
+#: (galton.data), numba version (two passes over the ids, no intp copy)
+_dense_int_codes = twin("dense_int_codes", dense_int_codes_numpy, "galton.aggregator._kernels_numba:dense_int_codes")
+
+
+def dense_int_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """See :func:`galton.data._encode.dense_int_codes_numpy` (compiled from ``SMALL`` ids on)."""
+    return by_size(_dense_int_codes, values.size)(values)
 
 
 #: column sums of the majority-vote start, each judgment's table row: numpy references, one-pass

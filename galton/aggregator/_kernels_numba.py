@@ -10,7 +10,7 @@ from ._special_numba import exp_nonpositive
 
 __all__ = ["CHUNK_JUDGMENTS", "MAX_CHUNK_BYTES", "SPECIALISED_CLASSES", "class_tuple", "chunk_bounds", "estep", "estep_chunk", "estep_parallel",
            "counts_from_post", "task_scores", "BLOCK_VALUES", "first_appearance", "task_order", "vote_shares",
-           "argmax_ties_low", "column_sums", "take_rows", "pair_appearance", "numba"]
+           "argmax_ties_low", "column_sums", "take_rows", "pair_appearance", "dense_int_codes", "numba"]
 
 
 #: judgments per work item of the parallel E-step: many more items than threads, handed out one at a
@@ -377,3 +377,55 @@ def argmax_ties_low(p):  # noqa: ANN001, ANN201
     out = np.empty(p.shape[0], np.int32)
     _argmax_ties_low(p, TIE_RTOL, out)
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _min_max(values):  # pragma: no cover
+    lo = hi = values[0]
+    for i in range(1, values.size):
+        v = values[i]
+        lo = min(lo, v)
+        hi = max(hi, v)
+    return lo, hi
+
+
+@numba.njit(cache=True, nogil=True)
+def _offsets(values, lo, present, codes):  # pragma: no cover
+    n = 0  # distinct ids
+    for i in range(values.size):
+        o = np.int64(values[i] - lo)  # in [0, span): exact in the ids' own type
+        codes[i] = o
+        if not present[o]:
+            present[o] = True
+            n += 1
+    return n
+
+
+@numba.njit(cache=True, nogil=True)
+def _remap(codes, code_of):  # pragma: no cover
+    for i in range(codes.size):
+        codes[i] = code_of[codes[i]]
+
+
+def dense_int_codes(values):  # noqa: ANN001, ANN201
+    """The compiled twin of ``galton.data._encode.dense_int_codes_numpy``: the range in one pass,
+    the offsets (int32) and the presence table in a second, renumbered only when some id of the
+    range is missing."""
+    from ..data._encode import dense_span, ids_from_offsets
+
+    values = np.ascontiguousarray(values)
+    if values.size == 0:
+        return None
+    lo, hi = _min_max(values)
+    span = dense_span(values, int(lo), int(hi))
+    if span is None:
+        return None
+    if span > np.iinfo(np.int32).max:  # offsets beyond int32 (over half a billion ids): numpy's intp path
+        return _kernels.dense_int_codes_numpy(values)
+    present = np.zeros(span, np.bool_)
+    codes = np.empty(values.size, np.int32)
+    n = _offsets(values, lo, present, codes)
+    if n == span:  # every id of the range occurs: code = id - lo
+        return codes, ids_from_offsets(np.arange(span), int(lo), values.dtype)
+    _remap(codes, (np.cumsum(present, dtype=np.int32) - 1))
+    return codes, ids_from_offsets(np.flatnonzero(present), int(lo), values.dtype)

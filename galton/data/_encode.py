@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from ._validate import MAX_EXAMPLES
 
-__all__ = ["encode_column", "label_set", "lookup", "plain_column", "readonly", "recode_labels", "retuple",
+__all__ = ["encode_column", "dense_int_codes_numpy", "dense_span", "ids_from_offsets", "label_set", "lookup", "plain_column", "readonly", "recode_labels", "retuple",
            "untuple_frame", "untuple_groups", "untuple_items"]
 
 
@@ -35,7 +35,7 @@ def encode_column(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.nd
     if pa.types.is_floating(column.type):  # -0.0 and 0.0 are one value
         column = pc.add(column, pa.scalar(0.0, column.type))
     if pa.types.is_integer(column.type) and column.null_count == 0:
-        fast = _encode_small_ints(column.to_numpy())
+        fast = _dense_int_codes(column.to_numpy())
         if fast is not None:
             return fast
     enc = column.dictionary_encode()
@@ -51,15 +51,31 @@ def encode_column(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.nd
     return codes, vocab
 
 
-def _encode_small_ints(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """Integer ids spanning a range at most a few times their count: codes by a presence table
-    over the range (linear time, no hashing or sorting; 5-10x faster than a dictionary encoding for
-    a million ids). None when the range is too sparse for that."""
+def _dense_int_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """:func:`dense_int_codes_numpy`, compiled from ``SMALL`` ids on (imported on use: the kernels
+    live with the other twins in ``galton.aggregator``)."""
+    from ..aggregator._kernels import dense_int_codes
+
+    return dense_int_codes(values)
+
+
+def dense_span(values: np.ndarray, lo: int, hi: int) -> int | None:
+    """``hi - lo + 1`` when integer ids spanning ``[lo, hi]`` are dense enough to be coded by a
+    presence table over the range (at most a few times their count), else None."""
+    span = int(hi) - int(lo) + 1
+    return span if span <= 4 * values.size + (1 << 16) else None
+
+
+def dense_int_codes_numpy(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Integer ids spanning a range at most a few times their count: codes (int32) and the sorted
+    vocabulary (the ids' own type) by a presence table over the range (linear time, no hashing or
+    sorting; 5-10x faster than a dictionary encoding for a million ids). None when the range is
+    too sparse for that (:func:`dense_span`)."""
     if values.size == 0:
         return None
     lo, hi = int(values.min()), int(values.max())
-    span = hi - lo + 1
-    if span > 4 * values.size + (1 << 16):
+    span = dense_span(values, lo, hi)
+    if span is None:
         return None
     # in intp (numpy indexes with intp: an int32 index array is converted first, twice as slow),
     # the inputs wrapping modulo 2**64 on the way in (uint64), the difference exact in [0, span)
@@ -67,13 +83,13 @@ def _encode_small_ints(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | No
     present = np.zeros(span, dtype=bool)
     present[offset] = True
     if span <= np.iinfo(np.int32).max and present.all():  # every id of the range occurs: code = id - lo
-        return offset.astype(np.int32), _ids(np.arange(span), lo, values.dtype)
+        return offset.astype(np.int32), ids_from_offsets(np.arange(span), lo, values.dtype)
     code_of = np.cumsum(present, dtype=np.int32) - 1
-    vocab = _ids(np.flatnonzero(present), lo, values.dtype)
+    vocab = ids_from_offsets(np.flatnonzero(present), lo, values.dtype)
     return code_of[offset].astype(np.int32, copy=False), vocab
 
 
-def _ids(offsets: np.ndarray, lo: int, dtype: np.dtype) -> np.ndarray:
+def ids_from_offsets(offsets: np.ndarray, lo: int, dtype: np.dtype) -> np.ndarray:
     """``lo + offsets`` in ``dtype``: the additions wrap modulo the type's range and land on the
     ids, which lie in it (a uint64 id beyond int64 does not fit the intp sum)."""
     return offsets.astype(dtype) + np.asarray(lo, dtype=dtype)

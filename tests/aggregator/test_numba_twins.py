@@ -20,7 +20,8 @@ TOL = {"estep": (1e-11, 1e-10), "counts_from_post": (0.0, 0.0), "bt_pass": (1e-1
        "bds_pair_elog_kl": (1e-12, 1e-11),
        "bds_band_pass": (1e-9, 1e-10), "bwa_pass": (1e-12, 1e-12),
        "first_appearance": (0.0, 0.0), "task_order": (0.0, 0.0), "vote_shares": (0.0, 0.0), "argmax_ties_low": (0.0, 0.0),
-       "column_sums": (0.0, 0.0), "take_rows": (0.0, 0.0), "pair_appearance": (0.0, 0.0)}
+       "column_sums": (0.0, 0.0), "take_rows": (0.0, 0.0), "pair_appearance": (0.0, 0.0),
+       "dense_int_codes": (0.0, 0.0)}
 
 
 def _estep_args(rng: np.random.Generator, k: int = 4) -> tuple[Any, ...]:
@@ -170,6 +171,10 @@ def _pair_appearance_args(rng: np.random.Generator) -> tuple[Any, ...]:
     return worker, rng.integers(0, 3, worker.size).astype(np.int32), 60, 4  # label 3 never appears
 
 
+def _dense_int_args(rng: np.random.Generator) -> tuple[Any, ...]:
+    return (rng.integers(-40, 900, 3000) * 3 + 10**12,)  # ids 3 apart: most of the range is missing
+
+
 #: inputs of each declared twin: a new twin needs an entry here (test_every_twin_is_tested)
 INPUTS: dict[str, Callable[[np.random.Generator], tuple[Any, ...]]] = {
     "estep": _estep_args, "counts_from_post": _counts_args, "bt_pass": _bt_args, "noisy_pass": _noisy_args,
@@ -178,6 +183,7 @@ INPUTS: dict[str, Callable[[np.random.Generator], tuple[Any, ...]]] = {
     "bwa_pass": _bwa_args, "first_appearance": _appearance_args, "task_order": _task_order_args,
     "vote_shares": _vote_share_args, "argmax_ties_low": _argmax_args,
     "column_sums": _column_sums_args, "take_rows": _take_rows_args, "pair_appearance": _pair_appearance_args,
+    "dense_int_codes": _dense_int_args,
 }
 
 
@@ -410,3 +416,30 @@ def test_first_appearance_stops_once_every_value_is_seen_with_numpys_result() ->
         for worker in (values, values // 3):
             np.testing.assert_array_equal(_jit.TWINS["pair_appearance"].compiled(worker, label, 300, 3),
                                           _kernels.pair_appearance_numpy(worker, label, 300, 3))
+
+
+@pytest.mark.skipif(not _jit.HAVE_NUMBA, reason="numba is not installed or switched off: nothing to compare")
+@pytest.mark.parametrize("dtype,lo", [(np.int64, -2**63), (np.int64, 2**63 - 2000), (np.uint64, 2**64 - 2000),
+                                      (np.int8, -128), (np.uint8, 0), (np.int32, 5), (np.int16, -7)])
+@pytest.mark.parametrize("holes", [False, True])
+def test_dense_int_codes_compiled_equal_numpys_at_the_ends_of_every_type(dtype, lo, holes) -> None:
+    """The compiled encoder of dense integer ids (min and max in one pass, offsets and presence in
+    a second, renumbered when ids are missing) gives numpy's codes and vocabulary, in the ids' own
+    type, at both ends of every integer type; a sparse range gives None in both."""
+    from galton.data._encode import dense_int_codes_numpy
+
+    rng = np.random.default_rng(abs(lo) % 1000)
+    width = min(1000, int(np.iinfo(dtype).max) - lo + 1)
+    offs = rng.permutation(np.repeat(np.arange(width), 3))
+    if holes:
+        offs = offs[offs % 5 != 2]
+    values = (np.asarray(lo, dtype=dtype) + offs.astype(dtype)).astype(dtype)
+    got, want = _jit.TWINS["dense_int_codes"].compiled(values), dense_int_codes_numpy(values)
+    assert got[0].dtype == want[0].dtype == np.int32 and got[1].dtype == want[1].dtype == dtype
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
+    np.testing.assert_array_equal(got[1][got[0]], values)
+    if np.iinfo(dtype).bits == 64:
+        far = lo + 10**9 if lo + 10**9 <= np.iinfo(dtype).max else lo - 10**9
+        sparse = np.array([lo, far], dtype=dtype)
+        assert _jit.TWINS["dense_int_codes"].compiled(sparse) is None and dense_int_codes_numpy(sparse) is None
