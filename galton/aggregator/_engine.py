@@ -104,14 +104,11 @@ def build_shard(
         local = np.asarray(task, dtype=np.int32)  # all tasks 0..n-1: codes are already local
     else:
         local = np.searchsorted(task_ids, task).astype(np.int32)
-    order = task_order(local, task_ids.size)
+    order, indptr = task_order(local, task_ids.size)
     if order is None:  # sorted by task already
         order = slice(None)
     else:
         local = local[order]
-    counts = np.bincount(local, minlength=task_ids.size)
-    indptr = np.zeros(task_ids.size + 1, dtype=np.int64)
-    np.cumsum(counts, out=indptr[1:])
     return Shard(
         task_ids=task_ids.astype(np.int32),
         indptr=indptr,

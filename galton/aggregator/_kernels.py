@@ -69,12 +69,15 @@ def pair_appearance_numpy(worker: np.ndarray, label: np.ndarray, n_workers: int,
                                   int(n_workers) * int(n_labels))
 
 
-def task_order_numpy(local: np.ndarray, n_tasks: int) -> np.ndarray | None:
-    """The stable order that sorts the judgments by their task code in ``[0, n_tasks)`` (int64);
-    None when they are sorted already (a file grouped by task: no copies to make)."""
+def task_order_numpy(local: np.ndarray, n_tasks: int) -> tuple[np.ndarray | None, np.ndarray]:
+    """``(order, indptr)``: the stable order that sorts the judgments by their task code in
+    ``[0, n_tasks)`` (int64; None when they are sorted already: a file grouped by task, no copies
+    to make) and the CSR offsets of the tasks in that order (int64, ``n_tasks + 1``)."""
+    indptr = np.zeros(int(n_tasks) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(local, minlength=int(n_tasks)), out=indptr[1:])
     if local.size < 2 or bool(np.all(local[1:] >= local[:-1])):
-        return None
-    return np.argsort(local, kind="stable").astype(np.int64, copy=False)
+        return None, indptr
+    return np.argsort(local, kind="stable").astype(np.int64, copy=False), indptr
 
 
 def vote_shares_numpy(task: np.ndarray, label: np.ndarray, gold: np.ndarray, n_labels: int) -> np.ndarray:
@@ -186,7 +189,7 @@ def pair_appearance(worker: np.ndarray, label: np.ndarray, n_workers: int, n_lab
     return by_size(_pair_appearance, np.asarray(worker).size)(worker, label, n_workers, n_labels)
 
 
-def task_order(local: np.ndarray, n_tasks: int) -> np.ndarray | None:
+def task_order(local: np.ndarray, n_tasks: int) -> tuple[np.ndarray | None, np.ndarray]:
     """See :func:`task_order_numpy` (compiled from ``SMALL`` judgments on)."""
     return by_size(_task_order, local.size)(local, n_tasks)
 

@@ -296,31 +296,33 @@ def first_appearance(values, n_values):  # noqa: ANN001, ANN201
 
 @numba.njit(cache=True, nogil=True)
 def _counting_order(local, n_tasks):  # pragma: no cover
-    start = np.zeros(n_tasks + 1, np.int64)
+    indptr = np.zeros(n_tasks + 1, np.int64)
     ordered = True
     for i in range(local.size):
-        start[local[i] + 1] += 1
+        indptr[local[i] + 1] += 1
         if i and local[i] < local[i - 1]:
             ordered = False
-    if ordered:
-        return np.empty(0, np.int64)
     for t in range(n_tasks):
-        start[t + 1] += start[t]
+        indptr[t + 1] += indptr[t]
+    if ordered:
+        return np.empty(0, np.int64), indptr
+    start = indptr[:-1].copy()
     order = np.empty(local.size, np.int64)
     for i in range(local.size):
         t = local[i]
         order[start[t]] = i
         start[t] += 1
-    return order
+    return order, indptr
 
 
 def task_order(local, n_tasks):  # noqa: ANN001, ANN201
-    """The compiled twin of ``_kernels.task_order_numpy``: a counting sort (stable, linear)."""
+    """The compiled twin of ``_kernels.task_order_numpy``: a counting sort (stable, linear) whose
+    counts are the offsets."""
     local = np.asarray(local)
     if local.size < 2:
-        return None
-    order = _counting_order(local, int(n_tasks))
-    return order if order.size else None
+        return _kernels.task_order_numpy(local, n_tasks)
+    order, indptr = _counting_order(local, int(n_tasks))
+    return (order if order.size else None), indptr
 
 
 @numba.njit(cache=True, nogil=True)

@@ -373,12 +373,16 @@ def test_task_order_says_when_the_judgments_are_sorted_already() -> None:
     twin = _jit.TWINS["task_order"]
     local = np.repeat(np.arange(50, dtype=np.int32), 3)
     for fn in (twin.numpy, twin.compiled):
-        assert fn(local, 50) is None and fn(local[:1], 50) is None
+        order, indptr = fn(local, 52)  # tasks 50 and 51 have no judgments
+        assert order is None and fn(local[:1], 50)[0] is None
+        np.testing.assert_array_equal(indptr, np.r_[np.arange(0, 151, 3), 150, 150])
         moved = local.copy()
         moved[[10, 11]] = moved[[11, 10]]
         moved[-1] = 0
         want = np.argsort(moved, kind="stable")
-        np.testing.assert_array_equal(fn(moved, 50), want)
+        order, indptr = fn(moved, 50)
+        np.testing.assert_array_equal(order, want)
+        np.testing.assert_array_equal(indptr, np.r_[0, np.cumsum(np.bincount(moved, minlength=50))])
 
 
 @pytest.mark.skipif(not _jit.HAVE_NUMBA, reason="numba is not installed or switched off: nothing to compare")
