@@ -15,6 +15,7 @@ it). The pair is declared with :func:`._jit.twin`; tests check that both give th
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
@@ -175,8 +176,9 @@ _vote_shares = twin("vote_shares", vote_shares_numpy, "galton.aggregator._kernel
 
 
 def by_size(kernel: Any, n: int) -> Any:
-    """The twin ``kernel`` from ``SMALL`` values on, else its numpy version."""
-    return kernel if n >= SMALL else kernel.numpy
+    """The twin ``kernel`` from ``SMALL`` values on or once numba is imported (a fit's E-step
+    imports it: no import left to save), else its numpy version. Both give the same bits."""
+    return kernel if n >= SMALL or "numba" in sys.modules else kernel.numpy
 
 
 def first_appearance(values: np.ndarray, n_values: int) -> np.ndarray:

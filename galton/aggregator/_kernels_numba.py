@@ -5,12 +5,12 @@ import threading
 import numba
 import numpy as np
 
-from . import _kernels
+from . import _kernels, _pairs
 from ._special_numba import exp_nonpositive
 
 __all__ = ["CHUNK_JUDGMENTS", "MAX_CHUNK_BYTES", "SPECIALISED_CLASSES", "class_tuple", "chunk_bounds", "estep", "estep_chunk", "estep_parallel",
            "counts_from_post", "task_scores", "BLOCK_VALUES", "first_appearance", "task_order", "vote_shares",
-           "argmax_ties_low", "column_sums", "take_rows", "pair_appearance", "dense_int_codes", "numba"]
+           "argmax_ties_low", "column_sums", "take_rows", "pair_appearance", "dense_int_codes", "per_worker_sum", "numba"]
 
 
 #: judgments per work item of the parallel E-step: many more items than threads, handed out one at a
@@ -434,3 +434,62 @@ def dense_int_codes(values):  # noqa: ANN001, ANN201
         return codes, ids_from_offsets(np.arange(span), int(lo), values.dtype)
     _remap(codes, (np.cumsum(present, dtype=np.int32) - 1))
     return codes, ids_from_offsets(np.flatnonzero(present), int(lo), values.dtype)
+
+
+@numba.njit(cache=True, nogil=True)
+def _pairwise(a, lo, n, c):  # pragma: no cover
+    """``a[lo:lo + n, c]`` summed as numpy's pairwise summation adds a strided run (its
+    ``pairwise_sum``: one running sum below 8 values, 8 running sums up to 128, halves above)."""
+    if n < 8:
+        res = -0.0
+        for i in range(n):
+            res += a[lo + i, c]
+        return res
+    if n <= 128:
+        r0, r1, r2, r3 = a[lo, c], a[lo + 1, c], a[lo + 2, c], a[lo + 3, c]
+        r4, r5, r6, r7 = a[lo + 4, c], a[lo + 5, c], a[lo + 6, c], a[lo + 7, c]
+        i = 8
+        while i < n - n % 8:
+            r0 += a[lo + i, c]
+            r1 += a[lo + i + 1, c]
+            r2 += a[lo + i + 2, c]
+            r3 += a[lo + i + 3, c]
+            r4 += a[lo + i + 4, c]
+            r5 += a[lo + i + 5, c]
+            r6 += a[lo + i + 6, c]
+            r7 += a[lo + i + 7, c]
+            i += 8
+        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+        while i < n:
+            res += a[lo + i, c]
+            i += 1
+        return res
+    n2 = n // 2
+    n2 -= n2 % 8
+    return _pairwise(a, lo, n2, c) + _pairwise(a, lo + n2, n - n2, c)
+
+
+@numba.njit(cache=True, nogil=True)
+def _per_worker_rows(values, wptr, out):  # pragma: no cover
+    # numpy's reduceat over a segment: its first row, plus the pairwise sum of the rest
+    m = values.shape[1]
+    for w in range(wptr.size - 1):
+        a, b = wptr[w], wptr[w + 1]
+        if b - a == 1:
+            for c in range(m):
+                out[w, c] = values[a, c]
+        elif b > a:
+            for c in range(m):
+                out[w, c] = values[a, c] + _pairwise(values, a + 1, b - a - 1, c)
+
+
+def per_worker_sum(values, wptr):  # noqa: ANN001, ANN201
+    """The compiled twin of ``_pairs.per_worker_sum_numpy``: each worker's rows added as numpy's
+    ``reduceat`` adds them (the first row plus the pairwise sum of the others)."""
+    values = np.asarray(values)
+    if values.dtype != np.float64 or values.ndim == 0:
+        return _pairs.per_worker_sum_numpy(values, wptr)
+    flat = np.ascontiguousarray(values.reshape(values.shape[0], -1))
+    out = np.zeros((wptr.size - 1, flat.shape[1]))
+    _per_worker_rows(flat, np.asarray(wptr, np.int64), out)
+    return out.reshape((wptr.size - 1,) + values.shape[1:])

@@ -24,7 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from ._kernels import take_rows
+from ._jit import twin
+from ._kernels import by_size, take_rows
 
 __all__ = ["pair_memory", "pair_codes", "per_worker_sum", "pair_workers", "pair_labels", "dense_cells",
            "diagonal", "errors_output", "DENSE_ERRORS_MAX"]
@@ -69,7 +70,13 @@ def pair_labels(pairs: np.ndarray, n_labels: int) -> np.ndarray:
 
 def per_worker_sum(values: np.ndarray, wptr: np.ndarray) -> np.ndarray:
     """(W, ...) sums of ``values`` (P, ...) over each worker's pairs, added one row after the other
-    in label order (the order of a sum over a dense table's label axis; 0 for a worker without pairs)."""
+    in label order (the order of a sum over a dense table's label axis; 0 for a worker without pairs).
+    Compiled from ``SMALL`` values on or once numba is imported (the same bits)."""
+    return by_size(_per_worker_sum, np.asarray(values).size)(values, wptr)
+
+
+def per_worker_sum_numpy(values: np.ndarray, wptr: np.ndarray) -> np.ndarray:
+    """numpy reference of :func:`per_worker_sum` (one ``reduceat`` over the workers with pairs)."""
     n_w = wptr.size - 1
     out = np.zeros((n_w,) + values.shape[1:])
     has = np.flatnonzero(wptr[1:] > wptr[:-1])
@@ -109,3 +116,6 @@ def errors_output(out: Any, judgments: Any, values: np.ndarray, fill: np.ndarray
         return out.errors(judgments.worker_names, judgments.label_names, dense_cells(values, fill, pairs))
     return out.pair_errors(judgments.worker_names[pair_workers(pairs, k)], judgments.label_names[pair_labels(pairs, k)],
                            judgments.label_names, values)
+
+
+_per_worker_sum = twin("per_worker_sum", per_worker_sum_numpy, "galton.aggregator._kernels_numba:per_worker_sum")

@@ -21,7 +21,7 @@ TOL = {"estep": (1e-11, 1e-10), "counts_from_post": (0.0, 0.0), "bt_pass": (1e-1
        "bds_band_pass": (1e-9, 1e-10), "bwa_pass": (1e-12, 1e-12),
        "first_appearance": (0.0, 0.0), "task_order": (0.0, 0.0), "vote_shares": (0.0, 0.0), "argmax_ties_low": (0.0, 0.0),
        "column_sums": (0.0, 0.0), "take_rows": (0.0, 0.0), "pair_appearance": (0.0, 0.0),
-       "dense_int_codes": (0.0, 0.0)}
+       "dense_int_codes": (0.0, 0.0), "per_worker_sum": (0.0, 0.0)}
 
 
 def _estep_args(rng: np.random.Generator, k: int = 4) -> tuple[Any, ...]:
@@ -175,6 +175,17 @@ def _dense_int_args(rng: np.random.Generator) -> tuple[Any, ...]:
     return (rng.integers(-40, 900, 3000) * 3 + 10**12,)  # ids 3 apart: most of the range is missing
 
 
+def _wptr(rng: np.random.Generator) -> np.ndarray:
+    # workers with no pairs, with one, with a few, and one with 700 (numpy's pairwise sum recurses)
+    sizes = np.concatenate([rng.integers(0, 6, 60), [0, 1, 700, 0, 129, 8, 9]])
+    return np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+
+
+def _per_worker_args(rng: np.random.Generator) -> tuple[Any, ...]:
+    wptr = _wptr(rng)
+    return rng.random((int(wptr[-1]), 3)) * 10.0 ** rng.uniform(-6, 6, (int(wptr[-1]), 1)), wptr
+
+
 #: inputs of each declared twin: a new twin needs an entry here (test_every_twin_is_tested)
 INPUTS: dict[str, Callable[[np.random.Generator], tuple[Any, ...]]] = {
     "estep": _estep_args, "counts_from_post": _counts_args, "bt_pass": _bt_args, "noisy_pass": _noisy_args,
@@ -183,7 +194,7 @@ INPUTS: dict[str, Callable[[np.random.Generator], tuple[Any, ...]]] = {
     "bwa_pass": _bwa_args, "first_appearance": _appearance_args, "task_order": _task_order_args,
     "vote_shares": _vote_share_args, "argmax_ties_low": _argmax_args,
     "column_sums": _column_sums_args, "take_rows": _take_rows_args, "pair_appearance": _pair_appearance_args,
-    "dense_int_codes": _dense_int_args,
+    "dense_int_codes": _dense_int_args, "per_worker_sum": _per_worker_args,
 }
 
 
@@ -447,3 +458,20 @@ def test_dense_int_codes_compiled_equal_numpys_at_the_ends_of_every_type(dtype, 
         far = lo + 10**9 if lo + 10**9 <= np.iinfo(dtype).max else lo - 10**9
         sparse = np.array([lo, far], dtype=dtype)
         assert _jit.TWINS["dense_int_codes"].compiled(sparse) is None and dense_int_codes_numpy(sparse) is None
+
+
+@pytest.mark.skipif(not _jit.HAVE_NUMBA, reason="numba is not installed or switched off: nothing to compare")
+@pytest.mark.parametrize("shape", [(), (4,), (3, 5)])
+def test_per_worker_sum_compiled_adds_like_numpys_reduceat(shape) -> None:
+    """The compiled per-worker sum reproduces numpy's ``reduceat`` to the last bit (the segment's
+    first row plus numpy's pairwise sum of the rest: one running sum below 8 rows, eight up to 128,
+    halves above), for 1-, 2- and 3-dimensional values and workers with 0 to 700 pairs."""
+    from galton.aggregator import _pairs
+
+    rng = np.random.default_rng(len(shape))
+    wptr = _wptr(rng)
+    values = rng.random((int(wptr[-1]),) + shape) * 10.0 ** rng.uniform(-8, 8, (int(wptr[-1]),) + shape)
+    got = _jit.TWINS["per_worker_sum"].compiled(values, wptr)
+    want = _pairs.per_worker_sum_numpy(values, wptr)
+    assert got.shape == want.shape == (wptr.size - 1,) + shape
+    np.testing.assert_array_equal(got, want)
