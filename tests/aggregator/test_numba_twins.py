@@ -475,3 +475,20 @@ def test_per_worker_sum_compiled_adds_like_numpys_reduceat(shape) -> None:
     want = _pairs.per_worker_sum_numpy(values, wptr)
     assert got.shape == want.shape == (wptr.size - 1,) + shape
     np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.skipif(not _jit.HAVE_NUMBA, reason="numba is not installed or switched off: nothing to compare")
+def test_work_item_bounds_are_the_first_tasks_at_even_cuts_of_the_judgments() -> None:
+    """The compiled item bounds equal numpy's searchsorted of the even cuts (repeats once, 0 and
+    the task count at the ends), on shards with empty tasks, empty shards and more items than tasks."""
+    from galton.aggregator import _kernels_numba as kn
+
+    rng = np.random.default_rng(5)
+    for _ in range(500):
+        n_t = int(rng.integers(0, 60))
+        sizes = rng.integers(0, 20, n_t) * (rng.random(n_t) < rng.random())
+        indptr = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        items = int(rng.integers(1, 40))
+        cuts = (np.arange(1, items) * int(indptr[-1])) // items
+        want = np.unique(np.concatenate(([0], np.searchsorted(indptr, cuts, side="left"), [n_t])))
+        np.testing.assert_array_equal(kn._item_bounds(indptr, items), want)
