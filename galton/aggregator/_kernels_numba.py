@@ -375,8 +375,8 @@ def vote_shares(task, label, gold, n_labels):  # noqa: ANN001, ANN201
 
 
 @numba.njit(cache=True, nogil=True)
-def _argmax_ties_low(p, rtol, out):  # pragma: no cover
-    k = p.shape[1]
+def _argmax_ties_low(p, rtol, out, kt):  # pragma: no cover
+    k = len(kt) if len(kt) > 0 else p.shape[1]
     for t in range(p.shape[0]):
         top = p[t, 0]
         nan = top != top
@@ -399,7 +399,7 @@ def argmax_ties_low(p):  # noqa: ANN001, ANN201
 
     p = np.ascontiguousarray(p, dtype=np.float64)
     out = np.empty(p.shape[0], np.int32)
-    _argmax_ties_low(p, TIE_RTOL, out)
+    _argmax_ties_low(p, TIE_RTOL, out, class_tuple(p.shape[1]))
     return out
 
 

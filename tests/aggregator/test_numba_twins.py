@@ -399,9 +399,9 @@ def test_task_order_says_when_the_judgments_are_sorted_already() -> None:
 @pytest.mark.skipif(not _jit.HAVE_NUMBA, reason="numba is not installed or switched off: nothing to compare")
 @pytest.mark.parametrize("k", [2, 3, 9])
 def test_start_kernels_compiled_per_class_count_give_numpys_bits(k: int) -> None:
-    """The majority-vote start's kernels (vote shares, their column sums, the expected counts) are
-    compiled per class count up to SPECIALISED_CLASSES and generic above it: the same bits as the
-    numpy references for a count below, at and above that limit."""
+    """The majority-vote start's kernels (vote shares, their column sums, the expected counts) and
+    the tie-aware arg max are compiled per class count up to SPECIALISED_CLASSES and generic above
+    it: the same results as the numpy references for a count below, at and above that limit."""
     rng = np.random.default_rng(k)
     n_tasks, n_rows = 2000, 70
     task = np.sort(rng.integers(0, n_tasks, 9000)).astype(np.int32)
@@ -411,6 +411,9 @@ def test_start_kernels_compiled_per_class_count_give_numpys_bits(k: int) -> None
                                   _kernels.vote_shares_numpy(task, label, gold, k))
     post = _kernels.vote_shares_numpy(task, label, gold, k) * rng.uniform(0.5, 2.0, (n_tasks, 1))
     np.testing.assert_array_equal(_jit.TWINS["column_sums"].compiled(post), post.sum(axis=0))
+    shares = _kernels.vote_shares_numpy(task, label, gold, k)  # many exact ties
+    np.testing.assert_array_equal(_jit.TWINS["argmax_ties_low"].compiled(shares),
+                                  _jit.TWINS["argmax_ties_low"].numpy(shares))
     wl = rng.integers(0, n_rows, task.size).astype(np.int32)
     np.testing.assert_array_equal(_jit.TWINS["counts_from_post"].compiled(task, wl, post, n_rows),
                                   _kernels.counts_from_post_numpy(task, wl, post, n_rows))
