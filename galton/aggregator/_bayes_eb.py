@@ -20,9 +20,10 @@ import numpy as np
 
 from .._math import EPS, digamma, gammaln, trigamma
 from ._jit import twin
+from ._kernels import by_size
 from ._pairs import per_worker_sum
 
-__all__ = ["MAX_ACCURACY", "NEWTON_TOL", "BRACKET_TOL", "worker_derivatives", "worker_derivatives_numpy", "band_pass",
+__all__ = ["prior_cells", "MAX_ACCURACY", "NEWTON_TOL", "BRACKET_TOL", "worker_derivatives", "worker_derivatives_numpy", "band_pass",
            "band_pass_numpy", "pair_elog_numpy", "pair_kl_numpy",
            "pair_elog_kl", "pair_elog_kl_numpy", "maximise_concave", "eb_accuracies", "derivative_inputs", "cube_inputs"]
 
@@ -37,13 +38,42 @@ BRACKET_TOL = 1e-12
 
 
 def derivative_inputs(counts: np.ndarray, pw: np.ndarray, pl: np.ndarray, n_workers: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(diag, off)`` from the pair rows ``counts`` (P, K) of workers ``pw`` and labels ``pl``."""
+    """``(diag, off)`` from the pair rows ``counts`` (P, K) of workers ``pw`` and labels ``pl``:
+    each worker's diagonal cells (W, K) and the rows with their diagonal cell zeroed (P, K).
+    Compiled from ``SMALL`` cells on or once numba is imported (the same values: copies)."""
+    return by_size(_derivative_inputs, np.size(counts))(counts, pw, pl, n_workers)
+
+
+def derivative_inputs_numpy(counts: np.ndarray, pw: np.ndarray, pl: np.ndarray,
+                            n_workers: int) -> tuple[np.ndarray, np.ndarray]:
+    """numpy reference of :func:`derivative_inputs`."""
     at = np.arange(pl.size)
     diag = np.zeros((int(n_workers), counts.shape[1]))
     diag[pw, pl] = counts[at, pl]
     off = np.array(counts, dtype=np.float64)
     off[at, pl] = 0.0
     return diag, off
+
+
+def prior_cells_numpy(u: np.ndarray, v: np.ndarray, pw: np.ndarray, pl: np.ndarray,
+                      counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(a0, a)``: the prior pseudo-counts of the pair rows (each worker's off-diagonal value
+    ``v``, its diagonal value ``u`` in the observed label's column) and the posterior ones
+    ``a0 + counts`` (P, K)."""
+    a0 = np.repeat(v[pw][:, None], counts.shape[1], axis=1)
+    a0[np.arange(pl.size), pl] = u[pw]
+    return a0, a0 + counts
+
+
+def prior_cells(u: np.ndarray, v: np.ndarray, pw: np.ndarray, pl: np.ndarray,
+                counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """See :func:`prior_cells_numpy` (compiled like :func:`derivative_inputs`; the same values)."""
+    return by_size(_prior_cells, np.size(counts))(u, v, pw, pl, counts)
+
+
+_prior_cells = twin("bds_prior_cells", prior_cells_numpy, "galton.aggregator._bayes_numba:prior_cells")
+_derivative_inputs = twin("bds_derivative_inputs", derivative_inputs_numpy,
+                          "galton.aggregator._bayes_numba:derivative_inputs")
 
 
 def cube_inputs(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -12,7 +12,7 @@ import numpy as np
 from ._bayes_eb import BRACKET_TOL
 from ._special_numba import lgamma_and_psi, psi_and_trigamma
 
-__all__ = ["worker_derivatives", "band_pass", "pair_elog_kl", "BLOCK"]
+__all__ = ["worker_derivatives", "band_pass", "pair_elog_kl", "derivative_inputs", "prior_cells", "BLOCK"]
 
 #: workers per work item of the parallel M-step kernels (items handed out one at a time, as in the
 #: E-step; each worker's result, and each item's partial sum, does not depend on the threads)
@@ -245,3 +245,42 @@ def pair_elog_kl(a, a0, colsum, pw, strength):  # noqa: ANN001, ANN201
     with numba.parallel_chunksize(1):
         _elog_kl_items(a, a0, colsum, strength, pw, out, lg, ps, col_parts, cell_parts, BLOCK)
     return out, float(col_parts.sum() + cell_parts.sum())
+
+
+@numba.njit(cache=True, nogil=True)
+def _split_diagonal(counts, pw, pl, diag, off):  # noqa: ANN001, ANN202  # pragma: no cover
+    for p in range(pw.size):
+        for c in range(counts.shape[1]):
+            off[p, c] = counts[p, c]
+        diag[pw[p], pl[p]] = counts[p, pl[p]]
+        off[p, pl[p]] = 0.0
+
+
+def derivative_inputs(counts, pw, pl, n_workers):  # noqa: ANN001, ANN201
+    """The compiled twin of ``_bayes_eb.derivative_inputs_numpy`` (one pass over the pair rows)."""
+    counts = _f(counts)
+    diag = np.zeros((int(n_workers), counts.shape[1]))
+    off = np.empty(counts.shape)
+    _split_diagonal(counts, np.ascontiguousarray(pw, dtype=np.int64), np.ascontiguousarray(pl, dtype=np.int64),
+                    diag, off)
+    return diag, off
+
+
+@numba.njit(cache=True, nogil=True)
+def _prior_rows(u, v, pw, pl, counts, a0, a):  # noqa: ANN001, ANN202  # pragma: no cover
+    for p in range(pw.size):
+        w = pw[p]
+        for c in range(counts.shape[1]):
+            a0[p, c] = v[w]
+        a0[p, pl[p]] = u[w]
+        for c in range(counts.shape[1]):
+            a[p, c] = a0[p, c] + counts[p, c]
+
+
+def prior_cells(u, v, pw, pl, counts):  # noqa: ANN001, ANN201
+    """The compiled twin of ``_bayes_eb.prior_cells_numpy`` (one pass over the pair rows)."""
+    counts = _f(counts)
+    a0, a = np.empty(counts.shape), np.empty(counts.shape)
+    _prior_rows(_f(u), _f(v), np.ascontiguousarray(pw, dtype=np.int64), np.ascontiguousarray(pl, dtype=np.int64),
+                counts, a0, a)
+    return a0, a

@@ -497,6 +497,12 @@ def _per_worker_rows(values, wptr, out):  # pragma: no cover
         if b - a == 1:
             for c in range(m):
                 out[w, c] = values[a, c]
+        elif 1 < b - a <= 8:  # the rest is under 8 rows: numpy's one running sum, here without a call
+            for c in range(m):
+                res = -0.0
+                for p in range(a + 1, b):
+                    res += values[p, c]
+                out[w, c] = values[a, c] + res
         elif b > a:
             for c in range(m):
                 out[w, c] = values[a, c] + _pairwise(values, a + 1, b - a - 1, c)

@@ -16,6 +16,7 @@ from .._math import digamma, dirichlet_kl, gammaln, trigamma
 from ..judgments import Judgments
 from ._bayes_eb import MAX_ACCURACY, cube_inputs, derivative_inputs, eb_accuracies, pair_elog_kl
 from ._pairs import pair_labels, pair_workers, per_worker_sum
+from ._bayes_eb import prior_cells
 from ._registry import register
 from .dawid_skene import ConfusionEM
 
@@ -194,16 +195,16 @@ class BayesianDawidSkene(ConfusionEM):
     def _m_step(self, stats: dict[str, Any], memory: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         w, k = memory["n_workers"], memory["n_labels"]
         counts = stats["counts"]
-        pw, pl = pair_workers(memory["pairs"], k), pair_labels(memory["pairs"], k)
+        if "pair_worker" not in memory:  # each pair's worker and label: fixed for the fit, kept
+            memory["pair_worker"], memory["pair_label"] = pair_workers(memory["pairs"], k), pair_labels(memory["pairs"], k)
+        pw, pl = memory["pair_worker"], memory["pair_label"]
         strength = memory["strength"]
         fixed = None if self.prior_accuracy is None else float(self.prior_accuracy)
         diag, off = derivative_inputs(counts, pw, pl, w)
         m, mu = eb_accuracies(strength, diag, off, memory["wptr"], 0.5 * float(self.accuracy_window), fixed, memory)
         u = strength * mu  # the prior's diagonal and off-diagonal pseudo-counts, per worker
         v = strength * (1.0 - mu) / (k - 1) if k > 1 else u  # one label: every cell is a diagonal one
-        a0 = np.repeat(v[pw][:, None], k, axis=1)
-        a0[np.arange(pl.size), pl] = u[pw]
-        a = a0 + counts
+        a0, a = prior_cells(u, v, pw, pl, counts)
         colsum = strength[:, None] + per_worker_sum(counts, memory["wptr"])  # the prior's columns sum to s_w
         b0 = memory["class_prior"]
         b = stats["class_counts"] + b0

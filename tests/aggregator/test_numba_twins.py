@@ -21,7 +21,8 @@ TOL = {"estep": (1e-11, 1e-10), "counts_from_post": (0.0, 0.0), "bt_pass": (1e-1
        "bds_band_pass": (1e-9, 1e-10), "bwa_pass": (1e-12, 1e-12),
        "first_appearance": (0.0, 0.0), "task_order": (0.0, 0.0), "vote_shares": (0.0, 0.0), "argmax_ties_low": (0.0, 0.0),
        "column_sums": (0.0, 0.0), "take_rows": (0.0, 0.0), "pair_appearance": (0.0, 0.0),
-       "dense_int_codes": (0.0, 0.0), "per_worker_sum": (0.0, 0.0)}
+       "dense_int_codes": (0.0, 0.0), "per_worker_sum": (0.0, 0.0),
+       "bds_derivative_inputs": (0.0, 0.0), "bds_prior_cells": (0.0, 0.0)}
 
 
 def _estep_args(rng: np.random.Generator, k: int = 4) -> tuple[Any, ...]:
@@ -186,6 +187,19 @@ def _per_worker_args(rng: np.random.Generator) -> tuple[Any, ...]:
     return rng.random((int(wptr[-1]), 3)) * 10.0 ** rng.uniform(-6, 6, (int(wptr[-1]), 1)), wptr
 
 
+def _derivative_input_args(rng: np.random.Generator) -> tuple[Any, ...]:
+    wptr = _wptr(rng)
+    n_w, k = wptr.size - 1, 3
+    pw = np.repeat(np.arange(n_w), np.diff(wptr))
+    pl = rng.integers(0, k, pw.size)  # repeated labels too: the last row of a cell wins in both
+    return rng.random((pw.size, k)), pw, pl, n_w
+
+
+def _prior_cell_args(rng: np.random.Generator) -> tuple[Any, ...]:
+    counts, pw, pl, n_w = _derivative_input_args(rng)
+    return rng.uniform(1.0, 9.0, n_w), rng.uniform(0.1, 2.0, n_w), pw, pl, counts
+
+
 #: inputs of each declared twin: a new twin needs an entry here (test_every_twin_is_tested)
 INPUTS: dict[str, Callable[[np.random.Generator], tuple[Any, ...]]] = {
     "estep": _estep_args, "counts_from_post": _counts_args, "bt_pass": _bt_args, "noisy_pass": _noisy_args,
@@ -195,6 +209,7 @@ INPUTS: dict[str, Callable[[np.random.Generator], tuple[Any, ...]]] = {
     "vote_shares": _vote_share_args, "argmax_ties_low": _argmax_args,
     "column_sums": _column_sums_args, "take_rows": _take_rows_args, "pair_appearance": _pair_appearance_args,
     "dense_int_codes": _dense_int_args, "per_worker_sum": _per_worker_args,
+    "bds_derivative_inputs": _derivative_input_args, "bds_prior_cells": _prior_cell_args,
 }
 
 
