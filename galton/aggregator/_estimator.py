@@ -86,7 +86,7 @@ def argmax_ties_low_numpy(p: np.ndarray) -> np.ndarray:
     return np.argmax(tied_to_max(p), axis=1).astype(np.int32)
 
 
-_argmax_twin = twin("argmax_ties_low", argmax_ties_low_numpy, "galton.aggregator._kernels_numba:argmax_ties_low")
+_argmax_twin = twin("argmax_ties_low", argmax_ties_low_numpy, "galton.aggregator._helpers_numba:argmax_ties_low")
 
 
 def argmax_ties_low(p: np.ndarray) -> np.ndarray:

@@ -139,7 +139,7 @@ def take_rows_numpy(rows: np.ndarray, codes: np.ndarray) -> np.ndarray:
 
 #: integer ids coded by offset from their minimum (the encoder's fast path): numpy reference
 #: (galton.data), numba version (two passes over the ids, no intp copy)
-_dense_int_codes = twin("dense_int_codes", dense_int_codes_numpy, "galton.aggregator._kernels_numba:dense_int_codes")
+_dense_int_codes = twin("dense_int_codes", dense_int_codes_numpy, "galton.aggregator._helpers_numba:dense_int_codes")
 
 
 def dense_int_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
@@ -149,8 +149,8 @@ def dense_int_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
 
 #: column sums of the majority-vote start, each judgment's table row: numpy references, one-pass
 #: numba versions (the same additions in the same order: the same bits)
-_column_sums = twin("column_sums", column_sums_numpy, "galton.aggregator._kernels_numba:column_sums")
-_take_rows = twin("take_rows", take_rows_numpy, "galton.aggregator._kernels_numba:take_rows")
+_column_sums = twin("column_sums", column_sums_numpy, "galton.aggregator._helpers_numba:column_sums")
+_take_rows = twin("take_rows", take_rows_numpy, "galton.aggregator._helpers_numba:take_rows")
 
 
 def column_sums(a: np.ndarray) -> np.ndarray:
@@ -169,10 +169,10 @@ counts_from_post = twin("counts_from_post", counts_from_post_numpy, "galton.aggr
 
 #: first appearances (crowd-kit's result order), the task order of a shard, the vote shares: numpy
 #: references, one-pass numba versions (a counting sort instead of a comparison sort; no hashing)
-_first_appearance = twin("first_appearance", first_appearance_numpy, "galton.aggregator._kernels_numba:first_appearance")
-_pair_appearance = twin("pair_appearance", pair_appearance_numpy, "galton.aggregator._kernels_numba:pair_appearance")
-_task_order = twin("task_order", task_order_numpy, "galton.aggregator._kernels_numba:task_order")
-_vote_shares = twin("vote_shares", vote_shares_numpy, "galton.aggregator._kernels_numba:vote_shares")
+_first_appearance = twin("first_appearance", first_appearance_numpy, "galton.aggregator._helpers_numba:first_appearance")
+_pair_appearance = twin("pair_appearance", pair_appearance_numpy, "galton.aggregator._helpers_numba:pair_appearance")
+_task_order = twin("task_order", task_order_numpy, "galton.aggregator._helpers_numba:task_order")
+_vote_shares = twin("vote_shares", vote_shares_numpy, "galton.aggregator._helpers_numba:vote_shares")
 
 
 def by_size(kernel: Any, n: int) -> Any:

@@ -118,4 +118,4 @@ def errors_output(out: Any, judgments: Any, values: np.ndarray, fill: np.ndarray
                            judgments.label_names, values)
 
 
-_per_worker_sum = twin("per_worker_sum", per_worker_sum_numpy, "galton.aggregator._kernels_numba:per_worker_sum")
+_per_worker_sum = twin("per_worker_sum", per_worker_sum_numpy, "galton.aggregator._helpers_numba:per_worker_sum")
