@@ -112,7 +112,7 @@ def clamp_gold(logq: np.ndarray, post: np.ndarray, lse: np.ndarray, gold: np.nda
         post[g, gold[g]] = 1.0
 
 
-def _estep_numpy(indptr, task, wl, table, logprior, gold, want_post=True):
+def _estep_numpy(indptr, task, wl, table, logprior, gold, want_post=True, want_counts=True):
     n_t = indptr.size - 1
     k = table.shape[1]
     logq = np.empty((n_t, k))
@@ -121,7 +121,7 @@ def _estep_numpy(indptr, task, wl, table, logprior, gold, want_post=True):
     logq += logprior
     post, lse = softmax_rows(logq)
     clamp_gold(logq, post, lse, gold)
-    counts = counts_from_post_numpy(task, wl, post, table.shape[0])
+    counts = counts_from_post_numpy(task, wl, post, table.shape[0]) if want_counts else np.zeros((0, k))
     return float(lse.sum()), post if want_post else post[:0], counts, post.sum(axis=0)
 
 
@@ -207,8 +207,8 @@ estep = twin("estep", _estep_numpy, "galton.aggregator._kernels_numba:estep")
 
 
 def estep_table(indptr: np.ndarray, task: np.ndarray, wl: np.ndarray, table: np.ndarray,
-                logprior: np.ndarray, gold: np.ndarray,
-                want_post: bool = True) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+                logprior: np.ndarray, gold: np.ndarray, want_post: bool = True,
+                want_counts: bool = True) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
     """One categorical E-step over a CSR shard.
 
     Parameters
@@ -221,6 +221,8 @@ def estep_table(indptr: np.ndarray, task: np.ndarray, wl: np.ndarray, table: np.
     gold : int32 (n_tasks,)  known true class (clamped), -1 where unknown
     want_post : bool  False: the E-step of an iteration, which needs only the statistics (the
         posteriors are not written: an (n_tasks, K) array less per iteration; ``post`` is empty)
+    want_counts : bool  False: only the posteriors are wanted (the results of a fit): the expected
+        counts are not added up (``counts`` has no rows)
 
     Returns
     -------
@@ -231,4 +233,4 @@ def estep_table(indptr: np.ndarray, task: np.ndarray, wl: np.ndarray, table: np.
     """
     table = np.ascontiguousarray(table, dtype=np.float64)
     logprior = np.ascontiguousarray(logprior, dtype=np.float64)
-    return estep(indptr, task, wl, table, logprior, gold, want_post)
+    return estep(indptr, task, wl, table, logprior, gold, want_post, want_counts)

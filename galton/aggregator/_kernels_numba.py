@@ -71,19 +71,21 @@ def _workspace(shape):  # noqa: ANN001, ANN202
     return buf[:need].reshape(shape)
 
 
-def estep(indptr, task, wl, table, logprior, gold, want_post=True):  # noqa: ANN001, ANN201
-    """The compiled twin of ``_kernels._estep_numpy`` (same arguments and results)."""
+def estep(indptr, task, wl, table, logprior, gold, want_post=True, want_counts=True):  # noqa: ANN001, ANN201
+    """The compiled twin of ``_kernels._estep_numpy`` (same arguments and results; with
+    ``want_counts=False`` the expected counts are not added up and come back empty)."""
     n_t, k = indptr.size - 1, table.shape[1]
     post = np.empty((n_t if want_post else 0, k))
+    rows = table.shape[0] if want_counts else 0
     if wl.size < _kernels.MIN_PARALLEL:  # one item; from MIN_PARALLEL on the same items for any threads
-        counts = np.zeros(table.shape)
+        counts = np.zeros((rows, k))
         cc = np.zeros(k)
         ll = estep_chunk(indptr, wl, table, logprior, gold, post, counts, cc, 0, n_t, want_post, class_tuple(k))
         return float(ll), post, counts, cc
     bounds = chunk_bounds(indptr, table.size)
-    per_chunk = _workspace((bounds.size - 1,) + table.shape)
+    per_chunk = _workspace((bounds.size - 1, rows, k))
     cc_chunk = np.zeros((bounds.size - 1, k))
-    counts = np.empty(table.shape)
+    counts = np.empty((rows, k))
     with numba.parallel_chunksize(1):
         lls = estep_parallel(indptr, wl, table, logprior, gold, post, per_chunk, cc_chunk, bounds, want_post,
                              class_tuple(k))
@@ -132,9 +134,10 @@ _FLUSH = 1e250
 
 @numba.njit(cache=True, nogil=True)
 def estep_chunk(indptr, wl, table, logprior, gold, post, counts, cc, lo, hi, keep, kt):  # pragma: no cover
-    """Tasks [lo, hi) of the confusion-table E-step; adds expected counts into ``counts`` and
-    class totals into ``cc``; writes the posteriors into ``post`` when ``keep``. ``kt``: the
-    class count as a compile-time constant, or ``()`` (see :func:`class_tuple`).
+    """Tasks [lo, hi) of the confusion-table E-step; adds expected counts into ``counts`` (none
+    when it has no rows: only the posteriors are wanted) and class totals into ``cc``; writes the
+    posteriors into ``post`` when ``keep``. ``kt``: the class count as a compile-time constant, or
+    ``()`` (see :func:`class_tuple`).
 
     In blocks of tasks: (1) each task's log-scores less their maximum (a task with a known class
     keeps its joint log-likelihood and gets scores 0 for that class and -1000 for the others), (2)
@@ -142,6 +145,7 @@ def estep_chunk(indptr, wl, table, logprior, gold, post, counts, cc, lo, hi, kee
     normalise, add the counts. The log-likelihood adds each task's maximum and the log of the
     product of the normalisers (one log per ``_FLUSH``)."""
     k = len(kt) if len(kt) > 0 else table.shape[1]
+    scatter = counts.shape[0] > 0
     per = max(1, BLOCK_VALUES // k)
     total = np.zeros(k)  # the class totals, added into ``cc`` at the end: rows of ``cc`` of items
     # that run side by side share a cache line, and writing them per task made the threads take
@@ -195,10 +199,11 @@ def estep_chunk(indptr, wl, table, logprior, gold, post, counts, cc, lo, hi, kee
             if keep:
                 for c in range(k):
                     post[t, c] = sc[base + c]
-            for j in range(indptr[t], indptr[t + 1]):
-                r = wl[j]
-                for c in range(k):
-                    counts[r, c] += sc[base + c]
+            if scatter:
+                for j in range(indptr[t], indptr[t + 1]):
+                    r = wl[j]
+                    for c in range(k):
+                        counts[r, c] += sc[base + c]
     for c in range(k):
         cc[c] += total[c]
     return ll + np.log(prod)

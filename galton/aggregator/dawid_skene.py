@@ -92,7 +92,7 @@ class ConfusionEM(EMAggregator):
 
     def _posteriors(self, shard: Shard, params: dict[str, Any]) -> np.ndarray:
         return estep_table(shard.indptr, shard.task, pair_codes(shard, params["rows"]), params["table"],
-                           params["logprior"], shard.gold)[1]
+                           params["logprior"], shard.gold, want_counts=False)[1]
 
     def _start(self, engine: Any, judgments: Judgments) -> tuple[dict[str, Any], dict[str, Any]]:
         """(memory, statistics) of the majority-vote start. Memory: the sizes, the observed

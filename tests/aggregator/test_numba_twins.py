@@ -510,3 +510,26 @@ def test_work_item_bounds_are_the_first_tasks_at_even_cuts_of_the_judgments() ->
         cuts = (np.arange(1, items) * int(indptr[-1])) // items
         want = np.unique(np.concatenate(([0], np.searchsorted(indptr, cuts, side="left"), [n_t])))
         np.testing.assert_array_equal(kn._item_bounds(indptr, items), want)
+
+
+@pytest.mark.skipif(not _jit.HAVE_NUMBA, reason="numba is not installed or switched off: nothing to compare")
+@pytest.mark.parametrize("parallel", [False, True])
+def test_posteriors_only_estep_gives_the_same_posteriors_without_counts(parallel, monkeypatch) -> None:
+    """The results of a fit need only the posteriors: the E-step asked for no counts skips adding
+    them (it returns a table without rows) and gives the same posteriors, log-likelihood and class
+    totals to the last bit, on one work item or many."""
+    from galton.aggregator import _kernels_numba as kn
+
+    if parallel:
+        monkeypatch.setattr(_kernels, "MIN_PARALLEL", 0)
+        monkeypatch.setattr(kn, "CHUNK_JUDGMENTS", 997)
+    args = _estep_args(np.random.default_rng(4))
+    full = kn.estep(*args, True, True)
+    only = kn.estep(*args, True, False)
+    assert only[2].shape == (0, args[3].shape[1]) and full[2].shape == args[3].shape
+    assert only[0] == full[0]
+    np.testing.assert_array_equal(only[1], full[1])
+    np.testing.assert_array_equal(only[3], full[3])
+    ref = _kernels._estep_numpy(*args, True, False)
+    assert ref[2].shape == only[2].shape
+    np.testing.assert_allclose(ref[1], only[1], rtol=1e-11, atol=1e-12)
