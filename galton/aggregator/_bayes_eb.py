@@ -23,9 +23,10 @@ from ._jit import twin
 from ._kernels import by_size
 from ._pairs import per_worker_sum
 
-__all__ = ["prior_cells", "MAX_ACCURACY", "NEWTON_TOL", "BRACKET_TOL", "worker_derivatives", "worker_derivatives_numpy", "band_pass",
-           "band_pass_numpy", "pair_elog_numpy", "pair_kl_numpy",
-           "pair_elog_kl", "pair_elog_kl_numpy", "maximise_concave", "eb_accuracies", "derivative_inputs", "cube_inputs"]
+__all__ = ["MAX_ACCURACY", "NEWTON_TOL", "BRACKET_TOL", "worker_derivatives", "worker_derivatives_numpy",
+           "band_pass", "band_pass_numpy", "pair_elog_numpy", "pair_kl_numpy", "pair_elog_kl",
+           "pair_elog_kl_numpy", "maximise_concave", "eb_accuracies", "derivative_inputs", "cube_inputs",
+           "prior_cells"]
 
 MAX_ACCURACY = 0.99  #: upper end of the fitted prior accuracy (keeps every prior pseudo-count > 0)
 #: a Newton step of the prior accuracies shorter than this is the last one: it is taken, and as Newton

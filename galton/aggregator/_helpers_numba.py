@@ -10,7 +10,8 @@ import numpy as np
 from . import _kernels, _pairs
 from ._kernels_numba import class_tuple
 
-__all__ = ["column_sums", "take_rows", "first_appearance", "pair_appearance", "task_order", "vote_shares", "argmax_ties_low", "dense_int_codes", "per_worker_sum"]
+__all__ = ["column_sums", "take_rows", "first_appearance", "pair_appearance", "task_order", "vote_shares",
+           "argmax_ties_low", "dense_int_codes", "per_worker_sum"]
 
 
 @numba.njit(cache=True, nogil=True)

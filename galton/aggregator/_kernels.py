@@ -169,7 +169,8 @@ counts_from_post = twin("counts_from_post", counts_from_post_numpy, "galton.aggr
 
 #: first appearances (crowd-kit's result order), the task order of a shard, the vote shares: numpy
 #: references, one-pass numba versions (a counting sort instead of a comparison sort; no hashing)
-_first_appearance = twin("first_appearance", first_appearance_numpy, "galton.aggregator._helpers_numba:first_appearance")
+_first_appearance = twin("first_appearance", first_appearance_numpy,
+                         "galton.aggregator._helpers_numba:first_appearance")
 _pair_appearance = twin("pair_appearance", pair_appearance_numpy, "galton.aggregator._helpers_numba:pair_appearance")
 _task_order = twin("task_order", task_order_numpy, "galton.aggregator._helpers_numba:task_order")
 _vote_shares = twin("vote_shares", vote_shares_numpy, "galton.aggregator._helpers_numba:vote_shares")

@@ -8,9 +8,8 @@ import numpy as np
 from . import _kernels
 from ._special_numba import exp_nonpositive
 
-__all__ = ["CHUNK_JUDGMENTS", "MAX_CHUNK_BYTES", "SPECIALISED_CLASSES", "class_tuple", "chunk_bounds", "estep", "estep_chunk", "estep_parallel",
-           "counts_from_post", "task_scores", "BLOCK_VALUES",
-           "numba"]
+__all__ = ["CHUNK_JUDGMENTS", "MAX_CHUNK_BYTES", "SPECIALISED_CLASSES", "class_tuple", "chunk_bounds", "estep",
+           "estep_chunk", "estep_parallel", "counts_from_post", "task_scores", "BLOCK_VALUES", "numba"]
 
 
 #: judgments per work item of the parallel E-step: many more items than threads, handed out one at a

@@ -196,7 +196,8 @@ class BayesianDawidSkene(ConfusionEM):
         w, k = memory["n_workers"], memory["n_labels"]
         counts = stats["counts"]
         if "pair_worker" not in memory:  # each pair's worker and label: fixed for the fit, kept
-            memory["pair_worker"], memory["pair_label"] = pair_workers(memory["pairs"], k), pair_labels(memory["pairs"], k)
+            memory["pair_worker"] = pair_workers(memory["pairs"], k)
+            memory["pair_label"] = pair_labels(memory["pairs"], k)
         pw, pl = memory["pair_worker"], memory["pair_label"]
         strength = memory["strength"]
         fixed = None if self.prior_accuracy is None else float(self.prior_accuracy)

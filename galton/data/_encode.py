@@ -13,8 +13,8 @@ import pyarrow as pa
 
 from ._validate import MAX_EXAMPLES
 
-__all__ = ["encode_column", "dense_int_codes_numpy", "dense_span", "ids_from_offsets", "label_set", "lookup", "plain_column", "readonly", "recode_labels", "retuple",
-           "untuple_frame", "untuple_groups", "untuple_items"]
+__all__ = ["encode_column", "dense_int_codes_numpy", "dense_span", "ids_from_offsets", "label_set", "lookup",
+           "plain_column", "readonly", "recode_labels", "retuple", "untuple_frame", "untuple_groups", "untuple_items"]
 
 
 def plain_column(column: pa.ChunkedArray | pa.Array) -> pa.Array:
