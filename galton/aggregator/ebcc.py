@@ -15,9 +15,9 @@ import numpy as np
 
 from .._math import digamma, dirichlet_kl
 from ..judgments import Judgments
-from ._base import EMAggregator
+from ._base import EMAggregator, argmax_ties_low
 from ._ebcc_kernels import ebcc_estep, ebcc_mstep, restart_keys, subtype_start, task_keys
-from ._engine import LoadedData, Shard
+from ._engine import LoadedData, LocalEngine, Shard
 from ._kernels import counts_from_post, vote_shares
 from ._memory import FLOAT
 from ._pairs import (DENSE_ERRORS_MAX, diagonal, errors_output, pair_codes, pair_labels, pair_memory, pair_workers,
@@ -107,6 +107,10 @@ class EBCC(EMAggregator):
     subtype_weights_ : (K, M) array ``E[pi]`` of the best restart.
     elbos_ : (n_init,) ELBO of each restart; best_restart_, elbo_; restart_iters_ : iterations per
         restart; history_, n_iter_, converged_.
+
+    ``predict`` / ``predict_proba`` on new data run one E-step with the best restart's parameters:
+    a fitted worker's label it never gave keeps its prior share, a worker the fit never saw
+    carries no information.
     """
 
     shard_state = ("ebcc_z",)
@@ -309,7 +313,9 @@ class EBCC(EMAggregator):
         off = beta[(np.arange(k) + 1) % k, np.arange(k)]  # beta's off-diagonal value per class
         fill = np.stack([np.einsum("wkm,km->wk", off[None, :, None] / a0, pi),
                          np.einsum("wkm,km->wk", np.diag(beta)[None, :, None] / a0, pi)], axis=1)
-        return {"errors": np.einsum("pkm,km->pk", v, pi), "fill": fill, "pi_mean": pi, "tau_mean": nu / nu.sum()}
+        # a0: the column sums of each worker's subtype tables (W, K, M), kept for predict
+        return {"errors": np.einsum("pkm,km->pk", v, pi), "fill": fill, "pi_mean": pi, "tau_mean": nu / nu.sum(),
+                "a0": a0}
 
     def _objective(self, stats: dict[str, Any], params: dict[str, Any]) -> float:
         """The largest change of a class probability among the restarts still running."""
@@ -322,10 +328,43 @@ class EBCC(EMAggregator):
     def _progress_info(self, obj: float, delta: float) -> str:
         return f"largest change {obj:.3g}"
 
+    # ---------------------------------------------------------------- new data with fitted workers
+    def _predict_new(self, data: Any) -> tuple[Any, Any]:
+        """Class posteriors of new tasks under the best restart's fitted parameters: one E-step
+        with its expected logs (a fitted worker's label it never gave: the prior's share, as in the
+        fit; a worker the fit never saw carries no information) and its class-and-subtype prior."""
+        fitted: Judgments = self.judgments_
+        new = Judgments.from_any(data, labels=fitted.label_names.tolist())
+        self._check_memory(new)
+        k, m = fitted.n_labels, int(self.n_subtypes)
+        w_map = fitted.worker_names.searchsorted(new.worker_names) if fitted.worker_names.size else np.zeros(0, int)
+        w_map = np.clip(w_map, 0, max(fitted.n_workers - 1, 0))
+        known = fitted.worker_names[w_map] == new.worker_names
+        eng = LocalEngine()
+        eng.load(new, None)
+        memory = pair_memory(eng.map_sum(self._seen_stats)["seen"], new.n_workers, k)
+        pw, pl = pair_workers(memory["pairs"], k), pair_labels(memory["pairs"], k)
+        params = self._params
+        fw = w_map[pw]
+        fitted_row = params["rows"][fw * k + pl]
+        # a label a fitted worker never gave keeps its prior, mu = beta[l, k]: the expected log is
+        # psi(beta[l, k]) - psi(a0[w, k, m]), a0 the worker's column sums (as in the fit)
+        beta = np.full((k, k), float(self.prior_off))  # [observed l, true k]
+        np.fill_diagonal(beta, float(self.prior_diag))
+        table = (digamma(beta[pl])[:, :, None] - digamma(params["a0"][fw])).reshape(pl.size, k * m)
+        have = known[pw] & (fitted_row >= 0)
+        table[have] = params["table"][fitted_row[have]]
+        table[~known[pw]] = 0.0
+        new_params = {"table": table[None], "logprior": params["logprior"][None], "rows": memory["rows"], "best": 0}
+        post = eng.gather(self._posteriors, new_params)
+        codes = argmax_ties_low(post)
+        return (self._out.labels(new.task_names, new.label_names, codes),
+                self._out.probas(new.task_names, new.label_names, post))
+
     def _finish(self, params: dict[str, Any], judgments: Judgments) -> None:
         best = int(params["best"])
         self._params = {"table": params["table"][best], "logprior": params["logprior"][best], "best": best,
-                        "rows": params["rows"], "pairs": params["pairs"]}
+                        "rows": params["rows"], "pairs": params["pairs"], "a0": params["a0"]}
         out = self._out
         pi, tau, rows, fill = params["pi_mean"], params["tau_mean"], params["errors"], params["fill"]
         self.errors_ = errors_output(out, judgments, rows, fill, params["pairs"])

@@ -345,3 +345,32 @@ def test_task_keys_depend_on_the_id_only() -> None:
     assert short[0] == wide[1] and short[1] == wide[0] and len(set(wide.tolist())) == 3
     assert task_keys(np.array([7, 3], dtype=np.int32)).tolist() == task_keys(np.array([3, 7]))[::-1].tolist()
     assert task_keys(np.array(["é"])) != task_keys(np.array(["e"]))
+
+
+def test_predict_on_new_data_uses_the_best_restarts_parameters() -> None:
+    """``predict_proba`` on new data is one E-step with the best restart's fitted parameters: on
+    the training judgments it gives ``probas_`` exactly; a worker the fit never saw carries no
+    information (the posterior is the class-and-subtype prior summed over the subtypes); a fitted
+    worker's label it never gave uses that worker's prior share, ``psi(beta[l, k]) - psi(a0[w, k])``,
+    checked with one subtype against ``a0`` read back from ``errors_`` (``errors_[w, l, k] =
+    beta[l, k] / a0[w, k]`` for such a label)."""
+    from scipy.special import digamma, softmax
+
+    df = _crowd(3)
+    model = _fit(df, n_init=3, n_subtypes=2)
+    again = model.predict_proba(df)
+    np.testing.assert_array_equal(again.to_numpy(), model.probas_.loc[again.index].to_numpy())
+    assert model.predict(df).equals(model.labels_.loc[model.predict(df).index])
+    lp = model._params["logprior"].reshape(3, 2)
+    stranger = model.predict_proba(pd.DataFrame({"task": ["x"], "worker": ["nobody"], "label": [1]}))
+    np.testing.assert_allclose(stranger.to_numpy()[0], softmax(np.logaddexp(lp[:, 0], lp[:, 1])), rtol=1e-12)
+
+    rows = df[~((df["worker"] == "w0") & (df["label"] == 2))]  # w0 never says 2
+    one = _fit(rows, n_init=2, n_subtypes=1)
+    assert 2 not in set(rows.loc[rows["worker"] == "w0", "label"])
+    a0 = 1.0 / one.errors_.loc[("w0", 2)].to_numpy()  # beta[2, k] = 1 off the diagonal, 4 on it
+    a0[2] *= 4.0
+    beta = np.array([1.0, 1.0, 4.0])
+    want = softmax(one._params["logprior"] + digamma(beta) - digamma(a0))
+    got = one.predict_proba(pd.DataFrame({"task": ["y"], "worker": ["w0"], "label": [2]}))
+    np.testing.assert_allclose(got.to_numpy()[0], want, rtol=1e-10)
