@@ -163,8 +163,8 @@ def maximise_concave(deriv: Derivatives, lo: np.ndarray, hi: np.ndarray, start: 
 
 
 def band_pass_numpy(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wptr: np.ndarray, start: np.ndarray,
-                    a: float, b: float, tol: float, todo: np.ndarray,
-                    ends: tuple[float, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+                    a: float, b: float, tol: float, todo: np.ndarray, ends: tuple[float, float],
+                    levels: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Each worker's maximiser of its evidence ``f_w`` on the band ``[a, b]`` (Newton from
     ``clip(start, a, b)``, see :func:`maximise_concave`), for the workers in ``todo``. Returns
     ``(mu, side, low, high, hint)``: ``side`` +1 / -1 for a worker stopped at ``b`` / ``a`` with its
@@ -175,7 +175,10 @@ def band_pass_numpy(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wpt
     MAX_ACCURACY) on its side, so that the next band's end is its first point wherever the band
     moves; ``start`` for a worker not in ``todo``.
     A worker without counts (flat ``f_w``) sits at ``a`` with side -1 and adds 0; one not in
-    ``todo`` gets ``clip(start, a, b)`` and side 0."""
+    ``todo`` gets ``clip(start, a, b)`` and side 0. ``levels``: ``np.unique(strength,
+    return_inverse=True)`` or None; the compiled twin then takes the prior's own digamma and
+    trigamma at the band's ends once per distinct strength instead of once per worker (the same
+    values: most workers end held at an end); this reference ignores it."""
     w = strength.size
     todo = np.broadcast_to(todo, (w,))
     start = np.broadcast_to(start, (w,))
@@ -288,18 +291,24 @@ def eb_accuracies(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wptr:
         start = np.clip(agree / np.maximum(n_w, EPS), lo, hi)
         centre = None
     everyone = np.ones(w, dtype=bool)
+    # the distinct prior strengths (fixed for a fit: kept in its memory) for the band passes
+    levels = None if memo is None else (memo.get("strength_values"), memo.get("strength_index"))
+    if levels is None or levels[0] is None or np.shape(levels[1]) != (w,):
+        levels = np.unique(strength, return_inverse=True)
+        if memo is not None:
+            memo["strength_values"], memo["strength_index"] = levels
 
     def edges(m: float) -> tuple[float, float]:
         return max(lo, m - half_width), min(hi, m + half_width)
 
     if fixed is not None:
         a, b = edges(fixed)
-        mu, _, _, _, hint = band_pass(strength, diag, off, wptr, start, a, b, NEWTON_TOL, everyone, (lo, hi))
+        mu, _, _, _, hint = band_pass(strength, diag, off, wptr, start, a, b, NEWTON_TOL, everyone, (lo, hi), levels)
         if memo is not None:
             memo["mu_star"] = hint
         return fixed, mu
     if centre is None:  # the first M-step: the workers' own maximisers give the centre's start
-        start = band_pass(strength, diag, off, wptr, start, lo, hi, NEWTON_TOL, everyone, (lo, hi))[0]
+        start = band_pass(strength, diag, off, wptr, start, lo, hi, NEWTON_TOL, everyone, (lo, hi), levels)[0]
         centre = float(np.clip(strength @ start / strength.sum(), lo, hi))
 
     # Newton on the centre: every evaluation is one pass over the workers on the band of that
@@ -309,7 +318,7 @@ def eb_accuracies(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wptr:
     def at_centre(m: np.ndarray, _: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         a, b = edges(float(m[0]))
         mu, side, low, high, hint = band_pass(strength, diag, off, wptr, last["start"], a, b, NEWTON_TOL, everyone,
-                                              (lo, hi))
+                                              (lo, hi), levels)
         last.update(a=a, b=b, mu=mu, side=side, start=hint)
         # an end that is 1/K or MAX_ACCURACY does not move with the centre: its workers add nothing
         d = np.zeros(2)
@@ -327,7 +336,8 @@ def eb_accuracies(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wptr:
     redo = ((side == 1) & (b > last["b"])) | ((side == -1) & (a < last["a"]))
     hint = last["start"]
     if redo.any():
-        mu_r, side_r, _, _, hint = band_pass(strength, diag, off, wptr, hint, a, b, NEWTON_TOL, redo, (lo, hi))
+        mu_r, side_r, _, _, hint = band_pass(strength, diag, off, wptr, hint, a, b, NEWTON_TOL, redo, (lo, hi),
+                                             levels)
         mu, side = np.where(redo, mu_r, mu), np.where(redo, side_r, side)
     mu = np.where(side == 1, b, np.where(side == -1, a, np.clip(mu, a, b)))
     if memo is not None:

@@ -533,3 +533,24 @@ def test_posteriors_only_estep_gives_the_same_posteriors_without_counts(parallel
     ref = _kernels._estep_numpy(*args, True, False)
     assert ref[2].shape == only[2].shape
     np.testing.assert_allclose(ref[1], only[1], rtol=1e-11, atol=1e-12)
+
+
+@pytest.mark.skipif(not _jit.HAVE_NUMBA, reason="numba is not installed or switched off: nothing to compare")
+@pytest.mark.parametrize("band", [(0.55, 0.7), (1 / 3, 0.99), (0.6, 0.6000001)])
+def test_band_pass_with_the_ends_per_strength_gives_the_same_bits(band) -> None:
+    """The compiled band pass given the distinct prior strengths takes the prior's digamma and
+    trigamma at the band's ends once per strength: every output is the same to the last bit as
+    without them (the same function of the same numbers), and matches the numpy reference."""
+    from galton.aggregator import _bayes_eb, _bayes_numba
+
+    args = list(_band_pass_args(np.random.default_rng(9)))
+    strength = args[0]
+    strength[::3] = strength[1]  # workers sharing a strength, as workers with as many judgments do
+    args[5], args[6] = band
+    levels = np.unique(strength, return_inverse=True)
+    plain = _bayes_numba.band_pass(*args)
+    cached = _bayes_numba.band_pass(*args, levels)
+    for x, y in zip(plain, cached):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+    assert np.any(plain[1] != 0)  # some workers held at an end (the cached path taken)
+    _assert_same("bds_band_pass", cached, _bayes_eb.band_pass_numpy(*args, levels))
