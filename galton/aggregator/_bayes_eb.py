@@ -229,10 +229,13 @@ def pair_kl_numpy(a: np.ndarray, a0: np.ndarray, elog: np.ndarray, colsum: np.nd
 
 
 def pair_elog_kl_numpy(a: np.ndarray, a0: np.ndarray, colsum: np.ndarray, pw: np.ndarray,
-                       strength: np.ndarray) -> tuple[np.ndarray, float]:
+                       strength: np.ndarray, levels: Any = None) -> tuple[np.ndarray, float]:
     """The expected logs of the pair rows (:func:`pair_elog_numpy`) and the divergence of all the
     confusion columns from their priors (:func:`pair_kl_numpy`), which are made of the same
-    special functions of the same cells."""
+    special functions of the same cells. ``levels``: ``(values, index, a, b)``, the distinct prior
+    strengths, each worker's index into them and the final band's ends, or None; the compiled twin
+    then takes log-gamma of the strengths and of the prior cells of workers held at an end once per
+    strength (the same values); this reference ignores it."""
     elog = pair_elog_numpy(a, colsum, pw)
     return elog, pair_kl_numpy(a, a0, elog, colsum, strength)
 
@@ -305,7 +308,7 @@ def eb_accuracies(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wptr:
         a, b = edges(fixed)
         mu, _, _, _, hint = band_pass(strength, diag, off, wptr, start, a, b, NEWTON_TOL, everyone, (lo, hi), levels)
         if memo is not None:
-            memo["mu_star"] = hint
+            memo["mu_star"], memo["band"] = hint, np.array([a, b])
         return fixed, mu
     if centre is None:  # the first M-step: the workers' own maximisers give the centre's start
         start = band_pass(strength, diag, off, wptr, start, lo, hi, NEWTON_TOL, everyone, (lo, hi), levels)[0]
@@ -341,5 +344,5 @@ def eb_accuracies(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wptr:
         mu, side = np.where(redo, mu_r, mu), np.where(redo, side_r, side)
     mu = np.where(side == 1, b, np.where(side == -1, a, np.clip(mu, a, b)))
     if memo is not None:
-        memo["mu_star"], memo["centre"] = hint, m
+        memo["mu_star"], memo["centre"], memo["band"] = hint, m, np.array([a, b])
     return m, mu

@@ -221,12 +221,13 @@ def band_pass(strength, diag, off, wptr, start, a, b, tol, todo, ends, levels=No
 
 
 @numba.njit(cache=True, nogil=True)
-def _columns(colsum, strength, lg, ps, first, last):  # noqa: ANN001, ANN202  # pragma: no cover
+def _columns(colsum, strength, lg, ps, level, lg_level, first, last):  # noqa: ANN001, ANN202  # pragma: no cover
     """Workers ``first .. last - 1``: log-gamma and digamma of their column sums; returns their part
-    of the divergence, ``sum_k [lnG(colsum_wk) - lnG(s_w)]``."""
+    of the divergence, ``sum_k [lnG(colsum_wk) - lnG(s_w)]`` (``lnG(s_w)`` from ``lg_level`` at the
+    worker's ``level`` when there are levels)."""
     total = 0.0
     for w in range(first, last):
-        lgs = lgamma_and_psi(strength[w])[0]
+        lgs = lg_level[level[w], 0] if level.size else lgamma_and_psi(strength[w])[0]
         for c in range(colsum.shape[1]):
             lg[w, c], ps[w, c] = lgamma_and_psi(colsum[w, c])
             total += lg[w, c] - lgs
@@ -234,10 +235,11 @@ def _columns(colsum, strength, lg, ps, first, last):  # noqa: ANN001, ANN202  # 
 
 
 @numba.njit(cache=True, nogil=True)
-def _cells(a, a0, ps, pw, out, first, last):  # noqa: ANN001, ANN202  # pragma: no cover
+def _cells(a, a0, ps, pw, out, level, lg_level, first, last):  # noqa: ANN001, ANN202  # pragma: no cover
     """Pair rows ``first .. last - 1``: the expected logs into ``out``; returns their part of the
     divergence. A worker's prior cells take two values (its diagonal and off-diagonal
-    pseudo-counts): the log-gammas of the last two values seen are kept."""
+    pseudo-counts): the log-gammas of the last two values seen are kept, and those of a worker held
+    at an end of the band come from ``lg_level`` (columns 1-4 its keys, 5-8 their log-gammas)."""
     k = a.shape[1]
     total = 0.0
     y1 = y2 = -1.0
@@ -256,7 +258,14 @@ def _cells(a, a0, ps, pw, out, first, last):  # noqa: ANN001, ANN202  # pragma: 
                 elif y == y2:
                     lgy = lg2
                 else:
-                    lgy = lgamma_and_psi(y)[0]
+                    lgy = np.nan
+                    if level.size:
+                        row = lg_level[level[w]]
+                        for i in range(1, 5):
+                            if y == row[i]:
+                                lgy = row[i + 4]
+                    if lgy != lgy:
+                        lgy = lgamma_and_psi(y)[0]
                     y2, lg2 = y1, lg1
                     y1, lg1 = y, lgy
                 total += lgy - lgx + (x - y) * e
@@ -264,30 +273,55 @@ def _cells(a, a0, ps, pw, out, first, last):  # noqa: ANN001, ANN202  # pragma: 
 
 
 @numba.njit(cache=True, parallel=True)
-def _elog_kl_items(a, a0, colsum, strength, pw, out, lg, ps, col_parts, cell_parts, block):  # noqa: ANN001, ANN202  # pragma: no cover
+def _elog_kl_items(a, a0, colsum, strength, pw, out, lg, ps, level, lg_level, col_parts, cell_parts,
+                   block):  # noqa: ANN001, ANN202  # pragma: no cover
     n_w, n_p = colsum.shape[0], a.shape[0]
     for i in numba.prange(col_parts.size):
-        col_parts[i] = _columns(colsum, strength, lg, ps, i * block, min(n_w, (i + 1) * block))
+        col_parts[i] = _columns(colsum, strength, lg, ps, level, lg_level, i * block, min(n_w, (i + 1) * block))
     for i in numba.prange(cell_parts.size):
-        cell_parts[i] = _cells(a, a0, ps, pw, out, i * block, min(n_p, (i + 1) * block))
+        cell_parts[i] = _cells(a, a0, ps, pw, out, level, lg_level, i * block, min(n_p, (i + 1) * block))
 
 
-def pair_elog_kl(a, a0, colsum, pw, strength):  # noqa: ANN001, ANN201
+@numba.njit(cache=True, nogil=True)
+def _level_table(values, a, b, k):  # noqa: ANN001, ANN202  # pragma: no cover
+    """Per distinct strength s: lnG(s), the prior cells at the band's ends (s a, s (1 - a) / (K - 1),
+    s b, s (1 - b) / (K - 1): the values a held worker's cells take) and their log-gammas."""
+    out = np.empty((values.size, 9))
+    for i in range(values.size):
+        s = values[i]
+        out[i, 0] = lgamma_and_psi(s)[0]
+        out[i, 1] = s * a
+        out[i, 2] = s * (1.0 - a) / (k - 1)
+        out[i, 3] = s * b
+        out[i, 4] = s * (1.0 - b) / (k - 1)
+        for j in range(1, 5):
+            out[i, j + 4] = lgamma_and_psi(out[i, j])[0]
+    return out
+
+
+def pair_elog_kl(a, a0, colsum, pw, strength, levels=None):  # noqa: ANN001, ANN201
     """The compiled twin of ``_bayes_eb.pair_elog_kl_numpy``: one pass over the cells for the
     expected logs and the divergence (per-item sums added in item order: the same total on any
-    number of threads)."""
+    number of threads). With ``levels`` the log-gammas of the strengths and of the prior cells of
+    workers held at an end of the band are taken once per strength (the same values)."""
     a, a0, colsum, strength = _f(a), _f(a0), _f(colsum), _f(strength)
     pw = np.ascontiguousarray(pw, dtype=np.int64)
     out = np.empty_like(a)
     lg, ps = np.empty_like(colsum), np.empty_like(colsum)
     n_w, n_p = colsum.shape[0], a.shape[0]
+    k = a.shape[1]
+    if levels is not None and k > 1:
+        level = np.ascontiguousarray(levels[1], dtype=np.int64).reshape(-1)
+        lg_level = _level_table(_f(levels[0]), float(levels[2]), float(levels[3]), k)
+    else:
+        level, lg_level = np.zeros(0, dtype=np.int64), np.zeros((1, 9))
     if max(n_w, n_p) <= BLOCK:
-        kl = _columns(colsum, strength, lg, ps, 0, n_w)
-        return out, float(kl + _cells(a, a0, ps, pw, out, 0, n_p))
+        kl = _columns(colsum, strength, lg, ps, level, lg_level, 0, n_w)
+        return out, float(kl + _cells(a, a0, ps, pw, out, level, lg_level, 0, n_p))
     col_parts = np.empty((n_w + BLOCK - 1) // BLOCK)
     cell_parts = np.empty((n_p + BLOCK - 1) // BLOCK)
     with numba.parallel_chunksize(1):
-        _elog_kl_items(a, a0, colsum, strength, pw, out, lg, ps, col_parts, cell_parts, BLOCK)
+        _elog_kl_items(a, a0, colsum, strength, pw, out, lg, ps, level, lg_level, col_parts, cell_parts, BLOCK)
     return out, float(col_parts.sum() + cell_parts.sum())
 
 

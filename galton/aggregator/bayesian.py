@@ -209,7 +209,10 @@ class BayesianDawidSkene(ConfusionEM):
         colsum = strength[:, None] + per_worker_sum(counts, memory["wptr"])  # the prior's columns sum to s_w
         b0 = memory["class_prior"]
         b = stats["class_counts"] + b0
-        table, kl_e = pair_elog_kl(a, a0, colsum, pw, strength)  # the columns' divergence: for the ELBO
+        levels = None  # the distinct strengths and the band of this M-step (see pair_elog_kl_numpy)
+        if "band" in memory and "strength_values" in memory:
+            levels = (memory["strength_values"], memory["strength_index"], *memory.pop("band"))
+        table, kl_e = pair_elog_kl(a, a0, colsum, pw, strength, levels)  # the columns' divergence: for the ELBO
         return self._pair_params(
             memory, table=table, logprior=digamma(b) - digamma(b.sum()), a=a, colsum=colsum,
             strength=strength, b=b, b0=b0, accuracy=m, worker_accuracy=mu, diag_prior=u, off_prior=v,

@@ -554,3 +554,31 @@ def test_band_pass_with_the_ends_per_strength_gives_the_same_bits(band) -> None:
         np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
     assert np.any(plain[1] != 0)  # some workers held at an end (the cached path taken)
     _assert_same("bds_band_pass", cached, _bayes_eb.band_pass_numpy(*args, levels))
+
+
+@pytest.mark.skipif(not _jit.HAVE_NUMBA, reason="numba is not installed or switched off: nothing to compare")
+@pytest.mark.parametrize("parallel", [False, True])
+def test_elog_kl_with_the_strength_levels_gives_the_same_bits(parallel, monkeypatch) -> None:
+    """Given the distinct strengths and the band, the compiled expected logs and divergence take
+    log-gamma of each strength and of the prior cells of workers held at an end once per strength:
+    the same expected logs and divergence to the last bit as without them, and numpy's numbers."""
+    from galton.aggregator import _bayes_eb, _bayes_numba
+
+    if parallel:
+        monkeypatch.setattr(_bayes_numba, "BLOCK", 37)
+    rng = np.random.default_rng(12)
+    strength, diag, off, wptr, counts, pw, pl = _bds_inputs(rng)
+    strength = np.round(strength)  # workers with as many judgments share a strength
+    k, (a, b) = counts.shape[1], (0.45, 0.8)
+    mu = rng.uniform(a, b, strength.size)
+    mu[::2], mu[1::5] = a, b  # most workers held at an end of the band
+    u, v = strength * mu, strength * (1.0 - mu) / (k - 1)
+    a0, post = _bayes_eb.prior_cells_numpy(u, v, pw, pl, counts)
+    colsum = strength[:, None] + _bayes_eb.per_worker_sum(counts, wptr)
+    args = (post, a0, colsum, pw, strength)
+    levels = (*np.unique(strength, return_inverse=True), a, b)
+    plain = _bayes_numba.pair_elog_kl(*args)
+    fast = _bayes_numba.pair_elog_kl(*args, levels)
+    np.testing.assert_array_equal(plain[0], fast[0])
+    assert plain[1] == fast[1]
+    _assert_same("bds_pair_elog_kl", fast, _bayes_eb.pair_elog_kl_numpy(*args, levels))
