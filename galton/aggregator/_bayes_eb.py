@@ -296,7 +296,8 @@ def eb_accuracies(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wptr:
     everyone = np.ones(w, dtype=bool)
     # the distinct prior strengths (fixed for a fit: kept in its memory) for the band passes
     levels = None if memo is None else (memo.get("strength_values"), memo.get("strength_index"))
-    if levels is None or levels[0] is None or np.shape(levels[1]) != (w,):
+    if (levels is None or levels[0] is None or np.shape(levels[1]) != (w,)
+            or not np.array_equal(levels[0][levels[1]], strength)):  # kept, but for these strengths?
         levels = np.unique(strength, return_inverse=True)
         if memo is not None:
             memo["strength_values"], memo["strength_index"] = levels
