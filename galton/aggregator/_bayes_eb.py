@@ -245,6 +245,26 @@ def pair_elog_kl_numpy(a: np.ndarray, a0: np.ndarray, colsum: np.ndarray, pw: np
 pair_elog_kl = twin("bds_pair_elog_kl", pair_elog_kl_numpy, "galton.aggregator._bayes_numba:pair_elog_kl")
 
 
+def band_finish_numpy(mu: np.ndarray, side: np.ndarray, mu_r: np.ndarray, side_r: np.ndarray, redo: np.ndarray,
+                      a: float, b: float) -> np.ndarray:
+    """The workers' accuracies on the final band ``[a, b]``: those solved again (``redo``) from
+    ``mu_r`` / ``side_r``, the others from ``mu`` / ``side``; a worker held at an end sits on it,
+    the rest are clipped to the band."""
+    mu, side = np.where(redo, mu_r, mu), np.where(redo, side_r, side)
+    return np.where(side == 1, b, np.where(side == -1, a, np.clip(mu, a, b)))
+
+
+#: the final accuracies of an M-step: numpy reference, numba version (one pass instead of seven
+#: numpy passes, 0.9 ms an M-step on the wide crowd; the same selections)
+_band_finish = twin("bds_band_finish", band_finish_numpy, "galton.aggregator._bayes_numba:band_finish")
+
+
+def band_finish(mu: np.ndarray, side: np.ndarray, mu_r: np.ndarray, side_r: np.ndarray, redo: np.ndarray,
+                a: float, b: float) -> np.ndarray:
+    """See :func:`band_finish_numpy` (compiled like :func:`derivative_inputs`)."""
+    return by_size(_band_finish, np.size(mu))(mu, side, mu_r, side_r, redo, a, b)
+
+
 def eb_accuracies(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wptr: np.ndarray, half_width: float,
                   fixed: float | None = None, memo: dict[str, Any] | None = None) -> tuple[float, np.ndarray]:
     """The prior accuracies that maximise the evidence: a centre ``m`` and, per worker, ``mu_w``
@@ -337,13 +357,17 @@ def eb_accuracies(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wptr:
     # moved away from may now lie inside it, so those workers are solved again on the final band
     a, b = edges(m)
     mu, side = last["mu"], last["side"]
-    redo = ((side == 1) & (b > last["b"])) | ((side == -1) & (a < last["a"]))
+    redo = np.zeros(w, dtype=bool)  # held at an end the band moved away from
+    if b > last["b"]:
+        redo |= side == 1
+    if a < last["a"]:
+        redo |= side == -1
     hint = last["start"]
+    mu_r, side_r = mu, side
     if redo.any():
         mu_r, side_r, _, _, hint = band_pass(strength, diag, off, wptr, hint, a, b, NEWTON_TOL, redo, (lo, hi),
                                              levels)
-        mu, side = np.where(redo, mu_r, mu), np.where(redo, side_r, side)
-    mu = np.where(side == 1, b, np.where(side == -1, a, np.clip(mu, a, b)))
+    mu = band_finish(mu, side, mu_r, side_r, redo, a, b)
     if memo is not None:
         memo["mu_star"], memo["centre"], memo["band"] = hint, m, np.array([a, b])
     return m, mu

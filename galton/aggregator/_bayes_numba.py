@@ -12,7 +12,7 @@ import numpy as np
 from ._bayes_eb import BRACKET_TOL
 from ._special_numba import lgamma_and_psi, psi_and_trigamma
 
-__all__ = ["worker_derivatives", "band_pass", "pair_elog_kl", "derivative_inputs", "prior_cells", "BLOCK"]
+__all__ = ["worker_derivatives", "band_pass", "pair_elog_kl", "derivative_inputs", "prior_cells", "band_finish", "BLOCK"]
 
 #: workers per work item of the parallel M-step kernels (items handed out one at a time, as in the
 #: E-step; each worker's result, and each item's partial sum, does not depend on the threads)
@@ -362,3 +362,19 @@ def prior_cells(u, v, pw, pl, counts):  # noqa: ANN001, ANN201
     _prior_rows(_f(u), _f(v), np.ascontiguousarray(pw, dtype=np.int64), np.ascontiguousarray(pl, dtype=np.int64),
                 counts, a0, a)
     return a0, a
+
+
+@numba.njit(cache=True, nogil=True)
+def _finish_rows(mu, side, mu_r, side_r, redo, a, b, out):  # noqa: ANN001, ANN202  # pragma: no cover
+    for w in range(mu.size):
+        x, sd = (mu_r[w], side_r[w]) if redo[w] else (mu[w], side[w])
+        out[w] = b if sd == 1 else (a if sd == -1 else min(max(x, a), b))
+
+
+def band_finish(mu, side, mu_r, side_r, redo, a, b):  # noqa: ANN001, ANN201
+    """The compiled twin of ``_bayes_eb.band_finish_numpy`` (the same selections, one pass)."""
+    out = np.empty(np.size(mu))
+    _finish_rows(_f(mu), np.ascontiguousarray(side, dtype=np.int8), _f(mu_r),
+                 np.ascontiguousarray(side_r, dtype=np.int8), np.ascontiguousarray(redo, dtype=np.bool_), float(a),
+                 float(b), out)
+    return out

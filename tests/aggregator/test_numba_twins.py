@@ -22,7 +22,8 @@ TOL = {"estep": (1e-11, 1e-10), "counts_from_post": (0.0, 0.0), "bt_pass": (1e-1
        "first_appearance": (0.0, 0.0), "task_order": (0.0, 0.0), "vote_shares": (0.0, 0.0), "argmax_ties_low": (0.0, 0.0),
        "column_sums": (0.0, 0.0), "take_rows": (0.0, 0.0), "pair_appearance": (0.0, 0.0),
        "dense_int_codes": (0.0, 0.0), "per_worker_sum": (0.0, 0.0),
-       "bds_derivative_inputs": (0.0, 0.0), "bds_prior_cells": (0.0, 0.0)}
+       "bds_derivative_inputs": (0.0, 0.0), "bds_prior_cells": (0.0, 0.0),
+       "bds_band_finish": (0.0, 0.0)}
 
 
 def _estep_args(rng: np.random.Generator, k: int = 4) -> tuple[Any, ...]:
@@ -200,6 +201,13 @@ def _prior_cell_args(rng: np.random.Generator) -> tuple[Any, ...]:
     return rng.uniform(1.0, 9.0, n_w), rng.uniform(0.1, 2.0, n_w), pw, pl, counts
 
 
+def _band_finish_args(rng: np.random.Generator) -> tuple[Any, ...]:
+    n = 5000
+    side = rng.integers(-1, 2, n).astype(np.int8)
+    mu = rng.uniform(0.3, 0.9, n)  # some outside the band: clipped
+    return mu, side, rng.uniform(0.3, 0.9, n), rng.integers(-1, 2, n).astype(np.int8), rng.random(n) < 0.3, 0.4, 0.8
+
+
 #: inputs of each declared twin: a new twin needs an entry here (test_every_twin_is_tested)
 INPUTS: dict[str, Callable[[np.random.Generator], tuple[Any, ...]]] = {
     "estep": _estep_args, "counts_from_post": _counts_args, "bt_pass": _bt_args, "noisy_pass": _noisy_args,
@@ -210,6 +218,7 @@ INPUTS: dict[str, Callable[[np.random.Generator], tuple[Any, ...]]] = {
     "column_sums": _column_sums_args, "take_rows": _take_rows_args, "pair_appearance": _pair_appearance_args,
     "dense_int_codes": _dense_int_args, "per_worker_sum": _per_worker_args,
     "bds_derivative_inputs": _derivative_input_args, "bds_prior_cells": _prior_cell_args,
+    "bds_band_finish": _band_finish_args,
 }
 
 
