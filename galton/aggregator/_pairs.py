@@ -27,8 +27,8 @@ import numpy as np
 from ._jit import twin
 from ._kernels import by_size, take_rows
 
-__all__ = ["pair_memory", "pair_codes", "per_worker_sum", "pair_workers", "pair_labels", "dense_cells",
-           "diagonal", "errors_output", "DENSE_ERRORS_MAX"]
+__all__ = ["pair_memory", "seen_stats", "new_data_pairs", "pair_codes", "per_worker_sum", "pair_workers",
+           "pair_labels", "dense_cells", "diagonal", "errors_output", "DENSE_ERRORS_MAX"]
 
 #: ``errors_`` shows whole workers x labels x labels matrices up to this many cells (160 MB);
 #: beyond it, only the rows of the observed pairs (the others are the model's fill values)
@@ -43,6 +43,29 @@ def pair_memory(seen: np.ndarray, n_workers: int, n_labels: int) -> dict[str, np
     wptr = np.zeros(int(n_workers) + 1, dtype=np.int64)
     np.cumsum(np.bincount(pairs // max(int(n_labels), 1), minlength=int(n_workers)), out=wptr[1:])
     return {"pairs": pairs, "rows": rows, "wptr": wptr}
+
+
+def seen_stats(shard: Any) -> dict[str, Any]:
+    """Judgments per ``worker * K + label`` of one shard: which pairs occur (the tables' rows)."""
+    return {"seen": np.bincount(shard.wl, minlength=shard.n_workers * shard.n_labels).astype(float)}
+
+
+def new_data_pairs(fitted: Any, new: Any, rows: np.ndarray) -> dict[str, Any]:
+    """What scoring new judgments with a fitted pair-table model needs: ``engine`` (a local engine
+    holding ``new``), ``memory`` (their pair layout, :func:`pair_memory`), and per new pair its
+    label ``pl``, the fitted worker ``fw`` (-1: a worker the fit never saw) and the fitted table row
+    ``row`` (-1: that worker unseen, or a label it never gave in the fit; ``rows`` the fit's)."""
+    from ..data._encode import lookup
+    from ._engine import LocalEngine
+
+    k = fitted.n_labels
+    eng = LocalEngine()
+    eng.load(new, None)
+    memory = pair_memory(eng.map_sum(seen_stats)["seen"], new.n_workers, k)
+    pw, pl = pair_workers(memory["pairs"], k), pair_labels(memory["pairs"], k)
+    fw = lookup(fitted.worker_names, new.worker_names)[pw].astype(np.int64)
+    row = np.where(fw >= 0, rows[np.maximum(fw, 0) * k + pl], -1)
+    return {"engine": eng, "memory": memory, "pl": pl, "fw": fw, "row": row}
 
 
 def pair_codes(shard: Any, rows: np.ndarray) -> np.ndarray:

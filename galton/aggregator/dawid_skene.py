@@ -19,12 +19,12 @@ import numpy as np
 from .._math import EPS, safe_log
 from ..judgments import Judgments
 from ._base import EMAggregator, argmax_ties_low
-from ._engine import LocalEngine, Shard
+from ._engine import Shard
 from ._kernels import MIN_PARALLEL, column_sums, counts_from_post, estep_table, vote_shares
 from ._layout import crowdkit_result
 from ._memory import FLOAT
-from ._pairs import (DENSE_ERRORS_MAX, diagonal, errors_output, pair_codes, pair_labels, pair_memory, pair_workers,
-                     per_worker_sum)
+from ._pairs import (DENSE_ERRORS_MAX, diagonal, errors_output, new_data_pairs, pair_codes, pair_labels,
+                     pair_memory, pair_workers, per_worker_sum, seen_stats)
 from ._registry import register
 
 __all__ = ["ConfusionEM", "DawidSkene", "OneCoinDawidSkene"]
@@ -71,7 +71,7 @@ class ConfusionEM(EMAggregator):
     # ---------------------------------------------------------------- statistics of one shard
     def _seen_stats(self, shard: Shard) -> dict[str, Any]:
         """Judgments per ``worker * K + label``: which pairs occur (the rows of the tables)."""
-        return {"seen": np.bincount(shard.wl, minlength=shard.n_workers * shard.n_labels).astype(float)}
+        return seen_stats(shard)
 
     def _mv_stats(self, shard: Shard, rows: np.ndarray, n_pairs: int) -> dict[str, Any]:
         """Initial statistics: task posteriors = vote shares (gold clamped), as crowd-kit starts."""
@@ -137,24 +137,16 @@ class ConfusionEM(EMAggregator):
         fitted: Judgments = self.judgments_
         new = Judgments.from_any(data, labels=fitted.label_names.tolist())
         self._check_memory(new)
-        k = fitted.n_labels
-        w_map = fitted.worker_names.searchsorted(new.worker_names) if fitted.worker_names.size else np.zeros(0, int)
-        w_map = np.clip(w_map, 0, max(fitted.n_workers - 1, 0))
-        known = fitted.worker_names[w_map] == new.worker_names
-        eng = LocalEngine()
-        eng.load(new, None)
-        memory = pair_memory(eng.map_sum(self._seen_stats)["seen"], new.n_workers, k)
-        pw, pl = pair_workers(memory["pairs"], k), pair_labels(memory["pairs"], k)
-        fw = w_map[pw]
         params = self._params
-        fitted_row = params["rows"][fw * k + pl]
-        table = np.zeros((pl.size, k))  # unseen workers carry no information
-        fill = params["fill_table"][fw]  # labels a fitted worker never gave: the model's fill values
-        table[:] = fill[:, 0, :]
-        table[np.arange(pl.size), pl] = fill[np.arange(pl.size), 1, pl]
-        have = known[pw] & (fitted_row >= 0)
+        scored = new_data_pairs(fitted, new, params["rows"])
+        eng, memory, pl, fw, fitted_row = (scored[key] for key in ("engine", "memory", "pl", "fw", "row"))
+        at = np.arange(pl.size)
+        fill = params["fill_table"][np.maximum(fw, 0)]  # labels a fitted worker never gave: the fill values
+        table = fill[:, 0, :].copy()
+        table[at, pl] = fill[at, 1, pl]
+        have = fitted_row >= 0
         table[have] = params["table"][fitted_row[have]]
-        table[~known[pw]] = 0.0
+        table[fw < 0] = 0.0  # unseen workers carry no information
         post = eng.gather(self._posteriors, {"table": table, "logprior": params["logprior"], "rows": memory["rows"]})
         codes = argmax_ties_low(post)
         labels = self._out.labels(new.task_names, new.label_names, codes)

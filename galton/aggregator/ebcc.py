@@ -17,11 +17,11 @@ from .._math import digamma, dirichlet_kl
 from ..judgments import Judgments
 from ._base import EMAggregator, argmax_ties_low
 from ._ebcc_kernels import ebcc_estep, ebcc_mstep, restart_keys, subtype_start, task_keys
-from ._engine import LoadedData, LocalEngine, Shard
+from ._engine import LoadedData, Shard
 from ._kernels import counts_from_post, vote_shares
 from ._memory import FLOAT
-from ._pairs import (DENSE_ERRORS_MAX, diagonal, errors_output, pair_codes, pair_labels, pair_memory, pair_workers,
-                     per_worker_sum)
+from ._pairs import (DENSE_ERRORS_MAX, diagonal, errors_output, new_data_pairs, pair_codes, pair_labels, pair_memory,
+                     pair_workers, per_worker_sum, seen_stats)
 from ._registry import register
 
 __all__ = ["EBCC"]
@@ -176,7 +176,7 @@ class EBCC(EMAggregator):
 
     def _seen_stats(self, shard: Shard) -> dict[str, Any]:
         """Judgments per ``worker * K + label``: which pairs occur (the rows of the tables)."""
-        return {"seen": np.bincount(shard.wl, minlength=shard.n_workers * shard.n_labels).astype(float)}
+        return seen_stats(shard)
 
     def _start_stats(self, shard: Shard, keys: np.ndarray, tasks: np.ndarray | None, rows: np.ndarray,
                      n_pairs: int) -> dict[str, Any]:
@@ -337,24 +337,17 @@ class EBCC(EMAggregator):
         new = Judgments.from_any(data, labels=fitted.label_names.tolist())
         self._check_memory(new)
         k, m = fitted.n_labels, int(self.n_subtypes)
-        w_map = fitted.worker_names.searchsorted(new.worker_names) if fitted.worker_names.size else np.zeros(0, int)
-        w_map = np.clip(w_map, 0, max(fitted.n_workers - 1, 0))
-        known = fitted.worker_names[w_map] == new.worker_names
-        eng = LocalEngine()
-        eng.load(new, None)
-        memory = pair_memory(eng.map_sum(self._seen_stats)["seen"], new.n_workers, k)
-        pw, pl = pair_workers(memory["pairs"], k), pair_labels(memory["pairs"], k)
         params = self._params
-        fw = w_map[pw]
-        fitted_row = params["rows"][fw * k + pl]
+        scored = new_data_pairs(fitted, new, params["rows"])
+        eng, memory, pl, fw, fitted_row = (scored[key] for key in ("engine", "memory", "pl", "fw", "row"))
         # a label a fitted worker never gave keeps its prior, mu = beta[l, k]: the expected log is
         # psi(beta[l, k]) - psi(a0[w, k, m]), a0 the worker's column sums (as in the fit)
         beta = np.full((k, k), float(self.prior_off))  # [observed l, true k]
         np.fill_diagonal(beta, float(self.prior_diag))
-        table = (digamma(beta[pl])[:, :, None] - digamma(params["a0"][fw])).reshape(pl.size, k * m)
-        have = known[pw] & (fitted_row >= 0)
+        table = (digamma(beta[pl])[:, :, None] - digamma(params["a0"][np.maximum(fw, 0)])).reshape(pl.size, k * m)
+        have = fitted_row >= 0
         table[have] = params["table"][fitted_row[have]]
-        table[~known[pw]] = 0.0
+        table[fw < 0] = 0.0  # a worker the fit never saw carries no information
         new_params = {"table": table[None], "logprior": params["logprior"][None], "rows": memory["rows"], "best": 0}
         post = eng.gather(self._posteriors, new_params)
         codes = argmax_ties_low(post)
