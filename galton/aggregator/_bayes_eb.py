@@ -25,7 +25,7 @@ from ._pairs import per_worker_sum
 
 __all__ = ["MAX_ACCURACY", "NEWTON_TOL", "BRACKET_TOL", "worker_derivatives", "worker_derivatives_numpy",
            "band_pass", "band_pass_numpy", "pair_elog_numpy", "pair_kl_numpy", "pair_elog_kl",
-           "pair_elog_kl_numpy", "maximise_concave", "eb_accuracies", "derivative_inputs", "cube_inputs",
+           "pair_elog_kl_numpy", "maximise_concave", "band_edges", "eb_accuracies", "derivative_inputs", "cube_inputs",
            "prior_cells"]
 
 MAX_ACCURACY = 0.99  #: upper end of the fitted prior accuracy (keeps every prior pseudo-count > 0)
@@ -265,6 +265,12 @@ def band_finish(mu: np.ndarray, side: np.ndarray, mu_r: np.ndarray, side_r: np.n
     return by_size(_band_finish, np.size(mu))(mu, side, mu_r, side_r, redo, a, b)
 
 
+def band_edges(m: float, half_width: float, k: int) -> tuple[float, float]:
+    """The band ``[a, b]`` of prior accuracies around the centre ``m``: within ``half_width`` of it
+    and within [1/K, MAX_ACCURACY] (``(m, m)`` clipped when ``half_width <= 0``)."""
+    return max(1.0 / k, m - max(half_width, 0.0)), min(MAX_ACCURACY, m + max(half_width, 0.0))
+
+
 def eb_accuracies(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wptr: np.ndarray, half_width: float,
                   fixed: float | None = None, memo: dict[str, Any] | None = None) -> tuple[float, np.ndarray]:
     """The prior accuracies that maximise the evidence: a centre ``m`` and, per worker, ``mu_w``
@@ -323,13 +329,13 @@ def eb_accuracies(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wptr:
             memo["strength_values"], memo["strength_index"] = levels
 
     def edges(m: float) -> tuple[float, float]:
-        return max(lo, m - half_width), min(hi, m + half_width)
+        return band_edges(m, half_width, k)
 
     if fixed is not None:
         a, b = edges(fixed)
         mu, _, _, _, hint = band_pass(strength, diag, off, wptr, start, a, b, NEWTON_TOL, everyone, (lo, hi), levels)
         if memo is not None:
-            memo["mu_star"], memo["band"] = hint, np.array([a, b])
+            memo["mu_star"] = hint
         return fixed, mu
     if centre is None:  # the first M-step: the workers' own maximisers give the centre's start
         start = band_pass(strength, diag, off, wptr, start, lo, hi, NEWTON_TOL, everyone, (lo, hi), levels)[0]
@@ -369,5 +375,5 @@ def eb_accuracies(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wptr:
                                              levels)
     mu = band_finish(mu, side, mu_r, side_r, redo, a, b)
     if memo is not None:
-        memo["mu_star"], memo["centre"], memo["band"] = hint, m, np.array([a, b])
+        memo["mu_star"], memo["centre"] = hint, m
     return m, mu

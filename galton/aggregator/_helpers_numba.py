@@ -7,6 +7,7 @@ numpy twin's result to the last bit."""
 import numba
 import numpy as np
 
+from ..data._encode import dense_span, ids_from_offsets
 from . import _kernels, _pairs
 from ._kernels_numba import class_tuple
 
@@ -213,8 +214,6 @@ def dense_int_codes(values):  # noqa: ANN001, ANN201
     """The compiled twin of ``galton.data._encode.dense_int_codes_numpy``: the range in one pass,
     the offsets (int32) and the presence table in a second, renumbered only when some id of the
     range is missing."""
-    from ..data._encode import dense_span, ids_from_offsets
-
     values = np.ascontiguousarray(values)
     if values.size == 0:
         return None

@@ -14,9 +14,9 @@ import numpy as np
 
 from .._math import digamma, dirichlet_kl, gammaln, trigamma
 from ..judgments import Judgments
-from ._bayes_eb import MAX_ACCURACY, cube_inputs, derivative_inputs, eb_accuracies, pair_elog_kl
+from ._bayes_eb import (MAX_ACCURACY, band_edges, cube_inputs, derivative_inputs, eb_accuracies, pair_elog_kl,
+                       prior_cells)
 from ._pairs import pair_labels, pair_workers, per_worker_sum
-from ._bayes_eb import prior_cells
 from ._registry import register
 from .dawid_skene import ConfusionEM
 
@@ -202,7 +202,8 @@ class BayesianDawidSkene(ConfusionEM):
         strength = memory["strength"]
         fixed = None if self.prior_accuracy is None else float(self.prior_accuracy)
         diag, off = derivative_inputs(counts, pw, pl, w)
-        m, mu = eb_accuracies(strength, diag, off, memory["wptr"], 0.5 * float(self.accuracy_window), fixed, memory)
+        half_width = 0.5 * float(self.accuracy_window)
+        m, mu = eb_accuracies(strength, diag, off, memory["wptr"], half_width, fixed, memory)
         u = strength * mu  # the prior's diagonal and off-diagonal pseudo-counts, per worker
         v = strength * (1.0 - mu) / (k - 1) if k > 1 else u  # one label: every cell is a diagonal one
         a0, a = prior_cells(u, v, pw, pl, counts)
@@ -210,8 +211,8 @@ class BayesianDawidSkene(ConfusionEM):
         b0 = memory["class_prior"]
         b = stats["class_counts"] + b0
         levels = None  # the distinct strengths and the band of this M-step (see pair_elog_kl_numpy)
-        if "band" in memory and "strength_values" in memory:
-            levels = (memory["strength_values"], memory["strength_index"], *memory.pop("band"))
+        if k > 1 and "strength_values" in memory:
+            levels = (memory["strength_values"], memory["strength_index"], *band_edges(m, half_width, k))
         table, kl_e = pair_elog_kl(a, a0, colsum, pw, strength, levels)  # the columns' divergence: for the ELBO
         return self._pair_params(
             memory, table=table, logprior=digamma(b) - digamma(b.sum()), a=a, colsum=colsum,
