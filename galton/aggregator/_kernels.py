@@ -31,7 +31,8 @@ __all__ = ["EPS", "logsumexp_rows", "softmax_rows", "estep_table", "vote_counts"
 
 MIN_PARALLEL = 200_000  #: judgments; below this one thread is faster than spawning work
 #: values; below this the helpers outside the E-step (first appearance, task order, vote shares,
-#: the arg max) run their numpy version: a millisecond at most, and no numba import for a small fit
+#: the arg max, ...) run their numpy version unless numba is already imported (see :func:`by_size`):
+#: a millisecond at most, and no numba import for a small fit
 SMALL = 1 << 16
 
 
