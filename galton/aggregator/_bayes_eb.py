@@ -24,7 +24,7 @@ from ._kernels import by_size
 from ._pairs import per_worker_sum
 
 __all__ = ["MAX_ACCURACY", "NEWTON_TOL", "BRACKET_TOL", "worker_derivatives", "worker_derivatives_numpy",
-           "band_pass", "band_pass_numpy", "pair_elog_numpy", "pair_kl_numpy", "pair_elog_kl",
+           "band_pass", "band_pass_numpy", "held_beyond", "held_beyond_numpy", "pair_elog_numpy", "pair_kl_numpy", "pair_elog_kl",
            "pair_elog_kl_numpy", "maximise_concave", "band_edges", "eb_accuracies", "derivative_inputs", "cube_inputs",
            "prior_cells"]
 
@@ -167,13 +167,14 @@ def band_pass_numpy(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wpt
                     levels: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Each worker's maximiser of its evidence ``f_w`` on the band ``[a, b]`` (Newton from
     ``clip(start, a, b)``, see :func:`maximise_concave`), for the workers in ``todo``. Returns
-    ``(mu, side, low, high, hint)``: ``side`` +1 / -1 for a worker stopped at ``b`` / ``a`` with its
+    ``(mu, side, low, high, hint, g)``: ``side`` +1 / -1 for a worker stopped at ``b`` / ``a`` with its
     derivative pointing outwards (its own maximiser lies beyond), 0 otherwise; ``low`` / ``high``:
     the sums ``(g, h)`` of the first and second derivatives of the workers stopped at ``a`` / ``b``,
     what the centre's objective's derivatives are made of; ``hint``: where the next pass starts each
     worker: its maximiser when inside the band, else the end of the whole range ``ends`` (1/K,
     MAX_ACCURACY) on its side, so that the next band's end is its first point wherever the band
-    moves; ``start`` for a worker not in ``todo``.
+    moves; ``start`` for a worker not in ``todo``; ``g``: each worker's derivative ``f_w'`` where
+    it stopped (0 for a worker without counts or not in ``todo``).
     A worker without counts (flat ``f_w``) sits at ``a`` with side -1 and adds 0; one not in
     ``todo`` gets ``clip(start, a, b)`` and side 0. ``levels``: ``np.unique(strength,
     return_inverse=True)`` or None; the compiled twin then takes the prior's own digamma and
@@ -198,15 +199,51 @@ def band_pass_numpy(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wpt
     x, sd, g, h = maximise_concave(own, np.full(data.size, float(a)), np.full(data.size, float(b)), mu[data], tol,
                                    full=True)
     mu[data], side[data] = x, sd
+    gw = np.zeros(w)
+    gw[data] = g
     hint = np.where(side == 1, ends[1], np.where(side == -1, ends[0], mu))
     hint = np.where(todo, hint, start).astype(float)
     low, high = sd < 0, sd > 0
-    return (mu, side, np.array([g[low].sum(), h[low].sum()]), np.array([g[high].sum(), h[high].sum()]), hint)
+    return (mu, side, np.array([g[low].sum(), h[low].sum()]), np.array([g[high].sum(), h[high].sum()]), hint, gw)
 
 
 #: the prior accuracies' pass over the workers for one band: numpy reference, numba version (one
 #: scalar Newton per worker, evaluated only until it converges; work items of workers)
 band_pass = twin("bds_band_pass", band_pass_numpy, "galton.aggregator._bayes_numba:band_pass")
+
+
+#: :func:`held_beyond`'s allowance for rounding: the derivatives' computed values differ from the
+#: exact ones by far less than this times ``s_w`` per cell (each term is a difference of two special
+#: functions of moderate arguments, each good to 1e-12 relative)
+HELD_SLACK = 1e-6
+
+
+def held_beyond_numpy(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wptr: np.ndarray, side: np.ndarray,
+                      g: np.ndarray, old: float, new: float, levels: Any = None) -> np.ndarray:
+    """The workers that a band pass held at its end ``old`` (``side`` +1 for an upper end that moves
+    up to ``new``, -1 for a lower end that moves down; ``g``: their derivative at ``old``) and that
+    are provably still held at ``new``: solving them again would stop at ``new`` at once, with the
+    same side. ``f_w'`` is decreasing and ``|f_w''| <= H_w`` on the segment between the two ends,
+    with ``H_w = s^2 [c_d psi'(s x_lo) + c_o psi'(s (1 - x_hi) / (K - 1)) / (K - 1)^2]`` (``c_d``,
+    ``c_o``: the worker's diagonal and off-diagonal cells with a count; each cell's term
+    ``|psi'(base + n) - psi'(base)|`` is below ``psi'(base)`` for ``n > 0``, largest at the smallest
+    base on the segment), so ``f_w'`` cannot change sign over it while ``|g| > |new - old| H_w``
+    (with room for rounding, :data:`HELD_SLACK`). A worker with a negative count is never included.
+    ``levels``: as in :func:`band_pass_numpy` (ignored here)."""
+    k = diag.shape[1]
+    toward = 1 if new > old else -1
+    x_lo, x_hi = min(old, new), max(old, new)
+    c_d = (diag != 0).sum(axis=1)
+    c_o = per_worker_sum((off != 0).sum(axis=1).astype(float), wptr)
+    negative = (diag < 0).any(axis=1) | (per_worker_sum((off < 0).sum(axis=1).astype(float), wptr) > 0)
+    bound = strength * strength * (c_d * trigamma(strength * x_lo)
+                                   + c_o * trigamma(strength * (1.0 - x_hi) / (k - 1)) / (k - 1) ** 2)
+    room = toward * g - abs(new - old) * bound * (1.0 + HELD_SLACK) - HELD_SLACK * strength * (1.0 + c_d + c_o)
+    return (side == toward) & ~negative & (room > 0)
+
+
+#: the workers held at a receding end that need no new solve: numpy reference, numba version
+held_beyond = twin("bds_held_beyond", held_beyond_numpy, "galton.aggregator._bayes_numba:held_beyond")
 
 
 def pair_elog_numpy(a: np.ndarray, colsum: np.ndarray, pw: np.ndarray) -> np.ndarray:
@@ -333,7 +370,7 @@ def eb_accuracies(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wptr:
 
     if fixed is not None:
         a, b = edges(fixed)
-        mu, _, _, _, hint = band_pass(strength, diag, off, wptr, start, a, b, NEWTON_TOL, everyone, (lo, hi), levels)
+        mu, _, _, _, hint, _ = band_pass(strength, diag, off, wptr, start, a, b, NEWTON_TOL, everyone, (lo, hi), levels)
         if memo is not None:
             memo["mu_star"] = hint
         return fixed, mu
@@ -347,9 +384,9 @@ def eb_accuracies(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wptr:
 
     def at_centre(m: np.ndarray, _: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         a, b = edges(float(m[0]))
-        mu, side, low, high, hint = band_pass(strength, diag, off, wptr, last["start"], a, b, NEWTON_TOL, everyone,
-                                              (lo, hi), levels)
-        last.update(a=a, b=b, mu=mu, side=side, start=hint)
+        mu, side, low, high, hint, g = band_pass(strength, diag, off, wptr, last["start"], a, b, NEWTON_TOL,
+                                                 everyone, (lo, hi), levels)
+        last.update(a=a, b=b, mu=mu, side=side, start=hint, g=g)
         # an end that is 1/K or MAX_ACCURACY does not move with the centre: its workers add nothing
         d = np.zeros(2)
         if a > lo:
@@ -360,19 +397,21 @@ def eb_accuracies(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wptr:
 
     m = float(maximise_concave(at_centre, np.array([lo]), np.array([hi]), np.array([float(centre)]))[0])
     # the last Newton step of the centre was not evaluated: a worker stopped at the end the band
-    # moved away from may now lie inside it, so those workers are solved again on the final band
+    # moved away from may now lie inside it, so those workers are solved again on the final band,
+    # but for those whose derivative provably keeps its sign up to the new end (most of them: the
+    # last step is short); a new solve of those would stop at the new end at once, with the same
+    # side and hint, so the result is the same to the last bit
     a, b = edges(m)
     mu, side = last["mu"], last["side"]
     redo = np.zeros(w, dtype=bool)  # held at an end the band moved away from
-    if b > last["b"]:
-        redo |= side == 1
-    if a < last["a"]:
-        redo |= side == -1
+    for new, old, held in ((b, last["b"], 1), (a, last["a"], -1)):
+        if new * held > old * held:
+            redo |= (side == held) & ~held_beyond(strength, diag, off, wptr, side, last["g"], old, new, levels)
     hint = last["start"]
     mu_r, side_r = mu, side
     if redo.any():
-        mu_r, side_r, _, _, hint = band_pass(strength, diag, off, wptr, hint, a, b, NEWTON_TOL, redo, (lo, hi),
-                                             levels)
+        mu_r, side_r, _, _, hint, _ = band_pass(strength, diag, off, wptr, hint, a, b, NEWTON_TOL, redo, (lo, hi),
+                                                levels)
     mu = band_finish(mu, side, mu_r, side_r, redo, a, b)
     if memo is not None:
         memo["mu_star"], memo["centre"] = hint, m

@@ -9,10 +9,10 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ._bayes_eb import BRACKET_TOL
+from ._bayes_eb import BRACKET_TOL, HELD_SLACK
 from ._special_numba import lgamma_and_psi, psi_and_trigamma
 
-__all__ = ["worker_derivatives", "band_pass", "pair_elog_kl", "derivative_inputs", "prior_cells", "band_finish", "BLOCK"]
+__all__ = ["worker_derivatives", "band_pass", "held_beyond", "pair_elog_kl", "derivative_inputs", "prior_cells", "band_finish", "BLOCK"]
 
 #: workers per work item of the parallel M-step kernels (items handed out one at a time, as in the
 #: E-step; each worker's result, and each item's partial sum, does not depend on the threads)
@@ -136,12 +136,14 @@ def _solve(s, diag, off, wptr, w, x, lo, hi, tol, bracket_tol, ends):  # noqa: A
 
 @numba.njit(cache=True, nogil=True)
 def _band(strength, diag, off, wptr, start, a, b, end_lo, end_hi, tol, bracket_tol, todo, mu, side, hint, level,
-          at_ends, sums, first, last):  # noqa: ANN001, ANN202  # pragma: no cover
-    """Workers ``first .. last - 1`` (see ``band_pass``); adds the derivatives of the workers stopped
+          at_ends, gw, sums, first, last):  # noqa: ANN001, ANN202  # pragma: no cover
+    """Workers ``first .. last - 1`` (see ``band_pass``; ``gw``: each one's derivative where it
+    stopped, 0 where not solved); adds the derivatives of the workers stopped
     at the lower / upper end into ``sums[0:2]`` / ``sums[2:4]`` (g, h), summed here and written at
     the end (the rows of items that run side by side share a cache line)."""
     g_lo = h_lo = g_hi = h_hi = 0.0
     for w in range(first, last):
+        gw[w] = 0.0
         if not todo[w]:
             mu[w] = min(max(start[w], a), b)
             side[w] = 0
@@ -156,6 +158,7 @@ def _band(strength, diag, off, wptr, start, a, b, end_lo, end_hi, tol, bracket_t
                                  ends)
             mu[w] = x
             side[w] = sd
+            gw[w] = g
             hint[w] = x if sd == 0 else (end_hi if sd > 0 else end_lo)
             if sd < 0:
                 g_lo += g
@@ -171,11 +174,11 @@ def _band(strength, diag, off, wptr, start, a, b, end_lo, end_hi, tol, bracket_t
 
 @numba.njit(cache=True, parallel=True)
 def _band_items(strength, diag, off, wptr, start, a, b, end_lo, end_hi, tol, bracket_tol, todo, mu, side, hint, level,
-                at_ends, sums, block):  # noqa: ANN001, ANN202  # pragma: no cover
+                at_ends, gw, sums, block):  # noqa: ANN001, ANN202  # pragma: no cover
     n = strength.size
     for i in numba.prange(sums.shape[0]):
         _band(strength, diag, off, wptr, start, a, b, end_lo, end_hi, tol, bracket_tol, todo, mu, side, hint, level,
-              at_ends, sums[i], i * block, min(n, (i + 1) * block))
+              at_ends, gw, sums[i], i * block, min(n, (i + 1) * block))
 
 
 @numba.njit(cache=True, nogil=True)
@@ -196,7 +199,7 @@ def band_pass(strength, diag, off, wptr, start, a, b, tol, todo, ends, levels=No
     trigamma at the band's ends are taken once per strength: the same numbers, as most workers
     end held at an end (81% of the solves on the wide crowd)."""
     n = np.size(strength)
-    mu, hint = np.empty(n), np.empty(n)
+    mu, hint, gw = np.empty(n), np.empty(n), np.empty(n)
     side = np.zeros(n, dtype=np.int8)
     k = np.shape(diag)[1]
     if levels is not None and k > 1:
@@ -208,7 +211,7 @@ def band_pass(strength, diag, off, wptr, start, a, b, tol, todo, ends, levels=No
             _f(np.broadcast_to(start, np.shape(strength))), float(a), float(b), float(ends[0]), float(ends[1]),
             float(tol), BRACKET_TOL,
             np.ascontiguousarray(np.broadcast_to(todo, np.shape(strength)), dtype=np.bool_), mu, side, hint,
-            level, at_ends)
+            level, at_ends, gw)
     if n <= BLOCK:
         sums = np.zeros(4)
         _band(*args, sums, 0, n)
@@ -217,7 +220,69 @@ def band_pass(strength, diag, off, wptr, start, a, b, tol, todo, ends, levels=No
         with numba.parallel_chunksize(1):
             _band_items(*args, parts, BLOCK)
         sums = parts.sum(axis=0)
-    return mu, side, sums[0:2].copy(), sums[2:4].copy(), hint
+    return mu, side, sums[0:2].copy(), sums[2:4].copy(), hint, gw
+
+
+@numba.njit(cache=True, nogil=True)
+def _held(strength, diag, off, wptr, side, g, toward, step, x_lo, x_hi, level, table, slack, out):  # noqa: ANN001, ANN202  # pragma: no cover
+    """See ``_bayes_eb.held_beyond_numpy`` (``table``: per level, psi' at ``s x_lo`` and at
+    ``s (1 - x_hi) / (K - 1)``; empty: computed per worker)."""
+    k = diag.shape[1]
+    for w in range(strength.size):
+        out[w] = False
+        if side[w] != toward:
+            continue
+        c_d = 0
+        c_o = 0
+        negative = False
+        for c in range(k):
+            n = diag[w, c]
+            c_d += n != 0.0
+            negative |= n < 0.0
+        for p in range(wptr[w], wptr[w + 1]):
+            for c in range(k):
+                n = off[p, c]
+                c_o += n != 0.0
+                negative |= n < 0.0
+        if negative:
+            continue
+        s = strength[w]
+        if table.shape[0]:
+            tu, tv = table[level[w], 0], table[level[w], 1]
+        else:
+            tu = psi_and_trigamma(s * x_lo)[1]
+            tv = psi_and_trigamma(s * (1.0 - x_hi) / (k - 1))[1]
+        bound = s * s * (c_d * tu + c_o * tv / ((k - 1) * (k - 1)))
+        room = toward * g[w] - step * bound * (1.0 + slack) - slack * s * (1.0 + c_d + c_o)
+        out[w] = room > 0
+
+
+def held_beyond(strength, diag, off, wptr, side, g, old, new, levels=None):  # noqa: ANN001, ANN201
+    """The compiled twin of ``_bayes_eb.held_beyond_numpy``; with ``levels`` the two trigammas of
+    the bound are taken once per distinct strength."""
+    n = np.size(strength)
+    k = np.shape(diag)[1]
+    x_lo, x_hi = min(old, new), max(old, new)
+    if levels is not None:
+        values = _f(levels[0])
+        table = np.empty((values.size, 2))
+        _trigamma_pairs(values, float(x_lo), float(x_hi), k, table)
+        level = np.ascontiguousarray(levels[1], dtype=np.int64).reshape(-1)
+    else:
+        table, level = np.zeros((0, 2)), np.zeros(0, dtype=np.int64)
+    out = np.empty(n, dtype=np.bool_)
+    _held(_f(strength), _f(diag), _f(off), np.ascontiguousarray(wptr, dtype=np.int64),
+          np.ascontiguousarray(side, dtype=np.int8), _f(g), 1 if new > old else -1, abs(float(new) - float(old)),
+          float(x_lo), float(x_hi), level, table, HELD_SLACK, out)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _trigamma_pairs(values, x_lo, x_hi, k, out):  # noqa: ANN001, ANN202  # pragma: no cover
+    for i in range(values.size):
+        s = values[i]
+        out[i, 0] = psi_and_trigamma(s * x_lo)[1]
+        out[i, 1] = psi_and_trigamma(s * (1.0 - x_hi) / (k - 1))[1]
 
 
 @numba.njit(cache=True, nogil=True)

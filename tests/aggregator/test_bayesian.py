@@ -22,7 +22,7 @@ import galton.datasets as gd
 from galton.aggregator import BayesianDawidSkene, ConvergenceWarning, DawidSkene, get
 from galton.aggregator._registry import default_name
 from galton.aggregator.bayesian import MAX_ACCURACY, digamma, gammaln, one_coin_matrix, trigamma
-from galton.aggregator._bayes_eb import band_pass, cube_inputs, worker_derivatives
+from galton.aggregator._bayes_eb import band_pass, cube_inputs, held_beyond, worker_derivatives
 from galton.aggregator.bayesian import cube_eb_accuracies
 
 SHARED_SKIP = "../shared/datasets not found; these tests run in CI"
@@ -139,8 +139,8 @@ def test_a_band_pass_holds_exactly_the_workers_whose_own_maximiser_lies_beyond()
     own = band_pass(strength, diag, off, wptr, np.full(60, 0.5), 1 / 3, MAX_ACCURACY, 1e-10, everyone,
                     (1 / 3, MAX_ACCURACY))[0]
     a, b = 0.55, 0.75
-    mu, side, low, high, hint = band_pass(strength, diag, off, wptr, np.full(60, 0.5), a, b, 1e-10, everyone,
-                                         (1 / 3, MAX_ACCURACY))
+    mu, side, low, high, hint, g = band_pass(strength, diag, off, wptr, np.full(60, 0.5), a, b, 1e-10, everyone,
+                                            (1 / 3, MAX_ACCURACY))
     assert set(side.tolist()) == {-1, 0, 1}
     np.testing.assert_array_equal(side == 1, own > b)
     np.testing.assert_array_equal(side == -1, (own < a) | (np.arange(60) == 7))
@@ -151,6 +151,42 @@ def test_a_band_pass_holds_exactly_the_workers_whose_own_maximiser_lies_beyond()
     g_a, h_a = worker_derivatives(strength, diag, off, wptr, np.full(60, a))
     np.testing.assert_allclose(high, [g_b[side == 1].sum(), h_b[side == 1].sum()], rtol=1e-12)
     np.testing.assert_allclose(low, [g_a[side == -1].sum(), h_a[side == -1].sum()], rtol=1e-12)
+    # each worker's own derivative where it stopped (0 without counts)
+    np.testing.assert_allclose(g[side == 1], g_b[side == 1], rtol=1e-12)
+    held_low = (side == -1) & (np.arange(60) != 7)
+    np.testing.assert_allclose(g[held_low], g_a[held_low], rtol=1e-12)
+    assert g[7] == 0.0 and (np.abs(g[side == 0]) < 1e-6).all()
+
+
+@pytest.mark.parametrize("held, step", [(-1, 1e-6), (-1, 1e-3), (1, 1e-6), (1, 2e-2)])
+def test_workers_proved_still_held_stay_held_when_solved_again(held, step):
+    """``held_beyond``'s bound on the second derivative is a proof: every worker it names, solved
+    again on the band whose end moved away by ``step``, stops at the new end with the same side;
+    and after a short step it names most of the held workers (what saves the fit a pass)."""
+    strength, counts = _random_counts(3, w=400)
+    diag, off, wptr = cube_inputs(counts)
+    everyone = np.ones(400, dtype=bool)
+    a, b = 0.55, 0.75
+    _, side, _, _, hint, g = band_pass(strength, diag, off, wptr, np.full(400, 0.5), a, b, 1e-10, everyone,
+                                       (1 / 3, MAX_ACCURACY))
+    old = a if held == -1 else b
+    new = old + held * step
+    levels = np.unique(strength, return_inverse=True)
+    sure = held_beyond(strength, diag, off, wptr, side, g, old, new, levels)
+    np.testing.assert_array_equal(sure, held_beyond(strength, diag, off, wptr, side, g, old, new))
+    assert not (sure & (side != held)).any()
+    a2, b2 = (new, b) if held == -1 else (a, new)
+    mu2, side2, _, _, hint2, _ = band_pass(strength, diag, off, wptr, hint, a2, b2, 1e-10, everyone,
+                                           (1 / 3, MAX_ACCURACY))
+    assert (side2[sure] == held).all() and (mu2[sure] == new).all()
+    np.testing.assert_array_equal(hint2[sure], hint[sure])
+    n_held = int((side == held).sum())
+    assert n_held > 40
+    if step <= 1e-6:
+        assert sure.sum() >= 0.9 * n_held
+    else:  # a long step: some held workers do come inside the band, and the bound must let them go
+        assert ((side == held) & (side2 != held)).any()
+        assert not (sure & (side2 != held)).any()
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
@@ -434,3 +470,30 @@ def test_fixes_dawid_skene_on_imagenet_real():
     plain = _accuracy(plain_model.fit(df).labels_, gold)
     assert ds < 0.85 and plain < 0.85  # the full model invents a "maybe" class the experts never use
     assert bds > 0.91
+
+
+def test_skipping_the_workers_proved_still_held_changes_no_bit_of_the_fit(monkeypatch):
+    """The M-step solves again only the held workers that ``held_beyond`` cannot prove still held:
+    a fit on a crowd of many small workers (most held at an end of the band) is the same to the last
+    bit as one that solves every one of them again."""
+    from galton.aggregator import _bayes_eb
+    from galton.benchmarks._common import simulate_ds, to_pandas
+
+    frame = to_pandas(simulate_ds(3000, 2500, 2, 5, 4))
+    calls = []
+    real = _bayes_eb.held_beyond
+
+    def counted(*args, **kwargs):
+        out = real(*args, **kwargs)
+        calls.append(int(out.sum()))
+        return out
+
+    monkeypatch.setattr(_bayes_eb, "held_beyond", counted)
+    skipping = BayesianDawidSkene().fit(frame)
+    assert sum(calls) > 1000  # workers really skipped
+    monkeypatch.setattr(_bayes_eb, "held_beyond", lambda strength, *args: np.zeros(np.size(strength), dtype=bool))
+    solving = BayesianDawidSkene().fit(frame)
+    assert skipping.n_iter_ == solving.n_iter_
+    np.testing.assert_array_equal(skipping.probas_.to_numpy(), solving.probas_.to_numpy())
+    np.testing.assert_array_equal(np.asarray(skipping.errors_), np.asarray(solving.errors_))
+    assert skipping.history_ == solving.history_ and skipping.prior_accuracy_ == solving.prior_accuracy_

@@ -23,7 +23,7 @@ TOL = {"estep": (1e-11, 1e-10), "counts_from_post": (0.0, 0.0), "bt_pass": (1e-1
        "column_sums": (0.0, 0.0), "take_rows": (0.0, 0.0), "pair_appearance": (0.0, 0.0),
        "dense_int_codes": (0.0, 0.0), "per_worker_sum": (0.0, 0.0),
        "bds_derivative_inputs": (0.0, 0.0), "bds_prior_cells": (0.0, 0.0),
-       "bds_band_finish": (0.0, 0.0)}
+       "bds_band_finish": (0.0, 0.0), "bds_held_beyond": (0.0, 0.0)}
 
 
 def _estep_args(rng: np.random.Generator, k: int = 4) -> tuple[Any, ...]:
@@ -208,6 +208,13 @@ def _band_finish_args(rng: np.random.Generator) -> tuple[Any, ...]:
     return mu, side, rng.uniform(0.3, 0.9, n), rng.integers(-1, 2, n).astype(np.int8), rng.random(n) < 0.3, 0.4, 0.8
 
 
+def _held_args(rng: np.random.Generator) -> tuple[Any, ...]:
+    strength, diag, off, wptr, start, a, b, tol, todo, ends = _band_pass_args(rng)
+    off[wptr[5]] = -off[wptr[5]]  # a negative count: never held by the bound
+    _, side, _, _, _, g = _bayes_eb.band_pass_numpy(strength, diag, off, wptr, start, a, b, tol, todo, ends)
+    return strength, diag, off, wptr, side, g, a, a - 1e-3
+
+
 #: inputs of each declared twin: a new twin needs an entry here (test_every_twin_is_tested)
 INPUTS: dict[str, Callable[[np.random.Generator], tuple[Any, ...]]] = {
     "estep": _estep_args, "counts_from_post": _counts_args, "bt_pass": _bt_args, "noisy_pass": _noisy_args,
@@ -218,7 +225,7 @@ INPUTS: dict[str, Callable[[np.random.Generator], tuple[Any, ...]]] = {
     "column_sums": _column_sums_args, "take_rows": _take_rows_args, "pair_appearance": _pair_appearance_args,
     "dense_int_codes": _dense_int_args, "per_worker_sum": _per_worker_args,
     "bds_derivative_inputs": _derivative_input_args, "bds_prior_cells": _prior_cell_args,
-    "bds_band_finish": _band_finish_args,
+    "bds_band_finish": _band_finish_args, "bds_held_beyond": _held_args,
 }
 
 
