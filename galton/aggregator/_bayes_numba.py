@@ -10,7 +10,7 @@ import numba
 import numpy as np
 
 from ._bayes_eb import BRACKET_TOL, HELD_SLACK
-from ._special_numba import lgamma_and_psi, psi_and_trigamma
+from ._special_numba import lgamma_and_psi, lgamma_psi_block, psi_and_trigamma, psi_trigamma_block
 
 __all__ = ["worker_derivatives", "band_pass", "held_beyond", "pair_elog_kl", "derivative_inputs", "prior_cells", "band_finish", "BLOCK"]
 
@@ -99,17 +99,19 @@ def _has_counts(diag, off, wptr, w):  # noqa: ANN001, ANN202  # pragma: no cover
 
 
 @numba.njit(cache=True, nogil=True)
-def _solve(s, diag, off, wptr, w, x, lo, hi, tol, bracket_tol, ends):  # noqa: ANN001, ANN202  # pragma: no cover
+def _solve(s, diag, off, wptr, w, x, lo, hi, tol, bracket_tol, ends, g0, h0):  # noqa: ANN001, ANN202  # pragma: no cover
     """Worker ``w``'s maximiser on [lo, hi] from ``x``: the steps of ``_bayes_eb.maximise_concave``
     for one scalar. Returns ``(x, side, g, h)``: ``side`` +1 / -1 when it stopped at the upper /
     lower end with the derivative ``g`` (second derivative ``h``) pointing outwards, else 0.
-    ``ends``: see :func:`_one_cached`."""
+    ``ends``: see :func:`_one_cached`; ``g0``, ``h0``: the derivatives at the start ``x``
+    (evaluated with the other workers', see :func:`_first_derivatives`)."""
     lt, ht = lo, hi
     side = 0
-    g = 0.0
-    h = 0.0
-    for _ in range(200):
-        g, h = _one_cached(s, x, diag, off, wptr, w, lo, hi, ends)
+    g = g0
+    h = h0
+    for it in range(200):
+        if it:
+            g, h = _one_cached(s, x, diag, off, wptr, w, lo, hi, ends)
         at_end = (x <= lo and g <= 0) or (x >= hi and g >= 0) or g == 0
         if g > 0:
             lt = x
@@ -135,6 +137,76 @@ def _solve(s, diag, off, wptr, w, x, lo, hi, tol, bracket_tol, ends):  # noqa: A
 
 
 @numba.njit(cache=True, nogil=True)
+def _first_derivatives(strength, diag, off, wptr, start, a, b, todo, level, at_ends, first, last):  # noqa: ANN001, ANN202  # pragma: no cover
+    """The first evaluation of the Newton steps of workers ``first .. last - 1`` (at their start
+    ``clip(start, a, b)``), all at once: the cells' arguments gathered into one array for
+    :func:`psi_trigamma_block` (vector instructions; the same bits as :func:`_one_cached`, summed
+    in its order). Returns ``(solve, g, h)``: ``solve`` for the workers in ``todo`` with counts."""
+    n_w = last - first
+    k = diag.shape[1]
+    size = n_w * (k + 2) + (wptr[last] - wptr[first]) * k
+    arg, dg, tg = np.empty(size), np.empty(size), np.empty(size)
+    solve = np.zeros(n_w, dtype=np.bool_)
+    cached = np.zeros(n_w, dtype=np.bool_)
+    g, h = np.zeros(n_w), np.zeros(n_w)
+    j = 0
+    for w in range(first, last):
+        i = w - first
+        if not todo[w] or not _has_counts(diag, off, wptr, w):
+            continue
+        solve[i] = True
+        s = strength[w]
+        x = min(max(start[w], a), b)
+        u = s * x
+        v = s * (1.0 - x) / (k - 1)
+        cached[i] = level.size > 0 and k > 1 and (x == a or x == b)
+        if not cached[i]:
+            arg[j] = u
+            arg[j + 1] = v
+            j += 2
+        for c in range(k):
+            if diag[w, c] != 0.0:
+                arg[j] = u + diag[w, c]
+                j += 1
+        for p in range(wptr[w], wptr[w + 1]):
+            for c in range(k):
+                if off[p, c] != 0.0:
+                    arg[j] = v + off[p, c]
+                    j += 1
+    psi_trigamma_block(arg, dg, tg, j)
+    j = 0
+    for w in range(first, last):
+        i = w - first
+        if not solve[i]:
+            continue
+        s = strength[w]
+        x = min(max(start[w], a), b)
+        if cached[i]:
+            e = 0 if x == a else 4
+            row = at_ends[level[w]]
+            dg_u, tg_u, dg_v, tg_v = row[e], row[e + 1], row[e + 2], row[e + 3]
+        else:
+            dg_u, tg_u, dg_v, tg_v = dg[j], tg[j], dg[j + 1], tg[j + 1]
+            j += 2
+        gd = hd = 0.0
+        for c in range(k):
+            if diag[w, c] != 0.0:
+                gd += dg[j] - dg_u
+                hd += tg[j] - tg_u
+                j += 1
+        go = ho = 0.0
+        for p in range(wptr[w], wptr[w + 1]):
+            for c in range(k):
+                if off[p, c] != 0.0:
+                    go += dg[j] - dg_v
+                    ho += tg[j] - tg_v
+                    j += 1
+        g[i] = s * (gd - go / (k - 1))
+        h[i] = s * s * (hd + ho / ((k - 1) * (k - 1)))
+    return solve, g, h
+
+
+@numba.njit(cache=True, nogil=True)
 def _band(strength, diag, off, wptr, start, a, b, end_lo, end_hi, tol, bracket_tol, todo, mu, side, hint, level,
           at_ends, gw, sums, first, last):  # noqa: ANN001, ANN202  # pragma: no cover
     """Workers ``first .. last - 1`` (see ``band_pass``; ``gw``: each one's derivative where it
@@ -142,20 +214,22 @@ def _band(strength, diag, off, wptr, start, a, b, end_lo, end_hi, tol, bracket_t
     at the lower / upper end into ``sums[0:2]`` / ``sums[2:4]`` (g, h), summed here and written at
     the end (the rows of items that run side by side share a cache line)."""
     g_lo = h_lo = g_hi = h_hi = 0.0
+    solve, first_g, first_h = _first_derivatives(strength, diag, off, wptr, start, a, b, todo, level, at_ends, first,
+                                                 last)
     for w in range(first, last):
         gw[w] = 0.0
         if not todo[w]:
             mu[w] = min(max(start[w], a), b)
             side[w] = 0
             hint[w] = start[w]
-        elif not _has_counts(diag, off, wptr, w):  # a flat evidence: the lower end, as 1/K clipped
+        elif not solve[w - first]:  # a flat evidence: the lower end, as 1/K clipped
             mu[w] = a
             side[w] = -1
             hint[w] = end_lo
         else:
             ends = at_ends[level[w]] if level.size else at_ends[0, :0]
             x, sd, g, h = _solve(strength[w], diag, off, wptr, w, min(max(start[w], a), b), a, b, tol, bracket_tol,
-                                 ends)
+                                 ends, first_g[w - first], first_h[w - first])
             mu[w] = x
             side[w] = sd
             gw[w] = g
@@ -291,10 +365,12 @@ def _columns(colsum, strength, lg, ps, level, lg_level, first, last):  # noqa: A
     of the divergence, ``sum_k [lnG(colsum_wk) - lnG(s_w)]`` (``lnG(s_w)`` from ``lg_level`` at the
     worker's ``level`` when there are levels)."""
     total = 0.0
+    n = (last - first) * colsum.shape[1]
+    lgamma_psi_block(colsum[first:last].copy().reshape(-1), lg[first:last].reshape(-1), ps[first:last].reshape(-1),
+                     np.empty(n), n)
     for w in range(first, last):
         lgs = lg_level[level[w], 0] if level.size else lgamma_and_psi(strength[w])[0]
         for c in range(colsum.shape[1]):
-            lg[w, c], ps[w, c] = lgamma_and_psi(colsum[w, c])
             total += lg[w, c] - lgs
     return total
 
@@ -309,11 +385,14 @@ def _cells(a, a0, ps, pw, out, level, lg_level, first, last):  # noqa: ANN001, A
     total = 0.0
     y1 = y2 = -1.0
     lg1 = lg2 = 0.0
+    n = (last - first) * k
+    lgs, dgs = np.empty((last - first, k)), np.empty((last - first, k))
+    lgamma_psi_block(a[first:last].copy().reshape(-1), lgs.reshape(-1), dgs.reshape(-1), np.empty(n), n)
     for p in range(first, last):
         w = pw[p]
         for c in range(k):
             x = a[p, c]
-            lgx, dgx = lgamma_and_psi(x)
+            lgx, dgx = lgs[p - first, c], dgs[p - first, c]
             e = dgx - ps[w, c]
             out[p, c] = e
             y = a0[p, c]
