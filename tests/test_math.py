@@ -154,6 +154,44 @@ def test_the_numba_scalar_special_functions_equal_math() -> None:
     np.testing.assert_allclose(lp[:, 1], M.digamma(x), rtol=1e-13, atol=1e-13)
 
 
+def test_the_vectorised_special_function_blocks_give_the_scalar_bits() -> None:
+    """psi_trigamma_block and lgamma_psi_block (fixed branch-free recurrence steps, vectorised)
+    return exactly the bits of the scalar psi_and_trigamma and lgamma_and_psi (which take only the
+    steps needed: the others multiply by 1), on arguments that need 0 to 10 steps, below 1, tiny
+    and huge; values past ``n`` are not touched; and they keep the scalar accuracy."""
+    numba = pytest.importorskip("numba")
+    from galton.aggregator._special_numba import (lgamma_and_psi, lgamma_psi_block, psi_and_trigamma,
+                                                  psi_trigamma_block)
+
+    @numba.njit
+    def scalars(x):  # noqa: ANN001, ANN202
+        out = np.empty((x.size, 4))
+        for i in range(x.size):
+            out[i, 0], out[i, 1] = psi_and_trigamma(x[i])
+            out[i, 2], out[i, 3] = lgamma_and_psi(x[i])
+        return out
+
+    rng = np.random.default_rng(11)
+    x = np.concatenate([[1e-300, 1e-12, 0.5, 1.0, 1.5, 9.0, 9.999999999, 10.0, 10.5, 1e6, 1e200],
+                        np.geomspace(1e-6, 30, 2000), rng.uniform(0, 12, 2000), rng.gamma(1.0, 3.0, 2000) + 1e-9])
+    want = scalars(x)
+    n = x.size - 3
+    a, dg, tg = x.copy(), np.full(x.size, -7.0), np.full(x.size, -7.0)
+    psi_trigamma_block(a, dg, tg, n)
+    np.testing.assert_array_equal(dg[:n], want[:n, 0])
+    np.testing.assert_array_equal(tg[:n], want[:n, 1])
+    assert (dg[n:] == -7.0).all() and (tg[n:] == -7.0).all() and (a[n:] == x[n:]).all()
+    a, lg, dg2 = x.copy(), np.full(x.size, -7.0), np.full(x.size, -7.0)
+    lgamma_psi_block(a, lg, dg2, np.empty(x.size), n)
+    np.testing.assert_array_equal(lg[:n], want[:n, 2])
+    np.testing.assert_array_equal(dg2[:n], want[:n, 3])
+    assert (lg[n:] == -7.0).all()
+    ok = x[:n] > 1e-100  # (M's ten fixed steps overflow 1/x^2 below)
+    np.testing.assert_allclose(dg[:n][ok], M.digamma(x[:n][ok]), rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(tg[:n][ok], M.trigamma(x[:n][ok]), rtol=1e-12)
+    np.testing.assert_allclose(lg[:n], [math.lgamma(v) for v in x[:n]], rtol=1e-14, atol=1e-13)
+
+
 def test_the_vectorised_exp_is_within_one_ulp_of_the_c_library() -> None:
     """exp_nonpositive (the E-step's exponential of shifted log-scores) against numpy's exp on
     values <= 0: 1 ulp at most (an error in a polynomial coefficient, the ln 2 split or the bit

@@ -6,7 +6,13 @@ against :mod:`galton._math`; log-gamma is ``math.lgamma`` in numba code.
 
 :func:`exp_nonpositive` is the exponential of a block of values <= 0 (the shifted log-scores of an
 E-step) in loops the compiler turns into vector instructions: numba calls the C library's ``exp``
-one value at a time (about 5 ns here), this takes about 1.3 ns a value and is within 1 ulp of it."""
+one value at a time (about 5 ns here), this takes about 1.3 ns a value and is within 1 ulp of it.
+
+:func:`psi_trigamma_block` and :func:`lgamma_psi_block` are digamma with trigamma, and log-gamma
+with digamma, of a block of values (Bayesian Dawid-Skene's M-step): the recurrence in a fixed
+number of branch-free steps with its sums kept as fractions, so that the loop vectorises (8 ns a
+value against 21 ns, 11 against 25 here; the logs stay calls to the C library); the scalar
+versions take only the steps needed and give the same bits."""
 
 from __future__ import annotations
 
