@@ -366,8 +366,7 @@ def _columns(colsum, strength, lg, ps, level, lg_level, first, last):  # noqa: A
     worker's ``level`` when there are levels)."""
     total = 0.0
     n = (last - first) * colsum.shape[1]
-    lgamma_psi_block(colsum[first:last].copy().reshape(-1), lg[first:last].reshape(-1), ps[first:last].reshape(-1),
-                     np.empty(n), n)
+    lgamma_psi_block(colsum[first:last].reshape(-1), lg[first:last].reshape(-1), ps[first:last].reshape(-1), n)
     for w in range(first, last):
         lgs = lg_level[level[w], 0] if level.size else lgamma_and_psi(strength[w])[0]
         for c in range(colsum.shape[1]):
@@ -387,7 +386,7 @@ def _cells(a, a0, ps, pw, out, level, lg_level, first, last):  # noqa: ANN001, A
     lg1 = lg2 = 0.0
     n = (last - first) * k
     lgs, dgs = np.empty((last - first, k)), np.empty((last - first, k))
-    lgamma_psi_block(a[first:last].copy().reshape(-1), lgs.reshape(-1), dgs.reshape(-1), np.empty(n), n)
+    lgamma_psi_block(a[first:last].reshape(-1), lgs.reshape(-1), dgs.reshape(-1), n)
     for p in range(first, last):
         w = pw[p]
         for c in range(k):

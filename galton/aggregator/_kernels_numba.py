@@ -131,7 +131,7 @@ BLOCK_VALUES = 4096
 _FLUSH = 1e250
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def estep_chunk(indptr, wl, table, logprior, gold, post, counts, cc, lo, hi, keep, kt):  # pragma: no cover
     """Tasks [lo, hi) of the confusion-table E-step; adds expected counts into ``counts`` (none
     when it has no rows: only the posteriors are wanted) and class totals into ``cc``; writes the
