@@ -243,7 +243,7 @@ def held_beyond_numpy(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, w
 
 
 #: the workers held at a receding end that need no new solve: numpy reference, numba version
-held_beyond = twin("bds_held_beyond", held_beyond_numpy, "galton.aggregator._bayes_numba:held_beyond")
+held_beyond = twin("bds_held_beyond", held_beyond_numpy, "galton.aggregator._bayes_band_numba:held_beyond")
 
 
 def pair_elog_numpy(a: np.ndarray, colsum: np.ndarray, pw: np.ndarray) -> np.ndarray:

@@ -9,10 +9,11 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ._bayes_eb import BRACKET_TOL, HELD_SLACK
-from ._special_numba import lgamma_and_psi, lgamma_psi_block, psi_and_trigamma, psi_trigamma_block
+from ._bayes_band_numba import first_derivatives, floats
+from ._bayes_eb import BRACKET_TOL
+from ._special_numba import lgamma_and_psi, lgamma_psi_block, psi_and_trigamma
 
-__all__ = ["worker_derivatives", "band_pass", "held_beyond", "pair_elog_kl", "derivative_inputs", "prior_cells", "band_finish", "BLOCK"]
+__all__ = ["worker_derivatives", "band_pass", "pair_elog_kl", "derivative_inputs", "prior_cells", "band_finish", "BLOCK"]
 
 #: workers per work item of the parallel M-step kernels (items handed out one at a time, as in the
 #: E-step; each worker's result, and each item's partial sum, does not depend on the threads)
@@ -72,30 +73,14 @@ def _derivatives(strength, diag, off, wptr, mu, g, h):  # noqa: ANN001, ANN202  
         g[w], h[w] = _one(strength[w], mu[w], diag, off, wptr, w)
 
 
-def _f(x):  # noqa: ANN001, ANN202
-    return np.ascontiguousarray(x, dtype=np.float64)
-
-
 def worker_derivatives(strength, diag, off, wptr, mu):  # noqa: ANN001, ANN201
     """The compiled twin of ``_bayes_eb.worker_derivatives_numpy`` (same arguments and results)."""
-    strength = _f(strength)
-    mu = _f(np.broadcast_to(mu, strength.shape))
+    strength = floats(strength)
+    mu = floats(np.broadcast_to(mu, strength.shape))
     g = np.empty(strength.size)
     h = np.empty(strength.size)
-    _derivatives(strength, _f(diag), _f(off), np.ascontiguousarray(wptr, dtype=np.int64), mu, g, h)
+    _derivatives(strength, floats(diag), floats(off), np.ascontiguousarray(wptr, dtype=np.int64), mu, g, h)
     return g, h
-
-
-@numba.njit(cache=True, nogil=True)
-def _has_counts(diag, off, wptr, w):  # noqa: ANN001, ANN202  # pragma: no cover
-    for c in range(diag.shape[1]):
-        if diag[w, c] != 0.0:
-            return True
-    for p in range(wptr[w], wptr[w + 1]):
-        for c in range(off.shape[1]):
-            if off[p, c] != 0.0:
-                return True
-    return False
 
 
 @numba.njit(cache=True, nogil=True)
@@ -104,7 +89,7 @@ def _solve(s, diag, off, wptr, w, x, lo, hi, tol, bracket_tol, ends, g0, h0):  #
     for one scalar. Returns ``(x, side, g, h)``: ``side`` +1 / -1 when it stopped at the upper /
     lower end with the derivative ``g`` (second derivative ``h``) pointing outwards, else 0.
     ``ends``: see :func:`_one_cached`; ``g0``, ``h0``: the derivatives at the start ``x``
-    (evaluated with the other workers', see :func:`_first_derivatives`)."""
+    (evaluated with the other workers', see :func:`first_derivatives`)."""
     lt, ht = lo, hi
     side = 0
     g = g0
@@ -137,76 +122,6 @@ def _solve(s, diag, off, wptr, w, x, lo, hi, tol, bracket_tol, ends, g0, h0):  #
 
 
 @numba.njit(cache=True, nogil=True)
-def _first_derivatives(strength, diag, off, wptr, start, a, b, todo, level, at_ends, first, last):  # noqa: ANN001, ANN202  # pragma: no cover
-    """The first evaluation of the Newton steps of workers ``first .. last - 1`` (at their start
-    ``clip(start, a, b)``), all at once: the cells' arguments gathered into one array for
-    :func:`psi_trigamma_block` (vector instructions; the same bits as :func:`_one_cached`, summed
-    in its order). Returns ``(solve, g, h)``: ``solve`` for the workers in ``todo`` with counts."""
-    n_w = last - first
-    k = diag.shape[1]
-    size = n_w * (k + 2) + (wptr[last] - wptr[first]) * k
-    arg, dg, tg = np.empty(size), np.empty(size), np.empty(size)
-    solve = np.zeros(n_w, dtype=np.bool_)
-    cached = np.zeros(n_w, dtype=np.bool_)
-    g, h = np.zeros(n_w), np.zeros(n_w)
-    j = 0
-    for w in range(first, last):
-        i = w - first
-        if not todo[w] or not _has_counts(diag, off, wptr, w):
-            continue
-        solve[i] = True
-        s = strength[w]
-        x = min(max(start[w], a), b)
-        u = s * x
-        v = s * (1.0 - x) / (k - 1)
-        cached[i] = level.size > 0 and k > 1 and (x == a or x == b)
-        if not cached[i]:
-            arg[j] = u
-            arg[j + 1] = v
-            j += 2
-        for c in range(k):
-            if diag[w, c] != 0.0:
-                arg[j] = u + diag[w, c]
-                j += 1
-        for p in range(wptr[w], wptr[w + 1]):
-            for c in range(k):
-                if off[p, c] != 0.0:
-                    arg[j] = v + off[p, c]
-                    j += 1
-    psi_trigamma_block(arg, dg, tg, j)
-    j = 0
-    for w in range(first, last):
-        i = w - first
-        if not solve[i]:
-            continue
-        s = strength[w]
-        x = min(max(start[w], a), b)
-        if cached[i]:
-            e = 0 if x == a else 4
-            row = at_ends[level[w]]
-            dg_u, tg_u, dg_v, tg_v = row[e], row[e + 1], row[e + 2], row[e + 3]
-        else:
-            dg_u, tg_u, dg_v, tg_v = dg[j], tg[j], dg[j + 1], tg[j + 1]
-            j += 2
-        gd = hd = 0.0
-        for c in range(k):
-            if diag[w, c] != 0.0:
-                gd += dg[j] - dg_u
-                hd += tg[j] - tg_u
-                j += 1
-        go = ho = 0.0
-        for p in range(wptr[w], wptr[w + 1]):
-            for c in range(k):
-                if off[p, c] != 0.0:
-                    go += dg[j] - dg_v
-                    ho += tg[j] - tg_v
-                    j += 1
-        g[i] = s * (gd - go / (k - 1))
-        h[i] = s * s * (hd + ho / ((k - 1) * (k - 1)))
-    return solve, g, h
-
-
-@numba.njit(cache=True, nogil=True)
 def _band(strength, diag, off, wptr, start, a, b, end_lo, end_hi, tol, bracket_tol, todo, mu, side, hint, level,
           at_ends, gw, sums, first, last):  # noqa: ANN001, ANN202  # pragma: no cover
     """Workers ``first .. last - 1`` (see ``band_pass``; ``gw``: each one's derivative where it
@@ -214,7 +129,7 @@ def _band(strength, diag, off, wptr, start, a, b, end_lo, end_hi, tol, bracket_t
     at the lower / upper end into ``sums[0:2]`` / ``sums[2:4]`` (g, h), summed here and written at
     the end (the rows of items that run side by side share a cache line)."""
     g_lo = h_lo = g_hi = h_hi = 0.0
-    solve, first_g, first_h = _first_derivatives(strength, diag, off, wptr, start, a, b, todo, level, at_ends, first,
+    solve, first_g, first_h = first_derivatives(strength, diag, off, wptr, start, a, b, todo, level, at_ends, first,
                                                  last)
     for w in range(first, last):
         gw[w] = 0.0
@@ -278,11 +193,11 @@ def band_pass(strength, diag, off, wptr, start, a, b, tol, todo, ends, levels=No
     k = np.shape(diag)[1]
     if levels is not None and k > 1:
         level = np.ascontiguousarray(levels[1], dtype=np.int64).reshape(-1)
-        at_ends = _ends_table(_f(levels[0]), float(a), float(b), k)
+        at_ends = _ends_table(floats(levels[0]), float(a), float(b), k)
     else:
         level, at_ends = np.zeros(0, dtype=np.int64), np.zeros((1, 8))
-    args = (_f(strength), _f(diag), _f(off), np.ascontiguousarray(wptr, dtype=np.int64),
-            _f(np.broadcast_to(start, np.shape(strength))), float(a), float(b), float(ends[0]), float(ends[1]),
+    args = (floats(strength), floats(diag), floats(off), np.ascontiguousarray(wptr, dtype=np.int64),
+            floats(np.broadcast_to(start, np.shape(strength))), float(a), float(b), float(ends[0]), float(ends[1]),
             float(tol), BRACKET_TOL,
             np.ascontiguousarray(np.broadcast_to(todo, np.shape(strength)), dtype=np.bool_), mu, side, hint,
             level, at_ends, gw)
@@ -295,68 +210,6 @@ def band_pass(strength, diag, off, wptr, start, a, b, tol, todo, ends, levels=No
             _band_items(*args, parts, BLOCK)
         sums = parts.sum(axis=0)
     return mu, side, sums[0:2].copy(), sums[2:4].copy(), hint, gw
-
-
-@numba.njit(cache=True, nogil=True)
-def _held(strength, diag, off, wptr, side, g, toward, step, x_lo, x_hi, level, table, slack, out):  # noqa: ANN001, ANN202  # pragma: no cover
-    """See ``_bayes_eb.held_beyond_numpy`` (``table``: per level, psi' at ``s x_lo`` and at
-    ``s (1 - x_hi) / (K - 1)``; empty: computed per worker)."""
-    k = diag.shape[1]
-    for w in range(strength.size):
-        out[w] = False
-        if side[w] != toward:
-            continue
-        c_d = 0
-        c_o = 0
-        negative = False
-        for c in range(k):
-            n = diag[w, c]
-            c_d += n != 0.0
-            negative |= n < 0.0
-        for p in range(wptr[w], wptr[w + 1]):
-            for c in range(k):
-                n = off[p, c]
-                c_o += n != 0.0
-                negative |= n < 0.0
-        if negative:
-            continue
-        s = strength[w]
-        if table.shape[0]:
-            tu, tv = table[level[w], 0], table[level[w], 1]
-        else:
-            tu = psi_and_trigamma(s * x_lo)[1]
-            tv = psi_and_trigamma(s * (1.0 - x_hi) / (k - 1))[1]
-        bound = s * s * (c_d * tu + c_o * tv / ((k - 1) * (k - 1)))
-        room = toward * g[w] - step * bound * (1.0 + slack) - slack * s * (1.0 + c_d + c_o)
-        out[w] = room > 0
-
-
-def held_beyond(strength, diag, off, wptr, side, g, old, new, levels=None):  # noqa: ANN001, ANN201
-    """The compiled twin of ``_bayes_eb.held_beyond_numpy``; with ``levels`` the two trigammas of
-    the bound are taken once per distinct strength."""
-    n = np.size(strength)
-    k = np.shape(diag)[1]
-    x_lo, x_hi = min(old, new), max(old, new)
-    if levels is not None:
-        values = _f(levels[0])
-        table = np.empty((values.size, 2))
-        _trigamma_pairs(values, float(x_lo), float(x_hi), k, table)
-        level = np.ascontiguousarray(levels[1], dtype=np.int64).reshape(-1)
-    else:
-        table, level = np.zeros((0, 2)), np.zeros(0, dtype=np.int64)
-    out = np.empty(n, dtype=np.bool_)
-    _held(_f(strength), _f(diag), _f(off), np.ascontiguousarray(wptr, dtype=np.int64),
-          np.ascontiguousarray(side, dtype=np.int8), _f(g), 1 if new > old else -1, abs(float(new) - float(old)),
-          float(x_lo), float(x_hi), level, table, HELD_SLACK, out)
-    return out
-
-
-@numba.njit(cache=True, nogil=True)
-def _trigamma_pairs(values, x_lo, x_hi, k, out):  # noqa: ANN001, ANN202  # pragma: no cover
-    for i in range(values.size):
-        s = values[i]
-        out[i, 0] = psi_and_trigamma(s * x_lo)[1]
-        out[i, 1] = psi_and_trigamma(s * (1.0 - x_hi) / (k - 1))[1]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -447,7 +300,7 @@ def pair_elog_kl(a, a0, colsum, pw, strength, levels=None):  # noqa: ANN001, ANN
     expected logs and the divergence (per-item sums added in item order: the same total on any
     number of threads). With ``levels`` the log-gammas of the strengths and of the prior cells of
     workers held at an end of the band are taken once per strength (the same values)."""
-    a, a0, colsum, strength = _f(a), _f(a0), _f(colsum), _f(strength)
+    a, a0, colsum, strength = floats(a), floats(a0), floats(colsum), floats(strength)
     pw = np.ascontiguousarray(pw, dtype=np.int64)
     out = np.empty_like(a)
     lg, ps = np.empty_like(colsum), np.empty_like(colsum)
@@ -455,7 +308,7 @@ def pair_elog_kl(a, a0, colsum, pw, strength, levels=None):  # noqa: ANN001, ANN
     k = a.shape[1]
     if levels is not None and k > 1:
         level = np.ascontiguousarray(levels[1], dtype=np.int64).reshape(-1)
-        lg_level = _level_table(_f(levels[0]), float(levels[2]), float(levels[3]), k)
+        lg_level = _level_table(floats(levels[0]), float(levels[2]), float(levels[3]), k)
     else:
         level, lg_level = np.zeros(0, dtype=np.int64), np.zeros((1, 9))
     if max(n_w, n_p) <= BLOCK:
@@ -479,7 +332,7 @@ def _split_diagonal(counts, pw, pl, diag, off):  # noqa: ANN001, ANN202  # pragm
 
 def derivative_inputs(counts, pw, pl, n_workers):  # noqa: ANN001, ANN201
     """The compiled twin of ``_bayes_eb.derivative_inputs_numpy`` (one pass over the pair rows)."""
-    counts = _f(counts)
+    counts = floats(counts)
     diag = np.zeros((int(n_workers), counts.shape[1]))
     off = np.empty(counts.shape)
     _split_diagonal(counts, np.ascontiguousarray(pw, dtype=np.int64), np.ascontiguousarray(pl, dtype=np.int64),
@@ -500,9 +353,9 @@ def _prior_rows(u, v, pw, pl, counts, a0, a):  # noqa: ANN001, ANN202  # pragma:
 
 def prior_cells(u, v, pw, pl, counts):  # noqa: ANN001, ANN201
     """The compiled twin of ``_bayes_eb.prior_cells_numpy`` (one pass over the pair rows)."""
-    counts = _f(counts)
+    counts = floats(counts)
     a0, a = np.empty(counts.shape), np.empty(counts.shape)
-    _prior_rows(_f(u), _f(v), np.ascontiguousarray(pw, dtype=np.int64), np.ascontiguousarray(pl, dtype=np.int64),
+    _prior_rows(floats(u), floats(v), np.ascontiguousarray(pw, dtype=np.int64), np.ascontiguousarray(pl, dtype=np.int64),
                 counts, a0, a)
     return a0, a
 
@@ -517,7 +370,7 @@ def _finish_rows(mu, side, mu_r, side_r, redo, a, b, out):  # noqa: ANN001, ANN2
 def band_finish(mu, side, mu_r, side_r, redo, a, b):  # noqa: ANN001, ANN201
     """The compiled twin of ``_bayes_eb.band_finish_numpy`` (the same selections, one pass)."""
     out = np.empty(np.size(mu))
-    _finish_rows(_f(mu), np.ascontiguousarray(side, dtype=np.int8), _f(mu_r),
+    _finish_rows(floats(mu), np.ascontiguousarray(side, dtype=np.int8), floats(mu_r),
                  np.ascontiguousarray(side_r, dtype=np.int8), np.ascontiguousarray(redo, dtype=np.bool_), float(a),
                  float(b), out)
     return out

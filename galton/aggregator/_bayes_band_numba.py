@@ -1,0 +1,164 @@
+"""numba kernels of Bayesian Dawid-Skene's band pass that work on many workers at once: every
+worker's first Newton evaluation from one vectorised block of special functions
+(:func:`first_derivatives`, used by :func:`galton.aggregator._bayes_numba.band_pass`), and the
+proof that a held worker stays held when the band's end moves away (:func:`held_beyond`, the
+compiled twin of ``_bayes_eb.held_beyond_numpy``)."""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from ._bayes_eb import HELD_SLACK
+from ._special_numba import psi_and_trigamma, psi_trigamma_block
+
+__all__ = ["first_derivatives", "held_beyond", "floats"]
+
+
+def floats(x):  # noqa: ANN001, ANN201
+    """``x`` as a contiguous float64 array (the kernels' argument type)."""
+    return np.ascontiguousarray(x, dtype=np.float64)
+
+
+@numba.njit(cache=True, nogil=True)
+def _has_counts(diag, off, wptr, w):  # noqa: ANN001, ANN202  # pragma: no cover
+    for c in range(diag.shape[1]):
+        if diag[w, c] != 0.0:
+            return True
+    for p in range(wptr[w], wptr[w + 1]):
+        for c in range(off.shape[1]):
+            if off[p, c] != 0.0:
+                return True
+    return False
+
+
+@numba.njit(cache=True, nogil=True)
+def first_derivatives(strength, diag, off, wptr, start, a, b, todo, level, at_ends, first, last):  # noqa: ANN001, ANN202  # pragma: no cover
+    """The first evaluation of the Newton steps of workers ``first .. last - 1`` (at their start
+    ``clip(start, a, b)``), all at once: the cells' arguments gathered into one array for
+    :func:`psi_trigamma_block` (vector instructions; the same bits as :func:`_one_cached`, summed
+    in its order). Returns ``(solve, g, h)``: ``solve`` for the workers in ``todo`` with counts."""
+    n_w = last - first
+    k = diag.shape[1]
+    size = n_w * (k + 2) + (wptr[last] - wptr[first]) * k
+    arg, dg, tg = np.empty(size), np.empty(size), np.empty(size)
+    solve = np.zeros(n_w, dtype=np.bool_)
+    cached = np.zeros(n_w, dtype=np.bool_)
+    g, h = np.zeros(n_w), np.zeros(n_w)
+    j = 0
+    for w in range(first, last):
+        i = w - first
+        if not todo[w] or not _has_counts(diag, off, wptr, w):
+            continue
+        solve[i] = True
+        s = strength[w]
+        x = min(max(start[w], a), b)
+        u = s * x
+        v = s * (1.0 - x) / (k - 1)
+        cached[i] = level.size > 0 and k > 1 and (x == a or x == b)
+        if not cached[i]:
+            arg[j] = u
+            arg[j + 1] = v
+            j += 2
+        for c in range(k):
+            if diag[w, c] != 0.0:
+                arg[j] = u + diag[w, c]
+                j += 1
+        for p in range(wptr[w], wptr[w + 1]):
+            for c in range(k):
+                if off[p, c] != 0.0:
+                    arg[j] = v + off[p, c]
+                    j += 1
+    psi_trigamma_block(arg, dg, tg, j)
+    j = 0
+    for w in range(first, last):
+        i = w - first
+        if not solve[i]:
+            continue
+        s = strength[w]
+        x = min(max(start[w], a), b)
+        if cached[i]:
+            e = 0 if x == a else 4
+            row = at_ends[level[w]]
+            dg_u, tg_u, dg_v, tg_v = row[e], row[e + 1], row[e + 2], row[e + 3]
+        else:
+            dg_u, tg_u, dg_v, tg_v = dg[j], tg[j], dg[j + 1], tg[j + 1]
+            j += 2
+        gd = hd = 0.0
+        for c in range(k):
+            if diag[w, c] != 0.0:
+                gd += dg[j] - dg_u
+                hd += tg[j] - tg_u
+                j += 1
+        go = ho = 0.0
+        for p in range(wptr[w], wptr[w + 1]):
+            for c in range(k):
+                if off[p, c] != 0.0:
+                    go += dg[j] - dg_v
+                    ho += tg[j] - tg_v
+                    j += 1
+        g[i] = s * (gd - go / (k - 1))
+        h[i] = s * s * (hd + ho / ((k - 1) * (k - 1)))
+    return solve, g, h
+
+
+@numba.njit(cache=True, nogil=True)
+def _held(strength, diag, off, wptr, side, g, toward, step, x_lo, x_hi, level, table, slack, out):  # noqa: ANN001, ANN202  # pragma: no cover
+    """See ``_bayes_eb.held_beyond_numpy`` (``table``: per level, psi' at ``s x_lo`` and at
+    ``s (1 - x_hi) / (K - 1)``; empty: computed per worker)."""
+    k = diag.shape[1]
+    for w in range(strength.size):
+        out[w] = False
+        if side[w] != toward:
+            continue
+        c_d = 0
+        c_o = 0
+        negative = False
+        for c in range(k):
+            n = diag[w, c]
+            c_d += n != 0.0
+            negative |= n < 0.0
+        for p in range(wptr[w], wptr[w + 1]):
+            for c in range(k):
+                n = off[p, c]
+                c_o += n != 0.0
+                negative |= n < 0.0
+        if negative:
+            continue
+        s = strength[w]
+        if table.shape[0]:
+            tu, tv = table[level[w], 0], table[level[w], 1]
+        else:
+            tu = psi_and_trigamma(s * x_lo)[1]
+            tv = psi_and_trigamma(s * (1.0 - x_hi) / (k - 1))[1]
+        bound = s * s * (c_d * tu + c_o * tv / ((k - 1) * (k - 1)))
+        room = toward * g[w] - step * bound * (1.0 + slack) - slack * s * (1.0 + c_d + c_o)
+        out[w] = room > 0
+
+
+def held_beyond(strength, diag, off, wptr, side, g, old, new, levels=None):  # noqa: ANN001, ANN201
+    """The compiled twin of ``_bayes_eb.held_beyond_numpy``; with ``levels`` the two trigammas of
+    the bound are taken once per distinct strength."""
+    n = np.size(strength)
+    k = np.shape(diag)[1]
+    x_lo, x_hi = min(old, new), max(old, new)
+    if levels is not None:
+        values = floats(levels[0])
+        table = np.empty((values.size, 2))
+        _trigamma_pairs(values, float(x_lo), float(x_hi), k, table)
+        level = np.ascontiguousarray(levels[1], dtype=np.int64).reshape(-1)
+    else:
+        table, level = np.zeros((0, 2)), np.zeros(0, dtype=np.int64)
+    out = np.empty(n, dtype=np.bool_)
+    _held(floats(strength), floats(diag), floats(off), np.ascontiguousarray(wptr, dtype=np.int64),
+          np.ascontiguousarray(side, dtype=np.int8), floats(g), 1 if new > old else -1, abs(float(new) - float(old)),
+          float(x_lo), float(x_hi), level, table, HELD_SLACK, out)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _trigamma_pairs(values, x_lo, x_hi, k, out):  # noqa: ANN001, ANN202  # pragma: no cover
+    for i in range(values.size):
+        s = values[i]
+        out[i, 0] = psi_and_trigamma(s * x_lo)[1]
+        out[i, 1] = psi_and_trigamma(s * (1.0 - x_hi) / (k - 1))[1]
