@@ -33,7 +33,8 @@ def _has_counts(diag, off, wptr, w):  # noqa: ANN001, ANN202  # pragma: no cover
 
 
 @numba.njit(cache=True, nogil=True)
-def first_derivatives(strength, diag, off, wptr, start, a, b, todo, level, at_ends, first, last):  # noqa: ANN001, ANN202  # pragma: no cover
+def first_derivatives(strength, diag, off, wptr, start, a, b, todo, level, at_ends,  # pragma: no cover
+                      first, last):  # noqa: ANN001, ANN201
     """The first evaluation of the Newton steps of workers ``first .. last - 1`` (at their start
     ``clip(start, a, b)``), all at once: the cells' arguments gathered into one array for
     :func:`psi_trigamma_block` (vector instructions; the same bits as :func:`_one_cached`, summed
@@ -103,7 +104,8 @@ def first_derivatives(strength, diag, off, wptr, start, a, b, todo, level, at_en
 
 
 @numba.njit(cache=True, nogil=True)
-def _held(strength, diag, off, wptr, side, g, toward, step, x_lo, x_hi, level, table, slack, out):  # noqa: ANN001, ANN202  # pragma: no cover
+def _held(strength, diag, off, wptr, side, g, toward, step, x_lo, x_hi, level, table,  # pragma: no cover
+          slack, out):  # noqa: ANN001, ANN202
     """See ``_bayes_eb.held_beyond_numpy`` (``table``: per level, psi' at ``s x_lo`` and at
     ``s (1 - x_hi) / (K - 1)``; empty: computed per worker)."""
     k = diag.shape[1]

@@ -23,8 +23,9 @@ from ._jit import twin
 from ._kernels import by_size
 from ._pairs import per_worker_sum
 
-__all__ = ["MAX_ACCURACY", "NEWTON_TOL", "BRACKET_TOL", "worker_derivatives", "worker_derivatives_numpy",
-           "band_pass", "band_pass_numpy", "held_beyond", "held_beyond_numpy", "pair_elog_numpy", "pair_kl_numpy", "pair_elog_kl",
+__all__ = ["MAX_ACCURACY", "NEWTON_TOL", "BRACKET_TOL", "HELD_SLACK", "worker_derivatives", "worker_derivatives_numpy",
+           "band_pass", "band_pass_numpy", "held_beyond", "held_beyond_numpy", "pair_elog_numpy", "pair_kl_numpy",
+           "pair_elog_kl",
            "pair_elog_kl_numpy", "maximise_concave", "band_edges", "eb_accuracies", "derivative_inputs", "cube_inputs",
            "prior_cells"]
 
@@ -164,7 +165,8 @@ def maximise_concave(deriv: Derivatives, lo: np.ndarray, hi: np.ndarray, start: 
 
 def band_pass_numpy(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wptr: np.ndarray, start: np.ndarray,
                     a: float, b: float, tol: float, todo: np.ndarray, ends: tuple[float, float],
-                    levels: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+                    levels: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                                 np.ndarray]:
     """Each worker's maximiser of its evidence ``f_w`` on the band ``[a, b]`` (Newton from
     ``clip(start, a, b)``, see :func:`maximise_concave`), for the workers in ``todo``. Returns
     ``(mu, side, low, high, hint, g)``: ``side`` +1 / -1 for a worker stopped at ``b`` / ``a`` with its
