@@ -12,12 +12,28 @@ import numpy as np
 from ._bayes_eb import HELD_SLACK
 from ._special_numba import psi_and_trigamma, psi_trigamma_block
 
-__all__ = ["first_derivatives", "held_beyond", "floats"]
+__all__ = ["first_derivatives", "held_beyond", "ends_table", "floats"]
 
 
 def floats(x):  # noqa: ANN001, ANN201
     """``x`` as a contiguous float64 array (the kernels' argument type)."""
     return np.ascontiguousarray(x, dtype=np.float64)
+
+
+@numba.njit(cache=True, nogil=True)
+def ends_table(values, a, b, k):  # noqa: ANN001, ANN201  # pragma: no cover
+    """Per distinct prior strength ``s`` (``values``): psi and psi' of the prior's diagonal cell
+    ``s x`` and off-diagonal cell ``s (1 - x) / (K - 1)`` at ``x = a`` (columns 0-3: psi(u),
+    psi'(u), psi(v), psi'(v)), then at ``x = b`` (columns 4-7). The band pass takes a held worker's
+    prior terms from it; the held-worker bound its largest trigammas on a segment ``[a, b]``
+    (columns 1 and 7)."""
+    out = np.empty((values.size, 8))
+    for i in range(values.size):
+        s = values[i]
+        for j, mu in ((0, a), (4, b)):
+            out[i, j], out[i, j + 1] = psi_and_trigamma(s * mu)
+            out[i, j + 2], out[i, j + 3] = psi_and_trigamma(s * (1.0 - mu) / (k - 1))
+    return out
 
 
 @numba.njit(cache=True, nogil=True)
@@ -106,8 +122,9 @@ def first_derivatives(strength, diag, off, wptr, start, a, b, todo, level, at_en
 @numba.njit(cache=True, nogil=True)
 def _held(strength, diag, off, wptr, side, g, toward, step, x_lo, x_hi, level, table,  # pragma: no cover
           slack, out):  # noqa: ANN001, ANN202
-    """See ``_bayes_eb.held_beyond_numpy`` (``table``: per level, psi' at ``s x_lo`` and at
-    ``s (1 - x_hi) / (K - 1)``; empty: computed per worker)."""
+    """See ``_bayes_eb.held_beyond_numpy`` (``table``: :func:`ends_table` on ``[x_lo, x_hi]``, whose
+    columns 1 and 7 are psi' at ``s x_lo`` and at ``s (1 - x_hi) / (K - 1)``; empty: computed per
+    worker)."""
     k = diag.shape[1]
     for w in range(strength.size):
         out[w] = False
@@ -129,7 +146,7 @@ def _held(strength, diag, off, wptr, side, g, toward, step, x_lo, x_hi, level, t
             continue
         s = strength[w]
         if table.shape[0]:
-            tu, tv = table[level[w], 0], table[level[w], 1]
+            tu, tv = table[level[w], 1], table[level[w], 7]
         else:
             tu = psi_and_trigamma(s * x_lo)[1]
             tv = psi_and_trigamma(s * (1.0 - x_hi) / (k - 1))[1]
@@ -144,23 +161,13 @@ def held_beyond(strength, diag, off, wptr, side, g, old, new, levels=None):  # n
     n = np.size(strength)
     k = np.shape(diag)[1]
     x_lo, x_hi = min(old, new), max(old, new)
-    if levels is not None:
-        values = floats(levels[0])
-        table = np.empty((values.size, 2))
-        _trigamma_pairs(values, float(x_lo), float(x_hi), k, table)
+    if levels is not None and k > 1:
+        table = ends_table(floats(levels[0]), float(x_lo), float(x_hi), k)
         level = np.ascontiguousarray(levels[1], dtype=np.int64).reshape(-1)
     else:
-        table, level = np.zeros((0, 2)), np.zeros(0, dtype=np.int64)
+        table, level = np.zeros((0, 8)), np.zeros(0, dtype=np.int64)
     out = np.empty(n, dtype=np.bool_)
     _held(floats(strength), floats(diag), floats(off), np.ascontiguousarray(wptr, dtype=np.int64),
           np.ascontiguousarray(side, dtype=np.int8), floats(g), 1 if new > old else -1, abs(float(new) - float(old)),
           float(x_lo), float(x_hi), level, table, HELD_SLACK, out)
     return out
-
-
-@numba.njit(cache=True, nogil=True)
-def _trigamma_pairs(values, x_lo, x_hi, k, out):  # noqa: ANN001, ANN202  # pragma: no cover
-    for i in range(values.size):
-        s = values[i]
-        out[i, 0] = psi_and_trigamma(s * x_lo)[1]
-        out[i, 1] = psi_and_trigamma(s * (1.0 - x_hi) / (k - 1))[1]

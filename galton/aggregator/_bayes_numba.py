@@ -9,7 +9,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ._bayes_band_numba import first_derivatives, floats
+from ._bayes_band_numba import ends_table, first_derivatives, floats
 from ._bayes_eb import BRACKET_TOL
 from ._special_numba import lgamma_and_psi, lgamma_psi_block, psi_and_trigamma
 
@@ -170,18 +170,6 @@ def _band_items(strength, diag, off, wptr, start, a, b, end_lo, end_hi, tol, bra
               at_ends, gw, sums[i], i * block, min(n, (i + 1) * block))
 
 
-@numba.njit(cache=True, nogil=True)
-def _ends_table(values, a, b, k):  # noqa: ANN001, ANN202  # pragma: no cover
-    """psi and psi' of the prior's cells at the band's ends, per distinct strength (see _one)."""
-    out = np.empty((values.size, 8))
-    for i in range(values.size):
-        s = values[i]
-        for j, mu in ((0, a), (4, b)):
-            out[i, j], out[i, j + 1] = psi_and_trigamma(s * mu)
-            out[i, j + 2], out[i, j + 3] = psi_and_trigamma(s * (1.0 - mu) / (k - 1))
-    return out
-
-
 def band_pass(strength, diag, off, wptr, start, a, b, tol, todo, ends, levels=None):  # noqa: ANN001, ANN201
     """The compiled twin of ``_bayes_eb.band_pass_numpy`` (per-item sums added in item order). With
     ``levels`` (the distinct strengths, each worker's index into them) the prior's digamma and
@@ -193,7 +181,7 @@ def band_pass(strength, diag, off, wptr, start, a, b, tol, todo, ends, levels=No
     k = np.shape(diag)[1]
     if levels is not None and k > 1:
         level = np.ascontiguousarray(levels[1], dtype=np.int64).reshape(-1)
-        at_ends = _ends_table(floats(levels[0]), float(a), float(b), k)
+        at_ends = ends_table(floats(levels[0]), float(a), float(b), k)
     else:
         level, at_ends = np.zeros(0, dtype=np.int64), np.zeros((1, 8))
     args = (floats(strength), floats(diag), floats(off), np.ascontiguousarray(wptr, dtype=np.int64),
