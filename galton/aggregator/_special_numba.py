@@ -24,6 +24,13 @@ __all__ = ["psi", "psi_and_trigamma", "lgamma_and_psi", "psi_trigamma_block", "l
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
+def _psi_series(inv2):  # noqa: ANN001, ANN202  # pragma: no cover
+    """The asymptotic series of digamma past ``log(x) - 1 / (2 x)``, in ``1 / x^2``:
+    ``sum_k B_2k / (2k x^2k)`` to ``k = 6`` (what every digamma here subtracts)."""
+    return inv2 * (1 / 12 - inv2 * (1 / 120 - inv2 * (1 / 252 - inv2 * (1 / 240 - inv2 * (1 / 132)))))
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
 def psi(x):  # noqa: ANN001, ANN201  # pragma: no cover
     """digamma(x) for x > 0."""
     dg = 0.0
@@ -32,7 +39,7 @@ def psi(x):  # noqa: ANN001, ANN201  # pragma: no cover
         x += 1.0
     inv = 1.0 / x
     inv2 = inv * inv
-    return dg + np.log(x) - 0.5 * inv - inv2 * (1 / 12 - inv2 * (1 / 120 - inv2 * (1 / 252 - inv2 * (1 / 240 - inv2 * (1 / 132)))))
+    return dg + np.log(x) - 0.5 * inv - _psi_series(inv2)
 
 
 @numba.njit(cache=True, nogil=True, inline="always", error_model="numpy")
@@ -49,11 +56,10 @@ def _sum_step(x, num, den):  # noqa: ANN001, ANN202  # pragma: no cover
 def _square_step(x, num, den, num2, den2):  # noqa: ANN001, ANN202  # pragma: no cover
     """:func:`_sum_step` plus the sum of ``1 / x^2`` as the fraction ``num2 / den2``."""
     m = x < 10.0
-    y = x if m else 1.0
-    y2 = y * y
-    num = num * y + den if m else num
+    y2 = x * x if m else 1.0
     num2 = num2 * y2 + den2 if m else num2
-    return (x + 1.0 if m else x), num, den * y, num2, den2 * y2
+    x, num, den = _sum_step(x, num, den)
+    return x, num, den, num2, den2 * y2
 
 
 @numba.njit(cache=True, nogil=True, inline="always", error_model="numpy")
@@ -119,7 +125,7 @@ def _psi_trigamma_tail(x, x0, small, num, den, num2):  # noqa: ANN001, ANN202  #
     inv2 = inv * inv
     d = -i0 if small else 0.0
     t = i0 * i0 if small else 0.0
-    d = d - num * inv_den - 0.5 * inv - inv2 * (1 / 12 - inv2 * (1 / 120 - inv2 * (1 / 252 - inv2 * (1 / 240 - inv2 * (1 / 132)))))
+    d = d - num * inv_den - 0.5 * inv - _psi_series(inv2)
     tail = 1 / 30 - inv2 * (1 / 42 - inv2 * (1 / 30 - inv2 * 5 / 66))
     t = t + num2 * inv_den * inv_den + inv * (1.0 + inv * (0.5 + inv * (1 / 6 - inv2 * tail)))
     return d, t
@@ -154,7 +160,7 @@ def _lgamma_psi_tail(x, num, den):  # noqa: ANN001, ANN202  # pragma: no cover
     q = 1.0 / (den * x)  # one division for 1 / x and 1 / den
     inv = q * den
     inv2 = inv * inv
-    d = -num * (q * x) - 0.5 * inv - inv2 * (1 / 12 - inv2 * (1 / 120 - inv2 * (1 / 252 - inv2 * (1 / 240 - inv2 * (1 / 132)))))
+    d = -num * (q * x) - 0.5 * inv - _psi_series(inv2)
     series = inv * (1 / 12 - inv2 * (1 / 360 - inv2 * (1 / 1260 - inv2 * (1 / 1680 - inv2 * (1 / 1188)))))
     return d, series
 
