@@ -12,12 +12,20 @@ import numpy as np
 from ._bayes_eb import HELD_SLACK
 from ._special_numba import psi_and_trigamma, psi_trigamma_block
 
-__all__ = ["first_derivatives", "held_beyond", "ends_table", "floats"]
+__all__ = ["first_derivatives", "held_beyond", "ends_table", "worker_terms", "floats"]
 
 
 def floats(x):  # noqa: ANN001, ANN201
     """``x`` as a contiguous float64 array (the kernels' argument type)."""
     return np.ascontiguousarray(x, dtype=np.float64)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def worker_terms(s, gd, hd, go, ho, k):  # noqa: ANN001, ANN201  # pragma: no cover
+    """A worker's first and second derivative from its diagonal sums ``gd``, ``hd`` and off-diagonal
+    sums ``go``, ``ho`` of psi and psi' differences (one formula for the scalar evaluation and the
+    vectorised first one, so that both give the same bits)."""
+    return s * (gd - go / (k - 1)), s * s * (hd + ho / ((k - 1) * (k - 1)))
 
 
 @numba.njit(cache=True, nogil=True)
@@ -114,8 +122,7 @@ def first_derivatives(strength, diag, off, wptr, start, a, b, todo, level, at_en
                     go += dg[j] - dg_v
                     ho += tg[j] - tg_v
                     j += 1
-        g[i] = s * (gd - go / (k - 1))
-        h[i] = s * s * (hd + ho / ((k - 1) * (k - 1)))
+        g[i], h[i] = worker_terms(s, gd, hd, go, ho, k)
     return solve, g, h
 
 

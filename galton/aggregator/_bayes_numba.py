@@ -9,7 +9,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ._bayes_band_numba import ends_table, first_derivatives, floats
+from ._bayes_band_numba import ends_table, first_derivatives, floats, worker_terms
 from ._bayes_eb import BRACKET_TOL
 from ._special_numba import lgamma_and_psi, lgamma_psi_block, psi_and_trigamma
 
@@ -64,7 +64,7 @@ def _one_at(s, mu, diag, off, wptr, w, dg_u, tg_u, dg_v, tg_v):  # noqa: ANN001,
     ho = 0.0
     for p in range(wptr[w], wptr[w + 1]):
         go, ho = _row(off[p], v, dg_v, tg_v, go, ho)
-    return s * (gd - go / (k - 1)), s * s * (hd + ho / ((k - 1) * (k - 1)))
+    return worker_terms(s, gd, hd, go, ho, k)
 
 
 @numba.njit(cache=True, nogil=True)
