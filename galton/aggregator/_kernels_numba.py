@@ -122,6 +122,42 @@ def task_scores(indptr, wl, table, logprior, t, buf):  # pragma: no cover
             buf[c] += table[r, c]
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _scores_by_four(j0, j1, wl, table, logprior, sc, base, k):  # pragma: no cover
+    """``sc[base:base + k]`` = ``logprior`` plus the table rows of judgments ``[j0, j1)``, four
+    classes at a time summed in local variables (``k`` a multiple of 4). The loop over the classes
+    keeps its sums in the array ``sc``, which the compiler must store and load again after every
+    table row, as it cannot prove that ``sc`` and ``table`` are distinct; here they stay in
+    registers. The same additions in the same order as that loop: the same bits (tested). Measured
+    on 1M judgments, 4 classes (with :func:`_add_by_four`): 7.0-7.1 -> 6.3-6.4 ms an E-step on one
+    thread, 3.6 -> 3.3 ms on two; 8 classes 13.6 -> 12.6 ms; with 2 or 3 classes the class loop is
+    faster, so those keep it."""
+    for x in range(0, k, 4):
+        a0, a1, a2, a3 = logprior[x], logprior[x + 1], logprior[x + 2], logprior[x + 3]
+        for j in range(j0, j1):
+            r = wl[j]
+            a0 += table[r, x]
+            a1 += table[r, x + 1]
+            a2 += table[r, x + 2]
+            a3 += table[r, x + 3]
+        sc[base + x], sc[base + x + 1], sc[base + x + 2], sc[base + x + 3] = a0, a1, a2, a3
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _add_by_four(j0, j1, wl, counts, sc, base, k):  # pragma: no cover
+    """Add ``sc[base:base + k]`` into the ``counts`` row of each judgment of ``[j0, j1)``, four
+    classes at a time held in local variables (``k`` a multiple of 4; see :func:`_scores_by_four`);
+    the same additions as the loop over the classes."""
+    for x in range(0, k, 4):
+        p0, p1, p2, p3 = sc[base + x], sc[base + x + 1], sc[base + x + 2], sc[base + x + 3]
+        for j in range(j0, j1):
+            r = wl[j]
+            counts[r, x] += p0
+            counts[r, x + 1] += p1
+            counts[r, x + 2] += p2
+            counts[r, x + 3] += p3
+
+
 #: log-score values per block of the E-step (whole tasks: ``BLOCK_VALUES // K`` tasks, at least one):
 #: a block's scores stay in the first-level cache while their exponentials are taken in one
 #: vectorised loop
@@ -144,6 +180,7 @@ def estep_chunk(indptr, wl, table, logprior, gold, post, counts, cc, lo, hi, kee
     normalise, add the counts. The log-likelihood adds each task's maximum and the log of the
     product of the normalisers (one log per ``_FLUSH``)."""
     k = len(kt) if len(kt) > 0 else table.shape[1]
+    quads = len(kt) > 0 and k % 4 == 0  # a compile-time constant: see _scores_by_four
     scatter = counts.shape[0] > 0
     per = max(1, BLOCK_VALUES // k)
     total = np.zeros(k)  # the class totals, added into ``cc`` at the end: rows of ``cc`` of items
@@ -159,12 +196,15 @@ def estep_chunk(indptr, wl, table, logprior, gold, post, counts, cc, lo, hi, kee
         for i in range(nb):
             t = b0 + i
             base = i * k
-            for c in range(k):
-                sc[base + c] = logprior[c]
-            for j in range(indptr[t], indptr[t + 1]):
-                r = wl[j]
+            if quads:
+                _scores_by_four(indptr[t], indptr[t + 1], wl, table, logprior, sc, base, k)
+            else:
                 for c in range(k):
-                    sc[base + c] += table[r, c]
+                    sc[base + c] = logprior[c]
+                for j in range(indptr[t], indptr[t + 1]):
+                    r = wl[j]
+                    for c in range(k):
+                        sc[base + c] += table[r, c]
             g = gold[t]
             if g >= 0:
                 ll += sc[base + g]
@@ -198,7 +238,9 @@ def estep_chunk(indptr, wl, table, logprior, gold, post, counts, cc, lo, hi, kee
             if keep:
                 for c in range(k):
                     post[t, c] = sc[base + c]
-            if scatter:
+            if scatter and quads:
+                _add_by_four(indptr[t], indptr[t + 1], wl, counts, sc, base, k)
+            elif scatter:
                 for j in range(indptr[t], indptr[t + 1]):
                     r = wl[j]
                     for c in range(k):
