@@ -280,8 +280,8 @@ def test_numba_equals_numpy(name: str, threads: str, monkeypatch: pytest.MonkeyP
 @pytest.mark.parametrize("k", [2, 3, 4, 5, 8, 9, 13])
 def test_estep_compiled_for_its_class_count_gives_the_generic_kernels_bits(k: int) -> None:
     """Up to SPECIALISED_CLASSES classes the E-step runs code compiled for that count (its loops
-    over the classes unrolled and vectorised; with 4 and 8 classes the sums four at a time in local
-    variables); it adds the same numbers in the same order as the version that reads the count from
+    over the classes unrolled and vectorised; with 2, 3, 4 and 8 classes a task's posterior, and with
+    4 and 8 its scores, in local variables); it adds the same numbers in the same order as the version that reads the count from
     the table, so every output is identical to the last bit, and both equal the numpy twin. Above
     the limit the generic version runs."""
     from galton.aggregator import _kernels_numba as kn
