@@ -11,6 +11,7 @@ import numpy as np
 
 from ._bayes_band_numba import ends_table, first_derivatives, floats, worker_terms
 from ._bayes_eb import BRACKET_TOL
+from ._jit import work_items
 from ._special_numba import lgamma_and_psi, lgamma_psi_block, psi_and_trigamma
 
 __all__ = ["worker_derivatives", "band_pass", "pair_elog_kl", "derivative_inputs", "prior_cells", "band_finish", "BLOCK"]
@@ -194,7 +195,7 @@ def band_pass(strength, diag, off, wptr, start, a, b, tol, todo, ends, levels=No
         _band(*args, sums, 0, n)
     else:
         parts = np.zeros(((n + BLOCK - 1) // BLOCK, 4))
-        with numba.parallel_chunksize(1):
+        with work_items():
             _band_items(*args, parts, BLOCK)
         sums = parts.sum(axis=0)
     return mu, side, sums[0:2].copy(), sums[2:4].copy(), hint, gw
@@ -304,7 +305,7 @@ def pair_elog_kl(a, a0, colsum, pw, strength, levels=None):  # noqa: ANN001, ANN
         return out, float(kl + _cells(a, a0, ps, pw, out, level, lg_level, 0, n_p))
     col_parts = np.empty((n_w + BLOCK - 1) // BLOCK)
     cell_parts = np.empty((n_p + BLOCK - 1) // BLOCK)
-    with numba.parallel_chunksize(1):
+    with work_items():
         _elog_kl_items(a, a0, colsum, strength, pw, out, lg, ps, level, lg_level, col_parts, cell_parts, BLOCK)
     return out, float(col_parts.sum() + cell_parts.sum())
 

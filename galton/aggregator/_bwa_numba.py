@@ -7,6 +7,7 @@ import numba
 import numpy as np
 
 from . import _kernels
+from ._jit import work_items
 from ._kernels_numba import chunk_bounds
 from .bwa import ATOL
 
@@ -76,6 +77,6 @@ def bwa_pass(indptr, task, worker, label, gold, z, v, mu, active, lam):  # noqa:
     bounds = chunk_bounds(args[0], v.size)
     n = bounds.size - 1
     sse, move, zsum = np.zeros((n,) + v.shape), np.zeros((n, k)), np.zeros((n, k))
-    with numba.parallel_chunksize(1):
+    with work_items():
         _items(*args, sse, move, zsum, bounds)
     return z, move.max(axis=0), sse.sum(axis=0), zsum.sum(axis=0)

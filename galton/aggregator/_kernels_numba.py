@@ -6,6 +6,7 @@ import numba
 import numpy as np
 
 from . import _kernels
+from ._jit import work_items
 from ._special_numba import exp_nonpositive
 
 __all__ = ["CHUNK_JUDGMENTS", "MAX_CHUNK_BYTES", "SPECIALISED_CLASSES", "class_tuple", "chunk_bounds", "estep",
@@ -85,7 +86,7 @@ def estep(indptr, task, wl, table, logprior, gold, want_post=True, want_counts=T
     per_chunk = _workspace((bounds.size - 1, rows, k))
     cc_chunk = np.zeros((bounds.size - 1, k))
     counts = np.empty((rows, k))
-    with numba.parallel_chunksize(1):
+    with work_items():
         lls = estep_parallel(indptr, wl, table, logprior, gold, post, per_chunk, cc_chunk, bounds, want_post,
                              class_tuple(k))
     # the items' tables added in item order, in this thread (0.1 ms for 31 tables of 4,000 x 4): a
