@@ -6,6 +6,7 @@ import math
 import numba
 import numpy as np
 
+from ._jit import work_items
 from ._kernels_numba import task_scores
 from ._special_numba import exp_nonpositive, lgamma_and_psi, lgamma_psi_block, psi
 
@@ -20,7 +21,8 @@ def estep(indptr, task, wl, table, logprior, gold, active, zprev, n_labels):  # 
     z = np.array(zprev, dtype=np.float64, copy=True)
     todo = np.flatnonzero(active).astype(np.int64)
     if todo.size:
-        _all(indptr, wl, table, logprior, gold, todo, z, int(n_labels), ll, counts, cc, change)
+        with work_items():  # one restart per item, handed out one at a time
+            _all(indptr, wl, table, logprior, gold, todo, z, int(n_labels), ll, counts, cc, change)
     return ll, counts, cc, change, z
 
 
@@ -81,7 +83,8 @@ def mstep(counts, beta, n_labels, todo, pl, wptr):  # noqa: ANN001, ANN201
     table = np.empty((todo.size,) + counts.shape[1:])
     kl = np.zeros(todo.size)
     if todo.size:
-        _mstep_all(counts, beta, int(n_labels), todo, pl, wptr, table, kl)
+        with work_items():
+            _mstep_all(counts, beta, int(n_labels), todo, pl, wptr, table, kl)
     return table, kl
 
 
