@@ -25,7 +25,9 @@ of two cores, the thread that shares it may be put aside for a whole time slice 
 item, and the loop waits for it (measured on 1M judgments with one busy process: E-step median 8.4 ms
 on two threads against 6.4 ms on one). So galton's parallel loops over work items run inside
 :func:`work_items`, which uses no more threads than there are cores that no other runnable task
-holds at that moment (:func:`threads_now`; ``GALTON_FOLLOW_LOAD=0`` keeps the configured count).
+holds at that moment (:func:`threads_now`; ``GALTON_FOLLOW_LOAD=0`` keeps the configured count, and
+so does a process pinned to some CPUs or under a cgroup CPU quota, where the machine-wide count
+does not say which cores are its own).
 The items, and so every result bit, are the same for any thread count.
 
 The threads of numba's parallel kernels are read and set through :func:`get_threads`,
@@ -42,7 +44,7 @@ import os
 from typing import Any, Callable, Iterator
 
 __all__ = ["HAVE_NUMBA", "Twin", "twin", "TWINS", "use_numba", "get_threads", "set_threads", "threads",
-           "numba_threads", "import_numba", "runnable_elsewhere", "threads_now", "work_items"]
+           "numba_threads", "import_numba", "runnable_elsewhere", "whole_machine", "threads_now", "work_items"]
 
 
 def _wanted() -> bool:
@@ -182,17 +184,62 @@ def runnable_elsewhere() -> int | None:
     return max(0, running - 1)
 
 
+def _cpu_quota() -> bool:
+    """Whether a cgroup limits this process's CPU time (v2 ``cpu.max`` other than ``max``, v1
+    ``cpu.cfs_quota_us`` other than -1), as in a container with a CPU limit."""
+    paths = ["/sys/fs/cgroup/cpu.max", "/sys/fs/cgroup/cpu/cpu.cfs_quota_us",
+             "/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us"]
+    try:
+        with open("/proc/self/cgroup") as f:
+            for line in f:
+                hid, ctrls, path = line.rstrip("\n").split(":", 2)
+                if hid == "0":
+                    paths.append(f"/sys/fs/cgroup{path}/cpu.max")
+                elif "cpu" in ctrls.split(","):
+                    paths += [f"/sys/fs/cgroup/cpu{path}/cpu.cfs_quota_us",
+                              f"/sys/fs/cgroup/cpu,cpuacct{path}/cpu.cfs_quota_us"]
+    except (OSError, ValueError):
+        pass
+    for p in paths:
+        try:
+            with open(p) as f:
+                first = f.read().split()[0]
+        except (OSError, IndexError):
+            continue
+        if first not in ("max", "-1"):
+            return True
+    return False
+
+
+_WHOLE_MACHINE: bool | None = None
+
+
+def whole_machine() -> bool:
+    """Whether this process may run on every CPU of the machine with no CPU quota: only then does
+    the machine-wide running count (:func:`runnable_elsewhere`) say how many cores are free for it.
+    A container with a CPU limit, or a process pinned to some CPUs, on a host whose other tasks keep
+    its cores busy, would otherwise be cut to one thread. Read once."""
+    global _WHOLE_MACHINE
+    if _WHOLE_MACHINE is None:
+        try:
+            pinned = len(os.sched_getaffinity(0)) < (os.cpu_count() or 1)
+        except (AttributeError, OSError):
+            pinned = True  # no affinity call: not Linux, where the count is not read anyway
+        _WHOLE_MACHINE = not pinned and not _cpu_quota()
+    return _WHOLE_MACHINE
+
+
 def threads_now(wanted: int, others: int | None = None, cpus: int | None = None) -> int:
     """Threads for a parallel loop starting now: ``wanted``, but no more than the CPUs (``cpus``,
     default ``os.cpu_count()``) that the ``others`` runnable tasks (default
-    :func:`runnable_elsewhere`) leave free, and at least 1. Unknown load, or ``GALTON_FOLLOW_LOAD=0``
-    in the environment: ``wanted``. On a 2-core machine: nothing else running, 2; one busy
-    process, 1."""
+    :func:`runnable_elsewhere`, read only when this process may use the :func:`whole_machine`)
+    leave free, and at least 1. Unknown load, or ``GALTON_FOLLOW_LOAD=0`` in the environment:
+    ``wanted``. On a 2-core machine: nothing else running, 2; one busy process, 1."""
     wanted = max(1, int(wanted))
     if wanted == 1 or os.environ.get("GALTON_FOLLOW_LOAD", "1").strip().lower() in ("0", "false", "no", "off"):
         return wanted
     if others is None:
-        others = runnable_elsewhere()
+        others = runnable_elsewhere() if whole_machine() else None
     if others is None:
         return wanted
     free = int(cpus if cpus is not None else (os.cpu_count() or wanted)) - int(others)

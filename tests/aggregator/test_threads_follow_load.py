@@ -42,6 +42,8 @@ def test_with_every_core_busy_the_loops_take_one_thread_and_give_the_same_bits()
     loop takes one thread inside ``work_items`` and the configured count after it, and the E-step's
     results equal those of the same E-step on a quiet machine (the work items do not change)."""
     pytest.importorskip("numba")
+    if not _jit.whole_machine():
+        pytest.skip("this process is pinned to some CPUs or under a CPU quota: the machine's count is not followed")
     from galton.aggregator import _kernels_numba as kn
 
     cpus = os.cpu_count() or 1
@@ -71,3 +73,23 @@ def test_with_every_core_busy_the_loops_take_one_thread_and_give_the_same_bits()
     assert busy[0] == quiet[0]
     for a, b in zip(busy[1:], quiet[1:]):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or (os.cpu_count() or 1) < 2,
+                    reason="needs Linux's CPU affinity and at least 2 CPUs")
+def test_a_process_pinned_to_some_cpus_keeps_its_configured_count() -> None:
+    """The running count is the whole machine's: a process pinned to one CPU (or, likewise, under
+    a container's CPU quota) cannot tell from it whether its own cores are free, so it does not
+    follow it. A real child process pinned with ``sched_setaffinity``, and one that is not."""
+    code = ("import os, sys\n"
+            "if sys.argv[1] == 'pin':\n    os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})\n"
+            "from galton.aggregator import _jit\n"
+            "print(_jit.whole_machine(), _jit.threads_now(3, cpus=1) if not _jit.whole_machine() else '-')\n")
+    out = {}
+    for mode in ("pin", "free"):
+        res = subprocess.run([sys.executable, "-c", code, mode], capture_output=True, text=True, timeout=60)
+        assert res.returncode == 0, res.stderr
+        out[mode] = res.stdout.split()
+    assert out["pin"] == ["False", "3"]  # the configured count, whatever the machine's load
+    free = len(os.sched_getaffinity(0)) == os.cpu_count() and not _jit._cpu_quota()
+    assert out["free"][0] == str(free)
