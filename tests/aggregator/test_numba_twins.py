@@ -277,7 +277,7 @@ def test_numba_equals_numpy(name: str, threads: str, monkeypatch: pytest.MonkeyP
 
 
 @pytest.mark.skipif(not _jit.HAVE_NUMBA, reason="numba is not installed or switched off: nothing to compare")
-@pytest.mark.parametrize("k", [2, 3, 4, 5, 8, 9, 13])
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 5, 8, 9, 13])
 def test_estep_compiled_for_its_class_count_gives_the_generic_kernels_bits(k: int) -> None:
     """Up to SPECIALISED_CLASSES classes the E-step runs code compiled for that count (its loops
     over the classes unrolled and vectorised; with 2, 3, 4 and 8 classes a task's posterior, and with
