@@ -44,13 +44,18 @@ import os
 from typing import Any, Callable, Iterator
 
 __all__ = ["HAVE_NUMBA", "Twin", "twin", "TWINS", "use_numba", "get_threads", "set_threads", "threads",
-           "numba_threads", "import_numba", "runnable_elsewhere", "whole_machine", "threads_now", "work_items"]
+           "numba_threads", "import_numba", "runnable_elsewhere", "whole_machine", "follows_load", "threads_now", "work_items"]
+
+
+def _switched_on(name: str) -> bool:
+    """An on / off environment variable that is on unless set to 0, false, no or off."""
+    return os.environ.get(name, "1").strip().lower() not in ("0", "false", "no", "off")
 
 
 def _wanted() -> bool:
     if os.environ.get("GALTON_NO_NUMBA"):
         return False
-    return os.environ.get("GALTON_NUMBA", "1").strip().lower() not in ("0", "false", "no", "off")
+    return _switched_on("GALTON_NUMBA")
 
 
 #: numba is installed and not switched off by the environment (read once, at import; finding the
@@ -229,6 +234,12 @@ def whole_machine() -> bool:
     return _WHOLE_MACHINE
 
 
+def follows_load() -> bool:
+    """Whether :func:`work_items` follows the machine's load in this process: not switched off by
+    ``GALTON_FOLLOW_LOAD=0``, and the process may use the :func:`whole_machine`."""
+    return _switched_on("GALTON_FOLLOW_LOAD") and whole_machine()
+
+
 def threads_now(wanted: int, others: int | None = None, cpus: int | None = None) -> int:
     """Threads for a parallel loop starting now: ``wanted``, but no more than the CPUs (``cpus``,
     default ``os.cpu_count()``) that the ``others`` runnable tasks (default
@@ -236,7 +247,7 @@ def threads_now(wanted: int, others: int | None = None, cpus: int | None = None)
     leave free, and at least 1. Unknown load, or ``GALTON_FOLLOW_LOAD=0`` in the environment:
     ``wanted``. On a 2-core machine: nothing else running, 2; one busy process, 1."""
     wanted = max(1, int(wanted))
-    if wanted == 1 or os.environ.get("GALTON_FOLLOW_LOAD", "1").strip().lower() in ("0", "false", "no", "off"):
+    if wanted == 1 or not _switched_on("GALTON_FOLLOW_LOAD"):
         return wanted
     if others is None:
         others = runnable_elsewhere() if whole_machine() else None

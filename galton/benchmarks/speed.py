@@ -316,11 +316,13 @@ def render(results: Sequence[JobResult], notes: Sequence[str] = (), busy: int = 
     lines.append(f"seconds: median of {', '.join(map(str, sorted(reps)))} timed fit(s) after an untimed "
                  "1-iteration warm-up (none for crowd-kit GLAD); each row in its own subprocess")
     if threads:
-        follow = os.environ.get("GALTON_FOLLOW_LOAD", "1").strip().lower() not in ("0", "false", "no", "off")
+        from ..aggregator._jit import follows_load
+
         lines.append(f"numba threads: {', '.join(map(str, sorted(threads)))} configured; CPU cores: {os.cpu_count()}"
                      + ("; each parallel loop takes at most the cores no other runnable task holds at its start "
-                        "(GALTON_FOLLOW_LOAD=0 keeps the configured count)" if follow else
-                        "; GALTON_FOLLOW_LOAD=0: the configured count whatever the load"))
+                        "(GALTON_FOLLOW_LOAD=0 keeps the configured count)" if follows_load() else
+                        "; the configured count whatever the load (GALTON_FOLLOW_LOAD=0, or this process is "
+                        "pinned to some CPUs or under a CPU quota)"))
     if busy:
         lines.append(f"{busy} busy single-threaded process(es) ran during every row")
     lines.append(f"memory: peak RSS from {', '.join(sorted(sources)) or 'n/a'}, reset just before the timed "

@@ -33,6 +33,9 @@ def test_unknown_load_or_the_switch_keeps_the_configured_count(monkeypatch: pyte
     assert _jit.threads_now(4, cpus=2) == 4
     monkeypatch.setenv("GALTON_FOLLOW_LOAD", "0")
     assert _jit.threads_now(4, others=10, cpus=2) == 4
+    assert not _jit.follows_load()  # what the speed benchmark reports
+    monkeypatch.setenv("GALTON_FOLLOW_LOAD", "1")
+    assert _jit.follows_load() == _jit.whole_machine()
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/loadavg"), reason="the runnable count is read from Linux's /proc/loadavg")
