@@ -69,10 +69,6 @@ class ConfusionEM(EMAggregator):
         return (base + rows, f"{pairs:,} observed (worker, label) pairs x {k:,} labels (confusion rows)")
 
     # ---------------------------------------------------------------- statistics of one shard
-    def _seen_stats(self, shard: Shard) -> dict[str, Any]:
-        """Judgments per ``worker * K + label``: which pairs occur (the rows of the tables)."""
-        return seen_stats(shard)
-
     def _mv_stats(self, shard: Shard, rows: np.ndarray, n_pairs: int) -> dict[str, Any]:
         """Initial statistics: task posteriors = vote shares (gold clamped), as crowd-kit starts."""
         post = self._start_posteriors(shard, None)
@@ -99,7 +95,7 @@ class ConfusionEM(EMAggregator):
         (worker, label) pairs (a confusion column spreads only over a worker's own labels) and the
         judgments of each worker."""
         w, k = int(judgments.n_workers), int(judgments.n_labels)
-        seen = engine.map_sum(self._seen_stats)["seen"]
+        seen = engine.map_sum(seen_stats)["seen"]
         memory = {"n_workers": w, "n_labels": k, **pair_memory(seen, w, k),
                   "worker_judgments": seen.reshape(w, k).sum(axis=1)}
         stats = engine.map_sum(self._mv_stats, memory["rows"], int(memory["pairs"].size))

@@ -174,10 +174,6 @@ class EBCC(EMAggregator):
         """The majority-vote shares (gold clamped) every restart starts from."""
         return vote_shares(shard.task, shard.label, shard.gold, shard.n_labels)
 
-    def _seen_stats(self, shard: Shard) -> dict[str, Any]:
-        """Judgments per ``worker * K + label``: which pairs occur (the rows of the tables)."""
-        return seen_stats(shard)
-
     def _start_stats(self, shard: Shard, keys: np.ndarray, tasks: np.ndarray | None, rows: np.ndarray,
                      n_pairs: int) -> dict[str, Any]:
         """Counts of the random starts of every restart, per observed pair (``rows``: the pair of
@@ -238,7 +234,7 @@ class EBCC(EMAggregator):
         # keyed by the tasks' own ids: shards of data read in memory get every key (by code) from
         # here, shards of ingested data hold their ids and hash them where they are
         tasks = None if isinstance(judgments, LoadedData) else task_keys(judgments.task_names)
-        seen = engine.map_sum(self._seen_stats)["seen"]
+        seen = engine.map_sum(seen_stats)["seen"]
         pairs = pair_memory(seen, w, k)  # the tables' rows: the observed (worker, label) pairs
         n_p = int(pairs["pairs"].size)
         stats = engine.map_sum(self._start_stats, keys, tasks, pairs["rows"], n_p)

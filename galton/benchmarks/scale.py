@@ -215,7 +215,7 @@ def run_scale(args: argparse.Namespace) -> str:
         e2e = t_ingest + t_fit
         sampler.phase = "floor"
         estep = eng.seconds("_e_step")
-        init = sum(eng.seconds("_seen_stats")) + sum(eng.seconds("_mv_stats"))
+        init = sum(eng.seconds("seen_stats")) + sum(eng.seconds("_mv_stats"))
         write = sum(eng.seconds("write_shard_part"))
         eng.map(_warm_wl)
         floor_driver, floor_actor = [], []
