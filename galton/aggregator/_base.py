@@ -59,6 +59,9 @@ from ._engine import LoadedData
 from ._estimator import (TIE_RTOL, BaseAggregator, ConvergenceWarning, NotFittedError, argmax_ties_low, fit_options,
                          fit_options_set, tied_to_max)
 
+#: the checkpoint's memory key of the last E-step's parameters (see posteriors_of_last_e_step)
+_E_PARAMS = "_last_e_step_params"
+
 __all__ = ["BaseAggregator", "IterativeAggregator", "EMAggregator", "ConvergenceWarning", "NotFittedError",
            "caller_stacklevel", "argmax_ties_low", "tied_to_max", "TIE_RTOL"]
 
@@ -103,6 +106,13 @@ class IterativeAggregator(BaseAggregator):
 
     #: what the ConvergenceWarning calls the change of :meth:`_change`
     change_name = "change per judgment"
+
+    #: True: the fit's posteriors are those of its last E-step (the parameters before the last
+    #: M-step), as crowd-kit's EM models report ``probas_`` beside the ``errors_`` of the M-step
+    #: that follows; False: one more E-step with the final parameters (``probas_`` then equals
+    #: ``predict_proba`` of the training data). The two differ only in a fit that stopped before
+    #: converging (``n_iter`` reached).
+    posteriors_of_last_e_step = False
 
     def _init_params(self, engine: Any, judgments: Judgments, rng: np.random.Generator) -> Any:
         raise NotImplementedError
@@ -151,10 +161,12 @@ class IterativeAggregator(BaseAggregator):
         converged = stopped = False
         it = start = 0  # iterations done; start: those done before a resumed checkpoint
         delta = float("inf")
+        e_params = None  # the parameters of the last E-step (see posteriors_of_last_e_step)
         if ckpt is not None:
             saved = ckpt.start(self, eng, judgments)
             if saved is not None and saved.iteration <= max_iter:
                 params, memory, history, it = saved.params, saved.memory, list(saved.history), saved.iteration
+                e_params = memory.pop(_E_PARAMS, None)
                 ckpt.restore_shards(eng, saved)
                 rng.bit_generator.state = saved.rng_state
                 converged, stopped = saved.converged, bool(memory.get("stop", False))
@@ -170,7 +182,9 @@ class IterativeAggregator(BaseAggregator):
             obj = self._objective(stats, params)
             history.append(obj)
             # the M-step needs no old parameters: drop them (and the statistics right after) so
-            # that two sets of large arrays never coexist (confusion matrices: W x K x K each)
+            # that two sets of large arrays never coexist (confusion matrices: W x K x K each),
+            # unless the fit reports the posteriors of its last E-step
+            used = params if self.posteriors_of_last_e_step else None
             params = None
             params, memory = self._m_step(stats, memory)
             stats = None
@@ -179,13 +193,15 @@ class IterativeAggregator(BaseAggregator):
                 it -= 1
                 history.pop()
             else:
+                e_params = used if used is not None else e_params
                 delta = self._change(history, n)
                 converged = self.stops_on_tol and delta < self.tol
             rate = judgments.n_judgments * (it - start) / max(time.perf_counter() - t0, 1e-9)
             info = f"{self._progress_info(obj, delta)} {rate:,.0f} judgments/s"
             bar.update(it, info)
             if ckpt is not None and (converged or stopped or it == max_iter or ckpt.due(it)):
-                ckpt.save(it, history, params, rng, converged, memory=memory, engine=eng)
+                kept = memory if e_params is None else {**memory, _E_PARAMS: e_params}
+                ckpt.save(it, history, params, rng, converged, memory=kept, engine=eng)
         bar.close(f"{info} converged" if converged else info)
         if self.stops_on_tol and not (converged or stopped) and max_iter > 0:
             warnings.warn(
@@ -195,7 +211,12 @@ class IterativeAggregator(BaseAggregator):
             )
         # n_iter=0 (crowd-kit's way to ask for the starting point): the initial state is the result
         posteriors = self._start_posteriors if it == 0 else self._posteriors
-        post = eng.gather(posteriors, params) if fit_options().collect else None
+        last = e_params if e_params is not None and it > 0 else params
+        post = None
+        if fit_options().collect:
+            post = eng.gather(posteriors, last)
+        elif last is not params:
+            self._posterior_params = last  # for the results written from the shards; taken there
         # set after the last map: the model a bound shard function ships carries no history
         self.n_iter_ = it
         self.converged_ = converged
@@ -205,11 +226,11 @@ class IterativeAggregator(BaseAggregator):
     # ---------------------------------------------------------------- the spec, in public
     @property
     def params_(self) -> Any:
-        """The fitted parameters: what the last M-step returned, the argument of :meth:`e_step`."""
+        """The fitted parameters: what the last M-step returned, the argument of :meth:`e_step`;
+        ``None`` after a fit on no judgments (an AttributeError there would break code that reads
+        every attribute of a fitted model, as crowd-kit's tests do)."""
         self._check_fitted()
-        if "_params" not in self.__dict__:
-            raise AttributeError(f"this {type(self).__name__} keeps no fitted parameters (an empty fit)")
-        return self._params
+        return self.__dict__.get("_params")
 
     def spec(self) -> "IterativeAggregator":
         """A new, unfitted model with the same hyper-parameters: all a shard needs to run the
@@ -276,7 +297,8 @@ class EMAggregator(IterativeAggregator):
             with fit_options_set(collect=results_dir is None):
                 params, post = self._run(eng, judgments, rng)
             if post is None:
-                self.results_dir_ = judgments.write_results(self._posteriors, params, results_dir)
+                last = self.__dict__.pop("_posterior_params", params)  # off the model before it ships
+                self.results_dir_ = judgments.write_results(self._posteriors, last, results_dir)
             return params, post
 
         def store(result: tuple[Any, np.ndarray | None]) -> None:

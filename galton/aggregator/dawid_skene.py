@@ -208,6 +208,9 @@ class DawidSkene(ConfusionEM):
     converged_, history_ (log-likelihood per iteration).
     """
 
+    #: crowd-kit's ``probas_``: those of the last E-step (see IterativeAggregator)
+    posteriors_of_last_e_step = True
+
     def __init__(self, n_iter: int = 100, tol: float = 1e-7, *, alpha: float = 0.0,
                  alpha_prior: float = 0.0, initial_error_strategy: str | None = None,
                  max_iter: int | None = None, random_state: Any = None, engine: Any = None,

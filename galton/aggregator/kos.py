@@ -150,6 +150,7 @@ class KOS(IterativeAggregator):
 
         def store(result: tuple[dict[str, Any], np.ndarray]) -> None:
             self._store(judgments, result[1], output)
+            self._params = result[0]
             self._finish(result[0], judgments)
 
         return self._fit_lifecycle(  # type: ignore[return-value]

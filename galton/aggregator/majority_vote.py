@@ -267,6 +267,7 @@ class ZeroBasedSkill(VoteAggregator, IterativeAggregator):
     def _vote(self, eng: Any, judgments: Judgments, weights: np.ndarray | None,
               rng: np.random.Generator) -> tuple[np.ndarray | None, np.ndarray, np.ndarray, np.ndarray]:
         params, post = self._run(eng, judgments, rng)
+        self._params = params
         skill = params["skill"]
         return skill, skill, post, label_codes(post, np.arange(post.shape[0]), params["tie_key"])
 

@@ -338,3 +338,50 @@ def test_a_label_named_task_keeps_the_task_column():
     df = pl.DataFrame({"task": [1, 1, 2], "worker": ["a", "b", "a"], "label": ["task", "task", "other"]})
     p = galton.DawidSkene().fit(df).probas_
     assert p.columns == ["task", "p_other", "p_task"] and p["task"].to_list() == [1, 2]
+
+
+# ------------------------------------------------------------------ n_iter counts E-steps, as crowd-kit's
+@pytest.mark.parametrize("n_iter", [1, 3])
+@pytest.mark.parametrize("model", ["DawidSkene", "OneCoinDawidSkene"])
+def test_n_iter_gives_crowdkits_probas_errors_and_priors(act, model, n_iter):
+    """crowd-kit runs n_iter E-steps, each followed by an M-step, and reports the last E-step's
+    probas_ beside the errors_ and priors_ of the M-step after it (its step-by-step test at
+    n_iter=1); galton ran one E-step more before, so its probas_ were a step ahead."""
+    ours = _quiet(getattr(galton, model)(n_iter=n_iter, tol=0).fit, act)
+    theirs = _quiet(getattr(ck, model)(n_iter=n_iter, tol=-np.inf).fit, act)
+    np.testing.assert_allclose(ours.probas_.loc[theirs.probas_.index, theirs.probas_.columns].to_numpy(),
+                               theirs.probas_.to_numpy(), rtol=0, atol=1e-8)  # crowd-kit clips at 1e-10
+    np.testing.assert_allclose(ours.errors_.loc[theirs.errors_.index, theirs.errors_.columns].to_numpy(),
+                               theirs.errors_.to_numpy(), rtol=0, atol=1e-8)
+    np.testing.assert_allclose(ours.priors_.loc[theirs.priors_.index].to_numpy(), theirs.priors_.to_numpy(),
+                               rtol=0, atol=1e-12)
+    assert ours.labels_.loc[theirs.labels_.index].tolist() == theirs.labels_.tolist()
+    # the final parameters' posteriors are one E-step further: not what probas_ holds
+    ahead = ours.predict_proba(act).loc[theirs.probas_.index, theirs.probas_.columns].to_numpy()
+    assert np.abs(ahead - theirs.probas_.to_numpy()).max() > 1e-4
+
+
+def test_resuming_a_finished_fit_gives_its_last_e_step(act, tmp_path):
+    """The last E-step's parameters travel in the checkpoint: a fit resumed after its last
+    iteration runs no E-step and reports the same posteriors."""
+    whole = _quiet(galton.DawidSkene(n_iter=4, tol=0).fit, act)
+    first = _quiet(galton.DawidSkene(n_iter=4, tol=0).fit, act, checkpoint_dir=tmp_path)
+    again = _quiet(galton.DawidSkene(n_iter=4, tol=0).fit, act, checkpoint_dir=tmp_path)
+    for m in (first, again):
+        np.testing.assert_array_equal(m.posteriors_, whole.posteriors_)
+    assert again.n_iter_ == 4
+
+
+@pytest.mark.parametrize("model", ["KOS", "ZeroBasedSkill", "DawidSkene", "MajorityVote"])
+def test_every_attribute_of_a_fitted_model_reads(act, model):
+    """crowd-kit's tests read every name of dir(model) after a fit; params_ raised
+    AttributeError for the models that kept no parameters (KOS, ZeroBasedSkill)."""
+    data = act[act["label"].isin(sorted(act["label"].unique())[:2])] if model == "KOS" else act
+    m = _quiet(getattr(galton, model)().fit, data)
+    for name in dir(m):
+        getattr(m, name)
+    if hasattr(m, "params_"):
+        assert m.params_ is not None
+    empty = _quiet(getattr(galton, model)().fit, pd.DataFrame({"task": [], "worker": [], "label": []}))
+    for name in dir(empty):
+        getattr(empty, name)

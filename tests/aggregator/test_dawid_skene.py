@@ -187,16 +187,24 @@ def test_first_steps_match_hand_computation(ds1979):
     e1, p1 = _loop_m_step(rows, shares, nw, k)  # initial M-step from majority-vote shares
     q1, ll1 = _loop_e_step(rows, e1, p1, nt)  # first E-step
     e2, p2 = _loop_m_step(rows, q1, nw, k)  # second M-step
-    q2, ll2 = _loop_e_step(rows, e2, p2, nt)  # the E-step that gives probas_ after n_iter=1
+    q2, ll2 = _loop_e_step(rows, e2, p2, nt)  # the second E-step
 
+    # crowd-kit's order: n_iter E-steps, each followed by an M-step; probas_ are the last E-step's,
+    # errors_ and priors_ the M-step's after it
     m = DawidSkene(n_iter=1, tol=0).fit(ds1979)
     assert m.history_ == pytest.approx([ll1], rel=1e-12)
     _assert_seen_close(_errors_array(m, nw, k), e2, atol=1e-12)
     np.testing.assert_allclose(m.priors_.loc[labels].to_numpy(), p2, atol=1e-12)
-    np.testing.assert_allclose(m.probas_.loc[tasks, labels].to_numpy(), q2, atol=1e-12)
+    np.testing.assert_allclose(m.probas_.loc[tasks, labels].to_numpy(), q1, atol=1e-12)
 
     m2 = DawidSkene(n_iter=2, tol=0).fit(ds1979)
     assert m2.history_ == pytest.approx([ll1, ll2], rel=1e-12)
+    np.testing.assert_allclose(m2.probas_.loc[tasks, labels].to_numpy(), q2, atol=1e-12)
+    # predict_proba uses the final parameters: one E-step further than probas_
+    e3, p3 = _loop_m_step(rows, q2, nw, k)
+    q3, _ = _loop_e_step(rows, e3, p3, nt)
+    again = m2.predict_proba(ds1979).loc[tasks, labels].to_numpy()
+    np.testing.assert_allclose(again, q3, atol=1e-12)
     # the hand values are not trivial: the first E-step moved the posteriors away from the shares
     assert np.abs(q1 - shares).max() > 0.1
 
@@ -223,8 +231,8 @@ def test_alpha_smoothing_matches_hand_computation(ds1979):
 def test_probas_match_crowdkit_iteration_by_iteration(name):
     ck = pytest.importorskip("crowdkit.aggregation")
     df, _ = _shared(name)
-    for n in (2, 12):
-        ours = DawidSkene(n_iter=n - 1, tol=0).fit(df).probas_
+    for n in (1, 2, 12):  # n_iter counts E-steps as crowd-kit's does
+        ours = DawidSkene(n_iter=n, tol=0).fit(df).probas_
         theirs = ck.DawidSkene(n_iter=n, tol=-np.inf).fit(df).probas_
         ours = ours.loc[theirs.index, theirs.columns]
         # crowd-kit clips its returned probabilities at 1e-10 in place; everything else is exact
@@ -303,12 +311,12 @@ def test_gold_matches_crowdkit_true_labels(ds1979):
     ck = pytest.importorskip("crowdkit.aggregation")
     gold = pd.Series({1: 4, 2: 4, 3: 1, 5: 2, 8: 3}, name="label")
     n = 15
-    ours = DawidSkene(n_iter=n - 1, tol=0).fit(ds1979, gold).probas_
+    ours = DawidSkene(n_iter=n, tol=0).fit(ds1979, gold).probas_
     theirs = ck.DawidSkene(n_iter=n, tol=-np.inf).fit(ds1979, true_labels=gold).probas_
     np.testing.assert_allclose(ours.loc[theirs.index, theirs.columns].to_numpy(), theirs.to_numpy(),
                                rtol=0, atol=1e-8)
     # crowd-kit's keyword works too
-    again = DawidSkene(n_iter=n - 1, tol=0).fit(ds1979, true_labels=gold).probas_
+    again = DawidSkene(n_iter=n, tol=0).fit(ds1979, true_labels=gold).probas_
     np.testing.assert_array_equal(again.to_numpy(), ours.to_numpy())
 
 
@@ -356,12 +364,12 @@ def test_initial_error_matches_crowdkit(ds1979, strategy):
     if strategy == "addition":
         init = init.loc[[1, 3]]  # partial matrices are allowed when adding
     n = 6
-    ours = DawidSkene(n_iter=n - 1, tol=0, initial_error_strategy=strategy).fit(ds1979, initial_error=init)
+    ours = DawidSkene(n_iter=n, tol=0, initial_error_strategy=strategy).fit(ds1979, initial_error=init)
     theirs = ck.DawidSkene(n_iter=n, tol=-np.inf, initial_error_strategy=strategy).fit(
         ds1979, initial_error=init)
     np.testing.assert_allclose(ours.probas_.loc[theirs.probas_.index, theirs.probas_.columns].to_numpy(),
                                theirs.probas_.to_numpy(), rtol=0, atol=1e-8)
-    plain = DawidSkene(n_iter=n - 1, tol=0).fit(ds1979)
+    plain = DawidSkene(n_iter=n, tol=0).fit(ds1979)
     assert np.abs(ours.probas_.to_numpy() - plain.probas_.to_numpy()).max() > 1e-4
 
 
@@ -442,7 +450,7 @@ def test_one_coin_recovers_skills():
 def test_one_coin_matches_crowdkit(ds1979):
     ck = pytest.importorskip("crowdkit.aggregation")
     n = 8
-    ours = OneCoinDawidSkene(n_iter=n - 1, tol=0).fit(ds1979).probas_
+    ours = OneCoinDawidSkene(n_iter=n, tol=0).fit(ds1979).probas_
     theirs = ck.OneCoinDawidSkene(n_iter=n, tol=-np.inf).fit(ds1979).probas_
     np.testing.assert_allclose(ours.loc[theirs.index, theirs.columns].to_numpy(), theirs.to_numpy(),
                                rtol=0, atol=1e-8)
