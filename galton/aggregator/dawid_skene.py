@@ -12,13 +12,14 @@ how the M-step turns expected counts into that table:
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any
 
 import numpy as np
 
 from .._math import EPS, safe_log
 from ..judgments import Judgments
-from ._base import EMAggregator, argmax_ties_low
+from ._base import EMAggregator, argmax_ties_low, caller_stacklevel
 from ._engine import Shard
 from ._kernels import MIN_PARALLEL, column_sums, counts_from_post, estep_table, vote_shares
 from ._layout import crowdkit_result
@@ -258,9 +259,10 @@ class DawidSkene(ConfusionEM):
             if (arr <= 1.0).all() and not np.allclose(sums, 1.0):
                 bad = judgments.worker_names[~np.isclose(sums, 1.0).all(axis=1)][:5].tolist()
                 raise ValueError(
-                    "initial_error holds probabilities (every value <= 1), so each worker's column "
-                    f"for each true label must sum to 1; workers {bad} do not (crowd-kit's rule). "
-                    "Give counts, or fix those matrices"
+                    "The sum of each worker's error matrix in initial_error should be 1.0 "
+                    "(crowd-kit's rule): it holds probabilities (every value <= 1), so each worker's "
+                    f"column for each true label must sum to 1; workers {bad} do not. Give counts, or "
+                    "fix those matrices"
                 )
             arr = arr.copy()
         else:
@@ -308,11 +310,21 @@ def _initial_error_array(init: Any, judgments: Judgments) -> np.ndarray:
     labels = judgments.label_names.tolist()
     widx = {x: i for i, x in enumerate(workers)}
     lidx = {x: i for i, x in enumerate(labels)}
-    cols = [lidx.get(c, -1) for c in df.columns]
-    if min(cols) < 0:
-        raise ValueError(f"initial_error columns {list(df.columns)} must be labels from {labels}")
-    for (worker, obs), row in zip(df.index, df.to_numpy(dtype=float)):
-        if worker not in widx:
+    cols = np.array([lidx.get(c, -1) for c in df.columns], dtype=np.int64)
+    known = cols >= 0
+    if not known.any():
+        raise ValueError(f"initial_error columns {list(df.columns)[:10]} must be labels from {labels[:10]}")
+    other = [c for c, ok in zip(df.columns, known) if not ok]
+    stray = sorted({obs for _, obs in df.index if obs not in lidx}, key=str)
+    if other or stray:  # crowd-kit ignores them too; say so
+        warnings.warn(
+            f"initial_error has {len(other)} column(s) and {len(stray)} observed label(s) that are not "
+            f"labels of the data, ignored: {(other + stray)[:5]}; the labels are {labels[:10]}",
+            UserWarning, stacklevel=caller_stacklevel())
+    values = df.to_numpy(dtype=float)[:, known]
+    cols = cols[known]
+    for (worker, obs), row in zip(df.index, values):
+        if worker not in widx or obs not in lidx:
             continue
         wi = widx[worker]
         if np.isnan(out[wi]).all():

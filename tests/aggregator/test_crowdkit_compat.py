@@ -256,7 +256,7 @@ def test_all_zero_initial_error_assign_is_refused_like_crowdkit():
     zero = pd.DataFrame(0.0, index=idx, columns=["x", "y"])
     with pytest.raises(ValueError, match="should be 1.0"):
         ck.DawidSkene(n_iter=5, initial_error_strategy="assign").fit(df, initial_error=zero)
-    with pytest.raises(ValueError, match=r"must sum to 1; workers \['a', 'b'\]"):
+    with pytest.raises(ValueError, match=r"should be 1.0 .*must sum to 1; workers \['a', 'b'\] do not"):
         galton.DawidSkene(n_iter=5, initial_error_strategy="assign").fit(df, initial_error=zero)
     probs = pd.DataFrame([[0.8, 0.3], [0.2, 0.7]] * 2, index=idx, columns=["x", "y"])
     galton.DawidSkene(n_iter=5, initial_error_strategy="assign").fit(df, initial_error=probs)
@@ -385,3 +385,23 @@ def test_every_attribute_of_a_fitted_model_reads(act, model):
     empty = _quiet(getattr(galton, model)().fit, pd.DataFrame({"task": [], "worker": [], "label": []}))
     for name in dir(empty):
         getattr(empty, name)
+
+
+def test_initial_error_columns_that_are_not_labels_are_ignored_with_a_warning():
+    """crowd-kit ignores initial_error columns that are not labels (its own test adds such columns
+    by mistake, ``frame[("w2", "yes"), "no"] = 1``, and expects a fit); galton ignores them too and
+    says which."""
+    df = pd.DataFrame({"task": [1, 1, 2, 2, 3, 3], "worker": ["a", "b"] * 3, "label": ["x", "y", "x", "x", "y", "y"]})
+    idx = pd.MultiIndex.from_product([["a", "b"], ["x", "y"]], names=["worker", "label"])
+    init = pd.DataFrame([[9.0, 1.0], [1.0, 9.0]] * 2, index=idx, columns=["x", "y"])
+    plain = galton.DawidSkene(n_iter=5, initial_error_strategy="addition").fit(df, initial_error=init)
+    stray = init.copy()
+    stray[("a", "x"), "y"] = 99.0  # a new column, not a cell
+    with pytest.warns(UserWarning, match=r"1 column\(s\) and 0 observed label\(s\) that are not labels"):
+        got = galton.DawidSkene(n_iter=5, initial_error_strategy="addition").fit(df, initial_error=stray)
+    np.testing.assert_array_equal(got.posteriors_, plain.posteriors_)
+    theirs = _quiet(ck.DawidSkene(n_iter=5, initial_error_strategy="addition").fit, df, initial_error=stray)
+    assert theirs.labels_.loc[[1, 2, 3]].tolist() == got.labels_.loc[[1, 2, 3]].tolist()
+    with pytest.raises(ValueError, match="must be labels from"):
+        galton.DawidSkene(n_iter=5, initial_error_strategy="addition").fit(
+            df, initial_error=init.rename(columns={"x": "p", "y": "q"}))
