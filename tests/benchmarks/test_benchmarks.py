@@ -387,3 +387,31 @@ def test_floor_pass_adds_every_judgments_table_row_once(k: int, monkeypatch: pyt
     table = rng.normal(size=(60, k))
     wl = rng.integers(0, 60, int(indptr[-1])).astype(np.int32)
     assert floor_pass(indptr, wl, table) == pytest.approx(float(table[wl].sum()), rel=1e-12)
+
+
+def test_crowdkit_suite_report_names_the_gaps_and_the_known_differences(tmp_path):
+    """The crowd-kit test-suite script: JUnit outcomes per test, a table per file, and every test
+    that passes with crowd-kit but not with galton listed, flagged when no known reason covers it."""
+    from galton.benchmarks import crowdkit_tests as ckt
+
+    junit = tmp_path / "j.xml"
+    junit.write_text(
+        '<testsuites><testsuite>'
+        '<testcase classname="tests.aggregation.test_ds_aggregation" name="test_a"/>'
+        '<testcase classname="tests.aggregation.test_ds_aggregation.TestWorkerInitError" '
+        'name="test_assign_inner_state_on_toy_ysda"><failure message="x"/></testcase>'
+        '<testcase classname="tests.aggregation.test_kos_aggregation" name="test_kos_on_empty_input">'
+        '<failure message="x"/></testcase>'
+        '<testcase classname="tests.aggregation.test_kos_aggregation" name="test_new"><error message="x"/>'
+        '</testcase></testsuite></testsuites>')
+    ours = ckt._outcomes(junit)
+    assert ours == {"test_ds_aggregation.py::test_a": "passed",
+                    "test_ds_aggregation.py::TestWorkerInitError::test_assign_inner_state_on_toy_ysda": "failed",
+                    "test_kos_aggregation.py::test_kos_on_empty_input": "failed",
+                    "test_kos_aggregation.py::test_new": "error"}
+    theirs = dict.fromkeys(ours, "passed")
+    text = ckt.report(theirs, ours)
+    assert "Fail with galton, pass with crowd-kit: 3" in text
+    assert "`test_kos_aggregation.py::test_new`: NOT KNOWN: a drop-in gap" in text
+    assert "echoes the given frame's row order" in text and "an empty fit" in text
+    assert "| all " in text and "|     4 |" in text
