@@ -136,6 +136,12 @@ class IterativeAggregator(BaseAggregator):
     def _finish(self, params: Any, judgments: Judgments) -> None:
         raise NotImplementedError
 
+    def _keeping_posteriors(self, params: Any) -> Any:
+        """The parameters for an E-step known to be the fit's last (``posteriors_of_last_e_step``):
+        a model whose E-step can keep its posteriors in the shards, for :meth:`_posteriors` to
+        return without a further pass, marks them here; by default they are unchanged."""
+        return params
+
     def _map_e_step(self, engine: Any, params: Any) -> dict[str, Any]:
         """The E-step over every shard, its statistics added in shard order."""
         return engine.map_sum(self._e_step, params)
@@ -178,13 +184,16 @@ class IterativeAggregator(BaseAggregator):
         info = ""
         while not (converged or stopped) and it < max_iter:
             it += 1
-            stats = self._map_e_step(eng, params)
+            e_in = params
+            if self.posteriors_of_last_e_step and it == max_iter and fit_options().collect:
+                e_in = self._keeping_posteriors(params)  # the last E-step: no results pass after it
+            stats = self._map_e_step(eng, e_in)
             obj = self._objective(stats, params)
             history.append(obj)
             # the M-step needs no old parameters: drop them (and the statistics right after) so
             # that two sets of large arrays never coexist (confusion matrices: W x K x K each),
             # unless the fit reports the posteriors of its last E-step
-            used = params if self.posteriors_of_last_e_step else None
+            used = e_in if self.posteriors_of_last_e_step else None
             params = None
             params, memory = self._m_step(stats, memory)
             stats = None

@@ -81,13 +81,25 @@ class ConfusionEM(EMAggregator):
         return vote_shares(shard.task, shard.label, shard.gold, shard.n_labels)
 
     def _e_step(self, shard: Shard, params: dict[str, Any]) -> dict[str, Any]:
-        ll, _, counts, class_counts = estep_table(
+        keep = params.get(_KEEP)
+        ll, post, counts, class_counts = estep_table(
             shard.indptr, shard.task, pair_codes(shard, params["rows"]), params["table"], params["logprior"],
-            shard.gold, False
+            shard.gold, keep is not None
         )
+        if keep is not None:  # the fit's last E-step: its posteriors are the results
+            shard.state[_KEPT] = (keep, post)
         return {"ll": ll, "counts": counts, "class_counts": class_counts}
 
+    def _keeping_posteriors(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The last E-step keeps its posteriors in the shards under a fresh token (one E-step less
+        per fit: the results pass would repeat it); :meth:`_posteriors` takes them only with that
+        token, so a shard's leftovers of an interrupted fit are never taken for another's."""
+        return {**params, _KEEP: int.from_bytes(os.urandom(7), "little")}
+
     def _posteriors(self, shard: Shard, params: dict[str, Any]) -> np.ndarray:
+        kept = shard.state.pop(_KEPT, None)
+        if kept is not None and params.get(_KEEP) == kept[0]:
+            return kept[1]
         return estep_table(shard.indptr, shard.task, pair_codes(shard, params["rows"]), params["table"],
                            params["logprior"], shard.gold, want_counts=False)[1]
 
@@ -150,6 +162,12 @@ class ConfusionEM(EMAggregator):
         probas = self._out.probas(new.task_names, new.label_names, post)
         return (crowdkit_result(self, "labels_", labels, new, fitted),
                 crowdkit_result(self, "probas_", probas, new, fitted))
+
+
+#: the parameters' mark of an E-step that keeps its posteriors, and the shard state's key of them
+#: (a ``_`` key: a cache, which a checkpoint neither saves nor needs; without it they are computed)
+_KEEP = "keep_posteriors"
+_KEPT = "_kept_posteriors"
 
 
 def normalise_pairs(counts: np.ndarray, memory: dict[str, Any], alpha: float = 0.0,

@@ -405,3 +405,27 @@ def test_initial_error_columns_that_are_not_labels_are_ignored_with_a_warning():
     with pytest.raises(ValueError, match="must be labels from"):
         galton.DawidSkene(n_iter=5, initial_error_strategy="addition").fit(
             df, initial_error=init.rename(columns={"x": "p", "y": "q"}))
+
+
+def test_a_fit_that_runs_out_of_iterations_makes_no_results_pass(act, monkeypatch):
+    """With n_iter reached the last E-step is known before it runs: it keeps its posteriors in the
+    shards and the results come from there (n_iter E-steps in all, as crowd-kit's); a fit that
+    converges earlier has one results pass with the same parameters (same bits)."""
+    from galton.aggregator import dawid_skene as dsm
+
+    calls = []
+    real = dsm.estep_table
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(dsm, "estep_table", counting)
+    m = _quiet(galton.DawidSkene(n_iter=5, tol=0).fit, act)
+    assert m.n_iter_ == 5 and len(calls) == 5
+    calls.clear()
+    c = _quiet(galton.DawidSkene(n_iter=500, tol=1e-3).fit, act)
+    assert c.converged_ and len(calls) == c.n_iter_ + 1
+    # the same fit stopped by n_iter at the iteration where it converged: the same posteriors
+    same = _quiet(galton.DawidSkene(n_iter=c.n_iter_, tol=0).fit, act)
+    np.testing.assert_array_equal(same.posteriors_, c.posteriors_)
