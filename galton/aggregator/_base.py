@@ -190,11 +190,13 @@ class IterativeAggregator(BaseAggregator):
             stats = self._map_e_step(eng, e_in)
             obj = self._objective(stats, params)
             history.append(obj)
+            change = self._change(history, n)
+            final = it == max_iter or (self.stops_on_tol and change < self.tol)
             # the M-step needs no old parameters: drop them (and the statistics right after) so
             # that two sets of large arrays never coexist (confusion matrices: W x K x K each),
-            # unless the fit reports the posteriors of its last E-step
-            used = e_in if self.posteriors_of_last_e_step else None
-            params = None
+            # except in the last iteration of a fit that reports the posteriors of its last E-step
+            used = e_in if self.posteriors_of_last_e_step and final else None
+            params = e_in = None
             params, memory = self._m_step(stats, memory)
             stats = None
             if memory.get("stop", False):  # the M-step refused this iteration: it does not count
@@ -203,7 +205,7 @@ class IterativeAggregator(BaseAggregator):
                 history.pop()
             else:
                 e_params = used if used is not None else e_params
-                delta = self._change(history, n)
+                delta = change
                 converged = self.stops_on_tol and delta < self.tol
             rate = judgments.n_judgments * (it - start) / max(time.perf_counter() - t0, 1e-9)
             info = f"{self._progress_info(obj, delta)} {rate:,.0f} judgments/s"
