@@ -37,6 +37,27 @@ def _take_rows(rows, codes, out):  # pragma: no cover
         out[j] = rows[codes[j]]
 
 
+@numba.njit(cache=True, nogil=True)
+def _code_counts(codes, out):  # pragma: no cover
+    n = out.size
+    for j in range(codes.size):
+        c = codes[j]
+        if c < 0 or c >= n:
+            return j
+        out[c] += 1.0
+    return -1
+
+
+def code_counts(codes, n):  # noqa: ANN001, ANN201
+    """The compiled twin of ``_kernels.code_counts_numpy`` (one pass, no intp copy; a code out of
+    range raises ValueError as numpy's does for a negative one)."""
+    out = np.zeros(int(n))
+    bad = _code_counts(codes, out)
+    if bad >= 0:
+        raise ValueError(f"code {codes[bad]} at position {bad} is outside [0, {int(n)})")
+    return out
+
+
 def take_rows(rows, codes):  # noqa: ANN001, ANN201
     """The compiled twin of ``_kernels.take_rows_numpy`` (positions checked like numpy's)."""
     rows, codes = np.asarray(rows), np.asarray(codes)

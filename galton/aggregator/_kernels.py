@@ -26,7 +26,7 @@ from ._jit import HAVE_NUMBA, twin
 
 __all__ = ["EPS", "logsumexp_rows", "softmax_rows", "estep_table", "vote_counts", "counts_from_post",
            "counts_from_post_numpy", "HAVE_NUMBA", "MIN_PARALLEL", "first_appearance", "task_order", "vote_shares",
-           "SMALL", "by_size", "column_sums", "take_rows", "pair_appearance", "dense_int_codes"]
+           "SMALL", "by_size", "column_sums", "take_rows", "code_counts", "pair_appearance", "dense_int_codes"]
 
 
 MIN_PARALLEL = 200_000  #: judgments; below this one thread is faster than spawning work
@@ -133,6 +133,12 @@ def column_sums_numpy(a: np.ndarray) -> np.ndarray:
     return np.asarray(a, dtype=np.float64).sum(axis=0)
 
 
+def code_counts_numpy(codes: np.ndarray, n: int) -> np.ndarray:
+    """Float counts of each code in ``[0, n)`` (``np.bincount``, which first copies int32 codes to
+    intp: 2-3 ms for 1M codes here, against 0.5 ms for one compiled pass)."""
+    return np.bincount(codes, minlength=int(n)).astype(np.float64)
+
+
 def take_rows_numpy(rows: np.ndarray, codes: np.ndarray) -> np.ndarray:
     """``rows[codes]`` (int32 values at int32 positions; numpy converts such an index to intp first)."""
     return rows[codes]
@@ -152,6 +158,7 @@ def dense_int_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
 #: numba versions (the same additions in the same order: the same bits)
 _column_sums = twin("column_sums", column_sums_numpy, "galton.aggregator._helpers_numba:column_sums")
 _take_rows = twin("take_rows", take_rows_numpy, "galton.aggregator._helpers_numba:take_rows")
+_code_counts = twin("code_counts", code_counts_numpy, "galton.aggregator._helpers_numba:code_counts")
 
 
 def column_sums(a: np.ndarray) -> np.ndarray:
@@ -162,6 +169,11 @@ def column_sums(a: np.ndarray) -> np.ndarray:
 def take_rows(rows: np.ndarray, codes: np.ndarray) -> np.ndarray:
     """See :func:`take_rows_numpy` (compiled from ``SMALL`` codes on)."""
     return by_size(_take_rows, codes.size)(rows, codes)
+
+
+def code_counts(codes: np.ndarray, n: int) -> np.ndarray:
+    """See :func:`code_counts_numpy` (compiled from ``SMALL`` codes on)."""
+    return by_size(_code_counts, codes.size)(codes, n)
 
 
 #: expected counts from given posteriors (the majority-vote start): numpy reference, numba version

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from ._jit import twin
-from ._kernels import by_size, take_rows
+from ._kernels import by_size, code_counts, take_rows
 
 __all__ = ["pair_memory", "seen_stats", "new_data_pairs", "pair_codes", "per_worker_sum", "pair_workers",
            "pair_labels", "dense_cells", "diagonal", "errors_output", "DENSE_ERRORS_MAX"]
@@ -47,7 +47,7 @@ def pair_memory(seen: np.ndarray, n_workers: int, n_labels: int) -> dict[str, np
 
 def seen_stats(shard: Any) -> dict[str, Any]:
     """Judgments per ``worker * K + label`` of one shard: which pairs occur (the tables' rows)."""
-    return {"seen": np.bincount(shard.wl, minlength=shard.n_workers * shard.n_labels).astype(float)}
+    return {"seen": code_counts(shard.wl, shard.n_workers * shard.n_labels)}
 
 
 def new_data_pairs(fitted: Any, new: Any, rows: np.ndarray) -> dict[str, Any]:

@@ -20,7 +20,7 @@ TOL = {"estep": (1e-11, 1e-10), "counts_from_post": (0.0, 0.0), "bt_pass": (1e-1
        "bds_pair_elog_kl": (1e-12, 1e-11),
        "bds_band_pass": (1e-9, 1e-10), "bwa_pass": (1e-12, 1e-12),
        "first_appearance": (0.0, 0.0), "task_order": (0.0, 0.0), "vote_shares": (0.0, 0.0), "argmax_ties_low": (0.0, 0.0),
-       "column_sums": (0.0, 0.0), "take_rows": (0.0, 0.0), "pair_appearance": (0.0, 0.0),
+       "column_sums": (0.0, 0.0), "take_rows": (0.0, 0.0), "code_counts": (0.0, 0.0), "pair_appearance": (0.0, 0.0),
        "dense_int_codes": (0.0, 0.0), "per_worker_sum": (0.0, 0.0),
        "bds_derivative_inputs": (0.0, 0.0), "bds_prior_cells": (0.0, 0.0),
        "bds_band_finish": (0.0, 0.0), "bds_held_beyond": (0.0, 0.0)}
@@ -168,6 +168,10 @@ def _take_rows_args(rng: np.random.Generator) -> tuple[Any, ...]:
     return rows, rng.integers(0, 160, 5000).astype(np.int32)
 
 
+def _code_counts_args(rng: np.random.Generator) -> tuple[Any, ...]:
+    return rng.integers(0, 150, 5000).astype(np.int32), 160  # codes 150..159 never occur
+
+
 def _pair_appearance_args(rng: np.random.Generator) -> tuple[Any, ...]:
     worker = rng.integers(0, 50, 3000).astype(np.int32)  # workers 50..59 never appear
     return worker, rng.integers(0, 3, worker.size).astype(np.int32), 60, 4  # label 3 never appears
@@ -222,7 +226,7 @@ INPUTS: dict[str, Callable[[np.random.Generator], tuple[Any, ...]]] = {
     "glad_pass": _glad_args, "bds_derivatives": _bds_args, "bds_pair_elog_kl": _elog_kl_args, "bds_band_pass": _band_pass_args,
     "bwa_pass": _bwa_args, "first_appearance": _appearance_args, "task_order": _task_order_args,
     "vote_shares": _vote_share_args, "argmax_ties_low": _argmax_args,
-    "column_sums": _column_sums_args, "take_rows": _take_rows_args, "pair_appearance": _pair_appearance_args,
+    "column_sums": _column_sums_args, "take_rows": _take_rows_args, "code_counts": _code_counts_args, "pair_appearance": _pair_appearance_args,
     "dense_int_codes": _dense_int_args, "per_worker_sum": _per_worker_args,
     "bds_derivative_inputs": _derivative_input_args, "bds_prior_cells": _prior_cell_args,
     "bds_band_finish": _band_finish_args, "bds_held_beyond": _held_args,
@@ -604,3 +608,12 @@ def test_elog_kl_with_the_strength_levels_gives_the_same_bits(parallel, monkeypa
     np.testing.assert_array_equal(plain[0], fast[0])
     assert plain[1] == fast[1]
     _assert_same("bds_pair_elog_kl", fast, _bayes_eb.pair_elog_kl_numpy(*args, levels))
+
+
+def test_code_counts_refuse_a_code_out_of_range_like_numpy():
+    codes = np.array([0, 3, 7], dtype=np.int32)
+    np.testing.assert_array_equal(_jit.TWINS["code_counts"].compiled(codes, 8), [1, 0, 0, 1, 0, 0, 0, 1])
+    with pytest.raises(ValueError, match="code 7 at position 2 is outside"):
+        _jit.TWINS["code_counts"].compiled(codes, 7)
+    with pytest.raises(ValueError):
+        _jit.TWINS["code_counts"].numpy(np.array([-1], dtype=np.int32), 3)
