@@ -51,3 +51,13 @@ def test_ratings_need_kind_and_a_model_must_match_it() -> None:
         galton.aggregate(data, "bt", kind="rating")
     with pytest.raises(ValueError, match="kind must be"):
         galton.aggregate(data, kind="ratings")
+
+
+@pytest.mark.parametrize("name", ["BaseAggregator", "EMAggregator", "ConfusionEM"])
+def test_fitting_a_base_class_says_it_is_one_and_names_the_models(name):
+    """galton exports its base classes for writing models; fitting one directly was an
+    AttributeError ('no attribute tol') or a bare NotImplementedError."""
+    df = pd.DataFrame({"task": [1, 1], "worker": [1, 2], "label": [0, 1]})
+    with pytest.raises(TypeError, match=rf"{name} is a base class for writing models .*'ds'"):
+        getattr(galton, name)().fit(df)
+    galton.DawidSkene().fit(df)  # a subclass is a model

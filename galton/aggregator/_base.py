@@ -88,6 +88,8 @@ class IterativeAggregator(BaseAggregator):
     ``converged_`` False, no warning).
     """
 
+    _base_class = True
+
     tol: float
     max_iter: int
     random_state: Any
@@ -264,6 +266,8 @@ class EMAggregator(IterativeAggregator):
     """Base of the EM models: the one driver (:class:`IterativeAggregator`) with the fit that
     takes gold, data already loaded into an engine (``RayEngine.load_parquet``), ``results_dir``
     and checkpoints."""
+
+    _base_class = True
 
     def fit(self, data: Any, gold: Any = None, *, engine: Any = None, n_shards: int | None = None,
             output: str | None = None, task_col: str = "task", worker_col: str = "worker",

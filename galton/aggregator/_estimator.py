@@ -102,6 +102,9 @@ def argmax_ties_low(p: np.ndarray) -> np.ndarray:
 class BaseAggregator:
     """Common contract: fit / predict / predict_proba / fit_predict / fit_predict_proba."""
 
+    #: set in a base class's own body: fitting it directly is a TypeError that names the models
+    _base_class = True
+
     #: what one row of input is: "categorical" (task, worker, label), "pairwise", "choice", "rating"
     kind = "categorical"
 
@@ -157,6 +160,11 @@ class BaseAggregator:
     _fit_private: tuple[str, ...] = ("_params", "_out")
 
     def _reset(self) -> None:
+        if type(self).__dict__.get("_base_class", False):
+            from ._registry import names
+
+            raise TypeError(f"{type(self).__name__} is a base class for writing models "
+                            f"(docs/adding-a-model.md), not a model; fit one of {names()}")
         # fitted state goes, so that the model object sent to shard actors stays small
         for name in [a for a in vars(self) if a.endswith("_") and not a.startswith("_")]:
             delattr(self, name)
@@ -277,7 +285,8 @@ class BaseAggregator:
 
     # ---------------------------------------------------------------- public API
     def fit(self, data: Any, gold: Any = None, **kwargs: Any) -> "BaseAggregator":
-        raise NotImplementedError
+        self._reset()  # a base class: the TypeError that names the models
+        raise NotImplementedError(f"{type(self).__name__} defines no fit")
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "labels_"):

@@ -47,6 +47,8 @@ class ConfusionEM(EMAggregator):
     (off-diagonal, diagonal).
     """
 
+    _base_class = True
+
     _empty_attrs = {"errors_": ("errors", ""), "priors_": ("priors", ""), "skills_": ("worker", "skill")}
 
     #: float arrays of observed pairs x K a fit holds at its peak: the expected counts, the old and
