@@ -20,11 +20,12 @@ from ._base import BaseAggregator, ConvergenceWarning, EMAggregator, NotFittedEr
 from ._engine import Engine, LocalEngine, Shard, engine_names, register_engine, resolve_engine
 from ._memory import MemoryLimitError, memory_limit, parse_size
 from ._registry import create, default_name, get, names
+from .multilabel import BinaryRelevance
 
 __all__ = [
     "BaseAggregator", "EMAggregator", "ConvergenceWarning", "NotFittedError",
     "Engine", "LocalEngine", "Shard", "engine_names", "register_engine", "resolve_engine", "get", "names", "create", "default_name",
-    "MemoryLimitError", "memory_limit", "parse_size",
+    "MemoryLimitError", "memory_limit", "parse_size", "BinaryRelevance",
 ]
 
 

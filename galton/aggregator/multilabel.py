@@ -1,0 +1,161 @@
+"""Multi-label judgments: each judgment is a set of labels (tags that apply), aggregated per label.
+
+``BinaryRelevance`` is crowd-kit's model of the same name: every label seen becomes its own binary
+question ("does label L apply to task t?"), answered by every judgment of the task (1 when the
+worker's set holds L, else 0) and aggregated by a copy of a categorical model; a task's result is
+the list of the labels whose aggregated answer is 1. The per-label fits are ordinary galton fits
+(any categorical model, on any engine it is configured with).
+
+>>> import pandas as pd
+>>> from galton import BinaryRelevance, MajorityVote
+>>> df = pd.DataFrame({"task": ["t1", "t1", "t1", "t2", "t2", "t2"],
+...                    "worker": ["w1", "w2", "w3", "w1", "w2", "w3"],
+...                    "label": [["house", "tree"], ["house"], ["house", "tree", "grass"],
+...                              ["car"], ["car", "human"], ["train"]]})
+>>> BinaryRelevance(MajorityVote()).fit_predict(df).to_dict()
+{'t1': ['house', 'tree'], 't2': ['car']}
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..judgments import ColumnError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["BinaryRelevance"]
+
+
+def _clone(model: Any) -> Any:
+    """An unfitted copy with the same settings (``get_params`` where the model has it)."""
+    if hasattr(model, "get_params"):
+        return type(model)(**model.get_params())
+    return copy.deepcopy(model)
+
+
+def _label_sets(column: "pd.Series") -> list[tuple[Any, ...]]:
+    """Each row's labels as a tuple; a clear error for a row that is not a list of labels."""
+    out: list[tuple[Any, ...]] = []
+    bad: list[tuple[int, Any]] = []
+    for i, value in enumerate(column.tolist()):
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            out.append(())  # no label applies
+        elif isinstance(value, (list, tuple, set, frozenset, np.ndarray)):
+            out.append(tuple(value))
+        else:
+            out.append(())
+            bad.append((i, value))
+    if bad:
+        examples = ", ".join(f"row {i}: {v!r}" for i, v in bad[:3])
+        raise ColumnError(
+            f"column 'label': BinaryRelevance needs a list of labels in every row; {len(bad):,} row(s) "
+            f"hold a single value ({examples}). Wrap each in a list, or aggregate single labels with a "
+            "categorical model (MajorityVote, DawidSkene)"
+        )
+    return out
+
+
+class BinaryRelevance:
+    """Multi-label aggregation by one binary fit per label (crowd-kit's ``BinaryRelevance``).
+
+    Parameters
+    ----------
+    base_aggregator : a categorical model, default ``MajorityVote()``
+        Copied (its parameters, not its results) for every label; each copy is fitted on
+        ``task, worker, label`` with label 1 where the worker's set holds that label, else 0. Ties
+        go to 0 (galton's rule: the smallest label), so a label on exactly half of the judgments is
+        left out.
+
+    Attributes
+    ----------
+    labels_ : pd.Series named ``agg_label``, indexed by ``task`` (in order of first appearance), each
+        value the list of the task's labels, in sorted label order.
+    aggregators_ : dict label -> the fitted copy of the base model for that label.
+    """
+
+    def __init__(self, base_aggregator: Any = None):
+        self.base_aggregator = base_aggregator
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        return {"base_aggregator": self.base_aggregator}
+
+    def set_params(self, **params: Any) -> "BinaryRelevance":
+        for key, value in params.items():
+            if key != "base_aggregator":
+                raise ValueError(f"unknown parameter {key!r}; BinaryRelevance takes base_aggregator")
+            self.base_aggregator = value
+        return self
+
+    def __repr__(self) -> str:
+        return f"BinaryRelevance(base_aggregator={self.base_aggregator!r})"
+
+    def fit(self, data: Any) -> "BinaryRelevance":
+        """Fit one copy of the base model per label. ``data``: a pandas or polars frame (or a dict
+        of columns) with ``task``, ``worker`` and ``label``, the label a list of labels per row (an
+        empty list or None: no label applies)."""
+        base = self.base_aggregator
+        if base is None:
+            from .majority_vote import MajorityVote
+
+            base = MajorityVote()
+        if not hasattr(base, "fit"):
+            raise TypeError(f"base_aggregator must be a categorical model with fit, not {type(base).__name__}")
+        import pandas as pd  # only when used: importing galton loads no pandas
+
+        frame = _as_pandas(data)
+        missing = [c for c in ("task", "worker", "label") if c not in frame.columns]
+        if missing:
+            raise ColumnError(f"missing column(s) {missing}; the input has {list(frame.columns)}")
+        sets = _label_sets(frame["label"])
+        labels = sorted({x for s in sets for x in s}, key=_sort_key)
+        self.aggregators_: dict[Any, Any] = {}
+        tasks = pd.unique(frame["task"].to_numpy())
+        chosen: dict[Any, list[Any]] = {t: [] for t in tasks}
+        for label in labels:
+            answer = np.fromiter((label in s for s in sets), dtype=np.int64, count=len(sets))
+            binary = pd.DataFrame({"task": frame["task"].to_numpy(), "worker": frame["worker"].to_numpy(),
+                                   "label": answer})
+            model = _clone(base)
+            model.fit(binary)
+            self.aggregators_[label] = model
+            result = model.labels_
+            if result is None:
+                continue
+            for task, value in zip(result.index.tolist(), result.tolist()):
+                if value:
+                    chosen[task].append(label)
+        if not chosen:
+            self.labels_ = pd.Series(dtype=float, name="agg_label")  # crowd-kit's empty result
+        else:
+            self.labels_ = pd.Series(list(chosen.values()), index=pd.Index(list(chosen), name="task"),
+                                     name="agg_label", dtype=object)
+        return self
+
+    def fit_predict(self, data: Any) -> "pd.Series":
+        """Fit and return ``labels_``."""
+        return self.fit(data).labels_
+
+
+def _sort_key(label: Any) -> tuple[str, Any]:
+    """Labels of one type sort by value; mixed types by type name first (no TypeError)."""
+    return (type(label).__name__, label)
+
+
+def _as_pandas(data: Any) -> "pd.DataFrame":
+    import pandas as pd
+
+    if isinstance(data, pd.DataFrame):
+        return data
+    if isinstance(data, dict):
+        return pd.DataFrame(data)
+    to_pandas = getattr(data, "to_pandas", None)
+    if to_pandas is not None:  # polars or Arrow: list columns become arrays or lists
+        return to_pandas()
+    raise TypeError(f"BinaryRelevance takes a pandas or polars DataFrame or a dict of columns, not {type(data).__name__}")

@@ -1,0 +1,99 @@
+"""BinaryRelevance: multi-label judgments aggregated one label at a time (crowd-kit's model), checked
+against crowd-kit itself and against hand-counted votes."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import galton
+
+TOY = pd.DataFrame({
+    "task": ["t1", "t1", "t1", "t2", "t2", "t2"],
+    "worker": ["w1", "w2", "w3", "w1", "w2", "w3"],
+    "label": [["house", "tree"], ["house"], ["house", "tree", "grass"], ["car"], ["car", "human"], ["train"]],
+})
+
+
+def _simulated(seed: int = 0, n_tasks: int = 300, per: int = 5) -> tuple[pd.DataFrame, dict]:
+    """Tasks with a true tag set out of six tags; each worker keeps a true tag with probability
+    ``r_w`` and adds a wrong one with probability ``1 - r_w`` (five judgments a task: no ties)."""
+    rng = np.random.default_rng(seed)
+    tags = ["a", "b", "c", "d", "e", "f"]
+    reliability = rng.uniform(0.55, 0.95, 40)
+    rows, truth = [], {}
+    for t in range(n_tasks):
+        true = {x for x in tags if rng.random() < 0.3}
+        truth[t] = sorted(true)
+        for w in rng.choice(40, per, replace=False):
+            r = reliability[w]
+            given = [x for x in tags if (x in true and rng.random() < r) or (x not in true and rng.random() > r)]
+            rows.append((t, f"w{w}", given))
+    return pd.DataFrame(rows, columns=["task", "worker", "label"]), truth
+
+
+@pytest.mark.parametrize("model", ["MajorityVote", "DawidSkene", "Wawa", "GLAD"])
+def test_toy_matches_crowdkits_documented_result(model):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = galton.BinaryRelevance(getattr(galton, model)()).fit_predict(TOY)
+    assert got.name == "agg_label" and got.index.name == "task"
+    assert got.to_dict() == {"t1": ["house", "tree"], "t2": ["car"]}
+
+
+def test_majority_vote_per_label_equals_hand_counts_and_crowdkit():
+    df, _ = _simulated()
+    got = galton.BinaryRelevance().fit_predict(df)
+    for task, labels in got.items():
+        sets = df.loc[df["task"] == task, "label"]
+        counted = sorted({x for s in sets for x in s if sum(x in s2 for s2 in sets) * 2 > len(sets)})
+        assert labels == counted
+    ck = pytest.importorskip("crowdkit.aggregation")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = ck.BinaryRelevance(ck.MajorityVote()).fit_predict(df)
+    assert {t: sorted(v) for t, v in theirs.items()} == got.to_dict()
+
+
+def test_dawid_skene_per_label_beats_majority_vote_on_unequal_workers():
+    """Workers of reliability 0.55-0.95: weighting them (one DS fit per tag) recovers more of the
+    true tag sets than counting votes."""
+    df, truth = _simulated(seed=1, n_tasks=600)
+    exact = {}
+    for name, base in (("mv", galton.MajorityVote()), ("ds", galton.DawidSkene())):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            got = galton.BinaryRelevance(base).fit_predict(df)
+        exact[name] = np.mean([got[t] == truth[t] for t in truth])
+    assert exact["ds"] > exact["mv"] + 0.02, exact
+
+
+def test_inputs_and_errors():
+    polars = pytest.importorskip("polars")
+    assert galton.BinaryRelevance().fit_predict(polars.from_pandas(TOY)).to_dict() == {"t1": ["house", "tree"],
+                                                                                         "t2": ["car"]}
+    none = TOY.copy()
+    none.loc[5, "label"] = None  # w3 tagged nothing on t2
+    assert galton.BinaryRelevance().fit_predict(none).to_dict() == {"t1": ["house", "tree"], "t2": ["car"]}
+    m = galton.BinaryRelevance(galton.MajorityVote()).fit(TOY)
+    assert sorted(m.aggregators_) == ["car", "grass", "house", "human", "train", "tree"]
+    assert m.aggregators_["house"] is not m.base_aggregator  # copies, the base stays unfitted
+    scalar = TOY.assign(label=["house", ["tree"], "car", ["car"], ["car"], ["train"]])
+    with pytest.raises(galton.ColumnError, match=r"column 'label'.*2 row\(s\) hold a single value \(row 0: 'house'"):
+        galton.BinaryRelevance().fit(scalar)
+    with pytest.raises(galton.ColumnError, match=r"missing column\(s\) \['label'\]"):
+        galton.BinaryRelevance().fit(TOY.drop(columns="label"))
+    empty = galton.BinaryRelevance().fit_predict(pd.DataFrame({"task": [], "worker": [], "label": []}))
+    assert empty.empty and empty.name == "agg_label"
+
+
+def test_the_module_example_runs():
+    import doctest
+
+    from galton.aggregator import multilabel
+
+    result = doctest.testmod(multilabel, verbose=False)
+    assert result.attempted >= 3 and result.failed == 0
