@@ -205,6 +205,7 @@ class IterativeAggregator(BaseAggregator):
                 stopped = True
                 it -= 1
                 history.pop()
+                e_params = None  # the results: the final parameters' posteriors
             else:
                 e_params = used if used is not None else e_params
                 delta = change
