@@ -36,7 +36,12 @@ Hooks for iterations that are not EM (all optional, defaults shown):
   ends, that iteration is not counted (its objective leaves ``history_``) and the parameters the
   M-step returned are the result; a checkpoint keeps the flag, so a resumed fit stops there too;
 - ``_progress_info(obj, delta)``: the progress bar's text; ``change_name``: what the
-  ConvergenceWarning calls the change.
+  ConvergenceWarning calls the change;
+- ``posteriors_of_last_e_step = False``: True reports the posteriors of the last E-step (the
+  parameters before the last M-step, crowd-kit's ``probas_``) instead of one more E-step with the
+  final parameters; those parameters are kept in the last iteration only (and in its checkpoint),
+  and ``_keeping_posteriors(params)`` may mark them so that the last E-step keeps its posteriors in
+  the shards for ``_posteriors`` (Dawid-Skene: no results pass when ``n_iter`` is reached).
 
 Data already loaded into an engine (``RayEngine.load_parquet`` returns such an object, marked by
 a :class:`~galton.aggregator._engine.LoadedData` holding its ``engine``) is fitted where it lies:
