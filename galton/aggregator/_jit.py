@@ -217,6 +217,16 @@ def _cpu_quota() -> bool:
 
 
 _WHOLE_MACHINE: bool | None = None
+_CPUS: int | None = None
+
+
+def _cpus() -> int:
+    """``os.cpu_count()``, read once: glibc reads it from /sys at each call (40 us here, on every
+    parallel loop's start: 0.8 ms of a 0.1 s fit)."""
+    global _CPUS
+    if _CPUS is None:
+        _CPUS = int(os.cpu_count() or 0)
+    return _CPUS
 
 
 def whole_machine() -> bool:
@@ -253,7 +263,7 @@ def threads_now(wanted: int, others: int | None = None, cpus: int | None = None)
         others = runnable_elsewhere() if whole_machine() else None
     if others is None:
         return wanted
-    free = int(cpus if cpus is not None else (os.cpu_count() or wanted)) - int(others)
+    free = int(cpus if cpus is not None else (_cpus() or wanted)) - int(others)
     return max(1, min(wanted, free))
 
 
