@@ -97,3 +97,22 @@ def test_the_module_example_runs():
 
     result = doctest.testmod(multilabel, verbose=False)
     assert result.attempted >= 3 and result.failed == 0
+
+
+@pytest.fixture(scope="module")
+def ray_session():
+    pytest.importorskip("ray", reason="Ray is in the test extra; galton runs without it")
+    from galton.workers import cluster
+
+    return cluster.connect("local", num_cpus=2, include_dashboard=False)
+
+
+def test_per_tag_fits_on_ray_equal_local(ray_session):
+    """The base model's engine settings are copied into every per-tag fit: DS on two Ray shards
+    gives the local fit's tag sets and posteriors."""
+    df, _ = _simulated(seed=2, n_tasks=200)
+    local = galton.BinaryRelevance(galton.DawidSkene(n_shards=2)).fit(df)
+    ray = galton.BinaryRelevance(galton.DawidSkene(engine="ray", n_shards=2)).fit(df)
+    assert ray.labels_.to_dict() == local.labels_.to_dict()
+    for tag, model in local.aggregators_.items():
+        np.testing.assert_allclose(ray.aggregators_[tag].posteriors_, model.posteriors_, rtol=1e-12, atol=1e-12)
