@@ -105,8 +105,11 @@ class BinaryRelevance:
             from .majority_vote import MajorityVote
 
             base = MajorityVote()
-        if not hasattr(base, "fit"):
-            raise TypeError(f"base_aggregator must be a categorical model with fit, not {type(base).__name__}")
+        kind = getattr(base, "kind", "categorical")
+        if not hasattr(base, "fit") or kind != "categorical":
+            what = f"a {kind} model" if hasattr(base, "fit") else "not a model"
+            raise TypeError(f"base_aggregator must be a categorical model (task, worker, label), such as "
+                            f"MajorityVote() or DawidSkene(); {type(base).__name__} is {what}")
         import pandas as pd  # only when used: importing galton loads no pandas
 
         frame = _as_pandas(data)

@@ -86,6 +86,10 @@ def test_inputs_and_errors():
         galton.BinaryRelevance().fit(scalar)
     with pytest.raises(galton.ColumnError, match=r"missing column\(s\) \['label'\]"):
         galton.BinaryRelevance().fit(TOY.drop(columns="label"))
+    with pytest.raises(TypeError, match="BradleyTerry is a pairwise model"):
+        galton.BinaryRelevance(galton.BradleyTerry()).fit(TOY)
+    with pytest.raises(TypeError, match="str is not a model"):
+        galton.BinaryRelevance("ds").fit(TOY)
     empty = galton.BinaryRelevance().fit_predict(pd.DataFrame({"task": [], "worker": [], "label": []}))
     assert empty.empty and empty.name == "agg_label"
 
