@@ -12,7 +12,7 @@ from . import _kernels, _pairs
 from ._kernels_numba import class_tuple
 
 __all__ = ["column_sums", "take_rows", "first_appearance", "pair_appearance", "task_order", "vote_shares",
-           "argmax_ties_low", "dense_int_codes", "per_worker_sum"]
+           "argmax_ties_low", "dense_int_codes", "per_worker_sum", "normalise_rows", "code_counts"]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -316,3 +316,40 @@ def per_worker_sum(values, wptr):  # noqa: ANN001, ANN201
     out = np.zeros((wptr.size - 1, flat.shape[1]))
     _per_worker_rows(flat, np.asarray(wptr, np.int64), out)
     return out.reshape((wptr.size - 1,) + values.shape[1:])
+
+
+@numba.njit(cache=True, nogil=True)
+def _normalise_rows(counts, wptr, pairs, k, alpha, extra, has_extra, floor, eps, rows, denom):  # pragma: no cover
+    for p in range(counts.shape[0]):
+        for c in range(counts.shape[1]):
+            x = counts[p, c]
+            rows[p, c] = floor if x < floor else x  # np.maximum: NaN stays NaN
+    _per_worker_rows(rows, wptr, denom)
+    for w in range(denom.shape[0]):
+        unseen = alpha * (k - (wptr[w + 1] - wptr[w]))
+        for c in range(denom.shape[1]):
+            d = denom[w, c]
+            if alpha:
+                d += unseen
+            if has_extra:
+                d += extra[w, c]
+            if d < eps:
+                d = eps
+            denom[w, c] = d
+    for p in range(counts.shape[0]):
+        w = pairs[p] // k
+        for c in range(counts.shape[1]):
+            rows[p, c] /= denom[w, c]
+
+
+def normalise_rows(counts, wptr, pairs, n_labels, alpha, extra, floor, eps):  # noqa: ANN001, ANN201
+    """The compiled twin of ``_pairs.normalise_rows_numpy`` (one call instead of ten numpy calls)."""
+    if counts.dtype != np.float64 or counts.ndim != 2 or not counts.flags.c_contiguous:
+        return _pairs.normalise_rows_numpy(counts, wptr, pairs, n_labels, alpha, extra, floor, eps)
+    rows = np.empty_like(counts)
+    denom = np.zeros((wptr.size - 1, counts.shape[1]))
+    has_extra = extra is not None
+    ex = np.ascontiguousarray(extra, dtype=np.float64) if has_extra else denom
+    _normalise_rows(counts, np.asarray(wptr, np.int64), np.asarray(pairs, np.int64), int(n_labels), float(alpha),
+                    ex, has_extra, float(floor), float(eps), rows, denom)
+    return rows, denom

@@ -25,7 +25,7 @@ from ._kernels import MIN_PARALLEL, column_sums, counts_from_post, estep_table, 
 from ._layout import crowdkit_result
 from ._memory import FLOAT
 from ._pairs import (DENSE_ERRORS_MAX, diagonal, errors_output, new_data_pairs, pair_codes, pair_labels,
-                     pair_memory, pair_workers, per_worker_sum, seen_stats)
+                     normalise_rows, pair_memory, pair_workers, per_worker_sum, seen_stats)
 from ._registry import register
 
 __all__ = ["ConfusionEM", "DawidSkene", "OneCoinDawidSkene"]
@@ -183,18 +183,9 @@ def normalise_pairs(counts: np.ndarray, memory: dict[str, Any], alpha: float = 0
     The observed cells are floored at PROB_FLOOR (1e-10) (so a column with no mass, a class the
     worker never met, is uniform over the labels that worker uses, as in crowd-kit). ``extra``
     (W, K): mass of unobserved cells given by an ``initial_error``, in the column sums only.
-    ``counts`` is overwritten (a float64 array the caller owns)."""
-    k = memory["n_labels"]
-    np.maximum(counts, PROB_FLOOR, out=counts)
-    wptr = memory["wptr"]
-    denom = per_worker_sum(counts, wptr)
-    if alpha:
-        denom += alpha * (k - np.diff(wptr))[:, None]
-    if extra is not None:
-        denom += extra
-    denom = np.maximum(denom, EPS)
-    counts /= denom[pair_workers(memory["pairs"], k)]
-    return counts, denom
+    ``counts`` is left as it is (the rows are a new array)."""
+    return normalise_rows(counts, memory["wptr"], memory["pairs"], memory["n_labels"], alpha, extra,
+                          PROB_FLOOR, EPS)
 
 
 @register("ds", "dawid_skene", "dawid-skene")
@@ -296,7 +287,7 @@ class DawidSkene(ConfusionEM):
         return {**stats, "counts": counts, "extra": extra}
 
     def _m_step(self, stats: dict[str, Any], memory: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-        counts = stats["counts"] + self.alpha  # a new array: normalised in place
+        counts = stats["counts"] + self.alpha
         errors, denom = normalise_pairs(counts, memory, self.alpha, stats.get("extra"))
         cc = stats["class_counts"] + self.alpha_prior
         priors = np.maximum(cc / cc.sum(), PROB_FLOOR)

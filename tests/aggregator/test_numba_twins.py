@@ -21,7 +21,7 @@ TOL = {"estep": (1e-11, 1e-10), "counts_from_post": (0.0, 0.0), "bt_pass": (1e-1
        "bds_band_pass": (1e-9, 1e-10), "bwa_pass": (1e-12, 1e-12),
        "first_appearance": (0.0, 0.0), "task_order": (0.0, 0.0), "vote_shares": (0.0, 0.0), "argmax_ties_low": (0.0, 0.0),
        "column_sums": (0.0, 0.0), "take_rows": (0.0, 0.0), "code_counts": (0.0, 0.0), "pair_appearance": (0.0, 0.0),
-       "dense_int_codes": (0.0, 0.0), "per_worker_sum": (0.0, 0.0),
+       "dense_int_codes": (0.0, 0.0), "per_worker_sum": (0.0, 0.0), "normalise_rows": (0.0, 0.0),
        "bds_derivative_inputs": (0.0, 0.0), "bds_prior_cells": (0.0, 0.0),
        "bds_band_finish": (0.0, 0.0), "bds_held_beyond": (0.0, 0.0)}
 
@@ -192,6 +192,18 @@ def _per_worker_args(rng: np.random.Generator) -> tuple[Any, ...]:
     return rng.random((int(wptr[-1]), 3)) * 10.0 ** rng.uniform(-6, 6, (int(wptr[-1]), 1)), wptr
 
 
+def _normalise_args(rng: np.random.Generator) -> tuple[Any, ...]:
+    wptr = _wptr(rng)  # some workers without pairs
+    n_w, k = wptr.size - 1, 3
+    pw = np.repeat(np.arange(n_w), np.diff(wptr))
+    labels = np.concatenate([np.sort(rng.choice(k, n, replace=False)) for n in np.diff(wptr)]).astype(np.int64) \
+        if (np.diff(wptr) <= k).all() else np.zeros(pw.size, np.int64)
+    counts = rng.random((pw.size, k)) * 10.0 ** rng.uniform(-12, 3, (pw.size, 1))
+    counts[::7, 1] = 0.0  # below the floor
+    extra = rng.random((n_w, k))
+    return counts, wptr, pw * k + labels, k, 0.7, extra, 1e-10, 1e-300
+
+
 def _derivative_input_args(rng: np.random.Generator) -> tuple[Any, ...]:
     wptr = _wptr(rng)
     n_w, k = wptr.size - 1, 3
@@ -227,7 +239,7 @@ INPUTS: dict[str, Callable[[np.random.Generator], tuple[Any, ...]]] = {
     "bwa_pass": _bwa_args, "first_appearance": _appearance_args, "task_order": _task_order_args,
     "vote_shares": _vote_share_args, "argmax_ties_low": _argmax_args,
     "column_sums": _column_sums_args, "take_rows": _take_rows_args, "code_counts": _code_counts_args, "pair_appearance": _pair_appearance_args,
-    "dense_int_codes": _dense_int_args, "per_worker_sum": _per_worker_args,
+    "dense_int_codes": _dense_int_args, "per_worker_sum": _per_worker_args, "normalise_rows": _normalise_args,
     "bds_derivative_inputs": _derivative_input_args, "bds_prior_cells": _prior_cell_args,
     "bds_band_finish": _band_finish_args, "bds_held_beyond": _held_args,
 }
@@ -617,3 +629,13 @@ def test_code_counts_refuse_a_code_out_of_range_like_numpy():
         _jit.TWINS["code_counts"].compiled(codes, 7)
     with pytest.raises(ValueError):
         _jit.TWINS["code_counts"].numpy(np.array([-1], dtype=np.int32), 3)
+
+
+def test_normalise_rows_without_smoothing_or_extra_mass():
+    counts, wptr, pairs, k, _, _, floor, eps = _normalise_args(np.random.default_rng(3))
+    twin = _jit.TWINS["normalise_rows"]
+    for alpha, extra in ((0.0, None), (0.0, np.ones((wptr.size - 1, k)))):
+        got, want = twin.compiled(counts, wptr, pairs, k, alpha, extra, floor, eps), \
+            twin.numpy(counts, wptr, pairs, k, alpha, extra, floor, eps)
+        for a, b in zip(got, want):
+            np.testing.assert_array_equal(a, b)
