@@ -117,12 +117,17 @@ class BinaryRelevance:
         if missing:
             raise ColumnError(f"missing column(s) {missing}; the input has {list(frame.columns)}")
         sets = _label_sets(frame["label"])
-        labels = sorted({x for s in sets for x in s}, key=_sort_key)
+        rows_of: dict[Any, list[int]] = {}  # label -> the rows whose set holds it (one pass)
+        for i, labels_of_row in enumerate(sets):
+            for x in labels_of_row:
+                rows_of.setdefault(x, []).append(i)
+        labels = sorted(rows_of, key=_sort_key)
         self.aggregators_: dict[Any, Any] = {}
         tasks = pd.unique(frame["task"].to_numpy())
         chosen: dict[Any, list[Any]] = {t: [] for t in tasks}
         for label in labels:
-            answer = np.fromiter((label in s for s in sets), dtype=np.int64, count=len(sets))
+            answer = np.zeros(len(sets), dtype=np.int64)
+            answer[np.unique(np.asarray(rows_of[label], dtype=np.int64))] = 1  # a label twice in a set: once
             binary = pd.DataFrame({"task": frame["task"].to_numpy(), "worker": frame["worker"].to_numpy(),
                                    "label": answer})
             model = _clone(base)
