@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..data._validate import missing_columns
 from ..judgments import ColumnError
 
 if TYPE_CHECKING:
@@ -113,9 +114,8 @@ class BinaryRelevance:
         import pandas as pd  # only when used: importing galton loads no pandas
 
         frame = _as_pandas(data)
-        missing = [c for c in ("task", "worker", "label") if c not in frame.columns]
-        if missing:
-            raise ColumnError(f"missing column(s) {missing}; the input has {list(frame.columns)}")
+        missing_columns(frame, ("task", "worker", "label"),
+                        "BinaryRelevance reads task, worker and label (a list of labels per row)")
         sets = _label_sets(frame["label"])
         rows_of: dict[Any, list[int]] = {}  # label -> the rows whose set holds it (one pass)
         for i, labels_of_row in enumerate(sets):

@@ -41,10 +41,13 @@ def check_on_invalid(on_invalid: str) -> None:
         raise ValueError(f"on_invalid must be 'raise' or 'drop', not {on_invalid!r}")
 
 
-def missing_columns(table: pa.Table, needed: Sequence[str], hint: str) -> None:
-    missing = [c for c in needed if c not in table.column_names]
+def missing_columns(table: Any, needed: Sequence[str], hint: str) -> None:
+    """A ColumnError naming the columns of ``needed`` that ``table`` (Arrow, or a frame with
+    ``columns``) lacks, the ones it has, and ``hint``."""
+    names = list(table.column_names if hasattr(table, "column_names") else table.columns)
+    missing = [c for c in needed if c not in names]
     if missing:
-        raise ColumnError(f"missing column(s) {missing}; the input has {table.column_names}. {hint}")
+        raise ColumnError(f"missing column(s) {missing}; the input has {names}. {hint}")
 
 
 def null_mask(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
