@@ -159,12 +159,17 @@ class BaseAggregator:
     #: private attributes a fit leaves behind (for ``predict``); the next fit drops them
     _fit_private: tuple[str, ...] = ("_params", "_out")
 
-    def _reset(self) -> None:
+    def _refuse_base_class(self) -> None:
+        """A TypeError naming the models when ``self`` is one of the base classes (``_base_class``
+        set in the class's own body), not a model."""
         if type(self).__dict__.get("_base_class", False):
             from ._registry import names
 
             raise TypeError(f"{type(self).__name__} is a base class for writing models "
                             f"(docs/adding-a-model.md), not a model; fit one of {names()}")
+
+    def _reset(self) -> None:
+        self._refuse_base_class()  # every fit starts here
         # fitted state goes, so that the model object sent to shard actors stays small
         for name in [a for a in vars(self) if a.endswith("_") and not a.startswith("_")]:
             delattr(self, name)
@@ -285,7 +290,7 @@ class BaseAggregator:
 
     # ---------------------------------------------------------------- public API
     def fit(self, data: Any, gold: Any = None, **kwargs: Any) -> "BaseAggregator":
-        self._reset()  # a base class: the TypeError that names the models
+        self._refuse_base_class()
         raise NotImplementedError(f"{type(self).__name__} defines no fit")
 
     def _check_fitted(self) -> None:
