@@ -157,7 +157,7 @@ class BaseAggregator:
 
     # ---------------------------------------------------------------- input handling
     #: private attributes a fit leaves behind (for ``predict``); the next fit drops them
-    _fit_private: tuple[str, ...] = ("_params", "_out")
+    _fit_private: tuple[str, ...] = ("_params", "_out", "_posterior_params")
 
     def _refuse_base_class(self) -> None:
         """A TypeError naming the models when ``self`` is one of the base classes (``_base_class``
