@@ -45,94 +45,88 @@ def ends_table(values, a, b, k):  # noqa: ANN001, ANN201  # pragma: no cover
 
 
 @numba.njit(cache=True, nogil=True)
-def _has_counts(diag, off, wptr, w):  # noqa: ANN001, ANN202  # pragma: no cover
-    for c in range(diag.shape[1]):
-        if diag[w, c] != 0.0:
-            return True
+def _has_counts(counts, wptr, w):  # noqa: ANN001, ANN202  # pragma: no cover
     for p in range(wptr[w], wptr[w + 1]):
-        for c in range(off.shape[1]):
-            if off[p, c] != 0.0:
+        for c in range(counts.shape[1]):
+            if counts[p, c] != 0.0:
                 return True
     return False
 
 
-@numba.njit(cache=True, nogil=True)
-def first_derivatives(strength, diag, off, wptr, start, a, b, todo, level, at_ends,  # pragma: no cover
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def first_derivatives(strength, counts, pl, wptr, start, a, b, todo, level, at_ends,  # pragma: no cover
                       first, last):  # noqa: ANN001, ANN201
     """The first evaluation of the Newton steps of workers ``first .. last - 1`` (at their start
     ``clip(start, a, b)``), all at once: the cells' arguments gathered into one array for
-    :func:`psi_trigamma_block` (vector instructions; the same bits as :func:`_one_cached`, summed
-    in its order). Returns ``(solve, g, h)``: ``solve`` for the workers in ``todo`` with counts."""
+    :func:`psi_trigamma_block` (vector instructions), every cell of a pair row, the diagonal one
+    first. A zero count adds exactly 0 here, as the block's psi and psi' of ``base + 0`` are those
+    of the base (which the prior's terms are, to the bit, cached or not), so there is no test per
+    cell; each sum is added in the order of :func:`_one_at`'s, which skips zeros: the same bits.
+    Returns ``(solve, g, h)``: ``solve`` for the workers in ``todo`` with counts."""
     n_w = last - first
-    k = diag.shape[1]
-    size = n_w * (k + 2) + (wptr[last] - wptr[first]) * k
+    k = counts.shape[1]
+    size = n_w * 2 + (wptr[last] - wptr[first]) * k
     arg, dg, tg = np.empty(size), np.empty(size), np.empty(size)
     solve = np.zeros(n_w, dtype=np.bool_)
     cached = np.zeros(n_w, dtype=np.bool_)
+    xs = np.empty(n_w)
     g, h = np.zeros(n_w), np.zeros(n_w)
     j = 0
     for w in range(first, last):
         i = w - first
-        if not todo[w] or not _has_counts(diag, off, wptr, w):
+        if not todo[w] or not _has_counts(counts, wptr, w):
             continue
         solve[i] = True
         s = strength[w]
         x = min(max(start[w], a), b)
+        xs[i] = x
         u = s * x
         v = s * (1.0 - x) / (k - 1)
-        cached[i] = level.size > 0 and k > 1 and (x == a or x == b)
-        if not cached[i]:
-            arg[j] = u
-            arg[j + 1] = v
-            j += 2
-        for c in range(k):
-            if diag[w, c] != 0.0:
-                arg[j] = u + diag[w, c]
-                j += 1
+        c_i = level.size > 0 and k > 1 and (x == a or x == b)
+        cached[i] = c_i
+        arg[j] = u  # the prior's own terms: kept only when not cached
+        arg[j + 1] = v
+        j += 0 if c_i else 2
         for p in range(wptr[w], wptr[w + 1]):
-            for c in range(k):
-                if off[p, c] != 0.0:
-                    arg[j] = v + off[p, c]
-                    j += 1
+            lab = pl[p]
+            arg[j] = u + counts[p, lab]
+            j += 1
+            for c in range(k - 1):
+                arg[j] = v + counts[p, c + (c >= lab)]
+                j += 1
     psi_trigamma_block(arg, dg, tg, j)
     j = 0
     for w in range(first, last):
         i = w - first
         if not solve[i]:
             continue
-        s = strength[w]
-        x = min(max(start[w], a), b)
         if cached[i]:
-            e = 0 if x == a else 4
+            e = 0 if xs[i] == a else 4
             row = at_ends[level[w]]
             dg_u, tg_u, dg_v, tg_v = row[e], row[e + 1], row[e + 2], row[e + 3]
         else:
             dg_u, tg_u, dg_v, tg_v = dg[j], tg[j], dg[j + 1], tg[j + 1]
             j += 2
-        gd = hd = 0.0
-        for c in range(k):
-            if diag[w, c] != 0.0:
-                gd += dg[j] - dg_u
-                hd += tg[j] - tg_u
-                j += 1
-        go = ho = 0.0
+        gd = hd = go = ho = 0.0
         for p in range(wptr[w], wptr[w + 1]):
-            for c in range(k):
-                if off[p, c] != 0.0:
-                    go += dg[j] - dg_v
-                    ho += tg[j] - tg_v
-                    j += 1
-        g[i], h[i] = worker_terms(s, gd, hd, go, ho, k)
+            gd += dg[j] - dg_u
+            hd += tg[j] - tg_u
+            j += 1
+            for c in range(k - 1):
+                go += dg[j] - dg_v
+                ho += tg[j] - tg_v
+                j += 1
+        g[i], h[i] = worker_terms(strength[w], gd, hd, go, ho, k)
     return solve, g, h
 
 
 @numba.njit(cache=True, nogil=True)
-def _held(strength, diag, off, wptr, side, g, toward, step, x_lo, x_hi, level, table,  # pragma: no cover
+def _held(strength, counts, pl, wptr, side, g, toward, step, x_lo, x_hi, level, table,  # pragma: no cover
           slack, out):  # noqa: ANN001, ANN202
     """See ``_bayes_eb.held_beyond_numpy`` (``table``: :func:`ends_table` on ``[x_lo, x_hi]``, whose
     columns 1 and 7 are psi' at ``s x_lo`` and at ``s (1 - x_hi) / (K - 1)``; empty: computed per
     worker)."""
-    k = diag.shape[1]
+    k = counts.shape[1]
     for w in range(strength.size):
         out[w] = False
         if side[w] != toward:
@@ -140,14 +134,13 @@ def _held(strength, diag, off, wptr, side, g, toward, step, x_lo, x_hi, level, t
         c_d = 0
         c_o = 0
         negative = False
-        for c in range(k):
-            n = diag[w, c]
-            c_d += n != 0.0
-            negative |= n < 0.0
         for p in range(wptr[w], wptr[w + 1]):
             for c in range(k):
-                n = off[p, c]
-                c_o += n != 0.0
+                n = counts[p, c]
+                if c == pl[p]:
+                    c_d += n != 0.0
+                else:
+                    c_o += n != 0.0
                 negative |= n < 0.0
         if negative:
             continue
@@ -162,11 +155,11 @@ def _held(strength, diag, off, wptr, side, g, toward, step, x_lo, x_hi, level, t
         out[w] = room > 0
 
 
-def held_beyond(strength, diag, off, wptr, side, g, old, new, levels=None):  # noqa: ANN001, ANN201
+def held_beyond(strength, counts, pl, wptr, side, g, old, new, levels=None):  # noqa: ANN001, ANN201
     """The compiled twin of ``_bayes_eb.held_beyond_numpy``; with ``levels`` the two trigammas of
     the bound are taken once per distinct strength."""
     n = np.size(strength)
-    k = np.shape(diag)[1]
+    k = np.shape(counts)[1]
     x_lo, x_hi = min(old, new), max(old, new)
     if levels is not None and k > 1:
         table = ends_table(floats(levels[0]), float(x_lo), float(x_hi), k)
@@ -174,7 +167,8 @@ def held_beyond(strength, diag, off, wptr, side, g, old, new, levels=None):  # n
     else:
         table, level = np.zeros((0, 8)), np.zeros(0, dtype=np.int64)
     out = np.empty(n, dtype=np.bool_)
-    _held(floats(strength), floats(diag), floats(off), np.ascontiguousarray(wptr, dtype=np.int64),
+    _held(floats(strength), floats(counts), np.ascontiguousarray(pl, dtype=np.int64),
+          np.ascontiguousarray(wptr, dtype=np.int64),
           np.ascontiguousarray(side, dtype=np.int8), floats(g), 1 if new > old else -1, abs(float(new) - float(old)),
           float(x_lo), float(x_hi), level, table, HELD_SLACK, out)
     return out

@@ -6,9 +6,10 @@ cell of a label a worker never gave has no count, so it adds nothing to the evid
 (``psi(u + 0) - psi(u) = 0``) nor to the divergence (its posterior equals its prior). Everything here
 therefore costs the observed pairs x K, never workers x K x K.
 
-Inputs of the derivatives: ``diag`` (W, K) with ``diag[w, k] = N_w[k, k]`` (0 where worker w never
-answered k) and ``off`` (P, K), the pair rows with their diagonal cell set to 0, grouped by worker
-through ``wptr`` (W + 1,). Each kernel is a numpy reference with a numba twin
+Inputs of the derivatives: the pair rows ``counts`` (P, K) (``counts[p, k] = N_w[l, k]`` for the
+pair p of worker w and observed label ``l = pl[p]``), grouped by worker through ``wptr`` (W + 1,),
+each worker's pairs in label order. A pair's diagonal cell is ``counts[p, pl[p]]``, its other cells
+are off the diagonal. Each kernel is a numpy reference with a numba twin
 (:mod:`galton.aggregator._bayes_numba`).
 """
 
@@ -23,10 +24,10 @@ from ._jit import twin
 from ._kernels import by_size
 from ._pairs import per_worker_sum
 
-__all__ = ["MAX_ACCURACY", "NEWTON_TOL", "BRACKET_TOL", "HELD_SLACK", "worker_derivatives", "worker_derivatives_numpy",
-           "band_pass", "band_pass_numpy", "held_beyond", "held_beyond_numpy", "pair_elog_numpy", "pair_kl_numpy",
+__all__ = ["MAX_ACCURACY", "NEWTON_TOL", "CENTRE_TOL", "BRACKET_TOL", "HELD_SLACK", "worker_derivatives", "worker_derivatives_numpy",
+           "band_pass", "band_pass_numpy", "band_pass_some", "held_beyond", "held_beyond_numpy", "pair_elog_numpy", "pair_kl_numpy",
            "pair_elog_kl",
-           "pair_elog_kl_numpy", "maximise_concave", "band_edges", "eb_accuracies", "derivative_inputs", "cube_inputs",
+           "pair_elog_kl_numpy", "maximise_concave", "band_edges", "eb_accuracies", "split_diagonal", "cube_inputs",
            "prior_cells"]
 
 MAX_ACCURACY = 0.99  #: upper end of the fitted prior accuracy (keeps every prior pseudo-count > 0)
@@ -35,22 +36,24 @@ MAX_ACCURACY = 0.99  #: upper end of the fitted prior accuracy (keeps every prio
 #: about NEWTON_TOL ** 2 of it. On the wide-crowd benchmark 1e-4 gives the posteriors of 1e-12 to
 #: 1e-9 (the fingerprints) in 0.8x the time: most workers then need one evaluation per M-step.
 NEWTON_TOL = 1e-4
+#: the same for the centre ``m`` of the band, whose every Newton evaluation is a pass over all the
+#: workers: its last step is not evaluated, and every worker is then solved exactly on the final
+#: band (the workers stay exact; only the centre is within about CENTRE_TOL ** 2 of the maximiser of
+#: this M-step, and the next M-step starts from it). On the wide-crowd benchmark 1e-3 instead of
+#: NEWTON_TOL saves the second full pass of 8-10 middle M-steps; fingerprints unchanged at 1e-9.
+CENTRE_TOL = 1e-3
 #: bisection steps and brackets stop only below this (their error does not square)
 BRACKET_TOL = 1e-12
 
 
-def derivative_inputs(counts: np.ndarray, pw: np.ndarray, pl: np.ndarray, n_workers: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(diag, off)`` from the pair rows ``counts`` (P, K) of workers ``pw`` and labels ``pl``:
-    each worker's diagonal cells (W, K) and the rows with their diagonal cell zeroed (P, K).
-    Compiled from ``SMALL`` cells on or once numba is imported (the same values: copies)."""
-    return by_size(_derivative_inputs, np.size(counts))(counts, pw, pl, n_workers)
-
-
-def derivative_inputs_numpy(counts: np.ndarray, pw: np.ndarray, pl: np.ndarray,
-                            n_workers: int) -> tuple[np.ndarray, np.ndarray]:
-    """numpy reference of :func:`derivative_inputs`."""
-    at = np.arange(pl.size)
-    diag = np.zeros((int(n_workers), counts.shape[1]))
+def split_diagonal(counts: np.ndarray, pl: np.ndarray, wptr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(diag, off)`` of the pair rows ``counts`` (P, K) with observed labels ``pl``: each worker's
+    diagonal cells (W, K; 0 where it never gave the label) and the rows with their diagonal cell
+    zeroed (P, K). For the numpy references (the compiled kernels read ``counts`` and ``pl``)."""
+    n_w = np.size(wptr) - 1
+    pw = np.repeat(np.arange(n_w), np.diff(wptr))
+    at = np.arange(np.size(pl))
+    diag = np.zeros((n_w, counts.shape[1]))
     diag[pw, pl] = counts[at, pl]
     off = np.array(counts, dtype=np.float64)
     off[at, pl] = 0.0
@@ -74,19 +77,16 @@ def prior_cells(u: np.ndarray, v: np.ndarray, pw: np.ndarray, pl: np.ndarray,
 
 
 _prior_cells = twin("bds_prior_cells", prior_cells_numpy, "galton.aggregator._bayes_numba:prior_cells")
-_derivative_inputs = twin("bds_derivative_inputs", derivative_inputs_numpy,
-                          "galton.aggregator._bayes_numba:derivative_inputs")
 
 
 def cube_inputs(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(diag, off, wptr)`` of whole matrices ``counts[w, observed, true]`` (every pair a row)."""
+    """``(rows, pl, wptr)`` of whole matrices ``counts[w, observed, true]`` (every pair a row)."""
     w, k, _ = counts.shape
-    pw, pl = np.repeat(np.arange(w), k), np.tile(np.arange(k), w)
-    diag, off = derivative_inputs(counts.reshape(w * k, k), pw, pl, w)
-    return diag, off, np.arange(w + 1, dtype=np.int64) * k
+    rows = np.array(counts, dtype=np.float64).reshape(w * k, k)
+    return rows, np.tile(np.arange(k, dtype=np.int64), w), np.arange(w + 1, dtype=np.int64) * k
 
 
-def worker_derivatives_numpy(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wptr: np.ndarray,
+def worker_derivatives_numpy(strength: np.ndarray, counts: np.ndarray, pl: np.ndarray, wptr: np.ndarray,
                              mu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """First and second derivatives, per worker, of the evidence with respect to the worker's prior
     accuracy ``mu_w``. With ``u = s_w mu_w`` on the diagonal and ``v = s_w (1 - mu_w) / (K - 1)``::
@@ -97,6 +97,7 @@ def worker_derivatives_numpy(strength: np.ndarray, diag: np.ndarray, off: np.nda
                            + sum_{l != k} (psi'(v + N_lk) - psi'(v)) / (K - 1)^2]
 
     summed over the cells with a count only (the others add exactly 0)."""
+    diag, off = split_diagonal(counts, pl, wptr)
     k = diag.shape[1]
     u = strength * mu
     v = strength * (1.0 - mu) / (k - 1)
@@ -163,7 +164,7 @@ def maximise_concave(deriv: Derivatives, lo: np.ndarray, hi: np.ndarray, start: 
     return (x, side, g_end, h_end) if full else x
 
 
-def band_pass_numpy(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wptr: np.ndarray, start: np.ndarray,
+def band_pass_numpy(strength: np.ndarray, counts: np.ndarray, pl: np.ndarray, wptr: np.ndarray, start: np.ndarray,
                     a: float, b: float, tol: float, todo: np.ndarray, ends: tuple[float, float],
                     levels: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
                                                  np.ndarray]:
@@ -187,7 +188,7 @@ def band_pass_numpy(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wpt
     start = np.broadcast_to(start, (w,))
     mu = np.clip(start, a, b).astype(float)
     side = np.zeros(w, dtype=np.int8)
-    has = diag.sum(axis=1) + per_worker_sum(np.abs(off).sum(axis=1), wptr) != 0.0
+    has = per_worker_sum(np.abs(counts).sum(axis=1), wptr) != 0.0
     flat = todo & ~has
     mu[flat], side[flat] = a, -1
     data = np.flatnonzero(todo & has)
@@ -195,7 +196,7 @@ def band_pass_numpy(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wpt
 
     def own(x: np.ndarray, sel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         point[data[sel]] = x
-        g, h = worker_derivatives_numpy(strength, diag, off, wptr, point)
+        g, h = worker_derivatives_numpy(strength, counts, pl, wptr, point)
         return g[data[sel]], h[data[sel]]
 
     x, sd, g, h = maximise_concave(own, np.full(data.size, float(a)), np.full(data.size, float(b)), mu[data], tol,
@@ -220,7 +221,7 @@ band_pass = twin("bds_band_pass", band_pass_numpy, "galton.aggregator._bayes_num
 HELD_SLACK = 1e-6
 
 
-def held_beyond_numpy(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wptr: np.ndarray, side: np.ndarray,
+def held_beyond_numpy(strength: np.ndarray, counts: np.ndarray, pl: np.ndarray, wptr: np.ndarray, side: np.ndarray,
                       g: np.ndarray, old: float, new: float, levels: Any = None) -> np.ndarray:
     """The workers that a band pass held at its end ``old`` (``side`` +1 for an upper end that moves
     up to ``new``, -1 for a lower end that moves down; ``g``: their derivative at ``old``) and that
@@ -232,6 +233,7 @@ def held_beyond_numpy(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, w
     base on the segment), so ``f_w'`` cannot change sign over it while ``|g| > |new - old| H_w``
     (with room for rounding, :data:`HELD_SLACK`). A worker with a negative count is never included.
     ``levels``: as in :func:`band_pass_numpy` (ignored here)."""
+    diag, off = split_diagonal(counts, pl, wptr)
     k = diag.shape[1]
     toward = 1 if new > old else -1
     x_lo, x_hi = min(old, new), max(old, new)
@@ -304,13 +306,35 @@ def band_finish(mu: np.ndarray, side: np.ndarray, mu_r: np.ndarray, side_r: np.n
     return by_size(_band_finish, np.size(mu))(mu, side, mu_r, side_r, redo, a, b)
 
 
+def band_pass_some(strength: np.ndarray, counts: np.ndarray, pl: np.ndarray, wptr: np.ndarray, start: np.ndarray,
+                   a: float, b: float, todo: np.ndarray, ends: tuple[float, float],
+                   levels: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(mu, side, hint)`` of :func:`band_pass` for the workers in ``todo`` only (``mu`` / ``side``:
+    0 / 0 elsewhere, ``hint``: ``start`` elsewhere), from their own rows gathered into small arrays:
+    a pass over every worker costs 0.4-0.8 ms on the wide crowd even when it solves two of them,
+    and the final band's re-solves are usually a handful. Each worker's solve depends on its own
+    rows only, so the results are the same bits as the whole pass's."""
+    idx = np.flatnonzero(todo)
+    first, size = wptr[idx], wptr[idx + 1] - wptr[idx]
+    sub_ptr = np.zeros(idx.size + 1, dtype=np.int64)
+    np.cumsum(size, out=sub_ptr[1:])
+    rows = np.arange(sub_ptr[-1]) + np.repeat(first - sub_ptr[:-1], size)
+    sub_levels = None if levels is None else (levels[0], np.asarray(levels[1])[idx])
+    start = np.broadcast_to(start, strength.shape)
+    mu_s, side_s, _, _, hint_s, _ = band_pass(strength[idx], counts[rows], pl[rows], sub_ptr, start[idx], a, b,
+                                              NEWTON_TOL, True, ends, sub_levels)
+    mu, side, hint = np.zeros(strength.size), np.zeros(strength.size, dtype=np.int8), np.array(start, dtype=float)
+    mu[idx], side[idx], hint[idx] = mu_s, side_s, hint_s
+    return mu, side, hint
+
+
 def band_edges(m: float, half_width: float, k: int) -> tuple[float, float]:
     """The band ``[a, b]`` of prior accuracies around the centre ``m``: within ``half_width`` of it
     and within [1/K, MAX_ACCURACY] (``(m, m)`` clipped when ``half_width <= 0``)."""
     return max(1.0 / k, m - max(half_width, 0.0)), min(MAX_ACCURACY, m + max(half_width, 0.0))
 
 
-def eb_accuracies(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wptr: np.ndarray, half_width: float,
+def eb_accuracies(strength: np.ndarray, counts: np.ndarray, pl: np.ndarray, wptr: np.ndarray, half_width: float,
                   fixed: float | None = None, memo: dict[str, Any] | None = None) -> tuple[float, np.ndarray]:
     """The prior accuracies that maximise the evidence: a centre ``m`` and, per worker, ``mu_w``
     within ``half_width`` of it (all within [1/K, MAX_ACCURACY]); ``fixed`` fixes ``m``. ``memo``
@@ -329,12 +353,13 @@ def eb_accuracies(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wptr:
     worker's maximiser on that centre's band and the derivative at once, so a worker held at an end
     costs one evaluation of ``f_w'`` per pass, and a warm M-step usually one pass. Returns ``(m, mu)``.
     """
-    w, k = diag.shape
+    w, k = np.size(wptr) - 1, counts.shape[1]
     lo, hi = 1.0 / k, MAX_ACCURACY
     if k == 1:
         return 1.0, np.ones(w)
 
     def agreeing() -> tuple[np.ndarray, np.ndarray]:  # each worker's agreeing and total counts
+        diag, off = split_diagonal(counts, pl, wptr)
         agree = diag.sum(axis=1)
         return agree, agree + per_worker_sum(off.sum(axis=1), wptr)
 
@@ -346,7 +371,7 @@ def eb_accuracies(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wptr:
         pooled = float(np.clip(agree.sum() / total, lo, hi)) if total > 0 else 0.5 * (lo + hi)
 
         def shared(m: np.ndarray, _: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            out = [worker_derivatives(strength, diag, off, wptr, np.full(w, x)) for x in m]
+            out = [worker_derivatives(strength, counts, pl, wptr, np.full(w, x)) for x in m]
             return np.array([g.sum() for g, _ in out]), np.array([h.sum() for _, h in out])
 
         m = float(maximise_concave(shared, np.array([lo]), np.array([hi]), np.array([pooled]))[0])
@@ -372,12 +397,12 @@ def eb_accuracies(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wptr:
 
     if fixed is not None:
         a, b = edges(fixed)
-        mu, _, _, _, hint, _ = band_pass(strength, diag, off, wptr, start, a, b, NEWTON_TOL, everyone, (lo, hi), levels)
+        mu, _, _, _, hint, _ = band_pass(strength, counts, pl, wptr, start, a, b, NEWTON_TOL, everyone, (lo, hi), levels)
         if memo is not None:
             memo["mu_star"] = hint
         return fixed, mu
     if centre is None:  # the first M-step: the workers' own maximisers give the centre's start
-        start = band_pass(strength, diag, off, wptr, start, lo, hi, NEWTON_TOL, everyone, (lo, hi), levels)[0]
+        start = band_pass(strength, counts, pl, wptr, start, lo, hi, NEWTON_TOL, everyone, (lo, hi), levels)[0]
         centre = float(np.clip(strength @ start / strength.sum(), lo, hi))
 
     # Newton on the centre: every evaluation is one pass over the workers on the band of that
@@ -386,7 +411,7 @@ def eb_accuracies(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wptr:
 
     def at_centre(m: np.ndarray, _: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         a, b = edges(float(m[0]))
-        mu, side, low, high, hint, g = band_pass(strength, diag, off, wptr, last["start"], a, b, NEWTON_TOL,
+        mu, side, low, high, hint, g = band_pass(strength, counts, pl, wptr, last["start"], a, b, NEWTON_TOL,
                                                  everyone, (lo, hi), levels)
         last.update(a=a, b=b, mu=mu, side=side, start=hint, g=g)
         # an end that is 1/K or MAX_ACCURACY does not move with the centre: its workers add nothing
@@ -397,7 +422,8 @@ def eb_accuracies(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wptr:
             d += high
         return d[:1], d[1:]
 
-    m = float(maximise_concave(at_centre, np.array([lo]), np.array([hi]), np.array([float(centre)]))[0])
+    m = float(maximise_concave(at_centre, np.array([lo]), np.array([hi]), np.array([float(centre)]),
+                               tol=CENTRE_TOL)[0])
     # the last Newton step of the centre was not evaluated: a worker stopped at the end the band
     # moved away from may now lie inside it, so those workers are solved again on the final band,
     # but for those whose derivative provably keeps its sign up to the new end (most of them: the
@@ -408,12 +434,11 @@ def eb_accuracies(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wptr:
     redo = np.zeros(w, dtype=bool)  # held at an end the band moved away from
     for new, old, held in ((b, last["b"], 1), (a, last["a"], -1)):
         if new * held > old * held:
-            redo |= (side == held) & ~held_beyond(strength, diag, off, wptr, side, last["g"], old, new, levels)
+            redo |= (side == held) & ~held_beyond(strength, counts, pl, wptr, side, last["g"], old, new, levels)
     hint = last["start"]
     mu_r, side_r = mu, side
     if redo.any():
-        mu_r, side_r, _, _, hint, _ = band_pass(strength, diag, off, wptr, hint, a, b, NEWTON_TOL, redo, (lo, hi),
-                                                levels)
+        mu_r, side_r, hint = band_pass_some(strength, counts, pl, wptr, hint, a, b, redo, (lo, hi), levels)
     mu = band_finish(mu, side, mu_r, side_r, redo, a, b)
     if memo is not None:
         memo["mu_star"], memo["centre"] = hint, m

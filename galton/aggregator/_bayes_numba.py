@@ -14,7 +14,7 @@ from ._bayes_eb import BRACKET_TOL
 from ._jit import work_items
 from ._special_numba import lgamma_and_psi, lgamma_psi_block, psi_and_trigamma
 
-__all__ = ["worker_derivatives", "band_pass", "pair_elog_kl", "derivative_inputs", "prior_cells", "band_finish", "BLOCK"]
+__all__ = ["worker_derivatives", "band_pass", "pair_elog_kl", "prior_cells", "band_finish", "BLOCK"]
 
 #: workers per work item of the parallel M-step kernels (items handed out one at a time, as in the
 #: E-step; each worker's result, and each item's partial sum, does not depend on the threads)
@@ -22,70 +22,78 @@ BLOCK = 4096
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _row(counts, base, dg0, tg0, g, h):  # noqa: ANN001, ANN202  # pragma: no cover
-    """``(g, h)`` plus sum over the counts of psi(base + n) - psi(base) and psi'(base + n) - psi'(base)
-    (``dg0``, ``tg0``: psi and psi' at ``base``); a zero count adds exactly 0 and is skipped."""
-    for n in counts:
-        if n != 0.0:
-            a, b = psi_and_trigamma(base + n)
-            g += a - dg0
-            h += b - tg0
+def _cell(n, base, dg0, tg0, g, h):  # noqa: ANN001, ANN202  # pragma: no cover
+    """``(g, h)`` plus psi(base + n) - psi(base) and psi'(base + n) - psi'(base) (``dg0``, ``tg0``:
+    psi and psi' at ``base``); a zero count adds exactly 0 and is skipped."""
+    if n != 0.0:
+        a, b = psi_and_trigamma(base + n)
+        g += a - dg0
+        h += b - tg0
     return g, h
 
 
 @numba.njit(cache=True, nogil=True)
-def _one(s, mu, diag, off, wptr, w):  # noqa: ANN001, ANN202  # pragma: no cover
+def _one(s, mu, counts, pl, wptr, w):  # noqa: ANN001, ANN202  # pragma: no cover
     """Worker ``w``'s first and second derivative at ``mu`` (cells with a count only)."""
-    k = diag.shape[1]
+    k = counts.shape[1]
     u = s * mu
     v = s * (1.0 - mu) / (k - 1)
     dg_u, tg_u = psi_and_trigamma(u)
     dg_v, tg_v = psi_and_trigamma(v)
-    return _one_at(s, mu, diag, off, wptr, w, dg_u, tg_u, dg_v, tg_v)
+    return _one_at(s, mu, counts, pl, wptr, w, dg_u, tg_u, dg_v, tg_v)
 
 
 @numba.njit(cache=True, nogil=True)
-def _one_cached(s, mu, diag, off, wptr, w, a, b, ends):  # noqa: ANN001, ANN202  # pragma: no cover
+def _one_cached(s, mu, counts, pl, wptr, w, a, b, ends):  # noqa: ANN001, ANN202  # pragma: no cover
     """:func:`_one`, with the prior's digamma and trigamma at the band's ends ``a`` / ``b`` taken
     from ``ends`` (this worker's strength: psi(u), psi'(u), psi(v), psi'(v) at ``a``, then at
     ``b``; empty: none)."""
     if ends.size == 8 and (mu == a or mu == b):
         i = 0 if mu == a else 4
-        return _one_at(s, mu, diag, off, wptr, w, ends[i], ends[i + 1], ends[i + 2], ends[i + 3])
-    return _one(s, mu, diag, off, wptr, w)
+        return _one_at(s, mu, counts, pl, wptr, w, ends[i], ends[i + 1], ends[i + 2], ends[i + 3])
+    return _one(s, mu, counts, pl, wptr, w)
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _one_at(s, mu, diag, off, wptr, w, dg_u, tg_u, dg_v, tg_v):  # noqa: ANN001, ANN202  # pragma: no cover
-    k = diag.shape[1]
+def _one_at(s, mu, counts, pl, wptr, w, dg_u, tg_u, dg_v, tg_v):  # noqa: ANN001, ANN202  # pragma: no cover
+    """Worker ``w``'s derivatives from its pair rows: each pair's diagonal cell into the diagonal
+    sums, its other cells into the off-diagonal ones (pairs in label order: the order of a sum over
+    the diagonal of the worker's matrix)."""
+    k = counts.shape[1]
     u = s * mu
     v = s * (1.0 - mu) / (k - 1)
-    gd, hd = _row(diag[w], u, dg_u, tg_u, 0.0, 0.0)
-    go = 0.0
-    ho = 0.0
+    gd = hd = go = ho = 0.0
     for p in range(wptr[w], wptr[w + 1]):
-        go, ho = _row(off[p], v, dg_v, tg_v, go, ho)
+        lab = pl[p]
+        gd, hd = _cell(counts[p, lab], u, dg_u, tg_u, gd, hd)
+        for c in range(k):
+            if c != lab:
+                go, ho = _cell(counts[p, c], v, dg_v, tg_v, go, ho)
     return worker_terms(s, gd, hd, go, ho, k)
 
 
 @numba.njit(cache=True, nogil=True)
-def _derivatives(strength, diag, off, wptr, mu, g, h):  # noqa: ANN001, ANN202  # pragma: no cover
+def _derivatives(strength, counts, pl, wptr, mu, g, h):  # noqa: ANN001, ANN202  # pragma: no cover
     for w in range(strength.size):
-        g[w], h[w] = _one(strength[w], mu[w], diag, off, wptr, w)
+        g[w], h[w] = _one(strength[w], mu[w], counts, pl, wptr, w)
 
 
-def worker_derivatives(strength, diag, off, wptr, mu):  # noqa: ANN001, ANN201
+def _pair_labels(pl):  # noqa: ANN001, ANN202
+    return np.ascontiguousarray(pl, dtype=np.int64)
+
+
+def worker_derivatives(strength, counts, pl, wptr, mu):  # noqa: ANN001, ANN201
     """The compiled twin of ``_bayes_eb.worker_derivatives_numpy`` (same arguments and results)."""
     strength = floats(strength)
     mu = floats(np.broadcast_to(mu, strength.shape))
     g = np.empty(strength.size)
     h = np.empty(strength.size)
-    _derivatives(strength, floats(diag), floats(off), np.ascontiguousarray(wptr, dtype=np.int64), mu, g, h)
+    _derivatives(strength, floats(counts), _pair_labels(pl), np.ascontiguousarray(wptr, dtype=np.int64), mu, g, h)
     return g, h
 
 
-@numba.njit(cache=True, nogil=True)
-def _solve(s, diag, off, wptr, w, x, lo, hi, tol, bracket_tol, ends, g0, h0):  # noqa: ANN001, ANN202  # pragma: no cover
+@numba.njit(cache=True, nogil=True, inline="always")
+def _solve(s, counts, pl, wptr, w, x, lo, hi, tol, bracket_tol, ends, g0, h0):  # noqa: ANN001, ANN202  # pragma: no cover
     """Worker ``w``'s maximiser on [lo, hi] from ``x``: the steps of ``_bayes_eb.maximise_concave``
     for one scalar. Returns ``(x, side, g, h)``: ``side`` +1 / -1 when it stopped at the upper /
     lower end with the derivative ``g`` (second derivative ``h``) pointing outwards, else 0.
@@ -97,7 +105,7 @@ def _solve(s, diag, off, wptr, w, x, lo, hi, tol, bracket_tol, ends, g0, h0):  #
     h = h0
     for it in range(200):
         if it:
-            g, h = _one_cached(s, x, diag, off, wptr, w, lo, hi, ends)
+            g, h = _one_cached(s, x, counts, pl, wptr, w, lo, hi, ends)
         at_end = (x <= lo and g <= 0) or (x >= hi and g >= 0) or g == 0
         if g > 0:
             lt = x
@@ -123,14 +131,14 @@ def _solve(s, diag, off, wptr, w, x, lo, hi, tol, bracket_tol, ends, g0, h0):  #
 
 
 @numba.njit(cache=True, nogil=True)
-def _band(strength, diag, off, wptr, start, a, b, end_lo, end_hi, tol, bracket_tol, todo, mu, side, hint, level,
+def _band(strength, counts, pl, wptr, start, a, b, end_lo, end_hi, tol, bracket_tol, todo, mu, side, hint, level,
           at_ends, gw, sums, first, last):  # noqa: ANN001, ANN202  # pragma: no cover
     """Workers ``first .. last - 1`` (see ``band_pass``; ``gw``: each one's derivative where it
     stopped, 0 where not solved); adds the derivatives of the workers stopped
     at the lower / upper end into ``sums[0:2]`` / ``sums[2:4]`` (g, h), summed here and written at
     the end (the rows of items that run side by side share a cache line)."""
     g_lo = h_lo = g_hi = h_hi = 0.0
-    solve, first_g, first_h = first_derivatives(strength, diag, off, wptr, start, a, b, todo, level, at_ends, first,
+    solve, first_g, first_h = first_derivatives(strength, counts, pl, wptr, start, a, b, todo, level, at_ends, first,
                                                  last)
     for w in range(first, last):
         gw[w] = 0.0
@@ -144,7 +152,7 @@ def _band(strength, diag, off, wptr, start, a, b, end_lo, end_hi, tol, bracket_t
             hint[w] = end_lo
         else:
             ends = at_ends[level[w]] if level.size else at_ends[0, :0]
-            x, sd, g, h = _solve(strength[w], diag, off, wptr, w, min(max(start[w], a), b), a, b, tol, bracket_tol,
+            x, sd, g, h = _solve(strength[w], counts, pl, wptr, w, min(max(start[w], a), b), a, b, tol, bracket_tol,
                                  ends, first_g[w - first], first_h[w - first])
             mu[w] = x
             side[w] = sd
@@ -163,15 +171,15 @@ def _band(strength, diag, off, wptr, start, a, b, end_lo, end_hi, tol, bracket_t
 
 
 @numba.njit(cache=True, parallel=True)
-def _band_items(strength, diag, off, wptr, start, a, b, end_lo, end_hi, tol, bracket_tol, todo, mu, side, hint, level,
+def _band_items(strength, counts, pl, wptr, start, a, b, end_lo, end_hi, tol, bracket_tol, todo, mu, side, hint, level,
                 at_ends, gw, sums, block):  # noqa: ANN001, ANN202  # pragma: no cover
     n = strength.size
     for i in numba.prange(sums.shape[0]):
-        _band(strength, diag, off, wptr, start, a, b, end_lo, end_hi, tol, bracket_tol, todo, mu, side, hint, level,
+        _band(strength, counts, pl, wptr, start, a, b, end_lo, end_hi, tol, bracket_tol, todo, mu, side, hint, level,
               at_ends, gw, sums[i], i * block, min(n, (i + 1) * block))
 
 
-def band_pass(strength, diag, off, wptr, start, a, b, tol, todo, ends, levels=None):  # noqa: ANN001, ANN201
+def band_pass(strength, counts, pl, wptr, start, a, b, tol, todo, ends, levels=None):  # noqa: ANN001, ANN201
     """The compiled twin of ``_bayes_eb.band_pass_numpy`` (per-item sums added in item order). With
     ``levels`` (the distinct strengths, each worker's index into them) the prior's digamma and
     trigamma at the band's ends are taken once per strength: the same numbers, as most workers
@@ -179,13 +187,13 @@ def band_pass(strength, diag, off, wptr, start, a, b, tol, todo, ends, levels=No
     n = np.size(strength)
     mu, hint, gw = np.empty(n), np.empty(n), np.empty(n)
     side = np.zeros(n, dtype=np.int8)
-    k = np.shape(diag)[1]
+    k = np.shape(counts)[1]
     if levels is not None and k > 1:
         level = np.ascontiguousarray(levels[1], dtype=np.int64).reshape(-1)
         at_ends = ends_table(floats(levels[0]), float(a), float(b), k)
     else:
         level, at_ends = np.zeros(0, dtype=np.int64), np.zeros((1, 8))
-    args = (floats(strength), floats(diag), floats(off), np.ascontiguousarray(wptr, dtype=np.int64),
+    args = (floats(strength), floats(counts), _pair_labels(pl), np.ascontiguousarray(wptr, dtype=np.int64),
             floats(np.broadcast_to(start, np.shape(strength))), float(a), float(b), float(ends[0]), float(ends[1]),
             float(tol), BRACKET_TOL,
             np.ascontiguousarray(np.broadcast_to(todo, np.shape(strength)), dtype=np.bool_), mu, side, hint,
@@ -308,25 +316,6 @@ def pair_elog_kl(a, a0, colsum, pw, strength, levels=None):  # noqa: ANN001, ANN
     with work_items():
         _elog_kl_items(a, a0, colsum, strength, pw, out, lg, ps, level, lg_level, col_parts, cell_parts, BLOCK)
     return out, float(col_parts.sum() + cell_parts.sum())
-
-
-@numba.njit(cache=True, nogil=True)
-def _split_diagonal(counts, pw, pl, diag, off):  # noqa: ANN001, ANN202  # pragma: no cover
-    for p in range(pw.size):
-        for c in range(counts.shape[1]):
-            off[p, c] = counts[p, c]
-        diag[pw[p], pl[p]] = counts[p, pl[p]]
-        off[p, pl[p]] = 0.0
-
-
-def derivative_inputs(counts, pw, pl, n_workers):  # noqa: ANN001, ANN201
-    """The compiled twin of ``_bayes_eb.derivative_inputs_numpy`` (one pass over the pair rows)."""
-    counts = floats(counts)
-    diag = np.zeros((int(n_workers), counts.shape[1]))
-    off = np.empty(counts.shape)
-    _split_diagonal(counts, np.ascontiguousarray(pw, dtype=np.int64), np.ascontiguousarray(pl, dtype=np.int64),
-                    diag, off)
-    return diag, off
 
 
 @numba.njit(cache=True, nogil=True)

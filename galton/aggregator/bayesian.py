@@ -14,8 +14,7 @@ import numpy as np
 
 from .._math import digamma, dirichlet_kl, gammaln, trigamma
 from ..judgments import Judgments
-from ._bayes_eb import (MAX_ACCURACY, band_edges, cube_inputs, derivative_inputs, eb_accuracies, pair_elog_kl,
-                       prior_cells)
+from ._bayes_eb import MAX_ACCURACY, band_edges, cube_inputs, eb_accuracies, pair_elog_kl, prior_cells
 from ._pairs import pair_labels, pair_workers, per_worker_sum
 from ._registry import register
 from .dawid_skene import ConfusionEM
@@ -38,8 +37,8 @@ def cube_eb_accuracies(strength: np.ndarray, counts: np.ndarray, half_width: flo
                        memo: dict[str, Any] | None = None) -> tuple[float, np.ndarray]:
     """The prior accuracies ``(m, mu)`` of :func:`galton.aggregator._bayes_eb.eb_accuracies` from
     whole matrices of expected counts ``counts[w, observed, true]``."""
-    diag, off, wptr = cube_inputs(counts)
-    return eb_accuracies(strength, diag, off, wptr, half_width, fixed, memo)
+    rows, pl, wptr = cube_inputs(counts)
+    return eb_accuracies(strength, rows, pl, wptr, half_width, fixed, memo)
 
 
 @register("bds", "bayesian_ds", "ibcc", "bayesian_dawid_skene")
@@ -193,7 +192,7 @@ class BayesianDawidSkene(ConfusionEM):
         return self._m_step(stats, memory)
 
     def _m_step(self, stats: dict[str, Any], memory: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-        w, k = memory["n_workers"], memory["n_labels"]
+        k = memory["n_labels"]
         counts = stats["counts"]
         if "pair_worker" not in memory:  # each pair's worker and label: fixed for the fit, kept
             memory["pair_worker"] = pair_workers(memory["pairs"], k)
@@ -201,9 +200,8 @@ class BayesianDawidSkene(ConfusionEM):
         pw, pl = memory["pair_worker"], memory["pair_label"]
         strength = memory["strength"]
         fixed = None if self.prior_accuracy is None else float(self.prior_accuracy)
-        diag, off = derivative_inputs(counts, pw, pl, w)
         half_width = 0.5 * float(self.accuracy_window)
-        m, mu = eb_accuracies(strength, diag, off, memory["wptr"], half_width, fixed, memory)
+        m, mu = eb_accuracies(strength, counts, pl, memory["wptr"], half_width, fixed, memory)
         u = strength * mu  # the prior's diagonal and off-diagonal pseudo-counts, per worker
         v = strength * (1.0 - mu) / (k - 1) if k > 1 else u  # one label: every cell is a diagonal one
         a0, a = prior_cells(u, v, pw, pl, counts)

@@ -22,7 +22,7 @@ TOL = {"estep": (1e-11, 1e-10), "counts_from_post": (0.0, 0.0), "bt_pass": (1e-1
        "first_appearance": (0.0, 0.0), "task_order": (0.0, 0.0), "vote_shares": (0.0, 0.0), "argmax_ties_low": (0.0, 0.0),
        "column_sums": (0.0, 0.0), "take_rows": (0.0, 0.0), "code_counts": (0.0, 0.0), "pair_appearance": (0.0, 0.0),
        "dense_int_codes": (0.0, 0.0), "per_worker_sum": (0.0, 0.0), "normalise_rows": (0.0, 0.0),
-       "bds_derivative_inputs": (0.0, 0.0), "bds_prior_cells": (0.0, 0.0),
+       "bds_prior_cells": (0.0, 0.0),
        "bds_band_finish": (0.0, 0.0), "bds_held_beyond": (0.0, 0.0)}
 
 
@@ -126,27 +126,26 @@ def _bds_inputs(rng: np.random.Generator) -> tuple[Any, ...]:
     pairs = np.flatnonzero(seen)
     counts = rng.gamma(0.7, 5.0, size=(pairs.size, k)) * (rng.random((pairs.size, 1)) < 0.95)
     pw, pl = pairs // k, pairs % k
-    diag, off = _bayes_eb.derivative_inputs(counts, pw, pl, w)
     wptr = np.zeros(w + 1, dtype=np.int64)
     np.cumsum(np.bincount(pw, minlength=w), out=wptr[1:])
-    strength = 5.0 + 2.0 * (diag.sum(axis=1) + np.bincount(pw, weights=off.sum(axis=1), minlength=w)) / k
-    return strength, diag, off, wptr, counts, pw, pl
+    strength = 5.0 + 2.0 * np.bincount(pw, weights=counts.sum(axis=1), minlength=w) / k
+    return strength, counts, pl, wptr, pw
 
 
 def _bds_args(rng: np.random.Generator) -> tuple[Any, ...]:
-    strength, diag, off, wptr, *_ = _bds_inputs(rng)
-    return strength, diag, off, wptr, rng.uniform(1 / 3, 0.99, strength.size)
+    strength, counts, pl, wptr, _ = _bds_inputs(rng)
+    return strength, counts, pl, wptr, rng.uniform(1 / 3, 0.99, strength.size)
 
 
 def _band_pass_args(rng: np.random.Generator) -> tuple[Any, ...]:
-    strength, diag, off, wptr, start = _bds_args(rng)
+    strength, counts, pl, wptr, start = _bds_args(rng)
     todo = rng.random(strength.size) < 0.8
-    diag[3], off[wptr[3]:wptr[4]] = 0.0, 0.0  # a worker without counts: flat evidence
-    return strength, diag, off, wptr, start, 0.55, 0.7, 1e-8, todo, (1 / 3, 0.99)
+    counts[wptr[3]:wptr[4]] = 0.0  # a worker without counts: flat evidence
+    return strength, counts, pl, wptr, start, 0.55, 0.7, 1e-8, todo, (1 / 3, 0.99)
 
 
 def _a_colsum(rng: np.random.Generator) -> tuple[Any, ...]:
-    strength, diag, off, wptr, counts, pw, pl = _bds_inputs(rng)
+    strength, counts, _, _, pw = _bds_inputs(rng)
     a0 = rng.uniform(0.2, 3.0, counts.shape)
     colsum = strength[:, None] + np.stack([np.bincount(pw, weights=counts[:, c], minlength=strength.size)
                                            for c in range(counts.shape[1])], axis=1)
@@ -204,16 +203,12 @@ def _normalise_args(rng: np.random.Generator) -> tuple[Any, ...]:
     return counts, wptr, pw * k + labels, k, 0.7, extra, 1e-10, 1e-300
 
 
-def _derivative_input_args(rng: np.random.Generator) -> tuple[Any, ...]:
+def _prior_cell_args(rng: np.random.Generator) -> tuple[Any, ...]:
     wptr = _wptr(rng)
     n_w, k = wptr.size - 1, 3
     pw = np.repeat(np.arange(n_w), np.diff(wptr))
-    pl = rng.integers(0, k, pw.size)  # repeated labels too: the last row of a cell wins in both
-    return rng.random((pw.size, k)), pw, pl, n_w
-
-
-def _prior_cell_args(rng: np.random.Generator) -> tuple[Any, ...]:
-    counts, pw, pl, n_w = _derivative_input_args(rng)
+    pl = rng.integers(0, k, pw.size)  # repeated labels too: each row on its own in both
+    counts = rng.random((pw.size, k))
     return rng.uniform(1.0, 9.0, n_w), rng.uniform(0.1, 2.0, n_w), pw, pl, counts
 
 
@@ -225,10 +220,11 @@ def _band_finish_args(rng: np.random.Generator) -> tuple[Any, ...]:
 
 
 def _held_args(rng: np.random.Generator) -> tuple[Any, ...]:
-    strength, diag, off, wptr, start, a, b, tol, todo, ends = _band_pass_args(rng)
-    off[wptr[5]] = -off[wptr[5]]  # a negative count: never held by the bound
-    _, side, _, _, _, g = _bayes_eb.band_pass_numpy(strength, diag, off, wptr, start, a, b, tol, todo, ends)
-    return strength, diag, off, wptr, side, g, a, a - 1e-3
+    strength, counts, pl, wptr, start, a, b, tol, todo, ends = _band_pass_args(rng)
+    p = wptr[5]
+    counts[p, (pl[p] + 1) % counts.shape[1]] *= -1.0  # a negative count: never held by the bound
+    _, side, _, _, _, g = _bayes_eb.band_pass_numpy(strength, counts, pl, wptr, start, a, b, tol, todo, ends)
+    return strength, counts, pl, wptr, side, g, a, a - 1e-3
 
 
 #: inputs of each declared twin: a new twin needs an entry here (test_every_twin_is_tested)
@@ -240,7 +236,7 @@ INPUTS: dict[str, Callable[[np.random.Generator], tuple[Any, ...]]] = {
     "vote_shares": _vote_share_args, "argmax_ties_low": _argmax_args,
     "column_sums": _column_sums_args, "take_rows": _take_rows_args, "code_counts": _code_counts_args, "pair_appearance": _pair_appearance_args,
     "dense_int_codes": _dense_int_args, "per_worker_sum": _per_worker_args, "normalise_rows": _normalise_args,
-    "bds_derivative_inputs": _derivative_input_args, "bds_prior_cells": _prior_cell_args,
+    "bds_prior_cells": _prior_cell_args,
     "bds_band_finish": _band_finish_args, "bds_held_beyond": _held_args,
 }
 
@@ -605,7 +601,7 @@ def test_elog_kl_with_the_strength_levels_gives_the_same_bits(parallel, monkeypa
     if parallel:
         monkeypatch.setattr(_bayes_numba, "BLOCK", 37)
     rng = np.random.default_rng(12)
-    strength, diag, off, wptr, counts, pw, pl = _bds_inputs(rng)
+    strength, counts, pl, wptr, pw = _bds_inputs(rng)
     strength = np.round(strength)  # workers with as many judgments share a strength
     k, (a, b) = counts.shape[1], (0.45, 0.8)
     mu = rng.uniform(a, b, strength.size)
