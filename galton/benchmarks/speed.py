@@ -14,10 +14,13 @@ What is measured
 - GLAD: at ``--glad-judgments`` (100k) with the same fixed iteration count on both sides
   (``--glad-iter``, default 5; galton ``tol=0``, crowd-kit ``tol=-inf``), because crowd-kit's GLAD
   takes about 10 s per iteration at 20k judgments here. Skipped when galton has no ``glad`` model yet.
-- Each (model, implementation) runs in a fresh Python subprocess: simulate, build the frame, one
+- Each (model, implementation) runs in its own Python subprocess: simulate, build the frame, one
   untimed 1-iteration warm-up fit on the same frame (numba compiles or loads its cache; skipped for
   crowd-kit GLAD, which has nothing to warm and costs tens of seconds per iteration), then
-  ``--repeat`` timed fits; the table shows the median.
+  ``--repeat`` timed fits; the table shows the median. The rows of a benchmark take turns: every
+  subprocess stays alive and fits when told, round ``r`` being fit ``r`` of every row (the order
+  reversed every other round), so that a slow or fast spell of the machine falls on galton's and
+  crowd-kit's fits alike (one block of fits per row measured the same code 15-50% apart).
 - Seconds: wall clock of ``fit`` (pandas frame in, labels out: galton's encoding is included).
 - Threads: galton's rows run with numba's default thread count; ``--threads 1,2`` adds a DS row per
   count. ``--busy N`` keeps N single-threaded busy processes running for the whole run (every row,
@@ -41,23 +44,20 @@ What is measured
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
-import statistics
-import subprocess
 import sys
 import time
-import warnings
-from dataclasses import asdict, dataclass, field
-from typing import Any, Sequence
+from typing import Sequence
 
-import numpy as np
+from ._common import emit, fmt_float, fmt_ratio, fmt_seconds, load_average, markdown_table, simulate_ds, split_names, to_pandas
+from .speed_jobs import (N_CLASSES, N_WORKERS, PER_TASK, Job, JobResult, child_main, child_turns_main, run_in_subprocess,
+                         run_in_turns, run_job)
+from .speed_default import MILLION, MILLION_TARGET, WIDE, WIDE_TARGET, busy_processes, default_against_ds
 
-from ._common import (current_rss_mib, emit, fmt_float, fmt_ratio, fmt_seconds, load_average, markdown_table,
-                      peak_rss_mib, reset_peak_rss, simulate_ds, split_names, to_pandas)
-
-__all__ = ["Job", "JobResult", "TARGETS", "make_jobs", "run_job", "run_jobs", "speedups", "render", "main"]
+__all__ = ["Job", "JobResult", "TARGETS", "make_jobs", "run_job", "run_jobs", "run_in_subprocess", "run_in_turns",
+           "speedups", "render", "main", "default_against_ds", "WIDE", "WIDE_TARGET", "MILLION", "simulate_ds",
+           "to_pandas", "N_WORKERS", "N_CLASSES", "PER_TASK"]
 
 log = logging.getLogger("galton.benchmarks.speed")
 
@@ -67,154 +67,6 @@ TARGETS = {"ds": 50.0, "glad": 100.0}
 BUSY_TARGET = 30.0
 #: the E-step within this factor of the floor pass
 FLOOR_TARGET = 3.0
-N_WORKERS, N_CLASSES, PER_TASK = 1000, 4, 5
-_MARK = "@@galton-speed@@ "
-
-
-@dataclass
-class Job:
-    bench: str  # "ds" or "glad"
-    impl: str  # "galton", "galton-numpy" or "crowdkit"
-    judgments: int
-    n_iter: int
-    repeat: int = 1
-    seed: int = 0
-    warmup: bool = True
-    threads: int | None = None  # numba threads (None: numba's default)
-
-
-@dataclass
-class JobResult:
-    job: Job
-    seconds: list[float] = field(default_factory=list)
-    iterations: int | None = None
-    accuracy: float | None = None
-    peak_mib: float | None = None
-    fit_increase_mib: float | None = None
-    memory_source: str = ""
-    warmup_seconds: float | None = None
-    numba: bool | None = None
-    threads: int | None = None
-    estep_s: float | None = None
-    floor_s: float | None = None
-    error: str | None = None
-
-    @property
-    def median(self) -> float | None:
-        return statistics.median(self.seconds) if self.seconds else None
-
-
-# ------------------------------------------------------------------------------------ one job
-def _model_class(job: Job) -> type:
-    """The model class; importing it here keeps import time (crowd-kit's is seconds) out of timings."""
-    if job.impl == "crowdkit":
-        from crowdkit import aggregation as ck
-
-        return {"ds": ck.DawidSkene, "glad": ck.GLAD}[job.bench]
-    from .. import aggregator
-
-    return aggregator.get(job.bench)
-
-
-def _model(job: Job, n_iter: int) -> Any:
-    cls = _model_class(job)
-    if job.impl == "crowdkit":
-        return cls(n_iter=n_iter, tol=-np.inf)
-    model = cls()
-    params = model.get_params()
-    it_name = "max_iter" if "max_iter" in params and "n_iter" not in params else "n_iter"
-    settings: dict[str, Any] = {it_name: n_iter, "tol": 0.0}
-    if "random_state" in params:
-        settings["random_state"] = 0
-    return model.set_params(**settings)
-
-
-def _iterations(model: Any) -> int | None:
-    if hasattr(model, "n_iter_"):
-        return int(model.n_iter_)
-    hist = getattr(model, "loss_history_", None)
-    return None if hist is None else len(hist)
-
-
-def run_job(job: Job) -> JobResult:
-    """Run one benchmark job in this process (the parent runs each in a fresh subprocess)."""
-    res = JobResult(job)
-    sim = simulate_ds(max(1, job.judgments // PER_TASK), N_WORKERS, N_CLASSES, PER_TASK, job.seed)
-    frame = to_pandas(sim)
-    _model_class(job)
-    if job.impl != "crowdkit":
-        from ..aggregator._jit import get_threads, use_numba
-
-        res.numba = use_numba()
-        if res.numba:
-            if job.threads:
-                from ..aggregator._jit import set_threads
-
-                set_threads(job.threads)
-            res.threads = get_threads()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # ConvergenceWarning: the iteration count is fixed on purpose
-        if job.warmup:
-            t0 = time.perf_counter()
-            _model(job, 1).fit(frame)
-            res.warmup_seconds = time.perf_counter() - t0
-        reset_peak_rss()
-        before = current_rss_mib()
-        model = None
-        for _ in range(max(1, job.repeat)):
-            model = _model(job, job.n_iter)
-            t0 = time.perf_counter()
-            model.fit(frame)
-            res.seconds.append(time.perf_counter() - t0)
-        res.peak_mib, res.memory_source = peak_rss_mib()
-        res.fit_increase_mib = res.peak_mib - before
-    labels = model.labels_
-    if hasattr(labels, "columns"):
-        labels = labels.iloc[:, 0]
-    pred = labels.reindex(np.arange(sim.truth.size)).to_numpy()
-    res.accuracy = float(np.mean(pred == sim.truth))
-    res.iterations = _iterations(model)
-    if job.bench == "ds" and job.impl == "galton" and res.numba:
-        from ._floor import estep_floor
-
-        floor = estep_floor(model, frame)
-        res.estep_s, res.floor_s = floor["estep_s"], floor["floor_s"]
-    return res
-
-
-def _child(spec: str) -> int:
-    job = Job(**json.loads(spec))
-    try:
-        res = run_job(job)
-    except Exception as exc:  # noqa: BLE001 - reported to the parent as the row's error
-        res = JobResult(job, error=f"{type(exc).__name__}: {exc}")
-    sys.stdout.write(_MARK + json.dumps(asdict(res)) + "\n")
-    return 0
-
-
-def run_in_subprocess(job: Job, timeout: float | None = None) -> JobResult:
-    """Run ``job`` in a fresh interpreter (``GALTON_NO_NUMBA=1`` for the numpy path)."""
-    env = dict(os.environ)
-    env.pop("GALTON_NO_NUMBA", None)
-    if job.impl == "galton-numpy":
-        env["GALTON_NO_NUMBA"] = "1"
-    cmd = [sys.executable, "-m", "galton.benchmarks.speed", "--child", json.dumps(asdict(job))]
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return JobResult(job, error=f"timed out after {timeout:.0f} s")
-    for line in proc.stdout.splitlines():
-        if line.startswith(_MARK):
-            data = json.loads(line[len(_MARK):])
-            data["job"] = Job(**data["job"])
-            return JobResult(**data)
-    tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
-    return JobResult(job, error=f"subprocess exited {proc.returncode}: {tail[0][:200]}")
-
-
-# ------------------------------------------------------------------------------------ many jobs
 def make_jobs(models: Sequence[str] = ("ds", "glad"), judgments: int = 1_000_000, repeat: int = 1,
               ds_iter: int = 20, glad_judgments: int = 100_000, glad_iter: int = 5, numpy: bool = True,
               crowdkit: bool = True, galton_models: Sequence[str] | None = None,
@@ -242,19 +94,25 @@ def make_jobs(models: Sequence[str] = ("ds", "glad"), judgments: int = 1_000_000
 
 
 def run_jobs(jobs: Sequence[Job], isolate: bool = True, timeout: float | None = None) -> list[JobResult]:
-    out = []
-    for job in jobs:
-        log.info("%s %s: %s judgments, %s iterations", job.bench, job.impl, f"{job.judgments:,}", job.n_iter)
+    """The jobs' results, in their order: with ``isolate``, each benchmark's rows in subprocesses whose
+    fits take turns (:func:`run_in_turns`); else one job after the other in this process."""
+    found: dict[int, JobResult] = {}
+    for bench in dict.fromkeys(job.bench for job in jobs):
+        group = [i for i, job in enumerate(jobs) if job.bench == bench]
+        for i in group:
+            job = jobs[i]
+            log.info("%s %s: %s judgments, %s iterations", job.bench, job.impl, f"{job.judgments:,}", job.n_iter)
         if isolate:
-            res = run_in_subprocess(job, timeout)
+            found.update(zip(group, run_in_turns([jobs[i] for i in group], timeout)))
         else:
-            try:
-                res = run_job(job)
-            except Exception as exc:  # noqa: BLE001
-                res = JobResult(job, error=f"{type(exc).__name__}: {exc}")
-        log.info("  -> %s", res.error or f"{fmt_seconds(res.median)} s")
-        out.append(res)
-    return out
+            for i in group:
+                try:
+                    found[i] = run_job(jobs[i])
+                except Exception as exc:  # noqa: BLE001
+                    found[i] = JobResult(jobs[i], error=f"{type(exc).__name__}: {exc}")
+        for i in group:
+            log.info("  %s %s -> %s", jobs[i].bench, jobs[i].impl, found[i].error or f"{fmt_seconds(found[i].median)} s")
+    return [found[i] for i in range(len(jobs))]
 
 
 def speedups(results: Sequence[JobResult]) -> dict[int, float | None]:
@@ -314,7 +172,8 @@ def render(results: Sequence[JobResult], notes: Sequence[str] = (), busy: int = 
     reps = {r.job.repeat for r in results}
     sources = {r.memory_source for r in results if r.memory_source}
     lines.append(f"seconds: median of {', '.join(map(str, sorted(reps)))} timed fit(s) after an untimed "
-                 "1-iteration warm-up (none for crowd-kit GLAD); each row in its own subprocess")
+                 "1-iteration warm-up (none for crowd-kit GLAD); each row in its own subprocess, the rows' "
+                 "fits taking turns (round r: fit r of every row, the order reversed every other round)")
     if threads:
         from ..aggregator._jit import follows_load
 
@@ -334,63 +193,6 @@ def render(results: Sequence[JobResult], notes: Sequence[str] = (), busy: int = 
     lines += list(notes)
     parts.append("\n".join(f"- {ln}" for ln in lines))
     return "\n\n".join(parts) + "\n"
-
-
-#: the wide crowd of issue 13: 37k workers, 215k judgments (43k tasks x 5), binary
-WIDE = {"n_tasks": 43_000, "n_workers": 37_000, "n_classes": 2, "per_task": 5}
-#: the default model within this factor of Dawid-Skene's time on the wide crowd
-WIDE_TARGET = 2.0
-#: the 1M-judgment set of the DS benchmark (200k tasks x 5, 1,000 workers, 4 classes)
-MILLION = {"n_tasks": 200_000, "n_workers": 1_000, "n_classes": 4, "per_task": 5}
-#: the default model within this factor of Dawid-Skene's time there
-MILLION_TARGET = 3.0
-
-
-#: models timed beside DS and the default for reference (no target): BWA, a cheap weighted vote
-ALSO = ("bwa",)
-
-
-def default_against_ds(repeat: int = 3, shape: dict[str, int] | None = None, target: float = WIDE_TARGET) -> str:
-    """Seconds and accuracy (against the simulated truth) of Dawid-Skene, of galton's default model
-    and of :data:`ALSO` (all at their defaults, run to convergence) on the wide crowd (or ``shape``),
-    in this process after one warm-up fit each, the models' fits taking turns; Markdown."""
-    from .. import aggregator
-
-    shape = WIDE if shape is None else shape
-    sim = simulate_ds(shape["n_tasks"], shape["n_workers"], shape["n_classes"], shape["per_task"], 0)
-    frame = to_pandas(sim)
-    rows, secs = [], {}
-    default = aggregator.default_name("categorical")
-    names = ("ds", default) + tuple(m for m in ALSO if m not in ("ds", default))
-    times: dict[str, list[float]] = {name: [] for name in names}
-    models: dict[str, Any] = {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for name in names:  # warm-up: numba compiles or loads its cache
-            aggregator.get(name)().fit(frame)
-        # the fits take turns (ds, default, ...; again): a slow spell of the machine falls on
-        # every model alike, so the ratio of the medians holds better than with one block each
-        for _ in range(max(1, repeat)):
-            for name in names:
-                t0 = time.perf_counter()
-                models[name] = aggregator.get(name)().fit(frame)
-                times[name].append(time.perf_counter() - t0)
-    for name in names:
-        model = models[name]
-        secs[name] = statistics.median(times[name])
-        accuracy = float(np.mean(model.labels_.sort_index().to_numpy() == sim.truth))
-        rows.append([name, f"{len(frame):,}", f"{shape['n_workers']:,}", str(getattr(model, "n_iter_", "")),
-                     fmt_seconds(secs[name]), f"{accuracy:.4f}"])
-    ratio = secs[default] / secs["ds"]
-    text = markdown_table(["model", "judgments", "workers", "iterations", "seconds (median)", "accuracy vs truth"],
-                          rows)
-    return (text + f"\n\n- default / DS: {ratio:.1f}x (target <= {target:.0f}x: "
-            f"{'met' if ratio <= target else 'NOT met'}); load at the end: {load_average()}\n")
-
-
-def _busy(n: int) -> list[subprocess.Popen]:
-    """``n`` single-threaded processes that spin until killed."""
-    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -413,9 +215,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="only the wide crowd: DS against the default model on 37k workers, 215k judgments")
     p.add_argument("--out", help="also write the Markdown report to this file (atomically)")
     p.add_argument("--child", help=argparse.SUPPRESS)
+    p.add_argument("--child-turns", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
-        return _child(args.child)
+        return child_main(args.child)
+    if args.child_turns:
+        return child_turns_main(args.child_turns)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     if args.wide:
         return emit(f"# The wide crowd\n\n- load at the start: {load_average()}\n\n" + default_against_ds(args.repeat),
@@ -428,7 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                             args.glad_judgments, args.glad_iter, not args.no_numpy, not args.no_crowdkit,
                             threads=threads)
     notes.append(f"load average (1, 5, 15 min) at the start: {load_average()}")
-    spinners = _busy(args.busy)
+    spinners = busy_processes(args.busy)
     t0 = time.perf_counter()
     try:
         results = run_jobs(jobs, isolate=not args.in_process, timeout=args.timeout)

@@ -1,0 +1,74 @@
+"""The default model against Dawid-Skene, timed in one process (``python -m galton.benchmarks.speed
+--wide`` / ``--default-1m``), and the busy processes of ``--busy``: see :mod:`galton.benchmarks.speed`."""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+from typing import Any
+
+import numpy as np
+
+from ._common import fmt_seconds, load_average, markdown_table, simulate_ds, to_pandas
+
+__all__ = ["WIDE", "WIDE_TARGET", "MILLION", "MILLION_TARGET", "ALSO", "default_against_ds", "busy_processes"]
+
+
+#: the wide crowd of issue 13: 37k workers, 215k judgments (43k tasks x 5), binary
+WIDE = {"n_tasks": 43_000, "n_workers": 37_000, "n_classes": 2, "per_task": 5}
+#: the default model within this factor of Dawid-Skene's time on the wide crowd
+WIDE_TARGET = 2.0
+#: the 1M-judgment set of the DS benchmark (200k tasks x 5, 1,000 workers, 4 classes)
+MILLION = {"n_tasks": 200_000, "n_workers": 1_000, "n_classes": 4, "per_task": 5}
+#: the default model within this factor of Dawid-Skene's time there
+MILLION_TARGET = 3.0
+
+
+#: models timed beside DS and the default for reference (no target): BWA, a cheap weighted vote
+ALSO = ("bwa",)
+
+
+def default_against_ds(repeat: int = 3, shape: dict[str, int] | None = None, target: float = WIDE_TARGET) -> str:
+    """Seconds and accuracy (against the simulated truth) of Dawid-Skene, of galton's default model
+    and of :data:`ALSO` (all at their defaults, run to convergence) on the wide crowd (or ``shape``),
+    in this process after one warm-up fit each, the models' fits taking turns; Markdown."""
+    from .. import aggregator
+
+    shape = WIDE if shape is None else shape
+    sim = simulate_ds(shape["n_tasks"], shape["n_workers"], shape["n_classes"], shape["per_task"], 0)
+    frame = to_pandas(sim)
+    rows, secs = [], {}
+    default = aggregator.default_name("categorical")
+    names = ("ds", default) + tuple(m for m in ALSO if m not in ("ds", default))
+    times: dict[str, list[float]] = {name: [] for name in names}
+    models: dict[str, Any] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name in names:  # warm-up: numba compiles or loads its cache
+            aggregator.get(name)().fit(frame)
+        # the fits take turns (ds, default, ...; again): a slow spell of the machine falls on
+        # every model alike, so the ratio of the medians holds better than with one block each
+        for _ in range(max(1, repeat)):
+            for name in names:
+                t0 = time.perf_counter()
+                models[name] = aggregator.get(name)().fit(frame)
+                times[name].append(time.perf_counter() - t0)
+    for name in names:
+        model = models[name]
+        secs[name] = statistics.median(times[name])
+        accuracy = float(np.mean(model.labels_.sort_index().to_numpy() == sim.truth))
+        rows.append([name, f"{len(frame):,}", f"{shape['n_workers']:,}", str(getattr(model, "n_iter_", "")),
+                     fmt_seconds(secs[name]), f"{accuracy:.4f}"])
+    ratio = secs[default] / secs["ds"]
+    text = markdown_table(["model", "judgments", "workers", "iterations", "seconds (median)", "accuracy vs truth"],
+                          rows)
+    return (text + f"\n\n- default / DS: {ratio:.1f}x (target <= {target:.0f}x: "
+            f"{'met' if ratio <= target else 'NOT met'}); load at the end: {load_average()}\n")
+
+
+def busy_processes(n: int) -> list[subprocess.Popen]:
+    """``n`` single-threaded processes that spin until killed."""
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
