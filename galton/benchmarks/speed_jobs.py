@@ -144,7 +144,7 @@ class _Run:
 
 
 def run_job(job: Job) -> JobResult:
-    """Run one benchmark job in this process (the parent runs each in a fresh subprocess)."""
+    """Run one benchmark job in this process (the parent runs each in a subprocess: :func:`run_in_turns`)."""
     run = _Run(job)
     run.prepare()
     for _ in range(max(1, job.repeat)):
