@@ -24,11 +24,10 @@ from ._jit import twin
 from ._kernels import by_size
 from ._pairs import per_worker_sum
 
-__all__ = ["MAX_ACCURACY", "NEWTON_TOL", "CENTRE_TOL", "BRACKET_TOL", "HELD_SLACK", "worker_derivatives", "worker_derivatives_numpy",
-           "band_pass", "band_pass_numpy", "band_pass_some", "held_beyond", "held_beyond_numpy", "pair_elog_numpy", "pair_kl_numpy",
-           "pair_elog_kl",
-           "pair_elog_kl_numpy", "maximise_concave", "band_edges", "eb_accuracies", "split_diagonal", "cube_inputs",
-           "prior_cells"]
+__all__ = ["MAX_ACCURACY", "NEWTON_TOL", "CENTRE_TOL", "BRACKET_TOL", "HELD_SLACK", "worker_derivatives",
+           "worker_derivatives_numpy", "band_pass", "band_pass_numpy", "band_pass_some", "held_beyond",
+           "held_beyond_numpy", "pair_elog_numpy", "pair_kl_numpy", "pair_elog_kl", "pair_elog_kl_numpy",
+           "maximise_concave", "band_edges", "eb_accuracies", "split_diagonal", "cube_inputs", "prior_cells"]
 
 MAX_ACCURACY = 0.99  #: upper end of the fitted prior accuracy (keeps every prior pseudo-count > 0)
 #: a Newton step of the prior accuracies shorter than this is the last one: it is taken, and as Newton
@@ -397,7 +396,8 @@ def eb_accuracies(strength: np.ndarray, counts: np.ndarray, pl: np.ndarray, wptr
 
     if fixed is not None:
         a, b = edges(fixed)
-        mu, _, _, _, hint, _ = band_pass(strength, counts, pl, wptr, start, a, b, NEWTON_TOL, everyone, (lo, hi), levels)
+        mu, _, _, _, hint, _ = band_pass(strength, counts, pl, wptr, start, a, b, NEWTON_TOL, everyone, (lo, hi),
+                                         levels)
         if memo is not None:
             memo["mu_star"] = hint
         return fixed, mu

@@ -50,9 +50,10 @@ import sys
 import time
 from typing import Sequence
 
-from ._common import emit, fmt_float, fmt_ratio, fmt_seconds, load_average, markdown_table, simulate_ds, split_names, to_pandas
-from .speed_jobs import (N_CLASSES, N_WORKERS, PER_TASK, Job, JobResult, child_main, child_turns_main, run_in_subprocess,
-                         run_in_turns, run_job)
+from ._common import (emit, fmt_float, fmt_ratio, fmt_seconds, load_average, markdown_table, simulate_ds,
+                      split_names, to_pandas)
+from .speed_jobs import (N_CLASSES, N_WORKERS, PER_TASK, Job, JobResult, child_main, child_turns_main,
+                         run_in_subprocess, run_in_turns, run_job)
 from .speed_default import MILLION, MILLION_TARGET, WIDE, WIDE_TARGET, busy_processes, default_against_ds
 
 __all__ = ["Job", "JobResult", "TARGETS", "make_jobs", "run_job", "run_jobs", "run_in_subprocess", "run_in_turns",
@@ -111,7 +112,8 @@ def run_jobs(jobs: Sequence[Job], isolate: bool = True, timeout: float | None = 
                 except Exception as exc:  # noqa: BLE001
                     found[i] = JobResult(jobs[i], error=f"{type(exc).__name__}: {exc}")
         for i in group:
-            log.info("  %s %s -> %s", jobs[i].bench, jobs[i].impl, found[i].error or f"{fmt_seconds(found[i].median)} s")
+            res = found[i]
+            log.info("  %s %s -> %s", res.job.bench, res.job.impl, res.error or f"{fmt_seconds(res.median)} s")
     return [found[i] for i in range(len(jobs))]
 
 
