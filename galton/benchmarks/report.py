@@ -29,7 +29,7 @@ import html
 import json
 import os
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ._common import markdown_table
 from ._evaluate import TABLES
