@@ -100,8 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
                      "atomically; categorical data (see README, 'Which workers to keep')")
     agg.add_argument("--kind", choices=KINDS, default="auto",
                      help="kind of data: auto (left/right columns: pairwise; options + choice/ranking: "
-                     "choice; else categorical), or rating for numeric scores; pairwise / choice / "
-                     "rating write item scores (pairwise also <output>_pairs with pair probabilities)")
+                     "choice; a label column of lists: multilabel; else categorical), or rating for "
+                     "numeric scores; pairwise / choice / rating write item scores (pairwise also "
+                     "<output>_pairs with pair probabilities); multilabel (each judgment the set of "
+                     "tags that apply) writes each task's tags and p_<tag>, one --model fit per tag")
+    agg.add_argument("--tag-sep", default="|", metavar="S",
+                     help="multilabel data in CSV / TSV: the character between a judgment's tags "
+                     "(default: |); also joins the tags in CSV / TSV output")
     agg.add_argument("--task-col", default="task", metavar="C", help="task column (default: task)")
     agg.add_argument("--worker-col", default="worker", metavar="C", help="worker column (default: worker)")
     agg.add_argument("--label-col", default="label", metavar="C", help="label column (default: label)")

@@ -176,6 +176,22 @@ def _schema_only(spec: str) -> bool:
     return stat.S_ISDIR(mode) or (stat.S_ISREG(mode) and Path(spec).suffix.lower() in (".parquet", ".pq"))
 
 
+def _label_lists(args: argparse.Namespace, table: Any) -> bool:
+    """Whether the label column holds lists (multilabel data): from the table read, else from the
+    Parquet schema (footers only)."""
+    from .multilabel import is_list_column
+
+    if table is not None:
+        return is_list_column(table, args.label_col)
+    from ..io import input_files
+    from ..io._read import parquet_schema
+
+    try:
+        return is_list_column(parquet_schema(input_files(args.input)[:1]), args.label_col)
+    except (OSError, ValueError, *reader_errors()):
+        return False  # the reader reports it when the data is read
+
+
 def _read_table(spec: str) -> Any:
     """The whole input as one Arrow table, read once (stdin and FIFOs cannot be read twice)."""
     from ..io import to_arrow
@@ -291,6 +307,16 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             columns = table.column_names
         if args.kind != "categorical":
             kind = detect_kind(columns, args.kind)
+        if kind == "categorical" and args.kind == "auto" and _label_lists(args, table):
+            kind = "multilabel"
+    if kind == "multilabel":
+        if _dir_output(args.output):
+            raise CLIError("--output for multilabel data must be a file (.parquet, .csv, .tsv) or -")
+        from .multilabel import aggregate_multilabel
+
+        data = table if table is not None else _read_table(args.input)
+        with _memory_guard(args):
+            return aggregate_multilabel(data, args, summary_out, err, _model_params)
     if kind != "categorical":
         _plan_outputs(args, kind)
         if _dir_output(args.output):

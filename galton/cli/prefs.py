@@ -14,7 +14,7 @@ __all__ = ["KINDS", "detect_kind", "aggregate_other"]
 
 from .._api import detect_kind  # noqa: E402  (one rule for the CLI and galton.aggregate)
 
-KINDS = ("auto", "categorical", "pairwise", "choice", "rating")
+KINDS = ("auto", "categorical", "pairwise", "choice", "rating", "multilabel")
 
 
 def pairs_path(output: str) -> Path:

@@ -1,0 +1,122 @@
+"""``galton aggregate --kind multilabel``: judgments that are sets of tags (every tag that applies),
+aggregated by :class:`galton.BinaryRelevance` with the chosen categorical model inside (one fit per
+tag). The label column is a list column (Parquet, JSON lines) or, in CSV / TSV, text with the tags
+joined by ``--tag-sep``; an empty cell or an empty list means that no tag applies. Writes one row
+per task: ``task``, ``labels`` (a list in Parquet, joined by ``--tag-sep`` in CSV / TSV and on
+standard output) and ``p_<tag>``, the aggregated probability that each tag applies."""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+from pathlib import Path
+from typing import Any, Callable, TextIO
+
+import numpy as np
+
+from ._common import CLIError, report_warnings
+
+__all__ = ["is_list_column", "aggregate_multilabel", "tag_sets", "results_table"]
+
+
+def is_list_column(table: Any, column: str) -> bool:
+    """Whether ``column`` of an Arrow table or schema holds lists."""
+    import pyarrow as pa
+
+    schema = getattr(table, "schema", table)
+    if column not in schema.names:
+        return False
+    t = schema.field(column).type
+    return bool(pa.types.is_list(t) or pa.types.is_large_list(t))
+
+
+def tag_sets(column: Any, sep: str) -> list[list[Any]]:
+    """Each row's tags from an Arrow column: a list column as it is (null: no tag), a text column
+    split at ``sep`` (blank parts dropped, spaces around a tag removed; an empty cell: no tag)."""
+    import pyarrow as pa
+
+    if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
+        return [[] if v is None else [x for x in v if x is not None] for v in column.to_pylist()]
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        column = column.cast(pa.string())
+    out = []
+    for v in column.to_pylist():
+        out.append([] if v is None else [t.strip() for t in v.split(sep) if t.strip()])
+    return out
+
+
+def results_table(model: Any, sep: str | None) -> Any:
+    """``task``, ``labels`` (a list, or text joined by ``sep``) and ``p_<tag>`` per tag (the tag's
+    model's probability of the answer 1; left out for a model without probabilities)."""
+    import pyarrow as pa
+
+    labels = model.labels_
+    tasks = labels.index.tolist()
+    sets = [list(v) for v in labels.tolist()]
+    cols: dict[str, Any] = {"task": pa.array(tasks),
+                            "labels": pa.array([sep.join(map(str, s)) for s in sets] if sep is not None else sets,
+                                               type=pa.string() if sep is not None else None)}
+    for tag, sub in model.aggregators_.items():
+        probas = getattr(sub, "probas_", None)
+        if probas is None or 1 not in probas.columns:
+            continue
+        cols[f"p_{tag}"] = pa.array(probas[1].reindex(tasks).fillna(0.0).to_numpy(dtype=np.float64))
+    return pa.table(cols)
+
+
+def aggregate_multilabel(table: Any, args: argparse.Namespace, out: TextIO, err: TextIO,
+                         model_params: Callable[[type, argparse.Namespace, str], dict[str, Any]]) -> int:
+    """Fit BinaryRelevance with ``args.model`` (categorical; default: galton's default) inside on the
+    Arrow ``table`` and write / print the results."""
+    from .. import aggregator
+    from ..aggregator import BinaryRelevance
+    from ..data._validate import missing_columns, null_mask, raise_nulls
+    from ..io import write_table
+
+    for option, value in (("--gold", args.gold), ("--workers-output", args.workers_output)):
+        if value is not None:
+            raise CLIError(f"{option} is not available for multilabel data yet; aggregate without it")
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise CLIError("multilabel data needs pandas: pip install 'galton[pandas]'") from None
+    cols = (args.task_col, args.worker_col, args.label_col)
+    missing_columns(table, cols, "multilabel data has a task, a worker and a label column (the tags)")
+    name = args.model or aggregator.default_name()
+    cls = aggregator.get(name)
+    name = getattr(cls, "registry_name", name)
+    if getattr(cls, "kind", "categorical") != "categorical":
+        raise CLIError(f"model {name!r} is not a categorical model; multilabel data takes one per tag, such "
+                       f"as {', '.join(aggregator.names(kind='categorical')[:4])}")
+    if args.on_invalid == "drop":  # rows without a task or a worker (a missing tag set: no tag)
+        keep = ~(null_mask(table.column(args.task_col)) | null_mask(table.column(args.worker_col)))
+        table = table.filter(keep)
+    else:
+        raise_nulls(table, cols[:2])
+    frame = pd.DataFrame({"task": table.column(args.task_col).to_pandas(),
+                          "worker": table.column(args.worker_col).to_pandas(),
+                          "label": tag_sets(table.column(args.label_col), args.tag_sep)})
+    model = BinaryRelevance(cls(**model_params(cls, args, name)))
+    t0 = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(frame)
+    seconds = time.perf_counter() - t0
+    if not args.quiet:
+        report_warnings(caught, err)
+    if args.output is not None:
+        text = args.output == "-" or Path(args.output).suffix.lower() in (".csv", ".tsv")
+        write_table(results_table(model, args.tag_sep if text else None), args.output)
+    if not args.quiet:
+        tagged = sum(1 for s in model.labels_.tolist() if len(s))
+        rows = [("kind", "multilabel"), ("model", f"{name} inside BinaryRelevance"),
+                ("tasks", f"{len(model.labels_):,} ({tagged:,} with at least one tag)"),
+                ("judgments", f"{len(frame):,}"), ("tags", f"{len(model.aggregators_):,}"),
+                ("seconds", f"{seconds:.2f}")]
+        if args.output is not None:
+            rows.append(("output", args.output))
+        summary = err if args.output == "-" else out
+        for k, v in rows:
+            summary.write(f"{k:<12}{v}\n")
+    return 0
