@@ -109,3 +109,6 @@ def test_multilabel_refusals_are_one_line_and_write_nothing(tmp_path, capsys):
     assert rc == 2 and "column 'task' has 1 null value" in err
     rc, out, err = run([bad, "-m", "mv", "--on-invalid", "drop"], capsys)
     assert rc == 0 and "judgments   8" in out
+    # asked for categorical data, a list column is refused with the way to multi-label
+    rc, _, err = run([src, "--kind", "categorical"], capsys)
+    assert rc == 2 and "holds list values" in err and "--kind multilabel" in err

@@ -360,8 +360,10 @@ def check_columns(table: pa.Table, columns: Sequence[str]) -> pa.Table:
         t = _plain_type(table.schema.field(c).type)
         kind = _NESTED.get(str(t).split("<")[0])
         if kind is not None:
+            hint = ("; a list of tags per judgment is multi-label data: galton.BinaryRelevance, or "
+                    "galton aggregate --kind multilabel" if kind == "list" else "")
             raise ValueError(f"column {c!r} holds {kind} values ({t}); task, worker and label values "
-                             "must be strings, integers, numbers or booleans")
+                             f"must be strings, integers, numbers or booleans{hint}")
         if pa.types.is_binary(t) or pa.types.is_fixed_size_binary(t):
             col = table.column(c)
             if pa.types.is_dictionary(col.type):
