@@ -6,7 +6,10 @@ the path taken without numba or with ``GALTON_NO_NUMBA=1``), paired with :func:`
 check that both agree. A fused
 pass reads each comparison once and adds its terms into the per-item and per-worker sums, instead
 of a dozen temporary arrays and ``bincount`` calls. From ``MIN_PARALLEL`` comparisons on, the pass
-is split into one chunk per numba thread (a Ray shard actor limits numba to its own CPUs).
+is split into work items of ``ITEM_COMPARISONS`` comparisons, each with its own sums (added in item
+order), handed out one at a time to the threads (a Ray shard actor limits numba to its own CPUs;
+:func:`._jit.work_items` takes only the cores no other runnable task holds): the items depend on the
+data only, so the results are the same bits on any number of threads.
 """
 
 from __future__ import annotations
@@ -19,9 +22,24 @@ from .._math import EPS, log_sigmoid, sigmoid
 from ._jit import twin, use_numba
 
 __all__ = ["vdot", "bt_pass", "bt_pass_numpy", "noisy_pass", "noisy_pass_numpy", "bt_info_diag",
-           "bt_info_diag_numpy", "MIN_PARALLEL", "rel_strengths"]
+           "bt_info_diag_numpy", "MIN_PARALLEL", "ITEM_COMPARISONS", "MAX_ITEM_BYTES", "n_items_of",
+           "rel_strengths"]
 
 MIN_PARALLEL = 200_000  #: comparisons; below this one thread is faster than spawning work
+#: comparisons per work item of a parallel pass (1M comparisons: 2 items; each item's sums are
+#: zeroed and added up after the pass, so smaller items cost more: 2^17 was 10-15% slower at 1M)
+ITEM_COMPARISONS = 1 << 19
+#: at most this many bytes of per-item sums in all (items with many items or workers are fewer)
+MAX_ITEM_BYTES = 64 << 20
+
+
+def n_items_of(n: int, row_bytes: int) -> int:
+    """Work items of a pass over ``n`` comparisons whose sums take ``row_bytes`` per item: one below
+    ``MIN_PARALLEL``, else about ``ITEM_COMPARISONS`` each, at most ``MAX_ITEM_BYTES`` of sums in all;
+    a function of the data only (not of the thread count)."""
+    if n < MIN_PARALLEL:
+        return 1
+    return int(max(1, min(-(-n // ITEM_COMPARISONS), MAX_ITEM_BYTES // max(int(row_bytes), 1), n)))
 
 
 def _numba() -> Any:

@@ -12,9 +12,9 @@ Two tricks make a pass over a million comparisons take milliseconds:
   logs to rounding (a relative error of ~1e-16 per factor, as for the sum).
 
 Each pass comes as a ``*_chunk`` kernel over rows ``[lo, hi)`` that adds into caller-owned
-accumulators, and a ``*_parallel`` wrapper that runs one chunk per thread, each with its own
-accumulators (summed afterwards in chunk order, so the result depends on the thread count only
-through float rounding).
+accumulators, and a ``*_parallel`` wrapper over the work items of ``_pref_kernels.n_items_of``
+(fixed by the data), each with its own accumulators, summed afterwards in item order: the same
+bits on any number of threads.
 """
 
 from typing import Any
@@ -24,6 +24,7 @@ import numpy as np
 
 from .._math import EPS
 from . import _pref_kernels as _pk
+from ._jit import work_items
 
 __all__ = ["bt_pass", "noisy_pass", "bt_info_diag", "bt_chunk", "bt_parallel", "noisy_chunk", "noisy_parallel", "bt_info_chunk",
            "bt_info_parallel", "numba"]
@@ -131,7 +132,7 @@ def bt_parallel(left, right, outcome, worker, theta, pt, eta, crowd, newman, acc
     for k in numba.prange(n_chunks):
         lls[k] = bt_chunk(left, right, outcome, worker, theta, pt, eta, crowd, newman, accs[k],
                           truths[k], k * n // n_chunks, (k + 1) * n // n_chunks)
-    return lls.sum()
+    return lls  # summed by the caller: a sum here would be a parallel reduction (threads' order)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -184,7 +185,7 @@ def noisy_parallel(left, right, worker, outcome, pt, sq, sg, accs_i, accs_w):  #
     for k in numba.prange(n_chunks):
         lls[k] = noisy_chunk(left, right, worker, outcome, pt, sq, sg, accs_i[k], accs_w[k],
                              k * n // n_chunks, (k + 1) * n // n_chunks)
-    return lls.sum()
+    return lls  # summed by the caller: a sum here would be a parallel reduction (threads' order)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -210,8 +211,8 @@ def bt_info_parallel(left, right, pt, diags):  # pragma: no cover
 # --------------------------------------------------------------------------------------------------
 # the compiled twins of _pref_kernels' numpy passes (same arguments and results)
 # --------------------------------------------------------------------------------------------------
-def _threads(n: int) -> int:
-    return int(numba.get_num_threads()) if n >= _pk.MIN_PARALLEL else 1
+def _items(n: int, row_bytes: int) -> int:
+    return _pk.n_items_of(n, row_bytes)
 
 
 def bt_pass(left: np.ndarray, right: np.ndarray, outcome: np.ndarray, worker: np.ndarray,
@@ -220,14 +221,16 @@ def bt_pass(left: np.ndarray, right: np.ndarray, outcome: np.ndarray, worker: np
     """One pass of the Bradley-Terry statistics (see :func:`~._preference.bt_stats`):
     ``(ll, num, den, n_num, n_den, truthful)``."""
     top, pt = _pk.rel_strengths(theta)
-    k = _threads(left.size)
+    k = _items(left.size, 8 * (4 * n_items + (n_workers if crowd else 0)))
     accs = np.zeros((k, n_items, 4))
     truths = np.zeros((k, n_workers if crowd else 0))
     if k == 1:
         ll = bt_chunk(left, right, outcome, worker, theta, pt, eta, crowd, newman, accs[0], truths[0],
                       0, left.size)
     else:
-        ll = bt_parallel(left, right, outcome, worker, theta, pt, eta, crowd, newman, accs, truths)
+        with work_items():
+            ll = float(np.sum(bt_parallel(left, right, outcome, worker, theta, pt, eta, crowd, newman, accs,
+                                          truths)))
     acc = accs.sum(axis=0) if k > 1 else accs[0]
     if not crowd:
         ll -= top * left.size
@@ -246,12 +249,13 @@ def noisy_pass(left: np.ndarray, right: np.ndarray, worker: np.ndarray, outcome:
     ``(ll, ∂θ, ∂q, ∂γ, Iθ, Iq, Iγ)``. ``sq`` / ``sg`` are ``σ(q_w)`` / ``σ(γ_w)`` per worker. See
     :func:`galton.aggregator.bradley_terry.noisy_bt_terms` for the formulas."""
     _, pt = _pk.rel_strengths(theta)
-    k = _threads(left.size)
+    k = _items(left.size, 8 * (2 * n_items + 4 * n_workers))
     accs_i, accs_w = np.zeros((k, n_items, 2)), np.zeros((k, n_workers, 4))
     if k == 1:
         ll = noisy_chunk(left, right, worker, outcome, pt, sq, sg, accs_i[0], accs_w[0], 0, left.size)
     else:
-        ll = noisy_parallel(left, right, worker, outcome, pt, sq, sg, accs_i, accs_w)
+        with work_items():
+            ll = float(np.sum(noisy_parallel(left, right, worker, outcome, pt, sq, sg, accs_i, accs_w)))
     ai = accs_i.sum(axis=0) if k > 1 else accs_i[0]
     aw = accs_w.sum(axis=0) if k > 1 else accs_w[0]
     return (float(ll), ai[:, 0].copy(), aw[:, 0].copy(), aw[:, 1].copy(), ai[:, 1].copy(),
@@ -262,10 +266,11 @@ def bt_info_diag(left: np.ndarray, right: np.ndarray, theta: np.ndarray, n_items
     """Per item, the sum over its comparisons of ``σ(d) σ(-d)`` (``d = θ_left - θ_right``): the
     diagonal of the Bradley-Terry Fisher information."""
     _, pt = _pk.rel_strengths(theta)
-    k = _threads(left.size)
+    k = _items(left.size, 8 * n_items)
     diags = np.zeros((k, n_items))
     if k == 1:
         bt_info_chunk(left, right, pt, diags[0], 0, left.size)
     else:
-        bt_info_parallel(left, right, pt, diags)
+        with work_items():
+            bt_info_parallel(left, right, pt, diags)
     return diags.sum(axis=0)

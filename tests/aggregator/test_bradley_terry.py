@@ -226,19 +226,17 @@ def test_noisy_bt_gradient_matches_finite_differences() -> None:
 @pytest.mark.parametrize("threads", ["one", "chunks"])
 def test_compiled_and_numpy_passes_agree(crowd: bool, newman: bool, threads: str, spread: float,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    """The compiled passes (one thread, or one chunk per thread) equal their numpy twins, also with
-    scores 600 apart (strength ratios far beyond 1e100: the product-of-factors log must fall back on
-    direct logs) and with 5000 comparisons (the running product is logged and reset many times)."""
+    """The compiled passes (one item, or eight work items with their own sums) equal their numpy
+    twins, also with scores 600 apart (strength ratios far beyond 1e100: the product-of-factors log
+    must fall back on direct logs) and with 5000 comparisons (the running product is logged and
+    reset many times)."""
     from galton.aggregator import _pref_kernels as k
 
     if k._numba() is None:
         pytest.skip("numba is not installed (GALTON_NO_NUMBA or missing): nothing to compare")
     if threads == "chunks":
-        import numba
-
-        if numba.get_num_threads() < 2:
-            pytest.skip("one numba thread on this machine: the chunked pass runs as one chunk")
         monkeypatch.setattr(k, "MIN_PARALLEL", 0)
+        monkeypatch.setattr(k, "ITEM_COMPARISONS", 640)  # 5000 comparisons: 8 items
     rng = np.random.default_rng(1)
     n, w, m = 20, 5, 5000
     left = rng.integers(0, n, m).astype(np.int32)
@@ -259,6 +257,51 @@ def test_compiled_and_numpy_passes_agree(crowd: bool, newman: bool, threads: str
     kappa = e / (1 + e) ** 2
     ref = np.bincount(left, kappa, n) + np.bincount(right, kappa, n)
     np.testing.assert_allclose(k.bt_info_diag(left, right, theta, n), ref, rtol=1e-10, atol=1e-300)
+
+
+def test_parallel_passes_give_the_same_bits_on_any_thread_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From MIN_PARALLEL comparisons on, the passes run in work items fixed by the data (not one
+    chunk per thread), so one thread, two threads and the load-following count give the same bits;
+    and a whole Bradley-Terry and noisy Bradley-Terry fit on 300k comparisons likewise."""
+    from galton.aggregator import _jit
+    from galton.aggregator import _pref_kernels as k
+
+    if k._numba() is None:
+        pytest.skip("numba is not installed (GALTON_NO_NUMBA or missing): nothing to compare")
+    monkeypatch.setattr(k, "ITEM_COMPARISONS", 100_000)
+    rng = np.random.default_rng(3)
+    n, w, m = 500, 40, k.MIN_PARALLEL + 100_000
+    left = rng.integers(0, n, m).astype(np.int32)
+    right = ((left + rng.integers(1, n, m)) % n).astype(np.int32)
+    worker = rng.integers(0, w, m).astype(np.int32)
+    outcome = rng.choice([0.0, 1.0], m)
+    theta, eta = rng.normal(0, 1, n), rng.uniform(0.3, 0.95, w)
+    sq, sg = rng.uniform(0.1, 0.9, w), rng.uniform(0.1, 0.9, w)
+    assert k.n_items_of(m, 8 * 4 * n) == 3  # 300k comparisons: three items of 100,000
+
+    def passes():
+        return (k.bt_pass(left, right, outcome, worker, theta, eta, True, True, n, w),
+                k.noisy_pass(left, right, worker, outcome, theta, sq, sg, n, w),
+                k.bt_info_diag(left, right, theta, n))
+
+    with _jit.threads(1):
+        one = passes()
+    with _jit.threads(2):
+        two = passes()
+    for a, b in zip(one, two):
+        for x, y in zip(a if isinstance(a, tuple) else (a,), b if isinstance(b, tuple) else (b,)):
+            np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+    import pandas as pd
+
+    frame = pd.DataFrame({"worker": worker, "left": left, "right": right,
+                          "label": np.where(outcome == 1.0, left, right)})
+    for cls in (BradleyTerry, NoisyBradleyTerry):
+        with _jit.threads(1):
+            a = cls().fit(frame)
+        with _jit.threads(2):
+            b = cls().fit(frame)
+        assert a.n_iter_ == b.n_iter_
+        np.testing.assert_array_equal(a.scores_values_, b.scores_values_)
 
 
 # ------------------------------------------------------------------------------ recovery
