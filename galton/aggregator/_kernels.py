@@ -215,8 +215,8 @@ def vote_shares(task: np.ndarray, label: np.ndarray, gold: np.ndarray, n_labels:
     return by_size(_vote_shares, task.size)(task, label, gold, n_labels)
 
 
-#: the E-step over a CSR shard: numpy reference, numba version (one thread, or one chunk per thread
-#: from ``MIN_PARALLEL`` judgments on)
+#: the E-step over a CSR shard: numpy reference, numba version (one item, or from ``MIN_PARALLEL``
+#: judgments on work items fixed by the data, handed out to the threads: the same bits on any count)
 estep = twin("estep", _estep_numpy, "galton.aggregator._kernels_numba:estep")
 
 
