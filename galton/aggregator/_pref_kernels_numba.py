@@ -211,17 +211,13 @@ def bt_info_parallel(left, right, pt, diags):  # pragma: no cover
 # --------------------------------------------------------------------------------------------------
 # the compiled twins of _pref_kernels' numpy passes (same arguments and results)
 # --------------------------------------------------------------------------------------------------
-def _items(n: int, row_bytes: int) -> int:
-    return _pk.n_items_of(n, row_bytes)
-
-
 def bt_pass(left: np.ndarray, right: np.ndarray, outcome: np.ndarray, worker: np.ndarray,
             theta: np.ndarray, eta: np.ndarray, crowd: bool, newman: bool, n_items: int,
             n_workers: int) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """One pass of the Bradley-Terry statistics (see :func:`~._preference.bt_stats`):
     ``(ll, num, den, n_num, n_den, truthful)``."""
     top, pt = _pk.rel_strengths(theta)
-    k = _items(left.size, 8 * (4 * n_items + (n_workers if crowd else 0)))
+    k = _pk.n_items_of(left.size, 8 * (4 * n_items + (n_workers if crowd else 0)))
     accs = np.zeros((k, n_items, 4))
     truths = np.zeros((k, n_workers if crowd else 0))
     if k == 1:
@@ -249,7 +245,7 @@ def noisy_pass(left: np.ndarray, right: np.ndarray, worker: np.ndarray, outcome:
     ``(ll, ∂θ, ∂q, ∂γ, Iθ, Iq, Iγ)``. ``sq`` / ``sg`` are ``σ(q_w)`` / ``σ(γ_w)`` per worker. See
     :func:`galton.aggregator.bradley_terry.noisy_bt_terms` for the formulas."""
     _, pt = _pk.rel_strengths(theta)
-    k = _items(left.size, 8 * (2 * n_items + 4 * n_workers))
+    k = _pk.n_items_of(left.size, 8 * (2 * n_items + 4 * n_workers))
     accs_i, accs_w = np.zeros((k, n_items, 2)), np.zeros((k, n_workers, 4))
     if k == 1:
         ll = noisy_chunk(left, right, worker, outcome, pt, sq, sg, accs_i[0], accs_w[0], 0, left.size)
@@ -266,7 +262,7 @@ def bt_info_diag(left: np.ndarray, right: np.ndarray, theta: np.ndarray, n_items
     """Per item, the sum over its comparisons of ``σ(d) σ(-d)`` (``d = θ_left - θ_right``): the
     diagonal of the Bradley-Terry Fisher information."""
     _, pt = _pk.rel_strengths(theta)
-    k = _items(left.size, 8 * n_items)
+    k = _pk.n_items_of(left.size, 8 * n_items)
     diags = np.zeros((k, n_items))
     if k == 1:
         bt_info_chunk(left, right, pt, diags[0], 0, left.size)
