@@ -5,6 +5,7 @@ whose fits take turns (:func:`run_in_turns`), and the children's entry points.""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import statistics
 import subprocess
@@ -23,6 +24,7 @@ __all__ = ["Job", "JobResult", "N_WORKERS", "N_CLASSES", "PER_TASK", "run_job", 
            "child_main", "child_turns_main"]
 
 N_WORKERS, N_CLASSES, PER_TASK = 1000, 4, 5
+log = logging.getLogger("galton.benchmarks.speed")
 _MARK = "@@galton-speed@@ "
 
 
@@ -224,11 +226,15 @@ def run_in_turns(jobs: Sequence[Job], timeout: float | None = None) -> list[JobR
     measured the same code 15-50% apart minutes later on this 2-core VM. Each child warms up first
     (one at a time) and measures its own peak memory. ``timeout``: seconds allowed per row."""
     turns = Turns([_child_command(job, "--child-turns") for job in jobs], timeout)
+    rounds = max((max(1, j.repeat) for j in jobs), default=1)
+    t0 = time.perf_counter()
     try:
         turns.start()
-        for r in range(max((j.repeat for j in jobs), default=1)):
+        log.info("  %d row(s) ready after %.0f s (warm-up fits included)", len(jobs), time.perf_counter() - t0)
+        for r in range(rounds):
             order = range(len(jobs)) if r % 2 == 0 else range(len(jobs) - 1, -1, -1)
             turns.round([i for i in order if r < max(1, jobs[i].repeat)])
+            log.info("  round %d of %d done after %.0f s", r + 1, rounds, time.perf_counter() - t0)
         outputs = turns.finish()
     finally:
         turns.kill()
