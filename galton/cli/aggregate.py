@@ -296,6 +296,9 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     bundled = args.input.startswith(BUNDLED_PREFIX)
     table, gold, kind = None, None, "categorical"
     if bundled:
+        if args.kind not in ("auto", "categorical"):
+            raise CLIError(f"{args.input} holds categorical judgments (task, worker, label); --kind {args.kind} "
+                           "does not apply to it")
         table, gold = _load_input(args.input)
     else:
         if args.input != "-" and not any(c in args.input for c in "*?["):
