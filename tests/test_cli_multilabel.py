@@ -121,3 +121,8 @@ def test_a_kind_that_does_not_fit_a_bundled_dataset_is_refused(kind, tmp_path, c
     rc, _, err = run(["bundled:act_cf", "--kind", kind, "-o", tmp_path / "out.csv"], capsys)
     assert rc == 2 and f"--kind {kind} does not apply" in err and err.count("\n") == 1
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_tag_sep_on_other_data_is_refused(tmp_path, capsys):
+    rc, _, err = run(["bundled:act_cf", "--tag-sep", ";"], capsys)
+    assert rc == 2 and "--tag-sep is for multilabel data" in err and err.count("\n") == 1

@@ -104,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
                      "numeric scores; pairwise / choice / rating write item scores (pairwise also "
                      "<output>_pairs with pair probabilities); multilabel (each judgment the set of "
                      "tags that apply) writes each task's tags and p_<tag>, one --model fit per tag")
-    agg.add_argument("--tag-sep", default="|", metavar="S",
+    agg.add_argument("--tag-sep", default=None, metavar="S",
                      help="multilabel data in CSV / TSV: the character between a judgment's tags "
                      "(default: |); also joins the tags in CSV / TSV output")
     agg.add_argument("--task-col", default="task", metavar="C", help="task column (default: task)")

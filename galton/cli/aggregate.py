@@ -312,6 +312,8 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             kind = detect_kind(columns, args.kind)
         if kind == "categorical" and args.kind == "auto" and _label_lists(args, table):
             kind = "multilabel"
+    if args.tag_sep is not None and kind != "multilabel":
+        raise CLIError(f"--tag-sep is for multilabel data (--kind multilabel); this input is {kind}")
     if kind == "multilabel":
         if _dir_output(args.output):
             raise CLIError("--output for multilabel data must be a file (.parquet, .csv, .tsv) or -")

@@ -74,6 +74,9 @@ def aggregate_multilabel(table: Any, args: argparse.Namespace, out: TextIO, err:
     from ..data._validate import missing_columns, null_mask, raise_nulls
     from ..io import write_table
 
+    sep = "|" if args.tag_sep is None else args.tag_sep
+    if not sep:
+        raise CLIError("--tag-sep must be at least one character")
     for option, value in (("--gold", args.gold), ("--workers-output", args.workers_output)):
         if value is not None:
             raise CLIError(f"{option} is not available for multilabel data yet; aggregate without it")
@@ -96,7 +99,7 @@ def aggregate_multilabel(table: Any, args: argparse.Namespace, out: TextIO, err:
         raise_nulls(table, cols[:2])
     frame = pd.DataFrame({"task": table.column(args.task_col).to_pandas(),
                           "worker": table.column(args.worker_col).to_pandas(),
-                          "label": tag_sets(table.column(args.label_col), args.tag_sep)})
+                          "label": tag_sets(table.column(args.label_col), sep)})
     model = BinaryRelevance(cls(**model_params(cls, args, name)))
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
@@ -107,7 +110,7 @@ def aggregate_multilabel(table: Any, args: argparse.Namespace, out: TextIO, err:
         report_warnings(caught, err)
     if args.output is not None:
         text = args.output == "-" or Path(args.output).suffix.lower() in (".csv", ".tsv")
-        write_table(results_table(model, args.tag_sep if text else None), args.output)
+        write_table(results_table(model, sep if text else None), args.output)
     if not args.quiet:
         tagged = sum(1 for s in model.labels_.tolist() if len(s))
         rows = [("kind", "multilabel"), ("model", f"{name} inside BinaryRelevance"),
