@@ -11,7 +11,7 @@ from typing import Sequence
 from ._common import fmt_float, fmt_seconds, markdown_table, mean_or_none
 
 __all__ = ["MV_REF", "PUBLISHED", "PUBLISHED_NAMES", "AccuracyResult", "Cell", "accuracy_table", "published_table",
-           "render", "time_table", "versus_crowdkit", "versus_mv"]
+           "render", "time_table", "versus_best", "versus_crowdkit", "versus_mv"]
 
 #: crowd-kit's published accuracies (Ustalov et al., "Learning from Crowds with Crowd-Kit",
 #: JOSS 9(96), 2024), by crowd-kit model and dataset.
@@ -102,6 +102,34 @@ def versus_mv(result: AccuracyResult) -> tuple[str, list[str]]:
     return table, flagged
 
 
+def versus_best(result: AccuracyResult, within: float = 2.0) -> tuple[str, list[str], float | None]:
+    """The default model against the best galton model on each dataset (chosen after seeing the
+    gold): a table, the datasets where the default is more than ``within`` points below it, and the
+    mean accuracy of that per-dataset choice (what no rule without gold can beat)."""
+    dcol = result.default_column
+    ours = [c for c in result.columns if c.startswith("galton:")]
+    rows, flagged, best_vals = [], [], []
+    for d in result.datasets:
+        vals = {c: result.value(d, c) for c in ours}
+        vals = {c: v for c, v in vals.items() if v is not None}
+        a = result.value(d, dcol) if dcol else None
+        if not vals:
+            rows.append([d, fmt_float(a), "n/a", "n/a", "n/a", ""])
+            continue
+        top = max(vals.values())
+        names = ", ".join(c.split(":", 1)[1] for c, v in vals.items() if v == top)
+        best_vals.append(top)
+        gap = None if a is None else 100.0 * (a - top)
+        flag = ""
+        if gap is not None and gap < -within:
+            flag = f"**more than {within:g} points below**"
+            flagged.append(d)
+        rows.append([d, fmt_float(a), fmt_float(top), names, "n/a" if gap is None else f"{gap:+.1f}", flag])
+    table = markdown_table(["dataset", str(dcol), "best galton model", "which", "difference (points)", "flag"],
+                           rows, align=["l", "r", "r", "l", "r", "l"])
+    return table, flagged, mean_or_none(best_vals) if len(best_vals) == len(result.datasets) else None
+
+
 def versus_crowdkit(result: AccuracyResult) -> tuple[str, bool | None]:
     """Default model's mean against each crowd-kit model's mean, on the datasets both have."""
     dcol = result.default_column
@@ -155,6 +183,16 @@ def render(result: AccuracyResult, header: str = "") -> str:
                   table,
                   ("Datasets more than 1 point below MV: " + ", ".join(flagged)) if flagged
                   else "No dataset is more than 1 point below MV."]
+        best_table, below, oracle = versus_best(result)
+        m_default, _ = result.mean(result.default_column)
+        parts += ["## Default model versus the best galton model on each dataset (chosen with gold)",
+                  best_table,
+                  ("Datasets where the default is more than 2 points below the best galton model: "
+                   + ", ".join(below)) if below else "On no dataset is the default more than 2 points below "
+                  "the best galton model.",
+                  f"Choosing the best galton model per dataset after seeing the gold: mean "
+                  f"**{fmt_float(oracle)}** (the default: {fmt_float(m_default)}); no rule without gold "
+                  "can do better with these models."]
         ck_table, beats_all = versus_crowdkit(result)
         if ck_table:
             verdict = "yes" if beats_all else "no"

@@ -43,13 +43,13 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ._accuracy_report import (MV_REF, PUBLISHED, PUBLISHED_NAMES, AccuracyResult, Cell, accuracy_table,
-                               published_table, render, time_table, versus_crowdkit, versus_mv)
+                               published_table, render, time_table, versus_best, versus_crowdkit, versus_mv)
 from ._common import emit, split_names
 
 __all__ = [
     "ModelSpec", "Cell", "AccuracyResult", "PUBLISHED", "dataset_names", "load_dataset", "galton_specs",
     "crowdkit_specs", "accuracy_of", "run_accuracy", "render", "main", "MV_REF", "PUBLISHED_NAMES",
-    "accuracy_table", "published_table", "time_table", "versus_crowdkit", "versus_mv",
+    "accuracy_table", "published_table", "time_table", "versus_best", "versus_crowdkit", "versus_mv",
 ]
 
 log = logging.getLogger("galton.benchmarks.accuracy")

@@ -194,6 +194,24 @@ def test_default_versus_mv_flags_and_crowdkit_comparison():
     assert "beats every crowd-kit model's mean: **no**" in accuracy.render(res)
 
 
+def test_default_versus_the_best_galton_model_and_the_gold_chosen_mean():
+    """Issue 12's second per-dataset rule: the default against the best galton model of each dataset,
+    flagged when more than 2 points below it, and the mean of that choice made with gold."""
+    res = _manual_result({
+        "a": {"galton:bds": 0.900, "galton:mv": 0.915, "galton:ds": 0.880, "crowdkit:DS": 0.99},
+        "b": {"galton:bds": 0.800, "galton:mv": 0.750, "galton:ds": 0.850, "crowdkit:DS": 0.99},
+        "c": {"galton:bds": 0.700, "galton:mv": 0.700, "galton:ds": "n/a", "crowdkit:DS": 0.99},
+    })
+    table, below, oracle = accuracy.versus_best(res)
+    _, rows = parse_markdown_table(table)
+    assert [r[2:5] for r in rows] == [["0.915", "mv", "-1.5"], ["0.850", "ds", "-5.0"], ["0.700", "bds, mv", "+0.0"]]
+    assert below == ["b"]  # 1.5 points below on a is within 2; crowd-kit's columns do not count
+    assert oracle == pytest.approx((0.915 + 0.850 + 0.700) / 3)
+    text = accuracy.render(res)
+    assert "more than 2 points below the best galton model: b" in text
+    assert "after seeing the gold: mean **0.822** (the default: 0.800)" in text
+
+
 def test_published_numbers_are_shown_next_to_ours():
     res = _manual_result({"zheng_d_product": {"galton:bds": 0.95, "galton:mv": 0.9, "crowdkit:DS": 0.941}})
     _, rows = parse_markdown_table(accuracy.published_table(res))
