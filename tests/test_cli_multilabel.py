@@ -97,7 +97,7 @@ def test_the_default_model_inside_equals_the_api(tmp_path, capsys):
 
 def test_multilabel_refusals_are_one_line_and_write_nothing(tmp_path, capsys):
     src = _parquet(tmp_path / "tags.parquet")
-    cases = [(["--gold", src], "--gold is not available for multilabel"),
+    cases = [(["--gold", src, "--use-gold"], "--use-gold is not available for multilabel"),
              (["-m", "bt"], "not a categorical model"),
              (["-o", tmp_path / "outdir"], "must be a file")]
     for extra, message in cases:
@@ -126,3 +126,27 @@ def test_a_kind_that_does_not_fit_a_bundled_dataset_is_refused(kind, tmp_path, c
 def test_tag_sep_on_other_data_is_refused(tmp_path, capsys):
     rc, _, err = run(["bundled:act_cf", "--tag-sep", ";"], capsys)
     assert rc == 2 and "--tag-sep is for multilabel data" in err and err.count("\n") == 1
+
+
+def test_gold_tag_sets_score_exact_sets_and_tag_precision_recall(tmp_path, capsys):
+    """--gold with tag sets: the share of gold tasks whose set is exactly right and the tags'
+    precision / recall / F1, by hand on crowd-kit's toy (predicted t1 {house, tree}, t2 {car},
+    t3 {}); gold in CSV with the separator; a task listed twice with two sets is refused before
+    anything is written."""
+    src = _parquet(tmp_path / "tags.parquet")
+    gold = tmp_path / "gold.csv"
+    gold.write_text("task,label\nt1,house|tree\nt2,car|human\nt3,\nt9,car\n")  # t9: no judgments
+    rc, out, err = run([src, "-m", "mv", "--gold", gold], capsys)
+    assert rc == 0, err
+    # exact: t1 and t3 (2 of 3); tags: right house, tree, car (3), extra none (0), missed human (1)
+    assert "accuracy    0.666667 (2/3 tasks with gold whose tag set is exactly right)" in out
+    assert "precision 1.0000, recall 0.7500, F1 0.8571 (over the gold tasks' tags: 3 right, 0 extra, 1 missed)" in out
+    bad = tmp_path / "bad.csv"
+    bad.write_text("task,label\nt1,house\nt1,tree\n")
+    rc, _, err = run([src, "-m", "mv", "--gold", bad, "-o", tmp_path / "o.parquet"], capsys)
+    assert rc == 2 and "gold lists 1 task(s) twice with different tag sets" in err
+    other = tmp_path / "other.csv"
+    other.write_text("task,label\nx1,car\n")
+    rc, _, err = run([src, "-m", "mv", "--gold", other, "-o", tmp_path / "o.parquet"], capsys)
+    assert rc == 2 and "gold shares no task with the judgments" in err
+    assert not (tmp_path / "o.parquet").exists()

@@ -3,7 +3,9 @@ aggregated by :class:`galton.BinaryRelevance` with the chosen categorical model 
 tag). The label column is a list column (Parquet, JSON lines) or, in CSV / TSV, text with the tags
 joined by ``--tag-sep``; an empty cell or an empty list means that no tag applies. Writes one row
 per task: ``task``, ``labels`` (a list in Parquet, joined by ``--tag-sep`` in CSV / TSV and on
-standard output) and ``p_<tag>``, the aggregated probability that each tag applies."""
+standard output) and ``p_<tag>``, the aggregated probability that each tag applies. With ``--gold``
+(task and its tags, in the same layout) the summary scores the tag sets: the share of gold tasks
+whose set is exactly right, and the tags' precision, recall and F1 over those tasks."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ import numpy as np
 
 from ._common import CLIError, report_warnings
 
-__all__ = ["is_list_column", "aggregate_multilabel", "tag_sets", "results_table"]
+__all__ = ["is_list_column", "aggregate_multilabel", "tag_sets", "results_table", "gold_sets", "set_scores"]
 
 
 def is_list_column(table: Any, column: str) -> bool:
@@ -65,6 +67,61 @@ def results_table(model: Any, sep: str | None) -> Any:
     return pa.table(cols)
 
 
+def gold_sets(table: Any, task_col: str, label_col: str, sep: str) -> dict[Any, frozenset]:
+    """Task -> its gold tag set, from an Arrow table with a task column (``task_col``, else ``task``)
+    and a label column (``label_col``, else ``label``) of lists or ``sep``-joined text. A task listed
+    twice with the same set counts once; with two different sets it is an error naming them."""
+    from ..data._validate import missing_columns, raise_nulls
+
+    names = table.column_names
+    tcol = task_col if task_col in names else "task"
+    lcol = label_col if label_col in names else "label"
+    missing_columns(table, (tcol, lcol), "gold for multilabel data: a task column and a label column (its tags)")
+    raise_nulls(table, [tcol])
+    out: dict[Any, frozenset] = {}
+    conflicts: list[Any] = []
+    for task, tags in zip(table.column(tcol).to_pylist(), tag_sets(table.column(lcol), sep)):
+        tags = frozenset(tags)
+        if task in out and out[task] != tags:
+            conflicts.append(task)
+        out[task] = tags
+    if conflicts:
+        raise ValueError(f"gold lists {len(conflicts):,} task(s) twice with different tag sets (e.g. "
+                         f"{conflicts[:3]}); keep one row per task")
+    return out
+
+
+def set_scores(pred: dict[Any, Any], gold: dict[Any, frozenset]) -> tuple[int, int, int, int, int]:
+    """``(tasks, exact, true positives, false positives, false negatives)`` over the gold tasks that
+    have a predicted set."""
+    n = exact = tp = fp = fn = 0
+    for task, truth in gold.items():
+        if task not in pred:
+            continue
+        got = frozenset(pred[task])
+        n += 1
+        exact += got == truth
+        tp += len(got & truth)
+        fp += len(got - truth)
+        fn += len(truth - got)
+    return n, exact, tp, fp, fn
+
+
+def _gold_rows(model: Any, gold: dict[Any, frozenset]) -> list[tuple[str, str]]:
+    """Summary rows scoring the tag sets against the gold sets."""
+    pred = dict(zip(model.labels_.index.tolist(), model.labels_.tolist()))
+    n, exact, tp, fp, fn = set_scores(pred, gold)
+    if n == 0:
+        raise ValueError(f"gold shares no task with the judgments (gold task ids look like {list(gold)[:3]}, "
+                         f"the judgments' like {list(pred)[:3]}); check --task-col and the gold file")
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return [("accuracy", f"{exact / n:.6f} ({exact}/{n} tasks with gold whose tag set is exactly right)"),
+            ("tag scores", f"precision {precision:.4f}, recall {recall:.4f}, F1 {f1:.4f} (over the gold "
+                           f"tasks' tags: {tp} right, {fp} extra, {fn} missed)")]
+
+
 def aggregate_multilabel(table: Any, args: argparse.Namespace, out: TextIO, err: TextIO,
                          model_params: Callable[[type, argparse.Namespace, str], dict[str, Any]]) -> int:
     """Fit BinaryRelevance with ``args.model`` (categorical; default: galton's default) inside on the
@@ -77,7 +134,7 @@ def aggregate_multilabel(table: Any, args: argparse.Namespace, out: TextIO, err:
     sep = "|" if args.tag_sep is None else args.tag_sep
     if not sep:
         raise CLIError("--tag-sep must be at least one character")
-    for option, value in (("--gold", args.gold), ("--workers-output", args.workers_output)):
+    for option, value in (("--use-gold", args.use_gold or None), ("--workers-output", args.workers_output)):
         if value is not None:
             raise CLIError(f"{option} is not available for multilabel data yet; aggregate without it")
     try:
@@ -97,6 +154,11 @@ def aggregate_multilabel(table: Any, args: argparse.Namespace, out: TextIO, err:
         table = table.filter(keep)
     else:
         raise_nulls(table, cols[:2])
+    gold = None  # read and checked before the fit, so that a bad gold file fails before anything is written
+    if args.gold is not None:
+        from ..io import to_arrow
+
+        gold = gold_sets(to_arrow(args.gold), args.task_col, args.label_col, sep)
     frame = pd.DataFrame({"task": table.column(args.task_col).to_pandas(),
                           "worker": table.column(args.worker_col).to_pandas(),
                           "label": tag_sets(table.column(args.label_col), sep)})
@@ -108,6 +170,7 @@ def aggregate_multilabel(table: Any, args: argparse.Namespace, out: TextIO, err:
     seconds = time.perf_counter() - t0
     if not args.quiet:
         report_warnings(caught, err)
+    scored = [] if gold is None else _gold_rows(model, gold)  # before writing: no overlap is an error
     if args.output is not None:
         text = args.output == "-" or Path(args.output).suffix.lower() in (".csv", ".tsv")
         write_table(results_table(model, sep if text else None), args.output)
@@ -117,6 +180,7 @@ def aggregate_multilabel(table: Any, args: argparse.Namespace, out: TextIO, err:
                 ("tasks", f"{len(model.labels_):,} ({tagged:,} with at least one tag)"),
                 ("judgments", f"{len(frame):,}"), ("tags", f"{len(model.aggregators_):,}"),
                 ("seconds", f"{seconds:.2f}")]
+        rows += scored
         if args.output is not None:
             rows.append(("output", args.output))
         summary = err if args.output == "-" else out
