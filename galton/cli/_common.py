@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any, Sequence, TextIO
 
-__all__ = ["BUNDLED_PREFIX", "CLIError", "PROG", "describe", "one_line", "reader_errors", "report_warnings"]
+__all__ = ["BUNDLED_PREFIX", "CLIError", "PROG", "describe", "no_common_task", "one_line", "reader_errors",
+           "report_warnings"]
 
 PROG = "galton"
 BUNDLED_PREFIX = "bundled:"
@@ -21,6 +22,12 @@ def one_line(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.filename and str(exc.filename) not in text:
         text = f"{text}: {exc.filename}"
     return text or type(exc).__name__
+
+
+def no_common_task(gold_ids: Sequence[Any], data_ids: Sequence[Any]) -> ValueError:
+    """The error for a gold file that names none of the judged tasks, with a few ids of each side."""
+    return ValueError(f"gold shares no task with the judgments (gold task ids look like {list(gold_ids)[:3]}, "
+                      f"the judgments' like {list(data_ids)[:3]}); check --task-col and the gold file")
 
 
 def reader_errors() -> tuple[type[BaseException], ...]:

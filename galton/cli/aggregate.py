@@ -21,7 +21,7 @@ import numpy as np
 
 from .._api import aggregate
 from ..io import input_columns
-from ._common import BUNDLED_PREFIX, PROG, CLIError, one_line, reader_errors, report_warnings
+from ._common import BUNDLED_PREFIX, PROG, CLIError, no_common_task, one_line, reader_errors, report_warnings
 from .prefs import aggregate_other, detect_kind, pairs_path
 
 __all__ = ["cmd_aggregate"]
@@ -72,12 +72,7 @@ def _gold_pairs(table: Any, judgments: Any) -> tuple[np.ndarray, np.ndarray]:
     tidx = judgments.task_index(tasks)
     keep = tidx >= 0
     if not keep.any():
-        ex_gold = tasks[:3].tolist()
-        ex_data = judgments.task_names[:3].tolist()
-        raise ValueError(
-            f"gold shares no task with the judgments (gold task ids look like {ex_gold}, the "
-            f"judgments' like {ex_data}); check --task-col and the gold file"
-        )
+        raise no_common_task(tasks[:3].tolist(), judgments.task_names[:3].tolist())
     return tidx[keep].astype(np.int64), values[keep]
 
 

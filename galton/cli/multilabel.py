@@ -17,7 +17,7 @@ from typing import Any, Callable, TextIO
 
 import numpy as np
 
-from ._common import CLIError, report_warnings
+from ._common import CLIError, no_common_task, report_warnings
 
 __all__ = ["is_list_column", "aggregate_multilabel", "tag_sets", "results_table", "gold_sets", "set_scores"]
 
@@ -112,8 +112,7 @@ def _gold_rows(model: Any, gold: dict[Any, frozenset]) -> list[tuple[str, str]]:
     pred = dict(zip(model.labels_.index.tolist(), model.labels_.tolist()))
     n, exact, tp, fp, fn = set_scores(pred, gold)
     if n == 0:
-        raise ValueError(f"gold shares no task with the judgments (gold task ids look like {list(gold)[:3]}, "
-                         f"the judgments' like {list(pred)[:3]}); check --task-col and the gold file")
+        raise no_common_task(list(gold)[:3], list(pred)[:3])
     precision = tp / (tp + fp) if tp + fp else 1.0
     recall = tp / (tp + fn) if tp + fn else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
