@@ -52,11 +52,10 @@ from typing import Sequence
 
 from ._common import (emit, fmt_float, fmt_ratio, fmt_seconds, load_average, markdown_table, simulate_ds,
                       split_names, to_pandas)
-from .speed_jobs import (N_CLASSES, N_WORKERS, PER_TASK, Job, JobResult, child_main, child_turns_main,
-                         run_in_subprocess, run_in_turns, run_job)
+from .speed_jobs import N_CLASSES, N_WORKERS, PER_TASK, Job, JobResult, child_turns_main, run_in_turns, run_job
 from .speed_default import MILLION, MILLION_TARGET, WIDE, WIDE_TARGET, busy_processes, default_against_ds
 
-__all__ = ["Job", "JobResult", "TARGETS", "make_jobs", "run_job", "run_jobs", "run_in_subprocess", "run_in_turns",
+__all__ = ["Job", "JobResult", "TARGETS", "make_jobs", "run_job", "run_jobs", "run_in_turns",
            "speedups", "render", "main", "default_against_ds", "WIDE", "WIDE_TARGET", "MILLION", "simulate_ds",
            "to_pandas", "N_WORKERS", "N_CLASSES", "PER_TASK"]
 
@@ -216,11 +215,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--wide", action="store_true",
                    help="only the wide crowd: DS against the default model on 37k workers, 215k judgments")
     p.add_argument("--out", help="also write the Markdown report to this file (atomically)")
-    p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--child-turns", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    if args.child:
-        return child_main(args.child)
     if args.child_turns:
         return child_turns_main(args.child_turns)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)

@@ -1,6 +1,6 @@
 """The jobs of :mod:`galton.benchmarks.speed`: one (benchmark, implementation) row, run in this
-process (:func:`run_job`), in a fresh subprocess (:func:`run_in_subprocess`) or in subprocesses
-whose fits take turns (:func:`run_in_turns`), and the children's entry points."""
+process (:func:`run_job`) or in subprocesses whose fits take turns (:func:`run_in_turns`), and the
+children's entry point."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import json
 import logging
 import os
 import statistics
-import subprocess
 import sys
 import time
 import warnings
@@ -20,8 +19,7 @@ import numpy as np
 from ._common import current_rss_mib, peak_rss_mib, reset_peak_rss, simulate_ds, to_pandas
 from ._turns import Turns
 
-__all__ = ["Job", "JobResult", "N_WORKERS", "N_CLASSES", "PER_TASK", "run_job", "run_in_subprocess", "run_in_turns",
-           "child_main", "child_turns_main"]
+__all__ = ["Job", "JobResult", "N_WORKERS", "N_CLASSES", "PER_TASK", "run_job", "run_in_turns", "child_turns_main"]
 
 N_WORKERS, N_CLASSES, PER_TASK = 1000, 4, 5
 log = logging.getLogger("galton.benchmarks.speed")
@@ -169,16 +167,6 @@ def _scored(job: Job, res: JobResult, model: Any, sim: Any, frame: Any) -> JobRe
     return res
 
 
-def child_main(spec: str) -> int:
-    job = Job(**json.loads(spec))
-    try:
-        res = run_job(job)
-    except Exception as exc:  # noqa: BLE001 - reported to the parent as the row's error
-        res = JobResult(job, error=f"{type(exc).__name__}: {exc}")
-    sys.stdout.write(_MARK + json.dumps(asdict(res)) + "\n")
-    return 0
-
-
 def child_turns_main(spec: str) -> int:
     """The child of :func:`run_in_turns`: prepare, then one timed fit per ``fit`` line on stdin,
     and the result on ``end``."""
@@ -239,17 +227,3 @@ def run_in_turns(jobs: Sequence[Job], timeout: float | None = None) -> list[JobR
     finally:
         turns.kill()
     return [_parse_result(job, out, err or "no result") for job, (out, err) in zip(jobs, outputs)]
-
-
-def run_in_subprocess(job: Job, timeout: float | None = None) -> JobResult:
-    """Run ``job`` in a fresh interpreter (``GALTON_NO_NUMBA=1`` for the numpy path)."""
-    cmd, env = _child_command(job, "--child")
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return JobResult(job, error=f"timed out after {timeout:.0f} s")
-    tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
-    return _parse_result(job, proc.stdout, f"subprocess exited {proc.returncode}: {tail[0][:200]}")
-
-
-# ------------------------------------------------------------------------------------ many jobs

@@ -300,7 +300,7 @@ def test_speed_in_process_runs_exactly_the_iterations_asked():
 
 
 def test_speed_subprocess_numpy_path(tmp_path):
-    res = speed.run_in_subprocess(speed.Job("ds", "galton-numpy", 2000, 3, warmup=False), timeout=120)
+    res, = speed.run_in_turns([speed.Job("ds", "galton-numpy", 2000, 3, warmup=False)], timeout=120)
     assert res.error is None, res.error
     assert res.numba is False  # GALTON_NO_NUMBA=1 reached the child
     assert res.iterations == 3 and res.memory_source in ("VmHWM", "ru_maxrss")
