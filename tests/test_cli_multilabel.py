@@ -55,6 +55,17 @@ def test_a_list_label_column_is_multilabel_with_hand_counted_shares(tmp_path, ca
     assert all(got[2][f"p_{t}"] == 0.0 for t in ("car", "grass", "house", "human", "train", "tree"))
 
 
+def test_a_fixed_size_list_column_is_multilabel_too(tmp_path, capsys):
+    """Every Arrow list type the readers call list values is multi-label data (here lists of two)."""
+    rows = [("t1", "w1", ["a", "b"]), ("t1", "w2", ["a", "c"]), ("t1", "w3", ["a", "b"])]
+    pq.write_table(pa.table({"task": [r[0] for r in rows], "worker": [r[1] for r in rows],
+                             "label": pa.array([r[2] for r in rows], type=pa.list_(pa.string(), 2))}),
+                   tmp_path / "fixed.parquet")
+    rc, out, err = run([tmp_path / "fixed.parquet", "-m", "mv", "-o", tmp_path / "out.parquet"], capsys)
+    assert rc == 0 and "kind        multilabel" in out, err
+    assert pq.read_table(tmp_path / "out.parquet").column("labels").to_pylist() == [["a", "b"]]
+
+
 def test_csv_tags_joined_by_the_separator_give_the_parquet_result(tmp_path, capsys):
     rc, _, err = run([_parquet(tmp_path / "tags.parquet"), "-m", "mv", "-o", tmp_path / "a.parquet"], capsys)
     assert rc == 0, err

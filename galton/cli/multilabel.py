@@ -22,15 +22,20 @@ from ._common import CLIError, no_common_task, report_warnings
 __all__ = ["is_list_column", "aggregate_multilabel", "tag_sets", "results_table", "gold_sets", "set_scores"]
 
 
-def is_list_column(table: Any, column: str) -> bool:
-    """Whether ``column`` of an Arrow table or schema holds lists."""
+def _is_list_type(t: Any) -> bool:
+    """Any of Arrow's list types (the ones the readers call list values)."""
     import pyarrow as pa
 
+    return any(getattr(pa.types, name, lambda _: False)(t) for name in
+               ("is_list", "is_large_list", "is_fixed_size_list", "is_list_view", "is_large_list_view"))
+
+
+def is_list_column(table: Any, column: str) -> bool:
+    """Whether ``column`` of an Arrow table or schema holds lists."""
     schema = getattr(table, "schema", table)
     if column not in schema.names:
         return False
-    t = schema.field(column).type
-    return bool(pa.types.is_list(t) or pa.types.is_large_list(t))
+    return _is_list_type(schema.field(column).type)
 
 
 def tag_sets(column: Any, sep: str) -> list[list[Any]]:
@@ -38,7 +43,7 @@ def tag_sets(column: Any, sep: str) -> list[list[Any]]:
     split at ``sep`` (blank parts dropped, spaces around a tag removed; an empty cell: no tag)."""
     import pyarrow as pa
 
-    if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
+    if _is_list_type(column.type):
         return [[] if v is None else [x for x in v if x is not None] for v in column.to_pylist()]
     if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
         column = column.cast(pa.string())
