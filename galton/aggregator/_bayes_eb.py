@@ -96,7 +96,11 @@ def worker_derivatives_numpy(strength: np.ndarray, counts: np.ndarray, pl: np.nd
                            + sum_{l != k} (psi'(v + N_lk) - psi'(v)) / (K - 1)^2]
 
     summed over the cells with a count only (the others add exactly 0)."""
-    diag, off = split_diagonal(counts, pl, wptr)
+    return _split_derivatives(strength, *split_diagonal(counts, pl, wptr), wptr, mu)
+
+
+def _split_derivatives(strength: np.ndarray, diag: np.ndarray, off: np.ndarray, wptr: Any, mu: Any) -> Any:
+    """:func:`worker_derivatives_numpy` on rows already split (the band pass splits them once)."""
     k = diag.shape[1]
     u = strength * mu
     v = strength * (1.0 - mu) / (k - 1)
@@ -192,10 +196,11 @@ def band_pass_numpy(strength: np.ndarray, counts: np.ndarray, pl: np.ndarray, wp
     mu[flat], side[flat] = a, -1
     data = np.flatnonzero(todo & has)
     point = mu.copy()  # the evaluation point of every worker
+    diag, off = split_diagonal(counts, pl, wptr)  # once: every Newton step evaluates the same counts
 
     def own(x: np.ndarray, sel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         point[data[sel]] = x
-        g, h = worker_derivatives_numpy(strength, counts, pl, wptr, point)
+        g, h = _split_derivatives(strength, diag, off, wptr, point)
         return g[data[sel]], h[data[sel]]
 
     x, sd, g, h = maximise_concave(own, np.full(data.size, float(a)), np.full(data.size, float(b)), mu[data], tol,
