@@ -44,7 +44,8 @@ import os
 from typing import Any, Callable, Iterator
 
 __all__ = ["HAVE_NUMBA", "Twin", "twin", "TWINS", "use_numba", "get_threads", "set_threads", "threads",
-           "numba_threads", "import_numba", "runnable_elsewhere", "whole_machine", "follows_load", "threads_now", "work_items"]
+           "numba_threads", "import_numba", "runnable_elsewhere", "whole_machine", "follows_load", "threads_now", "work_items",
+           "item_count"]
 
 
 def _switched_on(name: str) -> bool:
@@ -284,3 +285,11 @@ def work_items() -> Iterator[int]:
     finally:
         if n != old:
             numba.set_num_threads(old)
+
+
+def item_count(n: int, per_item: int, item_bytes: int, max_bytes: int, most: int) -> int:
+    """How many work items a parallel pass over ``n`` rows takes: about ``per_item`` rows each, no
+    more than ``max_bytes`` of per-item sums (``item_bytes`` each) in all, at most ``most``, at least
+    one. A function of the data only, never of the thread count, so the items' sums, added in item
+    order, give the same bits on any number of threads."""
+    return int(max(1, min(-(-int(n) // int(per_item)), int(max_bytes) // max(int(item_bytes), 1), int(most))))

@@ -6,7 +6,7 @@ import numba
 import numpy as np
 
 from . import _kernels
-from ._jit import work_items
+from ._jit import item_count, work_items
 from ._special_numba import exp_nonpositive
 
 __all__ = ["CHUNK_JUDGMENTS", "MAX_CHUNK_BYTES", "SPECIALISED_CLASSES", "class_tuple", "chunk_bounds", "estep",
@@ -30,7 +30,7 @@ def chunk_bounds(indptr, table_size):  # noqa: ANN001, ANN201
     at most ``MAX_CHUNK_BYTES`` of count tables in all; a function of the data only."""
     n_t = indptr.size - 1
     n = int(indptr[-1])
-    items = max(1, min(-(-n // CHUNK_JUDGMENTS), MAX_CHUNK_BYTES // max(8 * table_size, 1), n_t))
+    items = item_count(n, CHUNK_JUDGMENTS, 8 * table_size, MAX_CHUNK_BYTES, n_t)
     return _item_bounds(indptr, items)
 
 

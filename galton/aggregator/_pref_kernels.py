@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .._math import EPS, log_sigmoid, sigmoid
-from ._jit import twin, use_numba
+from ._jit import item_count, twin, use_numba
 
 __all__ = ["vdot", "bt_pass", "bt_pass_numpy", "noisy_pass", "noisy_pass_numpy", "bt_info_diag",
            "bt_info_diag_numpy", "MIN_PARALLEL", "ITEM_COMPARISONS", "MAX_ITEM_BYTES", "n_items_of",
@@ -37,9 +37,7 @@ def n_items_of(n: int, row_bytes: int) -> int:
     """Work items of a pass over ``n`` comparisons whose sums take ``row_bytes`` per item: one below
     ``MIN_PARALLEL``, else about ``ITEM_COMPARISONS`` each, at most ``MAX_ITEM_BYTES`` of sums in all;
     a function of the data only (not of the thread count)."""
-    if n < MIN_PARALLEL:
-        return 1
-    return int(max(1, min(-(-n // ITEM_COMPARISONS), MAX_ITEM_BYTES // max(int(row_bytes), 1), n)))
+    return 1 if n < MIN_PARALLEL else item_count(n, ITEM_COMPARISONS, row_bytes, MAX_ITEM_BYTES, n)
 
 
 def _numba() -> Any:
