@@ -25,7 +25,7 @@ from ..data._encode import dense_int_codes_numpy
 from ._jit import HAVE_NUMBA, twin
 
 __all__ = ["EPS", "logsumexp_rows", "softmax_rows", "estep_table", "vote_counts", "counts_from_post",
-           "counts_from_post_numpy", "HAVE_NUMBA", "MIN_PARALLEL", "first_appearance", "task_order", "vote_shares",
+           "counts_from_post_numpy", "vote_stats", "HAVE_NUMBA", "MIN_PARALLEL", "first_appearance", "task_order", "vote_shares",
            "SMALL", "by_size", "column_sums", "take_rows", "code_counts", "pair_appearance", "dense_int_codes"]
 
 
@@ -179,6 +179,23 @@ def code_counts(codes: np.ndarray, n: int) -> np.ndarray:
 #: expected counts from given posteriors (the majority-vote start): numpy reference, numba version
 #: (one pass over the judgments instead of K weighted bincounts with K gathers; same order, same bits)
 counts_from_post = twin("counts_from_post", counts_from_post_numpy, "galton.aggregator._kernels_numba:counts_from_post")
+
+
+def _vote_stats_numpy(indptr: np.ndarray, task: np.ndarray, label: np.ndarray, pc: np.ndarray, gold: np.ndarray,
+                      n_rows: int, n_labels: int) -> tuple[np.ndarray, np.ndarray]:
+    """The statistics of the majority-vote start over a CSR shard: the expected counts of the vote
+    shares (one-hot on gold; ``pc`` each judgment's table row, ``n_rows`` the table's rows) and
+    their class totals, as ``counts_from_post(task, pc, vote_shares(...), n_rows)`` and the
+    shares' column sums."""
+    post = vote_shares_numpy(task, label, gold, n_labels)
+    return counts_from_post_numpy(task, pc, post, n_rows), column_sums_numpy(post)
+
+
+#: the majority-vote start's statistics: numpy reference; numba version in one pass over the
+#: tasks, in the E-step's work items on large shards (measured at 1M judgments, 4 classes: 4.6-4.9
+#: ms for the three passes, which run on one thread, against 3.9-4.2 ms on one thread and 1.9-3.4 ms
+#: on two)
+vote_stats = twin("vote_stats", _vote_stats_numpy, "galton.aggregator._kernels_numba:vote_stats")
 
 #: first appearances (crowd-kit's result order), the task order of a shard, the vote shares: numpy
 #: references, one-pass numba versions (a counting sort instead of a comparison sort; no hashing)

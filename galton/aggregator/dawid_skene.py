@@ -21,7 +21,7 @@ from .._math import EPS, safe_log
 from ..judgments import Judgments
 from ._base import EMAggregator, argmax_ties_low, caller_stacklevel
 from ._engine import Shard
-from ._kernels import MIN_PARALLEL, column_sums, counts_from_post, estep_table, vote_shares
+from ._kernels import MIN_PARALLEL, estep_table, vote_shares, vote_stats
 from ._layout import crowdkit_result
 from ._memory import FLOAT
 from ._pairs import (DENSE_ERRORS_MAX, diagonal, errors_output, new_data_pairs, pair_codes, pair_labels,
@@ -76,9 +76,9 @@ class ConfusionEM(EMAggregator):
     # ---------------------------------------------------------------- statistics of one shard
     def _mv_stats(self, shard: Shard, rows: np.ndarray, n_pairs: int) -> dict[str, Any]:
         """Initial statistics: task posteriors = vote shares (gold clamped), as crowd-kit starts."""
-        post = self._start_posteriors(shard, None)
-        counts = counts_from_post(shard.task, pair_codes(shard, rows), post, n_pairs)
-        return {"ll": 0.0, "counts": counts, "class_counts": column_sums(post)}
+        counts, class_counts = vote_stats(shard.indptr, shard.task, shard.label, pair_codes(shard, rows), shard.gold,
+                                          n_pairs, shard.n_labels)
+        return {"ll": 0.0, "counts": counts, "class_counts": class_counts}
 
     def _start_posteriors(self, shard: Shard, params: dict[str, Any]) -> np.ndarray:
         """The majority-vote shares (gold clamped) the fit starts from: crowd-kit's ``n_iter=0``."""

@@ -15,7 +15,8 @@ from galton.aggregator import _bayes_eb  # (declares its twins)
 from galton.aggregator import bwa as _bwa  # noqa: F401  (declares its twin)
 from galton.aggregator import glad as _glad  # noqa: F401  (declares its twin)
 
-TOL = {"estep": (1e-11, 1e-10), "counts_from_post": (0.0, 0.0), "bt_pass": (1e-10, 1e-12), "noisy_pass": (1e-10, 1e-12),
+TOL = {"estep": (1e-11, 1e-10), "counts_from_post": (0.0, 0.0), "vote_stats": (1e-13, 1e-13),
+       "bt_pass": (1e-10, 1e-12), "noisy_pass": (1e-10, 1e-12),
        "bt_info_diag": (1e-10, 1e-300), "glad_pass": (1e-9, 1e-11), "bds_derivatives": (1e-11, 1e-9),
        "bds_pair_elog_kl": (1e-12, 1e-11),
        "bds_band_pass": (1e-9, 1e-10), "bwa_pass": (1e-12, 1e-12),
@@ -52,6 +53,14 @@ def _counts_args(rng: np.random.Generator) -> tuple[Any, ...]:
     indptr, task, wl, table, _, _ = _estep_args(rng)
     post = rng.dirichlet(np.ones(table.shape[1]), size=indptr.size - 1)
     return task, wl, post, table.shape[0]
+
+
+def _vote_stats_args(rng: np.random.Generator, k: int = 4) -> tuple[Any, ...]:
+    indptr, task, wl, _, _, gold = _estep_args(rng, k)
+    indptr = np.concatenate([indptr, indptr[-1:]])  # a last task with no judgments and no gold
+    gold = np.concatenate([gold, [-1]]).astype(np.int32)
+    pc = rng.permutation(40 * k)[wl].astype(np.int32)  # the table rows: pairs in another order
+    return indptr, task, (wl % k).astype(np.int32), pc, gold, 40 * k, k
 
 
 def _appearance_args(rng: np.random.Generator) -> tuple[Any, ...]:
@@ -229,7 +238,7 @@ def _held_args(rng: np.random.Generator) -> tuple[Any, ...]:
 
 #: inputs of each declared twin: a new twin needs an entry here (test_every_twin_is_tested)
 INPUTS: dict[str, Callable[[np.random.Generator], tuple[Any, ...]]] = {
-    "estep": _estep_args, "counts_from_post": _counts_args, "bt_pass": _bt_args, "noisy_pass": _noisy_args,
+    "estep": _estep_args, "counts_from_post": _counts_args, "vote_stats": _vote_stats_args, "bt_pass": _bt_args, "noisy_pass": _noisy_args,
     "bt_info_diag": _info_args,
     "glad_pass": _glad_args, "bds_derivatives": _bds_args, "bds_pair_elog_kl": _elog_kl_args, "bds_band_pass": _band_pass_args,
     "bwa_pass": _bwa_args, "first_appearance": _appearance_args, "task_order": _task_order_args,
@@ -264,7 +273,7 @@ def test_numba_equals_numpy(name: str, threads: str, monkeypatch: pytest.MonkeyP
             pytest.skip("one numba thread here: the chunked path runs as one chunk")
         monkeypatch.setattr(_kernels, "MIN_PARALLEL", 0)
         monkeypatch.setattr(_pref_kernels, "MIN_PARALLEL", 0)
-        if name in ("estep", "bwa_pass"):  # many small work items, as on a large shard
+        if name in ("estep", "bwa_pass", "vote_stats"):  # many small work items, as on a large shard
             from galton.aggregator import _kernels_numba
 
             monkeypatch.setattr(_kernels_numba, "CHUNK_JUDGMENTS", 997)
@@ -635,3 +644,22 @@ def test_normalise_rows_without_smoothing_or_extra_mass():
             twin.numpy(counts, wptr, pairs, k, alpha, extra, floor, eps)
         for a, b in zip(got, want):
             np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.skipif(not _jit.HAVE_NUMBA, reason="numba is not installed or switched off: nothing to compare")
+@pytest.mark.parametrize("k", [2, 3, 4, 5, 8])
+def test_vote_stats_in_one_item_gives_the_bits_of_its_three_passes(k: int) -> None:
+    """The majority-vote start in one pass over the tasks (votes in local variables for 4 and 8
+    classes, shares added as the E-step adds posteriors for 2-4 and 8, the plain loops for 5)
+    gives, in one work item, exactly the three passes it replaced: the vote shares, their counts
+    added in judgment order, and the shares' column sums; the parallel items agree to rounding."""
+    from galton.aggregator import _kernels_numba as kn
+
+    args = _vote_stats_args(np.random.default_rng(k), k)
+    indptr, task, label, pc, gold, n_rows, _ = args
+    assert (gold >= 0).any() and indptr[-1] == indptr[-2]
+    counts, cc = kn.vote_stats(*args)
+    post = _kernels.vote_shares(task, label, gold, k)  # the last task's row: zeros
+    np.testing.assert_array_equal(counts, _kernels.counts_from_post(task, pc, post, n_rows))
+    np.testing.assert_array_equal(cc, _kernels.column_sums(post))
+    np.testing.assert_allclose(cc.sum(), indptr.size - 2, rtol=1e-13)  # each task's shares sum to 1, but the empty one's
