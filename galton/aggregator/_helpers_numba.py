@@ -6,13 +6,14 @@ numpy twin's result to the last bit."""
 
 import numba
 import numpy as np
+from numba import types
 
 from ..data._encode import dense_span, ids_from_offsets
 from . import _kernels, _pairs
 from ._kernels_numba import class_tuple
 
 __all__ = ["column_sums", "take_rows", "first_appearance", "pair_appearance", "task_order", "vote_shares",
-           "argmax_ties_low", "dense_int_codes", "per_worker_sum", "normalise_rows", "code_counts"]
+           "argmax_ties_low", "dense_int_codes", "per_worker_sum", "normalise_rows", "code_counts", "team_tids"]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -353,3 +354,15 @@ def normalise_rows(counts, wptr, pairs, n_labels, alpha, extra, floor, eps):  # 
     _normalise_rows(counts, np.asarray(wptr, np.int64), np.asarray(pairs, np.int64), int(n_labels), float(alpha),
                     ex, has_extra, float(floor), float(eps), rows, denom)
     return rows, denom
+
+
+_gettid = types.ExternalFunction("gettid", types.int32())  # the C library's (glibc 2.30 on)
+
+
+@numba.njit(parallel=True, cache=True)
+def team_tids(out):  # pragma: no cover
+    """``out[i]`` = the native thread id of member ``i`` of the calling thread's team (see
+    ``_placement.team_ids``): many iterations per member, so that each runs some under a static
+    schedule, each writing its own id at its team number."""
+    for _ in numba.prange(out.size * 64):
+        out[numba.get_thread_id()] = _gettid()

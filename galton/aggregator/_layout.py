@@ -76,6 +76,15 @@ class _Orders:
             self._cache[axis] = seen
         return self._cache[axis]
 
+    def in_sorted_order(self, axis: str) -> bool:
+        """Whether ``axis`` first appears in sorted order (a file grouped by sorted task ids): its
+        results are then in crowd-kit's layout already, with nothing to take."""
+        key = f"{axis} sorted"
+        if key not in self._cache:
+            codes = self.codes(axis)  # a permutation of 0..n-1: the identity if it only increases
+            self._cache[key] = bool(codes.size < 2 or (codes[1:] > codes[:-1]).all())
+        return bool(self._cache[key])
+
     def source(self, axis: str) -> "_Orders":
         """Whose order ``axis`` follows: the fit's for labels on new data, else these judgments'."""
         if axis != "label" or self.fitted is None:
@@ -108,7 +117,7 @@ def _reorder_axis(index: Any, orders: _Orders) -> np.ndarray | None:
     src = orders.source(index.name)
     vocab = src.vocabulary(index.name)
     if len(index) == vocab.size and index.equals(pd.Index(vocab)):  # galton's layout: the codes' order
-        return src.codes(index.name)
+        return None if src.in_sorted_order(index.name) else src.codes(index.name)
     pos = index.get_indexer(orders.names(index.name))
     pos = pos[pos >= 0]
     if pos.size < len(index):

@@ -53,10 +53,10 @@ from typing import Sequence
 from ._common import (emit, fmt_float, fmt_ratio, fmt_seconds, load_average, markdown_table, simulate_ds,
                       split_names, to_pandas)
 from .speed_jobs import N_CLASSES, N_WORKERS, PER_TASK, Job, JobResult, child_turns_main, run_in_turns, run_job
-from .speed_default import MILLION, MILLION_TARGET, WIDE, WIDE_TARGET, busy_processes, default_against_ds
+from .speed_default import MILLION, MILLION_TARGET, WIDE, WIDE_TARGET, after_idle, busy_processes, default_against_ds
 
 __all__ = ["Job", "JobResult", "TARGETS", "make_jobs", "run_job", "run_jobs", "run_in_turns",
-           "speedups", "render", "main", "default_against_ds", "WIDE", "WIDE_TARGET", "MILLION", "simulate_ds",
+           "speedups", "render", "main", "default_against_ds", "after_idle", "WIDE", "WIDE_TARGET", "MILLION", "simulate_ds",
            "to_pandas", "N_WORKERS", "N_CLASSES", "PER_TASK"]
 
 log = logging.getLogger("galton.benchmarks.speed")
@@ -214,6 +214,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="only DS against the default model, both to convergence, on the 1M-judgment set")
     p.add_argument("--wide", action="store_true",
                    help="only the wide crowd: DS against the default model on 37k workers, 215k judgments")
+    p.add_argument("--after-idle", action="store_true",
+                   help="only DS at 1M judgments fitted after idle spells, threads spread over the cores or not")
     p.add_argument("--out", help="also write the Markdown report to this file (atomically)")
     p.add_argument("--child-turns", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -223,6 +225,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.wide:
         return emit(f"# The wide crowd\n\n- load at the start: {load_average()}\n\n" + default_against_ds(args.repeat),
                     args.out)
+    if args.after_idle:
+        return emit(f"# DS at 1M judgments after idle spells\n\n- load at the start: {load_average()}\n\n"
+                    + after_idle(max(args.repeat, 2)), args.out)
     if args.default_1m:
         return emit(f"# The default model against DS at 1M judgments\n\n- load at the start: {load_average()}\n\n"
                     + default_against_ds(args.repeat, MILLION, MILLION_TARGET), args.out)

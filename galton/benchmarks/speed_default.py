@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
@@ -14,7 +15,8 @@ import numpy as np
 
 from ._common import fmt_seconds, load_average, markdown_table, simulate_ds, to_pandas
 
-__all__ = ["WIDE", "WIDE_TARGET", "MILLION", "MILLION_TARGET", "ALSO", "default_against_ds", "busy_processes"]
+__all__ = ["WIDE", "WIDE_TARGET", "MILLION", "MILLION_TARGET", "ALSO", "default_against_ds", "busy_processes",
+           "after_idle"]
 
 
 #: the wide crowd of issue 13: 37k workers, 215k judgments (43k tasks x 5), binary
@@ -72,3 +74,51 @@ def default_against_ds(repeat: int = 3, shape: dict[str, int] | None = None, tar
 def busy_processes(n: int) -> list[subprocess.Popen]:
     """``n`` single-threaded processes that spin until killed."""
     return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
+
+
+def after_idle(repeat: int = 6, idle: float = 2.0, n_iter: int = 20, shape: dict[str, int] | None = None) -> str:
+    """Dawid-Skene on the 1M-judgment set, each fit after ``idle`` seconds of sleep (as a fit that
+    follows other work, or a benchmark's turn after crowd-kit's), with the parallel loops' threads
+    spread over the cores (``GALTON_SPREAD_THREADS``, see ``galton.aggregator._placement``) and
+    without, the two taking turns; and the same fits back to back, for reference. Markdown."""
+    from .. import aggregator
+    from ..aggregator._jit import get_threads
+
+    shape = MILLION if shape is None else shape
+    sim = simulate_ds(shape["n_tasks"], shape["n_workers"], shape["n_classes"], shape["per_task"], 0)
+    frame = to_pandas(sim)
+    times: dict[tuple[str, str], list[float]] = {}
+    before = os.environ.get("GALTON_SPREAD_THREADS")
+
+    def fit() -> float:
+        model = aggregator.get("ds")(n_iter=n_iter, tol=0.0)
+        t0 = time.perf_counter()
+        model.fit(frame)
+        return time.perf_counter() - t0
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit()  # numba compiles or loads its cache
+            for r in range(max(1, repeat)):
+                modes = ("1", "0") if r % 2 == 0 else ("0", "1")
+                for mode in modes:
+                    os.environ["GALTON_SPREAD_THREADS"] = mode
+                    time.sleep(idle)
+                    times.setdefault((mode, "idle"), []).append(fit())
+                    times.setdefault((mode, "loop"), []).extend(fit() for _ in range(2))
+    finally:
+        if before is None:
+            os.environ.pop("GALTON_SPREAD_THREADS", None)
+        else:
+            os.environ["GALTON_SPREAD_THREADS"] = before
+    rows = []
+    for mode, name in (("1", "spread (default)"), ("0", "GALTON_SPREAD_THREADS=0")):
+        idle_s, loop_s = times[(mode, "idle")], times[(mode, "loop")]
+        rows.append([name, fmt_seconds(statistics.median(idle_s)), f"{min(idle_s):.3f}-{max(idle_s):.3f}",
+                     fmt_seconds(statistics.median(loop_s))])
+    gain = statistics.median(times[("0", "idle")]) / statistics.median(times[("1", "idle")])
+    text = markdown_table(["threads", f"fit after {idle:g} s idle (median)", "range", "fit back to back (median)"],
+                          rows)
+    return (text + f"\n\n- {repeat} fits after idle per row, {n_iter} iterations, {get_threads()} numba threads; "
+            f"unspread / spread after idle: {gain:.2f}x; load at the end: {load_average()}\n")

@@ -96,3 +96,21 @@ def test_a_process_pinned_to_some_cpus_keeps_its_configured_count() -> None:
     assert out["pin"] == ["False", "3"]  # the configured count, whatever the machine's load
     free = len(os.sched_getaffinity(0)) == os.cpu_count() and not _jit._cpu_quota()
     assert out["free"][0] == str(free)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/loadavg"), reason="the runnable count is read from Linux's /proc/loadavg")
+def test_a_task_runnable_at_one_reading_only_does_not_cut_the_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process that keeps a core busy is runnable at every reading; a task runnable for an
+    instant (after an idle spell, often this process's own worker thread) is not seen twice in a
+    row, and a loop that read it once used to run on one thread. The kernel's count is faked at
+    the file read (the fourth field of /proc/loadavg counts the reader too)."""
+    if not _jit.whole_machine():
+        pytest.skip("this process is pinned to some CPUs or under a CPU quota: the machine's count is not followed")
+    monkeypatch.setenv("GALTON_FOLLOW_LOAD", "1")
+    assert _jit.runnable_elsewhere() is not None  # opens the file
+    running = iter([1, 2, 1, 2, 2, 1, 1])
+    monkeypatch.setattr(_jit.os, "pread", lambda fd, n, off: f"0.10 0.20 0.30 {next(running)}/99 1234\n".encode())
+    assert _jit.runnable_elsewhere() == 0  # the reading before the loops
+    got = [_jit.threads_now(2, cpus=2) for _ in range(6)]
+    # others read: 1, 0, 1, 1, 0, 0: one thread only where two readings in a row saw the other task
+    assert got == [2, 2, 2, 1, 2, 2]

@@ -4,6 +4,7 @@ tiny configurations (bundled data and small simulations only; each test takes se
 from __future__ import annotations
 
 import math
+import os
 import time
 
 import numpy as np
@@ -387,6 +388,26 @@ def test_default_against_ds_table_times_and_scores_every_row():
         assert float(row[col["accuracy vs truth"]]) == pytest.approx(truth, abs=5e-5)
         assert row[col["judgments"]] == "6,000"
     assert "target <= 1000000000x: met" in text
+
+
+@pytest.mark.parametrize("before", [None, "0"])
+def test_after_idle_times_both_placements_in_turns_and_restores_the_switch(before, monkeypatch) -> None:
+    """``speed --after-idle``: a row for spread threads and one for the scheduler's placement, each
+    with its fits after idle (the range covers the median) and back to back; the switch it turns
+    over is left as it found it (unset, or the user's value)."""
+    if before is None:
+        monkeypatch.delenv("GALTON_SPREAD_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("GALTON_SPREAD_THREADS", before)
+    shape = {"n_tasks": 800, "n_workers": 50, "n_classes": 3, "per_task": 3}
+    text = speed.after_idle(repeat=2, idle=0.01, n_iter=3, shape=shape)
+    assert os.environ.get("GALTON_SPREAD_THREADS") == before
+    header, rows = parse_markdown_table(text)
+    assert [r[0] for r in rows] == ["spread (default)", "GALTON_SPREAD_THREADS=0"]
+    for row in rows:
+        lo, hi = (float(x) for x in row[2].split("-"))
+        assert lo <= float(row[1]) <= hi
+    assert "2 fits after idle per row, 3 iterations" in text
 
 
 @pytest.mark.parametrize("k", [2, 4, 6])
