@@ -302,7 +302,10 @@ def work_items() -> Iterator[int]:
     if n != old:
         numba.set_num_threads(n)
     try:
-        with numba.parallel_chunksize(1), spread(n, _cpus() if follows_load() else 0):
+        # bound to distinct cores only when this very reading saw no other runnable task (the
+        # count above forgives one reading; a binding could keep a thread on a core in use)
+        quiet = follows_load() and _PREVIOUS == 0
+        with numba.parallel_chunksize(1), spread(n, _cpus() if quiet else 0):
             yield n
     finally:
         if n != old:

@@ -88,3 +88,23 @@ def test_a_thread_that_cannot_be_bound_leaves_every_thread_free_and_stops_spread
     with _placement.spread(n, n) as did:
         assert not did and [os.sched_getaffinity(t) for t in ids] == [everything] * n
     assert _placement._BROKEN and not _placement.enabled()
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/loadavg"), reason="the runnable count is read from Linux's /proc/loadavg")
+def test_work_items_binds_only_when_this_reading_sees_the_machine_quiet(team, monkeypatch) -> None:
+    """Through ``work_items``: the kernel's count faked at the file read. Two quiet readings: every
+    core in the loop, the threads bound, and free after it. Another task runnable now but not at the
+    reading before: the loop still takes every core (one reading is forgiven), unbound."""
+    n, ids = team
+    everything = os.sched_getaffinity(0)
+    monkeypatch.setenv("GALTON_FOLLOW_LOAD", "1")
+    assert _jit.runnable_elsewhere() is not None  # opens the file
+    running = iter([1, 1, 1 + 1, 1])
+    monkeypatch.setattr(_jit.os, "pread", lambda fd, k, off: f"0.1 0.2 0.3 {next(running)}/99 7\n".encode())
+    assert _jit.runnable_elsewhere() == 0
+    with _jit.work_items() as got:
+        mine = os.sched_getaffinity(0)
+    assert got == n and len(mine) == 1 and os.sched_getaffinity(0) == everything
+    with _jit.work_items() as got:
+        mine = os.sched_getaffinity(0)
+    assert got == n and mine == everything
