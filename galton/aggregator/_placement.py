@@ -1,13 +1,13 @@
 """Each thread of a parallel loop on a core of its own while the loop runs (Linux, whole machine).
 
-On a virtual machine (KVM here), a core left idle for a while is handed back to the host; the
-guest's scheduler then counts it as taken, and when a parallel loop wakes its sleeping worker
-thread, the thread is placed on the core of the thread that woke it. Both threads then share one
-core and the loop runs at one thread's speed until the scheduler's balancing moves one of them,
-some loops later. Measured on this 2-core VM, 1M judgments, 4 classes: after two idle seconds,
+On a virtual machine (KVM here), when a parallel loop wakes its sleeping worker thread after an
+idle spell, the thread can be placed on the core of the thread that woke it (our reading: the idle
+virtual core has been handed back to the host, and the guest's scheduler counts it as taken). Both
+threads then share one core and the loop runs at one thread's speed until the scheduler's
+balancing moves one of them, some loops later. Measured on this 2-core VM, 1M judgments, 4 classes: after two idle seconds,
 2-8 of the next 25 E-steps took 6.1-6.4 ms (one thread's time) instead of 3.1-3.3 ms, the
 threads' counters showing migrations and involuntary switches; a 1M-judgment Dawid-Skene fit
-took 94-111 ms after an idle second against 85-92 ms in a loop. Letting the idle threads spin
+took 94-111 ms after two idle seconds against 85-92 ms in a loop. Letting the idle threads spin
 instead of sleep (``GOMP_SPINCOUNT``) kept them placed, but a spinning thread is a runnable task:
 :func:`._jit.threads_now` saw it as another process and cut the loops to one thread (fits
 124-132 ms).
@@ -18,8 +18,9 @@ machine back after the loop. It does so only when the loop takes every core of t
 other runnable task at its start: :func:`._jit.work_items` decides) in a process that may use the
 whole machine: then no other process is displaced, and a process pinned to some CPUs or under a
 CPU quota is left alone. ``GALTON_SPREAD_THREADS=0`` switches it off. Four system calls a loop on
-two cores (about 10 us, against 3 ms for a 1M-judgment E-step). Any failure (a thread gone, no
-permission) leaves the threads as they were and switches spreading off for the process.
+two cores: about 17 us a loop with the checks around them, against 3 ms for a 1M-judgment E-step.
+Any failure (a thread gone, no permission) leaves the threads as they were and switches spreading
+off for the process.
 """
 
 from __future__ import annotations
