@@ -75,7 +75,9 @@ class ConfusionEM(EMAggregator):
 
     # ---------------------------------------------------------------- statistics of one shard
     def _mv_stats(self, shard: Shard, rows: np.ndarray, n_pairs: int) -> dict[str, Any]:
-        """Initial statistics: task posteriors = vote shares (gold clamped), as crowd-kit starts."""
+        """Initial statistics: task posteriors = vote shares (gold clamped), as crowd-kit starts; the
+        shares of :meth:`_start_posteriors`, counted in one pass without building them (a subclass
+        that starts elsewhere overrides both)."""
         counts, class_counts = vote_stats(shard.indptr, shard.task, shard.label, pair_codes(shard, rows), shard.gold,
                                           n_pairs, shard.n_labels)
         return {"ll": 0.0, "counts": counts, "class_counts": class_counts}
