@@ -62,6 +62,7 @@ class _Orders:
         self.j = judgments
         self.fitted = fitted
         self._cache: dict[str, np.ndarray] = {}
+        self._sorted: dict[str, bool] = {}
         self._fitted_orders: _Orders | None = None
 
     def codes(self, axis: str) -> np.ndarray:
@@ -79,11 +80,10 @@ class _Orders:
     def in_sorted_order(self, axis: str) -> bool:
         """Whether ``axis`` first appears in sorted order (a file grouped by sorted task ids): its
         results are then in crowd-kit's layout already, with nothing to take."""
-        key = f"{axis} sorted"
-        if key not in self._cache:
+        if axis not in self._sorted:
             codes = self.codes(axis)  # a permutation of 0..n-1: the identity if it only increases
-            self._cache[key] = bool(codes.size < 2 or (codes[1:] > codes[:-1]).all())
-        return bool(self._cache[key])
+            self._sorted[axis] = bool(codes.size < 2 or (codes[1:] > codes[:-1]).all())
+        return self._sorted[axis]
 
     def source(self, axis: str) -> "_Orders":
         """Whose order ``axis`` follows: the fit's for labels on new data, else these judgments'."""
