@@ -64,13 +64,12 @@ def team_ids(n: int) -> list[int]:
     """The native thread ids of the calling thread's team of ``n`` numba threads (member 0 is the
     caller); the team is the same threads at every loop of that size (found once, by a parallel
     loop in which each member reports its id: 4 ms the first time)."""
-    import numpy as np
-
-    import numba
-
     key = (os.getpid(), threading.get_native_id(), int(n))
     ids = _TEAMS.get(key)
-    if ids is None:
+    if ids is None:  # the imports only here: this runs at the start of every parallel loop
+        import numba
+        import numpy as np
+
         out = np.zeros(int(n), np.int32)
         try:
             with numba.parallel_chunksize(0):  # static: each member gets its share of the iterations
