@@ -72,6 +72,14 @@ def _workspace(shape):  # noqa: ANN001, ANN202
     return buf[:need].reshape(shape)
 
 
+def _item_tables(indptr, cells, rows, k):  # noqa: ANN001, ANN202
+    """The work items of a parallel pass over the tasks (:func:`chunk_bounds`, ``cells`` the table's
+    size), each item's count table of ``rows`` x ``k`` (the reused :func:`_workspace`, zeroed by the
+    item's thread) and its class totals (zeros)."""
+    bounds = chunk_bounds(indptr, cells)
+    return bounds, _workspace((bounds.size - 1, rows, k)), np.zeros((bounds.size - 1, k))
+
+
 def estep(indptr, task, wl, table, logprior, gold, want_post=True, want_counts=True):  # noqa: ANN001, ANN201
     """The compiled twin of ``_kernels._estep_numpy`` (same arguments and results; with
     ``want_counts=False`` the expected counts are not added up and come back empty)."""
@@ -83,9 +91,7 @@ def estep(indptr, task, wl, table, logprior, gold, want_post=True, want_counts=T
         cc = np.zeros(k)
         ll = estep_chunk(indptr, wl, table, logprior, gold, post, counts, cc, 0, n_t, want_post, class_tuple(k))
         return float(ll), post, counts, cc
-    bounds = chunk_bounds(indptr, table.size)
-    per_chunk = _workspace((bounds.size - 1, rows, k))
-    cc_chunk = np.zeros((bounds.size - 1, k))
+    bounds, per_chunk, cc_chunk = _item_tables(indptr, table.size, rows, k)
     counts = np.empty((rows, k))
     with work_items():
         lls = estep_parallel(indptr, wl, table, logprior, gold, post, per_chunk, cc_chunk, bounds, want_post,
@@ -381,9 +387,7 @@ def vote_stats(indptr, task, label, pc, gold, n_rows, n_labels):  # noqa: ANN001
         cc = np.zeros(k)
         vote_chunk(indptr, label, pc, gold, counts, cc, 0, n_t, class_tuple(k))
         return counts, cc
-    bounds = chunk_bounds(indptr, int(n_rows) * k)
-    per_chunk = _workspace((bounds.size - 1, int(n_rows), k))
-    cc_chunk = np.zeros((bounds.size - 1, k))
+    bounds, per_chunk, cc_chunk = _item_tables(indptr, int(n_rows) * k, int(n_rows), k)
     with work_items():
         _vote_parallel(indptr, label, pc, gold, per_chunk, cc_chunk, bounds, class_tuple(k))
     return per_chunk.sum(axis=0), cc_chunk.sum(axis=0)
