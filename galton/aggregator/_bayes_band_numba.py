@@ -1,6 +1,6 @@
-"""numba kernels of Bayesian Dawid-Skene's band pass that work on many workers at once: every
-worker's first Newton evaluation from one vectorised block of special functions
-(:func:`first_derivatives`, used by :func:`galton.aggregator._bayes_numba.band_pass`), and the
+"""numba kernels of Bayesian Dawid-Skene's band pass that work on many workers at once: the
+workers' Newton steps with every round of evaluations in one vectorised block of special functions
+(:func:`band_item`, used by :func:`galton.aggregator._bayes_numba.band_pass`), and the
 proof that a held worker stays held when the band's end moves away (:func:`held_beyond`, the
 compiled twin of ``_bayes_eb.held_beyond_numpy``)."""
 
@@ -12,7 +12,7 @@ import numpy as np
 from ._bayes_eb import HELD_SLACK
 from ._special_numba import psi_and_trigamma, psi_trigamma_block
 
-__all__ = ["first_derivatives", "held_beyond", "ends_table", "worker_terms", "floats"]
+__all__ = ["band_item", "has_counts", "held_beyond", "ends_table", "worker_terms", "floats"]
 
 
 def floats(x):  # noqa: ANN001, ANN201
@@ -45,7 +45,8 @@ def ends_table(values, a, b, k):  # noqa: ANN001, ANN201  # pragma: no cover
 
 
 @numba.njit(cache=True, nogil=True)
-def _has_counts(counts, wptr, w):  # noqa: ANN001, ANN202  # pragma: no cover
+def has_counts(counts, wptr, w):  # noqa: ANN001, ANN201  # pragma: no cover
+    """Whether worker ``w`` has a count in any cell of its pair rows (without, its evidence is flat)."""
     for p in range(wptr[w], wptr[w + 1]):
         for c in range(counts.shape[1]):
             if counts[p, c] != 0.0:
@@ -53,40 +54,23 @@ def _has_counts(counts, wptr, w):  # noqa: ANN001, ANN202  # pragma: no cover
     return False
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
-def first_derivatives(strength, counts, pl, wptr, start, a, b, todo, level, at_ends,  # pragma: no cover
-                      first, last):  # noqa: ANN001, ANN201
-    """The first evaluation of the Newton steps of workers ``first .. last - 1`` (at their start
-    ``clip(start, a, b)``), all at once: the cells' arguments gathered into one array for
-    :func:`psi_trigamma_block` (vector instructions), every cell of a pair row, the diagonal one
-    first. A zero count adds exactly 0 here, as the block's psi and psi' of ``base + 0`` are those
-    of the base (which the prior's terms are, to the bit, cached or not), so there is no test per
-    cell; each sum is added in the order of :func:`_one_at`'s, which skips zeros: the same bits.
-    Returns ``(solve, g, h)``: ``solve`` for the workers in ``todo`` with counts."""
-    n_w = last - first
+@numba.njit(cache=True, nogil=True, inline="always")
+def _gather(strength, counts, pl, wptr, ws, xs, m, arg):  # noqa: ANN001, ANN202  # pragma: no cover
+    """The arguments of the special functions that the derivatives of workers ``ws[:m]`` at
+    ``xs[:m]`` need, into ``arg``: per worker the prior's diagonal and off-diagonal values ``u``,
+    ``v``, then every cell of its pair rows (the diagonal one first) as ``base + count``. Returns
+    how many."""
     k = counts.shape[1]
-    size = n_w * 2 + (wptr[last] - wptr[first]) * k
-    arg, dg, tg = np.empty(size), np.empty(size), np.empty(size)
-    solve = np.zeros(n_w, dtype=np.bool_)
-    cached = np.zeros(n_w, dtype=np.bool_)
-    xs = np.empty(n_w)
-    g, h = np.zeros(n_w), np.zeros(n_w)
     j = 0
-    for w in range(first, last):
-        i = w - first
-        if not todo[w] or not _has_counts(counts, wptr, w):
-            continue
-        solve[i] = True
+    for i in range(m):
+        w = ws[i]
         s = strength[w]
-        x = min(max(start[w], a), b)
-        xs[i] = x
+        x = xs[i]
         u = s * x
         v = s * (1.0 - x) / (k - 1)
-        c_i = level.size > 0 and k > 1 and (x == a or x == b)
-        cached[i] = c_i
-        arg[j] = u  # the prior's own terms: kept only when not cached
+        arg[j] = u
         arg[j + 1] = v
-        j += 0 if c_i else 2
+        j += 2
         for p in range(wptr[w], wptr[w + 1]):
             lab = pl[p]
             arg[j] = u + counts[p, lab]
@@ -94,30 +78,115 @@ def first_derivatives(strength, counts, pl, wptr, start, a, b, todo, level, at_e
             for c in range(k - 1):
                 arg[j] = v + counts[p, c + (c >= lab)]
                 j += 1
-    psi_trigamma_block(arg, dg, tg, j)
-    j = 0
-    for w in range(first, last):
-        i = w - first
-        if not solve[i]:
-            continue
-        if cached[i]:
-            e = 0 if xs[i] == a else 4
-            row = at_ends[level[w]]
-            dg_u, tg_u, dg_v, tg_v = row[e], row[e + 1], row[e + 2], row[e + 3]
-        else:
-            dg_u, tg_u, dg_v, tg_v = dg[j], tg[j], dg[j + 1], tg[j + 1]
-            j += 2
-        gd = hd = go = ho = 0.0
-        for p in range(wptr[w], wptr[w + 1]):
-            gd += dg[j] - dg_u
-            hd += tg[j] - tg_u
+    return j
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _derivatives_at(strength, pl, wptr, w, k, dg, tg, j):  # noqa: ANN001, ANN202  # pragma: no cover
+    """Worker ``w``'s ``(g, h, next j)`` from the block's digamma ``dg`` and trigamma ``tg`` of its
+    arguments, which start at ``j`` (see :func:`_gather`). A zero count adds exactly 0, as the
+    block's psi and psi' of ``base + 0`` are those of the base, so there is no test per cell; the
+    sums are added in the order of the scalar evaluation (``_bayes_numba._one_at``), which skips
+    zeros: the same bits."""
+    dg_u, tg_u, dg_v, tg_v = dg[j], tg[j], dg[j + 1], tg[j + 1]
+    j += 2
+    gd = hd = go = ho = 0.0
+    for _ in range(wptr[w], wptr[w + 1]):
+        gd += dg[j] - dg_u
+        hd += tg[j] - tg_u
+        j += 1
+        for _c in range(k - 1):
+            go += dg[j] - dg_v
+            ho += tg[j] - tg_v
             j += 1
-            for c in range(k - 1):
-                go += dg[j] - dg_v
-                ho += tg[j] - tg_v
-                j += 1
-        g[i], h[i] = worker_terms(strength[w], gd, hd, go, ho, k)
-    return solve, g, h
+    g, h = worker_terms(strength[w], gd, hd, go, ho, k)
+    return g, h, j
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def band_item(strength, counts, pl, wptr, start, a, b, end_lo, end_hi, tol, bracket_tol, todo, mu, side, hint,  # pragma: no cover
+              gw, sums, first, last):  # noqa: ANN001, ANN201
+    """Workers ``first .. last - 1`` of ``_bayes_numba.band_pass`` (``gw``: each one's derivative
+    where it stopped, 0 where not solved); adds the derivatives of the workers stopped at the lower
+    / upper end into ``sums[0:2]`` / ``sums[2:4]`` (g, h), in the workers' order, written at the
+    end (the rows of items that run side by side share a cache line).
+
+    Each worker's maximiser on ``[a, b]`` from ``clip(start, a, b)`` takes the steps of
+    ``_bayes_eb.maximise_concave`` for one scalar, with the evaluations in rounds: each round
+    evaluates every worker not yet done in one vectorised block of special functions
+    (:func:`psi_trigamma_block`: 2.5-3x faster a value than one at a time; the prior's own values
+    are in the block too, which costs less than telling the workers whose prior values are shared
+    apart), then takes each one's step. A worker's steps and evaluations are those of a scalar
+    Newton on it alone: the same bits. Most workers stop after the first round (a warm start)."""
+    k = counts.shape[1]
+    n_w = last - first
+    size = 2 * n_w + (wptr[last] - wptr[first]) * k
+    arg, dg, tg = np.empty(size), np.empty(size), np.empty(size)
+    ws, xs = np.empty(n_w, dtype=np.int64), np.empty(n_w)
+    lts, hts, hw = np.empty(n_w), np.empty(n_w), np.zeros(n_w)
+    gs, hs, news, sides, dones = np.empty(n_w), np.empty(n_w), np.empty(n_w), np.empty(n_w), np.empty(n_w, dtype=np.bool_)
+    m = 0
+    for w in range(first, last):
+        gw[w] = 0.0
+        side[w] = 0
+        mu[w] = min(max(start[w], a), b)
+        if todo[w]:
+            ws[m], xs[m], lts[m], hts[m] = w, mu[w], a, b
+            m += 1
+        else:
+            hint[w] = start[w]
+    for it in range(200):
+        if m == 0:
+            break
+        psi_trigamma_block(arg, dg, tg, _gather(strength, counts, pl, wptr, ws, xs, m, arg))
+        j = 0
+        for i in range(m):
+            gs[i], hs[i], j = _derivatives_at(strength, pl, wptr, ws[i], k, dg, tg, j)
+        for i in range(m):  # each worker's step, without branches (selects; apart, this loop runs 2x faster)
+            x, g, h, lt, ht = xs[i], gs[i], hs[i], lts[i], hts[i]
+            at_lo = x <= a
+            at_hi = x >= b
+            at_end = (at_lo & (g <= 0)) | (at_hi & (g >= 0)) | (g == 0)
+            gpos = g > 0
+            lt = x if gpos else lt
+            ht = ht if gpos else x
+            q = x - g / h
+            new = q if h < 0 else np.nan
+            newton = (lt <= new) & (new <= ht)  # a Newton step inside the bracket (NaN: False)
+            mid = 0.5 * (lt + ht)
+            new = (ht if ht >= b else mid) if new > ht else new  # beyond the bracket: to the band's end
+            new = (lt if lt <= a else mid) if new < lt else new  # when never tried, else halfway
+            new = mid if new != new else new
+            sides[i] = (1.0 if (at_hi & gpos) else (-1.0 if (at_lo & (g < 0)) else 0.0)) if at_end else 0.0
+            new = x if at_end else new
+            step = abs(new - x)
+            done = at_end | (newton & (step < tol)) | (step < bracket_tol) | (ht - lt < bracket_tol)
+            news[i], lts[i], hts[i], dones[i] = new, lt, ht, done
+        kept = 0
+        for i in range(m):
+            w, g, h, new = ws[i], gs[i], hs[i], news[i]
+            if it == 0 and g == 0.0 and h == 0.0 and not has_counts(counts, wptr, w):
+                mu[w], side[w], hint[w] = a, -1, end_lo  # a flat evidence: the lower end, as 1/K clipped
+            elif dones[i] or it == 199:
+                sd = int(sides[i])
+                mu[w], side[w], gw[w], hw[w - first] = new, sd, g, h
+                hint[w] = new if sd == 0 else (end_hi if sd > 0 else end_lo)
+            else:  # evaluated again in the next round, at ``new`` (i >= kept: nothing unread is overwritten)
+                ws[kept], xs[kept], lts[kept], hts[kept] = w, new, lts[i], hts[i]
+                kept += 1
+        m = kept
+    g_lo = h_lo = g_hi = h_hi = 0.0
+    for w in range(first, last):  # a worker not solved adds 0 (its g and h are 0)
+        if side[w] < 0:
+            g_lo += gw[w]
+            h_lo += hw[w - first]
+        elif side[w] > 0:
+            g_hi += gw[w]
+            h_hi += hw[w - first]
+    sums[0] += g_lo
+    sums[1] += h_lo
+    sums[2] += g_hi
+    sums[3] += h_hi
 
 
 @numba.njit(cache=True, nogil=True)

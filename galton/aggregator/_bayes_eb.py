@@ -168,9 +168,9 @@ def maximise_concave(deriv: Derivatives, lo: np.ndarray, hi: np.ndarray, start: 
 
 
 def band_pass_numpy(strength: np.ndarray, counts: np.ndarray, pl: np.ndarray, wptr: np.ndarray, start: np.ndarray,
-                    a: float, b: float, tol: float, todo: np.ndarray, ends: tuple[float, float],
-                    levels: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
-                                                 np.ndarray]:
+                    a: float, b: float, tol: float, todo: np.ndarray,
+                    ends: tuple[float, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                                        np.ndarray]:
     """Each worker's maximiser of its evidence ``f_w`` on the band ``[a, b]`` (Newton from
     ``clip(start, a, b)``, see :func:`maximise_concave`), for the workers in ``todo``. Returns
     ``(mu, side, low, high, hint, g)``: ``side`` +1 / -1 for a worker stopped at ``b`` / ``a`` with its
@@ -182,10 +182,7 @@ def band_pass_numpy(strength: np.ndarray, counts: np.ndarray, pl: np.ndarray, wp
     moves; ``start`` for a worker not in ``todo``; ``g``: each worker's derivative ``f_w'`` where
     it stopped (0 for a worker without counts or not in ``todo``).
     A worker without counts (flat ``f_w``) sits at ``a`` with side -1 and adds 0; one not in
-    ``todo`` gets ``clip(start, a, b)`` and side 0. ``levels``: ``np.unique(strength,
-    return_inverse=True)`` or None; the compiled twin then takes the prior's own digamma and
-    trigamma at the band's ends once per distinct strength instead of once per worker (the same
-    values: most workers end held at an end); this reference ignores it."""
+    ``todo`` gets ``clip(start, a, b)`` and side 0."""
     w = strength.size
     todo = np.broadcast_to(todo, (w,))
     start = np.broadcast_to(start, (w,))
@@ -215,7 +212,7 @@ def band_pass_numpy(strength: np.ndarray, counts: np.ndarray, pl: np.ndarray, wp
 
 
 #: the prior accuracies' pass over the workers for one band: numpy reference, numba version (one
-#: scalar Newton per worker, evaluated only until it converges; work items of workers)
+#: scalar Newton per worker, its evaluations in rounds of vectorised blocks; work items of workers)
 band_pass = twin("bds_band_pass", band_pass_numpy, "galton.aggregator._bayes_numba:band_pass")
 
 
@@ -236,7 +233,8 @@ def held_beyond_numpy(strength: np.ndarray, counts: np.ndarray, pl: np.ndarray, 
     ``|psi'(base + n) - psi'(base)|`` is below ``psi'(base)`` for ``n > 0``, largest at the smallest
     base on the segment), so ``f_w'`` cannot change sign over it while ``|g| > |new - old| H_w``
     (with room for rounding, :data:`HELD_SLACK`). A worker with a negative count is never included.
-    ``levels``: as in :func:`band_pass_numpy` (ignored here)."""
+    ``levels``: ``np.unique(strength, return_inverse=True)`` or None; the compiled twin then takes
+    the bound's trigammas once per distinct strength (the same values); this reference ignores it."""
     diag, off = split_diagonal(counts, pl, wptr)
     k = diag.shape[1]
     toward = 1 if new > old else -1
@@ -311,8 +309,8 @@ def band_finish(mu: np.ndarray, side: np.ndarray, mu_r: np.ndarray, side_r: np.n
 
 
 def band_pass_some(strength: np.ndarray, counts: np.ndarray, pl: np.ndarray, wptr: np.ndarray, start: np.ndarray,
-                   a: float, b: float, todo: np.ndarray, ends: tuple[float, float],
-                   levels: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                   a: float, b: float, todo: np.ndarray, ends: tuple[float, float]) -> tuple[np.ndarray, np.ndarray,
+                                                                                             np.ndarray]:
     """``(mu, side, hint)`` of :func:`band_pass` for the workers in ``todo`` only (``mu`` / ``side``:
     0 / 0 elsewhere, ``hint``: ``start`` elsewhere), from their own rows gathered into small arrays:
     a pass over every worker costs 0.4-0.8 ms on the wide crowd even when it solves two of them,
@@ -323,10 +321,9 @@ def band_pass_some(strength: np.ndarray, counts: np.ndarray, pl: np.ndarray, wpt
     sub_ptr = np.zeros(idx.size + 1, dtype=np.int64)
     np.cumsum(size, out=sub_ptr[1:])
     rows = np.arange(sub_ptr[-1]) + np.repeat(first - sub_ptr[:-1], size)
-    sub_levels = None if levels is None else (levels[0], np.asarray(levels[1])[idx])
     start = np.broadcast_to(start, strength.shape)
     mu_s, side_s, _, _, hint_s, _ = band_pass(strength[idx], counts[rows], pl[rows], sub_ptr, start[idx], a, b,
-                                              NEWTON_TOL, True, ends, sub_levels)
+                                              NEWTON_TOL, True, ends)
     mu, side, hint = np.zeros(strength.size), np.zeros(strength.size, dtype=np.int8), np.array(start, dtype=float)
     mu[idx], side[idx], hint[idx] = mu_s, side_s, hint_s
     return mu, side, hint
@@ -388,10 +385,12 @@ def eb_accuracies(strength: np.ndarray, counts: np.ndarray, pl: np.ndarray, wptr
         start = np.clip(agree / np.maximum(n_w, EPS), lo, hi)
         centre = None
     everyone = np.ones(w, dtype=bool)
-    # the distinct prior strengths (fixed for a fit: kept in its memory) for the band passes
+    # the distinct prior strengths (fixed for a fit: kept in its memory) for the held workers' bound;
+    # the model's fit passes its memory's own strength array, never changed: no check needed then
     levels = None if memo is None else (memo.get("strength_values"), memo.get("strength_index"))
     if (levels is None or levels[0] is None or np.shape(levels[1]) != (w,)
-            or not np.array_equal(levels[0][levels[1]], strength)):  # kept, but for these strengths?
+            or (memo.get("strength") is not strength  # type: ignore[union-attr]
+                and not np.array_equal(levels[0][levels[1]], strength))):  # kept, but for these strengths?
         levels = np.unique(strength, return_inverse=True)
         if memo is not None:
             memo["strength_values"], memo["strength_index"] = levels
@@ -401,13 +400,12 @@ def eb_accuracies(strength: np.ndarray, counts: np.ndarray, pl: np.ndarray, wptr
 
     if fixed is not None:
         a, b = edges(fixed)
-        mu, _, _, _, hint, _ = band_pass(strength, counts, pl, wptr, start, a, b, NEWTON_TOL, everyone, (lo, hi),
-                                         levels)
+        mu, _, _, _, hint, _ = band_pass(strength, counts, pl, wptr, start, a, b, NEWTON_TOL, everyone, (lo, hi))
         if memo is not None:
             memo["mu_star"] = hint
         return fixed, mu
     if centre is None:  # the first M-step: the workers' own maximisers give the centre's start
-        start = band_pass(strength, counts, pl, wptr, start, lo, hi, NEWTON_TOL, everyone, (lo, hi), levels)[0]
+        start = band_pass(strength, counts, pl, wptr, start, lo, hi, NEWTON_TOL, everyone, (lo, hi))[0]
         centre = float(np.clip(strength @ start / strength.sum(), lo, hi))
 
     # Newton on the centre: every evaluation is one pass over the workers on the band of that
@@ -417,7 +415,7 @@ def eb_accuracies(strength: np.ndarray, counts: np.ndarray, pl: np.ndarray, wptr
     def at_centre(m: np.ndarray, _: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         a, b = edges(float(m[0]))
         mu, side, low, high, hint, g = band_pass(strength, counts, pl, wptr, last["start"], a, b, NEWTON_TOL,
-                                                 everyone, (lo, hi), levels)
+                                                 everyone, (lo, hi))
         last.update(a=a, b=b, mu=mu, side=side, start=hint, g=g)
         # an end that is 1/K or MAX_ACCURACY does not move with the centre: its workers add nothing
         d = np.zeros(2)
@@ -443,7 +441,7 @@ def eb_accuracies(strength: np.ndarray, counts: np.ndarray, pl: np.ndarray, wptr
     hint = last["start"]
     mu_r, side_r = mu, side
     if redo.any():
-        mu_r, side_r, hint = band_pass_some(strength, counts, pl, wptr, hint, a, b, redo, (lo, hi), levels)
+        mu_r, side_r, hint = band_pass_some(strength, counts, pl, wptr, hint, a, b, redo, (lo, hi))
     mu = band_finish(mu, side, mu_r, side_r, redo, a, b)
     if memo is not None:
         memo["mu_star"], memo["centre"] = hint, m

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ._bayes_band_numba import ends_table, first_derivatives, floats, worker_terms
+from ._bayes_band_numba import band_item, floats, worker_terms
 from ._bayes_eb import BRACKET_TOL
 from ._jit import work_items
 from ._special_numba import lgamma_and_psi, lgamma_psi_block, psi_and_trigamma
@@ -41,17 +41,6 @@ def _one(s, mu, counts, pl, wptr, w):  # noqa: ANN001, ANN202  # pragma: no cove
     dg_u, tg_u = psi_and_trigamma(u)
     dg_v, tg_v = psi_and_trigamma(v)
     return _one_at(s, mu, counts, pl, wptr, w, dg_u, tg_u, dg_v, tg_v)
-
-
-@numba.njit(cache=True, nogil=True)
-def _one_cached(s, mu, counts, pl, wptr, w, a, b, ends):  # noqa: ANN001, ANN202  # pragma: no cover
-    """:func:`_one`, with the prior's digamma and trigamma at the band's ends ``a`` / ``b`` taken
-    from ``ends`` (this worker's strength: psi(u), psi'(u), psi(v), psi'(v) at ``a``, then at
-    ``b``; empty: none)."""
-    if ends.size == 8 and (mu == a or mu == b):
-        i = 0 if mu == a else 4
-        return _one_at(s, mu, counts, pl, wptr, w, ends[i], ends[i + 1], ends[i + 2], ends[i + 3])
-    return _one(s, mu, counts, pl, wptr, w)
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -92,115 +81,29 @@ def worker_derivatives(strength, counts, pl, wptr, mu):  # noqa: ANN001, ANN201
     return g, h
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
-def _solve(s, counts, pl, wptr, w, x, lo, hi, tol, bracket_tol, ends, g0, h0):  # noqa: ANN001, ANN202  # pragma: no cover
-    """Worker ``w``'s maximiser on [lo, hi] from ``x``: the steps of ``_bayes_eb.maximise_concave``
-    for one scalar. Returns ``(x, side, g, h)``: ``side`` +1 / -1 when it stopped at the upper /
-    lower end with the derivative ``g`` (second derivative ``h``) pointing outwards, else 0.
-    ``ends``: see :func:`_one_cached`; ``g0``, ``h0``: the derivatives at the start ``x``
-    (evaluated with the other workers', see :func:`first_derivatives`)."""
-    lt, ht = lo, hi
-    side = 0
-    g = g0
-    h = h0
-    for it in range(200):
-        if it:
-            g, h = _one_cached(s, x, counts, pl, wptr, w, lo, hi, ends)
-        at_end = (x <= lo and g <= 0) or (x >= hi and g >= 0) or g == 0
-        if g > 0:
-            lt = x
-        else:
-            ht = x
-        new = x - g / h if h < 0 else np.nan
-        newton = lt <= new <= ht  # a Newton step inside the bracket (NaN: False)
-        if new > ht:
-            new = ht if ht >= hi else 0.5 * (lt + ht)
-        if new < lt:
-            new = lt if lt <= lo else 0.5 * (lt + ht)
-        if np.isnan(new):
-            new = 0.5 * (lt + ht)
-        if at_end:
-            new = x
-            side = 1 if (x >= hi and g > 0) else (-1 if (x <= lo and g < 0) else 0)
-        step = abs(new - x)
-        done = at_end or (newton and step < tol) or step < bracket_tol or ht - lt < bracket_tol
-        x = new
-        if done:
-            break
-    return x, side, g, h
-
-
-@numba.njit(cache=True, nogil=True)
-def _band(strength, counts, pl, wptr, start, a, b, end_lo, end_hi, tol, bracket_tol, todo, mu, side, hint, level,
-          at_ends, gw, sums, first, last):  # noqa: ANN001, ANN202  # pragma: no cover
-    """Workers ``first .. last - 1`` (see ``band_pass``; ``gw``: each one's derivative where it
-    stopped, 0 where not solved); adds the derivatives of the workers stopped
-    at the lower / upper end into ``sums[0:2]`` / ``sums[2:4]`` (g, h), summed here and written at
-    the end (the rows of items that run side by side share a cache line)."""
-    g_lo = h_lo = g_hi = h_hi = 0.0
-    solve, first_g, first_h = first_derivatives(strength, counts, pl, wptr, start, a, b, todo, level, at_ends, first,
-                                                 last)
-    for w in range(first, last):
-        gw[w] = 0.0
-        if not todo[w]:
-            mu[w] = min(max(start[w], a), b)
-            side[w] = 0
-            hint[w] = start[w]
-        elif not solve[w - first]:  # a flat evidence: the lower end, as 1/K clipped
-            mu[w] = a
-            side[w] = -1
-            hint[w] = end_lo
-        else:
-            ends = at_ends[level[w]] if level.size else at_ends[0, :0]
-            x, sd, g, h = _solve(strength[w], counts, pl, wptr, w, min(max(start[w], a), b), a, b, tol, bracket_tol,
-                                 ends, first_g[w - first], first_h[w - first])
-            mu[w] = x
-            side[w] = sd
-            gw[w] = g
-            hint[w] = x if sd == 0 else (end_hi if sd > 0 else end_lo)
-            if sd < 0:
-                g_lo += g
-                h_lo += h
-            elif sd > 0:
-                g_hi += g
-                h_hi += h
-    sums[0] += g_lo
-    sums[1] += h_lo
-    sums[2] += g_hi
-    sums[3] += h_hi
-
-
 @numba.njit(cache=True, parallel=True)
-def _band_items(strength, counts, pl, wptr, start, a, b, end_lo, end_hi, tol, bracket_tol, todo, mu, side, hint, level,
-                at_ends, gw, sums, block):  # noqa: ANN001, ANN202  # pragma: no cover
+def _band_items(strength, counts, pl, wptr, start, a, b, end_lo, end_hi, tol, bracket_tol, todo, mu, side, hint, gw,
+                sums, block):  # noqa: ANN001, ANN202  # pragma: no cover
     n = strength.size
     for i in numba.prange(sums.shape[0]):
-        _band(strength, counts, pl, wptr, start, a, b, end_lo, end_hi, tol, bracket_tol, todo, mu, side, hint, level,
-              at_ends, gw, sums[i], i * block, min(n, (i + 1) * block))
+        band_item(strength, counts, pl, wptr, start, a, b, end_lo, end_hi, tol, bracket_tol, todo, mu, side, hint, gw,
+                  sums[i], i * block, min(n, (i + 1) * block))
 
 
-def band_pass(strength, counts, pl, wptr, start, a, b, tol, todo, ends, levels=None):  # noqa: ANN001, ANN201
-    """The compiled twin of ``_bayes_eb.band_pass_numpy`` (per-item sums added in item order). With
-    ``levels`` (the distinct strengths, each worker's index into them) the prior's digamma and
-    trigamma at the band's ends are taken once per strength: the same numbers, as most workers
-    end held at an end (81% of the solves on the wide crowd)."""
+def band_pass(strength, counts, pl, wptr, start, a, b, tol, todo, ends):  # noqa: ANN001, ANN201
+    """The compiled twin of ``_bayes_eb.band_pass_numpy`` (work items of :data:`BLOCK` workers, see
+    :func:`galton.aggregator._bayes_band_numba.band_item`; per-item sums added in item order: the
+    same bits on any number of threads)."""
     n = np.size(strength)
     mu, hint, gw = np.empty(n), np.empty(n), np.empty(n)
     side = np.zeros(n, dtype=np.int8)
-    k = np.shape(counts)[1]
-    if levels is not None and k > 1:
-        level = np.ascontiguousarray(levels[1], dtype=np.int64).reshape(-1)
-        at_ends = ends_table(floats(levels[0]), float(a), float(b), k)
-    else:
-        level, at_ends = np.zeros(0, dtype=np.int64), np.zeros((1, 8))
     args = (floats(strength), floats(counts), _pair_labels(pl), np.ascontiguousarray(wptr, dtype=np.int64),
             floats(np.broadcast_to(start, np.shape(strength))), float(a), float(b), float(ends[0]), float(ends[1]),
             float(tol), BRACKET_TOL,
-            np.ascontiguousarray(np.broadcast_to(todo, np.shape(strength)), dtype=np.bool_), mu, side, hint,
-            level, at_ends, gw)
+            np.ascontiguousarray(np.broadcast_to(todo, np.shape(strength)), dtype=np.bool_), mu, side, hint, gw)
     if n <= BLOCK:
         sums = np.zeros(4)
-        _band(*args, sums, 0, n)
+        band_item(*args, sums, 0, n)
     else:
         parts = np.zeros(((n + BLOCK - 1) // BLOCK, 4))
         with work_items():

@@ -202,11 +202,9 @@ def test_solving_some_workers_from_their_own_rows_gives_the_whole_pass_bits():
     todo = rng.random(300) < 0.1
     todo[11] = True
     start = rng.uniform(0.4, 0.9, 300)
-    levels = np.unique(strength, return_inverse=True)
     mu, side, _, _, hint, _ = band_pass(strength, rows, pl, wptr, start, 0.55, 0.7, 1e-4, todo,
-                                        (1 / 3, MAX_ACCURACY), levels)
-    mu_s, side_s, hint_s = band_pass_some(strength, rows, pl, wptr, start, 0.55, 0.7, todo, (1 / 3, MAX_ACCURACY),
-                                          levels)
+                                        (1 / 3, MAX_ACCURACY))
+    mu_s, side_s, hint_s = band_pass_some(strength, rows, pl, wptr, start, 0.55, 0.7, todo, (1 / 3, MAX_ACCURACY))
     np.testing.assert_array_equal(mu_s[todo], mu[todo])
     np.testing.assert_array_equal(side_s[todo], side[todo])
     np.testing.assert_array_equal(hint_s, hint)

@@ -575,28 +575,41 @@ def test_posteriors_only_estep_gives_the_same_posteriors_without_counts(parallel
 
 @pytest.mark.skipif(not _jit.HAVE_NUMBA, reason="numba is not installed or switched off: nothing to compare")
 @pytest.mark.parametrize("band", [(0.55, 0.7), (1 / 3, 0.99), (0.6, 0.6000001)])
-def test_band_pass_with_the_ends_per_strength_gives_the_same_bits(band) -> None:
-    """The compiled band pass given the distinct prior strengths takes the prior's digamma and
-    trigamma at the band's ends once per strength: every output is the same to the last bit as
-    without them (the same function of the same numbers), and matches the numpy reference."""
+def test_band_pass_rounds_give_each_workers_scalar_newton_bits(band) -> None:
+    """The compiled band pass evaluates the workers in rounds, each one vectorised block of special
+    functions (the prior's values included) for every worker not yet done: each worker's
+    accuracy, side and derivative are those of Newton's steps on it alone with the scalar compiled
+    derivatives (``maximise_concave`` over ``worker_derivatives``) to the last bit, for workers held
+    at either end, inside the band, and after several rounds; the numpy reference agrees."""
     from galton.aggregator import _bayes_eb, _bayes_numba
 
     args = list(_band_pass_args(np.random.default_rng(9)))
-    strength = args[0]
+    strength, counts, pl, wptr, start = args[:5]
     strength[::3] = strength[1]  # workers sharing a strength, as workers with as many judgments do
-    args[5], args[6] = band
-    levels = np.unique(strength, return_inverse=True)
-    plain = _bayes_numba.band_pass(*args)
-    cached = _bayes_numba.band_pass(*args, levels)
-    for x, y in zip(plain, cached):
-        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
-    assert np.any(plain[1] != 0)  # some workers held at an end (the cached path taken)
-    # every worker's first evaluation is made for all of them at once (vectorised special
-    # functions): a held worker's derivative there is the scalar one's to the last bit
-    held = plain[1] != 0
-    g_scalar, _ = _bayes_numba.worker_derivatives(*args[:4], plain[0])
-    np.testing.assert_array_equal(plain[5][held], g_scalar[held])
-    _assert_same("bds_band_pass", cached, _bayes_eb.band_pass_numpy(*args, levels))
+    a, b = band
+    args[5], args[6] = a, b
+    tol, todo = args[7], args[8]
+    mu, side, low, high, hint, g = _bayes_numba.band_pass(*args)
+    solved = todo & (_bayes_numba.worker_derivatives(strength, counts, pl, wptr, np.full(strength.size, 0.6))[1] != 0)
+    idx = np.flatnonzero(solved)
+    point = np.clip(start, a, b).astype(float)
+
+    def scalar(x: np.ndarray, sel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        point[idx[sel]] = x
+        gs, hs = _bayes_numba.worker_derivatives(strength, counts, pl, wptr, point)
+        return gs[idx[sel]], hs[idx[sel]]
+
+    x, sd, g_end, h_end = _bayes_eb.maximise_concave(scalar, np.full(idx.size, a), np.full(idx.size, b),
+                                                     np.clip(start, a, b)[idx], tol, full=True)
+    np.testing.assert_array_equal(mu[idx], x)
+    np.testing.assert_array_equal(side[idx], sd)
+    np.testing.assert_array_equal(g[idx], g_end)
+    if band == (0.55, 0.7):  # held at both ends and inside the band
+        assert {-1, 0, 1} <= set(side[idx].tolist())
+    # the sums over the held workers (added one after the other per item; numpy's sum is pairwise)
+    np.testing.assert_allclose(low, [g_end[sd < 0].sum(), h_end[sd < 0].sum()], rtol=1e-13)
+    np.testing.assert_allclose(high, [g_end[sd > 0].sum(), h_end[sd > 0].sum()], rtol=1e-13)
+    _assert_same("bds_band_pass", (mu, side, low, high, hint, g), _bayes_eb.band_pass_numpy(*args))
 
 
 @pytest.mark.skipif(not _jit.HAVE_NUMBA, reason="numba is not installed or switched off: nothing to compare")
