@@ -26,8 +26,9 @@ from ._pairs import per_worker_sum
 
 __all__ = ["MAX_ACCURACY", "NEWTON_TOL", "CENTRE_TOL", "BRACKET_TOL", "HELD_SLACK", "worker_derivatives",
            "worker_derivatives_numpy", "band_pass", "band_pass_numpy", "band_pass_some", "held_beyond",
-           "held_beyond_numpy", "pair_elog_numpy", "pair_kl_numpy", "pair_elog_kl", "pair_elog_kl_numpy",
-           "maximise_concave", "band_edges", "eb_accuracies", "split_diagonal", "cube_inputs", "prior_cells"]
+           "held_beyond_numpy", "pair_elog_numpy", "pair_kl_numpy", "pair_elog_kl_numpy", "pair_posterior",
+           "pair_posterior_numpy", "prior_cells_numpy",
+           "maximise_concave", "band_edges", "eb_accuracies", "split_diagonal", "cube_inputs"]
 
 MAX_ACCURACY = 0.99  #: upper end of the fitted prior accuracy (keeps every prior pseudo-count > 0)
 #: a Newton step of the prior accuracies shorter than this is the last one: it is taken, and as Newton
@@ -67,15 +68,6 @@ def prior_cells_numpy(u: np.ndarray, v: np.ndarray, pw: np.ndarray, pl: np.ndarr
     a0 = np.repeat(v[pw][:, None], counts.shape[1], axis=1)
     a0[np.arange(pl.size), pl] = u[pw]
     return a0, a0 + counts
-
-
-def prior_cells(u: np.ndarray, v: np.ndarray, pw: np.ndarray, pl: np.ndarray,
-                counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """See :func:`prior_cells_numpy` (compiled like :func:`derivative_inputs`; the same values)."""
-    return by_size(_prior_cells, np.size(counts))(u, v, pw, pl, counts)
-
-
-_prior_cells = twin("bds_prior_cells", prior_cells_numpy, "galton.aggregator._bayes_numba:prior_cells")
 
 
 def cube_inputs(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -260,8 +252,7 @@ def pair_elog_numpy(a: np.ndarray, colsum: np.ndarray, pw: np.ndarray) -> np.nda
     return out
 
 
-def pair_kl_numpy(a: np.ndarray, a0: np.ndarray, elog: np.ndarray, colsum: np.ndarray,
-                  strength: np.ndarray) -> float:
+def pair_kl_numpy(a: np.ndarray, a0: np.ndarray, elog: np.ndarray, colsum: np.ndarray, strength: np.ndarray) -> float:
     """Sum over every worker's K confusion columns of KL(Dir(a) || Dir(a0)), from the pair rows:
     ``sum_{w,k} [lnG(colsum_wk) - lnG(s_w)] + sum_{p,k} [lnG(a0) - lnG(a) + (a - a0) elog]``
     (the prior's columns sum to ``s_w``; cells of unobserved pairs have a = a0 and add 0)."""
@@ -276,16 +267,29 @@ def pair_elog_kl_numpy(a: np.ndarray, a0: np.ndarray, colsum: np.ndarray, pw: np
     """The expected logs of the pair rows (:func:`pair_elog_numpy`) and the divergence of all the
     confusion columns from their priors (:func:`pair_kl_numpy`), which are made of the same
     special functions of the same cells. ``levels``: ``(values, index, a, b)``, the distinct prior
-    strengths, each worker's index into them and the final band's ends, or None; the compiled twin
-    then takes log-gamma of the strengths and of the prior cells of workers held at an end once per
-    strength (the same values); this reference ignores it."""
+    strengths, each worker's index into them and the final band's ends, or None; the compiled
+    :func:`pair_posterior` then takes log-gamma of the strengths and of the prior cells of workers
+    held at an end once per strength (the same values); this reference ignores it."""
     elog = pair_elog_numpy(a, colsum, pw)
     return elog, pair_kl_numpy(a, a0, elog, colsum, strength)
 
 
-#: the expected logs and the divergence of the confusion columns in one pass: numpy reference,
-#: numba version (log-gamma and digamma of each cell share their recurrence)
-pair_elog_kl = twin("bds_pair_elog_kl", pair_elog_kl_numpy, "galton.aggregator._bayes_numba:pair_elog_kl")
+def pair_posterior_numpy(u: np.ndarray, v: np.ndarray, strength: np.ndarray, counts: np.ndarray, pl: np.ndarray,
+                         wptr: np.ndarray, pw: np.ndarray,
+                         levels: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """An M-step's ``(a, colsum, elog, kl)`` from the expected counts (P, K) and the prior's values
+    per worker (``u`` on the diagonal, ``v`` off it): the posterior cells (:func:`prior_cells_numpy`),
+    column sums ``s_w + the counts'`` (W, K), expected logs and divergence (:func:`pair_elog_kl_numpy`,
+    ``levels`` as there). ``pw``: each pair's worker."""
+    a0, a = prior_cells_numpy(u, v, pw, pl, counts)
+    colsum = strength[:, None] + per_worker_sum(counts, wptr)
+    elog, kl = pair_elog_kl_numpy(a, a0, colsum, pw, strength, levels)
+    return a, colsum, elog, kl
+
+
+#: an M-step's posterior: numpy reference, numba version (a pass over the workers, one over the
+#: pair rows; log-gamma and digamma of a cell share their recurrence; no prior cells stored)
+pair_posterior = twin("bds_pair_posterior", pair_posterior_numpy, "galton.aggregator._bayes_numba:pair_posterior")
 
 
 def band_finish_numpy(mu: np.ndarray, side: np.ndarray, mu_r: np.ndarray, side_r: np.ndarray, redo: np.ndarray,
@@ -297,20 +301,18 @@ def band_finish_numpy(mu: np.ndarray, side: np.ndarray, mu_r: np.ndarray, side_r
     return np.where(side == 1, b, np.where(side == -1, a, np.clip(mu, a, b)))
 
 
-#: the final accuracies of an M-step: numpy reference, numba version (one pass instead of seven
-#: numpy passes, 0.9 ms an M-step on the wide crowd; the same selections)
+#: an M-step's final accuracies: numpy reference, numba version (one pass, not seven; the same selections)
 _band_finish = twin("bds_band_finish", band_finish_numpy, "galton.aggregator._bayes_numba:band_finish")
 
 
 def band_finish(mu: np.ndarray, side: np.ndarray, mu_r: np.ndarray, side_r: np.ndarray, redo: np.ndarray,
                 a: float, b: float) -> np.ndarray:
-    """See :func:`band_finish_numpy` (compiled like :func:`derivative_inputs`)."""
+    """See :func:`band_finish_numpy` (compiled from ``SMALL`` values on, or once numba is imported)."""
     return by_size(_band_finish, np.size(mu))(mu, side, mu_r, side_r, redo, a, b)
 
 
 def band_pass_some(strength: np.ndarray, counts: np.ndarray, pl: np.ndarray, wptr: np.ndarray, start: np.ndarray,
-                   a: float, b: float, todo: np.ndarray, ends: tuple[float, float]) -> tuple[np.ndarray, np.ndarray,
-                                                                                             np.ndarray]:
+                   a: float, b: float, todo: np.ndarray, ends: tuple[float, float]) -> tuple[np.ndarray, ...]:
     """``(mu, side, hint)`` of :func:`band_pass` for the workers in ``todo`` only (``mu`` / ``side``:
     0 / 0 elsewhere, ``hint``: ``start`` elsewhere), from their own rows gathered into small arrays:
     a pass over every worker costs 0.4-0.8 ms on the wide crowd even when it solves two of them,

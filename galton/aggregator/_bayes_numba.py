@@ -11,10 +11,11 @@ import numpy as np
 
 from ._bayes_band_numba import band_item, floats, worker_terms
 from ._bayes_eb import BRACKET_TOL
+from ._helpers_numba import segment_sum
 from ._jit import work_items
 from ._special_numba import lgamma_and_psi, lgamma_psi_block, psi_and_trigamma
 
-__all__ = ["worker_derivatives", "band_pass", "pair_elog_kl", "prior_cells", "band_finish", "BLOCK"]
+__all__ = ["worker_derivatives", "band_pass", "pair_posterior", "band_finish", "BLOCK"]
 
 #: workers per work item of the parallel M-step kernels (items handed out one at a time, as in the
 #: E-step; each worker's result, and each item's partial sum, does not depend on the threads)
@@ -113,27 +114,37 @@ def band_pass(strength, counts, pl, wptr, start, a, b, tol, todo, ends):  # noqa
 
 
 @numba.njit(cache=True, nogil=True)
-def _columns(colsum, strength, lg, ps, level, lg_level, first, last):  # noqa: ANN001, ANN202  # pragma: no cover
-    """Workers ``first .. last - 1``: log-gamma and digamma of their column sums; returns their part
-    of the divergence, ``sum_k [lnG(colsum_wk) - lnG(s_w)]`` (``lnG(s_w)`` from ``lg_level`` at the
+def _columns(counts, wptr, strength, colsum, lg, ps, level, lg_level, first, last):  # noqa: ANN001, ANN202  # pragma: no cover
+    """Workers ``first .. last - 1``: their column sums ``colsum = s_w + the counts' column sums``
+    (added as ``per_worker_sum`` adds them), log-gamma and digamma of those; returns their part of
+    the divergence, ``sum_k [lnG(colsum_wk) - lnG(s_w)]`` (``lnG(s_w)`` from ``lg_level`` at the
     worker's ``level`` when there are levels)."""
+    k = counts.shape[1]
+    for w in range(first, last):
+        for c in range(k):
+            colsum[w, c] = strength[w] + segment_sum(counts, wptr[w], wptr[w + 1], c)
     total = 0.0
-    n = (last - first) * colsum.shape[1]
+    n = (last - first) * k
     lgamma_psi_block(colsum[first:last].reshape(-1), lg[first:last].reshape(-1), ps[first:last].reshape(-1), n)
     for w in range(first, last):
         lgs = lg_level[level[w], 0] if level.size else lgamma_and_psi(strength[w])[0]
-        for c in range(colsum.shape[1]):
+        for c in range(k):
             total += lg[w, c] - lgs
     return total
 
 
 @numba.njit(cache=True, nogil=True)
-def _cells(a, a0, ps, pw, out, level, lg_level, first, last):  # noqa: ANN001, ANN202  # pragma: no cover
-    """Pair rows ``first .. last - 1``: the expected logs into ``out``; returns their part of the
-    divergence. A worker's prior cells take two values (its diagonal and off-diagonal
-    pseudo-counts): the log-gammas of the last two values seen are kept, and those of a worker held
-    at an end of the band come from ``lg_level`` (columns 1-4 its keys, 5-8 their log-gammas)."""
+def _cells(u, v, counts, pl, pw, a, ps, out, level, lg_level, first, last):  # noqa: ANN001, ANN202  # pragma: no cover
+    """Pair rows ``first .. last - 1``: their posterior cells ``a`` (the worker's prior value, ``u``
+    on the pair's diagonal cell and ``v`` on the others, plus the count), the expected logs into
+    ``out``; returns their part of the divergence. A worker's prior cells take two values: the
+    log-gammas of the last two values seen are kept, and those of a worker held at an end of the
+    band come from ``lg_level`` (columns 1-4 its keys, 5-8 their log-gammas)."""
     k = a.shape[1]
+    for p in range(first, last):
+        w, lab = pw[p], pl[p]
+        for c in range(k):
+            a[p, c] = (u[w] if c == lab else v[w]) + counts[p, c]
     total = 0.0
     y1 = y2 = -1.0
     lg1 = lg2 = 0.0
@@ -141,13 +152,13 @@ def _cells(a, a0, ps, pw, out, level, lg_level, first, last):  # noqa: ANN001, A
     lgs, dgs = np.empty((last - first, k)), np.empty((last - first, k))
     lgamma_psi_block(a[first:last].reshape(-1), lgs.reshape(-1), dgs.reshape(-1), n)
     for p in range(first, last):
-        w = pw[p]
+        w, lab = pw[p], pl[p]
         for c in range(k):
             x = a[p, c]
             lgx, dgx = lgs[p - first, c], dgs[p - first, c]
             e = dgx - ps[w, c]
             out[p, c] = e
-            y = a0[p, c]
+            y = u[w] if c == lab else v[w]
             if x != y:
                 if y == y1:
                     lgy = lg1
@@ -169,13 +180,15 @@ def _cells(a, a0, ps, pw, out, level, lg_level, first, last):  # noqa: ANN001, A
 
 
 @numba.njit(cache=True, parallel=True)
-def _elog_kl_items(a, a0, colsum, strength, pw, out, lg, ps, level, lg_level, col_parts, cell_parts,
-                   block):  # noqa: ANN001, ANN202  # pragma: no cover
+def _posterior_items(u, v, counts, pl, wptr, pw, strength, a, colsum, out, lg, ps, level, lg_level, col_parts,
+                     cell_parts, block):  # noqa: ANN001, ANN202  # pragma: no cover
     n_w, n_p = colsum.shape[0], a.shape[0]
     for i in numba.prange(col_parts.size):
-        col_parts[i] = _columns(colsum, strength, lg, ps, level, lg_level, i * block, min(n_w, (i + 1) * block))
+        col_parts[i] = _columns(counts, wptr, strength, colsum, lg, ps, level, lg_level, i * block,
+                                min(n_w, (i + 1) * block))
     for i in numba.prange(cell_parts.size):
-        cell_parts[i] = _cells(a, a0, ps, pw, out, level, lg_level, i * block, min(n_p, (i + 1) * block))
+        cell_parts[i] = _cells(u, v, counts, pl, pw, a, ps, out, level, lg_level, i * block,
+                               min(n_p, (i + 1) * block))
 
 
 @numba.njit(cache=True, nogil=True)
@@ -195,50 +208,33 @@ def _level_table(values, a, b, k):  # noqa: ANN001, ANN202  # pragma: no cover
     return out
 
 
-def pair_elog_kl(a, a0, colsum, pw, strength, levels=None):  # noqa: ANN001, ANN201
-    """The compiled twin of ``_bayes_eb.pair_elog_kl_numpy``: one pass over the cells for the
-    expected logs and the divergence (per-item sums added in item order: the same total on any
-    number of threads). With ``levels`` the log-gammas of the strengths and of the prior cells of
-    workers held at an end of the band are taken once per strength (the same values)."""
-    a, a0, colsum, strength = floats(a), floats(a0), floats(colsum), floats(strength)
-    pw = np.ascontiguousarray(pw, dtype=np.int64)
-    out = np.empty_like(a)
-    lg, ps = np.empty_like(colsum), np.empty_like(colsum)
-    n_w, n_p = colsum.shape[0], a.shape[0]
-    k = a.shape[1]
+def pair_posterior(u, v, strength, counts, pl, wptr, pw, levels=None):  # noqa: ANN001, ANN201
+    """The compiled twin of ``_bayes_eb.pair_posterior_numpy``: a pass over the workers for their
+    column sums and one over the pair rows for their posterior cells, expected logs and divergence
+    (per-item sums added in item order: the same total on any number of threads). With ``levels``
+    the log-gammas of the strengths and of the prior cells of workers held at an end of the band
+    are taken once per strength (the same values)."""
+    u, v, strength, counts = floats(u), floats(v), floats(strength), floats(counts)
+    pl, pw = _pair_labels(pl), np.ascontiguousarray(pw, dtype=np.int64)
+    wptr = np.ascontiguousarray(wptr, dtype=np.int64)
+    a, out = np.empty_like(counts), np.empty_like(counts)
+    n_w, n_p, k = strength.size, counts.shape[0], counts.shape[1]
+    colsum, lg, ps = np.empty((n_w, k)), np.empty((n_w, k)), np.empty((n_w, k))
     if levels is not None and k > 1:
         level = np.ascontiguousarray(levels[1], dtype=np.int64).reshape(-1)
         lg_level = _level_table(floats(levels[0]), float(levels[2]), float(levels[3]), k)
     else:
         level, lg_level = np.zeros(0, dtype=np.int64), np.zeros((1, 9))
     if max(n_w, n_p) <= BLOCK:
-        kl = _columns(colsum, strength, lg, ps, level, lg_level, 0, n_w)
-        return out, float(kl + _cells(a, a0, ps, pw, out, level, lg_level, 0, n_p))
+        kl = _columns(counts, wptr, strength, colsum, lg, ps, level, lg_level, 0, n_w)
+        kl += _cells(u, v, counts, pl, pw, a, ps, out, level, lg_level, 0, n_p)
+        return a, colsum, out, float(kl)
     col_parts = np.empty((n_w + BLOCK - 1) // BLOCK)
     cell_parts = np.empty((n_p + BLOCK - 1) // BLOCK)
     with work_items():
-        _elog_kl_items(a, a0, colsum, strength, pw, out, lg, ps, level, lg_level, col_parts, cell_parts, BLOCK)
-    return out, float(col_parts.sum() + cell_parts.sum())
-
-
-@numba.njit(cache=True, nogil=True)
-def _prior_rows(u, v, pw, pl, counts, a0, a):  # noqa: ANN001, ANN202  # pragma: no cover
-    for p in range(pw.size):
-        w = pw[p]
-        for c in range(counts.shape[1]):
-            a0[p, c] = v[w]
-        a0[p, pl[p]] = u[w]
-        for c in range(counts.shape[1]):
-            a[p, c] = a0[p, c] + counts[p, c]
-
-
-def prior_cells(u, v, pw, pl, counts):  # noqa: ANN001, ANN201
-    """The compiled twin of ``_bayes_eb.prior_cells_numpy`` (one pass over the pair rows)."""
-    counts = floats(counts)
-    a0, a = np.empty(counts.shape), np.empty(counts.shape)
-    _prior_rows(floats(u), floats(v), np.ascontiguousarray(pw, dtype=np.int64), np.ascontiguousarray(pl, dtype=np.int64),
-                counts, a0, a)
-    return a0, a
+        _posterior_items(u, v, counts, pl, wptr, pw, strength, a, colsum, out, lg, ps, level, lg_level, col_parts,
+                         cell_parts, BLOCK)
+    return a, colsum, out, float(col_parts.sum() + cell_parts.sum())
 
 
 @numba.njit(cache=True, nogil=True)

@@ -12,7 +12,7 @@ from ..data._encode import dense_span, ids_from_offsets
 from . import _kernels, _pairs
 from ._kernels_numba import class_tuple
 
-__all__ = ["column_sums", "take_rows", "first_appearance", "pair_appearance", "task_order", "vote_shares",
+__all__ = ["segment_sum", "column_sums", "take_rows", "first_appearance", "pair_appearance", "task_order", "vote_shares",
            "argmax_ties_low", "dense_int_codes", "per_worker_sum", "normalise_rows", "code_counts", "team_tids"]
 
 
@@ -285,6 +285,26 @@ def _pairwise(a, lo, n, c):  # pragma: no cover
     n2 = n // 2
     n2 -= n2 % 8
     return _pairwise(a, lo, n2, c) + _pairwise(a, lo + n2, n - n2, c)
+
+
+@numba.njit(cache=True, nogil=True)
+def _segment_pairwise(values, lo, hi, c):  # noqa: ANN001, ANN202  # pragma: no cover
+    return values[lo, c] + _pairwise(values, lo + 1, hi - lo - 1, c)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def segment_sum(values, lo, hi, c):  # noqa: ANN001, ANN201  # pragma: no cover
+    """``values[lo:hi, c]`` summed as numpy's ``reduceat`` sums a segment: its first row plus the
+    pairwise sum of the rest (one running sum under 8 rows, here without a call); 0 for an empty
+    segment."""
+    if hi <= lo:
+        return 0.0
+    if hi - lo <= 8:
+        res = -0.0
+        for p in range(lo + 1, hi):
+            res += values[p, c]
+        return values[lo, c] + res
+    return _segment_pairwise(values, lo, hi, c)
 
 
 @numba.njit(cache=True, nogil=True)

@@ -14,8 +14,8 @@ import numpy as np
 
 from .._math import digamma, dirichlet_kl, gammaln, trigamma
 from ..judgments import Judgments
-from ._bayes_eb import MAX_ACCURACY, band_edges, cube_inputs, eb_accuracies, pair_elog_kl, prior_cells
-from ._pairs import pair_labels, pair_workers, per_worker_sum
+from ._bayes_eb import MAX_ACCURACY, band_edges, cube_inputs, eb_accuracies, pair_posterior
+from ._pairs import pair_labels, pair_workers
 from ._registry import register
 from .dawid_skene import ConfusionEM
 
@@ -204,14 +204,13 @@ class BayesianDawidSkene(ConfusionEM):
         m, mu = eb_accuracies(strength, counts, pl, memory["wptr"], half_width, fixed, memory)
         u = strength * mu  # the prior's diagonal and off-diagonal pseudo-counts, per worker
         v = strength * (1.0 - mu) / (k - 1) if k > 1 else u  # one label: every cell is a diagonal one
-        a0, a = prior_cells(u, v, pw, pl, counts)
-        colsum = strength[:, None] + per_worker_sum(counts, memory["wptr"])  # the prior's columns sum to s_w
         b0 = memory["class_prior"]
         b = stats["class_counts"] + b0
         levels = None  # the distinct strengths and the band of this M-step (see pair_elog_kl_numpy)
         if k > 1 and "strength_values" in memory:
             levels = (memory["strength_values"], memory["strength_index"], *band_edges(m, half_width, k))
-        table, kl_e = pair_elog_kl(a, a0, colsum, pw, strength, levels)  # the columns' divergence: for the ELBO
+        # the posterior cells, their columns' sums, expected logs and divergence (for the ELBO)
+        a, colsum, table, kl_e = pair_posterior(u, v, strength, counts, pl, memory["wptr"], pw, levels)
         return self._pair_params(
             memory, table=table, logprior=digamma(b) - digamma(b.sum()), a=a, colsum=colsum,
             strength=strength, b=b, b0=b0, accuracy=m, worker_accuracy=mu, diag_prior=u, off_prior=v,

@@ -18,12 +18,11 @@ from galton.aggregator import glad as _glad  # noqa: F401  (declares its twin)
 TOL = {"estep": (1e-11, 1e-10), "counts_from_post": (0.0, 0.0), "vote_stats": (1e-13, 1e-13),
        "bt_pass": (1e-10, 1e-12), "noisy_pass": (1e-10, 1e-12),
        "bt_info_diag": (1e-10, 1e-300), "glad_pass": (1e-9, 1e-11), "bds_derivatives": (1e-11, 1e-9),
-       "bds_pair_elog_kl": (1e-12, 1e-11),
+       "bds_pair_posterior": (1e-12, 1e-11),
        "bds_band_pass": (1e-9, 1e-10), "bwa_pass": (1e-12, 1e-12),
        "first_appearance": (0.0, 0.0), "task_order": (0.0, 0.0), "vote_shares": (0.0, 0.0), "argmax_ties_low": (0.0, 0.0),
        "column_sums": (0.0, 0.0), "take_rows": (0.0, 0.0), "code_counts": (0.0, 0.0), "pair_appearance": (0.0, 0.0),
        "dense_int_codes": (0.0, 0.0), "per_worker_sum": (0.0, 0.0), "normalise_rows": (0.0, 0.0),
-       "bds_prior_cells": (0.0, 0.0),
        "bds_band_finish": (0.0, 0.0), "bds_held_beyond": (0.0, 0.0)}
 
 
@@ -153,18 +152,12 @@ def _band_pass_args(rng: np.random.Generator) -> tuple[Any, ...]:
     return strength, counts, pl, wptr, start, 0.55, 0.7, 1e-8, todo, (1 / 3, 0.99)
 
 
-def _a_colsum(rng: np.random.Generator) -> tuple[Any, ...]:
-    strength, counts, _, _, pw = _bds_inputs(rng)
-    a0 = rng.uniform(0.2, 3.0, counts.shape)
-    colsum = strength[:, None] + np.stack([np.bincount(pw, weights=counts[:, c], minlength=strength.size)
-                                           for c in range(counts.shape[1])], axis=1)
-    return a0 + counts, a0, colsum, pw, strength
-
-
-def _elog_kl_args(rng: np.random.Generator) -> tuple[Any, ...]:
-    a, a0, colsum, pw, strength = _a_colsum(rng)
-    a[::3, 0] = a0[::3, 0]  # cells with no count: equal to their prior (they add nothing to the divergence)
-    return a, a0, colsum, pw, strength
+def _posterior_args(rng: np.random.Generator) -> tuple[Any, ...]:
+    strength, counts, pl, wptr, pw = _bds_inputs(rng)
+    counts[::3, 0] = 0.0  # cells with no count: equal to their prior (they add nothing to the divergence)
+    mu = rng.uniform(1 / 3, 0.99, strength.size)
+    k = counts.shape[1]
+    return strength * mu, strength * (1.0 - mu) / (k - 1), strength, counts, pl, wptr, pw
 
 
 def _column_sums_args(rng: np.random.Generator) -> tuple[Any, ...]:
@@ -212,15 +205,6 @@ def _normalise_args(rng: np.random.Generator) -> tuple[Any, ...]:
     return counts, wptr, pw * k + labels, k, 0.7, extra, 1e-10, 1e-300
 
 
-def _prior_cell_args(rng: np.random.Generator) -> tuple[Any, ...]:
-    wptr = _wptr(rng)
-    n_w, k = wptr.size - 1, 3
-    pw = np.repeat(np.arange(n_w), np.diff(wptr))
-    pl = rng.integers(0, k, pw.size)  # repeated labels too: each row on its own in both
-    counts = rng.random((pw.size, k))
-    return rng.uniform(1.0, 9.0, n_w), rng.uniform(0.1, 2.0, n_w), pw, pl, counts
-
-
 def _band_finish_args(rng: np.random.Generator) -> tuple[Any, ...]:
     n = 5000
     side = rng.integers(-1, 2, n).astype(np.int8)
@@ -240,12 +224,11 @@ def _held_args(rng: np.random.Generator) -> tuple[Any, ...]:
 INPUTS: dict[str, Callable[[np.random.Generator], tuple[Any, ...]]] = {
     "estep": _estep_args, "counts_from_post": _counts_args, "vote_stats": _vote_stats_args, "bt_pass": _bt_args, "noisy_pass": _noisy_args,
     "bt_info_diag": _info_args,
-    "glad_pass": _glad_args, "bds_derivatives": _bds_args, "bds_pair_elog_kl": _elog_kl_args, "bds_band_pass": _band_pass_args,
+    "glad_pass": _glad_args, "bds_derivatives": _bds_args, "bds_pair_posterior": _posterior_args, "bds_band_pass": _band_pass_args,
     "bwa_pass": _bwa_args, "first_appearance": _appearance_args, "task_order": _task_order_args,
     "vote_shares": _vote_share_args, "argmax_ties_low": _argmax_args,
     "column_sums": _column_sums_args, "take_rows": _take_rows_args, "code_counts": _code_counts_args, "pair_appearance": _pair_appearance_args,
     "dense_int_codes": _dense_int_args, "per_worker_sum": _per_worker_args, "normalise_rows": _normalise_args,
-    "bds_prior_cells": _prior_cell_args,
     "bds_band_finish": _band_finish_args, "bds_held_beyond": _held_args,
 }
 
@@ -614,11 +597,14 @@ def test_band_pass_rounds_give_each_workers_scalar_newton_bits(band) -> None:
 
 @pytest.mark.skipif(not _jit.HAVE_NUMBA, reason="numba is not installed or switched off: nothing to compare")
 @pytest.mark.parametrize("parallel", [False, True])
-def test_elog_kl_with_the_strength_levels_gives_the_same_bits(parallel, monkeypatch) -> None:
-    """Given the distinct strengths and the band, the compiled expected logs and divergence take
-    log-gamma of each strength and of the prior cells of workers held at an end once per strength:
-    the same expected logs and divergence to the last bit as without them, and numpy's numbers."""
+def test_posterior_with_the_strength_levels_gives_the_same_bits(parallel, monkeypatch) -> None:
+    """Given the distinct strengths and the band, the compiled M-step posterior takes log-gamma of
+    each strength and of the prior cells of workers held at an end once per strength: the same
+    cells, column sums, expected logs and divergence to the last bit as without them, and numpy's
+    numbers; its cells are ``prior_cells_numpy``'s and its column sums ``per_worker_sum``'s to the
+    bit, workers with more than 8 pairs (numpy's pairwise sum) and with none included."""
     from galton.aggregator import _bayes_eb, _bayes_numba
+    from galton.aggregator._pairs import per_worker_sum_numpy
 
     if parallel:
         monkeypatch.setattr(_bayes_numba, "BLOCK", 37)
@@ -629,15 +615,25 @@ def test_elog_kl_with_the_strength_levels_gives_the_same_bits(parallel, monkeypa
     mu = rng.uniform(a, b, strength.size)
     mu[::2], mu[1::5] = a, b  # most workers held at an end of the band
     u, v = strength * mu, strength * (1.0 - mu) / (k - 1)
-    a0, post = _bayes_eb.prior_cells_numpy(u, v, pw, pl, counts)
-    colsum = strength[:, None] + _bayes_eb.per_worker_sum(counts, wptr)
-    args = (post, a0, colsum, pw, strength)
+    args = (u, v, strength, counts, pl, wptr, pw)
     levels = (*np.unique(strength, return_inverse=True), a, b)
-    plain = _bayes_numba.pair_elog_kl(*args)
-    fast = _bayes_numba.pair_elog_kl(*args, levels)
-    np.testing.assert_array_equal(plain[0], fast[0])
-    assert plain[1] == fast[1]
-    _assert_same("bds_pair_elog_kl", fast, _bayes_eb.pair_elog_kl_numpy(*args, levels))
+    plain = _bayes_numba.pair_posterior(*args)
+    fast = _bayes_numba.pair_posterior(*args, levels)
+    for x, y in zip(plain[:3], fast[:3]):
+        np.testing.assert_array_equal(x, y)
+    assert plain[3] == fast[3]
+    np.testing.assert_array_equal(plain[0], _bayes_eb.prior_cells_numpy(u, v, pw, pl, counts)[1])
+    np.testing.assert_array_equal(plain[1], strength[:, None] + per_worker_sum_numpy(counts, wptr))
+    _assert_same("bds_pair_posterior", fast, _bayes_eb.pair_posterior_numpy(*args, levels))
+    # twelve labels: workers with up to 12 pairs, summed pairwise past 8 as numpy's reduceat does
+    w, k = 40, 12
+    pw = np.repeat(np.arange(w), np.r_[0, 1, 12, 9, rng.integers(0, 13, w - 4)])
+    pl = np.concatenate([rng.permutation(k)[:n] for n in np.bincount(pw, minlength=w)])
+    wptr = np.r_[0, np.cumsum(np.bincount(pw, minlength=w))]
+    counts = rng.gamma(0.5, 30.0, (pw.size, k))
+    strength = rng.uniform(5, 50, w)
+    out = _bayes_numba.pair_posterior(strength * 0.7, strength * 0.3 / (k - 1), strength, counts, pl, wptr, pw)
+    np.testing.assert_array_equal(out[1], strength[:, None] + per_worker_sum_numpy(counts, wptr))
 
 
 def test_code_counts_refuse_a_code_out_of_range_like_numpy():
