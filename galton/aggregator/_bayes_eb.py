@@ -42,8 +42,7 @@ NEWTON_TOL = 1e-4
 #: this M-step, and the next M-step starts from it). On the wide-crowd benchmark 1e-3 instead of
 #: NEWTON_TOL saves the second full pass of 8-10 middle M-steps; fingerprints unchanged at 1e-9.
 CENTRE_TOL = 1e-3
-#: bisection steps and brackets stop only below this (their error does not square)
-BRACKET_TOL = 1e-12
+BRACKET_TOL = 1e-12  #: bisection steps and brackets stop only below this (their error does not square)
 
 
 def split_diagonal(counts: np.ndarray, pl: np.ndarray, wptr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -408,7 +407,8 @@ def eb_accuracies(strength: np.ndarray, counts: np.ndarray, pl: np.ndarray, wptr
         return fixed, mu
     if centre is None:  # the first M-step: the workers' own maximisers give the centre's start
         start = band_pass(strength, counts, pl, wptr, start, lo, hi, NEWTON_TOL, everyone, (lo, hi))[0]
-        centre = float(np.clip(strength @ start / strength.sum(), lo, hi))
+        # no ``@``: OpenBLAS's threaded dot leaves a thread spinning ~0.1 s, a busy core to the loops
+        centre = float(np.clip(np.sum(strength * start) / strength.sum(), lo, hi))
 
     # Newton on the centre: every evaluation is one pass over the workers on the band of that
     # centre, which gives each worker's maximiser there and the centre's derivatives at once

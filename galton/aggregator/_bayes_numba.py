@@ -114,81 +114,76 @@ def band_pass(strength, counts, pl, wptr, start, a, b, tol, todo, ends):  # noqa
 
 
 @numba.njit(cache=True, nogil=True)
-def _columns(counts, wptr, strength, colsum, lg, ps, level, lg_level, first, last):  # noqa: ANN001, ANN202  # pragma: no cover
-    """Workers ``first .. last - 1``: their column sums ``colsum = s_w + the counts' column sums``
-    (added as ``per_worker_sum`` adds them), log-gamma and digamma of those; returns their part of
-    the divergence, ``sum_k [lnG(colsum_wk) - lnG(s_w)]`` (``lnG(s_w)`` from ``lg_level`` at the
-    worker's ``level`` when there are levels)."""
+def _posterior(u, v, counts, pl, wptr, pw, strength, a, colsum, out, level, lg_level, first,  # pragma: no cover
+               last):  # noqa: ANN001, ANN202
+    """Workers ``first .. last - 1`` and their pair rows: the column sums ``colsum = s_w + the
+    counts' column sums`` (added as ``per_worker_sum`` adds them), the posterior cells ``a`` (the
+    worker's prior value, ``u`` on a pair's diagonal cell and ``v`` on the others, plus the
+    count), the expected logs into ``out``; returns their part of the divergence,
+    ``sum_k [lnG(colsum_wk) - lnG(s_w)]`` plus the cells' terms. Log-gamma and digamma in two
+    vectorised blocks: the column sums with the prior values of the workers not held at an end of
+    the band, then the cells. A held worker's prior values and every ``lnG(s_w)`` come from
+    ``lg_level`` (per strength: column 0 ``lnG(s)``, 1-4 the prior values at the ends, 5-8 their
+    log-gammas) when there are levels."""
     k = counts.shape[1]
+    n_w = last - first
+    n_c = n_w * k
+    arg, lgb, dgb = np.empty(n_c + 2 * n_w), np.empty(n_c + 2 * n_w), np.empty(n_c + 2 * n_w)
     for w in range(first, last):
         for c in range(k):
-            colsum[w, c] = strength[w] + segment_sum(counts, wptr[w], wptr[w + 1], c)
-    total = 0.0
-    n = (last - first) * k
-    lgamma_psi_block(colsum[first:last].reshape(-1), lg[first:last].reshape(-1), ps[first:last].reshape(-1), n)
+            x = strength[w] + segment_sum(counts, wptr[w], wptr[w + 1], c)
+            colsum[w, c] = x
+            arg[(w - first) * k + c] = x
+    at = np.empty(n_w, dtype=np.int64)  # where a worker's prior values are: in the block, or -(table column)
+    j = n_c
     for w in range(first, last):
-        lgs = lg_level[level[w], 0] if level.size else lgamma_and_psi(strength[w])[0]
+        held = 0
+        if level.size:
+            row = lg_level[level[w]]
+            held = 5 if (u[w] == row[1] and v[w] == row[2]) else (7 if (u[w] == row[3] and v[w] == row[4]) else 0)
+        at[w - first] = -held if held else j
+        arg[j] = u[w]
+        arg[j + 1] = v[w]
+        j += 0 if held else 2
+    lgamma_psi_block(arg, lgb, dgb, j)
+    lgu, lgv = np.empty(n_w), np.empty(n_w)
+    kl_columns = 0.0
+    for w in range(first, last):
+        i = w - first
+        row = lg_level[level[w]] if level.size else lg_level[0]
+        lgs = row[0] if level.size else lgamma_and_psi(strength[w])[0]
         for c in range(k):
-            total += lg[w, c] - lgs
-    return total
-
-
-@numba.njit(cache=True, nogil=True)
-def _cells(u, v, counts, pl, pw, a, ps, out, level, lg_level, first, last):  # noqa: ANN001, ANN202  # pragma: no cover
-    """Pair rows ``first .. last - 1``: their posterior cells ``a`` (the worker's prior value, ``u``
-    on the pair's diagonal cell and ``v`` on the others, plus the count), the expected logs into
-    ``out``; returns their part of the divergence. A worker's prior cells take two values: the
-    log-gammas of the last two values seen are kept, and those of a worker held at an end of the
-    band come from ``lg_level`` (columns 1-4 its keys, 5-8 their log-gammas)."""
-    k = a.shape[1]
-    for p in range(first, last):
+            kl_columns += lgb[i * k + c] - lgs
+        q = at[i]
+        lgu[i], lgv[i] = (row[-q], row[1 - q]) if q < 0 else (lgb[q], lgb[q + 1])
+    p0, p1 = wptr[first], wptr[last]
+    for p in range(p0, p1):
         w, lab = pw[p], pl[p]
         for c in range(k):
             a[p, c] = (u[w] if c == lab else v[w]) + counts[p, c]
-    total = 0.0
-    y1 = y2 = -1.0
-    lg1 = lg2 = 0.0
-    n = (last - first) * k
-    lgs, dgs = np.empty((last - first, k)), np.empty((last - first, k))
-    lgamma_psi_block(a[first:last].reshape(-1), lgs.reshape(-1), dgs.reshape(-1), n)
-    for p in range(first, last):
+    lgs, dgs = np.empty((p1 - p0, k)), np.empty((p1 - p0, k))
+    lgamma_psi_block(a[p0:p1].reshape(-1), lgs.reshape(-1), dgs.reshape(-1), (p1 - p0) * k)
+    kl_cells = 0.0
+    for p in range(p0, p1):
         w, lab = pw[p], pl[p]
+        i = w - first
         for c in range(k):
             x = a[p, c]
-            lgx, dgx = lgs[p - first, c], dgs[p - first, c]
-            e = dgx - ps[w, c]
+            e = dgs[p - p0, c] - dgb[i * k + c]
             out[p, c] = e
             y = u[w] if c == lab else v[w]
-            if x != y:
-                if y == y1:
-                    lgy = lg1
-                elif y == y2:
-                    lgy = lg2
-                else:
-                    lgy = np.nan
-                    if level.size:
-                        row = lg_level[level[w]]
-                        for i in range(1, 5):
-                            if y == row[i]:
-                                lgy = row[i + 4]
-                    if lgy != lgy:
-                        lgy = lgamma_and_psi(y)[0]
-                    y2, lg2 = y1, lg1
-                    y1, lg1 = y, lgy
-                total += lgy - lgx + (x - y) * e
-    return total
+            if x != y:  # a cell without a count adds 0
+                kl_cells += (lgu[i] if c == lab else lgv[i]) - lgs[p - p0, c] + (x - y) * e
+    return kl_columns + kl_cells
 
 
 @numba.njit(cache=True, parallel=True)
-def _posterior_items(u, v, counts, pl, wptr, pw, strength, a, colsum, out, lg, ps, level, lg_level, col_parts,
-                     cell_parts, block):  # noqa: ANN001, ANN202  # pragma: no cover
-    n_w, n_p = colsum.shape[0], a.shape[0]
-    for i in numba.prange(col_parts.size):
-        col_parts[i] = _columns(counts, wptr, strength, colsum, lg, ps, level, lg_level, i * block,
-                                min(n_w, (i + 1) * block))
-    for i in numba.prange(cell_parts.size):
-        cell_parts[i] = _cells(u, v, counts, pl, pw, a, ps, out, level, lg_level, i * block,
-                               min(n_p, (i + 1) * block))
+def _posterior_items(u, v, counts, pl, wptr, pw, strength, a, colsum, out, level, lg_level, parts,
+                     block):  # noqa: ANN001, ANN202  # pragma: no cover
+    n_w = colsum.shape[0]
+    for i in numba.prange(parts.size):
+        parts[i] = _posterior(u, v, counts, pl, wptr, pw, strength, a, colsum, out, level, lg_level, i * block,
+                              min(n_w, (i + 1) * block))
 
 
 @numba.njit(cache=True, nogil=True)
@@ -209,8 +204,8 @@ def _level_table(values, a, b, k):  # noqa: ANN001, ANN202  # pragma: no cover
 
 
 def pair_posterior(u, v, strength, counts, pl, wptr, pw, levels=None):  # noqa: ANN001, ANN201
-    """The compiled twin of ``_bayes_eb.pair_posterior_numpy``: a pass over the workers for their
-    column sums and one over the pair rows for their posterior cells, expected logs and divergence
+    """The compiled twin of ``_bayes_eb.pair_posterior_numpy``: work items of :data:`BLOCK` workers,
+    each their column sums, then their pair rows' posterior cells, expected logs and divergence
     (per-item sums added in item order: the same total on any number of threads). With ``levels``
     the log-gammas of the strengths and of the prior cells of workers held at an end of the band
     are taken once per strength (the same values)."""
@@ -218,23 +213,20 @@ def pair_posterior(u, v, strength, counts, pl, wptr, pw, levels=None):  # noqa: 
     pl, pw = _pair_labels(pl), np.ascontiguousarray(pw, dtype=np.int64)
     wptr = np.ascontiguousarray(wptr, dtype=np.int64)
     a, out = np.empty_like(counts), np.empty_like(counts)
-    n_w, n_p, k = strength.size, counts.shape[0], counts.shape[1]
-    colsum, lg, ps = np.empty((n_w, k)), np.empty((n_w, k)), np.empty((n_w, k))
+    n_w, k = strength.size, counts.shape[1]
+    colsum = np.empty((n_w, k))
     if levels is not None and k > 1:
         level = np.ascontiguousarray(levels[1], dtype=np.int64).reshape(-1)
         lg_level = _level_table(floats(levels[0]), float(levels[2]), float(levels[3]), k)
     else:
         level, lg_level = np.zeros(0, dtype=np.int64), np.zeros((1, 9))
-    if max(n_w, n_p) <= BLOCK:
-        kl = _columns(counts, wptr, strength, colsum, lg, ps, level, lg_level, 0, n_w)
-        kl += _cells(u, v, counts, pl, pw, a, ps, out, level, lg_level, 0, n_p)
-        return a, colsum, out, float(kl)
-    col_parts = np.empty((n_w + BLOCK - 1) // BLOCK)
-    cell_parts = np.empty((n_p + BLOCK - 1) // BLOCK)
+    if n_w <= BLOCK:
+        return a, colsum, out, float(_posterior(u, v, counts, pl, wptr, pw, strength, a, colsum, out, level, lg_level,
+                                                0, n_w))
+    parts = np.empty((n_w + BLOCK - 1) // BLOCK)
     with work_items():
-        _posterior_items(u, v, counts, pl, wptr, pw, strength, a, colsum, out, lg, ps, level, lg_level, col_parts,
-                         cell_parts, BLOCK)
-    return a, colsum, out, float(col_parts.sum() + cell_parts.sum())
+        _posterior_items(u, v, counts, pl, wptr, pw, strength, a, colsum, out, level, lg_level, parts, BLOCK)
+    return a, colsum, out, float(parts.sum())
 
 
 @numba.njit(cache=True, nogil=True)
