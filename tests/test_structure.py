@@ -313,3 +313,26 @@ def test_cli_catches_the_sharded_codes_error_by_class(tmp_path, monkeypatch, cap
     assert main(["aggregate", str(path), "--engine", "ray", "-m", "ds"]) == 2
     err = capsys.readouterr().err
     assert "distributed ingest" not in err and "AttributeError" in err
+
+
+#: model code that may call BLAS: the preference models' covariance, once, after the fit
+BLAS_ALLOWED = {"galton.aggregator._pref_results"}
+
+
+def test_model_code_calls_no_threaded_blas_product():
+    """No matrix product (``@``, ``np.dot``, ``np.matmul``, ``np.inner``, ``np.vdot``, ``.dot``)
+    in the models' code: OpenBLAS runs large ones on its own threads, which then spin for about
+    0.1 s, and the parallel loops that follow read each spinning thread as a busy core and run on
+    fewer threads (a BDS dot product over 37k workers put 30 of a fit's 154 loops on one thread).
+    Sums of products (``np.sum(a * b)``, ``np.einsum`` without ``optimize``) never call BLAS."""
+    found = []
+    for name, path in _modules().items():
+        if not name.startswith("galton.aggregator") or name in BLAS_ALLOWED:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
+                found.append(f"{name}:{node.lineno} @")
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                    node.func.attr in {"dot", "matmul", "inner", "vdot", "tensordot"}:
+                found.append(f"{name}:{node.lineno} {node.func.attr}")
+    assert not found, f"matrix products in model code (they may leave OpenBLAS threads spinning): {found}"

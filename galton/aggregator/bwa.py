@@ -179,7 +179,7 @@ class BWA(EMAggregator):
         shard.state["bwa_z"] = z
         k = shard.n_labels
         per_task = np.diff(shard.indptr).astype(float)
-        return {"zsum": z.sum(axis=0), "spread": per_task @ (z * (1.0 - z)),
+        return {"zsum": z.sum(axis=0), "spread": np.einsum("t,tk->k", per_task, z * (1.0 - z)),
                 "votes": shard_label_counts(shard).astype(float),
                 "worker_judgments": np.bincount(shard.worker, minlength=shard.n_workers).astype(float),
                 "sse": _residuals(shard.task, shard.worker, shard.label, z, np.arange(k), shard.n_workers)}

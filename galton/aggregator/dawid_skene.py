@@ -144,7 +144,7 @@ class ConfusionEM(EMAggregator):
         self.errors_ = errors_output(out, judgments, params["errors"], params["fill"], params["pairs"])
         self.priors_ = out.priors(judgments.label_names, params["priors"])
         diag = diagonal(params["errors"], params["fill"], params["pairs"])
-        self.skills_ = out.per_worker(judgments.worker_names, diag @ params["priors"], "skill")
+        self.skills_ = out.per_worker(judgments.worker_names, np.einsum("wk,k->w", diag, params["priors"]), "skill")
         self.loss_history_ = list(self.history_)
 
     # ---------------------------------------------------------------- new data with fitted workers
@@ -295,7 +295,7 @@ class DawidSkene(ConfusionEM):
         priors = np.maximum(cc / cc.sum(), PROB_FLOOR)
         unseen = 0.0  # the log-cells of the pairs never observed, in the prior's term of the objective
         if self.alpha:
-            unseen = float((memory["n_labels"] - np.diff(memory["wptr"])) @ safe_log(self.alpha / denom).sum(axis=1))
+            unseen = float(np.sum((memory["n_labels"] - np.diff(memory["wptr"])) * safe_log(self.alpha / denom).sum(axis=1)))
         return self._pair_params(memory, table=safe_log(errors), logprior=np.log(priors), errors=errors,
                                  priors=priors, denom=denom, unseen_log=unseen), memory
 

@@ -358,7 +358,8 @@ class EBCC(EMAggregator):
         pi, tau, rows, fill = params["pi_mean"], params["tau_mean"], params["errors"], params["fill"]
         self.errors_ = errors_output(out, judgments, rows, fill, params["pairs"])
         self.priors_ = out.priors(judgments.label_names, tau)
-        self.skills_ = out.per_worker(judgments.worker_names, diagonal(rows, fill, params["pairs"]) @ tau, "skill")
+        self.skills_ = out.per_worker(judgments.worker_names, np.einsum("wk,k->w", diagonal(rows, fill, params["pairs"]), tau),
+                                      "skill")
         self.subtype_weights_ = pi
         self.elbos_ = np.array(params["elbos"], dtype=float)
         self.restart_iters_ = np.array(params["iters"], dtype=np.int64)

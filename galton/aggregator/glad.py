@@ -127,7 +127,7 @@ def glad_pass_numpy(indptr: np.ndarray, task: np.ndarray, worker: np.ndarray, la
     post, lse = softmax_rows(logq)
     clamp_gold(logq, post, lse, gold)
     dev = beta - mu_beta
-    ll = float(lse.sum()) - 0.5 * float(dev @ dev) - 0.5 * LOG_2PI * n_t
+    ll = float(lse.sum()) - 0.5 * float(np.sum(dev * dev)) - 0.5 * LOG_2PI * n_t
     r = post[task, label]  # posterior probability that judgment j is correct
     alpha_j = alpha[worker]
     # safeguarded Newton ascent, task by task (vectorised); a task stops once |gradient| < tol
@@ -340,7 +340,7 @@ class GLAD(EMAggregator):
 
     def _objective(self, stats: dict[str, Any], params: dict[str, Any]) -> float:
         dev = params["alpha"] - params["mu_alpha"]
-        return float(stats["ll"]) - 0.5 * float(dev @ dev) - 0.5 * LOG_2PI * dev.size
+        return float(stats["ll"]) - 0.5 * float(np.sum(dev * dev)) - 0.5 * LOG_2PI * dev.size
 
     def _run(self, eng: Any, judgments: Judgments, rng: np.random.Generator) -> tuple[Any, np.ndarray]:
         params, post = super()._run(eng, judgments, rng)
