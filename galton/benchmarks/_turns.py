@@ -5,7 +5,10 @@ fall on every row alike.
 
 The protocol is lines: the child prints ``@@turn@@ <reply>`` (:meth:`Turns.reply`) once ready and
 after each step; the parent writes ``fit`` for a step and ``end`` to finish, after which the child
-prints whatever it reports and exits. Only the standard library.
+prints whatever it reports and exits. With ``settle``, each step starts once the machine is quiet
+(:func:`settle`): a thread the previous child left spinning (OpenBLAS keeps its threads running
+for about 0.1 s after a large product, as crowd-kit's numpy code leaves them) would otherwise run
+into the next child's step, whose parallel loops read it as a busy core. Only the standard library.
 """
 
 from __future__ import annotations
@@ -18,9 +21,38 @@ import threading
 import time
 from typing import IO, Sequence
 
-__all__ = ["Turns"]
+__all__ = ["Turns", "others_running", "settle"]
 
 PREFIX = "@@turn@@ "
+
+
+def others_running() -> int | None:
+    """Runnable tasks on the machine besides the caller (``procs_running`` of /proc/stat, less
+    one); None where there is no /proc/stat."""
+    try:
+        with open("/proc/stat", "rb") as f:
+            for line in f:
+                if line.startswith(b"procs_running"):
+                    return int(line.split()[1]) - 1
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def settle(allowed: int = 0, limit: float = 1.0, step: float = 0.005) -> float:
+    """Wait until at most ``allowed`` other tasks are runnable at two readings ``step`` seconds
+    apart, or ``limit`` seconds have passed; returns the seconds waited (0 at once where the count
+    cannot be read)."""
+    t0 = time.perf_counter()
+    quiet = 0
+    while quiet < 2 and time.perf_counter() - t0 < limit:
+        n = others_running()
+        if n is None:
+            break
+        quiet = quiet + 1 if n <= allowed else 0
+        if quiet < 2:
+            time.sleep(step)
+    return time.perf_counter() - t0
 
 
 class _Child:
@@ -62,11 +94,17 @@ class _Child:
 
 class Turns:
     """Children started from ``commands`` (``(argv, environment)`` pairs); ``timeout``: the seconds
-    the parent waits for each child in all (None: no limit), after which it is killed."""
+    the parent waits for each child in all (None: no limit), after which it is killed; ``settle``:
+    the other runnable tasks tolerated when a step starts (busy processes the caller keeps on
+    purpose), each step waiting up to a second for no more (:func:`settle`); None: no wait.
+    :attr:`waited`: the seconds spent so."""
 
-    def __init__(self, commands: Sequence[tuple[Sequence[str], dict[str, str]]], timeout: float | None = None) -> None:
+    def __init__(self, commands: Sequence[tuple[Sequence[str], dict[str, str]]], timeout: float | None = None,
+                 settle: int | None = None) -> None:
         self.commands = list(commands)
         self.timeout = timeout
+        self.settle = settle
+        self.waited = 0.0
         self.children: list[_Child] = []
 
     @staticmethod
@@ -105,6 +143,8 @@ class Turns:
             if child.error is not None:
                 out.append(None)
                 continue
+            if self.settle is not None:
+                self.waited += settle(self.settle)
             child.tell("fit")
             out.append(self._wait(child))
         return out

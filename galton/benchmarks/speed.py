@@ -20,7 +20,10 @@ What is measured
   ``--repeat`` timed fits; the table shows the median. The rows of a benchmark take turns: every
   subprocess stays alive and fits when told, round ``r`` being fit ``r`` of every row (the order
   reversed every other round), so that a slow or fast spell of the machine falls on galton's and
-  crowd-kit's fits alike (one block of fits per row measured the same code 15-50% apart).
+  crowd-kit's fits alike (one block of fits per row measured the same code 15-50% apart). Each
+  timed fit starts once no other task is runnable (the ``--busy`` processes excepted; at most a
+  second's wait): OpenBLAS keeps its threads spinning for about 0.1 s after a large product, and
+  a thread left spinning by crowd-kit's fit took a core from the next row's fit.
 - Seconds: wall clock of ``fit`` (pandas frame in, labels out: galton's encoding is included).
 - Threads: galton's rows run with numba's default thread count; ``--threads 1,2`` adds a DS row per
   count. ``--busy N`` keeps N single-threaded busy processes running for the whole run (every row,
@@ -93,9 +96,11 @@ def make_jobs(models: Sequence[str] = ("ds", "glad"), judgments: int = 1_000_000
     return jobs, notes
 
 
-def run_jobs(jobs: Sequence[Job], isolate: bool = True, timeout: float | None = None) -> list[JobResult]:
+def run_jobs(jobs: Sequence[Job], isolate: bool = True, timeout: float | None = None,
+             busy: int = 0) -> list[JobResult]:
     """The jobs' results, in their order: with ``isolate``, each benchmark's rows in subprocesses whose
-    fits take turns (:func:`run_in_turns`); else one job after the other in this process."""
+    fits take turns (:func:`run_in_turns`; ``busy``: the busy processes kept on purpose); else one
+    job after the other in this process."""
     found: dict[int, JobResult] = {}
     for bench in dict.fromkeys(job.bench for job in jobs):
         group = [i for i, job in enumerate(jobs) if job.bench == bench]
@@ -103,7 +108,7 @@ def run_jobs(jobs: Sequence[Job], isolate: bool = True, timeout: float | None = 
             job = jobs[i]
             log.info("%s %s: %s judgments, %s iterations", job.bench, job.impl, f"{job.judgments:,}", job.n_iter)
         if isolate:
-            found.update(zip(group, run_in_turns([jobs[i] for i in group], timeout)))
+            found.update(zip(group, run_in_turns([jobs[i] for i in group], timeout, busy)))
         else:
             for i in group:
                 try:
@@ -239,7 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     spinners = busy_processes(args.busy)
     t0 = time.perf_counter()
     try:
-        results = run_jobs(jobs, isolate=not args.in_process, timeout=args.timeout)
+        results = run_jobs(jobs, isolate=not args.in_process, timeout=args.timeout, busy=args.busy)
     finally:
         for proc in spinners:
             proc.kill()

@@ -207,13 +207,16 @@ def _parse_result(job: Job, stdout: str, fallback: str) -> JobResult:
     return JobResult(job, error=fallback)
 
 
-def run_in_turns(jobs: Sequence[Job], timeout: float | None = None) -> list[JobResult]:
+def run_in_turns(jobs: Sequence[Job], timeout: float | None = None, busy: int = 0) -> list[JobResult]:
     """Run ``jobs`` in one live subprocess each, their timed fits taking turns (round ``r``: fit
     ``r`` of every job, in turn, the order reversed every other round), so that a slow or fast
     spell of the machine falls on every row alike and the ratios hold: one block of fits per row
     measured the same code 15-50% apart minutes later on this 2-core VM. Each child warms up first
-    (one at a time) and measures its own peak memory. ``timeout``: seconds allowed per row."""
-    turns = Turns([_child_command(job, "--child-turns") for job in jobs], timeout)
+    (one at a time) and measures its own peak memory. Each timed fit starts once no task but the
+    ``busy`` processes the caller keeps is runnable (up to a second: a row's leftover spinning
+    threads, OpenBLAS's after crowd-kit's numpy, would run into the next row's fit).
+    ``timeout``: seconds allowed per row."""
+    turns = Turns([_child_command(job, "--child-turns") for job in jobs], timeout, settle=busy)
     rounds = max((max(1, j.repeat) for j in jobs), default=1)
     t0 = time.perf_counter()
     try:
@@ -224,6 +227,7 @@ def run_in_turns(jobs: Sequence[Job], timeout: float | None = None) -> list[JobR
             turns.round([i for i in order if r < max(1, jobs[i].repeat)])
             log.info("  round %d of %d done after %.0f s", r + 1, rounds, time.perf_counter() - t0)
         outputs = turns.finish()
+        log.info("  waited %.2f s in all for a quiet machine before the fits", turns.waited)
     finally:
         turns.kill()
     return [_parse_result(job, out, err or "no result") for job, (out, err) in zip(jobs, outputs)]

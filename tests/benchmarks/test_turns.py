@@ -28,6 +28,12 @@ for line in sys.stdin:
     if mode == "die" and n == 2:
         sys.stderr.write("boom on the second fit\\n")
         sys.exit(3)
+    if mode == "spin":  # leaves a thread spinning after its fit, as OpenBLAS's are for ~0.1 s
+        import threading
+        def spin(until=time.monotonic() + 0.4):
+            while time.monotonic() < until:
+                pass
+        threading.Thread(target=spin, daemon=True).start()
     Turns.reply(repr(time.monotonic()))
 print("result of", mode, n)
 """
@@ -105,3 +111,25 @@ def test_run_jobs_keeps_the_order_of_the_jobs_across_benchmarks(isolate):
     results = speed.run_jobs(jobs, isolate=isolate, timeout=300)
     assert [(r.job.bench, r.job.impl, r.iterations) for r in results] == [
         ("ds", "galton-numpy", 2), ("glad", "galton", 1), ("ds", "galton", 3)]
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/stat"), reason="the running count comes from /proc/stat (Linux)")
+def test_with_settle_each_fit_waits_for_a_thread_the_previous_child_left_spinning():
+    """A child leaves a thread spinning for 0.4 s after its fit: with ``settle=0`` the next child is
+    told to fit only once that thread has stopped (the parent waited at least 0.3 s, and the next
+    fit's clock reading comes at least 0.3 s after the spinner's fit); the wait is bounded by a
+    second a step."""
+    from galton.benchmarks._turns import settle
+
+    turns = Turns(_commands("spin", "a"), timeout=60, settle=0)
+    try:
+        turns.start()
+        replies = turns.round([0, 1])
+        turns.finish()
+    finally:
+        turns.kill()
+    assert 0.3 <= turns.waited <= 2.5
+    assert float(replies[1]) - float(replies[0]) >= 0.3
+    t0 = time.perf_counter()
+    assert settle(allowed=10_000, limit=5.0) < 0.5  # nothing to wait for: back at once
+    assert time.perf_counter() - t0 < 0.5
