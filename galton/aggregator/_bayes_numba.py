@@ -1,7 +1,7 @@
 """numba versions of Bayesian Dawid-Skene's M-step and objective kernels on the observed pairs
 (imported on first use through ``_jit.twin``; the numpy references and the layout of their inputs
-are in :mod:`galton.aggregator._bayes_eb`). The scalar special functions come from
-:mod:`galton.aggregator._special_numba`; log-gamma is ``math.lgamma``."""
+are in :mod:`galton.aggregator._bayes_eb`). The special functions, one value at a time or in
+vectorised blocks, come from :mod:`galton.aggregator._special_numba`."""
 
 from __future__ import annotations
 
