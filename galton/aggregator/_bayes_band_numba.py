@@ -12,7 +12,7 @@ import numpy as np
 from ._bayes_eb import HELD_SLACK
 from ._special_numba import psi_and_trigamma, psi_trigamma_block
 
-__all__ = ["band_item", "has_counts", "held_beyond", "ends_table", "worker_terms", "floats"]
+__all__ = ["band_item", "held_beyond", "ends_table", "worker_terms", "floats"]
 
 
 def floats(x):  # noqa: ANN001, ANN201
@@ -45,7 +45,7 @@ def ends_table(values, a, b, k):  # noqa: ANN001, ANN201  # pragma: no cover
 
 
 @numba.njit(cache=True, nogil=True)
-def has_counts(counts, wptr, w):  # noqa: ANN001, ANN201  # pragma: no cover
+def _has_counts(counts, wptr, w):  # noqa: ANN001, ANN202  # pragma: no cover
     """Whether worker ``w`` has a count in any cell of its pair rows (without, its evidence is flat)."""
     for p in range(wptr[w], wptr[w + 1]):
         for c in range(counts.shape[1]):
@@ -165,7 +165,7 @@ def band_item(strength, counts, pl, wptr, start, a, b, end_lo, end_hi, tol, brac
         kept = 0
         for i in range(m):
             w, g, h, new = ws[i], gs[i], hs[i], news[i]
-            if it == 0 and g == 0.0 and h == 0.0 and not has_counts(counts, wptr, w):
+            if it == 0 and g == 0.0 and h == 0.0 and not _has_counts(counts, wptr, w):
                 mu[w], side[w], hint[w] = a, -1, end_lo  # a flat evidence: the lower end, as 1/K clipped
             elif dones[i] or it == 199:
                 sd = int(sides[i])
