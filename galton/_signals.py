@@ -10,7 +10,11 @@ numba, Ray). Two phases:
    :class:`Interrupted` (a :class:`KeyboardInterrupt`), so every ``except BaseException`` /
    ``finally`` clean-up of the writers and engines runs. Later signals are ignored while that
    clean-up runs (a second Ctrl-C no longer interrupts the removal of a temporary file);
-   :func:`galton.io._write.remove_temporaries` then removes whatever a writer left.
+   :func:`galton.io._write.remove_temporaries` then removes whatever a writer left. An
+   :class:`Interrupted` raised where Python can only report and drop it (a ctypes callback:
+   llvmlite's, while numba loads its compiled code) reaches ``sys.unraisablehook``, which sends
+   the signal again, so the interrupt is raised at the next point that can take it (it was lost:
+   1 of 60 SIGINTs half a second into a run let the fit run to its end).
 
 A library user's process is never touched: only the command installs handlers.
 
@@ -86,6 +90,23 @@ def _raise_once(signum: int, frame: Any) -> None:
     raise Interrupted(signum)
 
 
+def _unraisable(unraisable: Any) -> None:
+    """``sys.unraisablehook`` while the handlers are installed: an :class:`Interrupted` that
+    Python dropped (raised inside a callback) was never delivered, so the signal is sent again, from
+    another thread 10 ms later (sent now, the handler would run inside this hook, where an exception
+    is dropped too; dropped again, it comes back here); anything else goes to the previous hook."""
+    exc = getattr(unraisable, "exc_value", None)
+    if isinstance(exc, Interrupted) and not _state.get("cleaning") and _state["signum"] == exc.signum:
+        import threading
+
+        _state["signum"] = None  # the handler raises it again
+        timer = threading.Timer(0.01, os.kill, args=(os.getpid(), exc.signum))
+        timer.daemon = True
+        timer.start()
+        return
+    _state.get("hook", sys.__unraisablehook__)(unraisable)
+
+
 def install() -> dict[int, Any]:
     """From now on the first SIGINT / SIGTERM raises :class:`Interrupted`; later ones are ignored.
 
@@ -97,7 +118,10 @@ def install() -> dict[int, Any]:
         for s in SIGNALS:
             previous[s] = signal.signal(s, _raise_once)
     except ValueError:  # not the main thread (main() called from a thread): leave the defaults
-        pass
+        return previous
+    if sys.unraisablehook is not _unraisable:
+        _state["hook"] = sys.unraisablehook
+        sys.unraisablehook = _unraisable
     return previous
 
 
@@ -113,6 +137,8 @@ def restore(previous: dict[int, Any]) -> None:
             signal.signal(s, signal.SIG_IGN if handler is _exit_now else handler)
         except (ValueError, TypeError):  # pragma: no cover
             pass
+    if sys.unraisablehook is _unraisable:
+        sys.unraisablehook = _state.pop("hook", sys.__unraisablehook__)
     _state.update(signum=None, cleaning=False)
 
 
