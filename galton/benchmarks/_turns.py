@@ -8,7 +8,8 @@ after each step; the parent writes ``fit`` for a step and ``end`` to finish, aft
 prints whatever it reports and exits. With ``settle``, each step starts once the machine is quiet
 (:func:`settle`): a thread the previous child left spinning (OpenBLAS keeps its threads running
 for about 0.1 s after a large product, as crowd-kit's numpy code leaves them) would otherwise run
-into the next child's step, whose parallel loops read it as a busy core. Only the standard library.
+into the next child's step, whose parallel loops read it as a busy core. Only the standard library
+in a child.
 """
 
 from __future__ import annotations
@@ -21,32 +22,22 @@ import threading
 import time
 from typing import IO, Sequence
 
-__all__ = ["Turns", "others_running", "settle"]
+__all__ = ["Turns", "settle"]
 
 PREFIX = "@@turn@@ "
-
-
-def others_running() -> int | None:
-    """Runnable tasks on the machine besides the caller (``procs_running`` of /proc/stat, less
-    one); None where there is no /proc/stat."""
-    try:
-        with open("/proc/stat", "rb") as f:
-            for line in f:
-                if line.startswith(b"procs_running"):
-                    return int(line.split()[1]) - 1
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
 
 
 def settle(allowed: int = 0, limit: float = 1.0, step: float = 0.005) -> float:
     """Wait until at most ``allowed`` other tasks are runnable at two readings ``step`` seconds
     apart, or ``limit`` seconds have passed; returns the seconds waited (0 at once where the count
-    cannot be read)."""
+    cannot be read). The count is the parallel loops' own (``_jit.runnable_elsewhere``), imported
+    here only: a child never waits."""
+    from ..aggregator._jit import runnable_elsewhere
+
     t0 = time.perf_counter()
     quiet = 0
     while quiet < 2 and time.perf_counter() - t0 < limit:
-        n = others_running()
+        n = runnable_elsewhere()
         if n is None:
             break
         quiet = quiet + 1 if n <= allowed else 0

@@ -113,7 +113,7 @@ def test_run_jobs_keeps_the_order_of_the_jobs_across_benchmarks(isolate):
         ("ds", "galton-numpy", 2), ("glad", "galton", 1), ("ds", "galton", 3)]
 
 
-@pytest.mark.skipif(not os.path.exists("/proc/stat"), reason="the running count comes from /proc/stat (Linux)")
+@pytest.mark.skipif(not os.path.exists("/proc/loadavg"), reason="the running count comes from /proc/loadavg (Linux)")
 def test_with_settle_each_fit_waits_for_a_thread_the_previous_child_left_spinning():
     """A child leaves a thread spinning for 0.4 s after its fit: with ``settle=0`` the next child is
     told to fit only once that thread has stopped (the parent waited at least 0.3 s, and the next
