@@ -8,8 +8,8 @@ returns them, so that code written against crowd-kit sees the same frames. crowd
 
 * first-appearance order (``pd.factorize`` of the input column) for DawidSkene / OneCoinDawidSkene
   (labels_, probas_, errors_, priors_, skills_), MACE (labels_, probas_, thetas_, spamming_),
-  MajorityVote (labels_, probas_) and GLAD (alphas_, betas_, priors_; galton's extra skills_
-  follows alphas_);
+  MajorityVote (labels_, probas_), MMSR (labels_, scores_, skills_; galton's probas_ with them)
+  and GLAD (alphas_, betas_, priors_; galton's extra skills_ follows alphas_);
 * sorted ids everywhere else: GLAD's labels_ / probas_, MajorityVote's skills_, GoldMajorityVote,
   Wawa, ZeroBasedSkill, KOS;
 * ``errors_`` (DawidSkene, OneCoinDawidSkene) has one row per (worker, label) pair seen in the data,
@@ -47,11 +47,12 @@ CROWDKIT_LAYOUT: dict[str, dict[str, Any]] = {
     "MajorityVote": {"appearance": ("labels_", "probas_")},
     "GLAD": {"appearance": ("alphas_", "betas_", "priors_", "skills_"), "columns": {"probas_": "variable"},
              "unnamed": ("priors_",)},
+    "MMSR": {"appearance": ("labels_", "probas_", "scores_", "skills_")},
 }
 
 _AXES = ("task", "worker", "label")
 _RESULTS = ("labels_", "probas_", "errors_", "priors_", "skills_", "thetas_", "spamming_", "alphas_",
-            "betas_")
+            "betas_", "scores_")
 
 
 class _Orders:

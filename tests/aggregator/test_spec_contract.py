@@ -237,7 +237,10 @@ def test_what_travels_to_the_shards_besides_the_parameters_is_under_1kb(name: st
         model.fit(_data(model.kind), engine=eng)
     sent = eng.sizes
     print(f"\n{name}: pickled bound methods sent to the shards (bytes): {sent}")
-    assert sent.get("_e_step", 0) > 0 or name == "kos", f"{name}: no E-step was mapped over the shards: {sent}"
+    # KOS maps its own message pass; M-MSR's iteration is a sweep over a pair table on the driver,
+    # so its bound methods travel only after the loop (the posteriors)
+    assert sent.get("_e_step", 0) > 0 or name in ("kos", "mmsr"), f"{name}: no E-step mapped over the shards: {sent}"
+    assert sent, f"{name}: no bound method of the model was mapped over the shards"
     # also the maps after the loop (posteriors, Fisher information): the driver sets history_ on
     # the model only after them, so nothing grows with the number of iterations
     over = {k: v for k, v in sent.items() if v >= MAX_SENT}

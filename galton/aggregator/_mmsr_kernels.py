@@ -1,0 +1,220 @@
+"""The pieces of M-MSR (:mod:`galton.aggregator.mmsr`): worker-pair agreement counts from one shard,
+the symmetric pair table built from them on the driver, one trimmed-mean sweep, and the signs.
+
+Everything is numpy over the pair table (one entry per ordered pair of workers who share a task),
+never a ``workers x workers`` matrix, so memory grows with the pairs that exist.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["shard_pairs", "merge_pairs", "pair_table", "trimmed_sweep", "sweep_change", "pair_signs",
+           "components", "DENSE_CELLS", "CHUNK_PAIRS"]
+
+#: below this many ``workers x workers`` cells a shard counts its pairs in a dense table (no sort)
+DENSE_CELLS = 1 << 21
+#: judgment pairs generated at a time (bounds the memory of one shard's pass)
+CHUNK_PAIRS = 1 << 20
+
+
+def _chunks(cnt: np.ndarray, limit: int) -> list[tuple[int, int]]:
+    """Ranges ``[lo, hi)`` of judgments whose partner counts ``cnt`` add up to about ``limit``."""
+    cum = np.cumsum(cnt, dtype=np.int64)
+    out, lo = [], 0
+    while lo < cnt.size:
+        base = cum[lo - 1] if lo else 0
+        hi = int(np.searchsorted(cum, base + limit, side="right"))
+        hi = max(hi, lo + 1)
+        out.append((lo, hi))
+        lo = hi
+    return out
+
+
+def shard_pairs(shard: Any) -> dict[str, np.ndarray]:
+    """Agreement counts of every pair of workers who judged a common task in this shard.
+
+    Each pair of judgments of one task by two different workers ``i < j`` counts once in
+    ``common[i, j]`` and, when their labels are equal, in ``agree[i, j]`` (a worker who judged a
+    task twice counts twice). Returned sparse: ``keys = i * W + j`` increasing, with the counts.
+    """
+    w_count = int(shard.n_workers)
+    n = int(shard.n_judgments)
+    empty = {"keys": np.zeros(0, np.int64), "common": np.zeros(0), "agree": np.zeros(0)}
+    if n == 0:
+        return empty
+    indptr = np.asarray(shard.indptr, dtype=np.int64)
+    task = np.asarray(shard.task)
+    worker = np.asarray(shard.worker, dtype=np.int64)
+    label = np.asarray(shard.label)
+    idx = np.arange(n, dtype=np.int64)
+    cnt = indptr[task.astype(np.int64) + 1] - idx - 1  # the later judgments of the same task
+    dense = w_count * w_count <= DENSE_CELLS
+    common = np.zeros(w_count * w_count if dense else 0)
+    agree = np.zeros_like(common)
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for lo, hi in _chunks(cnt, CHUNK_PAIRS):
+        c = cnt[lo:hi]
+        total = int(c.sum())
+        if total == 0:
+            continue
+        a = np.repeat(idx[lo:hi], c)
+        b = a + 1 + (np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(c) - c, c))
+        wa, wb = worker[a], worker[b]
+        other = wa != wb
+        wa, wb = wa[other], wb[other]
+        same = (label[a] == label[b])[other].astype(np.float64)
+        key = np.minimum(wa, wb) * w_count + np.maximum(wa, wb)
+        if dense:
+            common += np.bincount(key, minlength=common.size)
+            agree += np.bincount(key, weights=same, minlength=common.size)
+        else:
+            keys, inv = np.unique(key, return_inverse=True)
+            parts.append((keys, np.bincount(inv, minlength=keys.size).astype(np.float64),
+                          np.bincount(inv, weights=same, minlength=keys.size)))
+    if dense:
+        keys = np.flatnonzero(common).astype(np.int64)
+        return {"keys": keys, "common": common[keys], "agree": agree[keys]}
+    if not parts:
+        return empty
+    return merge_pairs([{"keys": k, "common": c, "agree": g} for k, c, g in parts])
+
+
+def merge_pairs(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """The pair counts of several shards (or chunks) added per pair, keys increasing."""
+    parts = [p for p in parts if p["keys"].size]
+    if len(parts) == 1:
+        return parts[0]
+    if not parts:
+        return {"keys": np.zeros(0, np.int64), "common": np.zeros(0), "agree": np.zeros(0)}
+    keys, inv = np.unique(np.concatenate([p["keys"] for p in parts]), return_inverse=True)
+    return {"keys": keys,
+            "common": np.bincount(inv, weights=np.concatenate([p["common"] for p in parts]), minlength=keys.size),
+            "agree": np.bincount(inv, weights=np.concatenate([p["agree"] for p in parts]), minlength=keys.size)}
+
+
+def components(i: np.ndarray, j: np.ndarray, n: int) -> np.ndarray:
+    """Connected component of each of ``n`` nodes given the edges ``(i, j)``: the smallest node
+    number of its component (label propagation with pointer jumping)."""
+    comp = np.arange(n, dtype=np.int64)
+    if i.size == 0:
+        return comp
+    while True:
+        low = np.minimum(comp[i], comp[j])
+        new = comp.copy()
+        np.minimum.at(new, i, low)
+        np.minimum.at(new, j, low)
+        new = new[new]  # jump: a node takes its representative's representative
+        if np.array_equal(new, comp):
+            return comp
+        comp = new
+
+
+def pair_table(pairs: dict[str, np.ndarray], n_workers: int, n_labels: int) -> dict[str, Any]:
+    """The symmetric table of the M-MSR iteration from the merged pair counts.
+
+    ``C_ij = (K agree_ij / common_ij - 1) / (K - 1)`` estimates ``s_i s_j`` (``s`` the workers'
+    skills rescaled so that a random worker has 0, a perfect one 1). Entries ``(row, col)`` sorted
+    by column, both orders of each pair; ``x = |C|``; ``indptr`` the column offsets; ``trim`` the
+    number ``F`` of extreme values a sweep may drop at each end (``floor(d / 2) - 1``, at least 0,
+    with ``d`` the fewest co-workers of a worker who has any); ``comp`` the connected components.
+    """
+    keys = pairs["keys"]
+    i = (keys // n_workers).astype(np.int64)
+    j = (keys % n_workers).astype(np.int64)
+    k = float(n_labels)
+    c = (k * pairs["agree"] / pairs["common"] - 1.0) / (k - 1.0)
+    rows = np.concatenate([i, j])
+    cols = np.concatenate([j, i])
+    vals = np.concatenate([c, c])
+    order = np.argsort(cols, kind="stable")
+    rows, cols, vals = rows[order], cols[order], vals[order]
+    deg = np.bincount(cols, minlength=n_workers)
+    linked = deg[deg > 0]
+    trim = max(int(linked.min()) // 2 - 1, 0) if linked.size else 0
+    return {"row": rows.astype(np.int32), "col": cols.astype(np.int32), "x": np.abs(vals),
+            "indptr": np.concatenate([[0], np.cumsum(deg)]).astype(np.int64), "trim": trim,
+            "i": i.astype(np.int32), "j": j.astype(np.int32), "c": c,
+            "comp": components(i, j, n_workers), "linked": deg > 0}
+
+
+def trimmed_sweep(table: dict[str, Any], denom: np.ndarray, anchor: np.ndarray, floor: float) -> np.ndarray:
+    """One half of an M-MSR iteration: for every worker (column) ``j``, the mean of the ratios
+    ``x_ij / denom_i`` over its co-workers ``i`` after dropping outliers around ``anchor_j``.
+
+    With ``F = table["trim"]``: below ``anchor_j``, the ``F`` smallest ratios are dropped, or all of
+    those below when there are fewer than ``F``; above it the same with the largest (Ma & Olshevsky's
+    trimmed mean). A worker with no ratio left keeps ``anchor_j``; a mean of exactly 0 becomes
+    ``floor`` (the next half would divide by it).
+    """
+    n = anchor.size
+    rows, cols, indptr = table["row"], table["col"], table["indptr"]
+    t = table["x"] / denom[rows]
+    f = int(table["trim"])
+    if f == 0:
+        total = np.bincount(cols, weights=t, minlength=n)
+        kept = np.diff(indptr).astype(np.float64)
+    else:
+        order = np.lexsort((t, cols))  # columns stay in place (sorted), ratios ascend inside each
+        t = t[order]
+        pos = np.arange(t.size) - indptr[cols]
+        size = np.diff(indptr)[cols]
+        a = anchor[cols]
+        below, above = t < a, t > a
+        n_below = np.bincount(cols, weights=below, minlength=n)[cols]
+        n_above = np.bincount(cols, weights=above, minlength=n)[cols]
+        keep = ~(below | above)
+        keep |= below & (n_below >= f) & (pos >= f)
+        keep |= above & (n_above >= f) & (pos < size - f)
+        total = np.bincount(cols, weights=np.where(keep, t, 0.0), minlength=n)
+        kept = np.bincount(cols, weights=keep, minlength=n)
+    out = anchor.copy()
+    has = kept > 0
+    out[has] = total[has] / kept[has]
+    out[has & (out == 0.0)] = floor
+    return out
+
+
+def sweep_change(u: np.ndarray, v: np.ndarray, u0: np.ndarray, v0: np.ndarray) -> float:
+    """``||u v' - u0 v0'||_F`` without forming either matrix, written as ``du v' + u0 dv'`` so that
+    a small change is not lost to cancellation between two large norms."""
+    du, dv = u - u0, v - v0
+    sq = (float(np.sum(du * du)) * float(np.sum(v * v)) + float(np.sum(u0 * u0)) * float(np.sum(dv * dv))
+          + 2.0 * float(np.sum(du * u0)) * float(np.sum(v * dv)))
+    return float(np.sqrt(max(sq, 0.0)))
+
+
+def pair_signs(table: dict[str, Any], n_workers: int, max_iter: int = 5000) -> np.ndarray:
+    """Each worker's sign (+1 better than random, -1 worse, 0 no co-worker) from the signed pair
+    table: the signs of the leading eigenvector of ``C`` (``C_ij ~ s_i s_j``), by power iteration
+    on ``C + c I`` (``c`` the largest absolute row sum, so the iteration finds the largest
+    eigenvalue, not the largest in magnitude); in each connected component the orientation with
+    more workers positive (most workers beat random), ties to a positive sum."""
+    i, j, c = table["i"], table["j"], table["c"]
+    linked = table["linked"]
+    sign = np.zeros(n_workers)
+    if i.size == 0:
+        return sign
+    shift = float(np.max(np.bincount(i, np.abs(c), n_workers) + np.bincount(j, np.abs(c), n_workers)))
+    x = np.where(linked, 1.0, 0.0)
+    comp = table["comp"]
+    stable, last = 0, np.sign(x)
+    for _ in range(max_iter):
+        y = shift * x + np.bincount(i, c * x[j], n_workers) + np.bincount(j, c * x[i], n_workers)
+        scale = np.sqrt(np.bincount(comp, y * y, n_workers))[comp]  # per component: none fades out
+        y = np.divide(y, scale, out=np.zeros_like(y), where=scale > 0)
+        now = np.sign(y)
+        stable = stable + 1 if np.array_equal(now, last) else 0
+        done = float(np.max(np.abs(y - x))) < 1e-12
+        x, last = y, now
+        if done or stable >= 50:
+            break
+    pos = np.bincount(comp, last > 0, n_workers)
+    neg = np.bincount(comp, last < 0, n_workers)
+    total = np.bincount(comp, x, n_workers)
+    flip = (neg > pos) | ((neg == pos) & (total < 0))
+    sign = np.where(flip[comp], -last, last)
+    sign[~linked] = 0.0
+    return sign
