@@ -8,10 +8,10 @@ returns them, so that code written against crowd-kit sees the same frames. crowd
 
 * first-appearance order (``pd.factorize`` of the input column) for DawidSkene / OneCoinDawidSkene
   (labels_, probas_, errors_, priors_, skills_), MACE (labels_, probas_, thetas_, spamming_),
-  MajorityVote (labels_, probas_), MMSR (labels_, scores_, skills_; galton's probas_ with them)
-  and GLAD (alphas_, betas_, priors_; galton's extra skills_ follows alphas_);
-* sorted ids everywhere else: GLAD's labels_ / probas_, MajorityVote's skills_, GoldMajorityVote,
-  Wawa, ZeroBasedSkill, KOS;
+  MajorityVote (labels_, probas_), MMSR (skills_) and GLAD (alphas_, betas_, priors_; galton's
+  extra skills_ follows alphas_);
+* sorted ids everywhere else: GLAD's labels_ / probas_, MajorityVote's skills_, MMSR's labels_ /
+  scores_ (galton's probas_ with them), GoldMajorityVote, Wawa, ZeroBasedSkill, KOS;
 * ``errors_`` (DawidSkene, OneCoinDawidSkene) has one row per (worker, label) pair seen in the data,
   in order of appearance, and unnamed columns; galton's full worker x label grid stays for polars /
   Arrow and for galton's own models;
@@ -47,7 +47,7 @@ CROWDKIT_LAYOUT: dict[str, dict[str, Any]] = {
     "MajorityVote": {"appearance": ("labels_", "probas_")},
     "GLAD": {"appearance": ("alphas_", "betas_", "priors_", "skills_"), "columns": {"probas_": "variable"},
              "unnamed": ("priors_",)},
-    "MMSR": {"appearance": ("labels_", "probas_", "scores_", "skills_")},
+    "MMSR": {"appearance": ("skills_",)},
 }
 
 _AXES = ("task", "worker", "label")

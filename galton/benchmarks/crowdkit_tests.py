@@ -5,7 +5,7 @@ someone else. This script copies the ``tests/`` folder of a crowd-kit checkout t
 folder and runs its aggregation tests twice with pytest: once as they are (crowd-kit's own result
 with the installed crowd-kit and pandas), and once with every ``crowdkit.aggregation`` class that
 galton also has replaced by galton's (``BinaryRelevance``, ``BradleyTerry``, ``DawidSkene``, ``GLAD``,
-``GoldMajorityVote``, ``KOS``, ``MACE``, ``MajorityVote``, ``NoisyBradleyTerry``,
+``GoldMajorityVote``, ``KOS``, ``MACE``, ``MajorityVote``, ``MMSR``, ``NoisyBradleyTerry``,
 ``OneCoinDawidSkene``, ``Wawa``, ``ZeroBasedSkill``). It prints, per test file, how many tests pass
 each way, then every test that passes with crowd-kit and fails with galton, with the reason when it
 is a known, intended difference (``KNOWN``).
@@ -36,7 +36,7 @@ __all__ = ["SWAPPED", "KNOWN", "run_suite", "main"]
 
 #: the crowd-kit classes galton has, by the same name
 SWAPPED = ("BinaryRelevance", "BradleyTerry", "DawidSkene", "GLAD", "GoldMajorityVote", "KOS", "MACE", "MajorityVote",
-           "NoisyBradleyTerry", "OneCoinDawidSkene", "Wawa", "ZeroBasedSkill")
+           "MMSR", "NoisyBradleyTerry", "OneCoinDawidSkene", "Wawa", "ZeroBasedSkill")
 
 #: tests that fail with galton by design: (file, test name prefix) -> why
 KNOWN = {

@@ -28,7 +28,7 @@ def _quiet(fn, *args, **kwargs):
 
 
 # ------------------------------------------------------------------------ 1. missing column
-@pytest.mark.parametrize("model", ["DawidSkene", "MajorityVote", "GLAD"])
+@pytest.mark.parametrize("model", ["DawidSkene", "MajorityVote", "GLAD", "MMSR"])
 def test_missing_column_is_a_key_error_like_crowdkit(model):
     df = pd.DataFrame({"task": [1, 2], "worker": [1, 2]})
     with pytest.raises(KeyError):
@@ -84,7 +84,8 @@ def test_n_iter_zero_bradley_terry_is_equal_scores():
     np.testing.assert_allclose(m.scores_values_, 0.0)
 
 
-@pytest.mark.parametrize("model", ["OneCoinDawidSkene", "GLAD", "MACE", "ZeroBasedSkill", "BayesianDawidSkene"])
+@pytest.mark.parametrize("model", ["OneCoinDawidSkene", "GLAD", "MACE", "ZeroBasedSkill", "BayesianDawidSkene",
+                                   "MMSR"])
 def test_n_iter_zero_every_iterative_model_returns_its_start(act, model):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -271,7 +272,7 @@ _SHUFFLED = pd.DataFrame({
     "label": ["c", "a", "b", "b", "a", "c", "c", "a", "b", "c"],
 })
 _LAYOUT_ATTRS = ["labels_", "probas_", "errors_", "priors_", "skills_", "alphas_", "betas_", "thetas_",
-                 "spamming_"]
+                 "spamming_", "scores_"]
 
 
 def _layout(x):
@@ -284,12 +285,14 @@ def _layout(x):
 
 
 @pytest.mark.parametrize("model", ["DawidSkene", "OneCoinDawidSkene", "GLAD", "MACE", "MajorityVote", "Wawa",
-                                   "ZeroBasedSkill"])
+                                   "ZeroBasedSkill", "MMSR"])
 @pytest.mark.parametrize("rows", ["shuffled", "sorted"])
 def test_pandas_results_have_crowdkit_layout(model, rows):
     df = _SHUFFLED if rows == "shuffled" else _SHUFFLED.sort_values(["task", "worker"])
     theirs = getattr(ck, model)()
     _quiet(theirs.fit_predict, df)
+    if model == "MMSR":
+        _quiet(theirs.predict_score, df)  # crowd-kit's MMSR sets scores_ in predict
     ours = _quiet(getattr(galton, model)().fit, df)
     compared = 0
     for attr in _LAYOUT_ATTRS:
@@ -372,7 +375,7 @@ def test_resuming_a_finished_fit_gives_its_last_e_step(act, tmp_path):
     assert again.n_iter_ == 4
 
 
-@pytest.mark.parametrize("model", ["KOS", "ZeroBasedSkill", "DawidSkene", "MajorityVote"])
+@pytest.mark.parametrize("model", ["KOS", "ZeroBasedSkill", "DawidSkene", "MajorityVote", "MMSR"])
 def test_every_attribute_of_a_fitted_model_reads(act, model):
     """crowd-kit's tests read every name of dir(model) after a fit; params_ raised
     AttributeError for the models that kept no parameters (KOS, ZeroBasedSkill)."""

@@ -1,0 +1,223 @@
+"""M-MSR (galton.MMSR): crowd-kit's numbers where crowd-kit is right, its sign and trim defects
+corrected where it is not, the trimmed-mean rule and the pair counts by hand, recovered simulated
+skills, and the one-core invariances (row order, shards, resume is in test_resume_all.py)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import galton
+from galton.aggregator import _mmsr_kernels as mk
+from galton.aggregator._engine import make_shards
+from galton.judgments import Judgments
+
+ck = pytest.importorskip("crowdkit.aggregation")
+
+#: crowd-kit's toy YSDA data (tests/conftest.py of crowd-kit): 5 workers, 5 tasks, w3 did not do t1
+_TOY = {"w1": "no yes yes yes yes", "w2": "yes yes no yes no", "w3": "- yes no yes no",
+        "w4": "yes no yes yes no", "w5": "no no no yes no"}
+
+
+def toy() -> pd.DataFrame:
+    rows = [(w, f"t{i + 1}", lab) for w, labs in _TOY.items() for i, lab in enumerate(labs.split()) if lab != "-"]
+    return pd.DataFrame(rows, columns=["worker", "task", "label"])
+
+
+def simulate(seed: int, n_tasks: int = 600, n_workers: int = 60, per_task: int = 5, k: int = 3,
+             bad: tuple[int, ...] = (0, 1, 2)) -> tuple[pd.DataFrame, pd.Series, np.ndarray]:
+    """One-coin workers right with probability p (0.6-0.9; the ``bad`` ones 0.05, adversarial)."""
+    rng = np.random.default_rng(seed)
+    p = rng.uniform(0.6, 0.9, n_workers)
+    p[list(bad)] = 0.05
+    truth = rng.integers(0, k, n_tasks)
+    rows = []
+    for t in range(n_tasks):
+        for w in rng.choice(n_workers, per_task, replace=False):
+            y = truth[t] if rng.random() < p[w] else (truth[t] + rng.integers(1, k)) % k
+            rows.append((f"t{t:04d}", f"w{w:03d}", f"c{y}"))
+    gold = pd.Series([f"c{x}" for x in truth], index=pd.Index([f"t{t:04d}" for t in range(n_tasks)], name="task"))
+    return pd.DataFrame(rows, columns=["task", "worker", "label"]), gold, p
+
+
+def _accuracy(labels: pd.Series, gold: pd.Series) -> float:
+    return float((labels.sort_index().to_numpy() == gold.sort_index().to_numpy()).mean())
+
+
+def _crowdkit(data: pd.DataFrame):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = ck.MMSR().fit(data)
+        ref.predict_score(data)
+    return ref
+
+
+# ------------------------------------------------------------------ crowd-kit's numbers
+@pytest.mark.parametrize("data", ["toy", "dense"])
+def test_crowdkits_skills_scores_and_labels_where_every_worker_meets_every_other(data):
+    """Every pair of workers shares tasks (crowd-kit's toy data; a dense simulation with three
+    adversaries): crowd-kit's sign graph has no pair that never met, so both agree to rounding."""
+    df = toy() if data == "toy" else simulate(1, n_tasks=80, n_workers=12, per_task=12)[0]
+    # crowd-kit draws the start in the order workers first appear, galton in sorted order (so that
+    # row order does not matter): give crowd-kit rows sorted by worker to start from the same point
+    ref = _crowdkit(df.sort_values("worker", kind="stable"))
+    ours = galton.MMSR().fit(df)
+    pd.testing.assert_series_equal(ours.skills_.sort_index(), ref.skills_.sort_index(), rtol=1e-8, atol=1e-10)
+    pd.testing.assert_frame_equal(ours.scores_, ref.scores_.sort_index(), check_like=True, rtol=1e-8, atol=1e-10)
+    pd.testing.assert_series_equal(ours.labels_, ref.labels_.sort_index())
+    assert ours.n_iter_ == len(ref.loss_history_)
+    np.testing.assert_allclose(ours.loss_history_, ref.loss_history_, rtol=1e-6, atol=1e-12)
+    if data == "toy":  # crowd-kit's recorded skills (its tests/aggregation/data_mmsr.py)
+        np.testing.assert_allclose(ours.skills_.sort_index().to_numpy(),
+                                   [-0.9486439852160969, 0.9764628672747041, 1.2428113335479982,
+                                    0.948643985216097, 0.9764628672747041], rtol=1e-9)
+
+
+def test_signs_come_from_pairs_that_met_not_from_pairs_that_never_did():
+    """200 workers, 15 tasks each: most pairs never share a task. crowd-kit's sign graph reads
+    those as disagreement and calls a third or more of the workers adversarial, its labels falling
+    well below majority vote; galton finds the three simulated adversaries and beats the vote."""
+    for seed in (0, 1):
+        df, gold, p = simulate(seed, n_workers=200)
+        ref = _crowdkit(df)
+        ours = galton.MMSR().fit(df)
+        mv = galton.MajorityVote().fit(df)
+        negative = set(ours.skills_[ours.skills_ < 0].index)
+        assert {"w000", "w001", "w002"} <= negative and len(negative) <= 10
+        assert (ref.skills_ < 0).sum() >= 60
+        assert _accuracy(ours.labels_, gold) > _accuracy(mv.labels_, gold) > _accuracy(ref.labels_, gold) + 0.1
+
+
+# ------------------------------------------------------------------ the pieces by hand
+def _column_table(values: list[float], trim: int) -> dict:
+    n = len(values)
+    return {"row": np.arange(n, dtype=np.int32), "col": np.zeros(n, np.int32), "x": np.asarray(values, float),
+            "indptr": np.array([0, n]), "trim": trim}
+
+
+@pytest.mark.parametrize("values, anchor, trim, want", [
+    ([0.1, 0.2, 0.5, 0.9, 3.0], 0.5, 1, (0.2 + 0.5 + 0.9) / 3),  # one dropped at each end
+    ([0.9, 0.1, 3.0, 0.5, 0.2], 0.15, 2, (0.2 + 0.5) / 2),  # one below < F: it goes; two largest go
+    ([0.1, 0.2, 0.5, 0.9, 3.0], 5.0, 1, (0.2 + 0.5 + 0.9 + 3.0) / 4),  # nothing above the anchor
+    ([0.1, 0.2, 0.5], 0.2, 2, 0.2),  # fewer than F on each side: only the anchor's value stays
+    ([0.1, 0.2, 0.5, 0.9, 3.0], 0.5, 0, 4.7 / 5),  # F = 0: the plain mean
+    ([0.0], 0.3, 0, 1 / np.sqrt(16)),  # a mean of 0 becomes the floor 1/sqrt(T)
+])
+def test_trimmed_mean_rule_by_hand(values, anchor, trim, want):
+    got = mk.trimmed_sweep(_column_table(values, trim), np.ones(len(values)), np.array([anchor]), 1 / np.sqrt(16))
+    assert got[0] == pytest.approx(want, rel=1e-12)
+
+
+def test_trimmed_sweep_equals_the_rule_written_per_column():
+    """Random columns of different lengths against a loop that applies Ma & Olshevsky's trimming
+    to one sorted column at a time."""
+    rng = np.random.default_rng(5)
+    sizes = rng.integers(0, 12, 40)
+    cols = np.repeat(np.arange(40), sizes).astype(np.int32)
+    rows = rng.integers(0, 40, cols.size).astype(np.int32)
+    x = np.round(rng.uniform(0, 1, cols.size), 1)  # ties with each other and with the anchors
+    denom = rng.uniform(0.5, 2.0, 40)
+    anchor = np.round(rng.uniform(0, 1.5, 40), 1)
+    for f in (1, 2, 3):
+        table = {"row": rows, "col": cols, "x": x, "indptr": np.concatenate([[0], np.cumsum(sizes)]), "trim": f}
+        got = mk.trimmed_sweep(table, denom, anchor, 0.01)
+        for j in range(40):
+            y = np.sort(x[cols == j] / denom[rows[cols == j]])
+            a = anchor[j]
+            y = y[y >= a] if (y < a).sum() < f else y[f:]
+            y = y[y <= a] if (y > a).sum() < f else y[:y.size - f]
+            want = a if y.size == 0 else (0.01 if y.mean() == 0 else y.mean())
+            assert got[j] == pytest.approx(want, rel=1e-12, abs=1e-15), (f, j)
+
+
+def test_pair_counts_by_hand_and_the_same_from_any_split():
+    df = pd.DataFrame({"task": ["a", "a", "a", "b", "b", "c", "c", "c"],
+                       "worker": ["x", "y", "z", "x", "y", "x", "y", "y"],
+                       "label": [1, 1, 0, 0, 1, 1, 1, 0]})
+    j = Judgments.from_any(df)
+    got = mk.merge_pairs([mk.shard_pairs(s) for s in make_shards(j, None, 1)])
+    w = j.n_workers  # x=0, y=1, z=2; task c: y answered twice (1 and 0), both pair with x's 1
+    assert dict(zip(got["keys"].tolist(), zip(got["common"].tolist(), got["agree"].tolist()))) == {
+        0 * w + 1: (4.0, 2.0),  # (x, y): a agree, b disagree, c once agree once not
+        0 * w + 2: (1.0, 0.0), 1 * w + 2: (1.0, 0.0)}
+    for n_shards in (2, 3):
+        split = mk.merge_pairs([mk.shard_pairs(s) for s in make_shards(j, None, n_shards)])
+        for key in ("keys", "common", "agree"):
+            np.testing.assert_array_equal(split[key], got[key])
+
+
+def test_sparse_and_chunked_counting_equal_the_dense_table(monkeypatch):
+    df = simulate(3, n_tasks=300, n_workers=40, per_task=6)[0]
+    shard = make_shards(Judgments.from_any(df), None, 1)[0]
+    dense = mk.shard_pairs(shard)
+    monkeypatch.setattr(mk, "DENSE_CELLS", 0)
+    monkeypatch.setattr(mk, "CHUNK_PAIRS", 97)
+    sparse = mk.shard_pairs(shard)
+    for key in ("keys", "common", "agree"):
+        np.testing.assert_array_equal(sparse[key], dense[key])
+    assert dense["common"].sum() == 300 * 6 * 5 / 2  # every pair of a task's six judgments
+
+
+def test_probas_are_the_one_coin_posterior_of_the_skills():
+    m = galton.MMSR().fit(toy())
+    skill = m.skills_
+    df = toy()
+    sums = df.assign(s=df["worker"].map(skill)).pivot_table(index="task", columns="label", values="s",
+                                                            aggfunc="sum", fill_value=0.0)
+    want = np.exp(sums.to_numpy())
+    want /= want.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(m.probas_.loc[sums.index, sums.columns].to_numpy(), want, rtol=1e-12)
+
+
+# ------------------------------------------------------------------ what the model recovers
+def test_recovers_simulated_skills():
+    """30 workers, 12 judgments per task: the estimated ``s = (K p - 1) / (K - 1)`` follows the
+    simulated one, adversaries included."""
+    df, gold, p = simulate(0, n_tasks=400, n_workers=30, per_task=12)
+    m = galton.MMSR().fit(df)
+    est = m.skills_.sort_index().to_numpy()
+    q = np.exp(est) / (2 + np.exp(est))  # K = 3: p from the log-odds log(2 p / (1 - p))
+    s_est, s_true = (3 * q - 1) / 2, (3 * p - 1) / 2
+    assert np.corrcoef(s_est, s_true)[0, 1] > 0.97
+    assert np.abs(s_est - s_true).max() < 0.25
+    assert _accuracy(m.labels_, gold) > 0.99
+    assert m.converged_ and m.history_[-1] < m.tol
+
+
+def test_row_order_shards_and_frame_type_leave_the_result_alone():
+    df = simulate(2, n_tasks=300, n_workers=50)[0]
+    one = galton.MMSR().fit(df)
+    shuffled = galton.MMSR().fit(df.sample(frac=1.0, random_state=0), n_shards=3)
+    # the skills to the bit (integer pair counts, then the same sweeps); the posteriors add a task's
+    # skills in the order of its rows
+    np.testing.assert_array_equal(shuffled.skills_.sort_index().to_numpy(), one.skills_.sort_index().to_numpy())
+    np.testing.assert_allclose(shuffled.posteriors_, one.posteriors_, rtol=1e-12, atol=1e-300)
+    assert shuffled.history_ == one.history_
+    import polars as pl
+
+    pol = galton.MMSR().fit(pl.from_pandas(df))
+    np.testing.assert_array_equal(pol.posteriors_, one.posteriors_)
+
+
+def test_predict_on_new_data_gives_unknown_workers_no_weight():
+    m = galton.MMSR().fit(toy())
+    new = pd.DataFrame({"task": ["n1", "n1", "n2", "n2"], "worker": ["w3", "stranger", "w1", "w3"],
+                        "label": ["no", "yes", "no", "yes"]})
+    labels = m.predict(new)
+    # n1: w3 (positive skill) says no, the stranger counts 0; n2: w1 is adversarial, w3 says yes
+    assert labels.to_dict() == {"n1": "no", "n2": "yes"}
+    assert m.scores_.loc["n1", "no"] == pytest.approx(1.0) and m.scores_.loc["n1", "yes"] == 0.0
+    assert m.predict_score() is m.scores_
+
+
+def test_one_label_and_a_worker_with_no_co_worker():
+    one = galton.MMSR().fit(pd.DataFrame({"task": [1, 1, 2], "worker": ["a", "b", "a"], "label": ["x"] * 3}))
+    assert one.labels_.tolist() == ["x", "x"] and (one.skills_ == 0).all()
+    df = pd.concat([toy(), pd.DataFrame({"worker": ["loner"], "task": ["t9"], "label": ["yes"]})])
+    m = galton.MMSR().fit(df)
+    assert m.skills_["loner"] == 0.0  # no pair, no evidence: the weight of a random worker
+    assert np.isfinite(m.skills_.to_numpy()).all()
+    np.testing.assert_allclose(m.probas_.loc["t9"].to_numpy(), [0.5, 0.5])
