@@ -11,8 +11,10 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["shard_pairs", "merge_pairs", "pair_table", "trimmed_sweep", "sweep_change", "pair_signs",
-           "components", "DENSE_CELLS", "CHUNK_PAIRS"]
+from ._jit import twin
+
+__all__ = ["shard_pairs", "merge_pairs", "pair_table", "trimmed_sweep", "trimmed_sweep_numpy", "sweep_change",
+           "pair_signs", "components", "DENSE_CELLS", "CHUNK_PAIRS"]
 
 #: below this many ``workers x workers`` cells a shard counts its pairs in a dense table (no sort)
 DENSE_CELLS = 1 << 21
@@ -116,8 +118,8 @@ def pair_table(pairs: dict[str, np.ndarray], n_workers: int, n_labels: int) -> d
     """The symmetric table of the M-MSR iteration from the merged pair counts.
 
     ``C_ij = (K agree_ij / common_ij - 1) / (K - 1)`` estimates ``s_i s_j`` (``s`` the workers'
-    skills rescaled so that a random worker has 0, a perfect one 1). Entries ``(row, col)`` sorted
-    by column, both orders of each pair; ``x = |C|``; ``indptr`` the column offsets; ``trim`` the
+    skills rescaled so that a random worker has 0, a perfect one 1). Entries sorted by column, both
+    orders of each pair: ``row`` their row, ``x = |C|``, ``indptr`` the column offsets; ``trim`` the
     number ``F`` of extreme values a sweep may drop at each end (``floor(d / 2) - 1``, at least 0,
     with ``d`` the fewest co-workers of a worker who has any); ``comp`` the connected components.
     """
@@ -134,40 +136,42 @@ def pair_table(pairs: dict[str, np.ndarray], n_workers: int, n_labels: int) -> d
     deg = np.bincount(cols, minlength=n_workers)
     linked = deg[deg > 0]
     trim = max(int(linked.min()) // 2 - 1, 0) if linked.size else 0
-    return {"row": rows.astype(np.int32), "col": cols.astype(np.int32), "x": np.abs(vals),
+    return {"row": rows.astype(np.int32), "x": np.abs(vals),
             "indptr": np.concatenate([[0], np.cumsum(deg)]).astype(np.int64), "trim": trim,
             "i": i.astype(np.int32), "j": j.astype(np.int32), "c": c,
             "comp": components(i, j, n_workers), "linked": deg > 0}
 
 
-def trimmed_sweep(table: dict[str, Any], denom: np.ndarray, anchor: np.ndarray, floor: float) -> np.ndarray:
+def trimmed_sweep_numpy(rows: np.ndarray, x: np.ndarray, indptr: np.ndarray, denom: np.ndarray,
+                        anchor: np.ndarray, trim: int, floor: float) -> np.ndarray:
     """One half of an M-MSR iteration: for every worker (column) ``j``, the mean of the ratios
-    ``x_ij / denom_i`` over its co-workers ``i`` after dropping outliers around ``anchor_j``.
+    ``x_ij / denom_i`` over its co-workers ``i`` (entries ``indptr[j]:indptr[j+1]``, rows ``rows``)
+    after dropping outliers around ``anchor_j``.
 
-    With ``F = table["trim"]``: below ``anchor_j``, the ``F`` smallest ratios are dropped, or all of
-    those below when there are fewer than ``F``; above it the same with the largest (Ma & Olshevsky's
+    With ``F = trim``: below ``anchor_j``, the ``F`` smallest ratios are dropped, or all of those
+    below when there are fewer than ``F``; above it the same with the largest (Ma & Olshevsky's
     trimmed mean). A worker with no ratio left keeps ``anchor_j``; a mean of exactly 0 becomes
-    ``floor`` (the next half would divide by it).
+    ``floor`` (the next half would divide by it). Sums run in entry order (``F = 0``) or in
+    ascending order of the ratios inside a column.
     """
     n = anchor.size
-    rows, cols, indptr = table["row"], table["col"], table["indptr"]
-    t = table["x"] / denom[rows]
-    f = int(table["trim"])
+    size = np.diff(indptr)
+    cols = np.repeat(np.arange(n), size)
+    t = x / denom[rows]
+    f = int(trim)
     if f == 0:
         total = np.bincount(cols, weights=t, minlength=n)
-        kept = np.diff(indptr).astype(np.float64)
+        kept = size.astype(np.float64)
     else:
-        order = np.lexsort((t, cols))  # columns stay in place (sorted), ratios ascend inside each
-        t = t[order]
+        t = t[np.lexsort((t, cols))]  # columns stay in place (sorted), ratios ascend inside each
         pos = np.arange(t.size) - indptr[cols]
-        size = np.diff(indptr)[cols]
         a = anchor[cols]
         below, above = t < a, t > a
         n_below = np.bincount(cols, weights=below, minlength=n)[cols]
         n_above = np.bincount(cols, weights=above, minlength=n)[cols]
         keep = ~(below | above)
         keep |= below & (n_below >= f) & (pos >= f)
-        keep |= above & (n_above >= f) & (pos < size - f)
+        keep |= above & (n_above >= f) & (pos < size[cols] - f)
         total = np.bincount(cols, weights=np.where(keep, t, 0.0), minlength=n)
         kept = np.bincount(cols, weights=keep, minlength=n)
     out = anchor.copy()
@@ -175,6 +179,14 @@ def trimmed_sweep(table: dict[str, Any], denom: np.ndarray, anchor: np.ndarray, 
     out[has] = total[has] / kept[has]
     out[has & (out == 0.0)] = floor
     return out
+
+
+_sweep = twin("mmsr_sweep", trimmed_sweep_numpy, "galton.aggregator._mmsr_numba:trimmed_sweep")
+
+
+def trimmed_sweep(table: dict[str, Any], denom: np.ndarray, anchor: np.ndarray, floor: float) -> np.ndarray:
+    """:func:`trimmed_sweep_numpy` (or its compiled twin) over the pair table."""
+    return _sweep(table["row"], table["x"], table["indptr"], denom, anchor, int(table["trim"]), float(floor))
 
 
 def sweep_change(u: np.ndarray, v: np.ndarray, u0: np.ndarray, v0: np.ndarray) -> float:

@@ -11,7 +11,9 @@ What is measured
 - Accuracy: the share of gold tasks *that have judgments* whose aggregated label equals the gold
   label (a task the model returns no label for counts as wrong).
 - Models: ``galton:<name>`` for every name in :func:`galton.aggregator.names` and, when crowd-kit is
-  importable, ``crowdkit:<name>`` for MV, Wawa, ZeroBasedSkill, DS, OneCoinDS, GLAD, MACE and KOS.
+  importable, ``crowdkit:<name>`` for MV, Wawa, ZeroBasedSkill, DS, OneCoinDS, GLAD, MACE, KOS and
+  MMSR (on datasets under 10,000 judgments only: its sign step builds dense matrices over worker
+  pairs, 13 GB at 1,000 workers).
   All with default hyperparameters (galton models get ``random_state=0`` so runs repeat). A model
   that raises on a dataset (KOS on non-binary labels, say) shows ``n/a``. crowd-kit's GLAD is slow
   (about 10 s per iteration on 20k judgments here), so it runs only on datasets with fewer than
@@ -55,10 +57,12 @@ __all__ = [
 log = logging.getLogger("galton.benchmarks.accuracy")
 
 #: crowd-kit models compared, by the short name used in the columns.
-CROWDKIT_MODELS = ("MV", "Wawa", "ZeroBasedSkill", "DS", "OneCoinDS", "GLAD", "MACE", "KOS")
+CROWDKIT_MODELS = ("MV", "Wawa", "ZeroBasedSkill", "DS", "OneCoinDS", "GLAD", "MACE", "KOS", "MMSR")
 _CROWDKIT_CLASSES = {"MV": "MajorityVote", "DS": "DawidSkene", "OneCoinDS": "OneCoinDawidSkene"}
 
 GLAD_MAX_JUDGMENTS = 30_000
+#: crowd-kit's MMSR builds dense matrices over worker pairs (13 GB at 1,000 workers): small data only
+MMSR_MAX_JUDGMENTS = 10_000
 TIME_BUDGET_S = 180.0  # per crowd-kit fit; its MACE takes about a minute on 2k judgments here
 NO_GOLD = frozenset({"dawid_skene_1979"})
 
@@ -186,7 +190,7 @@ def crowdkit_specs(names: Sequence[str] | None = None,
     for short in CROWDKIT_MODELS if names is None else [m for m in CROWDKIT_MODELS if m.lower() in wanted]:
         cls = getattr(ck, _CROWDKIT_CLASSES.get(short, short))
         specs.append(ModelSpec(f"crowdkit:{short}", cls,
-                               max_judgments=glad_max_judgments if short == "GLAD" else None,
+                               max_judgments={"GLAD": glad_max_judgments, "MMSR": MMSR_MAX_JUDGMENTS}.get(short),
                                binary_only=short == "KOS", budget_s=budget_s))
     return specs
 
@@ -330,6 +334,9 @@ def build(datasets: Sequence[str] | None = None, models: Sequence[str] | None = 
             f"{n} ({k})" for n, k in categorical_models()[1].items()))
     if crowdkit and (ck_names is None or ck_names):
         specs += crowdkit_specs(ck_names, glad_max_judgments, time_budget_s)
+        if any(s.column == "crowdkit:MMSR" for s in specs):
+            notes.append(f"crowd-kit MMSR runs only on datasets with fewer than {MMSR_MAX_JUDGMENTS:,} judgments "
+                         "(its sign step builds dense matrices over worker pairs: 13 GB at 1,000 workers)")
         if glad_max_judgments and any(s.column == "crowdkit:GLAD" for s in specs):
             notes.append(f"crowd-kit GLAD runs only on datasets with fewer than {glad_max_judgments:,} "
                          "judgments (it takes about 10 s per EM iteration at 20k judgments here); "

@@ -1,6 +1,6 @@
 """Speed of galton against crowd-kit on simulated data, with accuracy and peak memory.
 
-Run ``python -m galton.benchmarks.speed [--judgments N] [--models ds,glad] [--repeat R] [--threads 1,2]
+Run ``python -m galton.benchmarks.speed [--judgments N] [--models ds,glad,mmsr] [--repeat R] [--threads 1,2]
 [--busy N] [--wide] [--default-1m] [--out FILE.md]``.
 
 What is measured
@@ -14,6 +14,9 @@ What is measured
 - GLAD: at ``--glad-judgments`` (100k) with the same fixed iteration count on both sides
   (``--glad-iter``, default 5; galton ``tol=0``, crowd-kit ``tol=-inf``), because crowd-kit's GLAD
   takes about 10 s per iteration at 20k judgments here. Skipped when galton has no ``glad`` model yet.
+- M-MSR (only with ``--models mmsr``): at ``--mmsr-judgments`` (20k: 4,000 tasks of 1,000 workers)
+  with ``--mmsr-iter`` sweeps on both sides (50; galton ``tol=0``, crowd-kit ``tol=-inf``); most of
+  crowd-kit's time is its pair table, a Python loop over all worker pairs.
 - Each (model, implementation) runs in its own Python subprocess: simulate, build the frame, one
   untimed 1-iteration warm-up fit on the same frame (numba compiles or loads its cache; skipped for
   crowd-kit GLAD, which has nothing to warm and costs tens of seconds per iteration), then
@@ -65,7 +68,7 @@ __all__ = ["Job", "JobResult", "TARGETS", "make_jobs", "run_job", "run_jobs", "r
 log = logging.getLogger("galton.benchmarks.speed")
 
 #: speed-up over crowd-kit the project aims for, per benchmark
-TARGETS = {"ds": 50.0, "glad": 100.0}
+TARGETS = {"ds": 50.0, "glad": 100.0, "mmsr": 50.0}
 #: DS speed-up over crowd-kit aimed for with one other busy process on the machine (``--busy 1``)
 BUSY_TARGET = 30.0
 #: the E-step within this factor of the floor pass
@@ -73,8 +76,10 @@ FLOOR_TARGET = 3.0
 def make_jobs(models: Sequence[str] = ("ds", "glad"), judgments: int = 1_000_000, repeat: int = 1,
               ds_iter: int = 20, glad_judgments: int = 100_000, glad_iter: int = 5, numpy: bool = True,
               crowdkit: bool = True, galton_models: Sequence[str] | None = None,
-              threads: Sequence[int] = ()) -> tuple[list[Job], list[str]]:
-    """The jobs to run and notes about what was left out."""
+              threads: Sequence[int] = (), mmsr_judgments: int = 20_000,
+              mmsr_iter: int = 50) -> tuple[list[Job], list[str]]:
+    """The jobs to run and notes about what was left out (M-MSR runs only when asked: crowd-kit's
+    takes about a minute on 20k judgments of 1,000 workers, its pair table a Python loop)."""
     if galton_models is None:
         from .. import aggregator
 
@@ -87,10 +92,11 @@ def make_jobs(models: Sequence[str] = ("ds", "glad"), judgments: int = 1_000_000
         if bench not in galton_models:
             notes.append(f"{bench}: galton has no model registered as {bench!r} yet; benchmark skipped")
             continue
-        n, it = (judgments, ds_iter) if bench == "ds" else (glad_judgments, glad_iter)
+        n, it = {"ds": (judgments, ds_iter), "glad": (glad_judgments, glad_iter),
+                 "mmsr": (mmsr_judgments, mmsr_iter)}[bench]
         impls = ["galton"] + (["galton-numpy"] if numpy and bench == "ds" else []) + (["crowdkit"] if crowdkit else [])
         for impl in impls:
-            jobs.append(Job(bench, impl, n, it, repeat, warmup=not (impl == "crowdkit" and bench == "glad")))
+            jobs.append(Job(bench, impl, n, it, repeat, warmup=not (impl == "crowdkit" and bench != "ds")))
             if impl == "galton" and bench == "ds":
                 jobs += [Job(bench, impl, n, it, repeat, threads=t) for t in threads]
     return jobs, notes
@@ -204,11 +210,13 @@ def render(results: Sequence[JobResult], notes: Sequence[str] = (), busy: int = 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m galton.benchmarks.speed", description=__doc__.split("\n")[0])
     p.add_argument("--judgments", type=int, default=1_000_000, help="judgments for DS (5 per task)")
-    p.add_argument("--models", nargs="+", default=["ds,glad"], help="benchmarks to run: ds, glad")
+    p.add_argument("--models", nargs="+", default=["ds,glad"], help="benchmarks to run: ds, glad, mmsr")
     p.add_argument("--repeat", type=int, default=1, help="timed fits per row (the median is shown)")
     p.add_argument("--ds-iter", type=int, default=20, help="EM iterations of DS on both sides")
     p.add_argument("--glad-judgments", type=int, default=100_000, help="judgments for GLAD")
     p.add_argument("--glad-iter", type=int, default=5, help="EM iterations of GLAD on both sides")
+    p.add_argument("--mmsr-judgments", type=int, default=20_000, help="judgments for M-MSR")
+    p.add_argument("--mmsr-iter", type=int, default=50, help="M-MSR sweeps on both sides")
     p.add_argument("--no-numpy", action="store_true", help="skip galton's numpy path")
     p.add_argument("--no-crowdkit", action="store_true", help="skip crowd-kit")
     p.add_argument("--in-process", action="store_true", help="no subprocesses (memory numbers then mix)")
@@ -239,7 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     threads = [int(t) for t in split_names([args.threads]) or []] if args.threads else []
     jobs, notes = make_jobs(split_names(args.models) or [], args.judgments, args.repeat, args.ds_iter,
                             args.glad_judgments, args.glad_iter, not args.no_numpy, not args.no_crowdkit,
-                            threads=threads)
+                            threads=threads, mmsr_judgments=args.mmsr_judgments, mmsr_iter=args.mmsr_iter)
     notes.append(f"load average (1, 5, 15 min) at the start: {load_average()}")
     spinners = busy_processes(args.busy)
     t0 = time.perf_counter()

@@ -12,6 +12,7 @@ import pytest
 
 from galton.aggregator import _jit, _kernels, _pref_kernels
 from galton.aggregator import _bayes_eb  # (declares its twins)
+from galton.aggregator import _mmsr_kernels  # noqa: F401  (declares its twin)
 from galton.aggregator import bwa as _bwa  # noqa: F401  (declares its twin)
 from galton.aggregator import glad as _glad  # noqa: F401  (declares its twin)
 
@@ -23,7 +24,7 @@ TOL = {"estep": (1e-11, 1e-10), "counts_from_post": (0.0, 0.0), "vote_stats": (1
        "first_appearance": (0.0, 0.0), "task_order": (0.0, 0.0), "vote_shares": (0.0, 0.0), "argmax_ties_low": (0.0, 0.0),
        "column_sums": (0.0, 0.0), "take_rows": (0.0, 0.0), "code_counts": (0.0, 0.0), "pair_appearance": (0.0, 0.0),
        "dense_int_codes": (0.0, 0.0), "per_worker_sum": (0.0, 0.0), "normalise_rows": (0.0, 0.0),
-       "bds_band_finish": (0.0, 0.0), "bds_held_beyond": (0.0, 0.0)}
+       "bds_band_finish": (0.0, 0.0), "bds_held_beyond": (0.0, 0.0), "mmsr_sweep": (0.0, 0.0)}
 
 
 def _estep_args(rng: np.random.Generator, k: int = 4) -> tuple[Any, ...]:
@@ -220,6 +221,14 @@ def _held_args(rng: np.random.Generator) -> tuple[Any, ...]:
     return strength, counts, pl, wptr, side, g, a, a - 1e-3
 
 
+def _mmsr_args(rng: np.random.Generator) -> tuple[Any, ...]:
+    size = rng.integers(0, 30, 300)  # columns of the pair table (some empty)
+    indptr = np.concatenate([[0], np.cumsum(size)]).astype(np.int64)
+    rows = rng.integers(0, 300, indptr[-1]).astype(np.int32)
+    x = np.round(rng.uniform(0, 1, rows.size), 2)  # ties with each other and with the anchors
+    return rows, x, indptr, rng.uniform(0.5, 2.0, 300), np.round(rng.uniform(0, 1.5, 300), 2), 3, 0.01
+
+
 #: inputs of each declared twin: a new twin needs an entry here (test_every_twin_is_tested)
 INPUTS: dict[str, Callable[[np.random.Generator], tuple[Any, ...]]] = {
     "estep": _estep_args, "counts_from_post": _counts_args, "vote_stats": _vote_stats_args, "bt_pass": _bt_args, "noisy_pass": _noisy_args,
@@ -229,7 +238,7 @@ INPUTS: dict[str, Callable[[np.random.Generator], tuple[Any, ...]]] = {
     "vote_shares": _vote_share_args, "argmax_ties_low": _argmax_args,
     "column_sums": _column_sums_args, "take_rows": _take_rows_args, "code_counts": _code_counts_args, "pair_appearance": _pair_appearance_args,
     "dense_int_codes": _dense_int_args, "per_worker_sum": _per_worker_args, "normalise_rows": _normalise_args,
-    "bds_band_finish": _band_finish_args, "bds_held_beyond": _held_args,
+    "bds_band_finish": _band_finish_args, "bds_held_beyond": _held_args, "mmsr_sweep": _mmsr_args,
 }
 
 
