@@ -39,8 +39,10 @@ Where galton differs from crowd-kit 1.4.2, each a defect there:
 - the signs: crowd-kit builds its sign graph from the signs of the whole matrix, in which pairs
   that never met (and each worker with itself) hold ``-1/(K-1)`` and so count as disagreeing;
   galton uses the pairs that met only (the leading eigenvector of ``C``, oriented per connected
-  component so that most workers beat random) and gives a worker with no co-worker skill 0 (no
-  evidence), not a sign from pairs it never had;
+  component so that most workers beat random); a worker who shares no task with another has no
+  evidence of its own and gets the mean skill of those who do (crowd-kit: a skill from its random
+  start and a sign from pairs it never had; 0 when no worker shares a task, where the posteriors are
+  uniform);
 - the scale ``||u|| / ||v||`` is taken per connected component (a rank-one factor is only
   determined up to scale within a component) and a mean of exactly 0 is floored at ``1/sqrt(T)``
   (crowd-kit does this for a single zero and divides by zero otherwise);
@@ -157,7 +159,11 @@ class MMSR(EMAggregator):
         s = np.minimum(table["sign"] * (u / k), 1.0 - floor)
         s = np.maximum(s, -1.0 / (kk - 1.0) + floor)
         p = s * (kk - 1.0) / kk + 1.0 / kk
-        return np.log(p * (kk - 1.0) / (1.0 - p))
+        skill = np.log(p * (kk - 1.0) / (1.0 - p))
+        alone = ~table["linked"]  # no co-worker, no evidence: the mean skill of those who have some
+        if alone.any() and not alone.all():
+            skill[alone] = skill[~alone].mean()
+        return skill
 
     def _init_state(self, engine: Any, judgments: Judgments,
                     rng: np.random.Generator) -> tuple[dict[str, Any], dict[str, Any]]:

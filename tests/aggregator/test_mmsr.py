@@ -224,6 +224,9 @@ def test_one_label_and_a_worker_with_no_co_worker():
     assert one.labels_.tolist() == ["x", "x"] and (one.skills_ == 0).all()
     df = pd.concat([toy(), pd.DataFrame({"worker": ["loner"], "task": ["t9"], "label": ["yes"]})])
     m = galton.MMSR().fit(df)
-    assert m.skills_["loner"] == 0.0  # no pair, no evidence: the weight of a random worker
-    assert np.isfinite(m.skills_.to_numpy()).all()
-    np.testing.assert_allclose(m.probas_.loc["t9"].to_numpy(), [0.5, 0.5])
+    others = m.skills_.drop("loner")
+    # no pair, no evidence of its own: the mean skill of the others
+    assert m.skills_["loner"] == pytest.approx(others.mean(), rel=1e-12) and others.mean() > 0
+    p_yes = 1 / (1 + np.exp(-others.mean()))
+    np.testing.assert_allclose(m.probas_.loc["t9"].to_numpy(), [1 - p_yes, p_yes], rtol=1e-12)
+    assert m.labels_["t9"] == "yes"
