@@ -230,3 +230,24 @@ def test_one_label_and_a_worker_with_no_co_worker():
     p_yes = 1 / (1 + np.exp(-others.mean()))
     np.testing.assert_allclose(m.probas_.loc["t9"].to_numpy(), [1 - p_yes, p_yes], rtol=1e-12)
     assert m.labels_["t9"] == "yes"
+
+
+def test_the_fast_shift_finds_the_eigenvector_the_safe_shift_finds():
+    """The sign step's power iteration with the shift ``0.6 rho`` and with the Gershgorin shift
+    (every eigenvalue of ``C + c I`` non-negative) end with the same signs on sparse data, where the
+    adversaries are the negative ones; and it equals numpy's dense eigenvector there."""
+    df = simulate(0, n_workers=200)[0]
+    j = Judgments.from_any(df)
+    table = mk.pair_table(mk.merge_pairs([mk.shard_pairs(s) for s in make_shards(j, None, 1)]), j.n_workers, 3)
+    c, n = table["c"], j.n_workers
+    gersh = float((np.bincount(table["i"], np.abs(c), n) + np.bincount(table["j"], np.abs(c), n)).max())
+    safe, q_safe = mk._leading(table, n, gersh, 5000)
+    signs = mk.pair_signs(table, n)
+    assert np.unique(table["comp"]).tolist() == [0] and q_safe[0] > 0  # one component, its quotient
+    np.testing.assert_array_equal(signs, np.sign(safe) * (1 if (safe > 0).sum() > (safe < 0).sum() else -1))
+    dense = np.zeros((j.n_workers, j.n_workers))
+    dense[table["i"], table["j"]] = dense[table["j"], table["i"]] = c
+    vec = np.linalg.eigh(dense)[1][:, -1]
+    vec = vec * (1 if (vec > 0).sum() > (vec < 0).sum() else -1)
+    assert (np.sign(vec) == signs).mean() > 0.98
+    assert set(np.flatnonzero(signs < 0)) >= {0, 1, 2}
