@@ -343,6 +343,37 @@ def test_datasets_export_equals_bundled(tmp_path: Path, capsys, ext: str) -> Non
     assert [p.name for p in tmp_path.iterdir()] == [path.name]
 
 
+def test_datasets_export_gold_and_experts_then_aggregate_scores_against_that_gold(tmp_path: Path, capsys) -> None:
+    judg, gold, experts = (tmp_path / n for n in ("j.csv", "g.csv", "e.parquet"))
+    rc, out, err = run(["datasets", "export", "imagenet_real_golden", judg, "--gold", gold, "--experts", experts],
+                       capsys)
+    assert rc == 0, err
+    assert out.split() == [str(judg), str(gold), str(experts)]
+    ds = datasets.load("imagenet_real_golden")
+    assert read_any(gold).equals(ds.gold) and read_any(experts).equals(ds.experts)
+    # the exported gold is what `aggregate --gold` reads: the same accuracy as the bundled input's own gold
+    rc, out, _ = run(["aggregate", judg, "--gold", gold, "-m", "mv"], capsys)
+    rc2, out2, _ = run(["aggregate", "bundled:imagenet_real_golden", "-m", "mv"], capsys)
+    assert rc == rc2 == 0 and summary(out)["accuracy"] == summary(out2)["accuracy"]
+    assert summary(out)["accuracy"].endswith("(1033/1135 tasks with gold)")
+
+
+def test_datasets_export_refusals_write_nothing(tmp_path: Path, capsys) -> None:
+    # no experts table: refused before the judgments are written
+    rc, _, err = run(["datasets", "export", "act_cf", tmp_path / "j.csv", "--experts", tmp_path / "e.csv"], capsys)
+    assert rc == 2 and "has no experts table" in err and err.count("\n") == 1
+    # one file twice, and a bad extension for the gold
+    rc, _, err = run(["datasets", "export", "act_cf", tmp_path / "j.csv", "--gold", tmp_path / "j.csv"], capsys)
+    assert rc == 2 and "different files" in err
+    rc, _, err = run(["datasets", "export", "act_cf", tmp_path / "j.csv", "--gold", tmp_path / "g.txt"], capsys)
+    assert rc == 2 and "--gold" in err and ".txt" in err
+    assert list(tmp_path.iterdir()) == []
+    # judgments on standard output: the written gold file is reported on stderr, not mixed into the CSV
+    rc, out, err = run(["datasets", "export", "act_cf", "-", "--gold", tmp_path / "g.csv"], capsys)
+    assert rc == 0 and err.strip() == str(tmp_path / "g.csv")
+    assert pl.read_csv(out.encode()).equals(datasets.load("act_cf").judgments)
+
+
 def test_version(capsys) -> None:
     rc, out, _ = run(["--version"], capsys)
     assert rc == 0 and out.strip() == f"galton {galton.__version__}"

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import os
 import re
 from typing import Any, TextIO
+
+from ._common import CLIError
 
 __all__ = ["add_datasets", "add_models"]
 
@@ -24,9 +27,14 @@ def add_datasets(sub: Any) -> None:
     dshow = dsub.add_parser("show", help="print a dataset's README (source, licence, size)")
     dshow.add_argument("name", metavar="NAME")
     dshow.set_defaults(func=_cmd_datasets_show)
-    dexp = dsub.add_parser("export", help="write a dataset's judgments to a CSV or Parquet file")
+    dexp = dsub.add_parser("export", help="write a dataset's judgments (and its gold) to CSV or Parquet files")
     dexp.add_argument("name", metavar="NAME")
-    dexp.add_argument("path", metavar="PATH", help="destination (.csv, .parquet or .pq)")
+    dexp.add_argument("path", metavar="PATH", help="the judgments' destination (.csv, .parquet or .pq; - for CSV "
+                      "on standard output)")
+    dexp.add_argument("--gold", default=None, metavar="FILE",
+                      help="also write the gold labels (task, label) there, for `galton aggregate --gold`")
+    dexp.add_argument("--experts", default=None, metavar="FILE",
+                      help="also write the expert labels (task, expert, label) there, where the dataset has them")
     dexp.set_defaults(func=_cmd_datasets_export)
 
 
@@ -116,8 +124,19 @@ def _cmd_datasets_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> 
     from .. import datasets
     from ..io import plan_output
 
-    plan_output(args.path, what="PATH")  # a directory, a bad extension or a missing folder: refused
-    written = datasets.export(args.name, args.path)
-    if args.path != "-":
-        out.write(f"{written}\n")
+    wanted = [(t, p) for t, p in (("judgments", args.path), ("gold", args.gold), ("experts", args.experts))
+              if p is not None]
+    targets = [os.path.abspath(p) if p != "-" else p for _, p in wanted]
+    if len(set(targets)) < len(targets):
+        raise CLIError("PATH, --gold and --experts must be different files (only one may be -)")
+    have = datasets.load(args.name)  # an unknown name is refused here, naming the datasets
+    for table, path in wanted:  # everything is checked before anything is written
+        if getattr(have, table) is None:
+            raise CLIError(f"bundled dataset {args.name!r} has no {table} table; leave out --{table}")
+        plan_output(path, what="PATH" if table == "judgments" else f"--{table}")
+    report = err if "-" in targets else out  # standard output may carry the judgments
+    for table, path in wanted:
+        written = datasets.export(args.name, path, table=table)
+        if path != "-":
+            report.write(f"{written}\n")
     return 0

@@ -19,6 +19,9 @@ from ._io import Frame, check_frame, convert, format_names, read_parquet, write_
 #: Directory holding one sub-directory per bundled dataset.
 DATA_DIR: Path = Path(__file__).resolve().parent / "data"
 
+#: The tables a bundled dataset can have, in :class:`Dataset` order.
+TABLES = ("judgments", "gold", "experts")
+
 
 def names() -> list[str]:
     """List the datasets bundled with galton.
@@ -81,7 +84,7 @@ def load(name: str, *, frame: Frame = "polars") -> Dataset:
     check_frame(frame)
     folder = _dataset_dir(name)
     tables = []
-    for table in ("judgments", "gold", "experts"):
+    for table in TABLES:
         path = folder / f"{table}.parquet"
         tables.append(convert(read_parquet(path, table), frame) if path.is_file() else None)
     return Dataset(*tables)
@@ -103,8 +106,8 @@ def info(name: str) -> str:
     return (_dataset_dir(name) / "README.md").read_text(encoding="utf-8")
 
 
-def export(name: str, path: str | os.PathLike[str]) -> Path:
-    """Write a bundled dataset's judgments to a CSV or Parquet file.
+def export(name: str, path: str | os.PathLike[str], *, table: str = "judgments") -> Path:
+    """Write one table of a bundled dataset (its judgments by default) to a CSV or Parquet file.
 
     The format follows the extension (``.csv``, ``.parquet`` or ``.pq``). The file is written to
     a temporary name in the same directory and then moved over `path` in one step, so an
@@ -116,11 +119,21 @@ def export(name: str, path: str | os.PathLike[str]) -> Path:
         One of :func:`names`.
     path : path-like
         Destination file; its directory must exist.
+    table : {"judgments", "gold", "experts"}
+        Which table: the judgments (task, worker, label), the gold labels (task, label) or the
+        experts' labels (task, expert, label). A dataset without that table is a ``ValueError``
+        that names the tables it has; nothing is written then.
 
     Returns
     -------
     pathlib.Path
         The written path.
     """
+    if table not in TABLES:
+        raise ValueError(f"table must be one of {', '.join(TABLES)}, not {table!r}")
     folder = _dataset_dir(name)
-    return write_table(read_parquet(folder / "judgments.parquet", "judgments"), path)
+    source = folder / f"{table}.parquet"
+    if not source.is_file():
+        have = [t for t in TABLES if (folder / f"{t}.parquet").is_file()]
+        raise ValueError(f"bundled dataset {name!r} has no {table} table; it has: {', '.join(have)}")
+    return write_table(read_parquet(source, table), path)

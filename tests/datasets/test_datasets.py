@@ -208,6 +208,18 @@ def test_export_failure_keeps_old_file_and_leaves_no_temp(
     assert target.read_text() == "old content"
 
 
+def test_export_gold_and_experts_tables(tmp_path: Path, bundled: dict[str, gd.Dataset]) -> None:
+    gd.export("imagenet_real_golden", tmp_path / "g.parquet", table="gold")
+    gd.export("imagenet_real_golden", tmp_path / "e.parquet", table="experts")
+    assert pl.read_parquet(tmp_path / "g.parquet").equals(bundled["imagenet_real_golden"].gold)
+    assert pl.read_parquet(tmp_path / "e.parquet").equals(bundled["imagenet_real_golden"].experts)
+    with pytest.raises(ValueError, match="has no experts table; it has: judgments, gold"):
+        gd.export("act_cf", tmp_path / "x.csv", table="experts")
+    with pytest.raises(ValueError, match="table must be one of judgments, gold, experts"):
+        gd.export("act_cf", tmp_path / "x.csv", table="workers")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["e.parquet", "g.parquet"]
+
+
 def test_export_rejects_unknown_extension(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"\.xlsx.*\.csv|\.csv.*\.parquet|extension"):
         gd.export("act_cf", tmp_path / "cf.xlsx")
