@@ -14,7 +14,10 @@ from .judgments import MAX_EXAMPLES, ColumnError, plain_column
 if TYPE_CHECKING:
     from .judgments import Judgments
 
-__all__ = ["encode_gold", "read_gold"]
+__all__ = ["SIMULATED_TRUTH", "encode_gold", "read_gold"]
+
+#: the label column of the truth table `galton simulate` writes; read as gold when ``label`` is absent
+SIMULATED_TRUTH = "true_label"
 
 _CANONICAL_INT = r"0|-?[1-9][0-9]{0,18}"
 
@@ -25,7 +28,8 @@ def read_gold(gold: Any, names: np.ndarray | None = None, *, task_col: str = "ta
 
     ``gold`` may be a pandas Series indexed by task (crowd-kit's convention), a dict task -> label, a
     frame / table / path with ``task`` and ``label`` columns (files read by the one reader, task ids
-    by the canonical-integer rule). Rows with a missing task or label are skipped; a task listed
+    by the canonical-integer rule; without a ``label`` column, a ``true_label`` column is the label,
+    so the ``truth`` table of ``galton simulate`` is gold as it stands). Rows with a missing task or label are skipped; a task listed
     twice with the same label counts once, with two different labels it raises. With ``names`` (the
     judgments' task vocabulary) task ids are brought to its type, and ids of another type raise
     (text ids that are all canonical integers match integer tasks, and integer ids match text tasks
@@ -40,6 +44,8 @@ def read_gold(gold: Any, names: np.ndarray | None = None, *, task_col: str = "ta
         values = np.asarray(list(gold.values()))
     else:
         table = to_arrow(gold, ids=(task_col,))
+        if label_col == "label" and "label" not in table.column_names and SIMULATED_TRUTH in table.column_names:
+            label_col = SIMULATED_TRUTH  # the truth table of `galton simulate` is gold as it stands
         missing = [c for c in (task_col, label_col) if c not in table.column_names]
         if missing:
             raise ColumnError(

@@ -322,5 +322,15 @@ def test_cli_simulate_writes_the_simulator_output(ray_local, tmp_path, capsys) -
                                 seed=4, n_classes=3))
     got = pl.read_parquet(out / "judgments" / "*.parquet").sort("task", "worker")
     assert got["label"].to_list() == want.label.tolist() and got["task"].to_list() == want.task.tolist()
+    # its truth table is gold as it stands (column true_label): the accuracy printed is the one counted here
+    capsys.readouterr()
+    assert main(["aggregate", str(out / "judgments"), "--gold", str(out / "truth"), "-m", "mv",
+                 "-o", str(tmp_path / "labels.parquet")]) == 0
+    printed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("accuracy")]
+    truth = pl.read_parquet(out / "truth" / "*.parquet").select("task", "true_label")
+    joined = pl.read_parquet(tmp_path / "labels.parquet").join(truth, on="task")
+    right = int((joined["label"] == joined["true_label"]).sum())
+    assert joined.height == 300 and 150 < right < 300
+    assert printed == [f"accuracy    {right / 300:.6f} ({right}/300 tasks with gold)"]
     assert main(["simulate", "--out", str(tmp_path / "x"), "--n-tasks", "10"]) == 2
     assert "--n-workers" in capsys.readouterr().err
