@@ -149,6 +149,12 @@ class IterativeAggregator(BaseAggregator):
         return without a further pass, marks them here; by default they are unchanged."""
         return params
 
+    def _results_params(self, engine: Any, params: Any, judgments: Judgments) -> Any:
+        """The parameters the results are computed with, from those of the fit: by default the same;
+        a model may add what only its posteriors need (``bds``: the calibration temperature, one
+        more pass over the shards). Deterministic, so a resumed fit gives the same results."""
+        return params
+
     def _map_e_step(self, engine: Any, params: Any) -> dict[str, Any]:
         """The E-step over every shard, its statistics added in shard order."""
         return engine.map_sum(self._e_step, params)
@@ -231,6 +237,10 @@ class IterativeAggregator(BaseAggregator):
         # n_iter=0 (crowd-kit's way to ask for the starting point): the initial state is the result
         posteriors = self._start_posteriors if it == 0 else self._posteriors
         last = e_params if e_params is not None and it > 0 else params
+        if it > 0:  # what only the results use (a calibration pass): after the loop, never checkpointed
+            tuned = self._results_params(eng, last, judgments)
+            params = tuned if last is params else params
+            last = tuned
         post = None
         if fit_options().collect:
             post = eng.gather(posteriors, last)

@@ -15,6 +15,7 @@ import numpy as np
 from .._math import digamma, dirichlet_kl, gammaln, trigamma
 from ..judgments import Judgments
 from ._bayes_eb import MAX_ACCURACY, band_edges, cube_inputs, eb_accuracies, pair_posterior
+from ._calibrate import choose_temperature, sample_fraction
 from ._pairs import pair_labels, pair_workers
 from ._registry import register
 from .dawid_skene import ConfusionEM
@@ -124,13 +125,25 @@ class BayesianDawidSkene(ConfusionEM):
         Fixed Dirichlet pseudo-count of each class in the prior on the class proportions (> 0).
     class_shrinkage : float, default 10.0
         Extra pseudo-counts per class, as a multiple of ``n_tasks / K`` (>= 0).
+    calibrate : bool, default True
+        Temper the reported posteriors, ``q_t(k) ∝ exp(tau * log-posterior)``, with ``tau`` in
+        (0, 1] chosen without gold by how well the tempered posterior of a task without one of its
+        judgments predicts that judgment (one more pass over the shards after the fit; see
+        :mod:`galton.aggregator._calibrate`). The labels do not change; the probabilities are
+        softened where the workers' errors go together (on data drawn from the model itself
+        ``tau`` is 1). On the 17 shared datasets with gold: mean confidence 0.958 -> 0.928 at
+        accuracy 0.840, negative log-likelihood of the gold label 1.11 -> 0.66 nats, expected
+        calibration error 0.124 -> 0.104; still over-confident where errors are shared by most
+        workers, which no judgment-only signal can see. False reports the VB posteriors.
     random_state, engine, n_shards, progress
         As everywhere in galton (``random_state`` is accepted for the common interface; the fit
         uses no randomness).
 
     Attributes
     ----------
-    labels_, probas_ : aggregated labels and the posterior class probabilities ``q_t``.
+    labels_, probas_ : aggregated labels and the posterior class probabilities ``q_t`` (tempered
+        by ``temperature_`` with ``calibrate``).
+    temperature_ : the temperature of ``probas_`` (1.0: as fitted; also 1.0 with ``calibrate=False``).
     errors_ : posterior mean confusion matrices ``a_w[l, k] / sum_l a_w[l, k]``, index (worker,
         observed label), columns true label (crowd-kit's layout).
     priors_ : posterior mean class proportions ``b / sum(b)``.
@@ -142,8 +155,9 @@ class BayesianDawidSkene(ConfusionEM):
     def __init__(self, n_iter: int = 100, tol: float = 1e-7, *, prior_strength: float = 5.0,
                  shrinkage: float = 2.0, prior_accuracy: float | None = None,
                  accuracy_window: float = 0.15, beta: float = 1.0,
-                 class_shrinkage: float = 10.0, max_iter: int | None = None, random_state: Any = None,
-                 engine: Any = None, n_shards: int | None = None, progress: bool | None = None):
+                 class_shrinkage: float = 10.0, calibrate: bool = True, max_iter: int | None = None,
+                 random_state: Any = None, engine: Any = None, n_shards: int | None = None,
+                 progress: bool | None = None):
         self.n_iter = n_iter
         self.tol = tol
         self.prior_strength = prior_strength
@@ -152,6 +166,7 @@ class BayesianDawidSkene(ConfusionEM):
         self.accuracy_window = accuracy_window
         self.beta = beta
         self.class_shrinkage = class_shrinkage
+        self.calibrate = calibrate
         self.max_iter = max_iter
         self.random_state = random_state
         self.engine = engine
@@ -233,6 +248,17 @@ class BayesianDawidSkene(ConfusionEM):
         return {**params, "errors": params["a"] / colsum[pw], "fill": fill, "fill_table": fill_table,
                 "priors": b / b.sum()}
 
+    def _results_params(self, engine: Any, params: dict[str, Any], judgments: Judgments) -> dict[str, Any]:
+        """With ``calibrate``: the temperature of the results, chosen by held-out judgments (one pass)."""
+        k = params["b"].size
+        if not self.calibrate or k < 2 or judgments.n_judgments == 0:
+            return params
+        scored = engine.map_sum(self._heldout, {"rows": params["rows"], "table": params["table"],
+                                                "logprior": params["logprior"], "cells": params["a"],
+                                                "columns": params["colsum"][pair_workers(params["pairs"], k)]},
+                                sample_fraction(judgments.n_judgments, k))
+        return {**params, "temperature": choose_temperature(scored["nll"], scored["n"])}
+
     def _objective(self, stats: dict[str, Any], params: dict[str, Any]) -> float:
         k = params["b"].size
         kl_e = params["kl_e"]  # computed with the parameters, in the M-step
@@ -242,3 +268,4 @@ class BayesianDawidSkene(ConfusionEM):
     def _finish(self, params: dict[str, Any], judgments: Judgments) -> None:
         super()._finish(params, judgments)
         self.prior_accuracy_ = float(params["accuracy"])
+        self.temperature_ = float(params.get("temperature", 1.0))

@@ -20,6 +20,7 @@ import numpy as np
 from .._math import EPS, safe_log
 from ..judgments import Judgments
 from ._base import EMAggregator, argmax_ties_low, caller_stacklevel
+from ._calibrate import heldout_nll, temper
 from ._engine import Shard
 from ._kernels import MIN_PARALLEL, estep_table, vote_shares, vote_stats
 from ._layout import crowdkit_result
@@ -105,9 +106,16 @@ class ConfusionEM(EMAggregator):
     def _posteriors(self, shard: Shard, params: dict[str, Any]) -> np.ndarray:
         kept = shard.state.pop(_KEPT, None)
         if kept is not None and params.get(_KEEP) == kept[0]:
-            return kept[1]
-        return estep_table(shard.indptr, shard.task, pair_codes(shard, params["rows"]), params["table"],
-                           params["logprior"], shard.gold, want_counts=False)[1]
+            post = kept[1]
+        else:
+            post = estep_table(shard.indptr, shard.task, pair_codes(shard, params["rows"]), params["table"],
+                               params["logprior"], shard.gold, want_counts=False)[1]
+        return temper(post, params.get("temperature", 1.0), shard.gold)
+
+    def _heldout(self, shard: Shard, params: dict[str, Any], fraction: float) -> dict[str, Any]:
+        """One shard's held-out judgment NLL per temperature (see :mod:`galton.aggregator._calibrate`)."""
+        return heldout_nll(shard.indptr, shard.task_ids, shard.gold, pair_codes(shard, params["rows"]),
+                           params["table"], params["logprior"], params["cells"], params["columns"], fraction)
 
     def _start(self, engine: Any, judgments: Judgments) -> tuple[dict[str, Any], dict[str, Any]]:
         """(memory, statistics) of the majority-vote start. Memory: the sizes, the observed
@@ -162,7 +170,8 @@ class ConfusionEM(EMAggregator):
         have = fitted_row >= 0
         table[have] = params["table"][fitted_row[have]]
         table[fw < 0] = 0.0  # unseen workers carry no information
-        post = eng.gather(self._posteriors, {"table": table, "logprior": params["logprior"], "rows": memory["rows"]})
+        post = eng.gather(self._posteriors, {"table": table, "logprior": params["logprior"], "rows": memory["rows"],
+                                             "temperature": params.get("temperature", 1.0)})
         codes = argmax_ties_low(post)
         labels = self._out.labels(new.task_names, new.label_names, codes)
         probas = self._out.probas(new.task_names, new.label_names, post)

@@ -6,12 +6,20 @@ crowd-kit model, and crowd-kit's published numbers next to this run's.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Any, Sequence
+
+import numpy as np
 
 from ._common import fmt_float, fmt_seconds, markdown_table, mean_or_none
 
 __all__ = ["MV_REF", "PUBLISHED", "PUBLISHED_NAMES", "AccuracyResult", "Cell", "accuracy_table", "published_table",
-           "render", "time_table", "versus_best", "versus_crowdkit", "versus_mv"]
+           "render", "time_table", "versus_best", "versus_crowdkit", "versus_mv", "calibration_of",
+           "calibration_table", "ECE_BINS", "NLL_FLOOR"]
+
+#: equal-width bins of the top probability for the expected calibration error
+ECE_BINS = 10
+#: the probability floor of the negative log-likelihood (a sure miss costs -log(1e-6) = 13.8 nats)
+NLL_FLOOR = 1e-6
 
 #: crowd-kit's published accuracies (Ustalov et al., "Learning from Crowds with Crowd-Kit",
 #: JOSS 9(96), 2024), by crowd-kit model and dataset.
@@ -34,6 +42,7 @@ class Cell:
     seconds: float | None = None
     status: str = "ok"  # "ok", "n/a" (the model raised or does not apply) or "skipped (slow)"
     error: str | None = None
+    calibration: tuple[float, float, float, float] | None = None  # see calibration_of
 
     def text(self) -> str:
         return fmt_float(self.accuracy) if self.status == "ok" else self.status
@@ -57,6 +66,44 @@ class AccuracyResult:
         vals = [self.value(d, column) for d in (datasets or self.datasets)]
         vals = [v for v in vals if v is not None]
         return mean_or_none(vals), len(vals)
+
+
+def calibration_of(probas: Any, gold: Any) -> tuple[float, float, float, float] | None:
+    """(accuracy, mean top probability, expected calibration error, negative log-likelihood) of a
+    pandas task x label probability frame on the gold tasks it covers; None without such a frame.
+    The accuracy here is the arg max's (ties to the first column), for comparison with the confidence."""
+    if not hasattr(probas, "reindex") or getattr(probas, "ndim", 0) != 2:
+        return None
+    p = probas.reindex(gold.index)
+    keep = p.notna().all(axis=1).to_numpy()
+    if not keep.any():
+        return None
+    values = p.to_numpy(dtype=float)[keep]
+    at = {label: i for i, label in enumerate(p.columns)}
+    truth = np.array([at.get(v, -1) for v in gold.to_numpy()[keep]])
+    top = values.max(axis=1)
+    right = (values.argmax(axis=1) == truth).astype(float)
+    given = np.where(truth >= 0, values[np.arange(truth.size), np.maximum(truth, 0)], 0.0)
+    nll = float(-np.log(np.clip(given, NLL_FLOOR, 1.0)).mean())
+    bins = np.clip((top * ECE_BINS).astype(int), 0, ECE_BINS - 1)
+    ece = sum(float((bins == b).mean()) * abs(float(top[bins == b].mean() - right[bins == b].mean()))
+              for b in range(ECE_BINS) if (bins == b).any())
+    return float(right.mean()), float(top.mean()), ece, nll
+
+
+def calibration_table(result: AccuracyResult) -> str:
+    """Per model, means over the datasets where it gave probabilities: accuracy, confidence, ECE, NLL."""
+    rows = []
+    for c in result.columns:
+        vals = [cell.calibration for d in result.datasets
+                if (cell := result.cells[d].get(c)) is not None and cell.status == "ok" and cell.calibration]
+        if not vals:
+            continue
+        means = np.mean(np.array(vals), axis=0)
+        rows.append([c, str(len(vals)), *(f"{v:.3f}" for v in means)])
+    if not rows:
+        return ""
+    return markdown_table(["model", "datasets", "accuracy", "mean confidence", "ECE", "NLL (nats)"], rows)
 
 
 def _mean_text(result: AccuracyResult, col: str) -> str:
@@ -198,6 +245,14 @@ def render(result: AccuracyResult, header: str = "") -> str:
             verdict = "yes" if beats_all else "no"
             parts += ["## Default model versus each crowd-kit model (means over the datasets both ran)",
                       ck_table, f"`{result.default_column}` beats every crowd-kit model's mean: **{verdict}**"]
+    cal = calibration_table(result)
+    if cal:
+        parts += ["## Calibration of the probabilities (means over the datasets)",
+                  f"On the gold tasks: the share right, the mean probability of the chosen label, the expected "
+                  f"calibration error ({ECE_BINS} equal bins of that probability) and the mean negative "
+                  f"log-likelihood of the gold label (probabilities floored at {NLL_FLOOR:g}). A calibrated "
+                  "model's mean confidence equals its accuracy. The default (`bds`) tempers its posteriors by "
+                  "a temperature chosen on held-out judgments, without gold (`calibrate=True`).", cal]
     pub = published_table(result)
     if pub:
         parts += ["## crowd-kit: this run versus its published numbers", pub]

@@ -45,13 +45,15 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ._accuracy_report import (MV_REF, PUBLISHED, PUBLISHED_NAMES, AccuracyResult, Cell, accuracy_table,
-                               published_table, render, time_table, versus_best, versus_crowdkit, versus_mv)
+                               calibration_of, calibration_table, published_table, render, time_table, versus_best,
+                               versus_crowdkit, versus_mv)
 from ._common import emit, split_names
 
 __all__ = [
     "ModelSpec", "Cell", "AccuracyResult", "PUBLISHED", "dataset_names", "load_dataset", "galton_specs",
     "crowdkit_specs", "accuracy_of", "run_accuracy", "render", "main", "MV_REF", "PUBLISHED_NAMES",
     "accuracy_table", "published_table", "time_table", "versus_best", "versus_crowdkit", "versus_mv",
+    "calibration_of", "calibration_table",
 ]
 
 log = logging.getLogger("galton.benchmarks.accuracy")
@@ -208,7 +210,8 @@ def _fit_cell(spec: ModelSpec, judgments: Any, gold: Any) -> Cell:
         t0 = time.perf_counter()
         labels = _fit_labels(model, judgments)
         seconds = time.perf_counter() - t0
-        return Cell(accuracy_of(labels, gold, judgments), seconds)
+        return Cell(accuracy_of(labels, gold, judgments), seconds,
+                    calibration=calibration_of(getattr(model, "probas_", None), gold))
     except Exception as exc:  # noqa: BLE001 - any failure of one model on one dataset is a table cell
         return Cell(status="n/a", error=f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}")
 

@@ -315,7 +315,7 @@ def test_first_elbo_and_posteriors_match_hand_computation():
             elbo -= _e_log_dir([a[w][lab][c] for lab in range(k)], col_elog)
     elbo += _e_log_dir([b0] * k, elog_p) - _e_log_dir(b, elog_p)
 
-    model = BayesianDawidSkene(n_iter=1, tol=0, prior_accuracy=m, prior_strength=c0, shrinkage=s,
+    model = BayesianDawidSkene(n_iter=1, tol=0, calibrate=False, prior_accuracy=m, prior_strength=c0, shrinkage=s,
                                accuracy_window=0, beta=beta, class_shrinkage=cs).fit(df)
     assert model.history_[0] == pytest.approx(elbo, rel=1e-12)
 
@@ -366,7 +366,7 @@ def _reference_vb(df: pd.DataFrame, n_iter: int, m: float, c0: float, beta: floa
 def test_plain_ibcc_matches_an_independent_implementation():
     df = gd.load_shared("zheng_s_face", frame="pandas").judgments
     want = _reference_vb(df, 30, m=0.75, c0=4.0, beta=1.5)
-    model = BayesianDawidSkene(n_iter=30, tol=0, prior_accuracy=0.75, prior_strength=4.0, shrinkage=0,
+    model = BayesianDawidSkene(n_iter=30, tol=0, calibrate=False, prior_accuracy=0.75, prior_strength=4.0, shrinkage=0,
                                accuracy_window=0, beta=1.5, class_shrinkage=0).fit(df)
     np.testing.assert_allclose(model.probas_.to_numpy(), want, rtol=0, atol=1e-10)
 

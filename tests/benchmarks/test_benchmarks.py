@@ -143,6 +143,31 @@ def test_run_accuracy_table_rows_columns_and_means():
     assert "## Fit time" in text and "versus majority vote" in text
 
 
+def test_calibration_of_by_hand_and_in_the_report():
+    probas = pd.DataFrame({"a": [0.9, 0.6, 0.2, 0.5], "b": [0.1, 0.4, 0.8, 0.5]}, index=[1, 2, 3, 4])
+    gold = pd.Series(["a", "b", "b", "c"], index=[1, 2, 3, 9])  # task 9 has no probabilities
+    acc, conf, ece, nll = accuracy.calibration_of(probas, gold)
+    # tasks 1, 2, 3: right, wrong, right; top probabilities 0.9, 0.6, 0.8 in bins 9, 6, 8
+    assert acc == pytest.approx(2 / 3) and conf == pytest.approx((0.9 + 0.6 + 0.8) / 3)
+    assert ece == pytest.approx((abs(0.9 - 1) + abs(0.6 - 0) + abs(0.8 - 1)) / 3)
+    assert nll == pytest.approx(-(np.log(0.9) + np.log(0.4) + np.log(0.8)) / 3)
+    # a gold label the model never gives costs the floor
+    _, _, _, miss = accuracy.calibration_of(probas, pd.Series(["c"], index=[1]))
+    assert miss == pytest.approx(-np.log(1e-6))
+    assert accuracy.calibration_of(None, gold) is None
+    # in a run: each cell carries the model's numbers; the report has the table of means
+    sets = _tiny_sets()
+    res = accuracy.run_accuracy(sets, accuracy.galton_specs(["ds", "bds"]), default_column="galton:bds")
+    for name, (frame, g) in sets.items():
+        want = accuracy.calibration_of(create("bds").fit(frame).probas_, g)
+        assert res.cells[name]["galton:bds"].calibration == pytest.approx(want)
+    _, rows = parse_markdown_table(accuracy.calibration_table(res))
+    assert [r[0] for r in rows] == ["galton:ds", "galton:bds"] and rows[1][1] == "2"
+    mean_nll = np.mean([res.cells[n]["galton:bds"].calibration[3] for n in sets])
+    assert rows[1][5] == f"{mean_nll:.3f}"
+    assert "## Calibration of the probabilities" in accuracy.render(res)
+
+
 def _sleeper():
     class Sleeper:
         def fit_predict(self, data):

@@ -1,0 +1,147 @@
+"""Calibration of task posteriors without gold: a temperature chosen by held-out judgments.
+
+A confusion model's posterior multiplies one likelihood term per judgment, as if the workers of a
+task erred independently. Real workers do not (they share the hard tasks, the same misreadings), so
+on real data the posteriors are far too sure: on the 17 shared datasets with gold the default model's
+mean confidence is 0.958 where its accuracy is 0.840. Tempering the log-posterior,
+
+    q_t(k) ∝ exp(tau * (log p_k + sum_{j in t} log e_{w_j}(y_j | k))),   0 < tau <= 1,
+
+keeps every label (the order of each row is unchanged) and softens the probabilities. ``tau`` is
+chosen without gold, by how well the tempered posterior of a task *without* one of its judgments
+predicts that judgment (leave-one-judgment-out predictive log-likelihood, on a fixed grid, over a
+sample of tasks keyed by task code, so that it does not depend on sharding):
+
+    nll(tau) = - sum_j log sum_k softmax(tau * (L_t - l_j))_k * e_{w_j}(y_j | k)
+
+with ``L_t`` the task's log-posterior and ``l_j`` the judgment's row of the E-step table. On data
+drawn from the model itself the choice is close to 1 (the posteriors are already calibrated there);
+on real data it is well below 1. One additive pass over the shards, like an E-step.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._math import splitmix64
+
+__all__ = ["TEMPERATURES", "SAMPLE_JUDGMENTS", "SAMPLE_CELLS", "BLOCK_CELLS", "heldout_nll", "choose_temperature",
+           "sample_fraction", "temper"]
+
+#: the grid of temperatures tried: 0.01 .. 1, log-spaced (each step about 21%)
+TEMPERATURES = np.exp(np.linspace(np.log(0.01), 0.0, 25))
+
+#: about this many judgments enter the held-out score (all of them on smaller data), fewer when
+#: there are many labels: at most about SAMPLE_CELLS judgment x label cells
+SAMPLE_JUDGMENTS = 20_000
+SAMPLE_CELLS = 200_000
+
+#: judgment x label cells scored at once (bounds the pass's memory: a few arrays of this many floats)
+BLOCK_CELLS = 1 << 18
+
+_SALT = np.uint64(0x6A09E667F3BCC908)  # sample keys independent of the shard hash
+_TINY = np.finfo(np.float64).tiny
+
+
+def sample_fraction(n_judgments: int, n_labels: int) -> float:
+    """The share of tasks whose judgments enter the held-out score."""
+    want = min(SAMPLE_JUDGMENTS, SAMPLE_CELLS // max(n_labels, 1))
+    return 1.0 if n_judgments <= want else want / float(n_judgments)
+
+
+def _sampled(task_ids: np.ndarray, fraction: float) -> np.ndarray:
+    if fraction >= 1.0:
+        return np.ones(task_ids.size, dtype=bool)
+    key = splitmix64(task_ids.astype(np.uint64) ^ _SALT) >> np.uint64(11)
+    return key.astype(np.float64) * 2.0 ** -53 < fraction
+
+
+def heldout_nll(indptr: np.ndarray, task_ids: np.ndarray, gold: np.ndarray, rows: np.ndarray,
+                table: np.ndarray, logprior: np.ndarray, cells: np.ndarray, columns: np.ndarray,
+                fraction: float, temperatures: np.ndarray = TEMPERATURES) -> dict[str, Any]:
+    """One shard's held-out negative log-likelihood at each temperature (additive over shards).
+
+    Parameters
+    ----------
+    indptr : CSR offsets of the shard's tasks; ``task_ids`` their global codes; ``gold`` the known
+        class per task (-1: unknown; known tasks are left out: their posterior is clamped)
+    rows : the table row of each judgment (its (worker, label) pair)
+    table : (pairs, K) the E-step's ``log e(y | k)`` (expected logs for variational models)
+    logprior : (K,) the E-step's log class prior
+    cells, columns : (pairs, K) the expected counts behind ``e(y | k)`` (posterior Dirichlet
+        parameters: the cell and its column's sum); the judgment's own share ``q_t(k)`` is taken
+        out of both, so that the worker's estimate does not already know the judgment it predicts
+    fraction : share of tasks sampled (:func:`sample_fraction`)
+
+    Returns
+    -------
+    {"nll": (G,) summed negative log-likelihoods, "n": judgments scored}
+    """
+    sizes = np.diff(indptr)
+    keep = np.flatnonzero(_sampled(task_ids, fraction) & (gold < 0) & (sizes > 0))
+    nll = np.zeros(temperatures.size)
+    n = 0
+    k = max(table.shape[1], 1)
+    start = 0
+    while start < keep.size:  # blocks of tasks of at most BLOCK_CELLS judgment x label cells
+        ends = np.cumsum(sizes[keep[start:]]) * k
+        stop = start + max(1, int(np.searchsorted(ends, BLOCK_CELLS, side="right")))
+        block = keep[start:stop]
+        start = stop
+        n += _score_block(indptr, sizes, block, rows, table, logprior, cells, columns, temperatures, nll)
+    return {"nll": nll, "n": n}
+
+
+def _score_block(indptr: np.ndarray, sizes: np.ndarray, block: np.ndarray, rows: np.ndarray,
+                 table: np.ndarray, logprior: np.ndarray, cells: np.ndarray, columns: np.ndarray,
+                 temperatures: np.ndarray, nll: np.ndarray) -> int:
+    """Add one block of tasks' held-out NLL per temperature to ``nll``; returns its judgments."""
+    counts = sizes[block]
+    t = np.repeat(np.arange(block.size), counts)  # block-local task of each judgment
+    first = np.repeat(indptr[block] - np.cumsum(counts) + counts, counts)
+    r = rows[first + np.arange(t.size)]
+    terms = table[r]  # (m, K)
+    total = np.zeros((block.size, table.shape[1]))
+    np.add.at(total, t, terms)
+    total += logprior
+    share = total - total.max(axis=1, keepdims=True)
+    np.exp(share, out=share)
+    share /= share.sum(axis=1, keepdims=True)  # q_t: each judgment's share of the counts
+    own = share[t]
+    like = np.maximum(cells[r] - own, 0.0)
+    like /= np.maximum(columns[r] - own, _TINY)
+    minus = total[t]
+    minus -= terms  # the task's log-posterior without this judgment
+    minus -= minus.max(axis=1, keepdims=True)
+    q = np.empty_like(minus)
+    for i, tau in enumerate(temperatures):
+        np.multiply(minus, tau, out=q)
+        np.exp(q, out=q)
+        pred = np.einsum("ij,ij->i", q, like) / q.sum(axis=1)
+        nll[i] -= np.log(np.maximum(pred, _TINY)).sum()
+    return int(t.size)
+
+
+def choose_temperature(nll: np.ndarray, n: int, temperatures: np.ndarray = TEMPERATURES) -> float:
+    """The grid temperature with the smallest held-out NLL (1.0 when nothing was scored); ties go
+    to the larger temperature (the less changed posterior)."""
+    if n == 0 or not np.all(np.isfinite(nll)):
+        return 1.0
+    best = np.flatnonzero(nll <= nll.min() + 1e-9 * max(1.0, abs(nll.min())))
+    return float(temperatures[best[-1]])
+
+
+def temper(post: np.ndarray, tau: float, gold: np.ndarray) -> np.ndarray:
+    """Posteriors ``post`` (tasks x K, rows summing to 1) tempered by ``tau``; gold rows as given."""
+    if tau >= 1.0 or post.shape[0] == 0:
+        return post
+    z = tau * np.log(np.maximum(post, _TINY))
+    z -= z.max(axis=1, keepdims=True)
+    out = np.exp(z)
+    out /= out.sum(axis=1, keepdims=True)
+    known = gold >= 0
+    if known.any():
+        out[known] = post[known]
+    return out

@@ -1,0 +1,178 @@
+"""Calibration of the default model's posteriors without gold (galton/aggregator/_calibrate.py):
+a temperature chosen by held-out judgments, checked by hand, for invariances, and on data where the
+right answer is known: 1 on data drawn from the model, below 1 on correlated crowds and real data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import galton
+from galton.aggregator import _calibrate as cal
+from galton.aggregator._engine import make_shards
+from galton.datasets.simulate import CrowdConfig, simulate
+
+
+def _nll(probas: pd.DataFrame, truth: pd.Series) -> float:
+    p = probas.reindex(truth.index)
+    cols = list(p.columns)
+    at = np.array([cols.index(v) for v in truth])
+    return float(-np.log(np.clip(p.to_numpy()[np.arange(at.size), at], 1e-6, 1)).mean())
+
+
+def _crowd(seed: int = 3, **kw) -> tuple[pd.DataFrame, pd.Series]:
+    sim = simulate(CrowdConfig(n_tasks=3000, n_workers=100, judgments_per_task=(7, 7), seed=seed, **kw))
+    df = pd.DataFrame({"task": sim.task, "worker": sim.worker, "label": sim.label})
+    return df, pd.Series(sim.true_label, index=np.arange(len(sim.true_label)))
+
+
+def _independent(per: int, seed: int, n_tasks: int = 3000, n_workers: int = 60, k: int = 3):
+    """Data drawn from the one-coin model itself: workers err independently."""
+    rng = np.random.default_rng(seed)
+    z = rng.integers(0, k, n_tasks)
+    acc = rng.uniform(0.5, 0.95, n_workers)
+    t = np.repeat(np.arange(n_tasks), per)
+    w = np.concatenate([rng.choice(n_workers, per, replace=False) for _ in range(n_tasks)])
+    wrong = (z[t] + rng.integers(1, k, t.size)) % k
+    label = np.where(rng.random(t.size) < acc[w], z[t], wrong)
+    return pd.DataFrame({"task": t, "worker": w, "label": label}), pd.Series(z)
+
+
+@pytest.mark.parametrize("per, seed", [(3, 0), (5, 1), (10, 0)])
+def test_data_drawn_from_the_model_keep_their_posteriors(per, seed):
+    # the posteriors are calibrated where the model holds: the held-out choice is 1, nothing changes
+    df, _ = _independent(per, seed)
+    m = galton.BayesianDawidSkene().fit(df)
+    plain = galton.BayesianDawidSkene(calibrate=False).fit(df)
+    assert m.temperature_ == 1.0 and plain.temperature_ == 1.0
+    assert m.probas_.equals(plain.probas_)
+
+
+@pytest.mark.parametrize("kw", [{"worker_correlation": 0.6}, {"difficulty_spread": 1.0}])
+def test_correlated_or_uneven_crowds_get_softer_posteriors_closer_to_the_truth(kw):
+    # measured: correlation 0.6 -> tau 0.68, NLL against the truth 1.65 -> 1.15; difficulty spread 1.0
+    # -> tau 0.56, NLL 0.44 -> 0.36; the labels never change (tempering keeps each row's order)
+    df, truth = _crowd(**kw)
+    m = galton.BayesianDawidSkene().fit(df)
+    plain = galton.BayesianDawidSkene(calibrate=False).fit(df)
+    assert 0.3 < m.temperature_ < 0.9
+    assert m.labels_.equals(plain.labels_)
+    assert _nll(m.probas_, truth) < 0.9 * _nll(plain.probas_, truth)
+    acc = float((m.labels_.reindex(truth.index) == truth).mean())
+    conf, conf_plain = float(m.probas_.max(axis=1).mean()), float(plain.probas_.max(axis=1).mean())
+    assert acc < conf < conf_plain  # still sure of itself, less so
+
+
+def test_real_data_bluebirds():
+    # welinder_bluebirds (bundled): 39 workers on every one of 108 images; the untempered posterior
+    # puts 1.70 nats per image on the gold label's side (mean confidence 0.99 at accuracy 0.80);
+    # calibrated: tau 0.215, 0.52 nats, the same labels
+    ds = galton.load_dataset("welinder_bluebirds", frame="pandas")
+    gold = ds.gold.set_index("task")["label"]
+    m = galton.BayesianDawidSkene().fit(ds.judgments)
+    plain = galton.BayesianDawidSkene(calibrate=False).fit(ds.judgments)
+    assert m.temperature_ == pytest.approx(cal.TEMPERATURES[16])  # 0.215
+    assert m.labels_.equals(plain.labels_)
+    assert _nll(plain.probas_, gold) > 1.6 and _nll(m.probas_, gold) < 0.55
+
+
+def _by_hand(df: pd.DataFrame, model: galton.BayesianDawidSkene, taus: np.ndarray) -> np.ndarray:
+    """The held-out NLL judgment by judgment, from the fitted model's public parameters: the task's
+    log-posterior without the judgment (expected logs), tempered; the worker's posterior-mean
+    confusion with the judgment's own share of the counts taken out."""
+    p = model.params_
+    labels = list(model.judgments_.label_names)
+    workers = list(model.judgments_.worker_names)
+    k = len(labels)
+    cell = {}  # (worker code, label code) -> table row
+    for i, row in enumerate(p["pairs"]):
+        cell[(int(row) // k, int(row) % k)] = i
+    colsum = p["colsum"]
+    out = np.zeros(taus.size)
+    for _, task_rows in df.groupby("task"):
+        codes = [(workers.index(w), labels.index(y)) for w, y in zip(task_rows.worker, task_rows.label)]
+        total = p["logprior"] + sum(p["table"][cell[c]] for c in codes)
+        share = np.exp(total - total.max())
+        share /= share.sum()
+        for c in codes:
+            r = cell[c]
+            minus = total - p["table"][r]
+            like = (p["a"][r] - share) / (colsum[c[0]] - share)
+            for i, tau in enumerate(taus):
+                q = np.exp(tau * (minus - minus.max()))
+                out[i] -= np.log((q / q.sum()) @ like)
+    return out
+
+
+def test_heldout_nll_equals_a_judgment_by_judgment_computation():
+    df, _ = _independent(4, 2, n_tasks=60, n_workers=12)
+    m = galton.BayesianDawidSkene(calibrate=False).fit(df)
+    p = m.params_
+    judgments = m.judgments_
+    shard = make_shards(judgments, None, 1)[0]
+    k = judgments.n_labels
+    from galton.aggregator._pairs import pair_codes, pair_workers
+
+    columns = p["colsum"][pair_workers(p["pairs"], k)]
+    got = cal.heldout_nll(shard.indptr, shard.task_ids, shard.gold, pair_codes(shard, p["rows"]), p["table"],
+                          p["logprior"], p["a"], columns, 1.0)
+    assert got["n"] == len(df)
+    np.testing.assert_allclose(got["nll"], _by_hand(df, m, cal.TEMPERATURES), rtol=1e-10)
+
+
+def test_any_sharding_and_block_size_give_the_same_curve(monkeypatch):
+    df, _ = _crowd(worker_correlation=0.3)
+    m = galton.BayesianDawidSkene(calibrate=False).fit(df)
+    p, judgments = m.params_, m.judgments_
+    from galton.aggregator._pairs import pair_codes, pair_workers
+
+    columns = p["colsum"][pair_workers(p["pairs"], judgments.n_labels)]
+
+    def curve(n_shards: int) -> tuple[np.ndarray, int]:
+        parts = [cal.heldout_nll(s.indptr, s.task_ids, s.gold, pair_codes(s, p["rows"]), p["table"], p["logprior"],
+                                 p["a"], columns, 0.5) for s in make_shards(judgments, None, n_shards)]
+        return sum(x["nll"] for x in parts), sum(x["n"] for x in parts)
+
+    one, n_one = curve(1)
+    three, n_three = curve(3)
+    monkeypatch.setattr(cal, "BLOCK_CELLS", 64)  # many small blocks
+    small, n_small = curve(1)
+    assert n_one == n_three == n_small and 0.4 * len(df) < n_one < 0.6 * len(df)  # half the tasks
+    np.testing.assert_allclose(three, one, rtol=1e-12)
+    np.testing.assert_allclose(small, one, rtol=1e-12)
+
+
+def test_sample_fraction_and_choice():
+    assert cal.sample_fraction(1_000, 4) == 1.0
+    assert cal.sample_fraction(1_000_000, 4) == pytest.approx(cal.SAMPLE_JUDGMENTS / 1e6)
+    assert cal.sample_fraction(1_000_000, 1_000) == pytest.approx(cal.SAMPLE_CELLS / 1_000 / 1e6)
+    nll = np.array([5.0, 3.0, 3.0, 4.0])
+    assert cal.choose_temperature(nll, 10, np.array([0.1, 0.2, 0.5, 1.0])) == 0.5  # a tie: the larger
+    assert cal.choose_temperature(nll, 0, np.array([0.1, 0.2, 0.5, 1.0])) == 1.0  # nothing scored
+
+
+def test_gold_tasks_stay_clamped_and_predict_uses_the_temperature():
+    df, truth = _crowd(worker_correlation=0.6)
+    gold = truth.iloc[:100]
+    m = galton.BayesianDawidSkene().fit(df, gold)
+    assert m.temperature_ < 1
+    known = m.probas_.loc[gold.index]
+    assert (known.max(axis=1) == 1.0).all()
+    # new data scored with the fitted workers gets the same temperature: the training data again
+    # gives the fit's own posteriors (up to the convergence tolerance)
+    plain = galton.BayesianDawidSkene().fit(df)
+    again = plain.predict_proba(df)
+    np.testing.assert_allclose(again.reindex(plain.probas_.index).to_numpy(), plain.probas_.to_numpy(), atol=1e-4)
+
+
+def test_temper_keeps_the_order_of_every_row():
+    rng = np.random.default_rng(0)
+    post = rng.dirichlet(np.full(5, 0.3), size=200)
+    gold = np.where(rng.random(200) < 0.1, 2, -1)
+    out = cal.temper(post, 0.2, gold)
+    np.testing.assert_allclose(out.sum(axis=1), 1.0)
+    assert (np.argsort(out, axis=1, kind="stable")[:, -1] == np.argmax(post, axis=1)).all()
+    np.testing.assert_array_equal(out[gold >= 0], post[gold >= 0])
+    assert (out[gold < 0].max(axis=1) <= post[gold < 0].max(axis=1) + 1e-15).all()
+    assert cal.temper(post, 1.0, gold) is post
