@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .._math import splitmix64
+from .._math import EPS, splitmix64
 
 __all__ = ["TEMPERATURES", "SAMPLE_JUDGMENTS", "SAMPLE_CELLS", "BLOCK_CELLS", "heldout_nll", "choose_temperature",
            "sample_fraction", "temper"]
@@ -42,7 +42,6 @@ SAMPLE_CELLS = 200_000
 BLOCK_CELLS = 1 << 18
 
 _SALT = np.uint64(0x6A09E667F3BCC908)  # sample keys independent of the shard hash
-_TINY = np.finfo(np.float64).tiny
 
 
 def sample_fraction(n_judgments: int, n_labels: int) -> float:
@@ -111,7 +110,7 @@ def _score_block(indptr: np.ndarray, sizes: np.ndarray, block: np.ndarray, rows:
     share /= share.sum(axis=1, keepdims=True)  # q_t: each judgment's share of the counts
     own = share[t]
     like = np.maximum(cells[r] - own, 0.0)
-    like /= np.maximum(columns[r] - own, _TINY)
+    like /= np.maximum(columns[r] - own, EPS)
     minus = total[t]
     minus -= terms  # the task's log-posterior without this judgment
     minus -= minus.max(axis=1, keepdims=True)
@@ -120,7 +119,7 @@ def _score_block(indptr: np.ndarray, sizes: np.ndarray, block: np.ndarray, rows:
         np.multiply(minus, tau, out=q)
         np.exp(q, out=q)
         pred = np.einsum("ij,ij->i", q, like) / q.sum(axis=1)
-        nll[i] -= np.log(np.maximum(pred, _TINY)).sum()
+        nll[i] -= np.log(np.maximum(pred, EPS)).sum()
     return int(t.size)
 
 
@@ -137,7 +136,7 @@ def temper(post: np.ndarray, tau: float, gold: np.ndarray) -> np.ndarray:
     """Posteriors ``post`` (tasks x K, rows summing to 1) tempered by ``tau``; gold rows as given."""
     if tau >= 1.0 or post.shape[0] == 0:
         return post
-    z = tau * np.log(np.maximum(post, _TINY))
+    z = tau * np.log(np.maximum(post, EPS))
     z -= z.max(axis=1, keepdims=True)
     out = np.exp(z)
     out /= out.sum(axis=1, keepdims=True)

@@ -394,6 +394,10 @@ def _summary(out: TextIO, model: Any, judgments: Any, name: str, cls: type, seco
         ("converged", "-" if converged is None else ("yes" if converged else "no")),
         ("seconds", f"{seconds:.3f}"),
     ]
+    temperature = getattr(model, "temperature_", None)
+    if temperature is not None:  # the default's calibration (BayesianDawidSkene.calibrate)
+        rows.append(("temperature", f"{temperature:.3g} (probabilities calibrated on held-out judgments)"
+                     if temperature < 1 else "1 (probabilities as fitted)"))
     if gold_pairs is not None:
         tidx, values = gold_pairs
         pred = judgments.label_names[np.asarray(model.label_codes_)[tidx]]
