@@ -362,14 +362,14 @@ def test_the_default_reports_its_temperature_and_writes_the_calibrated_probabili
     out_path = tmp_path / "bb.csv"
     rc, out, err = run(["aggregate", "bundled:welinder_bluebirds", "-o", out_path], capsys)
     assert rc == 0, err
-    assert summary(out)["temperature"] == "0.215 (probabilities calibrated on held-out judgments)"
+    assert summary(out)["calibrated"] == "temperature 0.215 (chosen on held-out judgments)"
     model = galton.BayesianDawidSkene().fit(datasets.load("welinder_bluebirds", frame="pandas").judgments)
     written = pd.read_csv(out_path).set_index("task")
     np.testing.assert_allclose(written["confidence"].to_numpy(), model.probas_.max(axis=1).reindex(written.index),
                                rtol=1e-12)
     assert written["confidence"].mean() < 0.95  # 0.99 before calibration, at accuracy 0.80
     rc, out, _ = run(["aggregate", "bundled:welinder_bluebirds", "-m", "ds"], capsys)
-    assert rc == 0 and "temperature" not in summary(out)
+    assert rc == 0 and "calibrated" not in summary(out)
 
 
 def test_datasets_export_refusals_write_nothing(tmp_path: Path, capsys) -> None:

@@ -396,8 +396,8 @@ def _summary(out: TextIO, model: Any, judgments: Any, name: str, cls: type, seco
     ]
     temperature = getattr(model, "temperature_", None)
     if temperature is not None:  # the default's calibration (BayesianDawidSkene.calibrate)
-        rows.append(("temperature", f"{temperature:.3g} (probabilities calibrated on held-out judgments)"
-                     if temperature < 1 else "1 (probabilities as fitted)"))
+        rows.append(("calibrated", f"temperature {temperature:.3g} (chosen on held-out judgments)"
+                     if temperature < 1 else "no need (temperature 1: probabilities as fitted)"))
     if gold_pairs is not None:
         tidx, values = gold_pairs
         pred = judgments.label_names[np.asarray(model.label_codes_)[tidx]]
