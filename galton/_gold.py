@@ -30,10 +30,10 @@ def read_gold(gold: Any, names: np.ndarray | None = None, *, task_col: str = "ta
     frame / table / path with ``task`` and ``label`` columns (files read by the one reader, task ids
     by the canonical-integer rule; without a ``label`` column, a ``true_label`` column is the label,
     so the ``truth`` table of ``galton simulate`` is gold as it stands). Rows with a missing task or
-    label are skipped; a task listed twice with the same label counts once, with two different labels it raises. With ``names`` (the
-    judgments' task vocabulary) task ids are brought to its type, and ids of another type raise
-    (text ids that are all canonical integers match integer tasks, and integer ids match text tasks
-    by their digits). Labels are returned as given (``-0.0`` as ``0.0``): a gold label that no
+    label are skipped; a task listed twice with the same label counts once, with two different labels
+    it raises. With ``names`` (the judgments' task vocabulary) task ids are brought to its type, and
+    ids of another type raise (text ids that are all canonical integers match integer tasks, and
+    integer ids match text tasks by their digits). Labels are returned as given (``-0.0`` as ``0.0``): a gold label that no
     worker chose is a real miss of the crowd, so this does not check the label set.
     """
     if type(gold).__module__.split(".")[0] == "pandas" and hasattr(gold, "index") and gold.ndim == 1:
