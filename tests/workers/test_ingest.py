@@ -273,6 +273,34 @@ def test_results_dir_has_one_part_per_shard_equal_to_collected_results(ray_sessi
     np.testing.assert_array_equal(table["confidence"].to_numpy(), probs.max(axis=1))
 
 
+def test_the_default_calibrates_the_same_on_ray_ingest_results_dir_and_locally(ray_session, tmp_path):
+    """The default's temperature comes from one more pass over the shard actors: Parquet read by the
+    actors, results written by them, collected, and the local fit all give the same temperature and
+    posteriors (a correlated simulated crowd, so that the temperature is below 1)."""
+    from galton import BayesianDawidSkene
+    from galton.datasets.simulate import CrowdConfig, simulate
+
+    sim = simulate(CrowdConfig(n_tasks=1500, n_workers=60, judgments_per_task=(6, 6), worker_correlation=0.6,
+                               seed=5))
+    table = pa.table({"task": sim.task.astype(np.int64), "worker": sim.worker.astype(np.int32),
+                      "label": sim.label.astype(np.int32)})
+    folder = _write(table, tmp_path / "judgments", n_files=3)
+    local = BayesianDawidSkene().fit(table)
+    assert local.temperature_ < 0.9
+    out = tmp_path / "labels"
+    with RayEngine(n_shards=3) as eng:
+        data = eng.load_parquet(folder)
+        collected = BayesianDawidSkene().fit(data)
+        written = BayesianDawidSkene().fit(data, results_dir=out)
+    assert collected.temperature_ == written.temperature_ == local.temperature_
+    _assert_same(collected, local)
+    labels, post = _by_task(collected)
+    got = pq.read_table(out)
+    assert dict(zip(got["task"].to_pylist(), got["label"].to_pylist())) == labels
+    probs = np.column_stack([got[f"p_{k}"].to_numpy() for k in range(post[0].size)])
+    np.testing.assert_array_equal(probs, np.array([post[t] for t in got["task"].to_pylist()]))
+
+
 class _Broken(DawidSkene):
     def _posteriors(self, shard, params):
         raise ValueError("posterior failed")
