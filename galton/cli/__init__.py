@@ -81,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="CSV/TSV/Parquet/JSON-lines file, a directory of Parquet files, bundled:NAME, "
                      "or - for CSV on standard input")
     agg.add_argument("--model", "-m", default=None,
-                     help="model name (see `galton models`); default: galton's robust default")
+                     help="model name (see `galton models`); default: galton's robust default (bds, its "
+                     "probabilities calibrated on held-out judgments)")
     agg.add_argument("--gold", default=None, metavar="FILE",
                      help="known labels (columns task, label) to score the result against; not used "
                      "in the fit unless --use-gold. bundled:NAME inputs use their own gold")
