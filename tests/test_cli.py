@@ -368,6 +368,9 @@ def test_the_default_reports_its_temperature_and_writes_the_calibrated_probabili
     np.testing.assert_allclose(written["confidence"].to_numpy(), model.probas_.max(axis=1).reindex(written.index),
                                rtol=1e-12)
     assert written["confidence"].mean() < 0.95  # 0.99 before calibration, at accuracy 0.80
+    # with gold, the summary sets the mean confidence on the gold tasks (here: all 108) beside the accuracy
+    assert summary(out)["confidence"] == (f"{written['confidence'].mean():.6f} "
+                                          "(mean probability of the chosen label on those tasks)")
     rc, out, _ = run(["aggregate", "bundled:welinder_bluebirds", "-m", "ds"], capsys)
     assert rc == 0 and "calibrated" not in summary(out)
 

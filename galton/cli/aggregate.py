@@ -405,6 +405,10 @@ def _summary(out: TextIO, model: Any, judgments: Any, name: str, cls: type, seco
         total = int(tidx.size)
         note = "; the model was given this gold" if used_gold else ""
         rows.append(("accuracy", f"{correct / total:.6f} ({correct}/{total} tasks with gold{note})"))
+        post = getattr(model, "posteriors_", None)
+        if post is not None and total and not used_gold:  # how far the probabilities can be trusted here
+            sure = float(np.asarray(post)[tidx].max(axis=1).mean())
+            rows.append(("confidence", f"{sure:.6f} (mean probability of the chosen label on those tasks)"))
     if output is not None:
         rows.append(("output", output))
     rows += extra or []
