@@ -190,6 +190,8 @@ class BayesianDawidSkene(ConfusionEM):
             if not (ok and (value >= low if closed else value > low)):
                 bound = f"{'>=' if closed else '>'} {low:g}"
                 raise ValueError(f"{name} must be a finite number {bound}, not {value!r}")
+        if not isinstance(self.calibrate, (bool, np.bool_)):
+            raise ValueError(f"calibrate must be True or False, not {self.calibrate!r}")
         m = self.prior_accuracy
         if m is not None and not (isinstance(m, (int, float)) and 0 < m < 1):
             raise ValueError(f"prior_accuracy must be None (fit it) or a number in (0, 1), not {m!r}")

@@ -143,6 +143,11 @@ def test_any_sharding_and_block_size_give_the_same_curve(monkeypatch):
     np.testing.assert_allclose(small, one, rtol=1e-12)
 
 
+def test_calibrate_must_be_a_bool():
+    with pytest.raises(ValueError, match="calibrate must be True or False, not 'yes'"):
+        galton.BayesianDawidSkene(calibrate="yes").fit(_independent(3, 0, n_tasks=20)[0])
+
+
 def test_sample_fraction_and_choice():
     assert cal.sample_fraction(1_000, 4) == 1.0
     assert cal.sample_fraction(1_000_000, 4) == pytest.approx(cal.SAMPLE_JUDGMENTS / 1e6)
