@@ -373,6 +373,17 @@ def test_the_default_reports_its_temperature_and_writes_the_calibrated_probabili
                                           "(mean probability of the chosen label on those tasks)")
     rc, out, _ = run(["aggregate", "bundled:welinder_bluebirds", "-m", "ds"], capsys)
     assert rc == 0 and "calibrated" not in summary(out)
+    # --uncalibrated: the posteriors as fitted (mean confidence 0.99 here); refused by a model without it
+    raw_path = tmp_path / "raw.csv"
+    rc, out, err = run(["aggregate", "bundled:welinder_bluebirds", "--uncalibrated", "-o", raw_path], capsys)
+    assert rc == 0, err
+    assert summary(out)["calibrated"] == "off (--uncalibrated: probabilities as fitted)"
+    raw = galton.BayesianDawidSkene(calibrate=False).fit(datasets.load("welinder_bluebirds", frame="pandas").judgments)
+    got = pd.read_csv(raw_path).set_index("task")["confidence"]
+    np.testing.assert_allclose(got.to_numpy(), raw.probas_.max(axis=1).reindex(got.index), rtol=1e-12)
+    assert got.mean() > 0.98
+    rc, _, err = run(["aggregate", "bundled:welinder_bluebirds", "-m", "ds", "--uncalibrated"], capsys)
+    assert rc == 2 and "does not take --uncalibrated" in err and err.count("\n") == 1
 
 
 def test_datasets_export_refusals_write_nothing(tmp_path: Path, capsys) -> None:

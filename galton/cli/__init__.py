@@ -120,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="iteration limit of iterative models")
     agg.add_argument("--seed", type=int, default=None, metavar="N",
                      help="random seed (used by models that have random_state)")
+    agg.add_argument("--uncalibrated", action="store_true",
+                     help="report the default model's probabilities as fitted, without the temperature "
+                     "it chooses on held-out judgments (README: 'How sure is it?')")
     agg.add_argument("--on-invalid", choices=("raise", "drop"), default="raise",
                      help="rows with a missing task, worker or label: fail (default) or drop them")
     agg.add_argument("--max-memory", default=None, metavar="SIZE",

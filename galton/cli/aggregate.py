@@ -106,6 +106,11 @@ def _model_params(cls: type, args: argparse.Namespace, name: str) -> dict[str, A
         raise CLIError(f"--max-iter must be >= 1, not {args.max_iter}")
     if args.seed is not None and "random_state" in accepted:
         params["random_state"] = args.seed
+    if getattr(args, "uncalibrated", False):
+        if "calibrate" not in accepted:
+            raise CLIError(f"model {name!r} does not take --uncalibrated (it reports its probabilities as "
+                           "fitted already)")
+        params["calibrate"] = False
     if "progress" in accepted:
         params["progress"] = False if args.quiet else None  # None: shown on a TTY after 1 s
     return params
@@ -396,8 +401,13 @@ def _summary(out: TextIO, model: Any, judgments: Any, name: str, cls: type, seco
     ]
     temperature = getattr(model, "temperature_", None)
     if temperature is not None:  # the default's calibration (BayesianDawidSkene.calibrate)
-        rows.append(("calibrated", f"temperature {temperature:.3g} (chosen on held-out judgments)"
-                     if temperature < 1 else "no need (temperature 1: probabilities as fitted)"))
+        if not getattr(model, "calibrate", True):
+            said = "off (--uncalibrated: probabilities as fitted)"
+        elif temperature < 1:
+            said = f"temperature {temperature:.3g} (chosen on held-out judgments)"
+        else:
+            said = "no need (temperature 1: probabilities as fitted)"
+        rows.append(("calibrated", said))
     if gold_pairs is not None:
         tidx, values = gold_pairs
         pred = judgments.label_names[np.asarray(model.label_codes_)[tidx]]
