@@ -14,7 +14,7 @@ from ._common import fmt_float, fmt_seconds, markdown_table, mean_or_none
 
 __all__ = ["MV_REF", "PUBLISHED", "PUBLISHED_NAMES", "AccuracyResult", "Cell", "accuracy_table", "published_table",
            "render", "time_table", "versus_best", "versus_crowdkit", "versus_mv", "calibration_of",
-           "calibration_table", "ECE_BINS", "NLL_FLOOR"]
+           "calibration_table", "as_fitted", "ECE_BINS", "NLL_FLOOR"]
 
 #: equal-width bins of the top probability for the expected calibration error
 ECE_BINS = 10
@@ -43,6 +43,7 @@ class Cell:
     status: str = "ok"  # "ok", "n/a" (the model raised or does not apply) or "skipped (slow)"
     error: str | None = None
     calibration: tuple[float, float, float, float] | None = None  # see calibration_of
+    calibration_as_fitted: tuple[float, float, float, float] | None = None  # before a model's tempering
 
     def text(self) -> str:
         return fmt_float(self.accuracy) if self.status == "ok" else self.status
@@ -91,16 +92,28 @@ def calibration_of(probas: Any, gold: Any) -> tuple[float, float, float, float] 
     return float(right.mean()), float(top.mean()), ece, nll
 
 
+def as_fitted(probas: Any, temperature: float) -> Any:
+    """The posteriors a model reported before tempering them by ``temperature`` (``p ** (1 / t)``,
+    renormalised: the exact inverse of the tempering, up to rounding)."""
+    if temperature >= 1.0:
+        return probas
+    z = np.log(np.clip(probas.to_numpy(dtype=float), 1e-300, 1.0)) / temperature
+    z = np.exp(z - z.max(axis=1, keepdims=True))
+    return type(probas)(z / z.sum(axis=1, keepdims=True), index=probas.index, columns=probas.columns)
+
+
 def calibration_table(result: AccuracyResult) -> str:
-    """Per model, means over the datasets where it gave probabilities: accuracy, confidence, ECE, NLL."""
+    """Per model, means over the datasets where it gave probabilities: accuracy, confidence, ECE, NLL;
+    a model that tempers its posteriors also has a row for them as fitted."""
     rows = []
     for c in result.columns:
-        vals = [cell.calibration for d in result.datasets
-                if (cell := result.cells[d].get(c)) is not None and cell.status == "ok" and cell.calibration]
-        if not vals:
-            continue
-        means = np.mean(np.array(vals), axis=0)
-        rows.append([c, str(len(vals)), *(f"{v:.3f}" for v in means)])
+        for name, field_name in ((c, "calibration"), (f"{c} as fitted", "calibration_as_fitted")):
+            vals = [getattr(cell, field_name) for d in result.datasets
+                    if (cell := result.cells[d].get(c)) is not None and cell.status == "ok"
+                    and getattr(cell, field_name)]
+            if vals:
+                means = np.mean(np.array(vals), axis=0)
+                rows.append([name, str(len(vals)), *(f"{v:.3f}" for v in means)])
     if not rows:
         return ""
     return markdown_table(["model", "datasets", "accuracy", "mean confidence", "ECE", "NLL (nats)"], rows)
@@ -252,7 +265,8 @@ def render(result: AccuracyResult, header: str = "") -> str:
                   f"calibration error ({ECE_BINS} equal bins of that probability) and the mean negative "
                   f"log-likelihood of the gold label (probabilities floored at {NLL_FLOOR:g}). A calibrated "
                   "model's mean confidence equals its accuracy. The default (`bds`) tempers its posteriors by "
-                  "a temperature chosen on held-out judgments, without gold (`calibrate=True`).", cal]
+                  "a temperature chosen on held-out judgments, without gold (`calibrate=True`); its row "
+                  "'as fitted' is the same fit before that.", cal]
     pub = published_table(result)
     if pub:
         parts += ["## crowd-kit: this run versus its published numbers", pub]

@@ -44,7 +44,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ._accuracy_report import (MV_REF, PUBLISHED, PUBLISHED_NAMES, AccuracyResult, Cell, accuracy_table,
+from ._accuracy_report import (MV_REF, PUBLISHED, PUBLISHED_NAMES, AccuracyResult, Cell, accuracy_table, as_fitted,
                                calibration_of, calibration_table, published_table, render, time_table, versus_best,
                                versus_crowdkit, versus_mv)
 from ._common import emit, split_names
@@ -210,8 +210,10 @@ def _fit_cell(spec: ModelSpec, judgments: Any, gold: Any) -> Cell:
         t0 = time.perf_counter()
         labels = _fit_labels(model, judgments)
         seconds = time.perf_counter() - t0
-        return Cell(accuracy_of(labels, gold, judgments), seconds,
-                    calibration=calibration_of(getattr(model, "probas_", None), gold))
+        probas, temperature = getattr(model, "probas_", None), getattr(model, "temperature_", None)
+        return Cell(accuracy_of(labels, gold, judgments), seconds, calibration=calibration_of(probas, gold),
+                    calibration_as_fitted=(calibration_of(as_fitted(probas, temperature), gold)
+                                           if temperature is not None and probas is not None else None))
     except Exception as exc:  # noqa: BLE001 - any failure of one model on one dataset is a table cell
         return Cell(status="n/a", error=f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}")
 

@@ -161,8 +161,11 @@ def test_calibration_of_by_hand_and_in_the_report():
     for name, (frame, g) in sets.items():
         want = accuracy.calibration_of(create("bds").fit(frame).probas_, g)
         assert res.cells[name]["galton:bds"].calibration == pytest.approx(want)
+        # the row "as fitted": the same fit before its tempering, equal to a fit without calibration
+        raw = accuracy.calibration_of(create("bds", calibrate=False).fit(frame).probas_, g)
+        assert res.cells[name]["galton:bds"].calibration_as_fitted == pytest.approx(raw, abs=1e-9)
     _, rows = parse_markdown_table(accuracy.calibration_table(res))
-    assert [r[0] for r in rows] == ["galton:ds", "galton:bds"] and rows[1][1] == "2"
+    assert [r[0] for r in rows] == ["galton:ds", "galton:bds", "galton:bds as fitted"] and rows[1][1] == "2"
     mean_nll = np.mean([res.cells[n]["galton:bds"].calibration[3] for n in sets])
     assert rows[1][5] == f"{mean_nll:.3f}"
     assert "## Calibration of the probabilities" in accuracy.render(res)
