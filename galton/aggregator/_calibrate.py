@@ -132,15 +132,16 @@ def choose_temperature(nll: np.ndarray, n: int, temperatures: np.ndarray = TEMPE
     return float(temperatures[best[-1]])
 
 
-def temper(post: np.ndarray, tau: float, gold: np.ndarray) -> np.ndarray:
-    """Posteriors ``post`` (tasks x K, rows summing to 1) tempered by ``tau``; gold rows as given."""
-    if tau >= 1.0 or post.shape[0] == 0:
+def temper(post: np.ndarray, tau: float, gold: np.ndarray | None = None) -> np.ndarray:
+    """Posteriors ``post`` (tasks x K, rows summing to 1) tempered by ``tau`` (> 0; ``1 / tau``
+    undoes it, up to rounding); gold rows (``gold >= 0``) as given."""
+    if tau == 1.0 or post.shape[0] == 0:
         return post
     z = tau * np.log(np.maximum(post, EPS))
     z -= z.max(axis=1, keepdims=True)
     out = np.exp(z)
     out /= out.sum(axis=1, keepdims=True)
-    known = gold >= 0
+    known = np.zeros(post.shape[0], dtype=bool) if gold is None else gold >= 0
     if known.any():
         out[known] = post[known]
     return out

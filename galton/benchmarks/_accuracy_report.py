@@ -10,6 +10,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..aggregator._calibrate import temper
 from ._common import fmt_float, fmt_seconds, markdown_table, mean_or_none
 
 __all__ = ["MV_REF", "PUBLISHED", "PUBLISHED_NAMES", "AccuracyResult", "Cell", "accuracy_table", "published_table",
@@ -93,13 +94,12 @@ def calibration_of(probas: Any, gold: Any) -> tuple[float, float, float, float] 
 
 
 def as_fitted(probas: Any, temperature: float) -> Any:
-    """The posteriors a model reported before tempering them by ``temperature`` (``p ** (1 / t)``,
-    renormalised: the exact inverse of the tempering, up to rounding)."""
+    """The posteriors a model reported before tempering them by ``temperature``: the same tempering
+    by ``1 / temperature`` (:func:`galton.aggregator._calibrate.temper`), its inverse up to rounding."""
     if temperature >= 1.0:
         return probas
-    z = np.log(np.clip(probas.to_numpy(dtype=float), 1e-300, 1.0)) / temperature
-    z = np.exp(z - z.max(axis=1, keepdims=True))
-    return type(probas)(z / z.sum(axis=1, keepdims=True), index=probas.index, columns=probas.columns)
+    values = temper(probas.to_numpy(dtype=float), 1.0 / temperature)
+    return type(probas)(values, index=probas.index, columns=probas.columns)
 
 
 def calibration_table(result: AccuracyResult) -> str:

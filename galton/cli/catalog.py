@@ -122,21 +122,21 @@ def _cmd_datasets_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> in
 
 def _cmd_datasets_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .. import datasets
-    from ..io import plan_output
+    from ..io import plan_output, write_table
 
     wanted = [(t, p) for t, p in (("judgments", args.path), ("gold", args.gold), ("experts", args.experts))
               if p is not None]
     targets = [os.path.abspath(p) if p != "-" else p for _, p in wanted]
     if len(set(targets)) < len(targets):
         raise CLIError("PATH, --gold and --experts must be different files (only one may be -)")
-    have = datasets.load(args.name)  # an unknown name is refused here, naming the datasets
+    have = datasets.load(args.name)  # read once; an unknown name is refused here, naming the datasets
     for table, path in wanted:  # everything is checked before anything is written
         if getattr(have, table) is None:
             raise CLIError(f"bundled dataset {args.name!r} has no {table} table; leave out --{table}")
         plan_output(path, what="PATH" if table == "judgments" else f"--{table}")
     report = err if "-" in targets else out  # standard output may carry the judgments
     for table, path in wanted:
-        written = datasets.export(args.name, path, table=table)
+        written = write_table(getattr(have, table), path)
         if path != "-":
             report.write(f"{written}\n")
     return 0
