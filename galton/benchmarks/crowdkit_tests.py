@@ -63,11 +63,28 @@ KNOWN = {
         "ZeroBasedSkill raise ZeroDivisionError)",
 }
 
+#: crowd-kit's metric functions galton has: module -> names (galton.metrics holds them all)
+METRICS = {
+    "crowdkit.metrics.data": ("alpha_krippendorff", "consistency", "uncertainty"),
+    "crowdkit.metrics.workers": ("accuracy_on_aggregates",),
+    "crowdkit.aggregation.utils": ("get_accuracy",),
+    "crowdkit.postprocessing": ("entropy_threshold",),
+}
+
+#: the test folders run: crowd-kit's aggregation, metrics and post-processing tests
+FOLDERS = ("aggregation", "metrics", "postprocessing")
+
 _CONFTEST = '''
+import importlib
 import crowdkit.aggregation as _aggregation
 import galton as _galton
+import galton.metrics as _metrics
 for _name in {names!r}:
     setattr(_aggregation, _name, getattr(_galton, _name))
+for _module, _names in {metrics!r}.items():
+    _m = importlib.import_module(_module)
+    for _name in _names:
+        setattr(_m, _name, getattr(_metrics, _name))
 '''
 
 
@@ -97,10 +114,10 @@ def run_suite(checkout: str | os.PathLike[str], swap: bool, timeout: float = 120
         root = Path(tmp)
         shutil.copytree(src, root / "tests", ignore=shutil.ignore_patterns("__pycache__"))
         if swap:
-            (root / "conftest.py").write_text(_CONFTEST.format(names=SWAPPED))
+            (root / "conftest.py").write_text(_CONFTEST.format(names=SWAPPED, metrics=METRICS))
         junit = root / "junit.xml"
         cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "ignore",
-               f"--junitxml={junit}", "tests/aggregation"]
+               f"--junitxml={junit}", *(f"tests/{f}" for f in FOLDERS if (src / f).is_dir())]
         subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=timeout)
         if not junit.exists():
             raise RuntimeError("pytest wrote no report: is pytest installed with crowd-kit?")

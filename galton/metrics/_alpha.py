@@ -1,0 +1,224 @@
+"""Krippendorff's alpha (Krippendorff 1980; "Computing Krippendorff's Alpha-Reliability", 2011).
+
+A task is a unit, each judgment a value. Only units with two or more values are pairable; with
+``n_uk`` the number of values ``k`` in unit ``u``, ``n_u`` its values, ``n_k`` the pairable values
+``k`` of all units and ``n`` their total, and a distance ``d`` (``d(k, k) = 0``)::
+
+    observed   D_o = sum_u sum_{j,l} n_uj n_ul d(j, l) / (n_u - 1)
+    expected   D_e = sum_{j,l} n_j n_l d(j, l) / (n - 1)
+    alpha      1 - D_o / D_e
+
+the same statistic as nltk's ``AnnotationTask.alpha`` (what crowd-kit calls) in one pass over
+the judgments instead of a Python loop over units. Distances: ``nominal`` (0 / 1),
+``interval`` (``(a - b)^2`` of numeric labels), ``ordinal`` (the interval distance of the
+labels' mid-ranks over the pairable values, Krippendorff's ordinal metric), ``ratio``
+(``((a - b) / (a + b))^2``), or any callable ``d(a, b)`` of two labels (nltk's ``masi_distance``
+for sets of tags), called once per pair of distinct labels.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from ._coded import Coded, coded
+
+__all__ = ["DISTANCES", "Alpha", "krippendorff", "alpha_krippendorff"]
+
+DISTANCES = ("nominal", "ordinal", "interval", "ratio")
+
+#: labels beyond which a callable (or ratio) distance is refused: its table has K^2 cells
+MAX_TABLE_LABELS = 4096
+#: pairs of (unit, label) entries handled per block when a distance table is used
+_BLOCK = 1 << 22
+
+
+@dataclass(frozen=True)
+class Alpha:
+    """Krippendorff's alpha with its parts: ``observed`` and ``expected`` disagreement (per pair of
+    values), pairable ``units`` and ``values``, the ``distance`` used, and with ``bootstrap`` a
+    percentile interval ``low`` .. ``high`` at ``level`` over that many resamples of the tasks
+    (NaN without)."""
+
+    alpha: float
+    observed: float
+    expected: float
+    units: int
+    values: int
+    distance: str
+    low: float = float("nan")
+    high: float = float("nan")
+    level: float = float("nan")
+
+    def __float__(self) -> float:
+        return self.alpha
+
+
+def _numeric(names: np.ndarray, distance: str) -> np.ndarray:
+    try:
+        v = np.asarray(names, dtype=float)
+    except (TypeError, ValueError):
+        shown = ", ".join(repr(x) for x in names[:5].tolist())
+        raise ValueError(
+            f"the {distance} distance needs numeric labels; these are not ({shown}). Use "
+            "distance='nominal' for categories, or 'ordinal' for ordered categories that sort"
+        ) from None
+    if not np.all(np.isfinite(v)):
+        raise ValueError(f"the {distance} distance needs finite numeric labels")
+    return v
+
+
+def _quadratic(unit: np.ndarray, lab: np.ndarray, cnt: np.ndarray, n_units: int, v: np.ndarray,
+               n_k: np.ndarray) -> tuple[np.ndarray, float]:
+    """``sum_{j,l} n_j n_l (v_j - v_l)^2 = 2 (N sum n v^2 - (sum n v)^2)`` per unit and over all."""
+    v = v - (v * n_k).sum() / max(n_k.sum(), 1.0)  # centred: no cancellation in the difference
+    x = v[lab]
+    s0 = np.bincount(unit, weights=cnt, minlength=n_units)
+    s1 = np.bincount(unit, weights=cnt * x, minlength=n_units)
+    s2 = np.bincount(unit, weights=cnt * x * x, minlength=n_units)
+    per_unit = 2.0 * (s0 * s2 - s1 * s1)
+    total = 2.0 * (n_k.sum() * (n_k * v * v).sum() - (n_k * v).sum() ** 2)
+    return np.maximum(per_unit, 0.0), float(max(total, 0.0))
+
+
+def _table(names: np.ndarray, distance: Any) -> np.ndarray:
+    k = names.size
+    if k > MAX_TABLE_LABELS:
+        raise ValueError(
+            f"{k} distinct labels: a distance table would hold {k * k:,} cells (limit {MAX_TABLE_LABELS} "
+            "labels); use distance='nominal', 'interval' or 'ordinal', which need none"
+        )
+    if distance == "ratio":
+        v = _numeric(names, "ratio")
+        s = v[:, None] + v[None, :]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            d = np.where(s != 0, ((v[:, None] - v[None, :]) / np.where(s != 0, s, 1.0)) ** 2, 0.0)
+        return d
+    d = np.zeros((k, k))
+    items = names.tolist()
+    for i in range(k):
+        for j in range(i + 1, k):
+            d[i, j] = float(distance(items[i], items[j]))
+            d[j, i] = float(distance(items[j], items[i]))
+    return d
+
+
+def _pair_sums(unit: np.ndarray, lab: np.ndarray, cnt: np.ndarray, n_units: int, d: np.ndarray) -> np.ndarray:
+    """``sum_{j,l} n_uj n_ul d(j, l)`` per unit, over the (unit, label) entries sorted by unit."""
+    starts = np.flatnonzero(np.r_[True, unit[1:] != unit[:-1]]) if unit.size else np.zeros(0, np.int64)
+    sizes = np.diff(np.r_[starts, unit.size])
+    m = np.repeat(sizes, sizes)  # each entry pairs with every entry of its unit
+    first = np.repeat(starts, sizes)
+    out = np.zeros(n_units)
+    edges = np.r_[0, np.cumsum(m)]
+    lo = 0
+    while lo < unit.size:  # blocks of entries whose pairs fit in _BLOCK
+        hi = int(np.searchsorted(edges, edges[lo] + _BLOCK, side="right")) - 1
+        hi = max(hi, lo + 1)
+        reps = m[lo:hi]
+        left = np.repeat(np.arange(lo, hi), reps)
+        offs = np.arange(left.size) - np.repeat(edges[lo:hi] - edges[lo], reps)
+        right = np.repeat(first[lo:hi], reps) + offs
+        w = cnt[left] * cnt[right] * d[lab[left], lab[right]]
+        out += np.bincount(unit[left], weights=w, minlength=n_units)
+        lo = hi
+    return out
+
+
+class _Units:
+    """The pairable (unit, label, count) entries and everything alpha needs from them."""
+
+    def __init__(self, c: Coded, distance: Any):
+        j = c.judgments
+        self.n_u = np.bincount(j.task, minlength=j.n_tasks)
+        keep = self.n_u[j.task] >= 2
+        if not keep.any():
+            raise ValueError(
+                "Krippendorff's alpha needs tasks with two or more judgments, and no task has more than one: "
+                "agreement cannot be measured on these data"
+            )
+        self.k = k = c.n_labels
+        key = j.task[keep].astype(np.int64) * k + j.label[keep]
+        uniq, cnt = np.unique(key, return_counts=True)
+        self.unit, self.lab, self.cnt = uniq // k, uniq % k, cnt.astype(float)
+        self.pairable = np.flatnonzero(self.n_u >= 2)
+        self.n_units = j.n_tasks
+        self.distance = distance
+        self.v = _numeric(c.label_names, "interval") if distance == "interval" else None
+        self.d = _table(c.label_names, distance) if distance not in ("nominal", "interval", "ordinal") else None
+        if distance == "nominal":  # per-unit observed disagreement does not depend on the marginals
+            nu = self.n_u.astype(float)
+            self.fixed = nu * nu - np.bincount(self.unit, weights=self.cnt * self.cnt, minlength=self.n_units)
+        elif self.d is not None:
+            self.fixed = _pair_sums(self.unit, self.lab, self.cnt, self.n_units, self.d)
+
+    def parts(self, w: np.ndarray | None = None) -> tuple[float, float, float]:
+        """(observed, expected, n) with each unit counted ``w[u]`` times (once by default)."""
+        cnt = self.cnt if w is None else self.cnt * w[self.unit]
+        n_k = np.bincount(self.lab, weights=cnt, minlength=self.k)
+        n = float(n_k.sum())
+        if self.distance == "nominal":
+            per_unit, total = self.fixed, n * n - float((n_k * n_k).sum())
+        elif self.d is not None:
+            per_unit, total = self.fixed, float(n_k @ self.d @ n_k)
+        else:  # interval, or ordinal: the interval distance of mid-ranks over the pairable values
+            v = self.v if self.v is not None else np.cumsum(n_k) - n_k / 2.0
+            per_unit, total = _quadratic(self.unit, self.lab, self.cnt, self.n_units, v, n_k)
+        p = self.pairable
+        unit_do = per_unit[p] / (self.n_u[p] - 1.0)
+        observed = float((unit_do if w is None else unit_do * w[p]).sum()) / n
+        return observed, total / (n * (n - 1.0)), n
+
+
+def _alpha(observed: float, expected: float) -> float:
+    return 1.0 - observed / expected if expected > 0.0 else 1.0
+
+
+def krippendorff(answers: Any, distance: str | Callable[[Any, Any], float] = "nominal", *, bootstrap: int = 0,
+                 level: float = 0.95, seed: int = 0) -> Alpha:
+    """Krippendorff's alpha of ``answers`` (task, worker, label) with its parts (:class:`Alpha`);
+    ``bootstrap=N`` adds a percentile interval from ``N`` resamples of the tasks (with replacement,
+    ``seed``), each in one pass over the (task, label) counts.
+
+    Raises ``ValueError`` when no task has two judgments (nothing is pairable). When every pairable
+    value is the same label there is no variation to measure (``D_e = 0``): alpha is 1.0 with a
+    ``UserWarning``, as nltk (and so crowd-kit) answers a single label."""
+    if isinstance(distance, str) and distance not in DISTANCES:
+        raise ValueError(f"distance must be one of {list(DISTANCES)} or a function d(a, b), not {distance!r}")
+    if bootstrap < 0 or not 0 < level < 1:
+        raise ValueError("bootstrap must be >= 0 and level in (0, 1)")
+    name = distance if isinstance(distance, str) else getattr(distance, "__name__", "callable")
+    units = _Units(coded(answers), distance)
+    observed, expected, n = units.parts()
+    if expected <= 0.0:
+        warnings.warn("every pairable judgment has the same label: there is no variation to measure "
+                      "agreement on; alpha is reported as 1.0", UserWarning, stacklevel=2)
+    low = high = float("nan")
+    if bootstrap:
+        rng = np.random.default_rng(seed)
+        p = units.pairable
+        draws = np.empty(bootstrap)
+        w = np.zeros(units.n_units)
+        for b in range(bootstrap):
+            w[p] = rng.multinomial(p.size, np.full(p.size, 1.0 / p.size))
+            draws[b] = _alpha(*units.parts(w)[:2])
+        low, high = (float(x) for x in np.quantile(draws, [(1 - level) / 2, (1 + level) / 2]))
+    return Alpha(float(_alpha(observed, expected)), observed, float(expected), int(units.pairable.size), int(n),
+                 name, low, high, level if bootstrap else float("nan"))
+
+
+def alpha_krippendorff(answers: Any, distance: str | Callable[[Any, Any], float] = "nominal") -> float:
+    """Krippendorff's alpha: agreement between workers beyond what chance gives, 1 for perfect
+    agreement, 0 for chance, below 0 for systematic disagreement (crowd-kit's
+    ``crowdkit.metrics.data.alpha_krippendorff``; Krippendorff reads alpha >= 0.8 as reliable,
+    >= 0.667 as allowing tentative conclusions).
+
+    ``answers``: a frame, table or path with task, worker and label columns. ``distance``:
+    ``"nominal"`` (the default: labels equal or not, crowd-kit's ``binary_distance``),
+    ``"ordinal"``, ``"interval"``, ``"ratio"``, or a function of two labels returning a distance in
+    [0, 1] (crowd-kit's ``masi_distance`` works for sets of tags). :func:`krippendorff` returns the
+    parts as well."""
+    return krippendorff(answers, distance).alpha

@@ -1,0 +1,129 @@
+"""Judgments for the metrics: encoded once by :class:`galton.Judgments` (its validation and
+messages), with one addition crowd-kit's metrics need: labels that are sets of tags.
+
+crowd-kit's metrics take a pandas frame whose labels may be ``frozenset`` values (several tags per
+judgment, compared by a distance such as MASI). galton's models cannot read such labels, so here a
+pandas label column of sets, lists or tuples is replaced by integer ranks first (lists and sets
+become ``frozenset``); :attr:`Coded.label_names` holds the original values, and
+:attr:`Coded.frame` the frame with ranks, which any categorical model can fit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .._gold import read_gold
+from ..aggregator._results import Output
+from ..data._encode import lookup
+from ..data._validate import ColumnError, MAX_EXAMPLES
+from ..data.judgments import Judgments
+from ..io._read import frame_kind
+
+__all__ = ["Coded", "coded", "per_worker_values", "labels_by_task", "MissingSkillsError"]
+
+_SETS = (frozenset, set, list, tuple)
+
+
+class MissingSkillsError(ValueError, AssertionError):
+    """Skills were given for some workers only. Both a ``ValueError`` (galton's rule for bad input)
+    and an ``AssertionError`` (what crowd-kit's metrics raise here, so code written for crowd-kit
+    keeps catching it)."""
+
+
+@dataclass(frozen=True)
+class Coded:
+    judgments: Judgments
+    label_names: np.ndarray  # the user's label values (object array of sets when set-valued)
+    frame: Any  # what a model fits: the input, or a pandas copy whose labels are integer ranks
+    kind: str  # frame kind of the results: "pandas", "polars" or "arrow"
+
+    @property
+    def out(self) -> Output:
+        return Output(self.kind)
+
+    @property
+    def n_labels(self) -> int:
+        return int(self.label_names.size)
+
+
+def _set_valued(frame: Any) -> bool:
+    col = frame["label"]
+    if col.dtype != object or len(col) == 0:
+        return False
+    return any(isinstance(v, _SETS) for v in col.to_numpy()[:1000]) or any(isinstance(v, _SETS) for v in col)
+
+
+def coded(answers: Any) -> Coded:
+    """``answers`` (a frame, table or path with task, worker and label columns) encoded."""
+    if isinstance(answers, Coded):
+        return answers
+    kind = frame_kind(answers)
+    if kind == "pandas" and "label" in answers.columns and _set_valued(answers):
+        import pandas as pd
+
+        values = [frozenset(v) if isinstance(v, (set, list)) else v for v in answers["label"]]
+        ranks, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+        frame = answers.assign(label=pd.array(np.where(ranks < 0, None, ranks), dtype="Int64"))
+        j = Judgments.from_any(frame)
+        names = np.empty(len(uniques), dtype=object)
+        names[:] = list(uniques)
+        return Coded(j, names[j.label_names.astype(np.int64)], frame, kind)
+    j = Judgments.from_any(answers)
+    return Coded(j, j.label_names, answers, "polars" if kind == "dict" else kind)
+
+
+def _table_column(table: Any, names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    from ..io._read import to_arrow
+
+    t = to_arrow(table, ids=(names[0],))
+    missing = [c for c in names if c not in t.column_names]
+    if missing:
+        raise ColumnError(f"missing column(s) {missing}; the table has {t.column_names}")
+    return (np.asarray(t.column(names[0]).to_numpy(zero_copy_only=False)),
+            np.asarray(t.column(names[1]).to_numpy(zero_copy_only=False)))
+
+
+def per_worker_values(values: Any, c: Coded, what: str = "skills") -> np.ndarray:
+    """A per-worker number (a pandas Series indexed by worker, a dict, or a table with ``worker``
+    and ``skill`` columns) as a float array over ``c``'s workers; every worker must have one."""
+    if type(values).__module__.split(".")[0] == "pandas" and getattr(values, "ndim", 0) == 1:
+        workers, vals = np.asarray(values.index.to_numpy()), values.to_numpy(dtype=float, na_value=np.nan)
+    elif isinstance(values, dict):
+        workers, vals = np.asarray(list(values.keys())), np.asarray(list(values.values()), dtype=float)
+    else:
+        workers, vals = _table_column(values, ("worker", "skill"))
+        vals = vals.astype(float)
+    names = c.judgments.worker_names
+    where = dict(zip(workers.tolist(), vals.tolist()))
+    out = np.array([where.get(w, np.nan) for w in names.tolist()], dtype=float)
+    bad = np.flatnonzero(np.isnan(out))
+    if bad.size:
+        shown = ", ".join(repr(w) for w in names[bad[:MAX_EXAMPLES]].tolist())
+        raise MissingSkillsError(
+            f"{what}: no value for {bad.size} of {names.size} worker(s) ({shown}{', ...' if bad.size > MAX_EXAMPLES else ''}); "
+            f"give every worker who has judgments a {what[:-1] if what.endswith('s') else what}"
+        )
+    return out
+
+
+def labels_by_task(labels: Any, c: Coded, *, fitted: bool = False) -> np.ndarray:
+    """Labels per task (a Series indexed by task, a dict, or a table with task and label columns)
+    as codes over ``c``'s tasks: -1 where a task has none, ``n_labels`` where the label is not one
+    of the judgments' labels (it matches no judgment). ``fitted``: the labels come from a model fitted
+    on ``c.frame`` (set-valued labels are ranks there)."""
+    tasks, values = read_gold(labels, c.judgments.task_names)
+    names = c.judgments.label_names if fitted else c.label_names
+    if values.dtype.kind == "f" and names.dtype.kind in "iub" and np.all(values == np.round(values)):
+        values = values.astype(names.dtype)
+    if names.dtype == object:
+        where = {v: i for i, v in enumerate(names.tolist())}
+        codes = np.array([where.get(v, -1) for v in values.tolist()], dtype=np.int64)
+    else:
+        codes = lookup(names, values)
+    out = np.full(c.judgments.n_tasks, -1, dtype=np.int64)
+    t = c.judgments.task_index(tasks)
+    out[t[t >= 0]] = np.where(codes < 0, c.n_labels, codes)[t >= 0]
+    return out
