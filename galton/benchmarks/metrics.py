@@ -2,12 +2,13 @@
 
 Each row runs one metric on judgments drawn from a Dawid-Skene crowd (5 judgments per task, 2
 classes, so that majority vote has no ties: crowd-kit breaks them by the order labels first appear
-in, galton by the smallest label) with galton and with crowd-kit (its ``crowdkit.metrics`` and ``crowdkit.postprocessing``,
-which call nltk and pandas ``apply`` row by row), and prints the median seconds of ``--repeat``
-runs (after one untimed run of each on a tiny frame, so that imports are not timed), the ratio
-crowd-kit / galton, the largest difference between their results, and how far the process's peak
-resident memory rose above its size at the start of the call (galton and crowd-kit). crowd-kit runs on
-``--judgments`` (default 20,000: its row-by-row metrics take seconds there); galton also runs alone
+in, galton by the smallest label) with galton and with crowd-kit (its ``crowdkit.metrics`` and
+``crowdkit.postprocessing``, which call nltk and pandas ``apply`` row by row), and prints the
+median seconds of ``--repeat`` runs (after one untimed run of each on a tiny frame, so that
+imports are not timed), the ratio crowd-kit / galton, the largest difference between their
+results, and how far the process's peak resident memory rose above its size at the start of the
+call (galton and crowd-kit). crowd-kit runs on ``--judgments`` (default 20,000: its row-by-row
+metrics take seconds there); galton also runs alone
 on ``--big`` judgments (default 1,000,000)::
 
     python -m galton.benchmarks.metrics [--judgments 20000] [--big 1000000] [--repeat 3]

@@ -102,9 +102,10 @@ def per_worker_values(values: Any, c: Coded, what: str = "skills") -> np.ndarray
     bad = np.flatnonzero(np.isnan(out))
     if bad.size:
         shown = ", ".join(repr(w) for w in names[bad[:MAX_EXAMPLES]].tolist())
+        more = ", ..." if bad.size > MAX_EXAMPLES else ""
         raise MissingSkillsError(
-            f"{what}: no value for {bad.size} of {names.size} worker(s) ({shown}{', ...' if bad.size > MAX_EXAMPLES else ''}); "
-            f"give every worker who has judgments a {what[:-1] if what.endswith('s') else what}"
+            f"{what}: no value for {bad.size} of {names.size} worker(s) ({shown}{more}); give every worker "
+            "who has judgments one"
         )
     return out
 
