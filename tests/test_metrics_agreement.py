@@ -1,0 +1,233 @@
+"""galton.metrics: Krippendorff's alpha against the published worked example and nltk, crowd-kit's
+metrics against crowd-kit itself, hand computations where crowd-kit's products underflow, and the
+invariances (row order, frame type, label names, dense against sparse paths)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+import pytest
+
+from galton import MajorityVote
+from galton.metrics import (MissingSkillsError, accuracy_on_aggregates, alpha_krippendorff, consistency,
+                            entropy_threshold, get_accuracy, krippendorff, uncertainty)
+from galton.metrics import data as metrics_data
+
+ck_data = pytest.importorskip("crowdkit.metrics.data", reason="crowd-kit (the reference) is a test dependency")
+nltk_agreement = pytest.importorskip("nltk.metrics.agreement", reason="nltk comes with crowd-kit")
+nltk_distance = pytest.importorskip("nltk.metrics.distance", reason="nltk comes with crowd-kit")
+
+
+# Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability", the worked example with
+# missing values: 4 coders, 12 units; unit 12 has one value and is not pairable.
+_CODERS = {
+    "A": [1, 2, 3, 3, 2, 1, 4, 1, 2, None, None, None],
+    "B": [1, 2, 3, 3, 2, 2, 4, 1, 2, 5, None, 3],
+    "C": [None, 3, 3, 3, 2, 3, 4, 2, 2, 5, 1, None],
+    "D": [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, None],
+}
+
+
+def _krippendorff_example() -> pd.DataFrame:
+    rows = [(u + 1, w, v) for w, vals in _CODERS.items() for u, v in enumerate(vals) if v is not None]
+    return pd.DataFrame(rows, columns=["task", "worker", "label"])
+
+
+def _toy() -> pd.DataFrame:  # crowd-kit's toy YSDA data (its tests/conftest.py)
+    rows = [("w1", "t1", "no"), ("w1", "t2", "yes"), ("w1", "t3", "yes"), ("w1", "t4", "yes"), ("w1", "t5", "yes"),
+            ("w2", "t1", "yes"), ("w2", "t2", "yes"), ("w2", "t3", "no"), ("w2", "t4", "yes"), ("w2", "t5", "no"),
+            ("w3", "t2", "yes"), ("w3", "t3", "no"), ("w3", "t4", "yes"), ("w3", "t5", "no"),
+            ("w4", "t1", "yes"), ("w4", "t2", "no"), ("w4", "t3", "yes"), ("w4", "t4", "yes"), ("w4", "t5", "no"),
+            ("w5", "t1", "no"), ("w5", "t2", "no"), ("w5", "t3", "no"), ("w5", "t4", "yes"), ("w5", "t5", "no")]
+    return pd.DataFrame(rows, columns=["worker", "task", "label"])
+
+
+def _random(seed: int, n_tasks: int = 300, n_labels: int = 4, max_per_task: int = 6) -> pd.DataFrame:
+    """Tasks with 1..max_per_task judgments by distinct workers, labels noisy copies of a truth."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for t in range(n_tasks):
+        truth = int(rng.integers(n_labels))
+        for w in rng.choice(40, size=int(rng.integers(1, max_per_task + 1)), replace=False):
+            label = truth if rng.random() < 0.6 else int(rng.integers(n_labels))
+            rows.append((f"t{t}", f"w{w}", label))
+    return pd.DataFrame(rows, columns=["task", "worker", "label"])
+
+
+def _nltk_alpha(df: pd.DataFrame, distance) -> float:
+    task = nltk_agreement.AnnotationTask([(w, t, v) for t, w, v in df[["task", "worker", "label"]].itertuples(
+        index=False)], distance)
+    return task.alpha()
+
+
+# ----------------------------------------------------------------------------------- alpha
+@pytest.mark.parametrize("distance, published", [("nominal", 0.743), ("ordinal", 0.815), ("interval", 0.849),
+                                                  ("ratio", 0.797)])
+def test_alpha_reproduces_krippendorffs_published_example(distance, published):
+    a = krippendorff(_krippendorff_example(), distance)
+    assert a.alpha == pytest.approx(published, abs=5e-4)
+    assert (a.units, a.values) == (11, 40)  # unit 12 (one value) is left out
+
+
+def test_alpha_nominal_by_hand_on_the_example():
+    # mismatched ordered pairs within units, each unit's over n_u - 1: unit 2 (2,2,3,2) 6/3, unit 6
+    # (1,2,3,4) 12/3, unit 8 (1,1,2,1) 6/3, the rest 0: 8 over the 40 pairable values, D_o = 0.2;
+    # D_e = (40^2 - sum n_k^2) / (40 * 39) with n_k = (9, 13, 10, 5, 3) for values 1..5
+    a = krippendorff(_krippendorff_example())
+    n_k = np.array([9, 13, 10, 5, 3], dtype=float)
+    assert a.expected == pytest.approx((40 ** 2 - (n_k ** 2).sum()) / (40 * 39), rel=1e-12)
+    assert a.observed == pytest.approx(0.2, rel=1e-12)
+    assert a.alpha == pytest.approx(1 - 0.2 / a.expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_alpha_equals_nltk_for_nominal_interval_and_a_distance_function(seed):
+    df = _random(seed)
+    assert alpha_krippendorff(df) == pytest.approx(_nltk_alpha(df, nltk_distance.binary_distance), abs=1e-12)
+    assert alpha_krippendorff(df, "interval") == pytest.approx(_nltk_alpha(df, nltk_distance.interval_distance),
+                                                               abs=1e-12)
+    tags = df.assign(label=[frozenset({v, v + 1} if v % 2 else {v}) for v in df["label"]])
+    assert alpha_krippendorff(tags, nltk_distance.masi_distance) == pytest.approx(
+        _nltk_alpha(tags, nltk_distance.masi_distance), abs=1e-12)
+
+
+def test_alpha_is_the_same_for_any_row_order_frame_type_label_names_and_unpaired_tasks(tmp_path):
+    df = _random(5)
+    base = alpha_krippendorff(df)
+    shuffled = df.sample(frac=1.0, random_state=1)
+    renamed = df.assign(label=df["label"].map({0: "z", 1: "b", 2: "q", 3: "a"}))
+    lonely = pd.concat([df, pd.DataFrame({"task": ["solo1", "solo2"], "worker": ["w1", "w2"], "label": [0, 3]})])
+    df.to_csv(tmp_path / "j.csv", index=False)
+    for other in (shuffled, renamed, lonely, pl.from_pandas(df), pa.Table.from_pandas(df), str(tmp_path / "j.csv")):
+        assert alpha_krippendorff(other) == pytest.approx(base, abs=1e-13)
+
+
+def test_alpha_is_one_for_copies_and_near_zero_for_independent_answers_with_a_covering_interval():
+    rng = np.random.default_rng(0)
+    n = 5000
+    truth = rng.integers(0, 3, n)
+    copies = pd.DataFrame({"task": np.repeat(np.arange(n), 3), "worker": np.tile([0, 1, 2], n),
+                           "label": np.repeat(truth, 3)})
+    assert alpha_krippendorff(copies) == 1.0
+    noise = copies.assign(label=rng.integers(0, 3, 3 * n))
+    a = krippendorff(noise, bootstrap=300, seed=1)
+    assert abs(a.alpha) < 0.02
+    assert a.low < 0.0 < a.high and a.high - a.low < 0.05
+    assert krippendorff(noise, bootstrap=300, seed=1) == a  # seeded
+
+
+def test_alpha_refuses_what_it_cannot_measure():
+    with pytest.raises(ValueError, match="two or more judgments"):
+        alpha_krippendorff(pd.DataFrame({"task": [1, 2], "worker": [1, 1], "label": [0, 1]}))
+    with pytest.raises(ValueError, match="distance must be one of"):
+        alpha_krippendorff(_toy(), "euclid")
+    with pytest.raises(ValueError, match="numeric labels"):
+        alpha_krippendorff(_toy(), "interval")
+    same = pd.DataFrame({"task": [1, 1, 2, 2], "worker": [1, 2, 1, 2], "label": ["x"] * 4})
+    with pytest.warns(UserWarning, match="no variation"):
+        assert alpha_krippendorff(same) == 1.0
+
+
+# ---------------------------------------------------------------- crowd-kit's own numbers
+def test_crowdkits_published_numbers_to_the_last_bit():
+    toy = _toy()
+    skills = pd.Series([0.6, 0.8, 1.0, 0.4, 0.8], index=pd.Index(["w1", "w2", "w3", "w4", "w5"], name="worker"))
+    assert consistency(toy) == 0.9384615384615385
+    assert uncertainty(toy, skills) == 0.6308666201949331
+    assert alpha_krippendorff(toy) == 0.14219114219114215
+    assert accuracy_on_aggregates(toy) == 0.7083333333333334
+    per_worker = accuracy_on_aggregates(toy, by="worker")
+    assert per_worker.index.name == "worker" and per_worker.name is None
+    assert per_worker.tolist() == [0.6, 0.8, 1.0, 0.4, 0.8]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_consistency_and_uncertainty_equal_crowdkit_on_random_data(seed):
+    df = _random(seed, n_tasks=200, n_labels=3)
+    rng = np.random.default_rng(seed)
+    workers = sorted(df["worker"].unique())
+    skills = pd.Series(rng.uniform(0.05, 0.95, len(workers)), index=pd.Index(workers, name="worker"))
+    mv = MajorityVote()  # the same labels on both sides (crowd-kit's MV breaks ties by first appearance)
+    ours = consistency(df, skills, aggregator=mv, by_task=True)
+    theirs = ck_data.consistency(df, skills, aggregator=MajorityVote(), by_task=True)
+    np.testing.assert_allclose(ours.to_numpy(), theirs.sort_index().to_numpy(), rtol=1e-12)
+    for by in ("task", "worker"):
+        ours = uncertainty(df, skills, compute_by=by, aggregate=False)
+        theirs = ck_data.uncertainty(df, skills, compute_by=by, aggregate=False)
+        np.testing.assert_allclose(ours.to_numpy(), theirs.sort_index().to_numpy(), rtol=1e-12, atol=1e-15)
+
+
+def test_consistency_where_crowdkits_products_underflow_by_hand():
+    # 1000 judgments 'a' and 999 'b', every worker of skill 0.7: the posterior of 'a' is
+    # 0.7^1000 0.3^999 / (0.7^1000 0.3^999 + 0.3^1000 0.7^999) = 0.7; the products are 0 in floats
+    n = 1999
+    df = pd.DataFrame({"task": ["big"] * n, "worker": [f"w{i}" for i in range(n)], "label": ["a"] * 1000 + ["b"] * 999})
+    skills = pd.Series(0.7, index=df["worker"])
+    assert consistency(df, skills) == pytest.approx(0.7, rel=1e-12)
+    assert ck_data.consistency(df, skills) == 0.0  # crowd-kit: 0 / 0 counted as 0
+
+
+def test_the_sparse_paths_equal_the_dense_ones(monkeypatch):
+    df = _random(3, n_tasks=150, n_labels=5)
+    rng = np.random.default_rng(3)
+    workers = sorted(df["worker"].unique())
+    skills = pd.Series(rng.uniform(0.0, 1.0, len(workers)), index=pd.Index(workers, name="worker"))
+    skills.iloc[:3] = [0.0, 1.0, 1.0]  # factors of 0 on both paths
+    dense = [consistency(df, skills, by_task=True).to_numpy()]
+    dense += [uncertainty(df, skills, compute_by=by, aggregate=False).to_numpy() for by in ("task", "worker")]
+    monkeypatch.setattr(metrics_data, "_DENSE_LABELS", 0)
+    sparse = [consistency(df, skills, by_task=True).to_numpy()]
+    sparse += [uncertainty(df, skills, compute_by=by, aggregate=False).to_numpy() for by in ("task", "worker")]
+    for a, b in zip(dense, sparse):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
+def test_skills_missing_for_a_worker_name_it_and_are_an_assertion_error_too():
+    df = pd.DataFrame({"task": ["1", "1", "1"], "worker": ["A", "B", "C"], "label": ["dog", "cat", "cat"]})
+    with pytest.raises(MissingSkillsError, match="'C'") as err:
+        uncertainty(df, pd.Series([1.0, 1.0], index=["A", "B"]))
+    assert isinstance(err.value, AssertionError) and isinstance(err.value, ValueError)
+    with pytest.raises(KeyError, match="compute_by"):
+        uncertainty(df, compute_by="label")
+
+
+# ----------------------------------------------------------------------- worker accuracy
+def test_get_accuracy_counts_a_repeated_judgment_once_and_weighs_like_crowdkit():
+    from crowdkit.aggregation.utils import get_accuracy as ck_get_accuracy
+
+    df = pd.DataFrame({"task": ["t1", "t1", "t1", "t2", "t2", "t3"], "worker": ["a", "a", "b", "a", "b", "b"],
+                       "label": ["x", "x", "y", "y", "y", "x"]})
+    gold = pd.Series({"t1": "x", "t2": "y"})  # t3 has no gold: left out
+    # worker a: (t1, x) twice counts once -> 2 of 2; worker b: t1 wrong, t2 right -> 1 of 2
+    assert get_accuracy(df, gold, by="worker").tolist() == [1.0, 0.5]
+    assert get_accuracy(df, gold) == 0.75
+    weighted = _random(4).assign(weight=np.random.default_rng(4).uniform(0.1, 2.0, len(_random(4))))
+    truth = weighted.groupby("task")["label"].first()
+    np.testing.assert_allclose(get_accuracy(weighted, truth, by="worker").to_numpy(),
+                               ck_get_accuracy(weighted, truth, by="worker").sort_index().to_numpy(), rtol=1e-12)
+
+
+def test_accuracy_on_aggregates_in_polars_is_a_table_by_worker():
+    out = accuracy_on_aggregates(pl.from_pandas(_toy()), by="worker")
+    assert isinstance(out, pl.DataFrame) and out.columns == ["worker", "accuracy"]
+    assert out["accuracy"].to_list() == [0.6, 0.8, 1.0, 0.4, 0.8]
+
+
+# ------------------------------------------------------------------------- post-processing
+def test_entropy_threshold_drops_the_one_button_worker_and_keeps_rows_in_order():
+    rows = [("1", "A", "dog"), ("1", "B", "cat"), ("1", "C", "cat"), ("2", "A", "cat"), ("2", "B", "cat"),
+            ("2", "C", "dog"), ("3", "A", "dog"), ("3", "B", "cat"), ("3", "C", "dog"), ("4", "D", "dog")]
+    df = pd.DataFrame(rows, columns=["task", "worker", "label"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # 7 of 10 rows stay: no warning
+        kept = entropy_threshold(df, percentile=10, min_answers=2)
+    assert "B" not in set(kept["worker"]) and "D" in set(kept["worker"])  # D: too few answers to judge
+    assert kept.index.tolist() == [0, 2, 3, 5, 6, 8, 9]
+    out = entropy_threshold(pl.from_pandas(df), percentile=10)
+    assert isinstance(out, pl.DataFrame) and out["worker"].to_list() == kept["worker"].tolist()
+    with pytest.warns(UserWarning, match="Removed >= 1/2 of answers"):
+        entropy_threshold(df, percentile=100)
