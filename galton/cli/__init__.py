@@ -3,6 +3,7 @@
 ::
 
     galton aggregate INPUT [--model NAME] [--gold FILE] [--output FILE] ...
+    galton agreement INPUT [--distance nominal|ordinal|interval|ratio] [--bootstrap N]
     galton allocate INPUT --budget N [--strategy eig|uncertainty|uniform] [--output next.csv] ...
     galton models
     galton datasets list | show NAME | export NAME PATH
@@ -33,7 +34,8 @@ The package sits above the library: it calls galton's public API (the model regi
 and writer of :mod:`galton.io`, :mod:`galton.benchmarks`, :mod:`galton.workers`), and nothing in
 the library imports it. One module per group of subcommands: :mod:`galton.cli.aggregate`
 (with :mod:`galton.cli.prefs` for pairwise, choice and rating data), :mod:`galton.cli.catalog`
-(``models``, ``datasets``) and :mod:`galton.cli.study` (``bench``, ``simulate``).
+(``models``, ``datasets``), :mod:`galton.cli.agreement` and :mod:`galton.cli.study` (``bench``,
+``simulate``).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from typing import Any, Sequence, TextIO
 
 from .. import _signals
 from ._common import BUNDLED_PREFIX, PROG, CLIError, describe
+from .agreement import add_agreement
 from .allocate import add_allocate
 from .catalog import add_datasets, add_models
 from .prefs import KINDS
@@ -132,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="no summary, progress bar or warnings (errors are still reported)")
     agg.set_defaults(func=_cmd_aggregate)
 
+    add_agreement(sub)
     add_allocate(sub)
     add_models(sub)
     add_datasets(sub)

@@ -24,10 +24,10 @@ from ..io import input_columns
 from ._common import BUNDLED_PREFIX, PROG, CLIError, no_common_task, one_line, reader_errors, report_warnings
 from .prefs import aggregate_other, detect_kind, pairs_path
 
-__all__ = ["cmd_aggregate"]
+__all__ = ["cmd_aggregate", "load_input", "read_table"]
 
 
-def _load_input(spec: str) -> tuple[Any, Any]:
+def load_input(spec: str) -> tuple[Any, Any]:
     """(data, the bundled dataset's gold or None) for an INPUT argument."""
     if spec.startswith(BUNDLED_PREFIX):
         from .. import datasets
@@ -192,7 +192,7 @@ def _label_lists(args: argparse.Namespace, table: Any) -> bool:
         return False  # the reader reports it when the data is read
 
 
-def _read_table(spec: str) -> Any:
+def read_table(spec: str) -> Any:
     """The whole input as one Arrow table, read once (stdin and FIFOs cannot be read twice)."""
     from ..io import to_arrow
 
@@ -299,14 +299,14 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if args.kind not in ("auto", "categorical"):
             raise CLIError(f"{args.input} holds categorical judgments (task, worker, label); --kind {args.kind} "
                            "does not apply to it")
-        table, gold = _load_input(args.input)
+        table, gold = load_input(args.input)
     else:
         if args.input != "-" and not any(c in args.input for c in "*?["):
-            _load_input(args.input)  # a missing file fails here with its message
+            load_input(args.input)  # a missing file fails here with its message
         if _schema_only(args.input):
             columns = input_columns(args.input)
         else:
-            table = _read_table(args.input)  # once: stdin and FIFOs cannot be read twice
+            table = read_table(args.input)  # once: stdin and FIFOs cannot be read twice
             columns = table.column_names
         if args.kind != "categorical":
             kind = detect_kind(columns, args.kind)
@@ -319,14 +319,14 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             raise CLIError("--output for multilabel data must be a file (.parquet, .csv, .tsv) or -")
         from .multilabel import aggregate_multilabel
 
-        data = table if table is not None else _read_table(args.input)
+        data = table if table is not None else read_table(args.input)
         with _memory_guard(args):
             return aggregate_multilabel(data, args, summary_out, err, _model_params)
     if kind != "categorical":
         _plan_outputs(args, kind)
         if _dir_output(args.output):
             raise CLIError(f"--output for {kind} data must be a file (.parquet, .csv, .tsv) or -")
-        data = table if table is not None else _read_table(args.input)
+        data = table if table is not None else read_table(args.input)
         with _memory_guard(args):
             return aggregate_other(kind, data, args, summary_out, err, _model_params)
     name = args.model or aggregator.default_name()
@@ -340,7 +340,7 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return _aggregate_sharded(args, out, err, cls, name, params)
 
     if table is None:
-        table = _read_table(args.input)
+        table = read_table(args.input)
     try:
         judgments = Judgments.from_any(
             table, task_col=args.task_col, worker_col=args.worker_col, label_col=args.label_col,

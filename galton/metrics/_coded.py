@@ -10,6 +10,7 @@ become ``frozenset``); :attr:`Coded.label_names` holds the original values, and
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +23,7 @@ from ..data._validate import ColumnError, MAX_EXAMPLES
 from ..data.judgments import Judgments
 from ..io._read import frame_kind
 
-__all__ = ["Coded", "coded", "per_worker_values", "labels_by_task", "MissingSkillsError"]
+__all__ = ["Coded", "coded", "fit", "per_worker_values", "labels_by_task", "MissingSkillsError"]
 
 _SETS = (frozenset, set, list, tuple)
 
@@ -71,7 +72,8 @@ def coded(answers: Any) -> Coded:
         names = np.empty(len(uniques), dtype=object)
         names[:] = list(uniques)
         return Coded(j, names[j.label_names.astype(np.int64)], frame, kind)
-    j = Judgments.from_any(answers)
+    # numeric: labels that are numbers are values here (a rating's alpha), not classes to warn about
+    j = Judgments.from_any(answers, numeric=True)
     return Coded(j, j.label_names, answers, "polars" if kind == "dict" else kind)
 
 
@@ -128,3 +130,13 @@ def labels_by_task(labels: Any, c: Coded, *, fitted: bool = False) -> np.ndarray
     t = c.judgments.task_index(tasks)
     out[t[t >= 0]] = np.where(codes < 0, c.n_labels, codes)[t >= 0]
     return out
+
+
+def fit(c: Coded, aggregator: Any) -> np.ndarray:
+    """Fit ``aggregator`` on ``c``'s judgments; its labels as codes over ``c``'s tasks. Numbers used as
+    labels are what a metric is given (a rating's agreement), so the models' warning that they are
+    treated as classes is not repeated here."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*non-integer numbers.*treated as classes")
+        labels = aggregator.fit_predict(c.frame)
+    return labels_by_task(labels, c, fitted=True)

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..data._validate import ColumnError
 from ._alpha import Alpha, alpha_krippendorff, krippendorff  # noqa: F401 (re-exported)
-from ._coded import Coded, coded, labels_by_task, per_worker_values
+from ._coded import Coded, coded, fit, per_worker_values
 
 __all__ = ["alpha_krippendorff", "consistency", "uncertainty", "krippendorff", "Alpha"]
 
@@ -43,11 +43,6 @@ def _skills(c: Coded, workers_skills: Any, model: Any) -> np.ndarray:
     if np.any((s < 0) | (s > 1)):
         raise ValueError("workers_skills must lie in [0, 1] (the probability that a worker answers right)")
     return s[c.judgments.worker]
-
-
-def _fit_labels(c: Coded, aggregator: Any) -> np.ndarray:
-    labels = aggregator.fit_predict(c.frame)
-    return labels_by_task(labels, c, fitted=True)
 
 
 def _first_appearance(label: np.ndarray, k: int) -> np.ndarray:
@@ -72,7 +67,7 @@ def consistency(answers: Any, workers_skills: Any = None, aggregator: Any = None
         from ..aggregator.majority_vote import MajorityVote
 
         aggregator = MajorityVote()
-    agg = _fit_labels(c, aggregator)
+    agg = fit(c, aggregator)
     s = _skills(c, workers_skills, aggregator)
     j, k = c.judgments, c.n_labels
     out = np.zeros(j.n_tasks)
@@ -162,7 +157,7 @@ def uncertainty(answers: Any, workers_skills: Any = None, aggregator: Any = None
     c = coded(answers)
     j, k = c.judgments, c.n_labels
     if workers_skills is None and aggregator is not None:
-        aggregator.fit(c.frame)
+        fit(c, aggregator)
     if workers_skills is None and aggregator is None:
         s = np.ones(j.n_judgments)
     else:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..data._validate import ColumnError
-from ._coded import Coded, coded, labels_by_task
+from ._coded import Coded, coded, fit, labels_by_task
 
 __all__ = ["accuracy_on_aggregates", "get_accuracy"]
 
@@ -80,5 +80,4 @@ def accuracy_on_aggregates(answers: Any, aggregator: Any = None, aggregates: Any
         from ..aggregator.majority_vote import MajorityVote
 
         aggregator = MajorityVote()
-    fitted = labels_by_task(aggregator.fit_predict(c.frame), c, fitted=True)
-    return _accuracy(answers, c, fitted, by)
+    return _accuracy(answers, c, fit(c, aggregator), by)

@@ -1,0 +1,118 @@
+"""``galton agreement INPUT``: how much the workers agree, before any model is fitted.
+
+Prints Krippendorff's alpha (:func:`galton.metrics.krippendorff`) with a bootstrap interval over
+the tasks and Krippendorff's reading of it, the observed and the chance disagreement, and the share
+of judgments that equal their task's majority label (:func:`galton.metrics.accuracy_on_aggregates`).
+Reads what ``galton aggregate`` reads (files, ``-``, ``bundled:NAME``) by the same rules.
+"""
+
+from __future__ import annotations
+
+import argparse
+import warnings
+from typing import Any, TextIO
+
+from ._common import CLIError, report_warnings
+
+__all__ = ["add_agreement"]
+
+#: Krippendorff (2004, p. 241): rely on data with alpha >= .800; .667 <= alpha < .800 allows tentative conclusions
+_READINGS = ((0.8, "reliable (alpha >= 0.800)"), (0.667, "tentative conclusions only (0.667 <= alpha < 0.800)"))
+
+
+def add_agreement(sub: Any) -> None:
+    a = sub.add_parser(
+        "agreement", help="measure how much the workers agree (Krippendorff's alpha), no model needed",
+        description="Krippendorff's alpha of the judgments with a bootstrap interval over the tasks, the "
+        "observed and chance disagreement, and the share of judgments equal to their task's majority label.",
+    )
+    a.add_argument("input", metavar="INPUT",
+                   help="CSV/TSV/Parquet/JSON-lines file, a directory of Parquet files, bundled:NAME, or - for "
+                   "CSV on standard input")
+    a.add_argument("--distance", choices=("nominal", "ordinal", "interval", "ratio"), default="nominal",
+                   help="how far apart two labels are: nominal (equal or not; the default), ordinal (ranks of "
+                   "ordered labels), interval (squared difference of numbers), ratio (relative difference)")
+    a.add_argument("--bootstrap", type=int, default=1000, metavar="N",
+                   help="resamples of the tasks for the 95%% interval (default 1000; 0: none)")
+    a.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the resampling (default 0)")
+    a.add_argument("--task-col", default="task", metavar="C", help="task column (default: task)")
+    a.add_argument("--worker-col", default="worker", metavar="C", help="worker column (default: worker)")
+    a.add_argument("--label-col", default="label", metavar="C", help="label column (default: label)")
+    a.add_argument("--on-invalid", choices=("raise", "drop"), default="raise",
+                   help="rows with a missing task, worker or label: fail (default) or drop them")
+    a.set_defaults(func=_cmd_agreement)
+
+
+def _table(args: argparse.Namespace) -> tuple[Any, int]:
+    """The judgments as an Arrow table with columns task, worker, label; and the rows dropped."""
+    import pyarrow as pa
+
+    from .aggregate import load_input, read_table
+
+    if args.input == "-" or any(c in args.input for c in "*?["):  # standard input, a glob
+        table = read_table(args.input)
+    else:
+        data, _ = load_input(args.input)
+        table = data if isinstance(data, pa.Table) else read_table(data)
+    cols = (args.task_col, args.worker_col, args.label_col)
+    missing = [c for c in cols if c not in table.column_names]
+    if missing:
+        raise CLIError(f"missing column(s) {missing}; the input has {table.column_names}. Name the columns with "
+                       "--task-col, --worker-col, --label-col")
+    table = table.select(list(cols)).rename_columns(["task", "worker", "label"])
+    dropped = 0
+    if args.on_invalid == "drop":
+        kept = table.drop_null()
+        dropped, table = table.num_rows - kept.num_rows, kept
+    label_type = table.schema.field("label").type
+    if args.distance != "nominal" and (pa.types.is_string(label_type) or pa.types.is_large_string(label_type)):
+        try:  # numbers written as text: compare them as numbers (so that "10" comes after "9")
+            table = table.set_column(2, "label", table.column("label").cast(pa.float64()))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            if args.distance != "ordinal":
+                raise CLIError(f"--distance {args.distance} needs numeric labels; column {args.label_col!r} "
+                               "holds text that does not read as numbers") from None
+    return table, dropped
+
+
+def _cmd_agreement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    import pyarrow.compute as pc
+
+    from .. import metrics
+
+    if args.bootstrap < 0:
+        raise CLIError("--bootstrap must be >= 0")
+    table, dropped = _table(args)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        a = metrics.krippendorff(table, args.distance, bootstrap=args.bootstrap, seed=args.seed)
+        majority = metrics.accuracy_on_aggregates(table)
+    report_warnings(caught, err)
+    n_workers = len(pc.unique(table.column("worker")))
+    n_labels = len(pc.unique(table.column("label")))
+    n_tasks = len(pc.unique(table.column("task")))
+    alpha = f"{a.alpha:.4f}"
+    if args.bootstrap:
+        alpha += f" (95% interval {a.low:.4f} .. {a.high:.4f}, {args.bootstrap} resamples of the tasks)"
+    reading = next((text for bound, text in _READINGS if a.alpha >= bound), "unreliable (alpha < 0.667)")
+    rows = [
+        ("tasks", f"{n_tasks} ({a.units} with two or more judgments)"),
+        ("workers", str(n_workers)),
+        ("judgments", f"{table.num_rows} ({a.values} on those tasks)"),
+        ("labels", str(n_labels)),
+    ]
+    if dropped:
+        rows.append(("dropped", f"{dropped} rows with missing values"))
+    rows += [
+        ("distance", a.distance),
+        ("alpha", alpha),
+        ("reading", f"{reading}; Krippendorff's thresholds"),
+        ("observed", f"{a.observed:.6g} (mean disagreement of two judgments of one task)"),
+        ("expected", f"{a.expected:.6g} (of two judgments drawn at random: chance)"),
+        ("majority", f"{majority:.4f} (share of judgments equal to their task's majority label)"),
+    ]
+    width = max(len(k) for k, _ in rows) + 2
+    for key, value in rows:
+        out.write(f"{key:<{width}}{value}\n")
+    return 0
+
