@@ -1,12 +1,14 @@
-"""crowd-kit's own aggregation tests, run against galton's models in crowd-kit's place.
+"""crowd-kit's own aggregation, metrics and post-processing tests, run against galton's in crowd-kit's place.
 
 galton aims to be a drop-in for crowd-kit's API, so crowd-kit's test suite is a check written by
 someone else. This script copies the ``tests/`` folder of a crowd-kit checkout to a temporary
-folder and runs its aggregation tests twice with pytest: once as they are (crowd-kit's own result
-with the installed crowd-kit and pandas), and once with every ``crowdkit.aggregation`` class that
-galton also has replaced by galton's (``BinaryRelevance``, ``BradleyTerry``, ``DawidSkene``, ``GLAD``,
-``GoldMajorityVote``, ``KOS``, ``MACE``, ``MajorityVote``, ``MMSR``, ``NoisyBradleyTerry``,
-``OneCoinDawidSkene``, ``Wawa``, ``ZeroBasedSkill``). It prints, per test file, how many tests pass
+folder and runs its ``aggregation``, ``metrics`` and ``postprocessing`` tests twice with pytest: once
+as they are (crowd-kit's own result with the installed crowd-kit and pandas), and once with every
+``crowdkit.aggregation`` class and ``crowdkit.metrics`` / ``crowdkit.postprocessing`` function that
+galton also has replaced by galton's (the functions from :mod:`galton.metrics`; the classes
+``BinaryRelevance``, ``BradleyTerry``, ``DawidSkene``, ``GLAD``, ``GoldMajorityVote``, ``KOS``,
+``MACE``, ``MajorityVote``, ``MMSR``, ``NoisyBradleyTerry``, ``OneCoinDawidSkene``, ``Wawa``,
+``ZeroBasedSkill``). It prints, per test file, how many tests pass
 each way, then every test that passes with crowd-kit and fails with galton, with the reason when it
 is a known, intended difference (``KNOWN``).
 
@@ -105,7 +107,7 @@ def _outcomes(junit: Path) -> dict[str, str]:
 
 
 def run_suite(checkout: str | os.PathLike[str], swap: bool, timeout: float = 1200) -> dict[str, str]:
-    """Run crowd-kit's ``tests/aggregation`` from ``checkout`` (a copy in a temporary folder); with
+    """Run crowd-kit's ``tests/aggregation`` (and ``metrics``, ``postprocessing``) from ``checkout`` (a copy in a temporary folder); with
     ``swap`` galton's classes stand in for crowd-kit's. Returns each test's outcome."""
     src = Path(checkout) / "tests"
     if not (src / "aggregation").is_dir():
@@ -146,7 +148,7 @@ def report(theirs: dict[str, str], ours: dict[str, str]) -> str:
     total_t = sum(v == "passed" for v in theirs.values())
     total_o = sum(v == "passed" for v in ours.values())
     rows.append(["all", str(len(theirs)), str(total_t), str(total_o)])
-    lines = ["## crowd-kit's aggregation tests", "",
+    lines = ["## crowd-kit's aggregation, metrics and post-processing tests", "",
              markdown_table(["file", "tests", "pass with crowd-kit", "pass with galton"], rows), ""]
     worse = sorted(k for k, v in ours.items() if v != "passed" and theirs.get(k) == "passed")
     better = sorted(k for k, v in ours.items() if v == "passed" and theirs.get(k) not in (None, "passed"))
