@@ -55,7 +55,8 @@ def test_a_bundled_dataset_equals_the_python_api_with_its_interval(capsys) -> No
     assert rc == 0, err
     data = datasets.load("zheng_d_product", frame="polars").judgments
     ref = krippendorff(data, bootstrap=200, seed=3)
-    assert rows["alpha"] == f"{ref.alpha:.4f} (95% interval {ref.low:.4f} .. {ref.high:.4f}, 200 resamples of the tasks)"
+    interval = f"95% interval {ref.low:.4f} .. {ref.high:.4f}, 200 resamples of the tasks"
+    assert rows["alpha"] == f"{ref.alpha:.4f} ({interval})"
     assert ref.low < ref.alpha < ref.high
     assert rows["majority"].startswith(f"{accuracy_on_aggregates(data):.4f}")
     assert rows["reading"].startswith("unreliable")  # product matching: alpha 0.16, heavily skewed classes

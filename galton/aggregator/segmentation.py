@@ -1,0 +1,271 @@
+"""Image segmentations: each judgment is a binary mask over an image's pixels (True: the pixel
+belongs to the object), merged into one mask per task. crowd-kit's three models, by its names:
+
+- ``SegmentationMajorityVote``: a pixel is in when workers holding at least half the weight mark it
+  (``skills`` weigh the workers; all 1 by default).
+- ``SegmentationEM``: crowd-kit's EM per image (after Lee, Das Sarma and Parameswaran 2018): each
+  worker's skill ``s_w``, the expected share of the image's marked region (pixels anybody marked)
+  that the worker marks as the posterior has it, and each pixel's posterior
+  ``q = rho prod_w p(m_w | in) / (rho prod_w p(m_w | in) + (1 - rho) prod_w p(m_w | out))``, where
+  the pixel prior ``rho`` starts as the share of workers who mark it and is the last posterior from
+  then on (crowd-kit's rule: not a textbook EM, it anchors the fit to the majority). Up to
+  ``n_iter`` iterations, until crowd-kit's evidence lower bound per mark gains less than ``tol``.
+  galton takes the posterior from the log-odds, so it neither overflows nor turns 0 / 0 into 0 where
+  crowd-kit's exponentials do.
+- ``SegmentationRASA`` (Li and Fukumoto 2019): weighted majority at threshold 1/2 with weights
+  ``log(1 / (d_w + 1e-5) + 1)`` normalised to sum 1, ``d_w = 1 - IoU(m_w, current mask)``, repeated
+  until the weighted vote changes by less than ``tol`` (relative squared change).
+
+Results as in crowd-kit: ``segmentations_``, a pandas Series of boolean arrays indexed by ``task``
+(sorted) named ``agg_segmentation``; ``SegmentationEM`` also keeps ``posteriors_`` (pixel
+probabilities) and ``skills_`` (``s_w`` per (task, worker)). Input: a pandas frame with ``task``,
+``worker`` and ``segmentation`` (2-D arrays of bools or 0 / 1, one shape per task). Each image is
+its own problem, fitted with whole-array numpy steps over its workers and pixels.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..data._validate import ColumnError, missing_columns
+
+__all__ = ["SegmentationEM", "SegmentationMajorityVote", "SegmentationRASA"]
+
+_RASA_BIAS = 1e-5  # Li and Fukumoto's bias in the distance weight (crowd-kit's too)
+
+
+class _Image:
+    """One task's judgments: its id, workers, masks as rows of pixels, and the masks' shape."""
+
+    def __init__(self, task: Any, workers: np.ndarray, masks: np.ndarray, shape: tuple[int, ...]):
+        self.task, self.workers, self.masks, self.shape = task, workers, masks, shape
+
+
+def _images(data: Any) -> list[_Image]:
+    """Every task's masks, in sorted task order, validated once: 2-D, one shape per task, 0 / 1."""
+    if type(data).__module__.split(".")[0] != "pandas":
+        raise TypeError("segmentations are read from a pandas DataFrame with task, worker and segmentation columns")
+    missing_columns(data, ["task", "worker", "segmentation"],
+                    "Segmentation models need task, worker and segmentation (a 2-D mask per row)")
+    for col in ("task", "worker", "segmentation"):
+        bad = int(data[col].isna().sum())
+        if bad:
+            raise ColumnError(f"column {col!r} has {bad} missing value(s); drop those rows")
+    tasks = data["task"].to_numpy()
+    if not len(tasks):
+        return []
+    order = np.argsort(tasks, kind="stable")
+    ordered = tasks[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    ends = np.r_[starts[1:], len(tasks)]
+    masks, workers = data["segmentation"].to_numpy(), data["worker"].to_numpy()
+    out = []
+    for a, b in zip(starts, ends):
+        rows = order[a:b]
+        arrays = [np.asarray(masks[r]) for r in rows]
+        shapes = sorted({m.shape for m in arrays})
+        if len(shapes) != 1 or len(shapes[0]) != 2:
+            raise ValueError(f"task {ordered[a]!r}: its segmentations must be 2-D masks of one shape; got shapes "
+                             f"{shapes}")
+        stack = np.stack(arrays)
+        if stack.dtype != bool:
+            if not np.isin(stack, (0, 1)).all():
+                raise ValueError(f"task {ordered[a]!r}: a segmentation holds values other than 0 / 1 (True / False)")
+            stack = stack.astype(bool)
+        out.append(_Image(ordered[a], workers[rows], stack.reshape(len(rows), -1), shapes[0]))
+    return out
+
+
+def _series(tasks: list, values: list, name: str, index: Any = None) -> Any:
+    import pandas as pd
+
+    from ._results import pandas_index
+
+    out = pd.Series(index=index if index is not None else pandas_index(tasks, name="task"), dtype=object, name=name)
+    for i, v in enumerate(values):
+        out.iat[i] = v
+    return out
+
+
+class _Segmentation:
+    """What the three models share: ``fit_predict`` and the result Series."""
+
+    segmentations_: Any
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.endswith("_"))
+        return f"{type(self).__name__}({params})"
+
+    def fit_predict(self, data: Any, *args: Any) -> Any:
+        """Fit to ``data`` and return ``segmentations_``."""
+        return self.fit(data, *args).segmentations_
+
+    def fit(self, data: Any, *args: Any) -> "_Segmentation":  # pragma: no cover - every model overrides it
+        raise NotImplementedError
+
+    def _iterations(self, n_iter: int, tol: float) -> None:
+        if n_iter < 0 or tol < 0:
+            raise ValueError("n_iter and tol must be >= 0")
+
+
+class SegmentationMajorityVote(_Segmentation):
+    """A pixel is in when the workers who mark it hold at least half the weight of the task's workers.
+
+    ``fit(data, skills=None)``: ``skills`` (a Series by worker) weigh the votes; a worker without
+    one raises (``on_missing_skill="error"``), is dropped (``"ignore"``; a task left without workers
+    raises) or gets ``default_skill`` (``"value"``), as in crowd-kit."""
+
+    def __init__(self, default_skill: float | None = None, on_missing_skill: str = "error"):
+        self.default_skill = default_skill
+        self.on_missing_skill = on_missing_skill
+
+    def _weights(self, workers: np.ndarray, skills: Any) -> np.ndarray:
+        if skills is None:
+            return np.ones(len(workers))
+        w = skills.reindex(workers).to_numpy(dtype=float)
+        if self.on_missing_skill == "value":
+            w = np.where(np.isnan(w), self.default_skill, w)
+        elif self.on_missing_skill == "error" and np.isnan(w).any():
+            raise ValueError(f"Skill value is missing in {int(np.isnan(w).sum())} assignments. Specify skills for "
+                             "every used worker or use a different on_missing_skill value")
+        return w
+
+    def fit(self, data: Any, skills: Any = None) -> "SegmentationMajorityVote":
+        if self.on_missing_skill not in ("error", "ignore", "value"):
+            raise ValueError(f"on_missing_skill must be 'error', 'ignore' or 'value', not {self.on_missing_skill!r}")
+        if (self.on_missing_skill == "value") != (self.default_skill is not None):
+            raise ValueError('default_skill goes with on_missing_skill="value", and only with it')
+        images = _images(data)
+        out = []
+        for im in images:
+            w = self._weights(im.workers, skills)
+            keep = ~np.isnan(w)
+            if not keep.any():
+                raise ValueError(f"task {im.task!r} has no worker with a known skill; give skills for its workers "
+                                 "or use a different on_missing_skill value")
+            w, m = w[keep], im.masks[keep]
+            out.append((2.0 * np.einsum("w,wp->p", w, m.astype(float)) - w.sum() >= 0).reshape(im.shape))
+        self.segmentations_ = _series([im.task for im in images], out, "agg_segmentation")
+        return self
+
+
+class SegmentationEM(_Segmentation):
+    """Per image, crowd-kit's EM (module docstring): worker skills and pixel posteriors, each
+    iteration's posteriors the next prior; ``n_iter`` iterations at most (0: the majority share),
+    stopping when the evidence lower bound per mark gains less than ``tol``."""
+
+    def __init__(self, n_iter: int = 10, tol: float = 1e-5):
+        self.n_iter = n_iter
+        self.tol = tol
+
+    @staticmethod
+    def _skills(m: np.ndarray, q: np.ndarray, region: int) -> np.ndarray:
+        """Each worker's share of the region's pixels marked as ``q`` has them (in expectation)."""
+        return 1.0 - (m.sum(axis=1) + q.sum() - 2.0 * np.einsum("wp,p->w", m, q)) / region
+
+    @staticmethod
+    def _posteriors(m: np.ndarray, skill: np.ndarray, prior: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_s, log_f = np.log(skill)[:, None], np.log1p(-skill)[:, None]
+            log_in = np.log(prior) + np.where(m > 0, log_s, log_f).sum(axis=0)
+            log_out = np.log1p(-prior) + np.where(m > 0, log_f, log_s).sum(axis=0)
+            q = 1.0 / (1.0 + np.exp(log_out - log_in))
+        # both impossible (a skill of 0 or 1 contradicted): 0, as crowd-kit counts it
+        return np.where(np.isnan(q), 0.0, q)
+
+    @staticmethod
+    def _bound(m: np.ndarray, skill: np.ndarray, prior: np.ndarray, q: np.ndarray) -> float:
+        """crowd-kit's evidence lower bound: each worker's expected log-likelihood, prior included,
+        plus the entropy of ``q``; terms of 0 x log 0 count 0."""
+        p_in = np.where(m > 0, skill[:, None], 1.0 - skill[:, None])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            term_in = np.nan_to_num((np.log(p_in) + np.log(prior)) * q, nan=0.0).sum()
+            term_out = np.nan_to_num((np.log1p(-p_in) + np.log1p(-prior)) * (1.0 - q), nan=0.0).sum()
+            entropy = np.nan_to_num(np.log(q) * q, nan=0.0).sum()
+        return float(term_in + term_out - entropy)
+
+    def _one(self, m: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[float]]:
+        """(pixel posteriors, worker skills, bound per mark by iteration) of one image."""
+        x = m.astype(float)
+        prior = x.mean(axis=0)
+        region = int(m.any(axis=0).sum())
+        if region == 0:
+            return np.zeros(m.shape[1]), np.ones(m.shape[0]), []
+        skill = self._skills(x, np.round(prior), region)  # the majority as the start (half rounds to 0)
+        history: list[float] = []
+        bound = -np.inf
+        for _ in range(self.n_iter):
+            q = self._posteriors(x, skill, prior)
+            q[q < 1e-15] = 0.0
+            skill = self._skills(x, q, region)
+            new = self._bound(x, skill, prior, q) / x.size
+            prior = q
+            history.append(new)
+            if new - bound < self.tol:
+                break
+            bound = new
+        return prior, skill, history
+
+    def fit(self, data: Any) -> "SegmentationEM":
+        self._iterations(self.n_iter, self.tol)
+        import pandas as pd
+
+        images = _images(data)
+        labels, posts, skills, keys = [], [], [], []
+        self.loss_history_: list[float] = []
+        for im in images:
+            q, skill, history = self._one(im.masks)
+            labels.append((q > 0.5).reshape(im.shape))
+            posts.append(q.reshape(im.shape))
+            skills.append(skill)
+            keys += [(im.task, w) for w in im.workers]
+            self.loss_history_ = history
+        tasks = [im.task for im in images]
+        self.segmentations_ = _series(tasks, labels, "agg_segmentation")
+        self.posteriors_ = _series(tasks, posts, "posterior")
+        index = pd.MultiIndex.from_tuples(keys, names=["task", "worker"]) if keys else None
+        self.skills_ = pd.Series(np.concatenate(skills) if skills else np.zeros(0), index=index, name="skill")
+        return self
+
+
+class SegmentationRASA(_Segmentation):
+    """Weighted majority with weights from each worker's distance to the current mask (module
+    docstring): ``n_iter`` rounds at most, stopping when the weighted vote's relative squared change
+    is below ``tol``."""
+
+    def __init__(self, n_iter: int = 10, tol: float = 1e-5):
+        self.n_iter = n_iter
+        self.tol = tol
+
+    def _one(self, m: np.ndarray) -> np.ndarray:
+        n = m.shape[0]
+        x = m.astype(float)
+        w = np.full(n, 1.0 / n)
+        vote = np.einsum("w,wp->p", w, x)
+        mask = vote >= 0.5
+        previous = None
+        for _ in range(self.n_iter):
+            vote = np.einsum("w,wp->p", w, x)
+            mask = vote >= 0.5
+            inter = (m & mask).sum(axis=1)
+            union = (m | mask).sum(axis=1)
+            iou = np.where(union > 0, inter / np.maximum(union, 1), 1.0)  # two empty masks agree
+            weight = np.log(1.0 / (1.0 - iou + _RASA_BIAS) + 1.0)
+            w = weight / weight.sum()
+            if previous is not None:
+                norm = float((vote * vote).sum())
+                step = vote - previous
+                change = float((step * step).sum()) / norm if norm > 0 else 0.0
+                if change < self.tol:
+                    break
+            previous = vote
+        return mask
+
+    def fit(self, data: Any) -> "SegmentationRASA":
+        self._iterations(self.n_iter, self.tol)
+        images = _images(data)
+        out = [self._one(im.masks).reshape(im.shape) for im in images]
+        self.segmentations_ = _series([im.task for im in images], out, "agg_segmentation")
+        return self
