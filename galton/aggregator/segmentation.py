@@ -78,15 +78,17 @@ def _images(data: Any) -> list[_Image]:
     return out
 
 
-def _series(tasks: list, values: list, name: str, index: Any = None) -> Any:
+def _series(tasks: list, values: list, name: str) -> Any:
+    """A pandas Series of arrays by task (an object array filled item by item: numpy would
+    otherwise stack equal-shaped arrays into one)."""
     import pandas as pd
 
     from ._results import pandas_index
 
-    out = pd.Series(index=index if index is not None else pandas_index(tasks, name="task"), dtype=object, name=name)
+    cells = np.empty(len(values), dtype=object)
     for i, v in enumerate(values):
-        out.iat[i] = v
-    return out
+        cells[i] = v
+    return pd.Series(cells, index=pandas_index(tasks, name="task"), name=name)
 
 
 class _Segmentation:
@@ -151,61 +153,101 @@ class SegmentationMajorityVote(_Segmentation):
         return self
 
 
+def _xlog(weight: np.ndarray, log: np.ndarray) -> np.ndarray:
+    """``weight * log`` with 0 where the weight is 0 (a log of 0 there adds nothing)."""
+    return np.where(weight > 0, weight * np.where(weight > 0, log, 0.0), 0.0)
+
+
+def _batches(images: list[_Image]) -> list[tuple[list[int], np.ndarray]]:
+    """Images grouped by (number of masks, number of pixels): each group's indices and its masks
+    stacked as (images, workers, pixels), so that one numpy step serves the whole group."""
+    groups: dict[tuple[int, int], list[int]] = {}
+    for i, im in enumerate(images):
+        groups.setdefault(im.masks.shape, []).append(i)
+    return [(idx, np.stack([images[i].masks for i in idx])) for idx in groups.values()]
+
+
 class SegmentationEM(_Segmentation):
     """Per image, crowd-kit's EM (module docstring): worker skills and pixel posteriors, each
     iteration's posteriors the next prior; ``n_iter`` iterations at most (0: the majority share),
-    stopping when the evidence lower bound per mark gains less than ``tol``."""
+    stopping when the evidence lower bound per mark gains less than ``tol``. Images with the same
+    number of masks and pixels are fitted together, each stopping on its own."""
 
     def __init__(self, n_iter: int = 10, tol: float = 1e-5):
         self.n_iter = n_iter
         self.tol = tol
 
     @staticmethod
-    def _skills(m: np.ndarray, q: np.ndarray, region: int) -> np.ndarray:
+    def _skills(x: np.ndarray, q: np.ndarray, region: np.ndarray) -> np.ndarray:
         """Each worker's share of the region's pixels marked as ``q`` has them (in expectation)."""
-        return 1.0 - (m.sum(axis=1) + q.sum() - 2.0 * np.einsum("wp,p->w", m, q)) / region
+        agree = x.sum(axis=2) + q.sum(axis=1)[:, None] - 2.0 * np.einsum("bwp,bp->bw", x, q)
+        return 1.0 - agree / region[:, None]
 
     @staticmethod
-    def _posteriors(m: np.ndarray, skill: np.ndarray, prior: np.ndarray) -> np.ndarray:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            log_s, log_f = np.log(skill)[:, None], np.log1p(-skill)[:, None]
-            log_in = np.log(prior) + np.where(m > 0, log_s, log_f).sum(axis=0)
-            log_out = np.log1p(-prior) + np.where(m > 0, log_f, log_s).sum(axis=0)
+    def _posteriors(x: np.ndarray, skill: np.ndarray, prior: np.ndarray) -> np.ndarray:
+        """Pixel posteriors from the log-odds: each worker adds ``log s`` or ``log(1 - s)`` by its
+        mark, summed as one product over the marks; a skill of 0 or 1 makes a term impossible,
+        counted apart (so that no 0 x inf appears) and making its side's probability 0."""
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            log_s, log_f = np.log(skill), np.log1p(-skill)
+            zero_s, zero_f = ~np.isfinite(log_s), ~np.isfinite(log_f)
+            log_s, log_f = np.where(zero_s, 0.0, log_s), np.where(zero_f, 0.0, log_f)
+            marks = np.einsum("bwp,bw->bp", x, log_s - log_f)
+            log_in = np.log(prior) + log_f.sum(axis=1)[:, None] + marks
+            log_out = np.log1p(-prior) + log_s.sum(axis=1)[:, None] - marks
+            if zero_s.any() or zero_f.any():
+                hits = np.einsum("bwp,bw->bp", x, zero_s - zero_f.astype(float))
+                log_in = np.where(zero_f.sum(axis=1)[:, None] + hits > 0, -np.inf, log_in)
+                log_out = np.where(zero_s.sum(axis=1)[:, None] - hits > 0, -np.inf, log_out)
             q = 1.0 / (1.0 + np.exp(log_out - log_in))
         # both impossible (a skill of 0 or 1 contradicted): 0, as crowd-kit counts it
         return np.where(np.isnan(q), 0.0, q)
 
     @staticmethod
-    def _bound(m: np.ndarray, skill: np.ndarray, prior: np.ndarray, q: np.ndarray) -> float:
-        """crowd-kit's evidence lower bound: each worker's expected log-likelihood, prior included,
-        plus the entropy of ``q``; terms of 0 x log 0 count 0."""
-        p_in = np.where(m > 0, skill[:, None], 1.0 - skill[:, None])
+    def _bound(x: np.ndarray, skill: np.ndarray, prior: np.ndarray, q: np.ndarray) -> np.ndarray:
+        """crowd-kit's evidence lower bound per image: each worker's expected log-likelihood, prior
+        included, plus the entropy of ``q``; a term with weight 0 counts 0. Each worker's marks enter
+        through four sums (marked or not, weighted by q or 1 - q), so the logarithms are of skills."""
+        n, pixels = x.shape[1], x.shape[2]
         with np.errstate(divide="ignore", invalid="ignore"):
-            term_in = np.nan_to_num((np.log(p_in) + np.log(prior)) * q, nan=0.0).sum()
-            term_out = np.nan_to_num((np.log1p(-p_in) + np.log1p(-prior)) * (1.0 - q), nan=0.0).sum()
-            entropy = np.nan_to_num(np.log(q) * q, nan=0.0).sum()
-        return float(term_in + term_out - entropy)
+            log_s, log_f = np.log(skill), np.log1p(-skill)
+            marked_in = np.einsum("bwp,bp->bw", x, q)  # sum of q over the pixels the worker marked
+            total_in = q.sum(axis=1)[:, None]
+            marked_out = x.sum(axis=2) - marked_in
+            unmarked_out = (pixels - total_in) - marked_out
+            term_in = (_xlog(marked_in, log_s) + _xlog(total_in - marked_in, log_f)).sum(axis=1) + \
+                n * _xlog(q, np.log(prior)).sum(axis=1)
+            term_out = (_xlog(marked_out, log_f) + _xlog(unmarked_out, log_s)).sum(axis=1) + \
+                n * _xlog(1.0 - q, np.log1p(-prior)).sum(axis=1)
+            entropy = _xlog(q, np.log(q)).sum(axis=1)
+        return term_in + term_out - entropy
 
-    def _one(self, m: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[float]]:
-        """(pixel posteriors, worker skills, bound per mark by iteration) of one image."""
+    def _group(self, m: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(pixel posteriors, worker skills, bound per mark by iteration: NaN once stopped) of a
+        group of images, ``m`` (images, workers, pixels)."""
         x = m.astype(float)
-        prior = x.mean(axis=0)
-        region = int(m.any(axis=0).sum())
-        if region == 0:
-            return np.zeros(m.shape[1]), np.ones(m.shape[0]), []
+        prior = x.mean(axis=1)
+        region = m.any(axis=1).sum(axis=1).astype(float)
+        live = region > 0  # an image nobody marked is empty
+        region = np.where(live, region, 1.0)
         skill = self._skills(x, np.round(prior), region)  # the majority as the start (half rounds to 0)
-        history: list[float] = []
-        bound = -np.inf
-        for _ in range(self.n_iter):
+        history = np.full((self.n_iter, m.shape[0]), np.nan)
+        bound = np.full(m.shape[0], -np.inf)
+        for it in range(self.n_iter):
+            if not live.any():
+                break
             q = self._posteriors(x, skill, prior)
             q[q < 1e-15] = 0.0
-            skill = self._skills(x, q, region)
-            new = self._bound(x, skill, prior, q) / x.size
-            prior = q
-            history.append(new)
-            if new - bound < self.tol:
-                break
+            new_skill = self._skills(x, q, region)
+            new = self._bound(x, new_skill, prior, q) / (m.shape[1] * m.shape[2])
+            prior = np.where(live[:, None], q, prior)
+            skill = np.where(live[:, None], new_skill, skill)
+            history[it] = np.where(live, new, np.nan)
+            live &= ~(new - bound < self.tol)
             bound = new
+        empty = ~m.any(axis=(1, 2))
+        prior[empty] = 0.0
+        skill[empty] = 1.0
         return prior, skill, history
 
     def fit(self, data: Any) -> "SegmentationEM":
@@ -213,52 +255,56 @@ class SegmentationEM(_Segmentation):
         import pandas as pd
 
         images = _images(data)
-        labels, posts, skills, keys = [], [], [], []
+        post: list[Any] = [None] * len(images)
+        skill: list[Any] = [None] * len(images)
         self.loss_history_: list[float] = []
-        for im in images:
-            q, skill, history = self._one(im.masks)
-            labels.append((q > 0.5).reshape(im.shape))
-            posts.append(q.reshape(im.shape))
-            skills.append(skill)
-            keys += [(im.task, w) for w in im.workers]
-            self.loss_history_ = history
+        for idx, stack in _batches(images):
+            q, s, history = self._group(stack)
+            for j, i in enumerate(idx):
+                post[i], skill[i] = q[j], s[j]
+                if i == len(images) - 1:  # crowd-kit keeps the last image's
+                    self.loss_history_ = [float(v) for v in history[:, j] if not np.isnan(v)]
         tasks = [im.task for im in images]
-        self.segmentations_ = _series(tasks, labels, "agg_segmentation")
-        self.posteriors_ = _series(tasks, posts, "posterior")
+        self.segmentations_ = _series(tasks, [(q > 0.5).reshape(im.shape) for q, im in zip(post, images)],
+                                      "agg_segmentation")
+        self.posteriors_ = _series(tasks, [q.reshape(im.shape) for q, im in zip(post, images)], "posterior")
+        keys = [(im.task, w) for im in images for w in im.workers]
         index = pd.MultiIndex.from_tuples(keys, names=["task", "worker"]) if keys else None
-        self.skills_ = pd.Series(np.concatenate(skills) if skills else np.zeros(0), index=index, name="skill")
+        self.skills_ = pd.Series(np.concatenate(skill) if skill else np.zeros(0), index=index, name="skill")
         return self
 
 
 class SegmentationRASA(_Segmentation):
     """Weighted majority with weights from each worker's distance to the current mask (module
     docstring): ``n_iter`` rounds at most, stopping when the weighted vote's relative squared change
-    is below ``tol``."""
+    is below ``tol``. Images with the same number of masks and pixels are fitted together, each
+    stopping on its own."""
 
     def __init__(self, n_iter: int = 10, tol: float = 1e-5):
         self.n_iter = n_iter
         self.tol = tol
 
-    def _one(self, m: np.ndarray) -> np.ndarray:
-        n = m.shape[0]
+    def _group(self, m: np.ndarray) -> np.ndarray:
+        b, n, _ = m.shape
         x = m.astype(float)
-        w = np.full(n, 1.0 / n)
-        vote = np.einsum("w,wp->p", w, x)
-        mask = vote >= 0.5
+        w = np.full((b, n), 1.0 / n)
+        mask = np.einsum("bw,bwp->bp", w, x) >= 0.5
         previous = None
+        live = np.ones(b, dtype=bool)
         for _ in range(self.n_iter):
-            vote = np.einsum("w,wp->p", w, x)
-            mask = vote >= 0.5
-            inter = (m & mask).sum(axis=1)
-            union = (m | mask).sum(axis=1)
+            vote = np.einsum("bw,bwp->bp", w, x)
+            mask = np.where(live[:, None], vote >= 0.5, mask)
+            inter = (m & mask[:, None]).sum(axis=2)
+            union = (m | mask[:, None]).sum(axis=2)
             iou = np.where(union > 0, inter / np.maximum(union, 1), 1.0)  # two empty masks agree
             weight = np.log(1.0 / (1.0 - iou + _RASA_BIAS) + 1.0)
-            w = weight / weight.sum()
+            w = np.where(live[:, None], weight / weight.sum(axis=1, keepdims=True), w)
             if previous is not None:
-                norm = float((vote * vote).sum())
+                norm = (vote * vote).sum(axis=1)
                 step = vote - previous
-                change = float((step * step).sum()) / norm if norm > 0 else 0.0
-                if change < self.tol:
+                change = np.where(norm > 0, (step * step).sum(axis=1) / np.where(norm > 0, norm, 1.0), 0.0)
+                live &= ~(change < self.tol)
+                if not live.any():
                     break
             previous = vote
         return mask
@@ -266,6 +312,10 @@ class SegmentationRASA(_Segmentation):
     def fit(self, data: Any) -> "SegmentationRASA":
         self._iterations(self.n_iter, self.tol)
         images = _images(data)
-        out = [self._one(im.masks).reshape(im.shape) for im in images]
+        out: list[Any] = [None] * len(images)
+        for idx, stack in _batches(images):
+            masks = self._group(stack)
+            for j, i in enumerate(idx):
+                out[i] = masks[j].reshape(images[i].shape)
         self.segmentations_ = _series([im.task for im in images], out, "agg_segmentation")
         return self
