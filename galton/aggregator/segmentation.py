@@ -134,6 +134,10 @@ class SegmentationMajorityVote(_Segmentation):
                              "every used worker or use a different on_missing_skill value")
         return w
 
+    def fit_predict(self, data: Any, skills: Any = None) -> Any:
+        """Fit to ``data`` (with ``skills``, when given) and return ``segmentations_``."""
+        return self.fit(data, skills).segmentations_
+
     def fit(self, data: Any, skills: Any = None) -> "SegmentationMajorityVote":
         if self.on_missing_skill not in ("error", "ignore", "value"):
             raise ValueError(f"on_missing_skill must be 'error', 'ignore' or 'value', not {self.on_missing_skill!r}")

@@ -42,7 +42,7 @@ def test_majority_vote_by_hand_with_ties_and_skills():
     with pytest.raises(ValueError, match="Skill value is missing in 2 assignments"):
         SegmentationMajorityVote().fit(data, partial)
     # ignored: x (3) and y (1) alone; pixel 2 has 0 of 4 -> out, pixel 1 has 3 of 4 -> in
-    assert SegmentationMajorityVote(on_missing_skill="ignore").fit_predict(data, partial)["a"].tolist() == \
+    assert SegmentationMajorityVote(on_missing_skill="ignore").fit_predict(data, skills=partial)["a"].tolist() == \
         [[True, True, False]]
     # z and v at 10 each (total 24): pixel 0 has 4 -> out, pixel 1 has 13 and pixel 2 has 20 -> in
     valued = SegmentationMajorityVote(default_skill=10.0, on_missing_skill="value").fit_predict(data, partial)
