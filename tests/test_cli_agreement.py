@@ -94,3 +94,22 @@ def test_bad_input_fails_in_one_line(tmp_path: Path, capsys) -> None:
     # after the drop: tasks 2 (y, y) and 3 (x, y) pairable; D_o = 2/4 per pair; n = (x 1, y 3):
     # D_e = (16 - 10) / (4 * 3) = 0.5, alpha = 1 - 0.5 / 0.5 = 0
     assert rows["alpha"] == "0.0000"
+
+
+def test_sets_of_tags_by_masi_from_csv_and_parquet_by_hand(tmp_path: Path, capsys) -> None:
+    # tasks: {x,y} vs {x} (MASI 1 - 1/2 * 2/3 = 2/3), {y} vs {y} (0), {} vs {z} (1): D_o = (2 * 2/3 + 2) / 6
+    # = 5/9; the 15 pairs of the 6 values sum to 13 (hand count), D_e = 26 / 30; alpha = 1 - (5/9) / (13/15)
+    csv = tmp_path / "tags.csv"
+    csv.write_text("task,worker,label\n1,a,x|y\n1,b,x\n2,a,y\n2,b,y\n3,a,\n3,b,z\n")
+    parquet = tmp_path / "tags.parquet"
+    pl.DataFrame({"task": [1, 1, 2, 2, 3, 3], "worker": list("ababab"),
+                  "label": [["x", "y"], ["x"], ["y"], ["y"], [], ["z"]]}).write_parquet(parquet)
+    for path in (csv, parquet):
+        rc, rows, err = run([path, "--distance", "masi", "--bootstrap", "0"], capsys)
+        assert rc == 0, err
+        assert rows["alpha"] == f"{1 - (5 / 9) / (13 / 15):.4f}"
+        assert rows["labels"] == "5 distinct sets of tags"
+    semi = tmp_path / "semi.csv"
+    semi.write_text("task,worker,label\n1,a,x;y\n1,b,x\n2,a,y\n2,b,y\n3,a,\n3,b,z\n")
+    rc, rows, _ = run([semi, "--distance", "masi", "--tag-sep", ";", "--bootstrap", "0"], capsys)
+    assert rc == 0 and rows["alpha"] == f"{1 - (5 / 9) / (13 / 15):.4f}"

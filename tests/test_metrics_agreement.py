@@ -231,3 +231,22 @@ def test_entropy_threshold_drops_the_one_button_worker_and_keeps_rows_in_order()
     assert isinstance(out, pl.DataFrame) and out["worker"].to_list() == kept["worker"].tolist()
     with pytest.warns(UserWarning, match="Removed >= 1/2 of answers"):
         entropy_threshold(df, percentile=100)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_set_distances_equal_nltks_for_pandas_lists_and_polars_list_columns(seed):
+    rng = np.random.default_rng(seed)
+    rows = [(t, w, [x for x in "abcd" if rng.random() < 0.4]) for t in range(150) for w in range(3)]
+    df = pd.DataFrame(rows, columns=["task", "worker", "label"])
+    frozen = df.assign(label=[frozenset(v) for v in df["label"]])
+    polars = pl.DataFrame({"task": [r[0] for r in rows], "worker": [r[1] for r in rows], "label": [r[2] for r in rows]})
+    def empty_equal(fn):  # nltk divides by zero on two empty sets; galton counts them equal
+        return lambda a, b: 0.0 if not a and not b else fn(a, b)
+
+    for name, fn in (("masi", empty_equal(nltk_distance.masi_distance)),
+                     ("jaccard", empty_equal(nltk_distance.jaccard_distance))):
+        ref = _nltk_alpha(frozen, fn)
+        assert alpha_krippendorff(df, name) == pytest.approx(ref, abs=1e-12)
+        assert alpha_krippendorff(polars, name) == pytest.approx(ref, abs=1e-12)
+    with pytest.raises(ValueError, match="sets of tags"):
+        alpha_krippendorff(_toy(), "masi")

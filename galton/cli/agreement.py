@@ -29,9 +29,14 @@ def add_agreement(sub: Any) -> None:
     a.add_argument("input", metavar="INPUT",
                    help="CSV/TSV/Parquet/JSON-lines file, a directory of Parquet files, bundled:NAME, or - for "
                    "CSV on standard input")
-    a.add_argument("--distance", choices=("nominal", "ordinal", "interval", "ratio"), default="nominal",
+    a.add_argument("--distance", choices=("nominal", "ordinal", "interval", "ratio", "jaccard", "masi"),
+                   default="nominal",
                    help="how far apart two labels are: nominal (equal or not; the default), ordinal (ranks of "
-                   "ordered labels), interval (squared difference of numbers), ratio (relative difference)")
+                   "ordered labels), interval (squared difference of numbers), ratio (relative difference), "
+                   "jaccard or masi (sets of tags: a list column, or text with --tag-sep between the tags)")
+    a.add_argument("--tag-sep", default="|", metavar="S",
+                   help="with --distance jaccard or masi and text labels: the character between a judgment's "
+                   "tags (default: |; an empty cell is no tag)")
     a.add_argument("--bootstrap", type=int, default=1000, metavar="N",
                    help="resamples of the tasks for the 95%% interval (default 1000; 0: none)")
     a.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the resampling (default 0)")
@@ -65,6 +70,13 @@ def _table(args: argparse.Namespace) -> tuple[Any, int]:
         kept = table.drop_null()
         dropped, table = table.num_rows - kept.num_rows, kept
     label_type = table.schema.field("label").type
+    text = pa.types.is_string(label_type) or pa.types.is_large_string(label_type)
+    if args.distance in ("jaccard", "masi"):
+        if text:  # tags joined by --tag-sep; an empty cell: no tag (as `galton aggregate --kind multilabel`)
+            tags = [[] if v is None else [t for t in v.split(args.tag_sep) if t] for v in
+                    table.column("label").to_pylist()]
+            table = table.set_column(2, "label", pa.array(tags, pa.list_(pa.string())))
+        return table, dropped
     if args.distance != "nominal" and (pa.types.is_string(label_type) or pa.types.is_large_string(label_type)):
         try:  # numbers written as text: compare them as numbers (so that "10" comes after "9")
             table = table.set_column(2, "label", table.column("label").cast(pa.float64()))
@@ -76,8 +88,6 @@ def _table(args: argparse.Namespace) -> tuple[Any, int]:
 
 
 def _cmd_agreement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    import pyarrow.compute as pc
-
     from .. import metrics
 
     if args.bootstrap < 0:
@@ -88,18 +98,15 @@ def _cmd_agreement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         a = metrics.krippendorff(table, args.distance, bootstrap=args.bootstrap, seed=args.seed)
         majority = metrics.accuracy_on_aggregates(table)
     report_warnings(caught, err)
-    n_workers = len(pc.unique(table.column("worker")))
-    n_labels = len(pc.unique(table.column("label")))
-    n_tasks = len(pc.unique(table.column("task")))
     alpha = f"{a.alpha:.4f}"
     if args.bootstrap:
         alpha += f" (95% interval {a.low:.4f} .. {a.high:.4f}, {args.bootstrap} resamples of the tasks)"
     reading = next((text for bound, text in _READINGS if a.alpha >= bound), "unreliable (alpha < 0.667)")
     rows = [
-        ("tasks", f"{n_tasks} ({a.units} with two or more judgments)"),
-        ("workers", str(n_workers)),
-        ("judgments", f"{table.num_rows} ({a.values} on those tasks)"),
-        ("labels", str(n_labels)),
+        ("tasks", f"{a.tasks} ({a.units} with two or more judgments)"),
+        ("workers", str(a.workers)),
+        ("judgments", f"{a.judgments} ({a.values} on those tasks)"),
+        ("labels", f"{a.labels}{' distinct sets of tags' if a.distance in ('jaccard', 'masi') else ''}"),
     ]
     if dropped:
         rows.append(("dropped", f"{dropped} rows with missing values"))

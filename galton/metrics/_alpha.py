@@ -12,8 +12,9 @@ the same statistic as nltk's ``AnnotationTask.alpha`` (what crowd-kit calls) in 
 the judgments instead of a Python loop over units. Distances: ``nominal`` (0 / 1),
 ``interval`` (``(a - b)^2`` of numeric labels), ``ordinal`` (the interval distance of the
 labels' mid-ranks over the pairable values, Krippendorff's ordinal metric), ``ratio``
-(``((a - b) / (a + b))^2``), or any callable ``d(a, b)`` of two labels (nltk's ``masi_distance``
-for sets of tags), called once per pair of distinct labels.
+(``((a - b) / (a + b))^2``), ``jaccard`` and ``masi`` (Passonneau 2006) for sets of tags, or any
+callable ``d(a, b)`` of two labels (nltk's ``masi_distance`` too), called once per pair of distinct
+labels.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from ._coded import Coded, coded
 
 __all__ = ["DISTANCES", "Alpha", "krippendorff", "alpha_krippendorff"]
 
-DISTANCES = ("nominal", "ordinal", "interval", "ratio")
+DISTANCES = ("nominal", "ordinal", "interval", "ratio", "jaccard", "masi")
 
 #: labels beyond which a callable (or ratio) distance is refused: its table has K^2 cells
 MAX_TABLE_LABELS = 4096
@@ -39,9 +40,9 @@ _BLOCK = 1 << 22
 @dataclass(frozen=True)
 class Alpha:
     """Krippendorff's alpha with its parts: ``observed`` and ``expected`` disagreement (per pair of
-    values), pairable ``units`` and ``values``, the ``distance`` used, and with ``bootstrap`` a
+    values), pairable ``units`` and ``values``, the ``distance`` used, with ``bootstrap`` a
     percentile interval ``low`` .. ``high`` at ``level`` over that many resamples of the tasks
-    (NaN without)."""
+    (NaN without), and the sizes of the whole input."""
 
     alpha: float
     observed: float
@@ -52,6 +53,11 @@ class Alpha:
     low: float = float("nan")
     high: float = float("nan")
     level: float = float("nan")
+    #: the whole input's size: tasks, workers, judgments and distinct labels (pairable or not)
+    tasks: int = 0
+    workers: int = 0
+    judgments: int = 0
+    labels: int = 0
 
     def __float__(self) -> float:
         return self.alpha
@@ -91,6 +97,8 @@ def _table(names: np.ndarray, distance: Any) -> np.ndarray:
             f"{k} distinct labels: a distance table would hold {k * k:,} cells (limit {MAX_TABLE_LABELS} "
             "labels); use distance='nominal', 'interval' or 'ordinal', which need none"
         )
+    if distance in ("jaccard", "masi"):
+        return _set_distances(names, distance)
     if distance == "ratio":
         v = _numeric(names, "ratio")
         s = v[:, None] + v[None, :]
@@ -103,6 +111,30 @@ def _table(names: np.ndarray, distance: Any) -> np.ndarray:
         for j in range(i + 1, k):
             d[i, j] = float(distance(items[i], items[j]))
             d[j, i] = float(distance(items[j], items[i]))
+    return d
+
+
+def _set_distances(names: np.ndarray, distance: str) -> np.ndarray:
+    """Distances between sets of tags: Jaccard ``1 - |a & b| / |a | b|``, or MASI (Passonneau
+    2006) ``1 - J m`` with ``m`` 1 for equal sets, 2/3 when one holds the other, 1/3 when they only
+    overlap, 0 when disjoint. Two empty sets are equal."""
+    sets = []
+    for v in names.tolist():
+        if not isinstance(v, (frozenset, set, tuple, list)):
+            raise ValueError(f"the {distance} distance compares sets of tags; the label {v!r} is not one. Give "
+                             "each judgment a list of tags (pandas: a list, set or frozenset; Parquet: a list column)")
+        sets.append(frozenset(v))
+    k = len(sets)
+    d = np.zeros((k, k))
+    for i in range(k):
+        for j in range(i + 1, k):
+            a, b = sets[i], sets[j]
+            union = len(a | b)
+            jac = len(a & b) / union if union else 1.0
+            if distance == "masi":
+                m = 1.0 if a == b else 2.0 / 3.0 if (a <= b or b <= a) else 1.0 / 3.0 if a & b else 0.0
+                jac *= m
+            d[i, j] = d[j, i] = 1.0 - jac
     return d
 
 
@@ -191,7 +223,8 @@ def krippendorff(answers: Any, distance: str | Callable[[Any, Any], float] = "no
     if bootstrap < 0 or not 0 < level < 1:
         raise ValueError("bootstrap must be >= 0 and level in (0, 1)")
     name = distance if isinstance(distance, str) else getattr(distance, "__name__", "callable")
-    units = _Units(coded(answers), distance)
+    c = coded(answers)
+    units = _Units(c, distance)
     observed, expected, n = units.parts()
     if expected <= 0.0:
         warnings.warn("every pairable judgment has the same label: there is no variation to measure "
@@ -206,8 +239,10 @@ def krippendorff(answers: Any, distance: str | Callable[[Any, Any], float] = "no
             w[p] = rng.multinomial(p.size, np.full(p.size, 1.0 / p.size))
             draws[b] = _alpha(*units.parts(w)[:2])
         low, high = (float(x) for x in np.quantile(draws, [(1 - level) / 2, (1 + level) / 2]))
+    j = c.judgments
     return Alpha(float(_alpha(observed, expected)), observed, float(expected), int(units.pairable.size), int(n),
-                 name, low, high, level if bootstrap else float("nan"))
+                 name, low, high, level if bootstrap else float("nan"), j.n_tasks, j.n_workers, j.n_judgments,
+                 j.n_labels)
 
 
 def alpha_krippendorff(answers: Any, distance: str | Callable[[Any, Any], float] = "nominal") -> float:
@@ -218,7 +253,7 @@ def alpha_krippendorff(answers: Any, distance: str | Callable[[Any, Any], float]
 
     ``answers``: a frame, table or path with task, worker and label columns. ``distance``:
     ``"nominal"`` (the default: labels equal or not, crowd-kit's ``binary_distance``),
-    ``"ordinal"``, ``"interval"``, ``"ratio"``, or a function of two labels returning a distance in
-    [0, 1] (crowd-kit's ``masi_distance`` works for sets of tags). :func:`krippendorff` returns the
-    parts as well."""
+    ``"ordinal"``, ``"interval"``, ``"ratio"``, ``"jaccard"`` or ``"masi"`` (labels that are sets of
+    tags), or a function of two labels returning a distance in [0, 1] (nltk's ``masi_distance`` too).
+    :func:`krippendorff` returns the parts as well."""
     return krippendorff(answers, distance).alpha

@@ -57,24 +57,56 @@ def _set_valued(frame: Any) -> bool:
     return any(isinstance(v, _SETS) for v in col.to_numpy()[:1000]) or any(isinstance(v, _SETS) for v in col)
 
 
+def _ranks(values: list) -> tuple[list, list]:
+    """Integer ranks of hashable values in order of first appearance (None stays None), and the
+    values ranked."""
+    where: dict = {}
+    ranks = [None if v is None else where.setdefault(v, len(where)) for v in values]
+    return ranks, list(where)
+
+
+def _with_ranks(j: Judgments, uniques: list) -> np.ndarray:
+    names = np.empty(len(uniques), dtype=object)
+    for i, v in enumerate(uniques):
+        names[i] = v
+    return names[j.label_names.astype(np.int64)]
+
+
 def coded(answers: Any) -> Coded:
-    """``answers`` (a frame, table or path with task, worker and label columns) encoded."""
+    """``answers`` (a frame, table or path with task, worker and label columns) encoded. Labels
+    that are sets of tags (pandas sets, lists or tuples; an Arrow or polars list column) become
+    ``frozenset`` values (tuples stay tuples), ranked for the models."""
     if isinstance(answers, Coded):
         return answers
     kind = frame_kind(answers)
     if kind == "pandas" and "label" in answers.columns and _set_valued(answers):
         import pandas as pd
 
-        values = [frozenset(v) if isinstance(v, (set, list)) else v for v in answers["label"]]
-        ranks, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
-        frame = answers.assign(label=pd.array(np.where(ranks < 0, None, ranks), dtype="Int64"))
+        ranks, uniques = _ranks([frozenset(v) if isinstance(v, (set, list)) else v for v in answers["label"]])
+        frame = answers.assign(label=pd.array(ranks, dtype="Int64"))
         j = Judgments.from_any(frame)
-        names = np.empty(len(uniques), dtype=object)
-        names[:] = list(uniques)
-        return Coded(j, names[j.label_names.astype(np.int64)], frame, kind)
+        return Coded(j, _with_ranks(j, uniques), frame, kind)
+    if kind != "pandas":
+        import pyarrow as pa
+
+        from ..io._read import to_arrow
+
+        table = to_arrow(answers, ids=("task", "worker"))
+        if "label" in table.column_names and _is_list(table.schema.field("label").type):
+            values = table.column("label").to_pylist()
+            ranks, uniques = _ranks([None if v is None else frozenset(v) for v in values])
+            frame = table.set_column(table.column_names.index("label"), "label", pa.array(ranks, pa.int64()))
+            j = Judgments.from_any(frame)
+            return Coded(j, _with_ranks(j, uniques), frame, "polars" if kind == "dict" else kind)
     # numeric: labels that are numbers are values here (a rating's alpha), not classes to warn about
     j = Judgments.from_any(answers, numeric=True)
     return Coded(j, j.label_names, answers, "polars" if kind == "dict" else kind)
+
+
+def _is_list(t: Any) -> bool:
+    import pyarrow as pa
+
+    return pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t)
 
 
 def _table_column(table: Any, names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
