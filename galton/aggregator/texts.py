@@ -1,0 +1,116 @@
+"""Texts: one transcription (or any token sequence) per judgment, merged into one per task.
+
+``ROVER`` (Fiscus, "Recognizer Output Voting Error Reduction", IEEE ASRU 1997) is crowd-kit's model
+of the same name with its results. Each task's texts are tokenized (``tokenizer``) and aligned one
+after another into a word transition network: a sequence of slots, each holding the words given
+there with the number of texts that gave them, ``""`` standing for "no word here". Aligning the
+next text is an edit-distance problem between the slots and its tokens, solved by dynamic
+programming: a token in a slot costs 0, another word 1, skipping a slot 1 (0 where some text
+already had no word there), a token between slots 1 (a new slot whose ``""`` counts every text
+before). Among equal costs the choice is, in this order, the slot, skipping it, a new slot; the
+path is read back from the end. Each slot then votes: the word with the most texts, then the
+longest, then the greatest; the words other than ``""`` joined by ``detokenizer`` are the result.
+
+``texts_`` is a pandas Series of the texts by ``task`` (sorted) named ``agg_text``. Input: a pandas
+frame with ``task``, ``worker`` and ``text`` columns; texts are aligned in row order within a task.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from ..data._validate import ColumnError, missing_columns
+
+__all__ = ["ROVER"]
+
+_SLOT, _SKIP, _NEW = 0, 1, 2
+
+
+def _align(slots: list[dict[str, int]], tokens: list[str], before: int) -> list[dict[str, int]]:
+    """The network ``slots`` (``before`` texts aligned) with ``tokens`` aligned into it."""
+    n, m = len(tokens), len(slots)
+    cost = [[0] * (m + 1) for _ in range(n + 1)]
+    move = [[_SLOT] * (m + 1) for _ in range(n + 1)]
+    for j in range(1, m + 1):
+        cost[0][j], move[0][j] = j, _SKIP
+    for i in range(1, n + 1):
+        cost[i][0], move[i][0] = i, _NEW
+        word, row, up = tokens[i - 1], cost[i], cost[i - 1]
+        for j in range(1, m + 1):
+            slot = slots[j - 1]
+            best, how = up[j - 1] + (word not in slot), _SLOT
+            skip = row[j - 1] + ("" not in slot)
+            if skip < best:
+                best, how = skip, _SKIP
+            if up[j] + 1 < best:
+                best, how = up[j] + 1, _NEW
+            row[j], move[i][j] = best, how
+    out: list[dict[str, int]] = []
+    i, j = n, m
+    while i or j:
+        how = move[i][j]
+        if how == _SLOT:
+            slot, word = dict(slots[j - 1]), tokens[i - 1]
+            i, j = i - 1, j - 1
+        elif how == _SKIP:
+            slot, word = dict(slots[j - 1]), ""
+            j -= 1
+        else:
+            slot, word = {"": before}, tokens[i - 1]
+            i -= 1
+        slot[word] = slot.get(word, 0) + 1
+        out.append(slot)
+    return out[::-1]
+
+
+def _vote(slots: list[dict[str, int]]) -> list[str]:
+    """Each slot's word: most texts, then longest, then greatest; the empty word left out."""
+    words = [max(slot.items(), key=lambda kv: (kv[1], len(kv[0]), kv[0]))[0] for slot in slots]
+    return [w for w in words if w != ""]
+
+
+class ROVER:
+    """Recognizer Output Voting Error Reduction: align the texts of a task into a word transition
+    network and vote in each slot (module docstring). ``tokenizer`` splits a text into tokens,
+    ``detokenizer`` joins the chosen tokens; ``silent=False`` shows progress on long inputs."""
+
+    def __init__(self, tokenizer: Callable[[str], list[str]], detokenizer: Callable[[list[str]], str],
+                 silent: bool = True):
+        self.tokenizer = tokenizer
+        self.detokenizer = detokenizer
+        self.silent = silent
+
+    def __repr__(self) -> str:
+        return f"ROVER(tokenizer={self.tokenizer!r}, detokenizer={self.detokenizer!r}, silent={self.silent!r})"
+
+    def fit(self, data: Any) -> "ROVER":
+        if type(data).__module__.split(".")[0] != "pandas":
+            raise TypeError("ROVER reads a pandas DataFrame with task, worker and text columns")
+        missing_columns(data, ["task", "worker", "text"], "ROVER needs task, worker and text (one text per row)")
+        for col in ("task", "text"):
+            bad = int(data[col].isna().sum())
+            if bad:
+                raise ColumnError(f"column {col!r} has {bad} missing value(s); drop those rows")
+        import pandas as pd
+
+        from .._progress import Progress
+        from ._results import pandas_index
+
+        groups = data.groupby("task", sort=True)["text"]
+        tasks, texts = [], []
+        bar = Progress(len(groups), "ROVER", enabled=False if self.silent else None)
+        for task, column in groups:
+            slots: list[dict[str, int]] = []
+            for k, text in enumerate(column.tolist()):
+                tokens = list(self.tokenizer(text))
+                slots = [{w: 1} for w in tokens] if k == 0 else _align(slots, tokens, k)
+            tasks.append(task)
+            texts.append(self.detokenizer(_vote(slots)))
+            bar.update(len(tasks))
+        bar.close()
+        self.texts_ = pd.Series(texts, index=pandas_index(tasks, name="task"), name="agg_text")
+        return self
+
+    def fit_predict(self, data: Any) -> Any:
+        """Fit to ``data`` and return ``texts_``."""
+        return self.fit(data).texts_

@@ -1,0 +1,115 @@
+"""ROVER against crowd-kit's on simulated transcriptions: word error rate, time, peak memory.
+
+Each task is a sentence of ``--words`` words drawn from a vocabulary of 2,000; each of its
+``--per-task`` transcribers copies it with their own word error rate (uniform in 5-30%): a word is
+dropped, replaced by a random word, or followed by an inserted one, in equal shares. The table gives
+the word error rate (edit distance in words over the sentence's length, mean over tasks) of one
+transcriber chosen at random, of the best transcriber of each task (with hindsight), and of ROVER,
+galton's and crowd-kit's, with the median seconds of ``--repeat`` fits, their ratio and the rise of
+the process's peak resident memory during the fit::
+
+    python -m galton.benchmarks.texts [--tasks 500] [--per-task 5] [--words 20] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from typing import Any, Sequence
+
+import numpy as np
+
+from ._common import current_rss_mib, emit, fmt_ratio, load_average, markdown_table, peak_rss_mib, reset_peak_rss, timed
+
+__all__ = ["simulate_transcripts", "word_errors", "run", "main"]
+
+
+def simulate_transcripts(seed: int, n_tasks: int = 500, per_task: int = 5, words: int = 20,
+                         vocabulary: int = 2000) -> tuple[Any, dict]:
+    """(a pandas frame task, worker, text; the true sentence of each task)."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    vocab = [f"w{i}" for i in range(vocabulary)]
+    error = rng.uniform(0.05, 0.30, 50)  # 50 transcribers, each with their own error rate
+    rows, truth = [], {}
+    for t in range(n_tasks):
+        sentence = [vocab[i] for i in rng.integers(0, vocabulary, words)]
+        truth[t] = " ".join(sentence)
+        for w in rng.choice(50, per_task, replace=False):
+            out = []
+            for word in sentence:
+                u = rng.random()
+                if u >= error[w]:
+                    out.append(word)
+                elif u < error[w] / 3:
+                    continue  # dropped
+                elif u < 2 * error[w] / 3:
+                    out.append(vocab[rng.integers(vocabulary)])  # replaced
+                else:
+                    out += [word, vocab[rng.integers(vocabulary)]]  # followed by an inserted word
+            rows.append((t, f"t{w}", " ".join(out)))
+    return pd.DataFrame(rows, columns=["task", "worker", "text"]), truth
+
+
+def word_errors(hypothesis: str, reference: str) -> float:
+    """Word error rate: the edit distance in words over the number of words of ``reference``."""
+    h, r = hypothesis.split(), reference.split()
+    row = list(range(len(h) + 1))
+    for i, word in enumerate(r, start=1):
+        prev, row[0] = row[0], i
+        for j in range(1, len(h) + 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (word != h[j - 1]))
+    return row[-1] / max(len(r), 1)
+
+
+def _mean_wer(texts: Any, truth: dict) -> float:
+    return float(np.mean([word_errors(texts[t], truth[t]) for t in truth]))
+
+
+def run(n_tasks: int, per_task: int, words: int, repeat: int, crowdkit: bool = True) -> str:
+    import galton
+
+    data, truth = simulate_transcripts(0, n_tasks, per_task, words)
+    per_text = data.assign(wer=[word_errors(x, truth[t]) for t, x in zip(data["task"], data["text"])])
+    first = per_text.groupby("task")["wer"].first().mean()
+    best = per_text.groupby("task")["wer"].min().mean()
+    rows = [["one transcriber (the first of each task)", f"{first:.4f}", "-", "-", "-"],
+            ["the best transcriber of each task, with hindsight", f"{best:.4f}", "-", "-", "-"]]
+    sides = [("galton ROVER", galton.ROVER)]
+    if crowdkit:
+        from crowdkit.aggregation import ROVER as CrowdkitROVER
+
+        sides.append(("crowd-kit ROVER", CrowdkitROVER))
+    seconds = {}
+    for name, cls in sides:
+        model = cls(tokenizer=str.split, detokenizer=" ".join)
+        reset_peak_rss()
+        before = current_rss_mib()
+        texts, times = timed(lambda: model.fit_predict(data), repeat)
+        seconds[name] = statistics.median(times)
+        rows.append([name, f"{_mean_wer(texts, truth):.4f}", f"{seconds[name]:.3f}", "",
+                     f"{max(peak_rss_mib()[0] - before, 0.0):.0f}"])
+    if crowdkit:
+        rows[-2][3] = fmt_ratio(seconds["crowd-kit ROVER"] / seconds["galton ROVER"])
+    head = ["", "word error rate", "seconds", "crowd-kit / galton", "peak +MiB"]
+    return (f"# ROVER on simulated transcriptions\n\n- load at the start: {load_average()}\n- {n_tasks} tasks of "
+            f"{words} words, {per_task} transcriptions each (word error rates 5-30%); median of {repeat} fit(s)\n\n"
+            + markdown_table(head, rows) + "\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m galton.benchmarks.texts", description=__doc__.split("\n")[0])
+    p.add_argument("--tasks", type=int, default=500, help="simulated sentences")
+    p.add_argument("--per-task", type=int, default=5, help="transcriptions per sentence")
+    p.add_argument("--words", type=int, default=20, help="words per sentence")
+    p.add_argument("--repeat", type=int, default=3, help="timed fits per row (the median is shown)")
+    p.add_argument("--no-crowdkit", action="store_true", help="galton only")
+    p.add_argument("--out", help="also write the Markdown report to this file (atomically)")
+    args = p.parse_args(argv)
+    return emit(run(args.tasks, args.per_task, args.words, args.repeat, not args.no_crowdkit), args.out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
