@@ -23,12 +23,13 @@ from ._registry import create, default_name, get, names
 from .multilabel import BinaryRelevance
 from .segmentation import SegmentationEM, SegmentationMajorityVote, SegmentationRASA
 from .texts import ROVER
+from .embeddings import RASA, ClosestToAverage
 
 __all__ = [
     "BaseAggregator", "EMAggregator", "ConvergenceWarning", "NotFittedError",
     "Engine", "LocalEngine", "Shard", "engine_names", "register_engine", "resolve_engine", "get", "names", "create", "default_name",
     "MemoryLimitError", "memory_limit", "parse_size", "BinaryRelevance",
-    "SegmentationEM", "SegmentationMajorityVote", "SegmentationRASA", "ROVER",
+    "SegmentationEM", "SegmentationMajorityVote", "SegmentationRASA", "ROVER", "RASA", "ClosestToAverage",
 ]
 
 

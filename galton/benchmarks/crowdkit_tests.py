@@ -7,10 +7,10 @@ as they are (crowd-kit's own result with the installed crowd-kit and pandas), an
 ``crowdkit.aggregation`` class and ``crowdkit.metrics`` / ``crowdkit.postprocessing`` function that
 galton also has replaced by galton's (the functions from :mod:`galton.metrics`; the classes
 ``BinaryRelevance``, ``BradleyTerry``, ``DawidSkene``, ``GLAD``, ``GoldMajorityVote``, ``KOS``,
-``MACE``, ``MajorityVote``, ``MMSR``, ``NoisyBradleyTerry``, ``OneCoinDawidSkene``, ``ROVER``, the
-three ``Segmentation*`` models, ``Wawa``, ``ZeroBasedSkill``). It prints, per test file, how many tests pass
-each way, then every test that passes with crowd-kit and fails with galton, with the reason when it
-is a known, intended difference (``KNOWN``).
+``MACE``, ``MajorityVote``, ``MMSR``, ``NoisyBradleyTerry``, ``OneCoinDawidSkene``, ``ROVER``,
+``RASA``, ``ClosestToAverage``, the three ``Segmentation*`` models, ``Wawa``, ``ZeroBasedSkill``). It
+prints, per test file, how many tests pass each way, then every test that passes with crowd-kit and
+fails with galton, with the reason when it is a known, intended difference (``KNOWN``).
 
 crowd-kit's tests are not on PyPI (its sdist holds none), so the checkout is an argument::
 
@@ -37,9 +37,9 @@ from ._common import emit, markdown_table
 __all__ = ["SWAPPED", "KNOWN", "run_suite", "main"]
 
 #: the crowd-kit classes galton has, by the same name
-SWAPPED = ("BinaryRelevance", "BradleyTerry", "DawidSkene", "GLAD", "GoldMajorityVote", "KOS", "MACE", "MajorityVote",
-           "MMSR", "NoisyBradleyTerry", "OneCoinDawidSkene", "ROVER", "SegmentationEM", "SegmentationMajorityVote",
-           "SegmentationRASA", "Wawa", "ZeroBasedSkill")
+SWAPPED = ("BinaryRelevance", "BradleyTerry", "ClosestToAverage", "DawidSkene", "GLAD", "GoldMajorityVote", "KOS",
+           "MACE", "MajorityVote", "MMSR", "NoisyBradleyTerry", "OneCoinDawidSkene", "RASA", "ROVER",
+           "SegmentationEM", "SegmentationMajorityVote", "SegmentationRASA", "Wawa", "ZeroBasedSkill")
 
 #: tests that fail with galton by design: (file, test name prefix) -> why
 KNOWN = {
@@ -108,8 +108,9 @@ def _outcomes(junit: Path) -> dict[str, str]:
 
 
 def run_suite(checkout: str | os.PathLike[str], swap: bool, timeout: float = 1200) -> dict[str, str]:
-    """Run crowd-kit's ``tests/aggregation`` (and ``metrics``, ``postprocessing``) from ``checkout`` (a copy in a temporary folder); with
-    ``swap`` galton's classes stand in for crowd-kit's. Returns each test's outcome."""
+    """Run crowd-kit's ``tests/aggregation`` (and ``metrics``, ``postprocessing``) from ``checkout`` (a
+    copy in a temporary folder); with ``swap`` galton's classes and functions stand in for crowd-kit's.
+    Returns each test's outcome."""
     src = Path(checkout) / "tests"
     if not (src / "aggregation").is_dir():
         raise FileNotFoundError(f"{src / 'aggregation'} not found: give the root of a crowd-kit checkout")

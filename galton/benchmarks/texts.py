@@ -1,4 +1,4 @@
-"""ROVER against crowd-kit's on simulated transcriptions: word error rate, time, peak memory.
+"""ROVER and RASA against crowd-kit's: simulated transcriptions and embeddings; error, time, peak memory.
 
 Each task is a sentence of ``--words`` words drawn from a vocabulary of 2,000; each of its
 ``--per-task`` transcribers copies it with their own word error rate (uniform in 5-30%): a word is
@@ -6,7 +6,11 @@ dropped, replaced by a random word, or followed by an inserted one, in equal sha
 the word error rate (edit distance in words over the sentence's length, mean over tasks) of one
 transcriber chosen at random, of the best transcriber of each task (with hindsight), and of ROVER,
 galton's and crowd-kit's, with the median seconds of ``--repeat`` fits, their ratio and the rise of
-the process's peak resident memory during the fit::
+the process's peak resident memory during the fit.
+
+A second table does the same for the embedding models (``RASA``, ``ClosestToAverage``): each task a
+true vector of 32 dimensions, each of 15 workers adding Gaussian noise of their own scale (0.1-2.0);
+the error is the distance of the chosen output's embedding to the true vector (mean over tasks)::
 
     python -m galton.benchmarks.texts [--tasks 500] [--per-task 5] [--words 20] [--repeat 3]
 """
@@ -22,7 +26,7 @@ import numpy as np
 
 from ._common import current_rss_mib, emit, fmt_ratio, load_average, markdown_table, peak_rss_mib, reset_peak_rss, timed
 
-__all__ = ["simulate_transcripts", "word_errors", "run", "main"]
+__all__ = ["simulate_transcripts", "simulate_embeddings", "word_errors", "run", "main"]
 
 
 def simulate_transcripts(seed: int, n_tasks: int = 500, per_task: int = 5, words: int = 20,
@@ -51,6 +55,46 @@ def simulate_transcripts(seed: int, n_tasks: int = 500, per_task: int = 5, words
                     out += [word, vocab[rng.integers(vocabulary)]]  # followed by an inserted word
             rows.append((t, f"t{w}", " ".join(out)))
     return pd.DataFrame(rows, columns=["task", "worker", "text"]), truth
+
+
+def simulate_embeddings(seed: int, n_tasks: int = 500, per_task: int = 5, dim: int = 32) -> tuple[Any, np.ndarray]:
+    """(a pandas frame task, worker, output, embedding; the true vector of each task, by row)."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    noise = rng.uniform(0.1, 2.0, 15)
+    truth = rng.normal(size=(n_tasks, dim))
+    rows = []
+    for t in range(n_tasks):
+        for w in rng.choice(15, per_task, replace=False):
+            rows.append((t, f"w{w}", f"{t}/{w}", truth[t] + rng.normal(scale=noise[w], size=dim)))
+    return pd.DataFrame(rows, columns=["task", "worker", "output", "embedding"]), truth
+
+
+def _embedding_rows(n_tasks: int, per_task: int, repeat: int, crowdkit: bool) -> list[list[str]]:
+    import galton
+
+    data, truth = simulate_embeddings(0, n_tasks, per_task)
+    models = [("galton RASA", galton.RASA, {}), ("galton ClosestToAverage", galton.ClosestToAverage,
+                                                 {"distance": "cosine"})]
+    if crowdkit:
+        import crowdkit.aggregation as ck
+
+        models += [("crowd-kit RASA", ck.RASA, {}),
+                   ("crowd-kit ClosestToAverage", ck.ClosestToAverage, {"distance": ck.RASA._cosine_distance})]
+    rows, seconds = [], {}
+    for name, cls, kwargs in models:
+        model = cls(**kwargs)
+        reset_peak_rss()
+        before = current_rss_mib()
+        chosen, times = timed(lambda: model.fit_predict(data), repeat)
+        seconds[name] = statistics.median(times)
+        err = np.mean([np.linalg.norm(np.asarray(e) - truth[t]) for t, e in chosen["embedding"].items()])
+        rows.append([name, f"{err:.4f}", f"{seconds[name]:.3f}", "", f"{max(peak_rss_mib()[0] - before, 0.0):.0f}"])
+    if crowdkit:
+        rows[0][3] = fmt_ratio(seconds["crowd-kit RASA"] / seconds["galton RASA"])
+        rows[1][3] = fmt_ratio(seconds["crowd-kit ClosestToAverage"] / seconds["galton ClosestToAverage"])
+    return rows
 
 
 def word_errors(hypothesis: str, reference: str) -> float:
@@ -94,9 +138,12 @@ def run(n_tasks: int, per_task: int, words: int, repeat: int, crowdkit: bool = T
     if crowdkit:
         rows[-2][3] = fmt_ratio(seconds["crowd-kit ROVER"] / seconds["galton ROVER"])
     head = ["", "word error rate", "seconds", "crowd-kit / galton", "peak +MiB"]
-    return (f"# ROVER on simulated transcriptions\n\n- load at the start: {load_average()}\n- {n_tasks} tasks of "
+    text = (f"# ROVER on simulated transcriptions\n\n- load at the start: {load_average()}\n- {n_tasks} tasks of "
             f"{words} words, {per_task} transcriptions each (word error rates 5-30%); median of {repeat} fit(s)\n\n"
             + markdown_table(head, rows) + "\n")
+    head = ["", "distance to the truth", "seconds", "crowd-kit / galton", "peak +MiB"]
+    return (text + f"\n# Embeddings\n\n- {n_tasks} tasks, {per_task} outputs each, 32 dimensions, 15 workers (noise "
+            "0.1-2.0)\n\n" + markdown_table(head, _embedding_rows(n_tasks, per_task, repeat, crowdkit)) + "\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,265 @@
+"""Outputs with embeddings (texts, images, anything a vector represents): choose one output per task.
+crowd-kit's models by its names, with its results:
+
+- ``ClosestToAverage(distance)``: the output whose embedding is nearest (``distance``: a function of
+  two vectors, or ``"cosine"`` / ``"euclidean"``, computed for all rows at once) to the task's mean
+  embedding, or to ``aggregated_embeddings`` when given.
+- ``RASA`` (Li and Fukumoto 2019, "A Dataset of Crowdsourced Word Sequences"): each worker's
+  reliability ``beta_k = chi2_{alpha/2}(n_k) / sum_i ||e_ik - e_i||^2`` (the chi-square upper
+  quantile with ``n_k`` degrees of freedom, ``n_k`` the worker's outputs, the sum over them, at
+  least 1e-5) and each task's embedding ``e_i``, the ``beta``-weighted mean of its embeddings (or
+  ``true_embeddings[i]`` where given), alternate until ``e`` changes by less than ``tol`` (relative
+  squared change) or ``n_iter`` rounds; the output nearest to ``e_i`` in cosine distance is chosen.
+
+Input: a pandas frame with ``task``, ``worker``, ``output`` and ``embedding`` (1-D arrays, one length).
+Results: ``embeddings_and_outputs_`` (by ``task``, sorted: ``output``, ``embedding``), ``scores_``
+(each row's distance, by task in row order); ``RASA`` also ``skills_``, ``prior_skills_`` and
+``aggregated_embeddings_``. The sums run over all rows at once.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import numpy as np
+
+from .._math import EPS, gammaln
+from ..data._validate import ColumnError, missing_columns
+
+__all__ = ["ClosestToAverage", "RASA", "chi2_upper_quantile"]
+
+_MIN_DISTANCE = 1e-5  # the floor of a worker's summed distance (crowd-kit's and the paper's bias)
+
+
+def _lower_gamma(a: float, x: float) -> float:
+    """The regularised lower incomplete gamma function P(a, x): its series below ``a + 1``, the
+    continued fraction of Q = 1 - P above (Lentz's method)."""
+    if x <= 0.0:
+        return 0.0
+    log_front = a * math.log(x) - x - float(gammaln(np.array([a]))[0])
+    if x < a + 1.0:
+        term = total = 1.0 / a
+        n = a
+        while abs(term) > abs(total) * 1e-16:
+            n += 1.0
+            term *= x / n
+            total += term
+        return total * math.exp(log_front)
+    tiny = EPS  # Lentz's guard against a zero denominator
+    b, c, d = x + 1.0 - a, 1.0 / tiny, 1.0 / (x + 1.0 - a)
+    h = d
+    for i in range(1, 10_000):
+        an = -i * (i - a)
+        b += 2.0
+        d = an * d + b
+        d = tiny if abs(d) < tiny else d
+        c = b + an / c
+        c = tiny if abs(c) < tiny else c
+        d = 1.0 / d
+        step = d * c
+        h *= step
+        if abs(step - 1.0) < 1e-16:
+            break
+    return 1.0 - math.exp(log_front) * h
+
+
+def chi2_upper_quantile(p: float, df: np.ndarray) -> np.ndarray:
+    """``x`` with ``P(chi2(df) > x) = p`` for each ``df`` (scipy's ``chi2.isf(p, df)``), by bisection
+    on the regularised incomplete gamma function to 1e-12 relative; one solve per distinct ``df``."""
+    df = np.asarray(df, dtype=float)
+    out = np.empty(df.shape)
+    for value in np.unique(df):
+        target, a = 1.0 - p, value / 2.0
+        lo, hi = 0.0, max(2.0 * value, 10.0)
+        while _lower_gamma(a, hi / 2.0) < target:
+            hi *= 2.0
+        while hi - lo > 1e-12 * hi:
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if _lower_gamma(a, mid / 2.0) < target else (lo, mid)
+        out[df == value] = 0.5 * (lo + hi)
+    return out
+
+
+class _Rows:
+    """The rows sorted by task (stable): task ids, codes and starts, worker codes, embeddings."""
+
+    def __init__(self, data: Any, need_output: bool):
+        if type(data).__module__.split(".")[0] != "pandas":
+            raise TypeError("embedding models read a pandas DataFrame with task, worker, output and embedding columns")
+        cols = ["task", "worker", "embedding"] + (["output"] if need_output else [])
+        missing_columns(data, cols, "Embedding models need task, worker, embedding (a 1-D array per row) and output")
+        for col in cols:
+            bad = int(data[col].isna().sum())
+            if bad:
+                raise ColumnError(f"column {col!r} has {bad} missing value(s); drop those rows")
+        import pandas as pd
+
+        self.data = data
+        codes, self.tasks = pd.factorize(data["task"], sort=True)
+        self.order = np.argsort(codes, kind="stable")
+        self.task = codes[self.order]
+        self.worker, self.workers = pd.factorize(data["worker"].to_numpy()[self.order])
+        vectors = [np.asarray(v, dtype=float) for v in data["embedding"].to_numpy()[self.order]]
+        lengths = {v.shape for v in vectors}
+        if len(lengths) > 1 or (vectors and vectors[0].ndim != 1):
+            raise ValueError(f"column 'embedding' must hold 1-D arrays of one length; got shapes {sorted(lengths)[:5]}")
+        self.emb = np.stack(vectors) if vectors else np.zeros((0, 0))
+        self.starts = np.flatnonzero(np.r_[True, self.task[1:] != self.task[:-1]]) if len(self.task) else \
+            np.zeros(0, dtype=np.int64)
+
+    def task_sums(self, values: np.ndarray) -> np.ndarray:
+        return np.add.reduceat(values, self.starts, axis=0) if len(self.task) else values[:0]
+
+    def by_task(self, series: Any, dim: int) -> tuple[np.ndarray, np.ndarray]:
+        """(task codes, rows of vectors) of a Series of vectors by task, for the tasks of the data."""
+        if series is None or len(series) == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, dim))
+        if not series.index.is_unique:
+            raise ValueError("Incorrect data in true_embeddings: multiple true embeddings for a single task are not "
+                             "supported.")
+        pos = self.tasks.get_indexer(series.index)
+        keep = pos >= 0
+        rows = [np.asarray(v, dtype=float) for v, k in zip(series.to_numpy(), keep) if k]
+        return pos[keep], (np.stack(rows) if rows else np.zeros((0, dim)))
+
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Cosine distance row by row, in [0, 2]; infinite where either vector is all zeros."""
+    uv = np.einsum("ij,ij->i", a, b)
+    uu, vv = np.einsum("ij,ij->i", a, a), np.einsum("ij,ij->i", b, b)
+    zero = ~a.any(axis=1) | ~b.any(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d = np.clip(1.0 - uv / np.sqrt(uu * vv), 0.0, 2.0)
+    return np.where(zero, np.inf, d)
+
+
+def _distances(distance: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    if distance == "cosine":
+        return _cosine(a, b)
+    if distance == "euclidean":
+        diff = a - b
+        return np.sqrt(np.einsum("ij,ij->i", diff, diff))
+    return np.array([float(distance(x, y)) for x, y in zip(a, b)])
+
+
+class ClosestToAverage:
+    """The output whose embedding is nearest the task's average embedding (module docstring)."""
+
+    def __init__(self, distance: Callable[[np.ndarray, np.ndarray], float] | str = "cosine"):
+        self.distance = distance
+
+    def __repr__(self) -> str:
+        return f"ClosestToAverage(distance={self.distance!r})"
+
+    def _choose(self, rows: _Rows, centre: np.ndarray) -> "ClosestToAverage":
+        import pandas as pd
+
+        from ._results import pandas_index
+
+        score = _distances(self.distance, rows.emb, centre[rows.task])
+        # the first row of each task with its smallest distance (crowd-kit's idxmin)
+        order = np.lexsort((np.arange(score.size), score, rows.task))
+        first = order[np.r_[True, rows.task[order][1:] != rows.task[order][:-1]]] if score.size else order
+        src = rows.data.iloc[rows.order]
+        index = pandas_index(rows.tasks[rows.task], name="task")
+        self.scores_ = pd.DataFrame({"output": src["output"].to_numpy(), "score": score,
+                                     "embedding": src["embedding"].to_numpy()}, index=index)
+        self.embeddings_and_outputs_ = self.scores_.iloc[first][["output", "embedding"]]
+        return self
+
+    def fit(self, data: Any, aggregated_embeddings: Any = None, true_embeddings: Any = None) -> "ClosestToAverage":
+        rows = _Rows(data, need_output=True)
+        dim = rows.emb.shape[1] if rows.emb.size else 0
+        if aggregated_embeddings is None:
+            counts = np.diff(np.r_[rows.starts, len(rows.task)])
+            centre = rows.task_sums(rows.emb) / np.maximum(counts, 1)[:, None]
+            t, vectors = rows.by_task(true_embeddings, dim)
+            centre[t] = vectors
+        else:
+            centre = np.full((len(rows.tasks), dim), np.nan)
+            t, vectors = rows.by_task(aggregated_embeddings, dim)
+            centre[t] = vectors
+        return self._choose(rows, centre)
+
+    def fit_predict(self, data: Any, aggregated_embeddings: Any = None) -> Any:
+        """Fit and return ``embeddings_and_outputs_``."""
+        return self.fit(data, aggregated_embeddings).embeddings_and_outputs_
+
+    def fit_predict_scores(self, data: Any, aggregated_embeddings: Any = None) -> Any:
+        """Fit and return ``scores_``."""
+        return self.fit(data, aggregated_embeddings).scores_
+
+
+class RASA:
+    """Reliability-aware aggregation of embeddings (module docstring): ``n_iter`` rounds at most,
+    ``tol`` on the relative squared change of the task embeddings, ``alpha`` the level of the
+    chi-square quantile in the reliabilities."""
+
+    def __init__(self, n_iter: int = 100, tol: float = 1e-9, alpha: float = 0.05):
+        self.n_iter = n_iter
+        self.tol = tol
+        self.alpha = alpha
+
+    def __repr__(self) -> str:
+        return f"RASA(n_iter={self.n_iter!r}, tol={self.tol!r}, alpha={self.alpha!r})"
+
+    def _fit(self, data: Any, true_embeddings: Any, need_output: bool) -> _Rows:
+        import pandas as pd
+
+        from ._results import pandas_index
+
+        if not 0 < self.alpha < 1 or self.n_iter < 0 or self.tol < 0:
+            raise ValueError("alpha must lie in (0, 1), n_iter and tol be >= 0")
+        rows = _Rows(data, need_output)
+        n_w = len(rows.workers)
+        counts = np.bincount(rows.worker, minlength=n_w)
+        prior = chi2_upper_quantile(self.alpha / 2.0, counts)
+        skill = np.ones(n_w)
+        dim = rows.emb.shape[1] if rows.emb.size else 0
+        t_true, v_true = rows.by_task(true_embeddings, dim)
+        previous = None
+        centre = rows.task_sums(rows.emb) / rows.task_sums(np.ones(len(rows.task)))[:, None]  # n_iter=0: the mean
+        centre[t_true] = v_true
+        for _ in range(self.n_iter):
+            w = skill[rows.worker]
+            centre = rows.task_sums(rows.emb * w[:, None]) / rows.task_sums(w)[:, None]
+            centre[t_true] = v_true
+            diff = rows.emb - centre[rows.task]
+            spread = np.bincount(rows.worker, weights=np.einsum("ij,ij->i", diff, diff), minlength=n_w)
+            skill = prior / np.maximum(spread, _MIN_DISTANCE)
+            if previous is not None:
+                step = centre - previous
+                norm = float((centre * centre).sum())
+                if norm > 0 and float((step * step).sum()) / norm < self.tol:
+                    break
+            previous = centre
+        index = pandas_index(np.asarray(rows.workers), name="worker")
+        self.prior_skills_ = pd.Series(prior, index=index, name="prior_skill")
+        self.skills_ = pd.Series(skill, index=index, name="skill")
+        cells = np.empty(len(rows.tasks), dtype=object)
+        for i in range(len(rows.tasks)):
+            cells[i] = centre[i]
+        self.aggregated_embeddings_ = pd.Series(cells, index=pandas_index(np.asarray(rows.tasks), name="task"),
+                                                name="embedding")
+        self._centre = centre
+        return rows
+
+    def fit(self, data: Any, true_embeddings: Any = None) -> "RASA":
+        self._fit(data, true_embeddings, need_output=False)
+        return self
+
+    def _apply(self, data: Any, true_embeddings: Any) -> "RASA":
+        rows = self._fit(data, true_embeddings, need_output=True)
+        chosen = ClosestToAverage("cosine")._choose(rows, self._centre)
+        self.scores_ = chosen.scores_
+        self.embeddings_and_outputs_ = chosen.embeddings_and_outputs_
+        return self
+
+    def fit_predict(self, data: Any, true_embeddings: Any = None) -> Any:
+        """Fit and return ``embeddings_and_outputs_``: each task's chosen output and its embedding."""
+        return self._apply(data, true_embeddings).embeddings_and_outputs_
+
+    def fit_predict_scores(self, data: Any, true_embeddings: Any = None) -> Any:
+        """Fit and return ``scores_``: each row's cosine distance to its task's embedding."""
+        return self._apply(data, true_embeddings).scores_

@@ -1,0 +1,93 @@
+"""Embedding models (ClosestToAverage, RASA): the chi-square quantile against published table
+values, equal results to crowd-kit's models on simulated embeddings, by-hand choices, and what RASA
+recovers about its workers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from galton import RASA, ClosestToAverage
+from galton.aggregator.embeddings import chi2_upper_quantile
+from galton.judgments import ColumnError
+
+ck = pytest.importorskip("crowdkit.aggregation", reason="crowd-kit (the reference) is a test dependency")
+
+
+def _simulate(seed: int, n_tasks: int = 120, per_task: int = 5, dim: int = 8):
+    """Tasks with a true vector; 15 workers, each adding Gaussian noise of their own scale."""
+    rng = np.random.default_rng(seed)
+    noise = rng.uniform(0.1, 2.0, 15)
+    truth = rng.normal(size=(n_tasks, dim))
+    rows = []
+    for t in range(n_tasks):
+        for w in rng.choice(15, per_task, replace=False):
+            e = truth[t] + rng.normal(scale=noise[w], size=dim)
+            rows.append((f"t{t:03d}", f"w{w:02d}", f"out-{t}-{w}", e))
+    return pd.DataFrame(rows, columns=["task", "worker", "output", "embedding"]), truth, noise
+
+
+def test_chi_square_upper_quantiles_match_the_published_table():
+    # chi-square table (e.g. NIST/SEMATECH e-Handbook 1.3.6.7.4), upper 2.5% points
+    table = {1: 5.024, 2: 7.378, 5: 12.833, 10: 20.483, 30: 46.979, 100: 129.561}
+    got = chi2_upper_quantile(0.025, np.array(list(table)))
+    np.testing.assert_allclose(got, list(table.values()), atol=1e-3)
+
+
+def test_closest_to_average_by_hand():
+    data = pd.DataFrame({"task": ["a", "a", "a"], "worker": [1, 2, 3], "output": ["x", "y", "z"],
+                         "embedding": [np.array([0.0, 0.0]), np.array([2.0, 0.0]), np.array([10.0, 0.0])]})
+    # mean (4, 0): distances 4, 2, 6 -> "y"
+    out = ClosestToAverage("euclidean").fit_predict(data)
+    assert out.loc["a", "output"] == "y" and out.columns.tolist() == ["output", "embedding"]
+    # against a given centre (0.5, 0): "x"
+    centre = pd.Series([np.array([0.5, 0.0])], index=["a"])
+    assert ClosestToAverage(lambda u, v: float(np.abs(u - v).sum())).fit_predict(data, centre).loc["a", "output"] == "x"
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_rasa_and_closest_to_average_equal_crowdkits(seed):
+    data, truth, _ = _simulate(seed)
+    true = pd.Series([truth[i] for i in range(0, 120, 7)], index=[f"t{i:03d}" for i in range(0, 120, 7)])
+    for kwargs in ({}, {"true_embeddings": true}):
+        ours, theirs = RASA(), ck.RASA()
+        a = ours.fit_predict(data, **kwargs)
+        b = theirs.fit_predict(data, **kwargs)
+        assert a.index.equals(b.index) and a["output"].tolist() == b["output"].tolist()
+        np.testing.assert_allclose(ours.skills_.sort_index().to_numpy(), theirs.skills_.sort_index().to_numpy(),
+                                   rtol=1e-9)
+        np.testing.assert_allclose(ours.prior_skills_.sort_index().to_numpy(),
+                                   theirs.prior_skills_.sort_index().to_numpy(), rtol=1e-9)
+    cosine = ck.RASA._cosine_distance
+    assert ClosestToAverage("cosine").fit_predict(data)["output"].tolist() == \
+        ck.ClosestToAverage(distance=cosine).fit_predict(data)["output"].tolist()
+
+
+def test_rasa_ranks_the_workers_by_their_noise_and_chooses_closer_outputs():
+    data, truth, noise = _simulate(3, n_tasks=300)
+    rasa = RASA()
+    chosen = rasa.fit_predict(data)
+    mean = ClosestToAverage("cosine").fit_predict(data)
+    index = {f"t{t:03d}": t for t in range(300)}
+
+    def error(frame):
+        return np.mean([np.linalg.norm(e - truth[index[t]]) for t, e in frame["embedding"].items()])
+
+    assert error(chosen) < error(mean)
+    skills = rasa.skills_.sort_index().to_numpy()
+    rank = np.corrcoef(np.argsort(np.argsort(skills)), np.argsort(np.argsort(-noise)))[0, 1]
+    assert rank > 0.9  # reliabilities in the order of the workers' precision
+
+
+def test_bad_input_is_refused():
+    data, _, _ = _simulate(0, n_tasks=3)
+    with pytest.raises(ColumnError, match="embedding"):
+        RASA().fit(data.drop(columns="embedding"))
+    ragged = data.copy()
+    ragged.at[0, "embedding"] = np.zeros(3)
+    with pytest.raises(ValueError, match="one length"):
+        RASA().fit(ragged)
+    twice = pd.Series([np.zeros(8), np.zeros(8)], index=["t000", "t000"])
+    with pytest.raises(ValueError, match="multiple true embeddings"):
+        RASA().fit(data, twice)
