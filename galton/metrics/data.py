@@ -177,7 +177,7 @@ def uncertainty(answers: Any, workers_skills: Any = None, aggregator: Any = None
         p = mass / (denom + 1e-6)[:, None]  # crowd-kit's step; the entropy normalises once more
         p = p / p[:, order].sum(axis=1, keepdims=True)
         with np.errstate(divide="ignore", invalid="ignore"):
-            h = -np.where(p > 0, p * np.log(p), 0.0)[:, order].sum(axis=1)
+            h = 0.0 - np.where(p > 0, p * np.log(p), 0.0)[:, order].sum(axis=1)  # 0.0 - : no -0.0
     else:
         h = _sparse_entropy(group, j.label, s, other, k, n_g)
     if aggregate:
@@ -205,7 +205,7 @@ def _sparse_entropy(group: np.ndarray, label: np.ndarray, s: np.ndarray, other: 
     p = m / zz[ug]
     q = t / zz
     with np.errstate(divide="ignore", invalid="ignore"):
-        h = -np.bincount(ug, weights=np.where(p > 0, p * np.log(p), 0.0), minlength=n_g)
+        h = 0.0 - np.bincount(ug, weights=np.where(p > 0, p * np.log(p), 0.0), minlength=n_g)
         h -= np.where(q > 0, absent * q * np.log(q), 0.0)
     return h
 
