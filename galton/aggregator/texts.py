@@ -13,6 +13,11 @@ longest, then the greatest; the words other than ``""`` joined by ``detokenizer`
 
 ``texts_`` is a pandas Series of the texts by ``task`` (sorted) named ``agg_text``. Input: a pandas
 frame with ``task``, ``worker`` and ``text`` columns; texts are aligned in row order within a task.
+
+``TextRASA(encoder)`` is crowd-kit's wrapper of :class:`galton.RASA` for texts: each text (and each
+of the optional ``true_objects``, known texts by task) is encoded once by ``encoder`` (a function
+from a text to a vector, for example a sentence-embedding model) and RASA picks one of the given
+texts per task. ``texts_`` is a Series of the chosen texts by ``task`` named ``agg_text``.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from typing import Any, Callable
 
 from ..data._validate import ColumnError, missing_columns
 
-__all__ = ["ROVER"]
+__all__ = ["ROVER", "TextRASA"]
 
 _SLOT, _SKIP, _NEW = 0, 1, 2
 
@@ -114,3 +119,54 @@ class ROVER:
     def fit_predict(self, data: Any) -> Any:
         """Fit to ``data`` and return ``texts_``."""
         return self.fit(data).texts_
+
+
+class TextRASA:
+    """RASA on texts through ``encoder`` (module docstring); ``n_iter``, ``tol`` and ``alpha`` as in
+    :class:`galton.RASA` (``tol`` 1e-5 by default, crowd-kit's). The fitted RASA's attributes
+    (``skills_``, ``scores_``, ...) are read through this object."""
+
+    def __init__(self, encoder: Callable[[str], Any], n_iter: int = 100, tol: float = 1e-5, alpha: float = 0.05):
+        from .embeddings import RASA
+
+        self.encoder = encoder
+        self._rasa = RASA(n_iter, tol, alpha)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name == "_rasa":
+            raise AttributeError(name)
+        return getattr(self._rasa, name)
+
+    def __repr__(self) -> str:
+        r = self._rasa
+        return f"TextRASA(encoder={self.encoder!r}, n_iter={r.n_iter!r}, tol={r.tol!r}, alpha={r.alpha!r})"
+
+    def _encode(self, data: Any) -> Any:
+        if type(data).__module__.split(".")[0] != "pandas":
+            raise TypeError("TextRASA reads a pandas DataFrame with task, worker and text columns")
+        missing_columns(data, ["task", "worker", "text"], "TextRASA needs task, worker and text (one text per row)")
+        bad = int(data["text"].isna().sum())
+        if bad:
+            raise ColumnError(f"column 'text' has {bad} missing value(s); drop those rows")
+        texts = data["text"].tolist()
+        cache: dict[str, Any] = {}
+        vectors = [cache[t] if t in cache else cache.setdefault(t, self.encoder(t)) for t in texts]
+        out = data[["task", "worker"]].assign(output=texts)
+        return out.assign(embedding=vectors)
+
+    def _encode_true(self, true_objects: Any) -> Any:
+        return None if true_objects is None else true_objects.map(self.encoder)
+
+    def fit(self, data: Any, true_objects: Any = None) -> "TextRASA":
+        self._rasa.fit(self._encode(data), self._encode_true(true_objects))
+        return self
+
+    def fit_predict_scores(self, data: Any, true_objects: Any = None) -> Any:
+        """Fit and return each text's cosine distance to its task's embedding."""
+        return self._rasa.fit_predict_scores(self._encode(data), self._encode_true(true_objects))
+
+    def fit_predict(self, data: Any, true_objects: Any = None) -> Any:
+        """Fit and return ``texts_``: the chosen text of each task (a Series named ``agg_text``)."""
+        chosen = self._rasa.fit_predict(self._encode(data), self._encode_true(true_objects))
+        self.texts_ = chosen["output"].rename("agg_text")
+        return self.texts_
