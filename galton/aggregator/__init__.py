@@ -22,14 +22,14 @@ from ._memory import MemoryLimitError, memory_limit, parse_size
 from ._registry import create, default_name, get, names
 from .multilabel import BinaryRelevance
 from .segmentation import SegmentationEM, SegmentationMajorityVote, SegmentationRASA
-from .texts import ROVER, TextRASA
-from .embeddings import RASA, ClosestToAverage
+from .texts import ROVER, TextHRRASA, TextRASA
+from .embeddings import HRRASA, RASA, ClosestToAverage
 
 __all__ = [
     "BaseAggregator", "EMAggregator", "ConvergenceWarning", "NotFittedError",
     "Engine", "LocalEngine", "Shard", "engine_names", "register_engine", "resolve_engine", "get", "names", "create", "default_name",
     "MemoryLimitError", "memory_limit", "parse_size", "BinaryRelevance",
-    "SegmentationEM", "SegmentationMajorityVote", "SegmentationRASA", "ROVER", "RASA", "ClosestToAverage", "TextRASA",
+    "SegmentationEM", "SegmentationMajorityVote", "SegmentationRASA", "ROVER", "RASA", "HRRASA", "ClosestToAverage", "TextRASA", "TextHRRASA",
 ]
 
 

@@ -20,6 +20,7 @@ Results: ``embeddings_and_outputs_`` (by ``task``, sorted: ``output``, ``embeddi
 from __future__ import annotations
 
 import math
+from collections import Counter
 from typing import Any, Callable
 
 import numpy as np
@@ -27,7 +28,7 @@ import numpy as np
 from .._math import EPS, gammaln
 from ..data._validate import ColumnError, missing_columns
 
-__all__ = ["ClosestToAverage", "RASA", "chi2_upper_quantile"]
+__all__ = ["ClosestToAverage", "HRRASA", "RASA", "chi2_upper_quantile", "gleu_similarity"]
 
 _MIN_DISTANCE = 1e-5  # the floor of a worker's summed distance (crowd-kit's and the paper's bias)
 
@@ -204,6 +205,12 @@ class RASA:
     def __repr__(self) -> str:
         return f"RASA(n_iter={self.n_iter!r}, tol={self.tol!r}, alpha={self.alpha!r})"
 
+    def _local(self, rows: _Rows) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's local weight and whether it takes part in the reliabilities: RASA has none
+        (all 1, all take part); HRRASA overrides it."""
+        n = len(rows.task)
+        return np.ones(n), np.ones(n, dtype=bool)
+
     def _fit(self, data: Any, true_embeddings: Any, need_output: bool) -> _Rows:
         import pandas as pd
 
@@ -212,21 +219,31 @@ class RASA:
         if not 0 < self.alpha < 1 or self.n_iter < 0 or self.tol < 0:
             raise ValueError("alpha must lie in (0, 1), n_iter and tol be >= 0")
         rows = _Rows(data, need_output)
+        local, part = self._local(rows)
         n_w = len(rows.workers)
-        counts = np.bincount(rows.worker, minlength=n_w)
-        prior = chi2_upper_quantile(self.alpha / 2.0, counts)
-        skill = np.ones(n_w)
+        counts = np.bincount(rows.worker[part], minlength=n_w)
+        prior = np.full(n_w, np.nan)  # a worker seen only where nothing is compared has no reliability
+        prior[counts > 0] = chi2_upper_quantile(self.alpha / 2.0, counts[counts > 0])
+        skill = np.where(counts > 0, 1.0, np.nan)
         dim = rows.emb.shape[1] if rows.emb.size else 0
         t_true, v_true = rows.by_task(true_embeddings, dim)
+        alone = np.bincount(rows.task[part], minlength=len(rows.tasks)) == 0  # tasks with nothing compared
+        own = rows.task_sums(rows.emb) / rows.task_sums(np.ones(len(rows.task)))[:, None]
+
+        def centres(w: np.ndarray) -> np.ndarray:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                c = rows.task_sums(rows.emb * w[:, None]) / rows.task_sums(w)[:, None]
+            c[alone] = own[alone]
+            c[t_true] = v_true
+            return c
+
         previous = None
-        centre = rows.task_sums(rows.emb) / rows.task_sums(np.ones(len(rows.task)))[:, None]  # n_iter=0: the mean
-        centre[t_true] = v_true
+        centre = centres(local)  # n_iter=0: the mean (weighted by the local weights)
         for _ in range(self.n_iter):
-            w = skill[rows.worker]
-            centre = rows.task_sums(rows.emb * w[:, None]) / rows.task_sums(w)[:, None]
-            centre[t_true] = v_true
+            centre = centres(np.where(part, skill[rows.worker] * local, 1.0))
             diff = rows.emb - centre[rows.task]
-            spread = np.bincount(rows.worker, weights=np.einsum("ij,ij->i", diff, diff), minlength=n_w)
+            dist = np.where(part, np.einsum("ij,ij->i", diff, diff) / local, 0.0)
+            spread = np.bincount(rows.worker, weights=dist, minlength=n_w)
             skill = prior / np.maximum(spread, _MIN_DISTANCE)
             if previous is not None:
                 step = centre - previous
@@ -242,7 +259,7 @@ class RASA:
             cells[i] = centre[i]
         self.aggregated_embeddings_ = pd.Series(cells, index=pandas_index(np.asarray(rows.tasks), name="task"),
                                                 name="embedding")
-        self._centre = centre
+        self._centre, self._local_weights, self._part = centre, local, part
         return rows
 
     def fit(self, data: Any, true_embeddings: Any = None) -> "RASA":
@@ -263,3 +280,92 @@ class RASA:
     def fit_predict_scores(self, data: Any, true_embeddings: Any = None) -> Any:
         """Fit and return ``scores_``: each row's cosine distance to its task's embedding."""
         return self._apply(data, true_embeddings).scores_
+
+
+def _ngrams(words: list[str], longest: int = 4) -> Counter:
+    return Counter(tuple(words[i:i + n]) for n in range(1, longest + 1) for i in range(len(words) - n + 1))
+
+
+def gleu_similarity(a: str, b: str) -> float:
+    """Sentence GLEU of two texts (Wu et al. 2016): the word 1- to 4-grams they share (with their
+    counts) over the larger of their n-gram totals, i.e. the smaller of precision and recall; 0 when
+    both are empty. Symmetric; nltk's ``sentence_gleu([a.split()], b.split())``."""
+    x, y = _ngrams(a.split()), _ngrams(b.split())
+    total = max(sum(x.values()), sum(y.values()))
+    return sum((x & y).values()) / total if total else 0.0
+
+
+class HRRASA(RASA):
+    """RASA with a local weight per output (Li 2020, crowd-kit's model): an output's weight in its
+    task is ``lambda_emb`` times its mean embedding similarity to the task's other outputs,
+    ``exp(-||e - e'||^2 / (||e||^2 ||e'||^2))``, plus ``lambda_out`` times its mean
+    ``output_similarity`` to them (default: sentence GLEU of the two texts, words 1- to 4-grams);
+    the task embedding is the mean weighted by reliability times local weight, and an output's
+    distance counts divided by its local weight. Tasks with one output are not compared: their
+    embedding and choice are that output (NaN local weight). ``local_skills_`` and ``weights_`` hold
+    each output's local and total weight; ``calculate_ranks`` adds ``ranks_``:
+    ``reliability * exp(-d / (||e||^2 ||e_task||^2)) + local weight`` per output.
+
+    crowd-kit's default similarity hands the other text to nltk as a list of references, so nltk
+    reads it character by character and the output term is near 0 for real texts; galton compares
+    words with words."""
+
+    def __init__(self, n_iter: int = 100, tol: float = 1e-9, lambda_emb: float = 0.5, lambda_out: float = 0.5,
+                 alpha: float = 0.05, calculate_ranks: bool = False,
+                 output_similarity: Callable[[Any, Any], float] = gleu_similarity):
+        super().__init__(n_iter, tol, alpha)
+        self.lambda_emb = lambda_emb
+        self.lambda_out = lambda_out
+        self.calculate_ranks = calculate_ranks
+        self.output_similarity = output_similarity
+
+    def __repr__(self) -> str:
+        return (f"HRRASA(n_iter={self.n_iter!r}, tol={self.tol!r}, lambda_emb={self.lambda_emb!r}, "
+                f"lambda_out={self.lambda_out!r}, alpha={self.alpha!r}, calculate_ranks={self.calculate_ranks!r})")
+
+    def _local(self, rows: _Rows) -> tuple[np.ndarray, np.ndarray]:
+        if "output" not in rows.data.columns:
+            raise ColumnError("HRRASA compares the outputs too: the data needs an output column")
+        outputs = rows.data["output"].to_numpy()[rows.order]
+        workers = rows.worker
+        local = np.ones(len(rows.task))
+        ends = np.r_[rows.starts[1:], len(rows.task)]
+        for a, b in zip(rows.starts, ends):
+            if b - a < 2:
+                continue
+            e = rows.emb[a:b]
+            sq = np.einsum("ij,ij->i", e, e)
+            diff = sq[:, None] + sq[None, :] - 2.0 * np.einsum("ik,jk->ij", e, e)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                close = np.exp(-np.maximum(diff, 0.0) / (sq[:, None] * sq[None, :]))
+            close = np.nan_to_num(close, nan=0.0)
+            other = workers[a:b][:, None] != workers[a:b][None, :]  # a worker's own outputs are not compared
+            texts = outputs[a:b]
+            sim = np.array([[self.output_similarity(texts[i], texts[j]) if other[i, j] else 0.0
+                             for j in range(b - a)] for i in range(b - a)])
+            n_others = b - a - 1
+            local[a:b] = (self.lambda_emb * (close * other).sum(axis=1) + self.lambda_out * sim.sum(axis=1)) / n_others
+        local = np.maximum(local, EPS)  # an output unlike every other: a weight of almost nothing, never 0 / 0
+        counts = np.bincount(rows.task, minlength=len(rows.tasks))
+        return local, counts[rows.task] >= 2
+
+    def _fit(self, data: Any, true_embeddings: Any, need_output: bool) -> _Rows:
+        import pandas as pd
+
+        rows = super()._fit(data, true_embeddings, need_output=True)
+        src = rows.data.iloc[rows.order]
+        task_ids = rows.tasks[rows.task]
+        local = np.where(self._part, self._local_weights, np.nan)
+        weight = self.skills_.to_numpy()[rows.worker] * local
+        self.local_skills_ = pd.DataFrame({"task": task_ids, "worker": src["worker"].to_numpy(), "local_skill": local})
+        self.weights_ = pd.DataFrame({"task": task_ids, "worker": src["worker"].to_numpy(), "weight": weight})
+        if self.calculate_ranks:
+            centre = self._centre[rows.task]
+            d = np.einsum("ij,ij->i", rows.emb - centre, rows.emb - centre)
+            d = np.where(d == 0.0, _MIN_DISTANCE, d)
+            norms = np.einsum("ij,ij->i", rows.emb, rows.emb) * np.einsum("ij,ij->i", centre, centre)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                rank = self.skills_.to_numpy()[rows.worker] * np.exp(-d / norms) + self._local_weights
+            self.ranks_ = pd.DataFrame({"task": task_ids, "output": src["output"].to_numpy(),
+                                        "rank": np.where(self._part, rank, np.nan)})
+        return rows

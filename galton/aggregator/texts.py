@@ -14,7 +14,8 @@ longest, then the greatest; the words other than ``""`` joined by ``detokenizer`
 ``texts_`` is a pandas Series of the texts by ``task`` (sorted) named ``agg_text``. Input: a pandas
 frame with ``task``, ``worker`` and ``text`` columns; texts are aligned in row order within a task.
 
-``TextRASA(encoder)`` is crowd-kit's wrapper of :class:`galton.RASA` for texts: each text (and each
+``TextRASA(encoder)`` and ``TextHRRASA(encoder)`` are crowd-kit's wrappers of :class:`galton.RASA`
+and :class:`galton.HRRASA` for texts: each text (and each
 of the optional ``true_objects``, known texts by task) is encoded once by ``encoder`` (a function
 from a text to a vector, for example a sentence-embedding model) and RASA picks one of the given
 texts per task. ``texts_`` is a Series of the chosen texts by ``task`` named ``agg_text``.
@@ -26,7 +27,7 @@ from typing import Any, Callable
 
 from ..data._validate import ColumnError, missing_columns
 
-__all__ = ["ROVER", "TextRASA"]
+__all__ = ["ROVER", "TextHRRASA", "TextRASA"]
 
 _SLOT, _SKIP, _NEW = 0, 1, 2
 
@@ -170,3 +171,20 @@ class TextRASA:
         chosen = self._rasa.fit_predict(self._encode(data), self._encode_true(true_objects))
         self.texts_ = chosen["output"].rename("agg_text")
         return self.texts_
+
+
+class TextHRRASA(TextRASA):
+    """HRRASA on texts through ``encoder`` (module docstring); the other parameters as in
+    :class:`galton.HRRASA` (``tol`` 1e-5 by default, crowd-kit's)."""
+
+    def __init__(self, encoder: Callable[[str], Any], n_iter: int = 100, tol: float = 1e-5, lambda_emb: float = 0.5,
+                 lambda_out: float = 0.5, alpha: float = 0.05, calculate_ranks: bool = False,
+                 output_similarity: Callable[[Any, Any], float] | None = None):
+        from .embeddings import HRRASA, gleu_similarity
+
+        self.encoder = encoder
+        self._rasa = HRRASA(n_iter, tol, lambda_emb, lambda_out, alpha, calculate_ranks,
+                            output_similarity or gleu_similarity)
+
+    def __repr__(self) -> str:
+        return f"TextHRRASA(encoder={self.encoder!r}, {repr(self._rasa)[len('HRRASA('):]}"

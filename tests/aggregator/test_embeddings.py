@@ -91,3 +91,55 @@ def test_bad_input_is_refused():
     twice = pd.Series([np.zeros(8), np.zeros(8)], index=["t000", "t000"])
     with pytest.raises(ValueError, match="multiple true embeddings"):
         RASA().fit(data, twice)
+
+
+def test_gleu_by_hand_and_equal_to_nltk():
+    from nltk.translate.gleu_score import sentence_gleu
+
+    from galton.aggregator.embeddings import gleu_similarity
+
+    # "a b c" / "a b d": shared a, b, "a b" = 3 of 6 n-grams each (3 + 2 + 1)
+    assert gleu_similarity("a b c", "a b d") == 0.5 == gleu_similarity("a b d", "a b c")
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        x, y = (" ".join(rng.choice(list("abcde"), rng.integers(1, 8))) for _ in range(2))
+        assert gleu_similarity(x, y) == pytest.approx(sentence_gleu([x.split()], y.split()), abs=1e-15)
+
+
+def test_hrrasa_local_weights_by_hand_and_equal_to_rasa_when_they_are_all_one():
+    from galton import HRRASA
+
+    data = pd.DataFrame({"task": ["a", "a", "a", "b"], "worker": [1, 2, 3, 1], "output": ["x", "y", "z", "solo"],
+                         "embedding": [np.array([1.0, 0.0]), np.array([1.0, 0.0]), np.array([0.0, 1.0]),
+                                       np.array([3.0, 4.0])]})
+    h = HRRASA(lambda_emb=1.0, lambda_out=0.0)
+    out = h.fit_predict(data)
+    # squared norms 1: exp(-0) = 1 between the two equal vectors, exp(-2) to the third; means over 2 others
+    in_a = h.local_skills_[h.local_skills_["task"] == "a"].sort_values("worker")
+    local = in_a["local_skill"].to_numpy()
+    np.testing.assert_allclose(local, [(1 + np.exp(-2)) / 2, (1 + np.exp(-2)) / 2, np.exp(-2)], rtol=1e-12)
+    assert out.loc["b", "output"] == "solo" and np.isnan(h.local_skills_["local_skill"].iloc[-1])
+    # every local weight 1 (no embedding term, constant similarity): RASA exactly
+    sim, _, _ = _simulate(5, n_tasks=80)
+    flat = HRRASA(lambda_emb=0.0, lambda_out=1.0, output_similarity=lambda u, v: 1.0)
+    rasa = RASA()
+    assert flat.fit_predict(sim)["output"].tolist() == rasa.fit_predict(sim)["output"].tolist()
+    np.testing.assert_allclose(flat.skills_.to_numpy(), rasa.skills_.to_numpy(), rtol=1e-12)
+
+
+def test_text_hrrasa_runs_hrrasa_on_encoded_texts():
+    from galton import HRRASA, TextHRRASA
+    from galton.benchmarks.texts import simulate_transcripts
+
+    data, _ = simulate_transcripts(6, n_tasks=40, per_task=4, words=8)
+
+    def encode(text):
+        v = np.zeros(16)
+        for w in text.split():
+            v[sum(map(ord, w)) % 16] += 1
+        return v
+
+    texts = TextHRRASA(encode, calculate_ranks=True).fit_predict(data)
+    encoded = data.rename(columns={"text": "output"}).assign(embedding=[encode(t) for t in data["text"]])
+    direct = HRRASA(tol=1e-5).fit_predict(encoded)
+    assert texts.name == "agg_text" and texts.tolist() == direct["output"].tolist()
