@@ -58,8 +58,10 @@ def simulate_transcripts(seed: int, n_tasks: int = 500, per_task: int = 5, words
     return pd.DataFrame(rows, columns=["task", "worker", "text"]), truth
 
 
-def simulate_embeddings(seed: int, n_tasks: int = 500, per_task: int = 5, dim: int = 32) -> tuple[Any, np.ndarray]:
-    """(a pandas frame task, worker, output, embedding; the true vector of each task, by row)."""
+def simulate_embeddings(seed: int, n_tasks: int = 500, per_task: int = 5,
+                        dim: int = 32) -> tuple[Any, np.ndarray, np.ndarray]:
+    """(a pandas frame task, worker, output, embedding; the true vector of each task, by row; the
+    noise scale of each of the 15 workers ``w0`` .. ``w14``)."""
     import pandas as pd
 
     rng = np.random.default_rng(seed)
@@ -69,13 +71,13 @@ def simulate_embeddings(seed: int, n_tasks: int = 500, per_task: int = 5, dim: i
     for t in range(n_tasks):
         for w in rng.choice(15, per_task, replace=False):
             rows.append((t, f"w{w}", f"{t}/{w}", truth[t] + rng.normal(scale=noise[w], size=dim)))
-    return pd.DataFrame(rows, columns=["task", "worker", "output", "embedding"]), truth
+    return pd.DataFrame(rows, columns=["task", "worker", "output", "embedding"]), truth, noise
 
 
 def _embedding_rows(n_tasks: int, per_task: int, repeat: int, crowdkit: bool) -> list[list[str]]:
     import galton
 
-    data, truth = simulate_embeddings(0, n_tasks, per_task)
+    data, truth, _ = simulate_embeddings(0, n_tasks, per_task)
     models = [("galton RASA", galton.RASA, {}), ("galton ClosestToAverage", galton.ClosestToAverage,
                                                  {"distance": "cosine"}), ("galton HRRASA", galton.HRRASA, {})]
     if crowdkit:
