@@ -23,3 +23,12 @@ load_dataset = datasets.load
 
 __version__ = "0.1.0"
 __all__ = ["ColumnError", "Judgments", "aggregate", "allocate", "load_dataset", "results_table", "write_table", "datasets", "__version__", *_agg_all]
+
+
+def __getattr__(name: str):
+    """``galton.metrics`` and ``galton.postprocessing`` on first use (``import galton`` stays light)."""
+    if name in ("metrics", "postprocessing"):
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -250,3 +250,13 @@ def test_set_distances_equal_nltks_for_pandas_lists_and_polars_list_columns(seed
         assert alpha_krippendorff(polars, name) == pytest.approx(ref, abs=1e-12)
     with pytest.raises(ValueError, match="sets of tags"):
         alpha_krippendorff(_toy(), "masi")
+
+
+def test_the_metrics_are_reached_from_import_galton_alone():
+    import subprocess
+    import sys
+
+    code = ("import galton; print(galton.metrics.alpha_krippendorff.__module__, "
+            "galton.postprocessing.entropy_threshold.__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.split() == ["galton.metrics._alpha", "entropy_threshold"]
