@@ -1,7 +1,8 @@
 """``make demo``: the main job on bundled data, on a local Ray instance.
 
 1. Aggregate every bundled real dataset with majority vote, Dawid-Skene and galton's default model;
-   print accuracy against gold side by side.
+   print accuracy against gold side by side, with the judgments' agreement beyond chance
+   (Krippendorff's alpha, :mod:`galton.metrics`; below 0.667 Krippendorff calls data unreliable).
 2. Fit the default model on ``zheng_d_product`` with ``engine="ray"`` (a local Ray instance bound to
    127.0.0.1, dashboard off), check that it equals the local fit, and write the labels to
    ``out/demo/zheng_d_product_labels.parquet`` (atomically).
@@ -39,7 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     default = default_name()
     models = ["mv", "ds", default] if default != "ds" else ["mv", "ds"]
     print(f"galton demo: {len(datasets.names())} bundled datasets, default model {default!r}\n")
-    header = "| dataset | judgments | gold tasks | " + " | ".join(models) + f" | {default} - mv |"
+    from .metrics import alpha_krippendorff
+
+    header = "| dataset | judgments | gold tasks | alpha | " + " | ".join(models) + f" | {default} - mv |"
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
     rows = []
@@ -54,10 +57,10 @@ def main(argv: list[str] | None = None) -> int:
             accs.append(acc)
         rows.append(accs)
         diff = accs[-1] - accs[0]
-        print(f"| {name} | {data.height} | {n_gold} | " + " | ".join(f"{a:.3f}" for a in accs)
-              + f" | {diff:+.3f} |")
+        print(f"| {name} | {data.height} | {n_gold} | {alpha_krippendorff(data):.3f} | "
+              + " | ".join(f"{a:.3f}" for a in accs) + f" | {diff:+.3f} |")
     means = np.mean(rows, axis=0)
-    print("| mean | | | " + " | ".join(f"{a:.3f}" for a in means) + f" | {means[-1] - means[0]:+.3f} |")
+    print("| mean | | | | " + " | ".join(f"{a:.3f}" for a in means) + f" | {means[-1] - means[0]:+.3f} |")
 
     name = "zheng_d_product"
     data, gold, _ = datasets.load(name)
