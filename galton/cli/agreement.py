@@ -38,7 +38,8 @@ def add_agreement(sub: Any) -> None:
                    help="with --distance jaccard or masi and text labels: the character between a judgment's "
                    "tags (default: |; an empty cell is no tag)")
     a.add_argument("--bootstrap", type=int, default=1000, metavar="N",
-                   help="resamples of the tasks for the 95%% interval (default 1000; 0: none)")
+                   help="resamples of the tasks for the 95%% interval (default 1000; 0: none); each costs "
+                   "about 16 ms per million judgments, with a progress bar on a terminal")
     a.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the resampling (default 0)")
     a.add_argument("--task-col", default="task", metavar="C", help="task column (default: task)")
     a.add_argument("--worker-col", default="worker", metavar="C", help="worker column (default: worker)")

@@ -235,9 +235,14 @@ def krippendorff(answers: Any, distance: str | Callable[[Any, Any], float] = "no
         p = units.pairable
         draws = np.empty(bootstrap)
         w = np.zeros(units.n_units)
+        from .._progress import Progress
+
+        bar = Progress(bootstrap, "alpha bootstrap")  # shown on a terminal when it takes over a second
         for b in range(bootstrap):
             w[p] = rng.multinomial(p.size, np.full(p.size, 1.0 / p.size))
             draws[b] = _alpha(*units.parts(w)[:2])
+            bar.update(b + 1)
+        bar.close()
         low, high = (float(x) for x in np.quantile(draws, [(1 - level) / 2, (1 + level) / 2]))
     j = c.judgments
     return Alpha(float(_alpha(observed, expected)), observed, float(expected), int(units.pairable.size), int(n),
