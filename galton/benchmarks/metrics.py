@@ -101,7 +101,7 @@ def run(judgments: int, big: int, repeat: int, crowdkit: bool = True) -> str:
         for case in CASES:
             _, t_ours, m_ours = _measure(lambda: _galton(case)(large), repeat)
             rows.append([case, f"{len(large):,}", f"{t_ours:.4f}", "-", "-", "-", f"{m_ours:.0f}", "-"])
-    head = ["metric", "judgments", "galton s", "crowd-kit s", "crowd-kit / galton", "max |difference|",
+    head = ["metric", "judgments", "galton s", "crowd-kit s", "crowd-kit / galton", "largest difference",
             "galton peak +MiB", "crowd-kit peak +MiB"]
     return (f"# galton.metrics against crowd-kit\n\n- load at the start: {load_average()}\n- median of {repeat} "
             "run(s); peak +MiB: the rise of the process's peak resident memory (VmHWM, reset before the call) "
