@@ -29,7 +29,8 @@ __all__ = [
     "BaseAggregator", "EMAggregator", "ConvergenceWarning", "NotFittedError",
     "Engine", "LocalEngine", "Shard", "engine_names", "register_engine", "resolve_engine", "get", "names", "create", "default_name",
     "MemoryLimitError", "memory_limit", "parse_size", "BinaryRelevance",
-    "SegmentationEM", "SegmentationMajorityVote", "SegmentationRASA", "ROVER", "RASA", "HRRASA", "ClosestToAverage", "TextRASA", "TextHRRASA",
+    "SegmentationEM", "SegmentationMajorityVote", "SegmentationRASA", "ROVER", "RASA", "HRRASA", "ClosestToAverage",
+    "TextRASA", "TextHRRASA",
 ]
 
 

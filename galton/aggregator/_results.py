@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Output", "crowdkit_scores", "pandas_index"]
+__all__ = ["Output", "crowdkit_scores", "object_series", "pandas_index"]
 
 
 def pandas_index(values: Any, name: str | None = None) -> Any:
@@ -25,6 +25,17 @@ def pandas_index(values: Any, name: str | None = None) -> Any:
     import pandas as pd
 
     return pd.Index(values, name=name, tupleize_cols=False)
+
+
+def object_series(values: Any, index: Any, index_name: str, name: str) -> Any:
+    """A pandas Series holding one array (or any object) per index value: an object array filled
+    item by item, since numpy would stack equal-shaped arrays into one."""
+    import pandas as pd
+
+    cells = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values):
+        cells[i] = v
+    return pd.Series(cells, index=pandas_index(index, name=index_name), name=name)
 
 
 def _names(a: np.ndarray) -> list:

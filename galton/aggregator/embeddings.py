@@ -26,7 +26,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .._math import EPS, gammaln
-from ..data._validate import ColumnError, missing_columns
+from ..data._validate import ColumnError, pandas_columns
 
 __all__ = ["ClosestToAverage", "HRRASA", "RASA", "chi2_upper_quantile", "gleu_similarity"]
 
@@ -86,14 +86,9 @@ class _Rows:
     """The rows sorted by task (stable): task ids, codes and starts, worker codes, embeddings."""
 
     def __init__(self, data: Any, need_output: bool):
-        if type(data).__module__.split(".")[0] != "pandas":
-            raise TypeError("embedding models read a pandas DataFrame with task, worker, output and embedding columns")
         cols = ["task", "worker", "embedding"] + (["output"] if need_output else [])
-        missing_columns(data, cols, "Embedding models need task, worker, embedding (a 1-D array per row) and output")
-        for col in cols:
-            bad = int(data[col].isna().sum())
-            if bad:
-                raise ColumnError(f"column {col!r} has {bad} missing value(s); drop those rows")
+        pandas_columns(data, cols, "embedding models",
+                       "Embedding models need task, worker, embedding (a 1-D array per row) and output")
         import pandas as pd
 
         self.data = data
@@ -214,7 +209,7 @@ class RASA:
     def _fit(self, data: Any, true_embeddings: Any, need_output: bool) -> _Rows:
         import pandas as pd
 
-        from ._results import pandas_index
+        from ._results import object_series, pandas_index
 
         if not 0 < self.alpha < 1 or self.n_iter < 0 or self.tol < 0:
             raise ValueError("alpha must lie in (0, 1), n_iter and tol be >= 0")
@@ -254,11 +249,7 @@ class RASA:
         index = pandas_index(np.asarray(rows.workers), name="worker")
         self.prior_skills_ = pd.Series(prior, index=index, name="prior_skill")
         self.skills_ = pd.Series(skill, index=index, name="skill")
-        cells = np.empty(len(rows.tasks), dtype=object)
-        for i in range(len(rows.tasks)):
-            cells[i] = centre[i]
-        self.aggregated_embeddings_ = pd.Series(cells, index=pandas_index(np.asarray(rows.tasks), name="task"),
-                                                name="embedding")
+        self.aggregated_embeddings_ = object_series(list(centre), np.asarray(rows.tasks), "task", "embedding")
         self._centre, self._local_weights, self._part = centre, local, part
         return rows
 

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from ..data._validate import ColumnError, missing_columns
+from ..data._validate import pandas_columns
 
 __all__ = ["SegmentationEM", "SegmentationMajorityVote", "SegmentationRASA"]
 
@@ -45,14 +45,8 @@ class _Image:
 
 def _images(data: Any) -> list[_Image]:
     """Every task's masks, in sorted task order, validated once: 2-D, one shape per task, 0 / 1."""
-    if type(data).__module__.split(".")[0] != "pandas":
-        raise TypeError("segmentations are read from a pandas DataFrame with task, worker and segmentation columns")
-    missing_columns(data, ["task", "worker", "segmentation"],
-                    "Segmentation models need task, worker and segmentation (a 2-D mask per row)")
-    for col in ("task", "worker", "segmentation"):
-        bad = int(data[col].isna().sum())
-        if bad:
-            raise ColumnError(f"column {col!r} has {bad} missing value(s); drop those rows")
+    pandas_columns(data, ["task", "worker", "segmentation"], "segmentation models",
+                   "Segmentation models need task, worker and segmentation (a 2-D mask per row)")
     tasks = data["task"].to_numpy()
     if not len(tasks):
         return []
@@ -79,16 +73,9 @@ def _images(data: Any) -> list[_Image]:
 
 
 def _series(tasks: list, values: list, name: str) -> Any:
-    """A pandas Series of arrays by task (an object array filled item by item: numpy would
-    otherwise stack equal-shaped arrays into one)."""
-    import pandas as pd
+    from ._results import object_series
 
-    from ._results import pandas_index
-
-    cells = np.empty(len(values), dtype=object)
-    for i, v in enumerate(values):
-        cells[i] = v
-    return pd.Series(cells, index=pandas_index(tasks, name="task"), name=name)
+    return object_series(values, tasks, "task", name)
 
 
 class _Segmentation:

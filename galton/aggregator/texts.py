@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from ..data._validate import ColumnError, missing_columns
+from ..data._validate import pandas_columns
 
 __all__ = ["ROVER", "TextHRRASA", "TextRASA"]
 
@@ -90,13 +90,8 @@ class ROVER:
         return f"ROVER(tokenizer={self.tokenizer!r}, detokenizer={self.detokenizer!r}, silent={self.silent!r})"
 
     def fit(self, data: Any) -> "ROVER":
-        if type(data).__module__.split(".")[0] != "pandas":
-            raise TypeError("ROVER reads a pandas DataFrame with task, worker and text columns")
-        missing_columns(data, ["task", "worker", "text"], "ROVER needs task, worker and text (one text per row)")
-        for col in ("task", "text"):
-            bad = int(data[col].isna().sum())
-            if bad:
-                raise ColumnError(f"column {col!r} has {bad} missing value(s); drop those rows")
+        pandas_columns(data, ["task", "worker", "text"], "ROVER",
+                       "ROVER needs task, worker and text (one text per row)", nonnull=["task", "text"])
         import pandas as pd
 
         from .._progress import Progress
@@ -143,12 +138,8 @@ class TextRASA:
         return f"TextRASA(encoder={self.encoder!r}, n_iter={r.n_iter!r}, tol={r.tol!r}, alpha={r.alpha!r})"
 
     def _encode(self, data: Any) -> Any:
-        if type(data).__module__.split(".")[0] != "pandas":
-            raise TypeError("TextRASA reads a pandas DataFrame with task, worker and text columns")
-        missing_columns(data, ["task", "worker", "text"], "TextRASA needs task, worker and text (one text per row)")
-        bad = int(data["text"].isna().sum())
-        if bad:
-            raise ColumnError(f"column 'text' has {bad} missing value(s); drop those rows")
+        pandas_columns(data, ["task", "worker", "text"], type(self).__name__,
+                       f"{type(self).__name__} needs task, worker and text (one text per row)", nonnull=["text"])
         texts = data["text"].tolist()
         cache: dict[str, Any] = {}
         vectors = [cache[t] if t in cache else cache.setdefault(t, self.encoder(t)) for t in texts]

@@ -50,6 +50,20 @@ def missing_columns(table: Any, needed: Sequence[str], hint: str) -> None:
         raise ColumnError(f"missing column(s) {missing}; the input has {names}. {hint}")
 
 
+def pandas_columns(data: Any, columns: Sequence[str], who: str, hint: str,
+                   nonnull: Sequence[str] | None = None) -> None:
+    """The one check of the models that read pandas only (segmentation, texts, embeddings): a pandas
+    frame (TypeError otherwise), with ``columns`` (a ColumnError naming what is missing, and ``hint``)
+    and no missing value in ``nonnull`` (default: all of them)."""
+    if type(data).__module__.split(".")[0] != "pandas":
+        raise TypeError(f"{who} read(s) a pandas DataFrame with columns {', '.join(columns)}")
+    missing_columns(data, columns, hint)
+    for col in columns if nonnull is None else nonnull:
+        bad = int(data[col].isna().sum())
+        if bad:
+            raise ColumnError(f"column {col!r} has {bad} missing value(s); drop those rows")
+
+
 def null_mask(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
     """True where a value is null or NaN."""
     import pyarrow.compute as pc  # on first use: 30 ms not spent at import galton

@@ -54,7 +54,7 @@ def _set_valued(frame: Any) -> bool:
     col = frame["label"]
     if col.dtype != object or len(col) == 0:
         return False
-    return any(isinstance(v, _SETS) for v in col.to_numpy()[:1000]) or any(isinstance(v, _SETS) for v in col)
+    return any(isinstance(v, _SETS) for v in col.to_numpy())
 
 
 def _ranks(values: list) -> tuple[list, list]:

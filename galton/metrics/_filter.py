@@ -55,10 +55,11 @@ def entropy_threshold(answers: Any, workers_skills: Any = None, percentile: floa
     rows = eligible[j.worker]
     sub = _rows(answers, rows)
     h = uncertainty(sub, workers_skills, compute_by="worker", aggregate=False)
-    h = np.asarray(h.to_numpy() if hasattr(h, "to_numpy") and getattr(h, "ndim", 2) == 1 else h["uncertainty"])
-    cutoff = np.percentile(h, percentile)
-    sub_workers = coded(sub).judgments.worker_names
-    removed = set(sub_workers[h <= cutoff].tolist())
+    if getattr(h, "ndim", 2) == 1:  # a pandas Series by worker
+        workers, values = np.asarray(h.index), h.to_numpy()
+    else:  # a polars / Arrow table: worker, uncertainty
+        workers, values = np.asarray(h["worker"]), np.asarray(h["uncertainty"])
+    removed = set(workers[values <= np.percentile(values, percentile)].tolist())
     names = j.worker_names.tolist()
     drop_worker = np.array([w in removed for w in names], dtype=bool)
     keep = ~drop_worker[j.worker]

@@ -167,10 +167,10 @@ def uncertainty(answers: Any, workers_skills: Any = None, aggregator: Any = None
     n_g = names.size
     other = (1.0 - s) / (k - 1) if k > 1 else np.zeros_like(s)
     if k <= _DENSE_LABELS:
-        mass = np.empty((n_g, k))
-        for col in _first_appearance(j.label, k):
-            mass[:, col] = np.bincount(group, weights=np.where(j.label == col, s, other), minlength=n_g)
         order = _first_appearance(j.label, k)
+        mass = np.empty((n_g, k))
+        for col in order:
+            mass[:, col] = np.bincount(group, weights=np.where(j.label == col, s, other), minlength=n_g)
         denom = np.zeros(n_g)
         for col in order:
             denom += mass[:, col]
