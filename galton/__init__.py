@@ -26,8 +26,9 @@ __all__ = ["ColumnError", "Judgments", "aggregate", "allocate", "load_dataset", 
 
 
 def __getattr__(name: str):
-    """``galton.metrics`` and ``galton.postprocessing`` on first use (``import galton`` stays light)."""
-    if name in ("metrics", "postprocessing"):
+    """``galton.metrics``, ``galton.postprocessing`` and ``galton.aggregation`` (crowd-kit's module
+    paths) on first use (``import galton`` stays light)."""
+    if name in ("metrics", "postprocessing", "aggregation"):
         import importlib
 
         return importlib.import_module(f"{__name__}.{name}")

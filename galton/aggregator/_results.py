@@ -53,7 +53,8 @@ class Output:
         self.kind = kind
 
     # -- generic table maker for polars / arrow
-    def _table(self, cols: dict[str, Any]) -> Any:
+    def table(self, cols: dict[str, Any]) -> Any:
+        """``cols`` (name -> values) as a polars frame or an Arrow table (the kind's own)."""
         if self.kind == "polars":
             import polars as pl
 
@@ -68,7 +69,7 @@ class Output:
             import pandas as pd
 
             return pd.Series(values, index=pandas_index(task_names, name="task"), name="agg_label")
-        return self._table({"task": task_names, "label": values})
+        return self.table({"task": task_names, "label": values})
 
     def probas(self, task_names: np.ndarray, label_names: np.ndarray, post: np.ndarray) -> Any:
         if self.kind == "pandas":
@@ -80,7 +81,7 @@ class Output:
         cols: dict[str, Any] = {"task": task_names}
         for i, name in enumerate(_names(label_names)):
             cols[f"p_{name}"] = post[:, i]  # as in results_table; a label named "task" keeps the ids
-        return self._table(cols)
+        return self.table(cols)
 
     def per_worker_label(self, worker_names: np.ndarray, label_names: np.ndarray, values: np.ndarray,
                          prefix: str) -> Any:
@@ -94,28 +95,28 @@ class Output:
         cols: dict[str, Any] = {"worker": worker_names}
         for i, name in enumerate(_names(label_names)):
             cols[f"{prefix}_{name}"] = values[:, i]
-        return self._table(cols)
+        return self.table(cols)
 
     def per_worker(self, worker_names: np.ndarray, values: np.ndarray, name: str) -> Any:
         if self.kind == "pandas":
             import pandas as pd
 
             return pd.Series(values, index=pandas_index(worker_names, name="worker"), name=name)
-        return self._table({"worker": worker_names, name: values})
+        return self.table({"worker": worker_names, name: values})
 
     def per_task(self, task_names: np.ndarray, values: np.ndarray, name: str) -> Any:
         if self.kind == "pandas":
             import pandas as pd
 
             return pd.Series(values, index=pandas_index(task_names, name="task"), name=name)
-        return self._table({"task": task_names, name: values})
+        return self.table({"task": task_names, name: values})
 
     def priors(self, label_names: np.ndarray, priors: np.ndarray) -> Any:
         if self.kind == "pandas":
             import pandas as pd
 
             return pd.Series(priors, index=pandas_index(label_names, name="label"), name="prior")
-        return self._table({"label": label_names, "prior": priors})
+        return self.table({"label": label_names, "prior": priors})
 
     def errors(self, worker_names: np.ndarray, label_names: np.ndarray, errors: np.ndarray) -> Any:
         """``errors[w, observed, true]`` = p(worker w answers observed | true)."""
@@ -132,7 +133,7 @@ class Output:
             return pd.DataFrame(
                 errors.reshape(w * k, k), index=index, columns=pandas_index(label_names, name="label")
             )
-        return self._table({
+        return self.table({
             "worker": np.repeat(worker_names, k * k),
             "label": np.tile(np.repeat(label_names, k), w),
             "true_label": np.tile(label_names, w * k),
@@ -150,7 +151,7 @@ class Output:
 
             index = pd.MultiIndex.from_arrays([workers, labels], names=["worker", "label"])
             return pd.DataFrame(rows, index=index, columns=pandas_index(label_names, name="label"))
-        return self._table({
+        return self.table({
             "worker": np.repeat(workers, k),
             "label": np.repeat(labels, k),
             "true_label": np.tile(label_names, p),

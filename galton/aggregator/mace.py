@@ -284,4 +284,4 @@ def _worker_label_frame(out: Any, workers: np.ndarray, labels: np.ndarray, value
     cols: dict[str, Any] = {"worker": workers}
     for i, name in enumerate(labels.tolist()):
         cols[str(name)] = values[:, i]
-    return out._table(cols)
+    return out.table(cols)

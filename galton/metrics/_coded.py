@@ -23,7 +23,7 @@ from ..data._validate import ColumnError, MAX_EXAMPLES
 from ..data.judgments import Judgments
 from ..io._read import frame_kind
 
-__all__ = ["Coded", "coded", "fit", "per_worker_values", "labels_by_task", "MissingSkillsError"]
+__all__ = ["Coded", "coded", "fit", "per_worker_values", "labels_by_task", "labels_and_names", "MissingSkillsError"]
 
 _SETS = (frozenset, set, list, tuple)
 
@@ -146,9 +146,15 @@ def per_worker_values(values: Any, c: Coded, what: str = "skills") -> np.ndarray
 
 def labels_by_task(labels: Any, c: Coded, *, fitted: bool = False) -> np.ndarray:
     """Labels per task (a Series indexed by task, a dict, or a table with task and label columns)
-    as codes over ``c``'s tasks: -1 where a task has none, ``n_labels`` where the label is not one
-    of the judgments' labels (it matches no judgment). ``fitted``: the labels come from a model fitted
-    on ``c.frame`` (set-valued labels are ranks there)."""
+    as codes over ``c``'s tasks: -1 where a task has none, ``n_labels`` or more where the label is not
+    one of the judgments' labels (it matches no judgment). ``fitted``: the labels come from a model
+    fitted on ``c.frame`` (set-valued labels are ranks there)."""
+    return labels_and_names(labels, c, fitted=fitted)[0]
+
+
+def labels_and_names(labels: Any, c: Coded, *, fitted: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`labels_by_task` and the name of every code: the judgments' labels, then each label no
+    judgment has (codes ``n_labels``, ``n_labels + 1``, ... in order of first appearance)."""
     tasks, values = read_gold(labels, c.judgments.task_names)
     names = c.judgments.label_names if fitted else c.label_names
     if values.dtype.kind == "f" and names.dtype.kind in "iub" and np.all(values == np.round(values)):
@@ -160,8 +166,17 @@ def labels_by_task(labels: Any, c: Coded, *, fitted: bool = False) -> np.ndarray
         codes = lookup(names, values)
     out = np.full(c.judgments.n_tasks, -1, dtype=np.int64)
     t = c.judgments.task_index(tasks)
-    out[t[t >= 0]] = np.where(codes < 0, c.n_labels, codes)[t >= 0]
-    return out
+    new = values[(codes < 0) & (t >= 0)]
+    extra: list[Any] = list(dict.fromkeys(new.tolist()))
+    if extra:
+        where_new = {v: names.size + i for i, v in enumerate(extra)}
+        codes = codes.copy()
+        codes[codes < 0] = [where_new.get(v, -1) for v in values[codes < 0].tolist()]
+    out[t[t >= 0]] = codes[t >= 0]
+    all_names = np.empty(names.size + len(extra), dtype=object if extra else names.dtype)
+    all_names[:names.size] = names
+    all_names[names.size:] = extra
+    return out, all_names
 
 
 def fit(c: Coded, aggregator: Any) -> np.ndarray:

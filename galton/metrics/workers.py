@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..data._validate import ColumnError
-from ._coded import Coded, coded, fit, labels_by_task
+from ._coded import Coded, coded, fit, labels_and_names, labels_by_task
 
 __all__ = ["accuracy_on_aggregates", "get_accuracy"]
 
@@ -31,9 +31,10 @@ def _weights(answers: Any, c: Coded) -> np.ndarray:
     return w
 
 
-def _accuracy(answers: Any, c: Coded, truth: np.ndarray, by: str | None) -> Any:
-    if by not in (None, "task", "worker"):
-        raise ColumnError(f"by must be None, 'task' or 'worker', not {by!r}")
+def _accuracy(answers: Any, c: Coded, truth: np.ndarray, by: str | None, truth_names: Any = None) -> Any:
+    groups = ("task", "worker", "true_label") if truth_names is not None else ("task", "worker")
+    if by is not None and by not in groups:
+        raise ColumnError(f"by must be None or one of {groups}, not {by!r}")
     j = c.judgments
     w = _weights(answers, c)
     t = truth[j.task]
@@ -47,6 +48,8 @@ def _accuracy(answers: Any, c: Coded, truth: np.ndarray, by: str | None) -> Any:
     rows, score, weight = known[keep], score[keep], w[known][keep]
     if by is None:
         return float(score.sum() / weight.sum()) if weight.size else float("nan")
+    if by == "true_label":
+        return _by_true_label(c, truth[j.task[rows]], score, weight, truth_names)
     group = j.task[rows] if by == "task" else j.worker[rows]
     n_g = j.n_tasks if by == "task" else j.n_workers
     num = np.bincount(group, weights=score, minlength=n_g)
@@ -59,13 +62,36 @@ def _accuracy(answers: Any, c: Coded, truth: np.ndarray, by: str | None) -> Any:
     return (c.out.per_task if by == "task" else c.out.per_worker)(names, acc, "accuracy")
 
 
+def _by_true_label(c: Coded, truth: np.ndarray, score: np.ndarray, weight: np.ndarray, names: np.ndarray) -> Any:
+    """Accuracy per true label (crowd-kit's ``by="true_label"``): pandas a Series indexed by
+    ``true_label`` in sorted order (as a groupby gives), polars / Arrow a ``true_label, accuracy``
+    table in the same order."""
+    seen = np.flatnonzero(np.bincount(truth, minlength=names.size) > 0)
+    acc = (np.bincount(truth, weights=score, minlength=names.size)[seen]
+           / np.bincount(truth, weights=weight, minlength=names.size)[seen])
+    labels = names[seen]
+    try:
+        order = np.argsort(labels, kind="stable")
+    except TypeError:  # labels of mixed types: in order of their codes
+        order = np.arange(labels.size)
+    labels, acc = labels[order], acc[order]
+    if c.kind == "pandas":
+        import pandas as pd
+
+        from ..aggregator._results import pandas_index
+
+        return pd.Series(acc, index=pandas_index(labels, name="true_label"))
+    return c.out.table({"true_label": labels, "accuracy": acc})
+
+
 def get_accuracy(data: Any, true_labels: Any, by: str | None = None) -> Any:
     """The share of judgments whose label is ``true_labels``' label for their task (a Series indexed
-    by task, a dict, or a table with task and label columns); ``by="worker"`` (or ``"task"``): per
-    worker, as a Series (polars / Arrow: a table). Judgments of tasks without a true label are left
-    out."""
+    by task, a dict, or a table with task and label columns); ``by="worker"`` (or ``"task"``, or
+    ``"true_label"``): per worker, as a Series (polars / Arrow: a table). Judgments of tasks without a
+    true label are left out."""
     c = coded(data)
-    return _accuracy(data, c, labels_by_task(true_labels, c), by)
+    truth, names = labels_and_names(true_labels, c)
+    return _accuracy(data, c, truth, by, names)
 
 
 def accuracy_on_aggregates(answers: Any, aggregator: Any = None, aggregates: Any = None,

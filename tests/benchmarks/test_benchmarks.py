@@ -482,3 +482,20 @@ def test_crowdkit_suite_report_names_the_gaps_and_the_known_differences(tmp_path
     assert "`test_kos_aggregation.py::test_new`: NOT KNOWN: a drop-in gap" in text
     assert "echoes the given frame's row order" in text and "an empty fit" in text
     assert "| all " in text and "|     4 |" in text
+    # galton only (crowd-kit not installed): every failing test is listed, crowd-kit's column is "-"
+    alone = ckt.report({}, ours)
+    assert "Fail with galton (crowd-kit not run): 3" in alone and "Pass with galton, fail" not in alone
+
+
+def test_crowdkit_suite_changes_only_the_imports_and_reads_root_test_files(tmp_path):
+    from galton.benchmarks import crowdkit_tests as ckt
+
+    text = ("from crowdkit.aggregation import DawidSkene\nfrom crowdkit.aggregation.utils import evaluate\n"
+            "import crowdkit.metrics.data as d\nfrom crowdkit.learning import CoNAL\nx = 'crowdkit.aggregation'\n")
+    assert ckt.renamed(text) == ("from galton.aggregation import DawidSkene\nfrom galton.aggregation.utils import "
+                                 "evaluate\nimport galton.metrics.data as d\nfrom crowdkit.learning import CoNAL\n"
+                                 "x = 'crowdkit.aggregation'\n")
+    junit = tmp_path / "j.xml"
+    junit.write_text('<testsuites><testsuite><testcase classname="tests.test_utils" name="test_normalize_rows"/>'
+                     '</testsuite></testsuites>')
+    assert ckt._outcomes(junit) == {"test_utils.py::test_normalize_rows": "passed"}

@@ -1,0 +1,96 @@
+"""crowd-kit's abstract aggregator bases (``crowdkit.aggregation.base``), for type checks and for
+writing an aggregator of one's own.
+
+Each base is an :class:`abc.ABC` with crowd-kit's result attribute (``labels_``, ``segmentations_``,
+``texts_``, ``scores_``, ``embeddings_and_outputs_``): a subclass implements ``fit`` and stores
+that attribute; ``fit_predict`` then fits and returns it, and a pandas Series stored there is given
+crowd-kit's name (``agg_label``, ``agg_segmentation``, ``agg_text``, ``agg_score``), as crowd-kit's
+attrs converters do. galton's own classes are registered as virtual subclasses, by the kind of
+data they aggregate: ``isinstance(galton.DawidSkene(), BaseClassificationAggregator)`` is true.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+from ..aggregator import (HRRASA, RASA, ROVER, BinaryRelevance, ClosestToAverage, SegmentationEM,
+                          SegmentationMajorityVote, SegmentationRASA, TextHRRASA, TextRASA, get, names)
+
+__all__ = ["BaseClassificationAggregator", "BaseImageSegmentationAggregator", "BaseEmbeddingsAggregator",
+           "BaseTextsAggregator", "BasePairwiseAggregator"]
+
+
+class _Base(ABC):
+    """One result attribute (:attr:`RESULT`), named like crowd-kit's when it is a pandas Series."""
+
+    RESULT: ClassVar[str] = ""
+    SERIES_NAME: ClassVar[str | None] = None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == self.RESULT and self.SERIES_NAME is not None and _is_series(value):
+            value.name = self.SERIES_NAME  # in place, as crowd-kit's converter
+        super().__setattr__(name, value)
+
+    @abstractmethod
+    def fit(self, data: Any) -> Any:
+        """Fit on ``data`` and store the result attribute; return ``self``."""
+
+    def fit_predict(self, data: Any) -> Any:
+        """``fit(data)``, then the result attribute."""
+        self.fit(data)
+        return getattr(self, self.RESULT)
+
+
+def _is_series(value: Any) -> bool:
+    return type(value).__module__.split(".")[0] == "pandas" and getattr(value, "ndim", 0) == 1
+
+
+class BaseClassificationAggregator(_Base):
+    """Aggregates (task, worker, label) judgments into ``labels_``: a Series indexed by task, named
+    ``agg_label``."""
+
+    RESULT = "labels_"
+    SERIES_NAME = "agg_label"
+
+
+class BaseImageSegmentationAggregator(_Base):
+    """Aggregates (task, worker, segmentation) masks into ``segmentations_`` (``agg_segmentation``)."""
+
+    RESULT = "segmentations_"
+    SERIES_NAME = "agg_segmentation"
+
+
+class BaseEmbeddingsAggregator(_Base):
+    """Aggregates (task, worker, output, embedding) rows into ``embeddings_and_outputs_``: a frame
+    indexed by task with ``embedding`` and ``output`` columns."""
+
+    RESULT = "embeddings_and_outputs_"
+
+
+class BaseTextsAggregator(_Base):
+    """Aggregates (task, worker, text) rows into ``texts_`` (``agg_text``)."""
+
+    RESULT = "texts_"
+    SERIES_NAME = "agg_text"
+
+
+class BasePairwiseAggregator(_Base):
+    """Aggregates (worker, left, right, label) comparisons into ``scores_`` (``agg_score``), a Series
+    indexed by item."""
+
+    RESULT = "scores_"
+    SERIES_NAME = "agg_score"
+
+
+for _name in names("categorical"):
+    BaseClassificationAggregator.register(get(_name))
+for _name in names("pairwise"):
+    BasePairwiseAggregator.register(get(_name))
+BaseClassificationAggregator.register(BinaryRelevance)
+for _cls in (SegmentationMajorityVote, SegmentationEM, SegmentationRASA):
+    BaseImageSegmentationAggregator.register(_cls)
+for _cls in (RASA, HRRASA, ClosestToAverage):
+    BaseEmbeddingsAggregator.register(_cls)
+for _cls in (ROVER, TextRASA, TextHRRASA):
+    BaseTextsAggregator.register(_cls)

@@ -1,0 +1,160 @@
+"""``galton.aggregation``: crowd-kit's module path, its abstract bases and its helpers.
+
+A crowd-kit user changes ``crowdkit`` to ``galton`` in the imports and keeps the code; these tests
+check the names are all there (against the installed crowd-kit) and that each helper computes what
+crowd-kit's does, by hand on small tables.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pytest
+from pandas.testing import assert_frame_equal, assert_series_equal
+
+import galton
+from galton.aggregation import base, utils
+from galton.metrics import get_accuracy
+
+
+def test_every_crowdkit_aggregation_name_is_galtons_class():
+    ck = pytest.importorskip("crowdkit.aggregation", reason="crowd-kit (the reference) is a test dependency")
+    import galton.aggregation as ga
+
+    for name in ck.__all__:
+        ours = getattr(ga, name)
+        if name != "base":
+            assert ours is getattr(galton, name), name
+    ck_utils = pytest.importorskip("crowdkit.aggregation.utils")
+    missing = sorted(set(ck_utils.__all__) - set(utils.__all__))
+    assert missing == ["manage_data", "named_series_attrib"]  # internal helpers, explained when asked for
+    with pytest.raises(AttributeError, match="joins worker skills on the task column"):
+        utils.manage_data  # noqa: B018
+    import crowdkit.aggregation.base as ck_base
+
+    assert set(ck_base.__all__) == set(base.__all__)
+
+
+def test_galton_classes_are_virtual_subclasses_of_crowdkits_bases_by_kind():
+    assert isinstance(galton.DawidSkene(), base.BaseClassificationAggregator)
+    assert isinstance(galton.BayesianDawidSkene(), base.BaseClassificationAggregator)
+    assert isinstance(galton.BinaryRelevance(galton.MajorityVote()), base.BaseClassificationAggregator)
+    assert isinstance(galton.NoisyBradleyTerry(), base.BasePairwiseAggregator)
+    assert not isinstance(galton.BradleyTerry(), base.BaseClassificationAggregator)
+    assert isinstance(galton.SegmentationEM(), base.BaseImageSegmentationAggregator)
+    assert isinstance(galton.ROVER(tokenizer=str.split, detokenizer=" ".join), base.BaseTextsAggregator)
+    assert isinstance(galton.ClosestToAverage(), base.BaseEmbeddingsAggregator)
+    assert not isinstance(galton.MeanRating(), base.BaseClassificationAggregator)  # no crowd-kit kind
+
+
+def test_a_users_own_aggregator_on_the_base_gets_crowdkits_series_name():
+    class FirstAnswer(base.BaseClassificationAggregator):
+        def fit(self, data):
+            self.labels_ = data.groupby("task")["label"].first()
+            return self
+
+    df = pd.DataFrame({"task": ["t1", "t1", "t2"], "worker": ["a", "b", "a"], "label": ["x", "y", "z"]})
+    got = FirstAnswer().fit_predict(df)
+    assert got.name == "agg_label" and got.to_dict() == {"t1": "x", "t2": "z"}
+    with pytest.raises(TypeError):
+        base.BaseClassificationAggregator()  # abstract: fit must be written
+
+
+def test_most_probable_labels_and_normalised_rows_as_crowdkit():
+    proba = pd.DataFrame([[0.9, 0.1, 0.0], [0.3, 0.5, 0.2], [0.4, 0.2, 0.4]], columns=["a", "b", "c"],
+                         index=["w", "x", "y"])
+    # a tie (row y) goes to the first column, as crowd-kit's idxmax
+    assert_series_equal(utils.get_most_probable_labels(proba), pd.Series(["a", "b", "a"], index=["w", "x", "y"]))
+    assert utils.get_most_probable_labels(proba.iloc[:0, :0]).empty
+    scores = pd.DataFrame([[4.5, 0.5, 0.0], [0.6, 1.0, 0.4]], columns=["a", "b", "c"])
+    assert_frame_equal(utils.normalize_rows(scores),
+                       pd.DataFrame([[0.9, 0.1, 0.0], [0.3, 0.5, 0.2]], columns=["a", "b", "c"]))
+    with pytest.raises(TypeError, match="pandas"):
+        utils.normalize_rows(pl.DataFrame({"a": [1.0]}))
+
+
+def test_evaluate_counts_hits_and_refuses_missing_predictions():
+    true = pd.DataFrame({"task": ["t1", "t2", "t3", "t4"], "label": ["a", "b", "a", "c"]})
+    pred = pd.Series(["a", "a", "a", "c"], index=pd.Index(["t1", "t2", "t3", "t4"], name="task"), name="agg_label")
+    assert utils.evaluate(true, pred, evaluate_func=utils.evaluate_equal) == 0.75  # a model's labels_ as it is
+    sets = true.assign(label=[{"a", "b"}, {"c"}, {"a"}, {"b"}])
+    assert utils.evaluate(sets, pred.reset_index().rename(columns={"agg_label": "label"})) == 0.5  # evaluate_in
+    with pytest.raises(utils.EvaluationMismatchError, match="1 true task.s. have no prediction") as e:
+        utils.evaluate(true, pred.iloc[:3], evaluate_func=utils.evaluate_equal)
+    assert isinstance(e.value, AssertionError)  # crowd-kit asserts
+
+
+def test_factorize_and_clone():
+    unique, codes = utils.factorize(np.array([["b", "a"], ["c", "b"]]))
+    assert unique.tolist() == ["a", "b", "c"] and codes.tolist() == [[1, 0], [2, 1]]
+    ds = galton.DawidSkene(n_iter=7, tol=0.5)
+    df = pd.DataFrame({"task": ["t1", "t1", "t2"], "worker": ["a", "b", "a"], "label": ["x", "y", "x"]})
+    ds.fit(df)
+    twin = utils.clone_aggregator(ds)
+    assert type(twin) is galton.DawidSkene and twin is not ds
+    assert twin.get_params() == ds.get_params() and not hasattr(twin, "labels_")
+
+
+def test_add_skills_to_data_three_ways():
+    df = pd.DataFrame({"task": ["t1", "t1", "t2"], "worker": ["a", "b", "b"], "label": [1, 0, 1]})
+    skills = pd.Series({"a": 0.9})
+    with pytest.raises(ValueError, match=r"no skill for 1 worker\(s\) in 2 judgment\(s\) \(e.g. 'b'\)"):
+        utils.add_skills_to_data(df, skills, "error", None)
+    with pytest.raises(ValueError, match=r"1 task\(s\) have no worker with a known skill \(e.g. 't2'\)"):
+        utils.add_skills_to_data(df, skills, "ignore", None)
+    kept = utils.add_skills_to_data(df.iloc[:2], pd.Series({"a": 0.9}), "ignore", None)
+    assert kept[["worker", "skill"]].values.tolist() == [["a", 0.9]]
+    filled = utils.add_skills_to_data(df, skills, "value", 0.5)
+    assert filled["skill"].tolist() == [0.9, 0.5, 0.5]
+    with pytest.raises(ValueError, match="default_skill"):
+        utils.add_skills_to_data(df, skills, "error", 0.5)
+    with pytest.raises(ValueError, match="on_missing_skill"):
+        utils.add_skills_to_data(df, skills, "skip", None)
+
+
+def _weighted() -> tuple[pd.DataFrame, pd.Series]:
+    data = pd.DataFrame([["t1", "p1", "a", 1], ["t1", "p2", "a", 1], ["t1", "p3", "c", 3], ["t2", "p1", "b", 2],
+                         ["t2", "p4", "b", 1], ["t2", "p3", "c", 1]], columns=["task", "worker", "label", "weight"])
+    return data, pd.Series({"t1": "c", "t2": "b"})
+
+
+def test_accuracy_by_true_label_by_hand():
+    data, truth = _weighted()
+    # true b (t2): weights 2 + 1 right of 2 + 1 + 1 -> 3/4; true c (t1): 3 of 1 + 1 + 3 -> 3/5
+    assert_series_equal(get_accuracy(data, truth, by="true_label"),
+                        pd.Series([3 / 4, 3 / 5], index=pd.Index(["b", "c"], name="true_label")))
+    assert_series_equal(get_accuracy(data[["task", "worker", "label"]], truth, by="true_label"),
+                        pd.Series([2 / 3, 1 / 3], index=pd.Index(["b", "c"], name="true_label")))
+    # a true label no judgment has is a group of its own (every judgment there is wrong)
+    got = get_accuracy(data, pd.Series({"t1": "z", "t2": "b"}), by="true_label")
+    assert got.to_dict() == {"b": 0.75, "z": 0.0}
+    table = get_accuracy(pl.from_pandas(data), truth, by="true_label")
+    assert table.columns == ["true_label", "accuracy"] and table.rows() == [("b", 0.75), ("c", 0.6)]
+    with pytest.raises(ValueError, match="true_label"):
+        get_accuracy(data, truth, by="label")
+
+
+def test_accuracy_by_true_label_equals_crowdkit_on_random_data():
+    ck_utils = pytest.importorskip("crowdkit.aggregation.utils", reason="crowd-kit (the reference) is a test dependency")
+    rng = np.random.default_rng(5)
+    n = 3000
+    data = pd.DataFrame({"task": rng.integers(0, 400, n).astype(str), "worker": rng.integers(0, 40, n).astype(str),
+                         "label": rng.integers(0, 4, n), "weight": rng.uniform(0.1, 2.0, n)})
+    # one judgment per (task, worker): of repeated ones with equal scores and different weights
+    # crowd-kit keeps whichever its unstable quicksort puts last, galton the last in the input
+    data = data.drop_duplicates(["task", "worker"])
+    truth = pd.Series(rng.integers(0, 5, 300), index=[str(i) for i in range(300)])  # label 4: no judgment has it
+    theirs = ck_utils.get_accuracy(data, truth, by="true_label")
+    ours = get_accuracy(data, truth, by="true_label")
+    assert ours.index.tolist() == theirs.index.tolist()
+    np.testing.assert_allclose(ours.to_numpy(), theirs.to_numpy(), rtol=1e-12)
+
+
+def test_galton_aggregation_is_reached_from_import_galton_alone():
+    import subprocess
+    import sys
+
+    code = "import galton, sys; print('galton.aggregation' in sys.modules, galton.aggregation.utils.__name__)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.split() == ["False", "galton.aggregation.utils"]  # not imported until asked for
