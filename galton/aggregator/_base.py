@@ -192,7 +192,10 @@ class IterativeAggregator(BaseAggregator):
                 start = it
                 if history:
                     delta = self._change(history, n)
-        bar = Progress(max_iter, type(self).__name__, enabled=getattr(self, "progress", None))
+        enabled = getattr(self, "progress", None)
+        if enabled is None and getattr(self, "verbose", 0):  # crowd-kit's verbose (MACE)
+            enabled = True
+        bar = Progress(max_iter, type(self).__name__, enabled=enabled)
         t0 = time.perf_counter()
         info = ""
         while not (converged or stopped) and it < max_iter:

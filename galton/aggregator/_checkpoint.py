@@ -41,7 +41,7 @@ __all__ = ["Checkpointer", "Resumed", "flatten_params", "unflatten_params", "sha
            "shard_state_of", "restore_shard_state"]
 
 FORMAT = 2
-_EXCLUDED = {"max_iter", "n_iter", "tol", "engine", "n_shards", "progress"}
+_EXCLUDED = {"max_iter", "n_iter", "tol", "engine", "n_shards", "progress", "verbose"}
 
 
 # --------------------------------------------------------------------------------------------------

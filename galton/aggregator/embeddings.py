@@ -14,7 +14,9 @@ crowd-kit's models by its names, with its results:
 Input: a pandas frame with ``task``, ``worker``, ``output`` and ``embedding`` (1-D arrays, one length).
 Results: ``embeddings_and_outputs_`` (by ``task``, sorted: ``output``, ``embedding``), ``scores_``
 (each row's distance, by task in row order); ``RASA`` also ``skills_``, ``prior_skills_`` and
-``aggregated_embeddings_``. The sums run over all rows at once.
+``aggregated_embeddings_`` and ``loss_history_`` (each round's squared change of the centres relative
+to their size, crowd-kit's HRRASA loss; the fit stops when it falls below ``tol``). The sums run over
+all rows at once.
 """
 
 from __future__ import annotations
@@ -233,6 +235,7 @@ class RASA:
             return c
 
         previous = None
+        history: list[float] = []
         centre = centres(local)  # n_iter=0: the mean (weighted by the local weights)
         for _ in range(self.n_iter):
             centre = centres(np.where(part, skill[rows.worker] * local, 1.0))
@@ -240,16 +243,18 @@ class RASA:
             dist = np.where(part, np.einsum("ij,ij->i", diff, diff) / local, 0.0)
             spread = np.bincount(rows.worker, weights=dist, minlength=n_w)
             skill = prior / np.maximum(spread, _MIN_DISTANCE)
-            if previous is not None:
-                step = centre - previous
+            if previous is not None:  # the loss: the centres' squared change relative to their size
+                step = float(((centre - previous) ** 2).sum())
                 norm = float((centre * centre).sum())
-                if norm > 0 and float((step * step).sum()) / norm < self.tol:
+                history.append(step / norm if norm > 0 else (np.inf if step > 0 else 0.0))
+                if history[-1] < self.tol:
                     break
             previous = centre
         index = pandas_index(np.asarray(rows.workers), name="worker")
         self.prior_skills_ = pd.Series(prior, index=index, name="prior_skill")
         self.skills_ = pd.Series(skill, index=index, name="skill")
         self.aggregated_embeddings_ = object_series(list(centre), np.asarray(rows.tasks), "task", "embedding")
+        self.loss_history_ = history
         self._centre, self._local_weights, self._part = centre, local, part
         return rows
 

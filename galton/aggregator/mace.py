@@ -82,6 +82,9 @@ class MACE(EMAggregator):
         Stop a restart when its objective changes by less than ``tol`` per judgment.
     random_state : int, default 0
         Seed of the restarts' independent streams.
+    verbose : int, default 0
+        crowd-kit's switch: above 0 shows the progress bar (as ``progress=True``); ``progress``, when
+        given, wins.
 
     Attributes
     ----------
@@ -105,7 +108,7 @@ class MACE(EMAggregator):
     def __init__(self, n_restarts: int = 10, n_iter: int = 50, method: str = "vb", smoothing: float = 0.1,
                  default_noise: float = 0.5, alpha: float = 0.5, beta: float = 0.5, random_state: Any = 0,
                  *, tol: float = 1e-5, max_iter: int | None = None, engine: Any = None,
-                 n_shards: int | None = None, progress: bool | None = None):
+                 n_shards: int | None = None, progress: bool | None = None, verbose: int = 0):
         self.n_restarts = n_restarts
         self.n_iter = n_iter
         self.method = method
@@ -119,6 +122,7 @@ class MACE(EMAggregator):
         self.engine = engine
         self.n_shards = n_shards
         self.progress = progress
+        self.verbose = verbose
 
     def _validate_params(self, judgments: Judgments) -> None:
         super()._validate_params(judgments)

@@ -134,3 +134,19 @@ def test_text_hrrasa_runs_hrrasa_on_encoded_texts():
     encoded = data.rename(columns={"text": "output"}).assign(embedding=[encode(t) for t in data["text"]])
     direct = HRRASA(tol=1e-5).fit_predict(encoded)
     assert texts.name == "agg_text" and texts.tolist() == direct["output"].tolist()
+
+
+def test_loss_history_is_the_relative_squared_change_of_the_centres():
+    from galton import HRRASA, TextRASA
+
+    data, _, _ = _simulate(4, n_tasks=60)
+    one, two = RASA(n_iter=1, tol=0.0).fit(data), RASA(n_iter=2, tol=0.0).fit(data)
+    c1 = np.stack(one.aggregated_embeddings_.to_list())
+    c2 = np.stack(two.aggregated_embeddings_.to_list())
+    assert one.loss_history_ == [] and len(two.loss_history_) == 1
+    assert two.loss_history_[0] == pytest.approx(((c2 - c1) ** 2).sum() / (c2 ** 2).sum(), rel=1e-12)
+    full = HRRASA(tol=1e-4).fit(data)  # stops at the first loss below tol, every earlier one above it
+    assert full.loss_history_[-1] < 1e-4 <= min(full.loss_history_[:-1])
+    text = TextRASA(lambda s: np.array([len(s), s.count("a"), 1.0]), n_iter=3, tol=0.0)
+    text.fit(pd.DataFrame({"task": [1, 1, 2, 2], "worker": ["u", "v", "u", "v"], "text": ["ab", "abc", "a", "ba"]}))
+    assert len(text.loss_history_) == 2  # read through from the RASA inside, as crowd-kit's property

@@ -175,3 +175,26 @@ def test_errors_warnings_and_registry():
     assert get("mace") is MACE
     gold = pd.Series([1, 1, 1], index=pd.Index([0, 1, 2], name="task"))
     assert MACE(n_restarts=1).fit(df, gold).labels_.iloc[:3].tolist() == [1, 1, 1]
+
+
+def test_crowdkits_verbose_switches_the_progress_bar_on_and_progress_wins(monkeypatch):
+    import galton.aggregator._base as base_module
+    from galton._progress import Progress
+
+    seen = []
+
+    class Recording(Progress):
+        def __init__(self, *args, **kwargs):
+            seen.append(kwargs.get("enabled"))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(base_module, "Progress", Recording)
+    df = pd.DataFrame({"task": ["t1", "t1", "t2", "t2"], "worker": ["a", "b", "a", "b"], "label": ["x", "y", "x", "x"]})
+    for kwargs in ({}, {"verbose": 1}, {"verbose": 1, "progress": False}):
+        seen.clear()
+        model = MACE(n_restarts=1, **kwargs).fit(df)
+        assert seen and set(seen) == {kwargs.get("progress", True if kwargs else None)}, kwargs
+    # verbose is not part of what a checkpoint must match
+    from galton.aggregator._checkpoint import _EXCLUDED
+
+    assert "verbose" in _EXCLUDED and model.get_params()["verbose"] == 1
