@@ -1,0 +1,160 @@
+"""Truth discovery for ratings (CATD, PM, PMTI): spark-crowd's own test numbers on its own test file,
+Zheng et al.'s published N_Emotion error, weights and medians by hand, and what the weights recover
+about simulated workers."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pytest
+
+from galton import CATD, PM, PMTI, datasets
+from galton.aggregator import ConvergenceWarning, get
+from galton.aggregator.embeddings import chi2_upper_quantile
+
+SPARK_CROWD = Path(__file__).parent.parent / "data" / "spark_crowd" / "cont-ann.parquet"
+SHARED = datasets.shared_root()
+needs_shared = pytest.mark.skipif(SHARED is None, reason="../shared/datasets not found; these tests run in CI")
+
+
+@pytest.fixture(scope="module")
+def spark_data() -> pd.DataFrame:
+    return pd.read_parquet(SPARK_CROWD).rename(columns={"example": "task", "annotator": "worker", "value": "label"})
+
+
+def _one_step(cls: type, data: pd.DataFrame):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # one step, as spark-crowd's run stops there
+        return cls(n_iter=1).fit(data)
+
+
+# spark-crowd/src/test/scala/{CATD,PM,PMTI}.scala: task values and annotator weights, tolerance 1e-4
+SPARK_EXPECTED = {
+    CATD: ({0: 21.142, 1: 20.7013, 3: 3.2777, 6: 8.4938}, {0: 0.2885, 1: 0.2878, 2: 0.2851}),
+    PM: ({0: 21.145965, 1: 20.708624, 3: 3.286017, 6: 8.50105}, {0: 2.312872, 1: 2.310649, 2: 2.30007002}),
+    PMTI: ({0: 20.796745, 1: 20.351422, 3: 2.7978586, 6: 8.042222}, {0: 0.0443846, 1: 0.042161, 7: 0.0}),
+}
+
+
+@pytest.mark.parametrize("cls", list(SPARK_EXPECTED), ids=lambda c: c.__name__)
+def test_spark_crowds_own_test_numbers(spark_data, cls):
+    model = _one_step(cls, spark_data)
+    values, weights = SPARK_EXPECTED[cls]
+    for task, want in values.items():
+        assert model.scores_.loc[task] == pytest.approx(want, abs=1e-4), task
+    for worker, want in weights.items():
+        assert model.weights_.loc[worker] == pytest.approx(want, abs=1e-4), worker
+
+
+def test_converged_fits_move_little_from_spark_crowds_one_step(spark_data):
+    # spark-crowd's threshold (0.1 on the MSE between steps) stops after one step on this data;
+    # run to convergence, CATD and PM change the values by a few thousandths
+    for cls in (CATD, PM):
+        full = cls().fit(spark_data)
+        assert full.converged_ and 2 <= full.n_iter_ < 20
+        step = _one_step(cls, spark_data)
+        gap = np.abs(full.scores_.to_numpy() - step.scores_.to_numpy())
+        assert 1e-4 < gap.max() < 0.05
+
+
+@needs_shared
+def test_zheng_et_al_published_pm_error_on_n_emotion():
+    # Zheng et al., VLDB 2017, N_Emotion mean absolute error of PM: 13.91 (absolute loss, weighted
+    # median, weights over the largest loss, median start; their code runs 10 rounds)
+    d = datasets.load_shared("zheng_n_emotion", frame="pandas")
+    gold = d.gold.set_index("task")["label"].astype(float)
+    model = PM(loss="absolute", normalize="max", start="median", n_iter=10).fit(d.judgments)
+    mae = float((model.scores_.reindex(gold.index) - gold).abs().mean())
+    assert mae == pytest.approx(13.91, abs=0.005)
+
+
+def _hand() -> pd.DataFrame:
+    return pd.DataFrame({"task": ["t1", "t1", "t1", "t2", "t2", "t3"],
+                         "worker": ["a", "b", "c", "a", "b", "c"],
+                         "label": [1.0, 2.0, 6.0, 4.0, 8.0, 5.0]})
+
+
+def test_catd_and_pm_one_step_by_hand():
+    df = _hand()
+    # start: means t1 3, t2 6, t3 5; squared residuals a: 4 + 4 = 8, b: 1 + 4 = 5, c: 9 + 0 = 9
+    catd = _one_step(CATD, df)
+    want = {w: chi2_upper_quantile(0.025, np.array([2]))[0] / ss for w, ss in (("a", 8.0), ("b", 5.0), ("c", 9.0))}
+    assert catd.weights_.to_dict() == pytest.approx(want, rel=1e-12)
+    t1 = (want["a"] * 1 + want["b"] * 2 + want["c"] * 6) / (want["a"] + want["b"] + want["c"])
+    assert catd.scores_.loc["t1"] == pytest.approx(t1, rel=1e-12) and catd.scores_.loc["t3"] == 5.0
+    # PM: each squared residual over its task's population sd (t1: sqrt(14/3), t2: 2, t3: 0 -> adds 0)
+    sd1 = np.sqrt(14 / 3)
+    d = {"a": 4 / sd1 + 4 / 2, "b": 1 / sd1 + 4 / 2, "c": 9 / sd1}
+    pm = _one_step(PM, df)
+    total = sum(d.values())
+    assert pm.weights_.to_dict() == pytest.approx({w: -np.log(v / total) for w, v in d.items()}, rel=1e-12)
+    pmti = _one_step(PMTI, df)
+    assert pmti.weights_.to_dict() == pytest.approx({w: -np.log(v / max(d.values())) for w, v in d.items()},
+                                                    rel=1e-12, abs=1e-15)
+    assert pmti.weights_.loc["c"] == 0.0 and pmti.scores_.loc["t3"] == 5.0  # c weighs 0: t3 keeps its start
+
+
+def test_weighted_median_by_hand():
+    df = pd.DataFrame({"task": ["t"] * 4, "worker": ["a", "b", "c", "d"], "label": [1.0, 2.0, 3.0, 10.0]})
+    # start: the median 2.5; absolute residuals 1.5, 0.5, 0.5, 7.5, sd of (1, 2, 3, 10) = sqrt(12.5)
+    m = _one_step_absolute(df)
+    d = np.array([1.5, 0.5, 0.5, 7.5]) / np.sqrt(12.5)
+    w = -np.log(d / d.sum())
+    # sorted 1, 2, 3, 10 with weights w: the first value where the running sum reaches half the total
+    running = np.cumsum(w)
+    assert m.scores_.loc["t"] == [1.0, 2.0, 3.0, 10.0][int(np.argmax(running >= w.sum() / 2))] == 2.0
+
+
+def _one_step_absolute(df: pd.DataFrame):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return PM(loss="absolute", start="median", n_iter=1).fit(df)
+
+
+def _simulate(seed: int, n_tasks: int = 400, n_workers: int = 12, per_task: int = 5):
+    rng = np.random.default_rng(seed)
+    truth = rng.uniform(0, 100, n_tasks)
+    noise = np.linspace(1.0, 25.0, n_workers)
+    task = np.repeat(np.arange(n_tasks), per_task)
+    worker = np.concatenate([rng.choice(n_workers, per_task, replace=False) for _ in range(n_tasks)])
+    label = truth[task] + rng.normal(0, 1, task.size) * noise[worker]
+    return pd.DataFrame({"task": task, "worker": worker, "label": label}), truth, noise
+
+
+@pytest.mark.parametrize("name", ["catd", "pm"])
+def test_weights_rank_workers_by_their_noise_and_beat_the_mean(name):
+    data, truth, noise = _simulate(3)
+    model = get(name)().fit(data)
+    assert model.converged_
+    w = model.weights_.sort_index().to_numpy()
+    rank_corr = np.corrcoef(np.argsort(np.argsort(w)), np.argsort(np.argsort(-noise)))[0, 1]
+    assert rank_corr > 0.9
+    mean = data.groupby("task")["label"].mean().to_numpy()
+    err = np.abs(model.scores_.sort_index().to_numpy() - truth).mean()
+    assert err < 0.8 * np.abs(mean - truth).mean()
+    assert model.skills_.mean() == pytest.approx(1.0)
+
+
+def test_polars_input_gives_the_same_values_as_pandas():
+    data, _, _ = _simulate(4, n_tasks=100)
+    a = CATD().fit(data)
+    b = CATD().fit(pl.from_pandas(data))
+    assert b.scores_.columns == ["task", "score"]
+    np.testing.assert_allclose(b.scores_["score"].to_numpy(), a.scores_.sort_index().to_numpy(), rtol=1e-12)
+    assert b.weights_.columns == ["worker", "weight"]
+
+
+def test_bad_settings_and_input_are_refused():
+    df = _hand()
+    for model, match in ((CATD(alpha=1.5), "alpha"), (PM(loss="huber"), "loss"), (PM(normalize="mean"), "normalize"),
+                         (CATD(start="mode"), "start"), (PM(n_iter=-1), "n_iter")):
+        with pytest.raises(ValueError, match=match):
+            model.fit(df)
+    with pytest.raises(ValueError, match="no gold"):
+        CATD().fit(df, gold={"t1": 1.0})
+    with pytest.raises(ValueError, match="numeric labels"):
+        PM().fit(df.assign(label=["x", "y", "z", "x", "y", "z"]))
