@@ -267,9 +267,10 @@ def real_evidence() -> tuple[str, str]:
     from .. import datasets
     from ..aggregator.bradley_terry import BradleyTerry, CrowdBT, NoisyBradleyTerry
     from ..aggregator.ratings import GaussianRating, MeanRating, MedianRating, TrimmedMeanRating
+    from ..aggregator.truth_discovery import CATD, PM
 
     numeric = [("Mean", MeanRating), ("Median", MedianRating), ("Trimmed10", TrimmedMeanRating),
-               ("Gaussian", GaussianRating)]
+               ("Gaussian", GaussianRating), ("CATD", CATD), ("PM", PM)]
     pairwise = [("BT", BradleyTerry), ("CrowdBT", CrowdBT), ("NoisyBT", NoisyBradleyTerry)]
     rho_rows, mae_rows = [], []
     warnings.simplefilter("ignore")
