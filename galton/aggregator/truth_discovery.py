@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from .._math import EPS
 from ..judgments import Judgments
 from ._base import EMAggregator
 from ._engine import Shard
@@ -160,7 +161,7 @@ class _TruthDiscovery(RatingAggregator, EMAggregator):
     def _change(self, history: list[float], n: int) -> float:
         if len(history) < 2:
             return float("inf")
-        return abs(history[-1] - history[-2]) / max(abs(history[-2]), np.finfo(float).tiny)
+        return abs(history[-1] - history[-2]) / max(abs(history[-2]), EPS)
 
     def _progress_info(self, obj: float, delta: float) -> str:
         return f"weighted loss {obj:.6g} relative change {delta:.2e}"

@@ -145,9 +145,7 @@ def _categorical_em_models() -> list[str]:
     import galton.aggregator as agg
     from galton.aggregator._base import EMAggregator
 
-    other = {"galton.aggregator._preference", "galton.aggregator.ratings"}
-    return [n for n in agg.names()
-            if issubclass(agg.get(n), EMAggregator) and agg.get(n).fit.__module__ not in other]
+    return [n for n in agg.names(kind="categorical") if issubclass(agg.get(n), EMAggregator)]
 
 
 @pytest.mark.parametrize("name", [n for n in _categorical_em_models() if n != "ds"])
