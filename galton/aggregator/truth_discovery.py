@@ -95,6 +95,12 @@ class _TruthDiscovery(RatingAggregator, EMAggregator):
             raise ValueError("n_iter and tol must be >= 0")
         return EMAggregator.fit(self, data, None, **kwargs)  # type: ignore[return-value]
 
+    def _keep(self, n_iter: int, tol: float, start: str, engine: Any, n_shards: int | None,
+              progress: bool | None) -> None:
+        """Store the parameters every truth-discovery model has (``__init__`` stores, as everywhere)."""
+        self.n_iter, self.tol, self.start = n_iter, tol, start
+        self.engine, self.n_shards, self.progress = engine, n_shards, progress
+
     # ---------------------------------------------------------------- the alternation
     def _init_state(self, engine: Any, judgments: Judgments,
                     rng: np.random.Generator) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -197,12 +203,7 @@ class CATD(_TruthDiscovery):
     def __init__(self, alpha: float = 0.05, n_iter: int = 100, tol: float = 1e-6, *, start: str = "mean",
                  engine: Any = None, n_shards: int | None = None, progress: bool | None = None):
         self.alpha = alpha
-        self.n_iter = n_iter
-        self.tol = tol
-        self.start = start
-        self.engine = engine
-        self.n_shards = n_shards
-        self.progress = progress
+        self._keep(n_iter, tol, start, engine, n_shards, progress)
 
     def fit(self, data: Any, gold: Any = None, **kwargs: Any) -> "CATD":  # type: ignore[override]
         if not 0 < self.alpha < 1:
@@ -243,12 +244,7 @@ class PM(_TruthDiscovery):
                  progress: bool | None = None):
         self.loss = loss
         self.normalize = normalize
-        self.n_iter = n_iter
-        self.tol = tol
-        self.start = start
-        self.engine = engine
-        self.n_shards = n_shards
-        self.progress = progress
+        self._keep(n_iter, tol, start, engine, n_shards, progress)
 
     def fit(self, data: Any, gold: Any = None, **kwargs: Any) -> "PM":  # type: ignore[override]
         if self.normalize not in ("sum", "max"):
