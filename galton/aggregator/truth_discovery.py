@@ -185,8 +185,10 @@ class _TruthDiscovery(RatingAggregator, EMAggregator):
 
 @register("catd", "rating_catd")
 class CATD(_TruthDiscovery):
-    """CATD, confidence-aware truth discovery (module docstring): weights
-    ``chi2_{1-alpha/2}(n_s) / sum_t (x_ts - mu_t)^2``, task values their weighted means.
+    """CATD truth discovery for ratings: weighted means, each worker's weight a chi-square bound on their precision.
+
+    Weights ``chi2_{1-alpha/2}(n_s) / sum_t (x_ts - mu_t)^2``, task values their weighted means
+    (module docstring).
 
     Parameters
     ----------
@@ -218,8 +220,10 @@ class CATD(_TruthDiscovery):
 
 @register("pm", "crh", "rating_pm")
 class PM(_TruthDiscovery):
-    """PM / CRH (module docstring): weights ``-log(d_s / sum_s' d_s')`` (``normalize="max"``:
-    over the largest loss), each rating's loss divided by its task's standard deviation.
+    """PM / CRH truth discovery for ratings: weighted means or medians, weights -log of each worker's share of the loss.
+
+    Weights ``-log(d_s / sum_s' d_s')`` (``normalize="max"``: over the largest loss), each rating's
+    loss divided by its task's standard deviation (module docstring).
 
     Parameters
     ----------
@@ -258,7 +262,7 @@ class PM(_TruthDiscovery):
 
 @register("pmti", "rating_pmti")
 class PMTI(PM):
-    """spark-crowd's PMTI: :class:`PM` with ``normalize="max"`` (the worst worker weighs 0)."""
+    """spark-crowd's PMTI: PM with weights over the largest loss (the worst worker weighs 0)."""
 
     def __init__(self, loss: str = "squared", normalize: str = "max", n_iter: int = 100, tol: float = 1e-6, *,
                  start: str = "mean", engine: Any = None, n_shards: int | None = None,
