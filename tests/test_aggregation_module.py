@@ -136,7 +136,8 @@ def test_accuracy_by_true_label_by_hand():
 
 
 def test_accuracy_by_true_label_equals_crowdkit_on_random_data():
-    ck_utils = pytest.importorskip("crowdkit.aggregation.utils", reason="crowd-kit (the reference) is a test dependency")
+    ck_utils = pytest.importorskip("crowdkit.aggregation.utils",
+                                   reason="crowd-kit (the reference) is a test dependency")
     rng = np.random.default_rng(5)
     n = 3000
     data = pd.DataFrame({"task": rng.integers(0, 400, n).astype(str), "worker": rng.integers(0, 40, n).astype(str),
