@@ -26,7 +26,8 @@ correlation of the worker's ratings with the same tasks' leave-one-out scores (t
 mean, bias-corrected and noise-weighted for the Gaussian model; tasks rated by this worker alone
 are left out), with a Fisher-z interval. Flags: ``too_little_data``, ``constant`` (one distinct
 rating), ``uninformative`` (the correlation interval holds 0), ``adversarial`` (its upper bound is
-below 0).
+below 0). Truth-discovery models (CATD, PM) are read as the statistics (residuals about their
+scores) and add ``weight``, the model's own weight of the worker.
 
 Choice models (Plackett-Luce), one row per worker: ``n_judgments`` (choice events; a ranking
 gives several), ``agreement``: the mean relative rank, by fitted score, of the chosen item among
@@ -195,6 +196,8 @@ def rating_columns(model: Any, *, min_judgments: float = 10, level: float = 0.95
     # is neither uninformative nor adversarial by it (NaN compares false)
     cols.update(_flags(n, (n > 0) & (v_min == v_max), cols["correlation_lower"], cols["correlation_upper"],
                        0.0, min_judgments))
+    if params is not None and "w" in params:  # truth discovery (CATD, PM): the model's own weight
+        cols["weight"] = np.asarray(params["w"], dtype=np.float64)
     return cols
 
 

@@ -158,3 +158,15 @@ def test_bad_settings_and_input_are_refused():
         CATD().fit(df, gold={"t1": 1.0})
     with pytest.raises(ValueError, match="numeric labels"):
         PM().fit(df.assign(label=["x", "y", "z", "x", "y", "z"]))
+
+
+def test_the_worker_report_carries_the_models_weights():
+    from galton.aggregator.worker_report import worker_report
+
+    data, _, noise = _simulate(6, n_tasks=200)
+    model = CATD().fit(data)
+    report = worker_report(model)
+    np.testing.assert_allclose(report["weight"].sort_index().to_numpy(), model.weights_.sort_index().to_numpy(),
+                               rtol=0)
+    # residuals about CATD's scores: the noisiest worker's noise estimate is the largest
+    assert int(report["noise"].sort_index().to_numpy().argmax()) == int(np.argmax(noise))
