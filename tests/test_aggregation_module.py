@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import polars as pl
+import pyarrow as pa
 import pytest
 from pandas.testing import assert_frame_equal, assert_series_equal
 
@@ -131,8 +132,47 @@ def test_accuracy_by_true_label_by_hand():
     assert got.to_dict() == {"b": 0.75, "z": 0.0}
     table = get_accuracy(pl.from_pandas(data), truth, by="true_label")
     assert table.columns == ["true_label", "accuracy"] and table.rows() == [("b", 0.75), ("c", 0.6)]
+    # by the answer given: a (t1 by p1 and p2, true c) 0 of weight 2; b 3 of 3; c 3 of 4
+    assert get_accuracy(data, truth, by="label").to_dict() == {"a": 0.0, "b": 1.0, "c": 0.75}
     with pytest.raises(ValueError, match="true_label"):
-        get_accuracy(data, truth, by="label")
+        get_accuracy(data, truth, by="answer")
+
+
+def test_weights_are_read_from_every_input_type(tmp_path):
+    data, truth = _weighted()
+    data.to_csv(tmp_path / "w.csv", index=False)
+    want = 6 / 9
+    for given in (data, pa.Table.from_pandas(data), pl.from_pandas(data), data.to_dict("list"), str(tmp_path / "w.csv")):
+        assert get_accuracy(given, truth) == pytest.approx(want, rel=1e-15), type(given).__name__
+
+
+def test_a_gold_label_of_another_type_misses_only_its_own_task():
+    data = pd.DataFrame({"task": [1, 1, 2, 2, 3], "worker": list("ababa"), "label": [0, 1, 1, 1, 0]})
+    got = get_accuracy(data, pd.Series({1: "0", 2: 1, 3: 0}), by="task")
+    assert got.tolist() == [0.0, 1.0, 1.0]  # "0" is not 0 (as crowd-kit compares); tasks 2 and 3 match
+    table = get_accuracy(pl.from_pandas(data), {1: 0, 2: 1, 3: 7}, by="true_label")
+    assert table.schema["true_label"] == pl.Int64 and table.rows() == [(0, 0.5), (1, 1.0), (7, 0.0)]
+
+
+@pytest.mark.parametrize("by", ["label", ["worker", "true_label"], ["true_label", "label"]])
+def test_accuracy_by_any_grouping_equals_crowdkit(by):
+    ck_utils = pytest.importorskip("crowdkit.aggregation.utils",
+                                   reason="crowd-kit (the reference) is a test dependency")
+    rng = np.random.default_rng(2)
+    n = 2000
+    data = pd.DataFrame({"task": rng.integers(0, 300, n).astype(str), "worker": rng.integers(0, 30, n).astype(str),
+                         "label": rng.integers(0, 3, n)}).drop_duplicates(["task", "worker"])
+    truth = pd.Series(rng.integers(0, 3, 300), index=[str(i) for i in range(300)])
+    ours, theirs = get_accuracy(data, truth, by=by), ck_utils.get_accuracy(data, truth, by=by)
+    assert ours.index.equals(theirs.index)
+    np.testing.assert_allclose(ours.to_numpy(), theirs.to_numpy(), rtol=1e-12)
+    ck_workers = pytest.importorskip("crowdkit.metrics.workers")
+    from galton.metrics import accuracy_on_aggregates
+
+    aggregates = truth.rename("agg_label")
+    ours = accuracy_on_aggregates(data, aggregates=aggregates, by=by)
+    theirs = ck_workers.accuracy_on_aggregates(data, aggregates=aggregates, by=by)
+    np.testing.assert_allclose(ours.to_numpy(), theirs.to_numpy(), rtol=1e-12)
 
 
 def test_accuracy_by_true_label_equals_crowdkit_on_random_data():

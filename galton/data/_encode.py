@@ -106,8 +106,15 @@ def lookup(vocab: np.ndarray, values: np.ndarray) -> np.ndarray:
         return np.zeros(0, dtype=np.int32)
     try:
         pos = np.searchsorted(vocab, values)
-    except TypeError:
-        return np.full(values.shape, -1, dtype=np.int32)
+    except TypeError:  # values of another or of mixed types: each found by equality, as Python compares
+        where = {v: i for i, v in enumerate(vocab.tolist())}
+        found = []
+        for v in values.ravel().tolist():
+            try:
+                found.append(where.get(v, -1))
+            except TypeError:  # unhashable: matches nothing
+                found.append(-1)
+        return np.asarray(found, dtype=np.int32).reshape(values.shape)
     pos = np.clip(pos, 0, max(vocab.size - 1, 0))
     hit = np.zeros(values.shape, dtype=bool)
     if vocab.size:

@@ -173,9 +173,13 @@ def labels_and_names(labels: Any, c: Coded, *, fitted: bool = False) -> tuple[np
         codes = codes.copy()
         codes[codes < 0] = [where_new.get(v, -1) for v in values[codes < 0].tolist()]
     out[t[t >= 0]] = codes[t >= 0]
-    all_names = np.empty(names.size + len(extra), dtype=object if extra else names.dtype)
-    all_names[:names.size] = names
-    all_names[names.size:] = extra
+    if not extra:
+        return out, names
+    joined = names.tolist() + extra
+    all_names = np.asarray(joined) if len({type(v) for v in joined}) == 1 else np.empty(len(joined), dtype=object)
+    if all_names.dtype == object or all_names.dtype.kind in "US":  # text (or mixed): object, as the labels
+        all_names = np.empty(len(joined), dtype=object)
+        all_names[:] = joined
     return out, all_names
 
 

@@ -14,27 +14,43 @@ from typing import Any
 import numpy as np
 
 from ..data._validate import ColumnError
-from ._coded import Coded, coded, fit, labels_and_names, labels_by_task
+from ._coded import Coded, coded, fit, labels_and_names
 
 __all__ = ["accuracy_on_aggregates", "get_accuracy"]
 
 
 def _weights(answers: Any, c: Coded) -> np.ndarray:
-    cols = getattr(answers, "columns", None)
-    if cols is None or "weight" not in list(cols):
+    """The ``weight`` column of any input (pandas, polars, Arrow, a dict, a path), else ones."""
+    if c.kind == "pandas":
+        cols, column = list(answers.columns), (lambda: answers["weight"].to_numpy())
+    else:
+        from ..io._read import to_arrow
+
+        table = to_arrow(answers, ids=("task", "worker"))
+        cols, column = table.column_names, (lambda: table.column("weight").to_numpy(zero_copy_only=False))
+    if "weight" not in cols:
         return np.ones(c.judgments.n_judgments)
     if c.judgments.n_dropped:
         raise ValueError("a weight column with dropped rows cannot be aligned; drop them before")
-    w = np.asarray(answers["weight"].to_numpy(), dtype=float)
+    w = np.asarray(column(), dtype=float)
     if not np.all(np.isfinite(w)) or np.any(w < 0):
         raise ValueError("column 'weight' must hold finite weights >= 0")
     return w
 
 
-def _accuracy(answers: Any, c: Coded, truth: np.ndarray, by: str | None, truth_names: Any = None) -> Any:
-    groups = ("task", "worker", "true_label") if truth_names is not None else ("task", "worker")
-    if by is not None and by not in groups:
-        raise ColumnError(f"by must be None or one of {groups}, not {by!r}")
+#: what ``by`` may name (one, or a list for nested groups), as crowd-kit's groupby columns
+GROUPS = ("task", "worker", "label", "true_label")
+
+
+def _group_keys(by: Any) -> list[str]:
+    keys = [by] if isinstance(by, str) else list(by) if isinstance(by, (list, tuple)) else []
+    if not keys or any(k not in GROUPS for k in keys):
+        raise ColumnError(f"by must be None, one of {GROUPS} or a list of them, not {by!r}")
+    return keys
+
+
+def _accuracy(answers: Any, c: Coded, truth: np.ndarray, by: Any, truth_names: np.ndarray) -> Any:
+    keys = None if by is None else _group_keys(by)
     j = c.judgments
     w = _weights(answers, c)
     t = truth[j.task]
@@ -46,64 +62,75 @@ def _accuracy(answers: Any, c: Coded, truth: np.ndarray, by: str | None, truth_n
     last = np.r_[key[order][1:] != key[order][:-1], True] if order.size else np.zeros(0, dtype=bool)
     keep = order[last]
     rows, score, weight = known[keep], score[keep], w[known][keep]
-    if by is None:
+    if keys is None:
         return float(score.sum() / weight.sum()) if weight.size else float("nan")
-    if by == "true_label":
-        return _by_true_label(c, truth[j.task[rows]], score, weight, truth_names)
-    group = j.task[rows] if by == "task" else j.worker[rows]
-    n_g = j.n_tasks if by == "task" else j.n_workers
-    num = np.bincount(group, weights=score, minlength=n_g)
-    den = np.bincount(group, weights=weight, minlength=n_g)
-    seen = np.flatnonzero(np.bincount(group, minlength=n_g) > 0)
-    names = (j.task_names if by == "task" else j.worker_names)[seen]
-    acc = num[seen] / den[seen]
-    if c.kind == "pandas":  # unnamed, as crowd-kit's (a quotient of two sums)
-        return c.out.per_task(names, acc, "accuracy").rename(None).rename_axis(by)
-    return (c.out.per_task if by == "task" else c.out.per_worker)(names, acc, "accuracy")
+    if keys in (["task"], ["worker"]):
+        by = keys[0]
+        group = j.task[rows] if by == "task" else j.worker[rows]
+        n_g = j.n_tasks if by == "task" else j.n_workers
+        num = np.bincount(group, weights=score, minlength=n_g)
+        den = np.bincount(group, weights=weight, minlength=n_g)
+        seen = np.flatnonzero(np.bincount(group, minlength=n_g) > 0)
+        names = (j.task_names if by == "task" else j.worker_names)[seen]
+        acc = num[seen] / den[seen]
+        if c.kind == "pandas":  # unnamed, as crowd-kit's (a quotient of two sums)
+            return c.out.per_task(names, acc, "accuracy").rename(None).rename_axis(by)
+        return (c.out.per_task if by == "task" else c.out.per_worker)(names, acc, "accuracy")
+    columns = {"task": (j.task[rows], j.task_names), "worker": (j.worker[rows], j.worker_names),
+               "label": (j.label[rows], c.label_names), "true_label": (truth[j.task[rows]], truth_names)}
+    return _grouped(c, keys, [columns[k] for k in keys], score, weight)
 
 
-def _by_true_label(c: Coded, truth: np.ndarray, score: np.ndarray, weight: np.ndarray, names: np.ndarray) -> Any:
-    """Accuracy per true label (crowd-kit's ``by="true_label"``): pandas a Series indexed by
-    ``true_label`` in sorted order (as a groupby gives), polars / Arrow a ``true_label, accuracy``
-    table in the same order."""
-    seen = np.flatnonzero(np.bincount(truth, minlength=names.size) > 0)
-    acc = (np.bincount(truth, weights=score, minlength=names.size)[seen]
-           / np.bincount(truth, weights=weight, minlength=names.size)[seen])
-    labels = names[seen]
+def _grouped(c: Coded, keys: list[str], columns: list[tuple[np.ndarray, np.ndarray]], score: np.ndarray,
+             weight: np.ndarray) -> Any:
+    """Accuracy per group of ``keys`` (crowd-kit's ``groupby(by)``): pandas a Series indexed by the
+    keys (a MultiIndex for several) in sorted order, polars / Arrow a table of the keys and
+    ``accuracy`` in the same order."""
+    codes = np.stack([code.astype(np.int64) for code, _ in columns]) if score.size else np.zeros((len(keys), 0), int)
+    groups, inverse = np.unique(codes, axis=1, return_inverse=True)
+    inverse = np.asarray(inverse).reshape(-1)
+    acc = np.bincount(inverse, weights=score, minlength=groups.shape[1]) / np.bincount(
+        inverse, weights=weight, minlength=groups.shape[1])
+    values = [names[groups[i]] for i, (_, names) in enumerate(columns)]
     try:
-        order = np.argsort(labels, kind="stable")
-    except TypeError:  # labels of mixed types: in order of their codes
-        order = np.arange(labels.size)
-    labels, acc = labels[order], acc[order]
+        order = np.lexsort(tuple(reversed(values)))
+    except TypeError:  # values of mixed types: in order of their codes
+        order = np.arange(acc.size)
+    values, acc = [v[order] for v in values], acc[order]
     if c.kind == "pandas":
         import pandas as pd
 
         from ..aggregator._results import pandas_index
 
-        return pd.Series(acc, index=pandas_index(labels, name="true_label"))
-    return c.out.table({"true_label": labels, "accuracy": acc})
+        index = (pandas_index(values[0], name=keys[0]) if len(keys) == 1
+                 else pd.MultiIndex.from_arrays(values, names=keys))
+        return pd.Series(acc, index=index)
+    return c.out.table({**dict(zip(keys, values)), "accuracy": acc})
 
 
-def get_accuracy(data: Any, true_labels: Any, by: str | None = None) -> Any:
+def get_accuracy(data: Any, true_labels: Any, by: Any = None) -> Any:
     """The share of judgments whose label is ``true_labels``' label for their task (a Series indexed
-    by task, a dict, or a table with task and label columns); ``by="worker"`` (or ``"task"``, or
-    ``"true_label"``): per worker, as a Series (polars / Arrow: a table). Judgments of tasks without a
-    true label are left out."""
+    by task, a dict, or a table with task and label columns), overall or ``by`` one of ``"task"``,
+    ``"worker"``, ``"label"`` (the answer given), ``"true_label"``, or a list of them: a Series by
+    the group (a MultiIndex for several; polars / Arrow: a table). Judgments of tasks without a true
+    label are left out; an optional ``weight`` column weighs them."""
     c = coded(data)
     truth, names = labels_and_names(true_labels, c)
     return _accuracy(data, c, truth, by, names)
 
 
 def accuracy_on_aggregates(answers: Any, aggregator: Any = None, aggregates: Any = None,
-                           by: str | None = None) -> Any:
+                           by: Any = None) -> Any:
     """The share of judgments that match the aggregated label of their task: ``aggregates`` when
     given, else the labels of ``aggregator`` (default ``MajorityVote()``) fitted on ``answers``.
-    ``by="worker"``: per worker (each worker's accuracy on aggregates, crowd-kit's MV ``skills_``)."""
+    ``by`` as in :func:`get_accuracy` (``"true_label"``: the aggregated label); ``by="worker"`` is
+    each worker's accuracy on aggregates, crowd-kit's MV ``skills_``."""
     c = coded(answers)
     if aggregates is not None:
-        return _accuracy(answers, c, labels_by_task(aggregates, c), by)
+        truth, names = labels_and_names(aggregates, c)
+        return _accuracy(answers, c, truth, by, names)
     if aggregator is None:
         from ..aggregator.majority_vote import MajorityVote
 
         aggregator = MajorityVote()
-    return _accuracy(answers, c, fit(c, aggregator), by)
+    return _accuracy(answers, c, fit(c, aggregator), by, c.label_names)
