@@ -46,6 +46,7 @@ def test_galton_classes_are_virtual_subclasses_of_crowdkits_bases_by_kind():
     assert isinstance(galton.SegmentationEM(), base.BaseImageSegmentationAggregator)
     assert isinstance(galton.ROVER(tokenizer=str.split, detokenizer=" ".join), base.BaseTextsAggregator)
     assert isinstance(galton.ClosestToAverage(), base.BaseEmbeddingsAggregator)
+    assert isinstance(galton.HRRASA(), base.BaseClassificationAggregator)  # crowd-kit's HRRASA inherits so
     assert not isinstance(galton.MeanRating(), base.BaseClassificationAggregator)  # no crowd-kit kind
 
 
@@ -58,8 +59,14 @@ def test_a_users_own_aggregator_on_the_base_gets_crowdkits_series_name():
     df = pd.DataFrame({"task": ["t1", "t1", "t2"], "worker": ["a", "b", "a"], "label": ["x", "y", "z"]})
     got = FirstAnswer().fit_predict(df)
     assert got.name == "agg_label" and got.to_dict() == {"t1": "x", "t2": "z"}
-    with pytest.raises(TypeError):
-        base.BaseClassificationAggregator()  # abstract: fit must be written
+
+    class OnlyFitPredict(base.BaseClassificationAggregator):  # crowd-kit's bases allow this too
+        def fit_predict(self, data):
+            return data.groupby("task")["label"].last()
+
+    assert OnlyFitPredict().fit_predict(df).to_dict() == {"t1": "y", "t2": "z"}
+    with pytest.raises(NotImplementedError, match="does not implement fit"):
+        OnlyFitPredict().fit(df)
 
 
 def test_most_probable_labels_and_normalised_rows_as_crowdkit():

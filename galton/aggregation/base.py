@@ -3,15 +3,19 @@ writing an aggregator of one's own.
 
 Each base is an :class:`abc.ABC` with crowd-kit's result attribute (``labels_``, ``segmentations_``,
 ``texts_``, ``scores_``, ``embeddings_and_outputs_``): a subclass implements ``fit`` and stores
-that attribute; ``fit_predict`` then fits and returns it, and a pandas Series stored there is given
-crowd-kit's name (``agg_label``, ``agg_segmentation``, ``agg_text``, ``agg_score``), as crowd-kit's
-attrs converters do. galton's own classes are registered as virtual subclasses, by the kind of
-data they aggregate: ``isinstance(galton.DawidSkene(), BaseClassificationAggregator)`` is true.
+that attribute (``fit_predict`` then fits and returns it) or overrides ``fit_predict`` itself; a
+pandas Series stored there is given crowd-kit's name (``agg_label``, ``agg_segmentation``,
+``agg_text``, ``agg_score``), as crowd-kit's attrs converters do. galton's own classes are
+registered as virtual subclasses where crowd-kit's classes of the same name inherit:
+``isinstance(galton.DawidSkene(), BaseClassificationAggregator)`` is true, and so is
+``isinstance(galton.HRRASA(), BaseClassificationAggregator)`` (crowd-kit's HRRASA derives from the
+classification base, its RASA from the embeddings base; galton's HRRASA, a RASA, is under both); galton's models without a crowd-kit
+counterpart are registered by the kind of data they take (ratings and choices under none).
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import ABC
 from typing import Any, ClassVar
 
 from ..aggregator import (HRRASA, RASA, ROVER, BinaryRelevance, ClosestToAverage, SegmentationEM,
@@ -32,9 +36,10 @@ class _Base(ABC):
             value.name = self.SERIES_NAME  # in place, as crowd-kit's converter
         super().__setattr__(name, value)
 
-    @abstractmethod
     def fit(self, data: Any) -> Any:
-        """Fit on ``data`` and store the result attribute; return ``self``."""
+        """Fit on ``data`` and store the result attribute; return ``self``. A subclass implements
+        it (or overrides ``fit_predict`` alone, as crowd-kit's bases allow)."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement fit")
 
     def fit_predict(self, data: Any) -> Any:
         """``fit(data)``, then the result attribute."""
@@ -90,7 +95,8 @@ for _name in names("pairwise"):
 BaseClassificationAggregator.register(BinaryRelevance)
 for _cls in (SegmentationMajorityVote, SegmentationEM, SegmentationRASA):
     BaseImageSegmentationAggregator.register(_cls)
-for _cls in (RASA, HRRASA, ClosestToAverage):
+BaseClassificationAggregator.register(HRRASA)  # as crowd-kit's HRRASA inherits
+for _cls in (RASA, ClosestToAverage):
     BaseEmbeddingsAggregator.register(_cls)
 for _cls in (ROVER, TextRASA, TextHRRASA):
     BaseTextsAggregator.register(_cls)
