@@ -466,6 +466,16 @@ def test_aggregate_rating_kind_and_wrong_model_for_the_kind(tmp_path, capsys):
     capsys.readouterr()
     assert main(["aggregate", str(src), "--kind", "rating", "--model", "ds"]) == 2
     assert "not for rating data" in capsys.readouterr().err
+    # a rating model names its kind: no --kind needed; a pairwise model on task, worker, label says why
+    auto = tmp_path / "auto.csv"
+    assert main(["aggregate", str(src), "--model", "rating_mean", "--output", str(auto), "-q"]) == 0
+    assert pl.read_csv(auto).sort("task")["score"].to_list() == [15.0, 60.0]
+    capsys.readouterr()
+    assert main(["aggregate", str(src), "--model", "bt", "--output", str(tmp_path / "bt.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "--model bt is a pairwise model" in err and "worker, left, right, label" in err
+    assert main(["aggregate", str(src), "--kind", "categorical", "--model", "catd"]) == 2
+    assert "add --kind rating" in capsys.readouterr().err
 
 
 # --- every failure one line, interrupts, stdout, memory (issue 9) ------------------------------------

@@ -312,6 +312,15 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             kind = detect_kind(columns, args.kind)
         if kind == "categorical" and args.kind == "auto" and _label_lists(args, table):
             kind = "multilabel"
+    if kind == "categorical" and args.model:  # a rating, pairwise or choice model names its own kind
+        model_kind = getattr(aggregator.get(args.model), "kind", "categorical")
+        if model_kind == "rating" and args.kind == "auto" and not bundled:
+            kind = "rating"
+        elif model_kind != "categorical":
+            hint = "add --kind rating" if model_kind == "rating" else (
+                "it reads worker, left, right, label" if model_kind == "pairwise" else "it reads worker, options, choice")
+            raise CLIError(f"--model {args.model} is a {model_kind} model and {args.input} holds categorical "
+                           f"judgments (task, worker, label); {hint}, or pick a categorical model (galton models)")
     if args.tag_sep is not None and kind != "multilabel":
         raise CLIError(f"--tag-sep is for multilabel data (--kind multilabel); this input is {kind}")
     if kind == "multilabel":
