@@ -40,7 +40,13 @@ def read_gold(gold: Any, names: np.ndarray | None = None, *, task_col: str = "ta
         tasks = np.asarray(gold.index.to_numpy())
         values = gold.to_numpy()
     elif isinstance(gold, dict) and not (task_col in gold and label_col in gold):
-        tasks = np.asarray(list(gold.keys()))
+        keys = list(gold.keys())
+        if any(isinstance(k, tuple) for k in keys):  # tuple ids stay whole (asarray would make columns)
+            tasks = np.empty(len(keys), dtype=object)
+            for i, k in enumerate(keys):
+                tasks[i] = k
+        else:
+            tasks = np.asarray(keys)
         values = np.asarray(list(gold.values()))
     else:
         table = to_arrow(gold, ids=(task_col,))

@@ -166,10 +166,13 @@ def restart_keys(seed: int, n_restarts: int) -> np.ndarray:
 def task_keys(names: np.ndarray) -> np.ndarray:
     """A 64-bit key per task from the user's own task id (not its code, which depends on how the
     data was read: in memory, codes follow the sorted ids; ingested by shards, they do not):
-    ``splitmix64`` of an integer id, of the 64-bit FNV-1a hash of the UTF-8 text of any other id."""
+    ``splitmix64`` of an integer id, of the 64-bit FNV-1a hash of the UTF-8 text of any other id
+    (``str`` of a tuple id)."""
     names = np.asarray(names)
     if names.dtype.kind in "iub":
         return splitmix64(names.astype(np.int64).view(np.uint64))
+    if names.dtype == object:  # element by element: tuple ids would be read as sequences by astype
+        names = np.array([str(v) for v in names.tolist()], dtype=str)
     text = np.char.encode(names.astype(str), "utf-8") if names.size else np.zeros(0, dtype="S1")
     h = np.full(text.size, _FNV_OFFSET, dtype=np.uint64)
     if text.dtype.itemsize:
