@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import re
 from typing import Any
 
 from .aggregator._registry import create, default_name, get
@@ -54,9 +55,9 @@ def aggregate(data: Any, model: str | None = None, *, kind: str = "auto", gold: 
         (categorical, or numeric ratings with ``kind="rating"``), ``worker, left, right, label``
         (pairwise comparisons, label = the preferred item) or ``worker, options, choice`` /
         ``worker, options, ranking`` (best-of-n choices)
-    model : registered model name (``galton.aggregator.names()``); default: the default model of
-        the kind of data (categorical ``bds``, pairwise ``bt``, choice ``plackett_luce``, rating
-        ``rating_gaussian``)
+    model : registered model name (``galton.aggregator.names()``) or a model object (``DawidSkene(n_iter=50)``);
+        default: the default model of the kind of data (categorical ``bds``, pairwise ``bt``, choice
+        ``plackett_luce``, rating ``rating_gaussian``)
     kind : "auto" (from the column names), "categorical", "pairwise", "choice" or "rating"
     gold : optional known labels, clamped during the fit (categorical models)
     engine : "local" (default) or "ray"
@@ -79,16 +80,23 @@ def aggregate(data: Any, model: str | None = None, *, kind: str = "auto", gold: 
     """
     if kind not in ("auto", "categorical", "pairwise", "choice", "rating"):
         raise ValueError(f"kind must be 'auto', 'categorical', 'pairwise', 'choice' or 'rating', not {kind!r}")
-    name = model
-    if name is None:
-        name = default_name(detect_kind(_columns(data), kind))
-    elif kind != "auto":
-        model_kind = getattr(get(name), "kind", "categorical")
-        if model_kind != kind:
-            raise ValueError(f"model {name!r} is for {model_kind} data, not {kind}; leave out kind= or "
-                             f"pick one of galton.aggregator.names(kind={kind!r})")
-    accepted = set(inspect.signature(get(name).__init__).parameters) - {"self"}
-    est = create(name, **{k: v for k, v in params.items() if k in accepted})
+    if model is not None and not isinstance(model, str):  # a model object: fitted as it is configured
+        if not hasattr(model, "fit"):
+            raise TypeError(f"model must be a registered name or a model object, not {type(model).__name__}")
+        cls, name = type(model), type(model).__name__
+    else:
+        name = model if model is not None else default_name(detect_kind(_columns(data), kind))
+        cls = get(name)
+    model_kind = getattr(cls, "kind", "categorical")
+    if model is not None and kind != "auto" and model_kind != kind:
+        raise ValueError(f"model {name!r} is for {model_kind} data, not {kind}; leave out kind= or "
+                         f"pick one of galton.aggregator.names(kind={kind!r})")
+    accepted = set(inspect.signature(cls.__init__).parameters) - {"self", "args", "kwargs"}
+    chosen = {k: v for k, v in params.items() if k in accepted}
+    if isinstance(model, str) or model is None:
+        est = create(name, **chosen)
+    else:
+        est = model.set_params(**chosen) if chosen else model
     kwargs: dict[str, Any] = {k: v for k, v in params.items() if k not in accepted}
     owned = None
     if address is not None:
@@ -103,6 +111,14 @@ def aggregate(data: Any, model: str | None = None, *, kind: str = "auto", gold: 
         kwargs["output"] = output
     try:
         return est.fit(data, gold, **kwargs)
+    except TypeError as exc:  # a keyword neither the model nor its fit takes: say so in the user's words
+        unknown = re.search(r"unexpected keyword argument '([^']+)'", str(exc))
+        if unknown is None or unknown.group(1) not in kwargs:
+            raise
+        raise TypeError(
+            f"aggregate(): {name} ({cls.__name__}) has no parameter {unknown.group(1)!r}; its parameters are "
+            f"{', '.join(sorted(accepted))}, and its fit takes data options such as task_col=, on_invalid=, "
+            "n_shards=") from None
     finally:
         if owned is not None:
             owned.close()

@@ -61,3 +61,20 @@ def test_fitting_a_base_class_says_it_is_one_and_names_the_models(name):
     with pytest.raises(TypeError, match=rf"{name} is a base class for writing models .*'ds'"):
         getattr(galton, name)().fit(df)
     galton.DawidSkene().fit(df)  # a subclass is a model
+
+
+def test_a_model_object_a_lazy_frame_and_unknown_parameters() -> None:
+    import polars as pl
+
+    df = pd.DataFrame({"task": [1, 1, 2, 2, 3, 3], "worker": ["a", "b"] * 3, "label": [0, 1, 1, 1, 0, 0]})
+    obj = galton.DawidSkene(n_iter=1, tol=0.0)
+    with pytest.warns(galton.ConvergenceWarning):
+        fitted = galton.aggregate(df, obj)
+    assert fitted is obj and fitted.n_iter_ == 1
+    assert galton.aggregate(df, galton.MajorityVote(), tie_break="random").tie_break == "random"
+    lazy = galton.aggregate(pl.from_pandas(df).lazy(), "mv")  # a LazyFrame: collected, results in polars
+    assert lazy.labels_.sort("task")["label"].to_list() == galton.aggregate(df, "mv").labels_.sort_index().tolist()
+    with pytest.raises(TypeError, match=r"mv \(MajorityVote\) has no parameter 'n_iter'; its parameters are"):
+        galton.aggregate(df, "mv", n_iter=5)
+    with pytest.raises(TypeError, match="model must be a registered name or a model object"):
+        galton.aggregate(df, 3)

@@ -331,6 +331,8 @@ def _from_frame(data: Any) -> pa.Table:
                 raise _mixed_types_error(bad[0], bad[1]) from None
             raise ValueError(f"could not read the pandas frame: {one_line(exc)}") from None
     if kind == "polars":
+        if hasattr(data, "collect") and not hasattr(data, "to_arrow"):  # a LazyFrame: its result
+            data = data.collect()
         return data.to_arrow()
     if hasattr(data, "__arrow_c_stream__"):
         return pa.table(data)
