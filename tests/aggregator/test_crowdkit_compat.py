@@ -432,3 +432,20 @@ def test_a_fit_that_runs_out_of_iterations_makes_no_results_pass(act, monkeypatc
     # the same fit stopped by n_iter at the iteration where it converged: the same posteriors
     same = _quiet(galton.DawidSkene(n_iter=c.n_iter_, tol=0).fit, act)
     np.testing.assert_array_equal(same.posteriors_, c.posteriors_)
+
+
+def test_crowdkits_default_dawid_skene_fit_is_reproduced_by_its_iteration_count():
+    """crowd-kit's default DS stops early (ELBO rise < 1e-5); galton's default runs to convergence, so
+    on act_cf their labels differ, and the documented way back is crowd-kit's iteration count."""
+    data, _, _ = galton.load_dataset("act_cf", frame="pandas")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = ck.DawidSkene().fit(data)
+        steps = len(theirs.loss_history_)
+        ours = galton.DawidSkene(n_iter=steps, tol=0).fit(data)
+        converged = galton.DawidSkene().fit(data)
+    assert steps == 5 and converged.n_iter_ > 30
+    assert ours.labels_.sort_index().equals(theirs.labels_.sort_index().rename(ours.labels_.name))
+    np.testing.assert_allclose(ours.probas_.sort_index().to_numpy(),
+                               theirs.probas_.sort_index()[ours.probas_.columns].to_numpy(), atol=1e-8)
+    assert (converged.labels_.sort_index() != theirs.labels_.sort_index()).sum() == 19
