@@ -577,3 +577,14 @@ def test_ray_address_is_given_to_the_engine_not_the_environment(tmp_path: Path, 
     assert rc == 2 and "no cluster here" in err
     assert seen["address"] == "10.0.0.1:6379" and seen["env"] is None
     assert "RAY_ADDRESS" not in os.environ
+
+
+def test_a_reader_that_leaves_early_ends_galton_quietly():
+    """``galton aggregate ... -o - | head -1``: polars' write then fails with EPIPE; galton exits as a
+    process killed by SIGPIPE would (141), with nothing on stderr (it printed an error, status 2)."""
+    cmd = [sys.executable, "-m", "galton", "aggregate", "bundled:zheng_d_product", "-m", "mv", "-o", "-", "-q"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout.readline().startswith(b"task,label")
+    proc.stdout.close()  # the reader leaves; 8,315 rows are still to come
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 141 and err == b""

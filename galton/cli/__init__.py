@@ -220,12 +220,19 @@ def _run(argv: list[str], out: TextIO, err: TextIO) -> int:
     except BaseException as exc:  # noqa: BLE001 - every failure is one line (polars panics included)
         _signals.cleaning()
         _clean_up()
-        if isinstance(exc, BrokenPipeError):
+        if _broken_pipe(exc):  # the reader left (| head): quiet, with the status of a SIGPIPE death
             _silence_stdout()
+            if not debug:
+                return 128 + 13
         if debug:
             traceback.print_exc(file=err)
         err.write(f"{PROG}: error: {describe(exc)}\n")
         return 2
+
+
+def _broken_pipe(exc: BaseException) -> bool:
+    """A write to a closed pipe: Python's BrokenPipeError, or polars' error for the same (EPIPE)."""
+    return isinstance(exc, BrokenPipeError) or "Broken pipe (os error 32)" in str(exc)
 
 
 def _clean_up() -> None:
