@@ -206,3 +206,11 @@ def test_galton_aggregation_is_reached_from_import_galton_alone():
     code = "import galton, sys; print('galton.aggregation' in sys.modules, galton.aggregation.utils.__name__)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.split() == ["False", "galton.aggregation.utils"]  # not imported until asked for
+
+
+def test_a_metric_given_null_labels_says_the_fix_it_takes():
+    data = pd.DataFrame({"task": [1, 1, 2], "worker": ["a", "b", "a"], "label": ["x", None, "y"]})
+    with pytest.raises(ValueError, match=r"1 null value\(s\) \(rows 1\); drop those rows before") as e:
+        get_accuracy(data, pd.Series({1: "x"}))
+    assert "on_invalid" not in str(e.value)  # the metrics take no such option
+    assert get_accuracy(data.dropna(subset=["label"]), pd.Series({1: "x"})) == 1.0

@@ -19,7 +19,7 @@ import numpy as np
 from .._gold import read_gold
 from ..aggregator._results import Output
 from ..data._encode import lookup
-from ..data._validate import ColumnError, MAX_EXAMPLES
+from ..data._validate import MAX_EXAMPLES, NULL_HINT, ColumnError
 from ..data.judgments import Judgments
 from ..io._read import frame_kind
 
@@ -75,7 +75,20 @@ def _with_ranks(j: Judgments, uniques: list) -> np.ndarray:
 def coded(answers: Any) -> Coded:
     """``answers`` (a frame, table or path with task, worker and label columns) encoded. Labels
     that are sets of tags (pandas sets, lists or tuples; an Arrow or polars list column) become
-    ``frozenset`` values (tuples stay tuples), ranked for the models."""
+    ``frozenset`` values (tuples stay tuples), ranked for the models. A bad row raises as in the
+    models, with the fix a metric takes (it has no ``on_invalid``: drop the rows before)."""
+    try:
+        return _coded(answers)
+    except ValueError as exc:
+        text = str(exc).replace(NULL_HINT, "drop those rows before (for example df.dropna(subset=['task', "
+                                           "'worker', 'label'])); crowd-kit's metrics skip them without a word")
+        text = text.replace(" or pass on_invalid='drop'", "")
+        if text == str(exc):
+            raise
+        raise ColumnError(text) from None
+
+
+def _coded(answers: Any) -> Coded:
     if isinstance(answers, Coded):
         return answers
     kind = frame_kind(answers)
