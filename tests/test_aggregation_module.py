@@ -214,3 +214,9 @@ def test_a_metric_given_null_labels_says_the_fix_it_takes():
         get_accuracy(data, pd.Series({1: "x"}))
     assert "on_invalid" not in str(e.value)  # the metrics take no such option
     assert get_accuracy(data.dropna(subset=["label"]), pd.Series({1: "x"})) == 1.0
+
+
+def test_accuracy_of_no_judgments_is_nan_whatever_the_gold_ids():
+    empty = pd.DataFrame({"task": [], "worker": [], "label": []})  # pandas' float64 columns
+    assert np.isnan(get_accuracy(empty, pd.Series({"t1": "x"})))  # crowd-kit: nan (was a float parse error)
+    assert get_accuracy(empty, pd.Series({"t1": "x"}), by="worker").empty

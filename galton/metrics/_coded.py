@@ -168,6 +168,8 @@ def labels_by_task(labels: Any, c: Coded, *, fitted: bool = False) -> np.ndarray
 def labels_and_names(labels: Any, c: Coded, *, fitted: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """:func:`labels_by_task` and the name of every code: the judgments' labels, then each label no
     judgment has (codes ``n_labels``, ``n_labels + 1``, ... in order of first appearance)."""
+    if c.judgments.n_tasks == 0:  # no judgments: nothing to compare (the ids' type is unknown)
+        return np.zeros(0, dtype=np.int64), c.judgments.label_names if fitted else c.label_names
     tasks, values = read_gold(labels, c.judgments.task_names)
     names = c.judgments.label_names if fitted else c.label_names
     if values.dtype.kind == "f" and names.dtype.kind in "iub" and np.all(values == np.round(values)):
