@@ -588,3 +588,8 @@ def test_a_reader_that_leaves_early_ends_galton_quietly():
     proc.stdout.close()  # the reader leaves; 8,315 rows are still to come
     err = proc.stderr.read()
     assert proc.wait(timeout=120) == 141 and err == b""
+
+
+def test_a_negative_seed_is_reported_against_the_option(capsys):
+    assert main(["aggregate", "bundled:act_cf", "--seed", "-1"]) == 2  # main turns argparse's exit into 2
+    assert "argument --seed: expected a non-negative integer, not -1" in capsys.readouterr().err

@@ -47,7 +47,7 @@ import traceback
 from typing import Any, Sequence, TextIO
 
 from .. import _signals
-from ._common import BUNDLED_PREFIX, PROG, CLIError, describe
+from ._common import BUNDLED_PREFIX, PROG, CLIError, describe, seed
 from .agreement import add_agreement
 from .allocate import add_allocate
 from .catalog import add_datasets, add_models
@@ -121,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="Ray cluster to connect to (else RAY_ADDRESS, else a new local instance)")
     agg.add_argument("--max-iter", type=int, default=None, metavar="N",
                      help="iteration limit of iterative models")
-    agg.add_argument("--seed", type=int, default=None, metavar="N",
+    agg.add_argument("--seed", type=seed, default=None, metavar="N",
                      help="random seed (used by models that have random_state)")
     agg.add_argument("--uncalibrated", action="store_true",
                      help="report the default model's probabilities as fitted, without the temperature "

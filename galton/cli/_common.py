@@ -16,6 +16,20 @@ class CLIError(Exception):
     """A usage problem found by the CLI itself (reported like a library ValueError)."""
 
 
+def seed(text: str) -> int:
+    """argparse type of ``--seed``: a non-negative integer (numpy's generators take no other), so
+    that a bad one is reported against the option."""
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, not {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, not {value}")
+    return value
+
+
 def one_line(exc: BaseException) -> str:
     """The message of ``exc`` on one line (with the file name of an OSError)."""
     text = " ".join(str(exc).split())

@@ -12,7 +12,7 @@ import argparse
 import warnings
 from typing import Any, TextIO
 
-from ._common import CLIError, report_warnings
+from ._common import CLIError, report_warnings, seed
 
 __all__ = ["add_agreement"]
 
@@ -40,7 +40,7 @@ def add_agreement(sub: Any) -> None:
     a.add_argument("--bootstrap", type=int, default=1000, metavar="N",
                    help="resamples of the tasks for the 95%% interval (default 1000; 0: none); each costs "
                    "about 16 ms per million judgments, with a progress bar on a terminal")
-    a.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the resampling (default 0)")
+    a.add_argument("--seed", type=seed, default=0, metavar="N", help="seed of the resampling (default 0)")
     a.add_argument("--task-col", default="task", metavar="C", help="task column (default: task)")
     a.add_argument("--worker-col", default="worker", metavar="C", help="worker column (default: worker)")
     a.add_argument("--label-col", default="label", metavar="C", help="label column (default: label)")

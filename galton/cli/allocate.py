@@ -19,7 +19,7 @@ import warnings
 from pathlib import Path
 from typing import Any, TextIO
 
-from ._common import BUNDLED_PREFIX, PROG, CLIError, one_line, reader_errors, report_warnings
+from ._common import BUNDLED_PREFIX, PROG, CLIError, one_line, reader_errors, report_warnings, seed
 
 __all__ = ["add_allocate", "cmd_allocate"]
 
@@ -50,7 +50,7 @@ def add_allocate(sub: Any) -> None:
     a.add_argument("--task-col", default="task", metavar="C", help="task column (default: task)")
     a.add_argument("--worker-col", default="worker", metavar="C", help="worker column (default: worker)")
     a.add_argument("--label-col", default="label", metavar="C", help="label column (default: label)")
-    a.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the fit and of uniform's tie break")
+    a.add_argument("--seed", type=seed, default=0, metavar="N", help="seed of the fit and of uniform's tie break")
     a.add_argument("--engine", choices=("local", "ray"), default=None, help="where the fit runs (default: local)")
     a.add_argument("--output", "-o", default=None, metavar="FILE",
                    help="ranked table: .csv, .tsv, .parquet or .pq, written atomically, never over an input; "

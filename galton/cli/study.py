@@ -8,7 +8,7 @@ import importlib.util
 import re
 from typing import Any, Sequence, TextIO
 
-from ._common import CLIError
+from ._common import CLIError, seed
 
 __all__ = ["add_bench", "add_simulate"]
 
@@ -30,7 +30,7 @@ def add_bench(sub: Any) -> None:
     b.add_argument("--k", default=None, metavar="GRID", help="judgments per task, e.g. 1,2,3,5,10 or 1-10")
     b.add_argument("--out", "-o", default="galton-bench", metavar="DIR",
                    help="report directory (default: galton-bench; replaced only if it is a report)")
-    b.add_argument("--seed", type=int, default=None, metavar="N", help="seed of every random stream")
+    b.add_argument("--seed", type=seed, default=None, metavar="N", help="seed of every random stream")
     b.add_argument("--repeats", type=int, default=None, metavar="N", help="draws of k judgments per k")
     b.add_argument("--bootstrap", type=int, default=None, metavar="N", help="bootstrap replicates")
     b.add_argument("--tie-break", choices=("random", "low"), default=None, help="majority-vote ties")
