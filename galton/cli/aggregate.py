@@ -351,12 +351,15 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if table is None:
         table = read_table(args.input)
     try:
-        judgments = Judgments.from_any(
-            table, task_col=args.task_col, worker_col=args.worker_col, label_col=args.label_col,
-            on_invalid=args.on_invalid,
-        )
+        with warnings.catch_warnings(record=True) as read_warnings:  # as galton's warnings, one line each
+            warnings.simplefilter("always")
+            judgments = Judgments.from_any(
+                table, task_col=args.task_col, worker_col=args.worker_col, label_col=args.label_col,
+                on_invalid=args.on_invalid,
+            )
     except reader_errors() as exc:  # a file the readers cannot parse
         raise CLIError(f"cannot read {args.input!r}: {one_line(exc)}") from None
+    report_warnings(read_warnings, err)
     if args.gold is not None:
         gold = args.gold
     if args.use_gold and gold is None:
