@@ -593,3 +593,16 @@ def test_a_reader_that_leaves_early_ends_galton_quietly():
 def test_a_negative_seed_is_reported_against_the_option(capsys):
     assert main(["aggregate", "bundled:act_cf", "--seed", "-1"]) == 2  # main turns argparse's exit into 2
     assert "argument --seed: expected a non-negative integer, not -1" in capsys.readouterr().err
+
+
+def test_error_hints_are_in_the_command_lines_words(tmp_path, capsys):
+    bad = tmp_path / "n.csv"
+    bad.write_text("task,worker,label\n1,a,\n1,b,y\n")
+    assert main(["aggregate", str(bad), "-o", str(tmp_path / "o.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "drop those rows or pass --on-invalid drop" in err and "on_invalid=" not in err
+    pairs = tmp_path / "p.csv"
+    pairs.write_text("who,a,b,winner\nw,x,y,x\n")
+    assert main(["aggregate", str(pairs), "--kind", "pairwise", "-o", str(tmp_path / "p_out.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "Rename the columns to worker, left, right, label" in err and "left_col=" not in err

@@ -30,11 +30,28 @@ def seed(text: str) -> int:
     return value
 
 
+#: the library's hints in Python words -> what a command-line user can do (first match first)
+CLI_HINTS = (
+    ("pass tie=<value> if they mark ties, fix those labels or pass on_invalid='drop'",
+     "fix those labels or pass --on-invalid drop (ties are marked from Python only, with tie=<value>)"),
+    ("pass on_invalid='drop' (CLI: --on-invalid drop)", "pass --on-invalid drop"),
+    ("on_invalid='drop'", "--on-invalid drop"),
+    ("with task_col=, worker_col=, label_col= (CLI: --task-col, --worker-col, --label-col)",
+     "with --task-col, --worker-col, --label-col"),
+    ("fix those labels or pass labels=[...] with the full label set", "fix those labels"),
+    ("Name the columns with left_col=, right_col=, label_col=", "Rename the columns to worker, left, right, label"),
+    ("Name them with options_col=, choice_col=, ranking_col=", "Rename them to worker, options, choice (or ranking)"),
+)
+
+
 def one_line(exc: BaseException) -> str:
-    """The message of ``exc`` on one line (with the file name of an OSError)."""
+    """The message of ``exc`` on one line (with the file name of an OSError), its hints in the
+    command line's words (:data:`CLI_HINTS`)."""
     text = " ".join(str(exc).split())
     if isinstance(exc, OSError) and exc.filename and str(exc.filename) not in text:
         text = f"{text}: {exc.filename}"
+    for python, cli in CLI_HINTS:
+        text = text.replace(python, cli)
     return text or type(exc).__name__
 
 
