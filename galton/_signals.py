@@ -25,12 +25,14 @@ imports, numpy and the rest, before the handlers are in place); the CLI imports 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
-from typing import Any
+from typing import Any, Iterator
 
-__all__ = ["Interrupted", "cleaning", "exit_code", "install", "install_startup", "is_cli_process", "restore"]
+__all__ = ["Interrupted", "cleaning", "deferred", "exit_code", "install", "install_startup", "is_cli_process",
+           "restore"]
 
 SIGNALS = tuple(s for s in (getattr(signal, "SIGINT", None), getattr(signal, "SIGTERM", None)) if s is not None)
 
@@ -86,6 +88,9 @@ def install_startup() -> None:
 def _raise_once(signum: int, frame: Any) -> None:
     if _state["signum"] is not None or _state.get("cleaning"):
         return  # already unwinding or cleaning up: let the clean-up finish
+    if _state.get("deferring"):  # inside deferred(): raised when that block ends
+        _state.setdefault("pending", signum)
+        return
     _state["signum"] = signum
     raise Interrupted(signum)
 
@@ -112,7 +117,8 @@ def install() -> dict[int, Any]:
 
     Returns the previous handlers, for :func:`restore`.
     """
-    _state.update(signum=None, cleaning=False, installed=True)
+    _state.update(signum=None, cleaning=False, installed=True, deferring=False)
+    _state.pop("pending", None)
     previous: dict[int, Any] = {}
     try:
         for s in SIGNALS:
@@ -140,6 +146,34 @@ def restore(previous: dict[int, Any]) -> None:
     if sys.unraisablehook is _unraisable:
         sys.unraisablehook = _state.pop("hook", sys.__unraisablehook__)
     _state.update(signum=None, cleaning=False)
+
+
+@contextlib.contextmanager
+def deferred() -> Iterator[None]:
+    """Hold SIGINT / SIGTERM back while the block runs, in the ``galton`` command's main thread
+    (elsewhere: nothing): a signal that arrives meanwhile is noted, and :class:`Interrupted` is
+    raised when the block ends. For numba's first call of a kernel, which compiles or loads machine
+    code: an interrupt raised inside it left the process with "... for <Library 'estep_parallel'>"
+    errors (status 2) or killed by SIGSEGV (-11), seen on a cold numba cache with a SIGINT a few
+    seconds into a fit. (Blocking the signal in this thread would not do: the process's other
+    threads, polars' or numba's, take it, and Python runs the handler here anyway.)"""
+    import threading
+
+    if not _state.get("installed") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    outer = _state.get("deferring", False)
+    _state["deferring"] = True
+    try:
+        yield
+    except BaseException:
+        _state["deferring"] = outer
+        raise
+    _state["deferring"] = outer
+    pending = None if outer else _state.pop("pending", None)
+    if pending is not None and _state["signum"] is None and not _state.get("cleaning"):
+        _state["signum"] = pending
+        raise Interrupted(pending)
 
 
 def cleaning() -> None:

@@ -40,3 +40,28 @@ def test_an_interrupt_dropped_inside_a_callback_is_raised_again_after_it():
     finally:
         _signals.restore(previous)
     assert sys.unraisablehook is not _signals._unraisable and hook is _signals._unraisable
+
+
+def test_a_signal_during_a_deferred_block_is_raised_after_it():
+    """``deferred()`` (around numba's first call of each kernel, which compiles): a SIGINT sent inside
+    the block interrupts nothing there and is raised as Interrupted as soon as the block ends."""
+    import subprocess
+    import sys
+
+    code = (
+        "import os, signal\n"
+        "from galton import _signals\n"
+        "_signals.install()\n"
+        "steps = []\n"
+        "try:\n"
+        "    with _signals.deferred():\n"
+        "        os.kill(os.getpid(), signal.SIGINT)\n"
+        "        steps.append('inside')\n"
+        "        sum(range(10**6))\n"
+        "        steps.append('finished')\n"
+        "    steps.append('after')\n"
+        "except _signals.Interrupted as exc:\n"
+        "    print(steps, exc.signum)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.split("\n")[0] == "['inside', 'finished'] 2"

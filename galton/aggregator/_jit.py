@@ -97,6 +97,7 @@ class Twin:
     def __init__(self, name: str, numpy_fn: Callable[..., Any], compiled: str) -> None:
         self.name, self.numpy, self._target = name, numpy_fn, compiled
         self._compiled: Callable[..., Any] | None = None
+        self._warm = False  # called once: numba has compiled (or loaded) its machine code
         self.__doc__ = numpy_fn.__doc__
         self.__name__ = name
 
@@ -111,7 +112,14 @@ class Twin:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if use_numba():
-            return self.compiled(*args, **kwargs)
+            if self._warm:
+                return self.compiled(*args, **kwargs)
+            from .._signals import deferred
+
+            with deferred():  # the first call compiles or loads machine code: no interrupt inside LLVM
+                out = self.compiled(*args, **kwargs)
+            self._warm = True
+            return out
         return self.numpy(*args, **kwargs)
 
     def __repr__(self) -> str:
