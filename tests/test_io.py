@@ -248,3 +248,15 @@ def test_results_table_of_a_fitted_model_matches_its_labels() -> None:
 def test_results_table_unfitted() -> None:
     with pytest.raises(ValueError, match="not fitted"):
         gio.results_table(galton.DawidSkene())
+
+
+def test_a_ragged_csv_names_its_first_long_line(tmp_path):
+    """polars reports "more fields than defined in 'Schema'" with no line and suggests its own
+    option; galton names the line (quoted separators do not count)."""
+    from galton.judgments import Judgments
+
+    path = tmp_path / "ragged.csv"
+    path.write_text('task,worker,label\n1,a,"x,y"\n1,b,y\n2,a,x,z\n')
+    with pytest.raises(ValueError, match=r"line 4 has 4 fields, the header 3; fix or remove that line") as e:
+        Judgments.from_any(str(path))
+    assert "truncate_ragged_lines" not in str(e.value)

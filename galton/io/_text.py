@@ -89,8 +89,28 @@ def read_text_table(source: Any, name: str, sep: str, ids: Collection[str],
         raise
     except BaseException as exc:  # polars panics derive from BaseException
         kind = "TSV" if sep == "\t" else "CSV"
-        raise ValueError(f"cannot read {name!r} as {kind}: {one_line(exc)}") from None
+        text = one_line(exc)
+        if "more fields than defined" in text:  # polars names no line and suggests its own option
+            text = _ragged(source, sep)
+        raise ValueError(f"cannot read {name!r} as {kind}: {text}") from None
     return type_columns(df, ids).to_arrow()
+
+
+def _ragged(source: Any, sep: str) -> str:
+    """The first row with more fields than the header, found by the csv module (quotes respected)."""
+    import csv
+
+    raw = bytes(source) if isinstance(source, (bytes, bytearray, memoryview)) else None
+    stream = io.StringIO(raw.decode("utf-8", "replace")) if raw is not None else open(
+        source, newline="", encoding="utf-8", errors="replace")
+    with stream:
+        rows = csv.reader(stream, delimiter=sep)
+        width = len(next(rows, []))
+        for row in rows:
+            if len(row) > width:
+                return (f"line {rows.line_num} has {len(row)} fields, the header {width}; fix or remove that "
+                        "line (a field holding the separator must be quoted)")
+    return f"a row has more fields than the header's {width}; fix or remove it"
 
 
 def type_columns(df: Any, ids: Collection[str]) -> Any:
