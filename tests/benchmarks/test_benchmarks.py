@@ -499,3 +499,17 @@ def test_crowdkit_suite_changes_only_the_imports_and_reads_root_test_files(tmp_p
     junit.write_text('<testsuites><testsuite><testcase classname="tests.test_utils" name="test_normalize_rows"/>'
                      '</testsuite></testsuites>')
     assert ckt._outcomes(junit) == {"test_utils.py::test_normalize_rows": "passed"}
+
+
+def test_the_ratings_benchmark_lists_every_rating_model_and_catd_beats_the_mean():
+    from galton.aggregator import names
+    from galton.benchmarks import ratings
+    from galton.benchmarks._common import parse_markdown_table
+
+    text = ratings.run(n_ratings=20_000, repeat=1)
+    header, rows = parse_markdown_table(text[text.index("| model"):])
+    assert header[:4] == ["model", "seconds", "iterations", "MAE vs truth"]
+    mae = {r[0]: float(r[3]) for r in rows}
+    assert sorted(mae) == names(kind="rating")
+    # workers of noise 1-20: weighting them by reliability beats the plain mean clearly
+    assert mae["catd"] < 0.8 * mae["rating_mean"] and mae["rating_gaussian"] < mae["rating_mean"]
