@@ -250,7 +250,10 @@ def check_replaceable(path: str | os.PathLike[str]) -> None:
     if not os.path.lexists(path):
         return
     if not path.is_dir():
-        raise FileExistsError(f"{str(path)!r} exists and is not a directory; choose another output")
+        special = "" if path.is_file() or path.is_symlink() else (
+            " (a device or pipe: results are written to a temporary file and renamed, which it cannot "
+            "take; to see only the summary, leave the output out)")
+        raise FileExistsError(f"{str(path)!r} exists and is not a directory{special}; choose another output")
     files = _files_under(path)
     if not files:
         return

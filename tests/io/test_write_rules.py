@@ -312,3 +312,9 @@ def test_plan_output_refuses_without_touching_anything(tmp_path: Path) -> None:
     assert gio.plan_output("-", inputs=["-"]) is None
     assert gio.plan_output(tmp_path / "r.csv", inputs=["-", "bundled:act_cf", None]) == tmp_path / "r.csv"
     assert sorted(os.listdir(tmp_path)) == ["a.csv", "sub"]
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/null"), reason="needs /dev/null")
+def test_a_device_as_output_is_refused_with_the_reason(tmp_path: Path) -> None:
+    rc, out, err = _galton(["aggregate", "bundled:act_cf", "-m", "mv", "-o", "/dev/null"], tmp_path)
+    assert rc == 2 and "a device or pipe" in err and "leave the output out" in err
