@@ -606,3 +606,12 @@ def test_error_hints_are_in_the_command_lines_words(tmp_path, capsys):
     assert main(["aggregate", str(pairs), "--kind", "pairwise", "-o", str(tmp_path / "p_out.csv")]) == 2
     err = capsys.readouterr().err
     assert "Rename the columns to worker, left, right, label" in err and "left_col=" not in err
+
+
+def test_quiet_silences_the_readers_warning_too(tmp_path, capsys):
+    src = tmp_path / "f.csv"
+    src.write_text("task,worker,label\n1,a,1.5\n1,b,2.5\n2,a,1.5\n")
+    assert main(["aggregate", str(src), "-m", "mv", "-o", str(tmp_path / "o.csv"), "-q"]) == 0
+    assert capsys.readouterr().err == ""
+    assert main(["aggregate", str(src), "-m", "mv", "-o", str(tmp_path / "o.csv")]) == 0
+    assert capsys.readouterr().err.startswith("galton: warning: column 'label' holds non-integer numbers")

@@ -359,7 +359,8 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             )
     except reader_errors() as exc:  # a file the readers cannot parse
         raise CLIError(f"cannot read {args.input!r}: {one_line(exc)}") from None
-    report_warnings(read_warnings, err)
+    if not args.quiet:  # -q: no warnings (the Python warning printed even then)
+        report_warnings(read_warnings, err)
     if args.gold is not None:
         gold = args.gold
     if args.use_gold and gold is None:

@@ -191,10 +191,16 @@ def labels_and_names(labels: Any, c: Coded, *, fitted: bool = False) -> tuple[np
     if not extra:
         return out, names
     joined = names.tolist() + extra
-    all_names = np.asarray(joined) if len({type(v) for v in joined}) == 1 else np.empty(len(joined), dtype=object)
-    if all_names.dtype == object or all_names.dtype.kind in "US":  # text (or mixed): object, as the labels
-        all_names = np.empty(len(joined), dtype=object)
-        all_names[:] = joined
+    all_names = np.empty(len(joined), dtype=object)  # item by item: tuple labels stay whole
+    for i, v in enumerate(joined):
+        all_names[i] = v
+    if names.dtype.kind in "iufb":  # numbers with numbers of the same kind keep their type
+        try:
+            typed = np.asarray(joined)
+        except (ValueError, TypeError):
+            typed = all_names
+        if typed.ndim == 1 and typed.dtype.kind == names.dtype.kind:
+            all_names = typed
     return out, all_names
 
 
