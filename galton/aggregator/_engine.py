@@ -64,6 +64,14 @@ class Shard:
         return int(self.task.size)
 
     @property
+    def worker_judgments(self) -> np.ndarray:
+        """Judgments per worker in this shard, as floats (cached): the counts an M-step divides by."""
+        n = self.state.get("_n_w")
+        if n is None:
+            n = self.state["_n_w"] = np.bincount(self.worker, minlength=self.n_workers).astype(float)
+        return n
+
+    @property
     def wl(self) -> np.ndarray:
         """worker * n_labels + label for each judgment (cached)."""
         wl = self.state.get("_wl")

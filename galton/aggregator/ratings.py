@@ -26,7 +26,7 @@ from ._engine import Shard
 from ._pref_results import Z95, ItemOutput
 from ._registry import register
 
-__all__ = ["MeanRating", "MedianRating", "TrimmedMeanRating", "GaussianRating"]
+__all__ = ["MeanRating", "MedianRating", "TrimmedMeanRating", "GaussianRating", "no_gold", "sorted_order"]
 
 
 _MAX_RATING = 1e150  #: larger ratings overflow float64 in sums of squares
@@ -55,12 +55,20 @@ def numeric_values(judgments: Judgments) -> np.ndarray:
     return values
 
 
+def sorted_order(shard: Shard, values: np.ndarray) -> np.ndarray:
+    """The order of the shard's judgments by (task, rating): each task's ratings ascending, in its
+    own block of ``indptr``; cached (the medians and weighted medians share it)."""
+    order = shard.state.get("_ratings_order")
+    if order is None:
+        order = shard.state["_ratings_order"] = np.lexsort((values[shard.label], shard.task))
+    return order
+
+
 def _sorted_by_task(shard: Shard, values: np.ndarray) -> np.ndarray:
     """The shard's ratings sorted by (task, value); cached."""
     ys = shard.state.get("_ratings_sorted")
     if ys is None:
-        y = values[shard.label]
-        ys = shard.state["_ratings_sorted"] = y[np.lexsort((y, shard.task))]
+        ys = shard.state["_ratings_sorted"] = values[shard.label][sorted_order(shard, values)]
     return ys
 
 
@@ -145,7 +153,7 @@ class _StatisticRating(RatingAggregator):
     def fit(self, data: Any, gold: Any = None, *, engine: Any = None, n_shards: int | None = None,
             output: str | None = None, **encode_options: Any) -> "_StatisticRating":
         """Aggregate ``task, worker, label`` ratings (column names via ``task_col=`` etc.)."""
-        _no_gold(gold)
+        no_gold(gold)
         judgments, _ = self._prepare(data, None, **encode_options)
         values = numeric_values(judgments)
         return self._fit_lifecycle(  # type: ignore[return-value]
@@ -153,7 +161,8 @@ class _StatisticRating(RatingAggregator):
             lambda rows: self._store(judgments, rows, output), engine=engine, n_shards=n_shards, empty=False)
 
 
-def _no_gold(gold: Any) -> None:
+def no_gold(gold: Any) -> None:
+    """Rating models take no gold: say so when some is given."""
     if gold is not None:
         raise ValueError("rating models take no gold labels; compare scores_ with your reference instead")
 
@@ -267,7 +276,7 @@ class GaussianRating(RatingAggregator, EMAggregator):
 
     def fit(self, data: Any, gold: Any = None, **kwargs: Any) -> "GaussianRating":  # type: ignore[override]
         """Fit by EM on ``task, worker, label`` ratings (column names via ``task_col=`` etc.)."""
-        _no_gold(gold)
+        no_gold(gold)
         if self.bias_prior < 0 or self.noise_prior < 0:
             raise ValueError("bias_prior and noise_prior must be >= 0")
         return EMAggregator.fit(self, data, None, **kwargs)  # type: ignore[return-value]
@@ -305,9 +314,7 @@ class GaussianRating(RatingAggregator, EMAggregator):
 
     def _e_step(self, shard: Shard, params: dict[str, Any]) -> dict[str, Any]:
         y, z, wt, m, v = self._task_posterior(shard, params)
-        w, nw = shard.n_workers, shard.state.get("_n_w")
-        if nw is None:
-            nw = shard.state["_n_w"] = np.bincount(shard.worker, minlength=w).astype(float)
+        w, nw = shard.n_workers, shard.worker_judgments
         res = y - m[shard.task]
         ll = (-0.5 * float((np.log(2 * np.pi / wt) + (z - m[shard.task]) ** 2 * wt).sum())
               + 0.5 * float(np.log(2 * np.pi * v).sum()))

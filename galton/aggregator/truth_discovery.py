@@ -39,7 +39,7 @@ from ._base import EMAggregator
 from ._engine import Shard
 from ._registry import register
 from .embeddings import chi2_upper_quantile
-from .ratings import RatingAggregator, numeric_values, task_mean, task_median
+from .ratings import RatingAggregator, no_gold, numeric_values, sorted_order, task_mean, task_median
 
 __all__ = ["CATD", "PM", "PMTI"]
 
@@ -48,18 +48,10 @@ __all__ = ["CATD", "PM", "PMTI"]
 LOSS_FLOOR = 1e-12
 
 
-def _sorted_order(shard: Shard, values: np.ndarray) -> np.ndarray:
-    """The shard's judgments ordered by (task, rating); cached."""
-    order = shard.state.get("_td_order")
-    if order is None:
-        order = shard.state["_td_order"] = np.lexsort((values[shard.label], shard.task))
-    return order
-
-
 def weighted_median(shard: Shard, values: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """Per task: the smallest rating at which the cumulative weight (ratings sorted) reaches half
     the task's total weight. ``weight`` is per judgment; NaN where a task's weights are all 0."""
-    order = _sorted_order(shard, values)
+    order = sorted_order(shard, values)
     y, w = values[shard.label][order], weight[order]
     cs = np.cumsum(w)
     start, end = shard.indptr[:-1], shard.indptr[1:]
@@ -85,8 +77,7 @@ class _TruthDiscovery(RatingAggregator, EMAggregator):
 
     def fit(self, data: Any, gold: Any = None, **kwargs: Any) -> "_TruthDiscovery":  # type: ignore[override]
         """Fit on ``task, worker, label`` ratings (column names via ``task_col=`` etc.)."""
-        if gold is not None:
-            raise ValueError("rating models take no gold labels; compare scores_ with your reference instead")
+        no_gold(gold)
         if self.loss not in ("squared", "absolute"):
             raise ValueError(f"loss must be 'squared' or 'absolute', not {self.loss!r}")
         if self.start not in ("mean", "median"):
@@ -146,7 +137,7 @@ class _TruthDiscovery(RatingAggregator, EMAggregator):
             term = term * self._scale(shard, values)
         n_w = shard.n_workers
         return {"d": np.bincount(shard.worker, term, n_w),
-                "n": np.bincount(shard.worker, minlength=n_w).astype(float),
+                "n": shard.worker_judgments,
                 "obj": float((params["w"][shard.worker] * term).sum())}
 
     def _weights(self, d: np.ndarray, n: np.ndarray, memory: dict[str, Any]) -> np.ndarray:

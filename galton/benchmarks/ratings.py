@@ -30,8 +30,8 @@ __all__ = ["simulate_ratings", "run", "main"]
 
 
 def simulate_ratings(n_ratings: int, per_task: int = 5, n_workers: int = 1000,
-                     seed: int = 0) -> tuple[Any, np.ndarray]:
-    """(a pandas frame ``task, worker, label``, the true value of each task)."""
+                     seed: int = 0) -> tuple[Any, np.ndarray, np.ndarray]:
+    """(a pandas frame ``task, worker, label``, the true value of each task, each worker's noise)."""
     import pandas as pd
 
     rng = np.random.default_rng(seed)
@@ -41,15 +41,15 @@ def simulate_ratings(n_ratings: int, per_task: int = 5, n_workers: int = 1000,
     task = np.repeat(np.arange(n_tasks), per_task)
     worker = rng.integers(0, n_workers, task.size)
     label = truth[task] + noise[worker] * rng.normal(0, 1, task.size)
-    return pd.DataFrame({"task": task, "worker": worker, "label": label}), truth
+    return pd.DataFrame({"task": task, "worker": worker, "label": label}), truth, noise
 
 
 def run(n_ratings: int = 1_000_000, per_task: int = 5, n_workers: int = 1000, repeat: int = 3) -> str:
     """Fit every rating model; the Markdown table."""
     from ..aggregator import get, names
 
-    data, truth = simulate_ratings(n_ratings, per_task, n_workers)
-    tiny, _ = simulate_ratings(200, per_task, 20, seed=1)
+    data, truth, _ = simulate_ratings(n_ratings, per_task, n_workers)
+    tiny = simulate_ratings(200, per_task, 20, seed=1)[0]
     rows = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a model that stops at its iteration limit: its row says so

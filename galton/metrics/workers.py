@@ -20,13 +20,19 @@ __all__ = ["accuracy_on_aggregates", "get_accuracy"]
 
 
 def _weights(answers: Any, c: Coded) -> np.ndarray:
-    """The ``weight`` column of any input (pandas, polars, Arrow, a dict, a path), else ones."""
+    """The ``weight`` column of any input (pandas, polars, Arrow, a dict, a path), else ones. A
+    file is asked for its header first and read again for that column only when it has one."""
+    import os
+
+    from ..io import input_columns, read_input, to_arrow
+
     if c.kind == "pandas":
         cols, column = list(answers.columns), (lambda: answers["weight"].to_numpy())
+    elif isinstance(answers, (str, os.PathLike)):
+        cols = input_columns(str(answers))
+        column = (lambda: read_input(answers, columns=["weight"]).column("weight").to_numpy(zero_copy_only=False))
     else:
-        from ..io._read import to_arrow
-
-        table = to_arrow(answers, ids=("task", "worker"))
+        table = to_arrow(answers)
         cols, column = table.column_names, (lambda: table.column("weight").to_numpy(zero_copy_only=False))
     if "weight" not in cols:
         return np.ones(c.judgments.n_judgments)

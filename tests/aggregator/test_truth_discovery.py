@@ -116,13 +116,10 @@ def _one_step_absolute(df: pd.DataFrame):
 
 
 def _simulate(seed: int, n_tasks: int = 400, n_workers: int = 12, per_task: int = 5):
-    rng = np.random.default_rng(seed)
-    truth = rng.uniform(0, 100, n_tasks)
-    noise = np.linspace(1.0, 25.0, n_workers)
-    task = np.repeat(np.arange(n_tasks), per_task)
-    worker = np.concatenate([rng.choice(n_workers, per_task, replace=False) for _ in range(n_tasks)])
-    label = truth[task] + rng.normal(0, 1, task.size) * noise[worker]
-    return pd.DataFrame({"task": task, "worker": worker, "label": label}), truth, noise
+    """The ratings benchmark's crowd: task values uniform on 0-100, workers of noise 1-20."""
+    from galton.benchmarks.ratings import simulate_ratings
+
+    return simulate_ratings(n_tasks * per_task, per_task, n_workers, seed)
 
 
 @pytest.mark.parametrize("name", ["catd", "pm"])
