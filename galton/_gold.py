@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
-from .io._read import check_columns, to_arrow
+from .io._read import check_columns, is_series, to_arrow
 from .judgments import MAX_EXAMPLES, ColumnError, plain_column
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ def read_gold(gold: Any, names: np.ndarray | None = None, *, task_col: str = "ta
     integer ids match text tasks by their digits). Labels are returned as given (``-0.0`` as ``0.0``): a gold label that no
     worker chose is a real miss of the crowd, so this does not check the label set.
     """
-    if type(gold).__module__.split(".")[0] == "pandas" and hasattr(gold, "index") and gold.ndim == 1:
+    if is_series(gold):
         tasks = np.asarray(gold.index.to_numpy())
         values = gold.to_numpy()
     elif isinstance(gold, dict) and not (task_col in gold and label_col in gold):

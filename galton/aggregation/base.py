@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 from ..aggregator import (HRRASA, RASA, ROVER, BinaryRelevance, ClosestToAverage, SegmentationEM,
                           SegmentationMajorityVote, SegmentationRASA, TextHRRASA, TextRASA, get, names)
+from ..io import is_series
 
 __all__ = ["BaseClassificationAggregator", "BaseImageSegmentationAggregator", "BaseEmbeddingsAggregator",
            "BaseTextsAggregator", "BasePairwiseAggregator"]
@@ -32,7 +33,7 @@ class _Base(ABC):
     SERIES_NAME: ClassVar[str | None] = None
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name == self.RESULT and self.SERIES_NAME is not None and _is_series(value):
+        if name == self.RESULT and self.SERIES_NAME is not None and is_series(value):
             value.name = self.SERIES_NAME  # in place, as crowd-kit's converter
         super().__setattr__(name, value)
 
@@ -45,10 +46,6 @@ class _Base(ABC):
         """``fit(data)``, then the result attribute."""
         self.fit(data)
         return getattr(self, self.RESULT)
-
-
-def _is_series(value: Any) -> bool:
-    return type(value).__module__.split(".")[0] == "pandas" and getattr(value, "ndim", 0) == 1
 
 
 class BaseClassificationAggregator(_Base):

@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..io import frame_kind
 from ..metrics import get_accuracy
 
 __all__ = ["evaluate_in", "evaluate_equal", "evaluate", "factorize", "get_most_probable_labels", "normalize_rows",
@@ -44,7 +45,7 @@ class EvaluationMismatchError(ValueError, AssertionError):
 
 
 def _pandas(obj: Any, what: str) -> None:
-    if type(obj).__module__.split(".")[0] != "pandas":
+    if frame_kind(obj) != "pandas":
         raise TypeError(f"{what} must be a pandas object (crowd-kit's layout), not {type(obj).__name__}; "
                         "galton's models give polars / Arrow results as tables with a label column already")
 

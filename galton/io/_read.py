@@ -40,6 +40,11 @@ def frame_kind(data: Any) -> FrameKind:
     return "dict"
 
 
+def is_series(data: Any) -> bool:
+    """True for a pandas Series (crowd-kit's form of gold labels, skills and results: values by id)."""
+    return frame_kind(data) == "pandas" and getattr(data, "ndim", 0) == 1 and hasattr(data, "index")  # not an Index
+
+
 #: Columns read as ids from text files when the caller names none: their values come back as
 #: written (``Int64`` when every value is a canonical integer, else text; see :mod:`._text`).
 ID_COLUMNS: tuple[str, ...] = ("task", "worker", "left", "right", "item", "expert", "chosen")

@@ -21,7 +21,7 @@ from ..aggregator._results import Output
 from ..data._encode import lookup
 from ..data._validate import MAX_EXAMPLES, NULL_HINT, ColumnError
 from ..data.judgments import Judgments
-from ..io._read import frame_kind
+from ..io._read import frame_kind, is_series
 
 __all__ = ["Coded", "coded", "fit", "per_worker_values", "labels_by_task", "labels_and_names", "MissingSkillsError"]
 
@@ -136,7 +136,7 @@ def _table_column(table: Any, names: tuple[str, ...]) -> tuple[np.ndarray, np.nd
 def per_worker_values(values: Any, c: Coded, what: str = "skills") -> np.ndarray:
     """A per-worker number (a pandas Series indexed by worker, a dict, or a table with ``worker``
     and ``skill`` columns) as a float array over ``c``'s workers; every worker must have one."""
-    if type(values).__module__.split(".")[0] == "pandas" and getattr(values, "ndim", 0) == 1:
+    if is_series(values):
         workers, vals = np.asarray(values.index.to_numpy()), values.to_numpy(dtype=float, na_value=np.nan)
     elif isinstance(values, dict):
         workers, vals = np.asarray(list(values.keys())), np.asarray(list(values.values()), dtype=float)

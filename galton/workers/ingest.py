@@ -44,7 +44,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..io._read import input_files, parquet_schema
+from ..io._read import input_files, is_series, parquet_schema
 from ..judgments import ColumnError, lookup, frame_kind, to_arrow
 from ._partition import (
     plain_array,
@@ -215,7 +215,7 @@ def _check_metas(metas: list[dict[str, Any]], units: list[Unit], cols: tuple[str
 def _gold_pieces(gold: Any, label_names: np.ndarray, task_type: pa.DataType, n_shards: int,
                  label_dtype: pa.DataType) -> list[tuple[Any, np.ndarray] | None]:
     """Gold split by task shard: (raw task ids, global label codes) per shard."""
-    if type(gold).__module__.split(".")[0] == "pandas" and getattr(gold, "ndim", 0) == 1:
+    if is_series(gold):
         table = pa.table({"task": pa.array(gold.index.to_numpy()), "label": pa.array(gold.to_numpy())})
     elif isinstance(gold, dict) and not ("task" in gold and "label" in gold):
         table = pa.table({"task": list(gold.keys()), "label": list(gold.values())})
