@@ -35,6 +35,11 @@ Hooks for iterations that are not EM (all optional, defaults shown):
 - ``memory["stop"]``: set by an M-step that refuses its iteration (KOS's overflow guard): the loop
   ends, that iteration is not counted (its objective leaves ``history_``) and the parameters the
   M-step returned are the result; a checkpoint keeps the flag, so a resumed fit stops there too;
+- ``stops_after_m_step = False``: True tests convergence after the M-step on a value of the
+  statistics and both parameter sets, ``_stop_value(stats, old_params, new_params, n_judgments)``
+  (Dawid-Skene: crowd-kit's ELBO per judgment at the new parameters), stopping when it rises by less
+  than ``tol`` (signed, as crowd-kit; ``tol <= 0`` runs every iteration); the values are kept in
+  ``memory`` (and so in checkpoints) and become ``stop_history_``;
 - ``_progress_info(obj, delta)``: the progress bar's text; ``change_name``: what the
   ConvergenceWarning calls the change;
 - ``posteriors_of_last_e_step = False``: True reports the posteriors of the last E-step (the
@@ -66,6 +71,8 @@ from ._estimator import (TIE_RTOL, BaseAggregator, ConvergenceWarning, NotFitted
 
 #: the checkpoint's memory key of the last E-step's parameters (see posteriors_of_last_e_step)
 _E_PARAMS = "_last_e_step_params"
+#: the memory key of the values of ``_stop_value``, one per iteration (see stops_after_m_step)
+_STOP_VALUES = "_stop_values"
 
 __all__ = ["BaseAggregator", "IterativeAggregator", "EMAggregator", "ConvergenceWarning", "NotFittedError",
            "caller_stacklevel", "argmax_ties_low", "tied_to_max", "TIE_RTOL"]
@@ -113,6 +120,9 @@ class IterativeAggregator(BaseAggregator):
 
     #: what the ConvergenceWarning calls the change of :meth:`_change`
     change_name = "change per judgment"
+
+    #: True: convergence is tested after the M-step on :meth:`_stop_value` (see the module docstring)
+    stops_after_m_step = False
 
     #: True: the fit's posteriors are those of its last E-step (the parameters before the last
     #: M-step), as crowd-kit's EM models report ``probas_`` beside the ``errors_`` of the M-step
@@ -163,6 +173,24 @@ class IterativeAggregator(BaseAggregator):
         """The change that convergence compares with ``tol``: of the objective, per judgment."""
         return abs(history[-1] - history[-2]) / n if len(history) > 1 else float("inf")
 
+    def _stop_value(self, stats: dict[str, Any], old: Any, new: Any, n: int) -> float:
+        """The value whose rise convergence compares with ``tol`` when ``stops_after_m_step``:
+        from the E-step's statistics, the parameters it ran with and those the M-step made of it."""
+        raise NotImplementedError
+
+    def _delta(self, history: list[float], memory: dict[str, Any], n: int) -> float:
+        """The change convergence tests: of the objective (:meth:`_change`), or, after the M-step,
+        the signed rise of the last :meth:`_stop_value` (inf before there are two)."""
+        if not self.stops_after_m_step:
+            return self._change(history, n)
+        values = memory.get(_STOP_VALUES, ())
+        return float(values[-1] - values[-2]) if len(values) > 1 else float("inf")
+
+    def _converged(self, delta: float) -> bool:
+        if self.stops_after_m_step:  # crowd-kit's signed test; tol <= 0 runs every iteration
+            return self.stops_on_tol and self.tol > 0 and delta < self.tol
+        return self.stops_on_tol and delta < self.tol
+
     def _progress_info(self, obj: float, delta: float) -> str:
         return f"objective {obj:.6g} change/judgment {delta:.2e}"
 
@@ -191,29 +219,38 @@ class IterativeAggregator(BaseAggregator):
                 converged, stopped = saved.converged, bool(memory.get("stop", False))
                 start = it
                 if history:
-                    delta = self._change(history, n)
+                    delta = self._delta(history, memory, n)
         enabled = getattr(self, "progress", None)
         if enabled is None and getattr(self, "verbose", 0):  # crowd-kit's verbose (MACE)
             enabled = True
         bar = Progress(max_iter, type(self).__name__, enabled=enabled)
         t0 = time.perf_counter()
         info = ""
+        late = self.stops_after_m_step
         while not (converged or stopped) and it < max_iter:
             it += 1
             e_in = params
+            if late:
+                e_params = None  # this iteration's E-step parameters replace them
             if self.posteriors_of_last_e_step and it == max_iter and fit_options().collect:
                 e_in = self._keeping_posteriors(params)  # the last E-step: no results pass after it
             stats = self._map_e_step(eng, e_in)
             obj = self._objective(stats, params)
             history.append(obj)
             change = self._change(history, n)
-            final = it == max_iter or (self.stops_on_tol and change < self.tol)
+            final = it == max_iter or late or self._converged(change)
             # the M-step needs no old parameters: drop them (and the statistics right after) so
             # that two sets of large arrays never coexist (confusion matrices: W x K x K each),
             # except in the last iteration of a fit that reports the posteriors of its last E-step
-            used = e_in if self.posteriors_of_last_e_step and final else None
+            # (and in every iteration of one that stops after the M-step)
+            used = e_in if (self.posteriors_of_last_e_step or late) and final else None
             params = e_in = None
             params, memory = self._m_step(stats, memory)
+            if late and not memory.get("stop", False):
+                value = self._stop_value(stats, used, params, n)
+                memory = {**memory, _STOP_VALUES: np.append(memory.get(_STOP_VALUES, np.empty(0)), value)}
+                change = self._delta(history, memory, n)
+                used = used if self.posteriors_of_last_e_step else None
             stats = None
             if memory.get("stop", False):  # the M-step refused this iteration: it does not count
                 stopped = True
@@ -223,12 +260,13 @@ class IterativeAggregator(BaseAggregator):
             else:
                 e_params = used if used is not None else e_params
                 delta = change
-                converged = self.stops_on_tol and delta < self.tol
+                converged = self._converged(delta)
             rate = judgments.n_judgments * (it - start) / max(time.perf_counter() - t0, 1e-9)
             info = f"{self._progress_info(obj, delta)} {rate:,.0f} judgments/s"
             bar.update(it, info)
-            if ckpt is not None and (converged or stopped or it == max_iter or ckpt.due(it)):
-                kept = memory if e_params is None else {**memory, _E_PARAMS: e_params}
+            ending = converged or stopped or it == max_iter
+            if ckpt is not None and (ending or ckpt.due(it)):
+                kept = memory if e_params is None or not ending else {**memory, _E_PARAMS: e_params}
                 ckpt.save(it, history, params, rng, converged, memory=kept, engine=eng)
         bar.close(f"{info} converged" if converged else info)
         if self.stops_on_tol and not (converged or stopped) and max_iter > 0:
@@ -253,6 +291,8 @@ class IterativeAggregator(BaseAggregator):
         self.n_iter_ = it
         self.converged_ = converged
         self.history_ = history
+        if late:
+            self.stop_history_ = [float(v) for v in memory.get(_STOP_VALUES, ())]
         return params, post
 
     # ---------------------------------------------------------------- the spec, in public
@@ -359,7 +399,7 @@ class EMAggregator(IterativeAggregator):
         return data, None
 
     def _validate_params(self, judgments: Judgments) -> None:
-        if not (self.tol >= 0):
+        if not (self.tol >= 0) and not (self.stops_after_m_step and self.tol < 0):  # crowd-kit's tol=-inf
             raise ValueError(f"tol must be >= 0, not {self.tol}")
         if self._iter_limit() < 0:
             raise ValueError(f"the iteration limit (n_iter / max_iter) must be >= 0, not {self._iter_limit()}")
