@@ -266,7 +266,7 @@ def test_errors_and_priors_match_crowdkit(name):
 def test_deeply_converged_errors_match_crowdkit(ds1979):
     ck = pytest.importorskip("crowdkit.aggregation")
     theirs = ck.DawidSkene(n_iter=40, tol=-np.inf).fit(ds1979)  # converged: galton needs 27 iterations
-    ours = DawidSkene(n_iter=2000, tol=1e-13).fit(ds1979)
+    ours = DawidSkene(n_iter=2000, tol=1e-13, stopping="likelihood").fit(ds1979)
     assert ours.converged_
     got = ours.errors_.loc[theirs.errors_.index, theirs.errors_.columns].to_numpy()
     np.testing.assert_allclose(got, theirs.errors_.to_numpy(), rtol=0, atol=1e-6)
@@ -278,7 +278,7 @@ def test_deeply_converged_errors_match_crowdkit(ds1979):
 def test_converged_priors_match_independent_em(ds1979):
     tasks, workers, labels, _ = _vocab(ds1979)
     post, errors, priors = _numpy_em(ds1979, n_iter=500)
-    m = DawidSkene(n_iter=1000, tol=1e-13).fit(ds1979)
+    m = DawidSkene(n_iter=1000, tol=1e-13, stopping="likelihood").fit(ds1979)
     assert m.converged_
     np.testing.assert_allclose(m.priors_.loc[labels].to_numpy(), priors, rtol=0, atol=1e-6)
     _assert_seen_close(_errors_array(m, len(workers), len(labels)), errors, atol=1e-6)
@@ -629,3 +629,62 @@ def test_predict_before_fit_is_a_clear_error():
 
     with pytest.raises(NotFittedError, match="not fitted yet"):
         DawidSkene().predict()
+
+
+# --------------------------------------------------------------------------------------------------
+# the stopping rule: crowd-kit's ELBO after the M-step
+# --------------------------------------------------------------------------------------------------
+def _elbo_by_hand(df: pd.DataFrame, model) -> float:
+    """crowd-kit's ELBO per judgment, computed directly from a fit's ``probas_`` (q of its last
+    E-step), ``errors_`` and ``priors_`` (the M-step after it): sum over judgments of
+    q . (log e[worker, label, :] + log p) plus the entropy of q, over the number of judgments."""
+    q = model.probas_
+    log_e = np.log(model.errors_.loc[list(zip(df["worker"], df["label"])), q.columns].to_numpy())
+    log_p = np.log(np.maximum(model.priors_.loc[q.columns].to_numpy(), 1e-10))
+    qj = q.loc[df["task"]].to_numpy()
+    qs = q.to_numpy()
+    entropy = -np.sum(qs * np.log(np.where(qs > 0, qs, 1.0)))
+    return float((np.sum(qj * (log_e + log_p)) + entropy) / len(df))
+
+
+@pytest.mark.parametrize("model", [DawidSkene, OneCoinDawidSkene])
+@pytest.mark.parametrize("with_gold", [False, True])
+def test_the_stopping_values_are_crowdkits_elbo_and_the_fit_stops_at_the_first_small_rise(model, with_gold):
+    """Each ``loss_history_`` value equals the ELBO computed by hand from a fit stopped there (the
+    fit computes the entropy as log-likelihood less expected log joint, never from q: a wrong sign
+    or a gold task's entropy would show); the default fit stops at the first iteration whose rise is
+    below 1e-5, and tol <= 0 runs every iteration."""
+    data, truth, _ = gd.load("act_cf", frame="pandas")
+    gold = truth.set_index("task")["label"].iloc[::5] if with_gold else None
+    full = model(n_iter=8, tol=0).fit(data, gold)
+    assert full.n_iter_ == 8 and len(full.loss_history_) == 8
+    for t in (1, 2, 5):
+        at_t = model(n_iter=t, tol=0).fit(data, gold)
+        assert full.loss_history_[t - 1] == pytest.approx(_elbo_by_hand(data, at_t), abs=1e-9)
+    rises = np.diff(full.loss_history_)
+    want = 2 + int(np.argmax(rises < 1e-5))
+    assert rises.min() < 1e-5 and want < 8
+    default = model().fit(data, gold)
+    assert default.n_iter_ == want and default.converged_
+    np.testing.assert_array_equal(default.loss_history_, full.loss_history_[:want])
+    assert model(n_iter=3, tol=-np.inf).fit(data, gold).n_iter_ == 3  # crowd-kit's way to run them all
+
+
+def test_a_resumed_fit_stops_where_the_whole_one_does(tmp_path):
+    """The stopping values live in the checkpoint: a fit cut off after 3 iterations and resumed stops
+    at the same iteration as one run whole, with the same history and posteriors."""
+    data = gd.load("act_cf", frame="pandas").judgments
+    whole = DawidSkene().fit(data)
+    DawidSkene(max_iter=3).fit(data, checkpoint_dir=tmp_path)
+    resumed = DawidSkene().fit(data, checkpoint_dir=tmp_path)
+    assert whole.n_iter_ == resumed.n_iter_ == 5
+    assert resumed.loss_history_ == whole.loss_history_
+    np.testing.assert_array_equal(resumed.posteriors_, whole.posteriors_)
+
+
+def test_stopping_is_checked():
+    data = gd.load("act_cf", frame="pandas").judgments
+    with pytest.raises(ValueError, match="stopping must be 'elbo'"):
+        DawidSkene(stopping="converged").fit(data)
+    with pytest.raises(ValueError, match="tol must be >= 0"):
+        DawidSkene(tol=-1, stopping="likelihood").fit(data)
