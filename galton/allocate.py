@@ -162,14 +162,18 @@ def _check(budget: Any, strategy: str, per_task: Any, per_worker: Any) -> None:
 
 
 def _fit(data: Any, model: Any, engine: Any, random_state: int) -> Any:
-    if model is not None and not isinstance(model, str):
-        if getattr(model, "judgments_", None) is None and getattr(model, "comparisons_", None) is None:
-            raise ValueError("model must be a model name or a fitted model (call fit first, or pass its name)")
-        return model
-    if data is None:
-        raise ValueError("data is needed unless model is a fitted model")
     from ._api import aggregate
 
+    fitted = getattr(model, "judgments_", None) is not None or getattr(model, "comparisons_", None) is not None
+    if model is not None and not isinstance(model, str):
+        if fitted:
+            return model
+        if data is None:
+            raise ValueError("model is not fitted: pass the data to fit it on, or a fitted model")
+        # a model object, fitted on data as the user configured it (its own random_state)
+        return aggregate(data, model, **({"engine": engine} if engine is not None else {}))
+    if data is None:
+        raise ValueError("data is needed unless model is a fitted model")
     params: dict[str, Any] = {"random_state": random_state}
     if engine is not None:
         params["engine"] = engine
@@ -187,7 +191,8 @@ def allocate(data: Any, budget: int, *, strategy: str = "eig", model: Any = None
         any form :func:`galton.aggregate` reads; may be None when ``model`` is a fitted model
     budget : number of rows (judgments) to return (fewer when there are not enough slots)
     strategy : "eig" (default), "uncertainty" or "uniform"
-    model : None (galton's default model for the data), a model name, or a fitted model
+    model : None (galton's default model for the data), a model name, a fitted model, or a model
+        object to fit on ``data`` as it is configured (``DawidSkene(stopping="likelihood")``)
     workers : ids of the available workers: rank (task, worker) pairs (pairwise data: (left, right,
         worker) rows, never a worker on a pair it already compared)
     per_task : at most this many rows per task (per pair of items for pairwise data)
