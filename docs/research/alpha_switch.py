@@ -7,7 +7,9 @@ of midpoints between the sorted alphas): once on all of them (in-sample) and onc
 dataset on the others (leave-one-dataset-out, LODO). Run from the repository root with ../shared
 beside it: ``python docs/research/alpha_switch.py`` (about 30 s); it prints each dataset's alpha,
 the two models' accuracies, the chosen thresholds and both means. Results are in default-model.md
-("thirteenth session")."""
+("thirteenth session"), measured with Dawid-Skene run to convergence (its default then);
+``--early`` uses DawidSkene's default since 2026-12-05, crowd-kit's early stop ("fifteenth session")."""
+import sys
 import warnings
 
 import numpy as np
@@ -16,6 +18,9 @@ warnings.simplefilter("ignore")
 import galton  # noqa: E402
 from galton.benchmarks.accuracy import accuracy_of, dataset_names, load_dataset  # noqa: E402
 from galton.metrics import alpha_krippendorff  # noqa: E402
+
+
+EARLY = "--early" in sys.argv[1:]
 
 
 def _accuracy_with(threshold, alpha, ds, bds):
@@ -37,7 +42,8 @@ def main():
         data, gold = load_dataset(name)
         names.append(name)
         alpha.append(alpha_krippendorff(data))
-        ds.append(accuracy_of(galton.DawidSkene().fit_predict(data), gold, data))
+        model = galton.DawidSkene() if EARLY else galton.DawidSkene(stopping="likelihood", tol=1e-7)
+        ds.append(accuracy_of(model.fit_predict(data), gold, data))
         bds.append(accuracy_of(galton.aggregate(data).labels_, gold, data))
         mv.append(accuracy_of(galton.MajorityVote().fit_predict(data), gold, data))
     alpha, ds, bds, mv = map(np.array, (alpha, ds, bds, mv))

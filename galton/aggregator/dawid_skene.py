@@ -31,9 +31,8 @@ from ._registry import register
 
 __all__ = ["ConfusionEM", "DawidSkene", "OneCoinDawidSkene"]
 
-#: crowd-kit's floor for probabilities of the confusion matrices and class priors (its
-#: ``_EPS = 1e-10``): a cell of a label the worker gave never reaches 0, so its log stays finite.
-#: Not the numerical EPS of galton._math (1e-300), which only guards log(0).
+#: crowd-kit's floor (its ``_EPS``) of confusion cells and class priors: a cell of a label the worker
+#: gave never reaches 0. Not galton._math's EPS (1e-300), which only guards log(0).
 PROB_FLOOR = 1e-10
 
 
@@ -223,15 +222,13 @@ class DawidSkene(ConfusionEM):
         The stopping threshold of ``stopping``. ``tol <= 0`` runs all ``n_iter`` iterations
         (crowd-kit writes ``tol=-inf``).
     stopping : {"elbo", "likelihood"}, default "elbo"
-        ``"elbo"``: crowd-kit's rule, so the default fit is crowd-kit's iteration for iteration:
-        stop when the ELBO per judgment, evaluated after each M-step, rises by less than ``tol`` or
-        falls. That ELBO is crowd-kit's, with the class-prior term counted once per judgment, not
-        once per task; EM does not maximise it, and it usually starts to fall after a few
-        iterations, so this rule stops early, before EM converges (act_cf: 5 iterations), however
-        small ``tol``. Its values are ``loss_history_``. ``"likelihood"``: run EM to convergence,
-        stopping when the log-likelihood changes by less than ``tol`` per judgment (galton's rule
-        before 2026-12-05 with ``tol=1e-7``). Early stopping is the more accurate of the two on the
-        shared datasets (mean 0.840 against 0.833 over 17, ``docs/accuracy-report.md``).
+        ``"elbo"``: crowd-kit's rule (the default fit is crowd-kit's, iteration for iteration): stop
+        when crowd-kit's ELBO per judgment after the M-step (``loss_history_``) rises by less than
+        ``tol`` or falls. It counts the class prior once per judgment, so EM does not maximise it;
+        it usually falls after a few iterations, and the fit stops early (act_cf: 5), whatever
+        ``tol``. ``"likelihood"``: EM to convergence, until the log-likelihood per judgment changes
+        by less than ``tol`` (galton's rule before 2026-12-05, with ``tol=1e-7``); less accurate on
+        the shared datasets (mean 0.833 against 0.840 over 17, ``docs/accuracy-report.md``).
     alpha, alpha_prior : float, default 0
         Dirichlet smoothing pseudo-counts of the confusion matrices and the class prior.
     initial_error_strategy : {None, "assign", "addition"}
@@ -265,13 +262,16 @@ class DawidSkene(ConfusionEM):
         self.progress = progress
 
     @property
-    def stops_after_m_step(self) -> bool:  # type: ignore[override]
-        """crowd-kit's rule: the ELBO after the M-step, signed (see :meth:`_stop_value`)."""
+    def stops_after_m_step(self) -> bool:  # type: ignore[override]  # crowd-kit's rule: see _stop_value
         return self.stopping == "elbo"
 
     @property
     def change_name(self) -> str:  # type: ignore[override]
         return "ELBO rise per judgment" if self.stops_after_m_step else "change per judgment"
+
+    def _progress_info(self, obj: float, delta: float) -> str:
+        late = self.stops_after_m_step
+        return f"log-likelihood {obj:.6g} ELBO rise/judgment {delta:.2e}" if late else super()._progress_info(obj, delta)
 
     def fit(self, data: Any, gold: Any = None, initial_error: Any = None, **kwargs: Any) -> "DawidSkene":
         """Fit by EM. ``gold`` (crowd-kit: ``true_labels``) clamps known tasks; ``initial_error``
@@ -279,8 +279,7 @@ class DawidSkene(ConfusionEM):
         if "true_labels" in kwargs:
             gold = kwargs.pop("true_labels")
         if self.stopping not in ("elbo", "likelihood"):
-            raise ValueError(f"stopping must be 'elbo' (crowd-kit's rule) or 'likelihood' (EM to convergence), "
-                             f"not {self.stopping!r}")
+            raise ValueError(f"stopping must be 'elbo' (crowd-kit's rule) or 'likelihood' (EM to convergence), not {self.stopping!r}")
         if self.alpha < 0 or self.alpha_prior < 0:
             raise ValueError("alpha and alpha_prior must be >= 0")
         if initial_error is not None and self.initial_error_strategy not in ("assign", "addition"):
@@ -334,12 +333,10 @@ class DawidSkene(ConfusionEM):
                                  priors=priors, denom=denom, unseen_log=unseen), memory
 
     def _stop_value(self, stats: dict[str, Any], old: dict[str, Any], new: dict[str, Any], n: int) -> float:
-        """crowd-kit's ELBO per judgment at (q_t, theta_t), the posteriors of this E-step and the
-        parameters of the M-step after it: ``sum_judgments sum_k q_tk (log e_w[y, k] + log p_k)``
-        (the prior once per judgment, as crowd-kit writes it) plus the entropy of q. The E-step's
-        posteriors are exact, so their entropy is its log-likelihood less their expected log joint
-        under the parameters it ran with (0 for a gold task, whose log-likelihood is that joint):
-        no pass over the data."""
+        """crowd-kit's ELBO per judgment at (q_t, theta_t), this E-step's posteriors and the next
+        M-step's parameters: ``sum_judgments q . (log e_w[y, :] + log p)`` plus the entropy of q, which
+        for exact posteriors is the E-step's log-likelihood less their expected log joint under its
+        parameters (0 for a gold task): no pass over the data."""
         counts = stats["counts"]
         entropy = stats["ll"] - np.sum(counts * old["table"]) - np.sum(stats["class_counts"] * old["logprior"])
         joint = np.sum(counts * new["table"]) + np.sum(counts.sum(axis=0) * new["logprior"])
