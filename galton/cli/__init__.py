@@ -47,7 +47,7 @@ import traceback
 from typing import Any, Sequence, TextIO
 
 from .. import _signals
-from ._common import BUNDLED_PREFIX, PROG, CLIError, describe, seed
+from ._common import BUNDLED_PREFIX, PROG, CLIError, describe, model_param, seed
 from .agreement import add_agreement
 from .allocate import add_allocate
 from .catalog import add_datasets, add_models
@@ -121,6 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="Ray cluster to connect to (else RAY_ADDRESS, else a new local instance)")
     agg.add_argument("--max-iter", type=int, default=None, metavar="N",
                      help="iteration limit of iterative models")
+    agg.add_argument("--param", type=model_param, action="append", default=None, metavar="KEY=VALUE",
+                     help="a parameter of the model, repeatable, as in Python (values read as JSON, else "
+                     "text): --param stopping=likelihood --param tol=1e-7 runs ds to convergence; the "
+                     "model's docstring lists them (python -c 'import galton; help(galton.DawidSkene)')")
     agg.add_argument("--seed", type=seed, default=None, metavar="N",
                      help="random seed (used by models that have random_state)")
     agg.add_argument("--uncalibrated", action="store_true",

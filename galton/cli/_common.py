@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any, Sequence, TextIO
 
-__all__ = ["BUNDLED_PREFIX", "CLIError", "PROG", "describe", "no_common_task", "one_line", "reader_errors",
-           "report_warnings"]
+__all__ = ["BUNDLED_PREFIX", "CLIError", "PROG", "describe", "model_param", "no_common_task", "one_line",
+           "reader_errors", "report_warnings"]
 
 PROG = "galton"
 BUNDLED_PREFIX = "bundled:"
@@ -28,6 +28,22 @@ def seed(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected a non-negative integer, not {value}")
     return value
+
+
+def model_param(text: str) -> tuple[str, Any]:
+    """argparse type of ``--param KEY=VALUE``: the value read as JSON when it is JSON (``5``,
+    ``1e-7``, ``true``, ``null``, ``[1, 2]``), else taken as text (``likelihood``); never evaluated."""
+    import argparse
+    import json
+
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip().isidentifier():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE with a parameter name as KEY, not {text!r}")
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = raw
+    return key.strip(), value
 
 
 #: the library's hints in Python words -> what a command-line user can do (first match first)

@@ -113,6 +113,11 @@ def _model_params(cls: type, args: argparse.Namespace, name: str) -> dict[str, A
         params["calibrate"] = False
     if "progress" in accepted:
         params["progress"] = False if args.quiet else None  # None: shown on a TTY after 1 s
+    for key, value in getattr(args, "param", None) or ():
+        if key not in accepted or key in ("engine", "n_shards", "progress"):
+            raise CLIError(f"model {name!r} has no parameter {key!r} for --param; its parameters are "
+                           f"{', '.join(sorted(accepted - {'engine', 'n_shards', 'progress', 'args', 'kwargs'}))}")
+        params[key] = value  # after the options: --param max_iter=5 wins over --max-iter
     return params
 
 
