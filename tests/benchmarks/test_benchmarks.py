@@ -400,22 +400,25 @@ def test_preference_speed_table_compares_per_iteration(monkeypatch):
 
 
 def test_default_against_ds_table_times_and_scores_every_row():
-    """``speed --wide`` / ``--default-1m``: one row each for DS, the default and the reference
-    models, whose accuracies are those of fits run here on the same simulation, and the ratio line
-    judges the default against DS with the target given."""
+    """``speed --wide`` / ``--default-1m``: one row each for DS (at its default, crowd-kit's early
+    stop, and run to convergence), the default and the reference models, whose iterations and
+    accuracies are those of fits run here on the same simulation, and the ratio lines judge the
+    default against both DS rows with the target given."""
     shape = {"n_tasks": 1500, "n_workers": 300, "n_classes": 3, "per_task": 4}
     text = speed.default_against_ds(repeat=1, shape=shape, target=1e9)
     header, rows = parse_markdown_table(text)
     col = {name: i for i, name in enumerate(header)}
-    assert [r[col["model"]] for r in rows] == ["ds", "bds", "bwa"]
+    assert [r[col["model"]] for r in rows] == ["ds", "ds converged", "bds", "bwa"]
     sim = simulate_ds(1500, 300, 3, 4, 0)
     frame = to_pandas(sim)
     for row in rows:
-        model = create(row[col["model"]]).fit(frame)
+        name = row[col["model"]]
+        model = (create("ds", stopping="likelihood", tol=1e-7) if name == "ds converged" else create(name)).fit(frame)
+        assert row[col["iterations"]] == str(model.n_iter_)
         truth = np.mean(model.labels_.sort_index().to_numpy() == sim.truth)
         assert float(row[col["accuracy vs truth"]]) == pytest.approx(truth, abs=5e-5)
         assert row[col["judgments"]] == "6,000"
-    assert "target <= 1000000000x: met" in text
+    assert "target <= 1000000000x: met" in text and "default / DS run to convergence:" in text
 
 
 @pytest.mark.parametrize("before", [None, "0"])
