@@ -340,6 +340,29 @@ def test_models_lists_registry(capsys) -> None:
     assert "(default)" in lines[_registry.default_name()]
 
 
+@pytest.mark.parametrize("name", ["ds", "dawid_skene", "rating_gaussian", "bt"])
+def test_models_name_describes_the_model_and_every_parameter_with_its_default(name, capsys) -> None:
+    """``galton models NAME`` (an alias too): the class, its kind, its docstring, and each
+    constructor parameter with its default as ``inspect`` gives it, the ones set by options marked."""
+    import inspect
+
+    cls = _registry.get(name)
+    rc, out, _ = run(["models", name], capsys)
+    assert rc == 0
+    assert out.startswith(f"{cls.registry_name}: galton.{cls.__name__} ({getattr(cls, 'kind', 'categorical')} data)")
+    assert inspect.getdoc(cls).splitlines()[0] in out
+    listed = dict(line.split(None, 1) for line in out.split("--param KEY=VALUE):\n")[1].splitlines())
+    params = {k: p for k, p in inspect.signature(cls.__init__).parameters.items() if k != "self"}
+    assert set(listed) == set(params)
+    for key, par in params.items():
+        assert listed[key].startswith(f"default {par.default!r}")
+    assert listed["engine"].endswith("(set by --engine)")
+    if name == "ds":
+        assert listed["stopping"] == "default 'elbo'" and listed["tol"] == "default 1e-05"
+    rc, _, err = run(["models", "nope"], capsys)
+    assert rc == 2 and "unknown model 'nope'; valid names: bds" in err
+
+
 def test_datasets_list_and_show(capsys) -> None:
     rc, out, _ = run(["datasets", "list"], capsys)
     assert rc == 0

@@ -2,10 +2,10 @@
 
 ::
 
-    galton aggregate INPUT [--model NAME] [--gold FILE] [--output FILE] ...
+    galton aggregate INPUT [--model NAME] [--param KEY=VALUE] [--gold FILE] [--output FILE] ...
     galton agreement INPUT [--distance nominal|ordinal|interval|ratio] [--bootstrap N]
     galton allocate INPUT --budget N [--strategy eig|uncertainty|uniform] [--output next.csv] ...
-    galton models
+    galton models [NAME]
     galton datasets list | show NAME | export NAME PATH
     galton bench [STUDY.toml | --datasets ... --models ... --k ...] --out DIR [--seed N] [--repeats N]
                  [--engine local|ray]

@@ -14,7 +14,9 @@ __all__ = ["add_datasets", "add_models"]
 
 
 def add_models(sub: Any) -> None:
-    models = sub.add_parser("models", help="list the registered models")
+    models = sub.add_parser("models", help="list the registered models, or describe one")
+    models.add_argument("name", nargs="?", default=None, metavar="NAME",
+                        help="a model name: its description and the parameters --param sets, with defaults")
     models.set_defaults(func=_cmd_models)
 
 
@@ -43,9 +45,32 @@ def _first_doc_line(cls: type) -> str:
     return doc.strip().splitlines()[0].strip() if doc.strip() else ""
 
 
+#: constructor parameters set by options of their own (not by --param)
+_OPTION_PARAMS = {"engine": "--engine", "n_shards": "--shards", "progress": "--quiet"}
+
+
+def _describe_model(name: str, out: TextIO) -> int:
+    """One model: its class, kind, docstring and its parameters with their defaults."""
+    from .. import aggregator
+
+    cls = aggregator.get(name)  # an unknown name: ValueError listing the registered ones
+    kind = getattr(cls, "kind", "categorical")
+    out.write(f"{getattr(cls, 'registry_name', name)}: {cls.__module__.split('.')[0]}.{cls.__name__} ({kind} data)\n\n")
+    out.write((inspect.getdoc(cls) or "").strip() + "\n\nParameters (galton aggregate ... --param KEY=VALUE):\n")
+    for key, par in inspect.signature(cls.__init__).parameters.items():
+        if key == "self" or par.kind in (par.VAR_POSITIONAL, par.VAR_KEYWORD):
+            continue
+        default = "required" if par.default is par.empty else f"default {par.default!r}"
+        option = f" (set by {_OPTION_PARAMS[key]})" if key in _OPTION_PARAMS else ""
+        out.write(f"  {key:<24}{default}{option}\n")
+    return 0
+
+
 def _cmd_models(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .. import aggregator
 
+    if getattr(args, "name", None) is not None:
+        return _describe_model(args.name, out)
     default = aggregator.default_name()
     rows = []
     for name in aggregator.names():
