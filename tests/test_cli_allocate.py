@@ -137,3 +137,27 @@ def test_column_options_name_the_input_columns(judgments: Path, tmp_path: Path, 
     rc, _, err = run(["allocate", other, "--budget", 3, "--task-col", "nope", "--worker-col", "rater",
                       "--label-col", "answer"], capsys)
     assert rc == 2 and "missing column(s) ['nope']" in err and err.count("\n") == 1
+
+
+def test_param_configures_the_model_as_the_python_call_does(judgments: Path, capsys: Any) -> None:
+    """``--param`` builds the model with those parameters (and --seed): the same table as
+    ``galton.allocate`` with that model object; without --model it configures the default; a name
+    the model lacks is refused with its parameters."""
+    import galton
+
+    data = pd.read_csv(judgments)
+    for argv, model, plain in [(["-m", "ds", "--param", "stopping=likelihood", "--param", "n_iter=3"],
+                                galton.DawidSkene(stopping="likelihood", n_iter=3, random_state=0), "ds"),
+                               (["--param", "prior_strength=2"],
+                                galton.BayesianDawidSkene(prior_strength=2, random_state=0), None)]:
+        rc, stdout, err = run(["allocate", judgments, "-n", 3, *argv], capsys)
+        assert rc == 0, err
+        got = pd.read_csv(io.StringIO(stdout))
+        want = galton.allocate(data, 3, model=model).reset_index(drop=True)
+        assert got["task"].tolist() == want["task"].tolist()
+        assert got["score"].to_numpy() == pytest.approx(want["score"].to_numpy(), rel=1e-6, abs=1e-8)  # DS: ~1e-7
+        unconfigured = galton.allocate(data, 3, model=plain)  # the parameters change the table
+        assert got["task"].tolist() != unconfigured["task"].tolist() or \
+            got["score"].to_numpy() != pytest.approx(unconfigured["score"].to_numpy(), rel=1e-2)
+    rc, _, err = run(["allocate", judgments, "-n", 3, "-m", "mv", "--param", "n_iter=3"], capsys)
+    assert rc == 2 and "model 'mv' has no parameter 'n_iter' for --param" in err

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any, Sequence, TextIO
 
-__all__ = ["BUNDLED_PREFIX", "CLIError", "PROG", "describe", "model_param", "no_common_task", "one_line",
-           "reader_errors", "report_warnings"]
+__all__ = ["BUNDLED_PREFIX", "CLIError", "OPTION_PARAMS", "PROG", "checked_params", "describe", "model_param", "no_common_task",
+           "one_line", "reader_errors", "report_warnings"]
 
 PROG = "galton"
 BUNDLED_PREFIX = "bundled:"
@@ -44,6 +44,23 @@ def model_param(text: str) -> tuple[str, Any]:
     except ValueError:
         value = raw
     return key.strip(), value
+
+
+#: constructor parameters the commands set by options of their own, never by --param
+OPTION_PARAMS = {"engine": "--engine", "n_shards": "--shards", "progress": "--quiet"}
+
+
+def checked_params(cls: type, pairs: Sequence[tuple[str, Any]] | None, name: str) -> dict[str, Any]:
+    """The ``--param`` pairs as keyword arguments of ``cls``; a name it lacks (or one an option
+    sets) is refused with the parameters it has."""
+    import inspect
+
+    accepted = set(inspect.signature(cls.__init__).parameters) - {"self", "args", "kwargs"} - set(OPTION_PARAMS)
+    for key, _ in pairs or ():
+        if key not in accepted:
+            raise CLIError(f"model {name!r} has no parameter {key!r} for --param; its parameters are "
+                           f"{', '.join(sorted(accepted))}")
+    return dict(pairs or ())
 
 
 #: the library's hints in Python words -> what a command-line user can do (first match first)

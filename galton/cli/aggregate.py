@@ -21,7 +21,8 @@ import numpy as np
 
 from .._api import aggregate
 from ..io import input_columns
-from ._common import BUNDLED_PREFIX, PROG, CLIError, no_common_task, one_line, reader_errors, report_warnings
+from ._common import (BUNDLED_PREFIX, PROG, CLIError, checked_params, no_common_task, one_line, reader_errors,
+                      report_warnings)
 from .prefs import aggregate_other, detect_kind, pairs_path
 
 __all__ = ["cmd_aggregate", "load_input", "read_table"]
@@ -113,11 +114,7 @@ def _model_params(cls: type, args: argparse.Namespace, name: str) -> dict[str, A
         params["calibrate"] = False
     if "progress" in accepted:
         params["progress"] = False if args.quiet else None  # None: shown on a TTY after 1 s
-    for key, value in getattr(args, "param", None) or ():
-        if key not in accepted or key in ("engine", "n_shards", "progress"):
-            raise CLIError(f"model {name!r} has no parameter {key!r} for --param; its parameters are "
-                           f"{', '.join(sorted(accepted - {'engine', 'n_shards', 'progress', 'args', 'kwargs'}))}")
-        params[key] = value  # after the options: --param max_iter=5 wins over --max-iter
+    params.update(checked_params(cls, getattr(args, "param", None), name))  # --param max_iter=5 wins
     return params
 
 

@@ -2,7 +2,7 @@
 
 ::
 
-    galton allocate INPUT --budget N [--strategy eig|uncertainty|uniform] [--model NAME]
+    galton allocate INPUT --budget N [--strategy eig|uncertainty|uniform] [--model NAME] [--param KEY=VALUE]
                     [--workers ID,ID,...|FILE] [--per-task N] [--per-worker N] [--window N]
                     [--seed N] [--engine local|ray] [--output next.csv]
 
@@ -19,7 +19,8 @@ import warnings
 from pathlib import Path
 from typing import Any, TextIO
 
-from ._common import BUNDLED_PREFIX, PROG, CLIError, one_line, reader_errors, report_warnings, seed
+from ._common import (BUNDLED_PREFIX, PROG, CLIError, checked_params, model_param, one_line, reader_errors,
+                      report_warnings, seed)
 
 __all__ = ["add_allocate", "cmd_allocate"]
 
@@ -39,6 +40,9 @@ def add_allocate(sub: Any) -> None:
                    help="eig: expected information gain (default); uncertainty: 1 - max posterior; "
                    "uniform: fewest judgments first (the baseline)")
     a.add_argument("--model", "-m", default=None, help="model name (see `galton models`); default: galton's")
+    a.add_argument("--param", type=model_param, action="append", default=None, metavar="KEY=VALUE",
+                   help="a parameter of the model, repeatable, as for `galton aggregate` (`galton models NAME` "
+                   "lists them): -m ds --param stopping=likelihood scores with DS run to convergence")
     a.add_argument("--workers", default=None, metavar="IDS|FILE",
                    help="the available workers: comma-separated ids, or a text file of ids (one a line or "
                    "comma-separated; a first line 'worker' is a header): rank (task, worker) pairs "
@@ -106,9 +110,10 @@ def cmd_allocate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     data = _renamed(_load(args.input), args)
     if workers is not None:
         workers = _typed_workers(data, workers)
+    model = args.model if not args.param else _configured(data, args)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        table = allocate(data, args.budget, strategy=args.strategy, model=args.model, workers=workers,
+        table = allocate(data, args.budget, strategy=args.strategy, model=model, workers=workers,
                          per_task=args.per_task, per_worker=args.per_worker, window=args.window,
                          random_state=args.seed, engine=args.engine, output="arrow")
     if not args.quiet:
@@ -119,6 +124,22 @@ def cmd_allocate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         where.write(f"{PROG}: {table.num_rows} judgment(s) to ask for by {args.strategy} "
                     f"({time.perf_counter() - start:.1f} s){'' if path is None else ' -> ' + path}\n")
     return 0
+
+
+def _configured(data: Any, args: argparse.Namespace) -> Any:
+    """The model of ``--model`` (else galton's default for the data) built with ``--param``, seeded
+    with ``--seed`` unless a parameter says otherwise."""
+    import inspect
+
+    from .. import aggregator
+
+    columns = set(data.column_names if hasattr(data, "column_names") else data.columns)
+    name = args.model or aggregator.default_name("pairwise" if {"left", "right"} <= columns else "categorical")
+    cls = aggregator.get(name)
+    params = checked_params(cls, args.param, name)
+    if "random_state" in inspect.signature(cls.__init__).parameters:
+        params.setdefault("random_state", args.seed)
+    return cls(**params)
 
 
 def _worker_ids(spec: str) -> list[str]:

@@ -8,7 +8,7 @@ import os
 import re
 from typing import Any, TextIO
 
-from ._common import CLIError
+from ._common import OPTION_PARAMS, CLIError
 
 __all__ = ["add_datasets", "add_models"]
 
@@ -45,10 +45,6 @@ def _first_doc_line(cls: type) -> str:
     return doc.strip().splitlines()[0].strip() if doc.strip() else ""
 
 
-#: constructor parameters set by options of their own (not by --param)
-_OPTION_PARAMS = {"engine": "--engine", "n_shards": "--shards", "progress": "--quiet"}
-
-
 def _describe_model(name: str, out: TextIO) -> int:
     """One model: its class, kind, docstring and its parameters with their defaults."""
     from .. import aggregator
@@ -61,7 +57,7 @@ def _describe_model(name: str, out: TextIO) -> int:
         if key == "self" or par.kind in (par.VAR_POSITIONAL, par.VAR_KEYWORD):
             continue
         default = "required" if par.default is par.empty else f"default {par.default!r}"
-        option = f" (set by {_OPTION_PARAMS[key]})" if key in _OPTION_PARAMS else ""
+        option = f" (set by {OPTION_PARAMS[key]})" if key in OPTION_PARAMS else ""
         out.write(f"  {key:<24}{default}{option}\n")
     return 0
 
