@@ -230,6 +230,14 @@ def test_param_passes_model_parameters_read_as_json_else_text(tmp_path: Path, ca
     assert rc == 2 and "model 'mv' has no parameter 'tol' for --param; its parameters are" in err
     rc, _, err = run(["aggregate", "bundled:act_cf", "--param", "tol"], capsys)
     assert rc == 2 and "expected KEY=VALUE" in err
+    # values are checked against the type of the parameter's default, before the fit
+    for given, said in [("tol=abc", "--param tol: expected a number (the default is 1e-05), not 'abc'"),
+                        ("n_iter=1.5", "--param n_iter: expected an integer (the default is 100), not 1.5"),
+                        ("stopping=1", "--param stopping: expected a word (the default is 'elbo'), not 1")]:
+        rc, _, err = run(["aggregate", "bundled:act_cf", "-m", "ds", "--param", given], capsys)
+        assert rc == 2 and said in err, err
+    rc, out, _ = run(["aggregate", "bundled:act_cf", "-m", "ds", "--param", "tol=1"], capsys)  # an int for a float
+    assert rc == 0 and summary(out)["iterations"] == "2"
 
 
 def test_on_invalid_drop(tmp_path: Path, capsys) -> None:

@@ -270,8 +270,9 @@ class DawidSkene(ConfusionEM):
         return "ELBO rise per judgment" if self.stops_after_m_step else "change per judgment"
 
     def _progress_info(self, obj: float, delta: float) -> str:
-        late = self.stops_after_m_step
-        return f"log-likelihood {obj:.6g} ELBO rise/judgment {delta:.2e}" if late else super()._progress_info(obj, delta)
+        if self.stops_after_m_step:
+            return f"log-likelihood {obj:.6g} ELBO rise/judgment {delta:.2e}"
+        return super()._progress_info(obj, delta)
 
     def fit(self, data: Any, gold: Any = None, initial_error: Any = None, **kwargs: Any) -> "DawidSkene":
         """Fit by EM. ``gold`` (crowd-kit: ``true_labels``) clamps known tasks; ``initial_error``
@@ -279,7 +280,8 @@ class DawidSkene(ConfusionEM):
         if "true_labels" in kwargs:
             gold = kwargs.pop("true_labels")
         if self.stopping not in ("elbo", "likelihood"):
-            raise ValueError(f"stopping must be 'elbo' (crowd-kit's rule) or 'likelihood' (EM to convergence), not {self.stopping!r}")
+            raise ValueError(f"stopping must be 'elbo' (crowd-kit's rule) or 'likelihood' (EM to convergence), "
+                             f"not {self.stopping!r}")
         if self.alpha < 0 or self.alpha_prior < 0:
             raise ValueError("alpha and alpha_prior must be >= 0")
         if initial_error is not None and self.initial_error_strategy not in ("assign", "addition"):
@@ -333,14 +335,13 @@ class DawidSkene(ConfusionEM):
                                  priors=priors, denom=denom, unseen_log=unseen), memory
 
     def _stop_value(self, stats: dict[str, Any], old: dict[str, Any], new: dict[str, Any], n: int) -> float:
-        """crowd-kit's ELBO per judgment at (q_t, theta_t), this E-step's posteriors and the next
-        M-step's parameters: ``sum_judgments q . (log e_w[y, :] + log p)`` plus the entropy of q, which
-        for exact posteriors is the E-step's log-likelihood less their expected log joint under its
-        parameters (0 for a gold task): no pass over the data."""
+        """crowd-kit's ELBO per judgment at this E-step's q and the next M-step's parameters, ``sum over
+        judgments of q . (log e_w[y, :] + log p) + H(q)``; H(q) is the E-step's log-likelihood less q's expected
+        log joint under its parameters (exact posteriors; 0 for gold): no pass over the data."""
         counts = stats["counts"]  # einsum: no temporary of the counts' size
-        entropy = stats["ll"] - np.einsum("pk,pk->", counts, old["table"]) - np.sum(stats["class_counts"] * old["logprior"])
+        old_joint = np.einsum("pk,pk->", counts, old["table"]) + np.sum(stats["class_counts"] * old["logprior"])
         joint = np.einsum("pk,pk->", counts, new["table"]) + np.sum(counts.sum(axis=0) * new["logprior"])
-        return float(joint + entropy) / n
+        return float(joint + stats["ll"] - old_joint) / n
 
     def _with_outputs(self, params: dict[str, Any], judgments: Judgments) -> dict[str, Any]:
         fill = np.repeat((self.alpha / params["denom"])[:, None, :], 2, axis=1)
@@ -444,7 +445,6 @@ class OneCoinDawidSkene(DawidSkene):
 def _numba_threads() -> int:
     """Threads of the numba E-step on large shards (each keeps its own counts), 0 without numba."""
     from . import _kernels
-
     if not _kernels.HAVE_NUMBA:
         return 0
     return int(os.environ.get("NUMBA_NUM_THREADS") or os.cpu_count() or 1)

@@ -3,10 +3,11 @@ one-line description of a failure or a warning."""
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, Sequence, TextIO
 
-__all__ = ["BUNDLED_PREFIX", "CLIError", "OPTION_PARAMS", "PROG", "checked_params", "describe", "model_param", "no_common_task",
-           "one_line", "reader_errors", "report_warnings"]
+__all__ = ["BUNDLED_PREFIX", "CLIError", "OPTION_PARAMS", "PROG", "checked_params", "describe", "model_param",
+           "no_common_task", "one_line", "reader_errors", "report_warnings"]
 
 PROG = "galton"
 BUNDLED_PREFIX = "bundled:"
@@ -53,14 +54,37 @@ OPTION_PARAMS = {"engine": "--engine", "n_shards": "--shards", "progress": "--qu
 def checked_params(cls: type, pairs: Sequence[tuple[str, Any]] | None, name: str) -> dict[str, Any]:
     """The ``--param`` pairs as keyword arguments of ``cls``; a name it lacks (or one an option
     sets) is refused with the parameters it has."""
-    import inspect
-
-    accepted = set(inspect.signature(cls.__init__).parameters) - {"self", "args", "kwargs"} - set(OPTION_PARAMS)
-    for key, _ in pairs or ():
+    signature = inspect.signature(cls.__init__).parameters
+    accepted = set(signature) - {"self", "args", "kwargs"} - set(OPTION_PARAMS)
+    out: dict[str, Any] = {}
+    for key, value in pairs or ():
         if key not in accepted:
             raise CLIError(f"model {name!r} has no parameter {key!r} for --param; its parameters are "
                            f"{', '.join(sorted(accepted))}")
-    return dict(pairs or ())
+        out[key] = _typed_like(key, value, signature[key].default)
+    return out
+
+
+def _typed_like(key: str, value: Any, default: Any) -> Any:
+    """``value`` checked against the type of the parameter's default (none: any value): a number
+    where the default is one (an integer where it is an integer), a word where it is a word."""
+    if default is None or default is inspect.Parameter.empty:
+        return value
+    if isinstance(default, bool):
+        ok, what = isinstance(value, bool), "true or false"
+    elif isinstance(default, int):
+        ok, what = isinstance(value, int) and not isinstance(value, bool), "an integer"
+    elif isinstance(default, float):
+        ok, what = isinstance(value, (int, float)) and not isinstance(value, bool), "a number"
+        value = float(value) if ok else value
+    elif isinstance(default, str):
+        ok, what = isinstance(value, str), "a word"
+    else:
+        return value
+    if not ok:
+        raise CLIError(f"--param {key}: expected {what} (the default is {default!r}), not {value!r}")
+    return value
+
 
 
 #: the library's hints in Python words -> what a command-line user can do (first match first)
