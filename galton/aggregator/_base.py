@@ -399,6 +399,12 @@ class EMAggregator(IterativeAggregator):
         return data, None
 
     def _validate_params(self, judgments: Judgments) -> None:
+        limit = getattr(self, "max_iter", None)
+        limit = getattr(self, "n_iter", None) if limit is None else limit
+        if isinstance(self.tol, bool) or not isinstance(self.tol, (int, float, np.number)):
+            raise TypeError(f"tol must be a number, not {self.tol!r}")
+        if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)):
+            raise TypeError(f"the iteration limit (n_iter / max_iter) must be an integer, not {limit!r}")
         if not (self.tol >= 0) and not (self.stops_after_m_step and self.tol < 0):  # crowd-kit's tol=-inf
             raise ValueError(f"tol must be >= 0, not {self.tol}")
         if self._iter_limit() < 0:

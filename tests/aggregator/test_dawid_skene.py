@@ -688,3 +688,9 @@ def test_stopping_is_checked():
         DawidSkene(stopping="converged").fit(data)
     with pytest.raises(ValueError, match="tol must be >= 0"):
         DawidSkene(tol=-1, stopping="likelihood").fit(data)
+    # a wrong type is named before any comparison fails inside the fit
+    with pytest.raises(TypeError, match="tol must be a number, not 'abc'"):
+        DawidSkene(tol="abc").fit(data)
+    with pytest.raises(TypeError, match=r"iteration limit \(n_iter / max_iter\) must be an integer, not 1.5"):
+        DawidSkene(n_iter=1.5).fit(data)
+    assert DawidSkene(n_iter=np.int64(3), tol=0).fit(data).n_iter_ == 3  # numpy integers are integers
