@@ -457,3 +457,37 @@ def test_the_default_dawid_skene_fits_are_crowdkits_iteration_for_iteration():
     theirs = ck.DawidSkene().fit(data)
     assert converged.n_iter_ > 30
     assert (converged.labels_.sort_index() != theirs.labels_.sort_index()).sum() == 19
+
+
+def _shared_categorical() -> list[str]:
+    import galton.datasets as gd
+
+    if gd.shared_root() is None:
+        return []
+    return [n for n in gd.shared_names() if not gd.is_numeric(n)]
+
+
+@pytest.mark.skipif(not _shared_categorical(), reason="../shared/datasets not found; these tests run in CI")
+@pytest.mark.parametrize("name", _shared_categorical() or ["none"])
+def test_default_dawid_skene_stops_where_crowdkits_does_on_every_shared_dataset(name):
+    """Every categorical shared dataset (18): galton's default DS stops at crowd-kit's iteration with
+    the same labels, and so does it with a third of the gold clamped; one-coin DS too where
+    crowd-kit's (Python loops) takes under a few seconds (below 30k judgments)."""
+    import galton.datasets as gd
+
+    d = gd.load_shared(name, frame="pandas")
+    data = d.judgments
+    cases = [(galton.DawidSkene, ck.DawidSkene, {})]
+    if d.gold is not None:
+        gold = d.gold.set_index("task")["label"]
+        cases.append((galton.DawidSkene, ck.DawidSkene, {"true_labels": gold.iloc[::3]}))
+    if len(data) < 30_000:
+        cases.append((galton.OneCoinDawidSkene, ck.OneCoinDawidSkene, {}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for ours, theirs, kw in cases:
+            if kw and not set(kw["true_labels"].index) & set(data["task"]):
+                continue
+            mine, ref = ours().fit(data, **kw), theirs().fit(data, **kw)
+            assert mine.n_iter_ == len(ref.loss_history_), (ours.__name__, kw.keys())
+            assert mine.labels_.sort_index().equals(ref.labels_.sort_index().rename(mine.labels_.name))
