@@ -104,15 +104,17 @@ class BayesianDawidSkene(ConfusionEM):
     The defaults were chosen by measuring accuracy on the 17 real datasets with categorical gold
     in the shared collection: with them the model is never more than one point below majority
     vote on any of them (worst: -0.9 on ZenCrowd, where plain Dawid-Skene loses 4), and its mean
-    accuracy (83.97) is above Dawid-Skene's (galton 83.30, crowd-kit 83.96), GLAD's, MACE's,
-    Wawa's and majority vote's (81.97).
+    accuracy (83.97) is level with Dawid-Skene's (83.96, crowd-kit's early stop; 83.30 run to
+    convergence) and above GLAD's, MACE's, Wawa's and majority vote's (81.97).
 
     Parameters
     ----------
     n_iter : int, default 100
         Maximum number of VB iterations (``max_iter`` is accepted too and wins when given).
-    tol : float, default 1e-7
-        Stop when the ELBO changes by less than ``tol`` per judgment.
+    tol : float, default 1e-6
+        Stop when the ELBO changes by less than ``tol`` per judgment. 1e-6 (1e-7 before 2026-12-05)
+        halves the iterations on wide crowds (37k workers: 21 against 47) and changes 50 of the
+        57,498 labels of the 17 shared datasets (mean accuracy 0.83970 -> 0.83966).
     prior_strength : float, default 5.0
         Fixed pseudo-judgments per confusion column (> 0).
     shrinkage : float, default 2.0
@@ -152,7 +154,7 @@ class BayesianDawidSkene(ConfusionEM):
     history_ : the ELBO per iteration; ``n_iter_``, ``converged_``.
     """
 
-    def __init__(self, n_iter: int = 100, tol: float = 1e-7, *, prior_strength: float = 5.0,
+    def __init__(self, n_iter: int = 100, tol: float = 1e-6, *, prior_strength: float = 5.0,
                  shrinkage: float = 2.0, prior_accuracy: float | None = None,
                  accuracy_window: float = 0.15, beta: float = 1.0,
                  class_shrinkage: float = 10.0, calibrate: bool = True, max_iter: int | None = None,
