@@ -11,10 +11,10 @@ finds that file and continues after its iteration; the result is the same as tha
 uninterrupted fit, to the last bit. Anything else has another fingerprint and starts over.
 
 The fingerprint is a hash of the model class and its parameters (except those that only decide when
-to stop or where to run: ``max_iter``, ``n_iter``, ``tol``, ``engine``, ``n_shards``, ``progress``),
-the data's sizes and worker and label vocabularies, the content of every shard (hashed where the
-shard lives, in shard order) and the number of the EM run within the fit (models with restarts run
-the loop several times, each gets its own file).
+to stop or where to run: ``max_iter``, ``n_iter``, ``tol``, ``stopping``, ``engine``, ``n_shards``,
+``progress``), the data's sizes and worker and label vocabularies, the content of every shard (hashed
+where the shard lives, in shard order) and the number of the EM run within the fit (models with
+restarts run the loop several times, each gets its own file).
 
 Besides the parameters a checkpoint holds the driver-side ``memory`` of the model (optimiser state,
 the last accepted point: see :mod:`galton.aggregator._base`) under ``m/`` and, for models that keep
@@ -41,7 +41,7 @@ __all__ = ["Checkpointer", "Resumed", "flatten_params", "unflatten_params", "sha
            "shard_state_of", "restore_shard_state"]
 
 FORMAT = 2
-_EXCLUDED = {"max_iter", "n_iter", "tol", "engine", "n_shards", "progress", "verbose"}
+_EXCLUDED = {"max_iter", "n_iter", "tol", "stopping", "engine", "n_shards", "progress", "verbose"}
 
 
 # --------------------------------------------------------------------------------------------------

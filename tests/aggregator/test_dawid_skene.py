@@ -694,3 +694,20 @@ def test_stopping_is_checked():
     with pytest.raises(TypeError, match=r"iteration limit \(n_iter / max_iter\) must be an integer, not 1.5"):
         DawidSkene(n_iter=1.5).fit(data)
     assert DawidSkene(n_iter=np.int64(3), tol=0).fit(data).n_iter_ == 3  # numpy integers are integers
+
+
+def test_a_checkpoint_resumes_under_the_other_stopping_rule(tmp_path, monkeypatch):
+    """``stopping`` decides only when to stop (as ``tol`` and ``n_iter``), so it is not part of the
+    checkpoint's fingerprint: three iterations run to a checkpoint under one rule resume under the
+    other (three E-steps fewer than a fresh fit) with the fresh fit's result."""
+    from galton.aggregator import dawid_skene as dsm
+
+    data = gd.load("act_cf", frame="pandas").judgments
+    DawidSkene(stopping="likelihood", max_iter=3).fit(data, checkpoint_dir=tmp_path)
+    calls = []
+    real = dsm.estep_table
+    monkeypatch.setattr(dsm, "estep_table", lambda *a, **k: calls.append(1) or real(*a, **k))
+    resumed = DawidSkene(n_iter=8, tol=0).fit(data, checkpoint_dir=tmp_path)
+    assert resumed.n_iter_ == 8 and len(calls) == 8 - 3
+    fresh = DawidSkene(n_iter=8, tol=0).fit(data)
+    np.testing.assert_array_equal(resumed.posteriors_, fresh.posteriors_)
