@@ -123,8 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="iteration limit of iterative models")
     agg.add_argument("--param", type=model_param, action="append", default=None, metavar="KEY=VALUE",
                      help="a parameter of the model, repeatable, as in Python (values read as JSON, else "
-                     "text): --param stopping=likelihood --param tol=1e-7 runs ds to convergence; the "
-                     "model's docstring lists them (python -c 'import galton; help(galton.DawidSkene)')")
+                     "text): --param stopping=likelihood --param tol=1e-7 runs ds to convergence; "
+                     "`galton models NAME` lists a model's parameters and defaults")
     agg.add_argument("--seed", type=seed, default=None, metavar="N",
                      help="random seed (used by models that have random_state)")
     agg.add_argument("--uncalibrated", action="store_true",

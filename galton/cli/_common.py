@@ -86,7 +86,6 @@ def _typed_like(key: str, value: Any, default: Any) -> Any:
     return value
 
 
-
 #: the library's hints in Python words -> what a command-line user can do (first match first)
 CLI_HINTS = (
     ("pass tie=<value> if they mark ties, fix those labels or pass on_invalid='drop'",
