@@ -238,8 +238,8 @@ class DawidSkene(ConfusionEM):
     ----------
     labels_, probas_, errors_ (index (worker, observed label), columns true label), priors_,
     skills_ (each worker's probability of a correct answer under the fitted prior), n_iter_,
-    converged_, history_ (log-likelihood per iteration, before each M-step), loss_history_ (crowd-kit's
-    ELBO per judgment after each M-step, the stopping rule's values).
+    converged_, history_ (log-likelihood per iteration, before each M-step), loss_history_ (the rule's
+    values: crowd-kit's ELBO per judgment after each M-step; with "likelihood", the log-likelihood).
     """
 
     #: crowd-kit's ``probas_``: those of the last E-step (see IterativeAggregator)
