@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import inspect
 import re
 from typing import Any
 
-from .aggregator._registry import create, default_name, get
+from .aggregator._registry import create, default_name, get, parameters
 
 __all__ = ["aggregate", "detect_kind"]
 
@@ -91,7 +90,7 @@ def aggregate(data: Any, model: str | None = None, *, kind: str = "auto", gold: 
     if model is not None and kind != "auto" and model_kind != kind:
         raise ValueError(f"model {name!r} is for {model_kind} data, not {kind}; leave out kind= or "
                          f"pick one of galton.aggregator.names(kind={kind!r})")
-    accepted = set(inspect.signature(cls.__init__).parameters) - {"self", "args", "kwargs"}
+    accepted = set(parameters(cls))
     chosen = {k: v for k, v in params.items() if k in accepted}
     if isinstance(model, str) or model is None:
         est = create(name, **chosen)

@@ -113,10 +113,9 @@ class BaseAggregator:
 
     # ---------------------------------------------------------------- sklearn-style params
     def get_params(self, deep: bool = True) -> dict[str, Any]:
-        import inspect
+        from ._registry import parameters
 
-        sig = inspect.signature(type(self).__init__)
-        return {p: getattr(self, p) for p in sig.parameters if p != "self"}
+        return {p: getattr(self, p) for p in parameters(type(self))}
 
     def set_params(self, **params: Any) -> "BaseAggregator":
         valid = self.get_params()

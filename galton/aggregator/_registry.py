@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, TypeVar
 
-__all__ = ["register", "unregister", "get", "names", "create", "aliases", "default_name"]
+__all__ = ["register", "unregister", "get", "names", "create", "aliases", "default_name", "parameters"]
 
 #: galton's robust default: Bayesian Dawid-Skene (Dirichlet priors stop the collapse of workers
 #: with few judgments); see galton/benchmarks/accuracy.py for the evidence.
@@ -65,6 +65,16 @@ def get(name: str) -> type:
     if key not in _MODELS:
         raise ValueError(f"unknown model {name!r}; valid names: {', '.join(names())}")
     return _MODELS[key]
+
+
+def parameters(cls: type) -> dict[str, Any]:
+    """A model class's constructor parameters, name -> ``inspect.Parameter`` (with its default), in
+    order, without ``self`` and ``*args`` / ``**kwargs``: what ``get_params``, ``aggregate()``'s
+    keywords and the CLI's ``--param`` may set."""
+    import inspect
+
+    return {k: p for k, p in inspect.signature(cls.__init__).parameters.items()
+            if k != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
 
 
 def create(name: str, **params: Any) -> Any:

@@ -12,7 +12,6 @@ machine's thread count.
 from __future__ import annotations
 
 import contextlib
-import inspect
 import json
 import os
 import warnings
@@ -108,7 +107,9 @@ def one_thread() -> Any:
 def model_kwargs(cls: type, study: Any, random_state: int) -> dict[str, Any]:
     """The keyword arguments of model class ``cls`` in a study job: its ``random_state``, the
     study's ``tie_break`` and no progress bar, each where ``cls`` takes it."""
-    accepted = set(inspect.signature(cls.__init__).parameters)
+    from ..aggregator import parameters
+
+    accepted = set(parameters(cls))
     kw: dict[str, Any] = {}
     if "random_state" in accepted:
         kw["random_state"] = random_state

@@ -54,8 +54,10 @@ OPTION_PARAMS = {"engine": "--engine", "n_shards": "--shards", "progress": "--qu
 def checked_params(cls: type, pairs: Sequence[tuple[str, Any]] | None, name: str) -> dict[str, Any]:
     """The ``--param`` pairs as keyword arguments of ``cls``; a name it lacks (or one an option
     sets) is refused with the parameters it has."""
-    signature = inspect.signature(cls.__init__).parameters
-    accepted = set(signature) - {"self", "args", "kwargs"} - set(OPTION_PARAMS)
+    from ..aggregator import parameters
+
+    signature = parameters(cls)
+    accepted = set(signature) - set(OPTION_PARAMS)
     out: dict[str, Any] = {}
     for key, value in pairs or ():
         if key not in accepted:

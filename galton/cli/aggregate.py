@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import inspect
 import os
 import time
 import warnings
@@ -87,7 +86,9 @@ def _accuracy(pred_values: np.ndarray, gold_values: np.ndarray) -> int:
 
 def _model_params(cls: type, args: argparse.Namespace, name: str) -> dict[str, Any]:
     """Constructor parameters from the command line; refuses options the model cannot use."""
-    accepted = set(inspect.signature(cls.__init__).parameters) - {"self"}
+    from ..aggregator import parameters
+
+    accepted = set(parameters(cls))
     params: dict[str, Any] = {}
     engine = args.engine
     if args.ray_address is not None:

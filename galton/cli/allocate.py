@@ -129,15 +129,13 @@ def cmd_allocate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _configured(data: Any, args: argparse.Namespace) -> Any:
     """The model of ``--model`` (else galton's default for the data) built with ``--param``, seeded
     with ``--seed`` unless a parameter says otherwise."""
-    import inspect
-
     from .. import aggregator
 
     columns = set(data.column_names if hasattr(data, "column_names") else data.columns)
     name = args.model or aggregator.default_name("pairwise" if {"left", "right"} <= columns else "categorical")
     cls = aggregator.get(name)
     params = checked_params(cls, args.param, name)
-    if "random_state" in inspect.signature(cls.__init__).parameters:
+    if "random_state" in aggregator.parameters(cls):
         params.setdefault("random_state", args.seed)
     return cls(**params)
 

@@ -53,9 +53,7 @@ def _describe_model(name: str, out: TextIO) -> int:
     kind = getattr(cls, "kind", "categorical")
     out.write(f"{getattr(cls, 'registry_name', name)}: {cls.__module__.split('.')[0]}.{cls.__name__} ({kind} data)\n\n")
     out.write((inspect.getdoc(cls) or "").strip() + "\n\nParameters (galton aggregate ... --param KEY=VALUE):\n")
-    for key, par in inspect.signature(cls.__init__).parameters.items():
-        if key == "self" or par.kind in (par.VAR_POSITIONAL, par.VAR_KEYWORD):
-            continue
+    for key, par in aggregator.parameters(cls).items():
         default = "required" if par.default is par.empty else f"default {par.default!r}"
         option = f" (set by {OPTION_PARAMS[key]})" if key in OPTION_PARAMS else ""
         out.write(f"  {key:<24}{default}{option}\n")
