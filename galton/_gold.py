@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
+from .data._encode import object_array
 from .io._read import check_columns, is_series, to_arrow
 from .judgments import MAX_EXAMPLES, ColumnError, plain_column
 
@@ -41,12 +42,8 @@ def read_gold(gold: Any, names: np.ndarray | None = None, *, task_col: str = "ta
         values = gold.to_numpy()
     elif isinstance(gold, dict) and not (task_col in gold and label_col in gold):
         keys = list(gold.keys())
-        if any(isinstance(k, tuple) for k in keys):  # tuple ids stay whole (asarray would make columns)
-            tasks = np.empty(len(keys), dtype=object)
-            for i, k in enumerate(keys):
-                tasks[i] = k
-        else:
-            tasks = np.asarray(keys)
+        # tuple ids stay whole (asarray would make columns)
+        tasks = object_array(keys) if any(isinstance(k, tuple) for k in keys) else np.asarray(keys)
         values = np.asarray(list(gold.values()))
     else:
         table = to_arrow(gold, ids=(task_col,))

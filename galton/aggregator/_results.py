@@ -32,10 +32,9 @@ def object_series(values: Any, index: Any, index_name: str, name: str) -> Any:
     item by item, since numpy would stack equal-shaped arrays into one."""
     import pandas as pd
 
-    cells = np.empty(len(values), dtype=object)
-    for i, v in enumerate(values):
-        cells[i] = v
-    return pd.Series(cells, index=pandas_index(index, name=index_name), name=name)
+    from ..data._encode import object_array
+
+    return pd.Series(object_array(values), index=pandas_index(index, name=index_name), name=name)
 
 
 def _names(a: np.ndarray) -> list:

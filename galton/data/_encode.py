@@ -14,7 +14,18 @@ import pyarrow as pa
 from ._validate import MAX_EXAMPLES
 
 __all__ = ["encode_column", "dense_int_codes_numpy", "dense_span", "ids_from_offsets", "label_set", "lookup",
-           "plain_column", "readonly", "recode_labels", "retuple", "untuple_frame", "untuple_groups", "untuple_items"]
+           "object_array", "plain_column", "readonly", "recode_labels", "retuple", "untuple_frame", "untuple_groups",
+           "untuple_items"]
+
+
+def object_array(values: Any) -> np.ndarray:
+    """A 1-d object array of ``values``, filled item by item: numpy's own conversion would spread
+    tuples (tuple ids and labels), lists or equal-shaped arrays into columns."""
+    values = list(values)
+    out = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values):
+        out[i] = v
+    return out
 
 
 def plain_column(column: pa.ChunkedArray | pa.Array) -> pa.Array:
@@ -213,9 +224,7 @@ def untuple_groups(data: Any, groups: dict[str, list[str]],
             pass
         rank = np.empty(order.size, dtype=np.int64)
         rank[order] = np.arange(order.size)
-        vocab = np.empty(order.size, dtype=object)
-        for i, j in enumerate(order):
-            vocab[i] = uniques[j]
+        vocab = object_array(uniques[j] for j in order)
         if out is data:
             out = data.copy(deep=False)
         n = len(data)

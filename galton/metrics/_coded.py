@@ -18,7 +18,7 @@ import numpy as np
 
 from .._gold import read_gold
 from ..aggregator._results import Output
-from ..data._encode import lookup
+from ..data._encode import lookup, object_array
 from ..data._validate import MAX_EXAMPLES, NULL_HINT, ColumnError
 from ..data.judgments import Judgments
 from ..io._read import frame_kind, is_series
@@ -66,10 +66,7 @@ def _ranks(values: list) -> tuple[list, list]:
 
 
 def _with_ranks(j: Judgments, uniques: list) -> np.ndarray:
-    names = np.empty(len(uniques), dtype=object)
-    for i, v in enumerate(uniques):
-        names[i] = v
-    return names[j.label_names.astype(np.int64)]
+    return object_array(uniques)[j.label_names.astype(np.int64)]
 
 
 def coded(answers: Any) -> Coded:
@@ -191,9 +188,7 @@ def labels_and_names(labels: Any, c: Coded, *, fitted: bool = False) -> tuple[np
     if not extra:
         return out, names
     joined = names.tolist() + extra
-    all_names = np.empty(len(joined), dtype=object)  # item by item: tuple labels stay whole
-    for i, v in enumerate(joined):
-        all_names[i] = v
+    all_names = object_array(joined)  # item by item: tuple labels stay whole
     if names.dtype.kind in "iufb":  # numbers with numbers of the same kind keep their type
         try:
             typed = np.asarray(joined)
