@@ -39,7 +39,8 @@ Hooks for iterations that are not EM (all optional, defaults shown):
   statistics and both parameter sets, ``_stop_value(stats, old_params, new_params, n_judgments)``
   (Dawid-Skene: crowd-kit's ELBO per judgment at the new parameters), stopping when it rises by less
   than ``tol`` (signed, as crowd-kit; ``tol <= 0`` runs every iteration); the values are kept in
-  ``memory`` (and so in checkpoints) and become ``stop_history_``;
+  ``memory`` (and so in checkpoints) and become ``loss_history_`` (crowd-kit's name for the values
+  its models stop on);
 - ``_progress_info(obj, delta)``: the progress bar's text; ``change_name``: what the
   ConvergenceWarning calls the change;
 - ``posteriors_of_last_e_step = False``: True reports the posteriors of the last E-step (the
@@ -292,7 +293,7 @@ class IterativeAggregator(BaseAggregator):
         self.converged_ = converged
         self.history_ = history
         if late:
-            self.stop_history_ = [float(v) for v in memory.get(_STOP_VALUES, ())]
+            self.loss_history_ = [float(v) for v in memory.get(_STOP_VALUES, ())]
         return params, post
 
     # ---------------------------------------------------------------- the spec, in public

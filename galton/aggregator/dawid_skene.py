@@ -152,7 +152,8 @@ class ConfusionEM(EMAggregator):
         self.priors_ = out.priors(judgments.label_names, params["priors"])
         diag = diagonal(params["errors"], params["fill"], params["pairs"])
         self.skills_ = out.per_worker(judgments.worker_names, np.einsum("wk,k->w", diag, params["priors"]), "skill")
-        self.loss_history_ = list(getattr(self, "stop_history_", None) if self.stops_after_m_step else self.history_)
+        if not self.stops_after_m_step:  # else the driver set it: the stopping rule's values
+            self.loss_history_ = list(self.history_)
 
     # ---------------------------------------------------------------- new data with fitted workers
     def _predict_new(self, data: Any) -> tuple[Any, Any]:
@@ -280,8 +281,7 @@ class DawidSkene(ConfusionEM):
         if "true_labels" in kwargs:
             gold = kwargs.pop("true_labels")
         if self.stopping not in ("elbo", "likelihood"):
-            raise ValueError(f"stopping must be 'elbo' (crowd-kit's rule) or 'likelihood' (EM to convergence), "
-                             f"not {self.stopping!r}")
+            raise ValueError(f"stopping must be 'elbo' (crowd-kit's rule) or 'likelihood', not {self.stopping!r}")
         if self.alpha < 0 or self.alpha_prior < 0:
             raise ValueError("alpha and alpha_prior must be >= 0")
         if initial_error is not None and self.initial_error_strategy not in ("assign", "addition"):
