@@ -197,8 +197,12 @@ class IterativeAggregator(BaseAggregator):
 
     def _iter_limit(self) -> int:
         """The iteration limit: ``max_iter`` when set, else crowd-kit's ``n_iter``."""
+        return int(self._given_iter_limit())
+
+    def _given_iter_limit(self) -> Any:
+        """``max_iter`` when set, else ``n_iter``, as the user gave it (validation checks its type)."""
         max_iter = getattr(self, "max_iter", None)
-        return int(max_iter if max_iter is not None else getattr(self, "n_iter"))
+        return max_iter if max_iter is not None else getattr(self, "n_iter", None)
 
     def _run(self, eng: Any, judgments: Judgments, rng: np.random.Generator) -> tuple[Any, np.ndarray | None]:
         params, memory = self._init_state(eng, judgments, rng)
@@ -400,8 +404,7 @@ class EMAggregator(IterativeAggregator):
         return data, None
 
     def _validate_params(self, judgments: Judgments) -> None:
-        limit = getattr(self, "max_iter", None)
-        limit = getattr(self, "n_iter", None) if limit is None else limit
+        limit = self._given_iter_limit()
         if isinstance(self.tol, bool) or not isinstance(self.tol, (int, float, np.number)):
             raise TypeError(f"tol must be a number, not {self.tol!r}")
         if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)):
