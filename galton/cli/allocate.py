@@ -130,9 +130,10 @@ def _configured(data: Any, args: argparse.Namespace) -> Any:
     """The model of ``--model`` (else galton's default for the data) built with ``--param``, seeded
     with ``--seed`` unless a parameter says otherwise."""
     from .. import aggregator
+    from .._api import detect_kind
 
-    columns = set(data.column_names if hasattr(data, "column_names") else data.columns)
-    name = args.model or aggregator.default_name("pairwise" if {"left", "right"} <= columns else "categorical")
+    columns = list(data.column_names if hasattr(data, "column_names") else data.columns)
+    name = args.model or aggregator.default_name(detect_kind(columns))  # the rule galton.aggregate uses
     cls = aggregator.get(name)
     params = checked_params(cls, args.param, name)
     if "random_state" in aggregator.parameters(cls):
