@@ -204,6 +204,10 @@ class IterativeAggregator(BaseAggregator):
         max_iter = getattr(self, "max_iter", None)
         return max_iter if max_iter is not None else getattr(self, "n_iter", None)
 
+    def _iter_limit_name(self) -> str:
+        """The parameter that set the iteration limit, as the user wrote it (for messages)."""
+        return "max_iter" if getattr(self, "max_iter", None) is not None or not hasattr(self, "n_iter") else "n_iter"
+
     def _run(self, eng: Any, judgments: Judgments, rng: np.random.Generator) -> tuple[Any, np.ndarray | None]:
         params, memory = self._init_state(eng, judgments, rng)
         history: list[float] = []
@@ -277,7 +281,7 @@ class IterativeAggregator(BaseAggregator):
         if self.stops_on_tol and not (converged or stopped) and max_iter > 0:
             warnings.warn(
                 f"{type(self).__name__} did not converge in {max_iter} iterations "
-                f"(last {self.change_name} {delta:.3g} >= tol={self.tol}); raise max_iter or tol",
+                f"(last {self.change_name} {delta:.3g} >= tol={self.tol}); raise {self._iter_limit_name()} or tol",
                 ConvergenceWarning, stacklevel=caller_stacklevel(),
             )
         # n_iter=0 (crowd-kit's way to ask for the starting point): the initial state is the result

@@ -166,7 +166,7 @@ def fits_html(runs: Any) -> str:
         h.append(f"<p class='note'>warnings: Python warnings raised while fitting, by model over all sources: "
                  f"{named}. This result records their counts, not their texts. The warning galton's EM models raise "
                  "in a study is <code>ConvergenceWarning: MODEL did not converge in N iterations (last change "
-                 "&gt;= tol); raise max_iter or tol</code> (mace: per restart; their other warning, about gold, "
+                 "&gt;= tol); raise n_iter or tol</code> (mace: per restart; their other warning, about gold, "
                  "cannot occur: a study never gives gold to a model); numerical RuntimeWarnings from numpy would "
                  "count too. The fit's labels are scored all the same.</p>")
     return "".join(h)
