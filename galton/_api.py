@@ -54,7 +54,8 @@ def aggregate(data: Any, model: str | None = None, *, kind: str = "auto", gold: 
         (categorical, or numeric ratings with ``kind="rating"``), ``worker, left, right, label``
         (pairwise comparisons, label = the preferred item) or ``worker, options, choice`` /
         ``worker, options, ranking`` (best-of-n choices)
-    model : registered model name (``galton.aggregator.names()``) or a model object (``DawidSkene(n_iter=50)``);
+    model : registered model name (``galton.aggregator.names()``) or a model object (``DawidSkene(n_iter=50)``),
+        fitted in place and returned (with ``**params`` a copy of it, so configured, is fitted instead);
         default: the default model of the kind of data (categorical ``bds``, pairwise ``bt``, choice
         ``plackett_luce``, rating ``rating_gaussian``)
     kind : "auto" (from the column names), "categorical", "pairwise", "choice" or "rating"
@@ -95,7 +96,8 @@ def aggregate(data: Any, model: str | None = None, *, kind: str = "auto", gold: 
     if isinstance(model, str) or model is None:
         est = create(name, **chosen)
     else:
-        est = model.set_params(**chosen) if chosen else model
+        # parameters given here configure a copy: the caller's object keeps its own settings
+        est = type(model)(**{**model.get_params(), **chosen}) if chosen else model
     kwargs: dict[str, Any] = {k: v for k, v in params.items() if k not in accepted}
     owned = None
     if address is not None:

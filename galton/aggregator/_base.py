@@ -38,9 +38,9 @@ Hooks for iterations that are not EM (all optional, defaults shown):
 - ``stops_after_m_step = False``: True tests convergence after the M-step on a value of the
   statistics and both parameter sets, ``_stop_value(stats, old_params, new_params, n_judgments)``
   (Dawid-Skene: crowd-kit's ELBO per judgment at the new parameters), stopping when it rises by less
-  than ``tol`` (signed, as crowd-kit; ``tol <= 0`` runs every iteration); the values are kept in
-  ``memory`` (and so in checkpoints) and become ``loss_history_`` (crowd-kit's name for the values
-  its models stop on);
+  than ``tol`` (signed, as crowd-kit; ``tol <= 0`` runs every iteration, with no ConvergenceWarning);
+  the values are kept in ``memory`` (and so in checkpoints) and become ``loss_history_``
+  (crowd-kit's name for the values its models stop on);
 - ``_progress_info(obj, delta)``: the progress bar's text; ``change_name``: what the
   ConvergenceWarning calls the change;
 - ``posteriors_of_last_e_step = False``: True reports the posteriors of the last E-step (the
@@ -278,7 +278,8 @@ class IterativeAggregator(BaseAggregator):
                 kept = memory if e_params is None or not ending else {**memory, _E_PARAMS: e_params}
                 ckpt.save(it, history, params, rng, converged, memory=kept, engine=eng)
         bar.close(f"{info} converged" if converged else info)
-        if self.stops_on_tol and not (converged or stopped) and max_iter > 0:
+        tested = self.stops_on_tol and not (self.stops_after_m_step and not self.tol > 0)  # tol <= 0: no test
+        if tested and not (converged or stopped) and max_iter > 0:
             warnings.warn(
                 f"{type(self).__name__} did not converge in {max_iter} iterations "
                 f"(last {self.change_name} {delta:.3g} >= tol={self.tol}); raise {self._iter_limit_name()} or tol",

@@ -221,7 +221,7 @@ class DawidSkene(ConfusionEM):
         Maximum number of EM iterations (crowd-kit's name; ``max_iter`` is accepted too).
     tol : float, default 1e-5
         The stopping threshold of ``stopping``. ``tol <= 0`` runs all ``n_iter`` iterations
-        (crowd-kit writes ``tol=-inf``).
+        (crowd-kit writes ``tol=-inf``; under ``"elbo"`` there is then no ConvergenceWarning).
     stopping : {"elbo", "likelihood"}, default "elbo"
         ``"elbo"``: crowd-kit's rule (the default fit is crowd-kit's, iteration for iteration): stop
         when crowd-kit's ELBO per judgment after the M-step (``loss_history_``) rises by less than

@@ -721,3 +721,17 @@ def test_convergence_warning_names_the_limit_the_user_set(ds1979, given, named):
     with pytest.warns(ConvergenceWarning, match="did not converge in 2 iterations") as caught:
         DawidSkene(**given).fit(ds1979)
     assert named in str(caught[0].message)
+
+
+@pytest.mark.parametrize("cls", [DawidSkene, OneCoinDawidSkene])
+def test_elbo_rule_with_tol_zero_runs_every_iteration_without_a_warning(ds1979, cls):
+    """``tol <= 0`` turns crowd-kit's ELBO test off (every iteration runs), so there is no
+    convergence to miss: no ConvergenceWarning (it used to claim "rise -0.002 >= tol=0"). The
+    likelihood rule still warns: its change is never below 0, and it says so truly."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        m = cls(n_iter=6, tol=0).fit(ds1979)
+        m_inf = cls(n_iter=6, tol=-math.inf).fit(ds1979)
+    assert m.n_iter_ == m_inf.n_iter_ == 6 and len(m.loss_history_) == 6 and not m.converged_
+    with pytest.warns(ConvergenceWarning, match=r"did not converge in 6 iterations \(last change"):
+        cls(n_iter=6, tol=0, stopping="likelihood").fit(ds1979)
