@@ -55,6 +55,19 @@ def test_nulls_are_counted_and_located(column):
         Judgments.from_any(df)
 
 
+def test_nulls_in_several_columns_are_all_reported_at_once():
+    """One run names every column to fix (it named the first only, so a user fixed one per run)."""
+    df = _frame().astype({"worker": object, "label": float})
+    df.loc[[1, 3], "worker"] = None
+    df.loc[[3, 4], "label"] = np.nan
+    with pytest.raises(ValueError) as info:
+        Judgments.from_any(df)
+    assert str(info.value) == ("column 'worker' has 2 null value(s) (rows 1, 3); column 'label' has 2 null "
+                               "value(s) (rows 3, 4); 3 rows in all; drop those rows or pass "
+                               "on_invalid='drop' (CLI: --on-invalid drop)")
+    assert Judgments.from_any(df, on_invalid="drop").n_dropped == 3
+
+
 def test_nan_in_a_float_label_column_is_a_null():
     df = _frame().astype({"label": float})
     df.loc[4, "label"] = np.nan

@@ -76,10 +76,16 @@ def null_mask(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
 
 
 def raise_nulls(table: pa.Table, cols: Sequence[str]) -> None:
-    """THE null check: raises for the first of ``cols`` holding a null, naming it, the count of
-    null rows and a few of them; returns when there is none."""
+    """THE null check: raises when any of ``cols`` holds a null, naming each such column, its count
+    of null rows and a few of them (and, for several columns, the rows in all), so that one run
+    reports every fix; returns when there is none."""
+    parts, any_null = [], np.zeros(table.num_rows, dtype=bool)
     for c in cols:
         m = null_mask(table.column(c))
         if m.any():
             rows = np.flatnonzero(m)
-            raise ValueError(f"column {c!r} has {rows.size} null value(s) (rows {example_rows(rows)}); {NULL_HINT}")
+            parts.append(f"column {c!r} has {rows.size} null value(s) (rows {example_rows(rows)})")
+            any_null |= m
+    if parts:
+        total = f"; {int(any_null.sum())} rows in all" if len(parts) > 1 else ""
+        raise ValueError(f"{'; '.join(parts)}{total}; {NULL_HINT}")

@@ -197,16 +197,16 @@ def _check_metas(metas: list[dict[str, Any]], units: list[Unit], cols: tuple[str
                 f"column {cols[0]!r} has type {meta['bad_task_type']} in {unit.name}; distributed ingest "
                 "takes integer or text task ids: cast the column to int64 or string"
             )
+    parts = []  # every column with nulls, so that one run reports every fix
     for c in cols:
         total = sum(m["nulls"].get(c, (0, []))[0] for m in metas)
         if total and on_invalid == "raise":
             where = [(u.name, m["nulls"][c][1]) for u, m in zip(units, metas) if c in m["nulls"]]
             shown = "; ".join(f"{name}: rows {', '.join(str(r) for r in rows)}" for name, rows in where[:3])
             more = sum(len(rows) for _, rows in where[:3]) < total
-            raise ValueError(
-                f"column {c!r} has {total} null value(s) (in {shown}{', ...' if more else ''}); drop those "
-                "rows or pass on_invalid='drop'"
-            )
+            parts.append(f"column {c!r} has {total} null value(s) (in {shown}{', ...' if more else ''})")
+    if parts:
+        raise ValueError(f"{'; '.join(parts)}; drop those rows or pass on_invalid='drop'")
     if sum(m["rows"] - m["dropped"] for m in metas) == 0:
         raise ValueError("the input holds no judgments (0 rows)" if not any(m["dropped"] for m in metas)
                          else "every row has a null value; nothing is left to aggregate")

@@ -215,14 +215,19 @@ def test_nulls_are_reported_with_file_and_row_or_dropped(ray_session, tmp_path):
     for row in (3, 450, 700):
         worker[row] = None
     table = table.set_column(1, "worker", pa.array(worker, pa.int32()))
+    label = table.column("label").to_pylist()
+    label[3] = label[460] = None  # row 3 has both nulls: 4 rows in all
+    table = table.set_column(2, "label", pa.array(label, table.schema.field("label").type))
     directory = _write(table, tmp_path / "nulls", n_files=2)
     with RayEngine(n_shards=2) as eng:
         with pytest.raises(ValueError, match=r"column 'worker' has 3 null value\(s\) \(in .*part-00000"
                                              r"\.parquet: rows 3; .*part-00001\.parquet: rows 50, 300\); "
+                                             r"column 'label' has 2 null value\(s\) \(in .*part-00000"
+                                             r"\.parquet: rows 3; .*part-00001\.parquet: rows 60\); "
                                              r".*on_invalid='drop'"):
             eng.load_parquet(directory)
         data = eng.load_parquet(directory, on_invalid="drop")
-        assert (data.n_judgments, data.n_dropped) == (797, 3)
+        assert (data.n_judgments, data.n_dropped) == (796, 4)
         remote = _fit(data)
     _assert_same(remote, _fit(Judgments.from_any(str(directory), on_invalid="drop")))
 
