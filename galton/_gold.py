@@ -81,17 +81,15 @@ def encode_gold(
     """Gold labels as an int32 array over ``judgments``' tasks, -1 where a task has no gold.
 
     Read by :func:`read_gold` (its rules: one label per task, task ids of the judgments' type).
-    Gold for tasks without judgments is ignored; gold labels outside the label set raise.
+    Gold for tasks without judgments is ignored (whatever its label); gold labels outside the
+    label set raise, naming their tasks.
     """
     tasks, values = read_gold(gold, judgments.task_names, task_col=task_col, label_col=label_col)
-    if values.dtype.kind == "f" and judgments.label_names.dtype.kind in "iub":
-        if np.all(values == np.round(values)):
-            values = values.astype(judgments.label_names.dtype)
-    codes = judgments.label_index(values, what="gold")
     tidx = judgments.task_index(tasks)
+    known = tidx >= 0  # gold of a task without judgments is ignored, whatever its label
+    codes = judgments.label_index(values[known], what="gold", tasks=tasks[known])
     out = np.full(judgments.n_tasks, -1, dtype=np.int32)
-    known = tidx >= 0
-    out[tidx[known]] = codes[known]
+    out[tidx[known]] = codes
     return out
 
 

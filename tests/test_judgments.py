@@ -149,8 +149,11 @@ def test_unsupported_input_type():
 def test_gold_labels_outside_the_label_set():
     j = Judgments.from_any(_frame())
     with pytest.raises(ValueError, match=r"gold has 2 label\(s\) not in the judgments' label set \[0, 1, 2\] "
-                                         r"\(rows 1, 2: 5, 7\); fix those labels or pass labels=\[\.\.\.\]"):
+                                         r"\(tasks 2, 3: 5, 7\); fix those labels or pass labels=\[\.\.\.\]"):
         encode_gold(pd.Series({1: 0, 2: 5, 3: 7}), j)
+    # gold of a task without judgments is ignored, whatever its label (it raised when outside the set)
+    codes = encode_gold(pd.Series({1: 2, 99: 5}), j)
+    assert codes[j.task_index([1])[0]] == j.label_index([2])[0] and (codes >= 0).sum() == 1
     with pytest.raises(ValueError, match=r"gold has 1 label\(s\) not in the judgments' label set"):
         DawidSkene().fit(_frame(), pd.Series({1: 9}))
 

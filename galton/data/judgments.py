@@ -25,7 +25,7 @@ from ._base import EncodedData
 from ._encode import encode_column, lookup, plain_column, readonly, recode_labels, retuple, untuple_frame
 from ._validate import MAX_EXAMPLES, ColumnError, example_rows, null_mask, raise_nulls
 
-__all__ = ["Judgments"]
+__all__ = ["Judgments", "label_codes"]
 
 OnInvalid = Literal["raise", "drop"]
 Duplicates = Literal["keep", "first", "last", "raise"]
@@ -242,20 +242,10 @@ class Judgments(EncodedData):
         )
 
     # ---------------------------------------------------------------- helpers
-    def label_index(self, values: Any, *, what: str = "gold") -> np.ndarray:
-        """Codes of label values; raises naming the values that are not in the label set."""
-        arr = np.asarray(values, dtype=self.label_names.dtype if self.label_names.dtype != object else object)
-        codes = lookup(self.label_names, arr)
-        bad = codes < 0
-        if bad.any():
-            rows = np.flatnonzero(bad)
-            vals = sorted({repr(v) for v in np.asarray(values, dtype=object)[rows][:MAX_EXAMPLES]})
-            raise ValueError(
-                f"{what} has {rows.size} label(s) not in the judgments' label set "
-                f"{list(self.label_names.tolist())} (rows {example_rows(rows)}: {', '.join(vals)}); "
-                "fix those labels or pass labels=[...] with the full label set"
-            )
-        return codes
+    def label_index(self, values: Any, *, what: str = "gold", tasks: Any = None) -> np.ndarray:
+        """Codes of label values; raises naming the values that are not in the label set (see
+        :func:`label_codes`)."""
+        return label_codes(self.label_names, values, what=what, tasks=tasks)
 
     def task_index(self, values: Any) -> np.ndarray:
         """Codes of task ids; -1 for ids that have no judgments."""
@@ -263,6 +253,33 @@ class Judgments(EncodedData):
 
     def counts_per_task(self) -> np.ndarray:
         return np.bincount(self.task, minlength=self.n_tasks)
+
+
+def label_codes(label_names: np.ndarray, values: Any, *, what: str = "gold", tasks: Any = None) -> np.ndarray:
+    """Codes of label values in the label vocabulary ``label_names`` (whole-number floats match
+    integer labels); raises naming the values that are not in it and, with ``tasks``, the task of
+    each such value (else its row)."""
+    values = np.asarray(values) if not isinstance(values, np.ndarray) else values
+    if values.dtype.kind == "f" and label_names.dtype.kind in "iub" and np.all(values == np.round(values)):
+        values = values.astype(label_names.dtype)
+    arr = np.asarray(values, dtype=label_names.dtype if label_names.dtype != object else object)
+    codes = lookup(label_names, arr)
+    bad = codes < 0
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        vals = sorted({repr(v) for v in np.asarray(values, dtype=object)[rows][:MAX_EXAMPLES]})
+        if tasks is None:
+            where = f"rows {example_rows(rows)}"
+        else:
+            ids = np.asarray(tasks, dtype=object)[rows]
+            where = "tasks " + ", ".join(repr(t) for t in ids[:MAX_EXAMPLES]) + (
+                ", ..." if rows.size > MAX_EXAMPLES else "")
+        raise ValueError(
+            f"{what} has {rows.size} label(s) not in the judgments' label set "
+            f"{list(label_names.tolist())} ({where}: {', '.join(vals)}); "
+            "fix those labels or pass labels=[...] with the full label set"
+        )
+    return codes
 
 
 def _numeric_labels(table: pa.Table, label_col: str) -> pa.Table:

@@ -44,11 +44,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..io._read import input_files, is_series, parquet_schema
-from ..judgments import ColumnError, lookup, frame_kind, to_arrow
+from ..io._read import input_files, parquet_schema
+from .._gold import read_gold
+from ..data.judgments import label_codes
+from ..judgments import ColumnError, frame_kind, to_arrow
 from ._partition import (
-    plain_array,
-    vocab_to_numpy,
     build_core,
     finish_shard,
     merge_vocabularies,
@@ -212,32 +212,18 @@ def _check_metas(metas: list[dict[str, Any]], units: list[Unit], cols: tuple[str
                          else "every row has a null value; nothing is left to aggregate")
 
 
-def _gold_pieces(gold: Any, label_names: np.ndarray, task_type: pa.DataType, n_shards: int,
-                 label_dtype: pa.DataType) -> list[tuple[Any, np.ndarray] | None]:
-    """Gold split by task shard: (raw task ids, global label codes) per shard."""
-    if is_series(gold):
-        table = pa.table({"task": pa.array(gold.index.to_numpy()), "label": pa.array(gold.to_numpy())})
-    elif isinstance(gold, dict) and not ("task" in gold and "label" in gold):
-        table = pa.table({"task": list(gold.keys()), "label": list(gold.values())})
-    else:
-        table = to_arrow(gold)
-    missing = [c for c in ("task", "label") if c not in table.column_names]
-    if missing:
-        raise ColumnError(f"gold is missing column(s) {missing}; it has {table.column_names}. Gold needs "
-                         "one row per task with columns task and label (or a pandas Series indexed by task)")
-    table = table.select(["task", "label"]).drop_null()
-    tasks = plain_array(table.column("task"))
-    values = plain_array(table.column("label"))
-    if pa.types.is_integer(task_type) != pa.types.is_integer(tasks.type):
-        raise ValueError(f"gold task ids have type {tasks.type}, the judgments' {task_type}; use one type")
-    if pa.types.is_floating(values.type) and pa.types.is_integer(label_dtype):
-        values = values.cast(label_dtype)
-    codes = lookup(label_names, vocab_to_numpy(values))
-    if (codes < 0).any():
-        bad = vocab_to_numpy(values)[codes < 0][:_MAX_EXAMPLES].tolist()
-        raise ValueError(f"gold has label(s) {bad} not in the judgments' label set {label_names.tolist()}; "
-                         "fix those labels or pass labels=[...] with the full label set")
-    raw: Any = tasks.to_numpy(zero_copy_only=False).astype(np.int64) if pa.types.is_integer(tasks.type) else tasks
+def _gold_pieces(gold: Any, label_names: np.ndarray, task_type: pa.DataType,
+                 n_shards: int) -> list[tuple[Any, np.ndarray] | None]:
+    """Gold split by task shard: (raw task ids, global label codes) per shard. Read by the one set
+    of gold rules (:func:`galton._gold.read_gold`: a Series, dict, frame or path; ``true_label``;
+    one label per task; task ids brought to the judgments' type). The driver does not know which
+    tasks have judgments, so every gold label must be in the label set (a local fit ignores the
+    gold of a task without judgments)."""
+    integer = pa.types.is_integer(task_type)
+    tasks, values = read_gold(gold, np.empty(0, dtype=np.int64 if integer else object))
+    codes = label_codes(label_names, values, what="gold", tasks=tasks)
+    raw: Any = (tasks.astype(np.int64) if integer else
+                pa.array([str(t) for t in tasks.tolist()], pa.string()))
     sid = task_shard(raw, n_shards)
     out: list[tuple[Any, np.ndarray] | None] = []
     for s in range(n_shards):
@@ -317,7 +303,7 @@ def ingest(engine: Any, source: Any, *, task_col: str = "task", worker_col: str 
     lmaps = [next(it_l) if "workers" in m else np.zeros(0, np.int32) for m in metas]
     maps_ref = ray.put((wmaps, lmaps))
     gold_parts = (None if gold is None else
-                  _gold_pieces(gold, label_names, task_type, n_shards, ltype))
+                  _gold_pieces(gold, label_names, task_type, n_shards))
     seconds["vocabularies"] = time.perf_counter() - t1
 
     t2 = time.perf_counter()

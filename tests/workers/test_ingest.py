@@ -180,6 +180,25 @@ def test_text_ids_a_glob_and_gold_give_the_local_result(ray_session, text_dir):
     assert all(labels[t] == g for t, g in gold.items())  # gold tasks are clamped
 
 
+def test_distributed_gold_is_read_by_the_local_gold_rules(ray_session, int_dir, tmp_path):
+    """Ray ingest reads gold as a local fit does (it had rules of its own): text ids that are
+    canonical integers match integer tasks, a truth table's ``true_label`` is the label, one task
+    with two labels raises, a label outside the set raises naming its task."""
+    truth = pa.table({"task": ["3", "10", "10", "42"], "true_label": [2, 0, 0, 1]})  # 10 twice, same label
+    pq.write_table(truth, tmp_path / "truth.parquet")
+    local = _fit(str(int_dir), gold={3: 2, 10: 0, 42: 1})
+    with RayEngine(n_shards=3) as eng:
+        remote = _fit(eng.load_parquet(int_dir, gold=str(tmp_path / "truth.parquet")))
+        with pytest.raises(ValueError, match=r"gold gives 1 task\(s\) two different labels \(task 10: rows 0, 1"):
+            eng.load_parquet(int_dir, gold=pd.Series([1, 2], index=[10, 10]))
+        with pytest.raises(ValueError, match=r"gold has 1 label\(s\) not in the judgments' label set \[0, 1, 2\] "
+                                             r"\(tasks 7: 9\)"):
+            eng.load_parquet(int_dir, gold={3: 2, 7: 9})
+    _assert_same(remote, local)
+    labels, _ = _by_task(remote)
+    assert (labels[3], labels[10], labels[42]) == (2, 0, 1)  # clamped
+
+
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # Ray Data's own
 def test_frames_and_a_ray_dataset_give_the_local_result(ray_session):
     import ray.data
