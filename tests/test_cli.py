@@ -128,7 +128,8 @@ def test_aggregate_csv_with_own_columns_and_partial_gold(tmp_path: Path, capsys)
     assert res["task"].to_list() == expected.index.tolist()  # "t000" keeps its zeros
     assert res["label"].to_list() == expected.tolist()
     correct = sum(expected[t] == gold[t] for t in gold_items)
-    assert summary(out)["accuracy"] == f"{correct / len(gold_items):.6f} ({correct}/{len(gold_items)} tasks with gold)"
+    assert summary(out)["accuracy"] == (f"{correct / len(gold_items):.6f} ({correct}/{len(gold_items)} tasks with "
+                                        "gold; 1 gold task(s) without judgments left out)")
 
 
 def test_use_gold_gives_gold_to_the_model(tmp_path: Path, capsys) -> None:
@@ -152,6 +153,15 @@ def test_use_gold_gives_gold_to_the_model(tmp_path: Path, capsys) -> None:
         assert rc == 2 and err.strip().endswith("(command line: --gold FILE --use-gold)")
     rc, _, err = run(["aggregate", tmp_path / "j.parquet", "--use-gold", *cols], capsys)
     assert rc == 2 and "--use-gold needs --gold FILE" in err
+    # gold of tasks without judgments is left out, whatever its label, and the summary says so
+    extra = pd.concat([gold_df, pd.DataFrame({"item": ["t999", "t998"], "answer": ["yak", "cat"]})])
+    extra.to_csv(tmp_path / "gold2.csv", index=False)
+    rc, out, err = run(["aggregate", tmp_path / "j.parquet", "--model", "ds", *cols, "--gold",
+                        tmp_path / "gold2.csv", "--use-gold", "-o", tmp_path / "r2.parquet"], capsys)
+    assert rc == 0, err
+    assert read_any(tmp_path / "r2.parquet")["label"].to_list() == expected.tolist()
+    assert summary(out)["accuracy"] == ("1.000000 (20/20 tasks with gold; the model was given this gold; "
+                                        "2 gold task(s) without judgments left out)")
 
 
 def test_int_labels_stay_ints_through_csv_and_parquet(tmp_path: Path, capsys) -> None:

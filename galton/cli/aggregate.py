@@ -64,8 +64,9 @@ def _read_gold(gold: Any, task_col: str, label_col: str) -> Any:
                      "label": pa.array(values.tolist()) if values.dtype == object else values})
 
 
-def _gold_pairs(table: Any, judgments: Any) -> tuple[np.ndarray, np.ndarray]:
-    """(task codes, gold label values) for the gold rows whose task has judgments."""
+def _gold_pairs(table: Any, judgments: Any) -> tuple[np.ndarray, np.ndarray, int]:
+    """(task codes, gold label values) for the gold tasks that have judgments, and how many gold
+    tasks have none (left out of the accuracy)."""
     from .._gold import read_gold
 
     tasks, values = read_gold(table, judgments.task_names)
@@ -73,7 +74,7 @@ def _gold_pairs(table: Any, judgments: Any) -> tuple[np.ndarray, np.ndarray]:
     keep = tidx >= 0
     if not keep.any():
         raise no_common_task(tasks[:3].tolist(), judgments.task_names[:3].tolist())
-    return tidx[keep].astype(np.int64), values[keep]
+    return tidx[keep].astype(np.int64), values[keep], int((~keep).sum())
 
 
 def _accuracy(pred_values: np.ndarray, gold_values: np.ndarray) -> int:
@@ -397,7 +398,7 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _summary(out: TextIO, model: Any, judgments: Any, name: str, cls: type, seconds: float,
-             gold_pairs: tuple[np.ndarray, np.ndarray] | None, output: str | None,
+             gold_pairs: tuple[np.ndarray, np.ndarray, int] | None, output: str | None,
              used_gold: bool = False, extra: list[tuple[str, str]] | None = None) -> None:
     rows: list[tuple[str, str]] = [
         ("tasks", str(judgments.n_tasks)),
@@ -425,11 +426,13 @@ def _summary(out: TextIO, model: Any, judgments: Any, name: str, cls: type, seco
             said = "no need (temperature 1: probabilities as fitted)"
         rows.append(("calibrated", said))
     if gold_pairs is not None:
-        tidx, values = gold_pairs
+        tidx, values, unmatched = gold_pairs
         pred = judgments.label_names[np.asarray(model.label_codes_)[tidx]]
         correct = _accuracy(pred, values)
         total = int(tidx.size)
         note = "; the model was given this gold" if used_gold else ""
+        if unmatched:
+            note += f"; {unmatched} gold task(s) without judgments left out"
         rows.append(("accuracy", f"{correct / total:.6f} ({correct}/{total} tasks with gold{note})"))
         post = getattr(model, "posteriors_", None)
         if post is not None and total and not used_gold:  # how far the probabilities can be trusted here
