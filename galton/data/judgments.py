@@ -25,7 +25,7 @@ from ._base import EncodedData
 from ._encode import encode_column, lookup, plain_column, readonly, recode_labels, retuple, untuple_frame
 from ._validate import MAX_EXAMPLES, ColumnError, example_rows, null_mask, raise_nulls
 
-__all__ = ["Judgments", "label_codes"]
+__all__ = ["Judgments", "label_codes", "label_lookup"]
 
 OnInvalid = Literal["raise", "drop"]
 Duplicates = Literal["keep", "first", "last", "raise"]
@@ -255,15 +255,19 @@ class Judgments(EncodedData):
         return np.bincount(self.task, minlength=self.n_tasks)
 
 
-def label_codes(label_names: np.ndarray, values: Any, *, what: str = "gold", tasks: Any = None) -> np.ndarray:
+def label_lookup(label_names: np.ndarray, values: Any) -> np.ndarray:
     """Codes of label values in the label vocabulary ``label_names`` (whole-number floats match
-    integer labels); raises naming the values that are not in it and, with ``tasks``, the task of
-    each such value (else its row)."""
-    values = np.asarray(values) if not isinstance(values, np.ndarray) else values
+    integer labels); -1 for a value outside it."""
+    values = np.asarray(values)
     if values.dtype.kind == "f" and label_names.dtype.kind in "iub" and np.all(values == np.round(values)):
         values = values.astype(label_names.dtype)
-    arr = np.asarray(values, dtype=label_names.dtype if label_names.dtype != object else object)
-    codes = lookup(label_names, arr)
+    return lookup(label_names, np.asarray(values, dtype=label_names.dtype if label_names.dtype != object else object))
+
+
+def label_codes(label_names: np.ndarray, values: Any, *, what: str = "gold", tasks: Any = None) -> np.ndarray:
+    """:func:`label_lookup`, raising for the values outside the vocabulary: how many, a few of
+    them and, with ``tasks``, the task of each (else its row)."""
+    codes = label_lookup(label_names, values)
     bad = codes < 0
     if bad.any():
         rows = np.flatnonzero(bad)

@@ -195,8 +195,9 @@ def build_core(maps: tuple[list[np.ndarray], list[np.ndarray]], gold: tuple[Any,
     global worker and label codes, gold per local task.
 
     ``maps[0][u]`` / ``maps[1][u]`` map unit ``u``'s worker / label codes to global codes. Returns a
-    dict of arrays plus ``n_dropped`` and ``error``: None, or (number of repeated (task, worker)
-    pairs, example task ids) when ``duplicates='raise'`` finds some.
+    dict of arrays plus ``n_dropped``, ``error``: None, or (number of repeated (task, worker)
+    pairs, example task ids) when ``duplicates='raise'`` finds some, and ``gold_bad``: positions in
+    ``gold`` of the rows whose task is here and whose label code is -1 (outside the label set).
     """
     wmaps, lmaps = maps
     used = [(u, p) for u, p in enumerate(pieces) if p is not None and len(p[1])]
@@ -251,6 +252,7 @@ def build_core(maps: tuple[list[np.ndarray], list[np.ndarray]], gold: tuple[Any,
     indptr = np.zeros(names.size + 1, dtype=np.int64)
     np.cumsum(counts, out=indptr[1:])
     gold_codes = np.full(names.size, -1, dtype=np.int32)
+    gold_bad = np.zeros(0, dtype=np.int64)
     if gold is not None and len(gold[1]):
         g_raw, g_codes = gold
         if is_np:
@@ -261,10 +263,12 @@ def build_core(maps: tuple[list[np.ndarray], list[np.ndarray]], gold: tuple[Any,
             pos = pc.index_in(g_raw.cast(pa.string()), value_set=pa.array(names.tolist(), pa.string()))
             pos = pos.fill_null(-1).to_numpy().astype(np.int64)
             hit = pos >= 0
+        gold_bad = np.flatnonzero(hit & (g_codes < 0))  # a gold label outside the set, on a task here
+        hit &= g_codes >= 0
         gold_codes[pos[hit]] = g_codes[hit]
     return {"task_names": names, "indptr": indptr, "task": local, "worker": worker.astype(np.int32, copy=False),
             "label": label.astype(np.int32, copy=False), "gold": gold_codes, "n_dropped": n_dropped,
-            "error": error}
+            "error": error, "gold_bad": gold_bad}
 
 
 def finish_shard(core: dict[str, Any], offset: int, n_workers: int, n_labels: int,

@@ -46,7 +46,7 @@ import pyarrow.parquet as pq
 
 from ..io._read import input_files, parquet_schema
 from .._gold import read_gold
-from ..data.judgments import label_codes
+from ..data.judgments import label_codes, label_lookup
 from ..judgments import ColumnError, frame_kind, to_arrow
 from ._partition import (
     build_core,
@@ -156,8 +156,9 @@ def _partition_task(unit: Unit, table: Any, cols: tuple[str, str, str], n_shards
     return (meta, *pieces)
 
 
-def _core_info(core: dict[str, Any]) -> tuple[int, int, int, str | None]:
-    return int(core["task_names"].size), int(core["task"].size), int(core["n_dropped"]), core["error"]
+def _core_info(core: dict[str, Any]) -> tuple[int, int, int, Any, np.ndarray]:
+    return (int(core["task_names"].size), int(core["task"].size), int(core["n_dropped"]), core["error"],
+            core["gold_bad"])
 
 
 def _build_task(maps: Any, gold: Any, n_workers: int, duplicates: str, *pieces: Any) -> tuple:
@@ -213,24 +214,33 @@ def _check_metas(metas: list[dict[str, Any]], units: list[Unit], cols: tuple[str
 
 
 def _gold_pieces(gold: Any, label_names: np.ndarray, task_type: pa.DataType,
-                 n_shards: int) -> list[tuple[Any, np.ndarray] | None]:
-    """Gold split by task shard: (raw task ids, global label codes) per shard. Read by the one set
-    of gold rules (:func:`galton._gold.read_gold`: a Series, dict, frame or path; ``true_label``;
-    one label per task; task ids brought to the judgments' type). The driver does not know which
-    tasks have judgments, so every gold label must be in the label set (a local fit ignores the
-    gold of a task without judgments)."""
+                 n_shards: int) -> tuple[list[tuple[Any, np.ndarray]], Any]:
+    """Gold split by task shard: (raw task ids, global label codes, -1 for a label outside the
+    set) per shard, and a function that raises for the bad labels the shards found. Read by the one
+    set of gold rules (:func:`galton._gold.read_gold`: a Series, dict, frame or path; ``true_label``;
+    one label per task; task ids brought to the judgments' type). As in a local fit, gold of a task
+    without judgments is ignored whatever its label: only the shards know their tasks, so each one
+    reports the bad labels of its own tasks."""
     integer = pa.types.is_integer(task_type)
     tasks, values = read_gold(gold, np.empty(0, dtype=np.int64 if integer else object))
-    codes = label_codes(label_names, values, what="gold", tasks=tasks)
+    codes = label_lookup(label_names, values)
     raw: Any = (tasks.astype(np.int64) if integer else
                 pa.array([str(t) for t in tasks.tolist()], pa.string()))
     sid = task_shard(raw, n_shards)
-    out: list[tuple[Any, np.ndarray] | None] = []
+    out: list[tuple[Any, np.ndarray]] = []
+    rows: list[np.ndarray] = []
     for s in range(n_shards):
         idx = np.flatnonzero(sid == s)
+        rows.append(idx)
         part = raw[idx] if isinstance(raw, np.ndarray) else raw.take(pa.array(idx))
         out.append((part, codes[idx]))
-    return out
+
+    def check(bad_per_shard: list[np.ndarray]) -> None:
+        bad = np.sort(np.concatenate([rows[s][b] for s, b in enumerate(bad_per_shard)] or [np.zeros(0, np.int64)]))
+        if bad.size:
+            label_codes(label_names, values[bad], what="gold", tasks=tasks[bad])  # raises, naming them
+
+    return out, check
 
 
 # --------------------------------------------------------------------------------------------------
@@ -302,8 +312,7 @@ def ingest(engine: Any, source: Any, *, task_col: str = "task", worker_col: str 
     wmaps = [next(it_w) if "workers" in m else np.zeros(0, np.int32) for m in metas]
     lmaps = [next(it_l) if "workers" in m else np.zeros(0, np.int32) for m in metas]
     maps_ref = ray.put((wmaps, lmaps))
-    gold_parts = (None if gold is None else
-                  _gold_pieces(gold, label_names, task_type, n_shards))
+    gold_parts, check_gold = (None, None) if gold is None else _gold_pieces(gold, label_names, task_type, n_shards)
     seconds["vocabularies"] = time.perf_counter() - t1
 
     t2 = time.perf_counter()
@@ -321,6 +330,8 @@ def ingest(engine: Any, source: Any, *, task_col: str = "task", worker_col: str 
         for u in range(len(units)):  # this shard's pieces are no longer needed
             pieces[u][s] = None
     del pieces
+    if check_gold is not None:
+        check_gold([i[4] for i in infos])
     errors = [i[3] for i in infos if i[3]]
     if errors:
         raise ValueError(

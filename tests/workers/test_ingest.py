@@ -183,7 +183,8 @@ def test_text_ids_a_glob_and_gold_give_the_local_result(ray_session, text_dir):
 def test_distributed_gold_is_read_by_the_local_gold_rules(ray_session, int_dir, tmp_path):
     """Ray ingest reads gold as a local fit does (it had rules of its own): text ids that are
     canonical integers match integer tasks, a truth table's ``true_label`` is the label, one task
-    with two labels raises, a label outside the set raises naming its task."""
+    with two labels raises, a label outside the set raises naming its task, unless the task has no
+    judgments (the driver raised for those too; only the shards know their tasks)."""
     truth = pa.table({"task": ["3", "10", "10", "42"], "true_label": [2, 0, 0, 1]})  # 10 twice, same label
     pq.write_table(truth, tmp_path / "truth.parquet")
     local = _fit(str(int_dir), gold={3: 2, 10: 0, 42: 1})
@@ -194,7 +195,10 @@ def test_distributed_gold_is_read_by_the_local_gold_rules(ray_session, int_dir, 
         with pytest.raises(ValueError, match=r"gold has 1 label\(s\) not in the judgments' label set \[0, 1, 2\] "
                                              r"\(tasks 7: 9\)"):
             eng.load_parquet(int_dir, gold={3: 2, 7: 9})
+        # as locally, gold of a task without judgments is ignored whatever its label
+        ignored = _fit(eng.load_parquet(int_dir, gold={3: 2, 10: 0, 42: 1, 9999: 9, 10_000: 0}))
     _assert_same(remote, local)
+    _assert_same(ignored, _fit(str(int_dir), gold={3: 2, 10: 0, 42: 1, 9999: 9}))
     labels, _ = _by_task(remote)
     assert (labels[3], labels[10], labels[42]) == (2, 0, 1)  # clamped
 
