@@ -383,6 +383,16 @@ def test_read_parquet_directory(tmp_path):
 def test_empty_parquet_directory(tmp_path):
     with pytest.raises(ValueError, match="holds no .parquet files"):
         Judgments.from_any(tmp_path)
+    # a folder of text tables: the error names the file to read (a dataset folder: judgments and gold)
+    _frame().to_csv(tmp_path / "votes.csv", index=False)
+    with pytest.raises(ValueError, match=r"skipped\); name one of its files \(votes\.csv\) instead$"):
+        Judgments.from_any(tmp_path)
+    for name in ("judgments.csv", "gold.csv"):
+        (tmp_path / name).write_text("task,label\n")
+    with pytest.raises(ValueError) as info:
+        Judgments.from_any(tmp_path)
+    assert str(info.value).endswith(f"it looks like a dataset folder: read {str(tmp_path / 'judgments.csv')!r} "
+                                    f"(its gold: {str(tmp_path / 'gold.csv')!r})")
 
 
 def test_read_json_lines(tmp_path):

@@ -90,8 +90,15 @@ def input_files(path: str | os.PathLike) -> list[str]:
         files = sorted(str(f) for f in p.rglob("*.parquet")
                        if not _hidden(f.relative_to(p).parts) and f.is_file())
         if not files:
+            tables = sorted(f.name for f in p.iterdir() if f.is_file() and f.suffix in (".csv", ".tsv"))
+            hint = ""
+            if "judgments.csv" in tables:  # a dataset folder (judgments.csv, gold.csv, ...)
+                gold = f" (its gold: {str(p / 'gold.csv')!r})" if "gold.csv" in tables else ""
+                hint = f"; it looks like a dataset folder: read {str(p / 'judgments.csv')!r}{gold}"
+            elif tables:
+                hint = f"; name one of its files ({', '.join(tables[:5])}) instead"
             raise ValueError(f"directory {text!r} holds no .parquet files (files and folders "
-                             "starting with '.' or '_' are skipped)")
+                             f"starting with '.' or '_' are skipped){hint}")
         return files
     return [text]
 
