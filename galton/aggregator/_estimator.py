@@ -327,6 +327,24 @@ class BaseAggregator:
             return self.probas_
         return self._predict_new(data)[1]
 
+    def _new_judgments(self, data: Any) -> Judgments:
+        """New judgments to score with the fitted parameters: read with the fit's column names and
+        encoded over its label set; a label outside it raises, naming it and the fitted labels."""
+        from ..data._encode import LabelSetError
+
+        fitted: Judgments = self.judgments_  # type: ignore[attr-defined]
+        tc, wc, lc = fitted.columns
+        try:
+            return Judgments.from_any(data, task_col=tc, worker_col=wc, label_col=lc,
+                                      labels=fitted.label_names.tolist())
+        except LabelSetError as e:
+            raise ValueError(
+                f"the new data's column {e.column!r} holds label(s) {e.extra} that this "
+                f"{type(self).__name__} was not fitted on (its labels: {e.full}); a fitted model scores "
+                "only the labels it has parameters for: drop those rows, or refit on data that has them "
+                "(or with labels=[...] naming the full set)"
+            ) from None
+
     def _predict_new(self, data: Any) -> tuple[Any, Any]:
         raise NotImplementedError(
             f"{type(self).__name__} cannot score new data with fitted parameters; "

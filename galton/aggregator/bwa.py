@@ -214,7 +214,7 @@ class BWA(EMAggregator):
         """Labels and normalised scores of new data from the fitted precisions and class means; a
         worker the fit never saw gets the prior's mean precision ``a_v / b_k``."""
         fitted: Judgments = self.judgments_
-        new = Judgments.from_any(data, labels=fitted.label_names.tolist())
+        new = self._new_judgments(data)
         self._check_memory(new)
         params = self._params
         idx = lookup(fitted.worker_names, new.worker_names)

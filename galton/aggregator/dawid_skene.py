@@ -158,7 +158,7 @@ class ConfusionEM(EMAggregator):
     # ---------------------------------------------------------------- new data with fitted workers
     def _predict_new(self, data: Any) -> tuple[Any, Any]:
         fitted: Judgments = self.judgments_
-        new = Judgments.from_any(data, labels=fitted.label_names.tolist())
+        new = self._new_judgments(data)
         self._check_memory(new)
         params = self._params
         scored = new_data_pairs(fitted, new, params["rows"])

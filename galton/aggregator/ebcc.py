@@ -330,7 +330,7 @@ class EBCC(EMAggregator):
         with its expected logs (a fitted worker's label it never gave: the prior's share, as in the
         fit; a worker the fit never saw carries no information) and its class-and-subtype prior."""
         fitted: Judgments = self.judgments_
-        new = Judgments.from_any(data, labels=fitted.label_names.tolist())
+        new = self._new_judgments(data)
         self._check_memory(new)
         k, m = fitted.n_labels, int(self.n_subtypes)
         params = self._params

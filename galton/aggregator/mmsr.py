@@ -234,7 +234,7 @@ class MMSR(EMAggregator):
     def _new_sums(self, data: Any) -> tuple[Judgments, np.ndarray]:
         """Label sums of new judgments with the fitted skills (a worker the fit never saw: 0)."""
         fitted: Judgments = self.judgments_
-        new = Judgments.from_any(data, labels=fitted.label_names.tolist())
+        new = self._new_judgments(data)
         self._check_memory(new)
         idx = lookup(fitted.worker_names, new.worker_names)
         skill = np.zeros(new.n_workers)

@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from ._validate import MAX_EXAMPLES
 
-__all__ = ["encode_column", "dense_int_codes_numpy", "dense_span", "ids_from_offsets", "label_set", "lookup",
+__all__ = ["LabelSetError", "encode_column", "dense_int_codes_numpy", "dense_span", "ids_from_offsets", "label_set", "lookup",
            "object_array", "plain_column", "readonly", "recode_labels", "retuple", "untuple_frame", "untuple_groups",
            "untuple_items"]
 
@@ -136,6 +136,15 @@ def lookup(vocab: np.ndarray, values: np.ndarray) -> np.ndarray:
     return np.where(hit, pos, -1).astype(np.int32)
 
 
+class LabelSetError(ValueError):
+    """Observed labels outside a given label set: ``extra`` (a few of them), ``full`` (the set)
+    and ``column``, for callers that word the error for their own context."""
+
+    def __init__(self, message: str, extra: list, full: list, column: str):
+        super().__init__(message)
+        self.extra, self.full, self.column = extra, full, column
+
+
 def label_set(names: np.ndarray, labels: Sequence[Any], column: str) -> tuple[np.ndarray, np.ndarray]:
     """The full sorted label set from ``labels=`` and the position of each observed label name in
     it; raises naming the observed labels that are not in the set."""
@@ -145,9 +154,9 @@ def label_set(names: np.ndarray, labels: Sequence[Any], column: str) -> tuple[np
     mapping = lookup(full, names.astype(full.dtype) if full.dtype != object else names)
     if (mapping < 0).any():
         extra = names[mapping < 0].tolist()[:MAX_EXAMPLES]
-        raise ValueError(
-            f"column {column!r} holds label(s) {extra} that are not in labels={list(full.tolist())}"
-        )
+        raise LabelSetError(
+            f"column {column!r} holds label(s) {extra} that are not in labels={list(full.tolist())}",
+            extra, list(full.tolist()), column)
     return full, mapping
 
 

@@ -141,3 +141,31 @@ def test_convergence_warnings_point_at_the_callers_line() -> None:
         with pytest.warns(ConvergenceWarning) as caught:
             model.fit(df)
         assert caught[0].filename == __file__
+
+
+def _scores_new_data(name: str) -> bool:
+    return agg.get(name)._predict_new is not BaseAggregator._predict_new
+
+
+@pytest.mark.parametrize("name", [n for n in agg.names(kind="categorical") if _scores_new_data(n)])
+def test_predict_on_new_data_reads_the_columns_the_fit_read(name: str) -> None:
+    """A model fitted with task_col= / worker_col= / label_col= scores new data in that layout (the
+    pair-table models read task, worker, label and raised a missing-column error); with the default
+    names predict equals itself. A label the fit never saw is an error naming the fitted labels."""
+    df = _binary(3)
+    ours = df.rename(columns={"task": "item", "worker": "annotator", "label": "answer"})
+    cols = {"task_col": "item", "worker_col": "annotator", "label_col": "answer"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plain = agg.create(name, random_state=0).fit(df, df.groupby("task").label.first() if name == "gold_mv" else None)
+        named = agg.create(name, random_state=0).fit(
+            ours, ours.groupby("item").answer.first() if name == "gold_mv" else None, **cols)
+        new = df[df.task < 10]
+        pd.testing.assert_frame_equal(named.predict_proba(new.rename(columns={"task": "item", "worker": "annotator",
+                                                                               "label": "answer"})),
+                                      plain.predict_proba(new))
+    if name in ("wawa", "zbs", "gold_mv", "mv"):
+        return  # votes: a new label is one more candidate, not an error
+    with pytest.raises(ValueError, match=rf"the new data's column 'answer' holds label\(s\) \[7\] that this "
+                                         rf"{type(named).__name__} was not fitted on \(its labels: \[0, 1\]\)"):
+        named.predict(ours.assign(answer=7))
