@@ -161,7 +161,7 @@ def _check(budget: Any, strategy: str, per_task: Any, per_worker: Any) -> None:
             raise ValueError(f"{name} must be an integer >= 1, not {v!r}")
 
 
-def _fit(data: Any, model: Any, engine: Any, random_state: int) -> Any:
+def _fit(data: Any, model: Any, engine: Any, random_state: int, columns: dict[str, str]) -> Any:
     from ._api import aggregate
 
     fitted = getattr(model, "judgments_", None) is not None or getattr(model, "comparisons_", None) is not None
@@ -171,10 +171,10 @@ def _fit(data: Any, model: Any, engine: Any, random_state: int) -> Any:
         if data is None:
             raise ValueError("model is not fitted: pass the data to fit it on, or a fitted model")
         # a model object, fitted on data as the user configured it (its own random_state)
-        return aggregate(data, model, **({"engine": engine} if engine is not None else {}))
+        return aggregate(data, model, **({"engine": engine} if engine is not None else {}), **columns)
     if data is None:
         raise ValueError("data is needed unless model is a fitted model")
-    params: dict[str, Any] = {"random_state": random_state}
+    params: dict[str, Any] = {"random_state": random_state, **columns}
     if engine is not None:
         params["engine"] = engine
     return aggregate(data, model, **params)
@@ -182,7 +182,8 @@ def _fit(data: Any, model: Any, engine: Any, random_state: int) -> Any:
 
 def allocate(data: Any, budget: int, *, strategy: str = "eig", model: Any = None,
              workers: Sequence[Any] | None = None, per_task: int = 1, per_worker: int | None = None,
-             window: int = 5, random_state: int = 0, engine: Any = None, output: str | None = None) -> Any:
+             window: int = 5, random_state: int = 0, engine: Any = None, output: str | None = None,
+             task_col: str = "task", worker_col: str = "worker", label_col: str = "label") -> Any:
     """The ``budget`` judgments to ask for next, ranked by expected gain (see the module docstring).
 
     Parameters
@@ -201,6 +202,8 @@ def allocate(data: Any, budget: int, *, strategy: str = "eig", model: Any = None
     random_state : seed of the fit and of the uniform strategy's tie break
     engine : passed to the fit ("local", "ray" or an engine); scoring runs on the gathered posteriors
     output : "pandas", "polars" or "arrow"; default: the input's frame type
+    task_col, worker_col, label_col : the columns of categorical ``data`` (as in ``fit``); the
+        result still names the task column ``task``
 
     Returns
     -------
@@ -212,7 +215,9 @@ def allocate(data: Any, budget: int, *, strategy: str = "eig", model: Any = None
     _check(budget, strategy, per_task, per_worker)
     if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
         raise ValueError(f"window must be an integer >= 1, not {window!r}")
-    fitted = _fit(data, model, engine, random_state)
+    given = {"task_col": task_col, "worker_col": worker_col, "label_col": label_col}
+    columns = {k: v for k, v in given.items() if v != k[:-4]}  # only what differs (pairwise data has its own)
+    fitted = _fit(data, model, engine, random_state, columns)
     if getattr(fitted, "comparisons_", None) is not None:
         from .allocate_pairwise import pairwise_rows
 

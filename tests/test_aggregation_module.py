@@ -216,6 +216,20 @@ def test_a_metric_given_null_labels_says_the_fix_it_takes():
     assert get_accuracy(data.dropna(subset=["label"]), pd.Series({1: "x"})) == 1.0
 
 
+def test_a_metric_given_other_column_names_says_to_rename_them():
+    """The metrics keep crowd-kit's signatures (no task_col=): the error says to rename, not to pass
+    the models' task_col= that they do not take."""
+    from galton.metrics import alpha_krippendorff
+
+    data = pd.DataFrame({"item": [1, 1, 2], "annotator": ["a", "b", "a"], "answer": ["x", "y", "y"]})
+    for metric in (lambda d: get_accuracy(d, pd.Series({1: "x"})), alpha_krippendorff):
+        with pytest.raises(KeyError) as e:  # a KeyError, as crowd-kit's data[["task", ...]] raises
+            metric(data)
+        assert str(e.value).endswith("The metrics read task, worker and label, as crowd-kit's do: rename the "
+                                     "columns first (for example df.rename(columns={'item': 'task'}))")
+        assert "task_col" not in str(e.value)
+
+
 def test_accuracy_of_no_judgments_is_nan_whatever_the_gold_ids():
     empty = pd.DataFrame({"task": [], "worker": [], "label": []})  # pandas' float64 columns
     assert np.isnan(get_accuracy(empty, pd.Series({"t1": "x"})))  # crowd-kit: nan (was a float parse error)

@@ -131,6 +131,18 @@ def test_per_task_gives_a_task_several_slots_with_decreasing_gain() -> None:
     assert out["rank"].tolist() == [1, 2, 3, 4] and np.all(np.diff(out["score"].to_numpy()) <= 1e-12)
 
 
+def test_own_column_names_give_what_galton_names_give() -> None:
+    """``task_col=`` / ``worker_col=`` / ``label_col=`` as in ``fit`` (allocate had none: a frame with
+    its own column names could not be allocated without renaming it first)."""
+    df = _toy()
+    ours = df.rename(columns={"task": "item", "worker": "annotator", "label": "answer"})
+    cols = {"task_col": "item", "worker_col": "annotator", "label_col": "answer"}
+    for kwargs in ({"model": "ds"}, {"model": galton.DawidSkene()}, {"workers": ["w4", "w0"]}):
+        pd.testing.assert_frame_equal(galton.allocate(ours, 4, **cols, **kwargs), galton.allocate(df, 4, **kwargs))
+    with pytest.raises(ValueError, match=r"missing column\(s\) \['task', 'worker', 'label'\]"):
+        galton.allocate(ours, 4)
+
+
 def test_a_fitted_model_is_reused() -> None:
     model = galton.aggregate(_toy(), "ds")
     a = galton.allocate(None, 3, model=model)

@@ -9,13 +9,16 @@ from typing import Any, Sequence
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["ColumnError", "MAX_EXAMPLES", "check_on_invalid", "example_rows", "fmt_value", "missing_columns",
+__all__ = ["COLUMN_HINT", "ColumnError", "MAX_EXAMPLES", "check_on_invalid", "example_rows", "fmt_value", "missing_columns",
            "null_mask", "raise_nulls"]
 
 MAX_EXAMPLES = 5
 
 #: what every null error tells the user to do
 NULL_HINT = "drop those rows or pass on_invalid='drop' (CLI: --on-invalid drop)"
+
+#: what a missing task / worker / label column tells the user to do
+COLUMN_HINT = "Name the columns with task_col=, worker_col=, label_col= (CLI: --task-col, --worker-col, --label-col)"
 
 
 class ColumnError(KeyError, ValueError):

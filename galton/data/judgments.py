@@ -23,7 +23,7 @@ import pyarrow as pa
 from ..io._read import FrameKind, check_columns, frame_kind, to_arrow
 from ._base import EncodedData
 from ._encode import encode_column, lookup, plain_column, readonly, recode_labels, retuple, untuple_frame
-from ._validate import MAX_EXAMPLES, ColumnError, example_rows, null_mask, raise_nulls
+from ._validate import COLUMN_HINT, MAX_EXAMPLES, ColumnError, example_rows, null_mask, raise_nulls
 
 __all__ = ["Judgments", "label_codes", "label_lookup"]
 
@@ -116,10 +116,7 @@ class Judgments(EncodedData):
         table = to_arrow(data, ids=(task_col, worker_col), columns=cols)
         missing = [c for c in cols if c not in table.column_names]
         if missing:
-            raise ColumnError(
-                f"missing column(s) {missing}; the input has {table.column_names}. Name the columns "
-                "with task_col=, worker_col=, label_col= (CLI: --task-col, --worker-col, --label-col)"
-            )
+            raise ColumnError(f"missing column(s) {missing}; the input has {table.column_names}. {COLUMN_HINT}")
         table = check_columns(table.select(list(cols)), cols)
         if table.num_rows == 0 and kind != "pandas":
             # an empty pandas frame gives empty results, as in crowd-kit; elsewhere (files, the CLI)

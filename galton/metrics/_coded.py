@@ -19,7 +19,7 @@ import numpy as np
 from .._gold import read_gold
 from ..aggregator._results import Output
 from ..data._encode import lookup, object_array
-from ..data._validate import MAX_EXAMPLES, NULL_HINT, ColumnError
+from ..data._validate import COLUMN_HINT, MAX_EXAMPLES, NULL_HINT, ColumnError
 from ..data.judgments import Judgments
 from ..io._read import frame_kind, is_series
 
@@ -79,6 +79,8 @@ def coded(answers: Any) -> Coded:
     except ValueError as exc:
         text = str(exc).replace(NULL_HINT, "drop those rows before (for example df.dropna(subset=['task', "
                                            "'worker', 'label'])); crowd-kit's metrics skip them without a word")
+        text = text.replace(COLUMN_HINT, "The metrics read task, worker and label, as crowd-kit's do: rename "
+                                         "the columns first (for example df.rename(columns={'item': 'task'}))")
         text = text.replace(" or pass on_invalid='drop'", "")
         if text == str(exc):
             raise

@@ -46,6 +46,7 @@ import pyarrow.parquet as pq
 
 from ..io._read import input_files, parquet_schema
 from .._gold import read_gold
+from ..data._validate import COLUMN_HINT
 from ..data.judgments import label_codes, label_lookup
 from ..judgments import ColumnError, frame_kind, to_arrow
 from ._partition import (
@@ -189,10 +190,7 @@ def _check_metas(metas: list[dict[str, Any]], units: list[Unit], cols: tuple[str
     for meta, unit in zip(metas, units):
         if "missing" in meta:
             missing = [c for c in cols if c not in meta["missing"]]
-            raise ColumnError(
-                f"missing column(s) {missing} in {unit.name}; it has {meta['missing']}. Name the columns "
-                "with task_col=, worker_col=, label_col= (CLI: --task-col, --worker-col, --label-col)"
-            )
+            raise ColumnError(f"missing column(s) {missing} in {unit.name}; it has {meta['missing']}. {COLUMN_HINT}")
         if "bad_task_type" in meta:
             raise ValueError(
                 f"column {cols[0]!r} has type {meta['bad_task_type']} in {unit.name}; distributed ingest "
