@@ -54,12 +54,13 @@ are crowd-kit's to 1e-5.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 
 from ..judgments import Judgments, lookup
-from ._base import EMAggregator, argmax_ties_low
+from ._base import ConvergenceWarning, EMAggregator, argmax_ties_low, caller_stacklevel
 from ._engine import LocalEngine, Shard
 from ._kernels import clamp_gold, softmax_rows, vote_counts
 from ._memory import FLOAT
@@ -70,6 +71,11 @@ from ._registry import register
 from .votes_shard import shard_label_counts
 
 __all__ = ["MMSR"]
+
+#: factors this large mean the sweeps diverge (a worker linked to one or two others, with an
+#: agreement of exactly chance with one of them, doubles its partner's factor each sweep); well
+#: below where the change's squared norms overflow
+_DIVERGED = 1e100
 
 
 def _label_sums(shard: Shard, skill: np.ndarray) -> np.ndarray:
@@ -101,6 +107,11 @@ class MMSR(EMAggregator):
         (``numpy.random.RandomState(seed).uniform``), one value per worker in sorted worker order,
         so the result does not depend on the order of the rows. When some worker has enough
         co-workers to trim (``F >= 1``) the fixed point can depend on the start.
+
+        On data where a worker shares tasks with one or two others only, the sweeps can diverge
+        (one factor halves and its partner's doubles each sweep; crowd-kit overflows to NaN skills,
+        or fails): the fit stops when a factor passes 1e100, keeps the skills of the last sweep
+        before it and raises a ConvergenceWarning.
     engine, n_shards, progress : where the shards live and whether to show a progress bar.
 
     Attributes
@@ -194,6 +205,9 @@ class MMSR(EMAggregator):
         table, u, v = params["table"], params["u"], params["v"]
         v_new = trimmed_sweep(table, u, v, table["floor"])
         u_new = trimmed_sweep(table, v_new, u, table["floor"])
+        if not (np.isfinite(u_new).all() and np.isfinite(v_new).all()
+                and max(np.abs(u_new).max(initial=0.0), np.abs(v_new).max(initial=0.0)) < _DIVERGED):
+            return {"u": u, "v": v, "loss": np.nan, "table": table, "seen": params["seen"], "diverged": True}
         return {"u": u_new, "v": v_new, "loss": sweep_change(u_new, v_new, u, v),
                 "table": table, "seen": params["seen"]}
 
@@ -207,9 +221,19 @@ class MMSR(EMAggregator):
         return f"change of u v' {obj:.2e}"
 
     def _m_step(self, stats: dict[str, Any], memory: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The skills of the sweep's factors; a sweep that diverged stops the fit on the factors
+        before it (see the class docstring), with a ConvergenceWarning."""
         table = stats["table"]
-        return {"u": stats["u"], "v": stats["v"], "table": table, "seen": stats["seen"],
-                "skill": self._skills(stats["u"], stats["v"], table)}, memory
+        params = {"u": stats["u"], "v": stats["v"], "table": table, "seen": stats["seen"],
+                  "skill": self._skills(stats["u"], stats["v"], table)}
+        if stats.get("diverged"):
+            warnings.warn(
+                f"{type(self).__name__}: the factors u, v grew past {_DIVERGED:.0e} (the agreement matrix "
+                "has too few worker pairs to fix them: some workers share tasks with one or two others "
+                "only); the fit stops and the skills are those of the last finite sweep",
+                ConvergenceWarning, stacklevel=caller_stacklevel())
+            return params, {**memory, "stop": True}
+        return params, memory
 
     def _run(self, eng: Any, judgments: Judgments, rng: np.random.Generator) -> tuple[Any, np.ndarray | None]:
         params, post = super()._run(eng, judgments, rng)

@@ -251,3 +251,22 @@ def test_the_fast_shift_finds_the_eigenvector_the_safe_shift_finds():
     vec = vec * (1 if (vec > 0).sum() > (vec < 0).sum() else -1)
     assert (np.sign(vec) == signs).mean() > 0.98
     assert set(np.flatnonzero(signs < 0)) >= {0, 1, 2}
+
+
+def test_diverging_sweeps_stop_with_a_warning_and_finite_skills():
+    """Worker a agrees with b exactly at chance (C_ab = 0) and with c always, and b and c meet no
+    one else: each sweep halves a's factor and doubles c's. The fit ran its 10,000 sweeps into
+    overflow, with NaN skills and every task labelled "x" (task 3, where both its workers say "y",
+    included); crowd-kit fails here. Now it stops before the factors pass 1e100, with a warning,
+    on the skills of the last finite sweep."""
+    df = pd.DataFrame({"task": [1, 1, 2, 2, 3, 3], "worker": ["a", "b", "a", "b", "a", "c"],
+                       "label": ["x", "y", "x", "x", "y", "y"]})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        m = galton.MMSR().fit(df)
+    assert [str(w.message).split(" (")[0] for w in caught] == ["MMSR: the factors u, v grew past 1e+100"]
+    assert caught[0].category is galton.ConvergenceWarning and caught[0].filename == __file__
+    assert np.isfinite(m.skills_.to_numpy()).all() and 300 < m.n_iter_ < 400 and not m.converged_
+    assert m.labels_[3] == "y" and m.labels_[2] == "x"  # the tasks where every worker agrees
+    assert np.isfinite(m.probas_.to_numpy()).all()
+    np.testing.assert_allclose(m.probas_.sum(axis=1), 1.0)
