@@ -41,8 +41,10 @@ Where galton differs from crowd-kit 1.4.2, each a defect there:
   galton uses the pairs that met only (the leading eigenvector of ``C``, oriented per connected
   component so that most workers beat random); a worker who shares no task with another has no
   evidence of its own and gets the mean skill of those who do (crowd-kit: a skill from its random
-  start and a sign from pairs it never had; 0 when no worker shares a task, where the posteriors are
-  uniform);
+  start and a sign from pairs it never had); when no worker shares a task with another (a single
+  judge, say), no skill has evidence and every worker gets the smallest skill above chance the
+  clip allows, ``s = 1/sqrt(T)``: the labels are the votes' and the probabilities lean toward them
+  by as little as the clip permits (crowd-kit: a random skill or an error);
 - the scale ``||u|| / ||v||`` is taken per connected component (a rank-one factor is only
   determined up to scale within a component) and a mean of exactly 0 is floored at ``1/sqrt(T)``
   (crowd-kit does this for a single zero and divides by zero otherwise);
@@ -172,7 +174,10 @@ class MMSR(EMAggregator):
         p = s * (kk - 1.0) / kk + 1.0 / kk
         skill = np.log(p * (kk - 1.0) / (1.0 - p))
         alone = ~table["linked"]  # no co-worker, no evidence: the mean skill of those who have some
-        if alone.any() and not alone.all():
+        if alone.all() and not table["one_label"]:  # no evidence: all alike, barely above chance
+            p0 = floor * (kk - 1.0) / kk + 1.0 / kk
+            skill[:] = np.log(p0 * (kk - 1.0) / (1.0 - p0))
+        elif alone.any() and not alone.all():
             skill[alone] = skill[~alone].mean()
         return skill
 
@@ -189,6 +194,7 @@ class MMSR(EMAggregator):
         table = pair_table(pairs, w, max(k_seen, 2))
         table["sign"] = pair_signs(table, w)
         table["n_labels"] = float(max(k_seen, 2))
+        table["one_label"] = k_seen < 2  # every skill 0: the vote is that label
         table["floor"] = 1.0 / np.sqrt(max(judgments.n_tasks, 1))
         seed = self.random_state
         if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):

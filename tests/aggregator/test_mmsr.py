@@ -270,3 +270,18 @@ def test_diverging_sweeps_stop_with_a_warning_and_finite_skills():
     assert m.labels_[3] == "y" and m.labels_[2] == "x"  # the tasks where every worker agrees
     assert np.isfinite(m.probas_.to_numpy()).all()
     np.testing.assert_allclose(m.probas_.sum(axis=1), 1.0)
+
+
+def test_a_single_judge_or_workers_who_never_meet_are_followed():
+    """No worker shares a task with another (one LLM judge, say): no skill has evidence, so all get
+    the smallest skill above chance the clip allows, s = 1/sqrt(T), and the labels are the votes.
+    They were skill 0, uniform posteriors and the first label everywhere (crowd-kit: a random skill,
+    or "Encountered all NA values")."""
+    judge = pd.DataFrame({"task": [1, 2, 3, 4], "worker": "llm", "label": ["x", "y", "x", "y"]})
+    loners = judge.assign(worker=["a", "b", "c", "d"])
+    for df in (judge, loners):
+        m = galton.MMSR().fit(df)
+        assert m.labels_.tolist() == ["x", "y", "x", "y"]
+        p = (1 / np.sqrt(4)) / 2 + 1 / 2  # p = s (K - 1) / K + 1 / K with T = 4 tasks, K = 2: 0.75
+        np.testing.assert_allclose(m.skills_.to_numpy(), np.log(p / (1 - p)), rtol=1e-12)  # log 3
+        np.testing.assert_allclose(m.probas_.max(axis=1).to_numpy(), p, rtol=1e-12)
