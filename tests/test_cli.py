@@ -676,3 +676,39 @@ def test_quiet_silences_the_readers_warning_too(tmp_path, capsys):
     assert capsys.readouterr().err == ""
     assert main(["aggregate", str(src), "-m", "mv", "-o", str(tmp_path / "o.csv")]) == 0
     assert capsys.readouterr().err.startswith("galton: warning: column 'label' holds non-integer numbers")
+
+
+def test_checkpoint_dir_resumes_a_stopped_run_to_the_uninterrupted_result(tmp_path: Path, capsys) -> None:
+    """``--checkpoint-dir``: a run stopped after 4 iterations (here by its own --max-iter) is taken
+    up by the same command with a higher limit, from iteration 4, and ends where one uninterrupted
+    run ends, to the bit; the summary says which happened. Bad combinations fail before reading."""
+    df, _ = simulated_frame(11)
+    src = tmp_path / "j.csv"
+    df.to_csv(src, index=False)
+    base = ["aggregate", src, "-m", "ds", "--task-col", "item", "--worker-col", "annotator", "--label-col",
+            "answer", "--param", "stopping=likelihood", "--param", "tol=0"]
+    ck = ["--checkpoint-dir", tmp_path / "ck", "--checkpoint-every", "2"]
+    rc, out, err = run([*base, "--max-iter", "4", *ck, "-o", tmp_path / "a.parquet"], capsys)
+    assert rc == 0, err
+    assert summary(out)["checkpoint"] == f"{tmp_path / 'ck'} (a fresh start; saved every 2 iterations)"
+    assert len(list((tmp_path / "ck").glob("DawidSkene-*.npz"))) == 1
+    rc, out, err = run([*base, "--max-iter", "12", *ck, "-o", tmp_path / "b.parquet"], capsys)
+    assert rc == 0, err
+    s = summary(out)
+    assert s["checkpoint"].startswith(f"{tmp_path / 'ck'} (resumed from iteration 4;") and s["iterations"] == "12"
+    rc, out, err = run([*base, "--max-iter", "12", "-o", tmp_path / "c.parquet"], capsys)
+    assert rc == 0 and "checkpoint" not in summary(out)
+    resumed, whole = read_any(tmp_path / "b.parquet"), read_any(tmp_path / "c.parquet")
+    assert resumed.equals(whole) and not read_any(tmp_path / "a.parquet").equals(whole)
+
+    refused = {
+        ("-m", "mv", *ck): "model 'mv' does not iterate, so --checkpoint-dir has nothing to save",
+        ("--checkpoint-every", "3"): "--checkpoint-every needs --checkpoint-dir DIR",
+        ("-m", "ds", "-o", tmp_path / "out", "--checkpoint-dir", tmp_path / "out"):
+            f"--checkpoint-dir '{tmp_path / 'out'}' is --output; give the checkpoints a directory of their own",
+        ("-m", "ds", "--checkpoint-dir", tmp_path / "ck", "--checkpoint-every", "0"): "--checkpoint-every must be >= 1",
+    }
+    for extra, message in refused.items():
+        rc, _, err = run(["aggregate", src, "--task-col", "item", "--worker-col", "annotator", "--label-col",
+                          "answer", *extra], capsys)
+        assert rc == 2 and message in err, (extra, err)

@@ -229,6 +229,7 @@ class IterativeAggregator(BaseAggregator):
                 start = it
                 if history:
                     delta = self._delta(history, memory, n)
+            self.resumed_from_ = start  # with checkpoints: the iteration this run took up (0: a fresh start)
         enabled = getattr(self, "progress", None)
         if enabled is None and getattr(self, "verbose", 0):  # crowd-kit's verbose (MACE)
             enabled = True

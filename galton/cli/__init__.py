@@ -121,6 +121,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="Ray cluster to connect to (else RAY_ADDRESS, else a new local instance)")
     agg.add_argument("--max-iter", type=int, default=None, metavar="N",
                      help="iteration limit of iterative models")
+    agg.add_argument("--checkpoint-dir", default=None, metavar="DIR",
+                     help="iterative models: save the fit's state in DIR every --checkpoint-every "
+                     "iterations; the same command run again (same data, model and parameters) resumes "
+                     "from the last one, with the same result as an uninterrupted run")
+    agg.add_argument("--checkpoint-every", type=int, default=None, metavar="N",
+                     help="with --checkpoint-dir: save every N iterations (default: 1; always at the end)")
     agg.add_argument("--param", type=model_param, action="append", default=None, metavar="KEY=VALUE",
                      help="a parameter of the model, repeatable, as in Python (values read as JSON, else "
                      "text): --param stopping=likelihood --param tol=1e-7 runs ds to convergence; "

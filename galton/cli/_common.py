@@ -3,11 +3,13 @@ one-line description of a failure or a warning."""
 
 from __future__ import annotations
 
+import argparse
 import inspect
+from pathlib import Path
 from typing import Any, Sequence, TextIO
 
-__all__ = ["BUNDLED_PREFIX", "CLIError", "OPTION_PARAMS", "PROG", "checked_params", "describe", "model_param",
-           "no_common_task", "one_line", "reader_errors", "report_warnings"]
+__all__ = ["BUNDLED_PREFIX", "CLIError", "OPTION_PARAMS", "PROG", "checked_params", "checkpoint_options",
+           "checkpoint_rows", "describe", "model_param", "no_common_task", "one_line", "reader_errors", "report_warnings"]
 
 PROG = "galton"
 BUNDLED_PREFIX = "bundled:"
@@ -49,6 +51,38 @@ def model_param(text: str) -> tuple[str, Any]:
 
 #: constructor parameters the commands set by options of their own, never by --param
 OPTION_PARAMS = {"engine": "--engine", "n_shards": "--shards", "progress": "--quiet"}
+
+
+def checkpoint_options(cls: type, args: argparse.Namespace, name: str) -> dict[str, Any]:
+    """``checkpoint_dir`` / ``checkpoint_every`` for the fit from ``--checkpoint-dir`` and
+    ``--checkpoint-every``; refused for a model that does not iterate, and for a directory that is
+    the input or the output (the output's replacement would take the checkpoints with it)."""
+    directory, every = getattr(args, "checkpoint_dir", None), getattr(args, "checkpoint_every", None)
+    if directory is None:
+        if every is not None:
+            raise CLIError("--checkpoint-every needs --checkpoint-dir DIR")
+        return {}
+    if not hasattr(cls, "_m_step"):
+        raise CLIError(f"model {name!r} does not iterate, so --checkpoint-dir has nothing to save")
+    if every is not None and every < 1:
+        raise CLIError(f"--checkpoint-every must be >= 1, not {every}")
+    here = Path(directory).resolve()
+    for what, other in (("the input", args.input), ("--output", args.output)):
+        if other not in (None, "-") and not other.startswith(BUNDLED_PREFIX) and Path(other).resolve() == here:
+            raise CLIError(f"--checkpoint-dir {directory!r} is {what}; give the checkpoints a directory of their own")
+    return {"checkpoint_dir": directory, "checkpoint_every": 1 if every is None else every}
+
+
+def checkpoint_rows(model: Any, args: Any) -> list[tuple[str, str]]:
+    """The summary's ``checkpoint`` row: where the fit's state went and the iteration a run took
+    up from it (``resumed_from_``, set by the EM driver when checkpointing)."""
+    directory = getattr(args, "checkpoint_dir", None)
+    if directory is None:
+        return []
+    start = int(getattr(model, "resumed_from_", 0) or 0)
+    every = getattr(args, "checkpoint_every", None) or 1
+    said = f"resumed from iteration {start}" if start else "a fresh start"
+    return [("checkpoint", f"{directory} ({said}; saved every {every} iteration{'s' if every > 1 else ''})")]
 
 
 def checked_params(cls: type, pairs: Sequence[tuple[str, Any]] | None, name: str) -> dict[str, Any]:

@@ -20,8 +20,8 @@ import numpy as np
 
 from .._api import aggregate
 from ..io import input_columns
-from ._common import (BUNDLED_PREFIX, PROG, CLIError, checked_params, no_common_task, one_line, reader_errors,
-                      report_warnings)
+from ._common import (BUNDLED_PREFIX, PROG, CLIError, checked_params, checkpoint_options, checkpoint_rows,
+                      no_common_task, one_line, reader_errors, report_warnings)
 from .prefs import aggregate_other, detect_kind, pairs_path
 
 __all__ = ["cmd_aggregate", "load_input", "read_table"]
@@ -109,6 +109,7 @@ def _model_params(cls: type, args: argparse.Namespace, name: str) -> dict[str, A
         raise CLIError(f"--max-iter must be >= 1, not {args.max_iter}")
     if args.seed is not None and "random_state" in accepted:
         params["random_state"] = args.seed
+    params.update(checkpoint_options(cls, args, name))
     if getattr(args, "uncalibrated", False):
         if "calibrate" not in accepted:
             raise CLIError(f"model {name!r} does not take --uncalibrated (it reports its probabilities as "
@@ -254,7 +255,8 @@ def _aggregate_sharded(args: argparse.Namespace, out: TextIO, err: TextIO, cls: 
     if args.use_gold and gold is None:
         raise CLIError("--use-gold needs --gold FILE")
     to_dir = _dir_output(args.output)
-    model = cls(**{k: v for k, v in params.items() if k not in ("engine", "n_shards")})
+    fit_keys = ("engine", "n_shards", "checkpoint_dir", "checkpoint_every")
+    model = cls(**{k: v for k, v in params.items() if k not in fit_keys})
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         start = time.perf_counter()
@@ -264,7 +266,8 @@ def _aggregate_sharded(args: argparse.Namespace, out: TextIO, err: TextIO, cls: 
                     model, args.input, address=args.ray_address, n_shards=args.shards,
                     results_dir=args.output if to_dir else None, task_col=args.task_col,
                     worker_col=args.worker_col, label_col=args.label_col, on_invalid=args.on_invalid,
-                    gold=gold if args.use_gold else None,
+                    gold=gold if args.use_gold else None, checkpoint_dir=params.get("checkpoint_dir"),
+                    checkpoint_every=params.get("checkpoint_every", 1),
                 )
         except reader_errors() as exc:
             raise CLIError(f"cannot read {args.input!r}: {one_line(exc)}") from None
@@ -283,7 +286,7 @@ def _aggregate_sharded(args: argparse.Namespace, out: TextIO, err: TextIO, cls: 
     if not args.quiet:
         report_warnings(caught, err)
         _summary(err if args.output == "-" else out, model, data, name, cls, seconds, gold_pairs,
-                 args.output, args.use_gold)
+                 args.output, args.use_gold, checkpoint_rows(model, args))
     return 0
 
 
@@ -388,7 +391,7 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     if args.output is not None:
         _write_results(model, args.output)
-    extra = _write_workers(model, args.workers_output)
+    extra = checkpoint_rows(model, args) + _write_workers(model, args.workers_output)
 
     if not args.quiet:
         report_warnings(caught, err)

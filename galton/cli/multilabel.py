@@ -138,7 +138,8 @@ def aggregate_multilabel(table: Any, args: argparse.Namespace, out: TextIO, err:
     sep = "|" if args.tag_sep is None else args.tag_sep
     if not sep:
         raise CLIError("--tag-sep must be at least one character")
-    for option, value in (("--use-gold", args.use_gold or None), ("--workers-output", args.workers_output)):
+    for option, value in (("--use-gold", args.use_gold or None), ("--workers-output", args.workers_output),
+                          ("--checkpoint-dir", getattr(args, "checkpoint_dir", None))):
         if value is not None:
             raise CLIError(f"{option} is not available for multilabel data yet; aggregate without it")
     try:

@@ -28,7 +28,7 @@ def aggregate_other(kind: str, data: Any, args: argparse.Namespace, out: TextIO,
     """Fit the model for ``kind`` on ``data`` and write / print its scores."""
     from .. import aggregator
     from ..io import write_table
-    from ._common import CLIError, report_warnings
+    from ._common import CLIError, checkpoint_rows, report_warnings
 
     name = args.model or aggregator.default_name(kind)
     cls = aggregator.get(name)
@@ -55,7 +55,8 @@ def aggregate_other(kind: str, data: Any, args: argparse.Namespace, out: TextIO,
     top = scores.sort_by([("score", "descending")]).slice(0, 5)
     rows = [("kind", kind), ("model", name), (f"{key}s", f"{scores.num_rows:,}"),
             ("iterations", str(getattr(model, "n_iter_", "-"))),
-            ("converged", str(getattr(model, "converged_", "-"))), ("seconds", f"{seconds:.2f}"),
+            ("converged", str(getattr(model, "converged_", "-"))), *checkpoint_rows(model, args),
+            ("seconds", f"{seconds:.2f}"),
             ("top 5", ", ".join(f"{k} ({v:.3g})" for k, v in zip(top.column(key).to_pylist(),
                                                                   top.column("score").to_pylist())))]
     if args.output is not None:

@@ -164,14 +164,18 @@ class ShardedJudgments(LoadedData):
 
 
 def fit_parquet(model: Any, source: Any, *, address: str | None = None, n_shards: int | None = None,
-                results_dir: str | os.PathLike[str] | None = None, **ingest_options: Any) -> ShardedJudgments:
+                results_dir: str | os.PathLike[str] | None = None,
+                checkpoint_dir: str | os.PathLike[str] | None = None, checkpoint_every: int = 1,
+                **ingest_options: Any) -> ShardedJudgments:
     """Load ``source`` into a new :class:`~galton.workers.engine.RayEngine` (distributed ingest),
     fit ``model`` on it and release the engine.
 
     With ``results_dir`` the shards write the results there (a Parquet directory; refused before any
     work when it is, holds or lies in ``source``, or is a directory galton did not write); otherwise they
     are collected into ``model.labels_`` / ``probas_`` (and the task ids into the returned handle).
-    ``ingest_options`` go to :func:`galton.workers.ingest.ingest` (column names, gold, on_invalid...).
+    ``checkpoint_dir`` / ``checkpoint_every`` go to the fit (a run again resumes; see
+    ``model.fit``). ``ingest_options`` go to :func:`galton.workers.ingest.ingest` (column names, gold,
+    on_invalid...).
     """
     from ..io import plan_output
     from .engine import RayEngine
@@ -181,7 +185,8 @@ def fit_parquet(model: Any, source: Any, *, address: str | None = None, n_shards
                     what="results_dir")
     with RayEngine(n_shards=n_shards, address=address) as engine:
         data = engine.load_parquet(source, **ingest_options)
-        model.fit(data, results_dir=results_dir)
+        ckpt = {} if checkpoint_dir is None else {"checkpoint_dir": checkpoint_dir, "checkpoint_every": checkpoint_every}
+        model.fit(data, results_dir=results_dir, **ckpt)
         if results_dir is None:
             _ = data.task_names  # fetched while the shards are there
     return data
