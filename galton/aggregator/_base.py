@@ -357,7 +357,8 @@ class EMAggregator(IterativeAggregator):
         output : "pandas", "polars" or "arrow"; default: the input's own frame type.
         checkpoint_dir : save the parameters there every ``checkpoint_every`` iterations (and at
             the end); a fit started again with the same directory, data and model parameters
-            resumes from the last checkpoint (see :mod:`galton.aggregator._checkpoint`).
+            resumes from the last checkpoint (see :mod:`galton.aggregator._checkpoint`);
+            ``resumed_from_`` is then the iteration it took up (0: a fresh start).
         results_dir : for data loaded with ``load_parquet``: write labels, confidence and
             probabilities as a Parquet directory there, one part file per shard written where the
             shard lives, instead of collecting them here (``labels_`` and ``probas_`` are then None
