@@ -318,3 +318,38 @@ def test_plan_output_refuses_without_touching_anything(tmp_path: Path) -> None:
 def test_a_device_as_output_is_refused_with_the_reason(tmp_path: Path) -> None:
     rc, out, err = _galton(["aggregate", "bundled:act_cf", "-m", "mv", "-o", "/dev/null"], tmp_path)
     assert rc == 2 and "a device or pipe" in err and "leave the output out" in err
+
+
+@pytest.mark.skipif(not POSIX, reason="POSIX signals")
+def test_a_killed_checkpointed_run_resumes_to_the_uninterrupted_result(tmp_path: Path) -> None:
+    """``galton aggregate --checkpoint-dir``, killed (SIGKILL: no clean-up at all) in the middle of
+    its iterations, leaves no output; the same command again takes up from the last checkpoint and
+    writes what an uninterrupted run writes, to the bit."""
+    n = 400_000
+    rng = np.random.default_rng(5)
+    src = tmp_path / "j.parquet"
+    pq.write_table(pa.table({"task": np.repeat(np.arange(n // 4, dtype=np.int64), 4),
+                             "worker": rng.integers(0, 500, n), "label": rng.integers(0, 3, n)}), src)
+    cmd = [sys.executable, "-m", "galton", "aggregate", str(src), "-m", "ds", "--param", "stopping=likelihood",
+           "--param", "tol=0", "--max-iter", "400"]
+    ck = tmp_path / "ck"
+    proc = subprocess.Popen([*cmd, "--checkpoint-dir", str(ck), "-o", str(tmp_path / "resumed.parquet")],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    end = time.monotonic() + 120
+    while not list(ck.glob("DawidSkene-*.npz")):  # the first checkpoint: the fit is iterating
+        assert proc.poll() is None, proc.communicate()[1].decode()
+        assert time.monotonic() < end, "no checkpoint appeared"
+        time.sleep(0.01)
+    time.sleep(0.3)
+    assert proc.poll() is None, "the fit ended before it was killed: make it longer"
+    proc.kill()
+    proc.wait(timeout=30)
+    assert not (tmp_path / "resumed.parquet").exists()
+    rc, out, err = _galton([*cmd[3:], "--checkpoint-dir", ck, "-o", tmp_path / "resumed.parquet"], tmp_path)
+    assert rc == 0, err
+    row = next(line for line in out.splitlines() if line.startswith("checkpoint"))
+    taken_up = int(row.split("resumed from iteration ")[1].split(";")[0])
+    assert 0 < taken_up < 400
+    rc, _, err = _galton([*cmd[3:], "-o", tmp_path / "whole.parquet"], tmp_path)
+    assert rc == 0, err
+    assert pl.read_parquet(tmp_path / "resumed.parquet").equals(pl.read_parquet(tmp_path / "whole.parquet"))
