@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any, Sequence, TextIO
 
 __all__ = ["BUNDLED_PREFIX", "CLIError", "OPTION_PARAMS", "PROG", "checked_params", "checkpoint_options",
-           "checkpoint_rows", "describe", "model_param", "no_common_task", "one_line", "reader_errors", "report_warnings"]
+           "checkpoint_rows", "describe", "model_param", "no_common_task", "one_line", "reader_errors",
+           "report_warnings"]
 
 PROG = "galton"
 BUNDLED_PREFIX = "bundled:"

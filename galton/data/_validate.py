@@ -9,8 +9,8 @@ from typing import Any, Sequence
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["COLUMN_HINT", "ColumnError", "MAX_EXAMPLES", "check_on_invalid", "example_rows", "fmt_value", "missing_columns",
-           "null_mask", "raise_nulls"]
+__all__ = ["COLUMN_HINT", "ColumnError", "MAX_EXAMPLES", "check_on_invalid", "example_rows", "fmt_value",
+           "missing_columns", "null_mask", "raise_nulls"]
 
 MAX_EXAMPLES = 5
 
