@@ -97,10 +97,11 @@ class BinaryRelevance:
     def __repr__(self) -> str:
         return f"BinaryRelevance(base_aggregator={self.base_aggregator!r})"
 
-    def fit(self, data: Any) -> "BinaryRelevance":
+    def fit(self, data: Any, *, task_col: str = "task", worker_col: str = "worker",
+            label_col: str = "label") -> "BinaryRelevance":
         """Fit one copy of the base model per label. ``data``: a pandas or polars frame (or a dict
-        of columns) with ``task``, ``worker`` and ``label``, the label a list of labels per row (an
-        empty list or None: no label applies)."""
+        of columns) with ``task``, ``worker`` and ``label`` (other names via ``task_col=`` etc.), the
+        label a list of labels per row (an empty list or None: no label applies)."""
         base = self.base_aggregator
         if base is None:
             from .majority_vote import MajorityVote
@@ -114,8 +115,12 @@ class BinaryRelevance:
         import pandas as pd  # only when used: importing galton loads no pandas
 
         frame = _as_pandas(data)
-        missing_columns(frame, ("task", "worker", "label"),
-                        "BinaryRelevance reads task, worker and label (a list of labels per row)")
+        missing_columns(frame, (task_col, worker_col, label_col),
+                        "BinaryRelevance reads task, worker and label (a list of labels per row); name "
+                        "other columns with task_col=, worker_col=, label_col=")
+        given = {task_col: "task", worker_col: "worker", label_col: "label"}
+        if any(k != v for k, v in given.items()):  # galton's names from here on (results say "task")
+            frame = frame[list(given)].rename(columns=given)
         sets = _label_sets(frame["label"])
         rows_of: dict[Any, list[int]] = {}  # label -> the rows whose set holds it (one pass)
         for i, labels_of_row in enumerate(sets):
@@ -146,9 +151,9 @@ class BinaryRelevance:
                                      name="agg_label", dtype=object)
         return self
 
-    def fit_predict(self, data: Any) -> "pd.Series":
-        """Fit and return ``labels_``."""
-        return self.fit(data).labels_
+    def fit_predict(self, data: Any, **columns: str) -> "pd.Series":
+        """Fit and return ``labels_`` (``columns``: ``task_col=`` etc., as in :meth:`fit`)."""
+        return self.fit(data, **columns).labels_
 
 
 def _sort_key(label: Any) -> tuple[str, Any]:

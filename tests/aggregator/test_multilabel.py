@@ -44,6 +44,18 @@ def test_toy_matches_crowdkits_documented_result(model):
     assert got.to_dict() == {"t1": ["house", "tree"], "t2": ["car"]}
 
 
+def test_own_column_names_as_in_fit():
+    """``task_col=`` / ``worker_col=`` / ``label_col=`` as every model's fit takes them (it read the
+    default names only); a frame that also holds a column named ``task`` does not clash."""
+    ours = TOY.rename(columns={"task": "item", "worker": "annotator", "label": "tags"}).assign(task="other")
+    cols = {"task_col": "item", "worker_col": "annotator", "label_col": "tags"}
+    got = galton.BinaryRelevance(galton.DawidSkene()).fit_predict(ours, **cols)
+    assert got.index.name == "task" and got.to_dict() == {"t1": ["house", "tree"], "t2": ["car"]}
+    with pytest.raises(KeyError, match=r"missing column\(s\) \['worker', 'label'\].*name other columns with "
+                                       r"task_col=, worker_col=, label_col="):
+        galton.BinaryRelevance().fit(ours)
+
+
 def test_majority_vote_per_label_equals_hand_counts_and_crowdkit():
     df, _ = _simulated()
     got = galton.BinaryRelevance().fit_predict(df)
