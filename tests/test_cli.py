@@ -712,3 +712,27 @@ def test_checkpoint_dir_resumes_a_stopped_run_to_the_uninterrupted_result(tmp_pa
         rc, _, err = run(["aggregate", src, "--task-col", "item", "--worker-col", "annotator", "--label-col",
                           "answer", *extra], capsys)
         assert rc == 2 and message in err, (extra, err)
+
+
+def test_json_lines_output_reads_back_as_the_parquet_output(tmp_path: Path, capsys) -> None:
+    """``--output x.jsonl`` (and ``--workers-output``, the pairwise ``_pairs`` sibling): one JSON
+    object a row, the same table as the Parquet output, numbers read back exactly."""
+    df, _ = simulated_frame(4)
+    src = tmp_path / "j.csv"
+    df.to_csv(src, index=False)
+    cols = ["--task-col", "item", "--worker-col", "annotator", "--label-col", "answer", "-m", "ds"]
+    for ext in (".jsonl", ".parquet"):
+        rc, _, err = run(["aggregate", src, *cols, "-o", tmp_path / f"r{ext}", "--workers-output",
+                          tmp_path / f"w{ext}", "-q"], capsys)
+        assert rc == 0, err
+    for name in ("r", "w"):
+        assert pl.read_ndjson(tmp_path / f"{name}.jsonl").equals(read_any(tmp_path / f"{name}.parquet"))
+    first = (tmp_path / "r.jsonl").read_text().splitlines()[0]
+    assert first.startswith('{"task":"t000","label":') and first.endswith("}")
+    pairs = pd.DataFrame({"worker": ["a", "b", "a"], "left": ["x", "x", "y"], "right": ["y", "z", "z"],
+                          "label": ["x", "z", "y"]})
+    pairs.to_csv(tmp_path / "p.csv", index=False)
+    rc, _, err = run(["aggregate", tmp_path / "p.csv", "-o", tmp_path / "s.jsonl", "-q"], capsys)
+    assert rc == 0, err
+    assert sorted(pl.read_ndjson(tmp_path / "s.jsonl")["item"]) == ["x", "y", "z"]
+    assert pl.read_ndjson(tmp_path / "s_pairs.jsonl").height == 3

@@ -24,7 +24,8 @@ def _listing(folder: Path) -> list[str]:
 # --- format selection -----------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "name, fmt",
-    [("r.parquet", "parquet"), ("r.PQ", "parquet"), ("r.csv", "csv"), ("a.b.CSV", "csv"), ("r.tsv", "tsv")],
+    [("r.parquet", "parquet"), ("r.PQ", "parquet"), ("r.csv", "csv"), ("a.b.CSV", "csv"), ("r.tsv", "tsv"),
+     ("r.jsonl", "jsonl"), ("r.NDJSON", "jsonl")],
 )
 def test_table_format_by_extension(name: str, fmt: str) -> None:
     assert gio.table_format(name) == fmt
@@ -32,7 +33,7 @@ def test_table_format_by_extension(name: str, fmt: str) -> None:
 
 @pytest.mark.parametrize("name", ["r.txt", "results", "r.parquet.bak", "r.json"])
 def test_unknown_extension_is_a_clear_error_and_writes_nothing(tmp_path: Path, name: str) -> None:
-    with pytest.raises(ValueError, match=r"\.parquet, \*\.pq, \*\.csv or \*\.tsv"):
+    with pytest.raises(ValueError, match=r"\.parquet, \*\.pq, \*\.csv, \*\.tsv or \*\.jsonl \(JSON lines\)"):
         gio.write_table(pa.table({"a": [1]}), tmp_path / name)
     assert _listing(tmp_path) == []
 
@@ -58,17 +59,21 @@ def _table(label_kind: str) -> pa.Table:
     })
 
 
-@pytest.mark.parametrize("ext", [".parquet", ".pq", ".csv", ".tsv"])
+@pytest.mark.parametrize("ext", [".parquet", ".pq", ".csv", ".tsv", ".jsonl"])
 @pytest.mark.parametrize("label_kind", ["int", "str", "bool"])
 def test_round_trip_keeps_values_and_types(tmp_path: Path, ext: str, label_kind: str) -> None:
     table = _table(label_kind)
     path = gio.write_table(table, tmp_path / f"out{ext}")
     assert _listing(tmp_path) == [f"out{ext}"]  # no temporary file left
     back = pl.read_csv(path, separator="\t" if ext == ".tsv" else ",") if ext in (".csv", ".tsv") \
-        else pl.read_parquet(path)
+        else pl.read_ndjson(path) if ext == ".jsonl" else pl.read_parquet(path)
     expected = pl.from_arrow(table)
     assert back.schema == expected.schema
-    assert back.equals(expected)  # floats included: shortest round-trip text in CSV
+    assert back.equals(expected)  # floats included: shortest round-trip text in CSV and JSON
+    if ext == ".jsonl":  # galton's reader reads it back the same (one format both ways)
+        from galton.io import read_input
+
+        assert pl.from_arrow(read_input(path)).equals(expected)
     # galton's own reader sees the same label type
     j = Judgments.from_any(back.with_columns(worker=pl.lit("w")))
     assert j.label_names.tolist() == sorted(set(table.column("label").to_pylist()))

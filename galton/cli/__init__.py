@@ -93,14 +93,14 @@ def build_parser() -> argparse.ArgumentParser:
                      help="also give the gold labels to the model (clamped during EM; needed by gold_mv). "
                      "The accuracy is then measured on labels the model was given")
     agg.add_argument("--output", "-o", default=None, metavar="FILE",
-                     help="results file: .parquet, .pq, .csv or .tsv, a name without extension for a "
+                     help="results file: .parquet, .pq, .csv, .tsv or .jsonl, a name without extension for a "
                      "Parquet directory (one part file per shard with --engine ray), or - for CSV on "
                      "standard output; written atomically, never over an input or a directory galton "
                      "did not write")
     agg.add_argument("--workers-output", default=None, metavar="FILE",
                      help="also write one row per worker (judgments, tasks, skill with its 95%% "
                      "interval, chance, information in bits, flags constant / uninformative / "
-                     "adversarial / too_little_data): .parquet, .pq, .csv or .tsv, written "
+                     "adversarial / too_little_data): .parquet, .pq, .csv, .tsv or .jsonl, written "
                      "atomically; categorical data (see README, 'Which workers to keep')")
     agg.add_argument("--kind", choices=KINDS, default="auto",
                      help="kind of data: auto (left/right columns: pairwise; options + choice/ranking: "

@@ -134,7 +134,7 @@ def _plan_outputs(args: argparse.Namespace, kind: str | None) -> None:
     workers = getattr(args, "workers_output", None)
     if workers is not None:
         if workers == "-" or not Path(workers).suffix:
-            raise CLIError(f"--workers-output must be a file (.parquet, .pq, .csv or .tsv), not {workers!r}")
+            raise CLIError(f"--workers-output must be a file (.parquet, .pq, .csv, .tsv or .jsonl), not {workers!r}")
         if args.output is not None and args.output != "-" and \
                 Path(args.output).resolve() == Path(workers).resolve():
             raise CLIError("--workers-output and --output name the same file; give them different names")

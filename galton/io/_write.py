@@ -43,10 +43,11 @@ __all__ = [
     "to_arrow_table", "write_table",
 ]
 
-TableFormat = Literal["parquet", "csv", "tsv"]
+TableFormat = Literal["parquet", "csv", "tsv", "jsonl"]
 
 #: File name extensions (lower case) and the format each one selects.
-FORMATS: dict[str, TableFormat] = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "tsv"}
+FORMATS: dict[str, TableFormat] = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "tsv",
+                                   ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
 #: Zstandard level for Parquet output: fast to write, close to the best ratio for result tables.
 PARQUET_ZSTD_LEVEL = 3
@@ -73,12 +74,13 @@ def table_format(path: str | os.PathLike[str]) -> TableFormat:
 
     Returns
     -------
-    {"parquet", "csv", "tsv"}
+    {"parquet", "csv", "tsv", "jsonl"}
 
     Raises
     ------
     ValueError
-        If the extension is not ``.parquet``, ``.pq``, ``.csv`` or ``.tsv`` (any case).
+        If the extension is not ``.parquet``, ``.pq``, ``.csv``, ``.tsv``, ``.jsonl`` or ``.ndjson``
+        (any case).
 
     Examples
     --------
@@ -91,7 +93,7 @@ def table_format(path: str | os.PathLike[str]) -> TableFormat:
     except KeyError:
         raise ValueError(
             f"cannot tell the output format of {str(path)!r} from its extension "
-            f"{suffix or '(none)'!r}; name the file *.parquet, *.pq, *.csv or *.tsv"
+            f"{suffix or '(none)'!r}; name the file *.parquet, *.pq, *.csv, *.tsv or *.jsonl (JSON lines)"
         ) from None
 
 
@@ -150,6 +152,10 @@ def _write_to(fh: Any, table: pa.Table, fmt: TableFormat) -> None:
         import pyarrow.parquet as pq
 
         pq.write_table(table, fh, compression="zstd", compression_level=PARQUET_ZSTD_LEVEL)
+    elif fmt == "jsonl":
+        import polars as pl
+
+        pl.from_arrow(table).write_ndjson(fh)  # one object a row; floats that read back exactly
     else:
         import polars as pl
 
@@ -166,7 +172,7 @@ def _write_stdout(arrow: pa.Table, fmt: TableFormat) -> None:
 
 
 def write_table(table: Any, path: str | os.PathLike[str], *, format: TableFormat | None = None) -> Path:
-    """Write a table to Parquet, CSV or TSV (chosen by extension), atomically.
+    """Write a table to Parquet, CSV, TSV or JSON lines (chosen by extension), atomically.
 
     The table is written to a hidden temporary file in the destination directory, flushed and
     fsync'ed, and moved over ``path`` with :func:`os.replace`. If anything fails (or the process is
@@ -178,9 +184,10 @@ def write_table(table: Any, path: str | os.PathLike[str], *, format: TableFormat
         The table to write. Parquet keeps every column type; CSV keeps what text can (integers,
         floats, booleans and strings that do not look like numbers read back as the same type).
     path : path-like
-        Destination ending in ``.parquet``, ``.pq``, ``.csv`` or ``.tsv``; its directory must exist.
+        Destination ending in ``.parquet``, ``.pq``, ``.csv``, ``.tsv`` or ``.jsonl`` / ``.ndjson``
+        (one JSON object a row); its directory must exist.
         ``"-"`` writes to standard output (CSV unless ``format`` says otherwise).
-    format : {"parquet", "csv", "tsv"}, optional
+    format : {"parquet", "csv", "tsv", "jsonl"}, optional
         The format, instead of the one the extension selects.
 
     Returns
