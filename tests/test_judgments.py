@@ -68,6 +68,22 @@ def test_nulls_in_several_columns_are_all_reported_at_once():
     assert Judgments.from_any(df, on_invalid="drop").n_dropped == 3
 
 
+def test_labels_and_a_header_with_spaces_at_the_ends_are_pointed_out():
+    """A CSV written with spaces after its commas: ``"x "`` beside ``"x"`` is two classes, silently
+    (a warning says so now); a header `` worker`` misses ``worker`` (the error says why)."""
+    df = pd.DataFrame({"task": [1, 1, 2, 3], "worker": ["a", "b", "a", "b"], "label": ["x", "x ", " y", "z"]})
+    with pytest.warns(UserWarning, match=r"column 'label' holds 2 label\(s\) with spaces at the ends \(' y', 'x '\); "
+                                         r"'x' also occur\(s\) without them: each spelling is its own class"):
+        j = Judgments.from_any(df)
+    assert j.n_labels == 4  # kept as given: the warning does not change the data
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Judgments.from_any(df.assign(label=["x", "x", "y", "z"]))  # clean labels: no warning
+    with pytest.raises(ValueError, match=r"the input has \['task', ' worker', ' label'\]\. The input's column "
+                                         r"name\(s\) \[' worker', ' label'\] have spaces at the ends"):
+        Judgments.from_any(df.rename(columns={"worker": " worker", "label": " label"}))
+
+
 def test_nan_in_a_float_label_column_is_a_null():
     df = _frame().astype({"label": float})
     df.loc[4, "label"] = np.nan

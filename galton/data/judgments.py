@@ -116,7 +116,10 @@ class Judgments(EncodedData):
         table = to_arrow(data, ids=(task_col, worker_col), columns=cols)
         missing = [c for c in cols if c not in table.column_names]
         if missing:
-            raise ColumnError(f"missing column(s) {missing}; the input has {table.column_names}. {COLUMN_HINT}")
+            spaced = [c for c in table.column_names if c != c.strip() and c.strip() in missing]
+            hint = (f"The input's column name(s) {spaced} have spaces at the ends (a CSV header written "
+                    "with spaces after its commas): remove them from the header" if spaced else COLUMN_HINT)
+            raise ColumnError(f"missing column(s) {missing}; the input has {table.column_names}. {hint}")
         table = check_columns(table.select(list(cols)), cols)
         if table.num_rows == 0 and kind != "pandas":
             # an empty pandas frame gives empty results, as in crowd-kit; elsewhere (files, the CLI)
@@ -147,6 +150,7 @@ class Judgments(EncodedData):
             l_codes, l_names = recode_labels(l_codes, l_names, labels, label_col)
         if not numeric:
             _warn_float_classes(l_names, label_col)
+            _warn_spaced_labels(l_names, label_col)
 
         if duplicates != "keep":
             key = t_codes.astype(np.int64) * max(len(w_names), 1) + w_codes
@@ -308,6 +312,25 @@ def _warn_float_classes(names: np.ndarray, label_col: str) -> None:
             "for numeric ratings use kind='rating' (CLI: --kind rating)",
             UserWarning, stacklevel=3,
         )
+
+
+def _warn_spaced_labels(names: np.ndarray, label_col: str) -> None:
+    """Warn when text labels carry spaces at either end ("x " beside "x": two classes that are
+    probably one, from a CSV written with spaces after its commas)."""
+    if names.dtype != object:
+        return
+    spaced = [v for v in names.tolist() if isinstance(v, str) and v != v.strip()]
+    if not spaced:
+        return
+    stripped = {v.strip() for v in spaced}
+    clash = sorted(v for v in names.tolist() if isinstance(v, str) and v == v.strip() and v in stripped)
+    shown = ", ".join(repr(v) for v in spaced[:3]) + (", ..." if len(spaced) > 3 else "")
+    also = f"; {', '.join(repr(v) for v in clash[:3])} also occur(s) without them" if clash else ""
+    warnings.warn(
+        f"column {label_col!r} holds {len(spaced)} label(s) with spaces at the ends ({shown}){also}: each "
+        "spelling is its own class; strip the labels if they are one (pandas: df[col].str.strip())",
+        UserWarning, stacklevel=3,
+    )
 
 
 def _restore_ints(table: pa.Table, kind: str) -> pa.Table:
