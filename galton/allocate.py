@@ -215,8 +215,9 @@ def allocate(data: Any, budget: int, *, strategy: str = "eig", model: Any = None
     _check(budget, strategy, per_task, per_worker)
     if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
         raise ValueError(f"window must be an integer >= 1, not {window!r}")
-    given = {"task_col": task_col, "worker_col": worker_col, "label_col": label_col}
-    columns = {k: v for k, v in given.items() if v != k[:-4]}  # only what differs (pairwise data has its own)
+    columns = {k: v for k, v, default in (("task_col", task_col, "task"), ("worker_col", worker_col, "worker"),
+                                          ("label_col", label_col, "label"))
+               if v != default}  # only what differs: pairwise data has columns of its own
     fitted = _fit(data, model, engine, random_state, columns)
     if getattr(fitted, "comparisons_", None) is not None:
         from .allocate_pairwise import pairwise_rows

@@ -199,14 +199,13 @@ class IterativeAggregator(BaseAggregator):
         """The iteration limit: ``max_iter`` when set, else crowd-kit's ``n_iter``."""
         return int(self._given_iter_limit())
 
-    def _given_iter_limit(self) -> Any:
-        """``max_iter`` when set, else ``n_iter``, as the user gave it (validation checks its type)."""
-        max_iter = getattr(self, "max_iter", None)
-        return max_iter if max_iter is not None else getattr(self, "n_iter", None)
-
     def _iter_limit_name(self) -> str:
-        """The parameter that set the iteration limit, as the user wrote it (for messages)."""
+        """The parameter that sets the iteration limit: ``max_iter`` when set, else ``n_iter``."""
         return "max_iter" if getattr(self, "max_iter", None) is not None or not hasattr(self, "n_iter") else "n_iter"
+
+    def _given_iter_limit(self) -> Any:
+        """The iteration limit as the user gave it (validation checks its type)."""
+        return getattr(self, self._iter_limit_name(), None)
 
     def _run(self, eng: Any, judgments: Judgments, rng: np.random.Generator) -> tuple[Any, np.ndarray | None]:
         params, memory = self._init_state(eng, judgments, rng)

@@ -327,16 +327,17 @@ class BaseAggregator:
             return self.probas_
         return self._predict_new(data)[1]
 
-    def _new_judgments(self, data: Any) -> Judgments:
+    def _new_judgments(self, data: Any, *, fitted_labels: bool = True) -> Judgments:
         """New judgments to score with the fitted parameters: read with the fit's column names and
-        encoded over its label set; a label outside it raises, naming it and the fitted labels."""
+        (``fitted_labels``) encoded over its label set; a label outside it raises, naming it and the
+        fitted labels. Votes take any label: ``fitted_labels=False``."""
         from ..data._encode import LabelSetError
 
         fitted: Judgments = self.judgments_  # type: ignore[attr-defined]
         tc, wc, lc = fitted.columns
+        labels = fitted.label_names.tolist() if fitted_labels else None
         try:
-            return Judgments.from_any(data, task_col=tc, worker_col=wc, label_col=lc,
-                                      labels=fitted.label_names.tolist())
+            return Judgments.from_any(data, task_col=tc, worker_col=wc, label_col=lc, labels=labels)
         except LabelSetError as e:
             raise ValueError(
                 f"the new data's column {e.column!r} holds label(s) {e.extra} that this "

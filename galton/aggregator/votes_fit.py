@@ -236,8 +236,7 @@ class VoteAggregator(BaseAggregator):
     def _predict_new(self, data: Any) -> tuple[Any, Any]:
         """Vote on new judgments with the fitted weights (unknown workers: ``on_missing_skill``)."""
         fitted: Judgments = self.judgments_
-        tc, wc, lc = fitted.columns
-        new = Judgments.from_any(data, task_col=tc, worker_col=wc, label_col=lc)
+        new = self._new_judgments(data, fitted_labels=False)
         weights = None
         if self._vote_weights is not None:
             idx = lookup(fitted.worker_names, new.worker_names)

@@ -49,6 +49,10 @@ def missing_columns(table: Any, needed: Sequence[str], hint: str) -> None:
     ``columns``) lacks, the ones it has, and ``hint``."""
     names = list(table.column_names if hasattr(table, "column_names") else table.columns)
     missing = [c for c in needed if c not in names]
+    spaced = [c for c in names if isinstance(c, str) and c != c.strip() and c.strip() in missing]
+    if spaced:  # a CSV header written with spaces after its commas: say so rather than ``hint``
+        hint = (f"The input's column name(s) {spaced} have spaces at the ends (a CSV header written "
+                "with spaces after its commas): remove them from the header")
     if missing:
         raise ColumnError(f"missing column(s) {missing}; the input has {names}. {hint}")
 

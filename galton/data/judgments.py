@@ -23,7 +23,7 @@ import pyarrow as pa
 from ..io._read import FrameKind, check_columns, frame_kind, to_arrow
 from ._base import EncodedData
 from ._encode import encode_column, lookup, plain_column, readonly, recode_labels, retuple, untuple_frame
-from ._validate import COLUMN_HINT, MAX_EXAMPLES, ColumnError, example_rows, null_mask, raise_nulls
+from ._validate import COLUMN_HINT, MAX_EXAMPLES, example_rows, missing_columns, null_mask, raise_nulls
 
 __all__ = ["Judgments", "label_codes", "label_lookup"]
 
@@ -114,12 +114,7 @@ class Judgments(EncodedData):
         if kind == "pandas":  # tuple-valued task / worker ids travel as integer ranks
             data, tuples = untuple_frame(data, (task_col, worker_col))
         table = to_arrow(data, ids=(task_col, worker_col), columns=cols)
-        missing = [c for c in cols if c not in table.column_names]
-        if missing:
-            spaced = [c for c in table.column_names if c != c.strip() and c.strip() in missing]
-            hint = (f"The input's column name(s) {spaced} have spaces at the ends (a CSV header written "
-                    "with spaces after its commas): remove them from the header" if spaced else COLUMN_HINT)
-            raise ColumnError(f"missing column(s) {missing}; the input has {table.column_names}. {hint}")
+        missing_columns(table, cols, COLUMN_HINT)
         table = check_columns(table.select(list(cols)), cols)
         if table.num_rows == 0 and kind != "pandas":
             # an empty pandas frame gives empty results, as in crowd-kit; elsewhere (files, the CLI)

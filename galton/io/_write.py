@@ -152,15 +152,14 @@ def _write_to(fh: Any, table: pa.Table, fmt: TableFormat) -> None:
         import pyarrow.parquet as pq
 
         pq.write_table(table, fh, compression="zstd", compression_level=PARQUET_ZSTD_LEVEL)
-    elif fmt == "jsonl":
-        import polars as pl
-
-        pl.from_arrow(table).write_ndjson(fh)  # one object a row; floats that read back exactly
     else:
         import polars as pl
 
-        # polars writes plain CSV (quotes only where needed, shortest round-trip floats, true/false)
-        pl.from_arrow(table).write_csv(fh, separator="\t" if fmt == "tsv" else ",")
+        frame = pl.from_arrow(table)
+        if fmt == "jsonl":  # one object a row; floats that read back exactly
+            frame.write_ndjson(fh)
+        else:  # plain CSV (quotes only where needed, shortest round-trip floats, true/false)
+            frame.write_csv(fh, separator="\t" if fmt == "tsv" else ",")
 
 
 def _write_stdout(arrow: pa.Table, fmt: TableFormat) -> None:

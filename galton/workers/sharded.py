@@ -185,9 +185,7 @@ def fit_parquet(model: Any, source: Any, *, address: str | None = None, n_shards
                     what="results_dir")
     with RayEngine(n_shards=n_shards, address=address) as engine:
         data = engine.load_parquet(source, **ingest_options)
-        ckpt = ({} if checkpoint_dir is None else
-                {"checkpoint_dir": checkpoint_dir, "checkpoint_every": checkpoint_every})
-        model.fit(data, results_dir=results_dir, **ckpt)
+        model.fit(data, results_dir=results_dir, checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every)
         if results_dir is None:
             _ = data.task_names  # fetched while the shards are there
     return data
