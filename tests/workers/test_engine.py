@@ -17,7 +17,7 @@ from ray import cloudpickle
 
 import galton.aggregator as agg
 from galton import datasets
-from galton.aggregator._engine import LocalEngine, make_shards
+from galton.aggregator._engine import LocalEngine, add_stats, make_shards
 from galton.judgments import Judgments
 from galton.workers._shard_actor import (
     FunctionNotCachedError,
@@ -99,6 +99,56 @@ def test_persistent_state_means_keys_without_underscore(judgments):
     assert not has_persistent_state([shard])
     shard.state["difficulty"] = np.ones(shard.n_tasks)
     assert has_persistent_state([shard])
+
+
+def test_statistics_add_in_shard_order_into_a_new_array():
+    """The reduction adds the shards' statistics in their order (floating-point sums depend on it)
+    and never hands back or changes a shard's own array: one shard's result is copied, several are
+    added into a new one."""
+    rng = np.random.default_rng(3)
+    parts = [{"c": rng.random((4, 3)), "n": (rng.integers(0, 9, 5), 0.1 * i)} for i in range(4)]
+    kept = [{"c": p["c"].copy(), "n": (p["n"][0].copy(), p["n"][1])} for p in parts]
+    total = add_stats(parts)
+    assert np.array_equal(total["c"], ((parts[0]["c"] + parts[1]["c"]) + parts[2]["c"]) + parts[3]["c"])
+    assert total["n"][0].dtype == parts[0]["n"][0].dtype
+    assert np.array_equal(total["n"][0], sum(p["n"][0] for p in parts))
+    assert total["n"][1] == ((0.0 + 0.1) + 0.2) + 0.30000000000000004
+    total["c"][:] = -1
+    total["n"][0][:] = -1
+    one = add_stats(parts[:1])
+    one["c"][:] = -1
+    for p, k in zip(parts, kept):
+        assert np.array_equal(p["c"], k["c"]) and np.array_equal(p["n"][0], k["n"][0])
+    mixed = add_stats([np.arange(3), np.arange(3), np.full(3, 0.5)])  # int + int + float: a float sum
+    assert mixed.dtype == np.float64 and np.array_equal(mixed, [0.5, 2.5, 4.5])
+
+
+def test_one_local_shard_hands_on_new_arrays_and_copies_what_others_hold(judgments):
+    """With one shard the reduction skips the copy of a result the call made (an E-step's counts),
+    but a result that is the shard's own state, a view of it, an argument or read-only is copied,
+    so the caller may change what it gets without changing the shard or the arguments."""
+    eng = LocalEngine()
+    eng.load(judgments, None)
+    shard = eng.shards[0]
+    shard.state["cache"] = (1, np.arange(6.0))
+    arg = {"x": np.ones(3)}
+    frozen = np.zeros(2)
+    frozen.flags.writeable = False
+
+    def fn(s, a):
+        return {"new": np.full(4, 2.0), "state": s.state["cache"][1][2:], "arg": a["x"], "label": s.label,
+                "frozen": frozen, "n": 3}
+
+    out = eng.map_sum(fn, arg)
+    assert out["n"] == 3 and np.array_equal(out["new"], np.full(4, 2.0))
+    assert all(out[k].flags.writeable for k in ("new", "state", "arg", "label", "frozen"))
+    for key in ("state", "arg", "label", "frozen"):
+        out[key][:] = -1
+    assert np.array_equal(shard.state["cache"][1], np.arange(6.0)) and np.array_equal(arg["x"], np.ones(3))
+    assert shard.label.min() >= 0
+    fresh = np.full(4, 7.0)
+    assert eng.map_sum(lambda s: {"c": fresh})["c"] is fresh  # nobody else holds it: no copy
+    assert eng.map_sum(lambda s, a: {"c": a}, fresh)["c"] is not fresh  # an argument: copied
 
 
 def test_engine_parameters_are_checked():
