@@ -59,7 +59,8 @@ def _sampled(task_ids: np.ndarray, fraction: float) -> np.ndarray:
 
 def heldout_nll(indptr: np.ndarray, task_ids: np.ndarray, gold: np.ndarray, rows: np.ndarray,
                 table: np.ndarray, logprior: np.ndarray, cells: np.ndarray, columns: np.ndarray,
-                fraction: float, temperatures: np.ndarray = TEMPERATURES) -> dict[str, Any]:
+                fraction: float, temperatures: np.ndarray = TEMPERATURES,
+                pooled: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> dict[str, Any]:
     """One shard's held-out negative log-likelihood at each temperature (additive over shards).
 
     Parameters
@@ -73,6 +74,10 @@ def heldout_nll(indptr: np.ndarray, task_ids: np.ndarray, gold: np.ndarray, rows
         parameters: the cell and its column's sum); the judgment's own share ``q_t(k)`` is taken
         out of both, so that the worker's estimate does not already know the judgment it predicts
     fraction : share of tasks sampled (:func:`sample_fraction`)
+    pooled : for one accuracy per worker, ``(alpha, beta, label)`` per row (P,): the posterior Beta
+        of the row's worker and the row's observed label, in place of ``cells`` and ``columns``
+        (ignored then): the judgment's own ``q_t(y)`` is taken out of ``alpha``, the rest of its one
+        judgment out of ``beta``, and the wrong answers spread evenly over the other K - 1 labels
 
     Returns
     -------
@@ -89,13 +94,13 @@ def heldout_nll(indptr: np.ndarray, task_ids: np.ndarray, gold: np.ndarray, rows
         stop = start + max(1, int(np.searchsorted(ends, BLOCK_CELLS, side="right")))
         block = keep[start:stop]
         start = stop
-        n += _score_block(indptr, sizes, block, rows, table, logprior, cells, columns, temperatures, nll)
+        n += _score_block(indptr, sizes, block, rows, table, logprior, cells, columns, temperatures, nll, pooled)
     return {"nll": nll, "n": n}
 
 
 def _score_block(indptr: np.ndarray, sizes: np.ndarray, block: np.ndarray, rows: np.ndarray,
                  table: np.ndarray, logprior: np.ndarray, cells: np.ndarray, columns: np.ndarray,
-                 temperatures: np.ndarray, nll: np.ndarray) -> int:
+                 temperatures: np.ndarray, nll: np.ndarray, pooled: Any = None) -> int:
     """Add one block of tasks' held-out NLL per temperature to ``nll``; returns its judgments."""
     counts = sizes[block]
     t = np.repeat(np.arange(block.size), counts)  # block-local task of each judgment
@@ -109,8 +114,17 @@ def _score_block(indptr: np.ndarray, sizes: np.ndarray, block: np.ndarray, rows:
     np.exp(share, out=share)
     share /= share.sum(axis=1, keepdims=True)  # q_t: each judgment's share of the counts
     own = share[t]
-    like = np.maximum(cells[r] - own, 0.0)
-    like /= np.maximum(columns[r] - own, EPS)
+    if pooled is None:
+        like = np.maximum(cells[r] - own, 0.0)
+        like /= np.maximum(columns[r] - own, EPS)
+    else:
+        alpha, beta, y = (x[r] for x in pooled)
+        at = np.arange(t.size)
+        right = own[at, y]
+        rest = np.maximum(alpha + beta - 1.0, EPS)  # the worker's judgments but this one
+        like = np.empty_like(own)
+        like[:] = (np.maximum(beta - 1.0 + right, 0.0) / (rest * max(own.shape[1] - 1, 1)))[:, None]
+        like[at, y] = np.maximum(alpha - right, 0.0) / rest
     minus = total[t]
     minus -= terms  # the task's log-posterior without this judgment
     minus -= minus.max(axis=1, keepdims=True)

@@ -15,8 +15,9 @@ import numpy as np
 from .._math import digamma, dirichlet_kl, gammaln, trigamma
 from ..judgments import Judgments
 from ._bayes_eb import MAX_ACCURACY, band_edges, cube_inputs, eb_accuracies, pair_posterior
-from ._calibrate import choose_temperature, sample_fraction
-from ._pairs import pair_labels, pair_workers
+from ._bayes_one_coin import MANY_LABELS, one_coin_cells, one_coin_step, uses_one_coin
+from ._calibrate import choose_temperature, heldout_nll, sample_fraction
+from ._pairs import pair_codes, pair_labels, pair_workers
 from ._registry import register
 from .dawid_skene import ConfusionEM
 
@@ -128,6 +129,15 @@ class BayesianDawidSkene(ConfusionEM):
         Fixed Dirichlet pseudo-count of each class in the prior on the class proportions (> 0).
     class_shrinkage : float, default 10.0
         Extra pseudo-counts per class, as a multiple of ``n_tasks / K`` (>= 0).
+    confusion : {"auto", "full", "one_coin"}, default "auto"
+        ``"full"``: a K x K confusion matrix per worker, as above. ``"one_coin"``: one accuracy per
+        worker, ``theta_w ~ Beta(s mu_w, s (1 - mu_w))`` with ``s = prior_strength + shrinkage *
+        n_w``, its errors spread evenly over the other labels (the same class prior, windowed
+        empirical-Bayes accuracies and calibration; see :mod:`galton.aggregator._bayes_one_coin`).
+        ``"auto"``: full matrices up to ``MANY_LABELS`` (32) labels, one accuracy per worker above
+        (a worker's judgments cannot fill K x K cells there, and the fit's cost grows with them:
+        1,000 labels and 100k judgments took 188 s full, against about 10 s). ``confusion_`` says
+        which form a fit took.
     calibrate : bool, default True
         Temper the reported posteriors, ``q_t(k) ∝ exp(tau * log-posterior)``, with ``tau`` in
         (0, 1] chosen without gold by how well the tempered posterior of a task without one of its
@@ -152,13 +162,15 @@ class BayesianDawidSkene(ConfusionEM):
     priors_ : posterior mean class proportions ``b / sum(b)``.
     skills_ : each worker's posterior mean probability of a correct answer, ``sum_k p_k e_w[k, k]``.
     prior_accuracy_ : ``m``, the centre of the prior accuracies (fitted or given).
+    confusion_ : "full" or "one_coin", the form the fit took (see ``confusion``).
     history_ : the ELBO per iteration; ``n_iter_``, ``converged_``.
     """
 
     def __init__(self, n_iter: int = 100, tol: float = 1e-6, *, prior_strength: float = 5.0,
                  shrinkage: float = 2.0, prior_accuracy: float | None = None,
                  accuracy_window: float = 0.15, beta: float = 1.0,
-                 class_shrinkage: float = 10.0, calibrate: bool = True, max_iter: int | None = None,
+                 class_shrinkage: float = 10.0, confusion: str = "auto", calibrate: bool = True,
+                 max_iter: int | None = None,
                  random_state: Any = None, engine: Any = None, n_shards: int | None = None,
                  progress: bool | None = None):
         self.n_iter = n_iter
@@ -169,6 +181,7 @@ class BayesianDawidSkene(ConfusionEM):
         self.accuracy_window = accuracy_window
         self.beta = beta
         self.class_shrinkage = class_shrinkage
+        self.confusion = confusion
         self.calibrate = calibrate
         self.max_iter = max_iter
         self.random_state = random_state
@@ -193,6 +206,9 @@ class BayesianDawidSkene(ConfusionEM):
             if not (ok and (value >= low if closed else value > low)):
                 bound = f"{'>=' if closed else '>'} {low:g}"
                 raise ValueError(f"{name} must be a finite number {bound}, not {value!r}")
+        if self.confusion not in ("auto", "full", "one_coin"):
+            raise ValueError(f"confusion must be 'auto' (full matrices up to {MANY_LABELS} labels), 'full' or "
+                             f"'one_coin', not {self.confusion!r}")
         if not isinstance(self.calibrate, (bool, np.bool_)):
             raise ValueError(f"calibrate must be True or False, not {self.calibrate!r}")
         m = self.prior_accuracy
@@ -207,7 +223,10 @@ class BayesianDawidSkene(ConfusionEM):
         k = memory["n_labels"]
         # judgments per worker (exact: sums of ones) fix the prior's strengths for the whole fit,
         # so the ELBO is one objective from the first iteration to the last
-        memory["strength"] = float(self.prior_strength) + float(self.shrinkage) * memory["worker_judgments"] / k
+        memory["one_coin"] = k > 1 and uses_one_coin(self.confusion, k)
+        # one accuracy per worker: its prior weighs like one column of the full model's
+        per = 1 if memory["one_coin"] else k
+        memory["strength"] = float(self.prior_strength) + float(self.shrinkage) * memory["worker_judgments"] / per
         memory["class_prior"] = float(self.beta) + float(self.class_shrinkage) * judgments.n_tasks / k
         return self._m_step(stats, memory)
 
@@ -221,11 +240,16 @@ class BayesianDawidSkene(ConfusionEM):
         strength = memory["strength"]
         fixed = None if self.prior_accuracy is None else float(self.prior_accuracy)
         half_width = 0.5 * float(self.accuracy_window)
+        b0 = memory["class_prior"]
+        b = stats["class_counts"] + b0
+        if memory.get("one_coin"):
+            step = one_coin_step(counts, pl, pw, memory["wptr"], memory["worker_judgments"].astype(float), strength,
+                                 k, half_width, MAX_ACCURACY, fixed)
+            return self._pair_params(memory, **step, logprior=digamma(b) - digamma(b.sum()), strength=strength, b=b,
+                                     b0=b0, one_coin=True), memory
         m, mu = eb_accuracies(strength, counts, pl, memory["wptr"], half_width, fixed, memory)
         u = strength * mu  # the prior's diagonal and off-diagonal pseudo-counts, per worker
         v = strength * (1.0 - mu) / (k - 1) if k > 1 else u  # one label: every cell is a diagonal one
-        b0 = memory["class_prior"]
-        b = stats["class_counts"] + b0
         levels = None  # the distinct strengths and the band of this M-step (see pair_elog_kl_numpy)
         if k > 1 and "strength_values" in memory:
             levels = (memory["strength_values"], memory["strength_index"], *band_edges(m, half_width, k))
@@ -242,14 +266,24 @@ class BayesianDawidSkene(ConfusionEM):
         off the diagonal, ``diag_prior`` on it) their probabilities ``fill`` and expected logs
         ``fill_table``."""
         w, k = judgments.n_workers, judgments.n_labels
-        colsum = params["colsum"]
         pw = pair_workers(params["pairs"], k)
+        b = params["b"]
+        if params.get("one_coin"):
+            theta = params["theta"]
+            mean = theta / theta.sum(axis=1)[:, None]
+            elog = digamma(theta) - digamma(theta.sum(axis=1))[:, None]
+            fill = np.stack([np.repeat(mean[:, 1:] / (k - 1), k, axis=1), np.repeat(mean[:, :1], k, axis=1)], axis=1)
+            fill_table = np.stack([np.repeat(elog[:, 1:] - np.log(k - 1), k, axis=1),
+                                   np.repeat(elog[:, :1], k, axis=1)], axis=1)
+            cells, columns = one_coin_cells(theta, pair_labels(params["pairs"], k), pw, k)
+            return {**params, "errors": cells / columns, "fill": fill, "fill_table": fill_table,
+                    "priors": b / b.sum()}
+        colsum = params["colsum"]
         fill, fill_table = np.empty((w, 2, k)), np.empty((w, 2, k))
         log_col = digamma(colsum)
         for i, x in enumerate((params["off_prior"], params["diag_prior"])):
             fill[:, i, :] = x[:, None] / colsum
             fill_table[:, i, :] = digamma(x)[:, None] - log_col
-        b = params["b"]
         return {**params, "errors": params["a"] / colsum[pw], "fill": fill, "fill_table": fill_table,
                 "priors": b / b.sum()}
 
@@ -258,11 +292,20 @@ class BayesianDawidSkene(ConfusionEM):
         k = params["b"].size
         if not self.calibrate or k < 2 or judgments.n_judgments == 0:
             return params
+        pw = pair_workers(params["pairs"], k)
+        cells: dict[str, Any] = {"cells": params["a"], "columns": params["colsum"][pw]} if not params.get(
+            "one_coin") else {"cells": None, "columns": None, "pooled": (
+                *params["theta"][pw].T, pair_labels(params["pairs"], k))}
         scored = engine.map_sum(self._heldout, {"rows": params["rows"], "table": params["table"],
-                                                "logprior": params["logprior"], "cells": params["a"],
-                                                "columns": params["colsum"][pair_workers(params["pairs"], k)]},
+                                                "logprior": params["logprior"], **cells},
                                 sample_fraction(judgments.n_judgments, k))
         return {**params, "temperature": choose_temperature(scored["nll"], scored["n"])}
+
+    def _heldout(self, shard: Any, params: dict[str, Any], fraction: float) -> dict[str, Any]:
+        if params.get("pooled") is None:
+            return super()._heldout(shard, params, fraction)
+        return heldout_nll(shard.indptr, shard.task_ids, shard.gold, pair_codes(shard, params["rows"]),
+                           params["table"], params["logprior"], None, None, fraction, pooled=params["pooled"])
 
     def _objective(self, stats: dict[str, Any], params: dict[str, Any]) -> float:
         k = params["b"].size
@@ -273,4 +316,5 @@ class BayesianDawidSkene(ConfusionEM):
     def _finish(self, params: dict[str, Any], judgments: Judgments) -> None:
         super()._finish(params, judgments)
         self.prior_accuracy_ = float(params["accuracy"])
+        self.confusion_ = "one_coin" if params.get("one_coin") else "full"
         self.temperature_ = float(params.get("temperature", 1.0))

@@ -1,0 +1,181 @@
+"""Tests for the default model's one-accuracy form (galton/aggregator/_bayes_one_coin.py): which form
+``confusion="auto"`` takes, the M-step against a hand computation, the empirical-Bayes choice against
+a brute-force search, recovered simulation parameters, calibration on data drawn from the model,
+local equals Ray, and a resumed fit equal to an uninterrupted one."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import galton
+from galton.aggregator import BayesianDawidSkene, ConvergenceWarning
+from galton.aggregator._bayes_one_coin import MANY_LABELS, one_coin_eb, one_coin_step
+from galton.aggregator.bayesian import MAX_ACCURACY, digamma, gammaln
+
+
+@pytest.fixture(autouse=True)
+def _quiet_convergence():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
+def _crowd(k: int, n: int = 20_000, workers: int = 200, seed: int = 0):
+    """Tasks with a uniform true label of K; worker w right with probability acc[w], otherwise a
+    uniform label (the one-accuracy model itself)."""
+    rng = np.random.default_rng(seed)
+    tasks = n // 5
+    truth = rng.integers(0, k, tasks)
+    t, w = rng.integers(0, tasks, n), rng.integers(0, workers, n)
+    acc = rng.uniform(0.3, 0.95, workers)
+    label = np.where(rng.random(n) < acc[w], truth[t], rng.integers(0, k, n))
+    return pd.DataFrame({"task": t, "worker": w, "label": label}), truth, acc
+
+
+def _accuracy(model, truth) -> float:
+    labels = model.labels_
+    return float((labels.to_numpy() == truth[labels.index.to_numpy()]).mean())
+
+
+def test_auto_takes_one_accuracy_per_worker_above_the_label_limit():
+    df, _, _ = _crowd(MANY_LABELS + 1, n=3000)
+    few = df.assign(label=df["label"] % MANY_LABELS)
+    assert BayesianDawidSkene().fit(df).confusion_ == "one_coin"
+    assert BayesianDawidSkene().fit(few).confusion_ == "full"
+    assert BayesianDawidSkene(confusion="full").fit(df).confusion_ == "full"
+    assert BayesianDawidSkene(confusion="one_coin").fit(few).confusion_ == "one_coin"
+    with pytest.raises(ValueError, match="confusion must be 'auto'"):
+        BayesianDawidSkene(confusion="diagonal").fit(few)
+
+
+def _evidence(strength, correct, wrong, mu):
+    a, b = strength * mu, strength * (1 - mu)
+    return (math.lgamma(a + correct) - math.lgamma(a) + math.lgamma(b + wrong) - math.lgamma(b))
+
+
+@pytest.mark.parametrize("half_width", [0.0, 0.05, 0.3])
+def test_prior_accuracies_maximise_the_evidence_on_the_grid(half_width):
+    """The centre and each worker's accuracy beat every other choice of grid points within the
+    window (a brute-force search, which does not assume each worker's evidence has one peak)."""
+    rng = np.random.default_rng(int(half_width * 100))
+    k, w = 50, 12
+    strength = rng.uniform(2, 40, w)
+    total = rng.integers(1, 60, w).astype(float)
+    correct = total * rng.uniform(0.05, 1.0, w)
+    m, mu = one_coin_eb(strength, correct, total - correct, k, half_width, MAX_ACCURACY)
+    got = sum(_evidence(s, c, n - c, x) for s, c, n, x in zip(strength, correct, total, mu))
+    assert np.all(np.abs(mu - m) <= half_width + 1e-9) and 1 / k <= mu.min() and mu.max() <= MAX_ACCURACY
+    grid = np.linspace(1 / k, MAX_ACCURACY, 256)
+    best = -np.inf
+    for centre in grid:
+        inside = grid[np.abs(grid - centre) <= half_width + 1e-9]
+        best = max(best, sum(max(_evidence(s, c, n - c, x) for x in inside)
+                             for s, c, n in zip(strength, correct, total)))
+    assert got >= best - 1e-9 * abs(best)
+    fixed_m, fixed_mu = one_coin_eb(strength, correct, total - correct, k, half_width, MAX_ACCURACY, fixed=0.4321)
+    assert fixed_m == 0.4321 and np.all(np.abs(fixed_mu - 0.4321) <= half_width + 1e-9)
+
+
+def test_m_step_matches_a_hand_computation():
+    """Two workers, K = 3, pairs (w0, label 0), (w0, label 2), (w1, label 1); a fixed prior centre and
+    no window: theta_w = Beta(s m + c_w, s (1 - m) + n_w - c_w), table = E[log theta] on the pair's
+    own label, E[log (1 - theta)] - log 2 elsewhere; the divergence is the Beta KL."""
+    k = 3
+    counts = np.array([[0.7, 0.2, 0.1], [0.5, 0.3, 1.2], [0.0, 1.0, 0.0]])
+    pl, pw = np.array([0, 2, 1]), np.array([0, 0, 1])
+    wptr = np.array([0, 2, 3])
+    n_w = np.array([3.0, 1.0])
+    strength = np.array([4.0, 2.5])
+    got = one_coin_step(counts, pl, pw, wptr, n_w, strength, k, 0.0, MAX_ACCURACY, 0.6)
+    correct = [0.7 + 1.2, 1.0]
+    psi = lambda x: float(digamma(np.array([x]))[0])  # noqa: E731
+    lg = lambda x: float(gammaln(np.array([x]))[0])  # noqa: E731
+    kl = 0.0
+    for w in range(2):
+        a0, b0 = strength[w] * 0.6, strength[w] * 0.4
+        a, b = a0 + correct[w], b0 + n_w[w] - correct[w]
+        assert got["theta"][w] == pytest.approx([a, b], rel=1e-12)
+        right, wrong = psi(a) - psi(a + b), psi(b) - psi(a + b) - math.log(k - 1)
+        for p in np.flatnonzero(pw == w):
+            want = np.full(k, wrong)
+            want[pl[p]] = right
+            np.testing.assert_allclose(got["table"][p], want, rtol=1e-12)
+        kl += (lg(a + b) - lg(a) - lg(b) - lg(a0 + b0) + lg(a0) + lg(b0)
+               + (a - a0) * (psi(a) - psi(a + b)) + (b - b0) * (psi(b) - psi(a + b)))
+    assert got["accuracy"] == 0.6 and np.all(got["worker_accuracy"] == 0.6)
+    assert got["kl_e"] == pytest.approx(kl, rel=1e-10)
+
+
+def test_recovers_worker_accuracies_and_beats_majority_vote():
+    df, truth, acc = _crowd(100)
+    model = galton.aggregate(df)  # the default: 100 labels take the one-accuracy form
+    assert model.confusion_ == "one_coin"
+    skills = model.skills_.sort_index().to_numpy()
+    assert np.corrcoef(skills, acc)[0, 1] > 0.95  # in order; pulled towards the crowd by the prior
+    # without pooling, the values too: each worker's share of right answers (what its 100 judgments
+    # can tell; their binomial noise alone puts it 0.036 from the simulated accuracy on average)
+    free = galton.aggregate(df, shrinkage=0.0, accuracy_window=1.0)
+    right = df["label"].to_numpy() == truth[df["task"].to_numpy()]
+    share = np.bincount(df["worker"], weights=right) / np.bincount(df["worker"])
+    assert np.abs(free.skills_.sort_index().to_numpy() - share).mean() < 0.02
+    history = np.asarray(model.history_)
+    assert np.all(np.diff(history) >= -1e-9 * np.abs(history[1:])), "an ELBO step went down"
+    # on data drawn from the model, the held-out judgments leave the posteriors as they are
+    assert model.temperature_ >= 0.8
+    mv = galton.aggregate(df, "mv")
+    assert _accuracy(model, truth) >= _accuracy(mv, truth) + 0.01
+    errors = model.errors_
+    for worker in (0, 7):
+        rows = errors.loc[worker]
+        diag = np.array([rows.loc[lab, lab] for lab in rows.index])
+        assert np.allclose(diag, skills[worker], rtol=1e-9)  # one accuracy on every observed label
+    new = df[df["task"] < 50]
+    np.testing.assert_array_equal(model.predict(new).sort_index().to_numpy(),
+                                  model.labels_.loc[sorted(new["task"].unique())].to_numpy())
+
+
+def test_one_accuracy_per_worker_is_fast_where_full_matrices_are_slow():
+    """Not a timing: the work. At 1,000 labels the full form's fit holds pairs x K rows of
+    digammas and evidence terms; the one-accuracy form reaches the same labels (within a few
+    tasks) in as few VB iterations or fewer."""
+    df, truth, _ = _crowd(1000, n=6000, workers=60)
+    one = BayesianDawidSkene().fit(df)
+    full = BayesianDawidSkene(confusion="full").fit(df)
+    assert one.confusion_ == "one_coin" and one.n_iter_ <= full.n_iter_
+    assert _accuracy(one, truth) >= _accuracy(full, truth) - 0.005
+
+
+@pytest.fixture(scope="module")
+def ray_session():
+    pytest.importorskip("ray", reason="Ray is in the test extra; galton runs without it")
+    from galton.workers import cluster
+
+    return cluster.connect("local", num_cpus=2, include_dashboard=False)
+
+
+def test_ray_equals_local(ray_session):
+    df, _, _ = _crowd(40, n=4000, workers=50, seed=2)
+    local = BayesianDawidSkene().fit(df)
+    ray = BayesianDawidSkene().fit(df, engine="ray", n_shards=3)
+    assert local.confusion_ == ray.confusion_ == "one_coin"
+    assert local.n_iter_ == ray.n_iter_
+    np.testing.assert_allclose(ray.history_, local.history_, rtol=1e-10)
+    np.testing.assert_allclose(ray.probas_.sort_index().to_numpy(), local.probas_.sort_index().to_numpy(),
+                               rtol=1e-8, atol=1e-12)
+    assert ray.temperature_ == local.temperature_
+
+
+def test_a_resumed_fit_equals_an_uninterrupted_one(tmp_path):
+    df, _, _ = _crowd(60, n=4000, workers=50, seed=4)
+    whole = BayesianDawidSkene(n_iter=6, tol=0).fit(df)
+    stopped = BayesianDawidSkene(n_iter=3, tol=0).fit(df, checkpoint_dir=tmp_path)
+    assert stopped.n_iter_ == 3
+    resumed = BayesianDawidSkene(n_iter=6, tol=0).fit(df, checkpoint_dir=tmp_path)
+    assert resumed.resumed_from_ == 3 and resumed.confusion_ == "one_coin"
+    assert resumed.history_ == whole.history_
+    np.testing.assert_array_equal(resumed.probas_.to_numpy(), whole.probas_.to_numpy())
