@@ -3,13 +3,16 @@ accuracy grow with the number of labels K.
 
 A simulated crowd: ``--tasks`` tasks with a true label uniform over K, ``--judgments`` judgments
 from ``--workers`` workers (task and worker drawn at random), each judgment the true label with
-probability ``--accuracy`` and a uniform label otherwise. Every model is fitted in its own
+probability ``--accuracy`` (each worker its own, uniform within ``--spread`` of it) and otherwise a uniform label (or, a share ``--neighbour`` of the
+errors, the label after the true one: confusions that only full matrices can learn). Every model is fitted in its own
 subprocess (peak RSS is then the model's own), one after the other; the table gives seconds,
 iterations, accuracy against the simulated truth and peak RSS. Run from the repository root:
-``python docs/research/many_labels.py --labels 1000`` (about 6 minutes on 2 cores with the default
-``bds``, which dominates; ``--models mv,one_coin_ds,glad`` for a quick look). Numbers measured on
-2026-12-05 are in the sixteenth session's closing note (1,000 labels: the default 188 s, 16
-iterations, 0.924; majority vote 2.6 s, 0.923).
+``python docs/research/many_labels.py --labels 1000`` (about a minute; ``--models bds:full`` adds the
+default model with K x K matrices, about 3 minutes alone). Numbers of 2026-12-05 (load 0.75, each
+model in its own process, compilation included): the default ``bds``, which above 32 labels fits one
+accuracy per worker, 8.0-9.1 s over three runs, 4 iterations, 0.924, peak 2.5 GB; majority vote
+1.2-2.3 s, 0.923; one-coin DS 15.8 s, 0.925. With full matrices (``bds:full``, the default before
+that) it took 188 s and 3.5 GB for the same 0.924 (the sixteenth session's closing note).
 """
 from __future__ import annotations
 
@@ -29,11 +32,15 @@ rng = np.random.default_rng(a["seed"])
 truth = rng.integers(0, a["labels"], a["tasks"])
 t = rng.integers(0, a["tasks"], a["judgments"])
 w = rng.integers(0, a["workers"], a["judgments"])
-right = rng.random(a["judgments"]) < a["accuracy"]
-lab = np.where(right, truth[t], rng.integers(0, a["labels"], a["judgments"]))
+skill = a["accuracy"] + a["spread"] * rng.uniform(-1, 1, a["workers"])  # each worker's accuracy
+right = rng.random(a["judgments"]) < skill[w]
+near = rng.random(a["judgments"]) < a["neighbour"]  # errors that go to the next label, not anywhere
+wrong = np.where(near, (truth[t] + 1) % a["labels"], rng.integers(0, a["labels"], a["judgments"]))
+lab = np.where(right, truth[t], wrong)
 data = {"task": t, "worker": w, "label": lab}
 t0 = time.perf_counter()
-m = galton.aggregate(data, a["model"], output="pandas")
+name, _, form = a["model"].partition(":")  # "bds:full": the default model with K x K matrices
+m = galton.aggregate(data, name, output="pandas", **({"confusion": form} if form else {}))
 seconds = time.perf_counter() - t0
 labels = m.labels_.sort_index()
 acc = float((labels.to_numpy() == truth[labels.index.to_numpy()]).mean())
@@ -49,11 +56,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--judgments", type=int, default=100_000)
     p.add_argument("--workers", type=int, default=300)
     p.add_argument("--accuracy", type=float, default=0.7)
+    p.add_argument("--spread", type=float, default=0.0,
+                   help="worker accuracies uniform in accuracy +- spread (0: all alike)")
+    p.add_argument("--neighbour", type=float, default=0.0,
+                   help="share of the errors that give the label after the true one (0: all errors uniform)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--models", default="mv,wawa,glad,mmsr,one_coin_ds,bwa,bds")
     args = p.parse_args(argv)
     print(f"K={args.labels}, {args.judgments:,} judgments, {args.tasks:,} tasks, {args.workers} workers of "
-          f"accuracy {args.accuracy}; load {os.getloadavg()[0]:.2f}")
+          f"accuracy {args.accuracy} +- {args.spread}, {args.neighbour:.0%} of errors to the next label; "
+          f"load {os.getloadavg()[0]:.2f}")
     print(f"{'model':<12} {'seconds':>9} {'iterations':>10} {'accuracy':>9} {'peak MB':>8}")
     for model in args.models.split(","):
         spec = {**vars(args), "model": model}

@@ -4,7 +4,7 @@ A full confusion matrix has K x K cells per worker. With many labels (a thousand
 an LLM judge's open label set) a worker's judgments cannot fill them (300 judgments against a
 million cells), the matrices are the prior's, and the fit still pays for them: pairs x K
 digammas and evidence terms each iteration (1,000 labels, 100k judgments: 188 s and 3.5 GB against
-majority vote's 3 s at the same accuracy). This form keeps everything else of
+majority vote's 1-3 s at the same accuracy; this form: 8-9 s, 2.5 GB). This form keeps everything else of
 :class:`~galton.aggregator.bayesian.BayesianDawidSkene` (the class prior and its shrinkage, the
 empirical-Bayes centre and window of the prior accuracies, the calibration) and gives each worker
 one accuracy ``theta_w`` with a Beta prior instead::
@@ -33,7 +33,7 @@ import numpy as np
 from .._math import EPS, digamma, dirichlet_kl, gammaln
 from ._pairs import per_worker_sum
 
-__all__ = ["MANY_LABELS", "GRID", "uses_one_coin", "one_coin_eb", "one_coin_step", "one_coin_cells"]
+__all__ = ["MANY_LABELS", "GRID", "uses_one_coin", "one_coin_eb", "one_coin_step", "pair_rows"]
 
 #: ``confusion="auto"`` fits one accuracy per worker above this many labels (the full matrices at or
 #: below it; every shared dataset has at most 10). See docs/research/many_labels.py for the numbers.
@@ -85,18 +85,15 @@ def one_coin_step(counts: np.ndarray, pl: np.ndarray, pw: np.ndarray, wptr: np.n
     prior = np.stack([strength * mu, strength * (1.0 - mu)], axis=1)
     post = prior + np.stack([correct, wrong], axis=1)
     elog = digamma(post) - digamma(post.sum(axis=1))[:, None]  # E[log theta], E[log (1 - theta)]
-    table = np.empty((pl.size, k))
-    table[:] = (elog[:, 1] - np.log(k - 1))[pw][:, None]
-    table[at, pl] = elog[pw, 0]
+    table = pair_rows(elog[:, 1] - np.log(k - 1), elog[:, 0], pl, pw, k)
     return {"accuracy": m, "worker_accuracy": mu, "theta": post, "table": table,
             "kl_e": dirichlet_kl(post, prior, axis=1, elog=elog)}
 
 
-def one_coin_cells(theta: np.ndarray, pl: np.ndarray, pw: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(cells, columns)`` (P x K each): the posterior Beta read as the full model's Dirichlet
-    columns (``alpha`` on the diagonal, ``beta / (K - 1)`` on each other label, ``alpha + beta`` a
-    column), for the results' mean confusion rows and the calibration's held-out judgments."""
-    cells = np.empty((pl.size, k))
-    cells[:] = (theta[pw, 1] / (k - 1))[:, None]
-    cells[np.arange(pl.size), pl] = theta[pw, 0]
-    return cells, np.broadcast_to(theta[pw].sum(axis=1)[:, None], cells.shape)
+def pair_rows(off: np.ndarray, diag: np.ndarray, pl: np.ndarray, pw: np.ndarray, k: int) -> np.ndarray:
+    """(P, K) rows of the observed pairs from per-worker values: ``off[w]`` in every cell, ``diag[w]``
+    in the cell of the pair's own label (the E-step table, the results' mean confusion rows)."""
+    rows = np.empty((pl.size, k))
+    rows[:] = off[pw][:, None]
+    rows[np.arange(pl.size), pl] = diag[pw]
+    return rows

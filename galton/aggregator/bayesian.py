@@ -15,7 +15,7 @@ import numpy as np
 from .._math import digamma, dirichlet_kl, gammaln, trigamma
 from ..judgments import Judgments
 from ._bayes_eb import MAX_ACCURACY, band_edges, cube_inputs, eb_accuracies, pair_posterior
-from ._bayes_one_coin import MANY_LABELS, one_coin_cells, one_coin_step, uses_one_coin
+from ._bayes_one_coin import MANY_LABELS, one_coin_step, pair_rows, uses_one_coin
 from ._calibrate import choose_temperature, heldout_nll, sample_fraction
 from ._pairs import pair_codes, pair_labels, pair_workers
 from ._registry import register
@@ -136,8 +136,8 @@ class BayesianDawidSkene(ConfusionEM):
         empirical-Bayes accuracies and calibration; see :mod:`galton.aggregator._bayes_one_coin`).
         ``"auto"``: full matrices up to ``MANY_LABELS`` (32) labels, one accuracy per worker above
         (a worker's judgments cannot fill K x K cells there, and the fit's cost grows with them:
-        1,000 labels and 100k judgments took 188 s full, against about 10 s). ``confusion_`` says
-        which form a fit took.
+        1,000 labels and 100k judgments: 188 s and 3.5 GB full, 8-9 s and 2.5 GB with one accuracy,
+        the same accuracy; ``docs/research/many_labels.py``). ``confusion_`` says which form a fit took.
     calibrate : bool, default True
         Temper the reported posteriors, ``q_t(k) ∝ exp(tau * log-posterior)``, with ``tau`` in
         (0, 1] chosen without gold by how well the tempered posterior of a task without one of its
@@ -275,8 +275,8 @@ class BayesianDawidSkene(ConfusionEM):
             fill = np.stack([np.repeat(mean[:, 1:] / (k - 1), k, axis=1), np.repeat(mean[:, :1], k, axis=1)], axis=1)
             fill_table = np.stack([np.repeat(elog[:, 1:] - np.log(k - 1), k, axis=1),
                                    np.repeat(elog[:, :1], k, axis=1)], axis=1)
-            cells, columns = one_coin_cells(theta, pair_labels(params["pairs"], k), pw, k)
-            return {**params, "errors": cells / columns, "fill": fill, "fill_table": fill_table,
+            errors = pair_rows(mean[:, 1] / (k - 1), mean[:, 0], pair_labels(params["pairs"], k), pw, k)
+            return {**params, "errors": errors, "fill": fill, "fill_table": fill_table,
                     "priors": b / b.sum()}
         colsum = params["colsum"]
         fill, fill_table = np.empty((w, 2, k)), np.empty((w, 2, k))
