@@ -21,7 +21,10 @@ Dirichlet-multinomial one: every worker's ``mu_w`` on a grid of accuracies, with
 the centre ``m``, the centre the grid point with the highest total (the previous choice is on the
 grid, so no M-step lowers the ELBO by the choice of the prior).
 
-The M-step costs O(workers x grid) plus writing the pair table; the E-step is the shared kernel.
+The E-step is the shared kernel, asked for the posteriors instead of the pairs x K expected counts:
+the statistics are then each pair's expected right answers (one number a pair, added by
+:func:`right_stats`) and the class totals. The M-step costs O(workers x grid) plus writing the pair
+table.
 """
 
 from __future__ import annotations
@@ -31,9 +34,10 @@ from typing import Any
 import numpy as np
 
 from .._math import EPS, digamma, dirichlet_kl, gammaln
-from ._pairs import per_worker_sum
+from ._kernels import column_sums
+from ._pairs import pair_codes, per_worker_sum
 
-__all__ = ["MANY_LABELS", "GRID", "uses_one_coin", "one_coin_eb", "one_coin_step", "pair_rows"]
+__all__ = ["MANY_LABELS", "GRID", "uses_one_coin", "one_coin_eb", "one_coin_step", "pair_rows", "right_stats"]
 
 #: ``confusion="auto"`` fits one accuracy per worker above this many labels (the full matrices at or
 #: below it; every shared dataset has at most 10). See docs/research/many_labels.py for the numbers.
@@ -73,13 +77,20 @@ def one_coin_eb(strength: np.ndarray, correct: np.ndarray, wrong: np.ndarray, k:
     return float(mus[centres[j]]), mus[np.clip(best, lo[j], hi[j])]
 
 
-def one_coin_step(counts: np.ndarray, pl: np.ndarray, pw: np.ndarray, wptr: np.ndarray, n_w: np.ndarray,
+def right_stats(shard: Any, rows: np.ndarray, n_pairs: int, post: np.ndarray) -> dict[str, Any]:
+    """One shard's statistics from its task posteriors ``post`` (gold rows one-hot): ``right`` (P,),
+    each observed pair's expected right answers ``sum_j q_t(y_j)``, and ``class_counts`` (K,)."""
+    got = post[shard.task, shard.label] if shard.n_judgments else np.zeros(0)
+    return {"right": np.bincount(pair_codes(shard, rows), weights=got, minlength=n_pairs),
+            "class_counts": column_sums(post) if post.shape[0] else np.zeros(post.shape[1])}
+
+
+def one_coin_step(right: np.ndarray, pl: np.ndarray, pw: np.ndarray, wptr: np.ndarray, n_w: np.ndarray,
                   strength: np.ndarray, k: int, half_width: float, top: float,
                   fixed: float | None) -> dict[str, Any]:
-    """The M-step on the workers' accuracies from the expected counts (pair rows, P x K): the prior
+    """The M-step on the workers' accuracies from each pair's expected right answers (P,): the prior
     ``(m, mu)``, the posterior Beta ``(alpha, beta)``, the E-step table (P x K) and the divergence."""
-    at = np.arange(pl.size)
-    correct = np.minimum(per_worker_sum(counts[at, pl], wptr), n_w)
+    correct = np.minimum(per_worker_sum(right, wptr), n_w)
     wrong = n_w - correct
     m, mu = one_coin_eb(strength, correct, wrong, k, half_width, top, fixed)
     prior = np.stack([strength * mu, strength * (1.0 - mu)], axis=1)

@@ -253,11 +253,12 @@ class LocalEngine(EngineMixin):
         """As :meth:`EngineMixin.map_sum`; with one shard, arrays the call made are handed on without
         the copy (an E-step's counts are pairs x labels: 0.6 s a copy at 1,000 labels), and those
         that may be the shard's, the arguments' or the model's own are copied."""
-        if len(self.shards) != 1:
-            return super().map_sum(fn, *args)
+        parts = self.map(fn, *args)  # through map: a subclass that watches the calls sees them all
+        if len(parts) != 1:
+            return add_stats(parts)
         held: list[np.ndarray] = []
         _arrays_in((self.shards[0], args, getattr(fn, "__self__", None)), held, 4)
-        return _own(fn(self.shards[0], *args), held)
+        return _own(parts[0], held)
 
     def close(self) -> None:
         self.shards = []

@@ -15,11 +15,12 @@ import numpy as np
 from .._math import digamma, dirichlet_kl, gammaln, trigamma
 from ..judgments import Judgments
 from ._bayes_eb import MAX_ACCURACY, band_edges, cube_inputs, eb_accuracies, pair_posterior
-from ._bayes_one_coin import MANY_LABELS, one_coin_step, pair_rows, uses_one_coin
+from ._bayes_one_coin import MANY_LABELS, one_coin_step, pair_rows, right_stats, uses_one_coin
 from ._calibrate import choose_temperature, heldout_nll, sample_fraction
 from ._pairs import pair_codes, pair_labels, pair_workers
 from ._registry import register
-from .dawid_skene import ConfusionEM
+from ._kernels import estep_table, vote_shares
+from .dawid_skene import KEEP_POSTERIORS, KEPT_POSTERIORS, ConfusionEM
 
 __all__ = ["BayesianDawidSkene", "MAX_ACCURACY", "one_coin_matrix", "cube_eb_accuracies", "digamma", "trigamma",
            "gammaln"]
@@ -232,7 +233,6 @@ class BayesianDawidSkene(ConfusionEM):
 
     def _m_step(self, stats: dict[str, Any], memory: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         k = memory["n_labels"]
-        counts = stats["counts"]
         if "pair_worker" not in memory:  # each pair's worker and label: fixed for the fit, kept
             memory["pair_worker"] = pair_workers(memory["pairs"], k)
             memory["pair_label"] = pair_labels(memory["pairs"], k)
@@ -243,10 +243,11 @@ class BayesianDawidSkene(ConfusionEM):
         b0 = memory["class_prior"]
         b = stats["class_counts"] + b0
         if memory.get("one_coin"):
-            step = one_coin_step(counts, pl, pw, memory["wptr"], memory["worker_judgments"].astype(float), strength,
-                                 k, half_width, MAX_ACCURACY, fixed)
+            step = one_coin_step(stats["right"], pl, pw, memory["wptr"], memory["worker_judgments"].astype(float),
+                                 strength, k, half_width, MAX_ACCURACY, fixed)
             return self._pair_params(memory, **step, logprior=digamma(b) - digamma(b.sum()), strength=strength, b=b,
                                      b0=b0, one_coin=True), memory
+        counts = stats["counts"]
         m, mu = eb_accuracies(strength, counts, pl, memory["wptr"], half_width, fixed, memory)
         u = strength * mu  # the prior's diagonal and off-diagonal pseudo-counts, per worker
         v = strength * (1.0 - mu) / (k - 1) if k > 1 else u  # one label: every cell is a diagonal one
@@ -300,6 +301,23 @@ class BayesianDawidSkene(ConfusionEM):
                                                 "logprior": params["logprior"], **cells},
                                 sample_fraction(judgments.n_judgments, k))
         return {**params, "temperature": choose_temperature(scored["nll"], scored["n"])}
+
+    # ------------------------------------------------- one accuracy per worker: statistics of a shard
+    def _mv_stats(self, shard: Any, rows: np.ndarray, n_pairs: int) -> dict[str, Any]:
+        if not (shard.n_labels > 1 and uses_one_coin(self.confusion, shard.n_labels)):
+            return super()._mv_stats(shard, rows, n_pairs)
+        return {"ll": 0.0, **right_stats(shard, rows, n_pairs, vote_shares(shard.task, shard.label, shard.gold,
+                                                                             shard.n_labels))}
+
+    def _e_step(self, shard: Any, params: dict[str, Any]) -> dict[str, Any]:
+        if not params.get("one_coin"):
+            return super()._e_step(shard, params)
+        ll, post, _, _ = estep_table(shard.indptr, shard.task, pair_codes(shard, params["rows"]), params["table"],
+                                     params["logprior"], shard.gold, True, False)
+        keep = params.get(KEEP_POSTERIORS)
+        if keep is not None:  # the fit's last E-step: its posteriors are the results
+            shard.state[KEPT_POSTERIORS] = (keep, post)
+        return {"ll": ll, **right_stats(shard, params["rows"], int(params["pairs"].size), post)}
 
     def _heldout(self, shard: Any, params: dict[str, Any], fraction: float) -> dict[str, Any]:
         if params.get("pooled") is None:

@@ -87,24 +87,24 @@ class ConfusionEM(EMAggregator):
         return vote_shares(shard.task, shard.label, shard.gold, shard.n_labels)
 
     def _e_step(self, shard: Shard, params: dict[str, Any]) -> dict[str, Any]:
-        keep = params.get(_KEEP)
+        keep = params.get(KEEP_POSTERIORS)
         ll, post, counts, class_counts = estep_table(
             shard.indptr, shard.task, pair_codes(shard, params["rows"]), params["table"], params["logprior"],
             shard.gold, keep is not None
         )
         if keep is not None:  # the fit's last E-step: its posteriors are the results
-            shard.state[_KEPT] = (keep, post)
+            shard.state[KEPT_POSTERIORS] = (keep, post)
         return {"ll": ll, "counts": counts, "class_counts": class_counts}
 
     def _keeping_posteriors(self, params: dict[str, Any]) -> dict[str, Any]:
         """The last E-step keeps its posteriors in the shards under a fresh token (one E-step less
         per fit: the results pass would repeat it); :meth:`_posteriors` takes them only with that
         token, so a shard's leftovers of an interrupted fit are never taken for another's."""
-        return {**params, _KEEP: int.from_bytes(os.urandom(7), "little")}
+        return {**params, KEEP_POSTERIORS: int.from_bytes(os.urandom(7), "little")}
 
     def _posteriors(self, shard: Shard, params: dict[str, Any]) -> np.ndarray:
-        kept = shard.state.pop(_KEPT, None)
-        if kept is not None and params.get(_KEEP) == kept[0]:
+        kept = shard.state.pop(KEPT_POSTERIORS, None)
+        if kept is not None and params.get(KEEP_POSTERIORS) == kept[0]:
             post = kept[1]
         else:
             post = estep_table(shard.indptr, shard.task, pair_codes(shard, params["rows"]), params["table"],
@@ -181,8 +181,8 @@ class ConfusionEM(EMAggregator):
 
 #: the parameters' mark of an E-step that keeps its posteriors, and the shard state's key of them
 #: (a ``_`` key: a cache, which a checkpoint neither saves nor needs; without it they are computed)
-_KEEP = "keep_posteriors"
-_KEPT = "_kept_posteriors"
+KEEP_POSTERIORS = "keep_posteriors"
+KEPT_POSTERIORS = "_kept_posteriors"
 
 
 def normalise_pairs(counts: np.ndarray, memory: dict[str, Any], alpha: float = 0.0,

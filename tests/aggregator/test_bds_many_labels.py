@@ -14,7 +14,7 @@ import pytest
 
 import galton
 from galton.aggregator import BayesianDawidSkene, ConvergenceWarning
-from galton.aggregator._bayes_one_coin import MANY_LABELS, one_coin_eb, one_coin_step
+from galton.aggregator._bayes_one_coin import MANY_LABELS, one_coin_eb, one_coin_step, right_stats
 from galton.aggregator.bayesian import MAX_ACCURACY, digamma, gammaln
 
 
@@ -82,16 +82,17 @@ def test_prior_accuracies_maximise_the_evidence_on_the_grid(half_width):
 
 
 def test_m_step_matches_a_hand_computation():
-    """Two workers, K = 3, pairs (w0, label 0), (w0, label 2), (w1, label 1); a fixed prior centre and
-    no window: theta_w = Beta(s m + c_w, s (1 - m) + n_w - c_w), table = E[log theta] on the pair's
-    own label, E[log (1 - theta)] - log 2 elsewhere; the divergence is the Beta KL."""
+    """Two workers, K = 3, pairs (w0, label 0), (w0, label 2), (w1, label 1) with their expected
+    right answers; a fixed prior centre and no window: theta_w = Beta(s m + c_w, s (1 - m) + n_w -
+    c_w), table = E[log theta] on the pair's own label, E[log (1 - theta)] - log 2 elsewhere; the
+    divergence is the Beta KL."""
     k = 3
-    counts = np.array([[0.7, 0.2, 0.1], [0.5, 0.3, 1.2], [0.0, 1.0, 0.0]])
+    right = np.array([0.7, 1.2, 1.0])
     pl, pw = np.array([0, 2, 1]), np.array([0, 0, 1])
     wptr = np.array([0, 2, 3])
     n_w = np.array([3.0, 1.0])
     strength = np.array([4.0, 2.5])
-    got = one_coin_step(counts, pl, pw, wptr, n_w, strength, k, 0.0, MAX_ACCURACY, 0.6)
+    got = one_coin_step(right, pl, pw, wptr, n_w, strength, k, 0.0, MAX_ACCURACY, 0.6)
     correct = [0.7 + 1.2, 1.0]
     psi = lambda x: float(digamma(np.array([x]))[0])  # noqa: E731
     lg = lambda x: float(gammaln(np.array([x]))[0])  # noqa: E731
@@ -109,6 +110,33 @@ def test_m_step_matches_a_hand_computation():
                + (a - a0) * (psi(a) - psi(a + b)) + (b - b0) * (psi(b) - psi(a + b)))
     assert got["accuracy"] == 0.6 and np.all(got["worker_accuracy"] == 0.6)
     assert got["kl_e"] == pytest.approx(kl, rel=1e-10)
+
+
+def test_right_answers_are_the_diagonal_of_the_expected_counts():
+    """The one-accuracy E-step adds each pair's q_t(y_j) instead of its whole row of expected
+    counts: the same numbers as the diagonal cells of the full E-step's counts, and the same class
+    totals, gold tasks included."""
+    from galton.aggregator._engine import make_shards
+    from galton.aggregator._kernels import estep_table
+    from galton.aggregator._pairs import pair_codes, pair_labels, pair_memory, seen_stats
+    from galton.judgments import Judgments
+
+    df, _, _ = _crowd(40, n=3000, workers=30, seed=5)
+    j = Judgments.from_any(df)
+    gold = np.full(j.n_tasks, -1, dtype=np.int32)
+    gold[:25] = 3
+    shard = make_shards(j, gold, 1)[0]
+    memory = pair_memory(seen_stats(shard)["seen"], j.n_workers, j.n_labels)
+    n_pairs = memory["pairs"].size
+    table = np.log(np.random.default_rng(1).dirichlet(np.ones(j.n_labels), n_pairs))
+    logprior = np.log(np.full(j.n_labels, 1 / j.n_labels))
+    pc = pair_codes(shard, memory["rows"])
+    ll, post, counts, classes = estep_table(shard.indptr, shard.task, pc, table, logprior, shard.gold)
+    got = right_stats(shard, memory["rows"], n_pairs, post)
+    np.testing.assert_allclose(got["right"], counts[np.arange(n_pairs), pair_labels(memory["pairs"], j.n_labels)],
+                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(got["class_counts"], classes, rtol=1e-12)
+    assert np.all(post[:25, 3] == 1.0)
 
 
 def test_recovers_worker_accuracies_and_beats_majority_vote():
