@@ -419,6 +419,23 @@ def test_datasets_export_gold_and_experts_then_aggregate_scores_against_that_gol
     assert summary(out)["accuracy"].endswith("(1033/1135 tasks with gold)")
 
 
+def test_the_summary_says_when_the_default_fits_one_accuracy_per_worker(tmp_path: Path, capsys) -> None:
+    """Above 32 labels the default gives each worker one accuracy; the summary says so, and
+    --param confusion=full asks for the matrices."""
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 40, 300)
+    task = rng.integers(0, 300, 1500)
+    label = np.where(rng.random(1500) < 0.7, truth[task], rng.integers(0, 40, 1500))
+    path = tmp_path / "many.csv"
+    pd.DataFrame({"task": task, "worker": rng.integers(0, 30, 1500), "label": label}).to_csv(path, index=False)
+    rc, out, err = run(["aggregate", path, "-o", tmp_path / "a.csv"], capsys)
+    assert rc == 0, err
+    assert summary(out)["model"] == "bds (BayesianDawidSkene, one accuracy per worker)"
+    rc, out, err = run(["aggregate", path, "--param", "confusion=full", "-o", tmp_path / "b.csv"], capsys)
+    assert rc == 0, err
+    assert summary(out)["model"] == "bds (BayesianDawidSkene)"
+
+
 def test_the_default_reports_its_temperature_and_writes_the_calibrated_probabilities(tmp_path: Path, capsys) -> None:
     out_path = tmp_path / "bb.csv"
     rc, out, err = run(["aggregate", "bundled:welinder_bluebirds", "-o", out_path], capsys)

@@ -413,8 +413,9 @@ def _summary(out: TextIO, model: Any, judgments: Any, name: str, cls: type, seco
         rows.append(("dropped", f"{judgments.n_dropped} rows with missing values"))
     n_iter = getattr(model, "n_iter_", None)
     converged = getattr(model, "converged_", None)
+    form = ", one accuracy per worker" if getattr(model, "confusion_", None) == "one_coin" else ""  # many labels
     rows += [
-        ("model", f"{name} ({cls.__name__})"),
+        ("model", f"{name} ({cls.__name__}{form})"),
         ("iterations", "-" if n_iter is None else str(n_iter)),
         ("converged", "-" if converged is None else ("yes" if converged else "no")),
         ("seconds", f"{seconds:.3f}"),
