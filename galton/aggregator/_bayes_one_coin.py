@@ -47,8 +47,10 @@ GRID = 256
 
 
 def uses_one_coin(confusion: str, n_labels: int) -> bool:
-    """Whether a fit with this ``confusion`` setting and ``n_labels`` labels takes the one-accuracy form."""
-    return confusion == "one_coin" or (confusion == "auto" and int(n_labels) > MANY_LABELS)
+    """Whether a fit with this ``confusion`` setting and ``n_labels`` labels takes the one-accuracy form
+    (never with one label: its only cell is the diagonal)."""
+    k = int(n_labels)
+    return k > 1 and (confusion == "one_coin" or (confusion == "auto" and k > MANY_LABELS))
 
 
 def _grid(k: int, top: float, fixed: float | None) -> np.ndarray:

@@ -224,7 +224,7 @@ class BayesianDawidSkene(ConfusionEM):
         k = memory["n_labels"]
         # judgments per worker (exact: sums of ones) fix the prior's strengths for the whole fit,
         # so the ELBO is one objective from the first iteration to the last
-        memory["one_coin"] = k > 1 and uses_one_coin(self.confusion, k)
+        memory["one_coin"] = uses_one_coin(self.confusion, k)
         # one accuracy per worker: its prior weighs like one column of the full model's
         per = 1 if memory["one_coin"] else k
         memory["strength"] = float(self.prior_strength) + float(self.shrinkage) * memory["worker_judgments"] / per
@@ -294,9 +294,11 @@ class BayesianDawidSkene(ConfusionEM):
         if not self.calibrate or k < 2 or judgments.n_judgments == 0:
             return params
         pw = pair_workers(params["pairs"], k)
-        cells: dict[str, Any] = {"cells": params["a"], "columns": params["colsum"][pw]} if not params.get(
-            "one_coin") else {"cells": None, "columns": None, "pooled": (
-                *params["theta"][pw].T, pair_labels(params["pairs"], k))}
+        if params.get("one_coin"):  # each row's worker's Beta (alpha, beta) and the row's label
+            alpha, beta = params["theta"][pw].T
+            cells = {"cells": None, "columns": None, "pooled": (alpha, beta, pair_labels(params["pairs"], k))}
+        else:  # each row's posterior Dirichlet cells and their columns' sums
+            cells = {"cells": params["a"], "columns": params["colsum"][pw]}
         scored = engine.map_sum(self._heldout, {"rows": params["rows"], "table": params["table"],
                                                 "logprior": params["logprior"], **cells},
                                 sample_fraction(judgments.n_judgments, k))
@@ -304,7 +306,7 @@ class BayesianDawidSkene(ConfusionEM):
 
     # ------------------------------------------------- one accuracy per worker: statistics of a shard
     def _mv_stats(self, shard: Any, rows: np.ndarray, n_pairs: int) -> dict[str, Any]:
-        if not (shard.n_labels > 1 and uses_one_coin(self.confusion, shard.n_labels)):
+        if not uses_one_coin(self.confusion, shard.n_labels):
             return super()._mv_stats(shard, rows, n_pairs)
         return {"ll": 0.0, **right_stats(shard, rows, n_pairs, vote_shares(shard.task, shard.label, shard.gold,
                                                                              shard.n_labels))}
