@@ -183,6 +183,19 @@ def test_flags_on_simulated_crowds_have_high_precision_and_recall(capsys):
     assert scores["constant"] == (1.0, 1.0)
 
 
+def test_many_labels_do_not_make_every_worker_uninformative(capsys):
+    """With 50 labels the G-test's (answers - 1)(K - 1) degrees of freedom outrun 100 judgments:
+    no worker could pass it, and every worker was flagged uninformative (precision 0.15). The
+    z-test of skill against chance that replaces it there flags spammers only. Measured (two seeds,
+    uniform and constant spammers): precision 1.00, recall 0.78 at 50 labels, 0.64 at 200 (a
+    spammer's own answer in each posterior lifts its skill a little above chance)."""
+    scores = flag_scores(ks=(50,))
+    with capsys.disabled():
+        print("\n50 labels: " + "  ".join(f"{f}: precision {p:.3f} recall {r:.3f}" for f, (p, r) in scores.items()))
+    assert scores["uninformative"][0] >= 0.95 and scores["uninformative"][1] >= 0.7
+    assert scores["constant"] == (1.0, 1.0)
+
+
 def test_skill_interval_holds_the_simulated_accuracy_of_most_normal_workers():
     cfg = CrowdConfig(n_tasks=1500, n_workers=30, judgments_per_task=9, accuracy_mean=0.75,
                       accuracy_spread=0.1, seed=5)
