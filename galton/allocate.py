@@ -43,6 +43,9 @@ __all__ = ["STRATEGIES", "allocate", "eig_binary", "expected_gain", "id_hash"]
 
 STRATEGIES = ("uniform", "uncertainty", "eig")
 _MAX_STATES = 4096  # K ** per_task outcome sequences enumerated per task
+#: (tasks x outcome sequences x K x K) values one block of the enumeration holds (32 MB): without
+#: blocks, 20k tasks of 1,000 labels needed 160 GB for one extra judgment
+_BLOCK_CELLS = 1 << 22
 
 
 # ------------------------------------------------------------------------------------------------
@@ -64,6 +67,14 @@ def expected_gain(post: np.ndarray, confusion: np.ndarray, strategy: str, slots:
     post = np.asarray(post, dtype=np.float64)
     conf = np.asarray(confusion, dtype=np.float64)
     n, k = post.shape
+    if slots == 1:  # one more judgment: memory n x K (p(y) = C pi is a matrix product)
+        if strategy == "uncertainty":
+            return (1.0 - post.max(axis=1))[:, None]
+        gain = entropy_bits(post @ conf.T, axis=1) - post @ entropy_bits(conf.T, axis=1)
+        return np.maximum(gain, 0.0)[:, None]
+    block = max(1, _BLOCK_CELLS // (k ** (slots + 1)))  # the last slot's (S, K, Y) = K^(slots - 1) x K x K
+    if n > block:
+        return np.concatenate([expected_gain(post[i:i + block], conf, strategy, slots) for i in range(0, n, block)])
     weights = np.ones((n, 1))
     states = post[:, None, :]  # (n, S, K): posterior of each outcome sequence so far
     cond = conf.T[None, None, :, :]  # p(y | z=k) as (1, 1, K, Y)
@@ -107,6 +118,8 @@ def _errors_array(model: Any, judgments: Any) -> np.ndarray | None:
     if errors is None:
         return None
     w, k = judgments.n_workers, judgments.n_labels
+    if errors.shape[0] not in (w * k, w * k * k):  # many labels: errors_ lists the observed pairs only
+        return None
     if hasattr(errors, "reindex"):  # pandas: rows (worker, label), columns the true labels
         import pandas as pd
 
@@ -117,8 +130,6 @@ def _errors_array(model: Any, judgments: Any) -> np.ndarray | None:
         from .io import to_arrow_table
 
         prob = to_arrow_table(errors).column("probability").to_numpy()
-        if prob.size != w * k * k:  # many labels: errors_ lists the observed pairs only
-            return None
         arr = np.asarray(prob, dtype=np.float64).reshape(w, k, k)
     return None if not np.isfinite(arr).all() else arr
 
@@ -136,16 +147,16 @@ def _one_coin(acc: float, k: int) -> np.ndarray:
     return np.full((k, k), off) + np.eye(k) * (acc - off)
 
 
-def _confusions(model: Any, judgments: Any, post: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(typical worker's confusion ``[y, k]``, every worker's ``[w, y, k]``)."""
+def _confusions(model: Any, judgments: Any, post: np.ndarray) -> tuple[np.ndarray, Any]:
+    """(typical worker's confusion ``[y, k]``, worker code -> that worker's ``[y, k]``)."""
     k = judgments.n_labels
     errors = _errors_array(model, judgments)
-    if errors is None:
+    if errors is None:  # one-coin workers, built one at a time (W x K x K would not fit with many labels)
         acc, mean = _agreement(judgments, post)
-        return _one_coin(mean, k), np.stack([_one_coin(a, k) for a in acc]) if acc.size else np.zeros((0, k, k))
+        return _one_coin(mean, k), lambda c: _one_coin(acc[c], k)
     weight = np.bincount(judgments.worker, minlength=judgments.n_workers).astype(np.float64)
     typical = np.tensordot(weight / max(weight.sum(), 1.0), errors, axes=1)
-    return typical, errors
+    return typical, errors.__getitem__
 
 
 # ------------------------------------------------------------------------------------------------
@@ -303,7 +314,7 @@ def _pairs(model: Any, judgments: Any, post: np.ndarray, budget: int, strategy: 
     # pair score: the worker's EIG for "eig"; the task's score (then the worker's EIG) otherwise
     eig = np.empty((n, codes.size))
     for i, c in enumerate(codes.tolist()):  # one worker at a time: memory n x K, not n x W x K
-        eig[:, i] = expected_gain(post, conf[c], "eig")[:, 0]
+        eig[:, i] = expected_gain(post, conf(c), "eig")[:, 0]
     if strategy == "eig":
         primary = eig
     elif strategy == "uncertainty":

@@ -37,6 +37,47 @@ def test_eig_matches_the_closed_form_for_a_symmetric_binary_worker(p: float, a: 
     assert got == pytest.approx(_h(p) - py1 * _h(post1) - (1 - py1) * _h(post0), abs=1e-12)
 
 
+def _enumerated(post: np.ndarray, conf: np.ndarray) -> np.ndarray:
+    """EIG of one more judgment the long way, task by task: sum over answers y of p(y) log p(y) terms."""
+    out = []
+    for pi in post:
+        py = conf @ pi
+        hz_y = sum(py[y] * float(-(q[q > 0] * np.log2(q[q > 0])).sum())
+                   for y in range(py.size) if py[y] > 0 for q in [conf[y] * pi / py[y]])
+        out.append(float(-(pi[pi > 0] * np.log2(pi[pi > 0])).sum()) - hz_y)
+    return np.array(out)
+
+
+def test_many_labels_score_in_memory_of_tasks_times_labels() -> None:
+    """One more judgment over 500 labels: the scores need tasks x labels of memory, not tasks x
+    labels x labels (2,000 tasks: 4 GB; 20k tasks of 1,000 labels: 160 GB before); two more
+    judgments go in blocks of tasks, with the same numbers as in one piece."""
+    import importlib
+    import tracemalloc
+
+    alloc = importlib.import_module("galton.allocate")  # the module (galton.allocate is the function)
+
+    rng = np.random.default_rng(0)
+    k = 500
+    post = rng.dirichlet(np.full(k, 0.05), 2000)
+    conf = rng.dirichlet(np.full(k, 0.2), k).T  # conf[y, k] = p(y | z = k): columns sum to 1
+    tracemalloc.start()
+    eig = expected_gain(post, conf, "eig")[:, 0]
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 100 * 2**20, f"{peak / 2**20:.0f} MB"
+    np.testing.assert_allclose(eig[:5], _enumerated(post[:5], conf), rtol=1e-9, atol=1e-12)
+    small = rng.dirichlet(np.ones(6), 300)
+    conf6 = rng.dirichlet(np.ones(6), 6).T
+    whole = expected_gain(small, conf6, "eig", slots=2)
+    old, alloc._BLOCK_CELLS = alloc._BLOCK_CELLS, 6 ** 3 * 7  # blocks of 7 tasks
+    try:
+        blocked = expected_gain(small, conf6, "eig", slots=2)
+    finally:
+        alloc._BLOCK_CELLS = old
+    np.testing.assert_array_equal(blocked, whole)
+
+
 def test_eig_is_zero_for_a_sure_task_and_largest_at_fifty_fifty() -> None:
     ps = np.linspace(0, 1, 21)
     post = np.stack([1 - ps, ps], axis=1)
