@@ -157,8 +157,9 @@ def judgments_bytes(n_judgments: int) -> int:
     return JUDGMENT_BYTES * int(n_judgments)
 
 
-#: models suggested, in this order, when one would pass the limit (those that fit are named)
-_ALTERNATIVES = ("mv", "wawa", "glad", "mace", "one_coin_ds", "ds")
+#: models suggested, in this order, when one would pass the limit (those that fit are named; the
+#: default first: with many labels it fits one accuracy per worker)
+_ALTERNATIVES = ("bds", "mv", "wawa", "glad", "mace", "one_coin_ds", "ds")
 
 
 def _fits(model: Any, sizes: tuple[int, int, int, int], limit: int) -> list[str]:

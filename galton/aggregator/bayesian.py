@@ -17,10 +17,11 @@ from ..judgments import Judgments
 from ._bayes_eb import MAX_ACCURACY, band_edges, cube_inputs, eb_accuracies, pair_posterior
 from ._bayes_one_coin import MANY_LABELS, one_coin_step, pair_rows, right_stats, uses_one_coin
 from ._calibrate import choose_temperature, heldout_nll, sample_fraction
+from ._kernels import MIN_PARALLEL, estep_table, vote_shares
+from ._memory import FLOAT
 from ._pairs import pair_codes, pair_labels, pair_workers
 from ._registry import register
-from ._kernels import estep_table, vote_shares
-from .dawid_skene import KEEP_POSTERIORS, KEPT_POSTERIORS, ConfusionEM
+from .dawid_skene import KEEP_POSTERIORS, KEPT_POSTERIORS, ConfusionEM, numba_threads
 
 __all__ = ["BayesianDawidSkene", "MAX_ACCURACY", "one_coin_matrix", "cube_eb_accuracies", "digamma", "trigamma",
            "gammaln"]
@@ -193,6 +194,21 @@ class BayesianDawidSkene(ConfusionEM):
     #: measured peak: 4.9 worker x label x label arrays (old and new a, a0 and table, the counts,
     #: the special functions' outputs); see tests/aggregator/test_memory_guard.py
     _confusion_arrays = 6
+    #: with one accuracy per worker: the table of this iteration and the last, the outputs' rows (no
+    #: expected counts, no per-thread copies of them); measured 537 MB growth for an estimate of
+    #: 925 MB (1,000 labels, 20k judgments, 300 workers), 1,405 MB when it counted the full form's
+    _one_coin_arrays = 3
+
+    def memory_estimate(self, n_tasks: int, n_workers: int, n_labels: int,
+                        n_judgments: int) -> tuple[int, str]:
+        """As the full form's, less the arrays of pairs x K the one-accuracy form does not hold."""
+        need, what = super().memory_estimate(n_tasks, n_workers, n_labels, n_judgments)
+        if not uses_one_coin(self.confusion, n_labels):
+            return need, what
+        k = int(n_labels)
+        pairs = min(int(n_judgments), int(n_workers) * k)
+        held = self._confusion_arrays + (numba_threads() if n_judgments >= MIN_PARALLEL else 0)
+        return need - (held - self._one_coin_arrays) * pairs * k * FLOAT, what
 
     def fit(self, data: Any, gold: Any = None, **kwargs: Any) -> "BayesianDawidSkene":
         """Fit by variational Bayes; ``gold`` (crowd-kit: ``true_labels``) clamps known tasks."""

@@ -67,7 +67,7 @@ class ConfusionEM(EMAggregator):
         base, _ = super().memory_estimate(n_tasks, n_workers, n_labels, n_judgments)
         w, k = int(n_workers), int(n_labels)
         pairs = min(int(n_judgments), w * k)
-        arrays = self._confusion_arrays + (_numba_threads() if n_judgments >= MIN_PARALLEL else 0)
+        arrays = self._confusion_arrays + (numba_threads() if n_judgments >= MIN_PARALLEL else 0)
         cells = w * k * k
         shown = 2 * cells if cells <= DENSE_ERRORS_MAX else 2 * pairs * k
         rows = (arrays * pairs * k + shown) * FLOAT + 12 * w * k
@@ -442,7 +442,7 @@ class OneCoinDawidSkene(DawidSkene):
         self.skills_ = self._out.per_worker(judgments.worker_names, params["skill"], "skill")
 
 
-def _numba_threads() -> int:
+def numba_threads() -> int:
     """Threads of the numba E-step on large shards (each keeps its own counts), 0 without numba."""
     from . import _kernels
     if not _kernels.HAVE_NUMBA:
