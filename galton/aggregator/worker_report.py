@@ -55,7 +55,7 @@ from ._estimator import NotFittedError
 
 __all__ = ["worker_report", "confusion_counts", "categorical_statistics", "wilson_interval",
            "chi2_quantile", "distinct_tasks", "judgments_statistics", "report_frame", "DEFAULT_THRESHOLDS",
-           "BLOCK_BYTES"]
+           "BLOCK_BYTES", "report_columns", "pair_statistics"]
 
 #: default thresholds (see the module docstring for how they were chosen)
 DEFAULT_THRESHOLDS: dict[str, float] = {"min_judgments": 10, "level": 0.95, "alpha": 0.05,
