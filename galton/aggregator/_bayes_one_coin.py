@@ -19,7 +19,9 @@ expected correct answers ``c_w = sum_j q_t(y_j)`` and wrong ones ``f_w = n_w - c
 accuracies maximise the Beta-binomial evidence, as the full model's maximise the
 Dirichlet-multinomial one: every worker's ``mu_w`` on a grid of accuracies, within the window around
 the centre ``m``, the centre the grid point with the highest total (the previous choice is on the
-grid, so no M-step lowers the ELBO by the choice of the prior).
+grid, so no M-step lowers the ELBO by the choice of the prior). A worker's evidence is concave in
+``mu`` (its second derivative is ``s^2`` times two differences of the decreasing trigamma), so its
+best grid point in a window is its best grid point overall, clipped to the window.
 
 The E-step is the shared kernel, asked for the posteriors instead of the pairs x K expected counts:
 the statistics are then each pair's expected right answers (one number a pair, added by
