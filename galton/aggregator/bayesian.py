@@ -194,10 +194,12 @@ class BayesianDawidSkene(ConfusionEM):
     #: measured peak: 4.9 worker x label x label arrays (old and new a, a0 and table, the counts,
     #: the special functions' outputs); see tests/aggregator/test_memory_guard.py
     _confusion_arrays = 6
-    #: with one accuracy per worker: the table of this iteration and the last, the outputs' rows (no
-    #: expected counts, no per-thread copies of them); measured 537 MB growth for an estimate of
-    #: 925 MB (1,000 labels, 20k judgments, 300 workers), 1,405 MB when it counted the full form's
-    _one_coin_arrays = 3
+    #: with one accuracy per worker, one array of pairs x K besides the two counted for the outputs'
+    #: rows: the fit holds the E-step tables of two iterations, at the end one table and the rows
+    #: (shared with ``errors_``); no expected counts, no per-thread copies of them. Measured 383 MB
+    #: growth for an estimate of 608 MB (1,000 labels, 20k judgments, 300 workers); 1,405 MB when it
+    #: counted the full form's arrays
+    _one_coin_arrays = 1
 
     def memory_estimate(self, n_tasks: int, n_workers: int, n_labels: int,
                         n_judgments: int) -> tuple[int, str]:

@@ -202,11 +202,11 @@ def test_estimate_is_within_2x_of_the_measured_peak(name, sizes):
     """Peak RSS growth of a fit in a fresh process (after a warm-up fit) against the estimate.
     Sizes: workers, labels, tasks, judgments per task, iterations (bds is slow with many labels and
     full matrices; with 400 labels the default fits one accuracy per worker, ``bds:full`` forces the
-    matrices). Measured here (VmHWM after a reset): ds 126 MB for an estimate of 151 MB (it keeps the
-    last E-step's parameters in the last iteration); bds 40 MB full and 41 MB with one accuracy per
-    worker, for 49 MB and 35 MB; at 1,000 labels and 20k judgments one accuracy per worker grows
-    537 MB for 928 MB (1,405 MB when the estimate counted the full form's arrays: more than 2x)
-    (2026-12-05, one numba thread)."""
+    matrices). Measured here (VmHWM after a reset, 2026-12-06, one numba thread): ds 141 MB for an
+    estimate of 151 MB (it keeps the last E-step's parameters in the last iteration); bds 40 MB full
+    for 49 MB, 37 MB with one accuracy per worker for 37 MB; at 1,000 labels and 20k judgments one
+    accuracy per worker grows 383 MB for 610 MB (1,405 MB when the estimate counted the full form's
+    arrays and errors_ copied the output rows: more than 2x)."""
     env = {**os.environ, "NUMBA_NUM_THREADS": "1"}
     growth = 0
     for _ in range(2):  # other processes can only lower a measured peak (pages reclaimed): keep the top
