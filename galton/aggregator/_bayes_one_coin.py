@@ -4,7 +4,7 @@ A full confusion matrix has K x K cells per worker. With many labels (a thousand
 an LLM judge's open label set) a worker's judgments cannot fill them (300 judgments against a
 million cells), the matrices are the prior's, and the fit still pays for them: pairs x K
 digammas and evidence terms each iteration (1,000 labels, 100k judgments: 188 s and 3.5 GB against
-majority vote's 1-3 s at the same accuracy; this form: 8-9 s, 2.5 GB). This form keeps everything else of
+majority vote's 1-3 s at the same accuracy; this form: 5-7 s, 1.8 GB). This form keeps everything else of
 :class:`~galton.aggregator.bayesian.BayesianDawidSkene` (the class prior and its shrinkage, the
 empirical-Bayes centre and window of the prior accuracies, the calibration) and gives each worker
 one accuracy ``theta_w`` with a Beta prior instead::

@@ -138,7 +138,7 @@ class BayesianDawidSkene(ConfusionEM):
         empirical-Bayes accuracies and calibration; see :mod:`galton.aggregator._bayes_one_coin`).
         ``"auto"``: full matrices up to ``MANY_LABELS`` (32) labels, one accuracy per worker above
         (a worker's judgments cannot fill K x K cells there, and the fit's cost grows with them:
-        1,000 labels and 100k judgments: 188 s and 3.5 GB full, 8-9 s and 2.5 GB with one accuracy,
+        1,000 labels and 100k judgments: 188 s and 3.5 GB full, 5-7 s and 1.8 GB with one accuracy,
         the same accuracy; ``docs/research/many_labels.py``). ``confusion_`` says which form a fit took.
     calibrate : bool, default True
         Temper the reported posteriors, ``q_t(k) ∝ exp(tau * log-posterior)``, with ``tau`` in

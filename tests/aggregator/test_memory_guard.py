@@ -226,7 +226,7 @@ def test_estimate_is_within_2x_of_the_measured_peak(name, sizes):
 def test_1000_labels_fit_within_1gb(name, n_iter):
     """1,000 labels on 10k judgments, whole process (Python, numpy, pandas and numba included):
     the confusion models hold rows of the observed (worker, label) pairs, so they fit in under
-    1 GiB where whole matrices took 12 GB (measured here: ds 728 MB; bds 576 MB with one accuracy
+    1 GiB where whole matrices took 12 GB (measured here: ds 728 MB; bds 502 MB with one accuracy
     per worker, its form above 32 labels, 674 MB with full matrices; the peak comes with the first
     iteration). The labels of the default model are right: workers answer the
     planted truth with probability 0.7, else a random label, and bds recovers at least as many
