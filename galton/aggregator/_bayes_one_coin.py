@@ -25,8 +25,8 @@ best grid point in a window is its best grid point overall, clipped to the windo
 
 The E-step is the shared kernel, asked for the posteriors instead of the pairs x K expected counts:
 the statistics are then each pair's expected right answers (one number a pair, added by
-:func:`right_stats`) and the class totals. The M-step costs O(workers x grid) plus writing the pair
-table.
+:func:`galton.aggregator._pairs.right_stats`) and the class totals. The M-step costs O(workers x
+grid) plus writing the pair table.
 """
 
 from __future__ import annotations
@@ -36,10 +36,9 @@ from typing import Any
 import numpy as np
 
 from .._math import EPS, digamma, dirichlet_kl, gammaln
-from ._kernels import column_sums
-from ._pairs import pair_codes, per_worker_sum
+from ._pairs import pair_rows, per_worker_sum
 
-__all__ = ["MANY_LABELS", "GRID", "uses_one_coin", "one_coin_eb", "one_coin_step", "pair_rows", "right_stats"]
+__all__ = ["MANY_LABELS", "GRID", "uses_one_coin", "one_coin_eb", "one_coin_step"]
 
 #: ``confusion="auto"`` fits one accuracy per worker above this many labels (the full matrices at or
 #: below it; every shared dataset has at most 10). See docs/research/many_labels.py for the numbers.
@@ -81,14 +80,6 @@ def one_coin_eb(strength: np.ndarray, correct: np.ndarray, wrong: np.ndarray, k:
     return float(mus[centres[j]]), mus[np.clip(best, lo[j], hi[j])]
 
 
-def right_stats(shard: Any, rows: np.ndarray, n_pairs: int, post: np.ndarray) -> dict[str, Any]:
-    """One shard's statistics from its task posteriors ``post`` (gold rows one-hot): ``right`` (P,),
-    each observed pair's expected right answers ``sum_j q_t(y_j)``, and ``class_counts`` (K,)."""
-    got = post[shard.task, shard.label] if shard.n_judgments else np.zeros(0)
-    return {"right": np.bincount(pair_codes(shard, rows), weights=got, minlength=n_pairs),
-            "class_counts": column_sums(post) if post.shape[0] else np.zeros(post.shape[1])}
-
-
 def one_coin_step(right: np.ndarray, pl: np.ndarray, pw: np.ndarray, wptr: np.ndarray, n_w: np.ndarray,
                   strength: np.ndarray, k: int, half_width: float, top: float,
                   fixed: float | None) -> dict[str, Any]:
@@ -103,12 +94,3 @@ def one_coin_step(right: np.ndarray, pl: np.ndarray, pw: np.ndarray, wptr: np.nd
     table = pair_rows(elog[:, 1] - np.log(k - 1), elog[:, 0], pl, pw, k)
     return {"accuracy": m, "worker_accuracy": mu, "theta": post, "table": table,
             "kl_e": dirichlet_kl(post, prior, axis=1, elog=elog)}
-
-
-def pair_rows(off: np.ndarray, diag: np.ndarray, pl: np.ndarray, pw: np.ndarray, k: int) -> np.ndarray:
-    """(P, K) rows of the observed pairs from per-worker values: ``off[w]`` in every cell, ``diag[w]``
-    in the cell of the pair's own label (the E-step table, the results' mean confusion rows)."""
-    rows = np.empty((pl.size, k))
-    rows[:] = off[pw][:, None]
-    rows[np.arange(pl.size), pl] = diag[pw]
-    return rows

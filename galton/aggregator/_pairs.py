@@ -25,10 +25,11 @@ from typing import Any
 import numpy as np
 
 from ._jit import twin
-from ._kernels import by_size, code_counts, take_rows
+from ._kernels import by_size, code_counts, column_sums, take_rows
 
 __all__ = ["pair_memory", "seen_stats", "new_data_pairs", "pair_codes", "per_worker_sum", "pair_workers",
-           "pair_labels", "dense_cells", "diagonal", "errors_output", "DENSE_ERRORS_MAX", "normalise_rows"]
+           "pair_labels", "dense_cells", "diagonal", "errors_output", "DENSE_ERRORS_MAX", "normalise_rows",
+           "pair_rows", "one_coin_fill", "right_stats"]
 
 #: ``errors_`` shows whole workers x labels x labels matrices up to this many cells (160 MB);
 #: beyond it, only the rows of the observed pairs (the others are the model's fill values)
@@ -169,3 +170,26 @@ def normalise_rows(counts: np.ndarray, wptr: np.ndarray, pairs: np.ndarray, n_la
                    extra: np.ndarray | None, floor: float, eps: float) -> tuple[np.ndarray, np.ndarray]:
     """See :func:`normalise_rows_numpy` (compiled from ``SMALL`` values on or once numba is imported)."""
     return by_size(_normalise_rows, counts.size)(counts, wptr, pairs, n_labels, alpha, extra, floor, eps)
+
+
+# ------------------------------------------------------------ one accuracy per worker
+def pair_rows(off: np.ndarray, diag: np.ndarray, pl: np.ndarray, pw: np.ndarray, k: int) -> np.ndarray:
+    """(P, K) rows of the observed pairs from per-worker values: ``off[w]`` in every cell, ``diag[w]``
+    in the cell of the pair's own label (the E-step table, the results' mean confusion rows)."""
+    rows = np.empty((pl.size, k))
+    rows[:] = off[pw][:, None]
+    rows[np.arange(pl.size), pl] = diag[pw]
+    return rows
+
+
+def one_coin_fill(off: np.ndarray, diag: np.ndarray, k: int) -> np.ndarray:
+    """(W, 2, K) ``fill`` of one-accuracy workers: ``off[w]`` off the diagonal, ``diag[w]`` on it."""
+    return np.stack([np.repeat(off[:, None], k, axis=1), np.repeat(diag[:, None], k, axis=1)], axis=1)
+
+
+def right_stats(shard: Any, rows: np.ndarray, n_pairs: int, post: np.ndarray) -> dict[str, Any]:
+    """One shard's statistics from its task posteriors ``post`` (gold rows one-hot): ``right`` (P,),
+    each observed pair's expected right answers ``sum_j q_t(y_j)``, and ``class_counts`` (K,)."""
+    got = post[shard.task, shard.label] if shard.n_judgments else np.zeros(0)
+    return {"right": np.bincount(pair_codes(shard, rows), weights=got, minlength=n_pairs),
+            "class_counts": column_sums(post) if post.shape[0] else np.zeros(post.shape[1])}

@@ -15,13 +15,12 @@ import numpy as np
 from .._math import digamma, dirichlet_kl, gammaln, trigamma
 from ..judgments import Judgments
 from ._bayes_eb import MAX_ACCURACY, band_edges, cube_inputs, eb_accuracies, pair_posterior
-from ._bayes_one_coin import MANY_LABELS, one_coin_step, pair_rows, right_stats, uses_one_coin
-from ._calibrate import choose_temperature, heldout_nll, sample_fraction
-from ._kernels import MIN_PARALLEL, estep_table, vote_shares
-from ._memory import FLOAT
-from ._pairs import pair_codes, pair_labels, pair_workers
+from ._bayes_one_coin import MANY_LABELS, one_coin_step, uses_one_coin
+from ._calibrate import choose_temperature, sample_fraction
+from ._kernels import vote_shares
+from ._pairs import one_coin_fill, pair_labels, pair_rows, pair_workers, right_stats
 from ._registry import register
-from .dawid_skene import KEEP_POSTERIORS, KEPT_POSTERIORS, ConfusionEM, numba_threads
+from .dawid_skene import ConfusionEM
 
 __all__ = ["BayesianDawidSkene", "MAX_ACCURACY", "one_coin_matrix", "cube_eb_accuracies", "digamma", "trigamma",
            "gammaln"]
@@ -201,16 +200,10 @@ class BayesianDawidSkene(ConfusionEM):
     #: counted the full form's arrays
     _one_coin_arrays = 1
 
-    def memory_estimate(self, n_tasks: int, n_workers: int, n_labels: int,
-                        n_judgments: int) -> tuple[int, str]:
-        """As the full form's, less the arrays of pairs x K the one-accuracy form does not hold."""
-        need, what = super().memory_estimate(n_tasks, n_workers, n_labels, n_judgments)
-        if not uses_one_coin(self.confusion, n_labels):
-            return need, what
-        k = int(n_labels)
-        pairs = min(int(n_judgments), int(n_workers) * k)
-        held = self._confusion_arrays + (numba_threads() if n_judgments >= MIN_PARALLEL else 0)
-        return need - (held - self._one_coin_arrays) * pairs * k * FLOAT, what
+    def _held_arrays(self, n_labels: int, n_judgments: int) -> int:
+        if uses_one_coin(self.confusion, n_labels):
+            return self._one_coin_arrays
+        return super()._held_arrays(n_labels, n_judgments)
 
     def fit(self, data: Any, gold: Any = None, **kwargs: Any) -> "BayesianDawidSkene":
         """Fit by variational Bayes; ``gold`` (crowd-kit: ``true_labels``) clamps known tasks."""
@@ -291,12 +284,9 @@ class BayesianDawidSkene(ConfusionEM):
             theta = params["theta"]
             mean = theta / theta.sum(axis=1)[:, None]
             elog = digamma(theta) - digamma(theta.sum(axis=1))[:, None]
-            fill = np.stack([np.repeat(mean[:, 1:] / (k - 1), k, axis=1), np.repeat(mean[:, :1], k, axis=1)], axis=1)
-            fill_table = np.stack([np.repeat(elog[:, 1:] - np.log(k - 1), k, axis=1),
-                                   np.repeat(elog[:, :1], k, axis=1)], axis=1)
             errors = pair_rows(mean[:, 1] / (k - 1), mean[:, 0], pair_labels(params["pairs"], k), pw, k)
-            return {**params, "errors": errors, "fill": fill, "fill_table": fill_table,
-                    "priors": b / b.sum()}
+            return {**params, "errors": errors, "fill": one_coin_fill(mean[:, 1] / (k - 1), mean[:, 0], k),
+                    "fill_table": one_coin_fill(elog[:, 1] - np.log(k - 1), elog[:, 0], k), "priors": b / b.sum()}
         colsum = params["colsum"]
         fill, fill_table = np.empty((w, 2, k)), np.empty((w, 2, k))
         log_col = digamma(colsum)
@@ -322,28 +312,12 @@ class BayesianDawidSkene(ConfusionEM):
                                 sample_fraction(judgments.n_judgments, k))
         return {**params, "temperature": choose_temperature(scored["nll"], scored["n"])}
 
-    # ------------------------------------------------- one accuracy per worker: statistics of a shard
+    # ------------------------------------------------- one accuracy per worker: the start's statistics
     def _mv_stats(self, shard: Any, rows: np.ndarray, n_pairs: int) -> dict[str, Any]:
         if not uses_one_coin(self.confusion, shard.n_labels):
             return super()._mv_stats(shard, rows, n_pairs)
         return {"ll": 0.0, **right_stats(shard, rows, n_pairs, vote_shares(shard.task, shard.label, shard.gold,
                                                                              shard.n_labels))}
-
-    def _e_step(self, shard: Any, params: dict[str, Any]) -> dict[str, Any]:
-        if not params.get("one_coin"):
-            return super()._e_step(shard, params)
-        ll, post, _, _ = estep_table(shard.indptr, shard.task, pair_codes(shard, params["rows"]), params["table"],
-                                     params["logprior"], shard.gold, True, False)
-        keep = params.get(KEEP_POSTERIORS)
-        if keep is not None:  # the fit's last E-step: its posteriors are the results
-            shard.state[KEPT_POSTERIORS] = (keep, post)
-        return {"ll": ll, **right_stats(shard, params["rows"], int(params["pairs"].size), post)}
-
-    def _heldout(self, shard: Any, params: dict[str, Any], fraction: float) -> dict[str, Any]:
-        if params.get("pooled") is None:
-            return super()._heldout(shard, params, fraction)
-        return heldout_nll(shard.indptr, shard.task_ids, shard.gold, pair_codes(shard, params["rows"]),
-                           params["table"], params["logprior"], None, None, fraction, pooled=params["pooled"])
 
     def _objective(self, stats: dict[str, Any], params: dict[str, Any]) -> float:
         k = params["b"].size

@@ -25,8 +25,9 @@ from ._engine import Shard
 from ._kernels import MIN_PARALLEL, estep_table, vote_shares, vote_stats
 from ._layout import crowdkit_result
 from ._memory import FLOAT
-from ._pairs import (DENSE_ERRORS_MAX, diagonal, errors_output, new_data_pairs, pair_codes, pair_labels,
-                     normalise_rows, pair_memory, pair_workers, per_worker_sum, seen_stats)
+from ._pairs import (DENSE_ERRORS_MAX, diagonal, errors_output, new_data_pairs, normalise_rows, one_coin_fill,
+                     pair_codes, pair_labels, pair_memory, pair_rows, pair_workers, per_worker_sum, right_stats,
+                     seen_stats)
 from ._registry import register
 
 __all__ = ["ConfusionEM", "DawidSkene", "OneCoinDawidSkene"]
@@ -67,11 +68,15 @@ class ConfusionEM(EMAggregator):
         base, _ = super().memory_estimate(n_tasks, n_workers, n_labels, n_judgments)
         w, k = int(n_workers), int(n_labels)
         pairs = min(int(n_judgments), w * k)
-        arrays = self._confusion_arrays + (numba_threads() if n_judgments >= MIN_PARALLEL else 0)
+        arrays = self._held_arrays(k, n_judgments)
         cells = w * k * k
         shown = 2 * cells if cells <= DENSE_ERRORS_MAX else 2 * pairs * k
         rows = (arrays * pairs * k + shown) * FLOAT + 12 * w * k
         return (base + rows, f"{pairs:,} observed (worker, label) pairs x {k:,} labels (confusion rows)")
+
+    def _held_arrays(self, n_labels: int, n_judgments: int) -> int:
+        """Arrays of pairs x K a fit holds at its peak, beside the outputs' rows."""
+        return self._confusion_arrays + (numba_threads() if n_judgments >= MIN_PARALLEL else 0)
 
     # ---------------------------------------------------------------- statistics of one shard
     def _mv_stats(self, shard: Shard, rows: np.ndarray, n_pairs: int) -> dict[str, Any]:
@@ -87,13 +92,15 @@ class ConfusionEM(EMAggregator):
         return vote_shares(shard.task, shard.label, shard.gold, shard.n_labels)
 
     def _e_step(self, shard: Shard, params: dict[str, Any]) -> dict[str, Any]:
-        keep = params.get(KEEP_POSTERIORS)
-        ll, post, counts, class_counts = estep_table(
+        keep, pooled = params.get(KEEP_POSTERIORS), params.get("one_coin", False)
+        ll, post, counts, class_counts = estep_table(  # one accuracy per worker: posteriors, not counts
             shard.indptr, shard.task, pair_codes(shard, params["rows"]), params["table"], params["logprior"],
-            shard.gold, keep is not None
+            shard.gold, keep is not None or pooled, not pooled
         )
         if keep is not None:  # the fit's last E-step: its posteriors are the results
             shard.state[KEPT_POSTERIORS] = (keep, post)
+        if pooled:  # each observed pair's expected right answers are the statistics
+            return {"ll": ll, **right_stats(shard, params["rows"], int(params["pairs"].size), post)}
         return {"ll": ll, "counts": counts, "class_counts": class_counts}
 
     def _keeping_posteriors(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -114,7 +121,8 @@ class ConfusionEM(EMAggregator):
     def _heldout(self, shard: Shard, params: dict[str, Any], fraction: float) -> dict[str, Any]:
         """One shard's held-out judgment NLL per temperature (see :mod:`galton.aggregator._calibrate`)."""
         return heldout_nll(shard.indptr, shard.task_ids, shard.gold, pair_codes(shard, params["rows"]),
-                           params["table"], params["logprior"], params["cells"], params["columns"], fraction)
+                           params["table"], params["logprior"], params["cells"], params["columns"], fraction,
+                           pooled=params.get("pooled"))
 
     def _start(self, engine: Any, judgments: Judgments) -> tuple[dict[str, Any], dict[str, Any]]:
         """(memory, statistics) of the majority-vote start. Memory: the sizes, the observed
@@ -409,11 +417,7 @@ class OneCoinDawidSkene(DawidSkene):
         correct = per_worker_sum(counts[at, pl], memory["wptr"]) + self.alpha
         total = per_worker_sum(counts.sum(axis=1), memory["wptr"]) + 2 * self.alpha
         skill = np.clip(correct / np.maximum(total, PROB_FLOOR), PROB_FLOOR, 1 - PROB_FLOOR)
-        if k == 1:
-            errors = np.ones((pl.size, 1))
-        else:
-            errors = np.repeat(((1 - skill) / (k - 1))[pw][:, None], k, axis=1)
-            errors[at, pl] = skill[pw]
+        errors = np.ones((pl.size, 1)) if k == 1 else pair_rows((1 - skill) / (k - 1), skill, pl, pw, k)
         cc = stats["class_counts"] + self.alpha_prior
         priors = np.maximum(cc / cc.sum(), PROB_FLOOR)
         return self._pair_params(memory, table=np.log(errors), logprior=np.log(priors), errors=errors,
@@ -421,11 +425,7 @@ class OneCoinDawidSkene(DawidSkene):
 
     def _with_outputs(self, params: dict[str, Any], judgments: Judgments) -> dict[str, Any]:
         skill, k = params["skill"], judgments.n_labels
-        fill = np.empty((skill.size, 2, k))
-        fill[:, 0, :] = ((1 - skill) / max(k - 1, 1))[:, None]
-        fill[:, 1, :] = skill[:, None]
-        if k == 1:
-            fill[:] = 1.0
+        fill = np.ones((skill.size, 2, 1)) if k == 1 else one_coin_fill((1 - skill) / (k - 1), skill, k)
         return {**params, "fill": fill, "fill_table": np.log(fill)}
 
     def _objective(self, stats: dict[str, Any], params: dict[str, Any]) -> float:
