@@ -253,42 +253,38 @@ def pair_statistics(worker: np.ndarray, label: np.ndarray, task: np.ndarray, pos
                     n_tasks: np.ndarray, **thresholds: Any) -> dict[str, np.ndarray]:
     """The report's columns without the ``(workers, K, K)`` counts: a worker's cells are zero but
     for the answers it gave, so the counts are the rows ``sum of post[t]`` over the judgments of
-    each (worker, answer) pair that occurs, added in blocks of at most :data:`BLOCK_BYTES` of
-    judgment rows; two passes (class mix and right answers, then the information), each
-    O(judgments x K). 1,000 labels, 300 workers, 100k judgments: the blocks of workers of whole
-    counts took 585 s (each of their K passes zeroed a 264 MB array)."""
+    each (worker, answer) pair that occurs, added in blocks of whole workers of about
+    :data:`BLOCK_BYTES` of judgment rows (a worker's class mix is complete within its block, so one
+    O(judgments x K) pass gives everything). 1,000 labels, 300 workers, 100k judgments: the blocks
+    of workers of whole counts took 585 s (each of their K passes zeroed a 264 MB array)."""
     k = post.shape[1]
     worker, label, task = (np.asarray(x, dtype=np.int64) for x in (worker, label, task))
     order = np.argsort(worker * k + label, kind="stable")
     pairs, starts, sizes = np.unique((worker * k + label)[order], return_index=True, return_counts=True)
     pw, pl = pairs // k, pairs % k
     n = np.bincount(worker, minlength=n_workers).astype(np.float64)
-    ends, per, blocks, p = np.cumsum(sizes), max(1, BLOCK_BYTES // (8 * k)), [], 0
-    while p < pairs.size:  # pairs p..q-1 hold at most `per` judgments (one pair at least)
-        q = max(p + 1, int(np.searchsorted(ends, (ends[p - 1] if p else 0) + per, side="right")))
-        blocks.append((p, q))
-        p = q
-
-    def rows(p: int, q: int) -> np.ndarray:
-        return np.add.reduceat(post[task[order[starts[p]:ends[q - 1]]]], starts[p:q] - starts[p], axis=0)
-
-    right, classes = np.zeros(n_workers), np.zeros((n_workers, k))
-    for p, q in blocks:
-        r = rows(p, q)
-        right += np.bincount(pw[p:q], weights=r[np.arange(q - p), pl[p:q]], minlength=n_workers)
-        first = np.flatnonzero(np.r_[True, pw[p + 1:q] != pw[p:q - 1]])  # pairs are sorted by worker
-        classes[pw[p:q][first]] += np.add.reduceat(r, first, axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        classes /= n[:, None]
         share = sizes / n[pw]  # a(l): the worker's share of each answer it gave
-    chance = np.bincount(pw, weights=share * classes[pw, pl], minlength=n_workers)
-    info = np.zeros(n_workers)
-    for p, q in blocks:
-        joint = rows(p, q) / n[pw[p:q], None]
+    ends, per = np.cumsum(sizes), max(1, BLOCK_BYTES // (8 * k))
+    firsts = np.r_[np.flatnonzero(np.r_[True, pw[1:] != pw[:-1]]), pairs.size]  # each worker's first pair
+    right, classes, info = np.zeros(n_workers), np.zeros((n_workers, k)), np.zeros(n_workers)
+    p = 0
+    while p < pairs.size:  # pairs p..q-1: whole workers, about `per` judgments (one worker at least)
+        q = max(p + 1, int(np.searchsorted(ends, (ends[p - 1] if p else 0) + per, side="right")))
+        q = int(firsts[np.searchsorted(firsts, q)])
+        rows = np.add.reduceat(post[task[order[starts[p]:ends[q - 1]]]], starts[p:q] - starts[p], axis=0)
+        wb = pw[p:q]
+        right += np.bincount(wb, weights=rows[np.arange(q - p), pl[p:q]], minlength=n_workers)
+        first = np.flatnonzero(np.r_[True, wb[1:] != wb[:-1]])
+        classes[wb[first]] = np.add.reduceat(rows, first, axis=0) / n[wb[first], None]
+        joint = rows / n[wb, None]
         with np.errstate(invalid="ignore", divide="ignore"):
-            terms = np.where(joint > 0, joint * np.log2(joint / (share[p:q, None] * classes[pw[p:q]])), 0.0)
-        info += np.bincount(pw[p:q], weights=terms.sum(axis=1), minlength=n_workers)
+            terms = np.where(joint > 0, joint * np.log2(joint / (share[p:q, None] * classes[wb])), 0.0)
+        info += np.bincount(wb, weights=terms.sum(axis=1), minlength=n_workers)
+        p = q
+    chance = np.bincount(pw, weights=share * classes[pw, pl], minlength=n_workers)
     with np.errstate(invalid="ignore", divide="ignore"):
         skill = right / n
+        classes[n == 0] = np.nan  # as the whole counts give for a worker without judgments
     return report_columns(n, n_tasks, skill, chance, np.maximum(info, 0.0), classes,
                           np.bincount(pw, minlength=n_workers), k, **thresholds)
