@@ -125,23 +125,30 @@ def test_unknown_policies_are_rejected():
 
 
 @pytest.mark.parametrize("make", [
+    lambda: _frame().iloc[:0],
     lambda: pl.from_pandas(_frame()).head(0),
     lambda: pa.Table.from_pandas(_frame().iloc[:0], preserve_index=False),
     lambda: {"task": [], "worker": [], "label": []},
-], ids=["polars", "arrow", "dict"])
-def test_empty_input(make):
-    with pytest.raises(ValueError, match=r"the input holds no judgments \(0 rows\)"):
-        Judgments.from_any(make())
-
-
-def test_empty_pandas_input_gives_empty_results_as_in_crowdkit():
-    # crowd-kit returns empty results for an empty frame; other inputs (files, the CLI) still refuse
-    j = Judgments.from_any(_frame().iloc[:0])
+], ids=["pandas", "polars", "arrow", "dict"])
+def test_empty_frame_gives_empty_results_in_its_own_kind(make):
+    # an in-memory frame without rows (a pipeline's filter that kept nothing) gives empty results, as
+    # crowd-kit does for pandas, whatever the frame type; only files and the CLI refuse (below)
+    j = Judgments.from_any(make())
     assert (j.n_judgments, j.n_tasks, j.n_labels) == (0, 0, 0)
-    m = DawidSkene().fit(_frame().iloc[:0])
-    assert m.labels_.shape == (0,) and m.labels_.name == "agg_label" and m.probas_.shape == (0, 0)
-    with pytest.raises(ValueError, match=r"no judgments \(0 rows\)"):
-        DawidSkene().fit(pl.from_pandas(_frame()).head(0))
+    data = make()
+    m = DawidSkene().fit(data)
+    if isinstance(data, pd.DataFrame):
+        assert m.labels_.shape == (0,) and m.labels_.name == "agg_label" and m.probas_.shape == (0, 0)
+        return
+    labels, errors = m.labels_, m.errors_
+    if isinstance(labels, pa.Table):
+        labels, errors = pl.from_arrow(labels), pl.from_arrow(errors)
+    # the ids keep the input's types; text stays text (not polars' Object or Arrow's null type), so
+    # the results write to Parquet like any other fit's
+    typed = not isinstance(data, dict)  # a dict of empty lists has no types: text
+    assert isinstance(labels, pl.DataFrame) and labels.shape == (0, 2)
+    assert labels.schema["task"] == labels.schema["label"] == (pl.Int64 if typed else pl.String)
+    assert errors.schema["worker"] == pl.String and errors.schema["true_label"] == labels.schema["label"]
 
 
 def test_mixed_label_types_in_a_pandas_object_column():

@@ -10,6 +10,7 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
+from galton import BradleyTerry, NoisyBradleyTerry
 from galton.pairwise import Choices, Comparisons
 
 
@@ -104,11 +105,16 @@ def test_null_messages(col: str) -> None:
     assert c.n_comparisons == 2 and c.n_dropped == 2
 
 
-def test_empty_missing_and_type_messages() -> None:
-    # an empty pandas frame is crowd-kit's empty result (0 comparisons); an empty table still raises
+def test_empty_missing_and_type_messages(tmp_path) -> None:
+    # an empty frame is crowd-kit's empty result (0 comparisons), whatever its type; a file raises
     assert Comparisons.from_any(_frame().iloc[:0]).n_judgments == 0
+    empty = BradleyTerry().fit(pa.Table.from_pandas(_frame().iloc[:0], preserve_index=False)).scores_
+    assert empty.num_rows == 0 and empty.schema.field("item").type == pa.string()
+    skills = NoisyBradleyTerry().fit(pl.from_pandas(_frame()).head(0)).skills_  # the input's type, as when fitted
+    assert isinstance(skills, pl.DataFrame) and skills.schema == {"worker": pl.String, "skill": pl.Float64}
+    (tmp_path / "e.csv").write_text("worker,left,right,label\n")
     with pytest.raises(ValueError, match=r"no comparisons \(0 rows\)"):
-        Comparisons.from_any(pa.Table.from_pandas(_frame().iloc[:0], preserve_index=False))
+        Comparisons.from_any(tmp_path / "e.csv")
     with pytest.raises(ValueError, match=r"missing column\(s\) \['label'\].*left_col=, right_col=, label_col="):
         Comparisons.from_any(_frame().drop(columns="label"))
     mixed = pd.DataFrame({"left": ["a", "b"], "right": [1, 2], "label": ["a", "b"]})

@@ -263,13 +263,14 @@ class BaseAggregator:
             if own:
                 eng.close()
 
-    #: what a fit on an empty pandas frame sets beside ``labels_`` and ``probas_``:
+    #: what a fit on an empty frame sets beside ``labels_`` and ``probas_``:
     #: attribute -> (axis, name), axis one of "worker", "task", "priors", "errors"
     _empty_attrs: dict[str, Any] = {}
 
     def _fit_empty(self, judgments: Judgments, output: str | None) -> "BaseAggregator":
-        """An empty pandas frame (no rows, the right columns) gives empty results of the usual
-        types, as crowd-kit does, instead of an error (files and the CLI still refuse it)."""
+        """An empty frame (no rows, the right columns; pandas, polars or Arrow) gives empty results
+        of the usual types, as crowd-kit does for pandas, instead of an error (files and the CLI
+        still refuse it)."""
         self._store(judgments, np.zeros((0, judgments.n_labels)), output)
         out, none = self._out, np.zeros(0)
         for name, (axis, value) in self._empty_attrs.items():

@@ -15,7 +15,7 @@ import numpy as np
 
 from .._math import sigmoid
 from ._base import NotFittedError
-from ._results import crowdkit_scores, pandas_index
+from ._results import Output, crowdkit_scores, pandas_index
 
 __all__ = ["ItemOutput", "PreferenceResults", "standard_errors", "Z95"]
 
@@ -36,13 +36,7 @@ class ItemOutput:
 
             df = pd.DataFrame(cols)
             return df.set_index(index) if index else df
-        if self.kind == "polars":
-            import polars as pl
-
-            return pl.DataFrame(cols)
-        import pyarrow as pa
-
-        return pa.table(cols)
+        return Output(self.kind).table(cols)
 
     def series(self, names: np.ndarray, values: np.ndarray, index: str, name: str) -> Any:
         import pandas as pd

@@ -277,11 +277,11 @@ class PreferenceAggregator(PreferenceResults, EMAggregator):
         self.__dict__.pop("_lazy", None)
         obj = self._encode(data, **encode_options)
         self._validate_params(obj)
-        if obj.n_judgments == 0:  # an empty pandas frame: empty results, as crowd-kit gives
+        if obj.n_judgments == 0:  # an empty frame: empty results of the usual types, as crowd-kit gives
             self.n_iter_, self.converged_, self.history_ = 0, True, []
             self._store_scores(obj, np.zeros(0), np.zeros(0), output)
             for name, value in self._empty_attrs.items():
-                setattr(self, name, self._out.series(obj.worker_names[:0], np.zeros(0), "worker", value))
+                setattr(self, name, self._per_worker(obj, np.zeros(0), value))
             return self
 
         def load(eng: Any) -> None:

@@ -54,12 +54,15 @@ class Output:
     # -- generic table maker for polars / arrow
     def table(self, cols: dict[str, Any]) -> Any:
         """``cols`` (name -> values) as a polars frame or an Arrow table (the kind's own)."""
+        import pyarrow as pa
+
+        # an empty fit's text ids are an empty object array: text, not polars' Object / Arrow's null
+        cols = {c: pa.array([], pa.string()) if isinstance(v, np.ndarray) and v.dtype == object and not v.size
+                else v for c, v in cols.items()}
         if self.kind == "polars":
             import polars as pl
 
             return pl.DataFrame(cols)
-        import pyarrow as pa
-
         return pa.table(cols)
 
     def labels(self, task_names: np.ndarray, label_names: np.ndarray, codes: np.ndarray) -> Any:

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any, Sequence, TextIO
 
 __all__ = ["BUNDLED_PREFIX", "CLIError", "OPTION_PARAMS", "PROG", "checked_params", "checkpoint_options",
-           "checkpoint_rows", "describe", "model_param", "no_common_task", "one_line", "reader_errors",
-           "report_warnings"]
+           "checkpoint_rows", "describe", "model_param", "no_common_task", "one_line", "read_table",
+           "reader_errors", "report_warnings"]
 
 PROG = "galton"
 BUNDLED_PREFIX = "bundled:"
@@ -152,6 +152,20 @@ def no_common_task(gold_ids: Sequence[Any], data_ids: Sequence[Any]) -> ValueErr
     """The error for a gold file that names none of the judged tasks, with a few ids of each side."""
     return ValueError(f"gold shares no task with the judgments (gold task ids look like {list(gold_ids)[:3]}, "
                       f"the judgments' like {list(data_ids)[:3]}); check --task-col and the gold file")
+
+
+def read_table(spec: str) -> Any:
+    """The whole input as one Arrow table, read once (stdin and FIFOs cannot be read twice); a
+    file without rows is refused (in Python an empty frame gives empty results, as in crowd-kit)."""
+    from ..io import to_arrow
+
+    try:
+        table = to_arrow(spec)
+    except reader_errors() as exc:
+        raise CLIError(f"cannot read {spec!r}: {one_line(exc)}") from None
+    if table.num_rows == 0:
+        raise CLIError(f"{spec!r} holds no judgments (0 rows): nothing to aggregate")
+    return table
 
 
 def reader_errors() -> tuple[type[BaseException], ...]:

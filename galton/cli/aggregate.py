@@ -21,10 +21,10 @@ import numpy as np
 from .._api import aggregate
 from ..io import input_columns
 from ._common import (BUNDLED_PREFIX, PROG, CLIError, checked_params, checkpoint_options, checkpoint_rows,
-                      no_common_task, one_line, reader_errors, report_warnings)
+                      no_common_task, one_line, read_table, reader_errors, report_warnings)
 from .prefs import aggregate_other, detect_kind, pairs_path
 
-__all__ = ["cmd_aggregate", "load_input", "read_table"]
+__all__ = ["cmd_aggregate", "load_input"]
 
 
 def load_input(spec: str) -> tuple[Any, Any]:
@@ -195,16 +195,6 @@ def _label_lists(args: argparse.Namespace, table: Any) -> bool:
         return is_list_column(parquet_schema(input_files(args.input)[:1]), args.label_col)
     except (OSError, ValueError, *reader_errors()):
         return False  # the reader reports it when the data is read
-
-
-def read_table(spec: str) -> Any:
-    """The whole input as one Arrow table, read once (stdin and FIFOs cannot be read twice)."""
-    from ..io import to_arrow
-
-    try:
-        return to_arrow(spec)
-    except reader_errors() as exc:
-        raise CLIError(f"cannot read {spec!r}: {one_line(exc)}") from None
 
 
 def _write_results(model: Any, path: str) -> None:

@@ -53,7 +53,8 @@ def _table(args: argparse.Namespace) -> tuple[Any, int]:
     """The judgments as an Arrow table with columns task, worker, label; and the rows dropped."""
     import pyarrow as pa
 
-    from .aggregate import load_input, read_table
+    from ._common import read_table
+    from .aggregate import load_input
 
     if args.input == "-" or any(c in args.input for c in "*?["):  # standard input, a glob
         table = read_table(args.input)

@@ -109,7 +109,7 @@ class Comparisons(EncodedData):
         table = check_columns(table.select(cols), cols)
         if isinstance(data, (str, os.PathLike)):
             table = text_items(table, [left_col, right_col, label_col])
-        if table.num_rows == 0 and kind != "pandas":  # an empty pandas frame: empty results (crowd-kit)
+        if table.num_rows == 0 and isinstance(data, (str, os.PathLike)):  # an empty frame: empty results
             raise ValueError("the input holds no comparisons (0 rows); pass at least one row "
                              f"with {left_col!r}, {right_col!r} and {label_col!r}")
         n = table.num_rows

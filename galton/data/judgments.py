@@ -116,9 +116,9 @@ class Judgments(EncodedData):
         table = to_arrow(data, ids=(task_col, worker_col), columns=cols)
         missing_columns(table, cols, COLUMN_HINT)
         table = check_columns(table.select(list(cols)), cols)
-        if table.num_rows == 0 and kind != "pandas":
-            # an empty pandas frame gives empty results, as in crowd-kit; elsewhere (files, the CLI)
-            # an input without judgments is a mistake
+        if table.num_rows == 0 and isinstance(data, (str, os.PathLike)):
+            # an empty in-memory frame (pandas as in crowd-kit, polars, Arrow: a pipeline's filter
+            # that kept nothing) gives empty results; a file without judgments is a mistake
             raise ValueError("the input holds no judgments (0 rows)")
         if numeric and isinstance(data, (str, os.PathLike)):
             table = _numeric_labels(table, label_col)  # a file's text: "3" and "3.0" are one rating
