@@ -67,8 +67,8 @@ import numpy as np
 from .._progress import Progress
 from ..judgments import Judgments
 from ._engine import LoadedData
-from ._estimator import (TIE_RTOL, BaseAggregator, ConvergenceWarning, NotFittedError, argmax_ties_low, fit_options,
-                         fit_options_set, tied_to_max)
+from ._estimator import (TIE_RTOL, BaseAggregator, ConvergenceWarning, DeferredResult, NotFittedError, argmax_ties_low,
+                         fit_options, fit_options_set, tied_to_max)
 
 #: the checkpoint's memory key of the last E-step's parameters (see posteriors_of_last_e_step)
 _E_PARAMS = "_last_e_step_params"
@@ -76,7 +76,7 @@ _E_PARAMS = "_last_e_step_params"
 _STOP_VALUES = "_stop_values"
 
 __all__ = ["BaseAggregator", "IterativeAggregator", "EMAggregator", "ConvergenceWarning", "NotFittedError",
-           "caller_stacklevel", "argmax_ties_low", "tied_to_max", "TIE_RTOL"]
+           "caller_stacklevel", "argmax_ties_low", "tied_to_max", "TIE_RTOL", "DeferredResult"]
 
 
 def caller_stacklevel() -> int:

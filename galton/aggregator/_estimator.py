@@ -99,6 +99,39 @@ def argmax_ties_low(p: np.ndarray) -> np.ndarray:
     return by_size(_argmax_twin, p.size)(p)
 
 
+class DeferredResult:
+    """A fitted attribute that a polars / Arrow fit builds on first read (pandas fits build it at
+    once: crowd-kit's layout applies to it, and its frame shares the fit's arrays). ``errors_`` of
+    many labels is a long table of pairs x labels rows, 85M rows at 1,000 labels and 100k
+    judgments, that the command line and most pipelines never read. Assigned values and deletion
+    work as for a plain attribute."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        d = obj.__dict__
+        if self.name not in d:
+            build = d.get("_pending", {}).pop(self.name, None)
+            if build is None:
+                raise AttributeError(f"{type(obj).__name__!r} object has no attribute {self.name!r}")
+            d[self.name] = build[0](*build[1:])
+        return d[self.name]
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__.get("_pending", {}).pop(self.name, None)
+        obj.__dict__[self.name] = value
+
+    def __delete__(self, obj: Any) -> None:
+        d, pending = obj.__dict__, obj.__dict__.get("_pending", {})
+        if self.name not in d and self.name not in pending:
+            raise AttributeError(self.name)
+        d.pop(self.name, None)
+        pending.pop(self.name, None)
+
+
 class BaseAggregator:
     """Common contract: fit / predict / predict_proba / fit_predict / fit_predict_proba."""
 
@@ -156,7 +189,7 @@ class BaseAggregator:
 
     # ---------------------------------------------------------------- input handling
     #: private attributes a fit leaves behind (for ``predict``); the next fit drops them
-    _fit_private: tuple[str, ...] = ("_params", "_out", "_posterior_params")
+    _fit_private: tuple[str, ...] = ("_params", "_out", "_posterior_params", "_pending")
 
     def _refuse_base_class(self) -> None:
         """A TypeError naming the models when ``self`` is one of the base classes (``_base_class``
@@ -203,6 +236,16 @@ class BaseAggregator:
         self.labels_ = out.labels(judgments.task_names, judgments.label_names, self.label_codes_)
         self.probas_ = out.probas(judgments.task_names, judgments.label_names, post)
         self._out = out
+
+    def _deferred(self, name: str, build: Callable[..., Any], *args: Any) -> None:
+        """Set the result ``name`` (a :class:`DeferredResult` of the model's class, which only the
+        models that have the attribute declare: crowd-kit's tests read every name of ``dir(model)``)
+        to ``build(*args)``: now for pandas output, on first read for polars / Arrow."""
+        if self._out.kind == "pandas":
+            setattr(self, name, build(*args))
+        else:
+            self.__dict__.pop(name, None)
+            self.__dict__.setdefault("_pending", {})[name] = (build, *args)
 
     def _fit_lifecycle(self, judgments: Any, output: str | None, run: Callable[[Any, np.random.Generator], Any],
                        store: Callable[[Any], None], *, gold_codes: np.ndarray | None = None,

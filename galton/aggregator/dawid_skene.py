@@ -19,7 +19,7 @@ import numpy as np
 
 from .._math import EPS, safe_log
 from ..judgments import Judgments
-from ._base import EMAggregator, argmax_ties_low, caller_stacklevel
+from ._base import DeferredResult, EMAggregator, argmax_ties_low, caller_stacklevel
 from ._calibrate import heldout_nll, temper
 from ._engine import Shard
 from ._kernels import MIN_PARALLEL, estep_table, vote_shares, vote_stats
@@ -49,7 +49,7 @@ class ConfusionEM(EMAggregator):
     """
 
     _base_class = True
-
+    errors_ = DeferredResult()  # polars / Arrow: built on first read (pairs x labels rows at many labels)
     _empty_attrs = {"errors_": ("errors", ""), "priors_": ("priors", ""), "skills_": ("worker", "skill")}
 
     #: float arrays of observed pairs x K a fit holds at its peak: the expected counts, the old and
@@ -156,7 +156,7 @@ class ConfusionEM(EMAggregator):
     def _finish(self, params: dict[str, Any], judgments: Judgments) -> None:
         self._params = params = self._with_outputs(params, judgments)
         out = self._out
-        self.errors_ = errors_output(out, judgments, params["errors"], params["fill"], params["pairs"])
+        self._deferred("errors_", errors_output, out, judgments, params["errors"], params["fill"], params["pairs"])
         self.priors_ = out.priors(judgments.label_names, params["priors"])
         diag = diagonal(params["errors"], params["fill"], params["pairs"])
         self.skills_ = out.per_worker(judgments.worker_names, np.einsum("wk,k->w", diag, params["priors"]), "skill")

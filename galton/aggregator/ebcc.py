@@ -15,7 +15,7 @@ import numpy as np
 
 from .._math import digamma, dirichlet_kl
 from ..judgments import Judgments
-from ._base import EMAggregator, argmax_ties_low
+from ._base import DeferredResult, EMAggregator, argmax_ties_low
 from ._ebcc_kernels import ebcc_estep, ebcc_mstep, restart_keys, subtype_start, task_keys
 from ._engine import LoadedData, Shard
 from ._kernels import counts_from_post, vote_shares
@@ -116,6 +116,7 @@ class EBCC(EMAggregator):
     shard_state = ("ebcc_z",)
     monotone = False
     change_name = "largest change of a class probability"
+    errors_ = DeferredResult()  # polars / Arrow: built on first read
     _empty_attrs = {"errors_": ("errors", ""), "priors_": ("priors", ""), "skills_": ("worker", "skill")}
 
     def __init__(self, n_iter: int = 500, tol: float = 1e-3, *, n_subtypes: int = 10, n_init: int = 40,
@@ -356,7 +357,7 @@ class EBCC(EMAggregator):
                         "rows": params["rows"], "pairs": params["pairs"], "a0": params["a0"]}
         out = self._out
         pi, tau, rows, fill = params["pi_mean"], params["tau_mean"], params["errors"], params["fill"]
-        self.errors_ = errors_output(out, judgments, rows, fill, params["pairs"])
+        self._deferred("errors_", errors_output, out, judgments, rows, fill, params["pairs"])
         self.priors_ = out.priors(judgments.label_names, tau)
         self.skills_ = out.per_worker(judgments.worker_names, np.einsum("wk,k->w", diagonal(rows, fill, params["pairs"]), tau),
                                       "skill")

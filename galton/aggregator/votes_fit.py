@@ -125,7 +125,7 @@ class VoteAggregator(BaseAggregator):
     #: crowd-kit's GoldMajorityVote, Wawa and ZeroBasedSkill do (the fitted skills stay)
     _predict_updates = False
     _empty_attrs = {"skills_": ("worker", "skill")}
-    _fit_private = ("_params", "_out", "_posterior_params", "_vote_weights", "_tie_key")
+    _fit_private = BaseAggregator._fit_private + ("_vote_weights", "_tie_key")
 
     def _check_params(self) -> None:
         if self.tie_break not in _TIES:
