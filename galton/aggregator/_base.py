@@ -342,7 +342,7 @@ class EMAggregator(IterativeAggregator):
             output: str | None = None, task_col: str = "task", worker_col: str = "worker",
             label_col: str = "label", checkpoint_dir: str | os.PathLike[str] | None = None,
             checkpoint_every: int = 1, results_dir: str | os.PathLike[str] | None = None,
-            **encode_options: Any) -> "EMAggregator":
+            results_top: int | None = None, **encode_options: Any) -> "EMAggregator":
         """Fit the model.
 
         Parameters
@@ -362,8 +362,15 @@ class EMAggregator(IterativeAggregator):
             probabilities as a Parquet directory there, one part file per shard written where the
             shard lives, instead of collecting them here (``labels_`` and ``probas_`` are then None
             and ``results_dir_`` holds the path).
+        results_top : with ``results_dir``: the ``results_top`` most probable labels of each task
+            and their probabilities instead of every label's (``top`` of
+            :func:`galton.io.results_table`).
         """
         sharded = isinstance(data, LoadedData)
+        if results_top is not None:
+            from ..io import check_top
+
+            check_top(results_top)
         if sharded:
             judgments, gold_codes = self._prepare_sharded(data, gold, engine, encode_options)
             engine = data.engine
@@ -383,7 +390,7 @@ class EMAggregator(IterativeAggregator):
                 params, post = self._run(eng, judgments, rng)
             if post is None:
                 last = self.__dict__.pop("_posterior_params", params)  # off the model before it ships
-                self.results_dir_ = judgments.write_results(self._posteriors, last, results_dir)
+                self.results_dir_ = judgments.write_results(self._posteriors, last, results_dir, results_top)
             return params, post
 
         def store(result: tuple[Any, np.ndarray | None]) -> None:

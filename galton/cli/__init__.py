@@ -47,7 +47,7 @@ import traceback
 from typing import Any, Sequence, TextIO
 
 from .. import _signals
-from ._common import BUNDLED_PREFIX, PROG, CLIError, describe, model_param, seed
+from ._common import BUNDLED_PREFIX, PROG, CLIError, at_least_one, describe, model_param, seed
 from .agreement import add_agreement
 from .allocate import add_allocate
 from .catalog import add_datasets, add_models
@@ -97,6 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
                      "Parquet directory (one part file per shard with --engine ray), or - for CSV on "
                      "standard output; written atomically, never over an input or a directory galton "
                      "did not write")
+    agg.add_argument("--top", type=at_least_one, default=None, metavar="N",
+                     help="categorical data: instead of one p_<label> column per label, the N most probable "
+                     "labels of each task and their probabilities (label_1, p_1, ..., label_N, p_N, most "
+                     "probable first): the readable output with many labels")
     agg.add_argument("--workers-output", default=None, metavar="FILE",
                      help="also write one row per worker (judgments, tasks, skill with its 95%% "
                      "interval, chance, information in bits, flags constant / uninformative / "

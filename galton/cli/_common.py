@@ -8,9 +8,9 @@ import inspect
 from pathlib import Path
 from typing import Any, Sequence, TextIO
 
-__all__ = ["BUNDLED_PREFIX", "CLIError", "OPTION_PARAMS", "PROG", "checked_params", "checkpoint_options",
-           "checkpoint_rows", "describe", "model_param", "no_common_task", "one_line", "read_table",
-           "reader_errors", "report_warnings"]
+__all__ = ["BUNDLED_PREFIX", "CLIError", "OPTION_PARAMS", "PROG", "at_least_one", "checked_params",
+           "checkpoint_options", "checkpoint_rows", "describe", "model_param", "no_common_task", "one_line",
+           "read_table", "reader_errors", "report_warnings"]
 
 PROG = "galton"
 BUNDLED_PREFIX = "bundled:"
@@ -18,6 +18,19 @@ BUNDLED_PREFIX = "bundled:"
 
 class CLIError(Exception):
     """A usage problem found by the CLI itself (reported like a library ValueError)."""
+
+
+def at_least_one(text: str) -> int:
+    """argparse type of a count such as ``--top``: a whole number of at least 1."""
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, not {value}")
+    return value
 
 
 def seed(text: str) -> int:

@@ -197,16 +197,16 @@ def _label_lists(args: argparse.Namespace, table: Any) -> bool:
         return False  # the reader reports it when the data is read
 
 
-def _write_results(model: Any, path: str) -> None:
-    """The results table to a file or stdout, or to ``path/part-00000.parquet`` when ``path`` has
-    no extension."""
+def _write_results(model: Any, path: str, top: int | None) -> None:
+    """The results table (``top``: the most probable labels only) to a file or stdout, or to
+    ``path/part-00000.parquet`` when ``path`` has no extension."""
     from ..io import atomic_dir, results_table, write_table
 
     if not _dir_output(path):
-        write_table(results_table(model), path)
+        write_table(results_table(model, top=top), path)
         return
     with atomic_dir(path) as tmp:
-        write_table(results_table(model), tmp / "part-00000.parquet")
+        write_table(results_table(model, top=top), tmp / "part-00000.parquet")
 
 
 def _write_workers(model: Any, path: str | None) -> list[tuple[str, str]]:
@@ -257,7 +257,7 @@ def _aggregate_sharded(args: argparse.Namespace, out: TextIO, err: TextIO, cls: 
                     results_dir=args.output if to_dir else None, task_col=args.task_col,
                     worker_col=args.worker_col, label_col=args.label_col, on_invalid=args.on_invalid,
                     gold=gold if args.use_gold else None, checkpoint_dir=params.get("checkpoint_dir"),
-                    checkpoint_every=params.get("checkpoint_every", 1),
+                    checkpoint_every=params.get("checkpoint_every", 1), results_top=args.top,
                 )
         except reader_errors() as exc:
             raise CLIError(f"cannot read {args.input!r}: {one_line(exc)}") from None
@@ -272,7 +272,7 @@ def _aggregate_sharded(args: argparse.Namespace, out: TextIO, err: TextIO, cls: 
         err.write(f"{PROG}: note: no accuracy: the labels went to {args.output} without passing "
                   "through this process\n")
     if args.output is not None and not to_dir:
-        write_table(results_table(model), args.output)
+        write_table(results_table(model, top=args.top), args.output)
     if not args.quiet:
         report_warnings(caught, err)
         _summary(err if args.output == "-" else out, model, data, name, cls, seconds, gold_pairs,
@@ -318,8 +318,9 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 "it reads worker, left, right, label" if model_kind == "pairwise" else "it reads worker, options, choice")
             raise CLIError(f"--model {args.model} is a {model_kind} model and {args.input} holds categorical "
                            f"judgments (task, worker, label); {hint}, or pick a categorical model (galton models)")
-    if args.tag_sep is not None and kind != "multilabel":
-        raise CLIError(f"--tag-sep is for multilabel data (--kind multilabel); this input is {kind}")
+    for option, value, want in (("--tag-sep", args.tag_sep, "multilabel"), ("--top", args.top, "categorical")):
+        if value is not None and kind != want:
+            raise CLIError(f"{option} is for {want} data; this input is {kind}")
     if kind == "multilabel":
         if _dir_output(args.output):
             raise CLIError("--output for multilabel data must be a file (.parquet, .csv, .tsv) or -")
@@ -380,7 +381,7 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         seconds = time.perf_counter() - start
 
     if args.output is not None:
-        _write_results(model, args.output)
+        _write_results(model, args.output, args.top)
     extra = checkpoint_rows(model, args) + _write_workers(model, args.workers_output)
 
     if not args.quiet:

@@ -7,20 +7,72 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["results_table"]
+__all__ = ["check_top", "results_columns", "results_table", "top_codes"]
 
 
 # --------------------------------------------------------------------------------------------------
 # results of a fitted model
 # --------------------------------------------------------------------------------------------------
 def _column(values: np.ndarray) -> pa.Array:
-    """An Arrow column from a vocabulary array (object arrays of str become string columns)."""
+    """An Arrow column from a vocabulary array (object arrays of str become string columns; an
+    empty one is text)."""
     if values.dtype == object:
-        return pa.array(values.tolist())
+        return pa.array(values.tolist(), type=pa.string() if values.size == 0 else None)
     return pa.array(values)
 
 
-def results_table(model: Any, output: str = "arrow") -> Any:
+#: task rows ranked at a time for ``top`` (bounds the sort's scratch to rows x labels int64)
+TOP_BLOCK = 8192
+
+
+def top_codes(post: np.ndarray, codes: np.ndarray, n: int) -> np.ndarray:
+    """(tasks, n): each task's ``n`` most probable label codes, most probable first, equal
+    probabilities in label order; the first is ``codes`` (the task's label, whose tie rule treats
+    values within a relative 1e-9 of the largest as equal)."""
+    out = np.empty((post.shape[0], n), dtype=np.int64)
+    for a in range(0, post.shape[0], TOP_BLOCK):
+        out[a:a + TOP_BLOCK] = np.argsort(-post[a:a + TOP_BLOCK], axis=1, kind="stable")[:, :n]
+    for row in np.flatnonzero(out[:, 0] != codes):  # a near tie the label's rule broke the other way
+        rest = [c for c in np.argsort(-post[row], kind="stable") if c != codes[row]]
+        out[row] = [codes[row], *rest[:n - 1]]
+    return out
+
+
+def results_columns(task_names: np.ndarray, label_names: np.ndarray, post: np.ndarray, codes: np.ndarray,
+                    top: int | None = None) -> pa.Table:
+    """``task, label, confidence`` and the probabilities of tasks with posteriors ``post`` (n x K)
+    and labels ``codes``: one ``p_<label>`` column per label, or with ``top`` the ``top`` most
+    probable labels and their probabilities, ``label_1, p_1, ..., label_N, p_N`` (N = min(top, K))."""
+    n, k = post.shape
+    rows = np.arange(n)
+    cols: dict[str, pa.Array] = {
+        "task": _column(np.asarray(task_names)),
+        "label": _column(label_names[codes]) if n else pa.array([], _column(label_names).type),
+        "confidence": pa.array(post[rows, codes] if n else np.zeros(0)),
+    }
+    if top is None:
+        for j, name in enumerate(label_names.tolist()):
+            key = f"p_{name}"
+            if key in cols:  # pragma: no cover - labels are unique within one type
+                raise ValueError(f"two labels give the column name {key!r}")
+            cols[key] = pa.array(np.ascontiguousarray(post[:, j], dtype=np.float64))
+        return pa.table(cols)
+    check_top(top)
+    ranked = top_codes(post, codes, min(top, k))
+    for r in range(ranked.shape[1]):
+        cols[f"label_{r + 1}"] = _column(label_names[ranked[:, r]]) if n else cols["label"]
+        cols[f"p_{r + 1}"] = pa.array(post[rows, ranked[:, r]] if n else np.zeros(0))
+    return pa.table(cols)
+
+
+def check_top(top: Any) -> None:
+    """A ValueError unless ``top`` is None or a whole number of at least 1."""
+    if top is not None and (isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1):
+        raise ValueError(f"top must be a whole number of labels, at least 1, or None for every label's "
+                         f"probability; got {top!r}")
+
+
+def results_table(model: Any, output: str = "arrow", top: int | None = None) -> Any:
     """One row per task: ``task, label, confidence, p_<label>...`` from a fitted model.
 
     Parameters
@@ -32,21 +84,28 @@ def results_table(model: Any, output: str = "arrow") -> Any:
         The table type, whatever the frame type of the fit (the table is meant for writing, and
         :func:`galton.io.write_table` takes Arrow); pandas gives a plain RangeIndex frame with the
         same columns.
+    top : int, optional
+        Instead of one probability column per label, the ``top`` most probable labels of each task
+        and their probabilities: ``label_1, p_1, ..., label_N, p_N``, most probable first (N =
+        ``min(top, K)``; equal probabilities in label order; ``label_1`` is ``label``). With many
+        labels (1,000 labels: 1,003 columns) this is the table people read.
 
     Returns
     -------
     pyarrow.Table (or polars / pandas DataFrame)
         ``task`` (the user's task ids, in sorted order), ``label`` (the aggregated label, in the
         user's label type), ``confidence`` (its posterior probability, the largest of the row) and
-        one float column ``p_<label>`` per label value, in sorted label order.
+        one float column ``p_<label>`` per label value, in sorted label order (or the ``top``
+        columns above).
 
     Raises
     ------
     ValueError
-        If the model is not fitted.
+        If the model is not fitted, or ``top`` is not a whole number of at least 1.
     """
     if output not in ("arrow", "polars", "pandas"):
         raise ValueError(f"output must be 'arrow', 'polars' or 'pandas', not {output!r}")
+    check_top(top)
     missing = [a for a in ("judgments_", "posteriors_", "label_codes_") if not hasattr(model, a)]
     if missing:
         raise ValueError(
@@ -61,17 +120,7 @@ def results_table(model: Any, output: str = "arrow") -> Any:
             f"posteriors_ has shape {post.shape} and label_codes_ {codes.shape}; expected ({n}, {k}) "
             f"and ({n},) for {n} tasks and {k} labels"
         )
-    cols: dict[str, pa.Array] = {
-        "task": _column(judgments.task_names),
-        "label": _column(judgments.label_names[codes]),
-        "confidence": pa.array(post[np.arange(n), codes]),
-    }
-    for j, name in enumerate(judgments.label_names.tolist()):
-        key = f"p_{name}"
-        if key in cols:  # pragma: no cover - labels are unique within one type
-            raise ValueError(f"two labels give the column name {key!r}")
-        cols[key] = pa.array(np.ascontiguousarray(post[:, j]))
-    table = pa.table(cols)
+    table = results_columns(judgments.task_names, judgments.label_names, post, codes, top)
     if output == "polars":
         import polars as pl
 

@@ -2,7 +2,7 @@
 
 :func:`write_parquet_dir` runs one engine call: each shard computes its tasks' posteriors with the
 fitted parameters and writes ``task, label, confidence, p_<label>...`` (the columns of
-:func:`galton.io.results_table`) to a part file in a hidden temporary directory next to the
+:func:`galton.io.results_table`, whose ``top`` it takes too) to a part file in a hidden temporary directory next to the
 destination. The driver then names the parts ``part-00000.parquet ...`` in shard order and renames
 the directory into place (:func:`galton.io.atomic_dir`): readers never see a half-written result,
 a failed or interrupted run leaves nothing, and the directory carries galton's marker
@@ -20,37 +20,19 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..aggregator._base import argmax_ties_low
-from ..io import PARQUET_ZSTD_LEVEL, atomic_dir
+from ..io import PARQUET_ZSTD_LEVEL, atomic_dir, results_columns
 
-__all__ = ["results_columns", "write_parquet_dir", "write_shard_part"]
-
-
-def _column(values: np.ndarray) -> pa.Array:
-    if values.dtype != object:
-        return pa.array(values)
-    return pa.array(values.tolist(), type=pa.string() if values.size == 0 else None)  # object: text ids
-
-
-def results_columns(task_names: np.ndarray, label_names: np.ndarray, post: np.ndarray) -> pa.Table:
-    """``task, label, confidence, p_<label>...`` for tasks with posteriors ``post`` (n x K)."""
-    codes = argmax_ties_low(post) if post.shape[0] else np.zeros(0, dtype=np.int32)
-    cols: dict[str, pa.Array] = {
-        "task": _column(np.asarray(task_names)),
-        "label": _column(label_names[codes]) if codes.size else pa.array([], _column(label_names).type),
-        "confidence": pa.array(post[np.arange(post.shape[0]), codes] if codes.size else np.zeros(0)),
-    }
-    for j, name in enumerate(label_names.tolist()):
-        cols[f"p_{name}"] = pa.array(np.ascontiguousarray(post[:, j], dtype=np.float64))
-    return pa.table(cols)
+__all__ = ["write_parquet_dir", "write_shard_part"]
 
 
 def write_shard_part(shard: Any, posterior_fn: Callable[..., np.ndarray], params: Any, directory: str,
-                     label_names: np.ndarray, task_names: np.ndarray | None = None) -> str:
-    """Engine function: write one shard's results to a uniquely named file in ``directory``.
+                     label_names: np.ndarray, task_names: np.ndarray | None = None, top: int | None = None) -> str:
+    """Engine function: write one shard's results to a uniquely named file in ``directory`` (with
+    ``top``, the most probable labels instead of every label's probability, as in
+    :func:`galton.io.results_table`).
 
     The shard's task ids come from ``shard.task_names`` (shards built by distributed ingest) or
     from ``task_names[shard.task_ids]``. Returns the file name.
@@ -61,7 +43,8 @@ def write_shard_part(shard: Any, posterior_fn: Callable[..., np.ndarray], params
             raise ValueError("the shards hold no task ids; pass task_names")
         names = np.asarray(task_names)[shard.task_ids]
     post = np.asarray(posterior_fn(shard, params), dtype=np.float64).reshape(len(names), len(label_names))
-    table = results_columns(names, label_names, post)
+    codes = argmax_ties_low(post) if post.shape[0] else np.zeros(0, dtype=np.int64)
+    table = results_columns(names, label_names, post, codes, top)
     name = f".part-{secrets.token_hex(8)}.parquet"
     pq.write_table(table, os.path.join(directory, name), compression="zstd",
                    compression_level=PARQUET_ZSTD_LEVEL)
@@ -70,7 +53,8 @@ def write_shard_part(shard: Any, posterior_fn: Callable[..., np.ndarray], params
 
 def write_parquet_dir(engine: Any, posterior_fn: Callable[..., np.ndarray], params: Any,
                       path: str | os.PathLike[str], label_names: np.ndarray,
-                      task_names: np.ndarray | None = None, *, overwrite: bool = True) -> Path:
+                      task_names: np.ndarray | None = None, *, overwrite: bool = True,
+                      top: int | None = None) -> Path:
     """Write every shard's results as ``path/part-NNNNN.parquet`` (one per shard, in shard order).
 
     Parameters
@@ -83,6 +67,7 @@ def write_parquet_dir(engine: Any, posterior_fn: Callable[..., np.ndarray], para
         galton wrote it (else ``FileExistsError`` before any shard writes)
     label_names : the global label vocabulary
     task_names : the global task vocabulary, for shards that do not carry their own task ids
+    top : the ``top`` most probable labels per task instead of every label's probability
 
     Returns
     -------
@@ -90,7 +75,7 @@ def write_parquet_dir(engine: Any, posterior_fn: Callable[..., np.ndarray], para
     """
     with atomic_dir(path, overwrite=overwrite) as tmp:
         names = engine.map(write_shard_part, posterior_fn, params, str(tmp), np.asarray(label_names),
-                           task_names)
+                           task_names, top)
         for s, name in enumerate(names):
             os.replace(tmp / name, tmp / f"part-{s:05d}.parquet")
     return Path(path)

@@ -153,26 +153,28 @@ class ShardedJudgments(LoadedData):
     worker = property(lambda self: self._codes("worker"))
     label = property(lambda self: self._codes("label"))
 
-    def write_results(self, posterior_fn: Any, params: Any, path: str | os.PathLike[str]) -> Path:
-        """Write labels, confidence and probabilities as a Parquet directory, one part per shard
-        (see :func:`galton.workers.output.write_parquet_dir`)."""
+    def write_results(self, posterior_fn: Any, params: Any, path: str | os.PathLike[str],
+                      top: int | None = None) -> Path:
+        """Write labels, confidence and probabilities (or the ``top`` most probable labels) as a
+        Parquet directory, one part per shard (see :func:`galton.workers.output.write_parquet_dir`)."""
         from .output import write_parquet_dir
 
         self.check_loaded()
-        return write_parquet_dir(self.engine, posterior_fn, params, path, self.label_names)
+        return write_parquet_dir(self.engine, posterior_fn, params, path, self.label_names, top=top)
 
 
 
 def fit_parquet(model: Any, source: Any, *, address: str | None = None, n_shards: int | None = None,
                 results_dir: str | os.PathLike[str] | None = None,
                 checkpoint_dir: str | os.PathLike[str] | None = None, checkpoint_every: int = 1,
-                **ingest_options: Any) -> ShardedJudgments:
+                results_top: int | None = None, **ingest_options: Any) -> ShardedJudgments:
     """Load ``source`` into a new :class:`~galton.workers.engine.RayEngine` (distributed ingest),
     fit ``model`` on it and release the engine.
 
     With ``results_dir`` the shards write the results there (a Parquet directory; refused before any
-    work when it is, holds or lies in ``source``, or is a directory galton did not write); otherwise they
-    are collected into ``model.labels_`` / ``probas_`` (and the task ids into the returned handle).
+    work when it is, holds or lies in ``source``, or is a directory galton did not write; with
+    ``results_top`` the most probable labels only); otherwise they are collected into
+    ``model.labels_`` / ``probas_`` (and the task ids into the returned handle).
     ``checkpoint_dir`` / ``checkpoint_every`` go to the fit (a run again resumes; see
     ``model.fit``). ``ingest_options`` go to :func:`galton.workers.ingest.ingest` (column names, gold,
     on_invalid...).
@@ -185,7 +187,8 @@ def fit_parquet(model: Any, source: Any, *, address: str | None = None, n_shards
                     what="results_dir")
     with RayEngine(n_shards=n_shards, address=address) as engine:
         data = engine.load_parquet(source, **ingest_options)
-        model.fit(data, results_dir=results_dir, checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every)
+        model.fit(data, results_dir=results_dir, checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every,
+                  results_top=results_top)
         if results_dir is None:
             _ = data.task_names  # fetched while the shards are there
     return data

@@ -20,6 +20,7 @@ from ray import cloudpickle
 
 from galton.aggregator import DawidSkene
 from galton.cli import main
+from galton.io import results_table
 from galton.judgments import Judgments
 from galton.workers._partition import fnv1a, task_shard
 from galton.workers.engine import RayEngine
@@ -285,10 +286,11 @@ def test_results_dir_has_one_part_per_shard_equal_to_collected_results(ray_sessi
         data = eng.load_parquet(int_dir)
         collected = _fit(data)
         written = _fit(data, results_dir=out)
+        _fit(data, results_dir=tmp_path / "top", results_top=2)
     assert written.labels_ is None and written.results_dir_ == out
     assert sorted(os.listdir(out)) == ["_galton_output.json", "part-00000.parquet", "part-00001.parquet",
                                        "part-00002.parquet"]
-    assert os.listdir(tmp_path) == ["labels"]  # no temporary directory left
+    assert sorted(os.listdir(tmp_path)) == ["labels", "top"]  # no temporary directory left
     table = pq.read_table(out)
     assert table.column_names == ["task", "label", "confidence", "p_0", "p_1", "p_2"]
     labels, post = _by_task(collected)
@@ -297,6 +299,11 @@ def test_results_dir_has_one_part_per_shard_equal_to_collected_results(ray_sessi
     probs = np.column_stack([table[f"p_{k}"].to_numpy() for k in range(3)])
     np.testing.assert_array_equal(probs, np.array([post[t] for t in table["task"].to_pylist()]))
     np.testing.assert_array_equal(table["confidence"].to_numpy(), probs.max(axis=1))
+    # the most probable labels only, written by the shards: the rows of the local table of the same fit
+    ranked = pq.read_table(tmp_path / "top")
+    assert ranked.column_names == ["task", "label", "confidence", "label_1", "p_1", "label_2", "p_2"]
+    by_task = lambda rows: sorted(rows, key=lambda r: r["task"])  # noqa: E731 - shards keep their own order
+    assert by_task(ranked.to_pylist()) == by_task(results_table(collected, top=2).to_pylist())
 
 
 def test_the_default_calibrates_the_same_on_ray_ingest_results_dir_and_locally(ray_session, tmp_path):
@@ -380,6 +387,15 @@ def test_cli_aggregate_ray_writes_a_parquet_directory(ray_session, int_dir, tmp_
     assert pq.read_table(tmp_path / "local_dir").equals(local)
     assert distributed["task"].equals(local["task"]) and distributed["label"].equals(local["label"])
     np.testing.assert_allclose(distributed["p_1"].to_numpy(), local["p_1"].to_numpy(), atol=1e-9)
+    # --top: the shards write the most probable labels, as the local command line does
+    for where, extra in (("out_top", ["--engine", "ray", "--shards", "2"]), ("local_top.parquet", [])):
+        assert main(["aggregate", str(int_dir), "--model", "ds", *extra, "--top", "2",
+                     "--output", str(tmp_path / where), "--quiet"]) == 0
+    ranked, local_ranked = pq.read_table(tmp_path / "out_top").sort_by("task"), pq.read_table(tmp_path / "local_top.parquet")
+    assert ranked.column_names == local_ranked.column_names == ["task", "label", "confidence", "label_1", "p_1",
+                                                                "label_2", "p_2"]
+    assert ranked["label_2"].equals(local_ranked["label_2"])
+    np.testing.assert_allclose(ranked["p_2"].to_numpy(), local_ranked["p_2"].to_numpy(), atol=1e-9)
 
 
 def test_fit_parquet_refuses_a_results_dir_over_its_input_before_any_work(ray_session, int_dir, tmp_path):
