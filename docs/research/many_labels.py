@@ -12,7 +12,8 @@ the same fit. Run from the repository root:
 ``python docs/research/many_labels.py --labels 1000`` (about a minute; ``--models bds:full`` adds the
 default model with K x K matrices, about 3 minutes alone). Numbers of 2026-12-06 (load 0.6-1.0, each
 model in its own process, compilation included): the default ``bds``, which above 32 labels fits one
-accuracy per worker, 5.3-7.1 s over three runs, 4 iterations, 0.924, peak 1.8 GB; majority vote
+accuracy per worker, 5.3-7.1 s over three runs, 4 iterations, 0.924, peak 1.8 GB (3.9-4.6 s and
+1.2 GB since its E-step adds two numbers per judgment instead of a table row); majority vote
 1.2-2.3 s, 0.923; one-coin DS 15.8 s, 0.925. With full matrices (``bds:full``, the default before
 that) it took 188 s and 3.5 GB for the same 0.924 (the sixteenth session's closing note).
 """

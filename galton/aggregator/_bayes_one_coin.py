@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from .._math import EPS, digamma, dirichlet_kl, gammaln
-from ._pairs import pair_rows, per_worker_sum
+from ._pairs import per_worker_sum
 
 __all__ = ["MANY_LABELS", "GRID", "uses_one_coin", "one_coin_eb", "one_coin_step"]
 
@@ -84,13 +84,15 @@ def one_coin_step(right: np.ndarray, pl: np.ndarray, pw: np.ndarray, wptr: np.nd
                   strength: np.ndarray, k: int, half_width: float, top: float,
                   fixed: float | None) -> dict[str, Any]:
     """The M-step on the workers' accuracies from each pair's expected right answers (P,): the prior
-    ``(m, mu)``, the posterior Beta ``(alpha, beta)``, the E-step table (P x K) and the divergence."""
+    ``(m, mu)``, the posterior Beta ``(alpha, beta)``, each pair's E-step values (``coin_on`` /
+    ``coin_off``: the expected log-probability of its label when it is / is not the truth, see
+    :func:`galton.aggregator._pairs.estep_pairs`; no P x K table) and the divergence."""
     correct = np.minimum(per_worker_sum(right, wptr), n_w)
     wrong = n_w - correct
     m, mu = one_coin_eb(strength, correct, wrong, k, half_width, top, fixed)
     prior = np.stack([strength * mu, strength * (1.0 - mu)], axis=1)
     post = prior + np.stack([correct, wrong], axis=1)
     elog = digamma(post) - digamma(post.sum(axis=1))[:, None]  # E[log theta], E[log (1 - theta)]
-    table = pair_rows(elog[:, 1] - np.log(k - 1), elog[:, 0], pl, pw, k)
-    return {"accuracy": m, "worker_accuracy": mu, "theta": post, "table": table,
+    return {"accuracy": m, "worker_accuracy": mu, "theta": post, "coin_on": elog[pw, 0],
+            "coin_off": elog[pw, 1] - np.log(k - 1), "coin_label": pl,
             "kl_e": dirichlet_kl(post, prior, axis=1, elog=elog)}

@@ -1,8 +1,8 @@
 """numba versions of the fixed-cost helpers around the E-step (imported on first use through
 ``_jit.twin``; the numpy references are in ``_kernels``, ``_pairs``, ``_estimator`` and
 ``galton.data._encode``): first appearances, task order, vote shares and their column sums, each
-judgment's table row, the tie-aware arg max, dense integer ids, per-worker sums. Each gives its
-numpy twin's result to the last bit."""
+judgment's table row, the tie-aware arg max, dense integer ids, per-worker sums, one accuracy per
+worker's E-step. Each gives its numpy twin's result to the last bit (the E-step: to rounding)."""
 
 import numba
 import numpy as np
@@ -13,7 +13,8 @@ from . import _kernels, _pairs
 from ._kernels_numba import class_tuple
 
 __all__ = ["segment_sum", "column_sums", "take_rows", "first_appearance", "pair_appearance", "task_order", "vote_shares",
-           "argmax_ties_low", "dense_int_codes", "per_worker_sum", "normalise_rows", "code_counts", "team_tids"]
+           "argmax_ties_low", "dense_int_codes", "per_worker_sum", "normalise_rows", "code_counts", "team_tids",
+           "estep_coin"]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -386,3 +387,43 @@ def team_tids(out):  # pragma: no cover
     schedule, each writing its own id at its team number."""
     for _ in numba.prange(out.size * 64):
         out[numba.get_thread_id()] = _gettid()
+
+
+@numba.njit(cache=True, nogil=True)
+def _estep_coin(indptr, pc, on, off, label, logprior, gold, post, lse):  # pragma: no cover
+    k = logprior.size
+    for t in range(indptr.size - 1):
+        base = 0.0
+        for j in range(indptr[t], indptr[t + 1]):
+            base += off[pc[j]]
+        for c in range(k):
+            post[t, c] = logprior[c] + base
+        for j in range(indptr[t], indptr[t + 1]):
+            p = pc[j]
+            post[t, label[p]] += on[p] - off[p]
+        g = gold[t]
+        if g >= 0:  # a known class: one-hot, and the joint log-likelihood
+            lse[t] = post[t, g]
+            for c in range(k):
+                post[t, c] = 0.0
+            post[t, g] = 1.0
+            continue
+        top = post[t, 0]
+        for c in range(1, k):
+            top = max(top, post[t, c])
+        s = 0.0
+        for c in range(k):
+            post[t, c] = np.exp(post[t, c] - top)
+            s += post[t, c]
+        for c in range(k):
+            post[t, c] /= s
+        lse[t] = top + np.log(s)
+
+
+def estep_coin(indptr, pc, on, off, label, logprior, gold):  # noqa: ANN001, ANN201
+    """The compiled twin of ``_pairs.estep_coin_numpy``: one pass over each task's judgments and
+    labels (equal to the numpy twin to rounding: the scores are added in another order)."""
+    n_t = indptr.size - 1
+    post, lse = np.empty((n_t, logprior.size)), np.empty(n_t)
+    _estep_coin(indptr, pc, on, off, label, logprior, gold, post, lse)
+    return float(lse.sum()), post

@@ -29,6 +29,7 @@ from ._kernels import by_size, code_counts, column_sums, take_rows
 
 __all__ = ["pair_memory", "seen_stats", "new_data_pairs", "pair_codes", "per_worker_sum", "pair_workers",
            "pair_labels", "dense_cells", "diagonal", "errors_output", "DENSE_ERRORS_MAX", "normalise_rows",
+           "estep_coin_numpy", "estep_pairs", "pair_table",
            "pair_rows", "one_coin_fill", "right_stats"]
 
 #: ``errors_`` shows whole workers x labels x labels matrices up to this many cells (160 MB);
@@ -193,3 +194,54 @@ def right_stats(shard: Any, rows: np.ndarray, n_pairs: int, post: np.ndarray) ->
     got = post[shard.task, shard.label] if shard.n_judgments else np.zeros(0)
     return {"right": np.bincount(pair_codes(shard, rows), weights=got, minlength=n_pairs),
             "class_counts": column_sums(post) if post.shape[0] else np.zeros(post.shape[1])}
+
+
+def estep_coin_numpy(indptr: np.ndarray, pc: np.ndarray, on: np.ndarray, off: np.ndarray, label: np.ndarray,
+                     logprior: np.ndarray, gold: np.ndarray) -> tuple[float, np.ndarray]:
+    """The E-step of one accuracy per worker without a table: ``(ll, post)`` of the tasks of a CSR
+    shard whose judgments are the pairs ``pc``; pair ``p`` of label ``label[p]`` adds ``on[p]`` to
+    that label's score and ``off[p]`` to every other (a table row ``off`` with ``on`` in one cell).
+    A task's scores are the log prior plus its judgments' ``off`` plus, at each label given, the
+    ``on - off`` of the judgments that gave it: judgments + tasks x K work instead of judgments x K
+    (1,000 labels: the table alone was 85M cells, written again every iteration). ``ll`` as in
+    :func:`galton.aggregator._kernels.estep_table` (the joint with gold where known)."""
+    from ._kernels import clamp_gold, softmax_rows
+
+    n_t = indptr.size - 1
+    task = np.repeat(np.arange(n_t), np.diff(indptr))
+    logq = logprior + np.bincount(task, weights=off[pc], minlength=n_t)[:, None]
+    np.add.at(logq, (task, label[pc]), on[pc] - off[pc])
+    post, lse = softmax_rows(logq)
+    clamp_gold(logq, post, lse, gold)
+    return float(lse.sum()), post
+
+
+_estep_coin = twin("estep_coin", estep_coin_numpy, "galton.aggregator._helpers_numba:estep_coin")
+
+
+def estep_pairs(shard: Any, params: dict[str, Any], want_post: bool = True,
+                want_counts: bool = True) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+    """A confusion model's E-step on one shard: :func:`galton.aggregator._kernels.estep_table` with
+    the parameters' table, or for one accuracy per worker (``coin_on`` / ``coin_off`` /
+    ``coin_label`` per pair) :func:`estep_coin_numpy`, which gives posteriors only (no counts: the
+    statistics are then the right answers, :func:`right_stats`)."""
+    from ._kernels import estep_table
+
+    pc = pair_codes(shard, params["rows"])
+    if "coin_on" not in params:
+        return estep_table(shard.indptr, shard.task, pc, params["table"], params["logprior"], shard.gold, want_post,
+                           want_counts)
+    ll, post = _estep_coin(shard.indptr, pc, params["coin_on"], params["coin_off"], params["coin_label"],
+                           np.ascontiguousarray(params["logprior"], dtype=np.float64), shard.gold)
+    return ll, post, np.zeros((0, post.shape[1])), np.zeros(post.shape[1])
+
+
+def pair_table(params: dict[str, Any]) -> np.ndarray:
+    """The (P, K) table of log p(observed | true) of the observed pairs: the parameters' own, or
+    built from one accuracy per worker's per-pair values (for the passes after the fit that score
+    single judgments: calibration, new data)."""
+    if "coin_on" not in params:
+        return params["table"]
+    p = params["coin_on"].size
+    return pair_rows(params["coin_off"], params["coin_on"], params["coin_label"], np.arange(p),
+                     params["logprior"].size)

@@ -137,7 +137,7 @@ class BayesianDawidSkene(ConfusionEM):
         empirical-Bayes accuracies and calibration; see :mod:`galton.aggregator._bayes_one_coin`).
         ``"auto"``: full matrices up to ``MANY_LABELS`` (32) labels, one accuracy per worker above
         (a worker's judgments cannot fill K x K cells there, and the fit's cost grows with them:
-        1,000 labels and 100k judgments: 188 s and 3.5 GB full, 5-7 s and 1.8 GB with one accuracy,
+        1,000 labels and 100k judgments: 188 s and 3.5 GB full, 4-5 s and 1.2 GB with one accuracy,
         the same accuracy; ``docs/research/many_labels.py``). ``confusion_`` says which form a fit took.
     calibrate : bool, default True
         Temper the reported posteriors, ``q_t(k) ∝ exp(tau * log-posterior)``, with ``tau`` in
@@ -193,12 +193,12 @@ class BayesianDawidSkene(ConfusionEM):
     #: measured peak: 4.9 worker x label x label arrays (old and new a, a0 and table, the counts,
     #: the special functions' outputs); see tests/aggregator/test_memory_guard.py
     _confusion_arrays = 6
-    #: with one accuracy per worker, one array of pairs x K besides the two counted for the outputs'
-    #: rows: the fit holds the E-step tables of two iterations, at the end one table and the rows
-    #: (shared with ``errors_``); no expected counts, no per-thread copies of them. Measured 383 MB
-    #: growth for an estimate of 608 MB (1,000 labels, 20k judgments, 300 workers); 1,405 MB when it
-    #: counted the full form's arrays
-    _one_coin_arrays = 1
+    #: with one accuracy per worker, no array of pairs x K besides the outputs' rows (shared with
+    #: ``errors_``): the E-step adds two numbers per judgment instead of a table row, and no
+    #: expected counts are kept. Measured 232 MB growth for an estimate of 300 MB (1,000 labels,
+    #: 20k judgments, 300 workers); with the tables of the E-step 383 MB for 608 MB, and 1,405 MB
+    #: when the estimate counted the full form's arrays
+    _one_coin_arrays = 0
 
     def _held_arrays(self, n_labels: int, n_judgments: int) -> int:
         if uses_one_coin(self.confusion, n_labels):
@@ -307,7 +307,9 @@ class BayesianDawidSkene(ConfusionEM):
             cells = {"cells": None, "columns": None, "pooled": (alpha, beta, pair_labels(params["pairs"], k))}
         else:  # each row's posterior Dirichlet cells and their columns' sums
             cells = {"cells": params["a"], "columns": params["colsum"][pw]}
-        scored = engine.map_sum(self._heldout, {"rows": params["rows"], "table": params["table"],
+        coin = params.get("coin_on") is not None  # one accuracy per worker: rows built for the sampled judgments
+        table = (params["coin_on"], params["coin_off"], params["coin_label"]) if coin else params["table"]
+        scored = engine.map_sum(self._heldout, {"rows": params["rows"], "table": table,
                                                 "logprior": params["logprior"], **cells},
                                 sample_fraction(judgments.n_judgments, k))
         return {**params, "temperature": choose_temperature(scored["nll"], scored["n"])}

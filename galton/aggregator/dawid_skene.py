@@ -1,8 +1,8 @@
 """Dawid-Skene family: models whose workers answer through a confusion matrix.
 
-All of them share one E-step kernel (:func:`galton.aggregator._kernels.estep_table`): a worker's
-answer contributes ``log p(observed | true, worker)`` to each class of its task. They differ only in
-how the M-step turns expected counts into that table:
+All of them share one E-step (:func:`galton.aggregator._pairs.estep_pairs`): a worker's answer adds
+``log p(observed | true, worker)`` to each class of its task (a table row, or two numbers for one
+accuracy per worker in ``bds``). They differ in how the M-step turns expected counts into that table:
 
 - :class:`DawidSkene` — a full K x K confusion matrix per worker;
 - :class:`OneCoinDawidSkene` — one accuracy per worker, errors spread evenly over the other classes;
@@ -22,12 +22,12 @@ from ..judgments import Judgments
 from ._base import DeferredResult, EMAggregator, argmax_ties_low, caller_stacklevel
 from ._calibrate import heldout_nll, temper
 from ._engine import Shard
-from ._kernels import MIN_PARALLEL, estep_table, vote_shares, vote_stats
+from ._kernels import MIN_PARALLEL, vote_shares, vote_stats
 from ._layout import crowdkit_result
 from ._memory import FLOAT
-from ._pairs import (DENSE_ERRORS_MAX, diagonal, errors_output, new_data_pairs, normalise_rows, one_coin_fill,
-                     pair_codes, pair_labels, pair_memory, pair_rows, pair_workers, per_worker_sum, right_stats,
-                     seen_stats)
+from ._pairs import (DENSE_ERRORS_MAX, diagonal, errors_output, estep_pairs, new_data_pairs, normalise_rows,
+                     one_coin_fill, pair_codes, pair_labels, pair_memory, pair_rows, pair_table, pair_workers,
+                     per_worker_sum, right_stats, seen_stats)
 from ._registry import register
 
 __all__ = ["ConfusionEM", "DawidSkene", "OneCoinDawidSkene"]
@@ -70,7 +70,7 @@ class ConfusionEM(EMAggregator):
         pairs = min(int(n_judgments), w * k)
         arrays = self._held_arrays(k, n_judgments)
         cells = w * k * k
-        shown = 2 * cells if cells <= DENSE_ERRORS_MAX else 2 * pairs * k
+        shown = 2 * cells if cells <= DENSE_ERRORS_MAX else pairs * k  # pair rows: one array, errors_ shares it
         rows = (arrays * pairs * k + shown) * FLOAT + 12 * w * k
         return (base + rows, f"{pairs:,} observed (worker, label) pairs x {k:,} labels (confusion rows)")
 
@@ -93,9 +93,8 @@ class ConfusionEM(EMAggregator):
 
     def _e_step(self, shard: Shard, params: dict[str, Any]) -> dict[str, Any]:
         keep, pooled = params.get(KEEP_POSTERIORS), params.get("one_coin", False)
-        ll, post, counts, class_counts = estep_table(  # one accuracy per worker: posteriors, not counts
-            shard.indptr, shard.task, pair_codes(shard, params["rows"]), params["table"], params["logprior"],
-            shard.gold, keep is not None or pooled, not pooled
+        ll, post, counts, class_counts = estep_pairs(  # one accuracy per worker: posteriors, not counts
+            shard, params, keep is not None or pooled, not pooled
         )
         if keep is not None:  # the fit's last E-step: its posteriors are the results
             shard.state[KEPT_POSTERIORS] = (keep, post)
@@ -114,8 +113,7 @@ class ConfusionEM(EMAggregator):
         if kept is not None and params.get(KEEP_POSTERIORS) == kept[0]:
             post = kept[1]
         else:
-            post = estep_table(shard.indptr, shard.task, pair_codes(shard, params["rows"]), params["table"],
-                               params["logprior"], shard.gold, want_counts=False)[1]
+            post = estep_pairs(shard, params, want_counts=False)[1]
         return temper(post, params.get("temperature", 1.0), shard.gold)
 
     def _heldout(self, shard: Shard, params: dict[str, Any], fraction: float) -> dict[str, Any]:
@@ -176,7 +174,7 @@ class ConfusionEM(EMAggregator):
         table = fill[:, 0, :].copy()
         table[at, pl] = fill[at, 1, pl]
         have = fitted_row >= 0
-        table[have] = params["table"][fitted_row[have]]
+        table[have] = pair_table(params)[fitted_row[have]]
         table[fw < 0] = 0.0  # unseen workers carry no information
         post = eng.gather(self._posteriors, {"table": table, "logprior": params["logprior"], "rows": memory["rows"],
                                              "temperature": params.get("temperature", 1.0)})

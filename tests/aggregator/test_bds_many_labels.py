@@ -85,8 +85,10 @@ def test_prior_accuracies_maximise_the_evidence_on_the_grid(half_width):
 def test_m_step_matches_a_hand_computation():
     """Two workers, K = 3, pairs (w0, label 0), (w0, label 2), (w1, label 1) with their expected
     right answers; a fixed prior centre and no window: theta_w = Beta(s m + c_w, s (1 - m) + n_w -
-    c_w), table = E[log theta] on the pair's own label, E[log (1 - theta)] - log 2 elsewhere; the
-    divergence is the Beta KL."""
+    c_w), the E-step's values E[log theta] on the pair's own label, E[log (1 - theta)] - log 2
+    elsewhere (its table row, built only for single-judgment passes); the divergence is the Beta KL."""
+    from galton.aggregator._pairs import pair_table
+
     k = 3
     right = np.array([0.7, 1.2, 1.0])
     pl, pw = np.array([0, 2, 1]), np.array([0, 0, 1])
@@ -94,6 +96,7 @@ def test_m_step_matches_a_hand_computation():
     n_w = np.array([3.0, 1.0])
     strength = np.array([4.0, 2.5])
     got = one_coin_step(right, pl, pw, wptr, n_w, strength, k, 0.0, MAX_ACCURACY, 0.6)
+    table = pair_table({**got, "logprior": np.zeros(k)})
     correct = [0.7 + 1.2, 1.0]
     psi = lambda x: float(digamma(np.array([x]))[0])  # noqa: E731
     lg = lambda x: float(gammaln(np.array([x]))[0])  # noqa: E731
@@ -106,7 +109,8 @@ def test_m_step_matches_a_hand_computation():
         for p in np.flatnonzero(pw == w):
             want = np.full(k, wrong)
             want[pl[p]] = right
-            np.testing.assert_allclose(got["table"][p], want, rtol=1e-12)
+            np.testing.assert_allclose(table[p], want, rtol=1e-12)
+            assert (got["coin_on"][p], got["coin_off"][p]) == pytest.approx((right, wrong), rel=1e-12)
         kl += (lg(a + b) - lg(a) - lg(b) - lg(a0 + b0) + lg(a0) + lg(b0)
                + (a - a0) * (psi(a) - psi(a + b)) + (b - b0) * (psi(b) - psi(a + b)))
     assert got["accuracy"] == 0.6 and np.all(got["worker_accuracy"] == 0.6)
@@ -137,6 +141,37 @@ def test_right_answers_are_the_diagonal_of_the_expected_counts():
     np.testing.assert_allclose(got["right"], counts[np.arange(n_pairs), pair_labels(memory["pairs"], j.n_labels)],
                                rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(got["class_counts"], classes, rtol=1e-12)
+    assert np.all(post[:25, 3] == 1.0)
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_the_table_free_e_step_equals_the_table_e_step(compiled, monkeypatch):
+    """One accuracy per worker's E-step adds each judgment's two numbers (its label's and every
+    other's) instead of a table row of K: the same posteriors and log-likelihood as the table
+    E-step on the table those numbers make, gold tasks included (numba and numpy twins)."""
+    from galton.aggregator import _jit
+    from galton.aggregator._engine import make_shards
+    from galton.aggregator._kernels import estep_table
+    from galton.aggregator._pairs import estep_pairs, pair_codes, pair_labels, pair_memory, pair_table, seen_stats
+    from galton.judgments import Judgments
+
+    if not compiled:
+        monkeypatch.setattr(_jit, "HAVE_NUMBA", False)
+    df, _, _ = _crowd(40, n=3000, workers=30, seed=6)
+    j = Judgments.from_any(df)
+    gold = np.full(j.n_tasks, -1, dtype=np.int32)
+    gold[:25] = 3
+    shard = make_shards(j, gold, 1)[0]
+    memory = pair_memory(seen_stats(shard)["seen"], j.n_workers, j.n_labels)
+    rng = np.random.default_rng(2)
+    theta = rng.uniform(0.2, 0.95, memory["pairs"].size)
+    params = {"rows": memory["rows"], "coin_on": np.log(theta), "coin_off": np.log((1 - theta) / (j.n_labels - 1)),
+              "coin_label": pair_labels(memory["pairs"], j.n_labels), "logprior": np.log(rng.dirichlet(np.ones(40)))}
+    ll, post, counts, _ = estep_pairs(shard, params)
+    want_ll, want_post, _, _ = estep_table(shard.indptr, shard.task, pair_codes(shard, memory["rows"]),
+                                           pair_table(params), params["logprior"], shard.gold)
+    assert ll == pytest.approx(want_ll, rel=1e-12) and counts.shape == (0, 40)
+    np.testing.assert_allclose(post, want_post, rtol=1e-10, atol=1e-14)
     assert np.all(post[:25, 3] == 1.0)
 
 

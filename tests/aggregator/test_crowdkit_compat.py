@@ -417,13 +417,13 @@ def test_a_fit_that_runs_out_of_iterations_makes_no_results_pass(act, monkeypatc
     from galton.aggregator import dawid_skene as dsm
 
     calls = []
-    real = dsm.estep_table
+    real = dsm.estep_pairs
 
     def counting(*args, **kwargs):
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(dsm, "estep_table", counting)
+    monkeypatch.setattr(dsm, "estep_pairs", counting)
     m = _quiet(galton.DawidSkene(n_iter=5, tol=0).fit, act)
     assert m.n_iter_ == 5 and len(calls) == 5
     calls.clear()

@@ -705,8 +705,8 @@ def test_a_checkpoint_resumes_under_the_other_stopping_rule(tmp_path, monkeypatc
     data = gd.load("act_cf", frame="pandas").judgments
     DawidSkene(stopping="likelihood", max_iter=3).fit(data, checkpoint_dir=tmp_path)
     calls = []
-    real = dsm.estep_table
-    monkeypatch.setattr(dsm, "estep_table", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = dsm.estep_pairs
+    monkeypatch.setattr(dsm, "estep_pairs", lambda *a, **k: calls.append(1) or real(*a, **k))
     resumed = DawidSkene(n_iter=8, tol=0).fit(data, checkpoint_dir=tmp_path)
     assert resumed.n_iter_ == 8 and len(calls) == 8 - 3
     fresh = DawidSkene(n_iter=8, tol=0).fit(data)

@@ -16,7 +16,7 @@ from galton.aggregator import _mmsr_kernels  # noqa: F401  (declares its twin)
 from galton.aggregator import bwa as _bwa  # noqa: F401  (declares its twin)
 from galton.aggregator import glad as _glad  # noqa: F401  (declares its twin)
 
-TOL = {"estep": (1e-11, 1e-10), "counts_from_post": (0.0, 0.0), "vote_stats": (1e-13, 1e-13),
+TOL = {"estep": (1e-11, 1e-10), "estep_coin": (1e-11, 1e-10), "counts_from_post": (0.0, 0.0), "vote_stats": (1e-13, 1e-13),
        "bt_pass": (1e-10, 1e-12), "noisy_pass": (1e-10, 1e-12),
        "bt_info_diag": (1e-10, 1e-300), "glad_pass": (1e-9, 1e-11), "bds_derivatives": (1e-11, 1e-9),
        "bds_pair_posterior": (1e-12, 1e-11),
@@ -37,6 +37,15 @@ def _estep_args(rng: np.random.Generator, k: int = 4) -> tuple[Any, ...]:
     gold = np.full(n_tasks, -1, dtype=np.int32)
     gold[::7] = rng.integers(0, k, gold[::7].size)
     return indptr, task, wl, table, np.log(rng.dirichlet(np.ones(k))), gold
+
+
+def _coin_args(rng: np.random.Generator, k: int = 40) -> tuple[Any, ...]:
+    """One accuracy per worker's E-step: pairs of 40 workers x 40 labels, gold on every 7th task."""
+    indptr, _, wl, _, logprior, gold = _estep_args(rng, k)
+    pairs, pc = np.unique(wl, return_inverse=True)
+    theta = rng.uniform(0.3, 0.95, 40)[pairs // k]
+    return (indptr, pc.astype(np.int32), np.log(theta), np.log((1 - theta) / (k - 1)), (pairs % k).astype(np.int32),
+            logprior, gold)
 
 
 def _bwa_args(rng: np.random.Generator) -> tuple[Any, ...]:
@@ -231,7 +240,7 @@ def _mmsr_args(rng: np.random.Generator) -> tuple[Any, ...]:
 
 #: inputs of each declared twin: a new twin needs an entry here (test_every_twin_is_tested)
 INPUTS: dict[str, Callable[[np.random.Generator], tuple[Any, ...]]] = {
-    "estep": _estep_args, "counts_from_post": _counts_args, "vote_stats": _vote_stats_args, "bt_pass": _bt_args, "noisy_pass": _noisy_args,
+    "estep": _estep_args, "estep_coin": _coin_args, "counts_from_post": _counts_args, "vote_stats": _vote_stats_args, "bt_pass": _bt_args, "noisy_pass": _noisy_args,
     "bt_info_diag": _info_args,
     "glad_pass": _glad_args, "bds_derivatives": _bds_args, "bds_pair_posterior": _posterior_args, "bds_band_pass": _band_pass_args,
     "bwa_pass": _bwa_args, "first_appearance": _appearance_args, "task_order": _task_order_args,
