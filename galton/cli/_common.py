@@ -20,31 +20,29 @@ class CLIError(Exception):
     """A usage problem found by the CLI itself (reported like a library ValueError)."""
 
 
-def at_least_one(text: str) -> int:
-    """argparse type of a count such as ``--top``: a whole number of at least 1."""
+def _int_from(text: str, low: int, what: str) -> int:
+    """``text`` as an integer of at least ``low`` (an argparse type's check: a bad value is reported
+    against its option as "expected ``what``")."""
     import argparse
 
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, not {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, not {value}")
+        raise argparse.ArgumentTypeError(f"expected {what}, not {text!r}") from None
+    if value < low:
+        raise argparse.ArgumentTypeError(f"expected {what}, not {value}")
     return value
+
+
+def at_least_one(text: str) -> int:
+    """argparse type of a count such as ``--top``: a whole number of at least 1."""
+    return _int_from(text, 1, "a whole number of at least 1")
 
 
 def seed(text: str) -> int:
     """argparse type of ``--seed``: a non-negative integer (numpy's generators take no other), so
     that a bad one is reported against the option."""
-    import argparse
-
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, not {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, not {value}")
-    return value
+    return _int_from(text, 0, "a non-negative integer")
 
 
 def model_param(text: str) -> tuple[str, Any]:

@@ -117,21 +117,27 @@ def test_m_step_matches_a_hand_computation():
     assert got["kl_e"] == pytest.approx(kl, rel=1e-10)
 
 
+def _shard_with_gold(seed: int) -> tuple:
+    """(judgments, their one shard, the pair layout) of a 40-label crowd, gold label 3 on 25 tasks."""
+    from galton.aggregator._engine import make_shards
+    from galton.aggregator._pairs import pair_memory, seen_stats
+    from galton.judgments import Judgments
+
+    j = Judgments.from_any(_crowd(40, n=3000, workers=30, seed=seed)[0])
+    gold = np.full(j.n_tasks, -1, dtype=np.int32)
+    gold[:25] = 3
+    shard = make_shards(j, gold, 1)[0]
+    return j, shard, pair_memory(seen_stats(shard)["seen"], j.n_workers, j.n_labels)
+
+
 def test_right_answers_are_the_diagonal_of_the_expected_counts():
     """The one-accuracy E-step adds each pair's q_t(y_j) instead of its whole row of expected
     counts: the same numbers as the diagonal cells of the full E-step's counts, and the same class
     totals, gold tasks included."""
-    from galton.aggregator._engine import make_shards
     from galton.aggregator._kernels import estep_table
-    from galton.aggregator._pairs import pair_codes, pair_labels, pair_memory, seen_stats
-    from galton.judgments import Judgments
+    from galton.aggregator._pairs import pair_codes, pair_labels
 
-    df, _, _ = _crowd(40, n=3000, workers=30, seed=5)
-    j = Judgments.from_any(df)
-    gold = np.full(j.n_tasks, -1, dtype=np.int32)
-    gold[:25] = 3
-    shard = make_shards(j, gold, 1)[0]
-    memory = pair_memory(seen_stats(shard)["seen"], j.n_workers, j.n_labels)
+    j, shard, memory = _shard_with_gold(seed=5)
     n_pairs = memory["pairs"].size
     table = np.log(np.random.default_rng(1).dirichlet(np.ones(j.n_labels), n_pairs))
     logprior = np.log(np.full(j.n_labels, 1 / j.n_labels))
@@ -150,19 +156,12 @@ def test_the_table_free_e_step_equals_the_table_e_step(compiled, monkeypatch):
     other's) instead of a table row of K: the same posteriors and log-likelihood as the table
     E-step on the table those numbers make, gold tasks included (numba and numpy twins)."""
     from galton.aggregator import _jit
-    from galton.aggregator._engine import make_shards
     from galton.aggregator._kernels import estep_table
-    from galton.aggregator._pairs import estep_pairs, pair_codes, pair_labels, pair_memory, pair_table, seen_stats
-    from galton.judgments import Judgments
+    from galton.aggregator._pairs import estep_pairs, pair_codes, pair_labels, pair_table
 
     if not compiled:
         monkeypatch.setattr(_jit, "HAVE_NUMBA", False)
-    df, _, _ = _crowd(40, n=3000, workers=30, seed=6)
-    j = Judgments.from_any(df)
-    gold = np.full(j.n_tasks, -1, dtype=np.int32)
-    gold[:25] = 3
-    shard = make_shards(j, gold, 1)[0]
-    memory = pair_memory(seen_stats(shard)["seen"], j.n_workers, j.n_labels)
+    j, shard, memory = _shard_with_gold(seed=6)
     rng = np.random.default_rng(2)
     theta = rng.uniform(0.2, 0.95, memory["pairs"].size)
     params = {"rows": memory["rows"], "coin_on": np.log(theta), "coin_off": np.log((1 - theta) / (j.n_labels - 1)),
