@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from ._jit import twin
-from ._kernels import by_size, code_counts, column_sums, take_rows
+from ._kernels import by_size, clamp_gold, code_counts, column_sums, estep_table, softmax_rows, take_rows
 
 __all__ = ["pair_memory", "seen_stats", "new_data_pairs", "pair_codes", "per_worker_sum", "pair_workers",
            "pair_labels", "dense_cells", "diagonal", "errors_output", "DENSE_ERRORS_MAX", "normalise_rows",
@@ -205,8 +205,6 @@ def estep_coin_numpy(indptr: np.ndarray, pc: np.ndarray, on: np.ndarray, off: np
     ``on - off`` of the judgments that gave it: judgments + tasks x K work instead of judgments x K
     (1,000 labels: the table alone was 85M cells, written again every iteration). ``ll`` as in
     :func:`galton.aggregator._kernels.estep_table` (the joint with gold where known)."""
-    from ._kernels import clamp_gold, softmax_rows
-
     n_t = indptr.size - 1
     task = np.repeat(np.arange(n_t), np.diff(indptr))
     logq = logprior + np.bincount(task, weights=off[pc], minlength=n_t)[:, None]
@@ -225,8 +223,6 @@ def estep_pairs(shard: Any, params: dict[str, Any], want_post: bool = True,
     the parameters' table, or for one accuracy per worker (``coin_on`` / ``coin_off`` /
     ``coin_label`` per pair) :func:`estep_coin_numpy`, which gives posteriors only (no counts: the
     statistics are then the right answers, :func:`right_stats`)."""
-    from ._kernels import estep_table
-
     pc = pair_codes(shard, params["rows"])
     if "coin_on" not in params:
         return estep_table(shard.indptr, shard.task, pc, params["table"], params["logprior"], shard.gold, want_post,
@@ -238,8 +234,7 @@ def estep_pairs(shard: Any, params: dict[str, Any], want_post: bool = True,
 
 def pair_table(params: dict[str, Any]) -> np.ndarray:
     """The (P, K) table of log p(observed | true) of the observed pairs: the parameters' own, or
-    built from one accuracy per worker's per-pair values (for the passes after the fit that score
-    single judgments: calibration, new data)."""
+    built from one accuracy per worker's per-pair values (for new data, scored after the fit)."""
     if "coin_on" not in params:
         return params["table"]
     p = params["coin_on"].size
