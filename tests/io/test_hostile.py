@@ -391,7 +391,7 @@ CASES: list[Case] = [
     Case("max-iter-zero", {"in.csv": text(BASIC)}, ["aggregate", "in.csv", "-m", "ds", "--max-iter", "0"], 2,
          r"--max-iter"),
     Case("shards-zero", {"in.csv": text(BASIC)}, ["aggregate", "in.csv", "-m", "ds", "--shards", "0"], 2, r"--shards"),
-    Case("many-labels", {"in.csv": _many_labels_csv}, ["aggregate", "in.csv", "-o", "out.csv", "--max-memory", "200M"], 2,
+    Case("many-labels", {"in.csv": _many_labels_csv}, ["aggregate", "in.csv", "-o", "out.csv", "--max-memory", "100M"], 2,
          r"(memory|GB).*(mv|one_coin_ds|--max-memory)", max_seconds=5),
     Case("ray-address-refused", {"in.csv": text(BASIC)}, ["aggregate", "in.csv", "--engine", "ray", "-m", "ds"], 2,
          r"127\.0\.0\.1:1\b.*(refused|reach)", env={"RAY_ADDRESS": "127.0.0.1:1"}, max_seconds=30),
