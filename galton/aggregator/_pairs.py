@@ -110,35 +110,42 @@ def per_worker_sum_numpy(values: np.ndarray, wptr: np.ndarray) -> np.ndarray:
     return out
 
 
-def dense_cells(values: np.ndarray, fill: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+def dense_cells(values: np.ndarray | None, fill: np.ndarray, pairs: np.ndarray) -> np.ndarray:
     """(W, K, K) ``[worker, observed, true]`` from the pair rows ``values`` (P, K) and ``fill``
     (W, 2, K): ``fill[w, 0]`` for the off-diagonal cells of unobserved pairs, ``fill[w, 1]`` for
-    their diagonal cell."""
+    their diagonal cell. ``values`` None: the observed pairs' rows are the fill's too (one accuracy
+    per worker, whose rows are the same for every label)."""
     w, _, k = fill.shape
     out = np.empty((w, k, k))
     out[:] = fill[:, :1, :]
     idx = np.arange(k)
     out[:, idx, idx] = fill[:, 1, :]
-    out.reshape(w * k, k)[pairs] = values
+    if values is not None:
+        out.reshape(w * k, k)[pairs] = values
     return out
 
 
-def diagonal(values: np.ndarray, fill: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+def diagonal(values: np.ndarray | None, fill: np.ndarray, pairs: np.ndarray) -> np.ndarray:
     """(W, K): each worker's probability of answering k when the truth is k, from the pair rows
-    ``values`` (P, K) and the unobserved pairs' ``fill`` (W, 2, K)."""
+    ``values`` (P, K) and the unobserved pairs' ``fill`` (W, 2, K) (``values`` None: the fill's)."""
     k = fill.shape[2]
     diag = np.array(fill[:, 1, :])
+    if values is None:
+        return diag
     pl = pair_labels(pairs, k)
     diag[pair_workers(pairs, k), pl] = values[np.arange(pl.size), pl]
     return diag
 
 
-def errors_output(out: Any, judgments: Any, values: np.ndarray, fill: np.ndarray, pairs: np.ndarray) -> Any:
+def errors_output(out: Any, judgments: Any, values: np.ndarray | None, fill: np.ndarray, pairs: np.ndarray) -> Any:
     """A confusion model's ``errors_`` through the result builder ``out``: whole matrices up to
-    ``DENSE_ERRORS_MAX`` cells, else only the observed pairs' rows."""
+    ``DENSE_ERRORS_MAX`` cells, else only the observed pairs' rows (``values``; None: built from
+    ``fill``, one accuracy per worker, so that a deferred ``errors_`` holds no pairs x K array)."""
     w, k = judgments.n_workers, judgments.n_labels
     if w * k * k <= DENSE_ERRORS_MAX:
         return out.errors(judgments.worker_names, judgments.label_names, dense_cells(values, fill, pairs))
+    if values is None:
+        values = pair_rows(fill[:, 0, 0], fill[:, 1, 0], pair_labels(pairs, k), pair_workers(pairs, k), k)
     return out.pair_errors(judgments.worker_names[pair_workers(pairs, k)], judgments.label_names[pair_labels(pairs, k)],
                            judgments.label_names, values)
 

@@ -18,7 +18,7 @@ from ._bayes_eb import MAX_ACCURACY, band_edges, cube_inputs, eb_accuracies, pai
 from ._bayes_one_coin import MANY_LABELS, one_coin_step, uses_one_coin
 from ._calibrate import choose_temperature, sample_fraction
 from ._kernels import vote_shares
-from ._pairs import one_coin_fill, pair_labels, pair_rows, pair_workers, right_stats
+from ._pairs import one_coin_fill, pair_labels, pair_workers, right_stats
 from ._registry import register
 from .dawid_skene import ConfusionEM
 
@@ -284,8 +284,9 @@ class BayesianDawidSkene(ConfusionEM):
             theta = params["theta"]
             mean = theta / theta.sum(axis=1)[:, None]
             elog = digamma(theta) - digamma(theta.sum(axis=1))[:, None]
-            errors = pair_rows(mean[:, 1] / (k - 1), mean[:, 0], pair_labels(params["pairs"], k), pw, k)
-            return {**params, "errors": errors, "fill": one_coin_fill(mean[:, 1] / (k - 1), mean[:, 0], k),
+            # errors None: errors_ builds its rows from the fill when it is built (for polars / Arrow,
+            # when first read: no pairs x K array held by the fit)
+            return {**params, "errors": None, "fill": one_coin_fill(mean[:, 1] / (k - 1), mean[:, 0], k),
                     "fill_table": one_coin_fill(elog[:, 1] - np.log(k - 1), elog[:, 0], k), "priors": b / b.sum()}
         colsum = params["colsum"]
         fill, fill_table = np.empty((w, 2, k)), np.empty((w, 2, k))
