@@ -26,9 +26,10 @@ from typing import Any
 import numpy as np
 
 from .._math import EPS, splitmix64
+from ._pairs import pair_table
 
 __all__ = ["TEMPERATURES", "SAMPLE_JUDGMENTS", "SAMPLE_CELLS", "BLOCK_CELLS", "heldout_nll", "choose_temperature",
-           "sample_fraction", "table_rows", "temper"]
+           "sample_fraction", "temper"]
 
 #: the grid of temperatures tried: 0.01 .. 1, log-spaced (each step about 21%)
 TEMPERATURES = np.exp(np.linspace(np.log(0.01), 0.0, 25))
@@ -69,9 +70,8 @@ def heldout_nll(indptr: np.ndarray, task_ids: np.ndarray, gold: np.ndarray, rows
         class per task (-1: unknown; known tasks are left out: their posterior is clamped)
     rows : the table row of each judgment (its (worker, label) pair)
     table : (pairs, K) the E-step's ``log e(y | k)`` (expected logs for variational models), or for
-        one accuracy per worker ``(on, off, label)`` per pair (see
-        :func:`galton.aggregator._pairs.estep_pairs`), whose rows are built for the sampled
-        judgments only
+        one accuracy per worker the parameters its rows are built from (``COIN_KEYS``, see
+        :func:`galton.aggregator._pairs.pair_table`): only the sampled judgments' rows are built
     logprior : (K,) the E-step's log class prior
     cells, columns : (pairs, K) the expected counts behind ``e(y | k)`` (posterior Dirichlet
         parameters: the cell and its column's sum); the judgment's own share ``q_t(k)`` is taken
@@ -109,7 +109,7 @@ def _score_block(indptr: np.ndarray, sizes: np.ndarray, block: np.ndarray, rows:
     t = np.repeat(np.arange(block.size), counts)  # block-local task of each judgment
     first = np.repeat(indptr[block] - np.cumsum(counts) + counts, counts)
     r = rows[first + np.arange(t.size)]
-    terms = table_rows(table, r, logprior.size)  # (m, K)
+    terms = table[r] if isinstance(table, np.ndarray) else pair_table(table, r)  # (m, K)
     total = np.zeros((block.size, logprior.size))
     np.add.at(total, t, terms)
     total += logprior
@@ -138,17 +138,6 @@ def _score_block(indptr: np.ndarray, sizes: np.ndarray, block: np.ndarray, rows:
         pred = np.einsum("ij,ij->i", q, like) / q.sum(axis=1)
         nll[i] -= np.log(np.maximum(pred, EPS)).sum()
     return int(t.size)
-
-
-def table_rows(table: Any, r: np.ndarray, k: int) -> np.ndarray:
-    """Rows ``r`` of the E-step table: a (pairs, K) array's, or built from one accuracy per worker's
-    ``(on, off, label)`` per pair (``off`` everywhere, ``on`` in the pair's label)."""
-    if isinstance(table, np.ndarray):
-        return table[r]
-    on, off, label = table
-    out = np.repeat(off[r][:, None], k, axis=1)
-    out[np.arange(r.size), label[r]] = on[r]
-    return out
 
 
 def choose_temperature(nll: np.ndarray, n: int, temperatures: np.ndarray = TEMPERATURES) -> float:

@@ -29,7 +29,7 @@ from ._kernels import by_size, clamp_gold, code_counts, column_sums, estep_table
 
 __all__ = ["pair_memory", "seen_stats", "new_data_pairs", "pair_codes", "per_worker_sum", "pair_workers",
            "pair_labels", "dense_cells", "diagonal", "errors_output", "DENSE_ERRORS_MAX", "normalise_rows",
-           "estep_coin_numpy", "estep_pairs", "pair_table",
+           "estep_coin_numpy", "estep_pairs", "pair_table", "COIN_KEYS",
            "pair_rows", "one_coin_fill", "right_stats"]
 
 #: ``errors_`` shows whole workers x labels x labels matrices up to this many cells (160 MB);
@@ -239,11 +239,15 @@ def estep_pairs(shard: Any, params: dict[str, Any], want_post: bool = True,
     return ll, post, np.zeros((0, post.shape[1])), np.zeros(post.shape[1])
 
 
-def pair_table(params: dict[str, Any]) -> np.ndarray:
-    """The (P, K) table of log p(observed | true) of the observed pairs: the parameters' own, or
-    built from one accuracy per worker's per-pair values (for new data, scored after the fit)."""
+#: the parameters one accuracy per worker's table rows are built from (:func:`pair_table`)
+COIN_KEYS = ("coin_on", "coin_off", "coin_label", "logprior")
+
+
+def pair_table(params: dict[str, Any], at: np.ndarray | None = None) -> np.ndarray:
+    """Rows ``at`` (all by default) of the (P, K) table of log p(observed | true) of the observed
+    pairs: the parameters' own, or built from one accuracy per worker's per-pair values (only the
+    rows asked for: the single-judgment passes after the fit, calibration and new data)."""
     if "coin_on" not in params:
-        return params["table"]
-    p = params["coin_on"].size
-    return pair_rows(params["coin_off"], params["coin_on"], params["coin_label"], np.arange(p),
-                     params["logprior"].size)
+        return params["table"] if at is None else params["table"][at]
+    at = np.arange(params["coin_on"].size) if at is None else at
+    return pair_rows(params["coin_off"], params["coin_on"], params["coin_label"][at], at, params["logprior"].size)

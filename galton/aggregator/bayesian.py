@@ -18,7 +18,7 @@ from ._bayes_eb import MAX_ACCURACY, band_edges, cube_inputs, eb_accuracies, pai
 from ._bayes_one_coin import MANY_LABELS, one_coin_step, uses_one_coin
 from ._calibrate import choose_temperature, sample_fraction
 from ._kernels import vote_shares
-from ._pairs import one_coin_fill, pair_labels, pair_workers, right_stats
+from ._pairs import COIN_KEYS, one_coin_fill, pair_labels, pair_workers, right_stats
 from ._registry import register
 from .dawid_skene import ConfusionEM
 
@@ -303,14 +303,13 @@ class BayesianDawidSkene(ConfusionEM):
         if not self.calibrate or k < 2 or judgments.n_judgments == 0:
             return params
         pw = pair_workers(params["pairs"], k)
-        if params.get("one_coin"):  # each row's worker's Beta (alpha, beta) and the row's label
-            alpha, beta = params["theta"][pw].T
-            cells = {"cells": None, "columns": None, "pooled": (alpha, beta, pair_labels(params["pairs"], k))}
+        if params.get("one_coin"):  # each row's worker's Beta (alpha, beta) and the row's label; the
+            alpha, beta = params["theta"][pw].T  # table's rows built for the sampled judgments only
+            cells = {"cells": None, "columns": None, "pooled": (alpha, beta, params["coin_label"]),
+                     "table": {key: params[key] for key in COIN_KEYS}}
         else:  # each row's posterior Dirichlet cells and their columns' sums
-            cells = {"cells": params["a"], "columns": params["colsum"][pw]}
-        coin = params.get("coin_on") is not None  # one accuracy per worker: rows built for the sampled judgments
-        table = (params["coin_on"], params["coin_off"], params["coin_label"]) if coin else params["table"]
-        scored = engine.map_sum(self._heldout, {"rows": params["rows"], "table": table,
+            cells = {"cells": params["a"], "columns": params["colsum"][pw], "table": params["table"]}
+        scored = engine.map_sum(self._heldout, {"rows": params["rows"],
                                                 "logprior": params["logprior"], **cells},
                                 sample_fraction(judgments.n_judgments, k))
         return {**params, "temperature": choose_temperature(scored["nll"], scored["n"])}

@@ -174,7 +174,7 @@ class ConfusionEM(EMAggregator):
         table = fill[:, 0, :].copy()
         table[at, pl] = fill[at, 1, pl]
         have = fitted_row >= 0
-        table[have] = pair_table(params)[fitted_row[have]]
+        table[have] = pair_table(params, fitted_row[have])
         table[fw < 0] = 0.0  # unseen workers carry no information
         post = eng.gather(self._posteriors, {"table": table, "logprior": params["logprior"], "rows": memory["rows"],
                                              "temperature": params.get("temperature", 1.0)})

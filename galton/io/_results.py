@@ -105,7 +105,6 @@ def results_table(model: Any, output: str = "arrow", top: int | None = None) -> 
     """
     if output not in ("arrow", "polars", "pandas"):
         raise ValueError(f"output must be 'arrow', 'polars' or 'pandas', not {output!r}")
-    check_top(top)
     missing = [a for a in ("judgments_", "posteriors_", "label_codes_") if not hasattr(model, a)]
     if missing:
         raise ValueError(
