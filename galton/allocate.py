@@ -142,18 +142,15 @@ def _agreement(judgments: Any, post: np.ndarray) -> tuple[np.ndarray, float]:
     return acc, float(hit.mean()) if hit.size else 0.5
 
 
-def _one_coin(acc: float, k: int) -> np.ndarray:
-    off = (1.0 - acc) / max(k - 1, 1)
-    return np.full((k, k), off) + np.eye(k) * (acc - off)
-
-
 def _confusions(model: Any, judgments: Any, post: np.ndarray) -> tuple[np.ndarray, Any]:
     """(typical worker's confusion ``[y, k]``, worker code -> that worker's ``[y, k]``)."""
+    from .aggregator.bayesian import one_coin_matrix
+
     k = judgments.n_labels
     errors = _errors_array(model, judgments)
     if errors is None:  # one-coin workers, built one at a time (W x K x K would not fit with many labels)
         acc, mean = _agreement(judgments, post)
-        return _one_coin(mean, k), lambda c: _one_coin(acc[c], k)
+        return one_coin_matrix(mean, k), lambda c: one_coin_matrix(acc[c], k)
     weight = np.bincount(judgments.worker, minlength=judgments.n_workers).astype(np.float64)
     typical = np.tensordot(weight / max(weight.sum(), 1.0), errors, axes=1)
     return typical, errors.__getitem__
