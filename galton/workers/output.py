@@ -20,10 +20,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
-import pyarrow.parquet as pq
 
 from ..aggregator._base import argmax_ties_low
-from ..io import PARQUET_ZSTD_LEVEL, atomic_dir, results_columns
+from ..io import atomic_dir, results_columns, write_table
 
 __all__ = ["write_parquet_dir", "write_shard_part"]
 
@@ -46,8 +45,7 @@ def write_shard_part(shard: Any, posterior_fn: Callable[..., np.ndarray], params
     codes = argmax_ties_low(post) if post.shape[0] else np.zeros(0, dtype=np.int64)
     table = results_columns(names, label_names, post, codes, top)
     name = f".part-{secrets.token_hex(8)}.parquet"
-    pq.write_table(table, os.path.join(directory, name), compression="zstd",
-                   compression_level=PARQUET_ZSTD_LEVEL)
+    write_table(table, os.path.join(directory, name))  # galton's one writer: zstd, flushed, renamed
     return name
 
 
