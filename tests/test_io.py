@@ -233,9 +233,23 @@ def test_results_table_by_hand() -> None:
 def test_results_table_bool_labels_and_int_tasks() -> None:
     j = Judgments.from_any({"task": [5, 3], "worker": ["x", "x"], "label": [True, False]})
     t = gio.results_table(_Fitted(j, np.array([[0.9, 0.1], [0.2, 0.8]])))
-    assert t.column_names == ["task", "label", "confidence", "p_False", "p_True"]
+    assert t.column_names == ["task", "label", "confidence", "p_false", "p_true"]
     assert t.column("task").to_pylist() == [3, 5]
     assert t.column("label").to_pylist() == [False, True]
+
+
+def test_boolean_labels_name_their_probability_columns_as_the_files_write_them(tmp_path: Path) -> None:
+    """A CSV writes True as ``true``: a reader looks up ``p_`` + the label it reads (``p_true``),
+    in the file and in a polars fit's ``probas_`` alike (both were ``p_True``)."""
+    data = {"task": [1, 1, 1, 2, 2, 2], "worker": ["a", "b", "c"] * 2, "label": [True, True, False, False, False, True]}
+    out = tmp_path / "out.csv"
+    gio.write_table(gio.results_table(galton.MajorityVote().fit(pl.DataFrame(data))), out)
+    back = pl.read_csv(out)
+    assert back.columns == ["task", "label", "confidence", "p_false", "p_true"]
+    picked = [row[f"p_{str(row['label']).lower()}"] for row in back.iter_rows(named=True)]
+    assert picked == back["confidence"].to_list() == [2 / 3, 2 / 3]
+    probas = galton.DawidSkene().fit(pl.DataFrame(data)).probas_
+    assert probas.columns == ["task", "p_false", "p_true"]
 
 
 def test_results_table_of_a_fitted_model_matches_its_labels() -> None:

@@ -37,8 +37,11 @@ def object_series(values: Any, index: Any, index_name: str, name: str) -> Any:
     return pd.Series(object_array(values), index=pandas_index(index, name=index_name), name=name)
 
 
-def _names(a: np.ndarray) -> list:
-    return a.tolist()
+def _names(a: np.ndarray) -> list[str]:
+    """Label values as column-name suffixes, as :func:`galton.io.label_key` (``p_true``)."""
+    from ..io import label_key
+
+    return [label_key(name) for name in a.tolist()]
 
 
 #: rows from which a long table's text id columns are gathered by polars or Arrow, not numpy

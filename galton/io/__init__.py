@@ -12,7 +12,7 @@ from __future__ import annotations
 from ._read import FrameKind, frame_kind, input_columns, input_files, is_series, read_input, to_arrow
 from ._plan import OutputError, plan_output
 from ._temporaries import remove_temporaries
-from ._results import check_top, results_columns
+from ._results import check_top, label_key, results_columns
 from ._write import (
     FORMATS,
     MARKER,
@@ -27,7 +27,7 @@ from ._write import (
 
 __all__ = [
     "FORMATS", "PARQUET_ZSTD_LEVEL", "FrameKind", "atomic_dir", "frame_kind", "input_columns", "input_files",
-    "is_series", "check_top", "read_input", "results_columns", "results_table", "MARKER", "OutputError",
+    "is_series", "check_top", "label_key", "read_input", "results_columns", "results_table", "MARKER", "OutputError",
     "check_replaceable", "plan_output", "remove_temporaries", "table_format", "to_arrow", "to_arrow_table",
     "write_table",
 ]

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["check_top", "results_columns", "results_table", "top_codes"]
+__all__ = ["check_top", "label_key", "results_columns", "results_table", "top_codes"]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -19,6 +19,14 @@ def _column(values: np.ndarray) -> pa.Array:
     if values.dtype == object:
         return pa.array(values.tolist(), type=pa.string() if values.size == 0 else None)
     return pa.array(values)
+
+
+def label_key(name: Any) -> str:
+    """A label as a column name's suffix (``p_<label>``): as CSV, polars and Arrow write the value,
+    so a boolean label is ``true`` / ``false`` (``p_true``), the text its own label column holds."""
+    if isinstance(name, (bool, np.bool_)):
+        return "true" if name else "false"
+    return str(name)
 
 
 #: task rows ranked at a time for ``top`` (bounds the sort's scratch to rows x labels int64)
@@ -52,7 +60,7 @@ def results_columns(task_names: np.ndarray, label_names: np.ndarray, post: np.nd
     }
     if top is None:
         for j, name in enumerate(label_names.tolist()):
-            key = f"p_{name}"
+            key = f"p_{label_key(name)}"
             if key in cols:  # pragma: no cover - labels are unique within one type
                 raise ValueError(f"two labels give the column name {key!r}")
             cols[key] = pa.array(np.ascontiguousarray(post[:, j], dtype=np.float64))
