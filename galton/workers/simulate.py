@@ -39,12 +39,11 @@ import pyarrow.parquet as pq
 import ray
 
 from ..datasets.simulate import CrowdConfig, WorkerTable, sample_workers, simulate_tasks, worker_names
-from ..io import atomic_dir, check_replaceable
+from ..io import PARQUET_ZSTD_LEVEL, atomic_dir, check_replaceable, write_table
 from .cluster import connect
 
 __all__ = ["SimulationSummary", "simulate", "workers_table", "write_part"]
 
-_COMPRESSION = "zstd"
 
 
 @dataclass(frozen=True)
@@ -96,9 +95,9 @@ def write_part(
     name = f"part-{part:05d}.parquet"
     n_tasks = n_judgments = 0
     with pq.ParquetWriter(os.path.join(directory, "judgments", name), jschema,
-                          compression=_COMPRESSION) as jw, \
+                          compression="zstd", compression_level=PARQUET_ZSTD_LEVEL) as jw, \
          pq.ParquetWriter(os.path.join(directory, "truth", name), tschema,
-                          compression=_COMPRESSION) as tw:
+                          compression="zstd", compression_level=PARQUET_ZSTD_LEVEL) as tw:
         for chunk in range(*chunks):  # one chunk in memory at a time
             start, stop = config.chunk_bounds(chunk)
             d = simulate_tasks(config, workers, start, stop)
@@ -224,8 +223,7 @@ def simulate(
                 done, pending = ray.wait(pending, num_returns=1)
                 collect(done)
             bar.close()
-            pq.write_table(workers_table(config, workers), tmp / "workers.parquet",
-                           compression=_COMPRESSION)
+            write_table(workers_table(config, workers), tmp / "workers.parquet")  # galton's one writer
             (tmp / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
             if n_tasks != config.n_tasks:  # pragma: no cover - a bug, not a user error
                 raise RuntimeError(f"wrote {n_tasks} tasks, expected {config.n_tasks}")
