@@ -197,10 +197,14 @@ def one_coin_fill(off: np.ndarray, diag: np.ndarray, k: int) -> np.ndarray:
 
 def right_stats(shard: Any, rows: np.ndarray, n_pairs: int, post: np.ndarray) -> dict[str, Any]:
     """One shard's statistics from its task posteriors ``post`` (gold rows one-hot): ``right`` (P,),
-    each observed pair's expected right answers ``sum_j q_t(y_j)``, and ``class_counts`` (K,)."""
+    each observed pair's expected right answers ``sum_j q_t(y_j)``, ``class_counts`` (K,) and
+    ``judged`` (K,), the posteriors summed once per judgment (``sum_j q_t``: the expected counts'
+    column sums, which crowd-kit's ELBO weighs the class prior with)."""
     got = post[shard.task, shard.label] if shard.n_judgments else np.zeros(0)
+    empty = post.shape[0] == 0
     return {"right": np.bincount(pair_codes(shard, rows), weights=got, minlength=n_pairs),
-            "class_counts": column_sums(post) if post.shape[0] else np.zeros(post.shape[1])}
+            "class_counts": np.zeros(post.shape[1]) if empty else column_sums(post),
+            "judged": np.zeros(post.shape[1]) if empty else np.einsum("t,tk->k", np.diff(shard.indptr), post)}
 
 
 def estep_coin_numpy(indptr: np.ndarray, pc: np.ndarray, on: np.ndarray, off: np.ndarray, label: np.ndarray,

@@ -2,10 +2,11 @@
 
 All of them share one E-step (:func:`galton.aggregator._pairs.estep_pairs`): a worker's answer adds
 ``log p(observed | true, worker)`` to each class of its task (a table row, or two numbers for one
-accuracy per worker in ``bds``). They differ in how the M-step turns expected counts into that table:
+accuracy per worker). They differ in how the M-step turns expected counts into that table:
 
 - :class:`DawidSkene` — a full K x K confusion matrix per worker;
-- :class:`OneCoinDawidSkene` — one accuracy per worker, errors spread evenly over the other classes;
+- ``OneCoinDawidSkene`` (``one_coin.py``) — one accuracy per worker, errors spread evenly over the other
+  classes (two numbers per judgment, as ``bds`` with many labels);
 - ``BayesianDawidSkene`` (``bayesian.py``) — Dirichlet priors, variational Bayes.
 """
 
@@ -26,11 +27,10 @@ from ._kernels import MIN_PARALLEL, vote_shares, vote_stats
 from ._layout import crowdkit_result
 from ._memory import FLOAT
 from ._pairs import (DENSE_ERRORS_MAX, diagonal, errors_output, estep_pairs, new_data_pairs, normalise_rows,
-                     one_coin_fill, pair_codes, pair_labels, pair_memory, pair_rows, pair_table, pair_workers,
-                     per_worker_sum, right_stats, seen_stats)
+                     pair_codes, pair_memory, pair_table, per_worker_sum, right_stats, seen_stats)
 from ._registry import register
 
-__all__ = ["ConfusionEM", "DawidSkene", "OneCoinDawidSkene"]
+__all__ = ["ConfusionEM", "DawidSkene"]
 
 #: crowd-kit's floor (its ``_EPS``) of confusion cells and class priors: a cell of a label the worker
 #: gave never reaches 0. Not galton._math's EPS (1e-300), which only guards log(0).
@@ -303,7 +303,6 @@ class DawidSkene(ConfusionEM):
         if init is None:
             return stats
         arr = _initial_error_array(init, judgments)
-        w, k = judgments.n_workers, judgments.n_labels
         if self.initial_error_strategy == "assign":
             given = ~np.isnan(arr).any(axis=(1, 2))
             if not given.all():
@@ -323,7 +322,11 @@ class DawidSkene(ConfusionEM):
             arr = arr.copy()
         else:
             arr = np.nan_to_num(arr)
-        rows = arr.reshape(w * k, k)[memory["pairs"]]
+        return self._add_initial(stats, arr, memory)
+
+    def _add_initial(self, stats: dict[str, Any], arr: np.ndarray, memory: dict[str, Any]) -> dict[str, Any]:
+        """The start's statistics with the checked ``initial_error`` (W, K, K) assigned or added."""
+        rows = arr.reshape(-1, memory["n_labels"])[memory["pairs"]]
         # the mass of the cells of labels a worker never gave counts in its column sums only
         extra = arr.sum(axis=1) - per_worker_sum(rows, memory["wptr"])
         counts = rows if self.initial_error_strategy == "assign" else stats["counts"] + rows
@@ -398,51 +401,18 @@ def _initial_error_array(init: Any, judgments: Judgments) -> np.ndarray:
     return out
 
 
-@register("one_coin_ds", "onecoin", "one_coin", "one-coin-dawid-skene")
-class OneCoinDawidSkene(DawidSkene):
-    r"""One-coin Dawid-Skene: each worker has one accuracy ``s_w``.
-
-    ``p(y = l | z = k) = s_w`` if ``l == k`` else ``(1 - s_w) / (K - 1)``. The M-step sets ``s_w`` to
-    the expected share of the worker's answers that are correct (vectorised over all workers:
-    crowd-kit fills its matrix row by row in Python). ``skills_`` holds ``s_w``.
-    """
-
-    def _m_step(self, stats: dict[str, Any], memory: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-        k = memory["n_labels"]
-        counts = stats["counts"]
-        pw, pl = pair_workers(memory["pairs"], k), pair_labels(memory["pairs"], k)
-        at = np.arange(pl.size)
-        correct = per_worker_sum(counts[at, pl], memory["wptr"]) + self.alpha
-        total = per_worker_sum(counts.sum(axis=1), memory["wptr"]) + 2 * self.alpha
-        skill = np.clip(correct / np.maximum(total, PROB_FLOOR), PROB_FLOOR, 1 - PROB_FLOOR)
-        errors = np.ones((pl.size, 1)) if k == 1 else pair_rows((1 - skill) / (k - 1), skill, pl, pw, k)
-        cc = stats["class_counts"] + self.alpha_prior
-        priors = np.maximum(cc / cc.sum(), PROB_FLOOR)
-        return self._pair_params(memory, table=np.log(errors), logprior=np.log(priors), errors=errors,
-                                 priors=priors, skill=skill), memory
-
-    def _with_outputs(self, params: dict[str, Any], judgments: Judgments) -> dict[str, Any]:
-        skill, k = params["skill"], judgments.n_labels
-        fill = np.ones((skill.size, 2, 1)) if k == 1 else one_coin_fill((1 - skill) / (k - 1), skill, k)
-        return {**params, "fill": fill, "fill_table": np.log(fill)}
-
-    def _objective(self, stats: dict[str, Any], params: dict[str, Any]) -> float:
-        obj = float(stats["ll"])
-        if self.alpha:
-            s = params["skill"]
-            obj += self.alpha * float(np.log(s).sum() + np.log1p(-s).sum())
-        if self.alpha_prior:
-            obj += self.alpha_prior * float(params["logprior"].sum())
-        return obj
-
-    def _finish(self, params: dict[str, Any], judgments: Judgments) -> None:
-        super()._finish(params, judgments)
-        self.skills_ = self._out.per_worker(judgments.worker_names, params["skill"], "skill")
-
-
 def numba_threads() -> int:
     """Threads of the numba E-step on large shards (each keeps its own counts), 0 without numba."""
     from . import _kernels
     if not _kernels.HAVE_NUMBA:
         return 0
     return int(os.environ.get("NUMBA_NUM_THREADS") or os.cpu_count() or 1)
+
+
+def __getattr__(name: str) -> Any:
+    """``OneCoinDawidSkene`` lived here: models pickled before it moved still load."""
+    if name == "OneCoinDawidSkene":
+        from .one_coin import OneCoinDawidSkene
+
+        return OneCoinDawidSkene
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
