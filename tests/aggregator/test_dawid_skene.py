@@ -735,3 +735,20 @@ def test_elbo_rule_with_tol_zero_runs_every_iteration_without_a_warning(ds1979, 
     assert m.n_iter_ == m_inf.n_iter_ == 6 and len(m.loss_history_) == 6 and not m.converged_
     with pytest.warns(ConvergenceWarning, match=r"did not converge in 6 iterations \(last change"):
         cls(n_iter=6, tol=0, stopping="likelihood").fit(ds1979)
+
+
+def test_a_one_coin_model_pickled_before_its_module_moved_still_loads() -> None:
+    """OneCoinDawidSkene moved from dawid_skene.py to one_coin.py: a pickle that names the old
+    module gives the same class and the same fitted numbers."""
+    import pickle
+
+    df = pd.DataFrame({"task": [1, 1, 1, 2, 2, 2], "worker": ["a", "b", "c"] * 2, "label": [0, 0, 1, 1, 1, 0]})
+    fitted = OneCoinDawidSkene(n_iter=5).fit(df)
+    blob = pickle.dumps(fitted, protocol=0)
+    assert b"galton.aggregator.one_coin" in blob
+    old = pickle.loads(blob.replace(b"galton.aggregator.one_coin", b"galton.aggregator.dawid_skene"))
+    assert type(old) is OneCoinDawidSkene
+    pd.testing.assert_frame_equal(old.probas_, fitted.probas_)
+    with pytest.raises(AttributeError, match="no attribute 'Nothing'"):
+        import galton.aggregator.dawid_skene as module
+        module.Nothing
