@@ -111,7 +111,7 @@ def aggregate(data: Any, model: str | None = None, *, kind: str = "auto", gold: 
     if output is not None:
         kwargs["output"] = output
     try:
-        return est.fit(data, gold, **kwargs)
+        return est.fit(data, **({} if gold is None else {"gold": gold}), **kwargs)  # MajorityVote: skills second
     except TypeError as exc:  # a keyword neither the model nor its fit takes: say so in the user's words
         unknown = re.search(r"unexpected keyword argument '([^']+)'", str(exc))
         if unknown is None or unknown.group(1) not in kwargs:

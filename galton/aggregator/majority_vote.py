@@ -21,7 +21,8 @@ labels with a hash of (``random_state``, task code, label code): reproducible fo
 independent of row order and of sharding. Weighted votes are summed in a fixed order (by task,
 label, worker), so a tie between floating-point sums does not depend on the order of the rows.
 
-Gold. Tasks with a known label (``fit(data, gold)``) are clamped to it: their probabilities are
+Gold. Tasks with a known label (``fit(data, gold=...)``; ``MajorityVote`` takes skills second, as
+crowd-kit) are clamped to it: their probabilities are
 one-hot and the agreement that defines the skills is measured against it.
 """
 
@@ -75,11 +76,17 @@ class MajorityVote(VoteAggregator):
 
     _skills_second = True
 
-    def fit(self, data: Any, gold: Any = None, skills: Any = None, **kwargs: Any) -> "MajorityVote":
-        """Vote. ``skills``: worker weights (Series by worker, dict, table with worker and skill
-        columns, or an array in worker-code order); ``gold``: known labels, clamped. A second
-        argument keyed by worker ids is taken as skills (crowd-kit's ``fit(data, skills)``)."""
+    def fit(self, data: Any, skills: Any = None, gold: Any = None, **kwargs: Any) -> "MajorityVote":
+        """Vote. ``skills`` (second, as in crowd-kit's ``fit(data, skills)``): worker weights (Series
+        by worker, dict, table with worker and skill columns, or an array in worker-code order);
+        ``gold`` (by name): known labels, clamped."""
         return self._fit(data, gold, skills, **kwargs)
+
+    def fit_predict(self, data: Any, skills: Any = None, gold: Any = None, **kwargs: Any) -> Any:
+        return self.fit(data, skills, gold, **kwargs).labels_
+
+    def fit_predict_proba(self, data: Any, skills: Any = None, gold: Any = None, **kwargs: Any) -> Any:
+        return self.fit(data, skills, gold, **kwargs).probas_
 
     def _vote(self, eng: Any, judgments: Judgments, weights: np.ndarray | None,
               rng: np.random.Generator) -> tuple[np.ndarray | None, np.ndarray, np.ndarray, np.ndarray]:

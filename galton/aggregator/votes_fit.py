@@ -69,13 +69,13 @@ def skill_array(skills: Any, worker_names: np.ndarray) -> np.ndarray:
     return out
 
 
-def _keyed_by_workers(obj: Any, judgments: Judgments) -> bool:
-    """True when ``obj`` maps keys to values and its keys are worker ids, none a task id."""
+def _keyed_by_tasks(obj: Any, judgments: Judgments) -> bool:
+    """True when ``obj`` maps keys to values and its keys are task ids, none a worker id."""
     if obj is None:
         return False
     keys = (_keyed(obj, "task", "label") or (np.zeros(0),))[0]
-    return bool(keys.size and (lookup(judgments.task_names, keys) < 0).all()
-                and (lookup(judgments.worker_names, keys) >= 0).any())
+    return bool(keys.size and (lookup(judgments.worker_names, keys) < 0).all()
+                and (lookup(judgments.task_names, keys) >= 0).any())
 
 
 def gold_layers(gold: Any) -> list[Any]:
@@ -118,8 +118,8 @@ class VoteAggregator(BaseAggregator):
     on_missing_skill: str
     default_skill: float | None
     _require_gold = False
-    #: a second argument keyed by worker ids (none of them a task id) is worker skills, as in
-    #: crowd-kit's ``MajorityVote.fit(data, skills)``
+    #: the second argument is worker skills and gold comes by name, as in crowd-kit's
+    #: ``MajorityVote.fit(data, skills)`` (the others take gold second)
     _skills_second = False
     #: predict(data) / predict_proba(data) replace labels_ and probas_ with the new data's, as
     #: crowd-kit's GoldMajorityVote, Wawa and ZeroBasedSkill do (the fitted skills stay)
@@ -201,8 +201,11 @@ class VoteAggregator(BaseAggregator):
                                      label_col=label_col, **encode_options)
         if judgments.n_judgments == 0:
             return self._fit_empty(judgments, output)
-        if self._skills_second and skills is None and _keyed_by_workers(gold, judgments):
-            gold, skills = None, gold  # crowd-kit's MajorityVote.fit(data, skills)
+        if self._skills_second and _keyed_by_tasks(skills, judgments):
+            raise ValueError(
+                f"{type(self).__name__}.fit(data, skills): the second argument is worker skills (crowd-kit's "
+                "order), but its keys are task ids, none a worker id; pass known labels as gold=..."
+            )
         gold_codes = self._encode_gold(gold, judgments)
         weights = None
         if skills is not None:

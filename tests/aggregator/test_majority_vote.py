@@ -229,10 +229,10 @@ def test_mv_parity_with_unpatched_crowdkit_off_ties(name) -> None:
 def test_gold_is_clamped_and_defines_the_agreement() -> None:
     df = frame([("t1", "a", 0), ("t1", "b", 0), ("t1", "c", 1), ("t2", "a", 1), ("t2", "c", 1)])
     for model in (MajorityVote(), Wawa(), ZeroBasedSkill()):
-        model.fit(df, {"t1": 1})
+        model.fit(df, gold={"t1": 1})
         assert model.labels_.to_dict() == {"t1": 1, "t2": 1}
         assert model.probas_.loc["t1"].tolist() == [0.0, 1.0]
-    m = MajorityVote().fit(df, {"t1": 1})
+    m = MajorityVote().fit(df, gold={"t1": 1})
     assert m.skills_.to_dict() == pytest.approx({"a": 0.5, "b": 0.0, "c": 1.0})
 
 
@@ -284,10 +284,21 @@ def test_on_missing_skill_options() -> None:
 
 
 def test_skills_passed_second_are_skills_as_in_crowdkit() -> None:
-    # crowd-kit's MajorityVote.fit(data, skills): a second argument keyed by workers is skills
+    # crowd-kit's MajorityVote.fit(data, skills): the second argument is skills
     df = frame([("t1", "p1", 0), ("t1", "p2", 1)])
     m = MajorityVote().fit(df, pd.Series({"p1": 0.5, "p2": 0.7}))
     assert m.probas_.loc["t1"].tolist() == pytest.approx([0.5 / 1.2, 0.7 / 1.2])
+    # also when worker ids are task ids too (integer codes): they were read as gold and the tasks
+    # clamped to the "labels" 1, 0, 0 without a word
+    ints = pd.DataFrame({"task": [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3], "worker": [0, 1, 2] * 4,
+                         "label": [0, 1, 1, 1, 0, 0, 0, 1, 1, 1, 0, 0]})
+    only_first = pd.Series({0: 1.0, 1: 0.0, 2: 0.0}).rename_axis("worker")
+    assert MajorityVote().fit_predict(ints, only_first).tolist() == [0, 1, 0, 1]  # crowd-kit's
+    assert MajorityVote().fit_predict_proba(ints, only_first).loc[1].tolist() == [0.0, 1.0]
+    # gold comes by name; a task-keyed second argument gets the hint
+    assert MajorityVote().fit(ints, gold={0: 1}).labels_.tolist() == [1, 0, 1, 0]
+    with pytest.raises(ValueError, match=r"keys are task ids.*gold="):
+        MajorityVote().fit(df, {"t1": 0})
     # the other voting models take gold second: worker keys there still get the hint
     with pytest.raises(ValueError, match="skills="):
         GoldMajorityVote().fit(df, pd.Series({"p1": 0, "p2": 1}))
