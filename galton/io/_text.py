@@ -8,9 +8,11 @@ The rule, per column (nulls — empty fields — are ignored):
 - every value ``true`` / ``false`` (any case): ``Boolean``;
 - an id column (task, worker, item ...): otherwise text, exactly as written (``007`` and ``7`` are two
   ids, ``1`` and ``1.0`` are two ids, ``99999999999999999999`` is text);
-- any other column whose values are all float literals (``0.5``, ``1e3``, ``inf``, ``nan``) and no two
-  distinct texts give the same number (``1`` and ``1.0`` do; ``0.0`` and ``-0.0`` count as one):
-  ``Float64``, with ``-0.0`` made ``0.0``; otherwise text.
+- any other column whose values are all numbers as a program writes them (``0.5``, ``-2``, ``1e3``,
+  ``4.50``, ``inf``, ``nan``; not ``007``, ``+7``, ``.5`` or ``5.``: a leading zero or sign marks a
+  code, such as a label ``007`` beside ``other``, not a number) and no two distinct texts give the
+  same number (``1`` and ``1.0`` do; ``0.0`` and ``-0.0`` count as one): ``Float64``, with ``-0.0``
+  made ``0.0``; otherwise text.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ __all__ = ["HEAD_BYTES", "one_line", "read_text_table", "type_columns"]
 
 HEAD_BYTES = 1 << 16
 _CANONICAL_INT = r"^(0|-?[1-9][0-9]{0,18})$"
-_FLOAT = r"(?i)^[+-]?(([0-9]+\.?[0-9]*|\.[0-9]+)(e[+-]?[0-9]+)?|inf|infinity|nan)$"
+_FLOAT = r"(?i)^(-?(0|[1-9][0-9]*)(\.[0-9]+)?(e[+-]?[0-9]+)?|[+-]?(inf|infinity|nan))$"
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SEPARATORS = {",": "','", "\t": "tab", ";": "';'", "|": "'|'"}
 

@@ -130,6 +130,23 @@ def test_ratings_that_read_as_text_become_numbers(tmp_path):
     assert dict(zip(scores["task"].to_list(), scores["score"].to_list())) == {"a": 3.0, "b": 1000.0}
 
 
+@pytest.mark.parametrize("codes", [["007", "012"], ["+7", "+12"], [".5", "1.5"], ["5.", "6."], ["-007", "3"]])
+def test_numbers_no_program_writes_stay_text_labels(tmp_path, codes):
+    """A leading zero or sign, or a bare point, marks a code: labels ``007`` and ``012`` came back as
+    7.0 and 12.0 (columns p_7.0, p_12.0) and gold ``007`` missed them. Ratings still read them as
+    numbers."""
+    path = _csv(tmp_path / "j.csv", [("a", "w", codes[0]), ("a", "v", codes[0]), ("b", "w", codes[1])])
+    assert Judgments.from_any(path).label_names.tolist() == sorted(codes)
+    scores = MeanRating().fit(path).scores_
+    assert sorted(scores["score"].to_list()) == sorted(float(c) for c in codes)
+
+
+def test_numbers_as_programs_write_them_are_numbers(tmp_path):
+    path = _csv(tmp_path / "j.csv", [("a", "w", "4.50"), ("a", "v", "-2"), ("b", "w", "1e3"), ("c", "w", "0.25")])
+    with pytest.warns(UserWarning, match="non-integer"):
+        assert Judgments.from_any(path).label_names.tolist() == [-2.0, 0.25, 4.5, 1000.0]
+
+
 @pytest.mark.parametrize("bad", ["inf", "-inf", "1e309", "1e200"])
 def test_infinite_ratings_raise(tmp_path, bad):
     path = _csv(tmp_path / "j.csv", [("a", "w", 1), ("a", "v", bad), ("b", "w", 2)])
