@@ -15,7 +15,7 @@ from .judgments import MAX_EXAMPLES, ColumnError, plain_column
 if TYPE_CHECKING:
     from .judgments import Judgments
 
-__all__ = ["SIMULATED_TRUTH", "encode_gold", "read_gold"]
+__all__ = ["SIMULATED_TRUTH", "encode_gold", "gold_label_values", "read_gold"]
 
 #: the label column of the truth table `galton simulate` writes; read as gold when ``label`` is absent
 SIMULATED_TRUTH = "true_label"
@@ -24,7 +24,7 @@ _CANONICAL_INT = r"0|-?[1-9][0-9]{0,18}"
 
 
 def read_gold(gold: Any, names: np.ndarray | None = None, *, task_col: str = "task",
-              label_col: str = "label") -> tuple[np.ndarray, np.ndarray]:
+              label_col: str = "label", labels: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Gold as (task ids, label values), one row per task, by the one set of gold rules.
 
     ``gold`` may be a pandas Series indexed by task (crowd-kit's convention), a dict task -> label, a
@@ -34,8 +34,13 @@ def read_gold(gold: Any, names: np.ndarray | None = None, *, task_col: str = "ta
     label are skipped; a task listed twice with the same label counts once, with two different labels
     it raises. With ``names`` (the judgments' task vocabulary) task ids are brought to its type, and
     ids of another type raise (text ids that are all canonical integers match integer tasks, and
-    integer ids match text tasks by their digits). Labels are returned as given (``-0.0`` as ``0.0``): a gold label that no
-    worker chose is a real miss of the crowd, so this does not check the label set.
+    integer ids match text tasks by their digits). A file's labels are read as written (``007`` stays
+    ``007``, as ids are); with ``labels`` (the judgments' label vocabulary) text labels are brought to
+    its type where they can be (``7`` for integer labels, ``0.5`` for numbers) and integer ones to
+    text labels by their digits: each file is typed on its own, and gold ``007`` / ``042`` read as
+    7.0 and 42.0 missed the judgments' text labels ``007`` / ``042``. Otherwise labels are returned
+    as given (``-0.0`` as ``0.0``): a gold label that no worker chose is a real miss of the crowd, so
+    this does not check the label set.
     """
     if is_series(gold):
         tasks = np.asarray(gold.index.to_numpy())
@@ -46,7 +51,7 @@ def read_gold(gold: Any, names: np.ndarray | None = None, *, task_col: str = "ta
         tasks = object_array(keys) if any(isinstance(k, tuple) for k in keys) else np.asarray(keys)
         values = np.asarray(list(gold.values()))
     else:
-        table = to_arrow(gold, ids=(task_col,))
+        table = to_arrow(gold, ids=(task_col, label_col, SIMULATED_TRUTH))  # labels as written
         if label_col == "label" and "label" not in table.column_names and SIMULATED_TRUTH in table.column_names:
             label_col = SIMULATED_TRUTH  # the truth table of `galton simulate` is gold as it stands
         missing = [c for c in (task_col, label_col) if c not in table.column_names]
@@ -71,6 +76,8 @@ def read_gold(gold: Any, names: np.ndarray | None = None, *, task_col: str = "ta
         values = values + 0.0  # -0.0 is 0.0, as in the judgments
     if names is not None:
         tasks = _gold_task_ids(tasks, names)
+    if labels is not None:
+        values = gold_label_values(values, labels)
     first = _check_gold_conflicts(tasks, values, rows)
     return tasks[first], values[first]
 
@@ -84,13 +91,35 @@ def encode_gold(
     Gold for tasks without judgments is ignored (whatever its label); gold labels outside the
     label set raise, naming their tasks.
     """
-    tasks, values = read_gold(gold, judgments.task_names, task_col=task_col, label_col=label_col)
+    tasks, values = read_gold(gold, judgments.task_names, task_col=task_col, label_col=label_col,
+                              labels=judgments.label_names)
     tidx = judgments.task_index(tasks)
     known = tidx >= 0  # gold of a task without judgments is ignored, whatever its label
     codes = judgments.label_index(values[known], what="gold", tasks=tasks[known])
     out = np.full(judgments.n_tasks, -1, dtype=np.int32)
     out[tidx[known]] = codes
     return out
+
+
+def gold_label_values(values: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Gold label ``values`` in the type of the judgments' labels ``labels`` where they can be: text
+    that is a number for number labels (whole numbers only for integer labels), integers by their
+    digits for text labels; anything else as given (it then matches no label)."""
+    if values.size == 0 or labels.size == 0:
+        return values
+    text = values.dtype == object and all(isinstance(v, str) for v in values)
+    if text and labels.dtype.kind in "iuf":
+        try:
+            numbers = np.array([float(v) for v in values]) + 0.0
+        except ValueError:
+            return values
+        if labels.dtype.kind == "f":
+            return numbers
+        whole = np.isfinite(numbers).all() and (numbers == np.round(numbers)).all() and (np.abs(numbers) < 2**63).all()
+        return numbers.astype(np.int64) if whole else numbers  # 3.5: no integer label, reported as such
+    if values.dtype.kind in "iu" and labels.dtype == object and all(isinstance(v, str) for v in labels):
+        return np.array([str(int(v)) for v in values], dtype=object)
+    return values
 
 
 def _gold_task_ids(tasks: np.ndarray, names: np.ndarray) -> np.ndarray:

@@ -255,8 +255,11 @@ def label_lookup(label_names: np.ndarray, values: Any) -> np.ndarray:
     """Codes of label values in the label vocabulary ``label_names`` (whole-number floats match
     integer labels); -1 for a value outside it."""
     values = np.asarray(values)
-    if values.dtype.kind == "f" and label_names.dtype.kind in "iub" and np.all(values == np.round(values)):
-        values = values.astype(label_names.dtype)
+    if values.dtype.kind == "f" and label_names.dtype.kind in "iub":
+        whole = values == np.round(values)  # 3.5 is no integer label (a cast made it 3)
+        out = np.full(values.shape, -1, dtype=np.int32)
+        out[whole] = lookup(label_names, values[whole].astype(label_names.dtype))
+        return out
     return lookup(label_names, np.asarray(values, dtype=label_names.dtype if label_names.dtype != object else object))
 
 

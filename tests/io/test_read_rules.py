@@ -98,6 +98,26 @@ def test_gold_csv_follows_the_same_rule(tmp_path):
     assert dict(zip(j.task_names.tolist(), j.label_names[codes].tolist())) == {"007": 0, "7": 1}
 
 
+def test_gold_labels_are_matched_in_the_judgments_label_type(tmp_path):
+    """Each file is typed on its own: gold 007 / 042 beside judgments 007 / 042 / other (text) were
+    read as 7.0 / 42.0 and refused as labels no worker gave (or scored wrong on the command line)."""
+    j = Judgments.from_any(_csv(tmp_path / "j.csv", [("t1", "w", "007"), ("t2", "w", "042"), ("t3", "w", "other")]))
+    codes = encode_gold(_csv(tmp_path / "g.csv", [("t1", "007"), ("t2", "042")], "task,label"), j)
+    assert j.label_names[codes[:2]].tolist() == ["007", "042"] and codes[2] == -1
+    # text labels "1" / "2" (one label is text) and a gold file of whole numbers, or a dict of ints
+    j = Judgments.from_any(_csv(tmp_path / "k.csv", [("t1", "w", "1"), ("t2", "w", "2"), ("t3", "w", "x")]))
+    assert encode_gold(_csv(tmp_path / "h.csv", [("t1", "2"), ("t2", "1")], "task,label"), j).tolist() == [1, 0, -1]
+    assert encode_gold({"t1": 2}, j).tolist() == [1, -1, -1]
+    # number labels and gold text that is a number; whole numbers for integer labels
+    with pytest.warns(UserWarning, match="non-integer"):
+        j = Judgments.from_any(_csv(tmp_path / "f.csv", [("t1", "w", "0.5"), ("t2", "w", "1.5")]))
+    assert encode_gold(_csv(tmp_path / "fg.csv", [("t1", "1.5"), ("t2", "0.5")], "task,label"), j).tolist() == [1, 0]
+    j = Judgments.from_any(_csv(tmp_path / "i.csv", [("t1", "w", 3), ("t2", "w", 7)]))
+    assert encode_gold(_csv(tmp_path / "ig.csv", [("t1", "007"), ("t2", "3")], "task,label"), j).tolist() == [1, 0]
+    with pytest.raises(ValueError, match="not in the judgments' label set"):
+        encode_gold(_csv(tmp_path / "bad.csv", [("t1", "3.5")], "task,label"), j)
+
+
 # --------------------------------------------------------------------------------------------------
 # rules 2-4: -0.0, float labels in a categorical fit, infinite ratings
 # --------------------------------------------------------------------------------------------------
