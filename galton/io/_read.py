@@ -15,7 +15,7 @@ from typing import Any, Collection, Literal, Sequence
 import numpy as np
 import pyarrow as pa
 
-from ._text import HEAD_BYTES, one_line, read_text_table
+from ._text import HEAD_BYTES, json_numbers_as_written, one_line, read_text_table
 
 __all__ = ["FrameKind", "ID_COLUMNS", "check_columns", "frame_kind", "input_columns", "input_files", "parquet_schema",
            "read_input", "to_arrow"]
@@ -176,7 +176,8 @@ def read_input(path: str | os.PathLike, *, ids: Collection[str] | None = None,
             return pq.read_table(pa.BufferReader(source) if isinstance(source, bytes) else source)
         except (pa.ArrowException, OSError) as exc:
             raise ValueError(f"cannot read {text!r} as Parquet: {one_line(exc)}") from None
-    return _read_json(source, text, fmt)
+    data = source if isinstance(source, bytes) else Path(source).read_bytes()
+    return json_numbers_as_written(_read_json(data, text, fmt), data, ids)
 
 
 def _read_bytes(path: str, compression: str) -> bytes:
@@ -200,16 +201,23 @@ def _read_bytes(path: str, compression: str) -> bytes:
         raise ValueError(f"cannot read {path!r}: {one_line(exc)}") from None
 
 
-def _read_json(source: Any, name: str, fmt: str) -> pa.Table:
+def _int_or_float(text: str) -> int | float:
+    """A JSON integer, or a float from 2**53 on (Arrow refuses such ints beside floats; the column
+    is then re-read from its text by :func:`json_numbers_as_written`)."""
+    n = int(text)
+    return n if -(2**53) < n < 2**53 else float(n)
+
+
+def _read_json(source: bytes, name: str, fmt: str) -> pa.Table:
     import json
 
-    data = source if isinstance(source, bytes) else Path(source).read_bytes()
+    data = source
     stripped = data.lstrip()
     if not stripped:
         raise ValueError(f"file {name!r} is empty; it needs one JSON object per judgment")
     if stripped[:1] == b"[":  # a JSON array of objects
         try:
-            rows = json.loads(data)
+            rows = json.loads(data, parse_int=_int_or_float)
         except ValueError as exc:
             raise ValueError(f"cannot read {name!r} as JSON: {one_line(exc)}") from None
         if not rows or not all(isinstance(r, dict) for r in rows):
@@ -221,7 +229,7 @@ def _read_json(source: Any, name: str, fmt: str) -> pa.Table:
             raise ValueError(f"cannot read {name!r} as a table: {one_line(exc)}") from None
     if fmt == "json" and stripped[:1] == b"{":  # one object of columns: {"task": [...], ...}
         try:
-            doc = json.loads(data)
+            doc = json.loads(data, parse_int=_int_or_float)
         except ValueError:
             doc = None  # JSON lines in a .json file
         if isinstance(doc, dict) and doc and all(isinstance(v, list) for v in doc.values()):

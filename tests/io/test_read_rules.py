@@ -91,6 +91,31 @@ def test_labels_one_and_one_point_zero_stay_two_classes(tmp_path):
     assert j.label_names.tolist() == ["1", "1.0"]
 
 
+@pytest.mark.parametrize("layout", ["lines", "array", "columns"])
+def test_json_numbers_beyond_int64_keep_every_id_as_written(tmp_path, layout):
+    """A JSON reader made the whole task column float64 for one id beyond int64: ids lost digits
+    (9007199254740993 became ...992, merging two tasks) or came back as 1.8446744073709552e+19
+    (JSON lines), or the read failed with OverflowError (a JSON array). Now typed as CSV text is."""
+    big, near = 18446744073709551617, 9007199254740993
+    rows = [(near, "a", "x"), (near, "b", "x"), (near - 1, "a", "y"), (big, "a", "y")]
+    dicts = [{"task": t, "worker": w, "label": v} for t, w, v in rows]
+    path = tmp_path / ("j.jsonl" if layout == "lines" else "j.json")
+    if layout == "lines":
+        path.write_text("".join(json.dumps(d) + "\n" for d in dicts))
+    elif layout == "array":
+        path.write_text(json.dumps(dicts))
+    else:
+        path.write_text(json.dumps({k: [d[k] for d in dicts] for k in ("task", "worker", "label")}))
+    j = Judgments.from_any(path)
+    assert sorted(j.task_names.tolist()) == sorted({str(near), str(near - 1), str(big)})
+    # numbers that fit stay numbers; a label column of whole numbers beyond 2**53 keeps its digits
+    other = tmp_path / "k.json"
+    other.write_text(json.dumps({"task": [1, 2], "worker": ["a", "b"], "label": [near, 0.5]}))
+    table = read_input(other)
+    assert table.column("task").type == pa.int64()
+    assert table.column("label").to_pylist() == [str(near), "0.5"]
+
+
 def test_gold_csv_follows_the_same_rule(tmp_path):
     j = Judgments.from_any(_csv(tmp_path / "j.csv", [("007", "w", 1), ("7", "w", 0)]))
     gold = _csv(tmp_path / "g.csv", [("007", 0), ("7", 1)], "task,label")
