@@ -753,3 +753,103 @@ def test_json_lines_output_reads_back_as_the_parquet_output(tmp_path: Path, caps
     assert rc == 0, err
     assert sorted(pl.read_ndjson(tmp_path / "s.jsonl")["item"]) == ["x", "y", "z"]
     assert pl.read_ndjson(tmp_path / "s_pairs.jsonl").height == 3
+
+
+# --- refusals found by a bug hunt: one clear line, before anything is fitted or written ------------
+def _small(tmp: Path) -> Path:
+    src = tmp / "small.csv"
+    src.write_text("task,worker,label\nt1,w1,a\nt1,w2,a\nt1,w3,b\nt2,w1,b\nt2,w2,b\nt2,w3,b\n")
+    return src
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--worker-col", "task"], "--worker-col 'task' is also the task column"),
+    (["--label-col", "worker"], "--label-col 'worker' is also the worker column"),
+    (["--task-col", "label"], "--task-col 'label' is also the label column"),
+    (["--task-col", "x", "--worker-col", "x"], "--worker-col 'x' is also --task-col"),
+])
+def test_one_column_for_two_roles_is_refused(tmp_path: Path, capsys, argv, message) -> None:
+    out = tmp_path / "o.csv"
+    rc, _, err = run(["aggregate", _small(tmp_path), *argv, "-o", out], capsys)
+    assert rc == 2 and err.count("\n") == 1, err
+    assert f"{message}; each of --task-col, --worker-col, --label-col must name its own column" in err
+    assert "KeyError" not in err and not out.exists()
+
+
+def test_gold_on_data_without_labels_to_score_is_refused(tmp_path: Path, capsys) -> None:
+    """Rating and pairwise data have scores, not labels: --gold / --use-gold were silently ignored;
+    now refused as --top is. Categorical data keeps scoring the gold."""
+    ratings = tmp_path / "ratings.csv"
+    ratings.write_text("task,worker,label\n1,a,3\n1,b,4\n2,a,1\n2,b,2\n")
+    gold = tmp_path / "gold.csv"
+    gold.write_text("task,label\n1,4\n2,1\n")
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text("worker,left,right,label\na,x,y,x\nb,x,y,x\na,y,z,z\nb,x,z,x\n")
+    out = tmp_path / "o.csv"
+    cases = [([ratings, "--kind", "rating", "--gold", gold, "--use-gold"], "--gold is for categorical and "
+              "multilabel data; this input is rating"),
+             ([ratings, "--kind", "rating", "--gold", gold], "--gold is for categorical and multilabel data"),
+             ([ratings, "-m", "rating_mean", "--use-gold"], "--use-gold is for categorical data; this input is "
+              "rating"),
+             ([pairs, "--gold", gold, "--use-gold"], "--gold is for categorical and multilabel data; this input "
+              "is pairwise")]
+    for argv, message in cases:
+        rc, _, err = run(["aggregate", *argv, "-o", out], capsys)
+        assert rc == 2 and message in err and err.count("\n") == 1, err
+        assert not out.exists()
+    rc, stdout, err = run(["aggregate", _small(tmp_path), "-m", "mv", "--gold", gold], capsys)
+    assert rc == 2 and "gold shares no task" in err  # categorical: the gold is read and matched
+    small_gold = tmp_path / "small_gold.csv"
+    small_gold.write_text("task,label\nt1,a\nt2,b\n")
+    rc, stdout, err = run(["aggregate", _small(tmp_path), "-m", "mv", "--gold", small_gold], capsys)
+    assert rc == 0 and summary(stdout)["accuracy"].startswith("1.000000 (2/2 tasks with gold"), err
+
+
+def test_categorical_columns_with_left_and_right_are_ambiguous(tmp_path: Path, capsys) -> None:
+    """task, worker, label plus left / right metadata was taken for pairwise data (every row then
+    invalid, -m ds "not for pairwise data"): now refused with --kind to choose, and a --model
+    chooses by its kind."""
+    src = tmp_path / "meta.csv"
+    src.write_text("task,worker,label,left,right\nt1,w1,a,x,y\nt1,w2,a,x,y\nt1,w3,b,x,y\n"
+                   "t2,w1,b,x,y\nt2,w2,b,x,y\n")
+    rc, _, err = run(["aggregate", src, "-o", tmp_path / "o.csv"], capsys)
+    assert rc == 2 and err.count("\n") == 1, err
+    assert "is ambiguous" in err and "pass --kind categorical or --kind pairwise" in err
+    assert "--on-invalid" not in err and not (tmp_path / "o.csv").exists()
+    for argv in (["-m", "ds"], ["--kind", "categorical"]):
+        rc, stdout, err = run(["aggregate", src, *argv], capsys)
+        assert rc == 0, err
+        assert summary(stdout)["tasks"] == "2" and summary(stdout)["workers"] == "3"
+    rc, _, err = run(["aggregate", src, "-m", "bt"], capsys)  # a pairwise model: read as comparisons
+    assert rc == 2 and "neither the row's 'left' nor its 'right' item" in err
+
+
+def test_converged_reads_yes_or_no_for_every_kind(tmp_path: Path, capsys) -> None:
+    ratings = tmp_path / "ratings.csv"
+    ratings.write_text("task,worker,label\n1,a,3\n1,b,4\n2,a,1\n2,b,2\n")
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text("worker,left,right,label\na,x,y,x\nb,x,y,y\na,y,z,z\nb,x,z,x\n")
+    for argv in ([ratings, "--kind", "rating"], [pairs], [_small(tmp_path), "-m", "ds"]):
+        rc, stdout, err = run(["aggregate", *argv], capsys)
+        assert rc == 0, err
+        assert summary(stdout)["converged"] in ("yes", "no"), stdout
+
+
+def test_simulate_errors_name_the_flags(tmp_path: Path, capsys) -> None:
+    """The library's parameter names (n_tasks=0, overwrite=True, raise n_workers) in the flags'
+    words; checked before Ray starts."""
+    import re
+
+    pytest.importorskip("ray")
+    out = tmp_path / "sim"
+    cases = [(["--n-tasks", "0", "--n-workers", "5"], "--n-tasks 0 is too small"),
+             (["--n-tasks", "10", "--n-workers", "3"], "raise --n-workers (now 3) or lower --judgments-per-task"),
+             (["--n-tasks", "10", "--n-workers", "5", "--judgments-per-task", "3,2"], "--judgments-per-task (3, 2)"),
+             (["--n-tasks", "10", "--n-workers", "5", "--files", "0"], "--files 0: need at least 1 part file")]
+    for argv, message in cases:
+        rc, _, err = run(["simulate", "--out", out, *argv, "-q"], capsys)
+        assert rc == 2 and message in err and err.count("\n") == 1, err
+        assert not re.search(r"n_tasks|n_workers|judgments_per_task|\w=", err), err  # "<=" is fine
+    out.mkdir()
+    rc, _, err = run(["simulate", "--out", out, "--n-tasks", "10", "--n-workers", "5", "-q"], capsys)
+    assert rc == 2 and "exists; pass --overwrite to replace it" in err and "overwrite=True" not in err

@@ -113,3 +113,29 @@ def test_sets_of_tags_by_masi_from_csv_and_parquet_by_hand(tmp_path: Path, capsy
     semi.write_text("task,worker,label\n1,a,x;y\n1,b,x\n2,a,y\n2,b,y\n3,a,\n3,b,z\n")
     rc, rows, _ = run([semi, "--distance", "masi", "--tag-sep", ";", "--bootstrap", "0"], capsys)
     assert rc == 0 and rows["alpha"] == f"{1 - (5 / 9) / (13 / 15):.4f}"
+
+
+def test_the_null_error_suggests_the_option_not_python(tmp_path: Path, capsys) -> None:
+    """On the command line a missing value is fixed with --on-invalid drop, not df.dropna()."""
+    holes = tmp_path / "holes.csv"
+    holes.write_text("task,worker,label\n1,a,x\n1,b,\n2,a,y\n2,b,y\n")
+    for path in (holes, _parquet_copy(holes)):
+        rc, _, err = run([path, "--bootstrap", "0"], capsys)
+        assert rc == 2 and err.startswith("galton: error: column 'label' has 1 null value(s)")
+        assert "drop those rows or pass --on-invalid drop" in err
+        assert "dropna" not in err and "crowd-kit" not in err and err.count("\n") == 1
+
+
+def _parquet_copy(csv: Path) -> Path:
+    out = csv.with_suffix(".parquet")
+    pl.read_csv(csv).write_parquet(out)
+    return out
+
+
+def test_one_column_for_two_roles_is_refused(tmp_path: Path, capsys) -> None:
+    """--worker-col task would count the tasks as workers: refused before anything is read."""
+    rc, _, err = run([_example(tmp_path / "k.csv"), "--worker-col", "task", "--bootstrap", "0"], capsys)
+    assert rc == 2 and "--worker-col 'task' is also the task column; each of --task-col, --worker-col, " \
+                       "--label-col must name its own column" in err
+    rc, _, err = run([_example(tmp_path / "k.csv"), "--task-col", "label", "--bootstrap", "0"], capsys)
+    assert rc == 2 and "--task-col 'label' is also the label column" in err

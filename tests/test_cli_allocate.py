@@ -161,3 +161,47 @@ def test_param_configures_the_model_as_the_python_call_does(judgments: Path, cap
             got["score"].to_numpy() != pytest.approx(unconfigured["score"].to_numpy(), rel=1e-2)
     rc, _, err = run(["allocate", judgments, "-n", 3, "-m", "mv", "--param", "n_iter=3"], capsys)
     assert rc == 2 and "model 'mv' has no parameter 'n_iter' for --param" in err
+
+
+def test_on_invalid_drop_drops_the_rows_with_a_missing_value(judgments: Path, tmp_path: Path, capsys: Any) -> None:
+    """The null error's hint, --on-invalid drop, is an option of allocate: the rows with a missing
+    label are left out, and the table equals the one of the file without them."""
+    holes = tmp_path / "holes.csv"
+    data = pd.read_csv(judgments)
+    pd.concat([data, pd.DataFrame({"task": ["split", "sure"], "worker": ["w9", "w8"], "label": [None, None]})]
+              ).to_csv(holes, index=False)
+    rc, _, err = run(["allocate", holes, "-n", 2, "-m", "ds"], capsys)
+    assert rc == 2 and "pass --on-invalid drop" in err
+    rc, got, err = run(["allocate", holes, "-n", 2, "-m", "ds", "--on-invalid", "drop"], capsys)
+    assert rc == 0, err
+    rc, want, err = run(["allocate", judgments, "-n", 2, "-m", "ds"], capsys)
+    assert rc == 0, err
+    assert got == want and got.startswith("task,")
+
+
+def test_a_file_without_rows_is_refused_as_by_aggregate(tmp_path: Path, capsys: Any) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_text("task,worker,label\n")
+    rc, _, err = run(["allocate", empty, "-n", 1], capsys)
+    assert rc == 2 and "holds no judgments (0 rows)" in err and "argmax" not in err
+    assert err.count("\n") == 1
+
+
+def test_one_column_for_two_roles_is_refused(judgments: Path, capsys: Any) -> None:
+    rc, _, err = run(["allocate", judgments, "-n", 1, "--worker-col", "task"], capsys)
+    assert rc == 2 and "--worker-col 'task' is also the task column; each of --task-col, --worker-col, " \
+                       "--label-col must name its own column" in err
+
+
+def test_categorical_columns_with_left_and_right_are_ambiguous_without_a_model(tmp_path: Path,
+                                                                                capsys: Any) -> None:
+    """task, worker, label plus left / right metadata: no guess (pairwise would reject every row);
+    --model's kind chooses."""
+    src = tmp_path / "meta.csv"
+    pd.DataFrame({"task": ["a", "a", "b", "b"], "worker": ["w1", "w2", "w1", "w2"], "label": ["x", "y", "x", "x"],
+                  "left": ["p", "p", "q", "q"], "right": ["q", "q", "p", "p"]}).to_csv(src, index=False)
+    rc, _, err = run(["allocate", src, "-n", 1], capsys)
+    assert rc == 2 and "is ambiguous" in err and "--on-invalid" not in err
+    rc, stdout, err = run(["allocate", src, "-n", 1, "-m", "mv"], capsys)
+    assert rc == 0, err
+    assert stdout.startswith("task,")

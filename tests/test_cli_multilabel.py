@@ -161,3 +161,24 @@ def test_gold_tag_sets_score_exact_sets_and_tag_precision_recall(tmp_path, capsy
     rc, _, err = run([src, "-m", "mv", "--gold", other, "-o", tmp_path / "o.parquet"], capsys)
     assert rc == 2 and "gold shares no task with the judgments" in err
     assert not (tmp_path / "o.parquet").exists()
+
+
+def test_a_tag_holding_the_separator_is_refused_for_text_output(tmp_path, capsys):
+    """A Parquet tag "rock|pop" joined by "|" in CSV would read back as two tags: CSV, TSV and
+    standard output are refused before the fit, naming the tag; Parquet output keeps the lists, and
+    another --tag-sep joins unambiguously."""
+    rows = [("t1", "w1", ["rock|pop", "jazz"]), ("t1", "w2", ["rock|pop"]), ("t1", "w3", ["jazz", "rock|pop"]),
+            ("t2", "w1", ["jazz"]), ("t2", "w2", ["jazz"])]
+    src = _parquet(tmp_path / "tags.parquet", rows)
+    for out in (tmp_path / "out.csv", tmp_path / "out.tsv", "-"):
+        rc, stdout, err = run([src, "-m", "mv", "-o", out], capsys)
+        assert rc == 2 and err.count("\n") == 1, err
+        assert "tag 'rock|pop' contains the tag separator '|'" in err
+        assert "--tag-sep" in err and "Parquet" in err and stdout == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tags.parquet"]
+    rc, _, err = run([src, "-m", "mv", "-o", tmp_path / "out.parquet"], capsys)
+    assert rc == 0, err
+    assert pq.read_table(tmp_path / "out.parquet").column("labels").to_pylist() == [["jazz", "rock|pop"], ["jazz"]]
+    rc, _, err = run([src, "-m", "mv", "--tag-sep", ";", "-o", tmp_path / "out.csv"], capsys)
+    assert rc == 0, err
+    assert pd.read_csv(tmp_path / "out.csv")["labels"].tolist() == ["jazz;rock|pop", "jazz"]

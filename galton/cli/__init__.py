@@ -47,7 +47,7 @@ import traceback
 from typing import Any, Sequence, TextIO
 
 from .. import _signals
-from ._common import BUNDLED_PREFIX, PROG, CLIError, at_least_one, describe, model_param, seed
+from ._common import BUNDLED_PREFIX, PROG, CLIError, add_on_invalid, at_least_one, describe, model_param, seed
 from .agreement import add_agreement
 from .allocate import add_allocate
 from .catalog import add_datasets, add_models
@@ -140,8 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     agg.add_argument("--uncalibrated", action="store_true",
                      help="report the default model's probabilities as fitted, without the temperature "
                      "it chooses on held-out judgments (README: 'How sure is it?')")
-    agg.add_argument("--on-invalid", choices=("raise", "drop"), default="raise",
-                     help="rows with a missing task, worker or label: fail (default) or drop them")
+    add_on_invalid(agg)
     agg.add_argument("--max-memory", default=None, metavar="SIZE",
                      help="fail early when the fit would need more memory than SIZE (4G, 500M, bytes, "
                      "or none); default: GALTON_MAX_MEMORY, else half the physical memory")

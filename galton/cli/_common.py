@@ -8,9 +8,10 @@ import inspect
 from pathlib import Path
 from typing import Any, Sequence, TextIO
 
-__all__ = ["BUNDLED_PREFIX", "CLIError", "OPTION_PARAMS", "PROG", "at_least_one", "checked_params",
-           "checkpoint_options", "checkpoint_rows", "describe", "model_param", "no_common_task", "one_line",
-           "read_table", "reader_errors", "report_warnings"]
+__all__ = ["BUNDLED_PREFIX", "CLIError", "OPTION_PARAMS", "PROG", "add_on_invalid", "at_least_one",
+           "check_kind_options", "checked_params", "checkpoint_options", "checkpoint_rows", "describe",
+           "distinct_columns", "layout_by_model", "model_param", "no_common_task", "one_line", "read_table",
+           "reader_errors", "report_warnings"]
 
 PROG = "galton"
 BUNDLED_PREFIX = "bundled:"
@@ -59,6 +60,55 @@ def model_param(text: str) -> tuple[str, Any]:
     except ValueError:
         value = raw
     return key.strip(), value
+
+
+def add_on_invalid(parser: argparse.ArgumentParser) -> None:
+    """``--on-invalid {raise,drop}``, as every command that reads judgments has it."""
+    parser.add_argument("--on-invalid", choices=("raise", "drop"), default="raise",
+                        help="rows with a missing task, worker or label: fail (default) or drop them")
+
+
+def distinct_columns(args: argparse.Namespace) -> None:
+    """Refuse one column named for two roles (``--worker-col task``): each of ``--task-col``,
+    ``--worker-col`` and ``--label-col`` names a column of its own."""
+    roles = [("--task-col", args.task_col, "task"), ("--worker-col", args.worker_col, "worker"),
+             ("--label-col", args.label_col, "label")]
+    for i, (first, value, role) in enumerate(roles):
+        for option, other, own in roles[i + 1:]:
+            if value != other:
+                continue
+            if other == own and value != role:  # the later option is at its default: name the one given
+                first, option, role, own = option, first, own, role
+            said = f"the {role} column" if value == role else first
+            raise CLIError(f"{option} {other!r} is also {said}; each of --task-col, --worker-col, --label-col "
+                           "must name its own column")
+
+
+def layout_by_model(args: argparse.Namespace, columns: Sequence[str], fix: str) -> str | None:
+    """For columns that fit both layouts, a task, a worker and a label column (categorical
+    judgments, as ``--task-col`` etc. name them) and left and right too (pairwise comparisons): the
+    kind of ``--model`` ("pairwise" or "categorical"), refused without ``--model`` (``fix`` says how
+    to choose). None for any other columns."""
+    if not {args.task_col, args.worker_col, args.label_col, "left", "right"} <= set(columns):
+        return None
+    if args.model is None:
+        raise CLIError(f"{args.input!r} is ambiguous: it has task, worker and label columns (categorical "
+                       f"judgments) and left and right columns (pairwise comparisons); {fix}")
+    from .. import aggregator
+
+    return "pairwise" if getattr(aggregator.get(args.model), "kind", None) == "pairwise" else "categorical"
+
+
+def check_kind_options(args: argparse.Namespace, kind: str) -> None:
+    """Refuse an option of ``galton aggregate`` that the input's kind of data cannot use."""
+    for option, value, want in (("--tag-sep", args.tag_sep, "multilabel"), ("--top", args.top, "categorical")):
+        if value is not None and kind != want:
+            raise CLIError(f"{option} is for {want} data; this input is {kind}")
+    if kind in ("pairwise", "choice", "rating") and (args.gold is not None or args.use_gold):
+        option, want = ("--gold", "categorical and multilabel") if args.gold is not None else ("--use-gold",
+                                                                                            "categorical")
+        raise CLIError(f"{option} is for {want} data; this input is {kind}, whose scores are not compared with "
+                       f"gold labels: aggregate without {option}")
 
 
 #: constructor parameters the commands set by options of their own, never by --param
@@ -143,6 +193,10 @@ CLI_HINTS = (
     ("with task_col=, worker_col=, label_col= (CLI: --task-col, --worker-col, --label-col)",
      "with --task-col, --worker-col, --label-col"),
     ("fix those labels or pass labels=[...] with the full label set", "fix those labels"),
+    ("drop those rows before (for example df.dropna(subset=['task', 'worker', 'label'])); crowd-kit's metrics "
+     "skip them without a word", "drop those rows or pass --on-invalid drop"),
+    ("The metrics read task, worker and label, as crowd-kit's do: rename the columns first (for example "
+     "df.rename(columns={'item': 'task'}))", "Name the columns with --task-col, --worker-col, --label-col"),
     ("Name the columns with left_col=, right_col=, label_col=", "Rename the columns to worker, left, right, label"),
     ("Name them with options_col=, choice_col=, ranking_col=", "Rename them to worker, options, choice (or ranking)"),
 )

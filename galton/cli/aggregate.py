@@ -20,8 +20,9 @@ import numpy as np
 
 from .._api import aggregate
 from ..io import input_columns
-from ._common import (BUNDLED_PREFIX, PROG, CLIError, checked_params, checkpoint_options, checkpoint_rows,
-                      no_common_task, one_line, read_table, reader_errors, report_warnings)
+from ._common import (BUNDLED_PREFIX, PROG, CLIError, check_kind_options, checked_params, checkpoint_options,
+                      checkpoint_rows, distinct_columns, layout_by_model, no_common_task, one_line, read_table,
+                      reader_errors, report_warnings)
 from .prefs import aggregate_other, detect_kind, pairs_path
 
 __all__ = ["cmd_aggregate", "load_input"]
@@ -286,6 +287,7 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ..judgments import Judgments
 
     _check_memory_option(args)
+    distinct_columns(args)
     _plan_outputs(args, "pairwise" if args.kind == "pairwise" else None)  # before anything is read
     if args.gold is not None and not Path(args.gold).exists():
         raise FileNotFoundError(f"gold file {args.gold!r} does not exist")
@@ -307,6 +309,8 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             columns = table.column_names
         if args.kind != "categorical":
             kind = detect_kind(columns, args.kind)
+        if args.kind == "auto" and kind == "pairwise":  # task, worker, label and left, right: --model's kind
+            kind = layout_by_model(args, columns, "pass --kind categorical or --kind pairwise") or kind
         if kind == "categorical" and args.kind == "auto" and _label_lists(args, table):
             kind = "multilabel"
     if kind == "categorical" and args.model:  # a rating, pairwise or choice model names its own kind
@@ -318,9 +322,7 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 "it reads worker, left, right, label" if model_kind == "pairwise" else "it reads worker, options, choice")
             raise CLIError(f"--model {args.model} is a {model_kind} model and {args.input} holds categorical "
                            f"judgments (task, worker, label); {hint}, or pick a categorical model (galton models)")
-    for option, value, want in (("--tag-sep", args.tag_sep, "multilabel"), ("--top", args.top, "categorical")):
-        if value is not None and kind != want:
-            raise CLIError(f"{option} is for {want} data; this input is {kind}")
+    check_kind_options(args, kind)
     if kind == "multilabel":
         if _dir_output(args.output):
             raise CLIError("--output for multilabel data must be a file (.parquet, .csv, .tsv) or -")

@@ -12,7 +12,7 @@ import argparse
 import warnings
 from typing import Any, TextIO
 
-from ._common import CLIError, report_warnings, seed
+from ._common import CLIError, add_on_invalid, distinct_columns, report_warnings, seed
 
 __all__ = ["add_agreement"]
 
@@ -44,8 +44,7 @@ def add_agreement(sub: Any) -> None:
     a.add_argument("--task-col", default="task", metavar="C", help="task column (default: task)")
     a.add_argument("--worker-col", default="worker", metavar="C", help="worker column (default: worker)")
     a.add_argument("--label-col", default="label", metavar="C", help="label column (default: label)")
-    a.add_argument("--on-invalid", choices=("raise", "drop"), default="raise",
-                   help="rows with a missing task, worker or label: fail (default) or drop them")
+    add_on_invalid(a)
     a.set_defaults(func=_cmd_agreement)
 
 
@@ -56,6 +55,7 @@ def _table(args: argparse.Namespace) -> tuple[Any, int]:
     from ._common import read_table
     from .aggregate import load_input
 
+    distinct_columns(args)  # before reading: one column for two roles would count tasks as workers
     if args.input == "-" or any(c in args.input for c in "*?["):  # standard input, a glob
         table = read_table(args.input)
     else:

@@ -4,7 +4,7 @@
 
     galton allocate INPUT --budget N [--strategy eig|uncertainty|uniform] [--model NAME] [--param KEY=VALUE]
                     [--workers ID,ID,...|FILE] [--per-task N] [--per-worker N] [--window N]
-                    [--seed N] [--engine local|ray] [--output next.csv]
+                    [--seed N] [--engine local|ray] [--on-invalid raise|drop] [--output next.csv]
 
 The output is checked first (:func:`galton.io.plan_output`), then the input is read once, the
 model fitted, the tasks scored and the ranked table written atomically (``.csv``, ``.tsv``,
@@ -19,8 +19,8 @@ import warnings
 from pathlib import Path
 from typing import Any, TextIO
 
-from ._common import (BUNDLED_PREFIX, PROG, CLIError, checked_params, model_param, one_line, reader_errors,
-                      report_warnings, seed)
+from ._common import (BUNDLED_PREFIX, PROG, CLIError, add_on_invalid, checked_params, distinct_columns,
+                      layout_by_model, model_param, one_line, read_table, report_warnings, seed)
 
 __all__ = ["add_allocate", "cmd_allocate"]
 
@@ -56,6 +56,7 @@ def add_allocate(sub: Any) -> None:
     a.add_argument("--label-col", default="label", metavar="C", help="label column (default: label)")
     a.add_argument("--seed", type=seed, default=0, metavar="N", help="seed of the fit and of uniform's tie break")
     a.add_argument("--engine", choices=("local", "ray"), default=None, help="where the fit runs (default: local)")
+    add_on_invalid(a)
     a.add_argument("--output", "-o", default=None, metavar="FILE",
                    help="ranked table: .csv, .tsv, .parquet or .pq, written atomically, never over an input; "
                    "- or none: CSV on standard output")
@@ -70,12 +71,7 @@ def _load(spec: str) -> Any:
         return datasets.load(spec[len(BUNDLED_PREFIX):], frame="arrow").judgments
     if spec != "-" and not Path(spec).exists():
         raise FileNotFoundError(f"input {spec!r} does not exist")
-    from ..io import to_arrow
-
-    try:
-        return to_arrow(spec)
-    except reader_errors() as exc:
-        raise CLIError(f"cannot read {spec!r}: {one_line(exc)}") from None
+    return read_table(spec)  # a file without rows is refused, as by aggregate
 
 
 def _renamed(table: Any, args: argparse.Namespace) -> Any:
@@ -105,14 +101,20 @@ def cmd_allocate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if not Path(path).suffix:
             raise CLIError(f"--output must be a file (.csv, .tsv, .parquet or .pq), not {path!r}")
         plan_output(path, inputs=[args.input], what="--output")
+    distinct_columns(args)
     workers = None if args.workers is None else _worker_ids(args.workers)
     start = time.perf_counter()
-    data = _renamed(_load(args.input), args)
+    data = _load(args.input)
+    layout_by_model(args, data.column_names, "pass --model with a categorical model (such as -m bds) or a "
+                    "pairwise one (such as -m bt)")  # categorical and pairwise columns: the model's kind chooses
+    data = _renamed(data, args)
     if workers is not None:
         workers = _typed_workers(data, workers)
     model = args.model if not args.param else _configured(data, args)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        if args.on_invalid == "drop":  # galton.allocate reads the data as it is: fit here, dropping rows
+            data, model = None, _fitted_dropping(data, model, args)
         table = allocate(data, args.budget, strategy=args.strategy, model=model, workers=workers,
                          per_task=args.per_task, per_worker=args.per_worker, window=args.window,
                          random_state=args.seed, engine=args.engine, output="arrow")
@@ -124,6 +126,19 @@ def cmd_allocate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         where.write(f"{PROG}: {table.num_rows} judgment(s) to ask for by {args.strategy} "
                     f"({time.perf_counter() - start:.1f} s){'' if path is None else ' -> ' + path}\n")
     return 0
+
+
+def _fitted_dropping(data: Any, model: Any, args: argparse.Namespace) -> Any:
+    """The model fitted on ``data`` as :func:`galton.allocate` fits it, with ``on_invalid="drop"``
+    (rows with a missing value, or pairwise rows with a label that is neither item, left out)."""
+    from .._api import aggregate
+
+    params: dict[str, Any] = {"on_invalid": "drop"}
+    if model is None or isinstance(model, str):  # a configured model object keeps its own seed
+        params["random_state"] = args.seed
+    if args.engine is not None:
+        params["engine"] = args.engine
+    return aggregate(data, model, **params)
 
 
 def _configured(data: Any, args: argparse.Namespace) -> Any:

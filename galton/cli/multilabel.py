@@ -167,6 +167,12 @@ def aggregate_multilabel(table: Any, args: argparse.Namespace, out: TextIO, err:
     frame = pd.DataFrame({"task": table.column(args.task_col).to_pandas(),
                           "worker": table.column(args.worker_col).to_pandas(),
                           "label": tag_sets(table.column(args.label_col), sep)})
+    text = args.output is not None and (args.output == "-" or Path(args.output).suffix.lower() in (".csv", ".tsv"))
+    clash = next((t for tags in frame["label"] for t in tags if sep in str(t)), None) if text else None
+    if clash is not None:  # "rock|pop" joined with "|" would read back as two tags
+        raise CLIError(f"tag {clash!r} contains the tag separator {sep!r}, so the tags joined in the CSV / TSV "
+                       "output could not be told apart; pass --tag-sep with another character, or write "
+                       "Parquet output (.parquet keeps the tags as lists)")
     model = BinaryRelevance(cls(**model_params(cls, args, name)))
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
@@ -177,7 +183,6 @@ def aggregate_multilabel(table: Any, args: argparse.Namespace, out: TextIO, err:
         report_warnings(caught, err)
     scored = [] if gold is None else _gold_rows(model, gold)  # before writing: no overlap is an error
     if args.output is not None:
-        text = args.output == "-" or Path(args.output).suffix.lower() in (".csv", ".tsv")
         write_table(results_table(model, sep if text else None), args.output)
     if not args.quiet:
         tagged = sum(1 for s in model.labels_.tolist() if len(s))

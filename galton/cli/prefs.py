@@ -53,9 +53,11 @@ def aggregate_other(kind: str, data: Any, args: argparse.Namespace, out: TextIO,
             err.write("galton: note: the pair probabilities are not written with --output -\n")
     key = scores.column_names[0]
     top = scores.sort_by([("score", "descending")]).slice(0, 5)
+    converged = getattr(model, "converged_", None)
     rows = [("kind", kind), ("model", name), (f"{key}s", f"{scores.num_rows:,}"),
             ("iterations", str(getattr(model, "n_iter_", "-"))),
-            ("converged", str(getattr(model, "converged_", "-"))), *checkpoint_rows(model, args),
+            ("converged", "-" if converged is None else ("yes" if converged else "no")),  # as categorical's
+            *checkpoint_rows(model, args),
             ("seconds", f"{seconds:.2f}"),
             ("top 5", ", ".join(f"{k} ({v:.3g})" for k, v in zip(top.column(key).to_pylist(),
                                                                   top.column("score").to_pylist())))]

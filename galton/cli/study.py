@@ -8,7 +8,7 @@ import importlib.util
 import re
 from typing import Any, Sequence, TextIO
 
-from ._common import CLIError, seed
+from ._common import CLIError, one_line, seed
 
 __all__ = ["add_bench", "add_simulate"]
 
@@ -139,6 +139,26 @@ def _crowd_value(name: str, text: str) -> Any:
         raise CLIError(f"--{name.replace('_', '-')} {text!r}: expected {conv.__name__}") from None
 
 
+def _in_flags(exc: Exception, bare: bool = True) -> Exception:
+    """The library's error in the command line's words: ``n_tasks=0`` -> ``--n-tasks 0``, ``raise
+    n_workers`` -> ``raise --n-workers`` (``bare``: also names without ``=``; not in a message that
+    holds a path), ``overwrite=True`` -> ``--overwrite``. An unknown field of a CONFIG file is named
+    as the file names it; an error without such names is returned as it is."""
+    from ..datasets.simulate import CrowdConfig
+
+    text = one_line(exc)
+    if text.startswith("unknown CrowdConfig field"):
+        return exc
+    for python, cli in (("overwrite=True", "--overwrite"),
+                        ("(or None: one per chunk)", "(or leave it out: one per chunk)"),
+                        ("a count or (min, max), 1 <= min <= max", "N or MIN,MAX with 1 <= MIN <= MAX")):
+        text = text.replace(python, cli)
+    names = "|".join([f.name for f in dataclasses.fields(CrowdConfig)] + ["files"])
+    text = re.sub(rf"\b({names})\b(=?)", lambda m: m[0] if not (bare or m[2]) else
+                  "--" + m[1].replace("_", "-") + (" " if m[2] else ""), text)
+    return exc if text == one_line(exc) else CLIError(text)  # unchanged: the error as it is (--debug: its traceback)
+
+
 def _cmd_simulate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ..benchmarks.study import read_toml
     from ..datasets.simulate import CrowdConfig
@@ -153,13 +173,19 @@ def _cmd_simulate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     missing = [f for f in ("n_tasks", "n_workers") if f not in fields]
     if missing:
         raise CLIError("give " + " and ".join(f"--{m.replace('_', '-')}" for m in missing) + " (or a CONFIG file)")
-    config = CrowdConfig.from_dict(fields)
+    try:
+        config = CrowdConfig.from_dict(fields)
+    except ValueError as exc:
+        raise _in_flags(exc) from None
     try:
         from ..workers.simulate import simulate
     except ModuleNotFoundError as exc:
         raise ImportError(f"galton simulate needs Ray ({exc}); pip install 'galton[ray]'") from None
-    res = simulate(config, args.out, address=args.ray_address, files=args.files, overwrite=args.overwrite,
-                   progress=False if args.quiet else None)
+    try:
+        res = simulate(config, args.out, address=args.ray_address, files=args.files, overwrite=args.overwrite,
+                       progress=False if args.quiet else None)
+    except (ValueError, FileExistsError) as exc:
+        raise _in_flags(exc, bare=False) from None
     if not args.quiet:
         rows = [("output", str(res.path)), ("tasks", f"{res.n_tasks:,}"), ("workers", f"{res.n_workers:,}"),
                 ("judgments", f"{res.n_judgments:,}"), ("files", str(res.n_files)),
