@@ -164,6 +164,23 @@ def test_use_gold_gives_gold_to_the_model(tmp_path: Path, capsys) -> None:
                                         "2 gold task(s) without judgments left out)")
 
 
+def test_gold_and_custom_id_columns_come_back_as_written(tmp_path: Path, capsys) -> None:
+    """Found by a bug hunt: gold labels 007 / 042 (read as 7.0 / 42.0, each file typed on its own)
+    scored 0/2 against the same labels of the judgments, or were refused with --use-gold; ids in a
+    column named by --task-col were typed as numbers (1e3 -> 1000.0, 2.50 -> 2.5)."""
+    (tmp_path / "j.csv").write_text("tid,wid,ans\n1e3,w1,007\n1e3,w2,007\n2.50,w1,042\n2.50,w2,042\n"
+                                    "x,w1,other\nx,w2,other\n")
+    (tmp_path / "g.csv").write_text("tid,ans\n1e3,007\n2.50,042\n")
+    cols = ["--task-col", "tid", "--worker-col", "wid", "--label-col", "ans"]
+    for model in ("mv", "ds"):
+        rc, out, err = run(["aggregate", tmp_path / "j.csv", "-m", model, *cols, "--gold", tmp_path / "g.csv",
+                            "--use-gold", "-o", tmp_path / f"{model}.csv"], capsys)
+        assert rc == 0, err
+        assert summary(out)["accuracy"].startswith("1.000000 (2/2 tasks with gold")
+        text = (tmp_path / f"{model}.csv").read_text().splitlines()
+        assert [line.split(",")[:2] for line in text[1:]] == [["1e3", "007"], ["2.50", "042"], ["x", "other"]]
+
+
 def test_int_labels_stay_ints_through_csv_and_parquet(tmp_path: Path, capsys) -> None:
     df, _ = simulated_frame(3)
     df["answer"] = df["answer"].map({"cat": 10, "dog": 20, "emu": 30})

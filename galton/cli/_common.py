@@ -219,13 +219,16 @@ def no_common_task(gold_ids: Sequence[Any], data_ids: Sequence[Any]) -> ValueErr
                       f"the judgments' like {list(data_ids)[:3]}); check --task-col and the gold file")
 
 
-def read_table(spec: str) -> Any:
+def read_table(spec: str, ids: Sequence[str] = ()) -> Any:
     """The whole input as one Arrow table, read once (stdin and FIFOs cannot be read twice); a
-    file without rows is refused (in Python an empty frame gives empty results, as in crowd-kit)."""
+    file without rows is refused (in Python an empty frame gives empty results, as in crowd-kit).
+    ``ids``: columns named by --task-col / --worker-col, whose text comes back as written, as the
+    reader's own id columns do (ids 1e3 and 2.50 came back as 1000.0 and 2.5)."""
     from ..io import to_arrow
+    from ..io._read import ID_COLUMNS
 
     try:
-        table = to_arrow(spec)
+        table = to_arrow(spec, ids=(*ID_COLUMNS, *ids))
     except reader_errors() as exc:
         raise CLIError(f"cannot read {spec!r}: {one_line(exc)}") from None
     if table.num_rows == 0:

@@ -57,7 +57,7 @@ def _read_gold(gold: Any, task_col: str, label_col: str) -> Any:
 
     from ..io import to_arrow
 
-    table = to_arrow(gold, ids=(task_col, "task"))
+    table = to_arrow(gold, ids=(task_col, "task", label_col, "label", "true_label"))  # labels as written
     tcol = task_col if task_col in table.column_names else "task"
     lcol = label_col if label_col in table.column_names else "label"
     tasks, values = read_gold(table, task_col=tcol, label_col=lcol)
@@ -70,7 +70,7 @@ def _gold_pairs(table: Any, judgments: Any) -> tuple[np.ndarray, np.ndarray, int
     tasks have none (left out of the accuracy)."""
     from .._gold import read_gold
 
-    tasks, values = read_gold(table, judgments.task_names)
+    tasks, values = read_gold(table, judgments.task_names, labels=judgments.label_names)  # in the labels' type
     tidx = judgments.task_index(tasks)
     keep = tidx >= 0
     if not keep.any():
@@ -288,6 +288,7 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     _check_memory_option(args)
     distinct_columns(args)
+    ids = (args.task_col, args.worker_col)  # their text comes back as written, as task's and worker's
     _plan_outputs(args, "pairwise" if args.kind == "pairwise" else None)  # before anything is read
     if args.gold is not None and not Path(args.gold).exists():
         raise FileNotFoundError(f"gold file {args.gold!r} does not exist")
@@ -305,7 +306,7 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if _schema_only(args.input):
             columns = input_columns(args.input)
         else:
-            table = read_table(args.input)  # once: stdin and FIFOs cannot be read twice
+            table = read_table(args.input, ids)  # once: stdin and FIFOs cannot be read twice
             columns = table.column_names
         if args.kind != "categorical":
             kind = detect_kind(columns, args.kind)
@@ -328,14 +329,14 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             raise CLIError("--output for multilabel data must be a file (.parquet, .csv, .tsv) or -")
         from .multilabel import aggregate_multilabel
 
-        data = table if table is not None else read_table(args.input)
+        data = table if table is not None else read_table(args.input, ids)
         with _memory_guard(args):
             return aggregate_multilabel(data, args, summary_out, err, _model_params)
     if kind != "categorical":
         _plan_outputs(args, kind)
         if _dir_output(args.output):
             raise CLIError(f"--output for {kind} data must be a file (.parquet, .csv, .tsv) or -")
-        data = table if table is not None else read_table(args.input)
+        data = table if table is not None else read_table(args.input, ids)
         with _memory_guard(args):
             return aggregate_other(kind, data, args, summary_out, err, _model_params)
     name = args.model or aggregator.default_name()
@@ -349,7 +350,7 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return _aggregate_sharded(args, out, err, cls, name, params)
 
     if table is None:
-        table = read_table(args.input)
+        table = read_table(args.input, ids)
     try:
         with warnings.catch_warnings(record=True) as read_warnings:  # as galton's warnings, one line each
             warnings.simplefilter("always")

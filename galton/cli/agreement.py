@@ -57,10 +57,10 @@ def _table(args: argparse.Namespace) -> tuple[Any, int]:
 
     distinct_columns(args)  # before reading: one column for two roles would count tasks as workers
     if args.input == "-" or any(c in args.input for c in "*?["):  # standard input, a glob
-        table = read_table(args.input)
+        table = read_table(args.input, (args.task_col, args.worker_col))
     else:
         data, _ = load_input(args.input)
-        table = data if isinstance(data, pa.Table) else read_table(data)
+        table = data if isinstance(data, pa.Table) else read_table(data, (args.task_col, args.worker_col))
     cols = (args.task_col, args.worker_col, args.label_col)
     missing = [c for c in cols if c not in table.column_names]
     if missing:

@@ -64,14 +64,14 @@ def add_allocate(sub: Any) -> None:
     a.set_defaults(func=cmd_allocate)
 
 
-def _load(spec: str) -> Any:
+def _load(spec: str, ids: tuple[str, ...] = ()) -> Any:
     if spec.startswith(BUNDLED_PREFIX):
         from .. import datasets
 
         return datasets.load(spec[len(BUNDLED_PREFIX):], frame="arrow").judgments
     if spec != "-" and not Path(spec).exists():
         raise FileNotFoundError(f"input {spec!r} does not exist")
-    return read_table(spec)  # a file without rows is refused, as by aggregate
+    return read_table(spec, ids)  # a file without rows is refused, as by aggregate
 
 
 def _renamed(table: Any, args: argparse.Namespace) -> Any:
@@ -104,7 +104,7 @@ def cmd_allocate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     distinct_columns(args)
     workers = None if args.workers is None else _worker_ids(args.workers)
     start = time.perf_counter()
-    data = _load(args.input)
+    data = _load(args.input, (args.task_col, args.worker_col))
     layout_by_model(args, data.column_names, "pass --model with a categorical model (such as -m bds) or a "
                     "pairwise one (such as -m bt)")  # categorical and pairwise columns: the model's kind chooses
     data = _renamed(data, args)
