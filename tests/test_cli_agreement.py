@@ -74,6 +74,31 @@ def test_text_numbers_are_ranked_as_numbers_for_the_ordinal_distance(tmp_path: P
     assert not err  # numbers given as values: no "treated as classes" warning
 
 
+def test_text_labels_take_their_order_from_the_command_line(tmp_path: Path, capsys) -> None:
+    """Found by a bug hunt: low / medium / high were ranked alphabetically (high < low < medium) for
+    the ordinal distance, without a word; with --order they give the alpha of 0 / 1 / 2, without it
+    the command refuses (and Python warns)."""
+    (tmp_path / "t.csv").write_text("task,worker,label\n1,a,low\n1,b,medium\n2,a,high\n2,b,high\n3,a,medium\n"
+                                    "3,b,medium\n4,a,low\n4,b,high\n5,a,low\n5,b,low\n")
+    numbers = pl.DataFrame({"task": [1, 1, 2, 2, 3, 3, 4, 4, 5, 5], "worker": list("ababababab"),
+                            "label": [0, 1, 2, 2, 1, 1, 0, 2, 0, 0]})
+    rc, rows, err = run([tmp_path / "t.csv", "--distance", "ordinal", "--order", "low,medium,high",
+                         "--bootstrap", "0"], capsys)
+    assert rc == 0, err
+    want = krippendorff(numbers, "ordinal").alpha
+    assert rows["alpha"] == f"{want:.4f}"
+    with pytest.warns(UserWarning, match=r"ranks text labels in sorted order \('high', 'low', 'medium'\)"):
+        alphabetical = krippendorff(tmp_path / "t.csv", "ordinal").alpha
+    assert abs(alphabetical - want) > 0.05  # the order matters: a wrong one gives another alpha
+    for extra, message in (([], "needs the order of the text labels (high, low, medium)"),
+                           (["--order", "low,high"], "--order leaves out label(s) medium"),
+                           (["--order", "low,low,high"], "must list each label once")):
+        rc, _, err = run([tmp_path / "t.csv", "--distance", "ordinal", *extra], capsys)
+        assert rc == 2 and message in err, err
+    rc, _, err = run([tmp_path / "t.csv", "--order", "low,medium,high"], capsys)
+    assert rc == 2 and "--order is for --distance ordinal, not nominal" in err
+
+
 def test_bad_input_fails_in_one_line(tmp_path: Path, capsys) -> None:
     single = tmp_path / "single.csv"
     single.write_text("task,worker,label\n1,a,x\n2,a,y\n")

@@ -34,6 +34,9 @@ def add_agreement(sub: Any) -> None:
                    help="how far apart two labels are: nominal (equal or not; the default), ordinal (ranks of "
                    "ordered labels), interval (squared difference of numbers), ratio (relative difference), "
                    "jaccard or masi (sets of tags: a list column, or text with --tag-sep between the tags)")
+    a.add_argument("--order", default=None, metavar="L1,L2,...",
+                   help="with --distance ordinal and text labels: the labels from lowest to highest, e.g. "
+                   "low,medium,high (numbers need none; text is never ranked alphabetically)")
     a.add_argument("--tag-sep", default="|", metavar="S",
                    help="with --distance jaccard or masi and text labels: the character between a judgment's "
                    "tags (default: |; an empty cell is no tag)")
@@ -79,6 +82,8 @@ def _table(args: argparse.Namespace) -> tuple[Any, int]:
                     table.column("label").to_pylist()]
             table = table.set_column(2, "label", pa.array(tags, pa.list_(pa.string())))
         return table, dropped
+    if args.order is not None:
+        return _ordered(table, args), dropped
     if args.distance != "nominal" and (pa.types.is_string(label_type) or pa.types.is_large_string(label_type)):
         try:  # numbers written as text: compare them as numbers (so that "10" comes after "9")
             table = table.set_column(2, "label", table.column("label").cast(pa.float64()))
@@ -86,7 +91,29 @@ def _table(args: argparse.Namespace) -> tuple[Any, int]:
             if args.distance != "ordinal":
                 raise CLIError(f"--distance {args.distance} needs numeric labels; column {args.label_col!r} "
                                "holds text that does not read as numbers") from None
+            shown = sorted(set(table.column("label").drop_null().to_pylist()))
+            raise CLIError(f"--distance ordinal needs the order of the text labels ({', '.join(shown[:5])}"
+                           f"{', ...' if len(shown) > 5 else ''}): list them from lowest to highest with --order "
+                           "L1,L2,... (their alphabetical order is no order)") from None
     return table, dropped
+
+
+def _ordered(table: Any, args: argparse.Namespace) -> Any:
+    """The labels replaced by their rank in ``--order`` (ordinal distance)."""
+    import pyarrow as pa
+
+    if args.distance != "ordinal":
+        raise CLIError(f"--order is for --distance ordinal, not {args.distance}")
+    order = [x.strip() for x in args.order.split(",") if x.strip()]
+    if len(set(order)) != len(order) or not order:
+        raise CLIError(f"--order {args.order!r} must list each label once, lowest first")
+    rank = {label: i for i, label in enumerate(order)}
+    values = [None if v is None else str(v) for v in table.column("label").to_pylist()]
+    missing = sorted({v for v in values if v is not None and v not in rank})
+    if missing:
+        raise CLIError(f"--order leaves out label(s) {', '.join(missing[:5])}{', ...' if len(missing) > 5 else ''}; "
+                       "list every label, lowest first")
+    return table.set_column(2, "label", pa.array([None if v is None else rank[v] for v in values], pa.int64()))
 
 
 def _cmd_agreement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -179,6 +179,11 @@ class _Units:
         self.pairable = np.flatnonzero(self.n_u >= 2)
         self.n_units = j.n_tasks
         self.distance = distance
+        names = c.label_names
+        if distance == "ordinal" and names.dtype == object and any(isinstance(x, str) for x in names.tolist()):
+            warnings.warn(f"distance='ordinal' ranks text labels in sorted order ({', '.join(map(repr, names[:5]))}"
+                          f"{', ...' if names.size > 5 else ''}); if that is not their order, map them to numbers "
+                          "in order first (CLI: --order)", UserWarning, stacklevel=4)
         self.v = _numeric(c.label_names, "interval") if distance == "interval" else None
         self.d = _table(c.label_names, distance) if distance not in ("nominal", "interval", "ordinal") else None
         if distance == "nominal":  # per-unit observed disagreement does not depend on the marginals
