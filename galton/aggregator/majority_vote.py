@@ -101,8 +101,8 @@ class GoldMajorityVote(VoteAggregator):
     r"""Majority vote weighted by each worker's accuracy on the gold tasks.
 
     ``w_w`` = share of the worker's distinct answers on gold tasks that equal the gold label; then
-    the weighted vote of :class:`MajorityVote`. Gold tasks keep their gold label (crowd-kit's
-    ``fit_predict(data, gold)`` does not clamp: it is ``fit(data, gold).predict(data)`` here).
+    the weighted vote of :class:`MajorityVote`. After ``fit``, gold tasks keep their gold label;
+    ``fit_predict(data, gold)`` is crowd-kit's, ``fit(data, gold).predict(data)``: every task voted.
     A worker with no gold task has no skill (``skills_`` NaN): by default that is an error, as in
     crowd-kit; ``on_missing_skill`` gives such workers a default weight or ignores them.
 
@@ -139,6 +139,20 @@ class GoldMajorityVote(VoteAggregator):
             return self._fit(data, gold, **kwargs)
         finally:
             self.__dict__.pop("_accepted", None)
+
+    def fit_predict(self, data: Any, gold: Any = None, **kwargs: Any) -> Any:
+        """crowd-kit's ``fit_predict(data, true_labels)``: skills from the gold, then the weighted vote
+        on every task of ``data``, gold tasks included (voted, not clamped: it returned the gold
+        label where crowd-kit returns the vote)."""
+        if "true_labels" in kwargs:
+            gold = kwargs.pop("true_labels")
+        return self.fit(data, gold, **kwargs).predict(data)
+
+    def fit_predict_proba(self, data: Any, gold: Any = None, **kwargs: Any) -> Any:
+        """As :meth:`fit_predict`, the vote shares."""
+        if "true_labels" in kwargs:
+            gold = kwargs.pop("true_labels")
+        return self.fit(data, gold, **kwargs).predict_proba(data)
 
     def _encode_gold(self, gold: Any, judgments: Judgments) -> np.ndarray | None:
         layers = gold_layers(gold)

@@ -240,6 +240,21 @@ def test_gold_majority_vote_accepts_several_gold_labels_per_task(act):
         galton.DawidSkene().fit(data, gold)
 
 
+def test_gold_majority_vote_fit_predict_votes_on_the_gold_tasks_as_crowdkit():
+    """A bug hunt found galton's fit_predict returning the gold label of a gold task where every
+    worker said otherwise; crowd-kit's (fit, then predict) votes on every task."""
+    df = pd.DataFrame({"task": ["t1"] * 3 + ["t2"] * 3 + ["t3"] * 3, "worker": ["a", "b", "c"] * 3,
+                       "label": [1, 1, 1, 0, 0, 1, 1, 1, 0]})
+    gold = pd.Series({"t1": 0, "t2": 0}, name="true_label").rename_axis("task")
+    ref = _quiet(ck.GoldMajorityVote().fit_predict, df, gold)
+    got = galton.GoldMajorityVote().fit_predict(df, gold)
+    assert got.to_dict() == ref.to_dict() == {"t1": 1, "t2": 0, "t3": 1}
+    ref_p = _quiet(ck.GoldMajorityVote().fit_predict_proba, df, gold)
+    got_p = galton.GoldMajorityVote().fit_predict_proba(df, true_labels=gold)
+    np.testing.assert_allclose(got_p.loc[ref_p.index, ref_p.columns].to_numpy(), ref_p.to_numpy())
+    assert galton.GoldMajorityVote().fit(df, gold).labels_["t1"] == 0  # fit alone keeps the gold label
+
+
 # ------------------------------------------------------------------------ 7. skills and initial_error
 def test_ignored_workers_leave_majority_vote_skills():
     df = pd.DataFrame({"task": [1, 1, 1, 2, 2, 3, 3], "worker": ["a", "b", "c", "a", "b", "c", "a"],
