@@ -252,9 +252,8 @@ class DawidSkene(ConfusionEM):
     #: crowd-kit's ``probas_``: those of the last E-step (see IterativeAggregator)
     posteriors_of_last_e_step = True
 
-    def __init__(self, n_iter: int = 100, tol: float = 1e-5, *, stopping: str = "elbo", alpha: float = 0.0,
-                 alpha_prior: float = 0.0, initial_error_strategy: str | None = None,
-                 max_iter: int | None = None, random_state: Any = None, engine: Any = None,
+    def __init__(self, n_iter: int = 100, tol: float = 1e-5, initial_error_strategy: str | None = None, *,
+                 stopping: str = "elbo", alpha: float = 0.0, alpha_prior: float = 0.0, max_iter: int | None = None, random_state: Any = None, engine: Any = None,
                  n_shards: int | None = None, progress: bool | None = None):
         self.n_iter = n_iter
         self.tol = tol
@@ -290,8 +289,13 @@ class DawidSkene(ConfusionEM):
             raise ValueError(f"stopping must be 'elbo' (crowd-kit's rule) or 'likelihood', not {self.stopping!r}")
         if self.alpha < 0 or self.alpha_prior < 0:
             raise ValueError("alpha and alpha_prior must be >= 0")
-        if initial_error is not None and self.initial_error_strategy not in ("assign", "addition"):
-            raise ValueError("initial_error needs initial_error_strategy='assign' or 'addition'")
+        strategy = self.initial_error_strategy
+        if strategy not in (None, "assign", "addition"):
+            raise ValueError(f"initial_error_strategy must be 'assign', 'addition' or None, not {strategy!r}")
+        if initial_error is not None and strategy is None:  # crowd-kit ignores it without a word
+            warnings.warn("initial_error is ignored: pass initial_error_strategy='assign' or 'addition' to use it "
+                          "(crowd-kit ignores it too)", UserWarning, stacklevel=caller_stacklevel())
+            initial_error = None
         self._initial_error = initial_error
         try:
             return super().fit(data, gold, **kwargs)  # type: ignore[return-value]

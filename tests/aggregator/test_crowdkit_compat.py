@@ -425,6 +425,29 @@ def test_initial_error_columns_that_are_not_labels_are_ignored_with_a_warning():
             df, initial_error=init.rename(columns={"x": "p", "y": "q"}))
 
 
+@pytest.mark.parametrize("cls", ["DawidSkene", "OneCoinDawidSkene"])
+def test_initial_error_strategy_is_the_third_argument_and_none_ignores_initial_error(cls):
+    """crowd-kit's ``DawidSkene(100, 1e-5, "addition")`` failed with a TypeError (the strategy was
+    keyword-only here), and ``fit(df, initial_error=...)`` without a strategy raised where crowd-kit
+    fits without it: galton now fits as crowd-kit and says the matrices were ignored."""
+    df = pd.DataFrame({"task": [1, 1, 2, 2, 3, 3], "worker": ["a", "b"] * 3, "label": ["x", "y", "x", "x", "y", "y"]})
+    idx = pd.MultiIndex.from_product([["a", "b"], ["x", "y"]], names=["worker", "label"])
+    init = pd.DataFrame([[1.0, 9.0], [9.0, 1.0]] * 2, index=idx, columns=["x", "y"])
+    model, ref = getattr(galton, cls), getattr(ck, cls)
+    positional = model(5, 1e-5, "addition").fit(df, initial_error=init) if cls == "DawidSkene" else None
+    if positional is not None:
+        named = model(n_iter=5, initial_error_strategy="addition").fit(df, initial_error=init)
+        np.testing.assert_array_equal(positional.posteriors_, named.posteriors_)
+        assert model(5, 1e-5, "addition").get_params()["initial_error_strategy"] == "addition"
+        with pytest.warns(UserWarning, match="initial_error is ignored: pass initial_error_strategy"):
+            ignored = model(n_iter=5).fit(df, initial_error=init)
+        np.testing.assert_array_equal(ignored.posteriors_, model(n_iter=5).fit(df).posteriors_)
+        theirs = _quiet(ref(n_iter=5).fit, df, initial_error=init)
+        assert theirs.labels_.sort_index().tolist() == ignored.labels_.sort_index().tolist()
+    with pytest.raises(ValueError, match="initial_error_strategy must be 'assign', 'addition' or None"):
+        model(5, 1e-5, "add").fit(df)
+
+
 def test_a_fit_that_runs_out_of_iterations_makes_no_results_pass(act, monkeypatch):
     """With n_iter reached the last E-step is known before it runs: it keeps its posteriors in the
     shards and the results come from there (n_iter E-steps in all, as crowd-kit's); a fit that

@@ -378,8 +378,8 @@ def test_initial_error_assign_needs_every_worker(ds1979):
     init = _initial_error_frame(ds1979, 9.0, 1.0).loc[[1, 2]]
     with pytest.raises(ValueError, match="needs every worker's matrix"):
         DawidSkene(initial_error_strategy="assign").fit(ds1979, initial_error=init)
-    with pytest.raises(ValueError, match="initial_error_strategy='assign' or 'addition'"):
-        DawidSkene().fit(ds1979, initial_error=init)
+    with pytest.warns(UserWarning, match="initial_error is ignored: pass initial_error_strategy='assign' or"):
+        DawidSkene().fit(ds1979, initial_error=init)  # crowd-kit ignores it; galton says so
 
 
 # --------------------------------------------------------------------------------------------------
