@@ -169,6 +169,18 @@ def test_unsupported_input_type():
         Judgments.from_any([(1, "a", 0)])
 
 
+@pytest.mark.parametrize("column", [pd.Series([0, 1], name="label"), pl.Series("label", [0, 1]), pa.array([0, 1]),
+                                    np.array([0, 1])])
+def test_one_column_instead_of_a_frame_is_a_clear_type_error(column):
+    """``fit(df["label"])`` raised pandas' AttributeError ('Series' object has no attribute
+    'columns') from deep inside, for the models and the metrics alike (bug hunt)."""
+    from galton.metrics import alpha_krippendorff
+
+    for call in (DawidSkene().fit, alpha_krippendorff, Judgments.from_any):
+        with pytest.raises(TypeError, match=r"cannot read a table from one column \(a \w+\); pass the whole frame"):
+            call(column)
+
+
 def test_gold_labels_outside_the_label_set():
     j = Judgments.from_any(_frame())
     with pytest.raises(ValueError, match=r"gold has 2 label\(s\) not in the judgments' label set \[0, 1, 2\] "

@@ -210,6 +210,10 @@ def untuple_groups(data: Any, groups: dict[str, list[str]],
     vocabulary per group (key: the group's name); see :func:`untuple_frame`."""
     import pandas as pd
 
+    from ..io._read import one_column
+
+    if one_column(data):  # before pandas' AttributeError on .columns
+        raise TypeError(f"cannot read a table from one column (a {type(data).__name__}); pass the whole frame")
     vocabs: dict[str, np.ndarray] = {}
     out = data
     for key, cols in groups.items():

@@ -15,10 +15,11 @@ from typing import Any, Collection, Literal, Sequence
 import numpy as np
 import pyarrow as pa
 
-from ._text import HEAD_BYTES, json_numbers_as_written, one_line, read_text_table
+from ._json import read_json
+from ._text import HEAD_BYTES, one_line, read_text_table
 
-__all__ = ["FrameKind", "ID_COLUMNS", "check_columns", "frame_kind", "input_columns", "input_files", "parquet_schema",
-           "read_input", "to_arrow"]
+__all__ = ["FrameKind", "ID_COLUMNS", "check_columns", "frame_kind", "input_columns", "input_files", "one_column",
+           "parquet_schema", "read_input", "to_arrow"]
 
 FrameKind = Literal["pandas", "polars", "arrow", "dict"]
 
@@ -177,7 +178,7 @@ def read_input(path: str | os.PathLike, *, ids: Collection[str] | None = None,
         except (pa.ArrowException, OSError) as exc:
             raise ValueError(f"cannot read {text!r} as Parquet: {one_line(exc)}") from None
     data = source if isinstance(source, bytes) else Path(source).read_bytes()
-    return json_numbers_as_written(_read_json(data, text, fmt), data, ids)
+    return read_json(data, text, fmt, ids)
 
 
 def _read_bytes(path: str, compression: str) -> bytes:
@@ -199,50 +200,6 @@ def _read_bytes(path: str, compression: str) -> bytes:
             return fh.read()
     except (OSError, EOFError) as exc:
         raise ValueError(f"cannot read {path!r}: {one_line(exc)}") from None
-
-
-def _int_or_float(text: str) -> int | float:
-    """A JSON integer, or a float from 2**53 on (Arrow refuses such ints beside floats; the column
-    is then re-read from its text by :func:`json_numbers_as_written`)."""
-    n = int(text)
-    return n if -(2**53) < n < 2**53 else float(n)
-
-
-def _read_json(source: bytes, name: str, fmt: str) -> pa.Table:
-    import json
-
-    data = source
-    stripped = data.lstrip()
-    if not stripped:
-        raise ValueError(f"file {name!r} is empty; it needs one JSON object per judgment")
-    if stripped[:1] == b"[":  # a JSON array of objects
-        try:
-            rows = json.loads(data, parse_int=_int_or_float)
-        except ValueError as exc:
-            raise ValueError(f"cannot read {name!r} as JSON: {one_line(exc)}") from None
-        if not rows or not all(isinstance(r, dict) for r in rows):
-            raise ValueError(f"file {name!r} holds a JSON array; galton reads an array of objects "
-                             "(one per judgment) or JSON lines")
-        try:
-            return pa.Table.from_pylist(rows)
-        except (pa.ArrowException, TypeError, ValueError) as exc:
-            raise ValueError(f"cannot read {name!r} as a table: {one_line(exc)}") from None
-    if fmt == "json" and stripped[:1] == b"{":  # one object of columns: {"task": [...], ...}
-        try:
-            doc = json.loads(data, parse_int=_int_or_float)
-        except ValueError:
-            doc = None  # JSON lines in a .json file
-        if isinstance(doc, dict) and doc and all(isinstance(v, list) for v in doc.values()):
-            try:
-                return pa.table(doc)
-            except (pa.ArrowException, TypeError, ValueError) as exc:
-                raise ValueError(f"cannot read {name!r} as a table: {one_line(exc)}") from None
-    import pyarrow.json as pj
-
-    try:
-        return pj.read_json(pa.BufferReader(data))
-    except pa.ArrowException as exc:
-        raise ValueError(f"cannot read {name!r} as JSON lines: {one_line(exc)}") from None
 
 
 def _plain_type(t: pa.DataType) -> pa.DataType:
@@ -323,10 +280,17 @@ def to_arrow(data: Any, *, ids: Collection[str] | None = None,
         table = pa.Table.from_batches([data])
     elif isinstance(data, (str, os.PathLike)):
         table = read_input(data, ids=ids, columns=columns)
+    elif one_column(data):
+        raise TypeError(f"cannot read a table from one column (a {type(data).__name__}); pass the whole frame")
     else:
         table = _from_frame(data)
     _check_unique_names(table.column_names)
     return table
+
+
+def one_column(data: Any) -> bool:
+    """A Series or array (pandas, polars, numpy, Arrow) where a table was expected."""
+    return len(getattr(data, "shape", ())) == 1 or isinstance(data, (pa.Array, pa.ChunkedArray))
 
 
 def _check_unique_names(names: Sequence[Any]) -> None:

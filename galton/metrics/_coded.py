@@ -91,7 +91,7 @@ def _coded(answers: Any) -> Coded:
     if isinstance(answers, Coded):
         return answers
     kind = frame_kind(answers)
-    if kind == "pandas" and "label" in answers.columns and _set_valued(answers):
+    if kind == "pandas" and "label" in getattr(answers, "columns", ()) and _set_valued(answers):
         import pandas as pd
 
         ranks, uniques = _ranks([frozenset(v) if isinstance(v, (set, list)) else v for v in answers["label"]])
