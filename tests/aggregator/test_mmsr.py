@@ -76,6 +76,22 @@ def test_crowdkits_skills_scores_and_labels_where_every_worker_meets_every_other
                                     0.948643985216097, 0.9764628672747041], rtol=1e-9)
 
 
+def test_repeated_judgments_count_once_with_the_last_label_as_in_crowdkit():
+    """crowd-kit's observation matrix holds one cell per (worker, task), filled by the last row;
+    galton counted every repeated row in the agreement (a bug hunt: ten repeated rows moved a skill
+    from 0.98 to 0.32)."""
+    df, _, _ = simulate(1, n_tasks=80, n_workers=12, per_task=12)
+    rng = np.random.default_rng(5)
+    again = df.iloc[rng.choice(len(df), 60, replace=False)].copy()
+    again["label"] = again["label"].where(rng.random(len(again)) < 0.5, "c0")  # some repeats disagree
+    dup = pd.concat([df, again], ignore_index=True)
+    ref = _crowdkit(dup.sort_values("worker", kind="stable"))
+    ours = galton.MMSR().fit(dup)
+    pd.testing.assert_series_equal(ours.skills_.sort_index(), ref.skills_.sort_index(), rtol=1e-8, atol=1e-10)
+    last = dup.drop_duplicates(["task", "worker"], keep="last")
+    np.testing.assert_allclose(ours.skills_.sort_index(), galton.MMSR().fit(last).skills_.sort_index(), rtol=1e-12)
+
+
 def test_signs_come_from_pairs_that_met_not_from_pairs_that_never_did():
     """200 workers, 15 tasks each: most pairs never share a task. crowd-kit's sign graph reads
     those as disagreement and calls a third or more of the workers adversarial, its labels falling
@@ -145,9 +161,9 @@ def test_pair_counts_by_hand_and_the_same_from_any_split():
                        "label": [1, 1, 0, 0, 1, 1, 1, 0]})
     j = Judgments.from_any(df)
     got = mk.merge_pairs([mk.shard_pairs(s) for s in make_shards(j, None, 1)])
-    w = j.n_workers  # x=0, y=1, z=2; task c: y answered twice (1 and 0), both pair with x's 1
+    w = j.n_workers  # x=0, y=1, z=2; task c: y answered twice (1, then 0): the last counts, as crowd-kit's
     assert dict(zip(got["keys"].tolist(), zip(got["common"].tolist(), got["agree"].tolist()))) == {
-        0 * w + 1: (4.0, 2.0),  # (x, y): a agree, b disagree, c once agree once not
+        0 * w + 1: (3.0, 1.0),  # (x, y): a agree, b disagree, c disagree (y's last answer)
         0 * w + 2: (1.0, 0.0), 1 * w + 2: (1.0, 0.0)}
     for n_shards in (2, 3):
         split = mk.merge_pairs([mk.shard_pairs(s) for s in make_shards(j, None, n_shards)])
