@@ -144,15 +144,19 @@ class GoldMajorityVote(VoteAggregator):
         """crowd-kit's ``fit_predict(data, true_labels)``: skills from the gold, then the weighted vote
         on every task of ``data``, gold tasks included (voted, not clamped: it returned the gold
         label where crowd-kit returns the vote)."""
-        if "true_labels" in kwargs:
-            gold = kwargs.pop("true_labels")
-        return self.fit(data, gold, **kwargs).predict(data)
+        return self._fit_then(data, gold, kwargs)[0]
 
     def fit_predict_proba(self, data: Any, gold: Any = None, **kwargs: Any) -> Any:
         """As :meth:`fit_predict`, the vote shares."""
+        return self._fit_then(data, gold, kwargs)[1]
+
+    def _fit_then(self, data: Any, gold: Any, kwargs: dict[str, Any]) -> tuple[Any, Any]:
         if "true_labels" in kwargs:
             gold = kwargs.pop("true_labels")
-        return self.fit(data, gold, **kwargs).predict_proba(data)
+        self.fit(data, gold, **kwargs)
+        if hasattr(self, "_vote_weights"):  # an empty fit has only its empty results
+            self.predict(data)  # crowd-kit's predict stores its labels_ and probas_
+        return self.labels_, self.probas_
 
     def _encode_gold(self, gold: Any, judgments: Judgments) -> np.ndarray | None:
         layers = gold_layers(gold)
