@@ -14,7 +14,8 @@ default model with K x K matrices, about 3 minutes alone). Numbers of 2026-12-06
 model in its own process, compilation included): the default ``bds``, which above 32 labels fits one
 accuracy per worker, 5.3-7.1 s over three runs, 4 iterations, 0.924, peak 1.8 GB (3.9-4.6 s and
 1.2 GB since its E-step adds two numbers per judgment instead of a table row); majority vote
-1.2-2.3 s, 0.923; one-coin DS 15.8 s, 0.925. With full matrices (``bds:full``, the default before
+1.2-2.3 s, 0.923; one-coin DS 15.8 s, 0.925 (10.2-15.1 s and 3.5 GB; 5.5-6.7 s and 1.8 GB since
+it has the same E-step, the nineteenth session). With full matrices (``bds:full``, the default before
 that) it took 188 s and 3.5 GB for the same 0.924 (the sixteenth session's closing note).
 """
 from __future__ import annotations
