@@ -155,10 +155,12 @@ def test_consistency_and_uncertainty_equal_crowdkit_on_random_data(seed):
     ours = consistency(df, skills, aggregator=mv, by_task=True)
     theirs = ck_data.consistency(df, skills, aggregator=MajorityVote(), by_task=True)
     np.testing.assert_allclose(ours.to_numpy(), theirs.sort_index().to_numpy(), rtol=1e-12)
+    assert ours.name is theirs.name is None and ours.index.name == theirs.index.name  # unnamed, as crowd-kit's
     for by in ("task", "worker"):
         ours = uncertainty(df, skills, compute_by=by, aggregate=False)
         theirs = ck_data.uncertainty(df, skills, compute_by=by, aggregate=False)
         np.testing.assert_allclose(ours.to_numpy(), theirs.sort_index().to_numpy(), rtol=1e-12, atol=1e-15)
+        assert ours.name is theirs.name is None and ours.index.name == theirs.index.name == by
 
 
 def test_consistency_where_crowdkits_products_underflow_by_hand():

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..data._validate import ColumnError
+from ..io import is_series
 from ._alpha import Alpha, alpha_krippendorff, krippendorff  # noqa: F401 (re-exported)
 from ._coded import Coded, coded, fit, per_worker_values
 
@@ -95,7 +96,7 @@ def consistency(answers: Any, workers_skills: Any = None, aggregator: Any = None
             out[redo] = _log_consistency(j, s, other, agg, k, redo)
     out[(agg < 0) | (agg >= k)] = 0.0
     if by_task:
-        return c.out.per_task(j.task_names, out, "consistency")
+        return _unnamed(c.out.per_task(j.task_names, out, "consistency"))
     return float(out.mean()) if out.size else float("nan")
 
 
@@ -183,8 +184,13 @@ def uncertainty(answers: Any, workers_skills: Any = None, aggregator: Any = None
     if aggregate:
         return float(h.mean()) if h.size else float("nan")
     if compute_by == "task":
-        return c.out.per_task(names, h, "uncertainty")
-    return c.out.per_worker(names, h, "uncertainty")
+        return _unnamed(c.out.per_task(names, h, "uncertainty"))
+    return _unnamed(c.out.per_worker(names, h, "uncertainty"))
+
+
+def _unnamed(result: Any) -> Any:
+    """crowd-kit's metric Series have no name (a polars / Arrow table keeps its column's)."""
+    return result.rename(None) if is_series(result) else result
 
 
 def _sparse_entropy(group: np.ndarray, label: np.ndarray, s: np.ndarray, other: np.ndarray, k: int,
