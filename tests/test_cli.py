@@ -267,6 +267,22 @@ def test_param_passes_model_parameters_read_as_json_else_text(tmp_path: Path, ca
     assert rc == 0 and summary(out)["iterations"] == "2"
 
 
+def test_an_option_and_a_param_that_set_the_same_thing_are_refused(tmp_path: Path, capsys) -> None:
+    """--max-iter 3 with --param n_iter=5 ran 3 iterations, --seed 3 with --param random_state=4
+    seed 4, neither with a word (bug hunt): one of the two is refused now."""
+    df, _ = simulated_frame(3)
+    df.to_csv(tmp_path / "j.csv", index=False)
+    cols = ["--task-col", "item", "--worker-col", "annotator", "--label-col", "answer"]
+    for extra, message in ((["-m", "ds", "--max-iter", "3", "--param", "n_iter=5"], "--max-iter and --param n_iter"),
+                           (["-m", "ds", "--max-iter", "3", "--param", "max_iter=5"], "--max-iter and --param max_iter"),
+                           (["-m", "mace", "--seed", "3", "--param", "random_state=4"], "--seed and --param random_state")):
+        rc, _, err = run(["aggregate", tmp_path / "j.csv", *cols, *extra], capsys)
+        assert rc == 2 and message in err and "give one of them" in err, err
+    rc, out, err = run(["aggregate", tmp_path / "j.csv", *cols, "-m", "ds", "--param", "n_iter=2", "--param", "tol=0"],
+                       capsys)
+    assert rc == 0 and summary(out)["iterations"] == "2", err
+
+
 def test_on_invalid_drop(tmp_path: Path, capsys) -> None:
     src = tmp_path / "j.csv"
     src.write_text("task,worker,label\n1,a,x\n1,b,x\n2,a,y\n2,,y\n3,b,\n3,a,x\n")

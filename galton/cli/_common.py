@@ -10,8 +10,8 @@ from typing import Any, Sequence, TextIO
 
 __all__ = ["BUNDLED_PREFIX", "CLIError", "OPTION_PARAMS", "PROG", "add_on_invalid", "at_least_one",
            "check_kind_options", "checked_params", "checkpoint_options", "checkpoint_rows", "describe",
-           "distinct_columns", "layout_by_model", "model_param", "no_common_task", "one_line", "read_table",
-           "reader_errors", "report_warnings"]
+           "distinct_columns", "layout_by_model", "model_param", "no_common_task", "no_param_twice", "one_line",
+           "read_table", "reader_errors", "report_warnings"]
 
 PROG = "galton"
 BUNDLED_PREFIX = "bundled:"
@@ -145,6 +145,17 @@ def checkpoint_rows(model: Any, args: Any) -> list[tuple[str, str]]:
     every = getattr(args, "checkpoint_every", None) or 1
     said = f"resumed from iteration {start}" if start else "a fresh start"
     return [("checkpoint", f"{directory} ({said}; saved every {every} iteration{'s' if every > 1 else ''})")]
+
+
+def no_param_twice(args: argparse.Namespace) -> None:
+    """Refuse ``--param`` setting what an option given beside it sets (``--max-iter`` and ``--param
+    n_iter=...``): one of them won without a word."""
+    given = {key for key, _ in getattr(args, "param", None) or ()}
+    for option, value, keys in (("--max-iter", getattr(args, "max_iter", None), ("max_iter", "n_iter")),
+                                ("--seed", getattr(args, "seed", None), ("random_state",))):
+        both = [k for k in keys if k in given]
+        if value is not None and both:
+            raise CLIError(f"{option} and --param {both[0]}=... set the same thing; give one of them")
 
 
 def checked_params(cls: type, pairs: Sequence[tuple[str, Any]] | None, name: str) -> dict[str, Any]:

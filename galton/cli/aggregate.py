@@ -21,8 +21,8 @@ import numpy as np
 from .._api import aggregate
 from ..io import input_columns
 from ._common import (BUNDLED_PREFIX, PROG, CLIError, check_kind_options, checked_params, checkpoint_options,
-                      checkpoint_rows, distinct_columns, layout_by_model, no_common_task, one_line, read_table,
-                      reader_errors, report_warnings)
+                      checkpoint_rows, distinct_columns, layout_by_model, no_common_task, no_param_twice, one_line,
+                      read_table, reader_errors, report_warnings)
 from .prefs import aggregate_other, detect_kind, pairs_path
 
 __all__ = ["cmd_aggregate", "load_input"]
@@ -91,6 +91,7 @@ def _model_params(cls: type, args: argparse.Namespace, name: str) -> dict[str, A
     from ..aggregator import parameters
 
     accepted = set(parameters(cls))
+    no_param_twice(args)
     params: dict[str, Any] = {}
     engine = args.engine
     if args.ray_address is not None:
