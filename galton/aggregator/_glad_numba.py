@@ -49,7 +49,7 @@ def _task_terms(lo, hi, worker, label, alpha, r_t, bt, mu, ebuf, fresh, log_prod
 def _glad_chunk(indptr, worker, label, alpha, beta, mu_beta, logprior, gold, max_inner, tol,
                 post, new_beta, ga, ca, lo_t, hi_t):  # pragma: no cover - compiled
     k = logprior.size
-    logkm1 = np.log(k - 1.0)
+    logkm1 = np.log(max(k - 1.0, 1.0))  # one label: it cancels (every answer is that label)
     buf = np.empty(k)
     maxlen = 1
     for t in range(lo_t, hi_t):

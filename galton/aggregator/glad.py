@@ -120,7 +120,7 @@ def glad_pass_numpy(indptr: np.ndarray, task: np.ndarray, worker: np.ndarray, la
     n_t, k = indptr.size - 1, logprior.size
     x = alpha[worker] * np.exp(beta)[task]
     ls = log_sigmoid(x)
-    wrong = ls - x - np.log(k - 1)  # log((1 - s) / (K - 1))
+    wrong = ls - x - np.log(max(k - 1, 1))  # log((1 - s) / (K - 1)); one label: never used
     flat = task.astype(np.int64) * k + label
     logq = np.bincount(flat, weights=ls - wrong, minlength=n_t * k).reshape(n_t, k)
     logq += np.bincount(task, weights=wrong, minlength=n_t)[:, None] + logprior
@@ -259,12 +259,7 @@ class GLAD(EMAggregator):
             self.progress = progress
 
     def _init_params(self, engine: Any, judgments: Judgments, rng: np.random.Generator) -> Any:
-        k = judgments.n_labels
-        if k < 2:
-            raise ValueError(
-                f"GLAD needs at least 2 labels, the data has {k}; pass labels=[...] (or labels_priors) "
-                "with the full label set"
-            )
+        k = judgments.n_labels  # one label: every answer is right, its probability sigmoid(x)
         if self.labels_priors is not None:
             pr = _per_name(self.labels_priors, judgments.label_names, "labels_priors")
             if np.any(pr <= 0):
@@ -299,7 +294,7 @@ class GLAD(EMAggregator):
         k, n_t = shard.n_labels, shard.n_tasks
         x = params["alpha"][shard.worker] * np.exp(beta)[shard.task]
         ls = log_sigmoid(x)
-        wrong = ls - x - np.log(k - 1)  # log((1 - s) / (K - 1))
+        wrong = ls - x - np.log(max(k - 1, 1))  # log((1 - s) / (K - 1)); one label: never used
         base = np.bincount(shard.task, weights=wrong, minlength=n_t)
         flat = shard.task.astype(np.int64) * k + shard.label
         bonus = np.bincount(flat, weights=ls - wrong, minlength=n_t * k).reshape(n_t, k)

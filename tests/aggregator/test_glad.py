@@ -224,8 +224,20 @@ def test_prior_means_move_the_estimates():
 
 def test_errors_and_registry():
     df = pd.DataFrame({"task": [0, 1], "worker": [0, 0], "label": ["a", "a"]})
-    with pytest.raises(ValueError, match="at least 2 labels"):
-        GLAD().fit(df)
+    # one label (it raised; crowd-kit fits): every answer is right, each task that label for sure,
+    # and all-right answers move the skill and the ease above their prior means
+    one = GLAD().fit(df)
+    assert one.labels_.tolist() == ["a", "a"] and one.probas_.to_numpy().ravel().tolist() == [1.0, 1.0]
+    assert np.isfinite(one.alphas_).all() and (one.alphas_ > 1.0).all() and (one.betas_ > 1.0).all()
+    if HAVE_NUMBA:  # the compiled pass takes one label as the numpy one does (log(K - 1) cancels)
+        eng = LocalEngine()
+        eng.load(Judgments.from_any(df), np.full(2, -1, dtype=np.int32))
+        sh = eng.shards[0]
+        args = (sh.indptr, sh.task, sh.worker, sh.label, np.ones(1), np.ones(2), np.ones(2), np.zeros(1), sh.gold, 25,
+                1e-6)
+        for x, y in zip(glad_pass(*args), glad_pass_numpy(*args)):
+            np.testing.assert_allclose(x, y, rtol=1e-9, atol=1e-11)
+            assert np.isfinite(x).all()
     assert GLAD().fit(df, labels=["a", "b"]).labels_.tolist() == ["a", "a"]
     assert get("glad") is GLAD
     with pytest.raises(ValueError, match="m_step_max_iter"):
