@@ -94,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
                      "The accuracy is then measured on labels the model was given")
     agg.add_argument("--output", "-o", default=None, metavar="FILE",
                      help="results file: .parquet, .pq, .csv, .tsv or .jsonl, a name without extension for a "
-                     "Parquet directory (one part file per shard with --engine ray), or - for CSV on "
+                     "Parquet directory (with --engine ray on Parquet input: one part file per shard), or - for CSV on "
                      "standard output; written atomically, never over an input or a directory galton "
                      "did not write")
     agg.add_argument("--top", type=at_least_one, default=None, metavar="N",
