@@ -27,7 +27,7 @@ import numpy as np
 from ._jit import twin
 from ._kernels import by_size, clamp_gold, code_counts, column_sums, estep_table, softmax_rows, take_rows
 
-__all__ = ["pair_memory", "seen_stats", "new_data_pairs", "pair_codes", "per_worker_sum", "pair_workers",
+__all__ = ["pair_memory", "seen_stats", "new_data_pairs", "pair_codes", "per_worker_sum", "pair_workers", "pair_axes",
            "pair_labels", "dense_cells", "diagonal", "errors_output", "DENSE_ERRORS_MAX", "normalise_rows",
            "estep_coin_numpy", "estep_pairs", "pair_table", "COIN_KEYS",
            "pair_rows", "one_coin_fill", "right_stats"]
@@ -86,6 +86,14 @@ def pair_codes(shard: Any, rows: np.ndarray) -> np.ndarray:
 def pair_workers(pairs: np.ndarray, n_labels: int) -> np.ndarray:
     """The worker of each pair (P,)."""
     return pairs // n_labels
+
+
+def pair_axes(memory: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Each observed pair's worker and label, fixed for a fit: computed once, kept in ``memory``."""
+    if "pair_worker" not in memory:
+        memory["pair_worker"] = pair_workers(memory["pairs"], memory["n_labels"])
+        memory["pair_label"] = pair_labels(memory["pairs"], memory["n_labels"])
+    return memory["pair_worker"], memory["pair_label"]
 
 
 def pair_labels(pairs: np.ndarray, n_labels: int) -> np.ndarray:

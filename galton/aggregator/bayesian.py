@@ -18,7 +18,7 @@ from ._bayes_eb import MAX_ACCURACY, band_edges, cube_inputs, eb_accuracies, pai
 from ._bayes_one_coin import MANY_LABELS, one_coin_step, uses_one_coin
 from ._calibrate import choose_temperature, sample_fraction
 from ._kernels import vote_shares
-from ._pairs import COIN_KEYS, one_coin_fill, pair_labels, pair_workers, right_stats
+from ._pairs import COIN_KEYS, one_coin_fill, pair_axes, pair_workers, right_stats
 from ._registry import register
 from .dawid_skene import ConfusionEM
 
@@ -244,10 +244,7 @@ class BayesianDawidSkene(ConfusionEM):
 
     def _m_step(self, stats: dict[str, Any], memory: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         k = memory["n_labels"]
-        if "pair_worker" not in memory:  # each pair's worker and label: fixed for the fit, kept
-            memory["pair_worker"] = pair_workers(memory["pairs"], k)
-            memory["pair_label"] = pair_labels(memory["pairs"], k)
-        pw, pl = memory["pair_worker"], memory["pair_label"]
+        pw, pl = pair_axes(memory)  # each pair's worker and label: fixed for the fit, kept
         strength = memory["strength"]
         fixed = None if self.prior_accuracy is None else float(self.prior_accuracy)
         half_width = 0.5 * float(self.accuracy_window)

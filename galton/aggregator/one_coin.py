@@ -19,7 +19,7 @@ import numpy as np
 
 from ..judgments import Judgments
 from ._kernels import vote_shares
-from ._pairs import one_coin_fill, pair_labels, pair_workers, per_worker_sum, right_stats
+from ._pairs import one_coin_fill, pair_axes, pair_labels, per_worker_sum, right_stats
 from ._registry import register
 from .dawid_skene import PROB_FLOOR, DawidSkene
 
@@ -61,10 +61,8 @@ class OneCoinDawidSkene(DawidSkene):
 
     def _m_step(self, stats: dict[str, Any], memory: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         k = memory["n_labels"]
-        if "pair_worker" not in memory:  # each pair's worker and label: fixed for the fit, kept
-            memory["pair_worker"] = pair_workers(memory["pairs"], k)
-            memory["pair_label"] = pair_labels(memory["pairs"], k)
-        pw, wptr = memory["pair_worker"], memory["wptr"]
+        pw, pl = pair_axes(memory)
+        wptr = memory["wptr"]
         judged = memory["worker_judgments"].astype(np.float64)
         correct = per_worker_sum(stats["right"], wptr) + self.alpha
         total = stats.get("total", judged) + 2 * self.alpha
@@ -75,7 +73,7 @@ class OneCoinDawidSkene(DawidSkene):
             log_on = log_off = np.zeros(skill.size)
         cc = stats["class_counts"] + self.alpha_prior
         priors = np.maximum(cc / cc.sum(), PROB_FLOOR)
-        return self._pair_params(memory, coin_on=log_on[pw], coin_off=log_off[pw], coin_label=memory["pair_label"],
+        return self._pair_params(memory, coin_on=log_on[pw], coin_off=log_off[pw], coin_label=pl,
                                  log_on=log_on, log_off=log_off, wptr=wptr, worker_n=judged, one_coin=True,
                                  logprior=np.log(priors), priors=priors, skill=skill), memory
 
