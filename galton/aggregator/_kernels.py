@@ -53,7 +53,8 @@ def vote_counts(task: np.ndarray, label: np.ndarray, n_tasks: int, n_labels: int
                 weights: np.ndarray | None = None) -> np.ndarray:
     """(n_tasks, n_labels) matrix of (weighted) votes."""
     flat = task.astype(np.int64) * n_labels + label
-    return np.bincount(flat, weights=weights, minlength=n_tasks * n_labels).reshape(n_tasks, n_labels)
+    out = np.bincount(flat, weights=weights, minlength=n_tasks * n_labels).reshape(n_tasks, n_labels)
+    return out if weights is None else out.astype(np.float64, copy=False)  # no judgments: bincount gives int
 
 
 def first_appearance_numpy(values: np.ndarray, n_values: int) -> np.ndarray:

@@ -232,7 +232,7 @@ class MACE(EMAggregator):
         kn = params["log_know"][w]
         b = np.logaddexp(a, kn)
         logq = np.bincount(shard.task.astype(np.int64) * k + y, weights=b - a,
-                           minlength=n_t * k).reshape(n_t, k)
+                           minlength=n_t * k).reshape(n_t, k).astype(np.float64, copy=False)  # empty: int
         logq += np.bincount(shard.task, weights=a, minlength=n_t)[:, None] - np.log(k)
         return logq, a, kn - b
 

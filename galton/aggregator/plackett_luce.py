@@ -155,7 +155,7 @@ class PlackettLuce(PreferenceAggregator):
                 a, b = np.nonzero(~np.eye(m, dtype=bool))
                 keys.append((it[:, a] * n + it[:, b]).ravel())
                 vals.append((pm[:, a] * pm[:, b]).ravel())
-            off = np.bincount(np.concatenate(keys), np.concatenate(vals), n * n).reshape(n, n)
+            off = np.bincount(np.concatenate(keys), np.concatenate(vals), n * n).reshape(n, n) if keys else 0.0
             full = np.diag(diag) - off
         return self._with_prior_info(shard, params, diag, full)
 

@@ -46,7 +46,8 @@ def _distinct_answers(shard: Shard) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     if cached is None:
         w, k = shard.n_workers, shard.n_labels
         key = np.sort((shard.task.astype(np.int64) * w + shard.worker) * k + shard.label)
-        key = key[np.r_[True, key[1:] != key[:-1]]]  # sort-based unique: np.unique hashes, 50x slower
+        if key.size:  # an empty shard (make_shards may leave one) has none
+            key = key[np.r_[True, key[1:] != key[:-1]]]  # sort-based unique: np.unique hashes, 50x slower
         cached = ((key // (w * k)).astype(np.int32), ((key // k) % w).astype(np.int32),
                   (key % k).astype(np.int32))
         shard.state["_mv_distinct"] = cached
