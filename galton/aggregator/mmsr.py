@@ -43,8 +43,10 @@ Where galton differs from crowd-kit 1.4.2, each a defect there:
   evidence of its own and gets the mean skill of those who do (crowd-kit: a skill from its random
   start and a sign from pairs it never had); when no worker shares a task with another (a single
   judge, say), no skill has evidence and every worker gets the smallest skill above chance the
-  clip allows, ``s = 1/sqrt(T)``: the labels are the votes' and the probabilities lean toward them
-  by as little as the clip permits (crowd-kit: a random skill or an error);
+  clip allows, ``s = 1/sqrt(T)`` (at most 1/2: one task would make it certainty); so do the
+  workers when every agreement is exactly at chance (all skills 0 would ignore the votes): the
+  labels are the votes' and the probabilities lean toward them by as little as the clip permits
+  (crowd-kit: a random skill or an error);
 - the scale ``||u|| / ||v||`` is taken per connected component (a rank-one factor is only
   determined up to scale within a component) and a mean of exactly 0 is floored at ``1/sqrt(T)``
   (crowd-kit does this for a single zero and divides by zero otherwise);
@@ -174,8 +176,9 @@ class MMSR(EMAggregator):
         p = s * (kk - 1.0) / kk + 1.0 / kk
         skill = np.log(p * (kk - 1.0) / (1.0 - p))
         alone = ~table["linked"]  # no co-worker, no evidence: the mean skill of those who have some
-        if alone.all() and not table["one_label"]:  # no evidence: all alike, barely above chance
-            p0 = floor * (kk - 1.0) / kk + 1.0 / kk
+        if not table["one_label"] and not np.any(skill[~alone]):  # no evidence (no co-workers, or every
+            # agreement exactly at chance: all skills 0 ignored the votes): all alike, barely above chance
+            p0 = min(floor, 0.5) * (kk - 1.0) / kk + 1.0 / kk  # one task: floor 1 would be certainty
             skill[:] = np.log(p0 * (kk - 1.0) / (1.0 - p0))
         elif alone.any() and not alone.all():
             skill[alone] = skill[~alone].mean()

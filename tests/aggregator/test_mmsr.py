@@ -92,6 +92,17 @@ def test_repeated_judgments_count_once_with_the_last_label_as_in_crowdkit():
     np.testing.assert_allclose(ours.skills_.sort_index(), galton.MMSR().fit(last).skills_.sort_index(), rtol=1e-12)
 
 
+def test_agreement_exactly_at_chance_falls_back_to_the_vote():
+    """Every skill 0 (two workers agreeing on one task of two: chance for two labels) made every
+    probability 1/2 and every label the lowest, even where both said 1; one task of three workers
+    (floor 1/sqrt(1) = 1) gave NaN probabilities (bug hunt). Now the vote, leaning by the floor."""
+    m = galton.MMSR().fit(pd.DataFrame({"task": [0, 0, 1, 1], "worker": [0, 1, 0, 1], "label": [0, 1, 1, 1]}))
+    assert m.labels_.tolist() == [0, 1] and m.probas_.loc[1, 1] > 0.5 and m.probas_.loc[0, 0] == pytest.approx(0.5)
+    one = galton.MMSR().fit(pd.DataFrame({"task": [0] * 3, "worker": [0, 1, 2], "label": [0, 1, 1]}))
+    assert one.labels_.tolist() == [1] and np.isfinite(one.probas_.to_numpy()).all()
+    assert one.probas_.loc[0, 1] == pytest.approx(0.75)  # s = 1/2: p = 3/4 per vote, two against one
+
+
 def test_signs_come_from_pairs_that_met_not_from_pairs_that_never_did():
     """200 workers, 15 tasks each: most pairs never share a task. crowd-kit's sign graph reads
     those as disagreement and calls a third or more of the workers adversarial, its labels falling
