@@ -47,6 +47,7 @@ from ..judgments import Judgments
 from .._math import GOLDEN_GAMMA, mix64
 from ._base import TIE_RTOL, IterativeAggregator
 from ._engine import Shard, add_stats
+from ._kernels import vote_counts
 from ._registry import register
 
 __all__ = ["KOS"]
@@ -162,15 +163,16 @@ class KOS(IterativeAggregator):
         if post is None or post.shape[0] == 0:  # no tasks (an empty frame): the usual empty results
             super()._store(judgments, post, output)
             return
-        scores = post[:, 0]
+        scores, votes = post[:, 0], post[:, 1:]
         m = np.max(np.abs(scores)) if scores.size else 0.0
         # a score within TIE_RTOL of 0, relative to the largest, is a tie: float summation order
-        # must not decide it (the tie rule then gives the lower label)
+        # must not decide it. A tied task takes its vote shares (the tie rule then gives the lower
+        # label): with one judgment per task every message is 0, and every label was the lower one
         tie = np.abs(scores) <= TIE_RTOL * m
         onehot = np.zeros((judgments.n_tasks, 2))
         onehot[(scores > 0) & ~tie, 0] = 1.0
         onehot[(scores < 0) & ~tie, 1] = 1.0
-        onehot[tie] = 0.5
+        onehot[tie] = votes[tie] / np.maximum(votes[tie].sum(axis=1, keepdims=True), 1.0)
         super()._store(judgments, onehot, output)
         self.scores_ = self._out.per_task(judgments.task_names, scores / m if m > 0 else scores, "score")
 
@@ -215,8 +217,11 @@ class KOS(IterativeAggregator):
         return {"w": last_w, "scale": scale, "stored": False, "log_y": log_y}, {"log_y": log_y}
 
     def _posteriors(self, shard: Shard, params: dict[str, Any]) -> np.ndarray:
+        """Per task its score and its votes for each label (the vote decides a tied score)."""
         y = KOS._messages(shard, params)
-        return np.bincount(shard.task, weights=KOS._answers(shard) * y, minlength=shard.n_tasks)[:, None]
+        score = np.bincount(shard.task, weights=KOS._answers(shard) * y, minlength=shard.n_tasks)
+        votes = vote_counts(shard.task, shard.label, shard.n_tasks, 2).astype(np.float64)
+        return np.column_stack([score.astype(np.float64), votes])
 
     def _progress_info(self, obj: float, delta: float) -> str:
         return f"log max task sum {obj:.4g}"
