@@ -147,7 +147,8 @@ def pair_table(pairs: dict[str, np.ndarray], n_workers: int, n_labels: int) -> d
     return {"row": rows.astype(np.int32), "x": np.abs(vals),
             "indptr": np.concatenate([[0], np.cumsum(deg)]).astype(np.int64), "trim": trim,
             "i": i.astype(np.int32), "j": j.astype(np.int32), "c": c,
-            "comp": components(i, j, n_workers), "linked": deg > 0}
+            "comp": components(i, j, n_workers), "linked": deg > 0,
+            "shared": float(pairs["common"].mean()) if keys.size else 0.0}  # tasks a pair shares, on average
 
 
 def trimmed_sweep_numpy(rows: np.ndarray, x: np.ndarray, indptr: np.ndarray, denom: np.ndarray,
