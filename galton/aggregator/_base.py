@@ -228,7 +228,9 @@ class IterativeAggregator(BaseAggregator):
                 start = it
                 if history:
                     delta = self._delta(history, memory, n)
-            self.resumed_from_ = start  # with checkpoints: the iteration this run took up (0: a fresh start)
+            # with checkpoints: the iteration this fit took up (0: a fresh start); of a model's several
+            # EM runs (MACE's restarts) the furthest, so that a resumed fit never reads as a fresh one
+            self.resumed_from_ = start if ckpt.runs <= 1 else max(start, int(getattr(self, "resumed_from_", 0) or 0))
         enabled = getattr(self, "progress", None)
         if enabled is None and getattr(self, "verbose", 0):  # crowd-kit's verbose (MACE)
             enabled = True

@@ -126,6 +126,7 @@ def test_every_iterative_model_resumes_bit_for_bit(name: str, tmp_path, monkeypa
     iterations.clear()
     resumed = _fit(name, data, N, second, checkpoint_dir=tmp_path)
     runs = int(getattr(resumed, "n_restarts", 1) or 1)  # MACE: one EM run (and file) per restart
+    assert resumed.resumed_from_ == K, f"{name}: resumed_from_ {resumed.resumed_from_}"  # MACE said 0
     assert len(iterations) == runs * (N - K), f"{name}: {len(iterations)} iterations after resuming"
     if first.e_steps:  # a model whose iteration is a pass over the shards runs only those
         assert second.e_steps == runs * (N - K), f"{name}: {second.e_steps} E-steps after resuming"

@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from galton import datasets
 from galton.aggregator import DawidSkene
 from galton.aggregator._checkpoint import Checkpointer, flatten_params, unflatten_params
 from galton.aggregator._engine import LocalEngine
@@ -203,3 +204,20 @@ def test_the_progress_bar_shows_iteration_change_and_judgments_per_second(judgme
     assert f"log-likelihood {model.history_[2]:.6g}" in last
     rate = float(last.split(" judgments/s")[0].split()[-1].replace(",", ""))
     assert rate > 1000
+
+
+def test_a_fit_that_converged_under_another_tol_is_not_taken_up(tmp_path):
+    """tol was left out of the fingerprint: a fit that converged under tol=1e-3 was taken up by the
+    same command with the default tol as finished (bug hunt: 19 iterations instead of 80, 40 labels
+    different). Another tol or stopping rule now starts over and gives the uninterrupted result."""
+    judgments = datasets.load("zheng_d_product", frame="pandas").judgments
+    loose = DawidSkene(tol=1e-3).fit(judgments, checkpoint_dir=tmp_path)
+    strict = DawidSkene().fit(judgments, checkpoint_dir=tmp_path)
+    fresh = DawidSkene().fit(judgments)
+    assert strict.resumed_from_ == 0 and strict.n_iter_ == fresh.n_iter_ > loose.n_iter_
+    np.testing.assert_array_equal(strict.posteriors_, fresh.posteriors_)
+    likelihood = DawidSkene(stopping="likelihood", tol=1e-3).fit(judgments, checkpoint_dir=tmp_path)
+    assert likelihood.resumed_from_ == 0
+    again = DawidSkene().fit(judgments, checkpoint_dir=tmp_path)  # the same rule still resumes
+    assert again.resumed_from_ == fresh.n_iter_ and again.labels_.equals(fresh.labels_)
+
