@@ -104,7 +104,7 @@ def test_aggregate_default_model_and_no_output(tmp_path: Path, capsys, monkeypat
     assert rc == 0, err
     name = _registry.default_name()
     assert summary(out)["model"] == f"{name} ({_registry.get(name).__name__})"
-    assert "output" not in summary(out)
+    assert summary(out)["output"].startswith("none: the labels were not written (pass -o FILE")  # it was silent
     assert list(tmp_path.iterdir()) == []
 
 
@@ -389,6 +389,9 @@ def test_models_lists_registry(capsys) -> None:
     assert "ds" in lines
     assert "DawidSkene" in lines["ds"] and "one full confusion matrix per worker" in lines["ds"]
     assert "(default)" in lines[_registry.default_name()]
+    # each a whole sentence: a summary wrapped over two docstring lines was cut ("... fitted by")
+    assert [n for n, line in lines.items() if not line.rstrip().endswith((".", ")"))] == []
+    assert "fitted by variational Bayes" in lines[_registry.default_name()]
 
 
 @pytest.mark.parametrize("name", ["ds", "dawid_skene", "rating_gaussian", "bt"])

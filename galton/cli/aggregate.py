@@ -20,7 +20,7 @@ import numpy as np
 
 from .._api import aggregate
 from ..io import input_columns
-from ._common import (BUNDLED_PREFIX, PROG, CLIError, check_kind_options, checked_params, checkpoint_options,
+from ._common import (BUNDLED_PREFIX, NO_OUTPUT, PROG, CLIError, check_kind_options, checked_params, checkpoint_options,
                       checkpoint_rows, distinct_columns, layout_by_model, no_common_task, no_param_twice, one_line,
                       read_table, reader_errors, report_warnings)
 from .prefs import aggregate_other, detect_kind, pairs_path
@@ -437,8 +437,7 @@ def _summary(out: TextIO, model: Any, judgments: Any, name: str, cls: type, seco
         if post is not None and total and not used_gold:  # how far the probabilities can be trusted here
             sure = float(np.asarray(post)[tidx].max(axis=1).mean())
             rows.append(("confidence", f"{sure:.6f} (mean probability of the chosen label on those tasks)"))
-    if output is not None:
-        rows.append(("output", output))
+    rows.append(("output", NO_OUTPUT if output is None else output))
     rows += extra or []
     width = max(len(k) for k, _ in rows) + 2
     for key, value in rows:

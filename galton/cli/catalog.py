@@ -41,8 +41,12 @@ def add_datasets(sub: Any) -> None:
 
 
 def _first_doc_line(cls: type) -> str:
-    doc = inspect.getdoc(cls) or ""
-    return doc.strip().splitlines()[0].strip() if doc.strip() else ""
+    """The docstring's first sentence (its first paragraph up to a full stop; a summary that wraps
+    was cut mid-sentence: "... fitted by")."""
+    doc = (inspect.getdoc(cls) or "").strip()
+    para = " ".join(doc.split("\n\n")[0].split())
+    end = para.find(". ")
+    return para if end < 0 else para[:end + 1]
 
 
 def _describe_model(name: str, out: TextIO) -> int:

@@ -17,7 +17,7 @@ from typing import Any, Callable, TextIO
 
 import numpy as np
 
-from ._common import CLIError, no_common_task, report_warnings
+from ._common import NO_OUTPUT, CLIError, no_common_task, report_warnings
 
 __all__ = ["is_list_column", "aggregate_multilabel", "tag_sets", "results_table", "gold_sets", "set_scores"]
 
@@ -191,8 +191,7 @@ def aggregate_multilabel(table: Any, args: argparse.Namespace, out: TextIO, err:
                 ("judgments", f"{len(frame):,}"), ("tags", f"{len(model.aggregators_):,}"),
                 ("seconds", f"{seconds:.2f}")]
         rows += scored
-        if args.output is not None:
-            rows.append(("output", args.output))
+        rows.append(("output", NO_OUTPUT if args.output is None else args.output))
         summary = err if args.output == "-" else out
         for k, v in rows:
             summary.write(f"{k:<12}{v}\n")

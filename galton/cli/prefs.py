@@ -28,7 +28,7 @@ def aggregate_other(kind: str, data: Any, args: argparse.Namespace, out: TextIO,
     """Fit the model for ``kind`` on ``data`` and write / print its scores."""
     from .. import aggregator
     from ..io import write_table
-    from ._common import CLIError, checkpoint_rows, report_warnings
+    from ._common import NO_OUTPUT, CLIError, checkpoint_rows, report_warnings
 
     name = args.model or aggregator.default_name(kind)
     cls = aggregator.get(name)
@@ -61,9 +61,8 @@ def aggregate_other(kind: str, data: Any, args: argparse.Namespace, out: TextIO,
             ("seconds", f"{seconds:.2f}"),
             ("top 5", ", ".join(f"{k} ({v:.3g})" for k, v in zip(top.column(key).to_pylist(),
                                                                   top.column("score").to_pylist())))]
-    if args.output is not None:
-        rows.append(("output", args.output + (f" (+ {pairs_path(args.output).name})"
-                                              if pairs is not None and args.output != "-" else "")))
+    rows.append(("output", NO_OUTPUT if args.output is None else args.output + (
+        f" (+ {pairs_path(args.output).name})" if pairs is not None and args.output != "-" else "")))
     workers = getattr(args, "workers_output", None)
     if workers is not None:  # the rater report of this kind (reliability, agreement, bias, noise)
         from ..aggregator.worker_report import worker_report
