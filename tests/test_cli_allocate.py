@@ -205,3 +205,9 @@ def test_categorical_columns_with_left_and_right_are_ambiguous_without_a_model(t
     rc, stdout, err = run(["allocate", src, "-n", 1, "-m", "mv"], capsys)
     assert rc == 0, err
     assert stdout.startswith("task,")
+
+
+def test_per_worker_without_workers_is_refused(judgments: Path, capsys: Any) -> None:
+    """--per-worker limits the rows of the --workers given; alone it limited nothing, silently."""
+    rc, _, err = run(["allocate", judgments, "--budget", "3", "--per-worker", "1"], capsys)
+    assert rc == 2 and "--per-worker limits the rows given to each worker of --workers" in err

@@ -102,6 +102,8 @@ def cmd_allocate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             raise CLIError(f"--output must be a file (.csv, .tsv, .parquet or .pq), not {path!r}")
         plan_output(path, inputs=[args.input], what="--output")
     distinct_columns(args)
+    if args.per_worker is not None and args.workers is None:  # it limited nothing, without a word
+        raise CLIError("--per-worker limits the rows given to each worker of --workers; pass --workers too")
     workers = None if args.workers is None else _worker_ids(args.workers)
     start = time.perf_counter()
     data = _load(args.input, (args.task_col, args.worker_col))

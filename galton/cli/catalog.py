@@ -31,8 +31,8 @@ def add_datasets(sub: Any) -> None:
     dshow.set_defaults(func=_cmd_datasets_show)
     dexp = dsub.add_parser("export", help="write a dataset's judgments (and its gold) to CSV or Parquet files")
     dexp.add_argument("name", metavar="NAME")
-    dexp.add_argument("path", metavar="PATH", help="the judgments' destination (.csv, .parquet or .pq; - for CSV "
-                      "on standard output)")
+    dexp.add_argument("path", metavar="PATH", help="the judgments' destination (.csv, .tsv, .parquet, .pq or "
+                      ".jsonl; - for CSV on standard output)")
     dexp.add_argument("--gold", default=None, metavar="FILE",
                       help="also write the gold labels (task, label) there, for `galton aggregate --gold`")
     dexp.add_argument("--experts", default=None, metavar="FILE",

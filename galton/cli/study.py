@@ -65,7 +65,9 @@ def add_simulate(sub: Any) -> None:
         s.add_argument(flag, dest=f"cfg_{f.name}", default=None, metavar=None if choices else hint,
                        choices=choices or None,
                        help="required (here or in CONFIG)" if required else f"default: {default}")
-    s.add_argument("--files", type=int, default=None, metavar="N", help="part files per table")
+    s.add_argument("--files", type=int, default=None, metavar="N",
+                   help="part files per table, at most one per chunk of --tasks-per-chunk tasks (fewer are "
+                   "written when there are fewer chunks)")
     s.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     s.add_argument("--ray-address", default=None, metavar="ADDR", help="Ray cluster (else RAY_ADDRESS, else local)")
     s.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no summary")
@@ -187,8 +189,10 @@ def _cmd_simulate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except (ValueError, FileExistsError) as exc:
         raise _in_flags(exc, bare=False) from None
     if not args.quiet:
+        files = str(res.n_files) + (f" (of --files {args.files}: at most one per chunk of --tasks-per-chunk tasks)"
+                                    if args.files and res.n_files < args.files else "")
         rows = [("output", str(res.path)), ("tasks", f"{res.n_tasks:,}"), ("workers", f"{res.n_workers:,}"),
-                ("judgments", f"{res.n_judgments:,}"), ("files", str(res.n_files)),
+                ("judgments", f"{res.n_judgments:,}"), ("files", files),
                 ("seconds", f"{res.seconds:.2f}"), ("judgments/s", f"{res.judgments_per_second:,.0f}")]
         for key, value in rows:
             out.write(f"{key:<13}{value}\n")
