@@ -273,8 +273,8 @@ def _aggregate_sharded(args: argparse.Namespace, out: TextIO, err: TextIO, cls: 
     elif gold is not None and not args.quiet:
         err.write(f"{PROG}: note: no accuracy: the labels went to {args.output} without passing "
                   "through this process\n")
-    if args.output is not None and not to_dir:
-        write_table(results_table(model, top=args.top), args.output)
+    if args.output is not None and not to_dir:  # one file: sorted by task, as a local fit's (not in shard order)
+        write_table(results_table(model, top=args.top).sort_by("task"), args.output)
     if not args.quiet:
         report_warnings(caught, err)
         _summary(err if args.output == "-" else out, model, data, name, cls, seconds, gold_pairs,

@@ -148,6 +148,12 @@ def same_result_as_without_hidden(tmp: Path, proc: subprocess.CompletedProcess) 
     assert got["task"].to_list() == [1, 2], got  # the hidden part's tasks 101, 102 were not read
 
 
+def sorted_by_task(tmp: Path, proc: subprocess.CompletedProcess) -> None:
+    """One results file is sorted by task, as a local fit's (Ray wrote it in shard order)."""
+    got = pl.read_csv(tmp / "out.csv")["task"].to_list()
+    assert got == sorted(got) and len(got) == 40, got
+
+
 def accuracy_over(n: int) -> Callable[[Path, subprocess.CompletedProcess], None]:
     def check(tmp: Path, proc: subprocess.CompletedProcess) -> None:
         assert f"/{n} tasks with gold" in proc.stdout.decode(), proc.stdout
@@ -277,6 +283,11 @@ CASES: list[Case] = [
                                  "indir/_temporary/0/part-1.parquet": parquet(basic_table(100))},
          ["aggregate", "indir", "-m", "ds", "--engine", "ray", "-o", "out.csv"], 0, outputs=("out.csv",),
          check=same_result_as_without_hidden, kind="documented handling"),
+    Case("ray-one-file-sorted", {"indir": mkdir(), **{f"indir/part-{i}.parquet": parquet(
+             {"task": [t for t in range(20 * (1 - i), 20 * (2 - i)) for _ in "ab"], "worker": ["a", "b"] * 20,
+              "label": ["x", "y"] * 20}) for i in (0, 1)}},
+         ["aggregate", "indir", "-m", "ds", "--engine", "ray", "--shards", "3", "-o", "out.csv"], 0,
+         outputs=("out.csv",), check=sorted_by_task, kind="documented handling"),
     Case("hidden-file", {"indir": mkdir(), "indir/part-0.parquet": parquet(basic_table()),
                          "indir/.part-9.parquet": parquet(basic_table(100))},
          ["aggregate", "indir", "-m", "mv", "-o", "out.csv"], 0, outputs=("out.csv",),
