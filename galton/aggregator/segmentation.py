@@ -50,7 +50,12 @@ def _images(data: Any) -> list[_Image]:
     tasks = data["task"].to_numpy()
     if not len(tasks):
         return []
-    order = np.argsort(tasks, kind="stable")
+    try:
+        order = np.argsort(tasks, kind="stable")
+    except TypeError:  # ids of mixed types ("t", 1) do not sort: first-appearance order, as pandas groups
+        import pandas as pd
+
+        order = np.argsort(pd.factorize(tasks)[0], kind="stable")
     ordered = tasks[order]
     starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
     ends = np.r_[starts[1:], len(tasks)]
@@ -256,7 +261,9 @@ class SegmentationEM(_Segmentation):
                 if i == len(images) - 1:  # crowd-kit keeps the last image's
                     self.loss_history_ = [float(v) for v in history[:, j] if not np.isnan(v)]
         tasks = [im.task for im in images]
-        self.segmentations_ = _series(tasks, [(q > 0.5).reshape(im.shape) for q, im in zip(post, images)],
+        # a pixel is in when its posterior passes 1/2: an exact tie (two equally good workers
+        # disagreeing) is out as in crowd-kit, whatever the rounding (0.5000000000000001 put it in)
+        self.segmentations_ = _series(tasks, [(q > 0.5 + 1e-9).reshape(im.shape) for q, im in zip(post, images)],
                                       "agg_segmentation")
         self.posteriors_ = _series(tasks, [q.reshape(im.shape) for q, im in zip(post, images)], "posterior")
         keys = [(im.task, w) for im in images for w in im.workers]

@@ -103,3 +103,26 @@ def test_bad_masks_fail_naming_the_task():
         SegmentationMajorityVote().fit(pl.DataFrame({"task": [1], "worker": [1]}))
     with pytest.raises(ValueError, match="default_skill"):
         SegmentationMajorityVote(default_skill=1.0).fit(_frame({"t": {"a": [[1]]}}))
+
+
+def test_em_leaves_exact_ties_out_as_crowdkit_and_mixed_task_ids_fit():
+    """Two equally good workers who disagree on a pixel leave its posterior at 1/2: crowd-kit leaves
+    it out; galton's rounding (0.5000000000000001) put some such pixels in. Task ids of mixed types
+    ("t", 1) raised numpy's TypeError from a sort (bug hunt)."""
+    rng = np.random.default_rng(0)
+    rows, ins = [], 0
+    for t in range(60):
+        a, b = rng.random((4, 5)) < 0.5, rng.random((4, 5)) < 0.5
+        rows += [(t, "a", a), (t, "b", b)]
+    df = pd.DataFrame(rows, columns=["task", "worker", "segmentation"])
+    ours, ref = SegmentationEM().fit(df), ck.SegmentationEM().fit(df)
+    for t in range(60):
+        ties = np.abs(ours.posteriors_[t] - 0.5) < 1e-8
+        ins += int(ours.segmentations_[t][ties].sum())
+        np.testing.assert_array_equal(ours.segmentations_[t], ref.segmentations_[t])
+    assert ins == 0
+    mixed = pd.DataFrame({"task": ["t", 1], "worker": ["a", "b"],
+                          "segmentation": [np.array([[1, 0], [0, 1]], bool), np.array([[1, 1], [0, 1]], bool)]})
+    for model in (SegmentationMajorityVote, SegmentationEM, SegmentationRASA):
+        got = model().fit(mixed).segmentations_
+        assert sorted(map(str, got.index)) == ["1", "t"] and got["t"].tolist() == [[True, False], [False, True]]
