@@ -103,6 +103,12 @@ class _Rows:
         if len(lengths) > 1 or (vectors and vectors[0].ndim != 1):
             raise ValueError(f"column 'embedding' must hold 1-D arrays of one length; got shapes {sorted(lengths)[:5]}")
         self.emb = np.stack(vectors) if vectors else np.zeros((0, 0))
+        bad = np.flatnonzero(~np.isfinite(self.emb).all(axis=1)) if self.emb.size else np.zeros(0, dtype=np.int64)
+        if bad.size:  # one NaN made every skill and every aggregated embedding NaN, without a word
+            rows = np.sort(self.order[bad])
+            raise ValueError(f"column 'embedding' has {bad.size} embedding(s) with a NaN or infinite value (rows "
+                             f"{', '.join(map(str, rows[:5].tolist()))}{', ...' if rows.size > 5 else ''}); drop or "
+                             "fix those rows")
         self.starts = np.flatnonzero(np.r_[True, self.task[1:] != self.task[:-1]]) if len(self.task) else \
             np.zeros(0, dtype=np.int64)
 

@@ -150,3 +150,19 @@ def test_loss_history_is_the_relative_squared_change_of_the_centres():
     text = TextRASA(lambda s: np.array([len(s), s.count("a"), 1.0]), n_iter=3, tol=0.0)
     text.fit(pd.DataFrame({"task": [1, 1, 2, 2], "worker": ["u", "v", "u", "v"], "text": ["ab", "abc", "a", "ba"]}))
     assert len(text.loss_history_) == 2  # read through from the RASA inside, as crowd-kit's property
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_a_nan_or_infinite_embedding_is_refused_naming_its_row(bad):
+    """One NaN in one embedding made every RASA / HRRASA skill and aggregated embedding NaN, and
+    each task's choice its first row, without a word (bug hunt; crowd-kit raises too)."""
+    from galton import HRRASA
+
+    rng = np.random.default_rng(0)
+    rows = [(f"t{t}", f"w{w}", rng.normal(0, 1, 3), f"out{t}{w}") for t in range(4) for w in range(3)]
+    df = pd.DataFrame(rows, columns=["task", "worker", "embedding", "output"])
+    df.at[7, "embedding"] = np.array([bad, 1.0, 1.0])
+    for model in (RASA(), HRRASA(), ClosestToAverage()):
+        with pytest.raises(ValueError, match=r"column 'embedding' has 1 embedding\(s\) with a NaN or infinite value "
+                                             r"\(rows 7\); drop or fix those rows"):
+            model.fit(df)
