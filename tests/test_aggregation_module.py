@@ -91,6 +91,12 @@ def test_evaluate_counts_hits_and_refuses_missing_predictions():
     with pytest.raises(utils.EvaluationMismatchError, match="1 true task.s. have no prediction") as e:
         utils.evaluate(true, pred.iloc[:3], evaluate_func=utils.evaluate_equal)
     assert isinstance(e.value, AssertionError)  # crowd-kit asserts
+    # one task missing and another predicted twice: the lengths agree, crowd-kit scored it 1.0
+    twice = pd.DataFrame({"task": ["t1", "t1", "t3", "t4"], "label": ["a", "a", "a", "c"]})
+    with pytest.raises(utils.EvaluationMismatchError, match="1 true task.s. have no prediction and 1 predicted"):
+        utils.evaluate(true, twice, evaluate_func=utils.evaluate_equal)
+    # task as the frames' index (crowd-kit's tests: labels_.to_frame("label")), as a column
+    assert utils.evaluate(true.set_index("task"), pred.to_frame("label"), evaluate_func=utils.evaluate_equal) == 0.75
 
 
 def test_factorize_and_clone():

@@ -85,6 +85,11 @@ def _label_frame(obj: Any, what: str) -> Any:
     return obj
 
 
+def _task_ids(frame: Any) -> Any:
+    """The ``task`` column of a frame, or its index level of that name (``labels_.to_frame()``)."""
+    return frame["task"] if "task" in frame.columns else frame.index.to_frame()["task"]
+
+
 def evaluate(df_true: Any, df_pred: Any, evaluate_func: Callable[[Any], int] = evaluate_in) -> float:
     """The mean of ``evaluate_func`` over the tasks of ``df_true`` (task and label columns, or a
     Series indexed by task) joined with their predictions ``df_pred`` (the same, e.g. a model's
@@ -92,11 +97,13 @@ def evaluate(df_true: Any, df_pred: Any, evaluate_func: Callable[[Any], int] = e
     :class:`EvaluationMismatchError` says how many do not."""
     true, pred = _label_frame(df_true, "df_true"), _label_frame(df_pred, "df_pred")
     df = true.merge(pred, on="task", suffixes=("_true", "_pred"))
-    if len(df) != len(true):
-        raise EvaluationMismatchError(
+    t_true, t_pred = _task_ids(true), _task_ids(pred)
+    missing = int((~t_true.isin(t_pred)).sum())
+    repeated = int(t_pred[t_pred.isin(t_true)].duplicated().sum())
+    if len(df) != len(true) or missing or repeated:  # crowd-kit compares the lengths only: {t1, t2}
+        raise EvaluationMismatchError(  # against {t1, t1} scored 1.0
             f"Dataset length mismatch, expected {len(true)}, got {len(df)}: "
-            f"{int((~true['task'].isin(pred['task'])).sum())} true task(s) have no prediction and "
-            f"{int(pred['task'].duplicated().sum())} predicted task(s) are listed more than once")
+            f"{missing} true task(s) have no prediction and {repeated} predicted task(s) are listed more than once")
     if df.empty:
         return float("nan")
     if evaluate_func is evaluate_equal:  # the common case without a Python call per row
