@@ -49,7 +49,7 @@ def choice_stats(shard: ChoiceShard, theta: np.ndarray, prior: float) -> dict[st
 
 @register("plackett_luce", "pl", "plackett-luce")
 class PlackettLuce(PreferenceAggregator):
-    r"""Plackett-Luce model of choices and rankings, fitted by MM or Newman's iteration.
+    r"""Plackett-Luce model of choices and rankings, fitted by minorisation-maximisation (MM).
 
     Model (Luce 1959; Plackett, *Applied Statistics* 24, 1975)::
 

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from .._math import EPS
+from ..data.judgments import MAX_RATING
 from ..judgments import Judgments
 from ._base import BaseAggregator, EMAggregator, NotFittedError
 from ._engine import Shard
@@ -29,7 +30,7 @@ from ._registry import register
 __all__ = ["MeanRating", "MedianRating", "TrimmedMeanRating", "GaussianRating", "no_gold", "sorted_order"]
 
 
-_MAX_RATING = 1e150  #: larger ratings overflow float64 in sums of squares
+_MAX_RATING = MAX_RATING  #: larger ratings overflow float64 in sums of squares
 
 
 def numeric_values(judgments: Judgments) -> np.ndarray:
@@ -50,7 +51,7 @@ def numeric_values(judgments: Judgments) -> np.ndarray:
         examples = ", ".join(repr(float(v)) for v in values[bad][:3])
         raise ValueError(
             f"column {judgments.columns[2]!r} has {rows.size} rating(s) that are infinite or beyond "
-            f"±{_MAX_RATING:g} ({examples}; rows {shown}); drop or fix those rows"
+            f"±{_MAX_RATING:g} ({examples}; rows {shown}); drop or fix those rows (on_invalid='drop' drops them)"
         )
     return values
 

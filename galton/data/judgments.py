@@ -25,7 +25,7 @@ from ._base import EncodedData
 from ._encode import encode_column, lookup, plain_column, readonly, recode_labels, retuple, untuple_frame
 from ._validate import COLUMN_HINT, MAX_EXAMPLES, example_rows, missing_columns, null_mask, raise_nulls
 
-__all__ = ["Judgments", "label_codes", "label_lookup"]
+__all__ = ["Judgments", "MAX_RATING", "label_codes", "label_lookup", "unusable_ratings"]
 
 OnInvalid = Literal["raise", "drop"]
 Duplicates = Literal["keep", "first", "last", "raise"]
@@ -127,6 +127,8 @@ class Judgments(EncodedData):
         nulls = np.zeros(table.num_rows, dtype=bool)
         for c in cols:
             nulls |= null_mask(table.column(c))
+        if numeric and on_invalid == "drop":  # ratings: an infinite one is an invalid row too ("drop" kept it)
+            nulls |= unusable_ratings(table.column(label_col))
         if nulls.any():
             if on_invalid == "raise":
                 raise_nulls(table, cols)
@@ -283,6 +285,19 @@ def label_codes(label_names: np.ndarray, values: Any, *, what: str = "gold", tas
             "fix those labels or pass labels=[...] with the full label set"
         )
     return codes
+
+
+#: larger ratings overflow float64 in sums of squares: the rating models refuse them
+MAX_RATING = 1e150
+
+
+def unusable_ratings(col: Any) -> np.ndarray:
+    """True where a numeric rating is infinite or beyond ±:data:`MAX_RATING` (nulls: False)."""
+    if not (pa.types.is_floating(col.type) or pa.types.is_integer(col.type)):
+        return np.zeros(len(col), dtype=bool)
+    v = np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        return ~(np.abs(v) <= MAX_RATING) & ~np.isnan(v)
 
 
 def _numeric_labels(table: pa.Table, label_col: str) -> pa.Table:

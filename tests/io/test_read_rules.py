@@ -198,6 +198,9 @@ def test_infinite_ratings_raise(tmp_path, bad):
     with pytest.raises(ValueError, match=r"column 'label' has 1 rating\(s\) that are infinite or beyond"
                                          r".*rows 1\); drop or fix those rows"):
         MeanRating().fit(path)
+    # on_invalid="drop" drops them as it drops nulls (it kept them and raised; bug hunt)
+    scores = MeanRating().fit(path, on_invalid="drop").scores_
+    assert dict(zip(scores["task"].to_list(), scores["score"].to_list())) == {"a": 1.0, "b": 2.0}
 
 
 # --------------------------------------------------------------------------------------------------
