@@ -266,7 +266,9 @@ def render(result: AccuracyResult, header: str = "") -> str:
                   f"log-likelihood of the gold label (probabilities floored at {NLL_FLOOR:g}). A calibrated "
                   "model's mean confidence equals its accuracy. The default (`bds`) tempers its posteriors by "
                   "a temperature chosen on held-out judgments, without gold (`calibrate=True`); its row "
-                  "'as fitted' is the same fit before that.", cal]
+                  "'as fitted' is the same fit before that. The share right here is the arg max of the "
+                  "probabilities, ties to the first label: a model with many exact ties (majority vote) scores "
+                  "less than in the table above, which takes each model's own labels.", cal]
     pub = published_table(result)
     if pub:
         parts += ["## crowd-kit: this run versus its published numbers", pub]

@@ -104,8 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     agg.add_argument("--workers-output", default=None, metavar="FILE",
                      help="also write one row per worker (judgments, tasks, skill with its 95%% "
                      "interval, chance, information in bits, flags constant / uninformative / "
-                     "adversarial / too_little_data): .parquet, .pq, .csv, .tsv or .jsonl, written "
-                     "atomically; categorical data (see README, 'Which workers to keep')")
+                     "adversarial / too_little_data; each kind of data its own report): .parquet, .pq, .csv, .tsv "
+                     "or .jsonl, written atomically (see README, 'Which workers to keep')")
     agg.add_argument("--kind", choices=KINDS, default="auto",
                      help="kind of data: auto (left/right columns: pairwise; options + choice/ranking: "
                      "choice; a label column of lists: multilabel; else categorical), or rating for "

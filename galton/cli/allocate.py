@@ -39,7 +39,8 @@ def add_allocate(sub: Any) -> None:
     a.add_argument("--strategy", "-s", choices=("eig", "uncertainty", "uniform"), default="eig",
                    help="eig: expected information gain (default); uncertainty: 1 - max posterior; "
                    "uniform: fewest judgments first (the baseline)")
-    a.add_argument("--model", "-m", default=None, help="model name (see `galton models`); default: galton's")
+    a.add_argument("--model", "-m", default=None, help="model name (see `galton models`); default: galton's default "
+                   "for the data (bds for categorical judgments, bt for pairwise)")
     a.add_argument("--param", type=model_param, action="append", default=None, metavar="KEY=VALUE",
                    help="a parameter of the model, repeatable, as for `galton aggregate` (`galton models NAME` "
                    "lists them): -m ds --param stopping=likelihood scores with DS run to convergence")
@@ -58,7 +59,7 @@ def add_allocate(sub: Any) -> None:
     a.add_argument("--engine", choices=("local", "ray"), default=None, help="where the fit runs (default: local)")
     add_on_invalid(a)
     a.add_argument("--output", "-o", default=None, metavar="FILE",
-                   help="ranked table: .csv, .tsv, .parquet or .pq, written atomically, never over an input; "
+                   help="ranked table: .csv, .tsv, .parquet, .pq or .jsonl, written atomically, never over an input; "
                    "- or none: CSV on standard output")
     a.add_argument("--quiet", "-q", action="store_true", help="no summary line")
     a.set_defaults(func=cmd_allocate)
