@@ -253,8 +253,9 @@ class DawidSkene(ConfusionEM):
     posteriors_of_last_e_step = True
 
     def __init__(self, n_iter: int = 100, tol: float = 1e-5, initial_error_strategy: str | None = None, *,
-                 stopping: str = "elbo", alpha: float = 0.0, alpha_prior: float = 0.0, max_iter: int | None = None, random_state: Any = None, engine: Any = None,
-                 n_shards: int | None = None, progress: bool | None = None):
+                 stopping: str = "elbo", alpha: float = 0.0, alpha_prior: float = 0.0, max_iter: int | None = None,
+                 random_state: Any = None, engine: Any = None, n_shards: int | None = None,
+                 progress: bool | None = None):
         self.n_iter = n_iter
         self.tol = tol
         self.stopping = stopping
