@@ -5,12 +5,11 @@ that were right (:func:`galton.aggregator._pairs.right_stats`), and the E-step a
 judgment (:func:`galton.aggregator._pairs.estep_pairs` with ``coin_on`` / ``coin_off``) instead of a
 row of K: with 1,000 labels the fit held arrays of pairs x labels (expected counts, and a table
 written every iteration). ``python docs/research/many_labels.py --labels 1000 --models one_coin_ds``:
-10.2-15.1 s and 3.5 GB before (two runs), 5.5-6.7 s
-and 1.8 GB after (three runs; load 1.0; the pandas results are most of it now: crowd-kit's layout
-of ``errors_`` and ``probas_``). The numbers are crowd-kit's
-``OneCoinDawidSkene``, iteration for iteration, as before: the same sums, in another order.
+10.2-15.1 s and 3.5 GB before (two runs), 5.5-6.7 s and 1.8 GB after (three runs, load 1.0; the
+pandas results in crowd-kit's layout, ``errors_`` and ``probas_``, are most of it now). The numbers
+are crowd-kit's ``OneCoinDawidSkene``, iteration for iteration, as before: the same sums, in
+another order.
 """
-
 from __future__ import annotations
 
 from typing import Any
