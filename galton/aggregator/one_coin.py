@@ -10,6 +10,7 @@ pandas results in crowd-kit's layout, ``errors_`` and ``probas_``, are most of i
 are crowd-kit's ``OneCoinDawidSkene``, iteration for iteration, as before: the same sums, in
 another order.
 """
+
 from __future__ import annotations
 
 from typing import Any
