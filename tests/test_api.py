@@ -85,3 +85,19 @@ def test_a_model_object_a_lazy_frame_and_unknown_parameters() -> None:
         galton.aggregate(df, "mv", n_iter=5)
     with pytest.raises(TypeError, match="model must be a registered name or a model object"):
         galton.aggregate(df, 3)
+
+
+@pytest.mark.parametrize("name", ["ds", "one_coin_ds", "bds", "mv", "wawa", "zbs", "mmsr", "ebcc", "bwa"])
+def test_predict_answers_in_the_new_datas_frame_type(name):
+    """A pandas fit answered predict_proba(polars frame) with pandas (a bug hunt): results of new
+    data now come in the new data's type, the same numbers either way."""
+    import polars as pl
+
+    df = pd.DataFrame({"task": [1, 1, 2, 2, 3, 3], "worker": ["a", "b", "a", "b", "a", "b"], "label": [0, 0, 1, 1, 0, 1]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from_pandas, from_polars = galton.create(name).fit(df), galton.create(name).fit(pl.from_pandas(df))
+        got_polars, got_pandas = from_pandas.predict_proba(pl.from_pandas(df)), from_polars.predict_proba(df)
+    assert isinstance(got_polars, pl.DataFrame) and isinstance(got_pandas, pd.DataFrame)
+    np.testing.assert_allclose(got_polars.sort("task").drop("task").to_numpy(),
+                               got_pandas.sort_index()[sorted(got_pandas.columns)].to_numpy(), rtol=1e-12)

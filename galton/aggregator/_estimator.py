@@ -226,6 +226,7 @@ class BaseAggregator:
         """Set labels_, probas_ and the bookkeeping attributes from task posteriors (None when the
         results were written where the shards live: labels_ and probas_ are then None)."""
         out = Output(output or judgments.source_kind)
+        self._output_choice = output  # predict on new data follows it, else the new data's type
         self.judgments_ = judgments
         if post is None:
             self.posteriors_ = self.label_codes_ = self.labels_ = self.probas_ = None
@@ -389,6 +390,11 @@ class BaseAggregator:
                 "only the labels it has parameters for: drop those rows, or refit on data that has them "
                 "(or with labels=[...] naming the full set)"
             ) from None
+
+    def _new_out(self, new: Judgments) -> Output:
+        """Results of new data in the frame type the fit was told (``output=``), else in the new
+        data's, as a fit's are in its input's (a pandas fit answered a polars predict with pandas)."""
+        return Output(self.__dict__.get("_output_choice") or new.source_kind)
 
     def _predict_new(self, data: Any) -> tuple[Any, Any]:
         raise NotImplementedError(

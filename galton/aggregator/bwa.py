@@ -223,8 +223,9 @@ class BWA(EMAggregator):
         eng = LocalEngine()
         eng.load(new, None)
         post = _normalised(eng.gather(self._new_scores, v, params["mu"], float(self.lam)))
-        return (self._out.labels(new.task_names, new.label_names, argmax_ties_low(post)),
-                self._out.probas(new.task_names, new.label_names, post))
+        out = self._new_out(new)
+        return out.labels(new.task_names, new.label_names, argmax_ties_low(post)), out.probas(
+            new.task_names, new.label_names, post)
 
     @staticmethod
     def _shard_scores(shard: Shard) -> np.ndarray:

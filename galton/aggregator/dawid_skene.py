@@ -179,8 +179,9 @@ class ConfusionEM(EMAggregator):
         post = eng.gather(self._posteriors, {"table": table, "logprior": params["logprior"], "rows": memory["rows"],
                                              "temperature": params.get("temperature", 1.0)})
         codes = argmax_ties_low(post)
-        labels = self._out.labels(new.task_names, new.label_names, codes)
-        probas = self._out.probas(new.task_names, new.label_names, post)
+        out = self._new_out(new)
+        labels = out.labels(new.task_names, new.label_names, codes)
+        probas = out.probas(new.task_names, new.label_names, post)
         return (crowdkit_result(self, "labels_", labels, new, fitted),
                 crowdkit_result(self, "probas_", probas, new, fitted))
 

@@ -348,8 +348,8 @@ class EBCC(EMAggregator):
         new_params = {"table": table[None], "logprior": params["logprior"][None], "rows": memory["rows"], "best": 0}
         post = eng.gather(self._posteriors, new_params)
         codes = argmax_ties_low(post)
-        return (self._out.labels(new.task_names, new.label_names, codes),
-                self._out.probas(new.task_names, new.label_names, post))
+        out = self._new_out(new)
+        return out.labels(new.task_names, new.label_names, codes), out.probas(new.task_names, new.label_names, post)
 
     def _finish(self, params: dict[str, Any], judgments: Judgments) -> None:
         best = int(params["best"])

@@ -306,7 +306,7 @@ class MMSR(EMAggregator):
         scores = _scores(sums)
         sums[:, ~self._params["seen"]] = -np.inf
         post = softmax_rows(sums)[0]
-        out = self._out
+        out = self._new_out(new)
         self.labels_ = out.labels(new.task_names, new.label_names, argmax_ties_low(post))
         self.probas_ = out.probas(new.task_names, new.label_names, post)
         self.scores_ = out.probas(new.task_names, new.label_names, scores)

@@ -252,8 +252,9 @@ class VoteAggregator(BaseAggregator):
         finally:
             if own:
                 eng.close()
-        labels = self._out.labels(new.task_names, new.label_names, codes)
-        probas = self._out.probas(new.task_names, new.label_names, post)
+        out = self._new_out(new)
+        labels = out.labels(new.task_names, new.label_names, codes)
+        probas = out.probas(new.task_names, new.label_names, post)
         labels = crowdkit_result(self, "labels_", labels, new, fitted)
         probas = crowdkit_result(self, "probas_", probas, new, fitted)
         if self._predict_updates:  # crowd-kit's predict(data) stores what it returns
