@@ -223,6 +223,10 @@ def allocate(data: Any, budget: int, *, strategy: str = "eig", model: Any = None
     _check(budget, strategy, per_task, per_worker)
     if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
         raise ValueError(f"window must be an integer >= 1, not {window!r}")
+    if workers is not None and (isinstance(workers, (str, bytes)) or len(list(workers)) == 0):
+        raise ValueError(f"workers must list the ids of the available workers, not {workers!r}")  # [] crashed
+    if per_worker is not None and workers is None:  # it limited nothing, silently
+        raise ValueError("per_worker limits the rows given to each worker of workers=; pass workers too")
     columns = {k: v for k, v, default in (("task_col", task_col, "task"), ("worker_col", worker_col, "worker"),
                                           ("label_col", label_col, "label"))
                if v != default}  # only what differs: pairwise data has columns of its own

@@ -407,3 +407,16 @@ def test_pair_scores_use_each_workers_own_confusion_matrix_in_every_frame_type()
     assert all((t, "good") in judged for t, w in zip(out["task"], out["worker"]) if w == "poor")
     polars_out = galton.allocate(pl.from_pandas(df), 6, model="ds", workers=["good", "poor"], per_worker=6)
     np.testing.assert_allclose(polars_out["score"].to_numpy(), out["score"].to_numpy(), rtol=1e-9)
+
+
+def test_workers_must_list_ids_and_per_worker_needs_them():
+    """workers=[] crashed with an IndexError for categorical data; "ab" was read as the ids a and
+    b; per_worker without workers limited nothing, silently (bug hunt)."""
+    import galton
+
+    df = pd.DataFrame({"task": [1, 1, 2, 2], "worker": ["a", "b", "a", "b"], "label": [0, 1, 1, 1]})
+    for bad in ([], "ab"):
+        with pytest.raises(ValueError, match="workers must list the ids of the available workers"):
+            galton.allocate(df, 2, workers=bad)
+    with pytest.raises(ValueError, match="per_worker limits the rows given to each worker of workers="):
+        galton.allocate(df, 2, per_worker=1)
