@@ -504,3 +504,11 @@ def test_integer_ids_of_narrow_types_encode_across_their_whole_range() -> None:
     j = Judgments.from_any(table)
     assert j.task_names.tolist() == [-30000, 0, 30000] and j.task.tolist() == [0, 2, 1, 2]
     assert j.worker_names.tolist() == [-128, 0, 5, 127] and j.worker.tolist() == [0, 3, 1, 2]
+
+
+def test_one_column_for_two_roles_is_refused_by_name():
+    """task_col and worker_col naming one column gave pyarrow's KeyError (bug hunt)."""
+    df = pd.DataFrame({"task": ["t1", "t1", "t2"], "worker": ["a", "b", "a"], "label": ["x", "y", "x"]})
+    with pytest.raises(ValueError, match=r"task_col, worker_col and label_col must name three columns, not "
+                                         r"\['task', 'task', 'label'\]"):
+        Judgments.from_any(df, task_col="task", worker_col="task")

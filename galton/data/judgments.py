@@ -110,6 +110,8 @@ class Judgments(EncodedData):
             )
         kind = frame_kind(data)
         cols = (task_col, worker_col, label_col)
+        if len(set(cols)) < 3:  # one column for two roles: a KeyError from deep inside pyarrow
+            raise ValueError(f"task_col, worker_col and label_col must name three columns, not {list(cols)}")
         tuples: dict[str, np.ndarray] = {}
         if kind == "pandas":  # tuple-valued task / worker ids travel as integer ranks
             data, tuples = untuple_frame(data, (task_col, worker_col))
