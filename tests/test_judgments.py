@@ -512,3 +512,13 @@ def test_one_column_for_two_roles_is_refused_by_name():
     with pytest.raises(ValueError, match=r"task_col, worker_col and label_col must name three columns, not "
                                          r"\['task', 'task', 'label'\]"):
         Judgments.from_any(df, task_col="task", worker_col="task")
+
+
+@pytest.mark.parametrize("labels", [[], ["x", "y", None], "yes no", ["x", float("nan")]])
+def test_a_bad_labels_option_is_named(labels):
+    """labels=[] failed in a float cast, [..., None] in a sort, and a string was split into its
+    characters (bug hunt): each is refused naming the option."""
+    df = pd.DataFrame({"task": ["t1", "t1", "t2"], "worker": ["a", "b", "a"], "label": ["x", "y", "x"]})
+    with pytest.raises(ValueError, match=r"labels= must list every label"):
+        Judgments.from_any(df, labels=labels)
+    assert Judgments.from_any(df, labels=["x", "y", "z"]).label_names.tolist() == ["x", "y", "z"]

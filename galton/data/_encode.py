@@ -148,7 +148,14 @@ class LabelSetError(ValueError):
 def label_set(names: np.ndarray, labels: Sequence[Any], column: str) -> tuple[np.ndarray, np.ndarray]:
     """The full sorted label set from ``labels=`` and the position of each observed label name in
     it; raises naming the observed labels that are not in the set."""
-    full = np.asarray(sorted(set(labels)))
+    if isinstance(labels, (str, bytes)) or not len(labels) or any(x is None or x != x for x in labels):
+        raise ValueError(f"labels= must list every label (a list such as ['no', 'yes'], no None or NaN), "
+                         f"not {labels!r}")  # a string was split into its characters; [] failed in a cast
+    try:
+        full = np.asarray(sorted(set(labels)))
+    except TypeError:
+        raise ValueError(f"labels= mixes value types that do not sort ({sorted({type(x).__name__ for x in labels})}); "
+                         "give labels of one type, as the column holds them") from None
     if full.dtype.kind in "US":
         full = full.astype(object)
     mapping = lookup(full, names.astype(full.dtype) if full.dtype != object else names)
