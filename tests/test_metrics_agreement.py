@@ -262,3 +262,23 @@ def test_the_metrics_are_reached_from_import_galton_alone():
             "galton.postprocessing.entropy_threshold.__name__)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.split() == ["galton.metrics._alpha", "entropy_threshold"]
+
+
+def test_a_crowdkit_aggregator_reads_polars_and_arrow_input_as_pandas():
+    """The metrics take a crowd-kit model as aggregator; with polars or Arrow input galton handed
+    it the frame unchanged and crowd-kit crashed inside (bug hunt). Now the same numbers as pandas."""
+    import polars as pl
+    import pyarrow as pa
+    from crowdkit.aggregation import Wawa as CkWawa
+
+    from galton.metrics import accuracy_on_aggregates
+
+    df = pd.DataFrame({"task": ["t1", "t1", "t1", "t2", "t2", "t3", "t3", "t3"],
+                       "worker": ["a", "b", "c", "a", "b", "a", "b", "c"],
+                       "label": ["x", "x", "y", "y", "y", "x", "y", "x"]})
+    want = [accuracy_on_aggregates(df, aggregator=CkWawa()), consistency(df, aggregator=CkWawa()),
+            uncertainty(df, aggregator=CkWawa())]
+    for frame in (pl.from_pandas(df), pa.Table.from_pandas(df)):
+        got = [accuracy_on_aggregates(frame, aggregator=CkWawa()), consistency(frame, aggregator=CkWawa()),
+               uncertainty(frame, aggregator=CkWawa())]
+        assert got == pytest.approx(want, rel=1e-12)

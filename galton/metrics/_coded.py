@@ -21,7 +21,7 @@ from ..aggregator._results import Output
 from ..data._encode import lookup, object_array
 from ..data._validate import COLUMN_HINT, MAX_EXAMPLES, NULL_HINT, ColumnError
 from ..data.judgments import Judgments
-from ..io._read import frame_kind, is_series
+from ..io._read import frame_kind, is_series, to_arrow
 
 __all__ = ["Coded", "coded", "fit", "per_worker_values", "labels_by_task", "labels_and_names", "MissingSkillsError"]
 
@@ -205,7 +205,10 @@ def fit(c: Coded, aggregator: Any) -> np.ndarray:
     """Fit ``aggregator`` on ``c``'s judgments; its labels as codes over ``c``'s tasks. Numbers used as
     labels are what a metric is given (a rating's agreement), so the models' warning that they are
     treated as classes is not repeated here."""
+    frame = c.frame
+    if not type(aggregator).__module__.startswith("galton.") and frame_kind(frame) != "pandas":
+        frame = to_arrow(frame).to_pandas()  # crowd-kit's models read pandas only (they crashed inside)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r".*non-integer numbers.*treated as classes")
-        labels = aggregator.fit_predict(c.frame)
+        labels = aggregator.fit_predict(frame)
     return labels_by_task(labels, c, fitted=True)
