@@ -282,3 +282,19 @@ def test_a_crowdkit_aggregator_reads_polars_and_arrow_input_as_pandas():
         got = [accuracy_on_aggregates(frame, aggregator=CkWawa()), consistency(frame, aggregator=CkWawa()),
                uncertainty(frame, aggregator=CkWawa())]
         assert got == pytest.approx(want, rel=1e-12)
+
+
+def test_skills_errors_say_whose_skills_and_assert_as_crowdkit():
+    """An aggregator without skills_ raised a plain ValueError (crowd-kit asserts, so code catching
+    AssertionError broke); GLAD's own skills outside [0, 1] were blamed on a workers_skills the user
+    never passed (bug hunt)."""
+    import galton
+    from crowdkit.aggregation import DawidSkene as CkDawidSkene
+
+    df = pd.DataFrame({"task": ["t1", "t1", "t1", "t2", "t2", "t3", "t3", "t3"],
+                       "worker": ["a", "b", "c", "a", "b", "a", "b", "c"],
+                       "label": ["x", "x", "y", "y", "y", "x", "y", "x"]})
+    with pytest.raises(AssertionError, match="DawidSkene has no skills_"):
+        consistency(df, aggregator=CkDawidSkene(10))
+    with pytest.raises(ValueError, match=r"GLAD's skills_ \(taken as workers_skills\) must lie in \[0, 1\]"):
+        consistency(df, aggregator=galton.GLAD())

@@ -22,7 +22,7 @@ import numpy as np
 from ..data._validate import ColumnError
 from ..io import is_series
 from ._alpha import Alpha, alpha_krippendorff, krippendorff  # noqa: F401 (re-exported)
-from ._coded import Coded, coded, fit, per_worker_values
+from ._coded import Coded, MissingSkillsError, coded, fit, per_worker_values
 
 __all__ = ["alpha_krippendorff", "consistency", "uncertainty", "krippendorff", "Alpha"]
 
@@ -33,16 +33,19 @@ _TINY = 1e-250
 
 
 def _skills(c: Coded, workers_skills: Any, model: Any) -> np.ndarray:
-    if workers_skills is None:
+    given = workers_skills is not None
+    if not given:
         workers_skills = getattr(model, "skills_", None) if model is not None else None
-        if workers_skills is None:
-            raise ValueError(
+        if workers_skills is None:  # crowd-kit asserts: MissingSkillsError is an AssertionError too
+            raise MissingSkillsError(
                 f"{type(model).__name__} has no skills_ (a skill per worker); pass workers_skills=, for "
                 "example the skills_ of MajorityVote, Wawa or ZeroBasedSkill, or accuracy on gold"
             )
     s = per_worker_values(workers_skills, c)
     if np.any((s < 0) | (s > 1)):
-        raise ValueError("workers_skills must lie in [0, 1] (the probability that a worker answers right)")
+        whose = "workers_skills" if given else f"{type(model).__name__}'s skills_ (taken as workers_skills)"
+        raise ValueError(f"{whose} must lie in [0, 1] (the probability that a worker answers right); pass "
+                         "workers_skills= with such probabilities, e.g. MajorityVote's or Wawa's skills_")
     return s[c.judgments.worker]
 
 
