@@ -174,7 +174,11 @@ class Judgments(EncodedData):
                 sel = np.sort(sel)
                 n_dropped += t_codes.size - sel.size
                 t_codes, w_codes, l_codes = t_codes[sel], w_codes[sel], l_codes[sel]
-                # vocabularies stay valid: a pair's task and worker still occur
+                # a pair's task and worker still occur; a label may not (a phantom p_<label> column)
+                used = np.bincount(l_codes, minlength=len(l_names)) > 0
+                if labels is None and not used.all():
+                    l_codes = (np.cumsum(used) - 1)[l_codes]
+                    l_names = l_names[used]
 
         return cls(
             task=readonly(np.ascontiguousarray(t_codes, dtype=np.int32)),
