@@ -204,7 +204,9 @@ def allocate(data: Any, budget: int, *, strategy: str = "eig", model: Any = None
         object to fit on ``data`` as it is configured (``DawidSkene(stopping="likelihood")``)
     workers : ids of the available workers: rank (task, worker) pairs (pairwise data: (left, right,
         worker) rows, never a worker on a pair it already compared)
-    per_task : at most this many rows per task (per pair of items for pairwise data)
+    per_task : at most this many rows per task (per pair of items for pairwise data: there each of a
+        pair's rows carries the pair's one score, the gain of its next comparison, not a smaller gain
+        per extra comparison as for categorical tasks)
     per_worker : with ``workers``, at most this many rows per worker (default: no limit)
     window : pairwise data: candidate pairs are items at most this many places apart in the ranking
     random_state : seed of the fit and of the uniform strategy's tie break
