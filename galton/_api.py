@@ -85,7 +85,10 @@ def aggregate(data: Any, model: str | None = None, *, kind: str = "auto", gold: 
             raise TypeError(f"model must be a registered name or a model object, not {type(model).__name__}")
         cls, name = type(model), type(model).__name__
     else:
-        name = model if model is not None else default_name(detect_kind(_columns(data), kind))
+        named = {params[f"{c}_col"]: c for c in ("task", "worker", "label", "left", "right", "options", "choice",
+                                                  "ranking") if isinstance(params.get(f"{c}_col"), str)}
+        columns = [named.get(c, c) for c in _columns(data)]  # left_col="a": "a" is the left column
+        name = model if model is not None else default_name(detect_kind(columns, kind))
         cls = get(name)
     model_kind = getattr(cls, "kind", "categorical")
     if model is not None and kind != "auto" and model_kind != kind:
@@ -118,8 +121,8 @@ def aggregate(data: Any, model: str | None = None, *, kind: str = "auto", gold: 
             raise
         raise TypeError(
             f"aggregate(): {name} ({cls.__name__}) has no parameter {unknown.group(1)!r}; its parameters are "
-            f"{', '.join(sorted(accepted))}, and its fit takes data options such as task_col=, on_invalid=, "
-            "n_shards=") from None
+            f"{', '.join(sorted(accepted))}, and its fit takes the options of {model_kind} data "
+            f"(help(galton.{cls.__name__}.fit))") from None
     finally:
         if owned is not None:
             owned.close()

@@ -101,3 +101,14 @@ def test_predict_answers_in_the_new_datas_frame_type(name):
     assert isinstance(got_polars, pl.DataFrame) and isinstance(got_pandas, pd.DataFrame)
     np.testing.assert_allclose(got_polars.sort("task").drop("task").to_numpy(),
                                got_pandas.sort_index()[sorted(got_pandas.columns)].to_numpy(), rtol=1e-12)
+
+
+def test_column_options_decide_the_kind_of_data():
+    """Pairwise data with its left column renamed and left_col= given was taken as categorical
+    (kind detection ignored the *_col options; bug hunt)."""
+    pw = pd.DataFrame({"worker": ["a", "b", "a"], "a": ["x", "x", "y"], "right": ["y", "z", "z"],
+                       "label": ["x", "x", "y"]})
+    m = galton.aggregate(pw, left_col="a")
+    assert type(m).__name__ == "BradleyTerry" and m.scores_.idxmax() == "x" and len(m.scores_) == 3
+    with pytest.raises(TypeError, match=r"has no parameter 'task_col'.*options of pairwise data"):
+        galton.aggregate(pw.rename(columns={"a": "left"}), task_col="item")
