@@ -212,8 +212,14 @@ def worker_report(model: Any, *, output: str | None = None, min_judgments: int |
                              "asking for its worker report")
     given = {"min_judgments": min_judgments, "level": level, "alpha": alpha, "min_information": min_information}
     th = {k: (DEFAULT_THRESHOLDS[k] if v is None else v) for k, v in given.items()}
+    bad = [f"{k}={v!r}" for k, v in th.items() if isinstance(v, bool) or not isinstance(v, (int, float, np.number))]
+    if bad:  # level="x" failed in a comparison
+        raise ValueError(f"the worker report's thresholds are numbers; got {', '.join(bad)}")
     if not 0 < th["level"] < 1 or not 0 < th["alpha"] < 1:
         raise ValueError(f"level and alpha must lie in (0, 1), not {th['level']} and {th['alpha']}")
+    if th["min_judgments"] < 0 or th["min_information"] < 0:  # -5 was taken as given
+        raise ValueError(f"min_judgments and min_information must be >= 0, not {th['min_judgments']} and "
+                         f"{th['min_information']}")
     kind = output or _fitted_kind(model)
     if model.kind != "categorical":
         from .worker_report_items import item_worker_columns

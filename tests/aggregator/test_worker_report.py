@@ -405,3 +405,18 @@ def test_choice_report(ranking):
         m.scores_values_ = s.quality[m.comparisons_.item_names]
         truth = choice_columns(m)["agreement"]
         assert np.abs(truth[kind == "random"] - 0.5).max() < 0.15
+
+
+@pytest.mark.parametrize("option, value, message", [("level", "x", "thresholds are numbers; got level='x'"),
+                                                    ("min_judgments", -5, "must be >= 0, not -5"),
+                                                    ("min_information", -1, "must be >= 0, not 10 and -1")])
+def test_bad_thresholds_are_refused_by_name(option, value, message):
+    """min_judgments=-5 and min_information=-1 were taken; level="x" failed in a comparison (bug hunt)."""
+    import pandas as pd
+
+    import galton
+    from galton.aggregator.worker_report import worker_report
+
+    m = galton.MajorityVote().fit(pd.DataFrame({"task": [1, 1], "worker": ["a", "b"], "label": [0, 1]}))
+    with pytest.raises(ValueError, match=message):
+        worker_report(m, **{option: value})
