@@ -187,6 +187,21 @@ class IterativeAggregator(BaseAggregator):
         values = memory.get(_STOP_VALUES, ())
         return float(values[-1] - values[-2]) if len(values) > 1 else float("inf")
 
+    def _first_stop(self, history: list[float], memory: dict[str, Any], n: int) -> int | None:
+        """The first iteration of a saved fit at which this fit's stopping rule stops: 0 for none,
+        None when the checkpoint lacks what the rule reads (it kept another rule's values)."""
+        values = memory.get(_STOP_VALUES, ())
+        if self.stops_after_m_step and self.stops_on_tol and self.tol > 0 and len(values) < len(history):
+            return None
+        for j in range(1, len(history) + 1):
+            if self.stops_after_m_step:
+                delta = float(values[j - 1] - values[j - 2]) if 1 < j <= len(values) else float("inf")
+            else:
+                delta = self._change(history[:j], n)
+            if self._converged(delta):
+                return j
+        return 0
+
     def _converged(self, delta: float) -> bool:
         if self.stops_after_m_step:  # crowd-kit's signed test; tol <= 0 runs every iteration
             return self.stops_on_tol and self.tol > 0 and delta < self.tol
@@ -219,17 +234,22 @@ class IterativeAggregator(BaseAggregator):
         e_params = None  # the parameters of the last E-step (see posteriors_of_last_e_step)
         if ckpt is not None:
             saved = ckpt.start(self, eng, judgments)
-            if saved is not None and saved.iteration <= max_iter:
+            # another stopping rule's checkpoint only where this rule runs through it (a fit that
+            # converged under tol=1e-3 was taken up as finished by the default tol: 40 labels off)
+            ok = saved is not None and saved.iteration <= max_iter  # a smaller limit: start over
+            stop = self._first_stop(list(saved.history), saved.memory, n) if ok else None
+            if stop is None or (stop and (stop < saved.iteration or not saved.converged)):
+                saved = None
+            if saved is not None:
                 params, memory, history, it = saved.params, saved.memory, list(saved.history), saved.iteration
                 e_params = memory.pop(_E_PARAMS, None)
                 ckpt.restore_shards(eng, saved)
                 rng.bit_generator.state = saved.rng_state
-                converged, stopped = saved.converged, bool(memory.get("stop", False))
+                converged, stopped = stop == saved.iteration, bool(memory.get("stop", False))
                 start = it
                 if history:
                     delta = self._delta(history, memory, n)
-            # with checkpoints: the iteration this fit took up (0: a fresh start); of a model's several
-            # EM runs (MACE's restarts) the furthest, so that a resumed fit never reads as a fresh one
+            # the iteration this fit took up (0: a fresh start); of several EM runs (MACE) the furthest
             self.resumed_from_ = start if ckpt.runs <= 1 else max(start, int(getattr(self, "resumed_from_", 0) or 0))
         enabled = getattr(self, "progress", None)
         if enabled is None and getattr(self, "verbose", 0):  # crowd-kit's verbose (MACE)

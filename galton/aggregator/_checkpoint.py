@@ -10,12 +10,12 @@ with the same directory, the same data, the same model parameters and the same n
 finds that file and continues after its iteration; the result is the same as that of an
 uninterrupted fit, to the last bit. Anything else has another fingerprint and starts over.
 
-The fingerprint is a hash of the model class and its parameters (except the iteration limit and
-where and how it runs: ``max_iter``, ``n_iter``, ``engine``, ``n_shards``, ``progress``; ``tol`` and
-``stopping`` are in, since a fit that converged under one rule is no result of another), the
-data's sizes and worker and label vocabularies, the content of every shard (hashed where the shard
-lives, in shard order) and the number of the EM run within the fit (models with restarts run the
-loop several times, each gets its own file).
+The fingerprint is a hash of the model class and its parameters (except those that only decide when
+to stop or where to run: ``max_iter``, ``n_iter``, ``tol``, ``stopping``, ``engine``, ``n_shards``,
+``progress``; a checkpoint of another stopping rule is taken up only where this rule would have run
+through it, else the fit starts over), the data's sizes and worker and label vocabularies, the
+content of every shard (hashed where the shard lives, in shard order) and the number of the EM run
+within the fit (models with restarts run the loop several times, each gets its own file).
 
 Besides the parameters a checkpoint holds the driver-side ``memory`` of the model (optimiser state,
 the last accepted point: see :mod:`galton.aggregator._base`) under ``m/`` and, for models that keep
@@ -42,11 +42,11 @@ __all__ = ["Checkpointer", "Resumed", "flatten_params", "unflatten_params", "sha
            "shard_state_of", "restore_shard_state"]
 
 FORMAT = 2
-#: parameters left out of the fingerprint: the iteration limit (a larger one resumes where a fit
-#: stopped; a smaller one than the checkpoint's starts over) and where and how visibly it runs. The
-#: stopping rule is in: a fit that converged under ``tol=1e-3`` was taken up by a fit with the
-#: default ``tol`` as finished (19 iterations instead of 80, 40 labels different; bug hunt)
-_EXCLUDED = {"max_iter", "n_iter", "engine", "n_shards", "progress", "verbose"}
+#: parameters left out of the fingerprint: those that decide when to stop (a larger iteration limit
+#: resumes where a fit stopped, a smaller one than the checkpoint's starts over; a checkpoint of
+#: another ``tol`` or ``stopping`` is taken up only where this rule runs through it, see
+#: ``_first_stop`` in :mod:`galton.aggregator._base`) and where and how visibly it runs
+_EXCLUDED = {"max_iter", "n_iter", "tol", "stopping", "engine", "n_shards", "progress", "verbose"}
 
 
 # --------------------------------------------------------------------------------------------------
