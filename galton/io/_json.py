@@ -1,30 +1,32 @@
-"""JSON input for the one reader (:mod:`galton.io._read`): three layouts, numbers as written."""
+"""JSON input for the one reader (:mod:`galton.io._read`): an array of objects, an object of
+columns (``.json``) or JSON lines, with numbers as the file wrote them where a float cannot hold
+them (:func:`numbers_as_written`)."""
 
 from __future__ import annotations
 
-from typing import Collection
+from typing import Any, Collection
 
 import pyarrow as pa
 
-from ._text import json_numbers_as_written, one_line
+from ._text import one_line, type_column
 
 __all__ = ["read_json"]
 
 
 def _int_or_float(text: str) -> int | float:
-    """A JSON integer, or a float from 2**53 on (re-read by :func:`json_numbers_as_written`)."""
+    """A JSON integer, or a float from 2**53 on (re-read by :func:`numbers_as_written`)."""
     n = int(text)
     return n if -(2**53) < n < 2**53 else float(n)
 
 
 def read_json(source: bytes, name: str, fmt: str, ids: Collection[str]) -> pa.Table:
-    """A JSON file's bytes as a table: an array of objects, an object of columns (``.json``) or JSON
-    lines; float columns that may not hold what the file wrote are typed from their text
-    (:func:`galton.io._text.json_numbers_as_written`)."""
-    return json_numbers_as_written(_read_json(source, name, fmt), source, ids)
+    """A JSON file's bytes as a table (``fmt``: "json" or "jsonl"; ``ids``: the id columns)."""
+    table, layout = _read_json(source, name, fmt)
+    return numbers_as_written(table, source, layout, ids)
 
 
-def _read_json(source: bytes, name: str, fmt: str) -> pa.Table:
+def _read_json(source: bytes, name: str, fmt: str) -> tuple[pa.Table, str]:
+    """(table, layout): ``"array"``, ``"columns"`` or ``"lines"``."""
     import json
 
     data = source
@@ -40,7 +42,7 @@ def _read_json(source: bytes, name: str, fmt: str) -> pa.Table:
             raise ValueError(f"file {name!r} holds a JSON array; galton reads an array of objects "
                              "(one per judgment) or JSON lines")
         try:
-            return pa.Table.from_pylist(rows)
+            return pa.Table.from_pylist(rows), "array"
         except (pa.ArrowException, TypeError, ValueError) as exc:
             raise ValueError(f"cannot read {name!r} as a table: {one_line(exc)}") from None
     if fmt == "json" and stripped[:1] == b"{":  # one object of columns: {"task": [...], ...}
@@ -50,12 +52,46 @@ def _read_json(source: bytes, name: str, fmt: str) -> pa.Table:
             doc = None  # JSON lines in a .json file
         if isinstance(doc, dict) and doc and all(isinstance(v, list) for v in doc.values()):
             try:
-                return pa.table(doc)
+                return pa.table(doc), "columns"
             except (pa.ArrowException, TypeError, ValueError) as exc:
                 raise ValueError(f"cannot read {name!r} as a table: {one_line(exc)}") from None
     import pyarrow.json as pj
 
     try:
-        return pj.read_json(pa.BufferReader(data))
+        return pj.read_json(pa.BufferReader(data)), "lines"
     except pa.ArrowException as exc:
         raise ValueError(f"cannot read {name!r} as JSON lines: {one_line(exc)}") from None
+
+
+def numbers_as_written(table: pa.Table, data: bytes, layout: str, ids: Collection[str]) -> pa.Table:
+    """``table`` (read from the JSON ``data`` in ``layout``) with its float columns that may not be
+    what the file wrote typed from the numbers' own text by the text rule (:mod:`._text`): a JSON
+    reader makes a column float64 as soon as one number is no int64 (one 20-digit hash id turned
+    every id of its column into floats, merging tasks). Re-read: id columns read as floats, and
+    columns with whole numbers from 2**53 on, where a float loses digits."""
+    import numpy as np
+
+    def inexact(col: Any) -> bool:
+        v = np.abs(col.to_numpy(zero_copy_only=False).astype(np.float64))
+        return bool(np.any(np.isfinite(v) & (v >= 2.0**53)))
+
+    redo = [name for name, typ in zip(table.column_names, table.schema.types)
+            if pa.types.is_floating(typ) and (name in ids or inexact(table.column(name)))]
+    if not redo:
+        return table
+    import json
+
+    import polars as pl
+
+    def parse(text: str) -> Any:  # numbers kept as their text
+        return json.loads(text, parse_int=str, parse_float=str)
+
+    text = data.decode("utf-8")
+    doc = [parse(line) for line in text.splitlines() if line.strip()] if layout == "lines" else parse(text)
+    for name in redo:
+        values = doc[name] if layout == "columns" else [row.get(name) for row in doc]
+        typed = type_column(pl.Series(name, values, dtype=pl.String), name in ids).to_arrow()
+        if pa.types.is_large_string(typed.type) or pa.types.is_string_view(typed.type):
+            typed = typed.cast(pa.string())
+        table = table.set_column(table.column_names.index(name), name, typed)
+    return table

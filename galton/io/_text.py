@@ -13,8 +13,9 @@ The rule, per column (nulls — empty fields — are ignored):
   code, such as a label ``007`` beside ``other``, not a number; no whole number of 2**53 or more,
   which a float cannot hold) and no two distinct texts give the same number (``1`` and ``1.0`` do;
   ``0.0`` and ``-0.0`` count as one): ``Float64``, with ``-0.0`` made ``0.0``; otherwise text.
-- JSON: numbers as a JSON reader types them, except float columns that may not hold what the file
-  wrote (an id column, whole numbers from 2**53 on): those are typed from their text by this rule.
+- JSON (:mod:`._json`): numbers as a JSON reader types them, except float columns that may not hold
+  what the file wrote (an id column, whole numbers from 2**53 on): those are typed from their text
+  by this rule.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any, Collection
 
 import pyarrow as pa
 
-__all__ = ["HEAD_BYTES", "json_numbers_as_written", "one_line", "read_text_table", "type_columns"]
+__all__ = ["HEAD_BYTES", "one_line", "read_text_table", "type_column", "type_columns"]
 
 HEAD_BYTES = 1 << 16
 _CANONICAL_INT = r"^(0|-?[1-9][0-9]{0,18})$"
@@ -127,11 +128,12 @@ def type_columns(df: Any, ids: Collection[str]) -> Any:
         if s.dtype != pl.String:
             out.append(s)
             continue
-        out.append(_type_column(s, col in ids))
+        out.append(type_column(s, col in ids))
     return pl.DataFrame(out) if out else df
 
 
-def _type_column(s: Any, is_id: bool) -> Any:
+def type_column(s: Any, is_id: bool) -> Any:
+    """A polars text column typed by this module's rule (``is_id``: an id column)."""
     import polars as pl
 
     nn = s.drop_nulls()
@@ -160,40 +162,3 @@ def _type_column(s: Any, is_id: bool) -> Any:
     if texts.n_unique() != f_nn.n_unique():
         return s  # two texts give one number ("1" and "1.0"): keep what was written
     return floats.alias(s.name)
-
-
-def json_numbers_as_written(table: pa.Table, data: bytes, ids: Collection[str]) -> pa.Table:
-    """``table`` read from the JSON ``data``, its float columns that may not be what the file wrote
-    typed by this module's rule from the numbers' own text: a JSON reader makes a column float64 as
-    soon as one number is no int64 (one 20-digit hash id turned every id of its column into floats,
-    merging tasks). Re-read: id columns read as floats, and columns with whole numbers beyond 2**53,
-    where a float loses digits."""
-    import numpy as np
-
-    def inexact(col: Any) -> bool:
-        v = np.abs(col.to_numpy(zero_copy_only=False).astype(np.float64))
-        return bool(np.any(np.isfinite(v) & (v >= 2.0**53)))
-
-    redo = [name for name, typ in zip(table.column_names, table.schema.types)
-            if pa.types.is_floating(typ) and (name in ids or inexact(table.column(name)))]
-    if not redo:
-        return table
-    import json
-
-    import polars as pl
-
-    text = data.decode("utf-8")
-    head = text.lstrip()[:1]
-    doc = json.loads(text, parse_int=str, parse_float=str) if head == "[" else None
-    if head == "{":
-        try:
-            doc = json.loads(text, parse_int=str, parse_float=str)
-        except ValueError:  # JSON lines
-            doc = [json.loads(line, parse_int=str, parse_float=str) for line in text.splitlines() if line.strip()]
-    for name in redo:
-        values = doc.get(name) if isinstance(doc, dict) else [row.get(name) for row in doc]
-        typed = _type_column(pl.Series(name, values, dtype=pl.String), name in ids).to_arrow()
-        if pa.types.is_large_string(typed.type) or pa.types.is_string_view(typed.type):
-            typed = typed.cast(pa.string())
-        table = table.set_column(table.column_names.index(name), name, typed)
-    return table

@@ -116,6 +116,14 @@ def test_json_numbers_beyond_int64_keep_every_id_as_written(tmp_path, layout):
     assert table.column("label").to_pylist() == [str(near), "0.5"]
 
 
+def test_one_json_line_beyond_int64_keeps_its_id(tmp_path):
+    """A JSON-lines file of one row parsed as one object, read as a column of characters: an Arrow
+    length error (the review of the re-read above)."""
+    path = tmp_path / "one.jsonl"
+    path.write_text(json.dumps({"task": 18446744073709551617, "worker": "a", "label": "x"}) + "\n")
+    assert read_input(path).column("task").to_pylist() == ["18446744073709551617"]
+
+
 def test_gold_csv_follows_the_same_rule(tmp_path):
     j = Judgments.from_any(_csv(tmp_path / "j.csv", [("007", "w", 1), ("7", "w", 0)]))
     gold = _csv(tmp_path / "g.csv", [("007", 0), ("7", 1)], "task,label")
