@@ -103,8 +103,8 @@ def encode_gold(
 
 def gold_label_values(values: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Gold label ``values`` in the type of the judgments' labels ``labels`` where they can be: text
-    that is a number for number labels (whole numbers only for integer labels), integers by their
-    digits for text labels; anything else as given (it then matches no label)."""
+    that is a number as a float for number labels, integers by their digits for text labels;
+    anything else as given (it then matches no label)."""
     if values.size == 0 or labels.size == 0:
         return values
     text = values.dtype == object and all(isinstance(v, str) for v in values)
@@ -113,10 +113,7 @@ def gold_label_values(values: np.ndarray, labels: np.ndarray) -> np.ndarray:
             numbers = np.array([float(v) for v in values]) + 0.0
         except ValueError:
             return values
-        if labels.dtype.kind == "f":
-            return numbers
-        whole = np.isfinite(numbers).all() and (numbers == np.round(numbers)).all() and (np.abs(numbers) < 2**63).all()
-        return numbers.astype(np.int64) if whole else numbers  # 3.5: no integer label, reported as such
+        return numbers  # integer labels: label_lookup matches whole numbers (3.5 is reported as no label)
     if values.dtype.kind in "iu" and labels.dtype == object and all(isinstance(v, str) for v in labels):
         return np.array([str(int(v)) for v in values], dtype=object)
     return values

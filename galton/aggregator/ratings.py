@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .._math import EPS
-from ..data.judgments import MAX_RATING
+from ..data.judgments import MAX_RATING, unusable_ratings
 from ..judgments import Judgments
 from ._base import BaseAggregator, EMAggregator, NotFittedError
 from ._engine import Shard
@@ -28,9 +28,6 @@ from ._pref_results import Z95, ItemOutput
 from ._registry import register
 
 __all__ = ["MeanRating", "MedianRating", "TrimmedMeanRating", "GaussianRating", "no_gold", "sorted_order"]
-
-
-_MAX_RATING = MAX_RATING  #: larger ratings overflow float64 in sums of squares
 
 
 def numeric_values(judgments: Judgments) -> np.ndarray:
@@ -44,14 +41,14 @@ def numeric_values(judgments: Judgments) -> np.ndarray:
             "the ratings to numbers, or use a categorical model (galton.aggregator.names())"
         )
     values = names.astype(np.float64)
-    bad = ~(np.abs(values) <= _MAX_RATING)  # inf, -inf, and values whose squares overflow
+    bad = unusable_ratings(values)  # inf, -inf, and values whose squares overflow
     if bad.any():
         rows = np.flatnonzero(bad[judgments.label])
         shown = ", ".join(str(int(r)) for r in rows[:5]) + (", ..." if rows.size > 5 else "")
         examples = ", ".join(repr(float(v)) for v in values[bad][:3])
         raise ValueError(
             f"column {judgments.columns[2]!r} has {rows.size} rating(s) that are infinite or beyond "
-            f"±{_MAX_RATING:g} ({examples}; rows {shown}); drop or fix those rows (on_invalid='drop' drops them)"
+            f"±{MAX_RATING:g} ({examples}; rows {shown}); drop or fix those rows (on_invalid='drop' drops them)"
         )
     return values
 

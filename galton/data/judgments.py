@@ -297,11 +297,14 @@ def label_codes(label_names: np.ndarray, values: Any, *, what: str = "gold", tas
 MAX_RATING = 1e150
 
 
-def unusable_ratings(col: Any) -> np.ndarray:
-    """True where a numeric rating is infinite or beyond ±:data:`MAX_RATING` (nulls: False)."""
-    if not (pa.types.is_floating(col.type) or pa.types.is_integer(col.type)):
-        return np.zeros(len(col), dtype=bool)
-    v = np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)
+def unusable_ratings(values: Any) -> np.ndarray:
+    """True where a numeric rating (an array, or an Arrow column) is infinite or beyond
+    ±:data:`MAX_RATING`; False for nulls, NaN and values that are no numbers."""
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        if not (pa.types.is_floating(values.type) or pa.types.is_integer(values.type)):
+            return np.zeros(len(values), dtype=bool)
+        values = values.to_numpy(zero_copy_only=False)
+    v = np.asarray(values, dtype=np.float64)
     with np.errstate(invalid="ignore"):
         return ~(np.abs(v) <= MAX_RATING) & ~np.isnan(v)
 
