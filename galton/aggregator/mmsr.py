@@ -87,6 +87,13 @@ def _label_sums(shard: Shard, skill: np.ndarray) -> np.ndarray:
     return vote_counts(shard.task, shard.label, shard.n_tasks, shard.n_labels, skill[shard.worker])
 
 
+def _log_odds(s: Any, kk: float) -> Any:
+    """The vote weight ``log((K-1) p / (1-p))`` of a rescaled skill ``s`` (0 random, 1 perfect):
+    ``p = s (K-1) / K + 1 / K``, the probability of a right answer."""
+    p = s * (kk - 1.0) / kk + 1.0 / kk
+    return np.log(p * (kk - 1.0) / (1.0 - p))
+
+
 #: pairs of workers who met share fewer tasks than this on average: M-MSR's agreements are noise
 SPARSE_SHARED = 2.0
 
@@ -99,9 +106,9 @@ def _warn_if_sparse(table: dict[str, Any], skill: np.ndarray) -> None:
     shared = table.get("shared", np.inf)
     if not table["linked"].any() or shared >= SPARSE_SHARED:
         return
-    kk, floor = table["n_labels"], table["floor"]
-    p = (-1.0 / (kk - 1.0) + floor) * (kk - 1.0) / kk + 1.0 / kk  # the most adversarial skill allowed
-    low = int(np.sum(np.isclose(skill, np.log(p * (kk - 1.0) / (1.0 - p))) & table["linked"]))
+    kk = table["n_labels"]
+    lowest = _log_odds(-1.0 / (kk - 1.0) + table["floor"], kk)  # the most adversarial skill the clip allows
+    low = int(np.sum(np.isclose(skill, lowest) & table["linked"]))
     warnings.warn(f"MMSR: the pairs of workers who share a task share {shared:.2f} tasks on average, so each "
                   f"agreement is a coin flip or two and the skills are mostly noise ({low} of "
                   f"{int(table['linked'].sum())} workers got the most adversarial skill allowed); on data this "
@@ -195,13 +202,11 @@ class MMSR(EMAggregator):
         kk, floor = table["n_labels"], table["floor"]
         s = np.minimum(table["sign"] * (u / k), 1.0 - floor)
         s = np.maximum(s, -1.0 / (kk - 1.0) + floor)
-        p = s * (kk - 1.0) / kk + 1.0 / kk
-        skill = np.log(p * (kk - 1.0) / (1.0 - p))
+        skill = _log_odds(s, kk)
         alone = ~table["linked"]  # no co-worker, no evidence: the mean skill of those who have some
         if not table["one_label"] and not np.any(skill[~alone]):  # no evidence (no co-workers, or every
             # agreement exactly at chance: all skills 0 ignored the votes): all alike, barely above chance
-            p0 = min(floor, 0.5) * (kk - 1.0) / kk + 1.0 / kk  # one task: floor 1 would be certainty
-            skill[:] = np.log(p0 * (kk - 1.0) / (1.0 - p0))
+            skill[:] = _log_odds(min(floor, 0.5), kk)  # one task: floor 1 would be certainty
         elif alone.any() and not alone.all():
             skill[alone] = skill[~alone].mean()
         return skill

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from ..data._validate import pandas_columns
+from ._base import TIE_RTOL
 
 __all__ = ["SegmentationEM", "SegmentationMajorityVote", "SegmentationRASA"]
 
@@ -263,7 +264,7 @@ class SegmentationEM(_Segmentation):
         tasks = [im.task for im in images]
         # a pixel is in when its posterior passes 1/2: an exact tie (two equally good workers
         # disagreeing) is out as in crowd-kit, whatever the rounding (0.5000000000000001 put it in)
-        self.segmentations_ = _series(tasks, [(q > 0.5 + 1e-9).reshape(im.shape) for q, im in zip(post, images)],
+        self.segmentations_ = _series(tasks, [(q > 0.5 + TIE_RTOL).reshape(im.shape) for q, im in zip(post, images)],
                                       "agg_segmentation")
         self.posteriors_ = _series(tasks, [q.reshape(im.shape) for q, im in zip(post, images)], "posterior")
         keys = [(im.task, w) for im in images for w in im.workers]
