@@ -53,11 +53,11 @@ def _read_gold(gold: Any, task_col: str, label_col: str) -> Any:
     rules (galton._gold.read_gold); task ids are matched to the judgments' type later."""
     import pyarrow as pa
 
-    from .._gold import read_gold
+    from .._gold import SIMULATED_TRUTH, read_gold
 
     from ..io import to_arrow
 
-    table = to_arrow(gold, ids=(task_col, "task", label_col, "label", "true_label"))  # labels as written
+    table = to_arrow(gold, ids=(task_col, "task", label_col, "label", SIMULATED_TRUTH))  # labels as written
     tcol = task_col if task_col in table.column_names else "task"
     lcol = label_col if label_col in table.column_names else "label"
     tasks, values = read_gold(table, task_col=tcol, label_col=lcol)

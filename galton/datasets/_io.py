@@ -64,7 +64,7 @@ def _check_columns(df: pl.DataFrame, table: str, source: Path) -> pl.DataFrame:
 
 
 def read_csv(path: str | os.PathLike[str], table: str) -> pl.DataFrame:
-    """Read one table of a dataset from CSV through galton's one reader.
+    """Read one table of a dataset from CSV (or Parquet) through galton's one reader.
 
     Parameters
     ----------
@@ -94,24 +94,10 @@ def read_csv(path: str | os.PathLike[str], table: str) -> pl.DataFrame:
 
 
 def read_parquet(path: str | os.PathLike[str], table: str) -> pl.DataFrame:
-    """Read one table of a dataset from Parquet and check its columns.
-
-    Parameters
-    ----------
-    path : path-like
-        Parquet file.
-    table : {"judgments", "gold", "experts"}
-        Which table the file holds.
-
-    Returns
-    -------
-    polars.DataFrame
-        The columns of ``COLUMNS[table]`` in that order.
-    """
-    path = Path(path)
-    import polars as pl
-
-    return _check_columns(pl.read_parquet(path), table, path)
+    """Read one table of a dataset from Parquet through galton's one reader (it picks the format by
+    the extension: :func:`read_csv` is the same read) and check its columns; returns the columns
+    of ``COLUMNS[table]`` in that order."""
+    return read_csv(path, table)
 
 
 def convert(df: pl.DataFrame | None, frame: Frame) -> Any:
