@@ -19,7 +19,7 @@ import numpy as np
 
 from ..judgments import Judgments
 from ._kernels import vote_shares
-from ._pairs import one_coin_fill, pair_axes, pair_labels, per_worker_sum, right_stats
+from ._pairs import one_coin_fill, pair_axes, per_worker_sum, right_stats
 from ._registry import register
 from .dawid_skene import PROB_FLOOR, DawidSkene
 
@@ -51,9 +51,8 @@ class OneCoinDawidSkene(DawidSkene):
         """``initial_error`` (W, K, K) as the statistics it stands for: the observed pairs' diagonal
         cells are right answers, each worker's cells of those pairs its judgments (what the expected
         counts' diagonal and row sums were)."""
-        k = memory["n_labels"]
-        rows = arr.reshape(-1, k)[memory["pairs"]]
-        right = rows[np.arange(rows.shape[0]), pair_labels(memory["pairs"], k)]
+        rows = arr.reshape(-1, memory["n_labels"])[memory["pairs"]]
+        right = rows[np.arange(rows.shape[0]), pair_axes(memory)[1]]
         total = per_worker_sum(rows.sum(axis=1), memory["wptr"])
         if self.initial_error_strategy == "assign":
             return {**stats, "right": right, "total": total}
