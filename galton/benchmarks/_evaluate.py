@@ -122,6 +122,11 @@ def _int(v: int | None) -> int | None:
     return None if v is None else int(v)
 
 
+def _nan_none(v: float) -> float | None:
+    """None for an accuracy on no task (NaN), so that tables and reports say "-", not "nan"."""
+    return None if np.isnan(v) else float(v)
+
+
 def evaluate_source(source: Source, ks: Sequence[int], results: dict[int, dict[str, Any]],
                     models: Sequence[str], study: Study) -> dict[str, list[dict[str, Any]]]:
     """Rows of every table for one source (see :data:`TABLES`)."""
@@ -174,11 +179,15 @@ def evaluate_source(source: Source, ks: Sequence[int], results: dict[int, dict[s
             k_eq, k_lo, k_hi = est.crowd_equivalent(ks_arr, curve.estimate - e_k.estimate, d_lo, d_hi)
             status = ("not reached" if k_eq is None else
                       "reached" if k_hi is not None else "reached (upper bound beyond the grid)")
-            at = None if k_eq is None else float(curve.estimate[list(ks).index(k_eq)])
+            i_eq = None if k_eq is None else list(ks).index(k_eq)
+            at = None if i_eq is None else float(curve.estimate[i_eq])
+            # the expert's accuracy on all its tasks (the experts table's); with short tasks excluded the
+            # comparison at k is on the tasks with k judgments, and expert_accuracy_at_k is the expert's there
             row = {"source": source.name, "expert": comp.expert, "kind": comp.kind, "model": model,
-                   "expert_accuracy": float(e_k.estimate[-1] if mask is not None else np.mean(comp.score)),
+                   "expert_accuracy": float(np.mean(comp.score)),
+                   "expert_accuracy_at_k": None if i_eq is None else float(e_k.estimate[i_eq]),
                    "k_equivalent": _int(k_eq), "k_low": _int(k_lo), "k_high": _int(k_hi), "status": status,
-                   "crowd_accuracy_at_k": at, "crowd_accuracy_max_k": float(curve.estimate[-1]),
+                   "crowd_accuracy_at_k": at, "crowd_accuracy_max_k": _nan_none(curve.estimate[-1]),
                    "k_max": int(ks[-1]), "n_tasks": T}
             rows["crowd_equivalent"].append(row)
             if comp.kind == KIND_SIM:

@@ -58,6 +58,7 @@ The ranking scores of the preference study (Kendall tau per prompt) live in
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -333,6 +334,13 @@ class BootstrapCurve:
     replicates: np.ndarray
 
 
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """``num / den``, NaN where nothing was scored (``den == 0``): an accuracy on no task is
+    unknown, not 0 (a 0 on both sides read as "the crowd reaches the expert")."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+
+
 def curve_bootstrap(credit: np.ndarray, task_w: np.ndarray, rep_w: np.ndarray,
                     mask: np.ndarray | None = None) -> BootstrapCurve:
     """Grand-mean accuracy per k and its two-way bootstrap replicates.
@@ -351,7 +359,7 @@ def curve_bootstrap(credit: np.ndarray, task_w: np.ndarray, rep_w: np.ndarray,
     nk, R, T = credit.shape
     m = np.ones((nk, T)) if mask is None else mask.astype(float)
     cm = credit * m[:, None, :]
-    est = cm.sum(axis=(1, 2)) / (R * np.maximum(m.sum(axis=1), 1e-300))
+    est = _ratio(cm.sum(axis=(1, 2)), R * m.sum(axis=1))
     num = (cm.reshape(nk * R, T) @ task_w.T).reshape(nk, R, -1)  # (nk, R, B)
     num = np.einsum("krb,br->kb", num, rep_w)
     den = R * (m @ task_w.T)  # (nk, B); sum_r w_b[r] = R
@@ -365,7 +373,7 @@ def expert_bootstrap(score: np.ndarray, task_w: np.ndarray, mask: np.ndarray | N
     """An expert's accuracy (per k, when the mask changes with k) with the same task weights."""
     T = score.shape[0]
     m = np.ones((nk, T)) if mask is None else mask.astype(float)
-    est = (m @ score) / np.maximum(m.sum(axis=1), 1e-300)
+    est = _ratio(m @ score, m.sum(axis=1))
     with np.errstate(invalid="ignore", divide="ignore"):
         reps = ((task_w * score) @ m.T).T / (m @ task_w.T)
     return BootstrapCurve(est, reps)
@@ -374,7 +382,9 @@ def expert_bootstrap(score: np.ndarray, task_w: np.ndarray, mask: np.ndarray | N
 def percentile_interval(replicates: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """Percentile bootstrap interval along the last axis (NaN replicates ignored)."""
     a = (1.0 - level) / 2.0
-    lo, hi = np.nanquantile(replicates, [a, 1.0 - a], axis=-1)
+    with warnings.catch_warnings():  # an all-NaN row (nothing scored at that k) gives NaN, said once by the table
+        warnings.simplefilter("ignore", RuntimeWarning)
+        lo, hi = np.nanquantile(replicates, [a, 1.0 - a], axis=-1)
     return lo, hi
 
 

@@ -249,6 +249,39 @@ def test_short_tasks_all_versus_exclude() -> None:
     assert res_all["accuracy"][0] == res_ex["accuracy"][0]  # every task has >= 1 judgment
 
 
+def test_excluded_short_tasks_never_reach_an_expert_on_no_task() -> None:
+    """short_tasks="exclude": worker 0 (always right) judges only tasks with 3 judgments, so at k=5
+    none of its tasks is scored. That k is unknown (NaN, None in the tables), not 0 = 0 ("reached"),
+    and the crowd-equivalent row gives the expert's accuracy of the experts table."""
+    from galton.benchmarks._evaluate import evaluate_source, tables_from_rows
+    from galton.benchmarks._sources import Source
+    from galton.benchmarks.study import run_job
+
+    rng = np.random.default_rng(0)
+    gold = rng.integers(0, 2, 60).astype(np.int32)
+    rows = []
+    for t in range(60):
+        ws = [0, *rng.choice(np.arange(1, 30), 2, replace=False)] if t < 40 else rng.choice(np.arange(1, 30), 5,
+                                                                                             replace=False)
+        rows += [(t, w, gold[t] if w == 0 or rng.random() < 0.6 else 1 - gold[t]) for w in ws]
+    task, worker, label = (np.asarray(a, dtype=np.int32) for a in zip(*rows))
+    src = Source(name="toy", kind="dataset", origin="bundled", params={}, seed_key=1, task=task, worker=worker,
+                 label=label, n_tasks=60, n_workers=30, n_labels=2, n_codes=2, label_names=[0, 1], gold=gold)
+    study = Study(datasets=("x",), models=("mv",), k=(1, 3, 5), k_max="max", short_tasks="exclude", repeats=2,
+                  bootstrap=50, best_annotators=1, min_tasks=5, engine="local")
+    ks = src.ks(study.k, study.k_max)
+    t = tables_from_rows(evaluate_source(src, ks, {k: run_job(src, k, study) for k in ks}, ["mv"], study))
+    ce = t["crowd_equivalent"].row(0, named=True)
+    expert = t["experts"].filter(t["experts"]["expert"] == ce["expert"]).row(0, named=True)
+    assert expert["accuracy"] == 1.0 and ce["expert_accuracy"] == expert["accuracy"]
+    assert ce["k_equivalent"] is None and ce["status"] == "not reached"
+    assert ce["crowd_accuracy_max_k"] is None and ce["crowd_accuracy_at_k"] is None
+    m = np.array([[1.0, 0.0], [0.0, 0.0]], bool)  # nothing scored at the second k: NaN, never 0
+    curve = est.curve_bootstrap(np.ones((2, 1, 2)), np.ones((3, 2)), np.ones((3, 1)), m)
+    assert curve.estimate[0] == 1.0 and np.isnan(curve.estimate[1])
+    assert np.isnan(est.expert_bootstrap(np.ones(2), np.ones((3, 2)), m, 2).estimate[1])
+
+
 # --------------------------------------------------------------------------------------------------
 # published figures
 # --------------------------------------------------------------------------------------------------
