@@ -180,8 +180,10 @@ def prepare_simulation(study: Study, index: int, point: dict[str, Any]) -> Sourc
     """Simulate one grid point (:func:`galton.datasets.simulate.simulate`) and its expert.
 
     The crowd gives ``judgments_per_task = max(k)`` judgments per task (``k`` of ``[simulation]``,
-    else of the study) (workers marked
-    ``is_expert`` are left out of the crowd). The simulated expert answers every task once:
+    else of the study); the workers of ``expert_share`` are part of it (a crowd with experts in it:
+    leaving their judgments out left tasks with fewer than ``k`` judgments, and some with none,
+    while the study compared the crowd at k). The study's expert is simulated apart from the crowd,
+    and answers every task once:
     right with probability ``sigmoid(logit(expert_accuracy) / difficulty_t)`` (the simulator's
     model for experts), else a uniformly random wrong label; its *true* accuracy is the mean of
     that probability over the tasks.
@@ -201,7 +203,6 @@ def prepare_simulation(study: Study, index: int, point: dict[str, Any]) -> Sourc
         raise ValueError(f"[simulation] needs {missing}")
     config = CrowdConfig(**cfg, judgments_per_task=jpt, seed=sim_seed)
     res = simulate(config)
-    keep = ~res.workers.is_expert[res.worker]
     K, T = config.n_classes, config.n_tasks
     a = float(config.expert_accuracy)
     rng = np.random.default_rng(np.random.SeedSequence([sim_seed, TAGS["sim_expert"]]))
@@ -212,8 +213,8 @@ def prepare_simulation(study: Study, index: int, point: dict[str, Any]) -> Sourc
     expert = np.where(u < p, y, (y + 1 + off) % K).astype(np.int32)
     name = f"sim{index:02d}"
     return Source(name=name, kind="simulation", origin="simulated", params=dict(point),
-                  seed_key=_crc("simulation"), task=res.task[keep].astype(np.int32),
-                  worker=res.worker[keep], label=res.label[keep], n_tasks=T, n_workers=config.n_workers,
+                  seed_key=_crc("simulation"), task=res.task.astype(np.int32),
+                  worker=res.worker, label=res.label, n_tasks=T, n_workers=config.n_workers,
                   n_labels=K, n_codes=K, label_names=list(range(K)), gold=y,
                   sim_expert=(expert, float(p.mean()), a), k_grid=k_grid)
 

@@ -282,6 +282,17 @@ def test_excluded_short_tasks_never_reach_an_expert_on_no_task() -> None:
     assert np.isnan(est.expert_bootstrap(np.ones(2), np.ones((3, 2)), m, 2).estimate[1])
 
 
+def test_simulated_crowd_with_experts_holds_k_judgments_per_task() -> None:
+    """expert_share puts experts in the crowd; they stay there, so every task has max(k) judgments
+    and the grid keeps its k (leaving them out left 2.5 of 5 per task and shrank the grid to 1,2)."""
+    from galton.benchmarks._sources import prepare_simulation
+
+    st = Study(name="s", models=("mv",), k=(1, 3, 5), repeats=1, bootstrap=20, engine="local",
+               simulation={"n_tasks": 400, "n_workers": 10, "expert_share": 0.5, "accuracy_mean": 0.7})
+    src = prepare_simulation(st, 0, {})
+    assert (src.counts == 5).all() and list(src.ks(st.k, st.k_max)) == [1, 3, 5]
+
+
 # --------------------------------------------------------------------------------------------------
 # published figures
 # --------------------------------------------------------------------------------------------------
