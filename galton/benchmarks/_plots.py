@@ -18,7 +18,7 @@ from typing import Any, Iterator, Sequence
 from ._evaluate import KIND_DESIGNATED, KIND_LOO, KIND_POST_HOC, KIND_SIM, MEAN_EXPERT
 
 __all__ = ["COLORS", "EXPERT_STYLES", "DPI", "WIDTH", "figure", "k_axis", "fonts", "legend_outside", "source_label",
-           "plot_curves", "plot_crowd_equivalent", "plot_sweep", "expert_choice"]
+           "plot_curves", "plot_crowd_equivalent", "plot_sweep", "expert_choice", "level_text"]
 
 DPI = 110
 WIDTH = 11.6  #: inches: 1276 px at DPI, the width of the page's column
@@ -106,7 +106,12 @@ def _ref_title(ref: str, simulated: bool) -> tuple[str, str]:
 
 
 @fonts()
-def plot_curves(tables: dict[str, Any], source: str, path: Path) -> None:
+def level_text(level: float) -> str:
+    """A confidence level as the reports write it: 0.95 -> "95%", 0.975 -> "97.5%"."""
+    return f"{100 * level:g}%"
+
+
+def plot_curves(tables: dict[str, Any], source: str, path: Path, level: float = 0.95) -> None:
     """Accuracy against k per model (interval bands) with the experts' levels: one panel per
     reference, stacked; each panel's main expert (the verdict's, else that panel's
     :func:`expert_choice`) solid black with a light band, the others as coloured dashed lines."""
@@ -148,7 +153,7 @@ def plot_curves(tables: dict[str, Any], source: str, path: Path) -> None:
                            label=f"{row['expert']}: {row['accuracy']:.3f}" + (" (verdict)" if verdict else ""))
                 if main:
                     ax.axhspan(row["ci_low"], row["ci_high"], color="0.55", alpha=0.12, lw=0,
-                               label="its 95% interval")
+                               label=f"its {level_text(level)} interval")
         if not rows:
             scored = scored.split(";")[0]  # no expert in this panel: nothing was chosen
         k_axis(ax, ks)

@@ -17,19 +17,27 @@ import html
 from typing import Any, Sequence
 
 from ._evaluate import MEAN_EXPERT
-from ._plots import expert_choice, source_label
+from ._plots import expert_choice, level_text, source_label
 
-__all__ = ["RULE", "verdict_rows", "verdict_word", "verdict_sentence", "verdict_html", "keq_text",
-           "crowd_equivalent_pivot", "verdict_lines"]
+__all__ = ["RULE", "rule", "level_text", "verdict_rows", "verdict_word", "verdict_sentence", "verdict_html",
+           "keq_text", "crowd_equivalent_pivot", "verdict_lines"]
 
-RULE = ("Verdict rule: <i>beats</i> when the crowd's 95% interval lies wholly above the expert's, <i>below</i> when "
-        "wholly below, <i>level with</i> when the two intervals overlap (overlap is not proof of equality; the "
+_RULE = ("Verdict rule: <i>beats</i> when the crowd's {level} interval lies wholly above the expert's, <i>below</i> "
+         "when wholly below, <i>level with</i> when the two intervals overlap (overlap is not proof of equality; the "
         "paired crowd-equivalent interval is the sharper test). Points: crowd minus expert accuracy, in "
         "percentage points. The expert is the designated experts' mean when a source has designated experts "
         "(each scored against the other experts' majority, the crowd against the same references), else a "
         "designated expert, else the simulated expert, else the best annotator chosen on one half of the gold "
         "tasks and scored on the other half (the crowd is scored on all gold tasks); a post-hoc best annotator "
         "is never used. Best model: the best accuracy at the source's largest k.")
+
+
+def rule(level: float = 0.95) -> str:
+    """:data:`RULE` at the study's confidence level."""
+    return _RULE.format(level=level_text(level))
+
+
+RULE = rule()
 
 
 def verdict_word(crowd_lo: float, crowd_hi: float, expert_lo: float, expert_hi: float) -> str:
@@ -124,10 +132,11 @@ def _ci(v: float, lo: float, hi: float) -> str:
     return f"{v:.3f} <span class='ci'>[{lo:.3f}, {hi:.3f}]</span>"
 
 
-def verdict_html(rows: Sequence[dict[str, Any]]) -> str:
-    """The verdict table (the page's first table) and its footnote."""
-    head = ("<tr><th>source</th><th>expert: accuracy [95% interval]</th><th>crowd: best model at the largest k "
-            "[95% interval]</th><th>crowd-equivalent k [interval]</th><th>verdict</th></tr>")
+def verdict_html(rows: Sequence[dict[str, Any]], level: float = 0.95) -> str:
+    """The verdict table (the page's first table) and its footnote; ``level``: the study's confidence."""
+    pct = level_text(level)
+    head = (f"<tr><th>source</th><th>expert: accuracy [{pct} interval]</th><th>crowd: best model at the largest k "
+            f"[{pct} interval]</th><th>crowd-equivalent k [interval]</th><th>verdict</th></tr>")
     body = []
     for r in rows:
         if r["expert"] is None:
@@ -142,7 +151,7 @@ def verdict_html(rows: Sequence[dict[str, Any]]) -> str:
         body.append(f"<tr class='{cls}'><td>{html.escape(r['label'])}</td><td>{expert}</td><td>{crowd}</td>"
                     f"<td>{keq}</td><td class='verdict'>{html.escape(r['sentence'])}</td></tr>")
     return (f"<table class='verdict' id='verdict'><thead>{head}</thead><tbody>{''.join(body)}</tbody></table>"
-            f"<p class='note'>{RULE}</p>")
+            f"<p class='note'>{rule(level)}</p>")
 
 
 def crowd_equivalent_pivot(ce: Any) -> Any:
@@ -161,9 +170,9 @@ def crowd_equivalent_pivot(ce: Any) -> Any:
     return pl.DataFrame([{c: row.get(c, "-") for c in cols} for row in rows.values()], infer_schema_length=None)
 
 
-def verdict_lines(tables: dict[str, Any], sources: Sequence[str]) -> list[str]:
+def verdict_lines(tables: dict[str, Any], sources: Sequence[str], level: float = 0.95) -> list[str]:
     """The verdict for the terminal: one line per source."""
-    lines = ["does the crowd beat the expert? (crowd at the largest k vs the expert, 95% intervals)"]
+    lines = [f"does the crowd beat the expert? (crowd at the largest k vs the expert, {level_text(level)} intervals)"]
     for r in verdict_rows(tables, sources):
         nums = "" if r["expert"] is None or r["model"] is None else (
             f" [crowd {r['crowd']:.3f} ({r['crowd_low']:.3f}-{r['crowd_high']:.3f}), expert "

@@ -35,7 +35,7 @@ from ._common import markdown_table
 from ._evaluate import TABLES
 from ._page import fmt, html_table, img, page_head, page_tail, page_top, settings_line, workers_section
 from ._plots import COLORS, figure, k_axis, plot_crowd_equivalent, plot_curves, plot_sweep, source_label
-from ._verdict import crowd_equivalent_pivot, verdict_html, verdict_lines, verdict_rows
+from ._verdict import crowd_equivalent_pivot, level_text, verdict_html, verdict_lines, verdict_rows
 from .kinds import kind_of, study_kind
 from .runner import StudyResult
 
@@ -90,7 +90,7 @@ def _curve_summary(curves: Any, source: str, reference: str) -> Any:
 # --------------------------------------------------------------------------------------------------
 # the page: the verdict first, then the plots, then the details
 # --------------------------------------------------------------------------------------------------
-def _experts_frame(experts: Any) -> Any:
+def _experts_frame(experts: Any, level: float = 0.95) -> Any:
     """The experts table for the page: accuracy with its interval in one cell, short kinds."""
     import polars as pl
 
@@ -99,9 +99,9 @@ def _experts_frame(experts: Any) -> Any:
                                                                              "selection_tasks").rows()]
     kind = pl.col("kind").str.replace(r"best annotator \(post hoc, biased\)", "post hoc").str.replace(
         r"best annotator \(split half\)", "best annotator, split half")
-    df = experts.with_columns(pl.Series("accuracy [95% interval]", acc), pl.Series("selection (tasks)", sel,
-                                                                                   dtype=pl.Utf8), kind)
-    cols = ["source", "expert", "kind", "reference", "accuracy [95% interval]", "n_tasks", "selection (tasks)"]
+    name = f"accuracy [{level_text(level)} interval]"
+    df = experts.with_columns(pl.Series(name, acc), pl.Series("selection (tasks)", sel, dtype=pl.Utf8), kind)
+    cols = ["source", "expert", "kind", "reference", name, "n_tasks", "selection (tasks)"]
     cols += [c for c in ("true_accuracy", "tied_reference_tasks") if df[c].null_count() < df.height]
     return df.select(cols).rename({"reference": "scored against", "n_tasks": "tasks"})
 
@@ -124,7 +124,8 @@ def categorical_page(result: StudyResult, plots: dict[str, list[str]]) -> str:
 
     meta, t = result.meta, result.tables
     h = page_top(result)
-    h += ["<h2>The answer, per source</h2>", verdict_html(verdict_rows(t, meta["sources"]))]
+    level = result.study.confidence
+    h += ["<h2>The answer, per source</h2>", verdict_html(verdict_rows(t, meta["sources"]), level)]
     h += settings_line(result, _tie_note(meta))
     h.append("<h2>Crowd curves</h2>")
     for src in meta["sources"]:
@@ -144,14 +145,14 @@ def categorical_page(result: StudyResult, plots: dict[str, list[str]]) -> str:
         h += ["<h3>Simulation sweep</h3>", _details("the sweep table", html_table(t["sweep"]))]
     missing = [s for s in meta["sources"] if "experts" not in t or not (t["experts"]["source"] == s).any()]
     if "experts" in t:
-        h += ["<h3>Experts</h3>", html_table(_experts_frame(t["experts"])),
+        h += ["<h3>Experts</h3>", html_table(_experts_frame(t["experts"], level)),
               "<p class='note'>post hoc: the best annotator chosen after seeing the scoring gold (biased upwards); "
               "listed for comparison, never used for crowd-equivalents or the verdict. Selection: the accuracy on "
               "the half of the gold tasks the annotator was chosen on (tasks).</p>"]
     if missing:
         h.append(f"<p class='note'>No expert in: {html.escape(', '.join(missing))} (no designated expert, and "
                  "too few gold tasks or best_annotators = 0 for a best annotator).</p>")
-    h.append("<h3>Crowd curves: accuracy [95% interval] per k and model</h3>")
+    h.append(f"<h3>Crowd curves: accuracy [{level_text(level)} interval] per k and model</h3>")
     for src in meta["sources"]:
         for ref in ("gold", "experts_loo") if "curves" in t else ():
             c = t["curves"].filter((pl.col("source") == src) & (pl.col("reference") == ref))
@@ -169,7 +170,7 @@ def categorical_plots(result: StudyResult, tmp: Path) -> dict[str, list[str]]:
         if "curves" not in t or not (t["curves"]["source"] == src).any():
             continue  # every model failed on this source (see the fits table)
         p = f"plots/curve_{i:02d}_{slug(src)}.png"
-        plot_curves(t, src, tmp / p)
+        plot_curves(t, src, tmp / p, result.study.confidence)
         made[src] = [p]
     if "crowd_equivalent" in t:
         plot_crowd_equivalent(t["crowd_equivalent"], tmp / "plots" / "crowd_equivalent.png")
@@ -248,7 +249,7 @@ def categorical_summary(result: StudyResult, path: str | os.PathLike[str] | None
              f"{', '.join(meta['models'])}, engine {meta['engine']}, {meta['seconds']:.1f} s"]
     if path is not None:
         lines.append(f"report     {Path(path) / 'index.html'}")
-    lines += verdict_lines(t, meta["sources"])
+    lines += verdict_lines(t, meta["sources"], result.study.confidence)
     ce = t.get("crowd_equivalent")
     if ce is not None:
         keep = ce.filter(~pl.col("kind").str.contains("leave-one-out") | (pl.col("expert") == "experts (mean)"))

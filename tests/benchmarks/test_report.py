@@ -99,6 +99,18 @@ def test_cli_bench(tmp_path: Path, capsys) -> None:
     assert not (tmp_path / "n").exists()
 
 
+def test_the_report_names_the_studys_confidence_level(tmp_path: Path, capsys) -> None:
+    """A study at confidence 0.8 says 80% wherever it names an interval (the page and the terminal
+    said 95% beside 80% intervals, under a verdict drawn from them)."""
+    study = tmp_path / "s.toml"
+    study.write_text('[study]\nname = "c"\nmodels = ["mv"]\nk = [1, 2]\nrepeats = 2\nbootstrap = 40\n'
+                     'confidence = 0.8\nengine = "local"\n[datasets]\nnames = ["welinder_bluebirds"]\n')
+    assert main(["bench", str(study), "--no-plots", "--out", str(tmp_path / "o")]) == 0
+    text, page = capsys.readouterr().out, (tmp_path / "o" / "index.html").read_text()
+    assert "80% intervals" in text and "95%" not in text
+    assert page.count("80% interval") >= 4 and "95%" not in page
+
+
 def test_bench_checks_for_matplotlib_before_the_run(tmp_path, monkeypatch, capsys):
     """Without matplotlib, `galton bench` stops before spending the study's time, and says how to
     fix it; --no-plots runs without it."""
