@@ -233,6 +233,9 @@ def plot_sweep(sweep: Any, axis: str, path: Path) -> None:
     import polars as pl
 
     col = f"grid_{axis}"
+    # list-valued axes (class_prior, judgments_per_task = [low, high]) are plotted as categories
+    lists = [c for c in sweep.columns if c.startswith("grid_") and isinstance(sweep.schema[c], (pl.List, pl.Array))]
+    sweep = sweep.with_columns(pl.Series(c, [str(v) for v in sweep[c].to_list()]) for c in lists)
     others = [c for c in sweep.columns if c.startswith("grid_") and c != col]
     sub = sweep
     for c in others:

@@ -111,6 +111,17 @@ def test_the_report_names_the_studys_confidence_level(tmp_path: Path, capsys) ->
     assert page.count("80% interval") >= 4 and "95%" not in page
 
 
+def test_a_grid_over_a_list_valued_field_is_plotted(tmp_path: Path) -> None:
+    """class_prior = [[.5, .5], [.8, .2]]: the sweep plots its points as categories (the study ran,
+    then the plot raised "too many values to unpack" and no report was written)."""
+    study = Study(name="g", models=("mv",), k=(1, 3), repeats=2, bootstrap=20, engine="local",
+                  simulation={"n_tasks": 100, "n_workers": 10},
+                  grid={"class_prior": [[0.5, 0.5], [0.8, 0.2]], "accuracy_mean": [0.6, 0.8]})
+    out = write_report(run_study(study.replace(), progress=False), tmp_path / "r")
+    for axis in ("class_prior", "accuracy_mean"):
+        assert (out / "plots" / f"sweep_{axis}.png").read_bytes()[:8] == PNG
+
+
 def test_bench_checks_for_matplotlib_before_the_run(tmp_path, monkeypatch, capsys):
     """Without matplotlib, `galton bench` stops before spending the study's time, and says how to
     fix it; --no-plots runs without it."""
