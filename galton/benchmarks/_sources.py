@@ -191,10 +191,10 @@ def prepare_simulation(study: Study, index: int, point: dict[str, Any]) -> Sourc
     from ..datasets.simulate import CrowdConfig, simulate
 
     fixed = dict(study.simulation)
-    sim_seed = int(fixed.pop("seed", study.seed))
     k_grid = tuple(sorted({int(k) for k in fixed.pop("k", study.k)}))
     k_max = max(k_grid)
     cfg = {**fixed, **point}
+    sim_seed = int(cfg.pop("seed", study.seed))  # a grid over seed: one simulated crowd per seed
     jpt = cfg.pop("judgments_per_task", k_max)
     if (max(jpt) if isinstance(jpt, (list, tuple)) else int(jpt)) < k_max:
         raise ValueError(f"judgments_per_task={jpt!r} is below the largest k ({k_max}) of the study")

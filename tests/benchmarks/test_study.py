@@ -293,6 +293,19 @@ def test_simulated_crowd_with_experts_holds_k_judgments_per_task() -> None:
     assert (src.counts == 5).all() and list(src.ks(st.k, st.k_max)) == [1, 3, 5]
 
 
+def test_a_grid_over_seed_simulates_one_crowd_per_seed() -> None:
+    """[simulation.grid] seed = [1, 2] (a CrowdConfig field, so accepted) gives the crowds that
+    seed = 1 and seed = 2 give (it raised "got multiple values for keyword argument 'seed'")."""
+    from galton.benchmarks._sources import prepare_simulation
+
+    sim = {"n_tasks": 50, "n_workers": 8}
+    grid = Study(name="s", models=("mv",), k=(1, 3), simulation=sim, grid={"seed": [1, 2]})
+    one, two = (prepare_simulation(grid, i, {"seed": s}) for i, s in enumerate((1, 2)))
+    fixed = prepare_simulation(Study(name="s", models=("mv",), k=(1, 3), simulation={**sim, "seed": 1}), 0, {})
+    assert np.array_equal(one.label, fixed.label) and np.array_equal(one.worker, fixed.worker)
+    assert not np.array_equal(one.label, two.label)
+
+
 # --------------------------------------------------------------------------------------------------
 # published figures
 # --------------------------------------------------------------------------------------------------
