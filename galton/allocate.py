@@ -257,11 +257,13 @@ def _frame(cols: dict[str, Any], kind: str) -> Any:
     if kind == "pandas":
         import pandas as pd
 
-        return pd.DataFrame({k: (list(v) if np.asarray(v).dtype == object else v) for k, v in cols.items()})
+        return pd.DataFrame({k: (pd.Series(list(v), dtype=object) if np.asarray(v).dtype == object else v)
+                             for k, v in cols.items()})
     import pyarrow as pa
 
-    table = pa.table({k: pa.array(np.asarray(v).tolist()) if np.asarray(v).dtype == object else v
-                      for k, v in cols.items()})
+    # an empty object column (no row allocated) is text, as the strategy column always is, not Arrow's null type
+    table = pa.table({k: pa.array(np.asarray(v).tolist(), type=None if len(v) else pa.string())
+                      if np.asarray(v).dtype == object else v for k, v in cols.items()})
     if kind == "arrow":
         return table
     if kind not in ("polars", "dict"):
@@ -295,9 +297,16 @@ def _tasks(model: Any, judgments: Any, post: np.ndarray, budget: int, strategy: 
     order = np.lexsort((slot, hashes[task], -np.round(flat, 12)))[:budget]
     t = task[order]
     return {"task": judgments.task_names[t], "rank": np.arange(1, t.size + 1),
-            "strategy": np.full(t.size, strategy, dtype=object), "score": flat[order],
-            "label": judgments.label_names[post[t].argmax(axis=1)], "confidence": post[t].max(axis=1),
+            "strategy": np.full(t.size, strategy, dtype=object), "score": flat[order], **_current(judgments, post, t),
             "judgments": counts[t]}
+
+
+def _current(judgments: Any, post: np.ndarray, t: np.ndarray) -> dict[str, np.ndarray]:
+    """The current label and its posterior of the tasks ``t`` (none on data without judgments, where
+    the posterior has no label column to take a maximum of)."""
+    if post.shape[1] == 0:
+        return {"label": judgments.label_names[:0], "confidence": np.zeros(0)}
+    return {"label": judgments.label_names[post[t].argmax(axis=1)], "confidence": post[t].max(axis=1)}
 
 
 def _pairs(model: Any, judgments: Any, post: np.ndarray, budget: int, strategy: str, workers: Sequence[Any],
@@ -347,6 +356,5 @@ def _pairs(model: Any, judgments: Any, post: np.ndarray, budget: int, strategy: 
     t, w = c // codes.size, c % codes.size
     return {"task": judgments.task_names[t], "worker": judgments.worker_names[codes[w]],
             "rank": np.arange(1, c.size + 1), "strategy": np.full(c.size, strategy, dtype=object),
-            "score": np.asarray(primary).ravel()[c] if c.size else np.zeros(0),
-            "label": judgments.label_names[post[t].argmax(axis=1)], "confidence": post[t].max(axis=1),
+            "score": np.asarray(primary).ravel()[c] if c.size else np.zeros(0), **_current(judgments, post, t),
             "judgments": counts[t]}

@@ -420,3 +420,16 @@ def test_workers_must_list_ids_and_per_worker_needs_them():
             galton.allocate(df, 2, workers=bad)
     with pytest.raises(ValueError, match="per_worker limits the rows given to each worker of workers="):
         galton.allocate(df, 2, per_worker=1)
+
+
+def test_nothing_to_allocate_gives_typed_empty_rows() -> None:
+    """Data without judgments allocates no row (it raised numpy's "argmax of an empty sequence"), and
+    an empty allocation keeps its text columns text (Arrow's null type before, object in pandas)."""
+    empty = pd.DataFrame({"task": pd.Series([], dtype=int), "worker": pd.Series([], dtype=str),
+                          "label": pd.Series([], dtype=int)})
+    for kw in ({}, {"model": "mv"}):
+        rows = galton.allocate(empty, budget=2, **kw)
+        assert rows.shape == (0, 7) and rows["strategy"].dtype == object
+    one = pl.DataFrame({"task": [1, 2, 3], "worker": ["a", "a", "a"], "label": [0, 1, 0]})
+    rows = galton.allocate(one, budget=3, workers=["a"])  # "a" judged every task: nothing left
+    assert rows.height == 0 and rows.schema["worker"] == pl.String and rows.schema["strategy"] == pl.String
