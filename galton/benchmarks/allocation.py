@@ -179,6 +179,10 @@ def replay(data: ReplayData, *, strategies: Sequence[str] = STRATEGY_ORDER, repe
     Returns the curves."""
     if start < 1:
         raise ValueError(f"start must be >= 1 (judgments shown per task before the first round), not {start}")
+    if repetitions < 1:
+        raise ValueError(f"repetitions must be >= 1, not {repetitions}")
+    if batch <= 0:
+        raise ValueError(f"batch must be > 0 (judgments per round, or a share of the tasks below 1), not {batch}")
     counts = data.counts
     if (counts == 0).any():
         raise ValueError(f"{data.name}: {int((counts == 0).sum())} task(s) without judgments")
@@ -394,6 +398,12 @@ def run_cli(*, datasets: Sequence[str] | None, model: str | None, repeats: int |
     ``engine="ray"`` the refits run on Ray (joined at ``address`` first when given)."""
     from ..io import check_replaceable
 
+    repeats = 3 if repeats is None else repeats  # 0 ran 3 repetitions, a negative number failed at the end
+    for name, value, low in (("--repeats", repeats, 1), ("--start", start, 1)):
+        if value < low:
+            raise ValueError(f"{name} must be >= {low}, not {value}")
+    if batch <= 0:
+        raise ValueError(f"--batch must be > 0 (judgments per round, or a share of the tasks below 1), not {batch}")
     check_replaceable(out_dir)  # fail before the run, not after
     if plots:
         import importlib.util
@@ -401,7 +411,7 @@ def run_cli(*, datasets: Sequence[str] | None, model: str | None, repeats: int |
         if importlib.util.find_spec("matplotlib") is None:
             raise ImportError("the plot needs matplotlib: pip install 'galton[report]', or use --no-plots")
     settings = {"start": start, "batch": batch, "model": None if model in (None, "default") else model,
-                "repetitions": repeats or 3, "seed": seed or 0, "engine": engine or "local"}
+                "repetitions": repeats, "seed": seed or 0, "engine": engine or "local"}
     if settings["engine"] == "ray":
         try:
             from ..workers import cluster

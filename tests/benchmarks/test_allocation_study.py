@@ -129,6 +129,11 @@ def test_galton_bench_study_allocation_writes_a_report(tmp_path: Path, capsys: A
     assert rc == 2 and "other" in err and (tmp_path / "other" / "mine.txt").read_text() == "x"
     rc = cli_main(["bench", "--study", "allocation", "--k", "1,2", "--out", str(tmp_path / "x")])
     assert rc == 2 and "--k" in capsys.readouterr().err and not (tmp_path / "x").exists()
+    for bad in (["--repeats", "0"], ["--repeats", "-1"]):  # 0 ran 3 repetitions; -1 an AssertionError at the end
+        rc = cli_main(["bench", "--study", "allocation", "--datasets", "sheng", *bad, "--out", str(tmp_path / "x")])
+        assert rc == 2 and "--repeats must be >= 1" in capsys.readouterr().err and not (tmp_path / "x").exists()
+    with pytest.raises(ValueError, match="repetitions must be >= 1"):
+        al.replay(al.load_replay_data("sheng"), repetitions=0)
 
 
 # -------------------------------------------------------------------------------- Ray
