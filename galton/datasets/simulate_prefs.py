@@ -58,6 +58,19 @@ class SimulatedPreferences(NamedTuple):
     left_bias: np.ndarray
 
 
+def _apportion(shares: tuple[float, ...], n: int) -> list[int]:
+    """``n`` raters split by ``shares`` (summing to 1) with the largest remainders: the counts sum to
+    ``n`` and a share of 0 gets none (each share rounded apart gave a reliable rater when none was asked
+    for, or more special raters than raters); ties go to the earlier share."""
+    exact = np.asarray(shares, dtype=np.float64) * n
+    counts = np.floor(exact + 1e-9).astype(int)
+    left = n - int(counts.sum())
+    order = sorted(range(len(shares)), key=lambda i: (-(exact[i] - counts[i]), i))
+    for i in order[:max(left, 0)]:
+        counts[i] += 1
+    return counts.tolist()
+
+
 def _population(seed: Any, n_prompts: int, n_responses: int, n_workers: int, quality_sd: float,
                 adversarial: float, random: float, reliability: tuple[float, float]
                 ) -> tuple[np.random.Generator, np.random.Generator, np.ndarray, np.ndarray, np.ndarray,
@@ -76,9 +89,8 @@ def _population(seed: Any, n_prompts: int, n_responses: int, n_workers: int, qua
     n_items = n_prompts * n_responses
     quality = r_items.normal(0.0, quality_sd, n_items)
     prompt = np.repeat(np.arange(n_prompts), n_responses)
-    n_adv, n_rand = int(round(adversarial * n_workers)), int(round(random * n_workers))
-    kind = np.array(["reliable"] * (n_workers - n_adv - n_rand) + ["adversarial"] * n_adv
-                    + ["random"] * n_rand)
+    n_rel, n_adv, n_rand = _apportion((1.0 - adversarial - random, adversarial, random), n_workers)
+    kind = np.array(["reliable"] * n_rel + ["adversarial"] * n_adv + ["random"] * n_rand)
     kind = kind[r_workers.permutation(n_workers)]
     eta = r_workers.uniform(lo, hi, n_workers)
     eta = np.where(kind == "adversarial", 1.0 - eta, np.where(kind == "random", 0.5, eta))

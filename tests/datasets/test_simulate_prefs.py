@@ -27,3 +27,16 @@ def test_best_of_two_is_the_pairwise_reliability_model() -> None:
         se = np.sqrt(predicted * (1 - predicted) / rows.sum())
         assert abs(observed - predicted) < 4 * se, (kind, observed, predicted)
     assert (eta[s.kind == "adversarial"] < 0.5).all() and (eta[s.kind == "reliable"] > 0.5).all()
+
+
+def test_rater_shares_are_apportioned_to_the_raters() -> None:
+    """adversarial = random = 0.5 leaves no reliable rater and never more special raters than raters
+    (each share rounded apart gave 2 + 2 + 1 reliable of 5, and 2 + 2 of 3 with one dropped)."""
+    from collections import Counter
+
+    from galton.datasets.simulate_prefs import simulate_pairwise
+
+    for n, want in ((5, {"adversarial": 3, "random": 2}), (3, {"adversarial": 2, "random": 1})):
+        assert Counter(simulate_pairwise(10, n_workers=n, adversarial=0.5, random=0.5, seed=1).kind) == want
+    kinds = Counter(simulate_pairwise(10, n_workers=50, adversarial=0.05, random=0.10, seed=1).kind)
+    assert kinds == {"reliable": 43, "adversarial": 2, "random": 5}  # the defaults' split is as before
