@@ -89,17 +89,29 @@ def _crc(name: str) -> int:
 def _dataset_names(requested: Sequence[str]) -> list[str]:
     from .. import datasets as D
 
+    def plain(n: str) -> str:
+        return n.removeprefix("shared:").removeprefix("bundled:")
+
     out: list[str] = []
+    named: dict[str, str] = {}  # plain name -> as named on its own
     for n in requested:
         if n in ("all", "bundled"):
             pool = list(D.names())
             if n == "all" and D.shared_root() is not None:
                 pool += [s for s in D.shared_names() if s not in pool]
             for s in sorted(pool):
-                if not D.is_numeric(s) and s != "dawid_skene_1979" and s not in out:
+                if not D.is_numeric(s) and s != "dawid_skene_1979" and s not in map(plain, out):
                     out.append(s)
-        elif n not in out:
-            out.append(n)
+        elif plain(n) in named:
+            if named[plain(n)] != n:  # two sources of one name: every table is keyed by the name
+                raise ValueError(f"datasets {named[plain(n)]!r} and {n!r} are both named {plain(n)!r} in the "
+                                 "report; name one of them")
+        else:
+            named[plain(n)] = n
+            if plain(n) in map(plain, out):  # named on its own after "all" / "bundled": as named
+                out[list(map(plain, out)).index(plain(n))] = n
+            else:
+                out.append(n)
     return out
 
 

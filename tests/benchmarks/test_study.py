@@ -235,6 +235,18 @@ def test_study_files_and_options() -> None:
             resolve_models([m])
 
 
+def test_one_dataset_named_twice_is_one_source_or_refused() -> None:
+    """Every table is keyed by the source's name: zheng_s_dog and shared:zheng_s_dog made two sources
+    of one name, both scored with the last one's labels."""
+    from galton.benchmarks._sources import _dataset_names
+
+    assert _dataset_names(["act_cf", "act_cf"]) == ["act_cf"]
+    with pytest.raises(ValueError, match="both named 'zheng_s_dog'"):
+        _dataset_names(["zheng_s_dog", "shared:zheng_s_dog"])
+    names = _dataset_names(["bundled", "shared:zheng_s_dog"])  # named on its own: as named
+    assert "shared:zheng_s_dog" in names and "zheng_s_dog" not in names and len(names) == len(set(names))
+
+
 def test_short_tasks_all_versus_exclude() -> None:
     """act_ms: 1 to 7 judgments per task; k_max = "max" keeps the grid up to 7."""
     base = Study(datasets=("act_ms",), models=("mv",), k=(1, 3, 7), k_max="max", repeats=2, bootstrap=50,
