@@ -111,6 +111,17 @@ def test_on_invalid_drop_drops_and_reports():
     assert j.label_names.dtype.kind == "i"
 
 
+def test_on_invalid_drop_gives_ints_back_only_to_columns_pandas_made_float():
+    """pandas made task float by its NaN: an int again once dropped. Float labels without a null stay
+    floats, and float ids from 2**63 on stay floats (cast to int64 they wrapped to one task)."""
+    df = pd.DataFrame({"task": [1.0, 1.0, 2.0, np.nan], "worker": ["a", "b", "a", "b"], "label": [1.0, 0.0, 1.0, 1.0]})
+    j = Judgments.from_any(df, on_invalid="drop")
+    assert j.task_names.dtype.kind == "i" and j.label_names.dtype.kind == "f"
+    big = pd.DataFrame({"task": [1e19, 1e19, 2e19, 3e19], "worker": ["a", "b", "a", None], "label": [1, 0, 1, 1]})
+    j = Judgments.from_any(big, on_invalid="drop")
+    assert j.task_names.tolist() == [1e19, 2e19] and j.n_tasks == 2
+
+
 def test_on_invalid_drop_with_every_row_null():
     df = pd.DataFrame({"task": [1, 2], "worker": [None, None], "label": [0, 1]})
     with pytest.raises(ValueError, match="every row has a null value; nothing is left to aggregate"):

@@ -127,8 +127,12 @@ class Judgments(EncodedData):
 
         n_dropped = 0
         nulls = np.zeros(table.num_rows, dtype=bool)
+        with_nulls = []
         for c in cols:
-            nulls |= null_mask(table.column(c))
+            m = null_mask(table.column(c))
+            nulls |= m
+            if m.any():
+                with_nulls.append(c)
         if numeric and on_invalid == "drop":  # ratings: an infinite one is an invalid row too ("drop" kept it)
             nulls |= unusable_ratings(table.column(label_col))
         if nulls.any():
@@ -139,7 +143,7 @@ class Judgments(EncodedData):
             table = table.filter(pa.array(keep))
             if table.num_rows == 0:
                 raise ValueError("every row has a null value; nothing is left to aggregate")
-            table = _restore_ints(table, kind)
+            table = _restore_ints(table, kind, with_nulls)
 
         t_codes, t_names = encode_column(table.column(task_col))
         w_codes, w_names = encode_column(table.column(worker_col))
@@ -355,15 +359,18 @@ def _warn_spaced_labels(names: np.ndarray, label_col: str) -> None:
     )
 
 
-def _restore_ints(table: pa.Table, kind: str) -> pa.Table:
+def _restore_ints(table: pa.Table, kind: str, with_nulls: Sequence[str]) -> pa.Table:
     """pandas stores an int column with missing values as float64; once those rows are dropped,
-    give whole-valued float columns their integer type back (ints stay ints)."""
+    give such a column (one that held a null) its integer type back when every value left is a
+    whole number that a float holds exactly (below 2**53). Other float columns stay floats: float
+    labels without a null are floats, and ids from 2**63 on wrapped to one int64 (tasks merged)."""
     if kind != "pandas":
         return table
-    for i, name in enumerate(table.column_names):
+    for name in with_nulls:
+        i = table.column_names.index(name)
         col = table.column(i)
         if pa.types.is_floating(col.type):
             values = col.to_numpy()
-            if np.all(values == np.round(values)):
+            if np.all(values == np.round(values)) and np.all(np.abs(values) <= 2.0 ** 53):
                 table = table.set_column(i, name, pa.array(values.astype(np.int64)))
     return table
