@@ -115,6 +115,8 @@ def lookup(vocab: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Positions of values in a sorted vocabulary; -1 where absent."""
     if values.size == 0:
         return np.zeros(0, dtype=np.int32)
+    if {vocab.dtype.kind, values.dtype.kind} == {"i", "u"}:
+        return _lookup_signed(vocab, values)
     try:
         pos = np.searchsorted(vocab, values)
     except TypeError:  # values of another or of mixed types: each found by equality, as Python compares
@@ -134,6 +136,20 @@ def lookup(vocab: np.ndarray, values: np.ndarray) -> np.ndarray:
         except (TypeError, ValueError):
             hit = np.array([a == b for a, b in zip(vocab[pos], values)], dtype=bool)
     return np.where(hit, pos, -1).astype(np.int32)
+
+
+def _lookup_signed(vocab: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """:func:`lookup` of signed ints among unsigned ones, or the reverse: numpy compares the two in
+    float64, which merges ids from 2**53 on (fitted workers with uint64 ids were taken as unseen)."""
+    if values.dtype.kind == "u":  # in int64 where the value fits it; above, it is in no signed vocabulary
+        ok = values <= np.uint64(np.iinfo(np.int64).max)
+        as_vocab, common = (vocab.astype(np.int64), np.int64)
+    else:  # a negative value is in no unsigned vocabulary
+        ok = values >= 0
+        as_vocab, common = (vocab.astype(np.uint64), np.uint64)
+    out = np.full(values.shape, -1, dtype=np.int32)
+    out[ok] = lookup(as_vocab, values[ok].astype(common))
+    return out
 
 
 class LabelSetError(ValueError):

@@ -169,3 +169,16 @@ def test_predict_on_new_data_reads_the_columns_the_fit_read(name: str) -> None:
     with pytest.raises(ValueError, match=rf"the new data's column 'answer' holds label\(s\) \[7\] that this "
                                          rf"{type(named).__name__} was not fitted on \(its labels: \[0, 1\]\)"):
         named.predict(ours.assign(answer=7))
+
+
+@pytest.mark.parametrize("name", [n for n in agg.names(kind="categorical") if _scores_new_data(n) and n != "gold_mv"])
+def test_predict_finds_fitted_workers_whose_ids_come_back_unsigned(name: str) -> None:
+    """Worker ids from 2**60 fitted as int64 and scored as uint64 (polars UInt64, hashes): the same
+    workers (numpy compared the two in float64 and took every such worker as unseen)."""
+    df = _binary(3).assign(worker=lambda d: d.worker.astype(np.int64) + 2**60)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = agg.create(name, random_state=0).fit(df)
+        new = df[df.task < 10]
+        pd.testing.assert_frame_equal(m.predict_proba(new.assign(worker=new.worker.astype(np.uint64))),
+                                      m.predict_proba(new))
