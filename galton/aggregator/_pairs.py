@@ -27,8 +27,8 @@ import numpy as np
 from ._jit import twin
 from ._kernels import by_size, clamp_gold, code_counts, column_sums, estep_table, softmax_rows, take_rows
 
-__all__ = ["pair_memory", "seen_stats", "new_data_pairs", "pair_codes", "per_worker_sum", "pair_workers", "pair_axes",
-           "pair_labels", "dense_cells", "diagonal", "errors_output", "DENSE_ERRORS_MAX", "normalise_rows",
+__all__ = ["pair_memory", "seen_stats", "fitted_workers", "new_data_pairs", "pair_codes", "per_worker_sum",
+           "pair_workers", "pair_axes", "pair_labels", "dense_cells", "diagonal", "errors_output", "DENSE_ERRORS_MAX", "normalise_rows",
            "estep_coin_numpy", "estep_pairs", "pair_table", "COIN_KEYS",
            "pair_rows", "one_coin_fill", "right_stats"]
 
@@ -52,12 +52,29 @@ def seen_stats(shard: Any) -> dict[str, Any]:
     return {"seen": code_counts(shard.wl, shard.n_workers * shard.n_labels)}
 
 
+def fitted_workers(fitted: Any, new: Any, how: str) -> np.ndarray:
+    """Each worker of the new judgments ``new``: its code in the fit's judgments ``fitted``, -1
+    where the fit never saw it, said in a warning with ``how`` it is scored (a new worker is legal;
+    all of them new, from ids typed otherwise than in the fit, gave the prior without a word)."""
+    import warnings
+
+    from ._base import caller_stacklevel
+
+    idx = fitted.worker_index(new.worker_names)
+    unseen = np.flatnonzero(idx < 0)
+    if unseen.size:
+        shown = ", ".join(repr(v) for v in new.worker_names[unseen[:3]].tolist())
+        warnings.warn(f"{unseen.size} of {idx.size} worker(s) of the new data were not in the fit "
+                      f"({shown}{', ...' if unseen.size > 3 else ''}): {how}", UserWarning,
+                      stacklevel=caller_stacklevel())
+    return idx
+
+
 def new_data_pairs(fitted: Any, new: Any, rows: np.ndarray) -> dict[str, Any]:
     """What scoring new judgments with a fitted pair-table model needs: ``engine`` (a local engine
     holding ``new``), ``memory`` (their pair layout, :func:`pair_memory`), and per new pair its
     label ``pl``, the fitted worker ``fw`` (-1: a worker the fit never saw) and the fitted table row
     ``row`` (-1: that worker unseen, or a label it never gave in the fit; ``rows`` the fit's)."""
-    from ..data._encode import lookup
     from ._engine import LocalEngine
 
     k = fitted.n_labels
@@ -65,7 +82,7 @@ def new_data_pairs(fitted: Any, new: Any, rows: np.ndarray) -> dict[str, Any]:
     eng.load(new, None)
     memory = pair_memory(eng.map_sum(seen_stats)["seen"], new.n_workers, k)
     pw, pl = pair_workers(memory["pairs"], k), pair_labels(memory["pairs"], k)
-    fw = lookup(fitted.worker_names, new.worker_names)[pw].astype(np.int64)
+    fw = fitted_workers(fitted, new, "their judgments carry no information")[pw].astype(np.int64)
     row = np.where(fw >= 0, rows[np.maximum(fw, 0) * k + pl], -1)
     return {"engine": eng, "memory": memory, "pl": pl, "fw": fw, "row": row}
 

@@ -33,11 +33,12 @@ from typing import Any
 
 import numpy as np
 
-from ..judgments import Judgments, lookup
+from ..judgments import Judgments
 from ._base import EMAggregator, argmax_ties_low
 from ._engine import LocalEngine, Shard, add_stats
 from ._jit import twin
 from ._memory import FLOAT, judgments_bytes
+from ._pairs import fitted_workers
 from ._registry import register
 from .votes_shard import shard_label_counts, shard_vote_shares
 
@@ -217,7 +218,7 @@ class BWA(EMAggregator):
         new = self._new_judgments(data)
         self._check_memory(new)
         params = self._params
-        idx = lookup(fitted.worker_names, new.worker_names)
+        idx = fitted_workers(fitted, new, "each gets the prior's mean precision")
         v = np.tile(float(self.a_v) / params["rate"], (new.n_workers, 1))
         v[idx >= 0] = params["v"][idx[idx >= 0]]
         eng = LocalEngine()

@@ -63,11 +63,12 @@ from typing import Any
 
 import numpy as np
 
-from ..judgments import Judgments, lookup
+from ..judgments import Judgments
 from ._base import ConvergenceWarning, EMAggregator, argmax_ties_low, caller_stacklevel
 from ._engine import LocalEngine, Shard
 from ._kernels import clamp_gold, softmax_rows, vote_counts
 from ._memory import FLOAT
+from ._pairs import fitted_workers
 from ._mmsr_kernels import (
     CHUNK_PAIRS, DENSE_CELLS, merge_pairs, pair_signs, pair_table, shard_pairs, sweep_change, trimmed_sweep,
 )
@@ -297,7 +298,7 @@ class MMSR(EMAggregator):
         fitted: Judgments = self.judgments_
         new = self._new_judgments(data)
         self._check_memory(new)
-        idx = lookup(fitted.worker_names, new.worker_names)
+        idx = fitted_workers(fitted, new, "their judgments count for nothing (skill 0)")
         skill = np.zeros(new.n_workers)
         skill[idx >= 0] = self._params["skill"][idx[idx >= 0]]
         eng = LocalEngine()

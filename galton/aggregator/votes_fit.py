@@ -242,7 +242,7 @@ class VoteAggregator(BaseAggregator):
         new = self._new_judgments(data, fitted_labels=False)
         weights = None
         if self._vote_weights is not None:
-            idx = lookup(fitted.worker_names, new.worker_names)
+            idx = fitted.worker_index(new.worker_names)  # unknown workers: on_missing_skill
             raw = np.where(idx >= 0, self._vote_weights[np.maximum(idx, 0)], np.nan)
             weights = self._fill_missing(raw, new.worker_names)
         eng, own = open_engine(self, None, None)

@@ -138,6 +138,21 @@ def lookup(vocab: np.ndarray, values: np.ndarray) -> np.ndarray:
     return np.where(hit, pos, -1).astype(np.int32)
 
 
+def id_lookup(names: np.ndarray, values: Any) -> np.ndarray:
+    """:func:`lookup` of ids in a vocabulary of ids: text values are read in the type of integer or
+    float ids (``"842"`` finds worker 842, as gold's text task ids find integer tasks), integers in
+    that of text ids; -1 where absent."""
+    values = np.asarray(values)
+    if names.dtype.kind in "iuf" and values.dtype.kind in "OUS":
+        try:
+            values = values.astype(names.dtype)
+        except (ValueError, TypeError, OverflowError):
+            pass  # not all numbers: only equal values match
+    elif names.dtype == object and values.dtype.kind in "iu" and all(isinstance(v, str) for v in names.tolist()):
+        values = values.astype(str).astype(object)
+    return lookup(names, values)
+
+
 def _lookup_signed(vocab: np.ndarray, values: np.ndarray) -> np.ndarray:
     """:func:`lookup` of signed ints among unsigned ones, or the reverse: numpy compares the two in
     float64, which merges ids from 2**53 on (fitted workers with uint64 ids were taken as unseen)."""

@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from ..io._read import FrameKind, check_columns, frame_kind, to_arrow
 from ._base import EncodedData
-from ._encode import encode_column, lookup, plain_column, readonly, recode_labels, retuple, untuple_frame
+from ._encode import encode_column, id_lookup, lookup, plain_column, readonly, recode_labels, retuple, untuple_frame
 from ._validate import COLUMN_HINT, MAX_EXAMPLES, example_rows, missing_columns, null_mask, raise_nulls
 
 __all__ = ["Judgments", "MAX_RATING", "label_codes", "label_lookup", "unusable_ratings"]
@@ -256,8 +256,12 @@ class Judgments(EncodedData):
         return label_codes(self.label_names, values, what=what, tasks=tasks)
 
     def task_index(self, values: Any) -> np.ndarray:
-        """Codes of task ids; -1 for ids that have no judgments."""
-        return lookup(self.task_names, np.asarray(values, dtype=self.task_names.dtype if self.task_names.dtype != object else object))
+        """Codes of task ids; -1 for ids that have no judgments (:func:`id_lookup`)."""
+        return id_lookup(self.task_names, values)
+
+    def worker_index(self, values: Any) -> np.ndarray:
+        """Codes of worker ids; -1 for workers without judgments here (:func:`id_lookup`)."""
+        return id_lookup(self.worker_names, values)
 
     def counts_per_task(self) -> np.ndarray:
         return np.bincount(self.task, minlength=self.n_tasks)

@@ -182,3 +182,17 @@ def test_predict_finds_fitted_workers_whose_ids_come_back_unsigned(name: str) ->
         new = df[df.task < 10]
         pd.testing.assert_frame_equal(m.predict_proba(new.assign(worker=new.worker.astype(np.uint64))),
                                       m.predict_proba(new))
+        # the ids as text find the same workers (all taken as new before: the class prior, no word)
+        pd.testing.assert_frame_equal(m.predict_proba(new.assign(worker=new.worker.astype(str))),
+                                      m.predict_proba(new))
+
+
+@pytest.mark.parametrize("name", ["ds", "one_coin_ds", "bds", "ebcc", "bwa", "mmsr"])
+def test_predict_says_how_many_workers_of_the_new_data_the_fit_never_saw(name: str) -> None:
+    df = _binary(3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = agg.create(name, random_state=0).fit(df)
+    new = df[df.task < 10].assign(worker=lambda d: np.where(d.worker < 2, d.worker + 100, d.worker))
+    with pytest.warns(UserWarning, match=r"2 of 8 worker\(s\) of the new data were not in the fit \(100, 101\)"):
+        m.predict_proba(new)
