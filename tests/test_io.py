@@ -279,3 +279,16 @@ def test_a_ragged_csv_names_its_first_long_line(tmp_path):
     with pytest.raises(ValueError, match=r"line 4 has 4 fields, the header 3; fix or remove that line") as e:
         Judgments.from_any(str(path))
     assert "truncate_ragged_lines" not in str(e.value)
+
+
+def test_blank_lines_in_a_csv_are_no_rows(tmp_path):
+    """A blank line inside a CSV (and one more at its end, as editors leave) read as a row of nulls and
+    the file was refused ("column 'task' has 1 null value(s)"); pandas and the csv module skip them.
+    Rows are counted without them."""
+    path = tmp_path / "blank.csv"
+    path.write_text("task,worker,label\n1,a,x\n\n1,b,x\n2,a,y\n2,b,y\n\n")
+    j = Judgments.from_any(str(path))
+    assert j.n_judgments == 4 and j.task_names.tolist() == [1, 2] and j.label_names.tolist() == ["x", "y"]
+    path.write_text("task,worker,label\n1,a,x\n,,\n1,,y\n")  # every field empty: no row; one empty: a null
+    with pytest.raises(ValueError, match=r"column 'worker' has 1 null value\(s\) \(rows 1\)"):
+        Judgments.from_any(str(path))

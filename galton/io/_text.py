@@ -98,6 +98,8 @@ def read_text_table(source: Any, name: str, sep: str, ids: Collection[str],
         if "more fields than defined" in text:  # polars names no line and suggests its own option
             text = _ragged(source, sep)
         raise ValueError(f"cannot read {name!r} as {kind}: {text}") from None
+    if df.width and df.height:  # a blank line (one at the end, as editors leave) is no row of nulls
+        df = df.filter(~pl.all_horizontal(pl.all().is_null()))
     return type_columns(df, ids).to_arrow()
 
 
