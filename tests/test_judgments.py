@@ -452,6 +452,18 @@ def test_read_json_lines(tmp_path):
     assert j.label_names.dtype == bool
 
 
+def test_json_lines_with_line_separators_inside_strings(tmp_path):
+    """U+2028 / U+0085 inside a string are no line ends of JSON lines: with 20-digit ids (read from
+    their text) a file splitting there raised JSONDecodeError on valid lines."""
+    rows = [{"task": 12345678901234567890, "worker": "a", "label": 1, "note": "one\u2028two\x85three"},
+            {"task": 12345678901234567890, "worker": "b", "label": 1, "note": ""},
+            {"task": 5, "worker": "a", "label": 0, "note": ""}]
+    path = tmp_path / "j.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    j = Judgments.from_any(path)
+    assert j.n_judgments == 3 and j.task_names.tolist() == ["12345678901234567890", "5"]  # beyond int64: text
+
+
 def test_fit_from_a_path(tmp_path):
     df = _frame()
     path = tmp_path / "judgments.csv"

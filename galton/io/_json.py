@@ -87,7 +87,7 @@ def numbers_as_written(table: pa.Table, data: bytes, layout: str, ids: Collectio
         return json.loads(text, parse_int=str, parse_float=str)
 
     text = data.decode("utf-8")
-    doc = [parse(line) for line in text.splitlines() if line.strip()] if layout == "lines" else parse(text)
+    doc = [parse(line) for line in text.split("\n") if line.strip()] if layout == "lines" else parse(text)
     for name in redo:
         values = doc[name] if layout == "columns" else [row.get(name) for row in doc]
         typed = type_column(pl.Series(name, values, dtype=pl.String), name in ids).to_arrow()

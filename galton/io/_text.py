@@ -60,7 +60,7 @@ def check_head(head: bytes, name: str, sep: str) -> list[str]:
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
     if not text.strip():
         raise ValueError(f"file {name!r} is empty; it needs a header row and one row per judgment")
-    first = text.splitlines()[0] if text.splitlines() else ""
+    first = re.split(r"\r\n|\n|\r", text, maxsplit=1)[0]  # CSV line ends (splitlines also splits at U+2028)
     header = next(csv.reader([first], delimiter=sep), [])
     seen: set[str] = set()
     for col in header:
