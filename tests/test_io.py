@@ -292,3 +292,14 @@ def test_blank_lines_in_a_csv_are_no_rows(tmp_path):
     path.write_text("task,worker,label\n1,a,x\n,,\n1,,y\n")  # every field empty: no row; one empty: a null
     with pytest.raises(ValueError, match=r"column 'worker' has 1 null value\(s\) \(rows 1\)"):
         Judgments.from_any(str(path))
+
+
+def test_pandas_ints_beyond_int64_are_read_or_named():
+    """Python ints from 2**63 in an object column (64-bit hashes) are read as uint64; ints that no
+    64-bit type holds are an error naming the column (a bare OverflowError before, no column)."""
+    df = pd.DataFrame({"task": pd.Series([2**64 - 1, 2**64 - 1, 5, 5], dtype=object),
+                       "worker": ["a", "b", "a", "b"], "label": [1, 1, 0, 0]})
+    labels = galton.aggregate(df, "mv").labels_
+    assert labels.to_dict() == {2**64 - 1: 1, 5: 0}
+    with pytest.raises(ValueError, match=r"column 'task' holds integers from -1 to 18446744073709551615"):
+        galton.aggregate(df.assign(task=pd.Series([2**64 - 1, -1, 5, 5], dtype=object)), "mv")

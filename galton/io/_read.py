@@ -307,6 +307,8 @@ def _from_frame(data: Any) -> pa.Table:
         _check_unique_names(list(data.columns))
         try:
             return pa.Table.from_pandas(data, preserve_index=False)
+        except OverflowError:  # Python ints beyond int64 in an object column (64-bit hashes)
+            return pa.Table.from_pandas(_big_ints(data), preserve_index=False)
         except (pa.ArrowException, TypeError, ValueError) as exc:
             bad = _mixed_type_column(data)
             if bad is not None:
@@ -335,6 +337,29 @@ def _from_frame(data: Any) -> pa.Table:
         f"cannot read judgments from a {type(data).__name__}; pass a pandas or polars DataFrame, a "
         "pyarrow Table, a dict of arrays or a path to a CSV / Parquet / JSON-lines file"
     )
+
+
+def _big_ints(data: Any) -> Any:
+    """A pandas frame whose object columns of Python ints beyond int64 are uint64 (they fit from 0
+    to 2**64 - 1); raises, naming the column, for ints that no 64-bit type holds."""
+    out = {}
+    for name in data.columns:
+        col = data[name]
+        if col.dtype != object:
+            continue
+        try:
+            pa.array(col.to_numpy(), from_pandas=True)
+        except OverflowError:
+            values = [v for v in col.tolist() if v is not None]
+            if all(isinstance(v, int) and 0 <= v < 2**64 for v in values) and len(values) == len(col):
+                out[name] = col.to_numpy().astype(np.uint64)
+            else:
+                ints = [v for v in values if isinstance(v, int)]
+                raise ValueError(f"column {str(name)!r} holds integers from {min(ints)} to {max(ints)}, which "
+                                 "no one 64-bit integer type holds; pass them as text (.astype(str))") from None
+        except (pa.ArrowException, TypeError, ValueError):
+            continue  # said by the caller's check of mixed types
+    return data.assign(**out)
 
 
 def check_columns(table: pa.Table, columns: Sequence[str]) -> pa.Table:
