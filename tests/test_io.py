@@ -303,3 +303,36 @@ def test_pandas_ints_beyond_int64_are_read_or_named():
     assert labels.to_dict() == {2**64 - 1: 1, 5: 0}
     with pytest.raises(ValueError, match=r"column 'task' holds integers from -1 to 18446744073709551615"):
         galton.aggregate(df.assign(task=pd.Series([2**64 - 1, -1, 5, 5], dtype=object)), "mv")
+
+
+def _hive(tmp_path, df, by):
+    d = tmp_path / "hive"
+    pq.write_to_dataset(pa.Table.from_pandas(df, preserve_index=False), str(d), partition_cols=by)
+    return d
+
+
+def test_hive_partition_folders_hold_a_column(tmp_path):
+    """label=007/part.parquet (Spark's partitionBy, pyarrow's write_to_dataset): the column lives in
+    the folder names; it was reported missing. Its values are typed as a text file's (007 stays text,
+    canonical integers are integers), and the fit equals the fit of the frame."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"task": rng.integers(0, 40, 400), "worker": rng.choice(list("abcdefgh"), 400),
+                       "label": rng.choice(["x", "y", "007"], 400)}).drop_duplicates(["task", "worker"])
+    d = _hive(tmp_path, df, ["label"])
+    j = Judgments.from_any(str(d))
+    assert j.label_names.tolist() == ["007", "x", "y"] and j.n_judgments == len(df)
+    ours = galton.aggregate(str(d), "ds").probas_
+    ref = galton.aggregate(pl.from_pandas(df), "ds").probas_
+    np.testing.assert_allclose(ours.drop("task").to_numpy(), ref.drop("task").to_numpy(), atol=1e-12)
+    assert ours["task"].to_list() == ref["task"].to_list()
+    by_task = _hive(tmp_path / "t", df, ["task"])  # an id column in the folders: integers, as written
+    assert Judgments.from_any(str(by_task)).task_names.tolist() == sorted(df.task.unique().tolist())
+    assert galton.io.input_columns(str(by_task)) == ["worker", "label", "task"]
+
+
+def test_a_null_partition_folder_is_a_null_value(tmp_path):
+    df = pd.DataFrame({"task": [1, 1, 2, 2], "worker": ["a", "b", "a", None], "label": ["x", "x", "y", "y"]})
+    d = _hive(tmp_path, df, ["worker"])  # worker=__HIVE_DEFAULT_PARTITION__/ holds the null
+    with pytest.raises(ValueError, match=r"column 'worker' has 1 null value"):
+        Judgments.from_any(str(d))
+    assert Judgments.from_any(str(d), on_invalid="drop").n_judgments == 3

@@ -15,6 +15,7 @@ from typing import Any, Collection, Literal, Sequence
 import numpy as np
 import pyarrow as pa
 
+from ._hive import partition_columns, with_partitions
 from ._json import read_json
 from ._text import HEAD_BYTES, one_line, read_text_table
 
@@ -154,7 +155,7 @@ def read_input(path: str | os.PathLike, *, ids: Collection[str] | None = None,
     if text != "-" and not p.exists():
         raise FileNotFoundError(f"input path {text!r} does not exist")
     if text != "-" and p.is_dir():
-        return _read_parquet_dir(text, columns)
+        return _read_parquet_dir(text, columns, ids)
     fmt, compression = _format(p)
     regular = text != "-" and stat.S_ISREG(os.stat(text).st_mode)
     if text == "-":
@@ -212,16 +213,20 @@ def _plain_type(t: pa.DataType) -> pa.DataType:
     return t
 
 
-def _read_parquet_dir(path: str, columns: Sequence[str] | None) -> pa.Table:
-    """Every visible Parquet file below ``path`` as one table; every file's schema is checked first
+def _read_parquet_dir(path: str, columns: Sequence[str] | None, ids: Collection[str] = ID_COLUMNS) -> pa.Table:
+    """Every visible Parquet file below ``path`` as one table, with the columns of hive partition
+    folders (``label=0/``, :mod:`galton.io._hive`); every file's schema is checked first
     (:func:`parquet_schema`)."""
     import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
 
     files = input_files(path)
-    schema = parquet_schema(files, columns)
+    parts = partition_columns(files, path, ids)
+    schema = parquet_schema(files, None if columns is None else [c for c in columns if c not in parts])
     if not schema.names:
         return pa.table({})
-    return ds.dataset(files, schema=schema, format="parquet").to_table()
+    table = ds.dataset(files, schema=schema, format="parquet").to_table()
+    return with_partitions(table, parts, [pq.read_metadata(f).num_rows for f in files]) if parts else table
 
 
 def parquet_schema(files: Sequence[str], columns: Sequence[str] | None = None) -> pa.Schema:
@@ -423,7 +428,8 @@ def input_columns(path: str) -> list[str]:
     first = Path(files[0])
     suffix = first.suffix.lower()
     if suffix in (".parquet", ".pq") or Path(text).is_dir():
-        return list(parquet_schema([str(first)]).names)
+        parts = partition_columns([str(first)], text if Path(text).is_dir() else None, ())
+        return list(dict.fromkeys([*parquet_schema([str(first)]).names, *parts]))
     if not stat.S_ISREG(os.stat(first).st_mode):
         return []
     with open(first, encoding="utf-8", errors="replace") as fh:

@@ -44,7 +44,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..io._read import input_files, parquet_schema
+from ..io._hive import partition_columns, with_partitions
+from ..io._read import ID_COLUMNS, input_files, parquet_schema
 from .._gold import read_gold
 from ..data._validate import COLUMN_HINT
 from ..data.judgments import label_codes, label_lookup
@@ -73,6 +74,7 @@ class Unit:
 
     name: str
     path: str | None = None
+    partitions: tuple = ()  #: (key, value) of the file's hive partition folders (galton.io._hive)
     row_groups: tuple[int, ...] | None = None
     first_row: int = 0  #: row number (within the file) of the unit's first row, for messages
     table: Any = None  #: a pyarrow Table, or an ObjectRef of one
@@ -85,30 +87,40 @@ def _files(source: str | os.PathLike[str]) -> list[str]:
     return input_files(source)
 
 
-def plan_units(source: Any, n_cpus: int) -> tuple[list[Unit], str]:
+def _partitions(source: Any, files: Sequence[str], ids: Sequence[str]) -> list[tuple]:
+    """Each file's hive partition values, as the local reader finds them (a directory's folders)."""
+    root = os.fspath(source) if os.path.isdir(source) else None
+    parts = partition_columns(files, root, ids)
+    return [tuple((k, v[i]) for k, v in parts.items()) for i in range(len(files))]
+
+
+def plan_units(source: Any, n_cpus: int, ids: Sequence[str] = ID_COLUMNS) -> tuple[list[Unit], str]:
     """Cut ``source`` into units for about ``2 * n_cpus`` parallel readers; returns (units, kind).
 
     Files are never split below one row group; a directory with enough files gives one unit per
-    file. Ray Datasets give one unit per block; in-memory frames are sliced.
+    file. Ray Datasets give one unit per block; in-memory frames are sliced. ``ids``: the id
+    columns (partition folder values are typed as the local reader types them).
     """
     target = max(2 * int(n_cpus), 1)
     if isinstance(source, (str, os.PathLike)):
         files = _files(source)
+        parts = _partitions(source, files, ids)
         if len(files) >= target:
-            return [Unit(name=f, path=f) for f in files], "polars"
+            return [Unit(name=f, path=f, partitions=p) for f, p in zip(files, parts)], "polars"
         units: list[Unit] = []
         per_file = -(-target // len(files))
-        for f in files:
+        for f, part in zip(files, parts):
             meta = pq.read_metadata(f)
             n_rg = meta.num_row_groups
             if n_rg <= 1 or per_file <= 1:
-                units.append(Unit(name=f, path=f))
+                units.append(Unit(name=f, path=f, partitions=part))
                 continue
             k = min(per_file, n_rg)
             bounds = [n_rg * i // k for i in range(k + 1)]
             starts = np.concatenate([[0], np.cumsum([meta.row_group(i).num_rows for i in range(n_rg)])])
             for a, b in zip(bounds[:-1], bounds[1:]):
-                units.append(Unit(name=f, path=f, row_groups=tuple(range(a, b)), first_row=int(starts[a])))
+                units.append(Unit(name=f, path=f, row_groups=tuple(range(a, b)), first_row=int(starts[a]),
+                                  partitions=part))
         return units, "polars"
     if hasattr(source, "to_arrow_refs") and hasattr(source, "schema"):  # a Ray Dataset
         refs = source.to_arrow_refs()
@@ -130,13 +142,15 @@ def _read_unit(unit: Unit, table: pa.Table | None, cols: Sequence[str]) -> tuple
     """The unit's three columns, or (None, the columns it lacks)."""
     if table is None:
         pf = pq.ParquetFile(unit.path)
-        names = pf.schema_arrow.names
+        keys = dict(unit.partitions)
+        names = [*pf.schema_arrow.names, *(k for k in keys if k not in pf.schema_arrow.names)]
         missing = [c for c in cols if c not in names]
         if missing:
             return None, names
-        if unit.row_groups is None:
-            return pf.read(columns=list(cols)), []
-        return pf.read_row_groups(list(unit.row_groups), columns=list(cols)), []
+        read = [c for c in cols if c not in keys]
+        t = pf.read(columns=read) if unit.row_groups is None else pf.read_row_groups(list(unit.row_groups),
+                                                                                      columns=read)
+        return with_partitions(t, keys).select(list(cols)), []
     missing = [c for c in cols if c not in table.column_names]
     if missing:
         return None, table.column_names
@@ -283,8 +297,10 @@ def ingest(engine: Any, source: Any, *, task_col: str = "task", worker_col: str 
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
     if isinstance(source, (str, os.PathLike)):  # every file's columns and types, from its footer
-        parquet_schema(_files(source), cols)
-    units, kind = plan_units(source, int(info.num_cpus))
+        files = _files(source)
+        keys = {k for part in _partitions(source, files, cols[:2]) for k, _ in part}
+        parquet_schema(files, [c for c in cols if c not in keys])
+    units, kind = plan_units(source, int(info.num_cpus), cols[:2])
     part = ray.remote(num_cpus=1, max_retries=1)(_partition_task).options(num_returns=n_shards + 1)
     calls = [part.remote(u if u.table is None else Unit(u.name, first_row=u.first_row),
                          None if u.table is None else (u.table if isinstance(u.table, ray.ObjectRef)

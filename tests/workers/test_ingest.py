@@ -141,6 +141,18 @@ def test_fit_on_ingested_parquet_equals_the_local_fit(ray_session, int_dir, n_sh
     _assert_same(remote, local)
 
 
+def test_hive_partition_folders_are_read_on_ray_as_locally(ray_session, tmp_path):
+    """label=1/part.parquet: the partition column is read by every Ray reader, typed as the local
+    reader types it (the same labels, tasks and probabilities)."""
+    table, _ = _crowd(5, n_tasks=200)
+    pq.write_to_dataset(table, str(tmp_path / "hive"), partition_cols=["label"])
+    local = _fit(str(tmp_path / "hive"))
+    assert local.judgments_.label_names.tolist() == [0, 1, 2] and local.judgments_.n_judgments == table.num_rows
+    with RayEngine(n_shards=2) as eng:
+        remote = _fit(eng.load_parquet(tmp_path / "hive"))
+    _assert_same(remote, local)
+
+
 def _categorical_em_models() -> list[str]:
     """Registered models fitted by the EM driver's own ``fit`` (not pairwise or rating models)."""
     import galton.aggregator as agg
