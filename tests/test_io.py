@@ -336,3 +336,19 @@ def test_a_null_partition_folder_is_a_null_value(tmp_path):
     with pytest.raises(ValueError, match=r"column 'worker' has 1 null value"):
         Judgments.from_any(str(d))
     assert Judgments.from_any(str(d), on_invalid="drop").n_judgments == 3
+
+
+def test_parquet_files_with_uint64_ids_beyond_int64(tmp_path):
+    """uint64 ids from 2**63 in one file and uint32 in another are read as uint64 (every file was cast
+    to int64: a raw ArrowInvalid naming no file); beside a signed type, no 64-bit type holds both: the
+    error names the column and the files."""
+    big = 2**63 + 1
+    pq.write_table(pa.table({"task": pa.array([big, big], pa.uint64()), "worker": ["a", "b"], "label": [1, 1]}),
+                   tmp_path / "part-0.parquet")
+    pq.write_table(pa.table({"task": pa.array([7, 7], pa.uint32()), "worker": ["a", "b"], "label": [0, 0]}),
+                   tmp_path / "part-1.parquet")
+    assert Judgments.from_any(str(tmp_path)).task_names.tolist() == [7, big]
+    pq.write_table(pa.table({"task": pa.array([7, 7], pa.int32()), "worker": ["a", "b"], "label": [0, 0]}),
+                   tmp_path / "part-1.parquet")
+    with pytest.raises(ValueError, match=r"column 'task' is int32 in file .*part-1.parquet' but uint64 in"):
+        Judgments.from_any(str(tmp_path))

@@ -18,6 +18,7 @@ import pyarrow as pa
 from ._hive import partition_columns, with_partitions
 from ._json import read_json
 from ._text import HEAD_BYTES, one_line, read_text_table
+from ._types import common_int_type, plain_type
 
 __all__ = ["FrameKind", "ID_COLUMNS", "check_columns", "frame_kind", "input_columns", "input_files", "one_column",
            "parquet_schema", "read_input", "to_arrow"]
@@ -203,16 +204,6 @@ def _read_bytes(path: str, compression: str) -> bytes:
         raise ValueError(f"cannot read {path!r}: {one_line(exc)}") from None
 
 
-def _plain_type(t: pa.DataType) -> pa.DataType:
-    if pa.types.is_dictionary(t):
-        t = t.value_type
-    if pa.types.is_large_string(t) or pa.types.is_string_view(t):
-        return pa.string()
-    if pa.types.is_large_binary(t) or pa.types.is_binary_view(t):
-        return pa.binary()
-    return t
-
-
 def _read_parquet_dir(path: str, columns: Sequence[str] | None, ids: Collection[str] = ID_COLUMNS) -> pa.Table:
     """Every visible Parquet file below ``path`` as one table, with the columns of hive partition
     folders (``label=0/``, :mod:`galton.io._hive`); every file's schema is checked first
@@ -257,11 +248,11 @@ def parquet_schema(files: Sequence[str], columns: Sequence[str] | None = None) -
             )
     fields = []
     for c in needed:
-        types = [_plain_type(s.field(c).type) for s in schemas]
+        types = [plain_type(s.field(c).type) for s in schemas]
         target = types[0]
         if any(t != target for t in types):
-            if all(pa.types.is_integer(t) for t in types):
-                target = pa.int64()
+            if all(pa.types.is_integer(t) for t in types) and common_int_type(types) is not None:
+                target = common_int_type(types)
             elif all(pa.types.is_floating(t) for t in types):
                 target = pa.float64()
             else:
@@ -373,7 +364,7 @@ def check_columns(table: pa.Table, columns: Sequence[str]) -> pa.Table:
     for c in columns:
         if c not in table.column_names:
             continue
-        t = _plain_type(table.schema.field(c).type)
+        t = plain_type(table.schema.field(c).type)
         kind = _NESTED.get(str(t).split("<")[0])
         if kind is not None:
             hint = ("; a list of tags per judgment is multi-label data: galton.BinaryRelevance, or "

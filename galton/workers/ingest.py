@@ -46,6 +46,7 @@ import pyarrow.parquet as pq
 
 from ..io._hive import partition_columns, with_partitions
 from ..io._read import ID_COLUMNS, input_files, parquet_schema
+from ..io._types import common_int_type
 from .._gold import read_gold
 from ..data._validate import COLUMN_HINT
 from ..data.judgments import label_codes, label_lookup
@@ -185,8 +186,8 @@ def _common_type(types: list[pa.DataType], what: str, units: list[Unit]) -> pa.D
     distinct = list(dict.fromkeys(types))
     if len(distinct) == 1:
         return distinct[0]
-    if all(pa.types.is_integer(t) for t in distinct):
-        return pa.int64()
+    if all(pa.types.is_integer(t) for t in distinct) and common_int_type(distinct) is not None:
+        return common_int_type(distinct)
     if all(pa.types.is_string(t) or pa.types.is_large_string(t) for t in distinct):
         return pa.string()
     examples = []
