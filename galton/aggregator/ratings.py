@@ -15,6 +15,7 @@ score, se, lower, upper``; ``se`` is NaN where the model gives none).
 
 from __future__ import annotations
 
+import decimal
 from typing import Any
 
 import numpy as np
@@ -31,8 +32,10 @@ __all__ = ["MeanRating", "MedianRating", "TrimmedMeanRating", "GaussianRating", 
 
 
 def numeric_values(judgments: Judgments) -> np.ndarray:
-    """The label vocabulary as float64; raises when the labels are not numbers."""
+    """The label vocabulary as float64 (decimals too); raises when the labels are not numbers."""
     names = judgments.label_names
+    if names.dtype == object and names.size and all(isinstance(v, decimal.Decimal) for v in names.tolist()):
+        names = names.astype(np.float64)  # Arrow decimal128, polars Decimal, pandas Decimal objects
     if names.dtype.kind not in "iuf":
         example = names[:3].tolist()
         raise ValueError(

@@ -55,6 +55,24 @@ def test_non_numeric_labels_and_gold_are_refused() -> None:
         GaussianRating().fit(_hand(), gold={"t1": 3})
 
 
+@pytest.mark.parametrize("model", [MeanRating, MedianRating, TrimmedMeanRating, GaussianRating])
+def test_decimal_ratings_are_numbers(model) -> None:
+    """A SQL NUMERIC / Spark DecimalType rating (Arrow decimal128, polars Decimal, pandas Decimal objects)
+    gives the float ratings' result (it was refused as "non-numeric values such as [Decimal('1.5')]")."""
+    import decimal
+
+    import pyarrow as pa
+
+    df = _simulate(40, 3)[0]
+    as_dec = [decimal.Decimal(f"{v:.1f}") for v in df["label"]]
+    want = model().fit(df).labels_
+    arrow = pa.Table.from_pandas(df, preserve_index=False).set_column(2, "label", pa.array(as_dec, pa.decimal128(6, 1)))
+    for data in (df.assign(label=as_dec), arrow, pl.from_arrow(arrow)):
+        got = model().fit(data).labels_
+        got = got if isinstance(got, pd.Series) else got.to_pandas().set_index("task").iloc[:, 0]
+        np.testing.assert_allclose(got.sort_index().to_numpy(), want.sort_index().to_numpy(), rtol=1e-12)
+
+
 def _simulate(n_tasks: int, seed: int) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     n_workers, per_task = 30, 5
