@@ -352,3 +352,23 @@ def test_parquet_files_with_uint64_ids_beyond_int64(tmp_path):
                    tmp_path / "part-1.parquet")
     with pytest.raises(ValueError, match=r"column 'task' is int32 in file .*part-1.parquet' but uint64 in"):
         Judgments.from_any(str(tmp_path))
+
+
+def test_zoned_timestamp_date_and_time_ids_come_back_as_given(tmp_path):
+    """Zoned timestamps came back naive and shifted to UTC (a join on the ids found nothing), dates as
+    timestamps, and polars dates / times as polars Object, which no writer takes."""
+    import datetime
+
+    zoned = pd.to_datetime(["2024-03-01 09:00", "2024-03-02 10:00"]).tz_localize("Europe/Berlin")
+    df = pd.DataFrame({"task": np.repeat(zoned, 2), "worker": ["a", "b"] * 2, "label": [1, 1, 0, 0]})
+    labels = galton.aggregate(df, "mv").labels_
+    assert labels.index.dtype == df.task.dtype and df.task[0] in labels.index
+    arrow = galton.aggregate(pa.Table.from_pandas(df, preserve_index=False), "mv").labels_
+    assert arrow.schema.field("task").type.tz == "Europe/Berlin" and arrow["task"][0].as_py().hour == 9
+    days = [datetime.date(2024, 1, 1)] * 2 + [datetime.date(2024, 1, 2)] * 2
+    assert galton.aggregate(df.assign(task=days), "mv").labels_.index.tolist() == sorted(set(days))
+    times = [datetime.time(9, 0)] * 2 + [datetime.time(10, 30)] * 2
+    for ids, dtype in ((days, pl.Date), (times, pl.Time)):
+        out = galton.aggregate(pl.from_pandas(df.assign(task=ids)), "mv").labels_
+        assert out.schema["task"] == dtype
+        out.write_parquet(tmp_path / "labels.parquet")  # polars' Object could not be written

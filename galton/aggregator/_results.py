@@ -66,6 +66,18 @@ def _at(names: np.ndarray, idx: np.ndarray, kind: str) -> Any:
         return names[idx]
 
 
+def _arrow_or_same(values: Any) -> Any:
+    """An object array of non-text ids as an Arrow array (its type inferred), else ``values``."""
+    import pyarrow as pa
+
+    if not (isinstance(values, np.ndarray) and values.dtype == object and values.size) or isinstance(values[0], str):
+        return values
+    try:
+        return pa.array(values.tolist())
+    except (pa.ArrowException, TypeError, ValueError):
+        return values
+
+
 class Output:
     """Builds result objects of one frame kind ("pandas", "polars" or "arrow")."""
 
@@ -87,7 +99,9 @@ class Output:
         if self.kind == "polars":
             import polars as pl
 
-            return pl.DataFrame(cols)
+            # object ids (dates, zoned timestamps, decimals, times) become polars' own types through
+            # Arrow, not polars' Object (which no writer takes)
+            return pl.DataFrame({c: _arrow_or_same(v) for c, v in cols.items()})
         return pa.table(cols)
 
     def labels(self, task_names: np.ndarray, label_names: np.ndarray, codes: np.ndarray) -> Any:
