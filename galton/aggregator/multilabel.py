@@ -19,6 +19,7 @@ the list of the labels whose aggregated answer is 1. The per-label fits are ordi
 from __future__ import annotations
 
 import copy
+import os
 from typing import Any
 
 from typing import TYPE_CHECKING
@@ -48,8 +49,8 @@ def _label_sets(column: "pd.Series") -> list[tuple[Any, ...]]:
     for i, value in enumerate(column.tolist()):
         if value is None or (isinstance(value, float) and np.isnan(value)):
             out.append(())  # no label applies
-        elif isinstance(value, (list, tuple, set, frozenset, np.ndarray)):
-            out.append(tuple(value))
+        elif isinstance(value, (list, tuple, set, frozenset, np.ndarray)):  # a null tag is no tag
+            out.append(tuple(v for v in value if v is not None and not (isinstance(v, float) and np.isnan(v))))
         else:
             out.append(())
             bad.append((i, value))
@@ -168,7 +169,15 @@ def _as_pandas(data: Any) -> "pd.DataFrame":
         return data
     if isinstance(data, dict):
         return pd.DataFrame(data)
-    to_pandas = getattr(data, "to_pandas", None)
-    if to_pandas is not None:  # polars or Arrow: list columns become arrays or lists
-        return to_pandas()
-    raise TypeError(f"BinaryRelevance takes a pandas or polars DataFrame or a dict of columns, not {type(data).__name__}")
+    if isinstance(data, (str, os.PathLike)) or hasattr(data, "collect") or hasattr(data, "to_arrow") or hasattr(
+            data, "__arrow_c_stream__"):  # a file, a polars (lazy) frame, Arrow
+        import pyarrow as pa
+
+        from ..io import to_arrow
+
+        table = to_arrow(data)
+        # list columns as Python lists: to_pandas made integer tags floats wherever one was null
+        return pd.DataFrame({n: c.to_pylist() if pa.types.is_list(c.type) or pa.types.is_large_list(c.type)
+                             else c.to_pandas() for n, c in zip(table.column_names, table.columns)})
+    raise TypeError(f"BinaryRelevance takes a pandas or polars DataFrame, an Arrow table, a path or a dict of "
+                    f"columns, not {type(data).__name__}")

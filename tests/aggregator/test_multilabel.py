@@ -106,6 +106,20 @@ def test_inputs_and_errors():
     assert empty.empty and empty.name == "agg_label"
 
 
+def test_integer_tags_with_a_null_and_other_inputs(tmp_path):
+    """polars / Arrow list<int> with one null tag: the tags stay ints (to_pandas made every tag a float)
+    and the null is no tag; a path and a polars LazyFrame are read as every other input (TypeError)."""
+    import polars as pl
+
+    df = pl.DataFrame({"task": [1, 1, 2, 2], "worker": ["a", "b", "a", "b"], "label": [[1, 4], [1, None, 4], [2], [2, 3]]})
+    want = {1: [1, 4], 2: [2]}
+    for data in (df, df.to_arrow(), df.lazy()):
+        got = galton.BinaryRelevance().fit(data).labels_.to_dict()
+        assert got == want and all(type(x) is int for tags in got.values() for x in tags)
+    df.write_parquet(tmp_path / "tags.parquet")
+    assert galton.BinaryRelevance().fit(tmp_path / "tags.parquet").labels_.to_dict() == want
+
+
 def test_the_module_example_runs():
     import doctest
 
