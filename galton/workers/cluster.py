@@ -44,6 +44,9 @@ log = logging.getLogger(__name__)
 LOCAL = "local"
 _LOOPBACK = "127.0.0.1"
 _started_here = False
+#: the address this process joined a cluster by, as written (Ray reports the head by its own address:
+#: 127.0.0.1:6379 or a host name is the same cluster as the 10.0.0.5:6379 Ray names)
+_joined_as: str | None = None
 
 #: Seconds to wait for a cluster's address to accept a TCP connection before giving up.
 PROBE_TIMEOUT_S = 10.0
@@ -235,10 +238,10 @@ def connect(address: str | None = None, *, num_cpus: int | None = None, **kw: An
         when this process is already connected and ``address`` explicitly names another cluster;
         call :func:`shutdown` first.
     """
-    global _started_here
+    global _started_here, _joined_as
     target = resolve_address(address)
     if ray.is_initialized():
-        if address is not None and target not in (LOCAL, "auto"):
+        if address is not None and target not in (LOCAL, "auto") and target != _joined_as:
             current = _info(_started_here).address
             if target.removeprefix("ray://") != current:
                 raise RuntimeError(
@@ -253,7 +256,7 @@ def connect(address: str | None = None, *, num_cpus: int | None = None, **kw: An
         probe(target)
         with _ray_logs_quiet():
             ray.init(address=target, **_log_options(kw))
-        _started_here = False
+        _started_here, _joined_as = False, target
         return _info(False)
     if os.environ.get("RAY_AUTH_MODE", "").lower() == "disabled":
         warnings.warn(
@@ -292,8 +295,8 @@ class _loopback_node_address:
 def shutdown() -> None:
     """Disconnect from Ray (stopping the local instance if this process started it) and forget
     the idle shard actors kept for reuse."""
-    global _started_here
+    global _started_here, _joined_as
     _shard_actor.forget_pool()
     if ray.is_initialized():
         ray.shutdown()
-    _started_here = False
+    _started_here, _joined_as = False, None

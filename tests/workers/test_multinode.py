@@ -31,7 +31,7 @@ def test_a_fit_spreads_its_shards_over_two_nodes_and_equals_the_local_fit():
     shards = sorted(i for idx, _ in out["placement"] for i in idx)
     used = {node for _, node in out["placement"]}
     assert shards == [0, 1] and used == set(out["nodes"])  # one shard on each node
-    assert out["same_posteriors"] and out["same_labels"]
+    assert out["same_posteriors"] and out["same_labels"] and out["alias_same"]
     assert out["n_iter"] == [30, 30]
 
 

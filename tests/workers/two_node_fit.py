@@ -2,7 +2,8 @@
 local Ray instance): a Ray cluster of two nodes on this machine (Ray's ``cluster_utils.Cluster``:
 a head node and a second node, each with one CPU, both on the loopback address), a Dawid-Skene fit
 on two shards through :class:`galton.workers.RayEngine` joined to that cluster by its address.
-Prints one JSON line: the nodes, where the shards ran, and the fit next to the local one."""
+The cluster is joined a second time by another spelling of its address (localhost for 127.0.0.1).
+Prints one JSON line: the nodes, where the shards ran, and the fits next to the local one."""
 
 import json
 import sys
@@ -30,6 +31,14 @@ def main() -> int:
             placement = eng.placement()
         finally:
             eng.close()
+        # the same cluster by another spelling of its address (Ray names it 127.0.0.1:port): every
+        # connect of one fit joins it (the second connect of a fit raised "already connected")
+        galton.workers.shutdown()
+        eng = RayEngine(address=cluster.address.replace("127.0.0.1", "localhost"), n_shards=2)
+        try:
+            alias = galton.DawidSkene(n_iter=30, tol=0).fit(data, engine=eng)
+        finally:
+            eng.close()
         alive = [n["NodeID"] for n in ray.nodes() if n["Alive"]]
         local = galton.DawidSkene(n_iter=30, tol=0, n_shards=2).fit(data)
         print(json.dumps({
@@ -37,6 +46,7 @@ def main() -> int:
             "placement": placement,
             "same_posteriors": bool(np.array_equal(fit.posteriors_, local.posteriors_)),
             "same_labels": bool(fit.labels_.equals(local.labels_)),
+            "alias_same": bool(np.array_equal(alias.posteriors_, local.posteriors_)),
             "n_iter": [int(fit.n_iter_), int(local.n_iter_)],
         }))
     finally:
