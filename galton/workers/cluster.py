@@ -151,6 +151,27 @@ def probe(target: str, timeout: float = PROBE_TIMEOUT_S) -> None:
             "(`ray status` there), the host and port (GCS port 6379 by default, 10001 for ray://), "
             "and the firewall, or leave the address out to start a local instance"
         ) from None
+    if not target.startswith("ray://"):
+        _check_token(target, timeout)
+
+
+def _check_token(target: str, timeout: float) -> None:
+    """One request to the cluster's GCS: a cluster with token authentication refuses this process
+    at once when it has no token (``ray.init`` printed Ray's C++ warnings for 20 s or more, then
+    "Failed to connect" without a word about the token)."""
+    try:
+        from ray._raylet import GcsClient
+    except ImportError:  # another Ray: left to ray.init
+        return
+    try:
+        GcsClient(address=target).internal_kv_get(b"galton-probe", None, timeout=timeout)
+    except Exception as exc:  # noqa: BLE001 - only an authentication refusal is ours to word
+        if type(exc).__name__ == "AuthenticationError":
+            raise ConnectionError(
+                f"the Ray cluster at {target!r} refused this process's token; the cluster uses token "
+                "authentication: set RAY_AUTH_MODE=token here and give this machine the cluster's token "
+                "(~/.ray/auth_token, or RAY_AUTH_TOKEN), as the README's cluster recipe does"
+            ) from None
 
 
 @contextlib.contextmanager

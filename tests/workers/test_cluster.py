@@ -179,6 +179,18 @@ def test_token_authentication_refuses_a_wrong_token(ray_session):
     assert lines[2:] == ["accepted"], run.stdout + run.stderr[-2000:]
 
 
+def test_joining_a_token_cluster_without_the_token_says_so(ray_session):
+    """Without RAY_AUTH_MODE=token, ray.init printed Ray's C++ warnings for 20 s or more, then "Failed to
+    connect" with no word of the token; the probe asks the GCS once and names the fix."""
+    assert ray_session.token_auth
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_AUTH")}
+    code = ("import galton.workers as gw\ntry:\n    gw.connect(%r)\nexcept ConnectionError as e:\n    print(e)"
+            % ray_session.address)
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60,
+                         check=False)
+    assert "refused this process's token" in run.stdout and "RAY_AUTH_MODE=token" in run.stdout, run.stderr[-2000:]
+
+
 # ---------------------------------------------------------------------------- unreachable addresses
 def test_probe_accepts_the_real_gcs_address(ray_session):
     cluster.probe(ray_session.address, timeout=5)  # a real GCS answers the HTTP/2 preface
