@@ -226,6 +226,7 @@ class BaseAggregator:
         """Set labels_, probas_ and the bookkeeping attributes from task posteriors (None when the
         results were written where the shards live: labels_ and probas_ are then None)."""
         out = Output(output or judgments.source_kind)
+        out.task_order = getattr(judgments, "task_order", None)  # Ray-ingested codes: results by id
         self._output_choice = output  # predict on new data follows it, else the new data's type
         self.judgments_ = judgments
         if post is None:

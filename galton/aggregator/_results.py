@@ -87,6 +87,15 @@ class Output:
         if kind not in ("pandas", "polars", "arrow"):
             raise ValueError(f"output must be 'pandas', 'polars' or 'arrow', not {kind!r}")
         self.kind = kind
+        #: where the task codes are not in the order of the ids (judgments ingested on Ray, whose codes
+        #: are shard-major), the codes in id order: per-task results are built in it
+        self.task_order: np.ndarray | None = None
+
+    def _by_task(self, task_names: np.ndarray, *per_task: np.ndarray) -> tuple[np.ndarray, ...]:
+        order = self.task_order
+        if order is None or order.size != len(task_names):
+            return (task_names, *per_task)
+        return (task_names[order], *(v[order] for v in per_task))
 
     # -- generic table maker for polars / arrow
     def table(self, cols: dict[str, Any]) -> Any:
@@ -105,6 +114,7 @@ class Output:
         return pa.table(cols)
 
     def labels(self, task_names: np.ndarray, label_names: np.ndarray, codes: np.ndarray) -> Any:
+        task_names, codes = self._by_task(task_names, codes)
         values = label_names[codes]
         if self.kind == "pandas":
             import pandas as pd
@@ -113,6 +123,7 @@ class Output:
         return self.table({"task": task_names, "label": values})
 
     def probas(self, task_names: np.ndarray, label_names: np.ndarray, post: np.ndarray) -> Any:
+        task_names, post = self._by_task(task_names, post)
         if self.kind == "pandas":
             import pandas as pd
 
@@ -146,6 +157,7 @@ class Output:
         return self.table({"worker": worker_names, name: values})
 
     def per_task(self, task_names: np.ndarray, values: np.ndarray, name: str) -> Any:
+        task_names, values = self._by_task(task_names, values)
         if self.kind == "pandas":
             import pandas as pd
 

@@ -23,10 +23,13 @@ the shards while they are built; pieces are freed as soon as their shard is buil
 stay in the shards (:attr:`NamedShard.task_names`); :class:`ShardedJudgments` is the driver's
 handle: sizes, the global worker and label vocabularies, and task ids fetched on demand.
 
-Task codes are shard-major (shard 0's tasks, sorted by id, then shard 1's ...), so results are in the
-user's ids but not in the global sorted order that ``Judgments`` uses; fits give the same labels and
-probabilities per task id as a fit on the same data read in memory (sums are added in another
-order: the numbers agree to about 1e-12).
+Task codes are shard-major (shard 0's tasks, sorted by id, then shard 1's ...), not the global sorted
+order that ``Judgments`` uses; results are built in the order of the ids
+(:attr:`ShardedJudgments.task_order`), so they are sorted by task as a local fit's, whatever the
+number of shards. Fits give the same labels and probabilities per task id as a fit on the same data
+read in memory (sums are added in another order: the numbers agree to about 1e-12). A pandas frame
+ingested here gives galton's sorted layout, not crowd-kit's (its order of first appearance needs the
+per-judgment codes, which stay in the shards).
 
 The hash: integer task ids (any width) go through the splitmix64 finaliser of their int64 value
 (:func:`galton.aggregator._engine.shard_of_tasks`); text ids through 64-bit FNV-1a over their UTF-8

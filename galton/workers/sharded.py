@@ -79,6 +79,7 @@ class ShardedJudgments(LoadedData):
     n_units: int = 0
     seconds: dict = field(default_factory=dict)
     _task_names: np.ndarray | None = field(default=None, repr=False)
+    _task_order: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def n_tasks(self) -> int:
@@ -125,10 +126,18 @@ class ShardedJudgments(LoadedData):
         self.check_loaded()
         return self.engine.gather(_shard_task_counts)
 
+    @property
+    def task_order(self) -> np.ndarray:
+        """The global task codes in the order of their ids: results are built in it, so they are
+        sorted by id as a local fit's are, whatever the number of shards (computed once)."""
+        if self._task_order is None:
+            self._task_order = np.argsort(self.task_names, kind="stable")
+        return self._task_order
+
     def task_index(self, values: Any) -> np.ndarray:
         """Global task codes of task ids; -1 for ids that have no judgments."""
         names = self.task_names
-        order = np.argsort(names, kind="stable")
+        order = self.task_order
         values = np.asarray(values, dtype=names.dtype if names.dtype != object else object)
         pos = lookup(names[order], values)
         return np.where(pos >= 0, order[np.maximum(pos, 0)], -1).astype(np.int32)

@@ -141,6 +141,25 @@ def test_fit_on_ingested_parquet_equals_the_local_fit(ray_session, int_dir, n_sh
     _assert_same(remote, local)
 
 
+def test_results_of_ingested_data_are_sorted_by_task_whatever_the_shards(ray_session, int_dir):
+    """Task codes of ingested data are shard-major; labels_, probas_ (and GLAD's per-task betas_) come
+    in task order, as a local fit's (they came in shard order, which changed with n_shards)."""
+    import polars as pl
+
+    from galton.aggregator import GLAD
+
+    local = _fit(str(int_dir))
+    for n_shards in (1, 3):
+        with RayEngine(n_shards=n_shards) as eng:
+            remote = _fit(eng.load_parquet(int_dir))
+            glad = GLAD(n_iter=5).fit(eng.load_parquet(int_dir))
+        assert remote.labels_.equals(local.labels_)
+        assert remote.probas_["task"].equals(local.probas_["task"])
+        np.testing.assert_allclose(remote.probas_.drop("task").to_numpy(), local.probas_.drop("task").to_numpy(),
+                                   atol=1e-9)
+        assert glad.betas_["task"].is_sorted() and isinstance(glad.betas_, pl.DataFrame)
+
+
 def test_hive_partition_folders_are_read_on_ray_as_locally(ray_session, tmp_path):
     """label=1/part.parquet: the partition column is read by every Ray reader, typed as the local
     reader types it (the same labels, tasks and probabilities)."""
