@@ -191,6 +191,8 @@ def _common_type(types: list[pa.DataType], what: str, units: list[Unit]) -> pa.D
         return distinct[0]
     if all(pa.types.is_integer(t) for t in distinct) and common_int_type(distinct) is not None:
         return common_int_type(distinct)
+    if all(pa.types.is_floating(t) for t in distinct):  # as the local reader: float32 beside float64
+        return pa.float64()
     if all(pa.types.is_string(t) or pa.types.is_large_string(t) for t in distinct):
         return pa.string()
     examples = []

@@ -160,6 +160,16 @@ def test_results_of_ingested_data_are_sorted_by_task_whatever_the_shards(ray_ses
         assert glad.betas_["task"].is_sorted() and isinstance(glad.betas_, pl.DataFrame)
 
 
+def test_labels_of_two_float_widths_are_read_on_ray_as_locally(ray_session, tmp_path):
+    """float32 labels in one file and float64 in another: read locally, refused by the Ray readers."""
+    pq.write_table(pa.table({"task": [1, 1, 2, 2], "worker": ["a", "b", "a", "b"],
+                             "label": pa.array([0.0, 1.0, 1.0, 1.0], pa.float32())}), tmp_path / "a.parquet")
+    pq.write_table(pa.table({"task": [3, 3], "worker": ["a", "b"], "label": [0.0, 1.0]}), tmp_path / "b.parquet")
+    local = _fit(str(tmp_path))
+    with RayEngine(n_shards=2) as eng:
+        _assert_same(_fit(eng.load_parquet(tmp_path)), local)
+
+
 def test_hive_partition_folders_are_read_on_ray_as_locally(ray_session, tmp_path):
     """label=1/part.parquet: the partition column is read by every Ray reader, typed as the local
     reader types it (the same labels, tasks and probabilities)."""
