@@ -237,7 +237,8 @@ def build_core(maps: tuple[list[np.ndarray], list[np.ndarray]], gold: tuple[Any,
         first[1:] = sk[1:] != sk[:-1]
         if duplicates == "raise":
             if not first.all():
-                error = (int((~first).sum()), names[local[o2[~first]][:_MAX_EXAMPLES]].tolist())
+                tasks = np.unique(local[o2[~first]])[:_MAX_EXAMPLES]  # each task once (one task repeated 5 times)
+                error = (int((~first).sum()), names[tasks].tolist())
         else:
             if duplicates == "first":
                 keep = o2[first]

@@ -355,7 +355,7 @@ def ingest(engine: Any, source: Any, *, task_col: str = "task", worker_col: str 
     errors = [i[3] for i in infos if i[3]]
     if errors:
         raise ValueError(
-            f"{sum(e[0] for e in errors)} repeated (task, worker) pair(s) (task ids "
+            f"{sum(e[0] for e in errors)} repeated (task, worker) pair(s) (in tasks "
             f"{[t for e in errors for t in e[1]][:_MAX_EXAMPLES]}); pass duplicates='keep' to count them "
             "as separate votes, or 'first'/'last'"
         )

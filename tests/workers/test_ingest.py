@@ -271,6 +271,12 @@ def test_duplicates_policy_matches_judgments(ray_session, tmp_path):
         _assert_same(_fit(data), local)
         with pytest.raises(ValueError, match="150 repeated"):
             eng.load_parquet(directory, duplicates="raise")
+        one = tmp_path / "one"  # one task repeated by many workers: named once (it was named 5 times)
+        one.mkdir()
+        pq.write_table(pa.table({"task": [1] * 12 + [2, 2], "worker": ["a", "b"] * 7, "label": [0, 1] * 7}),
+                       one / "a.parquet")
+        with pytest.raises(ValueError, match=r"10 repeated \(task, worker\) pair\(s\) \(in tasks \[1\]\)"):
+            eng.load_parquet(one, duplicates="raise")
 
 
 # ---------------------------------------------------------------------------- bad input
