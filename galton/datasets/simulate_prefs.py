@@ -59,9 +59,14 @@ class SimulatedPreferences(NamedTuple):
 
 
 def _apportion(shares: tuple[float, ...], n: int) -> list[int]:
-    """``n`` raters split by ``shares`` (summing to 1) with the largest remainders: the counts sum to
-    ``n`` and a share of 0 gets none (each share rounded apart gave a reliable rater when none was asked
-    for, or more special raters than raters); ties go to the earlier share."""
+    """``n`` raters split by ``shares`` (summing to 1; the first, the reliable raters, takes the rest):
+    each special share rounded on its own, as always (a seed gives the crowd it gave), unless that
+    makes more special raters than raters or gives reliable raters a share of 0 asked for none; then
+    by the largest remainders (ties to the earlier share), so the counts sum to ``n``."""
+    special = [int(round(s * n)) for s in shares[1:]]
+    rest = n - sum(special)
+    if rest >= 0 and (rest == 0 or shares[0] > 0):
+        return [rest, *special]
     exact = np.asarray(shares, dtype=np.float64) * n
     counts = np.floor(exact + 1e-9).astype(int)
     left = n - int(counts.sum())
