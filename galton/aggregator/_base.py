@@ -57,14 +57,13 @@ no encoding, no load.
 from __future__ import annotations
 
 import os
-import sys
 import time
-import warnings
 from typing import Any
 
 import numpy as np
 
 from .._progress import Progress
+from .._warnings import caller_stacklevel
 from ..judgments import Judgments
 from ._engine import LoadedData
 from ._estimator import (TIE_RTOL, BaseAggregator, ConvergenceWarning, DeferredResult, NotFittedError, argmax_ties_low,
@@ -77,16 +76,6 @@ _STOP_VALUES = "_stop_values"
 
 __all__ = ["BaseAggregator", "IterativeAggregator", "EMAggregator", "ConvergenceWarning", "NotFittedError",
            "caller_stacklevel", "argmax_ties_low", "tied_to_max", "TIE_RTOL", "DeferredResult"]
-
-
-def caller_stacklevel() -> int:
-    """The ``stacklevel`` that makes a warning point at the first caller outside galton (the
-    user's ``fit``), however many lifecycle frames lie between."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    level, frame = 1, sys._getframe(1)
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(root + os.sep):
-        frame, level = frame.f_back, level + 1
-    return level
 
 
 class IterativeAggregator(BaseAggregator):
@@ -302,11 +291,9 @@ class IterativeAggregator(BaseAggregator):
         bar.close(f"{info} converged" if converged else info)
         tested = self.stops_on_tol and not (self.stops_after_m_step and not self.tol > 0)  # tol <= 0: no test
         if tested and not (converged or stopped) and max_iter > 0:
-            warnings.warn(
-                f"{type(self).__name__} did not converge in {max_iter} iterations "
-                f"(last {self.change_name} {delta:.3g} >= tol={self.tol}); raise {self._iter_limit_name()} or tol",
-                ConvergenceWarning, stacklevel=caller_stacklevel(),
-            )
+            self._not_converged(f"{type(self).__name__} did not converge in {max_iter} iterations (last "
+                                f"{self.change_name} {delta:.3g} >= tol={self.tol}); raise "
+                                f"{self._iter_limit_name()} or tol")
         # n_iter=0 (crowd-kit's way to ask for the starting point): the initial state is the result
         posteriors = self._start_posteriors if it == 0 else self._posteriors
         last = e_params if e_params is not None and it > 0 else params

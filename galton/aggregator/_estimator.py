@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from .._warnings import caller_stacklevel
 from ..judgments import Judgments, encode_gold
 from ._jit import twin
 from ._kernels import by_size
@@ -218,9 +219,15 @@ class BaseAggregator:
         )
         gold_codes = None if gold is None else encode_gold(gold, judgments)
         if gold_codes is not None and not (gold_codes >= 0).any():
-            warnings.warn("gold shares no task with the judgments; it is ignored", UserWarning, stacklevel=3)
+            warnings.warn("gold shares no task with the judgments; it is ignored", UserWarning,
+                          stacklevel=caller_stacklevel())
             gold_codes = None
         return judgments, gold_codes
+
+    def _not_converged(self, message: str) -> None:
+        """Say that the fit stopped at its iteration limit (a model fitting several times, as MACE's
+        restarts, keeps the message of the one it returns instead)."""
+        warnings.warn(message, ConvergenceWarning, stacklevel=caller_stacklevel())
 
     def _store(self, judgments: Judgments, post: np.ndarray | None, output: str | None) -> None:
         """Set labels_, probas_ and the bookkeeping attributes from task posteriors (None when the

@@ -43,7 +43,7 @@ import numpy as np
 
 from .._math import EPS, digamma, dirichlet_kl_rows, safe_log
 from ..judgments import Judgments
-from ._base import ConvergenceWarning, EMAggregator
+from ._base import ConvergenceWarning, EMAggregator, caller_stacklevel
 from ._engine import Shard
 from ._kernels import softmax_rows
 from ._registry import register
@@ -148,23 +148,26 @@ class MACE(EMAggregator):
         best: tuple | None = None
         finals, histories = [], []
         for i, stream in enumerate(self._restart_streams()):
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always", ConvergenceWarning)
-                params, post = super()._run(eng, judgments, stream)
+            self._restart_warning = None  # kept by _not_converged: no process-wide catch_warnings, which
+            params, post = super()._run(eng, judgments, stream)  # took other threads' warnings
             histories.append(list(self.history_))
             final = self.history_[-1] if self.history_ else float("-inf")  # n_iter=0: the first start
             finals.append(final)
             if best is None or final > best[0]:
                 best = (final, i, params, post, list(self.history_), self.n_iter_,
-                        self.converged_, caught)
+                        self.converged_, self._restart_warning)
         assert best is not None
-        _, i, params, post, self.history_, self.n_iter_, self.converged_, caught = best
-        for w in caught:
-            warnings.warn(f"best restart ({i}): {w.message}", w.category, stacklevel=4)
+        _, i, params, post, self.history_, self.n_iter_, self.converged_, message = best
+        del self._restart_warning
+        if message is not None:
+            warnings.warn(f"best restart ({i}): {message}", ConvergenceWarning, stacklevel=caller_stacklevel())
         self.best_restart_ = i
         self.restart_objectives_ = finals
         self.restart_histories_ = histories
         return params, post
+
+    def _not_converged(self, message: str) -> None:
+        self._restart_warning = message  # said once, for the restart the fit returns
 
     @staticmethod
     def _worker_counts(shard: Shard) -> np.ndarray:

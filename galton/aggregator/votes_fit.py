@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .._warnings import caller_stacklevel
 from ..judgments import Judgments, encode_gold, lookup, to_arrow
 from ._base import BaseAggregator
 from ._engine import open_engine
@@ -187,7 +188,8 @@ class VoteAggregator(BaseAggregator):
                     f"{name}: gold shares no task with the judgments; its task ids must match the "
                     "data's task column"
                 )
-            warnings.warn("gold shares no task with the judgments; it is ignored", UserWarning, stacklevel=4)
+            warnings.warn("gold shares no task with the judgments; it is ignored", UserWarning,
+                          stacklevel=caller_stacklevel())
             return None
         return codes
 

@@ -20,6 +20,7 @@ from typing import Any, Literal, Sequence
 import numpy as np
 import pyarrow as pa
 
+from .._warnings import caller_stacklevel
 from ..io._read import FrameKind, check_columns, frame_kind, to_arrow
 from ._base import EncodedData
 from ._encode import encode_column, id_lookup, lookup, plain_column, readonly, recode_labels, retuple, untuple_frame
@@ -340,7 +341,7 @@ def _warn_float_classes(names: np.ndarray, label_col: str) -> None:
         warnings.warn(
             f"column {label_col!r} holds non-integer numbers ({shown}): they are treated as classes; "
             "for numeric ratings use kind='rating' (CLI: --kind rating)",
-            UserWarning, stacklevel=3,
+            UserWarning, stacklevel=caller_stacklevel(),
         )
 
 
@@ -359,7 +360,7 @@ def _warn_spaced_labels(names: np.ndarray, label_col: str) -> None:
     warnings.warn(
         f"column {label_col!r} holds {len(spaced)} label(s) with spaces at the ends ({shown}){also}: each "
         "spelling is its own class; strip the labels if they are one (pandas: df[col].str.strip())",
-        UserWarning, stacklevel=3,
+        UserWarning, stacklevel=caller_stacklevel(),
     )
 
 

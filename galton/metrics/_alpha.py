@@ -25,6 +25,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .._warnings import caller_stacklevel
 from ._coded import Coded, coded
 
 __all__ = ["DISTANCES", "Alpha", "krippendorff", "alpha_krippendorff"]
@@ -183,7 +184,7 @@ class _Units:
         if distance == "ordinal" and names.dtype == object and any(isinstance(x, str) for x in names.tolist()):
             warnings.warn(f"distance='ordinal' ranks text labels in sorted order ({', '.join(map(repr, names[:5]))}"
                           f"{', ...' if names.size > 5 else ''}); if that is not their order, map them to numbers "
-                          "in order first (CLI: --order)", UserWarning, stacklevel=4)
+                          "in order first (CLI: --order)", UserWarning, stacklevel=caller_stacklevel())
         self.v = _numeric(c.label_names, "interval") if distance == "interval" else None
         self.d = _table(c.label_names, distance) if distance not in ("nominal", "interval", "ordinal") else None
         if distance == "nominal":  # per-unit observed disagreement does not depend on the marginals
@@ -233,7 +234,7 @@ def krippendorff(answers: Any, distance: str | Callable[[Any, Any], float] = "no
     observed, expected, n = units.parts()
     if expected <= 0.0:
         warnings.warn("every pairable judgment has the same label: there is no variation to measure "
-                      "agreement on; alpha is reported as 1.0", UserWarning, stacklevel=2)
+                      "agreement on; alpha is reported as 1.0", UserWarning, stacklevel=caller_stacklevel())
     low = high = float("nan")
     if bootstrap:
         rng = np.random.default_rng(seed)

@@ -143,6 +143,59 @@ def test_convergence_warnings_point_at_the_callers_line() -> None:
         assert caught[0].filename == __file__
 
 
+def _warned_here(call) -> list[str]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        call()
+    assert caught
+    return [w.filename for w in caught]
+
+
+@pytest.mark.parametrize("name", ["ds", "one_coin_ds", "bds", "glad", "mace", "ebcc", "bwa", "zbs", "wawa", "mv"])
+def test_every_warning_points_at_the_callers_line(name: str) -> None:
+    """MACE's convergence, the label warnings and gold sharing no task pointed inside galton (a fixed
+    stacklevel): Python printed galton's line, showed one warning for all of a user's call sites, and
+    a module= filter did not match."""
+    df = _binary()
+    assert set(_warned_here(lambda: agg.create(name).fit(df, gold=pd.Series([1], index=[999])))) == {__file__}
+    assert set(_warned_here(lambda: agg.create(name).fit(df.assign(label=df.label + 0.5)))) == {__file__}
+    if name == "mace":
+        assert set(_warned_here(lambda: agg.create(name, n_iter=1).fit(df))) == {__file__}
+    from galton.metrics import alpha_krippendorff
+
+    assert set(_warned_here(lambda: alpha_krippendorff(df.assign(label=0)))) == {__file__}
+
+
+def test_mace_restarts_leave_the_process_warnings_alone() -> None:
+    """MACE kept each restart's warning with warnings.catch_warnings, which swaps the process-wide
+    filters: a fit in another thread lost its warnings, or had them relabelled as MACE's."""
+    import threading
+
+    import galton
+
+    filters, changed, done = warnings.filters, [], threading.Event()
+
+    def fit() -> None:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # this thread's own catch_warnings is the test's, once
+                ready.set()
+                galton.MACE(n_iter=3, n_restarts=20).fit(_binary(1, 200))
+        finally:
+            done.set()
+
+    ready = threading.Event()
+    original = None
+    t = threading.Thread(target=fit)
+    t.start()
+    ready.wait()
+    original = warnings.filters
+    while not done.is_set():
+        changed.append(warnings.filters is not original)
+    t.join()
+    assert filters is not None and not any(changed)
+
+
 def _scores_new_data(name: str) -> bool:
     return agg.get(name)._predict_new is not BaseAggregator._predict_new
 
