@@ -25,6 +25,7 @@ import numpy as np
 from .._math import splitmix64
 from ..judgments import Judgments
 from ._kernels import task_order
+from ._params import check_count
 
 __all__ = ["Shard", "LoadedData", "Engine", "EngineMixin", "ENGINE_PLUGINS", "LocalEngine", "engine_names", "register_engine",
            "resolve_engine", "open_engine", "make_shards", "shard_of_tasks", "add_stats"]
@@ -231,9 +232,7 @@ class LocalEngine(EngineMixin):
     """Shards held in this process (one shard by default)."""
 
     def __init__(self, n_shards: int = 1):
-        if int(n_shards) < 1:
-            raise ValueError(f"n_shards must be >= 1, not {n_shards}")
-        self.n_shards = int(n_shards)
+        self.n_shards = check_count("n_shards", n_shards, 1)
         self.shards: list[Shard] = []
         self.n_tasks = 0
 

@@ -39,6 +39,7 @@ from .._math import EPS, log_sigmoid, sigmoid
 from ..pairwise import Choices, Comparisons
 from ._base import EMAggregator
 from ._estimator import fit_options_set
+from ._params import check_real
 from ._pref_kernels import bt_pass, vdot
 from ._pref_results import Z95, ItemOutput, PreferenceResults
 
@@ -241,6 +242,9 @@ class PreferenceAggregator(PreferenceResults, EMAggregator):
     def _make_shards(self, data: Any, n_shards: int) -> list[Any]:
         return make_pair_shards(data, n_shards)
 
+    #: the parameter that sets :meth:`_prior_strength`
+    _prior_name = "prior"
+
     def _prior_strength(self) -> float:
         return float(self.prior)
 
@@ -309,8 +313,8 @@ class PreferenceAggregator(PreferenceResults, EMAggregator):
 
     def _validate_params(self, data: Any) -> None:
         super()._validate_params(data)
-        if not (self._prior_strength() >= 0):
-            raise ValueError(f"the prior strength must be >= 0, not {self._prior_strength()}")
+        name = self._prior_name
+        check_real(name, getattr(self, name), 0)  # named as the user set it (not the strength it gives)
 
     # ---------------------------------------------------------------- standard errors
     def _information(self, shard: Any, params: Any, dense: bool) -> dict[str, Any]:

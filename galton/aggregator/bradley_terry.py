@@ -23,6 +23,7 @@ import numpy as np
 
 from .._math import EPS
 from ._lbfgs import LBFGSState
+from ._params import check_real
 from ._pref_kernels import bt_info_diag, noisy_pass, vdot
 from ._preference import (PairShard, PairwiseAggregator, best_shift, bt_stats, log_sigmoid, sigmoid,
                           theta_update)
@@ -173,7 +174,10 @@ class CrowdBT(PairwiseAggregator):
 
     def _validate_params(self, data: Any) -> None:
         super()._validate_params(data)
-        a, b = self.eta_prior
+        pair = self.eta_prior
+        if isinstance(pair, (str, bytes)) or not hasattr(pair, "__len__") or len(pair) != 2:
+            raise TypeError(f"eta_prior must be a pair (a, b) of numbers, not {pair!r}")
+        a, b = (check_real("eta_prior", v) for v in pair)
         if not (a >= 1 and b >= 1):
             raise ValueError(
                 f"eta_prior=(a, b) needs a >= 1 and b >= 1 (a Beta prior with a mode), not {self.eta_prior}")
@@ -302,6 +306,8 @@ class NoisyBradleyTerry(PairwiseAggregator):
         self.engine = engine
         self.n_shards = n_shards
         self.progress = progress
+
+    _prior_name = "regularization_ratio"
 
     def _prior_strength(self) -> float:
         return 2.0 * float(self.regularization_ratio)

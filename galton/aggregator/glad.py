@@ -61,6 +61,7 @@ from ._base import EMAggregator
 from ._engine import Shard
 from ._jit import twin
 from ._kernels import clamp_gold, softmax_rows
+from ._params import check_count, check_real
 from ._registry import register
 
 __all__ = ["GLAD"]
@@ -248,8 +249,8 @@ class GLAD(EMAggregator):
         """Fit by generalised EM; ``gold`` clamps known tasks (see :meth:`EMAggregator.fit`)."""
         if self.labels_priors is not None and "labels" not in kwargs:
             kwargs["labels"] = list(self.labels_priors.index)
-        if int(self.m_step_max_iter) < 1:
-            raise ValueError(f"m_step_max_iter must be >= 1, not {self.m_step_max_iter}")
+        check_count("m_step_max_iter", self.m_step_max_iter, 1)
+        check_real("m_step_tol", self.m_step_tol, 0)
         progress = self.progress
         if progress is None and not self.silent:
             self.progress = True

@@ -48,6 +48,7 @@ from .._math import GOLDEN_GAMMA, mix64
 from ._base import TIE_RTOL, IterativeAggregator
 from ._engine import Shard, add_stats
 from ._kernels import vote_counts
+from ._params import check_count
 from ._registry import register
 
 __all__ = ["KOS"]
@@ -146,8 +147,7 @@ class KOS(IterativeAggregator):
                 f"KOS is for binary labels only; the data has {judgments.n_labels} label(s) "
                 f"{judgments.label_names.tolist()[:10]}. Use a multi-class model (ds, glad, mace) instead"
             )
-        if int(self.n_iter) < 0:
-            raise ValueError(f"n_iter must be >= 0, not {self.n_iter}")
+        check_count("n_iter", self.n_iter)
 
         def store(result: tuple[dict[str, Any], np.ndarray]) -> None:
             self._store(judgments, result[1], output)

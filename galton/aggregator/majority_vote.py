@@ -35,6 +35,7 @@ import numpy as np
 from ..judgments import Judgments
 from ._base import IterativeAggregator
 from ._engine import Shard
+from ._params import check_count, check_real
 from ._registry import register
 from .votes_fit import VoteAggregator, gold_layers, with_common_params
 from .votes_shard import (
@@ -282,12 +283,13 @@ class ZeroBasedSkill(VoteAggregator, IterativeAggregator):
 
     def _check_params(self) -> None:
         super()._check_params()
-        if int(self.max_iter if self.max_iter is not None else self.n_iter) < 0:
-            raise ValueError("n_iter (or max_iter) must be >= 0")
-        if int(self.lr_steps_to_reduce) < 1:
-            raise ValueError(f"lr_steps_to_reduce must be >= 1, not {self.lr_steps_to_reduce}")
-        if not (self.lr_init > 0 and self.lr_reduce_factor > 0 and self.tol >= 0):
-            raise ValueError("lr_init and lr_reduce_factor must be > 0 and tol >= 0")
+        check_count("max_iter" if self.max_iter is not None else "n_iter",
+                    self.max_iter if self.max_iter is not None else self.n_iter)
+        check_count("lr_steps_to_reduce", self.lr_steps_to_reduce, 1)
+        check_real("lr_init", self.lr_init, 0, above=True)
+        check_real("lr_reduce_factor", self.lr_reduce_factor, 0, above=True)
+        check_real("tol", self.tol, 0)
+        check_real("eps", self.eps, 0)
 
     def _vote(self, eng: Any, judgments: Judgments, weights: np.ndarray | None,
               rng: np.random.Generator) -> tuple[np.ndarray | None, np.ndarray, np.ndarray, np.ndarray]:

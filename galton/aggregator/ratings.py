@@ -25,6 +25,7 @@ from ..data.judgments import MAX_RATING, unusable_ratings
 from ..judgments import Judgments
 from ._base import BaseAggregator, EMAggregator, NotFittedError
 from ._engine import Shard
+from ._params import check_real
 from ._pref_results import Z95, ItemOutput
 from ._registry import register
 
@@ -207,7 +208,7 @@ class TrimmedMeanRating(_StatisticRating):
         self.n_shards = n_shards
 
     def fit(self, data: Any, gold: Any = None, **kwargs: Any) -> "TrimmedMeanRating":
-        if not (0 <= self.proportion < 0.5):
+        if not (0 <= check_real("proportion", self.proportion) < 0.5):
             raise ValueError(f"proportion must be in [0, 0.5), not {self.proportion}")
         return super().fit(data, gold, **kwargs)  # type: ignore[return-value]
 

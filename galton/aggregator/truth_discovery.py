@@ -37,6 +37,7 @@ from .._math import EPS
 from ..judgments import Judgments
 from ._base import EMAggregator
 from ._engine import Shard
+from ._params import check_count, check_real
 from ._registry import register
 from .embeddings import chi2_upper_quantile
 from .ratings import RatingAggregator, no_gold, numeric_values, sorted_order, task_mean, task_median
@@ -82,8 +83,8 @@ class _TruthDiscovery(RatingAggregator, EMAggregator):
             raise ValueError(f"loss must be 'squared' or 'absolute', not {self.loss!r}")
         if self.start not in ("mean", "median"):
             raise ValueError(f"start must be 'mean' or 'median', not {self.start!r}")
-        if self.n_iter < 0 or self.tol < 0:
-            raise ValueError("n_iter and tol must be >= 0")
+        check_count("n_iter", self.n_iter)
+        check_real("tol", self.tol, 0)
         return EMAggregator.fit(self, data, None, **kwargs)  # type: ignore[return-value]
 
     def _keep(self, n_iter: int, tol: float, start: str, engine: Any, n_shards: int | None,

@@ -60,6 +60,7 @@ from ray import cloudpickle
 from ray.exceptions import GetTimeoutError, RayActorError, RayError
 
 from ..aggregator._engine import EngineMixin, make_shards
+from ..aggregator._params import check_count, check_real
 from ..judgments import Judgments
 from . import _shard_actor as sa
 from .cluster import connect
@@ -98,12 +99,10 @@ class RayEngine(EngineMixin):
     def __init__(self, n_shards: int | None = None, address: str | None = None,
                  num_cpus_per_shard: float = 1, max_retries: int = 3, *, reuse_actors: bool = True,
                  start_timeout: float = 300.0):
-        if n_shards is not None and int(n_shards) < 1:
-            raise ValueError(f"n_shards must be >= 1 (or None for one per CPU), not {n_shards}")
-        if num_cpus_per_shard < 0:
-            raise ValueError(f"num_cpus_per_shard must be >= 0, not {num_cpus_per_shard}")
-        if int(max_retries) < 0:
-            raise ValueError(f"max_retries must be >= 0, not {max_retries}")
+        if n_shards is not None:  # None: one per CPU
+            check_count("n_shards", n_shards, 1)
+        check_real("num_cpus_per_shard", num_cpus_per_shard, 0)
+        check_count("max_retries", max_retries)
         self._requested = None if n_shards is None else int(n_shards)
         self.n_shards: int = self._requested or 0  # 0 until load() resolves the default
         self.address = address

@@ -1,0 +1,34 @@
+"""Checks of model parameters that name the parameter: a value of the wrong type or out of range is
+refused at fit with one line (``int("10")`` took text for a count, ``int(0.5)`` ran 0 iterations, and
+a comparison with text raised a bare TypeError)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+__all__ = ["check_count", "check_real"]
+
+
+def check_count(name: str, value: Any, low: int = 0) -> int:
+    """``value`` as an int: an integer (not a bool) >= ``low``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, not {value!r}")
+    if value < low:
+        raise ValueError(f"{name} must be >= {low}, not {value}")
+    return int(value)
+
+
+def check_real(name: str, value: Any, low: float | None = None, *, above: bool = False,
+               high: float | None = None, below: bool = False) -> float:
+    """``value`` as a float: a number (not a bool, not NaN) >= ``low`` (> with ``above``) and <= ``high``
+    (< with ``below``)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or math.isnan(value):
+        raise TypeError(f"{name} must be a number, not {value!r}")
+    if low is not None and (value <= low if above else value < low):
+        raise ValueError(f"{name} must be {'>' if above else '>='} {low}, not {value}")
+    if high is not None and (value >= high if below else value > high):
+        raise ValueError(f"{name} must be {'<' if below else '<='} {high}, not {value}")
+    return float(value)
