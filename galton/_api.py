@@ -81,6 +81,9 @@ def aggregate(data: Any, model: str | None = None, *, kind: str = "auto", gold: 
     if kind not in ("auto", "categorical", "pairwise", "choice", "rating"):
         raise ValueError(f"kind must be 'auto', 'categorical', 'pairwise', 'choice' or 'rating', not {kind!r}")
     if model is not None and not isinstance(model, str):  # a model object: fitted as it is configured
+        if isinstance(model, type):  # the class: its fit wanted self, "missing 1 required positional argument"
+            raise TypeError(f"model must be a registered name or a model object; pass {model.__name__}() (an "
+                            f"instance), not the class {model.__name__}")
         if not hasattr(model, "fit"):
             raise TypeError(f"model must be a registered name or a model object, not {type(model).__name__}")
         cls, name = type(model), type(model).__name__

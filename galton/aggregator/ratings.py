@@ -137,6 +137,9 @@ class RatingAggregator(BaseAggregator):
         raise NotImplementedError(f"{type(self).__name__} aggregates numeric ratings; it has no class "
                                   "probabilities (see scores_ and intervals_)")
 
+    def fit_predict_proba(self, data: Any, gold: Any = None, **kwargs: Any) -> Any:
+        return self.predict_proba()  # the same answer, before the fit's time is spent (AttributeError before)
+
     def _per_worker(self, judgments: Judgments, values: np.ndarray, name: str) -> Any:
         if self._out.kind == "pandas":
             return self._out.series(judgments.worker_names, values, "worker", name)

@@ -51,3 +51,13 @@ def test_good_values_of_those_parameters_fit() -> None:
     assert galton.NoisyBradleyTerry(regularization_ratio=0).fit(PAIRS).scores_.size == 3
     assert galton.CrowdBT(eta_prior=[2, 2]).fit(PAIRS).scores_.size == 3
     assert LocalEngine(np.int32(2)).n_shards == 2
+
+
+def test_misused_calls_say_what_to_do() -> None:
+    """A rating model's fit_predict_proba raised a bare AttributeError (its predict_proba says why it
+    has no probabilities); galton.aggregate with a model class raised "fit() missing 1 required
+    positional argument: 'data'"."""
+    with pytest.raises(NotImplementedError, match="MeanRating aggregates numeric ratings"):
+        galton.MeanRating().fit_predict_proba(RATINGS)
+    with pytest.raises(TypeError, match=r"pass DawidSkene\(\) \(an instance\), not the class DawidSkene"):
+        galton.aggregate(CAT, galton.DawidSkene)
