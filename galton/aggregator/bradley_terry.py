@@ -150,6 +150,16 @@ class CrowdBT(PairwiseAggregator):
     mean ``a / (a + b) > 1/2`` breaks the symmetry ``(θ, η) -> (-θ, 1 - η)``; the fit starts from
     η = 0.8.
 
+    Parameters
+    ----------
+    n_iter : int, default 10000
+        The iteration limit.
+    tol : float, default 1e-12
+        Convergence: change of the log-posterior per comparison.
+    prior, method, engine, n_shards, progress : as :class:`BradleyTerry`.
+    eta_prior : (a, b), default (4.0, 2.0)
+        The Beta prior of every ``η_w`` (``a, b >= 1``).
+
     Attributes
     ----------
     skills_ : per worker η_w (crowd-kit-style name), also as ``reliability_``.

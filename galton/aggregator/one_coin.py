@@ -33,6 +33,11 @@ class OneCoinDawidSkene(DawidSkene):
     ``p(y = l | z = k) = s_w`` if ``l == k`` else ``(1 - s_w) / (K - 1)``. The M-step sets ``s_w`` to
     the expected share of the worker's answers that are correct (vectorised over all workers:
     crowd-kit fills its matrix row by row in Python). ``skills_`` holds ``s_w``.
+
+    Parameters, fitting and the other fitted attributes are :class:`DawidSkene`'s (``n_iter``,
+    ``tol``, ``initial_error_strategy``, ``stopping``, ``engine``, ``n_shards``, ...), as crowd-kit's
+    ``OneCoinDawidSkene`` subclasses its ``DawidSkene``; ``errors_`` is the one-coin matrix of each
+    worker (``s_w`` on the diagonal, the rest spread evenly).
     """
 
     #: no pairs x K array during the fit (the statistics are one number per pair); ``errors_`` of

@@ -254,7 +254,11 @@ class PM(_TruthDiscovery):
 
 @register("pmti", "rating_pmti")
 class PMTI(PM):
-    """spark-crowd's PMTI: PM with weights over the largest loss (the worst worker weighs 0)."""
+    """spark-crowd's PMTI: PM with weights over the largest loss (the worst worker weighs 0).
+
+    Parameters are :class:`PM`'s (``loss``, ``normalize``, ``n_iter``, ``tol``, ``start``,
+    ``engine``, ``n_shards``, ``progress``) with ``normalize="max"`` by default.
+    """
 
     def __init__(self, loss: str = "squared", normalize: str = "max", n_iter: int = 100, tol: float = 1e-6, *,
                  start: str = "mean", engine: Any = None, n_shards: int | None = None,
