@@ -127,6 +127,11 @@ def current_limit() -> tuple[int | None, str]:
 def memory_limit(nbytes: Any, *, source: str | None = None) -> Iterator[int | None]:
     """Set the memory limit of the fits run inside the ``with`` block.
 
+    The limit is a context variable: it holds for fits in this thread (and in asyncio tasks and
+    ``contextvars.copy_context().run`` calls started inside the block); a fit handed to a thread
+    pool runs in that thread's own context, under the default limit, unless the pool's task sets
+    it too (``pool.submit(copy_context().run, fit, ...)``).
+
     Parameters
     ----------
     nbytes : int, str or None
