@@ -240,7 +240,8 @@ def dense_int_codes(values):  # noqa: ANN001, ANN201
     values = np.ascontiguousarray(values)
     if values.size == 0:
         return None
-    lo, hi = _min_max(values)
+    lo, hi = _min_max(values)  # Python ints: passed on in the ids' own type, not typed afresh (a uint64
+    lo = values.dtype.type(lo)  # from 2**63 took an earlier call's int64 specialisation: OverflowError)
     span = dense_span(values, int(lo), int(hi))
     if span is None:
         return None

@@ -690,3 +690,16 @@ def test_vote_stats_in_one_item_gives_the_bits_of_its_three_passes(k: int) -> No
     np.testing.assert_array_equal(counts, _kernels.counts_from_post(task, pc, post, n_rows))
     np.testing.assert_array_equal(cc, _kernels.column_sums(post))
     np.testing.assert_allclose(cc.sum(), indptr.size - 2, rtol=1e-13)  # each task's shares sum to 1, but the empty one's
+
+
+def test_dense_int_codes_of_uint64_ids_at_the_top_after_small_ones() -> None:
+    """The compiled twin passed the smallest id on as a Python int, which numba typed as int64 when an
+    earlier call had compiled that: uint64 ids from 2**63 then raised OverflowError (order-dependent:
+    CI met it once another test had coded small uint64 ids)."""
+    compiled = _kernels._dense_int_codes.compiled
+    for values in ([5, 3, 3], [2**64 - 1, 2**64 - 3, 2**64 - 3], [2**63 + 1, 2**63]):
+        v = np.array(values, dtype=np.uint64)
+        codes, vocab = compiled(v)
+        ref_codes, ref_vocab = _kernels.dense_int_codes_numpy(v)
+        assert codes.tolist() == ref_codes.tolist() and vocab.tolist() == ref_vocab.tolist() == sorted(set(values))
+        assert vocab.dtype == np.uint64
