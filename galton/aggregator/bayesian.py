@@ -17,13 +17,29 @@ from ..judgments import Judgments
 from ._bayes_eb import MAX_ACCURACY, band_edges, cube_inputs, eb_accuracies, pair_posterior
 from ._bayes_one_coin import MANY_LABELS, one_coin_step, uses_one_coin
 from ._calibrate import choose_temperature, sample_fraction
-from ._kernels import vote_shares
-from ._pairs import COIN_KEYS, one_coin_fill, pair_axes, pair_workers, right_stats
+from ._kernels import logsumexp_rows, vote_shares
+from ._pairs import COIN_KEYS, estep_pairs, one_coin_fill, pair_axes, pair_codes, pair_workers, right_stats
 from ._registry import register
-from .dawid_skene import ConfusionEM
+from .dawid_skene import KEEP_POSTERIORS, KEPT_POSTERIORS, ConfusionEM
 
 __all__ = ["BayesianDawidSkene", "MAX_ACCURACY", "one_coin_matrix", "cube_eb_accuracies", "digamma", "trigamma",
            "gammaln"]
+
+
+def _lone_tasks(shard: Any) -> np.ndarray:
+    """The shard's tasks with one judgment and no gold (kept in its state: fixed for a fit)."""
+    lone = shard.state.get("_lone")
+    if lone is None or lone[0] is not shard.indptr:
+        lone = (shard.indptr, np.flatnonzero((np.diff(shard.indptr) == 1) & (shard.gold < 0)))
+        shard.state["_lone"] = lone
+    return lone[1]
+
+
+def _judged_beside_another(shard: Any, n_workers: int) -> dict[str, np.ndarray]:
+    """Per worker, its judgments outside the shard's lone tasks (:func:`_lone_tasks`)."""
+    keep = np.ones(shard.n_tasks, dtype=bool)
+    keep[_lone_tasks(shard)] = False
+    return {"n": np.bincount(shard.worker[keep[shard.task]], minlength=n_workers).astype(np.float64)}
 
 
 def one_coin_matrix(accuracy: float, k: int) -> np.ndarray:
@@ -232,6 +248,7 @@ class BayesianDawidSkene(ConfusionEM):
     def _init_state(self, engine: Any, judgments: Judgments,
                     rng: np.random.Generator) -> tuple[dict[str, Any], dict[str, Any]]:
         memory, stats = self._start(engine, judgments)
+        memory["informed"] = engine.map_sum(_judged_beside_another, int(judgments.n_workers))["n"] > 0
         k = memory["n_labels"]
         # judgments per worker (exact: sums of ones) fix the prior's strengths for the whole fit,
         # so the ELBO is one objective from the first iteration to the last
@@ -256,7 +273,13 @@ class BayesianDawidSkene(ConfusionEM):
             return self._pair_params(memory, **step, logprior=digamma(b) - digamma(b.sum()), strength=strength, b=b,
                                      b0=b0, one_coin=True), memory
         counts = stats["counts"]
-        m, mu = eb_accuracies(strength, counts, pl, memory["wptr"], half_width, fixed, memory)
+        informed = memory.get("informed", np.ones(memory["n_workers"], dtype=bool))  # judged beside another
+        if informed.any():
+            m, mu = eb_accuracies(strength, counts, pl, memory["wptr"], half_width, fixed, memory)
+            mu = np.where(informed, mu, m)  # no evidence of their own: the crowd's prior accuracy
+        else:  # nothing tells a worker's accuracy (every task judged once): the middle of [1/K, MAX_ACCURACY]
+            m = fixed if fixed is not None else 0.5 * (1.0 / k + MAX_ACCURACY)
+            mu = np.full(memory["n_workers"], m)
         u = strength * mu  # the prior's diagonal and off-diagonal pseudo-counts, per worker
         v = strength * (1.0 - mu) / (k - 1) if k > 1 else u  # one label: every cell is a diagonal one
         levels = None  # the distinct strengths and the band of this M-step (see pair_elog_kl_numpy)
@@ -311,10 +334,33 @@ class BayesianDawidSkene(ConfusionEM):
                                 sample_fraction(judgments.n_judgments, k))
         return {**params, "temperature": choose_temperature(scored["nll"], scored["n"])}
 
-    # ------------------------------------------------- one accuracy per worker: the start's statistics
+    # ------------------------------------------------- tasks judged once say nothing of their judge
+    def _e_step(self, shard: Any, params: dict[str, Any]) -> dict[str, Any]:
+        """The E-step, without the tasks judged once (and not gold) in the statistics and the ELBO:
+        such a task's posterior is its one judgment's label, so counting it told the worker it was
+        right every time (one judgment per task: every worker at the 0.99 cap, every probability
+        1.0 at 70% accuracy). Their posteriors are still computed for the results."""
+        lone = _lone_tasks(shard)
+        if params.get("one_coin") or not lone.size:
+            return super()._e_step(shard, params)
+        keep = params.get(KEEP_POSTERIORS)
+        ll, post, counts, class_counts = estep_pairs(shard, params, True, True)
+        if keep is not None:
+            shard.state[KEPT_POSTERIORS] = (keep, post)
+        rows = pair_codes(shard, params["rows"])[shard.indptr[lone]]
+        np.subtract.at(counts, rows, post[lone])
+        ll -= float(logsumexp_rows(params["logprior"][None, :] + params["table"][rows]).sum())
+        return {"ll": ll, "counts": counts, "class_counts": class_counts - post[lone].sum(axis=0)}
+
     def _mv_stats(self, shard: Any, rows: np.ndarray, n_pairs: int) -> dict[str, Any]:
         if not uses_one_coin(self.confusion, shard.n_labels):
-            return super()._mv_stats(shard, rows, n_pairs)
+            stats = super()._mv_stats(shard, rows, n_pairs)
+            lone = _lone_tasks(shard)  # the majority-vote start: a lone task's share is its one label
+            if lone.size:
+                j = shard.indptr[lone]
+                np.subtract.at(stats["counts"], (pair_codes(shard, rows)[j], shard.label[j]), 1.0)
+                np.subtract.at(stats["class_counts"], shard.label[j], 1.0)
+            return stats
         return {"ll": 0.0, **right_stats(shard, rows, n_pairs, vote_shares(shard.task, shard.label, shard.gold,
                                                                              shard.n_labels))}
 

@@ -520,3 +520,23 @@ def test_skipping_the_workers_proved_still_held_changes_no_bit_of_the_fit(monkey
     np.testing.assert_array_equal(skipping.probas_.to_numpy(), solving.probas_.to_numpy())
     np.testing.assert_array_equal(np.asarray(skipping.errors_), np.asarray(solving.errors_))
     assert skipping.history_ == solving.history_ and skipping.prior_accuracy_ == solving.prior_accuracy_
+
+
+def test_tasks_judged_once_do_not_make_the_default_certain() -> None:
+    """One judgment per task from workers right 70% of the time: each task's posterior was its one
+    label, counted back as the worker being right, so every worker ran to the 0.99 cap and every
+    probability to 1.0 (log-loss 24 nats on act_ms cut to one judgment). Nothing in such data tells
+    a worker's accuracy: the prior's middle accuracy decides, and the confidence is near the
+    accuracy. Beside tasks judged three times, the tasks judged once change little."""
+    import galton
+
+    rng = np.random.default_rng(0)
+    k, n_tasks, acc = 4, 2000, 0.7
+    y = rng.integers(0, k, n_tasks)
+    lab = np.where(rng.random(n_tasks) < acc, y, (y + rng.integers(1, k, n_tasks)) % k)
+    df = pd.DataFrame({"task": np.arange(n_tasks), "worker": rng.integers(0, 100, n_tasks), "label": lab})
+    m = galton.aggregate(df, "bds")
+    conf = m.probas_.to_numpy().max(axis=1)
+    right = (m.labels_.sort_index().to_numpy() == y).mean()
+    assert right == (lab == y).mean() and abs(conf.mean() - right) < 0.05 and conf.max() < 0.8
+    assert m.prior_accuracy_ == pytest.approx(0.5 * (1 / k + 0.99))
