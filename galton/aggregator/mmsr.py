@@ -139,7 +139,9 @@ class MMSR(EMAggregator):
     random_state : int, Generator or None, default 0
         Seeds the start ``u = v`` (uniform on (0, 1)). An integer gives crowd-kit's start
         (``numpy.random.RandomState(seed).uniform``), one value per worker in sorted worker order,
-        so the result does not depend on the order of the rows. When some worker has enough
+        so the result does not depend on the order of the rows, except where a worker judged a task
+        more than once: its last row of that task counts, as in crowd-kit (pass
+        ``duplicates="first"`` / ``"last"`` to the fit to choose). When some worker has enough
         co-workers to trim (``F >= 1``) the fixed point can depend on the start.
 
         On data where a worker shares tasks with one or two others only, the sweeps can diverge

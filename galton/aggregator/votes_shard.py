@@ -143,6 +143,10 @@ def examples(values: np.ndarray, n: int = 5) -> str:
 def weighted_vote(engine: Any, judgments: Judgments, weights: np.ndarray | None,
                   tie_key: int | None) -> tuple[np.ndarray, np.ndarray]:
     """Task x label vote shares (gathered over the shards) and the label code of each task."""
+    if weights is not None and np.isfinite(weights).any():
+        top = float(np.nanmax(np.abs(weights)))  # shares are ratios: weights whose sums could overflow
+        if top > np.finfo(np.float64).max / max(int(judgments.n_judgments), 1):  # (1e308 each: [0, NaN])
+            weights = weights / top  # are scaled down first
     post = engine.gather(shard_vote_shares, weights)
     lost = np.isnan(post[:, 0])
     if lost.any():

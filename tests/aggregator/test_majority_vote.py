@@ -438,3 +438,13 @@ def test_zbs_resumes_from_a_checkpoint_bit_for_bit(tmp_path, tie_break) -> None:
     assert done.converged_ and third.e_steps == 0 and again.history_ == done.history_
     with pytest.raises(ValueError, match="does not iterate"):
         MajorityVote().fit(df, checkpoint_dir=tmp_path)
+
+
+def test_huge_finite_skills_give_the_shares_of_small_ones() -> None:
+    """Skills of 1e308 (finite, so accepted) overflowed the weighted sums: rows [0, 0] and [0, NaN],
+    and label 0 for a task both workers called 1. Shares are ratios: the same as for skills 1."""
+    from galton import MajorityVote
+
+    d = pd.DataFrame({"task": [0, 0, 1, 1], "worker": ["a", "b", "a", "b"], "label": [0, 1, 1, 1]})
+    m = MajorityVote().fit(d, pd.Series({"a": 1e308, "b": 1e308}))
+    assert m.probas_.to_numpy().tolist() == [[0.5, 0.5], [0.0, 1.0]] and m.labels_.tolist() == [0, 1]
