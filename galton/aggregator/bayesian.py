@@ -18,7 +18,8 @@ from ._bayes_eb import MAX_ACCURACY, band_edges, cube_inputs, eb_accuracies, pai
 from ._bayes_one_coin import MANY_LABELS, one_coin_step, uses_one_coin
 from ._calibrate import choose_temperature, sample_fraction
 from ._kernels import logsumexp_rows, vote_shares
-from ._pairs import COIN_KEYS, estep_pairs, one_coin_fill, pair_axes, pair_codes, pair_workers, right_stats
+from ._pairs import (COIN_KEYS, estep_pairs, one_coin_fill, pair_axes, pair_codes, pair_table, pair_workers,
+                     right_stats)
 from ._registry import register
 from .dawid_skene import KEEP_POSTERIORS, KEPT_POSTERIORS, ConfusionEM
 
@@ -248,7 +249,8 @@ class BayesianDawidSkene(ConfusionEM):
     def _init_state(self, engine: Any, judgments: Judgments,
                     rng: np.random.Generator) -> tuple[dict[str, Any], dict[str, Any]]:
         memory, stats = self._start(engine, judgments)
-        memory["informed"] = engine.map_sum(_judged_beside_another, int(judgments.n_workers))["n"] > 0
+        # each worker's judgments beside another's on a task (or on gold): what tells its accuracy
+        memory["beside"] = engine.map_sum(_judged_beside_another, int(judgments.n_workers))["n"]
         k = memory["n_labels"]
         # judgments per worker (exact: sums of ones) fix the prior's strengths for the whole fit,
         # so the ELBO is one objective from the first iteration to the last
@@ -268,12 +270,15 @@ class BayesianDawidSkene(ConfusionEM):
         b0 = memory["class_prior"]
         b = stats["class_counts"] + b0
         if memory.get("one_coin"):
-            step = one_coin_step(stats["right"], pl, pw, memory["wptr"], memory["worker_judgments"].astype(float),
+            beside = memory.get("beside", memory["worker_judgments"].astype(float))
+            if fixed is None and not beside.any():  # nothing tells an accuracy: the prior's middle
+                fixed = 0.5 * (1.0 / k + MAX_ACCURACY)
+            step = one_coin_step(stats["right"], pl, pw, memory["wptr"], beside,
                                  strength, k, half_width, MAX_ACCURACY, fixed)
             return self._pair_params(memory, **step, logprior=digamma(b) - digamma(b.sum()), strength=strength, b=b,
                                      b0=b0, one_coin=True), memory
         counts = stats["counts"]
-        informed = memory.get("informed", np.ones(memory["n_workers"], dtype=bool))  # judged beside another
+        informed = memory.get("beside", memory["worker_judgments"]) > 0
         if informed.any():
             m, mu = eb_accuracies(strength, counts, pl, memory["wptr"], half_width, fixed, memory)
             mu = np.where(informed, mu, m)  # no evidence of their own: the crowd's prior accuracy
@@ -341,8 +346,10 @@ class BayesianDawidSkene(ConfusionEM):
         right every time (one judgment per task: every worker at the 0.99 cap, every probability
         1.0 at 70% accuracy). Their posteriors are still computed for the results."""
         lone = _lone_tasks(shard)
-        if params.get("one_coin") or not lone.size:
+        if not lone.size:
             return super()._e_step(shard, params)
+        if params.get("one_coin"):  # the statistics are sums of the posteriors: without the lone rows
+            return self._coin_e_step(shard, params, lone)
         keep = params.get(KEEP_POSTERIORS)
         ll, post, counts, class_counts = estep_pairs(shard, params, True, True)
         if keep is not None:
@@ -351,6 +358,17 @@ class BayesianDawidSkene(ConfusionEM):
         np.subtract.at(counts, rows, post[lone])
         ll -= float(logsumexp_rows(params["logprior"][None, :] + params["table"][rows]).sum())
         return {"ll": ll, "counts": counts, "class_counts": class_counts - post[lone].sum(axis=0)}
+
+    def _coin_e_step(self, shard: Any, params: dict[str, Any], lone: np.ndarray) -> dict[str, Any]:
+        keep = params.get(KEEP_POSTERIORS)
+        ll, post, _, _ = estep_pairs(shard, params)
+        if keep is not None:
+            shard.state[KEPT_POSTERIORS] = (keep, post)
+        rows = pair_codes(shard, params["rows"])[shard.indptr[lone]]
+        ll -= float(logsumexp_rows(params["logprior"][None, :] + pair_table(params, rows)).sum())
+        counted = post.copy()
+        counted[lone] = 0.0
+        return {"ll": ll, **right_stats(shard, params["rows"], int(params["pairs"].size), counted)}
 
     def _mv_stats(self, shard: Any, rows: np.ndarray, n_pairs: int) -> dict[str, Any]:
         if not uses_one_coin(self.confusion, shard.n_labels):
@@ -361,8 +379,9 @@ class BayesianDawidSkene(ConfusionEM):
                 np.subtract.at(stats["counts"], (pair_codes(shard, rows)[j], shard.label[j]), 1.0)
                 np.subtract.at(stats["class_counts"], shard.label[j], 1.0)
             return stats
-        return {"ll": 0.0, **right_stats(shard, rows, n_pairs, vote_shares(shard.task, shard.label, shard.gold,
-                                                                             shard.n_labels))}
+        shares = vote_shares(shard.task, shard.label, shard.gold, shard.n_labels)
+        shares[_lone_tasks(shard)] = 0.0
+        return {"ll": 0.0, **right_stats(shard, rows, n_pairs, shares)}
 
     def _objective(self, stats: dict[str, Any], params: dict[str, Any]) -> float:
         k = params["b"].size

@@ -540,3 +540,7 @@ def test_tasks_judged_once_do_not_make_the_default_certain() -> None:
     right = (m.labels_.sort_index().to_numpy() == y).mean()
     assert right == (lab == y).mean() and abs(conf.mean() - right) < 0.05 and conf.max() < 0.8
     assert m.prior_accuracy_ == pytest.approx(0.5 * (1 / k + 0.99))
+    many = df.assign(label=np.where(lab == y, y, (y + rng.integers(1, 60, n_tasks)) % 60) + 100 * (y % 2))
+    m = galton.aggregate(many, "bds")  # more labels than the full matrices take: one accuracy per worker
+    assert m.confusion_ == "one_coin" and m.probas_.to_numpy().max() < 0.8  # was 0.996 on average
+    assert m.prior_accuracy_ == pytest.approx(0.5 * (1 / m.judgments_.n_labels + 0.99))
