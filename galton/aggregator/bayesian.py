@@ -355,7 +355,8 @@ class BayesianDawidSkene(ConfusionEM):
         if keep is not None:
             shard.state[KEPT_POSTERIORS] = (keep, post)
         rows = pair_codes(shard, params["rows"])[shard.indptr[lone]]
-        np.subtract.at(counts, rows, post[lone])
+        for c in range(counts.shape[1]):  # a bincount per label (np.subtract.at is ~50x slower)
+            counts[:, c] -= np.bincount(rows, weights=post[lone, c], minlength=counts.shape[0])
         ll -= float(logsumexp_rows(params["logprior"][None, :] + params["table"][rows]).sum())
         return {"ll": ll, "counts": counts, "class_counts": class_counts - post[lone].sum(axis=0)}
 
@@ -376,8 +377,9 @@ class BayesianDawidSkene(ConfusionEM):
             lone = _lone_tasks(shard)  # the majority-vote start: a lone task's share is its one label
             if lone.size:
                 j = shard.indptr[lone]
-                np.subtract.at(stats["counts"], (pair_codes(shard, rows)[j], shard.label[j]), 1.0)
-                np.subtract.at(stats["class_counts"], shard.label[j], 1.0)
+                cell = pair_codes(shard, rows)[j] * shard.n_labels + shard.label[j]
+                stats["counts"] -= np.bincount(cell, minlength=stats["counts"].size).reshape(stats["counts"].shape)
+                stats["class_counts"] -= np.bincount(shard.label[j], minlength=shard.n_labels)
             return stats
         shares = vote_shares(shard.task, shard.label, shard.gold, shard.n_labels)
         shares[_lone_tasks(shard)] = 0.0
