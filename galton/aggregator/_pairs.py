@@ -28,8 +28,8 @@ from ._jit import twin
 from ._kernels import by_size, clamp_gold, code_counts, column_sums, estep_table, softmax_rows, take_rows
 
 __all__ = ["pair_memory", "seen_stats", "fitted_workers", "new_data_pairs", "pair_codes", "per_worker_sum",
-           "pair_workers", "pair_axes", "pair_labels", "dense_cells", "diagonal", "errors_output", "DENSE_ERRORS_MAX", "normalise_rows",
-           "estep_coin_numpy", "estep_pairs", "pair_table", "COIN_KEYS",
+           "pair_workers", "pair_axes", "pair_labels", "dense_cells", "diagonal", "errors_output", "DENSE_ERRORS_MAX",
+           "normalise_rows", "estep_coin_numpy", "estep_pairs", "pair_table", "COIN_KEYS",
            "pair_rows", "one_coin_fill", "right_stats"]
 
 #: ``errors_`` shows whole workers x labels x labels matrices up to this many cells (160 MB);

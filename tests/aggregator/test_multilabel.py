@@ -111,7 +111,8 @@ def test_integer_tags_with_a_null_and_other_inputs(tmp_path):
     and the null is no tag; a path and a polars LazyFrame are read as every other input (TypeError)."""
     import polars as pl
 
-    df = pl.DataFrame({"task": [1, 1, 2, 2], "worker": ["a", "b", "a", "b"], "label": [[1, 4], [1, None, 4], [2], [2, 3]]})
+    df = pl.DataFrame({"task": [1, 1, 2, 2], "worker": ["a", "b", "a", "b"],
+                       "label": [[1, 4], [1, None, 4], [2], [2, 3]]})
     want = {1: [1, 4], 2: [2]}
     for data in (df, df.to_arrow(), df.lazy()):
         got = galton.BinaryRelevance().fit(data).labels_.to_dict()
