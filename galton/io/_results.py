@@ -127,7 +127,10 @@ def results_table(model: Any, output: str = "arrow", top: int | None = None) -> 
             f"posteriors_ has shape {post.shape} and label_codes_ {codes.shape}; expected ({n}, {k}) "
             f"and ({n},) for {n} tasks and {k} labels"
         )
-    table = results_columns(judgments.task_names, judgments.label_names, post, codes, top)
+    names, order = judgments.task_names, getattr(judgments, "task_order", None)
+    if order is not None:  # data ingested on Ray: codes in shard order, rows in the order of the ids
+        names, post, codes = names[order], post[order], codes[order]
+    table = results_columns(names, judgments.label_names, post, codes, top)
     if output == "polars":
         import polars as pl
 

@@ -158,6 +158,7 @@ def test_results_of_ingested_data_are_sorted_by_task_whatever_the_shards(ray_ses
         np.testing.assert_allclose(remote.probas_.drop("task").to_numpy(), local.probas_.drop("task").to_numpy(),
                                    atol=1e-9)
         assert glad.betas_["task"].is_sorted() and isinstance(glad.betas_, pl.DataFrame)
+        assert results_table(remote)["task"].to_pylist() == local.labels_["task"].to_list()  # its rows too
 
 
 def test_labels_of_two_float_widths_are_read_on_ray_as_locally(ray_session, tmp_path):
