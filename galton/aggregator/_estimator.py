@@ -39,6 +39,9 @@ class FitOptions:
     #: gather the task posteriors into this process (False: written where the shards live, or
     #: computed later from the parameters)
     collect: bool = True
+    #: what the fit's ConvergenceWarning starts with: a fit inside another (one per tag of
+    #: BinaryRelevance) says which one it is
+    warning_context: str = ""
 
 
 _FIT_OPTIONS: ContextVar[FitOptions] = ContextVar("galton_fit_options", default=FitOptions())
@@ -227,7 +230,7 @@ class BaseAggregator:
     def _not_converged(self, message: str) -> None:
         """Say that the fit stopped at its iteration limit (a model fitting several times, as MACE's
         restarts, keeps the message of the one it returns instead)."""
-        warnings.warn(message, ConvergenceWarning, stacklevel=caller_stacklevel())
+        warnings.warn(fit_options().warning_context + message, ConvergenceWarning, stacklevel=caller_stacklevel())
 
     def _store(self, judgments: Judgments, post: np.ndarray | None, output: str | None) -> None:
         """Set labels_, probas_ and the bookkeeping attributes from task posteriors (None when the

@@ -28,6 +28,7 @@ import numpy as np
 
 from ..data._validate import missing_columns
 from ..judgments import ColumnError
+from ._estimator import fit_options_set
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -137,7 +138,8 @@ class BinaryRelevance:
             binary = pd.DataFrame({"task": frame["task"].to_numpy(), "worker": frame["worker"].to_numpy(),
                                    "label": answer})
             model = _clone(base)
-            model.fit(binary)
+            with fit_options_set(warning_context=f"tag {label!r}: "):  # which tag did not converge
+                model.fit(binary)
             self.aggregators_[label] = model
             result = model.labels_
             if result is None:

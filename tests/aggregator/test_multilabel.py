@@ -147,3 +147,14 @@ def test_per_tag_fits_on_ray_equal_local(ray_session):
     assert ray.labels_.to_dict() == local.labels_.to_dict()
     for tag, model in local.aggregators_.items():
         np.testing.assert_allclose(ray.aggregators_[tag].posteriors_, model.posteriors_, rtol=1e-12, atol=1e-12)
+
+
+def test_a_tag_that_did_not_converge_is_named():
+    """BinaryRelevance repeated one ConvergenceWarning per tag without saying which tag's fit it was."""
+    df = pd.DataFrame({"task": [1, 1, 2, 2, 3, 3], "worker": ["a", "b", "a", "b", "a", "b"],
+                       "label": [["x", "y"], ["x"], ["y"], ["y", "z"], ["z"], ["x"]]})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        galton.BinaryRelevance(galton.DawidSkene(n_iter=1)).fit(df)
+    assert sorted(str(w.message)[:8] for w in caught) == ["tag 'x':", "tag 'y':", "tag 'z':"]
+    assert all(w.filename == __file__ for w in caught)
