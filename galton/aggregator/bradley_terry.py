@@ -156,7 +156,10 @@ class CrowdBT(PairwiseAggregator):
         The iteration limit.
     tol : float, default 1e-12
         Convergence: change of the log-posterior per comparison.
-    prior, method, engine, n_shards, progress : as :class:`BradleyTerry`.
+    prior, method : as :class:`BradleyTerry`.
+    engine, n_shards, progress, random_state
+        As everywhere in galton (``random_state`` is accepted for the common interface; the fit
+        starts from every η_w = 0.8 and uses no randomness).
     eta_prior : (a, b), default (4.0, 2.0)
         The Beta prior of every ``η_w`` (``a, b >= 1``).
 

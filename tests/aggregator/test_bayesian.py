@@ -526,8 +526,8 @@ def test_tasks_judged_once_do_not_make_the_default_certain() -> None:
     """One judgment per task from workers right 70% of the time: each task's posterior was its one
     label, counted back as the worker being right, so every worker ran to the 0.99 cap and every
     probability to 1.0 (log-loss 24 nats on act_ms cut to one judgment). Nothing in such data tells
-    a worker's accuracy: the prior's middle accuracy decides, and the confidence is near the
-    accuracy. Beside tasks judged three times, the tasks judged once change little."""
+    a worker's accuracy: the prior's middle accuracy (1/K + 0.99) / 2 decides every probability
+    (0.67 for 4 labels), whatever the workers' true accuracy."""
     import galton
 
     rng = np.random.default_rng(0)
@@ -538,7 +538,7 @@ def test_tasks_judged_once_do_not_make_the_default_certain() -> None:
     m = galton.aggregate(df, "bds")
     conf = m.probas_.to_numpy().max(axis=1)
     right = (m.labels_.sort_index().to_numpy() == y).mean()
-    assert right == (lab == y).mean() and abs(conf.mean() - right) < 0.05 and conf.max() < 0.8
+    assert right == (lab == y).mean() and 0.62 < conf.mean() < 0.72 and conf.max() < 0.8
     assert m.prior_accuracy_ == pytest.approx(0.5 * (1 / k + 0.99))
     many = df.assign(label=np.where(lab == y, y, (y + rng.integers(1, 60, n_tasks)) % 60) + 100 * (y % 2))
     m = galton.aggregate(many, "bds")  # more labels than the full matrices take: one accuracy per worker
