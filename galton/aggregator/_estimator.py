@@ -232,9 +232,11 @@ class BaseAggregator:
         restarts, keeps the message of the one it returns instead)."""
         warnings.warn(fit_options().warning_context + message, ConvergenceWarning, stacklevel=caller_stacklevel())
 
-    def _store(self, judgments: Judgments, post: np.ndarray | None, output: str | None) -> None:
+    def _store(self, judgments: Judgments, post: np.ndarray | None, output: str | None,
+               codes: np.ndarray | None = None) -> None:
         """Set labels_, probas_ and the bookkeeping attributes from task posteriors (None when the
-        results were written where the shards live: labels_ and probas_ are then None)."""
+        results were written where the shards live: labels_ and probas_ are then None); ``codes``:
+        each task's label when the model has chosen it already (a vote's ties), else the arg max."""
         out = Output(output or judgments.source_kind)
         out.task_order = getattr(judgments, "task_order", None)  # Ray-ingested codes: results by id
         self._output_choice = output  # predict on new data follows it, else the new data's type
@@ -244,7 +246,7 @@ class BaseAggregator:
             self._out = out
             return
         self.posteriors_ = post
-        self.label_codes_ = argmax_ties_low(post)
+        self.label_codes_ = argmax_ties_low(post) if codes is None else codes
         self.labels_ = out.labels(judgments.task_names, judgments.label_names, self.label_codes_)
         self.probas_ = out.probas(judgments.task_names, judgments.label_names, post)
         self._out = out

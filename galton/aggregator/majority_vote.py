@@ -93,7 +93,7 @@ class MajorityVote(VoteAggregator):
               rng: np.random.Generator) -> tuple[np.ndarray | None, np.ndarray, np.ndarray, np.ndarray]:
         tie_key = self._tie_key
         post, codes = weighted_vote(eng, judgments, weights, tie_key)
-        return weights, worker_agreement(eng, weights, tie_key), post, codes
+        return weights, worker_agreement(eng, weights, tie_key, codes=codes), post, codes
 
 
 @register("gold_mv", "gold_majority_vote", "goldmv")

@@ -219,9 +219,7 @@ class VoteAggregator(BaseAggregator):
 
         def store(result: Any) -> None:
             vote_w, skill, post, codes = result
-            self._store(judgments, post, output)
-            self.label_codes_ = codes
-            self.labels_ = self._out.labels(judgments.task_names, judgments.label_names, codes)
+            self._store(judgments, post, output, codes)
             kept = np.ones(skill.size, dtype=bool) if weights is None else ~np.isnan(weights)
             # workers whose judgments on_missing_skill="ignore" dropped have no skill (crowd-kit)
             self.skills_ = self._out.per_worker(judgments.worker_names[kept], skill[kept], "skill")

@@ -63,7 +63,8 @@ def shard_vote_shares(shard: Shard, weights: np.ndarray | None) -> np.ndarray:
     """
     n_t, k = shard.n_tasks, shard.n_labels
     if weights is None:
-        votes = vote_counts(shard.task, shard.label, n_t, k).astype(float)
+        # counted as floats at once (an int count then astype(float) copied tasks x labels again)
+        votes = vote_counts(shard.task, shard.label, n_t, k, np.ones(shard.n_judgments))
         voted = np.ones(n_t, dtype=bool)
     else:
         flat, worker = _sorted_votes(shard)
@@ -102,9 +103,11 @@ def label_codes(shares: np.ndarray, task_ids: np.ndarray, tie_key: int | None) -
 
 
 def shard_agreement(shard: Shard, weights: np.ndarray | None, tie_key: int | None,
-                    against: str = "labels", accepted: np.ndarray | None = None) -> dict[str, np.ndarray]:
+                    against: str = "labels", accepted: np.ndarray | None = None,
+                    codes: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Per-worker counts of distinct answers that agree with a reference label, and of all distinct
-    answers on tasks that have one. The reference is the (weighted) vote's label (``"labels"``) or
+    answers on tasks that have one. The reference is the (weighted) vote's label (``"labels"``;
+    ``codes``, by global task code, when the caller has it: no second vote over tasks x labels) or
     the gold label (``"gold"``, tasks without gold are skipped). ``accepted``: sorted keys
     ``global task code * K + label code`` of every accepted gold label, for tasks with several (an
     answer is right when it is any of them, as in crowd-kit's ``get_accuracy``)."""
@@ -117,6 +120,8 @@ def shard_agreement(shard: Shard, weights: np.ndarray | None, tie_key: int | Non
                 "total": np.bincount(worker, minlength=shard.n_workers).astype(float)}
     if against == "gold":
         ref = shard.gold
+    elif codes is not None:
+        ref = codes[shard.task_ids]
     else:
         ref = label_codes(shard_vote_shares(shard, weights), shard.task_ids, tie_key)
     r = ref[task]
@@ -159,10 +164,12 @@ def weighted_vote(engine: Any, judgments: Judgments, weights: np.ndarray | None,
 
 
 def worker_agreement(engine: Any, weights: np.ndarray | None, tie_key: int | None,
-                     against: str = "labels", accepted: np.ndarray | None = None) -> np.ndarray:
+                     against: str = "labels", accepted: np.ndarray | None = None,
+                     codes: np.ndarray | None = None) -> np.ndarray:
     """Each worker's share of distinct answers equal to the reference label; NaN for a worker with
-    no task that has a reference (a worker without gold tasks, for ``against="gold"``)."""
-    return agreement_share(engine.map_sum(shard_agreement, weights, tie_key, against, accepted))
+    no task that has a reference (a worker without gold tasks, for ``against="gold"``). ``codes``:
+    the vote's labels by global task code when the caller has counted them already."""
+    return agreement_share(engine.map_sum(shard_agreement, weights, tie_key, against, accepted, codes))
 
 
 def agreement_share(stats: dict[str, np.ndarray]) -> np.ndarray:
