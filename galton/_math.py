@@ -280,7 +280,7 @@ def dirichlet_kl(post: np.ndarray, prior: np.ndarray, axis: int = -1, elog: np.n
     return float(kl)
 
 
-def dirichlet_kl_rows(a: np.ndarray, b: np.ndarray) -> float:
+def dirichlet_kl_rows(a: np.ndarray, b: np.ndarray, elog: np.ndarray | None = None) -> float:
     r""":func:`dirichlet_kl` of the rows of 2-D arrays, each row's divergence summed first.
 
     The same formula (``axis=1``), added in another order: per row, then over rows. MACE's
@@ -290,16 +290,21 @@ def dirichlet_kl_rows(a: np.ndarray, b: np.ndarray) -> float:
     Parameters
     ----------
     a, b : ndarray (n, K)
-        Positive concentration parameters, one Dirichlet per row (``b`` may broadcast).
+        Positive concentration parameters, one Dirichlet per row (``b`` may broadcast; one row
+        broadcast to all, as a prior is, costs its special functions once, not once per row).
+    elog : ndarray (n, K), optional
+        ``digamma(a) - digamma(a.sum(axis=1))[:, None]`` when the caller has it (the same bits).
 
     Returns
     -------
     float
         :math:`\sum_i \mathrm{KL}(\mathrm{Dir}(a_i) \,\|\, \mathrm{Dir}(b_i))`.
     """
-    sa, sb = a.sum(axis=1), b.sum(axis=1)
-    kl = gammaln(sa) - gammaln(a).sum(axis=1) - gammaln(sb) + gammaln(b).sum(axis=1)
-    kl += ((a - b) * (digamma(a) - digamma(sa)[:, None])).sum(axis=1)
+    sa = a.sum(axis=1)
+    one = b[:1] if b.ndim == 2 and b.strides[0] == 0 else b  # a prior's one row: its terms once
+    sb, glb = one.sum(axis=1), gammaln(one).sum(axis=1)
+    kl = gammaln(sa) - gammaln(a).sum(axis=1) - gammaln(sb) + glb
+    kl += ((a - b) * (digamma(a) - digamma(sa)[:, None] if elog is None else elog)).sum(axis=1)
     return float(kl.sum())
 
 

@@ -199,8 +199,8 @@ class MACE(EMAggregator):
         a = spam_counts + prior_s
         s = strat_counts + _STRATEGY_PRIOR
         el_s, el_t = _expected_logs(a), _expected_logs(s)
-        kl = dirichlet_kl_rows(a, np.broadcast_to(prior_s, a.shape))
-        kl += dirichlet_kl_rows(s, np.full(s.shape, _STRATEGY_PRIOR))
+        kl = dirichlet_kl_rows(a, np.broadcast_to(prior_s, a.shape), el_s)  # the expected logs once
+        kl += dirichlet_kl_rows(s, np.broadcast_to(_STRATEGY_PRIOR, s.shape), el_t)
         return {"log_spam": el_s[:, 0], "log_know": el_s[:, 1], "log_strat": el_t, "kl": kl,
                 "spam": a / a.sum(axis=1, keepdims=True), "strat": s / s.sum(axis=1, keepdims=True)}
 
