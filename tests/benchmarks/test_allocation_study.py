@@ -90,11 +90,12 @@ def test_replay_reveals_only_real_judgments_with_one_budget_and_selective_wins(m
         assert np.array_equal(res.acc[s][:, 0], res.acc["uniform"][:, 0])
     rows = {r["strategy"]: r for r in al.summarise(res)}
     # measured (seed 0, 2 repetitions, default model): uniform reaches its full-budget accuracy
-    # 0.840 at 86% of the judgments, uncertainty at 53%, eig at 50%; at half the budget uniform
-    # 0.788, uncertainty 0.837, eig 0.850
+    # 0.840 at 86% of the judgments, uncertainty at 53%, eig at 51%; at half the budget uniform
+    # 0.788, uncertainty 0.818, eig 0.835 (0.837 and 0.850 while the default learnt its workers
+    # from tasks judged once, which made those tasks' posteriors 1.0 and ranked them last)
     for s in ("uncertainty", "eig"):
         assert rows[s]["share"] <= rows["uniform"]["share"] - 0.2, rows
-        assert rows[s]["at_50"] >= rows["uniform"]["at_50"] + 0.03, rows
+        assert rows[s]["at_50"] >= rows["uniform"]["at_50"] + 0.025, rows
 
 
 def test_a_task_never_gets_more_judgments_than_it_has() -> None:
