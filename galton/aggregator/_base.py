@@ -291,9 +291,10 @@ class IterativeAggregator(BaseAggregator):
         bar.close(f"{info} converged" if converged else info)
         tested = self.stops_on_tol and not (self.stops_after_m_step and not self.tol > 0)  # tol <= 0: no test
         if tested and not (converged or stopped) and max_iter > 0:
-            self._not_converged(f"{type(self).__name__} did not converge in {max_iter} iterations (last "
-                                f"{self.change_name} {delta:.3g} >= tol={self.tol}); raise "
-                                f"{self._iter_limit_name()} or tol")
+            last = (f"last {self.change_name} {delta:.3g} >= tol={self.tol}" if np.isfinite(delta)
+                    else f"one iteration gives no {self.change_name} to test")  # was "inf >= tol"
+            self._not_converged(f"{type(self).__name__} did not converge in {max_iter} iteration"
+                                f"{'s' * (max_iter != 1)} ({last}); raise {self._iter_limit_name()} or tol")
         # n_iter=0 (crowd-kit's way to ask for the starting point): the initial state is the result
         posteriors = self._start_posteriors if it == 0 else self._posteriors
         last = e_params if e_params is not None and it > 0 else params

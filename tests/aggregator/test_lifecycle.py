@@ -249,3 +249,11 @@ def test_predict_says_how_many_workers_of_the_new_data_the_fit_never_saw(name: s
     new = df[df.task < 10].assign(worker=lambda d: np.where(d.worker < 2, d.worker + 100, d.worker))
     with pytest.warns(UserWarning, match=r"2 of 8 worker\(s\) of the new data were not in the fit \(100, 101\)"):
         m.predict_proba(new)
+
+
+def test_one_iteration_says_it_had_nothing_to_test() -> None:
+    """n_iter=1 said "did not converge in 1 iterations (last ELBO rise per judgment inf >= tol)"."""
+    with pytest.warns(ConvergenceWarning) as caught:
+        DawidSkene(n_iter=1).fit(_binary())
+    text = str(caught[0].message)
+    assert "in 1 iteration (one iteration gives no ELBO rise per judgment to test)" in text and "inf" not in text
