@@ -298,3 +298,14 @@ def test_skills_errors_say_whose_skills_and_assert_as_crowdkit():
         consistency(df, aggregator=CkDawidSkene(10))
     with pytest.raises(ValueError, match=r"GLAD's skills_ \(taken as workers_skills\) must lie in \[0, 1\]"):
         consistency(df, aggregator=galton.GLAD())
+
+
+def test_alpha_with_nltks_masi_distance_is_crowdkits() -> None:
+    """crowd-kit's own test expects 0.66733 from an older nltk's masi_distance; with the nltk installed
+    crowd-kit gives what galton gives (galton.benchmarks.crowdkit_tests says so for that test)."""
+    distance = pytest.importorskip("nltk.metrics.distance").masi_distance
+    ck = pytest.importorskip("crowdkit.metrics.data")
+    df = pd.DataFrame({"task": ["X", "X", "Y", "Y", "Z", "Z"], "worker": ["A", "B"] * 3,
+                       "label": [frozenset(["dog"]), frozenset(["dog"]), frozenset(["cat"]), frozenset(["cat"]),
+                                 frozenset(["cat"]), frozenset(["cat", "mouse"])]})
+    assert alpha_krippendorff(df, distance) == pytest.approx(ck.alpha_krippendorff(df, distance), abs=1e-12)

@@ -56,6 +56,9 @@ KNOWN = {
     ("test_ds_aggregation.py", "TestWorkerInitError::test_assign_inner_state"):
         "n_iter=0 with assigned matrices: galton's errors_ rows follow the data's (worker, label) "
         "order like every other fit, crowd-kit echoes the given frame's row order",
+    ("test_metrics.py", "test_alpha_krippendorff_with_distance"):
+        "expects 0.66733 from an older nltk's masi_distance; with the current nltk crowd-kit's own "
+        "alpha_krippendorff gives 0.66667 too, as galton does (it fails with crowd-kit here as well)",
     ("", "empty"):
         "an empty fit: galton returns empty results typed and named like a non-empty fit's (index "
         "'task', object labels); crowd-kit returns untyped empty frames (and its GLAD, MACE and "
