@@ -21,14 +21,10 @@ def check_count(name: str, value: Any, low: int = 0) -> int:
     return int(value)
 
 
-def check_real(name: str, value: Any, low: float | None = None, *, above: bool = False,
-               high: float | None = None, below: bool = False) -> float:
-    """``value`` as a float: a number (not a bool, not NaN) >= ``low`` (> with ``above``) and <= ``high``
-    (< with ``below``)."""
+def check_real(name: str, value: Any, low: float | None = None, *, above: bool = False) -> float:
+    """``value`` as a float: a number (not a bool, not NaN) >= ``low`` (> with ``above``)."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or math.isnan(value):
         raise TypeError(f"{name} must be a number, not {value!r}")
     if low is not None and (value <= low if above else value < low):
         raise ValueError(f"{name} must be {'>' if above else '>='} {low}, not {value}")
-    if high is not None and (value >= high if below else value > high):
-        raise ValueError(f"{name} must be {'<' if below else '<='} {high}, not {value}")
     return float(value)

@@ -17,12 +17,10 @@ from typing import Any
 import numpy as np
 
 from ..aggregator._engine import LoadedData, Shard
-from ..judgments import lookup
+from ..data._encode import id_lookup
+from ..data.judgments import label_codes
 
 __all__ = ["NamedShard", "ShardedCodesError", "ShardedJudgments", "fit_parquet"]
-
-_MAX_EXAMPLES = 5
-
 
 @dataclass
 class NamedShard(Shard):
@@ -136,20 +134,14 @@ class ShardedJudgments(LoadedData):
 
     def task_index(self, values: Any) -> np.ndarray:
         """Global task codes of task ids; -1 for ids that have no judgments."""
-        names = self.task_names
         order = self.task_order
-        values = np.asarray(values, dtype=names.dtype if names.dtype != object else object)
-        pos = lookup(names[order], values)
+        pos = id_lookup(self.task_names[order], values)  # typed as Judgments.task_index types them
         return np.where(pos >= 0, order[np.maximum(pos, 0)], -1).astype(np.int32)
 
-    def label_index(self, values: Any, *, what: str = "gold") -> np.ndarray:
-        codes = lookup(self.label_names, np.asarray(values, dtype=self.label_names.dtype
-                                                     if self.label_names.dtype != object else object))
-        if (codes < 0).any():
-            bad = np.asarray(values, dtype=object)[codes < 0][:_MAX_EXAMPLES].tolist()
-            raise ValueError(f"{what} has label(s) {bad} that are not in the judgments' label set "
-                             f"{self.label_names.tolist()}; fix them or pass labels=[...] with the full set")
-        return codes
+    def label_index(self, values: Any, *, what: str = "gold", tasks: Any = None) -> np.ndarray:
+        """Label codes as :meth:`galton.judgments.Judgments.label_index` gives them (3.5 is no label 3;
+        a cast here truncated it), raising for values outside the label set."""
+        return label_codes(self.label_names, values, what=what, tasks=tasks)
 
     def _codes(self, name: str) -> Any:
         raise ShardedCodesError(

@@ -161,6 +161,19 @@ def test_results_of_ingested_data_are_sorted_by_task_whatever_the_shards(ray_ses
         assert results_table(remote)["task"].to_pylist() == local.labels_["task"].to_list()  # its rows too
 
 
+def test_ingested_judgments_code_labels_and_tasks_as_local_judgments_do(ray_session, int_dir):
+    """label_index of ingested data cast values to the labels' type (gold 1.5 matched label 1) and
+    took no tasks=; it is Judgments' now, and text task ids find integer tasks as locally."""
+    mem = Judgments.from_any(str(int_dir))
+    with RayEngine(n_shards=2) as eng:
+        data = eng.load_parquet(int_dir)
+        assert data.label_index([1.0, 2]).tolist() == mem.label_index([1.0, 2]).tolist() == [1, 2]
+        with pytest.raises(ValueError, match=r"gold has 1 label\(s\) not in the judgments' label set"):
+            data.label_index([1.5], tasks=[7])
+        assert data.task_names[data.task_index(["7", "12"])].tolist() == [7, 12]
+        assert data.task_index(["x"]).tolist() == [-1]
+
+
 def test_labels_of_two_float_widths_are_read_on_ray_as_locally(ray_session, tmp_path):
     """float32 labels in one file and float64 in another: read locally, refused by the Ray readers."""
     pq.write_table(pa.table({"task": [1, 1, 2, 2], "worker": ["a", "b", "a", "b"],
