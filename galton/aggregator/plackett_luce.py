@@ -96,10 +96,12 @@ class PlackettLuce(PreferenceAggregator):
         if isinstance(data, (Choices, Comparisons)):
             return Choices.from_any(data)
         kind = frame_kind(data)
-        table = to_arrow(data)
+        # a pandas frame goes on as it is: its errors name the rows by the frame's own index
+        table = data if kind == "pandas" else to_arrow(data)
+        names = list(data.columns) if kind == "pandas" else table.column_names
         pair_keys = ("left_col", "right_col", "label_col", "tie")
         left = options.get("left_col", "left")
-        if left in table.column_names and options.get("options_col", "options") not in table.column_names:
+        if left in names and options.get("options_col", "options") not in names:
             pair_opts = {k: v for k, v in options.items() if k in pair_keys + ("worker_col", "on_invalid")}
             choices = Choices.from_comparisons(Comparisons.from_any(table, **pair_opts))
         else:

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .._math import EPS
-from ..data.judgments import MAX_RATING, unusable_ratings
+from ..data.judgments import unusable_error, unusable_ratings
 from ..judgments import Judgments
 from ._base import BaseAggregator, EMAggregator, NotFittedError
 from ._engine import Shard
@@ -48,12 +48,7 @@ def numeric_values(judgments: Judgments) -> np.ndarray:
     bad = unusable_ratings(values)  # inf, -inf, and values whose squares overflow
     if bad.any():
         rows = np.flatnonzero(bad[judgments.label])
-        shown = ", ".join(str(int(r)) for r in rows[:5]) + (", ..." if rows.size > 5 else "")
-        examples = ", ".join(repr(float(v)) for v in values[bad][:3])
-        raise ValueError(
-            f"column {judgments.columns[2]!r} has {rows.size} rating(s) that are infinite or beyond "
-            f"±{MAX_RATING:g} ({examples}; rows {shown}); drop or fix those rows (on_invalid='drop' drops them)"
-        )
+        raise unusable_error(judgments.columns[2], rows, values[judgments.label[rows[:3]]])
     return values
 
 

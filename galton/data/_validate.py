@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 
 __all__ = ["COLUMN_HINT", "ColumnError", "MAX_EXAMPLES", "check_on_invalid", "example_rows", "fmt_value",
-           "missing_columns", "null_mask", "raise_nulls"]
+           "one_row", "row_index", "missing_columns", "null_mask", "raise_nulls"]
 
 MAX_EXAMPLES = 5
 
@@ -30,9 +30,31 @@ class ColumnError(KeyError, ValueError):
         return str(self.args[0]) if self.args else ""
 
 
-def example_rows(rows: np.ndarray) -> str:
-    shown = ", ".join(str(int(r)) for r in rows[:MAX_EXAMPLES])
+def row_index(data: Any) -> np.ndarray | None:
+    """The index labels of a pandas frame whose index is not the default ``0 .. n-1`` (a filtered
+    or re-indexed frame, where ``df.loc`` finds a row by its label, not its position); else None."""
+    if type(data).__module__.split(".")[0] != "pandas" or not hasattr(data, "index"):
+        return None
+    idx = data.index
+    if type(idx).__name__ == "RangeIndex" and idx.start == 0 and idx.step == 1:
+        return None
+    return np.asarray(idx, dtype=object)
+
+
+def example_rows(rows: np.ndarray, index: np.ndarray | None = None) -> str:
+    """A few of ``rows`` (0-based positions in the input), as ``"rows 2, 5"``, or with a pandas
+    frame's own index (:func:`row_index`) as ``"rows with index 'b', 'e'"``."""
+    if index is None:
+        shown = "rows " + ", ".join(str(int(r)) for r in rows[:MAX_EXAMPLES])
+    else:
+        shown = "rows with index " + ", ".join(repr(v) if isinstance(v, str) else str(v)
+                                               for v in index[rows[:MAX_EXAMPLES]])
     return shown + (", ..." if rows.size > MAX_EXAMPLES else "")
+
+
+def one_row(row: int, index: np.ndarray | None = None) -> str:
+    """One row of the input, as :func:`example_rows` names it: ``"row 2"`` or ``"row with index 'b'"``."""
+    return example_rows(np.array([row]), index).replace("rows", "row", 1)
 
 
 def fmt_value(v: Any) -> str:
@@ -82,16 +104,16 @@ def null_mask(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return m
 
 
-def raise_nulls(table: pa.Table, cols: Sequence[str]) -> None:
+def raise_nulls(table: pa.Table, cols: Sequence[str], index: np.ndarray | None = None) -> None:
     """THE null check: raises when any of ``cols`` holds a null, naming each such column, its count
     of null rows and a few of them (and, for several columns, the rows in all), so that one run
-    reports every fix; returns when there is none."""
+    reports every fix; returns when there is none. ``index``: the input frame's :func:`row_index`."""
     parts, any_null = [], np.zeros(table.num_rows, dtype=bool)
     for c in cols:
         m = null_mask(table.column(c))
         if m.any():
             rows = np.flatnonzero(m)
-            parts.append(f"column {c!r} has {rows.size} null value(s) (rows {example_rows(rows)})")
+            parts.append(f"column {c!r} has {rows.size} null value(s) ({example_rows(rows, index)})")
             any_null |= m
     if parts:
         total = f"; {int(any_null.sum())} rows in all" if len(parts) > 1 else ""

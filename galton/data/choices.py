@@ -19,7 +19,8 @@ from ..io._read import check_columns, frame_kind, to_arrow
 from ._base import EncodedData
 from ._encode import encode_column, plain_column, readonly
 from ._items import cast_like, has_worker, workers_of
-from ._validate import check_on_invalid, example_rows, fmt_value, missing_columns, null_mask, raise_nulls
+from ._validate import (check_on_invalid, example_rows, fmt_value, missing_columns, null_mask, one_row, raise_nulls,
+                        row_index)
 from .comparisons import Comparisons
 
 __all__ = ["Choices"]
@@ -77,6 +78,7 @@ class Choices(EncodedData):
             return cls.from_comparisons(data)
         check_on_invalid(on_invalid)
         kind = frame_kind(data)
+        index = row_index(data)  # a pandas frame's own index names the bad rows
         table = to_arrow(data, ids=(worker_col or "worker", choice_col))
         table = check_columns(table, [c for c in (worker_col, choice_col) if c is not None])
         wcol = has_worker(table, worker_col, "worker")
@@ -116,11 +118,11 @@ class Choices(EncodedData):
         bad_el = np.zeros(n, dtype=bool)
         bad_el[row_of[null_el]] = True
         if on_invalid == "raise":
-            raise_nulls(table, cols)
+            raise_nulls(table, cols, index)
             if bad_el.any():
                 rows = np.flatnonzero(bad_el)
-                raise ValueError(f"column {list_col!r} has {rows.size} list(s) with a null item (rows "
-                                 f"{example_rows(rows)}); remove the nulls or pass on_invalid='drop'")
+                raise ValueError(f"column {list_col!r} has {rows.size} list(s) with a null item ("
+                                 f"{example_rows(rows, index)}); remove the nulls or pass on_invalid='drop'")
         bad |= bad_el
         short = (lengths < 2) & ~bad
         choice = None
@@ -153,18 +155,19 @@ class Choices(EncodedData):
             if short.any():
                 rows = np.flatnonzero(short)
                 raise ValueError(f"column {list_col!r} has {rows.size} list(s) with fewer than 2 items "
-                                 f"(rows {example_rows(rows)}); a choice needs at least two options. Remove "
+                                 f"({example_rows(rows, index)}); a choice needs at least two options. Remove "
                                  "those rows or pass on_invalid='drop'")
             if dup.any():
                 rows = np.flatnonzero(dup)
                 raise ValueError(f"column {list_col!r} has {rows.size} list(s) that name an item twice "
-                                 f"(rows {example_rows(rows)}); list each item once or pass on_invalid='drop'")
+                                 f"({example_rows(rows, index)}); list each item once or pass on_invalid='drop'")
             if not_in.any():
                 rows = np.flatnonzero(not_in)
                 r0 = rows[0]
                 raise ValueError(
                     f"column {choice_col!r} has {rows.size} choice(s) that are not among the row's "
-                    f"{options_col!r} (rows {example_rows(rows)}; row {r0}: {fmt_value(choice[r0].as_py())} not in "
+                    f"{options_col!r} ({example_rows(rows, index)}; {one_row(r0, index)}: "
+                    f"{fmt_value(choice[r0].as_py())} not in "
                     f"{[fmt_value(v).strip(chr(39)) for v in vocab[vcodes[offsets[r0]:offsets[r0 + 1]]]]}); "
                     "fix those rows or pass on_invalid='drop'"
                 )
@@ -210,7 +213,7 @@ class Choices(EncodedData):
         ties = np.flatnonzero(comparisons.outcome == 0.5)
         if ties.size:
             raise ValueError(
-                f"{ties.size} comparison(s) are ties (rows {example_rows(ties)}); Plackett-Luce has no ties: "
+                f"{ties.size} comparison(s) are ties ({example_rows(ties)}); Plackett-Luce has no ties: "
                 "use BradleyTerry (a tie counts half a win for each side) or drop the ties"
             )
         n = comparisons.n_comparisons

@@ -23,7 +23,8 @@ from ..io._read import check_columns, frame_kind, to_arrow
 from ._base import EncodedData
 from ._encode import encode_column, plain_column, readonly, retuple, untuple_items
 from ._items import cast_like, first_valid, has_worker, text_items, workers_of
-from ._validate import check_on_invalid, example_rows, fmt_value, missing_columns, null_mask, raise_nulls
+from ._validate import (check_on_invalid, example_rows, fmt_value, missing_columns, null_mask, one_row, raise_nulls,
+                        row_index)
 
 __all__ = ["Comparisons"]
 
@@ -97,6 +98,7 @@ class Comparisons(EncodedData):
         check_on_invalid(on_invalid)
         kind = frame_kind(data)
         tuples: dict[str, np.ndarray] = {}
+        index = row_index(data)  # a pandas frame's own index names the bad rows
         if kind == "pandas":  # tuple-valued items / workers travel as integer ranks (one vocabulary)
             data, tuples = untuple_items(data, worker_col or "worker", (left_col, right_col, label_col), tie)
             tie = -1 if "items" in tuples and tie is not None else tie
@@ -117,7 +119,7 @@ class Comparisons(EncodedData):
         for c in cols:
             bad |= null_mask(table.column(c))
         if bad.any() and on_invalid == "raise":
-            raise_nulls(table, cols)
+            raise_nulls(table, cols, index)
 
         left = plain_column(table.column(left_col))
         right = cast_like(plain_column(table.column(right_col)), left.type, right_col, left_col)
@@ -149,7 +151,7 @@ class Comparisons(EncodedData):
                 rows = np.flatnonzero(same)
                 raise ValueError(
                     f"{rows.size} row(s) compare an item with itself (column {left_col!r} equals "
-                    f"column {right_col!r}; rows {example_rows(rows)}, item {fmt_value(vocab[lc[rows[0]]])}); "
+                    f"column {right_col!r}; {example_rows(rows, index)}, item {fmt_value(vocab[lc[rows[0]]])}); "
                     "remove those rows or pass on_invalid='drop'"
                 )
             if neither.any():
@@ -158,8 +160,9 @@ class Comparisons(EncodedData):
                 tie_hint = " pass tie=<value> if they mark ties," if tie is None else ""
                 raise ValueError(
                     f"column {label_col!r} has {rows.size} value(s) that are neither the row's "
-                    f"{left_col!r} nor its {right_col!r} item (rows {example_rows(rows)}; row {r0}: "
-                    f"label {fmt_value(label[r0].as_py())} for {fmt_value(vocab[lc[r0]])} vs {fmt_value(vocab[rc[r0]])});"
+                    f"{left_col!r} nor its {right_col!r} item ({example_rows(rows, index)}; "
+                    f"{one_row(r0, index)}: label {fmt_value(label[r0].as_py())} for "
+                    f"{fmt_value(vocab[lc[r0]])} vs {fmt_value(vocab[rc[r0]])});"
                     f"{tie_hint} fix those labels or pass on_invalid='drop'"
                 )
         keep = ~(bad | same | neither)

@@ -24,9 +24,10 @@ from .._warnings import caller_stacklevel
 from ..io._read import FrameKind, check_columns, frame_kind, to_arrow
 from ._base import EncodedData
 from ._encode import encode_column, id_lookup, lookup, plain_column, readonly, recode_labels, retuple, untuple_frame
-from ._validate import COLUMN_HINT, MAX_EXAMPLES, example_rows, missing_columns, null_mask, raise_nulls
+from ._validate import (COLUMN_HINT, MAX_EXAMPLES, example_rows, missing_columns, null_mask, raise_nulls,
+                        row_index)
 
-__all__ = ["Judgments", "MAX_RATING", "label_codes", "label_lookup", "unusable_ratings"]
+__all__ = ["Judgments", "MAX_RATING", "label_codes", "label_lookup", "unusable_error", "unusable_ratings"]
 
 OnInvalid = Literal["raise", "drop"]
 Duplicates = Literal["keep", "first", "last", "raise"]
@@ -114,6 +115,7 @@ class Judgments(EncodedData):
         if len(set(cols)) < 3:  # one column for two roles: a KeyError from deep inside pyarrow
             raise ValueError(f"task_col, worker_col and label_col must name three columns, not {list(cols)}")
         tuples: dict[str, np.ndarray] = {}
+        index = row_index(data)  # a pandas frame's own index names the bad rows
         if kind == "pandas":  # tuple-valued task / worker ids travel as integer ranks
             data, tuples = untuple_frame(data, (task_col, worker_col))
         table = to_arrow(data, ids=(task_col, worker_col), columns=cols)
@@ -126,7 +128,7 @@ class Judgments(EncodedData):
         if numeric and isinstance(data, (str, os.PathLike)):
             table = _numeric_labels(table, label_col)  # a file's text: "3" and "3.0" are one rating
 
-        n_dropped = 0
+        n_dropped, kept = 0, None
         nulls = np.zeros(table.num_rows, dtype=bool)
         with_nulls = []
         for c in cols:
@@ -134,12 +136,17 @@ class Judgments(EncodedData):
             nulls |= m
             if m.any():
                 with_nulls.append(c)
-        if numeric and on_invalid == "drop":  # ratings: an infinite one is an invalid row too ("drop" kept it)
-            nulls |= unusable_ratings(table.column(label_col))
+        if numeric:  # ratings: an infinite one is an invalid row too ("drop" kept it)
+            huge = unusable_ratings(table.column(label_col))
+            if on_invalid == "raise" and huge.any():
+                rows = np.flatnonzero(huge)
+                raise unusable_error(label_col, rows, table.column(label_col).take(rows[:3]).to_pylist(), index)
+            nulls |= huge
         if nulls.any():
             if on_invalid == "raise":
-                raise_nulls(table, cols)
+                raise_nulls(table, cols, index)
             keep = ~nulls
+            kept = np.flatnonzero(keep)  # the input's row of each row left, for the errors below
             n_dropped += int(nulls.sum())
             table = table.filter(pa.array(keep))
             if table.num_rows == 0:
@@ -165,8 +172,9 @@ class Judgments(EncodedData):
             if duplicates == "raise":
                 if not first.all():
                     dup_rows = np.sort(order[~first])
+                    dup_rows = dup_rows if kept is None else kept[dup_rows]
                     raise ValueError(
-                        f"{dup_rows.size} repeated (task, worker) pair(s) (rows {example_rows(dup_rows)}); "
+                        f"{dup_rows.size} repeated (task, worker) pair(s) ({example_rows(dup_rows, index)}); "
                         "pass duplicates='keep' to count them as separate votes, or 'first'/'last'"
                     )
             else:
@@ -289,7 +297,7 @@ def label_codes(label_names: np.ndarray, values: Any, *, what: str = "gold", tas
         rows = np.flatnonzero(bad)
         vals = sorted({repr(v) for v in np.asarray(values, dtype=object)[rows][:MAX_EXAMPLES]})
         if tasks is None:
-            where = f"rows {example_rows(rows)}"
+            where = example_rows(rows)
         else:
             ids = np.asarray(tasks, dtype=object)[rows]
             where = "tasks " + ", ".join(repr(t) for t in ids[:MAX_EXAMPLES]) + (
@@ -316,6 +324,16 @@ def unusable_ratings(values: Any) -> np.ndarray:
     v = np.asarray(values, dtype=np.float64)
     with np.errstate(invalid="ignore"):
         return ~(np.abs(v) <= MAX_RATING) & ~np.isnan(v)
+
+
+def unusable_error(column: str, rows: np.ndarray, values: Any, index: np.ndarray | None = None) -> ValueError:
+    """The error for ratings :func:`unusable_ratings` refuses: the column, how many, the first
+    ``values`` and the ``rows`` (by the pandas frame's own ``index``, when it has one)."""
+    return ValueError(
+        f"column {column!r} has {rows.size} rating(s) that are infinite or beyond ±{MAX_RATING:g} "
+        f"({', '.join(repr(float(v)) for v in values[:3])}; {example_rows(rows, index)}); drop or fix "
+        "those rows (on_invalid='drop' drops them)"
+    )
 
 
 def _numeric_labels(table: pa.Table, label_col: str) -> pa.Table:
