@@ -152,9 +152,10 @@ class PreferenceResults:
         of its choice (best-of-n) — built on first access."""
         return self._lazy_result("row_probas", lambda: self._row_probas(self.comparisons_, self.scores_values_))
 
-    def _per_worker(self, data: Any, values: np.ndarray, name: str) -> Any:
+    def _per_worker(self, data: Any, values: np.ndarray, name: str, index: str | None = "worker") -> Any:
+        """Per worker: a pandas Series (its index named ``index``), else a ``worker, <name>`` table."""
         if self._out.kind == "pandas":
-            return self._out.series(data.worker_names, values, "worker", name)
+            return self._out.series(data.worker_names, values, index, name)
         return self._out.table({"worker": data.worker_names, name: values})
 
     # ---------------------------------------------------------------- public API

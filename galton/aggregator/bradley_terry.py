@@ -387,5 +387,6 @@ class NoisyBradleyTerry(PairwiseAggregator):
 
     def _finish(self, params: dict[str, Any], data: Any) -> None:
         _, q, gm = self._split(params["best"], params["n_items"])
-        self.skills_ = self._per_worker(data, sigmoid(gm), "skill")
-        self.biases_ = self._per_worker(data, sigmoid(q), "bias")
+        # pandas: crowd-kit's unnamed worker index
+        self.skills_ = self._per_worker(data, sigmoid(gm), "skill", index=None)
+        self.biases_ = self._per_worker(data, sigmoid(q), "bias", index=None)

@@ -28,7 +28,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .._math import EPS, gammaln
-from ..data._validate import ColumnError, pandas_columns
+from ..data._validate import ColumnError, example_rows, pandas_columns, row_index
 
 __all__ = ["ClosestToAverage", "HRRASA", "RASA", "chi2_upper_quantile", "gleu_similarity"]
 
@@ -97,7 +97,11 @@ class _Rows:
         codes, self.tasks = pd.factorize(data["task"], sort=True)
         self.order = np.argsort(codes, kind="stable")
         self.task = codes[self.order]
-        self.worker, self.workers = pd.factorize(data["worker"].to_numpy()[self.order])
+        workers = data["worker"].to_numpy()[self.order]
+        try:  # workers sorted, as crowd-kit's skills_ come (its Series division aligns on the sorted union)
+            self.worker, self.workers = pd.factorize(workers, sort=True)
+        except TypeError:  # ids of mixed types have no order: first appearance
+            self.worker, self.workers = pd.factorize(workers)
         vectors = [np.asarray(v, dtype=float) for v in data["embedding"].to_numpy()[self.order]]
         lengths = {v.shape for v in vectors}
         if len(lengths) > 1 or (vectors and vectors[0].ndim != 1):
@@ -106,9 +110,8 @@ class _Rows:
         bad = np.flatnonzero(~np.isfinite(self.emb).all(axis=1)) if self.emb.size else np.zeros(0, dtype=np.int64)
         if bad.size:  # one NaN made every skill and every aggregated embedding NaN, without a word
             rows = np.sort(self.order[bad])
-            raise ValueError(f"column 'embedding' has {bad.size} embedding(s) with a NaN or infinite value (rows "
-                             f"{', '.join(map(str, rows[:5].tolist()))}{', ...' if rows.size > 5 else ''}); drop or "
-                             "fix those rows")
+            raise ValueError(f"column 'embedding' has {bad.size} embedding(s) with a NaN or infinite value "
+                             f"({example_rows(rows, row_index(data))}); drop or fix those rows")
         self.starts = np.flatnonzero(np.r_[True, self.task[1:] != self.task[:-1]]) if len(self.task) else \
             np.zeros(0, dtype=np.int64)
 

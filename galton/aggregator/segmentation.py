@@ -283,14 +283,17 @@ class SegmentationRASA(_Segmentation):
         self.n_iter = n_iter
         self.tol = tol
 
-    def _group(self, m: np.ndarray) -> np.ndarray:
+    def _group(self, m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(masks, relative squared change of the weighted vote by iteration: NaN where none was
+        measured) of a group of images, ``m`` (images, workers, pixels)."""
         b, n, _ = m.shape
         x = m.astype(float)
         w = np.full((b, n), 1.0 / n)
         mask = np.einsum("bw,bwp->bp", w, x) >= 0.5
         previous = None
         live = np.ones(b, dtype=bool)
-        for _ in range(self.n_iter):
+        history = np.full((self.n_iter, b), np.nan)
+        for it in range(self.n_iter):
             vote = np.einsum("bw,bwp->bp", w, x)
             mask = np.where(live[:, None], vote >= 0.5, mask)
             inter = (m & mask[:, None]).sum(axis=2)
@@ -302,19 +305,23 @@ class SegmentationRASA(_Segmentation):
                 norm = (vote * vote).sum(axis=1)
                 step = vote - previous
                 change = np.where(norm > 0, (step * step).sum(axis=1) / np.where(norm > 0, norm, 1.0), 0.0)
+                history[it] = np.where(live, change, np.nan)
                 live &= ~(change < self.tol)
                 if not live.any():
                     break
             previous = vote
-        return mask
+        return mask, history
 
     def fit(self, data: Any) -> "SegmentationRASA":
         self._iterations(self.n_iter, self.tol)
         images = _images(data)
         out: list[Any] = [None] * len(images)
+        self.loss_history_: list[float] = []
         for idx, stack in _batches(images):
-            masks = self._group(stack)
+            masks, history = self._group(stack)
             for j, i in enumerate(idx):
                 out[i] = masks[j].reshape(images[i].shape)
+                if i == len(images) - 1:  # crowd-kit keeps the last image's
+                    self.loss_history_ = [float(v) for v in history[:, j] if not np.isnan(v)]
         self.segmentations_ = _series([im.task for im in images], out, "agg_segmentation")
         return self

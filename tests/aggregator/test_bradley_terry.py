@@ -435,3 +435,17 @@ def test_fused_information_diagonal_equals_the_per_comparison_formula(cls: type)
     fused = model._information(shard, params, False)["diag"]
     generic = PreferenceAggregator._information(model, shard, params, False)["diag"]
     np.testing.assert_allclose(fused, generic, rtol=1e-10)
+
+
+def test_noisy_bt_worker_series_have_crowdkits_layout() -> None:
+    ck = pytest.importorskip("crowdkit.aggregation", reason="crowd-kit (the reference) is a test dependency")
+    df = pd.DataFrame([["w2", "a", "b", "a"], ["w1", "b", "c", "b"], ["w10", "c", "a", "a"]],
+                      columns=["worker", "left", "right", "label"])
+    ours = NoisyBradleyTerry().fit(df)
+    with np.errstate(all="ignore"):
+        theirs = ck.NoisyBradleyTerry().fit(df)
+    for attr, name in (("skills_", "skill"), ("biases_", "bias")):
+        a, b = getattr(ours, attr), getattr(theirs, attr)
+        # sorted workers, an unnamed index: reset_index() gives crowd-kit's "index" column
+        assert a.index.tolist() == b.index.tolist() == ["w1", "w10", "w2"]
+        assert a.index.name is None and b.index.name is None and a.name == b.name == name

@@ -60,6 +60,9 @@ def test_equal_to_crowdkits_models_on_simulated_masks(seed):
         a, b = ours.fit_predict(data), theirs.fit_predict(data)
         assert a.index.equals(b.index) and a.name == b.name
         assert all(np.array_equal(x, y) for x, y in zip(a, b)), type(ours).__name__
+        if isinstance(ours, SegmentationRASA):  # crowd-kit keeps the last image's relative vote changes
+            assert len(ours.loss_history_) >= 1
+            np.testing.assert_allclose(ours.loss_history_, theirs.loss_history_, rtol=1e-12, atol=1e-15)
     with np.errstate(all="ignore"):
         b = ck.SegmentationEM().fit_predict(data)
     a = SegmentationEM().fit_predict(data)
