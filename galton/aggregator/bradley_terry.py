@@ -12,7 +12,8 @@ The prior. Every item plays ``prior`` virtual tied comparisons against a pseudo-
 never wins or never loses, puts the pieces of a disconnected comparison graph on one scale (each
 piece is tied to the pseudo-item) and fixes the location; with hundreds of comparisons per item it
 changes nothing visible. ``prior=0`` gives the plain maximum-likelihood estimate (location: mean 0),
-which exists only when the comparison graph is strongly connected (Hunter 2004, assumption 1).
+which exists only when the comparison graph is strongly connected (Hunter 2004, assumption 1):
+a fit with ``prior=0`` checks that first and says which groups of items are not linked both ways.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ from .._math import EPS
 from ._lbfgs import LBFGSState
 from ._params import check_real
 from ._pref_kernels import bt_info_diag, noisy_pass, vdot
-from ._preference import (PairShard, PairwiseAggregator, best_shift, bt_stats, log_sigmoid, sigmoid,
-                          theta_update)
+from ._preference import (PairShard, PairwiseAggregator, best_shift, bt_stats, check_mle_exists, log_sigmoid,
+                          sigmoid, theta_update)
 from ._registry import register
 
 __all__ = ["BradleyTerry", "NoisyBradleyTerry", "CrowdBT"]
@@ -114,7 +115,8 @@ class BradleyTerry(PairwiseAggregator):
 
 
 def _check_mle_exists(data: Any) -> None:
-    """Without a prior an item that never wins (or never loses) has an infinite MLE."""
+    """Without a prior an item that never wins (or never loses) has an infinite MLE; so has a group
+    of items that never lost to (or never beat) the others (:func:`check_mle_exists`)."""
     n = data.n_items
     wins = np.bincount(data.left, data.outcome, n) + np.bincount(data.right, 1.0 - data.outcome, n)
     games = np.bincount(data.left, minlength=n) + np.bincount(data.right, minlength=n)
@@ -125,6 +127,10 @@ def _check_mle_exists(data: Any) -> None:
             f"with prior=0, {bad.size} item(s) never win or never lose (e.g. {names}) and their "
             "maximum-likelihood score is infinite; use prior > 0 (the default, 1.0)"
         )
+    won, lost, tie = data.outcome == 1.0, data.outcome == 0.0, data.outcome == 0.5  # a tie: half a win each
+    winner = np.concatenate([data.left[won | tie], data.right[lost | tie]])
+    loser = np.concatenate([data.right[won | tie], data.left[lost | tie]])
+    check_mle_exists(n, winner, loser, data.item_names, "preferred")
 
 
 @register("crowd_bt", "crowdbt", "crowd-bt")

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..judgments import frame_kind, to_arrow
 from ..pairwise import Choices, Comparisons
-from ._preference import (ChoiceShard, PreferenceAggregator, make_choice_shards,
+from ._preference import (ChoiceShard, PreferenceAggregator, check_mle_exists, make_choice_shards,
                           prior_terms, sigmoid, theta_update)
 from ._registry import register
 
@@ -124,6 +124,8 @@ class PlackettLuce(PreferenceAggregator):
                     f"{data.item_names[bad[:5]].tolist()}) and their maximum-likelihood score is "
                     "infinite; use prior > 0 (the default, 1.0)"
                 )
+            sizes = np.diff(data.ptr)  # the chosen item beat every other item offered with it
+            check_mle_exists(n, np.repeat(data.chosen, sizes), data.items, data.item_names, "chosen")
         return {"theta": np.zeros(data.n_items)}
 
     def _e_step(self, shard: ChoiceShard, params: dict[str, Any]) -> dict[str, Any]:
