@@ -221,3 +221,14 @@ def test_preferences_from_ratings_and_rank_metrics() -> None:
     assert c.outcome.tolist() == [0.0, 0.5, 1.0, 1.0]
     assert spearman(np.array([1, 2, 3, 4]), np.array([10, 20, 20, 40])) == pytest.approx(0.9486832980505138)
     assert kendall_tau(np.array([1, 2, 3]), np.array([3, 2, 1])) == -1.0
+
+
+def test_a_text_tie_marker_beside_integer_items():
+    # label as text only because ties are marked "tie": the other labels are the integer items
+    base = {"worker": ["w"] * 4, "left": [1, 2, 3, 1], "right": [2, 3, 1, 3]}
+    text = BradleyTerry(prior=0.5).fit(pd.DataFrame({**base, "label": ["1", "tie", "3", "tie"]}), tie="tie")
+    numeric = BradleyTerry(prior=0.5).fit(pd.DataFrame({**base, "label": [1, -1, 3, -1]}), tie=-1)
+    np.testing.assert_allclose(text.scores_values_, numeric.scores_values_, rtol=1e-12)
+    assert text.scores_.index.tolist() == [1, 2, 3]  # the items stay integers
+    with pytest.raises(ValueError, match="hold different types of item ids"):  # text that is no number
+        BradleyTerry().fit(pd.DataFrame({**base, "label": ["x", "tie", "3", "tie"]}), tie="tie")

@@ -136,6 +136,11 @@ class Comparisons(EncodedData):
             fill = first_valid(left, right)
             left_f, right_f = left.fill_null(fill), right.fill_null(fill)
             lab = pc.if_else(pa.array(is_tie), pa.nulls(n, label.type), label)
+            if is_tie.any() and pa.types.is_string(lab.type) and pa.types.is_integer(left.type):
+                try:  # a text tie marker made the label column text: its other values are the numbers
+                    lab = lab.cast(left.type)
+                except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                    pass  # no numbers: cast_like says the types differ
             lab = cast_like(lab, left.type, label_col, left_col)
             lab = pc.if_else(pa.array(is_tie | bad), left_f, lab).fill_null(fill)
         else:  # the common case: no ties, no nulls
