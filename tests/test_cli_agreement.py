@@ -164,3 +164,79 @@ def test_one_column_for_two_roles_is_refused(tmp_path: Path, capsys) -> None:
                        "--label-col must name its own column" in err
     rc, _, err = run([_example(tmp_path / "k.csv"), "--task-col", "label", "--bootstrap", "0"], capsys)
     assert rc == 2 and "--task-col 'label' is also the label column" in err
+
+
+# Krippendorff's example with its values 1..5 as words, ranked low to high
+_WORDS = ["one", "two", "three", "four", "five"]
+
+
+def _example_table():
+    import pyarrow as pa
+
+    rows = [(u + 1, w, v) for w, vals in _CODERS.items() for u, v in enumerate(vals) if v is not None]
+    return pa.table({"task": [r[0] for r in rows], "worker": [r[1] for r in rows], "label": [r[2] for r in rows]})
+
+
+def test_label_columns_of_other_arrow_types_read_as_their_values(tmp_path: Path, capsys) -> None:
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    t = _example_table()
+    words = [_WORDS[v - 1] for v in t.column("label").to_pylist()]
+    # an ordered categorical (pandas) keeps its order in Parquet: the ordinal distance takes it
+    cat = pd.Categorical(words, categories=_WORDS, ordered=True)
+    pq.write_table(pa.Table.from_pandas(t.to_pandas().assign(label=cat)), tmp_path / "cat.parquet")
+    # numbers written as text, in a dictionary column ("10" must come after "9": ranked as numbers)
+    text = t.set_column(2, "label", pa.array([str(v * 5) for v in t.column("label").to_pylist()]).dictionary_encode())
+    pq.write_table(text, tmp_path / "numdict.parquet")
+    for path in ("cat.parquet", "numdict.parquet"):
+        rc, rows, err = run([tmp_path / path, "--distance", "ordinal", "--bootstrap", "0"], capsys)
+        assert rc == 0 and rows["alpha"] == "0.8154", (path, err)  # the published ordinal alpha
+    # an unordered dictionary of words is text: it needs --order, never alphabetical ranks
+    pq.write_table(t.set_column(2, "label", pa.array(words).dictionary_encode()), tmp_path / "words.parquet")
+    rc, rows, err = run([tmp_path / "words.parquet", "--distance", "ordinal", "--bootstrap", "0"], capsys)
+    assert rc == 2 and "needs the order of the text labels" in err
+    rc, rows, err = run([tmp_path / "words.parquet", "--distance", "ordinal", "--bootstrap", "0", "--order",
+                         ",".join(_WORDS)], capsys)
+    assert rc == 0 and rows["alpha"] == "0.8154", err
+
+
+def test_tags_from_dictionary_columns_and_single_numbers(tmp_path: Path, capsys) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    t = _example_table()
+    tags = pa.array([f"x|{v}" for v in t.column("label").to_pylist()])
+    pq.write_table(t.set_column(2, "label", tags), tmp_path / "plain.parquet")
+    pq.write_table(t.set_column(2, "label", tags.dictionary_encode()), tmp_path / "dict.parquet")
+    got = [run([tmp_path / p, "--distance", "masi", "--bootstrap", "0"], capsys) for p in ("plain.parquet",
+                                                                                          "dict.parquet")]
+    assert got[0][0] == got[1][0] == 0 and got[0][1]["alpha"] == got[1][1]["alpha"]
+    # one number per judgment is a set of one tag: MASI between single tags is the nominal distance
+    rc, rows, err = run([_example(tmp_path / "k.csv"), "--distance", "masi", "--bootstrap", "0"], capsys)
+    assert rc == 0 and rows["alpha"] == "0.7434", err
+
+
+def test_the_majority_line_needs_no_tasks_by_labels_table(tmp_path: Path, capsys, monkeypatch) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    truth = rng.normal(0, 10, 2000).round(2)
+    rows = [(t, w, truth[t] + rng.choice([0.0, 0.0, 0.01])) for t in range(2000) for w in range(3)]
+    pl.DataFrame(rows, schema=["task", "worker", "label"], orient="row").write_csv(tmp_path / "m.csv")
+    ref = accuracy_on_aggregates(pl.read_csv(tmp_path / "m.csv"))
+    # a memory limit a majority-vote model's tasks x labels table (2,000 x ~2,500) would exceed
+    monkeypatch.setenv("GALTON_MAX_MEMORY", "2MB")
+    rc, rows, err = run([tmp_path / "m.csv", "--distance", "interval", "--bootstrap", "0"], capsys)
+    assert rc == 0, err
+    assert rows["majority"].startswith(f"{ref:.4f} (share")
+
+
+def test_order_names_float_labels_as_numbers(tmp_path: Path, capsys) -> None:
+    pl.DataFrame({"task": [1, 1, 2, 2, 3, 3], "worker": list("ababab"),
+                  "label": [1.0, 1.5, 2.0, 2.0, 1.0, 1.0]}).write_csv(tmp_path / "f.csv")
+    by_order = run([tmp_path / "f.csv", "--distance", "ordinal", "--bootstrap", "0", "--order", "1,1.5,2"], capsys)
+    plain = run([tmp_path / "f.csv", "--distance", "ordinal", "--bootstrap", "0"], capsys)
+    assert by_order[0] == plain[0] == 0, by_order[2]
+    assert by_order[1]["alpha"] == plain[1]["alpha"]
