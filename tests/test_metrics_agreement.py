@@ -132,6 +132,32 @@ def test_alpha_refuses_what_it_cannot_measure():
         assert alpha_krippendorff(same) == 1.0
 
 
+def test_ratio_over_thousands_of_distinct_values_by_the_formula():
+    # 1,500 tasks x 3 measurements, ~4,400 distinct values: beyond the 4,096 labels once refused
+    from galton.aggregator import MemoryLimitError, memory_limit
+
+    rng = np.random.default_rng(5)
+    truth = rng.uniform(1, 100, 1500)
+    vals = np.round(truth[:, None] * rng.normal(1, 0.05, (1500, 3)), 3)
+    df = pd.DataFrame({"task": np.repeat(np.arange(1500), 3), "worker": np.tile([0, 1, 2], 1500),
+                       "label": vals.ravel()})
+    names, codes = np.unique(df["label"].to_numpy(), return_inverse=True)
+    assert names.size > 4096
+    def ratio(a, b):
+        return ((a - b) / (a + b)) ** 2
+    # D_o: each task's 3 x 3 ordered pairs over n_u - 1 = 2; D_e: every two pairable values over n - 1
+    observed = sum(ratio(v[i], v[j]) for v in vals for i in range(3) for j in range(3)) / 2 / vals.size
+    n_k = np.bincount(codes).astype(float)
+    pairs = sum(n_k[i] * (n_k * ratio(names[i], names)).sum() for i in range(names.size))
+    expected = pairs / (vals.size * (vals.size - 1))
+    got = krippendorff(df, "ratio")
+    assert got.observed == pytest.approx(observed, rel=1e-9) and got.expected == pytest.approx(expected, rel=1e-9)
+    assert got.alpha == pytest.approx(1 - observed / expected, rel=1e-9) and got.alpha > 0.9
+    with memory_limit("64MB"), pytest.raises(MemoryLimitError, match=r"\d+ distinct labels: the ratio distance's "
+                                                                      r"table of every two labels would take"):
+        krippendorff(df, "ratio")
+
+
 # ---------------------------------------------------------------- crowd-kit's own numbers
 def test_crowdkits_published_numbers_to_the_last_bit():
     toy = _toy()

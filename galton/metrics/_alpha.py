@@ -32,8 +32,6 @@ __all__ = ["DISTANCES", "Alpha", "krippendorff", "alpha_krippendorff"]
 
 DISTANCES = ("nominal", "ordinal", "interval", "ratio", "jaccard", "masi")
 
-#: labels beyond which a callable (or ratio) distance is refused: its table has K^2 cells
-MAX_TABLE_LABELS = 4096
 #: pairs of (unit, label) entries handled per block when a distance table is used
 _BLOCK = 1 << 22
 
@@ -92,26 +90,43 @@ def _quadratic(unit: np.ndarray, lab: np.ndarray, cnt: np.ndarray, n_units: int,
 
 
 def _table(names: np.ndarray, distance: Any) -> np.ndarray:
+    """The distance between every two labels (K x K): within the memory limit (GALTON_MAX_MEMORY,
+    :func:`galton.aggregator.memory_limit`; 8,000 labels take 512 MB), built in rows; a callable is
+    called once per ordered pair, with a progress bar on a terminal when that takes a while."""
+    from ..aggregator._memory import MemoryLimitError, current_limit, format_size
+
     k = names.size
-    if k > MAX_TABLE_LABELS:
-        raise ValueError(
-            f"{k} distinct labels: a distance table would hold {k * k:,} cells (limit {MAX_TABLE_LABELS} "
-            "labels); use distance='nominal', 'interval' or 'ordinal', which need none"
+    limit, source = current_limit()
+    if limit is not None and 8 * k * k > limit:
+        name = distance if isinstance(distance, str) else "callable"
+        raise MemoryLimitError(
+            f"{k} distinct labels: the {name} distance's table of every two labels would take "
+            f"{format_size(8 * k * k)}, over the limit of {format_size(limit)} ({source}); use distance='nominal', "
+            "'interval' or 'ordinal', which need none, or raise the limit (GALTON_MAX_MEMORY or "
+            "galton.aggregator.memory_limit(...))"
         )
     if distance in ("jaccard", "masi"):
         return _set_distances(names, distance)
+    d = np.zeros((k, k))
     if distance == "ratio":
         v = _numeric(names, "ratio")
-        s = v[:, None] + v[None, :]
+        step = max(1, (1 << 22) // max(k, 1))  # rows per block: temporaries of about 32 MB
         with np.errstate(invalid="ignore", divide="ignore"):
-            d = np.where(s != 0, ((v[:, None] - v[None, :]) / np.where(s != 0, s, 1.0)) ** 2, 0.0)
+            for i in range(0, k, step):
+                s = v[i:i + step, None] + v[None, :]
+                d[i:i + step] = np.where(s != 0, ((v[i:i + step, None] - v[None, :]) / np.where(s != 0, s, 1.0)) ** 2,
+                                         0.0)
         return d
-    d = np.zeros((k, k))
+    from .._progress import Progress
+
     items = names.tolist()
+    bar = Progress(k, "distance table")  # shown on a terminal when it takes over a second
     for i in range(k):
         for j in range(i + 1, k):
             d[i, j] = float(distance(items[i], items[j]))
             d[j, i] = float(distance(items[j], items[i]))
+        bar.update(i + 1)
+    bar.close()
     return d
 
 
