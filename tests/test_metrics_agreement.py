@@ -158,6 +158,17 @@ def test_ratio_over_thousands_of_distinct_values_by_the_formula():
         krippendorff(df, "ratio")
 
 
+def test_interval_observed_disagreement_is_exact_for_values_near_1e9():
+    # three judgments per task within +-1 of a value up to 1e9: the observed disagreement by hand
+    rng = np.random.default_rng(1)
+    base = rng.uniform(0, 1e9, 300).round()
+    vals = base[:, None] + rng.integers(-1, 2, (300, 3))
+    df = pd.DataFrame({"task": np.repeat(np.arange(300), 3), "worker": np.tile([0, 1, 2], 300),
+                       "label": vals.ravel().astype(float)})
+    by_hand = sum(((v[:, None] - v[None, :]) ** 2).sum() / 2 for v in vals) / vals.size
+    assert krippendorff(df, "interval").observed == pytest.approx(by_hand, rel=1e-9)  # 14.46 against 1.41 before
+
+
 # ---------------------------------------------------------------- crowd-kit's own numbers
 def test_crowdkits_published_numbers_to_the_last_bit():
     toy = _toy()

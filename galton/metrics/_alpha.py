@@ -78,13 +78,13 @@ def _numeric(names: np.ndarray, distance: str) -> np.ndarray:
 
 def _quadratic(unit: np.ndarray, lab: np.ndarray, cnt: np.ndarray, n_units: int, v: np.ndarray,
                n_k: np.ndarray) -> tuple[np.ndarray, float]:
-    """``sum_{j,l} n_j n_l (v_j - v_l)^2 = 2 (N sum n v^2 - (sum n v)^2)`` per unit and over all."""
+    """``sum_{j,l} n_j n_l (v_j - v_l)^2 = 2 N sum n (v - mean)^2`` per unit and over all."""
     v = v - (v * n_k).sum() / max(n_k.sum(), 1.0)  # centred: no cancellation in the difference
     x = v[lab]
     s0 = np.bincount(unit, weights=cnt, minlength=n_units)
-    s1 = np.bincount(unit, weights=cnt * x, minlength=n_units)
-    s2 = np.bincount(unit, weights=cnt * x * x, minlength=n_units)
-    per_unit = 2.0 * (s0 * s2 - s1 * s1)
+    mean = np.bincount(unit, weights=cnt * x, minlength=n_units) / np.maximum(s0, 1.0)
+    dev = x - mean[unit]  # about each unit's own mean: s0 s2 - s1^2 cancelled where values span 1e9
+    per_unit = 2.0 * s0 * np.bincount(unit, weights=cnt * dev * dev, minlength=n_units)
     total = 2.0 * (n_k.sum() * (n_k * v * v).sum() - (n_k * v).sum() ** 2)
     return np.maximum(per_unit, 0.0), float(max(total, 0.0))
 
