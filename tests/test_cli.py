@@ -758,13 +758,18 @@ def test_checkpoint_dir_resumes_a_stopped_run_to_the_uninterrupted_result(tmp_pa
         ("-m", "mv", *ck): "model 'mv' does not iterate, so --checkpoint-dir has nothing to save",
         ("--checkpoint-every", "3"): "--checkpoint-every needs --checkpoint-dir DIR",
         ("-m", "ds", "-o", tmp_path / "out", "--checkpoint-dir", tmp_path / "out"):
-            f"--checkpoint-dir '{tmp_path / 'out'}' is --output; give the checkpoints a directory of their own",
+            f"--checkpoint-dir '{tmp_path / 'out'}' is --output ('{tmp_path / 'out'}'); give the checkpoints a "
+            "directory of their own",
+        # inside the output: refused before the fit (it ran the whole fit, then refused to replace the output)
+        ("-m", "ds", "-o", tmp_path / "out", "--checkpoint-dir", tmp_path / "out" / "ck"):
+            f"--checkpoint-dir '{tmp_path / 'out' / 'ck'}' lies inside --output ('{tmp_path / 'out'}')",
         ("-m", "ds", "--checkpoint-dir", tmp_path / "ck", "--checkpoint-every", "0"): "--checkpoint-every must be >= 1",
     }
     for extra, message in refused.items():
         rc, _, err = run(["aggregate", src, "--task-col", "item", "--worker-col", "annotator", "--label-col",
                           "answer", *extra], capsys)
         assert rc == 2 and message in err, (extra, err)
+    assert not (tmp_path / "out").exists()  # nothing was fitted or written
 
 
 def test_json_lines_output_reads_back_as_the_parquet_output(tmp_path: Path, capsys) -> None:

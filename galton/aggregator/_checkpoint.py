@@ -41,12 +41,14 @@ import numpy as np
 __all__ = ["Checkpointer", "Resumed", "flatten_params", "unflatten_params", "shard_digest",
            "shard_state_of", "restore_shard_state"]
 
-FORMAT = 2
 #: parameters left out of the fingerprint: those that decide when to stop (a larger iteration limit
 #: resumes where a fit stopped, a smaller one than the checkpoint's starts over; a checkpoint of
 #: another ``tol`` or ``stopping`` is taken up only where this rule runs through it, see
 #: ``_first_stop`` in :mod:`galton.aggregator._base`) and where and how visibly it runs
 _EXCLUDED = {"max_iter", "n_iter", "tol", "stopping", "engine", "n_shards", "progress", "verbose"}
+#: FORMAT 3: values hashed exactly (repr cut long arrays and Series short: two priors differing in
+#: their middle shared a checkpoint), ``tol`` kept by models that freeze parts of the fit by it
+FORMAT = 3
 
 
 # --------------------------------------------------------------------------------------------------
@@ -160,11 +162,42 @@ def _names_digest(h: Any, names: Any) -> None:
     h.update(arr.astype(str).tobytes() if arr.dtype == object else np.ascontiguousarray(arr).tobytes())
 
 
+def _value_digest(h: Any, v: Any) -> None:
+    """Feed ``v`` to the hash exactly: arrays by their bytes, pandas / polars objects by their
+    values and index, containers item by item, anything else by ``repr`` (exact for numbers)."""
+    if isinstance(v, dict):
+        h.update(b"{")
+        for k in sorted(v, key=repr):
+            h.update(repr(k).encode())
+            _value_digest(h, v[k])
+        h.update(b"}")
+    elif isinstance(v, (list, tuple)):
+        h.update(f"{type(v).__name__}[{len(v)}]".encode())
+        for x in v:
+            _value_digest(h, x)
+    elif hasattr(v, "to_numpy") and not isinstance(v, np.ndarray):  # pandas, polars: index, columns, values
+        h.update(type(v).__name__.encode())
+        for part in ("index", "columns"):
+            if hasattr(v, part):
+                _value_digest(h, np.asarray(list(getattr(v, part)), dtype=object))
+        _value_digest(h, np.asarray(v.to_numpy()))
+    elif isinstance(v, np.ndarray):
+        h.update(f"{v.dtype}{v.shape}".encode())
+        h.update(repr(v.tolist()).encode() if v.dtype == object else np.ascontiguousarray(v).tobytes())
+    else:
+        h.update(repr(v).encode())
+
+
 def fingerprint(model: Any, engine: Any, judgments: Any, run: int) -> str:
+    """The identity of a fit: the model and its parameters (``tol`` too for a model whose saved
+    state depends on it, ``checkpoint_keeps_tol``), inputs its ``fit`` took beside the data
+    (``_fit_inputs``), the data's sizes, ids and shards, and the EM run."""
     h = hashlib.blake2b(digest_size=16)
-    params = {k: v for k, v in model.get_params().items() if k not in _EXCLUDED}
+    excluded = _EXCLUDED - ({"tol"} if getattr(model, "checkpoint_keeps_tol", False) else set())
+    params = {k: v for k, v in model.get_params().items() if k not in excluded}
     h.update(f"{type(model).__module__}.{type(model).__qualname__}".encode())
-    h.update(repr(sorted((k, repr(v)) for k, v in params.items())).encode())
+    _value_digest(h, params)
+    _value_digest(h, getattr(model, "_fit_inputs", None))
     for attr in ("n_tasks", "n_workers", "n_labels", "n_judgments"):
         h.update(f"{attr}={getattr(judgments, attr, None)}".encode())
     for attr in ("worker_names", "label_names"):
@@ -191,6 +224,8 @@ class Resumed:
     memory: dict[str, Any]
     #: per shard digest, its declared ``shard.state`` arrays (empty for models without)
     shards: dict[str, dict[str, np.ndarray]]
+    #: the fingerprint of the fit that wrote it (its file name holds it too)
+    fingerprint: str | None = None
 
 
 class Checkpointer:
@@ -227,7 +262,11 @@ class Checkpointer:
         self.path = self.directory / f"{type(model).__name__}-{fp}.npz"
         if not self.path.exists():
             return None
-        return self.load(self.path)
+        saved = self.load(self.path)
+        if saved.fingerprint != fp:  # a file copied or renamed over this fit's name
+            raise ValueError(f"checkpoint {self.path} was written by another fit (its name was given to it "
+                             "later); delete it to start over")
+        return saved
 
     def _refuse(self) -> None:
         raise ValueError(
@@ -237,10 +276,27 @@ class Checkpointer:
 
     @staticmethod
     def load(path: str | os.PathLike[str]) -> Resumed:
+        """The checkpoint at ``path``; a ValueError naming it when it cannot be read (truncated,
+        empty, not a checkpoint) or has another format."""
+        import zipfile
+
+        try:
+            return Checkpointer._read(path)
+        except (zipfile.BadZipFile, EOFError, OSError, KeyError, ValueError) as exc:
+            if isinstance(exc, ValueError) and str(exc).startswith(f"checkpoint {path} has format"):
+                raise
+            if isinstance(exc, OSError) and not isinstance(exc, EOFError) and not Path(path).is_file():
+                raise
+            raise ValueError(f"checkpoint {path} cannot be read ({type(exc).__name__}: the file is damaged or no "
+                             "galton checkpoint); delete it to start over") from None
+
+    @staticmethod
+    def _read(path: str | os.PathLike[str]) -> Resumed:
         with np.load(path, allow_pickle=False) as z:
             meta = json.loads(str(z["meta"]))
             if meta.get("format") != FORMAT:
-                raise ValueError(f"checkpoint {path} has format {meta.get('format')}, not {FORMAT}")
+                raise ValueError(f"checkpoint {path} has format {meta.get('format')}, not {FORMAT} (another galton "
+                                 "version wrote it); delete it to start over")
             arrays = {k[2:]: z[k] for k in z.files if k.startswith("a:")}
             history = z["history"].tolist()
             shards: dict[str, dict[str, np.ndarray]] = {}
@@ -251,7 +307,7 @@ class Checkpointer:
                        params=unflatten_params(arrays, meta["params"]), rng_state=meta["rng"],
                        converged=bool(meta["converged"]),
                        memory=unflatten_params(arrays, meta["memory"]) if "memory" in meta else {},
-                       shards=shards)
+                       shards=shards, fingerprint=meta.get("fingerprint"))
 
     def restore_shards(self, engine: Any, saved: Resumed) -> None:
         """Give each shard back the per-task state saved for it (models with ``shard_state``)."""
@@ -273,7 +329,8 @@ class Checkpointer:
             raise RuntimeError("Checkpointer.save before start")
         arrays, spec = flatten_params(params)
         meta: dict[str, Any] = {"format": FORMAT, "iteration": int(iteration), "params": spec,
-                                "converged": bool(converged), "rng": rng.bit_generator.state}
+                                "converged": bool(converged), "rng": rng.bit_generator.state,
+                                "fingerprint": self.path.stem.rsplit("-", 1)[-1]}
         if memory:
             mem_arrays, meta["memory"] = flatten_params(memory, "m")
             arrays.update(mem_arrays)

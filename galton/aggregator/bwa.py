@@ -141,6 +141,9 @@ class BWA(EMAggregator):
     #: the scores live with their shard (checkpoints save and restore them there)
     shard_state = ("bwa_z",)
     monotone = False
+    #: parts of a fit are frozen by ``tol`` (converged restarts / classes): a checkpoint of another
+    #: ``tol`` is another fit (resumed, it kept the other tol's frozen parts)
+    checkpoint_keeps_tol = True
     change_name = "largest relative change of a score"
     _empty_attrs = {"skills_": ("worker", "skill"), "priors_": ("priors", "")}
 

@@ -299,10 +299,12 @@ class DawidSkene(ConfusionEM):
                           "(crowd-kit ignores it too)", UserWarning, stacklevel=caller_stacklevel())
             initial_error = None
         self._initial_error = initial_error
+        # a checkpoint's identity: another initial_error is another fit (it took up the first's)
+        self._fit_inputs = None if initial_error is None else {"initial_error": initial_error}
         try:
             return super().fit(data, gold, **kwargs)  # type: ignore[return-value]
         finally:
-            self._initial_error = None
+            self._initial_error = self._fit_inputs = None
 
     def _with_initial(self, stats: dict[str, Any], judgments: Judgments, memory: dict[str, Any]) -> dict[str, Any]:
         init, self._initial_error = getattr(self, "_initial_error", None), None

@@ -115,6 +115,9 @@ class EBCC(EMAggregator):
 
     shard_state = ("ebcc_z",)
     monotone = False
+    #: parts of a fit are frozen by ``tol`` (converged restarts / classes): a checkpoint of another
+    #: ``tol`` is another fit (resumed, it kept the other tol's frozen parts)
+    checkpoint_keeps_tol = True
     change_name = "largest change of a class probability"
     errors_ = DeferredResult()  # polars / Arrow: built on first read
     _empty_attrs = {"errors_": ("errors", ""), "priors_": ("priors", ""), "skills_": ("worker", "skill")}

@@ -120,7 +120,8 @@ OPTION_PARAMS = {"engine": "--engine", "n_shards": "--shards", "progress": "--qu
 def checkpoint_options(cls: type, args: argparse.Namespace, name: str) -> dict[str, Any]:
     """``checkpoint_dir`` / ``checkpoint_every`` for the fit from ``--checkpoint-dir`` and
     ``--checkpoint-every``; refused for a model that does not iterate, and for a directory that is
-    the input or the output (the output's replacement would take the checkpoints with it)."""
+    (or lies inside) the input or the output (the output's replacement would take the checkpoints
+    with it; a run with them inside refused to replace a directory it did not write)."""
     directory, every = getattr(args, "checkpoint_dir", None), getattr(args, "checkpoint_every", None)
     if directory is None:
         if every is not None:
@@ -132,8 +133,13 @@ def checkpoint_options(cls: type, args: argparse.Namespace, name: str) -> dict[s
         raise CLIError(f"--checkpoint-every must be >= 1, not {every}")
     here = Path(directory).resolve()
     for what, other in (("the input", args.input), ("--output", args.output)):
-        if other not in (None, "-") and not other.startswith(BUNDLED_PREFIX) and Path(other).resolve() == here:
-            raise CLIError(f"--checkpoint-dir {directory!r} is {what}; give the checkpoints a directory of their own")
+        if other in (None, "-") or other.startswith(BUNDLED_PREFIX):
+            continue
+        there = Path(other).resolve()
+        if there == here or there in here.parents:  # inside: the output's replacement, or the input's reader
+            how = "is" if there == here else "lies inside"
+            raise CLIError(f"--checkpoint-dir {directory!r} {how} {what} ({other!r}); give the checkpoints a "
+                           "directory of their own")
     return {"checkpoint_dir": directory, "checkpoint_every": 1 if every is None else every}
 
 
