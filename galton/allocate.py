@@ -311,10 +311,8 @@ def _current(judgments: Any, post: np.ndarray, t: np.ndarray) -> dict[str, np.nd
 
 def _pairs(model: Any, judgments: Any, post: np.ndarray, budget: int, strategy: str, workers: Sequence[Any],
            per_task: int, per_worker: int | None, seed: int) -> dict[str, Any]:
-    ids = np.asarray(list(workers), dtype=judgments.worker_names.dtype if judgments.worker_names.dtype != object else object)
-    from .data import lookup
-
-    codes = lookup(judgments.worker_names, ids)
+    ids = np.asarray(list(workers), dtype=object)
+    codes = judgments.worker_index(ids)  # typed as the workers are: "false" is no worker True
     if (codes < 0).any():
         bad = [repr(v) for v in ids[codes < 0][:5].tolist()]
         raise ValueError(f"workers has {int((codes < 0).sum())} id(s) with no judgments in the data "

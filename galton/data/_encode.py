@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from ._validate import MAX_EXAMPLES
 
-__all__ = ["LabelSetError", "encode_column", "dense_int_codes_numpy", "dense_span", "ids_from_offsets", "label_set",
+__all__ = ["LabelSetError", "bool_lookup", "encode_column", "dense_int_codes_numpy", "dense_span", "ids_from_offsets", "label_set",
            "lookup", "object_array", "plain_column", "readonly", "recode_labels", "retuple", "untuple_frame",
            "untuple_groups", "untuple_items"]
 
@@ -146,10 +146,34 @@ def lookup(vocab: np.ndarray, values: np.ndarray) -> np.ndarray:
     return np.where(hit, pos, -1).astype(np.int32)
 
 
+_TRUE, _FALSE = frozenset({"true", "1"}), frozenset({"false", "0"})
+
+
+def bool_lookup(names: np.ndarray, values: Any) -> np.ndarray:
+    """:func:`lookup` in a boolean vocabulary: booleans, 0 / 1, and the text ``true`` / ``false``
+    (any case) or ``1`` / ``0`` match; anything else is absent (-1). A cast to bool took any
+    non-empty text, ``"False"`` and ``"no"`` too, for True."""
+    flat = np.asarray(values, dtype=object).ravel().tolist()
+    as_bool = np.zeros(len(flat), dtype=bool)
+    ok = np.zeros(len(flat), dtype=bool)
+    for i, v in enumerate(flat):
+        if isinstance(v, (bool, np.bool_)):
+            as_bool[i], ok[i] = bool(v), True
+        elif isinstance(v, str) and v.strip().lower() in _TRUE | _FALSE:
+            as_bool[i], ok[i] = v.strip().lower() in _TRUE, True
+        elif isinstance(v, (int, float, np.integer, np.floating)) and v in (0, 1):
+            as_bool[i], ok[i] = bool(v), True
+    out = np.full(len(flat), -1, dtype=np.int32)
+    out[ok] = lookup(names, as_bool[ok])
+    return out.reshape(np.shape(values))
+
+
 def id_lookup(names: np.ndarray, values: Any) -> np.ndarray:
     """:func:`lookup` of ids in a vocabulary of ids: text values are read in the type of integer or
     float ids (``"842"`` finds worker 842, as gold's text task ids find integer tasks), integers in
-    that of text ids; -1 where absent."""
+    that of text ids, booleans by :func:`bool_lookup`; -1 where absent."""
+    if names.dtype.kind == "b":
+        return bool_lookup(names, values)
     values = np.asarray(values)
     if names.dtype.kind in "iuf" and values.dtype.kind in "OUS":
         try:

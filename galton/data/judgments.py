@@ -23,7 +23,7 @@ import pyarrow as pa
 from .._warnings import caller_stacklevel
 from ..io._read import FrameKind, check_columns, frame_kind, to_arrow
 from ._base import EncodedData
-from ._encode import encode_column, id_lookup, lookup, plain_column, readonly, recode_labels, retuple, untuple_frame
+from ._encode import bool_lookup, encode_column, id_lookup, lookup, plain_column, readonly, recode_labels, retuple, untuple_frame
 from ._validate import (COLUMN_HINT, MAX_EXAMPLES, example_rows, missing_columns, null_mask, raise_nulls,
                         row_index)
 
@@ -279,6 +279,8 @@ class Judgments(EncodedData):
 def label_lookup(label_names: np.ndarray, values: Any) -> np.ndarray:
     """Codes of label values in the label vocabulary ``label_names`` (whole-number floats match
     integer labels); -1 for a value outside it."""
+    if label_names.dtype.kind == "b":  # "False" cast to bool is True: text read as a boolean, else no label
+        return bool_lookup(label_names, values)
     values = np.asarray(values)
     if values.dtype.kind == "f" and label_names.dtype.kind in "iub":
         whole = values == np.round(values)  # 3.5 is no integer label (a cast made it 3)
