@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from .._math import EPS
+from ..data._validate import example_rows
 from ..data.judgments import unusable_error, unusable_ratings
 from ..judgments import Judgments
 from ._base import BaseAggregator, EMAggregator, NotFittedError
@@ -38,11 +39,13 @@ def numeric_values(judgments: Judgments) -> np.ndarray:
     if names.dtype == object and names.size and all(isinstance(v, decimal.Decimal) for v in names.tolist()):
         names = names.astype(np.float64)  # Arrow decimal128, polars Decimal, pandas Decimal objects
     if names.dtype.kind not in "iuf":
-        example = names[:3].tolist()
+        bad = np.array([not _is_number(v) for v in names.tolist()], dtype=bool)
+        rows = np.flatnonzero(bad[judgments.label])
         raise ValueError(
             f"rating models need numeric labels; column {judgments.columns[2]!r} holds "
-            f"{names.dtype.kind == 'b' and 'booleans' or 'non-numeric values'} such as {example}. Convert "
-            "the ratings to numbers, or use a categorical model (galton.aggregator.names())"
+            f"{names.dtype.kind == 'b' and 'booleans' or 'non-numeric values'} in {rows.size} row(s) "
+            f"({', '.join(repr(v) for v in names[bad][:3].tolist())}; {example_rows(rows)}). Fix or drop "
+            "those rows, or aggregate the labels as categories (a categorical model: CLI --kind categorical)"
         )
     values = names.astype(np.float64)
     bad = unusable_ratings(values)  # inf, -inf, and values whose squares overflow
@@ -50,6 +53,17 @@ def numeric_values(judgments: Judgments) -> np.ndarray:
         rows = np.flatnonzero(bad[judgments.label])
         raise unusable_error(judgments.columns[2], rows, values[judgments.label[rows[:3]]])
     return values
+
+
+def _is_number(v: Any) -> bool:
+    """A label a rating can be: a number, or text that reads as one (not a boolean)."""
+    if isinstance(v, (bool, np.bool_)):
+        return False
+    try:
+        float(v)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def sorted_order(shard: Shard, values: np.ndarray) -> np.ndarray:

@@ -81,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
         "write task, label, confidence and p_<label> columns.",
     )
     agg.add_argument("input", metavar="INPUT",
-                     help="CSV/TSV/Parquet/JSON-lines file, a directory of Parquet files, bundled:NAME, "
+                     help="CSV/TSV/Parquet/JSON-lines file, a directory of Parquet files or a quoted pattern of them "
+                          "('parts/*.parquet'), bundled:NAME, "
                      "or - for CSV on standard input")
     agg.add_argument("--model", "-m", default=None,
                      help="model name (see `galton models`); default: galton's robust default (bds, its "

@@ -23,7 +23,8 @@ from ..io import input_columns
 from ._common import (BUNDLED_PREFIX, NO_OUTPUT, PROG, CLIError, check_kind_options, checked_params, checkpoint_options,
                       checkpoint_rows, distinct_columns, layout_by_model, no_common_task, no_param_twice, one_line,
                       read_table, reader_errors, report_warnings)
-from .prefs import aggregate_other, detect_kind, pairs_path
+from ._outputs import dir_output, plan_outputs
+from .prefs import aggregate_other, detect_kind
 
 __all__ = ["cmd_aggregate", "load_input"]
 
@@ -98,8 +99,10 @@ def _model_params(cls: type, args: argparse.Namespace, name: str) -> dict[str, A
         if engine == "local":
             raise CLIError("--ray-address needs --engine ray")
         engine = "ray"
+    # the iteration limit: max_iter, or n_iter where a model has only that (ratings, pairwise, KOS)
+    limit = "max_iter" if "max_iter" in accepted or "n_iter" not in accepted else "n_iter"
     for option, key, value in (("--engine", "engine", engine), ("--shards", "n_shards", args.shards),
-                               ("--max-iter", "max_iter", args.max_iter)):
+                               ("--max-iter", limit, args.max_iter)):
         if value is None:
             continue
         if key not in accepted:
@@ -121,31 +124,6 @@ def _model_params(cls: type, args: argparse.Namespace, name: str) -> dict[str, A
         params["progress"] = False if args.quiet else None  # None: shown on a TTY after 1 s
     params.update(checked_params(cls, getattr(args, "param", None), name))  # --param max_iter=5 wins
     return params
-
-
-def _dir_output(path: str | None) -> bool:
-    """A name without an extension is a Parquet directory (``-`` is standard output)."""
-    return path is not None and path != "-" and not Path(path).suffix
-
-
-def _plan_outputs(args: argparse.Namespace, kind: str | None) -> None:
-    """Refuse the outputs before anything is read (see :func:`galton.io.plan_output`)."""
-    from ..io import plan_output
-
-    inputs = [args.input, args.gold]
-    workers = getattr(args, "workers_output", None)
-    if workers is not None:
-        if workers == "-" or not Path(workers).suffix:
-            raise CLIError(f"--workers-output must be a file (.parquet, .pq, .csv, .tsv or .jsonl), not {workers!r}")
-        if args.output is not None and args.output != "-" and \
-                Path(args.output).resolve() == Path(workers).resolve():
-            raise CLIError("--workers-output and --output name the same file; give them different names")
-        plan_output(workers, inputs=inputs, what="--workers-output")
-    if args.output is None:
-        return
-    plan_output(args.output, inputs=inputs, directory=_dir_output(args.output), what="--output")
-    if kind == "pairwise" and args.output != "-" and Path(args.output).suffix:
-        plan_output(pairs_path(args.output), inputs=inputs, what="--output (pair probabilities)")
 
 
 def _memory_guard(args: argparse.Namespace) -> Any:
@@ -204,7 +182,7 @@ def _write_results(model: Any, path: str, top: int | None) -> None:
     ``path/part-00000.parquet`` when ``path`` has no extension."""
     from ..io import atomic_dir, results_table, write_table
 
-    if not _dir_output(path):
+    if not dir_output(path):
         write_table(results_table(model, top=top), path)
         return
     with atomic_dir(path) as tmp:
@@ -246,7 +224,7 @@ def _aggregate_sharded(args: argparse.Namespace, out: TextIO, err: TextIO, cls: 
     gold = None if args.gold is None else _read_gold(args.gold, args.task_col, args.label_col)
     if args.use_gold and gold is None:
         raise CLIError("--use-gold needs --gold FILE")
-    to_dir = _dir_output(args.output)
+    to_dir = dir_output(args.output)
     fit_keys = ("engine", "n_shards", "checkpoint_dir", "checkpoint_every")
     model = cls(**{k: v for k, v in params.items() if k not in fit_keys})
     with warnings.catch_warnings(record=True) as caught:
@@ -290,7 +268,7 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     _check_memory_option(args)
     distinct_columns(args)
     ids = (args.task_col, args.worker_col)  # their text comes back as written, as task's and worker's
-    _plan_outputs(args, "pairwise" if args.kind == "pairwise" else None)  # before anything is read
+    plan_outputs(args, "pairwise" if args.kind == "pairwise" else None)  # before anything is read
     if args.gold is not None and not Path(args.gold).exists():
         raise FileNotFoundError(f"gold file {args.gold!r} does not exist")
     summary_out = err if args.output == "-" else out  # stdout carries the CSV results
@@ -326,7 +304,7 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                            f"judgments (task, worker, label); {hint}, or pick a categorical model (galton models)")
     check_kind_options(args, kind)
     if kind == "multilabel":
-        if _dir_output(args.output):
+        if dir_output(args.output):
             raise CLIError("--output for multilabel data must be a file (.parquet, .csv, .tsv) or -")
         from .multilabel import aggregate_multilabel
 
@@ -334,8 +312,8 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         with _memory_guard(args):
             return aggregate_multilabel(data, args, summary_out, err, _model_params)
     if kind != "categorical":
-        _plan_outputs(args, kind)
-        if _dir_output(args.output):
+        plan_outputs(args, kind)
+        if dir_output(args.output):
             raise CLIError(f"--output for {kind} data must be a file (.parquet, .csv, .tsv) or -")
         data = table if table is not None else read_table(args.input, ids)
         with _memory_guard(args):

@@ -28,7 +28,8 @@ def add_agreement(sub: Any) -> None:
         "observed and chance disagreement, and the share of judgments equal to their task's majority label.",
     )
     a.add_argument("input", metavar="INPUT",
-                   help="CSV/TSV/Parquet/JSON-lines file, a directory of Parquet files, bundled:NAME, or - for "
+                   help="CSV/TSV/Parquet/JSON-lines file, a directory of Parquet files or a quoted pattern of them "
+                        "('parts/*.parquet'), bundled:NAME, or - for "
                    "CSV on standard input")
     a.add_argument("--distance", choices=("nominal", "ordinal", "interval", "ratio", "jaccard", "masi"),
                    default="nominal",

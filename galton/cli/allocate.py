@@ -33,7 +33,8 @@ def add_allocate(sub: Any) -> None:
         "confidence (pairwise: p_left), judgments so far. See README, 'Which task needs another judgment'.",
     )
     a.add_argument("input", metavar="INPUT",
-                   help="CSV/TSV/Parquet/JSON-lines file, a directory of Parquet files, bundled:NAME, "
+                   help="CSV/TSV/Parquet/JSON-lines file, a directory of Parquet files or a quoted pattern of them "
+                        "('parts/*.parquet'), bundled:NAME, "
                    "or - for CSV on standard input")
     a.add_argument("--budget", "-n", type=int, required=True, metavar="N", help="judgments to ask for (>= 1)")
     a.add_argument("--strategy", "-s", choices=("eig", "uncertainty", "uniform"), default="eig",

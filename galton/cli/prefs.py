@@ -7,20 +7,14 @@ from __future__ import annotations
 import argparse
 import time
 import warnings
-from pathlib import Path
 from typing import Any, TextIO
 
 __all__ = ["KINDS", "detect_kind", "aggregate_other"]
 
 from .._api import detect_kind  # noqa: E402  (one rule for the CLI and galton.aggregate)
+from ._outputs import pairs_path  # noqa: E402
 
 KINDS = ("auto", "categorical", "pairwise", "choice", "rating", "multilabel")
-
-
-def pairs_path(output: str) -> Path:
-    """Where the pair probabilities go: ``labels.parquet`` → ``labels_pairs.parquet``."""
-    p = Path(output)
-    return p.with_name(f"{p.stem}_pairs{p.suffix}")
 
 
 def aggregate_other(kind: str, data: Any, args: argparse.Namespace, out: TextIO, err: TextIO,
@@ -42,7 +36,8 @@ def aggregate_other(kind: str, data: Any, args: argparse.Namespace, out: TextIO,
         warnings.simplefilter("always")
         model = aggregate(data, name, kind=kind, output="arrow", **model_params(cls, args, name))
     seconds = time.perf_counter() - t0
-    report_warnings(caught, err)
+    if not getattr(args, "quiet", False):  # --quiet: no summary, progress bar or warnings
+        report_warnings(caught, err)
     scores = model.scores_
     pairs = getattr(model, "pair_probas_", None)
     if args.output is not None:

@@ -71,12 +71,27 @@ def missing_columns(table: Any, needed: Sequence[str], hint: str) -> None:
     ``columns``) lacks, the ones it has, and ``hint``."""
     names = list(table.column_names if hasattr(table, "column_names") else table.columns)
     missing = [c for c in needed if c not in names]
+    partial = _partial_columns(table)
+    for c in missing:
+        if c in partial:  # a Parquet directory whose files do not all have it
+            hint = (f"Column {c!r} is in some of the input's Parquet files but not in {partial[c]!r}: add it "
+                    "there, or remove that file")
+            break
     spaced = [c for c in names if isinstance(c, str) and c != c.strip() and c.strip() in missing]
     if spaced:  # a CSV header written with spaces after its commas: say so rather than ``hint``
         hint = (f"The input's column name(s) {spaced} have spaces at the ends (a CSV header written "
                 "with spaces after its commas): remove them from the header")
     if missing:
         raise ColumnError(f"missing column(s) {missing}; the input has {names}. {hint}")
+
+
+def _partial_columns(table: Any) -> dict[str, str]:
+    import json
+
+    from ..io._read import PARTIAL_KEY
+
+    meta = getattr(getattr(table, "schema", None), "metadata", None) or {}
+    return json.loads(meta[PARTIAL_KEY]) if PARTIAL_KEY in meta else {}
 
 
 def pandas_columns(data: Any, columns: Sequence[str], who: str, hint: str,

@@ -17,11 +17,12 @@ import pyarrow as pa
 
 from ._hive import partition_columns, with_partitions
 from ._json import read_json
+from ._parquet import PARTIAL_KEY, parquet_schema
 from ._text import HEAD_BYTES, one_line, read_text_table
-from ._types import common_int_type, plain_type
+from ._types import plain_type
 
-__all__ = ["FrameKind", "ID_COLUMNS", "check_columns", "frame_kind", "input_columns", "input_files", "one_column",
-           "parquet_schema", "read_input", "to_arrow"]
+__all__ = ["FrameKind", "ID_COLUMNS", "PARTIAL_KEY", "check_columns", "frame_kind", "input_columns", "input_files",
+           "one_column", "parquet_schema", "read_input", "to_arrow"]
 
 FrameKind = Literal["pandas", "polars", "arrow", "dict"]
 
@@ -153,6 +154,8 @@ def read_input(path: str | os.PathLike, *, ids: Collection[str] | None = None,
     ids = ID_COLUMNS if ids is None else tuple(ids)
     text = os.fspath(path)
     p = Path(text)
+    if text != "-" and any(c in text for c in "*?[") and not p.exists():  # a glob of Parquet files
+        return _read_parquet_dir(text, columns, ids)
     if text != "-" and not p.exists():
         raise FileNotFoundError(f"input path {text!r} does not exist")
     if text != "-" and p.is_dir():
@@ -205,64 +208,25 @@ def _read_bytes(path: str, compression: str) -> bytes:
 
 
 def _read_parquet_dir(path: str, columns: Sequence[str] | None, ids: Collection[str] = ID_COLUMNS) -> pa.Table:
-    """Every visible Parquet file below ``path`` as one table, with the columns of hive partition
-    folders (``label=0/``, :mod:`galton.io._hive`); every file's schema is checked first
-    (:func:`parquet_schema`)."""
+    """Every visible Parquet file below ``path`` (a directory, or a glob pattern: the files it
+    matches) as one table, with the columns of hive partition folders (``label=0/``,
+    :mod:`galton.io._hive`); every file's schema is checked first (:func:`parquet_schema`)."""
     import pyarrow.dataset as ds
     import pyarrow.parquet as pq
 
     files = input_files(path)
+    if not Path(path).is_dir():
+        others = [f for f in files if Path(f).suffix.lower() not in (".parquet", ".pq")]
+        if others:
+            raise ValueError(f"the pattern {path!r} matches {len(others)} file(s) that are not Parquet (e.g. "
+                             f"{others[0]!r}); a pattern reads Parquet files: name one CSV / JSON file at a time")
+        path = _glob_root(path)  # hive folders below the pattern's fixed part
     parts = partition_columns(files, path, ids)
     schema = parquet_schema(files, None if columns is None else [c for c in columns if c not in parts])
     if not schema.names:
         return pa.table({})
     table = ds.dataset(files, schema=schema, format="parquet").to_table()
     return with_partitions(table, parts, [pq.read_metadata(f).num_rows for f in files]) if parts else table
-
-
-def parquet_schema(files: Sequence[str], columns: Sequence[str] | None = None) -> pa.Schema:
-    """The one schema of several Parquet files, from their footers only.
-
-    Every file must have every needed column (``columns``, or every column any file has) that some
-    file has; a column's type must be the same in every file (integer widths and string kinds may
-    differ). A column no file has is left out (the caller names it as missing). Errors name the file
-    and the column.
-    """
-    import pyarrow.parquet as pq
-
-    schemas = []
-    for f in files:
-        try:
-            schemas.append(pq.read_schema(f))
-        except (pa.ArrowException, OSError) as exc:
-            raise ValueError(f"cannot read {f!r} as Parquet: {one_line(exc)}; fix or remove it") from None
-    anywhere = list(dict.fromkeys(n for s in schemas for n in s.names))
-    needed = [c for c in (anywhere if columns is None else columns) if c in anywhere]
-    for f, s in zip(files, schemas):
-        lacking = [c for c in needed if c not in s.names]
-        if lacking:
-            others = next((o.names for o in schemas if all(c in o.names for c in needed)), anywhere)
-            raise ValueError(
-                f"file {f!r} has no column {lacking[0]!r} (the other files have "
-                f"{', '.join(others)}); fix or remove it"
-            )
-    fields = []
-    for c in needed:
-        types = [plain_type(s.field(c).type) for s in schemas]
-        target = types[0]
-        if any(t != target for t in types):
-            if all(pa.types.is_integer(t) for t in types) and common_int_type(types) is not None:
-                target = common_int_type(types)
-            elif all(pa.types.is_floating(t) for t in types):
-                target = pa.float64()
-            else:
-                i = next(i for i, t in enumerate(types) if t != types[0])
-                raise ValueError(
-                    f"column {c!r} is {types[i]} in file {files[i]!r} but {types[0]} in "
-                    f"{files[0]!r}; write every file with one type for it (or remove the odd file)"
-                )
-        fields.append(pa.field(c, target))
-    return pa.schema(fields)
 
 
 def to_arrow(data: Any, *, ids: Collection[str] | None = None,

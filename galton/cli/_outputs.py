@@ -1,0 +1,50 @@
+"""Where ``galton aggregate`` writes, checked before anything is read: the output (a file, or a
+Parquet directory for a name without an extension), the pair probabilities beside a pairwise /
+choice output, and the worker report, none of which may take another's place."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ._common import CLIError
+
+__all__ = ["dir_output", "pairs_path", "plan_outputs"]
+
+
+def pairs_path(output: str) -> Path:
+    """Where the pair probabilities go: ``labels.parquet`` → ``labels_pairs.parquet``."""
+    p = Path(output)
+    return p.with_name(f"{p.stem}_pairs{p.suffix}")
+
+
+def dir_output(path: str | None) -> bool:
+    """A name without an extension is a Parquet directory (``-`` is standard output)."""
+    return path is not None and path != "-" and not Path(path).suffix
+
+
+def plan_outputs(args: argparse.Namespace, kind: str | None) -> None:
+    """Refuse the outputs before anything is read (see :func:`galton.io.plan_output`)."""
+    from ..io import plan_output
+
+    inputs = [args.input, args.gold]
+    workers = getattr(args, "workers_output", None)
+    if workers is not None:
+        if workers == "-" or not Path(workers).suffix:
+            raise CLIError(f"--workers-output must be a file (.parquet, .pq, .csv, .tsv or .jsonl), not {workers!r}")
+        if args.output is not None and args.output != "-":
+            mine, out = Path(workers).resolve(), Path(args.output).resolve()
+            if out == mine:
+                raise CLIError("--workers-output and --output name the same file; give them different names")
+            if kind in ("pairwise", "choice") and out.suffix and pairs_path(str(out)) == mine:
+                raise CLIError(f"--workers-output {workers!r} is where the pair probabilities of --output go "
+                               f"({pairs_path(args.output).name}); give the worker report another name")
+            if dir_output(args.output) and out in mine.parents:  # the directory is replaced as a whole
+                raise CLIError(f"--workers-output {workers!r} lies inside the --output directory {args.output!r}, "
+                               "which galton replaces as a whole; give the worker report a path outside it")
+        plan_output(workers, inputs=inputs, what="--workers-output")
+    if args.output is None:
+        return
+    plan_output(args.output, inputs=inputs, directory=dir_output(args.output), what="--output")
+    if kind in ("pairwise", "choice") and args.output != "-" and Path(args.output).suffix:
+        plan_output(pairs_path(args.output), inputs=inputs, what="--output (pair probabilities)")

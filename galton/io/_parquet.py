@@ -1,0 +1,69 @@
+"""The one schema of several Parquet files (a directory, a pattern, Ray's ingest), read from their
+footers: every file checked, types unified where they may differ, errors naming file and column."""
+
+from __future__ import annotations
+
+import json
+from typing import Sequence
+
+import pyarrow as pa
+
+from ._text import one_line
+from ._types import common_int_type, plain_type
+
+__all__ = ["PARTIAL_KEY", "parquet_schema"]
+
+#: schema metadata of a Parquet directory read whole: the columns only some files have, each with a
+#: file without it (JSON), for the missing-column error
+PARTIAL_KEY = b"galton.partial_columns"
+
+
+def parquet_schema(files: Sequence[str], columns: Sequence[str] | None = None) -> pa.Schema:
+    """The one schema of several Parquet files, from their footers only.
+
+    Every file must have every needed column (``columns``) that some file has; without ``columns``
+    the table has the columns every file has, and one only some files have is left out, named in the
+    schema's metadata (``PARTIAL_KEY``: the column and a file without it) for the caller's missing-column
+    error. A column's type must be the same in every file (integer widths and string kinds may
+    differ). A column no file has is left out (the caller names it as missing). Errors name the file
+    and the column.
+    """
+    import pyarrow.parquet as pq
+
+    schemas = []
+    for f in files:
+        try:
+            schemas.append(pq.read_schema(f))
+        except (pa.ArrowException, OSError) as exc:
+            raise ValueError(f"cannot read {f!r} as Parquet: {one_line(exc)}; fix or remove it") from None
+    anywhere = list(dict.fromkeys(n for s in schemas for n in s.names))
+    partial: dict[str, str] = {}
+    if columns is None:  # every column: those all files have (an extra column in one file is no error)
+        partial = {c: next(f for f, s in zip(files, schemas) if c not in s.names)
+                   for c in anywhere if any(c not in s.names for s in schemas)}
+    needed = [c for c in (anywhere if columns is None else columns) if c in anywhere and c not in partial]
+    for f, s in zip(files, schemas):
+        lacking = [c for c in needed if c not in s.names]
+        if lacking:
+            others = next((o.names for o in schemas if all(c in o.names for c in needed)), anywhere)
+            raise ValueError(
+                f"file {f!r} has no column {lacking[0]!r} (the other files have "
+                f"{', '.join(others)}); fix or remove it"
+            )
+    fields = []
+    for c in needed:
+        types = [plain_type(s.field(c).type) for s in schemas]
+        target = types[0]
+        if any(t != target for t in types):
+            if all(pa.types.is_integer(t) for t in types) and common_int_type(types) is not None:
+                target = common_int_type(types)
+            elif all(pa.types.is_floating(t) for t in types):
+                target = pa.float64()
+            else:
+                i = next(i for i, t in enumerate(types) if t != types[0])
+                raise ValueError(
+                    f"column {c!r} is {types[i]} in file {files[i]!r} but {types[0]} in "
+                    f"{files[0]!r}; write every file with one type for it (or remove the odd file)"
+                )
+        fields.append(pa.field(c, target))
+    return pa.schema(fields, metadata={PARTIAL_KEY: json.dumps(partial)} if partial else None)

@@ -1,0 +1,116 @@
+"""``galton aggregate`` end to end, bugs found by hunting: a worker report written over the pair
+probabilities or into the output directory, --max-iter refused for models that iterate, warnings
+under --quiet, a rating error naming the wrong values, a Parquet folder refused for one file's extra
+column, and a local pattern of Parquet files taken for a missing path."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from galton.cli import main
+
+
+def run(argv, capsys):
+    rc = main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return rc, captured.out, captured.err
+
+
+def summary(out: str) -> dict[str, str]:
+    return {k: v.strip() for k, _, v in (line.partition(" ") for line in out.splitlines())}
+
+
+def _comparisons(path: Path) -> Path:
+    rng = np.random.default_rng(0)
+    rows = ["worker,left,right,label"]
+    for i in range(60):
+        a, b = rng.choice(["a", "b", "c", "d"], 2, replace=False)
+        rows.append(f"w{i % 5},{a},{b},{a if rng.random() < 0.7 else b}")
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def _judgments(path: Path, k: int = 3) -> Path:
+    rows = ["task,worker,label"] + [f"t{t},w{w},{(t + (w == 2)) % k}" for t in range(20) for w in range(3)]
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_the_worker_report_may_not_take_the_pair_probabilities_place(tmp_path, capsys):
+    src = _comparisons(tmp_path / "cmp.csv")
+    rc, _, err = run(["aggregate", src, "-o", tmp_path / "s.csv", "--workers-output", tmp_path / "s_pairs.csv"],
+                     capsys)
+    assert rc == 2 and "is where the pair probabilities of --output go (s_pairs.csv)" in err
+    assert not (tmp_path / "s.csv").exists() and not (tmp_path / "s_pairs.csv").exists()  # refused before the fit
+    rc, _, err = run(["aggregate", src, "-o", tmp_path / "s.csv", "--workers-output", tmp_path / "w.csv"], capsys)
+    assert rc == 0, err
+    assert (tmp_path / "s_pairs.csv").read_text().startswith("left,right,")  # the pairs, not the report
+    assert (tmp_path / "w.csv").read_text().startswith("worker,")
+
+
+def test_the_worker_report_may_not_go_inside_the_output_directory(tmp_path, capsys):
+    src = _judgments(tmp_path / "j.csv")
+    rc, _, err = run(["aggregate", src, "-m", "ds", "-o", tmp_path / "rd", "--workers-output",
+                      tmp_path / "rd" / "w.csv", "-q"], capsys)
+    assert rc == 2 and "lies inside the --output directory" in err and not (tmp_path / "rd").exists()
+
+
+@pytest.mark.parametrize("model, data", [("catd", "ratings"), ("bt", "comparisons"), ("kos", "judgments")])
+def test_max_iter_limits_the_models_whose_limit_is_n_iter(tmp_path, capsys, model, data):
+    if data == "ratings":
+        rng = np.random.default_rng(1)
+        lines = ["task,worker,label"] + [f"t{t},w{w},{rng.normal():.3f}" for t in range(30) for w in range(4)]
+        (src := tmp_path / "r.csv").write_text("\n".join(lines) + "\n")
+    else:
+        src = _comparisons(tmp_path / "c.csv") if data == "comparisons" else _judgments(tmp_path / "j.csv", k=2)
+    tol = [] if model == "kos" else ["--param", "tol=0"]  # KOS runs its n_iter message passes
+    rc, out, err = run(["aggregate", src, "-m", model, "--max-iter", "2", *tol], capsys)
+    assert rc == 0, err  # it was refused: "(it is not an iterative model)"
+    assert summary(out)["iterations"] == "2"
+    rc, _, err = run(["aggregate", src, "-m", model, "--max-iter", "2", *tol, "-q"], capsys)
+    assert rc == 0 and err == ""  # --quiet: no ConvergenceWarning either (it was printed for these kinds)
+
+
+def test_a_rating_that_is_no_number_is_named_with_its_row(tmp_path, capsys):
+    lines = ["task,worker,label"] + [f"t{t},w{w},{t + w / 10}" for t in range(5) for w in range(3)] + ["t5,w1,abc"]
+    (tmp_path / "r.csv").write_text("\n".join(lines) + "\n")
+    rc, _, err = run(["aggregate", tmp_path / "r.csv", "--kind", "rating"], capsys)
+    assert rc == 2
+    assert "holds non-numeric values in 1 row(s) ('abc'; rows 15)" in err
+
+
+def _parquet_folder(path: Path, extra_in_second: dict) -> Path:
+    path.mkdir()
+    pq.write_table(pa.table({"task": [1, 1, 2, 2], "worker": ["a", "b", "a", "b"], "label": [0, 0, 1, 1]}),
+                   path / "a.parquet")
+    pq.write_table(pa.table({"task": [3, 3], "worker": ["a", "b"], **extra_in_second}), path / "b.parquet")
+    return path
+
+
+def test_a_parquet_folder_with_an_extra_column_in_one_file_reads(tmp_path, capsys):
+    folder = _parquet_folder(tmp_path / "pq", {"label": [1, 0], "comment": ["x", "y"]})
+    for cmd in (["aggregate", folder, "-m", "mv", "-o", "-", "-q"], ["agreement", folder, "--bootstrap", "0"]):
+        rc, out, err = run(cmd, capsys)
+        assert rc == 0, err
+    rc, out, _ = run(["aggregate", folder, "-m", "mv", "-o", "-", "-q"], capsys)
+    assert out.splitlines()[0].startswith("task,label") and len(out.splitlines()) == 4
+    # a file without a needed column is named, not the good file
+    lacking = _parquet_folder(tmp_path / "nolabel", {})
+    rc, _, err = run(["aggregate", lacking, "-m", "mv", "-o", "-", "-q"], capsys)
+    assert rc == 2 and f"Column 'label' is in some of the input's Parquet files but not in " \
+                       f"'{lacking / 'b.parquet'}'" in err
+
+
+def test_a_local_pattern_of_parquet_files(tmp_path, capsys):
+    folder = _parquet_folder(tmp_path / "pq", {"label": [1, 0]})
+    rc, out, err = run(["aggregate", f"{folder}/*.parquet", "-m", "mv", "-o", "-", "-q"], capsys)
+    assert rc == 0, err  # it said "input path ... does not exist"
+    rc2, whole, _ = run(["aggregate", folder, "-m", "mv", "-o", "-", "-q"], capsys)
+    assert out == whole
+    (folder / "notes.csv").write_text("task,worker,label\n")
+    rc, _, err = run(["aggregate", f"{folder}/*", "-m", "mv", "-o", "-", "-q"], capsys)
+    assert rc == 2 and "matches 1 file(s) that are not Parquet" in err
