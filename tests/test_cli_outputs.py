@@ -114,3 +114,17 @@ def test_a_local_pattern_of_parquet_files(tmp_path, capsys):
     (folder / "notes.csv").write_text("task,worker,label\n")
     rc, _, err = run(["aggregate", f"{folder}/*", "-m", "mv", "-o", "-", "-q"], capsys)
     assert rc == 2 and "matches 1 file(s) that are not Parquet" in err
+
+
+def test_rating_output_keeps_the_standard_errors(tmp_path, capsys):
+    import galton
+
+    rng = np.random.default_rng(2)
+    lines = ["task,worker,label"] + [f"t{t},w{w},{rng.normal():.3f}" for t in range(10) for w in range(4)]
+    (tmp_path / "r.csv").write_text("\n".join(lines) + "\n")
+    rc, _, err = run(["aggregate", tmp_path / "r.csv", "-m", "rating_mean", "-o", tmp_path / "o.parquet", "-q"], capsys)
+    assert rc == 0, err
+    got = pq.read_table(tmp_path / "o.parquet")
+    ref = galton.aggregate(str(tmp_path / "r.csv"), "rating_mean", kind="rating", output="arrow").intervals_
+    assert got.column_names == ["task", "score", "se", "lower", "upper"]  # it wrote task, score only
+    assert got.equals(ref.select(got.column_names))

@@ -40,8 +40,10 @@ def aggregate_other(kind: str, data: Any, args: argparse.Namespace, out: TextIO,
         report_warnings(caught, err)
     scores = model.scores_
     pairs = getattr(model, "pair_probas_", None)
-    if args.output is not None:
-        write_table(scores, args.output)
+    intervals = getattr(model, "intervals_", None) if kind == "rating" else None
+    if args.output is not None:  # ratings with their standard errors and 95% intervals, as pairwise scores
+        write_table(intervals if intervals is not None and "score" in intervals.column_names else scores,
+                    args.output)
         if pairs is not None and args.output != "-":
             write_table(pairs, pairs_path(args.output))
         elif pairs is not None and not getattr(args, "quiet", False):
