@@ -211,3 +211,13 @@ def test_per_worker_without_workers_is_refused(judgments: Path, capsys: Any) -> 
     """--per-worker limits the rows of the --workers given; alone it limited nothing, silently."""
     rc, _, err = run(["allocate", judgments, "--budget", "3", "--per-worker", "1"], capsys)
     assert rc == 2 and "--per-worker limits the rows given to each worker of --workers" in err
+
+
+def test_window_is_for_pairwise_data_and_counts_are_checked_by_option(judgments: Path, capsys: Any) -> None:
+    """--window changed nothing on categorical data, without a word; counts below 1 were refused in
+    the Python argument's name (per_task must be ...)."""
+    rc, _, err = run(["allocate", judgments, "--budget", "3", "--window", "3"], capsys)
+    assert rc == 2 and "--window is for pairwise data" in err
+    for option in ("--per-task", "--window"):
+        rc, _, err = run(["allocate", judgments, "--budget", "3", option, "0"], capsys)
+        assert rc == 2 and f"{option} must be >= 1, not 0" in err

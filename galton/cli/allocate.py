@@ -51,7 +51,7 @@ def add_allocate(sub: Any) -> None:
                    "(pairwise data: (left, right, worker) rows)")
     a.add_argument("--per-task", type=int, default=1, metavar="N", help="at most N rows per task (default 1)")
     a.add_argument("--per-worker", type=int, default=None, metavar="N", help="with --workers: at most N rows per worker")
-    a.add_argument("--window", type=int, default=5, metavar="N",
+    a.add_argument("--window", type=int, default=None, metavar="N",
                    help="pairwise data: compare items at most N places apart in the ranking (default 5)")
     a.add_argument("--task-col", default="task", metavar="C", help="task column (default: task)")
     a.add_argument("--worker-col", default="worker", metavar="C", help="worker column (default: worker)")
@@ -106,11 +106,17 @@ def cmd_allocate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     distinct_columns(args)
     if args.per_worker is not None and args.workers is None:  # it limited nothing, without a word
         raise CLIError("--per-worker limits the rows given to each worker of --workers; pass --workers too")
+    for option, value in (("--per-task", args.per_task), ("--per-worker", args.per_worker), ("--window", args.window)):
+        if value is not None and value < 1:
+            raise CLIError(f"{option} must be >= 1, not {value}")
     workers = None if args.workers is None else _worker_ids(args.workers)
     start = time.perf_counter()
     data = _load(args.input, (args.task_col, args.worker_col))
     layout_by_model(args, data.column_names, "pass --model with a categorical model (such as -m bds) or a "
                     "pairwise one (such as -m bt)")  # categorical and pairwise columns: the model's kind chooses
+    if args.window is not None and not {"left", "right"} <= set(data.column_names):  # it changed nothing
+        raise CLIError("--window is for pairwise data (left, right columns): how far apart in the ranking "
+                       "two items may be to be compared")
     data = _renamed(data, args)
     if workers is not None:
         workers = _typed_workers(data, workers)
@@ -120,7 +126,8 @@ def cmd_allocate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if args.on_invalid == "drop":  # galton.allocate reads the data as it is: fit here, dropping rows
             data, model = None, _fitted_dropping(data, model, args)
         table = allocate(data, args.budget, strategy=args.strategy, model=model, workers=workers,
-                         per_task=args.per_task, per_worker=args.per_worker, window=args.window,
+                         per_task=args.per_task, per_worker=args.per_worker,
+                         window=5 if args.window is None else args.window,
                          random_state=args.seed, engine=args.engine, output="arrow")
     if not args.quiet:
         report_warnings(caught, err)
