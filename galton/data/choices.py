@@ -99,7 +99,8 @@ class Choices(EncodedData):
         if not (pa.types.is_list(lists.type) or pa.types.is_large_list(lists.type)
                 or pa.types.is_fixed_size_list(lists.type)):
             raise ValueError(
-                f"column {list_col!r} must hold lists of items (a list column), not {lists.type}; "
+                f"column {list_col!r} must hold lists of items (a list column: Parquet or JSON lines, CSV has "
+                f"none), not {lists.type}; "
                 "for pairwise data use Comparisons / BradleyTerry with left, right, label columns"
             )
         if pa.types.is_fixed_size_list(lists.type) or pa.types.is_large_list(lists.type):

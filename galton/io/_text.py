@@ -97,6 +97,10 @@ def read_text_table(source: Any, name: str, sep: str, ids: Collection[str],
         text = one_line(exc)
         if "more fields than defined" in text:  # polars names no line and suggests its own option
             text = _ragged(source, sep)
+        elif "You might want to try" in text:  # polars' advice names its own options, which no user can set here
+            text = text.split(" You might want to try")[0].rstrip().rstrip(".") + (
+                "; a quote (\") opened and not closed on its line is the usual cause: close it, or write "
+                "a quote inside a field as two (\"\")")
         raise ValueError(f"cannot read {name!r} as {kind}: {text}") from None
     if df.width and df.height:  # a blank line (one at the end, as editors leave) is no row of nulls
         df = df.filter(~pl.all_horizontal(pl.all().is_null()))

@@ -464,3 +464,13 @@ def test_distributed_ingest_lists_files_by_the_same_rule(tmp_path):
     pq.write_table(pa.table({"task": ["zz"]}), root / ".x.tmp" / "part-00000.parquet")
     assert _files(root) == input_files(root) == [str(root / "part-0.parquet"), str(root / "part-1.parquet")]
     assert _files(str(root / "**" / "*.parquet")) == input_files(root)
+
+
+def test_an_unclosed_quote_gets_advice_a_user_can_follow(tmp_path):
+    """polars' message advised its own infer_schema_length, which no galton user can set."""
+    from galton.io import read_input
+
+    (tmp_path / "q.csv").write_text('task,worker,label\n1,a,"x\n2,b,y\n')
+    with pytest.raises(ValueError, match=r"cannot read .*q\.csv' as CSV: .*a quote \(\"\) opened and not closed") as e:
+        read_input(tmp_path / "q.csv")
+    assert "infer_schema_length" not in str(e.value)
