@@ -209,8 +209,11 @@ class EngineMixin:
 
     def gather(self, fn: Callable[..., np.ndarray], *args: Any) -> np.ndarray:
         """Run ``fn(shard, *args)`` returning per-task rows; assemble them in global task order."""
-        parts = self.map(_with_ids(fn), *args)  # type: ignore[attr-defined]
-        parts = [p for p in parts if p[0].size]
+        every = self.map(_with_ids(fn), *args)  # type: ignore[attr-defined]
+        parts = [p for p in every if p[0].size]
+        if not parts:  # no tasks (new data with no rows): an empty result of the rows' shape
+            rows = every[0][1] if every else np.zeros(0)
+            return np.empty((0,) + np.shape(rows)[1:], dtype=np.asarray(rows).dtype)
         first = parts[0][1]
         if len(parts) == 1 and parts[0][0].size == self.n_tasks:  # one shard holds every task, in order
             return np.array(first, copy=True)

@@ -78,7 +78,7 @@ def shard_vote_shares(shard: Shard, weights: np.ndarray | None) -> np.ndarray:
     total = votes.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         shares = votes / total[:, None]
-    shares[voted & (total <= 0)] = 1.0 / k
+    shares[voted & (total <= 0)] = 1.0 / max(k, 1)  # k = 0: no rows, nothing to fill
     shares[~voted] = np.nan
     g = np.flatnonzero(shard.gold >= 0)
     shares[g] = 0.0
@@ -153,7 +153,7 @@ def weighted_vote(engine: Any, judgments: Judgments, weights: np.ndarray | None,
         if top > np.finfo(np.float64).max / max(int(judgments.n_judgments), 1):  # (1e308 each: [0, NaN])
             weights = weights / top  # are scaled down first
     post = engine.gather(shard_vote_shares, weights)
-    lost = np.isnan(post[:, 0])
+    lost = np.isnan(post[:, 0]) if post.shape[1] else np.zeros(post.shape[0], dtype=bool)
     if lost.any():
         raise ValueError(
             f"{int(lost.sum())} task(s) have no judgment from a worker with a known skill "

@@ -221,7 +221,7 @@ def label_set(names: np.ndarray, labels: Sequence[Any], column: str) -> tuple[np
                          "give labels of one type, as the column holds them") from None
     if full.dtype.kind in "US":
         full = full.astype(object)
-    mapping = lookup(full, names.astype(full.dtype) if full.dtype != object else names)
+    mapping = id_lookup(full, names)  # "abc" against labels 0, 1 failed in a cast; 1.5 was cast to 1
     if (mapping < 0).any():
         extra = names[mapping < 0].tolist()[:MAX_EXAMPLES]
         raise LabelSetError(

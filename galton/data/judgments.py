@@ -282,12 +282,35 @@ def label_lookup(label_names: np.ndarray, values: Any) -> np.ndarray:
     if label_names.dtype.kind == "b":  # "False" cast to bool is True: text read as a boolean, else no label
         return bool_lookup(label_names, values)
     values = np.asarray(values)
+    if label_names.dtype.kind in "iuf" and values.dtype.kind in "OUS":  # text: a number where it reads as one
+        parsed = [_number(v, label_names.dtype.kind) for v in values.ravel().tolist()]
+        ok = np.array([p is not None for p in parsed], dtype=bool)
+        out = np.full(ok.size, -1, dtype=np.int32)
+        if ok.any():  # ("abc" against labels 0, 1 failed in numpy's cast to int)
+            out[ok] = label_lookup(label_names, np.asarray([p for p in parsed if p is not None]))
+        return out.reshape(values.shape)
     if values.dtype.kind == "f" and label_names.dtype.kind in "iub":
         whole = values == np.round(values)  # 3.5 is no integer label (a cast made it 3)
         out = np.full(values.shape, -1, dtype=np.int32)
         out[whole] = lookup(label_names, values[whole].astype(label_names.dtype))
         return out
     return lookup(label_names, np.asarray(values, dtype=label_names.dtype if label_names.dtype != object else object))
+
+
+def _number(v: Any, kind: str) -> Any:
+    """``v`` as a number for a vocabulary of ``kind`` ("i", "u", "f"): numbers as they are, text
+    parsed (integers exactly), None for anything else."""
+    if isinstance(v, (bool, np.bool_)) or v is None:
+        return None
+    if not isinstance(v, (str, bytes)):
+        return v if isinstance(v, (int, float, np.integer, np.floating)) else None
+    text = v.decode() if isinstance(v, bytes) else v
+    for parse in ((int, float) if kind in "iu" else (float,)):
+        try:
+            return parse(text)
+        except ValueError:
+            pass
+    return None
 
 
 def label_codes(label_names: np.ndarray, values: Any, *, what: str = "gold", tasks: Any = None) -> np.ndarray:
