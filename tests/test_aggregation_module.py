@@ -240,3 +240,23 @@ def test_accuracy_of_no_judgments_is_nan_whatever_the_gold_ids():
     empty = pd.DataFrame({"task": [], "worker": [], "label": []})  # pandas' float64 columns
     assert np.isnan(get_accuracy(empty, pd.Series({"t1": "x"})))  # crowd-kit: nan (was a float parse error)
     assert get_accuracy(empty, pd.Series({"t1": "x"}), by="worker").empty
+
+
+def test_model_modules_export_their_models_only():
+    """The ``__all__`` of a model module is re-exported by ``galton`` (``from galton import *``): it
+    exported ``digamma``, ``MAX_ACCURACY``, ``no_gold`` and the DawidSkene base beside the models."""
+    import importlib
+    import pkgutil
+
+    import galton.aggregator as agg
+
+    for info in pkgutil.iter_modules(agg.__path__):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"galton.aggregator.{info.name}")
+        registers = any(isinstance(v, type) and getattr(v, "registry_name", None) and v.__module__ == module.__name__
+                        for v in vars(module).values())
+        if registers:
+            for name in module.__all__:
+                assert isinstance(getattr(module, name), type), f"{info.name}.{name}"
+    assert not {"digamma", "MAX_ACCURACY", "no_gold", "sorted_order", "ConfusionEM"} & set(galton.__all__)

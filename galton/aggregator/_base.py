@@ -17,7 +17,9 @@ iteration of Zero-Based Skill, which are not EM) supply pure pieces:
   model's hyper-parameters only (a few hundred bytes);
 - ``_posteriors(shard, params) -> (n_tasks_in_shard, K)``: final task posteriors;
 
-and ``_finish(params, posteriors)`` to turn parameters into the public attributes. Per-task latents
+and ``_finish(params, judgments)`` to turn parameters into the public attributes; a model whose
+first E-step needs no parameters (a majority-vote start) overrides ``_start_posteriors(shard, params)``,
+the posteriors of iteration 0. Per-task latents
 that live with the shard (GLAD's task difficulties) are keys of ``shard.state`` named in the class
 attribute ``shard_state``; checkpoints save and restore them where the shards live. The driver owns
 the loop, convergence, history, warnings, random state, the engine, checkpoints

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .._math import digamma, dirichlet_kl, gammaln, trigamma
+from .._math import digamma, dirichlet_kl
 from ..judgments import Judgments
 from ._bayes_eb import MAX_ACCURACY, band_edges, cube_inputs, eb_accuracies, pair_posterior
 from ._bayes_one_coin import MANY_LABELS, one_coin_step, uses_one_coin
@@ -23,8 +23,7 @@ from ._pairs import (COIN_KEYS, estep_pairs, one_coin_fill, pair_axes, pair_code
 from ._registry import register
 from .dawid_skene import KEEP_POSTERIORS, KEPT_POSTERIORS, ConfusionEM
 
-__all__ = ["BayesianDawidSkene", "MAX_ACCURACY", "one_coin_matrix", "cube_eb_accuracies", "digamma", "trigamma",
-           "gammaln"]
+__all__ = ["BayesianDawidSkene"]  # re-exported by galton: the model only (its helpers are imported by name)
 
 
 def _lone_tasks(shard: Any) -> np.ndarray:

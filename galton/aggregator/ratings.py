@@ -30,7 +30,7 @@ from ._params import check_real
 from ._pref_results import Z95, ItemOutput
 from ._registry import register
 
-__all__ = ["MeanRating", "MedianRating", "TrimmedMeanRating", "GaussianRating", "no_gold", "sorted_order"]
+__all__ = ["MeanRating", "MedianRating", "TrimmedMeanRating", "GaussianRating"]  # re-exported by galton
 
 
 def numeric_values(judgments: Judgments) -> np.ndarray:

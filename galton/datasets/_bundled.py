@@ -77,7 +77,8 @@ def load(name: str, *, frame: Frame = "polars") -> Dataset:
 
     Examples
     --------
-    >>> ds = load("act_cf")
+    >>> import galton
+    >>> ds = galton.load_dataset("act_cf")
     >>> ds.judgments.shape, ds.gold.shape, ds.experts
     ((1720, 3), (300, 2), None)
     """

@@ -144,8 +144,9 @@ def read_input(path: str | os.PathLike, *, ids: Collection[str] | None = None,
         Columns holding ids: in text files their values come back as written (``Int64`` only when
         every value is a canonical integer). Default :data:`ID_COLUMNS`.
     columns : sequence of str, optional
-        The columns the caller needs: every file of a Parquet directory must have them (an error
-        names the file that lacks one) and only they are read.
+        The columns the caller needs, for a Parquet directory or pattern: every file that lacks one
+        some other file has is named in an error, and only they are read (a column no file has is
+        left out: the caller's check names it missing). A single file is read whole.
 
     Returns
     -------

@@ -21,7 +21,9 @@ import pytest
 import galton.datasets as gd
 from galton.aggregator import BayesianDawidSkene, ConvergenceWarning, DawidSkene, get
 from galton.aggregator._registry import default_name
-from galton.aggregator.bayesian import MAX_ACCURACY, digamma, gammaln, one_coin_matrix, trigamma
+from galton._math import digamma, gammaln, trigamma
+from galton.aggregator._bayes_eb import MAX_ACCURACY
+from galton.aggregator.bayesian import one_coin_matrix
 from galton.aggregator._bayes_eb import CENTRE_TOL, band_pass, cube_inputs, held_beyond, worker_derivatives
 from galton.aggregator.bayesian import cube_eb_accuracies
 

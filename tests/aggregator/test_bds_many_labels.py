@@ -16,7 +16,8 @@ import galton
 from galton.aggregator import BayesianDawidSkene, ConvergenceWarning
 from galton.aggregator._bayes_one_coin import MANY_LABELS, one_coin_eb, one_coin_step
 from galton.aggregator._pairs import right_stats
-from galton.aggregator.bayesian import MAX_ACCURACY, digamma, gammaln
+from galton._math import digamma, gammaln
+from galton.aggregator._bayes_eb import MAX_ACCURACY
 
 
 @pytest.fixture(autouse=True)
