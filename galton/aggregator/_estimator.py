@@ -220,7 +220,12 @@ class BaseAggregator:
         judgments = Judgments.from_any(
             data, task_col=task_col, worker_col=worker_col, label_col=label_col, **encode_options
         )
-        gold_codes = None if gold is None else encode_gold(gold, judgments)
+        gold_cols = {}  # a gold frame with the data's own column names (as the CLI's --task-col reads gold)
+        names = getattr(gold, "column_names", None)
+        names = list(getattr(gold, "columns", []) if names is None else names)
+        if task_col in names and label_col in names and "task" not in names:
+            gold_cols = {"task_col": task_col, "label_col": label_col}
+        gold_codes = None if gold is None else encode_gold(gold, judgments, **gold_cols)
         if gold_codes is not None and not (gold_codes >= 0).any():
             warnings.warn("gold shares no task with the judgments; it is ignored", UserWarning,
                           stacklevel=caller_stacklevel())

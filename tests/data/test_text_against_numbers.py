@@ -41,3 +41,15 @@ def test_predict_on_empty_new_data_gives_empty_results(name):
     assert len(labels) == 0 and len(probas) == 0
     assert isinstance(labels, pd.Series) and isinstance(probas, pd.DataFrame)
     assert np.isfinite(fit.predict_proba(df).to_numpy()).all()  # the fit itself is untouched
+
+
+def test_gold_with_the_datas_own_column_names():
+    # the CLI read gold by --task-col / --label-col; fit(task_col=...) asked gold for 'task', 'label'
+    import polars as pl
+
+    df = pd.DataFrame({"item": [1, 1, 1, 2, 2, 2], "annotator": list("abcabc"), "answer": ["x", "y", "x", "y", "y", "x"]})
+    cols = dict(task_col="item", worker_col="annotator", label_col="answer")
+    for gold in (pd.DataFrame({"item": [1], "answer": ["y"]}), pl.DataFrame({"item": [1], "answer": ["y"]}),
+                 pd.DataFrame({"task": [1], "label": ["y"]})):
+        fit = galton.DawidSkene().fit(df, gold, **cols)
+        assert fit.labels_.loc[1] == "y" and fit.probas_.loc[1, "y"] == 1.0  # the crowd said x there
