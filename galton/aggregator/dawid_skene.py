@@ -30,7 +30,7 @@ from ._pairs import (DENSE_ERRORS_MAX, diagonal, errors_output, estep_pairs, new
                      pair_codes, pair_memory, pair_table, per_worker_sum, right_stats, seen_stats)
 from ._registry import register
 
-__all__ = ["DawidSkene"]  # re-exported by galton; ConfusionEM, the base, is imported by name
+__all__ = ["ConfusionEM", "DawidSkene"]  # re-exported by galton (ConfusionEM: the base of confusion-matrix models)
 
 #: crowd-kit's floor (its ``_EPS``) of confusion cells and class priors: a cell of a label the worker
 #: gave never reaches 0. Not galton._math's EPS (1e-300), which only guards log(0).
