@@ -38,8 +38,8 @@ def add_agreement(sub: Any) -> None:
                    "jaccard or masi (sets of tags: a list column, or text with --tag-sep between the tags)")
     a.add_argument("--order", default=None, metavar="L1,L2,...",
                    help="with --distance ordinal and text labels: the labels from lowest to highest, e.g. "
-                   "low,medium,high (numbers need none, nor an ordered categorical / Enum column in Parquet, whose order is "
-                   "taken; text is never ranked alphabetically)")
+                   "low,medium,high (numbers need none, nor an ordered categorical / Enum column in Parquet, "
+                   "whose order is taken; text is never ranked alphabetically)")
     a.add_argument("--tag-sep", default="|", metavar="S",
                    help="with --distance jaccard or masi and text labels: the character between a judgment's "
                    "tags (default: |; an empty cell is no tag)")

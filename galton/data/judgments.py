@@ -23,7 +23,8 @@ import pyarrow as pa
 from .._warnings import caller_stacklevel
 from ..io._read import FrameKind, check_columns, frame_kind, to_arrow
 from ._base import EncodedData
-from ._encode import bool_lookup, encode_column, id_lookup, lookup, plain_column, readonly, recode_labels, retuple, untuple_frame
+from ._encode import (bool_lookup, encode_column, id_lookup, lookup, plain_column, readonly, recode_labels, retuple,
+                      untuple_frame)
 from ._validate import (COLUMN_HINT, MAX_EXAMPLES, example_rows, missing_columns, null_mask, raise_nulls,
                         row_index)
 
