@@ -14,8 +14,8 @@ import pyarrow as pa
 from ._validate import MAX_EXAMPLES
 
 __all__ = ["LabelSetError", "bool_lookup", "encode_column", "dense_int_codes_numpy", "dense_span", "ids_from_offsets",
-           "label_set", "lookup", "object_array", "plain_column", "readonly", "recode_labels", "retuple", "untuple_frame",
-           "untuple_groups", "untuple_items"]
+           "label_set", "lookup", "object_array", "plain_column", "readonly", "recode_labels", "retuple",
+           "untuple_frame", "untuple_groups", "untuple_items"]
 
 
 def object_array(values: Any) -> np.ndarray:
