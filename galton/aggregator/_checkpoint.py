@@ -285,8 +285,8 @@ class Checkpointer:
         except (zipfile.BadZipFile, EOFError, OSError, KeyError, ValueError) as exc:
             if isinstance(exc, ValueError) and str(exc).startswith(f"checkpoint {path} has format"):
                 raise
-            if isinstance(exc, OSError) and not isinstance(exc, EOFError) and not Path(path).is_file():
-                raise
+            if isinstance(exc, (PermissionError, FileNotFoundError, IsADirectoryError)):
+                raise  # the file system's word, not damage
             raise ValueError(f"checkpoint {path} cannot be read ({type(exc).__name__}: the file is damaged or no "
                              "galton checkpoint); delete it to start over") from None
 
