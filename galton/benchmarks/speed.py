@@ -211,7 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m galton.benchmarks.speed", description=__doc__.split("\n")[0])
     p.add_argument("--judgments", type=int, default=1_000_000, help="judgments for DS (5 per task)")
     p.add_argument("--models", nargs="+", default=["ds,glad"], help="benchmarks to run: ds, glad, mmsr")
-    p.add_argument("--repeat", type=int, default=1, help="timed fits per row (the median is shown)")
+    p.add_argument("--repeat", type=int, default=5, help="timed fits per row (the median is shown; default 5)")
     p.add_argument("--ds-iter", type=int, default=20, help="EM iterations of DS on both sides")
     p.add_argument("--glad-judgments", type=int, default=100_000, help="judgments for GLAD")
     p.add_argument("--glad-iter", type=int, default=5, help="EM iterations of GLAD on both sides")
@@ -234,6 +234,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.child_turns:
         return child_turns_main(args.child_turns)
+    if args.in_process and not args.no_numpy:  # GALTON_NO_NUMBA is read at import: one process has one path
+        p.error("--in-process measures galton's numba path only: add --no-numpy (the numpy row needs a "
+                "subprocess with GALTON_NO_NUMBA=1)")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     if args.wide:
         return emit(f"# The wide crowd\n\n- load at the start: {load_average()}\n\n" + default_against_ds(args.repeat),
