@@ -140,8 +140,13 @@ def time_table(result: AccuracyResult) -> str:
         return fmt_seconds(cell.seconds) if cell.status == "ok" else cell.status
 
     rows = [[d, f"{result.sizes[d][0]:,}", *(sec(d, c) for c in cols)] for d in result.datasets]
-    totals = [sum(result.cells[d][c].seconds or 0.0 for d in result.datasets) for c in cols]
-    rows.append(["total", f"{sum(s[0] for s in result.sizes.values()):,}", *(fmt_seconds(t) for t in totals)])
+
+    def total(c: str) -> str:  # a column that skipped or failed datasets says over how many it adds
+        ran = [result.cells[d][c].seconds for d in result.datasets if result.cells[d][c].status == "ok"]
+        text = fmt_seconds(sum(s or 0.0 for s in ran))
+        return text if len(ran) == len(result.datasets) else f"{text} (n={len(ran)})"
+
+    rows.append(["total", f"{sum(s[0] for s in result.sizes.values()):,}", *(total(c) for c in cols)])
     return markdown_table(["dataset", "judgments", *cols], rows)
 
 
