@@ -172,11 +172,11 @@ def _run_subprocess(job: str, argv: Sequence[str]) -> dict[str, Any]:
 
 
 def _faster(theirs: float, ours: float) -> str:
-    """``galton Nx faster`` (or ``crowd-kit Nx faster`` where it is), two significant digits: a
-    ratio below 1 printed as "galton 0x faster"."""
+    """``galton Nx faster`` (or ``crowd-kit Nx faster`` where it is; a ratio below 1 was printed
+    as "galton 0x faster"), one decimal below 10x."""
     ratio = theirs / ours
     who, r = ("galton", ratio) if ratio >= 1 else ("crowd-kit", 1.0 / ratio)
-    return f"{who} {r:.2g}x faster" if r < 10 else f"{who} {r:.0f}x faster"
+    return f"{who} {r:.1f}x faster" if r < 10 else f"{who} {r:.0f}x faster"
 
 
 def speed_section(args: argparse.Namespace, argv: Sequence[str]) -> str:

@@ -397,6 +397,11 @@ def test_preference_speed_table_compares_per_iteration(monkeypatch):
     assert bt_ck[header.index("s / iteration")] == "1.5000"
     # 3.0 / 2 per iteration against 0.5 / 50: 150x per iteration, 6x to convergence
     assert "6.0x faster to convergence; per iteration galton 150x faster (target >= 50x: met)" in bt_ck[-1]
+    # where crowd-kit is the faster one the note says so (it printed "galton 0x faster")
+    fake["noisy_bt:galton:small"] = dict(seconds=60.0, iterations=80)
+    header, rows = parse_markdown_table(prefs.speed_section(args, []))
+    small = next(r for r in rows if r[0] == "NoisyBT crowd-kit, small")
+    assert small[-1].startswith("measured: crowd-kit 2.0x faster")
 
 
 def test_default_against_ds_table_times_and_scores_every_row():
