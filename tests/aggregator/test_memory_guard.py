@@ -288,3 +288,20 @@ def test_ray_engine_and_sharded_data_are_checked_before_any_engine_work():
 
     with memory_limit("150M"), pytest.raises(MemoryLimitError, match="pairs x 1,000 labels"):
         create("bds").fit(Sharded())
+
+
+def test_mace_estimate_counts_its_workers_by_labels_tables():
+    """MACE's fit holds several workers x labels arrays (VB concentrations, expected logs, special
+    functions' scratch, the best restart beside the current one): 1M judgments of 200k workers over
+    100 labels peaked 1,228 MiB above the process's size (VmHWM, two restarts) where the default
+    estimate said 122 MiB, so a limit let it through; 500k judgments of 100k workers x 50 labels
+    peaked 409 MiB against 443 MiB estimated with this term."""
+    from galton import MACE
+
+    need, what = MACE().memory_estimate(10_000, 200_000, 100, 1_000_000)
+    assert need >= 1228 * 2**20 and "200,000 workers x 100 labels" in what
+    from galton.aggregator import BaseAggregator
+
+    model = MACE()  # few workers: the judgments decide, as before, plus the small tables
+    default, _ = BaseAggregator.memory_estimate(model, 10_000, 50, 4, 1_000_000)
+    assert model.memory_estimate(10_000, 50, 4, 1_000_000)[0] == default + 10 * 8 * 50 * 4
