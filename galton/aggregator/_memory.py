@@ -30,7 +30,7 @@ from typing import Any, Iterator
 
 __all__ = [
     "MemoryLimitError", "memory_limit", "current_limit", "parse_size", "format_size",
-    "physical_memory", "check_model", "FLOAT", "DEFAULT_SHARE", "FALLBACK_BYTES", "ENV_VAR",
+    "physical_memory", "cgroup_limit", "CGROUP_FILES", "check_model", "FLOAT", "DEFAULT_SHARE", "FALLBACK_BYTES", "ENV_VAR",
     "judgments_bytes",
 ]
 
@@ -95,12 +95,35 @@ def format_size(n: float) -> str:
     return f"{int(n)} bytes"
 
 
+#: where a container's memory limit is read (cgroup v2, then v1)
+CGROUP_FILES = ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes")
+
+
+def cgroup_limit(files: tuple[str, ...] = CGROUP_FILES) -> int | None:
+    """The memory limit of this process's container (cgroup), or None where there is none ("max",
+    v1's near-2**63 "no limit", no such file)."""
+    for f in files:
+        try:
+            with open(f) as fh:
+                text = fh.read().strip()
+        except OSError:
+            continue
+        if text.isdigit() and 0 < int(text) < 2**60:
+            return int(text)
+    return None
+
+
 def physical_memory() -> int | None:
-    """This machine's physical memory in bytes, or None when the operating system does not say."""
+    """The memory this process may use in bytes: the machine's physical memory, or its container's
+    limit where that is lower (half of a 64 GB host is no limit in a 4 GB container); None when the
+    operating system does not say."""
     try:
         n = int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
     except (AttributeError, ValueError, OSError):
-        return None
+        n = 0
+    box = cgroup_limit()
+    if box is not None and (n <= 0 or box < n):
+        return box
     return n if n > 0 else None
 
 

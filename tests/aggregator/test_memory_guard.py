@@ -305,3 +305,20 @@ def test_mace_estimate_counts_its_workers_by_labels_tables():
     model = MACE()  # few workers: the judgments decide, as before, plus the small tables
     default, _ = BaseAggregator.memory_estimate(model, 10_000, 50, 4, 1_000_000)
     assert model.memory_estimate(10_000, 50, 4, 1_000_000)[0] == default + 10 * 8 * 50 * 4
+
+
+def test_a_containers_memory_limit_bounds_the_default(tmp_path, monkeypatch):
+    """Inside a memory-limited container the default was half the host's memory, more than the
+    container may use."""
+    from galton.aggregator import _memory
+
+    v2, v1 = tmp_path / "memory.max", tmp_path / "limit_in_bytes"
+    v2.write_text("max\n")
+    v1.write_text("9223372036854771712\n")  # v1's "no limit"
+    assert _memory.cgroup_limit((str(v2), str(v1), str(tmp_path / "missing"))) is None
+    v2.write_text(f"{2 * 2**30}\n")
+    assert _memory.cgroup_limit((str(v2), str(v1))) == 2 * 2**30
+    monkeypatch.setattr(_memory, "cgroup_limit", lambda: 2 * 2**30)  # as read from v2 above
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    assert physical_memory() == 2 * 2**30  # below this machine's memory
+    assert current_limit() == (2**30, "half of this machine's memory")
