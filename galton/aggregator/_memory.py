@@ -30,8 +30,8 @@ from typing import Any, Iterator
 
 __all__ = [
     "MemoryLimitError", "memory_limit", "current_limit", "parse_size", "format_size",
-    "physical_memory", "cgroup_limit", "CGROUP_FILES", "check_model", "FLOAT", "DEFAULT_SHARE", "FALLBACK_BYTES", "ENV_VAR",
-    "judgments_bytes",
+    "physical_memory", "cgroup_limit", "CGROUP_FILES", "check_model", "FLOAT", "DEFAULT_SHARE", "FALLBACK_BYTES",
+    "ENV_VAR", "judgments_bytes",
 ]
 
 FLOAT = 8  #: bytes of one float64
