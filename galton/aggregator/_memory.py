@@ -222,7 +222,7 @@ def check_model(model: Any, n_tasks: int, n_workers: int, n_labels: int, n_judgm
         listed = quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
         hint = f"use a model whose size fits, such as {listed}, "
     else:
-        hint = "split the data by tasks (no model here fits it whole), "  # was "use fewer labels": MMSR counts worker pairs
+        hint = "split the data by tasks (no model here fits it whole), "  # not "fewer labels": MMSR counts worker pairs
     raise MemoryLimitError(
         f"model '{name}' would need about {format_size(need)} for {what}, over the limit of "
         f"{format_size(limit)} ({source}); {hint}or raise the limit with --max-memory / "
