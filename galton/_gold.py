@@ -109,6 +109,11 @@ def gold_label_values(values: np.ndarray, labels: np.ndarray) -> np.ndarray:
         return values
     text = values.dtype == object and all(isinstance(v, str) for v in values)
     if text and labels.dtype.kind in "iuf":
+        if labels.dtype.kind in "iu":  # integers exactly: as floats, 2**53 + 1 was 2**53 (another label)
+            try:
+                return np.array([int(v) for v in values])
+            except (ValueError, OverflowError):
+                pass
         try:
             numbers = np.array([float(v) for v in values]) + 0.0
         except ValueError:

@@ -240,3 +240,40 @@ def test_order_names_float_labels_as_numbers(tmp_path: Path, capsys) -> None:
     plain = run([tmp_path / "f.csv", "--distance", "ordinal", "--bootstrap", "0"], capsys)
     assert by_order[0] == plain[0] == 0, by_order[2]
     assert by_order[1]["alpha"] == plain[1]["alpha"]
+
+
+def test_majority_line_counts_a_repeated_judgment_once_as_accuracy_on_aggregates(tmp_path: Path, capsys) -> None:
+    import numpy as np
+
+    # worker 1 judged task 1 twice: accuracy_on_aggregates counts (task, worker, label) once: 0.75
+    pl.DataFrame({"task": [1, 1, 1, 2, 2], "worker": [1, 1, 2, 1, 2], "label": ["a", "a", "b", "a", "a"]}
+                 ).write_csv(tmp_path / "dup.csv")
+    rc, rows, err = run([tmp_path / "dup.csv", "--bootstrap", "0"], capsys)
+    assert rc == 0 and rows["majority"].startswith("0.7500"), err
+    rng = np.random.default_rng(3)  # repeats and ties: the command's line is the metric's
+    df = pl.DataFrame({"task": rng.integers(0, 60, 400), "worker": rng.integers(0, 8, 400),
+                       "label": rng.integers(0, 4, 400)})
+    df.write_csv(tmp_path / "r.csv")
+    rc, rows, err = run([tmp_path / "r.csv", "--bootstrap", "0"], capsys)
+    assert rc == 0 and rows["majority"].startswith(f"{accuracy_on_aggregates(df):.4f}"), err
+
+
+def test_row_groups_with_different_category_orders_need_an_order(tmp_path: Path, capsys) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    def cat(idx, values):
+        return pa.DictionaryArray.from_arrays(pa.array(idx, pa.int8()), pa.array(values), ordered=True)
+
+    t1 = pa.table({"task": [1, 1, 2, 2], "worker": [1, 2, 1, 2], "label": cat([1, 1, 0, 0], ["mid", "high"])})
+    t2 = pa.table({"task": [3, 3, 4, 4, 5, 5], "worker": [1, 2, 1, 2, 1, 2],
+                   "label": cat([0, 2, 0, 0, 1, 2], ["low", "mid", "high"])})
+    with pq.ParquetWriter(tmp_path / "rg.parquet", t1.schema) as w:  # one file, two dictionaries
+        w.write_table(t1)
+        w.write_table(t2)
+    # unified, "low" came after "high" and ranked highest: alpha 0.70 for the true 0.33
+    rc, _, err = run([tmp_path / "rg.parquet", "--distance", "ordinal", "--bootstrap", "0"], capsys)
+    assert rc == 2 and "needs the order of the text labels" in err
+    rc, rows, err = run([tmp_path / "rg.parquet", "--distance", "ordinal", "--bootstrap", "0", "--order",
+                         "low,mid,high"], capsys)
+    assert rc == 0 and rows["alpha"] == "0.3327", err

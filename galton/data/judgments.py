@@ -285,13 +285,18 @@ def label_lookup(label_names: np.ndarray, values: Any) -> np.ndarray:
     values = np.asarray(values)
     if label_names.dtype.kind in "iuf" and values.dtype.kind in "OUS":  # text: a number where it reads as one
         parsed = [_number(v, label_names.dtype.kind) for v in values.ravel().tolist()]
-        ok = np.array([p is not None for p in parsed], dtype=bool)
-        out = np.full(ok.size, -1, dtype=np.int32)
-        if ok.any():  # ("abc" against labels 0, 1 failed in numpy's cast to int)
-            out[ok] = label_lookup(label_names, np.asarray([p for p in parsed if p is not None]))
+        out = np.full(len(parsed), -1, dtype=np.int32)  # ("abc" against labels 0, 1 failed in numpy's cast)
+        for kind in (int, float):  # apart: one array of both made 2**53 + 1 a float, 2**53
+            rows = [i for i, p in enumerate(parsed) if isinstance(p, kind) and not isinstance(p, bool)]
+            found = np.asarray([parsed[i] for i in rows])
+            if rows and found.dtype != object:  # object: an integer beyond 64 bits, no label
+                out[rows] = label_lookup(label_names, found)
         return out.reshape(values.shape)
     if values.dtype.kind == "f" and label_names.dtype.kind in "iub":
+        info = np.iinfo(label_names.dtype) if label_names.dtype.kind in "iu" else None
         whole = values == np.round(values)  # 3.5 is no integer label (a cast made it 3)
+        if info is not None:  # nor is a number beyond the labels' integer type (its cast is undefined)
+            whole &= (values >= info.min) & (values <= info.max)
         out = np.full(values.shape, -1, dtype=np.int32)
         out[whole] = lookup(label_names, values[whole].astype(label_names.dtype))
         return out
@@ -303,8 +308,10 @@ def _number(v: Any, kind: str) -> Any:
     parsed (integers exactly), None for anything else."""
     if isinstance(v, (bool, np.bool_)) or v is None:
         return None
+    if isinstance(v, (np.integer, np.floating)):
+        v = v.item()  # Python int / float, as the text below parses to
     if not isinstance(v, (str, bytes)):
-        return v if isinstance(v, (int, float, np.integer, np.floating)) else None
+        return v if isinstance(v, (int, float)) else None
     text = v.decode() if isinstance(v, bytes) else v
     for parse in ((int, float) if kind in "iu" else (float,)):
         try:

@@ -47,9 +47,27 @@ def test_gold_with_the_datas_own_column_names():
     # the CLI read gold by --task-col / --label-col; fit(task_col=...) asked gold for 'task', 'label'
     import polars as pl
 
-    df = pd.DataFrame({"item": [1, 1, 1, 2, 2, 2], "annotator": list("abcabc"), "answer": ["x", "y", "x", "y", "y", "x"]})
+    df = pd.DataFrame({"item": [1, 1, 1, 2, 2, 2], "annotator": list("abcabc"),
+                       "answer": ["x", "y", "x", "y", "y", "x"]})
     cols = dict(task_col="item", worker_col="annotator", label_col="answer")
     for gold in (pd.DataFrame({"item": [1], "answer": ["y"]}), pl.DataFrame({"item": [1], "answer": ["y"]}),
                  pd.DataFrame({"task": [1], "label": ["y"]})):
         fit = galton.DawidSkene().fit(df, gold, **cols)
         assert fit.labels_.loc[1] == "y" and fit.probas_.loc[1, "y"] == 1.0  # the crowd said x there
+
+
+def test_labels_beyond_float_precision_and_64_bits():
+    # a review found: one array of parsed ints and floats made 2**53 + 1 the float 2**53 (another
+    # label), and an integer beyond 64 bits recursed without end
+    from galton.data.judgments import label_lookup
+
+    b = 2**53
+    names = np.array([1000, b, b + 1], dtype=np.int64)
+    assert label_lookup(names, np.array([str(b + 1), "1.5", "1e3"], dtype=object)).tolist() == [2, -1, 0]
+    beyond = np.array(["-1", str(2**64 - 1), 2**70], dtype=object)
+    assert label_lookup(np.array([0, 1]), beyond).tolist() == [-1, -1, -1]
+    df = pd.DataFrame({"task": [1, 1, 2, 2], "worker": ["a", "b", "a", "b"], "label": np.array([b, b, b + 1, b + 1])})
+    with pytest.raises(ValueError, match=r"gold has 1 label\(s\) not in the judgments' label set"):
+        galton.MajorityVote().fit(df, gold=pd.Series({1: 2**70}, dtype=object))
+    fit = galton.DawidSkene().fit(df, gold=pd.Series({1: str(b + 1)}))
+    assert fit.labels_.loc[1] == b + 1
