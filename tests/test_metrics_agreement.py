@@ -169,6 +169,28 @@ def test_interval_observed_disagreement_is_exact_for_values_near_1e9():
     assert krippendorff(df, "interval").observed == pytest.approx(by_hand, rel=1e-9)  # 14.46 against 1.41 before
 
 
+@pytest.mark.parametrize("by", [None, "worker", "task"])
+def test_accuracy_on_aggregates_by_default_is_majority_votes_without_its_table(by):
+    # majority votes from the (task, label) counts: repeated judgments, ties to the smallest label
+    from galton.aggregator import memory_limit
+
+    for seed in range(5):
+        rng = np.random.default_rng(seed)
+        df = pd.DataFrame({"task": rng.integers(0, 60, 400), "worker": rng.integers(0, 8, 400),
+                           "label": rng.integers(0, 4, 400)})
+        fitted = accuracy_on_aggregates(df, aggregator=MajorityVote(), by=by)
+        got = accuracy_on_aggregates(df, by=by)
+        if by is None:
+            assert got == fitted
+        else:
+            pd.testing.assert_series_equal(got, fitted)
+    whole = accuracy_on_aggregates(df)
+    with memory_limit("1KB"):  # the fitted model's table is refused; the default needs none
+        with pytest.raises(ValueError, match="would need about"):
+            accuracy_on_aggregates(df, aggregator=MajorityVote())
+        assert accuracy_on_aggregates(df) == whole
+
+
 # ---------------------------------------------------------------- crowd-kit's own numbers
 def test_crowdkits_published_numbers_to_the_last_bit():
     toy = _toy()

@@ -2,8 +2,7 @@
 
 Prints Krippendorff's alpha (:func:`galton.metrics.krippendorff`) with a bootstrap interval over
 the tasks and Krippendorff's reading of it, the observed and the chance disagreement, and the share
-of judgments that equal their task's majority label (what :func:`galton.metrics.accuracy_on_aggregates`
-gives, from the (task, label) counts).
+of judgments that equal their task's majority label (:func:`galton.metrics.accuracy_on_aggregates`).
 Reads what ``galton aggregate`` reads (files, ``-``, ``bundled:NAME``) by the same rules.
 """
 
@@ -147,29 +146,6 @@ def _ordered(table: Any, args: argparse.Namespace) -> Any:
     return table.set_column(2, "label", pa.array([None if v is None else rank[v] for v in values], pa.int64()))
 
 
-def _majority_share(table: Any) -> float:
-    """What :func:`galton.metrics.accuracy_on_aggregates` gives (the share of distinct (task,
-    worker, label) judgments equal to their task's majority label, ties to the smallest label),
-    from the (task, label) counts: no tasks x labels table, which 100,000 tasks of 20,000 measured
-    values outgrew (62 GiB)."""
-    import numpy as np
-
-    from ..metrics._coded import coded
-
-    j = coded(table).judgments
-    if not j.n_judgments:
-        return float("nan")
-    k, w = max(j.n_labels, 1), max(j.n_workers, 1)
-    pairs, counts = np.unique(j.task.astype(np.int64) * k + j.label, return_counts=True)
-    task, label = pairs // k, pairs % k
-    order = np.lexsort((label, -counts, task))  # per task: the most votes, then the smallest label
-    first = order[np.r_[True, task[order][1:] != task[order][:-1]]]
-    winner = np.full(j.n_tasks, -1, dtype=np.int64)
-    winner[task[first]] = label[first]
-    triples = np.unique((j.task.astype(np.int64) * w + j.worker) * k + j.label)  # a repeated judgment once
-    return float(np.mean(triples % k == winner[triples // k // w]))
-
-
 def _cmd_agreement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .. import metrics
 
@@ -179,7 +155,7 @@ def _cmd_agreement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         a = metrics.krippendorff(table, args.distance, bootstrap=args.bootstrap, seed=args.seed)
-        majority = _majority_share(table)
+        majority = metrics.accuracy_on_aggregates(table)
     report_warnings(caught, err)
     alpha = f"{a.alpha:.4f}"
     if args.bootstrap:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..data._validate import ColumnError
-from ._coded import Coded, coded, fit, labels_and_names
+from ._coded import Coded, coded, fit, labels_and_names, majority_codes
 
 __all__ = ["accuracy_on_aggregates", "get_accuracy"]
 
@@ -135,8 +135,6 @@ def accuracy_on_aggregates(answers: Any, aggregator: Any = None, aggregates: Any
     if aggregates is not None:
         truth, names = labels_and_names(aggregates, c)
         return _accuracy(answers, c, truth, by, names)
-    if aggregator is None:
-        from ..aggregator.majority_vote import MajorityVote
-
-        aggregator = MajorityVote()
+    if aggregator is None:  # MajorityVote's labels, without fitting its tasks x labels table
+        return _accuracy(answers, c, majority_codes(c), by, c.label_names)
     return _accuracy(answers, c, fit(c, aggregator), by, c.label_names)
