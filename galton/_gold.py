@@ -10,6 +10,7 @@ import pyarrow as pa
 
 from .data._encode import object_array
 from .io._read import check_columns, is_series, to_arrow
+from .data.judgments import parse_number
 from .judgments import MAX_EXAMPLES, ColumnError, plain_column
 
 if TYPE_CHECKING:
@@ -108,17 +109,14 @@ def gold_label_values(values: np.ndarray, labels: np.ndarray) -> np.ndarray:
     if values.size == 0 or labels.size == 0:
         return values
     text = values.dtype == object and all(isinstance(v, str) for v in values)
-    if text and labels.dtype.kind in "iuf":
-        if labels.dtype.kind in "iu":  # integers exactly: as floats, 2**53 + 1 was 2**53 (another label)
-            try:
-                return np.array([int(v) for v in values])
-            except (ValueError, OverflowError):
-                pass
-        try:
-            numbers = np.array([float(v) for v in values]) + 0.0
-        except ValueError:
+    if text and labels.dtype.kind in "iuf":  # integers exactly: as floats, 2**53 + 1 was 2**53 (another label)
+        parsed = [parse_number(v, labels.dtype.kind) for v in values]
+        if any(p is None for p in parsed):
             return values
-        return numbers  # integer labels: label_lookup matches whole numbers (3.5 is reported as no label)
+        if all(isinstance(p, int) for p in parsed):
+            return np.array(parsed)
+        # integer labels: label_lookup matches whole numbers (3.5 is reported as no label)
+        return np.array(parsed, dtype=np.float64) + 0.0
     if values.dtype.kind in "iu" and labels.dtype == object and all(isinstance(v, str) for v in labels):
         return np.array([str(int(v)) for v in values], dtype=object)
     return values

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .._math import EPS
-from ..data._validate import example_rows
+from ..data import example_rows
 from ..data.judgments import unusable_error, unusable_ratings
 from ..judgments import Judgments
 from ._base import BaseAggregator, EMAggregator, NotFittedError

@@ -76,7 +76,7 @@ def _table(args: argparse.Namespace) -> tuple[Any, int]:
     if args.on_invalid == "drop":
         kept = table.drop_null()
         dropped, table = table.num_rows - kept.num_rows, kept
-    from ..data._encode import plain_column
+    from ..data import plain_column
 
     label = table.column("label")
     if pa.types.is_dictionary(label.type) and label.type.ordered and args.distance == "ordinal" \

@@ -28,7 +28,8 @@ from ._encode import (bool_lookup, encode_column, id_lookup, lookup, plain_colum
 from ._validate import (COLUMN_HINT, MAX_EXAMPLES, example_rows, missing_columns, null_mask, raise_nulls,
                         row_index)
 
-__all__ = ["Judgments", "MAX_RATING", "label_codes", "label_lookup", "unusable_error", "unusable_ratings"]
+__all__ = ["Judgments", "MAX_RATING", "label_codes", "label_lookup", "parse_number", "unusable_error",
+           "unusable_ratings"]
 
 OnInvalid = Literal["raise", "drop"]
 Duplicates = Literal["keep", "first", "last", "raise"]
@@ -284,7 +285,7 @@ def label_lookup(label_names: np.ndarray, values: Any) -> np.ndarray:
         return bool_lookup(label_names, values)
     values = np.asarray(values)
     if label_names.dtype.kind in "iuf" and values.dtype.kind in "OUS":  # text: a number where it reads as one
-        parsed = [_number(v, label_names.dtype.kind) for v in values.ravel().tolist()]
+        parsed = [parse_number(v, label_names.dtype.kind) for v in values.ravel().tolist()]
         out = np.full(len(parsed), -1, dtype=np.int32)  # ("abc" against labels 0, 1 failed in numpy's cast)
         for kind in (int, float):  # apart: one array of both made 2**53 + 1 a float, 2**53
             rows = [i for i, p in enumerate(parsed) if isinstance(p, kind) and not isinstance(p, bool)]
@@ -303,7 +304,7 @@ def label_lookup(label_names: np.ndarray, values: Any) -> np.ndarray:
     return lookup(label_names, np.asarray(values, dtype=label_names.dtype if label_names.dtype != object else object))
 
 
-def _number(v: Any, kind: str) -> Any:
+def parse_number(v: Any, kind: str) -> Any:
     """``v`` as a number for a vocabulary of ``kind`` ("i", "u", "f"): numbers as they are, text
     parsed (integers exactly), None for anything else."""
     if isinstance(v, (bool, np.bool_)) or v is None:
