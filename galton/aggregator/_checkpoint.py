@@ -246,6 +246,7 @@ class Checkpointer:
         self.directory = Path(directory)
         self.every = int(every)
         self.path: Path | None = None
+        self.fingerprint: str | None = None  #: this run's (the file name holds it too)
         self.runs = 0  #: EM runs started in this fit (models with restarts run several)
         self.shard_keys: tuple[str, ...] = ()
         self.model_name = "this model"
@@ -259,7 +260,7 @@ class Checkpointer:
         self.directory.mkdir(parents=True, exist_ok=True)
         fp = fingerprint(model, engine, judgments, self.runs)
         self.runs += 1
-        self.path = self.directory / f"{type(model).__name__}-{fp}.npz"
+        self.path, self.fingerprint = self.directory / f"{type(model).__name__}-{fp}.npz", fp
         if not self.path.exists():
             return None
         saved = self.load(self.path)
@@ -330,7 +331,7 @@ class Checkpointer:
         arrays, spec = flatten_params(params)
         meta: dict[str, Any] = {"format": FORMAT, "iteration": int(iteration), "params": spec,
                                 "converged": bool(converged), "rng": rng.bit_generator.state,
-                                "fingerprint": self.path.stem.rsplit("-", 1)[-1]}
+                                "fingerprint": self.fingerprint}
         if memory:
             mem_arrays, meta["memory"] = flatten_params(memory, "m")
             arrays.update(mem_arrays)

@@ -22,7 +22,7 @@ import numpy as np
 
 from .._math import EPS
 from ..data import example_rows
-from ..data.judgments import unusable_error, unusable_ratings
+from ..data.judgments import parse_number, unusable_error, unusable_ratings
 from ..judgments import Judgments
 from ._base import BaseAggregator, EMAggregator, NotFittedError
 from ._engine import Shard
@@ -39,7 +39,7 @@ def numeric_values(judgments: Judgments) -> np.ndarray:
     if names.dtype == object and names.size and all(isinstance(v, decimal.Decimal) for v in names.tolist()):
         names = names.astype(np.float64)  # Arrow decimal128, polars Decimal, pandas Decimal objects
     if names.dtype.kind not in "iuf":
-        bad = np.array([not _is_number(v) for v in names.tolist()], dtype=bool)
+        bad = np.array([parse_number(v, "f") is None for v in names.tolist()], dtype=bool)
         rows = np.flatnonzero(bad[judgments.label])
         raise ValueError(
             f"rating models need numeric labels; column {judgments.columns[2]!r} holds "
@@ -53,17 +53,6 @@ def numeric_values(judgments: Judgments) -> np.ndarray:
         rows = np.flatnonzero(bad[judgments.label])
         raise unusable_error(judgments.columns[2], rows, values[judgments.label[rows[:3]]])
     return values
-
-
-def _is_number(v: Any) -> bool:
-    """A label a rating can be: a number, or text that reads as one (not a boolean)."""
-    if isinstance(v, (bool, np.bool_)):
-        return False
-    try:
-        float(v)
-    except (TypeError, ValueError):
-        return False
-    return True
 
 
 def sorted_order(shard: Shard, values: np.ndarray) -> np.ndarray:
