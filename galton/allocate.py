@@ -114,6 +114,8 @@ def id_hash(ids: np.ndarray, seed: int) -> np.ndarray:
 # ------------------------------------------------------------------------------------------------
 def _errors_array(model: Any, judgments: Any) -> np.ndarray | None:
     """``errors[w, observed, true]`` from the model's ``errors_`` (any frame kind), or None."""
+    if hasattr(model, "confusion_array"):  # the Dawid-Skene family: every pair, whatever the frame kind
+        return model.confusion_array()
     errors = getattr(model, "errors_", None)
     if errors is None:
         return None
@@ -169,23 +171,44 @@ def _check(budget: Any, strategy: str, per_task: Any, per_worker: Any) -> None:
             raise ValueError(f"{name} must be an integer >= 1, not {v!r}")
 
 
+def _allocatable(cls: type, name: str) -> None:
+    """Refuse models of ratings and choices up front (they failed with a missing attribute, or a
+    parameter the user never gave)."""
+    kind = getattr(cls, "kind", "categorical")
+    if kind not in ("categorical", "pairwise"):
+        raise ValueError(f"allocate takes categorical judgments or pairwise comparisons; {name} is a model of "
+                         f"{kind} data, which has no next judgment to rank")
+
+
 def _fit(data: Any, model: Any, engine: Any, random_state: int, columns: dict[str, str]) -> Any:
     from ._api import aggregate
+    from .aggregator import get, parameters
 
     fitted = getattr(model, "judgments_", None) is not None or getattr(model, "comparisons_", None) is not None
     if model is not None and not isinstance(model, str):
-        if fitted:
+        _allocatable(type(model), type(model).__name__)
+        if fitted and data is None:
             return model
+        if fitted:  # new data: a copy configured as the model is, fitted on it (the fitted data's tasks were
+            model = type(model)(**model.get_params())  # ranked, and these dropped, silently)
         if data is None:
             raise ValueError("model is not fitted: pass the data to fit it on, or a fitted model")
         # a model object, fitted on data as the user configured it (its own random_state)
         return aggregate(data, model, **({"engine": engine} if engine is not None else {}), **columns)
     if data is None:
         raise ValueError("data is needed unless model is a fitted model")
-    params: dict[str, Any] = {"random_state": random_state, **columns}
+    params: dict[str, Any] = {**columns}
+    if model is not None:
+        _allocatable(get(model), model)
+        if "random_state" in parameters(get(model)):
+            params["random_state"] = random_state
+    else:
+        params["random_state"] = random_state  # the defaults of categorical and pairwise data take it
     if engine is not None:
         params["engine"] = engine
-    return aggregate(data, model, **params)
+    fitted = aggregate(data, model, **params)
+    _allocatable(type(fitted), type(fitted).__name__)  # the default model of choice data
+    return fitted
 
 
 def allocate(data: Any, budget: int, *, strategy: str = "eig", model: Any = None,
@@ -200,8 +223,9 @@ def allocate(data: Any, budget: int, *, strategy: str = "eig", model: Any = None
         any form :func:`galton.aggregate` reads; may be None when ``model`` is a fitted model
     budget : number of rows (judgments) to return (fewer when there are not enough slots)
     strategy : "eig" (default), "uncertainty" or "uniform"
-    model : None (galton's default model for the data), a model name, a fitted model, or a model
-        object to fit on ``data`` as it is configured (``DawidSkene(stopping="likelihood")``)
+    model : None (galton's default model for the data), a model name, a fitted model (with ``data``
+        None: its tasks are ranked; with ``data``: a copy configured as it is, fitted on ``data``),
+        or a model object to fit on ``data`` as it is configured (``DawidSkene(stopping="likelihood")``)
     workers : ids of the available workers: rank (task, worker) pairs (pairwise data: (left, right,
         worker) rows, never a worker on a pair it already compared)
     per_task : at most this many rows per task (per pair of items for pairwise data: there each of a

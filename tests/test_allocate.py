@@ -433,3 +433,75 @@ def test_nothing_to_allocate_gives_typed_empty_rows() -> None:
     one = pl.DataFrame({"task": [1, 2, 3], "worker": ["a", "a", "a"], "label": [0, 1, 0]})
     rows = galton.allocate(one, budget=3, workers=["a"])  # "a" judged every task: nothing left
     assert rows.height == 0 and rows.schema["worker"] == pl.String and rows.schema["strategy"] == pl.String
+
+
+# -------------------------------------------------------------------------------- bug hunt, 22nd session
+def _one_label_worker() -> pd.DataFrame:
+    """w4 only ever answered 1: crowd-kit's ``errors_`` layout (pandas) has no row for (w4, 0)."""
+    return pd.DataFrame({"task": list("aaabbcdddd"), "worker": ["w1", "w2", "w3", "w1", "w2", "w3", "w1", "w2", "w3", "w4"],
+                         "label": [1, 1, 0, 1, 0, 1, 0, 0, 0, 1]})
+
+
+@pytest.mark.parametrize("model", ["ds", "one_coin_ds"])
+def test_pandas_scores_with_the_confusion_matrices_of_every_worker(model: str) -> None:
+    """A worker who never gave a label has no row for it in crowd-kit's pandas ``errors_``: the
+    pandas path fell back to one-coin workers and ranked otherwise than polars (0.053 for 0.114)."""
+    df = _one_label_worker()
+    fitted = galton.aggregate(df, model)
+    conf = fitted.confusion_array()  # [worker, observed, true], every pair
+    weight = np.bincount(fitted.judgments_.worker, minlength=conf.shape[0]) / len(df)
+    typical = np.tensordot(weight, conf, axes=1)
+    hand = expected_gain(fitted.probas_.reindex(columns=[0, 1]).to_numpy(), typical, "eig")[:, 0]
+    out = galton.allocate(None, 4, model=fitted)
+    tasks = fitted.probas_.index.tolist()
+    np.testing.assert_allclose(out["score"], [hand[tasks.index(t)] for t in out["task"]], rtol=1e-12)
+    polars_out = galton.allocate(pl.from_pandas(df), 4, model=model)
+    np.testing.assert_allclose(polars_out["score"].to_numpy(), out["score"].to_numpy(), rtol=1e-12)
+    assert polars_out["task"].to_list() == out["task"].tolist()
+
+
+def test_a_fitted_model_with_new_data_is_fitted_again_on_it() -> None:
+    """A fitted model passed with data ranked the fitted data's tasks and dropped the data: task "c",
+    new, was never considered (an empty table)."""
+    old = pd.DataFrame({"task": ["a", "a", "b", "b"], "worker": ["w1", "w2", "w1", "w2"], "label": [1, 0, 1, 1]})
+    model = galton.aggregate(old, "ds")
+    new = pd.concat([old, pd.DataFrame({"task": ["a", "c", "c"], "worker": ["w3", "w3", "w1"], "label": [1, 0, 1]})])
+    out = galton.allocate(new, 5, model=model, workers=["w1", "w2"])
+    pd.testing.assert_frame_equal(out, galton.allocate(new, 5, model="ds", workers=["w1", "w2"]))
+    assert "c" in set(out["task"])
+    assert model.probas_.index.tolist() == ["a", "b"]  # the caller's fitted model is left as it was
+
+
+@pytest.mark.parametrize("data,model", [
+    (pd.DataFrame({"worker": ["w1", "w2"], "options": [["a", "b"], ["a", "b", "c"]], "choice": ["a", "c"]}), None),
+    (pd.DataFrame({"task": [1, 1, 2], "worker": ["a", "b", "a"], "label": [1.0, 2.0, 3.0]}), "rating_mean"),
+    (pd.DataFrame({"task": [1, 1, 2], "worker": ["a", "b", "a"], "label": [1.0, 2.0, 3.0]}), "rating_gaussian"),
+])
+def test_choices_and_ratings_are_refused_up_front(data: pd.DataFrame, model: Any) -> None:
+    """Choice data raised AttributeError ('Choices' has no 'pairs'); rating models a parameter the
+    user never gave (random_state) or advice about results_dir."""
+    with pytest.raises(ValueError, match="allocate takes categorical judgments or pairwise comparisons; .* is a model "
+                                         "of (choice|rating) data"):
+        galton.allocate(data, 2, model=model)
+
+
+def test_pairwise_new_raters_keep_their_ids_or_are_refused_by_type() -> None:
+    """workers= was cast to the data's worker type: "new" crashed in int(), rater 1.5 became rater 1."""
+    p = pd.DataFrame({"worker": [1, 2, 1], "left": ["x", "y", "z"], "right": ["y", "z", "x"], "label": ["x", "z", "z"]})
+    for bad in (["new"], [1.5], [True]):
+        with pytest.raises(ValueError, match="new id.* of another type than the data's worker ids"):
+            galton.allocate(p, 3, workers=bad)
+    out = galton.allocate(p, 6, workers=[3, "1", 1])  # "1" and 1 are one rater
+    assert set(out["worker"]) == {1, 3} and out["worker"].dtype.kind == "i"
+    text = p.assign(worker=["ab", "cd", "ab"])
+    assert set(galton.allocate(text, 3, workers=["a-longer-new-id"])["worker"]) == {"a-longer-new-id"}
+
+
+@pytest.mark.parametrize("d,s,a,b,expected", [  # scipy.integrate.quad of the same integrals
+    (0, 1, 1, 0, 0.135193), (0, 5, 1, 0, 0.650974), (0, 10, 1, 0, 0.81482), (0, 20, 1, 0, 0.905864),
+    (3, 10, 1, 0, 0.783382), (2, 30, 0.6, 0.2, 0.26225), (-1.5, 2.5, 0.8, 0.1, 0.207489)])
+def test_pair_eig_matches_quadrature_for_wide_pairs(d: float, s: float, a: float, b: float, expected: float) -> None:
+    """24 Gauss-Hermite nodes missed sigma's step once s was wide: 0.991 bits for 0.906 at s = 20."""
+    from galton.allocate_pairwise import pair_eig
+
+    assert float(pair_eig(d, s, a, b)) == pytest.approx(expected, abs=2e-4)

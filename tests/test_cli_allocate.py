@@ -221,3 +221,18 @@ def test_window_is_for_pairwise_data_and_counts_are_checked_by_option(judgments:
     for option in ("--per-task", "--window"):
         rc, _, err = run(["allocate", judgments, "--budget", "3", option, "0"], capsys)
         assert rc == 2 and f"{option} must be >= 1, not 0" in err
+
+
+def test_workers_a_missing_file_is_refused_and_a_file_keeps_quoted_commas(tmp_path: Path, capsys: Any) -> None:
+    """A mistyped file name became a rater id (plain Bradley-Terry welcomes new raters, exit 0), and a
+    file's lines were joined and split on commas ("Smith, J" became two ids)."""
+    src = tmp_path / "pairs.csv"
+    pd.DataFrame({"worker": ["Smith, J", "b", "b"], "left": list("xyz"), "right": list("yzx"),
+                  "label": list("xzz")}).to_csv(src, index=False)
+    rc, _, err = run(["allocate", src, "-n", 3, "--workers", tmp_path / "raters.txt"], capsys)
+    assert rc == 2 and "no such file" in err
+    ids = tmp_path / "ids.txt"
+    ids.write_text('worker\n"Smith, J"\nb\n')
+    rc, out, err = run(["allocate", src, "-n", 6, "--model", "crowd_bt", "--workers", ids, "-q"], capsys)
+    assert rc == 0, err
+    assert set(pd.read_csv(io.StringIO(out))["worker"]) <= {"Smith, J", "b"}

@@ -26,8 +26,8 @@ from ._engine import Shard
 from ._kernels import MIN_PARALLEL, vote_shares, vote_stats
 from ._layout import crowdkit_result
 from ._memory import FLOAT
-from ._pairs import (DENSE_ERRORS_MAX, diagonal, errors_output, estep_pairs, new_data_pairs, normalise_rows,
-                     pair_codes, pair_memory, pair_table, per_worker_sum, right_stats, seen_stats)
+from ._pairs import (DENSE_ERRORS_MAX, dense_cells, diagonal, errors_output, estep_pairs, new_data_pairs,
+                     normalise_rows, pair_codes, pair_memory, pair_table, per_worker_sum, right_stats, seen_stats)
 from ._registry import register
 
 __all__ = ["ConfusionEM", "DawidSkene"]  # re-exported by galton (ConfusionEM: the base of confusion-matrix models)
@@ -160,6 +160,16 @@ class ConfusionEM(EMAggregator):
         self.skills_ = out.per_worker(judgments.worker_names, np.einsum("wk,k->w", diag, params["priors"]), "skill")
         if not self.stops_after_m_step:  # else the driver set it: the stopping rule's values
             self.loss_history_ = list(self.history_)
+
+    def confusion_array(self) -> np.ndarray | None:
+        """The fitted confusion matrices as one array ``[worker, observed, true]`` in the fit's
+        worker and label codes, every (worker, label) pair included (``errors_`` in crowd-kit's
+        layout lists the observed pairs only); None where it would exceed ``DENSE_ERRORS_MAX`` cells, or
+        the fit had no judgment."""
+        params, judgments = getattr(self, "_params", None), self.judgments_
+        if params is None or judgments.n_workers * judgments.n_labels ** 2 > DENSE_ERRORS_MAX:  # no judgment
+            return None
+        return dense_cells(params["errors"], params["fill"], params["pairs"])
 
     # ---------------------------------------------------------------- new data with fitted workers
     def _predict_new(self, data: Any) -> tuple[Any, Any]:

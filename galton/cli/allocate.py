@@ -14,6 +14,7 @@ model fitted, the tasks scored and the ranked table written atomically (``.csv``
 from __future__ import annotations
 
 import argparse
+import csv
 import time
 import warnings
 from pathlib import Path
@@ -47,8 +48,8 @@ def add_allocate(sub: Any) -> None:
                    "lists them): -m ds --param stopping=likelihood scores with DS run to convergence")
     a.add_argument("--workers", default=None, metavar="IDS|FILE",
                    help="the available workers: comma-separated ids, or a text file of ids (one a line or "
-                   "comma-separated; a first line 'worker' is a header): rank (task, worker) pairs "
-                   "(pairwise data: (left, right, worker) rows)")
+                   "comma-separated, in CSV quotes an id with a comma; a first line 'worker' is a header): "
+                   "rank (task, worker) pairs (pairwise data: (left, right, worker) rows)")
     a.add_argument("--per-task", type=int, default=1, metavar="N", help="at most N rows per task (default 1)")
     a.add_argument("--per-worker", type=int, default=None, metavar="N", help="with --workers: at most N rows per worker")
     a.add_argument("--window", type=int, default=None, metavar="N",
@@ -101,7 +102,7 @@ def cmd_allocate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     path = None if args.output in (None, "-") else args.output
     if path is not None:
         if not Path(path).suffix:
-            raise CLIError(f"--output must be a file (.csv, .tsv, .parquet or .pq), not {path!r}")
+            raise CLIError(f"--output must be a file (.csv, .tsv, .jsonl, .parquet or .pq), not {path!r}")
         plan_output(path, inputs=[args.input], what="--output")
     distinct_columns(args)
     if args.per_worker is not None and args.workers is None:  # it limited nothing, without a word
@@ -169,20 +170,25 @@ def _configured(data: Any, args: argparse.Namespace) -> Any:
 
 def _worker_ids(spec: str) -> list[str]:
     """The ids of ``--workers``: a text file of ids when ``spec`` names a file, else comma-separated."""
-    text, where = spec, "--workers"
     if Path(spec).is_file():
         try:
             text = Path(spec).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise CLIError(f"--workers {spec!r}: cannot read it as UTF-8 text ({one_line(exc)})") from None
-        where = f"--workers file {spec!r}"
-        lines = text.splitlines()
-        if lines and lines[0].strip() == "worker":
-            lines = lines[1:]
-        text = ",".join(lines)
-    ids = [w.strip() for w in text.split(",") if w.strip()]
+        rows = [[field.strip() for field in row] for row in csv.reader(text.splitlines())]
+        if rows and rows[0] == ["worker"]:
+            rows = rows[1:]
+        ids = [field for row in rows for field in row if field]  # CSV: "Smith, J" in quotes is one id
+        if not ids:
+            raise CLIError(f"--workers file {spec!r} is empty; give worker ids, one a line or comma-separated")
+        return ids
+    if "/" in spec or "\\" in spec or Path(spec).suffix.lower() in (".txt", ".csv", ".tsv", ".lst"):
+        # a mistyped file name became a worker id, and plain Bradley-Terry welcomes new raters
+        raise CLIError(f"--workers {spec!r}: no such file; give an existing file of ids (one a line) "
+                       f"or the ids themselves, comma-separated")
+    ids = [w.strip() for w in spec.split(",") if w.strip()]
     if not ids:
-        raise CLIError(f"{where} is empty; give worker ids, comma-separated or one a line")
+        raise CLIError("--workers is empty; give worker ids, comma-separated, or a file of ids, one a line")
     return ids
 
 

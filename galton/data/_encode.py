@@ -175,14 +175,55 @@ def id_lookup(names: np.ndarray, values: Any) -> np.ndarray:
     if names.dtype.kind == "b":
         return bool_lookup(names, values)
     values = np.asarray(values)
-    if names.dtype.kind in "iuf" and values.dtype.kind in "OUS":
-        try:
-            values = values.astype(names.dtype)
-        except (ValueError, TypeError, OverflowError):
-            pass  # not all numbers: only equal values match
-    elif names.dtype == object and values.dtype.kind in "iu" and all(isinstance(v, str) for v in names.tolist()):
+    if names.dtype.kind in "iuf" and values.dtype.kind in "OUSf":  # as numbers are found among labels: a cast
+        return label_lookup(names, values)  # made worker 1.5 worker 1 (and a bool an integer id)
+    if names.dtype == object and values.dtype.kind in "iu" and all(isinstance(v, str) for v in names.tolist()):
         values = values.astype(str).astype(object)
     return lookup(names, values)
+
+
+def label_lookup(label_names: np.ndarray, values: Any) -> np.ndarray:
+    """Codes of label values in the label vocabulary ``label_names`` (whole-number floats match
+    integer labels); -1 for a value outside it."""
+    if label_names.dtype.kind == "b":  # "False" cast to bool is True: text read as a boolean, else no label
+        return bool_lookup(label_names, values)
+    values = np.asarray(values)
+    if label_names.dtype.kind in "iuf" and values.dtype.kind in "OUS":  # text: a number where it reads as one
+        parsed = [parse_number(v, label_names.dtype.kind) for v in values.ravel().tolist()]
+        out = np.full(len(parsed), -1, dtype=np.int32)  # ("abc" against labels 0, 1 failed in numpy's cast)
+        for kind in (int, float):  # apart: one array of both made 2**53 + 1 a float, 2**53
+            rows = [i for i, p in enumerate(parsed) if isinstance(p, kind) and not isinstance(p, bool)]
+            found = np.asarray([parsed[i] for i in rows])
+            if rows and found.dtype != object:  # object: an integer beyond 64 bits, no label
+                out[rows] = label_lookup(label_names, found)
+        return out.reshape(values.shape)
+    if values.dtype.kind == "f" and label_names.dtype.kind in "iub":
+        info = np.iinfo(label_names.dtype) if label_names.dtype.kind in "iu" else None
+        whole = values == np.round(values)  # 3.5 is no integer label (a cast made it 3)
+        if info is not None:  # nor is a number beyond the labels' integer type (its cast is undefined)
+            whole &= (values >= info.min) & (values <= info.max)
+        out = np.full(values.shape, -1, dtype=np.int32)
+        out[whole] = lookup(label_names, values[whole].astype(label_names.dtype))
+        return out
+    return lookup(label_names, np.asarray(values, dtype=label_names.dtype if label_names.dtype != object else object))
+
+
+def parse_number(v: Any, kind: str) -> Any:
+    """``v`` as a number for a vocabulary of ``kind`` ("i", "u", "f"): numbers as they are, text
+    parsed (integers exactly), None for anything else."""
+    if isinstance(v, (bool, np.bool_)) or v is None:
+        return None
+    if isinstance(v, (np.integer, np.floating)):
+        v = v.item()  # Python int / float, as the text below parses to
+    if not isinstance(v, (str, bytes)):
+        return v if isinstance(v, (int, float)) else None
+    text = v.decode() if isinstance(v, bytes) else v
+    for parse in ((int, float) if kind in "iu" else (float,)):
+        try:
+            return parse(text)
+        except ValueError:
+            pass
+    return None
 
 
 def _lookup_signed(vocab: np.ndarray, values: np.ndarray) -> np.ndarray:

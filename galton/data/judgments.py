@@ -23,8 +23,8 @@ import pyarrow as pa
 from .._warnings import caller_stacklevel
 from ..io._read import FrameKind, check_columns, frame_kind, to_arrow
 from ._base import EncodedData
-from ._encode import (bool_lookup, encode_column, id_lookup, lookup, plain_column, readonly, recode_labels, retuple,
-                      untuple_frame)
+from ._encode import (encode_column, id_lookup, label_lookup, parse_number, plain_column, readonly, recode_labels,
+                      retuple, untuple_frame)
 from ._validate import (COLUMN_HINT, MAX_EXAMPLES, example_rows, missing_columns, null_mask, raise_nulls,
                         row_index)
 
@@ -276,50 +276,6 @@ class Judgments(EncodedData):
 
     def counts_per_task(self) -> np.ndarray:
         return np.bincount(self.task, minlength=self.n_tasks)
-
-
-def label_lookup(label_names: np.ndarray, values: Any) -> np.ndarray:
-    """Codes of label values in the label vocabulary ``label_names`` (whole-number floats match
-    integer labels); -1 for a value outside it."""
-    if label_names.dtype.kind == "b":  # "False" cast to bool is True: text read as a boolean, else no label
-        return bool_lookup(label_names, values)
-    values = np.asarray(values)
-    if label_names.dtype.kind in "iuf" and values.dtype.kind in "OUS":  # text: a number where it reads as one
-        parsed = [parse_number(v, label_names.dtype.kind) for v in values.ravel().tolist()]
-        out = np.full(len(parsed), -1, dtype=np.int32)  # ("abc" against labels 0, 1 failed in numpy's cast)
-        for kind in (int, float):  # apart: one array of both made 2**53 + 1 a float, 2**53
-            rows = [i for i, p in enumerate(parsed) if isinstance(p, kind) and not isinstance(p, bool)]
-            found = np.asarray([parsed[i] for i in rows])
-            if rows and found.dtype != object:  # object: an integer beyond 64 bits, no label
-                out[rows] = label_lookup(label_names, found)
-        return out.reshape(values.shape)
-    if values.dtype.kind == "f" and label_names.dtype.kind in "iub":
-        info = np.iinfo(label_names.dtype) if label_names.dtype.kind in "iu" else None
-        whole = values == np.round(values)  # 3.5 is no integer label (a cast made it 3)
-        if info is not None:  # nor is a number beyond the labels' integer type (its cast is undefined)
-            whole &= (values >= info.min) & (values <= info.max)
-        out = np.full(values.shape, -1, dtype=np.int32)
-        out[whole] = lookup(label_names, values[whole].astype(label_names.dtype))
-        return out
-    return lookup(label_names, np.asarray(values, dtype=label_names.dtype if label_names.dtype != object else object))
-
-
-def parse_number(v: Any, kind: str) -> Any:
-    """``v`` as a number for a vocabulary of ``kind`` ("i", "u", "f"): numbers as they are, text
-    parsed (integers exactly), None for anything else."""
-    if isinstance(v, (bool, np.bool_)) or v is None:
-        return None
-    if isinstance(v, (np.integer, np.floating)):
-        v = v.item()  # Python int / float, as the text below parses to
-    if not isinstance(v, (str, bytes)):
-        return v if isinstance(v, (int, float)) else None
-    text = v.decode() if isinstance(v, bytes) else v
-    for parse in ((int, float) if kind in "iu" else (float,)):
-        try:
-            return parse(text)
-        except ValueError:
-            pass
-    return None
 
 
 def label_codes(label_names: np.ndarray, values: Any, *, what: str = "gold", tasks: Any = None) -> np.ndarray:
