@@ -131,6 +131,9 @@ class ConfusionEM(EMAggregator):
         memory = {"n_workers": w, "n_labels": k, **pair_memory(seen, w, k),
                   "worker_judgments": seen.reshape(w, k).sum(axis=1)}
         stats = engine.map_sum(self._mv_stats, memory["rows"], int(memory["pairs"].size))
+        unused = np.asarray(stats["class_counts"]) == 0  # a class of labels= that no judgment and no gold gave
+        if unused.any():
+            memory["unused"] = unused
         return memory, stats
 
     def _init_state(self, engine: Any, judgments: Judgments,
@@ -355,10 +358,14 @@ class DawidSkene(ConfusionEM):
         errors, denom = normalise_pairs(counts, memory, self.alpha, stats.get("extra"))
         cc = stats["class_counts"] + self.alpha_prior
         priors = np.maximum(cc / cc.sum(), PROB_FLOOR)
+        if self.alpha_prior == 0 and memory.get("unused") is not None:
+            # its maximum-likelihood prior is 0 and stays 0 (a fixed point of EM); at the floor, its
+            # confusion columns, normalised from next to nothing, grew sharp and won tasks at p = 1
+            priors[memory["unused"]] = 0.0
         unseen = 0.0  # the log-cells of the pairs never observed, in the prior's term of the objective
         if self.alpha:
             unseen = float(np.sum((memory["n_labels"] - np.diff(memory["wptr"])) * safe_log(self.alpha / denom).sum(axis=1)))
-        return self._pair_params(memory, table=safe_log(errors), logprior=np.log(priors), errors=errors,
+        return self._pair_params(memory, table=safe_log(errors), logprior=safe_log(priors), errors=errors,
                                  priors=priors, denom=denom, unseen_log=unseen), memory
 
     def _stop_value(self, stats: dict[str, Any], old: dict[str, Any], new: dict[str, Any], n: int) -> float:

@@ -28,6 +28,8 @@ __all__ = ["EBCC"]
 
 #: the E-step's largest change of a class probability (per restart, over tasks and classes)
 _CHANGE = "change"
+#: the empirical class prior of a class no judgment gave (labels=): next to no mass, not 0
+_UNUSED_CLASS_PRIOR = 1e-10
 
 
 @register("ebcc")
@@ -243,6 +245,9 @@ class EBCC(EMAggregator):
         n_p = int(pairs["pairs"].size)
         stats = engine.map_sum(self._start_stats, keys, tasks, pairs["rows"], n_p)
         alpha = stats.pop("votes") if self.empirical_prior else np.ones(k)
+        # a class of labels= that no judgment gave has an empirical prior of 0, and digamma(0) made
+        # every restart's ELBO NaN: a floor keeps it at (nearly) no mass, as the fit without it
+        alpha = np.maximum(alpha, _UNUSED_CLASS_PRIOR)
         beta = np.full((k, k), float(self.prior_off))  # [observed l, true k]
         np.fill_diagonal(beta, float(self.prior_diag))
         memory = {"sizes": (int(w), int(k), int(m)), "n_workers": int(w), "n_labels": int(k), **pairs,

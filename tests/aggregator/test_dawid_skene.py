@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import galton
 import galton.datasets as gd
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::FutureWarning",
@@ -752,3 +753,19 @@ def test_a_one_coin_model_pickled_before_its_module_moved_still_loads() -> None:
     with pytest.raises(AttributeError, match="no attribute 'Nothing'"):
         import galton.aggregator.dawid_skene as module
         module.Nothing
+
+
+@pytest.mark.parametrize("name", ["zheng_s_face", "zheng_s_dog", "act_ms"])
+def test_a_label_no_judgment_gave_keeps_probability_zero(name: str) -> None:
+    """``labels=`` with a class no worker chose: its prior sat at crowd-kit's floor (1e-10), its
+    confusion columns, normalised from next to nothing, grew sharp, and it won 1-2 tasks at p up
+    to 1 (bug hunt). With ``alpha_prior=0`` its maximum-likelihood prior is 0, a fixed point of EM:
+    the fit equals the fit without it."""
+    df = galton.load_dataset(name).judgments.to_pandas()
+    labels = sorted(df["label"].unique().tolist())
+    without = DawidSkene().fit(df)
+    with_unused = DawidSkene().fit(df, labels=labels + [99])
+    assert with_unused.priors_[99] == 0.0 and with_unused.probas_[99].max() < 1e-250
+    assert with_unused.labels_.equals(without.labels_) and with_unused.n_iter_ == without.n_iter_
+    np.testing.assert_allclose(with_unused.probas_[without.probas_.columns].to_numpy(), without.probas_.to_numpy(),
+                               atol=1e-12)

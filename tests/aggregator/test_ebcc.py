@@ -374,3 +374,14 @@ def test_predict_on_new_data_uses_the_best_restarts_parameters() -> None:
     want = softmax(one._params["logprior"] + digamma(beta) - digamma(a0))
     got = one.predict_proba(pd.DataFrame({"task": ["y"], "worker": ["w0"], "label": [2]}))
     np.testing.assert_allclose(got.to_numpy()[0], want, rtol=1e-10)
+
+
+def test_a_label_no_judgment_gave_leaves_every_restart_an_elbo() -> None:
+    """``labels=`` with a class no worker chose: its empirical prior was 0, digamma(0) made all 40
+    restarts' ELBOs NaN, and the "best" restart was restart 0 by default (bug hunt)."""
+    df = galton.load_dataset("welinder_bluebirds").judgments.to_pandas()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # numpy's divide-by-zero in digamma(0)
+        fit = EBCC().fit(df, labels=[0, 1, 2])
+    assert np.isfinite(fit.elbos_).all() and fit.elbo_ == pytest.approx(np.max(fit.elbos_))
+    assert fit.probas_[2].max() < 1e-12 and set(fit.labels_) <= {0, 1}
