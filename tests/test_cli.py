@@ -894,3 +894,23 @@ def test_simulate_errors_name_the_flags(tmp_path: Path, capsys) -> None:
     out.mkdir()
     rc, _, err = run(["simulate", "--out", out, "--n-tasks", "10", "--n-workers", "5", "-q"], capsys)
     assert rc == 2 and "exists; pass --overwrite to replace it" in err and "overwrite=True" not in err
+
+
+@pytest.mark.parametrize("judged,gold,accuracy", [
+    (["true", "true", "false", "false", "maybe", "maybe"], "1,true\n2,false\n", "1.000000 (2/2"),
+    (["true", "true", "false", "false", "true", "true"], "1,true\n2,false\n3,maybe\n", "0.666667 (2/3"),
+])
+def test_gold_true_and_false_meet_labels_of_either_type(tmp_path: Path, capsys, judged: list, gold: str,
+                                                         accuracy: str) -> None:
+    """Gold true / false was read as booleans while text labels (true, false, maybe) stayed text:
+    accuracy 0/2 and --use-gold refused both; boolean labels against gold with one other label
+    scored 0/3, comparing "True" with "true" as text (bug hunt)."""
+    src = tmp_path / "j.csv"
+    pd.DataFrame({"task": [1, 1, 2, 2, 3, 3], "worker": list("abab" "ab"), "label": judged}).to_csv(src, index=False)
+    (tmp_path / "g.csv").write_text("task,label\n" + gold)
+    rc, out, err = run(["aggregate", src, "-m", "mv", "--gold", tmp_path / "g.csv"], capsys)
+    assert rc == 0, err
+    assert f"accuracy    {accuracy} tasks with gold" in out
+    if "maybe" in judged:
+        rc, out, err = run(["aggregate", src, "-m", "ds", "--gold", tmp_path / "g.csv", "--use-gold"], capsys)
+        assert rc == 0 and "accuracy    1.000000 (2/2 tasks with gold; the model was given this gold)" in out, err

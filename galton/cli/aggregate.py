@@ -20,6 +20,7 @@ import numpy as np
 
 from .._api import aggregate
 from ..io import input_columns
+from ..data.judgments import label_lookup
 from ._common import (BUNDLED_PREFIX, NO_OUTPUT, PROG, CLIError, check_kind_options, checked_params, checkpoint_options,
                       checkpoint_rows, distinct_columns, layout_by_model, no_common_task, no_param_twice, one_line,
                       read_table, reader_errors, report_warnings)
@@ -79,12 +80,10 @@ def _gold_pairs(table: Any, judgments: Any) -> tuple[np.ndarray, np.ndarray, int
     return tidx[keep].astype(np.int64), values[keep], int((~keep).sum())
 
 
-def _accuracy(pred_values: np.ndarray, gold_values: np.ndarray) -> int:
-    """Number of equal pairs, comparing numbers as numbers and anything else as text."""
-    p, g = np.asarray(pred_values), np.asarray(gold_values)
-    if p.dtype.kind in "iufb" and g.dtype.kind in "iufb":
-        return int(np.sum(p.astype(np.float64) == g.astype(np.float64)))
-    return int(sum(str(a) == str(b) for a, b in zip(p.tolist(), g.tolist())))
+def _accuracy(pred_codes: np.ndarray, gold_values: np.ndarray, label_names: np.ndarray) -> int:
+    """Number of tasks whose label is the gold's, gold found in the label set as gold given to a
+    fit is (``label_lookup``: text "true" is the boolean label True; as text it missed it)."""
+    return int(np.sum(label_lookup(label_names, gold_values) == np.asarray(pred_codes)))
 
 
 def _model_params(cls: type, args: argparse.Namespace, name: str) -> dict[str, Any]:
@@ -404,8 +403,7 @@ def _summary(out: TextIO, model: Any, judgments: Any, name: str, cls: type, seco
         rows.append(("calibrated", said))
     if gold_pairs is not None:
         tidx, values, unmatched = gold_pairs
-        pred = judgments.label_names[np.asarray(model.label_codes_)[tidx]]
-        correct = _accuracy(pred, values)
+        correct = _accuracy(np.asarray(model.label_codes_)[tidx], values, judgments.label_names)
         total = int(tidx.size)
         note = "; the model was given this gold" if used_gold else ""
         if unmatched:

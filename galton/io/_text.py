@@ -149,10 +149,12 @@ def type_column(s: Any, is_id: bool) -> Any:
         ints = s.cast(pl.Int64, strict=False)
         if ints.null_count() == s.null_count():
             return ints
+    if is_id:  # ids stay as written: "True", "true" and "TRUE" are three tasks (a boolean merged them)
+        return s
     lower = nn.str.to_lowercase()
     if lower.is_in(["true", "false"]).all():
         return (s.str.to_lowercase() == "true").alias(s.name)
-    if is_id or not nn.str.contains(_FLOAT).all():
+    if not nn.str.contains(_FLOAT).all():
         return s
     floats = s.str.replace(r"(?i)^\+?infinity$", "inf").str.replace(r"(?i)^-infinity$", "-inf") \
         .cast(pl.Float64, strict=False)

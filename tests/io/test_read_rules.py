@@ -474,3 +474,13 @@ def test_an_unclosed_quote_gets_advice_a_user_can_follow(tmp_path):
     with pytest.raises(ValueError, match=r"cannot read .*q\.csv' as CSV: .*a quote \(\"\) opened and not closed") as e:
         read_input(tmp_path / "q.csv")
     assert "infer_schema_length" not in str(e.value)
+
+
+def test_true_and_false_ids_stay_as_written(tmp_path):
+    """An id column of true / false text was read as booleans: tasks "True", "true" and "TRUE"
+    merged into one, written back as "true" (bug hunt). Ids keep their text; a label column of
+    true / false is still boolean."""
+    j = Judgments.from_any(_csv(tmp_path / "j.csv", [("True", "w1", "true"), ("true", "w1", "false"),
+                                                      ("TRUE", "w2", "TRUE"), ("false", "w2", "False")]))
+    assert sorted(j.task_names.tolist()) == ["TRUE", "True", "false", "true"]
+    assert j.label_names.dtype == bool
