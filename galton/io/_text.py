@@ -5,9 +5,10 @@ The rule, per column (nulls — empty fields — are ignored):
 
 - every value a *canonical* integer literal (``0`` or an optional ``-`` then a digit 1-9 then digits,
   no ``+``, no leading zero, no spaces, no ``.``) that fits int64: ``Int64``;
-- every value ``true`` / ``false`` (any case): ``Boolean``;
-- an id column (task, worker, item ...): otherwise text, exactly as written (``007`` and ``7`` are two
-  ids, ``1`` and ``1.0`` are two ids, ``99999999999999999999`` is text);
+- an id column (task, worker, item ...; a gold file's label too): otherwise text, exactly as written
+  (``007`` and ``7`` are two ids, ``1`` and ``1.0`` are two ids, ``True`` and ``true`` are two ids,
+  ``99999999999999999999`` is text);
+- any other column whose values are all ``true`` / ``false`` (any case): ``Boolean``;
 - any other column whose values are all numbers as a program writes them (``0.5``, ``-2``, ``1e3``,
   ``4.50``, ``inf``, ``nan``; not ``007``, ``+7``, ``.5`` or ``5.``: a leading zero or sign marks a
   code, such as a label ``007`` beside ``other``, not a number; no whole number of 2**53 or more,
