@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from ._engine import LoadedData
 from ._kernels import first_appearance, pair_appearance
 
 __all__ = ["CROWDKIT_LAYOUT", "crowdkit_layout", "crowdkit_result"]
@@ -70,6 +71,9 @@ class _Orders:
         """Codes of ``axis`` in order of first appearance, then codes never seen (in sorted order)."""
         if axis not in self._cache:
             n = getattr(self.j, f"{axis}_names").size
+            if isinstance(self.j, LoadedData):  # the codes live in the shards: the fit's results are sorted
+                self._cache[axis] = np.arange(n)
+                return self._cache[axis]
             seen = first_appearance(np.asarray(getattr(self.j, axis)), n)
             if seen.size < n:
                 unseen = np.ones(n, dtype=bool)

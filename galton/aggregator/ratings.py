@@ -114,10 +114,11 @@ class RatingAggregator(BaseAggregator):
     def _store(self, judgments: Judgments, post: np.ndarray,  # type: ignore[override]
                output: str | None) -> None:
         out = ItemOutput(output or judgments.source_kind)
-        score, se = post[:, 0], post[:, 1]
-        names = judgments.task_names
         self.judgments_ = judgments
-        self.scores_values_ = score
+        self.scores_values_ = post[:, 0]
+        order = getattr(judgments, "task_order", None)  # Ray-ingested codes: the tables by id, as a local fit's
+        rows = slice(None) if order is None else order
+        score, se, names = post[rows, 0], post[rows, 1], judgments.task_names[rows]
         cols = {"task": names, "score": score, "se": se, "lower": score - Z95 * se, "upper": score + Z95 * se}
         self.intervals_ = out.table(cols, index="task")
         if out.kind == "pandas":

@@ -71,6 +71,15 @@ def _glob_root(pattern: str) -> str:
     return os.path.join(*root) if root else "."
 
 
+def partition_root(source: Any) -> str | None:
+    """Where the hive partition folders of ``source`` start: a directory itself, a glob pattern's
+    fixed part (``data/label=*/*.parquet``: ``data``), None for one file."""
+    text = os.fspath(source)
+    if os.path.isdir(text):
+        return text
+    return _glob_root(text) if any(c in text for c in "*?[") else None
+
+
 def input_files(path: str | os.PathLike) -> list[str]:
     """The files an input path names, sorted: the path itself for a file; for a directory every
     ``.parquet`` file below it; for a glob pattern every matching file. Files with a path component
@@ -221,13 +230,28 @@ def _read_parquet_dir(path: str, columns: Sequence[str] | None, ids: Collection[
         if others:
             raise ValueError(f"the pattern {path!r} matches {len(others)} file(s) that are not Parquet (e.g. "
                              f"{others[0]!r}); a pattern reads Parquet files: name one CSV / JSON file at a time")
-        path = _glob_root(path)  # hive folders below the pattern's fixed part
-    parts = partition_columns(files, path, ids)
+    parts = partition_columns(files, partition_root(path), ids)  # a pattern: folders below its fixed part
     schema = parquet_schema(files, None if columns is None else [c for c in columns if c not in parts])
     if not schema.names:
         return pa.table({})
-    table = ds.dataset(files, schema=schema, format="parquet").to_table()
+    try:
+        table = ds.dataset(files, schema=schema, format="parquet").to_table()
+    except (pa.ArrowException, OSError) as exc:  # damaged pages: name the file (Arrow's message named none)
+        raise ValueError(f"cannot read {_unreadable(files, schema.names) or path!r}: {one_line(exc)}; fix or remove "
+                         "that file") from None
     return with_partitions(table, parts, [pq.read_metadata(f).num_rows for f in files]) if parts else table
+
+
+def _unreadable(files: Sequence[str], columns: Sequence[str]) -> str | None:
+    """The first of ``files`` whose ``columns`` cannot be read, or None."""
+    import pyarrow.parquet as pq
+
+    for f in files:
+        try:
+            pq.ParquetFile(f).read(columns=[c for c in columns if c in pq.read_schema(f).names])
+        except (pa.ArrowException, OSError):
+            return f
+    return None
 
 
 def to_arrow(data: Any, *, ids: Collection[str] | None = None,
@@ -294,6 +318,11 @@ def _from_frame(data: Any) -> pa.Table:
                     raise _nested_error(str(name), types[0]) from None
                 raise _mixed_types_error(str(name), types) from None
         return pa.table(cols)
+    if type(data).__name__ == "ShardedJudgments":  # load_parquet's shards, given to a model that reads here
+        raise TypeError(
+            "this model reads its judgments in this process, not in the shards of load_parquet / fit_parquet "
+            "(only the EM models run there); read the files with galton.read_input(path) and fit that "
+            "(engine='ray' where the model takes it)")
     raise TypeError(
         f"cannot read judgments from a {type(data).__name__}; pass a pandas or polars DataFrame, a "
         "pyarrow Table, a dict of arrays or a path to a CSV / Parquet / JSON-lines file"

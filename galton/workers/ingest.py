@@ -48,7 +48,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..io._hive import partition_columns, with_partitions
-from ..io._read import ID_COLUMNS, input_files, parquet_schema
+from ..io._read import ID_COLUMNS, input_files, parquet_schema, partition_root
+from ..io._text import one_line
 from ..io._types import common_int_type
 from .._gold import read_gold
 from ..data._validate import COLUMN_HINT
@@ -93,8 +94,7 @@ def _files(source: str | os.PathLike[str]) -> list[str]:
 
 def _partitions(source: Any, files: Sequence[str], ids: Sequence[str]) -> list[tuple]:
     """Each file's hive partition values, as the local reader finds them (a directory's folders)."""
-    root = os.fspath(source) if os.path.isdir(source) else None
-    parts = partition_columns(files, root, ids)
+    parts = partition_columns(files, partition_root(source), ids)  # a glob's folders too (they were lost)
     return [tuple((k, v[i]) for k, v in parts.items()) for i in range(len(files))]
 
 
@@ -142,6 +142,10 @@ def plan_units(source: Any, n_cpus: int, ids: Sequence[str] = ID_COLUMNS) -> tup
     return units, kind
 
 
+class UnreadableFile(ValueError):
+    """A Parquet file whose pages cannot be read (its footer could)."""
+
+
 def _read_unit(unit: Unit, table: pa.Table | None, cols: Sequence[str]) -> tuple[pa.Table | None, list[str]]:
     """The unit's three columns, or (None, the columns it lacks)."""
     if table is None:
@@ -152,8 +156,11 @@ def _read_unit(unit: Unit, table: pa.Table | None, cols: Sequence[str]) -> tuple
         if missing:
             return None, names
         read = [c for c in cols if c not in keys]
-        t = pf.read(columns=read) if unit.row_groups is None else pf.read_row_groups(list(unit.row_groups),
-                                                                                      columns=read)
+        try:
+            t = pf.read(columns=read) if unit.row_groups is None else pf.read_row_groups(list(unit.row_groups),
+                                                                                          columns=read)
+        except (pa.ArrowException, OSError) as exc:  # damaged pages: a worker's traceback named no file
+            raise UnreadableFile(f"cannot read {unit.name}: {one_line(exc)}; fix or remove that file") from None
         return with_partitions(t, keys).select(list(cols)), []
     missing = [c for c in cols if c not in table.column_names]
     if missing:
@@ -164,9 +171,14 @@ def _read_unit(unit: Unit, table: pa.Table | None, cols: Sequence[str]) -> tuple
 def _partition_task(unit: Unit, table: Any, cols: tuple[str, str, str], n_shards: int,
                     on_invalid: str) -> tuple:
     """Body of the step-1 Ray task: meta first, then one piece per shard (``num_returns``)."""
-    t, names = _read_unit(unit, table, cols)
+    try:
+        t, names = _read_unit(unit, table, cols)
+    except UnreadableFile as exc:  # reported by the driver, in one line
+        t, names = None, None
+        meta: dict[str, Any] = {"rows": 0, "unreadable": str(exc), "nulls": {}, "dropped": 0}
     if t is None:
-        meta: dict[str, Any] = {"rows": 0, "missing": names, "nulls": {}, "dropped": 0}
+        if names is not None:
+            meta = {"rows": 0, "missing": names, "nulls": {}, "dropped": 0}
         pieces: list[Any] = []
     else:
         meta, pieces = partition_unit(t, cols, n_shards, on_invalid, unit.first_row)
@@ -208,6 +220,8 @@ def _common_type(types: list[pa.DataType], what: str, units: list[Unit]) -> pa.D
 def _check_metas(metas: list[dict[str, Any]], units: list[Unit], cols: tuple[str, str, str],
                  on_invalid: str) -> None:
     for meta, unit in zip(metas, units):
+        if "unreadable" in meta:
+            raise ValueError(meta["unreadable"])
         if "missing" in meta:
             missing = [c for c in cols if c not in meta["missing"]]
             raise ColumnError(f"missing column(s) {missing} in {unit.name}; it has {meta['missing']}. {COLUMN_HINT}")
@@ -240,7 +254,8 @@ def _gold_pieces(gold: Any, label_names: np.ndarray, task_type: pa.DataType,
     without judgments is ignored whatever its label: only the shards know their tasks, so each one
     reports the bad labels of its own tasks."""
     integer = pa.types.is_integer(task_type)
-    tasks, values = read_gold(gold, np.empty(0, dtype=np.int64 if integer else object))
+    tasks, values = read_gold(gold, np.empty(0, dtype=np.int64 if integer else object),
+                              labels=label_names)  # in the labels' type, as a local fit reads them
     codes = label_lookup(label_names, values)
     raw: Any = (tasks.astype(np.int64) if integer else
                 pa.array([str(t) for t in tasks.tolist()], pa.string()))

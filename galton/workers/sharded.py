@@ -138,6 +138,11 @@ class ShardedJudgments(LoadedData):
         pos = id_lookup(self.task_names[order], values)  # typed as Judgments.task_index types them
         return np.where(pos >= 0, order[np.maximum(pos, 0)], -1).astype(np.int32)
 
+    def worker_index(self, values: Any) -> np.ndarray:
+        """Global worker codes of worker ids; -1 for workers without judgments (``predict`` on new
+        data looks its workers up here; it raised AttributeError after a distributed fit)."""
+        return id_lookup(self.worker_names, values)
+
     def label_index(self, values: Any, *, what: str = "gold", tasks: Any = None) -> np.ndarray:
         """Label codes as :meth:`galton.judgments.Judgments.label_index` gives them (3.5 is no label 3;
         a cast here truncated it), raising for values outside the label set."""
@@ -180,12 +185,27 @@ def fit_parquet(model: Any, source: Any, *, address: str | None = None, n_shards
     ``model.fit``). ``ingest_options`` go to :func:`galton.workers.ingest.ingest` (column names, gold,
     on_invalid...).
     """
+    from ..aggregator import EMAggregator
     from ..io import plan_output
     from .engine import RayEngine
 
+    if not isinstance(model, EMAggregator):  # it failed on a keyword it lacks, after Ray started
+        raise TypeError(f"fit_parquet runs the models that iterate over shards (EM models); {type(model).__name__} "
+                        "reads its judgments in this process: read the files with galton.read_input(path) and "
+                        "fit that")
+    if results_dir is not None and getattr(model, "kind", "categorical") != "categorical":
+        raise ValueError(f"results_dir writes labels and class probabilities; {type(model).__name__} gives "
+                         f"{model.kind} results: leave results_dir out and read the model's results")
     if results_dir is not None:  # refused before any work: an input, or a folder galton did not write
         plan_output(results_dir, inputs=[source, ingest_options.get("gold")], directory=True,
                     what="results_dir")
+    if checkpoint_dir is not None:  # inside the results: they refused to replace a folder with them
+        here = Path(checkpoint_dir).resolve()  # (after the whole fit), or took them with the replacement
+        for what, other in (("results_dir", results_dir), ("the input", source)):
+            if isinstance(other, (str, os.PathLike)) and (Path(other).resolve() == here
+                                                          or Path(other).resolve() in here.parents):
+                raise ValueError(f"checkpoint_dir {os.fspath(checkpoint_dir)!r} is or lies inside {what} "
+                                 f"({os.fspath(other)!r}); give the checkpoints a directory of their own")
     with RayEngine(n_shards=n_shards, address=address) as engine:
         data = engine.load_parquet(source, **ingest_options)
         model.fit(data, results_dir=results_dir, checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every,

@@ -475,3 +475,98 @@ def test_fit_parquet_refuses_a_results_dir_over_its_input_before_any_work(ray_se
         fit_parquet(DawidSkene(n_iter=3), int_dir, results_dir=foreign)
     assert (foreign / "notes.txt").read_text() == "keep"
     assert {p.name: p.read_bytes() for p in int_dir.iterdir()} == before
+
+
+# ---------------------------------------------------------------------------- bug hunt, 22nd session
+def test_integer_gold_meets_text_labels_of_digits_as_locally(ray_session, tmp_path):
+    """Gold {0: 1, 1: 2} for text labels "1" / "2": local brings it to the labels by its digits,
+    distributed ingest refused it as "not in the label set" (its gold was read without the labels)."""
+    rng = np.random.default_rng(3)
+    task = np.repeat(np.arange(40), 3)
+    table = pa.table({"task": task, "worker": rng.integers(0, 6, task.size), "label": [str(v) for v in
+                                                                                  rng.integers(1, 3, task.size)]})
+    src = _write(table, tmp_path / "digits", n_files=2)
+    gold = {0: 1, 1: 2}
+    local = _fit(Judgments.from_any(table), gold=gold)
+    with RayEngine(n_shards=2) as eng:
+        remote = _fit(eng.load_parquet(src, gold=gold))
+    _assert_same(remote, local)
+    assert _by_task(remote)[0][0] == "1" and _by_task(remote)[0][1] == "2"
+
+
+def test_predict_on_new_data_after_a_distributed_fit(ray_session, int_dir):
+    """predict_proba on new data raised AttributeError ('ShardedJudgments' has no 'worker_index')."""
+    table = pq.read_table(int_dir)
+    new = table.slice(0, 60).to_pandas()
+    local = _fit(table.to_pandas())
+    with RayEngine(n_shards=2) as eng:
+        remote = _fit(eng.load_parquet(int_dir))
+        got = remote.predict_proba(new)
+    # the same numbers; the columns in sorted label order (the fit's own, as ingested results are sorted)
+    want = local.predict_proba(new)
+    assert got.columns.tolist() == sorted(want.columns)
+    pd.testing.assert_frame_equal(got, want[sorted(want.columns)], check_exact=False, atol=1e-9)
+
+
+def test_a_glob_over_hive_folders_reads_their_column(ray_session, tmp_path):
+    """'root/label=*/*.parquet' read the partition column locally but not on Ray: "missing column
+    ['label']" (the ingest took folders only below a directory, not below a pattern's root)."""
+    table, _ = _crowd(5, n_tasks=120)
+    frame = table.to_pandas()
+    for value, part in frame.groupby("label"):
+        folder = tmp_path / "hive" / f"label={value}"
+        folder.mkdir(parents=True)
+        pq.write_table(pa.Table.from_pandas(part.drop(columns="label"), preserve_index=False), folder / "p.parquet")
+    pattern = str(tmp_path / "hive" / "label=*" / "*.parquet")
+    local = _fit(Judgments.from_any(pattern))
+    with RayEngine(n_shards=2) as eng:
+        remote = _fit(eng.load_parquet(pattern))
+    _assert_same(remote, local)
+
+
+def test_fit_parquet_refuses_what_it_cannot_run_before_any_work(ray_session, int_dir, tmp_path):
+    """MajorityVote failed on a keyword it lacks (results_dir) after Ray started; a rating model's
+    results_dir crashed in a shard after the fit; a checkpoint_dir inside results_dir ran the whole
+    fit, then refused to replace results_dir."""
+    from galton import MajorityVote
+    from galton.aggregator import create
+
+    with pytest.raises(TypeError, match="fit_parquet runs the models that iterate over shards"):
+        fit_parquet(MajorityVote(), int_dir)
+    with pytest.raises(ValueError, match="results_dir writes labels and class probabilities"):
+        fit_parquet(create("rating_gaussian"), int_dir, results_dir=tmp_path / "out")
+    with pytest.raises(ValueError, match="checkpoint_dir .* is or lies inside results_dir"):
+        fit_parquet(DawidSkene(), int_dir, results_dir=tmp_path / "out", checkpoint_dir=tmp_path / "out" / "ck")
+    with RayEngine(n_shards=2) as eng, pytest.raises(TypeError, match="reads its judgments in this process"):
+        MajorityVote().fit(eng.load_parquet(int_dir))
+
+
+def test_rating_results_of_ingested_data_are_sorted_by_task(ray_session, tmp_path):
+    """A rating model on Ray-ingested data gave its scores in shard order ([2, 4, 5, 6, ...]) where
+    the README says results come sorted by task, as a local fit's."""
+    from galton.aggregator import create
+
+    rng = np.random.default_rng(2)
+    task = np.repeat(np.arange(30), 3)
+    table = pa.table({"task": task, "worker": rng.integers(0, 5, task.size), "label": rng.normal(3, 1, task.size)})
+    src = _write(table, tmp_path / "ratings", n_files=3)
+    local = create("rating_gaussian").fit(table.to_pandas())
+    with RayEngine(n_shards=3) as eng:
+        remote = create("rating_gaussian").fit(eng.load_parquet(src))
+    assert remote.scores_["task"].to_list() == list(range(30))  # files give polars results
+    np.testing.assert_allclose(remote.scores_["score"].to_numpy(), local.scores_.to_numpy(), atol=1e-9)
+
+
+def test_a_damaged_parquet_file_is_named_locally_and_on_ray(ray_session, tmp_path):
+    """Damaged data pages (a readable footer) gave Arrow's "Output buffer size (272) must be ..."
+    locally and a worker's traceback on Ray, neither naming the file."""
+    table, _ = _crowd(7, n_tasks=150)
+    src = _write(table, tmp_path / "damaged", n_files=3)
+    bad = src / "part-00001.parquet"
+    raw = bytearray(bad.read_bytes())
+    raw[8:400] = bytes(392)  # the first pages, after the magic bytes; the footer stays
+    bad.write_bytes(bytes(raw))
+    with pytest.raises(ValueError, match="cannot read .*part-00001.parquet.*fix or remove that file"):
+        Judgments.from_any(src)
+    with RayEngine(n_shards=2) as eng, pytest.raises(ValueError, match="cannot read .*part-00001.parquet"):
+        eng.load_parquet(src)
