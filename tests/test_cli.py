@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -914,3 +915,32 @@ def test_gold_true_and_false_meet_labels_of_either_type(tmp_path: Path, capsys, 
     if "maybe" in judged:
         rc, out, err = run(["aggregate", src, "-m", "ds", "--gold", tmp_path / "g.csv", "--use-gold"], capsys)
         assert rc == 0 and "accuracy    1.000000 (2/2 tasks with gold; the model was given this gold)" in out, err
+
+
+@pytest.mark.parametrize("rows,items", [
+    ("w1,007,7,007\nw2,007,7,7\nw1,7,8,8\n", ["007", "7", "8"]),
+    ("w1,1.5,2.5,1.5\nw2,2.5,3.5,3.5\nw1,1.5,3.5,3.5\n", ["1.5", "2.5", "3.5"]),
+])
+def test_pairwise_csv_items_are_typed_as_galton_aggregate_types_them(tmp_path, capsys, rows: str, items: list) -> None:
+    """The command line refused pairwise CSVs whose item columns typed differently ("column 'right'
+    (int64) and column 'left' (string) hold different types"; a label 1.5 read as a number beside
+    text items) where galton.aggregate(path) reads them (bug hunt)."""
+    src = tmp_path / "pairs.csv"
+    src.write_text("worker,left,right,label\n" + rows)
+    rc, out, err = run(["aggregate", src, "-o", "-", "-q"], capsys)
+    assert rc == 0, err
+    table = pd.read_csv(io.StringIO(out), dtype={"item": str})
+    assert sorted(table["item"]) == items
+    model = galton.aggregate(str(src))  # the log-scores, item by item, as the file's items
+    names = [str(i) for i in model.comparisons_.item_names.tolist()]
+    np.testing.assert_allclose(table.set_index("item")["score"].loc[names], model.scores_values_, atol=1e-12)
+
+
+def test_ratings_written_as_3_and_3_point_0_are_numbers(tmp_path, capsys) -> None:
+    """A CSV of ratings 3 and 3.0 stays text (two texts, one number) and --kind rating failed with
+    "holds non-numeric values in 0 row(s) (; rows )" (bug hunt)."""
+    src = tmp_path / "r.csv"
+    src.write_text("task,worker,label\nt1,a,3\nt1,b,3.0\nt2,a,4.5\nt2,b,4\n")
+    rc, out, err = run(["aggregate", src, "--kind", "rating", "-m", "rating_mean", "-o", "-", "-q"], capsys)
+    assert rc == 0, err
+    assert pd.read_csv(io.StringIO(out)).set_index("task")["score"].to_dict() == {"t1": 3.0, "t2": 4.25}

@@ -39,7 +39,10 @@ def numeric_values(judgments: Judgments) -> np.ndarray:
     if names.dtype == object and names.size and all(isinstance(v, decimal.Decimal) for v in names.tolist()):
         names = names.astype(np.float64)  # Arrow decimal128, polars Decimal, pandas Decimal objects
     if names.dtype.kind not in "iuf":
-        bad = np.array([parse_number(v, "f") is None for v in names.tolist()], dtype=bool)
+        parsed = [None if names.dtype.kind == "b" else parse_number(v, "f") for v in names.tolist()]
+        bad = np.array([p is None for p in parsed], dtype=bool)
+        if not bad.any():  # numbers as text ("3" beside "3.0" stays text in a CSV): their values
+            return _usable(judgments, np.array(parsed, dtype=np.float64))
         rows = np.flatnonzero(bad[judgments.label])
         raise ValueError(
             f"rating models need numeric labels; column {judgments.columns[2]!r} holds "
@@ -47,8 +50,12 @@ def numeric_values(judgments: Judgments) -> np.ndarray:
             f"({', '.join(repr(v) for v in names[bad][:3].tolist())}; {example_rows(rows)}). Fix or drop "
             "those rows, or aggregate the labels as categories (a categorical model: CLI --kind categorical)"
         )
-    values = names.astype(np.float64)
-    bad = unusable_ratings(values)  # inf, -inf, and values whose squares overflow
+    return _usable(judgments, names.astype(np.float64))
+
+
+def _usable(judgments: Judgments, values: np.ndarray) -> np.ndarray:
+    """``values`` (one per label), refusing inf, -inf and values whose squares overflow."""
+    bad = unusable_ratings(values)
     if bad.any():
         rows = np.flatnonzero(bad[judgments.label])
         raise unusable_error(judgments.columns[2], rows, values[judgments.label[rows[:3]]])

@@ -20,6 +20,7 @@ import numpy as np
 
 from .._api import aggregate
 from ..io import input_columns
+from ..data._items import text_items
 from ..data.judgments import label_lookup
 from ._common import (BUNDLED_PREFIX, NO_OUTPUT, PROG, CLIError, check_kind_options, checked_params, checkpoint_options,
                       checkpoint_rows, distinct_columns, layout_by_model, no_common_task, no_param_twice, one_line,
@@ -284,6 +285,8 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if _schema_only(args.input):
             columns = input_columns(args.input)
         else:
+            if args.kind == "pairwise" or {"left", "right"} <= set(input_columns(args.input)):
+                ids = (*ids, "label")  # the winner is an item id: typed as left / right are (1.5 became 1.5)
             table = read_table(args.input, ids)  # once: stdin and FIFOs cannot be read twice
             columns = table.column_names
         if args.kind != "categorical":
@@ -315,6 +318,8 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if dir_output(args.output):
             raise CLIError(f"--output for {kind} data must be a file (.parquet, .csv, .tsv) or -")
         data = table if table is not None else read_table(args.input, ids)
+        if kind == "pairwise" and table is not None:  # read from text here: its item columns as one type,
+            data = text_items(data, [c for c in ("left", "right", "label") if c in data.column_names])  # as a path's
         with _memory_guard(args):
             return aggregate_other(kind, data, args, summary_out, err, _model_params)
     name = args.model or aggregator.default_name()

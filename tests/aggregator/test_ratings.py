@@ -7,6 +7,7 @@ import pandas as pd
 import polars as pl
 import pytest
 
+import galton
 from galton import datasets
 from galton.aggregator._registry import get
 from galton.aggregator.ratings import GaussianRating, MeanRating, MedianRating, TrimmedMeanRating
@@ -48,7 +49,7 @@ def test_statistics_match_scipy_and_shards() -> None:
 
 
 def test_non_numeric_labels_and_gold_are_refused() -> None:
-    df = _hand().assign(label=lambda d: d["label"].astype(str))
+    df = _hand().assign(label=lambda d: "r" + d["label"].astype(str))  # numbers as text are ratings
     with pytest.raises(ValueError, match=r"rating models need numeric labels; column 'label' holds non-numeric"):
         MeanRating().fit(df)
     with pytest.raises(ValueError, match="rating models take no gold"):
@@ -240,3 +241,11 @@ def test_gaussian_trusts_narrow_scale_workers() -> None:
     slope = {name: np.polyfit(truth, m.fit(df).scores_.to_numpy(), 1)[0] for name, m in
              [("mean", MeanRating()), ("gauss", GaussianRating())]}
     assert slope["gauss"] < slope["mean"] - 0.1
+
+
+def test_numbers_written_as_text_are_ratings_and_other_text_is_named() -> None:
+    """Text ratings '3', '3.0', '+4' were refused with "non-numeric values in 0 row(s) (; rows )"."""
+    df = pd.DataFrame({"task": [1, 1, 2], "worker": ["a", "b", "a"], "label": ["3", "3.0", "+4"]})
+    assert galton.aggregate(df, kind="rating", model="rating_mean").scores_.to_dict() == {1: 3.0, 2: 4.0}
+    with pytest.raises(ValueError, match=r"non-numeric values in 1 row\(s\) \('x'; rows 1\)"):
+        galton.aggregate(df.assign(label=["3", "x", "+4"]), kind="rating", model="rating_mean")
