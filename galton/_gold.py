@@ -21,7 +21,7 @@ __all__ = ["SIMULATED_TRUTH", "encode_gold", "gold_label_values", "read_gold"]
 #: the label column of the truth table `galton simulate` writes; read as gold when ``label`` is absent
 SIMULATED_TRUTH = "true_label"
 
-_CANONICAL_INT = r"0|-?[1-9][0-9]{0,18}"
+_CANONICAL_INT = r"0|-?[1-9][0-9]{0,19}"  # up to 20 digits: uint64 ids reach 18446744073709551615
 
 
 def read_gold(gold: Any, names: np.ndarray | None = None, *, task_col: str = "task",
@@ -133,7 +133,7 @@ def _gold_task_ids(tasks: np.ndarray, names: np.ndarray) -> np.ndarray:
             return tasks.astype(np.int64)
         if tasks.dtype == object and all(isinstance(t, str) for t in tasks):
             if all(re.fullmatch(_CANONICAL_INT, t) for t in tasks):
-                return np.array([int(t) for t in tasks], dtype=np.int64)
+                return _integer_ids([int(t) for t in tasks], names.dtype)
             odd = [t for t in tasks if not re.fullmatch(_CANONICAL_INT, t)]
             shown = ", ".join(repr(t) for t in odd[:3]) + (", ..." if len(odd) > 3 else "")
             raise ValueError(
@@ -148,6 +148,17 @@ def _gold_task_ids(tasks: np.ndarray, names: np.ndarray) -> np.ndarray:
     if names.dtype == object and tasks.dtype.kind in "iu":
         return np.array([str(int(t)) for t in tasks], dtype=object)  # digits, as a CSV holds them
     return tasks
+
+
+def _integer_ids(values: list[int], names: np.dtype) -> np.ndarray:
+    """Python integers as an array of the judgments' id type where they fit it (uint64 ids from
+    2**63 on overflowed int64), else of objects (they then match no task)."""
+    info = np.iinfo(names)
+    if all(info.min <= v <= info.max for v in values):
+        return np.array(values, dtype=names)
+    if all(-(2**63) <= v < 2**63 for v in values):
+        return np.array(values, dtype=np.int64)
+    return np.array(values, dtype=object)
 
 
 def _check_gold_conflicts(tasks: np.ndarray, values: np.ndarray, rows: np.ndarray) -> np.ndarray:

@@ -944,3 +944,22 @@ def test_ratings_written_as_3_and_3_point_0_are_numbers(tmp_path, capsys) -> Non
     rc, out, err = run(["aggregate", src, "--kind", "rating", "-m", "rating_mean", "-o", "-", "-q"], capsys)
     assert rc == 0, err
     assert pd.read_csv(io.StringIO(out)).set_index("task")["score"].to_dict() == {"t1": 3.0, "t2": 4.25}
+
+
+def test_uint64_task_ids_meet_a_csv_gold(tmp_path, capsys) -> None:
+    """Task ids from 2**63 on (uint64, 64-bit hashes) with a CSV gold raised numpy's OverflowError
+    ("Python int too large to convert to C long") or called the 20-digit ids text (bug hunt)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    ids = [2**63, 2**63, 2**63 + 1, 2**63 + 1, 2**64 - 1, 2**64 - 1]
+    table = pa.table({"task": pa.array(ids, pa.uint64()), "worker": list("ababab"), "label": list("xxyyxx")})
+    pq.write_table(table, tmp_path / "j.parquet")
+    (tmp_path / "g.csv").write_text("task,label\n9223372036854775808,x\n9223372036854775809,x\n"
+                                    "18446744073709551615,x\n")
+    rc, out, err = run(["aggregate", tmp_path / "j.parquet", "-m", "mv", "--gold", tmp_path / "g.csv"], capsys)
+    assert rc == 0, err
+    assert "accuracy    0.666667 (2/3 tasks with gold)" in out
+    gold = pd.Series(["y", "y"], index=["9223372036854775808", "18446744073709551615"])  # text ids, Python
+    fitted = galton.DawidSkene().fit(table.to_pandas(), gold=gold)
+    assert fitted.labels_.tolist() == ["y", "y", "y"]
