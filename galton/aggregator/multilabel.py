@@ -20,20 +20,22 @@ from __future__ import annotations
 
 import copy
 import os
-from typing import Any
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-from ..data._validate import missing_columns
+from ..data._validate import missing_columns, one_row, row_index
 from ..judgments import ColumnError
 from ._estimator import fit_options_set
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["BinaryRelevance"]
+__all__ = ["BinaryRelevance", "is_missing", "label_sets"]
+
+#: what a multi-label column's rows are, in the errors
+_ROW_RULE = ("BinaryRelevance needs a list of labels in every row (an empty list or a missing value: no "
+             "label applies)")
 
 
 def _clone(model: Any) -> Any:
@@ -43,24 +45,59 @@ def _clone(model: Any) -> Any:
     return copy.deepcopy(model)
 
 
-def _label_sets(column: "pd.Series") -> list[tuple[Any, ...]]:
-    """Each row's labels as a tuple; a clear error for a row that is not a list of labels."""
+def is_missing(value: Any) -> bool:
+    """Whether a scalar is a missing value: None, pandas' NA and NaT, NaN of any float type,
+    numpy's NaT (a list, text or a number is not)."""
+    if value is None:
+        return True
+    if isinstance(value, (str, bytes, int, list, tuple, dict, set, frozenset, np.ndarray)):
+        return False
+    kind = type(value)
+    if kind.__module__.split(".")[0] == "pandas" and kind.__name__ in ("NAType", "NaTType"):
+        return True
+    try:
+        return bool(value != value)  # NaN (float, numpy's floats, Decimal) and numpy's NaT
+    except (TypeError, ValueError):
+        return False
+
+
+def label_sets(values: Sequence[Any], column: str = "label", rows: Sequence[int] | None = None,
+               index: np.ndarray | None = None) -> list[tuple[Any, ...]]:
+    """Each row's labels as a tuple (a missing row or label, whatever its kind of missing: none); a
+    ColumnError naming ``column`` and the rows (``rows``: their positions in the input,
+    ``index``: a pandas frame's own index) for a row that is not a list of labels, or a label that is
+    itself a list or a dict."""
     out: list[tuple[Any, ...]] = []
-    bad: list[tuple[int, Any]] = []
-    for i, value in enumerate(column.tolist()):
-        if value is None or (isinstance(value, float) and np.isnan(value)):
+    single: list[tuple[int, Any]] = []
+    nested: list[tuple[int, Any]] = []
+    for i, value in enumerate(values):
+        if isinstance(value, (list, tuple, set, frozenset, np.ndarray)):
+            tags = tuple(v for v in value if not is_missing(v))
+            for v in tags:
+                try:
+                    hash(v)
+                except TypeError:
+                    nested.append((i, v))
+                    break
+            out.append(tags)
+        elif is_missing(value):
             out.append(())  # no label applies
-        elif isinstance(value, (list, tuple, set, frozenset, np.ndarray)):  # a null tag is no tag
-            out.append(tuple(v for v in value if v is not None and not (isinstance(v, float) and np.isnan(v))))
         else:
             out.append(())
-            bad.append((i, value))
-    if bad:
-        examples = ", ".join(f"row {i}: {v!r}" for i, v in bad[:3])
+            single.append((i, value))
+    where = (lambda i: one_row(i if rows is None else int(rows[i]), index))
+    if single:
+        examples = ", ".join(f"{where(i)}: {v!r}" for i, v in single[:3])
         raise ColumnError(
-            f"column 'label': BinaryRelevance needs a list of labels in every row; {len(bad):,} row(s) "
-            f"hold a single value ({examples}). Wrap each in a list, or aggregate single labels with a "
-            "categorical model (MajorityVote, DawidSkene)"
+            f"column {column!r}: {_ROW_RULE}; {len(single):,} row(s) hold a single value ({examples}). Wrap "
+            "each in a list, or aggregate single labels with a categorical model (MajorityVote, DawidSkene)"
+        )
+    if nested:
+        examples = ", ".join(f"{where(i)}: {v!r}" for i, v in nested[:3])
+        raise ColumnError(
+            f"column {column!r}: a label in a row's list must be one value (text, a number or a boolean); "
+            f"{len(nested):,} row(s) hold a list or a dict as a label ({examples}). Flatten those lists, or "
+            "write each such label as text"
         )
     return out
 
@@ -123,7 +160,7 @@ class BinaryRelevance:
         given = {task_col: "task", worker_col: "worker", label_col: "label"}
         if any(k != v for k, v in given.items()):  # galton's names from here on (results say "task")
             frame = frame[list(given)].rename(columns=given)
-        sets = _label_sets(frame["label"])
+        sets = label_sets(frame["label"].tolist(), label_col, index=row_index(frame))
         rows_of: dict[Any, list[int]] = {}  # label -> the rows whose set holds it (one pass)
         for i, labels_of_row in enumerate(sets):
             for x in labels_of_row:

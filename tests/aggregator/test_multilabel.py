@@ -158,3 +158,36 @@ def test_a_tag_that_did_not_converge_is_named():
         galton.BinaryRelevance(galton.DawidSkene(n_iter=1)).fit(df)
     assert sorted(str(w.message)[:8] for w in caught) == ["tag 'x':", "tag 'y':", "tag 'z':"]
     assert all(w.filename == __file__ for w in caught)
+
+
+def test_every_kind_of_missing_value_is_no_tag():
+    """Bug hunt: a ``pd.NA`` row was refused as "a single value" though fit's docstring says a missing
+    set means no tag; ``pd.NA`` / ``NaT`` inside a list became a chosen tag ``<NA>`` / ``NaT``, and each
+    ``np.float32`` NaN became a tag of its own (NaN != NaN). Now every missing scalar is no tag."""
+    base = {"task": ["a", "a", "a", "b", "b", "b"], "worker": ["x", "y", "z"] * 2}
+    cases = [
+        ([["p", pd.NA], ["p"], ["p", pd.NA], pd.NA, [], np.nan], {"a": ["p"], "b": []}),
+        ([["p", pd.NaT], [pd.NaT], ["p", np.datetime64("NaT")], [], [None], pd.NaT], {"a": ["p"], "b": []}),
+        ([np.array([1, np.nan], dtype=np.float32), np.array([1], dtype=np.float32),
+          np.array([np.nan], dtype=np.float32), np.array([], dtype=np.float32),
+          np.array([2, np.nan], dtype=np.float32), np.array([2, np.nan], dtype=np.float32)],
+         {"a": [1.0], "b": [2.0]}),
+    ]
+    for labels, want in cases:
+        m = galton.BinaryRelevance(galton.MajorityVote()).fit(pd.DataFrame({**base, "label": labels}))
+        assert m.labels_.to_dict() == want
+        assert len(m.aggregators_) == sum(len(v) for v in want.values())  # no tag made of a missing value
+    # a CSV's cells split by pandas with the pyarrow backend: an empty cell is <NA>, not NaN
+    tags = pd.Series(["cat|dog", "cat", None, "dog", None], dtype="string[pyarrow]").str.split("|")
+    df = pd.DataFrame({"task": ["t1", "t1", "t1", "t2", "t2"], "worker": list("abcab"), "label": tags})
+    assert galton.BinaryRelevance().fit_predict(df).to_dict() == {"t1": ["cat"], "t2": []}
+
+
+def test_a_list_or_dict_as_a_tag_is_refused_naming_the_column_and_rows():
+    """Bug hunt: a nested list or a dict inside a row's list (JSON lines) gave a bare "unhashable
+    type: 'list'"; now the error names the column, the rows and what a tag may be."""
+    df = pd.DataFrame({"task": ["a", "a", "b"], "worker": ["x", "y", "x"], "tags": [["p"], [["p"], "q"], [{"k": 1}]]})
+    with pytest.raises(galton.ColumnError, match=r"column 'tags': a label in a row's list must be one value \(text, "
+                                                 r"a number or a boolean\); 2 row\(s\) hold a list or a dict as a "
+                                                 r"label \(row 1: \['p'\], row 2: \{'k': 1\}\)"):
+        galton.BinaryRelevance().fit(df, label_col="tags")
