@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-from ..data._validate import missing_columns, one_row, row_index
+from ..data._validate import check_on_invalid, missing_columns, one_row, raise_nulls, row_index
 from ..judgments import ColumnError
 from ._estimator import fit_options_set
 
@@ -137,10 +137,14 @@ class BinaryRelevance:
         return f"BinaryRelevance(base_aggregator={self.base_aggregator!r})"
 
     def fit(self, data: Any, *, task_col: str = "task", worker_col: str = "worker",
-            label_col: str = "label") -> "BinaryRelevance":
+            label_col: str = "label", on_invalid: str = "raise") -> "BinaryRelevance":
         """Fit one copy of the base model per label. ``data``: a pandas or polars frame (or a dict
         of columns) with ``task``, ``worker`` and ``label`` (other names via ``task_col=`` etc.), the
-        label a list of labels per row (an empty list or None: no label applies)."""
+        label a list of labels per row (an empty list or a missing value such as None, NaN or
+        ``pd.NA``: no label applies; a missing value inside a list is no label). ``on_invalid``:
+        ``"raise"`` (default) for a row without a task or a worker, or ``"drop"`` to leave such rows
+        out."""
+        check_on_invalid(on_invalid)
         base = self.base_aggregator
         if base is None:
             from .majority_vote import MajorityVote
@@ -160,7 +164,17 @@ class BinaryRelevance:
         given = {task_col: "task", worker_col: "worker", label_col: "label"}
         if any(k != v for k, v in given.items()):  # galton's names from here on (results say "task")
             frame = frame[list(given)].rename(columns=given)
-        sets = label_sets(frame["label"].tolist(), label_col, index=row_index(frame))
+        index = row_index(frame)
+        nulls = {c: np.asarray(frame[g].isna(), dtype=bool) for c, g in ((task_col, "task"), (worker_col, "worker"))}
+        bad = nulls[task_col] | nulls[worker_col]
+        if bad.any() and on_invalid == "raise":  # the one null check, on a table of the null marks
+            import pyarrow as pa
+
+            raise_nulls(pa.table({c: pa.array(np.zeros(bad.size), mask=m) for c, m in nulls.items()}),
+                        list(nulls), index)
+        rows = np.flatnonzero(~bad)
+        sets = label_sets(frame["label"].to_numpy()[rows].tolist(), label_col, rows, index)
+        frame = frame.iloc[rows]
         rows_of: dict[Any, list[int]] = {}  # label -> the rows whose set holds it (one pass)
         for i, labels_of_row in enumerate(sets):
             for x in labels_of_row:
@@ -191,9 +205,10 @@ class BinaryRelevance:
                                      name="agg_label", dtype=object)
         return self
 
-    def fit_predict(self, data: Any, **columns: str) -> "pd.Series":
-        """Fit and return ``labels_`` (``columns``: ``task_col=`` etc., as in :meth:`fit`)."""
-        return self.fit(data, **columns).labels_
+    def fit_predict(self, data: Any, **options: Any) -> "pd.Series":
+        """Fit and return ``labels_`` (``options``: ``task_col=`` etc. and ``on_invalid=``, as in
+        :meth:`fit`)."""
+        return self.fit(data, **options).labels_
 
 
 def _sort_key(label: Any) -> tuple[str, Any]:

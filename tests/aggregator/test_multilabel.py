@@ -191,3 +191,20 @@ def test_a_list_or_dict_as_a_tag_is_refused_naming_the_column_and_rows():
                                                  r"a number or a boolean\); 2 row\(s\) hold a list or a dict as a "
                                                  r"label \(row 1: \['p'\], row 2: \{'k': 1\}\)"):
         galton.BinaryRelevance().fit(df, label_col="tags")
+
+
+def test_on_invalid_drop_leaves_out_rows_without_task_or_worker():
+    """Bug hunt: a null task made BinaryRelevance say "pass on_invalid='drop'", which its fit did not
+    take (TypeError); now it does, dropping the rows before the per-tag fits, as the CLI's
+    --on-invalid drop. By default the rows are refused, naming the column and the row."""
+    df = pd.DataFrame({"task": ["a", "a", None, "b", "b"], "worker": ["x", "y", "z", "x", None],
+                       "label": [["p"], ["p"], ["q"], ["r"], ["s"]]})
+    for base in (galton.MajorityVote(), galton.DawidSkene()):
+        m = galton.BinaryRelevance(base).fit(df, on_invalid="drop")
+        assert m.labels_.to_dict() == {"a": ["p"], "b": ["r"]} and sorted(m.aggregators_) == ["p", "r"]
+    with pytest.raises(ValueError, match=r"column 'task' has 1 null value\(s\) \(rows 2\); column 'worker' has 1 "
+                                         r"null value\(s\) \(rows 4\); 2 rows in all; drop those rows or pass "
+                                         r"on_invalid='drop'"):
+        galton.BinaryRelevance().fit(df)
+    with pytest.raises(ValueError, match="on_invalid must be 'raise' or 'drop', not 'skip'"):
+        galton.BinaryRelevance().fit(df, on_invalid="skip")
