@@ -182,3 +182,15 @@ def test_a_tag_holding_the_separator_is_refused_for_text_output(tmp_path, capsys
     rc, _, err = run([src, "-m", "mv", "--tag-sep", ";", "-o", tmp_path / "out.csv"], capsys)
     assert rc == 0, err
     assert pd.read_csv(tmp_path / "out.csv")["labels"].tolist() == ["jazz;rock|pop", "jazz"]
+
+
+def test_rows_are_sorted_by_task_as_categorical_results_are(tmp_path, capsys):
+    """Bug hunt: multi-label output kept the input's task order while categorical output is sorted
+    by task; integer ids sort as numbers."""
+    rows = [(30, "a", ["x"]), (30, "b", ["x"]), (4, "a", ["y"]), (4, "b", []), (100, "a", []), (100, "b", ["x"])]
+    src = _parquet(tmp_path / "ids.parquet", rows)
+    rc, _, err = run([src, "-m", "mv", "-o", tmp_path / "out.parquet"], capsys)
+    assert rc == 0, err
+    got = pq.read_table(tmp_path / "out.parquet")
+    assert got.column("task").to_pylist() == [4, 30, 100] and got.column("labels").to_pylist() == [[], ["x"], []]
+    assert got.column("p_x").to_pylist() == [0.0, 1.0, 0.5]

@@ -5,7 +5,8 @@ joined by ``--tag-sep``; an empty cell or an empty list means that no tag applie
 per task: ``task``, ``labels`` (a list in Parquet, joined by ``--tag-sep`` in CSV / TSV and on
 standard output) and ``p_<tag>``, the aggregated probability that each tag applies. With ``--gold``
 (task and its tags, in the same layout) the summary scores the tag sets: the share of gold tasks
-whose set is exactly right, and the tags' precision, recall and F1 over those tasks."""
+whose set is exactly right, and the tags' precision, recall and F1 over those tasks. Rows are sorted
+by task, as the categorical results are."""
 
 from __future__ import annotations
 
@@ -55,20 +56,24 @@ def tag_sets(column: Any, sep: str) -> list[list[Any]]:
 
 def results_table(model: Any, sep: str | None) -> Any:
     """``task``, ``labels`` (a list, or text joined by ``sep``) and ``p_<tag>`` per tag (the tag's
-    model's probability of the answer 1; left out for a model without probabilities)."""
+    model's probability of the answer 1; left out for a model without probabilities), from a
+    BinaryRelevance fitted on an Arrow table (its rows sorted by task)."""
     import pyarrow as pa
+    import pyarrow.compute as pc
 
     labels = model.labels_
-    tasks = labels.index.tolist()
-    sets = [list(v) for v in labels.tolist()]
-    cols: dict[str, Any] = {"task": pa.array(tasks),
-                            "labels": pa.array([sep.join(map(str, s)) for s in sets] if sep is not None else sets,
-                                               type=pa.string() if sep is not None else None)}
+    tasks = labels.column("task")
+    sets = labels.column("label").to_pylist()
+    cols: dict[str, Any] = {"task": tasks,
+                            "labels": pa.array([sep.join(map(str, s)) for s in sets], pa.string())
+                            if sep is not None else labels.column("label")}
     for tag, sub in model.aggregators_.items():
         probas = getattr(sub, "probas_", None)
-        if probas is None or 1 not in probas.columns:
+        yes = "p_1"  # the column of the answer 1 (the set holds the tag)
+        if probas is None or yes not in probas.column_names:
             continue
-        cols[f"p_{tag}"] = pa.array(probas[1].reindex(tasks).fillna(0.0).to_numpy(dtype=np.float64))
+        at = pc.index_in(tasks, value_set=probas.column("task"))
+        cols[f"p_{tag}"] = probas.column(yes).take(at).fill_null(0.0)
     return pa.table(cols)
 
 
@@ -113,8 +118,9 @@ def set_scores(pred: dict[Any, Any], gold: dict[Any, frozenset]) -> tuple[int, i
 
 
 def _gold_rows(model: Any, gold: dict[Any, frozenset]) -> list[tuple[str, str]]:
-    """Summary rows scoring the tag sets against the gold sets."""
-    pred = dict(zip(model.labels_.index.tolist(), model.labels_.tolist()))
+    """Summary rows scoring the tag sets against the gold sets (of the judgments' types)."""
+    labels = model.labels_
+    pred = dict(zip(labels.column("task").to_pylist(), labels.column("label").to_pylist()))
     n, exact, tp, fp, fn = set_scores(pred, gold)
     if n == 0:
         raise no_common_task(list(gold)[:3], list(pred)[:3])
@@ -129,11 +135,13 @@ def _gold_rows(model: Any, gold: dict[Any, frozenset]) -> list[tuple[str, str]]:
 def aggregate_multilabel(table: Any, args: argparse.Namespace, out: TextIO, err: TextIO,
                          model_params: Callable[[type, argparse.Namespace, str], dict[str, Any]]) -> int:
     """Fit BinaryRelevance with ``args.model`` (categorical; default: galton's default) inside on the
-    Arrow ``table`` and write / print the results."""
+    Arrow ``table`` and write / print the results (one row per task, sorted by task)."""
+    import pyarrow as pa
+
     from .. import aggregator
     from ..aggregator import BinaryRelevance
     from ..data._validate import missing_columns, null_mask, raise_nulls
-    from ..io import write_table
+    from ..io import to_arrow, write_table
 
     sep = "|" if args.tag_sep is None else args.tag_sep
     if not sep:
@@ -142,10 +150,6 @@ def aggregate_multilabel(table: Any, args: argparse.Namespace, out: TextIO, err:
                           ("--checkpoint-dir", getattr(args, "checkpoint_dir", None))):
         if value is not None:
             raise CLIError(f"{option} is not available for multilabel data yet; aggregate without it")
-    try:
-        import pandas as pd
-    except ImportError:  # pragma: no cover - depends on the environment
-        raise CLIError("multilabel data needs pandas: pip install 'galton[pandas]'") from None
     cols = (args.task_col, args.worker_col, args.label_col)
     missing_columns(table, cols, "multilabel data has a task, a worker and a label column (the tags)")
     name = args.model or aggregator.default_name()
@@ -154,21 +158,22 @@ def aggregate_multilabel(table: Any, args: argparse.Namespace, out: TextIO, err:
     if getattr(cls, "kind", "categorical") != "categorical":
         raise CLIError(f"model {name!r} is not a categorical model; multilabel data takes one per tag, such "
                        f"as {', '.join(aggregator.names(kind='categorical')[:4])}")
+    rows = np.arange(table.num_rows)
     if args.on_invalid == "drop":  # rows without a task or a worker (a missing tag set: no tag)
-        keep = ~(null_mask(table.column(args.task_col)) | null_mask(table.column(args.worker_col)))
-        table = table.filter(keep)
+        rows = np.flatnonzero(~(null_mask(table.column(args.task_col)) | null_mask(table.column(args.worker_col))))
+        table = table.take(pa.array(rows))
     else:
         raise_nulls(table, cols[:2])
+    column = table.column(args.label_col)
+    tags = tag_sets(column, sep)
+    tag_type = column.type.value_type if _is_list_type(column.type) else pa.string()
+    data = pa.table({args.task_col: table.column(args.task_col), args.worker_col: table.column(args.worker_col),
+                     args.label_col: pa.array(tags, type=pa.list_(tag_type))})
     gold = None  # read and checked before the fit, so that a bad gold file fails before anything is written
     if args.gold is not None:
-        from ..io import to_arrow
-
         gold = gold_sets(to_arrow(args.gold), args.task_col, args.label_col, sep)
-    frame = pd.DataFrame({"task": table.column(args.task_col).to_pandas(),
-                          "worker": table.column(args.worker_col).to_pandas(),
-                          "label": tag_sets(table.column(args.label_col), sep)})
     text = args.output is not None and (args.output == "-" or Path(args.output).suffix.lower() in (".csv", ".tsv"))
-    clash = next((t for tags in frame["label"] for t in tags if sep in str(t)), None) if text else None
+    clash = next((t for s in tags for t in s if sep in str(t)), None) if text else None
     if clash is not None:  # "rock|pop" joined with "|" would read back as two tags
         raise CLIError(f"tag {clash!r} contains the tag separator {sep!r}, so the tags joined in the CSV / TSV "
                        "output could not be told apart; pass --tag-sep with another character, or write "
@@ -177,7 +182,7 @@ def aggregate_multilabel(table: Any, args: argparse.Namespace, out: TextIO, err:
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        model.fit(frame)
+        model.fit(data, task_col=args.task_col, worker_col=args.worker_col, label_col=args.label_col)
     seconds = time.perf_counter() - t0
     if not args.quiet:
         report_warnings(caught, err)
@@ -185,14 +190,15 @@ def aggregate_multilabel(table: Any, args: argparse.Namespace, out: TextIO, err:
     if args.output is not None:
         write_table(results_table(model, sep if text else None), args.output)
     if not args.quiet:
-        tagged = sum(1 for s in model.labels_.tolist() if len(s))
-        rows = [("kind", "multilabel"), ("model", f"{name} inside BinaryRelevance"),
-                ("tasks", f"{len(model.labels_):,} ({tagged:,} with at least one tag)"),
-                ("judgments", f"{len(frame):,}"), ("tags", f"{len(model.aggregators_):,}"),
-                ("seconds", f"{seconds:.2f}")]
-        rows += scored
-        rows.append(("output", NO_OUTPUT if args.output is None else args.output))
+        sets = model.labels_.column("label").to_pylist()
+        tagged = sum(1 for s in sets if len(s))
+        rows_out = [("kind", "multilabel"), ("model", f"{name} inside BinaryRelevance"),
+                    ("tasks", f"{len(sets):,} ({tagged:,} with at least one tag)"),
+                    ("judgments", f"{data.num_rows:,}"), ("tags", f"{len(model.aggregators_):,}"),
+                    ("seconds", f"{seconds:.2f}")]
+        rows_out += scored
+        rows_out.append(("output", NO_OUTPUT if args.output is None else args.output))
         summary = err if args.output == "-" else out
-        for k, v in rows:
+        for k, v in rows_out:
             summary.write(f"{k:<12}{v}\n")
     return 0
