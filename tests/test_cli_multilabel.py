@@ -194,3 +194,33 @@ def test_rows_are_sorted_by_task_as_categorical_results_are(tmp_path, capsys):
     got = pq.read_table(tmp_path / "out.parquet")
     assert got.column("task").to_pylist() == [4, 30, 100] and got.column("labels").to_pylist() == [[], ["x"], []]
     assert got.column("p_x").to_pylist() == [0.0, 1.0, 0.5]
+
+
+def test_gold_of_another_format_is_matched_in_the_judgments_types(tmp_path, capsys):
+    """Bug hunt: --gold compared raw values, so integer tags [1, 2] in Parquet against a CSV gold
+    "1|2" scored "accuracy 0.000000 (0/2 ...)" (text "1" is not 1), CSV tags against an integer
+    Parquet gold too, and text task ids '1', '2' against a CSV gold (ids read as integers) said "gold
+    shares no task". Gold task ids and tags are now matched in the judgments' types, as categorical
+    gold is; gold sharing no tag with the judgments is refused instead of scoring 0."""
+    ints = [("t1", "a", [1, 2]), ("t1", "b", [1, 2]), ("t2", "a", [3]), ("t2", "b", [3])]
+    gold_csv = tmp_path / "gold.csv"
+    gold_csv.write_text("task,label\nt1,1|2\nt2,3\n")
+    gold_parquet = tmp_path / "gold.parquet"
+    pq.write_table(pa.table({"task": ["t1", "t2"], "label": [[1, 2], [3]]}), gold_parquet)
+    text_ids = tmp_path / "ids.parquet"
+    pq.write_table(pa.table({"task": ["1", "1", "2", "2"], "worker": ["a", "b"] * 2,
+                             "label": [["x"], ["x"], ["y"], ["y"]]}), text_ids)
+    (tmp_path / "gold_ids.csv").write_text("task,label\n1,x\n2,y\n")
+    exact = "accuracy    1.000000 (2/2 tasks with gold whose tag set is exactly right)"
+    for argv in ([_parquet(tmp_path / "ints.parquet", ints), "--gold", gold_csv],
+                 [_csv(tmp_path / "ints.csv", [(t, w, [str(x) for x in s]) for t, w, s in ints]), "--kind",
+                  "multilabel", "--gold", gold_parquet],
+                 [text_ids, "--gold", tmp_path / "gold_ids.csv"]):
+        rc, out, err = run([*argv, "-m", "mv"], capsys)
+        assert rc == 0 and exact in out, (argv, out, err)
+    other = tmp_path / "other.csv"
+    other.write_text("task,label\nt1,a|b\nt2,c\n")
+    rc, out, err = run([tmp_path / "ints.parquet", "-m", "mv", "--gold", other, "-o", tmp_path / "o.parquet"], capsys)
+    assert rc == 2 and err.count("\n") == 1 and "gold shares no tag with the judgments (gold tags look like ['a', "\
+        "'b', 'c'], the judgments' like [1, 2, 3])" in err
+    assert not (tmp_path / "o.parquet").exists()

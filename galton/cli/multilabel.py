@@ -5,8 +5,9 @@ joined by ``--tag-sep``; an empty cell or an empty list means that no tag applie
 per task: ``task``, ``labels`` (a list in Parquet, joined by ``--tag-sep`` in CSV / TSV and on
 standard output) and ``p_<tag>``, the aggregated probability that each tag applies. With ``--gold``
 (task and its tags, in the same layout) the summary scores the tag sets: the share of gold tasks
-whose set is exactly right, and the tags' precision, recall and F1 over those tasks. Rows are sorted
-by task, as the categorical results are."""
+whose set is exactly right, and the tags' precision, recall and F1 over those tasks (gold task ids
+and tags are matched in the judgments' types, as categorical gold is). Rows are sorted by task, as
+the categorical results are."""
 
 from __future__ import annotations
 
@@ -101,6 +102,58 @@ def gold_sets(table: Any, task_col: str, label_col: str, sep: str) -> dict[Any, 
     return out
 
 
+def typed_gold(gold: dict[Any, frozenset], tasks: np.ndarray, tags: np.ndarray) -> dict[Any, frozenset]:
+    """The gold sets of the judged tasks, in the judgments' types: task ids found among the
+    judgments' sorted ``tasks`` by galton's id rule (text digits find integer ids, integers find
+    text ids), tags among their sorted ``tags`` by its label rule (text ``1`` finds the tag 1, ``2.5``
+    the tag 2.5, the integer 2 the text tag ``2``), so that a gold file of another format than the
+    judgments scores them. A gold tag no judgment holds stays as written (a missed tag). Refused:
+    gold sharing no task with the judgments, and gold whose tags are none of the judgments' (every
+    set would be scored wrong)."""
+    from .._gold import gold_label_values
+    from ..data._encode import id_lookup, label_lookup
+
+    keys = list(gold)
+    found = id_lookup(tasks, _values(keys)) if keys and tasks.size else np.full(len(keys), -1)
+    if not (found >= 0).any():
+        raise no_common_task(keys[:3], tasks[:3].tolist())
+    judged = [k for k, i in zip(keys, found) if i >= 0]
+    flat = [t for k in judged for t in gold[k]]
+    codes = label_lookup(tags, gold_label_values(_values(flat), tags)) if flat and tags.size else np.full(len(flat), -1)
+    if flat and not (codes >= 0).any():
+        raise CLIError(f"gold shares no tag with the judgments (gold tags look like {sorted(set(flat), key=repr)[:3]}, "
+                       f"the judgments' like {tags[:3].tolist()}); write the gold's tags as the judgments' "
+                       "are, and check --label-col and --tag-sep")
+    typed = [tags[c].item() if c >= 0 and hasattr(tags[c], "item") else (tags[c] if c >= 0 else t)
+             for t, c in zip(flat, codes.tolist())]
+    out: dict[Any, frozenset] = {}
+    at = 0
+    for k, i in zip(keys, found.tolist()):
+        if i < 0:
+            continue
+        task = tasks[i].item() if hasattr(tasks[i], "item") else tasks[i]
+        out[task] = frozenset(typed[at:at + len(gold[k])])
+        at += len(gold[k])
+    return out
+
+
+def _values(values: list[Any]) -> np.ndarray:
+    """Python values as an array for galton's lookups (text as objects)."""
+    a = np.asarray(values)
+    return a.astype(object) if a.dtype.kind in "USO" else a
+
+
+def _vocabulary(values: Any) -> np.ndarray:
+    """The distinct values of an Arrow array, sorted (as galton's lookups want them)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    u = pc.unique(values)
+    return u.take(pc.array_sort_indices(u)).to_numpy(zero_copy_only=False)
+
+
 def set_scores(pred: dict[Any, Any], gold: dict[Any, frozenset]) -> tuple[int, int, int, int, int]:
     """``(tasks, exact, true positives, false positives, false negatives)`` over the gold tasks that
     have a predicted set."""
@@ -170,8 +223,10 @@ def aggregate_multilabel(table: Any, args: argparse.Namespace, out: TextIO, err:
     data = pa.table({args.task_col: table.column(args.task_col), args.worker_col: table.column(args.worker_col),
                      args.label_col: pa.array(tags, type=pa.list_(tag_type))})
     gold = None  # read and checked before the fit, so that a bad gold file fails before anything is written
-    if args.gold is not None:
-        gold = gold_sets(to_arrow(args.gold), args.task_col, args.label_col, sep)
+    if args.gold is not None:  # the tags as written (1.0 stays 1.0), then in the judgments' types
+        raw = to_arrow(args.gold, ids=(args.task_col, "task", args.label_col, "label"))
+        gold = typed_gold(gold_sets(raw, args.task_col, args.label_col, sep), _vocabulary(data.column(args.task_col)),
+                          _vocabulary(pa.array([t for s in tags for t in s], type=tag_type)))
     text = args.output is not None and (args.output == "-" or Path(args.output).suffix.lower() in (".csv", ".tsv"))
     clash = next((t for s in tags for t in s if sep in str(t)), None) if text else None
     if clash is not None:  # "rock|pop" joined with "|" would read back as two tags
