@@ -224,3 +224,20 @@ def test_gold_of_another_format_is_matched_in_the_judgments_types(tmp_path, caps
     assert rc == 2 and err.count("\n") == 1 and "gold shares no tag with the judgments (gold tags look like ['a', "\
         "'b', 'c'], the judgments' like [1, 2, 3])" in err
     assert not (tmp_path / "o.parquet").exists()
+
+
+def test_csv_tags_are_kept_as_written(tmp_path, capsys):
+    """Bug hunt: a CSV label column of one numeric-looking tag per cell was read as numbers, so "1.0"
+    became the tag 1 and "1e3" the tag 1000 (p_1, p_1000), while a column holding "1.0|x" kept "1.0":
+    a tag's identity hung on the other rows. --kind multilabel now reads the label column (and the
+    gold's) as text, as ids are read."""
+    src = tmp_path / "num.csv"
+    src.write_text("task,worker,label\nt1,a,1.0\nt1,b,1.0\nt2,a,2.5\nt2,b,1e3\nt2,c,1e3\n")
+    gold = tmp_path / "gold.csv"
+    gold.write_text("task,label\nt1,1.0\nt2,1e3\n")
+    rc, out, err = run([src, "--kind", "multilabel", "-m", "mv", "--gold", gold, "-o", tmp_path / "out.csv"], capsys)
+    assert rc == 0, err
+    got = pd.read_csv(tmp_path / "out.csv", dtype=str, keep_default_na=False)
+    assert got.columns.tolist() == ["task", "labels", "p_1.0", "p_1e3", "p_2.5"]
+    assert got["labels"].tolist() == ["1.0", "1e3"]
+    assert "accuracy    1.000000 (2/2" in out
