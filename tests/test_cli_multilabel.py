@@ -241,3 +241,17 @@ def test_csv_tags_are_kept_as_written(tmp_path, capsys):
     assert got.columns.tolist() == ["task", "labels", "p_1.0", "p_1e3", "p_2.5"]
     assert got["labels"].tolist() == ["1.0", "1e3"]
     assert "accuracy    1.000000 (2/2" in out
+
+
+def test_boolean_tags_are_written_as_files_write_booleans(tmp_path, capsys):
+    """Bug hunt: boolean tags were written p_True / "True", where the categorical results (and the
+    README) write a boolean label as p_true / true."""
+    rows = [("t1", "a", [True]), ("t1", "b", [True, False]), ("t2", "a", [False]), ("t2", "b", [False])]
+    src = _parquet(tmp_path / "bool.parquet", rows)
+    rc, _, err = run([src, "-m", "mv", "-o", tmp_path / "out.csv"], capsys)
+    assert rc == 0, err
+    got = pd.read_csv(tmp_path / "out.csv", dtype=str, keep_default_na=False)
+    assert got.columns.tolist() == ["task", "labels", "p_false", "p_true"]
+    assert got["labels"].tolist() == ["true", "false"]
+    rc, _, err = run([src, "-m", "mv", "-o", tmp_path / "out.parquet"], capsys)
+    assert pq.read_table(tmp_path / "out.parquet").column("labels").to_pylist() == [[True], [False]]

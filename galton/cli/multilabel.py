@@ -58,23 +58,26 @@ def tag_sets(column: Any, sep: str) -> list[list[Any]]:
 def results_table(model: Any, sep: str | None) -> Any:
     """``task``, ``labels`` (a list, or text joined by ``sep``) and ``p_<tag>`` per tag (the tag's
     model's probability of the answer 1; left out for a model without probabilities), from a
-    BinaryRelevance fitted on an Arrow table (its rows sorted by task)."""
+    BinaryRelevance fitted on an Arrow table (its rows sorted by task). Tags are written as the
+    categorical results write labels (:func:`galton.io.label_key`: a boolean tag is ``true``)."""
     import pyarrow as pa
     import pyarrow.compute as pc
+
+    from ..io import label_key
 
     labels = model.labels_
     tasks = labels.column("task")
     sets = labels.column("label").to_pylist()
     cols: dict[str, Any] = {"task": tasks,
-                            "labels": pa.array([sep.join(map(str, s)) for s in sets], pa.string())
+                            "labels": pa.array([sep.join(label_key(t) for t in s) for s in sets], pa.string())
                             if sep is not None else labels.column("label")}
     for tag, sub in model.aggregators_.items():
         probas = getattr(sub, "probas_", None)
-        yes = "p_1"  # the column of the answer 1 (the set holds the tag)
+        yes = f"p_{label_key(1)}"  # the column of the answer 1 (the set holds the tag)
         if probas is None or yes not in probas.column_names:
             continue
         at = pc.index_in(tasks, value_set=probas.column("task"))
-        cols[f"p_{tag}"] = probas.column(yes).take(at).fill_null(0.0)
+        cols[f"p_{label_key(tag)}"] = probas.column(yes).take(at).fill_null(0.0)
     return pa.table(cols)
 
 
