@@ -137,6 +137,7 @@ def test_a_kind_that_does_not_fit_a_bundled_dataset_is_refused(kind, tmp_path, c
 def test_tag_sep_on_other_data_is_refused(tmp_path, capsys):
     rc, _, err = run(["bundled:act_cf", "--tag-sep", ";"], capsys)
     assert rc == 2 and "--tag-sep is for multilabel data" in err and err.count("\n") == 1
+    assert "--kind multilabel" not in err  # a bundled dataset is categorical: no advice it cannot take
 
 
 def test_gold_tag_sets_score_exact_sets_and_tag_precision_recall(tmp_path, capsys):
@@ -255,3 +256,23 @@ def test_boolean_tags_are_written_as_files_write_booleans(tmp_path, capsys):
     assert got["labels"].tolist() == ["true", "false"]
     rc, _, err = run([src, "-m", "mv", "-o", tmp_path / "out.parquet"], capsys)
     assert pq.read_table(tmp_path / "out.parquet").column("labels").to_pylist() == [[True], [False]]
+
+
+def test_nested_tags_gold_models_and_tag_sep_are_refused_with_what_to_do(tmp_path, capsys):
+    """Bug hunt: a list or dict as a tag in JSON lines gave a bare "unhashable type: 'list'"; -m gold_mv
+    gave Python advice ("fit(data, gold)"); --tag-sep on CSV without --kind multilabel said only "this
+    input is categorical". Each is now one line saying what is wrong and what to do."""
+    nested = tmp_path / "nested.jsonl"
+    nested.write_text('{"task": "t1", "worker": "a", "tags": []}\n{"task": "t1", "worker": "b", "tags": [["x", "y"]]}\n'
+                      '{"task": "t2", "worker": "a", "tags": [["z"], ["x"]]}\n')
+    rc, _, err = run([nested, "-m", "mv", "--label-col", "tags"], capsys)
+    assert rc == 2 and err.count("\n") == 1, err
+    assert ("column 'tags': a label (tag) in a row's list must be one value (text, a number or a boolean); 2 row(s) "
+            "hold a list or a dict as a label (row 1: ['x', 'y'], row 2: ['z'])") in err
+    src = _csv(tmp_path / "tags.csv")
+    rc, _, err = run([src, "--kind", "multilabel", "-m", "gold_mv", "--gold", tmp_path / "tags.csv"], capsys)
+    assert rc == 2 and err.count("\n") == 1
+    assert "model 'gold_mv' needs gold labels for its fit, and multilabel data takes none per tag" in err
+    rc, _, err = run([src, "--tag-sep", ";"], capsys)
+    assert rc == 2 and err.count("\n") == 1 and "--tag-sep is for multilabel data; this input is categorical; " \
+        "for tags joined by a separator in a text label column, add --kind multilabel" in err

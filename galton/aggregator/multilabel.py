@@ -91,9 +91,9 @@ def label_sets(values: Sequence[Any], column: str = "label", rows: Sequence[int]
     if nested:
         examples = ", ".join(f"{where(i)}: {v!r}" for i, v in nested[:3])
         raise ColumnError(
-            f"column {column!r}: a label in a row's list must be one value (text, a number or a boolean); "
-            f"{len(nested):,} row(s) hold a list or a dict as a label ({examples}). Flatten those lists, or "
-            "write each such label as text"
+            f"column {column!r}: a label (tag) in a row's list must be one value (text, a number or a "
+            f"boolean); {len(nested):,} row(s) hold a list or a dict as a label ({examples}). Flatten those "
+            "lists, or write each such label as text"
         )
     return out
 

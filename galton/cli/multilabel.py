@@ -196,6 +196,7 @@ def aggregate_multilabel(table: Any, args: argparse.Namespace, out: TextIO, err:
 
     from .. import aggregator
     from ..aggregator import BinaryRelevance
+    from ..aggregator.multilabel import label_sets
     from ..data._validate import missing_columns, null_mask, raise_nulls
     from ..io import to_arrow, write_table
 
@@ -214,6 +215,10 @@ def aggregate_multilabel(table: Any, args: argparse.Namespace, out: TextIO, err:
     if getattr(cls, "kind", "categorical") != "categorical":
         raise CLIError(f"model {name!r} is not a categorical model; multilabel data takes one per tag, such "
                        f"as {', '.join(aggregator.names(kind='categorical')[:4])}")
+    if getattr(cls, "_require_gold", False):  # its weights come from gold labels, one per tag
+        raise CLIError(f"model {name!r} needs gold labels for its fit, and multilabel data takes none per tag "
+                       "(--gold here only scores the result); pick another categorical model, such as mv, ds, bds "
+                       "or glad")
     rows = np.arange(table.num_rows)
     if args.on_invalid == "drop":  # rows without a task or a worker (a missing tag set: no tag)
         rows = np.flatnonzero(~(null_mask(table.column(args.task_col)) | null_mask(table.column(args.worker_col))))
@@ -222,6 +227,7 @@ def aggregate_multilabel(table: Any, args: argparse.Namespace, out: TextIO, err:
         raise_nulls(table, cols[:2])
     column = table.column(args.label_col)
     tags = tag_sets(column, sep)
+    label_sets(tags, args.label_col, rows)  # a list or a dict as a tag: refused, naming the rows
     tag_type = column.type.value_type if _is_list_type(column.type) else pa.string()
     data = pa.table({args.task_col: table.column(args.task_col), args.worker_col: table.column(args.worker_col),
                      args.label_col: pa.array(tags, type=pa.list_(tag_type))})

@@ -189,9 +189,9 @@ def test_a_list_or_dict_as_a_tag_is_refused_naming_the_column_and_rows():
     """Bug hunt: a nested list or a dict inside a row's list (JSON lines) gave a bare "unhashable
     type: 'list'"; now the error names the column, the rows and what a tag may be."""
     df = pd.DataFrame({"task": ["a", "a", "b"], "worker": ["x", "y", "x"], "tags": [["p"], [["p"], "q"], [{"k": 1}]]})
-    with pytest.raises(galton.ColumnError, match=r"column 'tags': a label in a row's list must be one value \(text, "
-                                                 r"a number or a boolean\); 2 row\(s\) hold a list or a dict as a "
-                                                 r"label \(row 1: \['p'\], row 2: \{'k': 1\}\)"):
+    with pytest.raises(galton.ColumnError, match=r"column 'tags': a label \(tag\) in a row's list must be one "
+                                                 r"value \(text, a number or a boolean\); 2 row\(s\) hold a list or "
+                                                 r"a dict as a label \(row 1: \['p'\], row 2: \{'k': 1\}\)"):
         galton.BinaryRelevance().fit(df, label_col="tags")
 
 
