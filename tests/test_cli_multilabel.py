@@ -137,6 +137,7 @@ def test_a_kind_that_does_not_fit_a_bundled_dataset_is_refused(kind, tmp_path, c
 def test_tag_sep_on_other_data_is_refused(tmp_path, capsys):
     rc, _, err = run(["bundled:act_cf", "--tag-sep", ";"], capsys)
     assert rc == 2 and "--tag-sep is for multilabel data" in err and err.count("\n") == 1
+    assert "--kind multilabel" not in err  # a bundled dataset is categorical: no advice it cannot take
 
 
 def test_gold_tag_sets_score_exact_sets_and_tag_precision_recall(tmp_path, capsys):
@@ -182,3 +183,96 @@ def test_a_tag_holding_the_separator_is_refused_for_text_output(tmp_path, capsys
     rc, _, err = run([src, "-m", "mv", "--tag-sep", ";", "-o", tmp_path / "out.csv"], capsys)
     assert rc == 0, err
     assert pd.read_csv(tmp_path / "out.csv")["labels"].tolist() == ["jazz;rock|pop", "jazz"]
+
+
+def test_rows_are_sorted_by_task_as_categorical_results_are(tmp_path, capsys):
+    """Bug hunt: multi-label output kept the input's task order while categorical output is sorted
+    by task; integer ids sort as numbers."""
+    rows = [(30, "a", ["x"]), (30, "b", ["x"]), (4, "a", ["y"]), (4, "b", []), (100, "a", []), (100, "b", ["x"])]
+    src = _parquet(tmp_path / "ids.parquet", rows)
+    rc, _, err = run([src, "-m", "mv", "-o", tmp_path / "out.parquet"], capsys)
+    assert rc == 0, err
+    got = pq.read_table(tmp_path / "out.parquet")
+    assert got.column("task").to_pylist() == [4, 30, 100] and got.column("labels").to_pylist() == [[], ["x"], []]
+    assert got.column("p_x").to_pylist() == [0.0, 1.0, 0.5]
+
+
+def test_gold_of_another_format_is_matched_in_the_judgments_types(tmp_path, capsys):
+    """Bug hunt: --gold compared raw values, so integer tags [1, 2] in Parquet against a CSV gold
+    "1|2" scored "accuracy 0.000000 (0/2 ...)" (text "1" is not 1), CSV tags against an integer
+    Parquet gold too, and text task ids '1', '2' against a CSV gold (ids read as integers) said "gold
+    shares no task". Gold task ids and tags are now matched in the judgments' types, as categorical
+    gold is; gold sharing no tag with the judgments is refused instead of scoring 0."""
+    ints = [("t1", "a", [1, 2]), ("t1", "b", [1, 2]), ("t2", "a", [3]), ("t2", "b", [3])]
+    gold_csv = tmp_path / "gold.csv"
+    gold_csv.write_text("task,label\nt1,1|2\nt2,3\n")
+    gold_parquet = tmp_path / "gold.parquet"
+    pq.write_table(pa.table({"task": ["t1", "t2"], "label": [[1, 2], [3]]}), gold_parquet)
+    text_ids = tmp_path / "ids.parquet"
+    pq.write_table(pa.table({"task": ["1", "1", "2", "2"], "worker": ["a", "b"] * 2,
+                             "label": [["x"], ["x"], ["y"], ["y"]]}), text_ids)
+    (tmp_path / "gold_ids.csv").write_text("task,label\n1,x\n2,y\n")
+    exact = "accuracy    1.000000 (2/2 tasks with gold whose tag set is exactly right)"
+    for argv in ([_parquet(tmp_path / "ints.parquet", ints), "--gold", gold_csv],
+                 [_csv(tmp_path / "ints.csv", [(t, w, [str(x) for x in s]) for t, w, s in ints]), "--kind",
+                  "multilabel", "--gold", gold_parquet],
+                 [text_ids, "--gold", tmp_path / "gold_ids.csv"]):
+        rc, out, err = run([*argv, "-m", "mv"], capsys)
+        assert rc == 0 and exact in out, (argv, out, err)
+    other = tmp_path / "other.csv"
+    other.write_text("task,label\nt1,a|b\nt2,c\n")
+    rc, out, err = run([tmp_path / "ints.parquet", "-m", "mv", "--gold", other, "-o", tmp_path / "o.parquet"], capsys)
+    assert rc == 2 and err.count("\n") == 1 and "gold shares no tag with the judgments (gold tags look like ['a', "\
+        "'b', 'c'], the judgments' like [1, 2, 3])" in err
+    assert not (tmp_path / "o.parquet").exists()
+
+
+def test_csv_tags_are_kept_as_written(tmp_path, capsys):
+    """Bug hunt: a CSV label column of one numeric-looking tag per cell was read as numbers, so "1.0"
+    became the tag 1 and "1e3" the tag 1000 (p_1, p_1000), while a column holding "1.0|x" kept "1.0":
+    a tag's identity hung on the other rows. --kind multilabel now reads the label column (and the
+    gold's) as text, as ids are read."""
+    src = tmp_path / "num.csv"
+    src.write_text("task,worker,label\nt1,a,1.0\nt1,b,1.0\nt2,a,2.5\nt2,b,1e3\nt2,c,1e3\n")
+    gold = tmp_path / "gold.csv"
+    gold.write_text("task,label\nt1,1.0\nt2,1e3\n")
+    rc, out, err = run([src, "--kind", "multilabel", "-m", "mv", "--gold", gold, "-o", tmp_path / "out.csv"], capsys)
+    assert rc == 0, err
+    got = pd.read_csv(tmp_path / "out.csv", dtype=str, keep_default_na=False)
+    assert got.columns.tolist() == ["task", "labels", "p_1.0", "p_1e3", "p_2.5"]
+    assert got["labels"].tolist() == ["1.0", "1e3"]
+    assert "accuracy    1.000000 (2/2" in out
+
+
+def test_boolean_tags_are_written_as_files_write_booleans(tmp_path, capsys):
+    """Bug hunt: boolean tags were written p_True / "True", where the categorical results (and the
+    README) write a boolean label as p_true / true."""
+    rows = [("t1", "a", [True]), ("t1", "b", [True, False]), ("t2", "a", [False]), ("t2", "b", [False])]
+    src = _parquet(tmp_path / "bool.parquet", rows)
+    rc, _, err = run([src, "-m", "mv", "-o", tmp_path / "out.csv"], capsys)
+    assert rc == 0, err
+    got = pd.read_csv(tmp_path / "out.csv", dtype=str, keep_default_na=False)
+    assert got.columns.tolist() == ["task", "labels", "p_false", "p_true"]
+    assert got["labels"].tolist() == ["true", "false"]
+    rc, _, err = run([src, "-m", "mv", "-o", tmp_path / "out.parquet"], capsys)
+    assert pq.read_table(tmp_path / "out.parquet").column("labels").to_pylist() == [[True], [False]]
+
+
+def test_nested_tags_gold_models_and_tag_sep_are_refused_with_what_to_do(tmp_path, capsys):
+    """Bug hunt: a list or dict as a tag in JSON lines gave a bare "unhashable type: 'list'"; -m gold_mv
+    gave Python advice ("fit(data, gold)"); --tag-sep on CSV without --kind multilabel said only "this
+    input is categorical". Each is now one line saying what is wrong and what to do."""
+    nested = tmp_path / "nested.jsonl"
+    nested.write_text('{"task": "t1", "worker": "a", "tags": []}\n{"task": "t1", "worker": "b", "tags": [["x", "y"]]}\n'
+                      '{"task": "t2", "worker": "a", "tags": [["z"], ["x"]]}\n')
+    rc, _, err = run([nested, "-m", "mv", "--label-col", "tags"], capsys)
+    assert rc == 2 and err.count("\n") == 1, err
+    assert ("column 'tags': a label (tag) in a row's list must be one value (text, a number or a boolean); 2 row(s) "
+            "hold a list or a dict as a label (row 1: ['x', 'y'], row 2: ['z'])") in err
+    src = _csv(tmp_path / "tags.csv")
+    rc, _, err = run([src, "--kind", "multilabel", "-m", "gold_mv", "--gold", tmp_path / "tags.csv"], capsys)
+    assert rc == 2 and err.count("\n") == 1
+    assert "model 'gold_mv' needs gold labels for its fit, and multilabel data takes none per tag" in err
+    rc, _, err = run([src, "--tag-sep", ";"], capsys)
+    assert rc == 2 and err.count("\n") == 1 and "--tag-sep is for multilabel data; this input is categorical; " \
+        "for tags joined by a separator in a text label column, add --kind multilabel" in err

@@ -19,21 +19,19 @@ the list of the labels whose aggregated answer is 1. The per-label fits are ordi
 from __future__ import annotations
 
 import copy
-import os
-from typing import Any
-
-from typing import TYPE_CHECKING
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from ..data._validate import missing_columns
+from ..data._validate import check_on_invalid, missing_columns, null_mask, one_row, raise_nulls, row_index
 from ..judgments import ColumnError
 from ._estimator import fit_options_set
 
-if TYPE_CHECKING:
-    import pandas as pd
+__all__ = ["BinaryRelevance", "is_missing", "label_sets"]
 
-__all__ = ["BinaryRelevance"]
+#: what a multi-label column's rows are, in the errors
+_ROW_RULE = ("BinaryRelevance needs a list of labels in every row (an empty list or a missing value: no "
+             "label applies)")
 
 
 def _clone(model: Any) -> Any:
@@ -43,24 +41,59 @@ def _clone(model: Any) -> Any:
     return copy.deepcopy(model)
 
 
-def _label_sets(column: "pd.Series") -> list[tuple[Any, ...]]:
-    """Each row's labels as a tuple; a clear error for a row that is not a list of labels."""
+def is_missing(value: Any) -> bool:
+    """Whether a scalar is a missing value: None, pandas' NA and NaT, NaN of any float type,
+    numpy's NaT (a list, text or a number is not)."""
+    if value is None:
+        return True
+    if isinstance(value, (str, bytes, int, list, tuple, dict, set, frozenset, np.ndarray)):
+        return False
+    kind = type(value)
+    if kind.__module__.split(".")[0] == "pandas" and kind.__name__ in ("NAType", "NaTType"):
+        return True
+    try:
+        return bool(value != value)  # NaN (float, numpy's floats, Decimal) and numpy's NaT
+    except (TypeError, ValueError):
+        return False
+
+
+def label_sets(values: Sequence[Any], column: str = "label", rows: Sequence[int] | None = None,
+               index: np.ndarray | None = None) -> list[tuple[Any, ...]]:
+    """Each row's labels as a tuple (a missing row or label, whatever its kind of missing: none); a
+    ColumnError naming ``column`` and the rows (``rows``: their positions in the input,
+    ``index``: a pandas frame's own index) for a row that is not a list of labels, or a label that is
+    itself a list or a dict."""
     out: list[tuple[Any, ...]] = []
-    bad: list[tuple[int, Any]] = []
-    for i, value in enumerate(column.tolist()):
-        if value is None or (isinstance(value, float) and np.isnan(value)):
+    single: list[tuple[int, Any]] = []
+    nested: list[tuple[int, Any]] = []
+    for i, value in enumerate(values):
+        if isinstance(value, (list, tuple, set, frozenset, np.ndarray)):
+            tags = tuple(v for v in value if not is_missing(v))
+            for v in tags:
+                try:
+                    hash(v)
+                except TypeError:
+                    nested.append((i, v))
+                    break
+            out.append(tags)
+        elif is_missing(value):
             out.append(())  # no label applies
-        elif isinstance(value, (list, tuple, set, frozenset, np.ndarray)):  # a null tag is no tag
-            out.append(tuple(v for v in value if v is not None and not (isinstance(v, float) and np.isnan(v))))
         else:
             out.append(())
-            bad.append((i, value))
-    if bad:
-        examples = ", ".join(f"row {i}: {v!r}" for i, v in bad[:3])
+            single.append((i, value))
+    where = (lambda i: one_row(i if rows is None else int(rows[i]), index))
+    if single:
+        examples = ", ".join(f"{where(i)}: {v!r}" for i, v in single[:3])
         raise ColumnError(
-            f"column 'label': BinaryRelevance needs a list of labels in every row; {len(bad):,} row(s) "
-            f"hold a single value ({examples}). Wrap each in a list, or aggregate single labels with a "
-            "categorical model (MajorityVote, DawidSkene)"
+            f"column {column!r}: {_ROW_RULE}; {len(single):,} row(s) hold a single value ({examples}). Wrap "
+            "each in a list, or aggregate single labels with a categorical model (MajorityVote, DawidSkene)"
+        )
+    if nested:
+        examples = ", ".join(f"{where(i)}: {v!r}" for i, v in nested[:3])
+        raise ColumnError(
+            f"column {column!r}: a label (tag) in a row's list must be one value (text, a number or a "
+            f"boolean); {len(nested):,} row(s) hold a list or a dict as a label ({examples}). Flatten those "
+            "lists, or write each such label as text"
         )
     return out
 
@@ -78,12 +111,20 @@ class BinaryRelevance:
 
     Attributes
     ----------
-    labels_ : pd.Series named ``agg_label``, indexed by ``task`` (in order of first appearance), each
-        value the list of the task's labels, in sorted label order.
-    aggregators_ : dict label -> the fitted copy of the base model for that label.
+    labels_ : each task's list of labels, in sorted label order. pandas input: a Series named
+        ``agg_label`` indexed by ``task``, in the task order of the first label's fit (crowd-kit's:
+        order of first appearance for MajorityVote or DawidSkene, sorted for Wawa or GLAD); with no
+        label at all, crowd-kit's empty float Series. polars input (and a path or a dict): a polars
+        frame ``task, label`` (a list column), sorted by task; Arrow input: the same as an Arrow table.
+    aggregators_ : dict label -> the fitted copy of the base model for that label (its results in
+        the input's frame type).
     """
 
     def __init__(self, base_aggregator: Any = None):
+        if base_aggregator is None:  # crowd-kit's default, a fresh one per model
+            from .majority_vote import MajorityVote
+
+            base_aggregator = MajorityVote()
         self.base_aggregator = base_aggregator
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
@@ -100,12 +141,16 @@ class BinaryRelevance:
         return f"BinaryRelevance(base_aggregator={self.base_aggregator!r})"
 
     def fit(self, data: Any, *, task_col: str = "task", worker_col: str = "worker",
-            label_col: str = "label") -> "BinaryRelevance":
-        """Fit one copy of the base model per label. ``data``: a pandas or polars frame (or a dict
-        of columns) with ``task``, ``worker`` and ``label`` (other names via ``task_col=`` etc.), the
-        label a list of labels per row (an empty list or None: no label applies)."""
+            label_col: str = "label", on_invalid: str = "raise") -> "BinaryRelevance":
+        """Fit one copy of the base model per label. ``data``: a pandas or polars frame, an Arrow
+        table, a path or a dict of columns, with ``task``, ``worker`` and ``label`` (other names via
+        ``task_col=`` etc.), the label a list of labels per row (an empty list or a missing value
+        such as None, NaN or ``pd.NA``: no label applies; a missing value inside a list is no
+        label). ``on_invalid``: ``"raise"`` (default) for a row without a task or a worker, or
+        ``"drop"`` to leave such rows out."""
+        check_on_invalid(on_invalid)
         base = self.base_aggregator
-        if base is None:
+        if base is None:  # set to None after construction: the default still
             from .majority_vote import MajorityVote
 
             base = MajorityVote()
@@ -114,72 +159,148 @@ class BinaryRelevance:
             what = f"a {kind} model" if hasattr(base, "fit") else "not a model"
             raise TypeError(f"base_aggregator must be a categorical model (task, worker, label), such as "
                             f"MajorityVote() or DawidSkene(); {type(base).__name__} is {what}")
-        import pandas as pd  # only when used: importing galton loads no pandas
+        cols = (task_col, worker_col, label_col)
+        hint = ("BinaryRelevance reads task, worker and label (a list of labels per row); name other columns "
+                "with task_col=, worker_col=, label_col=")
+        from ..io import frame_kind
 
-        frame = _as_pandas(data)
-        missing_columns(frame, (task_col, worker_col, label_col),
-                        "BinaryRelevance reads task, worker and label (a list of labels per row); name "
-                        "other columns with task_col=, worker_col=, label_col=")
-        given = {task_col: "task", worker_col: "worker", label_col: "label"}
-        if any(k != v for k, v in given.items()):  # galton's names from here on (results say "task")
-            frame = frame[list(given)].rename(columns=given)
-        sets = _label_sets(frame["label"])
-        rows_of: dict[Any, list[int]] = {}  # label -> the rows whose set holds it (one pass)
-        for i, labels_of_row in enumerate(sets):
-            for x in labels_of_row:
-                rows_of.setdefault(x, []).append(i)
-        labels = sorted(rows_of, key=_sort_key)
+        kind = frame_kind(data)
+        if kind == "pandas" and hasattr(data, "columns"):
+            return self._fit_pandas(data, base, cols, hint, on_invalid)
+        return self._fit_arrow(data, base, cols, hint, on_invalid, "arrow" if kind == "arrow" else "polars")
+
+    def _fit_pandas(self, data: Any, base: Any, cols: tuple[str, str, str], hint: str,
+                    on_invalid: str) -> "BinaryRelevance":
+        """pandas in, pandas out in crowd-kit's layout."""
+        import pandas as pd
+        import pyarrow as pa
+
+        missing_columns(data, cols, hint)
+        task_col, worker_col, label_col = cols
+        index = row_index(data)
+        nulls = {c: np.asarray(data[c].isna(), dtype=bool) for c in (task_col, worker_col)}
+        bad = nulls[task_col] | nulls[worker_col]
+        if bad.any() and on_invalid == "raise":  # the one null check, on a table of the null marks
+            raise_nulls(pa.table({c: pa.array(np.zeros(bad.size), mask=m) for c, m in nulls.items()}),
+                        list(nulls), index)
+        rows = np.flatnonzero(~bad)
+        sets = label_sets(data[label_col].to_numpy()[rows].tolist(), label_col, rows, index)
+        tasks, workers = data[task_col].to_numpy()[rows], data[worker_col].to_numpy()[rows]
+        chosen: dict[Any, list[Any]] | None = None
         self.aggregators_: dict[Any, Any] = {}
-        tasks = pd.unique(frame["task"].to_numpy())
-        chosen: dict[Any, list[Any]] = {t: [] for t in tasks}
-        for label in labels:
-            answer = np.zeros(len(sets), dtype=np.int64)
-            answer[np.unique(np.asarray(rows_of[label], dtype=np.int64))] = 1  # a label twice in a set: once
-            binary = pd.DataFrame({"task": frame["task"].to_numpy(), "worker": frame["worker"].to_numpy(),
-                                   "label": answer})
-            model = _clone(base)
-            with fit_options_set(warning_context=f"tag {label!r}: "):  # which tag did not converge
-                model.fit(binary)
+        for label, answer in _answers(sets):
+            model = _fit_one(base, label, pd.DataFrame({"task": tasks, "worker": workers, "label": answer}))
             self.aggregators_[label] = model
             result = model.labels_
             if result is None:
                 continue
+            if chosen is None:  # crowd-kit's order: that of the first label's results
+                chosen = {t: [] for t in result.index.tolist()}
             for task, value in zip(result.index.tolist(), result.tolist()):
                 if value:
-                    chosen[task].append(label)
-        if not chosen:
-            self.labels_ = pd.Series(dtype=float, name="agg_label")  # crowd-kit's empty result
+                    chosen.setdefault(task, []).append(label)
+        if chosen is None:
+            self.labels_ = pd.Series(dtype=float, name="agg_label")  # crowd-kit's result without labels
         else:
-            self.labels_ = pd.Series(list(chosen.values()), index=pd.Index(list(chosen), name="task"),
-                                     name="agg_label", dtype=object)
+            from ._results import object_series
+
+            self.labels_ = object_series(list(chosen.values()), list(chosen), "task", "agg_label")
         return self
 
-    def fit_predict(self, data: Any, **columns: str) -> "pd.Series":
-        """Fit and return ``labels_`` (``columns``: ``task_col=`` etc., as in :meth:`fit`)."""
-        return self.fit(data, **columns).labels_
+    def _fit_arrow(self, data: Any, base: Any, cols: tuple[str, str, str], hint: str, on_invalid: str,
+                   out: str) -> "BinaryRelevance":
+        """polars, Arrow, a path or a dict in: results as polars or Arrow tables sorted by task."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        from ..io import to_arrow
+
+        table = to_arrow(data)
+        missing_columns(table, cols, hint)
+        task_col, worker_col, label_col = cols
+        if on_invalid == "drop":
+            rows = np.flatnonzero(~(null_mask(table.column(task_col)) | null_mask(table.column(worker_col))))
+        else:
+            raise_nulls(table, [task_col, worker_col])
+            rows = np.arange(table.num_rows)
+        if rows.size < table.num_rows:
+            table = table.take(pa.array(rows))
+        labels_type = table.column(label_col).type
+        sets = label_sets(table.column(label_col).to_pylist(), label_col, rows)
+        tasks, workers = table.column(task_col), table.column(worker_col)
+        task_ids: Any = None
+        chosen: list[list[Any]] = []
+        self.aggregators_: dict[Any, Any] = {}
+        for label, answer in _answers(sets):
+            binary = pa.table({"task": tasks, "worker": workers, "label": pa.array(answer)})
+            model = _fit_one(base, label, binary if out == "arrow" else _polars(binary))
+            self.aggregators_[label] = model
+            if model.labels_ is None:
+                continue
+            ids, values = _task_answers(model.labels_)
+            if task_ids is None:  # every fit has every task, sorted by id: the first one's ids
+                task_ids, chosen = model.labels_["task"], [[] for _ in ids]
+                position = {t: i for i, t in enumerate(ids)}
+            for task, value in zip(ids, values):
+                if value:
+                    chosen[position[task]].append(label)
+        if task_ids is None:  # no label at all: every task, with no label
+            task_ids = pc.unique(tasks.combine_chunks() if isinstance(tasks, pa.ChunkedArray) else tasks)
+            task_ids = task_ids.take(pc.array_sort_indices(task_ids))
+            chosen = [[] for _ in range(len(task_ids))]
+        value_type = labels_type.value_type if hasattr(labels_type, "value_type") else None
+        result = pa.table({"task": _arrow(task_ids), "label": pa.array(
+            chosen, type=None if value_type is None or pa.types.is_null(value_type) else pa.list_(value_type))})
+        self.labels_ = result if out == "arrow" else _polars(result)
+        return self
+
+    def fit_predict(self, data: Any, **options: Any) -> Any:
+        """Fit and return ``labels_`` (``options``: ``task_col=`` etc. and ``on_invalid=``, as in
+        :meth:`fit`)."""
+        return self.fit(data, **options).labels_
+
+
+def _answers(sets: list[tuple[Any, ...]]) -> Iterator[tuple[Any, np.ndarray]]:
+    """(label, the 0 / 1 answer of every row) for each label, labels in sorted order."""
+    rows_of: dict[Any, list[int]] = {}  # label -> the rows whose set holds it (one pass)
+    for i, labels_of_row in enumerate(sets):
+        for x in labels_of_row:
+            rows_of.setdefault(x, []).append(i)
+    for label in sorted(rows_of, key=_sort_key):
+        answer = np.zeros(len(sets), dtype=np.int64)
+        answer[np.asarray(rows_of[label], dtype=np.int64)] = 1  # a label twice in a set: once
+        yield label, answer
+
+
+def _fit_one(base: Any, label: Any, binary: Any) -> Any:
+    """A fresh copy of ``base`` fitted on one label's binary answers."""
+    model = _clone(base)
+    with fit_options_set(warning_context=f"tag {label!r}: "):  # which tag did not converge
+        model.fit(binary)
+    return model
+
+
+def _task_answers(labels: Any) -> tuple[list[Any], list[Any]]:
+    """(task ids, answers) of a fitted model's ``labels_``: a pandas Series, or a polars / Arrow
+    table with ``task`` and ``label``."""
+    if hasattr(labels, "index") and hasattr(labels, "tolist"):
+        return labels.index.tolist(), labels.tolist()
+    if hasattr(labels, "column_names"):  # Arrow
+        return labels.column("task").to_pylist(), labels.column("label").to_pylist()
+    return labels["task"].to_list(), labels["label"].to_list()
+
+
+def _arrow(column: Any) -> Any:
+    """A polars Series or an Arrow column as Arrow."""
+    return column.to_arrow() if hasattr(column, "to_arrow") else column
+
+
+def _polars(table: Any) -> Any:
+    import polars as pl
+
+    return pl.from_arrow(table)
 
 
 def _sort_key(label: Any) -> tuple[str, Any]:
     """Labels of one type sort by value; mixed types by type name first (no TypeError)."""
     return (type(label).__name__, label)
-
-
-def _as_pandas(data: Any) -> "pd.DataFrame":
-    import pandas as pd
-
-    if isinstance(data, pd.DataFrame):
-        return data
-    if isinstance(data, dict):
-        return pd.DataFrame(data)
-    if isinstance(data, (str, os.PathLike)) or hasattr(data, "collect") or hasattr(data, "to_arrow") or hasattr(
-            data, "__arrow_c_stream__"):  # a file, a polars (lazy) frame, Arrow
-        import pyarrow as pa
-
-        from ..io import to_arrow
-
-        table = to_arrow(data)
-        # list columns as Python lists: to_pandas made integer tags floats wherever one was null
-        return pd.DataFrame({n: c.to_pylist() if pa.types.is_list(c.type) or pa.types.is_large_list(c.type)
-                             else c.to_pandas() for n, c in zip(table.column_names, table.columns)})
-    raise TypeError(f"BinaryRelevance takes a pandas or polars DataFrame, an Arrow table, a path or a dict of "
-                    f"columns, not {type(data).__name__}")

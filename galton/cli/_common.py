@@ -105,7 +105,10 @@ def check_kind_options(args: argparse.Namespace, kind: str) -> None:
     """Refuse an option of ``galton aggregate`` that the input's kind of data cannot use."""
     for option, value, want in (("--tag-sep", args.tag_sep, "multilabel"), ("--top", args.top, "categorical")):
         if value is not None and kind != want:
-            raise CLIError(f"{option} is for {want} data; this input is {kind}")
+            hint = ("; for tags joined by a separator in a text label column, add --kind multilabel"
+                    if option == "--tag-sep" and kind == "categorical"
+                    and not str(getattr(args, "input", "")).startswith(BUNDLED_PREFIX) else "")
+            raise CLIError(f"{option} is for {want} data; this input is {kind}{hint}")
     if kind in ("pairwise", "choice", "rating") and (args.gold is not None or args.use_gold):
         option, want = ("--gold", "categorical and multilabel") if args.gold is not None else ("--use-gold",
                                                                                             "categorical")

@@ -268,6 +268,8 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     _check_memory_option(args)
     distinct_columns(args)
     ids = (args.task_col, args.worker_col)  # their text comes back as written, as task's and worker's
+    if args.kind == "multilabel":  # CSV tags too: "1.0" stays the tag 1.0, whatever the other rows hold
+        ids += (args.label_col,)
     plan_outputs(args, "pairwise" if args.kind == "pairwise" else None)  # before anything is read
     if args.gold is not None and not Path(args.gold).exists():
         raise FileNotFoundError(f"gold file {args.gold!r} does not exist")

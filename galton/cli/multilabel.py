@@ -5,7 +5,9 @@ joined by ``--tag-sep``; an empty cell or an empty list means that no tag applie
 per task: ``task``, ``labels`` (a list in Parquet, joined by ``--tag-sep`` in CSV / TSV and on
 standard output) and ``p_<tag>``, the aggregated probability that each tag applies. With ``--gold``
 (task and its tags, in the same layout) the summary scores the tag sets: the share of gold tasks
-whose set is exactly right, and the tags' precision, recall and F1 over those tasks."""
+whose set is exactly right, and the tags' precision, recall and F1 over those tasks (gold task ids
+and tags are matched in the judgments' types, as categorical gold is). Rows are sorted by task, as
+the categorical results are."""
 
 from __future__ import annotations
 
@@ -55,20 +57,27 @@ def tag_sets(column: Any, sep: str) -> list[list[Any]]:
 
 def results_table(model: Any, sep: str | None) -> Any:
     """``task``, ``labels`` (a list, or text joined by ``sep``) and ``p_<tag>`` per tag (the tag's
-    model's probability of the answer 1; left out for a model without probabilities)."""
+    model's probability of the answer 1; left out for a model without probabilities), from a
+    BinaryRelevance fitted on an Arrow table (its rows sorted by task). Tags are written as the
+    categorical results write labels (:func:`galton.io.label_key`: a boolean tag is ``true``)."""
     import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from ..io import label_key
 
     labels = model.labels_
-    tasks = labels.index.tolist()
-    sets = [list(v) for v in labels.tolist()]
-    cols: dict[str, Any] = {"task": pa.array(tasks),
-                            "labels": pa.array([sep.join(map(str, s)) for s in sets] if sep is not None else sets,
-                                               type=pa.string() if sep is not None else None)}
+    tasks = labels.column("task")
+    sets = labels.column("label").to_pylist()
+    cols: dict[str, Any] = {"task": tasks,
+                            "labels": pa.array([sep.join(label_key(t) for t in s) for s in sets], pa.string())
+                            if sep is not None else labels.column("label")}
     for tag, sub in model.aggregators_.items():
         probas = getattr(sub, "probas_", None)
-        if probas is None or 1 not in probas.columns:
+        yes = f"p_{label_key(1)}"  # the column of the answer 1 (the set holds the tag)
+        if probas is None or yes not in probas.column_names:
             continue
-        cols[f"p_{tag}"] = pa.array(probas[1].reindex(tasks).fillna(0.0).to_numpy(dtype=np.float64))
+        at = pc.index_in(tasks, value_set=probas.column("task"))
+        cols[f"p_{label_key(tag)}"] = probas.column(yes).take(at).fill_null(0.0)
     return pa.table(cols)
 
 
@@ -96,6 +105,58 @@ def gold_sets(table: Any, task_col: str, label_col: str, sep: str) -> dict[Any, 
     return out
 
 
+def typed_gold(gold: dict[Any, frozenset], tasks: np.ndarray, tags: np.ndarray) -> dict[Any, frozenset]:
+    """The gold sets of the judged tasks, in the judgments' types: task ids found among the
+    judgments' sorted ``tasks`` by galton's id rule (text digits find integer ids, integers find
+    text ids), tags among their sorted ``tags`` by its label rule (text ``1`` finds the tag 1, ``2.5``
+    the tag 2.5, the integer 2 the text tag ``2``), so that a gold file of another format than the
+    judgments scores them. A gold tag no judgment holds stays as written (a missed tag). Refused:
+    gold sharing no task with the judgments, and gold whose tags are none of the judgments' (every
+    set would be scored wrong)."""
+    from .._gold import gold_label_values
+    from ..data._encode import id_lookup, label_lookup
+
+    keys = list(gold)
+    found = id_lookup(tasks, _values(keys)) if keys and tasks.size else np.full(len(keys), -1)
+    if not (found >= 0).any():
+        raise no_common_task(keys[:3], tasks[:3].tolist())
+    judged = [k for k, i in zip(keys, found) if i >= 0]
+    flat = [t for k in judged for t in gold[k]]
+    codes = label_lookup(tags, gold_label_values(_values(flat), tags)) if flat and tags.size else np.full(len(flat), -1)
+    if flat and not (codes >= 0).any():
+        raise CLIError(f"gold shares no tag with the judgments (gold tags look like {sorted(set(flat), key=repr)[:3]}, "
+                       f"the judgments' like {tags[:3].tolist()}); write the gold's tags as the judgments' "
+                       "are, and check --label-col and --tag-sep")
+    typed = [tags[c].item() if c >= 0 and hasattr(tags[c], "item") else (tags[c] if c >= 0 else t)
+             for t, c in zip(flat, codes.tolist())]
+    out: dict[Any, frozenset] = {}
+    at = 0
+    for k, i in zip(keys, found.tolist()):
+        if i < 0:
+            continue
+        task = tasks[i].item() if hasattr(tasks[i], "item") else tasks[i]
+        out[task] = frozenset(typed[at:at + len(gold[k])])
+        at += len(gold[k])
+    return out
+
+
+def _values(values: list[Any]) -> np.ndarray:
+    """Python values as an array for galton's lookups (text as objects)."""
+    a = np.asarray(values)
+    return a.astype(object) if a.dtype.kind in "USO" else a
+
+
+def _vocabulary(values: Any) -> np.ndarray:
+    """The distinct values of an Arrow array, sorted (as galton's lookups want them)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    u = pc.unique(values)
+    return u.take(pc.array_sort_indices(u)).to_numpy(zero_copy_only=False)
+
+
 def set_scores(pred: dict[Any, Any], gold: dict[Any, frozenset]) -> tuple[int, int, int, int, int]:
     """``(tasks, exact, true positives, false positives, false negatives)`` over the gold tasks that
     have a predicted set."""
@@ -113,8 +174,9 @@ def set_scores(pred: dict[Any, Any], gold: dict[Any, frozenset]) -> tuple[int, i
 
 
 def _gold_rows(model: Any, gold: dict[Any, frozenset]) -> list[tuple[str, str]]:
-    """Summary rows scoring the tag sets against the gold sets."""
-    pred = dict(zip(model.labels_.index.tolist(), model.labels_.tolist()))
+    """Summary rows scoring the tag sets against the gold sets (of the judgments' types)."""
+    labels = model.labels_
+    pred = dict(zip(labels.column("task").to_pylist(), labels.column("label").to_pylist()))
     n, exact, tp, fp, fn = set_scores(pred, gold)
     if n == 0:
         raise no_common_task(list(gold)[:3], list(pred)[:3])
@@ -129,11 +191,14 @@ def _gold_rows(model: Any, gold: dict[Any, frozenset]) -> list[tuple[str, str]]:
 def aggregate_multilabel(table: Any, args: argparse.Namespace, out: TextIO, err: TextIO,
                          model_params: Callable[[type, argparse.Namespace, str], dict[str, Any]]) -> int:
     """Fit BinaryRelevance with ``args.model`` (categorical; default: galton's default) inside on the
-    Arrow ``table`` and write / print the results."""
+    Arrow ``table`` and write / print the results (one row per task, sorted by task)."""
+    import pyarrow as pa
+
     from .. import aggregator
     from ..aggregator import BinaryRelevance
+    from ..aggregator.multilabel import label_sets
     from ..data._validate import missing_columns, null_mask, raise_nulls
-    from ..io import write_table
+    from ..io import to_arrow, write_table
 
     sep = "|" if args.tag_sep is None else args.tag_sep
     if not sep:
@@ -142,10 +207,6 @@ def aggregate_multilabel(table: Any, args: argparse.Namespace, out: TextIO, err:
                           ("--checkpoint-dir", getattr(args, "checkpoint_dir", None))):
         if value is not None:
             raise CLIError(f"{option} is not available for multilabel data yet; aggregate without it")
-    try:
-        import pandas as pd
-    except ImportError:  # pragma: no cover - depends on the environment
-        raise CLIError("multilabel data needs pandas: pip install 'galton[pandas]'") from None
     cols = (args.task_col, args.worker_col, args.label_col)
     missing_columns(table, cols, "multilabel data has a task, a worker and a label column (the tags)")
     name = args.model or aggregator.default_name()
@@ -154,21 +215,29 @@ def aggregate_multilabel(table: Any, args: argparse.Namespace, out: TextIO, err:
     if getattr(cls, "kind", "categorical") != "categorical":
         raise CLIError(f"model {name!r} is not a categorical model; multilabel data takes one per tag, such "
                        f"as {', '.join(aggregator.names(kind='categorical')[:4])}")
+    if getattr(cls, "_require_gold", False):  # its weights come from gold labels, one per tag
+        raise CLIError(f"model {name!r} needs gold labels for its fit, and multilabel data takes none per tag "
+                       "(--gold here only scores the result); pick another categorical model, such as mv, ds, bds "
+                       "or glad")
+    rows = np.arange(table.num_rows)
     if args.on_invalid == "drop":  # rows without a task or a worker (a missing tag set: no tag)
-        keep = ~(null_mask(table.column(args.task_col)) | null_mask(table.column(args.worker_col)))
-        table = table.filter(keep)
+        rows = np.flatnonzero(~(null_mask(table.column(args.task_col)) | null_mask(table.column(args.worker_col))))
+        table = table.take(pa.array(rows))
     else:
         raise_nulls(table, cols[:2])
+    column = table.column(args.label_col)
+    tags = tag_sets(column, sep)
+    label_sets(tags, args.label_col, rows)  # a list or a dict as a tag: refused, naming the rows
+    tag_type = column.type.value_type if _is_list_type(column.type) else pa.string()
+    data = pa.table({args.task_col: table.column(args.task_col), args.worker_col: table.column(args.worker_col),
+                     args.label_col: pa.array(tags, type=pa.list_(tag_type))})
     gold = None  # read and checked before the fit, so that a bad gold file fails before anything is written
-    if args.gold is not None:
-        from ..io import to_arrow
-
-        gold = gold_sets(to_arrow(args.gold), args.task_col, args.label_col, sep)
-    frame = pd.DataFrame({"task": table.column(args.task_col).to_pandas(),
-                          "worker": table.column(args.worker_col).to_pandas(),
-                          "label": tag_sets(table.column(args.label_col), sep)})
+    if args.gold is not None:  # the tags as written (1.0 stays 1.0), then in the judgments' types
+        raw = to_arrow(args.gold, ids=(args.task_col, "task", args.label_col, "label"))
+        gold = typed_gold(gold_sets(raw, args.task_col, args.label_col, sep), _vocabulary(data.column(args.task_col)),
+                          _vocabulary(pa.array([t for s in tags for t in s], type=tag_type)))
     text = args.output is not None and (args.output == "-" or Path(args.output).suffix.lower() in (".csv", ".tsv"))
-    clash = next((t for tags in frame["label"] for t in tags if sep in str(t)), None) if text else None
+    clash = next((t for s in tags for t in s if sep in str(t)), None) if text else None
     if clash is not None:  # "rock|pop" joined with "|" would read back as two tags
         raise CLIError(f"tag {clash!r} contains the tag separator {sep!r}, so the tags joined in the CSV / TSV "
                        "output could not be told apart; pass --tag-sep with another character, or write "
@@ -177,7 +246,7 @@ def aggregate_multilabel(table: Any, args: argparse.Namespace, out: TextIO, err:
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        model.fit(frame)
+        model.fit(data, task_col=args.task_col, worker_col=args.worker_col, label_col=args.label_col)
     seconds = time.perf_counter() - t0
     if not args.quiet:
         report_warnings(caught, err)
@@ -185,14 +254,15 @@ def aggregate_multilabel(table: Any, args: argparse.Namespace, out: TextIO, err:
     if args.output is not None:
         write_table(results_table(model, sep if text else None), args.output)
     if not args.quiet:
-        tagged = sum(1 for s in model.labels_.tolist() if len(s))
-        rows = [("kind", "multilabel"), ("model", f"{name} inside BinaryRelevance"),
-                ("tasks", f"{len(model.labels_):,} ({tagged:,} with at least one tag)"),
-                ("judgments", f"{len(frame):,}"), ("tags", f"{len(model.aggregators_):,}"),
-                ("seconds", f"{seconds:.2f}")]
-        rows += scored
-        rows.append(("output", NO_OUTPUT if args.output is None else args.output))
+        sets = model.labels_.column("label").to_pylist()
+        tagged = sum(1 for s in sets if len(s))
+        rows_out = [("kind", "multilabel"), ("model", f"{name} inside BinaryRelevance"),
+                    ("tasks", f"{len(sets):,} ({tagged:,} with at least one tag)"),
+                    ("judgments", f"{data.num_rows:,}"), ("tags", f"{len(model.aggregators_):,}"),
+                    ("seconds", f"{seconds:.2f}")]
+        rows_out += scored
+        rows_out.append(("output", NO_OUTPUT if args.output is None else args.output))
         summary = err if args.output == "-" else out
-        for k, v in rows:
+        for k, v in rows_out:
             summary.write(f"{k:<12}{v}\n")
     return 0

@@ -85,8 +85,8 @@ def test_dawid_skene_per_label_beats_majority_vote_on_unequal_workers():
 
 def test_inputs_and_errors():
     polars = pytest.importorskip("polars")
-    assert galton.BinaryRelevance().fit_predict(polars.from_pandas(TOY)).to_dict() == {"t1": ["house", "tree"],
-                                                                                         "t2": ["car"]}
+    assert galton.BinaryRelevance().fit_predict(polars.from_pandas(TOY)).rows() == [("t1", ["house", "tree"]),
+                                                                                     ("t2", ["car"])]
     none = TOY.copy()
     none.loc[5, "label"] = None  # w3 tagged nothing on t2
     assert galton.BinaryRelevance().fit_predict(none).to_dict() == {"t1": ["house", "tree"], "t2": ["car"]}
@@ -110,15 +110,17 @@ def test_integer_tags_with_a_null_and_other_inputs(tmp_path):
     """polars / Arrow list<int> with one null tag: the tags stay ints (to_pandas made every tag a float)
     and the null is no tag; a path and a polars LazyFrame are read as every other input (TypeError)."""
     import polars as pl
+    import pyarrow as pa
 
     df = pl.DataFrame({"task": [1, 1, 2, 2], "worker": ["a", "b", "a", "b"],
                        "label": [[1, 4], [1, None, 4], [2], [2, 3]]})
-    want = {1: [1, 4], 2: [2]}
+    want = [{"task": 1, "label": [1, 4]}, {"task": 2, "label": [2]}]
     for data in (df, df.to_arrow(), df.lazy()):
-        got = galton.BinaryRelevance().fit(data).labels_.to_dict()
-        assert got == want and all(type(x) is int for tags in got.values() for x in tags)
+        got = galton.BinaryRelevance().fit(data).labels_
+        got = got.to_pylist() if isinstance(got, pa.Table) else got.to_dicts()
+        assert got == want and all(type(x) is int for row in got for x in row["label"])
     df.write_parquet(tmp_path / "tags.parquet")
-    assert galton.BinaryRelevance().fit(tmp_path / "tags.parquet").labels_.to_dict() == want
+    assert galton.BinaryRelevance().fit(tmp_path / "tags.parquet").labels_.to_dicts() == want
 
 
 def test_the_module_example_runs():
@@ -158,3 +160,105 @@ def test_a_tag_that_did_not_converge_is_named():
         galton.BinaryRelevance(galton.DawidSkene(n_iter=1)).fit(df)
     assert sorted(str(w.message)[:8] for w in caught) == ["tag 'x':", "tag 'y':", "tag 'z':"]
     assert all(w.filename == __file__ for w in caught)
+
+
+def test_every_kind_of_missing_value_is_no_tag():
+    """Bug hunt: a ``pd.NA`` row was refused as "a single value" though fit's docstring says a missing
+    set means no tag; ``pd.NA`` / ``NaT`` inside a list became a chosen tag ``<NA>`` / ``NaT``, and each
+    ``np.float32`` NaN became a tag of its own (NaN != NaN). Now every missing scalar is no tag."""
+    base = {"task": ["a", "a", "a", "b", "b", "b"], "worker": ["x", "y", "z"] * 2}
+    cases = [
+        ([["p", pd.NA], ["p"], ["p", pd.NA], pd.NA, [], np.nan], {"a": ["p"], "b": []}),
+        ([["p", pd.NaT], [pd.NaT], ["p", np.datetime64("NaT")], [], [None], pd.NaT], {"a": ["p"], "b": []}),
+        ([np.array([1, np.nan], dtype=np.float32), np.array([1], dtype=np.float32),
+          np.array([np.nan], dtype=np.float32), np.array([], dtype=np.float32),
+          np.array([2, np.nan], dtype=np.float32), np.array([2, np.nan], dtype=np.float32)],
+         {"a": [1.0], "b": [2.0]}),
+    ]
+    for labels, want in cases:
+        m = galton.BinaryRelevance(galton.MajorityVote()).fit(pd.DataFrame({**base, "label": labels}))
+        assert m.labels_.to_dict() == want
+        assert len(m.aggregators_) == sum(len(v) for v in want.values())  # no tag made of a missing value
+    # a CSV's cells split by pandas with the pyarrow backend: an empty cell is <NA>, not NaN
+    tags = pd.Series(["cat|dog", "cat", None, "dog", None], dtype="string[pyarrow]").str.split("|")
+    df = pd.DataFrame({"task": ["t1", "t1", "t1", "t2", "t2"], "worker": list("abcab"), "label": tags})
+    assert galton.BinaryRelevance().fit_predict(df).to_dict() == {"t1": ["cat"], "t2": []}
+
+
+def test_a_list_or_dict_as_a_tag_is_refused_naming_the_column_and_rows():
+    """Bug hunt: a nested list or a dict inside a row's list (JSON lines) gave a bare "unhashable
+    type: 'list'"; now the error names the column, the rows and what a tag may be."""
+    df = pd.DataFrame({"task": ["a", "a", "b"], "worker": ["x", "y", "x"], "tags": [["p"], [["p"], "q"], [{"k": 1}]]})
+    with pytest.raises(galton.ColumnError, match=r"column 'tags': a label \(tag\) in a row's list must be one "
+                                                 r"value \(text, a number or a boolean\); 2 row\(s\) hold a list or "
+                                                 r"a dict as a label \(row 1: \['p'\], row 2: \{'k': 1\}\)"):
+        galton.BinaryRelevance().fit(df, label_col="tags")
+
+
+def test_on_invalid_drop_leaves_out_rows_without_task_or_worker():
+    """Bug hunt: a null task made BinaryRelevance say "pass on_invalid='drop'", which its fit did not
+    take (TypeError); now it does, dropping the rows before the per-tag fits, as the CLI's
+    --on-invalid drop. By default the rows are refused, naming the column and the row."""
+    df = pd.DataFrame({"task": ["a", "a", None, "b", "b"], "worker": ["x", "y", "z", "x", None],
+                       "label": [["p"], ["p"], ["q"], ["r"], ["s"]]})
+    for base in (galton.MajorityVote(), galton.DawidSkene()):
+        m = galton.BinaryRelevance(base).fit(df, on_invalid="drop")
+        assert m.labels_.to_dict() == {"a": ["p"], "b": ["r"]} and sorted(m.aggregators_) == ["p", "r"]
+    with pytest.raises(ValueError, match=r"column 'task' has 1 null value\(s\) \(rows 2\); column 'worker' has 1 "
+                                         r"null value\(s\) \(rows 4\); 2 rows in all; drop those rows or pass "
+                                         r"on_invalid='drop'"):
+        galton.BinaryRelevance().fit(df)
+    with pytest.raises(ValueError, match="on_invalid must be 'raise' or 'drop', not 'skip'"):
+        galton.BinaryRelevance().fit(df, on_invalid="skip")
+
+
+def test_polars_and_arrow_in_give_their_own_type_sorted_by_task():
+    """Bug hunt: polars and Arrow input gave a pandas Series in order of first appearance, where the
+    README says polars in gives polars out (Arrow: Arrow), sorted by id; now ``labels_`` is a
+    ``task, label`` table of the input's type sorted by task, and so are the per-tag fits' results.
+    Integer task ids stay integers, tags keep their type; a task without any tag has an empty list."""
+    pl = pytest.importorskip("polars")
+    import pyarrow as pa
+
+    df = pl.DataFrame({"task": [30, 30, 30, 4, 4, 4, 100, 100], "worker": ["w1", "w2", "w3"] * 2 + ["w1", "w2"],
+                       "label": [["house", "tree"], ["house"], ["house", "tree", "grass"], ["car"], ["car", "human"],
+                                 ["train"], [], None]})
+    want = [(4, ["car"]), (30, ["house", "tree"]), (100, [])]
+    got = galton.BinaryRelevance(galton.DawidSkene()).fit(df)
+    assert isinstance(got.labels_, pl.DataFrame) and got.labels_.rows() == want
+    assert got.labels_.schema == {"task": pl.Int64, "label": pl.List(pl.String)}
+    assert isinstance(got.aggregators_["car"].labels_, pl.DataFrame)
+    arrow = galton.BinaryRelevance(galton.Wawa()).fit_predict(df.to_arrow())
+    assert isinstance(arrow, pa.Table) and [tuple(r.values()) for r in arrow.to_pylist()] == want
+    # no tag at all: every task with an empty list, in the input's type
+    none = galton.BinaryRelevance().fit_predict(df.with_columns(label=pl.lit([], dtype=pl.List(pl.String))))
+    assert isinstance(none, pl.DataFrame) and none.rows() == [(4, []), (30, []), (100, [])]
+
+
+@pytest.mark.parametrize("model", ["MajorityVote", "DawidSkene", "Wawa", "GLAD"])
+def test_pandas_task_order_is_crowdkits_for_each_base_model(model):
+    """Bug hunt: galton kept the order of first appearance whatever the base model, where crowd-kit's
+    BinaryRelevance takes the order of its first tag's results: sorted with Wawa or GLAD inside."""
+    df = TOY.assign(task=TOY["task"].map({"t1": "t2", "t2": "t1"}))  # t2 first: appearance is not sorted
+    want = ["t1", "t2"] if model in ("Wawa", "GLAD") else ["t2", "t1"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = galton.BinaryRelevance(getattr(galton, model)()).fit_predict(df)
+    assert got.index.tolist() == want and got.to_dict() == {"t2": ["house", "tree"], "t1": ["car"]}
+    ck = pytest.importorskip("crowdkit.aggregation")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert ck.BinaryRelevance(getattr(ck, model)()).fit_predict(df).index.tolist() == want
+
+
+def test_default_base_and_a_fit_without_tags_are_crowdkits():
+    """Bug hunt: ``BinaryRelevance().base_aggregator`` was None (crowd-kit: ``MajorityVote()``), and
+    judgments without any tag gave {'a': [], 'b': []} where crowd-kit gives an empty float Series."""
+    model = galton.BinaryRelevance()
+    assert isinstance(model.base_aggregator, galton.MajorityVote)
+    assert galton.BinaryRelevance().base_aggregator is not model.base_aggregator  # not one shared default
+    empty = galton.BinaryRelevance().fit_predict(TOY.assign(label=[[]] * 6))
+    assert empty.empty and empty.dtype == np.float64 and empty.name == "agg_label"
+    ck = pytest.importorskip("crowdkit.aggregation")
+    theirs = ck.BinaryRelevance().fit_predict(TOY.assign(label=[[]] * 6))
+    pd.testing.assert_series_equal(empty, theirs, check_index_type=False)
