@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
-from .data._encode import object_array
+from .data._encode import column_values, object_array
 from .io._read import check_columns, is_series, to_arrow
 from .data.judgments import parse_number
 from .judgments import MAX_EXAMPLES, ColumnError, plain_column
@@ -62,8 +62,8 @@ def read_gold(gold: Any, names: np.ndarray | None = None, *, task_col: str = "ta
                 "per task with columns task and label (or a pandas Series indexed by task)"
             )
         table = check_columns(table.select([task_col, label_col]), (task_col, label_col))
-        tasks = plain_column(table.column(task_col)).to_numpy(zero_copy_only=False)
-        values = plain_column(table.column(label_col)).to_numpy(zero_copy_only=False)
+        tasks = column_values(plain_column(table.column(task_col)))  # as the judgments' ids are held
+        values = column_values(plain_column(table.column(label_col)))
     if tasks.dtype.kind in "US":
         tasks = tasks.astype(object)
     if values.dtype.kind in "US":

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from ..io._types import id_array
+
 __all__ = ["Output", "crowdkit_scores", "object_series", "pandas_index"]
 
 
@@ -73,7 +75,7 @@ def _arrow_or_same(values: Any) -> Any:
     if not (isinstance(values, np.ndarray) and values.dtype == object and values.size) or isinstance(values[0], str):
         return values
     try:
-        return pa.array(values.tolist())
+        return id_array(values.tolist())
     except (pa.ArrowException, TypeError, ValueError):
         return values
 
@@ -111,7 +113,7 @@ class Output:
             # object ids (dates, zoned timestamps, decimals, times) become polars' own types through
             # Arrow, not polars' Object (which no writer takes)
             return pl.DataFrame({c: _arrow_or_same(v) for c, v in cols.items()})
-        return pa.table(cols)
+        return pa.table({c: _arrow_or_same(v) for c, v in cols.items()})  # nanoseconds kept, as polars
 
     def labels(self, task_names: np.ndarray, label_names: np.ndarray, codes: np.ndarray) -> Any:
         task_names, codes = self._by_task(task_names, codes)

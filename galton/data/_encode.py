@@ -56,18 +56,21 @@ def encode_column(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.nd
     rank = np.empty(order.size, dtype=np.int32)
     rank[order] = np.arange(order.size, dtype=np.int32)
     codes = rank[indices].astype(np.int32, copy=False)
-    sorted_dict = dictionary.take(pa.array(order))
+    return codes, column_values(dictionary.take(pa.array(order)))
+
+
+def column_values(column: pa.Array) -> np.ndarray:
+    """A plain Arrow column as numpy values, as ids are held: numpy's datetime64 has no time zone
+    (ids came back shifted to UTC, naive; gold for them matched no task) and makes dates timestamps,
+    so such ids stay Python objects, as given (pandas Timestamps with their zone, dates); text as
+    objects."""
     if (pa.types.is_timestamp(column.type) and column.type.tz) or pa.types.is_date(column.type):
-        # numpy's datetime64 has no time zone (ids came back shifted to UTC, naive) and makes dates
-        # timestamps: such ids stay Python objects, as given (pandas Timestamps with their zone, dates)
-        pylist = sorted_dict.to_pandas().tolist() if pa.types.is_timestamp(column.type) else sorted_dict.to_pylist()
-        vocab = np.empty(len(pylist), dtype=object)
-        vocab[:] = pylist
-        return codes, vocab
-    vocab = sorted_dict.to_numpy(zero_copy_only=False)
-    if vocab.dtype == object and len(dictionary) and isinstance(vocab[0], str):
-        vocab = vocab.astype(object)
-    return codes, vocab
+        pylist = column.to_pandas().tolist() if pa.types.is_timestamp(column.type) else column.to_pylist()
+        out = np.empty(len(pylist), dtype=object)
+        out[:] = pylist
+        return out
+    values = column.to_numpy(zero_copy_only=False)
+    return values.astype(object) if values.dtype.kind in "US" else values
 
 
 def _dense_int_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:

@@ -421,8 +421,11 @@ def input_columns(path: str) -> list[str]:
         line = fh.readline().strip()
     if suffix in (".jsonl", ".ndjson", ".json"):
         try:
-            return list(json.loads(line)) if line else []
-        except ValueError:
+            first_row = json.loads(line) if line else {}
+        except ValueError:  # a JSON array over several lines: read it whole
             return []
+        if isinstance(first_row, list):  # a JSON array on one line: its first object's keys
+            first_row = first_row[0] if first_row else {}
+        return [str(k) for k in first_row] if isinstance(first_row, dict) else []
     sep = "\t" if suffix == ".tsv" else ","
     return [c.strip().strip('"') for c in line.split(sep)]

@@ -7,6 +7,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from ._types import id_array
+
 __all__ = ["check_top", "label_key", "results_columns", "results_table", "top_codes"]
 
 
@@ -17,7 +19,7 @@ def _column(values: np.ndarray) -> pa.Array:
     """An Arrow column from a vocabulary array (object arrays of str become string columns; an
     empty one is text)."""
     if values.dtype == object:
-        return pa.array(values.tolist(), type=pa.string() if values.size == 0 else None)
+        return pa.array([], type=pa.string()) if values.size == 0 else id_array(values.tolist())
     return pa.array(values)
 
 

@@ -6,7 +6,7 @@ from typing import Sequence
 
 import pyarrow as pa
 
-__all__ = ["common_int_type", "plain_type"]
+__all__ = ["common_int_type", "id_array", "plain_type"]
 
 
 def plain_type(t: pa.DataType) -> pa.DataType:
@@ -27,3 +27,12 @@ def common_int_type(types: Sequence[pa.DataType]) -> pa.DataType | None:
     if any(t == pa.uint64() for t in types):
         return pa.uint64() if all(pa.types.is_unsigned_integer(t) for t in types) else None
     return pa.int64()
+
+
+def id_array(values: list) -> pa.Array:
+    """Ids (Python objects) as an Arrow array of their inferred type; time-zoned timestamps with
+    nanoseconds keep them (inferred as microseconds, two ids 1 ns apart became one)."""
+    arr = pa.array(values)
+    if pa.types.is_timestamp(arr.type) and any(getattr(v, "nanosecond", 0) for v in values):
+        arr = pa.array(values, type=pa.timestamp("ns", tz=arr.type.tz))
+    return arr
