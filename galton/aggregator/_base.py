@@ -87,7 +87,9 @@ class IterativeAggregator(BaseAggregator):
     Convergence: the objective (log-likelihood, or the ELBO / log-posterior for Bayesian models) is
     evaluated in every E-step; the fit stops when its change per judgment falls below ``tol``
     (``|obj_t - obj_{t-1}| / n_judgments < tol``) or after ``max_iter`` iterations, with a
-    :class:`ConvergenceWarning` in the latter case. ``history_`` holds the objective per iteration.
+    :class:`ConvergenceWarning` in the latter case. ``tol < 0`` (crowd-kit's ``tol=-inf``) runs every
+    iteration, with no warning (``tol=0`` runs them too, and warns that the change never fell below
+    it). ``history_`` holds the objective per iteration.
     ``n_iter=0`` / ``max_iter=0`` returns the starting point, as crowd-kit does (``n_iter_`` 0,
     ``converged_`` False, no warning).
     """
@@ -196,7 +198,7 @@ class IterativeAggregator(BaseAggregator):
     def _converged(self, delta: float) -> bool:
         if self.stops_after_m_step:  # crowd-kit's signed test; tol <= 0 runs every iteration
             return self.stops_on_tol and self.tol > 0 and delta < self.tol
-        return self.stops_on_tol and delta < self.tol
+        return self.stops_on_tol and delta < self.tol  # a change is >= 0: tol < 0 runs every iteration
 
     def _progress_info(self, obj: float, delta: float) -> str:
         return f"objective {obj:.6g} change/judgment {delta:.2e}"
@@ -291,7 +293,8 @@ class IterativeAggregator(BaseAggregator):
                 kept = memory if e_params is None or not ending else {**memory, _E_PARAMS: e_params}
                 ckpt.save(it, history, params, rng, converged, memory=kept, engine=eng)
         bar.close(f"{info} converged" if converged else info)
-        tested = self.stops_on_tol and not (self.stops_after_m_step and not self.tol > 0)  # tol <= 0: no test
+        # no test, so no warning: tol < 0 (crowd-kit's tol=-inf), and tol = 0 under the signed rule
+        tested = self.stops_on_tol and self.tol >= 0 and not (self.stops_after_m_step and self.tol == 0)
         if tested and not (converged or stopped) and max_iter > 0:
             last = (f"last {self.change_name} {delta:.3g} >= tol={self.tol}" if np.isfinite(delta)
                     else f"one iteration gives no {self.change_name} to test")  # was "inf >= tol"
@@ -434,7 +437,7 @@ class EMAggregator(IterativeAggregator):
             raise TypeError(f"tol must be a number, not {self.tol!r}")
         if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)):
             raise TypeError(f"the iteration limit (n_iter / max_iter) must be an integer, not {limit!r}")
-        if not (self.tol >= 0) and not (self.stops_after_m_step and self.tol < 0):  # crowd-kit's tol=-inf
-            raise ValueError(f"tol must be >= 0, not {self.tol}")
+        if self.tol != self.tol:  # tol <= 0 (crowd-kit's tol=-inf too) runs every iteration
+            raise TypeError(f"tol must be a number, not {self.tol!r}")
         if self._iter_limit() < 0:
             raise ValueError(f"the iteration limit (n_iter / max_iter) must be >= 0, not {self._iter_limit()}")

@@ -22,6 +22,7 @@ from ..judgments import Judgments, encode_gold
 from ._jit import twin
 from ._kernels import by_size
 from ._memory import FLOAT, check_model, judgments_bytes
+from ._params import check_random_state
 from ._results import Output
 
 __all__ = ["BaseAggregator", "ConvergenceWarning", "NotFittedError", "argmax_ties_low", "tied_to_max",
@@ -277,10 +278,10 @@ class BaseAggregator:
         ``random_state``) -> the engine (:meth:`_in_engine`) running ``run(engine, rng)``, one
         step for a statistic or a vote, the iteration driver for an iterative model -> closed ->
         ``store(result)`` sets the fitted attributes. Used by every model's ``fit``."""
+        rng = check_random_state(getattr(self, "random_state", None))  # refused before any work, empty data too
         if empty and judgments.n_judgments == 0:
             return self._fit_empty(judgments, output)
         self._check_memory(judgments)
-        rng = np.random.default_rng(getattr(self, "random_state", None))
         result = self._in_engine(judgments, gold_codes, engine, n_shards, lambda eng: run(eng, rng),
                                  checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every, load=load)
         store(result)

@@ -9,22 +9,41 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["check_count", "check_real"]
+__all__ = ["check_count", "check_random_state", "check_real"]
 
 
 def check_count(name: str, value: Any, low: int = 0) -> int:
     """``value`` as an int: an integer (not a bool) >= ``low``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name} must be an integer, not {value!r}")
     if value < low:
         raise ValueError(f"{name} must be >= {low}, not {value}")
     return int(value)
 
 
-def check_real(name: str, value: Any, low: float | None = None, *, above: bool = False) -> float:
-    """``value`` as a float: a number (not a bool, not NaN) >= ``low`` (> with ``above``)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or math.isnan(value):
+def check_real(name: str, value: Any, low: float | None = None, *, above: bool = False,
+               finite: bool = False) -> float:
+    """``value`` as a float: a number (not a bool, not NaN) >= ``low`` (> with ``above``; not
+    infinite with ``finite``)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)) or math.isnan(value):
         raise TypeError(f"{name} must be a number, not {value!r}")
     if low is not None and (value <= low if above else value < low):
         raise ValueError(f"{name} must be {'>' if above else '>='} {low}, not {value}")
+    if finite and math.isinf(value):
+        raise ValueError(f"{name} must be finite, not {value}")
     return float(value)
+
+
+def check_random_state(value: Any) -> np.random.Generator:
+    """The generator of a fit from ``random_state``: None (fresh entropy), a non-negative integer,
+    or what numpy's ``default_rng`` takes besides (a Generator, BitGenerator, SeedSequence,
+    RandomState or a sequence of non-negative integers). A bool, text, a float or a negative number
+    raised numpy's SeedSequence error, which does not say which parameter was wrong."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) and value < 0:
+        raise ValueError(f"random_state must be a non-negative integer or None, not {value}")
+    if not isinstance(value, (bool, np.bool_, str, bytes)):
+        try:
+            return np.random.default_rng(value)
+        except (TypeError, ValueError):
+            pass
+    raise TypeError(f"random_state must be a non-negative integer, a numpy Generator or None, not {value!r}")

@@ -357,7 +357,7 @@ class PreferenceAggregator(PreferenceResults, EMAggregator):
     def _validate_params(self, data: Any) -> None:
         super()._validate_params(data)
         name = self._prior_name
-        check_real(name, getattr(self, name), 0)  # named as the user set it (not the strength it gives)
+        check_real(name, getattr(self, name), 0, finite=True)  # named as the user set it (not the strength it gives)
 
     # ---------------------------------------------------------------- standard errors
     def _information(self, shard: Any, params: Any, dense: bool) -> dict[str, Any]:

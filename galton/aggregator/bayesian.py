@@ -8,6 +8,7 @@ log-gamma) and the Dirichlet divergence come from :mod:`galton._math` (numpy; no
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import numpy as np
@@ -238,7 +239,7 @@ class BayesianDawidSkene(ConfusionEM):
                   "accuracy_window": (0.0, True)}
         for name, (low, closed) in checks.items():
             value = getattr(self, name)
-            ok = isinstance(value, (int, float)) and np.isfinite(value)
+            ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
             if not (ok and (value >= low if closed else value > low)):
                 bound = f"{'>=' if closed else '>'} {low:g}"
                 raise ValueError(f"{name} must be a finite number {bound}, not {value!r}")
@@ -248,7 +249,7 @@ class BayesianDawidSkene(ConfusionEM):
         if not isinstance(self.calibrate, (bool, np.bool_)):
             raise ValueError(f"calibrate must be True or False, not {self.calibrate!r}")
         m = self.prior_accuracy
-        if m is not None and not (isinstance(m, (int, float)) and 0 < m < 1):
+        if m is not None and not (isinstance(m, numbers.Real) and not isinstance(m, bool) and 0 < m < 1):
             raise ValueError(f"prior_accuracy must be None (fit it) or a number in (0, 1), not {m!r}")
         return super().fit(data, gold, **kwargs)  # type: ignore[return-value]
 

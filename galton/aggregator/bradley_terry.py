@@ -162,7 +162,8 @@ class CrowdBT(PairwiseAggregator):
         The iteration limit.
     tol : float, default 1e-12
         Convergence: change of the log-posterior per comparison.
-    prior, method : as :class:`BradleyTerry`.
+    prior, method : as :class:`BradleyTerry` (``prior=0`` refuses, as there, comparisons whose
+        reported outcomes leave an item, or a group of items, that never lost or never won).
     engine, n_shards, progress, random_state
         As everywhere in galton (``random_state`` is accepted for the common interface; the fit
         starts from every η_w = 0.8 and uses no randomness).
@@ -202,6 +203,8 @@ class CrowdBT(PairwiseAggregator):
                 f"eta_prior=(a, b) needs a >= 1 and b >= 1 (a Beta prior with a mode), not {self.eta_prior}")
 
     def _init_params(self, engine: Any, data: Any, rng: np.random.Generator) -> dict[str, Any]:
+        if self.prior <= 0:  # as BradleyTerry: scores that grew without end were reported as converged
+            _check_mle_exists(data)
         return {"theta": np.zeros(data.n_items), "eta": np.full(data.n_workers, 0.8)}
 
     def _e_step(self, shard: PairShard, params: dict[str, Any]) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from ._engine import Shard
 from ._kernels import MIN_PARALLEL, vote_shares, vote_stats
 from ._layout import crowdkit_result
 from ._memory import FLOAT
+from ._params import check_real
 from ._pairs import (DENSE_ERRORS_MAX, dense_cells, diagonal, errors_output, estep_pairs, new_data_pairs,
                      normalise_rows, pair_codes, pair_memory, pair_table, per_worker_sum, right_stats, seen_stats)
 from ._registry import register
@@ -302,8 +303,8 @@ class DawidSkene(ConfusionEM):
             gold = kwargs.pop("true_labels")
         if self.stopping not in ("elbo", "likelihood"):
             raise ValueError(f"stopping must be 'elbo' (crowd-kit's rule) or 'likelihood', not {self.stopping!r}")
-        if self.alpha < 0 or self.alpha_prior < 0:
-            raise ValueError("alpha and alpha_prior must be >= 0")
+        for name in ("alpha", "alpha_prior"):  # NaN gave NaN probabilities, text a bare TypeError
+            check_real(name, getattr(self, name), 0, finite=True)
         strategy = self.initial_error_strategy
         if strategy not in (None, "assign", "addition"):
             raise ValueError(f"initial_error_strategy must be 'assign', 'addition' or None, not {strategy!r}")

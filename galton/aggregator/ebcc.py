@@ -152,7 +152,8 @@ class EBCC(EMAggregator):
                 raise ValueError(f"{name} must be an integer >= 1, not {value!r}")
         for name in ("prior_diag", "prior_off", "a_pi"):
             value = getattr(self, name)
-            if not (isinstance(value, numbers.Real) and np.isfinite(value) and value > 0):
+            ok = isinstance(value, numbers.Real) and not isinstance(value, bool)  # True was taken as 1
+            if not (ok and np.isfinite(value) and value > 0):
                 raise ValueError(f"{name} must be a finite number > 0, not {value!r}")
         return super().fit(data, gold, **kwargs)  # type: ignore[return-value]
 

@@ -29,6 +29,7 @@ import numpy as np
 
 from .._math import EPS, gammaln
 from ..data._validate import ColumnError, example_rows, pandas_columns, row_index
+from ._params import check_count, check_real
 
 __all__ = ["ClosestToAverage", "HRRASA", "RASA", "chi2_upper_quantile", "gleu_similarity"]
 
@@ -203,6 +204,9 @@ class RASA:
     ``tol`` on the relative squared change of the task embeddings, ``alpha`` the level of the
     chi-square quantile in the reliabilities."""
 
+    #: numeric parameters of the local weights (HRRASA's), checked at fit
+    _weights: tuple[str, ...] = ()
+
     def __init__(self, n_iter: int = 100, tol: float = 1e-9, alpha: float = 0.05):
         self.n_iter = n_iter
         self.tol = tol
@@ -222,8 +226,12 @@ class RASA:
 
         from ._results import object_series, pandas_index
 
-        if not 0 < self.alpha < 1 or self.n_iter < 0 or self.tol < 0:
-            raise ValueError("alpha must lie in (0, 1), n_iter and tol be >= 0")
+        check_count("n_iter", self.n_iter)
+        check_real("tol", self.tol)  # tol <= 0 (crowd-kit's tol=-inf too): every round, as crowd-kit's
+        for name in self._weights:
+            check_real(name, getattr(self, name), finite=True)
+        if not 0 < check_real("alpha", self.alpha) < 1:
+            raise ValueError(f"alpha must lie in (0, 1), not {self.alpha}")
         rows = _Rows(data, need_output)
         local, part = self._local(rows)
         n_w = len(rows.workers)
@@ -314,6 +322,8 @@ class HRRASA(RASA):
     crowd-kit's default similarity hands the other text to nltk as a list of references, so nltk
     reads it character by character and the output term is near 0 for real texts; galton compares
     words with words."""
+
+    _weights = ("lambda_emb", "lambda_out")
 
     def __init__(self, n_iter: int = 100, tol: float = 1e-9, lambda_emb: float = 0.5, lambda_out: float = 0.5,
                  alpha: float = 0.05, calculate_ranks: bool = False,

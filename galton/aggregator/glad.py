@@ -156,23 +156,36 @@ def glad_pass_numpy(indptr: np.ndarray, task: np.ndarray, worker: np.ndarray, la
 glad_pass = twin("glad_pass", glad_pass_numpy, "galton.aggregator._glad_numba:glad_pass")
 
 
-def _per_name(value: Any, names: np.ndarray, what: str, default: float = 1.0) -> np.ndarray | float:
-    """A scalar, or an array aligned to ``names`` from a pandas Series / dict / mapping."""
-    if value is None:
-        return default
-    if np.isscalar(value):
-        return float(value)  # type: ignore[arg-type]
-    if hasattr(value, "index") and hasattr(value, "to_numpy"):
-        keys, vals = np.asarray(value.index.to_numpy()), value.to_numpy(dtype=float)
-    elif isinstance(value, dict):
-        keys, vals = np.asarray(list(value.keys())), np.asarray(list(value.values()), dtype=float)
-    else:
-        raise ValueError(f"{what} must be a number, a pandas Series or a dict keyed by id")
+def _aligned(keys: Any, vals: np.ndarray, names: np.ndarray) -> np.ndarray:
+    """``vals`` by ``keys`` as an array aligned to ``names`` (NaN where a name has no key)."""
+    keys = np.asarray(keys)
     if keys.dtype.kind in "US":
         keys = keys.astype(object)
     codes = lookup(names, keys.astype(names.dtype) if names.dtype != object else keys)
     out = np.full(names.size, np.nan)
     out[codes[codes >= 0]] = vals[codes >= 0]
+    return out
+
+
+def _per_name(value: Any, names: np.ndarray, what: str, default: float = 1.0) -> np.ndarray | float:
+    """A scalar, or an array aligned to ``names`` from a pandas Series / dict / mapping."""
+    if value is None:
+        return default
+    if np.isscalar(value):
+        return check_real(what, value, finite=True)  # text raised "could not convert string to float"
+    try:
+        if hasattr(value, "index") and hasattr(value, "to_numpy"):
+            keys, vals = np.asarray(value.index.to_numpy()), value.to_numpy(dtype=float)
+        elif isinstance(value, dict):
+            keys, vals = np.asarray(list(value.keys())), np.asarray(list(value.values()), dtype=float)
+        else:
+            raise ValueError
+    except (TypeError, ValueError):
+        raise TypeError(f"{what} must be a number, or a pandas Series or dict of numbers keyed by id, "
+                        f"not {_shown(value)}") from None
+    if np.isinf(vals).any():
+        raise ValueError(f"{what} must be finite; id(s) {keys[np.isinf(vals)][:5].tolist()} have an infinite value")
+    out = _aligned(keys, vals, names)
     missing = np.flatnonzero(np.isnan(out))
     if missing.size:
         raise ValueError(
@@ -180,6 +193,32 @@ def _per_name(value: Any, names: np.ndarray, what: str, default: float = 1.0) ->
             "give one per id, or a single number for all"
         )
     return out
+
+
+def _shown(value: Any) -> str:
+    """A parameter's value for an error: its repr when short, else its type (a frame spans lines)."""
+    return repr(value) if np.isscalar(value) or value is None else f"a {type(value).__name__}"
+
+
+def _prior_table(value: Any) -> tuple[list[Any], np.ndarray]:
+    """``labels_priors`` as its labels and their priors (numbers >= 0, one of them > 0)."""
+    if isinstance(value, dict):
+        keys, vals = list(value.keys()), list(value.values())
+    elif hasattr(value, "index") and hasattr(value, "to_numpy") and getattr(value, "ndim", 0) == 1:
+        keys, vals = list(value.index), value.to_numpy().tolist()  # numbers as Python writes them
+    else:  # a string was split into characters, a number raised "'int' object has no attribute 'index'"
+        raise TypeError(f"labels_priors must be a pandas Series (or a dict) of each label's prior, not {_shown(value)}")
+    if not keys or len(set(keys)) < len(keys):
+        raise ValueError(f"labels_priors must give each label one prior, not {'none' if not keys else 'some twice'}")
+    priors = np.array([check_real(f"labels_priors[{k!r}]", v, 0, finite=True) for k, v in zip(keys, vals)])
+    if not (priors > 0).any():
+        raise ValueError("labels_priors gives every label the prior 0; give some label a prior > 0")
+    return keys, priors
+
+
+def _gold_counts(shard: Shard, k: int) -> np.ndarray:
+    """How many of the shard's tasks have each gold label."""
+    return np.bincount(shard.gold[shard.gold >= 0], minlength=k).astype(float)
 
 
 @register("glad")
@@ -198,8 +237,10 @@ class GLAD(EMAggregator):
         Stop when the log posterior changes by less than ``tol`` per judgment.
     silent : bool, default True
         crowd-kit's switch: ``False`` shows a progress bar (same as ``progress=True``).
-    labels_priors : pandas Series by label, optional
-        Fixed class prior ``p`` (uniform by default); its index is the label set.
+    labels_priors : pandas Series (or dict) by label, optional
+        Fixed class prior ``p`` (uniform by default; scaled to sum to 1); its index is the label
+        set, so it must give every label of the data a prior. A prior of 0 (as in crowd-kit) makes
+        that label impossible as a task's class (gold on it is refused); workers may still give it.
     alphas_priors_mean : Series by worker, dict or number, optional
         Means of the Gaussian priors of the abilities (default 1).
     betas_priors_mean : Series by task, dict or number, optional
@@ -247,8 +288,13 @@ class GLAD(EMAggregator):
     # ---------------------------------------------------------------- fit
     def fit(self, data: Any, gold: Any = None, **kwargs: Any) -> "GLAD":
         """Fit by generalised EM; ``gold`` clamps known tasks (see :meth:`EMAggregator.fit`)."""
-        if self.labels_priors is not None and "labels" not in kwargs:
-            kwargs["labels"] = list(self.labels_priors.index)
+        from ..data._encode import LabelSetError
+
+        named = self.labels_priors is not None and "labels" not in kwargs
+        if self.labels_priors is not None:
+            labels = _prior_table(self.labels_priors)[0]  # refused before any work
+            if named:
+                kwargs["labels"] = labels
         check_count("m_step_max_iter", self.m_step_max_iter, 1)
         check_real("m_step_tol", self.m_step_tol, 0)
         progress = self.progress
@@ -256,23 +302,40 @@ class GLAD(EMAggregator):
             self.progress = True
         try:
             return super().fit(data, gold, **kwargs)  # type: ignore[return-value]
+        except LabelSetError as e:
+            if not named:
+                raise
+            raise ValueError(f"labels_priors has no prior for label(s) {e.extra} of column {e.column!r}; give "
+                             "every label a prior (0 for a label that no task has)") from None
         finally:
             self.progress = progress
 
     def _init_params(self, engine: Any, judgments: Judgments, rng: np.random.Generator) -> Any:
         k = judgments.n_labels  # one label: every answer is right, its probability sigmoid(x)
         if self.labels_priors is not None:
-            pr = _per_name(self.labels_priors, judgments.label_names, "labels_priors")
-            if np.any(pr <= 0):
-                raise ValueError("labels_priors must be positive")
-            priors = np.asarray(pr, dtype=float) / np.sum(pr)
+            names = judgments.label_names
+            keys, given = _prior_table(self.labels_priors)
+            pr = _aligned(keys, given, names)
+            if np.isnan(pr).any():  # labels=[...] named labels that the priors lack
+                raise ValueError(f"labels_priors has no prior for label(s) {names[np.isnan(pr)][:5].tolist()}; "
+                                 "give every label a prior (0 for a label that no task has)")
+            if not (pr > 0).any():
+                raise ValueError("labels_priors gives every label of the data the prior 0; give one a prior > 0")
+            if (pr == 0).any():  # log 0: the label is never a task's class, so gold on it contradicts it
+                held = (engine.map_sum(_gold_counts, k) > 0) & (pr == 0)
+                if held.any():
+                    raise ValueError(f"gold gives tasks label(s) {names[held][:5].tolist()} whose labels_priors "
+                                     "is 0 (impossible as a task's class); give them a prior > 0")
+            priors = pr / np.sum(pr)
         else:
             priors = np.full(k, 1.0 / k)
         mu_a = _per_name(self.alphas_priors_mean, judgments.worker_names, "alphas_priors_mean")
         mu_b = _per_name(self.betas_priors_mean, judgments.task_names, "betas_priors_mean")
         engine.map(self._init_shard, mu_b)
         alpha = np.broadcast_to(np.asarray(mu_a, dtype=float), (judgments.n_workers,)).copy()
-        return {"alpha": alpha, "mu_alpha": mu_a, "logprior": np.log(priors), "priors": priors}
+        with np.errstate(divide="ignore"):  # a prior of 0: log 0 = -inf, that class never wins
+            logprior = np.log(priors)
+        return {"alpha": alpha, "mu_alpha": mu_a, "logprior": logprior, "priors": priors}
 
     def _init_state(self, engine: Any, judgments: Judgments,
                     rng: np.random.Generator) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -47,6 +47,7 @@ from ._base import ConvergenceWarning, EMAggregator, caller_stacklevel
 from ._engine import Shard
 from ._kernels import softmax_rows
 from ._memory import FLOAT
+from ._params import check_count, check_real
 from ._registry import register
 from ._results import pandas_index
 
@@ -144,12 +145,13 @@ class MACE(EMAggregator):
         super()._validate_params(judgments)
         if self.method not in ("vb", "em"):
             raise ValueError(f"method must be 'vb' or 'em', not {self.method!r}")
-        if int(self.n_restarts) < 1:
-            raise ValueError(f"n_restarts must be >= 1, not {self.n_restarts}")
-        if self.smoothing < 0 or self.default_noise < -1:
-            raise ValueError("smoothing must be >= 0 and default_noise >= -1")
-        if self.method == "vb" and (self.alpha <= 0 or self.beta <= 0):
-            raise ValueError("alpha and beta (the Beta prior of VB) must be > 0")
+        check_count("n_restarts", self.n_restarts, 1)  # "3", 2.7 and True were taken as 3, 2 and 1
+        check_real("smoothing", self.smoothing, 0, finite=True)
+        check_real("default_noise", self.default_noise, -1, finite=True)  # starts from Uniform(1, 2 + noise)
+        for name in ("alpha", "beta"):  # the Beta prior of VB (unused by EM)
+            value = check_real(name, getattr(self, name), finite=True)
+            if self.method == "vb" and value <= 0:
+                raise ValueError(f"{name} (the Beta prior of VB) must be > 0, not {value}")
 
     # ---------------------------------------------------------------- restarts
     def _restart_streams(self) -> list[np.random.Generator]:

@@ -286,10 +286,10 @@ class ZeroBasedSkill(VoteAggregator, IterativeAggregator):
         check_count("max_iter" if self.max_iter is not None else "n_iter",
                     self.max_iter if self.max_iter is not None else self.n_iter)
         check_count("lr_steps_to_reduce", self.lr_steps_to_reduce, 1)
-        check_real("lr_init", self.lr_init, 0, above=True)
+        check_real("lr_init", self.lr_init, 0, above=True, finite=True)
         check_real("lr_reduce_factor", self.lr_reduce_factor, 0, above=True)
-        check_real("tol", self.tol, 0)
-        check_real("eps", self.eps, 0)
+        check_real("tol", self.tol)  # tol <= 0: every iteration
+        check_real("eps", self.eps, 0, finite=True)
 
     def _vote(self, eng: Any, judgments: Judgments, weights: np.ndarray | None,
               rng: np.random.Generator) -> tuple[np.ndarray | None, np.ndarray, np.ndarray, np.ndarray]:

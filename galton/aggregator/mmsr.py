@@ -137,7 +137,7 @@ class MMSR(EMAggregator):
     tol : float, default 1e-10
         Stop when ``||u v' - u_prev v_prev'||_F`` falls below it.
     random_state : int, Generator or None, default 0
-        Seeds the start ``u = v`` (uniform on (0, 1)). An integer gives crowd-kit's start
+        Seeds the start ``u = v`` (uniform on (0, 1)). An integer below 2**32 gives crowd-kit's start
         (``numpy.random.RandomState(seed).uniform``), one value per worker in sorted worker order,
         so the result does not depend on the order of the rows, except where a worker judged a task
         more than once: its last row of that task counts, as in crowd-kit (pass
@@ -230,7 +230,7 @@ class MMSR(EMAggregator):
         table["one_label"] = k_seen < 2  # every skill 0: the vote is that label
         table["floor"] = 1.0 / np.sqrt(max(judgments.n_tasks, 1))
         seed = self.random_state
-        if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed < 2**32:
             u = np.random.RandomState(int(seed)).uniform(size=w)  # crowd-kit's start, in sorted worker order
         else:
             u = rng.random(w)

@@ -288,8 +288,8 @@ class GaussianRating(RatingAggregator, EMAggregator):
     def fit(self, data: Any, gold: Any = None, **kwargs: Any) -> "GaussianRating":  # type: ignore[override]
         """Fit by EM on ``task, worker, label`` ratings (column names via ``task_col=`` etc.)."""
         no_gold(gold)
-        if self.bias_prior < 0 or self.noise_prior < 0:
-            raise ValueError("bias_prior and noise_prior must be >= 0")
+        for name in ("bias_prior", "noise_prior"):  # NaN gave NaN ratings, text a bare TypeError
+            check_real(name, getattr(self, name), 0, finite=True)
         return EMAggregator.fit(self, data, None, **kwargs)  # type: ignore[return-value]
 
     # ---------------------------------------------------------------- EM pieces

@@ -31,6 +31,7 @@ import numpy as np
 
 from ..data._validate import pandas_columns
 from ._base import TIE_RTOL
+from ._params import check_count, check_real
 
 __all__ = ["SegmentationEM", "SegmentationMajorityVote", "SegmentationRASA"]
 
@@ -101,8 +102,8 @@ class _Segmentation:
         raise NotImplementedError
 
     def _iterations(self, n_iter: int, tol: float) -> None:
-        if n_iter < 0 or tol < 0:
-            raise ValueError("n_iter and tol must be >= 0")
+        check_count("n_iter", n_iter)
+        check_real("tol", tol)  # tol <= 0 (crowd-kit's tol=-inf too): every iteration, as crowd-kit's
 
 
 class SegmentationMajorityVote(_Segmentation):

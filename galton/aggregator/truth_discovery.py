@@ -84,7 +84,7 @@ class _TruthDiscovery(RatingAggregator, EMAggregator):
         if self.start not in ("mean", "median"):
             raise ValueError(f"start must be 'mean' or 'median', not {self.start!r}")
         check_count("n_iter", self.n_iter)
-        check_real("tol", self.tol, 0)
+        check_real("tol", self.tol)  # tol <= 0: every iteration
         return EMAggregator.fit(self, data, None, **kwargs)  # type: ignore[return-value]
 
     def _keep(self, n_iter: int, tol: float, start: str, engine: Any, n_shards: int | None,
@@ -200,7 +200,7 @@ class CATD(_TruthDiscovery):
         self._keep(n_iter, tol, start, engine, n_shards, progress)
 
     def fit(self, data: Any, gold: Any = None, **kwargs: Any) -> "CATD":  # type: ignore[override]
-        if not 0 < self.alpha < 1:
+        if not 0 < check_real("alpha", self.alpha) < 1:
             raise ValueError(f"alpha must lie in (0, 1), not {self.alpha}")
         return super().fit(data, gold, **kwargs)  # type: ignore[return-value]
 

@@ -449,3 +449,20 @@ def test_noisy_bt_worker_series_have_crowdkits_layout() -> None:
         # sorted workers, an unnamed index: reset_index() gives crowd-kit's "index" column
         assert a.index.tolist() == b.index.tolist() == ["w1", "w10", "w2"]
         assert a.index.name is None and b.index.name is None and a.name == b.name == name
+
+
+def test_crowd_bt_prior_zero_refuses_what_bradley_terry_refuses() -> None:
+    """Bug hunt: CrowdBT(prior=0) on one comparison (w1: a beats b) reported finite scores as
+    converged, where the maximum-likelihood scores are infinite; BradleyTerry refused the same data."""
+    one = pd.DataFrame({"worker": ["w1"], "left": ["a"], "right": ["b"], "label": ["a"]})
+    for cls in (BradleyTerry, CrowdBT):
+        with pytest.raises(ValueError, match=r"with prior=0, 2 item\(s\) never win or never lose "
+                                             r"\(e.g. \['a', 'b'\]\).*prior > 0"):
+            cls(prior=0.0).fit(one)
+    apart = _games([("a", "b", 2), ("b", "a", 1), ("c", "d", 2), ("d", "c", 1)])  # two groups never meet
+    with pytest.raises(ValueError, match=r"no item of a group of 2 \(e.g. \['a', 'b'\]\) was ever compared with "
+                                         r"one of the other 2 \(e.g. \['c', 'd'\]\)"):
+        CrowdBT(prior=0.0).fit(apart)
+    cycle = _games([("a", "b", 2), ("b", "a", 1), ("b", "c", 2), ("c", "b", 1), ("c", "a", 2), ("a", "c", 1)])
+    fitted = CrowdBT(prior=0.0).fit(cycle)  # the maximum-likelihood scores exist: prior=0 still fits
+    assert fitted.converged_ and np.isfinite(fitted.scores_values_).all()

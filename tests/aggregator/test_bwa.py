@@ -104,9 +104,12 @@ def test_gold_clamps_unanimity_and_unused_labels() -> None:
 
 def test_parameters_are_checked() -> None:
     data = {"task": [1, 1], "worker": ["a", "b"], "label": [0, 1]}
-    for bad in ({"a_v": 0}, {"a_v": float("nan")}, {"lam": -1}, {"tol": -1.0}):
+    for bad in ({"a_v": 0}, {"a_v": float("nan")}, {"lam": -1}):
         with pytest.raises(ValueError, match=next(iter(bad))):
             BWA(**bad).fit(data)
+    with pytest.raises(TypeError, match="tol must be a number, not nan"):
+        BWA(tol=float("nan")).fit(data)
+    assert BWA(tol=-1.0, n_iter=3).fit(data).n_iter_ == 3  # tol < 0 runs every iteration, as in every model
 
 
 @pytest.mark.skipif(datasets.shared_root() is None, reason="../shared/datasets is absent (the 17 live there)")

@@ -687,8 +687,10 @@ def test_stopping_is_checked():
     data = gd.load("act_cf", frame="pandas").judgments
     with pytest.raises(ValueError, match="stopping must be 'elbo'"):
         DawidSkene(stopping="converged").fit(data)
-    with pytest.raises(ValueError, match="tol must be >= 0"):
-        DawidSkene(tol=-1, stopping="likelihood").fit(data)
+    with pytest.raises(TypeError, match="tol must be a number, not nan"):
+        DawidSkene(tol=float("nan"), stopping="likelihood").fit(data)
+    # tol < 0 runs every iteration under either rule, as crowd-kit (it was refused under "likelihood")
+    assert DawidSkene(tol=-1, stopping="likelihood", n_iter=3).fit(data).n_iter_ == 3
     # a wrong type is named before any comparison fails inside the fit
     with pytest.raises(TypeError, match="tol must be a number, not 'abc'"):
         DawidSkene(tol="abc").fit(data)

@@ -242,3 +242,40 @@ def test_errors_and_registry():
     assert get("glad") is GLAD
     with pytest.raises(ValueError, match="m_step_max_iter"):
         GLAD(m_step_max_iter=0).fit(df, labels=["a", "b"])
+
+
+def test_labels_priors_name_a_missing_label_and_take_zeros():
+    """Bug hunt: labels_priors lacking a label of the data raised "column 'label' holds label(s) ['z']
+    that are not in labels=['x', 'y']" (the user never passed labels=); a prior of 0 was refused
+    ("labels_priors must be positive", naming no label) where crowd-kit takes it as probability 0;
+    a dict raised AttributeError."""
+    df = pd.DataFrame({"task": np.repeat([1, 2, 3, 4], 3), "worker": list("abc") * 4,
+                       "label": ["x", "x", "y", "y", "y", "x", "x", "y", "y", "z", "z", "x"]})
+    with pytest.raises(ValueError, match=r"^labels_priors has no prior for label\(s\) \['z'\] of column 'label'; "
+                                         r"give every label a prior \(0 for a label that no task has\)"):
+        GLAD(labels_priors=pd.Series({"x": 0.5, "y": 0.5})).fit(df)
+    with pytest.raises(ValueError, match=r"^labels_priors has no prior for label\(s\) \['z'\]; give every label"):
+        GLAD(labels_priors=pd.Series({"x": 0.5, "y": 0.5})).fit(df, labels=["x", "y", "z"])
+    zero = GLAD(labels_priors=pd.Series({"x": 0.0, "y": 0.5, "z": 0.5})).fit(df)
+    probas = zero.probas_.to_numpy()
+    assert np.isfinite(probas).all() and np.isfinite(zero.alphas_).all() and np.isfinite(zero.history_).all()
+    assert (probas[:, 0] == 0.0).all() and np.allclose(probas.sum(axis=1), 1.0)
+    assert zero.labels_.tolist() == ["y", "y", "y", "z"]  # crowd-kit's labels; task 1 (x, x, y) cannot be x
+    np.testing.assert_allclose(zero.priors_.to_numpy(), [0.0, 0.5, 0.5])
+    as_dict = GLAD(labels_priors={"x": 0.0, "y": 1.0, "z": 1.0}).fit(df)  # scaled to sum to 1
+    np.testing.assert_allclose(as_dict.probas_.to_numpy(), probas, rtol=1e-12)
+    with pytest.raises(ValueError, match=r"^gold gives tasks label\(s\) \['x'\] whose labels_priors is 0"):
+        GLAD(labels_priors={"x": 0.0, "y": 1.0, "z": 1.0}).fit(df, pd.Series({1: "x"}))
+    with pytest.raises(ValueError, match=r"^labels_priors\['x'\] must be >= 0, not -0.5"):
+        GLAD(labels_priors={"x": -0.5, "y": 1.0, "z": 1.0}).fit(df)
+    with pytest.raises(ValueError, match="^labels_priors gives every label the prior 0"):
+        GLAD(labels_priors={"x": 0.0, "y": 0.0, "z": 0.0}).fit(df)
+    if HAVE_NUMBA:  # the compiled pass takes a prior of 0 (log 0 = -inf) as the numpy one does
+        eng = LocalEngine()
+        eng.load(Judgments.from_any(df), np.full(4, -1, dtype=np.int32))
+        sh = eng.shards[0]
+        args = (sh.indptr, sh.task, sh.worker, sh.label, np.ones(3), np.ones(4), np.ones(4),
+                np.array([-np.inf, np.log(0.5), np.log(0.5)]), sh.gold, 25, 1e-6)
+        for x, y in zip(glad_pass(*args), glad_pass_numpy(*args)):
+            np.testing.assert_allclose(x, y, rtol=1e-9, atol=1e-11)
+            assert np.isfinite(x).all()

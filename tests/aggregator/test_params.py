@@ -6,14 +6,16 @@ set."""
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 
 import galton
-from galton.aggregator import LocalEngine
+from galton.aggregator import ConvergenceWarning, LocalEngine
 
+NAN = float("nan")
 RNG = np.random.default_rng(0)
 CAT = pd.DataFrame({"task": [f"t{i // 3}" for i in range(90)], "worker": [f"w{i % 5}" for i in range(90)],
                     "label": RNG.integers(0, 2, 90)})
@@ -36,6 +38,52 @@ CASES = [
     (lambda: galton.DawidSkene(n_shards="x"), CAT, TypeError, "n_shards must be an integer, not 'x'"),
     (lambda: galton.TrimmedMeanRating(proportion="x"), RATINGS, TypeError, "proportion must be a number, not 'x'"),
     (lambda: galton.TrimmedMeanRating(proportion=0.5), RATINGS, ValueError, "proportion must be in [0, 0.5), not 0.5"),
+    # bug hunt: NaN priors gave NaN probabilities (exit 0), text a bare TypeError, True counted as 1
+    (lambda: galton.DawidSkene(alpha=NAN), CAT, TypeError, "alpha must be a number, not nan"),
+    (lambda: galton.DawidSkene(alpha_prior=NAN), CAT, TypeError, "alpha_prior must be a number, not nan"),
+    (lambda: galton.DawidSkene(alpha="0.5"), CAT, TypeError, "alpha must be a number, not '0.5'"),
+    (lambda: galton.DawidSkene(alpha=np.inf), CAT, ValueError, "alpha must be finite, not inf"),
+    (lambda: galton.OneCoinDawidSkene(alpha=NAN), CAT, TypeError, "alpha must be a number, not nan"),
+    (lambda: galton.MACE(alpha=NAN), CAT, TypeError, "alpha must be a number, not nan"),
+    (lambda: galton.MACE(beta=NAN), CAT, TypeError, "beta must be a number, not nan"),
+    (lambda: galton.MACE(beta=0.0), CAT, ValueError, "beta (the Beta prior of VB) must be > 0, not 0.0"),
+    (lambda: galton.MACE(smoothing=NAN), CAT, TypeError, "smoothing must be a number, not nan"),
+    (lambda: galton.MACE(smoothing=True), CAT, TypeError, "smoothing must be a number, not True"),
+    (lambda: galton.MACE(default_noise=NAN), CAT, TypeError, "default_noise must be a number, not nan"),
+    (lambda: galton.MACE(default_noise=-2.0), CAT, ValueError, "default_noise must be >= -1, not -2.0"),
+    (lambda: galton.MACE(n_restarts="3"), CAT, TypeError, "n_restarts must be an integer, not '3'"),
+    (lambda: galton.MACE(n_restarts=2.7), CAT, TypeError, "n_restarts must be an integer, not 2.7"),
+    (lambda: galton.MACE(n_restarts=True), CAT, TypeError, "n_restarts must be an integer, not True"),
+    (lambda: galton.GaussianRating(noise_prior=NAN), RATINGS, TypeError, "noise_prior must be a number, not nan"),
+    (lambda: galton.GaussianRating(bias_prior="1"), RATINGS, TypeError, "bias_prior must be a number, not '1'"),
+    (lambda: galton.GaussianRating(bias_prior=np.inf), RATINGS, ValueError, "bias_prior must be finite, not inf"),
+    (lambda: galton.CATD(alpha="0.05"), RATINGS, TypeError, "alpha must be a number, not '0.05'"),
+    (lambda: galton.BayesianDawidSkene(prior_strength=True), CAT, ValueError,
+     "prior_strength must be a finite number > 0, not True"),
+    (lambda: galton.BayesianDawidSkene(class_shrinkage=True), CAT, ValueError,
+     "class_shrinkage must be a finite number >= 0, not True"),
+    (lambda: galton.EBCC(prior_diag=True), CAT, ValueError, "prior_diag must be a finite number > 0, not True"),
+    (lambda: galton.EBCC(a_pi=True), CAT, ValueError, "a_pi must be a finite number > 0, not True"),
+    (lambda: galton.ZeroBasedSkill(lr_init=np.inf), CAT, ValueError, "lr_init must be finite, not inf"),
+    (lambda: galton.BradleyTerry(prior=np.inf), PAIRS, ValueError, "prior must be finite, not inf"),
+    (lambda: galton.GLAD(labels_priors="xy"), CAT, TypeError,
+     "labels_priors must be a pandas Series (or a dict) of each label's prior, not 'xy'"),
+    (lambda: galton.GLAD(labels_priors=3), CAT, TypeError,
+     "labels_priors must be a pandas Series (or a dict) of each label's prior, not 3"),
+    (lambda: galton.GLAD(labels_priors={0: 0.5, 1: NAN}), CAT, TypeError, "labels_priors[1] must be a number, not nan"),
+    (lambda: galton.GLAD(alphas_priors_mean="x"), CAT, TypeError, "alphas_priors_mean must be a number, not 'x'"),
+    # bug hunt: numpy's SeedSequence error did not say that random_state was wrong
+    (lambda: galton.DawidSkene(random_state="x"), CAT, TypeError,
+     "random_state must be a non-negative integer, a numpy Generator or None, not 'x'"),
+    (lambda: galton.MACE(random_state=-1), CAT, ValueError,
+     "random_state must be a non-negative integer or None, not -1"),
+    (lambda: galton.CrowdBT(random_state=1.5), PAIRS, TypeError,
+     "random_state must be a non-negative integer, a numpy Generator or None, not 1.5"),
+    (lambda: galton.MajorityVote(random_state=True), CAT, TypeError,
+     "random_state must be a non-negative integer, a numpy Generator or None, not True"),
+    (lambda: galton.DawidSkene(random_state=-1), CAT.iloc[:0], ValueError,
+     "random_state must be a non-negative integer or None, not -1"),
+    (lambda: galton.GLAD(tol=NAN), CAT, TypeError, "tol must be a number, not nan"),
 ]
 
 
@@ -61,3 +109,84 @@ def test_misused_calls_say_what_to_do() -> None:
         galton.MeanRating().fit_predict_proba(RATINGS)
     with pytest.raises(TypeError, match=r"pass DawidSkene\(\) \(an instance\), not the class DawidSkene"):
         galton.aggregate(CAT, galton.DawidSkene)
+
+
+def test_good_values_of_the_checked_priors_fit() -> None:
+    """The checks take what the models took before: numpy numbers, 0 where 0 is allowed, MACE's
+    alpha and beta unused by EM, seeds as numpy integers, a Generator, or 2**40 for MMSR (whose
+    crowd-kit start, RandomState, raised "Seed must be between 0 and 2**32 - 1" on it)."""
+    assert galton.DawidSkene(alpha=np.float32(1), alpha_prior=0).fit(CAT).probas_.notna().all().all()
+    assert galton.MACE(method="em", alpha=0.0, beta=0.0, n_restarts=np.int64(2)).fit(CAT).labels_.size == 30
+    assert galton.GaussianRating(bias_prior=0, noise_prior=np.float64(3)).fit(RATINGS).labels_.notna().all()
+    assert galton.BayesianDawidSkene(prior_strength=np.float32(5), class_shrinkage=0).fit(CAT).labels_.size == 30
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # this data's factors grow: not the point here
+        assert galton.MMSR(random_state=2**40).fit(CAT).labels_.size == 30
+    assert galton.KOS(random_state=np.random.default_rng(1)).fit(CAT).labels_.size == 30
+    a, b = galton.DawidSkene(random_state=np.int64(3)).fit(CAT), galton.DawidSkene(random_state=3).fit(CAT)
+    pd.testing.assert_frame_equal(a.probas_, b.probas_)
+
+
+def _segments() -> pd.DataFrame:
+    masks = [[[1, 1, 0, 0]], [[1, 0, 0, 0]], [[1, 1, 1, 0]]]
+    return pd.DataFrame([(t, w, np.array(m, dtype=bool)) for t in ("a", "b") for w, m in zip("xyz", masks)],
+                        columns=["task", "worker", "segmentation"])
+
+
+def _embeddings() -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    return pd.DataFrame([(t, w, f"{t}{w}", rng.normal(size=3)) for t in "ab" for w in "xyz"],
+                        columns=["task", "worker", "output", "embedding"])
+
+
+@pytest.mark.parametrize("make, data, error, message", [
+    (lambda: galton.SegmentationEM(n_iter=5.0), _segments, TypeError, "n_iter must be an integer, not 5.0"),
+    (lambda: galton.SegmentationEM(n_iter="5"), _segments, TypeError, "n_iter must be an integer, not '5'"),
+    (lambda: galton.SegmentationRASA(n_iter=True), _segments, TypeError, "n_iter must be an integer, not True"),
+    (lambda: galton.SegmentationRASA(tol=NAN), _segments, TypeError, "tol must be a number, not nan"),
+    (lambda: galton.RASA(n_iter=5.0), _embeddings, TypeError, "n_iter must be an integer, not 5.0"),
+    (lambda: galton.RASA(alpha="0.05"), _embeddings, TypeError, "alpha must be a number, not '0.05'"),
+    (lambda: galton.HRRASA(lambda_emb=NAN), _embeddings, TypeError, "lambda_emb must be a number, not nan"),
+    (lambda: galton.HRRASA(lambda_out=np.inf), _embeddings, ValueError, "lambda_out must be finite, not inf"),
+])
+def test_a_bad_parameter_of_segmentation_and_embeddings_is_named(make, data, error, message) -> None:
+    """Bug hunt: n_iter=5.0 or "5" raised a bare TypeError from range() or a comparison (True ran
+    one iteration), and HRRASA took NaN weights into NaN skills."""
+    with pytest.raises(error, match="^" + re.escape(message)):
+        make().fit(data())
+
+
+@pytest.mark.parametrize("make, data", [
+    (lambda tol: galton.GLAD(n_iter=4, tol=tol), CAT),
+    (lambda tol: galton.MMSR(n_iter=4, tol=tol), CAT),
+    (lambda tol: galton.MACE(n_iter=4, tol=tol, n_restarts=1), CAT),
+    (lambda tol: galton.ZeroBasedSkill(n_iter=4, tol=tol), CAT),
+    (lambda tol: galton.DawidSkene(n_iter=4, tol=tol, stopping="likelihood"), CAT),
+    (lambda tol: galton.CATD(n_iter=4, tol=tol), RATINGS),
+    (lambda tol: galton.BradleyTerry(n_iter=4, tol=tol), PAIRS),
+])
+def test_tol_minus_inf_runs_every_iteration(make, data) -> None:
+    """Bug hunt: GLAD and MMSR refused crowd-kit's tol=-inf ("tol must be >= 0"), which crowd-kit's
+    classes take as "run every iteration"; now every iterative model runs every iteration with any
+    tol < 0, as with tol=0, but without tol=0's ConvergenceWarning (no test, so none was missed)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        runs = [make(tol).fit(data) for tol in (-np.inf, -1.0)]
+    with pytest.warns(ConvergenceWarning, match="did not converge in 4 iterations"):
+        runs.append(make(0.0).fit(data))
+    assert [m.n_iter_ for m in runs] == [4, 4, 4]
+    assert not any(m.converged_ for m in runs)
+    assert runs[0].history_ == runs[1].history_ == runs[2].history_
+
+
+def test_tol_minus_inf_runs_every_iteration_of_segmentation_and_rasa() -> None:
+    """Bug hunt: SegmentationEM, SegmentationRASA and RASA refused tol < 0 ("n_iter and tol must be
+    >= 0"); crowd-kit's run every iteration with it (SegmentationRASA has no change to record in its
+    first), and galton's now give crowd-kit's histories."""
+    ck = pytest.importorskip("crowdkit.aggregation", reason="crowd-kit (the reference) is a test dependency")
+    for name, n in (("SegmentationEM", 6), ("SegmentationRASA", 5)):
+        ours = getattr(galton, name)(n_iter=6, tol=-np.inf).fit(_segments()).loss_history_
+        np.testing.assert_allclose(ours, getattr(ck, name)(n_iter=6, tol=-np.inf).fit(_segments()).loss_history_)
+        assert len(ours) == n > len(getattr(galton, name)(n_iter=6).fit(_segments()).loss_history_)
+    rasa = [len(galton.RASA(n_iter=6, tol=tol).fit(_embeddings()).loss_history_) for tol in (-np.inf, 1e-3)]
+    assert rasa == [5, 4]  # no change to record in the first round either
