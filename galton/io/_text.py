@@ -98,6 +98,8 @@ def read_text_table(source: Any, name: str, sep: str, ids: Collection[str],
         text = one_line(exc)
         if "more fields than defined" in text:  # polars names no line and suggests its own option
             text = _ragged(source, sep)
+        elif "CSV malformed" in text:  # "expected 0 rows, actual 1 rows, in chunk ...": no line, no cause
+            text = _stray_quote(source, sep) or text
         elif "You might want to try" in text:  # polars' advice names its own options, which no user can set here
             text = text.split(" You might want to try")[0].rstrip().rstrip(".") + (
                 "; a quote (\") opened and not closed on its line is the usual cause: close it, or write "
@@ -108,14 +110,30 @@ def read_text_table(source: Any, name: str, sep: str, ids: Collection[str],
     return type_columns(df, ids).to_arrow()
 
 
+def _lines(source: Any) -> Any:
+    raw = bytes(source) if isinstance(source, (bytes, bytearray, memoryview)) else None
+    return io.StringIO(raw.decode("utf-8", "replace")) if raw is not None else open(
+        source, newline="", encoding="utf-8", errors="replace")
+
+
+def _stray_quote(source: Any, sep: str) -> str | None:
+    """The first line with a quote inside a field that does not start with one (``5"7``), which a
+    CSV reader takes for the start of a quoted field; None if there is none."""
+    with _lines(source) as stream:
+        for number, line in enumerate(stream, 1):
+            for field in line.rstrip("\r\n").split(sep):
+                if '"' in field and not field.startswith('"'):
+                    quoted = '"' + field.replace('"', '""') + '"'
+                    return (f"line {number} has a quote inside the unquoted field {field[:40]!r}; quote the "
+                            f"field and write the quote twice ({quoted[:44]})")
+    return None
+
+
 def _ragged(source: Any, sep: str) -> str:
     """The first row with more fields than the header, found by the csv module (quotes respected)."""
     import csv
 
-    raw = bytes(source) if isinstance(source, (bytes, bytearray, memoryview)) else None
-    stream = io.StringIO(raw.decode("utf-8", "replace")) if raw is not None else open(
-        source, newline="", encoding="utf-8", errors="replace")
-    with stream:
+    with _lines(source) as stream:
         rows = csv.reader(stream, delimiter=sep)
         width = len(next(rows, []))
         for row in rows:

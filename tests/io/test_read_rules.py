@@ -484,3 +484,15 @@ def test_true_and_false_ids_stay_as_written(tmp_path):
                                                       ("TRUE", "w2", "TRUE"), ("false", "w2", "False")]))
     assert sorted(j.task_names.tolist()) == ["TRUE", "True", "false", "true"]
     assert j.label_names.dtype == bool
+
+
+@pytest.mark.parametrize("name,sep", [("j.csv", ","), ("j.tsv", "\t")])
+def test_a_quote_inside_an_unquoted_field_names_its_line(tmp_path, name, sep):
+    """An inch mark (5"7) in an unquoted field gave polars' "CSV malformed: expected 0 rows, actual
+    1 rows, in chunk starting at row_offset 1", naming no line (bug hunt)."""
+    path = tmp_path / name
+    path.write_text(sep.join(["task", "worker", "label"]) + "\n" + sep.join(["t1", "w", "x"]) + "\n"
+                    + sep.join(['5"7', "w", "y"]) + "\n")
+    with pytest.raises(ValueError, match=r"line 3 has a quote inside the unquoted field '5\"7'; quote the field "
+                                         r"and write the quote twice \(\"5\"\"7\"\)"):
+        Judgments.from_any(path)
