@@ -365,6 +365,9 @@ def check_columns(table: pa.Table, columns: Sequence[str]) -> pa.Table:
                     "galton aggregate --kind multilabel" if kind == "list" else "")
             raise ValueError(f"column {c!r} holds {kind} values ({t}); task, worker and label values "
                              f"must be strings, integers, numbers or booleans{hint}")
+        if isinstance(t, pa.ExtensionType):  # a pandas Period / Interval: Arrow's "no kernel" error named nothing
+            raise ValueError(f"column {c!r} holds {t.extension_name} values, which galton cannot read as "
+                             "ids or labels; convert them to text first (df[col] = df[col].astype(str))")
         if pa.types.is_binary(t) or pa.types.is_fixed_size_binary(t):
             col = table.column(c)
             if pa.types.is_dictionary(col.type):

@@ -496,3 +496,14 @@ def test_a_quote_inside_an_unquoted_field_names_its_line(tmp_path, name, sep):
     with pytest.raises(ValueError, match=r"line 3 has a quote inside the unquoted field '5\"7'; quote the field "
                                          r"and write the quote twice \(\"5\"\"7\"\)"):
         Judgments.from_any(path)
+
+
+def test_pandas_period_and_interval_ids_are_refused_naming_the_column():
+    """A pandas Period or Interval task column raised Arrow's "Function 'dictionary_encode' has no
+    kernel matching input types (extension<pandas.period...>)" (bug hunt)."""
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame({"task": pd.period_range("2024-01", periods=2, freq="M").repeat(2),
+                       "worker": list("abab"), "label": list("xxyy")})
+    for frame in (df, df.assign(task=pd.interval_range(0, 2).repeat(2))):
+        with pytest.raises(ValueError, match=r"column 'task' holds pandas\.(period|interval) values.*astype\(str\)"):
+            Judgments.from_any(frame)
