@@ -128,7 +128,10 @@ def raise_nulls(table: pa.Table, cols: Sequence[str], index: np.ndarray | None =
         m = null_mask(table.column(c))
         if m.any():
             rows = np.flatnonzero(m)
-            parts.append(f"column {c!r} has {rows.size} null value(s) ({example_rows(rows, index)})")
+            col = table.column(c)
+            what = "null or NaN value(s)" if pa.types.is_floating(col.type) and col.null_count < rows.size \
+                else "null value(s)"  # a label "nan" read as a number is no empty field
+            parts.append(f"column {c!r} has {rows.size} {what} ({example_rows(rows, index)})")
             any_null |= m
     if parts:
         total = f"; {int(any_null.sum())} rows in all" if len(parts) > 1 else ""

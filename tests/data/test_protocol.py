@@ -94,3 +94,11 @@ def test_integer_ids_in_a_dense_range_encode_to_their_sorted_values(values, dtyp
     assert vocab.dtype == dtype.to_pandas_dtype()
     assert vocab.tolist() == sorted(set(values))
     assert vocab[codes].tolist() == values
+
+
+def test_a_nan_label_is_called_nan_not_an_empty_field() -> None:
+    """A label "nan" beside numbers (read as NaN) was reported as a "null value", though the file
+    has no empty field (bug hunt)."""
+    data = {"task": [1, 1, 2], "worker": ["a", "b", "a"], "label": [0.5, float("nan"), 1.0]}
+    with pytest.raises(ValueError, match=r"column 'label' has 1 null or NaN value\(s\) \(rows 1\)"):
+        Judgments.from_any(data)
