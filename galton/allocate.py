@@ -307,7 +307,7 @@ def _tasks(model: Any, judgments: Any, post: np.ndarray, budget: int, strategy: 
     n, k = post.shape
     counts = judgments.counts_per_task()
     if strategy == "uniform":
-        scores = -(counts[:, None] + np.arange(per_task)[None, :]).astype(np.float64)
+        scores = 0.0 - (counts[:, None] + np.arange(per_task)[None, :]).astype(np.float64)  # no -0.0
     else:
         if k ** per_task > _MAX_STATES:
             raise ValueError(f"per_task={per_task} with {k} labels enumerates {k ** per_task} outcomes per "

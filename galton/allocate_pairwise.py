@@ -123,7 +123,7 @@ def _candidates(model: Any, window: int, seed: int) -> dict[str, np.ndarray]:
 
 def _pair_score(c: dict[str, np.ndarray], strategy: str) -> np.ndarray:
     if strategy == "uniform":
-        return -c["counts"].astype(np.float64)
+        return 0.0 - c["counts"].astype(np.float64)  # 0, not -0.0, for a pair never compared
     if strategy == "uncertainty":
         return np.array([0.5 * math.erfc(abs(x) / (y * math.sqrt(2.0))) if y > 0 else 0.0
                          for x, y in zip(c["d"].tolist(), c["s"].tolist())])

@@ -505,3 +505,10 @@ def test_pair_eig_matches_quadrature_for_wide_pairs(d: float, s: float, a: float
     from galton.allocate_pairwise import pair_eig
 
     assert float(pair_eig(d, s, a, b)) == pytest.approx(expected, abs=2e-4)
+
+
+def test_uniform_scores_a_pair_never_compared_zero_not_minus_zero() -> None:
+    """The uniform strategy wrote -0.0 for pairs never compared (bug hunt)."""
+    p = pd.DataFrame({"worker": ["a", "b"], "left": ["w", "y"], "right": ["x", "z"], "label": ["w", "z"]})
+    scores = galton.allocate(p, 6, strategy="uniform", window=3)["score"].to_numpy()
+    assert (scores == 0).any() and not np.signbit(scores[scores == 0]).any()
