@@ -22,7 +22,7 @@ from ..judgments import Judgments, encode_gold
 from ._jit import twin
 from ._kernels import by_size
 from ._memory import FLOAT, check_model, judgments_bytes
-from ._params import check_random_state
+from ._params import check_flags, check_random_state
 from ._results import Output
 
 __all__ = ["BaseAggregator", "ConvergenceWarning", "NotFittedError", "argmax_ties_low", "tied_to_max",
@@ -279,6 +279,7 @@ class BaseAggregator:
         step for a statistic or a vote, the iteration driver for an iterative model -> closed ->
         ``store(result)`` sets the fitted attributes. Used by every model's ``fit``."""
         rng = check_random_state(getattr(self, "random_state", None))  # refused before any work, empty data too
+        check_flags(self)
         if empty and judgments.n_judgments == 0:
             return self._fit_empty(judgments, output)
         self._check_memory(judgments)

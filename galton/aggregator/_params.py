@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["check_count", "check_random_state", "check_real"]
+__all__ = ["check_count", "check_flags", "check_random_state", "check_real"]
 
 
 def check_count(name: str, value: Any, low: int = 0) -> int:
@@ -47,3 +47,16 @@ def check_random_state(value: Any) -> np.random.Generator:
         except (TypeError, ValueError):
             pass
     raise TypeError(f"random_state must be a non-negative integer, a numpy Generator or None, not {value!r}")
+
+
+def check_flags(model: Any) -> None:
+    """Refuse a parameter whose default is a boolean but whose value is not one: ``bias="no"`` or
+    ``empirical_prior="false"`` switched the option on, as any non-empty text is true."""
+    import inspect
+
+    for name, param in inspect.signature(type(model).__init__).parameters.items():
+        if isinstance(param.default, bool) and hasattr(model, name):
+            value = getattr(model, name)
+            if not isinstance(value, (bool, np.bool_)) and not (isinstance(value, (int, np.integer))
+                                                                and value in (0, 1)):
+                raise TypeError(f"{name} must be True or False, not {value!r}")

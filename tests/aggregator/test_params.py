@@ -190,3 +190,19 @@ def test_tol_minus_inf_runs_every_iteration_of_segmentation_and_rasa() -> None:
         assert len(ours) == n > len(getattr(galton, name)(n_iter=6).fit(_segments()).loss_history_)
     rasa = [len(galton.RASA(n_iter=6, tol=tol).fit(_embeddings()).loss_history_) for tol in (-np.inf, 1e-3)]
     assert rasa == [5, 4]  # no change to record in the first round either
+
+
+@pytest.mark.parametrize("name,params", [
+    ("rating_gaussian", {"bias": "no"}), ("ebcc", {"empirical_prior": "false"}), ("bwa", {"prior_correction": "off"}),
+    ("glad", {"silent": "yes"}),
+])
+def test_a_flag_given_text_is_refused(name: str, params: dict) -> None:
+    """Boolean options took any truthy value: bias="no" and empirical_prior="false" switched the
+    option on (bug hunt)."""
+    key, value = next(iter(params.items()))
+    df = pd.DataFrame({"task": [1, 1, 2], "worker": ["a", "b", "a"], "label": [1.0, 2.0, 3.0]})
+    model = galton.aggregator.create(name, **params)
+    with pytest.raises(TypeError, match=f"{key} must be True or False, not {value!r}"):
+        model.fit(df if name.startswith("rating") else df.assign(label=[0, 1, 0]))
+    ok = galton.aggregator.create(name, **{key: 0})  # 0 and 1 are read as the flags they mean
+    assert getattr(ok.fit(df if name.startswith("rating") else df.assign(label=[0, 1, 0])), key) == 0
