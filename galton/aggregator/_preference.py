@@ -205,7 +205,8 @@ def _reached(n: int, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return seen
 
 
-def check_mle_exists(n: int, winner: np.ndarray, loser: np.ndarray, names: np.ndarray, what: str) -> None:
+def check_mle_exists(n: int, winner: np.ndarray, loser: np.ndarray, names: np.ndarray, what: str, *,
+                     param: str = "prior", default: float = 1.0) -> None:
     """Raise where the maximum-likelihood scores (``prior=0``) do not exist: they do when every
     split of the items into two groups has an item of each group beating one of the other (Hunter
     2004, assumption 1: the graph of ``winner -> loser`` edges is strongly connected). Otherwise
@@ -223,10 +224,10 @@ def check_mle_exists(n: int, winner: np.ndarray, loser: np.ndarray, names: np.nd
         met = bool((top[src] & bottom[dst]).any())  # else the groups were never compared at all
         how = f"was ever {what} over" if met else "was ever compared with"
         raise ValueError(
-            f"with prior=0, the maximum-likelihood scores do not exist: no item of a group of "
+            f"with {param}=0, the maximum-likelihood scores do not exist: no item of a group of "
             f"{int(bottom.sum())} (e.g. {ex(bottom)}) {how} one of the other {int(top.sum())} (e.g. "
             f"{ex(top)}), so no finite gap between the groups is the likeliest (the comparisons are not "
-            "strongly connected: Hunter 2004). Use prior > 0 (the default, 1.0), or fit the groups apart"
+            f"strongly connected: Hunter 2004). Use {param} > 0 (the default, {default}), or fit the groups apart"
         )
 
 

@@ -114,7 +114,7 @@ class BradleyTerry(PairwiseAggregator):
         return self._with_prior_info(shard, params, diag, 0.0)
 
 
-def _check_mle_exists(data: Any) -> None:
+def _check_mle_exists(data: Any, param: str = "prior", default: float = 1.0) -> None:
     """Without a prior an item that never wins (or never loses) has an infinite MLE; so has a group
     of items that never lost to (or never beat) the others (:func:`check_mle_exists`)."""
     n = data.n_items
@@ -124,13 +124,13 @@ def _check_mle_exists(data: Any) -> None:
     if bad.size:
         names = data.item_names[bad[:5]].tolist()
         raise ValueError(
-            f"with prior=0, {bad.size} item(s) never win or never lose (e.g. {names}) and their "
-            "maximum-likelihood score is infinite; use prior > 0 (the default, 1.0)"
+            f"with {param}=0, {bad.size} item(s) never win or never lose (e.g. {names}) and their "
+            f"maximum-likelihood score is infinite; use {param} > 0 (the default, {default})"
         )
     won, lost, tie = data.outcome == 1.0, data.outcome == 0.0, data.outcome == 0.5  # a tie: half a win each
     winner = np.concatenate([data.left[won | tie], data.right[lost | tie]])
     loser = np.concatenate([data.right[won | tie], data.left[lost | tie]])
-    check_mle_exists(n, winner, loser, data.item_names, "preferred")
+    check_mle_exists(n, winner, loser, data.item_names, "preferred", param=param, default=default)
 
 
 @register("crowd_bt", "crowdbt", "crowd-bt")
@@ -346,6 +346,8 @@ class NoisyBradleyTerry(PairwiseAggregator):
     def _init_state(self, engine: Any, data: Any,
                     rng: np.random.Generator) -> tuple[dict[str, Any], dict[str, Any]]:
         """Memory: the L-BFGS state (its curvature pairs, last accepted point and step) as arrays."""
+        if self.regularization_ratio <= 0:  # as BradleyTerry with prior=0: scores that grew without end
+            _check_mle_exists(data, "regularization_ratio", 0.5)  # were reported as converged
         x = np.concatenate([np.zeros(data.n_items), np.zeros(data.n_workers), np.full(data.n_workers, 2.0)])
         opt = LBFGSState()
         opt.pending = x

@@ -466,3 +466,17 @@ def test_crowd_bt_prior_zero_refuses_what_bradley_terry_refuses() -> None:
     cycle = _games([("a", "b", 2), ("b", "a", 1), ("b", "c", 2), ("c", "b", 1), ("c", "a", 2), ("a", "c", 1)])
     fitted = CrowdBT(prior=0.0).fit(cycle)  # the maximum-likelihood scores exist: prior=0 still fits
     assert fitted.converged_ and np.isfinite(fitted.scores_values_).all()
+
+
+def test_noisy_bt_regularization_ratio_zero_refuses_what_bradley_terry_refuses() -> None:
+    """NoisyBT(regularization_ratio=0) on one comparison reported scores 0.99999 / 1e-6 (log-scores
+    that grew without end) as converged; its item prior is what keeps them finite (bug hunt)."""
+    from galton.aggregator import create
+
+    one = pd.DataFrame({"worker": ["w1"], "left": ["a"], "right": ["b"], "label": ["a"]})
+    with pytest.raises(ValueError, match=r"with regularization_ratio=0, 2 item\(s\) never win or never lose.*"
+                                         r"use regularization_ratio > 0 \(the default, 0.5\)"):
+        create("noisy_bt", regularization_ratio=0.0).fit(one)
+    cycle = _games([("a", "b", 2), ("b", "a", 1), ("b", "c", 2), ("c", "b", 1), ("c", "a", 2), ("a", "c", 1)])
+    fitted = create("noisy_bt", regularization_ratio=0.0).fit(cycle)
+    assert np.isfinite(fitted.scores_values_).all()
