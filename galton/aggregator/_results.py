@@ -43,7 +43,7 @@ def _names(a: np.ndarray) -> list[str]:
     """Label values as column-name suffixes, as :func:`galton.io.label_key` (``p_true``)."""
     from ..io import label_key
 
-    return [label_key(name) for name in a.tolist()]
+    return [label_key(name) for name in a]  # numpy scalars: float32 0.1 is "0.1", not 0.10000000149011612
 
 
 #: rows from which a long table's text id columns are gathered by polars or Arrow, not numpy

@@ -345,7 +345,7 @@ def _warn_float_classes(names: np.ndarray, label_col: str) -> None:
     finite = names[np.isfinite(names)]
     odd = finite[finite != np.round(finite)]
     if odd.size:
-        shown = ", ".join(repr(float(v)) for v in odd[:3]) + (", ..." if odd.size > 3 else "")
+        shown = ", ".join(str(v) for v in odd[:3]) + (", ..." if odd.size > 3 else "")
         warnings.warn(
             f"column {label_col!r} holds non-integer numbers ({shown}): they are treated as classes; "
             "for numeric ratings use kind='rating' (CLI: --kind rating)",

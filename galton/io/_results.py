@@ -61,7 +61,7 @@ def results_columns(task_names: np.ndarray, label_names: np.ndarray, post: np.nd
         "confidence": pa.array(post[rows, codes] if n else np.zeros(0)),
     }
     if top is None:
-        for j, name in enumerate(label_names.tolist()):
+        for j, name in enumerate(label_names):  # numpy scalars: a float32 label 0.1 is p_0.1, as written
             key = f"p_{label_key(name)}"
             if key in cols:  # pragma: no cover - labels are unique within one type
                 raise ValueError(f"two labels give the column name {key!r}")

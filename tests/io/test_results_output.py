@@ -34,3 +34,19 @@ def test_results_table_in_each_frame_type_matches_the_pandas_fit(output):
 def test_results_table_rejects_an_unknown_output():
     with pytest.raises(ValueError, match="output must be 'arrow', 'polars' or 'pandas', not 'csv'"):
         results_table(galton.MajorityVote().fit(DF), output="csv")
+
+
+def test_float32_labels_name_their_columns_as_the_label_column_writes_them():
+    """A float32 label 0.1 gave the column p_0.10000000149011612 beside a label column that writes
+    0.1 (bug hunt)."""
+    import pyarrow as pa
+
+    import galton
+    from galton.io import results_table
+
+    table = pa.table({"task": [1, 1, 2, 2], "worker": list("abab"), "label": pa.array([0.1, 0.1, 0.25, 0.25],
+                                                                                      pa.float32())})
+    with pytest.warns(UserWarning, match=r"non-integer numbers \(0\.1, 0\.25\)"):
+        fitted = galton.aggregate(table, "mv")
+    assert results_table(fitted).column_names == ["task", "label", "confidence", "p_0.1", "p_0.25"]
+    assert fitted.probas_.column_names == ["task", "p_0.1", "p_0.25"]
