@@ -25,6 +25,22 @@ def read_json(source: bytes, name: str, fmt: str, ids: Collection[str]) -> pa.Ta
     return numbers_as_written(table, source, layout, ids)
 
 
+def _mixed(rows: list[dict]) -> str | None:
+    """Which key of a JSON array's objects holds values of two types ("Expected bytes, got a 'int'
+    object" named none), with the first row of each type."""
+    for key in dict.fromkeys(k for r in rows for k in r):
+        first: dict[str, int] = {}
+        for i, r in enumerate(rows):
+            v = r.get(key)
+            kind = "number" if isinstance(v, (int, float)) and not isinstance(v, bool) else type(v).__name__
+            if v is not None:
+                first.setdefault(kind, i)
+        if len(first) > 1:
+            shown = ", ".join(f"{k} (object {i + 1})" for k, i in list(first.items())[:3])
+            return f"column {key!r} holds values of different types: {shown}; write them with one type"
+    return None
+
+
 def _read_json(source: bytes, name: str, fmt: str) -> tuple[pa.Table, str]:
     """(table, layout): ``"array"``, ``"columns"`` or ``"lines"``."""
     import json
@@ -44,7 +60,7 @@ def _read_json(source: bytes, name: str, fmt: str) -> tuple[pa.Table, str]:
         try:
             return pa.Table.from_pylist(rows), "array"
         except (pa.ArrowException, TypeError, ValueError) as exc:
-            raise ValueError(f"cannot read {name!r} as a table: {one_line(exc)}") from None
+            raise ValueError(f"cannot read {name!r} as a table: {_mixed(rows) or one_line(exc)}") from None
     if fmt == "json" and stripped[:1] == b"{":  # one object of columns: {"task": [...], ...}
         try:
             doc = json.loads(data, parse_int=_int_or_float)

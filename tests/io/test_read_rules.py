@@ -507,3 +507,13 @@ def test_pandas_period_and_interval_ids_are_refused_naming_the_column():
     for frame in (df, df.assign(task=pd.interval_range(0, 2).repeat(2))):
         with pytest.raises(ValueError, match=r"column 'task' holds pandas\.(period|interval) values.*astype\(str\)"):
             Judgments.from_any(frame)
+
+
+def test_a_json_array_of_mixed_types_names_the_column(tmp_path):
+    """A JSON array whose "task" holds "007" and 7 failed with Arrow's "Expected bytes, got a 'int'
+    object", naming no column (bug hunt; JSON lines named it)."""
+    path = tmp_path / "j.json"
+    path.write_text(json.dumps([{"task": "007", "worker": "a", "label": "x"}, {"task": 7, "worker": "b", "label": "x"}]))
+    with pytest.raises(ValueError, match=r"column 'task' holds values of different types: str \(object 1\), number "
+                                         r"\(object 2\)"):
+        Judgments.from_any(path)
