@@ -304,7 +304,14 @@ def _from_frame(data: Any) -> pa.Table:
     if kind == "polars":
         if hasattr(data, "collect") and not hasattr(data, "to_arrow"):  # a LazyFrame: its result
             data = data.collect()
-        return data.to_arrow()
+        try:
+            return data.to_arrow()
+        except pa.ArrowException as exc:  # Int128: "Invalid or unsupported format string: '_pli128'"
+            odd = [f"{c!r} ({t})" for c, t in data.schema.items() if "128" in str(t)]
+            if not odd:
+                raise
+            raise ValueError(f"column {', '.join(odd)} has a type Arrow cannot take ({one_line(exc)}); cast it "
+                             "to Int64 or String first") from None
     if hasattr(data, "__arrow_c_stream__"):
         return pa.table(data)
     if isinstance(data, dict):
@@ -365,6 +372,9 @@ def check_columns(table: pa.Table, columns: Sequence[str]) -> pa.Table:
                     "galton aggregate --kind multilabel" if kind == "list" else "")
             raise ValueError(f"column {c!r} holds {kind} values ({t}); task, worker and label values "
                              f"must be strings, integers, numbers or booleans{hint}")
+        if pa.types.is_time64(t) and t.unit == "ns" and _sub_microsecond(table.column(c)):
+            raise ValueError(f"column {c!r} holds times of day with nanoseconds ({t}), which Python's time "
+                             "cannot hold; cast the column to text or to int64 first")
         if isinstance(t, pa.ExtensionType):  # a pandas Period / Interval: Arrow's "no kernel" error named nothing
             raise ValueError(f"column {c!r} holds {t.extension_name} values, which galton cannot read as "
                              "ids or labels; convert them to text first (df[col] = df[col].astype(str))")
@@ -379,6 +389,12 @@ def check_columns(table: pa.Table, columns: Sequence[str]) -> pa.Table:
                                  "first (or store the ids as strings)") from None
             table = table.set_column(table.column_names.index(c), c, text)
     return table
+
+
+def _sub_microsecond(col: pa.ChunkedArray) -> bool:
+    """Whether a time64[ns] column holds a time that is not a whole microsecond."""
+    ns = col.cast(pa.int64()).fill_null(0).to_numpy()
+    return bool(np.any(ns % 1000))
 
 
 def _nested_error(column: str, type_name: str) -> ValueError:

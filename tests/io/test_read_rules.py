@@ -517,3 +517,18 @@ def test_a_json_array_of_mixed_types_names_the_column(tmp_path):
     with pytest.raises(ValueError, match=r"column 'task' holds values of different types: str \(object 1\), number "
                                          r"\(object 2\)"):
         Judgments.from_any(path)
+
+
+def test_nanosecond_times_and_int128_ids_are_refused_naming_the_column():
+    """time64[ns] ids with nanoseconds crashed in Arrow ("Value 1 has non-zero nanoseconds") and a
+    polars Int128 column in Arrow's import ("unsupported format string: '_pli128'"), naming no
+    column (bug hunt)."""
+    table = pa.table({"task": pa.array([1, 1, 2, 2], pa.time64("ns")), "worker": list("abab"), "label": list("xxyy")})
+    with pytest.raises(ValueError, match=r"column 'task' holds times of day with nanoseconds"):
+        Judgments.from_any(table)
+    whole = table.set_column(0, "task", pa.array([1000, 1000, 2000, 2000], pa.time64("ns")))
+    assert Judgments.from_any(whole).n_tasks == 2  # whole microseconds are read
+    pl = pytest.importorskip("polars")
+    wide = pl.DataFrame({"task": pl.Series([1, 1, 2, 2], dtype=pl.Int128), "worker": list("abab"), "label": list("xxyy")})
+    with pytest.raises(ValueError, match=r"column 'task' \(Int128\) has a type Arrow cannot take.*Int64 or String"):
+        Judgments.from_any(wide)
