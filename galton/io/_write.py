@@ -159,6 +159,9 @@ def _write_to(fh: Any, table: pa.Table, fmt: TableFormat) -> None:
         if fmt == "jsonl":  # one object a row; floats that read back exactly
             frame.write_ndjson(fh)
         else:  # plain CSV (quotes only where needed, shortest round-trip floats, true/false)
+            durations = [c for c, t in frame.schema.items() if isinstance(t, pl.Duration)]
+            if durations:  # polars writes no duration to CSV ("consider JSON", after the fit): ISO 8601 text
+                frame = frame.with_columns(pl.col(c).dt.to_string("iso") for c in durations)
             frame.write_csv(fh, separator="\t" if fmt == "tsv" else ",")
 
 
