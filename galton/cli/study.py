@@ -29,7 +29,7 @@ def add_bench(sub: Any) -> None:
     b.add_argument("--models", action="append", metavar="NAMES", help="comma-separated models ('default': galton's)")
     b.add_argument("--k", default=None, metavar="GRID", help="judgments per task, e.g. 1,2,3,5,10 or 1-10")
     b.add_argument("--out", "-o", default="galton-bench", metavar="DIR",
-                   help="report directory (default: galton-bench; replaced only if it is a report)")
+                   help="report directory (default: galton-bench; replaced only if it is a galton bench report)")
     b.add_argument("--seed", type=seed, default=None, metavar="N", help="seed of every random stream")
     b.add_argument("--repeats", type=int, default=None, metavar="N", help="draws of k judgments per k")
     b.add_argument("--bootstrap", type=int, default=None, metavar="N", help="bootstrap replicates")
@@ -68,7 +68,8 @@ def add_simulate(sub: Any) -> None:
     s.add_argument("--files", type=int, default=None, metavar="N",
                    help="part files per table, at most one per chunk of --tasks-per-chunk tasks (fewer are "
                    "written when there are fewer chunks)")
-    s.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    s.add_argument("--overwrite", action="store_true",
+                   help="replace an existing --out that galton simulate wrote (never another directory)")
     s.add_argument("--ray-address", default=None, metavar="ADDR", help="Ray cluster (else RAY_ADDRESS, else local)")
     s.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no summary")
     s.set_defaults(func=_cmd_simulate)
@@ -179,6 +180,12 @@ def _cmd_simulate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         config = CrowdConfig.from_dict(fields)
     except ValueError as exc:
         raise _in_flags(exc) from None
+    from ..io import check_replaceable
+
+    try:  # before Ray starts: replace only a simulation (not a report or results that galton also marks)
+        check_replaceable(args.out, "simulation")
+    except FileExistsError as exc:
+        raise CLIError(f"--out: {exc}") from None
     try:
         from ..workers.simulate import simulate
     except ModuleNotFoundError as exc:

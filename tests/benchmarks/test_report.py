@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -97,6 +98,34 @@ def test_cli_bench(tmp_path: Path, capsys) -> None:
     assert main(["bench", "--models", "nope", "--out", str(tmp_path / "n")]) == 2
     assert "valid names" in capsys.readouterr().err
     assert not (tmp_path / "n").exists()
+
+
+def test_bench_replaces_only_a_report(tmp_path: Path, capsys) -> None:
+    """Bug hunt: `galton bench --out DIR` replaced a directory that `galton simulate` or
+    `galton aggregate` wrote (any galton marker passed), deleting the data without a word."""
+    import galton.io as gio
+
+    sim, res, old = tmp_path / "sim", tmp_path / "res", tmp_path / "old"
+    with gio.atomic_dir(sim) as tmp:  # as galton.workers.simulate writes it (no kind in the marker)
+        (tmp / "judgments").mkdir()
+        (tmp / "judgments" / "part-00000.parquet").write_bytes(b"x")
+        (tmp / "workers.parquet").write_bytes(b"w")
+        (tmp / "config.json").write_text("{}")
+    with gio.atomic_dir(res, kind="results") as tmp:
+        (tmp / "part-00000.parquet").write_bytes(b"r")
+    with gio.atomic_dir(old) as tmp:  # a report from before galton recorded the kind
+        (tmp / "index.html").write_text("<html></html>")
+        (tmp / "study.json").write_text("{}")
+    args = ["bench", "--datasets", "welinder_bluebirds", "--models", "mv", "--k", "1", "--repeats", "1",
+            "--bootstrap", "20", "--engine", "local", "--no-plots", "--quiet", "--out"]
+    for path, what in ((sim, "galton simulate (a simulation)"), (res, "galton aggregate (a results directory)")):
+        files = sorted(p.name for p in path.rglob("*"))
+        assert main(args + [str(path)]) == 2
+        err = capsys.readouterr().err
+        assert f"{str(path)!r} was written by {what}; galton bench replaces only a report it wrote" in err
+        assert sorted(p.name for p in path.rglob("*")) == files
+    assert main(args + [str(old)]) == 0  # an earlier report is replaced, and now says what it is
+    assert json.loads((old / gio.MARKER).read_text())["kind"] == "report" and (old / "tables").is_dir()
 
 
 def test_the_report_names_the_studys_confidence_level(tmp_path: Path, capsys) -> None:
