@@ -885,7 +885,7 @@ def test_simulate_errors_name_the_flags(tmp_path: Path, capsys) -> None:
     out = tmp_path / "sim"
     cases = [(["--n-tasks", "0", "--n-workers", "5"], "--n-tasks 0 is too small"),
              (["--n-tasks", "10", "--n-workers", "3"], "raise --n-workers (now 3) or lower --judgments-per-task"),
-             (["--n-tasks", "10", "--n-workers", "5", "--judgments-per-task", "3,2"], "--judgments-per-task (3, 2)"),
+             (["--n-tasks", "10", "--n-workers", "5", "--judgments-per-task", "3,2"], "--judgments-per-task 3,2: give"),
              (["--n-tasks", "10", "--n-workers", "5", "--files", "0"], "--files 0: need at least 1 part file")]
     for argv, message in cases:
         rc, _, err = run(["simulate", "--out", out, *argv, "-q"], capsys)
@@ -894,6 +894,27 @@ def test_simulate_errors_name_the_flags(tmp_path: Path, capsys) -> None:
     out.mkdir()
     rc, _, err = run(["simulate", "--out", out, "--n-tasks", "10", "--n-workers", "5", "-q"], capsys)
     assert rc == 2 and "exists; pass --overwrite to replace it" in err and "overwrite=True" not in err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--seed", "-1"], "--seed -1 must be a non-negative integer"),
+    (["--judgments-per-task", "2.7"], "--judgments-per-task 2.7 must be a whole number"),
+    (["--judgments-per-task", "x"], "--judgments-per-task 'x': expected a whole number"),
+    (["--accuracy-spread", "nan"], "--accuracy-spread nan must be a finite number"),
+    (["--class-prior", "nan,nan"], "--class-prior nan,nan must be finite numbers"),
+    (["--class-prior", "0.5,0.6"], "--class-prior 0.5,0.6 must be 2 non-negative probabilities summing to 1"),
+])
+def test_simulate_refuses_meaningless_settings_before_ray(tmp_path: Path, capsys, argv: list, message: str) -> None:
+    """Bug hunt: --accuracy-spread nan simulated meaningless data (exit 0), --seed -1 failed with
+    numpy's words after Ray had started, --judgments-per-task x said "invalid literal for int()",
+    2.7 became 2, and --class-prior errors echoed a Python tuple."""
+    pytest.importorskip("ray")
+    import ray
+
+    rc, _, err = run(["simulate", "--out", tmp_path / "sim", "--n-tasks", "10", "--n-workers", "5", *argv, "-q"],
+                     capsys)
+    assert rc == 2 and err == f"galton: error: {message}\n"
+    assert not ray.is_initialized() and not (tmp_path / "sim").exists()
 
 
 @pytest.mark.parametrize("judged,gold,accuracy", [

@@ -125,21 +125,33 @@ def _bench_allocation(args: argparse.Namespace, out: TextIO) -> int:
                    engine="ray" if args.engine == "ray" or args.ray_address else "local", address=args.ray_address)
 
 
+def _number(flag: str, text: str, whole: bool) -> int | float:
+    """A number from the command line (an int when it is written as one); CrowdConfig checks the
+    rest (a whole number, finite) and names the flag."""
+    for conv in (int, float):
+        try:
+            return conv(text)
+        except ValueError:
+            pass
+    raise CLIError(f"{flag} {text!r}: expected {'a whole number' if whole else 'a number'}")
+
+
 def _crowd_value(name: str, text: str) -> Any:
     """A CrowdConfig value from its command-line text."""
     from ..datasets.simulate import CrowdConfig
 
+    flag = "--" + name.replace("_", "-")
     if name in ("judgments_per_task", "class_prior"):
-        parts = [p for p in text.split(",") if p.strip()]
-        conv = int if name == "judgments_per_task" else float
-        vals = [conv(p) for p in parts]
-        return vals[0] if name == "judgments_per_task" and len(vals) == 1 else vals
+        whole = name == "judgments_per_task"
+        parts = [p.strip() for p in text.split(",") if p.strip()]
+        if not parts:
+            raise CLIError(f"{flag} {text!r}: expected {'N or MIN,MAX' if whole else 'P0,P1,...'}")
+        vals = [_number(flag, p, whole) for p in parts]
+        return vals[0] if whole and len(vals) == 1 else vals
     default = {f.name: f.default for f in dataclasses.fields(CrowdConfig)}[name]
-    conv = int if default is dataclasses.MISSING or isinstance(default, int) else type(default)
-    try:
-        return conv(text)
-    except ValueError:
-        raise CLIError(f"--{name.replace('_', '-')} {text!r}: expected {conv.__name__}") from None
+    if isinstance(default, str):
+        return text
+    return _number(flag, text, whole=default is dataclasses.MISSING or isinstance(default, int))
 
 
 def _in_flags(exc: Exception, bare: bool = True) -> Exception:
@@ -159,6 +171,8 @@ def _in_flags(exc: Exception, bare: bool = True) -> Exception:
     names = "|".join([f.name for f in dataclasses.fields(CrowdConfig)] + ["files"])
     text = re.sub(rf"\b({names})\b(=?)", lambda m: m[0] if not (bare or m[2]) else
                   "--" + m[1].replace("_", "-") + (" " if m[2] else ""), text)
+    # a list value as it is typed: --class-prior 0.5,0.6, not (0.5, 0.6)
+    text = re.sub(r"(--[a-z-]+ )[(\[]([\w.+'-]+(?:, [\w.+'-]+)+)[)\]]", lambda m: m[1] + m[2].replace(", ", ","), text)
     return exc if text == one_line(exc) else CLIError(text)  # unchanged: the error as it is (--debug: its traceback)
 
 

@@ -367,3 +367,35 @@ def test_string_worker_ids_in_frames() -> None:
     assert df["worker"].to_list()[:3] == [f"w{w:04d}" for w in sim.worker[:3]]
     assert sim.gold()["label"].to_list() == sim.true_label.tolist()
     assert gs.worker_names(12_345)[-1] == "w12344"
+
+
+@pytest.mark.parametrize("kw, message", [
+    (dict(class_prior=(float("nan"), float("nan"))), r"class_prior=\(nan, nan\) must be finite numbers"),
+    (dict(difficulty_spread=float("nan")), "difficulty_spread=nan must be a finite number"),
+    (dict(accuracy_spread=float("nan")), "accuracy_spread=nan must be a finite number"),
+    (dict(confusion_concentration=float("inf"), worker_model="full"),
+     "confusion_concentration=inf must be a finite number"),
+    (dict(trap_strength=float("nan")), "trap_strength=nan must be a finite number"),
+    (dict(seed=-1), "seed=-1 must be a non-negative integer"),
+    (dict(seed=1.5), "seed=1.5 must be a whole number"),
+    (dict(judgments_per_task=2.7), "judgments_per_task=2.7 must be a whole number"),
+    (dict(judgments_per_task=[1.5, 3]), r"judgments_per_task=\[1.5, 3\] must be whole numbers"),
+    (dict(n_workers="10"), "n_workers='10' must be a whole number, not text"),
+    (dict(accuracy_mean="0.8"), "accuracy_mean='0.8' must be a number, not text"),
+    (dict(accuracy_mean=True), "accuracy_mean=True must be a number"),
+])
+def test_settings_that_mean_nothing_are_refused_by_name(kw: dict, message: str) -> None:
+    """Bug hunt: NaN / infinite settings passed (`p < 0` is False for NaN) and simulated meaningless
+    data, judgments_per_task=2.7 silently became 2, and seed=-1 failed only inside numpy (after Ray
+    had started, on the command line)."""
+    with pytest.raises(ValueError, match=f"^{message}"):
+        CrowdConfig(**{"n_tasks": 10, "n_workers": 5, "judgments_per_task": 3, **kw})
+
+
+def test_a_float_of_integer_value_is_that_integer() -> None:
+    """`n_tasks = 1e3` in a TOML file is 1000 (it failed with "'float' object cannot be interpreted
+    as an integer", naming no field)."""
+    cfg = CrowdConfig(n_tasks=1e3, n_workers=5.0, judgments_per_task=(2.0, 3))
+    assert (cfg.n_tasks, cfg.n_workers, cfg.judgments_per_task) == (1000, 5, (2, 3))
+    assert type(cfg.n_tasks) is int and len(simulate(cfg).true_label) == 1000
+
