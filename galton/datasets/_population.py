@@ -169,6 +169,12 @@ class CrowdConfig:
                 raise ValueError(f"{name}={getattr(self, name)!r} must lie in [0, 1]")
         if self.spammer_share + self.adversary_share + self.expert_share > 1.0 + 1e-12:
             raise ValueError("spammer_share + adversary_share + expert_share must not exceed 1")
+        counts = self.special_counts
+        if sum(counts) > self.n_workers:
+            raise ValueError(
+                f"expert_share, spammer_share and adversary_share round to {counts[0]} experts, {counts[1]} "
+                f"spammers and {counts[2]} adversaries: {sum(counts)} workers, more than n_workers="
+                f"{self.n_workers}; lower a share or raise n_workers")
         m, s = self.accuracy_mean, self.accuracy_spread
         if s < 0 or (s > 0 and s * s >= m * (1 - m)):
             raise ValueError(f"accuracy_spread={s!r}: a Beta distribution with mean {m} needs "
@@ -177,6 +183,13 @@ class CrowdConfig:
             raise ValueError(f"difficulty_spread={self.difficulty_spread!r} must be >= 0")
         if self.confusion_concentration <= 0:
             raise ValueError(f"confusion_concentration={self.confusion_concentration!r} must be > 0")
+
+    @property
+    def special_counts(self) -> tuple[int, int, int]:
+        """Experts, spammers and adversaries among the workers: ``share * n_workers`` rounded to the
+        nearest count, halves up (``expert_share=0.05`` of 10 workers is one expert)."""
+        shares = (self.expert_share, self.spammer_share, self.adversary_share)
+        return tuple(int(math.floor(s * self.n_workers + 0.5 + 1e-9)) for s in shares)  # type: ignore[return-value]
 
     @property
     def jpt_range(self) -> tuple[int, int]:
@@ -293,14 +306,12 @@ def _one_coin(acc: np.ndarray, K: int) -> np.ndarray:
 def sample_workers(config: CrowdConfig) -> WorkerTable:
     """Draw the workers of `config`: a :class:`WorkerTable` (kinds, accuracies, confusions).
 
-    Kinds go to a random permutation of the workers: ``round(share * n_workers)`` experts,
-    spammers and adversaries, the rest normal.
+    Kinds go to a random permutation of the workers: ``share * n_workers`` experts, spammers and
+    adversaries (rounded, halves up: :attr:`CrowdConfig.special_counts`), the rest normal.
     """
     rng = np.random.default_rng(np.random.SeedSequence(config.seed, spawn_key=(_WORKER_STREAM,)))
     n, K, prior = config.n_workers, config.n_classes, config.prior
-    counts = [round(s * n) for s in (config.expert_share, config.spammer_share, config.adversary_share)]
-    if sum(counts) > n:
-        raise ValueError(f"the shares round to {sum(counts)} special workers out of {n}")
+    counts = list(config.special_counts)  # checked by CrowdConfig: at most n
     spam = UNIFORM_SPAMMER if config.spammer_kind == "uniform" else CONSTANT_SPAMMER
     code = np.empty(n, dtype=np.int8)
     code[rng.permutation(n)] = np.repeat([EXPERT, spam, ADVERSARY, NORMAL], counts + [n - sum(counts)])

@@ -399,3 +399,16 @@ def test_a_float_of_integer_value_is_that_integer() -> None:
     assert (cfg.n_tasks, cfg.n_workers, cfg.judgments_per_task) == (1000, 5, (2, 3))
     assert type(cfg.n_tasks) is int and len(simulate(cfg).true_label) == 1000
 
+
+def test_shares_round_halves_up_and_too_many_special_workers_are_refused_up_front() -> None:
+    """Bug hunt: shares rounded half to even (expert_share=0.05 of 10 workers gave no expert), and
+    shares that round to more special workers than exist failed only when the workers were drawn
+    (after Ray had started)."""
+    cfg = CrowdConfig(n_tasks=20, n_workers=10, judgments_per_task=3, expert_share=0.05, spammer_share=0.25,
+                      adversary_share=0.15)
+    assert cfg.special_counts == (1, 3, 2)  # 0.5, 2.5 and 1.5 round up
+    kinds = sample_workers(cfg).kind.tolist()
+    assert (kinds.count("expert"), kinds.count("uniform_spammer"), kinds.count("adversary")) == (1, 3, 2)
+    with pytest.raises(ValueError, match="round to 2 experts, 2 spammers and 0 adversaries: 4 workers, more than "
+                                         "n_workers=3"):
+        CrowdConfig(n_tasks=10, n_workers=3, judgments_per_task=3, expert_share=0.5, spammer_share=0.5)
