@@ -68,16 +68,20 @@ class Source:
         return np.bincount(self.task, minlength=self.n_tasks)
 
     def k_top(self, k_max: str | int = "median") -> int:
-        """The largest k of this source: ``"median"`` judgments of a gold task (rounded down),
-        ``"max"`` of any task, or a number (capped at the maximum)."""
+        """The largest k of this source: the ``"median"`` number of judgments of a gold task
+        (rounded down), the ``"max"`` of a gold task (where accuracy is measured: a k that no gold
+        task reaches scores nothing with ``short_tasks = "exclude"``), or a number (capped at the
+        largest number any task has). A source without gold counts every task."""
         c = self.counts[self.gold >= 0] if (self.gold >= 0).any() else self.counts
         if k_max == "median":
             return max(1, int(np.floor(np.median(c))))
-        top = int(self.counts.max())
-        return top if k_max == "max" else max(1, min(int(k_max), top))
+        if k_max == "max":
+            return int(c.max())
+        return max(1, min(int(k_max), int(self.counts.max())))
 
     def ks(self, grid: Sequence[int], k_max: str | int = "median") -> list[int]:
-        """The study's k grid for this source, capped at :meth:`k_top` (which is added to it)."""
+        """The study's k grid for this source, each k capped at :meth:`k_top`: a k above it becomes
+        ``k_top``, which thus joins the grid only when some k of the grid reaches it."""
         top = self.k_top(k_max)
         return sorted({min(int(k), top) for k in grid})
 

@@ -13,7 +13,8 @@ What is computed (the estimators are in :mod:`galton.benchmarks.estimators`):
   ``"exclude"`` they are not scored at that ``k``), each model aggregates them (all tasks, gold is
   never shown to a model) and the aggregated labels are scored on the gold tasks. Accuracy with a
   two-way bootstrap interval over tasks and repetitions. ``k`` runs over the study's grid up to
-  ``k_max`` (default: the median number of judgments of a gold task, which joins the grid).
+  ``k_max`` (default: the median number of judgments of a gold task); a k of the grid above it
+  is run at ``k_max``.
 - **Experts**: designated experts scored leave-one-out against the other experts' majority (the
   crowd against the same reference), best annotators chosen on one half of the gold tasks and
   scored on the other, simulated experts of known accuracy; the post-hoc best annotator is
@@ -94,10 +95,11 @@ class Study:
     models : tuple of str
         Registered categorical models (``"default"``: galton's default model).
     k : tuple of int
-        Grid of judgments per task; per source capped at `k_max` (which joins the grid).
+        Grid of judgments per task; per source each k is capped at `k_max` (so `k_max` joins the
+        grid when some k reaches it).
     k_max : "median", "max" or int
         Largest k per source: the median number of judgments of its gold tasks (default: beyond
-        it most tasks have nothing more to give), the largest number any task has, or a number.
+        it most tasks have nothing more to give), the largest number a gold task has, or a number.
     tie_break : {"random", "low"}
         Majority-vote ties (every model that takes ``tie_break``): a uniformly random tied label,
         seeded per (source, k, repetition), as Snow et al. (2008); or the lowest label code.

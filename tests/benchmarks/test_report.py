@@ -284,6 +284,30 @@ def test_verdict_words_agree_with_the_numbers() -> None:
     assert "<b>ds</b>: 10 &times; <code>DS did not converge in # iterations</code>" in page  # deduplicated
 
 
+def test_the_verdict_takes_the_largest_k_that_scored_a_task_and_never_says_nan() -> None:
+    """Bug hunt: with short_tasks = "exclude" the largest k can score no task (accuracy NaN); the
+    verdict took it anyway and printed "crowd nan (nan-nan) ... +nan points"."""
+    from galton.benchmarks._verdict import verdict_lines
+
+    result = _hand_result({"some": (0.95, 0.93, 0.97), "none": (0.95, 0.93, 0.97)},
+                          {"some": (0.90, 0.88, 0.92), "none": (0.90, 0.88, 0.92)})
+    t = result.tables
+    curves = t["curves"].vstack(t["curves"].filter(pl.col("k") == 5).with_columns(
+        k=pl.lit(20, dtype=t["curves"]["k"].dtype), accuracy=pl.lit(float("nan")), ci_low=pl.lit(float("nan")),
+        ci_high=pl.lit(float("nan")), n_tasks=pl.lit(0, dtype=t["curves"]["n_tasks"].dtype)))
+    nan = pl.lit(float("nan"))
+    t["curves"] = curves.with_columns(  # source "none": no k scored a task
+        accuracy=pl.when(pl.col("source") == "none").then(nan).otherwise(pl.col("accuracy")))
+    rows = {r["source"]: r for r in verdict_rows(t, result.meta["sources"])}
+    assert rows["some"]["k"] == 5 and rows["some"]["verdict"] == "beats"
+    assert rows["some"]["sentence"].startswith("the crowd of k=5 (ds) beats the simulated expert (0.9) by 5.0 points")
+    assert rows["none"]["model"] is None
+    assert rows["none"]["sentence"] == "no crowd accuracy at any k: no gold task had k judgments (see the curves)"
+    text = "\n".join(verdict_lines(t, result.meta["sources"]))
+    assert "nan" not in text.lower() and "crowd 0.950 (0.930-0.970)" in text
+    assert "nan" not in _parse(categorical_page(result, {})).tables[0]["rows"][1][-1].lower()
+
+
 def test_a_custom_run_keeps_the_question_and_its_summary_gives_the_verdict(tmp_path: Path, capsys) -> None:
     out = tmp_path / "custom"
     args = ["bench", "--datasets", "zheng_s_face", "--models", "mv", "--k", "1,3", "--repeats", "2", "--bootstrap",

@@ -294,6 +294,24 @@ def test_excluded_short_tasks_never_reach_an_expert_on_no_task() -> None:
     assert np.isnan(est.expert_bootstrap(np.ones(2), np.ones((3, 2)), m, 2).estimate[1])
 
 
+def test_k_max_max_is_the_most_judgments_of_a_gold_task() -> None:
+    """Bug hunt: k_max = "max" took the most judgments of any task (20 on whitehill_duchenne, whose
+    gold tasks have at most 15), so with short_tasks = "exclude" the largest k scored nothing."""
+    from galton.benchmarks._sources import Source
+
+    counts = [3, 3, 2, 7, 1]  # the task with 7 judgments has no gold
+    task = np.repeat(np.arange(5), counts).astype(np.int32)
+    src = Source(name="toy", kind="dataset", origin="bundled", params={}, seed_key=1, task=task,
+                 worker=np.concatenate([np.arange(c) for c in counts]).astype(np.int32), label=np.zeros(16, np.int32),
+                 n_tasks=5, n_workers=7, n_labels=2, n_codes=2, label_names=[0, 1],
+                 gold=np.array([0, 1, 0, -1, 1], np.int32))
+    assert src.k_top("max") == 3 and src.ks([1, 2, 5, 20], "max") == [1, 2, 3]
+    assert src.ks([1, 2], "max") == [1, 2]  # k_max joins the grid only when some k reaches it
+    assert src.k_top(6) == 6 and src.k_top(50) == 7  # a number: capped at the most any task has
+    whitehill = prepare_dataset("whitehill_duchenne")
+    assert whitehill.ks([1, 5, 20], "max") == [1, 5, int(whitehill.counts[whitehill.gold >= 0].max())]
+
+
 def test_simulated_crowd_with_experts_holds_k_judgments_per_task() -> None:
     """expert_share puts experts in the crowd; they stay there, so every task has max(k) judgments
     and the grid keeps its k (leaving them out left 2.5 of 5 per task and shrank the grid to 1,2)."""
