@@ -117,7 +117,7 @@ class Study:
     simulation : dict
         ``[simulation]``: fixed :class:`~galton.datasets.simulate.CrowdConfig` fields, ``seed`` (of
         every grid point; default: the study's) and ``k`` (the simulations' own k grid; default:
-        the study's).
+        the study's; ``galton bench --k`` replaces both).
     grid : dict of lists
         ``[simulation.grid]``: CrowdConfig fields and their values; every combination is one source.
     text : str
@@ -245,8 +245,9 @@ def with_options(study: AnyStudy, *, datasets: Sequence[str] | None = None, only
     ``options`` hook of its kind (:mod:`galton.benchmarks.kinds`).
 
     ``datasets`` replaces the study's datasets; with ``only_datasets`` the simulation is dropped
-    too (``galton bench --datasets ...`` without a study file runs just those datasets). A
-    preference study takes ``models``, ``k``, ``seed``, ``repeats``, ``bootstrap`` (and ``engine``).
+    too (``galton bench --datasets ...`` without a study file runs just those datasets). ``k``
+    replaces the study's grid and the ``[simulation]`` one alike. A preference study takes
+    ``models``, ``k``, ``seed``, ``repeats``, ``bootstrap`` (and ``engine``).
     """
     hook = study_kind(kind_of(study)).hook("options")
     return hook(study, datasets=datasets, only_datasets=only_datasets, **changes)  # type: ignore[no-any-return]
@@ -256,6 +257,8 @@ def categorical_options(study: Study, *, datasets: Sequence[str] | None = None, 
                         **changes: Any) -> Study:
     """:func:`with_options` for a categorical study."""
     kw = {a: v for a, v in changes.items() if v is not None}
+    if "k" in kw and "k" in study.simulation:  # the command line wins: --k was ignored for simulations
+        kw["simulation"] = {a: v for a, v in study.simulation.items() if a != "k"}
     if datasets is not None:
         kw["datasets"] = tuple(datasets)
         if only_datasets:

@@ -27,7 +27,8 @@ def add_bench(sub: Any) -> None:
     b.add_argument("--datasets", action="append", metavar="NAMES",
                    help="comma-separated datasets (bundled, shared, 'bundled' or 'all'); replace the study's")
     b.add_argument("--models", action="append", metavar="NAMES", help="comma-separated models ('default': galton's)")
-    b.add_argument("--k", default=None, metavar="GRID", help="judgments per task, e.g. 1,2,3,5,10 or 1-10")
+    b.add_argument("--k", default=None, metavar="GRID",
+                   help="judgments per task, e.g. 1,2,3,5,10 or 1-10 (replaces the study's k, [simulation] k included)")
     b.add_argument("--out", "-o", default="galton-bench", metavar="DIR",
                    help="report directory (default: galton-bench; replaced only if it is a galton bench report)")
     b.add_argument("--seed", type=seed, default=None, metavar="N", help="seed of every random stream")

@@ -312,6 +312,24 @@ def test_k_max_max_is_the_most_judgments_of_a_gold_task() -> None:
     assert whitehill.ks([1, 5, 20], "max") == [1, 5, int(whitehill.counts[whitehill.gold >= 0].max())]
 
 
+def test_bench_k_replaces_the_simulations_own_k(tmp_path) -> None:
+    """Bug hunt: `galton bench --k 1,2` was ignored for a simulation whose [simulation] has its own
+    k (prepare_simulation took that one first); the command line wins."""
+    import polars as pl
+
+    from galton.cli import main
+
+    study = tmp_path / "s.toml"
+    study.write_text('[study]\nname = "s"\nmodels = ["mv"]\nk = [1, 3]\nrepeats = 2\nbootstrap = 20\n'
+                     'engine = "local"\n[simulation]\nn_tasks = 60\nn_workers = 10\nk = [1, 3, 7]\n')
+    st = with_options(load_study(study), k=(1, 2))
+    assert st.k == (1, 2) and "k" not in st.simulation and 'k = [1, 3, 7]' not in st.text
+    assert with_options(load_study(study), repeats=3).simulation["k"] == [1, 3, 7]  # kept without --k
+    out = tmp_path / "r"
+    assert main(["bench", str(study), "--k", "1,2", "--no-plots", "--quiet", "--out", str(out)]) == 0
+    assert pl.read_parquet(out / "tables" / "curves.parquet")["k"].unique().sort().to_list() == [1, 2]
+
+
 def test_simulated_crowd_with_experts_holds_k_judgments_per_task() -> None:
     """expert_share puts experts in the crowd; they stay there, so every task has max(k) judgments
     and the grid keeps its k (leaving them out left 2.5 of 5 per task and shrank the grid to 1,2)."""
