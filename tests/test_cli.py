@@ -917,6 +917,29 @@ def test_simulate_refuses_meaningless_settings_before_ray(tmp_path: Path, capsys
     assert not ray.is_initialized() and not (tmp_path / "sim").exists()
 
 
+@pytest.mark.parametrize("config, flags, message", [
+    ("n_tasks = 1000\n[crowd]\nn_workers = 10\n", [], "{path}: n_tasks is outside the [crowd] table (above it); "
+     "put every field in [crowd], or use no [crowd] table"),
+    ("[crowd]\nn_tasks = 100\nn_workers = \"10\"\n", [], "{path}: n_workers='10' must be a whole number, not text"),
+    ("n_tasks = 100\nn_workers = 10\njudgments_per_task = 2.9\n", [],
+     "{path}: judgments_per_task=2.9 must be a whole number"),
+    ("[crowd]\nn_tasks = 100\nn_workers = 10\nbogus = 1\n", [], "{path}: unknown CrowdConfig field(s) ['bogus']"),
+    ("n_tasks = 100\nn_workers = 10\n", ["--judgments-per-task", "2.9"], "--judgments-per-task 2.9 must be a whole"),
+])
+def test_simulate_config_errors_name_the_file_or_the_flag(tmp_path: Path, capsys, config: str, flags: list,
+                                                          message: str) -> None:
+    """Bug hunt: top-level keys beside a [crowd] table were dropped without a word, and the CONFIG
+    file's bad values were named as flags the user never gave (or not at all); before Ray starts."""
+    pytest.importorskip("ray")
+    import ray
+
+    path = tmp_path / "crowd.toml"
+    path.write_text(config)
+    rc, _, err = run(["simulate", path, "--out", tmp_path / "sim", *flags, "-q"], capsys)
+    assert rc == 2 and err.startswith("galton: error: " + message.format(path=path)) and err.count("\n") == 1, err
+    assert not ray.is_initialized() and not (tmp_path / "sim").exists()
+
+
 @pytest.mark.parametrize("judged,gold,accuracy", [
     (["true", "true", "false", "false", "maybe", "maybe"], "1,true\n2,false\n", "1.000000 (2/2"),
     (["true", "true", "false", "false", "true", "true"], "1,true\n2,false\n3,maybe\n", "0.666667 (2/3"),

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import time
 import collections
 import warnings
@@ -58,7 +59,8 @@ from . import estimators as est
 from .kinds import kind_of, study_kind
 from .runner import (ENGINES, STUDIES_DIR, StudyResult, check_engine, model_kwargs, one_thread, read_toml, run_jobs,
                      study_path, toml_lib, toml_value, versions)
-from ._sources import TAGS, Source, grid_points, prepare_dataset, prepare_simulation, prepare_sources
+from ._sources import TAGS, Source, grid_points, prepare_dataset, prepare_simulation, prepare_sources, simulation_config
+from ._study_check import check_categorical
 
 if TYPE_CHECKING:  # pragma: no cover
     from .study_prefs import PrefStudy
@@ -93,7 +95,9 @@ class Study:
     confidence : float
         Level of the intervals.
     models : tuple of str
-        Registered categorical models (``"default"``: galton's default model).
+        Registered categorical models (``"default"``: galton's default model); one name alone is a
+        list of one, as for ``datasets`` and ``k`` (values of the wrong type are refused by key when
+        the study is read: :mod:`galton.benchmarks._study_check`).
     k : tuple of int
         Grid of judgments per task; per source each k is capped at `k_max` (so `k_max` joins the
         grid when some k reaches it).
@@ -145,27 +149,31 @@ class Study:
     text: str = ""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "models", tuple(str(m) for m in self.models))
-        object.__setattr__(self, "k", tuple(sorted({int(k) for k in self.k})))
-        object.__setattr__(self, "datasets", tuple(str(d) for d in self.datasets))
+        try:  # the types first, by key (repeats = 2.5, models = "mv", k = [1.5, 3])
+            checked = check_categorical(self)
+        except ValueError as exc:
+            raise ValueError(f"study {self.name!r}: {exc}") from None
+        for a, v in checked.items():
+            object.__setattr__(self, a, v)
         object.__setattr__(self, "grid", {str(a): tuple(v) for a, v in self.grid.items()})
-        checks = [(self.repeats >= 1, "repeats must be >= 1"), (self.bootstrap >= 10, "bootstrap must be >= 10"),
-                  (0.5 <= self.confidence < 1, "confidence must lie in [0.5, 1)"),
-                  (bool(self.k) and self.k[0] >= 1, "k must be a non-empty list of integers >= 1"),
-                  (self.k_max in ("median", "max") or (isinstance(self.k_max, int) and self.k_max >= 1),
-                   "k_max must be 'median', 'max' or an integer >= 1"),
-                  (bool(self.models), "models must name at least one model"),
-                  (self.tie_break in _TIES, f"tie_break must be one of {_TIES}"),
+        checks = [(self.tie_break in _TIES, f"tie_break must be one of {_TIES}"),
                   (self.loo_ties in est.LOO_TIES, f"loo_ties must be one of {est.LOO_TIES}"),
                   (self.short_tasks in _SHORT, f"short_tasks must be one of {_SHORT}"),
                   (self.engine in ENGINES, f"engine must be one of {ENGINES}"),
-                  (self.best_annotators >= 0 and self.min_tasks >= 1, "best_annotators >= 0, min_tasks >= 1"),
                   (bool(self.datasets or self.simulation or self.grid),
                    "the study names no [datasets] and no [simulation]; add one of them"),
                   (all(len(v) for v in self.grid.values()), "every [simulation.grid] entry needs a value")]
         for ok, msg in checks:
             if not ok:
                 raise ValueError(f"study {self.name!r}: {msg}")
+        if self.simulation or self.grid:  # every simulated crowd's settings, before anything is simulated
+            for point in grid_points(self) or [{}]:
+                try:
+                    simulation_config(self, point)
+                except ValueError as exc:
+                    where = f"[simulation.grid] point {point}" if point else "[simulation]"
+                    text = re.sub(r"\b(\w+)=(?!=)", r"\1 = ", str(exc))  # as the file writes it: n_workers = '10'
+                    raise ValueError(f"study {self.name!r}: {where}: {text}") from None
 
     # ------------------------------------------------------------------ (de)serialisation
     @classmethod
@@ -191,7 +199,7 @@ class Study:
         if sim or grid:
             _check_crowd_fields([*(a for a in sim if a not in _SIM_KEYS), *grid])
         grid = {a: (v if isinstance(v, list) else [v]) for a, v in grid.items()}
-        return cls(**own, datasets=tuple(ds.get("names", ())), simulation=sim, grid=grid, text=text)
+        return cls(**own, datasets=ds.get("names", ()), simulation=sim, grid=grid, text=text)
 
     @classmethod
     def from_toml(cls, text: str) -> Study:

@@ -53,7 +53,7 @@ def add_simulate(sub: Any) -> None:
         "galton.datasets.simulate.CrowdConfig (its docstring describes the model).",
     )
     s.add_argument("config", nargs="?", default=None, metavar="CONFIG",
-                   help="TOML file of CrowdConfig fields (top level or a [crowd] table); flags override it")
+                   help="TOML file of CrowdConfig fields (top level or a [crowd] table, not both); flags override it")
     s.add_argument("--out", "-o", required=True, metavar="DIR", help="output directory")
     for f in dataclasses.fields(CrowdConfig):
         flag = "--" + f.name.replace("_", "-")
@@ -177,23 +177,40 @@ def _in_flags(exc: Exception, bare: bool = True) -> Exception:
     return exc if text == one_line(exc) else CLIError(text)  # unchanged: the error as it is (--debug: its traceback)
 
 
-def _cmd_simulate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+def _config_fields(path: str) -> dict[str, Any]:
+    """The CrowdConfig fields of a CONFIG file: its top level, or its [crowd] table (not both: the
+    top-level keys beside a [crowd] table were dropped without a word)."""
     from ..benchmarks.study import read_toml
+
+    data, _ = read_toml(path)
+    if "crowd" not in data:
+        return dict(data)
+    crowd, beside = data["crowd"], sorted(set(data) - {"crowd"})
+    if not isinstance(crowd, dict):
+        raise CLIError(f"{path}: crowd must be a table ([crowd]) of CrowdConfig fields, not {crowd!r}")
+    if beside:
+        raise CLIError(f"{path}: {', '.join(beside)} {'is' if len(beside) == 1 else 'are'} outside the [crowd] "
+                       "table (above it); put every field in [crowd], or use no [crowd] table")
+    return dict(crowd)
+
+
+def _cmd_simulate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ..datasets.simulate import CrowdConfig
 
-    fields: dict[str, Any] = {}
-    if args.config is not None:
-        data, _ = read_toml(args.config)
-        fields.update(data.get("crowd", data))
-    for key, value in vars(args).items():
-        if key.startswith("cfg_") and value is not None:
-            fields[key[4:]] = _crowd_value(key[4:], value)
+    in_file = _config_fields(args.config) if args.config is not None else {}
+    flags = {key[4:]: _crowd_value(key[4:], value) for key, value in vars(args).items()
+             if key.startswith("cfg_") and value is not None}
+    fields = {**in_file, **flags}
     missing = [f for f in ("n_tasks", "n_workers") if f not in fields]
     if missing:
         raise CLIError("give " + " and ".join(f"--{m.replace('_', '-')}" for m in missing) + " (or a CONFIG file)")
     try:
         config = CrowdConfig.from_dict(fields)
     except ValueError as exc:
+        named = set(re.findall(r"\b([a-z]+(?:_[a-z]+)+|seed)\b", one_line(exc))) & set(fields)
+        unknown = one_line(exc).startswith("unknown CrowdConfig field")  # only a file can name one
+        if unknown or (named and not named & set(flags)):  # the file's values: in its words, with its name
+            raise CLIError(f"{args.config}: {one_line(exc)}") from None
         raise _in_flags(exc) from None
     from ..io import check_replaceable
 
