@@ -111,8 +111,8 @@ def test_bench_replaces_only_a_report(tmp_path: Path, capsys) -> None:
         (tmp / "judgments" / "part-00000.parquet").write_bytes(b"x")
         (tmp / "workers.parquet").write_bytes(b"w")
         (tmp / "config.json").write_text("{}")
-    with gio.atomic_dir(res, kind="results") as tmp:
-        (tmp / "part-00000.parquet").write_bytes(b"r")
+    (tmp_path / "j.csv").write_text("task,worker,label\n1,a,x\n1,b,x\n2,a,y\n")
+    assert main(["aggregate", str(tmp_path / "j.csv"), "-m", "mv", "-o", str(res), "-q"]) == 0
     with gio.atomic_dir(old) as tmp:  # a report from before galton recorded the kind
         (tmp / "index.html").write_text("<html></html>")
         (tmp / "study.json").write_text("{}")
