@@ -53,7 +53,8 @@ def _k_grid(value: Any) -> tuple[int, ...]:
 def check_common(study: Any) -> dict[str, Any]:
     """The checked values of the fields every study kind has: seed, repeats, bootstrap, confidence,
     models and k (ValueError names the first bad one)."""
-    out: dict[str, Any] = {"seed": whole_number("seed", study.seed), "repeats": whole_number("repeats", study.repeats, 1),
+    out: dict[str, Any] = {"seed": whole_number("seed", study.seed),
+                           "repeats": whole_number("repeats", study.repeats, 1),
                            "bootstrap": whole_number("bootstrap", study.bootstrap, 10)}
     c = study.confidence
     if not (_is_number(c) and 0.5 <= c < 1):
