@@ -31,8 +31,8 @@ import signal
 import sys
 from typing import Any, Iterator
 
-__all__ = ["Interrupted", "cleaning", "deferred", "exit_code", "install", "install_startup", "is_cli_process",
-           "restore"]
+__all__ = ["Interrupted", "cleaning", "deferred", "exit_code", "handling", "install", "install_startup",
+           "is_cli_process", "restore"]
 
 SIGNALS = tuple(s for s in (getattr(signal, "SIGINT", None), getattr(signal, "SIGTERM", None)) if s is not None)
 
@@ -148,6 +148,17 @@ def restore(previous: dict[int, Any]) -> None:
     _state.update(signum=None, cleaning=False)
 
 
+def handling() -> bool:
+    """True in the main thread of the ``galton`` command while :func:`install`'s handlers are in
+    place (never in a library user's process): then a library that would install its own SIGTERM
+    handler (``ray.init`` does) should leave the command's in place."""
+    import threading
+
+    if not _state.get("installed") or threading.current_thread() is not threading.main_thread():
+        return False
+    return all(signal.getsignal(s) is _raise_once for s in SIGNALS)
+
+
 @contextlib.contextmanager
 def deferred() -> Iterator[None]:
     """Hold SIGINT / SIGTERM back while the block runs, in the ``galton`` command's main thread
@@ -155,8 +166,10 @@ def deferred() -> Iterator[None]:
     raised when the block ends. For numba's first call of a kernel, which compiles or loads machine
     code: an interrupt raised inside it left the process with "... for <Library 'estep_parallel'>"
     errors (status 2) or killed by SIGSEGV (-11), seen on a cold numba cache with a SIGINT a few
-    seconds into a fit. (Blocking the signal in this thread would not do: the process's other
-    threads, polars' or numba's, take it, and Python runs the handler here anyway.)"""
+    seconds into a fit. Also around ``ray.init`` (:func:`galton.workers.cluster.connect`): interrupted
+    inside it, Ray was left half started and the command died by SIGSEGV or hung. (Blocking the
+    signal in this thread would not do: the process's other threads, polars' or numba's, take it,
+    and Python runs the handler here anyway.)"""
     import threading
 
     if not _state.get("installed") or threading.current_thread() is not threading.main_thread():

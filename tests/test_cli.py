@@ -886,7 +886,7 @@ def test_simulate_errors_name_the_flags(tmp_path: Path, capsys) -> None:
     out = tmp_path / "sim"
     cases = [(["--n-tasks", "0", "--n-workers", "5"], "--n-tasks 0 is too small"),
              (["--n-tasks", "10", "--n-workers", "3"], "raise --n-workers (now 3) or lower --judgments-per-task"),
-             (["--n-tasks", "10", "--n-workers", "5", "--judgments-per-task", "3,2"], "--judgments-per-task (3, 2)"),
+             (["--n-tasks", "10", "--n-workers", "5", "--judgments-per-task", "3,2"], "--judgments-per-task 3,2: give"),
              (["--n-tasks", "10", "--n-workers", "5", "--files", "0"], "--files 0: need at least 1 part file")]
     for argv, message in cases:
         rc, _, err = run(["simulate", "--out", out, *argv, "-q"], capsys)
@@ -895,6 +895,50 @@ def test_simulate_errors_name_the_flags(tmp_path: Path, capsys) -> None:
     out.mkdir()
     rc, _, err = run(["simulate", "--out", out, "--n-tasks", "10", "--n-workers", "5", "-q"], capsys)
     assert rc == 2 and "exists; pass --overwrite to replace it" in err and "overwrite=True" not in err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--seed", "-1"], "--seed -1 must be a non-negative integer"),
+    (["--judgments-per-task", "2.7"], "--judgments-per-task 2.7 must be a whole number"),
+    (["--judgments-per-task", "x"], "--judgments-per-task 'x': expected a whole number"),
+    (["--accuracy-spread", "nan"], "--accuracy-spread nan must be a finite number"),
+    (["--class-prior", "nan,nan"], "--class-prior nan,nan must be finite numbers"),
+    (["--class-prior", "0.5,0.6"], "--class-prior 0.5,0.6 must be 2 non-negative probabilities summing to 1"),
+])
+def test_simulate_refuses_meaningless_settings_before_ray(tmp_path: Path, capsys, argv: list, message: str) -> None:
+    """Bug hunt: --accuracy-spread nan simulated meaningless data (exit 0), --seed -1 failed with
+    numpy's words after Ray had started, --judgments-per-task x said "invalid literal for int()",
+    2.7 became 2, and --class-prior errors echoed a Python tuple."""
+    pytest.importorskip("ray")
+    import ray
+
+    rc, _, err = run(["simulate", "--out", tmp_path / "sim", "--n-tasks", "10", "--n-workers", "5", *argv, "-q"],
+                     capsys)
+    assert rc == 2 and err == f"galton: error: {message}\n"
+    assert not ray.is_initialized() and not (tmp_path / "sim").exists()
+
+
+@pytest.mark.parametrize("config, flags, message", [
+    ("n_tasks = 1000\n[crowd]\nn_workers = 10\n", [], "{path}: n_tasks is outside the [crowd] table (above it); "
+     "put every field in [crowd], or use no [crowd] table"),
+    ("[crowd]\nn_tasks = 100\nn_workers = \"10\"\n", [], "{path}: n_workers='10' must be a whole number, not text"),
+    ("n_tasks = 100\nn_workers = 10\njudgments_per_task = 2.9\n", [],
+     "{path}: judgments_per_task=2.9 must be a whole number"),
+    ("[crowd]\nn_tasks = 100\nn_workers = 10\nbogus = 1\n", [], "{path}: unknown CrowdConfig field(s) ['bogus']"),
+    ("n_tasks = 100\nn_workers = 10\n", ["--judgments-per-task", "2.9"], "--judgments-per-task 2.9 must be a whole"),
+])
+def test_simulate_config_errors_name_the_file_or_the_flag(tmp_path: Path, capsys, config: str, flags: list,
+                                                          message: str) -> None:
+    """Bug hunt: top-level keys beside a [crowd] table were dropped without a word, and the CONFIG
+    file's bad values were named as flags the user never gave (or not at all); before Ray starts."""
+    pytest.importorskip("ray")
+    import ray
+
+    path = tmp_path / "crowd.toml"
+    path.write_text(config)
+    rc, _, err = run(["simulate", path, "--out", tmp_path / "sim", *flags, "-q"], capsys)
+    assert rc == 2 and err.startswith("galton: error: " + message.format(path=path)) and err.count("\n") == 1, err
+    assert not ray.is_initialized() and not (tmp_path / "sim").exists()
 
 
 @pytest.mark.parametrize("judged,gold,accuracy", [

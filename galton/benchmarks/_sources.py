@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .study_prefs import PrefStudy
 
 __all__ = ["Source", "TAGS", "grid_points", "prepare_dataset", "prepare_simulation", "prepare_sources",
+           "simulation_config",
            "PrefSource", "PREF_TAGS", "PREF_COLLECTIONS", "SIM_DEFAULTS", "pref_config", "prepare_pref_source",
            "prepare_pref_sources"]
 
@@ -68,16 +69,20 @@ class Source:
         return np.bincount(self.task, minlength=self.n_tasks)
 
     def k_top(self, k_max: str | int = "median") -> int:
-        """The largest k of this source: ``"median"`` judgments of a gold task (rounded down),
-        ``"max"`` of any task, or a number (capped at the maximum)."""
+        """The largest k of this source: the ``"median"`` number of judgments of a gold task
+        (rounded down), the ``"max"`` of a gold task (where accuracy is measured: a k that no gold
+        task reaches scores nothing with ``short_tasks = "exclude"``), or a number (capped at the
+        largest number any task has). A source without gold counts every task."""
         c = self.counts[self.gold >= 0] if (self.gold >= 0).any() else self.counts
         if k_max == "median":
             return max(1, int(np.floor(np.median(c))))
-        top = int(self.counts.max())
-        return top if k_max == "max" else max(1, min(int(k_max), top))
+        if k_max == "max":
+            return int(c.max())
+        return max(1, min(int(k_max), int(self.counts.max())))
 
     def ks(self, grid: Sequence[int], k_max: str | int = "median") -> list[int]:
-        """The study's k grid for this source, capped at :meth:`k_top` (which is added to it)."""
+        """The study's k grid for this source, each k capped at :meth:`k_top`: a k above it becomes
+        ``k_top``, which thus joins the grid only when some k of the grid reaches it."""
         top = self.k_top(k_max)
         return sorted({min(int(k), top) for k in grid})
 
@@ -188,6 +193,38 @@ def grid_points(study: Study) -> list[dict[str, Any]]:
     return [dict(zip(axes, values)) for values in itertools.product(*(study.grid[a] for a in axes))]
 
 
+def simulation_config(study: Study, point: dict[str, Any]) -> tuple[Any, tuple[int, ...]]:
+    """The :class:`~galton.datasets.simulate.CrowdConfig` of one grid point and the simulation's k
+    grid (checked: cheap, so a study checks every point when it is read). ValueError says what is
+    wrong in the study file's words."""
+    from ..datasets.simulate import CrowdConfig
+    from ._study_check import whole_number
+
+    fixed = dict(study.simulation)
+    raw = fixed.pop("k", study.k)
+    shown = raw if isinstance(raw, (list, tuple)) else None
+    k_grid = tuple(sorted({whole_number("k", k, 1, shown) for k in (raw if shown is not None else [raw])}))
+    if not k_grid:
+        raise ValueError("k must be a non-empty list of integers >= 1")
+    k_max = max(k_grid)
+    cfg = {**fixed, **point}
+    missing = [f for f in ("n_tasks", "n_workers") if f not in cfg]
+    if missing:
+        raise ValueError(f"needs {' and '.join(missing)}")
+    sim_seed = cfg.pop("seed", study.seed)  # a grid over seed: one simulated crowd per seed
+    if "judgments_per_task" in cfg:
+        jpt = cfg.pop("judgments_per_task")
+        top = max(jpt) if isinstance(jpt, (list, tuple)) and jpt else jpt
+        if isinstance(top, (int, float)) and top < k_max:
+            raise ValueError(f"judgments_per_task = {jpt!r} is below the largest k ({k_max}) of the study")
+    else:  # max(k) judgments per task: the crowd must have that many workers
+        jpt, n = k_max, cfg["n_workers"]
+        if isinstance(n, (int, float)) and not isinstance(n, bool) and n < k_max:
+            raise ValueError(f"n_workers = {n!r} is below the largest k ({k_max}): a task's judges are distinct, so "
+                             f"k = {k_max} needs {k_max} workers; raise n_workers or lower k")
+    return CrowdConfig(**cfg, judgments_per_task=jpt, seed=sim_seed), k_grid
+
+
 def prepare_simulation(study: Study, index: int, point: dict[str, Any]) -> Source:
     """Simulate one grid point (:func:`galton.datasets.simulate.simulate`) and its expert.
 
@@ -200,20 +237,10 @@ def prepare_simulation(study: Study, index: int, point: dict[str, Any]) -> Sourc
     model for experts), else a uniformly random wrong label; its *true* accuracy is the mean of
     that probability over the tasks.
     """
-    from ..datasets.simulate import CrowdConfig, simulate
+    from ..datasets.simulate import simulate
 
-    fixed = dict(study.simulation)
-    k_grid = tuple(sorted({int(k) for k in fixed.pop("k", study.k)}))
-    k_max = max(k_grid)
-    cfg = {**fixed, **point}
-    sim_seed = int(cfg.pop("seed", study.seed))  # a grid over seed: one simulated crowd per seed
-    jpt = cfg.pop("judgments_per_task", k_max)
-    if (max(jpt) if isinstance(jpt, (list, tuple)) else int(jpt)) < k_max:
-        raise ValueError(f"judgments_per_task={jpt!r} is below the largest k ({k_max}) of the study")
-    missing = [f for f in ("n_tasks", "n_workers") if f not in cfg]
-    if missing:
-        raise ValueError(f"[simulation] needs {missing}")
-    config = CrowdConfig(**cfg, judgments_per_task=jpt, seed=sim_seed)
+    config, k_grid = simulation_config(study, point)
+    sim_seed = config.seed
     res = simulate(config)
     K, T = config.n_classes, config.n_tasks
     a = float(config.expert_accuracy)

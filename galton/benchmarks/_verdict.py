@@ -5,7 +5,8 @@ study, from its tables (no new estimate):
   leave-one-out, else a designated expert, else the simulated expert, else the best annotator
   chosen on the selection half), with its interval from the ``experts`` table;
 - the crowd: the model with the best accuracy at the source's largest k on the curve that pairs with
-  that expert (``gold``, or ``experts_loo`` for the leave-one-out mean), with its interval;
+  that expert (``gold``, or ``experts_loo`` for the leave-one-out mean), with its interval; the
+  largest k where a task was scored (with ``short_tasks = "exclude"`` the largest k may score none);
 - the crowd-equivalent k of that model against that expert (``crowd_equivalent`` table);
 - the verdict, by :data:`RULE`: "beats" when the crowd's interval lies wholly above the expert's,
   "below" when wholly below, "level with" when the two overlap.
@@ -14,6 +15,7 @@ study, from its tables (no new estimate):
 from __future__ import annotations
 
 import html
+import math
 from typing import Any, Sequence
 
 from ._evaluate import MEAN_EXPERT
@@ -29,7 +31,7 @@ _RULE = ("Verdict rule: <i>beats</i> when the crowd's {level} interval lies whol
         "(each scored against the other experts' majority, the crowd against the same references), else a "
         "designated expert, else the simulated expert, else the best annotator chosen on one half of the gold "
         "tasks and scored on the other half (the crowd is scored on all gold tasks); a post-hoc best annotator "
-        "is never used. Best model: the best accuracy at the source's largest k.")
+        "is never used. Best model: the best accuracy at the source's largest k where some task was scored.")
 
 
 def rule(level: float = 0.95) -> str:
@@ -70,6 +72,8 @@ def _who(expert: str) -> str:
 def verdict_sentence(row: dict[str, Any]) -> str:
     """One line in words for a row of :func:`verdict_rows`."""
     if row["model"] is None:
+        if row.get("unscored"):
+            return "no crowd accuracy at any k: no gold task had k judgments (see the curves)"
         return "no crowd curve: every model failed on this source (see Fits)"
     crowd = f"the crowd of k={row['k']} ({row['model']})"
     if row["expert"] is None:
@@ -104,13 +108,19 @@ def verdict_rows(tables: dict[str, Any], sources: Sequence[str]) -> list[dict[st
                                "reference": ref, "keq": None, "verdict": "no expert",
                                "truth": "the truth" if kinds.get(src) == "simulation" else "gold"}
         c = None if curves is None else curves.filter((pl.col("source") == src) & (pl.col("reference") == ref))
+        if c is not None and c.height:  # the largest k where some task was scored (NaN: none was)
+            row["unscored"] = True
+            c = c.filter(pl.col("accuracy").is_not_null() & pl.col("accuracy").is_not_nan())
         if c is not None and c.height:
+            row["unscored"] = False
             k = int(c["k"].max())
             at = c.filter(pl.col("k") == k).with_row_index("order").sort(["accuracy", "order"],
                                                                          descending=[True, False])
             best = at.row(0, named=True)
             row.update(model=best["model"], k=k, crowd=best["accuracy"], crowd_low=best["ci_low"],
                        crowd_high=best["ci_high"])
+        if chosen is not None and not math.isfinite(chosen["accuracy"]):
+            chosen = None  # an expert scored on no task says nothing
         if chosen is not None:
             row.update(expert=chosen["expert"], expert_accuracy=chosen["accuracy"], expert_low=chosen["ci_low"],
                        expert_high=chosen["ci_high"])

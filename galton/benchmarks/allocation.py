@@ -330,14 +330,14 @@ def write_allocation_report(results: Sequence[ReplayResult], out: str | os.PathL
     """Write ``index.html`` (the answer first: judgments each strategy needs to reach uniform's
     full-budget accuracy, one row per data set; then the plot), ``report.md``, ``curves.csv`` and
     (with matplotlib) ``allocation.png`` to ``out``, a directory replaced only when it is empty or an
-    earlier galton output."""
+    earlier galton bench report."""
     from ..io import atomic_dir
     from ._allocation_page import allocation_page
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     load = load or os.getloadavg()
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, kind="report") as tmp:
         write_atomic(tmp / "report.md", _markdown(results, settings, load))
         write_atomic(tmp / "curves.csv", _csv(results))
         if plots:
@@ -404,7 +404,7 @@ def run_cli(*, datasets: Sequence[str] | None, model: str | None, repeats: int |
             raise ValueError(f"{name} must be >= {low}, not {value}")
     if batch <= 0:
         raise ValueError(f"--batch must be > 0 (judgments per round, or a share of the tasks below 1), not {batch}")
-    check_replaceable(out_dir)  # fail before the run, not after
+    check_replaceable(out_dir, "report")  # fail before the run, not after; a report only
     if plots:
         import importlib.util
 

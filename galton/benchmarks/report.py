@@ -185,21 +185,24 @@ def categorical_plots(result: StudyResult, tmp: Path) -> dict[str, list[str]]:
 
 
 def check_out(out: str | os.PathLike[str]) -> None:
-    """Raise ``FileExistsError`` unless ``out`` may receive a report: absent, empty, or a directory
-    galton wrote that holds nothing else (:func:`galton.io.check_replaceable`)."""
+    """Raise ``FileExistsError`` unless ``out`` may receive a report: absent, empty, or an earlier
+    ``galton bench`` report that holds nothing else (:func:`galton.io.check_replaceable`); never a
+    simulation or results directory, which galton marks as well."""
     from ..io import check_replaceable
 
     try:
-        check_replaceable(out)
-    except FileExistsError as exc:
-        raise FileExistsError(f"{exc} (it is not a galton bench report)") from None
+        check_replaceable(out, "report")
+    except FileExistsError as exc:  # a galton directory of another kind says so itself
+        text = str(exc)
+        raise FileExistsError(text if "galton bench" in text else f"{text} (it is not a galton bench report)") from None
 
 
 def write_report(result: StudyResult, out: str | os.PathLike[str], *, plots: bool = True) -> Path:
     """Write the tables, plots and ``index.html`` of a study result to ``out`` (atomically).
 
     An existing ``out`` is replaced only when it is empty or an earlier report that holds nothing
-    else (galton marks every directory it writes); anything else raises ``FileExistsError``.
+    else (galton marks every directory it writes, with the command that wrote it); anything else,
+    a simulation or a results directory included, raises ``FileExistsError``.
     """
     from ..io import atomic_dir, write_table
 
@@ -207,7 +210,7 @@ def write_report(result: StudyResult, out: str | os.PathLike[str], *, plots: boo
     check_out(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     t = result.tables
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, kind="report") as tmp:
         (tmp / "tables").mkdir()
         for name, df in t.items():
             write_table(df, tmp / "tables" / f"{name}.parquet")

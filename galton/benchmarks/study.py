@@ -13,7 +13,8 @@ What is computed (the estimators are in :mod:`galton.benchmarks.estimators`):
   ``"exclude"`` they are not scored at that ``k``), each model aggregates them (all tasks, gold is
   never shown to a model) and the aggregated labels are scored on the gold tasks. Accuracy with a
   two-way bootstrap interval over tasks and repetitions. ``k`` runs over the study's grid up to
-  ``k_max`` (default: the median number of judgments of a gold task, which joins the grid).
+  ``k_max`` (default: the median number of judgments of a gold task); a k of the grid above it
+  is run at ``k_max``.
 - **Experts**: designated experts scored leave-one-out against the other experts' majority (the
   crowd against the same reference), best annotators chosen on one half of the gold tasks and
   scored on the other, simulated experts of known accuracy; the post-hoc best annotator is
@@ -45,6 +46,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import time
 import collections
 import warnings
@@ -57,7 +59,8 @@ from . import estimators as est
 from .kinds import kind_of, study_kind
 from .runner import (ENGINES, STUDIES_DIR, StudyResult, check_engine, model_kwargs, one_thread, read_toml, run_jobs,
                      study_path, toml_lib, toml_value, versions)
-from ._sources import TAGS, Source, grid_points, prepare_dataset, prepare_simulation, prepare_sources
+from ._sources import TAGS, Source, grid_points, prepare_dataset, prepare_simulation, prepare_sources, simulation_config
+from ._study_check import check_categorical
 
 if TYPE_CHECKING:  # pragma: no cover
     from .study_prefs import PrefStudy
@@ -92,12 +95,15 @@ class Study:
     confidence : float
         Level of the intervals.
     models : tuple of str
-        Registered categorical models (``"default"``: galton's default model).
+        Registered categorical models (``"default"``: galton's default model); one name alone is a
+        list of one, as for ``datasets`` and ``k`` (values of the wrong type are refused by key when
+        the study is read: :mod:`galton.benchmarks._study_check`).
     k : tuple of int
-        Grid of judgments per task; per source capped at `k_max` (which joins the grid).
+        Grid of judgments per task; per source each k is capped at `k_max` (so `k_max` joins the
+        grid when some k reaches it).
     k_max : "median", "max" or int
         Largest k per source: the median number of judgments of its gold tasks (default: beyond
-        it most tasks have nothing more to give), the largest number any task has, or a number.
+        it most tasks have nothing more to give), the largest number a gold task has, or a number.
     tie_break : {"random", "low"}
         Majority-vote ties (every model that takes ``tie_break``): a uniformly random tied label,
         seeded per (source, k, repetition), as Snow et al. (2008); or the lowest label code.
@@ -115,7 +121,7 @@ class Study:
     simulation : dict
         ``[simulation]``: fixed :class:`~galton.datasets.simulate.CrowdConfig` fields, ``seed`` (of
         every grid point; default: the study's) and ``k`` (the simulations' own k grid; default:
-        the study's).
+        the study's; ``galton bench --k`` replaces both).
     grid : dict of lists
         ``[simulation.grid]``: CrowdConfig fields and their values; every combination is one source.
     text : str
@@ -143,27 +149,31 @@ class Study:
     text: str = ""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "models", tuple(str(m) for m in self.models))
-        object.__setattr__(self, "k", tuple(sorted({int(k) for k in self.k})))
-        object.__setattr__(self, "datasets", tuple(str(d) for d in self.datasets))
+        try:  # the types first, by key (repeats = 2.5, models = "mv", k = [1.5, 3])
+            checked = check_categorical(self)
+        except ValueError as exc:
+            raise ValueError(f"study {self.name!r}: {exc}") from None
+        for a, v in checked.items():
+            object.__setattr__(self, a, v)
         object.__setattr__(self, "grid", {str(a): tuple(v) for a, v in self.grid.items()})
-        checks = [(self.repeats >= 1, "repeats must be >= 1"), (self.bootstrap >= 10, "bootstrap must be >= 10"),
-                  (0.5 <= self.confidence < 1, "confidence must lie in [0.5, 1)"),
-                  (bool(self.k) and self.k[0] >= 1, "k must be a non-empty list of integers >= 1"),
-                  (self.k_max in ("median", "max") or (isinstance(self.k_max, int) and self.k_max >= 1),
-                   "k_max must be 'median', 'max' or an integer >= 1"),
-                  (bool(self.models), "models must name at least one model"),
-                  (self.tie_break in _TIES, f"tie_break must be one of {_TIES}"),
+        checks = [(self.tie_break in _TIES, f"tie_break must be one of {_TIES}"),
                   (self.loo_ties in est.LOO_TIES, f"loo_ties must be one of {est.LOO_TIES}"),
                   (self.short_tasks in _SHORT, f"short_tasks must be one of {_SHORT}"),
                   (self.engine in ENGINES, f"engine must be one of {ENGINES}"),
-                  (self.best_annotators >= 0 and self.min_tasks >= 1, "best_annotators >= 0, min_tasks >= 1"),
                   (bool(self.datasets or self.simulation or self.grid),
                    "the study names no [datasets] and no [simulation]; add one of them"),
                   (all(len(v) for v in self.grid.values()), "every [simulation.grid] entry needs a value")]
         for ok, msg in checks:
             if not ok:
                 raise ValueError(f"study {self.name!r}: {msg}")
+        if self.simulation or self.grid:  # every simulated crowd's settings, before anything is simulated
+            for point in grid_points(self) or [{}]:
+                try:
+                    simulation_config(self, point)
+                except ValueError as exc:
+                    where = f"[simulation.grid] point {point}" if point else "[simulation]"
+                    text = re.sub(r"\b(\w+)=(?!=)", r"\1 = ", str(exc))  # as the file writes it: n_workers = '10'
+                    raise ValueError(f"study {self.name!r}: {where}: {text}") from None
 
     # ------------------------------------------------------------------ (de)serialisation
     @classmethod
@@ -189,7 +199,7 @@ class Study:
         if sim or grid:
             _check_crowd_fields([*(a for a in sim if a not in _SIM_KEYS), *grid])
         grid = {a: (v if isinstance(v, list) else [v]) for a, v in grid.items()}
-        return cls(**own, datasets=tuple(ds.get("names", ())), simulation=sim, grid=grid, text=text)
+        return cls(**own, datasets=ds.get("names", ()), simulation=sim, grid=grid, text=text)
 
     @classmethod
     def from_toml(cls, text: str) -> Study:
@@ -243,8 +253,9 @@ def with_options(study: AnyStudy, *, datasets: Sequence[str] | None = None, only
     ``options`` hook of its kind (:mod:`galton.benchmarks.kinds`).
 
     ``datasets`` replaces the study's datasets; with ``only_datasets`` the simulation is dropped
-    too (``galton bench --datasets ...`` without a study file runs just those datasets). A
-    preference study takes ``models``, ``k``, ``seed``, ``repeats``, ``bootstrap`` (and ``engine``).
+    too (``galton bench --datasets ...`` without a study file runs just those datasets). ``k``
+    replaces the study's grid and the ``[simulation]`` one alike. A preference study takes
+    ``models``, ``k``, ``seed``, ``repeats``, ``bootstrap`` (and ``engine``).
     """
     hook = study_kind(kind_of(study)).hook("options")
     return hook(study, datasets=datasets, only_datasets=only_datasets, **changes)  # type: ignore[no-any-return]
@@ -254,6 +265,8 @@ def categorical_options(study: Study, *, datasets: Sequence[str] | None = None, 
                         **changes: Any) -> Study:
     """:func:`with_options` for a categorical study."""
     kw = {a: v for a, v in changes.items() if v is not None}
+    if "k" in kw and "k" in study.simulation:  # the command line wins: --k was ignored for simulations
+        kw["simulation"] = {a: v for a, v in study.simulation.items() if a != "k"}
     if datasets is not None:
         kw["datasets"] = tuple(datasets)
         if only_datasets:

@@ -70,6 +70,7 @@ import numpy as np
 from ._sources import (PREF_COLLECTIONS as COLLECTIONS, PREF_TAGS as TAGS, SIM_DEFAULTS, PrefSource,
                        pref_config, prepare_pref_sources)
 from ._evaluate_prefs import PREF_TABLES, evaluate_prefs
+from ._study_check import check_common
 from .runner import (ENGINES, StudyResult, check_engine, model_kwargs, one_thread, run_jobs, toml_lib,
                      toml_value, versions)
 
@@ -138,15 +139,15 @@ class PrefStudy:
     text: str = ""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "models", tuple(str(m) for m in self.models))
-        object.__setattr__(self, "k", tuple(sorted({int(k) for k in self.k})))
+        try:  # the types first, by key (repeats = 2.5, models = "bt", k = [1.5, 3])
+            checked = check_common(self)
+        except ValueError as exc:
+            raise ValueError(f"study {self.name!r}: {exc}") from None
+        for a, v in checked.items():
+            object.__setattr__(self, a, v)
         object.__setattr__(self, "levels", tuple(dict(lv) for lv in self.levels))
         object.__setattr__(self, "grid", {str(a): tuple(v) for a, v in self.grid.items()})
-        checks = [(self.repeats >= 1, "repeats must be >= 1"), (self.bootstrap >= 10, "bootstrap must be >= 10"),
-                  (0.5 <= self.confidence < 1, "confidence must lie in [0.5, 1)"),
-                  (bool(self.k) and self.k[0] >= 1, "k must be a non-empty list of integers >= 1"),
-                  (bool(self.models), "models must name at least one model"),
-                  (self.engine in ENGINES, f"engine must be one of {ENGINES}"),
+        checks = [(self.engine in ENGINES, f"engine must be one of {ENGINES}"),
                   (all(len(v) for v in self.grid.values()), "every [simulation.grid] entry needs a value")]
         for ok, msg in checks:
             if not ok:

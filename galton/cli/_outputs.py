@@ -45,6 +45,7 @@ def plan_outputs(args: argparse.Namespace, kind: str | None) -> None:
         plan_output(workers, inputs=inputs, what="--workers-output")
     if args.output is None:
         return
-    plan_output(args.output, inputs=inputs, directory=dir_output(args.output), what="--output")
+    plan_output(args.output, inputs=inputs, directory=dir_output(args.output), what="--output",
+                kind="results")
     if kind in ("pairwise", "choice") and args.output != "-" and Path(args.output).suffix:
         plan_output(pairs_path(args.output), inputs=inputs, what="--output (pair probabilities)")

@@ -185,7 +185,7 @@ def _write_results(model: Any, path: str, top: int | None) -> None:
     if not dir_output(path):
         write_table(results_table(model, top=top), path)
         return
-    with atomic_dir(path) as tmp:
+    with atomic_dir(path, kind="results") as tmp:
         write_table(results_table(model, top=top), tmp / "part-00000.parquet")
 
 

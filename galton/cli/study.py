@@ -27,9 +27,10 @@ def add_bench(sub: Any) -> None:
     b.add_argument("--datasets", action="append", metavar="NAMES",
                    help="comma-separated datasets (bundled, shared, 'bundled' or 'all'); replace the study's")
     b.add_argument("--models", action="append", metavar="NAMES", help="comma-separated models ('default': galton's)")
-    b.add_argument("--k", default=None, metavar="GRID", help="judgments per task, e.g. 1,2,3,5,10 or 1-10")
+    b.add_argument("--k", default=None, metavar="GRID",
+                   help="judgments per task, e.g. 1,2,3,5,10 or 1-10 (replaces the study's k, [simulation] k included)")
     b.add_argument("--out", "-o", default="galton-bench", metavar="DIR",
-                   help="report directory (default: galton-bench; replaced only if it is a report)")
+                   help="report directory (default: galton-bench; replaced only if it is a galton bench report)")
     b.add_argument("--seed", type=seed, default=None, metavar="N", help="seed of every random stream")
     b.add_argument("--repeats", type=int, default=None, metavar="N", help="draws of k judgments per k")
     b.add_argument("--bootstrap", type=int, default=None, metavar="N", help="bootstrap replicates")
@@ -52,7 +53,7 @@ def add_simulate(sub: Any) -> None:
         "galton.datasets.simulate.CrowdConfig (its docstring describes the model).",
     )
     s.add_argument("config", nargs="?", default=None, metavar="CONFIG",
-                   help="TOML file of CrowdConfig fields (top level or a [crowd] table); flags override it")
+                   help="TOML file of CrowdConfig fields (top level or a [crowd] table, not both); flags override it")
     s.add_argument("--out", "-o", required=True, metavar="DIR", help="output directory")
     for f in dataclasses.fields(CrowdConfig):
         flag = "--" + f.name.replace("_", "-")
@@ -68,7 +69,8 @@ def add_simulate(sub: Any) -> None:
     s.add_argument("--files", type=int, default=None, metavar="N",
                    help="part files per table, at most one per chunk of --tasks-per-chunk tasks (fewer are "
                    "written when there are fewer chunks)")
-    s.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    s.add_argument("--overwrite", action="store_true",
+                   help="replace an existing --out that galton simulate wrote (never another directory)")
     s.add_argument("--ray-address", default=None, metavar="ADDR", help="Ray cluster (else RAY_ADDRESS, else local)")
     s.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no summary")
     s.set_defaults(func=_cmd_simulate)
@@ -124,21 +126,33 @@ def _bench_allocation(args: argparse.Namespace, out: TextIO) -> int:
                    engine="ray" if args.engine == "ray" or args.ray_address else "local", address=args.ray_address)
 
 
+def _number(flag: str, text: str, whole: bool) -> int | float:
+    """A number from the command line (an int when it is written as one); CrowdConfig checks the
+    rest (a whole number, finite) and names the flag."""
+    for conv in (int, float):
+        try:
+            return conv(text)
+        except ValueError:
+            pass
+    raise CLIError(f"{flag} {text!r}: expected {'a whole number' if whole else 'a number'}")
+
+
 def _crowd_value(name: str, text: str) -> Any:
     """A CrowdConfig value from its command-line text."""
     from ..datasets.simulate import CrowdConfig
 
+    flag = "--" + name.replace("_", "-")
     if name in ("judgments_per_task", "class_prior"):
-        parts = [p for p in text.split(",") if p.strip()]
-        conv = int if name == "judgments_per_task" else float
-        vals = [conv(p) for p in parts]
-        return vals[0] if name == "judgments_per_task" and len(vals) == 1 else vals
+        whole = name == "judgments_per_task"
+        parts = [p.strip() for p in text.split(",") if p.strip()]
+        if not parts:
+            raise CLIError(f"{flag} {text!r}: expected {'N or MIN,MAX' if whole else 'P0,P1,...'}")
+        vals = [_number(flag, p, whole) for p in parts]
+        return vals[0] if whole and len(vals) == 1 else vals
     default = {f.name: f.default for f in dataclasses.fields(CrowdConfig)}[name]
-    conv = int if default is dataclasses.MISSING or isinstance(default, int) else type(default)
-    try:
-        return conv(text)
-    except ValueError:
-        raise CLIError(f"--{name.replace('_', '-')} {text!r}: expected {conv.__name__}") from None
+    if isinstance(default, str):
+        return text
+    return _number(flag, text, whole=default is dataclasses.MISSING or isinstance(default, int))
 
 
 def _in_flags(exc: Exception, bare: bool = True) -> Exception:
@@ -158,27 +172,52 @@ def _in_flags(exc: Exception, bare: bool = True) -> Exception:
     names = "|".join([f.name for f in dataclasses.fields(CrowdConfig)] + ["files"])
     text = re.sub(rf"\b({names})\b(=?)", lambda m: m[0] if not (bare or m[2]) else
                   "--" + m[1].replace("_", "-") + (" " if m[2] else ""), text)
+    # a list value as it is typed: --class-prior 0.5,0.6, not (0.5, 0.6)
+    text = re.sub(r"(--[a-z-]+ )[(\[]([\w.+'-]+(?:, [\w.+'-]+)+)[)\]]", lambda m: m[1] + m[2].replace(", ", ","), text)
     return exc if text == one_line(exc) else CLIError(text)  # unchanged: the error as it is (--debug: its traceback)
 
 
-def _cmd_simulate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+def _config_fields(path: str) -> dict[str, Any]:
+    """The CrowdConfig fields of a CONFIG file: its top level, or its [crowd] table (not both: the
+    top-level keys beside a [crowd] table were dropped without a word)."""
     from ..benchmarks.study import read_toml
+
+    data, _ = read_toml(path)
+    if "crowd" not in data:
+        return dict(data)
+    crowd, beside = data["crowd"], sorted(set(data) - {"crowd"})
+    if not isinstance(crowd, dict):
+        raise CLIError(f"{path}: crowd must be a table ([crowd]) of CrowdConfig fields, not {crowd!r}")
+    if beside:
+        raise CLIError(f"{path}: {', '.join(beside)} {'is' if len(beside) == 1 else 'are'} outside the [crowd] "
+                       "table (above it); put every field in [crowd], or use no [crowd] table")
+    return dict(crowd)
+
+
+def _cmd_simulate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ..datasets.simulate import CrowdConfig
 
-    fields: dict[str, Any] = {}
-    if args.config is not None:
-        data, _ = read_toml(args.config)
-        fields.update(data.get("crowd", data))
-    for key, value in vars(args).items():
-        if key.startswith("cfg_") and value is not None:
-            fields[key[4:]] = _crowd_value(key[4:], value)
+    in_file = _config_fields(args.config) if args.config is not None else {}
+    flags = {key[4:]: _crowd_value(key[4:], value) for key, value in vars(args).items()
+             if key.startswith("cfg_") and value is not None}
+    fields = {**in_file, **flags}
     missing = [f for f in ("n_tasks", "n_workers") if f not in fields]
     if missing:
         raise CLIError("give " + " and ".join(f"--{m.replace('_', '-')}" for m in missing) + " (or a CONFIG file)")
     try:
         config = CrowdConfig.from_dict(fields)
     except ValueError as exc:
+        named = set(re.findall(r"\b([a-z]+(?:_[a-z]+)+|seed)\b", one_line(exc))) & set(fields)
+        unknown = one_line(exc).startswith("unknown CrowdConfig field")  # only a file can name one
+        if unknown or (named and not named & set(flags)):  # the file's values: in its words, with its name
+            raise CLIError(f"{args.config}: {one_line(exc)}") from None
         raise _in_flags(exc) from None
+    from ..io import check_replaceable
+
+    try:  # before Ray starts: replace only a simulation (not a report or results that galton also marks)
+        check_replaceable(args.out, "simulation")
+    except FileExistsError as exc:
+        raise CLIError(f"--out: {exc}") from None
     try:
         from ..workers.simulate import simulate
     except ModuleNotFoundError as exc:

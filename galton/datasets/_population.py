@@ -8,6 +8,8 @@ which draws the judgments of these workers (and re-exports everything here).
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -21,6 +23,35 @@ KINDS: tuple[str, ...] = ("normal", "expert", "uniform_spammer", "constant_spamm
 #: The integer code of each kind (:attr:`WorkerTable.kind_code`).
 NORMAL, EXPERT, UNIFORM_SPAMMER, CONSTANT_SPAMMER, ADVERSARY = range(5)
 _WORKER_STREAM = 1  # spawn_key of the worker stream (chunks use entropy [seed, chunk])
+_WHOLE = ("n_tasks", "n_workers", "n_classes", "seed", "tasks_per_chunk")  # integer fields
+_REAL = ("accuracy_mean", "accuracy_spread", "confusion_concentration", "spammer_share", "adversary_share",
+         "expert_share", "expert_accuracy", "difficulty_spread", "trap_share", "trap_strength", "worker_correlation")
+
+
+def _whole(name: str, value: Any, shown: Any = None) -> int:
+    """``value`` of the integer field ``name`` as an int: an integer or a float of integer value
+    (``1e3`` in a TOML file); anything else (``2.7``, ``"10"``, ``True``, NaN) raises ValueError
+    naming the field (and ``shown``, the whole value, for an element of a list)."""
+    if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)):
+        if isinstance(value, numbers.Integral):
+            return int(value)
+        if math.isfinite(value) and float(value).is_integer():
+            return int(value)
+    what = "a whole number" if shown is None else "whole numbers"
+    raise ValueError(f"{name}={value if shown is None else shown!r} must be {what}"
+                     + (", not text" if isinstance(value, str) else ""))
+
+
+def _real(name: str, value: Any, shown: Any = None) -> float:
+    """``value`` of the float field ``name`` as a finite float; text, booleans, NaN and infinities
+    raise ValueError naming the field (``shown``: the whole value, for an element of a list)."""
+    if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)) and math.isfinite(value):
+        return float(value)
+    what = "a finite number" if isinstance(value, numbers.Real) and not isinstance(value, bool) else "a number"
+    if shown is not None:
+        what = "finite numbers" if what == "a finite number" else "numbers"
+    raise ValueError(f"{name}={value if shown is None else shown!r} must be {what}"
+                     + (", not text" if isinstance(value, str) else ""))
 
 
 @dataclass(frozen=True)
@@ -58,11 +89,15 @@ class CrowdConfig:
     worker_correlation : float
         Probability that a normal worker copies the task's shared crowd answer.
     seed : int
-        Seed of everything.
+        Seed of everything (a non-negative integer).
     tasks_per_chunk : int
         Tasks per random stream; fixes the data together with `seed`.
     worker_ids : {"int", "str"}
         Worker ids in written files and frames: integers, or text ``"w0001"``.
+
+    Counts and the seed must be whole numbers (a float of integer value, ``1e3`` in a TOML file,
+    is that integer; ``2.7`` is refused) and every other number finite: NaN or an infinity is
+    refused by name, as are text and booleans.
     """
 
     n_tasks: int
@@ -89,17 +124,29 @@ class CrowdConfig:
     worker_ids: Literal["int", "str"] = "int"
 
     def __post_init__(self) -> None:
+        for name in _WHOLE:
+            object.__setattr__(self, name, _whole(name, getattr(self, name)))
+        for name in _REAL:
+            object.__setattr__(self, name, _real(name, getattr(self, name)))
         jpt = self.judgments_per_task
-        jpt = tuple(int(v) for v in jpt) if isinstance(jpt, (list, tuple)) else int(jpt)
+        if isinstance(jpt, (list, tuple)):
+            jpt = tuple(_whole("judgments_per_task", v, jpt) for v in jpt)
+        else:
+            jpt = _whole("judgments_per_task", jpt)
         object.__setattr__(self, "judgments_per_task", jpt)
         if self.class_prior is not None:
-            object.__setattr__(self, "class_prior", tuple(float(p) for p in self.class_prior))
+            prior = self.class_prior
+            if isinstance(prior, (str, bytes)) or not hasattr(prior, "__iter__"):
+                raise ValueError(f"class_prior={prior!r} must be a list of {self.n_classes} probabilities")
+            object.__setattr__(self, "class_prior", tuple(_real("class_prior", p, prior) for p in prior))
         self._validate()
 
     def _validate(self) -> None:
         for name in ("n_tasks", "n_workers", "n_classes", "tasks_per_chunk"):
-            if int(getattr(self, name)) < (2 if name == "n_classes" else 1):
+            if getattr(self, name) < (2 if name == "n_classes" else 1):
                 raise ValueError(f"{name}={getattr(self, name)!r} is too small")
+        if self.seed < 0:
+            raise ValueError(f"seed={self.seed!r} must be a non-negative integer")
         jpt = self.judgments_per_task
         if (len(jpt) != 2 or not 1 <= jpt[0] <= jpt[1]) if isinstance(jpt, tuple) else jpt < 1:
             raise ValueError(f"judgments_per_task={jpt!r}: give a count or (min, max), 1 <= min <= max")
@@ -122,12 +169,27 @@ class CrowdConfig:
                 raise ValueError(f"{name}={getattr(self, name)!r} must lie in [0, 1]")
         if self.spammer_share + self.adversary_share + self.expert_share > 1.0 + 1e-12:
             raise ValueError("spammer_share + adversary_share + expert_share must not exceed 1")
+        counts = self.special_counts
+        if sum(counts) > self.n_workers:
+            raise ValueError(
+                f"expert_share, spammer_share and adversary_share round to {counts[0]} experts, {counts[1]} "
+                f"spammers and {counts[2]} adversaries: {sum(counts)} workers, more than n_workers="
+                f"{self.n_workers}; lower a share or raise n_workers")
         m, s = self.accuracy_mean, self.accuracy_spread
         if s < 0 or (s > 0 and s * s >= m * (1 - m)):
             raise ValueError(f"accuracy_spread={s!r}: a Beta distribution with mean {m} needs "
                              f"0 <= spread < sqrt(mean * (1 - mean)) = {np.sqrt(m * (1 - m)):.4g}")
-        if self.difficulty_spread < 0 or self.confusion_concentration <= 0:
-            raise ValueError("difficulty_spread must be >= 0 and confusion_concentration > 0")
+        if self.difficulty_spread < 0:
+            raise ValueError(f"difficulty_spread={self.difficulty_spread!r} must be >= 0")
+        if self.confusion_concentration <= 0:
+            raise ValueError(f"confusion_concentration={self.confusion_concentration!r} must be > 0")
+
+    @property
+    def special_counts(self) -> tuple[int, int, int]:
+        """Experts, spammers and adversaries among the workers: ``share * n_workers`` rounded to the
+        nearest count, halves up (``expert_share=0.05`` of 10 workers is one expert)."""
+        shares = (self.expert_share, self.spammer_share, self.adversary_share)
+        return tuple(int(math.floor(s * self.n_workers + 0.5 + 1e-9)) for s in shares)  # type: ignore[return-value]
 
     @property
     def jpt_range(self) -> tuple[int, int]:
@@ -244,14 +306,12 @@ def _one_coin(acc: np.ndarray, K: int) -> np.ndarray:
 def sample_workers(config: CrowdConfig) -> WorkerTable:
     """Draw the workers of `config`: a :class:`WorkerTable` (kinds, accuracies, confusions).
 
-    Kinds go to a random permutation of the workers: ``round(share * n_workers)`` experts,
-    spammers and adversaries, the rest normal.
+    Kinds go to a random permutation of the workers: ``share * n_workers`` experts, spammers and
+    adversaries (rounded, halves up: :attr:`CrowdConfig.special_counts`), the rest normal.
     """
     rng = np.random.default_rng(np.random.SeedSequence(config.seed, spawn_key=(_WORKER_STREAM,)))
     n, K, prior = config.n_workers, config.n_classes, config.prior
-    counts = [round(s * n) for s in (config.expert_share, config.spammer_share, config.adversary_share)]
-    if sum(counts) > n:
-        raise ValueError(f"the shares round to {sum(counts)} special workers out of {n}")
+    counts = list(config.special_counts)  # checked by CrowdConfig: at most n
     spam = UNIFORM_SPAMMER if config.spammer_kind == "uniform" else CONSTANT_SPAMMER
     code = np.empty(n, dtype=np.int8)
     code[rng.permutation(n)] = np.repeat([EXPERT, spam, ADVERSARY, NORMAL], counts + [n - sum(counts)])

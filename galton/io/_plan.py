@@ -5,8 +5,9 @@ that names the path and says why) an output that
 
 - is one of the inputs, lies inside an input directory, or contains an input (symbolic links are
   resolved; hard links are caught with :func:`os.path.samefile`): gold files count as inputs;
-- is an existing directory galton did not write, or a galton result directory that also holds
-  other files (:func:`galton.io._write.check_replaceable`) — galton never deletes those;
+- is an existing directory galton did not write, a galton directory another command wrote (a
+  simulation or a report where results go), or a galton result directory that also holds other
+  files (:func:`galton.io._write.check_replaceable`) — galton never deletes those;
 - is an existing directory where a file is expected, or a file where a directory is expected;
 - has no parent directory, or (for a file) an extension that selects no format.
 
@@ -71,7 +72,7 @@ def _clash(out: str, out_real: str, inp_real: str) -> str | None:
 
 
 def plan_output(path: str | os.PathLike[str], *, inputs: Iterable[object] = (), directory: bool = False,
-                what: str = "output") -> Path | None:
+                what: str = "output", kind: str | None = None) -> Path | None:
     """Check that ``path`` may be written, before any work; returns it (None for stdout, ``"-"``).
 
     Parameters
@@ -85,6 +86,9 @@ def plan_output(path: str | os.PathLike[str], *, inputs: Iterable[object] = (), 
         The output is a directory (replaced only if galton wrote it).
     what : str
         How to name the output in a message (``"--output"``).
+    kind : str, optional
+        For a directory: what is written (a key of :data:`galton.io.WRITERS`); an existing galton
+        directory of another kind is refused (:func:`galton.io.check_replaceable`).
 
     Raises
     ------
@@ -115,7 +119,7 @@ def plan_output(path: str | os.PathLike[str], *, inputs: Iterable[object] = (), 
             raise OutputError(f"{what} {text!r} {why}; choose another path (nothing was read or written)")
     if directory:
         try:
-            check_replaceable(out)
+            check_replaceable(out, kind)
         except FileExistsError as exc:
             raise OutputError(f"{what}: {exc}") from None
     elif out.is_dir():

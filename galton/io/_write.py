@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -39,8 +40,8 @@ from ._temporaries import (create_temp_file, fsync_dir, fsync_tree, remove_tempo
                           temp_name, track, untrack)
 
 __all__ = [
-    "MARKER", "STDOUT", "atomic_dir", "check_replaceable", "remove_temporaries", "results_table", "table_format",
-    "to_arrow_table", "write_table",
+    "MARKER", "STDOUT", "WRITERS", "atomic_dir", "check_replaceable", "remove_temporaries", "results_table",
+    "table_format", "to_arrow_table", "write_table",
 ]
 
 TableFormat = Literal["parquet", "csv", "tsv", "jsonl"]
@@ -56,6 +57,11 @@ PARQUET_ZSTD_LEVEL = 3
 #: ever replaced when it is empty or carries this marker and holds nothing else than those files.
 #: The leading underscore makes pyarrow, polars, Spark and Ray skip it when reading the directory.
 MARKER = "_galton_output.json"
+
+#: Who writes galton's directories: the ``kind`` a marker records, and how a message names it. A
+#: writer that passes ``kind`` replaces only a directory of the same kind (see :func:`check_replaceable`).
+WRITERS = {"results": ("galton aggregate", "results directory"), "simulation": ("galton simulate", "simulation"),
+           "report": ("galton bench", "report")}
 
 #: The output path meaning "standard output" (CSV).
 STDOUT = "-"
@@ -243,18 +249,38 @@ def _files_under(root: Path) -> list[str]:
     return sorted(found)
 
 
-def check_replaceable(path: str | os.PathLike[str]) -> None:
+def _kind_of(meta: dict[str, Any]) -> str | None:
+    """The kind of a galton directory: its marker's ``kind``, or for a marker written before galton
+    recorded it, the kind its files show (None when they show none)."""
+    if meta.get("kind") in WRITERS:
+        return str(meta["kind"])
+    files = set(meta["files"])
+    if "index.html" in files and ("study.json" in files or "report.md" in files):
+        return "report"
+    if {"config.json", "workers.parquet"} <= files and any(f.startswith("judgments/") for f in files):
+        return "simulation"
+    if files and all(re.fullmatch(r"part-\d+\.parquet", f) for f in files):
+        return "results"
+    return None
+
+
+def check_replaceable(path: str | os.PathLike[str], kind: str | None = None) -> None:
     """Raise unless galton may replace the directory ``path`` without losing anything.
 
     ``path`` may be absent, an empty directory, or a directory galton wrote (it carries
-    :data:`MARKER`) that holds nothing but the files the marker lists.
+    :data:`MARKER`) that holds nothing but the files the marker lists. With ``kind`` (a key of
+    :data:`WRITERS`), a galton directory must also be of that kind: ``galton bench`` replaces a report,
+    never a simulation or a results directory, and so on (a marker without a kind counts as the kind
+    its files show).
 
     Raises
     ------
     FileExistsError
-        When ``path`` is a file, a directory galton did not write, or a galton directory that
-        also holds other files (the first five are named).
+        When ``path`` is a file, a directory galton did not write, a galton directory of another kind
+        than ``kind``, or a galton directory that also holds other files (the first five are named).
     """
+    if kind is not None and kind not in WRITERS:
+        raise ValueError(f"kind={kind!r}: expected one of {', '.join(map(repr, WRITERS))}")
     path = Path(path)
     if not os.path.lexists(path):
         return
@@ -266,16 +292,22 @@ def check_replaceable(path: str | os.PathLike[str]) -> None:
     files = _files_under(path)
     if not files:
         return
-    listed: set[str] | None = None
     try:
         meta = json.loads((path / MARKER).read_text(encoding="utf-8"))
         listed = set(meta["files"]) if meta.get("written_by") == "galton" else None
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         listed = None
     if listed is None:
         raise FileExistsError(
             f"{str(path)!r} is a directory galton did not write (it has no {MARKER}); galton replaces "
             "only its own result directories: choose another output or remove it"
+        )
+    found = _kind_of(meta) if kind is not None else None
+    if kind is not None and found != kind:
+        what = "by {} (a {})".format(*WRITERS[found]) if found else f"by galton, but is no {WRITERS[kind][1]}"
+        raise FileExistsError(
+            f"{str(path)!r} was written {what}; {WRITERS[kind][0]} replaces only a {WRITERS[kind][1]} it wrote: "
+            "choose another output or remove it"
         )
     extra = [f for f in files if f not in listed and f != MARKER]
     if extra:
@@ -285,16 +317,16 @@ def check_replaceable(path: str | os.PathLike[str]) -> None:
         )
 
 
-def _write_marker(root: Path) -> None:
+def _write_marker(root: Path, kind: str | None = None) -> None:
     from .. import __version__
 
     files = [f for f in _files_under(root) if f != MARKER]
-    text = json.dumps({"written_by": "galton", "version": __version__, "files": files}, indent=1)
-    (root / MARKER).write_text(text + "\n", encoding="utf-8")
+    meta = {"written_by": "galton", "version": __version__, **({"kind": kind} if kind else {}), "files": files}
+    (root / MARKER).write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
 
 
 @contextlib.contextmanager
-def atomic_dir(path: str | os.PathLike[str], *, overwrite: bool = True) -> Iterator[Path]:
+def atomic_dir(path: str | os.PathLike[str], *, overwrite: bool = True, kind: str | None = None) -> Iterator[Path]:
     """Build a directory output under a hidden temporary name; move it into place at the end.
 
     ``with atomic_dir("out/results") as tmp:`` yields an empty directory next to the destination
@@ -315,6 +347,9 @@ def atomic_dir(path: str | os.PathLike[str], *, overwrite: bool = True) -> Itera
     overwrite : bool, default True
         Replace an existing (galton) ``path``; with False an existing ``path`` raises
         ``FileExistsError`` before anything is written.
+    kind : {"results", "simulation", "report"}, optional
+        What is written (a key of :data:`WRITERS`), recorded in the marker; an existing ``path`` is
+        then replaced only when it is of the same kind.
 
     Yields
     ------
@@ -328,16 +363,16 @@ def atomic_dir(path: str | os.PathLike[str], *, overwrite: bool = True) -> Itera
         )
     if os.path.lexists(path) and not overwrite:
         raise FileExistsError(f"{str(path)!r} exists; pass overwrite=True to replace it")
-    check_replaceable(path)
+    check_replaceable(path, kind)
     tmp = temp_name(path, ".tmp")
     track(tmp)
     try:
         tmp.mkdir()
         yield tmp
-        _write_marker(tmp)
+        _write_marker(tmp, kind)
         fsync_tree(tmp)
         if os.path.lexists(path):
-            check_replaceable(path)  # it may have changed while the block ran
+            check_replaceable(path, kind)  # it may have changed while the block ran
             old = temp_name(path, ".old")
             track(old, restore_to=path)  # an interrupt between the renames puts it back
             os.replace(path, old)

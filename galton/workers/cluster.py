@@ -35,6 +35,7 @@ from typing import Any
 
 import ray
 
+from .._signals import deferred, handling
 from . import _shard_actor
 
 __all__ = ["ClusterInfo", "connect", "is_connected", "probe", "resolve_address", "set_verbose", "shutdown"]
@@ -275,9 +276,9 @@ def connect(address: str | None = None, *, num_cpus: int | None = None, **kw: An
             raise ValueError(f"num_cpus applies only to a new local instance, not to {target}")
         log.info("joining the Ray cluster at %s", target)
         probe(target)
-        with _ray_logs_quiet():
+        with deferred(), _command_keeps_sigterm(), _ray_logs_quiet():  # interrupts: once ray.init returned
             ray.init(address=target, **_log_options(kw))
-        _started_here, _joined_as = False, target
+            _started_here, _joined_as = False, target
         return _info(False)
     if os.environ.get("RAY_AUTH_MODE", "").lower() == "disabled":
         warnings.warn(
@@ -287,10 +288,31 @@ def connect(address: str | None = None, *, num_cpus: int | None = None, **kw: An
     opts: dict[str, Any] = {"include_dashboard": False, "_node_ip_address": _LOOPBACK}
     opts.update(_log_options(kw))
     opts["num_cpus"] = int(num_cpus) if num_cpus is not None else _cpu_count()
-    with _loopback_node_address(opts["_node_ip_address"]), _ray_logs_quiet():
+    # Ctrl-C / SIGTERM inside ray.init (the galton command's Interrupted, or Ray's own SystemExit) left
+    # Ray half started: the command then died by SIGSEGV at exit or hung; deferred() raises the
+    # interrupt once ray.init has returned, so the command unwinds with Ray whole and exits 130 / 143
+    with deferred(), _command_keeps_sigterm(), _loopback_node_address(opts["_node_ip_address"]), _ray_logs_quiet():
         ray.init(address=LOCAL, **opts)
-    _started_here = True
+        _started_here = True
     return _info(True)
+
+
+@contextlib.contextmanager
+def _command_keeps_sigterm():
+    """In the ``galton`` command, keep its SIGTERM handler through ``ray.init``, which first thing
+    replaces it by its own (``sys.exit``): a SIGTERM during the start-up then exited from inside it.
+    The command's handler, held back by :func:`galton._signals.deferred`, exits 143 once Ray has
+    started, and Ray's exit hook stops the instance as it would after Ray's own handler."""
+    utils = getattr(getattr(ray, "_private", None), "utils", None)
+    if not handling() or not hasattr(utils, "set_sigterm_handler"):
+        yield
+        return
+    saved = utils.set_sigterm_handler
+    utils.set_sigterm_handler = lambda handler: None
+    try:
+        yield
+    finally:
+        utils.set_sigterm_handler = saved
 
 
 class _loopback_node_address:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -97,6 +98,34 @@ def test_cli_bench(tmp_path: Path, capsys) -> None:
     assert main(["bench", "--models", "nope", "--out", str(tmp_path / "n")]) == 2
     assert "valid names" in capsys.readouterr().err
     assert not (tmp_path / "n").exists()
+
+
+def test_bench_replaces_only_a_report(tmp_path: Path, capsys) -> None:
+    """Bug hunt: `galton bench --out DIR` replaced a directory that `galton simulate` or
+    `galton aggregate` wrote (any galton marker passed), deleting the data without a word."""
+    import galton.io as gio
+
+    sim, res, old = tmp_path / "sim", tmp_path / "res", tmp_path / "old"
+    with gio.atomic_dir(sim) as tmp:  # as galton.workers.simulate writes it (no kind in the marker)
+        (tmp / "judgments").mkdir()
+        (tmp / "judgments" / "part-00000.parquet").write_bytes(b"x")
+        (tmp / "workers.parquet").write_bytes(b"w")
+        (tmp / "config.json").write_text("{}")
+    (tmp_path / "j.csv").write_text("task,worker,label\n1,a,x\n1,b,x\n2,a,y\n")
+    assert main(["aggregate", str(tmp_path / "j.csv"), "-m", "mv", "-o", str(res), "-q"]) == 0
+    with gio.atomic_dir(old) as tmp:  # a report from before galton recorded the kind
+        (tmp / "index.html").write_text("<html></html>")
+        (tmp / "study.json").write_text("{}")
+    args = ["bench", "--datasets", "welinder_bluebirds", "--models", "mv", "--k", "1", "--repeats", "1",
+            "--bootstrap", "20", "--engine", "local", "--no-plots", "--quiet", "--out"]
+    for path, what in ((sim, "galton simulate (a simulation)"), (res, "galton aggregate (a results directory)")):
+        files = sorted(p.name for p in path.rglob("*"))
+        assert main(args + [str(path)]) == 2
+        err = capsys.readouterr().err
+        assert f"{str(path)!r} was written by {what}; galton bench replaces only a report it wrote" in err
+        assert sorted(p.name for p in path.rglob("*")) == files
+    assert main(args + [str(old)]) == 0  # an earlier report is replaced, and now says what it is
+    assert json.loads((old / gio.MARKER).read_text())["kind"] == "report" and (old / "tables").is_dir()
 
 
 def test_the_report_names_the_studys_confidence_level(tmp_path: Path, capsys) -> None:
@@ -253,6 +282,30 @@ def test_verdict_words_agree_with_the_numbers() -> None:
     assert "0.950 [0.930, 0.970]" in by_source["above"][2] and "0.900 [0.880, 0.920]" in by_source["above"][1]
     assert QUESTION in page and "No expert in: alone" in page
     assert "<b>ds</b>: 10 &times; <code>DS did not converge in # iterations</code>" in page  # deduplicated
+
+
+def test_the_verdict_takes_the_largest_k_that_scored_a_task_and_never_says_nan() -> None:
+    """Bug hunt: with short_tasks = "exclude" the largest k can score no task (accuracy NaN); the
+    verdict took it anyway and printed "crowd nan (nan-nan) ... +nan points"."""
+    from galton.benchmarks._verdict import verdict_lines
+
+    result = _hand_result({"some": (0.95, 0.93, 0.97), "none": (0.95, 0.93, 0.97)},
+                          {"some": (0.90, 0.88, 0.92), "none": (0.90, 0.88, 0.92)})
+    t = result.tables
+    curves = t["curves"].vstack(t["curves"].filter(pl.col("k") == 5).with_columns(
+        k=pl.lit(20, dtype=t["curves"]["k"].dtype), accuracy=pl.lit(float("nan")), ci_low=pl.lit(float("nan")),
+        ci_high=pl.lit(float("nan")), n_tasks=pl.lit(0, dtype=t["curves"]["n_tasks"].dtype)))
+    nan = pl.lit(float("nan"))
+    t["curves"] = curves.with_columns(  # source "none": no k scored a task
+        accuracy=pl.when(pl.col("source") == "none").then(nan).otherwise(pl.col("accuracy")))
+    rows = {r["source"]: r for r in verdict_rows(t, result.meta["sources"])}
+    assert rows["some"]["k"] == 5 and rows["some"]["verdict"] == "beats"
+    assert rows["some"]["sentence"].startswith("the crowd of k=5 (ds) beats the simulated expert (0.9) by 5.0 points")
+    assert rows["none"]["model"] is None
+    assert rows["none"]["sentence"] == "no crowd accuracy at any k: no gold task had k judgments (see the curves)"
+    text = "\n".join(verdict_lines(t, result.meta["sources"]))
+    assert "nan" not in text.lower() and "crowd 0.950 (0.930-0.970)" in text
+    assert "nan" not in _parse(categorical_page(result, {})).tables[0]["rows"][1][-1].lower()
 
 
 def test_a_custom_run_keeps_the_question_and_its_summary_gives_the_verdict(tmp_path: Path, capsys) -> None:

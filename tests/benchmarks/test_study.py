@@ -294,6 +294,88 @@ def test_excluded_short_tasks_never_reach_an_expert_on_no_task() -> None:
     assert np.isnan(est.expert_bootstrap(np.ones(2), np.ones((3, 2)), m, 2).estimate[1])
 
 
+def test_k_max_max_is_the_most_judgments_of_a_gold_task() -> None:
+    """Bug hunt: k_max = "max" took the most judgments of any task (20 on whitehill_duchenne, whose
+    gold tasks have at most 15), so with short_tasks = "exclude" the largest k scored nothing."""
+    from galton.benchmarks._sources import Source
+
+    counts = [3, 3, 2, 7, 1]  # the task with 7 judgments has no gold
+    task = np.repeat(np.arange(5), counts).astype(np.int32)
+    src = Source(name="toy", kind="dataset", origin="bundled", params={}, seed_key=1, task=task,
+                 worker=np.concatenate([np.arange(c) for c in counts]).astype(np.int32), label=np.zeros(16, np.int32),
+                 n_tasks=5, n_workers=7, n_labels=2, n_codes=2, label_names=[0, 1],
+                 gold=np.array([0, 1, 0, -1, 1], np.int32))
+    assert src.k_top("max") == 3 and src.ks([1, 2, 5, 20], "max") == [1, 2, 3]
+    assert src.ks([1, 2], "max") == [1, 2]  # k_max joins the grid only when some k reaches it
+    assert src.k_top(6) == 6 and src.k_top(50) == 7  # a number: capped at the most any task has
+    whitehill = prepare_dataset("whitehill_duchenne")
+    assert whitehill.ks([1, 5, 20], "max") == [1, 5, int(whitehill.counts[whitehill.gold >= 0].max())]
+
+
+def test_bench_k_replaces_the_simulations_own_k(tmp_path) -> None:
+    """Bug hunt: `galton bench --k 1,2` was ignored for a simulation whose [simulation] has its own
+    k (prepare_simulation took that one first); the command line wins."""
+    import polars as pl
+
+    from galton.cli import main
+
+    study = tmp_path / "s.toml"
+    study.write_text('[study]\nname = "s"\nmodels = ["mv"]\nk = [1, 3]\nrepeats = 2\nbootstrap = 20\n'
+                     'engine = "local"\n[simulation]\nn_tasks = 60\nn_workers = 10\nk = [1, 3, 7]\n')
+    st = with_options(load_study(study), k=(1, 2))
+    assert st.k == (1, 2) and "k" not in st.simulation and 'k = [1, 3, 7]' not in st.text
+    assert with_options(load_study(study), repeats=3).simulation["k"] == [1, 3, 7]  # kept without --k
+    out = tmp_path / "r"
+    assert main(["bench", str(study), "--k", "1,2", "--no-plots", "--quiet", "--out", str(out)]) == 0
+    assert pl.read_parquet(out / "tables" / "curves.parquet")["k"].unique().sort().to_list() == [1, 2]
+
+
+_HEAD = '[study]\nname = "t"\nengine = "local"\nmodels = ["mv"]\nk = [1, 3]\nrepeats = 2\nbootstrap = 20\n'
+_DOG = '[datasets]\nnames = ["zheng_s_dog"]\n'
+_SIM = '[simulation]\nn_tasks = 100\nn_workers = 10\n'
+
+
+@pytest.mark.parametrize("text, message", [
+    (_HEAD.replace("repeats = 2", "repeats = 2.5") + _DOG, "study 't': repeats = 2.5 must be a whole number"),
+    (_HEAD.replace("bootstrap = 20", "bootstrap = 100.5") + _DOG,
+     "study 't': bootstrap = 100.5 must be a whole number"),
+    (_HEAD.replace("k = [1, 3]", "k = [1.5, 3]") + _DOG, "study 't': k = [1.5, 3] must be whole numbers"),
+    (_HEAD.replace('models = ["mv"]', "models = 5") + _DOG,
+     "study 't': models = 5 must be a name or a list of names, e.g. [\"a\", \"b\"]"),
+    (_HEAD + "seed = -1\n" + _DOG, "study 't': seed = -1 must be >= 0"),
+    (_HEAD + _SIM.replace("n_workers = 10", 'n_workers = "10"'),
+     "study 't': [simulation]: n_workers = '10' must be a whole number, not text"),
+    (_HEAD + _SIM.replace("n_workers = 10", "n_workers = 2"),
+     "study 't': [simulation]: n_workers = 2 is below the largest k (3): a task's judges are distinct, so k = 3 "
+     "needs 3 workers; raise n_workers or lower k"),
+    (_HEAD + _SIM + "[simulation.grid]\naccuracy_spread = [0.1, nan]\n",
+     "study 't': [simulation.grid] point {'accuracy_spread': nan}: accuracy_spread = nan must be a finite number"),
+])
+def test_study_values_of_the_wrong_type_are_refused_by_key_when_read(tmp_path, text: str, message: str) -> None:
+    """Bug hunt: repeats = 2.5 / bootstrap = 100.5 failed with "'float' object cannot be interpreted as an
+    integer", k = [1.5, 3] ran k = 1, n_workers = "10" with "'>' not supported", a k above n_workers
+    said "lower judgments_per_task" (never given), all named nothing and came after sources (or Ray)
+    were prepared; now the study file is refused when read, naming the file, the key and the value."""
+    path = tmp_path / "s.toml"
+    path.write_text(text)
+    with pytest.raises(ValueError) as info:
+        load_study(path)
+    assert str(info.value) == f"{path}: {message}"
+
+
+def test_one_name_where_a_list_is_expected_is_a_list_of_one(tmp_path) -> None:
+    """Bug hunt: models = "mv" ran the models 'm' and 'v' ("unknown model 'm'") and [datasets] names =
+    "zheng_s_dog" the datasets 'z', 'h', ... ; a float of integer value (n_tasks = 1e3) is that integer."""
+    path = tmp_path / "s.toml"
+    path.write_text(_HEAD.replace('models = ["mv"]', 'models = "mv"').replace("k = [1, 3]", "k = 3")
+                    + '[datasets]\nnames = "zheng_s_dog"\n' + _SIM.replace("100", "1e2"))
+    st = load_study(path)
+    assert st.models == ("mv",) and st.datasets == ("zheng_s_dog",) and st.k == (3,)
+    from galton.benchmarks._sources import simulation_config
+
+    assert simulation_config(st, {})[0].n_tasks == 100
+
+
 def test_simulated_crowd_with_experts_holds_k_judgments_per_task() -> None:
     """expert_share puts experts in the crowd; they stay there, so every task has max(k) judgments
     and the grid keeps its k (leaving them out left 2.5 of 5 per task and shrank the grid to 1,2)."""

@@ -367,3 +367,48 @@ def test_string_worker_ids_in_frames() -> None:
     assert df["worker"].to_list()[:3] == [f"w{w:04d}" for w in sim.worker[:3]]
     assert sim.gold()["label"].to_list() == sim.true_label.tolist()
     assert gs.worker_names(12_345)[-1] == "w12344"
+
+
+@pytest.mark.parametrize("kw, message", [
+    (dict(class_prior=(float("nan"), float("nan"))), r"class_prior=\(nan, nan\) must be finite numbers"),
+    (dict(difficulty_spread=float("nan")), "difficulty_spread=nan must be a finite number"),
+    (dict(accuracy_spread=float("nan")), "accuracy_spread=nan must be a finite number"),
+    (dict(confusion_concentration=float("inf"), worker_model="full"),
+     "confusion_concentration=inf must be a finite number"),
+    (dict(trap_strength=float("nan")), "trap_strength=nan must be a finite number"),
+    (dict(seed=-1), "seed=-1 must be a non-negative integer"),
+    (dict(seed=1.5), "seed=1.5 must be a whole number"),
+    (dict(judgments_per_task=2.7), "judgments_per_task=2.7 must be a whole number"),
+    (dict(judgments_per_task=[1.5, 3]), r"judgments_per_task=\[1.5, 3\] must be whole numbers"),
+    (dict(n_workers="10"), "n_workers='10' must be a whole number, not text"),
+    (dict(accuracy_mean="0.8"), "accuracy_mean='0.8' must be a number, not text"),
+    (dict(accuracy_mean=True), "accuracy_mean=True must be a number"),
+])
+def test_settings_that_mean_nothing_are_refused_by_name(kw: dict, message: str) -> None:
+    """Bug hunt: NaN / infinite settings passed (`p < 0` is False for NaN) and simulated meaningless
+    data, judgments_per_task=2.7 silently became 2, and seed=-1 failed only inside numpy (after Ray
+    had started, on the command line)."""
+    with pytest.raises(ValueError, match=f"^{message}"):
+        CrowdConfig(**{"n_tasks": 10, "n_workers": 5, "judgments_per_task": 3, **kw})
+
+
+def test_a_float_of_integer_value_is_that_integer() -> None:
+    """`n_tasks = 1e3` in a TOML file is 1000 (it failed with "'float' object cannot be interpreted
+    as an integer", naming no field)."""
+    cfg = CrowdConfig(n_tasks=1e3, n_workers=5.0, judgments_per_task=(2.0, 3))
+    assert (cfg.n_tasks, cfg.n_workers, cfg.judgments_per_task) == (1000, 5, (2, 3))
+    assert type(cfg.n_tasks) is int and len(simulate(cfg).true_label) == 1000
+
+
+def test_shares_round_halves_up_and_too_many_special_workers_are_refused_up_front() -> None:
+    """Bug hunt: shares rounded half to even (expert_share=0.05 of 10 workers gave no expert), and
+    shares that round to more special workers than exist failed only when the workers were drawn
+    (after Ray had started)."""
+    cfg = CrowdConfig(n_tasks=20, n_workers=10, judgments_per_task=3, expert_share=0.05, spammer_share=0.25,
+                      adversary_share=0.15)
+    assert cfg.special_counts == (1, 3, 2)  # 0.5, 2.5 and 1.5 round up
+    kinds = sample_workers(cfg).kind.tolist()
+    assert (kinds.count("expert"), kinds.count("uniform_spammer"), kinds.count("adversary")) == (1, 3, 2)
+    with pytest.raises(ValueError, match="round to 2 experts, 2 spammers and 0 adversaries: 4 workers, more than "
+                                         "n_workers=3"):
+        CrowdConfig(n_tasks=10, n_workers=3, judgments_per_task=3, expert_share=0.5, spammer_share=0.5)

@@ -5,6 +5,7 @@ directory galton did not write), ``-`` for stdin / stdout, and clean SIGINT / SI
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -131,6 +132,52 @@ def test_a_galton_result_directory_is_replaced_but_not_one_holding_other_files(w
     (work / "empty").mkdir()  # an empty directory loses nothing
     assert _galton(["aggregate", "in.csv", "-o", "empty", "-q"], work)[0] == 0
     assert (work / "empty" / "part-00000.parquet").is_file()
+
+
+def _simulation_dir(path: Path) -> Path:
+    """A directory as ``galton simulate`` writes it (its marker, written by galton.workers.simulate,
+    records no kind: the files show it)."""
+    with gio.atomic_dir(path) as tmp:
+        for sub in ("judgments", "truth"):
+            (tmp / sub).mkdir()
+            pq.write_table(pa.table({"task": [0]}), tmp / sub / "part-00000.parquet")
+        pq.write_table(pa.table({"worker": [0]}), tmp / "workers.parquet")
+        (tmp / "config.json").write_text("{}\n")
+    return path
+
+
+def _report_dir(path: Path) -> Path:
+    """A directory as ``galton bench`` wrote it before galton recorded the kind (the files show it)."""
+    with gio.atomic_dir(path) as tmp:
+        (tmp / "index.html").write_text("<html></html>")
+        (tmp / "study.json").write_text("{}")
+    return path
+
+
+def test_a_command_replaces_only_the_galton_directories_it_wrote(work: Path) -> None:
+    """Bug hunt: every galton directory carried one marker, so `galton aggregate -o` replaced a
+    simulation or a bench report, and `galton simulate --overwrite` a report or results, silently."""
+    _simulation_dir(work / "sim")
+    _report_dir(work / "rep")
+    assert _galton(["aggregate", "in.csv", "-o", "res", "-q"], work)[0] == 0
+    before = _tree(work)
+    for out, what in (("sim", "galton simulate (a simulation)"), ("rep", "galton bench (a report)")):
+        rc, _, err = _galton(["aggregate", "in.csv", "-o", out, "-q"], work)
+        _refused(rc, err, "--output", repr(out), f"was written by {what}",
+                 "galton aggregate replaces only a results directory it wrote")
+    for out in ("rep", "res"):  # refused before Ray starts
+        rc, _, err = _galton(["simulate", "--n-tasks", "10", "--n-workers", "9", "--out", out, "--overwrite"], work)
+        _refused(rc, err, "--out", repr(out), "galton simulate replaces only a simulation it wrote")
+    assert _tree(work) == before
+    marker = json.loads((work / "res" / gio.MARKER).read_text())
+    assert marker["kind"] == "results"  # the command that wrote it is recorded
+    gio.check_replaceable(work / "sim", "simulation")  # each one its own
+    gio.check_replaceable(work / "res", "results")
+    gio.check_replaceable(work / "rep", "report")
+    with pytest.raises(FileExistsError, match="was written by galton, but is no report"):
+        with gio.atomic_dir(work / "other") as tmp:
+            (tmp / "notes.txt").write_text("x")
+        gio.check_replaceable(work / "other", "report")
 
 
 def test_a_results_file_is_overwritten_atomically(work: Path) -> None:
