@@ -387,6 +387,10 @@ class EMAggregator(IterativeAggregator):
 
             check_top(results_top)
         if sharded:
+            if results_dir is not None:  # before the fit, not at the write after it
+                from ..io import check_replaceable
+
+                check_replaceable(results_dir, "results")
             judgments, gold_codes = self._prepare_sharded(data, gold, engine, encode_options)
             engine = data.engine
         else:

@@ -71,7 +71,7 @@ def write_parquet_dir(engine: Any, posterior_fn: Callable[..., np.ndarray], para
     -------
     pathlib.Path
     """
-    with atomic_dir(path, overwrite=overwrite) as tmp:
+    with atomic_dir(path, overwrite=overwrite, kind="results") as tmp:  # never a simulation or a report
         names = engine.map(write_shard_part, posterior_fn, params, str(tmp), np.asarray(label_names),
                            task_names, top)
         for s, name in enumerate(names):

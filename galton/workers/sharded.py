@@ -198,7 +198,7 @@ def fit_parquet(model: Any, source: Any, *, address: str | None = None, n_shards
                          f"{model.kind} results: leave results_dir out and read the model's results")
     if results_dir is not None:  # refused before any work: an input, or a folder galton did not write
         plan_output(results_dir, inputs=[source, ingest_options.get("gold")], directory=True,
-                    what="results_dir")
+                    what="results_dir", kind="results")
     if checkpoint_dir is not None:  # inside the results: they refused to replace a folder with them
         here = Path(checkpoint_dir).resolve()  # (after the whole fit), or took them with the replacement
         for what, other in (("results_dir", results_dir), ("the input", source)):

@@ -187,7 +187,7 @@ def simulate(
     out = Path(out_dir)
     if out.exists() and not overwrite:
         raise FileExistsError(f"{out} exists; pass overwrite=True to replace it or choose another path")
-    check_replaceable(out)  # never replace a directory galton did not write
+    check_replaceable(out, "simulation")  # never a directory galton did not write, nor another command's
     if max_in_flight is not None and int(max_in_flight) < 1:
         raise ValueError(f"max_in_flight={max_in_flight!r} must be at least 1")
     groups = _groups(config.n_chunks, files)
@@ -198,7 +198,7 @@ def simulate(
     t0 = time.perf_counter()
     out.parent.mkdir(parents=True, exist_ok=True)
     pending: list[Any] = []
-    with atomic_dir(out, overwrite=overwrite) as tmp:  # galton marks it; replaces only its own
+    with atomic_dir(out, overwrite=overwrite, kind="simulation") as tmp:  # galton marks it; replaces only its own
         try:
             (tmp / "judgments").mkdir()
             (tmp / "truth").mkdir()

@@ -410,3 +410,21 @@ def test_duration_ids_are_written_to_csv_as_iso_text(tmp_path):
 
     out = write_table(table, tmp_path / "d.csv")
     assert out.read_text().splitlines() == ["task,label", "PT0.001S,x", "PT1.5S,y"]
+
+
+def test_the_python_writers_replace_only_their_own_kind_of_directory(work: Path) -> None:
+    """galton.workers.simulate(overwrite=True) replaced a bench report or a results directory, and
+    fit_parquet(results_dir=) a simulation (the command line checked the kind, the library did not)."""
+    from galton import DawidSkene
+    from galton.datasets.simulate import CrowdConfig
+    from galton.workers.sharded import fit_parquet
+    from galton.workers.simulate import simulate
+
+    _simulation_dir(work / "sim")
+    _report_dir(work / "rep")
+    before = _tree(work)
+    with pytest.raises(FileExistsError, match="galton simulate replaces only a simulation"):
+        simulate(CrowdConfig(n_tasks=10, n_workers=9), work / "rep", overwrite=True)
+    with pytest.raises(ValueError, match="results_dir: .*was written by galton simulate"):
+        fit_parquet(DawidSkene(), work / "in.csv", results_dir=work / "sim")
+    assert _tree(work) == before
