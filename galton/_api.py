@@ -28,6 +28,8 @@ def _columns(data: Any) -> list[str]:
     """Column names of a frame, table, dict or file path (header / schema only); [] if unknown."""
     if isinstance(data, dict):
         return [str(k) for k in data]
+    if hasattr(data, "collect_schema"):  # a polars LazyFrame: its schema, without polars' warning
+        return [str(c) for c in data.collect_schema().names()]
     names = getattr(data, "column_names", None)  # Arrow
     if names is None:
         names = getattr(data, "columns", None)  # pandas / polars
@@ -91,6 +93,11 @@ def aggregate(data: Any, model: str | None = None, *, kind: str = "auto", gold: 
         named = {params[f"{c}_col"]: c for c in ("task", "worker", "label", "left", "right", "options", "choice",
                                                   "ranking") if isinstance(params.get(f"{c}_col"), str)}
         columns = [named.get(c, c) for c in _columns(data)]  # left_col="a": "a" is the left column
+        if model is None and kind == "auto" and {"task", "worker", "label", "left", "right"} <= set(columns):
+            # as the CLI: bounding-box left / right beside judgments were fitted as comparisons
+            raise ValueError("the data is ambiguous: it has task, worker and label columns (categorical "
+                             "judgments) and left and right columns (pairwise comparisons); pass "
+                             "kind='categorical' or kind='pairwise', or a model")
         name = model if model is not None else default_name(detect_kind(columns, kind))
         cls = get(name)
     model_kind = getattr(cls, "kind", "categorical")

@@ -280,6 +280,8 @@ class BaseAggregator:
         ``store(result)`` sets the fitted attributes. Used by every model's ``fit``."""
         rng = check_random_state(getattr(self, "random_state", None))  # refused before any work, empty data too
         check_flags(self)
+        if output is not None and output not in ("pandas", "polars", "arrow"):  # "" and "dict" gave polars
+            raise ValueError(f"output must be 'pandas', 'polars' or 'arrow', not {output!r}")
         if empty and judgments.n_judgments == 0:
             return self._fit_empty(judgments, output)
         self._check_memory(judgments)

@@ -50,7 +50,12 @@ def unregister(name: str) -> type:
 
 def names(kind: str | None = None) -> list[str]:
     """Canonical model names, sorted; only those for one kind of data ("categorical",
-    "pairwise", "choice", "rating") when ``kind`` is given."""
+    "pairwise", "choice", "rating") when ``kind`` is given (another kind raised nothing: a typo
+    listed no model)."""
+    kinds = ("categorical", "pairwise", "choice", "rating")
+    if kind is not None and kind not in kinds:
+        hint = "; multi-label data takes a categorical model inside BinaryRelevance" if kind == "multilabel" else ""
+        raise ValueError(f"kind must be one of {', '.join(kinds)}, not {kind!r}{hint}")
     return sorted(n for n, cls in _MODELS.items() if kind is None or getattr(cls, "kind", None) == kind)
 
 

@@ -104,7 +104,15 @@ class Judgments(EncodedData):
         as written (``007`` and ``7`` are two tasks; integers only when every value is a canonical
         integer).
         """
-        if isinstance(data, Judgments):
+        if isinstance(data, Judgments):  # encoded already: reading options are refused, not ignored
+            given = [f"{name}={value!r}" for name, value, default in (
+                ("task_col", task_col, "task"), ("worker_col", worker_col, "worker"), ("label_col", label_col, "label"),
+                ("on_invalid", on_invalid, "raise"), ("duplicates", duplicates, "keep")) if value != default]
+            if labels is not None and sorted(map(repr, labels)) != sorted(map(repr, data.label_names.tolist())):
+                given.append("labels=[...]")
+            if given:
+                raise ValueError(f"data is an encoded Judgments; {', '.join(given)} apply when judgments are "
+                                 "read: pass the frame or file they apply to (or leave them out)")
             return data
         if on_invalid not in ("raise", "drop"):
             raise ValueError(f"on_invalid must be 'raise' or 'drop', not {on_invalid!r}")

@@ -9,7 +9,8 @@
 
 from __future__ import annotations
 
-from ._read import FrameKind, frame_kind, input_columns, input_files, is_series, read_input, to_arrow
+from ._columns import input_columns
+from ._read import FrameKind, frame_kind, input_files, is_series, read_input, to_arrow
 from ._plan import OutputError, plan_output
 from ._temporaries import remove_temporaries
 from ._results import check_top, label_key, results_columns

@@ -21,7 +21,7 @@ from ._parquet import PARTIAL_KEY, parquet_schema
 from ._text import HEAD_BYTES, one_line, read_text_table
 from ._types import plain_type
 
-__all__ = ["FrameKind", "ID_COLUMNS", "PARTIAL_KEY", "check_columns", "frame_kind", "input_columns", "input_files",
+__all__ = ["FrameKind", "ID_COLUMNS", "PARTIAL_KEY", "check_columns", "file_format", "frame_kind", "input_files",
            "one_column", "parquet_schema", "read_input", "to_arrow"]
 
 FrameKind = Literal["pandas", "polars", "arrow", "dict"]
@@ -116,7 +116,7 @@ def input_files(path: str | os.PathLike) -> list[str]:
     return [text]
 
 
-def _format(p: Path) -> tuple[str, str]:
+def file_format(p: Path) -> tuple[str, str]:
     """(format, compression) from a file name; a name without an extension is CSV."""
     suffixes = [s.lower() for s in p.suffixes]
     compression = ""
@@ -170,7 +170,7 @@ def read_input(path: str | os.PathLike, *, ids: Collection[str] | None = None,
         raise FileNotFoundError(f"input path {text!r} does not exist")
     if text != "-" and p.is_dir():
         return _read_parquet_dir(text, columns, ids)
-    fmt, compression = _format(p)
+    fmt, compression = file_format(p)
     regular = text != "-" and stat.S_ISREG(os.stat(text).st_mode)
     if text == "-":
         source: Any = sys.stdin.buffer.read()
@@ -328,7 +328,7 @@ def _from_frame(data: Any) -> pa.Table:
     if type(data).__name__ == "ShardedJudgments":  # load_parquet's shards, given to a model that reads here
         raise TypeError(
             "this model reads its judgments in this process, not in the shards of load_parquet / fit_parquet "
-            "(only the EM models run there); read the files with galton.read_input(path) and fit that "
+            "(only the EM models run there); read the files with galton.io.read_input(path) and fit that "
             "(engine='ray' where the model takes it)")
     raise TypeError(
         f"cannot read judgments from a {type(data).__name__}; pass a pandas or polars DataFrame, a "
@@ -417,34 +417,3 @@ def _mixed_types_error(column: str, types: Sequence[str]) -> ValueError:
         f"column {column!r} mixes value types ({', '.join(types)}); convert it to one type first, "
         f"for example df[{column!r}] = df[{column!r}].astype(str)"
     )
-
-
-def input_columns(path: str) -> list[str]:
-    """Column names of an input, from its schema or header only: a Parquet file, directory or glob
-    (the first file's schema), or the first line of a regular text file. ``[]`` for anything that
-    can only be read once (stdin ``-``, a pipe): read that whole, once, and take its columns."""
-    import json
-
-    text = str(path)
-    if text == "-":
-        return []
-    files = input_files(text)
-    first = Path(files[0])
-    suffix = first.suffix.lower()
-    if suffix in (".parquet", ".pq") or Path(text).is_dir():
-        parts = partition_columns([str(first)], text if Path(text).is_dir() else None, ())
-        return list(dict.fromkeys([*parquet_schema([str(first)]).names, *parts]))
-    if not stat.S_ISREG(os.stat(first).st_mode):
-        return []
-    with open(first, encoding="utf-8", errors="replace") as fh:
-        line = fh.readline().strip()
-    if suffix in (".jsonl", ".ndjson", ".json"):
-        try:
-            first_row = json.loads(line) if line else {}
-        except ValueError:  # a JSON array over several lines: read it whole
-            return []
-        if isinstance(first_row, list):  # a JSON array on one line: its first object's keys
-            first_row = first_row[0] if first_row else {}
-        return [str(k) for k in first_row] if isinstance(first_row, dict) else []
-    sep = "\t" if suffix == ".tsv" else ","
-    return [c.strip().strip('"') for c in line.split(sep)]

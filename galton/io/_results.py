@@ -115,6 +115,13 @@ def results_table(model: Any, output: str = "arrow", top: int | None = None) -> 
     """
     if output not in ("arrow", "polars", "pandas"):
         raise ValueError(f"output must be 'arrow', 'polars' or 'pandas', not {output!r}")
+    kind = getattr(model, "kind", "categorical")
+    if kind != "categorical" or type(model).__name__ == "BinaryRelevance":
+        what = "multi-label" if kind == "categorical" else kind  # "is not fitted" said of a fitted model
+        instead = ("its labels_ (a list of labels per task) and each tag's model in aggregators_"
+                   if what == "multi-label" else "its scores_ and intervals_ (or write_table(model.scores_, path))")
+        raise ValueError(f"results_table writes labels and class probabilities of a categorical model; "
+                         f"{type(model).__name__} gives {what} results: use {instead}")
     missing = [a for a in ("judgments_", "posteriors_", "label_codes_") if not hasattr(model, a)]
     if missing:
         raise ValueError(

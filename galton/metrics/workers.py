@@ -4,7 +4,7 @@ aggregated labels or the gold.
 
 As in crowd-kit, a judgment repeated by one worker on one task with the same label counts once, an
 optional ``weight`` column weighs the judgments, and tasks without a label to compare with are left
-out. galton's :func:`galton.worker_report` goes further (intervals, chance level, information).
+out. galton's :func:`galton.aggregator.worker_report.worker_report` goes further (intervals, chance level, information).
 """
 
 from __future__ import annotations

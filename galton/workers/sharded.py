@@ -191,7 +191,7 @@ def fit_parquet(model: Any, source: Any, *, address: str | None = None, n_shards
 
     if not isinstance(model, EMAggregator):  # it failed on a keyword it lacks, after Ray started
         raise TypeError(f"fit_parquet runs the models that iterate over shards (EM models); {type(model).__name__} "
-                        "reads its judgments in this process: read the files with galton.read_input(path) and "
+                        "reads its judgments in this process: read the files with galton.io.read_input(path) and "
                         "fit that")
     if results_dir is not None and getattr(model, "kind", "categorical") != "categorical":
         raise ValueError(f"results_dir writes labels and class probabilities; {type(model).__name__} gives "
