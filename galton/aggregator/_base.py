@@ -66,10 +66,12 @@ import numpy as np
 
 from .._progress import Progress
 from .._warnings import caller_stacklevel
+from ..io._write import check_replaceable
 from ..judgments import Judgments
 from ._engine import LoadedData
 from ._estimator import (TIE_RTOL, BaseAggregator, ConvergenceWarning, DeferredResult, NotFittedError, argmax_ties_low,
                          fit_options, fit_options_set, tied_to_max)
+from ._params import missing_hook
 
 #: the checkpoint's memory key of the last E-step's parameters (see posteriors_of_last_e_step)
 _E_PARAMS = "_last_e_step_params"
@@ -126,26 +128,26 @@ class IterativeAggregator(BaseAggregator):
     posteriors_of_last_e_step = False
 
     def _init_params(self, engine: Any, judgments: Judgments, rng: np.random.Generator) -> Any:
-        raise NotImplementedError
+        raise missing_hook(self, "_init_params (or _init_state)")
 
     def _init_state(self, engine: Any, judgments: Any, rng: np.random.Generator) -> tuple[Any, dict[str, Any]]:
         """The starting parameters and the driver-side memory (see the module docstring)."""
         return self._init_params(engine, judgments, rng), {}
 
     def _e_step(self, shard: Any, params: Any) -> dict[str, Any]:
-        raise NotImplementedError
+        raise missing_hook(self, "_e_step")
 
     def _m_step(self, stats: dict[str, Any], memory: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-        raise NotImplementedError
+        raise missing_hook(self, "_m_step")
 
     def _objective(self, stats: dict[str, Any], params: Any) -> float:
         return float(stats["ll"])
 
     def _posteriors(self, shard: Any, params: Any) -> np.ndarray:
-        raise NotImplementedError
+        raise missing_hook(self, "_posteriors")
 
     def _finish(self, params: Any, judgments: Judgments) -> None:
-        raise NotImplementedError
+        raise missing_hook(self, "_finish")
 
     def _keeping_posteriors(self, params: Any) -> Any:
         """The parameters for an E-step known to be the fit's last (``posteriors_of_last_e_step``):
@@ -388,8 +390,6 @@ class EMAggregator(IterativeAggregator):
             check_top(results_top)
         if sharded:
             if results_dir is not None:  # before the fit, not at the write after it
-                from ..io import check_replaceable
-
                 check_replaceable(results_dir, "results")
             judgments, gold_codes = self._prepare_sharded(data, gold, engine, encode_options)
             engine = data.engine

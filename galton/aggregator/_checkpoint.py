@@ -197,6 +197,12 @@ def fingerprint(model: Any, engine: Any, judgments: Any, run: int) -> str:
     params = {k: v for k, v in model.get_params().items() if k not in excluded}
     h.update(f"{type(model).__module__}.{type(model).__qualname__}".encode())
     _value_digest(h, params)
+    # settings get_params cannot see (a subclass passing **kwargs on to its parent's __init__: its
+    # prior=50 took up the prior=1 fit's checkpoint); fitted attributes end in "_", private ones start so
+    hidden = {k: v for k, v in vars(model).items()
+              if not k.startswith("_") and not k.endswith("_") and k not in params and k not in excluded}
+    if hidden:
+        _value_digest(h, hidden)
     _value_digest(h, getattr(model, "_fit_inputs", None))
     for attr in ("n_tasks", "n_workers", "n_labels", "n_judgments"):
         h.update(f"{attr}={getattr(judgments, attr, None)}".encode())

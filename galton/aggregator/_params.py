@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["check_count", "check_flags", "check_random_state", "check_real"]
+__all__ = ["check_count", "check_flags", "check_random_state", "check_real", "missing_hook"]
 
 
 def check_count(name: str, value: Any, low: int = 0) -> int:
@@ -60,3 +60,9 @@ def check_flags(model: Any) -> None:
             if not isinstance(value, (bool, np.bool_)) and not (isinstance(value, (int, np.integer))
                                                                 and value in (0, 1)):
                 raise TypeError(f"{name} must be True or False, not {value!r}")
+
+
+def missing_hook(model: Any, hook: str) -> NotImplementedError:
+    """The error of a hook a model does not define (an empty NotImplementedError said nothing)."""
+    return NotImplementedError(f"{type(model).__name__} does not define {hook}, which an EM model needs: see "
+                               "docs/adding-a-model.md (the hooks and what each returns)")

@@ -25,11 +25,24 @@ def register(name: str, *alias: str) -> Callable[[T], T]:
 
     def deco(cls: T) -> T:
         key = _norm(name)
-        if key in _MODELS and _MODELS[key] is not cls:
-            raise ValueError(f"model name {name!r} is registered twice")
+        holder = _MODELS.get(key) or _MODELS.get(_ALIASES.get(key, ""))
+        same = holder is not None and (holder.__module__, holder.__qualname__) == (cls.__module__, cls.__qualname__)
+        if holder is not None and holder is not cls and not same:
+            raise ValueError(f"model name {name!r} is taken by {holder.__module__}.{holder.__qualname__}; choose "
+                             f"another name (or galton.aggregator.unregister({name!r}) first)")
+        taken = {a: _ALIASES.get(_norm(a), _norm(a)) for a in alias  # another model's alias or canonical name
+                 if _ALIASES.get(_norm(a), key) != key or _MODELS.get(_norm(a), cls) not in (cls, holder)}
+        if taken:  # an alias of a built-in ran the new model in its place, silently
+            a, other = next(iter(taken.items()))
+            raise ValueError(f"alias {a!r} of model {name!r} is taken by model {other!r}; choose another alias")
+        if same and holder is not cls:  # the same class defined again (a notebook cell re-run)
+            unregister(key)
         _MODELS[key] = cls
-        for a in (cls.__name__, *alias):
-            _ALIASES[_norm(a)] = key
+        for a in alias:
+            _ALIASES[_norm(a)] = key  # free, or this model's already (checked above)
+        own = _norm(cls.__name__)
+        if _ALIASES.get(own, key) == key and _MODELS.get(own, cls) is cls:
+            _ALIASES[own] = key  # the class name, unless another model holds it (a user's DawidSkene)
         cls.registry_name = key  # type: ignore[attr-defined]
         return cls
 
