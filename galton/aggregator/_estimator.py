@@ -251,6 +251,11 @@ class BaseAggregator:
             self.posteriors_ = self.label_codes_ = self.labels_ = self.probas_ = None
             self._out = out
             return
+        want = (judgments.n_tasks, judgments.n_labels)
+        if np.shape(post) != want or not np.isfinite(post).all():  # an IndexError, or NaN labelled 0, silently
+            what = f"an array of shape {np.shape(post)}" if np.shape(post) != want else "values that are not finite"
+            raise ValueError(f"{type(self).__name__}'s task posteriors (_posteriors) gave {what}; expected a "
+                             f"finite (tasks, labels) = {want} array, each row summing to 1")
         self.posteriors_ = post
         self.label_codes_ = argmax_ties_low(post) if codes is None else codes
         self.labels_ = out.labels(judgments.task_names, judgments.label_names, self.label_codes_)

@@ -67,3 +67,15 @@ def test_a_hook_a_model_lacks_is_named() -> None:
 
     with pytest.raises(NotImplementedError, match="NoEStep does not define _e_step.*adding-a-model.md"):
         NoEStep().fit(_crowd())
+
+
+@pytest.mark.parametrize("bad,what", [(lambda p: p.T, "an array of shape"), (lambda p: p * np.nan, "values that are not finite")])
+def test_posteriors_of_the_wrong_shape_or_not_finite_are_named(bad, what) -> None:
+    """Transposed posteriors raised an IndexError deep in the results; NaN ones labelled the task 0."""
+
+    class Broken(DawidSkene):
+        def _posteriors(self, shard, params):
+            return bad(super()._posteriors(shard, params))
+
+    with pytest.raises(ValueError, match=f"Broken's task posteriors \\(_posteriors\\) gave {what}"):
+        Broken().fit(_crowd())
