@@ -8,6 +8,12 @@ directory skip names that start with ``"."`` (pyarrow, polars, Spark and Ray all
 crash between the write and the rename is invisible to them. :func:`atomic_dir` does the same for
 outputs that are a whole directory (sharded Parquet written by Ray workers, for example).
 
+A command that writes several outputs (results and a worker report, scores and pair
+probabilities) writes them all to their temporaries first and renames them only when every one is
+written (:class:`Outputs`, :func:`write_tables`): a failure (a full disk, a file size limit) leaves
+every old output as it was. The renames themselves are one after the other: only a process killed
+outright (SIGKILL, a power cut) between two of them leaves new and old outputs side by side.
+
 :func:`results_table` turns a fitted model into one tidy table in the user's own ids and label
 values: ``task, label, confidence, p_<label>...``.
 
@@ -25,118 +31,29 @@ Examples
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import re
 import shutil
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Literal
+from typing import Any, Iterable, Iterator
 
 import pyarrow as pa
 
+from .._signals import deferred
+from ._formats import FORMATS, PARQUET_ZSTD_LEVEL, TableFormat, table_format, to_arrow_table
+from ._replaceable import MARKER, WRITERS, check_replaceable, write_marker
 from ._results import results_table
 from ._temporaries import (create_temp_file, fsync_dir, fsync_tree, remove_temporaries, remove_temporaries_of,
-                          temp_name, track, untrack)
+                           temp_name, track, untrack)
 
 __all__ = [
-    "MARKER", "STDOUT", "WRITERS", "atomic_dir", "check_replaceable", "remove_temporaries", "results_table",
-    "table_format", "to_arrow_table", "write_table",
+    "FORMATS", "MARKER", "PARQUET_ZSTD_LEVEL", "STDOUT", "WRITERS", "Outputs", "atomic_dir", "check_replaceable",
+    "remove_temporaries", "results_table", "table_format", "to_arrow_table", "write_table", "write_tables",
 ]
-
-TableFormat = Literal["parquet", "csv", "tsv", "jsonl"]
-
-#: File name extensions (lower case) and the format each one selects.
-FORMATS: dict[str, TableFormat] = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "tsv",
-                                   ".jsonl": "jsonl", ".ndjson": "jsonl"}
-
-#: Zstandard level for Parquet output: fast to write, close to the best ratio for result tables.
-PARQUET_ZSTD_LEVEL = 3
-
-#: The file galton puts in every directory it writes (the list of its files). A directory is only
-#: ever replaced when it is empty or carries this marker and holds nothing else than those files.
-#: The leading underscore makes pyarrow, polars, Spark and Ray skip it when reading the directory.
-MARKER = "_galton_output.json"
-
-#: Who writes galton's directories: the ``kind`` a marker records, and how a message names it. A
-#: writer that passes ``kind`` replaces only a directory of the same kind (see :func:`check_replaceable`).
-WRITERS = {"results": ("galton aggregate", "results directory"), "simulation": ("galton simulate", "simulation"),
-           "report": ("galton bench", "report")}
 
 #: The output path meaning "standard output" (CSV).
 STDOUT = "-"
-
-
-# --------------------------------------------------------------------------------------------------
-# formats and conversion
-# --------------------------------------------------------------------------------------------------
-def table_format(path: str | os.PathLike[str]) -> TableFormat:
-    """The output format selected by a path's extension.
-
-    Parameters
-    ----------
-    path : path-like
-        Destination file name.
-
-    Returns
-    -------
-    {"parquet", "csv", "tsv", "jsonl"}
-
-    Raises
-    ------
-    ValueError
-        If the extension is not ``.parquet``, ``.pq``, ``.csv``, ``.tsv``, ``.jsonl`` or ``.ndjson``
-        (any case).
-
-    Examples
-    --------
-    >>> table_format("out/results.PQ")
-    'parquet'
-    """
-    suffix = Path(path).suffix.lower()
-    try:
-        return FORMATS[suffix]
-    except KeyError:
-        raise ValueError(
-            f"cannot tell the output format of {str(path)!r} from its extension "
-            f"{suffix or '(none)'!r}; name the file *.parquet, *.pq, *.csv, *.tsv or *.jsonl (JSON lines)"
-        ) from None
-
-
-def to_arrow_table(table: Any) -> pa.Table:
-    """A pyarrow Table from a pyarrow Table / RecordBatch, a polars or a pandas DataFrame.
-
-    A pandas frame keeps a meaningful index (anything but a default RangeIndex) as columns, so a
-    crowd-kit style result indexed by ``task`` keeps its task ids.
-
-    Raises
-    ------
-    TypeError
-        For any other type.
-    """
-    if isinstance(table, pa.Table):
-        return table
-    if isinstance(table, pa.RecordBatch):
-        return pa.Table.from_batches([table])
-    module = type(table).__module__.split(".")[0]
-    if module == "polars" and hasattr(table, "to_arrow"):
-        return table.to_arrow()
-    if module == "pandas":
-        import pandas as pd
-
-        if getattr(table, "ndim", 2) == 1:  # a Series, e.g. crowd-kit's labels_
-            table = table.to_frame()
-        index = table.index
-        default = isinstance(index, pd.RangeIndex) and index.name is None
-        if not default:
-            table = table.reset_index()  # index columns first, as a reader expects ids
-        return pa.Table.from_pandas(table, preserve_index=False)
-    if hasattr(table, "__arrow_c_stream__"):
-        return pa.table(table)
-    raise TypeError(
-        f"cannot write a {type(table).__name__}; pass a pyarrow Table, a polars DataFrame or a "
-        "pandas DataFrame"
-    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -179,6 +96,119 @@ def _write_stdout(arrow: pa.Table, fmt: TableFormat) -> None:
     fh.flush()
 
 
+@dataclass
+class _Staged:
+    """One output written under its temporary name, waiting for :meth:`Outputs.commit`."""
+
+    dest: Path  #: where it goes
+    tmp: Path  #: its temporary, next to ``dest``
+    kind: str | None = None  #: a directory's kind (:data:`WRITERS`)
+    directory: bool = False
+
+
+class Outputs:
+    """Several outputs replaced together, or none: each is written to a hidden temporary next to its
+    destination; only when every one is written are they renamed into place, in the order given.
+
+    ``with Outputs() as outs:`` — :meth:`table` writes a file, :meth:`directory` builds a directory;
+    when the block ends normally the outputs are renamed into place (:meth:`commit`); when it raises,
+    every temporary is removed and every destination is left as it was. A SIGINT / SIGTERM that
+    arrives in the ``galton`` command while the renames run is taken once they are done. (A process
+    killed outright between two renames still leaves some outputs new and some old.)
+    """
+
+    def __init__(self) -> None:
+        self._staged: list[_Staged] = []
+        self._stdout: list[tuple[pa.Table, TableFormat]] = []
+
+    def __enter__(self) -> Outputs:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.discard()
+
+    def table(self, table: Any, path: str | os.PathLike[str], *, format: TableFormat | None = None) -> Path:
+        """Write ``table`` to a temporary for ``path`` (``"-"``: to standard output, at the commit)."""
+        if str(path) == STDOUT:
+            self._stdout.append((to_arrow_table(table), format or "csv"))
+            return Path(STDOUT)
+        path = Path(path)
+        fmt = format or table_format(path)
+        arrow = to_arrow_table(table)
+        _check_parent(path)
+        fd, tmp = create_temp_file(path)
+        self._staged.append(_Staged(path, tmp))
+        with os.fdopen(fd, "wb") as fh:
+            _write_to(fh, arrow, fmt)
+            fh.flush()
+            os.fsync(fh.fileno())
+        return path
+
+    @contextlib.contextmanager
+    def directory(self, path: str | os.PathLike[str], *, overwrite: bool = True,
+                  kind: str | None = None) -> Iterator[Path]:
+        """Build a directory output: yields an empty temporary directory to write into (see
+        :func:`atomic_dir`); the marker is added and the files fsync'ed when the block ends."""
+        path = Path(path)
+        if not path.parent.is_dir():
+            raise FileNotFoundError(
+                f"the directory of {str(path)!r} does not exist; create {str(path.parent)!r} first"
+            )
+        if os.path.lexists(path) and not overwrite:
+            raise FileExistsError(f"{str(path)!r} exists; pass overwrite=True to replace it")
+        check_replaceable(path, kind)
+        tmp = temp_name(path, ".tmp")
+        track(tmp)
+        self._staged.append(_Staged(path, tmp, kind, directory=True))
+        tmp.mkdir()
+        yield tmp
+        write_marker(tmp, kind)
+        fsync_tree(tmp)
+
+    def commit(self) -> None:
+        """Standard output first, then every output renamed into place; nothing is left to discard."""
+        with deferred():  # a Ctrl-C now would leave some outputs new and some old
+            try:
+                for arrow, fmt in self._stdout:
+                    _write_stdout(arrow, fmt)
+                for staged in self._staged:
+                    if staged.directory:
+                        _swap_dir(staged)
+                    else:
+                        os.replace(staged.tmp, staged.dest)
+                    untrack(staged.tmp)
+            except BaseException:
+                self.discard()
+                raise
+        for parent in dict.fromkeys(s.dest.parent for s in self._staged):
+            fsync_dir(parent)
+        self._staged, self._stdout = [], []
+
+    def discard(self) -> None:
+        """Remove every temporary not yet renamed (a directory set aside is moved back)."""
+        staged, self._staged, self._stdout = self._staged, [], []
+        remove_temporaries_of([s.tmp for s in staged], restore=[s.dest for s in staged if s.directory])
+
+
+def _swap_dir(staged: _Staged) -> None:
+    """Move the built directory ``staged.tmp`` to ``staged.dest``, replacing a galton directory there."""
+    path, tmp = staged.dest, staged.tmp
+    if not os.path.lexists(path):
+        os.replace(tmp, path)
+        return
+    check_replaceable(path, staged.kind)  # it may have changed while the block ran
+    old = temp_name(path, ".old")
+    track(old, restore_to=path)  # an interrupt between the renames puts it back
+    os.replace(path, old)
+    os.replace(tmp, path)
+    untrack(tmp)
+    shutil.rmtree(old, ignore_errors=True)
+    untrack(old)
+
+
 def write_table(table: Any, path: str | os.PathLike[str], *, format: TableFormat | None = None) -> Path:
     """Write a table to Parquet, CSV, TSV or JSON lines (chosen by extension), atomically.
 
@@ -215,114 +245,27 @@ def write_table(table: Any, path: str | os.PathLike[str], *, format: TableFormat
     if str(path) == STDOUT:
         _write_stdout(to_arrow_table(table), format or "csv")
         return Path(STDOUT)
-    path = Path(path)
-    fmt = format or table_format(path)
-    arrow = to_arrow_table(table)
-    _check_parent(path)
-    fd, tmp = create_temp_file(path)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            _write_to(fh, arrow, fmt)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        untrack(tmp)
-        raise
-    untrack(tmp)
-    fsync_dir(path.parent)
-    return path
+    with Outputs() as outs:
+        written = outs.table(table, path, format=format)
+    return written
 
 
-def _files_under(root: Path) -> list[str]:
-    """Relative POSIX paths of every file (and empty directory or link) under ``root``."""
-    found = []
-    for dirpath, dirs, files in os.walk(root):
-        rel = Path(dirpath).relative_to(root)
-        for name in files:
-            found.append((rel / name).as_posix())
-        for name in dirs:
-            full = Path(dirpath) / name
-            if os.path.islink(full) or not any(full.iterdir()):
-                found.append((rel / name).as_posix())
-    return sorted(found)
+def write_tables(tables: Iterable[tuple[Any, str | os.PathLike[str]]]) -> list[Path]:
+    """Write several tables, each as :func:`write_table` does, all or none: every one goes to its
+    temporary first, and only when all are written are they renamed into place (see :class:`Outputs`).
 
+    Parameters
+    ----------
+    tables : iterable of (table, path)
+        The tables and their destinations (``"-"``: standard output, written before the renames).
 
-def _kind_of(meta: dict[str, Any]) -> str | None:
-    """The kind of a galton directory: its marker's ``kind``, or for a marker written before galton
-    recorded it, the kind its files show (None when they show none)."""
-    if meta.get("kind") in WRITERS:
-        return str(meta["kind"])
-    files = set(meta["files"])
-    if "index.html" in files and ("study.json" in files or "report.md" in files):
-        return "report"
-    if {"config.json", "workers.parquet"} <= files and any(f.startswith("judgments/") for f in files):
-        return "simulation"
-    if files and all(re.fullmatch(r"part-\d+\.parquet", f) for f in files):
-        return "results"
-    return None
-
-
-def check_replaceable(path: str | os.PathLike[str], kind: str | None = None) -> None:
-    """Raise unless galton may replace the directory ``path`` without losing anything.
-
-    ``path`` may be absent, an empty directory, or a directory galton wrote (it carries
-    :data:`MARKER`) that holds nothing but the files the marker lists. With ``kind`` (a key of
-    :data:`WRITERS`), a galton directory must also be of that kind: ``galton bench`` replaces a report,
-    never a simulation or a results directory, and so on (a marker without a kind counts as the kind
-    its files show).
-
-    Raises
-    ------
-    FileExistsError
-        When ``path`` is a file, a directory galton did not write, a galton directory of another kind
-        than ``kind``, or a galton directory that also holds other files (the first five are named).
+    Returns
+    -------
+    list of pathlib.Path
+        The paths, in the order given.
     """
-    if kind is not None and kind not in WRITERS:
-        raise ValueError(f"kind={kind!r}: expected one of {', '.join(map(repr, WRITERS))}")
-    path = Path(path)
-    if not os.path.lexists(path):
-        return
-    if not path.is_dir():
-        special = "" if path.is_file() or path.is_symlink() else (
-            " (a device or pipe: results are written to a temporary file and renamed, which it cannot "
-            "take; to see only the summary, leave the output out)")
-        raise FileExistsError(f"{str(path)!r} exists and is not a directory{special}; choose another output")
-    files = _files_under(path)
-    if not files:
-        return
-    try:
-        meta = json.loads((path / MARKER).read_text(encoding="utf-8"))
-        listed = set(meta["files"]) if meta.get("written_by") == "galton" else None
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        listed = None
-    if listed is None:
-        raise FileExistsError(
-            f"{str(path)!r} is a directory galton did not write (it has no {MARKER}); galton replaces "
-            "only its own result directories: choose another output or remove it"
-        )
-    found = _kind_of(meta) if kind is not None else None
-    if kind is not None and found != kind:
-        what = "by {} (a {})".format(*WRITERS[found]) if found else f"by galton, but is no {WRITERS[kind][1]}"
-        raise FileExistsError(
-            f"{str(path)!r} was written {what}; {WRITERS[kind][0]} replaces only a {WRITERS[kind][1]} it wrote: "
-            "choose another output or remove it"
-        )
-    extra = [f for f in files if f not in listed and f != MARKER]
-    if extra:
-        raise FileExistsError(
-            f"{str(path)!r} holds {len(extra)} file(s) galton did not write ({', '.join(extra[:5])}"
-            f"{', ...' if len(extra) > 5 else ''}); move them or choose another output"
-        )
-
-
-def _write_marker(root: Path, kind: str | None = None) -> None:
-    from .. import __version__
-
-    files = [f for f in _files_under(root) if f != MARKER]
-    meta = {"written_by": "galton", "version": __version__, **({"kind": kind} if kind else {}), "files": files}
-    (root / MARKER).write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+    with Outputs() as outs:
+        return [outs.table(table, path) for table, path in tables]
 
 
 @contextlib.contextmanager
@@ -356,35 +299,5 @@ def atomic_dir(path: str | os.PathLike[str], *, overwrite: bool = True, kind: st
     pathlib.Path
         The temporary directory to write into.
     """
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise FileNotFoundError(
-            f"the directory of {str(path)!r} does not exist; create {str(path.parent)!r} first"
-        )
-    if os.path.lexists(path) and not overwrite:
-        raise FileExistsError(f"{str(path)!r} exists; pass overwrite=True to replace it")
-    check_replaceable(path, kind)
-    tmp = temp_name(path, ".tmp")
-    track(tmp)
-    try:
-        tmp.mkdir()
+    with Outputs() as outs, outs.directory(path, overwrite=overwrite, kind=kind) as tmp:
         yield tmp
-        _write_marker(tmp, kind)
-        fsync_tree(tmp)
-        if os.path.lexists(path):
-            check_replaceable(path, kind)  # it may have changed while the block ran
-            old = temp_name(path, ".old")
-            track(old, restore_to=path)  # an interrupt between the renames puts it back
-            os.replace(path, old)
-            os.replace(tmp, path)
-            untrack(tmp)
-            shutil.rmtree(old, ignore_errors=True)
-            untrack(old)
-        else:
-            os.replace(tmp, path)
-    except BaseException:
-        remove_temporaries_of((tmp,), restore=(path,))
-        raise
-    finally:
-        untrack(tmp)
-    fsync_dir(path.parent)

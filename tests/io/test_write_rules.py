@@ -428,3 +428,74 @@ def test_the_python_writers_replace_only_their_own_kind_of_directory(work: Path)
     with pytest.raises(ValueError, match="results_dir: .*was written by galton simulate"):
         fit_parquet(DawidSkene(), work / "in.csv", results_dir=work / "sim")
     assert _tree(work) == before
+
+
+# --------------------------------------------------------------------------------------------------
+# failures while writing (bug hunt): a real file size limit (ulimit -f) in a subprocess
+# --------------------------------------------------------------------------------------------------
+def _galton_limited(args: list, cwd: Path, max_bytes: int) -> tuple[int, str, str]:
+    """The command with every file it writes limited to ``max_bytes`` (``ulimit -f``): a write past
+    it fails with EFBIG, as on a full disk, but only for the big file."""
+    import resource
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (max_bytes, max_bytes))
+
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    proc = subprocess.run([sys.executable, "-m", "galton", *map(str, args)], cwd=cwd, capture_output=True,
+                          timeout=120, preexec_fn=limit, env=env)
+    return proc.returncode, proc.stdout.decode(), proc.stderr.decode()
+
+
+def _few_tasks_many_workers(path: Path, pairwise: bool) -> Path:
+    """3 tasks (items a, b, c), 300 workers: results of 4 lines, a worker report of 300 rows."""
+    if pairwise:
+        rows = [f"w{w},{x},{y},{x if w % 4 else y}" for w in range(300) for x, y in (("a", "b"), ("b", "c"))]
+        path.write_text("worker,left,right,label\n" + "\n".join(rows) + "\n")
+    else:
+        rows = [f"t{t},w{w},{(t + (w % 3 == 0)) % 2}" for t in range(3) for w in range(300)]
+        path.write_text("task,worker,label\n" + "\n".join(rows) + "\n")
+    return path
+
+
+@pytest.mark.skipif(not POSIX, reason="ulimit -f")
+@pytest.mark.parametrize("model", ["mv", "bt"])
+def test_a_failed_run_replaces_none_of_its_outputs(tmp_path: Path, model: str) -> None:
+    """The worker report failed (file too large) after the results (pairwise: and their _pairs
+    file) had been renamed into place: exit 2, yet new results beside the old report; every output
+    now goes to its temporary first and none is renamed unless all were written (bug hunt)."""
+    _few_tasks_many_workers(tmp_path / "in.csv", pairwise=model == "bt")
+    outputs = ["res.csv", "workers.csv"] + (["res_pairs.csv"] if model == "bt" else [])
+    for name in outputs:
+        (tmp_path / name).write_text(f"old {name}\n")
+    argv = ["aggregate", "in.csv", "-m", model, "-o", "res.csv", "--workers-output", "workers.csv"]
+    rc, _, err = _galton_limited(argv, tmp_path, 8192)
+    assert rc == 2 and "File too large" in err, err
+    assert {n: (tmp_path / n).read_text() for n in outputs} == {n: f"old {n}\n" for n in outputs}
+    assert sorted(os.listdir(tmp_path)) == sorted(["in.csv", *outputs])  # no temporary left
+    rc, _, err = _galton(argv, tmp_path)
+    assert rc == 0 and pl.read_csv(tmp_path / "workers.csv").height == 300, err
+    assert all((tmp_path / n).read_text() != f"old {n}\n" for n in outputs)
+
+
+@pytest.mark.skipif(not POSIX, reason="ulimit -f")
+def test_write_tables_renames_all_or_none(tmp_path: Path) -> None:
+    """write_tables (``galton datasets export`` and the pairwise scores with their pair probabilities):
+    the second table fails to write, so the first, written fine, is not renamed either (bug hunt)."""
+    code = ("import resource, sys\n"
+            "import pyarrow as pa\n"
+            "from galton.io import write_tables\n"
+            "resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))\n"
+            "small, big = pa.table({'a': [1, 2]}), pa.table({'a': list(range(10_000))})\n"
+            "try:\n"
+            "    write_tables([(small, 'a.csv'), (big, 'b.csv')])\n"
+            "except OSError as exc:\n"
+            "    print(exc)\n")
+    (tmp_path / "a.csv").write_text("old a\n")
+    (tmp_path / "b.csv").write_text("old b\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert "File too large" in proc.stdout, proc.stdout + proc.stderr
+    assert (tmp_path / "a.csv").read_text() == "old a\n" and (tmp_path / "b.csv").read_text() == "old b\n"
+    assert sorted(os.listdir(tmp_path)) == ["a.csv", "b.csv"]
+    gio.write_tables([(pa.table({"a": [1]}), tmp_path / "a.csv"), (pa.table({"b": [2]}), tmp_path / "b.csv")])
+    assert (tmp_path / "a.csv").read_text() == "a\n1\n" and (tmp_path / "b.csv").read_text() == "b\n2\n"
