@@ -9,6 +9,8 @@ that names the path and says why) an output that
   simulation or a report where results go), or a galton result directory that also holds other
   files (:func:`galton.io._write.check_replaceable`) — galton never deletes those;
 - is an existing directory where a file is expected, or a file where a directory is expected;
+- is a device or a named pipe (results are written to a temporary file and renamed over the output,
+  which would replace the pipe and leave its reader waiting);
 - has no parent directory, or (for a file) an extension that selects no format.
 
 An existing *file* output is replaced (atomically): that is the normal overwrite of a results file.
@@ -21,7 +23,8 @@ import os
 from pathlib import Path
 from typing import Iterable
 
-from ._write import STDOUT, check_replaceable, table_format
+from ._replaceable import SPECIAL, check_replaceable
+from ._write import STDOUT, table_format
 
 __all__ = ["OutputError", "plan_output", "input_paths"]
 
@@ -124,4 +127,7 @@ def plan_output(path: str | os.PathLike[str], *, inputs: Iterable[object] = (), 
             raise OutputError(f"{what}: {exc}") from None
     elif out.is_dir():
         raise OutputError(f"{what} {text!r} is a directory; give a file name")
+    elif out.exists() and not out.is_file():  # a FIFO's reader got nothing: it was replaced by a file
+        raise OutputError(f"{what} {text!r} exists and is not a regular file ({SPECIAL}); choose another output, "
+                          "or write CSV to standard output (-o -) and redirect it there")
     return out

@@ -24,8 +24,7 @@ WRITERS = {"results": ("galton aggregate", "results directory"), "simulation": (
            "report": ("galton bench", "report")}
 
 #: Why a device or a named pipe cannot be an output (a message's parenthesis).
-SPECIAL = ("a device or pipe: results are written to a temporary file and renamed, which it cannot take; "
-           "to see only the summary, leave the output out")
+SPECIAL = "a device or pipe: results are written to a temporary file and renamed, which it cannot take"
 
 
 def files_under(root: Path) -> list[str]:
@@ -78,7 +77,8 @@ def check_replaceable(path: str | os.PathLike[str], kind: str | None = None) -> 
     if not os.path.lexists(path):
         return
     if not path.is_dir():
-        special = "" if path.is_file() or path.is_symlink() else f" ({SPECIAL})"
+        special = "" if path.is_file() or path.is_symlink() else (
+            f" ({SPECIAL}; to see only the summary, leave the output out)")
         raise FileExistsError(f"{str(path)!r} exists and is not a directory{special}; choose another output")
     files = files_under(path)
     if not files:

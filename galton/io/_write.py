@@ -42,7 +42,7 @@ import pyarrow as pa
 
 from .._signals import deferred
 from ._formats import FORMATS, PARQUET_ZSTD_LEVEL, TableFormat, table_format, to_arrow_table
-from ._replaceable import MARKER, WRITERS, check_replaceable, write_marker
+from ._replaceable import MARKER, SPECIAL, WRITERS, check_replaceable, write_marker
 from ._results import results_table
 from ._temporaries import (create_temp_file, fsync_dir, fsync_tree, remove_temporaries, remove_temporaries_of,
                            temp_name, track, untrack)
@@ -67,6 +67,8 @@ def _check_parent(path: Path) -> None:
         )
     if path.is_dir():
         raise IsADirectoryError(f"{str(path)!r} is a directory; give a file name")
+    if path.exists() and not path.is_file():
+        raise FileExistsError(f"{str(path)!r} exists and is not a regular file ({SPECIAL}); choose another path")
 
 
 def _write_to(fh: Any, table: pa.Table, fmt: TableFormat) -> None:

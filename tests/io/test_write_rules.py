@@ -499,3 +499,18 @@ def test_write_tables_renames_all_or_none(tmp_path: Path) -> None:
     assert sorted(os.listdir(tmp_path)) == ["a.csv", "b.csv"]
     gio.write_tables([(pa.table({"a": [1]}), tmp_path / "a.csv"), (pa.table({"b": [2]}), tmp_path / "b.csv")])
     assert (tmp_path / "a.csv").read_text() == "a\n1\n" and (tmp_path / "b.csv").read_text() == "b\n2\n"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
+def test_a_named_pipe_as_a_file_output_is_refused_not_replaced(tmp_path: Path) -> None:
+    """``-o results.csv`` naming a FIFO replaced the pipe with a regular file (its reader waited for
+    nothing); only a directory output was checked for it (bug hunt)."""
+    _judgments_csv(tmp_path / "in.csv")
+    os.mkfifo(tmp_path / "pipe.csv")
+    rc, _, err = _galton(["aggregate", "in.csv", "-m", "mv", "-o", "pipe.csv"], tmp_path)
+    _refused(rc, err, "'pipe.csv' exists and is not a regular file (a device or pipe", "-o -")
+    rc, _, err = _galton(["allocate", "in.csv", "-n", "1", "-m", "mv", "-o", "pipe.csv"], tmp_path)
+    _refused(rc, err, "'pipe.csv' exists and is not a regular file")
+    with pytest.raises(FileExistsError, match="not a regular file"):
+        gio.write_table(pa.table({"a": [1]}), tmp_path / "pipe.csv")
+    assert not os.path.isfile(tmp_path / "pipe.csv") and sorted(os.listdir(tmp_path)) == ["in.csv", "pipe.csv"]
