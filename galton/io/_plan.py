@@ -14,6 +14,9 @@ that names the path and says why) an output that
 - has no parent directory, or (for a file) an extension that selects no format.
 
 An existing *file* output is replaced (atomically): that is the normal overwrite of a results file.
+An output that is a symbolic link is checked (and later written) as the path it points to: the
+link's target is replaced and the link stays; a dangling link's target is created when its
+directory exists.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ._replaceable import SPECIAL, check_replaceable
-from ._write import STDOUT, table_format
+from ._write import STDOUT, resolved, table_format
 
 __all__ = ["OutputError", "plan_output", "input_paths"]
 
@@ -110,24 +113,26 @@ def plan_output(path: str | os.PathLike[str], *, inputs: Iterable[object] = (), 
             table_format(out)
         except ValueError as exc:
             raise OutputError(f"{what} {text!r}: {exc}") from None
-    parent = out.parent
-    if not parent.is_dir():
-        raise FileNotFoundError(
-            f"the directory of {what} {text!r} does not exist; create {str(parent)!r} first"
-        )
     out_real = os.path.realpath(out)
+    dest = resolved(out)  # a symbolic link's target is what gets written (see galton.io._write.resolved)
+    parent = dest.parent
+    if not parent.is_dir():
+        via = "" if dest == out else f" (a link to {str(dest)!r})"
+        raise FileNotFoundError(
+            f"the directory of {what} {text!r}{via} does not exist; create {str(parent)!r} first"
+        )
     for inp in input_paths(inputs):
         why = _clash(text, out_real, inp)
         if why is not None:
             raise OutputError(f"{what} {text!r} {why}; choose another path (nothing was read or written)")
     if directory:
         try:
-            check_replaceable(out, kind)
+            check_replaceable(dest, kind)
         except FileExistsError as exc:
             raise OutputError(f"{what}: {exc}") from None
-    elif out.is_dir():
+    elif dest.is_dir():
         raise OutputError(f"{what} {text!r} is a directory; give a file name")
-    elif out.exists() and not out.is_file():  # a FIFO's reader got nothing: it was replaced by a file
+    elif dest.exists() and not dest.is_file():  # a FIFO's reader got nothing: it was replaced by a file
         raise OutputError(f"{what} {text!r} exists and is not a regular file ({SPECIAL}); choose another output, "
                           "or write CSV to standard output (-o -) and redirect it there")
     return out

@@ -49,7 +49,7 @@ from ._temporaries import (create_temp_file, fsync_dir, fsync_tree, remove_tempo
 
 __all__ = [
     "FORMATS", "MARKER", "PARQUET_ZSTD_LEVEL", "STDOUT", "WRITERS", "Outputs", "atomic_dir", "check_replaceable",
-    "remove_temporaries", "results_table", "table_format", "to_arrow_table", "write_table", "write_tables",
+    "remove_temporaries", "resolved", "results_table", "table_format", "to_arrow_table", "write_table", "write_tables",
 ]
 
 #: The output path meaning "standard output" (CSV).
@@ -59,15 +59,28 @@ STDOUT = "-"
 # --------------------------------------------------------------------------------------------------
 # atomic files and directories
 # --------------------------------------------------------------------------------------------------
-def _check_parent(path: Path) -> None:
-    parent = path.parent
+def resolved(path: str | os.PathLike[str]) -> Path:
+    """Where an output really goes: ``path`` itself, or, when it (or a folder above it) is a symbolic
+    link, the path it points to. The link's target is replaced and the link stays, as a shell's ``>``
+    does (renaming over the link replaced the link with a file, its target keeping the old results);
+    a dangling link's target is created."""
+    path = Path(path)
+    real = os.path.realpath(path)
+    return path if real == os.path.abspath(path) else Path(real)
+
+
+def _check_parent(path: Path, dest: Path) -> None:
+    """Refuse a file output ``path`` (really ``dest``) that cannot be written: no directory, a
+    directory, a device or a pipe."""
+    parent = dest.parent
     if not parent.is_dir():
+        via = "" if dest == path else f" (a link to {str(dest)!r})"
         raise FileNotFoundError(
-            f"the directory of {str(path)!r} does not exist; create {str(parent)!r} first"
+            f"the directory of {str(path)!r}{via} does not exist; create {str(parent)!r} first"
         )
-    if path.is_dir():
+    if dest.is_dir():
         raise IsADirectoryError(f"{str(path)!r} is a directory; give a file name")
-    if path.exists() and not path.is_file():
+    if dest.exists() and not dest.is_file():
         raise FileExistsError(f"{str(path)!r} exists and is not a regular file ({SPECIAL}); choose another path")
 
 
@@ -140,9 +153,10 @@ class Outputs:
         path = Path(path)
         fmt = format or table_format(path)
         arrow = to_arrow_table(table)
-        _check_parent(path)
-        fd, tmp = create_temp_file(path)
-        self._staged.append(_Staged(path, tmp))
+        dest = resolved(path)
+        _check_parent(path, dest)
+        fd, tmp = create_temp_file(dest)
+        self._staged.append(_Staged(dest, tmp))
         with os.fdopen(fd, "wb") as fh:
             _write_to(fh, arrow, fmt)
             fh.flush()
@@ -155,16 +169,18 @@ class Outputs:
         """Build a directory output: yields an empty temporary directory to write into (see
         :func:`atomic_dir`); the marker is added and the files fsync'ed when the block ends."""
         path = Path(path)
-        if not path.parent.is_dir():
+        dest = resolved(path)  # a link to a directory: its target is replaced, the link stays
+        if not dest.parent.is_dir():
+            via = "" if dest == path else f" (a link to {str(dest)!r})"
             raise FileNotFoundError(
-                f"the directory of {str(path)!r} does not exist; create {str(path.parent)!r} first"
+                f"the directory of {str(path)!r}{via} does not exist; create {str(dest.parent)!r} first"
             )
-        if os.path.lexists(path) and not overwrite:
+        if os.path.lexists(dest) and not overwrite:
             raise FileExistsError(f"{str(path)!r} exists; pass overwrite=True to replace it")
-        check_replaceable(path, kind)
-        tmp = temp_name(path, ".tmp")
+        check_replaceable(dest, kind)
+        tmp = temp_name(dest, ".tmp")
         track(tmp)
-        self._staged.append(_Staged(path, tmp, kind, directory=True))
+        self._staged.append(_Staged(dest, tmp, kind, directory=True))
         tmp.mkdir()
         yield tmp
         write_marker(tmp, kind)

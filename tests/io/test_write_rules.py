@@ -514,3 +514,29 @@ def test_a_named_pipe_as_a_file_output_is_refused_not_replaced(tmp_path: Path) -
     with pytest.raises(FileExistsError, match="not a regular file"):
         gio.write_table(pa.table({"a": [1]}), tmp_path / "pipe.csv")
     assert not os.path.isfile(tmp_path / "pipe.csv") and sorted(os.listdir(tmp_path)) == ["in.csv", "pipe.csv"]
+
+
+@pytest.mark.skipif(not POSIX, reason="symbolic links")
+def test_a_linked_output_replaces_the_links_target_and_keeps_the_link(work: Path) -> None:
+    """An output that is a symbolic link: the link was replaced by a new file or directory, its target
+    kept the old results, and a directory left a permanent ``.<name>.<hex>.old`` link beside it; now
+    the target is replaced and the link stays (a dangling link's target is created) (bug hunt)."""
+    (work / "real").mkdir()
+    rc, _, err = _galton(["aggregate", "in.csv", "-m", "mv", "-o", "real/od"], work)
+    assert rc == 0, err
+    before = (work / "real" / "od" / "part-00000.parquet").read_bytes()
+    os.symlink("real/od", work / "od")
+    rc, _, err = _galton(["aggregate", "in.csv", "-m", "wawa", "-o", "od"], work)
+    assert rc == 0, err
+    assert os.path.islink(work / "od") and sorted(os.listdir(work)) == ["in.csv", "od", "real"]
+    assert sorted(os.listdir(work / "real")) == ["od"]
+    assert (work / "real" / "od" / "part-00000.parquet").read_bytes() != before  # wawa's results, in the target
+    (work / "real" / "old.csv").write_text("old\n")
+    os.symlink("real/old.csv", work / "link.csv")
+    os.symlink("real/new.csv", work / "dangling.csv")
+    for name in ("link.csv", "dangling.csv"):
+        gio.write_table(pa.table({"a": [1]}), work / name)
+        assert os.path.islink(work / name) and (work / name).read_text() == "a\n1\n"
+    assert sorted(os.listdir(work / "real")) == ["new.csv", "od", "old.csv"]
+    assert (work / "real" / "old.csv").read_text() == "a\n1\n"
+    assert _hidden(work) == []
