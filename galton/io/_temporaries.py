@@ -10,10 +10,11 @@ import atexit
 import os
 import secrets
 import shutil
+import stat
 from pathlib import Path
 from typing import Any
 
-__all__ = ["create_temp_file", "fsync_dir", "fsync_tree", "remove_temporaries", "remove_temporaries_of",
+__all__ = ["create_temp_file", "fsync_dir", "fsync_tree", "keep_mode", "remove_temporaries", "remove_temporaries_of",
            "temp_name", "track", "untrack"]
 
 
@@ -66,20 +67,50 @@ def remove_temporaries() -> list[str]:
     return done
 
 
+def keep_mode(target: int | Path, like: Path, extra: int = 0) -> None:
+    """Give ``target`` (an open file's descriptor or a directory's path) the permission bits of
+    ``like``, the output it is to replace, and where allowed its owner and group (a 0600 file
+    became 0644, a 0700 directory 0755, when replaced); ``extra``: bits added for now (the owner's
+    write permission while a directory is built). Nothing when ``like`` does not exist."""
+    if os.name != "posix":  # pragma: no cover - Windows: the mode bits mean little
+        return
+    try:
+        st = os.stat(like)
+    except OSError:
+        return
+    for ids in ((st.st_uid, st.st_gid), (-1, st.st_gid)):  # root keeps the owner; others the group, if theirs
+        try:
+            os.chown(target, *ids)
+            break
+        except OSError:
+            continue
+    mode = stat.S_IMODE(st.st_mode)
+    if not stat.S_ISDIR(st.st_mode):
+        mode &= ~(stat.S_ISUID | stat.S_ISGID)  # a results table is no program
+    os.chmod(target, mode | extra)
+
+
 def create_temp_file(path: Path) -> tuple[int, Path]:
-    """A new empty hidden file next to ``path`` (mode 0666 less the umask, like a plain open)."""
+    """A new empty hidden file next to ``path``: with the mode (and owner and group, where allowed)
+    of ``path`` when it exists, else 0666 less the umask, like a plain open."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     for _ in range(100):
         tmp = temp_name(path, ".tmp")
         track(tmp)  # before it exists: an interrupt right after the open still finds it
         try:
-            return os.open(tmp, flags, 0o666), tmp
+            fd = os.open(tmp, flags, 0o666)
         except FileExistsError:  # pragma: no cover - 48 random bits
             untrack(tmp)
             continue
         except BaseException:
             untrack(tmp)
             raise
+        try:
+            keep_mode(fd, path)  # before any byte is written: a 0600 file's content is never 0644
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd, tmp
     raise FileExistsError(f"could not create a temporary file next to {path}")  # pragma: no cover
 
 

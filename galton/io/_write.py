@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,8 +45,8 @@ from .._signals import deferred
 from ._formats import FORMATS, PARQUET_ZSTD_LEVEL, TableFormat, table_format, to_arrow_table
 from ._replaceable import MARKER, SPECIAL, WRITERS, check_replaceable, write_marker
 from ._results import results_table
-from ._temporaries import (create_temp_file, fsync_dir, fsync_tree, remove_temporaries, remove_temporaries_of,
-                           temp_name, track, untrack)
+from ._temporaries import (create_temp_file, fsync_dir, fsync_tree, keep_mode, remove_temporaries,
+                           remove_temporaries_of, temp_name, track, untrack)
 
 __all__ = [
     "FORMATS", "MARKER", "PARQUET_ZSTD_LEVEL", "STDOUT", "WRITERS", "Outputs", "atomic_dir", "check_replaceable",
@@ -182,9 +183,11 @@ class Outputs:
         track(tmp)
         self._staged.append(_Staged(dest, tmp, kind, directory=True))
         tmp.mkdir()
+        keep_mode(tmp, dest, stat.S_IRWXU)  # a 0700 directory's results are never 0755, even while built
         yield tmp
         write_marker(tmp, kind)
         fsync_tree(tmp)
+        keep_mode(tmp, dest)
 
     def commit(self) -> None:
         """Standard output first, then every output renamed into place; nothing is left to discard."""

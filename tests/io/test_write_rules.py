@@ -540,3 +540,34 @@ def test_a_linked_output_replaces_the_links_target_and_keeps_the_link(work: Path
     assert sorted(os.listdir(work / "real")) == ["new.csv", "od", "old.csv"]
     assert (work / "real" / "old.csv").read_text() == "a\n1\n"
     assert _hidden(work) == []
+
+
+@pytest.mark.skipif(not POSIX, reason="POSIX modes")
+def test_a_replaced_output_keeps_its_permissions(tmp_path: Path) -> None:
+    """Replacing an output loosened it: a 0600 results file became 0644 and a 0700 results directory
+    0755 (the temporary was made with the umask's mode); it now takes the mode, and where allowed the
+    owner and group, of the output it replaces (bug hunt)."""
+    old_umask = os.umask(0o022)
+    try:
+        private = gio.write_table(pa.table({"a": [1]}), tmp_path / "private.csv")
+        os.chmod(private, 0o600)
+        with gio.atomic_dir(tmp_path / "od") as tmp:
+            (tmp / "part-00000.parquet").write_bytes(b"old")
+        os.chmod(tmp_path / "od", 0o700)
+        if os.geteuid() == 0:  # root may give them another owner and group, which a rewrite keeps
+            os.chown(private, 1, 1)
+            os.chown(tmp_path / "od", 1, 1)
+        gio.write_table(pa.table({"a": [2]}), private)
+        with gio.atomic_dir(tmp_path / "od") as tmp:
+            assert tmp.stat().st_mode & 0o077 == 0  # private while it is built
+            (tmp / "part-00000.parquet").write_bytes(b"new")
+        fresh = gio.write_table(pa.table({"a": [3]}), tmp_path / "fresh.csv")
+    finally:
+        os.umask(old_umask)
+    assert private.stat().st_mode & 0o7777 == 0o600 and private.read_text() == "a\n2\n"
+    assert (tmp_path / "od").stat().st_mode & 0o7777 == 0o700
+    assert (tmp_path / "od" / "part-00000.parquet").read_bytes() == b"new"
+    assert fresh.stat().st_mode & 0o777 == 0o644  # a new output: 0666 less the umask, as before
+    if os.geteuid() == 0:
+        assert (private.stat().st_uid, private.stat().st_gid) == (1, 1)
+        assert ((tmp_path / "od").stat().st_uid, (tmp_path / "od").stat().st_gid) == (1, 1)
