@@ -14,12 +14,33 @@ import stat
 from pathlib import Path
 from typing import Any
 
-__all__ = ["create_temp_file", "fsync_dir", "fsync_tree", "keep_mode", "remove_temporaries", "remove_temporaries_of",
-           "temp_name", "track", "untrack"]
+__all__ = ["NAME_MAX", "create_temp_file", "fsync_dir", "fsync_tree", "keep_mode", "probe_writable",
+           "remove_temporaries", "remove_temporaries_of", "temp_name", "track", "untrack"]
+
+
+#: The longest file name (in bytes) most file systems take; a temporary's name stays within it.
+NAME_MAX = 255
 
 
 def temp_name(path: Path, suffix: str) -> Path:
-    return path.with_name(f".{path.name}.{secrets.token_hex(6)}{suffix}")
+    """A hidden name next to ``path``: ``.<name>.<12 hex digits><suffix>``, the copy of ``name`` cut
+    short where the whole would pass :data:`NAME_MAX` bytes (a valid 250-character output name was
+    refused after the fit: "File name too long", for its temporary)."""
+    token = f".{secrets.token_hex(6)}{suffix}"
+    room = NAME_MAX - 1 - len(token.encode())
+    name = os.fsencode(path.name)
+    return path.with_name(f".{os.fsdecode(name[:room])}{token}")
+
+
+def probe_writable(path: Path) -> None:
+    """Create and remove a temporary next to ``path``: raises the OSError a write there would
+    (read-only file system, no permission; ``os.access`` says yes to root on a read-only mount)."""
+    fd, tmp = create_temp_file(path, ".probe")  # not .tmp: nothing a writer has begun
+    try:
+        os.close(fd)
+    finally:
+        os.unlink(tmp)
+        untrack(tmp)
 
 
 # Live temporaries of this process: path -> (pid, where to move it back if that path is missing).
@@ -90,19 +111,19 @@ def keep_mode(target: int | Path, like: Path, extra: int = 0) -> None:
     os.chmod(target, mode | extra)
 
 
-def create_temp_file(path: Path) -> tuple[int, Path]:
+def create_temp_file(path: Path, suffix: str = ".tmp") -> tuple[int, Path]:
     """A new empty hidden file next to ``path``: with the mode (and owner and group, where allowed)
     of ``path`` when it exists, else 0666 less the umask, like a plain open."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     for _ in range(100):
-        tmp = temp_name(path, ".tmp")
+        tmp = temp_name(path, suffix)
         track(tmp)  # before it exists: an interrupt right after the open still finds it
         try:
             fd = os.open(tmp, flags, 0o666)
         except FileExistsError:  # pragma: no cover - 48 random bits
             untrack(tmp)
             continue
-        except BaseException:
+        except OSError:  # not an interrupt: one right after the open (the file made) must leave it tracked
             untrack(tmp)
             raise
         try:

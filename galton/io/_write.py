@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import stat
 import sys
@@ -49,7 +50,8 @@ from ._temporaries import (create_temp_file, fsync_dir, fsync_tree, keep_mode, r
                            remove_temporaries_of, temp_name, track, untrack)
 
 __all__ = [
-    "FORMATS", "MARKER", "PARQUET_ZSTD_LEVEL", "STDOUT", "WRITERS", "Outputs", "atomic_dir", "check_replaceable",
+    "FORMATS", "MARKER", "PARQUET_ZSTD_LEVEL", "STDOUT", "WRITERS", "Outputs", "WriteError", "atomic_dir",
+    "check_replaceable",
     "remove_temporaries", "resolved", "results_table", "table_format", "to_arrow_table", "write_table", "write_tables",
 ]
 
@@ -112,10 +114,40 @@ def _write_stdout(arrow: pa.Table, fmt: TableFormat) -> None:
     fh.flush()
 
 
+class WriteError(OSError):
+    """An output that could not be written, named as the caller named it (never its hidden
+    temporary), with the reason and what was replaced (``"nothing was replaced"``): the disk filled
+    up, a file size limit (``ulimit -f``), a read-only file system. ``errno`` is the system's."""
+
+    def __init__(self, path: str | os.PathLike[str], cause: BaseException, replaced: Iterable[str] = ()) -> None:
+        self.path, self.reason = str(path), _reason(cause)
+        done = list(replaced)
+        said = (f"{', '.join(map(repr, done))} {'was' if len(done) == 1 else 'were'} replaced before it"
+                if done else "nothing was replaced")
+        super().__init__(f"cannot write {self.path!r}: {self.reason}; {said}")
+        self.errno = getattr(cause, "errno", None) or _os_error_number(cause)
+
+
+def _os_error_number(exc: BaseException) -> int | None:
+    match = re.fullmatch(r".* \(os error (\d+)\)", str(exc))  # polars: "File too large (os error 27)"
+    return int(match[1]) if match else None
+
+
+def _reason(exc: BaseException) -> str:
+    """Why a write failed, without the names of temporaries: "File too large"."""
+    if isinstance(exc, WriteError):
+        return exc.reason
+    if isinstance(exc, OSError) and exc.strerror:
+        return str(exc.strerror)
+    text = " ".join(str(exc).split())
+    return re.sub(r" \(os error \d+\)$", "", text) or type(exc).__name__
+
+
 @dataclass
 class _Staged:
     """One output written under its temporary name, waiting for :meth:`Outputs.commit`."""
 
+    shown: str  #: the output as the caller named it
     dest: Path  #: where it goes
     tmp: Path  #: its temporary, next to ``dest``
     kind: str | None = None  #: a directory's kind (:data:`WRITERS`)
@@ -156,12 +188,15 @@ class Outputs:
         arrow = to_arrow_table(table)
         dest = resolved(path)
         _check_parent(path, dest)
-        fd, tmp = create_temp_file(dest)
-        self._staged.append(_Staged(dest, tmp))
-        with os.fdopen(fd, "wb") as fh:
-            _write_to(fh, arrow, fmt)
-            fh.flush()
-            os.fsync(fh.fileno())
+        try:
+            fd, tmp = create_temp_file(dest)
+            self._staged.append(_Staged(str(path), dest, tmp))
+            with os.fdopen(fd, "wb") as fh:
+                _write_to(fh, arrow, fmt)
+                fh.flush()
+                os.fsync(fh.fileno())
+        except OSError as exc:  # "File too large (os error 27)", or a temporary's name: say which output
+            raise WriteError(path, exc) from exc
         return path
 
     @contextlib.contextmanager
@@ -181,26 +216,44 @@ class Outputs:
         check_replaceable(dest, kind)
         tmp = temp_name(dest, ".tmp")
         track(tmp)
-        self._staged.append(_Staged(dest, tmp, kind, directory=True))
-        tmp.mkdir()
-        keep_mode(tmp, dest, stat.S_IRWXU)  # a 0700 directory's results are never 0755, even while built
-        yield tmp
-        write_marker(tmp, kind)
-        fsync_tree(tmp)
-        keep_mode(tmp, dest)
+        self._staged.append(_Staged(str(path), dest, tmp, kind, directory=True))
+        try:
+            tmp.mkdir()
+            keep_mode(tmp, dest, stat.S_IRWXU)  # a 0700 directory's results are never 0755, even while built
+        except OSError as exc:
+            raise WriteError(path, exc) from exc
+        try:
+            yield tmp
+        except OSError as exc:  # a write into the temporary directory: named as the output
+            if isinstance(exc, WriteError) or _within(getattr(exc, "filename", None), tmp):
+                raise WriteError(path, exc) from exc
+            raise
+        try:
+            write_marker(tmp, kind)
+            fsync_tree(tmp)
+            keep_mode(tmp, dest)
+        except OSError as exc:
+            raise WriteError(path, exc) from exc
 
     def commit(self) -> None:
         """Standard output first, then every output renamed into place; nothing is left to discard."""
         with deferred():  # a Ctrl-C now would leave some outputs new and some old
+            done: list[str] = []
             try:
                 for arrow, fmt in self._stdout:
                     _write_stdout(arrow, fmt)
                 for staged in self._staged:
-                    if staged.directory:
-                        _swap_dir(staged)
-                    else:
-                        os.replace(staged.tmp, staged.dest)
+                    try:
+                        if staged.directory:
+                            _swap_dir(staged)
+                        else:
+                            os.replace(staged.tmp, staged.dest)
+                    except OSError as exc:
+                        if isinstance(exc, BrokenPipeError):
+                            raise
+                        raise WriteError(staged.shown, exc, done) from exc
                     untrack(staged.tmp)
+                    done.append(staged.shown)
             except BaseException:
                 self.discard()
                 raise
@@ -212,6 +265,13 @@ class Outputs:
         """Remove every temporary not yet renamed (a directory set aside is moved back)."""
         staged, self._staged, self._stdout = self._staged, [], []
         remove_temporaries_of([s.tmp for s in staged], restore=[s.dest for s in staged if s.directory])
+
+
+def _within(name: Any, folder: Path) -> bool:
+    if not isinstance(name, (str, os.PathLike)):
+        return False
+    name = os.path.abspath(name)
+    return name == os.path.abspath(folder) or name.startswith(os.path.join(os.path.abspath(folder), ""))
 
 
 def _swap_dir(staged: _Staged) -> None:

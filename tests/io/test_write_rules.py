@@ -571,3 +571,46 @@ def test_a_replaced_output_keeps_its_permissions(tmp_path: Path) -> None:
     if os.geteuid() == 0:
         assert (private.stat().st_uid, private.stat().st_gid) == (1, 1)
         assert ((tmp_path / "od").stat().st_uid, (tmp_path / "od").stat().st_gid) == (1, 1)
+
+
+@pytest.mark.skipif(not POSIX, reason="ulimit -f")
+@pytest.mark.parametrize("output", ["res.csv", "od"])
+def test_a_failed_write_names_the_output_and_says_nothing_was_replaced(work: Path, output: str) -> None:
+    """A write that failed after the fit said "File too large (os error 27)" with no path (or named
+    a hidden temporary); now the output as given, the reason, and that nothing was replaced (bug hunt)."""
+    rc, _, err = _galton_limited(["aggregate", "in.csv", "-m", "mv", "-o", output], work, 500)
+    _refused(rc, err, f"galton: error: cannot write {output!r}: File too large; nothing was replaced")
+    assert sorted(os.listdir(work)) == ["in.csv"]
+
+
+def test_a_long_output_name_is_written_and_a_too_long_one_refused_first(work: Path) -> None:
+    """A valid 250-character output name was refused after the fit ("File name too long": its
+    temporary adds 18 characters); the temporary's name is cut to fit, and a name the file system
+    cannot take is refused before anything is read (bug hunt)."""
+    name = "r" * 246 + ".csv"
+    rc, out, err = _galton(["aggregate", "in.csv", "-m", "mv", "-o", name], work)
+    assert rc == 0, err
+    assert pl.read_csv(work / name).height == N_TASKS
+    rc, out, err = _galton(["aggregate", "in.csv", "-m", "mv", "-o", "r" * 252 + ".csv"], work)
+    _refused(rc, err, "is 256 bytes long, more than the 255", "choose a shorter name")
+    assert sorted(os.listdir(work)) == sorted(["in.csv", name])
+
+
+def test_an_output_where_nothing_can_be_written_is_refused_before_the_fit(work: Path) -> None:
+    """An output in a read-only directory failed after the whole fit, naming a hidden temporary
+    ("[Errno 30] Read-only file system: 'ro/.o.csv.<hex>.tmp'"); plan_output now creates and removes
+    a file there first (os.access says yes to root on a read-only mount) (bug hunt)."""
+    if os.geteuid() != 0:
+        folder = work / "ro"
+        folder.mkdir()
+        folder.chmod(0o555)
+    else:  # root writes anywhere a mode forbids; sysfs takes no new file even from root
+        folder = Path("/sys/kernel")
+        if not folder.is_dir() or os.access(folder, os.W_OK) is False:
+            pytest.skip("no directory that refuses root a new file")
+    with pytest.raises(gio.OutputError, match=f"cannot write in {str(folder)!r} \\((Permission denied|Read-only)"):
+        gio.plan_output(folder / "o.csv")
+    rc, _, err = _galton(["aggregate", "in.csv", "-m", "mv", "-o", folder / "o.csv", "--debug"], work)
+    assert rc == 2 and "cannot write in" in err and "fit" not in err and "Traceback" in err
+    assert "_check_place" in err  # refused by plan_output, before anything was read
+    assert not (folder / "o.csv").exists()
