@@ -7,15 +7,18 @@ output that was set aside while a directory was being replaced.
 from __future__ import annotations
 
 import atexit
+import errno
 import os
 import secrets
 import shutil
 import stat
+import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["NAME_MAX", "create_temp_file", "fsync_dir", "fsync_tree", "keep_mode", "probe_writable",
-           "remove_temporaries", "remove_temporaries_of", "temp_name", "track", "untrack"]
+__all__ = ["NAME_MAX", "RENAME_EXCHANGE", "RENAME_NOREPLACE", "create_temp_file", "fsync_dir", "fsync_tree",
+           "keep_mode", "probe_writable", "remove_temporaries", "remove_temporaries_of", "rename_with", "temp_name",
+           "track", "untrack"]
 
 
 #: The longest file name (in bytes) most file systems take; a temporary's name stays within it.
@@ -133,6 +136,47 @@ def create_temp_file(path: Path, suffix: str = ".tmp") -> tuple[int, Path]:
             raise
         return fd, tmp
     raise FileExistsError(f"could not create a temporary file next to {path}")  # pragma: no cover
+
+
+#: renameat2(2) flags (Linux): fail when the destination exists; swap two existing paths.
+RENAME_NOREPLACE, RENAME_EXCHANGE = 1, 2
+_RENAMEAT2: list[Any] = []
+
+
+def _renameat2() -> Any:
+    """libc's ``renameat2`` through ctypes (Linux, glibc >= 2.28), or None where there is none."""
+    if not _RENAMEAT2:
+        fn = None
+        if sys.platform.startswith("linux"):
+            import ctypes
+
+            try:
+                fn = ctypes.CDLL(None, use_errno=True).renameat2
+                fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+                fn.restype = ctypes.c_int
+            except (OSError, AttributeError):  # pragma: no cover - an old or another libc
+                fn = None
+        _RENAMEAT2.append(fn)
+    return _RENAMEAT2[0]
+
+
+def rename_with(src: Path, dst: Path, flags: int) -> bool:
+    """``renameat2(src, dst, flags)``: True when done, False where this system or file system has
+    no such rename (the caller then renames another way); any other failure raises its OSError
+    (FileExistsError for RENAME_NOREPLACE onto an existing ``dst``, FileNotFoundError for
+    RENAME_EXCHANGE with a missing one)."""
+    fn = _renameat2()
+    if fn is None:
+        return False
+    import ctypes
+
+    at_fdcwd = -100
+    if fn(at_fdcwd, os.fsencode(src), at_fdcwd, os.fsencode(dst), flags) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP):  # e.g. NFS, old kernels
+        return False
+    raise OSError(err, os.strerror(err), str(src), None, str(dst))
 
 
 def fsync_dir(path: Path) -> None:

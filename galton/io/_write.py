@@ -31,6 +31,7 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import shutil
@@ -46,8 +47,8 @@ from .._signals import deferred
 from ._formats import FORMATS, PARQUET_ZSTD_LEVEL, TableFormat, table_format, to_arrow_table
 from ._replaceable import MARKER, SPECIAL, WRITERS, check_replaceable, write_marker
 from ._results import results_table
-from ._temporaries import (create_temp_file, fsync_dir, fsync_tree, keep_mode, remove_temporaries,
-                           remove_temporaries_of, temp_name, track, untrack)
+from ._temporaries import (RENAME_EXCHANGE, RENAME_NOREPLACE, create_temp_file, fsync_dir, fsync_tree, keep_mode,
+                           remove_temporaries, remove_temporaries_of, rename_with, temp_name, track, untrack)
 
 __all__ = [
     "FORMATS", "MARKER", "PARQUET_ZSTD_LEVEL", "STDOUT", "WRITERS", "Outputs", "WriteError", "atomic_dir",
@@ -274,18 +275,50 @@ def _within(name: Any, folder: Path) -> bool:
     return name == os.path.abspath(folder) or name.startswith(os.path.join(os.path.abspath(folder), ""))
 
 
-def _swap_dir(staged: _Staged) -> None:
-    """Move the built directory ``staged.tmp`` to ``staged.dest``, replacing a galton directory there."""
+def _swap_dir(staged: _Staged, tries: int = 3) -> None:
+    """Move the built directory ``staged.tmp`` to ``staged.dest``, replacing a galton directory there.
+
+    Where the system can (Linux: ``renameat2``), an existing destination is swapped with the new one
+    in one atomic step, so it is never missing, not even after a SIGKILL (the previous output is then
+    left under the temporary's hidden name); elsewhere it takes two renames (old aside, new in). A
+    directory another process put in place or took away meanwhile (two commands writing one output)
+    is checked again and replaced: the last writer wins."""
     path, tmp = staged.dest, staged.tmp
-    if not os.path.lexists(path):
-        os.replace(tmp, path)
-        return
-    check_replaceable(path, staged.kind)  # it may have changed while the block ran
+    for _ in range(tries):
+        try:
+            if not os.path.lexists(path):
+                if not rename_with(tmp, path, RENAME_NOREPLACE):
+                    os.rename(tmp, path)  # fails on a directory another process made meanwhile
+                return
+            check_replaceable(path, staged.kind)  # it may have changed while the block ran
+            if rename_with(tmp, path, RENAME_EXCHANGE):
+                shutil.rmtree(tmp, ignore_errors=True)  # the previous output, now under the temporary's name
+                return
+            _two_renames(tmp, path)
+            return
+        except OSError as exc:  # another process wrote or replaced the same output at this moment
+            if exc.errno not in (errno.ENOENT, errno.EEXIST, errno.ENOTEMPTY) or not os.path.isdir(tmp):
+                raise
+    raise OSError(f"another process replaced {staged.shown!r} at the same time, {tries} times in a row; run again")
+
+
+def _two_renames(tmp: Path, path: Path) -> None:
+    """Replace the directory ``path`` by ``tmp`` in two renames (where no atomic swap exists)."""
     old = temp_name(path, ".old")
     track(old, restore_to=path)  # an interrupt between the renames puts it back
-    os.replace(path, old)
-    os.replace(tmp, path)
-    untrack(tmp)
+    try:
+        os.replace(path, old)
+    except BaseException:
+        untrack(old)
+        raise
+    try:
+        os.replace(tmp, path)
+    except OSError as exc:
+        if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+            raise  # the caller puts the old one back
+        shutil.rmtree(old, ignore_errors=True)  # another process's output took its place: replace that one
+        untrack(old)
+        raise
     shutil.rmtree(old, ignore_errors=True)
     untrack(old)
 
@@ -361,8 +394,12 @@ def atomic_dir(path: str | os.PathLike[str], *, overwrite: bool = True, kind: st
 
     An existing ``path`` is replaced only when it is empty or a directory galton wrote that holds
     nothing else (:func:`check_replaceable`), checked before the block runs and again before the
-    swap. Replacing takes two renames (old out of the way, new in, then the old one is deleted),
-    so for a moment ``path`` is absent; it is never half-written.
+    swap. On Linux the new directory and the old one are swapped in one atomic step (``renameat2``
+    with ``RENAME_EXCHANGE``), then the old one is deleted: ``path`` is never absent, not even after a
+    SIGKILL. Where that swap does not exist (other systems, some network file systems) replacing
+    takes two renames (old out of the way under ``.<name>.<random>.old``, new in): an interrupt
+    between them puts the old one back, but a SIGKILL there leaves ``path`` absent and the old one
+    under that hidden name (rename it back). ``path`` is never half-written.
 
     Parameters
     ----------
