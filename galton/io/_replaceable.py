@@ -15,7 +15,8 @@ __all__ = ["MARKER", "SPECIAL", "WRITERS", "check_replaceable", "files_under", "
 
 #: The file galton puts in every directory it writes (the list of its files). A directory is only
 #: ever replaced when it is empty or carries this marker and holds nothing else than those files.
-#: The leading underscore makes pyarrow, polars, Spark and Ray skip it when reading the directory.
+#: The leading underscore makes pyarrow, Spark and Ray skip it when they read the directory; polars reads
+#: every file of a bare directory (and refuses one whose files differ in extension): give it ``dir/*.parquet``.
 MARKER = "_galton_output.json"
 
 #: Who writes galton's directories: the ``kind`` a marker records, and how a message names it. A

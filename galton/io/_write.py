@@ -3,10 +3,14 @@
 Every writer here follows one rule: a reader never sees a half-written output, and a failed write
 leaves nothing behind. A file goes to a hidden temporary name (``.<name>.<random>.tmp``) in the
 destination's own directory, is flushed and fsync'ed, and then replaces the destination with
-:func:`os.replace` (atomic on POSIX and Windows within one file system). Readers that list a
-directory skip names that start with ``"."`` (pyarrow, polars, Spark and Ray all do), so even a
-crash between the write and the rename is invisible to them. :func:`atomic_dir` does the same for
-outputs that are a whole directory (sharded Parquet written by Ray workers, for example).
+:func:`os.replace` (atomic on POSIX and Windows within one file system). pyarrow, Spark and Ray
+skip names that start with ``"."`` or ``"_"`` when they read a directory, so neither a temporary
+left by a crash nor the marker of a galton directory (:data:`MARKER`) is read as data. polars 2 does
+not: it reads every file of a bare directory, hidden ones included, and refuses a directory whose
+files have different extensions (``pl.read_parquet("out")`` fails on the marker); give it
+``pl.read_parquet("out/*.parquet")``, which matches neither the marker nor a temporary (``.tmp``).
+:func:`atomic_dir` does the same for outputs that are a whole directory (sharded Parquet written by
+Ray workers, for example).
 
 A command that writes several outputs (results and a worker report, scores and pair
 probabilities) writes them all to their temporaries first and renames them only when every one is

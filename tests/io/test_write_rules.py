@@ -680,3 +680,17 @@ def test_a_directory_another_process_moves_away_meanwhile_is_still_written(tmp_p
         (tmp / "part-00000.parquet").write_bytes(b"new")
     assert (dest / "part-00000.parquet").read_bytes() == b"new"
     assert sorted(os.listdir(tmp_path)) == [".od.0123456789ab.old", "od"]  # the other writer's to finish
+
+
+def test_the_readme_tells_polars_users_how_to_read_a_results_directory(work: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The docs said polars skips hidden files and the ``_galton_output.json`` marker when reading a
+    directory; polars 2 reads them ("directory contained paths with different file extensions"). The
+    README's way for polars reads a galton results directory, marker and all, and pyarrow's too (bug hunt)."""
+    readme = (Path(gio.__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert 'pl.read_parquet("labels_dir/*.parquet")' in readme and 'pq.read_table("labels_dir")' in readme
+    rc, _, err = _galton(["aggregate", "in.csv", "-m", "mv", "-o", "labels_dir"], work)
+    assert rc == 0 and (work / "labels_dir" / gio.MARKER).is_file(), err
+    monkeypatch.chdir(work)
+    assert pl.read_parquet("labels_dir/*.parquet").height == N_TASKS == pq.read_table("labels_dir").num_rows
+    assert "polars, Spark" not in (Path(gio.__file__).parent / "_write.py").read_text(encoding="utf-8")
