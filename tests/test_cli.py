@@ -367,7 +367,8 @@ def test_failure_while_writing_output_leaves_old_file(tmp_path: Path, capsys, mo
     target = tmp_path / "res.csv"
     target.write_text("previous results\n")
     rc, out, err = run(["aggregate", "bundled:welinder_bluebirds", "--model", "ds", "-o", target], capsys)
-    assert rc == 2 and err == f"galton: error: cannot write {str(target)!r}: No space left on device; nothing was replaced\n"
+    assert rc == 2 and err == (f"galton: error: cannot write {str(target)!r}: No space left on device; "
+                               "nothing was replaced\n")
     assert target.read_text() == "previous results\n"
     assert [p.name for p in tmp_path.iterdir()] == ["res.csv"]
 

@@ -10,8 +10,8 @@ from typing import Any, Sequence, TextIO
 
 __all__ = ["BUNDLED_PREFIX", "CLIError", "NO_OUTPUT", "OPTION_PARAMS", "PROG", "add_on_invalid", "at_least_one",
            "check_checkpoint_dir", "check_kind_options", "checked_params", "checkpoint_options", "checkpoint_rows",
-           "describe", "distinct_columns", "layout_by_model", "model_param", "no_common_task", "no_param_twice", "one_line",
-           "read_table", "reader_errors", "report_warnings"]
+           "describe", "distinct_columns", "layout_by_model", "model_param", "no_common_task", "no_param_twice",
+           "one_line", "read_table", "reader_errors", "report_warnings"]
 
 PROG = "galton"
 #: the summary's output row when no --output was given (the fit's labels were not written anywhere)
