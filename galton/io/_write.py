@@ -242,11 +242,11 @@ class Outputs:
 
     def commit(self) -> None:
         """Standard output first, then every output renamed into place; nothing is left to discard."""
-        with deferred():  # a Ctrl-C now would leave some outputs new and some old
-            done: list[str] = []
-            try:
-                for arrow, fmt in self._stdout:
-                    _write_stdout(arrow, fmt)
+        try:
+            for arrow, fmt in self._stdout:  # not deferred: a reader that never reads must not block Ctrl-C
+                _write_stdout(arrow, fmt)
+            with deferred():  # a Ctrl-C now would leave some outputs new and some old
+                done: list[str] = []
                 for staged in self._staged:
                     try:
                         if staged.directory:
@@ -254,17 +254,15 @@ class Outputs:
                         else:
                             os.replace(staged.tmp, staged.dest)
                     except OSError as exc:
-                        if isinstance(exc, BrokenPipeError):
-                            raise
                         raise WriteError(staged.shown, exc, done) from exc
                     untrack(staged.tmp)
                     done.append(staged.shown)
-            except BaseException:
-                self.discard()
-                raise
-        for parent in dict.fromkeys(s.dest.parent for s in self._staged):
-            fsync_dir(parent)
-        self._staged, self._stdout = [], []
+                for parent in dict.fromkeys(s.dest.parent for s in self._staged):
+                    fsync_dir(parent)
+                self._staged, self._stdout = [], []
+        except BaseException:
+            self.discard()
+            raise
 
     def discard(self) -> None:
         """Remove every temporary not yet renamed (a directory set aside is moved back)."""
