@@ -330,7 +330,9 @@ def write_table(table: Any, path: str | os.PathLike[str], *, format: TableFormat
 
     The table is written to a hidden temporary file in the destination directory, flushed and
     fsync'ed, and moved over ``path`` with :func:`os.replace`. If anything fails (or the process is
-    interrupted) the temporary file is removed and an existing ``path`` is left untouched.
+    interrupted) the temporary file is removed and an existing ``path`` is left untouched. A
+    replaced file keeps its mode (and, where allowed, owner and group); a symbolic link's target is
+    written and the link kept (:func:`resolved`).
 
     Parameters
     ----------
@@ -355,6 +357,11 @@ def write_table(table: Any, path: str | os.PathLike[str], *, format: TableFormat
         If the extension selects no format.
     FileNotFoundError
         If the destination directory does not exist.
+    FileExistsError
+        If ``path`` is a device or a named pipe (a rename would replace it).
+    WriteError
+        (an OSError) If the write or the rename fails: the message names ``path``, the reason and
+        says that nothing was replaced.
     TypeError
         If ``table`` is not a supported table type.
     """
