@@ -367,7 +367,8 @@ def test_failure_while_writing_output_leaves_old_file(tmp_path: Path, capsys, mo
     target = tmp_path / "res.csv"
     target.write_text("previous results\n")
     rc, out, err = run(["aggregate", "bundled:welinder_bluebirds", "--model", "ds", "-o", target], capsys)
-    assert rc == 2 and err == "galton: error: [Errno 28] No space left on device\n"
+    assert rc == 2 and err == (f"galton: error: cannot write {str(target)!r}: No space left on device; "
+                               "nothing was replaced\n")
     assert target.read_text() == "previous results\n"
     assert [p.name for p in tmp_path.iterdir()] == ["res.csv"]
 
@@ -1007,3 +1008,23 @@ def test_uint64_task_ids_meet_a_csv_gold(tmp_path, capsys) -> None:
     gold = pd.Series(["y", "y"], index=["9223372036854775808", "18446744073709551615"])  # text ids, Python
     fitted = galton.DawidSkene().fit(table.to_pandas(), gold=gold)
     assert fitted.labels_.tolist() == ["y", "y", "y"]
+
+
+def test_a_checkpoint_dir_that_is_a_file_or_a_dangling_link_is_refused_before_reading(tmp_path: Path,
+                                                                                    capsys) -> None:
+    """``--checkpoint-dir afile`` failed once the fit had started with "[Errno 17] File exists:
+    'afile'" (mkdir of the checkpoint directory); it is refused first, saying it must be a directory
+    (bug hunt)."""
+    (tmp_path / "afile").write_text("mine\n")
+    os.symlink(tmp_path / "nowhere", tmp_path / "dangling")
+    for name, why in (("afile", "is a file"), ("dangling", f"is a link to nothing ({str(tmp_path / 'nowhere')!r})")):
+        rc, _, err = run(["aggregate", tmp_path / "missing.csv", "-m", "ds", "--checkpoint-dir", tmp_path / name,
+                          "-o", tmp_path / "o.csv"], capsys)  # refused before the (missing) input is read
+        assert rc == 2 and err == (f"galton: error: --checkpoint-dir {str(tmp_path / name)!r} {why}; it must be a "
+                                   "directory (created when missing): give another path\n"), err
+    assert (tmp_path / "afile").read_text() == "mine\n" and not (tmp_path / "o.csv").exists()
+    from galton import DawidSkene
+
+    with pytest.raises(ValueError, match="checkpoint_dir .*afile' is a file; it must be a directory"):
+        DawidSkene(n_iter=2).fit(pd.DataFrame({"task": [1, 1], "worker": ["a", "b"], "label": [0, 1]}),
+                                 checkpoint_dir=tmp_path / "afile")

@@ -236,3 +236,13 @@ def test_workers_a_missing_file_is_refused_and_a_file_keeps_quoted_commas(tmp_pa
     rc, out, err = run(["allocate", src, "-n", 6, "--model", "crowd_bt", "--workers", ids, "-q"], capsys)
     assert rc == 0, err
     assert set(pd.read_csv(io.StringIO(out))["worker"]) <= {"Smith, J", "b"}
+
+
+def test_never_writes_over_its_workers_file(judgments: Path, tmp_path: Path, capsys: Any) -> None:
+    """``--workers workers.csv -o workers.csv`` replaced the list of workers with the ranked table: the
+    --workers file was no input to the output check (bug hunt)."""
+    ids = tmp_path / "workers.csv"
+    ids.write_text("worker\nw0\nw1\n")
+    rc, _, err = run(["allocate", judgments, "--budget", 1, "--workers", ids, "--output", ids], capsys)
+    assert rc == 2 and f"--output {str(ids)!r} is the input" in err
+    assert ids.read_text() == "worker\nw0\nw1\n" and _entries(tmp_path) == ["in", "workers.csv"]

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["Checkpointer", "Resumed", "flatten_params", "unflatten_params", "shard_digest",
-           "shard_state_of", "restore_shard_state"]
+           "shard_state_of", "restore_shard_state", "not_a_directory"]
 
 #: parameters left out of the fingerprint: those that decide when to stop (a larger iteration limit
 #: resumes where a fit stopped, a smaller one than the checkpoint's starts over; a checkpoint of
@@ -234,6 +234,16 @@ class Resumed:
     fingerprint: str | None = None
 
 
+def not_a_directory(path: str | os.PathLike[str]) -> str | None:
+    """Why ``path`` cannot hold checkpoints (``"is a file"``, ``"is a link to nothing"``), or None
+    when it is a directory or absent (then it is created)."""
+    if not os.path.lexists(path) or os.path.isdir(path):
+        return None
+    if os.path.islink(path) and not os.path.exists(path):
+        return f"is a link to nothing ({os.readlink(path)!r})"
+    return "is a file" if os.path.isfile(path) else "is no directory"
+
+
 class Checkpointer:
     """Saves and finds the checkpoints of one fit (the EM driver calls it).
 
@@ -249,6 +259,9 @@ class Checkpointer:
     def __init__(self, directory: str | os.PathLike[str], every: int = 1):
         if int(every) < 1:
             raise ValueError(f"checkpoint_every must be >= 1, not {every}")
+        why = not_a_directory(directory)
+        if why:  # mkdir said "[Errno 17] File exists" once the fit had started
+            raise ValueError(f"checkpoint_dir {str(directory)!r} {why}; it must be a directory (created when missing)")
         self.directory = Path(directory)
         self.every = int(every)
         self.path: Path | None = None

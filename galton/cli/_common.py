@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any, Sequence, TextIO
 
 __all__ = ["BUNDLED_PREFIX", "CLIError", "NO_OUTPUT", "OPTION_PARAMS", "PROG", "add_on_invalid", "at_least_one",
-           "check_kind_options", "checked_params", "checkpoint_options", "checkpoint_rows", "describe",
-           "distinct_columns", "layout_by_model", "model_param", "no_common_task", "no_param_twice", "one_line",
-           "read_table", "reader_errors", "report_warnings"]
+           "check_checkpoint_dir", "check_kind_options", "checked_params", "checkpoint_options", "checkpoint_rows",
+           "describe", "distinct_columns", "layout_by_model", "model_param", "no_common_task", "no_param_twice",
+           "one_line", "read_table", "reader_errors", "report_warnings"]
 
 PROG = "galton"
 #: the summary's output row when no --output was given (the fit's labels were not written anywhere)
@@ -134,8 +134,10 @@ def checkpoint_options(cls: type, args: argparse.Namespace, name: str) -> dict[s
         raise CLIError(f"model {name!r} does not iterate, so --checkpoint-dir has nothing to save")
     if every is not None and every < 1:
         raise CLIError(f"--checkpoint-every must be >= 1, not {every}")
+    check_checkpoint_dir(args)
     here = Path(directory).resolve()
-    for what, other in (("the input", args.input), ("--output", args.output)):
+    for what, other in (("the input", args.input), ("--output", args.output),
+                        ("--workers-output", getattr(args, "workers_output", None))):
         if other in (None, "-") or other.startswith(BUNDLED_PREFIX):
             continue
         there = Path(other).resolve()
@@ -144,6 +146,20 @@ def checkpoint_options(cls: type, args: argparse.Namespace, name: str) -> dict[s
             raise CLIError(f"--checkpoint-dir {directory!r} {how} {what} ({other!r}); give the checkpoints a "
                            "directory of their own")
     return {"checkpoint_dir": directory, "checkpoint_every": 1 if every is None else every}
+
+
+def check_checkpoint_dir(args: argparse.Namespace) -> None:
+    """Refuse a ``--checkpoint-dir`` that is a file or a dangling link, before anything is read
+    (mkdir said "[Errno 17] File exists" once the fit had started)."""
+    directory = getattr(args, "checkpoint_dir", None)
+    if directory is None:
+        return
+    from ..aggregator._checkpoint import not_a_directory
+
+    why = not_a_directory(directory)
+    if why:
+        raise CLIError(f"--checkpoint-dir {directory!r} {why}; it must be a directory (created when missing): "
+                       "give another path")
 
 
 def checkpoint_rows(model: Any, args: Any) -> list[tuple[str, str]]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._common import CLIError
+from ._common import CLIError, check_checkpoint_dir
 
 __all__ = ["dir_output", "pairs_path", "plan_outputs"]
 
@@ -27,6 +27,7 @@ def plan_outputs(args: argparse.Namespace, kind: str | None) -> None:
     """Refuse the outputs before anything is read (see :func:`galton.io.plan_output`)."""
     from ..io import plan_output
 
+    check_checkpoint_dir(args)  # the fit's other output: a directory
     inputs = [args.input, args.gold]
     workers = getattr(args, "workers_output", None)
     if workers is not None:

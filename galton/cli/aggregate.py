@@ -177,27 +177,27 @@ def _label_lists(args: argparse.Namespace, table: Any) -> bool:
         return False  # the reader reports it when the data is read
 
 
-def _write_results(model: Any, path: str, top: int | None) -> None:
+def _write_results(model: Any, path: str, top: int | None, outs: Any) -> None:
     """The results table (``top``: the most probable labels only) to a file or stdout, or to
-    ``path/part-00000.parquet`` when ``path`` has no extension."""
-    from ..io import atomic_dir, results_table, write_table
+    ``path/part-00000.parquet`` when ``path`` has no extension, as one of the command's
+    :class:`galton.io.Outputs` (renamed into place with the others, or not at all)."""
+    from ..io import results_table, write_table
 
     if not dir_output(path):
-        write_table(results_table(model, top=top), path)
+        outs.table(results_table(model, top=top), path)
         return
-    with atomic_dir(path, kind="results") as tmp:
+    with outs.directory(path, kind="results") as tmp:
         write_table(results_table(model, top=top), tmp / "part-00000.parquet")
 
 
-def _write_workers(model: Any, path: str | None) -> list[tuple[str, str]]:
-    """The worker report to ``path`` (atomically); summary rows for it."""
+def _write_workers(model: Any, path: str | None, outs: Any) -> list[tuple[str, str]]:
+    """The worker report to ``path``, as one of the command's outputs; summary rows for it."""
     if path is None:
         return []
     from ..aggregator.worker_report import worker_report
-    from ..io import write_table
 
     table = worker_report(model, output="arrow")
-    write_table(table, path)
+    outs.table(table, path)
     flags = ("constant", "uninformative", "adversarial", "too_little_data")
     counts = ", ".join(f"{sum(table.column(f).to_pylist())} {f.replace('_', ' ')}" for f in flags)
     return [("flagged", f"{counts} (of {table.num_rows} workers)"), ("workers output", path)]
@@ -368,9 +368,12 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             raise CLIError(f"{one_line(exc)} (command line: --gold FILE --use-gold)") from None
         seconds = time.perf_counter() - start
 
-    if args.output is not None:
-        _write_results(model, args.output, args.top)
-    extra = checkpoint_rows(model, args) + _write_workers(model, args.workers_output)
+    from ..io import Outputs
+
+    with Outputs() as outs:  # the results and the worker report, both or neither (a full disk, a size limit)
+        if args.output is not None:
+            _write_results(model, args.output, args.top, outs)
+        extra = checkpoint_rows(model, args) + _write_workers(model, args.workers_output, outs)
 
     if not args.quiet:
         report_warnings(caught, err)

@@ -103,7 +103,8 @@ def cmd_allocate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if path is not None:
         if not Path(path).suffix:
             raise CLIError(f"--output must be a file (.csv, .tsv, .jsonl, .parquet or .pq), not {path!r}")
-        plan_output(path, inputs=[args.input], what="--output")
+        workers_file = args.workers if args.workers is not None and Path(args.workers).is_file() else None
+        plan_output(path, inputs=[args.input, workers_file], what="--output")  # --workers FILE is an input too
     distinct_columns(args)
     if args.per_worker is not None and args.workers is None:  # it limited nothing, without a word
         raise CLIError("--per-worker limits the rows given to each worker of --workers; pass --workers too")

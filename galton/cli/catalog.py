@@ -145,7 +145,7 @@ def _cmd_datasets_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> in
 
 def _cmd_datasets_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .. import datasets
-    from ..io import plan_output, write_table
+    from ..io import plan_output, write_tables
 
     wanted = [(t, p) for t, p in (("judgments", args.path), ("gold", args.gold), ("experts", args.experts))
               if p is not None]
@@ -158,8 +158,8 @@ def _cmd_datasets_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> 
             raise CLIError(f"bundled dataset {args.name!r} has no {table} table; leave out --{table}")
         plan_output(path, what="PATH" if table == "judgments" else f"--{table}")
     report = err if "-" in targets else out  # standard output may carry the judgments
-    for table, path in wanted:
-        written = write_table(getattr(have, table), path)
-        if path != "-":
-            report.write(f"{written}\n")
+    written = write_tables([(getattr(have, table), path) for table, path in wanted])  # all of them or none
+    for path in written:
+        if str(path) != "-":
+            report.write(f"{path}\n")
     return 0

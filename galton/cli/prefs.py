@@ -21,7 +21,7 @@ def aggregate_other(kind: str, data: Any, args: argparse.Namespace, out: TextIO,
                     model_params: Any) -> int:
     """Fit the model for ``kind`` on ``data`` and write / print its scores."""
     from .. import aggregator
-    from ..io import write_table
+    from ..io import Outputs
     from ._common import NO_OUTPUT, CLIError, checkpoint_rows, report_warnings
 
     name = args.model or aggregator.default_name(kind)
@@ -41,13 +41,21 @@ def aggregate_other(kind: str, data: Any, args: argparse.Namespace, out: TextIO,
     scores = model.scores_
     pairs = getattr(model, "pair_probas_", None)
     intervals = getattr(model, "intervals_", None) if kind == "rating" else None
-    if args.output is not None:  # ratings with their standard errors and 95% intervals, as pairwise scores
-        write_table(intervals if intervals is not None and "score" in intervals.column_names else scores,
-                    args.output)
-        if pairs is not None and args.output != "-":
-            write_table(pairs, pairs_path(args.output))
-        elif pairs is not None and not getattr(args, "quiet", False):
-            err.write("galton: note: the pair probabilities are not written with --output -\n")
+    workers = getattr(args, "workers_output", None)
+    report = None
+    with Outputs() as outs:  # scores, pair probabilities and worker report: all of them or none
+        if args.output is not None:  # ratings with their standard errors and 95% intervals, as pairwise scores
+            outs.table(intervals if intervals is not None and "score" in intervals.column_names else scores,
+                       args.output)
+            if pairs is not None and args.output != "-":
+                outs.table(pairs, pairs_path(args.output))
+        if workers is not None:  # the rater report of this kind (reliability, agreement, bias, noise)
+            from ..aggregator.worker_report import worker_report
+
+            report = worker_report(model, output="arrow")
+            outs.table(report, workers)
+    if args.output == "-" and pairs is not None and not getattr(args, "quiet", False):
+        err.write("galton: note: the pair probabilities are not written with --output -\n")
     key = scores.column_names[0]
     top = scores.sort_by([("score", "descending")]).slice(0, 5)
     converged = getattr(model, "converged_", None)
@@ -60,12 +68,7 @@ def aggregate_other(kind: str, data: Any, args: argparse.Namespace, out: TextIO,
                                                                   top.column("score").to_pylist())))]
     rows.append(("output", NO_OUTPUT if args.output is None else args.output + (
         f" (+ {pairs_path(args.output).name})" if pairs is not None and args.output != "-" else "")))
-    workers = getattr(args, "workers_output", None)
-    if workers is not None:  # the rater report of this kind (reliability, agreement, bias, noise)
-        from ..aggregator.worker_report import worker_report
-
-        report = worker_report(model, output="arrow")
-        write_table(report, workers)
+    if report is not None:
         rows.append(("workers", f"{report.num_rows:,} in {workers}"))
     if not getattr(args, "quiet", False):
         for k, v in rows:

@@ -2,8 +2,10 @@
 
 - :mod:`galton.io._read` — every input (path, stdin, frame, dict of arrays) to one Arrow table, with
   the same rules for every entry point (CLI, API, datasets, distributed ingest).
-- :mod:`galton.io._write` — every output written atomically (a hidden temporary, then a rename), and
-  results tables in the user's own ids and label values.
+- :mod:`galton.io._write` — every output written atomically (a hidden temporary, then a rename;
+  several outputs of one command all renamed, or none), and results tables in the user's own ids
+  and label values.
+- :mod:`galton.io._replaceable` — which directories galton may replace (its marker).
 - :mod:`galton.io._temporaries` — the writers' hidden temporaries, removed after an interrupt or at exit.
 """
 
@@ -19,17 +21,20 @@ from ._write import (
     MARKER,
     PARQUET_ZSTD_LEVEL,
     WRITERS,
+    Outputs,
+    WriteError,
     atomic_dir,
     check_replaceable,
     results_table,
     table_format,
     to_arrow_table,
     write_table,
+    write_tables,
 )
 
 __all__ = [
     "FORMATS", "PARQUET_ZSTD_LEVEL", "FrameKind", "atomic_dir", "frame_kind", "input_columns", "input_files",
     "is_series", "check_top", "label_key", "read_input", "results_columns", "results_table", "MARKER", "OutputError",
     "check_replaceable", "plan_output", "remove_temporaries", "table_format", "to_arrow", "to_arrow_table",
-    "write_table", "WRITERS",
+    "write_table", "write_tables", "Outputs", "WriteError", "WRITERS",
 ]

@@ -9,9 +9,16 @@ that names the path and says why) an output that
   simulation or a report where results go), or a galton result directory that also holds other
   files (:func:`galton.io._write.check_replaceable`) — galton never deletes those;
 - is an existing directory where a file is expected, or a file where a directory is expected;
-- has no parent directory, or (for a file) an extension that selects no format.
+- is a device or a named pipe (results are written to a temporary file and renamed over the output,
+  which would replace the pipe and leave its reader waiting);
+- has no parent directory, or (for a file) an extension that selects no format;
+- has a name longer than the file system takes, or lies in a directory where no file can be created
+  (read-only, no permission): found here, not after the fit.
 
 An existing *file* output is replaced (atomically): that is the normal overwrite of a results file.
+An output that is a symbolic link is checked (and later written) as the path it points to: the
+link's target is replaced and the link stays; a dangling link's target is created when its
+directory exists.
 """
 
 from __future__ import annotations
@@ -21,7 +28,9 @@ import os
 from pathlib import Path
 from typing import Iterable
 
-from ._write import STDOUT, check_replaceable, table_format
+from ._replaceable import SPECIAL, check_replaceable
+from ._temporaries import NAME_MAX, probe_writable
+from ._write import STDOUT, resolved, table_format
 
 __all__ = ["OutputError", "plan_output", "input_paths"]
 
@@ -71,6 +80,29 @@ def _clash(out: str, out_real: str, inp_real: str) -> str | None:
     return None
 
 
+def _check_name(dest: Path, text: str, what: str) -> None:
+    """Refuse, before the fit rather than after it, a name too long for the file system."""
+    try:
+        limit = os.pathconf(dest.parent, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):  # pragma: no cover - Windows
+        limit = NAME_MAX
+    size = len(os.fsencode(dest.name))
+    if size > limit:
+        raise OutputError(f"{what} {text!r}: its name is {size} bytes long, more than the {limit} a file "
+                          "name may have here; choose a shorter name (nothing was read or written)")
+
+
+def _check_place(dest: Path, text: str, what: str) -> None:
+    """Refuse, before the fit rather than after it, a directory that takes no new file (read-only,
+    no permission: a temporary is created and removed there, which also works for root, whom
+    ``os.access`` tells yes on a read-only mount)."""
+    try:
+        probe_writable(dest)
+    except OSError as exc:
+        raise OutputError(f"{what} {text!r}: cannot write in {str(dest.parent)!r} ({exc.strerror or exc}); "
+                          "choose another directory (nothing was read or written)") from None
+
+
 def plan_output(path: str | os.PathLike[str], *, inputs: Iterable[object] = (), directory: bool = False,
                 what: str = "output", kind: str | None = None) -> Path | None:
     """Check that ``path`` may be written, before any work; returns it (None for stdout, ``"-"``).
@@ -107,21 +139,28 @@ def plan_output(path: str | os.PathLike[str], *, inputs: Iterable[object] = (), 
             table_format(out)
         except ValueError as exc:
             raise OutputError(f"{what} {text!r}: {exc}") from None
-    parent = out.parent
-    if not parent.is_dir():
-        raise FileNotFoundError(
-            f"the directory of {what} {text!r} does not exist; create {str(parent)!r} first"
-        )
     out_real = os.path.realpath(out)
+    dest = resolved(out)  # a symbolic link's target is what gets written (see galton.io._write.resolved)
+    parent = dest.parent
+    if not parent.is_dir():
+        via = "" if dest == out else f" (a link to {str(dest)!r})"
+        raise FileNotFoundError(
+            f"the directory of {what} {text!r}{via} does not exist; create {str(parent)!r} first"
+        )
+    _check_name(dest, text, what)
     for inp in input_paths(inputs):
         why = _clash(text, out_real, inp)
         if why is not None:
             raise OutputError(f"{what} {text!r} {why}; choose another path (nothing was read or written)")
     if directory:
         try:
-            check_replaceable(out, kind)
+            check_replaceable(dest, kind)
         except FileExistsError as exc:
             raise OutputError(f"{what}: {exc}") from None
-    elif out.is_dir():
+    elif dest.is_dir():
         raise OutputError(f"{what} {text!r} is a directory; give a file name")
+    elif dest.exists() and not dest.is_file():  # a FIFO's reader got nothing: it was replaced by a file
+        raise OutputError(f"{what} {text!r} exists and is not a regular file ({SPECIAL}); choose another output, "
+                          "or write CSV to standard output (-o -) and redirect it there")
+    _check_place(dest, text, what)
     return out

@@ -3,10 +3,20 @@
 Every writer here follows one rule: a reader never sees a half-written output, and a failed write
 leaves nothing behind. A file goes to a hidden temporary name (``.<name>.<random>.tmp``) in the
 destination's own directory, is flushed and fsync'ed, and then replaces the destination with
-:func:`os.replace` (atomic on POSIX and Windows within one file system). Readers that list a
-directory skip names that start with ``"."`` (pyarrow, polars, Spark and Ray all do), so even a
-crash between the write and the rename is invisible to them. :func:`atomic_dir` does the same for
-outputs that are a whole directory (sharded Parquet written by Ray workers, for example).
+:func:`os.replace` (atomic on POSIX and Windows within one file system). pyarrow, Spark and Ray
+skip names that start with ``"."`` or ``"_"`` when they read a directory, so neither a temporary
+left by a crash nor the marker of a galton directory (:data:`MARKER`) is read as data. polars 2 does
+not: it reads every file of a bare directory, hidden ones included, and refuses a directory whose
+files have different extensions (``pl.read_parquet("out")`` fails on the marker); give it
+``pl.read_parquet("out/*.parquet")``, which matches neither the marker nor a temporary (``.tmp``).
+:func:`atomic_dir` does the same for outputs that are a whole directory (sharded Parquet written by
+Ray workers, for example).
+
+A command that writes several outputs (results and a worker report, scores and pair
+probabilities) writes them all to their temporaries first and renames them only when every one is
+written (:class:`Outputs`, :func:`write_tables`): a failure (a full disk, a file size limit) leaves
+every old output as it was. The renames themselves are one after the other: only a process killed
+outright (SIGKILL, a power cut) between two of them leaves new and old outputs side by side.
 
 :func:`results_table` turns a fitted model into one tidy table in the user's own ids and label
 values: ``task, label, confidence, p_<label>...``.
@@ -25,131 +35,61 @@ Examples
 from __future__ import annotations
 
 import contextlib
-import json
+import errno
 import os
 import re
 import shutil
+import stat
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Literal
+from typing import Any, Iterable, Iterator
 
 import pyarrow as pa
 
+from .._signals import deferred
+from ._formats import FORMATS, PARQUET_ZSTD_LEVEL, TableFormat, table_format, to_arrow_table
+from ._replaceable import MARKER, SPECIAL, WRITERS, check_replaceable, write_marker
 from ._results import results_table
-from ._temporaries import (create_temp_file, fsync_dir, fsync_tree, remove_temporaries, remove_temporaries_of,
-                          temp_name, track, untrack)
+from ._temporaries import (RENAME_EXCHANGE, RENAME_NOREPLACE, create_temp_file, fsync_dir, fsync_tree, keep_mode,
+                           remove_temporaries, remove_temporaries_of, rename_with, temp_name, track, untrack)
 
 __all__ = [
-    "MARKER", "STDOUT", "WRITERS", "atomic_dir", "check_replaceable", "remove_temporaries", "results_table",
-    "table_format", "to_arrow_table", "write_table",
+    "FORMATS", "MARKER", "PARQUET_ZSTD_LEVEL", "STDOUT", "WRITERS", "Outputs", "WriteError", "atomic_dir",
+    "check_replaceable",
+    "remove_temporaries", "resolved", "results_table", "table_format", "to_arrow_table", "write_table", "write_tables",
 ]
-
-TableFormat = Literal["parquet", "csv", "tsv", "jsonl"]
-
-#: File name extensions (lower case) and the format each one selects.
-FORMATS: dict[str, TableFormat] = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "tsv",
-                                   ".jsonl": "jsonl", ".ndjson": "jsonl"}
-
-#: Zstandard level for Parquet output: fast to write, close to the best ratio for result tables.
-PARQUET_ZSTD_LEVEL = 3
-
-#: The file galton puts in every directory it writes (the list of its files). A directory is only
-#: ever replaced when it is empty or carries this marker and holds nothing else than those files.
-#: The leading underscore makes pyarrow, polars, Spark and Ray skip it when reading the directory.
-MARKER = "_galton_output.json"
-
-#: Who writes galton's directories: the ``kind`` a marker records, and how a message names it. A
-#: writer that passes ``kind`` replaces only a directory of the same kind (see :func:`check_replaceable`).
-WRITERS = {"results": ("galton aggregate", "results directory"), "simulation": ("galton simulate", "simulation"),
-           "report": ("galton bench", "report")}
 
 #: The output path meaning "standard output" (CSV).
 STDOUT = "-"
 
 
 # --------------------------------------------------------------------------------------------------
-# formats and conversion
-# --------------------------------------------------------------------------------------------------
-def table_format(path: str | os.PathLike[str]) -> TableFormat:
-    """The output format selected by a path's extension.
-
-    Parameters
-    ----------
-    path : path-like
-        Destination file name.
-
-    Returns
-    -------
-    {"parquet", "csv", "tsv", "jsonl"}
-
-    Raises
-    ------
-    ValueError
-        If the extension is not ``.parquet``, ``.pq``, ``.csv``, ``.tsv``, ``.jsonl`` or ``.ndjson``
-        (any case).
-
-    Examples
-    --------
-    >>> table_format("out/results.PQ")
-    'parquet'
-    """
-    suffix = Path(path).suffix.lower()
-    try:
-        return FORMATS[suffix]
-    except KeyError:
-        raise ValueError(
-            f"cannot tell the output format of {str(path)!r} from its extension "
-            f"{suffix or '(none)'!r}; name the file *.parquet, *.pq, *.csv, *.tsv or *.jsonl (JSON lines)"
-        ) from None
-
-
-def to_arrow_table(table: Any) -> pa.Table:
-    """A pyarrow Table from a pyarrow Table / RecordBatch, a polars or a pandas DataFrame.
-
-    A pandas frame keeps a meaningful index (anything but a default RangeIndex) as columns, so a
-    crowd-kit style result indexed by ``task`` keeps its task ids.
-
-    Raises
-    ------
-    TypeError
-        For any other type.
-    """
-    if isinstance(table, pa.Table):
-        return table
-    if isinstance(table, pa.RecordBatch):
-        return pa.Table.from_batches([table])
-    module = type(table).__module__.split(".")[0]
-    if module == "polars" and hasattr(table, "to_arrow"):
-        return table.to_arrow()
-    if module == "pandas":
-        import pandas as pd
-
-        if getattr(table, "ndim", 2) == 1:  # a Series, e.g. crowd-kit's labels_
-            table = table.to_frame()
-        index = table.index
-        default = isinstance(index, pd.RangeIndex) and index.name is None
-        if not default:
-            table = table.reset_index()  # index columns first, as a reader expects ids
-        return pa.Table.from_pandas(table, preserve_index=False)
-    if hasattr(table, "__arrow_c_stream__"):
-        return pa.table(table)
-    raise TypeError(
-        f"cannot write a {type(table).__name__}; pass a pyarrow Table, a polars DataFrame or a "
-        "pandas DataFrame"
-    )
-
-
-# --------------------------------------------------------------------------------------------------
 # atomic files and directories
 # --------------------------------------------------------------------------------------------------
-def _check_parent(path: Path) -> None:
-    parent = path.parent
+def resolved(path: str | os.PathLike[str]) -> Path:
+    """Where an output really goes: ``path`` itself, or, when it (or a folder above it) is a symbolic
+    link, the path it points to. The link's target is replaced and the link stays, as a shell's ``>``
+    does (renaming over the link replaced the link with a file, its target keeping the old results);
+    a dangling link's target is created."""
+    path = Path(path)
+    real = os.path.realpath(path)
+    return path if real == os.path.abspath(path) else Path(real)
+
+
+def _check_parent(path: Path, dest: Path) -> None:
+    """Refuse a file output ``path`` (really ``dest``) that cannot be written: no directory, a
+    directory, a device or a pipe."""
+    parent = dest.parent
     if not parent.is_dir():
+        via = "" if dest == path else f" (a link to {str(dest)!r})"
         raise FileNotFoundError(
-            f"the directory of {str(path)!r} does not exist; create {str(parent)!r} first"
+            f"the directory of {str(path)!r}{via} does not exist; create {str(parent)!r} first"
         )
-    if path.is_dir():
+    if dest.is_dir():
         raise IsADirectoryError(f"{str(path)!r} is a directory; give a file name")
+    if dest.exists() and not dest.is_file():
+        raise FileExistsError(f"{str(path)!r} exists and is not a regular file ({SPECIAL}); choose another path")
 
 
 def _write_to(fh: Any, table: pa.Table, fmt: TableFormat) -> None:
@@ -179,12 +119,220 @@ def _write_stdout(arrow: pa.Table, fmt: TableFormat) -> None:
     fh.flush()
 
 
+class WriteError(OSError):
+    """An output that could not be written, named as the caller named it (never its hidden
+    temporary), with the reason and what was replaced (``"nothing was replaced"``): the disk filled
+    up, a file size limit (``ulimit -f``), a read-only file system. ``errno`` is the system's."""
+
+    def __init__(self, path: str | os.PathLike[str], cause: BaseException, replaced: Iterable[str] = ()) -> None:
+        self.path, self.reason = str(path), _reason(cause)
+        done = list(replaced)
+        said = (f"{', '.join(map(repr, done))} {'was' if len(done) == 1 else 'were'} replaced before it"
+                if done else "nothing was replaced")
+        super().__init__(f"cannot write {self.path!r}: {self.reason}; {said}")
+        self.errno = getattr(cause, "errno", None) or _os_error_number(cause)
+
+
+def _os_error_number(exc: BaseException) -> int | None:
+    match = re.fullmatch(r".* \(os error (\d+)\)", str(exc))  # polars: "File too large (os error 27)"
+    return int(match[1]) if match else None
+
+
+def _reason(exc: BaseException) -> str:
+    """Why a write failed, without the names of temporaries: "File too large"."""
+    if isinstance(exc, WriteError):
+        return exc.reason
+    if isinstance(exc, OSError) and exc.strerror:
+        return str(exc.strerror)
+    text = " ".join(str(exc).split())
+    return re.sub(r" \(os error \d+\)$", "", text) or type(exc).__name__
+
+
+@dataclass
+class _Staged:
+    """One output written under its temporary name, waiting for :meth:`Outputs.commit`."""
+
+    shown: str  #: the output as the caller named it
+    dest: Path  #: where it goes
+    tmp: Path  #: its temporary, next to ``dest``
+    kind: str | None = None  #: a directory's kind (:data:`WRITERS`)
+    directory: bool = False
+
+
+class Outputs:
+    """Several outputs replaced together, or none: each is written to a hidden temporary next to its
+    destination; only when every one is written are they renamed into place, in the order given.
+
+    ``with Outputs() as outs:`` — :meth:`table` writes a file, :meth:`directory` builds a directory;
+    when the block ends normally the outputs are renamed into place (:meth:`commit`); when it raises,
+    every temporary is removed and every destination is left as it was. A SIGINT / SIGTERM that
+    arrives in the ``galton`` command while the renames run is taken once they are done. (A process
+    killed outright between two renames still leaves some outputs new and some old.)
+    """
+
+    def __init__(self) -> None:
+        self._staged: list[_Staged] = []
+        self._stdout: list[tuple[pa.Table, TableFormat]] = []
+
+    def __enter__(self) -> Outputs:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.discard()
+
+    def table(self, table: Any, path: str | os.PathLike[str], *, format: TableFormat | None = None) -> Path:
+        """Write ``table`` to a temporary for ``path`` (``"-"``: to standard output, at the commit)."""
+        if str(path) == STDOUT:
+            self._stdout.append((to_arrow_table(table), format or "csv"))
+            return Path(STDOUT)
+        path = Path(path)
+        fmt = format or table_format(path)
+        arrow = to_arrow_table(table)
+        dest = resolved(path)
+        _check_parent(path, dest)
+        try:
+            fd, tmp = create_temp_file(dest)
+            self._staged.append(_Staged(str(path), dest, tmp))
+            with os.fdopen(fd, "wb") as fh:
+                _write_to(fh, arrow, fmt)
+                fh.flush()
+                os.fsync(fh.fileno())
+        except OSError as exc:  # "File too large (os error 27)", or a temporary's name: say which output
+            raise WriteError(path, exc) from exc
+        return path
+
+    @contextlib.contextmanager
+    def directory(self, path: str | os.PathLike[str], *, overwrite: bool = True,
+                  kind: str | None = None) -> Iterator[Path]:
+        """Build a directory output: yields an empty temporary directory to write into (see
+        :func:`atomic_dir`); the marker is added and the files fsync'ed when the block ends."""
+        path = Path(path)
+        dest = resolved(path)  # a link to a directory: its target is replaced, the link stays
+        if not dest.parent.is_dir():
+            via = "" if dest == path else f" (a link to {str(dest)!r})"
+            raise FileNotFoundError(
+                f"the directory of {str(path)!r}{via} does not exist; create {str(dest.parent)!r} first"
+            )
+        if os.path.lexists(dest) and not overwrite:
+            raise FileExistsError(f"{str(path)!r} exists; pass overwrite=True to replace it")
+        check_replaceable(dest, kind)
+        tmp = temp_name(dest, ".tmp")
+        track(tmp)
+        self._staged.append(_Staged(str(path), dest, tmp, kind, directory=True))
+        try:
+            tmp.mkdir()
+            keep_mode(tmp, dest, stat.S_IRWXU)  # a 0700 directory's results are never 0755, even while built
+        except OSError as exc:
+            raise WriteError(path, exc) from exc
+        try:
+            yield tmp
+        except OSError as exc:  # a write into the temporary directory: named as the output
+            if isinstance(exc, WriteError) or _within(getattr(exc, "filename", None), tmp):
+                raise WriteError(path, exc) from exc
+            raise
+        try:
+            write_marker(tmp, kind)
+            fsync_tree(tmp)
+            keep_mode(tmp, dest)
+        except OSError as exc:
+            raise WriteError(path, exc) from exc
+
+    def commit(self) -> None:
+        """Standard output first, then every output renamed into place; nothing is left to discard."""
+        try:
+            for arrow, fmt in self._stdout:  # not deferred: a reader that never reads must not block Ctrl-C
+                _write_stdout(arrow, fmt)
+            with deferred():  # a Ctrl-C now would leave some outputs new and some old
+                done: list[str] = []
+                for staged in self._staged:
+                    try:
+                        if staged.directory:
+                            _swap_dir(staged)
+                        else:
+                            os.replace(staged.tmp, staged.dest)
+                    except OSError as exc:
+                        raise WriteError(staged.shown, exc, done) from exc
+                    untrack(staged.tmp)
+                    done.append(staged.shown)
+                for parent in dict.fromkeys(s.dest.parent for s in self._staged):
+                    fsync_dir(parent)
+                self._staged, self._stdout = [], []
+        except BaseException:
+            self.discard()
+            raise
+
+    def discard(self) -> None:
+        """Remove every temporary not yet renamed (a directory set aside is moved back)."""
+        staged, self._staged, self._stdout = self._staged, [], []
+        remove_temporaries_of([s.tmp for s in staged], restore=[s.dest for s in staged if s.directory])
+
+
+def _within(name: Any, folder: Path) -> bool:
+    if not isinstance(name, (str, os.PathLike)):
+        return False
+    name = os.path.abspath(name)
+    return name == os.path.abspath(folder) or name.startswith(os.path.join(os.path.abspath(folder), ""))
+
+
+def _swap_dir(staged: _Staged, tries: int = 3) -> None:
+    """Move the built directory ``staged.tmp`` to ``staged.dest``, replacing a galton directory there.
+
+    Where the system can (Linux: ``renameat2``), an existing destination is swapped with the new one
+    in one atomic step, so it is never missing, not even after a SIGKILL (the previous output is then
+    left under the temporary's hidden name); elsewhere it takes two renames (old aside, new in). A
+    directory another process put in place or took away meanwhile (two commands writing one output)
+    is checked again and replaced: the last writer wins."""
+    path, tmp = staged.dest, staged.tmp
+    for _ in range(tries):
+        try:
+            if not os.path.lexists(path):
+                if not rename_with(tmp, path, RENAME_NOREPLACE):
+                    os.rename(tmp, path)  # fails on a directory another process made meanwhile
+                return
+            check_replaceable(path, staged.kind)  # it may have changed while the block ran
+            if rename_with(tmp, path, RENAME_EXCHANGE):
+                shutil.rmtree(tmp, ignore_errors=True)  # the previous output, now under the temporary's name
+                return
+            _two_renames(tmp, path)
+            return
+        except OSError as exc:  # another process wrote or replaced the same output at this moment
+            if exc.errno not in (errno.ENOENT, errno.EEXIST, errno.ENOTEMPTY) or not os.path.isdir(tmp):
+                raise
+    raise OSError(f"another process replaced {staged.shown!r} at the same time, {tries} times in a row; run again")
+
+
+def _two_renames(tmp: Path, path: Path) -> None:
+    """Replace the directory ``path`` by ``tmp`` in two renames (where no atomic swap exists)."""
+    old = temp_name(path, ".old")
+    track(old, restore_to=path)  # an interrupt between the renames puts it back
+    try:
+        os.replace(path, old)
+    except BaseException:
+        untrack(old)
+        raise
+    try:
+        os.replace(tmp, path)
+    except OSError as exc:
+        if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+            raise  # the caller puts the old one back
+        shutil.rmtree(old, ignore_errors=True)  # another process's output took its place: replace that one
+        untrack(old)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+    untrack(old)
+
+
 def write_table(table: Any, path: str | os.PathLike[str], *, format: TableFormat | None = None) -> Path:
     """Write a table to Parquet, CSV, TSV or JSON lines (chosen by extension), atomically.
 
     The table is written to a hidden temporary file in the destination directory, flushed and
     fsync'ed, and moved over ``path`` with :func:`os.replace`. If anything fails (or the process is
-    interrupted) the temporary file is removed and an existing ``path`` is left untouched.
+    interrupted) the temporary file is removed and an existing ``path`` is left untouched. A
+    replaced file keeps its mode (and, where allowed, owner and group); a symbolic link's target is
+    written and the link kept (:func:`resolved`).
 
     Parameters
     ----------
@@ -209,120 +357,38 @@ def write_table(table: Any, path: str | os.PathLike[str], *, format: TableFormat
         If the extension selects no format.
     FileNotFoundError
         If the destination directory does not exist.
+    FileExistsError
+        If ``path`` is a device or a named pipe (a rename would replace it).
+    WriteError
+        (an OSError) If the write or the rename fails: the message names ``path``, the reason and
+        says that nothing was replaced.
     TypeError
         If ``table`` is not a supported table type.
     """
     if str(path) == STDOUT:
         _write_stdout(to_arrow_table(table), format or "csv")
         return Path(STDOUT)
-    path = Path(path)
-    fmt = format or table_format(path)
-    arrow = to_arrow_table(table)
-    _check_parent(path)
-    fd, tmp = create_temp_file(path)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            _write_to(fh, arrow, fmt)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        untrack(tmp)
-        raise
-    untrack(tmp)
-    fsync_dir(path.parent)
-    return path
+    with Outputs() as outs:
+        written = outs.table(table, path, format=format)
+    return written
 
 
-def _files_under(root: Path) -> list[str]:
-    """Relative POSIX paths of every file (and empty directory or link) under ``root``."""
-    found = []
-    for dirpath, dirs, files in os.walk(root):
-        rel = Path(dirpath).relative_to(root)
-        for name in files:
-            found.append((rel / name).as_posix())
-        for name in dirs:
-            full = Path(dirpath) / name
-            if os.path.islink(full) or not any(full.iterdir()):
-                found.append((rel / name).as_posix())
-    return sorted(found)
+def write_tables(tables: Iterable[tuple[Any, str | os.PathLike[str]]]) -> list[Path]:
+    """Write several tables, each as :func:`write_table` does, all or none: every one goes to its
+    temporary first, and only when all are written are they renamed into place (see :class:`Outputs`).
 
+    Parameters
+    ----------
+    tables : iterable of (table, path)
+        The tables and their destinations (``"-"``: standard output, written before the renames).
 
-def _kind_of(meta: dict[str, Any]) -> str | None:
-    """The kind of a galton directory: its marker's ``kind``, or for a marker written before galton
-    recorded it, the kind its files show (None when they show none)."""
-    if meta.get("kind") in WRITERS:
-        return str(meta["kind"])
-    files = set(meta["files"])
-    if "index.html" in files and ("study.json" in files or "report.md" in files):
-        return "report"
-    if {"config.json", "workers.parquet"} <= files and any(f.startswith("judgments/") for f in files):
-        return "simulation"
-    if files and all(re.fullmatch(r"part-\d+\.parquet", f) for f in files):
-        return "results"
-    return None
-
-
-def check_replaceable(path: str | os.PathLike[str], kind: str | None = None) -> None:
-    """Raise unless galton may replace the directory ``path`` without losing anything.
-
-    ``path`` may be absent, an empty directory, or a directory galton wrote (it carries
-    :data:`MARKER`) that holds nothing but the files the marker lists. With ``kind`` (a key of
-    :data:`WRITERS`), a galton directory must also be of that kind: ``galton bench`` replaces a report,
-    never a simulation or a results directory, and so on (a marker without a kind counts as the kind
-    its files show).
-
-    Raises
-    ------
-    FileExistsError
-        When ``path`` is a file, a directory galton did not write, a galton directory of another kind
-        than ``kind``, or a galton directory that also holds other files (the first five are named).
+    Returns
+    -------
+    list of pathlib.Path
+        The paths, in the order given.
     """
-    if kind is not None and kind not in WRITERS:
-        raise ValueError(f"kind={kind!r}: expected one of {', '.join(map(repr, WRITERS))}")
-    path = Path(path)
-    if not os.path.lexists(path):
-        return
-    if not path.is_dir():
-        special = "" if path.is_file() or path.is_symlink() else (
-            " (a device or pipe: results are written to a temporary file and renamed, which it cannot "
-            "take; to see only the summary, leave the output out)")
-        raise FileExistsError(f"{str(path)!r} exists and is not a directory{special}; choose another output")
-    files = _files_under(path)
-    if not files:
-        return
-    try:
-        meta = json.loads((path / MARKER).read_text(encoding="utf-8"))
-        listed = set(meta["files"]) if meta.get("written_by") == "galton" else None
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        listed = None
-    if listed is None:
-        raise FileExistsError(
-            f"{str(path)!r} is a directory galton did not write (it has no {MARKER}); galton replaces "
-            "only its own result directories: choose another output or remove it"
-        )
-    found = _kind_of(meta) if kind is not None else None
-    if kind is not None and found != kind:
-        what = "by {} (a {})".format(*WRITERS[found]) if found else f"by galton, but is no {WRITERS[kind][1]}"
-        raise FileExistsError(
-            f"{str(path)!r} was written {what}; {WRITERS[kind][0]} replaces only a {WRITERS[kind][1]} it wrote: "
-            "choose another output or remove it"
-        )
-    extra = [f for f in files if f not in listed and f != MARKER]
-    if extra:
-        raise FileExistsError(
-            f"{str(path)!r} holds {len(extra)} file(s) galton did not write ({', '.join(extra[:5])}"
-            f"{', ...' if len(extra) > 5 else ''}); move them or choose another output"
-        )
-
-
-def _write_marker(root: Path, kind: str | None = None) -> None:
-    from .. import __version__
-
-    files = [f for f in _files_under(root) if f != MARKER]
-    meta = {"written_by": "galton", "version": __version__, **({"kind": kind} if kind else {}), "files": files}
-    (root / MARKER).write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+    with Outputs() as outs:
+        return [outs.table(table, path) for table, path in tables]
 
 
 @contextlib.contextmanager
@@ -337,8 +403,12 @@ def atomic_dir(path: str | os.PathLike[str], *, overwrite: bool = True, kind: st
 
     An existing ``path`` is replaced only when it is empty or a directory galton wrote that holds
     nothing else (:func:`check_replaceable`), checked before the block runs and again before the
-    swap. Replacing takes two renames (old out of the way, new in, then the old one is deleted),
-    so for a moment ``path`` is absent; it is never half-written.
+    swap. On Linux the new directory and the old one are swapped in one atomic step (``renameat2``
+    with ``RENAME_EXCHANGE``), then the old one is deleted: ``path`` is never absent, not even after a
+    SIGKILL. Where that swap does not exist (other systems, some network file systems) replacing
+    takes two renames (old out of the way under ``.<name>.<random>.old``, new in): an interrupt
+    between them puts the old one back, but a SIGKILL there leaves ``path`` absent and the old one
+    under that hidden name (rename it back). ``path`` is never half-written.
 
     Parameters
     ----------
@@ -356,35 +426,5 @@ def atomic_dir(path: str | os.PathLike[str], *, overwrite: bool = True, kind: st
     pathlib.Path
         The temporary directory to write into.
     """
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise FileNotFoundError(
-            f"the directory of {str(path)!r} does not exist; create {str(path.parent)!r} first"
-        )
-    if os.path.lexists(path) and not overwrite:
-        raise FileExistsError(f"{str(path)!r} exists; pass overwrite=True to replace it")
-    check_replaceable(path, kind)
-    tmp = temp_name(path, ".tmp")
-    track(tmp)
-    try:
-        tmp.mkdir()
+    with Outputs() as outs, outs.directory(path, overwrite=overwrite, kind=kind) as tmp:
         yield tmp
-        _write_marker(tmp, kind)
-        fsync_tree(tmp)
-        if os.path.lexists(path):
-            check_replaceable(path, kind)  # it may have changed while the block ran
-            old = temp_name(path, ".old")
-            track(old, restore_to=path)  # an interrupt between the renames puts it back
-            os.replace(path, old)
-            os.replace(tmp, path)
-            untrack(tmp)
-            shutil.rmtree(old, ignore_errors=True)
-            untrack(old)
-        else:
-            os.replace(tmp, path)
-    except BaseException:
-        remove_temporaries_of((tmp,), restore=(path,))
-        raise
-    finally:
-        untrack(tmp)
-    fsync_dir(path.parent)

@@ -314,6 +314,9 @@ def test_after_sigkill_only_hidden_leftovers_which_readers_ignore(big: Path, tmp
 # --------------------------------------------------------------------------------------------------
 def test_an_interrupt_between_the_renames_puts_the_old_output_back(tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from galton.io import _write
+
+    monkeypatch.setattr(_write, "rename_with", lambda *a: False)  # no atomic swap here: two renames
     dest = tmp_path / "out"
     with gio.atomic_dir(dest) as tmp:
         (tmp / "part-0.parquet").write_bytes(b"old")
@@ -428,3 +431,266 @@ def test_the_python_writers_replace_only_their_own_kind_of_directory(work: Path)
     with pytest.raises(ValueError, match="results_dir: .*was written by galton simulate"):
         fit_parquet(DawidSkene(), work / "in.csv", results_dir=work / "sim")
     assert _tree(work) == before
+
+
+# --------------------------------------------------------------------------------------------------
+# failures while writing (bug hunt): a real file size limit (ulimit -f) in a subprocess
+# --------------------------------------------------------------------------------------------------
+def _galton_limited(args: list, cwd: Path, max_bytes: int) -> tuple[int, str, str]:
+    """The command with every file it writes limited to ``max_bytes`` (``ulimit -f``): a write past
+    it fails with EFBIG, as on a full disk, but only for the big file."""
+    import resource
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (max_bytes, max_bytes))
+
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    proc = subprocess.run([sys.executable, "-m", "galton", *map(str, args)], cwd=cwd, capture_output=True,
+                          timeout=120, preexec_fn=limit, env=env)
+    return proc.returncode, proc.stdout.decode(), proc.stderr.decode()
+
+
+def _few_tasks_many_workers(path: Path, pairwise: bool) -> Path:
+    """3 tasks (items a, b, c), 300 workers: results of 4 lines, a worker report of 300 rows."""
+    if pairwise:
+        rows = [f"w{w},{x},{y},{x if w % 4 else y}" for w in range(300) for x, y in (("a", "b"), ("b", "c"))]
+        path.write_text("worker,left,right,label\n" + "\n".join(rows) + "\n")
+    else:
+        rows = [f"t{t},w{w},{(t + (w % 3 == 0)) % 2}" for t in range(3) for w in range(300)]
+        path.write_text("task,worker,label\n" + "\n".join(rows) + "\n")
+    return path
+
+
+@pytest.mark.skipif(not POSIX, reason="ulimit -f")
+@pytest.mark.parametrize("model", ["mv", "bt"])
+def test_a_failed_run_replaces_none_of_its_outputs(tmp_path: Path, model: str) -> None:
+    """The worker report failed (file too large) after the results (pairwise: and their _pairs
+    file) had been renamed into place: exit 2, yet new results beside the old report; every output
+    now goes to its temporary first and none is renamed unless all were written (bug hunt)."""
+    _few_tasks_many_workers(tmp_path / "in.csv", pairwise=model == "bt")
+    outputs = ["res.csv", "workers.csv"] + (["res_pairs.csv"] if model == "bt" else [])
+    for name in outputs:
+        (tmp_path / name).write_text(f"old {name}\n")
+    argv = ["aggregate", "in.csv", "-m", model, "-o", "res.csv", "--workers-output", "workers.csv"]
+    rc, _, err = _galton_limited(argv, tmp_path, 8192)
+    assert rc == 2 and "File too large" in err, err
+    assert {n: (tmp_path / n).read_text() for n in outputs} == {n: f"old {n}\n" for n in outputs}
+    assert sorted(os.listdir(tmp_path)) == sorted(["in.csv", *outputs])  # no temporary left
+    rc, _, err = _galton(argv, tmp_path)
+    assert rc == 0 and pl.read_csv(tmp_path / "workers.csv").height == 300, err
+    assert all((tmp_path / n).read_text() != f"old {n}\n" for n in outputs)
+
+
+@pytest.mark.skipif(not POSIX, reason="ulimit -f")
+def test_write_tables_renames_all_or_none(tmp_path: Path) -> None:
+    """write_tables (``galton datasets export`` and the pairwise scores with their pair probabilities):
+    the second table fails to write, so the first, written fine, is not renamed either (bug hunt)."""
+    code = ("import resource, sys\n"
+            "import pyarrow as pa\n"
+            "from galton.io import write_tables\n"
+            "resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))\n"
+            "small, big = pa.table({'a': [1, 2]}), pa.table({'a': list(range(10_000))})\n"
+            "try:\n"
+            "    write_tables([(small, 'a.csv'), (big, 'b.csv')])\n"
+            "except OSError as exc:\n"
+            "    print(exc)\n")
+    (tmp_path / "a.csv").write_text("old a\n")
+    (tmp_path / "b.csv").write_text("old b\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert "File too large" in proc.stdout, proc.stdout + proc.stderr
+    assert (tmp_path / "a.csv").read_text() == "old a\n" and (tmp_path / "b.csv").read_text() == "old b\n"
+    assert sorted(os.listdir(tmp_path)) == ["a.csv", "b.csv"]
+    gio.write_tables([(pa.table({"a": [1]}), tmp_path / "a.csv"), (pa.table({"b": [2]}), tmp_path / "b.csv")])
+    assert (tmp_path / "a.csv").read_text() == "a\n1\n" and (tmp_path / "b.csv").read_text() == "b\n2\n"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
+def test_a_named_pipe_as_a_file_output_is_refused_not_replaced(tmp_path: Path) -> None:
+    """``-o results.csv`` naming a FIFO replaced the pipe with a regular file (its reader waited for
+    nothing); only a directory output was checked for it (bug hunt)."""
+    _judgments_csv(tmp_path / "in.csv")
+    os.mkfifo(tmp_path / "pipe.csv")
+    rc, _, err = _galton(["aggregate", "in.csv", "-m", "mv", "-o", "pipe.csv"], tmp_path)
+    _refused(rc, err, "'pipe.csv' exists and is not a regular file (a device or pipe", "-o -")
+    rc, _, err = _galton(["allocate", "in.csv", "-n", "1", "-m", "mv", "-o", "pipe.csv"], tmp_path)
+    _refused(rc, err, "'pipe.csv' exists and is not a regular file")
+    with pytest.raises(FileExistsError, match="not a regular file"):
+        gio.write_table(pa.table({"a": [1]}), tmp_path / "pipe.csv")
+    assert not os.path.isfile(tmp_path / "pipe.csv") and sorted(os.listdir(tmp_path)) == ["in.csv", "pipe.csv"]
+
+
+@pytest.mark.skipif(not POSIX, reason="symbolic links")
+def test_a_linked_output_replaces_the_links_target_and_keeps_the_link(work: Path) -> None:
+    """An output that is a symbolic link: the link was replaced by a new file or directory, its target
+    kept the old results, and a directory left a permanent ``.<name>.<hex>.old`` link beside it; now
+    the target is replaced and the link stays (a dangling link's target is created) (bug hunt)."""
+    (work / "real").mkdir()
+    rc, _, err = _galton(["aggregate", "in.csv", "-m", "mv", "-o", "real/od"], work)
+    assert rc == 0, err
+    before = (work / "real" / "od" / "part-00000.parquet").read_bytes()
+    os.symlink("real/od", work / "od")
+    rc, _, err = _galton(["aggregate", "in.csv", "-m", "wawa", "-o", "od"], work)
+    assert rc == 0, err
+    assert os.path.islink(work / "od") and sorted(os.listdir(work)) == ["in.csv", "od", "real"]
+    assert sorted(os.listdir(work / "real")) == ["od"]
+    assert (work / "real" / "od" / "part-00000.parquet").read_bytes() != before  # wawa's results, in the target
+    (work / "real" / "old.csv").write_text("old\n")
+    os.symlink("real/old.csv", work / "link.csv")
+    os.symlink("real/new.csv", work / "dangling.csv")
+    for name in ("link.csv", "dangling.csv"):
+        gio.write_table(pa.table({"a": [1]}), work / name)
+        assert os.path.islink(work / name) and (work / name).read_text() == "a\n1\n"
+    assert sorted(os.listdir(work / "real")) == ["new.csv", "od", "old.csv"]
+    assert (work / "real" / "old.csv").read_text() == "a\n1\n"
+    assert _hidden(work) == []
+
+
+@pytest.mark.skipif(not POSIX, reason="POSIX modes")
+def test_a_replaced_output_keeps_its_permissions(tmp_path: Path) -> None:
+    """Replacing an output loosened it: a 0600 results file became 0644 and a 0700 results directory
+    0755 (the temporary was made with the umask's mode); it now takes the mode, and where allowed the
+    owner and group, of the output it replaces (bug hunt)."""
+    old_umask = os.umask(0o022)
+    try:
+        private = gio.write_table(pa.table({"a": [1]}), tmp_path / "private.csv")
+        os.chmod(private, 0o600)
+        with gio.atomic_dir(tmp_path / "od") as tmp:
+            (tmp / "part-00000.parquet").write_bytes(b"old")
+        os.chmod(tmp_path / "od", 0o700)
+        if os.geteuid() == 0:  # root may give them another owner and group, which a rewrite keeps
+            os.chown(private, 1, 1)
+            os.chown(tmp_path / "od", 1, 1)
+        gio.write_table(pa.table({"a": [2]}), private)
+        with gio.atomic_dir(tmp_path / "od") as tmp:
+            assert tmp.stat().st_mode & 0o077 == 0  # private while it is built
+            (tmp / "part-00000.parquet").write_bytes(b"new")
+        fresh = gio.write_table(pa.table({"a": [3]}), tmp_path / "fresh.csv")
+    finally:
+        os.umask(old_umask)
+    assert private.stat().st_mode & 0o7777 == 0o600 and private.read_text() == "a\n2\n"
+    assert (tmp_path / "od").stat().st_mode & 0o7777 == 0o700
+    assert (tmp_path / "od" / "part-00000.parquet").read_bytes() == b"new"
+    assert fresh.stat().st_mode & 0o777 == 0o644  # a new output: 0666 less the umask, as before
+    if os.geteuid() == 0:
+        assert (private.stat().st_uid, private.stat().st_gid) == (1, 1)
+        assert ((tmp_path / "od").stat().st_uid, (tmp_path / "od").stat().st_gid) == (1, 1)
+
+
+@pytest.mark.skipif(not POSIX, reason="ulimit -f")
+@pytest.mark.parametrize("output", ["res.csv", "od"])
+def test_a_failed_write_names_the_output_and_says_nothing_was_replaced(work: Path, output: str) -> None:
+    """A write that failed after the fit said "File too large (os error 27)" with no path (or named
+    a hidden temporary); now the output as given, the reason, and that nothing was replaced (bug hunt)."""
+    rc, _, err = _galton_limited(["aggregate", "in.csv", "-m", "mv", "-o", output], work, 500)
+    _refused(rc, err, f"galton: error: cannot write {output!r}: File too large; nothing was replaced")
+    assert sorted(os.listdir(work)) == ["in.csv"]
+
+
+def test_a_long_output_name_is_written_and_a_too_long_one_refused_first(work: Path) -> None:
+    """A valid 250-character output name was refused after the fit ("File name too long": its
+    temporary adds 18 characters); the temporary's name is cut to fit, and a name the file system
+    cannot take is refused before anything is read (bug hunt)."""
+    name = "r" * 246 + ".csv"
+    rc, out, err = _galton(["aggregate", "in.csv", "-m", "mv", "-o", name], work)
+    assert rc == 0, err
+    assert pl.read_csv(work / name).height == N_TASKS
+    rc, out, err = _galton(["aggregate", "in.csv", "-m", "mv", "-o", "r" * 252 + ".csv"], work)
+    _refused(rc, err, "is 256 bytes long, more than the 255", "choose a shorter name")
+    assert sorted(os.listdir(work)) == sorted(["in.csv", name])
+
+
+def test_an_output_where_nothing_can_be_written_is_refused_before_the_fit(work: Path) -> None:
+    """An output in a read-only directory failed after the whole fit, naming a hidden temporary
+    ("[Errno 30] Read-only file system: 'ro/.o.csv.<hex>.tmp'"); plan_output now creates and removes
+    a file there first (os.access says yes to root on a read-only mount) (bug hunt)."""
+    if os.geteuid() != 0:
+        folder = work / "ro"
+        folder.mkdir()
+        folder.chmod(0o555)
+    else:  # root writes anywhere a mode forbids; sysfs takes no new file even from root
+        folder = Path("/sys/kernel")
+        if not folder.is_dir() or os.access(folder, os.W_OK) is False:
+            pytest.skip("no directory that refuses root a new file")
+    with pytest.raises(gio.OutputError, match=f"cannot write in {str(folder)!r} \\((Permission denied|Read-only)"):
+        gio.plan_output(folder / "o.csv")
+    rc, _, err = _galton(["aggregate", "in.csv", "-m", "mv", "-o", folder / "o.csv", "--debug"], work)
+    assert rc == 2 and "cannot write in" in err and "fit" not in err and "Traceback" in err
+    assert "_check_place" in err  # refused by plan_output, before anything was read
+    assert not (folder / "o.csv").exists()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="renameat2 (Linux)")
+def test_a_directory_output_is_never_missing_even_after_a_sigkill(tmp_path: Path) -> None:
+    """A SIGKILL between atomic_dir's two renames (old out of the way, new in) left no output at all,
+    the old results only in a hidden ``.<name>.<hex>.old``; the directory is now swapped in one
+    atomic step (renameat2 RENAME_EXCHANGE), so a process that dies right after its first rename of
+    the output leaves the new output in place (the old one under a hidden name) (bug hunt)."""
+    code = """if True:
+        import os
+        from galton.io import _write, atomic_dir
+        with atomic_dir("od") as tmp:
+            (tmp / "part-00000.parquet").write_bytes(b"old")
+
+        def dies_after(rename):
+            def renamed(src, dst, *flags):
+                done = rename(src, dst, *flags)
+                if "od" in (os.path.basename(src), os.path.basename(dst)):
+                    os._exit(9)  # as SIGKILL: no clean-up at all
+                return done
+            return renamed
+
+        os.replace = dies_after(os.replace)
+        if hasattr(_write, "rename_with"):
+            _write.rename_with = dies_after(_write.rename_with)
+        with atomic_dir("od") as tmp:
+            (tmp / "part-00000.parquet").write_bytes(b"new")
+        """
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 9, proc.stderr
+    assert (tmp_path / "od" / "part-00000.parquet").read_bytes() == b"new"
+    hidden = [n for n in os.listdir(tmp_path) if n != "od"]
+    assert len(hidden) == 1 and hidden[0].startswith(".od.")  # the old results, deletable
+    assert (tmp_path / hidden[0] / "part-00000.parquet").read_bytes() == b"old"
+
+
+@pytest.mark.parametrize("swap", [True, False], ids=["atomic-swap", "two-renames"])
+def test_a_directory_another_process_moves_away_meanwhile_is_still_written(tmp_path: Path, swap: bool,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two commands writing one directory output: 1 run in 12 failed with "[Errno 2] No such file or
+    directory: 'od' -> '.od.<hex>.old'" when the other moved the old output away between this one's
+    check and its rename; the swap now takes the output as it finds it then (bug hunt)."""
+    from galton.io import _write
+
+    if not swap:
+        monkeypatch.setattr(_write, "rename_with", lambda *a: False)  # as where renameat2 does not exist
+    dest = tmp_path / "od"
+    with gio.atomic_dir(dest) as tmp:
+        (tmp / "part-00000.parquet").write_bytes(b"old")
+    real = _write.check_replaceable
+    calls: list[int] = []
+
+    def other_process_moves_it(path: object, kind: object = None) -> None:
+        real(path, kind)
+        calls.append(1)
+        if len(calls) == 2:  # the check just before the swap: the other writer sets the old output aside
+            os.replace(dest, tmp_path / ".od.0123456789ab.old")
+
+    monkeypatch.setattr(_write, "check_replaceable", other_process_moves_it)
+    with gio.atomic_dir(dest) as tmp:
+        (tmp / "part-00000.parquet").write_bytes(b"new")
+    assert (dest / "part-00000.parquet").read_bytes() == b"new"
+    assert sorted(os.listdir(tmp_path)) == [".od.0123456789ab.old", "od"]  # the other writer's to finish
+
+
+def test_the_readme_tells_polars_users_how_to_read_a_results_directory(work: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The docs said polars skips hidden files and the ``_galton_output.json`` marker when reading a
+    directory; polars 2 reads them ("directory contained paths with different file extensions"). The
+    README's way for polars reads a galton results directory, marker and all, and pyarrow's too (bug hunt)."""
+    readme = (Path(gio.__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert 'pl.read_parquet("labels_dir/*.parquet")' in readme and 'pq.read_table("labels_dir")' in readme
+    rc, _, err = _galton(["aggregate", "in.csv", "-m", "mv", "-o", "labels_dir"], work)
+    assert rc == 0 and (work / "labels_dir" / gio.MARKER).is_file(), err
+    monkeypatch.chdir(work)
+    assert pl.read_parquet("labels_dir/*.parquet").height == N_TASKS == pq.read_table("labels_dir").num_rows
+    assert "polars, Spark" not in (Path(gio.__file__).parent / "_write.py").read_text(encoding="utf-8")
