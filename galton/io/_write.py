@@ -94,6 +94,14 @@ def _check_parent(path: Path, dest: Path) -> None:
 
 def _write_to(fh: Any, table: pa.Table, fmt: TableFormat) -> None:
     """Write ``table`` to the open binary file ``fh`` in format ``fmt``."""
+    if fmt not in FORMATS.values():  # format="xlsx" wrote CSV into out.parquet
+        raise ValueError(f"format must be one of {', '.join(sorted(set(FORMATS.values())))}, not {fmt!r}")
+    if fmt != "parquet":  # polars' own "CSV format does not support nested data", or a Rust panic for bytes
+        odd = [f"{f.name!r} ({f.type})" for f in table.schema if pa.types.is_binary(f.type)
+               or pa.types.is_large_binary(f.type) or (fmt != "jsonl" and pa.types.is_nested(f.type))]
+        if odd:
+            raise ValueError(f"column {', '.join(odd[:3])} cannot be written as {fmt}; write .parquet (or .jsonl "
+                             "for lists), or convert the column to text")
     if fmt == "parquet":
         import pyarrow.parquet as pq
 

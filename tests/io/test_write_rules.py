@@ -694,3 +694,21 @@ def test_the_readme_tells_polars_users_how_to_read_a_results_directory(work: Pat
     monkeypatch.chdir(work)
     assert pl.read_parquet("labels_dir/*.parquet").height == N_TASKS == pq.read_table("labels_dir").num_rows
     assert "polars, Spark" not in (Path(gio.__file__).parent / "_write.py").read_text(encoding="utf-8")
+
+
+def test_an_unknown_format_and_columns_a_text_format_cannot_hold_are_refused(tmp_path):
+    """write_table(format="xlsx") wrote CSV into out.parquet; a list column to CSV raised polars'
+    ComputeError, and a bytes column to JSON lines a Rust panic (a BaseException) (bug hunt)."""
+    from galton.io import write_table
+
+    table = pa.table({"task": [1], "label": ["x"]})
+    for fmt in ("xlsx", "Parquet"):
+        with pytest.raises(ValueError, match=f"format must be one of csv, jsonl, parquet, tsv, not {fmt!r}"):
+            write_table(table, tmp_path / "out.parquet", format=fmt)
+    tags = pa.table({"task": [1], "tags": pa.array([["a", "b"]])})
+    with pytest.raises(ValueError, match=r"column 'tags' \(list<item: string>\) cannot be written as csv"):
+        write_table(tags, tmp_path / "t.csv")
+    assert write_table(tags, tmp_path / "t.jsonl").read_text().strip() == '{"task":1,"tags":["a","b"]}'
+    with pytest.raises(ValueError, match=r"column 'v' \(binary\) cannot be written as jsonl"):
+        write_table(pa.table({"v": pa.array([b"\x00"])}), tmp_path / "b.jsonl")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.jsonl"]  # nothing else, no temporary
