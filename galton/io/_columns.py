@@ -14,11 +14,10 @@ import json
 import os
 import stat
 from pathlib import Path
-from typing import Any
 
 from ._hive import partition_columns
 from ._parquet import parquet_schema
-from ._read import file_format, input_files
+from ._read import file_format, input_files, open_input
 
 __all__ = ["input_columns"]
 
@@ -28,22 +27,7 @@ _HEAD = 1 << 20
 
 def _head(path: Path, compression: str) -> str:
     """The first ``_HEAD`` characters of a text file, decompressed, without a byte-order mark."""
-    if compression == ".gz":
-        import gzip
-
-        opener: Any = gzip.open
-    elif compression == ".bz2":
-        import bz2
-
-        opener = bz2.open
-    elif compression == ".zst":
-        import pyarrow as pa
-
-        with pa.input_stream(str(path), compression="zstd") as fh:
-            return fh.read(_HEAD).decode("utf-8", errors="replace").lstrip("\ufeff")
-    else:
-        opener = open
-    with opener(path, "rb") as fh:
+    with open_input(path, compression) as fh:
         return fh.read(_HEAD).decode("utf-8", errors="replace").lstrip("\ufeff")
 
 

@@ -22,7 +22,7 @@ from ._text import HEAD_BYTES, one_line, read_text_table
 from ._types import plain_type
 
 __all__ = ["FrameKind", "ID_COLUMNS", "PARTIAL_KEY", "check_columns", "file_format", "frame_kind", "input_files",
-           "one_column", "parquet_schema", "read_input", "to_arrow"]
+           "one_column", "open_input", "parquet_schema", "read_input", "to_arrow"]
 
 FrameKind = Literal["pandas", "polars", "arrow", "dict"]
 
@@ -196,22 +196,24 @@ def read_input(path: str | os.PathLike, *, ids: Collection[str] | None = None,
     return read_json(data, text, fmt, ids)
 
 
-def _read_bytes(path: str, compression: str) -> bytes:
+def open_input(path: str | os.PathLike[str], compression: str) -> Any:
+    """A binary stream of the file ``path``, decompressed by its suffix (``.gz``, ``.bz2``, ``.zst``)."""
     if compression == ".gz":
         import gzip
 
-        opener: Any = gzip.open
-    elif compression == ".bz2":
+        return gzip.open(path, "rb")
+    if compression == ".bz2":
         import bz2
 
-        opener = bz2.open
-    elif compression == ".zst":
-        with pa.input_stream(path, compression="zstd") as fh:
-            return fh.read()
-    else:
-        opener = open
+        return bz2.open(path, "rb")
+    if compression == ".zst":
+        return pa.input_stream(os.fspath(path), compression="zstd")
+    return open(path, "rb")
+
+
+def _read_bytes(path: str, compression: str) -> bytes:
     try:
-        with opener(path, "rb") as fh:
+        with open_input(path, compression) as fh:
             return fh.read()
     except (OSError, EOFError) as exc:
         raise ValueError(f"cannot read {path!r}: {one_line(exc)}") from None
