@@ -113,7 +113,7 @@ def test_a_failed_run_leaves_nothing(ray_session: object, tmp_path: Path,
         ws.simulate(small, tmp_path / "sim")
     assert list(tmp_path.iterdir()) == []
     old = tmp_path / "old"
-    with atomic_dir(old) as tmp:  # an earlier galton output
+    with atomic_dir(old, kind="simulation") as tmp:  # an earlier simulation (only that kind is replaced)
         (tmp / "keep.txt").write_text("mine")
     with pytest.raises(OSError, match="disk full"):
         ws.simulate(small, old, overwrite=True)
