@@ -94,3 +94,13 @@ def test_a_polars_lazy_frame_is_aggregated_without_polars_warning() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert galton.aggregate(lazy, "mv").labels_["label"].to_list() == [0]
+
+
+def test_an_encoded_comparisons_refuses_reading_options() -> None:
+    """Comparisons.from_any(c, tie="tie", ...) returned c unchanged: the options were ignored, silently."""
+    from galton.data import Comparisons
+
+    c = Comparisons.from_any(PAIRS)
+    assert Comparisons.from_any(c) is c
+    with pytest.raises(ValueError, match=r"encoded Comparisons; tie='tie', on_invalid='drop' apply"):
+        Comparisons.from_any(c, tie="tie", on_invalid="drop")

@@ -93,7 +93,14 @@ class Comparisons(EncodedData):
             with itself.
         """
         import pyarrow.compute as pc  # on first use: 30 ms not spent at import galton
-        if isinstance(data, Comparisons):
+        if isinstance(data, Comparisons):  # encoded already: reading options are refused, not ignored
+            given = [f"{name}={value!r}" for name, value, default in (
+                ("worker_col", worker_col, "worker"), ("left_col", left_col, "left"), ("right_col", right_col, "right"),
+                ("label_col", label_col, "label"), ("tie", tie, None), ("on_invalid", on_invalid, "raise"))
+                if value != default]
+            if given:
+                raise ValueError(f"data is an encoded Comparisons; {', '.join(given)} apply when comparisons "
+                                 "are read: pass the frame or file they apply to (or leave them out)")
             return data
         check_on_invalid(on_invalid)
         kind = frame_kind(data)
