@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import warnings
 from typing import Any, Sequence
 
 import numpy as np
@@ -269,6 +270,10 @@ def allocate(data: Any, budget: int, *, strategy: str = "eig", model: Any = None
             raise ValueError("the fitted model holds no posteriors (results written where the shards live); "
                              "fit without results_dir to allocate")
         kind = judgments.source_kind
+        if strategy != "uniform" and post.size and np.all((post == 0.0) | (post == 1.0)):  # KOS: hard labels
+            warnings.warn(f"{type(fitted).__name__} gives every task a probability of 0 or 1, so every {strategy} "
+                          "score is 0 and the order is the seeded tie break; allocate with a model that gives "
+                          "probabilities (bds, ds), or strategy='uniform'", UserWarning, stacklevel=2)
         if workers is None:
             cols = _tasks(fitted, judgments, post, int(budget), strategy, int(per_task), random_state)
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -512,3 +513,14 @@ def test_uniform_scores_a_pair_never_compared_zero_not_minus_zero() -> None:
     p = pd.DataFrame({"worker": ["a", "b"], "left": ["w", "y"], "right": ["x", "z"], "label": ["w", "z"]})
     scores = galton.allocate(p, 6, strategy="uniform", window=3)["score"].to_numpy()
     assert (scores == 0).any() and not np.signbit(scores[scores == 0]).any()
+
+
+def test_a_model_of_hard_labels_warns_that_its_scores_are_all_zero() -> None:
+    """KOS's posteriors are one-hot: every eig / uncertainty score was 0 and the ranking the hash
+    order, without a word (bug hunt)."""
+    df = pd.DataFrame({"task": [1, 1, 2, 2, 3, 3], "worker": list("ababab"), "label": [0, 1, 1, 1, 0, 0]})
+    with pytest.warns(UserWarning, match="KOS gives every task a probability of 0 or 1, so every eig score is 0"):
+        assert galton.allocate(df, 2, model="kos")["score"].tolist() == [0.0, 0.0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        galton.allocate(df, 2, model="ds")
