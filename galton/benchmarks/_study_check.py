@@ -14,7 +14,7 @@ import math
 import numbers
 from typing import Any
 
-__all__ = ["check_common", "check_categorical", "names_list", "whole_number"]
+__all__ = ["apply_checked", "check_common", "check_categorical", "names_list", "whole_number"]
 
 
 def _is_number(value: Any) -> bool:
@@ -80,3 +80,14 @@ def check_categorical(study: Any) -> dict[str, Any]:
     out["min_tasks"] = whole_number("min_tasks", study.min_tasks, 1)
     out["datasets"] = names_list("[datasets] names", study.datasets)
     return out
+
+
+def apply_checked(study: Any, check: Any) -> None:
+    """Set the fields of the frozen dataclass ``study`` to their values checked by ``check`` (one
+    of the checks above); a bad value raises ValueError naming the study and the key."""
+    try:
+        checked = check(study)
+    except ValueError as exc:
+        raise ValueError(f"study {study.name!r}: {exc}") from None
+    for a, v in checked.items():
+        object.__setattr__(study, a, v)

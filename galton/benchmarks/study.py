@@ -60,7 +60,7 @@ from .kinds import kind_of, study_kind
 from .runner import (ENGINES, STUDIES_DIR, StudyResult, check_engine, model_kwargs, one_thread, read_toml, run_jobs,
                      study_path, toml_lib, toml_value, versions)
 from ._sources import TAGS, Source, grid_points, prepare_dataset, prepare_simulation, prepare_sources, simulation_config
-from ._study_check import check_categorical
+from ._study_check import apply_checked, check_categorical
 
 if TYPE_CHECKING:  # pragma: no cover
     from .study_prefs import PrefStudy
@@ -149,12 +149,7 @@ class Study:
     text: str = ""
 
     def __post_init__(self) -> None:
-        try:  # the types first, by key (repeats = 2.5, models = "mv", k = [1.5, 3])
-            checked = check_categorical(self)
-        except ValueError as exc:
-            raise ValueError(f"study {self.name!r}: {exc}") from None
-        for a, v in checked.items():
-            object.__setattr__(self, a, v)
+        apply_checked(self, check_categorical)  # the types first, by key (repeats = 2.5, k = [1.5, 3])
         object.__setattr__(self, "grid", {str(a): tuple(v) for a, v in self.grid.items()})
         checks = [(self.tie_break in _TIES, f"tie_break must be one of {_TIES}"),
                   (self.loo_ties in est.LOO_TIES, f"loo_ties must be one of {est.LOO_TIES}"),

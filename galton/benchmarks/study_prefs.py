@@ -70,7 +70,7 @@ import numpy as np
 from ._sources import (PREF_COLLECTIONS as COLLECTIONS, PREF_TAGS as TAGS, SIM_DEFAULTS, PrefSource,
                        pref_config, prepare_pref_sources)
 from ._evaluate_prefs import PREF_TABLES, evaluate_prefs
-from ._study_check import check_common
+from ._study_check import apply_checked, check_common
 from .runner import (ENGINES, StudyResult, check_engine, model_kwargs, one_thread, run_jobs, toml_lib,
                      toml_value, versions)
 
@@ -139,12 +139,7 @@ class PrefStudy:
     text: str = ""
 
     def __post_init__(self) -> None:
-        try:  # the types first, by key (repeats = 2.5, models = "bt", k = [1.5, 3])
-            checked = check_common(self)
-        except ValueError as exc:
-            raise ValueError(f"study {self.name!r}: {exc}") from None
-        for a, v in checked.items():
-            object.__setattr__(self, a, v)
+        apply_checked(self, check_common)  # the types first, by key (repeats = 2.5, k = [1.5, 3])
         object.__setattr__(self, "levels", tuple(dict(lv) for lv in self.levels))
         object.__setattr__(self, "grid", {str(a): tuple(v) for a, v in self.grid.items()})
         checks = [(self.engine in ENGINES, f"engine must be one of {ENGINES}"),

@@ -77,15 +77,19 @@ def resolved(path: str | os.PathLike[str]) -> Path:
     return path if real == os.path.abspath(path) else Path(real)
 
 
+def _need_parent(path: Path, dest: Path) -> None:
+    """Refuse an output ``path`` (really ``dest``, a link's target) whose directory does not exist."""
+    if not dest.parent.is_dir():
+        via = "" if dest == path else f" (a link to {str(dest)!r})"
+        raise FileNotFoundError(
+            f"the directory of {str(path)!r}{via} does not exist; create {str(dest.parent)!r} first"
+        )
+
+
 def _check_parent(path: Path, dest: Path) -> None:
     """Refuse a file output ``path`` (really ``dest``) that cannot be written: no directory, a
     directory, a device or a pipe."""
-    parent = dest.parent
-    if not parent.is_dir():
-        via = "" if dest == path else f" (a link to {str(dest)!r})"
-        raise FileNotFoundError(
-            f"the directory of {str(path)!r}{via} does not exist; create {str(parent)!r} first"
-        )
+    _need_parent(path, dest)
     if dest.is_dir():
         raise IsADirectoryError(f"{str(path)!r} is a directory; give a file name")
     if dest.exists() and not dest.is_file():
@@ -219,11 +223,7 @@ class Outputs:
         :func:`atomic_dir`); the marker is added and the files fsync'ed when the block ends."""
         path = Path(path)
         dest = resolved(path)  # a link to a directory: its target is replaced, the link stays
-        if not dest.parent.is_dir():
-            via = "" if dest == path else f" (a link to {str(dest)!r})"
-            raise FileNotFoundError(
-                f"the directory of {str(path)!r}{via} does not exist; create {str(dest.parent)!r} first"
-            )
+        _need_parent(path, dest)
         if os.path.lexists(dest) and not overwrite:
             raise FileExistsError(f"{str(path)!r} exists; pass overwrite=True to replace it")
         check_replaceable(dest, kind)
