@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 
 __all__ = ["COLUMN_HINT", "ColumnError", "MAX_EXAMPLES", "check_on_invalid", "example_rows", "fmt_value",
-           "one_row", "row_index", "missing_columns", "null_mask", "raise_nulls"]
+           "one_row", "row_index", "missing_columns", "null_mask", "raise_nulls", "FileRows", "file_rows"]
 
 MAX_EXAMPLES = 5
 
@@ -41,10 +41,45 @@ def row_index(data: Any) -> np.ndarray | None:
     return np.asarray(idx, dtype=object)
 
 
-def example_rows(rows: np.ndarray, index: np.ndarray | None = None) -> str:
-    """A few of ``rows`` (0-based positions in the input), as ``"rows 2, 5"``, or with a pandas
-    frame's own index (:func:`row_index`) as ``"rows with index 'b', 'e'"``."""
-    if index is None:
+class FileRows:
+    """Where the rows of a table read from several Parquet files came from (:func:`file_rows`)."""
+
+    def __init__(self, names: Sequence[str], counts: Sequence[int]) -> None:
+        self.names = list(names)
+        self.starts = np.concatenate([[0], np.cumsum(np.asarray(counts, dtype=np.int64))])
+
+    def describe(self, rows: np.ndarray) -> str:
+        """A few of ``rows`` (0-based positions in the whole table) as ``"in a.parquet: rows 2; in
+        b.parquet: rows 0, 4"``: each row by its file and its 0-based position there."""
+        shown = np.asarray(rows[:MAX_EXAMPLES], dtype=np.int64)
+        which = np.searchsorted(self.starts, shown, side="right") - 1
+        per_file: dict[int, list[str]] = {}
+        for f, r in zip(which.tolist(), shown.tolist()):
+            per_file.setdefault(f, []).append(str(r - int(self.starts[f])))
+        return "; ".join(f"in {self.names[f]}: rows {', '.join(rs)}" for f, rs in per_file.items())
+
+
+def file_rows(table: Any) -> FileRows | None:
+    """The files a table read from a Parquet directory or pattern came from (the reader's
+    ``SOURCES_KEY`` metadata), so that errors name a bad row by its file; None for other tables."""
+    import json
+
+    from ..io._parquet import SOURCES_KEY
+
+    meta = getattr(getattr(table, "schema", None), "metadata", None) or {}
+    if SOURCES_KEY not in meta:
+        return None
+    sources = json.loads(meta[SOURCES_KEY])
+    return FileRows(sources["files"], sources["rows"])
+
+
+def example_rows(rows: np.ndarray, index: np.ndarray | FileRows | None = None) -> str:
+    """A few of ``rows`` (0-based positions in the input), as ``"rows 2, 5"``, with a pandas
+    frame's own index (:func:`row_index`) as ``"rows with index 'b', 'e'"``, or for several files
+    (:func:`file_rows`) as ``"in a.parquet: rows 2"``."""
+    if isinstance(index, FileRows):
+        shown = index.describe(rows)
+    elif index is None:
         shown = "rows " + ", ".join(str(int(r)) for r in rows[:MAX_EXAMPLES])
     else:
         shown = "rows with index " + ", ".join(repr(v) if isinstance(v, str) else str(v)
@@ -52,7 +87,7 @@ def example_rows(rows: np.ndarray, index: np.ndarray | None = None) -> str:
     return shown + (", ..." if rows.size > MAX_EXAMPLES else "")
 
 
-def one_row(row: int, index: np.ndarray | None = None) -> str:
+def one_row(row: int, index: np.ndarray | FileRows | None = None) -> str:
     """One row of the input, as :func:`example_rows` names it: ``"row 2"`` or ``"row with index 'b'"``."""
     return example_rows(np.array([row]), index).replace("rows", "row", 1)
 
@@ -119,7 +154,7 @@ def null_mask(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return m
 
 
-def raise_nulls(table: pa.Table, cols: Sequence[str], index: np.ndarray | None = None) -> None:
+def raise_nulls(table: pa.Table, cols: Sequence[str], index: np.ndarray | FileRows | None = None) -> None:
     """THE null check: raises when any of ``cols`` holds a null, naming each such column, its count
     of null rows and a few of them (and, for several columns, the rows in all), so that one run
     reports every fix; returns when there is none. ``index``: the input frame's :func:`row_index`."""

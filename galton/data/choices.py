@@ -20,7 +20,7 @@ from ._base import EncodedData
 from ._encode import encode_column, plain_column, readonly
 from ._items import cast_like, has_worker, workers_of
 from ._validate import (check_on_invalid, example_rows, fmt_value, missing_columns, null_mask, one_row, raise_nulls,
-                        row_index)
+                        row_index, file_rows)
 from .comparisons import Comparisons
 
 __all__ = ["Choices"]
@@ -80,6 +80,7 @@ class Choices(EncodedData):
         kind = frame_kind(data)
         index = row_index(data)  # a pandas frame's own index names the bad rows
         table = to_arrow(data, ids=(worker_col or "worker", choice_col))
+        index = file_rows(table) if index is None else index  # several files: by file and row
         table = check_columns(table, [c for c in (worker_col, choice_col) if c is not None])
         wcol = has_worker(table, worker_col, "worker")
         if choice_col in table.column_names or ranking_col not in table.column_names:

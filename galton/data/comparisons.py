@@ -24,7 +24,7 @@ from ._base import EncodedData
 from ._encode import encode_column, plain_column, readonly, retuple, untuple_items
 from ._items import cast_like, first_valid, has_worker, text_items, workers_of
 from ._validate import (check_on_invalid, example_rows, fmt_value, missing_columns, null_mask, one_row, raise_nulls,
-                        row_index)
+                        row_index, file_rows)
 
 __all__ = ["Comparisons"]
 
@@ -110,6 +110,7 @@ class Comparisons(EncodedData):
             data, tuples = untuple_items(data, worker_col or "worker", (left_col, right_col, label_col), tie)
             tie = -1 if "items" in tuples and tie is not None else tie
         table = to_arrow(data, ids=(worker_col or "worker", left_col, right_col, label_col))
+        index = file_rows(table) if index is None else index  # several files: by file and row
         wcol = has_worker(table, worker_col, "worker")
         cols = [c for c in (wcol, left_col, right_col, label_col) if c is not None]
         missing_columns(table, [left_col, right_col, label_col],

@@ -26,7 +26,7 @@ from ._base import EncodedData
 from ._encode import (encode_column, id_lookup, label_lookup, parse_number, plain_column, readonly, recode_labels,
                       retuple, untuple_frame)
 from ._validate import (COLUMN_HINT, MAX_EXAMPLES, example_rows, missing_columns, null_mask, raise_nulls,
-                        row_index)
+                        row_index, file_rows)
 
 __all__ = ["Judgments", "MAX_RATING", "label_codes", "label_lookup", "parse_number", "unusable_error",
            "unusable_ratings"]
@@ -129,6 +129,7 @@ class Judgments(EncodedData):
         if kind == "pandas":  # tuple-valued task / worker ids travel as integer ranks
             data, tuples = untuple_frame(data, (task_col, worker_col))
         table = to_arrow(data, ids=(task_col, worker_col), columns=cols)
+        index = file_rows(table) if index is None else index  # several files: by file and row
         missing_columns(table, cols, COLUMN_HINT)
         table = check_columns(table.select(list(cols)), cols)
         if table.num_rows == 0 and isinstance(data, (str, os.PathLike)):

@@ -11,11 +11,14 @@ import pyarrow as pa
 from ._text import one_line
 from ._types import common_int_type, plain_type
 
-__all__ = ["PARTIAL_KEY", "parquet_schema"]
+__all__ = ["PARTIAL_KEY", "SOURCES_KEY", "parquet_schema"]
 
 #: schema metadata of a Parquet directory read whole: the columns only some files have, each with a
 #: file without it (JSON), for the missing-column error
 PARTIAL_KEY = b"galton.partial_columns"
+#: a table read from several files: each file's name and row count, so that an error names a bad
+#: row by its file and its row there (:func:`galton.data._validate.example_rows`)
+SOURCES_KEY = b"galton.sources"
 
 
 def parquet_schema(files: Sequence[str], columns: Sequence[str] | None = None) -> pa.Schema:

@@ -6,6 +6,7 @@ the datasets and distributed ingest — reads through here, so the same rules ho
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import sys
@@ -17,7 +18,7 @@ import pyarrow as pa
 
 from ._hive import partition_columns, with_partitions
 from ._json import read_json
-from ._parquet import PARTIAL_KEY, parquet_schema
+from ._parquet import PARTIAL_KEY, SOURCES_KEY, parquet_schema
 from ._text import HEAD_BYTES, one_line, read_text_table
 from ._types import plain_type
 
@@ -241,7 +242,14 @@ def _read_parquet_dir(path: str, columns: Sequence[str] | None, ids: Collection[
     except (pa.ArrowException, OSError) as exc:  # damaged pages: name the file (Arrow's message named none)
         raise ValueError(f"cannot read {_unreadable(files, schema.names) or path!r}: {one_line(exc)}; fix or remove "
                          "that file") from None
-    return with_partitions(table, parts, [pq.read_metadata(f).num_rows for f in files]) if parts else table
+    counts = [pq.read_metadata(f).num_rows for f in files]
+    table = with_partitions(table, parts, counts) if parts else table
+    if len(files) < 2:
+        return table
+    root = partition_root(path)  # errors name a bad row by its file and its row there
+    names = [os.path.relpath(f, root) if root else f for f in files]
+    meta = {**(table.schema.metadata or {}), SOURCES_KEY: json.dumps({"files": names, "rows": counts})}
+    return table.replace_schema_metadata(meta)
 
 
 def _unreadable(files: Sequence[str], columns: Sequence[str]) -> str | None:

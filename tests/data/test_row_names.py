@@ -62,3 +62,41 @@ def test_infinite_ratings_name_rows_by_index():
         with pytest.raises(ValueError, match=re.escape("2 rating(s) that are infinite or beyond ±1e+150 "
                                                        "(inf, -1e+300; rows with index 'r2', 'r4')")):
             model.fit(df)
+
+
+def _parquet_parts(tmp_path, second):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = tmp_path / "parts"
+    (folder / "day=2").mkdir(parents=True)
+    pq.write_table(pa.table({"task": [1, 2, 3], "worker": ["a", "b", "c"], "label": [1, 0, 1]}),
+                   folder / "a.parquet")
+    pq.write_table(pa.table(second), folder / "day=2" / "b.parquet")
+    return folder
+
+
+def test_a_parquet_folder_names_bad_rows_by_file_and_row(tmp_path):
+    # rows 5 and 4 of the folder as one table are rows 2 and 1 of its second file
+    folder = _parquet_parts(tmp_path, {"task": [4, 5, 6], "worker": ["a", "b", None], "label": [1, None, 1]})
+    b = f"in {'day=2/b.parquet'}"
+    with pytest.raises(ValueError, match=re.escape(f"column 'worker' has 1 null value(s) ({b}: rows 2); "
+                                                   f"column 'label' has 1 null value(s) ({b}: rows 1)")):
+        galton.Judgments.from_any(str(folder))
+    with pytest.raises(ValueError, match=re.escape(f"({b}: rows 2)")):  # a pattern of the same files
+        galton.Judgments.from_any(str(folder / "**" / "*.parquet"))
+
+
+def test_a_parquet_folder_names_repeated_pairs_by_file(tmp_path):
+    folder = _parquet_parts(tmp_path, {"task": [4, 1, 4], "worker": ["a", "a", "a"], "label": [1, 0, 1]})
+    with pytest.raises(ValueError, match=re.escape("2 repeated (task, worker) pair(s) (in day=2/b.parquet: "
+                                                   "rows 1, 2)")):
+        galton.Judgments.from_any(str(folder), duplicates="raise")
+
+
+def test_file_rows_spans_several_files():
+    from galton.data._validate import FileRows, example_rows
+
+    rows = FileRows(["a.parquet", "b.parquet", "c.parquet"], [2, 0, 3])
+    assert example_rows(np.array([1, 2, 4]), rows) == "in a.parquet: rows 1; in c.parquet: rows 0, 2"
+    assert example_rows(np.arange(7), rows).endswith("in c.parquet: rows 0, 1, 2, ...")
