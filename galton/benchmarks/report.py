@@ -188,13 +188,14 @@ def check_out(out: str | os.PathLike[str]) -> None:
     """Raise ``FileExistsError`` unless ``out`` may receive a report: absent, empty, or an earlier
     ``galton bench`` report that holds nothing else (:func:`galton.io.check_replaceable`); never a
     simulation or results directory, which galton marks as well."""
-    from ..io import check_replaceable
+    from ..io import check_place, check_replaceable
 
     try:
         check_replaceable(out, "report")
     except FileExistsError as exc:  # a galton directory of another kind says so itself
         text = str(exc)
         raise FileExistsError(text if "galton bench" in text else f"{text} (it is not a galton bench report)") from None
+    check_place(out)  # a read-only place failed after the whole study
 
 
 def write_report(result: StudyResult, out: str | os.PathLike[str], *, plots: bool = True) -> Path:

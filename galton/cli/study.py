@@ -212,12 +212,13 @@ def _cmd_simulate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if unknown or (named and not named & set(flags)):  # the file's values: in its words, with its name
             raise CLIError(f"{args.config}: {one_line(exc)}") from None
         raise _in_flags(exc) from None
-    from ..io import check_replaceable
+    from ..io import check_place, check_replaceable
 
     try:  # before Ray starts: replace only a simulation (not a report or results that galton also marks)
         check_replaceable(args.out, "simulation")
     except FileExistsError as exc:
         raise CLIError(f"--out: {exc}") from None
+    check_place(args.out)  # a read-only place failed after the whole simulation
     try:
         from ..workers.simulate import simulate
     except ModuleNotFoundError as exc:

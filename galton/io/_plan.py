@@ -32,7 +32,7 @@ from ._replaceable import SPECIAL, check_replaceable
 from ._temporaries import NAME_MAX, probe_writable
 from ._write import STDOUT, resolved, table_format
 
-__all__ = ["OutputError", "plan_output", "input_paths"]
+__all__ = ["OutputError", "plan_output", "input_paths", "check_place"]
 
 BUNDLED_PREFIX = "bundled:"
 
@@ -90,6 +90,17 @@ def _check_name(dest: Path, text: str, what: str) -> None:
     if size > limit:
         raise OutputError(f"{what} {text!r}: its name is {size} bytes long, more than the {limit} a file "
                           "name may have here; choose a shorter name (nothing was read or written)")
+
+
+def check_place(path: str | os.PathLike[str], what: str = "--out") -> None:
+    """Before a long run whose output directory ``path`` is written at its end (a study, a
+    simulation): refuse a place that takes no new file, probing ``path``'s nearest folder that
+    exists (the missing ones are created when the output is written)."""
+    dest = Path(os.path.abspath(path))
+    while not dest.parent.exists() and dest.parent != dest.parent.parent:
+        dest = dest.parent
+    if dest.parent.is_dir():
+        _check_place(dest, os.fspath(path), what)
 
 
 def _check_place(dest: Path, text: str, what: str) -> None:

@@ -39,7 +39,7 @@ import pyarrow.parquet as pq
 import ray
 
 from ..datasets.simulate import CrowdConfig, WorkerTable, sample_workers, simulate_tasks, worker_names
-from ..io import PARQUET_ZSTD_LEVEL, atomic_dir, check_replaceable, write_table
+from ..io import PARQUET_ZSTD_LEVEL, atomic_dir, check_place, check_replaceable, write_table
 from .cluster import connect
 
 __all__ = ["SimulationSummary", "simulate", "workers_table", "write_part"]
@@ -188,6 +188,7 @@ def simulate(
     if out.exists() and not overwrite:
         raise FileExistsError(f"{out} exists; pass overwrite=True to replace it or choose another path")
     check_replaceable(out, "simulation")  # never a directory galton did not write, nor another command's
+    check_place(out, "out_dir")  # a place that takes no file: before Ray starts, not after the run
     if max_in_flight is not None and int(max_in_flight) < 1:
         raise ValueError(f"max_in_flight={max_in_flight!r} must be at least 1")
     groups = _groups(config.n_chunks, files)

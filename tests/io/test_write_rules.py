@@ -619,6 +619,27 @@ def test_an_output_where_nothing_can_be_written_is_refused_before_the_fit(work: 
     assert not (folder / "o.csv").exists()
 
 
+@pytest.mark.parametrize("command", [["bench", "--no-plots"], ["bench", "--study", "allocation", "--no-plots"],
+                                     ["simulate", "--n-tasks", "10", "--n-workers", "6"]])
+def test_a_study_or_simulation_where_nothing_can_be_written_is_refused_before_it_runs(work: Path, command) -> None:
+    """``galton bench`` / ``simulate`` with a read-only --out ran the whole study (minutes) or simulation and
+    failed at the end; the nearest existing folder of --out is probed first, missing folders below it
+    included (bug hunt)."""
+    if os.geteuid() != 0:
+        folder = work / "ro"
+        folder.mkdir()
+        folder.chmod(0o555)
+    else:  # root writes anywhere a mode forbids; sysfs takes no new file even from root
+        folder = Path("/sys/kernel")
+        if not folder.is_dir() or os.access(folder, os.W_OK) is False:
+            pytest.skip("no directory that refuses root a new file")
+    out = folder / "missing" / "out"
+    rc, _, err = _galton([*command, "--out", out, "--debug"], work)
+    assert rc == 2 and f"cannot write in {str(folder)!r}" in err, err
+    assert "check_place" in err and "run_study" not in err and "_connect" not in err and "replay" not in err
+    assert not (folder / "missing").exists()
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="renameat2 (Linux)")
 def test_a_directory_output_is_never_missing_even_after_a_sigkill(tmp_path: Path) -> None:
     """A SIGKILL between atomic_dir's two renames (old out of the way, new in) left no output at all,
