@@ -40,7 +40,7 @@ import numpy as np
 
 from ._math import entropy_bits, splitmix64
 
-__all__ = ["STRATEGIES", "allocate", "eig_binary", "expected_gain", "id_hash"]
+__all__ = ["STRATEGIES", "allocate", "check_cells", "eig_binary", "expected_gain", "id_hash"]
 
 STRATEGIES = ("uniform", "uncertainty", "eig")
 _MAX_STATES = 4096  # K ** per_task outcome sequences enumerated per task
@@ -338,6 +338,27 @@ def _current(judgments: Any, post: np.ndarray, t: np.ndarray) -> dict[str, np.nd
     return {"label": judgments.label_names[post[t].argmax(axis=1)], "confidence": post[t].max(axis=1)}
 
 
+#: bytes per (task, worker) cell of allocation with ``workers=`` (score, gain, done flag, the sort's
+#: keys and its order), for the memory check before they are built
+CELL_BYTES = 96
+
+
+def check_cells(n_rows: int, n_workers: int, what: str = "task") -> None:
+    """Refuse, with galton's memory guard (``--max-memory``, ``GALTON_MAX_MEMORY``,
+    :func:`galton.aggregator.memory_limit`), a ``workers=`` allocation whose row x worker tables
+    would pass the limit (1M tasks x 10k workers needed about 900 GiB and was not checked)."""
+    from .aggregator._memory import ENV_VAR, MemoryLimitError, current_limit, format_size
+
+    need = CELL_BYTES * int(n_rows) * int(n_workers)
+    limit, source = current_limit()
+    if limit is not None and need > limit:
+        raise MemoryLimitError(
+            f"allocating {n_rows:,} {what}s among {n_workers:,} workers would need about {format_size(need)} "
+            f"for its {what} x worker scores, over the limit of {format_size(limit)} ({source}); pass fewer "
+            f"workers (those available now), allocate a share of the {what}s at a time, or raise the limit "
+            f"with --max-memory / {ENV_VAR} / galton.aggregator.memory_limit(...)")
+
+
 def _pairs(model: Any, judgments: Any, post: np.ndarray, budget: int, strategy: str, workers: Sequence[Any],
            per_task: int, per_worker: int | None, seed: int) -> dict[str, Any]:
     ids = np.asarray(list(workers), dtype=object)
@@ -348,6 +369,7 @@ def _pairs(model: Any, judgments: Any, post: np.ndarray, budget: int, strategy: 
                          f"({', '.join(bad)}); their skill is unknown: leave them out")
     codes = np.unique(codes)
     n, k = post.shape
+    check_cells(n, codes.size)
     counts = judgments.counts_per_task()
     typical, conf = _confusions(model, judgments, post)
     # pair score: the worker's EIG for "eig"; the task's score (then the worker's EIG) otherwise
@@ -370,13 +392,16 @@ def _pairs(model: Any, judgments: Any, post: np.ndarray, budget: int, strategy: 
     per_w = np.zeros(codes.size, dtype=np.int64)
     per_t = np.zeros(n, dtype=np.int64)
     chosen: list[int] = []
-    for idx in order.tolist():
-        t, w = divmod(idx, codes.size)
-        if done[t, w] or per_t[t] >= per_task or (per_worker is not None and per_w[w] >= per_worker):
-            continue
-        chosen.append(idx)
-        per_t[t] += 1
-        per_w[w] += 1
+    for start in range(0, order.size, 1 << 16):  # in slices: one list of every cell took 36 bytes a cell
+        for idx in order[start:start + (1 << 16)].tolist():
+            t, w = divmod(idx, codes.size)
+            if done[t, w] or per_t[t] >= per_task or (per_worker is not None and per_w[w] >= per_worker):
+                continue
+            chosen.append(idx)
+            per_t[t] += 1
+            per_w[w] += 1
+            if len(chosen) == budget:
+                break
         if len(chosen) == budget:
             break
     c = np.asarray(chosen, dtype=np.int64)

@@ -195,11 +195,12 @@ def _available(model: Any, workers: Sequence[Any]) -> tuple[np.ndarray, np.ndarr
 
 def _with_workers(model: Any, c: dict[str, np.ndarray], budget: int, strategy: str, workers: Sequence[Any],
                   per_task: int, per_worker: int | None, seed: int) -> dict[str, Any]:
-    from .allocate import id_hash
+    from .allocate import check_cells, id_hash
 
     comp = model.comparisons_
     ids, codes, a, b = _available(model, workers)
     m, w = c["d"].size, ids.size
+    check_cells(m, w, "pair")
     gain = pair_eig(c["d"][:, None], c["s"][:, None], a[None, :], b[None, :])  # (pairs, raters)
     primary = gain if strategy == "eig" else np.broadcast_to(_pair_score(c, strategy)[:, None], gain.shape)
     # a rater never gets a pair it already compared, in either order

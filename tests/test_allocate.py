@@ -524,3 +524,26 @@ def test_a_model_of_hard_labels_warns_that_its_scores_are_all_zero() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         galton.allocate(df, 2, model="ds")
+
+
+def _wide(n_tasks: int = 600, n_workers: int = 40) -> pd.DataFrame:
+    rng = np.random.default_rng(5)
+    return pd.DataFrame({"task": np.repeat(np.arange(n_tasks), 3), "worker": rng.integers(0, n_workers, 3 * n_tasks),
+                         "label": rng.integers(0, 2, 3 * n_tasks)})
+
+
+def test_workers_tables_past_the_memory_limit_are_refused_before_they_are_built() -> None:
+    """``workers=`` builds tasks x workers scores (96 bytes a cell with the sort's keys): 1M tasks x
+    10k workers asked for ~900 GiB without a check. 600 tasks x 40 workers = 2.2 MiB: refused under a
+    1 MiB limit with the sizes named, allowed under 4 MiB (bug hunt)."""
+    from galton.aggregator import MemoryLimitError, memory_limit
+
+    model = galton.aggregate(_wide(), "mv")
+    with memory_limit("1M"), pytest.raises(MemoryLimitError, match=r"allocating 600 tasks among 40 workers would "
+                                                                    r"need about 2\.2 MiB .* over the limit of 1\.0 MiB"):
+        galton.allocate(None, 5, model=model, workers=list(range(40)))
+    with memory_limit("4M"):
+        assert len(galton.allocate(None, 5, model=model, workers=list(range(40)))) == 5
+    pairs = galton.aggregate(_raters(), "bt")  # pairwise: pairs x raters
+    with memory_limit(100), pytest.raises(MemoryLimitError, match=r"among 3 workers .* pair x worker scores"):
+        galton.allocate(None, 1, model=pairs, workers=["bad", "good", "mid"], window=2)

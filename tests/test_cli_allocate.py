@@ -246,3 +246,18 @@ def test_never_writes_over_its_workers_file(judgments: Path, tmp_path: Path, cap
     rc, _, err = run(["allocate", judgments, "--budget", 1, "--workers", ids, "--output", ids], capsys)
     assert rc == 2 and f"--output {str(ids)!r} is the input" in err
     assert ids.read_text() == "worker\nw0\nw1\n" and _entries(tmp_path) == ["in", "workers.csv"]
+
+
+def test_max_memory_limits_the_workers_table(tmp_path: Path, capsys: Any) -> None:
+    """``galton allocate`` had no --max-memory, and the refusal of a too-large workers table (see
+    test_allocate) names it: 3000 tasks x 50 workers (13.7 MiB) under --max-memory 5M."""
+    src = tmp_path / "wide.csv"
+    rows = [(t, (t * 7 + j * 13) % 50, (t + j) % 2) for t in range(3000) for j in range(3)]
+    pd.DataFrame(rows, columns=["task", "worker", "label"]).to_csv(src, index=False)
+    workers = ",".join(str(w) for w in range(50))
+    rc, _, err = run(["allocate", src, "-n", 2, "-m", "mv", "--workers", workers, "--max-memory", "5M"], capsys)
+    assert rc == 2 and "among 50 workers would need about 13.7 MiB" in err and "(--max-memory 5M)" in err, err
+    rc, out, err = run(["allocate", src, "-n", 2, "-m", "mv", "--workers", workers, "--max-memory", "20M"], capsys)
+    assert rc == 0 and len(pd.read_csv(io.StringIO(out))) == 2, err
+    rc, _, err = run(["allocate", src, "-n", 2, "--max-memory", "10X"], capsys)
+    assert rc == 2 and "--max-memory: cannot read '10X'" in err

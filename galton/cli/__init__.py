@@ -47,7 +47,8 @@ import traceback
 from typing import Any, Sequence, TextIO
 
 from .. import _signals
-from ._common import BUNDLED_PREFIX, PROG, CLIError, add_on_invalid, at_least_one, describe, model_param, seed
+from ._common import (BUNDLED_PREFIX, PROG, CLIError, add_max_memory, add_on_invalid, at_least_one, describe,
+                      model_param, seed)
 from .agreement import add_agreement
 from .allocate import add_allocate
 from .catalog import add_datasets, add_models
@@ -142,9 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="report the default model's probabilities as fitted, without the temperature "
                      "it chooses on held-out judgments (README: 'How sure is it?')")
     add_on_invalid(agg)
-    agg.add_argument("--max-memory", default=None, metavar="SIZE",
-                     help="fail early when the fit would need more memory than SIZE (4G, 500M, bytes, "
-                     "or none); default: GALTON_MAX_MEMORY, else half the physical memory")
+    add_max_memory(agg)
     agg.add_argument("--quiet", "-q", action="store_true",
                      help="no summary, progress bar or warnings (errors are still reported)")
     agg.set_defaults(func=_cmd_aggregate)

@@ -4,11 +4,13 @@ one-line description of a failure or a warning."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import inspect
 from pathlib import Path
 from typing import Any, Sequence, TextIO
 
-__all__ = ["BUNDLED_PREFIX", "CLIError", "NO_OUTPUT", "OPTION_PARAMS", "PROG", "add_on_invalid", "at_least_one",
+__all__ = ["BUNDLED_PREFIX", "CLIError", "NO_OUTPUT", "OPTION_PARAMS", "PROG", "add_max_memory", "add_on_invalid",
+           "at_least_one", "check_memory_option", "memory_guard",
            "check_checkpoint_dir", "check_kind_options", "checked_params", "checkpoint_options", "checkpoint_rows",
            "describe", "distinct_columns", "layout_by_model", "model_param", "no_common_task", "no_param_twice",
            "one_line", "read_table", "reader_errors", "report_warnings"]
@@ -68,6 +70,33 @@ def add_on_invalid(parser: argparse.ArgumentParser) -> None:
     """``--on-invalid {raise,drop}``, as every command that reads judgments has it."""
     parser.add_argument("--on-invalid", choices=("raise", "drop"), default="raise",
                         help="rows with a missing task, worker or label: fail (default) or drop them")
+
+
+def add_max_memory(parser: argparse.ArgumentParser) -> None:
+    """``--max-memory SIZE``, galton's memory guard, for every command that fits a model."""
+    parser.add_argument("--max-memory", default=None, metavar="SIZE",
+                        help="fail early when the fit would need more memory than SIZE (4G, 500M, bytes, "
+                        "or none); default: GALTON_MAX_MEMORY, else half the physical memory")
+
+
+def memory_guard(args: argparse.Namespace) -> Any:
+    """The ``--max-memory`` limit around a fit (galton.aggregator's memory guard)."""
+    if args.max_memory is None:
+        return contextlib.nullcontext()
+    from ..aggregator import memory_limit
+
+    return memory_limit(args.max_memory, source=f"--max-memory {args.max_memory}")
+
+
+def check_memory_option(args: argparse.Namespace) -> None:
+    """Refuse a ``--max-memory`` that is no size, before any work."""
+    if args.max_memory is not None:
+        from ..aggregator import parse_size
+
+        try:
+            parse_size(args.max_memory)
+        except ValueError as exc:
+            raise CLIError(f"--max-memory: {one_line(exc)}") from None
 
 
 def distinct_columns(args: argparse.Namespace) -> None:

@@ -9,7 +9,6 @@ the results are written atomically (or to stdout with ``-o -``).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import time
 import warnings
@@ -22,9 +21,10 @@ from .._api import aggregate
 from ..io import input_columns
 from ..data._items import text_items
 from ..data.judgments import label_lookup
-from ._common import (BUNDLED_PREFIX, NO_OUTPUT, PROG, CLIError, check_kind_options, checked_params, checkpoint_options,
-                      checkpoint_rows, distinct_columns, layout_by_model, no_common_task, no_param_twice, one_line,
-                      read_table, reader_errors, report_warnings)
+from ._common import (BUNDLED_PREFIX, NO_OUTPUT, PROG, CLIError, check_kind_options, check_memory_option,
+                      checked_params, checkpoint_options, checkpoint_rows, distinct_columns, layout_by_model,
+                      memory_guard, no_common_task, no_param_twice, one_line, read_table, reader_errors,
+                      report_warnings)
 from ._outputs import dir_output, plan_outputs
 from .prefs import aggregate_other, detect_kind
 
@@ -126,25 +126,6 @@ def _model_params(cls: type, args: argparse.Namespace, name: str) -> dict[str, A
     return params
 
 
-def _memory_guard(args: argparse.Namespace) -> Any:
-    """The ``--max-memory`` limit around a fit (galton.aggregator's memory guard)."""
-    if args.max_memory is None:
-        return contextlib.nullcontext()
-    from ..aggregator import memory_limit
-
-    return memory_limit(args.max_memory, source=f"--max-memory {args.max_memory}")
-
-
-def _check_memory_option(args: argparse.Namespace) -> None:
-    if args.max_memory is not None:
-        from ..aggregator import parse_size
-
-        try:
-            parse_size(args.max_memory)
-        except ValueError as exc:
-            raise CLIError(f"--max-memory: {one_line(exc)}") from None
-
-
 def _schema_only(spec: str) -> bool:
     """True when the input's columns can be read without reading (or consuming) its data: a
     regular Parquet file, a directory of Parquet files or a glob."""
@@ -231,7 +212,7 @@ def _aggregate_sharded(args: argparse.Namespace, out: TextIO, err: TextIO, cls: 
         warnings.simplefilter("always")
         start = time.perf_counter()
         try:
-            with _memory_guard(args):
+            with memory_guard(args):
                 data = fit_parquet(
                     model, args.input, address=args.ray_address, n_shards=args.shards,
                     results_dir=args.output if to_dir else None, task_col=args.task_col,
@@ -265,7 +246,7 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .. import aggregator
     from ..judgments import Judgments
 
-    _check_memory_option(args)
+    check_memory_option(args)
     distinct_columns(args)
     ids = (args.task_col, args.worker_col)  # their text comes back as written, as task's and worker's
     if args.kind == "multilabel":  # CSV tags too: "1.0" stays the tag 1.0, whatever the other rows hold
@@ -313,7 +294,7 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         from .multilabel import aggregate_multilabel
 
         data = table if table is not None else read_table(args.input, ids)
-        with _memory_guard(args):
+        with memory_guard(args):
             return aggregate_multilabel(data, args, summary_out, err, _model_params)
     if kind != "categorical":
         plan_outputs(args, kind)
@@ -322,7 +303,7 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         data = table if table is not None else read_table(args.input, ids)
         if kind == "pairwise" and table is not None:  # read from text here: its item columns as one type,
             data = text_items(data, [c for c in ("left", "right", "label") if c in data.column_names])  # as a path's
-        with _memory_guard(args):
+        with memory_guard(args):
             return aggregate_other(kind, data, args, summary_out, err, _model_params)
     name = args.model or aggregator.default_name()
     cls = aggregator.get(name)  # unknown name: ValueError listing the valid ones
@@ -359,7 +340,7 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         warnings.simplefilter("always")
         start = time.perf_counter()
         try:
-            with _memory_guard(args):  # the library's one entry point, as in Python
+            with memory_guard(args):  # the library's one entry point, as in Python
                 model = aggregate(judgments, name, gold=gold_table if args.use_gold else None,
                                   address=address, **params)
         except ValueError as exc:

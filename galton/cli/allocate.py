@@ -20,8 +20,9 @@ import warnings
 from pathlib import Path
 from typing import Any, TextIO
 
-from ._common import (BUNDLED_PREFIX, PROG, CLIError, add_on_invalid, checked_params, distinct_columns,
-                      layout_by_model, model_param, one_line, read_table, report_warnings, seed)
+from ._common import (BUNDLED_PREFIX, PROG, CLIError, add_max_memory, add_on_invalid, check_memory_option,
+                      checked_params, distinct_columns, layout_by_model, memory_guard, model_param, one_line,
+                      read_table, report_warnings, seed)
 
 __all__ = ["add_allocate", "cmd_allocate"]
 
@@ -60,6 +61,7 @@ def add_allocate(sub: Any) -> None:
     a.add_argument("--seed", type=seed, default=0, metavar="N", help="seed of the fit and of uniform's tie break")
     a.add_argument("--engine", choices=("local", "ray"), default=None, help="where the fit runs (default: local)")
     add_on_invalid(a)
+    add_max_memory(a)
     a.add_argument("--output", "-o", default=None, metavar="FILE",
                    help="ranked table: .csv, .tsv, .parquet, .pq or .jsonl, written atomically, never over an input; "
                    "- or none: CSV on standard output")
@@ -106,6 +108,7 @@ def cmd_allocate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         workers_file = args.workers if args.workers is not None and Path(args.workers).is_file() else None
         plan_output(path, inputs=[args.input, workers_file], what="--output")  # --workers FILE is an input too
     distinct_columns(args)
+    check_memory_option(args)
     if args.per_worker is not None and args.workers is None:  # it limited nothing, without a word
         raise CLIError("--per-worker limits the rows given to each worker of --workers; pass --workers too")
     for option, value in (("--per-task", args.per_task), ("--per-worker", args.per_worker), ("--window", args.window)):
@@ -123,7 +126,7 @@ def cmd_allocate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if workers is not None:
         workers = _typed_workers(data, workers)
     model = args.model if not args.param else _configured(data, args)
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught, memory_guard(args):
         warnings.simplefilter("always")
         if args.on_invalid == "drop":  # galton.allocate reads the data as it is: fit here, dropping rows
             data, model = None, _fitted_dropping(data, model, args)

@@ -35,6 +35,7 @@ from ._write import (
 __all__ = [
     "FORMATS", "PARQUET_ZSTD_LEVEL", "FrameKind", "atomic_dir", "frame_kind", "input_columns", "input_files",
     "is_series", "check_top", "label_key", "read_input", "results_columns", "results_table", "MARKER", "OutputError",
-    "check_place", "check_replaceable", "plan_output", "remove_temporaries", "table_format", "to_arrow", "to_arrow_table",
+    "check_place", "check_replaceable", "plan_output", "remove_temporaries", "table_format", "to_arrow",
+    "to_arrow_table",
     "write_table", "write_tables", "Outputs", "WriteError", "WRITERS",
 ]
