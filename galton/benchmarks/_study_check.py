@@ -10,9 +10,10 @@ integer value (``bootstrap = 1e3``) is that integer.
 
 from __future__ import annotations
 
-import math
 import numbers
 from typing import Any
+
+from .._settings import whole_number as check_whole
 
 __all__ = ["apply_checked", "check_common", "check_categorical", "names_list", "whole_number"]
 
@@ -22,15 +23,8 @@ def _is_number(value: Any) -> bool:
 
 
 def whole_number(key: str, value: Any, low: int = 0, shown: Any = None) -> int:
-    """``value`` of ``key`` as an int >= ``low``: an integer or a float of integer value; anything
-    else raises ValueError naming the key (``shown``: the whole value, for an element of a list)."""
-    if _is_number(value) and math.isfinite(value) and float(value).is_integer():
-        if value >= low:
-            return int(value)
-        raise ValueError(f"{key} = {value if shown is None else shown!r} must be >= {low}")
-    what = "a whole number" if shown is None else "whole numbers"
-    raise ValueError(f"{key} = {value if shown is None else shown!r} must be {what}"
-                     + (", not text" if isinstance(value, str) else ""))
+    """``value`` of the study key ``key`` as an int >= ``low``, named as TOML writes it (``repeats = 2.5``)."""
+    return check_whole(key, value, low, shown, sep=" = ")
 
 
 def names_list(key: str, value: Any) -> tuple[str, ...]:

@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .._settings import whole_number
+
 __all__ = ["KINDS", "NORMAL", "EXPERT", "UNIFORM_SPAMMER", "CONSTANT_SPAMMER", "ADVERSARY", "CrowdConfig",
            "WorkerTable", "adversary_map", "sample_workers", "worker_names"]
 
@@ -29,17 +31,8 @@ _REAL = ("accuracy_mean", "accuracy_spread", "confusion_concentration", "spammer
 
 
 def _whole(name: str, value: Any, shown: Any = None) -> int:
-    """``value`` of the integer field ``name`` as an int: an integer or a float of integer value
-    (``1e3`` in a TOML file); anything else (``2.7``, ``"10"``, ``True``, NaN) raises ValueError
-    naming the field (and ``shown``, the whole value, for an element of a list)."""
-    if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)):
-        if isinstance(value, numbers.Integral):
-            return int(value)
-        if math.isfinite(value) and float(value).is_integer():
-            return int(value)
-    what = "a whole number" if shown is None else "whole numbers"
-    raise ValueError(f"{name}={value if shown is None else shown!r} must be {what}"
-                     + (", not text" if isinstance(value, str) else ""))
+    """``value`` of the integer field ``name`` as an int (see :func:`whole_number`)."""
+    return whole_number(name, value, shown=shown)
 
 
 def _real(name: str, value: Any, shown: Any = None) -> float:

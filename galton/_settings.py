@@ -1,0 +1,28 @@
+"""The check of a whole-number setting that a simulation's fields and a study file's keys share
+(``n_tasks=2.9``, ``repeats = 2.5``); here, not in ``galton.aggregator``, so that
+``galton.datasets`` imports no model."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import numpy as np
+
+__all__ = ["whole_number"]
+
+
+def whole_number(key: str, value: Any, low: int | None = None, shown: Any = None, sep: str = "=") -> int:
+    """``value`` of the setting ``key`` (a simulation's or a study's field) as an int (>= ``low``):
+    an integer or a float of integer value (``1e3`` in a TOML file); anything else (``2.7``,
+    ``"10"``, ``True``, NaN) raises ValueError naming the key as ``key{sep}value`` (``shown``: the
+    whole value, for an element of a list)."""
+    said = f"{key}{sep}{value if shown is None else shown!r}"
+    if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)) and (
+            isinstance(value, numbers.Integral) or (math.isfinite(value) and float(value).is_integer())):
+        if low is None or value >= low:
+            return int(value)
+        raise ValueError(f"{said} must be >= {low}")
+    what = "a whole number" if shown is None else "whole numbers"
+    raise ValueError(f"{said} must be {what}" + (", not text" if isinstance(value, str) else ""))
