@@ -104,3 +104,15 @@ def test_an_encoded_comparisons_refuses_reading_options() -> None:
     assert Comparisons.from_any(c) is c
     with pytest.raises(ValueError, match=r"encoded Comparisons; tie='tie', on_invalid='drop' apply"):
         Comparisons.from_any(c, tie="tie", on_invalid="drop")
+
+
+def test_an_encoded_choices_refuses_reading_options() -> None:
+    """Choices.from_any(c, choice_col="pick", ...) returned c unchanged: the options were ignored, silently."""
+    from galton.data import Choices
+
+    c = Choices.from_any(pd.DataFrame({"worker": ["w", "v"], "options": [["a", "b"], ["a", "b", "c"]],
+                                       "choice": ["a", "c"]}))
+    assert Choices.from_any(c) is c
+    with pytest.raises(ValueError, match=r"encoded Choices; choice_col='pick', on_invalid='drop' apply when choices "
+                                         r"are read"):
+        Choices.from_any(c, choice_col="pick", on_invalid="drop")

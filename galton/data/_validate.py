@@ -10,7 +10,8 @@ import numpy as np
 import pyarrow as pa
 
 __all__ = ["COLUMN_HINT", "ColumnError", "MAX_EXAMPLES", "check_on_invalid", "example_rows", "fmt_value",
-           "one_row", "row_index", "missing_columns", "null_mask", "raise_nulls", "FileRows", "file_rows"]
+           "one_row", "row_index", "missing_columns", "encoded_options", "null_mask", "raise_nulls", "FileRows",
+           "file_rows"]
 
 MAX_EXAMPLES = 5
 
@@ -94,6 +95,16 @@ def one_row(row: int, index: np.ndarray | FileRows | None = None) -> str:
 
 def fmt_value(v: Any) -> str:
     return repr(v.item() if hasattr(v, "item") else v)
+
+
+def encoded_options(what: str, options: Sequence[tuple[str, Any, Any]], extra: Sequence[str] = ()) -> None:
+    """Refuse reading options given with data that is encoded already (a :class:`Judgments`,
+    ``Comparisons`` or ``Choices``, named by ``what``): ``options`` are ``(name, value, default)``
+    and ``extra`` names more that were given; they apply when data are read, and were ignored."""
+    given = [f"{name}={value!r}" for name, value, default in options if value != default] + list(extra)
+    if given:
+        raise ValueError(f"data is an encoded {what}; {', '.join(given)} apply when {what[0].lower() + what[1:]} "
+                         "are read: pass the frame or file they apply to (or leave them out)")
 
 
 def check_on_invalid(on_invalid: str) -> None:

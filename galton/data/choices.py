@@ -20,7 +20,7 @@ from ._base import EncodedData
 from ._encode import encode_column, plain_column, readonly
 from ._items import cast_like, has_worker, workers_of
 from ._validate import (check_on_invalid, example_rows, fmt_value, missing_columns, null_mask, one_row, raise_nulls,
-                        row_index, file_rows)
+                        row_index, file_rows, encoded_options)
 from .comparisons import Comparisons
 
 __all__ = ["Choices"]
@@ -72,7 +72,11 @@ class Choices(EncodedData):
         ties) is accepted too: each comparison is a choice out of two.
         """
         import pyarrow.compute as pc  # on first use: 30 ms not spent at import galton
-        if isinstance(data, Choices):
+        if isinstance(data, Choices):  # encoded already: reading options are refused, not ignored
+            encoded_options("Choices", (
+                ("worker_col", worker_col, "worker"), ("options_col", options_col, "options"),
+                ("choice_col", choice_col, "choice"), ("ranking_col", ranking_col, "ranking"),
+                ("on_invalid", on_invalid, "raise")))
             return data
         if isinstance(data, Comparisons):
             return cls.from_comparisons(data)

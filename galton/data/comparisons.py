@@ -24,7 +24,7 @@ from ._base import EncodedData
 from ._encode import encode_column, plain_column, readonly, retuple, untuple_items
 from ._items import cast_like, first_valid, has_worker, text_items, workers_of
 from ._validate import (check_on_invalid, example_rows, fmt_value, missing_columns, null_mask, one_row, raise_nulls,
-                        row_index, file_rows)
+                        row_index, file_rows, encoded_options)
 
 __all__ = ["Comparisons"]
 
@@ -94,13 +94,9 @@ class Comparisons(EncodedData):
         """
         import pyarrow.compute as pc  # on first use: 30 ms not spent at import galton
         if isinstance(data, Comparisons):  # encoded already: reading options are refused, not ignored
-            given = [f"{name}={value!r}" for name, value, default in (
+            encoded_options("Comparisons", (
                 ("worker_col", worker_col, "worker"), ("left_col", left_col, "left"), ("right_col", right_col, "right"),
-                ("label_col", label_col, "label"), ("tie", tie, None), ("on_invalid", on_invalid, "raise"))
-                if value != default]
-            if given:
-                raise ValueError(f"data is an encoded Comparisons; {', '.join(given)} apply when comparisons "
-                                 "are read: pass the frame or file they apply to (or leave them out)")
+                ("label_col", label_col, "label"), ("tie", tie, None), ("on_invalid", on_invalid, "raise")))
             return data
         check_on_invalid(on_invalid)
         kind = frame_kind(data)

@@ -26,7 +26,7 @@ from ._base import EncodedData
 from ._encode import (encode_column, id_lookup, label_lookup, parse_number, plain_column, readonly, recode_labels,
                       retuple, untuple_frame)
 from ._validate import (COLUMN_HINT, MAX_EXAMPLES, example_rows, missing_columns, null_mask, raise_nulls,
-                        row_index, file_rows)
+                        row_index, file_rows, encoded_options)
 
 __all__ = ["Judgments", "MAX_RATING", "label_codes", "label_lookup", "parse_number", "unusable_error",
            "unusable_ratings"]
@@ -105,14 +105,11 @@ class Judgments(EncodedData):
         integer).
         """
         if isinstance(data, Judgments):  # encoded already: reading options are refused, not ignored
-            given = [f"{name}={value!r}" for name, value, default in (
+            other = labels is not None and sorted(map(repr, labels)) != sorted(map(repr, data.label_names.tolist()))
+            encoded_options("Judgments", (
                 ("task_col", task_col, "task"), ("worker_col", worker_col, "worker"), ("label_col", label_col, "label"),
-                ("on_invalid", on_invalid, "raise"), ("duplicates", duplicates, "keep")) if value != default]
-            if labels is not None and sorted(map(repr, labels)) != sorted(map(repr, data.label_names.tolist())):
-                given.append("labels=[...]")
-            if given:
-                raise ValueError(f"data is an encoded Judgments; {', '.join(given)} apply when judgments are "
-                                 "read: pass the frame or file they apply to (or leave them out)")
+                ("on_invalid", on_invalid, "raise"), ("duplicates", duplicates, "keep")),
+                ["labels=[...]"] if other else [])
             return data
         if on_invalid not in ("raise", "drop"):
             raise ValueError(f"on_invalid must be 'raise' or 'drop', not {on_invalid!r}")
