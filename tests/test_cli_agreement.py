@@ -280,3 +280,18 @@ def test_row_groups_with_different_category_orders_need_an_order(tmp_path: Path,
     rc, rows, err = run([tmp_path / "rg.parquet", "--distance", "ordinal", "--bootstrap", "0", "--order",
                          "low,mid,high"], capsys)
     assert rc == 0 and rows["alpha"] == "0.3327", err
+
+
+def test_on_invalid_drop_drops_nan_labels_as_aggregate_does(tmp_path: Path, capsys) -> None:
+    """Found by a bug hunt: --on-invalid drop removed Arrow nulls only, so a NaN in a float label
+    column reached the metric, whose error asked for --on-invalid drop, the option already given."""
+    nan = float("nan")
+    pl.DataFrame({"task": [1, 1, 1, 2, 2, 3, 3], "worker": list("abcabab"),
+                  "label": [1.0, nan, 2.0, 2.0, 2.0, 1.0, 2.0]}).write_parquet(tmp_path / "nan.parquet")
+    rc, rows, err = run([tmp_path / "nan.parquet", "--on-invalid", "drop", "--bootstrap", "0"], capsys)
+    assert rc == 0, err
+    clean = pl.DataFrame({"task": [1, 1, 2, 2, 3, 3], "worker": list("acabab"), "label": [1.0, 2.0, 2.0, 2.0, 1.0, 2.0]})
+    assert rows["alpha"] == f"{krippendorff(clean).alpha:.4f}"
+    assert rows["dropped"] == "1 rows with missing values"
+    assert rows["judgments"].startswith("6 ")
+

@@ -74,8 +74,7 @@ def _table(args: argparse.Namespace) -> tuple[Any, int]:
     table = table.select(list(cols)).rename_columns(["task", "worker", "label"])
     dropped = 0
     if args.on_invalid == "drop":
-        kept = table.drop_null()
-        dropped, table = table.num_rows - kept.num_rows, kept
+        table, dropped = _drop_invalid(table, args.distance)
     from ..data import plain_column
 
     label = table.column("label")
@@ -111,6 +110,22 @@ def _table(args: argparse.Namespace) -> tuple[Any, int]:
                            f"{', ...' if len(shown) > 5 else ''}): list them from lowest to highest with --order "
                            "L1,L2,... (their alphabetical order is no order)") from None
     return table, dropped
+
+
+def _drop_invalid(table: Any, distance: str) -> tuple[Any, int]:
+    """``table`` without the rows whose task, worker or label is null or NaN (the mask every galton
+    reader drops by), and how many."""
+    import numpy as np
+    import pyarrow as pa
+
+    from ..data._validate import null_mask
+
+    bad = np.zeros(table.num_rows, dtype=bool)
+    for c in ("task", "worker", "label"):
+        bad |= null_mask(table.column(c))
+    if not bad.any():
+        return table, 0
+    return table.filter(pa.array(~bad)), int(bad.sum())
 
 
 def _one_dictionary(column: Any) -> bool:
