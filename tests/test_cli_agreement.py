@@ -295,3 +295,19 @@ def test_on_invalid_drop_drops_nan_labels_as_aggregate_does(tmp_path: Path, caps
     assert rows["dropped"] == "1 rows with missing values"
     assert rows["judgments"].startswith("6 ")
 
+
+def test_on_invalid_drop_keeps_empty_tag_cells_as_the_empty_set(tmp_path: Path, capsys) -> None:
+    """Found by a bug hunt: with --on-invalid drop, the empty cells of a tags column (no tag, the
+    empty set, as the help says) were dropped as missing values and alpha changed (0.5714 for 0.4750).
+    By hand (Jaccard): the units {x,y}|{}, {}|{}, {x}|{x}, {y}|{x,y} give D_o = (2 * 1 + 0 + 0 + 2 * 1/2) / 8
+    = 0.375; the 8 values {x,y} 2, {} 3, {x} 2, {y} 1 give D_e = 40 / 56; alpha = 1 - 0.375 * 56 / 40."""
+    path = tmp_path / "tags.csv"
+    path.write_text("task,worker,label\n1,a,x|y\n1,b,\n2,a,\n2,b,\n3,a,x\n3,b,x\n4,a,y\n4,b,x|y\n5,,x\n")
+    want = f"{1 - 0.375 * 56 / 40:.4f}"
+    for distance in ("jaccard", "masi"):
+        rc, rows, err = run([path, "--distance", distance, "--on-invalid", "drop", "--bootstrap", "0"], capsys)
+        assert rc == 0, err
+        assert rows["dropped"] == "1 rows with missing values"  # the row without a worker only
+        assert rows["judgments"].startswith("8 ")
+        if distance == "jaccard":
+            assert rows["alpha"] == want

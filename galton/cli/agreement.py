@@ -41,7 +41,7 @@ def add_agreement(sub: Any) -> None:
                    "whose order is taken; text is never ranked alphabetically)")
     a.add_argument("--tag-sep", default="|", metavar="S",
                    help="with --distance jaccard or masi and text labels: the character between a judgment's "
-                   "tags (default: |; an empty cell is no tag)")
+                   "tags (default: |; an empty cell is no tag, which --on-invalid drop keeps)")
     a.add_argument("--bootstrap", type=int, default=1000, metavar="N",
                    help="resamples of the tasks for the 95%% interval (default 1000; 0: none); each costs "
                    "about 16 ms per million judgments, with a progress bar on a terminal")
@@ -114,14 +114,19 @@ def _table(args: argparse.Namespace) -> tuple[Any, int]:
 
 def _drop_invalid(table: Any, distance: str) -> tuple[Any, int]:
     """``table`` without the rows whose task, worker or label is null or NaN (the mask every galton
-    reader drops by), and how many."""
+    reader drops by), and how many. For a set distance, an empty text cell is a judgment with no
+    tag (the empty set), not a missing value: only a missing task or worker drops it."""
     import numpy as np
     import pyarrow as pa
 
     from ..data._validate import null_mask
 
+    t = table.schema.field("label").type
+    t = t.value_type if pa.types.is_dictionary(t) else t
+    text = pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
+    cols = ["task", "worker"] if distance in ("jaccard", "masi") and text else ["task", "worker", "label"]
     bad = np.zeros(table.num_rows, dtype=bool)
-    for c in ("task", "worker", "label"):
+    for c in cols:
         bad |= null_mask(table.column(c))
     if not bad.any():
         return table, 0
