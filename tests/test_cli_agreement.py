@@ -290,7 +290,8 @@ def test_on_invalid_drop_drops_nan_labels_as_aggregate_does(tmp_path: Path, caps
                   "label": [1.0, nan, 2.0, 2.0, 2.0, 1.0, 2.0]}).write_parquet(tmp_path / "nan.parquet")
     rc, rows, err = run([tmp_path / "nan.parquet", "--on-invalid", "drop", "--bootstrap", "0"], capsys)
     assert rc == 0, err
-    clean = pl.DataFrame({"task": [1, 1, 2, 2, 3, 3], "worker": list("acabab"), "label": [1.0, 2.0, 2.0, 2.0, 1.0, 2.0]})
+    clean = pl.DataFrame({"task": [1, 1, 2, 2, 3, 3], "worker": list("acabab"),
+                          "label": [1.0, 2.0, 2.0, 2.0, 1.0, 2.0]})
     assert rows["alpha"] == f"{krippendorff(clean).alpha:.4f}"
     assert rows["dropped"] == "1 rows with missing values"
     assert rows["judgments"].startswith("6 ")

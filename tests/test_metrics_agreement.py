@@ -120,6 +120,30 @@ def test_alpha_is_one_for_copies_and_near_zero_for_independent_answers_with_a_co
     assert krippendorff(noise, bootstrap=300, seed=1) == a  # seeded
 
 
+def test_ordinal_alpha_takes_the_declared_order_of_a_categorical_enum_or_ordered_dictionary(tmp_path):
+    """Found by a bug hunt: an ordered pandas Categorical, a polars Enum or an ordered Arrow dictionary
+    (a Parquet file written from one) was ranked alphabetically (high < low < mid) with a warning,
+    while galton agreement took the declared order. By hand, low < mid < high over (low, high),
+    (mid, mid), (low, mid): n_low 2, n_mid 3, n_high 1; d(low, mid) = (5 - 2.5)^2, d(mid, high) =
+    (4 - 2)^2, d(low, high) = (6 - 1.5)^2; D_o = (2 * 20.25 + 2 * 6.25) / 6, D_e = (2 * 6 * 6.25 +
+    2 * 3 * 4 + 2 * 2 * 20.25) / 30 = 6."""
+    order = ["low", "mid", "high"]
+    words = ["low", "high", "mid", "mid", "low", "mid"]
+    frame = pd.DataFrame({"task": [1, 1, 2, 2, 3, 3], "worker": list("ababab"),
+                          "label": pd.Categorical(words, categories=order, ordered=True)})
+    frame.to_parquet(tmp_path / "ordered.parquet")
+    enum = pl.from_pandas(frame.assign(label=words)).with_columns(pl.col("label").cast(pl.Enum(order)))
+    want = 1 - (53 / 6) / 6
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "ranks text labels in sorted order": the order is declared
+        for data in (frame, enum, enum.to_arrow(), pa.Table.from_pandas(frame), tmp_path / "ordered.parquet"):
+            assert krippendorff(data, "ordinal").alpha == pytest.approx(want, abs=1e-12), type(data)
+    unordered = frame.assign(label=pd.Categorical(words, categories=order))  # no order declared: sorted
+    with pytest.warns(UserWarning, match="sorted order"):
+        assert krippendorff(unordered, "ordinal").alpha != pytest.approx(want, abs=1e-3)
+    assert krippendorff(frame, "nominal").alpha == krippendorff(unordered, "nominal").alpha
+
+
 def test_alpha_refuses_what_it_cannot_measure():
     with pytest.raises(ValueError, match="two or more judgments"):
         alpha_krippendorff(pd.DataFrame({"task": [1, 2], "worker": [1, 1], "label": [0, 1]}))

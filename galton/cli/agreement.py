@@ -76,12 +76,12 @@ def _table(args: argparse.Namespace) -> tuple[Any, int]:
     if args.on_invalid == "drop":
         table, dropped = _drop_invalid(table, args.distance)
     from ..data import plain_column
+    from ..metrics._coded import ordered_ranks
 
     label = table.column("label")
-    if pa.types.is_dictionary(label.type) and label.type.ordered and args.distance == "ordinal" \
-            and args.order is None and _one_dictionary(label):  # an ordered categorical / Enum: its order
-        ranks = [c.indices.cast(pa.int64()) for c in label.chunks]
-        return table.set_column(2, "label", pa.chunked_array(ranks, pa.int64())), dropped
+    ranks = ordered_ranks(label) if args.distance == "ordinal" and args.order is None else None
+    if ranks is not None:  # an ordered categorical / Enum: its order
+        return table.set_column(2, "label", ranks), dropped
     if not (pa.types.is_list(label.type) or pa.types.is_large_list(label.type)):
         # dictionaries (categoricals), large and view strings: their values, read as any text is
         table = table.set_column(2, "label", plain_column(label))
@@ -131,14 +131,6 @@ def _drop_invalid(table: Any, distance: str) -> tuple[Any, int]:
     if not bad.any():
         return table, 0
     return table.filter(pa.array(~bad)), int(bad.sum())
-
-
-def _one_dictionary(column: Any) -> bool:
-    """Every chunk of a dictionary column holds the same dictionary (one order of its values). Row
-    groups written from different categoricals have several, and unifying them appends a later
-    chunk's new values at the end, out of order: such a column is read as text (it needs --order)."""
-    chunks = column.chunks
-    return all(c.dictionary.equals(chunks[0].dictionary) for c in chunks[1:]) if chunks else False
 
 
 def _ordered(table: Any, args: argparse.Namespace) -> Any:

@@ -11,7 +11,9 @@ A task is a unit, each judgment a value. Only units with two or more values are 
 the same statistic as nltk's ``AnnotationTask.alpha`` (what crowd-kit calls) in one pass over
 the judgments instead of a Python loop over units. Distances: ``nominal`` (0 / 1),
 ``interval`` (``(a - b)^2`` of numeric labels), ``ordinal`` (the interval distance of the
-labels' mid-ranks over the pairable values, Krippendorff's ordinal metric), ``ratio``
+labels' mid-ranks over the pairable values, Krippendorff's ordinal metric; labels in the order their
+column declares, a pandas ordered Categorical, a polars Enum or an ordered Arrow dictionary, else
+sorted), ``ratio``
 (``((a - b) / (a + b))^2``), ``jaccard`` and ``masi`` (Passonneau 2006) for sets of tags, or any
 callable ``d(a, b)`` of two labels (nltk's ``masi_distance`` too), called once per pair of distinct
 labels.
@@ -26,7 +28,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .._warnings import caller_stacklevel
-from ._coded import Coded, coded
+from ._coded import Coded, coded, declared_order
 
 __all__ = ["DISTANCES", "Alpha", "krippendorff", "alpha_krippendorff"]
 
@@ -244,7 +246,7 @@ def krippendorff(answers: Any, distance: str | Callable[[Any, Any], float] = "no
     if bootstrap < 0 or not 0 < level < 1:
         raise ValueError("bootstrap must be >= 0 and level in (0, 1)")
     name = distance if isinstance(distance, str) else getattr(distance, "__name__", "callable")
-    c = coded(answers)
+    c = coded(declared_order(answers) if distance == "ordinal" else answers)
     units = _Units(c, distance)
     observed, expected, n = units.parts()
     if expected <= 0.0:
@@ -279,7 +281,8 @@ def alpha_krippendorff(answers: Any, distance: str | Callable[[Any, Any], float]
 
     ``answers``: a frame, table or path with task, worker and label columns. ``distance``:
     ``"nominal"`` (the default: labels equal or not, crowd-kit's ``binary_distance``),
-    ``"ordinal"``, ``"interval"``, ``"ratio"``, ``"jaccard"`` or ``"masi"`` (labels that are sets of
-    tags), or a function of two labels returning a distance in [0, 1] (nltk's ``masi_distance`` too).
+    ``"ordinal"`` (in the order an ordered Categorical or Enum label column declares), ``"interval"``,
+    ``"ratio"``, ``"jaccard"`` or ``"masi"`` (labels that are sets of tags), or a function of two labels
+    returning a distance in [0, 1] (nltk's ``masi_distance`` too).
     :func:`krippendorff` returns the parts as well."""
     return krippendorff(answers, distance).alpha

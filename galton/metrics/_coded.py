@@ -23,8 +23,8 @@ from ..data._validate import COLUMN_HINT, MAX_EXAMPLES, NULL_HINT, ColumnError
 from ..data.judgments import Judgments
 from ..io._read import frame_kind, is_series, to_arrow
 
-__all__ = ["Coded", "coded", "fit", "majority_codes", "per_worker_values", "labels_by_task", "labels_and_names",
-           "MissingSkillsError"]
+__all__ = ["Coded", "coded", "declared_order", "fit", "majority_codes", "ordered_ranks", "per_worker_values",
+           "labels_by_task", "labels_and_names", "MissingSkillsError"]
 
 _SETS = (frozenset, set, list, tuple)
 
@@ -114,6 +114,44 @@ def _coded(answers: Any) -> Coded:
     # numeric: labels that are numbers are values here (a rating's alpha), not classes to warn about
     j = Judgments.from_any(answers, numeric=True)
     return Coded(j, j.label_names, answers, "polars" if kind == "dict" else kind)
+
+
+def ordered_ranks(column: Any) -> Any:
+    """The ranks (int64, nulls kept) of a label column that declares the order of its values: an
+    Arrow dictionary marked ordered (a pandas ordered Categorical, a polars Enum, a Parquet column
+    written from either) whose chunks all hold one dictionary; else None. Row groups written from
+    different categoricals hold several, and unifying them appends a later chunk's new values at the
+    end, out of order: such a column declares no one order."""
+    import pyarrow as pa
+
+    if not (pa.types.is_dictionary(column.type) and column.type.ordered):
+        return None
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    if not chunks or not all(c.dictionary.equals(chunks[0].dictionary) for c in chunks[1:]):
+        return None
+    return pa.chunked_array([c.indices.cast(pa.int64()) for c in chunks], pa.int64())
+
+
+def declared_order(answers: Any) -> Any:
+    """``answers`` with their labels replaced by their ranks (:func:`ordered_ranks`) where the label
+    column declares an order, for the ordinal distance; else ``answers`` as given."""
+    import pyarrow as pa
+
+    if frame_kind(answers) == "pandas":
+        col = answers["label"] if "label" in getattr(answers, "columns", ()) else None
+        if col is None or not getattr(col.dtype, "ordered", False):  # an ordered pandas Categorical
+            return answers
+        ranks = ordered_ranks(pa.array(col))
+        if ranks is None:
+            return answers
+        import pandas as pd
+
+        return answers.assign(label=ranks.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get).array)
+    table = to_arrow(answers, ids=("task", "worker"))
+    if "label" not in table.column_names:
+        return answers
+    ranks = ordered_ranks(table.column("label"))
+    return answers if ranks is None else table.set_column(table.column_names.index("label"), "label", ranks)
 
 
 def _is_list(t: Any) -> bool:
