@@ -246,6 +246,33 @@ def test_consistency_and_uncertainty_equal_crowdkit_on_random_data(seed):
         assert ours.name is theirs.name is None and ours.index.name == theirs.index.name == by
 
 
+def test_consistency_by_default_is_majority_votes_without_its_table():
+    """Found by a bug hunt: consistency() fitted MajorityVote's tasks x labels table (100,000 tasks of
+    20,000 labels: MemoryLimitError, 59.6 GiB). Its labels and skills_ (each worker's share of distinct
+    answers equal to the majority label) now come from the (task, label) counts: the same numbers as
+    the fitted model's, repeated judgments and ties included, and crowd-kit's where no task ties."""
+    from galton.aggregator import memory_limit
+
+    for seed in range(5):
+        rng = np.random.default_rng(seed)
+        df = pd.DataFrame({"task": rng.integers(0, 60, 400), "worker": rng.integers(0, 8, 400),
+                           "label": rng.integers(0, 4, 400)})
+        fitted = consistency(df, aggregator=MajorityVote(), by_task=True)
+        pd.testing.assert_series_equal(consistency(df, by_task=True), fitted, rtol=0, atol=0)
+        skills = pd.Series(rng.uniform(0.1, 0.9, 8), index=range(8))
+        assert consistency(df, skills) == consistency(df, skills, aggregator=MajorityVote())
+    rng = np.random.default_rng(7)  # 1, 3 or 5 judgments of two labels: no tie, crowd-kit's labels
+    rows = [(f"t{t}", f"w{w}", "ab"[int(rng.random() < 0.3)]) for t in range(80)
+            for w in rng.choice(10, size=int(rng.choice([1, 3, 5])), replace=False)]
+    odd = pd.DataFrame(rows, columns=["task", "worker", "label"])
+    assert consistency(odd) == pytest.approx(ck_data.consistency(odd), rel=1e-12)
+    whole = consistency(df)
+    with memory_limit("1KB"):  # the fitted model's table is refused; the default needs none
+        with pytest.raises(ValueError, match="would need about"):
+            consistency(df, aggregator=MajorityVote())
+        assert consistency(df) == whole
+
+
 def test_consistency_where_crowdkits_products_underflow_by_hand():
     # 1000 judgments 'a' and 999 'b', every worker of skill 0.7: the posterior of 'a' is
     # 0.7^1000 0.3^999 / (0.7^1000 0.3^999 + 0.3^1000 0.7^999) = 0.7; the products are 0 in floats

@@ -23,8 +23,8 @@ from ..data._validate import COLUMN_HINT, MAX_EXAMPLES, NULL_HINT, ColumnError
 from ..data.judgments import Judgments
 from ..io._read import frame_kind, is_series, to_arrow
 
-__all__ = ["Coded", "coded", "declared_order", "fit", "majority_codes", "ordered_ranks", "per_worker_values",
-           "labels_by_task", "labels_and_names", "MissingSkillsError"]
+__all__ = ["Coded", "coded", "declared_order", "fit", "majority_codes", "majority_skills", "ordered_ranks",
+           "per_worker_values", "labels_by_task", "labels_and_names", "MissingSkillsError"]
 
 _SETS = (frozenset, set, list, tuple)
 
@@ -255,6 +255,23 @@ def majority_codes(c: Coded) -> np.ndarray:
     first = order[np.r_[True, task[order][1:] != task[order][:-1]]]
     out[task[first]] = label[first]
     return out
+
+
+def majority_skills(c: Coded, codes: np.ndarray) -> np.ndarray:
+    """MajorityVote's ``skills_`` from its labels ``codes`` (:func:`majority_codes`): each worker's
+    share of distinct (task, label) answers equal to the task's label (crowd-kit's ``get_accuracy``
+    by worker, unweighted), over ``c``'s workers; NaN for a worker with no answer on a labelled task."""
+    j = c.judgments
+    order = np.lexsort((j.label, j.worker, j.task))
+    t, w, lab = j.task[order], j.worker[order], j.label[order]
+    first = np.r_[t[:1] == t[:1], (t[1:] != t[:-1]) | (w[1:] != w[:-1]) | (lab[1:] != lab[:-1])]  # [] when empty
+    t, w, lab = t[first], w[first], lab[first]
+    ref = codes[t]
+    ok = ref >= 0
+    agree = np.bincount(w[ok], weights=(lab[ok] == ref[ok]).astype(float), minlength=j.n_workers)
+    total = np.bincount(w[ok], minlength=j.n_workers).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, agree / total, np.nan)
 
 
 def fit(c: Coded, aggregator: Any) -> np.ndarray:

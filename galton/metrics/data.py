@@ -22,7 +22,7 @@ import numpy as np
 from ..data._validate import ColumnError
 from ..io import is_series
 from ._alpha import Alpha, alpha_krippendorff, krippendorff  # noqa: F401 (re-exported)
-from ._coded import Coded, MissingSkillsError, coded, fit, per_worker_values
+from ._coded import Coded, MissingSkillsError, coded, fit, majority_codes, majority_skills, per_worker_values
 
 __all__ = ["alpha_krippendorff", "consistency", "uncertainty", "krippendorff", "Alpha"]
 
@@ -61,18 +61,19 @@ def consistency(answers: Any, workers_skills: Any = None, aggregator: Any = None
     """The posterior probability of each task's aggregated label given the workers' skills, averaged
     over tasks (``by_task``: per task).
 
-    ``aggregator``: the model whose labels are scored (default ``MajorityVote()``; any galton or
-    crowd-kit categorical model); ``workers_skills``: a skill in [0, 1] per worker (a Series indexed
-    by worker, a dict, or a table with worker and skill columns), by default the aggregator's
+    ``aggregator``: the model whose labels are scored (default ``MajorityVote()``, whose labels and
+    ``skills_`` are then computed from the (task, label) counts, without its tasks x labels table; any
+    galton or crowd-kit categorical model); ``workers_skills``: a skill in [0, 1] per worker (a Series
+    indexed by worker, a dict, or a table with worker and skill columns), by default the aggregator's
     ``skills_``. Returns a float, or per task a Series (polars / Arrow: a table task, consistency).
     """
     c = coded(answers)
-    if aggregator is None:
-        from ..aggregator.majority_vote import MajorityVote
-
-        aggregator = MajorityVote()
-    agg = fit(c, aggregator)
-    s = _skills(c, workers_skills, aggregator)
+    if aggregator is None:  # MajorityVote's labels and skills_, without fitting its tasks x labels table
+        agg = majority_codes(c)
+        s = majority_skills(c, agg)[c.judgments.worker] if workers_skills is None else _skills(c, workers_skills, None)
+    else:
+        agg = fit(c, aggregator)
+        s = _skills(c, workers_skills, aggregator)
     j, k = c.judgments, c.n_labels
     out = np.zeros(j.n_tasks)
     if k == 1:
