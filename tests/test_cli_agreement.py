@@ -108,6 +108,10 @@ def test_bad_input_fails_in_one_line(tmp_path: Path, capsys) -> None:
     words.write_text("task,worker,label\n1,a,x\n1,b,y\n")
     rc, _, err = run([words, "--distance", "interval"], capsys)
     assert rc == 2 and "needs numeric labels" in err
+    negative = tmp_path / "negative.csv"
+    negative.write_text("task,worker,label\n1,a,-3\n1,b,3\n2,a,1\n2,b,1\n")
+    rc, _, err = run([negative, "--distance", "ratio"], capsys)  # a ratio scale starts at 0; in the CLI's words
+    assert rc == 2 and "1 label(s) are negative (-3) in 1 judgment(s). Use --distance interval" in err, err
     rc, _, err = run([words, "--label-col", "answer"], capsys)
     assert rc == 2 and "missing column(s) ['answer']" in err
     holes = tmp_path / "holes.csv"

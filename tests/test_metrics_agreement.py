@@ -156,6 +156,22 @@ def test_alpha_refuses_what_it_cannot_measure():
         assert alpha_krippendorff(same) == 1.0
 
 
+def test_the_ratio_distance_refuses_negative_labels():
+    """Found by a bug hunt: ((a - b) / (a + b))^2 made -3 and 3 agree perfectly (alpha 1.0 over
+    (-3, 3), (-2, -2), (1, 1)); Krippendorff's ratio metric is for values 0 or more."""
+    df = pd.DataFrame({"task": [1, 1, 2, 2, 3, 3, 4], "worker": list("abababa"), "label": [-3, 3, -2, -2, 1, 1, -2]})
+    with pytest.raises(ValueError, match=r"2 label\(s\) are negative \(-3, -2\) in 4 judgment\(s\)\. "
+                                         r"Use distance='interval'"):
+        alpha_krippendorff(df, "ratio")
+    assert alpha_krippendorff(df, "interval") < 0.0  # -3 against 3: disagreement, as interval says
+    zero = df.assign(label=df["label"] + 3)  # 0 is a ratio value: d(0, 6) = 1
+    assert alpha_krippendorff(zero, "ratio") == pytest.approx(_nltk_alpha(zero, _ratio_distance), abs=1e-12)
+
+
+def _ratio_distance(a: float, b: float) -> float:
+    return ((a - b) / (a + b)) ** 2 if a + b else 0.0
+
+
 def test_ratio_over_thousands_of_distinct_values_by_the_formula():
     # 1,500 tasks x 3 measurements, ~4,400 distinct values: beyond the 4,096 labels once refused
     from galton.aggregator import MemoryLimitError, memory_limit

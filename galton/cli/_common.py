@@ -260,6 +260,7 @@ CLI_HINTS = (
     ("with task_col=, worker_col=, label_col= (CLI: --task-col, --worker-col, --label-col)",
      "with --task-col, --worker-col, --label-col"),
     ("fix those labels or pass labels=[...] with the full label set", "fix those labels"),
+    ("Use distance='interval' for values", "Use --distance interval for values"),
     ("drop those rows before (for example df.dropna(subset=['task', 'worker', 'label'])); crowd-kit's metrics "
      "skip them without a word", "drop those rows or pass --on-invalid drop"),
     ("The metrics read task, worker and label, as crowd-kit's do: rename the columns first (for example "

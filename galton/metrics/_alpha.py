@@ -14,7 +14,7 @@ the judgments instead of a Python loop over units. Distances: ``nominal`` (0 / 1
 labels' mid-ranks over the pairable values, Krippendorff's ordinal metric; labels in the order their
 column declares, a pandas ordered Categorical, a polars Enum or an ordered Arrow dictionary, else
 sorted), ``ratio``
-(``((a - b) / (a + b))^2``), ``jaccard`` and ``masi`` (Passonneau 2006) for sets of tags, or any
+(``((a - b) / (a + b))^2`` of labels >= 0), ``jaccard`` and ``masi`` (Passonneau 2006) for sets of tags, or any
 callable ``d(a, b)`` of two labels (nltk's ``masi_distance`` too), called once per pair of distinct
 labels.
 """
@@ -64,7 +64,8 @@ class Alpha:
         return self.alpha
 
 
-def _numeric(names: np.ndarray, distance: str) -> np.ndarray:
+def _numeric(names: np.ndarray, distance: str, counts: np.ndarray | None = None) -> np.ndarray:
+    """The labels as numbers for ``distance``; ``counts``: judgments per label, for the messages."""
     try:
         v = np.asarray(names, dtype=float)
     except (TypeError, ValueError):
@@ -75,6 +76,14 @@ def _numeric(names: np.ndarray, distance: str) -> np.ndarray:
         ) from None
     if not np.all(np.isfinite(v)):
         raise ValueError(f"the {distance} distance needs finite numeric labels")
+    if distance == "ratio" and np.any(v < 0):  # ((a - b) / (a + b))^2: d(-3, 3) = 0, d(-1, 1.1) = 441
+        neg = np.flatnonzero(v < 0)
+        shown = ", ".join(repr(x) for x in names[neg[:5]].tolist()) + (", ..." if neg.size > 5 else "")
+        rows = f" in {int(counts[neg].sum())} judgment(s)" if counts is not None else ""
+        raise ValueError(
+            f"the ratio distance is for values of a ratio scale, 0 or more; {neg.size} label(s) are negative "
+            f"({shown}){rows}. Use distance='interval' for values that can be negative"
+        )
     return v
 
 
@@ -202,7 +211,9 @@ class _Units:
             warnings.warn(f"distance='ordinal' ranks text labels in sorted order ({', '.join(map(repr, names[:5]))}"
                           f"{', ...' if names.size > 5 else ''}); if that is not their order, map them to numbers "
                           "in order first (CLI: --order)", UserWarning, stacklevel=caller_stacklevel())
-        self.v = _numeric(c.label_names, "interval") if distance == "interval" else None
+        if distance in ("interval", "ratio"):  # the labels' own errors before any table of distances
+            v = _numeric(c.label_names, distance, np.bincount(j.label, minlength=k))
+        self.v = v if distance == "interval" else None
         self.d = _table(c.label_names, distance) if distance not in ("nominal", "interval", "ordinal") else None
         if distance == "nominal":  # per-unit observed disagreement does not depend on the marginals
             nu = self.n_u.astype(float)
