@@ -33,8 +33,9 @@ def add_agreement(sub: Any) -> None:
     a.add_argument("--distance", choices=("nominal", "ordinal", "interval", "ratio", "jaccard", "masi"),
                    default="nominal",
                    help="how far apart two labels are: nominal (equal or not; the default), ordinal (ranks of "
-                   "ordered labels), interval (squared difference of numbers), ratio (relative difference of numbers >= 0), "
-                   "jaccard or masi (sets of tags: a list column, or text with --tag-sep between the tags)")
+                   "ordered labels), interval (squared difference of numbers), ratio (relative difference of "
+                   "numbers >= 0), jaccard or masi (sets of tags: a list column, or text with --tag-sep between the "
+                   "tags)")
     a.add_argument("--order", default=None, metavar="L1,L2,...",
                    help="with --distance ordinal and text labels: the labels from lowest to highest, e.g. "
                    "low,medium,high (numbers need none, nor an ordered categorical / Enum column in Parquet, "
