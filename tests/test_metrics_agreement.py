@@ -410,6 +410,21 @@ def test_a_crowdkit_aggregator_reads_polars_and_arrow_input_as_pandas():
         assert got == pytest.approx(want, rel=1e-12)
 
 
+def test_skills_that_name_a_worker_twice_are_refused_as_crowdkit_does():
+    """Found by a bug hunt: a workers_skills Series with a repeated worker silently used the last
+    value (0.2 for 'a' here); crowd-kit refuses it ("cannot reindex on an axis with duplicate labels")."""
+    df = pd.DataFrame({"task": [1, 1, 2, 2, 3, 3], "worker": list("ababab"), "label": list("xyxxyy")})
+    twice = pd.Series([0.9, 0.6, 0.2], index=["a", "b", "a"])
+    table = pl.DataFrame({"worker": ["a", "b", "a"], "skill": [0.9, 0.6, 0.9]})  # equal values: refused too
+    for metric in (consistency, uncertainty, entropy_threshold):
+        for skills in (twice, table):
+            with pytest.raises(ValueError, match=r"workers_skills: 1 worker\(s\) appear more than once \('a'\)"):
+                metric(df, skills)
+    for theirs in (ck_data.consistency, ck_data.uncertainty):
+        with pytest.raises(ValueError, match="duplicate labels"):
+            theirs(df, twice)
+
+
 def test_skills_errors_say_whose_skills_and_assert_as_crowdkit():
     """An aggregator without skills_ raised a plain ValueError (crowd-kit asserts, so code catching
     AssertionError broke); GLAD's own skills outside [0, 1] were blamed on a workers_skills the user

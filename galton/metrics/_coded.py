@@ -173,7 +173,8 @@ def _table_column(table: Any, names: tuple[str, ...]) -> tuple[np.ndarray, np.nd
 
 def per_worker_values(values: Any, c: Coded, what: str = "skills") -> np.ndarray:
     """A per-worker number (a pandas Series indexed by worker, a dict, or a table with ``worker``
-    and ``skill`` columns) as a float array over ``c``'s workers; every worker must have one."""
+    and ``skill`` columns) as a float array over ``c``'s workers; every worker must have one, and
+    only one (a repeated worker is refused)."""
     if is_series(values):
         workers, vals = np.asarray(values.index.to_numpy()), values.to_numpy(dtype=float, na_value=np.nan)
     elif isinstance(values, dict):
@@ -183,6 +184,13 @@ def per_worker_values(values: Any, c: Coded, what: str = "skills") -> np.ndarray
         vals = vals.astype(float)
     names = c.judgments.worker_names
     where = dict(zip(workers.tolist(), vals.tolist()))
+    if len(where) < workers.size:  # a worker given twice: which value is meant cannot be told
+        from collections import Counter
+
+        twice = [w for w, n in Counter(workers.tolist()).items() if n > 1]
+        shown = ", ".join(repr(w) for w in twice[:MAX_EXAMPLES]) + (", ..." if len(twice) > MAX_EXAMPLES else "")
+        raise ValueError(f"{what}: {len(twice)} worker(s) appear more than once ({shown}); a worker given twice "
+                         "is refused, with equal values or not (crowd-kit refuses too): give each worker one value")
     out = np.array([where.get(w, np.nan) for w in names.tolist()], dtype=float)
     bad = np.flatnonzero(np.isnan(out))
     if bad.size:

@@ -41,9 +41,9 @@ def _skills(c: Coded, workers_skills: Any, model: Any) -> np.ndarray:
                 f"{type(model).__name__} has no skills_ (a skill per worker); pass workers_skills=, for "
                 "example the skills_ of MajorityVote, Wawa or ZeroBasedSkill, or accuracy on gold"
             )
-    s = per_worker_values(workers_skills, c)
+    whose = "workers_skills" if given else f"{type(model).__name__}'s skills_ (taken as workers_skills)"
+    s = per_worker_values(workers_skills, c, whose)
     if np.any((s < 0) | (s > 1)):
-        whose = "workers_skills" if given else f"{type(model).__name__}'s skills_ (taken as workers_skills)"
         raise ValueError(f"{whose} must lie in [0, 1] (the probability that a worker answers right); pass "
                          "workers_skills= with such probabilities, e.g. MajorityVote's or Wawa's skills_")
     return s[c.judgments.worker]
