@@ -316,3 +316,25 @@ def test_on_invalid_drop_keeps_empty_tag_cells_as_the_empty_set(tmp_path: Path, 
         assert rows["judgments"].startswith("8 ")
         if distance == "jaccard":
             assert rows["alpha"] == want
+
+
+def test_messages_speak_the_command_line_and_no_variation_has_no_reading(tmp_path: Path, capsys, monkeypatch) -> None:
+    """Found by a bug hunt: --tag-sep '' failed with Python's "empty separator"; the distance table's
+    memory error named distance='nominal' and galton.aggregator.memory_limit; a single label printed
+    "reliable (alpha >= 0.800)" beside the warning that alpha 1.0 only stands for no variation."""
+    tags = tmp_path / "tags.csv"
+    tags.write_text("task,worker,label\n1,a,x|y\n1,b,x\n2,a,y\n2,b,y\n")
+    rc, _, err = run([tags, "--distance", "masi", "--tag-sep", ""], capsys)
+    assert rc == 2 and "--tag-sep must be the character(s) between a judgment's tags, not empty" in err, err
+    many = tmp_path / "many.csv"
+    many.write_text("task,worker,label\n" + "".join(f"{t},{w},{1 + 7 * t + w}\n" for t in range(300) for w in (0, 1)))
+    monkeypatch.setenv("GALTON_MAX_MEMORY", "1M")  # 600 values: a 2.7 MiB table of ratio distances
+    rc, _, err = run([many, "--distance", "ratio", "--bootstrap", "0"], capsys)
+    assert rc == 2 and "use --distance nominal, interval or ordinal, which need none" in err, err
+    assert "GALTON_MAX_MEMORY=SIZE in the environment" in err
+    assert "distance='" not in err and "memory_limit" not in err
+    same = tmp_path / "same.csv"
+    same.write_text("task,worker,label\n1,a,x\n1,b,x\n2,a,x\n2,b,x\n")
+    rc, rows, err = run([same, "--bootstrap", "0"], capsys)
+    assert rc == 0 and rows["alpha"] == "1.0000" and "no variation" in err
+    assert rows["reading"] == "none: every pairable judgment has the same label; there is no variation to measure"

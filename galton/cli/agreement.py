@@ -164,6 +164,8 @@ def _cmd_agreement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     if args.bootstrap < 0:
         raise CLIError("--bootstrap must be >= 0")
+    if not args.tag_sep:
+        raise CLIError("--tag-sep must be the character(s) between a judgment's tags, not empty (default: |)")
     table, dropped = _table(args)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -174,6 +176,9 @@ def _cmd_agreement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.bootstrap:
         alpha += f" (95% interval {a.low:.4f} .. {a.high:.4f}, {args.bootstrap} resamples of the tasks)"
     reading = next((text for bound, text in _READINGS if a.alpha >= bound), "unreliable (alpha < 0.667)")
+    reading += "; Krippendorff's thresholds"
+    if a.expected <= 0.0:  # alpha is 1.0 by convention: no reading of it
+        reading = "none: every pairable judgment has the same label; there is no variation to measure"
     rows = [
         ("tasks", f"{a.tasks} ({a.units} with two or more judgments)"),
         ("workers", str(a.workers)),
@@ -185,7 +190,7 @@ def _cmd_agreement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     rows += [
         ("distance", a.distance),
         ("alpha", alpha),
-        ("reading", f"{reading}; Krippendorff's thresholds"),
+        ("reading", reading),
         ("observed", f"{a.observed:.6g} (mean disagreement of two judgments of one task)"),
         ("expected", f"{a.expected:.6g} (of two judgments drawn at random: chance)"),
         ("majority", f"{majority:.4f} (share of judgments equal to their task's majority label)"),
