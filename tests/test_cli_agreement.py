@@ -331,7 +331,14 @@ def test_messages_speak_the_command_line_and_no_variation_has_no_reading(tmp_pat
     monkeypatch.setenv("GALTON_MAX_MEMORY", "1M")  # 600 values: a 2.7 MiB table of ratio distances
     rc, _, err = run([many, "--distance", "ratio", "--bootstrap", "0"], capsys)
     assert rc == 2 and "use --distance nominal, interval or ordinal, which need none" in err, err
-    assert "GALTON_MAX_MEMORY=SIZE in the environment" in err
+    assert "raise the limit with --max-memory SIZE (or GALTON_MAX_MEMORY=SIZE in the environment)" in err
+    rc, _, err = run([many, "--distance", "ratio", "--bootstrap", "0", "--max-memory", "512K"], capsys)
+    assert rc == 2 and "over the limit of 512.0 KiB (--max-memory 512K)" in err, err  # the option wins
+    monkeypatch.delenv("GALTON_MAX_MEMORY")
+    rc, _, err = run([many, "--distance", "ratio", "--bootstrap", "0", "--max-memory", "2M"], capsys)
+    assert rc == 2 and "(--max-memory 2M)" in err, err
+    rc, rows, err = run([many, "--distance", "ratio", "--bootstrap", "0", "--max-memory", "8M"], capsys)
+    assert rc == 0, err
     assert "distance='" not in err and "memory_limit" not in err
     same = tmp_path / "same.csv"
     same.write_text("task,worker,label\n1,a,x\n1,b,x\n2,a,x\n2,b,x\n")

@@ -263,7 +263,7 @@ CLI_HINTS = (
     ("Use distance='interval' for values", "Use --distance interval for values"),
     ("use distance='nominal', 'interval' or 'ordinal', which need none, or raise the limit (GALTON_MAX_MEMORY or "
      "galton.aggregator.memory_limit(...))", "use --distance nominal, interval or ordinal, which need none, or raise "
-     "the limit: GALTON_MAX_MEMORY=SIZE in the environment (e.g. GALTON_MAX_MEMORY=16G galton agreement ...)"),
+     "the limit with --max-memory SIZE (or GALTON_MAX_MEMORY=SIZE in the environment)"),
     ("drop those rows before (for example df.dropna(subset=['task', 'worker', 'label'])); crowd-kit's metrics "
      "skip them without a word", "drop those rows or pass --on-invalid drop"),
     ("The metrics read task, worker and label, as crowd-kit's do: rename the columns first (for example "

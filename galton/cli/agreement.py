@@ -12,7 +12,8 @@ import argparse
 import warnings
 from typing import Any, TextIO
 
-from ._common import CLIError, add_on_invalid, distinct_columns, report_warnings, seed
+from ._common import (CLIError, add_max_memory, add_on_invalid, check_memory_option, distinct_columns, memory_guard,
+                      report_warnings, seed)
 
 __all__ = ["add_agreement"]
 
@@ -51,6 +52,7 @@ def add_agreement(sub: Any) -> None:
     a.add_argument("--worker-col", default="worker", metavar="C", help="worker column (default: worker)")
     a.add_argument("--label-col", default="label", metavar="C", help="label column (default: label)")
     add_on_invalid(a)
+    add_max_memory(a)
     a.set_defaults(func=_cmd_agreement)
 
 
@@ -166,8 +168,9 @@ def _cmd_agreement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise CLIError("--bootstrap must be >= 0")
     if not args.tag_sep:
         raise CLIError("--tag-sep must be the character(s) between a judgment's tags, not empty (default: |)")
+    check_memory_option(args)
     table, dropped = _table(args)
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught, memory_guard(args):
         warnings.simplefilter("always")
         a = metrics.krippendorff(table, args.distance, bootstrap=args.bootstrap, seed=args.seed)
         majority = metrics.accuracy_on_aggregates(table)
