@@ -15,7 +15,8 @@ Input: a pandas frame with ``task``, ``worker``, ``output`` and ``embedding`` (1
 Results: ``embeddings_and_outputs_`` (by ``task``, sorted: ``output``, ``embedding``), ``scores_``
 (each row's distance, by task in row order); ``RASA`` also ``skills_``, ``prior_skills_`` and
 ``aggregated_embeddings_`` and ``loss_history_`` (each round's squared change of the centres relative
-to their size, crowd-kit's HRRASA loss; the fit stops when it falls below ``tol``). The sums run over
+to their size, crowd-kit's HRRASA loss, over the tasks whose outputs are compared: HRRASA leaves out
+tasks with one output, as crowd-kit's; the fit stops when it falls below ``tol``). The sums run over
 all rows at once.
 """
 
@@ -254,15 +255,16 @@ class RASA:
         previous = None
         history: list[float] = []
         centre = centres(local)  # n_iter=0: the mean (weighted by the local weights)
-        for _ in range(self.n_iter):
+        compared = ~alone  # the loss runs over these tasks only, as crowd-kit's HRRASA drops one-output tasks
+        for _ in range(self.n_iter if part.any() else 0):
             centre = centres(np.where(part, skill[rows.worker] * local, 1.0))
             diff = rows.emb - centre[rows.task]
             dist = np.where(part, np.einsum("ij,ij->i", diff, diff) / local, 0.0)
             spread = np.bincount(rows.worker, weights=dist, minlength=n_w)
             skill = prior / np.maximum(spread, _MIN_DISTANCE)
             if previous is not None:  # the loss: the centres' squared change relative to their size
-                step = float(((centre - previous) ** 2).sum())
-                norm = float((centre * centre).sum())
+                step = float(((centre[compared] - previous[compared]) ** 2).sum())
+                norm = float((centre[compared] ** 2).sum())
                 history.append(step / norm if norm > 0 else (np.inf if step > 0 else 0.0))
                 if history[-1] < self.tol:
                     break

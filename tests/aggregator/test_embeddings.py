@@ -168,3 +168,58 @@ def test_a_nan_or_infinite_embedding_is_refused_naming_its_row(bad):
         with pytest.raises(ValueError, match=r"column 'embedding' has 1 embedding\(s\) with a NaN or infinite value "
                                              r"\(rows 7\); drop or fix those rows"):
             model.fit(df)
+
+
+@pytest.fixture
+def ck_hrrasa(monkeypatch):
+    """crowd-kit's HRRASA, its weighted mean made to run on pandas 3 (it builds a float64 Series from
+    a Series of arrays, which pandas 3 refuses); otherwise its code as it is."""
+    hrrasa = pytest.importorskip("crowdkit.aggregation.embeddings.hrrasa")
+
+    def aggregate(data, weights, true_embeddings=None):
+        data = data.join(weights, on=["task", "worker"])
+        data["weighted_embedding"] = data.weight * data.embedding
+        group = data.groupby("task", group_keys=False)
+        agg = group.weighted_embedding.apply(np.sum) / group.weight.sum()
+        agg.update(pd.Series([], dtype=np.float64) if true_embeddings is None else true_embeddings)
+        return agg
+
+    monkeypatch.setattr(hrrasa.HRRASA, "_aggregate_embeddings", staticmethod(aggregate))
+    return hrrasa.HRRASA
+
+
+def _with_one_output_tasks(seed: int = 1):
+    """30 tasks of 3 outputs, and 270 tasks of one output (far larger embeddings)."""
+    rng = np.random.default_rng(seed)
+    rows = [(f"t{t}", f"w{w}", f"o{rng.integers(0, 5)}", rng.normal(size=3) + t % 3)
+            for t in range(30) for w in rng.choice(8, size=3, replace=False)]
+    multi = pd.DataFrame(rows, columns=["task", "worker", "output", "embedding"])
+    single = pd.DataFrame([(f"s{t}", f"w{t % 8}", "x", rng.normal(size=3) * 10) for t in range(270)],
+                          columns=multi.columns)
+    return multi, pd.concat([multi, single], ignore_index=True)
+
+
+@pytest.mark.parametrize("tol", [1e-9, 1e-5])
+def test_hrrasa_loss_leaves_out_one_output_tasks_as_crowdkits(ck_hrrasa, tol):
+    """The loss counted the centres of one-output tasks (which never change) in its denominator, so
+    adding tasks judged once shrank every loss (0.049 -> 1e-4 in the first round), stopped the fit
+    early and changed 3 of 30 other tasks' answers at tol=1e-5 (bug hunt)."""
+    from galton import HRRASA
+
+    def same(u, v):
+        return float(u == v)
+
+    multi, both = _with_one_output_tasks()
+    ours, theirs = HRRASA(tol=tol, output_similarity=same).fit(both), ck_hrrasa(tol=tol, output_similarity=same)
+    theirs.fit(both)
+    assert len(ours.loss_history_) == len(theirs.loss_history_) > 3
+    np.testing.assert_allclose(ours.loss_history_, theirs.loss_history_, rtol=1e-9)
+    np.testing.assert_allclose(ours.skills_.sort_index().to_numpy(), theirs.skills_.sort_index().to_numpy(),
+                               rtol=1e-9)
+    alone = HRRASA(tol=tol, output_similarity=same)
+    out_alone = alone.fit_predict(multi)
+    together = HRRASA(tol=tol, output_similarity=same)
+    out_together = together.fit_predict(both).loc[out_alone.index]
+    assert alone.loss_history_ == together.loss_history_
+    assert out_alone["output"].tolist() == out_together["output"].tolist()
+    np.testing.assert_allclose(alone.skills_.to_numpy(), together.skills_.to_numpy(), rtol=1e-12)
