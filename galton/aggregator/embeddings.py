@@ -12,6 +12,9 @@ crowd-kit's models by its names, with its results:
   squared change) or ``n_iter`` rounds; the output nearest to ``e_i`` in cosine distance is chosen.
 
 Input: a pandas frame with ``task``, ``worker``, ``output`` and ``embedding`` (1-D arrays, one length).
+``true_embeddings`` and ``aggregated_embeddings``: Series of such arrays by task; a missing entry
+(NaN, None) is skipped, as crowd-kit's, one of another length or holding a NaN is refused, and
+``aggregated_embeddings`` must cover every task.
 Results: ``embeddings_and_outputs_`` (by ``task``, sorted: ``output``, ``embedding``), ``scores_``
 (each row's distance, by task in row order); ``RASA`` also ``skills_``, ``prior_skills_`` and
 ``aggregated_embeddings_`` and ``loss_history_`` (each round's squared change of the centres relative
@@ -29,7 +32,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .._math import EPS, gammaln
-from ..data._validate import ColumnError, example_rows, pandas_columns, row_index
+from ..data._validate import MAX_EXAMPLES, ColumnError, example_rows, fmt_value, pandas_columns, row_index
 from ._params import check_count, check_real
 
 __all__ = ["ClosestToAverage", "HRRASA", "RASA", "chi2_upper_quantile", "gleu_similarity"]
@@ -120,17 +123,48 @@ class _Rows:
     def task_sums(self, values: np.ndarray) -> np.ndarray:
         return np.add.reduceat(values, self.starts, axis=0) if len(self.task) else values[:0]
 
-    def by_task(self, series: Any, dim: int) -> tuple[np.ndarray, np.ndarray]:
-        """(task codes, rows of vectors) of a Series of vectors by task, for the tasks of the data."""
+    def by_task(self, series: Any, dim: int, what: str = "true_embeddings") -> tuple[np.ndarray, np.ndarray]:
+        """(task codes, rows of vectors) of a Series of vectors by task (``what``, its name in errors),
+        for the tasks of the data; a missing entry (NaN, None) is skipped, as crowd-kit's Series.update
+        skips it, and a vector of another length or with a NaN or infinite value is refused."""
         if series is None or len(series) == 0:
             return np.zeros(0, dtype=np.int64), np.zeros((0, dim))
         if not series.index.is_unique:
-            raise ValueError("Incorrect data in true_embeddings: multiple true embeddings for a single task are not "
-                             "supported.")
+            raise ValueError(f"Incorrect data in {what}: multiple {what.split('_')[0]} embeddings for a single task "
+                             "are not supported.")
+        values = series.to_numpy()
+        given = np.array([not (v is None or (np.ndim(v) == 0 and _isna(v))) for v in values], dtype=bool)
         pos = self.tasks.get_indexer(series.index)
-        keep = pos >= 0
-        rows = [np.asarray(v, dtype=float) for v, k in zip(series.to_numpy(), keep) if k]
-        return pos[keep], (np.stack(rows) if rows else np.zeros((0, dim)))
+        keep = (pos >= 0) & given
+        ids, rows = series.index[keep], []
+        for v in values[keep]:
+            try:
+                rows.append(np.asarray(v, dtype=float))
+            except (TypeError, ValueError):  # text or another object: refused below as of the wrong shape
+                rows.append(np.zeros(0))
+        wrong = [t for t, v in zip(ids, rows) if v.shape != (dim,)]
+        if wrong:
+            raise ValueError(f"{what} has {len(wrong)} value(s) that are not 1-D arrays of the data's length {dim} "
+                             f"({_tasks(wrong)}); give each task a 1-D array as long as those in column 'embedding'")
+        vectors = np.stack(rows) if rows else np.zeros((0, dim))
+        bad = ~np.isfinite(vectors).all(axis=1)
+        if bad.any():  # one NaN made every skill NaN, without a word
+            raise ValueError(f"{what} has {int(bad.sum())} embedding(s) with a NaN or infinite value "
+                             f"({_tasks(ids[bad])}); drop those tasks or fix their embeddings")
+        return pos[keep], vectors
+
+
+def _isna(value: Any) -> bool:
+    import pandas as pd
+
+    return bool(pd.isna(value))
+
+
+def _tasks(ids: Any) -> str:
+    """A few task ids for an error: ``"tasks 't1', 3"``."""
+    ids = list(ids)
+    return "task" + ("s " if len(ids) > 1 else " ") + ", ".join(fmt_value(t) for t in ids[:MAX_EXAMPLES]) + \
+        (", ..." if len(ids) > MAX_EXAMPLES else "")
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -187,8 +221,13 @@ class ClosestToAverage:
             centre[t] = vectors
         else:
             centre = np.full((len(rows.tasks), dim), np.nan)
-            t, vectors = rows.by_task(aggregated_embeddings, dim)
+            t, vectors = rows.by_task(aggregated_embeddings, dim, "aggregated_embeddings")
             centre[t] = vectors
+            missing = np.setdiff1d(np.arange(len(rows.tasks)), t)
+            if missing.size:  # each of their rows got a NaN score and the task an arbitrary output
+                raise ValueError(f"aggregated_embeddings has no embedding for {missing.size} task(s) of the data "
+                                 f"({_tasks(rows.tasks[missing])}); give one for every task, or leave "
+                                 "aggregated_embeddings out to compare with each task's mean")
         return self._choose(rows, centre)
 
     def fit_predict(self, data: Any, aggregated_embeddings: Any = None) -> Any:

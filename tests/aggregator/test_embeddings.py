@@ -223,3 +223,55 @@ def test_hrrasa_loss_leaves_out_one_output_tasks_as_crowdkits(ck_hrrasa, tol):
     assert alone.loss_history_ == together.loss_history_
     assert out_alone["output"].tolist() == out_together["output"].tolist()
     np.testing.assert_allclose(alone.skills_.to_numpy(), together.skills_.to_numpy(), rtol=1e-12)
+
+
+def _two_tasks():
+    return pd.DataFrame([["t1", "p1", "a", np.array([1.0, 0.0])], ["t1", "p2", "a", np.array([1.0, 0.1])],
+                         ["t1", "p3", "b", np.array([0.0, 1.0])], ["t2", "p1", "c", np.array([1.0, 1.0])],
+                         ["t2", "p2", "d", np.array([0.0, 1.0])], ["t2", "p3", "d", np.array([0.1, 1.0])]],
+                        columns=["task", "worker", "output", "embedding"])
+
+
+def test_missing_true_embeddings_are_skipped_as_crowdkits():
+    """A NaN in true_embeddings (pandas' "not known") made every skill NaN and changed t2's answer; a
+    Series mixing arrays and NaN crashed in numpy. crowd-kit's Series.update skips them (bug hunt)."""
+    from galton import HRRASA
+
+    df = _two_tasks()
+    unknown = pd.Series([np.nan], index=["t1"])
+    mixed = pd.Series([np.array([0.0, 1.0]), np.nan, None], index=["t1", "t2", "t3"], dtype=object)
+    only_t1 = pd.Series([np.array([0.0, 1.0])], index=["t1"])
+    for true, same_as in ((unknown, None), (mixed, only_t1)):
+        ours, theirs = RASA(), ck.RASA()
+        a, b = ours.fit_predict(df, true), theirs.fit_predict(df, true)
+        assert a["output"].tolist() == b["output"].tolist() == RASA().fit_predict(df, same_as)["output"].tolist()
+        np.testing.assert_allclose(ours.skills_.to_numpy(), theirs.skills_.sort_index().to_numpy(), rtol=1e-9)
+        np.testing.assert_allclose(HRRASA().fit(df, true).skills_.to_numpy(),
+                                   HRRASA().fit(df, same_as).skills_.to_numpy(), rtol=1e-12)
+        cta = ClosestToAverage("cosine").fit(df, true_embeddings=true).scores_["score"]
+        np.testing.assert_allclose(cta, ClosestToAverage("cosine").fit(df, true_embeddings=same_as).scores_["score"])
+
+
+def test_bad_true_or_aggregated_embeddings_are_refused_naming_the_task():
+    """A NaN inside a true embedding gave all-NaN skills silently, one of another length numpy's
+    broadcast error, and ClosestToAverage with aggregated_embeddings lacking a task an arbitrary
+    output with NaN scores (crowd-kit raises) (bug hunt)."""
+    from galton import HRRASA
+
+    df = _two_tasks()
+    nan_inside = pd.Series([np.array([0.0, np.nan])], index=["t1"])
+    too_long = pd.Series([np.array([0.0, 1.0]), np.array([0.0, 1.0, 0.0])], index=["t1", "t2"])
+    for model in (RASA(), HRRASA()):
+        with pytest.raises(ValueError, match=r"true_embeddings has 1 embedding\(s\) with a NaN .* \(task 't1'\)"):
+            model.fit(df, nan_inside)
+        with pytest.raises(ValueError, match=r"true_embeddings has 1 value\(s\) .* length 2 \(task 't2'\)"):
+            model.fit(df, too_long)
+    with pytest.raises(ValueError, match=r"true_embeddings has 1 embedding\(s\) with a NaN .* \(task 't1'\)"):
+        ClosestToAverage().fit(df, true_embeddings=nan_inside)
+    with pytest.raises(ValueError, match=r"aggregated_embeddings has 1 value\(s\) .* \(task 't2'\)"):
+        ClosestToAverage().fit(df, too_long)
+    for lacking in (pd.Series([np.array([1.0, 0.0])], index=["t1"]),
+                    pd.Series([np.array([1.0, 0.0]), np.nan], index=["t1", "t2"])):
+        with pytest.raises(ValueError, match=r"aggregated_embeddings has no embedding for 1 task\(s\) .* "
+                                             r"\(task 't2'\); give one for every task"):
+            ClosestToAverage().fit_predict(df, lacking)
