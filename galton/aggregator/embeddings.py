@@ -16,11 +16,11 @@ Input: a pandas frame with ``task``, ``worker``, ``output`` and ``embedding`` (1
 (NaN, None) is skipped, as crowd-kit's, one of another length or holding a NaN is refused, and
 ``aggregated_embeddings`` must cover every task.
 Results: ``embeddings_and_outputs_`` (by ``task``, sorted: ``output``, ``embedding``), ``scores_``
-(each row's distance, by task in row order); ``RASA`` also ``skills_``, ``prior_skills_`` and
-``aggregated_embeddings_`` and ``loss_history_`` (each round's squared change of the centres relative
-to their size, crowd-kit's HRRASA loss, over the tasks whose outputs are compared: HRRASA leaves out
-tasks with one output, as crowd-kit's; the fit stops when it falls below ``tol``). The sums run over
-all rows at once.
+(each row's distance, indexed by task, the rows in the input's order as crowd-kit's); ``RASA``
+also ``skills_``, ``prior_skills_``, ``aggregated_embeddings_`` and ``loss_history_`` (each round's
+squared change of the centres relative to their size, crowd-kit's HRRASA loss, over the tasks whose
+outputs are compared: HRRASA leaves out tasks with one output, as crowd-kit's; the fit stops when it
+falls below ``tol``). The sums run over all rows at once.
 """
 
 from __future__ import annotations
@@ -120,6 +120,12 @@ class _Rows:
         self.starts = np.flatnonzero(np.r_[True, self.task[1:] != self.task[:-1]]) if len(self.task) else \
             np.zeros(0, dtype=np.int64)
 
+    def unsorted(self, values: np.ndarray) -> np.ndarray:
+        """Values of the sorted rows back in the input's row order."""
+        out = np.empty_like(values)
+        out[self.order] = values
+        return out
+
     def task_sums(self, values: np.ndarray) -> np.ndarray:
         return np.add.reduceat(values, self.starts, axis=0) if len(self.task) else values[:0]
 
@@ -204,11 +210,11 @@ class ClosestToAverage:
         # the first row of each task with its smallest distance (crowd-kit's idxmin)
         order = np.lexsort((np.arange(score.size), score, rows.task))
         first = order[np.r_[True, rows.task[order][1:] != rows.task[order][:-1]]] if score.size else order
-        src = rows.data.iloc[rows.order]
-        index = pandas_index(rows.tasks[rows.task], name="task")
-        self.scores_ = pd.DataFrame({"output": src["output"].to_numpy(), "score": score,
-                                     "embedding": src["embedding"].to_numpy()}, index=index)
-        self.embeddings_and_outputs_ = self.scores_.iloc[first][["output", "embedding"]]
+        # scores_ in the input's row order, as crowd-kit's (its task index repeats: rows are matched by position)
+        index = pandas_index(rows.tasks[rows.unsorted(rows.task)], name="task")
+        self.scores_ = pd.DataFrame({"output": rows.data["output"].to_numpy(), "score": rows.unsorted(score),
+                                     "embedding": rows.data["embedding"].to_numpy()}, index=index)
+        self.embeddings_and_outputs_ = self.scores_.iloc[rows.order[first]][["output", "embedding"]]
         return self
 
     def fit(self, data: Any, aggregated_embeddings: Any = None, true_embeddings: Any = None) -> "ClosestToAverage":
@@ -356,8 +362,9 @@ class HRRASA(RASA):
     ``output_similarity`` to them (default: sentence GLEU of the two texts, words 1- to 4-grams);
     the task embedding is the mean weighted by reliability times local weight, and an output's
     distance counts divided by its local weight. Tasks with one output are not compared: their
-    embedding and choice are that output (NaN local weight). ``local_skills_`` and ``weights_`` hold
-    each output's local and total weight; ``calculate_ranks`` adds ``ranks_``:
+    embedding and choice are that output (NaN local weight). ``local_skills_`` (task, worker,
+    local_skill) and ``weights_`` (a ``weight`` column indexed by task and worker, crowd-kit's) hold
+    each output's local and total weight, in the input's row order; ``calculate_ranks`` adds ``ranks_``:
     ``reliability * exp(-d / (||e||^2 ||e_task||^2)) + local weight`` per output.
 
     crowd-kit's default similarity hands the other text to nltk as a list of references, so nltk
@@ -409,12 +416,13 @@ class HRRASA(RASA):
         import pandas as pd
 
         rows = super()._fit(data, true_embeddings, need_output=True)
-        src = rows.data.iloc[rows.order]
-        task_ids = rows.tasks[rows.task]
-        local = np.where(self._part, self._local_weights, np.nan)
-        weight = self.skills_.to_numpy()[rows.worker] * local
-        self.local_skills_ = pd.DataFrame({"task": task_ids, "worker": src["worker"].to_numpy(), "local_skill": local})
-        self.weights_ = pd.DataFrame({"task": task_ids, "worker": src["worker"].to_numpy(), "weight": weight})
+        task_ids = rows.tasks[rows.unsorted(rows.task)]  # the per-output results in the input's row order
+        workers = rows.data["worker"].to_numpy()
+        local = rows.unsorted(np.where(self._part, self._local_weights, np.nan))
+        weight = self.skills_.to_numpy()[rows.unsorted(rows.worker)] * local
+        self.local_skills_ = pd.DataFrame({"task": task_ids, "worker": workers, "local_skill": local})
+        self.weights_ = pd.DataFrame({"weight": weight},  # crowd-kit's layout: indexed by (task, worker)
+                                     index=pd.MultiIndex.from_arrays([task_ids, workers], names=["task", "worker"]))
         if self.calculate_ranks:
             centre = self._centre[rows.task]
             d = np.einsum("ij,ij->i", rows.emb - centre, rows.emb - centre)
@@ -422,6 +430,6 @@ class HRRASA(RASA):
             norms = np.einsum("ij,ij->i", rows.emb, rows.emb) * np.einsum("ij,ij->i", centre, centre)
             with np.errstate(divide="ignore", invalid="ignore"):
                 rank = self.skills_.to_numpy()[rows.worker] * np.exp(-d / norms) + self._local_weights
-            self.ranks_ = pd.DataFrame({"task": task_ids, "output": src["output"].to_numpy(),
-                                        "rank": np.where(self._part, rank, np.nan)})
+            self.ranks_ = pd.DataFrame({"task": task_ids, "output": rows.data["output"].to_numpy(),
+                                        "rank": rows.unsorted(np.where(self._part, rank, np.nan))})
         return rows

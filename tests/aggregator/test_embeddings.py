@@ -275,3 +275,35 @@ def test_bad_true_or_aggregated_embeddings_are_refused_naming_the_task():
         with pytest.raises(ValueError, match=r"aggregated_embeddings has no embedding for 1 task\(s\) .* "
                                              r"\(task 't2'\); give one for every task"):
             ClosestToAverage().fit_predict(df, lacking)
+
+
+def test_scores_keep_the_input_row_order_and_hrrasa_weights_crowdkits_layout(ck_hrrasa):
+    """scores_ came sorted by task where crowd-kit's keep the input's row order; its task index
+    repeats, so users attach them by position. HRRASA's weights_ were a flat task/worker/weight
+    frame where crowd-kit's is indexed by (task, worker) (bug hunt)."""
+    from scipy.spatial.distance import cosine
+
+    from galton import HRRASA
+
+    data, _, _ = _simulate(2, n_tasks=30)
+    data = data.sample(frac=1.0, random_state=0).reset_index(drop=True)  # tasks interleaved
+    cases = [(ClosestToAverage(cosine).fit_predict_scores(data), ck.ClosestToAverage(cosine).fit_predict_scores(data)),
+             (RASA().fit_predict_scores(data), ck.RASA().fit_predict_scores(data))]
+    def same(u, v):
+        return float(u == v)
+
+    ours, theirs = HRRASA(tol=1e-5, output_similarity=same), ck_hrrasa(tol=1e-5, output_similarity=same)
+    cases.append((ours.fit_predict_scores(data), theirs.fit_predict_scores(data)))
+    for a, b in cases:
+        assert a.index.name == b.index.name == "task" and a.columns.tolist() == b.columns.tolist()
+        assert a.index.tolist() == b.index.tolist() == data["task"].tolist()
+        assert a["output"].tolist() == b["output"].tolist() == data["output"].tolist()
+        np.testing.assert_allclose(a["score"].to_numpy(), b["score"].to_numpy(), rtol=1e-9, atol=1e-12)
+    assert ours.weights_.index.names == theirs.weights_.index.names == ["task", "worker"]
+    assert ours.weights_.columns.tolist() == theirs.weights_.columns.tolist() == ["weight"]
+    assert ours.weights_.index.tolist() == theirs.weights_.index.tolist()
+    np.testing.assert_allclose(ours.weights_["weight"].to_numpy(), theirs.weights_["weight"].to_numpy(), rtol=1e-9)
+    # the per-output frames in the input's row order, so that they line up with data by position
+    assert ours.local_skills_["task"].tolist() == data["task"].tolist()
+    ranks = HRRASA(calculate_ranks=True).fit(data).ranks_
+    assert ranks["output"].tolist() == data["output"].tolist()
