@@ -218,6 +218,10 @@ class ClosestToAverage:
         return self
 
     def fit(self, data: Any, aggregated_embeddings: Any = None, true_embeddings: Any = None) -> "ClosestToAverage":
+        if not (callable(self.distance) or isinstance(self.distance, str) and self.distance in ("cosine", "euclidean")):
+            # an unknown name failed later: "'str' object is not callable"
+            raise ValueError(f"distance must be 'cosine', 'euclidean' or a function of two vectors (e.g. one of "
+                             f"scipy.spatial.distance's), not {self.distance!r}")
         rows = _Rows(data, need_output=True)
         dim = rows.emb.shape[1] if rows.emb.size else 0
         if aggregated_embeddings is None:

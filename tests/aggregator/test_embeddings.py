@@ -307,3 +307,11 @@ def test_scores_keep_the_input_row_order_and_hrrasa_weights_crowdkits_layout(ck_
     assert ours.local_skills_["task"].tolist() == data["task"].tolist()
     ranks = HRRASA(calculate_ranks=True).fit(data).ranks_
     assert ranks["output"].tolist() == data["output"].tolist()
+
+
+@pytest.mark.parametrize("name", ["cityblock", "sqeuclidean", "Cosine", 3])
+def test_an_unknown_distance_is_refused_at_fit_listing_the_accepted(name):
+    """ClosestToAverage(distance="cityblock") failed later with "'str' object is not callable" (bug hunt)."""
+    with pytest.raises(ValueError, match=r"distance must be 'cosine', 'euclidean' or a function of two vectors.*not "
+                                         + repr(name)):
+        ClosestToAverage(distance=name).fit(_two_tasks())
