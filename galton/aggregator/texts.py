@@ -18,7 +18,8 @@ frame with ``task``, ``worker`` and ``text`` columns; texts are aligned in row o
 and :class:`galton.HRRASA` for texts: each text (and each
 of the optional ``true_objects``, known texts by task) is encoded once by ``encoder`` (a function
 from a text to a vector, for example a sentence-embedding model) and RASA picks one of the given
-texts per task. ``texts_`` is a Series of the chosen texts by ``task`` named ``agg_text``.
+texts per task. ``texts_`` is a Series of the chosen texts by ``task`` named ``agg_text``, set by
+``fit`` too (crowd-kit's only by ``fit_predict``).
 """
 
 from __future__ import annotations
@@ -131,7 +132,10 @@ class TextRASA:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__") or name == "_rasa":
             raise AttributeError(name)
-        return getattr(self._rasa, name)
+        try:
+            return getattr(self._rasa, name)
+        except AttributeError:  # named the RASA inside
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}") from None
 
     def __repr__(self) -> str:
         r = self._rasa
@@ -150,18 +154,18 @@ class TextRASA:
         return None if true_objects is None else true_objects.map(self.encoder)
 
     def fit(self, data: Any, true_objects: Any = None) -> "TextRASA":
-        self._rasa.fit(self._encode(data), self._encode_true(true_objects))
+        """Fit and choose the texts: ``texts_`` (crowd-kit's fit leaves it unset: only its fit_predict sets it)."""
+        chosen = self._rasa.fit_predict(self._encode(data), self._encode_true(true_objects))
+        self.texts_ = chosen["output"].rename("agg_text")
         return self
 
     def fit_predict_scores(self, data: Any, true_objects: Any = None) -> Any:
         """Fit and return each text's cosine distance to its task's embedding."""
-        return self._rasa.fit_predict_scores(self._encode(data), self._encode_true(true_objects))
+        return self.fit(data, true_objects).scores_
 
     def fit_predict(self, data: Any, true_objects: Any = None) -> Any:
         """Fit and return ``texts_``: the chosen text of each task (a Series named ``agg_text``)."""
-        chosen = self._rasa.fit_predict(self._encode(data), self._encode_true(true_objects))
-        self.texts_ = chosen["output"].rename("agg_text")
-        return self.texts_
+        return self.fit(data, true_objects).texts_
 
 
 class TextHRRASA(TextRASA):

@@ -85,3 +85,19 @@ def test_text_rasa_is_rasa_on_the_encoded_texts_and_equals_crowdkits():
     wer = [word_errors(pulled[t], truth[t]) for t in known.index]
     free = [word_errors(texts[t], truth[t]) for t in known.index]
     assert np.mean(wer) <= np.mean(free)
+
+
+def test_text_rasa_fit_sets_the_texts():
+    """TextRASA(...).fit(df).texts_ raised AttributeError naming 'RASA' (crowd-kit's fit leaves it
+    unset too); fit now chooses the texts, fit_predict's, and a missing attribute names TextRASA."""
+    from galton import TextHRRASA, TextRASA
+
+    data, _ = simulate_transcripts(5, n_tasks=20, per_task=4, words=6)
+    for model in (TextRASA, TextHRRASA):
+        with pytest.raises(AttributeError, match=f"'{model.__name__}' object has no attribute 'texts_'"):
+            model(_bag_of_words).texts_
+        fitted = model(_bag_of_words).fit(data)
+        assert fitted.texts_.tolist() == model(_bag_of_words).fit_predict(data).tolist()
+        assert fitted.texts_.name == "agg_text" and fitted.texts_.index.tolist() == list(range(20))
+    theirs = ck.TextRASA(_bag_of_words).fit_predict(data, None)
+    assert TextRASA(_bag_of_words).fit(data).texts_.tolist() == theirs.tolist()
