@@ -32,7 +32,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .._math import EPS, gammaln
-from ..data._validate import MAX_EXAMPLES, ColumnError, example_rows, fmt_value, pandas_columns, row_index
+from ..data._validate import ColumnError, example_ids, example_rows, pandas_columns, row_index
 from ._params import check_count, check_real
 
 __all__ = ["ClosestToAverage", "HRRASA", "RASA", "chi2_upper_quantile", "gleu_similarity"]
@@ -151,12 +151,13 @@ class _Rows:
         wrong = [t for t, v in zip(ids, rows) if v.shape != (dim,)]
         if wrong:
             raise ValueError(f"{what} has {len(wrong)} value(s) that are not 1-D arrays of the data's length {dim} "
-                             f"({_tasks(wrong)}); give each task a 1-D array as long as those in column 'embedding'")
+                             f"({example_ids(wrong)}); give each task a 1-D array as long as those in column "
+                             "'embedding'")
         vectors = np.stack(rows) if rows else np.zeros((0, dim))
         bad = ~np.isfinite(vectors).all(axis=1)
         if bad.any():  # one NaN made every skill NaN, without a word
             raise ValueError(f"{what} has {int(bad.sum())} embedding(s) with a NaN or infinite value "
-                             f"({_tasks(ids[bad])}); drop those tasks or fix their embeddings")
+                             f"({example_ids(ids[bad])}); drop those tasks or fix their embeddings")
         return pos[keep], vectors
 
 
@@ -164,13 +165,6 @@ def _isna(value: Any) -> bool:
     import pandas as pd
 
     return bool(pd.isna(value))
-
-
-def _tasks(ids: Any) -> str:
-    """A few task ids for an error: ``"tasks 't1', 3"``."""
-    ids = list(ids)
-    return "task" + ("s " if len(ids) > 1 else " ") + ", ".join(fmt_value(t) for t in ids[:MAX_EXAMPLES]) + \
-        (", ..." if len(ids) > MAX_EXAMPLES else "")
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -236,7 +230,7 @@ class ClosestToAverage:
             missing = np.setdiff1d(np.arange(len(rows.tasks)), t)
             if missing.size:  # each of their rows got a NaN score and the task an arbitrary output
                 raise ValueError(f"aggregated_embeddings has no embedding for {missing.size} task(s) of the data "
-                                 f"({_tasks(rows.tasks[missing])}); give one for every task, or leave "
+                                 f"({example_ids(rows.tasks[missing])}); give one for every task, or leave "
                                  "aggregated_embeddings out to compare with each task's mean")
         return self._choose(rows, centre)
 

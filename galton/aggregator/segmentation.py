@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from ..data._validate import pandas_columns
+from ..data._validate import example_ids, fmt_value, pandas_columns
 from ._base import TIE_RTOL
 from ._params import check_count, check_real
 
@@ -68,12 +68,13 @@ def _images(data: Any) -> list[_Image]:
         arrays = [np.asarray(masks[r]) for r in rows]
         shapes = sorted({m.shape for m in arrays})
         if len(shapes) != 1 or len(shapes[0]) != 2:
-            raise ValueError(f"task {ordered[a]!r}: its segmentations must be 2-D masks of one shape; got shapes "
-                             f"{shapes}")
+            raise ValueError(f"task {fmt_value(ordered[a])}: its segmentations must be 2-D masks of one shape; "
+                             f"got shapes {shapes}")
         stack = np.stack(arrays)
         if stack.dtype != bool:
             if not np.isin(stack, (0, 1)).all():
-                raise ValueError(f"task {ordered[a]!r}: a segmentation holds values other than 0 / 1 (True / False)")
+                raise ValueError(f"task {fmt_value(ordered[a])}: a segmentation holds values other than 0 / 1 "
+                                 "(True / False)")
             stack = stack.astype(bool)
         out.append(_Image(ordered[a], workers[rows], stack.reshape(len(rows), -1), shapes[0]))
     return out
@@ -117,16 +118,24 @@ class SegmentationMajorityVote(_Segmentation):
         self.default_skill = default_skill
         self.on_missing_skill = on_missing_skill
 
-    def _weights(self, workers: np.ndarray, skills: Any) -> np.ndarray:
+    def _weights(self, images: list[_Image], skills: Any) -> list[np.ndarray]:
+        """Each image's worker weights (NaN: dropped), every row's skill looked up at once, so that
+        the errors count all rows and tasks (they counted the first image's)."""
         if skills is None:
-            return np.ones(len(workers))
+            return [np.ones(len(im.workers)) for im in images]
+        workers = np.concatenate([im.workers for im in images]) if images else np.zeros(0, dtype=object)
         w = skills.reindex(workers).to_numpy(dtype=float)
         if self.on_missing_skill == "value":
             w = np.where(np.isnan(w), self.default_skill, w)
         elif self.on_missing_skill == "error" and np.isnan(w).any():
             raise ValueError(f"Skill value is missing in {int(np.isnan(w).sum())} assignments. Specify skills for "
                              "every used worker or use a different on_missing_skill value")
-        return w
+        per_image = np.split(w, np.cumsum([len(im.workers) for im in images])[:-1]) if images else []
+        none = [im.task for im, v in zip(images, per_image) if np.isnan(v).all()]
+        if none:
+            raise ValueError(f"{len(none)} task(s) have no worker with a known skill ({example_ids(none)}); give "
+                             "skills for their workers or use a different on_missing_skill value")
+        return per_image
 
     def fit_predict(self, data: Any, skills: Any = None) -> Any:
         """Fit to ``data`` (with ``skills``, when given) and return ``segmentations_``."""
@@ -139,12 +148,8 @@ class SegmentationMajorityVote(_Segmentation):
             raise ValueError('default_skill goes with on_missing_skill="value", and only with it')
         images = _images(data)
         out = []
-        for im in images:
-            w = self._weights(im.workers, skills)
+        for im, w in zip(images, self._weights(images, skills)):
             keep = ~np.isnan(w)
-            if not keep.any():
-                raise ValueError(f"task {im.task!r} has no worker with a known skill; give skills for its workers "
-                                 "or use a different on_missing_skill value")
             w, m = w[keep], im.masks[keep]
             out.append((2.0 * np.einsum("w,wp->p", w, m.astype(float)) - w.sum() >= 0).reshape(im.shape))
         self.segmentations_ = _series([im.task for im in images], out, "agg_segmentation")

@@ -9,9 +9,9 @@ from typing import Any, Sequence
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["COLUMN_HINT", "ColumnError", "MAX_EXAMPLES", "check_on_invalid", "example_rows", "fmt_value",
-           "one_row", "row_index", "missing_columns", "encoded_options", "null_mask", "raise_nulls", "FileRows",
-           "file_rows"]
+__all__ = ["COLUMN_HINT", "ColumnError", "MAX_EXAMPLES", "check_on_invalid", "example_ids", "example_rows",
+           "fmt_value", "one_row", "row_index", "missing_columns", "encoded_options", "null_mask", "raise_nulls",
+           "FileRows", "file_rows"]
 
 MAX_EXAMPLES = 5
 
@@ -95,6 +95,13 @@ def one_row(row: int, index: np.ndarray | FileRows | None = None) -> str:
 
 def fmt_value(v: Any) -> str:
     return repr(v.item() if hasattr(v, "item") else v)
+
+
+def example_ids(ids: Any, what: str = "task") -> str:
+    """A few ids for an error, as plain values: ``"task 't1'"``, ``"tasks 2, 5, ..."``."""
+    ids = list(ids)
+    return what + ("s " if len(ids) > 1 else " ") + ", ".join(fmt_value(t) for t in ids[:MAX_EXAMPLES]) + \
+        (", ..." if len(ids) > MAX_EXAMPLES else "")
 
 
 def encoded_options(what: str, options: Sequence[tuple[str, Any, Any]], extra: Sequence[str] = ()) -> None:

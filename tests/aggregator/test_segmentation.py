@@ -129,3 +129,34 @@ def test_em_leaves_exact_ties_out_as_crowdkit_and_mixed_task_ids_fit():
     for model in (SegmentationMajorityVote, SegmentationEM, SegmentationRASA):
         got = model().fit(mixed).segmentations_
         assert sorted(map(str, got.index)) == ["1", "t"] and got["t"].tolist() == [[True, False], [False, True]]
+
+
+def test_missing_skills_are_counted_over_every_image_as_crowdkit():
+    """The missing-skill error counted only the first image's rows ("missing in 1 assignments" where
+    crowd-kit says 37) and "ignore" named one task, printed as np.int64(2) (bug hunt)."""
+    rng = np.random.default_rng(2)
+    rows = [(t, f"w{w}", rng.random((3, 4)) < 0.5) for t in range(50)
+            for w in rng.choice(6, rng.integers(1, 5), replace=False)]
+    df = pd.DataFrame(rows, columns=["task", "worker", "segmentation"])
+    skills = pd.Series(rng.random(4), index=["w0", "w1", "w2", "w3"])
+    missing = int((~df["worker"].isin(skills.index)).sum())
+    assert missing == 37
+    with pytest.raises(ValueError, match="Skill value is missing in 37 assignments"):
+        ck.SegmentationMajorityVote().fit(df, skills)
+    with pytest.raises(ValueError, match="Skill value is missing in 37 assignments"):
+        SegmentationMajorityVote().fit(df, skills)
+    known = df["worker"].isin(skills.index).groupby(df["task"]).any()
+    lacking = known.index[~known].tolist()
+    with pytest.raises(ValueError, match=f"{len(lacking)} tasks has no workers with known skills"):
+        ck.SegmentationMajorityVote(on_missing_skill="ignore").fit(df, skills)
+    shown = ", ".join(map(str, lacking[:5]))
+    with pytest.raises(ValueError, match=rf"^{len(lacking)} task\(s\) have no worker with a known skill "
+                                         rf"\(tasks {shown}"):
+        SegmentationMajorityVote(on_missing_skill="ignore").fit(df, skills)
+    kept = df[df["task"].isin(known.index[known])]
+    ours = SegmentationMajorityVote(on_missing_skill="ignore").fit_predict(kept, skills)
+    theirs = ck.SegmentationMajorityVote(on_missing_skill="ignore").fit_predict(kept, skills)
+    assert ours.index.equals(theirs.index) and all(np.array_equal(x, y) for x, y in zip(ours, theirs))
+    with pytest.raises(ValueError, match=r"^task 7: its segmentations must be 2-D masks"):
+        SegmentationEM().fit(pd.DataFrame({"task": np.array([7, 7]), "worker": ["a", "b"],
+                                           "segmentation": [np.zeros((2, 2)), np.zeros((2, 3))]}))
