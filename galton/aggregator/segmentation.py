@@ -20,12 +20,14 @@ Results as in crowd-kit: ``segmentations_``, a pandas Series of boolean arrays i
 (sorted) named ``agg_segmentation``; ``SegmentationEM`` also keeps ``posteriors_`` (pixel
 probabilities) and ``skills_`` (``s_w`` per (task, worker)). Input: a pandas frame with ``task``,
 ``worker`` and ``segmentation`` (2-D arrays of bools or 0 / 1, one shape per task). Each image is
-its own problem, fitted with whole-array numpy steps over its workers and pixels.
+its own problem, fitted with whole-array numpy steps over its workers and pixels; EM and RASA fit
+images of the same mask count and size together, in batches of about 8 MiB of float masks (one
+image when it is larger), an image leaving RASA's batch once it stops.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -39,10 +41,16 @@ _RASA_BIAS = 1e-5  # Li and Fukumoto's bias in the distance weight (crowd-kit's 
 
 
 class _Image:
-    """One task's judgments: its id, workers, masks as rows of pixels, and the masks' shape."""
+    """One task's judgments: its id, workers, 2-D boolean masks (the input's arrays, not copied) and
+    their shape; ``masks`` stacks them as rows of pixels when asked."""
 
-    def __init__(self, task: Any, workers: np.ndarray, masks: np.ndarray, shape: tuple[int, ...]):
-        self.task, self.workers, self.masks, self.shape = task, workers, masks, shape
+    def __init__(self, task: Any, workers: np.ndarray, arrays: list[np.ndarray], shape: tuple[int, ...]):
+        self.task, self.workers, self.arrays, self.shape = task, workers, arrays, shape
+        self.size = (len(arrays), int(np.prod(shape)))  # (masks, pixels)
+
+    @property
+    def masks(self) -> np.ndarray:
+        return np.stack(self.arrays).reshape(self.size)
 
 
 def _images(data: Any) -> list[_Image]:
@@ -70,13 +78,13 @@ def _images(data: Any) -> list[_Image]:
         if len(shapes) != 1 or len(shapes[0]) != 2:
             raise ValueError(f"task {fmt_value(ordered[a])}: its segmentations must be 2-D masks of one shape; "
                              f"got shapes {shapes}")
-        stack = np.stack(arrays)
-        if stack.dtype != bool:
-            if not np.isin(stack, (0, 1)).all():
-                raise ValueError(f"task {fmt_value(ordered[a])}: a segmentation holds values other than 0 / 1 "
-                                 "(True / False)")
-            stack = stack.astype(bool)
-        out.append(_Image(ordered[a], workers[rows], stack.reshape(len(rows), -1), shapes[0]))
+        for k, mask in enumerate(arrays):  # bool masks are kept as given: no copy of the input
+            if mask.dtype != bool:
+                if not np.isin(mask, (0, 1)).all():
+                    raise ValueError(f"task {fmt_value(ordered[a])}: a segmentation holds values other than 0 / 1 "
+                                     "(True / False)")
+                arrays[k] = mask.astype(bool)
+        out.append(_Image(ordered[a], workers[rows], arrays, shapes[0]))
     return out
 
 
@@ -161,20 +169,32 @@ def _xlog(weight: np.ndarray, log: np.ndarray) -> np.ndarray:
     return np.where(weight > 0, weight * np.where(weight > 0, log, 0.0), 0.0)
 
 
-def _batches(images: list[_Image]) -> list[tuple[list[int], np.ndarray]]:
-    """Images grouped by (number of masks, number of pixels): each group's indices and its masks
-    stacked as (images, workers, pixels), so that one numpy step serves the whole group."""
+#: the float64 masks of one batch: the steps' temporaries come to a few times this, where one batch
+#: of every like image took 1.3 GiB for 200 images of 256 x 256 pixels with 5 masks each
+_BATCH_BYTES = 8 * 2**20
+
+
+def _batches(images: list[_Image]) -> Iterator[tuple[list[int], np.ndarray]]:
+    """Images grouped by (number of masks, number of pixels), each group in batches of about
+    ``_BATCH_BYTES`` of float masks (one image when it is larger): each batch's indices and its
+    masks stacked as (images, workers, pixels), so that one numpy step serves the batch. Each image
+    is fitted on its own, so the batches change no result."""
     groups: dict[tuple[int, int], list[int]] = {}
     for i, im in enumerate(images):
-        groups.setdefault(im.masks.shape, []).append(i)
-    return [(idx, np.stack([images[i].masks for i in idx])) for idx in groups.values()]
+        groups.setdefault(im.size, []).append(i)
+    for (n, pixels), idx in groups.items():
+        size = max(1, _BATCH_BYTES // max(1, 8 * n * pixels))
+        for k in range(0, len(idx), size):
+            part = idx[k:k + size]
+            yield part, np.stack([a for i in part for a in images[i].arrays]).reshape(len(part), n, pixels)
 
 
 class SegmentationEM(_Segmentation):
     """Per image, crowd-kit's EM (module docstring): worker skills and pixel posteriors, each
     iteration's posteriors the next prior; ``n_iter`` iterations at most (0: the majority share),
     stopping when the evidence lower bound per mark gains less than ``tol``. Images with the same
-    number of masks and pixels are fitted together, each stopping on its own."""
+    number of masks and pixels are fitted together in batches (module docstring), each stopping on
+    its own."""
 
     def __init__(self, n_iter: int = 10, tol: float = 1e-5):
         self.n_iter = n_iter
@@ -282,8 +302,8 @@ class SegmentationEM(_Segmentation):
 class SegmentationRASA(_Segmentation):
     """Weighted majority with weights from each worker's distance to the current mask (module
     docstring): ``n_iter`` rounds at most, stopping when the weighted vote's relative squared change
-    is below ``tol``. Images with the same number of masks and pixels are fitted together, each
-    stopping on its own."""
+    is below ``tol``. Images with the same number of masks and pixels are fitted together in batches
+    (module docstring), each leaving the batch when it stops."""
 
     def __init__(self, n_iter: int = 10, tol: float = 1e-5):
         self.n_iter = n_iter
@@ -291,29 +311,32 @@ class SegmentationRASA(_Segmentation):
 
     def _group(self, m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(masks, relative squared change of the weighted vote by iteration: NaN where none was
-        measured) of a group of images, ``m`` (images, workers, pixels)."""
+        measured) of a batch of images, ``m`` (images, workers, pixels); an image that has stopped
+        leaves the batch (it kept every image in every step until the last one stopped)."""
         b, n, _ = m.shape
         x = m.astype(float)
         w = np.full((b, n), 1.0 / n)
         mask = np.einsum("bw,bwp->bp", w, x) >= 0.5
         previous = None
-        live = np.ones(b, dtype=bool)
+        on = np.arange(b)  # the images still iterating; x, m, w and previous hold just these
         history = np.full((self.n_iter, b), np.nan)
         for it in range(self.n_iter):
             vote = np.einsum("bw,bwp->bp", w, x)
-            mask = np.where(live[:, None], vote >= 0.5, mask)
-            inter = (m & mask[:, None]).sum(axis=2)
-            union = (m | mask[:, None]).sum(axis=2)
+            mask[on] = vote >= 0.5
+            inter = (m & mask[on][:, None]).sum(axis=2)
+            union = (m | mask[on][:, None]).sum(axis=2)
             iou = np.where(union > 0, inter / np.maximum(union, 1), 1.0)  # two empty masks agree
             weight = np.log(1.0 / (1.0 - iou + _RASA_BIAS) + 1.0)
-            w = np.where(live[:, None], weight / weight.sum(axis=1, keepdims=True), w)
+            w = weight / weight.sum(axis=1, keepdims=True)
             if previous is not None:
                 norm = (vote * vote).sum(axis=1)
                 step = vote - previous
                 change = np.where(norm > 0, (step * step).sum(axis=1) / np.where(norm > 0, norm, 1.0), 0.0)
-                history[it] = np.where(live, change, np.nan)
-                live &= ~(change < self.tol)
-                if not live.any():
+                history[it, on] = change
+                going = ~(change < self.tol)
+                if not going.all():
+                    on, x, m, w, vote = on[going], x[going], m[going], w[going], vote[going]
+                if not on.size:
                     break
             previous = vote
         return mask, history
