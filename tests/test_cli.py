@@ -594,6 +594,50 @@ def test_aggregate_rating_kind_and_wrong_model_for_the_kind(tmp_path, capsys):
     assert "add --kind rating" in capsys.readouterr().err
 
 
+def test_pairwise_choice_and_rating_data_read_the_column_options_and_on_invalid(tmp_path, capsys):
+    """--worker-col, --label-col, --task-col and --on-invalid reach the readers of pairwise, choice
+    and rating data (they were ignored: a rater column was one anonymous worker, ratings with other
+    column names failed, --on-invalid drop still failed); an option a kind cannot use is refused."""
+    import json
+
+    rows = [("r1", "x", "y", "x"), ("r2", "y", "z", "z"), ("r1", "x", "z", "x"), ("r3", "z", "x", "z"),
+            ("r3", "y", "x", "y"), ("r2", "y", "z", "y"), ("r1", "y", "z", "y"), ("r2", "x", "y", "x")]
+    src = tmp_path / "pairs.csv"
+    src.write_text("rater,left,right,winner\n" + "\n".join(",".join(r) for r in rows) + "\n")
+    out, workers = tmp_path / "s.csv", tmp_path / "w.csv"
+    argv = ["aggregate", str(src), "-m", "crowd_bt", "-o", str(out), "--workers-output", str(workers), "-q"]
+    assert main([*argv, "--worker-col", "rater", "--label-col", "winner"]) == 0
+    frame = pd.DataFrame(rows, columns=["worker", "left", "right", "label"])
+    ref = galton.aggregate(frame, "crowd_bt")
+    got = pl.read_csv(out)
+    np.testing.assert_allclose(got["score"].to_numpy(), ref.intervals_.loc[got["item"].to_list(), "score"])
+    assert sorted(pl.read_csv(workers)["worker"].to_list()) == ["r1", "r2", "r3"]  # was one worker ""
+    bad = tmp_path / "bad.csv"  # a self-comparison and an empty label: dropped on request
+    bad.write_text(src.read_text() + "r1,x,x,x\nr2,x,y,\n")
+    assert main([*argv, "--worker-col", "rater", "--label-col", "winner", "--on-invalid", "drop"]) == 0
+    assert main(["aggregate", str(bad), "-m", "crowd_bt", "-o", str(tmp_path / "d.csv"), "-q",
+                 "--worker-col", "rater", "--label-col", "winner", "--on-invalid", "drop"]) == 0
+    assert pl.read_csv(tmp_path / "d.csv").equals(pl.read_csv(out))
+    assert main(["aggregate", str(src), "--worker-col", "rater", "--label-col", "winner", "--task-col", "t"]) == 2
+    assert "--task-col is not for pairwise data" in capsys.readouterr().err
+
+    choices = tmp_path / "ch.jsonl"
+    picks = [("r1", ["a", "b", "c"], "a"), ("r2", ["a", "b"], "b"), ("r1", ["c", "b"], "b"),
+             ("r2", ["a", "c"], "a"), ("r3", ["b", "c", "a"], "c")]
+    choices.write_text("".join(json.dumps({"rater": w, "options": o, "choice": c}) + "\n" for w, o, c in picks))
+    assert main(["aggregate", str(choices), "--worker-col", "rater", "-o", str(out),
+                 "--workers-output", str(workers), "-q"]) == 0
+    assert sorted(pl.read_csv(workers)["worker"].to_list()) == ["r1", "r2", "r3"]
+    assert main(["aggregate", str(choices), "--worker-col", "rater", "--label-col", "choice"]) == 2
+    assert "--label-col is not for choice data" in capsys.readouterr().err
+
+    ratings = tmp_path / "r.csv"
+    ratings.write_text("item,rater,score\na,r1,3\na,r2,4\nb,r1,1\nb,r2,2\nb,r3,5\n")
+    assert main(["aggregate", str(ratings), "--kind", "rating", "-m", "rating_mean", "--task-col", "item",
+                 "--worker-col", "rater", "--label-col", "score", "-o", str(out), "-q"]) == 0
+    assert pl.read_csv(out).sort("task")["score"].to_list() == [3.5, 8 / 3]
+
+
 # --- every failure one line, interrupts, stdout, memory (issue 9) ------------------------------------
 def _panic_class() -> type:
     """A stand-in for polars' ``pyo3_runtime.PanicException`` (a BaseException, not an Exception)."""
@@ -721,7 +765,8 @@ def test_error_hints_are_in_the_command_lines_words(tmp_path, capsys):
     pairs.write_text("who,a,b,winner\nw,x,y,x\n")
     assert main(["aggregate", str(pairs), "--kind", "pairwise", "-o", str(tmp_path / "p_out.csv")]) == 2
     err = capsys.readouterr().err
-    assert "Rename the columns to worker, left, right, label" in err and "left_col=" not in err
+    assert "Rename the items' columns to left and right; name the worker and label columns with --worker-col, " \
+        "--label-col" in err and "left_col=" not in err
 
 
 def test_quiet_silences_the_readers_warning_too(tmp_path, capsys):

@@ -117,9 +117,14 @@ def build_parser() -> argparse.ArgumentParser:
     agg.add_argument("--tag-sep", default=None, metavar="S",
                      help="multilabel data in CSV / TSV: the character between a judgment's tags "
                      "(default: |); also joins the tags in CSV / TSV output")
-    agg.add_argument("--task-col", default="task", metavar="C", help="task column (default: task)")
-    agg.add_argument("--worker-col", default="worker", metavar="C", help="worker column (default: worker)")
-    agg.add_argument("--label-col", default="label", metavar="C", help="label column (default: label)")
+    agg.add_argument("--task-col", default="task", metavar="C",
+                     help="task column (default: task) of categorical, multilabel and rating data")
+    agg.add_argument("--worker-col", default="worker", metavar="C",
+                     help="worker column (default: worker), every kind of data")
+    agg.add_argument("--label-col", default="label", metavar="C",
+                     help="label column (default: label): the rating of rating data, the preferred item of "
+                     "pairwise data (whose items are read from left, right); choice data reads options, choice "
+                     "or ranking and takes no --label-col")
     agg.add_argument("--engine", choices=("local", "ray"), default=None,
                      help="where the shards live (default: local; ray when --ray-address is given)")
     agg.add_argument("--shards", type=int, default=None, metavar="N", help="number of task shards")
@@ -142,7 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
     agg.add_argument("--uncalibrated", action="store_true",
                      help="report the default model's probabilities as fitted, without the temperature "
                      "it chooses on held-out judgments (README: 'How sure is it?')")
-    add_on_invalid(agg)
+    add_on_invalid(agg, "rows with a missing task, worker or label (pairwise data: also an item compared with "
+                   "itself or a label that is neither item; choice data: a list with fewer than two items or "
+                   "an item twice, a choice outside the options): fail (default) or drop them")
     add_max_memory(agg)
     agg.add_argument("--quiet", "-q", action="store_true",
                      help="no summary, progress bar or warnings (errors are still reported)")

@@ -66,10 +66,11 @@ def model_param(text: str) -> tuple[str, Any]:
     return key.strip(), value
 
 
-def add_on_invalid(parser: argparse.ArgumentParser) -> None:
-    """``--on-invalid {raise,drop}``, as every command that reads judgments has it."""
+def add_on_invalid(parser: argparse.ArgumentParser, text: str | None = None) -> None:
+    """``--on-invalid {raise,drop}``, as every command that reads judgments has it (``text``: its
+    help where the command reads more than judgments)."""
     parser.add_argument("--on-invalid", choices=("raise", "drop"), default="raise",
-                        help="rows with a missing task, worker or label: fail (default) or drop them")
+                        help=text or "rows with a missing task, worker or label: fail (default) or drop them")
 
 
 def add_max_memory(parser: argparse.ArgumentParser) -> None:
@@ -268,8 +269,11 @@ CLI_HINTS = (
      "skip them without a word", "drop those rows or pass --on-invalid drop"),
     ("The metrics read task, worker and label, as crowd-kit's do: rename the columns first (for example "
      "df.rename(columns={'item': 'task'}))", "Name the columns with --task-col, --worker-col, --label-col"),
-    ("Name the columns with left_col=, right_col=, label_col=", "Rename the columns to worker, left, right, label"),
-    ("Name them with options_col=, choice_col=, ranking_col=", "Rename them to worker, options, choice (or ranking)"),
+    ("Name the columns with left_col=, right_col=, label_col=",
+     "Rename the items' columns to left and right; name the worker and label columns with --worker-col, "
+     "--label-col"),
+    ("Name them with options_col=, choice_col=, ranking_col=",
+     "Rename them to options, choice (or ranking); name the worker column with --worker-col"),
 )
 
 

@@ -269,7 +269,7 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             columns = input_columns(args.input)
         else:
             if args.kind == "pairwise" or {"left", "right"} <= set(input_columns(args.input)):
-                ids = (*ids, "label")  # the winner is an item id: typed as left / right are (1.5 became 1.5)
+                ids = (*ids, args.label_col)  # the winner is an item id: typed as left / right are (1.5 became 1.5)
             table = read_table(args.input, ids)  # once: stdin and FIFOs cannot be read twice
             columns = table.column_names
         if args.kind != "categorical":
@@ -302,7 +302,7 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             raise CLIError(f"--output for {kind} data must be a file (.parquet, .csv, .tsv) or -")
         data = table if table is not None else read_table(args.input, ids)
         if kind == "pairwise" and table is not None:  # read from text here: its item columns as one type,
-            data = text_items(data, [c for c in ("left", "right", "label") if c in data.column_names])  # as a path's
+            data = text_items(data, [c for c in ("left", "right", args.label_col) if c in data.column_names])
         with memory_guard(args):
             return aggregate_other(kind, data, args, summary_out, err, _model_params)
     name = args.model or aggregator.default_name()

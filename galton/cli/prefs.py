@@ -9,12 +9,40 @@ import time
 import warnings
 from typing import Any, TextIO
 
-__all__ = ["KINDS", "detect_kind", "aggregate_other"]
+__all__ = ["KINDS", "detect_kind", "aggregate_other", "data_options"]
 
 from .._api import detect_kind  # noqa: E402  (one rule for the CLI and galton.aggregate)
 from ._outputs import pairs_path  # noqa: E402
 
 KINDS = ("auto", "categorical", "pairwise", "choice", "rating", "multilabel")
+
+#: the column options each kind of data reads, as the keyword arguments of its reader
+COLUMN_OPTIONS = {"pairwise": {"--worker-col": "worker_col", "--label-col": "label_col"},
+                  "choice": {"--worker-col": "worker_col"},
+                  "rating": {"--task-col": "task_col", "--worker-col": "worker_col", "--label-col": "label_col"}}
+#: what a kind of data reads instead of a column option it has no use for
+NO_COLUMN = {"pairwise": "pairwise data reads worker, left, right, label (--label-col names the column of the "
+                         "preferred item) and has no task column",
+             "choice": "choice data reads worker, options, choice (or worker, ranking): rename the options / "
+                       "choice / ranking columns to those names"}
+
+
+def data_options(kind: str, args: argparse.Namespace) -> dict[str, Any]:
+    """The reading options of ``kind``'s data from ``--task-col``, ``--worker-col``,
+    ``--label-col`` and ``--on-invalid`` (they were ignored: a ``rater`` column was not read as the
+    workers); an option the kind has no use for is refused rather than ignored."""
+    from ._common import CLIError
+
+    given = {"--task-col": (args.task_col, "task"), "--worker-col": (args.worker_col, "worker"),
+             "--label-col": (args.label_col, "label")}
+    options: dict[str, Any] = {"on_invalid": args.on_invalid}
+    for option, (value, default) in given.items():
+        key = COLUMN_OPTIONS[kind].get(option)
+        if key is not None:
+            options[key] = value
+        elif value != default:
+            raise CLIError(f"{option} is not for {kind} data: {NO_COLUMN[kind]}")
+    return options
 
 
 def aggregate_other(kind: str, data: Any, args: argparse.Namespace, out: TextIO, err: TextIO,
@@ -31,10 +59,11 @@ def aggregate_other(kind: str, data: Any, args: argparse.Namespace, out: TextIO,
         raise CLIError(f"model {name!r} is not for {kind} data; use one of: {valid}")
     from .._api import aggregate
 
+    options = data_options(kind, args)
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        model = aggregate(data, name, kind=kind, output="arrow", **model_params(cls, args, name))
+        model = aggregate(data, name, kind=kind, output="arrow", **model_params(cls, args, name), **options)
     seconds = time.perf_counter() - t0
     if not getattr(args, "quiet", False):  # --quiet: no summary, progress bar or warnings
         report_warnings(caught, err)
