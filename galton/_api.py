@@ -12,14 +12,16 @@ __all__ = ["aggregate", "detect_kind"]
 
 def detect_kind(columns: list[str], requested: str = "auto") -> str:
     """The kind of data: ``requested`` unless "auto"; auto reads the column names (left/right →
-    pairwise, options with choice or ranking → choice, else categorical; numeric ratings look like
-    categorical labels, so they need ``kind="rating"``)."""
+    pairwise, options with choice or ranking, or a ranking without task and label columns → choice,
+    else categorical; numeric ratings look like categorical labels, so they need ``kind="rating"``)."""
     if requested != "auto":
         return requested
     cols = set(columns)
     if {"left", "right"} <= cols:
         return "pairwise"
     if "options" in cols and ({"choice", "ranking"} & cols):
+        return "choice"
+    if "ranking" in cols and not ({"task", "label"} & cols):  # worker, ranking: rankings, best first
         return "choice"
     return "categorical"
 
@@ -54,8 +56,9 @@ def aggregate(data: Any, model: str | None = None, *, kind: str = "auto", gold: 
     ----------
     data : pandas / polars / Arrow frame, dict of arrays or a path: ``task, worker, label``
         (categorical, or numeric ratings with ``kind="rating"``), ``worker, left, right, label``
-        (pairwise comparisons, label = the preferred item) or ``worker, options, choice`` /
-        ``worker, options, ranking`` (best-of-n choices)
+        (pairwise comparisons, label = the preferred item), ``worker, options, choice`` (best-of-n
+        choices), ``worker, ranking`` (rankings, best first) or ``worker, options, ranking`` (a ranking
+        of the first k of the options: k successive choices, the options left unranked below them)
     model : registered model name (``galton.aggregator.names()``) or a model object (``DawidSkene(n_iter=50)``),
         fitted in place and returned (with ``**params`` a copy of it, so configured, is fitted instead);
         default: the default model of the kind of data (categorical ``bds``, pairwise ``bt``, choice

@@ -638,6 +638,27 @@ def test_pairwise_choice_and_rating_data_read_the_column_options_and_on_invalid(
     assert pl.read_csv(out).sort("task")["score"].to_list() == [3.5, 8 / 3]
 
 
+def test_rankings_are_detected_and_top_k_rankings_read_their_options(tmp_path, capsys):
+    """``worker, ranking`` needs no --kind (it failed with "missing column(s) ['task', 'label']");
+    ``worker, options, ranking`` scores the options never ranked and refuses a ranked item that
+    is not among the options."""
+    import json
+
+    rk = tmp_path / "rk.jsonl"
+    rk.write_text("".join(json.dumps({"worker": w, "ranking": r}) + "\n" for w, r in
+                          (("r1", ["a", "b", "c"]), ("r2", ["b", "a", "c"]), ("r1", ["a", "c", "b"]))))
+    out = tmp_path / "s.csv"
+    assert main(["aggregate", str(rk), "-o", str(out), "-q"]) == 0
+    assert pl.read_csv(out).sort("score", descending=True)["item"].to_list() == ["a", "b", "c"]
+    top = tmp_path / "top.jsonl"
+    top.write_text(json.dumps({"worker": "r1", "options": ["a", "b", "c", "d"], "ranking": ["a", "b"]}) + "\n"
+                   + json.dumps({"worker": "r2", "options": ["a", "b", "c", "x"], "ranking": ["a", "zzz"]}) + "\n")
+    assert main(["aggregate", str(top), "-o", str(out), "-q"]) == 2
+    assert "'zzz' not in ['a', 'b', 'c', 'x']); fix those rows or pass --on-invalid drop" in capsys.readouterr().err
+    assert main(["aggregate", str(top), "-o", str(out), "-q", "--on-invalid", "drop"]) == 0
+    assert sorted(pl.read_csv(out)["item"].to_list()) == ["a", "b", "c", "d"]
+
+
 # --- every failure one line, interrupts, stdout, memory (issue 9) ------------------------------------
 def _panic_class() -> type:
     """A stand-in for polars' ``pyo3_runtime.PanicException`` (a BaseException, not an Exception)."""

@@ -1,7 +1,7 @@
 """Plackett-Luce for best-of-n choices and rankings.
 
-Data: :class:`galton.pairwise.Choices` — best-of-n rows ``worker, options, choice`` or rankings
-``worker, ranking`` (best first); pairwise ``worker, left, right, label`` rows are accepted too
+Data: :class:`galton.pairwise.Choices` — best-of-n rows ``worker, options, choice``, rankings
+``worker, ranking`` (best first) or rankings of the top k options ``worker, options, ranking``; pairwise ``worker, left, right, label`` rows are accepted too
 (a comparison is a choice out of two, and Plackett-Luce on pairs is Bradley-Terry).
 """
 

@@ -109,8 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
                      "adversarial / too_little_data; each kind of data its own report): .parquet, .pq, .csv, .tsv "
                      "or .jsonl, written atomically (see README, 'Which workers to keep')")
     agg.add_argument("--kind", choices=KINDS, default="auto",
-                     help="kind of data: auto (left/right columns: pairwise; options + choice/ranking: "
-                     "choice; a label column of lists: multilabel; else categorical), or rating for "
+                     help="kind of data: auto (left/right columns: pairwise; options + choice/ranking, or "
+                     "a ranking column: choice; a label column of lists: multilabel; else categorical), or rating for "
                      "numeric scores; pairwise / choice / rating write item scores (pairwise also "
                      "<output>_pairs with pair probabilities); multilabel (each judgment the set of "
                      "tags that apply) writes each task's tags and p_<tag>, one --model fit per tag")

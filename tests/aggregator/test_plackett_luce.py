@@ -112,3 +112,51 @@ def test_pair_probas_count_the_decisive_choices() -> None:
     assert pp["proba"].iloc[0] == pytest.approx(1 / (1 + np.exp(s["b"] - s["a"])))
     with pytest.raises(ValueError, match=r"with prior=0, 2 item\(s\) are never chosen or always chosen \(e.g. \['a', 'c'\]\)"):
         PlackettLuce(prior=0.0).fit(pd.DataFrame({"options": [["a", "b"], ["b", "c"]], "choice": ["a", "b"]}))
+
+
+def test_a_top_k_ranking_of_its_options_is_k_choices_from_the_options_left() -> None:
+    """``worker, options, ranking``: a ranking of k of the options is k successive choices, each from
+    the options not ranked yet (the top-k Plackett-Luce likelihood), so options shown but never
+    ranked appear, below the ranked ones; a ranked item outside the options is refused. (The options
+    were not read: d and x vanished and "zzz", never shown, was scored.)"""
+    import galton
+
+    top = pd.DataFrame({"worker": ["r1", "r2", "r3", "r1"],
+                        "options": [["a", "b", "c", "d"], ["a", "b", "c", "d"], ["c", "b", "a", "d"], ["c", "d"]],
+                        "ranking": [["a", "b"], ["b", "c"], ["c", "a"], ["c", "d"]]})
+    chain = []  # the same rows written out as choices, by hand
+    for w, opts, rank in zip(top["worker"], top["options"], top["ranking"]):
+        left = list(opts)
+        for item in rank[:len(opts) - 1]:
+            chain.append({"worker": w, "options": list(left), "choice": item})
+            left.remove(item)
+    a = PlackettLuce(tol=1e-15).fit(top)
+    b = PlackettLuce(tol=1e-15).fit(pd.DataFrame(chain))
+    assert a.scores_.index.tolist() == b.scores_.index.tolist() == ["a", "b", "c", "d"]
+    np.testing.assert_allclose(a.scores_values_, b.scores_values_, atol=1e-12)
+    np.testing.assert_allclose(a.se_values_, b.se_values_, atol=1e-12)
+    assert a.comparisons_.n_events == len(chain) == 7 and a.ranking_.tolist()[-1] == "d"
+    assert galton.aggregate(top).scores_.index.tolist() == ["a", "b", "c", "d"]  # detected: choice data
+
+    outside = pd.concat([top, pd.DataFrame({"worker": ["r4"], "options": [["a", "b", "c", "x"]],
+                                             "ranking": [["a", "zzz"]]})], ignore_index=True)
+    with pytest.raises(ValueError, match=r"column 'ranking' has 1 ranking\(s\) that name an item not among the "
+                                         r"row's 'options' \(rows 4; row 4: 'zzz' not in \['a', 'b', 'c', 'x'\]\)"):
+        PlackettLuce().fit(outside)
+    dropped = PlackettLuce(tol=1e-15).fit(outside, on_invalid="drop")
+    np.testing.assert_allclose(dropped.scores_values_, a.scores_values_, atol=1e-12)
+    shown = pd.DataFrame({"options": [["a", "b", "c", "x"], ["a", "b"]], "ranking": [["a"], ["b"]]})
+    assert PlackettLuce().fit(shown).scores_.index.tolist() == ["a", "b", "c", "x"]  # x shown, never ranked
+    for bad, said in ((["b", "b"], "name an item twice"), ([], "empty ranking")):
+        rows = pd.DataFrame({"options": [["a", "b", "c"], ["a", "b"]], "ranking": [["a"], bad]})
+        with pytest.raises(ValueError, match=said):
+            PlackettLuce().fit(rows)
+
+
+def test_worker_ranking_columns_are_detected_as_choice_data() -> None:
+    import galton
+
+    rk = {"worker": ["r1", "r2", "r1"], "ranking": [["a", "b", "c"], ["b", "a", "c"], ["a", "c", "b"]]}
+    m = galton.aggregate(rk)
+    assert m.kind == "choice"
+    np.testing.assert_allclose(m.scores_values_, PlackettLuce().fit(rk).scores_values_)
