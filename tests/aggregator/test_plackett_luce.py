@@ -160,3 +160,46 @@ def test_worker_ranking_columns_are_detected_as_choice_data() -> None:
     m = galton.aggregate(rk)
     assert m.kind == "choice"
     np.testing.assert_allclose(m.scores_values_, PlackettLuce().fit(rk).scores_values_)
+
+
+def test_exact_standard_errors_take_bounded_memory_and_equal_the_sum_of_outer_products(monkeypatch) -> None:
+    """The information ``sum_e diag(π) - π π^T`` is built a chunk of pairs (or a dense block of
+    large events) at a time: 4 rankings of 150 items took 139 MB (every ordered pair of every
+    event at once; 2.7 GB for 60 rankings of 160 items), now a few MB, with the same standard
+    errors as the sum of the events' outer products, whichever path and chunk size sums them."""
+    import tracemalloc
+
+    from galton.aggregator import plackett_luce
+    from galton.aggregator._preference import make_choice_shards
+
+    n, rng = 150, np.random.default_rng(0)
+    theta = rng.normal(0, 1, n)
+    rankings = {"worker": [0, 1, 0, 1], "ranking": [np.argsort(-(theta + rng.gumbel(size=n))).tolist()
+                                                     for _ in range(4)]}
+    PlackettLuce().fit(rankings)  # imports and caches outside the measured fit
+    tracemalloc.start()
+    try:
+        m = PlackettLuce().fit(rankings)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 30 * 2**20, f"{peak / 2**20:.0f} MB"
+
+    mixed = simulate_best_of_n(300, n_prompts=2, n_responses=9, shown=3, ranking=True, seed=7, frame="pandas")
+    c = PlackettLuce().fit(mixed.data).comparisons_
+    shard = make_choice_shards(c, 1)[0]
+    th = rng.normal(0, 1, c.n_items)
+    p = np.exp(th[shard.items])
+    pi = p / np.bincount(shard.event_of, p)[shard.event_of]
+    ref = np.zeros((c.n_items, c.n_items))
+    for e in range(shard.chosen.size):  # the events one by one, as the definition reads
+        sl = slice(shard.ptr[e], shard.ptr[e + 1])
+        v = np.zeros(c.n_items)
+        v[shard.items[sl]] = pi[sl]
+        ref += np.outer(v, v) - np.diag(v * v)
+    for share, chunk in ((10**9, 3), (1, 5), (3, 1 << 20)):  # pairs only, dense only, both
+        monkeypatch.setattr(plackett_luce, "DENSE_SHARE", share)
+        monkeypatch.setattr(plackett_luce, "PAIR_CHUNK", chunk)
+        got = plackett_luce.offered_together(shard.items, pi, shard.ptr, c.n_items)
+        np.testing.assert_allclose(got, ref, rtol=1e-13, atol=1e-15)
+        np.testing.assert_allclose(PlackettLuce().fit(rankings).se_values_, m.se_values_, rtol=1e-12)
