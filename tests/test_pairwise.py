@@ -223,6 +223,20 @@ def test_preferences_from_ratings_and_rank_metrics() -> None:
     assert kendall_tau(np.array([1, 2, 3]), np.array([3, 2, 1])) == -1.0
 
 
+def test_a_tie_value_that_is_also_an_item_is_refused() -> None:
+    """tie=0 beside an item 0 read item 0's wins as ties (outcome [0.5, 1, 1, 0.5])."""
+    clash = pd.DataFrame({"worker": ["w"] * 4, "left": [0, 1, 2, 0], "right": [1, 2, 0, 2], "label": [0, 1, 2, 0]})
+    for tie in (0, "0"):
+        with pytest.raises(ValueError, match=re.escape(
+                f"tie={tie!r} is also an item: column 'left' or 'right' holds it in 3 row(s) (rows 0, 2, 3)")):
+            BradleyTerry().fit(clash, tie=tie)
+    assert Comparisons.from_any(clash, tie=-1).outcome.tolist() == [1.0, 1.0, 1.0, 1.0]  # no item -1
+    text = clash.astype(str)
+    with pytest.raises(ValueError, match="tie='2' is also an item"):
+        Comparisons.from_any(text, tie="2")
+    assert Comparisons.from_any(text, tie="tie").outcome.tolist() == [1.0, 1.0, 1.0, 1.0]
+
+
 def test_a_text_tie_marker_beside_integer_items():
     # label as text only because ties are marked "tie": the other labels are the integer items
     base = {"worker": ["w"] * 4, "left": [1, 2, 3, 1], "right": [2, 3, 1, 3]}

@@ -87,7 +87,7 @@ class Comparisons(EncodedData):
             The preferred item: equal to the row's left or right item (or to ``tie``).
         tie : optional
             The label value that marks a tie (for example ``"tie"`` or ``-1``); a tie counts as
-            half a win for each side. ``None``: no ties.
+            half a win for each side. ``None``: no ties. A value that is also an item is refused.
         on_invalid : {"raise", "drop"}
             What to do with rows that have a null, a label that is neither item, or an item compared
             with itself.
@@ -130,6 +130,7 @@ class Comparisons(EncodedData):
         label = plain_column(table.column(label_col))
         is_tie = np.zeros(n, dtype=bool)
         if tie is not None:
+            _tie_is_no_item(tie, left, right, left_col, right_col, index)
             try:
                 tie_value = pa.scalar(tie).cast(label.type)
                 is_tie = np.asarray(pc.equal(label, tie_value).fill_null(False), dtype=bool)
@@ -257,3 +258,22 @@ class Comparisons(EncodedData):
                       counts, wins, inverse.astype(np.int64))
             self._cache["pairs"] = cached
         return cached
+
+
+def _tie_is_no_item(tie: Any, left: pa.Array, right: pa.Array, left_col: str, right_col: str, index: Any) -> None:
+    """Refuse a ``tie`` value that is also an item shown: a label naming that item (its win) would
+    be read as a tie, without a word."""
+    import pyarrow.compute as pc
+
+    try:
+        value = pa.scalar(tie).cast(left.type)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return  # no item has the tie's type ("tie" beside integer items)
+    shown = np.asarray(pc.or_(pc.equal(left, value), pc.equal(right, value)).fill_null(False), dtype=bool)
+    if shown.any():
+        rows = np.flatnonzero(shown)
+        raise ValueError(
+            f"tie={tie!r} is also an item: column {left_col!r} or {right_col!r} holds it in {rows.size} row(s) "
+            f"({example_rows(rows, index)}), so a label naming that item (its win) would be read as a tie; "
+            "pass as tie= a value that no item has (for example 'tie')"
+        )
