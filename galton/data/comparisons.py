@@ -156,25 +156,26 @@ class Comparisons(EncodedData):
 
         same = (lc == rc) & ~bad
         neither = (bc != lc) & (bc != rc) & ~is_tie & ~bad
-        if on_invalid == "raise":
+        if on_invalid == "raise" and (same.any() or neither.any()):
+            names = retuple(vocab, tuples.get("items"))  # the user's ids (tuples travel as their ranks)
             if same.any():
                 rows = np.flatnonzero(same)
                 raise ValueError(
                     f"{rows.size} row(s) compare an item with itself (column {left_col!r} equals "
-                    f"column {right_col!r}; {example_rows(rows, index)}, item {fmt_value(vocab[lc[rows[0]]])}); "
+                    f"column {right_col!r}; {example_rows(rows, index)}, item {fmt_value(names[lc[rows[0]]])}); "
                     "remove those rows or pass on_invalid='drop'"
                 )
-            if neither.any():
-                rows = np.flatnonzero(neither)
-                r0 = rows[0]
-                tie_hint = " pass tie=<value> if they mark ties," if tie is None else ""
-                raise ValueError(
-                    f"column {label_col!r} has {rows.size} value(s) that are neither the row's "
-                    f"{left_col!r} nor its {right_col!r} item ({example_rows(rows, index)}; "
-                    f"{one_row(r0, index)}: label {fmt_value(label[r0].as_py())} for "
-                    f"{fmt_value(vocab[lc[r0]])} vs {fmt_value(vocab[rc[r0]])});"
-                    f"{tie_hint} fix those labels or pass on_invalid='drop'"
-                )
+            rows = np.flatnonzero(neither)
+            r0 = rows[0]
+            said = label[r0].as_py() if "items" not in tuples else names[bc[r0]]  # as given (1.0 beside 1)
+            tie_hint = " pass tie=<value> if they mark ties," if tie is None else ""
+            raise ValueError(
+                f"column {label_col!r} has {rows.size} value(s) that are neither the row's "
+                f"{left_col!r} nor its {right_col!r} item ({example_rows(rows, index)}; "
+                f"{one_row(r0, index)}: label {fmt_value(said)} for "
+                f"{fmt_value(names[lc[r0]])} vs {fmt_value(names[rc[r0]])});"
+                f"{tie_hint} fix those labels or pass on_invalid='drop'"
+            )
         keep = ~(bad | same | neither)
         if not keep.any() and n:
             raise ValueError("every row is invalid (null, self-comparison or a label that is neither "

@@ -3,6 +3,8 @@ back indexed by the tuples themselves, as crowd-kit's do, with the same labels /
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -134,6 +136,17 @@ def test_ties_beside_tuple_items():
     c = Comparisons.from_any(df, tie="tie")
     assert c.item_names.tolist() == [(1, "a"), (2, "b"), (3, "c")]
     assert c.outcome.tolist() == [1.0, 0.5, 0.0]
+
+
+def test_comparison_errors_name_the_tuple_items_not_their_codes():
+    """They showed the internal ranks: "label 3 for 1 vs 2" for label (9, 'z'), (2, 'b') vs (3, 'c')."""
+    df = pd.DataFrame({"left": [(1, "a"), (2, "b"), (3, "c")], "right": [(2, "b"), (3, "c"), (1, "a")],
+                       "label": [(1, "a"), (9, "z"), (1, "a")]})
+    with pytest.raises(ValueError, match=re.escape("row 1: label (9, 'z') for (2, 'b') vs (3, 'c'))")):
+        Comparisons.from_any(df)
+    df.loc[1, "right"], df.loc[1, "label"] = (2, "b"), (2, "b")
+    with pytest.raises(ValueError, match=re.escape("rows 1, item (2, 'b'))")):
+        Comparisons.from_any(df)
 
 
 @pytest.mark.parametrize("name", galton.aggregator.names(kind="categorical"))
