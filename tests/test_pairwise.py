@@ -237,6 +237,25 @@ def test_a_tie_value_that_is_also_an_item_is_refused() -> None:
     assert Comparisons.from_any(text, tie="tie").outcome.tolist() == [1.0, 1.0, 1.0, 1.0]
 
 
+def test_a_tie_marker_in_a_file_leaves_integer_items_integers(tmp_path) -> None:
+    """A CSV whose label column is text only for its "tie" marker: the items stay the integers
+    they are without it (README: ints stay ints; they came back as "1", "2", "3")."""
+    import galton
+
+    rows = [("w1", 1, 2, "1"), ("w1", 2, 3, "tie"), ("w2", 3, 1, "1"), ("w2", 1, 3, "3")]
+    text, marked = tmp_path / "t.csv", tmp_path / "n.csv"
+    text.write_text("worker,left,right,label\n" + "".join(f"{w},{a},{b},{c}\n" for w, a, b, c in rows))
+    marked.write_text(text.read_text().replace("tie", "-1"))
+    got = galton.aggregate(str(text), tie="tie", output="pandas")
+    ref = galton.aggregate(str(marked), tie=-1, output="pandas")
+    assert got.scores_.index.tolist() == ref.scores_.index.tolist() == [1, 2, 3]
+    np.testing.assert_allclose(got.scores_values_, ref.scores_values_, rtol=1e-12)
+    padded = tmp_path / "p.csv"  # a label written 007 is no canonical integer: the ids stay text, as before
+    padded.write_text("worker,left,right,label\nw,7,2,007\nw,2,3,tie\n")
+    with pytest.raises(ValueError, match="label '007' for '7' vs '2'"):
+        galton.aggregate(str(padded), tie="tie")
+
+
 def test_a_text_tie_marker_beside_integer_items():
     # label as text only because ties are marked "tie": the other labels are the integer items
     base = {"worker": ["w"] * 4, "left": [1, 2, 3, 1], "right": [2, 3, 1, 3]}

@@ -12,7 +12,7 @@ from ._encode import encode_column
 from ._validate import ColumnError, fmt_value, missing_columns
 
 __all__ = ["cast_like", "family", "first_valid", "has_worker", "missing_columns", "text_items", "workers_of",
-           "fmt_value"]
+           "fmt_value", "text_for_ties"]
 
 
 def family(t: pa.DataType) -> str:
@@ -49,6 +49,24 @@ def text_items(table: pa.Table, cols: list[str]) -> pa.Table:
             if pa.types.is_integer(t):
                 table = table.set_column(table.column_names.index(c), c, table.column(c).cast(pa.string()))
     return table
+
+
+def text_for_ties(col: Any, tie: Any) -> bool:
+    """Whether the text column ``col`` (the labels of a file) is text only because of the tie
+    marker: its other values are canonical integers (``7``, not ``007``), so the items beside it
+    stay integers (the tie marker ``"tie"`` made ids 1, 2, 3 the texts "1", "2", "3")."""
+    import pyarrow.compute as pc
+
+    if tie is None or not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+        return False
+    col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    others = col.filter(pc.invert(pc.equal(col, pa.scalar(str(tie), col.type)).fill_null(False))).drop_null()
+    if len(others) == 0:
+        return False
+    try:
+        return bool(pc.all(pc.equal(others.cast(pa.int64()).cast(col.type), others)).as_py())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return False
 
 
 def workers_of(table: pa.Table, worker_col: str | None, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
