@@ -104,8 +104,12 @@ def task_trimmed_mean(shard: Shard, values: np.ndarray, proportion: float) -> np
     ys = _sorted_by_task(shard, values)
     start, n = shard.indptr[:-1], np.diff(shard.indptr)
     k = np.floor(proportion * n).astype(np.int64)
-    cs = np.concatenate([[0.0], np.cumsum(ys)])
-    tm = (cs[start + n - k] - cs[start + k]) / (n - 2 * k)
+    task = np.repeat(np.arange(n.size), n)  # the task of each sorted rating
+    place = np.arange(ys.size) - start[task]
+    kept = (place >= k[task]) & (place < (n - k)[task])
+    # summed task by task, as the mean is: a difference of one running sum over every task lost the
+    # last digits of large ratings (1e9 with 3 decimals: 0.055 off scipy's trim_mean)
+    tm = np.bincount(task[kept], ys[kept], n.size) / (n - 2 * k)
     return np.column_stack([tm, np.full(tm.size, np.nan)])
 
 

@@ -48,6 +48,21 @@ def test_statistics_match_scipy_and_shards() -> None:
     np.testing.assert_allclose(MedianRating(n_shards=3).fit(df).scores_.to_numpy(), g.median().to_numpy())
 
 
+def test_trimmed_mean_of_large_ratings_is_summed_task_by_task() -> None:
+    """1e9-sized ratings over many tasks: the trimmed mean was a difference of one running sum over
+    all tasks (2e14 here, where a double's step is 0.03) and lost the ratings' last digits."""
+    rng = np.random.default_rng(1)
+    n_tasks, per = 20_000, 10
+    label = np.round(1e9 + rng.random(n_tasks * per) * 100, 3)
+    df = pd.DataFrame({"task": np.repeat(np.arange(n_tasks), per), "worker": np.tile(np.arange(per), n_tasks),
+                       "label": label})
+    small = label - 1e9  # exact: the ratings' own digits, summed where a double holds them all
+    kept = np.sort(small.reshape(n_tasks, per), axis=1)[:, 1:-1]  # int(0.1 * 10) = 1 cut from each end
+    want = 1e9 + kept.mean(axis=1)
+    got = TrimmedMeanRating(proportion=0.1).fit(df).scores_.to_numpy()
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-6)
+
+
 def test_non_numeric_labels_and_gold_are_refused() -> None:
     df = _hand().assign(label=lambda d: "r" + d["label"].astype(str))  # numbers as text are ratings
     with pytest.raises(ValueError, match=r"rating models need numeric labels; column 'label' holds non-numeric"):
