@@ -659,6 +659,19 @@ def test_rankings_are_detected_and_top_k_rankings_read_their_options(tmp_path, c
     assert sorted(pl.read_csv(out)["item"].to_list()) == ["a", "b", "c", "d"]
 
 
+def test_convergence_warning_and_kind_help_are_in_the_command_lines_words(tmp_path, capsys):
+    """The convergence warning said "raise n_iter or tol" (Python's names) where the option is
+    --max-iter; --kind's help said only pairwise data writes <output>_pairs (choice data does too)."""
+    src = tmp_path / "pairs.csv"
+    src.write_text("worker,left,right,label\na,x,y,x\nb,y,z,z\na,x,z,x\nc,z,x,x\nc,y,x,y\n")
+    assert main(["aggregate", str(src), "--max-iter", "2"]) == 0
+    err = capsys.readouterr().err
+    assert "did not converge in 2 iterations" in err and "raise --max-iter or --param tol=..." in err
+    assert "n_iter" not in err
+    assert main(["aggregate", "--help"]) == 0
+    assert "pairwise and choice also <output>_pairs" in " ".join(capsys.readouterr().out.split())
+
+
 # --- every failure one line, interrupts, stdout, memory (issue 9) ------------------------------------
 def _panic_class() -> type:
     """A stand-in for polars' ``pyo3_runtime.PanicException`` (a BaseException, not an Exception)."""

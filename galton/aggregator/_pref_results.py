@@ -17,7 +17,7 @@ from .._math import sigmoid
 from ._base import NotFittedError
 from ._results import Output, crowdkit_scores, pandas_index
 
-__all__ = ["ItemOutput", "PreferenceResults", "standard_errors", "Z95"]
+__all__ = ["ItemOutput", "PreferenceResults", "ranking_order", "standard_errors", "Z95"]
 
 Z95 = 1.959963984540054  #: two-sided 95% normal quantile for ``lower`` / ``upper``
 
@@ -67,6 +67,22 @@ def standard_errors(info: dict[str, Any]) -> np.ndarray:
     return np.sqrt(np.maximum(var, 0.0))
 
 
+def ranking_order(theta: np.ndarray, tol: float) -> np.ndarray:
+    """Items best first; items whose scores differ by less than what the fit resolves (a run of
+    neighbours each within ``max(sqrt(tol), 1e-12)``) tied, in item order. The fit stops when the
+    log-posterior changes by less than ``tol`` a comparison; near its maximum the log-posterior is
+    quadratic in the scores, so scores are known to about ``sqrt(tol)`` (1e-6 at the default
+    1e-12): below that, which of two tied items came first was the convergence noise's choice (a
+    cycle of five equal items ranked by their last bits)."""
+    if theta.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    eps = max(float(np.sqrt(tol)) if np.isfinite(tol) and tol > 0 else 0.0, 1e-12)
+    by_score = np.argsort(-theta, kind="stable")
+    group = np.empty(theta.size, dtype=np.int64)
+    group[by_score] = np.concatenate([[0], np.cumsum(-np.diff(theta[by_score]) > eps)])
+    return np.lexsort((np.arange(theta.size), group))
+
+
 class PreferenceResults:
     """Fitted attributes and the public API of the preference models.
 
@@ -112,7 +128,7 @@ class PreferenceResults:
             self.scores_ = out.series(names, theta, "item", "score")
         else:
             self.scores_ = crowdkit_scores(names, theta, self._crowdkit_scores)
-        order = np.lexsort((np.arange(theta.size), -theta))
+        order = ranking_order(theta, getattr(self, "tol", 0.0))
         rank = np.arange(1, theta.size + 1)
         if out.kind == "pandas":
             import pandas as pd

@@ -257,6 +257,8 @@ CLI_HINTS = (
     ("pass tie=<value> if they mark ties, fix those labels or pass on_invalid='drop'",
      "fix those labels or pass --on-invalid drop (ties are marked from Python only, with tie=<value>)"),
     ("pass on_invalid='drop' (CLI: --on-invalid drop)", "pass --on-invalid drop"),
+    ("raise n_iter or tol", "raise --max-iter or --param tol=..."),  # the fits' convergence warning
+    ("raise max_iter or tol", "raise --max-iter or --param tol=..."),
     ("on_invalid='drop'", "--on-invalid drop"),
     ("with task_col=, worker_col=, label_col= (CLI: --task-col, --worker-col, --label-col)",
      "with --task-col, --worker-col, --label-col"),

@@ -63,6 +63,26 @@ def test_tree_graph_separates_into_pairs(method: str) -> None:
     assert m.ranking_.tolist() == ["a", "c", "b"]
 
 
+@pytest.mark.parametrize("model", [BradleyTerry, NoisyBradleyTerry, CrowdBT])
+def test_tied_items_are_ranked_in_item_order_not_by_convergence_noise(model) -> None:
+    """Five items in a cycle (each beats the next two) are tied: ranking_ lists them in item order.
+    NoisyBradleyTerry's scores differ in their last bits (1e-17) and ranked them a, b, e, d, c."""
+    items, rows = "edcba", []
+    for k in range(5):
+        for j in range(5):
+            if k != j:
+                winner = items[k] if (j - k) % 5 in (1, 2) else items[j]
+                rows.append((f"w{(k + j) % 3}", items[k], items[j], winner))
+    m = model().fit(pd.DataFrame(rows, columns=["worker", "left", "right", "label"]))
+    assert np.ptp(m.scores_values_) < 1e-9
+    assert m.ranking_.tolist() == ["a", "b", "c", "d", "e"]
+    from galton.aggregator._pref_results import ranking_order
+
+    theta = np.array([1.0, 1.0 + 5e-7, 2.0, 1.0 - 5e-7, 2.0 + 2e-6])  # within sqrt(tol) = 1e-6 of a neighbour: tied
+    assert ranking_order(theta, 1e-12).tolist() == [4, 2, 0, 1, 3]
+    assert ranking_order(theta, 0.0).tolist() == [4, 2, 1, 0, 3]  # tol 0: only rounding ties
+
+
 def test_prior_case_solved_by_bisection() -> None:
     # a beat b once; prior 1. By symmetry θb = -θa and the stationarity condition for θa reads
     # σ(-2θa) + (1/2 - σ(θa)) = 0, solved here by bisection.
