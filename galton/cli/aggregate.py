@@ -272,9 +272,8 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 ids = (*ids, args.label_col)  # the winner is an item id: typed as left / right are (1.5 became 1.5)
             table = read_table(args.input, ids)  # once: stdin and FIFOs cannot be read twice
             columns = table.column_names
-        if args.kind != "categorical":  # the columns named by --task-col etc. in their roles, as in Python
-            named = {args.task_col: "task", args.worker_col: "worker", args.label_col: "label"}
-            kind = detect_kind([named.get(c, c) for c in columns], args.kind)
+        if args.kind != "categorical":  # --task-col's column is a task column (judgments, not rankings)
+            kind = detect_kind(["task" if c == args.task_col else c for c in columns], args.kind)
         if args.kind == "auto" and kind == "pairwise":  # task, worker, label and left, right: --model's kind
             kind = layout_by_model(args, columns, "pass --kind categorical or --kind pairwise") or kind
         if kind == "categorical" and args.kind == "auto" and _label_lists(args, table):
