@@ -68,16 +68,16 @@ def test_a_model_object_a_lazy_frame_and_unknown_parameters() -> None:
     import polars as pl
 
     df = pd.DataFrame({"task": [1, 1, 2, 2, 3, 3], "worker": ["a", "b"] * 3, "label": [0, 1, 1, 1, 0, 0]})
-    obj = galton.DawidSkene(n_iter=1, tol=0.0)
+    obj = galton.DawidSkene(n_iter=1, tol=-np.inf)
     with warnings.catch_warnings():
-        warnings.simplefilter("error")  # tol=0: every iteration, no convergence test, so no warning
+        warnings.simplefilter("error")  # tol=-inf: every iteration, no convergence test, so no warning
         fitted = galton.aggregate(df, obj)
     assert fitted is obj and fitted.n_iter_ == 1
     mv = galton.MajorityVote()
     assert galton.aggregate(df, mv, tie_break="random").tie_break == "random"
     assert mv.tie_break == "low" and not hasattr(mv, "labels_")  # parameters here configure a copy
     ds = galton.DawidSkene(n_iter=40, alpha=0.5)
-    short = galton.aggregate(df, ds, n_iter=3, tol=0.0)
+    short = galton.aggregate(df, ds, n_iter=3, tol=-np.inf)
     assert (short.n_iter_, short.alpha) == (3, 0.5) and ds.n_iter == 40 and not hasattr(ds, "labels_")
     lazy = galton.aggregate(pl.from_pandas(df).lazy(), "mv")  # a LazyFrame: collected, results in polars
     assert lazy.labels_.sort("task")["label"].to_list() == galton.aggregate(df, "mv").labels_.sort_index().tolist()

@@ -279,7 +279,7 @@ def test_an_option_and_a_param_that_set_the_same_thing_are_refused(tmp_path: Pat
                            (["-m", "mace", "--seed", "3", "--param", "random_state=4"], "--seed and --param random_state")):
         rc, _, err = run(["aggregate", tmp_path / "j.csv", *cols, *extra], capsys)
         assert rc == 2 and message in err and "give one of them" in err, err
-    rc, out, err = run(["aggregate", tmp_path / "j.csv", *cols, "-m", "ds", "--param", "n_iter=2", "--param", "tol=0"],
+    rc, out, err = run(["aggregate", tmp_path / "j.csv", *cols, "-m", "ds", "--param", "n_iter=2", "--param", "tol=-Infinity"],
                        capsys)
     assert rc == 0 and summary(out)["iterations"] == "2", err
 

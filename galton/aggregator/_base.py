@@ -40,7 +40,8 @@ Hooks for iterations that are not EM (all optional, defaults shown):
 - ``stops_after_m_step = False``: True tests convergence after the M-step on a value of the
   statistics and both parameter sets, ``_stop_value(stats, old_params, new_params, n_judgments)``
   (Dawid-Skene: crowd-kit's ELBO per judgment at the new parameters), stopping when it rises by less
-  than ``tol`` (signed, as crowd-kit; ``tol <= 0`` runs every iteration, with no ConvergenceWarning);
+  than ``tol`` (signed, as crowd-kit: ``tol=0`` stops when it stops rising, ``tol < 0`` when it falls
+  by more than ``-tol``, and only ``tol=-inf`` runs every iteration; no ConvergenceWarning for ``tol < 0``);
   the values are kept in ``memory`` (and so in checkpoints) and become ``loss_history_``
   (crowd-kit's name for the values its models stop on);
 - ``_progress_info(obj, delta)``: the progress bar's text; ``change_name``: what the
@@ -186,7 +187,7 @@ class IterativeAggregator(BaseAggregator):
         """The first iteration of a saved fit at which this fit's stopping rule stops: 0 for none,
         None when the checkpoint lacks what the rule reads (it kept another rule's values)."""
         values = memory.get(_STOP_VALUES, ())
-        if self.stops_after_m_step and self.stops_on_tol and self.tol > 0 and len(values) < len(history):
+        if self.stops_after_m_step and self.stops_on_tol and self.tol > -np.inf and len(values) < len(history):
             return None
         for j in range(1, len(history) + 1):
             if self.stops_after_m_step:
@@ -198,9 +199,10 @@ class IterativeAggregator(BaseAggregator):
         return 0
 
     def _converged(self, delta: float) -> bool:
-        if self.stops_after_m_step:  # crowd-kit's signed test; tol <= 0 runs every iteration
-            return self.stops_on_tol and self.tol > 0 and delta < self.tol
-        return self.stops_on_tol and delta < self.tol  # a change is >= 0: tol < 0 runs every iteration
+        # the signed rise after the M-step: crowd-kit's ``new_loss - loss < tol``, so tol=0 stops when
+        # the value stops rising, tol < 0 when it falls by more than |tol|, and only -inf never stops;
+        # otherwise a change is >= 0: tol <= 0 runs every iteration
+        return self.stops_on_tol and delta < self.tol
 
     def _progress_info(self, obj: float, delta: float) -> str:
         return f"objective {obj:.6g} change/judgment {delta:.2e}"
@@ -295,8 +297,8 @@ class IterativeAggregator(BaseAggregator):
                 kept = memory if e_params is None or not ending else {**memory, _E_PARAMS: e_params}
                 ckpt.save(it, history, params, rng, converged, memory=kept, engine=eng)
         bar.close(f"{info} converged" if converged else info)
-        # no test, so no warning: tol < 0 (crowd-kit's tol=-inf), and tol = 0 under the signed rule
-        tested = self.stops_on_tol and self.tol >= 0 and not (self.stops_after_m_step and self.tol == 0)
+        # no warning for tol < 0 (crowd-kit's tol=-inf; under the signed rule a stop on a fall only)
+        tested = self.stops_on_tol and self.tol >= 0
         if tested and not (converged or stopped) and max_iter > 0:
             last = (f"last {self.change_name} {delta:.3g} >= tol={self.tol}" if np.isfinite(delta)
                     else f"one iteration gives no {self.change_name} to test")  # was "inf >= tol"

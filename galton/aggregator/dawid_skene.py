@@ -241,8 +241,11 @@ class DawidSkene(ConfusionEM):
     n_iter : int, default 100
         Maximum number of EM iterations (crowd-kit's name; ``max_iter`` is accepted too).
     tol : float, default 1e-5
-        The stopping threshold of ``stopping``. ``tol <= 0`` runs all ``n_iter`` iterations
-        (crowd-kit writes ``tol=-inf``; under ``"elbo"`` there is then no ConvergenceWarning).
+        The stopping threshold of ``stopping``. Under ``"elbo"`` the test is crowd-kit's signed one,
+        ``rise < tol``: ``tol=0`` stops when the ELBO stops rising, ``tol < 0`` when it falls by more
+        than ``-tol``, and ``tol=-inf`` (crowd-kit's way) runs all ``n_iter`` iterations; under
+        ``"likelihood"`` the change is >= 0, so ``tol <= 0`` runs them all. No ConvergenceWarning
+        for ``tol < 0``.
     stopping : {"elbo", "likelihood"}, default "elbo"
         ``"elbo"``: crowd-kit's rule (the default fit is crowd-kit's, iteration for iteration): stop
         when crowd-kit's ELBO per judgment after the M-step (``loss_history_``) rises by less than

@@ -11,7 +11,7 @@ Modes
 ``scale`` (the shape of spark-crowd's largest data set: 10M tasks x 10 judgments, 1000 workers,
 binary): simulate the judgments to a Parquet directory with :func:`galton.workers.simulate.simulate`
 (reported, not counted in the fit; an existing directory with the same configuration is reused),
-then Dawid-Skene with ``--iters`` iterations (``tol=0``) end to end: distributed ingest (read,
+then Dawid-Skene with ``--iters`` iterations (``tol=-inf``) end to end: distributed ingest (read,
 encode, shard: ``RayEngine.load_parquet``), the fit, and labels written as a Parquet directory by
 the shard actors. Printed: the time of each phase, the per-iteration time (the E-step over all
 shards, from the driver) against a plain numpy pass over the same arrays in the same actors (sums
@@ -210,7 +210,7 @@ def run_scale(args: argparse.Namespace) -> str:
         t1 = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            model = DawidSkene(n_iter=args.iters, tol=0.0, progress=args.progress).fit(data, results_dir=out_dir)
+            model = DawidSkene(n_iter=args.iters, tol=-np.inf, progress=args.progress).fit(data, results_dir=out_dir)
         t_fit = time.perf_counter() - t1
         e2e = t_ingest + t_fit
         sampler.phase = "floor"
@@ -294,7 +294,7 @@ def run_speedup(args: argparse.Namespace) -> str:
                                      n_workers=args.workers, n_labels=args.classes)
     del sim
     Engine = _timed_engine_class()
-    model = DawidSkene(n_iter=2, tol=0.0, progress=False)
+    model = DawidSkene(n_iter=2, tol=-np.inf, progress=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         params = model.fit(judgments).params_  # fitted parameters to time E-steps with

@@ -8,14 +8,14 @@ What is measured
 - Data: :func:`galton.benchmarks._common.simulate_ds` (Dawid-Skene workers with full confusion
   matrices), ``judgments / 5`` tasks x 5 judgments, 1000 workers, 4 classes, seed 0; one pandas
   frame of int64 ``task, worker, label`` that both libraries fit.
-- DS: ``galton DawidSkene(n_iter=20, tol=0)`` and ``crowdkit DawidSkene(n_iter=20, tol=-inf)``:
+- DS: ``galton DawidSkene(n_iter=20, tol=-inf)`` and ``crowdkit DawidSkene(n_iter=20, tol=-inf)``:
   exactly 20 EM iterations each (the iteration column shows what ran). Also galton's numpy path
   (``GALTON_NO_NUMBA=1``) to show what the numba kernel gains.
 - GLAD: at ``--glad-judgments`` (100k) with the same fixed iteration count on both sides
-  (``--glad-iter``, default 5; galton ``tol=0``, crowd-kit ``tol=-inf``), because crowd-kit's GLAD
+  (``--glad-iter``, default 5; ``tol=-inf`` on both sides), because crowd-kit's GLAD
   takes about 10 s per iteration at 20k judgments here. Skipped when galton has no ``glad`` model yet.
 - M-MSR (only with ``--models mmsr``): at ``--mmsr-judgments`` (20k: 4,000 tasks of 1,000 workers)
-  with ``--mmsr-iter`` sweeps on both sides (50; galton ``tol=0``, crowd-kit ``tol=-inf``); most of
+  with ``--mmsr-iter`` sweeps on both sides (50; ``tol=-inf`` on both sides); most of
   crowd-kit's time is its pair table, a Python loop over all worker pairs.
 - Each (model, implementation) runs in its own Python subprocess: simulate, build the frame, one
   untimed 1-iteration warm-up fit on the same frame (numba compiles or loads its cache; skipped for

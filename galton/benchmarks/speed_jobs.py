@@ -78,7 +78,7 @@ def _model(job: Job, n_iter: int) -> Any:
     model = cls()
     params = model.get_params()
     it_name = "max_iter" if "max_iter" in params and "n_iter" not in params else "n_iter"
-    settings: dict[str, Any] = {it_name: n_iter, "tol": 0.0}
+    settings: dict[str, Any] = {it_name: n_iter, "tol": -np.inf}  # every iteration (DS: tol=0 stops)
     if "random_state" in params:
         settings["random_state"] = 0
     return model.set_params(**settings)

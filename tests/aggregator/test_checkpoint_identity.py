@@ -51,7 +51,7 @@ def _confusions(acc: float, workers: range) -> pd.DataFrame:
 def test_another_initial_error_is_another_fit(tmp_path):
     df = _crowd(1000, 30, 3, 3)
     a, b = _confusions(0.9, range(30)), _confusions(0.2, range(30))
-    kw = dict(n_iter=3, tol=0, initial_error_strategy="assign")
+    kw = dict(n_iter=3, tol=-np.inf, initial_error_strategy="assign")
     whole_b = DawidSkene(**kw).fit(df, initial_error=b)
     whole_a = DawidSkene(**kw).fit(df, initial_error=a)
     assert np.abs(whole_a.probas_.to_numpy() - whole_b.probas_.to_numpy()).max() > 0.5
@@ -78,7 +78,7 @@ def test_series_parameters_that_print_alike_are_told_apart(tmp_path):
 
 def test_unreadable_and_foreign_checkpoints_are_named_with_the_fix(tmp_path):
     df = _crowd(500, 20, 3, 4)
-    DawidSkene(n_iter=3, tol=0).fit(df, checkpoint_dir=tmp_path / "ck")
+    DawidSkene(n_iter=3, tol=-np.inf).fit(df, checkpoint_dir=tmp_path / "ck")
     (path,) = (tmp_path / "ck").glob("DawidSkene-*.npz")
     good = path.read_bytes()
     damaged = {"truncated": good[: len(good) // 2], "empty": b""}
@@ -87,11 +87,11 @@ def test_unreadable_and_foreign_checkpoints_are_named_with_the_fix(tmp_path):
     for what, content in damaged.items():
         path.write_bytes(content)
         with pytest.raises(ValueError, match=rf"checkpoint {path} cannot be read .*delete it to start over") as e:
-            DawidSkene(n_iter=3, tol=0).fit(df, checkpoint_dir=tmp_path / "ck")
+            DawidSkene(n_iter=3, tol=-np.inf).fit(df, checkpoint_dir=tmp_path / "ck")
         assert "pickle" not in str(e.value), what
     # another fit's file under this fit's name: refused, not taken up
-    DawidSkene(n_iter=3, tol=0).fit(_crowd(500, 20, 3, 9), checkpoint_dir=tmp_path / "other")
+    DawidSkene(n_iter=3, tol=-np.inf).fit(_crowd(500, 20, 3, 9), checkpoint_dir=tmp_path / "other")
     (other,) = (tmp_path / "other").glob("DawidSkene-*.npz")
     shutil.copy(other, path)
     with pytest.raises(ValueError, match=rf"checkpoint {path} was written by another fit"):
-        DawidSkene(n_iter=3, tol=0).fit(df, checkpoint_dir=tmp_path / "ck")
+        DawidSkene(n_iter=3, tol=-np.inf).fit(df, checkpoint_dir=tmp_path / "ck")

@@ -4,7 +4,7 @@ What is checked, and against what:
 
 - the first M- and E-steps on Dawid & Skene's 1979 data against a hand computation in plain Python
   loops (no galton kernel involved);
-- crowd-kit parity: galton ``DawidSkene(n_iter=N - 1, tol=0)`` gives crowd-kit
+- crowd-kit parity: galton ``DawidSkene(n_iter=N - 1, tol=-inf)`` gives crowd-kit
   ``DawidSkene(n_iter=N, tol=-inf)``'s probabilities (crowd-kit's last E-step comes before its last
   M-step), and ``n_iter=N`` on both gives the same error matrices and priors;
 - the converged fit against an independent vectorised EM written here;
@@ -192,13 +192,13 @@ def test_first_steps_match_hand_computation(ds1979):
 
     # crowd-kit's order: n_iter E-steps, each followed by an M-step; probas_ are the last E-step's,
     # errors_ and priors_ the M-step's after it
-    m = DawidSkene(n_iter=1, tol=0).fit(ds1979)
+    m = DawidSkene(n_iter=1, tol=-np.inf).fit(ds1979)
     assert m.history_ == pytest.approx([ll1], rel=1e-12)
     _assert_seen_close(_errors_array(m, nw, k), e2, atol=1e-12)
     np.testing.assert_allclose(m.priors_.loc[labels].to_numpy(), p2, atol=1e-12)
     np.testing.assert_allclose(m.probas_.loc[tasks, labels].to_numpy(), q1, atol=1e-12)
 
-    m2 = DawidSkene(n_iter=2, tol=0).fit(ds1979)
+    m2 = DawidSkene(n_iter=2, tol=-np.inf).fit(ds1979)
     assert m2.history_ == pytest.approx([ll1, ll2], rel=1e-12)
     np.testing.assert_allclose(m2.probas_.loc[tasks, labels].to_numpy(), q2, atol=1e-12)
     # predict_proba uses the final parameters: one E-step further than probas_
@@ -218,9 +218,9 @@ def test_alpha_smoothing_matches_hand_computation(ds1979):
     e1, p1 = _loop_m_step(rows, shares, nw, k, alpha=1.0)  # alpha_prior stays 0
     q1, _ = _loop_e_step(rows, e1, p1, nt)
     e2, _ = _loop_m_step(rows, q1, nw, k, alpha=1.0)
-    m = DawidSkene(n_iter=1, tol=0, alpha=1.0).fit(ds1979)
+    m = DawidSkene(n_iter=1, tol=-np.inf, alpha=1.0).fit(ds1979)
     _assert_seen_close(_errors_array(m, nw, k), e2, atol=1e-12)
-    unsmoothed = DawidSkene(n_iter=1, tol=0).fit(ds1979)
+    unsmoothed = DawidSkene(n_iter=1, tol=-np.inf).fit(ds1979)
     assert np.nanmax(np.abs(_errors_array(unsmoothed, nw, k) - e2)) > 1e-3
 
 
@@ -233,7 +233,7 @@ def test_probas_match_crowdkit_iteration_by_iteration(name):
     ck = pytest.importorskip("crowdkit.aggregation")
     df, _ = _shared(name)
     for n in (1, 2, 12):  # n_iter counts E-steps as crowd-kit's does
-        ours = DawidSkene(n_iter=n, tol=0).fit(df).probas_
+        ours = DawidSkene(n_iter=n, tol=-np.inf).fit(df).probas_
         theirs = ck.DawidSkene(n_iter=n, tol=-np.inf).fit(df).probas_
         ours = ours.loc[theirs.index, theirs.columns]
         # crowd-kit clips its returned probabilities at 1e-10 in place; everything else is exact
@@ -246,7 +246,7 @@ def test_errors_and_priors_match_crowdkit(name):
     ck = pytest.importorskip("crowdkit.aggregation")
     df, _ = _shared(name)
     n = 10
-    ours = DawidSkene(n_iter=n, tol=0).fit(df)
+    ours = DawidSkene(n_iter=n, tol=-np.inf).fit(df)
     theirs = ck.DawidSkene(n_iter=n, tol=-np.inf).fit(df)
     # crowd-kit's layout: rows for the (worker, label) pairs that occur, in order of appearance
     pd.testing.assert_index_equal(ours.errors_.index, theirs.errors_.index)
@@ -254,7 +254,7 @@ def test_errors_and_priors_match_crowdkit(name):
     assert ours.errors_.columns.name is None and ours.probas_.columns.tolist() == theirs.probas_.columns.tolist()
     np.testing.assert_allclose(ours.errors_.to_numpy(), theirs.errors_.to_numpy(), rtol=0, atol=1e-10)
     # the full grid (polars / Arrow output) has the other pairs, at zero: labels the worker never gave
-    full = DawidSkene(n_iter=n, tol=0).fit(df, output="polars").errors_
+    full = DawidSkene(n_iter=n, tol=-np.inf).fit(df, output="polars").errors_
     seen = set(theirs.errors_.index)
     unseen = [r for p, r in zip(zip(full["worker"], full["label"]), full["probability"]) if p not in seen]
     k = len(theirs.errors_.columns)  # one row per (worker, label, true label)
@@ -295,8 +295,8 @@ def test_converged_priors_match_independent_em(ds1979):
 @needs_shared
 def test_gold_is_clamped_and_changes_the_fit(ds1979):
     gold = pd.Series({1: 4, 2: 4, 3: 1, 5: 2, 8: 3}, name="label")
-    plain = DawidSkene(n_iter=30, tol=0).fit(ds1979)
-    with_gold = DawidSkene(n_iter=30, tol=0).fit(ds1979, gold)
+    plain = DawidSkene(n_iter=30, tol=-np.inf).fit(ds1979)
+    with_gold = DawidSkene(n_iter=30, tol=-np.inf).fit(ds1979, gold)
     p = with_gold.probas_
     for task, lab in gold.items():
         row = p.loc[task]
@@ -312,12 +312,12 @@ def test_gold_matches_crowdkit_true_labels(ds1979):
     ck = pytest.importorskip("crowdkit.aggregation")
     gold = pd.Series({1: 4, 2: 4, 3: 1, 5: 2, 8: 3}, name="label")
     n = 15
-    ours = DawidSkene(n_iter=n, tol=0).fit(ds1979, gold).probas_
+    ours = DawidSkene(n_iter=n, tol=-np.inf).fit(ds1979, gold).probas_
     theirs = ck.DawidSkene(n_iter=n, tol=-np.inf).fit(ds1979, true_labels=gold).probas_
     np.testing.assert_allclose(ours.loc[theirs.index, theirs.columns].to_numpy(), theirs.to_numpy(),
                                rtol=0, atol=1e-8)
     # crowd-kit's keyword works too
-    again = DawidSkene(n_iter=n, tol=0).fit(ds1979, true_labels=gold).probas_
+    again = DawidSkene(n_iter=n, tol=-np.inf).fit(ds1979, true_labels=gold).probas_
     np.testing.assert_array_equal(again.to_numpy(), ours.to_numpy())
 
 
@@ -338,11 +338,11 @@ def _sparse_sim(seed: int = 3) -> pd.DataFrame:
 
 def test_alpha_smoothing_leaves_no_zero():
     df = _sparse_sim()
-    plain = DawidSkene(n_iter=20, tol=0).fit(df)
+    plain = DawidSkene(n_iter=20, tol=-np.inf).fit(df)
     assert ("narrow", 2) not in plain.errors_.index  # a label never given: no row (crowd-kit's layout)
-    grid = DawidSkene(n_iter=20, tol=0).fit(df, output="polars").errors_  # the full grid
+    grid = DawidSkene(n_iter=20, tol=-np.inf).fit(df, output="polars").errors_  # the full grid
     assert (grid.filter((grid["worker"] == "narrow") & (grid["label"] == 2))["probability"] == 0).all()
-    smooth = DawidSkene(n_iter=20, tol=0, alpha=0.5).fit(df, output="polars")
+    smooth = DawidSkene(n_iter=20, tol=-np.inf, alpha=0.5).fit(df, output="polars")
     e = smooth.errors_["probability"].to_numpy()
     assert (e > 0).all() and np.isfinite(e).all()
     k = 3
@@ -365,12 +365,12 @@ def test_initial_error_matches_crowdkit(ds1979, strategy):
     if strategy == "addition":
         init = init.loc[[1, 3]]  # partial matrices are allowed when adding
     n = 6
-    ours = DawidSkene(n_iter=n, tol=0, initial_error_strategy=strategy).fit(ds1979, initial_error=init)
+    ours = DawidSkene(n_iter=n, tol=-np.inf, initial_error_strategy=strategy).fit(ds1979, initial_error=init)
     theirs = ck.DawidSkene(n_iter=n, tol=-np.inf, initial_error_strategy=strategy).fit(
         ds1979, initial_error=init)
     np.testing.assert_allclose(ours.probas_.loc[theirs.probas_.index, theirs.probas_.columns].to_numpy(),
                                theirs.probas_.to_numpy(), rtol=0, atol=1e-8)
-    plain = DawidSkene(n_iter=n, tol=0).fit(ds1979)
+    plain = DawidSkene(n_iter=n, tol=-np.inf).fit(ds1979)
     assert np.abs(ours.probas_.to_numpy() - plain.probas_.to_numpy()).max() > 1e-4
 
 
@@ -451,7 +451,7 @@ def test_one_coin_recovers_skills():
 def test_one_coin_matches_crowdkit(ds1979):
     ck = pytest.importorskip("crowdkit.aggregation")
     n = 8
-    ours = OneCoinDawidSkene(n_iter=n, tol=0).fit(ds1979).probas_
+    ours = OneCoinDawidSkene(n_iter=n, tol=-np.inf).fit(ds1979).probas_
     theirs = ck.OneCoinDawidSkene(n_iter=n, tol=-np.inf).fit(ds1979).probas_
     np.testing.assert_allclose(ours.loc[theirs.index, theirs.columns].to_numpy(), theirs.to_numpy(),
                                rtol=0, atol=1e-8)
@@ -495,10 +495,10 @@ def _assert_non_decreasing(history: list[float]) -> None:
 
 
 @pytest.mark.parametrize("model", [
-    DawidSkene(n_iter=60, tol=0),
-    DawidSkene(n_iter=60, tol=0, alpha=1.0, alpha_prior=1.0),
-    OneCoinDawidSkene(n_iter=60, tol=0),
-    OneCoinDawidSkene(n_iter=60, tol=0, alpha=1.0, alpha_prior=1.0),
+    DawidSkene(n_iter=60, tol=-np.inf),
+    DawidSkene(n_iter=60, tol=-np.inf, alpha=1.0, alpha_prior=1.0),
+    OneCoinDawidSkene(n_iter=60, tol=-np.inf),
+    OneCoinDawidSkene(n_iter=60, tol=-np.inf, alpha=1.0, alpha_prior=1.0),
     BayesianDawidSkene(n_iter=60, tol=0),
     BayesianDawidSkene(n_iter=60, tol=0, shrinkage=0, class_shrinkage=0, beta=0.5),
     BayesianDawidSkene(n_iter=60, tol=0, prior_accuracy=0.6),
@@ -514,13 +514,13 @@ def test_objective_never_decreases_on_simulated_data(model):
 @pytest.mark.parametrize("cls", [DawidSkene, OneCoinDawidSkene, BayesianDawidSkene])
 def test_objective_never_decreases_on_real_data(name, cls):
     df, _ = _shared(name)
-    _assert_non_decreasing(cls(n_iter=40, tol=0).fit(df).history_)
+    _assert_non_decreasing(cls(n_iter=40, tol=-np.inf).fit(df).history_)
 
 
 # --------------------------------------------------------------------------------------------------
 # invariances
 # --------------------------------------------------------------------------------------------------
-MODELS = [lambda: DawidSkene(n_iter=40, tol=0), lambda: OneCoinDawidSkene(n_iter=40, tol=0),
+MODELS = [lambda: DawidSkene(n_iter=40, tol=-np.inf), lambda: OneCoinDawidSkene(n_iter=40, tol=-np.inf),
           lambda: BayesianDawidSkene(n_iter=40, tol=0)]
 MODEL_IDS = ["ds", "onecoin", "bds"]
 
@@ -583,7 +583,7 @@ def test_shards_give_the_same_result(cls):
     df, _ = _shared("act_cf")
 
     def make():
-        return cls(n_iter=15, tol=0)
+        return cls(n_iter=15, tol=-np.inf)
 
     fits = [make().fit(df, n_shards=n) for n in (1, 2, 7)]
     for other in fits[1:]:
@@ -601,7 +601,7 @@ def test_shards_give_the_same_result(cls):
 @needs_shared
 @pytest.mark.parametrize("cls", [DawidSkene, OneCoinDawidSkene, BayesianDawidSkene])
 def test_predict_on_training_data_equals_fitted_posteriors(ds1979, cls):
-    m = cls(n_iter=40, tol=0).fit(ds1979)
+    m = cls(n_iter=40, tol=-np.inf).fit(ds1979)
     np.testing.assert_allclose(m.predict_proba(ds1979).to_numpy(), m.probas_.to_numpy(), rtol=0, atol=1e-12)
     pd.testing.assert_series_equal(m.predict(ds1979), m.labels_)
 
@@ -609,7 +609,7 @@ def test_predict_on_training_data_equals_fitted_posteriors(ds1979, cls):
 @needs_shared
 def test_predict_after_gold_fit_matches_on_non_gold_tasks(ds1979):
     gold = pd.Series({1: 4, 2: 4, 3: 1})
-    m = DawidSkene(n_iter=40, tol=0).fit(ds1979, gold)
+    m = DawidSkene(n_iter=40, tol=-np.inf).fit(ds1979, gold)
     new = m.predict_proba(ds1979)
     rest = new.index.difference(gold.index)
     np.testing.assert_allclose(new.loc[rest].to_numpy(), m.probas_.loc[rest].to_numpy(), rtol=0, atol=1e-12)
@@ -619,7 +619,7 @@ def test_predict_after_gold_fit_matches_on_non_gold_tasks(ds1979):
 
 @needs_shared
 def test_predict_with_unknown_workers_ignores_them(ds1979):
-    m = DawidSkene(n_iter=40, tol=0).fit(ds1979)
+    m = DawidSkene(n_iter=40, tol=-np.inf).fit(ds1979)
     extra = pd.DataFrame({"task": [1, 1], "worker": [99, 98], "label": [4, 4]})
     both = m.predict_proba(pd.concat([ds1979[ds1979["task"] == 1], extra]))
     np.testing.assert_allclose(both.loc[1].to_numpy(), m.probas_.loc[1].to_numpy(), rtol=0, atol=1e-12)
@@ -657,10 +657,10 @@ def test_the_stopping_values_are_crowdkits_elbo_and_the_fit_stops_at_the_first_s
     below 1e-5, and tol <= 0 runs every iteration."""
     data, truth, _ = gd.load("act_cf", frame="pandas")
     gold = truth.set_index("task")["label"].iloc[::5] if with_gold else None
-    full = model(n_iter=8, tol=0).fit(data, gold)
+    full = model(n_iter=8, tol=-np.inf).fit(data, gold)
     assert full.n_iter_ == 8 and len(full.loss_history_) == 8
     for t in (1, 2, 5):
-        at_t = model(n_iter=t, tol=0).fit(data, gold)
+        at_t = model(n_iter=t, tol=-np.inf).fit(data, gold)
         assert full.loss_history_[t - 1] == pytest.approx(_elbo_by_hand(data, at_t), abs=1e-9)
     rises = np.diff(full.loss_history_)
     want = 2 + int(np.argmax(rises < 1e-5))
@@ -696,7 +696,7 @@ def test_stopping_is_checked():
         DawidSkene(tol="abc").fit(data)
     with pytest.raises(TypeError, match=r"iteration limit \(n_iter / max_iter\) must be an integer, not 1.5"):
         DawidSkene(n_iter=1.5).fit(data)
-    assert DawidSkene(n_iter=np.int64(3), tol=0).fit(data).n_iter_ == 3  # numpy integers are integers
+    assert DawidSkene(n_iter=np.int64(3), tol=-np.inf).fit(data).n_iter_ == 3  # numpy integers are integers
 
 
 def test_a_checkpoint_resumes_under_the_other_stopping_rule(tmp_path, monkeypatch):
@@ -710,9 +710,9 @@ def test_a_checkpoint_resumes_under_the_other_stopping_rule(tmp_path, monkeypatc
     calls = []
     real = dsm.estep_pairs
     monkeypatch.setattr(dsm, "estep_pairs", lambda *a, **k: calls.append(1) or real(*a, **k))
-    resumed = DawidSkene(n_iter=8, tol=0).fit(data, checkpoint_dir=tmp_path)
+    resumed = DawidSkene(n_iter=8, tol=-np.inf).fit(data, checkpoint_dir=tmp_path)
     assert resumed.n_iter_ == 8 and len(calls) == 8 - 3
-    fresh = DawidSkene(n_iter=8, tol=0).fit(data)
+    fresh = DawidSkene(n_iter=8, tol=-np.inf).fit(data)
     np.testing.assert_array_equal(resumed.posteriors_, fresh.posteriors_)
 
 
@@ -727,15 +727,24 @@ def test_convergence_warning_names_the_limit_the_user_set(ds1979, given, named):
 
 
 @pytest.mark.parametrize("cls", [DawidSkene, OneCoinDawidSkene])
-def test_elbo_rule_with_tol_zero_runs_every_iteration_without_a_warning(ds1979, cls):
-    """``tol <= 0`` turns crowd-kit's ELBO test off (every iteration runs), so there is no
-    convergence to miss: no ConvergenceWarning (it used to claim "rise -0.002 >= tol=0"). The
-    likelihood rule still warns: its change is never below 0, and it says so truly."""
+def test_elbo_rule_is_signed_at_tol_zero_and_below_and_only_minus_inf_runs_every_iteration(ds1979, cls):
+    """crowd-kit's test is ``new_loss - loss < tol``: ``tol=0`` stops at the first iteration whose
+    ELBO does not rise, a negative ``tol`` at the first fall by more than ``-tol``; only
+    ``tol=-inf`` runs every iteration (galton ran them all for any ``tol <= 0``). No
+    ConvergenceWarning where ``tol < 0``; the likelihood rule's change is never below 0, so
+    ``tol=0`` runs every iteration there and warns."""
+    data = gd.load("act_cf", frame="pandas").judgments
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
-        m = cls(n_iter=6, tol=0).fit(ds1979)
-        m_inf = cls(n_iter=6, tol=-math.inf).fit(ds1979)
-    assert m.n_iter_ == m_inf.n_iter_ == 6 and len(m.loss_history_) == 6 and not m.converged_
+        m_inf = cls(n_iter=40, tol=-math.inf).fit(data)
+    assert m_inf.n_iter_ == 40 and not m_inf.converged_
+    rises = np.diff(m_inf.loss_history_)
+    for tol in (0.0, -1e-4):
+        want = 2 + int(np.argmax(rises < tol))
+        assert (rises < tol).any() and want < 40
+        m = cls(n_iter=40, tol=tol).fit(data)
+        assert m.n_iter_ == want and m.converged_
+        np.testing.assert_array_equal(m.loss_history_, m_inf.loss_history_[:want])
     with pytest.warns(ConvergenceWarning, match=r"did not converge in 6 iterations \(last change"):
         cls(n_iter=6, tol=0, stopping="likelihood").fit(ds1979)
 

@@ -41,7 +41,7 @@ def judgments(make_judgments):
 
 
 def _fit(data, max_iter, engine=None, **fit_options):
-    model = DawidSkene(max_iter=max_iter, tol=0.0)  # tol 0: runs every iteration it is allowed
+    model = DawidSkene(max_iter=max_iter, tol=-np.inf)  # tol -inf: runs every iteration it is allowed
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return model.fit(data, engine=engine, **fit_options)
@@ -85,7 +85,7 @@ def test_other_data_or_model_parameters_start_over(judgments, make_judgments, tm
     eng = CountingEngine()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        DawidSkene(max_iter=6, tol=0.0, alpha=1.0).fit(judgments, engine=eng, checkpoint_dir=tmp_path)
+        DawidSkene(max_iter=6, tol=-np.inf, alpha=1.0).fit(judgments, engine=eng, checkpoint_dir=tmp_path)
     assert eng.e_steps == 6
     eng = CountingEngine(n_shards=2)
     _fit(judgments, 6, eng, checkpoint_dir=tmp_path)  # other shards: sums in another order
@@ -193,7 +193,7 @@ def test_the_progress_bar_shows_iteration_change_and_judgments_per_second(judgme
 
     monkeypatch.setattr(_base, "Progress", functools.partial(_progress.Progress, delay=0.0))
     _fit(judgments, 3)
-    model = DawidSkene(max_iter=3, tol=0.0, progress=True)
+    model = DawidSkene(max_iter=3, tol=-np.inf, progress=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model.fit(judgments)

@@ -27,7 +27,7 @@ def main() -> int:
         data = galton.load_dataset("welinder_bluebirds").judgments
         eng = RayEngine(address=cluster.address, n_shards=2)
         try:
-            fit = galton.DawidSkene(n_iter=30, tol=0).fit(data, engine=eng)
+            fit = galton.DawidSkene(n_iter=30, tol=-np.inf).fit(data, engine=eng)
             placement = eng.placement()
         finally:
             eng.close()
@@ -36,11 +36,11 @@ def main() -> int:
         galton.workers.shutdown()
         eng = RayEngine(address=cluster.address.replace("127.0.0.1", "localhost"), n_shards=2)
         try:
-            alias = galton.DawidSkene(n_iter=30, tol=0).fit(data, engine=eng)
+            alias = galton.DawidSkene(n_iter=30, tol=-np.inf).fit(data, engine=eng)
         finally:
             eng.close()
         alive = [n["NodeID"] for n in ray.nodes() if n["Alive"]]
-        local = galton.DawidSkene(n_iter=30, tol=0, n_shards=2).fit(data)
+        local = galton.DawidSkene(n_iter=30, tol=-np.inf, n_shards=2).fit(data)
         print(json.dumps({
             "nodes": alive,
             "placement": placement,
