@@ -429,8 +429,11 @@ class BaseAggregator:
             "call fit_predict(data) to aggregate it"
         )
 
-    def fit_predict(self, data: Any, gold: Any = None, **kwargs: Any) -> Any:
-        return self.fit(data, gold, **kwargs).labels_
+    def fit_predict(self, data: Any, gold: Any = None, *args: Any, **kwargs: Any) -> Any:
+        """``fit`` with the same arguments (DawidSkene's third, ``initial_error``, by position too,
+        as crowd-kit's ``fit_predict(data, true_labels, initial_error)``), then ``labels_``."""
+        return self.fit(data, gold, *args, **kwargs).labels_
 
-    def fit_predict_proba(self, data: Any, gold: Any = None, **kwargs: Any) -> Any:
-        return self.fit(data, gold, **kwargs).probas_
+    def fit_predict_proba(self, data: Any, gold: Any = None, *args: Any, **kwargs: Any) -> Any:
+        """As :meth:`fit_predict`, then ``probas_``."""
+        return self.fit(data, gold, *args, **kwargs).probas_

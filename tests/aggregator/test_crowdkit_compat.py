@@ -450,6 +450,26 @@ def test_initial_error_strategy_is_the_third_argument_and_none_ignores_initial_e
         model(5, 1e-5, "add").fit(df)
 
 
+@pytest.mark.parametrize("method", ["fit_predict", "fit_predict_proba"])
+def test_dawid_skene_fit_predict_takes_initial_error_third_by_position(method):
+    """crowd-kit's signature is fit_predict(data, true_labels=None, initial_error=None); galton's
+    fit_predict(df, None, initial_error) raised TypeError (it took gold only)."""
+    df = pd.DataFrame({"task": [1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4], "worker": ["a", "b", "c"] * 4,
+                       "label": ["x", "y", "y", "x", "x", "y", "y", "y", "x", "x", "y", "x"]})
+    idx = pd.MultiIndex.from_product([["a", "b", "c"], ["x", "y"]], names=["worker", "label"])
+    init = pd.DataFrame([[1.0, 9.0], [9.0, 1.0]] * 3, index=idx, columns=["x", "y"])  # every answer flipped
+    ours = getattr(galton.DawidSkene(n_iter=5, initial_error_strategy="addition"), method)(df, None, init)
+    named = getattr(galton.DawidSkene(n_iter=5, initial_error_strategy="addition"), method)(df, initial_error=init)
+    theirs = _quiet(getattr(ck.DawidSkene(n_iter=5, initial_error_strategy="addition"), method), df, None, init)
+    plain = getattr(galton.DawidSkene(n_iter=5), method)(df)
+    if method == "fit_predict":
+        assert ours.equals(named) and ours.sort_index().tolist() == theirs.sort_index().tolist() == list("yyxx")
+        assert plain.sort_index().tolist() == list("xxyy")  # the matrices were used
+    else:
+        pd.testing.assert_frame_equal(ours, named)
+        np.testing.assert_allclose(ours.loc[theirs.index, theirs.columns].to_numpy(), theirs.to_numpy(), atol=1e-8)
+
+
 def test_a_fit_that_runs_out_of_iterations_makes_no_results_pass(act, monkeypatch):
     """With n_iter reached the last E-step is known before it runs: it keeps its posteriors in the
     shards and the results come from there (n_iter E-steps in all, as crowd-kit's); a fit that
