@@ -97,8 +97,10 @@ class MACE(EMAggregator):
     history_ (objective per iteration of the best restart), n_iter_, converged_,
     restart_objectives_ (final objective of each restart), restart_histories_, best_restart_.
 
-    Note: crowd-kit's ``spamming_`` is a (workers, 2) array [spam, know] and ``thetas_`` a bare array;
-    here both are labelled frames in the user's worker ids and label values.
+    With pandas input (crowd-kit's layout) ``spamming_`` is a bare (workers, 2) array ``[P(spam),
+    P(know)]`` and ``thetas_`` a bare (workers, labels) array, rows and columns in order of first
+    appearance, as crowd-kit's; with polars or Arrow (or ``output="polars"`` / ``"arrow"``) they are
+    tables sorted by id: ``worker, spamming`` and ``worker, <label>...``.
 
     References
     ----------
