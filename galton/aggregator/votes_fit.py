@@ -135,6 +135,12 @@ class VoteAggregator(BaseAggregator):
             raise ValueError(
                 f"on_missing_skill must be 'error', 'value' or 'ignore', not {self.on_missing_skill!r}"
             )
+        if not self._skills_second:  # the models that always weigh workers (MajorityVote: with skills only)
+            self._check_default_skill()
+
+    def _check_default_skill(self) -> None:
+        """``default_skill`` with ``on_missing_skill``: checked where skills are used, as crowd-kit's
+        ``MajorityVote`` checks them only when ``fit`` is given skills."""
         if self.default_skill is not None and self.on_missing_skill != "value":
             raise ValueError("default_skill is used only with on_missing_skill='value'; set both or neither")
         if self.on_missing_skill == "value":
@@ -211,6 +217,7 @@ class VoteAggregator(BaseAggregator):
         gold_codes = self._encode_gold(gold, judgments)
         weights = None
         if skills is not None:
+            self._check_default_skill()
             weights = self._fill_missing(skill_array(skills, judgments.worker_names), judgments.worker_names)
 
         def run(eng: Any, rng: np.random.Generator) -> Any:
@@ -275,7 +282,8 @@ _COMMON_PARAMS = """
         new worker in ``predict``): raise, use ``default_skill``, or drop the worker's judgments
         (a task left without judgments raises).
     default_skill : float, optional
-        The weight of such a worker, with ``on_missing_skill="value"``.
+        The weight of such a worker, with ``on_missing_skill="value"`` (both are checked where
+        skills are used: by MajorityVote only when ``fit`` is given skills, as in crowd-kit).
 """
 
 

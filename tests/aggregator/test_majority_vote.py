@@ -283,6 +283,23 @@ def test_on_missing_skill_options() -> None:
         MajorityVote().fit(df, skills=[1.0, 2.0])
 
 
+def test_default_skill_and_on_missing_skill_are_checked_only_with_skills() -> None:
+    """crowd-kit checks default_skill against on_missing_skill only when fit is given skills;
+    galton refused MajorityVote(default_skill=0.5).fit_predict(df) without them."""
+    df = frame([("t1", "a", 0), ("t1", "b", 1), ("t1", "c", 1), ("t2", "a", 0)])
+    plain = MajorityVote().fit_predict(df)
+    assert MajorityVote(default_skill=0.5).fit_predict(df).equals(plain)
+    assert MajorityVote(on_missing_skill="value").fit_predict(df).equals(plain)
+    ck = pytest.importorskip("crowdkit.aggregation")
+    assert ck.MajorityVote(default_skill=0.5).fit_predict(df).sort_index().tolist() == plain.tolist()
+    with pytest.raises(ValueError, match="default_skill is used only"):
+        MajorityVote(default_skill=0.5).fit(df, {"a": 1.0, "b": 1.0, "c": 1.0})
+    with pytest.raises(ValueError, match="needs default_skill"):
+        MajorityVote(on_missing_skill="value").fit(df, {"a": 1.0})
+    with pytest.raises(ValueError, match="on_missing_skill must be"):  # an unknown option still is one
+        MajorityVote(on_missing_skill="drop").fit(df)
+
+
 def test_skills_passed_second_are_skills_as_in_crowdkit() -> None:
     # crowd-kit's MajorityVote.fit(data, skills): the second argument is skills
     df = frame([("t1", "p1", 0), ("t1", "p2", 1)])
