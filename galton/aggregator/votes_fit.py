@@ -153,10 +153,12 @@ class VoteAggregator(BaseAggregator):
         """Apply ``on_missing_skill`` to NaN weights: raise, fill with ``default_skill`` or keep NaN
         (the judgments of those workers are then ignored)."""
         bad = ~np.isnan(raw) & ~(np.isfinite(raw) & (raw >= 0))
-        if bad.any():
+        if bad.any():  # vote shares of negative weights are no probabilities (crowd-kit's flip sign)
             raise ValueError(
-                f"skills must be finite and >= 0; workers {examples(worker_names[bad])} have "
-                f"{examples(raw[bad])}"
+                f"skills must be finite and >= 0; {int(bad.sum())} worker(s) have other values "
+                f"({examples(worker_names[bad])} have {examples(raw[bad])}); clip them at 0 "
+                "(skills.clip(lower=0): a worker worse than random then counts nothing), or use the "
+                "model that made them (MMSR's labels_ weigh its signed skills)"
             )
         missing = np.isnan(raw)
         if not missing.any() or self.on_missing_skill == "ignore":

@@ -277,8 +277,8 @@ def test_on_missing_skill_options() -> None:
         MajorityVote(default_skill=0.5).fit(df, skills=skills)
     with pytest.raises(ValueError, match="needs default_skill"):
         MajorityVote(on_missing_skill="value").fit(df, skills=skills)
-    with pytest.raises(ValueError, match=">= 0"):
-        MajorityVote().fit(df, skills={"a": -1.0, "b": 1.0, "x": 1.0})
+    with pytest.raises(ValueError, match=r">= 0; 1 worker\(s\) have other values \('a' have -1.0\); clip them at 0"):
+        MajorityVote().fit(df, skills={"a": -1.0, "b": 1.0, "x": 1.0})  # signed skills (MMSR's): shares < 0
     with pytest.raises(ValueError, match="expected shape \\(3,\\)"):
         MajorityVote().fit(df, skills=[1.0, 2.0])
 
