@@ -53,8 +53,12 @@ def skill_array(skills: Any, worker_names: np.ndarray) -> np.ndarray:
         other = [c for c in table.column_names if c != "worker"]
         if "worker" not in table.column_names or not ("skill" in other or len(other) == 1):
             raise ValueError(f"a skills table needs columns 'worker' and 'skill'; it has {table.column_names}")
-        pairs = _keyed(dict(zip(table.column("worker").to_pylist(),
-                                table.column("skill" if "skill" in other else other[0]).to_pylist())), "", "")
+        workers = table.column("worker").to_pylist()
+        _one_skill_each(workers)
+        values = table.column("skill" if "skill" in other else other[0]).to_pylist()
+        pairs = _keyed(dict(zip(workers, values)), "", "")
+    elif pairs is not None:
+        _one_skill_each(pairs[0].tolist())
     if pairs is None:
         arr = np.asarray(skills, dtype=float)
         if arr.shape != (n,):
@@ -68,6 +72,23 @@ def skill_array(skills: Any, worker_names: np.ndarray) -> np.ndarray:
     out = np.full(n, np.nan)
     out[idx[idx >= 0]] = np.asarray(values, dtype=float)[idx >= 0]
     return out
+
+
+def _one_skill_each(workers: list[Any]) -> None:
+    """Refuse skills that name a worker twice: the last value won, so the row order chose the vote."""
+    if len(set(workers)) == len(workers):
+        return
+    seen: set[Any] = set()
+    repeated: dict[Any, None] = {}  # in order of their second appearance
+    for w in workers:
+        if w in seen:
+            repeated[w] = None
+        seen.add(w)
+    shown = examples(np.asarray(list(repeated), dtype=object))
+    raise ValueError(
+        f"skills name {len(repeated)} worker(s) more than once ({shown}); give one skill per worker "
+        "(drop the repeats, or combine them first, e.g. skills.groupby(level=0).mean())"
+    )
 
 
 def _keyed_by_tasks(obj: Any, judgments: Judgments) -> bool:

@@ -283,6 +283,19 @@ def test_on_missing_skill_options() -> None:
         MajorityVote().fit(df, skills=[1.0, 2.0])
 
 
+def test_skills_that_name_a_worker_twice_are_refused() -> None:
+    """Skills indexed a, a, b: the last value won, so the order of the rows chose the label."""
+    df = frame([("t1", "a", "x"), ("t1", "b", "y")])
+    first = pd.Series([0.1, 0.9, 0.5], index=["a", "a", "b"])
+    flipped = first.iloc[[1, 0, 2]]
+    for skills in (first, flipped, first.rename_axis("worker").rename("skill").reset_index(),
+                   pl.DataFrame({"worker": ["b", "a", "b"], "skill": [0.5, 0.9, 0.5]})):
+        with pytest.raises(ValueError, match=r"skills name 1 worker\(s\) more than once \('[ab]'\); give one "
+                                             r"skill per worker"):
+            MajorityVote().fit(df, skills)
+    assert MajorityVote().fit(df, first.groupby(level=0).max()).labels_.to_dict() == {"t1": "x"}
+
+
 def test_default_skill_and_on_missing_skill_are_checked_only_with_skills() -> None:
     """crowd-kit checks default_skill against on_missing_skill only when fit is given skills;
     galton refused MajorityVote(default_skill=0.5).fit_predict(df) without them."""
