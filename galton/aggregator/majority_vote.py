@@ -28,6 +28,7 @@ one-hot and the agreement that defines the skills is measured against it.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -39,8 +40,8 @@ from ._params import check_count, check_real
 from ._registry import register
 from .votes_fit import VoteAggregator, gold_layers, with_common_params
 from .votes_shard import (
-    agreement_share, label_codes, shard_agreement, shard_label_counts, shard_vote_shares, weighted_vote,
-    worker_agreement,
+    ZERO_WEIGHT_WARNING, agreement_share, label_codes, shard_agreement, shard_label_counts,
+    shard_vote_shares, warn_zero_weight_tasks, weighted_vote, worker_agreement,
 )
 
 __all__ = ["MajorityVote", "GoldMajorityVote", "Wawa", "ZeroBasedSkill"]
@@ -154,7 +155,9 @@ class GoldMajorityVote(VoteAggregator):
     def _fit_then(self, data: Any, gold: Any, kwargs: dict[str, Any]) -> tuple[Any, Any]:
         if "true_labels" in kwargs:
             gold = kwargs.pop("true_labels")
-        self.fit(data, gold, **kwargs)
+        with warnings.catch_warnings():  # the vote on the same tasks below says it
+            warnings.filterwarnings("ignore", message=ZERO_WEIGHT_WARNING)
+            self.fit(data, gold, **kwargs)
         if hasattr(self, "_vote_weights"):  # an empty fit has only its empty results
             self.predict(data)  # crowd-kit's predict stores its labels_ and probas_
         return self.labels_, self.probas_
@@ -296,6 +299,7 @@ class ZeroBasedSkill(VoteAggregator, IterativeAggregator):
         params, post = self._run(eng, judgments, rng)
         self._params = params
         skill = params["skill"]
+        warn_zero_weight_tasks(eng, judgments.task_names, skill)
         return skill, skill, post, label_codes(post, np.arange(post.shape[0]), params["tie_key"])
 
     # ---------------------------------------------------------------- the driver's pieces

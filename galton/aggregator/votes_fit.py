@@ -306,7 +306,9 @@ _COMMON_PARAMS = """
         (a task left without judgments raises).
     default_skill : float, optional
         The weight of such a worker, with ``on_missing_skill="value"`` (both are checked where
-        skills are used: by MajorityVote only when ``fit`` is given skills, as in crowd-kit).
+        skills are used: by MajorityVote only when ``fit`` is given skills, as in crowd-kit). Skills
+        must be finite and >= 0, one per worker; a task whose voters all weigh 0 takes its own
+        unweighted votes, with a warning.
 """
 
 

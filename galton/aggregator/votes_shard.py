@@ -10,18 +10,24 @@ floating-point sums does not depend on the order of the rows.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 
 from .._math import splitmix64
+from .._warnings import caller_stacklevel
 from ..judgments import Judgments
 from ._base import argmax_ties_low, tied_to_max
 from ._engine import Shard
 from ._kernels import vote_counts
 
 __all__ = ["shard_vote_shares", "label_codes", "shard_agreement", "shard_label_counts", "examples",
-           "weighted_vote", "worker_agreement", "agreement_share"]
+           "weighted_vote", "worker_agreement", "agreement_share", "shard_zero_weight_tasks",
+           "warn_zero_weight_tasks", "ZERO_WEIGHT_WARNING"]
+
+#: the start of :func:`warn_zero_weight_tasks`'s message (a filter for a vote that repeats another's)
+ZERO_WEIGHT_WARNING = r"\d+ task\(s\) have only judgments from workers whose skill is 0"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -58,8 +64,9 @@ def shard_vote_shares(shard: Shard, weights: np.ndarray | None) -> np.ndarray:
     """(n_tasks_in_shard, K) vote shares of one shard, gold tasks clamped to one-hot.
 
     ``weights`` is one weight per worker code (None: every vote counts 1); NaN marks a worker whose
-    votes are ignored. A task whose voters all weigh 0 gets uniform shares; a task with no voter
-    left gets NaN (the caller raises).
+    votes are ignored. A task whose voters all weigh 0 gets the shares of its own unweighted votes
+    (the labels given there; :func:`weighted_vote` warns); a task with no voter left gets NaN (the
+    caller raises).
     """
     n_t, k = shard.n_tasks, shard.n_labels
     if weights is None:
@@ -78,7 +85,10 @@ def shard_vote_shares(shard: Shard, weights: np.ndarray | None) -> np.ndarray:
     total = votes.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         shares = votes / total[:, None]
-    shares[voted & (total <= 0)] = 1.0 / max(k, 1)  # k = 0: no rows, nothing to fill
+    zero = voted & (total <= 0)  # every voter weighs 0 (with weights only: a vote counts 1 otherwise)
+    if weights is not None and zero.any():  # its own votes, each counted 1 (uniform shares named labels nobody gave)
+        own = np.bincount(flat[zero[flat // k]], minlength=n_t * k).reshape(n_t, k)[zero].astype(float)
+        shares[zero] = own / own.sum(axis=1, keepdims=True)
     shares[~voted] = np.nan
     g = np.flatnonzero(shard.gold >= 0)
     shares[g] = 0.0
@@ -131,6 +141,18 @@ def shard_agreement(shard: Shard, weights: np.ndarray | None, tie_key: int | Non
             "total": np.bincount(worker, minlength=shard.n_workers).astype(float)}
 
 
+def shard_zero_weight_tasks(shard: Shard, weights: np.ndarray) -> np.ndarray:
+    """Per task of the shard: True where it has voters (a known weight) and every one weighs 0, so
+    that :func:`shard_vote_shares` counts its votes unweighted; gold tasks (clamped) are False."""
+    flat, worker = _sorted_votes(shard)
+    w = weights[worker]
+    known = ~np.isnan(w)
+    task = flat[known] // max(shard.n_labels, 1)
+    voters = np.bincount(task, minlength=shard.n_tasks) > 0
+    weighed = np.bincount(task, weights=(w[known] > 0).astype(float), minlength=shard.n_tasks) > 0
+    return voters & ~weighed & (shard.gold < 0)
+
+
 def shard_label_counts(shard: Shard) -> np.ndarray:
     """How often each label code occurs in the shard."""
     return np.bincount(shard.label, minlength=shard.n_labels)
@@ -160,7 +182,22 @@ def weighted_vote(engine: Any, judgments: Judgments, weights: np.ndarray | None,
             f"({examples(judgments.task_names[lost])}); give skills for their workers, or use "
             "on_missing_skill='value' with default_skill=..."
         )
+    warn_zero_weight_tasks(engine, judgments.task_names, weights)
     return post, label_codes(post, np.arange(post.shape[0]), tie_key)
+
+
+def warn_zero_weight_tasks(engine: Any, task_names: np.ndarray, weights: np.ndarray | None) -> None:
+    """One warning naming how many tasks have only voters of weight 0 (their shares are their own
+    unweighted votes); nothing to look for unless some weight is 0."""
+    if weights is None or not (weights == 0).any():
+        return
+    zero = engine.gather(shard_zero_weight_tasks, weights)
+    if zero.any():
+        warnings.warn(
+            f"{int(zero.sum())} task(s) have only judgments from workers whose skill is 0 "
+            f"({examples(task_names[zero])}); their shares are their own unweighted votes (the labels "
+            "given there); give those workers a skill above 0 to weigh them otherwise",
+            UserWarning, stacklevel=caller_stacklevel())
 
 
 def worker_agreement(engine: Any, weights: np.ndarray | None, tie_key: int | None,

@@ -283,6 +283,30 @@ def test_on_missing_skill_options() -> None:
         MajorityVote().fit(df, skills=[1.0, 2.0])
 
 
+def test_a_task_whose_voters_all_weigh_zero_takes_its_own_votes_with_one_warning() -> None:
+    """Every voter of t2 weighs 0: its shares were uniform over all labels and the tie named "bird",
+    a label nobody gave there, silently (crowd-kit raises "Encountered all NA values"). Such a task
+    now takes its own unweighted votes, and one warning names how many tasks."""
+    df = frame([("t1", "a", "cat"), ("t1", "b", "bird"), ("t1", "c", "dog"), ("t2", "c", "dog"),
+                ("t3", "c", "dog"), ("t3", "d", "cat"), ("t3", "e", "dog")])
+    skills = pd.Series({"a": 0.8, "b": 0.7, "c": 0.0, "d": 0.0, "e": 0.0})
+    with pytest.warns(UserWarning) as caught:
+        m = MajorityVote().fit(df, skills)
+    assert len(caught) == 1 and str(caught[0].message).startswith(
+        "2 task(s) have only judgments from workers whose skill is 0 ('t2', 't3')")
+    assert m.labels_.to_dict() == {"t1": "cat", "t2": "dog", "t3": "dog"}
+    assert m.probas_.loc["t2"].to_dict() == {"bird": 0.0, "cat": 0.0, "dog": 1.0}
+    assert m.probas_.loc["t3"].to_dict() == pytest.approx({"bird": 0.0, "cat": 1 / 3, "dog": 2 / 3})
+    assert m.probas_.loc["t1"].to_dict() == pytest.approx({"bird": 0.7 / 1.5, "cat": 0.8 / 1.5, "dog": 0.0})
+    # GoldMajorityVote: a worker wrong on every gold task weighs 0; fit_predict warns once
+    gold_df = frame([("g1", "a", "cat"), ("g1", "b", "dog"), ("g2", "a", "dog"), ("g2", "b", "cat"),
+                     ("t1", "b", "dog"), ("t2", "a", "cat"), ("t2", "b", "dog")])
+    with pytest.warns(UserWarning) as caught:
+        labels = GoldMajorityVote().fit_predict(gold_df, {"g1": "cat", "g2": "dog"})
+    assert [str(w.message)[:40] for w in caught] == ["1 task(s) have only judgments from worke"]
+    assert labels.to_dict() == {"g1": "cat", "g2": "dog", "t1": "dog", "t2": "cat"}
+
+
 def test_skills_that_name_a_worker_twice_are_refused() -> None:
     """Skills indexed a, a, b: the last value won, so the order of the rows chose the label."""
     df = frame([("t1", "a", "x"), ("t1", "b", "y")])
