@@ -8,10 +8,12 @@ returns them, so that code written against crowd-kit sees the same frames. crowd
 
 * first-appearance order (``pd.factorize`` of the input column) for DawidSkene / OneCoinDawidSkene
   (labels_, probas_, errors_, priors_, skills_), MACE (labels_, probas_, thetas_, spamming_),
-  MajorityVote (labels_, probas_), MMSR (skills_) and GLAD (alphas_, betas_, priors_; galton's
-  extra skills_ follows alphas_);
-* sorted ids everywhere else: GLAD's labels_ / probas_, MajorityVote's skills_, MMSR's labels_ /
-  scores_ (galton's probas_ with them), GoldMajorityVote, Wawa, ZeroBasedSkill, KOS;
+  MajorityVote without skills (labels_, probas_: its ``value_counts``), MMSR (skills_) and GLAD
+  (alphas_, betas_, priors_; galton's extra skills_ follows alphas_);
+* sorted ids everywhere else: GLAD's labels_ / probas_, MajorityVote's skills_, MajorityVote fitted
+  with skills (its ``groupby(["task", "label"]).sum()`` sorts; a label that only ignored workers
+  gave, ``on_missing_skill="ignore"``, has no ``probas_`` column), MMSR's labels_ / scores_
+  (galton's probas_ with them), GoldMajorityVote, Wawa, ZeroBasedSkill, KOS;
 * ``errors_`` (DawidSkene, OneCoinDawidSkene) has one row per (worker, label) pair seen in the data,
   in order of appearance, and unnamed columns; galton's full worker x label grid stays for polars /
   Arrow and for galton's own models;
@@ -46,6 +48,7 @@ CROWDKIT_LAYOUT: dict[str, dict[str, Any]] = {
     "MACE": {"appearance": ("labels_", "probas_", "thetas_", "spamming_", "skills_"),
              "columns": {"probas_": None}, "arrays": ("thetas_", "spamming_")},
     "MajorityVote": {"appearance": ("labels_", "probas_")},
+    "MajorityVote(skills)": {},  # crowd-kit's weighted vote sums with groupby: sorted tasks and labels
     "GLAD": {"appearance": ("alphas_", "betas_", "priors_", "skills_"), "columns": {"probas_": "variable"},
              "unnamed": ("priors_",)},
     "MMSR": {"appearance": ("skills_",)},
@@ -147,10 +150,16 @@ def _arrange(value: Any, attr: str, orders: _Orders, layout: dict[str, Any]) -> 
     return value
 
 
+def _layout_name(model: Any) -> str:
+    """The key of ``model``'s layout: its class name, or the name a fit chose (``_crowdkit_layout_name``:
+    MajorityVote fitted with skills is laid out as crowd-kit's weighted vote)."""
+    return getattr(model, "_crowdkit_layout_name", None) or type(model).__name__
+
+
 def crowdkit_layout(model: Any, judgments: Any, attrs: tuple[str, ...] = _RESULTS) -> None:
     """Rearrange ``model``'s pandas results ``attrs`` (fitted on ``judgments``) into crowd-kit's
     layout for its class (see the module docstring); other classes and frame types are left alone."""
-    if type(model).__name__ not in CROWDKIT_LAYOUT:
+    if _layout_name(model) not in CROWDKIT_LAYOUT:
         return
     orders = _Orders(judgments)
     for attr in attrs:
@@ -164,7 +173,7 @@ def crowdkit_result(model: Any, attr: str, value: Any, judgments: Any, fitted: A
     fit's judgments) gives the label order, so the columns are those of ``probas_``."""
     import pandas as pd
 
-    layout = CROWDKIT_LAYOUT.get(type(model).__name__)
+    layout = CROWDKIT_LAYOUT.get(_layout_name(model))
     if layout is None or not isinstance(value, (pd.Series, pd.DataFrame)):
         return value
     orders = judgments if isinstance(judgments, _Orders) else _Orders(judgments, fitted)

@@ -78,6 +78,13 @@ class MajorityVote(VoteAggregator):
 
     _skills_second = True
 
+    @property
+    def _crowdkit_layout_name(self) -> str:
+        """crowd-kit counts a plain vote with ``value_counts`` (first appearance) and sums a weighted
+        one with ``groupby`` (sorted): the pandas layout of a fit with skills is the sorted one."""
+        weighted = self.__dict__.get("_vote_weights") is not None
+        return "MajorityVote(skills)" if weighted else "MajorityVote"
+
     def fit(self, data: Any, skills: Any = None, gold: Any = None, **kwargs: Any) -> "MajorityVote":
         """Vote. ``skills`` (second, as in crowd-kit's ``fit(data, skills)``): worker weights (Series
         by worker, dict, table with worker and skill columns, or an array in worker-code order);

@@ -91,6 +91,17 @@ def _one_skill_each(workers: list[Any]) -> None:
     )
 
 
+def _without_unvoted_labels(probas: Any, judgments: Any, weights: np.ndarray | None) -> Any:
+    """A pandas ``probas`` without the labels that only ignored workers gave (``on_missing_skill=
+    "ignore"``, NaN weights): crowd-kit drops their rows before it votes, and with them the column."""
+    if (weights is None or not type(probas).__module__.startswith("pandas") or not hasattr(judgments, "label")
+            or not np.isnan(weights).any()):
+        return probas
+    known = ~np.isnan(weights[judgments.worker])
+    given = np.bincount(judgments.label[known], minlength=judgments.n_labels) > 0
+    return probas if given.all() else probas.iloc[:, np.flatnonzero(given)]
+
+
 def _keyed_by_tasks(obj: Any, judgments: Judgments) -> bool:
     """True when ``obj`` maps keys to values and its keys are task ids, none a worker id."""
     if obj is None:
@@ -250,6 +261,7 @@ class VoteAggregator(BaseAggregator):
         def store(result: Any) -> None:
             vote_w, skill, post, codes = result
             self._store(judgments, post, output, codes)
+            self.probas_ = _without_unvoted_labels(self.probas_, judgments, weights)
             kept = np.ones(skill.size, dtype=bool) if weights is None else ~np.isnan(weights)
             # workers whose judgments on_missing_skill="ignore" dropped have no skill (crowd-kit)
             self.skills_ = self._out.per_worker(judgments.worker_names[kept], skill[kept], "skill")
@@ -284,7 +296,7 @@ class VoteAggregator(BaseAggregator):
                 eng.close()
         out = self._new_out(new)
         labels = out.labels(new.task_names, new.label_names, codes)
-        probas = out.probas(new.task_names, new.label_names, post)
+        probas = _without_unvoted_labels(out.probas(new.task_names, new.label_names, post), new, weights)
         labels = crowdkit_result(self, "labels_", labels, new, fitted)
         probas = crowdkit_result(self, "probas_", probas, new, fitted)
         if self._predict_updates:  # crowd-kit's predict(data) stores what it returns
@@ -302,8 +314,9 @@ _COMMON_PARAMS = """
         Where the shards live (``fit(engine=..., n_shards=...)`` overrides).
     on_missing_skill : {"error", "value", "ignore"}, default "error"
         What to do with a worker that has no skill (user skills, a worker without gold tasks, or a
-        new worker in ``predict``): raise, use ``default_skill``, or drop the worker's judgments
-        (a task left without judgments raises).
+        new worker in ``predict``): raise, use ``default_skill``, or drop the worker's judgments (a
+        task left without judgments raises; with pandas, a label only they gave leaves ``probas_``,
+        as in crowd-kit).
     default_skill : float, optional
         The weight of such a worker, with ``on_missing_skill="value"`` (both are checked where
         skills are used: by MajorityVote only when ``fit`` is given skills, as in crowd-kit). Skills

@@ -324,6 +324,29 @@ def test_pandas_results_have_crowdkit_layout(model, rows):
         np.testing.assert_allclose(ours.probas_.to_numpy(), theirs.probas_.to_numpy(), atol=1e-6)
 
 
+@pytest.mark.parametrize("rows", ["shuffled", "sorted"])
+@pytest.mark.parametrize("options", [{}, {"on_missing_skill": "ignore"},
+                                     {"on_missing_skill": "value", "default_skill": 0.3}])
+def test_weighted_majority_vote_has_crowdkits_sorted_layout(rows, options):
+    """crowd-kit sums a weighted vote with groupby(["task", "label"]) (sorted tasks and labels) and
+    counts a plain one with value_counts (first appearance); galton gave both the first-appearance
+    layout, and kept a zero column for a label that only ignored workers gave (crowd-kit drops it)."""
+    df = _SHUFFLED if rows == "shuffled" else _SHUFFLED.sort_values(["task", "worker"])
+    extra = pd.DataFrame({"task": ["t2", "t4"], "worker": ["w9", "w9"], "label": ["d", "b"]})  # d: w9 only
+    data = pd.concat([extra, df], ignore_index=True) if options else df
+    skills = pd.Series({"w3": 0.9, "w2": 0.4, "w1": 0.6})
+    theirs = _quiet(ck.MajorityVote(**options).fit, data, skills)
+    ours = _quiet(galton.MajorityVote(**options).fit, data, skills)
+    for attr in ("labels_", "probas_", "skills_"):
+        assert _layout(getattr(ours, attr)) == _layout(getattr(theirs, attr)), attr
+    pd.testing.assert_frame_equal(ours.probas_, theirs.probas_, check_exact=False, atol=1e-12)
+    assert ours.labels_.tolist() == theirs.labels_.tolist()
+    assert ours.probas_.columns.tolist() == (["a", "b", "c", "d"] if "default_skill" in options else ["a", "b", "c"])
+    assert ours.probas_.index.tolist() == ["t1", "t2", "t3", "t4"]
+    plain = _quiet(galton.MajorityVote().fit, df)  # without skills: first appearance, as crowd-kit's
+    assert _layout(plain.probas_) == _layout(_quiet(ck.MajorityVote().fit, df).probas_)
+
+
 def test_mace_spamming_is_spam_and_know_per_worker_in_appearance_order():
     df = _SHUFFLED
     ours = _quiet(galton.MACE(method="em", random_state=0).fit, df)
