@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from .._warnings import caller_stacklevel
 from ..judgments import Judgments
 from ._base import IterativeAggregator
 from ._engine import Shard
@@ -40,7 +41,7 @@ from ._params import check_count, check_real
 from ._registry import register
 from .votes_fit import VoteAggregator, gold_layers, with_common_params
 from .votes_shard import (
-    ZERO_WEIGHT_WARNING, agreement_share, label_codes, shard_agreement, shard_label_counts,
+    ZERO_WEIGHT_WARNING, agreement_share, examples, label_codes, shard_agreement, shard_label_counts,
     shard_vote_shares, warn_zero_weight_tasks, weighted_vote, worker_agreement,
 )
 
@@ -104,6 +105,34 @@ class MajorityVote(VoteAggregator):
         return weights, worker_agreement(eng, weights, tie_key, codes=codes), post, codes
 
 
+class _Voted:
+    """``labels_`` / ``probas_`` of a :class:`GoldMajorityVote`: plain attributes, except that after
+    a fit that voted on nothing (a worker without gold, ``on_missing_skill="error"``) reading one
+    raises an AttributeError that says why and what to do."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        if self.name in obj.__dict__:
+            return obj.__dict__[self.name]
+        raise AttributeError(obj.__dict__.get("_unvoted") or f"{type(obj).__name__!r} object has no attribute "
+                             f"{self.name!r}")
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__[self.name] = value
+
+    def __delete__(self, obj: Any) -> None:
+        if obj.__dict__.pop(self.name, _Voted) is _Voted:
+            raise AttributeError(self.name)
+
+
+#: the start of the warning of a GoldMajorityVote fit that measured skills only
+_SKILLS_ONLY = "GoldMajorityVote measured skills_ only"
+
+
 @register("gold_mv", "gold_majority_vote", "goldmv")
 @with_common_params
 class GoldMajorityVote(VoteAggregator):
@@ -112,8 +141,11 @@ class GoldMajorityVote(VoteAggregator):
     ``w_w`` = share of the worker's distinct answers on gold tasks that equal the gold label; then
     the weighted vote of :class:`MajorityVote`. After ``fit``, gold tasks keep their gold label;
     ``fit_predict(data, gold)`` is crowd-kit's, ``fit(data, gold).predict(data)``: every task voted.
-    A worker with no gold task has no skill (``skills_`` NaN): by default that is an error, as in
-    crowd-kit; ``on_missing_skill`` gives such workers a default weight or ignores them.
+    A worker with no gold task has no skill (``skills_`` NaN). By default (``on_missing_skill=
+    "error"``) ``fit`` then does as crowd-kit's: it measures ``skills_`` and votes on nothing (no
+    ``labels_`` / ``probas_``, with a warning), and ``predict(data)`` / ``fit_predict`` raise for
+    data holding such a worker (new data without them is voted); ``on_missing_skill`` gives such
+    workers a default weight or ignores them.
 
     Parameters
     ----------
@@ -127,6 +159,9 @@ class GoldMajorityVote(VoteAggregator):
     _predict_updates = True
 
     _require_gold = True
+    _fit_private = VoteAggregator._fit_private + ("_unvoted",)
+    labels_ = _Voted()
+    probas_ = _Voted()
 
     def __init__(self, *, on_missing_skill: str = "error", default_skill: float | None = None,
                  tie_break: str = "low", random_state: Any = None, engine: Any = None,
@@ -145,9 +180,18 @@ class GoldMajorityVote(VoteAggregator):
         if "true_labels" in kwargs:
             gold = kwargs.pop("true_labels")
         try:
-            return self._fit(data, gold, **kwargs)
+            self._fit(data, gold, **kwargs)
         finally:
             self.__dict__.pop("_accepted", None)
+        if "_unvoted" in self.__dict__:  # crowd-kit's fit: skills only
+            for name in ("labels_", "probas_", "posteriors_", "label_codes_"):
+                self.__dict__.pop(name, None)
+            warnings.warn(self._unvoted, UserWarning, stacklevel=caller_stacklevel())
+        return self
+
+    def _check_fitted(self) -> None:  # fitted once skills_ are (labels_ may wait for predict(data))
+        if not hasattr(self, "skills_"):
+            super()._check_fitted()
 
     def fit_predict(self, data: Any, gold: Any = None, **kwargs: Any) -> Any:
         """crowd-kit's ``fit_predict(data, true_labels)``: skills from the gold, then the weighted vote
@@ -162,8 +206,9 @@ class GoldMajorityVote(VoteAggregator):
     def _fit_then(self, data: Any, gold: Any, kwargs: dict[str, Any]) -> tuple[Any, Any]:
         if "true_labels" in kwargs:
             gold = kwargs.pop("true_labels")
-        with warnings.catch_warnings():  # the vote on the same tasks below says it
+        with warnings.catch_warnings():  # the vote on the same tasks below says it (or raises)
             warnings.filterwarnings("ignore", message=ZERO_WEIGHT_WARNING)
+            warnings.filterwarnings("ignore", message=_SKILLS_ONLY)
             self.fit(data, gold, **kwargs)
         if hasattr(self, "_vote_weights"):  # an empty fit has only its empty results
             self.predict(data)  # crowd-kit's predict stores its labels_ and probas_
@@ -184,6 +229,14 @@ class GoldMajorityVote(VoteAggregator):
               rng: np.random.Generator) -> tuple[np.ndarray | None, np.ndarray, np.ndarray, np.ndarray]:
         tie_key = self._tie_key
         acc = worker_agreement(eng, None, None, "gold", getattr(self, "_accepted", None))
+        missing = np.isnan(acc)
+        if self.on_missing_skill == "error" and missing.any():  # crowd-kit: predict(data) raises for them
+            self._unvoted = (
+                f"{_SKILLS_ONLY}: {int(missing.sum())} of {acc.size} worker(s) answered no gold task "
+                f"({examples(judgments.worker_names[missing])}), so it voted on nothing, as crowd-kit's fit "
+                "(labels_ and probas_ come from predict(data), which raises for data holding such a worker); "
+                "pass on_missing_skill='value' with default_skill=..., or 'ignore' to drop their judgments")
+            return acc, acc, None, None  # type: ignore[return-value]
         post, codes = weighted_vote(eng, judgments, self._fill_missing(acc, judgments.worker_names), tie_key)
         return acc, acc, post, codes
 

@@ -314,7 +314,8 @@ _COMMON_PARAMS = """
         Where the shards live (``fit(engine=..., n_shards=...)`` overrides).
     on_missing_skill : {"error", "value", "ignore"}, default "error"
         What to do with a worker that has no skill (user skills, a worker without gold tasks, or a
-        new worker in ``predict``): raise, use ``default_skill``, or drop the worker's judgments (a
+        new worker in ``predict``): raise (GoldMajorityVote: in ``predict``, as crowd-kit; its fit
+        then measures the skills only), use ``default_skill``, or drop the worker's judgments (a
         task left without judgments raises; with pandas, a label only they gave leaves ``probas_``,
         as in crowd-kit).
     default_skill : float, optional

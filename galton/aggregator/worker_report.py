@@ -227,6 +227,8 @@ def worker_report(model: Any, *, output: str | None = None, min_judgments: int |
         names, cols = item_worker_columns(model, **th)
         return report_frame(kind, names, cols)
     judgments, post = getattr(model, "judgments_", None), getattr(model, "posteriors_", None)
+    if post is None and vars(model).get("_unvoted"):  # a GoldMajorityVote fit that voted on nothing
+        raise ValueError(f"the worker report needs the fit's vote: {vars(model)['_unvoted']}")
     if post is None:
         raise ValueError(f"{type(model).__name__}'s task posteriors are not in this process (the fit "
                          "wrote its results to results_dir); the worker report needs them: fit without "

@@ -257,6 +257,29 @@ def test_gold_majority_vote_fit_predict_votes_on_the_gold_tasks_as_crowdkit():
     assert galton.GoldMajorityVote().fit(df, gold).labels_["t1"] == 0  # fit alone keeps the gold label
 
 
+def test_gold_majority_vote_fit_with_a_worker_without_gold_is_crowdkits():
+    """crowd-kit's fit only measures skills and its predict raises for a worker without one; galton's
+    fit raised ("no skill for 1 of 3 worker(s)"). Now the fit succeeds with crowd-kit's skills,
+    votes on nothing (with a warning), and predict raises only for data holding such a worker."""
+    df = pd.DataFrame({"task": ["t1", "t1", "t2", "t2", "t3", "t3", "t3"], "worker": ["a", "b", "a", "b", "a", "b", "c"],
+                       "label": [0, 1, 0, 0, 1, 0, 0]})
+    gold = pd.Series({"t1": 0, "t2": 0})
+    theirs = ck.GoldMajorityVote().fit(df, gold)
+    with pytest.warns(UserWarning, match="measured skills_ only"):
+        ours = galton.GoldMajorityVote().fit(df, gold)
+    assert ours.skills_.dropna().to_dict() == theirs.skills_.to_dict() == {"a": 1.0, "b": 0.5}
+    assert not hasattr(ours, "labels_") and not hasattr(theirs, "labels_")
+    for model in (theirs, ours):
+        with pytest.raises(ValueError):
+            model.predict(df)
+        with pytest.raises(ValueError):
+            _quiet(model.fit_predict, df, gold)
+    known = df[df.worker != "c"]
+    assert ours.predict(known).to_dict() == theirs.predict(known).to_dict() == {"t1": 0, "t2": 0, "t3": 1}
+    with pytest.raises(galton.NotFittedError):
+        galton.GoldMajorityVote().predict(known)
+
+
 # ------------------------------------------------------------------------ 7. skills and initial_error
 def test_ignored_workers_leave_majority_vote_skills():
     df = pd.DataFrame({"task": [1, 1, 1, 2, 2, 3, 3], "worker": ["a", "b", "c", "a", "b", "c", "a"],

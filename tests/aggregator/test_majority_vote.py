@@ -240,8 +240,18 @@ def test_gold_mv_skills_by_hand_and_errors() -> None:
     df = frame([("t1", "a", 0), ("t1", "b", 1), ("t2", "a", 0), ("t2", "b", 0),
                 ("t3", "a", 1), ("t3", "b", 0), ("t3", "c", 0)])
     gold = pd.Series({"t1": 0, "t2": 0})
+    # c answered no gold task: fit measures the skills only (crowd-kit's fit), predict(data) raises
+    with pytest.warns(UserWarning, match=r"measured skills_ only: 1 of 3 worker\(s\) answered no gold task \('c'\)"):
+        skills_only = GoldMajorityVote().fit(df, gold)
+    assert skills_only.skills_.loc[["a", "b"]].tolist() == [1.0, 0.5] and np.isnan(skills_only.skills_["c"])
+    assert not hasattr(skills_only, "labels_") and not hasattr(skills_only, "probas_")
+    with pytest.raises(AttributeError, match="voted on nothing, as crowd-kit's fit"):
+        skills_only.predict()
     with pytest.raises(ValueError, match="no skill for 1 of 3 worker.*'c'"):
-        GoldMajorityVote().fit(df, gold)  # c answered no gold task (crowd-kit raises as well)
+        skills_only.predict(df)
+    with pytest.raises(ValueError, match="no skill for 1 of 3 worker.*'c'"):
+        GoldMajorityVote().fit_predict(df, gold)
+    assert skills_only.predict(df[df.worker != "c"]).to_dict() == {"t1": 0, "t2": 0, "t3": 1}
     m = GoldMajorityVote(on_missing_skill="value", default_skill=0.25).fit(df, gold)
     assert m.skills_.loc[["a", "b"]].tolist() == [1.0, 0.5] and np.isnan(m.skills_["c"])
     # t3: label 1 gets a's 1.0, label 0 gets b's 0.5 + c's 0.25
