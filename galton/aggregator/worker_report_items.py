@@ -22,9 +22,10 @@ fitted ``b_w`` with standard error ``σ_w / sqrt(n_w + κ)``; the statistics: th
 ``rating - task score``, standard error ``sd / sqrt(n)``) with a normal interval; ``noise``
 (Gaussian rating: ``σ_w``; the statistics: the residual standard deviation) with the interval
 ``noise * exp(±z / sqrt(2 dof))`` (``dof = n_w + ν`` or ``n - 1``); ``correlation``: Pearson's
-correlation of the worker's ratings with the same tasks' leave-one-out scores (the other ratings'
-mean, bias-corrected and noise-weighted for the Gaussian model; tasks rated by this worker alone
-are left out), with a Fisher-z interval. Flags: ``too_little_data``, ``constant`` (one distinct
+correlation, over the worker's tasks, of its rating (its mean rating of a task it rated more than
+once) with the task's leave-one-out score (the other workers' ratings' mean, bias-corrected and
+noise-weighted for the Gaussian model; tasks rated by this worker alone are left out), with a
+Fisher-z interval on the number of those tasks. Flags: ``too_little_data``, ``constant`` (one distinct
 rating), ``uninformative`` (the correlation interval holds 0), ``adversarial`` (its upper bound is
 below 0). Truth-discovery models (CATD, PM) are read as the statistics (residuals about their
 scores) and add ``weight``, the model's own weight of the worker.
@@ -173,13 +174,18 @@ def rating_columns(model: Any, *, min_judgments: float = 10, level: float = 0.95
             noise = np.sqrt(_counts(j.worker, w, (res - bias[j.worker]) ** 2) / (n - 1))
             bias_se, dof = noise / np.sqrt(n), n - 1
             weight, shifted = np.ones(y.size), y
-        # leave-one-out score of the judgment's task: the others' weighted mean
-        tot_w = np.bincount(j.task, weight, t)
-        tot = np.bincount(j.task, weight * shifted, t)
-        others_w = tot_w[j.task] - weight
-        loo = (tot[j.task] - weight * shifted) / others_w
-        keep = others_w > 1e-12 * tot_w[j.task]
-        corr, m = _pearson(y[keep], loo[keep], j.worker[keep], w)
+        # per (worker, task): the worker's mean rating against the other workers' weighted mean (a
+        # worker's repeated ratings of a task are its own: leaving out only the judgment counted
+        # them among the others, and a spammer who rated each task twice correlated with itself)
+        span = max(t, 1)
+        pairs, pair = np.unique(j.worker.astype(np.int64) * span + j.task, return_inverse=True)
+        pw, pt = pairs // span, pairs % span
+        tot_w, tot = np.bincount(j.task, weight, t), np.bincount(j.task, weight * shifted, t)
+        others_w = tot_w[pt] - np.bincount(pair, weight, pairs.size)
+        loo = (tot[pt] - np.bincount(pair, weight * shifted, pairs.size)) / others_w
+        own = np.bincount(pair, y, pairs.size) / np.bincount(pair, minlength=pairs.size)
+        keep = others_w > 1e-12 * tot_w[pt]
+        corr, m = _pearson(own[keep], loo[keep], pw[keep], w)
         fz, se = np.arctanh(np.clip(corr, -1 + 1e-15, 1 - 1e-15)), 1.0 / np.sqrt(m - 3)
         c_lo, c_hi = np.tanh(fz - z * se), np.tanh(fz + z * se)
         spread = np.exp(z / np.sqrt(2.0 * dof))

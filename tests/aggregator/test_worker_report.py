@@ -337,6 +337,32 @@ def test_rating_report(name):
         np.testing.assert_allclose(w.bias, res.groupby(df.worker).mean().reindex(w.index), rtol=1e-10)
 
 
+@pytest.mark.parametrize("name", ["rating_mean", "rating_median"])
+def test_rating_correlation_is_against_the_other_workers(name):
+    """A spammer who rated each task twice with the same random value: leaving out only the
+    judgment counted its second rating among "the other ratings", so it correlated with itself
+    (0.74 [0.60, 0.84] under the Gaussian model, not flagged; the interval on 60 judgments, not 30
+    tasks). Against the other workers' mean it is 0.15, flagged uninformative (bug hunt)."""
+    rng = np.random.default_rng(2)
+    s, r = rng.normal(0, 1, 30), rng.normal(0, 1, 30)
+    rows = []
+    for t in range(30):
+        rows += [(t, "h1", s[t] + rng.normal(0, .3)), (t, "h2", s[t] + rng.normal(0, .3)),
+                 (t, "spam", r[t]), (t, "spam", r[t])]
+    df = pd.DataFrame(rows, columns=["task", "worker", "label"]).round(3)
+    w = galton.aggregate(df, name, kind="rating").workers_
+    # by hand: per (worker, task), the worker's mean rating against the other workers' ratings' mean
+    own = df.groupby(["worker", "task"]).label.mean()
+    by_hand = {}
+    for worker in ("h1", "h2", "spam"):
+        others = df[df.worker != worker].groupby("task").label.mean()
+        by_hand[worker] = np.corrcoef(own[worker].to_numpy(), others.reindex(own[worker].index).to_numpy())[0, 1]
+    np.testing.assert_allclose(w.correlation, pd.Series(by_hand).reindex(w.index), rtol=1e-12)
+    fz = np.arctanh(by_hand["spam"])
+    assert w.correlation_lower["spam"] == pytest.approx(np.tanh(fz - 1.959963984540054 / np.sqrt(30 - 3)))
+    assert w.uninformative.tolist() == [False, False, True]
+
+
 @pytest.mark.parametrize("block", [8 * 3 * 7, 8 * 3])  # blocks of about 7 judgments; of one pair each
 def test_rows_of_the_pairs_give_the_report_of_the_whole_counts(monkeypatch, block):
     """Beyond BLOCK_BYTES of whole (workers, K, K) counts the report adds the rows of the (worker,
