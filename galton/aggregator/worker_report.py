@@ -24,11 +24,13 @@ the class mix of the worker's tasks. Columns:
 - flags (each needs ``min_judgments`` judgments; fewer sets ``too_little_data`` alone):
   ``constant`` (one distinct answer), ``uninformative`` (``information`` below ``min_information``
   bits, or a G-test cannot reject independence of answer and class at level ``alpha``:
-  ``G = 2 n_w ln(2) information`` below the chi-square quantile with ``(answers used - 1)(K - 1)``
-  degrees of freedom; where not even a perfect worker's G could pass that quantile, as with many
-  labels, a two-sided z-test of ``skill`` against ``chance`` instead; soft counts make the tests
-  approximate), ``adversarial`` (``skill_upper``
-  below ``chance``: reliably worse than an independent guess).
+  ``G = 2 n_w ln(2) information`` below the chi-square quantile with ``(answers used - 1)(classes
+  - 1)`` degrees of freedom, counting the classes that hold half a judgment of posterior mass on
+  the worker's tasks (``n_w p(k) >= 1/2``, a column of the table once rounded to whole judgments:
+  a label listed in ``labels=`` that no task leans to adds none); where not even a
+  perfect worker's G could pass that quantile, as with many labels, a two-sided z-test of
+  ``skill`` against ``chance`` instead; soft counts make the tests approximate), ``adversarial``
+  (``skill_upper`` below ``chance``: reliably worse than an independent guess).
 
 Defaults, chosen on simulated crowds (tests/aggregator/test_worker_report.py prints precision and
 recall): ``min_judgments=10``, ``level=0.95`` (intervals), ``alpha=0.05``, ``min_information=0.01``
@@ -120,23 +122,26 @@ def categorical_statistics(counts: np.ndarray, n_tasks: np.ndarray, *, min_judgm
         info = np.maximum((np.where(joint > 0, joint, 0.0) * np.log2(ratio)).sum(axis=(1, 2)), 0.0)
     used = (counts.sum(axis=2) > 0).sum(axis=1)
     return report_columns(n, n_tasks, np.trace(joint, axis1=1, axis2=2), (answers * classes).sum(axis=1), info,
-                          classes, used, counts.shape[1], min_judgments=min_judgments, level=level, alpha=alpha,
+                          classes, used, min_judgments=min_judgments, level=level, alpha=alpha,
                           min_information=min_information)
 
 
 def report_columns(n: np.ndarray, n_tasks: np.ndarray, skill: np.ndarray, chance: np.ndarray, info: np.ndarray,
-                   classes: np.ndarray, used: np.ndarray, k: int, *, min_judgments: float = 10,
+                   classes: np.ndarray, used: np.ndarray, *, min_judgments: float = 10,
                    level: float = 0.95, alpha: float = 0.05, min_information: float = 0.01) -> dict[str, np.ndarray]:
     """The report's columns from each worker's judgments ``n``, distinct tasks, ``skill``,
-    ``chance``, ``information`` (bits), class mix ``classes`` (W, K) and distinct answers ``used``."""
+    ``chance``, ``information`` (bits), class mix ``classes`` (W, K) and distinct answers ``used``.
+    The G-test counts the classes holding half a judgment of posterior mass on the worker's tasks
+    (``n p(k) >= 1/2``): a label that no task leans to (``labels=`` naming one nobody used; its
+    posteriors are 0, or 1e-300 after Dawid-Skene's EM) adds no degree of freedom."""
     lower, upper = wilson_interval(skill * n, n, level)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(n > 0, info / entropy_bits(classes, 1), np.nan)
     info = np.where(n > 0, info, np.nan)
-    df = np.maximum((used - 1) * (k - 1), 1)
+    df = np.maximum((used - 1) * ((np.nan_to_num(classes) * n[:, None] >= 0.5).sum(axis=1) - 1), 1)
     g = 2.0 * n * np.log(2.0) * np.nan_to_num(info)
     quantile = chi2_quantile(1 - alpha, df)
-    # the G-test has (answers - 1)(K - 1) degrees of freedom: with many labels not even a perfect
+    # the G-test has (answers - 1)(classes - 1) degrees of freedom: with many labels not even a perfect
     # worker's G (information = H(p)) reaches its quantile (200 labels: 194 judgments right 80% of
     # the time against chance 0.9% gave G = 1,759 against a quantile of 30,052). There the test
     # is a two-sided z-test of the share of right answers against chance (an inverted worker is
@@ -295,4 +300,4 @@ def pair_statistics(worker: np.ndarray, label: np.ndarray, task: np.ndarray, pos
         skill = right / n
         classes[n == 0] = np.nan  # as the whole counts give for a worker without judgments
     return report_columns(n, n_tasks, skill, chance, np.maximum(info, 0.0), classes,
-                          np.bincount(pw, minlength=n_workers), k, **thresholds)
+                          np.bincount(pw, minlength=n_workers), **thresholds)

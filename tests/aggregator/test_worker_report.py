@@ -211,6 +211,27 @@ def test_skill_interval_holds_the_simulated_accuracy_of_most_normal_workers():
     assert not w.adversarial.any()
 
 
+@pytest.mark.parametrize("name", ["ds", "mv"])
+def test_a_label_nobody_used_changes_nothing(name):
+    """labels=[0, 1, 2] on binary answers leaves the posteriors as they were (class 2 gets 0, or
+    1e-300 from Dawid-Skene); the G-test took (answers - 1)(K - 1) degrees of freedom with K the
+    whole label set, 2 instead of 1, and flagged 21 workers uninformative instead of 17 (w02: G =
+    5.02, informative at 1 degree of freedom, flagged at 2) (bug hunt)."""
+    rng = np.random.default_rng(5)
+    truth, rows = rng.integers(0, 2, 60), []
+    for w, acc in enumerate(np.linspace(0.5, 0.8, 30)):
+        for t in rng.choice(60, 20, replace=False):
+            rows.append((f"w{w:02d}", int(t), int(truth[t] if rng.random() < acc else 1 - truth[t])))
+    df = pd.DataFrame(rows, columns=["worker", "task", "label"])
+    plain, wide = galton.aggregate(df, name), galton.aggregate(df, name, labels=[0, 1, 2])
+    np.testing.assert_array_equal(np.asarray(wide.posteriors_)[:, :2], np.asarray(plain.posteriors_))
+    pd.testing.assert_frame_equal(wide.workers_, plain.workers_)
+    if name == "ds":  # w02 by hand: G above the 1-degree quantile 3.84, so not flagged
+        r = plain.workers_.loc["w02"]
+        assert 2 * r.n_judgments * np.log(2) * r.information == pytest.approx(5.02, abs=0.01)
+        assert not r.uninformative and 5 < plain.workers_.uninformative.sum() < 25
+
+
 # ------------------------------------------------------------------ frames, caching, errors
 @pytest.mark.parametrize("frame", ["pandas", "polars", "arrow"])
 def test_frame_types_and_caching(frame):
