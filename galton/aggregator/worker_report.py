@@ -151,7 +151,7 @@ def report_columns(n: np.ndarray, n_tasks: np.ndarray, skill: np.ndarray, chance
         z = (skill - chance) * np.sqrt(n) / np.sqrt(chance * (1.0 - chance))
     independent = np.where(powerless, np.abs(np.nan_to_num(z)) <= NormalDist().inv_cdf(1.0 - alpha / 2.0),
                            g < quantile)
-    enough = n >= min_judgments
+    enough = np.rint(n) >= min_judgments  # the count shown: ten posteriors (0.2, 0.8) sum to 9.999999999999998
     return {
         "n_judgments": n.round().astype(np.int64), "n_tasks": np.asarray(n_tasks, dtype=np.int64),
         "skill": np.where(n > 0, skill, np.nan), "skill_lower": lower, "skill_upper": upper,

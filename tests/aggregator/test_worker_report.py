@@ -400,6 +400,22 @@ def test_rows_of_the_pairs_give_the_report_of_the_whole_counts(monkeypatch, bloc
     assert whole.uninformative.any() and whole.adversarial.any()  # the flags were put to the test
 
 
+def test_min_judgments_counts_whole_judgments_on_both_paths():
+    """The whole counts' n is a sum of posteriors: ten judgments of a task whose posterior is
+    (0.2, 0.8) summed to 9.999999999999998, below min_judgments=10, so the worker was
+    too_little_data (and not flagged uninformative) while its n_judgments read 10 and the pair rows,
+    which count judgments, flagged it; 11 of 5,000 workers differed between the paths (bug hunt)."""
+    from galton.aggregator.worker_report import distinct_tasks, pair_statistics
+
+    worker, task, label = np.zeros(10, dtype=np.int64), np.zeros(10, dtype=np.int64), np.zeros(10, dtype=np.int64)
+    post = np.array([[0.2, 0.8]])
+    _, whole = _stats(worker, label, task, post, 1)
+    rows = pair_statistics(worker, label, task, post, 1, distinct_tasks(worker, task, 1, 1))
+    for got in (whole, rows):
+        assert got["n_judgments"].tolist() == [10] and not got["too_little_data"][0]
+        assert got["constant"][0] and got["uninformative"][0]
+
+
 def test_many_labels_report_in_seconds():
     """1,000 labels, 300 workers, 30k judgments: whole counts would be 2.4 GB; the pair rows give
     the report (the blocks of whole counts took 585 s on 100k judgments). Not a timing: the
