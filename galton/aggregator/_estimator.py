@@ -23,7 +23,7 @@ from ._jit import twin
 from ._kernels import by_size
 from ._memory import FLOAT, check_model, judgments_bytes
 from ._params import check_flags, check_random_state
-from ._results import Output
+from ._results import Output, check_output
 
 __all__ = ["BaseAggregator", "ConvergenceWarning", "NotFittedError", "argmax_ties_low", "tied_to_max",
            "TIE_RTOL", "FitOptions", "fit_options", "fit_options_set"]
@@ -285,8 +285,7 @@ class BaseAggregator:
         ``store(result)`` sets the fitted attributes. Used by every model's ``fit``."""
         rng = check_random_state(getattr(self, "random_state", None))  # refused before any work, empty data too
         check_flags(self)
-        if output is not None and output not in ("pandas", "polars", "arrow"):  # "" and "dict" gave polars
-            raise ValueError(f"output must be 'pandas', 'polars' or 'arrow', not {output!r}")
+        check_output(output)
         if empty and judgments.n_judgments == 0:
             return self._fit_empty(judgments, output)
         self._check_memory(judgments)

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..io._types import id_array
 
-__all__ = ["Output", "crowdkit_scores", "object_series", "pandas_index"]
+__all__ = ["Output", "check_output", "crowdkit_scores", "object_series", "pandas_index"]
 
 
 def pandas_index(values: Any, name: str | None = None) -> Any:
@@ -78,6 +78,13 @@ def _arrow_or_same(values: Any) -> Any:
         return id_array(values.tolist())
     except (pa.ArrowException, TypeError, ValueError):
         return values
+
+
+def check_output(output: Any) -> None:
+    """Refuse an ``output=`` other than None, "pandas", "polars" or "arrow" ("" and "dict" gave
+    polars in a fit; the worker report returned Arrow for any other value)."""
+    if output is not None and output not in ("pandas", "polars", "arrow"):
+        raise ValueError(f"output must be 'pandas', 'polars' or 'arrow', not {output!r}")
 
 
 class Output:

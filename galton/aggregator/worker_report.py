@@ -54,6 +54,7 @@ import numpy as np
 
 from .._math import entropy_bits
 from ._estimator import NotFittedError
+from ._results import check_output
 
 __all__ = ["worker_report", "confusion_counts", "categorical_statistics", "wilson_interval",
            "chi2_quantile", "distinct_tasks", "judgments_statistics", "report_frame", "DEFAULT_THRESHOLDS",
@@ -215,6 +216,7 @@ def worker_report(model: Any, *, output: str | None = None, min_judgments: int |
     if not hasattr(model, "labels_") and not hasattr(model, "scores_"):
         raise NotFittedError(f"this {type(model).__name__} is not fitted yet; call fit(data) before "
                              "asking for its worker report")
+    check_output(output)  # output="pandsa" gave Arrow
     given = {"min_judgments": min_judgments, "level": level, "alpha": alpha, "min_information": min_information}
     th = {k: (DEFAULT_THRESHOLDS[k] if v is None else v) for k, v in given.items()}
     bad = [f"{k}={v!r}" for k, v in th.items() if isinstance(v, bool) or not isinstance(v, (int, float, np.number))]

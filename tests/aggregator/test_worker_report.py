@@ -270,6 +270,18 @@ def test_errors_say_what_to_do():
         worker_report(galton.DawidSkene(n_iter=5).fit(sim.judgments("pandas")), level=95)
 
 
+@pytest.mark.parametrize("output", ["pandsa", 5, "dict", ""])
+def test_a_bad_output_is_refused_as_a_fit_refuses_it(output):
+    """worker_report(model, output="pandsa") returned Arrow (any value but pandas and polars did);
+    aggregate(..., output="pandsa") raises (bug hunt)."""
+    df = pd.DataFrame({"task": [1, 1], "worker": ["a", "b"], "label": [0, 1]})
+    message = "output must be 'pandas', 'polars' or 'arrow'"
+    with pytest.raises(ValueError, match=message):
+        galton.aggregate(df, "mv", output=output)
+    with pytest.raises(ValueError, match=message):
+        worker_report(galton.MajorityVote().fit(df), output=output)
+
+
 @pytest.fixture(scope="module")
 def ray_session():
     pytest.importorskip("ray", reason="Ray is in the test extra; galton runs without it")
