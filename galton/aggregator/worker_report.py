@@ -212,7 +212,13 @@ def worker_report(model: Any, *, output: str | None = None, min_judgments: int |
 
     ``output``: "pandas", "polars" or "arrow" (default: the fit's frame type). Pairwise models
     report the rater agreement and reliability, choice models the agreement, rating models the
-    bias and noise (:mod:`galton.aggregator.worker_report_items`)."""
+    bias and noise (:mod:`galton.aggregator.worker_report_items`). Segmentation, embedding, text and
+    multi-label models have none (a ValueError says so)."""
+    if getattr(model, "kind", None) not in ("categorical", "pairwise", "choice", "rating"):
+        each = ("; each label's fitted model in aggregators_ has one: worker_report(model.aggregators_[label])"
+                if hasattr(model, "aggregators_") else "")
+        raise ValueError(f"{type(model).__name__} has no worker report: the categorical, pairwise, choice and "
+                         f"rating models have one (galton.aggregator.names() lists them){each}")
     if not hasattr(model, "labels_") and not hasattr(model, "scores_"):
         raise NotFittedError(f"this {type(model).__name__} is not fitted yet; call fit(data) before "
                              "asking for its worker report")

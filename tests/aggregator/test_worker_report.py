@@ -282,6 +282,28 @@ def test_a_bad_output_is_refused_as_a_fit_refuses_it(output):
         worker_report(galton.MajorityVote().fit(df), output=output)
 
 
+def test_models_without_a_worker_report_say_so():
+    """A fitted SegmentationMajorityVote was "not fitted yet" (NotFittedError); a fitted
+    ClosestToAverage raised AttributeError 'kind' (bug hunt)."""
+    from galton.aggregator.embeddings import ClosestToAverage
+    from galton.aggregator.multilabel import BinaryRelevance
+    from galton.aggregator.segmentation import SegmentationMajorityVote
+
+    masks = [np.ones((2, 2), dtype=bool), np.zeros((2, 2), dtype=bool)]
+    seg = pd.DataFrame({"task": [1, 1], "worker": ["a", "b"], "segmentation": masks})
+    emb = pd.DataFrame({"task": [1, 1], "worker": ["a", "b"], "output": ["x", "y"],
+                        "embedding": [np.ones(2), np.zeros(2)]})
+    tags = pd.DataFrame({"task": [1, 1], "worker": ["a", "b"], "label": [["x"], ["x", "y"]]})
+    for model in (SegmentationMajorityVote().fit(seg), ClosestToAverage().fit(emb), SegmentationMajorityVote()):
+        with pytest.raises(ValueError, match=f"^{type(model).__name__} has no worker report: the categorical, "
+                                             "pairwise, choice and rating models have one"):
+            worker_report(model)
+    multi = BinaryRelevance().fit(tags)
+    with pytest.raises(ValueError, match=r"aggregators_ has one: worker_report\(model.aggregators_\[label\]\)"):
+        worker_report(multi)
+    assert worker_report(multi.aggregators_["y"], output="pandas")["n_judgments"].tolist() == [1, 1]
+
+
 @pytest.fixture(scope="module")
 def ray_session():
     pytest.importorskip("ray", reason="Ray is in the test extra; galton runs without it")
