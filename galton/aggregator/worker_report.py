@@ -195,7 +195,12 @@ def report_frame(kind: str, worker_names: np.ndarray, columns: dict[str, np.ndar
 
 
 def _fitted_kind(model: Any) -> str:
-    """The frame type of the fit's results: pandas, polars or arrow."""
+    """The frame type of the fit's results: pandas, polars or arrow. The fit records it (the
+    model's ``_out``); its ``labels_`` do not tell, as ``predict(new)`` replaces them with results
+    in the new data's type (a pandas fit's report came back polars after a polars predict)."""
+    recorded = getattr(model.__dict__.get("_out"), "kind", None)
+    if recorded in ("pandas", "polars", "arrow"):
+        return str(recorded)
     result = getattr(model, "labels_" if model.kind == "categorical" else "scores_", None)
     if result is None:
         result = getattr(model, "judgments_", None)

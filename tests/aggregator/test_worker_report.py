@@ -254,6 +254,21 @@ def test_frame_types_and_caching(frame):
     assert m.workers_ is not w and int(np.asarray(_col(m.workers_, "n_judgments")).sum()) == 90
 
 
+@pytest.mark.parametrize("name", ["wawa", "zbs", "mmsr", "gold_mv"])
+def test_the_report_stays_in_the_fits_frame_type_after_a_predict(name):
+    """After predict(polars frame) on a model fitted on pandas, workers_ came back polars (the
+    report read the type of labels_, which these models' predict replaces); the docs promise the
+    fit's frame type (bug hunt)."""
+    sim = simulate(CrowdConfig(n_tasks=60, n_workers=6, judgments_per_task=3, seed=2, worker_ids="str"))
+    df = sim.judgments("pandas")
+    kw = {"gold": pd.Series(sim.true_label[:20], index=range(20))} if name == "gold_mv" else {}
+    m = galton.aggregate(df, name, **kw)
+    new = df[df.task < 15].assign(task=lambda d: d.task + 1000)
+    m.predict(pl.from_pandas(new))
+    assert isinstance(m.workers_, pd.DataFrame)
+    pd.testing.assert_frame_equal(m.workers_, galton.aggregate(df, name, **kw).workers_)
+
+
 def _col(table: Any, name: str) -> Any:
     return table[name].to_numpy() if hasattr(table[name], "to_numpy") else table[name]
 
