@@ -134,7 +134,7 @@ def report_columns(n: np.ndarray, n_tasks: np.ndarray, skill: np.ndarray, chance
     ``chance``, ``information`` (bits), class mix ``classes`` (W, K) and distinct answers ``used``.
     The G-test counts the classes holding half a judgment of posterior mass on the worker's tasks
     (``n p(k) >= 1/2``): a label that no task leans to (``labels=`` naming one nobody used; its
-    posteriors are 0, or 1e-300 after Dawid-Skene's EM) adds no degree of freedom."""
+    posteriors are 0, or next to it after Dawid-Skene's EM) adds no degree of freedom."""
     lower, upper = wilson_interval(skill * n, n, level)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(n > 0, info / entropy_bits(classes, 1), np.nan)
