@@ -1114,3 +1114,17 @@ def test_a_checkpoint_dir_that_is_a_file_or_a_dangling_link_is_refused_before_re
     with pytest.raises(ValueError, match="checkpoint_dir .*afile' is a file; it must be a directory"):
         DawidSkene(n_iter=2).fit(pd.DataFrame({"task": [1, 1], "worker": ["a", "b"], "label": [0, 1]}),
                                  checkpoint_dir=tmp_path / "afile")
+
+
+def test_gold_mv_with_a_worker_without_gold_says_why_it_wrote_nothing(tmp_path: Path, capsys) -> None:
+    """GoldMajorityVote's fit votes on nothing when a worker answered no gold task (crowd-kit's fit);
+    the command line said "this GoldMajorityVote is not fitted (no posteriors_, label_codes_)"."""
+    (tmp_path / "g.csv").write_text("task,worker,label\nt1,p1,0\nt1,p2,1\nt2,p1,1\nt2,p2,1\nt3,p1,0\nt3,p3,0\n")
+    (tmp_path / "gold.csv").write_text("task,label\nt1,0\nt2,1\n")
+    args = ["aggregate", tmp_path / "g.csv", "-m", "gold_mv", "--gold", tmp_path / "gold.csv", "--use-gold"]
+    rc, _, err = run([*args, "-o", tmp_path / "out.csv"], capsys)
+    assert rc == 2 and "1 of 3 worker(s) answered no gold task ('p3')" in err and "not fitted" not in err, err
+    assert not (tmp_path / "out.csv").exists()
+    rc, out, err = run([*args, "--param", "on_missing_skill=value", "--param", "default_skill=0.5", "-o", "-"],
+                       capsys)
+    assert rc == 0 and out.splitlines()[0].startswith("task,label") and len(out.splitlines()) == 4, err

@@ -123,10 +123,9 @@ def results_table(model: Any, output: str = "arrow", top: int | None = None) -> 
         raise ValueError(f"results_table writes labels and class probabilities of a categorical model; "
                          f"{type(model).__name__} gives {what} results: use {instead}")
     missing = [a for a in ("judgments_", "posteriors_", "label_codes_") if not hasattr(model, a)]
-    if missing:
-        raise ValueError(
-            f"this {type(model).__name__} is not fitted (no {', '.join(missing)}); call fit(data) first"
-        )
+    if missing:  # a fit that voted on nothing says why (GoldMajorityVote with a worker without gold)
+        raise ValueError(getattr(model, "_unvoted", None) or
+                         f"this {type(model).__name__} is not fitted (no {', '.join(missing)}); call fit(data) first")
     judgments = model.judgments_
     post = np.asarray(model.posteriors_, dtype=np.float64)
     codes = np.asarray(model.label_codes_, dtype=np.int64)
