@@ -599,18 +599,25 @@ def test_a_long_output_name_is_written_and_a_too_long_one_refused_first(work: Pa
     assert sorted(os.listdir(work)) == sorted(["in.csv", name])
 
 
-def test_an_output_where_nothing_can_be_written_is_refused_before_the_fit(work: Path) -> None:
-    """An output in a read-only directory failed after the whole fit, naming a hidden temporary
-    ("[Errno 30] Read-only file system: 'ro/.o.csv.<hex>.tmp'"); plan_output now creates and removes
-    a file there first (os.access says yes to root on a read-only mount) (bug hunt)."""
+def _unwritable_folder(work: Path) -> Path:
+    """A folder that takes no new file: a read-only mode, or for root (who writes anywhere a mode
+    forbids) sysfs, which takes no new file even from root."""
     if os.geteuid() != 0:
         folder = work / "ro"
         folder.mkdir()
         folder.chmod(0o555)
-    else:  # root writes anywhere a mode forbids; sysfs takes no new file even from root
-        folder = Path("/sys/kernel")
-        if not folder.is_dir() or os.access(folder, os.W_OK) is False:
-            pytest.skip("no directory that refuses root a new file")
+        return folder
+    folder = Path("/sys/kernel")
+    if not folder.is_dir() or os.access(folder, os.W_OK) is False:
+        pytest.skip("no directory that refuses root a new file")
+    return folder
+
+
+def test_an_output_where_nothing_can_be_written_is_refused_before_the_fit(work: Path) -> None:
+    """An output in a read-only directory failed after the whole fit, naming a hidden temporary
+    ("[Errno 30] Read-only file system: 'ro/.o.csv.<hex>.tmp'"); plan_output now creates and removes
+    a file there first (os.access says yes to root on a read-only mount) (bug hunt)."""
+    folder = _unwritable_folder(work)
     with pytest.raises(gio.OutputError, match=f"cannot write in {str(folder)!r} \\((Permission denied|Read-only)"):
         gio.plan_output(folder / "o.csv")
     rc, _, err = _galton(["aggregate", "in.csv", "-m", "mv", "-o", folder / "o.csv", "--debug"], work)
@@ -625,14 +632,7 @@ def test_a_study_or_simulation_where_nothing_can_be_written_is_refused_before_it
     """``galton bench`` / ``simulate`` with a read-only --out ran the whole study (minutes) or simulation and
     failed at the end; the nearest existing folder of --out is probed first, missing folders below it
     included (bug hunt)."""
-    if os.geteuid() != 0:
-        folder = work / "ro"
-        folder.mkdir()
-        folder.chmod(0o555)
-    else:  # root writes anywhere a mode forbids; sysfs takes no new file even from root
-        folder = Path("/sys/kernel")
-        if not folder.is_dir() or os.access(folder, os.W_OK) is False:
-            pytest.skip("no directory that refuses root a new file")
+    folder = _unwritable_folder(work)
     out = folder / "missing" / "out"
     rc, _, err = _galton([*command, "--out", out, "--debug"], work)
     assert rc == 2 and f"cannot write in {str(folder)!r}" in err, err
