@@ -15,7 +15,7 @@ import pytest
 
 import galton
 from galton import datasets
-from galton.aggregator import _registry
+from galton.aggregator import _jit, _registry
 from galton.cli import main
 
 REPO = Path(galton.__file__).resolve().parent.parent
@@ -1128,3 +1128,73 @@ def test_gold_mv_with_a_worker_without_gold_says_why_it_wrote_nothing(tmp_path: 
     rc, out, err = run([*args, "--param", "on_missing_skill=value", "--param", "default_skill=0.5", "-o", "-"],
                        capsys)
     assert rc == 0 and out.splitlines()[0].startswith("task,label") and len(out.splitlines()) == 4, err
+
+
+# --- numba without a writable cache (a root install run by another user with HOME=/, a read-only container)
+def _galton_without_numba_cache(tmp_path: Path) -> dict[str, str]:
+    """A copy of galton whose kernels numba can cache neither next to the sources (``__pycache__``
+    is a file) nor in the user's cache directory (``XDG_CACHE_HOME`` is a file): numba's
+    ``@njit(cache=True)`` then raises "no locator available" at import, as in a read-only install."""
+    import shutil
+
+    copy = tmp_path / "site"
+    shutil.copytree(REPO / "galton", copy / "galton", ignore=shutil.ignore_patterns("__pycache__"))
+    for folder in (copy / "galton" / "aggregator").rglob("*"):
+        if folder.is_dir():
+            (folder / "__pycache__").write_text("")
+    (copy / "galton" / "aggregator" / "__pycache__").write_text("")
+    (tmp_path / "no_cache_home").write_text("")
+    env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_CACHE_DIR", "GALTON_NUMBA", "GALTON_NO_NUMBA")}
+    return {**env, "PYTHONPATH": str(copy), "XDG_CACHE_HOME": str(tmp_path / "no_cache_home"),
+            "HOME": str(tmp_path / "no_cache_home")}
+
+
+@pytest.mark.skipif(not _jit.HAVE_NUMBA, reason="numba is not installed or switched off")
+def test_numba_without_a_writable_cache_compiles_into_a_temporary_directory(tmp_path: Path) -> None:
+    # it raised "RuntimeError: cannot cache function '_psi_series': no locator available" (exit 2)
+    env = _galton_without_numba_cache(tmp_path)
+    labels = {}
+    for numba_on in ("1", "0"):
+        out_path = tmp_path / f"r{numba_on}.csv"
+        proc = subprocess.run(
+            [sys.executable, "-m", "galton", "aggregate", "bundled:welinder_bluebirds", "-m", "ds",
+             "-o", str(out_path)],
+            capture_output=True, text=True, env={**env, "GALTON_NUMBA": numba_on}, cwd=tmp_path, timeout=600,
+        )
+        assert proc.returncode == 0, proc.stderr
+        labels[numba_on] = read_any(out_path)["label"].to_list()
+        if numba_on == "1":  # one warning, naming the way to keep the compiled kernels; the directory is gone
+            assert proc.stderr.count("warning: numba cannot write its cache") == 1, proc.stderr
+            assert "set NUMBA_CACHE_DIR to a writable directory" in proc.stderr
+            temp = proc.stderr.split("temporary directory ")[1].split()[0]
+            assert Path(temp).name.startswith("galton-numba-") and not Path(temp).exists()
+        else:
+            assert "numba" not in proc.stderr
+    expected = galton.DawidSkene().fit_predict(datasets.load("welinder_bluebirds", frame="pandas").judgments)
+    assert labels["1"] == labels["0"] == expected.tolist()
+
+
+def test_numba_without_any_writable_cache_runs_the_numpy_kernels_with_a_warning(tmp_path: Path) -> None:
+    # not even a temporary directory (tempfile's folder is a file): the numpy twins, one warning, same labels
+    env = _galton_without_numba_cache(tmp_path)
+    (tmp_path / "no_tmp").write_text("")
+    script = (
+        "import tempfile, warnings, galton\n"
+        f"tempfile.tempdir = {str(tmp_path / 'no_tmp')!r}\n"
+        "from galton import datasets\n"
+        "from galton.aggregator import _jit\n"
+        "df = datasets.load('welinder_bluebirds', frame='pandas').judgments\n"
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        "    warnings.simplefilter('always')\n"
+        "    labels = galton.DawidSkene().fit_predict(df).tolist()\n"
+        "print(_jit.use_numba(), sum('numba cannot write its cache' in str(w.message) for w in caught))\n"
+        "print(caught[0].message if caught else '')\n"
+        "print(labels)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    state, message, labels = proc.stdout.splitlines()
+    assert state == "False 1" and "numpy kernels" in message and "NUMBA_CACHE_DIR" in message
+    expected = galton.DawidSkene().fit_predict(datasets.load("welinder_bluebirds", frame="pandas").judgments)
+    assert labels == str(expected.tolist())

@@ -8,7 +8,10 @@ The numpy function is the reference (and the fallback); the string names a plain
 a ``*_numba`` module with the same signature and the same results, which calls the ``@njit``
 kernels. Calling the twin runs the compiled one when numba is usable, the numpy one otherwise;
 the ``*_numba`` module (and so numba, 0.2-0.7 s) is imported on the first call, never by
-``import galton``. numba caches the machine code on disk (``cache=True``).
+``import galton`` (:func:`import_compiled`). numba caches the machine code on disk (``cache=True``):
+next to galton's sources, else in the user's cache directory, else (neither writable: a root install
+run by another user with ``HOME=/``, a read-only container) in a private temporary directory for the
+process, with one warning that a writable ``NUMBA_CACHE_DIR`` keeps the compiled kernels between runs.
 
 numba is used when it is installed, unless ``GALTON_NO_NUMBA`` is set to a non-empty value or
 ``GALTON_NUMBA=0``. :data:`TWINS` lists every pair; one parametrised test checks each compiled
@@ -45,7 +48,7 @@ from typing import Any, Callable, Iterator
 
 __all__ = ["HAVE_NUMBA", "Twin", "twin", "TWINS", "use_numba", "get_threads", "set_threads", "threads",
            "numba_threads", "import_numba", "runnable_elsewhere", "whole_machine", "follows_load", "threads_now", "work_items",
-           "item_count", "switched_on"]
+           "item_count", "switched_on", "import_compiled"]
 
 
 def switched_on(name: str) -> bool:
@@ -76,6 +79,75 @@ def import_numba() -> Any:
     return numba
 
 
+#: the temporary directory numba caches galton's kernels in when it can write nowhere else (None: not needed)
+_TEMP_CACHE: str | None = None
+
+
+def _no_cache_place(exc: BaseException) -> bool:
+    """numba's error at ``@njit(cache=True)`` when no cache directory it tries is writable."""
+    return isinstance(exc, RuntimeError) and "no locator available" in str(exc)
+
+
+def _temp_cache() -> str:
+    """Point numba's cache at a private temporary directory (removed at exit) for this process and
+    its children (``NUMBA_CACHE_DIR``, which numba's compiler re-reads); returns its path."""
+    global _TEMP_CACHE
+    if _TEMP_CACHE is None:
+        import atexit
+        import shutil
+        import tempfile
+
+        _TEMP_CACHE = path = tempfile.mkdtemp(prefix="galton-numba-")
+        pid = os.getpid()
+        atexit.register(lambda: os.getpid() == pid and shutil.rmtree(path, ignore_errors=True))
+    os.environ["NUMBA_CACHE_DIR"] = _TEMP_CACHE
+    from numba.core import config
+
+    config.reload_config()
+    return _TEMP_CACHE
+
+
+def import_compiled(module: str) -> Any:
+    """Import a ``*_numba`` module (and numba, :func:`import_numba`); None where numba cannot run
+    it (then the numpy twins run).
+
+    numba's ``@njit(cache=True)`` raises at import ("no locator available") when it can write its
+    cache neither in ``NUMBA_CACHE_DIR``, nor next to galton's sources, nor in the user's cache
+    directory. The kernels are then cached in a private temporary directory for this process (so
+    compiled again by every run, seconds to a minute), with one warning; where even that fails,
+    numba is switched off for the process (:data:`HAVE_NUMBA`), with a warning.
+    """
+    global HAVE_NUMBA
+    import_numba()
+    try:
+        return importlib.import_module(module)
+    except RuntimeError as exc:
+        if not _no_cache_place(exc) or _TEMP_CACHE is not None:
+            raise
+        where = os.environ.get("NUMBA_CACHE_DIR")
+    import warnings
+
+    from .._warnings import caller_stacklevel
+
+    tried = (f"NUMBA_CACHE_DIR={where!r}, " if where else "") + "galton's package folder or the user's cache directory"
+    try:
+        path = _temp_cache()
+        compiled = importlib.import_module(module)
+    except (OSError, RuntimeError) as exc:
+        if isinstance(exc, RuntimeError) and not _no_cache_place(exc):
+            raise
+        HAVE_NUMBA = False
+        warnings.warn(f"numba cannot write its cache ({tried}, nor a temporary directory: {exc}); galton runs "
+                      "its numpy kernels instead (slower). Set NUMBA_CACHE_DIR to a writable directory for "
+                      "the compiled ones", RuntimeWarning, stacklevel=caller_stacklevel())
+        return None
+    warnings.warn(f"numba cannot write its cache in {tried}: galton's kernels are compiled into the "
+                  f"temporary directory {path} for this run only, which takes time at every run; set "
+                  "NUMBA_CACHE_DIR to a writable directory to keep them", RuntimeWarning,
+                  stacklevel=caller_stacklevel())
+    return compiled
+
+
 def use_numba() -> bool:
     """Whether twins run their compiled version (tests may switch :data:`HAVE_NUMBA` off)."""
     return HAVE_NUMBA
@@ -103,11 +175,14 @@ class Twin:
 
     @property
     def compiled(self) -> Callable[..., Any]:
-        """The numba version (imports its module, and numba, on first access)."""
+        """The numba version (imports its module, and numba, on first access); the numpy one where
+        numba cannot run it (:func:`import_compiled`)."""
         if self._compiled is None:
-            import_numba()
             mod, _, attr = self._target.partition(":")
-            self._compiled = getattr(importlib.import_module(mod), attr)
+            module = import_compiled(mod)
+            if module is None:
+                return self.numpy
+            self._compiled = getattr(module, attr)
         return self._compiled
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -118,7 +193,7 @@ class Twin:
 
             with deferred():  # the first call compiles or loads machine code: no interrupt inside LLVM
                 out = self.compiled(*args, **kwargs)
-            self._warm = True
+            self._warm = self._compiled is not None
             return out
         return self.numpy(*args, **kwargs)
 

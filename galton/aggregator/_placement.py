@@ -73,9 +73,12 @@ def team_ids(n: int) -> list[int]:
         out = np.zeros(int(n), np.int32)
         try:
             with numba.parallel_chunksize(0):  # static: each member gets its share of the iterations
-                from ._helpers_numba import team_tids
+                from ._jit import import_compiled
 
-                team_tids(out)
+                helpers = import_compiled("galton.aggregator._helpers_numba")
+                if helpers is None:
+                    raise RuntimeError("numba cannot cache its kernels")
+                helpers.team_tids(out)
         except Exception as exc:  # no gettid in this C library, a compile error: the scheduler's placement
             raise OSError(f"cannot read the team's thread ids: {exc}") from exc
         ids = [int(x) for x in out]

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .._math import EPS, log_sigmoid, sigmoid
-from ._jit import item_count, twin, use_numba
+from ._jit import import_compiled, item_count, twin, use_numba
 
 __all__ = ["vdot", "bt_pass", "bt_pass_numpy", "noisy_pass", "noisy_pass_numpy", "bt_info_diag",
            "bt_info_diag_numpy", "MIN_PARALLEL", "ITEM_COMPARISONS", "MAX_ITEM_BYTES", "n_items_of",
@@ -41,12 +41,11 @@ def n_items_of(n: int, row_bytes: int) -> int:
 
 
 def _numba() -> Any:
-    """The compiled kernels module (imports numba), or None without numba / with GALTON_NO_NUMBA."""
+    """The compiled kernels module (imports numba), or None without numba / with GALTON_NO_NUMBA, or
+    where numba cannot cache it anywhere (:func:`._jit.import_compiled`)."""
     if not use_numba():
         return None
-    from . import _pref_kernels_numba
-
-    return _pref_kernels_numba
+    return import_compiled("galton.aggregator._pref_kernels_numba")
 
 
 def rel_strengths(theta: np.ndarray) -> tuple[float, np.ndarray]:
