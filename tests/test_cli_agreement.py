@@ -345,3 +345,29 @@ def test_messages_speak_the_command_line_and_no_variation_has_no_reading(tmp_pat
     rc, rows, err = run([same, "--bootstrap", "0"], capsys)
     assert rc == 0 and rows["alpha"] == "1.0000" and "no variation" in err
     assert rows["reading"] == "none: every pairable judgment has the same label; there is no variation to measure"
+
+
+def test_order_names_missing_integer_labels_and_reads_booleans_as_the_labels_are(tmp_path: Path, capsys) -> None:
+    # integer labels: the message failed ("sequence item 0: expected str instance, float found")
+    path = _example(tmp_path / "k.csv")
+    rc, _, err = run([path, "--distance", "ordinal", "--bootstrap", "0", "--order", "1,2,3"], capsys)
+    assert rc == 2 and "--order leaves out label(s) 4, 5; list every label" in err, err
+    rc, rows, err = run([path, "--distance", "ordinal", "--bootstrap", "0", "--order", "1,2.0,3,4,5"], capsys)
+    assert rc == 0 and rows["alpha"] == "0.8154", err  # Krippendorff's published ordinal alpha
+    rc, _, err = run([path, "--distance", "ordinal", "--bootstrap", "0", "--order", "1,1.0,2,3,4,5"], capsys)
+    assert rc == 2 and "must list each label once" in err
+    # boolean labels (true / false in CSV): --order in the words of the file; it took only False,True
+    coders = {w: [None if v is None else v >= 3 for v in vals] for w, vals in _CODERS.items()}
+    rows_b = [(u + 1, w, v) for w, vals in coders.items() for u, v in enumerate(vals) if v is not None]
+    pl.DataFrame(rows_b, schema=["task", "worker", "label"], orient="row").write_csv(tmp_path / "b.csv")
+    assert "true" in (tmp_path / "b.csv").read_text()
+    want = krippendorff(pl.DataFrame([(t, w, int(v)) for t, w, v in rows_b], schema=["task", "worker", "label"],
+                                     orient="row"), "ordinal").alpha
+    for order in ("false,true", "FALSE,1", "true,false", "False,True"):
+        rc, rows, err = run([tmp_path / "b.csv", "--distance", "ordinal", "--bootstrap", "0", "--order", order], capsys)
+        assert rc == 0 and rows["alpha"] == f"{want:.4f}", (order, err)
+    for order, message in (("true", "--order leaves out label(s) false;"),
+                           ("no,yes", "--order 'no,yes' must list true / false: the labels are booleans"),
+                           ("true,1", "must list each label once")):
+        rc, _, err = run([tmp_path / "b.csv", "--distance", "ordinal", "--bootstrap", "0", "--order", order], capsys)
+        assert rc == 2 and message in err, (order, err)

@@ -137,28 +137,43 @@ def _drop_invalid(table: Any, distance: str) -> tuple[Any, int]:
 
 
 def _ordered(table: Any, args: argparse.Namespace) -> Any:
-    """The labels replaced by their rank in ``--order`` (ordinal distance)."""
+    """The labels replaced by their rank in ``--order`` (ordinal distance). The listed labels are read
+    in the label column's type, as gold is: numbers as numbers (``1`` is ``1.0``), booleans as
+    ``true`` / ``false`` (any case) or ``1`` / ``0``."""
+    import numpy as np
     import pyarrow as pa
+
+    from ..data._encode import bool_lookup, parse_number
 
     if args.distance != "ordinal":
         raise CLIError(f"--order is for --distance ordinal, not {args.distance}")
     order = [x.strip() for x in args.order.split(",") if x.strip()]
-    if len(set(order)) != len(order) or not order:
-        raise CLIError(f"--order {args.order!r} must list each label once, lowest first")
-    rank: dict[Any, int] = {label: i for i, label in enumerate(order)}
-    values = [None if v is None else str(v) for v in table.column("label").to_pylist()]
     label_type = table.schema.field("label").type
-    if pa.types.is_integer(label_type) or pa.types.is_floating(label_type):  # numbers match as numbers: 1 is 1.0
-        try:
-            rank = {float(label): i for i, label in enumerate(order)}
-        except ValueError:
-            raise CLIError(f"--order {args.order!r} must list numbers: the labels are numbers") from None
-        values = [None if v is None else float(v) for v in table.column("label").to_pylist()]
+    values = table.column("label").to_pylist()
+    listed: list[Any] = list(order)
+    if pa.types.is_boolean(label_type):
+        codes = bool_lookup(np.array([False, True]), np.array(order, dtype=object)) if order else []
+        if any(c < 0 for c in codes):
+            raise CLIError(f"--order {args.order!r} must list true / false: the labels are booleans")
+        listed = [bool(c) for c in codes]
+    elif pa.types.is_integer(label_type) or pa.types.is_floating(label_type):  # numbers match as numbers: 1 is 1.0
+        listed = [parse_number(x, "i" if pa.types.is_integer(label_type) else "f") for x in order]
+        if any(x is None for x in listed):
+            raise CLIError(f"--order {args.order!r} must list numbers: the labels are numbers")
+    rank: dict[Any, int] = {label: i for i, label in enumerate(listed)}
+    if len(rank) != len(order) or not order:
+        raise CLIError(f"--order {args.order!r} must list each label once, lowest first")
     missing = sorted({v for v in values if v is not None and v not in rank})
     if missing:
-        raise CLIError(f"--order leaves out label(s) {', '.join(missing[:5])}{', ...' if len(missing) > 5 else ''}; "
+        shown = ", ".join(_shown(v) for v in missing[:5])
+        raise CLIError(f"--order leaves out label(s) {shown}{', ...' if len(missing) > 5 else ''}; "
                        "list every label, lowest first")
     return table.set_column(2, "label", pa.array([None if v is None else rank[v] for v in values], pa.int64()))
+
+
+def _shown(v: Any) -> str:
+    """A label as the user writes it in --order: ``true`` / ``false`` for booleans."""
+    return ("true" if v else "false") if isinstance(v, bool) else str(v)
 
 
 def _cmd_agreement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
