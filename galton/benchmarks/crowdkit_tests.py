@@ -48,8 +48,8 @@ KNOWN = {
         "expects crowd-kit's overflow RuntimeWarning and the scores of its random start; on a 3-cycle "
         "galton gives the symmetric optimum (equal scores)",
     ("test_mace_aggregation.py", "test_"):
-        "numbers of crowd-kit's random start (numpy's global RandomState); galton's starts are keyed by "
-        "(seed, task id) so that sharding does not change them",
+        "numbers of crowd-kit's random start (numpy's global RandomState); galton's start is drawn from "
+        "random_state, one draw per worker and label in sorted id order (docs/from-crowd-kit.md)",
     ("test_kos_aggregation.py", "test_aggregate_kos_on_data_with_bool_labels"):
         "two tasks with identical votes on a 2-task graph: KOS's labels follow the signs of the random "
         "start messages (crowd-kit's seed gives both True, galton's True and False)",
