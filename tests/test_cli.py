@@ -268,6 +268,38 @@ def test_param_passes_model_parameters_read_as_json_else_text(tmp_path: Path, ca
     assert rc == 0 and summary(out)["iterations"] == "2"
 
 
+def test_param_takes_every_default_in_the_form_galton_models_shows_it(tmp_path: Path, capsys) -> None:
+    """`galton models crowd_bt` shows eta_prior's default as (4.0, 2.0), which --param refused ("must be a
+    pair (a, b) of numbers"), as it refused True and None: every default shown is taken back as itself
+    (a word as the shell passes it, without its quotes)."""
+    from galton.cli._common import OPTION_PARAMS, checked_params, model_param
+
+    shown_forms = set()
+    for name in _registry.names():
+        rc, out, _ = run(["models", name], capsys)
+        assert rc == 0
+        listed = dict(line.split(None, 1) for line in out.split("--param KEY=VALUE):\n")[1].splitlines())
+        defaults = {k: p.default for k, p in _registry.parameters(_registry.get(name)).items()}
+        for key, text in listed.items():
+            if key in OPTION_PARAMS or not text.startswith("default "):
+                continue
+            shown = text[len("default "):]
+            shown = shown[1:-1] if shown[:1] == shown[-1:] == "'" else shown  # the shell drops the quotes
+            got = checked_params(_registry.get(name), [model_param(f"{key}={shown}")], name)[key]
+            assert got == defaults[key] and type(got) is type(defaults[key]), (name, key, shown, got)
+            shown_forms.add(type(got).__name__)
+    assert {"tuple", "bool", "NoneType"} <= shown_forms
+    assert model_param("x=(1,)") == ("x", (1,)) and model_param("x=(a, b)") == ("x", "(a, b)")  # text stays text
+    pairs = tmp_path / "p.csv"
+    pairs.write_text("worker,left,right,label\nw0,a,b,a\nw1,a,b,b\nw0,b,c,b\nw1,c,a,a\nw2,a,c,a\nw2,b,c,c\n")
+    runs = []
+    for extra in ([], ["--param", "eta_prior=(4.0, 2.0)"], ["--param", "eta_prior=(3, 1)"]):
+        rc, _, err = run(["aggregate", pairs, "-m", "crowd_bt", "-o", tmp_path / "s.csv", *extra], capsys)
+        assert rc == 0, err
+        runs.append(read_any(tmp_path / "s.csv")["score"].to_list())
+    assert runs[1] == runs[0] != runs[2]  # the default given back, and another prior that changes the scores
+
+
 def test_an_option_and_a_param_that_set_the_same_thing_are_refused(tmp_path: Path, capsys) -> None:
     """--max-iter 3 with --param n_iter=5 ran 3 iterations, --seed 3 with --param random_state=4
     seed 4, neither with a word (bug hunt): one of the two is refused now."""

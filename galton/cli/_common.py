@@ -52,7 +52,9 @@ def seed(text: str) -> int:
 
 def model_param(text: str) -> tuple[str, Any]:
     """argparse type of ``--param KEY=VALUE``: the value read as JSON when it is JSON (``5``,
-    ``1e-7``, ``true``, ``null``, ``[1, 2]``), else taken as text (``likelihood``); never evaluated."""
+    ``1e-7``, ``true``, ``null``, ``[1, 2]``), else in the form ``galton models`` shows defaults in
+    (``True``, ``False``, ``None``, a tuple of JSON values such as ``(4.0, 2.0)``), else taken as text
+    (``likelihood``); never evaluated."""
     import argparse
     import json
 
@@ -62,8 +64,29 @@ def model_param(text: str) -> tuple[str, Any]:
     try:
         value = json.loads(raw)
     except ValueError:
-        value = raw
+        value = _shown_form(raw)
     return key.strip(), value
+
+
+#: Python's words for the JSON constants, as ``galton models`` shows defaults
+_PYTHON_WORDS = {"True": True, "False": False, "None": None}
+
+
+def _shown_form(raw: str) -> Any:
+    """A value as ``galton models`` shows it (Python's ``repr``): ``True`` / ``False`` / ``None``, or
+    a tuple ``(a, b)`` of JSON values read as a JSON list; else the text itself."""
+    import json
+
+    text = raw.strip()
+    if text in _PYTHON_WORDS:
+        return _PYTHON_WORDS[text]
+    if text.startswith("(") and text.endswith(")"):
+        inner = text[1:-1].strip()
+        try:
+            return tuple(json.loads("[" + (inner[:-1] if inner.endswith(",") else inner) + "]"))
+        except ValueError:
+            pass
+    return raw
 
 
 def add_on_invalid(parser: argparse.ArgumentParser, text: str | None = None) -> None:
