@@ -261,3 +261,16 @@ def test_max_memory_limits_the_workers_table(tmp_path: Path, capsys: Any) -> Non
     assert rc == 0 and len(pd.read_csv(io.StringIO(out))) == 2, err
     rc, _, err = run(["allocate", src, "-n", 2, "--max-memory", "10X"], capsys)
     assert rc == 2 and "--max-memory: cannot read '10X'" in err
+
+
+def test_output_help_names_what_writes_to_standard_output(judgments: Path, tmp_path: Path, capsys: Any) -> None:
+    """--help said "- or none: CSV on standard output" but -o none was refused; galton aggregate -o none
+    writes a Parquet directory named none, so none is a name here too and the help says - or no --output."""
+    rc, stdout, _ = run(["allocate", "--help"], capsys)
+    helped = " ".join(stdout.split())
+    assert rc == 0 and "- (or no --output): CSV on standard output" in helped and "- or none" not in helped
+    rc, omitted, _ = run(["allocate", judgments, "-n", 2, "--model", "mv"], capsys)
+    rc2, dash, _ = run(["allocate", judgments, "-n", 2, "--model", "mv", "-o", "-"], capsys)
+    assert rc == rc2 == 0 and omitted == dash and omitted.startswith("task,")
+    rc, _, err = run(["allocate", judgments, "-n", 2, "--model", "mv", "-o", tmp_path / "none"], capsys)
+    assert rc == 2 and "pass --output - or leave --output out" in err and not (tmp_path / "none").exists()

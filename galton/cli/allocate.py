@@ -64,7 +64,7 @@ def add_allocate(sub: Any) -> None:
     add_max_memory(a)
     a.add_argument("--output", "-o", default=None, metavar="FILE",
                    help="ranked table: .csv, .tsv, .parquet, .pq or .jsonl, written atomically, never over an input; "
-                   "- or none: CSV on standard output")
+                   "- (or no --output): CSV on standard output")
     a.add_argument("--quiet", "-q", action="store_true", help="no summary line")
     a.set_defaults(func=cmd_allocate)
 
@@ -104,7 +104,8 @@ def cmd_allocate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     path = None if args.output in (None, "-") else args.output
     if path is not None:
         if not Path(path).suffix:
-            raise CLIError(f"--output must be a file (.csv, .tsv, .jsonl, .parquet or .pq), not {path!r}")
+            raise CLIError(f"--output must be a file (.csv, .tsv, .jsonl, .parquet or .pq), not {path!r}; for CSV on "
+                           "standard output pass --output - or leave --output out")
         workers_file = args.workers if args.workers is not None and Path(args.workers).is_file() else None
         plan_output(path, inputs=[args.input, workers_file], what="--output")  # --workers FILE is an input too
     distinct_columns(args)
