@@ -1162,6 +1162,17 @@ def test_gold_mv_with_a_worker_without_gold_says_why_it_wrote_nothing(tmp_path: 
     assert rc == 0 and out.splitlines()[0].startswith("task,label") and len(out.splitlines()) == 4, err
 
 
+def test_bench_an_unknown_study_lists_every_study_the_command_runs(tmp_path: Path, capsys) -> None:
+    """It listed the shipped .toml studies only, without allocation, which `galton bench allocation`
+    runs (its --help and the README name it)."""
+    rc, _, err = run(["bench", "nosuch", "--out", tmp_path / "b"], capsys)
+    assert rc == 2 and "no study file 'nosuch'; give a .toml path or one of ['allocation', 'default', 'full', " \
+        "'preferences', 'sheng']" in err, err
+    assert not (tmp_path / "b").exists()
+    rc, out, _ = run(["bench", "--help"], capsys)
+    assert "(default, sheng, full, preferences, allocation)" in " ".join(out.split())
+
+
 # --- numba without a writable cache (a root install run by another user with HOME=/, a read-only container)
 def _galton_without_numba_cache(tmp_path: Path) -> dict[str, str]:
     """A copy of galton whose kernels numba can cache neither next to the sources (``__pycache__``

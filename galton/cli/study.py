@@ -82,7 +82,7 @@ def _names(values: Sequence[str] | None) -> list[str] | None:
 
 def _cmd_bench(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ..benchmarks.report import check_out, summary, write_report
-    from ..benchmarks.study import load_study, parse_k, run_study, with_options
+    from ..benchmarks.study import parse_k, run_study, with_options
 
     if args.ray_address is not None and args.engine == "local":
         raise CLIError("--ray-address needs --engine ray")
@@ -92,7 +92,7 @@ def _cmd_bench(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if name == "allocation":  # the replay study of galton.allocate has its own runner
         return _bench_allocation(args, out)
     study = with_options(
-        load_study(name), datasets=_names(args.datasets), only_datasets=name is None,
+        _load_study(name), datasets=_names(args.datasets), only_datasets=name is None,
         models=None if args.models is None else tuple(_names(args.models) or ()),
         k=None if args.k is None else parse_k(args.k), seed=args.seed, repeats=args.repeats,
         bootstrap=args.bootstrap, tie_break=args.tie_break)
@@ -106,6 +106,20 @@ def _cmd_bench(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if not args.quiet:
         out.write(summary(result, path))
     return 0
+
+
+def _load_study(name: str | None) -> Any:
+    """The study of STUDY: a file, or a study shipped with galton; an unknown name is refused with
+    every study the command runs (allocation too, which has its own runner and no file)."""
+    from ..benchmarks.study import STUDIES_DIR, load_study
+
+    try:
+        return load_study(name)
+    except FileNotFoundError as exc:
+        if not one_line(exc).startswith("no study file"):
+            raise
+        known = sorted([p.stem for p in STUDIES_DIR.glob("*.toml")] + ["allocation"])
+        raise CLIError(f"no study file {name!r}; give a .toml path or one of {known}") from None
 
 
 def _bench_allocation(args: argparse.Namespace, out: TextIO) -> int:
