@@ -1173,6 +1173,26 @@ def test_bench_an_unknown_study_lists_every_study_the_command_runs(tmp_path: Pat
     assert "(default, sheng, full, preferences, allocation)" in " ".join(out.split())
 
 
+def test_readme_rating_example_writes_the_columns_it_names(tmp_path: Path, capsys, monkeypatch) -> None:
+    """The README's `galton aggregate ratings.csv --kind rating   # task, score, se, lower, upper` had no
+    --output, so it wrote nothing: run as written (in a folder holding a ratings.csv), it writes them."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    block = text[text.index("## Command line"):]
+    line = next(x for x in block.splitlines() if x.startswith("galton aggregate ratings.csv"))
+    command, _, comment = line.partition("#")
+    rng = np.random.default_rng(2)
+    rows = [(t, w, round(float(rng.normal(10 * t, 3)), 1)) for t in range(6) for w in ("a", "b", "c")]
+    pd.DataFrame(rows, columns=["task", "worker", "label"]).to_csv(tmp_path / "ratings.csv", index=False)
+    monkeypatch.chdir(tmp_path)
+    argv = command.split()[1:]
+    rc, _, err = run(argv, capsys)
+    assert rc == 0, err
+    written = [p for p in tmp_path.iterdir() if p.name != "ratings.csv"]
+    assert len(written) == 1, "the example writes no file"
+    named = [c.strip() for c in comment.split("(")[0].split(",")]
+    assert read_any(written[0]).columns == named == ["task", "score", "se", "lower", "upper"]
+
+
 # --- numba without a writable cache (a root install run by another user with HOME=/, a read-only container)
 def _galton_without_numba_cache(tmp_path: Path) -> dict[str, str]:
     """A copy of galton whose kernels numba can cache neither next to the sources (``__pycache__``
