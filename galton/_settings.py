@@ -10,7 +10,12 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["whole_number"]
+__all__ = ["MIN_BOOTSTRAP", "whole_number"]
+
+#: the fewest bootstrap resamples galton takes for an interval (a study's ``bootstrap``, ``galton agreement
+#: --bootstrap``): the percentiles of fewer draws are no interval (of one: that draw, twice, which need
+#: not contain the estimate)
+MIN_BOOTSTRAP = 10
 
 
 def whole_number(key: str, value: Any, low: int | None = None, shown: Any = None, sep: str = "=") -> int:

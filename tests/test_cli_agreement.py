@@ -371,3 +371,23 @@ def test_order_names_missing_integer_labels_and_reads_booleans_as_the_labels_are
                            ("true,1", "must list each label once")):
         rc, _, err = run([tmp_path / "b.csv", "--distance", "ordinal", "--bootstrap", "0", "--order", order], capsys)
         assert rc == 2 and message in err, (order, err)
+
+
+def test_too_few_resamples_are_refused_as_galton_bench_refuses_them(tmp_path: Path, capsys) -> None:
+    """--bootstrap 1 printed a "95% interval" of one draw that did not contain alpha (galton bench
+    refuses fewer than 10); 0 (no interval) and 10 stay allowed."""
+    from galton.benchmarks.study import load_study, with_options
+
+    path = _example(tmp_path / "k.csv")
+    for n in (1, 9):
+        rc, _, err = run([path, "--bootstrap", n], capsys)
+        assert rc == 2 and f"--bootstrap must be 0 (no interval) or at least 10 resamples (as galton bench requires), " \
+            f"not {n}" in err, err
+        with pytest.raises(ValueError, match="bootstrap = 9 must be >= 10" if n == 9 else "bootstrap = 1 must be"):
+            with_options(load_study("default"), bootstrap=n)
+    rc, rows, err = run([path, "--bootstrap", 10], capsys)
+    assert rc == 0, err
+    low, high = (float(x) for x in rows["alpha"].split("interval ")[1].split(",")[0].split(" .. "))
+    assert rows["alpha"].startswith("0.7434") and low <= 0.7434 <= high
+    rc, rows, err = run([path, "--bootstrap", 0], capsys)
+    assert rc == 0 and rows["alpha"] == "0.7434", err

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numbers
 from typing import Any
 
+from .._settings import MIN_BOOTSTRAP
 from .._settings import whole_number as check_whole
 
 __all__ = ["apply_checked", "check_common", "check_categorical", "names_list", "whole_number"]
@@ -49,7 +50,7 @@ def check_common(study: Any) -> dict[str, Any]:
     models and k (ValueError names the first bad one)."""
     out: dict[str, Any] = {"seed": whole_number("seed", study.seed),
                            "repeats": whole_number("repeats", study.repeats, 1),
-                           "bootstrap": whole_number("bootstrap", study.bootstrap, 10)}
+                           "bootstrap": whole_number("bootstrap", study.bootstrap, MIN_BOOTSTRAP)}
     c = study.confidence
     if not (_is_number(c) and 0.5 <= c < 1):
         raise ValueError(f"confidence = {c!r} must lie in [0.5, 1)")

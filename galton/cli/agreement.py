@@ -12,6 +12,7 @@ import argparse
 import warnings
 from typing import Any, TextIO
 
+from .._settings import MIN_BOOTSTRAP
 from ._common import (CLIError, add_max_memory, add_on_invalid, check_memory_option, distinct_columns, memory_guard,
                       report_warnings, seed)
 
@@ -45,7 +46,8 @@ def add_agreement(sub: Any) -> None:
                    help="with --distance jaccard or masi and text labels: the character between a judgment's "
                    "tags (default: |; an empty cell is no tag, which --on-invalid drop keeps)")
     a.add_argument("--bootstrap", type=int, default=1000, metavar="N",
-                   help="resamples of the tasks for the 95%% interval (default 1000; 0: none); each costs "
+                   help=f"resamples of the tasks for the 95%% interval (default 1000, at least {MIN_BOOTSTRAP}; 0: "
+                   "none); each costs "
                    "about 16 ms per million judgments, with a progress bar on a terminal")
     a.add_argument("--seed", type=seed, default=0, metavar="N", help="seed of the resampling (default 0)")
     a.add_argument("--task-col", default="task", metavar="C", help="task column (default: task)")
@@ -179,8 +181,9 @@ def _shown(v: Any) -> str:
 def _cmd_agreement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .. import metrics
 
-    if args.bootstrap < 0:
-        raise CLIError("--bootstrap must be >= 0")
+    if args.bootstrap < 0 or 0 < args.bootstrap < MIN_BOOTSTRAP:  # 1 resample gave an interval without alpha in it
+        raise CLIError(f"--bootstrap must be 0 (no interval) or at least {MIN_BOOTSTRAP} resamples (as galton bench "
+                       f"requires), not {args.bootstrap}: the percentiles of fewer draws are no interval")
     if not args.tag_sep:
         raise CLIError("--tag-sep must be the character(s) between a judgment's tags, not empty (default: |)")
     check_memory_option(args)
