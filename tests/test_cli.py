@@ -316,6 +316,27 @@ def test_an_option_and_a_param_that_set_the_same_thing_are_refused(tmp_path: Pat
     assert rc == 0 and summary(out)["iterations"] == "2", err
 
 
+def test_max_iter_zero_is_the_models_start_as_param_n_iter_zero_is(tmp_path: Path, capsys) -> None:
+    """--max-iter 0 was refused (>= 1) while --param n_iter=0 ran the model's start, which the models
+    (and crowd-kit) allow: both run it now, and a negative limit is refused by both."""
+    df, _ = simulated_frame(5)
+    df.to_csv(tmp_path / "j.csv", index=False)
+    cols = ["--task-col", "item", "--worker-col", "annotator", "--label-col", "answer"]
+    want = galton.DawidSkene(max_iter=0).fit(df.rename(columns={"item": "task", "annotator": "worker",
+                                                                 "answer": "label"}))
+    got = {}
+    for extra in (["--max-iter", "0"], ["--param", "max_iter=0"], ["--param", "n_iter=0"]):
+        out_path = tmp_path / "r.csv"
+        rc, out, err = run(["aggregate", tmp_path / "j.csv", *cols, "-m", "ds", *extra, "-o", out_path], capsys)
+        assert rc == 0 and summary(out)["iterations"] == "0", err
+        got[extra[-1]] = read_any(out_path)["p_cat"].to_list()
+    assert got["0"] == got["max_iter=0"] == got["n_iter=0"]
+    np.testing.assert_allclose(got["0"], want.probas_.sort_index()["cat"].to_numpy(), rtol=1e-12)
+    for extra in (["--max-iter", "-1"], ["--param", "n_iter=-1"]):
+        rc, _, err = run(["aggregate", tmp_path / "j.csv", *cols, "-m", "ds", *extra], capsys)
+        assert rc == 2 and "must be >= 0" in err, err
+
+
 def test_on_invalid_drop(tmp_path: Path, capsys) -> None:
     src = tmp_path / "j.csv"
     src.write_text("task,worker,label\n1,a,x\n1,b,x\n2,a,y\n2,,y\n3,b,\n3,a,x\n")

@@ -131,7 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     agg.add_argument("--ray-address", default=None, metavar="ADDR",
                      help="Ray cluster to connect to (else RAY_ADDRESS, else a new local instance)")
     agg.add_argument("--max-iter", type=int, default=None, metavar="N",
-                     help="iteration limit of iterative models")
+                     help="iteration limit of iterative models (0: the model's starting estimate, as "
+                     "--param n_iter=0)")
     agg.add_argument("--checkpoint-dir", default=None, metavar="DIR",
                      help="iterative models: save the fit's state in DIR every --checkpoint-every "
                      "iterations; the same command run again (same data, model and parameters) resumes "

@@ -110,8 +110,8 @@ def _model_params(cls: type, args: argparse.Namespace, name: str) -> dict[str, A
         params[key] = value
     if args.shards is not None and args.shards < 1:
         raise CLIError(f"--shards must be >= 1, not {args.shards}")
-    if args.max_iter is not None and args.max_iter < 1:
-        raise CLIError(f"--max-iter must be >= 1, not {args.max_iter}")
+    if args.max_iter is not None and args.max_iter < 0:  # 0: the model's start, as --param n_iter=0 (crowd-kit's too)
+        raise CLIError(f"--max-iter must be >= 0 (0: the model's starting estimate, no iteration), not {args.max_iter}")
     if args.seed is not None and "random_state" in accepted:
         params["random_state"] = args.seed
     params.update(checkpoint_options(cls, args, name))

@@ -399,8 +399,8 @@ CASES: list[Case] = [
          r"in\.parquet"),
     # ---- usage and resources -----------------------------------------------------------------------
     Case("unknown-model", {"in.csv": text(BASIC)}, ["aggregate", "in.csv", "-m", "nosuch"], 2, r"nosuch.*\bds\b"),
-    Case("max-iter-zero", {"in.csv": text(BASIC)}, ["aggregate", "in.csv", "-m", "ds", "--max-iter", "0"], 2,
-         r"--max-iter"),
+    Case("max-iter-negative", {"in.csv": text(BASIC)}, ["aggregate", "in.csv", "-m", "ds", "--max-iter", "-1"], 2,
+         r"--max-iter must be >= 0"),
     Case("shards-zero", {"in.csv": text(BASIC)}, ["aggregate", "in.csv", "-m", "ds", "--shards", "0"], 2, r"--shards"),
     Case("many-labels", {"in.csv": _many_labels_csv}, ["aggregate", "in.csv", "-o", "out.csv", "--max-memory", "100M"], 2,
          r"(memory|GB).*(mv|one_coin_ds|--max-memory)", max_seconds=5),
