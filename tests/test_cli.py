@@ -1214,6 +1214,16 @@ def test_readme_rating_example_writes_the_columns_it_names(tmp_path: Path, capsy
     assert read_any(written[0]).columns == named == ["task", "score", "se", "lower", "upper"]
 
 
+def test_choice_options_joined_in_csv_are_refused_in_the_command_lines_words(tmp_path: Path, capsys) -> None:
+    """Options joined by '|' in a CSV: the hint named Python classes ("use Comparisons / BradleyTerry"),
+    which a command-line user cannot call; it says which columns and options to use instead."""
+    (tmp_path / "choices.csv").write_text("worker,options,choice\nw0,d|e|c,c\nw0,a|e|d,a\nw1,a|b,b\n")
+    rc, _, err = run(["aggregate", tmp_path / "choices.csv"], capsys)
+    assert rc == 2 and "column 'options' must hold lists of items" in err, err
+    assert "give worker, left, right, label columns (--kind pairwise, -m bt)" in err
+    assert "Comparisons" not in err and "BradleyTerry" not in err
+
+
 # --- numba without a writable cache (a root install run by another user with HOME=/, a read-only container)
 def _galton_without_numba_cache(tmp_path: Path) -> dict[str, str]:
     """A copy of galton whose kernels numba can cache neither next to the sources (``__pycache__``

@@ -297,6 +297,8 @@ CLI_HINTS = (
     ("Name the columns with left_col=, right_col=, label_col=",
      "Rename the items' columns to left and right; name the worker and label columns with --worker-col, "
      "--label-col"),
+    ("for pairwise data use Comparisons / BradleyTerry with left, right, label columns",
+     "for pairwise data give worker, left, right, label columns (--kind pairwise, -m bt)"),
     ("Name them with options_col=, choice_col=, ranking_col=",
      "Rename them to options, choice (or ranking); name the worker column with --worker-col"),
 )
