@@ -1224,6 +1224,111 @@ def test_choice_options_joined_in_csv_are_refused_in_the_command_lines_words(tmp
     assert "Comparisons" not in err and "BradleyTerry" not in err
 
 
+def test_a_missing_or_directory_config_or_study_is_named_as_such(tmp_path: Path, capsys) -> None:
+    """simulate / bench said only "[Errno 21] Is a directory: 'x'" or "[Errno 2] No such file or
+    directory: 'nosuch.toml'"; they name the CONFIG or study file and say what to give."""
+    (tmp_path / "folder").mkdir()
+    for argv, message in (
+        (["simulate", tmp_path / "folder", "--out", tmp_path / "s"],
+         f"CONFIG {str(tmp_path / 'folder')!r} is a directory; give a TOML file of CrowdConfig fields"),
+        (["simulate", tmp_path / "nosuch.toml", "--out", tmp_path / "s"],
+         f"CONFIG file {str(tmp_path / 'nosuch.toml')!r} does not exist; give a TOML file of CrowdConfig fields, "
+         "or the fields as flags"),
+        (["bench", tmp_path / "folder", "--out", tmp_path / "b"],
+         f"study file {str(tmp_path / 'folder')!r} is a directory; give a .toml file or a study's name"),
+        (["bench", tmp_path / "nosuch.toml", "--out", tmp_path / "b"],
+         f"study file {str(tmp_path / 'nosuch.toml')!r} does not exist"),
+    ):
+        rc, _, err = run(argv, capsys)
+        assert rc == 2 and message in err and "Errno" not in err, err
+        assert not (tmp_path / "s").exists() and not (tmp_path / "b").exists()
+
+
+def _run_as_a_user_who_cannot_read(argv: list, folder: Path, capsys) -> tuple[int, str]:
+    """(exit code, stderr) of the command run in ``folder`` by a user whom mode 000 keeps out: this
+    process when it is not root, else a subprocess as nobody (setpriv), which root's reads would not be."""
+    if os.geteuid() != 0:
+        cwd = os.getcwd()
+        os.chdir(folder)
+        try:
+            rc, _, err = run(argv, capsys)
+        finally:
+            os.chdir(cwd)
+        return rc, err
+    import shutil
+
+    if shutil.which("setpriv") is None:
+        pytest.skip("running as root without setpriv: no user whom a file's mode keeps out")
+    nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    env = {**os.environ, "PYTHONPATH": str(REPO), "HOME": str(folder), "GALTON_NUMBA": "0"}
+    probe = subprocess.run([*nobody, sys.executable, "-c", "import galton.cli"], capture_output=True, env=env,
+                           cwd=folder, timeout=120)
+    if probe.returncode != 0:
+        pytest.skip("nobody cannot import this checkout of galton")
+    proc = subprocess.run([*nobody, sys.executable, "-m", "galton", *map(str, argv)], capture_output=True,
+                          text=True, env=env, cwd=folder, timeout=300)
+    return proc.returncode, proc.stderr
+
+
+def test_unreadable_inputs_are_named_with_what_to_do(tmp_path: Path, capsys) -> None:
+    """An input, gold, --workers or CONFIG file this user may not read failed with the bare
+    "[Errno 13] Permission denied: 'x'"; each is named by its option, with what to do."""
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(dir=tmp_path if os.geteuid() != 0 else "/tmp"))  # root: one nobody can enter
+    try:
+        folder.chmod(0o755)
+        df, gold = simulated_frame(4)
+        df.rename(columns={"item": "task", "annotator": "worker", "answer": "label"}).to_csv(folder / "ok.csv",
+                                                                                              index=False)
+        pd.DataFrame(list(gold.items()), columns=["task", "label"]).to_csv(folder / "gold.csv", index=False)
+        (folder / "w.txt").write_text("w1\nw2\n")
+        (folder / "c.toml").write_text("n_tasks = 10\nn_workers = 5\n")
+        (folder / "dir").mkdir()
+        pq_dir = folder / "dir"
+        pl.read_csv(folder / "ok.csv").write_parquet(pq_dir / "part-0.parquet")
+        for name in ("ok.csv", "gold.csv", "w.txt", "c.toml"):
+            (folder / name).chmod(0o644)
+        for name in ("in.csv", "g.csv", "wk.txt", "cfg.toml"):
+            src = {"in.csv": "ok.csv", "g.csv": "gold.csv", "wk.txt": "w.txt", "cfg.toml": "c.toml"}[name]
+            shutil.copy(folder / src, folder / name)
+            (folder / name).chmod(0)
+        pq_dir.chmod(0)
+        said = "this user may not read the file (permission denied); make it readable (chmod a+r"
+        for argv, message in (
+            (["aggregate", "in.csv", "-m", "mv"], f"INPUT 'in.csv': {said} in.csv)"),
+            (["aggregate", "ok.csv", "-m", "mv", "--gold", "g.csv"], f"--gold 'g.csv': {said} g.csv)"),
+            (["aggregate", "dir", "-m", "mv"], "INPUT 'dir': this user may not read the directory (permission "
+             "denied); make it readable (chmod a+rx dir)"),
+            (["agreement", "in.csv"], f"INPUT 'in.csv': {said} in.csv)"),
+            (["allocate", "in.csv", "-n", "1", "-m", "mv"], f"INPUT 'in.csv': {said} in.csv)"),
+            (["allocate", "ok.csv", "-n", "1", "-m", "mv", "--workers", "wk.txt"], f"--workers 'wk.txt': {said}"),
+            (["simulate", "cfg.toml", "--out", "sim"], f"CONFIG 'cfg.toml': {said} cfg.toml)"),
+        ):
+            rc, err = _run_as_a_user_who_cannot_read(argv, folder, capsys)
+            assert rc == 2 and message in err and "Errno" not in err, (argv, err)
+            assert err.endswith("or give a copy this user can read\n")
+        # and the readable copies work for the same user
+        rc, err = _run_as_a_user_who_cannot_read(["aggregate", "ok.csv", "-m", "mv", "--gold", "gold.csv"], folder,
+                                                 capsys)
+        assert rc == 0, err
+    finally:
+        (folder / "dir").chmod(0o755)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_an_empty_gold_directory_names_gold(tmp_path: Path, capsys) -> None:
+    """--gold naming a directory of no Parquet files said only "directory 'x' holds no .parquet files"."""
+    df, _ = simulated_frame(4)
+    df.to_csv(tmp_path / "j.csv", index=False)
+    (tmp_path / "empty").mkdir()
+    rc, _, err = run(["aggregate", tmp_path / "j.csv", "--task-col", "item", "--worker-col", "annotator",
+                      "--label-col", "answer", "-m", "mv", "--gold", tmp_path / "empty"], capsys)
+    assert rc == 2 and f"cannot read --gold {str(tmp_path / 'empty')!r}: directory" in err
+    assert "holds no .parquet files" in err
+
+
 # --- numba without a writable cache (a root install run by another user with HOME=/, a read-only container)
 def _galton_without_numba_cache(tmp_path: Path) -> dict[str, str]:
     """A copy of galton whose kernels numba can cache neither next to the sources (``__pycache__``

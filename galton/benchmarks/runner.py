@@ -72,6 +72,8 @@ def study_path(name: str | os.PathLike[str] | None = None) -> Path:
         raise FileNotFoundError(f"no study file {str(name)!r}; give a .toml path or one of {known}")
     if not p.exists():
         raise FileNotFoundError(f"study file {str(p)!r} does not exist")
+    if p.is_dir():  # read_text said only "[Errno 21] Is a directory"
+        raise IsADirectoryError(f"study file {str(p)!r} is a directory; give a .toml file or a study's name")
     return p
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Sequence, TextIO
 
 __all__ = ["BUNDLED_PREFIX", "CLIError", "NO_OUTPUT", "OPTION_PARAMS", "PROG", "add_max_memory", "add_on_invalid",
-           "at_least_one", "check_memory_option", "memory_guard",
+           "at_least_one", "check_memory_option", "check_readable", "memory_guard",
            "check_checkpoint_dir", "check_kind_options", "checked_params", "checkpoint_options", "checkpoint_rows",
            "describe", "distinct_columns", "layout_by_model", "model_param", "no_common_task", "no_param_twice",
            "one_line", "read_table", "reader_errors", "report_warnings"]
@@ -121,6 +121,24 @@ def check_memory_option(args: argparse.Namespace) -> None:
             parse_size(args.max_memory)
         except ValueError as exc:
             raise CLIError(f"--max-memory: {one_line(exc)}") from None
+
+
+def check_readable(spec: str, what: str) -> None:
+    """Refuse, before any work, a file or directory named by ``what`` (INPUT, --gold, CONFIG...) that
+    this user may not read (the readers said only "[Errno 13] Permission denied: 'x'"). Standard input,
+    bundled data, patterns and missing paths are left to the readers, which name them."""
+    import os
+
+    if spec == "-" or spec.startswith(BUNDLED_PREFIX) or any(c in spec for c in "*?["):
+        return
+    path = Path(spec)
+    if not path.exists():
+        return
+    folder = path.is_dir()
+    if not os.access(path, os.R_OK | (os.X_OK if folder else 0)):
+        kind = "directory" if folder else "file"
+        raise CLIError(f"{what} {spec!r}: this user may not read the {kind} (permission denied); make it readable "
+                       f"(chmod a+r{'x' if folder else ''} {spec}) or give a copy this user can read")
 
 
 def distinct_columns(args: argparse.Namespace) -> None:

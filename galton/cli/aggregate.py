@@ -22,9 +22,9 @@ from ..io import input_columns
 from ..data._items import text_items
 from ..data.judgments import label_lookup
 from ._common import (BUNDLED_PREFIX, NO_OUTPUT, PROG, CLIError, check_kind_options, check_memory_option,
-                      checked_params, checkpoint_options, checkpoint_rows, distinct_columns, layout_by_model,
-                      memory_guard, no_common_task, no_param_twice, one_line, read_table, reader_errors,
-                      report_warnings)
+                      check_readable, checked_params, checkpoint_options, checkpoint_rows, distinct_columns,
+                      layout_by_model, memory_guard, no_common_task, no_param_twice, one_line, read_table,
+                      reader_errors, report_warnings)
 from ._outputs import dir_output, plan_outputs
 from .prefs import aggregate_other, detect_kind
 
@@ -60,7 +60,10 @@ def _read_gold(gold: Any, task_col: str, label_col: str) -> Any:
 
     from ..io import to_arrow
 
-    table = to_arrow(gold, ids=(task_col, "task", label_col, "label", SIMULATED_TRUTH))  # labels as written
+    try:
+        table = to_arrow(gold, ids=(task_col, "task", label_col, "label", SIMULATED_TRUTH))  # labels as written
+    except (OSError, ValueError, *reader_errors()) as exc:  # an empty directory said nothing of --gold
+        raise CLIError(f"cannot read --gold {gold!r}: {one_line(exc)}") from None
     tcol = task_col if task_col in table.column_names else "task"
     lcol = label_col if label_col in table.column_names else "label"
     tasks, values = read_gold(table, task_col=tcol, label_col=lcol)
@@ -254,6 +257,9 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     plan_outputs(args, "pairwise" if args.kind == "pairwise" else None)  # before anything is read
     if args.gold is not None and not Path(args.gold).exists():
         raise FileNotFoundError(f"gold file {args.gold!r} does not exist")
+    check_readable(args.input, "INPUT")
+    if args.gold is not None:
+        check_readable(args.gold, "--gold")
     summary_out = err if args.output == "-" else out  # stdout carries the CSV results
     bundled = args.input.startswith(BUNDLED_PREFIX)
     table, gold, kind = None, None, "categorical"

@@ -13,8 +13,8 @@ import warnings
 from typing import Any, TextIO
 
 from .._settings import MIN_BOOTSTRAP
-from ._common import (CLIError, add_max_memory, add_on_invalid, check_memory_option, distinct_columns, memory_guard,
-                      report_warnings, seed)
+from ._common import (CLIError, add_max_memory, add_on_invalid, check_memory_option, check_readable, distinct_columns,
+                      memory_guard, report_warnings, seed)
 
 __all__ = ["add_agreement"]
 
@@ -66,6 +66,7 @@ def _table(args: argparse.Namespace) -> tuple[Any, int]:
     from .aggregate import load_input
 
     distinct_columns(args)  # before reading: one column for two roles would count tasks as workers
+    check_readable(args.input, "INPUT")
     if args.input == "-" or any(c in args.input for c in "*?["):  # standard input, a glob
         table = read_table(args.input, (args.task_col, args.worker_col))
     else:

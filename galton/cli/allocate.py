@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ._common import (BUNDLED_PREFIX, PROG, CLIError, add_max_memory, add_on_invalid, check_memory_option,
-                      checked_params, distinct_columns, layout_by_model, memory_guard, model_param, one_line,
-                      read_table, report_warnings, seed)
+                      check_readable, checked_params, distinct_columns, layout_by_model, memory_guard, model_param,
+                      one_line, read_table, report_warnings, seed)
 
 __all__ = ["add_allocate", "cmd_allocate"]
 
@@ -76,6 +76,7 @@ def _load(spec: str, ids: tuple[str, ...] = ()) -> Any:
         return datasets.load(spec[len(BUNDLED_PREFIX):], frame="arrow").judgments
     if spec != "-" and not Path(spec).exists():
         raise FileNotFoundError(f"input {spec!r} does not exist")
+    check_readable(spec, "INPUT")
     return read_table(spec, ids)  # a file without rows is refused, as by aggregate
 
 
@@ -176,6 +177,7 @@ def _configured(data: Any, args: argparse.Namespace) -> Any:
 def _worker_ids(spec: str) -> list[str]:
     """The ids of ``--workers``: a text file of ids when ``spec`` names a file, else comma-separated."""
     if Path(spec).is_file():
+        check_readable(spec, "--workers")
         try:
             text = Path(spec).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:

@@ -6,9 +6,10 @@ import argparse
 import dataclasses
 import importlib.util
 import re
+from pathlib import Path
 from typing import Any, Sequence, TextIO
 
-from ._common import CLIError, one_line, seed
+from ._common import CLIError, check_readable, one_line, seed
 
 __all__ = ["add_bench", "add_simulate"]
 
@@ -113,6 +114,8 @@ def _load_study(name: str | None) -> Any:
     every study the command runs (allocation too, which has its own runner and no file)."""
     from ..benchmarks.study import STUDIES_DIR, load_study
 
+    if name is not None and Path(name).is_file():
+        check_readable(name, "STUDY")
     try:
         return load_study(name)
     except FileNotFoundError as exc:
@@ -196,6 +199,12 @@ def _config_fields(path: str) -> dict[str, Any]:
     top-level keys beside a [crowd] table were dropped without a word)."""
     from ..benchmarks.study import read_toml
 
+    if not Path(path).exists():  # read_toml said "[Errno 2] No such file or directory"
+        raise CLIError(f"CONFIG file {path!r} does not exist; give a TOML file of CrowdConfig fields, or the "
+                       "fields as flags (--n-tasks N --n-workers N ...)")
+    if Path(path).is_dir():
+        raise CLIError(f"CONFIG {path!r} is a directory; give a TOML file of CrowdConfig fields")
+    check_readable(path, "CONFIG")
     data, _ = read_toml(path)
     if "crowd" not in data:
         return dict(data)
