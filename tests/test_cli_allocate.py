@@ -274,3 +274,18 @@ def test_output_help_names_what_writes_to_standard_output(judgments: Path, tmp_p
     assert rc == rc2 == 0 and omitted == dash and omitted.startswith("task,")
     rc, _, err = run(["allocate", judgments, "-n", 2, "--model", "mv", "-o", tmp_path / "none"], capsys)
     assert rc == 2 and "pass --output - or leave --output out" in err and not (tmp_path / "none").exists()
+
+
+def test_workers_naming_a_directory_is_refused(tmp_path: Path, capsys: Any, monkeypatch: Any) -> None:
+    """--workers raters (an existing directory) became the rater id 'raters' (exit 0 with rows for a
+    rater nobody has): it is refused, saying what to give."""
+    src = tmp_path / "pairs.csv"
+    pd.DataFrame({"worker": ["a", "b", "b"], "left": list("xyz"), "right": list("yzx"),
+                  "label": list("xzz")}).to_csv(src, index=False)
+    (tmp_path / "raters").mkdir()
+    monkeypatch.chdir(tmp_path)
+    rc, out, err = run(["allocate", "pairs.csv", "-n", 2, "--model", "crowd_bt", "--workers", "raters"], capsys)
+    assert rc == 2 and out == "", out
+    assert "--workers 'raters' names a directory; give the worker ids, comma-separated, or a text file" in err
+    rc, out, err = run(["allocate", "pairs.csv", "-n", 2, "--model", "crowd_bt", "--workers", "a,b", "-q"], capsys)
+    assert rc == 0 and set(pd.read_csv(io.StringIO(out))["worker"]) <= {"a", "b"}, err

@@ -189,6 +189,9 @@ def _worker_ids(spec: str) -> list[str]:
         if not ids:
             raise CLIError(f"--workers file {spec!r} is empty; give worker ids, one a line or comma-separated")
         return ids
+    if Path(spec).is_dir():  # it was taken for a worker id
+        raise CLIError(f"--workers {spec!r} names a directory; give the worker ids, comma-separated, or a text file "
+                       "of ids (one a line)")
     if "/" in spec or "\\" in spec or Path(spec).suffix.lower() in (".txt", ".csv", ".tsv", ".lst"):
         # a mistyped file name became a worker id, and plain Bradley-Terry welcomes new raters
         raise CLIError(f"--workers {spec!r}: no such file; give an existing file of ids (one a line) "
