@@ -207,11 +207,13 @@ def _fits(model: Any, sizes: tuple[int, int, int, int], limit: int) -> list[str]
     return found[:3]
 
 
-def check_model(model: Any, n_tasks: int, n_workers: int, n_labels: int, n_judgments: int) -> int:
+def check_model(model: Any, n_tasks: int, n_workers: int, n_labels: int, n_judgments: int,
+                **more_sizes: int) -> int:
     """Raise :class:`MemoryLimitError` when ``model.memory_estimate(...)`` passes the current limit;
-    return the estimate in bytes otherwise."""
+    return the estimate in bytes otherwise. ``more_sizes`` go to the model's own estimate (Plackett-Luce's
+    ``n_offered``)."""
     sizes = (int(n_tasks), int(n_workers), int(n_labels), int(n_judgments))
-    need, what = model.memory_estimate(*sizes)
+    need, what = model.memory_estimate(*sizes, **more_sizes)
     limit, source = current_limit()
     if limit is None or need <= limit:
         return int(need)

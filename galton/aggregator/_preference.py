@@ -41,13 +41,12 @@ from ._base import EMAggregator
 from ._estimator import fit_options_set
 from ._params import check_real
 from ._pref_kernels import bt_pass, vdot
-from ._pref_results import Z95, ItemOutput, PreferenceResults
+from ._pref_results import DENSE_SE_MAX, Z95, ItemOutput, PreferenceResults
 
 __all__ = ["PairShard", "ChoiceShard", "PreferenceAggregator", "PairwiseAggregator", "bt_stats",
            "theta_update", "best_shift", "prior_terms", "log_sigmoid", "sigmoid", "vocabulary_digest",
            "DENSE_SE_MAX", "Z95", "ItemOutput", "check_mle_exists"]
 
-DENSE_SE_MAX = 1000  #: up to this many items the standard errors use the exact inverse information
 _ItemOutput = ItemOutput  # the name ratings.py imports (it may import ItemOutput from _pref_results)
 
 

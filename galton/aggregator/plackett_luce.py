@@ -14,6 +14,7 @@ import numpy as np
 
 from ..judgments import frame_kind, to_arrow
 from ..pairwise import Choices, Comparisons
+from ._memory import check_model
 from ._preference import (ChoiceShard, PreferenceAggregator, check_mle_exists, make_choice_shards,
                           prior_terms, sigmoid, theta_update)
 from ._registry import register
@@ -152,6 +153,25 @@ class PlackettLuce(PreferenceAggregator):
 
     def _make_shards(self, data: Choices, n_shards: int) -> list[ChoiceShard]:
         return make_choice_shards(data, n_shards)
+
+    # ---------------------------------------------------------------- memory guard
+    #: bytes per offered item (an item in one event's choice set) at the fit's peak: its code, event
+    #: index, strength and probability while iterating, the winner / loser pairs of the results
+    #: (44-46 bytes measured with tracemalloc, for rankings and best-of-n alike)
+    OFFERED_BYTES = 56
+
+    def memory_estimate(self, n_tasks: int, n_workers: int, n_labels: int, n_judgments: int,
+                        n_offered: int | None = None) -> tuple[int, str]:
+        """As every model's, with ``n_tasks`` the items and ``n_judgments`` the choice events; the
+        arrays grow with ``n_offered``, the items offered in all events together (a ranking of m
+        items is m - 1 events offering m (m + 1) / 2 - 1), default two per event (the fewest)."""
+        base, what = super().memory_estimate(n_tasks, n_workers, n_labels, n_judgments)
+        offered = 2 * int(n_judgments) if n_offered is None else int(n_offered)
+        events = f"{offered:,} items offered in {n_judgments:,} choice events"
+        return base + self.OFFERED_BYTES * offered, what.replace(f"{n_judgments:,} judgments", events)
+
+    def _check_memory(self, data: Choices) -> None:
+        check_model(self, data.n_items, data.n_workers, 2, data.n_events, n_offered=int(data.ptr[-1]))
 
     # ---------------------------------------------------------------- the iteration
     def _init_params(self, engine: Any, data: Choices, rng: np.random.Generator) -> dict[str, Any]:

@@ -322,3 +322,69 @@ def test_a_containers_memory_limit_bounds_the_default(tmp_path, monkeypatch):
     monkeypatch.delenv(ENV_VAR, raising=False)
     assert physical_memory() == 2 * 2**30  # below this machine's memory
     assert current_limit() == (2**30, "half of this machine's memory")
+
+
+def rankings(n: int, n_items: int, m: int, seed: int = 0) -> pd.DataFrame:
+    """``n`` rankings of ``m`` items each, drawn from ``n_items`` (Plackett-Luce with Gumbel noise)."""
+    rng = np.random.default_rng(seed)
+    theta = rng.normal(0, 1, n_items)
+    opts = np.array([rng.choice(n_items, m, replace=False) for _ in range(n)])
+    ranked = np.take_along_axis(opts, np.argsort(-(theta[opts] + rng.gumbel(size=opts.shape)), 1), 1)
+    return pd.DataFrame({"worker": rng.integers(0, 50, n), "ranking": list(ranked)})
+
+
+@pytest.mark.parametrize("n_items", [500, 1_001])  # exact standard errors (items x items arrays) / none
+def test_plackett_luce_estimate_counts_the_offered_items(n_items):
+    """Plackett-Luce's arrays grow with the items offered in all choice events (a ranking of 40 is 39
+    events offering 819 items), not with the events: the estimate counted 96 bytes per event, 2.2 MB
+    for 23,400 events here, where the fit's peak (tracemalloc, numpy's arrays) is 25 MB (37 MB with
+    the exact standard errors of 500 items; estimates now 30 and 40 MB); the guard let through a fit 15-20x its estimate (1,000
+    rankings of 50 out of 1,000 items: estimate 4.5 MB, peak 90 MB, 1.3 GB before the pair terms of
+    the standard errors were bounded)."""
+    import tracemalloc
+
+    df = rankings(600, n_items, 40)
+    galton.PlackettLuce().fit(df.head(20))  # imports and compilation before the measure
+    model = galton.PlackettLuce()
+    tracemalloc.start()
+    try:
+        with memory_limit(None):
+            model.fit(df)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    with memory_limit(peak // 2), pytest.raises(MemoryLimitError, match="491,400 items offered"):
+        galton.PlackettLuce().fit(df)  # the guard sees the offered items
+    ch = model.comparisons_
+    assert (ch.n_events, int(ch.ptr[-1])) == (600 * 39, 600 * 819)
+    est, what = model.memory_estimate(ch.n_items, ch.n_workers, 2, ch.n_events, n_offered=int(ch.ptr[-1]))
+    assert peak / 2 <= est <= 2 * peak, (peak, est)
+    assert "491,400 items offered in 23,400 choice events" in what
+    assert ("exact standard errors" in what) == (n_items <= 1_000)
+
+
+def test_preference_estimate_counts_the_exact_standard_errors():
+    """Up to 1,000 items the preference models invert the items x items information for exact
+    standard errors: Bradley-Terry on 20,000 comparisons of 1,000 items peaked at 23 MB (tracemalloc)
+    for an estimate of 1.8 MB; at 1,001 items (diagonal standard errors) the peak is under 1 MB."""
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    n = 20_000
+    left = rng.integers(0, 1_000, n)
+    right = (left + rng.integers(1, 1_000, n)) % 1_000
+    df = pd.DataFrame({"worker": rng.integers(0, 100, n), "left": left, "right": right,
+                       "label": np.where(rng.random(n) < 0.5, left, right)})
+    galton.BradleyTerry().fit(df.head(50))  # imports and compilation before the measure
+    model = galton.BradleyTerry()
+    tracemalloc.start()
+    try:
+        with memory_limit(None):
+            model.fit(df)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    est, what = model.memory_estimate(1_000, 100, 2, n)
+    assert peak / 2 <= est <= 2 * peak, (peak, est)
+    assert what == "1,000 items x 1,000 items (exact standard errors) and 20,000 judgments"
+    assert model.memory_estimate(1_001, 100, 2, n) == (96 * n, "20,000 judgments")
