@@ -42,7 +42,9 @@ def shard_pairs(shard: Any) -> dict[str, np.ndarray]:
     ``common[i, j]`` and, when their labels are equal, in ``agree[i, j]``. A worker who judged a
     task more than once counts with the last of those judgments, as crowd-kit's observation matrix
     holds one cell per (worker, task) that the last row fills (ten repeated rows moved a skill from
-    0.98 to 0.32). Returned sparse: ``keys = i * W + j`` increasing, with the counts.
+    0.98 to 0.32). Returned sparse: ``keys = i * W + j`` increasing, with the counts. Above
+    :data:`DENSE_CELLS` the chunks' counts are merged whenever they pass twice the larger of the
+    pairs merged so far and a chunk, so memory grows with the worker pairs, not the judgment pairs.
     """
     w_count = int(shard.n_workers)
     n = int(shard.n_judgments)
@@ -64,7 +66,8 @@ def shard_pairs(shard: Any) -> dict[str, np.ndarray]:
     dense = w_count * w_count <= DENSE_CELLS
     common = np.zeros(w_count * w_count if dense else 0)
     agree = np.zeros_like(common)
-    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    parts: list[dict[str, np.ndarray]] = []
+    held, bound = 0, 2 * CHUNK_PAIRS  # entries in parts; merged when past the bound
     for lo, hi in _chunks(cnt, CHUNK_PAIRS):
         c = cnt[lo:hi]
         total = int(c.sum())
@@ -82,14 +85,19 @@ def shard_pairs(shard: Any) -> dict[str, np.ndarray]:
             agree += np.bincount(key, weights=same, minlength=common.size)
         else:
             keys, inv = np.unique(key, return_inverse=True)
-            parts.append((keys, np.bincount(inv, minlength=keys.size).astype(np.float64),
-                          np.bincount(inv, weights=same, minlength=keys.size)))
+            parts.append({"keys": keys, "common": np.bincount(inv, minlength=keys.size).astype(np.float64),
+                          "agree": np.bincount(inv, weights=same, minlength=keys.size)})
+            held += keys.size
+            if held > bound:  # the worker pairs so far: at most 2 x max(pairs, chunk) + a chunk held
+                parts = [merge_pairs(parts)]
+                held = parts[0]["keys"].size
+                bound = max(bound, 2 * held)  # each merge at least halves what it holds
     if dense:
         keys = np.flatnonzero(common).astype(np.int64)
         return {"keys": keys, "common": common[keys], "agree": agree[keys]}
     if not parts:
         return empty
-    return merge_pairs([{"keys": k, "common": c, "agree": g} for k, c, g in parts])
+    return merge_pairs(parts)
 
 
 def merge_pairs(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:

@@ -176,10 +176,19 @@ class MMSR(EMAggregator):
                         n_judgments: int) -> tuple[int, str]:
         base, words = super().memory_estimate(n_tasks, n_workers, n_labels, n_judgments)
         per_task = n_judgments / max(n_tasks, 1)
-        pairs = int(min(n_workers * max(n_workers - 1, 0) / 2, n_judgments * max(per_task - 1, 0) / 2))
+        judgment_pairs = int(n_judgments * max(per_task - 1, 0) / 2)
+        pairs = int(min(n_workers * max(n_workers - 1, 0) / 2, judgment_pairs))
         table = 2 * pairs * 10 * FLOAT  # both orders of each pair: codes, values, one sweep's scratch
         counting = 6 * FLOAT * min(CHUNK_PAIRS, pairs) + 2 * FLOAT * min(n_workers**2, DENSE_CELLS)
-        return base + table + counting, f"{words}; about {pairs:,} worker pairs"
+        if n_workers**2 <= DENSE_CELLS:
+            return base + table + counting, f"{words}; about {pairs:,} worker pairs"
+        # sparse counting holds the chunks' pair counts until they pass 2 x max(pairs, chunk), then
+        # merges them (sorting them all; ~75 bytes an entry measured): the peak of either phase,
+        # the table's with the merged counts (3 floats a pair) kept beside it
+        held = min(judgment_pairs, 2 * max(pairs, CHUNK_PAIRS) + CHUNK_PAIRS)
+        merging = 10 * FLOAT * held + counting
+        return (base + max(table + 3 * FLOAT * pairs, merging),
+                f"{words}; about {pairs:,} worker pairs (counted in sparse chunks)")
 
     # ---------------------------------------------------------------- pure pieces
     def _posteriors(self, shard: Shard, params: dict[str, Any]) -> np.ndarray:
