@@ -2,6 +2,8 @@
 
 It stays silent for work that finishes within ``delay`` seconds, and when stderr is not a terminal
 unless forced with ``enabled=True`` (or ``GALTON_PROGRESS=1``); ``enabled=False`` silences it.
+Work done in stages (MACE's restarts, each a run of the iteration driver) shows one bar through
+:meth:`Progress.part`: the delay counts from the first stage, not from each.
 """
 
 from __future__ import annotations
@@ -50,3 +52,21 @@ class Progress:
             self.update(self.n, info)
             self.stream.write("\n")
             self.stream.flush()
+
+    def part(self, offset: int, label: str) -> "ProgressPart":
+        """A stage of this bar: its steps ``n`` show as ``offset + n``, its text starts with
+        ``label``, and closing it leaves the bar open for the next stage."""
+        return ProgressPart(self, offset, label)
+
+
+class ProgressPart:
+    """One stage of a :class:`Progress` (see :meth:`Progress.part`), updated and closed as a bar."""
+
+    def __init__(self, bar: Progress, offset: int, label: str):
+        self.bar, self.offset, self.label = bar, int(offset), label
+
+    def update(self, n: int, info: str = "") -> None:
+        self.bar.update(self.offset + n, f"{self.label} {info}")
+
+    def close(self, info: str = "") -> None:
+        self.bar.update(self.bar.n, f"{self.label} {info}")  # the whole bar closes after the last stage

@@ -251,7 +251,7 @@ class IterativeAggregator(BaseAggregator):
         enabled = getattr(self, "progress", None)
         if enabled is None and getattr(self, "verbose", 0):  # crowd-kit's verbose (MACE)
             enabled = True
-        bar = Progress(max_iter, type(self).__name__, enabled=enabled)
+        bar = fit_options().progress or Progress(max_iter, type(self).__name__, enabled=enabled)
         t0 = time.perf_counter()
         info = ""
         late = self.stops_after_m_step

@@ -43,6 +43,8 @@ class FitOptions:
     #: what the fit's ConvergenceWarning starts with: a fit inside another (one per tag of
     #: BinaryRelevance) says which one it is
     warning_context: str = ""
+    #: the bar the iteration driver reports to instead of its own (MACE: one across its restarts)
+    progress: Any = None
 
 
 _FIT_OPTIONS: ContextVar[FitOptions] = ContextVar("galton_fit_options", default=FitOptions())

@@ -42,9 +42,11 @@ from typing import Any
 import numpy as np
 
 from .._math import EPS, digamma, dirichlet_kl_rows, safe_log
+from .._progress import Progress
 from ..judgments import Judgments
 from ._base import ConvergenceWarning, EMAggregator, caller_stacklevel
 from ._engine import Shard
+from ._estimator import fit_options_set
 from ._kernels import softmax_rows
 from ._memory import FLOAT
 from ._params import check_count, check_real
@@ -86,7 +88,7 @@ class MACE(EMAggregator):
         Seed of the restarts' independent streams.
     verbose : int, default 0
         crowd-kit's switch: above 0 shows the progress bar (as ``progress=True``); ``progress``, when
-        given, wins.
+        given, wins. One bar counts restarts x iterations (``restart 2/10`` in its text).
 
     Attributes
     ----------
@@ -167,9 +169,15 @@ class MACE(EMAggregator):
     def _run(self, eng: Any, judgments: Judgments, rng: np.random.Generator) -> tuple[Any, np.ndarray]:
         best: tuple | None = None
         finals, histories = [], []
-        for i, stream in enumerate(self._restart_streams()):
+        streams, max_iter = self._restart_streams(), self._iter_limit()
+        # one bar for restarts x iterations (a bar per restart, each silent for its first second, showed
+        # nothing for 10 restarts of 0.5 s); crowd-kit's verbose turns it on, progress wins
+        enabled = self.progress if self.progress is not None else (True if self.verbose else None)
+        bar = Progress(len(streams) * max_iter, type(self).__name__, enabled=enabled)
+        for i, stream in enumerate(streams):
             self._restart_warning = None  # kept by _not_converged: no process-wide catch_warnings, which
-            params, post = super()._run(eng, judgments, stream)  # took other threads' warnings
+            with fit_options_set(progress=bar.part(i * max_iter, f"restart {i + 1}/{len(streams)}")):
+                params, post = super()._run(eng, judgments, stream)  # took other threads' warnings
             histories.append(list(self.history_))
             final = self.history_[-1] if self.history_ else float("-inf")  # n_iter=0: the first start
             finals.append(final)
@@ -178,6 +186,8 @@ class MACE(EMAggregator):
                         self.converged_, self._restart_warning)
         assert best is not None
         _, i, params, post, self.history_, self.n_iter_, self.converged_, message = best
+        bar.update(bar.total, f"best: restart {i + 1}")
+        bar.close(f"best: restart {i + 1}")
         del self._restart_warning
         if message is not None:
             warnings.warn(f"best restart ({i}): {message}", ConvergenceWarning, stacklevel=caller_stacklevel())

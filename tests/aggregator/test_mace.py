@@ -188,7 +188,10 @@ def test_crowdkits_verbose_switches_the_progress_bar_on_and_progress_wins(monkey
             seen.append(kwargs.get("enabled"))
             super().__init__(*args, **kwargs)
 
+    import galton.aggregator.mace as mace_module
+
     monkeypatch.setattr(base_module, "Progress", Recording)
+    monkeypatch.setattr(mace_module, "Progress", Recording)  # MACE's one bar across its restarts
     df = pd.DataFrame({"task": ["t1", "t1", "t2", "t2"], "worker": ["a", "b", "a", "b"], "label": ["x", "y", "x", "x"]})
     for kwargs in ({}, {"verbose": 1}, {"verbose": 1, "progress": False}):
         seen.clear()
@@ -198,3 +201,26 @@ def test_crowdkits_verbose_switches_the_progress_bar_on_and_progress_wins(monkey
     from galton.aggregator._checkpoint import _EXCLUDED
 
     assert "verbose" in _EXCLUDED and model.get_params()["verbose"] == 1
+
+
+@pytest.mark.parametrize("switch", [{"progress": True}, {"verbose": 1}])
+def test_one_progress_bar_runs_across_the_restarts(switch, monkeypatch, capsys):
+    """A bar is silent for its first second: with a new bar per restart, 10 restarts of 0.5 s each
+    showed nothing for 5 s. One bar counts restarts x iterations (here a clock that moves 0.25 s
+    a reading: 4 restarts of 3 iterations show from the second restart on)."""
+    import itertools
+    import types
+
+    from galton import _progress
+
+    clock = itertools.count(0.0, 0.25)
+    monkeypatch.setattr(_progress, "time", types.SimpleNamespace(perf_counter=lambda: next(clock)))
+    df = pd.DataFrame({"task": ["t1", "t1", "t2", "t2"], "worker": ["a", "b", "a", "b"], "label": ["x", "y", "x", "x"]})
+    with pytest.warns(ConvergenceWarning, match="best restart"):
+        model = MACE(n_iter=3, tol=0.0, n_restarts=4, **switch).fit(df)
+    lines = capsys.readouterr().err.split("\r")[1:]
+    assert lines and all(line.startswith("MACE [") for line in lines)
+    shown = [int(line.split("] ")[1].split("/")[0]) for line in lines]
+    assert shown == sorted(shown) and " 12/12 " in lines[-1]  # one bar, 4 restarts x 3 iterations
+    assert any("restart 2/4" in line for line in lines) and any("restart 4/4" in line for line in lines)
+    assert f"best: restart {model.best_restart_ + 1}" in lines[-1] and lines[-1].endswith("\n")
