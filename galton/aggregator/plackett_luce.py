@@ -1,8 +1,9 @@
 """Plackett-Luce for best-of-n choices and rankings.
 
 Data: :class:`galton.pairwise.Choices` — best-of-n rows ``worker, options, choice``, rankings
-``worker, ranking`` (best first) or rankings of the top k options ``worker, options, ranking``; pairwise ``worker, left, right, label`` rows are accepted too
-(a comparison is a choice out of two, and Plackett-Luce on pairs is Bradley-Terry).
+``worker, ranking`` (best first) or rankings of the top k options ``worker, options, ranking``;
+pairwise ``worker, left, right, label`` rows are accepted too (a comparison is a choice out of two,
+and Plackett-Luce on pairs is Bradley-Terry).
 """
 
 from __future__ import annotations

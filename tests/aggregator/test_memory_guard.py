@@ -333,26 +333,32 @@ def rankings(n: int, n_items: int, m: int, seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame({"worker": rng.integers(0, 50, n), "ranking": list(ranked)})
 
 
+def _fit_peak(cls, df, warm: int):
+    """A fitted ``cls`` and its fit's peak of traced memory (numpy's arrays), after a fit of the
+    first ``warm`` rows (imports and compilation before the measure)."""
+    import tracemalloc
+
+    cls().fit(df.head(warm))
+    model = cls()
+    tracemalloc.start()
+    try:
+        with memory_limit(None):
+            model.fit(df)
+        return model, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 @pytest.mark.parametrize("n_items", [500, 1_001])  # exact standard errors (items x items arrays) / none
 def test_plackett_luce_estimate_counts_the_offered_items(n_items):
     """Plackett-Luce's arrays grow with the items offered in all choice events (a ranking of 40 is 39
     events offering 819 items), not with the events: the estimate counted 96 bytes per event, 2.2 MB
     for 23,400 events here, where the fit's peak (tracemalloc, numpy's arrays) is 25 MB (37 MB with
-    the exact standard errors of 500 items; estimates now 30 and 40 MB); the guard let through a fit 15-20x its estimate (1,000
-    rankings of 50 out of 1,000 items: estimate 4.5 MB, peak 90 MB, 1.3 GB before the pair terms of
-    the standard errors were bounded)."""
-    import tracemalloc
-
+    the exact standard errors of 500 items; estimates now 30 and 40 MB); the guard let through a
+    fit 15-20x its estimate (1,000 rankings of 50 out of 1,000 items: estimate 4.5 MB, peak 90 MB,
+    1.3 GB before the pair terms of the standard errors were bounded)."""
     df = rankings(600, n_items, 40)
-    galton.PlackettLuce().fit(df.head(20))  # imports and compilation before the measure
-    model = galton.PlackettLuce()
-    tracemalloc.start()
-    try:
-        with memory_limit(None):
-            model.fit(df)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    model, peak = _fit_peak(galton.PlackettLuce, df, 20)
     with memory_limit(peak // 2), pytest.raises(MemoryLimitError, match="491,400 items offered"):
         galton.PlackettLuce().fit(df)  # the guard sees the offered items
     ch = model.comparisons_
@@ -375,15 +381,7 @@ def test_preference_estimate_counts_the_exact_standard_errors():
     right = (left + rng.integers(1, 1_000, n)) % 1_000
     df = pd.DataFrame({"worker": rng.integers(0, 100, n), "left": left, "right": right,
                        "label": np.where(rng.random(n) < 0.5, left, right)})
-    galton.BradleyTerry().fit(df.head(50))  # imports and compilation before the measure
-    model = galton.BradleyTerry()
-    tracemalloc.start()
-    try:
-        with memory_limit(None):
-            model.fit(df)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    model, peak = _fit_peak(galton.BradleyTerry, df, 50)
     est, what = model.memory_estimate(1_000, 100, 2, n)
     assert peak / 2 <= est <= 2 * peak, (peak, est)
     assert what == "1,000 items x 1,000 items (exact standard errors) and 20,000 judgments"
