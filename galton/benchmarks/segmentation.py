@@ -7,7 +7,7 @@ of the workers spammers. For each model (galton's and crowd-kit's of the same na
 the share of pixels right (mean over ``--seeds``), the median seconds of the fits, the ratio
 crowd-kit / galton and the rise of the process's peak resident memory during the fit::
 
-    python -m galton.benchmarks.segmentation [--images 300] [--per-image 5] [--seeds 3]
+    python -m galton.benchmarks.segmentation [--images 300] [--per-image 5] [--seeds 3] [--size 24]
 """
 
 from __future__ import annotations
@@ -71,7 +71,8 @@ def _fit(model: Any, data: Any) -> tuple[Any, float, float]:
     return out, time.perf_counter() - t0, max(peak_rss_mib()[0] - before, 0.0)
 
 
-def run(n_images: int, per_image: int, seeds: int, spams: Sequence[float], crowdkit: bool = True) -> str:
+def run(n_images: int, per_image: int, seeds: int, spams: Sequence[float], crowdkit: bool = True,
+        size: int = 24) -> str:
     import galton
 
     rows = []
@@ -81,7 +82,7 @@ def run(n_images: int, per_image: int, seeds: int, spams: Sequence[float], crowd
             secs: dict[str, list[float]] = {"galton": [], "crowd-kit": []}
             mem: dict[str, list[float]] = {"galton": [], "crowd-kit": []}
             for seed in range(seeds):
-                data, truth, _ = simulate_masks(seed, n_images, per_image, spam)
+                data, truth, _ = simulate_masks(seed, n_images, per_image, spam, size)
                 sides = [("galton", getattr(galton, name)())]
                 if crowdkit:
                     import crowdkit.aggregation as ck
@@ -100,7 +101,7 @@ def run(n_images: int, per_image: int, seeds: int, spams: Sequence[float], crowd
     head = ["spammers", "model", "galton pixels right", "crowd-kit pixels right", "galton s", "crowd-kit s",
             "crowd-kit / galton", "galton peak +MiB", "crowd-kit peak +MiB"]
     return (f"# Image segmentation on simulated masks\n\n- load at the start: {load_average()}\n- {n_images} "
-            f"images of 24 x 24 pixels, {per_image} masks each, 20 workers; means over {seeds} seed(s), "
+            f"images of {size} x {size} pixels, {per_image} masks each, 20 workers; means over {seeds} seed(s), "
             "median seconds\n\n" + markdown_table(head, rows) + "\n")
 
 
@@ -110,10 +111,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--per-image", type=int, default=5, help="masks per image")
     p.add_argument("--seeds", type=int, default=3, help="simulated crowds per row")
     p.add_argument("--spam", type=float, nargs="+", default=[0.0, 0.3], help="shares of spammers among the workers")
+    p.add_argument("--size", type=int, default=24, help="pixels per side of an image (memory grows with the square)")
     p.add_argument("--no-crowdkit", action="store_true", help="galton only")
     p.add_argument("--out", help="also write the Markdown report to this file (atomically)")
     args = p.parse_args(argv)
-    return emit(run(args.images, args.per_image, args.seeds, args.spam, not args.no_crowdkit), args.out)
+    if args.size < 16:  # the disc (radius up to 8, centre 6 pixels from the edges) needs room
+        p.error(f"--size must be >= 16, not {args.size}")
+    return emit(run(args.images, args.per_image, args.seeds, args.spam, not args.no_crowdkit, args.size), args.out)
 
 
 if __name__ == "__main__":
