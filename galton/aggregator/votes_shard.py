@@ -17,6 +17,7 @@ import numpy as np
 
 from .._math import splitmix64
 from .._warnings import caller_stacklevel
+from ..data._validate import examples
 from ..judgments import Judgments
 from ._base import argmax_ties_low, tied_to_max
 from ._engine import Shard
@@ -161,12 +162,6 @@ def shard_label_counts(shard: Shard) -> np.ndarray:
 # --------------------------------------------------------------------------------------------------
 # driver-side helpers
 # --------------------------------------------------------------------------------------------------
-def examples(values: np.ndarray, n: int = 5) -> str:
-    """The first ``n`` values as a readable list for error messages."""
-    shown = ", ".join(repr(v) for v in values[:n].tolist())
-    return shown + (", ..." if values.size > n else "")
-
-
 def weighted_vote(engine: Any, judgments: Judgments, weights: np.ndarray | None,
                   tie_key: int | None) -> tuple[np.ndarray, np.ndarray]:
     """Task x label vote shares (gathered over the shards) and the label code of each task."""

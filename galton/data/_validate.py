@@ -9,7 +9,7 @@ from typing import Any, Sequence
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["COLUMN_HINT", "ColumnError", "MAX_EXAMPLES", "check_on_invalid", "example_ids", "example_rows",
+__all__ = ["COLUMN_HINT", "ColumnError", "MAX_EXAMPLES", "check_on_invalid", "example_ids", "examples", "example_rows",
            "fmt_value", "one_row", "row_index", "missing_columns", "encoded_options", "null_mask", "raise_nulls",
            "FileRows", "file_rows"]
 
@@ -97,11 +97,16 @@ def fmt_value(v: Any) -> str:
     return repr(v.item() if hasattr(v, "item") else v)
 
 
+def examples(values: Any, n: int = MAX_EXAMPLES) -> str:
+    """The first ``n`` of ``values`` (ids, labels) as plain values for an error: ``"'a', 2, ..."``."""
+    shown = values.tolist() if isinstance(values, np.ndarray) else list(values)
+    return ", ".join(fmt_value(v) for v in shown[:n]) + (", ..." if len(shown) > n else "")
+
+
 def example_ids(ids: Any, what: str = "task") -> str:
     """A few ids for an error, as plain values: ``"task 't1'"``, ``"tasks 2, 5, ..."``."""
     ids = list(ids)
-    return what + ("s " if len(ids) > 1 else " ") + ", ".join(fmt_value(t) for t in ids[:MAX_EXAMPLES]) + \
-        (", ..." if len(ids) > MAX_EXAMPLES else "")
+    return what + ("s " if len(ids) > 1 else " ") + examples(ids)
 
 
 def encoded_options(what: str, options: Sequence[tuple[str, Any, Any]], extra: Sequence[str] = ()) -> None:
