@@ -396,7 +396,7 @@ def run_cli(*, datasets: Sequence[str] | None, model: str | None, repeats: int |
             engine: str | None = None, address: str | None = None) -> int:
     """The study from the command line (``galton bench --study allocation`` and ``main``); with
     ``engine="ray"`` the refits run on Ray (joined at ``address`` first when given)."""
-    from ..io import check_place, check_replaceable
+    from .report import check_out
 
     repeats = 3 if repeats is None else repeats  # 0 ran 3 repetitions, a negative number failed at the end
     for name, value, low in (("--repeats", repeats, 1), ("--start", start, 1)):
@@ -404,8 +404,7 @@ def run_cli(*, datasets: Sequence[str] | None, model: str | None, repeats: int |
             raise ValueError(f"{name} must be >= {low}, not {value}")
     if batch <= 0:
         raise ValueError(f"--batch must be > 0 (judgments per round, or a share of the tasks below 1), not {batch}")
-    check_replaceable(out_dir, "report")  # fail before the run, not after; a report only
-    check_place(out_dir)
+    check_out(out_dir)  # fail before the run, not after: a report only, in a place that takes files
     if plots:
         import importlib.util
 
