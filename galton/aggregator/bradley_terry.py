@@ -29,6 +29,7 @@ from ._pref_kernels import bt_info_diag, noisy_pass, vdot
 from ._preference import (PairShard, PairwiseAggregator, best_shift, bt_stats, check_mle_exists, log_sigmoid,
                           sigmoid, theta_update)
 from ._registry import register
+from ._squarem import Accelerated
 
 __all__ = ["BradleyTerry", "NoisyBradleyTerry", "CrowdBT"]
 
@@ -134,7 +135,7 @@ def _check_mle_exists(data: Any, param: str = "prior", default: float = 1.0) -> 
 
 
 @register("crowd_bt", "crowdbt", "crowd-bt")
-class CrowdBT(PairwiseAggregator):
+class CrowdBT(Accelerated, PairwiseAggregator):
     r"""Crowd-BT: Bradley-Terry with a per-worker reliability that may fall below one half.
 
     Model (Chen, Bennett, Collins-Thompson & Horvitz, *WSDM* 2013)::
@@ -156,6 +157,14 @@ class CrowdBT(PairwiseAggregator):
     mean ``a / (a + b) > 1/2`` breaks the symmetry ``(θ, η) -> (-θ, 1 - η)``; the fit starts from
     η = 0.8.
 
+    Speed. Scores and reliabilities trade off (a larger spread of θ with η nearer 1/2 explains the
+    comparisons almost as well), so plain EM closes only 1-3% of the gap per iteration: 100
+    items, 1,000 workers and 200k comparisons took 660-1,060 iterations. ``accelerate=True``
+    (default) extrapolates along the last two steps (SQUAREM, :mod:`galton.aggregator._squarem`),
+    keeping a point only when its log-posterior is not below the last one: the same optimum in
+    far fewer iterations. ``history_`` then holds the rejected extrapolations' values too, so it
+    is not monotone even with ``method="mm"``; ``accelerate=False`` gives plain (generalised) EM.
+
     Parameters
     ----------
     n_iter : int, default 10000
@@ -169,6 +178,8 @@ class CrowdBT(PairwiseAggregator):
         starts from every η_w = 0.8 and uses no randomness).
     eta_prior : (a, b), default (4.0, 2.0)
         The Beta prior of every ``η_w`` (``a, b >= 1``).
+    accelerate : bool, default True
+        SQUAREM extrapolation of the EM steps (see Speed above).
 
     Attributes
     ----------
@@ -180,13 +191,14 @@ class CrowdBT(PairwiseAggregator):
 
     def __init__(self, n_iter: int = 10000, tol: float = 1e-12, *, prior: float = 1.0,
                  eta_prior: tuple[float, float] = (4.0, 2.0), method: str = "newman",
-                 random_state: Any = None, engine: Any = None, n_shards: int | None = None,
-                 progress: bool | None = None):
+                 accelerate: bool = True, random_state: Any = None, engine: Any = None,
+                 n_shards: int | None = None, progress: bool | None = None):
         self.n_iter = n_iter
         self.tol = tol
         self.prior = prior
         self.eta_prior = eta_prior
         self.method = method
+        self.accelerate = accelerate
         self.random_state = random_state
         self.engine = engine
         self.n_shards = n_shards
@@ -206,6 +218,15 @@ class CrowdBT(PairwiseAggregator):
         if self.prior <= 0:  # as BradleyTerry: scores that grew without end were reported as converged
             _check_mle_exists(data)
         return {"theta": np.zeros(data.n_items), "eta": np.full(data.n_workers, 0.8)}
+
+    def _to_vector(self, params: dict[str, Any]) -> np.ndarray:
+        """(θ, logit η) for SQUAREM: the logit keeps an extrapolated reliability inside (0, 1)."""
+        eta = params["eta"]
+        return np.concatenate([params["theta"], np.log(eta) - np.log1p(-eta)])
+
+    def _from_vector(self, x: np.ndarray, n_items: int) -> dict[str, Any]:
+        eta = np.clip(sigmoid(x[n_items:]), 1e-9, 1 - 1e-9)
+        return {"theta": best_shift(x[:n_items], self._prior_strength()), "eta": eta}
 
     def _e_step(self, shard: PairShard, params: dict[str, Any]) -> dict[str, Any]:
         stats = bt_stats(shard, params["theta"], self.prior, self.method == "newman", eta=params["eta"])
