@@ -93,16 +93,18 @@ class Squarem:
 
 
 class Accelerated:
-    """SQUAREM around the safeguarded step of a pairwise model (put before
-    :class:`~galton.aggregator._preference.PairwiseAggregator` in the bases), switched by the
-    model's ``accelerate`` parameter. The model maps its parameters to a vector and back
-    (``_to_vector(params)``, ``_from_vector(x, n_items)``); the safeguard's memory (the pending
-    point, the last accepted one with its objective and statistics, the rejection and step counts)
-    is shared: a rejected Newman step restarts the chain, and an extrapolated point on trial is
-    judged by the same test the safeguard applies to Newman's steps."""
+    """SQUAREM around a preference model's own step (put before the model's base class in its
+    bases), switched by the model's ``accelerate`` parameter. The model maps its parameters to a
+    vector and back (``_to_vector(params)``, ``_from_vector(x, n_items)``).
+
+    The state keeps the point the next statistics belong to and the last accepted point with its
+    objective. Under the Newman safeguard of
+    :class:`~galton.aggregator._preference.PairwiseAggregator` (memory keys ``pending``, ``prev``,
+    ``rejected``, ``steps``, ``step``) an extrapolated point on trial is judged by the test the
+    safeguard applies to Newman's steps, and a Newman step the safeguard rejected (it then steps
+    from its own last accepted point) begins the chain anew."""
 
     accelerate: bool
-    method: str
 
     @property
     def monotone(self) -> bool:
@@ -110,30 +112,43 @@ class Accelerated:
 
     def _init_state(self, engine: Any, data: Any, rng: np.random.Generator) -> tuple[dict[str, Any], dict[str, Any]]:
         params, memory = super()._init_state(engine, data, rng)  # type: ignore[misc]
-        return params, {**memory, "squarem": Squarem.start()} if self.accelerate else memory
+        if not self.accelerate:
+            return params, memory
+        return params, {**memory, "squarem": {**Squarem.start(), "point": params, "last": None}}
 
     def _m_step(self, stats: dict[str, Any], memory: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        return self._accelerated(stats, memory, super()._m_step)  # type: ignore[misc]
+
+    def _accelerated(self, stats: dict[str, Any], memory: dict[str, Any],
+                     step: Callable[..., tuple[Any, dict[str, Any]]]) -> tuple[Any, dict[str, Any]]:
+        """The M-step around the model's plain ``step(stats, memory)`` (a model that defines its own
+        ``_m_step`` calls this with its plain step)."""
         if "squarem" not in memory:
-            return super()._m_step(stats, memory)  # type: ignore[misc]
+            return step(stats, memory)
         base = {k: v for k, v in memory.items() if k != "squarem"}
-        n_items = memory["pending"]["theta"].size
-        state = memory["squarem"]
+        state, point = memory["squarem"], memory["squarem"]["point"]
+        n_items = point["theta"].size
         sq = Squarem(self._to_vector, lambda x: self._from_vector(x, n_items))  # type: ignore[attr-defined]
-        if sq.on_trial(state):  # the statistics of an extrapolated point: kept if not below the last
-            prev = memory["prev"]
-            if self._objective(stats, memory["pending"]) < prev[1] - 1e-12 * abs(prev[1]):  # type: ignore[attr-defined]
-                new, state = sq.rejected(state, prev[0])
-                return new, {**base, "pending": new, "step": None, "steps": base["steps"] + 1, "squarem": state}
-        new, after = super()._m_step(stats, base)  # type: ignore[misc]
-        restart = after["rejected"] > base["rejected"]  # the safeguard took an MM step from its last point
-        point = after["prev"][0] if restart else memory["pending"]
-        nxt, state = sq.after_step(state, point, new, restart=restart)
-        if nxt is new:
-            return new, {**after, "squarem": state}
-        # an extrapolated point carries the plain one: if the fit ends here, before its objective
-        # is known, the plain step is the result (see _results_params)
-        nxt = {**nxt, "plain": new}
-        return nxt, {**after, "pending": nxt, "step": None, "squarem": state}
+        obj = self._objective(stats, point)  # type: ignore[attr-defined]
+        last = state["last"]  # (point, objective) last accepted
+        if sq.on_trial(state) and obj < last[1] - 1e-12 * abs(last[1]):  # below the last: go on plainly
+            new, state = sq.rejected(state, last[0])
+            if "pending" in base:  # the safeguard's point, and this iteration counted
+                base = {**base, "pending": new, "step": None, "steps": base["steps"] + 1}
+            return new, {**base, "squarem": {**state, "point": new, "last": last}}
+        new, after = step(stats, base)
+        if after.get("rejected", 0) > base.get("rejected", 0):  # the safeguard stepped from its last point
+            last, restart = after["prev"][:2], True
+        else:
+            last, restart = (point, obj), False
+        nxt, state = sq.after_step(state, last[0], new, restart=restart)
+        if nxt is not new:
+            # an extrapolated point carries the plain one: if the fit ends here, before its
+            # objective is known, the plain step is the result (see _results_params)
+            nxt = {**nxt, "plain": new}
+            if "pending" in after:
+                after = {**after, "pending": nxt, "step": None}
+        return nxt, {**after, "squarem": {**state, "point": nxt, "last": last}}
 
     def _results_params(self, engine: Any, params: Any, data: Any) -> Any:
         return params.get("plain", params)

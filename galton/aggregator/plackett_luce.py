@@ -16,9 +16,10 @@ import numpy as np
 from ..judgments import frame_kind, to_arrow
 from ..pairwise import Choices, Comparisons
 from ._memory import check_model
-from ._preference import (ChoiceShard, PreferenceAggregator, check_mle_exists, make_choice_shards,
+from ._preference import (ChoiceShard, PreferenceAggregator, best_shift, check_mle_exists, make_choice_shards,
                           prior_terms, sigmoid, theta_update)
 from ._registry import register
+from ._squarem import Accelerated
 
 __all__ = ["PlackettLuce"]
 
@@ -92,7 +93,7 @@ def offered_together(items: np.ndarray, pi: np.ndarray, ptr: np.ndarray, n: int)
 
 
 @register("plackett_luce", "pl", "plackett-luce")
-class PlackettLuce(PreferenceAggregator):
+class PlackettLuce(Accelerated, PreferenceAggregator):
     r"""Plackett-Luce model of choices and rankings, fitted by minorisation-maximisation (MM).
 
     Model (Luce 1959; Plackett, *Applied Statistics* 24, 1975)::
@@ -110,11 +111,19 @@ class PlackettLuce(PreferenceAggregator):
     comparisons of every item against a pseudo-item of log-score 0, as in :class:`BradleyTerry`:
     scores stay finite for items never or always chosen.
 
+    Speed. MM's steps are short where items meet few others (best-of-4 choices within 2,000 prompts:
+    514 iterations); ``accelerate=True`` (default) extrapolates along the last two steps (SQUAREM,
+    :mod:`galton.aggregator._squarem`), keeping a point only when its log-posterior is not below
+    the last one: the same optimum in far fewer iterations; ``history_`` then holds the rejected
+    extrapolations' values too (not monotone). ``accelerate=False`` gives plain MM.
+
     Parameters
     ----------
     n_iter : int, default 10000
     tol : float, default 1e-12   (change of the log-posterior per choice event)
     prior : float, default 1.0
+    accelerate : bool, default True
+        SQUAREM extrapolation of the MM steps (see Speed above).
 
     Attributes
     ----------
@@ -124,12 +133,13 @@ class PlackettLuce(PreferenceAggregator):
 
     kind = "choice"
 
-    def __init__(self, n_iter: int = 10000, tol: float = 1e-12, *, prior: float = 1.0,
+    def __init__(self, n_iter: int = 10000, tol: float = 1e-12, *, prior: float = 1.0, accelerate: bool = True,
                  random_state: Any = None, engine: Any = None, n_shards: int | None = None,
                  progress: bool | None = None):
         self.n_iter = n_iter
         self.tol = tol
         self.prior = prior
+        self.accelerate = accelerate
         self.random_state = random_state
         self.engine = engine
         self.n_shards = n_shards
@@ -195,7 +205,17 @@ class PlackettLuce(PreferenceAggregator):
         return choice_stats(shard, params["theta"], self.prior)
 
     def _m_step(self, stats: dict[str, Any], memory: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        return self._accelerated(stats, memory, self._mm_step)
+
+    def _mm_step(self, stats: dict[str, Any], memory: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         return {"theta": theta_update(stats, self.prior)}, memory
+
+    @staticmethod
+    def _to_vector(params: dict[str, Any]) -> np.ndarray:
+        return params["theta"]
+
+    def _from_vector(self, x: np.ndarray, n_items: int) -> dict[str, Any]:
+        return {"theta": best_shift(x, self.prior)}
 
     def _row_probas(self, data: Choices, theta: np.ndarray) -> np.ndarray:
         """Fitted probability of the observed choice in each event."""
