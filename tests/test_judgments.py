@@ -559,3 +559,17 @@ def test_a_label_only_in_a_dropped_duplicate_is_no_class():
     last = Judgments.from_any(df, duplicates="last")
     assert last.label_names[last.label].tolist() == ["x", "x", "y", "z"]
     assert Judgments.from_any(df, duplicates="first", labels=["x", "y", "z"]).label_names.tolist() == ["x", "y", "z"]
+
+
+@pytest.mark.parametrize("column", ["task", "label"])
+def test_half_float_columns_are_read_as_their_values(column: str, tmp_path) -> None:
+    # Arrow has no float16 kernels: -0.0's normalisation raised "Function 'add' has no kernel
+    # matching input types (halffloat, halffloat)" from every model and from a Parquet file
+    df = pd.DataFrame({"task": [1, 1, 2, 2, 3, 3], "worker": list("xyxyxy"), "label": [0, 1, 1, 1, 2, 2]})
+    half = df.astype({column: np.float16})
+    want = DawidSkene().fit(df.astype({column: np.float32}))
+    got = DawidSkene().fit(half)
+    pd.testing.assert_frame_equal(got.probas_, want.probas_)
+    path = tmp_path / "half.parquet"
+    pq.write_table(pa.Table.from_pandas(half, preserve_index=False), path)
+    assert Judgments.from_any(str(path)).n_judgments == 6

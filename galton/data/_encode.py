@@ -29,11 +29,14 @@ def object_array(values: Any) -> np.ndarray:
 
 
 def plain_column(column: pa.ChunkedArray | pa.Array) -> pa.Array:
-    """One contiguous Arrow array, dictionaries decoded, large/view strings as plain strings."""
+    """One contiguous Arrow array, dictionaries decoded, large/view strings as plain strings,
+    half floats as float32 (exactly: Arrow's compute functions have no float16 kernels)."""
     if isinstance(column, pa.ChunkedArray):  # one chunk (a pandas column) is taken as it is: no copy
         column = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
     if pa.types.is_dictionary(column.type):
         column = column.dictionary_decode()
+    if pa.types.is_float16(column.type):
+        column = column.cast(pa.float32())
     if pa.types.is_large_string(column.type) or pa.types.is_string_view(column.type):
         column = column.cast(pa.string())
     return column
