@@ -100,8 +100,8 @@ class KOS(IterativeAggregator):
     labels_ : the sign of each task's score.
     probas_ : one-hot rows (KOS gives no probabilities); a task whose score is an exact tie (0: the
         messages carry nothing, as when its workers never judged beside another worker elsewhere)
-        takes its vote shares instead — one
-        vote each: 0.5 / 0.5, which goes to the lower label; two votes for one label: that label.
+        takes its vote shares instead — one vote each: 0.5 / 0.5, which goes to the lower label;
+        two votes for one label: that label.
     scores_ : per task, ``sum_w A_tw y_{w->t}`` normalised to max |score| = 1 (positive: first label).
     skills_ : per worker, the last worker total ``W_w`` normalised to max |W| = 1 (a reliability
         score; negative means the worker tends to give the opposite answer).
