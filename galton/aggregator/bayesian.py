@@ -148,7 +148,8 @@ class BayesianDawidSkene(ConfusionEM):
     shrinkage : float, default 2.0
         Data-proportional pseudo-judgments per column, as a multiple of ``n_w / K`` (>= 0).
     prior_accuracy : float or None, default None
-        The centre ``m`` of the prior accuracies, in (0, 1); None fits it.
+        The centre ``m`` of the prior accuracies, in ``[1/K, 0.99]`` (checked at fit, when K is
+        known); None fits it.
     accuracy_window : float, default 0.15
         Width of the interval the workers' prior accuracies may spread over (>= 0).
     beta : float, default 1.0
@@ -256,6 +257,12 @@ class BayesianDawidSkene(ConfusionEM):
     # ---------------------------------------------------------------- VB steps
     def _init_state(self, engine: Any, judgments: Judgments,
                     rng: np.random.Generator) -> tuple[dict[str, Any], dict[str, Any]]:
+        k = int(judgments.n_labels)
+        if self.prior_accuracy is not None and not 1.0 / k <= self.prior_accuracy <= MAX_ACCURACY:
+            raise ValueError(  # below chance the prior takes the crowd for adversaries: every label flips
+                f"prior_accuracy={self.prior_accuracy} is outside [1/K, {MAX_ACCURACY}] = [{1.0 / k:.4g}, "
+                f"{MAX_ACCURACY}] for these {k} labels (below 1/K the prior takes the workers for adversaries "
+                "and flips the labels); give a value in that range, or None to fit it")
         memory, stats = self._start(engine, judgments)
         # each worker's judgments beside another's on a task (or on gold): what tells its accuracy
         memory["beside"] = engine.map_sum(_judged_beside_another, int(judgments.n_workers))["n"]

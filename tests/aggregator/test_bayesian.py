@@ -388,6 +388,9 @@ def test_registered_names_and_default():
     ({"shrinkage": -0.5}, "shrinkage must be a finite number >= 0"),
     ({"class_shrinkage": float("nan")}, "class_shrinkage must be a finite number >= 0"),
     ({"prior_accuracy": 1.0}, r"prior_accuracy must be None \(fit it\) or a number in \(0, 1\)"),
+    # below chance the prior took every worker for an adversary and flipped every label (RTE: 0.93 -> 0.07)
+    ({"prior_accuracy": 0.3}, r"prior_accuracy=0.3 is outside \[1/K, 0.99\] = \[0.3333, 0.99\] for these 3 labels"),
+    ({"prior_accuracy": 0.995}, r"prior_accuracy=0.995 is outside \[1/K, 0.99\]"),
     ({"accuracy_window": -0.1}, "accuracy_window must be a finite number >= 0"),
     ({"n_iter": -1}, r"n_iter / max_iter\) must be >= 0"),
 ])
