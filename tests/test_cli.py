@@ -565,6 +565,14 @@ def test_datasets_export_refusals_write_nothing(tmp_path: Path, capsys) -> None:
     rc, _, err = run(["datasets", "export", "act_cf", tmp_path / "j.csv", "--gold", tmp_path / "g.txt"], capsys)
     assert rc == 2 and "--gold" in err and ".txt" in err
     assert list(tmp_path.iterdir()) == []
+    # a symbolic link to another output is that output: the gold replaced the judgments, exit 0
+    (tmp_path / "link.csv").symlink_to("y.csv")
+    for argv in (["link.csv", "--gold", "y.csv"], ["j.csv", "--gold", "y.csv", "--experts", "link.csv"]):
+        rc, _, err = run(["datasets", "export", "imagenet_real_golden", *(a if a.startswith("-") else tmp_path / a
+                                                                          for a in argv)], capsys)
+        assert rc == 2 and "must be different files" in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.csv"]
+    (tmp_path / "link.csv").unlink()
     # judgments on standard output: the written gold file is reported on stderr, not mixed into the CSV
     rc, out, err = run(["datasets", "export", "act_cf", "-", "--gold", tmp_path / "g.csv"], capsys)
     assert rc == 0 and err.strip() == str(tmp_path / "g.csv")

@@ -1,7 +1,8 @@
 """``galton aggregate`` end to end, bugs found by hunting: a worker report written over the pair
 probabilities or into the output directory, --max-iter refused for models that iterate, warnings
 under --quiet, a rating error naming the wrong values, a Parquet folder refused for one file's extra
-column, and a local pattern of Parquet files taken for a missing path."""
+column, a local pattern of Parquet files taken for a missing path, and a symbolic link from one
+output to another (one table replaced the other)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -50,6 +51,24 @@ def test_the_worker_report_may_not_take_the_pair_probabilities_place(tmp_path, c
     assert rc == 0, err
     assert (tmp_path / "s_pairs.csv").read_text().startswith("left,right,")  # the pairs, not the report
     assert (tmp_path / "w.csv").read_text().startswith("worker,")
+
+
+def test_a_link_between_two_outputs_is_refused(tmp_path, capsys):
+    """An output that is a symbolic link is written through to its target: a link from the pair
+    probabilities' name to the worker report (or to --output) had one table replace the other, exit 0."""
+    src = _comparisons(tmp_path / "cmp.csv")
+    (tmp_path / "s_pairs.csv").symlink_to("w.csv")
+    rc, _, err = run(["aggregate", src, "-o", tmp_path / "s.csv", "--workers-output", tmp_path / "w.csv"], capsys)
+    assert rc == 2 and "is where the pair probabilities of --output go" in err
+    assert not (tmp_path / "s.csv").exists() and not (tmp_path / "w.csv").exists()
+    (tmp_path / "o_pairs.csv").symlink_to("o.csv")
+    rc, _, err = run(["aggregate", src, "-o", tmp_path / "o.csv"], capsys)
+    assert rc == 2 and "o_pairs.csv, where the pair probabilities of --output go, is a link" in err
+    assert not (tmp_path / "o.csv").exists()
+    (tmp_path / "wl.csv").symlink_to("x.csv")  # --workers-output a link to --output
+    rc, _, err = run(["aggregate", _judgments(tmp_path / "j.csv"), "-o", tmp_path / "x.csv",
+                      "--workers-output", tmp_path / "wl.csv"], capsys)
+    assert rc == 2 and "same file" in err and not (tmp_path / "x.csv").exists()
 
 
 def test_the_worker_report_may_not_go_inside_the_output_directory(tmp_path, capsys):

@@ -37,7 +37,7 @@ def plan_outputs(args: argparse.Namespace, kind: str | None) -> None:
             mine, out = Path(workers).resolve(), Path(args.output).resolve()
             if out == mine:
                 raise CLIError("--workers-output and --output name the same file; give them different names")
-            if kind in ("pairwise", "choice") and out.suffix and pairs_path(str(out)) == mine:
+            if kind in ("pairwise", "choice") and out.suffix and pairs_path(args.output).resolve() == mine:
                 raise CLIError(f"--workers-output {workers!r} is where the pair probabilities of --output go "
                                f"({pairs_path(args.output).name}); give the worker report another name")
             if dir_output(args.output) and out in mine.parents:  # the directory is replaced as a whole
@@ -49,4 +49,7 @@ def plan_outputs(args: argparse.Namespace, kind: str | None) -> None:
     plan_output(args.output, inputs=inputs, directory=dir_output(args.output), what="--output",
                 kind="results")
     if kind in ("pairwise", "choice") and args.output != "-" and Path(args.output).suffix:
+        if pairs_path(args.output).resolve() == Path(args.output).resolve():  # a link: one would replace the other
+            raise CLIError(f"{pairs_path(args.output).name}, where the pair probabilities of --output go, is a link "
+                           f"to --output {args.output!r}; remove the link or give --output another name")
         plan_output(pairs_path(args.output), inputs=inputs, what="--output (pair probabilities)")

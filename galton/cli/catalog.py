@@ -149,7 +149,9 @@ def _cmd_datasets_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> 
 
     wanted = [(t, p) for t, p in (("judgments", args.path), ("gold", args.gold), ("experts", args.experts))
               if p is not None]
-    targets = [os.path.abspath(p) if p != "-" else p for _, p in wanted]
+    # real paths: a symbolic link is written through to its target (galton.io.resolved), so a link to
+    # another output replaced that output (ylink.csv -> y.csv with --gold y.csv kept the gold only)
+    targets = [os.path.realpath(p) if p != "-" else p for _, p in wanted]
     if len(set(targets)) < len(targets):
         raise CLIError("PATH, --gold and --experts must be different files (only one may be -)")
     have = datasets.load(args.name)  # read once; an unknown name is refused here, naming the datasets
