@@ -268,6 +268,21 @@ def test_param_passes_model_parameters_read_as_json_else_text(tmp_path: Path, ca
     assert rc == 0 and summary(out)["iterations"] == "2"
 
 
+def test_param_labels_priors_reach_glad_keyed_as_json_text(tmp_path: Path, capsys) -> None:
+    """--param 'labels_priors={"0": 0.3, "1": 0.7}' failed "data is an encoded Judgments; labels=[...] apply
+    when judgments are read": GLAD gave the CLI's encoded judgments labels=; JSON keys (text) now find the
+    integer labels as Python's GLAD(labels_priors={0: 0.3, 1: 0.7}) does."""
+    path = tmp_path / "j.csv"
+    path.write_text("task,worker,label\n" + "".join(f"{t},w{w},{int(w < 2 or t % 3 == 0)}\n"
+                                                      for t in range(12) for w in range(3)))
+    rc, _, err = run(["aggregate", path, "-m", "glad", "--param", 'labels_priors={"0": 0.3, "1": 0.7}',
+                      "-o", tmp_path / "out.csv", "-q"], capsys)
+    assert rc == 0, err
+    got = pd.read_csv(tmp_path / "out.csv").set_index("task").sort_index()
+    want = galton.GLAD(labels_priors={0: 0.3, 1: 0.7}).fit(pd.read_csv(path)).probas_.sort_index()
+    np.testing.assert_allclose(got[["p_0", "p_1"]].to_numpy(), want.to_numpy(), rtol=1e-9)
+
+
 def test_param_takes_every_default_in_the_form_galton_models_shows_it(tmp_path: Path, capsys) -> None:
     """`galton models crowd_bt` shows eta_prior's default as (4.0, 2.0), which --param refused ("must be a
     pair (a, b) of numbers"), as it refused True and None: every default shown is taken back as itself

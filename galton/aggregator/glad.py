@@ -61,6 +61,7 @@ from ._base import EMAggregator
 from ._engine import Shard
 from ._jit import twin
 from ._kernels import clamp_gold, softmax_rows
+from ._label_priors import prior_codes, prior_table, shown, with_prior_labels
 from ._params import check_count, check_real
 from ._registry import register
 
@@ -182,7 +183,7 @@ def _per_name(value: Any, names: np.ndarray, what: str, default: float = 1.0) ->
             raise ValueError
     except (TypeError, ValueError):
         raise TypeError(f"{what} must be a number, or a pandas Series or dict of numbers keyed by id, "
-                        f"not {_shown(value)}") from None
+                        f"not {shown(value)}") from None
     if np.isinf(vals).any():
         raise ValueError(f"{what} must be finite; id(s) {keys[np.isinf(vals)][:5].tolist()} have an infinite value")
     out = _aligned(keys, vals, names)
@@ -193,27 +194,6 @@ def _per_name(value: Any, names: np.ndarray, what: str, default: float = 1.0) ->
             "give one per id, or a single number for all"
         )
     return out
-
-
-def _shown(value: Any) -> str:
-    """A parameter's value for an error: its repr when short, else its type (a frame spans lines)."""
-    return repr(value) if np.isscalar(value) or value is None else f"a {type(value).__name__}"
-
-
-def _prior_table(value: Any) -> tuple[list[Any], np.ndarray]:
-    """``labels_priors`` as its labels and their priors (numbers >= 0, one of them > 0)."""
-    if isinstance(value, dict):
-        keys, vals = list(value.keys()), list(value.values())
-    elif hasattr(value, "index") and hasattr(value, "to_numpy") and getattr(value, "ndim", 0) == 1:
-        keys, vals = list(value.index), value.to_numpy().tolist()  # numbers as Python writes them
-    else:  # a string was split into characters, a number raised "'int' object has no attribute 'index'"
-        raise TypeError(f"labels_priors must be a pandas Series (or a dict) of each label's prior, not {_shown(value)}")
-    if not keys or len(set(keys)) < len(keys):
-        raise ValueError(f"labels_priors must give each label one prior, not {'none' if not keys else 'some twice'}")
-    priors = np.array([check_real(f"labels_priors[{k!r}]", v, 0, finite=True) for k, v in zip(keys, vals)])
-    if not (priors > 0).any():
-        raise ValueError("labels_priors gives every label the prior 0; give some label a prior > 0")
-    return keys, priors
 
 
 def _gold_counts(shard: Shard, k: int) -> np.ndarray:
@@ -241,6 +221,8 @@ class GLAD(EMAggregator):
         Fixed class prior ``p`` (uniform by default; scaled to sum to 1); its index is the label
         set, so it must give every label of the data a prior. A prior of 0 (as in crowd-kit) makes
         that label impossible as a task's class (gold on it is refused); workers may still give it.
+        Keys find the labels as gold's do: text ``"0"`` is the integer label 0 (``--param`` reads
+        JSON, whose keys are text), an integer key a text label by its digits.
     alphas_priors_mean : Series by worker, dict or number, optional
         Means of the Gaussian priors of the abilities (default 1).
     betas_priors_mean : Series by task, dict or number, optional
@@ -292,8 +274,10 @@ class GLAD(EMAggregator):
 
         named = self.labels_priors is not None and "labels" not in kwargs
         if self.labels_priors is not None:
-            labels = _prior_table(self.labels_priors)[0]  # refused before any work
-            if named:
+            labels = prior_table(self.labels_priors)[0]  # refused before any work
+            if named and isinstance(data, Judgments):  # encoded (the CLI's): it takes no labels=, and the
+                data, named = with_prior_labels(data, labels), False  # keys are matched to its labels' type
+            elif named:
                 kwargs["labels"] = labels
         check_count("m_step_max_iter", self.m_step_max_iter, 1)
         check_real("m_step_tol", self.m_step_tol, 0)
@@ -314,8 +298,10 @@ class GLAD(EMAggregator):
         k = judgments.n_labels  # one label: every answer is right, its probability sigmoid(x)
         if self.labels_priors is not None:
             names = judgments.label_names
-            keys, given = _prior_table(self.labels_priors)
-            pr = _aligned(keys, given, names)
+            keys, given = prior_table(self.labels_priors)
+            codes = prior_codes(keys, names)  # "0" is label 0, as gold's labels are matched
+            pr = np.full(k, np.nan)
+            pr[codes[codes >= 0]] = given[codes >= 0]
             if np.isnan(pr).any():  # labels=[...] named labels that the priors lack
                 raise ValueError(f"labels_priors has no prior for label(s) {names[np.isnan(pr)][:5].tolist()}; "
                                  "give every label a prior (0 for a label that no task has)")

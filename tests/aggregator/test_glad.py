@@ -244,6 +244,31 @@ def test_errors_and_registry():
         GLAD(m_step_max_iter=0).fit(df, labels=["a", "b"])
 
 
+def test_labels_priors_with_encoded_judgments_match_keys_as_gold_does():
+    """Bug hunt: `galton aggregate -m glad --param 'labels_priors={"0": 0.3, "1": 0.7}'` raised "data is an
+    encoded Judgments; labels=[...] apply when judgments are read" (the user never passed labels=): fit
+    gave the CLI's encoded judgments labels=. The keys now find the labels by the gold rule (JSON keys are
+    text: "0" is label 0), and a key for a label no judgment has adds it, as labels= does for a frame."""
+    df, _, _, _ = simulate(2, n_tasks=60)  # integer labels 0, 1, 2
+    want = GLAD(labels_priors={0: 0.6, 1: 0.3, 2: 0.1}).fit(df)
+    for prior in ({"0": 0.6, "1": 0.3, "2": 0.1}, {0: 0.6, 1: 0.3, 2: 0.1}):
+        got = GLAD(labels_priors=prior).fit(Judgments.from_any(df))
+        assert got.probas_.columns.tolist() == [0, 1, 2]
+        np.testing.assert_allclose(got.probas_.to_numpy(), want.probas_.to_numpy(), rtol=1e-12)
+    two = df[df.label < 2]  # a prior for label 2, which no judgment has: a third class, as for the frame
+    wider = GLAD(labels_priors={"0": 0.5, "1": 0.3, "2": 0.2}).fit(Judgments.from_any(two))
+    framed = GLAD(labels_priors={0: 0.5, 1: 0.3, 2: 0.2}).fit(two)
+    assert wider.probas_.columns.tolist() == [0, 1, 2]
+    np.testing.assert_allclose(wider.probas_.to_numpy(), framed.probas_.to_numpy(), rtol=1e-12)
+    text = df.assign(label=df.label.map("c{}".format))
+    np.testing.assert_allclose(GLAD(labels_priors={"c0": 0.6, "c1": 0.3, "c2": 0.1}).fit(
+        Judgments.from_any(text)).probas_.to_numpy(), want.probas_.to_numpy(), rtol=1e-12)
+    with pytest.raises(ValueError, match=r"^labels_priors names label\(s\) \['x'\] that are not labels of the"):
+        GLAD(labels_priors={"0": 0.6, "1": 0.3, "2": 0.1, "x": 0.1}).fit(Judgments.from_any(df))
+    with pytest.raises(ValueError, match=r"^labels_priors keys \['1', '01'\] name the same label"):
+        GLAD(labels_priors={"0": 0.6, "1": 0.3, "01": 0.1, "2": 0.1}).fit(Judgments.from_any(df))
+
+
 def test_labels_priors_name_a_missing_label_and_take_zeros():
     """Bug hunt: labels_priors lacking a label of the data raised "column 'label' holds label(s) ['z']
     that are not in labels=['x', 'y']" (the user never passed labels=); a prior of 0 was refused
