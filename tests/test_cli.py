@@ -315,6 +315,36 @@ def test_param_takes_every_default_in_the_form_galton_models_shows_it(tmp_path: 
     assert runs[1] == runs[0] != runs[2]  # the default given back, and another prior that changes the scores
 
 
+def test_param_takes_a_quoted_word_and_none(tmp_path: Path, capsys) -> None:
+    """--param "stopping='elbo'" (the form `galton models ds` shows, quotes kept by the shell) was refused
+    "stopping must be 'elbo' ... not \"'elbo'\"" for every text default, and random_state=None (documented
+    "int ... or None" for mmsr and ebcc, default 0) "expected an integer (the default is 0), not None"."""
+    from galton.cli._common import OPTION_PARAMS, checked_params, model_param
+
+    n_words = 0
+    for name in _registry.names():
+        cls = _registry.get(name)
+        for key, par in _registry.parameters(cls).items():
+            if key in OPTION_PARAMS or not isinstance(par.default, str):
+                continue
+            for quoted in (f"'{par.default}'", f'"{par.default}"', f" '{par.default}' "):
+                assert checked_params(cls, [model_param(f"{key}={quoted}")], name) == {key: par.default}
+            n_words += 1
+    assert n_words >= 13
+    assert model_param("x='a") == ("x", "'a") and model_param("x=it's") == ("x", "it's")  # no pair: text as given
+    small = tmp_path / "j.csv"
+    small.write_text("task,worker,label\n" + "".join(f"{t},w{w},{(t + (w == 2)) % 2}\n" for t in range(8)
+                                                      for w in range(3)))
+    for name in ("mmsr", "ebcc"):
+        assert checked_params(_registry.get(name), [model_param("random_state=None")], name) == {"random_state": None}
+        rc, _, err = run(["aggregate", small, "-m", name, "--param", "random_state=None", "-q",
+                          "-o", tmp_path / "o.csv"], capsys)
+        assert rc == 0, err
+    rc, _, err = run(["aggregate", "bundled:act_cf", "-m", "ds", "--param", "stopping='likelihood'", "--param",
+                      "tol=null", "-q"], capsys)  # None where the model takes none: its own check names it
+    assert rc == 2 and err == "galton: error: tol must be a number, not None\n"
+
+
 def test_an_option_and_a_param_that_set_the_same_thing_are_refused(tmp_path: Path, capsys) -> None:
     """--max-iter 3 with --param n_iter=5 ran 3 iterations, --seed 3 with --param random_state=4
     seed 4, neither with a word (bug hunt): one of the two is refused now."""

@@ -141,9 +141,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="with --checkpoint-dir: save every N iterations (default: 1; always at the end)")
     agg.add_argument("--param", type=model_param, action="append", default=None, metavar="KEY=VALUE",
                      help="a parameter of the model, repeatable, as in Python (values read as JSON or in the "
-                     "form `galton models NAME` shows defaults, such as (4.0, 2.0) or None, else text): --param "
-                     "stopping=likelihood --param tol=1e-7 runs ds to convergence; `galton models NAME` lists a "
-                     "model's parameters and defaults")
+                     "form `galton models NAME` shows defaults, such as (4.0, 2.0), 'elbo' or None, else text): "
+                     "--param stopping=likelihood --param tol=1e-7 runs ds to convergence; `galton models NAME` "
+                     "lists a model's parameters and defaults")
     agg.add_argument("--seed", type=seed, default=None, metavar="N",
                      help="random seed (used by models that have random_state)")
     agg.add_argument("--uncalibrated", action="store_true",

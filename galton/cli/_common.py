@@ -53,8 +53,8 @@ def seed(text: str) -> int:
 def model_param(text: str) -> tuple[str, Any]:
     """argparse type of ``--param KEY=VALUE``: the value read as JSON when it is JSON (``5``,
     ``1e-7``, ``true``, ``null``, ``[1, 2]``), else in the form ``galton models`` shows defaults in
-    (``True``, ``False``, ``None``, a tuple of JSON values such as ``(4.0, 2.0)``), else taken as text
-    (``likelihood``); never evaluated."""
+    (``True``, ``False``, ``None``, a tuple of JSON values such as ``(4.0, 2.0)``, a word in quotes
+    such as ``'elbo'``), else taken as text (``likelihood``); never evaluated."""
     import argparse
     import json
 
@@ -73,13 +73,16 @@ _PYTHON_WORDS = {"True": True, "False": False, "None": None}
 
 
 def _shown_form(raw: str) -> Any:
-    """A value as ``galton models`` shows it (Python's ``repr``): ``True`` / ``False`` / ``None``, or
-    a tuple ``(a, b)`` of JSON values read as a JSON list; else the text itself."""
+    """A value as ``galton models`` shows it (Python's ``repr``): ``True`` / ``False`` / ``None``, a
+    tuple ``(a, b)`` of JSON values read as a JSON list, or a word in quotes (``'elbo'``) without
+    them; else the text itself."""
     import json
 
     text = raw.strip()
     if text in _PYTHON_WORDS:
         return _PYTHON_WORDS[text]
+    if len(text) > 1 and text[0] == text[-1] and text[0] in "'\"":  # a word as shown: 'elbo', quotes kept
+        return text[1:-1]  # by the shell ("stopping='elbo'") were part of the value
     if text.startswith("(") and text.endswith(")"):
         inner = text[1:-1].strip()
         try:
@@ -274,8 +277,10 @@ def checked_params(cls: type, pairs: Sequence[tuple[str, Any]] | None, name: str
 
 def _typed_like(key: str, value: Any, default: Any) -> Any:
     """``value`` checked against the type of the parameter's default (none: any value): a number
-    where the default is one (an integer where it is an integer), a word where it is a word."""
-    if default is None or default is inspect.Parameter.empty:
+    where the default is one (an integer where it is an integer), a word where it is a word. None
+    goes to the model, whose own check takes it where its parameter does (``random_state`` of mmsr
+    and ebcc: "int or None", default 0) and refuses it, naming the parameter, where not."""
+    if value is None or default is None or default is inspect.Parameter.empty:
         return value
     if isinstance(default, bool):
         ok, what = isinstance(value, bool), "true or false"
