@@ -110,6 +110,32 @@ def test_factorize_and_clone():
     assert twin.get_params() == ds.get_params() and not hasattr(twin, "labels_")
 
 
+def test_clone_keeps_the_parameters_of_a_slotted_attrs_class():
+    """clone_aggregator read vars(), which misses the fields of a slotted attrs class (@attr.define, as
+    crowd-kit's models are written): G2(k=5) cloned to k=1, its default. A plain slotted class too."""
+    attr = pytest.importorskip("attr")
+
+    @attr.define
+    class G2(base.BaseClassificationAggregator):
+        k: int = 1
+        _scale: float = 1.0  # a private field: set as scale=
+        seen: int = attr.field(init=False, default=0)
+
+        def fit(self, data):
+            return self
+
+    twin = utils.clone_aggregator(G2(k=5, scale=2.5))
+    assert type(twin) is G2 and (twin.k, twin._scale) == (5, 2.5)
+
+    class Plain(base.BaseClassificationAggregator):
+        __slots__ = ("k", "labels_")
+
+        def __init__(self, k: int = 1) -> None:
+            self.k = k
+
+    assert utils.clone_aggregator(Plain(k=7)).k == 7
+
+
 def test_add_skills_to_data_three_ways():
     df = pd.DataFrame({"task": ["t1", "t1", "t2"], "worker": ["a", "b", "b"], "label": [1, 0, 1]})
     skills = pd.Series({"a": 0.9})

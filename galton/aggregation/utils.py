@@ -120,11 +120,25 @@ def factorize(data: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def clone_aggregator(aggregator: Any) -> Any:
-    """A new, unfitted aggregator of the same class with the same parameters."""
+    """A new, unfitted aggregator of the same class with the same parameters: galton's own by
+    ``get_params``, an attrs class (crowd-kit's way to write one) by its ``__init__`` fields, slotted
+    or not, any other class by its public attributes (crowd-kit reads ``__dict__``) and those, slots
+    included, named as its ``__init__`` parameters."""
+    cls = type(aggregator)
     if hasattr(aggregator, "get_params"):
-        return type(aggregator)(**aggregator.get_params(deep=False))
-    params = {k: v for k, v in vars(aggregator).items() if not (k.startswith("_") or k.endswith("_"))}
-    return type(aggregator)(**params)
+        return cls(**aggregator.get_params(deep=False))
+    fields = getattr(cls, "__attrs_attrs__", None)
+    if fields is not None:  # vars() misses a slotted class's fields (@attr.define): they fell back to their defaults
+        return cls(**{getattr(f, "alias", None) or f.name.lstrip("_"): getattr(aggregator, f.name)
+                      for f in fields if f.init})
+    import inspect
+
+    taken = [p.name for p in inspect.signature(cls).parameters.values()
+             if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    params = {k: getattr(aggregator, k) for k in taken if hasattr(aggregator, k)}  # slots too
+    params.update({k: v for k, v in getattr(aggregator, "__dict__", {}).items()
+                   if not (k.startswith("_") or k.endswith("_"))})
+    return cls(**params)
 
 
 def add_skills_to_data(data: Any, skills: Any, on_missing_skill: str, default_skill: float | None) -> Any:
