@@ -136,6 +136,17 @@ def test_clone_keeps_the_parameters_of_a_slotted_attrs_class():
     assert utils.clone_aggregator(Plain(k=7)).k == 7
 
 
+def test_add_skills_to_data_refuses_a_worker_given_twice():
+    """skills listing a worker twice silently repeated their judgments (6 rows from 4)."""
+    df = pd.DataFrame({"task": ["t1", "t1", "t2", "t2"], "worker": ["a", "b", "a", "b"], "label": [1, 0, 1, 1]})
+    skills = pd.Series([0.9, 0.8, 0.7], index=["a", "a", "b"])
+    for how, default in (("error", None), ("ignore", None), ("value", 0.5)):
+        with pytest.raises(ValueError, match=r"^skills: 1 worker\(s\) appear more than once \('a'\); a worker given "
+                                             "twice is refused"):
+            utils.add_skills_to_data(df, skills, how, default)
+    assert len(utils.add_skills_to_data(df, skills[1:], "error", None)) == 4
+
+
 def test_add_skills_to_data_three_ways():
     df = pd.DataFrame({"task": ["t1", "t1", "t2"], "worker": ["a", "b", "b"], "label": [1, 0, 1]})
     skills = pd.Series({"a": 0.9})

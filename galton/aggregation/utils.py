@@ -145,7 +145,8 @@ def add_skills_to_data(data: Any, skills: Any, on_missing_skill: str, default_sk
     """``data`` with a ``skill`` column: each judgment's worker's value in ``skills`` (a Series
     indexed by worker). Workers without one: ``on_missing_skill="error"`` raises, ``"ignore"`` drops
     their judgments (and raises if a task is left without any), ``"value"`` gives them
-    ``default_skill``."""
+    ``default_skill``. A worker listed twice in ``skills`` is refused (the join repeated their
+    judgments, once per value)."""
     _pandas(data, "data")
     if on_missing_skill not in ("error", "ignore", "value"):
         raise ValueError(f"on_missing_skill must be 'error', 'ignore' or 'value', not {on_missing_skill!r}")
@@ -153,6 +154,12 @@ def add_skills_to_data(data: Any, skills: Any, on_missing_skill: str, default_sk
         raise ValueError('default_skill is used but on_missing_skill is not "value"')
     if on_missing_skill == "value" and default_skill is None:
         raise ValueError('default_skill must be given with on_missing_skill="value"')
+    twice = skills.index[skills.index.duplicated()].unique()
+    if len(twice):  # the join repeated their judgments, once per value (6 rows from 4)
+        raise ValueError(
+            f"skills: {len(twice)} worker(s) appear more than once ({', '.join(map(repr, twice[:5].tolist()))}"
+            f"{', ...' if len(twice) > 5 else ''}); a worker given twice is refused, with equal values or not, "
+            "as galton's metrics refuse it: give each worker one skill")
     out = data.join(skills.rename("skill"), on="worker")
     missing = out["skill"].isna()
     if not missing.any():
