@@ -3,6 +3,7 @@ Parquet and CSV files through the command, compared with the Python API and hand
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -276,3 +277,23 @@ def test_nested_tags_gold_models_and_tag_sep_are_refused_with_what_to_do(tmp_pat
     rc, _, err = run([src, "--tag-sep", ";"], capsys)
     assert rc == 2 and err.count("\n") == 1 and "--tag-sep is for multilabel data; this input is categorical; " \
         "for tags joined by a separator in a text label column, add --kind multilabel" in err
+
+
+def test_blank_and_spaced_tags_follow_one_rule_in_every_format(tmp_path, capsys):
+    """Bug hunt: a tag "" or " a" in a Parquet / JSON list was kept as written, while the same cell in CSV
+    ("a|", " a") was stripped and its blank part dropped: one data set gave three tag sets by format, and
+    "" could win a task and be written to CSV as "|a", which reads back as ["a"]. Every format now reads
+    text tags as CSV does: no blank tag, no spaces around one."""
+    rows = [("t1", "w1", ["a", ""]), ("t1", "w2", ["", "a"]), ("t1", "w3", [""]), ("t2", "w1", [" a"]),
+            ("t2", "w2", ["a "]), ("t2", "w3", []), ("t3", "w1", ["b", " "]), ("t3", "w2", ["b"]), ("t3", "w3", ["a"])]
+    src = {"parquet": _parquet(tmp_path / "t.parquet", rows), "csv": _csv(tmp_path / "t.csv", rows)}
+    src["jsonl"] = tmp_path / "t.jsonl"
+    src["jsonl"].write_text("".join(json.dumps({"task": t, "worker": w, "label": tags}) + "\n" for t, w, tags in rows))
+    got = {}
+    for fmt, path in src.items():
+        rc, _, err = run([path, "--kind", "multilabel", "-m", "mv", "-o", tmp_path / f"{fmt}.out.csv"], capsys)
+        assert rc == 0, err
+        got[fmt] = (tmp_path / f"{fmt}.out.csv").read_text()
+    # by hand: t1 holds a in 2 of 3 sets, "" is no tag; t2's " a" and "a " are a (2 of 3); t3: b in 2 of 3
+    assert got["csv"] == "task,labels,p_a,p_b\nt1,a,{0},0.0\nt2,a,{0},0.0\nt3,b,{1},{0}\n".format(2 / 3, 1 / 3)
+    assert got["parquet"] == got["csv"] == got["jsonl"]

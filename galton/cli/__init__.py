@@ -116,7 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
                      "of tags that apply) writes each task's tags and p_<tag>, one --model fit per tag")
     agg.add_argument("--tag-sep", default=None, metavar="S",
                      help="multilabel data in CSV / TSV: the character between a judgment's tags "
-                     "(default: |); also joins the tags in CSV / TSV output")
+                     "(default: |); also joins the tags in CSV / TSV output. In every format spaces around a "
+                     "text tag are removed and a blank tag is none")
     agg.add_argument("--task-col", default="task", metavar="C",
                      help="task column (default: task) of categorical, multilabel and rating data")
     agg.add_argument("--worker-col", default="worker", metavar="C",

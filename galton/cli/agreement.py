@@ -94,11 +94,18 @@ def _table(args: argparse.Namespace) -> tuple[Any, int]:
     label_type = table.schema.field("label").type
     text = pa.types.is_string(label_type)
     if args.distance in ("jaccard", "masi"):
+        from .multilabel import tag_sets
+
         values = table.column("label").to_pylist()
         if text:  # tags joined by --tag-sep; an empty cell: no tag (as `galton aggregate --kind multilabel`)
-            tags = [[] if v is None else [t for t in v.split(args.tag_sep) if t] for v in values]
-            table = table.set_column(2, "label", pa.array(tags, pa.list_(pa.string())))
-        elif not (pa.types.is_list(label_type) or pa.types.is_large_list(label_type)):  # one tag each (a number)
+            table = table.set_column(2, "label", pa.array(tag_sets(table.column("label"), args.tag_sep),
+                                                          pa.list_(pa.string())))
+        elif pa.types.is_list(label_type) or pa.types.is_large_list(label_type):
+            if pa.types.is_string(label_type.value_type) or pa.types.is_large_string(label_type.value_type):
+                # text tags by the rule of a text cell: " a" is a, a blank tag is none (a null list stays null)
+                tags = [None if v is None else t for v, t in zip(values, tag_sets(table.column("label"), "|"))]
+                table = table.set_column(2, "label", pa.array(tags, label_type))
+        else:  # one tag each (a number)
             table = table.set_column(2, "label", pa.array([None if v is None else [v] for v in values],
                                                           pa.list_(label_type)))
         return table, dropped

@@ -1,7 +1,8 @@
 """``galton aggregate --kind multilabel``: judgments that are sets of tags (every tag that applies),
 aggregated by :class:`galton.BinaryRelevance` with the chosen categorical model inside (one fit per
 tag). The label column is a list column (Parquet, JSON lines) or, in CSV / TSV, text with the tags
-joined by ``--tag-sep``; an empty cell or an empty list means that no tag applies. Writes one row
+joined by ``--tag-sep``; an empty cell or an empty list means that no tag applies. Text tags are read
+by one rule in every format: spaces around a tag are removed and a blank tag is none. Writes one row
 per task: ``task``, ``labels`` (a list in Parquet, joined by ``--tag-sep`` in CSV / TSV and on
 standard output) and ``p_<tag>``, the aggregated probability that each tag applies. With ``--gold``
 (task and its tags, in the same layout) the summary scores the tag sets: the share of gold tasks
@@ -41,12 +42,17 @@ def is_list_column(table: Any, column: str) -> bool:
 
 
 def tag_sets(column: Any, sep: str) -> list[list[Any]]:
-    """Each row's tags from an Arrow column: a list column as it is (null: no tag), a text column
-    split at ``sep`` (blank parts dropped, spaces around a tag removed; an empty cell: no tag)."""
+    """Each row's tags from an Arrow column: a list column's lists, a text column split at ``sep``
+    (an empty cell, or a null: no tag). One rule for every format: spaces around a text tag are
+    removed and a blank one is no tag, in a list as between separators (a list's ``""`` had been a
+    tag that CSV cannot hold: it could win a task and was written as ``;a``, read back as ``a``);
+    a null in a list is no tag; numbers and booleans are kept as they are."""
     import pyarrow as pa
 
     if _is_list_type(column.type):
-        return [[] if v is None else [x for x in v if x is not None] for v in column.to_pylist()]
+        return [[] if v is None else [x.strip() if isinstance(x, str) else x for x in v
+                                      if x is not None and not (isinstance(x, str) and not x.strip())]
+                for v in column.to_pylist()]
     if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
         column = column.cast(pa.string())
     out = []
