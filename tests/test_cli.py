@@ -345,6 +345,23 @@ def test_param_takes_a_quoted_word_and_none(tmp_path: Path, capsys) -> None:
     assert rc == 2 and err == "galton: error: tol must be a number, not None\n"
 
 
+def test_param_takes_python_words_for_infinite_numbers(tmp_path: Path, capsys) -> None:
+    """--param tol=-inf (crowd-kit's way to run every iteration, in the README) was refused "expected a
+    number (the default is 1e-05), not '-inf'": JSON has no word for it (only -Infinity was taken)."""
+    from galton.cli._common import checked_params, model_param
+
+    ds = _registry.get("ds")
+    for text, want in (("-inf", -np.inf), ("inf", np.inf), ("+Infinity", np.inf), (" -INF ", -np.inf)):
+        assert checked_params(ds, [model_param(f"tol={text}")], "ds") == {"tol": want}
+    assert np.isnan(checked_params(ds, [model_param("tol=nan")], "ds")["tol"])
+    out = tmp_path / "o.csv"
+    rc, _, err = run(["aggregate", "bundled:act_cf", "-m", "ds", "--param", "tol=-inf", "--max-iter", "7",
+                      "-o", out], capsys)
+    assert rc == 0, err
+    rc, _, err = run(["aggregate", "bundled:act_cf", "-m", "ds", "--param", "tol=nan", "-q"], capsys)
+    assert rc == 2 and "tol" in err and "nan" in err.lower()
+
+
 def test_an_option_and_a_param_that_set_the_same_thing_are_refused(tmp_path: Path, capsys) -> None:
     """--max-iter 3 with --param n_iter=5 ran 3 iterations, --seed 3 with --param random_state=4
     seed 4, neither with a word (bug hunt): one of the two is refused now."""

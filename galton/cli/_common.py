@@ -277,7 +277,8 @@ def checked_params(cls: type, pairs: Sequence[tuple[str, Any]] | None, name: str
 
 def _typed_like(key: str, value: Any, default: Any) -> Any:
     """``value`` checked against the type of the parameter's default (none: any value): a number
-    where the default is one (an integer where it is an integer), a word where it is a word. None
+    where the default is one (an integer where it is an integer; ``inf``, ``-inf`` and ``nan`` read
+    as Python writes them where it is a float), a word where it is a word. None
     goes to the model, whose own check takes it where its parameter does (``random_state`` of mmsr
     and ebcc: "int or None", default 0) and refuses it, naming the parameter, where not."""
     if value is None or default is None or default is inspect.Parameter.empty:
@@ -287,6 +288,8 @@ def _typed_like(key: str, value: Any, default: Any) -> Any:
     elif isinstance(default, int):
         ok, what = isinstance(value, int) and not isinstance(value, bool), "an integer"
     elif isinstance(default, float):
+        if isinstance(value, str) and value.strip().lower().lstrip("+-") in ("inf", "infinity", "nan"):
+            value = float(value)  # Python's words (repr) for what JSON has no word for: tol=-inf
         ok, what = isinstance(value, (int, float)) and not isinstance(value, bool), "a number"
         value = float(value) if ok else value
     elif isinstance(default, str):
