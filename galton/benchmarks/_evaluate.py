@@ -4,7 +4,9 @@
 rows with the estimators of :mod:`galton.benchmarks.estimators`. Every *comparison* pairs a
 reference (gold, or the other experts' majority), a set of tasks and optionally an expert's
 credits on them; the crowd is always scored on exactly the expert's tasks and reference, with
-one shared set of bootstrap weights (paired).
+one shared set of bootstrap weights (paired). Accuracies get :func:`~galton.benchmarks.estimators.proportion_interval`
+(never narrower than the Wilson interval on the scored tasks), crowd-minus-expert differences
+:func:`~galton.benchmarks.estimators.difference_interval`.
 """
 
 from __future__ import annotations
@@ -147,7 +149,7 @@ def evaluate_source(source: Source, ks: Sequence[int], results: dict[int, dict[s
         mask = (counts[comp.tasks][None, :] >= ks_arr[:, None]) if study.short_tasks == "exclude" else None
         if comp.score is not None:
             e = est.expert_bootstrap(comp.score, task_w)
-            e_lo, e_hi = est.percentile_interval(e.replicates[0], level)
+            e_lo, e_hi = est.proportion_interval(e.estimate[0], e.replicates[0], T, level)
             rows["experts"].append({
                 "source": source.name, "expert": comp.expert, "kind": comp.kind, "reference": comp.reference,
                 "accuracy": float(e.estimate[0]), "ci_low": float(e_lo), "ci_high": float(e_hi),
@@ -162,20 +164,24 @@ def evaluate_source(source: Source, ks: Sequence[int], results: dict[int, dict[s
                 continue
             credit = comp.credit[ar[None, None, :], P[:, :, comp.tasks]]
             curve = est.curve_bootstrap(credit, task_w, rep_w, mask)
-            lo, hi = est.percentile_interval(curve.replicates, level)
+            n_scored = np.full(len(ks), T) if mask is None else mask.sum(axis=1)
+            lo, hi = est.proportion_interval(curve.estimate, curve.replicates, n_scored, level)
             if comp.curve is not None:
                 for i, k in enumerate(ks):
                     rows["curves"].append({
                         "source": source.name, "reference": comp.curve, "model": model, "k": int(k),
                         "accuracy": float(curve.estimate[i]), "ci_low": float(lo[i]), "ci_high": float(hi[i]),
-                        "n_tasks": int(T if mask is None else mask[i].sum()), "n_tasks_full": int(n_full[i]),
+                        "n_tasks": int(n_scored[i]), "n_tasks_full": int(n_full[i]),
                         "repeats": study.repeats})
                 if comp.curve == "gold":
                     kmax_acc[(source.name, model)] = (float(curve.estimate[-1]), float(lo[-1]), float(hi[-1]))
             if comp.score is None or comp.kind == KIND_POST_HOC:
                 continue
             e_k = est.expert_bootstrap(comp.score, task_w, mask, len(ks))
-            d_lo, d_hi = est.percentile_interval(curve.replicates - e_k.replicates, level)
+            ek_lo, ek_hi = est.proportion_interval(e_k.estimate, e_k.replicates, n_scored, level)
+            d_lo, d_hi = est.difference_interval(
+                curve.replicates - e_k.replicates, (curve.estimate, lo, hi), (e_k.estimate, ek_lo, ek_hi),
+                est.replicate_correlation(curve.replicates, e_k.replicates), level)
             k_eq, k_lo, k_hi = est.crowd_equivalent(ks_arr, curve.estimate - e_k.estimate, d_lo, d_hi)
             status = ("not reached" if k_eq is None else
                       "reached" if k_hi is not None else "reached (upper bound beyond the grid)")

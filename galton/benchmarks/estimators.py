@@ -26,19 +26,27 @@ counts ``v_b`` over tasks and ``w_b`` over repetitions, and
     acc_b(k) = sum_{r,t} w_b[r] v_b[t] c[r, t] m[k, t] / (R sum_t v_b[t] m[k, t])
 
 with ``m`` the mask of tasks scored at ``k`` (all ones unless tasks with fewer than ``k``
-judgments are excluded). The interval is the percentile interval of ``acc_b``. One set of task
-weights ``v_b`` is shared by every ``k``, every model and the expert of a comparison, so that
-differences (crowd minus expert, model minus model) are *paired*: the variation of task
-difficulty cancels in them.
+judgments are excluded). One set of task weights ``v_b`` is shared by every ``k``, every model and
+the expert of a comparison, so that differences (crowd minus expert, model minus model) are
+*paired*: the variation of task difficulty cancels in them.
+
+The interval of an accuracy (:func:`proportion_interval`) is the union of the percentile interval
+of ``acc_b`` and the Wilson score interval of ``acc(k)`` on the number of scored tasks: the
+percentile interval alone collapses to a point when a score has no error (30 of 30 right gives
+[1, 1]); the Wilson interval keeps the coverage near 0 and 1, and is conservative for the crowd.
+A difference (crowd minus expert) gets the union of the percentile interval of its paired
+replicates and Newcombe's MOVER interval from the two accuracies' intervals
+(:func:`difference_interval`; details in :mod:`galton.benchmarks._intervals`).
 
 Crowd-equivalent of an expert
 -----------------------------
 With the expert's accuracy ``e`` on the same tasks and reference, ``d(k) = acc(k) - e`` and its
 bootstrap replicates ``d_b(k) = acc_b(k) - e_b``. The crowd-equivalent is the smallest ``k`` of
 the grid with ``d(k) >= 0``; its interval runs from the smallest ``k`` at which the *upper*
-bound of the bootstrap band of ``d`` reaches 0 to the smallest ``k`` at which its *lower* bound
-does. (When every replicate's curve is monotone in ``k`` these are exactly the percentiles of
-the replicates' own crowd-equivalents.) "Not reached" means no ``k`` of the grid qualifies.
+bound of the band of ``d`` (:func:`difference_interval`) reaches 0 to the smallest ``k`` at which
+its *lower* bound does. (Were the band the percentile one alone, and every replicate's curve
+monotone in ``k``, these would be the percentiles of the replicates' own crowd-equivalents; the
+band is at least that wide.) "Not reached" means no ``k`` of the grid qualifies.
 
 Experts, fairly
 ---------------
@@ -58,11 +66,11 @@ The ranking scores of the preference study (Kendall tau per prompt) live in
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
+from ._intervals import difference_interval, percentile_interval, proportion_interval, replicate_correlation
 from .ranking import expected_tau, group_kendall_tau, noise_for_tau
 
 __all__ = [
@@ -79,6 +87,9 @@ __all__ = [
     "curve_bootstrap",
     "expert_bootstrap",
     "percentile_interval",
+    "proportion_interval",
+    "difference_interval",
+    "replicate_correlation",
     "crowd_equivalent",
     "group_kendall_tau",
     "expected_tau",
@@ -377,15 +388,6 @@ def expert_bootstrap(score: np.ndarray, task_w: np.ndarray, mask: np.ndarray | N
     with np.errstate(invalid="ignore", divide="ignore"):
         reps = ((task_w * score) @ m.T).T / (m @ task_w.T)
     return BootstrapCurve(est, reps)
-
-
-def percentile_interval(replicates: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Percentile bootstrap interval along the last axis (NaN replicates ignored)."""
-    a = (1.0 - level) / 2.0
-    with warnings.catch_warnings():  # an all-NaN row (nothing scored at that k) gives NaN, said once by the table
-        warnings.simplefilter("ignore", RuntimeWarning)
-        lo, hi = np.nanquantile(replicates, [a, 1.0 - a], axis=-1)
-    return lo, hi
 
 
 def crowd_equivalent(ks: np.ndarray, diff: np.ndarray, diff_lo: np.ndarray,

@@ -52,7 +52,12 @@ scored tasks. k stops at the median number of judgments of a gold task (<code>k_
 <p><b>Intervals.</b> A two-way percentile bootstrap: each replicate resamples the tasks and the
 repetitions independently with replacement (Owen 2007, conservative for crossed designs). The
 task weights are shared by every k, every model and the expert of a comparison, so crowd-minus-expert
-differences are paired.</p>
+differences are paired. The bootstrap alone collapses near 100%: a score without an error has every
+replicate at 1 (30 of 30 right gave [1.000, 1.000]). So every accuracy's interval is never narrower than
+the Wilson score interval of that accuracy on its number of scored tasks (30 of 30: from 30 / (30 + z<sup>2</sup>)
+to 1; conservative for the crowd, whose repetitions only make a task's credit less variable), and the band of a
+crowd-minus-expert difference never narrower than Newcombe's MOVER interval built from the two
+accuracies' intervals and the correlation of their replicates.</p>
 <p><b>Experts.</b> Designated experts (e.g. <code>experts.csv</code> of imagenet_real_golden, whose gold is the
 experts' own majority) are scored <i>leave-one-out</i>: each expert, and the crowd, against the majority
 of the other experts. Best annotators are chosen by accuracy on a random half of the gold tasks (with

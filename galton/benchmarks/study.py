@@ -12,7 +12,8 @@ What is computed (the estimators are in :mod:`galton.benchmarks.estimators`):
   ``short_tasks = "all"``, the default, and ``n_tasks_full`` counts the tasks that had ``k``; with
   ``"exclude"`` they are not scored at that ``k``), each model aggregates them (all tasks, gold is
   never shown to a model) and the aggregated labels are scored on the gold tasks. Accuracy with a
-  two-way bootstrap interval over tasks and repetitions. ``k`` runs over the study's grid up to
+  two-way bootstrap interval over tasks and repetitions, never narrower than the Wilson interval on
+  the scored tasks (a score without an error is not a point). ``k`` runs over the study's grid up to
   ``k_max`` (default: the median number of judgments of a gold task); a k of the grid above it
   is run at ``k_max``.
 - **Experts**: designated experts scored leave-one-out against the other experts' majority (the

@@ -284,6 +284,24 @@ def test_verdict_words_agree_with_the_numbers() -> None:
     assert "<b>ds</b>: 10 &times; <code>DS did not converge in # iterations</code>" in page  # deduplicated
 
 
+def test_a_score_without_error_does_not_decide_the_verdict() -> None:
+    """Bug hunt: crowd (mv, k = 5) and simulated expert of equal true accuracy (0.942) on 40 tasks;
+    4% of such studies said "beats" or "below", because the one with no error on the 40 tasks had
+    the percentile bootstrap interval [1.000, 1.000]. Simulation seed 22: the expert is right on
+    all 40 tasks and the crowd on 36 ("below" before); seed 73: the reverse ("beats" before). The
+    interval of a perfect score is Wilson's, [40 / (40 + z^2), 1] = [0.912, 1]: level with."""
+    study = Study(name="eq", seed=7, repeats=3, bootstrap=400, models=("mv",), k=(5,), best_annotators=0,
+                  engine="local", simulation={"n_tasks": 40, "n_workers": 10, "accuracy_mean": 0.8,
+                                              "expert_accuracy": 0.94208}, grid={"seed": [22, 73]})
+    result = run_study(study, progress=False)
+    rows = verdict_rows(result.tables, result.meta["sources"])
+    low = 40 / (40 + 1.959963984540054 ** 2)
+    (e22, c22), (e73, c73) = ((r["expert_accuracy"], r["crowd"]) for r in rows)
+    assert e22 == 1.0 and c22 == 0.9 and e73 == 0.9 and c73 == 1.0
+    assert rows[0]["expert_low"] == pytest.approx(low) and rows[1]["crowd_low"] == pytest.approx(low)
+    assert [r["verdict"] for r in rows] == ["level with", "level with"], [r["sentence"] for r in rows]
+
+
 def test_the_verdict_takes_the_largest_k_that_scored_a_task_and_never_says_nan() -> None:
     """Bug hunt: with short_tasks = "exclude" the largest k can score no task (accuracy NaN); the
     verdict took it anyway and printed "crowd nan (nan-nan) ... +nan points"."""
