@@ -12,6 +12,7 @@ one shared set of bootstrap weights (paired). Accuracies get :func:`~galton.benc
 from __future__ import annotations
 
 import collections
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Sequence
@@ -25,7 +26,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from ._sources import Source
     from .study import Study
 
-__all__ = ["Comparison", "comparisons", "evaluate_source", "tables_from_rows", "TABLES"]
+__all__ = ["Comparison", "best_selection", "exclude_best", "comparisons", "evaluate_source", "tables_from_rows",
+           "TABLES"]
 
 #: Table names, in report order.
 TABLES = ("curves", "experts", "crowd_equivalent", "sweep", "sources", "runs")
@@ -58,6 +60,30 @@ def _onehot(codes: np.ndarray, n_codes: int) -> np.ndarray:
     return out
 
 
+def best_selection(source: Source, study: Study) -> est.Selection | None:
+    """The best annotators of a real dataset, chosen on one half of its gold tasks
+    (:func:`~galton.benchmarks.estimators.split_half`, seeded by the study and the source); None
+    when the study chooses none (``best_annotators = 0``, a simulation, or fewer than
+    ``2 * min_tasks`` gold tasks)."""
+    n_gold = int((source.gold >= 0).sum())
+    if study.best_annotators <= 0 or source.kind != "dataset" or n_gold < 2 * study.min_tasks:
+        return None
+    rng = np.random.default_rng(np.random.SeedSequence([study.seed, TAGS["split"], source.seed_key]))
+    return est.split_half(source.task, source.worker, source.label, source.gold, source.n_workers,
+                          rng, study.best_annotators, study.min_tasks)
+
+
+def exclude_best(source: Source, study: Study) -> Source:
+    """The source with its best annotators (:func:`best_selection`) left out of the crowd: the crowd
+    compared with an annotator must not hold the annotator's own judgments (with them, on the tasks
+    the annotator is scored on, the crowd partly *is* the annotator). Like designated experts, they
+    are out of the crowd on every task and at every k; their own judgments still give their scores."""
+    sel = best_selection(source, study)
+    if sel is None or not sel.workers.size:
+        return source
+    return dataclasses.replace(source, crowd_excluded=tuple(int(w) for w in sel.workers))
+
+
 def comparisons(source: Source, study: Study) -> list[Comparison]:
     """The comparisons of a source: the gold curve first, then every expert."""
     gold_tasks = np.flatnonzero(source.gold >= 0)
@@ -84,10 +110,8 @@ def comparisons(source: Source, study: Study) -> list[Comparison]:
         out.append(Comparison(f"expert {source.expert_names[0]}", KIND_DESIGNATED, truth, t,
                               _onehot(source.gold[t], source.n_codes), score))
     names = source.worker_names or list(range(source.n_workers))
-    if study.best_annotators > 0 and source.kind == "dataset" and gold_tasks.size >= 2 * study.min_tasks:
-        rng = np.random.default_rng(np.random.SeedSequence([study.seed, TAGS["split"], source.seed_key]))
-        sel = est.split_half(source.task, source.worker, source.label, source.gold, source.n_workers,
-                             rng, study.best_annotators, study.min_tasks)
+    sel = best_selection(source, study)
+    if sel is not None:
         for i, w in enumerate(sel.workers):
             t = np.flatnonzero(~np.isnan(sel.scores[i]))
             if t.size:
@@ -217,11 +241,12 @@ def evaluate_source(source: Source, ks: Sequence[int], results: dict[int, dict[s
     rows["sources"].append({
         "source": source.name, "kind": source.kind, "origin": source.origin, "n_tasks": source.n_tasks,
         "n_gold_tasks": int((source.gold >= 0).sum()), "n_workers": source.n_workers,
-        "n_labels": source.n_labels, "n_judgments": int(source.task.shape[0]),
+        "n_labels": source.n_labels, "n_judgments": int(source.crowd.shape[0]),
         "judgments_min": int(c.min()), "judgments_median": float(np.median(c)), "judgments_max": int(c.max()),
         "k_grid": ",".join(str(k) for k in ks), "n_experts": len(source.expert_names) or
         (1 if source.sim_expert is not None else 0),
         "dropped_expert_judgments": source.dropped_expert_judgments,
+        "best_annotator_judgments": int(source.task.shape[0] - source.crowd.shape[0]),
         "params": json.dumps(source.params, sort_keys=True)})
     return rows
 

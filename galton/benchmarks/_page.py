@@ -89,7 +89,8 @@ def page_head(result: Any, kind_note: str, note: str) -> list[str]:
 
 _SOURCE_NAMES = {"n_tasks": "tasks", "n_gold_tasks": "gold tasks", "n_workers": "workers", "n_labels": "labels",
                  "n_judgments": "judgments", "n_experts": "experts", "k_grid": "k grid",
-                 "dropped_expert_judgments": "expert judgments dropped"}
+                 "dropped_expert_judgments": "expert judgments dropped",
+                 "best_annotator_judgments": "best annotators' judgments (not in the crowd)"}
 
 
 def sources_frame(sources: Any) -> Any:
@@ -217,7 +218,7 @@ def _worker_rows(report: Any, source: str, seconds: float, names: Sequence[Any] 
 def workers_section(result: Any) -> list[str]:
     """Flagged workers per real dataset: the result's ``workers`` table when it has one (columns of
     :func:`galton.aggregator.worker_report` and ``source``), else galton's default model fitted on
-    all of each dataset's crowd judgments (a fit over :data:`WORKER_SECONDS` is left out and named)."""
+    all of each dataset's workers' judgments (a fit over :data:`WORKER_SECONDS` is left out and named)."""
     import polars as pl
 
     t = result.tables
@@ -250,7 +251,7 @@ def workers_section(result: Any) -> list[str]:
         return []
     h = ["<h2>Workers</h2>",
          f"<p class='note'>Worker report (galton.aggregator.worker_report) of galton's default model "
-         f"({html.escape(aggregator_name())}) fitted on all crowd judgments of each real dataset: workers "
+         f"({html.escape(aggregator_name())}) fitted on all workers' judgments of each real dataset: workers "
          "flagged constant (one answer), uninformative (answers carry no information about the class) or "
          "adversarial (reliably worse than chance); 'too little data': fewer than 10 judgments, not judged.</p>"]
     if rows:

@@ -1,7 +1,8 @@
 """Sources of a crowd study: real datasets and simulated crowds, encoded as int codes.
 
 :func:`prepare_sources` turns a :class:`~galton.benchmarks.study.Study` into :class:`Source`
-objects: the crowd's judgments (experts' own judgments removed), gold, designated experts, and
+objects: the workers' judgments (experts' own judgments removed; the study leaves its best
+annotators out of the crowd, :attr:`Source.crowd`), gold, designated experts, and
 for a simulation its simulated expert. :func:`prepare_pref_sources` turns a preference study
 (:class:`~galton.benchmarks.study_prefs.PrefStudy`) into :class:`PrefSource` objects: simulated
 preference crowds with their truth and expert ranker. Plain numpy and polars; no models, no Ray.
@@ -37,10 +38,13 @@ TAGS = {"subsample": 1, "split": 2, "bootstrap": 3, "loo": 4, "sim_expert": 5}
 # --------------------------------------------------------------------------------------------------
 @dataclass
 class Source:
-    """One data set of a study, encoded (crowd judgments only; experts apart).
+    """One data set of a study, encoded (workers' judgments only; designated experts apart).
 
     ``n_codes >= n_labels``: label codes that only experts used come after the crowd's.
     ``sim_expert`` holds the simulated expert's labels, true accuracy and nominal accuracy.
+    ``crowd_excluded``: workers whose judgments are not the crowd's (the best annotators a study
+    compares the crowd with, :func:`galton.benchmarks._evaluate.exclude_best`); ``task``, ``worker``
+    and ``label`` keep them (their scores come from them), :attr:`crowd` and :attr:`counts` do not.
     """
 
     name: str
@@ -63,10 +67,19 @@ class Source:
     dropped_expert_judgments: int = 0
     worker_names: list[Any] = field(default_factory=list)
     k_grid: tuple[int, ...] | None = None  # own k grid (simulations), else the study's
+    crowd_excluded: tuple[int, ...] = ()
+
+    @property
+    def crowd(self) -> np.ndarray:
+        """Indices of the crowd's judgments (all but those of :attr:`crowd_excluded`)."""
+        if not self.crowd_excluded:
+            return np.arange(self.task.shape[0])
+        return np.flatnonzero(~np.isin(self.worker, np.asarray(self.crowd_excluded)))
 
     @property
     def counts(self) -> np.ndarray:
-        return np.bincount(self.task, minlength=self.n_tasks)
+        """The crowd's judgments per task."""
+        return np.bincount(self.task[self.crowd], minlength=self.n_tasks)
 
     def k_top(self, k_max: str | int = "median") -> int:
         """The largest k of this source: the ``"median"`` number of judgments of a gold task

@@ -45,8 +45,10 @@ __all__ = ["write_report", "check_out", "summary", "markdown", "METHODS", "COLOR
 
 METHODS = """\
 <p><b>Crowd curve.</b> For every k and repetition r = 1..R, min(k, n<sub>t</sub>) non-expert judgments
-of each task t are drawn without replacement (tasks with fewer than k judgments use all they have
-unless <code>short_tasks = "exclude"</code>; <code>n_tasks_full</code> counts the scored tasks that had k);
+of each task t are drawn without replacement (the crowd holds neither the designated experts nor the best
+annotators chosen for the study, and n<sub>t</sub> counts the crowd's judgments; tasks with fewer than k
+judgments use all they have unless <code>short_tasks = "exclude"</code>; <code>n_tasks_full</code> counts
+the scored tasks that had k);
 each model aggregates them without seeing gold; accuracy is the mean credit over repetitions and
 scored tasks. k stops at the median number of judgments of a gold task (<code>k_max</code>).</p>
 <p><b>Intervals.</b> A two-way percentile bootstrap: each replicate resamples the tasks and the
@@ -61,7 +63,8 @@ accuracies' intervals and the correlation of their replicates.</p>
 <p><b>Experts.</b> Designated experts (e.g. <code>experts.csv</code> of imagenet_real_golden, whose gold is the
 experts' own majority) are scored <i>leave-one-out</i>: each expert, and the crowd, against the majority
 of the other experts. Best annotators are chosen by accuracy on a random half of the gold tasks (with
-a minimum of judged tasks) and scored, like the crowd, on the other half only. The post-hoc best
+a minimum of judged tasks) and scored, like the crowd, on the other half only; their judgments are
+left out of the crowd on every task, so the crowd compared with them never holds their own votes. The post-hoc best
 annotator (chosen on the scoring gold) is listed for comparison and never used. Simulated experts
 have a known accuracy.</p>
 <p><b>Crowd-equivalent.</b> The smallest k of the grid at which the crowd's accuracy on the expert's own

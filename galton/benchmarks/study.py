@@ -8,7 +8,8 @@ them with plots and an ``index.html``. ``galton bench`` on the command line does
 What is computed (the estimators are in :mod:`galton.benchmarks.estimators`):
 
 - **Crowd curve**: for each source, ``k`` and repetition ``r``, ``min(k, n_t)`` non-expert
-  judgments per task are drawn (tasks with fewer than ``k`` use all they have with
+  judgments per task are drawn (neither designated experts nor the best annotators chosen for the
+  comparison are in the crowd; ``n_t`` counts the crowd's judgments) (tasks with fewer than ``k`` use all they have with
   ``short_tasks = "all"``, the default, and ``n_tasks_full`` counts the tasks that had ``k``; with
   ``"exclude"`` they are not scored at that ``k``), each model aggregates them (all tasks, gold is
   never shown to a model) and the aggregated labels are scored on the gold tasks. Accuracy with a
@@ -18,8 +19,8 @@ What is computed (the estimators are in :mod:`galton.benchmarks.estimators`):
   is run at ``k_max``.
 - **Experts**: designated experts scored leave-one-out against the other experts' majority (the
   crowd against the same reference), best annotators chosen on one half of the gold tasks and
-  scored on the other, simulated experts of known accuracy; the post-hoc best annotator is
-  listed for comparison only.
+  scored on the other (their judgments left out of the crowd on every task), simulated experts of
+  known accuracy; the post-hoc best annotator is listed for comparison only.
 - **Crowd-equivalent** of every expert, per model: the smallest ``k`` at which the crowd's
   accuracy on the expert's own tasks and reference reaches the expert's, with an interval.
 
@@ -115,6 +116,7 @@ class Study:
     best_annotators, min_tasks : int
         How many annotators to choose on one half of the gold tasks (0: none) and how many tasks
         of that half each must have judged (real datasets; a simulation has its simulated expert).
+        The chosen annotators' judgments are left out of the crowd (every curve of the source).
     engine : {"ray", "local"}
     datasets : tuple of str
         Dataset names (``[datasets] names``): bundled, shared (``shared:NAME`` forces the shared
@@ -340,11 +342,12 @@ def run_job(source: Source, k: int, study: Study) -> dict[str, Any]:
     seconds, n_warn = np.zeros(M), np.zeros(M, dtype=np.int64)
     texts: list[collections.Counter] = [collections.Counter() for _ in range(M)]
     errors: list[str | None] = [None] * M
+    crowd = source.crowd  # the best annotators compared with the crowd are not in it
     with one_thread():
         for r in range(R):
             ss = np.random.SeedSequence([study.seed, TAGS["subsample"], source.seed_key, int(k), r])
             pick_ss, model_ss = ss.spawn(2)
-            sel = est.subsample(source.task, T, int(k), np.random.default_rng(pick_ss))
+            sel = crowd[est.subsample(source.task[crowd], T, int(k), np.random.default_rng(pick_ss))]
             _, worker = np.unique(source.worker[sel], return_inverse=True)
             sub = Judgments.from_codes(source.task[sel], worker, source.label[sel], n_tasks=T,
                                        n_labels=source.n_labels)
@@ -396,7 +399,7 @@ def run_study(study: AnyStudy, *, engine: str | None = None, address: str | None
 def run_categorical(study: Study, *, engine: str | None = None, address: str | None = None,
                     progress: bool | None = None) -> StudyResult:
     """:func:`run_study` for a categorical study (crowd labels against experts' accuracy)."""
-    from ._evaluate import evaluate_source, tables_from_rows
+    from ._evaluate import evaluate_source, exclude_best, tables_from_rows
 
     t0 = time.perf_counter()
     engine = check_engine(engine or study.engine)
@@ -404,6 +407,7 @@ def run_categorical(study: Study, *, engine: str | None = None, address: str | N
     sources, notes = prepare_sources(study)
     if not sources:
         raise ValueError("the study has no usable source")
+    sources = [exclude_best(s, study) for s in sources]
     by_name = {s.name: s for s in sources}
     ks = {s.name: s.ks(s.k_grid or study.k, study.k_max) for s in sources}
     jobs = [(s.name, k) for s in sources for k in ks[s.name]]

@@ -369,6 +369,38 @@ def test_excluded_short_tasks_never_reach_an_expert_on_no_task() -> None:
     assert np.isnan(est.expert_bootstrap(np.ones(2), np.ones((3, 2)), m, 2).estimate[1])
 
 
+def test_the_crowd_never_holds_the_best_annotator_it_is_compared_with(monkeypatch) -> None:
+    """Bug hunt: a best annotator's judgments stayed in the crowd it was compared with, on the very
+    tasks it was scored on (zheng_s_dog, mv, k=10: the crowd scored 0.900 on them with the
+    annotator's votes, 0.859 without; the annotator 0.897). Here worker 0 is always right and the
+    two other judges of each task always wrong: a crowd of one judgment drawn from all three is
+    right a third of the time, the crowd without worker 0 never."""
+    from galton.benchmarks import _evaluate, study as study_mod
+    from galton.benchmarks._sources import Source
+
+    rng = np.random.default_rng(3)
+    gold = rng.integers(0, 2, 60).astype(np.int32)
+    rows = [(t, w, gold[t] if w == 0 else 1 - gold[t])
+            for t in range(60) for w in (0, *rng.choice(np.arange(1, 20), 2, replace=False))]
+    task, worker, label = (np.asarray(a, dtype=np.int32) for a in zip(*rows))
+    src = Source(name="toy", kind="dataset", origin="bundled", params={}, seed_key=1, task=task, worker=worker,
+                 label=label, n_tasks=60, n_workers=20, n_labels=2, n_codes=2, label_names=[0, 1], gold=gold)
+    study = Study(datasets=("toy",), models=("mv",), k=(1,), repeats=20, bootstrap=50, best_annotators=1,
+                  min_tasks=5, engine="local")
+    as_was = study_mod.run_job(src, 1, study)["preds"][0]  # the source as prepared: worker 0 in the crowd
+    assert 0.2 < (as_was == gold).mean() < 0.45
+    monkeypatch.setattr(study_mod, "prepare_sources", lambda s: ([src], []))
+    t = run_study(study, progress=False).tables
+    best = t["crowd_equivalent"].filter(t["crowd_equivalent"]["expert"].str.starts_with("best #1")).row(0, named=True)
+    assert best["expert"] == "best #1 (worker 0)" and best["expert_accuracy"] == 1.0
+    assert best["crowd_accuracy_max_k"] == 0.0  # on the annotator's own tasks, without the annotator
+    assert t["curves"]["accuracy"].to_list() == [0.0]  # the crowd on every gold task
+    sources = t["sources"].row(0, named=True)
+    assert sources["n_judgments"] == 120 and sources["best_annotator_judgments"] == 60
+    assert sources["judgments_max"] == 2  # the crowd's judgments per task
+    assert _evaluate.exclude_best(src, study).crowd_excluded == (0,)
+
+
 def test_k_max_max_is_the_most_judgments_of_a_gold_task() -> None:
     """Bug hunt: k_max = "max" took the most judgments of any task (20 on whitehill_duchenne, whose
     gold tasks have at most 15), so with short_tasks = "exclude" the largest k scored nothing."""
