@@ -14,6 +14,8 @@ import re
 import time
 from typing import Any, Sequence
 
+from ._plots import level_text
+
 __all__ = ["CSS", "QUESTION", "fmt", "html_table", "page_top", "settings_line", "page_head", "page_tail",
            "sources_frame", "fits_html", "workers_section", "img", "WORKER_SECONDS"]
 
@@ -77,7 +79,7 @@ def settings_line(result: Any, note: str) -> list[str]:
     if desc:
         h.append(f"<p>{html.escape(desc)}</p>")
     h.append(f"<p class='note'>{len(meta['sources'])} sources, models {', '.join(meta['models'])}, "
-             f"R = {s.repeats} repetitions, B = {s.bootstrap} bootstrap replicates, {s.confidence:.0%} "
+             f"R = {s.repeats} repetitions, B = {s.bootstrap} bootstrap replicates, {level_text(s.confidence)} "
              f"intervals, engine {meta['engine']}, {meta['seconds']:.1f} s. {html.escape(note)}</p>")
     return h
 

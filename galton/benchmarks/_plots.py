@@ -105,12 +105,12 @@ def _ref_title(ref: str, simulated: bool) -> tuple[str, str]:
     return "the best single annotators", "scored against gold; best annotators chosen on the other half of the gold"
 
 
-@fonts()
 def level_text(level: float) -> str:
     """A confidence level as the reports write it: 0.95 -> "95%", 0.975 -> "97.5%"."""
     return f"{100 * level:g}%"
 
 
+@fonts()
 def plot_curves(tables: dict[str, Any], source: str, path: Path, level: float = 0.95) -> None:
     """Accuracy against k per model (interval bands) with the experts' levels: one panel per
     reference, stacked; each panel's main expert (the verdict's, else that panel's

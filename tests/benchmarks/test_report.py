@@ -284,6 +284,22 @@ def test_verdict_words_agree_with_the_numbers() -> None:
     assert "<b>ds</b>: 10 &times; <code>DS did not converge in # iterations</code>" in page  # deduplicated
 
 
+def test_the_settings_line_does_not_round_the_confidence_level(monkeypatch) -> None:
+    """Bug hunt: confidence 0.975 printed "98% intervals" in the settings line ({:.0%}) under a
+    verdict table that said 97.5%. Writing the level needs no matplotlib: level_text had taken
+    over the font decorator of plot_curves, so each call imported matplotlib."""
+    import sys
+
+    from galton.benchmarks._plots import level_text
+
+    result = _hand_result({"a": (0.95, 0.93, 0.97)}, {"a": (0.90, 0.88, 0.92)})
+    result.study = Study(name="hand", datasets=("x",), confidence=0.975)
+    page = categorical_page(result, {})
+    assert "B = 1000 bootstrap replicates, 97.5% intervals" in page and "98%" not in page
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as without the report extra
+    assert level_text(0.975) == "97.5%"
+
+
 def test_a_score_without_error_does_not_decide_the_verdict() -> None:
     """Bug hunt: crowd (mv, k = 5) and simulated expert of equal true accuracy (0.942) on 40 tasks;
     4% of such studies said "beats" or "below", because the one with no error on the 40 tasks had
