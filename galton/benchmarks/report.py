@@ -63,13 +63,14 @@ accuracies' intervals and the correlation of their replicates.</p>
 <p><b>Experts.</b> Designated experts (e.g. <code>experts.csv</code> of imagenet_real_golden, whose gold is the
 experts' own majority) are scored <i>leave-one-out</i>: each expert, and the crowd, against the majority
 of the other experts. Best annotators are chosen by accuracy on a random half of the gold tasks (with
-a minimum of judged tasks) and scored, like the crowd, on the other half only; their judgments are
-left out of the crowd on every task, so the crowd compared with them never holds their own votes. The post-hoc best
-annotator (chosen on the scoring gold) is listed for comparison and never used. Simulated experts
-have a known accuracy.</p>
+a minimum of judged tasks) and scored on the tasks they judged in the other half only. Their
+crowd-equivalent scores the crowd on exactly those tasks; the verdict and the crowd curves score the crowd
+on all gold tasks. Their judgments are left out of the crowd on every task, so the crowd compared with
+them never holds their own votes. The post-hoc best annotator (chosen on the scoring gold) is listed for
+comparison and never used. Simulated experts have a known accuracy.</p>
 <p><b>Crowd-equivalent.</b> The smallest k of the grid at which the crowd's accuracy on the expert's own
 tasks and reference reaches the expert's. Interval: the smallest k at which the upper bound of the
-bootstrap band of (crowd - expert) reaches 0, and the smallest k at which its lower bound does.
+band of (crowd - expert) (see Intervals) reaches 0, and the smallest k at which its lower bound does.
 "not reached": no k of the grid; an open upper bound: the lower band never reaches 0.</p>
 """
 

@@ -59,6 +59,26 @@ def test_tables_hold_the_expected_rows(tiny) -> None:
         assert len(md) == df.height + 2 and md[0].startswith("| source")
 
 
+def test_the_methods_say_where_the_crowd_is_scored_against_a_best_annotator(tiny) -> None:
+    """Bug hunt: the methods said best annotators are scored "like the crowd, on the other half
+    only", while the verdict scores the crowd on all gold tasks (as its rule says) and only the
+    crowd-equivalent scores it on the annotator's own tasks."""
+    from galton.benchmarks.report import METHODS
+
+    result, _ = tiny
+    t = result.tables
+    row = next(r for r in verdict_rows(t, result.meta["sources"]) if r["source"] == "welinder_bluebirds")
+    n_gold = t["sources"].filter(pl.col("source") == "welinder_bluebirds")["n_gold_tasks"][0]
+    crowd = t["curves"].filter((pl.col("source") == "welinder_bluebirds") & (pl.col("k") == row["k"])
+                               & (pl.col("model") == row["model"])).row(0, named=True)
+    expert = t["experts"].filter(pl.col("expert") == row["expert"]).row(0, named=True)
+    assert row["expert"].startswith("best #1") and crowd["accuracy"] == row["crowd"]
+    assert crowd["n_tasks"] == n_gold and expert["n_tasks"] <= n_gold - n_gold // 2  # all gold vs the other half
+    text = " ".join(METHODS.split())
+    assert "like the crowd, on the other half only" not in text
+    assert "the verdict and the crowd curves score the crowd on all gold tasks" in text
+
+
 def test_page_and_plots(tiny) -> None:
     result, out = tiny
     page = (out / "index.html").read_text()
