@@ -6,7 +6,8 @@ study, from its tables (no new estimate):
   chosen on the selection half), with its interval from the ``experts`` table;
 - the crowd: the model with the best accuracy at the source's largest k on the curve that pairs with
   that expert (``gold``, or ``experts_loo`` for the leave-one-out mean), with its interval; the
-  largest k where a task was scored (with ``short_tasks = "exclude"`` the largest k may score none);
+  largest k where a task was scored (with ``short_tasks = "exclude"`` the largest k may score none,
+  or few tasks: the sentence then says on how many of the gold tasks the crowd was scored);
 - the crowd-equivalent k of that model against that expert (``crowd_equivalent`` table);
 - the verdict, by :data:`RULE`: "beats" when the crowd's interval lies wholly above the expert's,
   "below" when wholly below, "level with" when the two overlap.
@@ -76,6 +77,9 @@ def verdict_sentence(row: dict[str, Any]) -> str:
             return "no crowd accuracy at any k: no gold task had k judgments (see the curves)"
         return "no crowd curve: every model failed on this source (see Fits)"
     crowd = f"the crowd of k={row['k']} ({row['model']})"
+    n, total = row.get("n_tasks"), row.get("n_tasks_all")
+    if n is not None and total is not None and n < total:  # short_tasks = "exclude": only tasks with k judgments
+        crowd += f", scored on the {n} of {total} {row['tasks']} with at least {row['k']} judgments,"
     if row["expert"] is None:
         return (f"no expert in this source: nothing to compare with; {crowd} reaches {row['crowd']:.3f} "
                 f"against {row['truth']}")
@@ -93,9 +97,22 @@ def verdict_sentence(row: dict[str, Any]) -> str:
     return f"{crowd} is level with {who} ({diff:+.1f} points, intervals overlap){reach}"
 
 
+def _all_tasks(sources: Any, src: str, ref: str, chosen: dict[str, Any] | None) -> dict[str, Any]:
+    """The tasks a curve scores when none is left out: the gold tasks, or the leave-one-out experts'
+    tasks (those of their mean); ``n_tasks_all`` None where the tables do not say."""
+    if ref == "experts_loo":
+        return {"n_tasks_all": None if chosen is None else chosen.get("n_tasks"), "tasks": "tasks of the experts"}
+    row = sources.filter(sources["source"] == src)
+    n = row["n_gold_tasks"][0] if "n_gold_tasks" in row.columns and row.height else None
+    return {"n_tasks_all": n, "tasks": "gold tasks"}
+
+
 def verdict_rows(tables: dict[str, Any], sources: Sequence[str]) -> list[dict[str, Any]]:
     """One row per source (see the module docstring): source, label, expert, expert_accuracy,
-    expert_low/high, model, k, crowd, crowd_low/high, keq (crowd-equivalent row), verdict, sentence."""
+    expert_low/high, model, k, crowd, crowd_low/high, n_tasks (the crowd's scored tasks at k),
+    n_tasks_all (those the curve scores when none is left out) and tasks (what they are), keq
+    (crowd-equivalent row), verdict, sentence. With ``short_tasks = "exclude"`` the sentence says on
+    how many tasks the crowd was scored when that is not all of them."""
     import polars as pl
 
     curves, experts, ce = tables.get("curves"), tables.get("experts"), tables.get("crowd_equivalent")
@@ -118,9 +135,10 @@ def verdict_rows(tables: dict[str, Any], sources: Sequence[str]) -> list[dict[st
                                                                          descending=[True, False])
             best = at.row(0, named=True)
             row.update(model=best["model"], k=k, crowd=best["accuracy"], crowd_low=best["ci_low"],
-                       crowd_high=best["ci_high"])
+                       crowd_high=best["ci_high"], n_tasks=best.get("n_tasks"))
         if chosen is not None and not math.isfinite(chosen["accuracy"]):
             chosen = None  # an expert scored on no task says nothing
+        row.update(_all_tasks(tables["sources"], src, ref, chosen))
         if chosen is not None:
             row.update(expert=chosen["expert"], expert_accuracy=chosen["accuracy"], expert_low=chosen["ci_low"],
                        expert_high=chosen["ci_high"])

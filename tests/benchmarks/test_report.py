@@ -362,6 +362,26 @@ def test_the_verdict_takes_the_largest_k_that_scored_a_task_and_never_says_nan()
     assert "nan" not in _parse(categorical_page(result, {})).tables[0]["rows"][1][-1].lower()
 
 
+def test_the_verdict_says_on_how_many_tasks_an_excluding_crowd_was_scored() -> None:
+    """Bug hunt: with short_tasks = "exclude" the verdict took the largest k that scored any task
+    (act_ms, k = 7: 81 of its 700 gold tasks) and its sentence read as if on all of them."""
+    from galton.benchmarks.study import prepare_dataset
+
+    study = Study(datasets=("act_ms",), models=("mv",), k=(1, 7), k_max="max", short_tasks="exclude", repeats=2,
+                  bootstrap=50, engine="local")
+    t = run_study(study, progress=False).tables
+    n7 = t["curves"].filter(pl.col("k") == 7)["n_tasks"][0]
+    row = verdict_rows(t, ["act_ms"])[0]
+    assert row["k"] == 7 and n7 < 700 and row["expert"].startswith("best #1")
+    assert row["sentence"].startswith(f"the crowd of k=7 (mv), scored on the {n7} of 700 gold tasks with at "
+                                      "least 7 judgments, is "), row["sentence"]
+    row = verdict_rows(run_study(study.replace(short_tasks="all"), progress=False).tables, ["act_ms"])[0]
+    assert "scored on" not in row["sentence"]  # all of them: nothing to say
+    from galton.benchmarks._evaluate import exclude_best
+
+    assert n7 == (exclude_best(prepare_dataset("act_ms"), study).counts >= 7).sum()  # the crowd's tasks with 7
+
+
 def test_a_custom_run_keeps_the_question_and_its_summary_gives_the_verdict(tmp_path: Path, capsys) -> None:
     out = tmp_path / "custom"
     args = ["bench", "--datasets", "zheng_s_face", "--models", "mv", "--k", "1,3", "--repeats", "2", "--bootstrap",
