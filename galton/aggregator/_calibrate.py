@@ -7,10 +7,13 @@ mean confidence is 0.958 where its accuracy is 0.840. Tempering the log-posterio
 
     q_t(k) ∝ exp(tau * (log p_k + sum_{j in t} log e_{w_j}(y_j | k))),   0 < tau <= 1,
 
-keeps every label (the order of each row is unchanged) and softens the probabilities. ``tau`` is
-chosen without gold, by how well the tempered posterior of a task *without* one of its judgments
-predicts that judgment (leave-one-judgment-out predictive log-likelihood, on a fixed grid, over a
-sample of tasks keyed by task code, so that it does not depend on sharding):
+keeps every label (the order of each row is unchanged) and softens the probabilities. The tempering
+starts from the log-posterior itself where a probability underflows (below ``TINY``: a task with
+many judgments), not from the probability floored, so that labels far below the top keep their
+order and the top's probability is not set by the floor. ``tau`` is chosen without gold, by how
+well the tempered posterior of a task *without* one of its judgments predicts that judgment
+(leave-one-judgment-out predictive log-likelihood, on a fixed grid, over a sample of tasks keyed
+by task code, so that it does not depend on sharding):
 
     nll(tau) = - sum_j log sum_k softmax(tau * (L_t - l_j))_k * e_{w_j}(y_j | k)
 
@@ -21,15 +24,16 @@ on real data it is well below 1. One additive pass over the shards, like an E-st
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 from .._math import EPS, splitmix64
+from ._kernels import logsumexp_rows
 from ._pairs import pair_table
 
-__all__ = ["TEMPERATURES", "SAMPLE_JUDGMENTS", "SAMPLE_CELLS", "BLOCK_CELLS", "heldout_nll", "choose_temperature",
-           "sample_fraction", "temper"]
+__all__ = ["TEMPERATURES", "SAMPLE_JUDGMENTS", "SAMPLE_CELLS", "BLOCK_CELLS", "TINY", "heldout_nll",
+           "choose_temperature", "sample_fraction", "temper", "log_posteriors"]
 
 #: the grid of temperatures tried: 0.01 .. 1, log-spaced (each step about 21%)
 TEMPERATURES = np.exp(np.linspace(np.log(0.01), 0.0, 25))
@@ -38,6 +42,10 @@ TEMPERATURES = np.exp(np.linspace(np.log(0.01), 0.0, 25))
 #: there are many labels: at most about SAMPLE_CELLS judgment x label cells
 SAMPLE_JUDGMENTS = 20_000
 SAMPLE_CELLS = 200_000
+
+#: posteriors below this are tempered from their log-posterior, computed again (their logarithm
+#: is lost: ``exp`` gives 0 from about 1e-308 down, and loses digits just above)
+TINY = 1e-290
 
 #: judgment x label cells scored at once (bounds the pass's memory: a few arrays of this many floats)
 BLOCK_CELLS = 1 << 18
@@ -56,6 +64,44 @@ def _sampled(task_ids: np.ndarray, fraction: float) -> np.ndarray:
         return np.ones(task_ids.size, dtype=bool)
     key = splitmix64(task_ids.astype(np.uint64) ^ _SALT) >> np.uint64(11)
     return key.astype(np.float64) * 2.0 ** -53 < fraction
+
+
+def _blocks(sizes: np.ndarray, tasks: np.ndarray, k: int):  # noqa: ANN202
+    """Consecutive slices of ``tasks`` of at most ``BLOCK_CELLS`` judgment x label cells (at least one task)."""
+    start = 0
+    while start < tasks.size:
+        ends = np.cumsum(sizes[tasks[start:]]) * k
+        stop = start + max(1, int(np.searchsorted(ends, BLOCK_CELLS, side="right")))
+        yield slice(start, stop)
+        start = stop
+
+
+def _scores(indptr: np.ndarray, sizes: np.ndarray, block: np.ndarray, rows: np.ndarray, table: Any,
+            logprior: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(t, r, terms, total)`` of a block of tasks: each judgment's block-local task and table row,
+    its table row of log-likelihoods (m, K), and each task's unnormalised log-posterior (tasks, K)."""
+    counts = sizes[block]
+    t = np.repeat(np.arange(block.size), counts)  # block-local task of each judgment
+    first = np.repeat(indptr[block] - np.cumsum(counts) + counts, counts)
+    r = rows[first + np.arange(t.size)]
+    terms = table[r] if isinstance(table, np.ndarray) else pair_table(table, r)  # (m, K)
+    total = np.zeros((block.size, logprior.size))
+    np.add.at(total, t, terms)
+    total += logprior
+    return t, r, terms, total
+
+
+def log_posteriors(indptr: np.ndarray, tasks: np.ndarray, rows: np.ndarray, table: Any,
+                   logprior: np.ndarray) -> np.ndarray:
+    """(tasks.size, K) unnormalised log-posteriors ``log p_k + sum_j table[row_j, k]`` of the tasks
+    ``tasks`` of a CSR shard (``rows``: each judgment's table row; ``table`` the (P, K) table or the
+    parameters :func:`galton.aggregator._pairs.pair_table` builds its rows from), in blocks of at
+    most ``BLOCK_CELLS`` judgment x label cells."""
+    sizes = np.diff(indptr)
+    out = np.empty((tasks.size, logprior.size))
+    for part in _blocks(sizes, tasks, max(logprior.size, 1)):
+        out[part] = _scores(indptr, sizes, tasks[part], rows, table, logprior)[3]
+    return out
 
 
 def heldout_nll(indptr: np.ndarray, task_ids: np.ndarray, gold: np.ndarray, rows: np.ndarray,
@@ -90,14 +136,8 @@ def heldout_nll(indptr: np.ndarray, task_ids: np.ndarray, gold: np.ndarray, rows
     keep = np.flatnonzero(_sampled(task_ids, fraction) & (gold < 0) & (sizes > 0))
     nll = np.zeros(temperatures.size)
     n = 0
-    k = max(logprior.size, 1)
-    start = 0
-    while start < keep.size:  # blocks of tasks of at most BLOCK_CELLS judgment x label cells
-        ends = np.cumsum(sizes[keep[start:]]) * k
-        stop = start + max(1, int(np.searchsorted(ends, BLOCK_CELLS, side="right")))
-        block = keep[start:stop]
-        start = stop
-        n += _score_block(indptr, sizes, block, rows, table, logprior, cells, columns, temperatures, nll, pooled)
+    for part in _blocks(sizes, keep, max(logprior.size, 1)):  # at most BLOCK_CELLS judgment x label cells
+        n += _score_block(indptr, sizes, keep[part], rows, table, logprior, cells, columns, temperatures, nll, pooled)
     return {"nll": nll, "n": n}
 
 
@@ -105,14 +145,7 @@ def _score_block(indptr: np.ndarray, sizes: np.ndarray, block: np.ndarray, rows:
                  table: np.ndarray, logprior: np.ndarray, cells: np.ndarray, columns: np.ndarray,
                  temperatures: np.ndarray, nll: np.ndarray, pooled: Any = None) -> int:
     """Add one block of tasks' held-out NLL per temperature to ``nll``; returns its judgments."""
-    counts = sizes[block]
-    t = np.repeat(np.arange(block.size), counts)  # block-local task of each judgment
-    first = np.repeat(indptr[block] - np.cumsum(counts) + counts, counts)
-    r = rows[first + np.arange(t.size)]
-    terms = table[r] if isinstance(table, np.ndarray) else pair_table(table, r)  # (m, K)
-    total = np.zeros((block.size, logprior.size))
-    np.add.at(total, t, terms)
-    total += logprior
+    t, r, terms, total = _scores(indptr, sizes, block, rows, table, logprior)
     share = total - total.max(axis=1, keepdims=True)
     np.exp(share, out=share)
     share /= share.sum(axis=1, keepdims=True)  # q_t: each judgment's share of the counts
@@ -149,16 +182,29 @@ def choose_temperature(nll: np.ndarray, n: int, temperatures: np.ndarray = TEMPE
     return float(temperatures[best[-1]])
 
 
-def temper(post: np.ndarray, tau: float, gold: np.ndarray | None = None) -> np.ndarray:
+def temper(post: np.ndarray, tau: float, gold: np.ndarray | None = None,
+           rescore: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
     """Posteriors ``post`` (tasks x K, rows summing to 1) tempered by ``tau`` (> 0; ``1 / tau``
-    undoes it, up to rounding); gold rows (``gold >= 0``) as given."""
+    undoes it, up to rounding); gold rows (``gold >= 0``) as given.
+
+    ``rescore(tasks)``: the (unnormalised) log-posteriors of those rows (:func:`log_posteriors`),
+    asked for the rows with a probability below ``TINY``, whose logarithm ``post`` has lost: those
+    cells are tempered from it (the others from ``log post``, so that each row keeps its order).
+    Without it such cells are floored at ``EPS`` (1e-300), which ties them and, at a small ``tau``,
+    sets the top's probability (``exp(tau * log EPS)`` is 1e-3 of the top's weight at 0.01)."""
     if tau == 1.0 or post.shape[0] == 0:
         return post
-    z = tau * np.log(np.maximum(post, EPS))
+    z = np.log(np.maximum(post, EPS))
+    known = np.zeros(post.shape[0], dtype=bool) if gold is None else gold >= 0
+    lost = np.flatnonzero((post < TINY).any(axis=1) & ~known) if rescore is not None else np.zeros(0, np.int64)
+    if lost.size:
+        again = rescore(lost)
+        again -= logsumexp_rows(again)[:, None]  # the log-posteriors
+        z[lost] = np.where(post[lost] < TINY, np.minimum(again, np.log(TINY)), z[lost])
+    z *= tau
     z -= z.max(axis=1, keepdims=True)
     out = np.exp(z)
     out /= out.sum(axis=1, keepdims=True)
-    known = np.zeros(post.shape[0], dtype=bool) if gold is None else gold >= 0
     if known.any():
         out[known] = post[known]
     return out

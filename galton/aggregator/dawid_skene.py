@@ -21,7 +21,7 @@ import numpy as np
 from .._math import EPS, safe_log
 from ..judgments import Judgments
 from ._base import DeferredResult, EMAggregator, argmax_ties_low, caller_stacklevel
-from ._calibrate import heldout_nll, temper
+from ._calibrate import heldout_nll, log_posteriors, temper
 from ._engine import Shard
 from ._kernels import MIN_PARALLEL, vote_shares, vote_stats
 from ._layout import crowdkit_result
@@ -115,7 +115,9 @@ class ConfusionEM(EMAggregator):
             post = kept[1]
         else:
             post = estep_pairs(shard, params, want_counts=False)[1]
-        return temper(post, params.get("temperature", 1.0), shard.gold)
+        return temper(post, params.get("temperature", 1.0), shard.gold,  # rows that underflowed: from log space
+                      lambda tasks: log_posteriors(shard.indptr, tasks, pair_codes(shard, params["rows"]), params,
+                                                   params["logprior"]))
 
     def _heldout(self, shard: Shard, params: dict[str, Any], fraction: float) -> dict[str, Any]:
         """One shard's held-out judgment NLL per temperature (see :mod:`galton.aggregator._calibrate`)."""

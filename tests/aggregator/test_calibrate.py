@@ -181,3 +181,67 @@ def test_temper_keeps_the_order_of_every_row():
     np.testing.assert_array_equal(out[gold >= 0], post[gold >= 0])
     assert (out[gold < 0].max(axis=1) <= post[gold < 0].max(axis=1) + 1e-15).all()
     assert cal.temper(post, 1.0, gold) is post
+
+
+def _shared_errors(k: int = 10, n_tasks: int = 40, per: int = 400, n_workers: int = 500, seed: int = 0) -> pd.DataFrame:
+    """Tasks of many judgments, 80% right; on 40% of them 45% of the judgments share one wrong label:
+    the posteriors of the labels few gave underflow (far below 1e-300) and the temperature is small."""
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, k, n_tasks)
+    trap = rng.random(n_tasks) < 0.4
+    wrong = (truth + rng.integers(1, k, n_tasks)) % k
+    t = np.repeat(np.arange(n_tasks), per)
+    w = np.concatenate([rng.choice(n_workers, per, replace=False) for _ in range(n_tasks)])
+    right = np.where(rng.random(t.size) < 0.8, truth[t], rng.integers(0, k, t.size))
+    label = np.where(trap[t] & (rng.random(t.size) < 0.45), wrong[t], right)
+    return pd.DataFrame({"task": t, "worker": w, "label": label})
+
+
+def _tempered_by_hand(df: pd.DataFrame, model: galton.BayesianDawidSkene) -> np.ndarray:
+    """exp(tau * log-posterior), normalised, each task's log-posterior added up judgment by judgment
+    from the fitted table (one accuracy per worker: its two numbers per pair) and the log prior."""
+    p, judgments = model.params_, model.judgments_
+    k = judgments.n_labels
+    pair = np.searchsorted(judgments.worker_names, df.worker) * k + np.searchsorted(judgments.label_names, df.label)
+    row = np.searchsorted(p["pairs"], pair)
+    assert (p["pairs"][row] == pair).all()
+    out = np.empty((judgments.n_tasks, k))
+    for i, task in enumerate(judgments.task_names):
+        total = np.array(p["logprior"], dtype=float)
+        for r in row[(df.task == task).to_numpy()]:
+            if "coin_on" in p:
+                cell = np.full(k, p["coin_off"][r])
+                cell[p["coin_label"][r]] = p["coin_on"][r]
+            else:
+                cell = p["table"][r]
+            total = total + cell
+        z = model.temperature_ * (total - total.max())
+        out[i] = np.exp(z) / np.exp(z).sum()
+    return out
+
+
+@pytest.mark.parametrize("confusion", ["full", "one_coin"])
+@pytest.mark.parametrize("compiled", [True, False])
+def test_tempering_starts_from_the_log_posterior_where_the_posterior_underflows(confusion, compiled, monkeypatch):
+    # the raw posteriors of the labels few gave are 0 in floating point; tempering them from a floor
+    # of 1e-300 tied them all at exp(tau * ln 1e-300) and set the top's probability by the floor
+    # (1 / (1 + 9 * 1e-300 ** tau)): measured before the fix, every runner-up of a task one value
+    from galton.aggregator import _jit
+
+    if not compiled:
+        monkeypatch.setattr(_jit, "HAVE_NUMBA", False)
+    df = _shared_errors()
+    m = galton.BayesianDawidSkene(confusion=confusion).fit(df)
+    plain = galton.BayesianDawidSkene(confusion=confusion, calibrate=False).fit(df)
+    raw = plain.probas_.to_numpy()
+    assert (raw < 1e-300).any(axis=1).mean() > 0.5 and m.temperature_ < 0.02
+    got = m.probas_.to_numpy()
+    np.testing.assert_allclose(got, _tempered_by_hand(df, m), rtol=1e-9, atol=1e-15)
+    assert m.labels_.equals(plain.labels_)
+    # the runners-up keep the order of their evidence: no two of a task's labels tie
+    top = np.sort(got, axis=1)
+    assert (np.diff(top, axis=1) > 0).mean() > 0.95
+    # new data scored with the fitted workers is tempered the same way
+    again = m.predict_proba(df).reindex(m.probas_.index).to_numpy()
+    np.testing.assert_allclose(again, got, rtol=1e-6, atol=1e-12)
+
