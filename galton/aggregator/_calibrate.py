@@ -12,8 +12,9 @@ starts from the log-posterior itself where a probability underflows (below ``TIN
 many judgments), not from the probability floored, so that labels far below the top keep their
 order and the top's probability is not set by the floor. ``tau`` is chosen without gold, by how
 well the tempered posterior of a task *without* one of its judgments predicts that judgment
-(leave-one-judgment-out predictive log-likelihood, on a fixed grid, over a sample of tasks keyed
-by task code, so that it does not depend on sharding):
+(leave-one-judgment-out predictive log-likelihood, on a fixed grid, over a sample of tasks and
+of their judgments keyed by task code and (worker, label) pair, so that it depends on neither
+sharding nor row order):
 
     nll(tau) = - sum_j log sum_k softmax(tau * (L_t - l_j))_k * e_{w_j}(y_j | k)
 
@@ -32,16 +33,24 @@ from .._math import EPS, splitmix64
 from ._kernels import logsumexp_rows
 from ._pairs import pair_table
 
-__all__ = ["TEMPERATURES", "SAMPLE_JUDGMENTS", "SAMPLE_CELLS", "BLOCK_CELLS", "TINY", "heldout_nll",
+__all__ = ["TEMPERATURES", "SAMPLE_JUDGMENTS", "SAMPLE_CELLS", "SAMPLE_TASKS", "BLOCK_CELLS", "TINY", "heldout_nll",
            "choose_temperature", "sample_fraction", "temper", "log_posteriors"]
 
-#: the grid of temperatures tried: 0.01 .. 1, log-spaced (each step about 21%)
-TEMPERATURES = np.exp(np.linspace(np.log(0.01), 0.0, 25))
+#: the grid of temperatures tried: 0.001 .. 1, log-spaced (each step about 21%). It went down to
+#: 0.01 until a crowd of 150 judgments per task whose wrong answers were shared chose 0.01 with the
+#: held-out NLL still falling: the lower the posterior's worth in judgments (about tau times a
+#: task's judgments), the more judgments a task needs to reach it, so the grid reaches a tenth of a
+#: judgment on tasks of 100 (the points from 0.01 up are those of the former grid, bit for bit)
+TEMPERATURES = np.concatenate([np.exp(np.linspace(np.log(0.001), np.log(0.01), 13))[:-1],
+                               np.exp(np.linspace(np.log(0.01), 0.0, 25))])
 
 #: about this many judgments enter the held-out score (all of them on smaller data), fewer when
-#: there are many labels: at most about SAMPLE_CELLS judgment x label cells
+#: there are many labels: at most about SAMPLE_CELLS judgment x label cells; they come from at
+#: least SAMPLE_TASKS tasks (all tasks when there are fewer): tasks with many judgments have a
+#: share of their judgments scored, so that the choice never rests on a handful of tasks
 SAMPLE_JUDGMENTS = 20_000
 SAMPLE_CELLS = 200_000
+SAMPLE_TASKS = 200
 
 #: posteriors below this are tempered from their log-posterior, computed again (their logarithm
 #: is lost: ``exp`` gives 0 from about 1e-308 down, and loses digits just above)
@@ -51,19 +60,39 @@ TINY = 1e-290
 BLOCK_CELLS = 1 << 18
 
 _SALT = np.uint64(0x6A09E667F3BCC908)  # sample keys independent of the shard hash
+_SALT_JUDGMENT = np.uint64(0xBB67AE8584CAA73B)  # the judgments' keys independent of the tasks'
 
 
-def sample_fraction(n_judgments: int, n_labels: int) -> float:
-    """The share of tasks whose judgments enter the held-out score."""
+def sample_fraction(n_judgments: int, n_labels: int, n_tasks: int = 0) -> tuple[float, float]:
+    """``(tasks, within)``: the share of tasks that enter the held-out score, and the share of the
+    judgments of those tasks that are scored (about ``min(SAMPLE_JUDGMENTS, SAMPLE_CELLS / K)``
+    judgments in all, from at least ``SAMPLE_TASKS`` tasks when there are so many)."""
     want = min(SAMPLE_JUDGMENTS, SAMPLE_CELLS // max(n_labels, 1))
-    return 1.0 if n_judgments <= want else want / float(n_judgments)
+    if n_judgments <= want:
+        return 1.0, 1.0
+    tasks = want / float(n_judgments)
+    if tasks * n_tasks < SAMPLE_TASKS:
+        tasks = min(1.0, SAMPLE_TASKS / float(max(n_tasks, 1)))
+    return tasks, min(1.0, want / (tasks * n_judgments))
+
+
+def _below(key: np.ndarray, fraction: float) -> np.ndarray:
+    return (key >> np.uint64(11)).astype(np.float64) * 2.0 ** -53 < fraction
 
 
 def _sampled(task_ids: np.ndarray, fraction: float) -> np.ndarray:
     if fraction >= 1.0:
         return np.ones(task_ids.size, dtype=bool)
-    key = splitmix64(task_ids.astype(np.uint64) ^ _SALT) >> np.uint64(11)
-    return key.astype(np.float64) * 2.0 ** -53 < fraction
+    return _below(splitmix64(task_ids.astype(np.uint64) ^ _SALT), fraction)
+
+
+def _judgments_sampled(task_ids: np.ndarray, rows: np.ndarray, fraction: float) -> np.ndarray:
+    """Which judgments (global task codes ``task_ids``, pair rows ``rows``) of the sampled tasks are
+    scored: keyed by task and (worker, label) pair, both coded independently of the row order."""
+    if fraction >= 1.0:
+        return np.ones(rows.size, dtype=bool)
+    key = splitmix64((task_ids.astype(np.uint64) << np.uint64(32)) ^ rows.astype(np.uint64) ^ _SALT_JUDGMENT)
+    return _below(key, fraction)
 
 
 def _blocks(sizes: np.ndarray, tasks: np.ndarray, k: int):  # noqa: ANN202
@@ -107,7 +136,8 @@ def log_posteriors(indptr: np.ndarray, tasks: np.ndarray, rows: np.ndarray, tabl
 def heldout_nll(indptr: np.ndarray, task_ids: np.ndarray, gold: np.ndarray, rows: np.ndarray,
                 table: np.ndarray, logprior: np.ndarray, cells: np.ndarray, columns: np.ndarray,
                 fraction: float, temperatures: np.ndarray = TEMPERATURES,
-                pooled: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> dict[str, Any]:
+                pooled: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+                within: float = 1.0) -> dict[str, Any]:
     """One shard's held-out negative log-likelihood at each temperature (additive over shards).
 
     Parameters
@@ -123,6 +153,7 @@ def heldout_nll(indptr: np.ndarray, task_ids: np.ndarray, gold: np.ndarray, rows
         parameters: the cell and its column's sum); the judgment's own share ``q_t(k)`` is taken
         out of both, so that the worker's estimate does not already know the judgment it predicts
     fraction : share of tasks sampled (:func:`sample_fraction`)
+    within : share of the sampled tasks' judgments scored (keyed by task and pair row)
     pooled : for one accuracy per worker, ``(alpha, beta, label)`` per row (P,): the posterior Beta
         of the row's worker and the row's observed label, in place of ``cells`` and ``columns``
         (ignored then): the judgment's own ``q_t(y)`` is taken out of ``alpha``, the rest of its one
@@ -130,22 +161,29 @@ def heldout_nll(indptr: np.ndarray, task_ids: np.ndarray, gold: np.ndarray, rows
 
     Returns
     -------
-    {"nll": (G,) summed negative log-likelihoods, "n": judgments scored}
+    {"nll": (G,) summed negative log-likelihoods, "n": judgments scored, "tasks": tasks they are of}
     """
     sizes = np.diff(indptr)
     keep = np.flatnonzero(_sampled(task_ids, fraction) & (gold < 0) & (sizes > 0))
     nll = np.zeros(temperatures.size)
-    n = 0
+    n = tasks = 0
     for part in _blocks(sizes, keep, max(logprior.size, 1)):  # at most BLOCK_CELLS judgment x label cells
-        n += _score_block(indptr, sizes, keep[part], rows, table, logprior, cells, columns, temperatures, nll, pooled)
-    return {"nll": nll, "n": n}
+        got = _score_block(indptr, sizes, keep[part], rows, table, logprior, cells, columns, temperatures, nll,
+                           pooled, task_ids, within)
+        n, tasks = n + got[0], tasks + got[1]
+    return {"nll": nll, "n": n, "tasks": tasks}
 
 
 def _score_block(indptr: np.ndarray, sizes: np.ndarray, block: np.ndarray, rows: np.ndarray,
                  table: np.ndarray, logprior: np.ndarray, cells: np.ndarray, columns: np.ndarray,
-                 temperatures: np.ndarray, nll: np.ndarray, pooled: Any = None) -> int:
-    """Add one block of tasks' held-out NLL per temperature to ``nll``; returns its judgments."""
+                 temperatures: np.ndarray, nll: np.ndarray, pooled: Any = None, task_ids: Any = None,
+                 within: float = 1.0) -> tuple[int, int]:
+    """Add one block of tasks' held-out NLL per temperature to ``nll``; returns its judgments scored
+    (a share ``within`` of them, keyed: every judgment enters its task's posterior) and their tasks."""
     t, r, terms, total = _scores(indptr, sizes, block, rows, table, logprior)
+    if within < 1.0:
+        scored = np.flatnonzero(_judgments_sampled(task_ids[block][t], r, within))
+        t, r, terms = t[scored], r[scored], terms[scored]
     share = total - total.max(axis=1, keepdims=True)
     np.exp(share, out=share)
     share /= share.sum(axis=1, keepdims=True)  # q_t: each judgment's share of the counts
@@ -170,7 +208,7 @@ def _score_block(indptr: np.ndarray, sizes: np.ndarray, block: np.ndarray, rows:
         np.exp(q, out=q)
         pred = np.einsum("ij,ij->i", q, like) / q.sum(axis=1)
         nll[i] -= np.log(np.maximum(pred, EPS)).sum()
-    return int(t.size)
+    return int(t.size), int(np.unique(t).size)
 
 
 def choose_temperature(nll: np.ndarray, n: int, temperatures: np.ndarray = TEMPERATURES) -> float:

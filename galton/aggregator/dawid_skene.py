@@ -119,11 +119,11 @@ class ConfusionEM(EMAggregator):
                       lambda tasks: log_posteriors(shard.indptr, tasks, pair_codes(shard, params["rows"]), params,
                                                    params["logprior"]))
 
-    def _heldout(self, shard: Shard, params: dict[str, Any], fraction: float) -> dict[str, Any]:
+    def _heldout(self, shard: Shard, params: dict[str, Any], fraction: float, within: float = 1.0) -> dict[str, Any]:
         """One shard's held-out judgment NLL per temperature (see :mod:`galton.aggregator._calibrate`)."""
         return heldout_nll(shard.indptr, shard.task_ids, shard.gold, pair_codes(shard, params["rows"]),
                            params["table"], params["logprior"], params["cells"], params["columns"], fraction,
-                           pooled=params.get("pooled"))
+                           pooled=params.get("pooled"), within=within)
 
     def _start(self, engine: Any, judgments: Judgments) -> tuple[dict[str, Any], dict[str, Any]]:
         """(memory, statistics) of the majority-vote start. Memory: the sizes, the observed

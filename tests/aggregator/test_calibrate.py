@@ -72,7 +72,7 @@ def test_real_data_bluebirds():
     gold = ds.gold.set_index("task")["label"]
     m = galton.BayesianDawidSkene().fit(ds.judgments)
     plain = galton.BayesianDawidSkene(calibrate=False).fit(ds.judgments)
-    assert m.temperature_ == pytest.approx(cal.TEMPERATURES[16])  # 0.215
+    assert m.temperature_ == pytest.approx(0.2154, rel=1e-3) and m.temperature_ in cal.TEMPERATURES
     assert m.labels_.equals(plain.labels_)
     assert _nll(plain.probas_, gold) > 1.6 and _nll(m.probas_, gold) < 0.55
 
@@ -121,7 +121,8 @@ def test_heldout_nll_equals_a_judgment_by_judgment_computation():
     np.testing.assert_allclose(got["nll"], _by_hand(df, m, cal.TEMPERATURES), rtol=1e-10)
 
 
-def test_any_sharding_and_block_size_give_the_same_curve(monkeypatch):
+@pytest.mark.parametrize("within", [1.0, 0.3])
+def test_any_sharding_and_block_size_give_the_same_curve(monkeypatch, within):
     df, _ = _crowd(worker_correlation=0.3)
     m = galton.BayesianDawidSkene(calibrate=False).fit(df)
     p, judgments = m.params_, m.judgments_
@@ -131,14 +132,15 @@ def test_any_sharding_and_block_size_give_the_same_curve(monkeypatch):
 
     def curve(n_shards: int) -> tuple[np.ndarray, int]:
         parts = [cal.heldout_nll(s.indptr, s.task_ids, s.gold, pair_codes(s, p["rows"]), p["table"], p["logprior"],
-                                 p["a"], columns, 0.5) for s in make_shards(judgments, None, n_shards)]
+                                 p["a"], columns, 0.5, within=within) for s in make_shards(judgments, None, n_shards)]
         return sum(x["nll"] for x in parts), sum(x["n"] for x in parts)
 
     one, n_one = curve(1)
     three, n_three = curve(3)
     monkeypatch.setattr(cal, "BLOCK_CELLS", 64)  # many small blocks
     small, n_small = curve(1)
-    assert n_one == n_three == n_small and 0.4 * len(df) < n_one < 0.6 * len(df)  # half the tasks
+    # half the tasks, and of their judgments the share asked for (keyed by task and pair: any order)
+    assert n_one == n_three == n_small and 0.4 * within * len(df) < n_one < 0.6 * within * len(df)
     np.testing.assert_allclose(three, one, rtol=1e-12)
     np.testing.assert_allclose(small, one, rtol=1e-12)
 
@@ -149,9 +151,14 @@ def test_calibrate_must_be_a_bool():
 
 
 def test_sample_fraction_and_choice():
-    assert cal.sample_fraction(1_000, 4) == 1.0
-    assert cal.sample_fraction(1_000_000, 4) == pytest.approx(cal.SAMPLE_JUDGMENTS / 1e6)
-    assert cal.sample_fraction(1_000_000, 1_000) == pytest.approx(cal.SAMPLE_CELLS / 1_000 / 1e6)
+    assert cal.sample_fraction(1_000, 4, 100) == (1.0, 1.0)
+    # (share of tasks, share of their judgments): whole tasks while that reaches SAMPLE_TASKS tasks
+    assert cal.sample_fraction(1_000_000, 4, 100_000) == pytest.approx((cal.SAMPLE_JUDGMENTS / 1e6, 1.0))
+    # 1,000 labels: 200 judgments; from 200 tasks (a tenth of their judgments), not from 20 whole ones
+    assert cal.sample_fraction(1_000_000, 1_000, 100_000) == pytest.approx((200 / 100_000, 0.1))
+    # 100 labels, 400 tasks of 300 judgments: 2,000 judgments from half the tasks, not from 7 tasks
+    assert cal.sample_fraction(120_000, 100, 400) == pytest.approx((0.5, 2_000 / 60_000))
+    assert cal.sample_fraction(120_000, 100, 150) == pytest.approx((1.0, 2_000 / 120_000))  # fewer tasks: all
     nll = np.array([5.0, 3.0, 3.0, 4.0])
     assert cal.choose_temperature(nll, 10, np.array([0.1, 0.2, 0.5, 1.0])) == 0.5  # a tie: the larger
     assert cal.choose_temperature(nll, 0, np.array([0.1, 0.2, 0.5, 1.0])) == 1.0  # nothing scored
@@ -245,3 +252,39 @@ def test_tempering_starts_from_the_log_posterior_where_the_posterior_underflows(
     again = m.predict_proba(df).reindex(m.probas_.index).to_numpy()
     np.testing.assert_allclose(again, got, rtol=1e-6, atol=1e-12)
 
+
+def test_tasks_of_many_judgments_are_sampled_within_from_enough_tasks(monkeypatch):
+    # 100 labels, 400 tasks of 300 judgments: about 2,000 judgments (200k cells / 100 labels) are
+    # scored. Taken as whole tasks they were 3 (measured before the fix: tau 1.000, NLL of the truth
+    # 3.0, where all 400 tasks choose 0.010, NLL 0.42); now a share of the judgments of 200 tasks
+    from galton.aggregator import bayesian
+
+    rng = np.random.default_rng(0)  # drawn one judgment at a time, as in the report that found it
+    k, n_tasks, per = 100, 400, 300
+    rows, truth = [], rng.integers(0, k, n_tasks)
+    for t in range(n_tasks):
+        workers, trap = rng.choice(300, per, replace=False), rng.random() < 0.4
+        wrong = (truth[t] + 1 + rng.integers(0, k - 1)) % k
+        for w in workers:
+            label = wrong if trap and rng.random() < 0.45 else (truth[t] if rng.random() < 0.8 else rng.integers(0, k))
+            rows.append((t, w, label))
+    df = pd.DataFrame(rows, columns=["task", "worker", "label"])
+    m = galton.BayesianDawidSkene().fit(df)
+    assert m.calibration_tasks_ >= 0.8 * cal.SAMPLE_TASKS and 1_500 < m.calibration_judgments_ < 2_500
+    # keyed by task and (worker, label): the same sample in any row order and on any sharding
+    shuffled = galton.BayesianDawidSkene(n_shards=3).fit(df.sample(frac=1.0, random_state=1))
+    assert (shuffled.calibration_judgments_, shuffled.calibration_tasks_) == (m.calibration_judgments_,
+                                                                             m.calibration_tasks_)
+    assert shuffled.temperature_ == m.temperature_
+    monkeypatch.setattr(bayesian, "sample_fraction", lambda *args: (1.0, 1.0))
+    every = galton.BayesianDawidSkene().fit(df)
+    assert every.calibration_judgments_ == len(df) and every.calibration_tasks_ == 400
+    assert every.temperature_ < 0.05 and m.temperature_ == pytest.approx(every.temperature_, rel=0.25)
+
+
+def test_the_grid_reaches_below_a_hundredth():
+    # 400 judgments per task, 40% of tasks with a wrong answer shared by 45% of their workers: the
+    # held-out NLL still fell at 0.01, the former grid's edge; it has its minimum inside the grid
+    m = galton.BayesianDawidSkene().fit(_shared_errors())
+    assert cal.TEMPERATURES[0] < m.temperature_ < 0.01
+    assert np.all(np.diff(cal.TEMPERATURES) > 0) and cal.TEMPERATURES[-1] == 1.0
