@@ -1,4 +1,4 @@
-"""galton: merge many noisy judgments into one calibrated label per task, at any scale.
+"""galton: merge many noisy judgments into one label per task, with a probability, at any scale.
 
 >>> import galton
 >>> data, gold, _ = galton.load_dataset("zheng_d_product")

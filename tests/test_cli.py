@@ -593,7 +593,7 @@ def test_the_default_reports_its_temperature_and_writes_the_calibrated_probabili
     out_path = tmp_path / "bb.csv"
     rc, out, err = run(["aggregate", "bundled:welinder_bluebirds", "-o", out_path], capsys)
     assert rc == 0, err
-    assert summary(out)["calibrated"] == "temperature 0.215 (chosen on held-out judgments)"
+    assert summary(out)["calibrated"] == "temperature 0.215 (chosen on 4,212 held-out judgments of 108 tasks)"
     model = galton.BayesianDawidSkene().fit(datasets.load("welinder_bluebirds", frame="pandas").judgments)
     written = pd.read_csv(out_path).set_index("task")
     np.testing.assert_allclose(written["confidence"].to_numpy(), model.probas_.max(axis=1).reindex(written.index),
@@ -615,6 +615,20 @@ def test_the_default_reports_its_temperature_and_writes_the_calibrated_probabili
     assert got.mean() > 0.98
     rc, _, err = run(["aggregate", "bundled:welinder_bluebirds", "-m", "ds", "--uncalibrated"], capsys)
     assert rc == 2 and "does not take --uncalibrated" in err and err.count("\n") == 1
+
+
+def test_a_temperature_of_1_is_not_reported_as_calibrated(tmp_path: Path, capsys) -> None:
+    # act_cf: the held-out judgments find no softer posterior better, though the gold shows them
+    # over-confident (accuracy 0.897, mean confidence 1.000); the summary said "no need" there, and
+    # the same when nothing at all could be held out (every task given as gold)
+    rc, out, err = run(["aggregate", "bundled:act_cf", "-o", tmp_path / "cf.csv"], capsys)
+    assert rc == 0, err
+    assert summary(out)["calibrated"] == ("temperature 1 (1,720 held-out judgments of 300 tasks found no better "
+                                          "one; probabilities as fitted)")
+    rc, out, err = run(["aggregate", "bundled:welinder_bluebirds", "--use-gold", "-o", tmp_path / "bb.csv"], capsys)
+    assert rc == 0, err
+    assert summary(out)["calibrated"] == ("not done (no judgment could be held out: no task without gold, or one "
+                                          "label; probabilities as fitted)")
 
 
 def test_datasets_export_refusals_write_nothing(tmp_path: Path, capsys) -> None:

@@ -87,7 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
                      "or - for CSV on standard input")
     agg.add_argument("--model", "-m", default=None,
                      help="model name (see `galton models`); default: galton's robust default (bds, its "
-                     "probabilities calibrated on held-out judgments)")
+                     "probabilities softened by a temperature chosen on held-out judgments, still over-confident "
+                     "where workers share errors: README 'How sure is it?')")
     agg.add_argument("--gold", default=None, metavar="FILE",
                      help="known labels (columns task, label) to score the result against; not used "
                      "in the fit unless --use-gold. bundled:NAME inputs use their own gold")

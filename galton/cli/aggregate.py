@@ -391,12 +391,17 @@ def _summary(out: TextIO, model: Any, judgments: Any, name: str, cls: type, seco
     ]
     temperature = getattr(model, "temperature_", None)
     if temperature is not None:  # the default's calibration (BayesianDawidSkene.calibrate)
+        held = getattr(model, "calibration_judgments_", 0)
+        on = f"{held:,} held-out judgments of {getattr(model, 'calibration_tasks_', 0):,} tasks"
         if not getattr(model, "calibrate", True):
             said = "off (--uncalibrated: probabilities as fitted)"
+        elif not held:  # nothing to choose a temperature on: no task without gold, or one label
+            said = ("not done (no judgment could be held out: no task without gold, or one label; "
+                    "probabilities as fitted)")
         elif temperature < 1:
-            said = f"temperature {temperature:.3g} (chosen on held-out judgments)"
-        else:
-            said = "no need (temperature 1: probabilities as fitted)"
+            said = f"temperature {temperature:.3g} (chosen on {on})"
+        else:  # not a sign of calibrated probabilities: the held-out judgments found no softer ones better
+            said = f"temperature 1 ({on} found no better one; probabilities as fitted)"
         rows.append(("calibrated", said))
     if gold_pairs is not None:
         tidx, values, unmatched = gold_pairs
