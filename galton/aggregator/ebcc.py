@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .._math import digamma, dirichlet_kl
+from .._math import EPS, digamma, dirichlet_kl
 from ..judgments import Judgments
 from ._base import DeferredResult, EMAggregator, argmax_ties_low
 from ._ebcc_kernels import ebcc_estep, ebcc_mstep, restart_keys, subtype_start, task_keys
@@ -225,7 +225,10 @@ class EBCC(EMAggregator):
         pc = pair_codes(shard, params["rows"])
         out = ebcc_estep(shard.indptr, shard.task, pc, params["table"][one], params["logprior"][one],
                          shard.gold, np.ones(1, dtype=bool), z0, shard.n_labels)
-        return out[4][0]
+        # the class posteriors are sums of their subtypes' (each row of those sums to 1): the sums'
+        # rounding gave 1.0000000000000002 on unanimous tasks; divided by the row's sum, none is above 1
+        z = out[4][0]
+        return z / np.maximum(z.sum(axis=1, keepdims=True), EPS)
 
     # ---------------------------------------------------------------- VB steps
     def _seed(self, rng: np.random.Generator) -> int:
