@@ -287,8 +287,12 @@ def adversary_map(config: CrowdConfig) -> np.ndarray:
     K = config.n_classes
     if config.adversary_kind == "shift":
         return ((np.arange(K) + 1) % K).astype(np.int32)
-    others = np.where(np.eye(K, dtype=bool), np.inf, config.prior[None, :])
-    return others.argmin(axis=1).astype(np.int32)  # argmin: the lowest code on ties
+    prior = config.prior.copy()
+    first = int(prior.argmin())  # argmin: the lowest code on ties
+    prior[first] = np.inf
+    out = np.full(K, first, dtype=np.int32)  # O(K), not a K x K table: K may be large
+    out[first] = prior.argmin()  # the least likely label other than the least likely one
+    return out
 
 
 def _one_coin(acc: np.ndarray, K: int) -> np.ndarray:

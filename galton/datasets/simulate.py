@@ -1,9 +1,10 @@
 """Annotator-population simulators: crowds of known quality, in plain vectorised numpy.
 
 A :class:`CrowdConfig` describes a population of workers and a set of tasks; :func:`sample_workers`
-draws the workers, :func:`simulate_tasks` the judgments of a range of tasks and :func:`simulate`
-everything in memory. ``galton.workers.simulate`` runs the same functions in parallel Ray tasks and
-writes Parquet; both give identical data for the same configuration.
+draws the workers, :func:`simulate_tasks` the judgments of a range of tasks (:func:`simulate_chunks`:
+of a range of chunks, one at a time) and :func:`simulate` everything in memory.
+``galton.workers.simulate`` runs the same functions in parallel Ray tasks and writes Parquet; both
+give identical data for the same configuration.
 
 Generative model
 ----------------
@@ -79,7 +80,7 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -88,7 +89,7 @@ from ._population import (ADVERSARY, CONSTANT_SPAMMER, KINDS, NORMAL, UNIFORM_SP
                           adversary_map, sample_workers, worker_names)
 
 __all__ = ["KINDS", "CrowdConfig", "SimResult", "WorkerTable", "sample_workers", "simulate",
-           "simulate_tasks", "worker_names"]
+           "simulate_chunks", "simulate_tasks", "worker_names"]
 
 _DENSE_BLOCK = 1 << 22  # random keys per block in the dense worker assignment
 _COLUMNS = {"task": np.int64, "worker": np.int32, "label": np.int32, "true_label": np.int32,
@@ -141,7 +142,8 @@ def _logit(p: np.ndarray | float) -> np.ndarray:
 
 
 class _Prepared:
-    """Per-worker lookup tables shared by all chunks."""
+    """Per-worker lookup tables shared by all chunks: O(n_workers) for a one-coin crowd (indexed by
+    worker), O(n_workers * K * K) for a full one (as its confusion matrices)."""
 
     def __init__(self, config: CrowdConfig, workers: WorkerTable):
         if workers.n_workers != config.n_workers or workers.n_classes != config.n_classes:
@@ -149,7 +151,9 @@ class _Prepared:
         K = config.n_classes
         self.code = workers.kind_code
         self.present = set(np.unique(self.code).tolist())
-        self.alpha = _logit(workers.correct_matrix()).ravel()  # index w * K + y
+        # index w * K + y (full), w (one-coin: the same accuracy for every true class)
+        self.per_class = workers.confusion is not None
+        self.alpha = _logit(workers.correct_matrix() if self.per_class else workers.accuracy).ravel()
         self.p_correct = sigmoid_exp(self.alpha)
         self.alpha32 = self.alpha.astype(np.float32)
         self.const = workers.constant_label.astype(np.int32)
@@ -192,7 +196,10 @@ def _chunk(config: CrowdConfig, prep: _Prepared, chunk: int) -> dict[str, np.nda
     N = tj.shape[0]
     u_correct, u_other = rng.random(N), rng.random(N)
     yj = y[tj]
-    wy = worker * np.int32(K) + yj if n * K < 2**31 else worker.astype(np.int64) * K + yj
+    if not prep.per_class:
+        wy = worker
+    else:
+        wy = worker * np.int32(K) + yj if n * K < 2**31 else worker.astype(np.int64) * K + yj
     if config.difficulty_spread == 0:  # beta == 1 exactly: the same values from a table
         wrong = np.flatnonzero(u_correct >= prep.p_correct[wy])
     else:  # float32: numpy's exp is vectorised for it (~1e-7 relative error on P(correct))
@@ -242,6 +249,20 @@ def _chunk(config: CrowdConfig, prep: _Prepared, chunk: int) -> dict[str, np.nda
     }
 
 
+def simulate_chunks(
+    config: CrowdConfig, workers: WorkerTable, first: int = 0, stop: int | None = None
+) -> Iterator[dict[str, np.ndarray]]:
+    """The data of the random-stream chunks ``first, ..., stop - 1`` (``stop`` defaults to
+    ``config.n_chunks``), one chunk at a time: what :func:`simulate_tasks` returns for each chunk's
+    tasks (:meth:`CrowdConfig.chunk_bounds`). The per-worker tables are built once, not per chunk."""
+    stop = config.n_chunks if stop is None else stop
+    if not 0 <= first <= stop <= config.n_chunks:
+        raise ValueError(f"chunk range [{first}, {stop}) is outside [0, {config.n_chunks})")
+    prep = _Prepared(config, workers)
+    for chunk in range(first, stop):
+        yield _chunk(config, prep, chunk)
+
+
 def simulate_tasks(
     config: CrowdConfig, workers: WorkerTable, start: int = 0, stop: int | None = None
 ) -> dict[str, np.ndarray]:
@@ -265,9 +286,8 @@ def simulate_tasks(
     stop = config.n_tasks if stop is None else stop
     if not 0 <= start <= stop <= config.n_tasks:
         raise ValueError(f"task range [{start}, {stop}) is outside [0, {config.n_tasks})")
-    prep = _Prepared(config, workers)
     tpc = config.tasks_per_chunk
-    parts = [_chunk(config, prep, c) for c in range(start // tpc, -(-stop // tpc))]
+    parts = list(simulate_chunks(config, workers, start // tpc, -(-stop // tpc)))
     if not parts:  # start == stop on a chunk boundary
         return {k: np.zeros(0, dtype=t) for k, t in _COLUMNS.items()}
     out = parts[0] if len(parts) == 1 else {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}

@@ -38,7 +38,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import ray
 
-from ..datasets.simulate import CrowdConfig, WorkerTable, sample_workers, simulate_tasks, worker_names
+from ..datasets.simulate import CrowdConfig, WorkerTable, sample_workers, simulate_chunks, worker_names
 from ..io import PARQUET_ZSTD_LEVEL, atomic_dir, check_place, check_replaceable, write_table
 from .cluster import connect
 
@@ -98,9 +98,9 @@ def write_part(
                           compression="zstd", compression_level=PARQUET_ZSTD_LEVEL) as jw, \
          pq.ParquetWriter(os.path.join(directory, "truth", name), tschema,
                           compression="zstd", compression_level=PARQUET_ZSTD_LEVEL) as tw:
-        for chunk in range(*chunks):  # one chunk in memory at a time
+        # one chunk in memory at a time; the per-worker tables built once per part, not per chunk
+        for chunk, d in zip(range(*chunks), simulate_chunks(config, workers, *chunks)):
             start, stop = config.chunk_bounds(chunk)
-            d = simulate_tasks(config, workers, start, stop)
             jw.write_table(pa.table([pa.array(d["task"]), _worker_column(d["worker"], names),
                                      pa.array(d["label"])], schema=jschema))
             tw.write_table(pa.table([pa.array(np.arange(start, stop, dtype=np.int64)),

@@ -319,6 +319,70 @@ def test_same_seed_same_data_and_any_split_gives_the_same_data() -> None:
     assert not np.array_equal(other.true_label, a.true_label)
 
 
+# the data of three configurations covering every kind, model and option, recorded before the
+# per-worker tables were built per part (one-coin crowds indexed by worker only): the same bytes
+DIGESTS = {
+    "one_coin": (dict(n_tasks=3000, n_workers=40, n_classes=4, judgments_per_task=(1, 6),
+                      class_prior=(0.4, 0.3, 0.2, 0.1), accuracy_spread=0.1, spammer_share=0.1,
+                      adversary_share=0.1, adversary_kind="least_likely", expert_share=0.1,
+                      difficulty_spread=0.5, trap_share=0.2, worker_correlation=0.3, seed=77,
+                      tasks_per_chunk=600), "c384127b3c600317"),
+    "full": (dict(n_tasks=2000, n_workers=25, n_classes=3, judgments_per_task=3, worker_model="full",
+                  confusion_concentration=5, spammer_share=0.2, spammer_kind="constant", adversary_share=0.1,
+                  expert_share=0.1, seed=5, tasks_per_chunk=500), "59183c45c17b7c7c"),
+    "full_hard": (dict(n_tasks=1500, n_workers=30, n_classes=5, judgments_per_task=(2, 4), worker_model="full",
+                       class_prior=(0.1, 0.3, 0.1, 0.3, 0.2), adversary_share=0.2, adversary_kind="least_likely",
+                       accuracy_spread=0.05, difficulty_spread=0.3, trap_share=0.1, worker_correlation=0.2,
+                       seed=3, tasks_per_chunk=400), "a4f4cca5f639ef15"),
+}
+
+
+def _digest(r) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    w = r.workers
+    for a in (w.kind.astype("U"), w.accuracy, w.is_expert, w.constant_label, w.confusion, r.task, r.worker,
+              r.label, r.true_label, r.difficulty, r.is_trap):
+        if a is not None:
+            h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()[:16]
+
+
+@pytest.mark.parametrize("name", sorted(DIGESTS))
+def test_a_seed_gives_the_data_it_gave(name: str) -> None:
+    kw, want = DIGESTS[name]
+    assert _digest(simulate(CrowdConfig(**kw))) == want
+
+
+def test_one_coin_tables_are_per_worker_not_per_worker_and_class() -> None:
+    """Bug hunt: every chunk built n_workers x K tables for a one-coin crowd (each worker's one
+    accuracy copied K times) and a K x K table for least_likely adversaries: 20 s and 3.2 GB for
+    100,000 workers and 1,000 classes, for 5,000 judgments."""
+    import tracemalloc
+
+    cfg = CrowdConfig(n_tasks=200, n_workers=10_000, n_classes=1_000, judgments_per_task=3, seed=1,
+                      adversary_share=0.01, adversary_kind="least_likely", tasks_per_chunk=50)
+    workers = sample_workers(cfg)
+    tracemalloc.start()
+    try:
+        d = simulate_tasks(cfg, workers)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert d["task"].size == 600
+    assert peak < 8e6, peak  # one 10,000 x 1,000 float table is 80 MB
+
+
+@pytest.mark.parametrize("prior", [(0.3, 0.2, 0.2, 0.3), (0.1, 0.1, 0.8), (0.25,) * 4, (0.5, 0.4, 0.1), (0.7, 0.3)])
+def test_least_likely_adversary_map_is_the_least_likely_other_label(prior: tuple) -> None:
+    cfg = CrowdConfig(n_tasks=1, n_workers=1, n_classes=len(prior), class_prior=prior, judgments_per_task=1,
+                      adversary_kind="least_likely")
+    p = np.asarray(prior)
+    want = [min((j for j in range(len(p)) if j != y), key=lambda j: (p[j], j)) for y in range(len(p))]
+    assert gs.adversary_map(cfg).tolist() == want
+
+
 def test_module_is_pure_numpy() -> None:
     tree = ast.parse(Path(gs.__file__).read_text())
     imported = set()

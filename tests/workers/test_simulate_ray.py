@@ -142,3 +142,23 @@ def test_part_writer_runs_without_ray(tmp_path: Path) -> None:
     f = pq.ParquetFile(tmp_path / "judgments" / "part-00007.parquet")
     assert f.metadata.num_row_groups == 2  # one per chunk
     assert np.array_equal(f.read()["label"].to_numpy(), mem.label[sel])
+
+
+def test_part_writer_builds_the_worker_tables_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bug hunt: write_part called simulate_tasks per chunk, which rebuilt the per-worker tables
+    (n_workers x K, 20 s and 3.2 GB for 100,000 workers and 1,000 classes) for every chunk."""
+    gs = importlib.import_module("galton.datasets.simulate")
+    built = []
+
+    class Counted(gs._Prepared):
+        def __init__(self, *args: object) -> None:
+            built.append(1)
+            super().__init__(*args)
+
+    monkeypatch.setattr(gs, "_Prepared", Counted)
+    (tmp_path / "judgments").mkdir()
+    (tmp_path / "truth").mkdir()
+    ws.write_part(CFG, sample_workers(CFG), (0, 5), 0, str(tmp_path))
+    assert len(built) == 1
+    mem = simulate_in_memory(CFG)
+    assert np.array_equal(pq.read_table(tmp_path / "judgments")["label"].to_numpy(), mem.label[mem.task < 3000])
