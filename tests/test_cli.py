@@ -842,6 +842,23 @@ def test_any_failure_is_one_line_exit_2_and_debug_adds_the_traceback(tmp_path: P
     assert rc == 2 and "Traceback (most recent call last)" in err and expected in err.splitlines()[-1]
 
 
+def test_out_of_memory_hint_names_only_the_options_of_the_subcommand(tmp_path: Path, capsys, monkeypatch) -> None:
+    """Bug hunt: `galton simulate` out of memory said "use --max-memory ... or --engine ray", options
+    it does not have (aggregate has both, bench only --engine)."""
+    import importlib
+
+    def out_of_memory(*args, **kwargs):
+        raise MemoryError("Unable to allocate 74.5 GiB")
+
+    ws = importlib.import_module("galton.workers.simulate")
+    monkeypatch.setattr(ws, "simulate", out_of_memory)
+    rc, _, err = run(["simulate", "--out", str(tmp_path / "s"), "--n-tasks", "10", "--n-workers", "5"], capsys)
+    assert rc == 2 and err == "galton: error: out of memory: Unable to allocate 74.5 GiB; use a smaller input\n"
+    monkeypatch.setattr(galton.Judgments, "from_any", out_of_memory)
+    rc, _, err = run(["aggregate", "bundled:welinder_bluebirds", "-o", str(tmp_path / "r.csv")], capsys)
+    assert rc == 2 and err.endswith("; use --max-memory to fail early, a smaller input, or --engine ray\n"), err
+
+
 def test_main_in_process_restores_the_signal_handlers(capsys) -> None:
     import signal
 

@@ -174,6 +174,8 @@ def _add_debug(sub: Any) -> None:
     for parser in sub.choices.values():
         parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                             help="show the traceback of a failure")
+        # the options of the subcommand that runs: a failure's hint names only these
+        parser.set_defaults(cli_options=frozenset(o for a in parser._actions for o in a.option_strings))
         for action in parser._actions:
             if isinstance(action, argparse._SubParsersAction):
                 _add_debug(action)
@@ -218,6 +220,7 @@ def _ray_verbose() -> None:
 
 def _run(argv: list[str], out: TextIO, err: TextIO) -> int:
     debug = "--debug" in argv
+    options: frozenset[str] | None = None
     try:
         parser = build_parser()
         try:
@@ -225,6 +228,7 @@ def _run(argv: list[str], out: TextIO, err: TextIO) -> int:
         except SystemExit as exc:  # --help, --version and usage errors
             return int(exc.code) if isinstance(exc.code, int) else (0 if exc.code is None else 2)
         debug = bool(getattr(args, "debug", False))
+        options = getattr(args, "cli_options", None)
         if args.verbose:
             _ray_verbose()
         return int(args.func(args, out, err))
@@ -250,7 +254,7 @@ def _run(argv: list[str], out: TextIO, err: TextIO) -> int:
                 return 128 + 13
         if debug:
             traceback.print_exc(file=err)
-        err.write(f"{PROG}: error: {describe(exc)}\n")
+        err.write(f"{PROG}: error: {describe(exc, options)}\n")
         return 2
 
 

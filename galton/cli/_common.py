@@ -7,7 +7,7 @@ import argparse
 import contextlib
 import inspect
 from pathlib import Path
-from typing import Any, Sequence, TextIO
+from typing import Any, Collection, Sequence, TextIO
 
 __all__ = ["BUNDLED_PREFIX", "CLIError", "NO_OUTPUT", "OPTION_PARAMS", "PROG", "add_max_memory", "add_on_invalid",
            "at_least_one", "check_memory_option", "check_readable", "memory_guard",
@@ -383,15 +383,21 @@ def _error_types() -> tuple[type[BaseException], ...]:
     return (CLIError, ValueError, TypeError, OSError, ImportError, *reader_errors())
 
 
-def describe(exc: BaseException) -> str:
-    """One line for any failure: the message of an input error, else what kind of failure it is."""
+def describe(exc: BaseException, options: Collection[str] | None = None) -> str:
+    """One line for any failure: the message of an input error, else what kind of failure it is.
+    ``options``: those of the subcommand that ran, so that a hint names only options it has (None:
+    every option a hint may name)."""
     kind = type(exc)
     text = " ".join(str(exc).split())
     if kind.__name__ == "PanicException" or kind.__module__.startswith("pyo3_runtime"):
         return f"polars failed (internal panic: {text or 'no message'}); check the input, or run with --debug"
     if isinstance(exc, MemoryError):
-        return (f"out of memory{': ' + text if text else ''}; use --max-memory to fail early, a smaller "
-                "input, or --engine ray")
+        hints = [hint for option, hint in (("--max-memory", "--max-memory to fail early"), (None, "a smaller input"),
+                                           ("--engine", "--engine ray"))
+                 if option is None or options is None or option in options]
+        listed = hints[0] if len(hints) == 1 else ", ".join(hints[:-1]) + ("," if len(hints) > 2 else "") + \
+            " or " + hints[-1]
+        return f"out of memory{': ' + text if text else ''}; use {listed}"
     if isinstance(exc, BrokenPipeError):
         return "the output pipe was closed before all results were written"
     if isinstance(exc, _error_types()):

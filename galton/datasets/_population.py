@@ -314,9 +314,9 @@ def sample_workers(config: CrowdConfig) -> WorkerTable:
     code[rng.permutation(n)] = np.repeat([EXPERT, spam, ADVERSARY, NORMAL], counts + [n - sum(counts)])
     acc = _beta(rng, config.accuracy_mean, config.accuracy_spread, n)
     const = rng.integers(0, K, n)
-    eye = np.eye(K)
     confusion = None
-    if config.worker_model == "full":
+    if config.worker_model == "full":  # K x K per worker: only here (a one-coin crowd may have K = 100,000)
+        eye = np.eye(K)
         base = _one_coin(acc, K) * config.confusion_concentration
         g = rng.standard_gamma(base)
         sums = g.sum(axis=2, keepdims=True)

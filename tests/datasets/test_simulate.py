@@ -374,6 +374,23 @@ def test_one_coin_tables_are_per_worker_not_per_worker_and_class() -> None:
     assert peak < 8e6, peak  # one 10,000 x 1,000 float table is 80 MB
 
 
+def test_one_coin_workers_need_no_k_by_k_table() -> None:
+    """Bug hunt: sample_workers built np.eye(K) for every crowd, though only full confusion matrices
+    use it: 10 one-coin workers of 100,000 classes asked for 74.5 GiB."""
+    import tracemalloc
+
+    cfg = CrowdConfig(n_tasks=1, n_workers=10, n_classes=5_000, judgments_per_task=1, seed=1,
+                      spammer_share=0.2, spammer_kind="constant", adversary_share=0.1, expert_share=0.1)
+    tracemalloc.start()
+    try:
+        w = sample_workers(cfg)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert w.confusion is None and sorted(set(w.kind)) == ["adversary", "constant_spammer", "expert", "normal"]
+    assert peak < 1e6, peak  # np.eye(5000) is 200 MB
+
+
 @pytest.mark.parametrize("prior", [(0.3, 0.2, 0.2, 0.3), (0.1, 0.1, 0.8), (0.25,) * 4, (0.5, 0.4, 0.1), (0.7, 0.3)])
 def test_least_likely_adversary_map_is_the_least_likely_other_label(prior: tuple) -> None:
     cfg = CrowdConfig(n_tasks=1, n_workers=1, n_classes=len(prior), class_prior=prior, judgments_per_task=1,
