@@ -1132,7 +1132,8 @@ def test_simulate_errors_name_the_flags(tmp_path: Path, capsys) -> None:
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--seed", "-1"], "--seed -1 must be a non-negative integer"),
+    (["--seed", "-1"], "--seed -1 must be a non-negative integer below 2**128"),
+    (["--seed", str(2**128)], f"--seed {2**128} must be a non-negative integer below 2**128"),
     (["--judgments-per-task", "2.7"], "--judgments-per-task 2.7 must be a whole number"),
     (["--judgments-per-task", "x"], "--judgments-per-task 'x': expected a whole number"),
     (["--accuracy-spread", "nan"], "--accuracy-spread nan must be a finite number"),

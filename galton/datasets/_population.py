@@ -24,7 +24,8 @@ __all__ = ["KINDS", "NORMAL", "EXPERT", "UNIFORM_SPAMMER", "CONSTANT_SPAMMER", "
 KINDS: tuple[str, ...] = ("normal", "expert", "uniform_spammer", "constant_spammer", "adversary")
 #: The integer code of each kind (:attr:`WorkerTable.kind_code`).
 NORMAL, EXPERT, UNIFORM_SPAMMER, CONSTANT_SPAMMER, ADVERSARY = range(5)
-_WORKER_STREAM = 1  # spawn_key of the worker stream (chunks use entropy [seed, chunk])
+_WORKER_STREAM = 1  # spawn_key of the worker stream (chunks use spawn_key (0, chunk): see simulate.py)
+_SEED_LIMIT = 2**128  # numpy pads a seed to its 128-bit pool: below it, distinct streams for every seed
 _WHOLE = ("n_tasks", "n_workers", "n_classes", "seed", "tasks_per_chunk")  # integer fields
 _REAL = ("accuracy_mean", "accuracy_spread", "confusion_concentration", "spammer_share", "adversary_share",
          "expert_share", "expert_accuracy", "difficulty_spread", "trap_share", "trap_strength", "worker_correlation")
@@ -82,7 +83,7 @@ class CrowdConfig:
     worker_correlation : float
         Probability that a normal worker copies the task's shared crowd answer.
     seed : int
-        Seed of everything (a non-negative integer).
+        Seed of everything (a non-negative integer below ``2**128``).
     tasks_per_chunk : int
         Tasks per random stream; fixes the data together with `seed`.
     worker_ids : {"int", "str"}
@@ -138,8 +139,8 @@ class CrowdConfig:
         for name in ("n_tasks", "n_workers", "n_classes", "tasks_per_chunk"):
             if getattr(self, name) < (2 if name == "n_classes" else 1):
                 raise ValueError(f"{name}={getattr(self, name)!r} is too small")
-        if self.seed < 0:
-            raise ValueError(f"seed={self.seed!r} must be a non-negative integer")
+        if not 0 <= self.seed < _SEED_LIMIT:
+            raise ValueError(f"seed={self.seed!r} must be a non-negative integer below 2**128")
         jpt = self.judgments_per_task
         if (len(jpt) != 2 or not 1 <= jpt[0] <= jpt[1]) if isinstance(jpt, tuple) else jpt < 1:
             raise ValueError(f"judgments_per_task={jpt!r}: give a count or (min, max), 1 <= min <= max")

@@ -56,12 +56,22 @@ Randomness and determinism
 --------------------------
 Workers come from ``np.random.SeedSequence(seed, spawn_key=(1,))``. Tasks are cut into chunks of
 ``tasks_per_chunk`` (chunk ``c`` holds tasks ``[c * tasks_per_chunk, (c + 1) * tasks_per_chunk)``)
-and chunk ``c`` is drawn from ``np.random.SeedSequence([seed, c])`` alone (spawned into three
-streams: the main one, traps, correlation), so any split of the work gives the same data. Traps and
-correlation draw from their own streams only when switched on, so changing only ``trap_share``,
-``trap_strength`` or ``worker_correlation`` keeps the truth, the difficulties, the worker assignment
-and every independent answer (common random numbers for ablation sweeps). Changing
-``tasks_per_chunk`` changes the data. Judgments come sorted by task, then worker.
+and chunk ``c`` is drawn from ``np.random.SeedSequence(seed, spawn_key=(0, c))`` alone (spawned into
+three streams: the main one, traps, correlation), so any split of the work gives the same data.
+Every stream of every seed is distinct: numpy pads the seed to its 128-bit pool and appends the
+spawn key, so seeds must be below ``2**128``. Traps and correlation draw from their own streams only
+when switched on, so changing only ``trap_share``, ``trap_strength`` or ``worker_correlation`` keeps
+the truth, the difficulties, the worker assignment and every independent answer (common random
+numbers for ablation sweeps). Changing ``tasks_per_chunk`` changes the data. Judgments come sorted
+by task, then worker.
+
+Changes of the data a seed gives
+--------------------------------
+- galton 0.1.0, during development: chunks were drawn from ``SeedSequence([seed, c])``. numpy pads
+  entropy with zero words, so chunk 0 had the entropy of ``seed`` alone and its trap stream was the
+  worker stream, and seed ``2**32 + s`` (words ``[s, 1]``) gave for its chunk 0 the data of seed
+  ``s``'s chunk 1. Chunks now use ``spawn_key=(0, c)``: every seed's tasks and judgments changed
+  (its workers did not), and seeds of ``2**128`` or more are refused.
 
 References
 ----------
@@ -91,6 +101,7 @@ from ._population import (ADVERSARY, CONSTANT_SPAMMER, KINDS, NORMAL, UNIFORM_SP
 __all__ = ["KINDS", "CrowdConfig", "SimResult", "WorkerTable", "sample_workers", "simulate",
            "simulate_chunks", "simulate_tasks", "worker_names"]
 
+_CHUNK_STREAM = 0  # spawn_key (0, chunk) of a chunk's streams; the workers' is (1,) (_population.py)
 _DENSE_BLOCK = 1 << 22  # random keys per block in the dense worker assignment
 _COLUMNS = {"task": np.int64, "worker": np.int32, "label": np.int32, "true_label": np.int32,
             "difficulty": np.float64, "is_trap": np.bool_}
@@ -175,14 +186,15 @@ def _wrong(y: np.ndarray, offset: np.ndarray, K: int) -> np.ndarray:
 
 
 def _chunk(config: CrowdConfig, prep: _Prepared, chunk: int) -> dict[str, np.ndarray]:
-    """Simulate one whole chunk from its own streams ``SeedSequence([seed, chunk]).spawn(3)``.
+    """Simulate one whole chunk from its own streams
+    ``SeedSequence(seed, spawn_key=(_CHUNK_STREAM, chunk)).spawn(3)``.
 
     Stream 0 draws, in this order, the true labels, the difficulties, the judgment counts, the
     worker assignment and two uniforms per judgment (right/wrong, which wrong label); stream 1 the
     traps and stream 2 the shared crowd answers and copy decisions, each only when used, so that
     switching traps or correlation on or off changes nothing else.
     """
-    main, trap_ss, copy_ss = np.random.SeedSequence([config.seed, chunk]).spawn(3)
+    main, trap_ss, copy_ss = np.random.SeedSequence(config.seed, spawn_key=(_CHUNK_STREAM, chunk)).spawn(3)
     rng = np.random.default_rng(main)
     start, stop = config.chunk_bounds(chunk)
     T, K, n = stop - start, config.n_classes, config.n_workers

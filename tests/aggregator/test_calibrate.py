@@ -51,8 +51,10 @@ def test_data_drawn_from_the_model_keep_their_posteriors(per, seed):
 
 @pytest.mark.parametrize("kw", [{"worker_correlation": 0.6}, {"difficulty_spread": 1.0}])
 def test_correlated_or_uneven_crowds_get_softer_posteriors_closer_to_the_truth(kw):
-    # measured: correlation 0.6 -> tau 0.68, NLL against the truth 1.65 -> 1.15; difficulty spread 1.0
-    # -> tau 0.56, NLL 0.44 -> 0.36; the labels never change (tempering keeps each row's order)
+    # measured: correlation 0.6 -> tau 0.68, NLL against the truth 1.65 -> 1.15, mean confidence 0.979
+    # -> 0.963 at accuracy 0.720 (still sure of itself, less so); difficulty spread 1.0 -> tau 0.56, NLL
+    # 0.39 -> 0.34, confidence 0.915 -> 0.850 at accuracy 0.850 (seeds 4 and 5: 0.853 / 0.861 at 0.849 /
+    # 0.841); the labels never change (tempering keeps each row's order)
     df, truth = _crowd(**kw)
     m = galton.BayesianDawidSkene().fit(df)
     plain = galton.BayesianDawidSkene(calibrate=False).fit(df)
@@ -61,7 +63,7 @@ def test_correlated_or_uneven_crowds_get_softer_posteriors_closer_to_the_truth(k
     assert _nll(m.probas_, truth) < 0.9 * _nll(plain.probas_, truth)
     acc = float((m.labels_.reindex(truth.index) == truth).mean())
     conf, conf_plain = float(m.probas_.max(axis=1).mean()), float(plain.probas_.max(axis=1).mean())
-    assert acc < conf < conf_plain  # still sure of itself, less so
+    assert conf < conf_plain and abs(conf - acc) < abs(conf_plain - acc)  # less sure, nearer the accuracy
 
 
 def test_real_data_bluebirds():

@@ -319,21 +319,23 @@ def test_same_seed_same_data_and_any_split_gives_the_same_data() -> None:
     assert not np.array_equal(other.true_label, a.true_label)
 
 
-# the data of three configurations covering every kind, model and option, recorded before the
-# per-worker tables were built per part (one-coin crowds indexed by worker only): the same bytes
+# the data of three configurations covering every kind, model and option: a seed gives the same bytes.
+# Recorded before the per-worker tables were built per part (one-coin crowds indexed by worker only,
+# which changed nothing), then again when chunks moved from SeedSequence([seed, c]) to
+# spawn_key=(0, c) (every chunk changed: c384127b3c600317, 59183c45c17b7c7c, a4f4cca5f639ef15 before)
 DIGESTS = {
     "one_coin": (dict(n_tasks=3000, n_workers=40, n_classes=4, judgments_per_task=(1, 6),
                       class_prior=(0.4, 0.3, 0.2, 0.1), accuracy_spread=0.1, spammer_share=0.1,
                       adversary_share=0.1, adversary_kind="least_likely", expert_share=0.1,
                       difficulty_spread=0.5, trap_share=0.2, worker_correlation=0.3, seed=77,
-                      tasks_per_chunk=600), "c384127b3c600317"),
+                      tasks_per_chunk=600), "4d846ac392d1730d"),
     "full": (dict(n_tasks=2000, n_workers=25, n_classes=3, judgments_per_task=3, worker_model="full",
                   confusion_concentration=5, spammer_share=0.2, spammer_kind="constant", adversary_share=0.1,
-                  expert_share=0.1, seed=5, tasks_per_chunk=500), "59183c45c17b7c7c"),
+                  expert_share=0.1, seed=5, tasks_per_chunk=500), "3162e64106f26908"),
     "full_hard": (dict(n_tasks=1500, n_workers=30, n_classes=5, judgments_per_task=(2, 4), worker_model="full",
                        class_prior=(0.1, 0.3, 0.1, 0.3, 0.2), adversary_share=0.2, adversary_kind="least_likely",
                        accuracy_spread=0.05, difficulty_spread=0.3, trap_share=0.1, worker_correlation=0.2,
-                       seed=3, tasks_per_chunk=400), "a4f4cca5f639ef15"),
+                       seed=3, tasks_per_chunk=400), "f9fc2e17ede00471"),
 }
 
 
@@ -398,6 +400,29 @@ def test_least_likely_adversary_map_is_the_least_likely_other_label(prior: tuple
     p = np.asarray(prior)
     want = [min((j for j in range(len(p)) if j != y), key=lambda j: (p[j], j)) for y in range(len(p))]
     assert gs.adversary_map(cfg).tolist() == want
+
+
+def test_every_stream_of_every_seed_is_distinct(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bug hunt: numpy pads a seed with zero words, so SeedSequence([seed, 0]) (chunk 0) had the
+    entropy of the seed alone and its trap stream was the worker stream SeedSequence(seed,
+    spawn_key=(1,)); and seed 2**32 + s (words [s, 1]) gave for its chunk 0 seed s's chunk 1."""
+    states = []
+    default_rng = np.random.default_rng
+
+    def recording(seed_seq):
+        states.append(tuple(seed_seq.generate_state(4).tolist()))
+        return default_rng(seed_seq)
+
+    monkeypatch.setattr(np.random, "default_rng", recording)
+    kw = dict(n_workers=20, judgments_per_task=3, tasks_per_chunk=100, trap_share=0.2, worker_correlation=0.3,
+              accuracy_spread=0.1)
+    runs = {seed: simulate(CrowdConfig(n_tasks=300, seed=seed, **kw)) for seed in (7, 8, 2**32 + 7, 2**64 + 7)}
+    assert len(states) == 4 * (1 + 3 * 3)  # per seed: the workers, and 3 streams for each of 3 chunks
+    assert len(set(states)) == len(states)
+    assert not np.array_equal(runs[2**32 + 7].true_label[:100], runs[7].true_label[100:200])
+    with pytest.raises(ValueError, match=r"^seed=340282366920938463463374607431768211456 must be a non-negative "
+                                         r"integer below 2\*\*128"):
+        CrowdConfig(n_tasks=1, n_workers=1, judgments_per_task=1, seed=2**128)
 
 
 def test_module_is_pure_numpy() -> None:
