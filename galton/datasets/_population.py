@@ -25,6 +25,7 @@ KINDS: tuple[str, ...] = ("normal", "expert", "uniform_spammer", "constant_spamm
 #: The integer code of each kind (:attr:`WorkerTable.kind_code`).
 NORMAL, EXPERT, UNIFORM_SPAMMER, CONSTANT_SPAMMER, ADVERSARY = range(5)
 _WORKER_STREAM = 1  # spawn_key of the worker stream (chunks use spawn_key (0, chunk): see simulate.py)
+_TINY_SUM = 1e-280  # a confusion row whose gamma draws sum below this is drawn again in log space
 _SEED_LIMIT = 2**128  # numpy pads a seed to its 128-bit pool: below it, distinct streams for every seed
 _WHOLE = ("n_tasks", "n_workers", "n_classes", "seed", "tasks_per_chunk")  # integer fields
 _REAL = ("accuracy_mean", "accuracy_spread", "confusion_concentration", "spammer_share", "adversary_share",
@@ -69,7 +70,7 @@ class CrowdConfig:
         Mean and standard deviation of the normal workers' Beta-distributed accuracy.
     confusion_concentration : float
         Dirichlet concentration ``c`` of the confusion rows (``"full"`` only; larger is closer to
-        one-coin).
+        one-coin, smaller to rows that put all their mass on one answer).
     spammer_share, spammer_kind : float, {"uniform", "constant"}
         Share of spammers and their rule.
     adversary_share, adversary_kind : float, {"shift", "least_likely"}
@@ -296,6 +297,21 @@ def adversary_map(config: CrowdConfig) -> np.ndarray:
     return out
 
 
+def _dirichlet_rows(rng: np.random.Generator, alpha: np.ndarray) -> np.ndarray:
+    """One Dirichlet(alpha[i]) draw per row, computed in log space: ``Gamma(a) = Gamma(a + 1) *
+    U ** (1 / a)`` (Marsaglia and Tsang), so tiny shapes, whose gamma draws underflow to 0, give
+    rows near one-hot as they should, not 0 / 0."""
+    with np.errstate(divide="ignore", over="ignore"):
+        y = np.log(-np.log(rng.random(alpha.shape))) - np.log(alpha)  # log(-log(U) / a): finite for a > 0
+        log_g = np.log(rng.standard_gamma(alpha + 1)) - np.exp(y)
+    top = log_g.max(axis=1, keepdims=True)
+    out = np.exp(log_g - np.where(np.isfinite(top), top, 0.0))
+    gone = np.flatnonzero(~np.isfinite(top.ravel()))  # every entry below exp(-1.8e308): the limit is one-hot
+    out[gone] = 0.0
+    out[gone, y[gone].argmin(axis=1)] = 1.0
+    return out / out.sum(axis=1, keepdims=True)
+
+
 def _one_coin(acc: np.ndarray, K: int) -> np.ndarray:
     eye = np.eye(K)
     return acc[:, None, None] * eye + ((1 - acc) / (K - 1))[:, None, None] * (1 - eye)
@@ -321,7 +337,12 @@ def sample_workers(config: CrowdConfig) -> WorkerTable:
         base = _one_coin(acc, K) * config.confusion_concentration
         g = rng.standard_gamma(base)
         sums = g.sum(axis=2, keepdims=True)
-        confusion = np.where(sums > 0, g / np.where(sums > 0, sums, 1), base / base.sum(2, keepdims=True))
+        confusion = g / np.where(sums > 0, sums, 1)
+        # small concentrations: gamma draws underflow (all of a row: 0 / 0); such rows are drawn again
+        # in log space (a Dirichlet row is independent of its gammas' total, so this is exact)
+        tiny = np.flatnonzero(sums.ravel() < _TINY_SUM)
+        if tiny.size:
+            confusion.reshape(-1, K)[tiny] = _dirichlet_rows(rng, base.reshape(-1, K)[tiny])
         confusion[code == EXPERT] = _one_coin(np.full(counts[0], config.expert_accuracy), K)
         confusion[code == UNIFORM_SPAMMER] = 1.0 / K
         confusion[code == CONSTANT_SPAMMER] = eye[const[code == CONSTANT_SPAMMER]][:, None, :]

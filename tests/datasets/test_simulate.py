@@ -114,6 +114,23 @@ def test_full_confusion_matrices_are_reproduced() -> None:
     assert abs(np.einsum("wkk->", many.confusion) / (5000 * K) - 0.7) < 0.005
 
 
+@pytest.mark.parametrize("concentration", [0.001, 1e-300, 1e-320])
+def test_a_small_concentration_gives_one_hot_rows_not_the_mean(concentration: float) -> None:
+    """Bug hunt: where every gamma draw of a Dirichlet row underflowed to 0, the row became the
+    one-coin mean: at concentration 0.001, 47% of the rows were exactly (0.8, 0.1, 0.1). Dirichlet
+    rows of tiny concentration are near one-hot, on the diagonal with probability 0.8."""
+    w = sample_workers(CrowdConfig(n_tasks=1, n_workers=2000, n_classes=3, worker_model="full",
+                                   confusion_concentration=concentration, accuracy_mean=0.8, seed=1))
+    C = w.confusion
+    assert np.isfinite(C).all() and np.allclose(C.sum(axis=2), 1.0)
+    mean = np.full((3, 3), 0.1) + 0.7 * np.eye(3)
+    assert not (np.abs(C - mean).max(axis=2) < 1e-12).any()
+    assert (C.max(axis=2) > 1 - 1e-9).mean() > 0.98
+    diag = np.diagonal(C, axis1=1, axis2=2).mean()
+    assert abs(diag - 0.8) < 4 * math.sqrt(0.8 * 0.2 / 6000), diag
+    assert abs(w.accuracy.mean() - 0.8) < 4 * math.sqrt(0.8 * 0.2 / 6000)
+
+
 def test_glad_difficulty_follows_the_documented_formula() -> None:
     cfg = CrowdConfig(n_tasks=20_000, n_workers=30, judgments_per_task=5, accuracy_mean=0.8,
                       accuracy_spread=0.08, difficulty_spread=1.0, seed=9)
