@@ -172,16 +172,20 @@ def _crowd_value(name: str, text: str) -> Any:
     return _number(flag, text, whole=default is dataclasses.MISSING or isinstance(default, int))
 
 
-def _in_flags(exc: Exception, bare: bool = True) -> Exception:
+def _in_flags(exc: Exception, bare: bool = True, paths: Sequence[str] = ()) -> Exception:
     """The library's error in the command line's words: ``n_tasks=0`` -> ``--n-tasks 0``, ``raise
     n_workers`` -> ``raise --n-workers`` (``bare``: also names without ``=``; not in a message that
-    holds a path), ``overwrite=True`` -> ``--overwrite``. An unknown field of a CONFIG file is named
-    as the file names it; an error without such names is returned as it is."""
+    holds a path), ``overwrite=True`` -> ``--overwrite``. ``paths`` are shown as given (``runs/seed=3``
+    is no ``--seed 3``). An unknown field of a CONFIG file is named as the file names it; an error
+    without such names is returned as it is."""
     from ..datasets.simulate import CrowdConfig
 
     text = one_line(exc)
     if text.startswith("unknown CrowdConfig field"):
         return exc
+    kept = sorted({p for p in paths if p}, key=len, reverse=True)  # the longest first: one may hold another
+    for i, path in enumerate(kept):
+        text = text.replace(path, f"\0{i}\0")
     for python, cli in (("overwrite=True", "--overwrite"),
                         ("(or None: one per chunk)", "(or leave it out: one per chunk)"),
                         ("a count or (min, max), 1 <= min <= max", "N or MIN,MAX with 1 <= MIN <= MAX")):
@@ -191,6 +195,8 @@ def _in_flags(exc: Exception, bare: bool = True) -> Exception:
                   "--" + m[1].replace("_", "-") + (" " if m[2] else ""), text)
     # a list value as it is typed: --class-prior 0.5,0.6, not (0.5, 0.6)
     text = re.sub(r"(--[a-z-]+ )[(\[]([\w.+'-]+(?:, [\w.+'-]+)+)[)\]]", lambda m: m[1] + m[2].replace(", ", ","), text)
+    for i, path in enumerate(kept):
+        text = text.replace(f"\0{i}\0", path)
     return exc if text == one_line(exc) else CLIError(text)  # unchanged: the error as it is (--debug: its traceback)
 
 
@@ -250,7 +256,7 @@ def _cmd_simulate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         res = simulate(config, args.out, address=args.ray_address, files=args.files, overwrite=args.overwrite,
                        progress=False if args.quiet else None)
     except (ValueError, FileExistsError) as exc:
-        raise _in_flags(exc, bare=False) from None
+        raise _in_flags(exc, bare=False, paths=(args.out, str(Path(args.out)))) from None
     if not args.quiet:
         files = str(res.n_files) + (f" (of --files {args.files}: at most one per chunk of --tasks-per-chunk tasks)"
                                     if args.files and res.n_files < args.files else "")

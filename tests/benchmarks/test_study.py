@@ -594,3 +594,19 @@ def test_cli_simulate_writes_the_simulator_output(ray_local, tmp_path, capsys) -
     assert printed == [f"accuracy    {right / 300:.6f} ({right}/300 tasks with gold)"]
     assert main(["simulate", "--out", str(tmp_path / "x"), "--n-tasks", "10"]) == 2
     assert "--n-workers" in capsys.readouterr().err
+
+
+def test_cli_simulate_shows_the_out_path_as_given(tmp_path, capsys, monkeypatch) -> None:
+    """Bug hunt: the library's words became flags in the whole message, path included: an existing
+    --out runs/seed=3 was reported as "runs/--seed 3 exists"."""
+    import galton.io as gio
+    from galton.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs").mkdir()
+    with gio.atomic_dir(tmp_path / "runs" / "seed=3", kind="simulation") as tmp:
+        (tmp / "config.json").write_text("{}")
+    capsys.readouterr()
+    assert main(["simulate", "--out", "runs/seed=3", "--n-tasks", "10", "--n-workers", "5"]) == 2
+    err = capsys.readouterr().err
+    assert err == "galton: error: runs/seed=3 exists; pass --overwrite to replace it or choose another path\n", err
