@@ -15,6 +15,7 @@ Output directory::
                                    for worker_model="full")
       judgments/part-00000.parquet task (int64), worker (int32, or text "w0001" when
                                    worker_ids="str"), label (int32); sorted by task then worker
+                                   (5 digits, more beyond 99,999 files: the names sort in task order)
       truth/part-00000.parquet     task (int64), true_label (int32), difficulty (float64, 1/beta),
                                    is_trap (bool)
 
@@ -42,7 +43,7 @@ from ..datasets.simulate import CrowdConfig, WorkerTable, sample_workers, simula
 from ..io import PARQUET_ZSTD_LEVEL, atomic_dir, check_place, check_replaceable, write_table
 from .cluster import connect
 
-__all__ = ["SimulationSummary", "simulate", "workers_table", "write_part"]
+__all__ = ["SimulationSummary", "part_name", "simulate", "workers_table", "write_part"]
 
 
 
@@ -76,10 +77,19 @@ def _worker_column(worker: np.ndarray, names: pa.Array | None) -> pa.Array:
     return pa.array(worker) if names is None else names.take(pa.array(worker))
 
 
+def part_name(part: int, n_parts: int) -> str:
+    """``part-00007.parquet``: the number zero-padded to 5 digits, or to the width of the last
+    part's number beyond 99,999 parts, so that the names sort in task order."""
+    return f"part-{part:0{max(5, len(str(max(n_parts, 1) - 1)))}d}.parquet"
+
+
 def write_part(
-    config: CrowdConfig, workers: WorkerTable, chunks: tuple[int, int], part: int, directory: str
+    config: CrowdConfig, workers: WorkerTable, chunks: tuple[int, int], part: int, directory: str,
+    n_parts: int | None = None,
 ) -> tuple[int, int, int]:
-    """Write chunks ``[chunks[0], chunks[1])`` as part file number `part` (one row group each).
+    """Write chunks ``[chunks[0], chunks[1])`` as part file number `part` (one row group each);
+    `n_parts`, the number of part files (default ``config.n_chunks``, the most there can be), sets
+    the width of the number in the name (:func:`part_name`).
 
     This is the body of the Ray task; it runs as well in the calling process.
 
@@ -92,7 +102,7 @@ def write_part(
                          ("label", pa.int32())])
     tschema = pa.schema([("task", pa.int64()), ("true_label", pa.int32()),
                          ("difficulty", pa.float64()), ("is_trap", pa.bool_())])
-    name = f"part-{part:05d}.parquet"
+    name = part_name(part, config.n_chunks if n_parts is None else n_parts)
     n_tasks = n_judgments = 0
     with pq.ParquetWriter(os.path.join(directory, "judgments", name), jschema,
                           compression="zstd", compression_level=PARQUET_ZSTD_LEVEL) as jw, \
@@ -219,7 +229,7 @@ def simulate(
                 if len(pending) >= limit:
                     done, pending = ray.wait(pending, num_returns=1)
                     collect(done)
-                pending.append(remote.remote(config, workers_ref, chunks, part, str(tmp)))
+                pending.append(remote.remote(config, workers_ref, chunks, part, str(tmp), len(groups)))
             while pending:
                 done, pending = ray.wait(pending, num_returns=1)
                 collect(done)

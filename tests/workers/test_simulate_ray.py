@@ -162,3 +162,19 @@ def test_part_writer_builds_the_worker_tables_once(tmp_path: Path, monkeypatch: 
     assert len(built) == 1
     mem = simulate_in_memory(CFG)
     assert np.array_equal(pq.read_table(tmp_path / "judgments")["label"].to_numpy(), mem.label[mem.task < 3000])
+
+
+def test_part_names_sort_in_task_order_beyond_99999_parts(tmp_path: Path) -> None:
+    """Bug hunt: part-{part:05d} gave part-100000 before part-99999 in name order (beyond 99,999
+    parts), though the judgments are documented as sorted by task."""
+    (tmp_path / "judgments").mkdir()
+    (tmp_path / "truth").mkdir()
+    cfg = CrowdConfig(n_tasks=100_002, n_workers=5, judgments_per_task=1, tasks_per_chunk=1, seed=0)
+    workers = sample_workers(cfg)
+    for part in (100_001, 9, 99_999, 100_000):
+        ws.write_part(cfg, workers, (part, part + 1), part, str(tmp_path), n_parts=cfg.n_chunks)
+    names = sorted(p.name for p in (tmp_path / "judgments").iterdir())
+    assert names == ["part-000009.parquet", "part-099999.parquet", "part-100000.parquet", "part-100001.parquet"]
+    assert pq.read_table(tmp_path / "judgments")["task"].to_pylist() == [9, 99_999, 100_000, 100_001]
+    assert [ws.part_name(p, n) for p, n in ((7, 100_000), (99_999, 100_000), (7, 1), (7, 100_001))] == [
+        "part-00007.parquet", "part-99999.parquet", "part-00007.parquet", "part-000007.parquet"]
