@@ -1,6 +1,6 @@
-"""The check of a whole-number setting that a simulation's fields and a study file's keys share
-(``n_tasks=2.9``, ``repeats = 2.5``); here, not in ``galton.aggregator``, so that
-``galton.datasets`` imports no model."""
+"""The checks of a whole-number or a finite-number setting that a simulation's fields and a study
+file's keys share (``n_tasks=2.9``, ``repeats = 2.5``, ``quality_sd=nan``); here, not in
+``galton.aggregator``, so that ``galton.datasets`` imports no model."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MIN_BOOTSTRAP", "whole_number"]
+__all__ = ["MIN_BOOTSTRAP", "finite_number", "whole_number"]
 
 #: the fewest bootstrap resamples galton takes for an interval (a study's ``bootstrap``, ``galton agreement
 #: --bootstrap``): the percentiles of fewer draws are no interval (of one: that draw, twice, which need
@@ -31,3 +31,14 @@ def whole_number(key: str, value: Any, low: int | None = None, shown: Any = None
         raise ValueError(f"{said} must be >= {low}")
     what = "a whole number" if shown is None else "whole numbers"
     raise ValueError(f"{said} must be {what}" + (", not text" if isinstance(value, str) else ""))
+
+
+def finite_number(key: str, value: Any, low: float | None = None, sep: str = "=") -> float:
+    """``value`` of the setting ``key`` as a float (>= ``low``): a finite number; text, booleans,
+    NaN and infinities raise ValueError naming the key as ``key{sep}value``."""
+    said = f"{key}{sep}{value}"
+    if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)) and math.isfinite(value):
+        if low is None or value >= low:
+            return float(value)
+        raise ValueError(f"{said} must be >= {low}")
+    raise ValueError(f"{said} must be a finite number" + (", not text" if isinstance(value, str) else ""))

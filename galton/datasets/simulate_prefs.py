@@ -33,6 +33,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .._math import sigmoid
+from .._settings import finite_number, whole_number
 
 __all__ = ["SimulatedPreferences", "simulate_pairwise", "simulate_best_of_n"]
 
@@ -47,7 +48,8 @@ class SimulatedPreferences(NamedTuple):
     prompt : (n_items,) prompt of each item
     reliability : (n_workers,) η_w (random raters: 0.5)
     kind : (n_workers,) "reliable", "adversarial" or "random"
-    left_bias : (n_workers,) P(left) of the random raters (0.5 for the others)
+    left_bias : (n_workers,) P(left) of the random raters in :func:`simulate_pairwise` (0.5 for the
+        others); :func:`simulate_best_of_n` does not use it (random raters choose uniformly there)
     """
 
     data: Any
@@ -76,17 +78,23 @@ def _apportion(shares: tuple[float, ...], n: int) -> list[int]:
     return counts.tolist()
 
 
+def _counts(n_prompts: Any, n_responses: Any, n_workers: Any) -> tuple[int, int, int]:
+    """The item and rater counts as ints (``1e3`` is 1000; 2.5, text or NaN refused by name)."""
+    if whole_number("n_responses", n_responses) < 2:
+        raise ValueError(f"n_responses must be >= 2 (a comparison needs two items), not {n_responses}")
+    return whole_number("n_prompts", n_prompts, 1), int(n_responses), whole_number("n_workers", n_workers, 1)
+
+
 def _population(seed: Any, n_prompts: int, n_responses: int, n_workers: int, quality_sd: float,
                 adversarial: float, random: float, reliability: tuple[float, float]
                 ) -> tuple[np.random.Generator, np.random.Generator, np.ndarray, np.ndarray, np.ndarray,
                            np.ndarray, np.ndarray]:
-    if n_responses < 2:
-        raise ValueError(f"n_responses must be >= 2 (a comparison needs two items), not {n_responses}")
-    if n_prompts < 1 or n_workers < 1:
-        raise ValueError("n_prompts and n_workers must be >= 1")
-    if not (0 <= adversarial and 0 <= random and adversarial + random <= 1):
+    finite_number("quality_sd", quality_sd, 0)
+    if not finite_number("adversarial", adversarial, 0) + finite_number("random", random, 0) <= 1:
         raise ValueError("adversarial and random are proportions of the raters that sum to at most 1")
-    lo, hi = reliability
+    if isinstance(reliability, (str, bytes)) or not hasattr(reliability, "__len__") or len(reliability) != 2:
+        raise ValueError(f"reliability must be a pair (low, high), not {reliability!r}")
+    lo, hi = (finite_number("reliability", r) for r in reliability)
     if not (0.5 <= lo <= hi <= 1):
         raise ValueError(f"reliability=(low, high) must satisfy 0.5 <= low <= high <= 1, not {reliability}")
     s_items, s_workers, s_design, s_answers = np.random.SeedSequence(seed).spawn(4)
@@ -130,9 +138,10 @@ def simulate_pairwise(n_comparisons: int = 20_000, n_prompts: int = 1, n_respons
     Each comparison picks a rater and a prompt uniformly, two distinct responses of that prompt in
     random order, and the rater's answer as described in the module docstring.
     """
+    m = whole_number("n_comparisons", n_comparisons, 0)
+    n_prompts, n_responses, n_workers = _counts(n_prompts, n_responses, n_workers)
     design, answers, quality, prompt, eta, kind, left_bias = _population(
         seed, n_prompts, n_responses, n_workers, quality_sd, adversarial, random, reliability)
-    m = int(n_comparisons)
     worker = design.integers(0, n_workers, m).astype(np.int32)
     p = design.integers(0, n_prompts, m)
     a = design.integers(0, n_responses, m)
@@ -161,12 +170,13 @@ def simulate_best_of_n(n_judgments: int = 5_000, n_prompts: int = 500, n_respons
     ``P(left) = η σ(d) + (1 - η) σ(-d)``, the pairwise model); random raters choose uniformly; a
     ranking sorts the same perturbed utilities. Returns an Arrow table by default (list columns).
     """
+    m = whole_number("n_judgments", n_judgments, 0)
+    n_prompts, n_responses, n_workers = _counts(n_prompts, n_responses, n_workers)
     design, answers, quality, prompt, eta, kind, left_bias = _population(
         seed, n_prompts, n_responses, n_workers, quality_sd, adversarial, random, reliability)
-    k = n_responses if shown is None else int(shown)
+    k = n_responses if shown is None else whole_number("shown", shown)
     if not 2 <= k <= n_responses:
         raise ValueError(f"shown must be between 2 and n_responses={n_responses}, not {shown}")
-    m = int(n_judgments)
     worker = design.integers(0, n_workers, m).astype(np.int32)
     p = design.integers(0, n_prompts, m)
     order = np.argsort(design.random((m, n_responses)), axis=1)[:, :k]

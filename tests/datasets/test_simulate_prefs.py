@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from galton.datasets.simulate_prefs import simulate_best_of_n
+from galton.datasets.simulate_prefs import simulate_best_of_n, simulate_pairwise
 
 
 def test_best_of_two_is_the_pairwise_reliability_model() -> None:
@@ -40,3 +41,31 @@ def test_rater_shares_are_apportioned_to_the_raters() -> None:
         assert Counter(simulate_pairwise(10, n_workers=n, adversarial=0.5, random=0.5, seed=1).kind) == want
     kinds = Counter(simulate_pairwise(10, n_workers=50, adversarial=0.05, random=0.10, seed=1).kind)
     assert kinds == {"reliable": 43, "adversarial": 2, "random": 5}  # the defaults' split is as before
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: simulate_pairwise(2.5), "n_comparisons=2.5 must be a whole number"),
+    (lambda: simulate_pairwise(-5), "n_comparisons=-5 must be >= 0"),
+    (lambda: simulate_best_of_n(-1), "n_judgments=-1 must be >= 0"),
+    (lambda: simulate_best_of_n(10, shown=2.5), "shown=2.5 must be a whole number"),
+    (lambda: simulate_pairwise(10, quality_sd=float("nan")), "quality_sd=nan must be a finite number"),
+    (lambda: simulate_pairwise(10, quality_sd=float("inf")), "quality_sd=inf must be a finite number"),
+    (lambda: simulate_pairwise(10, quality_sd=-1), "quality_sd=-1 must be >= 0"),
+    (lambda: simulate_pairwise(10, n_workers=2.5), "n_workers=2.5 must be a whole number"),
+    (lambda: simulate_best_of_n(10, n_prompts=0), "n_prompts=0 must be >= 1"),
+    (lambda: simulate_pairwise(10, n_responses="5"), "n_responses='5' must be a whole number, not text"),
+    (lambda: simulate_pairwise(10, adversarial=float("nan")), "adversarial=nan must be a finite number"),
+    (lambda: simulate_pairwise(10, reliability=(float("nan"), 1.0)), "reliability=nan must be a finite number"),
+])
+def test_meaningless_settings_are_refused_by_name(call, message) -> None:
+    """Bug hunt: simulate_pairwise(2.5) made 2 comparisons, simulate_pairwise(-5) raised numpy's bare
+    'negative dimensions are not allowed', quality_sd=nan gave NaN qualities without a word."""
+    with pytest.raises(ValueError, match="^" + message + "$"):
+        call()
+
+
+def test_counts_of_integer_value_are_those_integers() -> None:
+    """As CrowdConfig's: 1e3 (a TOML float) is 1000; the data are those of the integers."""
+    a = simulate_pairwise(1e3, n_prompts=2.0, n_responses=5.0, n_workers=10.0, seed=3)
+    b = simulate_pairwise(1000, n_prompts=2, n_responses=5, n_workers=10, seed=3)
+    assert all(np.array_equal(a.data[k], b.data[k]) for k in b.data) and len(b.data["label"]) == 1000
