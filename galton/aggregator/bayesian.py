@@ -18,6 +18,7 @@ from ..judgments import Judgments
 from ._bayes_eb import MAX_ACCURACY, band_edges, cube_inputs, eb_accuracies, pair_posterior
 from ._bayes_one_coin import MANY_LABELS, one_coin_step, uses_one_coin
 from ._calibrate import choose_temperature, sample_fraction
+from ._declared_labels import UNUSED_ON_SHARDS, DeclaredLabels
 from ._kernels import logsumexp_rows, vote_shares
 from ._pairs import (COIN_KEYS, estep_pairs, one_coin_fill, pair_axes, pair_codes, pair_table, pair_workers,
                      right_stats)
@@ -62,7 +63,7 @@ def cube_eb_accuracies(strength: np.ndarray, counts: np.ndarray, half_width: flo
 
 
 @register("bds", "bayesian_ds", "ibcc", "bayesian_dawid_skene")
-class BayesianDawidSkene(ConfusionEM):
+class BayesianDawidSkene(DeclaredLabels, ConfusionEM):
     r"""Bayesian Dawid-Skene (independent Bayesian classifier combination, IBCC) fitted by
     variational Bayes, with priors that keep it within reach of majority vote.
 
@@ -268,6 +269,10 @@ class BayesianDawidSkene(ConfusionEM):
                 f"{MAX_ACCURACY}] for these {k} labels (below 1/K the prior takes the workers for adversaries "
                 "and flips the labels); give a value in that range, or None to fit it")
         memory, stats = self._start(engine, judgments)
+        if "unused" in memory:  # in memory they were re-coded away (DeclaredLabels); shards cannot be
+            unused = np.flatnonzero(memory["unused"])
+            raise ValueError(UNUSED_ON_SHARDS.format(n=unused.size, k=k, examples=", ".join(
+                repr(v) for v in judgments.label_names[unused[:5]].tolist())))
         # each worker's judgments beside another's on a task (or on gold): what tells its accuracy
         memory["beside"] = engine.map_sum(_judged_beside_another, int(judgments.n_workers))["n"]
         k = memory["n_labels"]
@@ -321,6 +326,8 @@ class BayesianDawidSkene(ConfusionEM):
         mean rows ``errors``, and for the cells of labels a worker never gave (a = a0: ``off_prior``
         off the diagonal, ``diag_prior`` on it) their probabilities ``fill`` and expected logs
         ``fill_table``."""
+        if "fill" in params:  # spread over the declared labels already (_finish)
+            return params
         w, k = judgments.n_workers, judgments.n_labels
         pw = pair_workers(params["pairs"], k)
         b = params["b"]
