@@ -109,6 +109,13 @@ class DeclaredLabels:
         self.__dict__.pop("_declared", None)  # left by a fit that failed
         self.__dict__.pop("_used", None)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """The model's attributes without the declared judgments: a bound E-step that travels to
+        the shards (Ray pickles it) carries no copy of the data."""
+        state = dict(self.__dict__)
+        state.pop("_declared", None)
+        return state
+
     def _prepare(self, data: Any, gold: Any = None, **options: Any) -> tuple[Any, np.ndarray | None]:
         """The judgments re-coded to the labels in use; the declared ones are kept for the results."""
         judgments, gold_codes = super()._prepare(data, gold, **options)  # type: ignore[misc]
@@ -132,7 +139,8 @@ class DeclaredLabels:
         if declared is None:
             return super()._finish(params, judgments)  # type: ignore[misc]
         full, used = declared  # the model's _with_outputs returns params that have their outputs as they are
-        params = expand_params(self._with_outputs(params, judgments), used, full.n_workers)  # type: ignore[attr-defined]
+        params = self._with_outputs(params, judgments)  # type: ignore[attr-defined]
+        params = expand_params(params, used, full.n_workers)
         super()._finish(params, full)  # type: ignore[misc]
         self._used = used
         self._deferred("errors_", declared_errors, self._out, full, params["errors"],  # type: ignore[attr-defined]

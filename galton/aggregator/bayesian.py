@@ -129,6 +129,15 @@ class BayesianDawidSkene(DeclaredLabels, ConfusionEM):
     takes the prior's accuracy ``m``; where no worker judged beside another, ``m`` is the middle of
     ``[1/K, 0.99]``.
 
+    A label of ``labels=[...]`` that no judgment and no gold task gives is no class of the data:
+    ``K`` above counts the labels in use, the fit is the one without the others, and the results
+    list them with probability 0 (``probas_``, ``priors_``, ``errors_`` rows and columns, new data
+    in ``predict_proba``). Each declared label had its class-prior pseudo-counts, its share of the
+    one-coin prior and of the calibration, and ``"auto"`` counted them: 198 of them put up to 0.58 of
+    a task's probability on labels nobody gave. Judgments loaded with ``load_parquet`` cannot be
+    re-coded in their shards; there such labels are refused (see
+    :mod:`galton.aggregator._declared_labels`).
+
     The defaults were chosen by measuring accuracy on the 17 real datasets with categorical gold
     in the shared collection: with them the model is never more than one point below majority
     vote on any of them (worst: -0.98 on ZenCrowd, where Dawid-Skene loses 3.6), and its mean
@@ -162,7 +171,7 @@ class BayesianDawidSkene(DeclaredLabels, ConfusionEM):
         worker, ``theta_w ~ Beta(s mu_w, s (1 - mu_w))`` with ``s = prior_strength + shrinkage *
         n_w``, its errors spread evenly over the other labels (the same class prior, windowed
         empirical-Bayes accuracies and calibration; see :mod:`galton.aggregator._bayes_one_coin`).
-        ``"auto"``: full matrices up to ``MANY_LABELS`` (32) labels, one accuracy per worker above
+        ``"auto"``: full matrices up to ``MANY_LABELS`` (32) labels in use, one accuracy per worker above
         (a worker's judgments cannot fill K x K cells there, and the fit's cost grows with them:
         1,000 labels and 100k judgments: 188 s and 3.5 GB full, 4-5 s and 1.2 GB with one accuracy,
         the same accuracy; ``docs/research/many_labels.py``). ``confusion_`` says which form a fit took.

@@ -549,3 +549,89 @@ def test_tasks_judged_once_do_not_make_the_default_certain() -> None:
     m = galton.aggregate(many, "bds")  # more labels than the full matrices take: one accuracy per worker
     assert m.confusion_ == "one_coin" and m.probas_.to_numpy().max() < 0.8  # was 0.996 on average
     assert m.prior_accuracy_ == pytest.approx(0.5 * (1 / m.judgments_.n_labels + 0.99))
+
+
+# ------------------------------------------------------- labels= that no judgment and no gold uses
+def _act_cf() -> pd.DataFrame:
+    import galton
+
+    return galton.load_dataset("act_cf", frame="pandas").judgments
+
+
+@pytest.mark.parametrize("confusion", ["auto", "one_coin"])
+@pytest.mark.parametrize("extra", [[7, 99], list(range(100, 140))], ids=["two", "forty"])
+def test_declared_labels_nobody_gives_get_zero_and_change_nothing_else(confusion, extra):
+    """``labels=`` naming labels no judgment gives put probability on them (snow2008_rte with 198
+    of them: up to 0.21 of a task's mass, accuracy 0.930 -> 0.922; zheng_s_face: 0.58) and moved
+    every other number: each declared label had its class-prior pseudo-counts, the one-coin prior
+    its 1/K, the calibration its column, and past 32 declared labels ``auto`` switched to one
+    accuracy per worker. Such a label is no class of the data: the fit must be the one without
+    it (act_cf: 5 labels used; 2, and 40 that pass MANY_LABELS), with 0 for it everywhere."""
+    df = _act_cf()
+    used = sorted(df["label"].unique().tolist())
+    plain = BayesianDawidSkene(confusion=confusion).fit(df)
+    declared = BayesianDawidSkene(confusion=confusion).fit(df, labels=used + extra)
+    assert declared.probas_.columns.tolist() == sorted(used + extra)
+    assert (declared.probas_[extra].to_numpy() == 0).all() and (declared.priors_[extra] == 0).all()
+    np.testing.assert_array_equal(declared.probas_[used].to_numpy(), plain.probas_.to_numpy())
+    np.testing.assert_array_equal(declared.priors_[used].to_numpy(), plain.priors_.to_numpy())
+    assert declared.labels_.equals(plain.labels_)
+    assert (declared.temperature_, declared.confusion_, declared.n_iter_, declared.prior_accuracy_) == (
+        plain.temperature_, plain.confusion_, plain.n_iter_, plain.prior_accuracy_)
+    assert declared.history_ == plain.history_
+    np.testing.assert_allclose(declared.skills_.to_numpy(), plain.skills_.to_numpy(), rtol=1e-14)
+    errors = declared.errors_  # every (worker, label) row, true labels as columns
+    assert (errors[extra].to_numpy() == 0).all()
+    assert (errors.loc[errors.index.get_level_values("label").isin(extra)].to_numpy() == 0).all()
+    np.testing.assert_array_equal(errors.loc[plain.errors_.index, used].to_numpy(), plain.errors_.to_numpy())
+    at = [declared.judgments_.label_names.tolist().index(v) for v in used]
+    cells = declared.confusion_array()
+    np.testing.assert_array_equal(cells[:, at][:, :, at], plain.confusion_array())
+    assert cells.sum() == plain.confusion_array().sum()  # nothing in the unused labels' rows and columns
+    new = df.head(300)
+    scored = declared.predict_proba(new)
+    assert (scored[extra].to_numpy() == 0).all()
+    np.testing.assert_allclose(scored[used].to_numpy(), plain.predict_proba(new).to_numpy(), rtol=0, atol=1e-15)
+
+
+def test_declared_labels_with_gold_and_other_frames():
+    """A label only gold gives is a label in use (the gold task is clamped to it); polars results,
+    the results table and the long ``errors_`` of many labels give the unused ones 0 too."""
+    import polars as pl
+
+    import galton.aggregator._declared_labels as declared_labels
+    from galton.io import results_table
+
+    df = _act_cf()
+    gold = pd.Series({df["task"].iloc[0]: 5, df["task"].iloc[40]: 2})
+    plain = BayesianDawidSkene().fit(df, gold, labels=[0, 1, 2, 3, 4, 5])
+    declared = BayesianDawidSkene().fit(df, gold, labels=[0, 1, 2, 3, 4, 5, 8, 9])
+    assert plain.probas_.loc[gold.index[0], 5] == 1.0
+    np.testing.assert_array_equal(declared.probas_[list(range(6))].to_numpy(), plain.probas_.to_numpy())
+    assert (declared.probas_[[8, 9]].to_numpy() == 0).all()
+    polars = BayesianDawidSkene(confusion="one_coin").fit(pl.from_pandas(df), labels=[0, 1, 2, 3, 4, 8])
+    assert (polars.probas_["p_8"] == 0).all() and polars.priors_.filter(pl.col("label") == 8)["prior"].item() == 0
+    table = results_table(polars)
+    assert "p_8" in table.column_names and table.column("p_8").to_pylist() == [0.0] * polars.probas_.height
+    for confusion in ("full", "one_coin"):  # pair rows only (as beyond DENSE_ERRORS_MAX cells)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(declared_labels, "DENSE_ERRORS_MAX", 0)
+            long = BayesianDawidSkene(confusion=confusion).fit(pl.from_pandas(df), labels=[0, 1, 2, 3, 4, 8]).errors_
+        assert long.height == BayesianDawidSkene(confusion=confusion).fit(df).params_["pairs"].size * 6
+        assert long.filter(pl.col("true_label") == 8)["probability"].max() == 0
+        assert 8 not in long["label"].to_list()
+        sums = long.group_by(["worker", "true_label"]).agg(pl.col("probability").sum())
+        assert sums["probability"].max() <= 1 + 1e-12
+
+
+def test_declared_labels_do_not_travel_with_the_shards_e_step():
+    """The declared judgments are kept on the model between encoding and the results: the bound
+    E-step that Ray pickles for every shard must not carry them (100M judgments: 1.2 GB a map)."""
+    import pickle
+
+    df = _act_cf()
+    model = BayesianDawidSkene()
+    model._prepare(df, labels=[0, 1, 2, 3, 4, 9])
+    assert "_declared" in vars(model)
+    assert len(pickle.dumps(model._e_step)) < 2_000 < len(pickle.dumps(model._declared))
+    assert BayesianDawidSkene().fit(df, labels=[0, 1, 2, 3, 4, 9]).probas_[9].max() == 0
