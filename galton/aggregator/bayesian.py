@@ -278,8 +278,11 @@ class BayesianDawidSkene(DeclaredLabels, ConfusionEM):
                 f"{MAX_ACCURACY}] for these {k} labels (below 1/K the prior takes the workers for adversaries "
                 "and flips the labels); give a value in that range, or None to fit it")
         memory, stats = self._start(engine, judgments)
-        if "unused" in memory:  # in memory they were re-coded away (DeclaredLabels); shards cannot be
-            unused = np.flatnonzero(memory["unused"])
+        # no class count (lone tasks are left out of them) and no judgment: a label nobody gives; re-coded
+        # away in memory (DeclaredLabels), not in shards
+        judged = np.bincount(memory["pairs"] % k, minlength=k) > 0
+        unused = np.flatnonzero(memory.get("unused", np.zeros(k, bool)) & ~judged)
+        if unused.size:
             raise ValueError(UNUSED_ON_SHARDS.format(n=unused.size, k=k, examples=", ".join(
                 repr(v) for v in judgments.label_names[unused[:5]].tolist())))
         # each worker's judgments beside another's on a task (or on gold): what tells its accuracy
