@@ -44,6 +44,7 @@ Hooks for iterations that are not EM (all optional, defaults shown):
   by more than ``-tol``, and only ``tol=-inf`` runs every iteration; no ConvergenceWarning for ``tol < 0``);
   the values are kept in ``memory`` (and so in checkpoints) and become ``loss_history_``
   (crowd-kit's name for the values its models stop on);
+- ``memory["untested"]``: the M-step's word that its iteration's change tests nothing (SQUAREM's trial);
 - ``_progress_info(obj, delta)``: the progress bar's text; ``change_name``: what the
   ConvergenceWarning calls the change;
 - ``posteriors_of_last_e_step = False``: True reports the posteriors of the last E-step (the
@@ -288,7 +289,7 @@ class IterativeAggregator(BaseAggregator):
             else:
                 e_params = used if used is not None else e_params
                 delta = change
-                converged = self._converged(delta)
+                converged = self._converged(delta) and not memory.get("untested", False)
             rate = judgments.n_judgments * (it - start) / max(time.perf_counter() - t0, 1e-9)
             info = f"{self._progress_info(obj, delta)} {rate:,.0f} judgments/s"
             bar.update(it, info)

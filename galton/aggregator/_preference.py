@@ -22,7 +22,15 @@ Standard errors. ``se`` comes from the Fisher information ``I`` of the log-score
 held at their estimates) and measures the score *relative to the average item* (only differences of
 scores have meaning): exact, ``diag(P I^-1 P)`` with ``P`` the centring projection, up to
 ``DENSE_SE_MAX`` items; above it ``1 / sqrt(I_ii)`` (the information of an item with all others
-held fixed, a slight underestimate for items whose opponents are themselves uncertain).
+held fixed, an underestimate for items whose opponents are themselves uncertain). Where the items
+fall into groups that never meet (prompts whose answers are compared within the prompt), the exact
+``se`` holds each group's location, which only the prior ties to the others, so it is wide for
+comparisons within a group; the diagonal form leaves that out: Plackett-Luce on best-of-4 within
+250 prompts (1,000 items) gave mean ``se`` 1.18, within 251 prompts 0.53, where the centred
+scores' 95% intervals covered 87% (a simulation of the hunt of 2026-12-06). Worker parameters held
+fixed leave their own uncertainty out: Crowd-BT's and noisy Bradley-Terry's intervals cover less
+than they say where the reliabilities' prior pulls them from the truth (clean raters, 3,000
+comparisons: 64% for a stated 95%; Bradley-Terry's 95%).
 """
 
 from __future__ import annotations
@@ -347,6 +355,7 @@ class PreferenceAggregator(PreferenceResults, EMAggregator):
             return params, eng.map_sum(self.spec()._information, params, obj.n_items <= DENSE_SE_MAX)
 
         def store(result: tuple[Any, dict[str, Any]]) -> None:
+            self._params = result[0]  # params_ (it stayed None after every preference fit)
             self._store_results(obj, result[0], result[1], output)
             self._finish(result[0], obj)
 

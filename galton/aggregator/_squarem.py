@@ -12,8 +12,13 @@ starts at 1 and grows fourfold each time the step wanted reaches the cap (their 
 so the first cycle is plain EM and the extrapolation earns its length). The extrapolated point is
 kept only if its objective is not below that of ``x1``, the last point whose objective is known;
 otherwise the fit goes on from ``x2`` and a cap that the step reached shrinks fourfold. So every accepted point
-has a higher objective than the last, and the fixed point, where ``r = 0``, is EM's own: the
-acceleration changes the path, never the optimum.
+has a higher objective than the last, and the fixed point, where ``r = 0``, is EM's own: where
+the objective has one maximum the acceleration changes the path, not the optimum; where it has
+several (Crowd-BT under a Beta prior with ``a`` or ``b`` = 1, which lets a reliability sit at 0 or
+1), another path may end at another maximum, as another start may. An extrapolated point is not
+tried where the model refuses it (Crowd-BT: a reliability within 2e-8 of 0 or 1), and the change
+of the objective at a trial point is no convergence test (it may land level with the last point
+far from the optimum): the driver does not stop there (``memory["untested"]``).
 
 :class:`Squarem` keeps the state in the driver's ``memory`` (arrays and numbers, so checkpoints
 save it): the chain of points since the last extrapolation (each the map of the one before),
@@ -49,9 +54,11 @@ class Squarem:
     """The SQUAREM bookkeeping around a model's own step; ``to_vector`` / ``from_vector`` map its
     parameters to one flat vector (where the extrapolation is linear) and back."""
 
-    def __init__(self, to_vector: Callable[[Any], np.ndarray], from_vector: Callable[[np.ndarray], Any]):
+    def __init__(self, to_vector: Callable[[Any], np.ndarray], from_vector: Callable[[np.ndarray], Any],
+                 admissible: Callable[[np.ndarray], bool] | None = None):
         self.to_vector = to_vector
         self.from_vector = from_vector
+        self.admissible = admissible  # an extrapolated vector it refuses is not tried (the plain step is taken)
 
     @staticmethod
     def start() -> dict[str, Any]:
@@ -87,7 +94,7 @@ class Squarem:
         x, alpha = extrapolate(chain[0], chain[1], chain[2], step_max)
         if alpha <= -step_max:  # the step wanted more than the cap: allow longer ones
             step_max *= STEP_FACTOR
-        if alpha == -1.0:
+        if alpha == -1.0 or (self.admissible is not None and not self.admissible(x)):
             return new, {"chain": chain[1:], "fallback": None, "step_max": step_max, "alpha": -1.0}
         return self.from_vector(x), {"chain": [], "fallback": new, "step_max": step_max, "alpha": alpha}
 
@@ -114,7 +121,8 @@ class Accelerated:
         params, memory = super()._init_state(engine, data, rng)  # type: ignore[misc]
         if not self.accelerate:
             return params, memory
-        return params, {**memory, "squarem": {**Squarem.start(), "point": params, "last": None}}
+        start = {**Squarem.start(), "point": params, "last": None, "it": 0, "untested_at": np.zeros(0, dtype=np.int64)}
+        return params, {**memory, "squarem": start}
 
     def _m_step(self, stats: dict[str, Any], memory: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         return self._accelerated(stats, memory, super()._m_step)  # type: ignore[misc]
@@ -128,14 +136,21 @@ class Accelerated:
         base = {k: v for k, v in memory.items() if k != "squarem"}
         state, point = memory["squarem"], memory["squarem"]["point"]
         n_items = point["theta"].size
-        sq = Squarem(self._to_vector, lambda x: self._from_vector(x, n_items))  # type: ignore[attr-defined]
+        sq = Squarem(self._to_vector, lambda x: self._from_vector(x, n_items),  # type: ignore[attr-defined]
+                     lambda x: self._admissible(x, n_items))
         obj = self._objective(stats, point)  # type: ignore[attr-defined]
         last = state["last"]  # (point, objective) last accepted
-        if sq.on_trial(state) and obj < last[1] - 1e-12 * abs(last[1]):  # below the last: go on plainly
+        # the change from the last objective to a trial point's says nothing of convergence (an
+        # extrapolation may land level with the last point far from the optimum): not tested, and
+        # the iterations so marked are kept for a resumed fit's test (_first_stop)
+        trial, it = sq.on_trial(state), state["it"] + 1
+        at = state["untested_at"]
+        marks = {"untested": trial, "untested_at": np.append(at, it) if trial else at}
+        if trial and obj < last[1] - 1e-12 * abs(last[1]):  # below the last: go on plainly
             new, state = sq.rejected(state, last[0])
             if "pending" in base:  # the safeguard's point, and this iteration counted
                 base = {**base, "pending": new, "step": None, "steps": base["steps"] + 1}
-            return new, {**base, "squarem": {**state, "point": new, "last": last}}
+            return new, {**base, "untested": True, "squarem": {**state, **marks, "it": it, "point": new, "last": last}}
         new, after = step(stats, base)
         if after.get("rejected", 0) > base.get("rejected", 0):  # the safeguard stepped from its last point
             last, restart = after["prev"][:2], True
@@ -148,7 +163,19 @@ class Accelerated:
             nxt = {**nxt, "plain": new}
             if "pending" in after:
                 after = {**after, "pending": nxt, "step": None}
-        return nxt, {**after, "squarem": {**state, "point": nxt, "last": last}}
+        return nxt, {**after, "untested": trial, "squarem": {**state, **marks, "it": it, "point": nxt, "last": last}}
+
+    def _admissible(self, x: np.ndarray, n_items: int) -> bool:
+        """Whether an extrapolated vector may be tried (all, unless the model says otherwise)."""
+        return True
+
+    def _first_stop(self, history: list[float], memory: dict[str, Any], n: int) -> int | None:
+        """As the driver's, skipping the iterations whose change is no test (trial points)."""
+        skip = set(np.asarray(memory.get("squarem", {}).get("untested_at", ()), dtype=int).tolist())
+        for j in range(2, len(history) + 1):
+            if j not in skip and self._converged(self._change(history[:j], n)):  # type: ignore[attr-defined]
+                return j
+        return 0
 
     def _results_params(self, engine: Any, params: Any, data: Any) -> Any:
-        return params.get("plain", params)
+        return params.get("plain", params) if isinstance(params, dict) else params

@@ -228,6 +228,25 @@ class CrowdBT(Accelerated, PairwiseAggregator):
         eta = np.clip(sigmoid(x[n_items:]), 1e-9, 1 - 1e-9)
         return {"theta": best_shift(x[:n_items], self._prior_strength()), "eta": eta}
 
+    def _admissible(self, x: np.ndarray, n_items: int) -> bool:
+        # no extrapolation to a reliability at the clip (|logit| 20: within 2e-9 of 0 or 1): with a
+        # Beta prior of a or b = 1 nothing pulls it back, and EM would stay at that worse point
+        return bool(np.all(np.abs(x[n_items:]) < 18.0))
+
+    def _results_params(self, engine: Any, params: Any, data: Any) -> Any:
+        params = super()._results_params(engine, params, data)
+        th = params["theta"]
+        if self.prior <= 0 and (not np.isfinite(th).all() or np.ptp(th) > 40.0):
+            # the existence check of Bradley-Terry (every item won and lost, both ways linked) is not
+            # enough here: a worker's upsets can be put down to a reliability below 1 while the
+            # scores spread without end
+            raise ValueError(
+                "with prior=0 the Crowd-BT scores grew without bound (spread "
+                f"{np.ptp(th):.3g} in log-odds): their maximum-likelihood estimate does not exist for these "
+                "comparisons (a worker's upsets are put down to a reliability below 1 as the scores spread); "
+                "use prior > 0 (the default, 1.0)")
+        return params
+
     def _e_step(self, shard: PairShard, params: dict[str, Any]) -> dict[str, Any]:
         stats = bt_stats(shard, params["theta"], self.prior, self.method == "newman", eta=params["eta"])
         n_w = shard.state.get("_n_w")

@@ -516,6 +516,14 @@ def test_crowd_bt_prior_zero_refuses_what_bradley_terry_refuses() -> None:
     cycle = _games([("a", "b", 2), ("b", "a", 1), ("b", "c", 2), ("c", "b", 1), ("c", "a", 2), ("a", "c", 1)])
     fitted = CrowdBT(prior=0.0).fit(cycle)  # the maximum-likelihood scores exist: prior=0 still fits
     assert fitted.converged_ and np.isfinite(fitted.scores_values_).all()
+    # (hunt) every item won and lost, but w3's one upset is put down to a reliability below 1 while the
+    # scores spread without end: scores [140.8, -inf, -140.8] (b ranked below c) reported as converged
+    rows = [("w1", "a", "b", "a")] * 5 + [("w2", "b", "c", "b")] * 5 + [("w3", "c", "a", "c")]
+    spread = pd.DataFrame(rows, columns=["worker", "left", "right", "label"])
+    for accelerate in (True, False):
+        with pytest.raises(ValueError, match=r"with prior=0 the Crowd-BT scores grew without bound"):
+            CrowdBT(prior=0.0, accelerate=accelerate).fit(spread)
+    assert np.isfinite(CrowdBT().fit(spread).scores_values_).all()
 
 
 def test_noisy_bt_regularization_ratio_zero_refuses_what_bradley_terry_refuses() -> None:

@@ -127,6 +127,18 @@ def test_acceleration_reaches_the_optimum_in_few_iterations() -> None:
     assert not fast.monotone and PlackettLuce(accelerate=False).monotone
 
 
+def test_acceleration_does_not_stop_on_a_trial_point_level_with_the_last() -> None:
+    # (hunt) an extrapolated point landed level with the last one (change -5.8e-10, under tol x n)
+    # and the fit stopped there, converged_ True, scores 7.9e-3 from the optimum (plain MM: 5.0e-4)
+    s = simulate_best_of_n(500, n_prompts=6, n_responses=3, shown=3, ranking=True, n_workers=10,
+                           adversarial=0.3, random=0.1, quality_sd=0.5, seed=1463)
+    plain = PlackettLuce(accelerate=False).fit(s.data)
+    fast = PlackettLuce().fit(s.data)
+    assert fast.converged_ and fast.history_[-1] >= plain.history_[-1]
+    assert np.abs(_pl_gradient(fast)).max() <= np.abs(_pl_gradient(plain)).max()
+    assert fast.params_ is not None and set(fast.params_) == {"theta"}  # params_ stayed None (hunt)
+
+
 def test_pair_probas_count_the_decisive_choices() -> None:
     df = pd.DataFrame({"options": [["a", "b", "c"], ["a", "b"], ["b", "c"]], "choice": ["a", "b", "c"]})
     m = PlackettLuce().fit(df)
