@@ -228,7 +228,7 @@ def temper(post: np.ndarray, tau: float, gold: np.ndarray | None = None,
     ``rescore(tasks)``: the (unnormalised) log-posteriors of those rows (:func:`log_posteriors`),
     asked for the rows with a probability below ``TINY``, whose logarithm ``post`` has lost: those
     cells are tempered from it (the others from ``log post``, so that each row keeps its order).
-    Without it such cells are floored at ``EPS`` (1e-300), which ties them and, at a small ``tau``,
+    Without it such cells are floored at ``EPS`` (ten to the -300), which ties them and, at a small ``tau``,
     sets the top's probability (``exp(tau * log EPS)`` is 1e-3 of the top's weight at 0.01)."""
     if tau == 1.0 or post.shape[0] == 0:
         return post
