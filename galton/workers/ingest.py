@@ -78,7 +78,7 @@ class Unit:
     """One piece of input read by one Ray task: a file (some of its row groups) or a table."""
 
     name: str
-    path: str | None = None
+    path: str | None = None  #: absolute: Ray's workers run in their own folder, not the driver's
     partitions: tuple = ()  #: (key, value) of the file's hive partition folders (galton.io._hive)
     row_groups: tuple[int, ...] | None = None
     first_row: int = 0  #: row number (within the file) of the unit's first row, for messages
@@ -109,22 +109,24 @@ def plan_units(source: Any, n_cpus: int, ids: Sequence[str] = ID_COLUMNS) -> tup
     if isinstance(source, (str, os.PathLike)):
         files = _files(source)
         parts = _partitions(source, files, ids)
+        # a relative path read in a Ray worker is relative to the worker's folder (where the cluster
+        # started), not to the driver's: the units carry absolute paths, their names as given
         if len(files) >= target:
-            return [Unit(name=f, path=f, partitions=p) for f, p in zip(files, parts)], "polars"
+            return [Unit(name=f, path=os.path.abspath(f), partitions=p) for f, p in zip(files, parts)], "polars"
         units: list[Unit] = []
         per_file = -(-target // len(files))
         for f, part in zip(files, parts):
             meta = pq.read_metadata(f)
             n_rg = meta.num_row_groups
             if n_rg <= 1 or per_file <= 1:
-                units.append(Unit(name=f, path=f, partitions=part))
+                units.append(Unit(name=f, path=os.path.abspath(f), partitions=part))
                 continue
             k = min(per_file, n_rg)
             bounds = [n_rg * i // k for i in range(k + 1)]
             starts = np.concatenate([[0], np.cumsum([meta.row_group(i).num_rows for i in range(n_rg)])])
             for a, b in zip(bounds[:-1], bounds[1:]):
-                units.append(Unit(name=f, path=f, row_groups=tuple(range(a, b)), first_row=int(starts[a]),
-                                  partitions=part))
+                units.append(Unit(name=f, path=os.path.abspath(f), row_groups=tuple(range(a, b)),
+                                  first_row=int(starts[a]), partitions=part))
         return units, "polars"
     if hasattr(source, "to_arrow_refs") and hasattr(source, "schema"):  # a Ray Dataset
         refs = source.to_arrow_refs()

@@ -72,7 +72,8 @@ def write_parquet_dir(engine: Any, posterior_fn: Callable[..., np.ndarray], para
     pathlib.Path
     """
     with atomic_dir(path, overwrite=overwrite, kind="results") as tmp:  # never a simulation or a report
-        names = engine.map(write_shard_part, posterior_fn, params, str(tmp), np.asarray(label_names),
+        # absolute: the shards write in their actors, whose folder is not the driver's
+        names = engine.map(write_shard_part, posterior_fn, params, os.path.abspath(tmp), np.asarray(label_names),
                            task_names, top)
         for s, name in enumerate(names):
             os.replace(tmp / name, tmp / f"part-{s:05d}.parquet")

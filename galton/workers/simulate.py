@@ -229,7 +229,8 @@ def simulate(
                 if len(pending) >= limit:
                     done, pending = ray.wait(pending, num_returns=1)
                     collect(done)
-                pending.append(remote.remote(config, workers_ref, chunks, part, str(tmp), len(groups)))
+                # absolute: a Ray task runs in its worker's folder, not the driver's
+                pending.append(remote.remote(config, workers_ref, chunks, part, os.path.abspath(tmp), len(groups)))
             while pending:
                 done, pending = ray.wait(pending, num_returns=1)
                 collect(done)
