@@ -4,7 +4,8 @@
 fitted parameters and writes ``task, label, confidence, p_<label>...`` (the columns of
 :func:`galton.io.results_table`, whose ``top`` it takes too) to a part file in a hidden temporary directory next to the
 destination. The driver then names the parts ``part-00000.parquet ...`` in shard order and renames
-the directory into place (:func:`galton.io.atomic_dir`): readers never see a half-written result,
+the directory into place (:func:`galton.io.atomic_dir`), after deleting any other file (the parts of
+an actor killed during the write, which its retry wrote again): readers never see a half-written result,
 a failed or interrupted run leaves nothing, and the directory carries galton's marker
 (:data:`galton.io.MARKER`), without which an existing destination is never replaced. Only file
 names travel back to the driver, never the results.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 from pathlib import Path
 from typing import Any, Callable
 
@@ -77,4 +79,18 @@ def write_parquet_dir(engine: Any, posterior_fn: Callable[..., np.ndarray], para
                            task_names, top)
         for s, name in enumerate(names):
             os.replace(tmp / name, tmp / f"part-{s:05d}.parquet")
+        _drop_strays(tmp, {f"part-{s:05d}.parquet" for s in range(len(names))})
     return Path(path)
+
+
+def _drop_strays(tmp: Path, keep: set[str]) -> None:
+    """Delete what the shards left in ``tmp`` beside the parts they returned: an actor killed in the
+    middle of the write left the parts it had finished, and its retry wrote them again under new
+    names (published too, they doubled those shards' rows for a reader's glob)."""
+    for entry in os.scandir(tmp):
+        if entry.name in keep:
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path)
+        else:
+            os.remove(entry.path)

@@ -15,6 +15,7 @@ import sys
 import warnings
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 import ray
 from ray import cloudpickle
@@ -203,3 +204,38 @@ def test_every_model_survives_losing_a_shard_actor_mid_fit(ray_session, data_gol
         eng.close()
     assert eng.restarts == 1, f"{name}: {counter.calls} engine calls, failure at call {fail_at}"
     _assert_same(remote, local)
+
+
+# ---------------------------------------------------------------------------- results written by the shards
+def _kill_after_one_part(shard, marker):
+    """Even posteriors; the first actor process to reach its second shard SIGKILLs itself, having
+    written its first shard's part (once: the retry finds the marker and goes on)."""
+    calls = os.path.join(marker, f"calls-{os.getpid()}")
+    with open(calls, "ab") as f:
+        f.write(b".")
+    if os.path.getsize(calls) == 2 and not os.path.exists(os.path.join(marker, "killed")):
+        open(os.path.join(marker, "killed"), "w").close()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return np.full((shard.task_ids.size, shard.n_labels), 1.0 / shard.n_labels)
+
+
+def test_an_actor_killed_while_writing_results_leaves_none_of_its_parts(ray_session, data, tmp_path):
+    """The killed attempt's finished parts (hidden names) were published beside the retry's: a glob
+    over the directory (polars' ``read_parquet("out/*.parquet")`` matches hidden files) read those
+    shards' tasks twice."""
+    from galton.workers.output import write_parquet_dir
+
+    j = Judgments.from_any(data)
+    marker = tmp_path / "marker"
+    marker.mkdir()
+    eng = RayEngine(n_shards=4)  # 2 shards in each of 2 actors
+    try:
+        eng.load(j, None)
+        write_parquet_dir(eng, _kill_after_one_part, str(marker), tmp_path / "out", j.label_names, j.task_names)
+        assert eng.restarts == 1 and (marker / "killed").exists()
+    finally:
+        eng.close()
+    assert sorted(os.listdir(tmp_path / "out")) == ["_galton_output.json", *(f"part-{s:05d}.parquet" for s in range(4))]
+    tasks = sorted(t for f in (tmp_path / "out").iterdir() if f.suffix == ".parquet"
+                   for t in pq.read_table(f)["task"].to_pylist())
+    assert tasks == sorted(j.task_names.tolist())  # every task once
