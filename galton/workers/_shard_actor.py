@@ -200,15 +200,30 @@ def n_actors_for(n_shards: int, num_cpus: float) -> int:
 # shutdown() or the end of the driver.
 _lock = threading.Lock()
 _idle: dict[int, list[Any]] = {}
-_pool_job: str | None = None
+_pool_job: tuple[str, ...] | None = None
+
+
+def _session() -> tuple[str, ...]:
+    """What tells this connection from another: the cluster's session (a new one for every cluster
+    started, whose job ids start again at 01000000) and the driver's job."""
+    ctx = ray.get_runtime_context()
+    try:
+        session = str(ctx.get_session_name())
+    except (AttributeError, RuntimeError, ray.exceptions.RayError):  # pragma: no cover - Ray Client
+        session = ""
+    try:
+        address = str(ctx.gcs_address)
+    except (AttributeError, RuntimeError, ray.exceptions.RayError):  # pragma: no cover - Ray Client
+        address = ""
+    return session, address, str(ctx.get_job_id())
 
 
 def _check_job() -> None:
     global _pool_job
-    job = ray.get_runtime_context().get_job_id()
-    if job != _pool_job:  # a new Ray session: the old handles are meaningless
+    key = _session()
+    if key != _pool_job:  # another cluster or driver: the old handles are meaningless
         _idle.clear()
-        _pool_job = job
+        _pool_job = key
 
 
 def kill(handle: Any) -> None:

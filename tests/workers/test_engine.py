@@ -217,6 +217,40 @@ def test_actors_are_reused_by_the_next_fit(ray_session, judgments):
     assert first == second
 
 
+def test_the_idle_pool_is_forgotten_on_another_cluster_whose_job_id_is_the_same(ray_session, judgments,
+                                                                                 monkeypatch):
+    """After ray.shutdown() and ray.init() (a fresh cluster, whose job ids start again at 01000000) the
+    next fit took the idle actors of the old cluster and failed ("It might be dead or it's from a
+    different cluster"): the pool knew a new session by its job id alone. Here a context that differs
+    from the real one only in its session name stands for that new cluster."""
+    import ray
+
+    from galton.workers import _shard_actor as sa
+
+    with RayEngine(n_shards=2) as eng:
+        eng.load(judgments, None)
+        kept = list(eng._actors)  # back in the pool once the engine closes
+    old = {a._actor_id for a in kept}
+    real = ray.get_runtime_context()
+
+    class Fresh:
+        gcs_address = real.gcs_address
+
+        def get_job_id(self):
+            return real.get_job_id()
+
+        def get_session_name(self):
+            return "session_of_a_fresh_cluster"
+
+    monkeypatch.setattr(sa.ray, "get_runtime_context", lambda: Fresh())
+    handles = sa.acquire(2, 1)
+    try:
+        assert not {h._actor_id for h in handles} & old
+    finally:
+        for h in handles + kept:  # the pool forgot the old ones: stopped here
+            sa.kill(h)
+
+
 def test_idle_actors_kept_for_reuse_do_not_block_other_ray_work(ray_session, judgments):
     import ray
 
