@@ -4,7 +4,8 @@
 driver. It is a shuffle through Ray's object store in three steps:
 
 1. **partition** — one Ray task per *unit* (a Parquet file, a group of its row groups, a block of a
-   Ray Dataset or a slice of an in-memory frame) reads only the three columns, checks them for nulls,
+   Ray Dataset or a slice of an in-memory frame) reads only the three columns, makes them plain as
+   the local reader does (binary decoded as text; list, struct and map columns refused), checks them for nulls,
    encodes workers and labels against its own small vocabularies and splits its rows into
    ``n_shards`` pieces by a stable hash of the raw task id (:func:`task_shard`), which go to the
    object store. Every file is read exactly once.
@@ -48,7 +49,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..io._hive import partition_columns, with_partitions
-from ..io._read import ID_COLUMNS, input_files, parquet_schema, partition_root
+from ..io._read import ID_COLUMNS, check_columns, input_files, parquet_schema, partition_root
 from ..io._text import one_line
 from ..io._types import common_int_type
 from .._gold import read_gold
@@ -149,7 +150,13 @@ class UnreadableFile(ValueError):
 
 
 def _read_unit(unit: Unit, table: pa.Table | None, cols: Sequence[str]) -> tuple[pa.Table | None, list[str]]:
-    """The unit's three columns, or (None, the columns it lacks)."""
+    """The unit's three columns, made plain as the local reader makes them (:func:`check_columns`:
+    binary decoded as text; list, struct, map columns refused), or (None, the columns it lacks)."""
+    t, names = _unit_columns(unit, table, cols)
+    return (None, names) if t is None else (check_columns(t, cols), [])
+
+
+def _unit_columns(unit: Unit, table: pa.Table | None, cols: Sequence[str]) -> tuple[pa.Table | None, list[str]]:
     if table is None:
         pf = pq.ParquetFile(unit.path)
         keys = dict(unit.partitions)
@@ -175,9 +182,10 @@ def _partition_task(unit: Unit, table: Any, cols: tuple[str, str, str], n_shards
     """Body of the step-1 Ray task: meta first, then one piece per shard (``num_returns``)."""
     try:
         t, names = _read_unit(unit, table, cols)
-    except UnreadableFile as exc:  # reported by the driver, in one line
+    except ValueError as exc:  # unreadable pages, a column galton cannot read: by the driver, in one line
         t, names = None, None
-        meta: dict[str, Any] = {"rows": 0, "unreadable": str(exc), "nulls": {}, "dropped": 0}
+        text = str(exc) if isinstance(exc, UnreadableFile) else f"{unit.name}: {exc}"
+        meta: dict[str, Any] = {"rows": 0, "unreadable": text, "nulls": {}, "dropped": 0}
     if t is None:
         if names is not None:
             meta = {"rows": 0, "missing": names, "nulls": {}, "dropped": 0}

@@ -1,0 +1,80 @@
+"""Distributed ingest reads and checks the columns as the local reader does: the same decoding, the
+same one-line errors and warnings, the same gold rules, before the fit rather than after it.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from ray import cloudpickle
+
+from galton.aggregator import DawidSkene
+from galton.cli import main
+from galton.io import results_table
+from galton.workers.sharded import fit_parquet
+
+cloudpickle.register_pickle_by_value(sys.modules[__name__])  # actors cannot import test modules
+
+
+def _columns(n_tasks: int = 40, seed: int = 0) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    task = np.repeat(np.arange(n_tasks), 3)
+    return {"task": task, "worker": np.tile([1, 2, 3], n_tasks), "label": rng.integers(0, 2, task.size)}
+
+
+def _write(folder: Path, table: pa.Table, n_files: int = 2) -> Path:
+    folder.mkdir(parents=True)
+    bounds = np.linspace(0, table.num_rows, n_files + 1).astype(int)
+    for i in range(n_files):
+        pq.write_table(table.slice(bounds[i], bounds[i + 1] - bounds[i]), folder / f"part-{i}.parquet")
+    return folder
+
+
+def _fit(source, **options):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = DawidSkene(n_iter=5)
+        return model, fit_parquet(model, source, n_shards=2, **options)
+
+
+# ---------------------------------------------------------------------------- columns as the local reader reads them
+def test_a_list_column_is_the_local_readers_one_line_error(ray_session, tmp_path, capsys):
+    """A worker column of lists gave Ray's traceback (ArrowNotImplementedError: 'dictionary_encode'
+    has no kernel), not the reader's error."""
+    cols = _columns()
+    cols["worker"] = pa.array([[w] for w in cols["worker"].tolist()], pa.list_(pa.int64()))
+    folder = _write(tmp_path / "lists", pa.table(cols))
+    with pytest.raises(ValueError) as local:
+        DawidSkene().fit(str(folder))
+    with pytest.raises(ValueError, match=r"part-\d\.parquet: column 'worker' holds list values") as remote:
+        _fit(folder)
+    assert str(remote.value).split(": ", 1)[1] == str(local.value)
+    assert "ray::" not in str(remote.value)
+    assert main(["aggregate", str(folder), "--engine", "ray", "--shards", "2", "-m", "ds", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "column 'worker' holds list values" in err and "Traceback" not in err
+
+
+def test_binary_columns_are_decoded_as_text_as_locally(ray_session, tmp_path):
+    """Parquet BYTE_ARRAY columns without the UTF8 annotation: the local reader decodes them, Ray kept
+    bytes (labels b'x0', a binary results schema, text gold refused, a binary task column refused)."""
+    cols = _columns()
+    table = pa.table({"task": pa.array([f"t{t}".encode() for t in cols["task"]], pa.binary()),
+                      "worker": cols["worker"],
+                      "label": pa.array([f"x{v}".encode() for v in cols["label"]], pa.binary())})
+    folder = _write(tmp_path / "bytes", table)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        local = DawidSkene(n_iter=5).fit(str(folder), {"t1": "x1"})
+    model, data = _fit(folder, gold={"t1": "x1"})
+    assert data.label_names.tolist() == ["x0", "x1"]
+    remote, here = results_table(model).sort_by("task"), results_table(local).sort_by("task")
+    assert remote.schema.field("task").type == remote.schema.field("label").type == pa.string()
+    assert remote["task"].equals(here["task"]) and remote["label"].equals(here["label"])
+    np.testing.assert_allclose(remote["p_x1"].to_numpy(), here["p_x1"].to_numpy(), atol=1e-9)
