@@ -330,9 +330,21 @@ CLI_HINTS = (
 )
 
 
+def remote_cause(exc: BaseException) -> BaseException:
+    """The error raised inside a Ray task or actor, which Ray re-raises wrapped (``RayTaskError``,
+    whose message is the remote traceback); any other error as it is."""
+    for _ in range(8):
+        cause = getattr(exc, "cause", None)
+        if not (type(exc).__module__.startswith("ray.") and isinstance(cause, BaseException)):
+            break
+        exc = cause
+    return exc
+
+
 def one_line(exc: BaseException) -> str:
     """The message of ``exc`` on one line (with the file name of an OSError), its hints in the
     command line's words (:data:`CLI_HINTS`)."""
+    exc = remote_cause(exc)
     text = " ".join(str(exc).split())
     if isinstance(exc, OSError) and exc.filename and str(exc.filename) not in text:
         text = f"{text}: {exc.filename}"
@@ -387,6 +399,7 @@ def describe(exc: BaseException, options: Collection[str] | None = None) -> str:
     """One line for any failure: the message of an input error, else what kind of failure it is.
     ``options``: those of the subcommand that ran, so that a hint names only options it has (None:
     every option a hint may name)."""
+    exc = remote_cause(exc)
     kind = type(exc)
     text = " ".join(str(exc).split())
     if kind.__name__ == "PanicException" or kind.__module__.startswith("pyo3_runtime"):

@@ -78,3 +78,21 @@ def test_binary_columns_are_decoded_as_text_as_locally(ray_session, tmp_path):
     assert remote.schema.field("task").type == remote.schema.field("label").type == pa.string()
     assert remote["task"].equals(here["task"]) and remote["label"].equals(here["label"])
     np.testing.assert_allclose(remote["p_x1"].to_numpy(), here["p_x1"].to_numpy(), atol=1e-9)
+
+
+def _raise_in_a_task(message):
+    raise ValueError(message)
+
+
+def test_an_error_raised_in_a_ray_task_is_its_own_one_line_message(ray_session):
+    """The command line printed Ray's wrapper (``ray::task() (pid=..., ip=...) File ... ValueError:
+    ...``, the remote traceback on one line) for an error raised inside a Ray task or actor."""
+    import ray
+
+    from galton.cli._common import describe
+
+    with pytest.raises(ValueError) as caught:
+        ray.get(ray.remote(_raise_in_a_task).remote("column 'label' holds something odd; fix it"))
+    assert "ray::" in str(caught.value)  # Ray's wrapper, also a ValueError
+    assert describe(caught.value) == "column 'label' holds something odd; fix it"
+    assert describe(ValueError("plain")) == "plain"
