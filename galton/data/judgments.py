@@ -29,7 +29,7 @@ from ._validate import (COLUMN_HINT, MAX_EXAMPLES, example_rows, missing_columns
                         row_index, file_rows, encoded_options)
 
 __all__ = ["Judgments", "MAX_RATING", "label_codes", "label_lookup", "parse_number", "unusable_error",
-           "unusable_ratings"]
+           "unusable_ratings", "warn_float_classes", "warn_spaced_labels"]
 
 OnInvalid = Literal["raise", "drop"]
 Duplicates = Literal["keep", "first", "last", "raise"]
@@ -168,8 +168,8 @@ class Judgments(EncodedData):
         if labels is not None:
             l_codes, l_names = recode_labels(l_codes, l_names, labels, label_col)
         if not numeric:
-            _warn_float_classes(l_names, label_col)
-            _warn_spaced_labels(l_names, label_col)
+            warn_float_classes(l_names, label_col)
+            warn_spaced_labels(l_names, label_col)
 
         if duplicates != "keep":
             key = t_codes.astype(np.int64) * max(len(w_names), 1) + w_codes
@@ -344,7 +344,7 @@ def _numeric_labels(table: pa.Table, label_col: str) -> pa.Table:
     return table.set_column(table.column_names.index(label_col), label_col, values)
 
 
-def _warn_float_classes(names: np.ndarray, label_col: str) -> None:
+def warn_float_classes(names: np.ndarray, label_col: str) -> None:
     """Warn when categorical labels are non-integer numbers (probably ratings)."""
     if names.dtype.kind != "f":
         return
@@ -359,7 +359,7 @@ def _warn_float_classes(names: np.ndarray, label_col: str) -> None:
         )
 
 
-def _warn_spaced_labels(names: np.ndarray, label_col: str) -> None:
+def warn_spaced_labels(names: np.ndarray, label_col: str) -> None:
     """Warn when text labels carry spaces at either end ("x " beside "x": two classes that are
     probably one, from a CSV written with spaces after its commas)."""
     if names.dtype != object:

@@ -141,7 +141,7 @@ class RayEngine(EngineMixin):
 
     def load_parquet(self, source: Any, *, task_col: str = "task", worker_col: str = "worker",
                      label_col: str = "label", gold: Any = None, on_invalid: str = "raise",
-                     duplicates: str = "keep", labels: Any = None) -> Any:
+                     duplicates: str = "keep", labels: Any = None, numeric: bool = False) -> Any:
         """Read a directory / glob of Parquet files, a Ray Dataset or in-memory frames straight into
         the actors, in parallel Ray tasks, without collecting the data in this process; returns a
         :class:`galton.workers.sharded.ShardedJudgments` to pass to ``model.fit`` (see
@@ -149,7 +149,7 @@ class RayEngine(EngineMixin):
         from .ingest import ingest
 
         return ingest(self, source, task_col=task_col, worker_col=worker_col, label_col=label_col,
-                      gold=gold, on_invalid=on_invalid, duplicates=duplicates, labels=labels)
+                      gold=gold, on_invalid=on_invalid, duplicates=duplicates, labels=labels, numeric=numeric)
 
     def load_shards(self, shards: list[Any], n_tasks: int = 0) -> None:
         """Hand ready-made shards (any picklable objects; ``task_ids`` for ``gather``) to actors."""

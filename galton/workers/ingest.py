@@ -54,7 +54,7 @@ from ..io._text import one_line
 from ..io._types import common_int_type
 from .._gold import read_gold
 from ..data._validate import COLUMN_HINT
-from ..data.judgments import label_codes, label_lookup
+from ..data.judgments import label_codes, label_lookup, warn_float_classes, warn_spaced_labels
 from ..judgments import ColumnError, frame_kind, to_arrow
 from ._partition import (
     build_core,
@@ -291,7 +291,7 @@ def _gold_pieces(gold: Any, label_names: np.ndarray, task_type: pa.DataType,
 # --------------------------------------------------------------------------------------------------
 def ingest(engine: Any, source: Any, *, task_col: str = "task", worker_col: str = "worker",
            label_col: str = "label", gold: Any = None, on_invalid: str = "raise",
-           duplicates: str = "keep", labels: Sequence[Any] | None = None) -> ShardedJudgments:
+           duplicates: str = "keep", labels: Sequence[Any] | None = None, numeric: bool = False) -> ShardedJudgments:
     """Read ``source`` in parallel Ray tasks into ``engine``'s shard actors (see the module docstring).
 
     Parameters
@@ -307,6 +307,8 @@ def ingest(engine: Any, source: Any, *, task_col: str = "task", worker_col: str 
     duplicates : repeated (task, worker) pairs: "keep" (default), "first", "last" (in input order)
         or "raise", as in :meth:`galton.judgments.Judgments.from_any`.
     labels : the full label set, when some labels may never be observed.
+    numeric : the labels are numeric ratings (a rating model's): no warning that non-integer labels
+        are taken as classes, as ``Judgments.from_any(numeric=True)``.
 
     Returns
     -------
@@ -353,6 +355,9 @@ def ingest(engine: Any, source: Any, *, task_col: str = "task", worker_col: str 
     ltype = _common_type([t[label_col] for t in types], repr(label_col), okunits)
     worker_names, wmaps_ok = merge_vocabularies([m["workers"] for m in ok], wtype)
     label_names, lmaps_ok = merge_vocabularies([m["labels"] for m in ok], ltype, labels, label_col)
+    if not numeric:  # the local reader's warnings: ratings read as classes, "x " beside "x"
+        warn_float_classes(label_names, label_col)
+        warn_spaced_labels(label_names, label_col)
     it_w, it_l = iter(wmaps_ok), iter(lmaps_ok)
     wmaps = [next(it_w) if "workers" in m else np.zeros(0, np.int32) for m in metas]
     lmaps = [next(it_l) if "workers" in m else np.zeros(0, np.int32) for m in metas]

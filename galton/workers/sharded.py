@@ -206,6 +206,7 @@ def fit_parquet(model: Any, source: Any, *, address: str | None = None, n_shards
                                                           or Path(other).resolve() in here.parents):
                 raise ValueError(f"checkpoint_dir {os.fspath(checkpoint_dir)!r} is or lies inside {what} "
                                  f"({os.fspath(other)!r}); give the checkpoints a directory of their own")
+    ingest_options.setdefault("numeric", getattr(model, "kind", "categorical") == "rating")  # no class warnings
     with RayEngine(n_shards=n_shards, address=address) as engine:
         data = engine.load_parquet(source, **ingest_options)
         model.fit(data, results_dir=results_dir, checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every,

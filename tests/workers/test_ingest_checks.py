@@ -96,3 +96,32 @@ def test_an_error_raised_in_a_ray_task_is_its_own_one_line_message(ray_session):
     assert "ray::" in str(caught.value)  # Ray's wrapper, also a ValueError
     assert describe(caught.value) == "column 'label' holds something odd; fix it"
     assert describe(ValueError("plain")) == "plain"
+
+
+# ---------------------------------------------------------------------------- the reader's warnings
+def _label_warnings(source, model=None) -> list[str]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if model is None:
+            fit_parquet(DawidSkene(n_iter=2), source, n_shards=2)
+        else:
+            fit_parquet(model, source, n_shards=2)
+    return [str(w.message) for w in caught if "column 'label' holds" in str(w.message)]
+
+
+def test_ingest_warns_of_float_and_spaced_labels_as_the_local_reader(ray_session, tmp_path):
+    """Non-integer float labels taken as classes and labels with spaces at the ends: the local
+    reader warns, Ray ingest said nothing."""
+    from galton import create
+
+    cols = _columns()
+    floats = _write(tmp_path / "floats", pa.table({**cols, "label": cols["label"] + 0.5}))
+    spaced = _write(tmp_path / "spaced", pa.table({**cols, "label": np.where(cols["label"] == 1, "x ", "x")}))
+    for folder in (floats, spaced):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            DawidSkene(n_iter=2).fit(str(folder))
+        local = [str(w.message) for w in caught if "column 'label' holds" in str(w.message)]
+        assert len(local) == 1 and _label_warnings(folder) == local
+    assert "non-integer numbers (0.5, 1.5)" in _label_warnings(floats)[0]
+    assert _label_warnings(floats, create("rating_gaussian", n_iter=2)) == []  # ratings: numbers, not classes
