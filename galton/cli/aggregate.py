@@ -204,6 +204,7 @@ def _aggregate_sharded(args: argparse.Namespace, out: TextIO, err: TextIO, cls: 
     actors (galton.workers.ingest); a directory --output is written by the shards themselves."""
     from ..io import results_table, write_table
     from ..workers import ShardedCodesError, fit_parquet
+    from ..workers.sharded import GoldSharesNoTaskWarning
 
     gold = None if args.gold is None else _read_gold(args.gold, args.task_col, args.label_col)
     if args.use_gold and gold is None:
@@ -213,6 +214,7 @@ def _aggregate_sharded(args: argparse.Namespace, out: TextIO, err: TextIO, cls: 
     model = cls(**{k: v for k, v in params.items() if k not in fit_keys})
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        warnings.simplefilter("error", GoldSharesNoTaskWarning)  # refused before the fit, as locally
         start = time.perf_counter()
         try:
             with memory_guard(args):
@@ -225,6 +227,8 @@ def _aggregate_sharded(args: argparse.Namespace, out: TextIO, err: TextIO, cls: 
                 )
         except reader_errors() as exc:
             raise CLIError(f"cannot read {args.input!r}: {one_line(exc)}") from None
+        except GoldSharesNoTaskWarning as exc:  # raised by ingest, before the fit
+            raise no_common_task(exc.gold_ids, exc.data_ids) from None
         except ShardedCodesError as exc:  # the model reads per-judgment codes in the driver
             raise CLIError(f"model {name!r} cannot run on distributed ingest yet ({one_line(exc)}); "
                            "use --engine local, or another model such as ds") from None

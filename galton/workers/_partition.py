@@ -197,7 +197,8 @@ def build_core(maps: tuple[list[np.ndarray], list[np.ndarray]], gold: tuple[Any,
     ``maps[0][u]`` / ``maps[1][u]`` map unit ``u``'s worker / label codes to global codes. Returns a
     dict of arrays plus ``n_dropped``, ``error``: None, or (number of repeated (task, worker)
     pairs, example task ids) when ``duplicates='raise'`` finds some, and ``gold_bad``: positions in
-    ``gold`` of the rows whose task is here and whose label code is -1 (outside the label set).
+    ``gold`` of the rows whose task is here and whose label code is -1 (outside the label set), and
+    ``gold_hits``: how many rows of ``gold`` name a task here.
     """
     wmaps, lmaps = maps
     used = [(u, p) for u, p in enumerate(pieces) if p is not None and len(p[1])]
@@ -254,6 +255,7 @@ def build_core(maps: tuple[list[np.ndarray], list[np.ndarray]], gold: tuple[Any,
     np.cumsum(counts, out=indptr[1:])
     gold_codes = np.full(names.size, -1, dtype=np.int32)
     gold_bad = np.zeros(0, dtype=np.int64)
+    gold_hits = 0
     if gold is not None and len(gold[1]):
         g_raw, g_codes = gold
         if is_np:
@@ -264,12 +266,13 @@ def build_core(maps: tuple[list[np.ndarray], list[np.ndarray]], gold: tuple[Any,
             pos = pc.index_in(g_raw.cast(pa.string()), value_set=pa.array(names.tolist(), pa.string()))
             pos = pos.fill_null(-1).to_numpy().astype(np.int64)
             hit = pos >= 0
+        gold_hits = int(hit.sum())
         gold_bad = np.flatnonzero(hit & (g_codes < 0))  # a gold label outside the set, on a task here
         hit &= g_codes >= 0
         gold_codes[pos[hit]] = g_codes[hit]
     return {"task_names": names, "indptr": indptr, "task": local, "worker": worker.astype(np.int32, copy=False),
             "label": label.astype(np.int32, copy=False), "gold": gold_codes, "n_dropped": n_dropped,
-            "error": error, "gold_bad": gold_bad}
+            "error": error, "gold_bad": gold_bad, "gold_hits": gold_hits}
 
 
 def finish_shard(core: dict[str, Any], offset: int, n_workers: int, n_labels: int,

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -53,6 +54,7 @@ from ..io._read import ID_COLUMNS, check_columns, input_files, parquet_schema, p
 from ..io._text import one_line
 from ..io._types import common_int_type
 from .._gold import read_gold
+from .._warnings import caller_stacklevel
 from ..data._validate import COLUMN_HINT
 from ..data.judgments import label_codes, label_lookup, warn_float_classes, warn_spaced_labels
 from ..judgments import ColumnError, frame_kind, to_arrow
@@ -63,7 +65,7 @@ from ._partition import (
     partition_unit,
     task_shard,
 )
-from .sharded import NamedShard, ShardedJudgments
+from .sharded import GoldSharesNoTaskWarning, NamedShard, ShardedJudgments
 
 __all__ = ["NamedShard", "ShardedJudgments", "Unit", "ingest", "plan_units"]
 
@@ -197,9 +199,9 @@ def _partition_task(unit: Unit, table: Any, cols: tuple[str, str, str], n_shards
     return (meta, *pieces)
 
 
-def _core_info(core: dict[str, Any]) -> tuple[int, int, int, Any, np.ndarray]:
+def _core_info(core: dict[str, Any]) -> tuple[int, int, int, Any, np.ndarray, int, list]:
     return (int(core["task_names"].size), int(core["task"].size), int(core["n_dropped"]), core["error"],
-            core["gold_bad"])
+            core["gold_bad"], core["gold_hits"], core["task_names"][:3].tolist())
 
 
 def _build_task(maps: Any, gold: Any, n_workers: int, duplicates: str, *pieces: Any) -> tuple:
@@ -262,7 +264,8 @@ def _gold_pieces(gold: Any, label_names: np.ndarray, task_type: pa.DataType,
     set of gold rules (:func:`galton._gold.read_gold`: a Series, dict, frame or path; ``true_label``;
     one label per task; task ids brought to the judgments' type). As in a local fit, gold of a task
     without judgments is ignored whatever its label: only the shards know their tasks, so each one
-    reports the bad labels of its own tasks."""
+    reports the bad labels of its own tasks; gold that names none of the judged tasks is ignored with a
+    :class:`GoldSharesNoTaskWarning`, as a local fit warns."""
     integer = pa.types.is_integer(task_type)
     tasks, values = read_gold(gold, np.empty(0, dtype=np.int64 if integer else object),
                               labels=label_names)  # in the labels' type, as a local fit reads them
@@ -278,10 +281,12 @@ def _gold_pieces(gold: Any, label_names: np.ndarray, task_type: pa.DataType,
         part = raw[idx] if isinstance(raw, np.ndarray) else raw.take(pa.array(idx))
         out.append((part, codes[idx]))
 
-    def check(bad_per_shard: list[np.ndarray]) -> None:
+    def check(bad_per_shard: list[np.ndarray], hits: int, data_ids: list[Any]) -> None:
         bad = np.sort(np.concatenate([rows[s][b] for s, b in enumerate(bad_per_shard)] or [np.zeros(0, np.int64)]))
         if bad.size:
             label_codes(label_names, values[bad], what="gold", tasks=tasks[bad])  # raises, naming them
+        if tasks.size and not hits:  # as a local fit: a warning, the gold ignored (the CLI refuses it)
+            warnings.warn(GoldSharesNoTaskWarning(tasks[:3].tolist(), data_ids), stacklevel=caller_stacklevel())
 
     return out, check
 
@@ -381,7 +386,8 @@ def ingest(engine: Any, source: Any, *, task_col: str = "task", worker_col: str 
             pieces[u][s] = None
     del pieces
     if check_gold is not None:
-        check_gold([i[4] for i in infos])
+        check_gold([i[4] for i in infos], sum(i[5] for i in infos),
+                   sorted(t for i in infos for t in i[6])[:3])  # the smallest ids, as a local message shows
     errors = [i[3] for i in infos if i[3]]
     if errors:
         raise ValueError(

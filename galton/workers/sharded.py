@@ -20,7 +20,7 @@ from ..aggregator._engine import LoadedData, Shard
 from ..data._encode import id_lookup
 from ..data.judgments import label_codes
 
-__all__ = ["NamedShard", "ShardedCodesError", "ShardedJudgments", "fit_parquet"]
+__all__ = ["GoldSharesNoTaskWarning", "NamedShard", "ShardedCodesError", "ShardedJudgments", "fit_parquet"]
 
 @dataclass
 class NamedShard(Shard):
@@ -35,6 +35,16 @@ class NamedShard(Shard):
 
 class ShardedCodesError(ValueError, AttributeError):
     """A model asked the driver for per-judgment codes that live only in the shards."""
+
+
+class GoldSharesNoTaskWarning(UserWarning):
+    """Gold given to ``load_parquet`` names none of the judged tasks: it is ignored, as in a local fit
+    (``gold_ids`` and ``data_ids``: a few ids of each side; the command line refuses it)."""
+
+    def __init__(self, gold_ids: Any, data_ids: Any):
+        self.gold_ids, self.data_ids = list(gold_ids)[:3], list(data_ids)[:3]
+        super().__init__(f"gold shares no task with the judgments (gold task ids look like {self.gold_ids}, "
+                         f"the judgments' like {self.data_ids}); it is ignored")
 
 
 def _shard_task_names(shard: NamedShard) -> np.ndarray:

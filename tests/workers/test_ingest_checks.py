@@ -125,3 +125,33 @@ def test_ingest_warns_of_float_and_spaced_labels_as_the_local_reader(ray_session
         assert len(local) == 1 and _label_warnings(folder) == local
     assert "non-integer numbers (0.5, 1.5)" in _label_warnings(floats)[0]
     assert _label_warnings(floats, create("rating_gaussian", n_iter=2)) == []  # ratings: numbers, not classes
+
+
+# ---------------------------------------------------------------------------- gold
+def test_gold_that_names_no_judged_task_is_refused_before_the_fit_by_the_cli(ray_session, tmp_path, capsys,
+                                                                             monkeypatch):
+    """--use-gold with gold of other tasks: the local command refuses it before the fit; on Ray a
+    directory output ignored it (exit 0, a "no accuracy" note) and a file output refused it only
+    after the whole fit. In Python the gold is ignored with the local fit's warning."""
+    folder = _write(tmp_path / "judgments", pa.table(_columns()))
+    gold = tmp_path / "gold.csv"
+    gold.write_text("task,label\n1000,1\n1001,0\n")
+    with pytest.warns(UserWarning, match=r"gold shares no task with the judgments \(gold task ids look like "
+                                         r"\[1000, 1001\], the judgments' like \[0, 1, 2\]\); it is ignored"):
+        model = DawidSkene(n_iter=5)
+        fit_parquet(model, folder, n_shards=2, gold={1000: 1, 1001: 0})
+    plain, _ = _fit(folder)
+    np.testing.assert_array_equal(model.posteriors_, plain.posteriors_)
+    base = ["aggregate", str(folder), "-m", "ds", "--gold", str(gold), "--use-gold", "-q"]
+    assert main([*base, "-o", str(tmp_path / "local.csv")]) == 2
+    local = capsys.readouterr().err
+    assert "gold shares no task with the judgments" in local
+
+    def no_fit(self, *args, **kwargs):
+        raise AssertionError("the model was fitted")
+
+    monkeypatch.setattr(DawidSkene, "fit", no_fit)
+    for out in ("labels", "labels.csv"):
+        assert main([*base, "--engine", "ray", "--shards", "2", "-o", str(tmp_path / out)]) == 2
+        assert capsys.readouterr().err == local
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gold.csv", "judgments"]
