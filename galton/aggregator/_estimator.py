@@ -246,7 +246,7 @@ class BaseAggregator:
         results were written where the shards live: labels_ and probas_ are then None); ``codes``:
         each task's label when the model has chosen it already (a vote's ties), else the arg max."""
         out = Output(output or judgments.source_kind)
-        out.task_order = getattr(judgments, "task_order", None)  # Ray-ingested codes: results by id
+        out.order_by(judgments)  # Ray-ingested codes: results by id (the ids gathered when first needed)
         self._output_choice = output  # predict on new data follows it, else the new data's type
         self.judgments_ = judgments
         if post is None:

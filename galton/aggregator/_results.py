@@ -96,9 +96,25 @@ class Output:
         if kind not in ("pandas", "polars", "arrow"):
             raise ValueError(f"output must be 'pandas', 'polars' or 'arrow', not {kind!r}")
         self.kind = kind
-        #: where the task codes are not in the order of the ids (judgments ingested on Ray, whose codes
-        #: are shard-major), the codes in id order: per-task results are built in it
-        self.task_order: np.ndarray | None = None
+        self._task_order: np.ndarray | None = None
+        self._order_of: Any = None
+
+    @property
+    def task_order(self) -> np.ndarray | None:
+        """Where the task codes are not in the order of the ids (judgments ingested on Ray, whose codes
+        are shard-major), the codes in id order: per-task results are built in it."""
+        if self._order_of is not None:
+            self._task_order, self._order_of = getattr(self._order_of, "task_order", None), None
+        return self._task_order
+
+    @task_order.setter
+    def task_order(self, order: np.ndarray | None) -> None:
+        self._task_order, self._order_of = order, None
+
+    def order_by(self, judgments: Any) -> None:
+        """Take the task order from ``judgments`` when a per-task result is first built: results
+        written where the shards live never gather the task ids into this process."""
+        self._task_order, self._order_of = None, judgments
 
     def _by_task(self, task_names: np.ndarray, *per_task: np.ndarray) -> tuple[np.ndarray, ...]:
         order = self.task_order

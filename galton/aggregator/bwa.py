@@ -35,6 +35,7 @@ import numpy as np
 
 from ..judgments import Judgments
 from ._base import EMAggregator, argmax_ties_low
+from ._estimator import fit_options
 from ._engine import LocalEngine, Shard, add_stats
 from ._jit import twin
 from ._memory import FLOAT, judgments_bytes
@@ -131,7 +132,8 @@ class BWA(EMAggregator):
     Attributes
     ----------
     labels_, probas_ : the class with the largest score; the scores normalised per task.
-    scores_ : the scores ``z_tk`` themselves (rows need not sum to one).
+    scores_ : the scores ``z_tk`` themselves (rows need not sum to one); like ``labels_``, None
+        when the results went to ``results_dir``.
     precisions_ : ``v_wk`` per worker (rows) and class (columns), from the final scores.
     skills_ : each worker's precision averaged over the classes.
     priors_ : the class means ``mu_k`` normalised to sum to one.
@@ -270,6 +272,8 @@ class BWA(EMAggregator):
 
     def _run(self, eng: Any, judgments: Judgments, rng: np.random.Generator) -> tuple[Any, np.ndarray | None]:
         params, post = super()._run(eng, judgments, rng)
+        if not fit_options().collect:  # results written where the shards live: no per-task array here
+            return params, post
         return {**params, "scores": eng.gather(self._shard_scores)}, post
 
     def _finish(self, params: dict[str, Any], judgments: Judgments) -> None:
@@ -279,4 +283,5 @@ class BWA(EMAggregator):
         self.skills_ = out.per_worker(judgments.worker_names, v.mean(axis=1), "skill")
         mu = params["mu"]
         self.priors_ = out.priors(judgments.label_names, mu / mu.sum() if mu.sum() > 0 else mu)
-        self.scores_ = out.probas(judgments.task_names, judgments.label_names, params["scores"])
+        self.scores_ = (out.probas(judgments.task_names, judgments.label_names, params["scores"])
+                        if "scores" in params else None)

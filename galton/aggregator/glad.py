@@ -58,6 +58,7 @@ import numpy as np
 from .._math import LOG_2PI, log_sigmoid
 from ..judgments import Judgments, lookup
 from ._base import EMAggregator
+from ._estimator import fit_options
 from ._engine import Shard
 from ._jit import twin
 from ._kernels import clamp_gold, softmax_rows
@@ -168,12 +169,14 @@ def _aligned(keys: Any, vals: np.ndarray, names: np.ndarray) -> np.ndarray:
     return out
 
 
-def _per_name(value: Any, names: np.ndarray, what: str, default: float = 1.0) -> np.ndarray | float:
-    """A scalar, or an array aligned to ``names`` from a pandas Series / dict / mapping."""
+def _per_name(value: Any, names: Any, what: str, default: float = 1.0) -> np.ndarray | float:
+    """A scalar, or an array aligned to ``names`` (or to ``names()``: task ids ingested on Ray are
+    gathered only when needed) from a pandas Series / dict / mapping."""
     if value is None:
         return default
     if np.isscalar(value):
         return check_real(what, value, finite=True)  # text raised "could not convert string to float"
+    names = names() if callable(names) else names
     try:
         if hasattr(value, "index") and hasattr(value, "to_numpy"):
             keys, vals = np.asarray(value.index.to_numpy()), value.to_numpy(dtype=float)
@@ -234,7 +237,8 @@ class GLAD(EMAggregator):
 
     Attributes
     ----------
-    labels_, probas_, alphas_ (per worker), betas_ (per task), skills_ (= alphas_), priors_,
+    labels_, probas_, alphas_ (per worker), betas_ (per task; like labels_, None when the results
+    went to ``results_dir``), skills_ (= alphas_), priors_,
     history_ / loss_history_ (log posterior per iteration), n_iter_, converged_.
 
     References
@@ -316,7 +320,7 @@ class GLAD(EMAggregator):
         else:
             priors = np.full(k, 1.0 / k)
         mu_a = _per_name(self.alphas_priors_mean, judgments.worker_names, "alphas_priors_mean")
-        mu_b = _per_name(self.betas_priors_mean, judgments.task_names, "betas_priors_mean")
+        mu_b = _per_name(self.betas_priors_mean, lambda: judgments.task_names, "betas_priors_mean")  # ids on demand
         engine.map(self._init_shard, mu_b)
         alpha = np.broadcast_to(np.asarray(mu_a, dtype=float), (judgments.n_workers,)).copy()
         with np.errstate(divide="ignore"):  # a prior of 0: log 0 = -inf, that class never wins
@@ -389,13 +393,15 @@ class GLAD(EMAggregator):
 
     def _run(self, eng: Any, judgments: Judgments, rng: np.random.Generator) -> tuple[Any, np.ndarray]:
         params, post = super()._run(eng, judgments, rng)
+        if not fit_options().collect:  # results written where the shards live: no per-task array here
+            return params, post
         return {**params, "beta": eng.gather(self._shard_beta)}, post
 
     def _finish(self, params: dict[str, Any], judgments: Judgments) -> None:
         out = self._out
         self._params = params
         self.alphas_ = out.per_worker(judgments.worker_names, params["alpha"], "alpha")
-        self.betas_ = out.per_task(judgments.task_names, params["beta"], "beta")
+        self.betas_ = out.per_task(judgments.task_names, params["beta"], "beta") if "beta" in params else None
         self.skills_ = out.per_worker(judgments.worker_names, params["alpha"], "skill")
         self.priors_ = out.priors(judgments.label_names, params["priors"])
         self.loss_history_ = list(self.history_)
