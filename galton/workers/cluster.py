@@ -277,7 +277,16 @@ def connect(address: str | None = None, *, num_cpus: int | None = None, **kw: An
         log.info("joining the Ray cluster at %s", target)
         probe(target)
         with deferred(), _command_keeps_sigterm(), _ray_logs_quiet():  # interrupts: once ray.init returned
-            ray.init(address=target, **_log_options(kw))
+            try:
+                ray.init(address=target, **_log_options(kw))
+            except ConnectionError as exc:  # Ray's words named its own flag (--address), not galton's
+                if target != "auto" or "Could not find any running Ray instance" not in str(exc):
+                    raise
+                raise ConnectionError(
+                    "address 'auto' found no Ray cluster running on this machine; start one (`ray start "
+                    "--head`), give a cluster's address (host:port: --ray-address on the command line, "
+                    "address= or RAY_ADDRESS in Python), or leave the address out to start a local instance"
+                ) from None
             _started_here, _joined_as = False, target
         return _info(False)
     if os.environ.get("RAY_AUTH_MODE", "").lower() == "disabled":

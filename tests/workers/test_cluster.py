@@ -37,6 +37,32 @@ def test_empty_address_is_refused():
 
 
 # ---------------------------------------------------------------------------- idempotence
+def test_auto_without_a_cluster_names_galtons_option_not_rays_flag(tmp_path, monkeypatch, capsys):
+    """``--ray-address auto`` with no cluster on the machine printed Ray's "setting `--address` flag or
+    `RAY_ADDRESS`" (galton's option is --ray-address). Ray's own refusal is played here: another test
+    session's cluster on this machine would be found by "auto"."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from galton.cli import main
+
+    def no_cluster(address=None, **kw):
+        assert address == "auto"
+        raise ConnectionError("Could not find any running Ray instance. Please specify the one to connect to by "
+                              "setting `--address` flag or `RAY_ADDRESS` environment variable.")
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", no_cluster)
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    with pytest.raises(ConnectionError, match="address 'auto' found no Ray cluster running on this machine"):
+        cluster.connect("auto")
+    (tmp_path / "d").mkdir()
+    pq.write_table(pa.table({"task": [1, 1], "worker": [1, 2], "label": [0, 1]}), tmp_path / "d" / "p.parquet")
+    assert main(["aggregate", str(tmp_path / "d"), "-m", "ds", "--ray-address", "auto", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "--ray-address on the command line" in err and "`--address` flag" not in err
+
+
 def test_connect_twice_joins_the_same_instance(ray_session):
     node = ray.get_runtime_context().get_node_id()
     again = cluster.connect()
