@@ -185,7 +185,8 @@ def fit_parquet(model: Any, source: Any, *, address: str | None = None, n_shards
                 checkpoint_dir: str | os.PathLike[str] | None = None, checkpoint_every: int = 1,
                 results_top: int | None = None, **ingest_options: Any) -> ShardedJudgments:
     """Load ``source`` into a new :class:`~galton.workers.engine.RayEngine` (distributed ingest),
-    fit ``model`` on it and release the engine.
+    fit ``model`` on it and release the engine. ``model``: an EM model of (task, worker, label)
+    judgments (categorical or rating); pairwise and choice models are refused before anything is read.
 
     With ``results_dir`` the shards write the results there (a Parquet directory; refused before any
     work when it is, holds or lies in ``source``, or is a directory galton did not write; with
@@ -203,7 +204,13 @@ def fit_parquet(model: Any, source: Any, *, address: str | None = None, n_shards
         raise TypeError(f"fit_parquet runs the models that iterate over shards (EM models); {type(model).__name__} "
                         "reads its judgments in this process: read the files with galton.io.read_input(path) and "
                         "fit that")
-    if results_dir is not None and getattr(model, "kind", "categorical") != "categorical":
+    kind = getattr(model, "kind", "categorical")
+    if kind in ("pairwise", "choice"):  # it read the files, then missed their 'task' column
+        rows = "worker, left, right, label" if kind == "pairwise" else "worker, options, choice"
+        raise TypeError(f"fit_parquet reads (task, worker, label) judgments; {type(model).__name__} is a {kind} "
+                        f"model ({rows} rows): read the files with galton.io.read_input(path) and fit that "
+                        "(engine='ray' runs it on Ray)")
+    if results_dir is not None and kind != "categorical":
         raise ValueError(f"results_dir writes labels and class probabilities; {type(model).__name__} gives "
                          f"{model.kind} results: leave results_dir out and read the model's results")
     if results_dir is not None:  # refused before any work: an input, or a folder galton did not write

@@ -155,3 +155,19 @@ def test_gold_that_names_no_judged_task_is_refused_before_the_fit_by_the_cli(ray
         assert main([*base, "--engine", "ray", "--shards", "2", "-o", str(tmp_path / out)]) == 2
         assert capsys.readouterr().err == local
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gold.csv", "judgments"]
+
+
+# ---------------------------------------------------------------------------- what fit_parquet runs
+def test_fit_parquet_refuses_pairwise_and_choice_models_before_reading(ray_session, tmp_path):
+    """BradleyTerry on a folder of comparisons was ingested as (task, worker, label) judgments, then
+    refused for a missing 'task' column."""
+    from galton.aggregator import create
+
+    folder = tmp_path / "pairs"
+    folder.mkdir()
+    pq.write_table(pa.table({"worker": [1, 2], "left": ["a", "b"], "right": ["b", "c"], "label": ["a", "c"]}),
+                   folder / "p.parquet")
+    with pytest.raises(TypeError, match=r"BradleyTerry is a pairwise model \(worker, left, right, label rows\)"):
+        fit_parquet(create("bt"), folder)
+    with pytest.raises(TypeError, match=r"is a choice model \(worker, options, choice rows\)"):
+        fit_parquet(create("plackett_luce"), tmp_path / "not_read")  # refused before anything is read
