@@ -48,8 +48,11 @@ def read_gold(gold: Any, names: np.ndarray | None = None, *, task_col: str = "ta
         values = gold.to_numpy()
     elif isinstance(gold, dict) and not (task_col in gold and label_col in gold):
         keys = list(gold.keys())
-        # tuple ids stay whole (asarray would make columns)
-        tasks = object_array(keys) if any(isinstance(k, tuple) for k in keys) else np.asarray(keys)
+        # tuple ids stay whole (asarray would make columns); integers exactly (asarray made 0 and
+        # 2**63 floats, and kept 2**64 + 1 beside 0 as "int" ids that matched no integer task)
+        tasks = (object_array(keys) if any(isinstance(k, tuple) for k in keys) else
+                 _integer_ids([int(k) for k in keys], np.dtype(np.int64)) if keys and all(map(_is_int, keys)) else
+                 np.asarray(keys))
         values = np.asarray(list(gold.values()))
     else:
         table = to_arrow(gold, ids=(task_col, label_col, SIMULATED_TRUTH))  # labels as written
@@ -129,8 +132,10 @@ def _gold_task_ids(tasks: np.ndarray, names: np.ndarray) -> np.ndarray:
     if names.dtype.kind in "iu":
         if tasks.dtype.kind in "iu":
             return tasks
-        if tasks.dtype.kind == "f" and np.all(tasks == np.round(tasks)):
-            return tasks.astype(np.int64)
+        if tasks.dtype.kind == "f" and np.all(tasks == np.round(tasks)):  # whole numbers, exactly (2**63 wrapped)
+            return _integer_ids([int(t) for t in tasks.tolist()], names.dtype)
+        if tasks.dtype == object and all(map(_is_int, tasks)):  # Python ints no one 64-bit type holds
+            return _integer_ids([int(t) for t in tasks], names.dtype)
         if tasks.dtype == object and all(isinstance(t, str) for t in tasks):
             if all(re.fullmatch(_CANONICAL_INT, t) for t in tasks):
                 return _integer_ids([int(t) for t in tasks], names.dtype)
@@ -150,15 +155,22 @@ def _gold_task_ids(tasks: np.ndarray, names: np.ndarray) -> np.ndarray:
     return tasks
 
 
+def _is_int(v: Any) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
 def _integer_ids(values: list[int], names: np.dtype) -> np.ndarray:
     """Python integers as an array of the judgments' id type where they fit it (uint64 ids from
-    2**63 on overflowed int64), else of objects (they then match no task)."""
+    2**63 on overflowed int64), else of int64 or uint64, else of objects: ids outside the judgments'
+    type name no judged task, and are ignored as gold of a task without judgments is."""
     info = np.iinfo(names)
     if all(info.min <= v <= info.max for v in values):
         return np.array(values, dtype=names)
     if all(-(2**63) <= v < 2**63 for v in values):
         return np.array(values, dtype=np.int64)
-    return np.array(values, dtype=object)
+    if all(0 <= v < 2**64 for v in values):
+        return np.array(values, dtype=np.uint64)
+    return object_array(values)
 
 
 def _check_gold_conflicts(tasks: np.ndarray, values: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -168,7 +180,7 @@ def _check_gold_conflicts(tasks: np.ndarray, values: np.ndarray, rows: np.ndarra
         key = np.asarray(pa.array(tasks).dictionary_encode().indices)
         if np.unique(key).size == key.size:
             return np.arange(tasks.size)  # no task twice: the common case, without a Python loop
-    except (pa.ArrowException, TypeError, ValueError):
+    except (pa.ArrowException, TypeError, ValueError, OverflowError):  # ints beyond 64 bits: the loop below
         pass
     seen: dict[Any, tuple[Any, int]] = {}
     clashes: dict[Any, list[int]] = {}

@@ -199,9 +199,14 @@ def label_lookup(label_names: np.ndarray, values: Any) -> np.ndarray:
         out = np.full(len(parsed), -1, dtype=np.int32)  # ("abc" against labels 0, 1 failed in numpy's cast)
         for kind in (int, float):  # apart: one array of both made 2**53 + 1 a float, 2**53
             rows = [i for i, p in enumerate(parsed) if isinstance(p, kind) and not isinstance(p, bool)]
-            found = np.asarray([parsed[i] for i in rows])
-            if rows and found.dtype != object:  # object: an integer beyond 64 bits, no label
-                out[rows] = label_lookup(label_names, found)
+            # integers by 64-bit type (0 beside 2**63 made float64; beside 2**64 + 1, no integer type: every
+            # one of them went unfound); an integer beyond 64 bits is no label
+            parts = ([[i for i in rows if -(2**63) <= parsed[i] < 2**63],
+                      [i for i in rows if 2**63 <= parsed[i] < 2**64]] if kind is int else [rows])
+            for part in parts:
+                found = np.asarray([parsed[i] for i in part])
+                if part and found.dtype != object:
+                    out[part] = label_lookup(label_names, found)
         return out.reshape(values.shape)
     if values.dtype.kind == "f" and label_names.dtype.kind in "iub":
         info = np.iinfo(label_names.dtype) if label_names.dtype.kind in "iu" else None
@@ -211,6 +216,8 @@ def label_lookup(label_names: np.ndarray, values: Any) -> np.ndarray:
         out = np.full(values.shape, -1, dtype=np.int32)
         out[whole] = lookup(label_names, values[whole].astype(label_names.dtype))
         return out
+    if values.dtype.kind in "iu" and label_names.dtype.kind in "iu":  # compared as they are: a cast wrapped
+        return lookup(label_names, values)  # 2**63 to -2**63 among int64 ids, -1 to 2**64 - 1 among uint64 ones
     return lookup(label_names, np.asarray(values, dtype=label_names.dtype if label_names.dtype != object else object))
 
 

@@ -267,10 +267,16 @@ def _gold_pieces(gold: Any, label_names: np.ndarray, task_type: pa.DataType,
     reports the bad labels of its own tasks; gold that names none of the judged tasks is ignored with a
     :class:`GoldSharesNoTaskWarning`, as a local fit warns."""
     integer = pa.types.is_integer(task_type)
-    tasks, values = read_gold(gold, np.empty(0, dtype=np.int64 if integer else object),
+    given, values = read_gold(gold, np.empty(0, dtype=np.int64 if integer else object),
                               labels=label_names)  # in the labels' type, as a local fit reads them
+    tasks = given
+    if integer:  # an id outside the judgments' type names no task (2**63 wrapped to -2**63 among int64 ids)
+        info = np.iinfo(task_type.to_pandas_dtype())
+        inside = (np.ones(given.size, dtype=bool) if given.dtype.kind in "iu" and np.can_cast(given.dtype, info.dtype)
+                  else np.array([info.min <= int(t) <= info.max for t in given.tolist()], dtype=bool))
+        tasks, values = given[inside], values[inside]
     codes = label_lookup(label_names, values)
-    raw: Any = (tasks.astype(np.int64) if integer else
+    raw: Any = (tasks.astype(np.int64) if integer else  # as the pieces hold them (uint64 wraps there too)
                 pa.array([str(t) for t in tasks.tolist()], pa.string()))
     sid = task_shard(raw, n_shards)
     out: list[tuple[Any, np.ndarray]] = []
@@ -285,8 +291,8 @@ def _gold_pieces(gold: Any, label_names: np.ndarray, task_type: pa.DataType,
         bad = np.sort(np.concatenate([rows[s][b] for s, b in enumerate(bad_per_shard)] or [np.zeros(0, np.int64)]))
         if bad.size:
             label_codes(label_names, values[bad], what="gold", tasks=tasks[bad])  # raises, naming them
-        if tasks.size and not hits:  # as a local fit: a warning, the gold ignored (the CLI refuses it)
-            warnings.warn(GoldSharesNoTaskWarning(tasks[:3].tolist(), data_ids), stacklevel=caller_stacklevel())
+        if given.size and not hits:  # as a local fit: a warning, the gold ignored (the CLI refuses it)
+            warnings.warn(GoldSharesNoTaskWarning(given[:3].tolist(), data_ids), stacklevel=caller_stacklevel())
 
     return out, check
 

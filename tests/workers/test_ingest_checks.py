@@ -171,3 +171,26 @@ def test_fit_parquet_refuses_pairwise_and_choice_models_before_reading(ray_sessi
         fit_parquet(create("bt"), folder)
     with pytest.raises(TypeError, match=r"is a choice model \(worker, options, choice rows\)"):
         fit_parquet(create("plackett_luce"), tmp_path / "not_read")  # refused before anything is read
+
+
+def test_gold_ids_near_and_beyond_64_bits_match_exactly_locally_and_on_ray(ray_session, tmp_path):
+    """Gold {2: "b", 2**63: "a"} became float64 ids and 2**63 wrapped to task -2**63 (its gold then
+    taken by that task); {2: "b", 2**64 + 1: "a"} was refused ("gold task ids are int but the
+    judgments' task ids are integers"); text ids "18446744073709551617" raised a raw OverflowError.
+    An id that no judged task can have is gold of a task without judgments: ignored."""
+    import pandas as pd
+
+    low = -(2**63)
+    table = pa.table({"task": pa.array([low, low, low, 2, 2, 2, 5, 5, 5], pa.int64()),
+                      "worker": [1, 2, 3] * 3, "label": ["b", "b", "b", "a", "a", "a", "a", "b", "b"]})
+    folder = _write(tmp_path / "judgments", table, n_files=1)
+    golds = [{2: "b", 2**63: "a"}, {2: "b", 2**64 + 1: "a"},
+             pd.DataFrame({"task": ["2", "18446744073709551617"], "label": ["b", "a"]})]
+    for gold in golds:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            local = DawidSkene(n_iter=5).fit(table, gold)
+        remote, _ = _fit(folder, gold=gold)
+        for model in (local, remote):
+            labels = dict(zip(*[results_table(model)[c].to_pylist() for c in ("task", "label")]))
+            assert labels == {low: "b", 2: "b", 5: "b"}, (gold, model)
