@@ -156,6 +156,32 @@ def timed(fn: Callable[[], Any], repeat: int = 1) -> tuple[Any, list[float]]:
     return result, times
 
 
+def fits_in_turns(fits: dict[str, Callable[[], Any]], repeat: int) -> tuple[dict[str, list[float]], dict[str, float]]:
+    """Fits of one process taking turns: a warm-up of each, then ``repeat`` rounds of one timed fit
+    each (so the machine's slow and fast spells fall on every side alike), then one more fit each
+    for its peak memory growth in MiB (in one process memory freed and kept is reused: lower bounds).
+    Warnings are silenced. Returns the seconds per side and the peak growth per side."""
+    import warnings
+
+    times: dict[str, list[float]] = {side: [] for side in fits}
+    peaks: dict[str, float] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for fit in fits.values():
+            fit()  # warm-up (numba's compilation, first imports)
+        for _ in range(repeat):
+            for side, fit in fits.items():
+                t0 = time.perf_counter()
+                fit()
+                times[side].append(time.perf_counter() - t0)
+        for side, fit in fits.items():
+            reset_peak_rss()
+            before = peak_rss_mib()[0]
+            fit()
+            peaks[side] = max(peak_rss_mib()[0] - before, 0.0)
+    return times, peaks
+
+
 def _status_kib(field: str) -> float | None:
     try:
         with open("/proc/self/status", encoding="ascii") as fh:

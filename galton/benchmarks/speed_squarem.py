@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
-import warnings
 from typing import Any, Sequence
 
-from ._common import emit, fmt_ratio, load_average, markdown_table, peak_rss_mib, reset_peak_rss
+from ._common import emit, fits_in_turns, fmt_ratio, load_average, markdown_table
 
 __all__ = ["squarem_table", "main"]
 
@@ -39,22 +37,7 @@ def squarem_table(n_pairs: int = 200_000, n_choices: int = 100_000, repeat: int 
     rows = []
     for name, cls, data in _cases(n_pairs, n_choices, seed):
         models = {"plain": cls(accelerate=False), "squarem": cls()}
-        times: dict[str, list[float]] = {side: [] for side in models}
-        peaks: dict[str, float] = {}
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            for m in models.values():
-                m.fit(data)  # warm-up
-            for _ in range(repeat):
-                for side, m in models.items():
-                    t0 = time.perf_counter()
-                    m.fit(data)
-                    times[side].append(time.perf_counter() - t0)
-            for side, m in models.items():
-                reset_peak_rss()
-                before = peak_rss_mib()[0]
-                m.fit(data)
-                peaks[side] = max(peak_rss_mib()[0] - before, 0.0)
+        times, peaks = fits_in_turns({side: (lambda m=m: m.fit(data)) for side, m in models.items()}, repeat)
         plain, fast = (statistics.median(times[s]) for s in ("plain", "squarem"))
         gain = models["squarem"].history_[-1] - models["plain"].history_[-1]
         rows.append([name, models["plain"].n_iter_, models["squarem"].n_iter_, f"{plain:.3f}", f"{fast:.3f}",

@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
-import warnings
 from typing import Any, Sequence
 
 import numpy as np
 
-from ._common import emit, fmt_ratio, load_average, markdown_table, peak_rss_mib, reset_peak_rss
+from ._common import emit, fits_in_turns, fmt_ratio, load_average, markdown_table
 
 __all__ = ["votes_table", "main"]
 
@@ -51,22 +49,7 @@ def votes_table(labels: Sequence[int] = (4, 100, 1000), n_tasks: int = 10_000, r
         for name, ck_name in MODELS.items():
             fits = {"galton": lambda: aggregator.get(name)().fit(frame),
                     "crowd-kit": lambda: getattr(ck, ck_name)().fit(frame)}
-            times: dict[str, list[float]] = {side: [] for side in fits}
-            peaks: dict[str, float] = {}
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                for fit in fits.values():
-                    fit()  # warm-up
-                for _ in range(repeat):
-                    for side, fit in fits.items():
-                        t0 = time.perf_counter()
-                        fit()
-                        times[side].append(time.perf_counter() - t0)
-                for side, fit in fits.items():  # each side's own peak, one warm fit after the timed ones
-                    reset_peak_rss()
-                    before = peak_rss_mib()[0]
-                    fit()
-                    peaks[side] = max(peak_rss_mib()[0] - before, 0.0)
+            times, peaks = fits_in_turns(fits, repeat)
             ours, theirs = statistics.median(times["galton"]), statistics.median(times["crowd-kit"])
             rows.append([name, k, len(frame), f"{ours:.4f}", f"{theirs:.4f}", fmt_ratio(theirs / ours),
                          f"{peaks['galton']:.0f}", f"{peaks['crowd-kit']:.0f}"])
