@@ -21,8 +21,8 @@ of the objective at a trial point is no convergence test (it may land level with
 far from the optimum): the driver does not stop there (``memory["untested"]``).
 
 :class:`Squarem` keeps the state in the driver's ``memory`` (arrays and numbers, so checkpoints
-save it): the chain of points since the last extrapolation (each the map of the one before),
-the plain point to fall back to while an extrapolated one is on trial, and ``step_max``.
+save it): the chain of points since the last extrapolation (each the map of the one before)
+and ``step_max``; an extrapolated point carries the plain one to fall back to (``"plain"``).
 """
 
 from __future__ import annotations
@@ -62,41 +62,43 @@ class Squarem:
 
     @staticmethod
     def start() -> dict[str, Any]:
-        return {"chain": [], "fallback": None, "step_max": 1.0, "alpha": -1.0}
+        return {"chain": [], "step_max": 1.0, "alpha": -1.0}
 
     @staticmethod
-    def on_trial(state: dict[str, Any]) -> bool:
-        """Whether the statistics at hand belong to an extrapolated point."""
-        return state["fallback"] is not None
+    def on_trial(point: Any) -> bool:
+        """Whether ``point``, whose statistics are at hand, is an extrapolated one: it carries the
+        plain step it was extrapolated beside (``"plain"``), the fallback and, should the fit end
+        there before its objective is known, the result."""
+        return "plain" in point
 
-    def rejected(self, state: dict[str, Any], last_accepted: Any) -> tuple[Any, dict[str, Any]]:
-        """The extrapolated point fell below the last objective: go on from the plain point."""
-        fallback = state["fallback"]
+    def rejected(self, state: dict[str, Any], point: Any, last_accepted: Any) -> tuple[Any, dict[str, Any]]:
+        """The extrapolated ``point`` fell below the last objective: go on from its plain point."""
+        fallback = point["plain"]
         chain = [self.to_vector(last_accepted), self.to_vector(fallback)]
         step_max = state["step_max"]
         if state["alpha"] <= -step_max / STEP_FACTOR:  # the step was at the cap: shorten the cap
             step_max = max(1.0, step_max / STEP_FACTOR)
-        return fallback, {"chain": chain, "fallback": None, "step_max": step_max, "alpha": -1.0}
+        return fallback, {"chain": chain, "step_max": step_max, "alpha": -1.0}
 
     def after_step(self, state: dict[str, Any], point: Any, new: Any, *,
                    restart: bool = False) -> tuple[Any, dict[str, Any]]:
         """``new`` is the model's step from ``point``, whose objective was accepted: extend the
         chain (begin it anew with ``restart``: ``new`` is not the step of the chain's last point),
         and extrapolate when it holds three points. Returns the next point (``new`` itself when
-        not extrapolated) and state."""
+        not extrapolated, else the extrapolated one carrying ``new`` as ``"plain"``) and state."""
         step_max = state["step_max"]
-        chain = [] if state["fallback"] is not None or restart else list(state["chain"])
+        chain = [] if restart else list(state["chain"])
         if not chain:
             chain = [self.to_vector(point)]
         chain.append(self.to_vector(new))
         if len(chain) < 3:
-            return new, {"chain": chain[-2:], "fallback": None, "step_max": step_max, "alpha": -1.0}
+            return new, {"chain": chain[-2:], "step_max": step_max, "alpha": -1.0}
         x, alpha = extrapolate(chain[0], chain[1], chain[2], step_max)
         if alpha <= -step_max:  # the step wanted more than the cap: allow longer ones
             step_max *= STEP_FACTOR
         if alpha == -1.0 or (self.admissible is not None and not self.admissible(x)):
-            return new, {"chain": chain[1:], "fallback": None, "step_max": step_max, "alpha": -1.0}
-        return self.from_vector(x), {"chain": [], "fallback": new, "step_max": step_max, "alpha": alpha}
+            return new, {"chain": chain[1:], "step_max": step_max, "alpha": -1.0}
+        return {**self.from_vector(x), "plain": new}, {"chain": [], "step_max": step_max, "alpha": alpha}
 
 
 class Accelerated:
@@ -143,27 +145,23 @@ class Accelerated:
         # the change from the last objective to a trial point's says nothing of convergence (an
         # extrapolation may land level with the last point far from the optimum): not tested, and
         # the iterations so marked are kept for a resumed fit's test (_first_stop)
-        trial, it = sq.on_trial(state), state["it"] + 1
-        at = state["untested_at"]
-        marks = {"untested": trial, "untested_at": np.append(at, it) if trial else at}
+        trial, it = sq.on_trial(point), state["it"] + 1
+        at = np.append(state["untested_at"], it) if trial else state["untested_at"]
+        kept = {"it": it, "untested_at": at}
         if trial and obj < last[1] - 1e-12 * abs(last[1]):  # below the last: go on plainly
-            new, state = sq.rejected(state, last[0])
+            new, state = sq.rejected(state, point, last[0])
             if "pending" in base:  # the safeguard's point, and this iteration counted
                 base = {**base, "pending": new, "step": None, "steps": base["steps"] + 1}
-            return new, {**base, "untested": True, "squarem": {**state, **marks, "it": it, "point": new, "last": last}}
+            return new, {**base, "untested": True, "squarem": {**state, **kept, "point": new, "last": last}}
         new, after = step(stats, base)
         if after.get("rejected", 0) > base.get("rejected", 0):  # the safeguard stepped from its last point
             last, restart = after["prev"][:2], True
         else:
-            last, restart = (point, obj), False
+            last, restart = (point, obj), trial  # after a trial point the chain begins at it
         nxt, state = sq.after_step(state, last[0], new, restart=restart)
-        if nxt is not new:
-            # an extrapolated point carries the plain one: if the fit ends here, before its
-            # objective is known, the plain step is the result (see _results_params)
-            nxt = {**nxt, "plain": new}
-            if "pending" in after:
-                after = {**after, "pending": nxt, "step": None}
-        return nxt, {**after, "untested": trial, "squarem": {**state, **marks, "it": it, "point": nxt, "last": last}}
+        if nxt is not new and "pending" in after:  # the safeguard's point: the extrapolated one
+            after = {**after, "pending": nxt, "step": None}
+        return nxt, {**after, "untested": trial, "squarem": {**state, **kept, "point": nxt, "last": last}}
 
     def _admissible(self, x: np.ndarray, n_items: int) -> bool:
         """Whether an extrapolated vector may be tried (all, unless the model says otherwise)."""
