@@ -315,8 +315,8 @@ def test_cli_catches_the_sharded_codes_error_by_class(tmp_path, monkeypatch, cap
     assert "distributed ingest" not in err and "AttributeError" in err
 
 
-#: model code that may call BLAS: the preference models' covariance, once, after the fit
-BLAS_ALLOWED = {"galton.aggregator._pref_results"}
+#: model code that may call BLAS: the preference models' covariance (and its worker correction), once, after the fit
+BLAS_ALLOWED = {"galton.aggregator._pref_results", "galton.aggregator._pref_workers"}
 
 
 def test_model_code_calls_no_threaded_blas_product():

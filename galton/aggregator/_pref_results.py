@@ -16,6 +16,7 @@ import numpy as np
 from .._math import sigmoid
 from ._base import NotFittedError
 from ._memory import FLOAT
+from ._pref_workers import schur_correction, worker_information
 from ._results import Output, crowdkit_scores, pandas_index
 
 __all__ = ["ItemOutput", "PreferenceResults", "ranking_order", "standard_errors", "Z95", "DENSE_SE_MAX",
@@ -60,6 +61,12 @@ def standard_errors(info: dict[str, Any]) -> np.ndarray:
     centring projection (``I^+`` without a prior). Diagonal path: ``1 / sqrt(I_ii)``.
     """
     full = info["full"]
+    if "wJ" in info:  # worker parameters free: the Schur complement (:mod:`._pref_workers`)
+        correction = schur_correction(info, info["diag"].size, not np.isscalar(full))
+        if np.isscalar(full):
+            info = {**info, "diag": np.maximum(info["diag"] - correction, 1e-12 * info["diag"])}
+        else:
+            full = full - correction
     if np.isscalar(full):
         with np.errstate(divide="ignore"):
             return 1.0 / np.sqrt(np.maximum(info["diag"], 0.0))
@@ -127,6 +134,24 @@ class PreferenceResults:
     def _pair_table(self, data: Any, theta: np.ndarray) -> tuple[np.ndarray, ...]:
         a, b, n, wins, _ = data.pairs()
         return a, b, n, wins / n, sigmoid(theta[a] - theta[b])
+
+    def _worker_terms(self, shard: Any, params: Any) -> tuple[np.ndarray, ...] | None:
+        """Models with worker parameters φ_w: per comparison ``∂P1/∂d``, ``∂P1/∂φ_w`` (rows x m),
+        ``1 / (P1 (1 - P1))``, and the worker priors' curvature (workers x m); None: no worker
+        parameters (the standard errors are then those of θ alone)."""
+        return None
+
+    def _with_worker_info(self, shard: Any, params: Any, info: dict[str, Any]) -> dict[str, Any]:
+        terms = self._worker_terms(shard, params)
+        if terms is None:
+            return info
+        d_item, d_worker, weight, curvature = terms
+        extra = worker_information(shard.left, shard.right, shard.worker, shard.n_items, curvature.shape[0],
+                                   d_item, d_worker, weight)
+        if shard.holds_prior:  # the priors once, as the item prior
+            diagonal = np.arange(curvature.shape[1])
+            extra["wJ"][:, diagonal, diagonal] += curvature
+        return {**info, **extra}
 
     def _store_results(self, data: Any, params: Any, info: dict[str, Any], output: str | None) -> None:
         self._store_scores(data, self._theta(params), standard_errors(info), output)

@@ -18,8 +18,8 @@ driver's: the parameters and the model's ``memory`` (the Newman safeguard's last
 the L-BFGS state) are saved and a fit on the same data resumes bit-identically. A shard's digest
 covers its comparisons (or choice events) and, through ``vocab``, the item names its codes stand for.
 
-Standard errors. ``se`` comes from the Fisher information ``I`` of the log-scores (worker parameters
-held at their estimates) and measures the score *relative to the average item* (only differences of
+Standard errors. ``se`` comes from the Fisher information ``I`` of the log-scores (with worker
+parameters free: its Schur complement, :mod:`._pref_workers`) and measures the score *relative to the average item* (only differences of
 scores have meaning): exact, ``diag(P I^-1 P)`` with ``P`` the centring projection, up to
 ``DENSE_SE_MAX`` items; above it ``1 / sqrt(I_ii)`` (the information of an item with all others
 held fixed, an underestimate for items whose opponents are themselves uncertain). Where the items
@@ -27,10 +27,10 @@ fall into groups that never meet (prompts whose answers are compared within the 
 ``se`` holds each group's location, which only the prior ties to the others, so it is wide for
 comparisons within a group; the diagonal form leaves that out: Plackett-Luce on best-of-4 within
 250 prompts (1,000 items) gave mean ``se`` 1.18, within 251 prompts 0.53, where the centred
-scores' 95% intervals covered 87% (a simulation of the hunt of 2026-12-06). Worker parameters held
-fixed leave their own uncertainty out: Crowd-BT's and noisy Bradley-Terry's intervals cover less
-than they say where the reliabilities' prior pulls them from the truth (clean raters, 3,000
-comparisons: 64% for a stated 95%; Bradley-Terry's 95%).
+scores' 95% intervals covered 87% (a simulation of the hunt of 2026-12-06). Crowd-BT's and noisy
+Bradley-Terry's still cover less than stated on clean raters (reliability 1, at the edge of the
+parameter space, estimated below it, so the scores' spread is overestimated: 64% for 95%; 94-95%
+on raters of reliability U(0.6, 0.95); see :mod:`._pref_workers`).
 """
 
 from __future__ import annotations
@@ -386,7 +386,7 @@ class PreferenceAggregator(PreferenceResults, EMAggregator):
             diag = diag + add
             if not np.isscalar(full):
                 full = full + np.diag(add)
-        return {"diag": diag, "full": full}
+        return self._with_worker_info(shard, params, {"diag": diag, "full": full})
 
 
 class PairwiseAggregator(PreferenceAggregator):

@@ -26,6 +26,7 @@ from .._math import EPS
 from ._lbfgs import LBFGSState
 from ._params import check_real
 from ._pref_kernels import bt_info_diag, noisy_pass, vdot
+from ._pref_workers import crowd_bt_terms, noisy_bt_worker_terms
 from ._preference import (PairShard, PairwiseAggregator, best_shift, bt_stats, check_mle_exists, log_sigmoid,
                           sigmoid, theta_update)
 from ._registry import register
@@ -184,7 +185,7 @@ class CrowdBT(Accelerated, PairwiseAggregator):
     Attributes
     ----------
     skills_ : per worker η_w (crowd-kit-style name), also as ``reliability_``.
-    scores_, intervals_ (with η held fixed), ranking_, pair_probas_, n_iter_, converged_, history_.
+    scores_, intervals_ (η free: :mod:`._pref_workers`), ranking_, pair_probas_, n_iter_, converged_, history_.
     """
 
     _empty_attrs = {"skills_": "skill", "reliability_": "skill"}
@@ -283,6 +284,9 @@ class CrowdBT(Accelerated, PairwiseAggregator):
         dp = (2 * eta - 1) * s * (1 - s)
         return dp * dp / np.maximum(p1 * (1 - p1), EPS)
 
+    def _worker_terms(self, shard: PairShard, params: dict[str, Any]) -> tuple[np.ndarray, ...]:
+        return crowd_bt_terms(params["theta"], params["eta"], shard.left, shard.right, shard.worker, self.eta_prior)
+
     def _finish(self, params: dict[str, Any], data: Any) -> None:
         self.skills_ = self._per_worker(data, params["eta"], "skill")
         self.reliability_ = self.skills_
@@ -335,8 +339,7 @@ class NoisyBradleyTerry(PairwiseAggregator):
         Convergence: change of the objective per comparison between evaluations.
     regularization_ratio : float, default 0.5
         Weight of ``log σ(θ) + log σ(-θ)`` per item (0.5 = one virtual tied comparison).
-    random_state : accepted for crowd-kit compatibility; the fit starts from θ = 0, q = 0, γ = 2 and
-        is deterministic.
+    random_state : accepted for crowd-kit compatibility; the fit starts from θ = 0, q = 0, γ = 2 (deterministic).
 
     Attributes
     ----------
@@ -435,6 +438,10 @@ class NoisyBradleyTerry(PairwiseAggregator):
         p1 = g * s + (1 - g) * sq
         dp = g * s * (1 - s)
         return dp * dp / np.maximum(p1 * (1 - p1), EPS)
+
+    def _worker_terms(self, shard: PairShard, params: dict[str, Any]) -> tuple[np.ndarray, ...]:
+        th, q, gm = self._split(params["best"], shard.n_items)
+        return noisy_bt_worker_terms(th, q, gm, shard.left, shard.right, shard.worker, self._WORKER_PRECISION)
 
     def _finish(self, params: dict[str, Any], data: Any) -> None:
         _, q, gm = self._split(params["best"], params["n_items"])

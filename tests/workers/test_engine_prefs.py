@@ -67,6 +67,9 @@ def test_ray_equals_local(ray_session, request, name, data, n_shards):
         np.testing.assert_allclose(remote.history_, local.history_, rtol=1e-13, atol=0)
     one = _fit(name, frame, "local", 1)
     np.testing.assert_allclose(_scores(remote), _scores(one), rtol=0, atol=1e-6)
+    if hasattr(local, "se_values_"):  # Crowd-BT's / noisy BT's worker terms are summed over shards too
+        np.testing.assert_allclose(remote.se_values_, local.se_values_, rtol=1e-9, atol=0)
+        np.testing.assert_allclose(remote.se_values_, one.se_values_, rtol=1e-4, atol=0)
 
 
 def test_every_kind_is_covered():
