@@ -294,6 +294,18 @@ def test_blank_lines_in_a_csv_are_no_rows(tmp_path):
         Judgments.from_any(str(path))
 
 
+def test_a_line_of_spaces_is_skipped_and_leaves_integer_ids_integers(tmp_path):
+    """A line of spaces was read as a row whose task was the text '   ' (worker and label null): the
+    task column became text, so after ``--on-invalid drop`` every id came back as a string and the
+    results no longer joined to integer-keyed data. It holds no judgment, as ``,,`` does not."""
+    path = tmp_path / "spaces.csv"
+    path.write_text("task,worker,label\n1,a,1\n1,b,1\n   \n2,a,2\n2,b,2\n \t , ,\n")
+    j = Judgments.from_any(str(path))
+    assert j.n_judgments == 4 and j.task_names.tolist() == [1, 2] and j.task_names.dtype.kind == "i"
+    labels = galton.aggregate(str(path), "mv", output="polars").labels_
+    assert labels.schema["task"] == pl.Int64 and labels["task"].to_list() == [1, 2]
+
+
 def test_pandas_ints_beyond_int64_are_read_or_named():
     """Python ints from 2**63 in an object column (64-bit hashes) are read as uint64; ints that no
     64-bit type holds are an error naming the column (a bare OverflowError before, no column)."""

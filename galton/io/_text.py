@@ -105,8 +105,9 @@ def read_text_table(source: Any, name: str, sep: str, ids: Collection[str],
                 "; a quote (\") opened and not closed on its line is the usual cause: close it, or write "
                 "a quote inside a field as two (\"\")")
         raise ValueError(f"cannot read {name!r} as {kind}: {text}") from None
-    if df.width and df.height:  # a blank line (one at the end, as editors leave) is no row of nulls
-        df = df.filter(~pl.all_horizontal(pl.all().is_null()))
+    if df.width and df.height:  # a blank line (one at the end, as editors leave), or a line of spaces,
+        # is no row: its spaces (read as the first field) would have made an integer id column text
+        df = df.filter(~pl.all_horizontal(pl.all().is_null() | (pl.all().str.strip_chars() == "")))
     return type_columns(df, ids).to_arrow()
 
 
