@@ -631,6 +631,15 @@ def test_a_temperature_of_1_is_not_reported_as_calibrated(tmp_path: Path, capsys
                                           "label; probabilities as fitted)")
 
 
+def test_max_iter_0_says_why_nothing_was_calibrated(tmp_path: Path, capsys) -> None:
+    # a fit of no iterations skips the results' passes; the summary blamed gold or a single label,
+    # neither of which held (welinder: two labels, no gold given)
+    rc, out, err = run(["aggregate", "bundled:welinder_bluebirds", "--max-iter", "0", "-o", tmp_path / "bb.csv"],
+                       capsys)
+    assert rc == 0, err
+    assert summary(out)["calibrated"] == "not done (--max-iter 0: the starting estimate, probabilities as they start)"
+
+
 def test_datasets_export_refusals_write_nothing(tmp_path: Path, capsys) -> None:
     # no experts table: refused before the judgments are written
     rc, _, err = run(["datasets", "export", "act_cf", tmp_path / "j.csv", "--experts", tmp_path / "e.csv"], capsys)

@@ -118,8 +118,8 @@ class MACE(EMAggregator):
 
     def __init__(self, n_restarts: int = 10, n_iter: int = 50, method: str = "vb", smoothing: float = 0.1,
                  default_noise: float = 0.5, alpha: float = 0.5, beta: float = 0.5, random_state: Any = 0,
-                 *, tol: float = 1e-5, max_iter: int | None = None, engine: Any = None,
-                 n_shards: int | None = None, progress: bool | None = None, verbose: int = 0):
+                 verbose: int = 0, *, tol: float = 1e-5, max_iter: int | None = None, engine: Any = None,
+                 n_shards: int | None = None, progress: bool | None = None):
         self.n_restarts = n_restarts
         self.n_iter = n_iter
         self.method = method

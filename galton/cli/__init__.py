@@ -107,8 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     agg.add_argument("--workers-output", default=None, metavar="FILE",
                      help="also write one row per worker (judgments, tasks, skill with its 95%% "
                      "interval, chance, information in bits, flags constant / uninformative / "
-                     "adversarial / too_little_data; each kind of data its own report): .parquet, .pq, .csv, .tsv "
-                     "or .jsonl, written atomically (see README, 'Which workers to keep')")
+                     "adversarial / too_little_data; each kind of data its own report, multi-label data none yet): "
+                     ".parquet, .pq, .csv, .tsv or .jsonl, written atomically (see README, 'Which workers to keep')")
     agg.add_argument("--kind", choices=KINDS, default="auto",
                      help="kind of data: auto (left/right columns: pairwise; options + choice/ranking, or "
                      "a ranking column: choice; a label column of lists: multilabel; else categorical), or "

@@ -399,6 +399,8 @@ def _summary(out: TextIO, model: Any, judgments: Any, name: str, cls: type, seco
         on = f"{held:,} held-out judgments of {getattr(model, 'calibration_tasks_', 0):,} tasks"
         if not getattr(model, "calibrate", True):
             said = "off (--uncalibrated: probabilities as fitted)"
+        elif getattr(model, "n_iter_", None) == 0:  # the fit stopped before its results' passes
+            said = "not done (--max-iter 0: the starting estimate, probabilities as they start)"
         elif not held:  # nothing to choose a temperature on: no task without gold, or one label
             said = ("not done (no judgment could be held out: no task without gold, or one label; "
                     "probabilities as fitted)")

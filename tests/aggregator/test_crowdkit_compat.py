@@ -616,3 +616,28 @@ def test_default_dawid_skene_stops_where_crowdkits_does_on_every_shared_dataset(
             mine, ref = ours().fit(data, **kw), theirs().fit(data, **kw)
             assert mine.n_iter_ == len(ref.loss_history_), (ours.__name__, kw.keys())
             assert mine.labels_.sort_index().equals(ref.labels_.sort_index().rename(mine.labels_.name))
+
+
+def test_constructor_positional_order_is_crowdkits():
+    """crowd-kit code passes parameters by position (``MACE(10, 50, 'vb', 0.1, 0.5, 0.5, 0.5, 0,
+    1)``); galton's MACE made ``verbose`` keyword-only, so that call raised a TypeError. For every
+    class of both: crowd-kit's positional parameters are galton's first ones, in the same order
+    (M-MSR's after ``n_iter, tol, random_state`` are its fit's state, documented as not provided)."""
+    import inspect
+
+
+    def positional(cls) -> list[str]:  # noqa: ANN001
+        return [p.name for p in inspect.signature(cls.__init__).parameters.values()
+                if p.name != "self" and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+    checked, wrong = 0, {}
+    for name in dir(ck):
+        theirs, ours = getattr(ck, name), getattr(galton, name, None)
+        if not inspect.isclass(theirs) or ours is None or not inspect.isclass(ours):
+            continue
+        want = positional(theirs)[:3] if name == "MMSR" else positional(theirs)  # then its fit state
+        have = positional(ours)
+        checked += 1
+        if have[:len(want)] != want:
+            wrong[name] = (want, have)
+    assert checked >= 15 and not wrong, wrong
