@@ -1,7 +1,11 @@
 """Pairwise data in :func:`galton.allocate`: the pairs of items (and raters) to compare next.
 
 Candidate pairs are the items at most ``window`` places apart in the current ranking. With ``d``
-the difference of the pair's log-scores and ``s`` its standard error (``D ~ N(d, s^2)``):
+the difference of the pair's log-scores and ``s`` its standard error (``D ~ N(d, s^2)``; ``s^2 =
+C_ll + C_rr - 2 C_lr`` from the fitted scores' covariance, so a pair compared 200 times is narrow
+even where each item's own ``se`` is wide; above ``DENSE_SE_MAX`` = 1,000 items, where the fit
+keeps no covariance, ``sqrt(se_l^2 + se_r^2)`` from the diagonal standard errors, which misses the
+covariance and understates the spread of a pair linked only through other items):
 
 - ``"uniform"``: fewest comparisons of the pair first;
 - ``"uncertainty"``: the probability that the current order of the pair is wrong, ``Phi(-|d| / s)``;
@@ -98,12 +102,11 @@ def rater_response(model: Any, worker_names: np.ndarray) -> tuple[np.ndarray, np
 
 
 def _candidates(model: Any, window: int, seed: int) -> dict[str, np.ndarray]:
+    from .aggregator._pref_results import difference_se
     from .allocate import id_hash
 
     comp = model.comparisons_
     theta = np.asarray(model.scores_values_, dtype=np.float64)
-    se = getattr(model, "se_values_", None)
-    se = np.zeros_like(theta) if se is None else np.asarray(se, dtype=np.float64)
     n = theta.size
     if n < 2:
         raise ValueError("pairwise data with fewer than 2 items: nothing to compare")
@@ -117,7 +120,7 @@ def _candidates(model: Any, window: int, seed: int) -> dict[str, np.ndarray]:
     lo, hi = comp.item_names[np.minimum(left, right)], comp.item_names[np.maximum(left, right)]
     return {"left": left, "right": right, "key": key, "n": np.int64(n),
             "counts": np.array([seen.get(x, 0) for x in key.tolist()], dtype=np.int64),
-            "d": theta[left] - theta[right], "s": np.sqrt(se[left] ** 2 + se[right] ** 2),
+            "d": theta[left] - theta[right], "s": difference_se(model, left, right),
             "hash": splitmix64(id_hash(lo, seed) ^ id_hash(hi, seed + 1))}
 
 

@@ -291,10 +291,12 @@ def test_pairwise_workers_a_reliable_rater_gets_the_top_pair(name: str) -> None:
     else:
         g = model.skills_.reindex(["good", "bad"]).to_numpy()
         a, b = g, (1 - g) * model.biases_.reindex(["good", "bad"]).to_numpy()
-    th, se = model.scores_values_, model.se_values_
+    from galton.aggregator._pref_results import difference_se  # by hand: tests/aggregator/test_pref_workers.py
+
+    th = model.scores_values_
     for (left, right, worker, score) in zip(both["left"], both["right"], both["worker"], both["score"]):
         i, j, k = names.index(left), names.index(right), ["good", "bad"].index(worker)
-        want = _rater_eig(th[i] - th[j], math.hypot(se[i], se[j]), a[k], b[k])
+        want = _rater_eig(th[i] - th[j], float(difference_se(model, [i], [j])[0]), a[k], b[k])
         assert score == pytest.approx(want, abs=1e-12)
     with pytest.raises(ValueError, match="reliability"):
         galton.allocate(None, 1, model=model, workers=["good", "newcomer"])
@@ -549,3 +551,79 @@ def test_workers_tables_past_the_memory_limit_are_refused_before_they_are_built(
     pairs = galton.aggregate(_raters(), "bt")  # pairwise: pairs x raters
     with memory_limit(100), pytest.raises(MemoryLimitError, match=r"among 3 workers .* pair x worker scores"):
         galton.allocate(None, 1, model=pairs, workers=["bad", "good", "mid"], window=2)
+
+
+# -------------------------------------------------------------------------------- fixes of the allocation hunt
+def _two_clusters(a_wins: int, n: int = 200) -> pd.DataFrame:
+    """a-b and c-d compared ``n`` times each (``a`` / ``c`` winning ``a_wins`` of them), b-c twice
+    (one win each): the weak link b-c is the pair to compare next."""
+    rows = [("w", "a", "b", "a" if i < a_wins else "b") for i in range(n)]
+    rows += [("w", "c", "d", "c" if i < a_wins else "d") for i in range(n)]
+    rows += [("w", "b", "c", "b"), ("w", "b", "c", "c")]
+    return pd.DataFrame(rows, columns=["worker", "left", "right", "label"])
+
+
+def _laplace_covariance(df: pd.DataFrame, model: Any) -> np.ndarray:
+    """By hand: the inverse Fisher information of Bradley-Terry's scores at the fit, with its
+    prior (every item against a pseudo-item of score 0, one virtual tie)."""
+    names = model.comparisons_.item_names.tolist()
+    th = np.asarray(model.scores_values_)
+    info = np.diag(1 / (1 + np.exp(-th)) / (1 + np.exp(th)))
+    for l, r in zip(df["left"], df["right"]):
+        i, j = names.index(l), names.index(r)
+        p = 1 / (1 + math.exp(th[j] - th[i]))
+        e = np.zeros(len(names))
+        e[i], e[j] = 1, -1
+        info += p * (1 - p) * np.outer(e, e)
+    return np.linalg.inv(info)
+
+
+def test_pairwise_spread_is_that_of_the_score_difference() -> None:
+    """A pair's spread was sqrt(se_l^2 + se_r^2), each item's error relative to the average item,
+    so a pair compared 200 times looked as uncertain as one never compared: the weak link b-c ranked
+    last (EIG 0.0985 with s 0.820) and a-b, P(order wrong) = 0.313 for a pair won 120:80, is 0.0025
+    (s 0.144). Now s^2 = C_ll + C_rr - 2 C_lr from the scores' covariance."""
+    from galton.allocate_pairwise import pair_eig
+
+    for a_wins, strategy in ((100, "eig"), (120, "uncertainty")):
+        df = _two_clusters(a_wins)
+        model = galton.aggregate(df)
+        cov = _laplace_covariance(df, model)
+        names = model.comparisons_.item_names.tolist()
+        th = np.asarray(model.scores_values_)
+        out = galton.allocate(None, 6, model=model, strategy=strategy, window=3)
+        assert len(out) == 6
+        for left, right, score in zip(out["left"], out["right"], out["score"]):
+            i, j = names.index(left), names.index(right)
+            s, d = math.sqrt(cov[i, i] + cov[j, j] - 2 * cov[i, j]), th[i] - th[j]
+            want = float(pair_eig(d, s)) if strategy == "eig" else 0.5 * math.erfc(abs(d) / (s * math.sqrt(2)))
+            assert score == pytest.approx(want, rel=1e-6, abs=1e-12), (left, right)
+        last = {frozenset(p) for p in zip(out["left"][4:], out["right"][4:])}
+        assert last == {frozenset("ab"), frozenset("cd")}  # the pairs compared 200 times come last
+        ab = out[[{l, r} == {"a", "b"} for l, r in zip(out["left"], out["right"])]]["score"].iloc[0]
+        assert ab == pytest.approx(0.0036 if strategy == "eig" else 0.0025, abs=2e-4)
+    assert out["left"][0] + out["right"][0] in ("bc", "cb")  # uncertainty: the weak link first
+
+
+def test_pairwise_spread_survives_pickling_and_above_the_dense_limit_is_the_diagonal(monkeypatch) -> None:
+    """The covariance travels with the fitted model (pickle, as Ray ships it); a fit above
+    DENSE_SE_MAX keeps none (its memory) and scores a pair by sqrt(se_l^2 + se_r^2) of the
+    diagonal standard errors, a refit of the same object included (no stale covariance)."""
+    import pickle
+
+    from galton.aggregator import _preference
+
+    df = _two_clusters(100)
+    model = galton.aggregate(df, "bt")
+    dense = galton.allocate(None, 6, model=model, window=3)
+    pd.testing.assert_frame_equal(galton.allocate(None, 6, model=pickle.loads(pickle.dumps(model)), window=3), dense)
+    monkeypatch.setattr(_preference, "DENSE_SE_MAX", 0)
+    model.fit(df)
+    names = model.comparisons_.item_names.tolist()
+    se = np.asarray(model.se_values_)
+    diag = galton.allocate(None, 6, model=model, window=3)
+    from galton.allocate_pairwise import pair_eig
+
+    for left, right, score in zip(diag["left"], diag["right"], diag["score"]):
+        i, j = names.index(left), names.index(right)
+        assert score == pytest.approx(float(pair_eig(0.0, math.hypot(se[i], se[j]))), abs=1e-6)

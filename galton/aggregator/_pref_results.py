@@ -15,12 +15,13 @@ import numpy as np
 
 from .._math import sigmoid
 from ._base import NotFittedError
+from ._estimator import BaseAggregator
 from ._memory import FLOAT
 from ._pref_workers import schur_correction, worker_information
 from ._results import Output, crowdkit_scores, pandas_index
 
-__all__ = ["ItemOutput", "PreferenceResults", "ranking_order", "standard_errors", "Z95", "DENSE_SE_MAX",
-           "DENSE_SE_ARRAYS"]
+__all__ = ["ItemOutput", "PreferenceResults", "ranking_order", "standard_errors", "score_errors", "difference_se",
+           "Z95", "DENSE_SE_MAX", "DENSE_SE_ARRAYS"]
 
 Z95 = 1.959963984540054  #: two-sided 95% normal quantile for ``lower`` / ``upper``
 DENSE_SE_MAX = 1000  #: up to this many items the standard errors use the exact inverse information
@@ -53,12 +54,23 @@ class ItemOutput:
 
 
 def standard_errors(info: dict[str, Any]) -> np.ndarray:
-    """Standard error of each log-score relative to the average item, ``se(θ_i - mean θ)``.
+    """Standard error of each log-score relative to the average item, ``se(θ_i - mean θ)``
+    (:func:`score_errors` without the covariance)."""
+    return score_errors(info)[0]
+
+
+def score_errors(info: dict[str, Any]) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(se, cov)``: the standard error of each log-score relative to the average item,
+    ``se(θ_i - mean θ)``, and on the dense path the centred covariance ``P I^-1 P`` of the scores
+    (items x items; None on the diagonal path).
 
     Only differences of scores have meaning; the location is pinned by the weak prior alone, so the
     absolute variance of every score would carry the (large, irrelevant) uncertainty of that
     location. Dense path (``info["full"]`` a matrix): the diagonal of ``P I^-1 P`` with ``P`` the
-    centring projection (``I^+`` without a prior). Diagonal path: ``1 / sqrt(I_ii)``.
+    centring projection (``I^+`` without a prior). Diagonal path: ``1 / sqrt(I_ii)``. The
+    covariance gives the spread of a score difference, ``var(θ_l - θ_r) = C_ll + C_rr - 2 C_lr``
+    (:func:`difference_se`), which the items' own ``se`` cannot: two items compared 200 times with
+    each other and little else each have a wide ``se`` but a narrow difference.
     """
     full = info["full"]
     if "wJ" in info:  # worker parameters free: the Schur complement (:mod:`._pref_workers`)
@@ -69,16 +81,39 @@ def standard_errors(info: dict[str, Any]) -> np.ndarray:
             full = full - correction
     if np.isscalar(full):
         with np.errstate(divide="ignore"):
-            return 1.0 / np.sqrt(np.maximum(info["diag"], 0.0))
+            return 1.0 / np.sqrt(np.maximum(info["diag"], 0.0)), None
     try:
         cov = np.linalg.inv(full)
     except np.linalg.LinAlgError:
         cov = np.linalg.pinv(full, hermitian=True)
     if not np.isfinite(cov).all():
         cov = np.linalg.pinv(full, hermitian=True)
+    del full
     row = cov.mean(axis=1)
     var = np.diag(cov) - 2 * row + row.mean()
-    return np.sqrt(np.maximum(var, 0.0))
+    cov -= row[:, None]  # centred in place: no second items x items array
+    cov -= row[None, :]
+    cov += row.mean()
+    return np.sqrt(np.maximum(var, 0.0)), cov
+
+
+def difference_se(model: Any, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Standard error of ``θ_left - θ_right`` (item codes) under a fitted preference model:
+    ``sqrt(C_ll + C_rr - 2 C_lr)`` from the centred covariance the fit keeps up to
+    :data:`DENSE_SE_MAX` items (with Crowd-BT's / noisy Bradley-Terry's worker parameters free).
+    Above it (or for a model without it) ``sqrt(se_l^2 + se_r^2)`` from the diagonal ``se``
+    (``1 / sqrt(I_ii)``, each item with the others held fixed): an approximation that ignores the
+    covariance of the two scores, so it understates the spread of a pair joined only through
+    other items (a weak link between two well-measured clusters)."""
+    left, right = np.asarray(left, dtype=np.int64), np.asarray(right, dtype=np.int64)
+    cov = getattr(model, "_score_cov", None)
+    if cov is not None:
+        return np.sqrt(np.maximum(cov[left, left] + cov[right, right] - 2.0 * cov[left, right], 0.0))
+    se = getattr(model, "se_values_", None)
+    if se is None:
+        return np.zeros(left.size)
+    se = np.asarray(se, dtype=np.float64)
+    return np.sqrt(se[left] ** 2 + se[right] ** 2)
 
 
 def ranking_order(theta: np.ndarray, tol: float) -> np.ndarray:
@@ -113,6 +148,9 @@ class PreferenceResults:
     _crowdkit_scores: str | None = None
 
     history_: list[float]
+    #: the centred covariance of the scores (items x items, dense path only; :func:`difference_se`)
+    _score_cov: np.ndarray | None = None
+    _fit_private = BaseAggregator._fit_private + ("_score_cov",)
 
     def memory_estimate(self, n_tasks: int, n_workers: int, n_labels: int,
                         n_judgments: int) -> tuple[int, str]:
@@ -154,7 +192,9 @@ class PreferenceResults:
         return {**info, **extra}
 
     def _store_results(self, data: Any, params: Any, info: dict[str, Any], output: str | None) -> None:
-        self._store_scores(data, self._theta(params), standard_errors(info), output)
+        se, cov = score_errors(info)
+        self._store_scores(data, self._theta(params), se, output)
+        self._score_cov = cov  # the spread of score differences, for galton.allocate
 
     def _store_scores(self, data: Any, theta: np.ndarray, se: np.ndarray, output: str | None) -> None:
         out = ItemOutput(output or data.source_kind)

@@ -144,3 +144,20 @@ def test_correction_sums_each_workers_own_terms(monkeypatch, light: int, m: int)
         expected += cross.T.dot(np.linalg.solve(block, cross))
     np.testing.assert_allclose(pw.schur_correction(info, n, True), expected, rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(pw.schur_correction(info, n, False), np.diag(expected), rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("case", [_crowd_case, _noisy_case], ids=["crowd_bt", "noisy_bt"])
+def test_pair_spread_is_that_of_the_score_difference_with_the_workers_free(case) -> None:  # noqa: ANN001
+    """galton.allocate scores a pair by the spread of θ_l - θ_r: sqrt(C_ll + C_rr - 2 C_lr) of the
+    scores' covariance with the worker parameters free (it took sqrt(se_l^2 + se_r^2), each item's
+    error relative to the average item, which ignores the covariance)."""
+    from galton.aggregator._pref_results import difference_se
+
+    model, phi, p1, worker_prior = case()
+    info = _joint_information(model, phi, p1, worker_prior)
+    n = model.scores_values_.size
+    cov = np.linalg.inv(info)[:n, :n]
+    left, right = np.triu_indices(n, 1)
+    want = np.sqrt(cov[left, left] + cov[right, right] - 2 * cov[left, right])
+    np.testing.assert_allclose(difference_se(model, left, right), want, rtol=1e-5)
+    assert np.abs(np.hypot(model.se_values_[left], model.se_values_[right]) / want - 1).max() > 0.05
