@@ -270,16 +270,33 @@ def allocate(data: Any, budget: int, *, strategy: str = "eig", model: Any = None
             raise ValueError("the fitted model holds no posteriors (results written where the shards live); "
                              "fit without results_dir to allocate")
         kind = judgments.source_kind
-        if strategy != "uniform" and post.size and np.all((post == 0.0) | (post == 1.0)):  # KOS: hard labels
-            warnings.warn(f"{type(fitted).__name__} gives every task a probability of 0 or 1, so every {strategy} "
-                          "score is 0 and the order is the seeded tie break; allocate with a model that gives "
-                          "probabilities (bds, ds), or strategy='uniform'", UserWarning, stacklevel=2)
+        if strategy != "uniform" and post.size:
+            _warn_hard(type(fitted).__name__, judgments, post, strategy)
         if workers is None:
             cols = _tasks(fitted, judgments, post, int(budget), strategy, int(per_task), random_state)
         else:
             cols = _pairs(fitted, judgments, post, int(budget), strategy, workers, int(per_task),
                           per_worker, random_state)
     return _frame(cols, output or kind)
+
+
+def _warn_hard(name: str, judgments: Any, post: np.ndarray, strategy: str) -> None:
+    """Warn where posteriors of exactly 0 or 1 make scores 0: every task (KOS's hard labels), or
+    tasks judged once (vote shares: majority vote, Wawa, ZBS give one vote a probability of 1, so a
+    task judged once ranked below every split task and, for eig, below uniform). Kept as the model
+    says, not replaced: the confidence column and the ranking stay the model's."""
+    hard = np.all((post == 0.0) | (post == 1.0), axis=1)
+    if hard.all():  # KOS: hard labels
+        warnings.warn(f"{name} gives every task a probability of 0 or 1, so every {strategy} score is 0 and the "
+                      "order is the seeded tie break; allocate with a model that gives probabilities (bds, ds), or "
+                      "strategy='uniform'", UserWarning, stacklevel=3)
+        return
+    once = int((hard & (judgments.counts_per_task() == 1)).sum())
+    if once:
+        warnings.warn(f"{name} gives {once:,} task(s) judged once a probability of exactly 1 (one vote is all it "
+                      f"weighs), so their {strategy} score is 0, as if a second judgment could not change them, "
+                      "and they rank last; allocate with a model that weighs a judgment by its worker's reliability (bds, the "
+                      "default; glad, mace), or strategy='uniform'", UserWarning, stacklevel=3)
 
 
 def _frame(cols: dict[str, Any], kind: str) -> Any:

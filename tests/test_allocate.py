@@ -627,3 +627,18 @@ def test_pairwise_spread_survives_pickling_and_above_the_dense_limit_is_the_diag
     for left, right, score in zip(diag["left"], diag["right"], diag["score"]):
         i, j = names.index(left), names.index(right)
         assert score == pytest.approx(float(pair_eig(0.0, math.hypot(se[i], se[j]))), abs=1e-6)
+
+
+@pytest.mark.parametrize("model", ["mv", "wawa", "zbs"])
+def test_vote_shares_warn_that_tasks_judged_once_score_zero(model: str) -> None:
+    """Vote-share posteriors give a task judged once confidence 1.0 and score 0: it ranked last,
+    below the split tasks, and eig lost to uniform without a word (the warning came only when every
+    task was 0 or 1). Tasks 3 and 4 are judged once."""
+    df = pd.DataFrame({"task": [1, 1, 1, 2, 2, 3, 4], "worker": list("abcabcb"), "label": list("xxyyxxy")})
+    with pytest.warns(UserWarning, match=r"gives 2 task\(s\) judged once a probability of exactly 1 .*\(bds"):
+        out = galton.allocate(df, 4, model=model)
+    assert set(out["task"][2:]) == {3, 4} and (out["score"][2:] == 0).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        galton.allocate(df, 4)  # bds: a task judged once is uncertain
+        galton.allocate(df, 4, model=model, strategy="uniform")
