@@ -10,7 +10,8 @@ bring, and return the ``budget`` best (task, slot) rows, ranked. Strategies:
   judgment ``y``: ``EIG = H(z) - E_y[H(z | y)] = H(C pi) - sum_k pi_k H(C[:, k])``, with ``pi`` the
   posterior and ``C[y, k] = p(y | z = k)`` the answer distribution of a typical worker: the
   judgment-weighted average confusion matrix of the model's ``errors_``, else (models without
-  confusions) a one-coin worker whose accuracy is the crowd's mean agreement with the posteriors.
+  confusions) a one-coin worker whose accuracy is the crowd's mean agreement with the posteriors,
+  its errors spread over the labels in use (not over declared labels nobody gives).
 
 Relabelling the uncertain items beats labelling every item again (Sheng, Provost and Ipeirotis,
 KDD 2008). With ``per_task > 1`` a task has up to ``per_task`` slots; slot ``j`` is scored by the
@@ -145,15 +146,31 @@ def _agreement(judgments: Any, post: np.ndarray) -> tuple[np.ndarray, float]:
     return acc, float(hit.mean()) if hit.size else 0.5
 
 
+def _one_coin(accuracy: float, used: np.ndarray | None, k: int) -> np.ndarray:
+    """A one-coin worker's ``[y, k]`` over the labels in use (``used``, None: all K): its errors go
+    to the other labels someone gives, never to a declared label nobody gives (which made a binary
+    crowd declared with labels a..d score 2.4 times the bits); a true class nobody gives is answered
+    uniformly over the labels in use."""
+    from .aggregator.bayesian import one_coin_matrix
+
+    if used is None:
+        return one_coin_matrix(accuracy, k)
+    m = np.zeros((k, k))
+    m[np.ix_(used, used)] = one_coin_matrix(accuracy, int(used.sum()))
+    m[np.ix_(used, ~used)] = 1.0 / used.sum()
+    return m
+
+
 def _confusions(model: Any, judgments: Any, post: np.ndarray) -> tuple[np.ndarray, Any]:
     """(typical worker's confusion ``[y, k]``, worker code -> that worker's ``[y, k]``)."""
-    from .aggregator.bayesian import one_coin_matrix
+    from .aggregator._declared_labels import used_labels
 
     k = judgments.n_labels
     errors = _errors_array(model, judgments)
     if errors is None:  # one-coin workers, built one at a time (W x K x K would not fit with many labels)
         acc, mean = _agreement(judgments, post)
-        return one_coin_matrix(mean, k), lambda c: one_coin_matrix(acc[c], k)
+        used = used_labels(judgments, None)  # the labels in use, as bds fits them
+        return _one_coin(mean, used, k), lambda c: _one_coin(acc[c], used, k)
     weight = np.bincount(judgments.worker, minlength=judgments.n_workers).astype(np.float64)
     typical = np.tensordot(weight / max(weight.sum(), 1.0), errors, axes=1)
     return typical, errors.__getitem__

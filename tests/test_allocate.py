@@ -642,3 +642,28 @@ def test_vote_shares_warn_that_tasks_judged_once_score_zero(model: str) -> None:
         warnings.simplefilter("error")
         galton.allocate(df, 4)  # bds: a task judged once is uncertain
         galton.allocate(df, 4, model=model, strategy="uniform")
+
+
+def test_one_coin_workers_spread_errors_over_the_labels_in_use() -> None:
+    """Models without confusion matrices get one-coin workers; their errors went to all K declared
+    labels, also to labels nobody gives: a binary crowd declared with labels a, b, c, d scored 2.4
+    times the bits (0.434 for 0.181). Majority vote gives the unused labels probability 0, so the
+    scores must not change when they are declared."""
+    from galton.judgments import Judgments
+
+    rng = np.random.default_rng(0)
+    truth, acc = rng.integers(0, 2, 100), rng.uniform(0.6, 0.9, 6)
+    rows = [(t, f"w{w}", "ab"[truth[t] if rng.random() < acc[w] else 1 - truth[t]])
+            for t in range(100) for w in rng.choice(6, 2, replace=False)]
+    df = pd.DataFrame(rows, columns=["task", "worker", "label"])
+    for kw in ({}, {"per_task": 2}, {"workers": ["w0", "w1"]}, {"strategy": "uncertainty", "per_task": 2}):
+        plain = galton.allocate(df, 10, model="mv", **kw)
+        declared = galton.allocate(Judgments.from_any(df, labels=["a", "b", "c", "d"]), 10, model="mv", **kw)
+        np.testing.assert_allclose(declared["score"], plain["score"], rtol=1e-12)
+        assert declared["task"].tolist() == plain["task"].tolist()
+    # the typical worker by hand: accuracy a = the mean agreement with the posteriors, p = 1/2
+    model = galton.aggregate(df, "mv")
+    post = model.probas_.reindex(columns=["a", "b"]).to_numpy()
+    a = float(np.mean([post[model.probas_.index.get_loc(t), "ab".index(y)] for t, y in zip(df["task"], df["label"])]))
+    top = galton.allocate(None, 1, model=model)
+    assert top["confidence"][0] == 0.5 and top["score"][0] == pytest.approx(eig_binary(0.5, a), rel=1e-12)
