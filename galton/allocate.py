@@ -35,7 +35,7 @@ from __future__ import annotations
 import hashlib
 import math
 import warnings
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
@@ -230,7 +230,7 @@ def _fit(data: Any, model: Any, engine: Any, random_state: int, columns: dict[st
 
 
 def allocate(data: Any, budget: int, *, strategy: str = "eig", model: Any = None,
-             workers: Sequence[Any] | None = None, per_task: int = 1, per_worker: int | None = None,
+             workers: Iterable[Any] | None = None, per_task: int = 1, per_worker: int | None = None,
              window: int = 5, random_state: int = 0, engine: Any = None, output: str | None = None,
              task_col: str = "task", worker_col: str = "worker", label_col: str = "label") -> Any:
     """The ``budget`` judgments to ask for next, ranked by expected gain (see the module docstring).
@@ -244,8 +244,8 @@ def allocate(data: Any, budget: int, *, strategy: str = "eig", model: Any = None
     model : None (galton's default model for the data), a model name, a fitted model (with ``data``
         None: its tasks are ranked; with ``data``: a copy configured as it is, fitted on ``data``),
         or a model object to fit on ``data`` as it is configured (``DawidSkene(stopping="likelihood")``)
-    workers : ids of the available workers: rank (task, worker) pairs (pairwise data: (left, right,
-        worker) rows, never a worker on a pair it already compared)
+    workers : ids of the available workers (a list or any iterable, read once): rank (task, worker)
+        pairs (pairwise data: (left, right, worker) rows, never a worker on a pair it already compared)
     per_task : at most this many rows per task (per pair of items for pairwise data: there each of a
         pair's rows carries the pair's one score, the gain of its next comparison, not a smaller gain
         per extra comparison as for categorical tasks)
@@ -267,7 +267,9 @@ def allocate(data: Any, budget: int, *, strategy: str = "eig", model: Any = None
     _check(budget, strategy, per_task, per_worker)
     if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
         raise ValueError(f"window must be an integer >= 1, not {window!r}")
-    if workers is not None and (isinstance(workers, (str, bytes)) or len(list(workers)) == 0):
+    if workers is not None and not isinstance(workers, (str, bytes)):
+        workers = list(workers)  # once: an iterator or generator read here was empty for the ranking
+    if workers is not None and (isinstance(workers, (str, bytes)) or len(workers) == 0):
         raise ValueError(f"workers must list the ids of the available workers, not {workers!r}")  # [] crashed
     if per_worker is not None and workers is None:  # it limited nothing, silently
         raise ValueError("per_worker limits the rows given to each worker of workers=; pass workers too")

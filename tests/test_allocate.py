@@ -667,3 +667,19 @@ def test_one_coin_workers_spread_errors_over_the_labels_in_use() -> None:
     a = float(np.mean([post[model.probas_.index.get_loc(t), "ab".index(y)] for t, y in zip(df["task"], df["label"])]))
     top = galton.allocate(None, 1, model=model)
     assert top["confidence"][0] == 0.5 and top["score"][0] == pytest.approx(eig_binary(0.5, a), rel=1e-12)
+
+
+def test_workers_given_as_an_iterator_are_read_once() -> None:
+    """``len(list(workers))`` consumed an iterator or generator before the ranking read it: an
+    IndexError (categorical data) or a false "workers is empty" (pairwise)."""
+    df = pd.DataFrame({"task": [1, 1, 1, 2, 2, 3], "worker": list("abcabc"), "label": list("xxyyyx")})
+    want = galton.allocate(df, 5, workers=["a", "b", "c"])
+    for given in (iter(["a", "b", "c"]), (w for w in "abc")):
+        pd.testing.assert_frame_equal(galton.allocate(df, 5, workers=given), want)
+    pairs = pd.DataFrame({"worker": list("abcabc"), "left": list("xxyyzx"), "right": list("yzzxxz"),
+                          "label": list("xxyxzz")})
+    want = galton.allocate(pairs, 5, workers=["a", "b", "c"])
+    assert len(want) == 3
+    pd.testing.assert_frame_equal(galton.allocate(pairs, 5, workers=iter(["a", "b", "c"])), want)
+    with pytest.raises(ValueError, match="workers must list the ids of the available workers"):
+        galton.allocate(df, 2, workers=iter([]))
