@@ -198,7 +198,7 @@ def _allocatable(cls: type, name: str) -> None:
                          f"{kind} data, which has no next judgment to rank")
 
 
-def _fit(data: Any, model: Any, engine: Any, random_state: int, columns: dict[str, str]) -> Any:
+def _fit(data: Any, model: Any, engine: Any, random_state: int, columns: dict[str, Any]) -> Any:
     from ._api import aggregate
     from .aggregator import get, parameters
 
@@ -232,7 +232,8 @@ def _fit(data: Any, model: Any, engine: Any, random_state: int, columns: dict[st
 def allocate(data: Any, budget: int, *, strategy: str = "eig", model: Any = None,
              workers: Iterable[Any] | None = None, per_task: int = 1, per_worker: int | None = None,
              window: int = 5, random_state: int = 0, engine: Any = None, output: str | None = None,
-             task_col: str = "task", worker_col: str = "worker", label_col: str = "label") -> Any:
+             task_col: str = "task", worker_col: str = "worker", label_col: str = "label", tie: Any = None,
+             on_invalid: str = "raise") -> Any:
     """The ``budget`` judgments to ask for next, ranked by expected gain (see the module docstring).
 
     Parameters
@@ -256,6 +257,8 @@ def allocate(data: Any, budget: int, *, strategy: str = "eig", model: Any = None
     output : "pandas", "polars" or "arrow"; default: the input's frame type
     task_col, worker_col, label_col : the columns of categorical ``data`` (as in ``fit``); the
         result still names the task column ``task``
+    tie, on_invalid : passed to the fit, as in ``fit``: the label that marks a tie in pairwise data
+        (a tie counts as half a win for each side), and ``"drop"`` to leave out invalid rows
 
     Returns
     -------
@@ -276,6 +279,13 @@ def allocate(data: Any, budget: int, *, strategy: str = "eig", model: Any = None
     columns = {k: v for k, v, default in (("task_col", task_col, "task"), ("worker_col", worker_col, "worker"),
                                           ("label_col", label_col, "label"))
                if v != default}  # only what differs: pairwise data has columns of its own
+    if tie is not None:  # the data's errors name tie= and on_invalid= (allocate took neither: a TypeError)
+        columns["tie"] = tie
+    if on_invalid != "raise":
+        columns["on_invalid"] = on_invalid
+    if data is None and (tie is not None or on_invalid != "raise"):
+        raise ValueError("tie= and on_invalid= say how to read data; with data=None (a fitted model) there is "
+                         "none to read: pass them to the fit, or the data with them")
     fitted = _fit(data, model, engine, random_state, columns)
     if getattr(fitted, "comparisons_", None) is not None:
         from .allocate_pairwise import pairwise_rows

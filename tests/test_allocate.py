@@ -683,3 +683,24 @@ def test_workers_given_as_an_iterator_are_read_once() -> None:
     pd.testing.assert_frame_equal(galton.allocate(pairs, 5, workers=iter(["a", "b", "c"])), want)
     with pytest.raises(ValueError, match="workers must list the ids of the available workers"):
         galton.allocate(df, 2, workers=iter([]))
+
+
+def test_ties_and_invalid_rows_are_read_as_the_error_says() -> None:
+    """Pairwise data with ties said "pass tie=<value>", which allocate did not accept (TypeError);
+    nor on_invalid='drop', which the same hint and the categorical errors name."""
+    df = pd.DataFrame({"worker": list("abcabc"), "left": list("xxyyzx"), "right": list("yzzxxz"),
+                       "label": ["x", "tie", "y", "x", "z", "tie"]})
+    with pytest.raises(ValueError, match="pass tie=<value> if they mark ties"):
+        galton.allocate(df, 3)
+    out = galton.allocate(df, 3, tie="tie")
+    pd.testing.assert_frame_equal(out, galton.allocate(None, 3, model=galton.aggregate(df, tie="tie")))
+    assert len(out) == 3 and out["p_left"].between(0, 1).all()
+    dropped = galton.allocate(df, 3, on_invalid="drop")  # the two ties left out
+    pd.testing.assert_frame_equal(dropped, galton.allocate(df[df["label"] != "tie"], 3))
+    cat = pd.DataFrame({"task": [1, 1, 2, 2, 3], "worker": list("ababa"), "label": [0, 1, 1, None, 0]})
+    with pytest.raises(ValueError, match="on_invalid='drop'"):
+        galton.allocate(cat, 2, model="ds")
+    pd.testing.assert_frame_equal(galton.allocate(cat, 2, model="ds", on_invalid="drop"),
+                                  galton.allocate(cat.dropna().astype({"label": int}), 2, model="ds"))
+    with pytest.raises(ValueError, match="with data=None"):
+        galton.allocate(None, 2, model=galton.aggregate(df, tie="tie"), tie="tie")
