@@ -324,8 +324,8 @@ def _warn_hard(name: str, judgments: Any, post: np.ndarray, strategy: str) -> No
     if once:
         warnings.warn(f"{name} gives {once:,} task(s) judged once a probability of exactly 1 (one vote is all it "
                       f"weighs), so their {strategy} score is 0, as if a second judgment could not change them, "
-                      "and they rank last; allocate with a model that weighs a judgment by its worker's reliability (bds, the "
-                      "default; glad, mace), or strategy='uniform'", UserWarning, stacklevel=3)
+                      "and they rank last; allocate with a model that weighs a judgment by its worker's reliability "
+                      "(bds, the default; glad, mace), or strategy='uniform'", UserWarning, stacklevel=3)
 
 
 def _frame(cols: dict[str, Any], kind: str) -> Any:
