@@ -6,7 +6,8 @@
   (the ``1 / (1 + e^{-x})`` form, used by the simulators; the two differ in the last bits),
   :func:`log_sigmoid`;
 - special functions for the variational models (:func:`digamma`, :func:`trigamma`, :func:`gammaln`),
-  so that galton needs no scipy, and the Dirichlet divergence :func:`dirichlet_kl`;
+  so that galton needs no scipy, the Dirichlet divergence :func:`dirichlet_kl`, and Student's t
+  quantile :func:`t_upper_quantile` (the rating means' intervals);
 - integer hashes: :func:`mix64` (the splitmix64 finaliser) and :func:`splitmix64`, behind every
   shard assignment, tie break and per-task random draw, so that they depend only on ids and seeds.
 
@@ -17,13 +18,14 @@ tests hold them to it.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable
 
 import numpy as np
 
 __all__ = ["EPS", "safe_log", "sigmoid", "sigmoid_exp", "log_sigmoid", "digamma", "trigamma", "gammaln",
            "dirichlet_kl", "dirichlet_kl_rows", "GOLDEN_GAMMA", "mix64", "splitmix64", "LOG_2PI",
-           "entropy_bits"]
+           "entropy_bits", "t_upper_quantile"]
 
 #: The one floor under a probability before its log (or before dividing by it): ``log(EPS)`` is
 #: about -690.8, finite, so sums of log terms never meet ``inf - inf``; any probability above it is
@@ -313,6 +315,82 @@ def entropy_bits(p: Any, axis: int = -1) -> np.ndarray:
     p = np.asarray(p, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         return -np.where(p > 0, p * np.log2(np.where(p > 0, p, 1.0)), 0.0).sum(axis=axis)
+
+
+def _beta_fraction(a: float, b: float, x: float) -> float:
+    """The continued fraction of the incomplete beta function (Lentz's method), which converges
+    quickly for ``x < (a + 1) / (a + b + 2)``."""
+    tiny = EPS  # Lentz's guard against a zero denominator
+    c, d = 1.0, 1.0 - (a + b) * x / (a + 1.0)
+    d = 1.0 / (tiny if abs(d) < tiny else d)
+    h = d
+    for m in range(1, 100_000):
+        for num in (m * (b - m) * x / ((a + 2 * m - 1.0) * (a + 2 * m)),
+                    -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1.0))):
+            d = 1.0 + num * d
+            d = 1.0 / (tiny if abs(d) < tiny else d)
+            c = 1.0 + num / c
+            c = tiny if abs(c) < tiny else c
+            h *= d * c
+        if abs(d * c - 1.0) < 1e-16:
+            break
+    return h
+
+
+def _betainc(a: float, b: float, x: float, y: float) -> float:
+    """The regularised incomplete beta function ``I_x(a, b)``, with ``y = 1 - x`` given apart
+    (exact where ``x`` is near 1)."""
+    if x <= 0.0:
+        return 0.0
+    if y <= 0.0:
+        return 1.0
+    lbeta = float((gammaln(np.array([a])) + gammaln(np.array([b])) - gammaln(np.array([a + b])))[0])
+    front = math.exp(a * math.log(x) + b * math.log(y) - lbeta)
+    if x < (a + 1.0) / (a + b + 2.0):
+        return front * _beta_fraction(a, b, x) / a
+    return 1.0 - front * _beta_fraction(b, a, y) / b
+
+
+def _t_tail(t: float, dof: float) -> float:
+    """``P(T > t)`` for Student's t with ``dof`` degrees of freedom, ``t >= 0``."""
+    return 0.5 * _betainc(dof / 2.0, 0.5, dof / (dof + t * t), t * t / (dof + t * t))
+
+
+def t_upper_quantile(p: float, dof: Any) -> np.ndarray:
+    """``x`` with ``P(T > x) = p`` for Student's t with each ``dof`` (scipy's ``t.isf(p, dof)``),
+    ``0 < p <= 1/2``, to 1e-13 relative: Newton's method on the incomplete beta function from the
+    Cornish-Fisher expansion in ``1/dof`` (Abramowitz & Stegun 26.7.5), kept inside a bracket by
+    bisection; one solve per distinct ``dof``. NaN where ``dof`` is below 1 or NaN."""
+    from statistics import NormalDist
+
+    dof = np.asarray(dof, dtype=np.float64)
+    out = np.full(dof.shape, np.nan)
+    z = NormalDist().inv_cdf(1.0 - p)
+    g = [(z ** 3 + z) / 4, (5 * z ** 5 + 16 * z ** 3 + 3 * z) / 96,
+         (3 * z ** 7 + 19 * z ** 5 + 17 * z ** 3 - 15 * z) / 384,
+         (79 * z ** 9 + 776 * z ** 7 + 1482 * z ** 5 - 1920 * z ** 3 - 945 * z) / 92160]
+    for v in np.unique(dof[dof >= 1]):
+        x = z + sum(gi / v ** (i + 1) for i, gi in enumerate(g))
+        if p >= 0.5 or abs(g[3]) / v ** 4 < 1e-16 * x:  # the expansion's last term is below rounding
+            out[dof == v] = max(x, 0.0)
+            continue
+        log_norm = float((gammaln(np.array([(v + 1) / 2])) - gammaln(np.array([v / 2])))[0])
+        log_norm -= 0.5 * math.log(v * math.pi)
+        lo, hi = 0.0, max(2.0 * z, 1.0)
+        while _t_tail(hi, v) > p:
+            lo, hi = hi, 2.0 * hi
+        x = x if lo < x < hi else 0.5 * (lo + hi)
+        for _ in range(200):
+            f = _t_tail(x, v) - p
+            lo, hi = (x, hi) if f > 0 else (lo, x)
+            step = f / math.exp(log_norm - (v + 1) / 2 * math.log1p(x * x / v))  # Newton: f / density
+            new = x + step if lo < x + step < hi else 0.5 * (lo + hi)
+            if abs(new - x) <= 1e-14 * new or hi - lo <= 1e-13 * hi:
+                x = new
+                break
+            x = new
+        out[dof == v] = x
+    return out
 
 
 # --------------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
+from statistics import NormalDist
 
 import numpy as np
 import pytest
@@ -267,3 +268,19 @@ def test_models_use_the_one_eps_not_literal_floors() -> None:
     hits = [f"{p.name}:{i}" for p in (ROOT / "aggregator").glob("*.py")
             for i, line in enumerate(p.read_text().splitlines(), 1) if FLOOR.search(line.split("#", 1)[0])]
     assert not hits, f"literal floors in galton/aggregator (use galton._math.EPS): {hits}"
+
+
+# ----------------------------------------------------------------------------- Student's t quantile
+def test_t_upper_quantile_closed_forms_and_scipy() -> None:
+    """Closed forms at 1 and 2 degrees of freedom, the normal quantile far out, scipy's t.isf."""
+    for p in (0.025, 0.005, 0.1, 0.3):
+        got = M.t_upper_quantile(p, np.array([1.0, 2.0, 1e15]))
+        assert got[0] == pytest.approx(math.tan(math.pi * (0.5 - p)), rel=1e-12)
+        assert got[1] == pytest.approx((1 - 2 * p) / math.sqrt(2 * p * (1 - p)), rel=1e-12)
+        assert got[2] == pytest.approx(NormalDist().inv_cdf(1 - p), rel=1e-12)
+    assert np.isnan(M.t_upper_quantile(0.025, np.array([0.0, np.nan, 0.5]))).all()
+    assert M.t_upper_quantile(0.5, np.array([3.0]))[0] == 0.0
+    stats = pytest.importorskip("scipy.stats")
+    dof = np.concatenate([np.arange(1, 60), [99.0, 100, 500, 999, 1000, 1001, 5000, 1e5, 1e7], [1.5, 7.25]])
+    for p in (0.025, 0.005, 0.1, 1e-6):
+        np.testing.assert_allclose(M.t_upper_quantile(p, dof), stats.t.isf(p, dof), rtol=1e-11)

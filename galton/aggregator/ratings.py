@@ -10,7 +10,9 @@ the engine on the usual task shards (whole tasks per shard):
 
 Results: ``scores_`` (pandas: a Series by task named ``score``; polars / Arrow: a table ``task,
 score``), ``labels_`` (the same values: the aggregated rating is the label), ``intervals_`` (``task,
-score, se, lower, upper``; ``se`` is NaN where the model gives none).
+score, se, lower, upper``; ``se`` is NaN where the model gives none; the 95% interval is ``score ±
+1.96 se``, for :class:`MeanRating` Student's t quantile with n - 1 degrees of freedom in place of
+1.96).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .._math import EPS
+from .._math import EPS, t_upper_quantile
 from ..data import example_rows
 from ..data.judgments import parse_number, unusable_error, unusable_ratings
 from ..judgments import Judgments
@@ -130,7 +132,8 @@ class RatingAggregator(BaseAggregator):
         order = getattr(judgments, "task_order", None)  # Ray-ingested codes: the tables by id, as a local fit's
         rows = slice(None) if order is None else order
         score, se, names = post[rows, 0], post[rows, 1], judgments.task_names[rows]
-        cols = {"task": names, "score": score, "se": se, "lower": score - Z95 * se, "upper": score + Z95 * se}
+        crit = self._critical(post[rows])
+        cols = {"task": names, "score": score, "se": se, "lower": score - crit * se, "upper": score + crit * se}
         self.intervals_ = out.table(cols, index="task")
         if out.kind == "pandas":
             self.scores_ = out.series(names, score, "task", "score")
@@ -138,6 +141,10 @@ class RatingAggregator(BaseAggregator):
             self.scores_ = out.table({"task": names, "score": score})
         self.labels_ = self.scores_
         self._out = out
+
+    def _critical(self, post: np.ndarray) -> Any:
+        """The multiple of ``se`` on each side of the score for a 95% interval: the normal 1.96."""
+        return Z95
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "scores_"):
@@ -184,19 +191,27 @@ def no_gold(gold: Any) -> None:
 
 @register("rating_mean", "mean_rating")
 class MeanRating(_StatisticRating):
-    """The mean rating of each task; ``se`` = sample sd / sqrt(n)."""
+    """The mean rating of each task; ``se`` = sample sd / sqrt(n), and the 95% interval ``lower``,
+    ``upper`` = mean ± ``t_{0.975}(n - 1) se``, Student's t with n - 1 degrees of freedom (12.71 at
+    two ratings, 4.30 at three, 2.26 at ten), exact for normally distributed ratings (1.96 covered
+    the mean 70% of the time at two ratings, 82% at three). A task with one rating has no ``se``:
+    ``se``, ``lower`` and ``upper`` are NaN."""
 
     def __init__(self, *, engine: Any = None, n_shards: int | None = None):
         self.engine = engine
         self.n_shards = n_shards
 
     def _row_fn(self, shard: Shard, values: np.ndarray) -> np.ndarray:
-        return task_mean(shard, values)
+        return np.column_stack([task_mean(shard, values), np.diff(shard.indptr)])  # the count for the t quantile
+
+    def _critical(self, post: np.ndarray) -> Any:
+        return t_upper_quantile(0.025, post[:, 2] - 1) if post.shape[1] > 2 else Z95
 
 
 @register("rating_median", "median_rating")
 class MedianRating(_StatisticRating):
-    """The median rating of each task (mean of the two middle ratings for an even count)."""
+    """The median rating of each task (mean of the two middle ratings for an even count); no
+    standard error: ``se``, ``lower`` and ``upper`` in ``intervals_`` are NaN."""
 
     def __init__(self, *, engine: Any = None, n_shards: int | None = None):
         self.engine = engine
@@ -208,7 +223,8 @@ class MedianRating(_StatisticRating):
 
 @register("rating_trimmed", "trimmed_mean_rating")
 class TrimmedMeanRating(_StatisticRating):
-    """The trimmed mean of each task: ``int(proportion * n)`` ratings cut from each end.
+    """The trimmed mean of each task: ``int(proportion * n)`` ratings cut from each end; no
+    standard error: ``se``, ``lower`` and ``upper`` in ``intervals_`` are NaN.
 
     Parameters
     ----------

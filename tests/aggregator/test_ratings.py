@@ -264,3 +264,34 @@ def test_numbers_written_as_text_are_ratings_and_other_text_is_named() -> None:
     assert galton.aggregate(df, kind="rating", model="rating_mean").scores_.to_dict() == {1: 3.0, 2: 4.0}
     with pytest.raises(ValueError, match=r"non-numeric values in 1 row\(s\) \('x'; rows 1\)"):
         galton.aggregate(df.assign(label=["3", "x", "+4"]), kind="rating", model="rating_mean")
+
+
+def test_mean_interval_uses_students_t_with_n_minus_1_degrees_of_freedom() -> None:
+    """The mean's 95% interval was mean ± 1.96 se with the sample sd: it covered the task's value
+    70% of the time at two ratings, 82% at three. Student's t with n - 1 degrees of freedom:
+    closed forms at 1 and 2 degrees of freedom (tan(pi (1/2 - p)), (1 - 2p) / sqrt(2p (1 - p)))."""
+    df = pd.DataFrame({"task": ["a", "a", "b", "b", "b", "c"], "worker": ["x", "y", "x", "y", "z", "x"],
+                       "label": [1.0, 3.0, 2.0, 4.0, 9.0, 5.0]})
+    iv = MeanRating().fit(df).intervals_
+    p = 0.025
+    t1, t2 = np.tan(np.pi * (0.5 - p)), (1 - 2 * p) / np.sqrt(2 * p * (1 - p))  # 12.706, 4.303
+    se_b = np.std([2, 4, 9], ddof=1) / np.sqrt(3)
+    assert iv.loc["a", "se"] == pytest.approx(1.0) and iv.loc["a", "upper"] == pytest.approx(2.0 + t1, rel=1e-12)
+    assert iv.loc["a", "lower"] == pytest.approx(2.0 - t1, rel=1e-12)
+    assert iv.loc["b", "upper"] == pytest.approx(5.0 + t2 * se_b, rel=1e-12)
+    assert iv.loc["c", ["se", "lower", "upper"]].isna().all()  # one rating: no interval
+    rng = np.random.default_rng(5)
+    for k in (2, 3, 5):
+        n_tasks = 4000
+        truth = rng.normal(0, 3, n_tasks)
+        sim = pd.DataFrame({"task": np.repeat(np.arange(n_tasks), k), "worker": np.tile(np.arange(k), n_tasks),
+                            "label": np.repeat(truth, k) + rng.normal(0, 1, n_tasks * k)})
+        iv = MeanRating(n_shards=2).fit(sim).intervals_.sort_index()
+        covered = np.mean((iv["lower"].to_numpy() <= truth) & (truth <= iv["upper"].to_numpy()))
+        assert 0.935 < covered < 0.965, k  # 1.96: 0.70, 0.82, 0.88
+
+
+@pytest.mark.parametrize("model", [MedianRating, TrimmedMeanRating])
+def test_median_and_trimmed_mean_give_no_interval(model) -> None:
+    iv = model().fit(_hand()).intervals_
+    assert iv[["se", "lower", "upper"]].isna().all().all()
