@@ -319,7 +319,11 @@ class GaussianRating(RatingAggregator, EMAggregator):
         n = np.diff(shard.indptr)
         mean = np.bincount(shard.task, y, shard.n_tasks) / np.maximum(n, 1)
         return {"ss": float(((y - mean[shard.task]) ** 2).sum()), "dof": float((n - 1).clip(0).sum()),
-                "sum": float(y.sum()), "sq": float((y * y).sum()), "n": float(y.size)}
+                "sum": float(y.sum()), "n": float(y.size)}
+
+    @staticmethod
+    def _spread_stats(shard: Shard, values: np.ndarray, centre: float) -> dict[str, Any]:
+        return {"ss": float(((values[shard.label] - centre) ** 2).sum())}
 
     def _init_params(self, engine: Any, judgments: Judgments, rng: np.random.Generator) -> dict[str, Any]:
         """Worker biases 0 and noise variances at the pooled within-task variance ``sigma0_sq``;
@@ -329,8 +333,10 @@ class GaussianRating(RatingAggregator, EMAggregator):
         s = engine.map_sum(self._init_stats, values)
         if s["dof"] > 0 and s["ss"] > 0:
             s0 = s["ss"] / s["dof"]
-        else:  # one rating per task: fall back on the spread of all ratings
-            s0 = max(s["sq"] / s["n"] - (s["sum"] / s["n"]) ** 2, 1e-12)
+        else:  # one rating per task: fall back on the spread of all ratings, about their mean (a second
+            # pass: sq / n - mean^2 cancelled, 1e-6 for ratings 1e9 + 1..4); 1e-12 where they are all equal
+            spread = engine.map_sum(self._spread_stats, values, s["sum"] / s["n"])["ss"] / s["n"]
+            s0 = spread if spread > 0 else 1e-12
         return {"b": np.zeros(judgments.n_workers), "s2": np.full(judgments.n_workers, s0),
                 "values": values, "sigma0_sq": float(s0)}
 

@@ -295,3 +295,17 @@ def test_mean_interval_uses_students_t_with_n_minus_1_degrees_of_freedom() -> No
 def test_median_and_trimmed_mean_give_no_interval(model) -> None:
     iv = model().fit(_hand()).intervals_
     assert iv[["se", "lower", "upper"]].isna().all().all()
+
+
+def test_gaussian_fallback_spread_is_shift_invariant_and_scales_with_the_ratings() -> None:
+    """One rating per task: the noise scale falls back on the variance of all ratings, computed as
+    sq / n - mean^2, which cancelled for large ratings (1e9 + 1..4: sigma0_ 1e-6 and se 9.3e-07
+    instead of 1.118 and 1.043), and was floored at 1e-12 (ratings of 1e-7: 1e-6, not 1.1e-7)."""
+    base = pd.DataFrame({"task": [1, 2, 3, 4], "worker": list("abcd"), "label": [1.0, 2.0, 3.0, 4.0]})
+    ref = GaussianRating().fit(base)
+    assert ref.sigma0_ == pytest.approx(np.sqrt(1.25), rel=1e-12)  # the population sd of 1, 2, 3, 4
+    for offset, scale in ((1e9, 1.0), (0.0, 1e-7), (-3e12, 1.0)):
+        g = GaussianRating(n_shards=2).fit(base.assign(label=offset + scale * base["label"]))
+        assert g.sigma0_ == pytest.approx(scale * ref.sigma0_, rel=1e-6)
+        np.testing.assert_allclose(g.intervals_["se"].to_numpy(), scale * ref.intervals_["se"].to_numpy(), rtol=1e-6)
+        np.testing.assert_allclose(g.scores_.to_numpy() - offset, scale * ref.scores_.to_numpy(), rtol=1e-6)
