@@ -56,11 +56,11 @@ def numeric_values(judgments: Judgments) -> np.ndarray:
 
 
 def _usable(judgments: Judgments, values: np.ndarray) -> np.ndarray:
-    """``values`` (one per label), refusing inf, -inf and values whose squares overflow."""
+    """``values`` (one per label), refusing inf, -inf and values whose squares overflow or underflow."""
     bad = unusable_ratings(values)
     if bad.any():
         rows = np.flatnonzero(bad[judgments.label])
-        raise unusable_error(judgments.columns[2], rows, values[judgments.label[rows[:3]]])
+        raise unusable_error(judgments.columns[2], rows, values[judgments.label[rows]])
     return values
 
 

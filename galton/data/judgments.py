@@ -28,7 +28,7 @@ from ._encode import (encode_column, id_lookup, label_lookup, parse_number, plai
 from ._validate import (COLUMN_HINT, MAX_EXAMPLES, example_rows, missing_columns, null_mask, raise_nulls,
                         row_index, file_rows, encoded_options)
 
-__all__ = ["Judgments", "MAX_RATING", "label_codes", "label_lookup", "parse_number", "unusable_error",
+__all__ = ["Judgments", "MAX_RATING", "MIN_RATING", "label_codes", "label_lookup", "parse_number", "unusable_error",
            "unusable_ratings", "warn_float_classes", "warn_spaced_labels"]
 
 OnInvalid = Literal["raise", "drop"]
@@ -148,7 +148,7 @@ class Judgments(EncodedData):
             huge = unusable_ratings(table.column(label_col))
             if on_invalid == "raise" and huge.any():
                 rows = np.flatnonzero(huge)
-                raise unusable_error(label_col, rows, table.column(label_col).take(rows[:3]).to_pylist(), index)
+                raise unusable_error(label_col, rows, table.column(label_col).take(rows).to_numpy(), index)
             nulls |= huge
         if nulls.any():
             if on_invalid == "raise":
@@ -308,27 +308,47 @@ def label_codes(label_names: np.ndarray, values: Any, *, what: str = "gold", tas
 
 #: larger ratings overflow float64 in sums of squares: the rating models refuse them
 MAX_RATING = 1e150
+#: nonzero ratings smaller in magnitude underflow in sums of squares (1e-156: NaN scores; 1e-200: a
+#: standard error of 0): the rating models refuse them too, and the error says to rescale. Not 1e-150:
+#: CATD's losses are floored at 1e-12 of the largest and divide its weight, which overflowed there
+MIN_RATING = 1e-140
+
+
+def _tiny(v: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        return (v != 0) & (np.abs(v) < MIN_RATING)
 
 
 def unusable_ratings(values: Any) -> np.ndarray:
-    """True where a numeric rating (an array, or an Arrow column) is infinite or beyond
-    ±:data:`MAX_RATING`; False for nulls, NaN and values that are no numbers."""
+    """True where a numeric rating (an array, or an Arrow column) is infinite, beyond
+    ±:data:`MAX_RATING` or nonzero below :data:`MIN_RATING` in magnitude; False for nulls, NaN and
+    values that are no numbers."""
     if isinstance(values, (pa.Array, pa.ChunkedArray)):
         if not (pa.types.is_floating(values.type) or pa.types.is_integer(values.type)):
             return np.zeros(len(values), dtype=bool)
         values = values.to_numpy(zero_copy_only=False)
     v = np.asarray(values, dtype=np.float64)
     with np.errstate(invalid="ignore"):
-        return ~(np.abs(v) <= MAX_RATING) & ~np.isnan(v)
+        return (~(np.abs(v) <= MAX_RATING) & ~np.isnan(v)) | _tiny(v)
 
 
 def unusable_error(column: str, rows: np.ndarray, values: Any, index: np.ndarray | None = None) -> ValueError:
     """The error for ratings :func:`unusable_ratings` refuses: the column, how many, the first
-    ``values`` and the ``rows`` (by the pandas frame's own ``index``, when it has one)."""
+    ``values`` (all of the refused ones: the wording follows what they are) and the ``rows`` (by
+    the pandas frame's own ``index``, when it has one)."""
+    v = np.asarray(values, dtype=np.float64)
+    tiny = int(_tiny(v).sum())
+    what, fix = f"infinite or beyond ±{MAX_RATING:g}", "drop or fix those rows"
+    if tiny == v.size:
+        what = f"nonzero but below {MIN_RATING:g} in magnitude (their squares underflow)"
+        fix = "rescale the column (multiply it by a power of ten that brings it near 1) or drop or fix those rows"
+    elif tiny:
+        what = f"infinite, beyond ±{MAX_RATING:g} or nonzero but below {MIN_RATING:g} in magnitude"
+        fix = "rescale the column into that range or drop or fix those rows"
     return ValueError(
-        f"column {column!r} has {rows.size} rating(s) that are infinite or beyond ±{MAX_RATING:g} "
-        f"({', '.join(repr(float(v)) for v in values[:3])}; {example_rows(rows, index)}); drop or fix "
-        "those rows (on_invalid='drop' drops them)"
+        f"column {column!r} has {rows.size} rating(s) that are {what} "
+        f"({', '.join(repr(float(x)) for x in v[:3])}; {example_rows(rows, index)}); {fix} "
+        "(on_invalid='drop' drops them)"
     )
 
 

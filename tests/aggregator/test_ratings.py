@@ -309,3 +309,28 @@ def test_gaussian_fallback_spread_is_shift_invariant_and_scales_with_the_ratings
         assert g.sigma0_ == pytest.approx(scale * ref.sigma0_, rel=1e-6)
         np.testing.assert_allclose(g.intervals_["se"].to_numpy(), scale * ref.intervals_["se"].to_numpy(), rtol=1e-6)
         np.testing.assert_allclose(g.scores_.to_numpy() - offset, scale * ref.scores_.to_numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["rating_gaussian", "rating_mean", "catd", "pm"])
+def test_tiny_ratings_are_refused_and_say_rescale(name, tmp_path) -> None:
+    """Ratings of 1e-156 gave all-NaN scores from the default rating model (exit 0 on the CLI), and
+    of 1e-200 a standard error of 0 from rating_mean: their squares underflow. They are refused as
+    ratings beyond ±1e150 are; small ratings above the bound give the scaled results."""
+    base = np.array([1.0, 2, 4, 3, 3.5, 1, 5, 4, 4.5])
+    df = pd.DataFrame({"task": np.repeat([1, 2, 3], 3), "worker": list("abc") * 3, "label": base})
+    for scale in (1e-156, 1e-200):
+        for data in (df.assign(label=base * scale), df.assign(label=[repr(float(v)) for v in base * scale])):
+            with pytest.raises(ValueError, match=r"column 'label' has 9 rating\(s\) that are nonzero but below "
+                                                 r"1e-140 in magnitude .*rescale the column"):
+                galton.aggregate(data, name, kind="rating")
+    ref = galton.aggregate(df, name, kind="rating").intervals_
+    small = galton.aggregate(df.assign(label=base * 1e-139), name, kind="rating").intervals_
+    np.testing.assert_allclose(small["score"].to_numpy() / 1e-139, ref["score"].to_numpy(), rtol=1e-12)
+    np.testing.assert_allclose(small["se"].to_numpy() / 1e-139, ref["se"].to_numpy(), rtol=1e-12)
+    kept = galton.aggregate(df.assign(label=np.where(base == 1, 1e-160, base)), name, kind="rating", on_invalid="drop")
+    assert kept.scores_.shape == (3,)  # two rows dropped, the rest fitted
+    path = tmp_path / "tiny.csv"
+    df.assign(label=base * 1e-156).to_csv(path, index=False)
+    from galton.cli import main
+
+    assert main(["aggregate", str(path), "--kind", "rating", "-m", name, "-o", str(tmp_path / "o.csv"), "-q"]) == 2
