@@ -25,6 +25,12 @@ weighted loss ``sum_s w_s d_s``.
 Results as for every rating model: ``scores_`` / ``labels_`` (the values), ``intervals_`` (``se``
 NaN: the weights are not variances), and per worker ``weights_`` (the raw weights, spark-crowd's
 ``getAnnotatorWeights``) and ``skills_`` (the weights over their mean: 1 is an average worker).
+
+A worker none of whose ratings is on a task another worker rated has a loss of 0 whatever they
+rated (their ratings are the values of their tasks), so no evidence of their quality: they are left
+out of the losses' floor and of PM's normalising sum (or maximum), and weigh the mean weight of the
+others (skill 1). spark-crowd gives them the largest weight (an infinite one, a loss of 0); floored,
+it made every other worker's ``skills_`` 0.0. Their weight moves no task value either way.
 """
 
 from __future__ import annotations
@@ -139,18 +145,42 @@ class _TruthDiscovery(RatingAggregator, EMAggregator):
         n_w = shard.n_workers
         return {"d": np.bincount(shard.worker, term, n_w),
                 "n": shard.worker_judgments,
+                "shared": self._shared(shard),
                 "obj": float((params["w"][shard.worker] * term).sum())}
 
-    def _weights(self, d: np.ndarray, n: np.ndarray, memory: dict[str, Any]) -> np.ndarray:
+    @staticmethod
+    def _shared(shard: Shard) -> np.ndarray:
+        """Per worker: its judgments on tasks another worker rated too (cached)."""
+        out = shard.state.get("_td_shared")
+        if out is None:
+            other = np.zeros(shard.task.size, dtype=bool)
+            if shard.task.size:  # the judgments are sorted by task: each task's smallest and largest worker
+                start = shard.indptr[:-1]
+                lo, hi = np.minimum.reduceat(shard.worker, start), np.maximum.reduceat(shard.worker, start)
+                other = (lo != hi)[shard.task]
+            out = shard.state["_td_shared"] = np.bincount(shard.worker, other, shard.n_workers)
+        return out
+
+    def _weights(self, d: np.ndarray, n: np.ndarray, memory: dict[str, Any], judged: np.ndarray) -> np.ndarray:
         """The workers' weights from their losses ``d`` (floored) and judgment counts ``n``;
-        ``memory`` keeps what does not change between iterations."""
+        ``judged`` marks the workers whose losses count (see :meth:`_m_step`); ``memory`` keeps what
+        does not change between iterations."""
         raise NotImplementedError
 
     def _m_step(self, stats: dict[str, Any], memory: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         d, n = stats["d"], stats["n"]
-        top = float(d.max()) if d.size else 0.0
+        # a worker whose every rating is on a task nobody else rated has a loss of 0 whatever its ratings
+        # (they are the values of their tasks): no evidence of its quality. Floored, its weight was
+        # ~1e12 times the others' and their skills_ 0.0; it is left out of the losses' floor and sums
+        # and weighs as the mean of the others (skill 1). Its weight moves no task value.
+        judged = stats["shared"] > 0
+        if not judged.any():  # nobody shares a task: every worker as before, none judged
+            judged = n > 0
+        top = float(d[judged].max()) if judged.any() else 0.0
         d = np.maximum(d, LOSS_FLOOR * top) if top > 0 else np.ones_like(d)  # no loss anywhere: all equal
-        w = np.where(n > 0, self._weights(d, n, memory), 0.0)
+        w = self._weights(d, n, memory, judged)
+        w = np.where(judged, w, w[judged].mean() if judged.any() else 0.0)
+        w = np.where(n > 0, w, 0.0)
         return {"w": w, "values": memory["values"], "start": False}, memory
 
     def _objective(self, stats: dict[str, Any], params: Any) -> float:
@@ -204,7 +234,7 @@ class CATD(_TruthDiscovery):
             raise ValueError(f"alpha must lie in (0, 1), not {self.alpha}")
         return super().fit(data, gold, **kwargs)  # type: ignore[return-value]
 
-    def _weights(self, d: np.ndarray, n: np.ndarray, memory: dict[str, Any]) -> np.ndarray:
+    def _weights(self, d: np.ndarray, n: np.ndarray, memory: dict[str, Any], judged: np.ndarray) -> np.ndarray:
         if "chi2" not in memory:  # the counts never change: the quantiles once (0.3 s per 1,000 workers)
             memory["chi2"] = chi2_upper_quantile(self.alpha / 2.0, np.maximum(n, 1))
         return memory["chi2"] / d
@@ -247,8 +277,8 @@ class PM(_TruthDiscovery):
             raise ValueError(f"normalize must be 'sum' or 'max', not {self.normalize!r}")
         return super().fit(data, gold, **kwargs)  # type: ignore[return-value]
 
-    def _weights(self, d: np.ndarray, n: np.ndarray, memory: dict[str, Any]) -> np.ndarray:
-        norm = d[n > 0].sum() if self.normalize == "sum" else d[n > 0].max()
+    def _weights(self, d: np.ndarray, n: np.ndarray, memory: dict[str, Any], judged: np.ndarray) -> np.ndarray:
+        norm = d[judged].sum() if self.normalize == "sum" else d[judged].max()
         return -np.log(d / norm) + 0.0  # + 0.0: the worst worker's weight is 0.0, not -0.0
 
 

@@ -167,3 +167,30 @@ def test_the_worker_report_carries_the_models_weights():
                                rtol=0)
     # residuals about CATD's scores: the noisiest worker's noise estimate is the largest
     assert int(report["noise"].sort_index().to_numpy().argmax()) == int(np.argmax(noise))
+
+
+@pytest.mark.parametrize("make", [lambda: CATD(n_iter=1), lambda: CATD(), lambda: PM(), lambda: PMTI(),
+                                  lambda: PM(loss="absolute", normalize="max", start="median")],
+                         ids=["catd_one_step", "catd", "pm", "pmti", "pm_zheng"])
+def test_a_worker_alone_on_its_tasks_leaves_the_others_alone(make):
+    """A worker whose only ratings are on tasks nobody else rated has a loss of 0: floored, its
+    weight was ~1e12 times the others' and their skills_ 0.0 (CATD), or it took most of PM's sum.
+    It carries no evidence of its quality: the other workers' weights, skills and the task values
+    are those of the fit without it, and it weighs the mean of the others (skill 1)."""
+    rng = np.random.default_rng(0)
+    n_tasks, noise = 50, np.array([0.5, 1, 1.5, 2, 3.0])
+    truth = rng.normal(0, 3, n_tasks)
+    rows = [(t, f"w{w}", truth[t] + rng.normal(0, noise[w])) for t in range(n_tasks) for w in range(5)]
+    crowd = pd.DataFrame(rows, columns=["task", "worker", "label"])
+    solo = pd.DataFrame({"task": [998, 999, 999], "worker": "solo", "label": [4.2, 1.0, 2.0]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a, b = make().fit(crowd), make().fit(pd.concat([crowd, solo], ignore_index=True))
+    others = a.skills_.index
+    np.testing.assert_allclose(b.skills_.loc[others].to_numpy(), a.skills_.to_numpy(), rtol=1e-12)
+    np.testing.assert_allclose(b.weights_.loc[others].to_numpy(), a.weights_.to_numpy(), rtol=1e-12)
+    assert b.skills_.loc["solo"] == pytest.approx(1.0) and b.weights_.loc["solo"] == pytest.approx(a.weights_.mean())
+    np.testing.assert_allclose(b.scores_.loc[a.scores_.index].to_numpy(), a.scores_.to_numpy(), rtol=1e-12)
+    own = 1.0 if b.loss == "absolute" else 1.5  # its own ratings' weighted median (the lower middle) or mean
+    assert b.scores_.loc[998] == 4.2 and b.scores_.loc[999] == pytest.approx(own)
+    assert b.n_iter_ == a.n_iter_
