@@ -194,3 +194,31 @@ def test_a_worker_alone_on_its_tasks_leaves_the_others_alone(make):
     own = 1.0 if b.loss == "absolute" else 1.5  # its own ratings' weighted median (the lower middle) or mean
     assert b.scores_.loc[998] == 4.2 and b.scores_.loc[999] == pytest.approx(own)
     assert b.n_iter_ == a.n_iter_
+
+
+def test_catd_warns_when_one_worker_takes_the_weight():
+    """Where every worker rates every task, CATD's alternation often ends with one worker holding
+    nearly all the weight (the algorithm's fixed point: the values move to that worker's ratings and
+    its loss falls), and the values are worse than the plain mean's; a warning says so. On the
+    sparse benchmark crowd no worker dominates and there is no warning."""
+    rng = np.random.default_rng(0)
+    n_tasks, n_workers = 20, 5
+    truth = rng.normal(0, 3, n_tasks)
+    noise = rng.uniform(0.5, 2, n_workers)
+    y = truth[:, None] + rng.normal(0, 1, (n_tasks, n_workers)) * noise
+    data = pd.DataFrame({"task": np.repeat(np.arange(n_tasks), n_workers),
+                         "worker": np.tile(np.arange(n_workers), n_tasks), "label": y.ravel()})
+    with pytest.warns(UserWarning, match=r"CATD: worker 1 holds 100% of the weight, so the task values are its "
+                                         r"ratings.*CATD\(n_iter=1\)"):
+        model = CATD().fit(data)
+    w = model.weights_.to_numpy()
+    assert w.max() > 0.99 * w.sum() and model.converged_
+    np.testing.assert_allclose(model.scores_.to_numpy(), y[:, 1], rtol=1e-9)  # worker 1's ratings
+    err = np.abs(model.scores_.to_numpy() - truth).mean()
+    mean_err = np.abs(y.mean(axis=1) - truth).mean()
+    step_err = np.abs(_one_step(CATD, data).scores_.to_numpy() - truth).mean()
+    assert err > 1.1 * mean_err and step_err < 0.9 * mean_err  # 0.60, 0.52, 0.40
+    sparse, _, _ = _simulate(3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        CATD().fit(sparse)
