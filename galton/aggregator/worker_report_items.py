@@ -18,17 +18,41 @@ Pairwise models (Bradley-Terry, noisy Bradley-Terry, Crowd-BT), one row per work
   bound is below 1/2).
 
 Rating models, one row per worker: ``n_judgments``, ``n_tasks``; ``bias`` (Gaussian rating: the
-fitted ``b_w`` with standard error ``σ_w / sqrt(n_w + κ)``; the statistics: the mean of
-``rating - task score``, standard error ``sd / sqrt(n)``) with a normal interval; ``noise``
-(Gaussian rating: ``σ_w``; the statistics: the residual standard deviation) with the interval
-``noise * exp(±z / sqrt(2 dof))`` (``dof = n_w + ν`` or ``n - 1``); ``correlation``: Pearson's
-correlation, over the worker's tasks, of its rating (its mean rating of a task it rated more than
-once) with the task's leave-one-out score (the other workers' ratings' mean, bias-corrected and
-noise-weighted for the Gaussian model; tasks rated by this worker alone are left out), with a
-Fisher-z interval on the number of those tasks. Flags: ``too_little_data``, ``constant`` (one distinct
-rating), ``uninformative`` (the correlation interval holds 0), ``adversarial`` (its upper bound is
-below 0). Truth-discovery models (CATD, PM) are read as the statistics (residuals about their
-scores) and add ``weight``, the model's own weight of the worker.
+fitted ``b_w`` with standard error ``σ_w / sqrt(n_eff + κ)``; the mean rating: the mean, over the
+tasks the worker shares with others, of its rating (its mean rating of a task it rated more than
+once) less the mean of the other workers' ratings of the task, standard error ``sd / sqrt(m)`` on those
+``m`` tasks; the other statistics and truth discovery: the mean of ``rating - task score``,
+standard error ``sd / sqrt(n)``) with a normal interval; ``noise`` (Gaussian rating: ``σ_w``; the
+statistics: the residual standard deviation) with the interval ``noise * exp(±z / sqrt(2 dof))``
+(``dof = n_eff + ν`` or ``n - 1``). ``n_eff`` counts each of the worker's judgments as 1 less its
+share ``v_t / σ_w^2`` of its task's precision: the task values are fitted too, so a task the
+worker rated alone says nothing about it and one it dominates little (``n_w`` in place of
+``n_eff`` made a precise worker's intervals too narrow). The mean rating's bias was the mean
+residual about a task mean that holds the worker's own rating, which shrinks it by ``(k - 1) / k``
+on a task of ``k`` ratings; against the others its expectation is the worker's bias less the mean
+bias of the workers it shares tasks with (with ``W`` workers drawn at random for each task,
+``W / (W - 1)`` times its bias relative to the average worker). Simulated (6 workers of biases
+-1.5..1.5, 2, 3 or 5 ratings a task, 300 tasks, 30 crowds), its interval covered that 87-100% of
+the time; the old residual's, 0-80%. The statistics' ``noise`` is still the spread of the
+residuals about the task score, which holds the worker's own rating: it mixes in the others' noise.
+
+What the intervals do not cover (simulated, 95% intervals, 40 crowds of 6 workers of noise 0.5-2
+and random biases of noise-weighted mean 0, 400 tasks): the Gaussian model's priors
+(``noise_prior`` ν = 20 at the pooled within-task variance, ``bias_prior`` κ = 20) pull a
+precise worker's noise towards the crowd's, so its interval misses it: the noise 0.5 worker came
+out 0.70 with six ratings a task and 0.94 with three, covered in none of the crowds (the noise
+1.3-2 workers in 78-93%); without the priors the precise worker's estimate was 0.50 and 0.29,
+covered in 88% and 63% (with ``n_w`` in place of ``n_eff``, 68% and 20%). The bias intervals
+covered the true biases in 53-85% of the crowds: the level of the biases is fitted with them,
+which the interval leaves out. Read the Gaussian intervals as the model's, not as calibrated ones.
+
+``correlation``: Pearson's correlation, over the worker's tasks, of its rating (its mean rating of
+a task it rated more than once) with the task's leave-one-out score (the other workers' ratings'
+mean, bias-corrected and noise-weighted for the Gaussian model; tasks rated by this worker alone
+are left out), with a Fisher-z interval on the number of those tasks. Flags: ``too_little_data``,
+``constant`` (one distinct rating), ``uninformative`` (the correlation interval holds 0),
+``adversarial`` (its upper bound is below 0). Truth-discovery models (CATD, PM) are read as the
+statistics (residuals about their scores) and add ``weight``, the model's own weight of the worker.
 
 Choice models (Plackett-Luce), one row per worker: ``n_judgments`` (choice events; a ranking
 gives several), ``agreement``: the mean relative rank, by fitted score, of the chosen item among
@@ -149,7 +173,7 @@ def _pearson(x: np.ndarray, y: np.ndarray, group: np.ndarray, w: int) -> tuple[n
 
 def rating_columns(model: Any, *, min_judgments: float = 10, level: float = 0.95, **_: Any) -> dict[str, np.ndarray]:
     """The report's columns for a fitted rating model (numpy, one entry per worker)."""
-    from .ratings import numeric_values
+    from .ratings import MeanRating, numeric_values
 
     j = model.judgments_
     if not all(hasattr(j, a) for a in ("task", "worker", "label")):
@@ -164,9 +188,14 @@ def rating_columns(model: Any, *, min_judgments: float = 10, level: float = 0.95
     with np.errstate(invalid="ignore", divide="ignore"):
         if params is not None and "s2" in params:  # Gaussian rating: the fitted bias and noise
             b, s2 = np.asarray(params["b"]), np.asarray(params["s2"])
+            # the information on a worker's bias and noise: each judgment counts 1 less its share of its
+            # task's precision (the task value is fitted too: a task rated by this worker alone tells
+            # nothing, one it dominates little); n_w counted every judgment whole
+            share = 1.0 / (np.bincount(j.task, 1.0 / s2[j.worker], t)[j.task] * s2[j.worker])
+            n_eff = _counts(j.worker, w, np.clip(1.0 - share, 0.0, 1.0))
             kappa = float(model.bias_prior) if model.bias else np.inf
-            bias, bias_se = b, np.sqrt(s2 / (n + kappa)) if model.bias else np.zeros(w)
-            noise, dof = np.sqrt(s2), n + float(model.noise_prior)
+            bias, bias_se = b, np.sqrt(s2 / (n_eff + kappa)) if model.bias else np.zeros(w)
+            noise, dof = np.sqrt(s2), n_eff + float(model.noise_prior)
             weight, shifted = 1.0 / s2[j.worker], y - b[j.worker]
         else:  # a per-task statistic: residuals about it
             res = y - score[j.task]
@@ -186,6 +215,10 @@ def rating_columns(model: Any, *, min_judgments: float = 10, level: float = 0.95
         own = np.bincount(pair, y, pairs.size) / np.bincount(pair, minlength=pairs.size)
         keep = others_w > 1e-12 * tot_w[pt]
         corr, m = _pearson(own[keep], loo[keep], pw[keep], w)
+        if isinstance(model, MeanRating):  # bias: against the other workers' mean, task by task
+            diff, pk = own[keep] - loo[keep], pw[keep]
+            bias = _counts(pk, w, diff) / m
+            bias_se = np.sqrt(_counts(pk, w, (diff - bias[pk]) ** 2) / (m - 1) / m)
         fz, se = np.arctanh(np.clip(corr, -1 + 1e-15, 1 - 1e-15)), 1.0 / np.sqrt(m - 3)
         c_lo, c_hi = np.tanh(fz - z * se), np.tanh(fz + z * se)
         spread = np.exp(z / np.sqrt(2.0 * dof))

@@ -403,9 +403,66 @@ def test_rating_report(name):
     assert (w.correlation.iloc[3:] > 0.4).all()
     # the noisier workers (w11: sd 14) come out noisier than the quiet ones (w03: sd 6)
     assert w.noise["w11"] > w.noise["w03"]
-    if name == "rating_mean":  # bias by hand: mean of rating - task mean
-        res = df.label - df.groupby("task").label.transform("mean")
+    if name == "rating_mean":  # bias by hand: mean of rating - the other workers' mean of the task
+        total, count = df.groupby("task").label.transform("sum"), df.groupby("task").label.transform("count")
+        res = df.label - (total - df.label) / (count - 1)
         np.testing.assert_allclose(w.bias, res.groupby(df.worker).mean().reindex(w.index), rtol=1e-10)
+
+
+def test_mean_rating_bias_is_against_the_other_workers():
+    """rating_mean's report bias was the mean residual about a task mean that holds the worker's own
+    rating: shrunk by (k - 1) / k on a task of k ratings (-0.91 for a bias of -1.5 at two ratings a
+    task, its interval covering 0-80% of the time). Against the other workers' mean, task by task, its
+    expectation is the worker's bias less the others' mean bias, whatever k."""
+    df = pd.DataFrame({"task": [1, 1, 1, 1, 2, 2, 3], "worker": ["a", "a", "b", "c", "a", "b", "a"],
+                       "label": [1.0, 3.0, 4.0, 8.0, 5.0, 2.0, 9.0]})
+    w = galton.aggregate(df, "rating_mean", kind="rating").workers_
+    # a: task 1 its mean 2 against the others' ratings' mean 6 -> -4; task 2: 5 - 2 = 3; task 3 alone: left out
+    assert w.bias["a"] == pytest.approx(-0.5) and w.bias_upper["a"] - w.bias["a"] == pytest.approx(
+        1.959963984540054 * np.std([-4.0, 3.0], ddof=1) / np.sqrt(2))
+    assert w.bias["b"] == pytest.approx(((4 - 4) + (2 - 5)) / 2) and w.bias["c"] == pytest.approx(8 - 8 / 3)
+    assert np.isnan(w.bias_lower["c"])  # one shared task: no standard error
+    rng = np.random.default_rng(3)
+    b = np.array([-1.5, -0.9, -0.3, 0.3, 0.9, 1.5])
+    target = b - (b.sum() - b) / 5  # the worker's bias less the others' mean bias (random raters)
+    for k in (2, 5):
+        est, hit = [], np.zeros(6)
+        for _ in range(10):
+            mu = rng.normal(0, 3, 300)
+            t = np.repeat(np.arange(300), k)
+            wk = np.concatenate([rng.choice(6, k, replace=False) for _ in range(300)])
+            y = mu[t] + b[wk] + rng.normal(0, 1, t.size)
+            rep = galton.aggregate(pd.DataFrame({"task": t, "worker": wk, "label": y}), "rating_mean",
+                                   kind="rating").workers_.sort_index()
+            est.append(rep.bias.to_numpy())
+            hit += (rep.bias_lower.to_numpy() <= target) & (target <= rep.bias_upper.to_numpy())
+        np.testing.assert_allclose(np.mean(est, axis=0), target, atol=0.15)  # was 0.5 / 0.8 of it
+        assert hit.mean() / 10 > 0.85
+
+
+def test_gaussian_report_intervals_count_the_information_left_by_the_task_values():
+    """The Gaussian model's bias and noise intervals counted every judgment whole (n_w + κ, n_w + ν),
+    but the task values are fitted from the same ratings: a judgment's share v_t / σ_w^2 of its
+    task's precision is spent there. A task the worker rated alone tells nothing about it."""
+    rng = np.random.default_rng(4)
+    noise = np.array([0.5, 1.0, 1.5, 2.0])
+    rows = [(t, f"w{i}", 10 + t % 7 + rng.normal(0, noise[i])) for t in range(60) for i in rng.choice(4, 3, False)]
+    rows += [(100 + t, "w0", rng.normal(0, 1)) for t in range(20)]  # tasks rated by w0 alone
+    df = pd.DataFrame(rows, columns=["task", "worker", "label"])
+    g = galton.GaussianRating().fit(df)
+    rep = galton.aggregate(df, "rating_gaussian", kind="rating").workers_
+    s2 = (g.noise_ ** 2).to_dict()
+    wt = df.worker.map(lambda x: 1 / s2[x])
+    share = wt / wt.groupby(df.task).transform("sum")  # v_t / σ_w^2
+    n_eff = (1 - share).groupby(df.worker).sum()
+    assert share[df.task >= 100].eq(1.0).all()  # alone on a task: it is all that task's precision
+    z = 1.959963984540054
+    for worker in rep.index:
+        sigma, dof = np.sqrt(s2[worker]), n_eff[worker] + g.noise_prior
+        assert rep.noise_upper[worker] == pytest.approx(sigma * np.exp(z / np.sqrt(2 * dof)), rel=1e-9)
+        se = sigma / np.sqrt(n_eff[worker] + g.bias_prior)
+        assert rep.bias_upper[worker] - rep.bias[worker] == pytest.approx(z * se, rel=1e-9)
+    assert n_eff["w0"] < (df.worker == "w0").sum() - 20  # the 20 tasks alone count nothing
 
 
 @pytest.mark.parametrize("name", ["rating_mean", "rating_median"])
