@@ -617,6 +617,19 @@ def test_the_default_reports_its_temperature_and_writes_the_calibrated_probabili
     assert rc == 2 and "does not take --uncalibrated" in err and err.count("\n") == 1
 
 
+def test_uncalibrated_is_refused_for_rating_models_in_their_terms(tmp_path: Path, capsys) -> None:
+    """`--model catd --uncalibrated` was refused because "it reports its probabilities as fitted
+    already": a rating model has no probabilities at all."""
+    src = tmp_path / "r.csv"
+    pd.DataFrame({"task": [1, 1, 2, 2], "worker": ["a", "b", "a", "b"], "label": [1.0, 2.0, 3.0, 5.0]}).to_csv(src,
+                                                                                                          index=False)
+    for model in ("catd", "rating_mean"):
+        rc, _, err = run(["aggregate", src, "-m", model, "--uncalibrated", "-o", tmp_path / "o.csv"], capsys)
+        assert rc == 2 and err.count("\n") == 1 and "probabilities as fitted" not in err
+        assert (f"model '{model}' does not take --uncalibrated: it aggregates rating data into scores, with no "
+                "probabilities to calibrate; drop --uncalibrated") in err
+
+
 def test_a_temperature_of_1_is_not_reported_as_calibrated(tmp_path: Path, capsys) -> None:
     # act_cf: the held-out judgments find no softer posterior better, though the gold shows them
     # over-confident (accuracy 0.897, mean confidence 1.000); the summary said "no need" there, and

@@ -120,8 +120,11 @@ def _model_params(cls: type, args: argparse.Namespace, name: str) -> dict[str, A
     params.update(checkpoint_options(cls, args, name))
     if getattr(args, "uncalibrated", False):
         if "calibrate" not in accepted:
+            kind = getattr(cls, "kind", "categorical")
             raise CLIError(f"model {name!r} does not take --uncalibrated (it reports its probabilities as "
-                           "fitted already)")
+                           "fitted already)" if kind == "categorical" else
+                           f"model {name!r} does not take --uncalibrated: it aggregates {kind} data into "
+                           "scores, with no probabilities to calibrate; drop --uncalibrated")
         params["calibrate"] = False
     if "progress" in accepted:
         params["progress"] = False if args.quiet else None  # None: shown on a TTY after 1 s

@@ -223,7 +223,10 @@ def label_lookup(label_names: np.ndarray, values: Any) -> np.ndarray:
 
 def parse_number(v: Any, kind: str) -> Any:
     """``v`` as a number for a vocabulary of ``kind`` ("i", "u", "f"): numbers as they are, text
-    parsed (integers exactly), None for anything else."""
+    parsed (integers exactly), None for anything else. Text as Python reads a number, with a sign,
+    a leading point and spaces around it (``+7``, ``.5``, `` 3 ``), but ASCII only and without
+    underscores (Python read ``1_000`` as 1000 and full-width ``０３`` as 3), and not ``nan`` (a NaN
+    rating that gave a NaN score)."""
     if isinstance(v, (bool, np.bool_)) or v is None:
         return None
     if isinstance(v, (np.integer, np.floating)):
@@ -231,11 +234,14 @@ def parse_number(v: Any, kind: str) -> Any:
     if not isinstance(v, (str, bytes)):
         return v if isinstance(v, (int, float)) else None
     text = v.decode() if isinstance(v, bytes) else v
+    if not text.isascii() or "_" in text:
+        return None
     for parse in ((int, float) if kind in "iu" else (float,)):
         try:
-            return parse(text)
+            number = parse(text)
         except ValueError:
-            pass
+            continue
+        return None if number != number else number  # "nan" is no number
     return None
 
 

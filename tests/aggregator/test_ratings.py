@@ -334,3 +334,18 @@ def test_tiny_ratings_are_refused_and_say_rescale(name, tmp_path) -> None:
     from galton.cli import main
 
     assert main(["aggregate", str(path), "--kind", "rating", "-m", name, "-o", str(tmp_path / "o.csv"), "-q"]) == 2
+
+
+def test_text_ratings_are_read_as_written_numbers_only() -> None:
+    """Text read as a rating went through Python's float: '1_000' was 1000, full-width '０３' was 3
+    and 'nan' a NaN rating whose task scored NaN. A sign, a leading point and spaces around the
+    number stay accepted (README: "A rating model reads a text label as the number it spells")."""
+    ok = pd.DataFrame({"task": [1, 2, 3, 4], "worker": ["a", "a", "a", "a"], "label": ["+7", ".5", " 3 ", "1e3"]})
+    assert galton.aggregate(ok, kind="rating", model="rating_mean").scores_.tolist() == [7.0, 0.5, 3.0, 1000.0]
+    for bad in ("1_000", "０３", "nan", "NaN", "3\u00a0"):
+        data = ok.assign(label=["+7", bad, " 3 ", "1e3"])
+        with pytest.raises(ValueError, match=r"non-numeric values in 1 row\(s\) \(.*; rows 1\)"):
+            galton.aggregate(data, kind="rating", model="rating_mean")
+    from galton.data.judgments import parse_number
+
+    assert parse_number("1_000", "i") is None and parse_number("０３", "i") is None and parse_number("+3", "i") == 3
