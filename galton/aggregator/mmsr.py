@@ -67,6 +67,7 @@ from ..judgments import Judgments
 from ._base import ConvergenceWarning, EMAggregator, argmax_ties_low, caller_stacklevel
 from ._engine import LocalEngine, Shard
 from ._kernels import clamp_gold, softmax_rows, vote_counts
+from ._layout import crowdkit_result
 from ._memory import FLOAT
 from ._pairs import fitted_workers
 from ._mmsr_kernels import (
@@ -316,26 +317,29 @@ class MMSR(EMAggregator):
         eng.load(new, None)
         return new, eng.gather(_label_sums, skill)
 
-    def _predict_new(self, data: Any) -> tuple[Any, Any]:
-        """Labels and posteriors of new data from the fitted skills; as crowd-kit's ``predict``,
+    def _predict_new(self, data: Any) -> tuple[Any, Any, Any]:
+        """Labels, posteriors and scores of new data from the fitted skills; as crowd-kit's ``predict``,
         ``labels_``, ``probas_`` and ``scores_`` become those of ``data``."""
         new, sums = self._new_sums(data)
         scores = _scores(sums)
         sums[:, ~self._params["seen"]] = -np.inf
         post = softmax_rows(sums)[0]
         out = self._new_out(new)
-        self.labels_ = out.labels(new.task_names, new.label_names, argmax_ties_low(post))
-        self.probas_ = out.probas(new.task_names, new.label_names, post)
-        self.scores_ = out.probas(new.task_names, new.label_names, scores)
-        self._crowdkit_layout(new)
-        return self.labels_, self.probas_
+        # built as locals and returned from them: another thread predicting with this model may
+        # replace the attributes before this call returns
+        labels = crowdkit_result(self, "labels_", out.labels(new.task_names, new.label_names,
+                                                             argmax_ties_low(post)), new)
+        probas = crowdkit_result(self, "probas_", out.probas(new.task_names, new.label_names, post), new)
+        scores = crowdkit_result(self, "scores_", out.probas(new.task_names, new.label_names, scores), new)
+        self.labels_, self.probas_, self.scores_ = labels, probas, scores
+        return labels, probas, scores
 
     def predict_score(self, data: Any = None) -> Any:
         """crowd-kit's scores (the skills' sum per label over the task's total) of the fitted tasks,
         or of ``data`` (which then replaces ``labels_``, ``probas_`` and ``scores_``)."""
         self._check_fitted()
         if data is not None:
-            self._predict_new(data)
+            return self._predict_new(data)[2]
         return self.scores_
 
     def fit_predict_score(self, data: Any, gold: Any = None, **kwargs: Any) -> Any:

@@ -393,3 +393,37 @@ def test_a_single_judge_or_workers_who_never_meet_are_followed():
         p = (1 / np.sqrt(4)) / 2 + 1 / 2  # p = s (K - 1) / K + 1 / K with T = 4 tasks, K = 2: 0.75
         np.testing.assert_allclose(m.skills_.to_numpy(), np.log(p / (1 - p)), rtol=1e-12)  # log 3
         np.testing.assert_allclose(m.probas_.max(axis=1).to_numpy(), p, rtol=1e-12)
+
+
+@pytest.mark.parametrize("method", ["predict", "predict_proba", "predict_score"])
+def test_concurrent_predictions_on_one_model_return_each_callers_own_tasks(method):
+    """Threads scoring different data with one fitted model each get the result of their own data:
+    the result is the call's own, not read back from the attribute another thread may have replaced."""
+    import sys
+    import threading
+
+    df = simulate(3, n_tasks=400, n_workers=20)[0]
+    m = galton.MMSR().fit(df)
+    tasks = np.sort(df.task.unique())
+    parts = [df[df.task.isin(tasks[i::4])] for i in range(4)]
+    wrong: list[str] = []
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for _ in range(30):
+            barrier = threading.Barrier(len(parts))
+
+            def go(part: pd.DataFrame) -> None:
+                barrier.wait()
+                got = getattr(m, method)(part)
+                if set(got.index) != set(part.task):
+                    wrong.append(method)
+
+            threads = [threading.Thread(target=go, args=(p,)) for p in parts]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert wrong == []
