@@ -19,6 +19,7 @@ import numpy as np
 
 from .._warnings import caller_stacklevel
 from ..judgments import Judgments, encode_gold
+from ._deferred import DeferredResult
 from ._jit import twin
 from ._kernels import by_size
 from ._memory import FLOAT, check_model, judgments_bytes
@@ -26,7 +27,7 @@ from ._params import check_flags, check_random_state
 from ._results import Output, check_output
 
 __all__ = ["BaseAggregator", "ConvergenceWarning", "NotFittedError", "argmax_ties_low", "tied_to_max",
-           "TIE_RTOL", "FitOptions", "fit_options", "fit_options_set"]
+           "TIE_RTOL", "FitOptions", "fit_options", "fit_options_set", "DeferredResult"]
 
 
 @dataclass(frozen=True)
@@ -104,39 +105,6 @@ def argmax_ties_low(p: np.ndarray) -> np.ndarray:
     ``SMALL`` values on: one pass instead of five numpy passes.)"""
     p = np.asarray(p)
     return by_size(_argmax_twin, p.size)(p)
-
-
-class DeferredResult:
-    """A fitted attribute that a polars / Arrow fit builds on first read (pandas fits build it at
-    once: crowd-kit's layout applies to it, and its frame shares the fit's arrays). ``errors_`` of
-    many labels is a long table of pairs x labels rows, 85M rows at 1,000 labels and 100k
-    judgments, that the command line and most pipelines never read. Assigned values and deletion
-    work as for a plain attribute."""
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
-
-    def __get__(self, obj: Any, owner: type | None = None) -> Any:
-        if obj is None:
-            return self
-        d = obj.__dict__
-        if self.name not in d:
-            build = d.get("_pending", {}).pop(self.name, None)
-            if build is None:
-                raise AttributeError(f"{type(obj).__name__!r} object has no attribute {self.name!r}")
-            d[self.name] = build[0](*build[1:])
-        return d[self.name]
-
-    def __set__(self, obj: Any, value: Any) -> None:
-        obj.__dict__.get("_pending", {}).pop(self.name, None)
-        obj.__dict__[self.name] = value
-
-    def __delete__(self, obj: Any) -> None:
-        d, pending = obj.__dict__, obj.__dict__.get("_pending", {})
-        if self.name not in d and self.name not in pending:
-            raise AttributeError(self.name)
-        d.pop(self.name, None)
-        pending.pop(self.name, None)
 
 
 class BaseAggregator:

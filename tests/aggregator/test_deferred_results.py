@@ -87,3 +87,31 @@ def test_large_tables_gathered_by_the_frame_library_equal_numpy(layout, output, 
     assert gathered.equals(numpy_rows)
     if output == "arrow":  # text ids are Arrow's string, as in every other result table
         assert gathered.schema.field("worker").type == pa.string()
+
+
+def test_a_read_while_another_thread_builds_waits_for_the_one_build():
+    """A second thread that reads ``errors_`` while the first is building it gets the same table
+    (it found the builder gone and raised AttributeError before; getattr(m, "errors_", None) was None)."""
+    import threading
+    import time
+
+    model = galton.DawidSkene(n_iter=5).fit(pl.from_pandas(_crowd(3)))
+    build, *args = model.__dict__["_pending"]["errors_"]
+    started, calls = threading.Event(), []
+
+    def slow_build(*a):
+        calls.append(1)
+        started.set()
+        time.sleep(0.3)  # the other reader arrives while this build runs
+        return build(*a)
+
+    model.__dict__["_pending"]["errors_"] = (slow_build, *args)
+    first: list = []
+    reader = threading.Thread(target=lambda: first.append(model.errors_))
+    reader.start()
+    assert started.wait(10)
+    second = getattr(model, "errors_", None)
+    reader.join()
+    assert second is not None and second is first[0]
+    assert len(calls) == 1
+    assert second.equals(galton.DawidSkene(n_iter=5).fit(pl.from_pandas(_crowd(3))).errors_)
