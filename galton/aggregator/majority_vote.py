@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from .._warnings import caller_stacklevel
+from .._warnings import caller_stacklevel, quiet, quieted
 from ..judgments import Judgments
 from ._base import IterativeAggregator
 from ._engine import Shard
@@ -41,7 +41,7 @@ from ._params import check_count, check_real
 from ._registry import register
 from .votes_fit import VoteAggregator, gold_layers, with_common_params
 from .votes_shard import (
-    ZERO_WEIGHT_WARNING, agreement_share, examples, label_codes, shard_agreement, shard_label_counts,
+    agreement_share, examples, label_codes, shard_agreement, shard_label_counts,
     shard_vote_shares, warn_zero_weight_tasks, weighted_vote, worker_agreement,
 )
 
@@ -186,7 +186,8 @@ class GoldMajorityVote(VoteAggregator):
         if "_unvoted" in self.__dict__:  # crowd-kit's fit: skills only
             for name in ("labels_", "probas_", "posteriors_", "label_codes_"):
                 self.__dict__.pop(name, None)
-            warnings.warn(self._unvoted, UserWarning, stacklevel=caller_stacklevel())
+            if not quieted("skills_only"):
+                warnings.warn(self._unvoted, UserWarning, stacklevel=caller_stacklevel())
         return self
 
     def _check_fitted(self) -> None:  # fitted once skills_ are (labels_ may wait for predict(data))
@@ -206,9 +207,7 @@ class GoldMajorityVote(VoteAggregator):
     def _fit_then(self, data: Any, gold: Any, kwargs: dict[str, Any]) -> tuple[Any, Any]:
         if "true_labels" in kwargs:
             gold = kwargs.pop("true_labels")
-        with warnings.catch_warnings():  # the vote on the same tasks below says it (or raises)
-            warnings.filterwarnings("ignore", message=ZERO_WEIGHT_WARNING)
-            warnings.filterwarnings("ignore", message=_SKILLS_ONLY)
+        with quiet("zero_weight", "skills_only"):  # the vote on the same tasks below says it (or raises)
             self.fit(data, gold, **kwargs)
         if hasattr(self, "_vote_weights"):  # an empty fit has only its empty results
             self.predict(data)  # crowd-kit's predict stores its labels_ and probas_

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .._math import splitmix64
-from .._warnings import caller_stacklevel
+from .._warnings import caller_stacklevel, quieted
 from ..data._validate import examples
 from ..judgments import Judgments
 from ._base import argmax_ties_low, tied_to_max
@@ -184,7 +184,7 @@ def weighted_vote(engine: Any, judgments: Judgments, weights: np.ndarray | None,
 def warn_zero_weight_tasks(engine: Any, task_names: np.ndarray, weights: np.ndarray | None) -> None:
     """One warning naming how many tasks have only voters of weight 0 (their shares are their own
     unweighted votes); nothing to look for unless some weight is 0."""
-    if weights is None or not (weights == 0).any():
+    if weights is None or not (weights == 0).any() or quieted("zero_weight"):
         return
     zero = engine.gather(shard_zero_weight_tasks, weights)
     if zero.any():

@@ -20,7 +20,7 @@ from typing import Any, Literal, Sequence
 import numpy as np
 import pyarrow as pa
 
-from .._warnings import caller_stacklevel
+from .._warnings import caller_stacklevel, quieted
 from ..io._read import FrameKind, check_columns, frame_kind, to_arrow
 from ._base import EncodedData
 from ._encode import (encode_column, id_lookup, label_lookup, parse_number, plain_column, readonly, recode_labels,
@@ -366,7 +366,7 @@ def _numeric_labels(table: pa.Table, label_col: str) -> pa.Table:
 
 def warn_float_classes(names: np.ndarray, label_col: str) -> None:
     """Warn when categorical labels are non-integer numbers (probably ratings)."""
-    if names.dtype.kind != "f":
+    if names.dtype.kind != "f" or quieted("float_classes"):
         return
     finite = names[np.isfinite(names)]
     odd = finite[finite != np.round(finite)]

@@ -10,13 +10,13 @@ become ``frozenset``); :attr:`Coded.label_names` holds the original values, and
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from .._gold import read_gold
+from .._warnings import quiet
 from ..aggregator._results import Output
 from ..data._encode import lookup, object_array
 from ..data._validate import COLUMN_HINT, MAX_EXAMPLES, NULL_HINT, ColumnError
@@ -289,7 +289,6 @@ def fit(c: Coded, aggregator: Any) -> np.ndarray:
     frame = c.frame
     if not type(aggregator).__module__.startswith("galton.") and frame_kind(frame) != "pandas":
         frame = to_arrow(frame).to_pandas()  # crowd-kit's models read pandas only (they crashed inside)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r".*non-integer numbers.*treated as classes")
+    with quiet("float_classes"):
         labels = aggregator.fit_predict(frame)
     return labels_by_task(labels, c, fitted=True)

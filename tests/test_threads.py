@@ -1,0 +1,55 @@
+"""galton called from several threads at once: each call's warnings, results and clean-up stay its own
+(no process-wide state one thread changes under another's feet)."""
+
+from __future__ import annotations
+
+import threading
+import warnings
+
+import numpy as np
+import pandas as pd
+
+import galton
+from galton.metrics import consistency
+
+
+def _crowd(seed: int = 0, n_tasks: int = 1500, n_workers: int = 30) -> tuple[pd.DataFrame, pd.Series]:
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, 3, n_tasks)
+    rows = [(f"t{t}", f"w{w}", int(truth[t] if rng.random() < 0.7 else rng.integers(0, 3)))
+            for t in range(n_tasks) for w in rng.choice(n_workers, 5, replace=False)]
+    gold = pd.Series(truth[: n_tasks // 2], index=pd.Index([f"t{t}" for t in range(n_tasks // 2)], name="task"))
+    return pd.DataFrame(rows, columns=["task", "worker", "label"]), gold
+
+
+def _in_threads(job, n_threads: int = 4, rounds: int = 6) -> None:
+    for _ in range(rounds):
+        barrier = threading.Barrier(n_threads)
+
+        def run() -> None:
+            barrier.wait()
+            job()
+
+        threads = [threading.Thread(target=run) for _ in range(n_threads)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+
+def test_galtons_own_silenced_warnings_leave_the_process_filters_alone():
+    """GoldMajorityVote.fit_predict and the metrics' fits silence warnings that a later step repeats;
+    ``warnings.catch_warnings`` did it by swapping the process-wide filter list, so blocks that
+    overlapped in threads left their 'ignore' filters installed and later warnings never showed."""
+    data, gold = _crowd()
+    ratings = data.assign(label=data.label + 0.5)  # non-integer numbers: "treated as classes"
+    before = list(warnings.filters)
+    _in_threads(lambda: galton.GoldMajorityVote(on_missing_skill="ignore").fit_predict(data, gold))
+    _in_threads(lambda: consistency(ratings, aggregator=galton.MajorityVote()))
+    assert warnings.filters == before
+    toy = pd.DataFrame({"task": ["t1", "t1", "t2"], "worker": ["a", "c", "c"], "label": [1.5, 0.5, 0.5]})
+    with warnings.catch_warnings(record=True) as caught:  # records; the filters stay as they are
+        galton.MajorityVote().fit(toy, skills=pd.Series({"a": 1.0, "c": 0.0}))
+    shown = [str(w.message) for w in caught]
+    assert any("treated as classes" in m for m in shown), shown
+    assert any("only judgments from workers whose skill is 0" in m for m in shown), shown
