@@ -53,3 +53,40 @@ def test_galtons_own_silenced_warnings_leave_the_process_filters_alone():
     shown = [str(w.message) for w in caught]
     assert any("treated as classes" in m for m in shown), shown
     assert any("only judgments from workers whose skill is 0" in m for m in shown), shown
+
+
+def test_a_failing_command_removes_only_its_own_temporaries(tmp_path, monkeypatch, capsys):
+    """``galton.cli.main`` in one thread fails while another thread's write is half done: the
+    failing run removed every temporary the process tracked, so the other write lost its file and
+    failed with "No such file or directory"."""
+    from galton.cli import main
+    from galton.io import _temporaries
+
+    started, proceed = threading.Event(), threading.Event()
+    keep_mode = _temporaries.keep_mode
+
+    def paused_keep_mode(target, like, extra=0):  # the writer's temporary exists: wait here
+        keep_mode(target, like, extra)
+        if str(like).endswith("mine.csv"):
+            started.set()
+            assert proceed.wait(30)
+
+    monkeypatch.setattr(_temporaries, "keep_mode", paused_keep_mode)
+    errors: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            galton.write_table(pd.DataFrame({"a": [1, 2, 3]}), tmp_path / "mine.csv")
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    assert started.wait(30)
+    assert main(["aggregate", str(tmp_path / "missing.csv"), "-o", str(tmp_path / "out.csv")]) == 2
+    assert "missing.csv" in capsys.readouterr().err
+    proceed.set()
+    writer.join()
+    assert errors == []
+    assert pd.read_csv(tmp_path / "mine.csv")["a"].tolist() == [1, 2, 3]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.csv"]

@@ -47,6 +47,7 @@ import traceback
 from typing import Any, Sequence, TextIO
 
 from .. import _signals
+from .._run_scope import run_scope
 from ._common import (BUNDLED_PREFIX, PROG, CLIError, add_max_memory, add_on_invalid, at_least_one, describe,
                       model_param, seed)
 from .agreement import add_agreement
@@ -198,13 +199,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     SIGINT and SIGTERM raise :class:`galton._signals.Interrupted` from here on; the writers remove
     their temporaries as the exception unwinds, later signals are ignored while that happens, and
-    :func:`galton.io.remove_temporaries` removes whatever is left.
+    :func:`galton.io.remove_temporaries` removes whatever is left of this call's (a thread's call
+    leaves the temporaries of other threads' writes alone).
     """
     previous = _signals.install()
     # Ray's C++ crash handler would print a stack dump on SIGTERM (a clean stop for galton)
     os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")
     try:
-        return _run(list(argv) if argv is not None else sys.argv[1:], sys.stdout, sys.stderr)
+        with run_scope() as created:
+            return _run(list(argv) if argv is not None else sys.argv[1:], sys.stdout, sys.stderr, created)
     finally:
         _signals.restore(previous)
 
@@ -218,7 +221,7 @@ def _ray_verbose() -> None:
     cluster.set_verbose(True)
 
 
-def _run(argv: list[str], out: TextIO, err: TextIO) -> int:
+def _run(argv: list[str], out: TextIO, err: TextIO, created: set[str] | None = None) -> int:
     debug = "--debug" in argv
     options: frozenset[str] | None = None
     try:
@@ -237,17 +240,17 @@ def _run(argv: list[str], out: TextIO, err: TextIO) -> int:
             raise
         # ray.init replaces the SIGTERM handler with its own, which raises SystemExit(15)
         _signals.cleaning()
-        _clean_up()
+        _clean_up(created)
         err.write(f"{PROG}: interrupted\n")
         return 128 + _signals.RAY_SIGTERM_CODE
     except KeyboardInterrupt as exc:  # SIGINT / SIGTERM (Interrupted) or a plain Ctrl-C
         _signals.cleaning()
-        _clean_up()
+        _clean_up(created)
         err.write(f"{PROG}: interrupted\n")
         return _signals.exit_code(exc)
     except BaseException as exc:  # noqa: BLE001 - every failure is one line (polars panics included)
         _signals.cleaning()
-        _clean_up()
+        _clean_up(created)
         if _broken_pipe(exc):  # the reader left (| head): quiet, with the status of a SIGPIPE death
             _silence_stdout()
             if not debug:
@@ -263,13 +266,13 @@ def _broken_pipe(exc: BaseException) -> bool:
     return isinstance(exc, BrokenPipeError) or "Broken pipe (os error 32)" in str(exc)
 
 
-def _clean_up() -> None:
-    """Remove the temporaries any writer still holds."""
+def _clean_up(created: set[str] | None) -> None:
+    """Remove the temporaries this run's writers still hold (``created``: all when None)."""
     try:
         from ..io import remove_temporaries
     except BaseException:  # pragma: no cover - interrupted during the first imports
         return
-    remove_temporaries()
+    remove_temporaries(created)
 
 
 def _silence_stdout() -> None:

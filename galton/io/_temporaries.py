@@ -1,7 +1,7 @@
 """The temporaries of galton's writers: hidden names next to the destination, tracked per process
-so that :func:`remove_temporaries` (the ``galton`` command after an interrupt or an error, and
-``atexit``) deletes whatever a writer of :mod:`galton.io._write` left, and moves back a previous
-output that was set aside while a directory was being replaced.
+so that :func:`remove_temporaries` (``atexit``; the ``galton`` command after an interrupt or an error,
+for the temporaries its run created) deletes whatever a writer of :mod:`galton.io._write` left, and
+moves back a previous output that was set aside while a directory was being replaced.
 """
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ import shutil
 import stat
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
+
+from .._run_scope import record
 
 __all__ = ["NAME_MAX", "RENAME_EXCHANGE", "RENAME_NOREPLACE", "create_temp_file", "fsync_dir", "fsync_tree",
            "keep_mode", "probe_writable", "remove_temporaries", "remove_temporaries_of", "rename_with", "temp_name",
@@ -57,22 +59,26 @@ def track(path: Path, restore_to: Path | None = None) -> None:
         atexit.register(remove_temporaries)
         _ATEXIT.append(True)
     _LIVE[str(path)] = (os.getpid(), None if restore_to is None else str(restore_to))
+    record(str(path))
 
 
 def untrack(path: Path) -> None:
     _LIVE.pop(str(path), None)
 
 
-def remove_temporaries() -> list[str]:
-    """Delete every temporary file and directory this process's writers still hold.
+def remove_temporaries(only: Iterable[str] | None = None) -> list[str]:
+    """Delete every temporary file and directory this process's writers still hold (``only``: those
+    of them whose paths it names).
 
     A previous output moved aside while a directory was being replaced is moved back when the
-    destination is missing. Called by the ``galton`` command after an interrupt or an error, and
-    at exit. Returns the paths removed (or restored).
+    destination is missing. Called at exit, and by the ``galton`` command after an interrupt or an
+    error with ``only`` the temporaries its run created (:mod:`galton._run_scope`: other threads'
+    writes go on). Returns the paths removed (or restored).
     """
     done = []
+    wanted = None if only is None else {str(p) for p in only}
     for path, (pid, restore_to) in reversed(list(_LIVE.items())):
-        if pid != os.getpid():  # a forked child: the temporaries are its parent's
+        if pid != os.getpid() or (wanted is not None and path not in wanted):  # a forked child: its parent's
             continue
         try:
             if restore_to is not None and not os.path.lexists(restore_to) and os.path.lexists(path):
