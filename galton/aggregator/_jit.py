@@ -44,6 +44,7 @@ import contextlib
 import importlib
 import importlib.util
 import os
+import threading
 from typing import Any, Callable, Iterator
 
 __all__ = ["HAVE_NUMBA", "Twin", "twin", "TWINS", "use_numba", "get_threads", "set_threads", "threads",
@@ -107,9 +108,14 @@ def _temp_cache() -> str:
     return _TEMP_CACHE
 
 
+#: one import_compiled at a time: threads' first imports raced to set up the temporary cache (one
+#: failed with "cannot cache function", or imported a module another had half built)
+_IMPORT_LOCK = threading.RLock()
+
+
 def import_compiled(module: str) -> Any:
     """Import a ``*_numba`` module (and numba, :func:`import_numba`); None where numba cannot run
-    it (then the numpy twins run).
+    it (then the numpy twins run). Calls from several threads run one after another.
 
     numba's ``@njit(cache=True)`` raises at import ("no locator available") when it can write its
     cache neither in ``NUMBA_CACHE_DIR``, nor next to galton's sources, nor in the user's cache
@@ -117,13 +123,20 @@ def import_compiled(module: str) -> Any:
     compiled again by every run, seconds to a minute), with one warning; where even that fails,
     numba is switched off for the process (:data:`HAVE_NUMBA`), with a warning.
     """
+    with _IMPORT_LOCK:
+        return _import_compiled(module)
+
+
+def _import_compiled(module: str) -> Any:
     global HAVE_NUMBA
     import_numba()
     try:
         return importlib.import_module(module)
     except RuntimeError as exc:
-        if not _no_cache_place(exc) or _TEMP_CACHE is not None:
+        if not _no_cache_place(exc):
             raise
+        if _TEMP_CACHE is not None:  # set up meanwhile (by an import outside this lock): once more with it
+            return importlib.import_module(module)
         where = os.environ.get("NUMBA_CACHE_DIR")
     import warnings
 
