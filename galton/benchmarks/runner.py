@@ -41,8 +41,9 @@ def toml_lib() -> Any:
         try:
             import tomli as tomllib  # type: ignore[no-redef]
         except ModuleNotFoundError:
-            raise ImportError("reading a study file needs Python 3.11+ (tomllib) or, on Python 3.10, "
-                              "the tomli package: pip install tomli") from None
+            raise ImportError("reading a TOML file (a study file, or a galton simulate CONFIG) needs Python "
+                              "3.11+ (tomllib) or, on Python 3.10, the tomli package that galton declares "
+                              "there: pip install 'tomli>=1.1'") from None
     return tomllib
 
 

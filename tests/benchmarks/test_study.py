@@ -610,3 +610,22 @@ def test_cli_simulate_shows_the_out_path_as_given(tmp_path, capsys, monkeypatch)
     assert main(["simulate", "--out", "runs/seed=3", "--n-tasks", "10", "--n-workers", "5"]) == 2
     err = capsys.readouterr().err
     assert err == "galton: error: runs/seed=3 exists; pass --overwrite to replace it or choose another path\n", err
+
+
+def test_toml_reading_is_declared_for_python_3_10_and_its_error_names_what_it_reads(monkeypatch):
+    """tomllib is 3.11+: galton declares tomli for 3.10 (``galton bench`` and ``make demo`` failed
+    there), and the error says TOML files in general (``galton simulate CONFIG.toml`` reads one too)."""
+    import sys
+    from pathlib import Path
+
+    from galton.benchmarks import runner
+
+    pyproject = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text(encoding="utf-8")
+    deps = runner.toml_lib().loads(pyproject)["project"]["dependencies"]
+    tomli = [d for d in deps if d.replace(" ", "").startswith("tomli>=")]
+    assert len(tomli) == 1 and "python_version<'3.11'" in tomli[0].replace(" ", "").replace('"', "'"), deps
+    monkeypatch.setitem(sys.modules, "tomllib", None)
+    monkeypatch.setitem(sys.modules, "tomli", None)
+    with pytest.raises(ImportError, match="TOML file") as info:
+        runner.toml_lib()
+    assert "simulate CONFIG" in str(info.value) and "pip install 'tomli>=1.1'" in str(info.value)
