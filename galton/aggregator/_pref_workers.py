@@ -87,7 +87,7 @@ def schur_correction(info: dict[str, Any], n_items: int, dense: bool) -> np.ndar
     blocks = info["wJ"]
     m = blocks.shape[1]
     lam, q = np.linalg.eigh(blocks)  # I_ww = Q Λ Q^T per worker
-    keep = lam > 1e-12 * np.maximum(lam.max(axis=1, keepdims=True), np.finfo(float).tiny)
+    keep = (lam > 0) & (lam > 1e-12 * lam.max(axis=1, keepdims=True))
     scale = np.where(keep, 1.0 / np.sqrt(np.where(keep, lam, 1.0)), 0.0)  # Λ^-1/2 (pseudo-inverse)
     keys, values = info["cross"].totals()
     row, item = np.divmod(keys, n_items)
