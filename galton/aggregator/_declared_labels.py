@@ -143,6 +143,9 @@ class DeclaredLabels:
         params = expand_params(params, used, full.n_workers)
         super()._finish(params, full)  # type: ignore[misc]
         self._used = used
+        gold = self.__dict__.get("_gold")  # in the codes of the labels in use: back to the declared ones
+        if gold is not None:
+            self._gold = np.where(gold >= 0, np.flatnonzero(used)[np.maximum(gold, 0)], -1).astype(gold.dtype)
         self._deferred("errors_", declared_errors, self._out, full, params["errors"],  # type: ignore[attr-defined]
                        params["fill"], params["pairs"], used)
 

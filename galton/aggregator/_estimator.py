@@ -164,7 +164,8 @@ class BaseAggregator:
 
     # ---------------------------------------------------------------- input handling
     #: private attributes a fit leaves behind (for ``predict``); the next fit drops them
-    _fit_private: tuple[str, ...] = ("_params", "_out", "_posterior_params", "_pending")
+    #: (``_gold``: the gold label code of each task, -1 for none, or None; the worker report reads it)
+    _fit_private: tuple[str, ...] = ("_params", "_out", "_posterior_params", "_pending", "_gold")
 
     def _refuse_base_class(self) -> None:
         """A TypeError naming the models when ``self`` is one of the base classes (``_base_class``
@@ -261,6 +262,7 @@ class BaseAggregator:
         self._check_memory(judgments)
         result = self._in_engine(judgments, gold_codes, engine, n_shards, lambda eng: run(eng, rng),
                                  checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every, load=load)
+        self._gold = gold_codes  # after the engine, so shipped models stay small (the worker report reads it)
         store(result)
         self._crowdkit_layout(judgments)
         return self

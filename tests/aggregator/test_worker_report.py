@@ -212,6 +212,29 @@ def test_skill_interval_holds_the_simulated_accuracy_of_most_normal_workers():
     assert (true_acc[w.adversarial.to_numpy()] < 0.5).all()
 
 
+@pytest.mark.parametrize("name", ["bds", "ds", "glad", "mv"])
+def test_tasks_judged_once_say_nothing_of_their_judge(name):
+    """With one judgment a task, each posterior is its judge's own answer (or the class prior):
+    coin flippers got skill 0.747 [0.666, 0.813] from the default model and 1.0 [0.972, 1.0] from
+    Dawid-Skene, and were informative. Judgments on tasks nobody else judged (and without gold)
+    are left out of skill and the flags: with none left a worker has too little data (bug hunt)."""
+    rng = np.random.default_rng(0)
+    n = 2000
+    truth, worker = rng.integers(0, 2, n), rng.integers(0, 20, n)
+    label = np.where(rng.random(n) < 0.5, truth, 1 - truth)
+    df = pd.DataFrame({"task": np.arange(n), "worker": worker, "label": label})
+    w = galton.aggregate(df, name).workers_
+    assert w.too_little_data.all() and w.skill.isna().all() and w.skill_lower.isna().all()
+    assert not (w.uninformative | w.adversarial | w.constant).any()
+    assert w.n_judgments.tolist() == np.bincount(worker).tolist()
+    # the same judgments plus gold on 300 of the tasks: those count (as judged by another)
+    gold = pd.Series(truth[:300], index=range(300))
+    w = galton.aggregate(df, name, gold=gold).workers_
+    on_gold = np.bincount(worker[:300], minlength=20)
+    assert (w.too_little_data.to_numpy() == (on_gold < 10)).all()
+    assert ((w.skill_lower < 0.5) & (0.5 < w.skill_upper)).to_numpy()[on_gold >= 10].mean() >= 0.8
+
+
 @pytest.mark.parametrize("name", ["ds", "mv"])
 def test_a_label_nobody_used_changes_nothing(name):
     """labels=[0, 1, 2] on binary answers leaves the posteriors as they were (class 2 gets 0, or
@@ -552,7 +575,7 @@ def test_many_labels_report_in_seconds():
     """1,000 labels, 300 workers, 30k judgments: whole counts would be 2.4 GB; the pair rows give
     the report (the blocks of whole counts took 585 s on 100k judgments). Not a timing: the
     numbers. A worker's skill is its share of judgments on the posterior's label, as a hand count
-    on the posteriors says."""
+    on the posteriors of the tasks another worker judged too says."""
     rng = np.random.default_rng(1)
     k, tasks, n, w = 1000, 6000, 30_000, 300
     truth, t, wk = rng.integers(0, k, tasks), rng.integers(0, tasks, n), rng.integers(0, w, n)
@@ -561,7 +584,9 @@ def test_many_labels_report_in_seconds():
     m = galton.aggregate(pd.DataFrame({"task": t, "worker": wk, "label": label}))
     report = m.workers_
     j, post = m.judgments_, m.posteriors_
-    hit = np.bincount(j.worker, weights=post[j.task, j.label], minlength=j.n_workers) / np.bincount(j.worker)
+    shared = np.bincount(j.task)[j.task] >= 2
+    hit = (np.bincount(j.worker[shared], weights=post[j.task, j.label][shared], minlength=j.n_workers)
+           / np.bincount(j.worker[shared], minlength=j.n_workers))
     np.testing.assert_allclose(report["skill"].to_numpy(), hit, rtol=1e-9)
     assert not report.uninformative.any() and np.corrcoef(report["skill"], acc)[0, 1] > 0.95
 
