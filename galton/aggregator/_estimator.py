@@ -343,8 +343,9 @@ class BaseAggregator:
 
     @property
     def workers_(self) -> Any:
-        """One row per worker: judgments, tasks, skill with its 95% interval, informativeness and
-        flags (constant, uninformative, adversarial, too little data); pairwise models give the
+        """One row per worker: judgments, tasks, skill with its 95% interval (what it covers depends
+        on the model: see :mod:`galton.aggregator.worker_report`), informativeness and flags
+        (constant, uninformative, adversarial, too little data); pairwise models give the
         rater reliability, rating models the bias and noise. In the fit's frame type (pandas:
         indexed by worker), sorted by worker. Computed on first access from the fitted results
         (:func:`galton.aggregator.worker_report.worker_report`, which also takes thresholds) and

@@ -1,0 +1,236 @@
+"""The categorical worker report of the confusion-matrix models (``ds``, ``one_coin_ds``, ``bds``,
+the default): each worker read against the other workers (see :mod:`galton.aggregator.worker_report`).
+
+A task's posterior holds the worker's own answer, weighed by the model's estimate of that worker.
+Bayesian Dawid-Skene pulls every worker towards the crowd on purpose, so it weighs a uniform
+spammer as a fair worker and an expert as a good one: read from its posteriors, the spammer's own
+votes made it agree with its tasks (K = 3, three judgments a task, 300 a worker: 6% of uniform
+spammers flagged uninformative, 78% under Dawid-Skene) and experts' skill read about 0.90 for a true
+0.95, with a Wilson interval that held the truth for 6% of them (2 labels, 3 judgments a task).
+These models' posteriors factor by judgment,
+
+    log q_t(k) = tau (log p(k) + sum over the task's judgments j of T_j(k)) + const
+
+(``T_j`` the log-probability of judgment j's answer under its worker's confusion matrix, ``tau``
+the temperature of the reported posteriors; gold tasks clamped), so the posterior of judgment j's
+task given the other judgments, ``q_-j``, is the same sum without ``T_j``: exact, from the fitted
+parameters. The worker's own factor is then fitted again, one accuracy ``a_w`` and no prior::
+
+    a_w = argmax over a of  sum_j log(q_-j(y_j) a + (1 - q_-j(y_j)) (1 - a) / (K - 1))
+
+(concave in ``a``; Newton steps kept inside a bracket), and the report's soft counts are read from
+each judgment's posterior with that factor in place of the model's,
+``r_j(k) ∝ q_-j(k) (a_w if k == y_j else (1 - a_w) / (K - 1))``, whose expected share of right
+answers is ``a_w``. The interval of ``skill`` is the likelihood-ratio interval of ``a_w``: the
+accuracies whose log-likelihood is within ``z^2 / 2`` of the top. Where the others' posteriors are
+certain (gold, many judgments) that is the binomial one; where they are not, it widens by what they
+leave unknown (the Wilson interval of the soft counts took them for observed). K counts the labels
+given by a judgment or a gold task. Judgments on tasks nobody else judged (and without gold) are
+left out by the report before this (their ``q_-j`` is the class prior).
+
+Under Dawid-Skene, whose estimate of a worker has no prior, the refitted accuracy is close to the
+model's own (its M-step given the others, in one-accuracy form): there the interval is what
+changes. The posteriors are those of the fitted parameters (``params_``), which for Dawid-Skene
+are one M-step past the reported ``posteriors_``. Cost: one pass over the judgments for the
+task sums, one for ``q_-j(y_j)``, a few dozen over one number per judgment for the accuracies and
+bounds, and the counts' pass; with one accuracy per worker (``one_coin_ds``, ``bds`` past 32
+labels) no judgments x labels logits at all.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from ._kernels import logsumexp_rows
+from ._pairs import pair_table
+from .dawid_skene import ConfusionEM
+from .worker_report import JudgmentRows, two_sided_z
+
+__all__ = ["reads_others", "others_rows", "refit_accuracy", "likelihood_interval"]
+
+#: rows of judgments x labels computed at a time (8 bytes each): bounds the temporaries
+BLOCK_CELLS = 1 << 22
+
+
+def reads_others(model: Any) -> bool:
+    """Whether the report reads ``model``'s workers against the others: a fitted confusion-matrix
+    model (its parameters hold each (worker, answer) pair's row of log-probabilities)."""
+    params = model.params_ if isinstance(model, ConfusionEM) else None
+    return isinstance(params, dict) and "rows" in params and ("table" in params or "coin_on" in params)
+
+
+def _blocks(n: int, k: int) -> list[np.ndarray]:
+    """The judgments ``0..n-1`` in blocks of about :data:`BLOCK_CELLS` cells of ``k`` labels."""
+    per = max(1, BLOCK_CELLS // max(k, 1))
+    return [np.arange(s, min(s + per, n)) for s in range(0, n, per)]
+
+
+def _others_logits(params: dict[str, Any], logits: np.ndarray, task: np.ndarray, pair: np.ndarray,
+                   idx: np.ndarray) -> np.ndarray:
+    """Unnormalised ``log q_-j`` of the judgments ``idx``: the task's logits less the judgment's own
+    term (a label no judgment gives is -inf in both: -inf, not NaN)."""
+    tau = float(params.get("temperature", 1.0))
+    z = logits[task[idx]] - tau * pair_table(params, pair[idx])
+    z[np.isnan(z)] = -np.inf
+    return z
+
+
+def others_rows(model: Any, worker: np.ndarray, label: np.ndarray, task: np.ndarray, n_workers: int,
+                n_tasks: int, gold: np.ndarray | None, level: float) -> tuple[JudgmentRows, np.ndarray, np.ndarray]:
+    """(rows, skill_lower, skill_upper) of the report's judgments (``worker``, ``label``, ``task``:
+    every judgment of each task they touch; gold codes per task, -1 for none): each judgment's
+    posterior with its worker's refitted accuracy (module docstring) and the likelihood-ratio
+    interval of that accuracy."""
+    params = model.params_
+    k = int(params["logprior"].size)
+    worker, label, task = (np.asarray(x, dtype=np.int64) for x in (worker, label, task))
+    pair = params["rows"][worker * k + label]
+    tau = float(params.get("temperature", 1.0))
+    coin = "coin_on" in params  # one accuracy per worker: a judgment's term is a constant plus its label's
+    if coin:
+        delta = tau * (params["coin_on"][pair] - params["coin_off"][pair])
+        total = np.bincount(task * k + label, weights=delta, minlength=n_tasks * k).reshape(n_tasks, k)
+    else:
+        total = np.zeros((n_tasks, k))
+        for idx in _blocks(pair.size, k):
+            table = tau * pair_table(params, pair[idx])
+            for c in range(k):
+                total[:, c] += np.bincount(task[idx], weights=table[:, c], minlength=n_tasks)
+    with np.errstate(invalid="ignore"):  # a label nobody gives: -inf prior and table
+        logits = tau * params["logprior"] + total
+    logits[np.isnan(logits)] = -np.inf
+    if gold is not None and (gold >= 0).any():  # clamped: the gold label, whatever the judgments say
+        known = np.flatnonzero(gold >= 0)
+        logits[known] = np.where(np.arange(k) == gold[known, None], 0.0, -np.inf)
+    used = np.bincount(label, minlength=k) > 0
+    if gold is not None:
+        used |= np.bincount(gold[gold >= 0], minlength=k) > 0
+    k_used = max(int(used.sum()), 2)
+    if coin:
+        rows, own = _coin_rows(logits, task, label, delta)
+    else:
+        own = np.empty(label.size)  # q_-j(y_j)
+        for idx in _blocks(label.size, k):
+            z = _others_logits(params, logits, task, pair, idx)
+            own[idx] = np.exp(z[np.arange(idx.size), label[idx]] - logsumexp_rows(z))
+    a = refit_accuracy(own, worker, n_workers, k_used)
+    lower, upper = likelihood_interval(own, worker, a, k_used, level)
+    log_on = np.log(np.clip(a, 1e-300, 1.0))
+    log_off = np.log(np.clip((1.0 - a) / (k_used - 1), 1e-300, 1.0))
+    if coin:
+        return JudgmentRows(k, rows(log_on[worker] - log_off[worker])), lower, upper
+
+    def table_rows(idx: np.ndarray) -> np.ndarray:
+        z = _others_logits(params, logits, task, pair, idx) + log_off[worker[idx], None]
+        z[np.arange(idx.size), label[idx]] += log_on[worker[idx]] - log_off[worker[idx]]
+        z -= logsumexp_rows(z)[:, None]
+        return np.exp(z)
+
+    return JudgmentRows(k, table_rows), lower, upper
+
+
+def _coin_rows(logits: np.ndarray, task: np.ndarray, label: np.ndarray,
+               delta: np.ndarray) -> tuple[Callable[[np.ndarray], Callable[[np.ndarray], np.ndarray]], np.ndarray]:
+    """One accuracy per worker: a judgment's own term only raises its label's logit by ``delta``, so
+    ``q_-j`` is the task's posterior with that cell lowered, and a row with the refitted factor the
+    posterior with that cell reweighted: no judgments x K logits (1,000 labels, 30k judgments: the
+    report's cost as before the refit). ``(rows, own)``: ``rows(boost)`` gives the judgment rows
+    with each label cell's log-weight raised by ``boost - delta``; ``own`` is ``q_-j(y_j)``."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lse = logsumexp_rows(logits)
+        top = np.argmax(logits, axis=1)
+        rest = logits.copy()
+        rest[np.arange(rest.shape[0]), top] = -np.inf
+        lse_rest = logsumexp_rows(rest)
+        mine = logits[task, label]  # the log-sum of the other labels' weights, exact where the label leads
+        other = np.where(label == top[task], lse_rest[task], lse[task] + np.log1p(-np.exp(mine - lse[task])))
+        own = np.exp((mine - delta) - np.logaddexp(mine - delta, other))
+        prob = np.exp(logits - lse[:, None])
+
+    def rows(boost: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+        with np.errstate(invalid="ignore"):
+            cell = mine + boost - delta
+            norm = np.logaddexp(other, cell)
+            scale, at_label = np.exp(lse[task] - norm), np.exp(cell - norm)
+
+        def block(idx: np.ndarray) -> np.ndarray:
+            out = prob[task[idx]] * scale[idx, None]
+            out[np.arange(idx.size), label[idx]] = at_label[idx]
+            return out
+
+        return block
+
+    return rows, own
+
+
+def _coin_terms(own: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(c, d)`` of each judgment's likelihood ``c + a d`` in its worker's accuracy ``a``."""
+    c = (1.0 - own) / (k - 1)
+    return c, own - c
+
+
+def _root(fun: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]], lo: np.ndarray, hi: np.ndarray,
+          iters: int = 100) -> np.ndarray:
+    """Per entry, the root of a decreasing ``fun(x) -> (value, slope)`` between ``lo`` (value > 0)
+    and ``hi`` (value < 0): Newton steps, bisection where a step leaves the bracket."""
+    x = 0.5 * (lo + hi)
+    for _ in range(iters):
+        value, slope = fun(x)
+        right = value > 0
+        lo, hi = np.where(right, x, lo), np.where(right, hi, x)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            step = x - value / slope
+        new = np.where(np.isfinite(step) & (step > lo) & (step < hi), step, 0.5 * (lo + hi))
+        done = np.abs(new - x) <= 1e-13
+        x = new
+        if done.all():
+            break
+    return x
+
+
+def refit_accuracy(own: np.ndarray, worker: np.ndarray, n_workers: int, k: int) -> np.ndarray:
+    """Each worker's maximum-likelihood accuracy given ``own`` = ``q_-j(y_j)`` of its judgments
+    (NaN for a worker without any)."""
+    c, d = _coin_terms(own, k)
+
+    def score(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = d / (c + a[worker] * d)
+        return (np.bincount(worker, weights=ratio, minlength=n_workers),
+                -np.bincount(worker, weights=ratio * ratio, minlength=n_workers))
+
+    edge = 1e-12
+    top, bottom = score(np.full(n_workers, 1.0 - edge))[0] >= 0, score(np.full(n_workers, edge))[0] <= 0
+    a = _root(score, np.full(n_workers, edge), np.full(n_workers, 1.0 - edge))
+    a = np.where(top, 1.0, np.where(bottom, 0.0, a))
+    return np.where(np.bincount(worker, minlength=n_workers) > 0, a, np.nan)
+
+
+def likelihood_interval(own: np.ndarray, worker: np.ndarray, a: np.ndarray, k: int,
+                        level: float) -> tuple[np.ndarray, np.ndarray]:
+    """The likelihood-ratio interval of each worker's accuracy ``a`` (its maximum-likelihood value):
+    the accuracies whose log-likelihood is within ``z^2 / 2`` of the top (NaN where ``a`` is)."""
+    z2 = two_sided_z(level) ** 2
+    c, d = _coin_terms(own, k)
+    w = a.size
+    safe = np.nan_to_num(a, nan=0.5)
+
+    def loglik(x: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore"):
+            return np.bincount(worker, weights=np.log(np.maximum(c + x[worker] * d, 0.0)), minlength=w)
+
+    def drop(x: np.ndarray, sign: float) -> tuple[np.ndarray, np.ndarray]:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            slope = np.bincount(worker, weights=d / (c + x[worker] * d), minlength=w)
+        return sign * (2.0 * (best - loglik(x)) - z2), sign * -2.0 * slope
+
+    best = loglik(safe)
+    inner_lo = 2.0 * (best - loglik(np.zeros(w))) <= z2  # the interval reaches 0 (or 1)
+    inner_hi = 2.0 * (best - loglik(np.ones(w))) <= z2
+    lower = _root(lambda x: drop(x, 1.0), np.zeros(w), safe)
+    upper = _root(lambda x: drop(x, -1.0), safe, np.ones(w))
+    lower = np.where(inner_lo | (safe <= 0.0), 0.0, lower)
+    upper = np.where(inner_hi | (safe >= 1.0), 1.0, upper)
+    return np.where(np.isnan(a), np.nan, lower), np.where(np.isnan(a), np.nan, upper)
