@@ -5,7 +5,13 @@ Pairwise models (Bradley-Terry, noisy Bradley-Terry, Crowd-BT), one row per work
 - ``n_judgments`` (comparisons), ``n_pairs`` (distinct unordered pairs of items);
 - ``agreement``: the share of the worker's comparisons won by the item with the higher fitted
   score (a tie counts one half; a comparison of equal scores one half), with a Wilson interval
-  ``agreement_lower``, ``agreement_upper``; a rater answering at random agrees half the time;
+  ``agreement_lower``, ``agreement_upper``; a rater answering at random agrees half the time.
+  Bradley-Terry: the scores without the worker's own comparisons (one Newton step per item,
+  :func:`galton.aggregator.worker_report_others.others_differences`), which pulled the fit its way
+  (200 items, 2,000 comparisons, five random raters of 25: they agreed 0.570 and 70% were flagged
+  uninformative; now 0.500 and 94%, as scores refitted without each give). Crowd-BT and noisy
+  Bradley-Terry weigh a random rater near zero (its agreement there: 0.497, 0.507) and are read
+  against their fitted scores;
 - ``left_share``: the share won by the left item (a position bias shows here);
 - Crowd-BT: ``reliability`` η_w (the probability of reporting the true preference) with an
   interval: the Wilson interval of the expected truthful count ``r_w``, recovered from the MAP
@@ -55,9 +61,11 @@ are left out), with a Fisher-z interval on the number of those tasks. Flags: ``t
 statistics (residuals about their scores) and add ``weight``, the model's own weight of the worker.
 
 Choice models (Plackett-Luce), one row per worker: ``n_judgments`` (choice events; a ranking
-gives several), ``agreement``: the mean relative rank, by fitted score, of the chosen item among
-those offered (1 the best, 0 the worst, ties half; 1/2 for a random chooser; with two options the
-pairwise agreement), with a Wilson interval on these soft counts (conservative: a [0, 1] value
+gives several), ``agreement``: the mean relative rank, by the scores without the worker's own
+choice events (as for Bradley-Terry; by the fitted scores, random choosers agreed 0.550 on 200
+items and 2,000 best-of-4 choices, now 0.503), of the chosen item among those offered (1 the
+best, 0 the worst, ties half; 1/2 for a random chooser; with two options the pairwise agreement),
+with a Wilson interval on these soft counts (conservative: a [0, 1] value
 varies no more than a 0/1 one of the same mean); ``first_share`` (choices of the first option
 shown; NaN for rankings); flags as for pairwise data, ``constant`` meaning always the same
 position (never set for rankings).
@@ -71,6 +79,7 @@ import numpy as np
 
 from .._math import sigmoid
 from .worker_report import distinct_tasks, two_sided_z, wilson_interval
+from .worker_report_others import others_choice_scores, others_differences, reads_raters_out
 
 __all__ = ["item_worker_columns", "pairwise_columns", "choice_columns", "rating_columns", "per_worker_values"]
 
@@ -95,7 +104,7 @@ def pairwise_columns(model: Any, *, min_judgments: float = 10, level: float = 0.
     c = model.comparisons_
     theta = np.asarray(model.scores_values_, dtype=np.float64)
     w = int(c.worker_names.size)
-    d = theta[c.left] - theta[c.right]
+    d = others_differences(model, c, theta) if reads_raters_out(model) else theta[c.left] - theta[c.right]
     won_by_better = np.where(d > 0, c.outcome, np.where(d < 0, 1.0 - c.outcome, 0.5))
     n = _counts(c.worker, w)
     agree = _counts(c.worker, w, won_by_better)
@@ -247,8 +256,9 @@ def choice_columns(model: Any, *, min_judgments: float = 10, level: float = 0.95
     w = int(c.worker_names.size)
     sizes = np.diff(c.ptr)
     event = np.repeat(np.arange(sizes.size), sizes)
-    chosen = theta[c.chosen][event]
-    offered = theta[c.items]
+    chosen, offered = theta[c.chosen][event], theta[c.items]
+    if reads_raters_out(model) and event.size:
+        offered, chosen = others_choice_scores(model, c, theta, event)
     # relative rank of the chosen item among those offered: 1 the best, 0 the worst, ties half
     below = np.bincount(event, (offered < chosen) + 0.5 * (offered == chosen), sizes.size) - 0.5
     rank = np.where(sizes > 1, below / np.maximum(sizes - 1, 1), 0.5)

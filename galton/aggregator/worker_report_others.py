@@ -1,5 +1,7 @@
 """The categorical worker report of the confusion-matrix models (``ds``, ``one_coin_ds``, ``bds``,
-the default): each worker read against the other workers (see :mod:`galton.aggregator.worker_report`).
+the default): each worker read against the other workers (see :mod:`galton.aggregator.worker_report`);
+and Bradley-Terry's and Plackett-Luce's scores without a rater's judgments (end of the module,
+:mod:`galton.aggregator.worker_report_items`).
 
 A task's posterior holds the worker's own answer, weighed by the model's estimate of that worker.
 Bayesian Dawid-Skene pulls every worker towards the crowd on purpose, so it weighs a uniform
@@ -234,3 +236,66 @@ def likelihood_interval(own: np.ndarray, worker: np.ndarray, a: np.ndarray, k: i
     lower = np.where(inner_lo | (safe <= 0.0), 0.0, lower)
     upper = np.where(inner_hi | (safe >= 1.0), 1.0, upper)
     return np.where(np.isnan(a), np.nan, lower), np.where(np.isnan(a), np.nan, upper)
+
+
+# ------------------------------------------------------------------ pairwise and choice models
+def _leave_out_steps(worker: np.ndarray, item: np.ndarray, grad: np.ndarray, info: np.ndarray, theta: np.ndarray,
+                     prior: float) -> np.ndarray:
+    """Per entry (a rater's term in an item's score), the one-step change of the item's score when
+    the rater's terms leave the fit: ``-g_wi / (I_ii - I_wi)``, with ``g_wi`` and ``I_wi`` the sums
+    of the rater's gradient and curvature terms on item ``i`` and ``I_ii`` the item's whole
+    information (the prior's ``prior σ(θ) σ(-θ)`` included). 0 where nothing else informs the item
+    (``prior=0``: its score without the rater is not defined)."""
+    n = theta.size
+    keys, inverse = np.unique(worker.astype(np.int64) * n + item, return_inverse=True)
+    e = np.exp(-np.abs(theta))
+    whole = np.bincount(item, info, n) + prior * e / (1.0 + e) ** 2
+    rest = whole[keys % n] - np.bincount(inverse, info, keys.size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        step = -np.bincount(inverse, grad, keys.size) / rest
+    return np.where(rest > 1e-12 * whole[keys % n], step, 0.0)[inverse]
+
+
+def reads_raters_out(model: Any) -> bool:
+    """Whether the pairwise / choice report scores each rater against scores without its judgments:
+    Bradley-Terry and Plackett-Luce, which weigh every rater alike (Crowd-BT and noisy Bradley-Terry
+    weigh a random rater near zero: random raters agreed 0.497 and 0.507 with their orders)."""
+    from .bradley_terry import BradleyTerry
+    from .plackett_luce import PlackettLuce
+
+    return type(model) in (BradleyTerry, PlackettLuce)
+
+
+def others_differences(model: Any, c: Any, theta: np.ndarray) -> np.ndarray:
+    """Bradley-Terry: each comparison's score difference ``θ_left - θ_right`` with its rater's
+    comparisons out of the fit (one Newton step per item on the diagonal of the information,
+    :func:`_leave_out_steps`): the rater's own comparisons pulled the scores its way (200 items,
+    2,000 comparisons: random raters agreed 0.57 with the order, 0.50 with scores refitted without
+    them, which the step gives to 0.01)."""
+    left, right = c.left.astype(np.int64), c.right.astype(np.int64)
+    d = theta[left] - theta[right]
+    e = np.exp(-np.abs(d))
+    p, info = np.where(d >= 0, 1.0, e) / (1.0 + e), e / (1.0 + e) ** 2  # σ(d), σ(d) σ(-d)
+    res = np.asarray(c.outcome, dtype=np.float64) - p
+    step = _leave_out_steps(np.concatenate([c.worker, c.worker]), np.concatenate([left, right]),
+                            np.concatenate([res, -res]), np.concatenate([info, info]), theta,
+                            float(getattr(model, "prior", 0.0)))
+    return d + step[:left.size] - step[left.size:]
+
+
+def others_choice_scores(model: Any, c: Any, theta: np.ndarray, event: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Plackett-Luce: (score of each offered item, score of each event's chosen item, per offered
+    item), with the rater's choice events out of the fit (as :func:`others_differences`; the
+    gradient of a choice is ``[i chosen] - π_i`` and its curvature ``π_i (1 - π_i)`` over the
+    offered items, ``π`` the softmax of their scores)."""
+    offered = theta[c.items]
+    top = np.full(event.max() + 1 if event.size else 0, -np.inf)
+    np.maximum.at(top, event, offered)
+    weight = np.exp(offered - top[event])
+    pi = weight / np.bincount(event, weight, top.size)[event]
+    picked = (c.items == c.chosen[event]).astype(np.float64)
+    step = _leave_out_steps(c.worker[event], c.items.astype(np.int64), picked - pi, pi * (1.0 - pi), theta,
+                            float(getattr(model, "prior", 0.0)))
+    moved = offered + step
+    chosen = np.bincount(event, picked * moved, top.size) / np.maximum(np.bincount(event, picked, top.size), 1.0)
+    return moved, chosen[event]
