@@ -165,7 +165,11 @@ class BayesianDawidSkene(DeclaredLabels, ConfusionEM):
     beta : float, default 1.0
         Fixed Dirichlet pseudo-count of each class in the prior on the class proportions (> 0).
     class_shrinkage : float, default 10.0
-        Extra pseudo-counts per class, as a multiple of ``n_tasks / K`` (>= 0).
+        Extra pseudo-counts per class, as a multiple of ``n_tasks / K`` (>= 0). Each class's share in
+        ``priors_`` stays within about ``[c / K, c / K + 1] / (c + 1)`` (c = class_shrinkage; two classes:
+        0.455 to 0.545) whatever the data, which costs accuracy where the classes really are skewed:
+        90/10 classes, 1,000 tasks, 3 judgments a task of accuracy 0.72 (five seeds): 0.790 against
+        majority vote's 0.812, 0.916 with 0 (95/5: 0.780, 0.812, 0.954). Give 0 for skewed classes.
     confusion : {"auto", "full", "one_coin"}, default "auto"
         ``"full"``: a K x K confusion matrix per worker, as above. ``"one_coin"``: one accuracy per
         worker, ``theta_w ~ Beta(s mu_w, s (1 - mu_w))`` with ``s = prior_strength + shrinkage *
