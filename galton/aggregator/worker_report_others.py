@@ -45,6 +45,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .._math import safe_log
 from ._kernels import logsumexp_rows
 from ._pairs import pair_table
 from .dawid_skene import ConfusionEM
@@ -119,8 +120,7 @@ def others_rows(model: Any, worker: np.ndarray, label: np.ndarray, task: np.ndar
             own[idx] = np.exp(z[np.arange(idx.size), label[idx]] - logsumexp_rows(z))
     a = refit_accuracy(own, worker, n_workers, k_used)
     lower, upper = likelihood_interval(own, worker, a, k_used, level)
-    log_on = np.log(np.clip(a, 1e-300, 1.0))
-    log_off = np.log(np.clip((1.0 - a) / (k_used - 1), 1e-300, 1.0))
+    log_on, log_off = safe_log(a), safe_log((1.0 - a) / (k_used - 1))
     if coin:
         return JudgmentRows(k, rows(log_on[worker] - log_off[worker])), lower, upper
 
@@ -146,7 +146,8 @@ def _coin_rows(logits: np.ndarray, task: np.ndarray, label: np.ndarray,
         rest = logits.copy()
         rest[np.arange(rest.shape[0]), top] = -np.inf
         lse_rest = logsumexp_rows(rest)
-        mine = logits[task, label]  # the log-sum of the other labels' weights, exact where the label leads
+        mine = logits[task, label]
+        # the log-sum of the other labels' weights: without cancellation where the label leads
         other = np.where(label == top[task], lse_rest[task], lse[task] + np.log1p(-np.exp(mine - lse[task])))
         own = np.exp((mine - delta) - np.logaddexp(mine - delta, other))
         prob = np.exp(logits - lse[:, None])
