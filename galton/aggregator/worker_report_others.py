@@ -34,9 +34,12 @@ Under Dawid-Skene, whose estimate of a worker has no prior, the refitted accurac
 model's own (its M-step given the others, in one-accuracy form): there the interval is what
 changes. The posteriors are those of the fitted parameters (``params_``), which for Dawid-Skene
 are one M-step past the reported ``posteriors_``. Cost: one pass over the judgments for the
-task sums, one for ``q_-j(y_j)``, a few dozen over one number per judgment for the accuracies and
-bounds, and the counts' pass; with one accuracy per worker (``one_coin_ds``, ``bds`` past 32
-labels) no judgments x labels logits at all.
+task sums, one for ``q_-j(y_j)``, about twenty over one number per judgment for the accuracies and
+bounds (Newton from the share of ``q_-j(y_j)`` and from Wald's bounds; each step reads only the
+workers not settled), and the counts' pass; with one accuracy per worker (``one_coin_ds``,
+``bds`` past 32 labels) no judgments x labels logits at all. Measured on 2 shared cores: 1M
+judgments, 2 labels, 2,000 workers: the report 1.5 s (0.2 s when it read the posteriors; the fit
+2-5 s); 1,000 labels, 30k judgments: 0.3 s more than before (about 2-5 s, the pair rows').
 """
 
 from __future__ import annotations
@@ -51,7 +54,8 @@ from ._pairs import pair_table
 from .dawid_skene import ConfusionEM
 from .worker_report import JudgmentRows, two_sided_z
 
-__all__ = ["reads_others", "others_rows", "refit_accuracy", "likelihood_interval"]
+__all__ = ["reads_others", "others_rows", "WorkerLikelihood", "reads_raters_out", "others_differences",
+           "others_choice_scores"]
 
 #: rows of judgments x labels computed at a time (8 bytes each): bounds the temporaries
 BLOCK_CELLS = 1 << 22
@@ -118,8 +122,9 @@ def others_rows(model: Any, worker: np.ndarray, label: np.ndarray, task: np.ndar
         for idx in _blocks(label.size, k):
             z = _others_logits(params, logits, task, pair, idx)
             own[idx] = np.exp(z[np.arange(idx.size), label[idx]] - logsumexp_rows(z))
-    a = refit_accuracy(own, worker, n_workers, k_used)
-    lower, upper = likelihood_interval(own, worker, a, k_used, level)
+    likelihood = WorkerLikelihood(own, worker, n_workers, k_used)
+    a = likelihood.accuracy()
+    lower, upper = likelihood.interval(a, level)
     log_on, log_off = safe_log(a), safe_log((1.0 - a) / (k_used - 1))
     if coin:
         return JudgmentRows(k, rows(log_on[worker] - log_off[worker])), lower, upper
@@ -174,69 +179,109 @@ def _coin_terms(own: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return c, own - c
 
 
-def _root(fun: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]], lo: np.ndarray, hi: np.ndarray,
-          iters: int = 100) -> np.ndarray:
-    """Per entry, the root of a decreasing ``fun(x) -> (value, slope)`` between ``lo`` (value > 0)
-    and ``hi`` (value < 0): Newton steps, bisection where a step leaves the bracket."""
-    x = 0.5 * (lo + hi)
+class WorkerLikelihood:
+    """Each worker's log-likelihood of its accuracy ``a``, ``sum_j log(c_j + a d_j)`` over its
+    judgments (:func:`_coin_terms` of ``q_-j(y_j)``), with the terms sorted by worker so that each
+    step of the root finders reads only the workers it has not settled: the maximum
+    (:meth:`accuracy`) and the likelihood-ratio interval (:meth:`interval`)."""
+
+    def __init__(self, own: np.ndarray, worker: np.ndarray, n_workers: int, k: int):
+        order = np.argsort(worker, kind="stable")
+        self.c, self.d = _coin_terms(own[order], k)
+        self.n = np.bincount(worker, minlength=n_workers)
+        self.ptr = np.concatenate([[0], np.cumsum(self.n)])
+        self.share = np.bincount(worker, own, n_workers)
+
+    def sums(self, act: np.ndarray, x: np.ndarray, log: bool = True,
+             curvature: bool = True) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
+        """Per worker of ``act`` (each with judgments), at its accuracy ``x``: the log-likelihood
+        (``log``), its derivative and the derivative's negative derivative (``curvature``)."""
+        lens = self.n[act]
+        offs = np.cumsum(lens) - lens
+        idx = np.repeat(self.ptr[act] - offs, lens) + np.arange(int(lens.sum()))
+        c, d = self.c[idx], self.d[idx]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            like = c + np.repeat(x, lens) * d
+            ratio = d / like
+            value = np.add.reduceat(np.log(np.maximum(like, 0.0)), offs) if log else None
+        return value, np.add.reduceat(ratio, offs), np.add.reduceat(ratio * ratio, offs) if curvature else None
+
+    def accuracy(self) -> np.ndarray:
+        """Each worker's maximum-likelihood accuracy (NaN for a worker without judgments)."""
+        judged = np.flatnonzero(self.n > 0)
+        a = np.full(self.n.size, np.nan)
+        if not judged.size:
+            return a
+        edge = 1e-12
+        top = self.sums(judged, np.full(judged.size, 1.0 - edge), False, False)[1] >= 0  # rising at 1
+        bottom = self.sums(judged, np.full(judged.size, edge), False, False)[1] <= 0
+        a[judged] = np.where(top, 1.0, 0.0)
+        inner = judged[~top & ~bottom]  # the maximum inside (0, 1)
+
+        def score(act: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            _, first, second = self.sums(inner[act], x, log=False)
+            return first, -second
+
+        start = np.clip(self.share[inner] / self.n[inner], 0.01, 0.99)
+        a[inner] = _root(score, np.full(inner.size, edge), np.full(inner.size, 1.0 - edge), start)
+        return a
+
+    def interval(self, a: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+        """The likelihood-ratio interval of each worker's accuracy ``a`` (its maximum-likelihood
+        value): the accuracies whose log-likelihood is within ``z^2 / 2`` of the top (NaN where
+        ``a`` is)."""
+        z = two_sided_z(level)
+        judged = np.flatnonzero((self.n > 0) & np.isfinite(a))
+        lower, upper = np.full(a.size, np.nan), np.full(a.size, np.nan)
+        if not judged.size:
+            return lower, upper
+        top = a[judged]
+        best, _, curvature = self.sums(judged, top)
+        reach_lo = 2.0 * (best - self.sums(judged, np.zeros(judged.size), curvature=False)[0]) <= z * z
+        reach_hi = 2.0 * (best - self.sums(judged, np.ones(judged.size), curvature=False)[0]) <= z * z
+        with np.errstate(divide="ignore", invalid="ignore"):
+            half = z / np.sqrt(curvature)  # Wald's half-width: where Newton starts
+        lower[judged], upper[judged] = 0.0, 1.0
+        for sign, end, reached, out in ((1.0, 0.0, reach_lo | (top <= 0.0), lower),
+                                        (-1.0, 1.0, reach_hi | (top >= 1.0), upper)):
+            at = judged[~reached]  # the bound inside (0, 1): the root between the top and that end
+            peak, floor = top[~reached], best[~reached]
+
+            def fun(act: np.ndarray, x: np.ndarray, sign: float = sign, at: np.ndarray = at,
+                    floor: np.ndarray = floor) -> tuple[np.ndarray, np.ndarray]:
+                loglik, first, _ = self.sums(at[act], x, curvature=False)
+                return sign * (2.0 * (floor[act] - loglik) - z * z), sign * -2.0 * first
+
+            wald = peak - sign * half[~reached]  # Newton starts at Wald's bound where it lies inside
+            start = np.where(np.isfinite(wald) & ((wald - end) * (peak - wald) > 0.0), wald, 0.5 * (peak + end))
+            lo, hi = (np.full(at.size, end), peak) if sign > 0 else (peak, np.full(at.size, end))
+            out[at] = _root(fun, lo, hi, start)
+        return lower, upper
+
+
+def _root(fun: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]], lo: np.ndarray,
+          hi: np.ndarray, x: np.ndarray, iters: int = 100, tol: float = 1e-12) -> np.ndarray:
+    """Per entry, the root of a decreasing ``fun(entries, x) -> (value, slope)`` between ``lo``
+    (value > 0) and ``hi`` (value < 0), from ``x`` inside: Newton steps, bisection where a step
+    leaves the bracket; each step evaluates only the entries not settled yet."""
+    lo, hi, x = (np.array(v, dtype=np.float64) for v in (lo, hi, x))
+    act = np.arange(x.size)
     for _ in range(iters):
-        value, slope = fun(x)
-        right = value > 0
-        lo, hi = np.where(right, x, lo), np.where(right, hi, x)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            step = x - value / slope
-        new = np.where(np.isfinite(step) & (step > lo) & (step < hi), step, 0.5 * (lo + hi))
-        done = np.abs(new - x) <= 1e-13
-        x = new
-        if done.all():
+        if not act.size:
             break
+        at = x[act]
+        value, slope = fun(act, at)
+        right = value > 0
+        lo[act], hi[act] = np.where(right, at, lo[act]), np.where(right, hi[act], at)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            move = value / slope
+        step = at - move
+        inside = np.isfinite(step) & (step > lo[act]) & (step < hi[act])
+        settled = (value == 0) | (np.abs(move) <= tol)  # a step below the float resolution
+        new = np.where(settled, at, np.where(inside, step, 0.5 * (lo[act] + hi[act])))
+        x[act] = new
+        act = act[(np.abs(new - at) > tol) & (hi[act] - lo[act] > tol)]
     return x
-
-
-def refit_accuracy(own: np.ndarray, worker: np.ndarray, n_workers: int, k: int) -> np.ndarray:
-    """Each worker's maximum-likelihood accuracy given ``own`` = ``q_-j(y_j)`` of its judgments
-    (NaN for a worker without any)."""
-    c, d = _coin_terms(own, k)
-
-    def score(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = d / (c + a[worker] * d)
-        return (np.bincount(worker, weights=ratio, minlength=n_workers),
-                -np.bincount(worker, weights=ratio * ratio, minlength=n_workers))
-
-    edge = 1e-12
-    top, bottom = score(np.full(n_workers, 1.0 - edge))[0] >= 0, score(np.full(n_workers, edge))[0] <= 0
-    a = _root(score, np.full(n_workers, edge), np.full(n_workers, 1.0 - edge))
-    a = np.where(top, 1.0, np.where(bottom, 0.0, a))
-    return np.where(np.bincount(worker, minlength=n_workers) > 0, a, np.nan)
-
-
-def likelihood_interval(own: np.ndarray, worker: np.ndarray, a: np.ndarray, k: int,
-                        level: float) -> tuple[np.ndarray, np.ndarray]:
-    """The likelihood-ratio interval of each worker's accuracy ``a`` (its maximum-likelihood value):
-    the accuracies whose log-likelihood is within ``z^2 / 2`` of the top (NaN where ``a`` is)."""
-    z2 = two_sided_z(level) ** 2
-    c, d = _coin_terms(own, k)
-    w = a.size
-    safe = np.nan_to_num(a, nan=0.5)
-
-    def loglik(x: np.ndarray) -> np.ndarray:
-        with np.errstate(divide="ignore"):
-            return np.bincount(worker, weights=np.log(np.maximum(c + x[worker] * d, 0.0)), minlength=w)
-
-    def drop(x: np.ndarray, sign: float) -> tuple[np.ndarray, np.ndarray]:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            slope = np.bincount(worker, weights=d / (c + x[worker] * d), minlength=w)
-        return sign * (2.0 * (best - loglik(x)) - z2), sign * -2.0 * slope
-
-    best = loglik(safe)
-    inner_lo = 2.0 * (best - loglik(np.zeros(w))) <= z2  # the interval reaches 0 (or 1)
-    inner_hi = 2.0 * (best - loglik(np.ones(w))) <= z2
-    lower = _root(lambda x: drop(x, 1.0), np.zeros(w), safe)
-    upper = _root(lambda x: drop(x, -1.0), safe, np.ones(w))
-    lower = np.where(inner_lo | (safe <= 0.0), 0.0, lower)
-    upper = np.where(inner_hi | (safe >= 1.0), 1.0, upper)
-    return np.where(np.isnan(a), np.nan, lower), np.where(np.isnan(a), np.nan, upper)
 
 
 # ------------------------------------------------------------------ pairwise and choice models

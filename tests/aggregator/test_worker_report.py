@@ -123,6 +123,31 @@ def _bisect(f, lo: float, hi: float) -> float:
     return 0.5 * (lo + hi)
 
 
+def test_refitted_accuracy_on_certain_posteriors_is_the_binomial_one():
+    """Where the others' posteriors are certain (gold) the refitted accuracy is the share right and
+    its interval the binomial likelihood-ratio interval: 14 of 20 right, the roots of
+    2 (l(0.7) - l(a)) = z^2 with l(a) = 14 log a + 6 log(1 - a); 20 of 20: a = 1, lower bound
+    exp(-z^2 / 40); 0 of 20: a = 0, upper bound 1 - exp(-z^2 / 40); a worker without judgments: NaN."""
+    from galton.aggregator.worker_report_others import WorkerLikelihood
+
+    z2 = 1.959963984540054 ** 2
+    own = np.concatenate([np.r_[np.ones(14), np.zeros(6)], np.ones(20), np.zeros(20)])
+    worker = np.repeat([0, 1, 2], 20)
+    lik = WorkerLikelihood(own, worker, 4, 2)
+    a = lik.accuracy()
+    lower, upper = lik.interval(a, 0.95)
+    assert a[:3].tolist() == pytest.approx([0.7, 1.0, 0.0], abs=1e-12) and np.isnan(a[3])
+
+    def loglik(x: float) -> float:
+        return 14 * np.log(x) + 6 * np.log(1 - x)
+
+    assert lower[0] == pytest.approx(_bisect(lambda x: 2 * (loglik(0.7) - loglik(x)) - z2, 1e-9, 0.7), abs=1e-9)
+    assert upper[0] == pytest.approx(_bisect(lambda x: 2 * (loglik(0.7) - loglik(x)) - z2, 0.7, 1 - 1e-9), abs=1e-9)
+    assert (lower[1], upper[1]) == (pytest.approx(np.exp(-z2 / 40), abs=1e-9), 1.0)
+    assert (lower[2], upper[2]) == (0.0, pytest.approx(1 - np.exp(-z2 / 40), abs=1e-9))
+    assert np.isnan(lower[3]) and np.isnan(upper[3])
+
+
 @pytest.mark.parametrize("with_gold", [False, True])
 def test_confusion_models_read_each_worker_against_the_others_by_hand(with_gold):
     """Dawid-Skene's report by hand, in plain loops over the fitted ``errors_`` and ``priors_``:
