@@ -147,3 +147,67 @@ def test_rating_output_keeps_the_standard_errors(tmp_path, capsys):
     ref = galton.aggregate(str(tmp_path / "r.csv"), "rating_mean", kind="rating", output="arrow").intervals_
     assert got.column_names == ["task", "score", "se", "lower", "upper"]  # it wrote task, score only
     assert got.equals(ref.select(got.column_names))
+
+
+_IN_BIND_MOUNT = r"""
+import json, sys
+from galton.cli import main
+from contextlib import redirect_stderr
+import io
+got = []
+for argv in json.loads(sys.argv[1]):
+    err = io.StringIO()
+    with redirect_stderr(err):
+        rc = main(argv)
+    got.append([rc, err.getvalue()])
+print(json.dumps(got))
+"""
+
+
+def _in_bind_mount(src: Path, dst: Path, argvs: list[list[str]]) -> list[tuple[int, str]]:
+    """Run ``galton`` with each argv in a process that sees ``dst`` as a bind mount of ``src`` (a
+    mount namespace of its own: root, or an unprivileged user namespace); skipped where neither is
+    allowed."""
+    import json
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("unshare") is None or shutil.which("mount") is None:
+        pytest.skip("no unshare / mount here")
+    repo = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [repo, os.environ.get("PYTHONPATH")]))}
+    script = 'mount --bind "$1" "$2" || exit 77; shift 2; exec "$@"'
+    proc = subprocess.run(["unshare", "-rm", "sh", "-c", script, "sh", str(src), str(dst), sys.executable, "-c",
+                           _IN_BIND_MOUNT, json.dumps(argvs)], capture_output=True, text=True, env=env, timeout=300)
+    if proc.returncode != 0:
+        pytest.skip(f"no bind mount here (unshare -rm: {proc.stderr.strip()[-200:]})")
+    return [tuple(x) for x in json.loads(proc.stdout.splitlines()[-1])]
+
+
+def test_two_outputs_that_are_one_file_through_a_bind_mount_are_refused(tmp_path):
+    """One directory under two names (a bind mount): resolved paths differ, so --output and
+    --workers-output (or PATH and --gold) passed as different files and the second written replaced
+    the first, exit 0: the results file held the worker table."""
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    src.mkdir(), dst.mkdir()
+    assert main(["aggregate", "bundled:act_cf", "-m", "mv", "-o", str(src / "rd"), "-q"]) == 0  # a results folder
+    rd = sorted(p.name for p in (src / "rd").iterdir())
+    got = _in_bind_mount(src, dst, [
+        ["aggregate", "bundled:act_cf", "-m", "mv", "-o", str(src / "r.csv"), "--workers-output", str(dst / "r.csv")],
+        ["datasets", "export", "act_cf", str(src / "x.csv"), "--gold", str(dst / "x.csv")],
+        ["aggregate", "bundled:act_cf", "-m", "mv", "-o", str(src / "rd"), "--workers-output",
+         str(dst / "rd" / "w.csv")],
+        ["aggregate", "bundled:act_cf", "-m", "ds", "-o", str(src / "rd"), "--checkpoint-dir", str(dst / "rd")],
+        # two names of one directory, two files in it: both written
+        ["aggregate", "bundled:act_cf", "-m", "mv", "-o", str(src / "r.csv"), "--workers-output", str(dst / "w.csv")],
+    ])
+    assert got[0][0] == 2 and "--workers-output and --output name the same file" in got[0][1]
+    assert got[1][0] == 2 and "must be different files" in got[1][1]
+    assert got[2][0] == 2 and "lies inside the --output directory" in got[2][1]
+    assert got[3][0] == 2 and "--checkpoint-dir" in got[3][1] and "is --output" in got[3][1]
+    assert got[4][0] == 0, got[4][1]
+    assert sorted(p.name for p in src.iterdir()) == ["r.csv", "rd", "w.csv"]
+    assert (src / "r.csv").read_text().startswith("task,") and (src / "w.csv").read_text().startswith("worker,")
+    assert sorted(p.name for p in (src / "rd").iterdir()) == rd  # neither a worker report nor checkpoints in it

@@ -209,14 +209,15 @@ def checkpoint_options(cls: type, args: argparse.Namespace, name: str) -> dict[s
     if every is not None and every < 1:
         raise CLIError(f"--checkpoint-every must be >= 1, not {every}")
     check_checkpoint_dir(args)
-    here = Path(directory).resolve()
+    from ..io import output_within, same_output
+
     for what, other in (("the input", args.input), ("--output", args.output),
                         ("--workers-output", getattr(args, "workers_output", None))):
         if other in (None, "-") or other.startswith(BUNDLED_PREFIX):
             continue
-        there = Path(other).resolve()
-        if there == here or there in here.parents:  # inside: the output's replacement, or the input's reader
-            how = "is" if there == here else "lies inside"
+        same = same_output(directory, other)  # by file: a link, a bind mount
+        if same or output_within(directory, other):  # inside: the output's replacement, or the input's reader
+            how = "is" if same else "lies inside"
             raise CLIError(f"--checkpoint-dir {directory!r} {how} {what} ({other!r}); give the checkpoints a "
                            "directory of their own")
     return {"checkpoint_dir": directory, "checkpoint_every": 1 if every is None else every}

@@ -25,7 +25,7 @@ def dir_output(path: str | None) -> bool:
 
 def plan_outputs(args: argparse.Namespace, kind: str | None) -> None:
     """Refuse the outputs before anything is read (see :func:`galton.io.plan_output`)."""
-    from ..io import plan_output
+    from ..io import output_within, plan_output, same_output
 
     check_checkpoint_dir(args)  # the fit's other output: a directory
     inputs = [args.input, args.gold]
@@ -33,14 +33,14 @@ def plan_outputs(args: argparse.Namespace, kind: str | None) -> None:
     if workers is not None:
         if workers == "-" or not Path(workers).suffix:
             raise CLIError(f"--workers-output must be a file (.parquet, .pq, .csv, .tsv or .jsonl), not {workers!r}")
-        if args.output is not None and args.output != "-":
-            mine, out = Path(workers).resolve(), Path(args.output).resolve()
-            if out == mine:
+        if args.output is not None and args.output != "-":  # by file, not by name: a link, a bind mount
+            if same_output(args.output, workers):
                 raise CLIError("--workers-output and --output name the same file; give them different names")
-            if kind in ("pairwise", "choice") and out.suffix and pairs_path(args.output).resolve() == mine:
+            if kind in ("pairwise", "choice") and Path(args.output).suffix and same_output(pairs_path(args.output),
+                                                                                          workers):
                 raise CLIError(f"--workers-output {workers!r} is where the pair probabilities of --output go "
                                f"({pairs_path(args.output).name}); give the worker report another name")
-            if dir_output(args.output) and out in mine.parents:  # the directory is replaced as a whole
+            if dir_output(args.output) and output_within(workers, args.output):  # replaced as a whole
                 raise CLIError(f"--workers-output {workers!r} lies inside the --output directory {args.output!r}, "
                                "which galton replaces as a whole; give the worker report a path outside it")
         plan_output(workers, inputs=inputs, what="--workers-output")
@@ -49,7 +49,7 @@ def plan_outputs(args: argparse.Namespace, kind: str | None) -> None:
     plan_output(args.output, inputs=inputs, directory=dir_output(args.output), what="--output",
                 kind="results")
     if kind in ("pairwise", "choice") and args.output != "-" and Path(args.output).suffix:
-        if pairs_path(args.output).resolve() == Path(args.output).resolve():  # a link: one would replace the other
+        if same_output(pairs_path(args.output), args.output):  # a link: one would replace the other
             raise CLIError(f"{pairs_path(args.output).name}, where the pair probabilities of --output go, is a link "
                            f"to --output {args.output!r}; remove the link or give --output another name")
         plan_output(pairs_path(args.output), inputs=inputs, what="--output (pair probabilities)")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import inspect
-import os
 import re
 from typing import Any, TextIO
 
@@ -145,14 +144,16 @@ def _cmd_datasets_show(args: argparse.Namespace, out: TextIO, err: TextIO) -> in
 
 def _cmd_datasets_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .. import datasets
-    from ..io import plan_output, write_tables
+    from ..io import plan_output, same_output, write_tables
 
     wanted = [(t, p) for t, p in (("judgments", args.path), ("gold", args.gold), ("experts", args.experts))
               if p is not None]
-    # real paths: a symbolic link is written through to its target (galton.io.resolved), so a link to
-    # another output replaced that output (ylink.csv -> y.csv with --gold y.csv kept the gold only)
-    targets = [os.path.realpath(p) if p != "-" else p for _, p in wanted]
-    if len(set(targets)) < len(targets):
+    # by file, not by name: a symbolic link is written through to its target (galton.io.resolved), and a
+    # bind mount names one directory twice, so one output replaced another (ylink.csv -> y.csv with
+    # --gold y.csv kept the gold only)
+    targets = [p for _, p in wanted]
+    if any(a == b == "-" or "-" not in (a, b) and same_output(a, b)
+           for i, a in enumerate(targets) for b in targets[i + 1:]):
         raise CLIError("PATH, --gold and --experts must be different files (only one may be -)")
     have = datasets.load(args.name)  # read once; an unknown name is refused here, naming the datasets
     for table, path in wanted:  # everything is checked before anything is written

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ._columns import input_columns
 from ._read import FrameKind, frame_kind, input_files, is_series, read_input, to_arrow
-from ._plan import OutputError, check_place, plan_output
+from ._plan import OutputError, check_place, output_within, plan_output, same_output
 from ._temporaries import remove_temporaries
 from ._results import check_top, label_key, results_columns
 from ._write import (
@@ -35,7 +35,8 @@ from ._write import (
 __all__ = [
     "FORMATS", "PARQUET_ZSTD_LEVEL", "FrameKind", "atomic_dir", "frame_kind", "input_columns", "input_files",
     "is_series", "check_top", "label_key", "read_input", "results_columns", "results_table", "MARKER", "OutputError",
-    "check_place", "check_replaceable", "plan_output", "remove_temporaries", "table_format", "to_arrow",
+    "check_place", "check_replaceable", "output_within", "plan_output", "same_output", "remove_temporaries",
+    "table_format", "to_arrow",
     "to_arrow_table",
     "write_table", "write_tables", "Outputs", "WriteError", "WRITERS",
 ]

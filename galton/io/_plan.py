@@ -15,6 +15,11 @@ that names the path and says why) an output that
 - has a name longer than the file system takes, or lies in a directory where no file can be created
   (read-only, no permission): found here, not after the fit.
 
+:func:`same_output` and :func:`output_within` tell a command that writes several outputs whether
+two of them are one file (one path, a symbolic link to the other, one directory under two names: a
+bind mount) or one lies inside another's directory, comparing the directories themselves (device and
+inode), not their names.
+
 An existing *file* output is replaced (atomically): that is the normal overwrite of a results file.
 An output that is a symbolic link is checked (and later written) as the path it points to: the
 link's target is replaced and the link stays; a dangling link's target is created when its
@@ -32,7 +37,7 @@ from ._replaceable import SPECIAL, check_replaceable
 from ._temporaries import NAME_MAX, probe_writable
 from ._write import STDOUT, resolved, table_format
 
-__all__ = ["OutputError", "plan_output", "input_paths", "check_place"]
+__all__ = ["OutputError", "plan_output", "input_paths", "check_place", "output_within", "same_output"]
 
 BUNDLED_PREFIX = "bundled:"
 
@@ -78,6 +83,49 @@ def _clash(out: str, out_real: str, inp_real: str) -> str | None:
     if _within(inp_real, out_real):
         return f"contains the input {inp_real!r}"
     return None
+
+
+def _entry(path: str | os.PathLike[str]) -> tuple[object, ...]:
+    """The directory entry an output is written to, whatever name it is given: (device, inode of its
+    directory, name); its real path where that directory cannot be looked at."""
+    dest = resolved(path)
+    try:
+        st = os.stat(dest.parent)
+    except OSError:
+        return (os.path.abspath(dest),)
+    return st.st_dev, st.st_ino, dest.name
+
+
+def same_output(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    """Whether the outputs ``a`` and ``b`` are one file, the second written replacing the first: one
+    path, a symbolic link to the other, or one directory under two names (a bind mount, which no
+    path comparison sees). Two hard links are two entries: each output replaces its own."""
+    one, two = _entry(a), _entry(b)
+    if one[:2] != two[:2] or len(one) == 1:
+        return one == two
+    try:  # a file system that ignores case takes R.csv for r.csv
+        return one == two or os.path.samefile(resolved(a), resolved(b))
+    except OSError:
+        return False
+
+
+def output_within(path: str | os.PathLike[str], folder: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` lies inside the directory ``folder`` (below it by its real path, or below a
+    directory that is ``folder`` under another name: a bind mount)."""
+    real, top = os.path.realpath(path), os.path.realpath(folder)
+    if real != top and _within(real, top):
+        return True
+    try:
+        st = os.stat(top)
+    except OSError:
+        return False
+    for parent in Path(real).parents:
+        try:
+            if os.path.samestat(os.stat(parent), st):
+                return True
+        except OSError:
+            continue
+    return False
 
 
 def _check_name(dest: Path, text: str, what: str) -> None:

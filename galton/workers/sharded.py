@@ -197,7 +197,7 @@ def fit_parquet(model: Any, source: Any, *, address: str | None = None, n_shards
     on_invalid...).
     """
     from ..aggregator import EMAggregator
-    from ..io import plan_output
+    from ..io import output_within, plan_output, same_output
     from .engine import RayEngine
 
     if not isinstance(model, EMAggregator):  # it failed on a keyword it lacks, after Ray started
@@ -217,10 +217,10 @@ def fit_parquet(model: Any, source: Any, *, address: str | None = None, n_shards
         plan_output(results_dir, inputs=[source, ingest_options.get("gold")], directory=True,
                     what="results_dir", kind="results")
     if checkpoint_dir is not None:  # inside the results: they refused to replace a folder with them
-        here = Path(checkpoint_dir).resolve()  # (after the whole fit), or took them with the replacement
+        # (after the whole fit), or took them with the replacement; by file: a link, a bind mount
         for what, other in (("results_dir", results_dir), ("the input", source)):
-            if isinstance(other, (str, os.PathLike)) and (Path(other).resolve() == here
-                                                          or Path(other).resolve() in here.parents):
+            if isinstance(other, (str, os.PathLike)) and (same_output(checkpoint_dir, other)
+                                                          or output_within(checkpoint_dir, other)):
                 raise ValueError(f"checkpoint_dir {os.fspath(checkpoint_dir)!r} is or lies inside {what} "
                                  f"({os.fspath(other)!r}); give the checkpoints a directory of their own")
     ingest_options.setdefault("numeric", getattr(model, "kind", "categorical") == "rating")  # no class warnings
