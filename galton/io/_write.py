@@ -37,7 +37,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import re
 import shutil
 import stat
 import sys
@@ -48,6 +47,7 @@ from typing import Any, Iterable, Iterator
 import pyarrow as pa
 
 from .._signals import deferred
+from ._errors import WriteError
 from ._formats import FORMATS, PARQUET_ZSTD_LEVEL, TableFormat, table_format, to_arrow_table
 from ._replaceable import MARKER, SPECIAL, WRITERS, check_replaceable, write_marker
 from ._results import results_table
@@ -129,35 +129,6 @@ def _write_stdout(arrow: pa.Table, fmt: TableFormat) -> None:
     fh = sys.stdout.buffer
     _write_to(fh, arrow, fmt)
     fh.flush()
-
-
-class WriteError(OSError):
-    """An output that could not be written, named as the caller named it (never its hidden
-    temporary), with the reason and what was replaced (``"nothing was replaced"``): the disk filled
-    up, a file size limit (``ulimit -f``), a read-only file system. ``errno`` is the system's."""
-
-    def __init__(self, path: str | os.PathLike[str], cause: BaseException, replaced: Iterable[str] = ()) -> None:
-        self.path, self.reason = str(path), _reason(cause)
-        done = list(replaced)
-        said = (f"{', '.join(map(repr, done))} {'was' if len(done) == 1 else 'were'} replaced before it"
-                if done else "nothing was replaced")
-        super().__init__(f"cannot write {self.path!r}: {self.reason}; {said}")
-        self.errno = getattr(cause, "errno", None) or _os_error_number(cause)
-
-
-def _os_error_number(exc: BaseException) -> int | None:
-    match = re.fullmatch(r".* \(os error (\d+)\)", str(exc))  # polars: "File too large (os error 27)"
-    return int(match[1]) if match else None
-
-
-def _reason(exc: BaseException) -> str:
-    """Why a write failed, without the names of temporaries: "File too large"."""
-    if isinstance(exc, WriteError):
-        return exc.reason
-    if isinstance(exc, OSError) and exc.strerror:
-        return str(exc.strerror)
-    text = " ".join(str(exc).split())
-    return re.sub(r" \(os error \d+\)$", "", text) or type(exc).__name__
 
 
 @dataclass

@@ -62,3 +62,51 @@ def test_a_results_dir_fit_gathers_nothing_per_task_into_the_driver(ray_session,
             eng.gathered = []
             collected = _model("glad").fit(data)  # collected: the task ids and difficulties come back
         assert "_shard_task_names" in eng.gathered and len(collected.betas_) == 150
+
+
+def _part_on_a_full_disk(shard, posterior_fn, params, directory, *args):
+    """In the actor: what galton's writer raises when a shard's part meets a full disk (a real ENOSPC
+    from /dev/full, named by its hidden temporary as the writer names it)."""
+    import os
+
+    from galton.io import WriteError
+
+    try:
+        with open("/dev/full", "wb") as fh:
+            fh.write(b"x")
+    except OSError as exc:
+        raise WriteError(os.path.join(directory, ".part-0123456789abcdef.parquet"), exc) from exc
+    raise AssertionError("/dev/full took a write")
+
+
+def test_a_shard_that_cannot_write_its_part_is_one_line_naming_the_output(ray_session, tmp_path, monkeypatch, capsys):
+    """A full disk under the shards: WriteError did not unpickle (its arguments are not (message,)),
+    so the command printed Ray's 42-line UnserializableException instead of galton's one line."""
+    import os
+    import pickle
+
+    import pytest
+
+    from galton.cli import main
+    from galton.io import WriteError
+    from galton.workers import output
+
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full here")
+    said = WriteError(tmp_path / "x.csv", OSError(28, "No space left on device"), ["w.csv"])
+    back = pickle.loads(pickle.dumps(said))
+    assert (type(back), str(back), back.errno, back.path, back.reason) == (WriteError, str(said), 28, said.path,
+                                                                           "No space left on device")
+    rng = np.random.default_rng(4)
+    (tmp_path / "judgments").mkdir()
+    task = np.repeat([f"t{i:03d}" for i in range(60)], 3)
+    pq.write_table(pa.table({"task": task, "worker": rng.integers(0, 9, task.size),
+                             "label": rng.integers(0, 3, task.size)}), tmp_path / "judgments" / "p.parquet")
+    monkeypatch.setattr(output, "write_shard_part", _part_on_a_full_disk)
+    out = tmp_path / "labels"
+    rc = main(["aggregate", str(tmp_path / "judgments"), "--engine", "ray", "--shards", "2", "-m", "ds",
+               "--max-iter", "2", "-o", str(out), "-q"])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert err == f"galton: error: cannot write {str(out)!r}: No space left on device; nothing was replaced\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["judgments"]  # no temporary left
