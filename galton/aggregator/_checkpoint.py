@@ -28,6 +28,7 @@ before the first iteration.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -262,11 +263,15 @@ class Checkpointer:
         why = not_a_directory(directory)
         if why:  # mkdir said "[Errno 17] File exists" once the fit had started
             raise ValueError(f"checkpoint_dir {str(directory)!r} {why}; it must be a directory (created when missing)")
+        from ..io import check_place  # read-only, no permission: found after the first iteration
+
+        check_place(directory, "checkpoint_dir", inside=True, said="nothing was fitted")
         self.directory = Path(directory)
         self.every = int(every)
         self.path: Path | None = None
         self.fingerprint: str | None = None  #: this run's (the file name holds it too)
         self.runs = 0  #: EM runs started in this fit (models with restarts run several)
+        self.last: int | None = None  #: the iteration this run's file holds (None: no file yet)
         self.shard_keys: tuple[str, ...] = ()
         self.model_name = "this model"
 
@@ -276,7 +281,11 @@ class Checkpointer:
         self.model_name = type(model).__name__
         if any(engine.map(has_persistent_state, self.shard_keys)):
             self._refuse()
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.last = None
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise self._unwritten(exc) from exc
         fp = fingerprint(model, engine, judgments, self.runs)
         self.runs += 1
         self.path, self.fingerprint = self.directory / f"{type(model).__name__}-{fp}.npz", fp
@@ -286,7 +295,17 @@ class Checkpointer:
         if saved.fingerprint != fp:  # a file copied or renamed over this fit's name
             raise ValueError(f"checkpoint {self.path} was written by another fit (its name was given to it "
                              "later); delete it to start over")
+        self.last = saved.iteration
         return saved
+
+    def _unwritten(self, exc: OSError) -> OSError:
+        """A save that failed (a full disk, a read-only place), named by the directory, not by the
+        hidden temporary, and saying which checkpoint is left."""
+        left = ("no checkpoint of this fit was written" if self.last is None else
+                f"the last one (iteration {self.last}) is intact, and a run again resumes from it")
+        error = OSError(f"cannot write a checkpoint in {str(self.directory)!r}: {exc.strerror or exc}; {left}")
+        error.errno = exc.errno
+        return error
 
     def _refuse(self) -> None:
         raise ValueError(
@@ -372,7 +391,11 @@ class Checkpointer:
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, self.path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
+        except BaseException as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            if isinstance(exc, OSError):  # "[Errno 28] No space left on device: 'ck/.DawidSkene-<hex>.npz.<hex>.tmp'"
+                raise self._unwritten(exc) from exc
             raise
+        self.last = int(iteration)
         return self.path

@@ -224,17 +224,20 @@ def checkpoint_options(cls: type, args: argparse.Namespace, name: str) -> dict[s
 
 
 def check_checkpoint_dir(args: argparse.Namespace) -> None:
-    """Refuse a ``--checkpoint-dir`` that is a file or a dangling link, before anything is read
-    (mkdir said "[Errno 17] File exists" once the fit had started)."""
+    """Refuse a ``--checkpoint-dir`` that is a file or a dangling link (mkdir said "[Errno 17] File
+    exists" once the fit had started), or where no file can be written (read-only, no permission:
+    found after the fit's first iteration, naming a hidden temporary), before anything is read."""
     directory = getattr(args, "checkpoint_dir", None)
     if directory is None:
         return
     from ..aggregator._checkpoint import not_a_directory
+    from ..io import check_place
 
     why = not_a_directory(directory)
     if why:
         raise CLIError(f"--checkpoint-dir {directory!r} {why}; it must be a directory (created when missing): "
                        "give another path")
+    check_place(directory, "--checkpoint-dir", inside=True)
 
 
 def checkpoint_rows(model: Any, args: Any) -> list[tuple[str, str]]:

@@ -140,18 +140,22 @@ def _check_name(dest: Path, text: str, what: str) -> None:
                           "name may have here; choose a shorter name (nothing was read or written)")
 
 
-def check_place(path: str | os.PathLike[str], what: str = "--out") -> None:
+def check_place(path: str | os.PathLike[str], what: str = "--out", *, inside: bool = False,
+                said: str = "nothing was read or written") -> None:
     """Before a long run whose output directory ``path`` is written at its end (a study, a
     simulation): refuse a place that takes no new file, probing ``path``'s nearest folder that
-    exists (the missing ones are created when the output is written)."""
+    exists (the missing ones are created when the output is written). ``inside``: the files go into
+    ``path`` itself (checkpoints), which is probed when it exists. ``said``: what the message ends with."""
     dest = Path(os.path.abspath(path))
+    if inside:
+        dest = dest / "probe"
     while not dest.parent.exists() and dest.parent != dest.parent.parent:
         dest = dest.parent
     if dest.parent.is_dir():
-        _check_place(dest, os.fspath(path), what)
+        _check_place(dest, os.fspath(path), what, said)
 
 
-def _check_place(dest: Path, text: str, what: str) -> None:
+def _check_place(dest: Path, text: str, what: str, said: str = "nothing was read or written") -> None:
     """Refuse, before the fit rather than after it, a directory that takes no new file (read-only,
     no permission: a temporary is created and removed there, which also works for root, whom
     ``os.access`` tells yes on a read-only mount)."""
@@ -159,7 +163,7 @@ def _check_place(dest: Path, text: str, what: str) -> None:
         probe_writable(dest)
     except OSError as exc:
         raise OutputError(f"{what} {text!r}: cannot write in {str(dest.parent)!r} ({exc.strerror or exc}); "
-                          "choose another directory (nothing was read or written)") from None
+                          f"choose another directory ({said})") from None
 
 
 def plan_output(path: str | os.PathLike[str], *, inputs: Iterable[object] = (), directory: bool = False,

@@ -626,6 +626,35 @@ def test_an_output_where_nothing_can_be_written_is_refused_before_the_fit(work: 
     assert not (folder / "o.csv").exists()
 
 
+def test_a_checkpoint_dir_where_nothing_can_be_written_is_refused_before_the_fit(work: Path) -> None:
+    """--checkpoint-dir in a read-only place failed after the fit's first iteration, with a raw errno
+    naming a hidden temporary ("[Errno 13] Permission denied: 'ro/.DawidSkene-<hex>.npz.<hex>.tmp'"),
+    or mkdir's "[Errno 1] Operation not permitted"; it is probed with the outputs (bug hunt)."""
+    folder = _unwritable_folder(work)
+    for place in (folder, folder / "ck"):  # the folder itself, or a missing one in it
+        rc, _, err = _galton(["aggregate", "in.csv", "-m", "ds", "--checkpoint-dir", place, "--debug"], work)
+        assert rc == 2 and err.splitlines()[-1].startswith(
+            f"galton: error: --checkpoint-dir {str(place)!r}: cannot write in {str(folder)!r} (")
+        assert err.splitlines()[-1].endswith("); choose another directory (nothing was read or written)"), err
+        assert "check_checkpoint_dir" in err and "read_table" not in err  # before the input was read
+    with pytest.raises(gio.OutputError, match=f"checkpoint_dir {str(folder / 'ck')!r}: cannot write in"):
+        from galton import DawidSkene
+
+        DawidSkene().fit({"task": [0, 0], "worker": [0, 1], "label": [0, 1]}, checkpoint_dir=folder / "ck")
+    assert not (folder / "ck").exists()
+
+
+@pytest.mark.skipif(not POSIX, reason="ulimit -f")
+def test_a_checkpoint_that_cannot_be_saved_is_named_by_its_directory(work: Path) -> None:
+    """A checkpoint save that failed (a full disk, here a file size limit) gave the raw errno naming
+    the hidden temporary ("[Errno 27] File too large: 'ck/.DawidSkene-<hex>.npz.<hex>.tmp'")."""
+    rc, _, err = _galton_limited(["aggregate", "in.csv", "-m", "ds", "--checkpoint-dir", "ck", "-o", "o.csv"], work,
+                                 200)
+    assert rc == 2 and err == ("galton: error: cannot write a checkpoint in 'ck': File too large; no checkpoint of "
+                               "this fit was written\n"), err
+    assert os.listdir(work / "ck") == [] and not (work / "o.csv").exists()
+
+
 @pytest.mark.parametrize("command", [["bench", "--no-plots"], ["bench", "--study", "allocation", "--no-plots"],
                                      ["simulate", "--n-tasks", "10", "--n-workers", "6"]])
 def test_a_study_or_simulation_where_nothing_can_be_written_is_refused_before_it_runs(work: Path, command) -> None:

@@ -223,3 +223,32 @@ def test_a_checkpoint_of_another_tol_is_taken_up_only_where_this_tol_runs_throug
     loose_again = DawidSkene(tol=1e-3).fit(judgments, checkpoint_dir=tmp_path / "b")
     assert loose_again.resumed_from_ == 0 and loose_again.n_iter_ == loose.n_iter_
     np.testing.assert_array_equal(loose_again.posteriors_, loose.posteriors_)
+
+
+def test_a_failed_save_says_which_checkpoint_is_left_and_a_run_again_resumes_from_it(judgments, tmp_path,
+                                                                                      monkeypatch):
+    """A checkpoint save that failed mid-fit (a full disk) gave the raw errno naming the hidden
+    temporary; it names the directory and the iteration the last checkpoint holds, which is intact."""
+    import errno
+
+    saves, savez = [], np.savez
+
+    def full_disk_at_the_third(fh, **arrays):
+        saves.append(1)
+        if len(saves) == 3:
+            fh.write(b"half a checkpoint")
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), fh.name)
+        savez(fh, **arrays)
+
+    monkeypatch.setattr(np, "savez", full_disk_at_the_third)
+    with pytest.raises(OSError) as info:
+        _fit(judgments, 8, checkpoint_dir=tmp_path / "ck", checkpoint_every=2)
+    assert str(info.value) == (f"cannot write a checkpoint in {str(tmp_path / 'ck')!r}: No space left on device; "
+                               "the last one (iteration 4) is intact, and a run again resumes from it")
+    assert info.value.errno == errno.ENOSPC
+    (left,) = os.listdir(tmp_path / "ck")  # no temporary
+    assert Checkpointer.load(tmp_path / "ck" / left).iteration == 4
+    monkeypatch.setattr(np, "savez", savez)
+    resumed = _fit(judgments, 8, checkpoint_dir=tmp_path / "ck", checkpoint_every=2)
+    assert resumed.resumed_from_ == 4
+    np.testing.assert_array_equal(resumed.posteriors_, _fit(judgments, 8).posteriors_)
