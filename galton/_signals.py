@@ -1,4 +1,6 @@
-"""Clean interrupts for the ``galton`` command: SIGINT exits 130, SIGTERM exits 143.
+"""Clean interrupts for the ``galton`` command: SIGINT exits 130, SIGTERM exits 143, SIGHUP (the
+terminal closed) exits 129; the three are handled alike. A SIGHUP that was ignored when the command
+started (``nohup galton ...``) stays ignored.
 
 Standard library only, so that it can be installed before galton's heavy imports (numpy, polars,
 numba, Ray). Two phases:
@@ -6,7 +8,7 @@ numba, Ray). Two phases:
 1. :func:`install_startup` (from ``galton/__init__`` when the process is the ``galton`` command,
    before anything else is imported): a signal ends the process at once with ``128 + signum`` and
    one line on stderr. Nothing has been written yet, so there is nothing to clean.
-2. :func:`install` (at the start of :func:`galton.cli.main`): the first SIGINT or SIGTERM raises
+2. :func:`install` (at the start of :func:`galton.cli.main`): the first SIGINT, SIGTERM or SIGHUP raises
    :class:`Interrupted` (a :class:`KeyboardInterrupt`), so every ``except BaseException`` /
    ``finally`` clean-up of the writers and engines runs. Later signals are ignored while that
    clean-up runs (a second Ctrl-C no longer interrupts the removal of a temporary file);
@@ -34,7 +36,12 @@ from typing import Any, Iterator
 __all__ = ["Interrupted", "cleaning", "deferred", "exit_code", "handling", "install", "install_startup",
            "is_cli_process", "restore"]
 
-SIGNALS = tuple(s for s in (getattr(signal, "SIGINT", None), getattr(signal, "SIGTERM", None)) if s is not None)
+#: SIGHUP: a closed terminal killed the command outright, leaving a full-size hidden temporary and
+#: Ray's processes behind
+SIGNALS = tuple(s for s in (getattr(signal, "SIGINT", None), getattr(signal, "SIGTERM", None),
+                            getattr(signal, "SIGHUP", None)) if s is not None)
+#: left ignored when they were ignored at the start (``nohup`` ignores SIGHUP)
+_KEEP_IGNORED = tuple(s for s in (getattr(signal, "SIGHUP", None),) if s is not None)
 
 _state: dict[str, Any] = {"signum": None}
 
@@ -44,7 +51,7 @@ RAY_SIGTERM_CODE = int(getattr(signal, "SIGTERM", 15))
 
 
 class Interrupted(KeyboardInterrupt):
-    """Raised by the handler of SIGINT / SIGTERM; ``signum`` says which signal arrived."""
+    """Raised by the handler of SIGINT / SIGTERM / SIGHUP; ``signum`` says which signal arrived."""
 
     def __init__(self, signum: int) -> None:
         super().__init__(f"interrupted by signal {signum}")
@@ -74,12 +81,17 @@ def _exit_now(signum: int, frame: Any) -> None:  # pragma: no cover - runs in a 
         os._exit(128 + signum)
 
 
+def _handled() -> tuple[int, ...]:
+    """The signals the command handles: :data:`SIGNALS`, less SIGHUP where it is ignored (``nohup``)."""
+    return tuple(s for s in SIGNALS if s not in _KEEP_IGNORED or signal.getsignal(s) != signal.SIG_IGN)
+
+
 def install_startup() -> None:
-    """Exit at once (128 + signum, one line) on SIGINT / SIGTERM until :func:`install` runs."""
+    """Exit at once (128 + signum, one line) on SIGINT / SIGTERM / SIGHUP until :func:`install` runs."""
     if _state.get("installed"):
         return
     try:
-        for s in SIGNALS:
+        for s in _handled():
             signal.signal(s, _exit_now)
     except ValueError:  # pragma: no cover - not the main thread
         pass
@@ -113,15 +125,17 @@ def _unraisable(unraisable: Any) -> None:
 
 
 def install() -> dict[int, Any]:
-    """From now on the first SIGINT / SIGTERM raises :class:`Interrupted`; later ones are ignored.
+    """From now on the first SIGINT / SIGTERM / SIGHUP raises :class:`Interrupted`; later ones are
+    ignored (a SIGHUP ignored already stays ignored).
 
     Returns the previous handlers, for :func:`restore`.
     """
-    _state.update(signum=None, cleaning=False, installed=True, deferring=False)
+    handled = _handled()
+    _state.update(signum=None, cleaning=False, installed=True, deferring=False, signals=handled)
     _state.pop("pending", None)
     previous: dict[int, Any] = {}
     try:
-        for s in SIGNALS:
+        for s in handled:
             previous[s] = signal.signal(s, _raise_once)
     except ValueError:  # not the main thread (main() called from a thread): leave the defaults
         return previous
@@ -156,7 +170,7 @@ def handling() -> bool:
 
     if not _state.get("installed") or threading.current_thread() is not threading.main_thread():
         return False
-    return all(signal.getsignal(s) is _raise_once for s in SIGNALS)
+    return all(signal.getsignal(s) is _raise_once for s in _state.get("signals", SIGNALS))
 
 
 @contextlib.contextmanager
@@ -190,11 +204,11 @@ def deferred() -> Iterator[None]:
 
 
 def cleaning() -> None:
-    """Ignore further SIGINT / SIGTERM from now on (the command is cleaning up and exiting)."""
+    """Ignore further SIGINT / SIGTERM / SIGHUP from now on (the command is cleaning up and exiting)."""
     _state["cleaning"] = True
     if _state.get("installed"):
         try:  # handlers others installed meanwhile (ray.init's SIGTERM) must not interrupt either
-            for s in SIGNALS:
+            for s in _state.get("signals", SIGNALS):
                 if signal.getsignal(s) is not _raise_once:
                     signal.signal(s, _raise_once)
         except ValueError:  # pragma: no cover - not the main thread

@@ -67,6 +67,35 @@ def test_a_signal_during_a_deferred_block_is_raised_after_it():
     assert out.stdout.split("\n")[0] == "['inside', 'finished'] 2"
 
 
+@pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="POSIX signals")
+@pytest.mark.parametrize("nohup", [False, True])
+def test_a_hangup_interrupts_the_command_unless_it_was_ignored_at_the_start(nohup):
+    """SIGHUP (a closed terminal) killed the command outright, with no clean-up; it is handled as
+    SIGTERM is (exit 129). Under ``nohup`` (SIGHUP ignored when the command starts) it stays ignored,
+    and the handling of SIGINT / SIGTERM is unchanged."""
+    import subprocess
+
+    code = (
+        "import os, signal, sys\n"
+        f"if {nohup}: signal.signal(signal.SIGHUP, signal.SIG_IGN)\n"
+        "from galton import _signals\n"
+        "_signals.install_startup()\n"
+        "_signals.install()\n"
+        "try:\n"
+        "    os.kill(os.getpid(), signal.SIGHUP)\n"
+        "    sum(range(10**6))\n"
+        "    print('ran on', signal.getsignal(signal.SIGHUP) == signal.SIG_IGN, _signals.handling())\n"
+        "except _signals.Interrupted as exc:\n"
+        "    print('interrupted', exc.signum)\n"
+        "    sys.exit(_signals.exit_code(exc))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    if nohup:
+        assert (proc.returncode, proc.stdout) == (0, "ran on True True\n"), proc.stderr
+    else:
+        assert (proc.returncode, proc.stdout) == (129, f"interrupted {int(signal.SIGHUP)}\n"), proc.stderr
+
+
 def _ray_processes_of(pid: int) -> list[str]:
     """Command lines of the Ray processes of the session that process ``pid`` started (Ray names
     the session directory after the driver's pid)."""
@@ -85,7 +114,7 @@ def _ray_processes_of(pid: int) -> list[str]:
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc") or sys.platform == "win32", reason="POSIX signals and /proc")
-@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM", "SIGHUP"])
 def test_a_signal_while_ray_starts_is_raised_after_it_and_the_command_exits_cleanly(tmp_path, signame):
     """Bug hunt: Ctrl-C or SIGTERM while `galton simulate` started Ray was raised inside ray.init
     (SIGTERM by the handler Ray puts in first thing): Ray was left half started and the command

@@ -27,8 +27,9 @@ an input, lies inside or contains an input directory (gold included), or is a di
 not write (:func:`galton.io.plan_output`); it never deletes a directory it did not write.
 
 Exit codes: 0 success, 2 any failure (one line ``galton: error: ...`` on stderr, no traceback
-unless ``--debug``, no output file), 130 interrupted (SIGINT), 143 terminated (SIGTERM); after an
-interrupt no temporary file or folder is left.
+unless ``--debug``, no output file), 130 interrupted (SIGINT), 143 terminated (SIGTERM), 129 hung up
+(SIGHUP: the terminal closed; not under ``nohup``); after an interrupt no temporary file or folder is
+left, and a Ray instance the command started is stopped.
 
 The package sits above the library: it calls galton's public API (the model registry, the reader
 and writer of :mod:`galton.io`, :mod:`galton.benchmarks`, :mod:`galton.workers`), and nothing in
@@ -41,6 +42,7 @@ the library imports it. One module per group of subcommands: :mod:`galton.cli.ag
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import traceback
@@ -195,9 +197,10 @@ def _cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 # entry point
 # --------------------------------------------------------------------------------------------------
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``galton`` command; returns the exit code (0 ok, 2 failure, 130 SIGINT, 143 SIGTERM).
+    """Run the ``galton`` command; returns the exit code (0 ok, 2 failure, 130 SIGINT, 143 SIGTERM,
+    129 SIGHUP).
 
-    SIGINT and SIGTERM raise :class:`galton._signals.Interrupted` from here on; the writers remove
+    SIGINT, SIGTERM and SIGHUP raise :class:`galton._signals.Interrupted` from here on; the writers remove
     their temporaries as the exception unwinds, later signals are ignored while that happens, and
     :func:`galton.io.remove_temporaries` removes whatever is left of this call's (a thread's call
     leaves the temporaries of other threads' writes alone).
@@ -241,12 +244,12 @@ def _run(argv: list[str], out: TextIO, err: TextIO, created: set[str] | None = N
         # ray.init replaces the SIGTERM handler with its own, which raises SystemExit(15)
         _signals.cleaning()
         _clean_up(created)
-        err.write(f"{PROG}: interrupted\n")
+        _say_interrupted(err)
         return 128 + _signals.RAY_SIGTERM_CODE
-    except KeyboardInterrupt as exc:  # SIGINT / SIGTERM (Interrupted) or a plain Ctrl-C
+    except KeyboardInterrupt as exc:  # SIGINT / SIGTERM / SIGHUP (Interrupted) or a plain Ctrl-C
         _signals.cleaning()
         _clean_up(created)
-        err.write(f"{PROG}: interrupted\n")
+        _say_interrupted(err)
         return _signals.exit_code(exc)
     except BaseException as exc:  # noqa: BLE001 - every failure is one line (polars panics included)
         _signals.cleaning()
@@ -259,6 +262,14 @@ def _run(argv: list[str], out: TextIO, err: TextIO, created: set[str] | None = N
             traceback.print_exc(file=err)
         err.write(f"{PROG}: error: {describe(exc, options)}\n")
         return 2
+
+
+def _say_interrupted(err: TextIO) -> None:
+    """One line for an interrupt, where it can still be written (after a SIGHUP the terminal is gone:
+    writing to it fails with EIO, which must not replace the exit code)."""
+    with contextlib.suppress(OSError, ValueError):
+        err.write(f"{PROG}: interrupted\n")
+        err.flush()
 
 
 def _broken_pipe(exc: BaseException) -> bool:

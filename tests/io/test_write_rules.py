@@ -293,6 +293,24 @@ def test_an_interrupt_exits_128_plus_signal_and_leaves_no_temporary(big: Path, t
     assert _hidden(tmp_path) == []
 
 
+@pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="POSIX signals")
+def test_a_hangup_while_writing_exits_129_and_leaves_no_temporary(big: Path, tmp_path: Path) -> None:
+    """SIGHUP (the terminal closed) was not handled: the command died by it, leaving a full-size
+    hidden temporary next to the output (and, on Ray, Ray's processes); it is handled as SIGTERM is
+    (bug hunt)."""
+    folder = tmp_path / "o"
+    folder.mkdir()
+    old = folder / "res.csv"
+    old.write_text("task,label\nold,1\n")
+    proc = _start(big, old, max_iter=2)
+    _wait_for_temporary(proc, folder)
+    proc.send_signal(signal.SIGHUP)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 129 and err.decode() == "galton: interrupted\n", (proc.returncode, err.decode())
+    assert os.listdir(folder) == ["res.csv"] and old.read_text() == "task,label\nold,1\n"
+    assert _hidden(tmp_path) == []
+
+
 @pytest.mark.skipif(not POSIX, reason="POSIX signals")
 def test_after_sigkill_only_hidden_leftovers_which_readers_ignore(big: Path, tmp_path: Path, work: Path) -> None:
     folder = tmp_path / "o"
