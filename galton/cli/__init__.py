@@ -51,7 +51,7 @@ from typing import Any, Sequence, TextIO
 from .. import _signals
 from .._run_scope import run_scope
 from ._common import (BUNDLED_PREFIX, PROG, CLIError, add_max_memory, add_on_invalid, at_least_one, describe,
-                      model_param, seed)
+                      model_param, remote_cause, seed)
 from .agreement import add_agreement
 from .allocate import add_allocate
 from .catalog import add_datasets, add_models
@@ -210,7 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")
     try:
         with run_scope() as created:
-            return _run(list(argv) if argv is not None else sys.argv[1:], sys.stdout, sys.stderr, created)
+            return _run(list(argv) if argv is not None else sys.argv[1:], _Stdout(sys.stdout), sys.stderr, created)
     finally:
         _signals.restore(previous)
 
@@ -237,7 +237,9 @@ def _run(argv: list[str], out: TextIO, err: TextIO, created: set[str] | None = N
         options = getattr(args, "cli_options", None)
         if args.verbose:
             _ray_verbose()
-        return int(args.func(args, out, err))
+        code = int(args.func(args, out, err))
+        out.flush()  # here, not at exit: a failure there was "Exception ignored ..." and status 120
+        return code
     except SystemExit as exc:
         if exc.code != _signals.RAY_SIGTERM_CODE:
             raise
@@ -258,10 +260,40 @@ def _run(argv: list[str], out: TextIO, err: TextIO, created: set[str] | None = N
             _silence_stdout()
             if not debug:
                 return 128 + 13
+        if getattr(remote_cause(exc), "path", None) == "-":  # what is still buffered fails again at exit
+            _silence_stdout()
         if debug:
             traceback.print_exc(file=err)
         err.write(f"{PROG}: error: {describe(exc, options)}\n")
         return 2
+
+
+class _Stdout:
+    """Standard output as the commands get it: a write that fails (a full disk, ``> /dev/full``)
+    says "cannot write to standard output: <reason>" (it was a bare "[Errno 28] No space left on
+    device"); a closed pipe stays a BrokenPipeError (the quiet exit)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except OSError as exc:
+            from ..io._errors import stdout_error  # not at import: galton.io loads pyarrow
+
+            raise stdout_error(exc) from exc
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except OSError as exc:
+            from ..io._errors import stdout_error  # not at import: galton.io loads pyarrow
+
+            raise stdout_error(exc) from exc
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 def _say_interrupted(err: TextIO) -> None:

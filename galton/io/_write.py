@@ -47,7 +47,7 @@ from typing import Any, Iterable, Iterator
 import pyarrow as pa
 
 from .._signals import deferred
-from ._errors import WriteError
+from ._errors import WriteError, stdout_error
 from ._formats import FORMATS, PARQUET_ZSTD_LEVEL, TableFormat, table_format, to_arrow_table
 from ._replaceable import MARKER, SPECIAL, WRITERS, check_replaceable, write_marker
 from ._results import results_table
@@ -124,11 +124,15 @@ def _write_to(fh: Any, table: pa.Table, fmt: TableFormat) -> None:
 
 
 def _write_stdout(arrow: pa.Table, fmt: TableFormat) -> None:
-    """Write ``arrow`` to standard output (CSV unless ``fmt`` says otherwise)."""
-    sys.stdout.flush()
-    fh = sys.stdout.buffer
-    _write_to(fh, arrow, fmt)
-    fh.flush()
+    """Write ``arrow`` to standard output (CSV unless ``fmt`` says otherwise); a failure says so
+    ("cannot write to standard output: No space left on device"), a closed pipe stays one."""
+    try:
+        sys.stdout.flush()
+        fh = sys.stdout.buffer
+        _write_to(fh, arrow, fmt)
+        fh.flush()
+    except OSError as exc:  # polars: "No space left on device (os error 28)", no word of where
+        raise stdout_error(exc, ()) from exc
 
 
 @dataclass
@@ -208,10 +212,10 @@ class Outputs:
             raise WriteError(path, exc) from exc
         try:
             yield tmp
-        except OSError as exc:  # a write into the temporary directory: named as the output
-            if isinstance(exc, WriteError) or _within(getattr(exc, "filename", None), tmp):
-                raise WriteError(path, exc) from exc
+        except (ConnectionError, TimeoutError):  # a cluster's, not the output's
             raise
+        except OSError as exc:  # a write into the temporary directory (or at its close, in a Ray task:
+            raise WriteError(path, exc) from exc  # no file name), named as the output
         try:
             write_marker(tmp, kind)
             fsync_tree(tmp)
@@ -247,13 +251,6 @@ class Outputs:
         """Remove every temporary not yet renamed (a directory set aside is moved back)."""
         staged, self._staged, self._stdout = self._staged, [], []
         remove_temporaries_of([s.tmp for s in staged], restore=[s.dest for s in staged if s.directory])
-
-
-def _within(name: Any, folder: Path) -> bool:
-    if not isinstance(name, (str, os.PathLike)):
-        return False
-    name = os.path.abspath(name)
-    return name == os.path.abspath(folder) or name.startswith(os.path.join(os.path.abspath(folder), ""))
 
 
 def _swap_dir(staged: _Staged, tries: int = 3) -> None:

@@ -210,6 +210,45 @@ def test_dash_input_reads_csv_from_stdin(work: Path) -> None:
 
 
 @pytest.mark.skipif(not POSIX, reason="named pipes")
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="/dev/full (Linux)")
+@pytest.mark.parametrize("buffered", [False, True])
+def test_standard_output_on_a_full_disk_is_named(work: Path, buffered: bool) -> None:
+    """A full disk under standard output (``> /dev/full``) gave a bare "[Errno 28] No space left on
+    device" or "No space left on device (os error 28)"; with Python's buffering the failure came at
+    exit instead: "Exception ignored ... OSError" and status 120, the command's own lines lost (bug hunt)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    if not buffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    for args, tail in ((["agreement", "in.csv"], ""), (["models"], ""),
+                       (["aggregate", "in.csv", "-m", "mv", "-o", "o.csv"], ""),  # the summary, after the results
+                       (["aggregate", "in.csv", "-m", "mv", "-o", "-", "-q"], "; nothing was replaced"),
+                       (["datasets", "export", "act_cf", "-"], "; nothing was replaced")):
+        with open("/dev/full", "wb") as full:
+            proc = subprocess.run([sys.executable, "-m", "galton", *args], cwd=work, stdout=full,
+                                  stderr=subprocess.PIPE, env=env, timeout=120)
+        err = proc.stderr.decode()
+        assert (proc.returncode, err) == (2, f"galton: error: cannot write to standard output: No space left on "
+                                             f"device{tail}\n"), args
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="/dev/full (Linux)")
+@pytest.mark.parametrize("how", ["text", "parquet"])
+def test_a_directory_output_on_a_full_disk_is_named(tmp_path: Path, how: str) -> None:
+    """A directory output whose write failed without naming a file inside it (at the close of a
+    text file, in pyarrow) gave a bare "[Errno 28] No space left on device" (galton bench) or
+    pyarrow's "[Errno 28] Error writing bytes to file. Detail: ..." (galton simulate) (bug hunt)."""
+    with pytest.raises(gio.WriteError) as info:
+        with gio.atomic_dir(tmp_path / "rep", kind="report") as tmp:
+            (tmp / "part").symlink_to("/dev/full")  # a full disk
+            if how == "text":
+                (tmp / "part").write_text("<p>" * 5000)
+            else:  # pyarrow's own file (a path would have it remove what failed: as root, /dev/full itself)
+                with pa.OSFile(str(tmp / "part"), "w") as fh:
+                    pq.write_table(pa.table({"a": np.arange(100_000)}), fh)
+    assert str(info.value) == f"cannot write {str(tmp_path / 'rep')!r}: No space left on device; nothing was replaced"
+    assert info.value.errno == 28 and os.listdir(tmp_path) == []
+
+
 def test_a_named_pipe_is_read_once(work: Path) -> None:
     fifo = work / "pipe.csv"
     os.mkfifo(fifo)

@@ -110,3 +110,25 @@ def test_a_shard_that_cannot_write_its_part_is_one_line_naming_the_output(ray_se
     assert rc == 2
     assert err == f"galton: error: cannot write {str(out)!r}: No space left on device; nothing was replaced\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["judgments"]  # no temporary left
+
+
+def test_a_ray_task_that_fills_the_disk_under_a_directory_output_names_the_output(ray_session, tmp_path):
+    """galton simulate on a full disk: pyarrow's error in a Ray task (no file name, Ray's wrapper
+    around it) gave "[Errno 28] Error writing bytes to file. Detail: [errno 28] No space left on
+    device", naming no output."""
+    import os
+
+    import pytest
+    import ray
+
+    from galton.io import WriteError, atomic_dir
+
+    @ray.remote(max_retries=0)
+    def write_part(folder):
+        raise OSError(28, "Error writing bytes to file. Detail: [errno 28] No space left on device")
+
+    with pytest.raises(WriteError) as info:
+        with atomic_dir(tmp_path / "sim", kind="simulation") as tmp:
+            ray.get(write_part.remote(str(tmp)))
+    assert str(info.value) == f"cannot write {str(tmp_path / 'sim')!r}: No space left on device; nothing was replaced"
+    assert info.value.errno == 28 and os.listdir(tmp_path) == []
