@@ -25,6 +25,7 @@ Workers import galton by name: install galton on every node of a remote cluster,
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import socket
@@ -294,6 +295,7 @@ def connect(address: str | None = None, *, num_cpus: int | None = None, **kw: An
             "RAY_AUTH_MODE=disabled: the new local Ray instance runs without token authentication; "
             "unset RAY_AUTH_MODE to keep it", UserWarning, stacklevel=2,
         )
+    _check_file_size_limit(kw.get("object_store_memory"))
     opts: dict[str, Any] = {"include_dashboard": False, "_node_ip_address": _LOOPBACK}
     opts.update(_log_options(kw))
     opts["num_cpus"] = int(num_cpus) if num_cpus is not None else _cpu_count()
@@ -304,6 +306,45 @@ def connect(address: str | None = None, *, num_cpus: int | None = None, **kw: An
         ray.init(address=LOCAL, **opts)
         _started_here = True
     return _info(True)
+
+
+#: what Ray's object store file may take beyond its size under a file size limit (measured, Ray 2.60:
+#: a 1 GiB limit starts a 1.07 GB store, not a 1.074 GB one)
+_STORE_MARGIN = 16 * 2**20
+
+
+def _check_file_size_limit(object_store_memory: int | None = None) -> None:
+    """Refuse, at once, a file size limit (``ulimit -f``) under which a new local Ray instance cannot
+    start: its raylet maps the object store as one file of the store's size (``object_store_memory``,
+    by default about 30% of the free memory), and under a smaller limit ``ray.init`` failed after half
+    a minute with "The current node timed out during startup". A limit above the store is no
+    hindrance (a local fit handles any limit: its writes fail with "File too large", named)."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows: no such limit
+        return
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    if limit == resource.RLIM_INFINITY:
+        return
+    store = object_store_memory
+    if store is None:
+        try:  # Ray's own choice of the default size
+            from ray._private import utils
+
+            store = int(utils.resolve_object_store_memory(utils.estimate_available_memory()))
+        except Exception:  # noqa: BLE001 - another Ray version: any finite limit may be too small
+            store = None
+    if store is not None and limit >= store + _STORE_MARGIN:
+        return
+    below = ("an object store Ray maps as one file (30% of the free memory)" if store is None else
+             f"the {store / 2**30:.2f} GiB object store Ray maps as one file")
+    above = "raise the limit" if store is None else f"raise the limit above {(store + _STORE_MARGIN) / 2**30:.2f} GiB"
+    error = OSError(f"a new local Ray instance cannot start under this process's file size limit (ulimit -f: "
+                    f"{limit / 2**30:.2f} GiB), which is below {below} (its start timed out after half a minute); "
+                    f"{above} (ulimit -f unlimited), or join a running Ray cluster (--ray-address on the command "
+                    "line, address= or RAY_ADDRESS in Python)")
+    error.errno = errno.EFBIG
+    raise error
 
 
 @contextlib.contextmanager

@@ -63,6 +63,48 @@ def test_auto_without_a_cluster_names_galtons_option_not_rays_flag(tmp_path, mon
     assert "--ray-address on the command line" in err and "`--address` flag" not in err
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="ulimit -f")
+def test_a_file_size_limit_below_the_object_store_is_refused_at_once(tmp_path):
+    """Under any ``ulimit -f`` below the object store (a file of that size), every command that
+    started Ray failed after ~34 s with Ray's "The current node timed out during startup" (a local
+    run handles the limit). The limit is checked before Ray starts: one line, in seconds."""
+    import resource
+    import time
+
+    def limit() -> None:  # below Ray's smallest object store (75 MB): refused whatever the memory
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 2**20, resource.RLIM_INFINITY))
+
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    t0 = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "galton", "simulate", "--n-tasks", "20", "--n-workers", "6", "--out",
+                           str(tmp_path / "sim")], capture_output=True, text=True, timeout=120, preexec_fn=limit,
+                          env=env)
+    took = time.monotonic() - t0
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert proc.stderr.startswith("galton: error: a new local Ray instance cannot start under this process's file "
+                                  "size limit (ulimit -f: 0.06 GiB), which is below the "), proc.stderr
+    assert "GiB object store Ray maps as one file" in proc.stderr and "(ulimit -f unlimited)" in proc.stderr
+    assert took < 30 and os.listdir(tmp_path) == []  # Ray's own failure came after its 30 s start-up timeout
+
+
+def test_a_file_size_limit_above_the_object_store_is_no_hindrance():
+    """Measured (Ray 2.60): a 1 GiB limit starts a 1.07 GB object store, not a 1.074 GB one; only a
+    limit below the store (with a small margin) is refused."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    if hard != resource.RLIM_INFINITY and hard < 2**30 or soft != resource.RLIM_INFINITY:
+        pytest.skip("this process runs under a file size limit")
+    resource.setrlimit(resource.RLIMIT_FSIZE, (2**30, hard))
+    try:
+        cluster._check_file_size_limit(10**9)  # below the limit: Ray starts
+        with pytest.raises(OSError, match=r"\(ulimit -f: 1.00 GiB\), which is below the 1.07 GiB object store"):
+            cluster._check_file_size_limit(1_150_000_000)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    cluster._check_file_size_limit(10**12)  # no limit: anything goes
+
+
 def test_connect_twice_joins_the_same_instance(ray_session):
     node = ray.get_runtime_context().get_node_id()
     again = cluster.connect()
