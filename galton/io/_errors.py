@@ -16,12 +16,13 @@ class WriteError(OSError):
     temporary), with the reason and what was replaced (``"nothing was replaced"``): the disk filled
     up, a file size limit (``ulimit -f``), a read-only file system. ``errno`` is the system's.
     ``path`` ``"-"`` is standard output; ``replaced`` None: what was replaced is not known, and not said.
+    ``remedy``: what to do, said last.
 
     It pickles (a shard's failed write reaches the driver through Ray as this error, not as Ray's
     "Failed to deserialize exception")."""
 
     def __init__(self, path: str | os.PathLike[str], cause: BaseException,
-                 replaced: Iterable[str] | None = ()) -> None:
+                 replaced: Iterable[str] | None = (), remedy: str = "") -> None:
         cause = _remote_cause(cause)
         self.path, self.reason = str(path), _reason(cause)
         done = None if replaced is None else list(replaced)
@@ -29,7 +30,7 @@ class WriteError(OSError):
             f"{', '.join(map(repr, done))} {'was' if len(done) == 1 else 'were'} replaced before it"
             if done else "nothing was replaced")
         where = "to standard output" if self.path == "-" else repr(self.path)
-        super().__init__(f"cannot write {where}: {self.reason}{said}")
+        super().__init__(f"cannot write {where}: {self.reason}{said}{f' ({remedy})' if remedy else ''}")
         self.errno = getattr(cause, "errno", None) or _os_error_number(cause)
 
     def __reduce__(self) -> tuple[Any, ...]:  # its arguments are not (message,), which the default passes

@@ -236,8 +236,8 @@ class Outputs:
                             _swap_dir(staged)
                         else:
                             os.replace(staged.tmp, staged.dest)
-                    except OSError as exc:
-                        raise WriteError(staged.shown, exc, done) from exc
+                    except OSError as exc:  # written, but not renamed: an immutable or busy (mounted) output
+                        raise WriteError(staged.shown, exc, done, _remedy(staged, exc)) from exc
                     untrack(staged.tmp)
                     done.append(staged.shown)
                 for parent in dict.fromkeys(s.dest.parent for s in self._staged):
@@ -251,6 +251,16 @@ class Outputs:
         """Remove every temporary not yet renamed (a directory set aside is moved back)."""
         staged, self._staged, self._stdout = self._staged, [], []
         remove_temporaries_of([s.tmp for s in staged], restore=[s.dest for s in staged if s.directory])
+
+
+def _remedy(staged: _Staged, exc: OSError) -> str:
+    """What to do when a complete output could not be renamed into place."""
+    if exc.errno is None:  # galton's own words (another process replaced it): they say what to do
+        return ""
+    if os.path.lexists(staged.dest):
+        return (f"the new output was complete, but what is at {staged.shown!r} cannot be replaced: immutable, a "
+                "mount point, or in another file system's layer; remove it, or write to another path")
+    return "the new output was complete, but could not be put in place: write to another path"
 
 
 def _swap_dir(staged: _Staged, tries: int = 3) -> None:

@@ -369,6 +369,24 @@ def test_after_sigkill_only_hidden_leftovers_which_readers_ignore(big: Path, tmp
 # --------------------------------------------------------------------------------------------------
 # the writer itself
 # --------------------------------------------------------------------------------------------------
+def test_an_output_that_cannot_be_renamed_into_place_says_what_to_do(tmp_path: Path) -> None:
+    """A replacement that fails only at its rename (an immutable output, a mount point as -o, EXDEV in
+    an overlay's lower layer; here a directory put in the file's place meanwhile) said "nothing was
+    replaced" and no more (bug hunt): it now says what to do."""
+    (tmp_path / "w.csv").write_text("old\n")
+    with pytest.raises(gio.WriteError) as info:
+        with gio.Outputs() as outs:
+            outs.table(pa.table({"a": [1]}), tmp_path / "o.csv")
+            outs.table(pa.table({"b": [2]}), tmp_path / "w.csv")
+            (tmp_path / "o.csv").mkdir()  # in the way of the rename
+            (tmp_path / "o.csv" / "x").write_text("")
+    assert str(info.value) == (f"cannot write {str(tmp_path / 'o.csv')!r}: Is a directory; nothing was replaced (the "
+                               f"new output was complete, but what is at {str(tmp_path / 'o.csv')!r} cannot be "
+                               "replaced: immutable, a mount point, or in another file system's layer; remove it, "
+                               "or write to another path)")
+    assert sorted(os.listdir(tmp_path)) == ["o.csv", "w.csv"] and (tmp_path / "w.csv").read_text() == "old\n"
+
+
 def test_an_interrupt_between_the_renames_puts_the_old_output_back(tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     from galton.io import _write
