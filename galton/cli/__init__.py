@@ -280,20 +280,28 @@ class _Stdout:
         try:
             return self._stream.write(text)
         except OSError as exc:
-            from ..io._errors import stdout_error  # not at import: galton.io loads pyarrow
-
-            raise stdout_error(exc) from exc
+            _named(exc)
+            raise
 
     def flush(self) -> None:
         try:
             self._stream.flush()
         except OSError as exc:
-            from ..io._errors import stdout_error  # not at import: galton.io loads pyarrow
-
-            raise stdout_error(exc) from exc
+            _named(exc)
+            raise
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
+
+
+def _named(exc: OSError) -> None:
+    """Raise a failed write to standard output as "cannot write to standard output: <reason>"
+    (:func:`galton.io._errors.stdout_error`); a closed pipe is left to be raised as it is."""
+    from ..io._errors import stdout_error  # not at import: galton.io loads pyarrow
+
+    error = stdout_error(exc)
+    if error is not exc:
+        raise error from exc
 
 
 def _say_interrupted(err: TextIO) -> None:

@@ -132,7 +132,10 @@ def _write_stdout(arrow: pa.Table, fmt: TableFormat) -> None:
         _write_to(fh, arrow, fmt)
         fh.flush()
     except OSError as exc:  # polars: "No space left on device (os error 28)", no word of where
-        raise stdout_error(exc, ()) from exc
+        error = stdout_error(exc, ())
+        if error is exc:  # a closed pipe: as it is
+            raise
+        raise error from exc
 
 
 @dataclass
