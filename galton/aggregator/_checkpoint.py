@@ -14,8 +14,13 @@ The fingerprint is a hash of the model class and its parameters (except those th
 to stop or where to run: ``max_iter``, ``n_iter``, ``tol``, ``stopping``, ``engine``, ``n_shards``,
 ``progress``; a checkpoint of another stopping rule is taken up only where this rule would have run
 through it, else the fit starts over), the data's sizes and worker and label vocabularies, the
-content of every shard (hashed where the shard lives, in shard order) and the number of the EM run
-within the fit (models with restarts run the loop several times, each gets its own file).
+content of every shard (hashed where the shard lives, in shard order), the number of the EM run
+within the fit (models with restarts run the loop several times, each gets its own file) and the
+code that fits (:func:`code_identity`: galton's version and a digest of its own source files). A
+checkpoint resumes only under the same galton code: what a model keeps between iterations changes
+with the code, and another version's checkpoint resumed with keys missing (a crash) or with state a
+later fix no longer builds (an unused label winning a task); it has another name, so the fit starts
+over and leaves it alone.
 
 Besides the parameters a checkpoint holds the driver-side ``memory`` of the model (optimiser state,
 the last accepted point: see :mod:`galton.aggregator._base`) under ``m/`` and, for models that keep
@@ -29,6 +34,7 @@ before the first iteration.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -40,7 +46,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["Checkpointer", "Resumed", "flatten_params", "unflatten_params", "shard_digest",
-           "shard_state_of", "restore_shard_state", "not_a_directory"]
+           "shard_state_of", "restore_shard_state", "not_a_directory", "code_identity"]
 
 #: parameters left out of the fingerprint: those that decide when to stop (a larger iteration limit
 #: resumes where a fit stopped, a smaller one than the checkpoint's starts over; a checkpoint of
@@ -189,11 +195,27 @@ def _value_digest(h: Any, v: Any) -> None:
         h.update(repr(v).encode())
 
 
+@functools.lru_cache(maxsize=1)
+def code_identity() -> str:
+    """galton's version and a digest of its own ``.py`` files (read once per process, on the driver
+    that computes the fingerprint): every version says 0.1.0, and the memory a model keeps changed
+    under it."""
+    from .. import __version__
+
+    root = Path(__file__).resolve().parent.parent
+    h = hashlib.blake2b(digest_size=16)
+    for path in sorted(root.rglob("*.py")):
+        h.update(path.relative_to(root).as_posix().encode() + b"\0")
+        h.update(path.read_bytes())
+    return f"{__version__}:{h.hexdigest()}"
+
+
 def fingerprint(model: Any, engine: Any, judgments: Any, run: int) -> str:
     """The identity of a fit: the model and its parameters (``tol`` too for a model whose saved
     state depends on it, ``checkpoint_keeps_tol``), inputs its ``fit`` took beside the data
-    (``_fit_inputs``), the data's sizes, ids and shards, and the EM run."""
+    (``_fit_inputs``), the data's sizes, ids and shards, the EM run and the code (:func:`code_identity`)."""
     h = hashlib.blake2b(digest_size=16)
+    h.update(f"code={code_identity()}".encode())
     excluded = _EXCLUDED - ({"tol"} if getattr(model, "checkpoint_keeps_tol", False) else set())
     params = {k: v for k, v in model.get_params().items() if k not in excluded}
     h.update(f"{type(model).__module__}.{type(model).__qualname__}".encode())

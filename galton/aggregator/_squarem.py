@@ -145,8 +145,10 @@ class Accelerated:
         # the change from the last objective to a trial point's says nothing of convergence (an
         # extrapolation may land level with the last point far from the optimum): not tested, and
         # the iterations so marked are kept for a resumed fit's test (_first_stop)
-        trial, it = sq.on_trial(point), state["it"] + 1
-        at = np.append(state["untested_at"], it) if trial else state["untested_at"]
+        # a state without the iteration count (written before it was kept) counts from here
+        untested = state.get("untested_at", np.zeros(0, dtype=np.int64))
+        trial, it = sq.on_trial(point), state.get("it", 0) + 1
+        at = np.append(untested, it) if trial else untested
         kept = {"it": it, "untested_at": at}
         if trial and obj < last[1] - 1e-12 * abs(last[1]):  # below the last: go on plainly
             new, state = sq.rejected(state, point, last[0])

@@ -95,3 +95,31 @@ def test_unreadable_and_foreign_checkpoints_are_named_with_the_fix(tmp_path):
     shutil.copy(other, path)
     with pytest.raises(ValueError, match=rf"checkpoint {path} was written by another fit"):
         DawidSkene(n_iter=3, tol=-np.inf).fit(df, checkpoint_dir=tmp_path / "ck")
+
+
+def test_a_checkpoint_of_other_galton_code_starts_over(tmp_path, monkeypatch):
+    # every galton version says 0.1.0 while what models keep in their memory changed: another
+    # code's checkpoint resumed with keys missing (a crash) or state a later fix no longer builds
+    # (an unused declared label winning a task at p=1); the code is part of the fingerprint now
+    from galton.aggregator import _checkpoint
+
+    df = _crowd(600, 20, 3, 7)
+    fresh = _quiet(DawidSkene(n_iter=12, tol=0.0).fit, df)
+    monkeypatch.setattr(_checkpoint, "code_identity", lambda: "0.1.0:older-code", raising=False)
+    _quiet(DawidSkene(n_iter=4, tol=0.0).fit, df, checkpoint_dir=tmp_path)
+    monkeypatch.setattr(_checkpoint, "code_identity", lambda: "0.1.0:newer-code", raising=False)
+    again = _quiet(DawidSkene(n_iter=12, tol=0.0).fit, df, checkpoint_dir=tmp_path)
+    assert again.resumed_from_ == 0 and again.n_iter_ == fresh.n_iter_
+    np.testing.assert_array_equal(again.probas_.to_numpy(), fresh.probas_.to_numpy())
+    assert len(list(tmp_path.iterdir())) == 2  # the other code's checkpoint is left alone
+    # under the same code it resumes (the bit-for-bit resumes are tested elsewhere)
+    same = _quiet(DawidSkene(n_iter=12, tol=0.0).fit, df, checkpoint_dir=tmp_path)
+    assert same.resumed_from_ == 12
+
+
+def test_the_code_identity_is_galtons_version_and_source():
+    from galton import __version__
+    from galton.aggregator._checkpoint import code_identity
+
+    version, digest = code_identity().split(":")
+    assert version == __version__ and len(digest) == 32 and code_identity() is code_identity()  # cached

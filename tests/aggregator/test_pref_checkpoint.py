@@ -222,3 +222,24 @@ def test_a_fit_on_ray_resumes_too(ray_session: Any, tmp_path: Any) -> None:
     _same(resumed, whole)
     local = _fit(make(n), _hard(), CountingEngine(2))
     np.testing.assert_array_equal(resumed.scores_values_, local.scores_values_)
+
+
+def test_a_squarem_state_without_its_iteration_count_resumes(pairs: pd.DataFrame, tmp_path: Any,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A state saved before SQUAREM kept its iteration count (``it``, ``untested_at``) failed the
+    resume with KeyError: 'it'; it counts from the resume now (with tol=0 nothing is tested, so the
+    result is the uninterrupted one)."""
+    make, _, k, n, _ = CASES["crowd-bt"]
+    whole = _fit(make(n), pairs, CountingEngine())
+    save = Checkpointer.save
+
+    def old_save(self: Any, *args: Any, memory: Any = None, **kw: Any) -> Any:
+        sq = {key: v for key, v in memory["squarem"].items() if key not in ("it", "untested_at")}
+        return save(self, *args, memory={**memory, "squarem": sq}, **kw)
+
+    monkeypatch.setattr(Checkpointer, "save", old_save)
+    _fit(make(k), pairs, CountingEngine(), checkpoint_dir=tmp_path)
+    monkeypatch.setattr(Checkpointer, "save", save)
+    resumed = _fit(make(n), pairs, CountingEngine(), checkpoint_dir=tmp_path)
+    assert resumed.resumed_from_ == k
+    _same(resumed, whole)
