@@ -1521,3 +1521,24 @@ def test_numba_without_any_writable_cache_runs_the_numpy_kernels_with_a_warning(
     assert state == "False 1" and "numpy kernels" in message and "NUMBA_CACHE_DIR" in message
     expected = galton.DawidSkene().fit_predict(datasets.load("welinder_bluebirds", frame="pandas").judgments)
     assert labels == str(expected.tolist())
+
+
+def test_warnings_not_about_the_run_are_not_shown() -> None:
+    # Ray 2.40-2.54 left eight "unclosed file" ResourceWarnings and a FutureWarning of its own on a
+    # Ray fit, printed as galton warnings under the CLI's "always" filter
+    import io as _io
+    import warnings as _w
+
+    from galton.cli._common import report_warnings
+
+    caught = [_w.WarningMessage(ResourceWarning("unclosed file <_io.TextIOWrapper name='gcs_server.out'>"),
+                                ResourceWarning, "/x/ray/_private/node.py", 1),
+              _w.WarningMessage(FutureWarning("Tip: In future versions of Ray, ..."), FutureWarning,
+                                "/x/site-packages/ray/_private/worker.py", 2),
+              _w.WarningMessage(FutureWarning("galton's own notice"), FutureWarning, "/x/galton/cli/aggregate.py", 3),
+              _w.WarningMessage(UserWarning("3 task(s) have only judgments from workers whose skill is 0"),
+                                UserWarning, "/x/ray/remote_function.py", 4)]
+    err = _io.StringIO()
+    report_warnings(caught, err)
+    assert err.getvalue().splitlines() == ["galton: warning: galton's own notice",
+                                           "galton: warning: 3 task(s) have only judgments from workers whose skill is 0"]

@@ -172,8 +172,9 @@ def null_mask(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
     if col.null_count == 0 and not pa.types.is_floating(col.type):
         return np.zeros(len(col), dtype=bool)
     m = np.asarray(col.is_null(), dtype=bool)
-    if pa.types.is_floating(col.type):
-        m = m | np.asarray(pc.is_nan(col).fill_null(False), dtype=bool)
+    if pa.types.is_floating(col.type):  # pyarrow before 21 has no float16 kernel: float32 holds it exactly
+        exact = col.cast(pa.float32()) if pa.types.is_float16(col.type) else col
+        m = m | np.asarray(pc.is_nan(exact).fill_null(False), dtype=bool)
     return m
 
 

@@ -190,7 +190,12 @@ def read_input(path: str | os.PathLike, *, ids: Collection[str] | None = None,
         import pyarrow.parquet as pq
 
         try:
-            return pq.read_table(pa.BufferReader(source) if isinstance(source, bytes) else source)
+            if isinstance(source, bytes):
+                return pq.read_table(pa.BufferReader(source))
+            # one open file for the footer and the pages: by path, pyarrow opens it again for the
+            # pages, and a file replaced in between mixed the old footer with the new pages
+            with pa.OSFile(os.fspath(source)) as fh:
+                return pq.read_table(fh)
         except (pa.ArrowException, OSError) as exc:
             raise ValueError(f"cannot read {text!r} as Parquet: {one_line(exc)}") from None
     data = source if isinstance(source, bytes) else Path(source).read_bytes()

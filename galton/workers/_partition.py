@@ -108,8 +108,9 @@ def partition_unit(table: pa.Table, cols: Sequence[str], n_shards: int, on_inval
         m = np.zeros(table.num_rows, dtype=bool)
         if col.null_count:
             m |= np.asarray(col.is_null())
-        if pa.types.is_floating(col.type):
-            m |= np.asarray(pc.is_nan(col).fill_null(False))
+        if pa.types.is_floating(col.type):  # float16: no kernel before pyarrow 21, float32 holds it exactly
+            exact = col.cast(pa.float32()) if pa.types.is_float16(col.type) else col
+            m |= np.asarray(pc.is_nan(exact).fill_null(False))
         if m.any():
             rows = np.flatnonzero(m)
             meta["nulls"][c] = (int(rows.size), (rows[:_MAX_EXAMPLES] + first_row).tolist())

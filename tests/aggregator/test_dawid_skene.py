@@ -26,8 +26,8 @@ import pytest
 import galton
 import galton.datasets as gd
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::FutureWarning",
-                                        "ignore::pandas.errors.Pandas4Warning")
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::FutureWarning", *(
+    ["ignore::pandas.errors.Pandas4Warning"] if hasattr(pd.errors, "Pandas4Warning") else []))  # pandas 3 only
 from galton.aggregator import BayesianDawidSkene, ConvergenceWarning, DawidSkene, OneCoinDawidSkene
 
 SHARED_SKIP = "../shared/datasets not found; these tests run in CI"
