@@ -147,6 +147,7 @@ class _Staged:
     tmp: Path  #: its temporary, next to ``dest``
     kind: str | None = None  #: a directory's kind (:data:`WRITERS`)
     directory: bool = False
+    overwrite: bool = True  #: False: a directory that appeared meanwhile is not replaced
 
 
 class Outputs:
@@ -207,7 +208,7 @@ class Outputs:
         check_replaceable(dest, kind)
         tmp = temp_name(dest, ".tmp")
         track(tmp)
-        self._staged.append(_Staged(str(path), dest, tmp, kind, directory=True))
+        self._staged.append(_Staged(str(path), dest, tmp, kind, directory=True, overwrite=overwrite))
         try:
             tmp.mkdir()
             keep_mode(tmp, dest, stat.S_IRWXU)  # a 0700 directory's results are never 0755, even while built
@@ -273,7 +274,7 @@ def _swap_dir(staged: _Staged, tries: int = 3) -> None:
     in one atomic step, so it is never missing, not even after a SIGKILL (the previous output is then
     left under the temporary's hidden name); elsewhere it takes two renames (old aside, new in). A
     directory another process put in place or took away meanwhile (two commands writing one output)
-    is checked again and replaced: the last writer wins."""
+    is checked again and replaced: the last writer wins, unless ``overwrite`` was False."""
     path, tmp = staged.dest, staged.tmp
     for _ in range(tries):
         try:
@@ -281,6 +282,9 @@ def _swap_dir(staged: _Staged, tries: int = 3) -> None:
                 if not rename_with(tmp, path, RENAME_NOREPLACE):
                     os.rename(tmp, path)  # fails on a directory another process made meanwhile
                 return
+            if not staged.overwrite:  # checked before the block; another process wrote it meanwhile
+                raise FileExistsError(f"{staged.shown!r} was written by another process meanwhile; pass "
+                                      "overwrite=True (the command line's --overwrite) to replace it")
             check_replaceable(path, staged.kind)  # it may have changed while the block ran
             if rename_with(tmp, path, RENAME_EXCHANGE):
                 shutil.rmtree(tmp, ignore_errors=True)  # the previous output, now under the temporary's name

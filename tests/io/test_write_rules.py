@@ -837,3 +837,19 @@ def test_an_unknown_format_and_columns_a_text_format_cannot_hold_are_refused(tmp
     with pytest.raises(ValueError, match=r"column 'v' \(binary\) cannot be written as jsonl"):
         write_table(pa.table({"v": pa.array([b"\x00"])}), tmp_path / "b.jsonl")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.jsonl"]  # nothing else, no temporary
+
+
+def test_a_directory_written_meanwhile_is_not_replaced_without_overwrite(tmp_path) -> None:
+    """overwrite=False was checked only before the block: two `galton simulate --out D` at once (no
+    --overwrite) both exited 0, the later one replacing the other's simulation without a word."""
+    d = tmp_path / "sim"
+    with pytest.raises(gio.WriteError, match=r"written by another process meanwhile; pass overwrite=True"):
+        with gio.atomic_dir(d, overwrite=False, kind="simulation") as first:
+            (first / "who.txt").write_text("first")
+            with gio.atomic_dir(d, overwrite=False, kind="simulation") as second:
+                (second / "who.txt").write_text("second")
+    assert (d / "who.txt").read_text() == "second"  # the one that finished first is kept
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sim"]  # no temporary left
+    with gio.atomic_dir(d, overwrite=True, kind="simulation") as again:  # overwrite=True: the last wins
+        (again / "who.txt").write_text("third")
+    assert (d / "who.txt").read_text() == "third"
