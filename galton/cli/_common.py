@@ -336,14 +336,10 @@ CLI_HINTS = (
 
 
 def remote_cause(exc: BaseException) -> BaseException:
-    """The error raised inside a Ray task or actor, which Ray re-raises wrapped (``RayTaskError``,
-    whose message is the remote traceback); any other error as it is."""
-    for _ in range(8):
-        cause = getattr(exc, "cause", None)
-        if not (type(exc).__module__.startswith("ray.") and isinstance(cause, BaseException)):
-            break
-        exc = cause
-    return exc
+    """:func:`galton.io._errors.remote_cause` (imported on first use: galton.io loads pyarrow)."""
+    from ..io._errors import remote_cause as unwrap
+
+    return unwrap(exc)
 
 
 def one_line(exc: BaseException) -> str:

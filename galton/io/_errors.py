@@ -8,7 +8,7 @@ import os
 import re
 from typing import Any, Iterable
 
-__all__ = ["WriteError", "stdout_error"]
+__all__ = ["WriteError", "stdout_error", "remote_cause"]
 
 
 class WriteError(OSError):
@@ -23,7 +23,7 @@ class WriteError(OSError):
 
     def __init__(self, path: str | os.PathLike[str], cause: BaseException,
                  replaced: Iterable[str] | None = (), remedy: str = "") -> None:
-        cause = _remote_cause(cause)
+        cause = remote_cause(cause)
         self.path, self.reason = str(path), _reason(cause)
         done = None if replaced is None else list(replaced)
         said = "" if done is None else "; " + (
@@ -48,14 +48,15 @@ def _rebuilt(path: str, reason: str, number: int | None, message: str) -> WriteE
 def stdout_error(exc: OSError, replaced: Iterable[str] | None = None) -> OSError:
     """A failed write to standard output (a full disk, ``> /dev/full``) as "cannot write to standard
     output: No space left on device"; a closed pipe (EPIPE) as it is, for the command's quiet exit."""
-    if isinstance(exc, BrokenPipeError) or errno.EPIPE in (getattr(_remote_cause(exc), "errno", None),
+    if isinstance(exc, BrokenPipeError) or errno.EPIPE in (getattr(remote_cause(exc), "errno", None),
                                                            _os_error_number(exc)):
         return exc
     return WriteError("-", exc, replaced)
 
 
-def _remote_cause(exc: BaseException) -> BaseException:
-    """The error a Ray task raised, which Ray re-raises wrapped (its message the remote traceback)."""
+def remote_cause(exc: BaseException) -> BaseException:
+    """The error raised inside a Ray task or actor, which Ray re-raises wrapped (``RayTaskError``,
+    whose message is the remote traceback); any other error as it is."""
     for _ in range(8):
         cause = getattr(exc, "cause", None)
         if not (type(exc).__module__.startswith("ray.") and isinstance(cause, BaseException)):
