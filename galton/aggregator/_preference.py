@@ -18,9 +18,9 @@ driver's: the parameters and the model's ``memory`` (the Newman safeguard's last
 the L-BFGS state) are saved and a fit on the same data resumes bit-identically. A shard's digest
 covers its comparisons (or choice events) and, through ``vocab``, the item names its codes stand for.
 
-Standard errors. ``se`` comes from the Fisher information ``I`` of the log-scores (with worker
-parameters free: its Schur complement, :mod:`._pref_workers`) and measures the score *relative to the average item* (only differences of
-scores have meaning): exact, ``diag(P I^-1 P)`` with ``P`` the centring projection, up to
+Standard errors. ``se`` comes from the Fisher information ``I`` of the log-scores (with worker parameters free:
+its Schur complement, :mod:`._pref_workers`) and measures the score *relative to the average item* (only
+differences of scores have meaning): exact, ``diag(P I^-1 P)`` with ``P`` the centring projection, up to
 ``DENSE_SE_MAX`` items; above it ``1 / sqrt(I_ii)`` (the information of an item with all others
 held fixed, an underestimate for items whose opponents are themselves uncertain). Where the items
 fall into groups that never meet (prompts whose answers are compared within the prompt), the exact
