@@ -27,7 +27,14 @@ def detect_kind(columns: list[str], requested: str = "auto") -> str:
 
 
 def _columns(data: Any) -> list[str]:
-    """Column names of a frame, table, dict or file path (header / schema only); [] if unknown."""
+    """Column names of a frame, table, dict or file path (header / schema only); [] if unknown. Encoded
+    comparisons and choices answer with their kind's columns (they were taken for judgments)."""
+    from .data.choices import Choices
+    from .data.comparisons import Comparisons
+
+    if isinstance(data, (Comparisons, Choices)):
+        return ["worker", "left", "right", "label"] if isinstance(data, Comparisons) else \
+            ["worker", "options", "choice"]
     if isinstance(data, dict):
         return [str(k) for k in data]
     if hasattr(data, "collect_schema"):  # a polars LazyFrame: its schema, without polars' warning

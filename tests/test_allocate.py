@@ -775,3 +775,18 @@ def test_workers_rows_are_those_of_the_full_sort(monkeypatch) -> None:  # noqa: 
         assert len(out) == (36 if i == 0 else 12 if i == 1 else 40)
         full = galton.allocate(None, 40, model=model, workers=list(range(12)), strategy=s, **kwargs[i])
         pd.testing.assert_frame_equal(out, full)
+
+
+def test_encoded_comparisons_and_choices_are_taken_for_what_they_are() -> None:
+    """``galton.aggregate`` / ``galton.allocate`` on an encoded ``Comparisons`` (or ``Choices``) took it
+    for categorical judgments and refused it ("cannot read judgments from a Comparisons")."""
+    from galton.pairwise import Choices, Comparisons
+
+    df = pd.DataFrame({"worker": list("abcabc"), "left": list("xxyyzx"), "right": list("yzzxxz"),
+                       "label": list("xzyxzx")})
+    encoded = Comparisons.from_any(df)
+    assert galton.allocate(encoded, 2).equals(galton.allocate(df, 2))
+    assert galton.aggregate(encoded).scores_.equals(galton.aggregate(df).scores_)
+    ch = pd.DataFrame({"worker": ["a", "b", "a"], "options": [["x", "y", "z"], ["x", "y", "z"], ["y", "z", "w"]],
+                       "choice": ["x", "y", "z"]})
+    assert galton.aggregate(Choices.from_any(ch)).scores_.equals(galton.aggregate(ch).scores_)
