@@ -19,6 +19,7 @@ import pyarrow as pa
 from ._hive import partition_columns, with_partitions
 from ._json import read_json
 from ._parquet import PARTIAL_KEY, SOURCES_KEY, parquet_schema
+from ._snapshot import read_steady
 from ._text import HEAD_BYTES, one_line, read_text_table
 from ._types import plain_type
 
@@ -228,11 +229,16 @@ def _read_bytes(path: str, compression: str) -> bytes:
 def _read_parquet_dir(path: str, columns: Sequence[str] | None, ids: Collection[str] = ID_COLUMNS) -> pa.Table:
     """Every visible Parquet file below ``path`` (a directory, or a glob pattern: the files it
     matches) as one table, with the columns of hive partition folders (``label=0/``,
-    :mod:`galton.io._hive`); every file's schema is checked first (:func:`parquet_schema`)."""
+    :mod:`galton.io._hive`); every file's schema is checked first (:func:`parquet_schema`). A folder
+    rewritten while read is read again (:func:`galton.io._snapshot.read_steady`): one version."""
+    return read_steady(path, lambda: input_files(path), lambda files: _read_parquet_files(path, files, columns, ids))
+
+
+def _read_parquet_files(path: str, files: list[str], columns: Sequence[str] | None,
+                        ids: Collection[str]) -> pa.Table:
     import pyarrow.dataset as ds
     import pyarrow.parquet as pq
 
-    files = input_files(path)
     if not Path(path).is_dir():
         others = [f for f in files if Path(f).suffix.lower() not in (".parquet", ".pq")]
         if others:

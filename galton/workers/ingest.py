@@ -51,6 +51,7 @@ import pyarrow.parquet as pq
 
 from ..io._hive import partition_columns, with_partitions
 from ..io._read import ID_COLUMNS, check_columns, input_files, parquet_schema, partition_root
+from ..io._snapshot import InputChanged, check_identity, identities
 from ..io._text import one_line
 from ..io._types import common_int_type
 from .._gold import read_gold
@@ -86,6 +87,7 @@ class Unit:
     row_groups: tuple[int, ...] | None = None
     first_row: int = 0  #: row number (within the file) of the unit's first row, for messages
     table: Any = None  #: a pyarrow Table, or an ObjectRef of one
+    identity: tuple | None = None  #: the file's version when listed (galton.io._snapshot.file_identity)
 
 
 def _files(source: str | os.PathLike[str]) -> list[str]:
@@ -111,25 +113,27 @@ def plan_units(source: Any, n_cpus: int, ids: Sequence[str] = ID_COLUMNS) -> tup
     target = max(2 * int(n_cpus), 1)
     if isinstance(source, (str, os.PathLike)):
         files = _files(source)
+        ident = identities(files)  # before any footer is read: a part rewritten later is refused by its reader
         parts = _partitions(source, files, ids)
         # a relative path read in a Ray worker is relative to the worker's folder (where the cluster
         # started), not to the driver's: the units carry absolute paths, their names as given
         if len(files) >= target:
-            return [Unit(name=f, path=os.path.abspath(f), partitions=p) for f, p in zip(files, parts)], "polars"
+            return [Unit(name=f, path=os.path.abspath(f), partitions=p, identity=i)
+                    for f, p, i in zip(files, parts, ident)], "polars"
         units: list[Unit] = []
         per_file = -(-target // len(files))
-        for f, part in zip(files, parts):
+        for f, part, i in zip(files, parts, ident):
             meta = pq.read_metadata(f)
             n_rg = meta.num_row_groups
             if n_rg <= 1 or per_file <= 1:
-                units.append(Unit(name=f, path=os.path.abspath(f), partitions=part))
+                units.append(Unit(name=f, path=os.path.abspath(f), partitions=part, identity=i))
                 continue
             k = min(per_file, n_rg)
             bounds = [n_rg * i // k for i in range(k + 1)]
             starts = np.concatenate([[0], np.cumsum([meta.row_group(i).num_rows for i in range(n_rg)])])
             for a, b in zip(bounds[:-1], bounds[1:]):
                 units.append(Unit(name=f, path=os.path.abspath(f), row_groups=tuple(range(a, b)),
-                                  first_row=int(starts[a]), partitions=part))
+                                  first_row=int(starts[a]), partitions=part, identity=i))
         return units, "polars"
     if hasattr(source, "to_arrow_refs") and hasattr(source, "schema"):  # a Ray Dataset
         refs = source.to_arrow_refs()
@@ -160,23 +164,33 @@ def _read_unit(unit: Unit, table: pa.Table | None, cols: Sequence[str]) -> tuple
 
 def _unit_columns(unit: Unit, table: pa.Table | None, cols: Sequence[str]) -> tuple[pa.Table | None, list[str]]:
     if table is None:
-        pf = pq.ParquetFile(unit.path)
-        keys = dict(unit.partitions)
-        names = [*pf.schema_arrow.names, *(k for k in keys if k not in pf.schema_arrow.names)]
-        missing = [c for c in cols if c not in names]
-        if missing:
-            return None, names
-        read = [c for c in cols if c not in keys]
         try:
-            t = pf.read(columns=read) if unit.row_groups is None else pf.read_row_groups(list(unit.row_groups),
-                                                                                          columns=read)
-        except (pa.ArrowException, OSError) as exc:  # damaged pages: a worker's traceback named no file
-            raise UnreadableFile(f"cannot read {unit.name}: {one_line(exc)}; fix or remove that file") from None
-        return with_partitions(t, keys).select(list(cols)), []
+            fh = open(unit.path, "rb")
+        except FileNotFoundError:
+            raise InputChanged(f"{unit.name!r} was removed after galton listed its folder (another program is "
+                               "rewriting the input); read it when that program has finished") from None
+        with fh:  # one open file: the version listed, or an error naming it
+            check_identity(unit.name, fh.fileno(), unit.identity)
+            return _file_columns(unit, pq.ParquetFile(fh), cols)
     missing = [c for c in cols if c not in table.column_names]
     if missing:
         return None, table.column_names
     return table.select(list(cols)), []
+
+
+def _file_columns(unit: Unit, pf: Any, cols: Sequence[str]) -> tuple[pa.Table | None, list[str]]:
+    keys = dict(unit.partitions)
+    names = [*pf.schema_arrow.names, *(k for k in keys if k not in pf.schema_arrow.names)]
+    missing = [c for c in cols if c not in names]
+    if missing:
+        return None, names
+    read = [c for c in cols if c not in keys]
+    try:
+        t = pf.read(columns=read) if unit.row_groups is None else pf.read_row_groups(list(unit.row_groups),
+                                                                                      columns=read)
+    except (pa.ArrowException, OSError) as exc:  # damaged pages: a worker's traceback named no file
+        raise UnreadableFile(f"cannot read {unit.name}: {one_line(exc)}; fix or remove that file") from None
+    return with_partitions(t, keys).select(list(cols)), []
 
 
 def _partition_task(unit: Unit, table: Any, cols: tuple[str, str, str], n_shards: int,
@@ -186,7 +200,7 @@ def _partition_task(unit: Unit, table: Any, cols: tuple[str, str, str], n_shards
         t, names = _read_unit(unit, table, cols)
     except ValueError as exc:  # unreadable pages, a column galton cannot read: by the driver, in one line
         t, names = None, None
-        text = str(exc) if isinstance(exc, UnreadableFile) else f"{unit.name}: {exc}"
+        text = str(exc) if isinstance(exc, (UnreadableFile, InputChanged)) else f"{unit.name}: {exc}"
         meta: dict[str, Any] = {"rows": 0, "unreadable": text, "nulls": {}, "dropped": 0}
     if t is None:
         if names is not None:

@@ -194,3 +194,33 @@ def test_gold_ids_near_and_beyond_64_bits_match_exactly_locally_and_on_ray(ray_s
         for model in (local, remote):
             labels = dict(zip(*[results_table(model)[c].to_pylist() for c in ("task", "label")]))
             assert labels == {low: "b", 2: "b", 5: "b"}, (gold, model)
+
+
+# ---------------------------------------------------------------------------- a folder rewritten while Ray reads it
+@pytest.mark.parametrize("n_new", [2, 3])
+def test_a_folder_rewritten_after_listing_is_refused_not_read_as_another_version(ray_session, tmp_path,
+                                                                                  monkeypatch, n_new):
+    """The driver lists the parts and plans the reads; the folder is rewritten (galton's own atomic
+    swap) before the Ray tasks open them. Before: a part gone was Ray's FileNotFoundError traceback;
+    parts of a new version were read as if listed (the driver's footers from the old one). Now each
+    task reads the version it was given or names the part that changed."""
+    import galton.workers.ingest as ingest
+    from galton.io import atomic_dir
+
+    def write(seed: int, n_files: int) -> None:  # galton's own folder writer: the new folder swapped in
+        with atomic_dir(folder) as tmp:
+            for i in range(n_files):
+                pq.write_table(pa.table(_columns(seed=seed)).slice(i * 40, 40), tmp / f"part-{i}.parquet")
+
+    folder = tmp_path / "parts"
+    write(0, 3)
+    real = ingest.plan_units
+
+    def plan_then_rewrite(*a, **k):
+        planned = real(*a, **k)
+        write(1, n_new)
+        return planned
+
+    monkeypatch.setattr(ingest, "plan_units", plan_then_rewrite)
+    with pytest.raises(ValueError, match=r"part-\d\.parquet' was (rewritten|removed) after galton listed its folder"):
+        _fit(str(folder))
