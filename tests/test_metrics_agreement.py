@@ -450,3 +450,62 @@ def test_alpha_with_nltks_masi_distance_is_crowdkits() -> None:
                        "label": [frozenset(["dog"]), frozenset(["dog"]), frozenset(["cat"]), frozenset(["cat"]),
                                  frozenset(["cat"]), frozenset(["cat", "mouse"])]})
     assert alpha_krippendorff(df, distance) == pytest.approx(ck.alpha_krippendorff(df, distance), abs=1e-12)
+
+
+def _old_set_distance(distance: str):
+    """galton's former loop over pairs of sets, as a distance function (the table it built, pair by pair)."""
+    def d(a, b) -> float:
+        a, b = frozenset(a), frozenset(b)
+        union = len(a | b)
+        jac = len(a & b) / union if union else 1.0
+        if distance == "masi":
+            jac *= 1.0 if a == b else 2.0 / 3.0 if (a <= b or b <= a) else 1.0 / 3.0 if a & b else 0.0
+        return 1.0 - jac
+    return d
+
+
+@pytest.mark.parametrize("block", [5, 300, 1 << 22])
+def test_the_set_distance_table_is_exactly_the_pairwise_definition(block, monkeypatch) -> None:
+    """The MASI / Jaccard table is built from the tags' intersections in blocks of rows, not pair by
+    pair in Python (8,000 sets took 35 s): every distance, hence alpha, is the same to the last bit,
+    empty sets, tuples and tags of several types included, whatever the block size."""
+    from galton.metrics import _alpha
+
+    monkeypatch.setattr(_alpha, "_BLOCK", block)
+    rng = np.random.default_rng(block)
+    vocab = ["a", "b", "c", "d", "e", "f", 1, 2.5, True]
+    rows = [(t, w, [vocab[i] for i in rng.choice(len(vocab), size=int(rng.integers(0, 5)), replace=False)])
+            for t in range(200) for w in range(3)]
+    rows += [(200, 0, ("x", 1)), (200, 1, [1, "x"]), (201, 0, []), (201, 1, ())]
+    df = pd.DataFrame(rows, columns=["task", "worker", "label"])
+    for name in ("masi", "jaccard"):
+        ours, theirs = krippendorff(df, name), krippendorff(df, _old_set_distance(name))
+        assert (ours.alpha, ours.observed, ours.expected) == (theirs.alpha, theirs.observed, theirs.expected)
+        assert ours.labels > 100
+
+
+def test_the_set_distance_table_makes_no_python_call_per_pair_of_sets() -> None:
+    """The loop over pairs made a few Python-level calls (len, |, &) per pair: 2,000 sets took 1.4 s,
+    8,000 took 35 s, and the memory guard allows 39,700 (over 10 minutes in silence). Counted here: the
+    builtin calls made while measuring 600 distinct sets stay far under one per pair (179,700 pairs):
+    8,600 against 363,000 before."""
+    import sys
+
+    rng = np.random.default_rng(0)
+    seen: dict = {}
+    while len(seen) < 600:
+        seen.setdefault(frozenset(rng.choice(30, size=int(rng.integers(1, 6)), replace=False).tolist()), None)
+    df = pd.DataFrame({"task": np.arange(600) // 2, "worker": np.arange(600) % 2, "label": list(seen)})
+    krippendorff(df, "masi")  # imports done: what follows is the measurement alone
+    calls = [0]
+
+    def count(frame, event, arg):
+        if event == "c_call":
+            calls[0] += 1
+
+    sys.setprofile(count)
+    try:
+        krippendorff(df, "masi")
+    finally:
+        sys.setprofile(None)
+    assert calls[0] < 30_000, calls[0]

@@ -36,6 +36,8 @@ DISTANCES = ("nominal", "ordinal", "interval", "ratio", "jaccard", "masi")
 
 #: pairs of (unit, label) entries handled per block when a distance table is used
 _BLOCK = 1 << 22
+#: MASI's monotonicity factor by the relation of two sets: disjoint, overlapping, one in the other, equal
+_MASI = np.array([0.0, 1.0 / 3.0, 2.0 / 3.0, 1.0])
 
 
 @dataclass(frozen=True)
@@ -144,7 +146,11 @@ def _table(names: np.ndarray, distance: Any) -> np.ndarray:
 def _set_distances(names: np.ndarray, distance: str) -> np.ndarray:
     """Distances between sets of tags: Jaccard ``1 - |a & b| / |a | b|``, or MASI (Passonneau
     2006) ``1 - J m`` with ``m`` 1 for equal sets, 2/3 when one holds the other, 1/3 when they only
-    overlap, 0 when disjoint. Two empty sets are equal."""
+    overlap, 0 when disjoint. Two empty sets are equal. The intersections come from the sets' tags
+    (each tag's sets paired, counted per block of rows), with no loop over pairs of sets in Python:
+    8,000 sets took 35 s that way; a progress bar shows on a terminal when it takes over a second."""
+    from .._progress import Progress
+
     sets = []
     for v in names.tolist():
         if not isinstance(v, (frozenset, set, tuple, list)):
@@ -152,16 +158,42 @@ def _set_distances(names: np.ndarray, distance: str) -> np.ndarray:
                              "each judgment a list of tags (pandas: a list, set or frozenset; Parquet: a list column)")
         sets.append(frozenset(v))
     k = len(sets)
-    d = np.zeros((k, k))
-    for i in range(k):
-        for j in range(i + 1, k):
-            a, b = sets[i], sets[j]
-            union = len(a | b)
-            jac = len(a & b) / union if union else 1.0
-            if distance == "masi":
-                m = 1.0 if a == b else 2.0 / 3.0 if (a <= b or b <= a) else 1.0 / 3.0 if a & b else 0.0
-                jac *= m
-            d[i, j] = d[j, i] = 1.0 - jac
+    size = np.fromiter((len(s) for s in sets), np.int64, k)
+    ids: dict = {}
+    tag = np.fromiter((ids.setdefault(t, len(ids)) for s in sets for t in s), np.int64, int(size.sum()))
+    first = np.r_[0, np.cumsum(size)]  # set i's (set, tag) entries: first[i]:first[i + 1]
+    holders = np.repeat(np.arange(k), size)[np.argsort(tag, kind="stable")]  # the sets of each tag, tag by tag
+    per_tag = np.bincount(tag, minlength=len(ids))
+    tag_first = np.r_[0, np.cumsum(per_tag)][tag]  # where each entry's tag's sets start in holders
+    pairs = per_tag[tag]  # the sets each entry pairs with (its own included)
+    pair_end = np.r_[0, np.cumsum(pairs)]
+    sizes = size.astype(float)
+    d = np.empty((k, k))
+    bar = Progress(k, "set distances")
+    lo = 0
+    while lo < k:  # rows whose pairs and counts fit in about _BLOCK each
+        hi = int(np.searchsorted(pair_end[first], pair_end[first[lo]] + _BLOCK, side="right")) - 1
+        hi = min(max(hi, lo + 1), k, lo + max(1, _BLOCK // max(k, 1)))
+        e0, e1 = first[lo], first[hi]
+        reps = pairs[e0:e1]
+        entry = np.repeat(np.arange(e0, e1), reps)
+        offs = np.arange(entry.size) - np.repeat(pair_end[e0:e1] - pair_end[e0], reps)
+        row = np.repeat(np.repeat(np.arange(lo, hi), size[lo:hi]), reps) - lo
+        f = np.bincount(row * k + holders[tag_first[entry] + offs], minlength=(hi - lo) * k).astype(float)
+        f = f.reshape(hi - lo, k)  # |a & b|: exact in floats, as are the sizes
+        a, b = sizes[lo:hi, None], sizes[None, :]
+        u = a + b
+        u -= f  # |a | b|, 0 for two empty sets only: their Jaccard is 1
+        jac = np.divide(f, u, out=np.ones_like(u), where=u > 0)
+        if distance == "masi":  # 3: equal, 2: one holds the other, 1: they overlap, 0: disjoint
+            code = (f > 0).view(np.int8) + (f == np.minimum(a, b)).view(np.int8)
+            code += (u == f).view(np.int8)
+            jac *= _MASI[code]
+            jac[np.ix_(size[lo:hi] == 0, size == 0)] = 1.0  # two empty sets are equal (code 2 above)
+        np.subtract(1.0, jac, out=d[lo:hi])
+        lo = hi
+        bar.update(lo)
+    bar.close()
     return d
 
 
