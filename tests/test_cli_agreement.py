@@ -3,8 +3,11 @@ Python API, with Krippendorff's own worked example; bad input fails in one line,
 
 from __future__ import annotations
 
+import json
+from datetime import date
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -407,3 +410,33 @@ def test_too_few_resamples_are_refused_as_galton_bench_refuses_them(tmp_path: Pa
     assert rows["alpha"].startswith("0.7434") and low <= 0.7434 <= high
     rc, rows, err = run([path, "--bootstrap", 0], capsys)
     assert rc == 0 and rows["alpha"] == "0.7434", err
+
+
+def _tag_lists(tmp_path: Path) -> tuple[Path, Path]:
+    """90 judgments of two tags each, in a JSON-lines file, and the same rows reversed."""
+    rng = np.random.default_rng(0)
+    rows = [{"task": t, "worker": w, "label": sorted({str(x) for x in rng.choice(list("abcde"), size=2)})}
+            for t in range(30) for w in range(3)]
+    fwd, rev = tmp_path / "fwd.jsonl", tmp_path / "rev.jsonl"
+    fwd.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    rev.write_text("".join(json.dumps(r) + "\n" for r in rows[::-1]))
+    return fwd, rev
+
+
+def test_tag_lists_are_refused_for_ordered_distances(tmp_path: Path, capsys) -> None:
+    """Found by a bug hunt: --distance ordinal on list labels gave 0.3592 for some rows and 0.3048 for
+    the same rows reversed (sets ranked as first seen), without a word; interval and ratio answered in
+    Python's words (distance='nominal') and steered to that ordinal case. A set of tags has no rank:
+    refused, pointing at MASI; MASI itself does not depend on the row order."""
+    fwd, rev = _tag_lists(tmp_path)
+    for path in (fwd, rev):
+        for distance in ("ordinal", "interval", "ratio"):
+            rc, _, err = run([path, "--distance", distance, "--bootstrap", "0"], capsys)
+            assert rc == 2, err
+            assert f"--distance {distance} compares ordered values; column 'label' holds lists of tags in 90 row(s)" \
+                   in err and "Use --distance masi or jaccard for sets of tags" in err, err
+            assert "distance='" not in err
+    for distance in ("masi", "nominal"):  # sets compared as sets, or equal or not: whatever the row order
+        alphas = [run([path, "--distance", distance, "--bootstrap", "0"], capsys)[1]["alpha"] for path in (fwd, rev)]
+        assert alphas[0] == alphas[1] != ""
+

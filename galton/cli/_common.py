@@ -318,6 +318,8 @@ CLI_HINTS = (
      "with --task-col, --worker-col, --label-col"),
     ("fix those labels or pass labels=[...] with the full label set", "fix those labels"),
     ("Use distance='interval' for values", "Use --distance interval for values"),
+    ("Use distance='masi' or 'jaccard' for sets of tags, or 'nominal'", "Use --distance masi or jaccard for sets "
+     "of tags, or nominal"),
     ("use distance='nominal', 'interval' or 'ordinal', which need none, or raise the limit (GALTON_MAX_MEMORY or "
      "galton.aggregator.memory_limit(...))", "use --distance nominal, interval or ordinal, which need none, or raise "
      "the limit with --max-memory SIZE (or GALTON_MAX_MEMORY=SIZE in the environment)"),

@@ -109,6 +109,8 @@ def _table(args: argparse.Namespace) -> tuple[Any, int]:
             table = table.set_column(2, "label", pa.array([None if v is None else [v] for v in values],
                                                           pa.list_(label_type)))
         return table, dropped
+    if args.distance != "nominal" and (pa.types.is_list(label_type) or pa.types.is_large_list(label_type)):
+        _no_lists(table, args)
     if args.order is not None:
         return _ordered(table, args), dropped
     if args.distance != "nominal" and text:
@@ -144,6 +146,16 @@ def _drop_invalid(table: Any, distance: str) -> tuple[Any, int]:
     if not bad.any():
         return table, 0
     return table.filter(pa.array(~bad)), int(bad.sum())
+
+
+def _no_lists(table: Any, args: argparse.Namespace) -> None:
+    """Refuse labels that are lists of tags for --distance ordinal, interval or ratio: a set of tags
+    has no rank nor value (ranked as first seen, alpha changed with the order of the rows)."""
+    values = [v for v in table.column("label").to_pylist() if v is not None]
+    shown = ", ".join("[" + ", ".join(map(str, v)) + "]" for v in list(dict.fromkeys(tuple(v) for v in values))[:5])
+    raise CLIError(f"--distance {args.distance} compares ordered values; column {args.label_col!r} holds lists of "
+                   f"tags in {len(values)} row(s) (e.g. {shown}), which have none. Use --distance masi or jaccard "
+                   "for sets of tags, or nominal for labels that are equal or not")
 
 
 def _ordered(table: Any, args: argparse.Namespace) -> Any:

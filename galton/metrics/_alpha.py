@@ -14,7 +14,8 @@ the judgments instead of a Python loop over units. Distances: ``nominal`` (0 / 1
 labels' mid-ranks over the pairable values, Krippendorff's ordinal metric; labels in the order their
 column declares, a pandas ordered Categorical, a polars Enum or an ordered Arrow dictionary, else
 sorted), ``ratio``
-(``((a - b) / (a + b))^2`` of labels >= 0), ``jaccard`` and ``masi`` (Passonneau 2006) for sets of tags, or any
+(``((a - b) / (a + b))^2`` of labels >= 0), ``jaccard`` and ``masi`` (Passonneau 2006) for sets of tags (which
+the three distances of ordered values refuse: a set has no rank), or any
 callable ``d(a, b)`` of two labels (nltk's ``masi_distance`` too), called once per pair of distinct
 labels.
 """
@@ -87,6 +88,23 @@ def _numeric(names: np.ndarray, distance: str, counts: np.ndarray | None = None)
             f"({shown}){rows}. Use distance='interval' for values that can be negative"
         )
     return v
+
+
+def _no_sets(names: np.ndarray, distance: str, counts: np.ndarray) -> None:
+    """Refuse labels that are sets of tags (or tuples) for a distance of ordered values: they have no
+    order, and ranking them as first seen made alpha depend on the order of the rows."""
+    if names.dtype != object:
+        return
+    bad = np.flatnonzero([isinstance(x, (frozenset, set, list, tuple)) for x in names.tolist()])
+    if not bad.size:
+        return
+    shown = ", ".join(repr(sorted(x, key=repr) if isinstance(x, (set, frozenset)) else x)
+                      for x in names[bad[:5]].tolist()) + (", ..." if bad.size > 5 else "")
+    raise ValueError(
+        f"the {distance} distance compares ordered values; {bad.size} label(s) in {int(counts[bad].sum())} "
+        f"judgment(s) are sets of tags or tuples ({shown}), which have no order. Use distance='masi' or "
+        "'jaccard' for sets of tags, or 'nominal' for labels that are equal or not"
+    )
 
 
 def _quadratic(unit: np.ndarray, lab: np.ndarray, cnt: np.ndarray, n_units: int, v: np.ndarray,
@@ -239,6 +257,8 @@ class _Units:
         self.n_units = j.n_tasks
         self.distance = distance
         names = c.label_names
+        if distance in ("ordinal", "interval", "ratio"):
+            _no_sets(names, distance, np.bincount(j.label, minlength=k))
         if distance == "ordinal" and names.dtype == object and any(isinstance(x, str) for x in names.tolist()):
             warnings.warn(f"distance='ordinal' ranks text labels in sorted order ({', '.join(map(repr, names[:5]))}"
                           f"{', ...' if names.size > 5 else ''}); if that is not their order, map them to numbers "
