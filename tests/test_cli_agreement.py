@@ -440,3 +440,20 @@ def test_tag_lists_are_refused_for_ordered_distances(tmp_path: Path, capsys) -> 
         alphas = [run([path, "--distance", distance, "--bootstrap", "0"], capsys)[1]["alpha"] for path in (fwd, rev)]
         assert alphas[0] == alphas[1] != ""
 
+
+def test_order_is_checked_against_the_distance_and_messages_speak_the_command_line(tmp_path: Path, capsys) -> None:
+    """Found by a bug hunt: --order with list labels failed with "unhashable type: 'list'"; --distance masi
+    --order p,q ignored --order (nominal refused it); interval on dates answered in Python's words
+    (distance='nominal')."""
+    fwd, _ = _tag_lists(tmp_path)
+    rc, _, err = run([fwd, "--distance", "ordinal", "--order", "a,b", "--bootstrap", "0"], capsys)
+    assert rc == 2 and "unhashable" not in err and "Use --distance masi or jaccard for sets of tags" in err, err
+    for distance in ("masi", "jaccard", "nominal"):
+        rc, _, err = run([fwd, "--distance", distance, "--order", "a,b"], capsys)
+        assert rc == 2 and f"--order is for --distance ordinal, not {distance}" in err, err
+    dates = tmp_path / "dates.parquet"
+    pl.DataFrame({"task": [1, 1, 2, 2], "worker": list("abab"),
+                  "label": [date(2020, 1, d) for d in (1, 2, 3, 3)]}).write_parquet(dates)
+    rc, _, err = run([dates, "--distance", "interval"], capsys)
+    assert rc == 2 and "Use --distance nominal for categories, or ordinal for ordered categories" in err, err
+    assert "distance='" not in err

@@ -318,6 +318,8 @@ CLI_HINTS = (
      "with --task-col, --worker-col, --label-col"),
     ("fix those labels or pass labels=[...] with the full label set", "fix those labels"),
     ("Use distance='interval' for values", "Use --distance interval for values"),
+    ("Use distance='nominal' for categories, or 'ordinal' for ordered categories that sort",
+     "Use --distance nominal for categories, or ordinal for ordered categories that sort"),
     ("Use distance='masi' or 'jaccard' for sets of tags, or 'nominal'", "Use --distance masi or jaccard for sets "
      "of tags, or nominal"),
     ("use distance='nominal', 'interval' or 'ordinal', which need none, or raise the limit (GALTON_MAX_MEMORY or "

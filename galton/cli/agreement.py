@@ -167,8 +167,6 @@ def _ordered(table: Any, args: argparse.Namespace) -> Any:
 
     from ..data._encode import bool_lookup, parse_number
 
-    if args.distance != "ordinal":
-        raise CLIError(f"--order is for --distance ordinal, not {args.distance}")
     order = [x.strip() for x in args.order.split(",") if x.strip()]
     label_type = table.schema.field("label").type
     values = table.column("label").to_pylist()
@@ -204,6 +202,8 @@ def _cmd_agreement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.bootstrap < 0 or 0 < args.bootstrap < MIN_BOOTSTRAP:  # 1 resample gave an interval without alpha in it
         raise CLIError(f"--bootstrap must be 0 (no interval) or at least {MIN_BOOTSTRAP} resamples (as galton bench "
                        f"requires), not {args.bootstrap}: the percentiles of fewer draws are no interval")
+    if args.order is not None and args.distance != "ordinal":  # before any reading: masi had ignored it
+        raise CLIError(f"--order is for --distance ordinal, not {args.distance}")
     if not args.tag_sep:
         raise CLIError("--tag-sep must be the character(s) between a judgment's tags, not empty (default: |)")
     check_memory_option(args)
