@@ -10,6 +10,8 @@ import re
 from pathlib import Path
 from typing import Any, Collection, Sequence, TextIO
 
+from ._params import model_param
+
 __all__ = ["BUNDLED_PREFIX", "CLIError", "NO_OUTPUT", "OPTION_PARAMS", "PROG", "add_max_memory", "add_on_invalid",
            "at_least_one", "check_memory_option", "check_readable", "memory_guard",
            "check_checkpoint_dir", "check_kind_options", "checked_params", "checkpoint_options", "checkpoint_rows",
@@ -49,48 +51,6 @@ def seed(text: str) -> int:
     """argparse type of ``--seed``: a non-negative integer (numpy's generators take no other), so
     that a bad one is reported against the option."""
     return _int_from(text, 0, "a non-negative integer")
-
-
-def model_param(text: str) -> tuple[str, Any]:
-    """argparse type of ``--param KEY=VALUE``: the value read as JSON when it is JSON (``5``,
-    ``1e-7``, ``true``, ``null``, ``[1, 2]``), else in the form ``galton models`` shows defaults in
-    (``True``, ``False``, ``None``, a tuple of JSON values such as ``(4.0, 2.0)``, a word in quotes
-    such as ``'elbo'``), else taken as text (``likelihood``); never evaluated."""
-    import argparse
-    import json
-
-    key, sep, raw = text.partition("=")
-    if not sep or not key.strip().isidentifier():
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE with a parameter name as KEY, not {text!r}")
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        value = _shown_form(raw)
-    return key.strip(), value
-
-
-#: Python's words for the JSON constants, as ``galton models`` shows defaults
-_PYTHON_WORDS = {"True": True, "False": False, "None": None}
-
-
-def _shown_form(raw: str) -> Any:
-    """A value as ``galton models`` shows it (Python's ``repr``): ``True`` / ``False`` / ``None``, a
-    tuple ``(a, b)`` of JSON values read as a JSON list, or a word in quotes (``'elbo'``) without
-    them; else the text itself."""
-    import json
-
-    text = raw.strip()
-    if text in _PYTHON_WORDS:
-        return _PYTHON_WORDS[text]
-    if len(text) > 1 and text[0] == text[-1] and text[0] in "'\"":  # a word as shown: 'elbo', quotes kept
-        return text[1:-1]  # by the shell ("stopping='elbo'") were part of the value
-    if text.startswith("(") and text.endswith(")"):
-        inner = text[1:-1].strip()
-        try:
-            return tuple(json.loads("[" + (inner[:-1] if inner.endswith(",") else inner) + "]"))
-        except ValueError:
-            pass
-    return raw
 
 
 def add_on_invalid(parser: argparse.ArgumentParser, text: str | None = None) -> None:
