@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -298,7 +299,7 @@ def test_param_takes_every_default_in_the_form_galton_models_shows_it(tmp_path: 
         for key, text in listed.items():
             if key in OPTION_PARAMS or not text.startswith("default "):
                 continue
-            shown = text[len("default "):]
+            shown = re.sub(r" \((also set|False) by --[\w-]+\)$", "", text[len("default "):])  # an option's mark
             shown = shown[1:-1] if shown[:1] == shown[-1:] == "'" else shown  # the shell drops the quotes
             got = checked_params(_registry.get(name), [model_param(f"{key}={shown}")], name)[key]
             assert got == defaults[key] and type(got) is type(defaults[key]), (name, key, shown, got)
@@ -376,6 +377,28 @@ def test_an_option_and_a_param_that_set_the_same_thing_are_refused(tmp_path: Pat
     rc, out, err = run(["aggregate", tmp_path / "j.csv", *cols, "-m", "ds", "--param", "n_iter=2", "--param", "tol=-Infinity"],
                        capsys)
     assert rc == 0 and summary(out)["iterations"] == "2", err
+
+
+def test_uncalibrated_and_param_calibrate_are_refused_together_and_galton_models_names_the_options(
+        tmp_path: Path, capsys) -> None:
+    """Found by a bug hunt: --uncalibrated with --param calibrate=true fitted calibrated without a word
+    (--max-iter and --seed were guarded, not this); and galton models marked only engine, n_shards and
+    progress as set by options, not calibrate, random_state and the iteration limit."""
+    df, _ = simulated_frame(3)
+    df.to_csv(tmp_path / "j.csv", index=False)
+    cols = ["--task-col", "item", "--worker-col", "annotator", "--label-col", "answer"]
+    for value in ("true", "false"):
+        rc, _, err = run(["aggregate", tmp_path / "j.csv", *cols, "-m", "bds", "--uncalibrated", "--param",
+                          f"calibrate={value}"], capsys)
+        assert rc == 2 and "--uncalibrated and --param calibrate=... set the same thing; give one of them" in err, err
+    for name, marks in (("bds", {"calibrate": "default True (False by --uncalibrated)", "n_iter": "default 100",
+                                 "max_iter": "default None (also set by --max-iter)",
+                                 "random_state": "default None (also set by --seed)"}),
+                        ("kos", {"n_iter": "default 100 (also set by --max-iter)",  # the only limit kos has
+                                 "random_state": "default 0 (also set by --seed)"})):
+        rc, out, _ = run(["models", name], capsys)
+        listed = dict(line.split(None, 1) for line in out.split("--param KEY=VALUE):\n")[1].splitlines())
+        assert rc == 0 and {k: listed[k] for k in marks} == marks
 
 
 def test_max_iter_zero_is_the_models_start_as_param_n_iter_zero_is(tmp_path: Path, capsys) -> None:

@@ -215,10 +215,11 @@ def checkpoint_rows(model: Any, args: Any) -> list[tuple[str, str]]:
 
 def no_param_twice(args: argparse.Namespace) -> None:
     """Refuse ``--param`` setting what an option given beside it sets (``--max-iter`` and ``--param
-    n_iter=...``): one of them won without a word."""
+    n_iter=...``, ``--uncalibrated`` and ``--param calibrate=true``): one of them won without a word."""
     given = {key for key, _ in getattr(args, "param", None) or ()}
     for option, value, keys in (("--max-iter", getattr(args, "max_iter", None), ("max_iter", "n_iter")),
-                                ("--seed", getattr(args, "seed", None), ("random_state",))):
+                                ("--seed", getattr(args, "seed", None), ("random_state",)),
+                                ("--uncalibrated", getattr(args, "uncalibrated", None) or None, ("calibrate",))):
         both = [k for k in keys if k in given]
         if value is not None and both:
             raise CLIError(f"{option} and --param {both[0]}=... set the same thing; give one of them")

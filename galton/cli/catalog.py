@@ -56,9 +56,13 @@ def _describe_model(name: str, out: TextIO) -> int:
     kind = getattr(cls, "kind", "categorical")
     out.write(f"{getattr(cls, 'registry_name', name)}: {cls.__module__.split('.')[0]}.{cls.__name__} ({kind} data)\n\n")
     out.write((inspect.getdoc(cls) or "").strip() + "\n\nParameters (galton aggregate ... --param KEY=VALUE):\n")
-    for key, par in aggregator.parameters(cls).items():
+    params = aggregator.parameters(cls)
+    # what --param sets and an option of galton aggregate too (--max-iter: max_iter, else n_iter)
+    also = {"calibrate": "False by --uncalibrated", "random_state": "also set by --seed",
+            "max_iter" if "max_iter" in params or "n_iter" not in params else "n_iter": "also set by --max-iter"}
+    for key, par in params.items():
         default = "required" if par.default is par.empty else f"default {par.default!r}"
-        option = f" (set by {OPTION_PARAMS[key]})" if key in OPTION_PARAMS else ""
+        option = f" (set by {OPTION_PARAMS[key]})" if key in OPTION_PARAMS else f" ({also[key]})" if key in also else ""
         out.write(f"  {key:<24}{default}{option}\n")
     return 0
 
