@@ -401,6 +401,19 @@ def test_uncalibrated_and_param_calibrate_are_refused_together_and_galton_models
         assert rc == 0 and {k: listed[k] for k in marks} == marks
 
 
+def test_param_naming_what_an_option_sets_says_which_option(capsys) -> None:
+    """Found by a bug hunt: galton models ds lists n_shards (set by --shards), engine and progress under
+    "--param KEY=VALUE", but --param n_shards=2 answered "model 'ds' has no parameter 'n_shards'"."""
+    for given, option, use in (("n_shards=2", "--shards", "--shards N"), ("engine=ray", "--engine", "--engine local"),
+                               ("progress=false", "--quiet", "--quiet to hide the progress bar")):
+        rc, _, err = run(["aggregate", "bundled:act_cf", "-m", "ds", "--param", given], capsys)
+        key = given.split("=")[0]
+        assert rc == 2 and f"--param {key}: model 'ds' takes {key} from {option}, not from --param; give {use}" in err
+        assert "has no parameter" not in err
+    rc, _, err = run(["aggregate", "bundled:act_cf", "-m", "ds", "--param", "shards=2"], capsys)  # not a parameter
+    assert rc == 2 and "model 'ds' has no parameter 'shards' for --param" in err
+
+
 def test_max_iter_zero_is_the_models_start_as_param_n_iter_zero_is(tmp_path: Path, capsys) -> None:
     """--max-iter 0 was refused (>= 1) while --param n_iter=0 ran the model's start, which the models
     (and crowd-kit) allow: both run it now, and a negative limit is refused by both."""

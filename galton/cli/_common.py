@@ -153,6 +153,9 @@ def check_kind_options(args: argparse.Namespace, kind: str) -> None:
 
 #: constructor parameters the commands set by options of their own, never by --param
 OPTION_PARAMS = {"engine": "--engine", "n_shards": "--shards", "progress": "--quiet"}
+#: how to set each of them, for a --param that names one
+_OPTION_USE = {"engine": "--engine local or --engine ray", "n_shards": "--shards N",
+               "progress": "--quiet to hide the progress bar (shown on a terminal without it)"}
 
 
 def checkpoint_options(cls: type, args: argparse.Namespace, name: str) -> dict[str, Any]:
@@ -234,6 +237,9 @@ def checked_params(cls: type, pairs: Sequence[tuple[str, Any]] | None, name: str
     accepted = set(signature) - set(OPTION_PARAMS)
     out: dict[str, Any] = {}
     for key, value in pairs or ():
+        if key in signature and key in OPTION_PARAMS:  # listed by galton models, with the option that sets it
+            raise CLIError(f"--param {key}: model {name!r} takes {key} from {OPTION_PARAMS[key]}, not from --param; "
+                           f"give {_OPTION_USE.get(key, OPTION_PARAMS[key])}")
         if key not in accepted:
             raise CLIError(f"model {name!r} has no parameter {key!r} for --param; its parameters are "
                            f"{', '.join(sorted(accepted))}")
