@@ -789,6 +789,25 @@ def test_aggregate_rating_kind_and_wrong_model_for_the_kind(tmp_path, capsys):
     assert "add --kind rating" in capsys.readouterr().err
 
 
+def test_a_rating_model_on_a_bundled_dataset_runs_as_on_its_exported_file(tmp_path, capsys):
+    """Found by a bug hunt: -m rating_mean on bundled:act_cf said "add --kind rating", and --kind rating
+    then said it "does not apply", while the same data exported to CSV ran with -m rating_mean (a rating
+    model names its kind). A bundled dataset is task, worker, label as that file is: the same scores,
+    with or without --kind rating; a categorical model under --kind rating is refused as for a file."""
+    exported = tmp_path / "act_cf.csv"
+    assert main(["datasets", "export", "act_cf", str(exported)]) == 0
+    capsys.readouterr()
+    scores = {}
+    for src, extra in (("bundled:act_cf", []), ("bundled:act_cf", ["--kind", "rating"]), (str(exported), [])):
+        out = tmp_path / f"s{len(scores)}.csv"
+        rc = main(["aggregate", src, "-m", "rating_mean", *extra, "-o", str(out), "-q"])
+        assert rc == 0, capsys.readouterr().err
+        scores[len(scores)] = pl.read_csv(out).sort("task")
+    assert scores[0].equals(scores[1]) and scores[0].equals(scores[2]) and scores[0].height == 300
+    assert main(["aggregate", "bundled:act_cf", "--kind", "rating", "-m", "ds"]) == 2
+    assert "not for rating data" in capsys.readouterr().err
+
+
 def test_pairwise_choice_and_rating_data_read_the_column_options_and_on_invalid(tmp_path, capsys):
     """--worker-col, --label-col, --task-col and --on-invalid reach the readers of pairwise, choice
     and rating data (they were ignored: a rater column was one anonymous worker, ratings with other

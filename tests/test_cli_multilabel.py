@@ -126,10 +126,11 @@ def test_multilabel_refusals_are_one_line_and_write_nothing(tmp_path, capsys):
     assert rc == 2 and "holds list values" in err and "--kind multilabel" in err
 
 
-@pytest.mark.parametrize("kind", ["multilabel", "rating", "pairwise"])
+@pytest.mark.parametrize("kind", ["multilabel", "pairwise", "choice"])
 def test_a_kind_that_does_not_fit_a_bundled_dataset_is_refused(kind, tmp_path, capsys):
-    """bundled:NAME datasets are categorical: another --kind was ignored (the output was
-    categorical labels); now it is refused in one line and nothing is written."""
+    """bundled:NAME datasets are task, worker, label: another --kind was ignored (the output was
+    categorical labels); now it is refused in one line and nothing is written. (--kind rating reads
+    their labels as ratings, as from an exported file: tests/test_cli.py.)"""
     rc, _, err = run(["bundled:act_cf", "--kind", kind, "-o", tmp_path / "out.csv"], capsys)
     assert rc == 2 and f"--kind {kind} does not apply" in err and err.count("\n") == 1
     assert not (tmp_path / "out.csv").exists()

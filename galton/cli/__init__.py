@@ -115,7 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     agg.add_argument("--kind", choices=KINDS, default="auto",
                      help="kind of data: auto (left/right columns: pairwise; options + choice/ranking, or "
                      "a ranking column: choice; a label column of lists: multilabel; else categorical), or "
-                     "rating for numeric scores; pairwise / choice / rating write item scores (pairwise and "
+                     "rating for numeric scores (--model with a rating model implies it, on bundled:NAME "
+                     "too); pairwise / choice / rating write item scores (pairwise and "
                      "choice also <output>_pairs with pair probabilities); multilabel (each judgment the set "
                      "of tags that apply) writes each task's tags and p_<tag>, one --model fit per tag")
     agg.add_argument("--tag-sep", default=None, metavar="S",

@@ -270,10 +270,11 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     summary_out = err if args.output == "-" else out  # stdout carries the CSV results
     bundled = args.input.startswith(BUNDLED_PREFIX)
     table, gold, kind = None, None, "categorical"
-    if bundled:
-        if args.kind not in ("auto", "categorical"):
+    if bundled:  # task, worker, label: classes, or levels a rating model reads as numbers (as from a file)
+        if args.kind not in ("auto", "categorical", "rating"):
             raise CLIError(f"{args.input} holds categorical judgments (task, worker, label); --kind {args.kind} "
                            "does not apply to it")
+        kind = "rating" if args.kind == "rating" else kind
         table, gold = load_input(args.input)
     else:
         if args.input != "-" and not any(c in args.input for c in "*?["):
@@ -293,7 +294,7 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             kind = "multilabel"
     if kind == "categorical" and args.model:  # a rating, pairwise or choice model names its own kind
         model_kind = getattr(aggregator.get(args.model), "kind", "categorical")
-        if model_kind == "rating" and args.kind == "auto" and not bundled:
+        if model_kind == "rating" and args.kind == "auto":
             kind = "rating"
         elif model_kind != "categorical":
             hint = "add --kind rating" if model_kind == "rating" else (
