@@ -1362,6 +1362,26 @@ def test_gold_mv_with_a_worker_without_gold_says_why_it_wrote_nothing(tmp_path: 
     assert rc == 0 and out.splitlines()[0].startswith("task,label") and len(out.splitlines()) == 4, err
 
 
+def test_gold_mv_without_gold_for_a_worker_says_the_options_to_pass(tmp_path: Path, capsys) -> None:
+    """Found by a bug hunt: the refusal said "pass on_missing_skill='value' with default_skill=..." in
+    Python's words, and without -o the command failed with "AttributeError: 'GoldMajorityVote' object has
+    no attribute 'label_codes_' (unexpected ...)". Now one line in the options' words, which run as given."""
+    (tmp_path / "g.csv").write_text("task,worker,label\nt1,p1,0\nt1,p2,1\nt2,p1,1\nt2,p2,1\nt3,p1,0\nt3,p3,0\n")
+    (tmp_path / "gold.csv").write_text("task,label\nt1,0\nt2,1\n")
+    args = ["aggregate", tmp_path / "g.csv", "-m", "gold_mv", "--gold", tmp_path / "gold.csv", "--use-gold"]
+    for extra in ([], ["-o", tmp_path / "out.csv"]):
+        rc, out, err = run([*args, *extra], capsys)
+        assert rc == 2 and not out and err.count("\n") == 1, err
+        assert "answered no gold task ('p3')" in err and "pass --param on_missing_skill=value --param " \
+               "default_skill=X (the weight of a worker without gold), or --param on_missing_skill=ignore" in err
+        assert "on_missing_skill='" not in err and "AttributeError" not in err
+    for hint, label_t3 in ((["--param", "on_missing_skill=value", "--param", "default_skill=0.5"], 0),
+                           (["--param", "on_missing_skill=ignore"], 0)):  # t3: p1 says 0 (p3 drops out or agrees)
+        rc, out, err = run([*args, *hint, "-o", tmp_path / "out.csv"], capsys)
+        assert rc == 0, err
+        assert pl.read_csv(tmp_path / "out.csv").sort("task")["label"].to_list() == [0, 1, label_t3]
+
+
 def test_bench_an_unknown_study_lists_every_study_the_command_runs(tmp_path: Path, capsys) -> None:
     """It listed the shipped .toml studies only, without allocation, which `galton bench allocation`
     runs (its --help and the README name it)."""

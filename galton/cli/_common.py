@@ -284,6 +284,11 @@ CLI_HINTS = (
     ("with task_col=, worker_col=, label_col= (CLI: --task-col, --worker-col, --label-col)",
      "with --task-col, --worker-col, --label-col"),
     ("fix those labels or pass labels=[...] with the full label set", "fix those labels"),
+    ("pass on_missing_skill='value' with default_skill=..., or 'ignore' to", "pass --param on_missing_skill=value "
+     "--param default_skill=X (the weight of a worker without gold), or --param on_missing_skill=ignore to"),
+    ("on_missing_skill='value' with default_skill=..., or on_missing_skill='ignore'", "--param on_missing_skill=value "
+     "--param default_skill=X, or --param on_missing_skill=ignore"),
+    ("on_missing_skill='value' with default_skill=...", "--param on_missing_skill=value --param default_skill=X"),
     ("Use distance='interval' for values", "Use --distance interval for values"),
     ("Use distance='nominal' for categories, or 'ordinal' for ordered categories that sort",
      "Use --distance nominal for categories, or ordinal for ordered categories that sort"),

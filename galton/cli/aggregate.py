@@ -362,6 +362,8 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 raise
             raise CLIError(f"{one_line(exc)} (command line: --gold FILE --use-gold)") from None
         seconds = time.perf_counter() - start
+    if not hasattr(model, "label_codes_"):  # a fit that voted on nothing (gold_mv: a worker without gold) says why
+        raise CLIError(one_line(ValueError(getattr(model, "_unvoted", None) or f"model {name!r} gave no labels")))
 
     from ..io import Outputs
 
