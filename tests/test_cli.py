@@ -1382,6 +1382,20 @@ def test_gold_mv_without_gold_for_a_worker_says_the_options_to_pass(tmp_path: Pa
         assert pl.read_csv(tmp_path / "out.csv").sort("task")["label"].to_list() == [0, 1, label_t3]
 
 
+def test_an_extra_argument_is_refused_with_the_usage_of_the_subcommand_given(capsys) -> None:
+    """Found by a bug hunt: `galton models mv extra` printed galton's own usage (COMMAND ...), not
+    `galton models`'s; an argument galton itself does not know still gets galton's."""
+    for argv, usage in ((["models", "mv", "extra"], "usage: galton models [-h] [--debug] [NAME]\n"
+                                                    "galton models: error: unrecognized arguments: extra\n"),
+                        (["datasets", "show", "act_cf", "x", "--y"], "usage: galton datasets show [-h] [--debug] NAME\n"
+                         "galton datasets show: error: unrecognized arguments: x --y\n"),
+                        (["--bogus", "models"], "galton: error: unrecognized arguments: --bogus\n")):
+        rc, out, err = run(argv, capsys)
+        assert rc == 2 and not out and err.endswith(usage), err
+    rc, _, err = run(["--bogus", "models"], capsys)
+    assert err.startswith("usage: galton [-h] [--version]")
+
+
 def test_bench_an_unknown_study_lists_every_study_the_command_runs(tmp_path: Path, capsys) -> None:
     """It listed the shipped .toml studies only, without allocation, which `galton bench allocation`
     runs (its --help and the README name it)."""

@@ -225,13 +225,27 @@ def _ray_verbose() -> None:
     cluster.set_verbose(True)
 
 
+def _parser_of(parser: argparse.ArgumentParser, args: argparse.Namespace, before: list[str]) -> argparse.ArgumentParser:
+    """The parser of the subcommand ``args`` ran (``galton datasets show``'s) if named in ``before``
+    (the arguments ahead of the one not recognised), else ``parser``."""
+    while True:
+        action = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+        name = None if action is None else getattr(args, action.dest, None)
+        if action is None or name not in action.choices or name not in before:
+            return parser
+        parser = action.choices[name]
+
+
 def _run(argv: list[str], out: TextIO, err: TextIO, created: set[str] | None = None) -> int:
     debug = "--debug" in argv
     options: frozenset[str] | None = None
     try:
         parser = build_parser()
         try:
-            args = parser.parse_args(argv)
+            args, extra = parser.parse_known_args(argv)
+            if extra:  # with the usage of the subcommand given (parse_args printed galton's own)
+                _parser_of(parser, args, argv[:argv.index(extra[0])] if extra[0] in argv else argv).error(
+                    f"unrecognized arguments: {' '.join(extra)}")
         except SystemExit as exc:  # --help, --version and usage errors
             return int(exc.code) if isinstance(exc.code, int) else (0 if exc.code is None else 2)
         debug = bool(getattr(args, "debug", False))
