@@ -13,7 +13,7 @@ many judgments), not from the probability floored, so that labels far below the 
 order and the top's probability is not set by the floor. ``tau`` is chosen without gold, by how
 well the tempered posterior of a task *without* one of its judgments predicts that judgment
 (leave-one-judgment-out predictive log-likelihood, on a fixed grid, over a sample of tasks and
-of their judgments keyed by task code and (worker, label) pair, so that it depends on neither
+of their judgments keyed by task (its place among the sorted ids) and (worker, label) pair, so that it depends on neither
 sharding nor row order):
 
     nll(tau) = - sum_j log sum_k softmax(tau * (L_t - l_j))_k * e_{w_j}(y_j | k)
@@ -22,9 +22,10 @@ with ``L_t`` the task's log-posterior and ``l_j`` the judgment's row of the E-st
 drawn from the model itself the choice is close to 1 (the posteriors are already calibrated there);
 on real data it is well below 1. One additive pass over the shards, like an E-step.
 
-The sample is keyed by task *code* (the id's place among the sorted ids), so another naming of the
-same tasks scores another sample; the labels never change, but where the held-out score of the grid
-points differs by less than the sample's noise the temperature can: 30,000 judgments of 20 labels
+The sample is keyed by the task's place among the sorted ids (its code in memory; data ingested by
+shards, whose codes follow the shards, pass those places as ``ranks``: :func:`task_ranks`), so
+another naming of the same tasks scores another sample; the labels never change, but where the
+held-out score of the grid points differs by less than the sample's noise the temperature can: 30,000 judgments of 20 labels
 whose wrong answers are shared within a task (about 10,000 judgments scored) gave tau 0.464, and
 1.0 with the task ids permuted (every judgment scored: 0.464). Scoring every judgment costs about
 one more pass per grid point over all judgments (1M simulated judgments of 5 labels, the data
@@ -42,7 +43,7 @@ from ._kernels import logsumexp_rows
 from ._pairs import pair_table
 
 __all__ = ["TEMPERATURES", "SAMPLE_JUDGMENTS", "SAMPLE_CELLS", "SAMPLE_TASKS", "BLOCK_CELLS", "TINY", "heldout_nll",
-           "choose_temperature", "sample_fraction", "temper", "log_posteriors"]
+           "choose_temperature", "sample_fraction", "task_ranks", "temper", "log_posteriors"]
 
 #: the grid of temperatures tried: 0.001 .. 1, log-spaced (each step about 21%). It went down to
 #: 0.01 until a crowd of 150 judgments per task whose wrong answers were shared chose 0.01 with the
@@ -82,6 +83,20 @@ def sample_fraction(n_judgments: int, n_labels: int, n_tasks: int = 0) -> tuple[
     if tasks * n_tasks < SAMPLE_TASKS:
         tasks = min(1.0, SAMPLE_TASKS / float(max(n_tasks, 1)))
     return tasks, min(1.0, want / (tasks * n_judgments))
+
+
+def task_ranks(judgments: Any, tasks: float, within: float) -> np.ndarray | None:
+    """Each global task code's place among the sorted task ids, which keys the held-out sample
+    (``tasks``, ``within``: :func:`sample_fraction`), for data ingested by shards (``task_order``:
+    their codes are ``offset + local index`` per shard, so keyed by code the sample, and the
+    temperature, changed with the number of shards); None for data read in memory, whose codes are
+    those places, and where every judgment is scored (no key is read: no task ids are fetched)."""
+    order = getattr(judgments, "task_order", None)
+    if order is None or (tasks >= 1.0 and within >= 1.0):
+        return None
+    ranks = np.empty(order.size, dtype=np.int32)
+    ranks[order] = np.arange(order.size, dtype=np.int32)
+    return ranks
 
 
 def _below(key: np.ndarray, fraction: float) -> np.ndarray:
@@ -145,7 +160,7 @@ def heldout_nll(indptr: np.ndarray, task_ids: np.ndarray, gold: np.ndarray, rows
                 table: np.ndarray, logprior: np.ndarray, cells: np.ndarray, columns: np.ndarray,
                 fraction: float, temperatures: np.ndarray = TEMPERATURES,
                 pooled: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
-                within: float = 1.0) -> dict[str, Any]:
+                within: float = 1.0, ranks: np.ndarray | None = None) -> dict[str, Any]:
     """One shard's held-out negative log-likelihood at each temperature (additive over shards).
 
     Parameters
@@ -162,6 +177,8 @@ def heldout_nll(indptr: np.ndarray, task_ids: np.ndarray, gold: np.ndarray, rows
         out of both, so that the worker's estimate does not already know the judgment it predicts
     fraction : share of tasks sampled (:func:`sample_fraction`)
     within : share of the sampled tasks' judgments scored (keyed by task and pair row)
+    ranks : each global task code's place among the sorted ids (:func:`task_ranks`), the sample's key
+        in place of the code; None: the codes are those places
     pooled : for one accuracy per worker, ``(alpha, beta, label)`` per row (P,): the posterior Beta
         of the row's worker and the row's observed label, in place of ``cells`` and ``columns``
         (ignored then): the judgment's own ``q_t(y)`` is taken out of ``alpha``, the rest of its one
@@ -172,6 +189,8 @@ def heldout_nll(indptr: np.ndarray, task_ids: np.ndarray, gold: np.ndarray, rows
     {"nll": (G,) summed negative log-likelihoods, "n": judgments scored, "tasks": tasks they are of}
     """
     sizes = np.diff(indptr)
+    if ranks is not None:
+        task_ids = ranks[task_ids]
     keep = np.flatnonzero(_sampled(task_ids, fraction) & (gold < 0) & (sizes > 0))
     nll = np.zeros(temperatures.size)
     n = tasks = 0

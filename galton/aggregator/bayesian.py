@@ -17,7 +17,7 @@ from .._math import digamma, dirichlet_kl
 from ..judgments import Judgments
 from ._bayes_eb import MAX_ACCURACY, band_edges, cube_inputs, eb_accuracies, pair_posterior
 from ._bayes_one_coin import MANY_LABELS, one_coin_step, uses_one_coin
-from ._calibrate import choose_temperature, sample_fraction
+from ._calibrate import choose_temperature, sample_fraction, task_ranks
 from ._declared_labels import UNUSED_ON_SHARDS, DeclaredLabels
 from ._kernels import logsumexp_rows, vote_shares
 from ._pairs import (COIN_KEYS, estep_pairs, one_coin_fill, pair_axes, pair_codes, pair_table, pair_workers,
@@ -376,9 +376,9 @@ class BayesianDawidSkene(DeclaredLabels, ConfusionEM):
                      "table": {key: params[key] for key in COIN_KEYS}}
         else:  # each row's posterior Dirichlet cells and their columns' sums
             cells = {"cells": params["a"], "columns": params["colsum"][pw], "table": params["table"]}
-        scored = engine.map_sum(self._heldout, {"rows": params["rows"],
-                                                "logprior": params["logprior"], **cells},
-                                *sample_fraction(judgments.n_judgments, k, judgments.n_tasks))
+        fraction = sample_fraction(judgments.n_judgments, k, judgments.n_tasks)  # keyed by the tasks' sorted places
+        scored = engine.map_sum(self._heldout, {"rows": params["rows"], "logprior": params["logprior"],
+                                                "ranks": task_ranks(judgments, *fraction), **cells}, *fraction)
         return {**params, "temperature": choose_temperature(scored["nll"], scored["n"]),
                 "heldout": (int(scored["n"]), int(scored["tasks"]))}
 

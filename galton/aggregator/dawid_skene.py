@@ -123,7 +123,7 @@ class ConfusionEM(EMAggregator):
         """One shard's held-out judgment NLL per temperature (see :mod:`galton.aggregator._calibrate`)."""
         return heldout_nll(shard.indptr, shard.task_ids, shard.gold, pair_codes(shard, params["rows"]),
                            params["table"], params["logprior"], params["cells"], params["columns"], fraction,
-                           pooled=params.get("pooled"), within=within)
+                           pooled=params.get("pooled"), within=within, ranks=params.get("ranks"))
 
     def _start(self, engine: Any, judgments: Judgments) -> tuple[dict[str, Any], dict[str, Any]]:
         """(memory, statistics) of the majority-vote start. Memory: the sizes, the observed

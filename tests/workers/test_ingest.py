@@ -395,6 +395,31 @@ def test_the_default_calibrates_the_same_on_ray_ingest_results_dir_and_locally(r
     np.testing.assert_array_equal(probs, np.array([post[t] for t in got["task"].to_pylist()]))
 
 
+def test_the_default_calibrates_on_the_same_sample_whatever_the_shards_of_ingested_parquet(ray_session, tmp_path):
+    """On data large enough that the temperature is chosen on a sample of the judgments, the sample
+    is keyed by each task's place among the sorted ids, so Parquet read by 1 to 4 shard actors scores
+    the very judgments of the local fit: the same count, temperature and probabilities. It was keyed
+    by the shards' own codes (``offset + local index``): 3,000 tasks of 20 labels scored 9,841
+    judgments locally and 9,646 / 9,907 / 9,764 on 2 / 3 / 4 shards, whose temperature went from
+    0.215 to 0.261 (probabilities 0.15 apart, labels unchanged)."""
+    from galton import BayesianDawidSkene
+    from galton.datasets.simulate import CrowdConfig, simulate
+
+    sim = simulate(CrowdConfig(n_tasks=1200, n_workers=40, n_classes=40, judgments_per_task=(6, 10),
+                               worker_correlation=0.3, difficulty_spread=1.0, seed=2))
+    table = pa.table({"task": sim.task.astype(np.int64), "worker": sim.worker.astype(np.int32),
+                      "label": sim.label.astype(np.int32)})
+    folder = _write(table, tmp_path / "judgments", n_files=1, row_group_size=2000)
+    local = BayesianDawidSkene().fit(table)
+    assert 0 < local.calibration_judgments_ < table.num_rows  # a sample, not every judgment
+    for n_shards in (2, 3, 4):
+        remote = BayesianDawidSkene()
+        fit_parquet(remote, folder, n_shards=n_shards)
+        assert remote.calibration_judgments_ == local.calibration_judgments_, n_shards
+        assert remote.temperature_ == local.temperature_, n_shards
+        _assert_same(remote, local)
+
+
 class _Broken(DawidSkene):
     def _posteriors(self, shard, params):
         raise ValueError("posterior failed")
