@@ -1004,6 +1004,35 @@ def test_ray_address_is_given_to_the_engine_not_the_environment(tmp_path: Path, 
     assert "RAY_ADDRESS" not in os.environ
 
 
+@pytest.mark.parametrize("kind", ["pairwise", "choice", "rating", "multilabel"])
+def test_ray_address_reaches_the_engine_of_every_kind_of_data(kind, tmp_path: Path, capsys, monkeypatch) -> None:
+    """--ray-address was dropped for pairwise, choice, rating and multilabel data: the fit started a
+    local Ray and exited 0 (`--ray-address 127.0.0.1:1` on pairs), where categorical data said the
+    cluster could not be reached."""
+    from galton.workers import engine as engine_mod
+
+    seen = {}
+
+    class Recording(engine_mod.RayEngine):
+        def __init__(self, *args, **kwargs):
+            seen.update(kwargs)
+            raise ValueError("no cluster here")
+
+    monkeypatch.setattr(engine_mod, "RayEngine", Recording)
+    files = {"pairwise": ("p.csv", "worker,left,right,label\nr1,x,y,x\nr2,y,z,z\nr1,x,z,x\nr3,y,x,y\n"),
+             "choice": ("c.jsonl", '{"worker": "r1", "options": ["a", "b"], "choice": "a"}\n'
+                                   '{"worker": "r2", "options": ["b", "c"], "choice": "c"}\n'),
+             "rating": ("r.csv", "task,worker,label\na,r1,3\na,r2,4\nb,r1,1\nb,r2,2\n"),
+             "multilabel": ("m.csv", "task,worker,label\n1,r1,a|b\n1,r2,a\n2,r1,b\n2,r2,b\n")}
+    name, text = files[kind]
+    (tmp_path / name).write_text(text)
+    rc, _, err = run(["aggregate", tmp_path / name, "--kind", kind, "--ray-address", "10.0.0.1:6379",
+                      "-o", tmp_path / "out.csv"], capsys)
+    assert rc == 2 and "no cluster here" in err
+    assert seen.get("address") == "10.0.0.1:6379"
+    assert not (tmp_path / "out.csv").exists()
+
+
 def test_a_reader_that_leaves_early_ends_galton_quietly():
     """``galton aggregate ... -o - | head -1``: polars' write then fails with EPIPE; galton exits as a
     process killed by SIGPIPE would (141), with nothing on stderr (it printed an error, status 2)."""

@@ -248,11 +248,21 @@ def aggregate_multilabel(table: Any, args: argparse.Namespace, out: TextIO, err:
         raise CLIError(f"tag {clash!r} contains the tag separator {sep!r}, so the tags joined in the CSV / TSV "
                        "output could not be told apart; pass --tag-sep with another character, or write "
                        "Parquet output (.parquet keeps the tags as lists)")
-    model = BinaryRelevance(cls(**model_params(cls, args, name)))
+    params = model_params(cls, args, name)
+    owned = None
+    if args.ray_address is not None and params.get("engine") == "ray":  # it was dropped: a new local Ray
+        from ..aggregator import resolve_engine  # one engine on that cluster, for every tag's fit
+
+        params["engine"] = owned = resolve_engine("ray", address=args.ray_address, n_shards=params.get("n_shards"))
+    model = BinaryRelevance(cls(**params))
     t0 = time.perf_counter()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        model.fit(data, task_col=args.task_col, worker_col=args.worker_col, label_col=args.label_col)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model.fit(data, task_col=args.task_col, worker_col=args.worker_col, label_col=args.label_col)
+    finally:
+        if owned is not None:
+            owned.close()
     seconds = time.perf_counter() - t0
     if not args.quiet:
         report_warnings(caught, err)

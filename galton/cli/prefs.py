@@ -60,10 +60,12 @@ def aggregate_other(kind: str, data: Any, args: argparse.Namespace, out: TextIO,
     from .._api import aggregate
 
     options = data_options(kind, args)
+    params = model_params(cls, args, name)
+    address = args.ray_address if params.get("engine") == "ray" else None  # as categorical data's (it was dropped)
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        model = aggregate(data, name, kind=kind, output="arrow", **model_params(cls, args, name), **options)
+        model = aggregate(data, name, kind=kind, output="arrow", address=address, **params, **options)
     seconds = time.perf_counter() - t0
     if not getattr(args, "quiet", False):  # --quiet: no summary, progress bar or warnings
         report_warnings(caught, err)
