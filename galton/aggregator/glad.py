@@ -59,7 +59,7 @@ from .._math import LOG_2PI, log_sigmoid
 from ..judgments import Judgments, lookup
 from ._base import EMAggregator
 from ._estimator import fit_options
-from ._engine import Shard
+from ._engine import LoadedData, Shard
 from ._jit import twin
 from ._kernels import clamp_gold, softmax_rows
 from ._label_priors import prior_codes, prior_table, shown, with_prior_labels
@@ -159,13 +159,19 @@ glad_pass = twin("glad_pass", glad_pass_numpy, "galton.aggregator._glad_numba:gl
 
 
 def _aligned(keys: Any, vals: np.ndarray, names: np.ndarray) -> np.ndarray:
-    """``vals`` by ``keys`` as an array aligned to ``names`` (NaN where a name has no key)."""
+    """``vals`` by ``keys`` as an array aligned to ``names`` (NaN where a name has no key), ``names``
+    in any order: task ids ingested on Ray come in shard order (a lookup that took them as sorted
+    found most ids missing)."""
     keys = np.asarray(keys)
     if keys.dtype.kind in "US":
         keys = keys.astype(object)
-    codes = lookup(names, keys.astype(names.dtype) if names.dtype != object else keys)
+    try:
+        order = np.argsort(names, kind="stable")
+    except TypeError:  # ids of mixed types: the lookup matches them by equality, in any order
+        order = np.arange(names.size)
+    codes = lookup(names[order], keys.astype(names.dtype) if names.dtype != object else keys)
     out = np.full(names.size, np.nan)
-    out[codes[codes >= 0]] = vals[codes >= 0]
+    out[order[codes[codes >= 0]]] = vals[codes >= 0]
     return out
 
 
@@ -283,6 +289,14 @@ class GLAD(EMAggregator):
             labels = prior_table(self.labels_priors)[0]  # refused before any work
             if named and isinstance(data, Judgments):  # encoded (the CLI's): it takes no labels=, and the
                 data, named = with_prior_labels(data, labels), False  # keys are matched to its labels' type
+            elif named and isinstance(data, LoadedData):  # encoded in its shards (it took no labels= either)
+                codes, named = prior_codes(labels, data.label_names), False
+                if (codes < 0).any():  # a label no judgment gave: a frame's fit adds it, the shards cannot
+                    extra = [k for k, c in zip(labels, codes.tolist()) if c < 0]
+                    raise ValueError(f"labels_priors names {len(extra)} label(s) that no judgment of the data "
+                                     f"loaded with load_parquet has ({extra[:5]}); name them in load_parquet(..., "
+                                     "labels=[...]) (or fit_parquet's labels=) with the others, or leave them out "
+                                     "of labels_priors")
             elif named:
                 kwargs["labels"] = labels
         check_count("m_step_max_iter", self.m_step_max_iter, 1)

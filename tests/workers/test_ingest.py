@@ -161,6 +161,31 @@ def test_results_of_ingested_data_are_sorted_by_task_whatever_the_shards(ray_ses
         assert results_table(remote)["task"].to_pylist() == local.labels_["task"].to_list()  # its rows too
 
 
+def test_glad_priors_fit_ingested_parquet_as_locally(ray_session, int_dir):
+    """GLAD's labels_priors added labels= to the fit, which data loaded with load_parquet refuses
+    ("['labels'] belong to load_parquet", though the user gave none); betas_priors_mean keyed by
+    every task id was looked up as if the ids were sorted, and ids ingested on 3 shards come in
+    shard order ("has no value for 393 id(s)"). A prior for a label no judgment has is named,
+    with the way to add it (load_parquet's labels=), which then fits as locally."""
+    from galton.aggregator import GLAD
+
+    tasks = sorted(set(pq.read_table(int_dir)["task"].to_pylist()))
+    betas = {t: 0.5 + (i % 7) / 7 for i, t in enumerate(tasks)}
+    warnings.simplefilter("ignore")  # not converged in 10 iterations (pytest restores the filters)
+    for options in ({"labels_priors": {0: 1.0, 1: 2.0, 2: 3.0}}, {"betas_priors_mean": betas},
+                    {"labels_priors": {0: 1.0, 1: 2.0, 2: 3.0, 7: 0.5}}):
+        local = GLAD(n_iter=10, **options).fit(str(int_dir))
+        assert local.judgments_.label_names.size == len(options.get("labels_priors", [0, 1, 2]))
+        remote = GLAD(n_iter=10, **options)
+        if 7 in options.get("labels_priors", {}):
+            with pytest.raises(ValueError, match=r"labels_priors names 1 label\(s\) that no judgment.*\[7\].*labels="):
+                fit_parquet(remote, int_dir, n_shards=3)
+            fit_parquet(remote, int_dir, n_shards=3, labels=[0, 1, 2, 7])
+        else:
+            fit_parquet(remote, int_dir, n_shards=3)
+        _assert_same(remote, local)
+
+
 def test_ingested_judgments_code_labels_and_tasks_as_local_judgments_do(ray_session, int_dir):
     """label_index of ingested data cast values to the labels' type (gold 1.5 matched label 1) and
     took no tasks=; it is Judgments' now, and text task ids find integer tasks as locally."""
