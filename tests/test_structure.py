@@ -247,6 +247,43 @@ def test_importing_galton_workers_registers_ray_without_importing_ray() -> None:
     assert out.stdout.splitlines() == ["False", "True False"], out.stderr
 
 
+def test_without_ray_parquet_on_ray_says_how_to_install_it(tmp_path: Path) -> None:
+    """Without Ray, ``--engine ray`` on Parquet said a bare "No module named 'ray'" and
+    ``fit_parquet`` raised ModuleNotFoundError, where CSV data said how to install it."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+
+    table = pa.table({"task": [1, 1, 2, 2], "worker": [1, 2, 1, 2], "label": [0, 0, 1, 0]})
+    (tmp_path / "d").mkdir()
+    pq.write_table(table, tmp_path / "d" / "part-0.parquet")
+    pcsv.write_csv(table, tmp_path / "j.csv")
+    code = (
+        "import contextlib, importlib.abc, io, sys\n"
+        "class Block(importlib.abc.MetaPathFinder):  # Ray not installed\n"
+        "    def find_spec(self, name, path, target=None):\n"
+        "        if name == 'ray' or name.startswith('ray.'):\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "from galton import DawidSkene\n"
+        "from galton.cli import main\n"
+        "from galton.workers import fit_parquet\n"
+        "for src in sys.argv[1:]:\n"
+        "    err = io.StringIO()\n"
+        "    with contextlib.redirect_stderr(err):\n"
+        "        rc = main(['aggregate', src, '--engine', 'ray', '-m', 'ds', '-q', '-o', src + '.out.csv'])\n"
+        "    print(rc, err.getvalue().strip())\n"
+        "try:\n"
+        "    fit_parquet(DawidSkene(), sys.argv[1])\n"
+        "except Exception as exc:\n"
+        "    print(type(exc).__name__, exc)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "d"), str(tmp_path / "j.csv")],
+                         capture_output=True, text=True, timeout=120, check=True)
+    said = "engine='ray' needs Ray: pip install 'galton[ray]'"
+    assert out.stdout.splitlines() == [f"2 galton: error: {said}"] * 2 + [f"ImportError {said}"], out.stderr
+
+
 def test_engine_protocol_lists_every_method_the_lifecycles_call() -> None:
     from galton.aggregator import Engine, LocalEngine
 

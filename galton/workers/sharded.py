@@ -196,9 +196,8 @@ def fit_parquet(model: Any, source: Any, *, address: str | None = None, n_shards
     ``model.fit``). ``ingest_options`` go to :func:`galton.workers.ingest.ingest` (column names, gold,
     on_invalid...).
     """
-    from ..aggregator import EMAggregator
+    from ..aggregator import EMAggregator, resolve_engine
     from ..io import output_within, plan_output, same_output
-    from .engine import RayEngine
 
     if not isinstance(model, EMAggregator):  # it failed on a keyword it lacks, after Ray started
         raise TypeError(f"fit_parquet runs the models that iterate over shards (EM models); {type(model).__name__} "
@@ -224,7 +223,8 @@ def fit_parquet(model: Any, source: Any, *, address: str | None = None, n_shards
                 raise ValueError(f"checkpoint_dir {os.fspath(checkpoint_dir)!r} is or lies inside {what} "
                                  f"({os.fspath(other)!r}); give the checkpoints a directory of their own")
     ingest_options.setdefault("numeric", getattr(model, "kind", "categorical") == "rating")  # no class warnings
-    with RayEngine(n_shards=n_shards, address=address) as engine:
+    # the engine "ray" by its factory: without Ray, its "needs Ray: pip install" (not "No module named 'ray'")
+    with resolve_engine("ray", n_shards=n_shards, address=address) as engine:
         data = engine.load_parquet(source, **ingest_options)
         model.fit(data, results_dir=results_dir, checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every,
                   results_top=results_top)
