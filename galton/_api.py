@@ -72,7 +72,8 @@ def aggregate(data: Any, model: str | None = None, *, kind: str = "auto", gold: 
         ``plackett_luce``, rating ``rating_gaussian``)
     kind : "auto" (from the column names), "categorical", "pairwise", "choice" or "rating"
     gold : optional known labels, clamped during the fit (categorical models)
-    engine : "local" (default) or "ray"
+    engine : "local" (default) or "ray" (text, embedding, segmentation and multi-label models run
+        locally only: they take no ``engine``, ``address`` or ``n_shards``; BinaryRelevance's model may)
     output : "pandas", "polars" or "arrow"; default: the input's frame type
     address : Ray cluster to run on (implies ``engine="ray"``; else ``RAY_ADDRESS``, else a new
         local instance)
@@ -122,6 +123,15 @@ def aggregate(data: Any, model: str | None = None, *, kind: str = "auto", gold: 
         # parameters given here configure a copy: the caller's object keeps its own settings
         est = type(model)(**{**model.get_params(), **chosen}) if chosen else model
     kwargs: dict[str, Any] = {k: v for k, v in params.items() if k not in accepted}
+    where = next((f"{k}={v!r}" for k, v in (("engine", engine), ("address", address),
+                                             ("n_shards", kwargs.get("n_shards"))) if v is not None), None)
+    if where is not None and not hasattr(cls, "kind") and "engine" not in accepted:
+        # text, embedding, segmentation and multi-label models: they were called categorical ones
+        if hasattr(est, "base_aggregator"):  # BinaryRelevance: each label's fit runs on its model's engine
+            inner = "MajorityVote" if est.base_aggregator is None else type(est.base_aggregator).__name__
+            raise TypeError(f"aggregate(): {name} ({cls.__name__}) takes no engine itself; leave out {where} and give "
+                            f"its model the engine: BinaryRelevance({inner}(engine='ray')) fits every label on Ray")
+        raise TypeError(f"aggregate(): {name} ({cls.__name__}) runs locally only; leave out {where}")
     owned = None
     if address is not None:
         if engine not in (None, "ray"):
@@ -139,10 +149,11 @@ def aggregate(data: Any, model: str | None = None, *, kind: str = "auto", gold: 
         unknown = re.search(r"unexpected keyword argument '([^']+)'", str(exc))
         if unknown is None or unknown.group(1) not in kwargs:
             raise
+        fit_help = f"help(galton.{cls.__name__}.fit)"  # text, embedding...: no kind (not categorical data's)
         raise TypeError(
             f"aggregate(): {name} ({cls.__name__}) has no parameter {unknown.group(1)!r}; its parameters are "
-            f"{', '.join(sorted(accepted))}, and its fit takes the options of {model_kind} data "
-            f"(help(galton.{cls.__name__}.fit))") from None
+            f"{', '.join(sorted(accepted))}, and its fit takes the options "
+            + (f"of {model_kind} data ({fit_help})" if hasattr(cls, "kind") else f"{fit_help} lists")) from None
     finally:
         if owned is not None:
             owned.close()

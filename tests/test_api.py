@@ -103,6 +103,28 @@ def test_predict_answers_in_the_new_datas_frame_type(name):
                                got_pandas.sort_index()[sorted(got_pandas.columns)].to_numpy(), rtol=1e-12)
 
 
+def test_models_without_an_engine_say_they_run_locally():
+    """Text, embedding, segmentation and multi-label models have no kind, and aggregate() called them
+    categorical: ``engine="ray"`` on ROVER said "has no parameter 'engine' ... the options of
+    categorical data" (an address started Ray first). They run locally only; BinaryRelevance's
+    model takes the engine."""
+    from galton import ROVER, BinaryRelevance, DawidSkene
+
+    texts = pd.DataFrame({"task": [1, 1, 1], "worker": ["a", "b", "c"], "text": ["x y", "x z", "x y"]})
+    rover = ROVER(tokenizer=str.split, detokenizer=" ".join)
+    for option in ({"engine": "ray"}, {"address": "127.0.0.1:1"}, {"n_shards": 2}):
+        with pytest.raises(TypeError, match=r"^aggregate\(\): ROVER \(ROVER\) runs locally only; leave out "
+                                            f"{next(iter(option))}="):
+            galton.aggregate(texts, rover, **option)
+    tags = pd.DataFrame({"task": [1, 1], "worker": ["a", "b"], "label": [["p"], ["p", "q"]]})
+    with pytest.raises(TypeError, match=r"leave out engine='ray' and give its model the engine: "
+                                        r"BinaryRelevance\(DawidSkene\(engine='ray'\)\)"):
+        galton.aggregate(tags, BinaryRelevance(DawidSkene()), engine="ray")
+    with pytest.raises(TypeError, match=r"no parameter 'sep'.*takes the options help\(galton.ROVER.fit\) lists$"):
+        galton.aggregate(texts, rover, sep=" ")  # not "the options of categorical data"
+    assert galton.aggregate(texts, rover).texts_.tolist() == ["x y"]
+
+
 def test_column_options_decide_the_kind_of_data():
     """Pairwise data with its left column renamed and left_col= given was taken as categorical
     (kind detection ignored the *_col options; bug hunt)."""
