@@ -90,10 +90,12 @@ def task_ranks(judgments: Any, tasks: float, within: float) -> np.ndarray | None
     (``tasks``, ``within``: :func:`sample_fraction`), for data ingested by shards (``task_order``:
     their codes are ``offset + local index`` per shard, so keyed by code the sample, and the
     temperature, changed with the number of shards); None for data read in memory, whose codes are
-    those places, and where every judgment is scored (no key is read: no task ids are fetched)."""
-    order = getattr(judgments, "task_order", None)
-    if order is None or (tasks >= 1.0 and within >= 1.0):
-        return None
+    those places, and where every judgment is scored (no key is read). Ingested data fetch their
+    task ids into this process for it, once (a fit that collects its results fetches them anyway;
+    one that writes ``results_dir`` fetches nothing else per task: 1M text ids are about 100 MB)."""
+    if (tasks >= 1.0 and within >= 1.0) or not hasattr(type(judgments), "task_order"):
+        return None  # the class's attribute: the instance's would fetch the ids
+    order = judgments.task_order
     ranks = np.empty(order.size, dtype=np.int32)
     ranks[order] = np.arange(order.size, dtype=np.int32)
     return ranks

@@ -443,6 +443,14 @@ def test_the_default_calibrates_on_the_same_sample_whatever_the_shards_of_ingest
         assert remote.calibration_judgments_ == local.calibration_judgments_, n_shards
         assert remote.temperature_ == local.temperature_, n_shards
         _assert_same(remote, local)
+    written = BayesianDawidSkene()  # the shards write the results: the same sample
+    fit_parquet(written, folder, n_shards=4, results_dir=tmp_path / "labels")
+    assert (written.calibration_judgments_, written.temperature_) == (local.calibration_judgments_,
+                                                                      local.temperature_)
+    got = pq.read_table(tmp_path / "labels").sort_by("task")
+    post = _by_task(local)[1]
+    probs = np.column_stack([got[f"p_{k}"].to_numpy() for k in local.judgments_.label_names.tolist()])
+    np.testing.assert_allclose(probs, np.array([post[t] for t in got["task"].to_pylist()]), rtol=0, atol=1e-9)
 
 
 class _Broken(DawidSkene):
