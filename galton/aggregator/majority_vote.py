@@ -21,6 +21,9 @@ labels with a hash of (``random_state``, task code, label code): reproducible fo
 independent of row order and of sharding. Weighted votes are summed in a fixed order (by task,
 label, worker), so a tie between floating-point sums does not depend on the order of the rows.
 
+A task with no judgment at all (``Judgments.from_codes(..., n_tasks=...)`` can hold one) gets uniform
+shares, as the other models' posteriors without evidence, and its label by the tie rule.
+
 Gold. Tasks with a known label (``fit(data, gold=...)``; ``MajorityVote`` takes skills second, as
 crowd-kit) are clamped to it: their probabilities are
 one-hot and the agreement that defines the skills is measured against it.

@@ -46,6 +46,15 @@ def _sorted_votes(shard: Shard) -> tuple[np.ndarray, np.ndarray]:
     return cached
 
 
+def _judged(shard: Shard) -> np.ndarray:
+    """Per task of the shard: True where it has a judgment; cached in ``shard.state``."""
+    cached = shard.state.get("_mv_judged")
+    if cached is None:
+        cached = np.bincount(shard.task, minlength=shard.n_tasks) > 0
+        shard.state["_mv_judged"] = cached
+    return cached
+
+
 def _distinct_answers(shard: Shard) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Distinct (task, worker, label) triples; a worker's repeated identical answer counts once in
     the agreement, as in crowd-kit's ``get_accuracy``. Cached in ``shard.state``."""
@@ -66,19 +75,21 @@ def shard_vote_shares(shard: Shard, weights: np.ndarray | None) -> np.ndarray:
 
     ``weights`` is one weight per worker code (None: every vote counts 1); NaN marks a worker whose
     votes are ignored. A task whose voters all weigh 0 gets the shares of its own unweighted votes
-    (the labels given there; :func:`weighted_vote` warns); a task with no voter left gets NaN (the
-    caller raises).
+    (the labels given there; :func:`weighted_vote` warns); a task with judgments but no voter left
+    gets NaN (the caller raises). A task with no judgment at all (``Judgments.from_codes(...,
+    n_tasks=...)`` can hold one) gets uniform shares: no evidence, as in the other models' posteriors.
     """
     n_t, k = shard.n_tasks, shard.n_labels
+    judged = _judged(shard)
     if weights is None:
         # counted as floats at once (an int count then astype(float) copied tasks x labels again)
         votes = vote_counts(shard.task, shard.label, n_t, k, np.ones(shard.n_judgments))
-        voted = np.ones(n_t, dtype=bool)
+        voted = judged
     else:
         flat, worker = _sorted_votes(shard)
         w = weights[worker]
         known = ~np.isnan(w)
-        voted = np.ones(n_t, dtype=bool)
+        voted = judged
         if not known.all():
             flat, w = flat[known], w[known]
             voted = np.bincount(flat // k, minlength=n_t) > 0
@@ -91,6 +102,8 @@ def shard_vote_shares(shard: Shard, weights: np.ndarray | None) -> np.ndarray:
         own = np.bincount(flat[zero[flat // k]], minlength=n_t * k).reshape(n_t, k)[zero].astype(float)
         shares[zero] = own / own.sum(axis=1, keepdims=True)
     shares[~voted] = np.nan
+    if k and not judged.all():
+        shares[~judged] = 1.0 / k
     g = np.flatnonzero(shard.gold >= 0)
     shares[g] = 0.0
     shares[g, shard.gold[g]] = 1.0

@@ -17,6 +17,7 @@ import pyarrow as pa
 import pytest
 
 import galton.datasets as gd
+from galton import Judgments
 from galton.aggregator import (
     ConvergenceWarning, GoldMajorityVote, LocalEngine, MajorityVote, Wawa, ZeroBasedSkill, get,
 )
@@ -315,6 +316,28 @@ def test_a_task_whose_voters_all_weigh_zero_takes_its_own_votes_with_one_warning
         labels = GoldMajorityVote().fit_predict(gold_df, {"g1": "cat", "g2": "dog"})
     assert [str(w.message)[:40] for w in caught] == ["1 task(s) have only judgments from worke"]
     assert labels.to_dict() == {"g1": "cat", "g2": "dog", "t1": "dog", "t2": "cat"}
+
+
+@pytest.mark.parametrize("cls", MODELS)
+def test_a_task_nobody_judged_gets_uniform_shares_like_the_other_models(cls) -> None:
+    """Judgments.from_codes(..., n_tasks=3) with no judgment on task 2 (galton bench builds one when
+    its best annotators, out of the crowd, were a task's only judges): mv and wawa raised "no judgment
+    from a worker with a known skill ... give skills" (none were given), zbs "not finite". Like ds,
+    glad or mace (no evidence: no preference), the task gets uniform shares, its label by the tie rule,
+    and the judged tasks keep their votes."""
+    J = Judgments.from_codes([0, 0, 1, 1, 0, 1], [0, 1, 0, 1, 2, 2], [0, 1, 1, 1, 0, 1], n_tasks=3, n_labels=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no 0/0 RuntimeWarning either
+        m = cls().fit(J)
+    p = np.asarray(m.probas_.select(["p_0", "p_1"]).to_numpy())
+    assert p[2].tolist() == [0.5, 0.5] and m.label_codes_.tolist() == [0, 1, 0]
+    assert p[1].tolist() == [0.0, 1.0] and p[0, 0] > 0.5
+    J = Judgments.from_codes([0, 0, 1], [0, 1, 0], [0, 1, 1], n_tasks=3, n_labels=2)
+    mv = MajorityVote().fit(J)
+    assert np.asarray(mv.probas_.select(["p_0", "p_1"]).to_numpy()).tolist() == [[0.5, 0.5], [0, 1], [0.5, 0.5]]
+    # a task judged only by workers whose judgments are ignored (task 1: worker 0) is still an error
+    with pytest.raises(ValueError, match=r"^1 task\(s\) have no judgment from a worker with a known skill \(1\)"):
+        MajorityVote(on_missing_skill="ignore").fit(J, skills={1: 1.0})
 
 
 def test_skills_that_name_a_worker_twice_are_refused() -> None:
