@@ -84,8 +84,23 @@ def exclude_best(source: Source, study: Study) -> Source:
     return dataclasses.replace(source, crowd_excluded=tuple(int(w) for w in sel.workers))
 
 
+def _crowd_judged(comp: Comparison, judged: np.ndarray) -> Comparison:
+    """The comparison on the tasks the crowd judged (``judged``: per task of the source)."""
+    keep = judged[comp.tasks]
+    if keep.all():
+        return comp
+    return dataclasses.replace(comp, tasks=comp.tasks[keep], credit=comp.credit[keep],
+                               score=None if comp.score is None else comp.score[keep])
+
+
 def comparisons(source: Source, study: Study) -> list[Comparison]:
-    """The comparisons of a source: the gold curve first, then every expert."""
+    """The comparisons of a source: the gold curve first, then every expert. Every one leaves out
+    the tasks the crowd never judged (a task only the best annotators judged, once they are out of
+    the crowd): there a model has nothing to aggregate, and would be scored on its prior guess."""
+    return [_crowd_judged(c, source.counts > 0) for c in _all_comparisons(source, study)]
+
+
+def _all_comparisons(source: Source, study: Study) -> list[Comparison]:
     gold_tasks = np.flatnonzero(source.gold >= 0)
     gold_credit = _onehot(source.gold[gold_tasks], source.n_codes)
     truth = "truth" if source.kind == "simulation" else "gold"
@@ -247,6 +262,7 @@ def evaluate_source(source: Source, ks: Sequence[int], results: dict[int, dict[s
         (1 if source.sim_expert is not None else 0),
         "dropped_expert_judgments": source.dropped_expert_judgments,
         "best_annotator_judgments": int(source.task.shape[0] - source.crowd.shape[0]),
+        "unjudged_gold_tasks": int(((source.gold >= 0) & (c == 0)).sum()),
         "params": json.dumps(source.params, sort_keys=True)})
     return rows
 

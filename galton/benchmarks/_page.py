@@ -92,7 +92,8 @@ def page_head(result: Any, kind_note: str, note: str) -> list[str]:
 _SOURCE_NAMES = {"n_tasks": "tasks", "n_gold_tasks": "gold tasks", "n_workers": "workers", "n_labels": "labels",
                  "n_judgments": "judgments", "n_experts": "experts", "k_grid": "k grid",
                  "dropped_expert_judgments": "expert judgments dropped",
-                 "best_annotator_judgments": "best annotators' judgments (not in the crowd)"}
+                 "best_annotator_judgments": "best annotators' judgments (not in the crowd)",
+                 "unjudged_gold_tasks": "gold tasks only best annotators judged (not scored)"}
 
 
 def sources_frame(sources: Any) -> Any:

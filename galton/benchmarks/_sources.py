@@ -85,8 +85,10 @@ class Source:
         """The largest k of this source: the ``"median"`` number of judgments of a gold task
         (rounded down), the ``"max"`` of a gold task (where accuracy is measured: a k that no gold
         task reaches scores nothing with ``short_tasks = "exclude"``), or a number (capped at the
-        largest number any task has). A source without gold counts every task."""
-        c = self.counts[self.gold >= 0] if (self.gold >= 0).any() else self.counts
+        largest number any task has). A source without gold counts every task; a gold task the crowd
+        never judged (only best annotators did) is not scored, and not counted."""
+        scored = (self.gold >= 0) & (self.counts > 0)
+        c = self.counts[scored] if scored.any() else self.counts
         if k_max == "median":
             return max(1, int(np.floor(np.median(c))))
         if k_max == "max":

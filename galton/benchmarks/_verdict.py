@@ -98,12 +98,15 @@ def verdict_sentence(row: dict[str, Any]) -> str:
 
 
 def _all_tasks(sources: Any, src: str, ref: str, chosen: dict[str, Any] | None) -> dict[str, Any]:
-    """The tasks a curve scores when none is left out: the gold tasks, or the leave-one-out experts'
-    tasks (those of their mean); ``n_tasks_all`` None where the tables do not say."""
+    """The tasks a curve scores when none is left out: the gold tasks (less those that only best annotators
+    judged: no one scores them), or the leave-one-out experts' tasks (those of their mean); ``n_tasks_all``
+    None where the tables do not say."""
     if ref == "experts_loo":
         return {"n_tasks_all": None if chosen is None else chosen.get("n_tasks"), "tasks": "tasks of the experts"}
     row = sources.filter(sources["source"] == src)
     n = row["n_gold_tasks"][0] if "n_gold_tasks" in row.columns and row.height else None
+    if n is not None and "unjudged_gold_tasks" in row.columns:
+        n -= row["unjudged_gold_tasks"][0]
     return {"n_tasks_all": n, "tasks": "gold tasks"}
 
 

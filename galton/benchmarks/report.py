@@ -66,7 +66,8 @@ of the other experts. Best annotators are chosen by accuracy on a random half of
 a minimum of judged tasks) and scored on the tasks they judged in the other half only. Their
 crowd-equivalent scores the crowd on exactly those tasks; the verdict and the crowd curves score the crowd
 on all gold tasks. Their judgments are left out of the crowd on every task, so the crowd compared with
-them never holds their own votes. The post-hoc best annotator (chosen on the scoring gold) is listed for
+them never holds their own votes; a gold task that only they judged is scored for no one (the sources
+table counts them). The post-hoc best annotator (chosen on the scoring gold) is listed for
 comparison and never used. Simulated experts have a known accuracy.</p>
 <p><b>Crowd-equivalent.</b> The smallest k of the grid at which the crowd's accuracy on the expert's own
 tasks and reference reaches the expert's. Interval: the smallest k at which the upper bound of the

@@ -401,6 +401,43 @@ def test_the_crowd_never_holds_the_best_annotator_it_is_compared_with(monkeypatc
     assert _evaluate.exclude_best(src, study).crowd_excluded == (0,)
 
 
+def test_gold_tasks_only_the_best_annotators_judged_are_scored_for_no_one(monkeypatch) -> None:
+    """Bug hunt (zheng_s_rel, zhou_web): a gold task judged only by a best annotator has no judgment once
+    the annotator is out of the crowd. mv and zbs then failed on every k ("no crowd curve: every model
+    failed", mv's error asking for skills no one gave) and ds was scored there on its prior guess. Here worker 0
+    (always right, the best annotator) alone judges tasks 0-29, and two of workers 1-19 (always right)
+    judge each of tasks 30-59: every model is right on all 30 tasks the crowd judged, which are the
+    only ones scored, and k stops at the median of their judgments (2, not 1 with the 30 zeros)."""
+    from galton.benchmarks import study as study_mod
+    from galton.benchmarks._sources import Source
+    from galton.benchmarks._verdict import verdict_rows
+
+    rng = np.random.default_rng(4)
+    gold = rng.integers(0, 2, 60).astype(np.int32)
+    rows = [(t, 0, gold[t]) for t in range(60)]
+    rows += [(t, w, gold[t]) for t in range(30, 60) for w in rng.choice(np.arange(1, 20), 2, replace=False)]
+    task, worker, label = (np.asarray(a, dtype=np.int32) for a in zip(*rows))
+    src = Source(name="toy", kind="dataset", origin="bundled", params={}, seed_key=1, task=task, worker=worker,
+                 label=label, n_tasks=60, n_workers=20, n_labels=2, n_codes=2, label_names=[0, 1], gold=gold)
+    study = Study(datasets=("toy",), models=("mv", "zbs"), k=(1, 2, 5), repeats=2, bootstrap=20, best_annotators=1,
+                  min_tasks=5, engine="local")
+    monkeypatch.setattr(study_mod, "prepare_sources", lambda s: ([src], []))
+    t = run_study(study, progress=False).tables
+    assert t["runs"]["error"].to_list() == ["", ""]
+    curves = t["curves"]
+    assert curves["k"].to_list() == [1, 2, 1, 2] and curves["n_tasks"].to_list() == [30] * 4
+    assert curves["accuracy"].to_list() == [1.0] * 4
+    sources = t["sources"].row(0, named=True)
+    assert sources["unjudged_gold_tasks"] == 30 and sources["best_annotator_judgments"] == 60
+    best = t["experts"].filter(t["experts"]["kind"] == "best annotator (split half)").row(0, named=True)
+    assert best["expert"] == "best #1 (worker 0)" and best["accuracy"] == 1.0
+    scoring = t["crowd_equivalent"].filter(t["crowd_equivalent"]["expert"] == best["expert"])
+    assert scoring["n_tasks"].to_list() == [best["n_tasks"]] * 2 and 5 <= best["n_tasks"] < 30
+    assert scoring["crowd_accuracy_max_k"].to_list() == [1.0, 1.0]
+    verdict = verdict_rows(t, ["toy"])[0]  # all the tasks a curve can score were scored: nothing to say
+    assert verdict["n_tasks_all"] == 30 and "scored on" not in verdict["sentence"]
+
+
 def test_k_max_max_is_the_most_judgments_of_a_gold_task() -> None:
     """Bug hunt: k_max = "max" took the most judgments of any task (20 on whitehill_duchenne, whose
     gold tasks have at most 15), so with short_tasks = "exclude" the largest k scored nothing."""
