@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .study import Study
     from .study_prefs import PrefStudy
 
-__all__ = ["Source", "TAGS", "grid_points", "prepare_dataset", "prepare_simulation", "prepare_sources",
+__all__ = ["Source", "TAGS", "grid_points", "labels_like", "prepare_dataset", "prepare_simulation", "prepare_sources",
            "simulation_config",
            "PrefSource", "PREF_TAGS", "PREF_COLLECTIONS", "SIM_DEFAULTS", "pref_config", "prepare_pref_source",
            "prepare_pref_sources"]
@@ -151,6 +151,21 @@ def _column(frame: Any, name: str) -> list[Any]:
     return frame.get_column(name).to_list()
 
 
+def labels_like(values: Sequence[Any], labels: Sequence[Any]) -> list[Any]:
+    """Gold or expert label ``values`` in the type of the judgments' ``labels``, as ``galton aggregate
+    --gold`` brings them (:func:`galton._gold.gold_label_values`): each table of a shared dataset is
+    typed on its own, and gold 1, 2, 3 (integers) matched none of the judgments' text labels "1", "2",
+    "3" (every model then scored 0)."""
+    from .._gold import gold_label_values
+
+    def array(v: Sequence[Any]) -> np.ndarray:
+        return np.array(v, dtype=object) if all(isinstance(x, str) for x in v) else np.asarray(v)
+
+    if not len(values) or not len(labels):
+        return list(values)
+    return gold_label_values(array(values), array(labels)).tolist()
+
+
 def prepare_dataset(name: str) -> Source:
     """Encode a real dataset: crowd judgments (experts' own judgments removed), gold, experts."""
     from .. import datasets as D
@@ -172,13 +187,12 @@ def prepare_dataset(name: str) -> Source:
         dropped = int(mask.sum())
         if dropped:
             judgments = judgments.filter(~np.asarray(mask))
-    values = set(_column(judgments, "label")) | set(_column(ds.gold, "label"))
-    if ds.experts is not None:
-        values |= set(_column(ds.experts, "label"))
     crowd_labels = sorted(set(_column(judgments, "label")))
+    gold_values = labels_like(_column(ds.gold, "label"), crowd_labels)
+    expert_values = [] if ds.experts is None else labels_like(_column(ds.experts, "label"), crowd_labels)
+    values = set(crowd_labels) | set(gold_values) | set(expert_values)
     labels = crowd_labels + sorted(values - set(crowd_labels))  # crowd codes first
     J = Judgments.from_any(judgments, labels=crowd_labels)
-    gold_values = _column(ds.gold, "label")
     code_of = {v: i for i, v in enumerate(labels)}
     tidx = J.task_index(_column(ds.gold, "task"))
     gold = np.full(J.n_tasks, -1, dtype=np.int32)
@@ -195,7 +209,7 @@ def prepare_dataset(name: str) -> Source:
         names = [str(e) for e in expert_ids]
         mat = np.full((len(names), J.n_tasks), -1, dtype=np.int32)
         row = {n: i for i, n in enumerate(names)}
-        for t, e, v in zip(e_task, e_id, _column(ex, "label")):
+        for t, e, v in zip(e_task, e_id, expert_values):
             if t >= 0:
                 mat[row[e], t] = code_of[v]
         src.expert_labels, src.expert_names = mat, names

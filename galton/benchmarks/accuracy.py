@@ -108,7 +108,15 @@ def load_dataset(name: str) -> tuple[Any, Any]:
     ds = gd.load(name, frame="pandas") if name in gd.names() else gd.load_shared(name, frame="pandas")
     if ds.gold is None:
         raise ValueError(f"dataset {name!r} has no gold labels; leave it out of the accuracy benchmark")
+    from ._sources import labels_like
+
     gold = ds.gold.drop_duplicates("task").set_index("task")["label"]
+    known = gold.notna().to_numpy()  # in the judgments' label type (shared tables are typed one by one)
+    given = gold[known].tolist()
+    typed = labels_like(given, ds.judgments["label"].dropna().unique().tolist())
+    if typed != given:  # gold 1 for the judgments' "1" (1 == 1.0: a number stays as it is)
+        gold = gold.astype(object)
+        gold[known] = typed
     return ds.judgments, gold
 
 

@@ -438,6 +438,28 @@ def test_gold_tasks_only_the_best_annotators_judged_are_scored_for_no_one(monkey
     assert verdict["n_tasks_all"] == 30 and "scored on" not in verdict["sentence"]
 
 
+def test_gold_and_expert_labels_take_the_judgments_label_type(tmp_path, monkeypatch) -> None:
+    """Bug hunt: each table of a shared dataset is typed on its own, so gold 1, 2 (integers) never matched
+    the judgments' text labels "1", "2" (text: "unsure" is a label too) and every model scored 0.000,
+    while `galton aggregate --gold` matched them. Gold and expert labels now take the judgments' type;
+    a gold label no worker gave ("3" here) stays a code of its own after the crowd's."""
+    from galton.benchmarks.accuracy import load_dataset
+
+    d = tmp_path / "textlab"
+    d.mkdir()
+    (d / "judgments.csv").write_text("task,worker,label\nt0,a,1\nt0,b,unsure\nt1,a,2\nt1,b,2\nt2,a,1\n"
+                                     "t2,b,2\nt3,a,unsure\nt3,c,1\n")
+    (d / "gold.csv").write_text("task,label\nt0,1\nt1,2\nt2,3\n")
+    (d / "experts.csv").write_text("task,expert,label\nt0,c,2\nt1,c,2\n")
+    monkeypatch.setenv("GALTON_SHARED_DATASETS", str(tmp_path))
+    src = prepare_dataset("textlab")
+    assert src.label_names == ["1", "2", "unsure", "3"] and src.n_labels == 3
+    assert src.gold.tolist() == [0, 1, 3, -1]
+    assert src.expert_labels.tolist() == [[1, 1, -1, -1]] and src.expert_names == ["c"]
+    _, gold = load_dataset("textlab")  # the accuracy and allocation studies' reader
+    assert gold.to_dict() == {"t0": "1", "t1": "2", "t2": "3"}
+
+
 def test_k_max_max_is_the_most_judgments_of_a_gold_task() -> None:
     """Bug hunt: k_max = "max" took the most judgments of any task (20 on whitehill_duchenne, whose
     gold tasks have at most 15), so with short_tasks = "exclude" the largest k scored nothing."""
