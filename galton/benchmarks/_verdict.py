@@ -86,7 +86,12 @@ def verdict_sentence(row: dict[str, Any]) -> str:
     diff = 100.0 * (row["crowd"] - row["expert_accuracy"])
     who = _who(row["expert"])
     keq = row["keq"]
-    reach = ("" if keq is None else f"; it reaches the expert at k={keq['k_equivalent']}"
+    # the crowd-equivalent is on the expert's own tasks: where those are not the tasks of the points (a
+    # best annotator's half of the gold) and the two disagree, the sentence says where it is
+    same = keq is not None and row.get("n_tasks_all") is not None and keq.get("n_tasks") == row["n_tasks_all"]
+    own = "" if same else "on the expert's own tasks "
+    reach = ("" if keq is None else
+             f"; {own if diff < 0 else ''}it reaches the expert at k={keq['k_equivalent']}"
              if keq["k_equivalent"] is not None else "" if diff < 0 else
              f"; on the expert's own tasks it does not reach the expert up to k={keq['k_max']}")
     word = row["verdict"]

@@ -79,6 +79,25 @@ def test_the_methods_say_where_the_crowd_is_scored_against_a_best_annotator(tiny
     assert "the verdict and the crowd curves score the crowd on all gold tasks" in text
 
 
+def test_the_verdict_says_where_the_crowd_reaches_an_expert_it_trails_on_all_gold() -> None:
+    """Bug hunt (welinder_bluebirds): "the crowd of k=10 (ds) is level with the best annotator (worker
+    1005) (-1.5 points, intervals overlap); it reaches the expert at k=10" -- the points are on all 108
+    gold tasks, the crowd-equivalent on the annotator's own 50. Where the two disagree on different tasks
+    the sentence says so; on the same tasks (a simulated expert's) it needs not."""
+    from galton.benchmarks._verdict import verdict_sentence
+
+    keq = {"k_equivalent": 10, "k_low": 5, "k_high": None, "k_max": 10, "n_tasks": 50}
+    row = {"model": "ds", "k": 10, "expert": "best #1 (worker 1005)", "crowd": 0.885, "expert_accuracy": 0.9,
+           "verdict": "level with", "keq": keq, "n_tasks": 108, "n_tasks_all": 108, "tasks": "gold tasks"}
+    assert verdict_sentence(row) == ("the crowd of k=10 (ds) is level with the best annotator (worker 1005) "
+                                     "(-1.5 points, intervals overlap); on the expert's own tasks it reaches "
+                                     "the expert at k=10")
+    assert verdict_sentence({**row, "keq": {**keq, "n_tasks": 108}}).endswith(
+        "(-1.5 points, intervals overlap); it reaches the expert at k=10")  # the same tasks: no contradiction
+    assert verdict_sentence({**row, "crowd": 0.915}).endswith(  # both say the crowd is up: nothing to add
+        "(+1.5 points, intervals overlap); it reaches the expert at k=10")
+
+
 def test_page_and_plots(tiny) -> None:
     result, out = tiny
     page = (out / "index.html").read_text()
