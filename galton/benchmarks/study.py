@@ -425,7 +425,17 @@ def run_categorical(study: Study, *, engine: str | None = None, address: str | N
         "sources": [s.name for s in sources], "notes": notes, "versions": versions(),
         "seconds": time.perf_counter() - t0, "seconds_fits": t_fit, "n_jobs": len(jobs),
         "tie_break": study.tie_break, "loo_ties": study.loo_ties, "short_tasks": study.short_tasks,
-        "seeds": {"study": study.seed, "simulation": int(study.simulation.get("seed", study.seed)),
-                  "streams": {k: f"SeedSequence([{study.seed}, {v}, ...])" for k, v in TAGS.items()}},
+        "seeds": _seeds(study),
     }
     return StudyResult(study=study, tables=tables, meta=meta)
+
+
+def _seeds(study: Study) -> dict[str, Any]:
+    """The study's seeds and the SeedSequence of each random stream, as :mod:`._sources` and
+    :mod:`._evaluate` draw them: the simulated expert from the simulation's seed (``[simulation] seed``,
+    one per point of a grid over seed), every other stream from the study's."""
+    sims = [int(v) for v in study.grid.get("seed", [study.simulation.get("seed", study.seed)])]
+    sim = str(sims[0]) if len(sims) == 1 else "the point's simulation seed"
+    streams = {k: f"SeedSequence([{study.seed}, {v}, ...])" for k, v in TAGS.items()}
+    streams["sim_expert"] = f"SeedSequence([{sim}, {TAGS['sim_expert']}])"
+    return {"study": study.seed, "simulation": sims[0] if len(sims) == 1 else sims, "streams": streams}

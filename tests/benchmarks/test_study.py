@@ -568,6 +568,32 @@ def test_a_grid_over_seed_simulates_one_crowd_per_seed() -> None:
     assert not np.array_equal(one.label, two.label)
 
 
+def test_study_json_names_the_seed_the_simulated_expert_is_drawn_with() -> None:
+    """Bug hunt: with [study] seed = 11 and [simulation] seed = 77, study.json said the simulated
+    expert's stream was SeedSequence([11, 5, ...]); prepare_simulation draws it from
+    SeedSequence([77, 5]). Redrawing the expert from the stream named gives the expert's labels."""
+    from galton.benchmarks._sources import prepare_simulation
+
+    sim = {"n_tasks": 40, "n_workers": 5, "k": [1], "seed": 77}
+    study = Study(name="s", models=("mv",), k=(1,), repeats=1, bootstrap=10, seed=11, engine="local",
+                  simulation=sim)
+    seeds = run_study(study, progress=False).meta["seeds"]
+    assert seeds["simulation"] == 77 and seeds["streams"]["sim_expert"] == "SeedSequence([77, 5])"
+    assert seeds["streams"]["subsample"] == "SeedSequence([11, 1, ...])"
+    from galton.benchmarks._sources import simulation_config
+    from galton.datasets.simulate import simulate
+
+    config, _ = simulation_config(study, {})
+    res, K, a = simulate(config), config.n_classes, config.expert_accuracy
+    rng = np.random.default_rng(np.random.SeedSequence([77, 5]))  # the stream study.json names
+    u, off = rng.random(40), rng.integers(0, K - 1, 40)
+    p = 1 / (1 + np.exp(-(np.log(a) - np.log1p(-a)) / res.difficulty))
+    y = res.true_label
+    assert np.array_equal(prepare_simulation(study, 0, {}).sim_expert[0], np.where(u < p, y, (y + 1 + off) % K))
+    grid = run_study(study.replace(grid={"seed": [3, 4]}), progress=False).meta["seeds"]
+    assert grid["simulation"] == [3, 4] and "[the point's simulation seed, 5]" in grid["streams"]["sim_expert"]
+
+
 # --------------------------------------------------------------------------------------------------
 # published figures
 # --------------------------------------------------------------------------------------------------
