@@ -39,18 +39,18 @@ from ._verdict import crowd_equivalent_pivot, level_text, verdict_html, verdict_
 from .kinds import kind_of, study_kind
 from .runner import StudyResult
 
-__all__ = ["write_report", "check_out", "summary", "markdown", "METHODS", "COLORS", "figure", "html_table",
-           "k_axis", "k_text", "slug", "page_head", "page_tail", "plot_crowd_equivalent", "categorical_plots",
-           "categorical_page", "categorical_summary"]
+__all__ = ["write_report", "check_out", "summary", "markdown", "METHODS", "methods", "COLORS", "figure",
+           "html_table", "k_axis", "k_text", "slug", "page_head", "page_tail", "plot_crowd_equivalent",
+           "categorical_plots", "categorical_page", "categorical_summary"]
 
-METHODS = """\
+_METHODS = """\
 <p><b>Crowd curve.</b> For every k and repetition r = 1..R, min(k, n<sub>t</sub>) non-expert judgments
 of each task t are drawn without replacement (the crowd holds neither the designated experts nor the best
 annotators chosen for the study, and n<sub>t</sub> counts the crowd's judgments; tasks with fewer than k
 judgments use all they have unless <code>short_tasks = "exclude"</code>; <code>n_tasks_full</code> counts
 the scored tasks that had k);
 each model aggregates them without seeing gold; accuracy is the mean credit over repetitions and
-scored tasks. k stops at the median number of judgments of a gold task (<code>k_max</code>).</p>
+scored tasks. K_STOP</p>
 <p><b>Intervals.</b> A two-way percentile bootstrap: each replicate resamples the tasks and the
 repetitions independently with replacement (Owen 2007, conservative for crossed designs). The
 task weights are shared by every k, every model and the expert of a comparison, so crowd-minus-expert
@@ -74,6 +74,18 @@ tasks and reference reaches the expert's. Interval: the smallest k at which the 
 band of (crowd - expert) (see Intervals) reaches 0, and the smallest k at which its lower bound does.
 "not reached": no k of the grid; an open upper bound: the lower band never reaches 0.</p>
 """
+
+
+def methods(k_max: str | int = "median") -> str:
+    """The methods section of a categorical study's page, with where its k stops (``k_max``)."""
+    stop = {"median": "the median number of judgments of a gold task",
+            "max": "the largest number of judgments of a gold task"}.get(
+        str(k_max), f"{k_max} (or the most judgments a task has, where fewer)")
+    return _METHODS.replace("K_STOP", f"k stops at {stop} (<code>k_max = {html.escape(json.dumps(k_max))}</code>).")
+
+
+#: The methods section of a study with the default ``k_max = "median"``.
+METHODS = methods()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -169,7 +181,7 @@ def categorical_page(result: StudyResult, plots: dict[str, list[str]]) -> str:
             if c.height:
                 h.append(_details(f"{source_label(t, src)}, against {ref}",
                                   html_table(_curve_summary(t["curves"], src, ref))))
-    return "\n".join(h + page_tail(result, METHODS, TABLES))
+    return "\n".join(h + page_tail(result, methods(result.study.k_max), TABLES))
 
 
 def categorical_plots(result: StudyResult, tmp: Path) -> dict[str, list[str]]:

@@ -427,7 +427,9 @@ def run_categorical(study: Study, *, engine: str | None = None, address: str | N
         "tie_break": study.tie_break, "loo_ties": study.loo_ties, "short_tasks": study.short_tasks,
         "seeds": _seeds(study),
     }
-    return StudyResult(study=study, tables=tables, meta=meta)
+    # the study as run (the report's study.toml): on the engine it ran on (--engine; local without Ray)
+    as_run = study if study.engine == engine else study.replace(engine=engine)
+    return StudyResult(study=as_run, tables=tables, meta=meta)
 
 
 def _seeds(study: Study) -> dict[str, Any]:

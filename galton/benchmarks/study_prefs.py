@@ -379,5 +379,7 @@ def run_pref_study(study: PrefStudy, *, engine: str | None = None, address: str 
                   "streams": {a: f"SeedSequence([{study.sim_seed if a in ('pool', 'sim_expert') else study.seed}"
                                  f", {v}, ...])" for a, v in TAGS.items()}},
     }
-    return StudyResult(study=study, tables=tables, meta=meta)  # type: ignore[arg-type]
+    # the study as run (the report's study.toml): on the engine it ran on (--engine; local without Ray)
+    as_run = study if study.engine == engine else study.replace(engine=engine)
+    return StudyResult(study=as_run, tables=tables, meta=meta)  # type: ignore[arg-type]
 

@@ -139,6 +139,27 @@ def test_cli_bench(tmp_path: Path, capsys) -> None:
     assert not (tmp_path / "n").exists()
 
 
+def test_the_report_describes_the_study_as_run_engine_and_k_max(tmp_path: Path) -> None:
+    """Bug hunt: after `galton bench STUDY --engine local` (the study file says ray) the report's study.toml,
+    "the study as run", said engine = "ray" while study.json said "local"; and the methods always said k
+    stops at the median number of judgments of a gold task, with k_max = "max" too."""
+    from galton.benchmarks.study import load_study
+
+    study = tmp_path / "s.toml"
+    study.write_text('[study]\nname = "s"\nengine = "ray"\nmodels = ["mv"]\nk = [1, 50]\nk_max = "max"\n'
+                     'repeats = 1\nbootstrap = 10\n\n[datasets]\nnames = ["welinder_bluebirds"]\n')
+    out = tmp_path / "r"
+    assert main(["bench", str(study), "--engine", "local", "--no-plots", "--quiet", "--out", str(out)]) == 0
+    assert json.loads((out / "study.json").read_text())["engine"] == "local"
+    as_run = load_study(out / "study.toml")
+    assert as_run.engine == "local" and as_run.k_max == "max" and as_run.k == (1, 50)
+    text = " ".join((out / "index.html").read_text().split())
+    assert "k stops at the largest number of judgments of a gold task (<code>k_max = &quot;max&quot;</code>)" in text
+    assert "median number" not in text
+    curves = pl.read_parquet(out / "tables" / "curves.parquet")  # 50 is capped at the most a gold task has
+    assert curves["k"].max() == int(pl.read_parquet(out / "tables" / "sources.parquet")["judgments_max"][0])
+
+
 def test_bench_replaces_only_a_report(tmp_path: Path, capsys) -> None:
     """Bug hunt: `galton bench --out DIR` replaced a directory that `galton simulate` or
     `galton aggregate` wrote (any galton marker passed), deleting the data without a word."""

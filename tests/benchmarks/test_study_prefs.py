@@ -201,6 +201,14 @@ def test_cli_bench_study_preferences_writes_the_report(tmp_path: Path, capsys) -
     assert main(["bench", "sheng", "--study", "preferences", "--out", str(tmp_path / "x")]) == 2
 
 
+def test_the_study_as_run_names_the_engine_it_ran_on() -> None:
+    """Bug hunt: with engine = "ray" in the study and engine="local" given, the result's study (the report's
+    study.toml) still said ray; meta said local."""
+    res = run_study(tiny(engine="ray", k=(1,), repeats=1, bootstrap=20), engine="local", progress=False)
+    assert res.meta["engine"] == "local" and res.study.engine == "local"
+    assert 'engine = "local"' in res.study.text
+
+
 def test_parse_study_dispatches_on_kind() -> None:
     assert isinstance(parse_study({"study": {"kind": "preference", "models": ["bt"]}}), PrefStudy)
     assert isinstance(parse_study({"datasets": {"names": ["act_cf"]}}), Study)
