@@ -12,7 +12,8 @@ gold recorded against the judgments spent (start included), until the pool is em
 budget, where every strategy has seen every judgment.
 
 The report gives per data set the mean curve of each strategy with a 95% interval over the
-repetitions (Student t), the accuracy at 50% and 70% of the budget, and the judgments each strategy
+repetitions (Student t, clipped to [0, 1]; with few repetitions it is wide: t = 12.7 for two), the
+accuracy at 50% and 70% of the budget, and the judgments each strategy
 needs to reach uniform's full-budget accuracy, as a share of all judgments ("not reached" when it
 never does). A simulated crowd in Sheng, Provost and Ipeirotis's setting (KDD 2008: independent
 binary labellers of accuracy 0.7) is the check: there relabelling the uncertain tasks beats
@@ -42,11 +43,13 @@ import numpy as np
 from ._common import markdown_table, simulate_ds, split_names, write_atomic
 
 __all__ = ["DEFAULT_DATASETS", "ReplayData", "ReplayResult", "load_replay_data", "sheng_crowd", "replay",
-           "choose_next", "judgments_to_reach", "interval", "summarise", "run_allocation_study",
+           "choose_next", "judgments_to_reach", "interval", "ACCURACY", "summarise", "run_allocation_study",
            "write_allocation_report", "run_cli", "main"]
 
 DEFAULT_DATASETS = ("snow2008_rte", "snow2008_temp", "sheng")
 STRATEGY_ORDER = ("uniform", "uncertainty", "eig")
+#: the bounds of an accuracy (its intervals are clipped to them)
+ACCURACY = (0.0, 1.0)
 
 
 @dataclass
@@ -238,14 +241,20 @@ def _t975(df: int) -> float:
         return table.get(df, 2.228 if df <= 10 else 2.086 if df <= 20 else 1.96)
 
 
-def interval(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mean and 95% Student-t interval over axis 0 (the repetitions); the mean twice for one."""
+def interval(values: np.ndarray, bounds: tuple[float, float] | None = None
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean and 95% Student-t interval over axis 0 (the repetitions); the mean twice for one. With
+    ``bounds`` (``ACCURACY`` for accuracies) the interval is clipped to them: with few repetitions it is
+    wide (two: t = 12.7), and 0.838 [0.267, 1.410] named accuracies above 1."""
     values = np.asarray(values, dtype=np.float64)
     mean = values.mean(axis=0)
     if values.shape[0] < 2:
         return mean, mean, mean
     half = _t975(values.shape[0] - 1) * values.std(axis=0, ddof=1) / math.sqrt(values.shape[0])
-    return mean, mean - half, mean + half
+    lo, hi = mean - half, mean + half
+    if bounds is not None:
+        lo, hi = np.clip(lo, *bounds), np.clip(hi, *bounds)
+    return mean, lo, hi
 
 
 def _at_share(res: ReplayResult, curve: np.ndarray, share: float) -> float:
@@ -260,7 +269,7 @@ def summarise(res: ReplayResult) -> list[dict[str, Any]]:
     target_mean = float(uni[:, -1].mean())
     rows = []
     for s, a in res.acc.items():
-        mean, lo, hi = interval(a)
+        mean, lo, hi = interval(a, ACCURACY)
         need = judgments_to_reach(res.spent, mean, target_mean)
         per_rep = [judgments_to_reach(res.spent, a[r], uni[r, -1]) for r in range(a.shape[0])]
         extra = res.total - res.start_total
@@ -288,7 +297,8 @@ def _markdown(results: Sequence[ReplayResult], settings: dict[str, Any], load: t
              f"{settings.get('engine', 'local')}. Judgments spent count the start. "
              "'to reach' = judgments at which the mean curve first reaches uniform's full-budget accuracy, as a "
              "share of all judgments (of the extra ones in brackets); per repetition against that repetition's "
-             "uniform. Intervals: 95% Student t over repetitions.", "",
+             "uniform. Intervals: 95% Student t over repetitions, clipped to [0, 1] (wide with few repetitions: "
+             "t = 12.7 for two).", "",
              f"Load average while it ran (1, 5, 15 min): {load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f} "
              f"on {os.cpu_count()} CPU(s).", ""]
     for res in results:
@@ -311,7 +321,7 @@ def _csv(results: Sequence[ReplayResult]) -> str:
     out = ["dataset,strategy,spent,share,mean,lo,hi"]
     for res in results:
         for s, a in res.acc.items():
-            mean, lo, hi = interval(a)
+            mean, lo, hi = interval(a, ACCURACY)
             for i, sp in enumerate(res.spent.tolist()):
                 out.append(f"\"{res.name}\",{s},{sp},{sp / res.total:.6f},{mean[i]:.6f},{lo[i]:.6f},{hi[i]:.6f}")
     return "\n".join(out)

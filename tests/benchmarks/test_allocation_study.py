@@ -4,6 +4,7 @@ selective allocation beating uniform in Sheng et al.'s setting, and RTE from ../
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,23 @@ def test_interval_is_the_student_t_interval() -> None:
     assert mean.tolist() == [2.0, 0.5]
     assert hi[0] - mean[0] == pytest.approx(12.7062, abs=1e-3)  # t(0.975, 1) * sqrt(2) / sqrt(2)
     assert lo[1] == hi[1] == 0.5
+
+
+def test_accuracy_intervals_stay_within_0_and_1() -> None:
+    """Bug hunt: two repetitions (t = 12.7) gave "0.838 [0.267, 1.410]": an accuracy above 1. At 70% of
+    the budget eig scores 0.9 and 0.7: mean 0.8, half-width 12.706 * 0.1414 / 1.414 = 1.27, so the
+    interval is [0, 1] (the summary, the curves CSV); the interval itself is still Student's."""
+    res = al.ReplayResult("toy", np.array([10, 20, 30, 40]), {
+        "uniform": np.array([[0.5, 0.6, 0.7, 0.8], [0.5, 0.6, 0.8, 0.8]]),
+        "eig": np.array([[0.5, 0.9, 0.9, 0.9], [0.5, 0.7, 0.7, 0.7]]),
+    }, total=40, start_total=10, n_tasks=10, max_per_task=4, seconds=0.0)
+    eig = next(r for r in al.summarise(res) if r["strategy"] == "eig")
+    assert eig["at_70"] == pytest.approx(0.8) and (eig["lo_70"], eig["hi_70"]) == (0.0, 1.0)
+    rows = [line.split(",") for line in al._csv([res]).splitlines()[1:]]
+    assert all(0.0 <= float(r[5]) <= float(r[6]) <= 1.0 for r in rows)
+    assert [float(r[6]) for r in rows if r[1] == "uniform"] == pytest.approx([0.5, 0.6, 1.0, 0.8])
+    mean, lo, hi = al.interval(res.acc["eig"])  # no bounds: Student's interval as it is
+    assert hi[1] == pytest.approx(0.8 + 12.7062 * 0.1 * math.sqrt(2) / math.sqrt(2), abs=1e-3)
 
 
 def test_choose_next_walks_the_ranking_again_and_never_takes_more_than_is_left() -> None:
