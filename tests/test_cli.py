@@ -1289,6 +1289,40 @@ def test_simulate_config_errors_name_the_file_or_the_flag(tmp_path: Path, capsys
     assert not (tmp_path / "sim").exists()
 
 
+def test_simulate_takes_its_own_config_json_and_says_what_config_must_be(tmp_path: Path, capsys,
+                                                                        monkeypatch) -> None:
+    """Bug hunt: `galton simulate s1/config.json -o v3` (config.json: simulate's own output, CrowdConfig.to_dict())
+    failed with a bare "Invalid statement (at line 1, column 1)". It now gives the same settings (flags
+    still override), and a file that is neither TOML nor JSON is told what CONFIG must be."""
+    import dataclasses
+    import json
+
+    import galton.workers.simulate as ws
+    from galton.datasets.simulate import CrowdConfig
+
+    seen = []
+
+    def fake(config, out, **kwargs):  # the settings simulate receives; no Ray
+        seen.append(config)
+        raise ValueError("stop here")
+
+    monkeypatch.setattr(ws, "simulate", fake)
+    cfg = CrowdConfig(n_tasks=300, n_workers=12, n_classes=4, judgments_per_task=(2, 5), seed=9, worker_ids="str")
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")  # as galton.workers.simulate writes it
+    run(["simulate", path, "--out", tmp_path / "v3", "-q"], capsys)
+    run(["simulate", path, "--out", tmp_path / "v3", "--n-tasks", "50", "-q"], capsys)
+    assert seen == [cfg, dataclasses.replace(cfg, n_tasks=50)]
+    (tmp_path / "a.csv").write_text("task,worker,label\n1,a,x\n")
+    (tmp_path / "list.json").write_text("[1, 2]\n")
+    for name, says in (("a.csv", "Expected '=' after a key"), ("list.json", "holds a JSON list, not an object")):
+        rc, _, err = run(["simulate", tmp_path / name, "--out", tmp_path / "v4", "-q"], capsys)
+        assert rc == 2 and err.startswith(f"galton: error: {tmp_path / name}: ") and says in err, err
+        assert err.endswith("CONFIG must be a TOML file of CrowdConfig fields (top level or a [crowd] table), or the "
+                            "config.json that galton simulate wrote\n")
+    assert len(seen) == 2
+
+
 @pytest.mark.parametrize("judged,gold,accuracy", [
     (["true", "true", "false", "false", "maybe", "maybe"], "1,true\n2,false\n", "1.000000 (2/2"),
     (["true", "true", "false", "false", "true", "true"], "1,true\n2,false\n3,maybe\n", "0.666667 (2/3"),

@@ -54,7 +54,8 @@ def add_simulate(sub: Any) -> None:
         "galton.datasets.simulate.CrowdConfig (its docstring describes the model).",
     )
     s.add_argument("config", nargs="?", default=None, metavar="CONFIG",
-                   help="TOML file of CrowdConfig fields (top level or a [crowd] table, not both); flags override it")
+                   help="TOML file of CrowdConfig fields (top level or a [crowd] table, not both), or the config.json "
+                        "an earlier run wrote (the same crowd again); flags override it")
     s.add_argument("--out", "-o", required=True, metavar="DIR", help="output directory")
     for f in dataclasses.fields(CrowdConfig):
         flag = "--" + f.name.replace("_", "-")
@@ -200,9 +201,17 @@ def _in_flags(exc: Exception, bare: bool = True, paths: Sequence[str] = ()) -> E
     return exc if text == one_line(exc) else CLIError(text)  # unchanged: the error as it is (--debug: its traceback)
 
 
+_CONFIG_KINDS = ("CONFIG must be a TOML file of CrowdConfig fields (top level or a [crowd] table), or the "
+                 "config.json that galton simulate wrote")
+
+
 def _config_fields(path: str) -> dict[str, Any]:
     """The CrowdConfig fields of a CONFIG file: its top level, or its [crowd] table (not both: the
-    top-level keys beside a [crowd] table were dropped without a word)."""
+    top-level keys beside a [crowd] table were dropped without a word); or the ``config.json`` that
+    ``galton simulate`` writes (``CrowdConfig.to_dict()``: the same settings, read as JSON), which
+    failed with a bare "Invalid statement (at line 1, column 1)"."""
+    import json
+
     from ..benchmarks.study import read_toml
 
     if not Path(path).exists():  # read_toml said "[Errno 2] No such file or directory"
@@ -211,7 +220,20 @@ def _config_fields(path: str) -> dict[str, Any]:
     if Path(path).is_dir():
         raise CLIError(f"CONFIG {path!r} is a directory; give a TOML file of CrowdConfig fields")
     check_readable(path, "CONFIG")
-    data, _ = read_toml(path)
+    text = Path(path).read_text(encoding="utf-8-sig")
+    if Path(path).suffix.lower() == ".json" or text.lstrip().startswith("{"):  # no TOML file starts so
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise CLIError(f"{path}: not JSON ({exc}); {_CONFIG_KINDS}") from None
+        if not isinstance(data, dict):
+            raise CLIError(f"{path}: holds a JSON {type(data).__name__}, not an object of CrowdConfig fields; "
+                           f"{_CONFIG_KINDS}")
+        return data
+    try:
+        data, _ = read_toml(path)
+    except ValueError as exc:
+        raise CLIError(f"{one_line(exc)}; {_CONFIG_KINDS}") from None
     if "crowd" not in data:
         return dict(data)
     crowd, beside = data["crowd"], sorted(set(data) - {"crowd"})
