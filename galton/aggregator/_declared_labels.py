@@ -1,4 +1,4 @@
-"""Labels declared with ``labels=`` that no judgment and no gold uses, for ``bds``.
+"""Labels declared with ``labels=`` that no judgment and no gold uses, for ``bds`` and ``one_coin_ds``.
 
 Such a label is no class of the data: the Dawid-Skene likelihood gives it no evidence, and its
 maximum-likelihood class prior is 0 (:class:`~galton.aggregator.dawid_skene.DawidSkene` keeps it
@@ -24,7 +24,7 @@ __all__ = ["used_labels", "used_only", "expand_params", "declared_errors", "Decl
 
 #: the error of a fit on judgments already in an engine's shards whose declared labels go unused
 UNUSED_ON_SHARDS = (
-    "{n} of the {k} declared labels ({examples}) are given by no judgment and no gold task; bds gives such a "
+    "{n} of the {k} declared labels ({examples}) are given by no judgment and no gold task; {model} gives such a "
     "label probability 0 by fitting on the labels in use, which judgments loaded with load_parquet (encoded "
     "in their shards) cannot be re-coded to: load them without those labels in labels=[...], or fit the "
     "judgments from memory")
@@ -108,6 +108,7 @@ class DeclaredLabels:
         super()._reset()  # type: ignore[misc]
         self.__dict__.pop("_declared", None)  # left by a fit that failed
         self.__dict__.pop("_used", None)
+        self.__dict__.pop("_layout_judgments", None)
 
     def __getstate__(self) -> dict[str, Any]:
         """The model's attributes without the declared judgments: a bound E-step that travels to
@@ -143,11 +144,16 @@ class DeclaredLabels:
         params = expand_params(params, used, full.n_workers)
         super()._finish(params, full)  # type: ignore[misc]
         self._used = used
+        self._layout_judgments = full  # crowd-kit's pandas layout (one-coin) reads the declared labels' codes
         gold = self.__dict__.get("_gold")  # in the codes of the labels in use: back to the declared ones
         if gold is not None:
             self._gold = np.where(gold >= 0, np.flatnonzero(used)[np.maximum(gold, 0)], -1).astype(gold.dtype)
         self._deferred("errors_", declared_errors, self._out, full, params["errors"],  # type: ignore[attr-defined]
                        params["fill"], params["pairs"], used)
+
+    def _crowdkit_layout(self, judgments: Any) -> None:
+        full = self.__dict__.pop("_layout_judgments", None)  # the results are over the declared labels
+        super()._crowdkit_layout(judgments if full is None else full)  # type: ignore[misc]
 
     def _posteriors(self, shard: Any, params: dict[str, Any]) -> np.ndarray:
         """New data scored over the declared labels: 0 for the unused ones (tempering floors them)."""

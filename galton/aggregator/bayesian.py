@@ -287,7 +287,7 @@ class BayesianDawidSkene(DeclaredLabels, ConfusionEM):
         judged = np.bincount(memory["pairs"] % k, minlength=k) > 0
         unused = np.flatnonzero(memory.get("unused", np.zeros(k, bool)) & ~judged)
         if unused.size:
-            raise ValueError(UNUSED_ON_SHARDS.format(n=unused.size, k=k, examples=", ".join(
+            raise ValueError(UNUSED_ON_SHARDS.format(n=unused.size, k=k, model="bds", examples=", ".join(
                 repr(v) for v in judgments.label_names[unused[:5]].tolist())))
         # each worker's judgments beside another's on a task (or on gold): what tells its accuracy
         memory["beside"] = engine.map_sum(_judged_beside_another, int(judgments.n_workers))["n"]

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..judgments import Judgments
+from ._declared_labels import UNUSED_ON_SHARDS, DeclaredLabels
 from ._kernels import vote_shares
 from ._pairs import one_coin_fill, pair_axes, per_worker_sum, right_stats
 from ._registry import register
@@ -27,7 +28,7 @@ __all__ = ["OneCoinDawidSkene"]
 
 
 @register("one_coin_ds", "onecoin", "one_coin", "one-coin-dawid-skene")
-class OneCoinDawidSkene(DawidSkene):
+class OneCoinDawidSkene(DeclaredLabels, DawidSkene):
     r"""One-coin Dawid-Skene: each worker has one accuracy ``s_w``.
 
     ``p(y = l | z = k) = s_w`` if ``l == k`` else ``(1 - s_w) / (K - 1)``. The M-step sets ``s_w`` to
@@ -37,7 +38,10 @@ class OneCoinDawidSkene(DawidSkene):
     Parameters, fitting and the other fitted attributes are :class:`DawidSkene`'s (``n_iter``,
     ``tol``, ``initial_error_strategy``, ``stopping``, ``engine``, ``n_shards``, ...), as crowd-kit's
     ``OneCoinDawidSkene`` subclasses its ``DawidSkene``; ``errors_`` is the one-coin matrix of each
-    worker (``s_w`` on the diagonal, the rest spread evenly).
+    worker (``s_w`` on the diagonal, the rest spread evenly over the labels in use). A label declared
+    with ``labels=`` that no judgment and no gold gives is fitted as ``bds`` fits it (no class of the
+    data: probability 0 everywhere, :mod:`galton.aggregator._declared_labels`): it counted in ``K - 1``
+    and moved labels (act_cf with one such label: 2 of 300 labels, probabilities by up to 0.72).
     """
 
     #: no pairs x K array during the fit (the statistics are one number per pair); ``errors_`` of
@@ -46,6 +50,15 @@ class OneCoinDawidSkene(DawidSkene):
 
     def _held_arrays(self, n_labels: int, n_judgments: int) -> int:
         return self._confusion_arrays  # no per-thread copies of expected counts either
+
+    def _start(self, engine: Any, judgments: Judgments) -> tuple[dict[str, Any], dict[str, Any]]:
+        memory, stats = super()._start(engine, judgments)
+        unused = np.flatnonzero(memory.get("unused", np.zeros(0, bool)))  # in memory: re-coded away already
+        if unused.size:  # judgments loaded into shards cannot be re-coded
+            raise ValueError(UNUSED_ON_SHARDS.format(
+                n=unused.size, k=memory["n_labels"], model="one_coin_ds",
+                examples=", ".join(repr(v) for v in judgments.label_names[unused[:5]].tolist())))
+        return memory, stats
 
     def _mv_stats(self, shard: Any, rows: np.ndarray, n_pairs: int) -> dict[str, Any]:
         """The majority-vote start's statistics: the vote shares' expected right answers per pair."""
@@ -98,6 +111,8 @@ class OneCoinDawidSkene(DawidSkene):
     def _with_outputs(self, params: dict[str, Any], judgments: Judgments) -> dict[str, Any]:
         """``errors`` None: ``errors_`` builds its rows from the fill (a polars / Arrow fit's when
         first read), so the fit holds no pairs x K array."""
+        if "fill" in params:  # spread over the declared labels already (DeclaredLabels._finish)
+            return params
         skill, k = params["skill"], judgments.n_labels
         fill = np.ones((skill.size, 2, 1)) if k == 1 else one_coin_fill((1 - skill) / (k - 1), skill, k)
         return {**params, "errors": None, "fill": fill, "fill_table": np.log(fill)}

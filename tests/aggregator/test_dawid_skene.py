@@ -780,3 +780,25 @@ def test_a_label_no_judgment_gave_keeps_probability_zero(name: str) -> None:
     assert with_unused.labels_.equals(without.labels_) and with_unused.n_iter_ == without.n_iter_
     np.testing.assert_allclose(with_unused.probas_[without.probas_.columns].to_numpy(), without.probas_.to_numpy(),
                                atol=1e-12)
+
+
+@pytest.mark.parametrize("extra", [[99], list(range(100, 140))], ids=["one", "forty"])
+def test_one_coin_declared_labels_nobody_gives_change_nothing(extra):
+    """A label of ``labels=`` that no judgment and no gold gives counted in one-coin's ``K - 1``
+    (each wrong answer's share ``(1 - s) / (K - 1)``): act_cf with one such label declared changed 2
+    of 300 labels and probabilities by up to 0.72. It is no class of the data (Dawid-Skene's fit is
+    unchanged by it): the fit is the one without it, with 0 for it everywhere, in crowd-kit's layout."""
+    df = galton.load_dataset("act_cf", frame="pandas").judgments
+    plain = galton.OneCoinDawidSkene().fit(df)
+    used = plain.probas_.columns.tolist()  # crowd-kit's order: first appearance
+    declared = galton.OneCoinDawidSkene().fit(df, labels=sorted(used) + extra)
+    assert declared.probas_.columns.tolist() == used + extra
+    assert (declared.probas_[extra].to_numpy() == 0).all() and (declared.priors_[extra] == 0).all()
+    np.testing.assert_array_equal(declared.probas_[used].to_numpy(), plain.probas_.to_numpy())
+    assert declared.labels_.equals(plain.labels_) and declared.skills_.equals(plain.skills_)
+    errors = declared.errors_  # the observed (worker, label) rows, as crowd-kit lists them
+    assert errors.index.equals(plain.errors_.index) and (errors[extra].to_numpy() == 0).all()
+    np.testing.assert_allclose(errors[used].to_numpy(), plain.errors_.to_numpy(), rtol=1e-15)
+    scored = declared.predict_proba(df.head(200))
+    assert (scored[extra].to_numpy() == 0).all()
+    np.testing.assert_allclose(scored[used].to_numpy(), plain.predict_proba(df.head(200)).to_numpy(), atol=1e-15)
