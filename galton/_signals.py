@@ -67,9 +67,15 @@ def exit_code(exc: BaseException) -> int:
 def is_cli_process() -> bool:
     """True when this process is the ``galton`` command (console script or ``python -m galton``)."""
     argv = list(getattr(sys, "orig_argv", None) or [])
-    for i, arg in enumerate(argv[:-1]):
-        if arg == "-m":
-            return argv[i + 1] in ("galton", "galton.cli")
+    i = 1
+    while i < len(argv):  # the interpreter's own options, up to the script, -m or -c; after that the
+        arg = argv[i]      # arguments are the program's (`galton aggregate x.csv -m ds` is no `python -m ds`)
+        if arg.startswith("-m"):
+            module = arg[2:] or (argv[i + 1] if i + 1 < len(argv) else "")
+            return module in ("galton", "galton.cli")
+        if arg.startswith("-c") or arg == "-" or not arg.startswith("-"):
+            break
+        i += 2 if arg in ("-W", "-X") else 1
     name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
     return name.split(".")[0] == "galton"
 

@@ -156,3 +156,23 @@ def test_a_signal_while_ray_starts_is_raised_after_it_and_the_command_exits_clea
     while _ray_processes_of(proc.pid) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert _ray_processes_of(proc.pid) == []
+
+
+@pytest.mark.parametrize("orig, argv0, want", [
+    (["python", "/venv/bin/galton", "aggregate", "x.csv", "-m", "ds"], "/venv/bin/galton", True),
+    (["python", "/venv/bin/galton", "aggregate", "x.csv", "-mds"], "/venv/bin/galton", True),
+    (["python", "-m", "galton", "aggregate", "x.csv", "-m", "ds"], "galton/__main__.py", True),
+    (["python", "-X", "dev", "-W", "error", "-mgalton", "aggregate"], "galton/__main__.py", True),
+    (["python", "-m", "pytest", "-m", "galton"], "pytest/__main__.py", False),
+    (["python", "script.py", "-m", "galton"], "script.py", False),
+    (["python", "-c", "import galton", "-m", "galton"], "-c", False),
+])
+def test_the_galton_command_is_told_apart_whatever_its_own_options(monkeypatch, orig, argv0, want):
+    """``galton aggregate x.csv -m ds`` (the documented short option) was read as ``python -m ds``:
+    the command's start-up signal handling was off, and a Ctrl-C in its first second printed a
+    29-line KeyboardInterrupt traceback from numpy's import (``--model ds``: one line, exit 130)."""
+    from galton._signals import is_cli_process
+
+    monkeypatch.setattr(sys, "orig_argv", orig, raising=False)
+    monkeypatch.setattr(sys, "argv", [argv0, *orig[2:]])
+    assert is_cli_process() is want
