@@ -107,6 +107,8 @@ def _raise_once(signum: int, frame: Any) -> None:
     if _state["signum"] is not None or _state.get("cleaning"):
         return  # already unwinding or cleaning up: let the clean-up finish
     if _state.get("deferring"):  # inside deferred(): raised when that block ends
+        if "pending" not in _state and _state.get("deferring_what"):  # Ray's start takes seconds: say so
+            os.write(2, f"galton: interrupting once {_state['deferring_what']}\n".encode())
         _state.setdefault("pending", signum)
         return
     _state["signum"] = signum
@@ -180,7 +182,7 @@ def handling() -> bool:
 
 
 @contextlib.contextmanager
-def deferred() -> Iterator[None]:
+def deferred(what: str | None = None) -> Iterator[None]:
     """Hold SIGINT / SIGTERM back while the block runs, in the ``galton`` command's main thread
     (elsewhere: nothing): a signal that arrives meanwhile is noted, and :class:`Interrupted` is
     raised when the block ends. For numba's first call of a kernel, which compiles or loads machine
@@ -189,20 +191,22 @@ def deferred() -> Iterator[None]:
     seconds into a fit. Also around ``ray.init`` (:func:`galton.workers.cluster.connect`): interrupted
     inside it, Ray was left half started and the command died by SIGSEGV or hung. (Blocking the
     signal in this thread would not do: the process's other threads, polars' or numba's, take it,
-    and Python runs the handler here anyway.)"""
+    and Python runs the handler here anyway.) ``what``: the step that ends the wait, said on the
+    terminal when a signal is held (``"Ray has started"``: a Ctrl-C there was silent for 8-15 s)."""
     import threading
 
     if not _state.get("installed") or threading.current_thread() is not threading.main_thread():
         yield
         return
-    outer = _state.get("deferring", False)
+    outer, said = _state.get("deferring", False), _state.get("deferring_what")
     _state["deferring"] = True
+    _state["deferring_what"] = said if outer else what
     try:
         yield
     except BaseException:
-        _state["deferring"] = outer
+        _state["deferring"], _state["deferring_what"] = outer, said
         raise
-    _state["deferring"] = outer
+    _state["deferring"], _state["deferring_what"] = outer, said
     pending = None if outer else _state.pop("pending", None)
     if pending is not None and _state["signum"] is None and not _state.get("cleaning"):
         _state["signum"] = pending

@@ -65,6 +65,31 @@ def test_a_signal_during_a_deferred_block_is_raised_after_it():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.split("\n")[0] == "['inside', 'finished'] 2"
+    assert out.stderr == ""  # a step that says nothing
+
+
+def test_a_signal_held_while_ray_starts_is_said_at_once():
+    """A Ctrl-C while Ray started (``deferred("Ray has started")``) was held silently for 8-15 s
+    before "galton: interrupted": the terminal now says at once what the command waits for, once
+    for a second press, and a nested block keeps the outer step's words."""
+    import subprocess
+
+    code = (
+        "import os, signal, sys\n"
+        "from galton import _signals\n"
+        "_signals.install()\n"
+        "try:\n"
+        "    with _signals.deferred('Ray has started'):\n"
+        "        with _signals.deferred():\n"
+        "            os.kill(os.getpid(), signal.SIGINT)\n"
+        "            os.kill(os.getpid(), signal.SIGINT)\n"
+        "            sys.stderr.write('still starting\\n')\n"
+        "except _signals.Interrupted as exc:\n"
+        "    print(exc.signum)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.split() == ["2"]
+    assert out.stderr == "galton: interrupting once Ray has started\nstill starting\n"
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="POSIX signals")

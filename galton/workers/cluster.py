@@ -277,7 +277,8 @@ def connect(address: str | None = None, *, num_cpus: int | None = None, **kw: An
             raise ValueError(f"num_cpus applies only to a new local instance, not to {target}")
         log.info("joining the Ray cluster at %s", target)
         probe(target)
-        with deferred(), _command_keeps_sigterm(), _ray_logs_quiet():  # interrupts: once ray.init returned
+        # interrupts: once ray.init returned
+        with deferred("Ray has joined the cluster"), _command_keeps_sigterm(), _ray_logs_quiet():
             try:
                 ray.init(address=target, **_log_options(kw))
             except ConnectionError as exc:  # Ray's words named its own flag (--address), not galton's
@@ -302,7 +303,8 @@ def connect(address: str | None = None, *, num_cpus: int | None = None, **kw: An
     # Ctrl-C / SIGTERM inside ray.init (the galton command's Interrupted, or Ray's own SystemExit) left
     # Ray half started: the command then died by SIGSEGV at exit or hung; deferred() raises the
     # interrupt once ray.init has returned, so the command unwinds with Ray whole and exits 130 / 143
-    with deferred(), _command_keeps_sigterm(), _loopback_node_address(opts["_node_ip_address"]), _ray_logs_quiet():
+    with deferred("Ray has started"), _command_keeps_sigterm(), _loopback_node_address(opts["_node_ip_address"]), \
+            _ray_logs_quiet():
         ray.init(address=LOCAL, **opts)
         _started_here = True
     return _info(True)
