@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-__all__ = ["DeferredResult"]
+__all__ = ["DeferredResult", "add_pending"]
 
 
 class DeferredResult:
@@ -30,21 +30,36 @@ class DeferredResult:
                     if build is None:
                         raise AttributeError(f"{type(obj).__name__!r} object has no attribute {self.name!r}")
                     d[self.name] = build[0](*build[1:])
-                    d["_pending"].pop(self.name, None)
+                    _drop_pending(d, self.name)
         return d[self.name]
 
     def __set__(self, obj: Any, value: Any) -> None:
         with _DEFERRED_LOCK:
-            obj.__dict__.get("_pending", {}).pop(self.name, None)
+            _drop_pending(obj.__dict__, self.name)
             obj.__dict__[self.name] = value
 
     def __delete__(self, obj: Any) -> None:
         with _DEFERRED_LOCK:
-            d, pending = obj.__dict__, obj.__dict__.get("_pending", {})
-            if self.name not in d and self.name not in pending:
+            d = obj.__dict__
+            if self.name not in d and self.name not in d.get("_pending", {}):
                 raise AttributeError(self.name)
             d.pop(self.name, None)
-            pending.pop(self.name, None)
+            _drop_pending(d, self.name)
+
+
+def add_pending(d: dict[str, Any], name: str, build: tuple[Any, ...]) -> None:
+    """Set the builder of the :class:`DeferredResult` ``name`` in the instance dict ``d``."""
+    with _DEFERRED_LOCK:
+        d["_pending"] = {**d.get("_pending", {}), name: build}
+
+
+def _drop_pending(d: dict[str, Any], name: str) -> None:
+    """Remove the builder of ``name`` from the instance dict ``d``. The dict of builders is replaced,
+    never changed in place: a shallow copy of the model (``copy.copy``) shares it, and popping the
+    builder there removed the result from the other object too (an AttributeError on its first read)."""
+    pending = d.get("_pending")
+    if pending is not None and name in pending:
+        d["_pending"] = {k: v for k, v in pending.items() if k != name}
 
 
 #: held while a :class:`DeferredResult` is built, set or deleted: a reader that came while another

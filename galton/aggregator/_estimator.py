@@ -19,7 +19,7 @@ import numpy as np
 
 from .._warnings import caller_stacklevel
 from ..judgments import Judgments, encode_gold
-from ._deferred import DeferredResult
+from ._deferred import DeferredResult, add_pending
 from ._jit import twin
 from ._kernels import by_size
 from ._memory import FLOAT, check_model, judgments_bytes
@@ -241,7 +241,7 @@ class BaseAggregator:
             setattr(self, name, build(*args))
         else:
             self.__dict__.pop(name, None)
-            self.__dict__.setdefault("_pending", {})[name] = (build, *args)
+            add_pending(self.__dict__, name, (build, *args))
 
     def _fit_lifecycle(self, judgments: Any, output: str | None, run: Callable[[Any, np.random.Generator], Any],
                        store: Callable[[Any], None], *, gold_codes: np.ndarray | None = None,

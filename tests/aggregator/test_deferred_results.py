@@ -115,3 +115,23 @@ def test_a_read_while_another_thread_builds_waits_for_the_one_build():
     assert second is not None and second is first[0]
     assert len(calls) == 1
     assert second.equals(galton.DawidSkene(n_iter=5).fit(pl.from_pandas(_crowd(3))).errors_)
+
+
+@pytest.mark.parametrize("name", ["DawidSkene", "OneCoinDawidSkene", "BayesianDawidSkene", "EBCC"])
+def test_a_shallow_copy_and_its_original_both_read_the_pending_errors(name):
+    """copy.copy shares the instance dict's values: the first read popped the builder from the one
+    dict of builders both objects held, so the other object then had no errors_ (AttributeError)."""
+    import copy
+
+    data = pl.from_pandas(_crowd(3))
+    model = getattr(galton, name)(n_iter=5).fit(data)
+    clone = copy.copy(model)
+    first = clone.errors_
+    assert model.errors_.equals(first)  # AttributeError before
+    assert "errors_" in vars(model) and "errors_" in vars(clone)
+    original = getattr(galton, name)(n_iter=5).fit(data)
+    assigned, deleted = copy.copy(original), copy.copy(original)
+    assigned.errors_ = "mine"  # an assignment or a deletion on one copy leaves the others' pending build
+    del deleted.errors_
+    assert assigned.errors_ == "mine" and not hasattr(deleted, "errors_")
+    assert original.errors_.equals(first)
