@@ -85,7 +85,8 @@ class MACE(EMAggregator):
     tol : float, default 1e-5
         Stop a restart when its objective changes by less than ``tol`` per judgment.
     random_state : int, default 0
-        Seed of the restarts' independent streams.
+        Seed of the restarts' independent streams (a numpy Generator, SeedSequence, RandomState
+        or BitGenerator is taken too).
     verbose : int, default 0
         crowd-kit's switch: above 0 shows the progress bar (as ``progress=True``); ``progress``, when
         given, wins. One bar counts restarts x iterations (``restart 2/10`` in its text).
@@ -158,18 +159,23 @@ class MACE(EMAggregator):
                 raise ValueError(f"{name} (the Beta prior of VB) must be > 0, not {value}")
 
     # ---------------------------------------------------------------- restarts
-    def _restart_streams(self) -> list[np.random.Generator]:
+    def _restart_streams(self, rng: np.random.Generator) -> list[np.random.Generator]:
+        """One independent stream per restart: spawned from the seed (an int, a SeedSequence, None)
+        or the Generator given; a RandomState or BitGenerator (crowd-kit's MACE takes a RandomState;
+        SeedSequence(rs) raised numpy's TypeError) seeds them from ``rng``, the fit's generator over it."""
         n = int(self.n_restarts)
         rs = self.random_state
         if isinstance(rs, np.random.Generator):
             return list(rs.spawn(n))
+        if isinstance(rs, (np.random.RandomState, np.random.BitGenerator)):
+            rs = np.random.SeedSequence(rng.integers(0, 2**63, size=4).tolist())
         seq = rs if isinstance(rs, np.random.SeedSequence) else np.random.SeedSequence(rs)
         return [np.random.default_rng(s) for s in seq.spawn(n)]
 
     def _run(self, eng: Any, judgments: Judgments, rng: np.random.Generator) -> tuple[Any, np.ndarray]:
         best: tuple | None = None
         finals, histories = [], []
-        streams, max_iter = self._restart_streams(), self._iter_limit()
+        streams, max_iter = self._restart_streams(rng), self._iter_limit()
         # one bar for restarts x iterations (a bar per restart, each silent for its first second, showed
         # nothing for 10 restarts of 0.5 s); crowd-kit's verbose turns it on, progress wins
         enabled = self.progress if self.progress is not None else (True if self.verbose else None)

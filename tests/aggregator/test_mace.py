@@ -51,6 +51,32 @@ def test_restarts_use_independent_streams():
     assert other.restart_histories_[0][0] != model.restart_histories_[0][0]
 
 
+@pytest.mark.parametrize("make", [lambda: np.random.RandomState(0), lambda: np.random.PCG64(0),
+                                  lambda: np.random.MT19937(0)])
+def test_a_randomstate_or_bitgenerator_seeds_the_restarts(make):
+    """crowd-kit's MACE takes a RandomState, and check_random_state takes it and a BitGenerator;
+    MACE alone raised numpy's TypeError (SeedSequence(RandomState))."""
+    df, _ = simulate(0)
+    model = MACE(n_restarts=3, n_iter=5, random_state=make()).fit(df)
+    first = [h[0] for h in model.restart_histories_]
+    assert len(set(np.round(first, 9))) == 3  # independent restarts
+    again = MACE(n_restarts=3, n_iter=5, random_state=make()).fit(df)
+    assert again.restart_histories_ == model.restart_histories_  # the same state, the same fit
+    assert again.labels_.equals(model.labels_)
+
+
+def test_an_int_seed_gives_the_streams_it_always_gave():
+    """``SeedSequence(random_state).spawn(n_restarts)``: the first objective of each restart (its
+    random start) as the int seed gave it before RandomState was taken."""
+    df, _ = simulate(0)
+    model = MACE(n_restarts=3, n_iter=5, random_state=0).fit(df)
+    np.testing.assert_allclose([h[0] for h in model.restart_histories_],
+                               [-1527.5299826548246, -1526.583780473, -1533.7268130676366], rtol=1e-12)
+    assert model.best_restart_ == 1
+    seq = MACE(n_restarts=3, n_iter=5, random_state=np.random.SeedSequence(0)).fit(df)
+    assert seq.restart_histories_ == model.restart_histories_
+
+
 def test_five_thousand_judgments_on_one_task():
     """crowd-kit multiplies per-task probabilities in linear space and returns NaN here."""
     rng = np.random.default_rng(1)
