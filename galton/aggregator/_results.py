@@ -29,7 +29,7 @@ def pandas_index(values: Any, name: str | None = None) -> Any:
     return pd.Index(values, name=name, tupleize_cols=False)
 
 
-def object_series(values: Any, index: Any, index_name: str, name: str) -> Any:
+def object_series(values: Any, index: Any, index_name: str, name: str | None) -> Any:
     """A pandas Series holding one array (or any object) per index value: an object array filled
     item by item, since numpy would stack equal-shaped arrays into one."""
     import pandas as pd

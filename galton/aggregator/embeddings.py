@@ -313,9 +313,10 @@ class RASA:
                     break
             previous = centre
         index = pandas_index(np.asarray(rows.workers), name="worker")
-        self.prior_skills_ = pd.Series(prior, index=index, name="prior_skill")
-        self.skills_ = pd.Series(skill, index=index, name="skill")
-        self.aggregated_embeddings_ = object_series(list(centre), np.asarray(rows.tasks), "task", "embedding")
+        # named as crowd-kit's: prior_skills_ its value_counts ("count"), the other two unnamed
+        self.prior_skills_ = pd.Series(prior, index=index, name="count")
+        self.skills_ = pd.Series(skill, index=index)
+        self.aggregated_embeddings_ = object_series(list(centre), np.asarray(rows.tasks), "task", None)
         self.loss_history_ = history
         self._centre, self._local_weights, self._part = centre, local, part
         return rows

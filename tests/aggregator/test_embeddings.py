@@ -54,6 +54,9 @@ def test_rasa_and_closest_to_average_equal_crowdkits(seed):
         # crowd-kit's prior_skills_ come in its value_counts order (most rows first): compared by worker
         np.testing.assert_allclose(ours.prior_skills_.sort_index().to_numpy(),
                                    theirs.prior_skills_.sort_index().to_numpy(), rtol=1e-9)
+        for name in ("skills_", "prior_skills_", "aggregated_embeddings_"):  # crowd-kit's names: a drop-in
+            got, want = getattr(ours, name), getattr(theirs, name)
+            assert (got.name, got.index.name) == (want.name, want.index.name), name  # 'skill', 'prior_skill', ...
     cosine = ck.RASA._cosine_distance
     assert ClosestToAverage("cosine").fit_predict(data)["output"].tolist() == \
         ck.ClosestToAverage(distance=cosine).fit_predict(data)["output"].tolist()
@@ -300,6 +303,9 @@ def test_scores_keep_the_input_row_order_and_hrrasa_weights_crowdkits_layout(ck_
         assert a["output"].tolist() == b["output"].tolist() == data["output"].tolist()
         np.testing.assert_allclose(a["score"].to_numpy(), b["score"].to_numpy(), rtol=1e-9, atol=1e-12)
     assert ours.weights_.index.names == theirs.weights_.index.names == ["task", "worker"]
+    for name in ("skills_", "prior_skills_", "aggregated_embeddings_"):  # crowd-kit's Series names (bug hunt)
+        got, want = getattr(ours, name), getattr(theirs, name)
+        assert (got.name, got.index.name) == (want.name, want.index.name), name
     assert ours.weights_.columns.tolist() == theirs.weights_.columns.tolist() == ["weight"]
     assert ours.weights_.index.tolist() == theirs.weights_.index.tolist()
     np.testing.assert_allclose(ours.weights_["weight"].to_numpy(), theirs.weights_["weight"].to_numpy(), rtol=1e-9)
