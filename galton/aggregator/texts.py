@@ -121,7 +121,8 @@ class ROVER:
 class TextRASA:
     """RASA on texts through ``encoder`` (module docstring); ``n_iter``, ``tol`` and ``alpha`` as in
     :class:`galton.RASA` (``tol`` 1e-5 by default, crowd-kit's). The fitted RASA's attributes
-    (``skills_``, ``scores_``, ...) are read through this object."""
+    (``skills_``, ``scores_``, ...) are read through this object, and its parameters read and set
+    (``m.n_iter = 1``)."""
 
     def __init__(self, encoder: Callable[[str], Any], n_iter: int = 100, tol: float = 1e-5, alpha: float = 0.05):
         from .embeddings import RASA
@@ -136,6 +137,13 @@ class TextRASA:
             return getattr(self._rasa, name)
         except AttributeError:  # named the RASA inside
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}") from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        inner = self.__dict__.get("_rasa")
+        if inner is not None and not name.startswith("_") and not name.endswith("_") and name in vars(inner):
+            setattr(inner, name, value)  # a parameter of the RASA inside (m.n_iter = 1 went unused)
+        else:
+            object.__setattr__(self, name, value)
 
     def __repr__(self) -> str:
         r = self._rasa

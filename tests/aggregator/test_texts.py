@@ -101,3 +101,23 @@ def test_text_rasa_fit_sets_the_texts():
         assert fitted.texts_.name == "agg_text" and fitted.texts_.index.tolist() == list(range(20))
     theirs = ck.TextRASA(_bag_of_words).fit_predict(data, None)
     assert TextRASA(_bag_of_words).fit(data).texts_.tolist() == theirs.tolist()
+
+
+def test_text_rasa_parameters_set_after_construction_are_used():
+    """``m.n_iter = 1`` on a TextRASA / TextHRRASA was stored on the wrapper while the RASA inside
+    kept its constructor's value, so the fit ran 100 rounds (bug hunt); a parameter set afterwards
+    is the one a model built with it uses."""
+    from galton import TextHRRASA, TextRASA
+
+    data, _ = simulate_transcripts(5, n_tasks=20, per_task=4, words=6)
+    for model in (TextRASA, TextHRRASA):
+        late = model(_bag_of_words, tol=-np.inf)
+        late.n_iter = 2
+        built = model(_bag_of_words, n_iter=2, tol=-np.inf)
+        assert late.n_iter == 2 and "n_iter=2" in repr(late)
+        late.fit(data)
+        assert len(late.loss_history_) == 1  # two rounds, one change between them (100 rounds: 99)
+        assert late.loss_history_ == built.fit(data).loss_history_
+        np.testing.assert_array_equal(late.skills_.to_numpy(), built.skills_.to_numpy())
+        late.tol, late.alpha = 0.5, 0.1
+        assert (late.tol, late.alpha) == (0.5, 0.1) and "tol=0.5" in repr(late)
