@@ -371,7 +371,10 @@ def test_an_option_and_a_param_that_set_the_same_thing_are_refused(tmp_path: Pat
     cols = ["--task-col", "item", "--worker-col", "annotator", "--label-col", "answer"]
     for extra, message in ((["-m", "ds", "--max-iter", "3", "--param", "n_iter=5"], "--max-iter and --param n_iter"),
                            (["-m", "ds", "--max-iter", "3", "--param", "max_iter=5"], "--max-iter and --param max_iter"),
-                           (["-m", "mace", "--seed", "3", "--param", "random_state=4"], "--seed and --param random_state")):
+                           (["-m", "mace", "--seed", "3", "--param", "random_state=4"], "--seed and --param random_state"),
+                           # two --param of one limit: max_iter=50 won over n_iter=2 (bug hunt)
+                           (["-m", "ds", "--param", "n_iter=2", "--param", "max_iter=50"],
+                            "--param n_iter=... and --param max_iter=... set the same thing")):
         rc, _, err = run(["aggregate", tmp_path / "j.csv", *cols, *extra], capsys)
         assert rc == 2 and message in err and "give one of them" in err, err
     rc, out, err = run(["aggregate", tmp_path / "j.csv", *cols, "-m", "ds", "--param", "n_iter=2", "--param", "tol=-Infinity"],

@@ -73,7 +73,7 @@ from ..judgments import Judgments
 from ._engine import LoadedData
 from ._estimator import (TIE_RTOL, BaseAggregator, ConvergenceWarning, DeferredResult, NotFittedError, argmax_ties_low,
                          fit_options, fit_options_set, tied_to_max)
-from ._params import missing_hook
+from ._params import iter_limit_name, missing_hook
 
 #: the checkpoint's memory key of the last E-step's parameters (see posteriors_of_last_e_step)
 _E_PARAMS = "_last_e_step_params"
@@ -214,7 +214,7 @@ class IterativeAggregator(BaseAggregator):
 
     def _iter_limit_name(self) -> str:
         """The parameter that sets the iteration limit: ``max_iter`` when set, else ``n_iter``."""
-        return "max_iter" if getattr(self, "max_iter", None) is not None or not hasattr(self, "n_iter") else "n_iter"
+        return iter_limit_name(self)  # both set to different values: refused
 
     def _given_iter_limit(self) -> Any:
         """The iteration limit as the user gave it (validation checks its type)."""

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["check_count", "check_flags", "check_random_state", "check_real", "missing_hook"]
+__all__ = ["check_count", "check_flags", "check_random_state", "check_real", "iter_limit_name", "missing_hook"]
 
 
 def check_count(name: str, value: Any, low: int = 0) -> int:
@@ -66,3 +66,30 @@ def missing_hook(model: Any, hook: str) -> NotImplementedError:
     """The error of a hook a model does not define (an empty NotImplementedError said nothing)."""
     return NotImplementedError(f"{type(model).__name__} does not define {hook}, which an EM model needs: see "
                                "docs/adding-a-model.md (the hooks and what each returns)")
+
+
+def iter_limit_name(model: Any) -> str:
+    """The parameter that sets ``model``'s iteration limit: ``max_iter`` when set, else crowd-kit's
+    ``n_iter``. The two are one limit under two names: ``max_iter`` set beside an ``n_iter`` that is
+    neither its default nor the same value is refused (``n_iter=2, max_iter=50`` ran 50 iterations)."""
+    import inspect
+
+    max_iter = getattr(model, "max_iter", None)
+    if not hasattr(model, "n_iter"):
+        return "max_iter"
+    if max_iter is None:
+        return "n_iter"
+    n_iter = model.n_iter
+    param = inspect.signature(type(model).__init__).parameters.get("n_iter")
+    default = inspect.Parameter.empty if param is None else param.default
+    if not _same(n_iter, default) and not _same(n_iter, max_iter):
+        raise ValueError(f"{type(model).__name__}: n_iter={n_iter!r} and max_iter={max_iter!r} set the one "
+                         "iteration limit (max_iter is n_iter under scikit-learn's name); give one of them")
+    return "max_iter"
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return bool(a is b or (type(a) is not bool and type(b) is not bool and a == b))
+    except (TypeError, ValueError):
+        return False

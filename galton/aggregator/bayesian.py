@@ -147,7 +147,8 @@ class BayesianDawidSkene(DeclaredLabels, ConfusionEM):
     Parameters
     ----------
     n_iter : int, default 100
-        Maximum number of VB iterations (``max_iter`` is accepted too and wins when given).
+        Maximum number of VB iterations (``max_iter`` is accepted too: the same limit; both set to different values is
+        refused).
     tol : float, default 1e-6
         Stop when the ELBO changes by less than ``tol`` per judgment. 1e-6 (1e-7 before 2026-12-05)
         halves the iterations on wide crowds (37k workers: 21 against 47) and changes 50 of the

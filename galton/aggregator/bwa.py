@@ -122,7 +122,8 @@ class BWA(EMAggregator):
     prior_correction : bool, default True
         Scale the prior's rate by ``4 (1 - 1/K)`` (the authors' setting).
     n_iter : int, default 500
-        Maximum number of iterations (``max_iter`` is accepted too and wins when given).
+        Maximum number of iterations (``max_iter`` is accepted too: the same limit; both set to different values is
+        refused).
     tol : float, default 1e-3
         A class has converged when no score moved by more than ``1e-8 + tol * |z|``; 0 runs every
         iteration ``n_iter`` allows, as in every galton model.

@@ -241,7 +241,8 @@ class DawidSkene(ConfusionEM):
     Parameters
     ----------
     n_iter : int, default 100
-        Maximum number of EM iterations (crowd-kit's name; ``max_iter`` is accepted too).
+        Maximum number of EM iterations (crowd-kit's name; ``max_iter`` is accepted too: the same limit; both set to
+        different values is refused).
     tol : float, default 1e-5
         The stopping threshold of ``stopping``. Under ``"elbo"`` the test is crowd-kit's signed one,
         ``rise < tol``: ``tol=0`` stops when the ELBO stops rising, ``tol < 0`` when it falls by more

@@ -81,7 +81,8 @@ class EBCC(EMAggregator):
     Parameters
     ----------
     n_iter : int, default 500
-        Maximum number of VB iterations (the authors' ``max_iter``; ``max_iter`` is accepted too).
+        Maximum number of VB iterations (the authors' ``max_iter``; ``max_iter`` is accepted too: the same limit; both
+        set to different values is refused).
     tol : float, default 1e-3
         A restart stops when the largest change of a task's class probability falls below ``tol``.
     n_subtypes : int, default 10

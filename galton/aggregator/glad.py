@@ -221,7 +221,8 @@ class GLAD(EMAggregator):
     Parameters
     ----------
     n_iter : int, default 100
-        Maximum number of EM iterations (``max_iter`` is accepted too and wins when given).
+        Maximum number of EM iterations (``max_iter`` is accepted too: the same limit; both set to different values is
+        refused).
     tol : float, default 1e-5
         Stop when the log posterior changes by less than ``tol`` per judgment. The ability step is
         cautious, so on large data this stops short of the maximum (zheng_s_rel: 235 of 20,232 labels

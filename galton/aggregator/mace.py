@@ -72,7 +72,8 @@ class MACE(EMAggregator):
     n_restarts : int, default 10
         Independent random initialisations; the best final objective wins.
     n_iter : int, default 50
-        Maximum EM / VB iterations per restart (``max_iter`` is accepted too and wins when given).
+        Maximum EM / VB iterations per restart (``max_iter`` is accepted too: the same limit; both set to different
+        values is refused).
     method : {"vb", "em"}, default "vb"
         Variational Bayes with Beta(alpha, beta) and Dirichlet(10) priors, or EM with smoothing.
     smoothing : float, default 0.1

@@ -306,7 +306,8 @@ class ZeroBasedSkill(VoteAggregator, IterativeAggregator):
     Parameters
     ----------
     n_iter : int, default 100
-        Maximum number of iterations (``max_iter`` overrides it when given).
+        Maximum number of iterations (``max_iter`` is accepted too: the same limit; both set to different values is
+        refused).
     lr_init, lr_steps_to_reduce, lr_reduce_factor : learning-rate schedule (crowd-kit's defaults).
     eps : float, default 1e-5
         Added to the initial skill ``1/K`` (crowd-kit's use of it).
@@ -348,8 +349,8 @@ class ZeroBasedSkill(VoteAggregator, IterativeAggregator):
 
     def _check_params(self) -> None:
         super()._check_params()
-        check_count("max_iter" if self.max_iter is not None else "n_iter",
-                    self.max_iter if self.max_iter is not None else self.n_iter)
+        limit = self._iter_limit_name()  # both set to different values: refused
+        check_count(limit, getattr(self, limit))
         check_count("lr_steps_to_reduce", self.lr_steps_to_reduce, 1)
         check_real("lr_init", self.lr_init, 0, above=True, finite=True)
         check_real("lr_reduce_factor", self.lr_reduce_factor, 0, above=True)

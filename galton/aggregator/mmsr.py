@@ -134,7 +134,8 @@ class MMSR(EMAggregator):
     Parameters
     ----------
     n_iter : int, default 10000
-        Maximum number of sweeps (``max_iter`` overrides it when given).
+        Maximum number of sweeps (``max_iter`` is accepted too: the same limit; both set to different values is
+        refused).
     tol : float, default 1e-10
         Stop when ``||u v' - u_prev v_prev'||_F`` falls below it.
     random_state : int, Generator or None, default 0

@@ -218,7 +218,8 @@ def checkpoint_rows(model: Any, args: Any) -> list[tuple[str, str]]:
 
 def no_param_twice(args: argparse.Namespace) -> None:
     """Refuse ``--param`` setting what an option given beside it sets (``--max-iter`` and ``--param
-    n_iter=...``, ``--uncalibrated`` and ``--param calibrate=true``): one of them won without a word."""
+    n_iter=...``, ``--uncalibrated`` and ``--param calibrate=true``), or what another ``--param``
+    sets (``n_iter`` and ``max_iter``): one of them won without a word."""
     given = {key for key, _ in getattr(args, "param", None) or ()}
     for option, value, keys in (("--max-iter", getattr(args, "max_iter", None), ("max_iter", "n_iter")),
                                 ("--seed", getattr(args, "seed", None), ("random_state",)),
@@ -226,6 +227,9 @@ def no_param_twice(args: argparse.Namespace) -> None:
         both = [k for k in keys if k in given]
         if value is not None and both:
             raise CLIError(f"{option} and --param {both[0]}=... set the same thing; give one of them")
+    if {"n_iter", "max_iter"} <= given:  # one iteration limit under two names: max_iter won
+        raise CLIError("--param n_iter=... and --param max_iter=... set the same thing (the iteration limit); "
+                       "give one of them, or --max-iter")
 
 
 def checked_params(cls: type, pairs: Sequence[tuple[str, Any]] | None, name: str) -> dict[str, Any]:

@@ -717,7 +717,8 @@ def test_a_checkpoint_resumes_under_the_other_stopping_rule(tmp_path, monkeypatc
 
 
 @pytest.mark.parametrize("given, named", [({"n_iter": 2}, "raise n_iter or tol"),
-                                          ({"n_iter": 50, "max_iter": 2}, "raise max_iter or tol")])
+                                          ({"max_iter": 2}, "raise max_iter or tol"),
+                                          ({"n_iter": 2, "max_iter": 2}, "raise max_iter or tol")])
 def test_convergence_warning_names_the_limit_the_user_set(ds1979, given, named):
     """Two iterations do not reach DS's stop on the 1979 data; the warning names the parameter
     that set the limit (it said "max_iter" to users who had set n_iter, crowd-kit's name)."""

@@ -206,3 +206,24 @@ def test_a_flag_given_text_is_refused(name: str, params: dict) -> None:
         model.fit(df if name.startswith("rating") else df.assign(label=[0, 1, 0]))
     ok = galton.aggregator.create(name, **{key: 0})  # 0 and 1 are read as the flags they mean
     assert getattr(ok.fit(df if name.startswith("rating") else df.assign(label=[0, 1, 0])), key) == 0
+
+
+@pytest.mark.parametrize("name", ["DawidSkene", "OneCoinDawidSkene", "GLAD", "MMSR", "MACE", "ZeroBasedSkill",
+                                  "BayesianDawidSkene", "EBCC", "BWA"])
+def test_n_iter_and_max_iter_set_to_different_values_are_refused(name: str) -> None:
+    """n_iter (crowd-kit's name) and max_iter are one limit: DawidSkene(n_iter=2, max_iter=50) ran 50
+    iterations without a word, and so did ``m.n_iter = 2`` on a model built with max_iter=50 (bug
+    hunt). max_iter beside the default n_iter, or equal to it, sets the limit as before."""
+    cls = getattr(galton, name)
+    extra = {"n_restarts": 1} if name == "MACE" else {}
+    with pytest.raises(ValueError, match=rf"{name}: n_iter=2 and max_iter=50 set the one iteration limit.*give one"):
+        cls(n_iter=2, max_iter=50, tol=-np.inf, **extra).fit(CAT)
+    late = cls(max_iter=50, tol=-np.inf, **extra)
+    late.n_iter = 2
+    with pytest.raises(ValueError, match="n_iter=2 and max_iter=50"):
+        late.fit(CAT)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        assert cls(max_iter=3, tol=-np.inf, **extra).fit(CAT).n_iter_ == 3  # the default n_iter: max_iter sets it
+        assert cls(n_iter=3, max_iter=3, tol=-np.inf, **extra).fit(CAT).n_iter_ == 3
+        assert cls(n_iter=3, tol=-np.inf, **extra).fit(CAT).n_iter_ == 3
