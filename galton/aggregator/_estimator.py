@@ -23,6 +23,7 @@ from ._deferred import DeferredResult, add_pending
 from ._jit import twin
 from ._kernels import by_size
 from ._memory import FLOAT, check_model, judgments_bytes
+from ._new_data import reading, reading_options
 from ._params import check_flags, check_random_state
 from ._results import Output, check_output
 
@@ -357,19 +358,26 @@ class BaseAggregator:
             cached = self.__dict__["_workers"] = worker_report(self)
         return cached
 
-    def predict(self, data: Any = None) -> Any:
-        """The aggregated label of each task (the fitted ``labels_`` when ``data`` is None)."""
+    def predict(self, data: Any = None, *, on_invalid: str = "raise", duplicates: str = "keep") -> Any:
+        """The aggregated label of each task (the fitted ``labels_`` when ``data`` is None). ``data``
+        is read with the fit's column names; ``on_invalid`` and ``duplicates`` as in ``fit``."""
         self._check_fitted()
         if data is None:
             return self.labels_
-        return self._predict_new(data)[0]
+        return self._score_new(data, on_invalid, duplicates)[0]
 
-    def predict_proba(self, data: Any = None) -> Any:
-        """Task x label probabilities (the fitted ``probas_`` when ``data`` is None)."""
+    def predict_proba(self, data: Any = None, *, on_invalid: str = "raise", duplicates: str = "keep") -> Any:
+        """Task x label probabilities (the fitted ``probas_`` when ``data`` is None); ``data`` and the
+        options as in :meth:`predict`."""
         self._check_fitted()
         if data is None:
             return self.probas_
-        return self._predict_new(data)[1]
+        return self._score_new(data, on_invalid, duplicates)[1]
+
+    def _score_new(self, data: Any, on_invalid: str, duplicates: str) -> tuple[Any, ...]:
+        """:meth:`_predict_new` with the call's reading options (:mod:`._new_data`)."""
+        with reading(on_invalid, duplicates):
+            return self._predict_new(data)
 
     def _new_judgments(self, data: Any, *, fitted_labels: bool = True) -> Judgments:
         """New judgments to score with the fitted parameters: read with the fit's column names and
@@ -381,7 +389,8 @@ class BaseAggregator:
         tc, wc, lc = fitted.columns
         labels = fitted.label_names.tolist() if fitted_labels else None
         try:
-            return Judgments.from_any(data, task_col=tc, worker_col=wc, label_col=lc, labels=labels)
+            return Judgments.from_any(data, task_col=tc, worker_col=wc, label_col=lc, labels=labels,
+                                      **reading_options())
         except LabelSetError as e:
             raise ValueError(
                 f"the new data's column {e.column!r} holds label(s) {e.extra} that this "

@@ -335,12 +335,13 @@ class MMSR(EMAggregator):
         self.labels_, self.probas_, self.scores_ = labels, probas, scores
         return labels, probas, scores
 
-    def predict_score(self, data: Any = None) -> Any:
+    def predict_score(self, data: Any = None, *, on_invalid: str = "raise", duplicates: str = "keep") -> Any:
         """crowd-kit's scores (the skills' sum per label over the task's total) of the fitted tasks,
-        or of ``data`` (which then replaces ``labels_``, ``probas_`` and ``scores_``)."""
+        or of ``data`` (which then replaces ``labels_``, ``probas_`` and ``scores_``; read as by
+        :meth:`predict`)."""
         self._check_fitted()
         if data is not None:
-            return self._predict_new(data)[2]
+            return self._score_new(data, on_invalid, duplicates)[2]
         return self.scores_
 
     def fit_predict_score(self, data: Any, gold: Any = None, **kwargs: Any) -> Any:

@@ -250,3 +250,30 @@ def test_one_iteration_says_it_had_nothing_to_test() -> None:
         DawidSkene(n_iter=1).fit(_binary())
     text = str(caught[0].message)
     assert "in 1 iteration (one iteration gives no ELBO rise per judgment to test)" in text and "inf" not in text
+
+
+@pytest.mark.parametrize("name", [n for n in agg.names(kind="categorical") if _scores_new_data(n)])
+def test_predict_takes_the_reading_options_of_fit(name: str) -> None:
+    """After fit(..., on_invalid="drop"), predict(data) said "drop those rows or pass on_invalid='drop'"
+    and predict(data, on_invalid="drop") was a TypeError (bug hunt): predict / predict_proba take
+    on_invalid= and duplicates= as fit does, and read as fit on the data those options leave."""
+    df = _binary(3)
+    gold = df.groupby("task").label.first() if name == "gold_mv" else None
+    holes = df.astype({"label": float})
+    holes.loc[[0, 5, 9], "label"] = np.nan
+    doubled = pd.concat([df, df[df.task < 5].assign(label=lambda d: 1 - d.label)], ignore_index=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = agg.create(name, random_state=0).fit(holes, gold, on_invalid="drop")
+        with pytest.raises(ValueError, match=r"3 null value\(s\).*pass on_invalid='drop'"):
+            m.predict(holes)
+        kept = holes.dropna().astype({"label": int})  # "drop" gives the labels their int type back, as fit does
+        pd.testing.assert_series_equal(m.predict(holes, on_invalid="drop"), m.predict(kept))
+        pd.testing.assert_frame_equal(m.predict_proba(holes, on_invalid="drop"), m.predict_proba(kept))
+        pd.testing.assert_frame_equal(m.predict_proba(doubled, duplicates="first"), m.predict_proba(df))
+        assert not m.predict_proba(doubled).equals(m.predict_proba(df))  # the repeats count by default
+        with pytest.raises(ValueError, match="on_invalid must be 'raise' or 'drop'"):
+            m.predict(df, on_invalid="skip")
+        if name == "mmsr":
+            pd.testing.assert_frame_equal(m.predict_score(holes, on_invalid="drop"), m.predict_score(kept))
+

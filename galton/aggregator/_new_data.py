@@ -1,0 +1,33 @@
+"""How ``predict`` / ``predict_proba`` read new data.
+
+The reading options of the call (``on_invalid``, ``duplicates``, as ``fit`` takes them) travel to
+:meth:`~galton.aggregator._estimator.BaseAggregator._new_judgments` in a context variable, so that a
+model's ``_predict_new(data)`` hook (docs/adding-a-model.md) keeps its one argument; the null error
+told users of ``predict`` to pass ``on_invalid='drop'``, which ``predict`` refused as a TypeError.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, Iterator
+
+__all__ = ["reading", "reading_options"]
+
+_READING: ContextVar[dict[str, Any] | None] = ContextVar("galton_predict_reading", default=None)
+
+
+@contextmanager
+def reading(on_invalid: str, duplicates: str) -> Iterator[None]:
+    """Within the block, new data is read with these options (restored after it, also on error)."""
+    token = _READING.set({"on_invalid": on_invalid, "duplicates": duplicates})
+    try:
+        yield
+    finally:
+        _READING.reset(token)
+
+
+def reading_options() -> dict[str, Any]:
+    """The reading options of the ``predict`` in progress (none outside one: the defaults)."""
+    return dict(_READING.get() or {})
+
