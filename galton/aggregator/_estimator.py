@@ -23,7 +23,7 @@ from ._deferred import DeferredResult, add_pending
 from ._jit import twin
 from ._kernels import by_size
 from ._memory import FLOAT, check_model, judgments_bytes
-from ._new_data import reading, reading_options
+from ._new_data import check_scorable, reading, reading_options
 from ._params import check_flags, check_random_state
 from ._results import Output, check_output
 
@@ -313,7 +313,7 @@ class BaseAggregator:
     def _fit_empty(self, judgments: Judgments, output: str | None) -> "BaseAggregator":
         """An empty frame (no rows, the right columns; pandas, polars or Arrow) gives empty results
         of the usual types, as crowd-kit does for pandas, instead of an error (files and the CLI
-        still refuse it)."""
+        still refuse it); ``predict(data)`` then refuses new data: there are no parameters."""
         self._store(judgments, np.zeros((0, judgments.n_labels)), output)
         out, none = self._out, np.zeros(0)
         for name, (axis, value) in self._empty_attrs.items():
@@ -376,6 +376,7 @@ class BaseAggregator:
 
     def _score_new(self, data: Any, on_invalid: str, duplicates: str) -> tuple[Any, ...]:
         """:meth:`_predict_new` with the call's reading options (:mod:`._new_data`)."""
+        check_scorable(self)
         with reading(on_invalid, duplicates):
             return self._predict_new(data)
 

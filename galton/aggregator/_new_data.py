@@ -4,6 +4,8 @@ The reading options of the call (``on_invalid``, ``duplicates``, as ``fit`` take
 :meth:`~galton.aggregator._estimator.BaseAggregator._new_judgments` in a context variable, so that a
 model's ``_predict_new(data)`` hook (docs/adding-a-model.md) keeps its one argument; the null error
 told users of ``predict`` to pass ``on_invalid='drop'``, which ``predict`` refused as a TypeError.
+:func:`check_scorable` refuses new data for a model fitted on an empty frame, which has no
+parameters (it said ``labels= must list every label ... not []``, or raised a bare AttributeError).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, Iterator
 
-__all__ = ["reading", "reading_options"]
+__all__ = ["check_scorable", "reading", "reading_options"]
 
 _READING: ContextVar[dict[str, Any] | None] = ContextVar("galton_predict_reading", default=None)
 
@@ -31,3 +33,12 @@ def reading_options() -> dict[str, Any]:
     """The reading options of the ``predict`` in progress (none outside one: the defaults)."""
     return dict(_READING.get() or {})
 
+
+def check_scorable(model: Any) -> None:
+    """Refuse new data for a model fitted on an empty frame: a fit without judgments leaves empty
+    results and no parameters (no workers, no labels) to score other judgments with."""
+    fitted = model.__dict__.get("judgments_")
+    if fitted is not None and getattr(fitted, "n_judgments", 1) == 0:
+        raise ValueError(
+            f"this {type(model).__name__} was fitted on an empty frame (0 judgments), so it has no parameters "
+            "to score new data with; fit it on judgments first, or call fit_predict(data) to aggregate the data")

@@ -277,3 +277,19 @@ def test_predict_takes_the_reading_options_of_fit(name: str) -> None:
         if name == "mmsr":
             pd.testing.assert_frame_equal(m.predict_score(holes, on_invalid="drop"), m.predict_score(kept))
 
+
+@pytest.mark.parametrize("name", [n for n in agg.names(kind="categorical") if _scores_new_data(n)])
+def test_predict_after_fitting_an_empty_frame_says_so(name: str) -> None:
+    """A fit on an empty frame gives empty results and no parameters; predict(data) then said "labels=
+    must list every label ... not []" (no labels= was given) or raised AttributeError '_vote_weights'
+    (bug hunt)."""
+    df = _binary(3)
+    gold = df.groupby("task").label.first().iloc[:0] if name == "gold_mv" else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = agg.create(name, random_state=0).fit(df.iloc[:0], gold)
+    assert len(m.predict()) == 0
+    for call in (m.predict, m.predict_proba):
+        with pytest.raises(ValueError, match=rf"this {type(m).__name__} was fitted on an empty frame \(0 judgments\), "
+                                             "so it has no parameters to score new data with"):
+            call(df)
