@@ -213,7 +213,10 @@ class GoldMajorityVote(VoteAggregator):
         with quiet("zero_weight", "skills_only"):  # the vote on the same tasks below says it (or raises)
             self.fit(data, gold, **kwargs)
         if hasattr(self, "_vote_weights"):  # an empty fit has only its empty results
-            self.predict(data)  # crowd-kit's predict stores its labels_ and probas_
+            # crowd-kit's predict(data) stores its labels_ and probas_: the vote on the judgments the
+            # fit encoded (reading data again ignored the fit's duplicates= / on_invalid=, and found a
+            # one-shot Arrow stream empty)
+            self._vote_on(self.judgments_)
         return self.labels_, self.probas_
 
     def _encode_gold(self, gold: Any, judgments: Judgments) -> np.ndarray | None:

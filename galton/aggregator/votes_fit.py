@@ -280,8 +280,12 @@ class VoteAggregator(BaseAggregator):
 
     def _predict_new(self, data: Any) -> tuple[Any, Any]:
         """Vote on new judgments with the fitted weights (unknown workers: ``on_missing_skill``)."""
+        return self._vote_on(self._new_judgments(data, fitted_labels=False))
+
+    def _vote_on(self, new: Judgments) -> tuple[Any, Any]:
+        """Labels and shares of the weighted vote on encoded judgments ``new`` (the fit's own, or new
+        data's) with the fitted weights."""
         fitted: Judgments = self.judgments_
-        new = self._new_judgments(data, fitted_labels=False)
         weights = None
         if self._vote_weights is not None:
             idx = fitted.worker_index(new.worker_names)  # unknown workers: on_missing_skill

@@ -269,6 +269,31 @@ def test_gold_mv_skills_by_hand_and_errors() -> None:
         m2.predict(frame([("t9", "new", 0), ("t9", "a", 1)]))
 
 
+def test_gold_mv_fit_predict_votes_on_what_the_fit_read() -> None:
+    """fit_predict read ``data`` a second time without the fit's options: duplicates="first" was
+    ignored by the vote, on_invalid="drop" raised the null error telling users to pass it, and a
+    one-shot Arrow stream gave 0 rows (bug hunt). The vote is on the judgments the fit encoded."""
+    clean = frame([("g1", "a", 0), ("g1", "b", 1), ("g2", "a", 1), ("g2", "b", 1), ("t", "a", 0), ("t", "b", 1)])
+    gold = pd.Series({"g1": 0, "g2": 1})  # a: 1.0, b: 0.5
+    want = [[2 / 3, 1 / 3], [0.0, 1.0], [2 / 3, 1 / 3]]  # g1, g2, t by hand: a's 1.0 against b's 0.5
+    again = pd.concat([clean, frame([("t", "b", 1)])], ignore_index=True)  # b's repeat doubled its vote on t
+    got = GoldMajorityVote().fit_predict_proba(again, gold, duplicates="first")
+    assert got.index.tolist() == ["g1", "g2", "t"]
+    np.testing.assert_allclose(got.to_numpy(), want, rtol=1e-12)
+    assert GoldMajorityVote().fit_predict(again, gold, duplicates="first").to_dict() == {"g1": 0, "g2": 1, "t": 0}
+    holes = pd.concat([clean, frame([("t", "c", None)])], ignore_index=True)
+    got = GoldMajorityVote().fit_predict_proba(holes, gold, on_invalid="drop")
+    assert got.index.tolist() == ["g1", "g2", "t"]
+    np.testing.assert_allclose(got.to_numpy(), want, rtol=1e-12)
+    table = pa.Table.from_pandas(clean, preserve_index=False)
+    stream = pa.RecordBatchReader.from_batches(table.schema, table.to_batches())
+    labels = GoldMajorityVote().fit_predict(stream, gold)
+    assert labels.num_rows == 3 and labels.equals(GoldMajorityVote().fit_predict(table, gold))
+    named = clean.rename(columns={"task": "item"})  # the fit's column names
+    assert GoldMajorityVote().fit_predict(named, {"g1": 0, "g2": 1}, task_col="item").to_dict() == \
+        {"g1": 0, "g2": 1, "t": 0}
+
+
 # ------------------------------------------------------------------------------------------ missing skills
 def test_on_missing_skill_options() -> None:
     df = frame([("t1", "a", 0), ("t1", "b", 1), ("t1", "x", 1), ("t2", "a", 1), ("t2", "x", 0),
