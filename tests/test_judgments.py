@@ -175,6 +175,49 @@ def test_mixed_types_in_a_dict_input():
         Judgments.from_any({"task": [1, 2], "worker": ["a", "b"], "label": [1, "x"]})
 
 
+def test_a_frames_unused_columns_are_not_read():
+    """Every column of a pandas frame was converted to Arrow: an unused comment column of numbers and
+    text (as read_excel gives) refused the fit ("column 'comment' mixes value types"), so did two
+    unused columns of one name, and an unused embedding column made a 100k-judgment MajorityVote 30
+    times slower (bug hunt). crowd-kit reads data[["task", "worker", "label"]]; so does galton."""
+    from galton.aggregator import MajorityVote
+    from galton.pairwise import Choices, Comparisons
+
+    df = _frame()
+    odd = pd.concat([df, pd.DataFrame({"comment": [7 if i % 2 else "unclear" for i in range(len(df))],
+                                       "obj": [{i} for i in range(len(df))]}),
+                     df[["task"]].rename(columns={"task": "x"}), df[["worker"]].rename(columns={"worker": "x"})],
+                    axis=1)
+    want, got = Judgments.from_any(df), Judgments.from_any(odd)
+    for name in ("task", "worker", "label", "task_names", "worker_names", "label_names"):
+        np.testing.assert_array_equal(getattr(got, name), getattr(want, name))
+    assert got.source_kind == "pandas"
+    pd.testing.assert_frame_equal(DawidSkene(n_iter=5).fit(odd).probas_, DawidSkene(n_iter=5).fit(df).probas_)
+    big = pl.from_pandas(df).with_columns(big=pl.Series([1] * len(df), dtype=pl.Int128))  # Arrow has no Int128
+    assert MajorityVote().fit(big).labels_.equals(MajorityVote().fit(pl.from_pandas(df)).labels_)
+    assert MajorityVote().fit(big.lazy()).labels_.equals(MajorityVote().fit(pl.from_pandas(df)).labels_)
+    # the errors still name the input's columns, and a used column of mixed types or repeated is refused
+    with pytest.raises(ValueError, match=r"missing column\(s\) \['label'\]; the input has \['task', 'worker', 'comment', "
+                                         r"'obj', 'x'\]"):
+        Judgments.from_any(odd.drop(columns="label"))
+    with pytest.raises(ValueError, match=r"column 'label' mixes value types \(int, str\)"):
+        Judgments.from_any(odd.assign(label=odd["comment"]))
+    for name in ("label", "task"):  # a repeated task column raised AttributeError 'dtype' before
+        with pytest.raises(ValueError, match=rf"two columns named '{name}'"):
+            Judgments.from_any(pd.concat([odd, df[[name]]], axis=1))
+    pairs = pd.DataFrame({"worker": ["a", "b", "a"], "left": ["x", "y", "x"], "right": ["y", "z", "z"],
+                          "label": ["x", "y", "z"], "comment": [1, "ok", 2.5]})
+    assert Comparisons.from_any(pairs).n_comparisons == Comparisons.from_any(pairs.drop(columns="comment")).n_comparisons
+    no_worker = Comparisons.from_any(pairs.drop(columns="worker"))  # the worker column may be absent
+    assert no_worker.n_workers == 1
+    choices = pd.DataFrame({"worker": ["w", "v"], "options": [["a", "b"], ["a", "b", "c"]], "choice": ["a", "c"],
+                            "comment": [1, "x"]})
+    assert Choices.from_any(choices).n_events == Choices.from_any(choices.drop(columns="comment")).n_events
+    with pytest.raises(ValueError, match=r"missing column\(s\) \['choice'\]; the input has \['worker', 'options', "
+                                         r"'comment'\]"):
+        Choices.from_any(choices.drop(columns="choice"))
+
+
 def test_unsupported_input_type():
     with pytest.raises(TypeError, match="cannot read judgments from a list"):
         Judgments.from_any([(1, "a", 0)])

@@ -321,8 +321,8 @@ def untuple_items(data: Any, worker_col: str, item_cols: Sequence[str],
 def _has_tuples(data: Any, c: str) -> bool:
     import pandas as pd
 
-    if c not in data.columns or data[c].dtype != object:
-        return False
+    if c not in data.columns or getattr(data[c], "ndim", 1) != 1 or data[c].dtype != object:
+        return False  # two columns of the name: refused by name when read (an AttributeError here)
     values = data[c].to_numpy()
     if pd.api.types.infer_dtype(values, skipna=True) not in ("mixed", "mixed-integer"):
         return False

@@ -13,6 +13,7 @@ validated once, read-only.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -90,7 +91,10 @@ class Choices(EncodedData):
         check_on_invalid(on_invalid)
         kind = frame_kind(data)
         index = row_index(data)  # a pandas frame's own index names the bad rows
-        table = to_arrow(data, ids=(worker_col or "worker", choice_col))
+        frame_cols = (None if isinstance(data, (str, os.PathLike))
+                      else (worker_col, options_col, choice_col, ranking_col))
+        table = to_arrow(data, ids=(worker_col or "worker", choice_col),
+                         columns=frame_cols)  # a frame's other columns are not converted (files: read whole)
         index = file_rows(table) if index is None else index  # several files: by file and row
         table = check_columns(table, [c for c in (worker_col, choice_col) if c is not None])
         wcol = has_worker(table, worker_col, "worker")

@@ -105,7 +105,9 @@ class Comparisons(EncodedData):
         if kind == "pandas":  # tuple-valued items / workers travel as integer ranks (one vocabulary)
             data, tuples = untuple_items(data, worker_col or "worker", (left_col, right_col, label_col), tie)
             tie = -1 if "items" in tuples and tie is not None else tie
-        table = to_arrow(data, ids=(worker_col or "worker", left_col, right_col, label_col))
+        frame_cols = None if isinstance(data, (str, os.PathLike)) else (worker_col, left_col, right_col, label_col)
+        table = to_arrow(data, ids=(worker_col or "worker", left_col, right_col, label_col),
+                         columns=frame_cols)  # a frame's other columns are not converted (files: read whole)
         index = file_rows(table) if index is None else index  # several files: by file and row
         wcol = has_worker(table, worker_col, "worker")
         cols = [c for c in (wcol, left_col, right_col, label_col) if c is not None]

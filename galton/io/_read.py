@@ -16,6 +16,7 @@ from typing import Any, Collection, Literal, Sequence
 import numpy as np
 import pyarrow as pa
 
+from ._frame_columns import needed_columns, with_input_names
 from ._hive import partition_columns, with_partitions
 from ._json import read_json
 from ._parquet import PARTIAL_KEY, SOURCES_KEY, parquet_schema
@@ -278,8 +279,9 @@ def _unreadable(files: Sequence[str], columns: Sequence[str]) -> str | None:
 def to_arrow(data: Any, *, ids: Collection[str] | None = None,
              columns: Sequence[str] | None = None) -> pa.Table:
     """Convert any supported input (frame, dict of arrays, path, ``"-"`` for stdin) to a pyarrow
-    Table; ``ids`` and ``columns`` as in :func:`read_input` (for paths). Raises for a repeated
-    column name."""
+    Table; ``ids`` and ``columns`` as in :func:`read_input` (for paths). Of a pandas or polars frame
+    only ``columns`` are converted, the others come back as columns of nulls (their names kept for
+    the caller's errors). Raises for a repeated column name (of a frame: one of ``columns``)."""
     if isinstance(data, pa.Table):
         table = data
     elif isinstance(data, pa.RecordBatch):
@@ -288,8 +290,10 @@ def to_arrow(data: Any, *, ids: Collection[str] | None = None,
         table = read_input(data, ids=ids, columns=columns)
     elif one_column(data):
         raise TypeError(f"cannot read a table from one column (a {type(data).__name__}); pass the whole frame")
-    else:
+    else:  # a frame: only the columns the caller reads are converted (:mod:`._frame_columns`)
+        data, names = needed_columns(data, frame_kind(data), columns)
         table = _from_frame(data)
+        table = table if names is None else with_input_names(table, names)
     _check_unique_names(table.column_names)
     return table
 
