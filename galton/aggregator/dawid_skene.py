@@ -255,9 +255,8 @@ class DawidSkene(ConfusionEM):
         ``tol`` or falls. It counts the class prior once per judgment, so EM does not maximise it;
         it usually falls after a few iterations, and the fit stops early (act_cf: 5), whatever
         ``tol``. ``"likelihood"``: EM to convergence, until the log-likelihood per judgment changes
-        by less than ``tol`` (galton's rule before 2026-12-05, with ``tol=1e-7``); less accurate on
-        the shared datasets (mean 0.833 against the default's 0.840 over 17; the default's numbers are
-        in ``docs/accuracy-report.md``).
+        by less than ``tol`` (galton's rule before 2026-12-05, with ``tol=1e-7``); less accurate on the
+        17 shared datasets (mean 0.833; the default's 0.840 is in ``docs/accuracy-report.md``).
     alpha, alpha_prior : float, default 0
         Dirichlet smoothing pseudo-counts of the confusion matrices and the class prior.
     initial_error_strategy : {None, "assign", "addition"}
