@@ -85,9 +85,9 @@ def partition_root(source: Any) -> str | None:
 
 def input_files(path: str | os.PathLike) -> list[str]:
     """The files an input path names, sorted: the path itself for a file; for a directory every
-    ``.parquet`` file below it; for a glob pattern every matching file. Files with a path component
-    (below the directory or the glob's fixed root) starting with ``.`` or ``_`` are skipped: hidden
-    files, temporaries and Spark's ``_temporary`` / ``_SUCCESS``."""
+    Parquet file below it (``.parquet`` or ``.pq``, any case); for a glob pattern every matching file.
+    Files with a path component (below the directory or the glob's fixed root) starting with ``.`` or
+    ``_`` are skipped: hidden files, temporaries and Spark's ``_temporary`` / ``_SUCCESS``."""
     import glob
 
     text = os.fspath(path)
@@ -103,8 +103,8 @@ def input_files(path: str | os.PathLike) -> list[str]:
     if text != "-" and not p.exists():
         raise FileNotFoundError(f"input path {text!r} does not exist")
     if text != "-" and p.is_dir():
-        files = sorted(str(f) for f in p.rglob("*.parquet")
-                       if not _hidden(f.relative_to(p).parts) and f.is_file())
+        files = sorted(str(f) for f in p.rglob("*") if f.suffix.lower() in (".parquet", ".pq")
+                       and not _hidden(f.relative_to(p).parts) and f.is_file())
         if not files:
             tables = sorted(f.name for f in p.iterdir() if f.is_file() and f.suffix in (".csv", ".tsv"))
             hint = ""
@@ -113,7 +113,7 @@ def input_files(path: str | os.PathLike) -> list[str]:
                 hint = f"; it looks like a dataset folder: read {str(p / 'judgments.csv')!r}{gold}"
             elif tables:
                 hint = f"; name one of its files ({', '.join(tables[:5])}) instead"
-            raise ValueError(f"directory {text!r} holds no .parquet files (files and folders "
+            raise ValueError(f"directory {text!r} holds no .parquet files (nor .pq; files and folders "
                              f"starting with '.' or '_' are skipped){hint}")
         return files
     return [text]
@@ -138,7 +138,7 @@ def file_format(p: Path) -> tuple[str, str]:
         return "csv", compression
     raise ValueError(
         f"cannot tell the format of {str(p)!r} from its extension; use .csv, .tsv, .parquet, .jsonl "
-        "or a directory of .parquet files"
+        "or a directory of Parquet files (.parquet, .pq)"
     )
 
 
@@ -150,8 +150,8 @@ def read_input(path: str | os.PathLike, *, ids: Collection[str] | None = None,
     ----------
     path : str or path-like
         A ``.csv`` / ``.tsv`` (optionally ``.gz`` / ``.zst``), ``.parquet``, ``.jsonl`` or ``.json``
-        file, a directory of ``.parquet`` files, a FIFO, ``/dev/stdin`` or ``"-"``. A file that is not
-        a regular file (a pipe) is read exactly once, into memory.
+        file, a directory of Parquet files (``.parquet`` or ``.pq``, any case), a FIFO, ``/dev/stdin``
+        or ``"-"``. A file that is not a regular file (a pipe) is read exactly once, into memory.
     ids : collection of str, optional
         Columns holding ids: in text files their values come back as written (``Int64`` only when
         every value is a canonical integer). Default :data:`ID_COLUMNS`.
