@@ -51,7 +51,8 @@ def input_columns(path: str | os.PathLike[str]) -> list[str]:
     """Column names of an input, from its schema or header only: a Parquet file, directory or glob
     (the first file's schema and its partition folders), or the header / first object of a regular
     text file (CSV, TSV, JSON lines or a JSON array; compressed too). ``[]`` for anything that can only
-    be read once (stdin ``-``, a pipe): read that whole, once, and take its columns."""
+    be read once (stdin ``-``, a pipe, Parquet or not) and for a compressed Parquet file (no footer to
+    seek to): read that whole, once, and take its columns."""
     text = os.fspath(path)
     if text == "-":
         return []
@@ -61,11 +62,13 @@ def input_columns(path: str | os.PathLike[str]) -> list[str]:
         fmt, compression = "parquet", ""
     else:
         fmt, compression = file_format(first)
-    if fmt == "parquet":
-        parts = partition_columns([str(first)], text if Path(text).is_dir() else None, ())
-        return list(dict.fromkeys([*parquet_schema([str(first)]).names, *parts]))
     if not stat.S_ISREG(os.stat(first).st_mode):
         return []
+    if fmt == "parquet":
+        if compression:  # its footer is at the end of the decompressed bytes: the reader reads it whole
+            return []
+        parts = partition_columns([str(first)], text if Path(text).is_dir() else None, ())
+        return list(dict.fromkeys([*parquet_schema([str(first)]).names, *parts]))
     head = _head(first, compression)
     if fmt in ("json", "jsonl"):
         return _json_names(head)
