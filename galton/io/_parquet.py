@@ -11,7 +11,7 @@ import pyarrow as pa
 from ._text import one_line
 from ._types import common_int_type, plain_type
 
-__all__ = ["PARTIAL_KEY", "SOURCES_KEY", "parquet_schema"]
+__all__ = ["PARTIAL_KEY", "SOURCES_KEY", "check_unique_names", "parquet_schema"]
 
 #: schema metadata of a Parquet directory read whole: the columns only some files have, each with a
 #: file without it (JSON), for the missing-column error
@@ -39,6 +39,8 @@ def parquet_schema(files: Sequence[str], columns: Sequence[str] | None = None) -
             schemas.append(pq.read_schema(f))
         except (pa.ArrowException, OSError) as exc:
             raise ValueError(f"cannot read {f!r} as Parquet: {one_line(exc)}; fix or remove it") from None
+    for f, s in zip(files, schemas):
+        check_unique_names(s.names, f)
     anywhere = list(dict.fromkeys(n for s in schemas for n in s.names))
     partial: dict[str, str] = {}
     if columns is None:  # every column: those all files have (an extra column in one file is no error)
@@ -70,3 +72,13 @@ def parquet_schema(files: Sequence[str], columns: Sequence[str] | None = None) -
                 )
         fields.append(pa.field(c, target))
     return pa.schema(fields, metadata={PARTIAL_KEY: json.dumps(partial)} if partial else None)
+
+
+def check_unique_names(names: Sequence[str], name: str) -> None:
+    """Raise for a column name the Parquet file ``name`` holds twice, used or not, as for a CSV header
+    (Arrow's reader failed on it with "Multiple matches for FieldRef", its schema with a KeyError)."""
+    seen: set[str] = set()
+    for c in names:
+        if c in seen:
+            raise ValueError(f"file {name!r} has two columns named {c!r}; rename or remove one")
+        seen.add(c)

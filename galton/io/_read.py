@@ -19,7 +19,7 @@ import pyarrow as pa
 from ._frame_columns import needed_columns, with_input_names
 from ._hive import partition_columns, with_partitions
 from ._json import read_json
-from ._parquet import PARTIAL_KEY, SOURCES_KEY, parquet_schema
+from ._parquet import PARTIAL_KEY, SOURCES_KEY, check_unique_names, parquet_schema
 from ._snapshot import read_steady
 from ._text import HEAD_BYTES, one_line, read_text_table
 from ._types import plain_type
@@ -193,10 +193,13 @@ def read_input(path: str | os.PathLike, *, ids: Collection[str] | None = None,
 
         try:
             if isinstance(source, bytes):
-                return pq.read_table(pa.BufferReader(source))
+                buffer = pa.BufferReader(source)
+                check_unique_names(pq.read_schema(buffer).names, text)
+                return pq.read_table(buffer)
             # one open file for the footer and the pages: by path, pyarrow opens it again for the
             # pages, and a file replaced in between mixed the old footer with the new pages
             with pa.OSFile(os.fspath(source)) as fh:
+                check_unique_names(pq.read_schema(fh).names, text)
                 return pq.read_table(fh)
         except (pa.ArrowException, OSError) as exc:
             raise ValueError(f"cannot read {text!r} as Parquet: {one_line(exc)}") from None

@@ -82,3 +82,39 @@ def test_compressed_parquet_is_aggregated_cli_and_python(tmp_path, capsys):
     assert rc == 0 and "b,y,1.0,0.0,1.0" in capsys.readouterr().out
     model = galton.aggregate(str(path), "mv")
     assert dict(zip(model.labels_["task"], model.labels_["label"])) == {"a": "x", "b": "y"}
+
+
+# --------------------------------------------------------------------------------------------------
+# a column name twice: refused as a CSV header's, used or not
+# --------------------------------------------------------------------------------------------------
+def _twice(path, names):
+    arrays = [pa.array(["a", "b"]), pa.array(["u", "v"]), pa.array(["x", "y"]), pa.array(["n", "m"]),
+              pa.array(["o", "p"])]
+    pq.write_table(pa.Table.from_arrays(arrays[:len(names)], names=names), path)
+    return path
+
+
+@pytest.mark.parametrize("names", [["task", "worker", "label", "note", "note"], ["task", "worker", "label", "label"]])
+def test_a_parquet_column_named_twice_is_refused_as_in_csv(tmp_path, capsys, names):
+    twice = names[-1]
+    csv = tmp_path / "dup.csv"
+    csv.write_text(",".join(names) + "\n" + ",".join("auxno"[:len(names)]) + "\n")
+    with pytest.raises(ValueError, match=f"two columns named '{twice}'.*; rename or remove one"):
+        read_input(csv)
+    path = _twice(tmp_path / "dup.parquet", names)
+    message = f"file '{path}' has two columns named '{twice}'; rename or remove one"
+    with pytest.raises(ValueError) as err:  # Arrow's "Multiple matches for FieldRef.Name(label)"
+        read_input(path)
+    assert str(err.value) == message
+    for argv in (["aggregate", path, "-m", "mv", "-o", "-"], ["agreement", path],  # aggregate: a KeyError
+                 ["allocate", path, "-n", "3", "-o", "-"]):
+        assert main([str(a) for a in argv]) == 2
+        assert capsys.readouterr().err.strip().endswith(message)
+    # a folder of them: the file named
+    (tmp_path / "d").mkdir()
+    pq.write_table(_judgments("cd"), tmp_path / "d" / "a.parquet")
+    bad = _twice(tmp_path / "d" / "b.parquet", names)
+    with pytest.raises(ValueError, match=f"file '{bad}' has two columns named '{twice}'"):
+        read_input(tmp_path / "d")
+    with pytest.raises(ValueError, match=f"file '{bad}' has two columns named '{twice}'"):
+        galton.aggregate(str(tmp_path / "d"), "mv")
