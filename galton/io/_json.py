@@ -20,7 +20,9 @@ def _int_or_float(text: str) -> int | float:
 
 
 def read_json(source: bytes, name: str, fmt: str, ids: Collection[str]) -> pa.Table:
-    """A JSON file's bytes as a table (``fmt``: "json" or "jsonl"; ``ids``: the id columns)."""
+    """A JSON file's bytes as a table (``fmt``: "json" or "jsonl"; ``ids``: the id columns). A UTF-8
+    byte-order mark (as Windows editors write) is no part of the JSON."""
+    source = source[3:] if source.startswith(b"\xef\xbb\xbf") else source
     table, layout = _read_json(source, name, fmt)
     return numbers_as_written(table, source, layout, ids)
 

@@ -118,3 +118,25 @@ def test_a_parquet_column_named_twice_is_refused_as_in_csv(tmp_path, capsys, nam
         read_input(tmp_path / "d")
     with pytest.raises(ValueError, match=f"file '{bad}' has two columns named '{twice}'"):
         galton.aggregate(str(tmp_path / "d"), "mv")
+
+
+# --------------------------------------------------------------------------------------------------
+# a UTF-8 byte-order mark before JSON (Notepad's "UTF-8 with BOM")
+# --------------------------------------------------------------------------------------------------
+_BIG = 2**64 + 1  # no int64: the reader makes it a float, and the ids are re-read from their text
+
+
+@pytest.mark.parametrize("name, text", [
+    ("arr.json", '[{"task": "a", "worker": "u", "label": 1}, {"task": "b", "worker": "v", "label": 2}]'),
+    ("cols.json", '{"task": ["a", "b"], "worker": ["u", "v"], "label": [1, 2]}'),
+    ("big.jsonl", f'{{"task": {_BIG}, "worker": "u", "label": 1}}\n{{"task": 7, "worker": "v", "label": 2}}\n'),
+    ("float.jsonl", '{"task": 1.5, "worker": "u", "label": 1}\n{"task": 2, "worker": "v", "label": 2}\n'),
+    ("arr_big.json", f'[{{"task": {_BIG}, "worker": "u", "label": 1}}, {{"task": 1.5, "worker": "v", "label": 2}}]'),
+])
+def test_a_utf8_bom_before_json_is_no_part_of_it(tmp_path, name, text):
+    plain, bom = tmp_path / name, tmp_path / f"bom_{name}"
+    plain.write_text(text)
+    bom.write_bytes(b"\xef\xbb\xbf" + text.encode())  # was "changed from object to array", "holds list
+    expected = read_input(plain)  # values" or "Unexpected UTF-8 BOM (decode using utf-8-sig)"
+    assert read_input(bom).equals(expected)
+    assert expected.column_names == ["task", "worker", "label"] and expected.num_rows == 2
