@@ -44,7 +44,7 @@ def one_line(exc: BaseException) -> str:
 
 def check_head(head: bytes, name: str, sep: str) -> list[str]:
     """Header names from the first bytes of a text table; raises for binary data, an empty file,
-    a repeated column name or a file that looks separated by another character."""
+    lone CR line ends, a repeated column name or a file that looks separated by another character."""
     binary = _CONTROL.search(head)
     if binary is not None:
         raise ValueError(
@@ -61,6 +61,11 @@ def check_head(head: bytes, name: str, sep: str) -> list[str]:
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
     if not text.strip():
         raise ValueError(f"file {name!r} is empty; it needs a header row and one row per judgment")
+    if "\r" in text and "\n" not in text:  # the reader ends lines at \n only: one header of every row
+        raise ValueError(
+            f"file {name!r} has lone CR line ends (classic Mac, as Excel's \"CSV (Macintosh)\" writes); "
+            "convert them to LF (or CRLF) line ends, or save it as \"CSV UTF-8\""
+        )
     first = re.split(r"\r\n|\n|\r", text, maxsplit=1)[0]  # CSV line ends (splitlines also splits at U+2028)
     header = next(csv.reader([first], delimiter=sep), [])
     seen: set[str] = set()

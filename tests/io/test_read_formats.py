@@ -140,3 +140,23 @@ def test_a_utf8_bom_before_json_is_no_part_of_it(tmp_path, name, text):
     expected = read_input(plain)  # values" or "Unexpected UTF-8 BOM (decode using utf-8-sig)"
     assert read_input(bom).equals(expected)
     assert expected.column_names == ["task", "worker", "label"] and expected.num_rows == 2
+
+
+# --------------------------------------------------------------------------------------------------
+# classic Mac line ends (a lone CR): refused at once, naming them
+# --------------------------------------------------------------------------------------------------
+def test_lone_cr_line_ends_are_refused_naming_them(tmp_path, capsys):
+    rows = ["task,worker,label", "a,u,x", "a,v,x", "b,u,y"]
+    (tmp_path / "lf.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "crlf.csv").write_bytes(("\r\n".join(rows) + "\r\n").encode())
+    (tmp_path / "in_field.csv").write_bytes(b'task,worker,label\na,u,"x\ry"\n')  # a CR in a quoted field
+    assert read_input(tmp_path / "crlf.csv").equals(read_input(tmp_path / "lf.csv"))
+    assert read_input(tmp_path / "in_field.csv").column("label").to_pylist() == ["x\ry"]
+    cr = tmp_path / "cr.csv"
+    cr.write_bytes(("\r".join(rows) + "\r").encode())
+    with pytest.raises(ValueError, match="'.*cr.csv' has lone CR line ends .*convert them to LF"):
+        read_input(cr)  # was one header of 7 columns and no rows: "holds no judgments (0 rows)"
+    with pytest.raises(ValueError, match="lone CR line ends"):
+        galton.aggregate(str(cr), "mv")  # was a ColumnError listing the whole file as column names
+    assert main(["aggregate", str(cr), "-m", "mv", "-o", "-"]) == 2
+    assert "lone CR line ends" in capsys.readouterr().err
