@@ -72,5 +72,5 @@ def input_columns(path: str | os.PathLike[str]) -> list[str]:
     head = _head(first, compression)
     if fmt in ("json", "jsonl"):
         return _json_names(head)
-    line = head.splitlines()[0] if head else ""
+    line = next((line for line in head.splitlines() if line), "")  # the reader skips empty lines before the header
     return [c.strip() for c in next(csv.reader([line], delimiter="\t" if fmt == "tsv" else ","), [])]

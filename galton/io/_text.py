@@ -66,7 +66,9 @@ def check_head(head: bytes, name: str, sep: str) -> list[str]:
             f"file {name!r} has lone CR line ends (classic Mac, as Excel's \"CSV (Macintosh)\" writes); "
             "convert them to LF (or CRLF) line ends, or save it as \"CSV UTF-8\""
         )
-    first = re.split(r"\r\n|\n|\r", text, maxsplit=1)[0]  # CSV line ends (splitlines also splits at U+2028)
+    # the header: the first line that is not empty (the reader skips those); CSV line ends (splitlines
+    # also splits at U+2028)
+    first = re.split(r"\r\n|\n|\r", text.lstrip("\r\n"), maxsplit=1)[0]
     header = next(csv.reader([first], delimiter=sep), [])
     seen: set[str] = set()
     for col in header:
@@ -141,7 +143,7 @@ def _ragged(source: Any, sep: str) -> str:
 
     with _lines(source) as stream:
         rows = csv.reader(stream, delimiter=sep)
-        width = len(next(rows, []))
+        width = len(next((row for row in rows if row), []))  # empty lines before the header are skipped
         for row in rows:
             if len(row) > width:
                 return (f"line {rows.line_num} has {len(row)} fields, the header {width}; fix or remove that "

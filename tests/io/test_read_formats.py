@@ -160,3 +160,23 @@ def test_lone_cr_line_ends_are_refused_naming_them(tmp_path, capsys):
         galton.aggregate(str(cr), "mv")  # was a ColumnError listing the whole file as column names
     assert main(["aggregate", str(cr), "-m", "mv", "-o", "-"]) == 2
     assert "lone CR line ends" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------------------------------
+# empty lines before the header: skipped by the reader, so by the header peek and the error's line count
+# --------------------------------------------------------------------------------------------------
+def test_empty_lines_before_the_header_are_skipped_everywhere(tmp_path):
+    pairs = tmp_path / "pair_lead.csv"
+    pairs.write_text("\n\r\nworker,left,right,label\nw0,a,b,a\nw1,a,b,a\nw0,b,c,b\n")
+    assert input_columns(pairs) == ["worker", "left", "right", "label"]  # was [] (the empty line)
+    model = galton.aggregate(str(pairs))  # was "missing column(s) ['task']": fitted as categorical
+    assert type(model).__name__ == "BradleyTerry"
+    assert model.ranking_["item"].to_list() == ["a", "b", "c"]
+    ragged = tmp_path / "lead_rag.csv"
+    ragged.write_text("\ntask,worker,label\na,u,x\nb,v,y,z\n")
+    with pytest.raises(ValueError, match="line 4 has 4 fields, the header 3; fix or remove that line"):
+        read_input(ragged)  # was "line 2 has 3 fields, the header 0"
+    twice = tmp_path / "lead_twice.csv"
+    twice.write_text("\ntask,worker,label,label\na,u,x,y\n")
+    with pytest.raises(ValueError, match="two columns named 'label' in its header"):
+        read_input(twice)
