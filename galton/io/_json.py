@@ -27,9 +27,9 @@ def read_json(source: bytes, name: str, fmt: str, ids: Collection[str]) -> pa.Ta
     return numbers_as_written(table, source, layout, ids)
 
 
-def _mixed(rows: list[dict]) -> str | None:
-    """Which key of a JSON array's objects holds values of two types ("Expected bytes, got a 'int'
-    object" named none), with the first row of each type."""
+def _mixed(rows: list[dict], lines: list[int] | None = None) -> str | None:
+    """Which key of a JSON array's objects (or of JSON lines, on ``lines``) holds values of two types
+    ("Expected bytes, got a 'int' object" named none), with the first object (line) of each type."""
     for key in dict.fromkeys(k for r in rows for k in r):
         first: dict[str, int] = {}
         for i, r in enumerate(rows):
@@ -38,9 +38,31 @@ def _mixed(rows: list[dict]) -> str | None:
             if v is not None:
                 first.setdefault(kind, i)
         if len(first) > 1:
-            shown = ", ".join(f"{k} (object {i + 1})" for k, i in list(first.items())[:3])
+            shown = ", ".join(f"{k} (object {i + 1})" if lines is None else f"{k} (line {lines[i]})"
+                              for k, i in list(first.items())[:3])
             return f"column {key!r} holds values of different types: {shown}; write them with one type"
     return None
+
+
+def _line_error(data: bytes, exc: BaseException) -> str:
+    """Arrow's error for JSON lines with the line it means: Arrow counts rows from 0 within each
+    block it reads, blank lines not counted ("row 20891" was line 90001)."""
+    import json
+    import re
+
+    rows, numbers = [], []
+    for number, line in enumerate(data.decode("utf-8", errors="replace").split("\n"), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError as err:
+            return f"line {number} is not JSON ({one_line(err)}); fix or remove that line"
+        if not isinstance(row, dict):
+            return f"line {number} holds a JSON {type(row).__name__}, not an object; fix or remove that line"
+        rows.append(row)
+        numbers.append(number)
+    return _mixed(rows, numbers) or re.sub(r" in row \d+", "", one_line(exc))
 
 
 def _read_json(source: bytes, name: str, fmt: str) -> tuple[pa.Table, str]:
@@ -78,7 +100,8 @@ def _read_json(source: bytes, name: str, fmt: str) -> tuple[pa.Table, str]:
     try:
         return pj.read_json(pa.BufferReader(data)), "lines"
     except pa.ArrowException as exc:
-        raise ValueError(f"cannot read {name!r} as JSON lines: {one_line(exc)}") from None
+        text = _line_error(data, exc) if " in row " in str(exc) else one_line(exc)
+        raise ValueError(f"cannot read {name!r} as JSON lines: {text}") from None
 
 
 def numbers_as_written(table: pa.Table, data: bytes, layout: str, ids: Collection[str]) -> pa.Table:

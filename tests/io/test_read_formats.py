@@ -180,3 +180,20 @@ def test_empty_lines_before_the_header_are_skipped_everywhere(tmp_path):
     twice.write_text("\ntask,worker,label,label\na,u,x,y\n")
     with pytest.raises(ValueError, match="two columns named 'label' in its header"):
         read_input(twice)
+
+
+# --------------------------------------------------------------------------------------------------
+# JSON lines: an error names the line of the file (Arrow counted rows within each 1 MiB block)
+# --------------------------------------------------------------------------------------------------
+def test_a_json_lines_type_error_names_the_line_of_the_file(tmp_path):
+    lines = [f'{{"task": {i}, "worker": "w{i % 7}", "label": "a"}}' for i in range(90_000)]
+    path = tmp_path / "late_str.jsonl"
+    path.write_text("\n".join([*lines, "", '{"task": "x1", "worker": "w0", "label": "a"}']) + "\n")  # line 90002
+    with pytest.raises(ValueError) as err:  # was "changed from number to string in row 20891"
+        read_input(path)
+    assert str(err.value) == (f"cannot read {str(path)!r} as JSON lines: column 'task' holds values of different "
+                              "types: number (line 1), str (line 90002); write them with one type")
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text("\n".join([*lines, '{"task": 5, "worker": "w0"']) + "\n")
+    with pytest.raises(ValueError, match=r"line 90001 is not JSON \(Expecting ',' delimiter"):
+        read_input(broken)
