@@ -289,3 +289,16 @@ def test_workers_naming_a_directory_is_refused(tmp_path: Path, capsys: Any, monk
     assert "--workers 'raters' names a directory; give the worker ids, comma-separated, or a text file" in err
     rc, out, err = run(["allocate", "pairs.csv", "-n", 2, "--model", "crowd_bt", "--workers", "a,b", "-q"], capsys)
     assert rc == 0 and set(pd.read_csv(io.StringIO(out))["worker"]) <= {"a", "b"}, err
+
+
+@pytest.mark.parametrize("header", ["worker\n", ""])
+def test_workers_file_with_a_byte_order_mark(judgments: Path, tmp_path: Path, capsys: Any, header: str) -> None:
+    """A --workers file saved by Notepad as "UTF-8 with BOM": its first id (or its header) is no id with a
+    BOM before it (was "workers has 1 id(s) with no judgments in the data ('\\ufeffworker')")."""
+    ids = tmp_path / "workers.txt"
+    ids.write_bytes(b"\xef\xbb\xbf" + f"{header}w4\nw0\n".encode())
+    rc, from_file, err = run(["allocate", judgments, "-n", 3, "--model", "mv", "--workers", ids, "-o", "-"], capsys)
+    assert rc == 0, err
+    rc, listed, err = run(["allocate", judgments, "-n", 3, "--model", "mv", "--workers", "w4,w0", "-o", "-"], capsys)
+    assert rc == 0, err
+    assert from_file == listed and set(pd.read_csv(io.StringIO(listed))["worker"]) == {"w4", "w0"}

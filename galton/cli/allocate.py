@@ -179,7 +179,7 @@ def _worker_ids(spec: str) -> list[str]:
     if Path(spec).is_file():
         check_readable(spec, "--workers")
         try:
-            text = Path(spec).read_text(encoding="utf-8")
+            text = Path(spec).read_text(encoding="utf-8-sig")  # a byte-order mark is no part of the first id
         except (OSError, UnicodeDecodeError) as exc:
             raise CLIError(f"--workers {spec!r}: cannot read it as UTF-8 text ({one_line(exc)})") from None
         rows = [[field.strip() for field in row] for row in csv.reader(text.splitlines())]
