@@ -47,10 +47,7 @@ def check_head(head: bytes, name: str, sep: str) -> list[str]:
     lone CR line ends, a repeated column name or a file that looks separated by another character."""
     binary = _CONTROL.search(head)
     if binary is not None:
-        raise ValueError(
-            f"file {name!r} is not text CSV (binary data at byte {binary.start()}); pass a CSV / TSV "
-            "text file, a Parquet file or a JSON-lines file"
-        )
+        raise ValueError(_not_text(head, name, binary.start()))
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -86,6 +83,21 @@ def check_head(head: bytes, name: str, sep: str) -> list[str]:
                     "(or tabs, named *.tsv)"
                 )
     return header
+
+
+def _not_text(head: bytes, name: str, at: int) -> str:
+    """What a file with binary data at byte ``at`` of its ``head`` is, and what to do."""
+    if head.startswith(b"PAR1"):  # Hive and Spark write parts with no extension (000000_0)
+        return (f"file {name!r} is a Parquet file (it starts with PAR1) with no .parquet name; name it *.parquet "
+                "(a folder reads its *.parquet and *.pq files)")
+    sample = head[:512]
+    even, odd = sample[0::2], sample[1::2]
+    if sample[:2] in (b"\xff\xfe", b"\xfe\xff") or (len(sample) >= 8 and max(
+            even.count(0) / len(even), odd.count(0) / len(odd)) >= 0.75):  # mostly ASCII, two bytes each
+        return (f"file {name!r} looks like UTF-16 text (as Excel's \"Unicode Text\" writes); save it as UTF-8 "
+                "(Excel: \"CSV UTF-8\")")
+    return (f"file {name!r} is not text CSV (binary data at byte {at}); pass a CSV / TSV text file, a Parquet "
+            "file or a JSON-lines file")
 
 
 def read_text_table(source: Any, name: str, sep: str, ids: Collection[str],

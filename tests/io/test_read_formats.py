@@ -197,3 +197,25 @@ def test_a_json_lines_type_error_names_the_line_of_the_file(tmp_path):
     broken.write_text("\n".join([*lines, '{"task": 5, "worker": "w0"']) + "\n")
     with pytest.raises(ValueError, match=r"line 90001 is not JSON \(Expecting ',' delimiter"):
         read_input(broken)
+
+
+# --------------------------------------------------------------------------------------------------
+# binary data where text was expected: say what the file is
+# --------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_utf16_text_is_named_as_such(tmp_path, encoding):
+    path = tmp_path / "unicode.txt"  # Excel's "Unicode Text"
+    path.write_bytes("task\tworker\tlabel\nt1\tw1\tcafé\n".encode(encoding))
+    with pytest.raises(ValueError, match=r"'.*unicode.txt' looks like UTF-16 text .*save it as UTF-8"):
+        read_input(path)  # was "not text CSV (binary data at byte 1)"
+
+
+def test_a_parquet_file_with_no_extension_is_named_as_such(tmp_path):
+    path = tmp_path / "000000_0"  # Hive's part name
+    pq.write_table(_judgments("ab"), path)
+    with pytest.raises(ValueError, match=r"'.*000000_0' is a Parquet file .*; name it \*\.parquet"):
+        read_input(path)  # was "not text CSV (binary data at byte 4)"
+    gz = tmp_path / "data.csv"
+    gz.write_bytes(gzip.compress(b"task,worker,label\na,u,x\n"))  # other binary data: as before
+    with pytest.raises(ValueError, match=r"'.*data.csv' is not text CSV \(binary data at byte 0\)"):
+        read_input(gz)
