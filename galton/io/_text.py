@@ -66,6 +66,12 @@ def check_head(head: bytes, name: str, sep: str) -> list[str]:
     # the header: the first line that is not empty (the reader skips those); CSV line ends (splitlines
     # also splits at U+2028)
     first = re.split(r"\r\n|\n|\r", text.lstrip("\r\n"), maxsplit=1)[0]
+    if re.fullmatch(r"(?i)\"?sep=.\"?", first):  # Excel's separator hint: no header, and rows wider than it
+        line = text[:len(text) - len(text.lstrip("\r\n"))].count("\n") + 1
+        raise ValueError(
+            f"file {name!r} starts with Excel's separator line {first!r} (line {line}), which is no header; "
+            "remove that line"
+        )
     header = next(csv.reader([first], delimiter=sep), [])
     seen: set[str] = set()
     for col in header:

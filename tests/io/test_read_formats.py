@@ -219,3 +219,15 @@ def test_a_parquet_file_with_no_extension_is_named_as_such(tmp_path):
     gz.write_bytes(gzip.compress(b"task,worker,label\na,u,x\n"))  # other binary data: as before
     with pytest.raises(ValueError, match=r"'.*data.csv' is not text CSV \(binary data at byte 0\)"):
         read_input(gz)
+
+
+@pytest.mark.parametrize("first", ["sep=,", "SEP=,", '"sep=,"'])
+def test_excels_separator_line_is_named_as_the_line_to_remove(tmp_path, first):
+    path = tmp_path / "excel.csv"
+    path.write_text(f"{first}\ntask,worker,label\na,u,x\nb,v,y\n")
+    with pytest.raises(ValueError) as err:  # was "line 2 has 3 fields, the header 2; fix or remove that line"
+        read_input(path)
+    assert str(err.value) == (f"file {str(path)!r} starts with Excel's separator line {first!r} (line 1), which "
+                              "is no header; remove that line")
+    path.write_text("task,worker,label\na,u,x\nb,v,y\n")  # without it: read
+    assert read_input(path).num_rows == 2
