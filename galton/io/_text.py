@@ -123,6 +123,8 @@ def read_text_table(source: Any, name: str, sep: str, ids: Collection[str],
         text = one_line(exc)
         if "more fields than defined" in text:  # polars names no line and suggests its own option
             text = _ragged(source, sep)
+        elif "invalid utf-8" in text:  # past the head check_head read: polars names no line
+            text = _not_utf8(source) or text
         elif "CSV malformed" in text:  # "expected 0 rows, actual 1 rows, in chunk ...": no line, no cause
             text = _stray_quote(source, sep) or text
         elif "You might want to try" in text:  # polars' advice names its own options, which no user can set here
@@ -140,6 +142,20 @@ def _lines(source: Any) -> Any:
     raw = bytes(source) if isinstance(source, (bytes, bytearray, memoryview)) else None
     return io.StringIO(raw.decode("utf-8", "replace")) if raw is not None else open(
         source, newline="", encoding="utf-8", errors="replace")
+
+
+def _not_utf8(source: Any) -> str | None:
+    """The first line that is not UTF-8 text, and its byte; None if every line is."""
+    offset = 0
+    raw = bytes(source) if isinstance(source, (bytes, bytearray, memoryview)) else None
+    with io.BytesIO(raw) if raw is not None else open(source, "rb") as stream:
+        for number, line in enumerate(stream, 1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                return f"line {number} is not UTF-8 text (byte {offset + exc.start}); save the file as UTF-8 CSV"
+            offset += len(line)
+    return None
 
 
 def _stray_quote(source: Any, sep: str) -> str | None:

@@ -231,3 +231,15 @@ def test_excels_separator_line_is_named_as_the_line_to_remove(tmp_path, first):
                               "is no header; remove that line")
     path.write_text("task,worker,label\na,u,x\nb,v,y\n")  # without it: read
     assert read_input(path).num_rows == 2
+
+
+def test_bytes_not_utf8_past_the_head_name_their_line(tmp_path):
+    good = "".join(f"t{i},w{i % 5},cafe\n" for i in range(9000))  # > 64 KiB: past the head check_head reads
+    bad = "t9,w1,caf\xe9\n".encode("latin-1")
+    path = tmp_path / "latin_late.csv"
+    path.write_bytes(b"task,worker,label\n" + good.encode() + bad)
+    with pytest.raises(ValueError) as err:  # was "invalid utf-8 sequence", no line
+        read_input(path)
+    at = len("task,worker,label\n" + good) + len("t9,w1,caf")
+    assert str(err.value) == (f"cannot read {str(path)!r} as CSV: line 9002 is not UTF-8 text (byte {at}); save "
+                              "the file as UTF-8 CSV")
