@@ -75,7 +75,7 @@ def check_head(head: bytes, name: str, sep: str) -> list[str]:
     header = next(csv.reader([first], delimiter=sep), [])
     seen: set[str] = set()
     for col in header:
-        if col in seen:
+        if col in seen and col:  # several columns with no name (Excel's empty columns): left out by the reader
             raise ValueError(
                 f"file {name!r} has two columns named {col!r} in its header; rename or remove one"
             )
@@ -109,10 +109,10 @@ def _not_text(head: bytes, name: str, at: int) -> str:
 def read_text_table(source: Any, name: str, sep: str, ids: Collection[str],
                     head: bytes) -> pa.Table:
     """Read a CSV / TSV (a path or bytes) whose first bytes are ``head``; columns typed by the rule
-    of this module."""
+    of this module. Several columns with no name in the header (Excel's trailing ``,,``) are left out."""
     import polars as pl
 
-    check_head(head, name, sep)
+    header = check_head(head, name, sep)
     src = io.BytesIO(source) if isinstance(source, (bytes, bytearray, memoryview)) else source
     try:
         df = pl.read_csv(src, separator=sep, infer_schema_length=0)
@@ -132,6 +132,9 @@ def read_text_table(source: Any, name: str, sep: str, ids: Collection[str],
                 "; a quote (\") opened and not closed on its line is the usual cause: close it, or write "
                 "a quote inside a field as two (\"\")")
         raise ValueError(f"cannot read {name!r} as {kind}: {text}") from None
+    if header.count("") > 1 and df.width == len(header):  # columns with no name, as Excel leaves after the
+        # last one (task,worker,label,,): no option can name them; polars had named them '', '_duplicated_0' ...
+        df = df.select([c for c, h in zip(df.columns, header) if h])
     if df.width and df.height:  # a blank line (one at the end, as editors leave), or a line of spaces,
         # is no row: its spaces (read as the first field) would have made an integer id column text
         df = df.filter(~pl.all_horizontal(pl.all().is_null() | (pl.all().str.strip_chars() == "")))

@@ -243,3 +243,20 @@ def test_bytes_not_utf8_past_the_head_name_their_line(tmp_path):
     at = len("task,worker,label\n" + good) + len("t9,w1,caf")
     assert str(err.value) == (f"cannot read {str(path)!r} as CSV: line 9002 is not UTF-8 text (byte {at}); save "
                               "the file as UTF-8 CSV")
+
+
+@pytest.mark.parametrize("sep, name", [(",", "trail.csv"), ("\t", "trail.tsv")])
+def test_excels_trailing_unnamed_columns_are_left_out(tmp_path, capsys, sep, name):
+    path = tmp_path / name
+    rows = [["task", "worker", "label", "", ""], ["a", "u", "x", "", ""], ["a", "v", "x", "", ""],
+            ["b", "u", "y", "", ""]]
+    path.write_text("".join(sep.join(r) + "\n" for r in rows))
+    table = read_input(path)  # was "two columns named '' in its header; rename or remove one"
+    assert table.column_names == ["task", "worker", "label"]
+    assert table.column("label").to_pylist() == ["x", "x", "y"]
+    assert main(["aggregate", str(path), "-m", "mv", "-o", "-"]) == 0
+    assert capsys.readouterr().out.splitlines()[1:] == ["a,x,1.0,1.0,0.0", "b,y,1.0,0.0,1.0"]
+    named = tmp_path / f"twice{path.suffix}"  # a name given twice is still refused
+    named.write_text(sep.join(["task", "worker", "label", "x", "x"]) + "\n" + sep.join("auxno") + "\n")
+    with pytest.raises(ValueError, match="two columns named 'x' in its header"):
+        read_input(named)
