@@ -11,7 +11,7 @@ import pyarrow as pa
 from ._text import one_line
 from ._types import common_int_type, plain_type
 
-__all__ = ["PARTIAL_KEY", "SOURCES_KEY", "check_unique_names", "parquet_schema"]
+__all__ = ["PARTIAL_KEY", "SOURCES_KEY", "check_unique_names", "no_shared_column", "parquet_schema"]
 
 #: schema metadata of a Parquet directory read whole: the columns only some files have, each with a
 #: file without it (JSON), for the missing-column error
@@ -82,3 +82,23 @@ def check_unique_names(names: Sequence[str], name: str) -> None:
         if c in seen:
             raise ValueError(f"file {name!r} has two columns named {c!r}; rename or remove one")
         seen.add(c)
+
+
+def no_shared_column(path: str, files: Sequence[str]) -> ValueError:
+    """The error for Parquet files ``files`` (of the folder or pattern ``path``) that share no column:
+    a file and its columns beside the file that shares the fewest of them (a table of no column read as
+    no judgments: "holds no judgments (0 rows)"); a folder as ``galton simulate --out`` writes it is
+    pointed at its judgments and truth."""
+    import os
+
+    import pyarrow.parquet as pq
+
+    names = [pq.read_schema(f).names for f in files]
+    other = min(range(1, len(files)), key=lambda i: len(set(names[i]) & set(names[0])))
+    hint = "read the files of one table at a time (a folder or a pattern of them)"
+    if all(os.path.isdir(os.path.join(path, sub)) for sub in ("judgments", "truth")):
+        hint = (f"it looks like a galton simulate folder: galton aggregate {os.path.join(path, 'judgments')} "
+                f"--gold {os.path.join(path, 'truth')}")
+    return ValueError(f"no column is in every Parquet file of {path!r} (the columns differ between files): "
+                      f"{files[0]!r} has {', '.join(names[0])} but {files[other]!r} has {', '.join(names[other])}; "
+                      f"{hint}")

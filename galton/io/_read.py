@@ -19,7 +19,7 @@ import pyarrow as pa
 from ._frame_columns import needed_columns, with_input_names
 from ._hive import partition_columns, with_partitions
 from ._json import read_json
-from ._parquet import PARTIAL_KEY, SOURCES_KEY, check_unique_names, parquet_schema
+from ._parquet import PARTIAL_KEY, SOURCES_KEY, check_unique_names, no_shared_column, parquet_schema
 from ._snapshot import read_steady
 from ._text import HEAD_BYTES, one_line, read_text_table
 from ._types import plain_type
@@ -250,7 +250,9 @@ def _read_parquet_files(path: str, files: list[str], columns: Sequence[str] | No
                              f"{others[0]!r}); a pattern reads Parquet files: name one CSV / JSON file at a time")
     parts = partition_columns(files, partition_root(path), ids)  # a pattern: folders below its fixed part
     schema = parquet_schema(files, None if columns is None else [c for c in columns if c not in parts])
-    if not schema.names:
+    if not schema.names:  # columns no file has: the caller names them missing; no column all files share: an error
+        if columns is None and len(files) > 1:
+            raise no_shared_column(path, files)
         return pa.table({})
     try:
         table = ds.dataset(files, schema=schema, format="parquet").to_table()

@@ -260,3 +260,32 @@ def test_excels_trailing_unnamed_columns_are_left_out(tmp_path, capsys, sep, nam
     named.write_text(sep.join(["task", "worker", "label", "x", "x"]) + "\n" + sep.join("auxno") + "\n")
     with pytest.raises(ValueError, match="two columns named 'x' in its header"):
         read_input(named)
+
+
+# --------------------------------------------------------------------------------------------------
+# a folder of files that share no column (galton simulate --out): an error, not "0 rows"
+# --------------------------------------------------------------------------------------------------
+def test_a_folder_of_files_sharing_no_column_is_an_error(tmp_path, capsys):
+    root = tmp_path / "s1"  # as galton simulate --out writes it
+    (root / "judgments").mkdir(parents=True)
+    (root / "truth").mkdir()
+    pq.write_table(_judgments("ab"), root / "judgments" / "part-00000.parquet")
+    pq.write_table(pa.table({"task": ["a", "b"], "true_label": ["x", "x"]}), root / "truth" / "part-00000.parquet")
+    pq.write_table(pa.table({"worker": ["w"], "accuracy": [0.9]}), root / "workers.parquet")
+    message = (f"no column is in every Parquet file of {str(root)!r} (the columns differ between files): "
+               f"{str(root / 'judgments' / 'part-00000.parquet')!r} has task, worker, label but "
+               f"{str(root / 'truth' / 'part-00000.parquet')!r} has task, true_label; it looks like a galton "
+               f"simulate folder: galton aggregate {root / 'judgments'} --gold {root / 'truth'}")
+    with pytest.raises(ValueError) as err:  # was an empty table: "'s1' holds no judgments (0 rows)"
+        read_input(root)
+    assert str(err.value) == message
+    assert main(["aggregate", str(root), "-m", "mv", "-o", "-"]) == 2
+    assert capsys.readouterr().err.strip() == f"galton: error: {message}"
+    assert main(["aggregate", str(root / "judgments"), "--gold", str(root / "truth"), "-m", "mv", "-o", "-"]) == 0
+    other = tmp_path / "other"  # any folder: the files named, no hint of simulate
+    other.mkdir()
+    pq.write_table(_judgments("ab"), other / "a.parquet")
+    pq.write_table(pa.table({"rater": ["w"], "accuracy": [0.9]}), other / "b.parquet")
+    with pytest.raises(ValueError, match=r"no column is in every Parquet file .*'.*a.parquet' has task, worker, "
+                                         r"label but '.*b.parquet' has rater, accuracy; read the files of one"):
+        read_input(other)
