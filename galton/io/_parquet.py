@@ -11,7 +11,8 @@ import pyarrow as pa
 from ._text import one_line
 from ._types import common_int_type, plain_type
 
-__all__ = ["PARTIAL_KEY", "SOURCES_KEY", "check_unique_names", "no_shared_column", "parquet_schema"]
+__all__ = ["PARTIAL_KEY", "SOURCES_KEY", "check_unique_names", "no_shared_column", "parquet_schema",
+           "read_parquet_file"]
 
 #: schema metadata of a Parquet directory read whole: the columns only some files have, each with a
 #: file without it (JSON), for the missing-column error
@@ -82,6 +83,14 @@ def check_unique_names(names: Sequence[str], name: str) -> None:
         if c in seen:
             raise ValueError(f"file {name!r} has two columns named {c!r}; rename or remove one")
         seen.add(c)
+
+
+def read_parquet_file(source: pa.NativeFile, name: str) -> pa.Table:
+    """One Parquet file (an open file or a buffer; ``name`` for errors), its column names checked first."""
+    import pyarrow.parquet as pq
+
+    check_unique_names(pq.read_schema(source).names, name)
+    return pq.read_table(source)
 
 
 def no_shared_column(path: str, files: Sequence[str]) -> ValueError:

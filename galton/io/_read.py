@@ -19,7 +19,7 @@ import pyarrow as pa
 from ._frame_columns import needed_columns, with_input_names
 from ._hive import partition_columns, with_partitions
 from ._json import read_json
-from ._parquet import PARTIAL_KEY, SOURCES_KEY, check_unique_names, no_shared_column, parquet_schema
+from ._parquet import PARTIAL_KEY, SOURCES_KEY, no_shared_column, parquet_schema, read_parquet_file
 from ._snapshot import read_steady
 from ._text import HEAD_BYTES, one_line, read_text_table
 from ._types import plain_type
@@ -189,18 +189,13 @@ def read_input(path: str | os.PathLike, *, ids: Collection[str] | None = None,
                 head = fh.read(HEAD_BYTES)
         return read_text_table(source, text, "\t" if fmt == "tsv" else ",", ids, head)
     if fmt == "parquet":
-        import pyarrow.parquet as pq
-
         try:
             if isinstance(source, bytes):
-                buffer = pa.BufferReader(source)
-                check_unique_names(pq.read_schema(buffer).names, text)
-                return pq.read_table(buffer)
+                return read_parquet_file(pa.BufferReader(source), text)
             # one open file for the footer and the pages: by path, pyarrow opens it again for the
             # pages, and a file replaced in between mixed the old footer with the new pages
             with pa.OSFile(os.fspath(source)) as fh:
-                check_unique_names(pq.read_schema(fh).names, text)
-                return pq.read_table(fh)
+                return read_parquet_file(fh, text)
         except (pa.ArrowException, OSError) as exc:
             raise ValueError(f"cannot read {text!r} as Parquet: {one_line(exc)}") from None
     data = source if isinstance(source, bytes) else Path(source).read_bytes()
@@ -250,9 +245,9 @@ def _read_parquet_files(path: str, files: list[str], columns: Sequence[str] | No
                              f"{others[0]!r}); a pattern reads Parquet files: name one CSV / JSON file at a time")
     parts = partition_columns(files, partition_root(path), ids)  # a pattern: folders below its fixed part
     schema = parquet_schema(files, None if columns is None else [c for c in columns if c not in parts])
-    if not schema.names:  # columns no file has: the caller names them missing; no column all files share: an error
-        if columns is None and len(files) > 1:
-            raise no_shared_column(path, files)
+    if not schema.names and columns is None and len(files) > 1:  # no column all files share (was "0 rows")
+        raise no_shared_column(path, files)
+    if not schema.names:
         return pa.table({})
     try:
         table = ds.dataset(files, schema=schema, format="parquet").to_table()
