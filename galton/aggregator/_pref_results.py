@@ -17,7 +17,7 @@ from .._math import sigmoid
 from ._base import NotFittedError
 from ._estimator import BaseAggregator
 from ._memory import FLOAT
-from ._pref_workers import schur_correction, worker_information
+from ._pref_workers import correction_bytes, schur_correction, worker_information
 from ._results import Output, crowdkit_scores, pandas_index
 
 __all__ = ["ItemOutput", "PreferenceResults", "ranking_order", "standard_errors", "score_errors", "difference_se",
@@ -151,13 +151,20 @@ class PreferenceResults:
     #: the centred covariance of the scores (items x items, dense path only; :func:`difference_se`)
     _score_cov: np.ndarray | None = None
     _fit_private = BaseAggregator._fit_private + ("_score_cov",)
+    #: parameters per worker left free in the standard errors (Crowd-BT 1, noisy Bradley-Terry 2)
+    _worker_params = 0
 
     def memory_estimate(self, n_tasks: int, n_workers: int, n_labels: int,
                         n_judgments: int) -> tuple[int, str]:
         """The judgments' bytes and, up to :data:`DENSE_SE_MAX` items (``n_tasks``), the items x
-        items arrays of the exact standard errors."""
+        items arrays of the exact standard errors; with worker parameters, their terms in the
+        standard errors (:func:`~galton.aggregator._pref_workers.correction_bytes`)."""
         base, what = super().memory_estimate(n_tasks, n_workers, n_labels, n_judgments)  # type: ignore[misc]
-        if n_tasks > DENSE_SE_MAX:
+        dense = n_tasks <= DENSE_SE_MAX
+        if self._worker_params:
+            base += correction_bytes(n_tasks, n_workers, n_judgments, self._worker_params, dense)
+            what = f"{what} with {n_workers:,} workers' parameters"
+        if not dense:
             return base, what
         return (base + DENSE_SE_ARRAYS * FLOAT * int(n_tasks) ** 2,
                 f"{n_tasks:,} items x {n_tasks:,} items (exact standard errors) and {what}")

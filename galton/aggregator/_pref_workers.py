@@ -33,11 +33,23 @@ from typing import Any
 import numpy as np
 
 from .._math import EPS, sigmoid
+from ._memory import FLOAT, current_limit
 
-__all__ = ["CrossTerms", "worker_information", "schur_correction", "crowd_bt_terms", "noisy_bt_worker_terms"]
+__all__ = ["CrossTerms", "worker_information", "schur_correction", "crowd_bt_terms", "noisy_bt_worker_terms",
+           "correction_bytes", "batch_size"]
 
-#: elements of one block of the dense correction (workers' rows x items): 16 MB of float64
+#: elements of one block of the dense correction (workers' rows x items): 16 MB of float64, at most
+#: (:func:`batch_size` takes fewer under a low memory limit)
 _BLOCK = 2_000_000
+#: the fewest elements of a batch, whatever the limit
+_MIN_BATCH = 65_536
+#: bytes :func:`worker_information` holds per comparison and worker parameter (tracemalloc: 164-180)
+INFO_BYTES = 180
+#: bytes :func:`schur_correction` holds per sparse entry of ``V`` (``2 m^2`` per comparison;
+#: tracemalloc: 83-110)
+ENTRY_BYTES = 100
+#: bytes :func:`_pairs_of_entries` holds per pair of entries in a batch (tracemalloc: about 46)
+PAIR_BYTES = 48
 #: a worker row with k entries goes through pairs of entries (k^2 of them) while k^2 * _LIGHT <= items^2
 _LIGHT = 32
 
@@ -108,8 +120,9 @@ def schur_correction(info: dict[str, Any], n_items: int, dense: bool) -> np.ndar
     out = _pairs_of_entries(items, tot, np.flatnonzero(~heavy), first[row_of], count[row_of], n_items)
     sel = np.flatnonzero(heavy)
     dense_row = np.unique(row_of[sel], return_inverse=True)[1].ravel()  # 0, 1, ... over heavy rows
-    step = max(1, _BLOCK // max(n_items, 1))
-    for lo in range(0, int(dense_row[-1]) + 1 if sel.size else 0, step):
+    n_dense = int(dense_row[-1]) + 1 if sel.size else 0
+    step = max(1, min(n_dense, batch_size() // max(n_items, 1)))
+    for lo in range(0, n_dense, step):
         a, b = np.searchsorted(dense_row, [lo, lo + step])
         block = np.bincount((dense_row[a:b] - lo) * n_items + items[sel[a:b]], tot[sel[a:b]],
                             step * n_items).reshape(step, n_items)
@@ -121,19 +134,42 @@ def _pairs_of_entries(items: np.ndarray, values: np.ndarray, entries: np.ndarray
                       count: np.ndarray, n_items: int) -> np.ndarray:
     """``Σ_rows v v^T`` over sparse rows: each of ``entries`` (sorted) paired with every entry of its
     row (``start[e] .. start[e] + count[e]`` of ``items`` / ``values``), in batches of about
-    ``_BLOCK`` pairs."""
+    :func:`batch_size` pairs."""
     out = np.zeros(n_items * n_items)
+    batch = batch_size()
     c = count[entries]
     pairs = np.cumsum(c)
     lo = 0
     while lo < entries.size:
-        hi = max(int(np.searchsorted(pairs, (pairs[lo - 1] if lo else 0) + _BLOCK, side="right")), lo + 1)
+        hi = max(int(np.searchsorted(pairs, (pairs[lo - 1] if lo else 0) + batch, side="right")), lo + 1)
         e, k = entries[lo:hi], c[lo:hi]
         entry = np.repeat(e, k)
         other = np.repeat(start[e], k) + np.arange(entry.size) - np.repeat(np.cumsum(k) - k, k)
         out += np.bincount(items[entry] * n_items + items[other], values[entry] * values[other], out.size)
         lo = hi
     return out.reshape(n_items, n_items)
+
+
+def batch_size() -> int:
+    """Elements of one batch of the dense correction: ``_BLOCK``, or fewer so that a batch of pairs
+    holds at most an eighth of the memory limit."""
+    limit = current_limit()[0]
+    if limit is None:
+        return _BLOCK
+    return int(min(_BLOCK, max(_MIN_BATCH, limit // (8 * PAIR_BYTES))))
+
+
+def correction_bytes(n_items: int, n_workers: int, n_comparisons: int, m: int, dense: bool) -> int:
+    """Bytes the worker terms add at their peak (:func:`worker_information` and
+    :func:`schur_correction` run one after the other): ``m`` parameters per worker, ``dense`` the
+    items x items correction (a batch of pairs of entries and a block of workers' rows x items)."""
+    rows = max(int(n_workers) * m, 1)
+    schur = ENTRY_BYTES * m * min(2 * m * int(n_comparisons), rows * int(n_items))  # entries of V, with repeats
+    if dense:  # a row of V holds its worker's items, k of them: k^2 pairs while k^2 * _LIGHT <= items^2
+        k = min(n_items, 2 * int(n_comparisons) / max(int(n_workers), 1))  # the typical worker's
+        light = int(rows * k * k) if k * k * _LIGHT <= n_items * n_items else 0
+        schur += PAIR_BYTES * min(batch_size(), light) + 2 * FLOAT * min(batch_size(), rows * n_items)
+    return max(INFO_BYTES * m * int(n_comparisons), schur)
 
 
 def crowd_bt_terms(theta: np.ndarray, eta: np.ndarray, left: np.ndarray, right: np.ndarray, worker: np.ndarray,

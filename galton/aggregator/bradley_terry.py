@@ -154,17 +154,15 @@ class CrowdBT(Accelerated, PairwiseAggregator):
       ``eta_prior=(a, b)``), and one Bradley-Terry step on the expected outcomes ``t`` (Newman's
       iteration by default, ``method="mm"`` for Hunter's MM step, see :class:`BradleyTerry`).
 
-    With ``method="mm"`` each iteration increases the log-posterior (generalised EM). The prior
-    mean ``a / (a + b) > 1/2`` breaks the symmetry ``(θ, η) -> (-θ, 1 - η)``; the fit starts from
-    η = 0.8.
+    With ``method="mm"`` each iteration increases the log-posterior (generalised EM). The prior mean ``a / (a + b) >
+    1/2`` breaks the symmetry ``(θ, η) -> (-θ, 1 - η)``; the fit starts from η = 0.8.
 
-    Speed. Scores and reliabilities trade off (a larger spread of θ with η nearer 1/2 explains the
-    comparisons almost as well), so plain EM closes only 1-3% of the gap per iteration: 100
-    items, 1,000 workers and 200k comparisons took 660-1,060 iterations. ``accelerate=True``
-    (default) extrapolates along the last two steps (SQUAREM, :mod:`galton.aggregator._squarem`),
-    keeping a point only when its log-posterior is not below the last one: the same optimum in
-    far fewer iterations. ``history_`` then holds the rejected extrapolations' values too, so it
-    is not monotone even with ``method="mm"``; ``accelerate=False`` gives plain (generalised) EM.
+    Speed. Scores and reliabilities trade off (a larger spread of θ with η nearer 1/2 explains the comparisons almost as
+    well), so plain EM closes only 1-3% of the gap per iteration: 100 items, 1,000 workers and 200k comparisons took
+    660-1,060 iterations. ``accelerate=True`` (default) extrapolates along the last two steps (SQUAREM,
+    :mod:`galton.aggregator._squarem`), keeping a point only when its log-posterior is not below the last one: the same
+    optimum in far fewer iterations. ``history_`` then holds the rejected extrapolations' values too, so it is not
+    monotone even with ``method="mm"``; ``accelerate=False`` gives plain (generalised) EM.
 
     Parameters
     ----------
@@ -189,6 +187,7 @@ class CrowdBT(Accelerated, PairwiseAggregator):
     """
 
     _empty_attrs = {"skills_": "skill", "reliability_": "skill"}
+    _worker_params = 1  # η_w, free in the standard errors
 
     def __init__(self, n_iter: int = 10000, tol: float = 1e-12, *, prior: float = 1.0,
                  eta_prior: tuple[float, float] = (4.0, 2.0), method: str = "newman",
@@ -359,6 +358,7 @@ class NoisyBradleyTerry(PairwiseAggregator):
     # N(0, 10^2) those flat directions took L-BFGS 267 evaluations on the 1M benchmark, with
     # N(0, 2.5^2) 83, and the item scores' Spearman correlation with the truth was the same (0.9696).
     _WORKER_PRECISION = 1.0 / 2.5 ** 2
+    _worker_params = 2  # q_w, γ_w, free in the standard errors
     monotone = False
 
     def __init__(self, n_iter: int = 1000, tol: float = 1e-12, regularization_ratio: float = 0.5,

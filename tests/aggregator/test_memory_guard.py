@@ -386,3 +386,28 @@ def test_preference_estimate_counts_the_exact_standard_errors():
     assert peak / 2 <= est <= 2 * peak, (peak, est)
     assert what == "1,000 items x 1,000 items (exact standard errors) and 20,000 judgments"
     assert model.memory_estimate(1_001, 100, 2, n) == (96 * n, "20,000 judgments")
+
+
+@pytest.mark.parametrize("cls", [galton.CrowdBT, galton.NoisyBradleyTerry])
+def test_worker_parameter_estimate_counts_the_schur_terms(cls):
+    """Crowd-BT and noisy Bradley-Terry free their worker parameters in the standard errors (the
+    Schur complement, :mod:`galton.aggregator._pref_workers`): sparse worker x item terms per
+    comparison and parameter, and batches of pairs of entries up to ``_BLOCK`` pairs. The estimate
+    counted only the judgments and the items x items arrays: 2.0 MB for a peak of 18 MB here
+    (tracemalloc; RSS 99 MB against 14 MB on 5,000 workers x 500 items x 50,000 comparisons)."""
+    rng = np.random.default_rng(0)
+    n, n_items, n_workers = 5_000, 200, 500
+    left = rng.integers(0, n_items, n)
+    right = (left + rng.integers(1, n_items, n)) % n_items
+    df = pd.DataFrame({"worker": rng.integers(0, n_workers, n), "left": left, "right": right,
+                       "label": np.where(rng.random(n) < 0.5, left, right)})
+    model, peak = _fit_peak(cls, df, 50)
+    est, what = model.memory_estimate(n_items, n_workers, 2, n)
+    assert peak / 2 <= est <= 2 * peak, (peak, est)
+    assert "500 workers' parameters" in what
+    from galton.aggregator._pref_workers import batch_size
+
+    with memory_limit(48 * 8 * 100_000):  # a low limit: batches of at most an eighth of it
+        assert batch_size() == 100_000
+        low = cls().fit(df)
+    np.testing.assert_allclose(low.intervals_["se"], model.intervals_["se"], rtol=1e-9)
