@@ -223,6 +223,8 @@ def check_model(model: Any, n_tasks: int, n_workers: int, n_labels: int, n_judgm
         quoted = [f"'{o}'" for o in others]
         listed = quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
         hint = f"use a model whose size fits, such as {listed}, "
+    elif getattr(model, "kind", None) in ("pairwise", "choice"):  # no tasks to split by
+        hint = "use fewer items or comparisons (this data has no tasks to split by), "
     else:
         hint = "split the data by tasks (no model here fits it whole), "  # not "fewer labels": MMSR counts worker pairs
     raise MemoryLimitError(

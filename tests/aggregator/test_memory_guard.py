@@ -411,3 +411,21 @@ def test_worker_parameter_estimate_counts_the_schur_terms(cls):
         assert batch_size() == 100_000
         low = cls().fit(df)
     np.testing.assert_allclose(low.intervals_["se"], model.intervals_["se"], rtol=1e-9)
+
+
+@pytest.mark.parametrize("name", ["bradley_terry", "crowd_bt", "plackett_luce"])
+def test_refusal_of_preference_data_does_not_say_split_by_tasks(name):
+    """Pairwise and choice data have no tasks, and no categorical model fits it: the refusal said
+    "split the data by tasks (no model here fits it whole)"; it now says to use fewer items or
+    comparisons, or to raise the limit."""
+    from galton.aggregator import create
+
+    with memory_limit(100), pytest.raises(MemoryLimitError) as err:
+        if name == "plackett_luce":
+            create(name).fit(rankings(20, 10, 4))
+        else:
+            create(name).fit(pd.DataFrame({"worker": [0, 1, 2], "left": [0, 1, 2], "right": [1, 2, 0],
+                                           "label": [0, 2, 2]}))
+    message = str(err.value)
+    assert "split the data by tasks" not in message
+    assert "use fewer items or comparisons" in message and "--max-memory" in message
