@@ -49,6 +49,7 @@ import traceback
 from typing import Any, Sequence, TextIO
 
 from .. import _signals
+from .._progress import end_line
 from .._run_scope import run_scope
 from ._common import (BUNDLED_PREFIX, PROG, CLIError, add_max_memory, add_on_invalid, at_least_one, describe,
                       model_param, remote_cause, seed)
@@ -277,6 +278,7 @@ def _run(argv: list[str], out: TextIO, err: TextIO, created: set[str] | None = N
                 return 128 + 13
         if getattr(remote_cause(exc), "path", None) == "-":  # what is still buffered fails again at exit
             _silence_stdout()
+        end_line()  # a bar left open: the error on a line of its own
         if debug:
             traceback.print_exc(file=err)
         err.write(f"{PROG}: error: {describe(exc, options)}\n")
@@ -322,6 +324,7 @@ def _named(exc: OSError) -> None:
 def _say_interrupted(err: TextIO) -> None:
     """One line for an interrupt, where it can still be written (after a SIGHUP the terminal is gone:
     writing to it fails with EIO, which must not replace the exit code)."""
+    end_line()  # the bar of the interrupted fit: "...judgments/sgalton: interrupted" on one line before
     with contextlib.suppress(OSError, ValueError):
         err.write(f"{PROG}: interrupted\n")
         err.flush()
