@@ -74,12 +74,14 @@ import numpy as np
 
 from .._math import entropy_bits
 from ._estimator import NotFittedError
+from ._memory import current_limit
 from ._results import check_output
 
 __all__ = ["worker_report", "confusion_counts", "categorical_statistics", "wilson_interval",
            "chi2_quantile", "distinct_tasks", "judgments_statistics", "categorical_report", "JudgmentRows",
            "report_frame", "DEFAULT_THRESHOLDS",
-           "BLOCK_BYTES", "report_columns", "pair_statistics", "use_pair_rows", "PAIR_CELLS_PER_JUDGMENT"]
+           "BLOCK_BYTES", "block_bytes", "report_columns", "pair_statistics", "use_pair_rows",
+           "PAIR_CELLS_PER_JUDGMENT"]
 
 #: default thresholds (see the module docstring for how they were chosen)
 DEFAULT_THRESHOLDS: dict[str, float] = {"min_judgments": 10, "level": 0.95, "alpha": 0.05,
@@ -134,7 +136,7 @@ def confusion_counts(worker: np.ndarray, label: np.ndarray, task: np.ndarray, po
     key = (np.asarray(worker, dtype=np.int64) * k + np.asarray(label, dtype=np.int64)) * k
     out = np.zeros(n_workers * k * k)
     if by_judgment:
-        per = max(1, BLOCK_BYTES // (8 * k))
+        per = max(1, block_bytes() // (8 * k))
         for s in range(0, key.size, per):
             rows = post.rows(np.arange(s, min(s + per, key.size)))
             for c in range(k):
@@ -309,13 +311,21 @@ def worker_report(model: Any, *, output: str | None = None, min_judgments: int |
 #: arrays of their size (joint, outer product, ratio, log terms): some 46 bytes a cell at the peak
 BLOCK_BYTES = 256 << 20
 
+
+def block_bytes() -> int:
+    """:data:`BLOCK_BYTES`, or an eighth of a lower memory limit (1 MB at least): a block holds about
+    four arrays of its size at the peak (it took 991 MB with a limit of 60 MB). Results are the same
+    whatever the size, to rounding."""
+    limit = current_limit()[0]
+    return BLOCK_BYTES if limit is None else int(min(BLOCK_BYTES, max(1 << 20, limit // 8)))
+
 #: whole counts of more cells than this many per judgment go to the pair rows (:func:`use_pair_rows`)
 PAIR_CELLS_PER_JUDGMENT = 4
 
 
 def use_pair_rows(n_workers: int, k: int, n_judgments: int) -> bool:
     """Whether the report takes the rows of the (worker, answer) pairs (:func:`pair_statistics`)
-    rather than the whole counts: when these pass :data:`BLOCK_BYTES`, or hold more than
+    rather than the whole counts: when these pass :func:`block_bytes`, or hold more than
     :data:`PAIR_CELLS_PER_JUDGMENT` cells per judgment. The whole counts cost K passes over the
     judgments and K over the ``W K^2`` cells; the pair rows a sort of the judgments and one gather
     of their posteriors. Measured (2 shared cores; best of two): 3,000 workers x 90 labels, 300k
@@ -324,7 +334,7 @@ def use_pair_rows(n_workers: int, k: int, n_judgments: int) -> bool:
     way (K = 5 to 200); below, the whole counts are faster, 5x at 10 workers x 2 labels and 5M
     judgments (0.5 s against 2.4 s)."""
     cells = int(n_workers) * int(k) * int(k)
-    return 8 * cells > BLOCK_BYTES or cells > PAIR_CELLS_PER_JUDGMENT * int(n_judgments)
+    return 8 * cells > block_bytes() or cells > PAIR_CELLS_PER_JUDGMENT * int(n_judgments)
 
 
 def judgments_statistics(worker: np.ndarray, label: np.ndarray, task: np.ndarray, post: Any, n_workers: int,
@@ -371,7 +381,7 @@ def pair_statistics(worker: np.ndarray, label: np.ndarray, task: np.ndarray, pos
     """The report's columns without the ``(workers, K, K)`` counts: a worker's cells are zero but
     for the answers it gave, so the counts are the rows ``sum of post[t]`` over the judgments of
     each (worker, answer) pair that occurs, added in blocks of whole workers of about
-    :data:`BLOCK_BYTES` of judgment rows (a worker's class mix is complete within its block, so one
+    :func:`block_bytes` of judgment rows (a worker's class mix is complete within its block, so one
     O(judgments x K) pass gives everything). 1,000 labels, 300 workers, 100k judgments: the blocks
     of workers of whole counts took 585 s (each of their K passes zeroed a 264 MB array).
     ``post``: task posteriors, or :class:`JudgmentRows`."""
@@ -384,7 +394,7 @@ def pair_statistics(worker: np.ndarray, label: np.ndarray, task: np.ndarray, pos
     n = np.bincount(worker, minlength=n_workers).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = sizes / n[pw]  # a(l): the worker's share of each answer it gave
-    ends, per = np.cumsum(sizes), max(1, BLOCK_BYTES // (8 * k))
+    ends, per = np.cumsum(sizes), max(1, block_bytes() // (8 * k))
     firsts = np.r_[np.flatnonzero(np.r_[True, pw[1:] != pw[:-1]]), pairs.size]  # each worker's first pair
     right, classes, info = np.zeros(n_workers), np.zeros((n_workers, k)), np.zeros(n_workers)
     p = 0

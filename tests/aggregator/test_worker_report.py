@@ -910,3 +910,34 @@ def test_bad_thresholds_are_refused_by_name(option, value, message):
     m = galton.MajorityVote().fit(pd.DataFrame({"task": [1, 1], "worker": ["a", "b"], "label": [0, 1]}))
     with pytest.raises(ValueError, match=message):
         worker_report(m, **{option: value})
+
+
+def test_the_report_blocks_follow_the_memory_limit():
+    """The report took blocks of BLOCK_BYTES (256 MB) of judgment rows whatever --max-memory said:
+    200k judgments, 200 labels, 5,000 workers grew by 991 MB under a limit of 60 MB. The blocks now
+    take at most an eighth of the limit: here (20k judgments x 100 labels, one 16 MB block before)
+    the report's peak stays under the 16 MB limit, with the same columns."""
+    import tracemalloc
+
+    from galton.aggregator import memory_limit
+
+    rng = np.random.default_rng(0)
+    n, k, n_workers = 20_000, 100, 500
+    task = rng.integers(0, 4_000, n)
+    truth = rng.integers(0, k, 4_000)
+    label = np.where(rng.random(n) < 0.7, truth[task], rng.integers(0, k, n))
+    df = pd.DataFrame({"task": task, "worker": rng.integers(0, n_workers, n), "label": label})
+    df = df.drop_duplicates(["task", "worker"])
+    with memory_limit(None):
+        m = galton.MajorityVote().fit(df)
+        whole = worker_report(m)
+    with memory_limit("16M"):
+        worker_report(m)  # warm
+        tracemalloc.start()
+        try:
+            got = worker_report(m)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert peak < 16 << 20, peak
+    pd.testing.assert_frame_equal(got, whole, check_exact=False, rtol=1e-9, atol=1e-12)
