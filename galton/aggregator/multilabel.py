@@ -26,6 +26,7 @@ import numpy as np
 from ..data._validate import check_on_invalid, missing_columns, null_mask, one_row, raise_nulls, row_index
 from ..judgments import ColumnError
 from ._estimator import fit_options_set
+from ._memory import ENV_VAR, MemoryLimitError, current_limit, format_size
 
 __all__ = ["BinaryRelevance", "is_missing", "label_sets"]
 
@@ -186,6 +187,7 @@ class BinaryRelevance:
         rows = np.flatnonzero(~bad)
         sets = label_sets(data[label_col].to_numpy()[rows].tolist(), label_col, rows, index)
         tasks, workers = data[task_col].to_numpy()[rows], data[worker_col].to_numpy()[rows]
+        _check_copies(base, sets, pd.unique(tasks).size, pd.unique(workers).size)
         chosen: dict[Any, list[Any]] | None = None
         self.aggregators_: dict[Any, Any] = {}
         for label, answer in _answers(sets):
@@ -228,6 +230,7 @@ class BinaryRelevance:
         labels_type = table.column(label_col).type
         sets = label_sets(table.column(label_col).to_pylist(), label_col, rows)
         tasks, workers = table.column(task_col), table.column(worker_col)
+        _check_copies(base, sets, pc.count_distinct(tasks).as_py(), pc.count_distinct(workers).as_py())
         task_ids: Any = None
         chosen: list[list[Any]] = []
         self.aggregators_: dict[Any, Any] = {}
@@ -270,6 +273,26 @@ def _answers(sets: list[tuple[Any, ...]]) -> Iterator[tuple[Any, np.ndarray]]:
         answer = np.zeros(len(sets), dtype=np.int64)
         answer[np.asarray(rows_of[label], dtype=np.int64)] = 1  # a label twice in a set: once
         yield label, answer
+
+
+def _check_copies(base: Any, sets: list[tuple[Any, ...]], n_tasks: int, n_workers: int) -> None:
+    """Refuse, before the first fit, tags whose fitted copies (kept in ``aggregators_``, each with
+    its own judgments for the worker report) would pass the memory limit together: the guard saw
+    one tag's fit (200k judgments x 150 tags under a 60 MB limit grew to 1,184 MB). Each copy is
+    counted at its fit's estimate, which bounds what it keeps."""
+    limit, source = current_limit()
+    if limit is None or not hasattr(base, "memory_estimate"):
+        return
+    n_tags = len({x for labels_of_row in sets for x in labels_of_row})
+    one, what = base.memory_estimate(n_tasks, n_workers, 2, len(sets))
+    if n_tags * one <= limit:
+        return
+    name = getattr(type(base), "registry_name", type(base).__name__)
+    raise MemoryLimitError(
+        f"BinaryRelevance would keep {n_tags:,} fitted copies of model '{name}' (one per tag, each with its "
+        f"judgments), about {format_size(n_tags * one)} for {n_tags:,} x ({what}), over the limit of "
+        f"{format_size(limit)} ({source}); fit the tags in groups (fewer tags per run) or raise the limit "
+        f"with --max-memory / {ENV_VAR} / galton.aggregator.memory_limit(...)")
 
 
 def _fit_one(base: Any, label: Any, binary: Any) -> Any:

@@ -262,3 +262,23 @@ def test_default_base_and_a_fit_without_tags_are_crowdkits():
     ck = pytest.importorskip("crowdkit.aggregation")
     theirs = ck.BinaryRelevance().fit_predict(TOY.assign(label=[[]] * 6))
     pd.testing.assert_series_equal(empty, theirs, check_index_type=False)
+
+
+@pytest.mark.parametrize("frame", ["pandas", "polars"])
+def test_the_memory_guard_counts_every_tags_fitted_copy(frame):
+    """Each tag's fitted copy stays in aggregators_ with its own judgments; the guard saw one tag's
+    fit (200k judgments x 150 tags under a 60 MB limit grew to 1,184 MB). Here 20 tags of 1,000
+    judgments on 100 tasks: one majority-vote fit's estimate is 96 x 1,000 + 4 x 8 x 100 x 2 bytes
+    = 102,400; 20 copies pass a limit of 1 MB (one fit does not), 2 MB holds them."""
+    import polars as pl
+
+    from galton.aggregator import MemoryLimitError, memory_limit
+
+    n = 1_000
+    df = pd.DataFrame({"task": np.arange(n) // 10, "worker": np.arange(n) % 10,
+                       "label": [[f"t{i % 20}", f"t{(i + 3) % 20}"] for i in range(n)]})
+    data = df if frame == "pandas" else pl.from_pandas(df)
+    with memory_limit("1M"), pytest.raises(MemoryLimitError, match=r"20 fitted copies .* about 2\.0 MiB"):
+        galton.BinaryRelevance(galton.MajorityVote()).fit(data)
+    with memory_limit("2M"):
+        assert len(galton.BinaryRelevance(galton.MajorityVote()).fit(data).aggregators_) == 20
