@@ -1695,5 +1695,6 @@ def test_warnings_not_about_the_run_are_not_shown() -> None:
                                 UserWarning, "/x/ray/remote_function.py", 4)]
     err = _io.StringIO()
     report_warnings(caught, err)
-    assert err.getvalue().splitlines() == ["galton: warning: galton's own notice",
-                                           "galton: warning: 3 task(s) have only judgments from workers whose skill is 0"]
+    assert err.getvalue().splitlines() == [
+        "galton: warning: galton's own notice",
+        "galton: warning: 3 task(s) have only judgments from workers whose skill is 0"]

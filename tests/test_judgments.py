@@ -197,8 +197,8 @@ def test_a_frames_unused_columns_are_not_read():
     assert MajorityVote().fit(big).labels_.equals(MajorityVote().fit(pl.from_pandas(df)).labels_)
     assert MajorityVote().fit(big.lazy()).labels_.equals(MajorityVote().fit(pl.from_pandas(df)).labels_)
     # the errors still name the input's columns, and a used column of mixed types or repeated is refused
-    with pytest.raises(ValueError, match=r"missing column\(s\) \['label'\]; the input has \['task', 'worker', 'comment', "
-                                         r"'obj', 'x'\]"):
+    with pytest.raises(ValueError, match=r"missing column\(s\) \['label'\]; the input has "
+                                         r"\['task', 'worker', 'comment', 'obj', 'x'\]"):
         Judgments.from_any(odd.drop(columns="label"))
     with pytest.raises(ValueError, match=r"column 'label' mixes value types \(int, str\)"):
         Judgments.from_any(odd.assign(label=odd["comment"]))
@@ -207,7 +207,8 @@ def test_a_frames_unused_columns_are_not_read():
             Judgments.from_any(pd.concat([odd, df[[name]]], axis=1))
     pairs = pd.DataFrame({"worker": ["a", "b", "a"], "left": ["x", "y", "x"], "right": ["y", "z", "z"],
                           "label": ["x", "y", "z"], "comment": [1, "ok", 2.5]})
-    assert Comparisons.from_any(pairs).n_comparisons == Comparisons.from_any(pairs.drop(columns="comment")).n_comparisons
+    plain = pairs.drop(columns="comment")
+    assert Comparisons.from_any(pairs).n_comparisons == Comparisons.from_any(plain).n_comparisons
     no_worker = Comparisons.from_any(pairs.drop(columns="worker"))  # the worker column may be absent
     assert no_worker.n_workers == 1
     choices = pd.DataFrame({"worker": ["w", "v"], "options": [["a", "b"], ["a", "b", "c"]], "choice": ["a", "c"],

@@ -11,10 +11,9 @@ keeps every label (the order of each row is unchanged) and softens the probabili
 starts from the log-posterior itself where a probability underflows (below ``TINY``: a task with
 many judgments), not from the probability floored, so that labels far below the top keep their
 order and the top's probability is not set by the floor. ``tau`` is chosen without gold, by how
-well the tempered posterior of a task *without* one of its judgments predicts that judgment
-(leave-one-judgment-out predictive log-likelihood, on a fixed grid, over a sample of tasks and
-of their judgments keyed by task (its place among the sorted ids) and (worker, label) pair, so that it depends on neither
-sharding nor row order):
+well the tempered posterior of a task *without* one of its judgments predicts that judgment (leave-one-judgment-out
+predictive log-likelihood, on a fixed grid, over a sample of tasks and of their judgments keyed by task (its place among
+the sorted ids) and (worker, label) pair, so that it depends on neither sharding nor row order):
 
     nll(tau) = - sum_j log sum_k softmax(tau * (L_t - l_j))_k * e_{w_j}(y_j | k)
 
@@ -22,15 +21,13 @@ with ``L_t`` the task's log-posterior and ``l_j`` the judgment's row of the E-st
 drawn from the model itself the choice is close to 1 (the posteriors are already calibrated there);
 on real data it is well below 1. One additive pass over the shards, like an E-step.
 
-The sample is keyed by the task's place among the sorted ids (its code in memory; data ingested by
-shards, whose codes follow the shards, pass those places as ``ranks``: :func:`task_ranks`), so
-another naming of the same tasks scores another sample; the labels never change, but where the
-held-out score of the grid points differs by less than the sample's noise the temperature can: 30,000 judgments of 20 labels
-whose wrong answers are shared within a task (about 10,000 judgments scored) gave tau 0.464, and
-1.0 with the task ids permuted (every judgment scored: 0.464). Scoring every judgment costs about
-one more pass per grid point over all judgments (1M simulated judgments of 5 labels, the data
-encoded once: a fit of 0.11 s took 1.54 s, at a load of 3-5 on 2 cores), so large data keep the sample.
-"""
+The sample is keyed by the task's place among the sorted ids (its code in memory; data ingested by shards, whose codes
+follow the shards, pass those places as ``ranks``: :func:`task_ranks`), so another naming of the same tasks scores
+another sample; the labels never change, but where the held-out score of the grid points differs by less than the
+sample's noise the temperature can: 30,000 judgments of 20 labels whose wrong answers are shared within a task (about
+10,000 judgments scored) gave tau 0.464, and 1.0 with the task ids permuted (every judgment scored: 0.464). Scoring
+every judgment costs about one more pass per grid point over all judgments (1M simulated judgments of 5 labels, the data
+encoded once: a fit of 0.11 s took 1.54 s, at a load of 3-5 on 2 cores), so large data keep the sample. """
 
 from __future__ import annotations
 

@@ -16,13 +16,12 @@ from the signs of ``C``, and ``s`` is clipped to ``[-1/(K-1) + 1/sqrt(T), 1 - 1/
 tasks). The skill is the log-odds weight ``log((K - 1) p_w / (1 - p_w))`` and the label of a task
 the label with the largest sum of its workers' skills.
 
-Probabilities. Under the same model the posterior of task ``t`` (uniform class prior) is
-``p_t(k) ∝ exp(sum_{j in t, y_j = k} skill_j)``: ``probas_`` (and the CLI's ``p_<label>``) hold
-that, a probability (over-confident where workers' errors are correlated, as Dawid-Skene's is:
-expected calibration error 0.05-0.09 on snow2008_rte, act_cf, act_sp, zheng_d_possent and
-imagenet_real_golden; Dawid-Skene's 0.04-0.16 by default, 0.04-0.21 run to convergence). ``scores_`` holds crowd-kit's scores: the skills'
-sum per label divided by their sum over the task's judgments (negative or above 1 when a skill is
-negative), which are not probabilities.
+Probabilities. Under the same model the posterior of task ``t`` (uniform class prior) is ``p_t(k) ∝ exp(sum_{j in t, y_j
+= k} skill_j)``: ``probas_`` (and the CLI's ``p_<label>``) hold that, a probability (over-confident where workers'
+errors are correlated, as Dawid-Skene's is: expected calibration error 0.05-0.09 on snow2008_rte, act_cf, act_sp,
+zheng_d_possent and imagenet_real_golden; Dawid-Skene's 0.04-0.16 by default, 0.04-0.21 run to convergence). ``scores_``
+holds crowd-kit's scores: the skills' sum per label divided by their sum over the task's judgments (negative or above 1
+when a skill is negative), which are not probabilities.
 
 On the one core. One data pass (``engine.map``) counts, per shard, the judgment pairs of two
 workers on one task and how many agree; the driver adds them per worker pair. Everything after

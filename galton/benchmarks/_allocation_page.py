@@ -69,7 +69,8 @@ def allocation_page(results: Sequence[Any], rows: Sequence[Sequence[dict[str, An
              f"{html.escape(str(settings['model'] or 'galton default'))} refitted each round on "
              f"{html.escape(str(settings.get('engine', 'local')))}; "
              f"{settings['repetitions']} repetition(s) (seed {settings['seed']}); intervals: 95% Student t over "
-             "repetitions, clipped to [0, 1] (wide with few repetitions: t = 12.7 for two). Load average while it ran (1, 5, 15 min): {load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f} "
+             "repetitions, clipped to [0, 1] (wide with few repetitions: t = 12.7 for two). Load average while "
+             f"it ran (1, 5, 15 min): {load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f} "
              f"on {os.cpu_count()} CPU(s).</p>")
     if plot:
         h += ["<h2>Accuracy against judgments spent</h2>", img(plot, "accuracy against judgments spent")]

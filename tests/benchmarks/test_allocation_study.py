@@ -5,6 +5,7 @@ selective allocation beating uniform in Sheng et al.'s setting, and RTE from ../
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -254,3 +255,5 @@ def test_allocation_page_answers_first_with_one_row_per_data_set(tmp_path: Path)
     assert cells["eig"].startswith("20 (50%") and cells["uncertainty"] == "not reached"
     assert cells["uniform"].startswith("40 (100%") and cells["verdict"].startswith("eig reaches it with 50%")
     assert p.imgs == ["allocation.png"] and (out / "allocation.png").read_bytes()[:4] == b"\x89PNG"
+    # the load while it ran, as numbers (a string that lost its f-prefix printed "{load[0]:.2f}")
+    assert re.search(r"Load average while it ran \(1, 5, 15 min\): [0-9.]+, [0-9.]+, [0-9.]+ on", page)
