@@ -1,12 +1,17 @@
 r"""KOS: iterative message passing for binary crowdsourcing (Karger, Oh & Shah, NIPS 2011).
 
-Answers are coded ``A_tw = +1`` for the first label and ``-1`` for the second. Every judgment (edge
-t - w) carries a task message ``x_{t->w}`` and a worker message ``y_{w->t}``; one iteration is::
+Answers are coded ``A_tw = +1`` for the first label and ``-1`` for the second. Every (task, worker)
+pair judged (edge t - w) carries a task message ``x_{t->w}`` and a worker message ``y_{w->t}``; one
+iteration is::
 
     x_{t->w} = sum_{w' in d(t) \ w} A_tw' y_{w'->t}      (task step: what the other workers say)
     y_{w->t} = sum_{t' in d(w) \ t} A_t'w x_{t'->w}      (worker step: how reliable w is elsewhere)
 
-starting from ``y_{w->t} ~ N(1, 1)``. The estimate is ``sign(sum_w A_tw y_{w->t})``. This is not EM
+starting from ``y_{w->t} ~ N(1, 1)``. The estimate is ``sign(sum_w A_tw y_{w->t})``. A worker's
+repeated rows on a task are one edge whose ``A_tw`` is the mean of their answers (identical repeats
+count once; both labels equally often: 0). crowd-kit makes each row an edge, and a worker's twin edges
+on a task then feed each other (a loop of two edges that excluding the edge itself does not break):
+one worker's rows exported twice took a fit over (docs/from-crowd-kit.md). This is not EM
 and has no likelihood: it is a power iteration on the non-backtracking edge operator, so the
 messages grow geometrically while their direction converges.
 
@@ -28,8 +33,8 @@ unnormalised task or worker sum would exceed 1e300 (crowd-kit breaks there to av
 log-scale bookkeeping reproduces that test, so both do the same number of iterations.
 
 Random start: ``y_{w->t} = 1 + N(0, 1)``, drawn by a counter-based hash (splitmix64 + Box-Muller)
-of a key from ``np.random.default_rng(random_state)`` and the edge's (task, worker, label,
-repeat) ids. Every shard draws its own edges without any data exchange, the draw does not depend on
+of a key from ``np.random.default_rng(random_state)`` and the edge's (task, worker, smallest label)
+ids. Every shard draws its own edges without any data exchange, the draw does not depend on
 the number of shards or on the order of the rows, and the same seed gives the same start.
 crowd-kit draws from the global numpy RNG in row order, so its start cannot be reproduced; its
 labels, however, hardly depend on the start (see tests/aggregator/test_kos.py).
@@ -221,7 +226,8 @@ class KOS(IterativeAggregator):
     def _posteriors(self, shard: Shard, params: dict[str, Any]) -> np.ndarray:
         """Per task its score and its votes for each label (the vote decides a tied score)."""
         y = KOS._messages(shard, params)
-        score = np.bincount(shard.task, weights=KOS._answers(shard) * y, minlength=shard.n_tasks)
+        task, _, a, _ = KOS._edges(shard)
+        score = np.bincount(task, weights=a * y, minlength=shard.n_tasks)
         votes = vote_counts(shard.task, shard.label, shard.n_tasks, 2).astype(np.float64)
         return np.column_stack([score.astype(np.float64), votes])
 
@@ -231,16 +237,33 @@ class KOS(IterativeAggregator):
     # ---------------------------------------------------------------- shard functions
     @staticmethod
     def _init_shard(shard: Shard, key: int) -> None:
-        shard.state["kos_y"] = 1.0 + edge_normals(key, shard.task_ids[shard.task], shard.worker, shard.label)
-        shard.state["kos_x"] = np.zeros(shard.n_judgments)
+        task, worker, _, first_label = KOS._edges(shard)
+        shard.state["kos_y"] = 1.0 + edge_normals(key, shard.task_ids[task], worker, first_label)
+        shard.state["kos_x"] = np.zeros(task.size)
 
     @staticmethod
-    def _answers(shard: Shard) -> np.ndarray:
-        """A = +1 for label code 0, -1 for code 1 (a cache: rebuilt from the shard when missing)."""
-        a = shard.state.get("_kos_a")
-        if a is None:
-            a = shard.state["_kos_a"] = 1.0 - 2.0 * shard.label.astype(np.float64)
-        return a
+    def _edges(shard: Shard) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """One edge per distinct (task, worker) of the shard, in order of first row: its task, its
+        worker, its answer A (the mean of the worker's +1 / -1 answers on the task: +1 for label
+        code 0, -1 for code 1; 0 when they gave each label equally often) and its smallest label
+        (the key of its random start). Repeated rows as separate edges would feed each other's
+        messages (a loop of two edges that excluding the edge itself does not break). A cache:
+        rebuilt from the shard when missing (shards hold whole tasks, so a pair is never split)."""
+        edges = shard.state.get("_kos_edges")
+        if edges is None:
+            pair = shard.task.astype(np.int64) * max(shard.n_workers, 1) + shard.worker
+            _, first, inv = np.unique(pair, return_index=True, return_inverse=True)
+            order = np.argsort(first, kind="stable")  # edges in row order: no repeats, no change
+            rank = np.empty(order.size, dtype=np.int64)
+            rank[order] = np.arange(order.size)
+            edge = rank[inv.reshape(-1)]
+            rows = first[order]
+            n = np.bincount(edge, minlength=rows.size)
+            a = np.bincount(edge, weights=1.0 - 2.0 * shard.label.astype(np.float64), minlength=rows.size) / n
+            low = shard.label[rows].copy()
+            np.minimum.at(low, edge, shard.label)
+            edges = shard.state["_kos_edges"] = (shard.task[rows], shard.worker[rows], a, low)
+        return edges
 
     @staticmethod
     def _messages(shard: Shard, params: dict[str, Any]) -> np.ndarray:
@@ -248,18 +271,18 @@ class KOS(IterativeAggregator):
         the overflow rule stopped the loop)."""
         if params["stored"]:
             return shard.state["kos_y"]
-        a = KOS._answers(shard)
-        return (params["w"][shard.worker] - a * shard.state["kos_x"]) / params["scale"]
+        _, worker, a, _ = KOS._edges(shard)
+        return (params["w"][worker] - a * shard.state["kos_x"]) / params["scale"]
 
     def _e_step(self, shard: Shard, params: dict[str, Any]) -> dict[str, Any]:
         """One pass: worker messages, the task step, the shard's partial worker totals."""
-        a = KOS._answers(shard)
+        task, worker, a, _ = KOS._edges(shard)
         y = KOS._messages(shard, params)
         ay = a * y
-        s = np.bincount(shard.task, weights=ay, minlength=shard.n_tasks)
-        x = s[shard.task] - ay
+        s = np.bincount(task, weights=ay, minlength=shard.n_tasks)
+        x = s[task] - ay
         shard.state["kos_y"], shard.state["kos_x"] = y, x
-        return {"w": np.bincount(shard.worker, weights=a * x, minlength=shard.n_workers),
+        return {"w": np.bincount(worker, weights=a * x, minlength=shard.n_workers),
                 "max_s": float(np.max(np.abs(s))) if s.size else 0.0}
 
 
