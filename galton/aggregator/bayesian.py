@@ -20,28 +20,13 @@ from ._bayes_one_coin import MANY_LABELS, one_coin_step, uses_one_coin
 from ._calibrate import choose_temperature, sample_fraction, task_ranks
 from ._declared_labels import UNUSED_ON_SHARDS, DeclaredLabels
 from ._kernels import logsumexp_rows, vote_shares
+from ._lone_tasks import judged_beside_another, lone_rows, lone_tasks
 from ._pairs import (COIN_KEYS, estep_pairs, one_coin_fill, pair_axes, pair_codes, pair_table, pair_workers,
                      right_stats)
 from ._registry import register
 from .dawid_skene import KEEP_POSTERIORS, KEPT_POSTERIORS, ConfusionEM
 
 __all__ = ["BayesianDawidSkene"]  # re-exported by galton: the model only (its helpers are imported by name)
-
-
-def _lone_tasks(shard: Any) -> np.ndarray:
-    """The shard's tasks with one judgment and no gold (kept in its state: fixed for a fit)."""
-    lone = shard.state.get("_lone")
-    if lone is None or lone[0] is not shard.indptr:
-        lone = (shard.indptr, np.flatnonzero((np.diff(shard.indptr) == 1) & (shard.gold < 0)))
-        shard.state["_lone"] = lone
-    return lone[1]
-
-
-def _judged_beside_another(shard: Any, n_workers: int) -> dict[str, np.ndarray]:
-    """Per worker, its judgments outside the shard's lone tasks (:func:`_lone_tasks`)."""
-    keep = np.ones(shard.n_tasks, dtype=bool)
-    keep[_lone_tasks(shard)] = False
-    return {"n": np.bincount(shard.worker[keep[shard.task]], minlength=n_workers).astype(np.float64)}
 
 
 def one_coin_matrix(accuracy: float, k: int) -> np.ndarray:
@@ -291,7 +276,7 @@ class BayesianDawidSkene(DeclaredLabels, ConfusionEM):
             raise ValueError(UNUSED_ON_SHARDS.format(n=unused.size, k=k, model="bds", examples=", ".join(
                 repr(v) for v in judgments.label_names[unused[:5]].tolist())))
         # each worker's judgments beside another's on a task (or on gold): what tells its accuracy
-        memory["beside"] = engine.map_sum(_judged_beside_another, int(judgments.n_workers))["n"]
+        memory["beside"] = engine.map_sum(judged_beside_another, int(judgments.n_workers))["n"]
         k = memory["n_labels"]
         # judgments per worker (exact: sums of ones) fix the prior's strengths for the whole fit,
         # so the ELBO is one objective from the first iteration to the last
@@ -389,7 +374,7 @@ class BayesianDawidSkene(DeclaredLabels, ConfusionEM):
         such a task's posterior is its one judgment's label, so counting it told the worker it was
         right every time (one judgment per task: every worker at the 0.99 cap, every probability
         1.0 at 70% accuracy). Their posteriors are still computed for the results."""
-        lone = _lone_tasks(shard)
+        lone = lone_tasks(shard)
         if not lone.size:
             return super()._e_step(shard, params)
         if params.get("one_coin"):  # the statistics are sums of the posteriors: without the lone rows
@@ -398,10 +383,11 @@ class BayesianDawidSkene(DeclaredLabels, ConfusionEM):
         ll, post, counts, class_counts = estep_pairs(shard, params, True, True)
         if keep is not None:
             shard.state[KEPT_POSTERIORS] = (keep, post)
-        rows = pair_codes(shard, params["rows"])[shard.indptr[lone]]
+        j, at, starts = lone_rows(shard)
+        rows = pair_codes(shard, params["rows"])[j]
         for c in range(counts.shape[1]):  # a bincount per label (np.subtract.at is ~50x slower)
-            counts[:, c] -= np.bincount(rows, weights=post[lone, c], minlength=counts.shape[0])
-        ll -= float(logsumexp_rows(params["logprior"][None, :] + params["table"][rows]).sum())
+            counts[:, c] -= np.bincount(rows, weights=post[lone[at], c], minlength=counts.shape[0])
+        ll -= float(logsumexp_rows(params["logprior"][None, :] + np.add.reduceat(params["table"][rows], starts)).sum())
         return {"ll": ll, "counts": counts, "class_counts": class_counts - post[lone].sum(axis=0)}
 
     def _coin_e_step(self, shard: Any, params: dict[str, Any], lone: np.ndarray) -> dict[str, Any]:
@@ -409,8 +395,10 @@ class BayesianDawidSkene(DeclaredLabels, ConfusionEM):
         ll, post, _, _ = estep_pairs(shard, params)
         if keep is not None:
             shard.state[KEPT_POSTERIORS] = (keep, post)
-        rows = pair_codes(shard, params["rows"])[shard.indptr[lone]]
-        ll -= float(logsumexp_rows(params["logprior"][None, :] + pair_table(params, rows)).sum())
+        j, _, starts = lone_rows(shard)
+        rows = pair_codes(shard, params["rows"])[j]
+        terms = np.add.reduceat(pair_table(params, rows), starts)  # each lone task's judgments
+        ll -= float(logsumexp_rows(params["logprior"][None, :] + terms).sum())
         counted = post.copy()
         counted[lone] = 0.0
         return {"ll": ll, **right_stats(shard, params["rows"], int(params["pairs"].size), counted)}
@@ -418,15 +406,18 @@ class BayesianDawidSkene(DeclaredLabels, ConfusionEM):
     def _mv_stats(self, shard: Any, rows: np.ndarray, n_pairs: int) -> dict[str, Any]:
         if not uses_one_coin(self.confusion, shard.n_labels):
             stats = super()._mv_stats(shard, rows, n_pairs)
-            lone = _lone_tasks(shard)  # the majority-vote start: a lone task's share is its one label
+            lone = lone_tasks(shard)  # the majority-vote start: a lone task's share, its worker's votes
             if lone.size:
-                j = shard.indptr[lone]
-                cell = pair_codes(shard, rows)[j] * shard.n_labels + shard.label[j]
-                stats["counts"] -= np.bincount(cell, minlength=stats["counts"].size).reshape(stats["counts"].shape)
-                stats["class_counts"] -= np.bincount(shard.label[j], minlength=shard.n_labels)
+                j, at, _ = lone_rows(shard)
+                k, pc = shard.n_labels, pair_codes(shard, rows)[j]
+                votes = np.bincount(at * k + shard.label[j], minlength=lone.size * k).reshape(lone.size, k)
+                shares = votes / votes.sum(axis=1, keepdims=True)
+                for c in range(k):
+                    stats["counts"][:, c] -= np.bincount(pc, weights=shares[at, c], minlength=stats["counts"].shape[0])
+                stats["class_counts"] -= shares.sum(axis=0)
             return stats
         shares = vote_shares(shard.task, shard.label, shard.gold, shard.n_labels)
-        shares[_lone_tasks(shard)] = 0.0
+        shares[lone_tasks(shard)] = 0.0
         return {"ll": 0.0, **right_stats(shard, rows, n_pairs, shares)}
 
     def _objective(self, stats: dict[str, Any], params: dict[str, Any]) -> float:

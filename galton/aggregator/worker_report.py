@@ -363,7 +363,7 @@ def categorical_report(model: Any, judgments: Any, post: np.ndarray, **threshold
     worker, label, task = judgments.worker, judgments.label, judgments.task
     gold = vars(model).get("_gold")
     gold = None if gold is None else np.asarray(gold)
-    shared = judgments.counts_per_task()[task] >= 2
+    shared = distinct_tasks(task, worker, t, w)[task] >= 2  # workers per task: a repeated row is no other
     if gold is not None:
         shared |= gold[task] >= 0
     given: dict[str, Any] = {"n_judgments": np.bincount(worker, minlength=w)}

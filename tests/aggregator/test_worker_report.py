@@ -388,6 +388,11 @@ def test_tasks_judged_once_say_nothing_of_their_judge(name):
     assert w.too_little_data.all() and w.skill.isna().all() and w.skill_lower.isna().all()
     assert not (w.uninformative | w.adversarial | w.constant).any()
     assert w.n_judgments.tolist() == np.bincount(worker).tolist()
+    # every row twice (an export appended twice): a repeated row is no other worker; it counted,
+    # and the coin flippers got skill 1.0 [0.99, 1.0] from bds and ds
+    w = galton.aggregate(pd.concat([df, df], ignore_index=True), name).workers_
+    assert w.too_little_data.all() and w.skill.isna().all()
+    assert w.n_judgments.tolist() == (2 * np.bincount(worker)).tolist()
     # the same judgments plus gold on 300 of the tasks: those count (as judged by another)
     gold = pd.Series(truth[:300], index=range(300))
     w = galton.aggregate(df, name, gold=gold).workers_
