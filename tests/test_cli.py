@@ -448,6 +448,33 @@ def test_on_invalid_drop(tmp_path: Path, capsys) -> None:
     assert read_any(tmp_path / "r.csv")["task"].to_list() == [1, 2, 3]
 
 
+def test_duplicates_option(tmp_path: Path, capsys) -> None:
+    """galton aggregate had no --duplicates: repeated (task, worker) rows always counted as separate
+    votes, without a word. Now the default warns, first / last keep one row of each pair (the labels
+    of the file without the others), keep counts every row quietly, raise refuses them."""
+    src, once = tmp_path / "j.csv", tmp_path / "once.csv"
+    src.write_text("task,worker,label\n1,a,x\n1,a,y\n1,b,y\n1,c,x\n2,a,y\n2,b,y\n2,a,y\n")
+    once.write_text("task,worker,label\n1,a,x\n1,b,y\n1,c,x\n2,a,y\n2,b,y\n")
+    rc, out, err = run(["aggregate", src, "-m", "ds"], capsys)
+    assert rc == 0 and "warning: 2 row(s) repeat a (task, worker) pair ((1, 'a'), (2, 'a'))" in err, err
+    assert summary(out)["judgments"] == "7"
+    rc, out, err = run(["aggregate", src, "-m", "ds", "--duplicates", "keep"], capsys)
+    assert rc == 0 and "warning" not in err and summary(out)["judgments"] == "7"
+    rc, out, err = run(["aggregate", src, "-m", "ds", "--duplicates", "first", "-o", tmp_path / "r.csv"], capsys)
+    assert rc == 0 and "warning" not in err, err
+    assert summary(out)["dropped"] == "2 rows with missing values or repeating a (task, worker) pair"
+    run(["aggregate", once, "-m", "ds", "-o", tmp_path / "want.csv"], capsys)
+    assert read_any(tmp_path / "r.csv").equals(read_any(tmp_path / "want.csv"))
+    rc, _, err = run(["aggregate", src, "-m", "ds", "--duplicates", "raise"], capsys)
+    assert rc == 2 and "2 repeated (task, worker) pair(s)" in err, err
+    pairs = tmp_path / "p.csv"
+    pairs.write_text("worker,left,right,label\na,x,y,x\nb,x,y,y\n")
+    rc, _, err = run(["aggregate", pairs, "--duplicates", "first"], capsys)
+    assert rc == 2 and "--duplicates is for categorical data" in err, err
+    rc, out, _ = run(["aggregate", "--help"], capsys)
+    assert "--duplicates {keep,first,last,raise}" in out
+
+
 # --- bad input: exit 2, one line on stderr, no output file ---------------------------------------------
 def _bad_cases(tmp: Path) -> dict[str, tuple[list, str]]:
     (tmp / "nocol.csv").write_text("task,annotator,label\n1,a,x\n")

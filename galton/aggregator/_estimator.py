@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from .._warnings import caller_stacklevel
+from ..data._repeats import warn_repeated_pairs
 from ..judgments import Judgments, encode_gold
 from ._deferred import DeferredResult, add_pending
 from ._jit import twin
@@ -193,6 +194,8 @@ class BaseAggregator:
         judgments = Judgments.from_any(
             data, task_col=task_col, worker_col=worker_col, label_col=label_col, **encode_options
         )
+        if encode_options.get("duplicates") is None:  # repeated rows that nobody chose to keep
+            warn_repeated_pairs(judgments)
         gold_cols = {}  # a gold frame with the data's own column names (as the CLI's --task-col reads gold)
         names = getattr(gold, "column_names", None)
         names = list(getattr(gold, "columns", []) if names is None else names)

@@ -50,6 +50,8 @@ import numpy as np
 from ..judgments import Judgments
 
 from .._math import GOLDEN_GAMMA, mix64
+from .._warnings import quiet
+from ..data._repeats import REPEATS_KEY
 from ._base import TIE_RTOL, IterativeAggregator
 from ._engine import Shard, add_stats
 from ._kernels import vote_counts
@@ -145,8 +147,9 @@ class KOS(IterativeAggregator):
             raise ValueError(
                 "KOS cannot use gold labels; drop gold= or use a model that can (ds, glad, mace)"
             )
-        judgments, _ = self._prepare(data, None, task_col=task_col, worker_col=worker_col,
-                                     label_col=label_col, **encode_options)
+        with quiet(REPEATS_KEY):  # a worker's repeated rows on a task are one edge here: no warning
+            judgments, _ = self._prepare(data, None, task_col=task_col, worker_col=worker_col,
+                                         label_col=label_col, **encode_options)
         if judgments.n_judgments == 0:
             return self._fit_empty(judgments, output)  # type: ignore[return-value]
         if judgments.n_labels != 2:

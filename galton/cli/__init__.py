@@ -159,6 +159,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_on_invalid(agg, "rows with a missing task, worker or label (pairwise data: also an item compared with "
                    "itself or a label that is neither item; choice data: a list with fewer than two items or "
                    "an item twice, a choice outside the options): fail (default) or drop them")
+    agg.add_argument("--duplicates", choices=("keep", "first", "last", "raise"), default=None,
+                     help="rows that repeat a (task, worker) pair (categorical data): keep each as a judgment "
+                     "of its own (keep, as crowd-kit; the default, with a warning when there are any), keep "
+                     "the first or the last in row order, or fail (raise)")
     add_max_memory(agg)
     agg.add_argument("--quiet", "-q", action="store_true",
                      help="no summary, progress bar or warnings (errors are still reported)")

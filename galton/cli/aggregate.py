@@ -225,7 +225,8 @@ def _aggregate_sharded(args: argparse.Namespace, out: TextIO, err: TextIO, cls: 
                     model, args.input, address=args.ray_address, n_shards=args.shards,
                     results_dir=args.output if to_dir else None, task_col=args.task_col,
                     worker_col=args.worker_col, label_col=args.label_col, on_invalid=args.on_invalid,
-                    gold=gold if args.use_gold else None, checkpoint_dir=params.get("checkpoint_dir"),
+                    duplicates=args.duplicates or "keep", gold=gold if args.use_gold else None,
+                    checkpoint_dir=params.get("checkpoint_dir"),
                     checkpoint_every=params.get("checkpoint_every", 1), results_top=args.top,
                 )
         except reader_errors() as exc:
@@ -247,7 +248,7 @@ def _aggregate_sharded(args: argparse.Namespace, out: TextIO, err: TextIO, cls: 
     if not args.quiet:
         report_warnings(caught, err)
         _summary(err if args.output == "-" else out, model, data, name, cls, seconds, gold_pairs,
-                 args.output, args.use_gold, checkpoint_rows(model, args))
+                 args.output, args.use_gold, checkpoint_rows(model, args), args.duplicates in ("first", "last"))
     return 0
 
 
@@ -302,6 +303,8 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             raise CLIError(f"--model {args.model} is a {model_kind} model and {args.input} holds categorical "
                            f"judgments (task, worker, label); {hint}, or pick a categorical model (galton models)")
     check_kind_options(args, kind)
+    if args.duplicates is not None and kind != "categorical":
+        raise CLIError(f"--duplicates is for categorical data (task, worker, label); this input is {kind}")
     if kind == "multilabel":
         if dir_output(args.output):
             raise CLIError("--output for multilabel data must be a file (.parquet, .csv, .tsv) or -")
@@ -336,7 +339,7 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             warnings.simplefilter("always")
             judgments = Judgments.from_any(
                 table, task_col=args.task_col, worker_col=args.worker_col, label_col=args.label_col,
-                on_invalid=args.on_invalid,
+                on_invalid=args.on_invalid, duplicates=args.duplicates or "keep",
             )
     except reader_errors() as exc:  # a file the readers cannot parse
         raise CLIError(f"cannot read {args.input!r}: {one_line(exc)}") from None
@@ -356,7 +359,8 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         try:
             with memory_guard(args):  # the library's one entry point, as in Python
                 model = aggregate(judgments, name, gold=gold_table if args.use_gold else None,
-                                  address=address, **params)
+                                  address=address, **params,  # --duplicates given: no warning of repeats
+                                  **({} if args.duplicates is None else {"duplicates": "keep"}))
         except ValueError as exc:
             if args.use_gold or "gold" not in str(exc):
                 raise
@@ -375,13 +379,13 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if not args.quiet:
         report_warnings(caught, err)
         _summary(summary_out, model, judgments, name, cls, seconds, gold_pairs, args.output, args.use_gold,
-                 extra)
+                 extra, args.duplicates in ("first", "last"))
     return 0
 
 
 def _summary(out: TextIO, model: Any, judgments: Any, name: str, cls: type, seconds: float,
              gold_pairs: tuple[np.ndarray, np.ndarray, int] | None, output: str | None,
-             used_gold: bool = False, extra: list[tuple[str, str]] | None = None) -> None:
+             used_gold: bool = False, extra: list[tuple[str, str]] | None = None, repeats: bool = False) -> None:
     rows: list[tuple[str, str]] = [
         ("tasks", str(judgments.n_tasks)),
         ("workers", str(judgments.n_workers)),
@@ -389,7 +393,8 @@ def _summary(out: TextIO, model: Any, judgments: Any, name: str, cls: type, seco
         ("labels", str(judgments.n_labels)),
     ]
     if judgments.n_dropped:
-        rows.append(("dropped", f"{judgments.n_dropped} rows with missing values"))
+        why = " or repeating a (task, worker) pair" if repeats else ""
+        rows.append(("dropped", f"{judgments.n_dropped} rows with missing values{why}"))
     n_iter = getattr(model, "n_iter_", None)
     converged = getattr(model, "converged_", None)
     form = ", one accuracy per worker" if getattr(model, "confusion_", None) == "one_coin" else ""  # many labels

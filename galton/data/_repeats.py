@@ -1,0 +1,49 @@
+"""Repeated (task, worker) rows kept as judgments of their own (``duplicates='keep'``, the default, as
+crowd-kit): a model takes a worker's repeated answers on a task for independent workers' answers,
+which raises the confidence and that worker's skill. A fit that was not told what to do with them
+says so once (:func:`warn_repeated_pairs`); ``duplicates='keep'`` given keeps them without a word."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from .._warnings import caller_stacklevel, quieted
+from ._validate import MAX_EXAMPLES
+
+__all__ = ["REPEATS_KEY", "repeated_pairs", "warn_repeated_pairs"]
+
+#: the :func:`galton._warnings.quiet` key of the warning (the command line's ``--duplicates keep``)
+REPEATS_KEY = "repeated_pairs"
+
+
+def repeated_pairs(task: np.ndarray, worker: np.ndarray,
+                   n_workers: int) -> tuple[int, int, np.ndarray, np.ndarray]:
+    """(rows that repeat an earlier row's (task, worker) pair, pairs repeated, and the task and
+    worker codes of the first few such pairs)."""
+    key = np.sort(np.asarray(task, dtype=np.int64) * max(int(n_workers), 1) + np.asarray(worker, dtype=np.int64))
+    again = np.zeros(key.size, dtype=bool)
+    again[1:] = key[1:] == key[:-1]
+    pairs = np.unique(key[again])
+    shown = pairs[:MAX_EXAMPLES]
+    return int(again.sum()), int(pairs.size), shown // max(int(n_workers), 1), shown % max(int(n_workers), 1)
+
+
+def warn_repeated_pairs(judgments: Any) -> None:
+    """A UserWarning when ``judgments`` (encoded, with per-judgment codes) repeat a (task, worker)
+    pair: how many rows, a few pairs, and the ``duplicates=`` choices."""
+    if quieted(REPEATS_KEY) or not hasattr(judgments, "task") or judgments.n_judgments < 2:
+        return
+    n, n_pairs, task, worker = repeated_pairs(judgments.task, judgments.worker, judgments.n_workers)
+    if not n:
+        return
+    shown = ", ".join(f"({t!r}, {w!r})" for t, w in zip(judgments.task_names[task].tolist(),
+                                                       judgments.worker_names[worker].tolist()))
+    warnings.warn(
+        f"{n} row(s) repeat a (task, worker) pair ({shown}{', ...' if n_pairs > task.size else ''}): each counts as a "
+        "judgment of its own (duplicates='keep', as crowd-kit), so the model takes a worker's repeated answers "
+        "for independent workers' and its confidence and that worker's skill rise; pass duplicates='first' or "
+        "'last' to keep one row of each pair (CLI: --duplicates first), or duplicates='keep' to count every "
+        "row without this warning", UserWarning, stacklevel=caller_stacklevel())
