@@ -156,7 +156,8 @@ def pair_table(pairs: dict[str, np.ndarray], n_workers: int, n_labels: int) -> d
             "indptr": np.concatenate([[0], np.cumsum(deg)]).astype(np.int64), "trim": trim,
             "i": i.astype(np.int32), "j": j.astype(np.int32), "c": c,
             "comp": components(i, j, n_workers), "linked": deg > 0,
-            "shared": float(pairs["common"].mean()) if keys.size else 0.0}  # tasks a pair shares, on average
+            "shared": float(pairs["common"].mean()) if keys.size else 0.0,  # tasks a pair shares, on average
+            "once": float(np.mean(pairs["common"] < 2)) if keys.size else 0.0}  # share of pairs that met once
 
 
 def trimmed_sweep_numpy(rows: np.ndarray, x: np.ndarray, indptr: np.ndarray, denom: np.ndarray,

@@ -122,6 +122,25 @@ def test_a_crowd_too_sparse_for_pair_agreements_is_warned_about():
         galton.MMSR().fit(simulate(1, n_tasks=80, n_workers=12, per_task=12)[0])
 
 
+def test_a_few_power_workers_do_not_hide_a_sparse_crowd():
+    """Two workers (80% right) judge every task and 100 casual ones (70%) two per task: the pairs
+    share 7.37 tasks on average, so the test on the mean stayed quiet, yet 67% of them met once
+    and M-MSR gave 18 of the honest casual workers a negative skill (0.763 against majority
+    vote's 0.839). Half the pairs or more meeting once now warns too."""
+    rng = np.random.default_rng(0)
+    truth, rows = rng.integers(0, 2, 3000), []
+    for t in range(3000):
+        for p in range(2):
+            rows.append((t, f"power{p}", int(truth[t] if rng.random() < 0.8 else 1 - truth[t])))
+        for w in rng.choice(100, 2, replace=False):
+            rows.append((t, f"c{w:03d}", int(truth[t] if rng.random() < 0.7 else 1 - truth[t])))
+    df = pd.DataFrame(rows, columns=["task", "worker", "label"])
+    with pytest.warns(UserWarning, match=r"share 7\.37 tasks on average and 67% of them a single task.*, 18 a "
+                                         r"negative one\)"):
+        m = galton.MMSR().fit(df)
+    assert (m.skills_.filter(like="c") < 0).sum() == 18
+
+
 def test_signs_come_from_pairs_that_met_not_from_pairs_that_never_did():
     """200 workers, 15 tasks each: most pairs never share a task. crowd-kit's sign graph reads
     those as disagreement and calls a third or more of the workers adversarial, its labels falling
