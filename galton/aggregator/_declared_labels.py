@@ -1,4 +1,5 @@
-"""Labels declared with ``labels=`` that no judgment and no gold uses, for ``bds`` and ``one_coin_ds``.
+"""Labels declared with ``labels=`` that no judgment and no gold uses, for ``bds``, ``one_coin_ds``, ``glad``
+and ``mace``.
 
 Such a label is no class of the data: the Dawid-Skene likelihood gives it no evidence, and its
 maximum-likelihood class prior is 0 (:class:`~galton.aggregator.dawid_skene.DawidSkene` keeps it
@@ -9,6 +10,12 @@ task's probability on them (zheng_s_face) and moved every other number. So ``bds
 judgments re-coded to the labels they use (:func:`used_only`) and the results are those of that
 fit spread over the declared labels, with probability 0 for the unused ones
 (:func:`expand_params`, :func:`declared_errors`).
+
+GLAD and MACE spread a wrong answer over the other K - 1 labels under a uniform (GLAD: fixed)
+class prior, so an unused label took the mass a worker's known errors point away from: a task
+judged once by a worker who is always wrong went to the unused label (GLAD: 'a' 0.457 with 'c',
+'b' 0.085; MACE gave unused labels up to 0.009). They fit the labels in use too
+(:class:`LabelsInUse`; GLAD unless ``labels_priors`` gives the labels their priors).
 """
 
 from __future__ import annotations
@@ -20,7 +27,8 @@ import numpy as np
 
 from ._pairs import DENSE_ERRORS_MAX, dense_cells, pair_labels, pair_rows, pair_workers
 
-__all__ = ["used_labels", "used_only", "expand_params", "declared_errors", "DeclaredLabels", "UNUSED_ON_SHARDS"]
+__all__ = ["used_labels", "used_only", "expand_params", "declared_errors", "LabelsInUse", "DeclaredLabels",
+           "UNUSED_ON_SHARDS", "label_columns"]
 
 #: the error of a fit on judgments already in an engine's shards whose declared labels go unused
 UNUSED_ON_SHARDS = (
@@ -100,9 +108,11 @@ def declared_errors(out: Any, judgments: Any, values: np.ndarray | None, fill: n
     return out.pair_errors(judgments.worker_names[pw], judgments.label_names[pl], judgments.label_names, values)
 
 
-class DeclaredLabels:
-    """The part of ``bds`` that fits the labels in use and reports the declared ones (placed before
-    :class:`~galton.aggregator.dawid_skene.ConfusionEM` in the model's bases)."""
+class LabelsInUse:
+    """Fit on the labels that a judgment or gold uses and report the declared ones, with
+    probability 0 for the others (placed before the model's class among its bases). A model
+    widens its own label-indexed parameters in :meth:`_declared_params` and starts its
+    ``_finish`` with :meth:`_declared_results`."""
 
     def _reset(self) -> None:
         super()._reset()  # type: ignore[misc]
@@ -117,10 +127,14 @@ class DeclaredLabels:
         state.pop("_declared", None)
         return state
 
+    def _fits_labels_in_use(self) -> bool:
+        """Whether this fit drops the unused labels (GLAD: not when ``labels_priors`` gives them priors)."""
+        return True
+
     def _prepare(self, data: Any, gold: Any = None, **options: Any) -> tuple[Any, np.ndarray | None]:
         """The judgments re-coded to the labels in use; the declared ones are kept for the results."""
         judgments, gold_codes = super()._prepare(data, gold, **options)  # type: ignore[misc]
-        used = used_labels(judgments, gold_codes)
+        used = used_labels(judgments, gold_codes) if self._fits_labels_in_use() else None
         if used is None:
             return judgments, gold_codes
         self._declared = (judgments, used)
@@ -134,6 +148,39 @@ class DeclaredLabels:
             if post is not None:
                 post = _columns(post, used)
         super()._store(judgments, post, output, codes)  # type: ignore[misc]
+
+    def _declared_params(self, params: dict[str, Any], used: np.ndarray) -> dict[str, Any]:
+        """The fitted parameters with their label axes over the declared labels."""
+        return params
+
+    def _declared_results(self, params: dict[str, Any], judgments: Any) -> tuple[dict[str, Any], Any]:
+        """The parameters and judgments a model's ``_finish`` builds its results from (its first
+        call): over the declared labels after a fit on the labels in use, else as they are."""
+        declared = self.__dict__.pop("_declared", None)
+        if declared is None:
+            return params, judgments
+        full, used = declared
+        self._used = used
+        gold = self.__dict__.get("_gold")  # in the codes of the labels in use: back to the declared ones
+        if gold is not None:
+            self._gold = np.where(gold >= 0, np.flatnonzero(used)[np.maximum(gold, 0)], -1).astype(gold.dtype)
+        self._layout_judgments = full  # crowd-kit's pandas layout reads the declared labels' codes
+        return self._declared_params(params, used), full
+
+    def _crowdkit_layout(self, judgments: Any) -> None:
+        full = self.__dict__.pop("_layout_judgments", None)  # the results are over the declared labels
+        super()._crowdkit_layout(judgments if full is None else full)  # type: ignore[misc]
+
+
+def label_columns(values: np.ndarray, used: np.ndarray, value: float = 0.0) -> np.ndarray:
+    """``values`` (..., K_used) spread over the declared labels' last axis, ``value`` elsewhere."""
+    return _columns(values, used, value)
+
+
+class DeclaredLabels(LabelsInUse):
+    """The part of ``bds`` that fits the labels in use and reports the declared ones (placed before
+    :class:`~galton.aggregator.dawid_skene.ConfusionEM` in the model's bases): its parameters are
+    per (worker, answer) pair tables."""
 
     def _finish(self, params: dict[str, Any], judgments: Any) -> None:
         declared = self.__dict__.pop("_declared", None)
@@ -150,10 +197,6 @@ class DeclaredLabels:
             self._gold = np.where(gold >= 0, np.flatnonzero(used)[np.maximum(gold, 0)], -1).astype(gold.dtype)
         self._deferred("errors_", declared_errors, self._out, full, params["errors"],  # type: ignore[attr-defined]
                        params["fill"], params["pairs"], used)
-
-    def _crowdkit_layout(self, judgments: Any) -> None:
-        full = self.__dict__.pop("_layout_judgments", None)  # the results are over the declared labels
-        super()._crowdkit_layout(judgments if full is None else full)  # type: ignore[misc]
 
     def _posteriors(self, shard: Any, params: dict[str, Any]) -> np.ndarray:
         """New data scored over the declared labels: 0 for the unused ones (tempering floors them)."""

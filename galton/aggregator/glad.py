@@ -58,6 +58,7 @@ import numpy as np
 from .._math import LOG_2PI, log_sigmoid
 from ..judgments import Judgments, lookup
 from ._base import EMAggregator
+from ._declared_labels import LabelsInUse, label_columns
 from ._estimator import fit_options
 from ._engine import LoadedData, Shard
 from ._jit import twin
@@ -211,7 +212,7 @@ def _gold_counts(shard: Shard, k: int) -> np.ndarray:
 
 
 @register("glad")
-class GLAD(EMAggregator):
+class GLAD(LabelsInUse, EMAggregator):
     r"""GLAD: one ability per worker, one difficulty per task (Whitehill et al., NIPS 2009).
 
     ``P(y_tw = z_t) = sigmoid(alpha_w * exp(beta_t))``; errors spread evenly over the other K - 1
@@ -233,6 +234,9 @@ class GLAD(EMAggregator):
         Fixed class prior ``p`` (uniform by default; scaled to sum to 1); its index is the label
         set, so it must give every label of the data a prior. A prior of 0 (as in crowd-kit) makes
         that label impossible as a task's class (gold on it is refused); workers may still give it.
+        Without it, a label declared with ``labels=`` that no judgment or gold gives is no class:
+        the fit is that of the labels in use, and the unused label gets probability 0 (it took the
+        mass of a worker's known errors: one always-wrong worker's task went to it).
         Keys find the labels as gold's do: text ``"0"`` is the integer label 0 (``--param`` reads
         JSON, whose keys are text), an integer key a text label by its digits.
     alphas_priors_mean : Series by worker, dict or number, optional
@@ -314,6 +318,15 @@ class GLAD(EMAggregator):
                              "every label a prior (0 for a label that no task has)") from None
         finally:
             self.progress = progress
+
+    def _fits_labels_in_use(self) -> bool:
+        """Declared labels (``labels=``) that no judgment or gold gives are dropped from the fit and get
+        probability 0, unless ``labels_priors`` gives them their priors (then they are classes)."""
+        return self.labels_priors is None
+
+    def _declared_params(self, params: dict[str, Any], used: np.ndarray) -> dict[str, Any]:
+        return {**params, "priors": label_columns(params["priors"], used),
+                "logprior": label_columns(params["logprior"], used, -np.inf)}
 
     def _init_params(self, engine: Any, judgments: Judgments, rng: np.random.Generator) -> Any:
         k = judgments.n_labels  # one label: every answer is right, its probability sigmoid(x)
@@ -415,6 +428,7 @@ class GLAD(EMAggregator):
         return {**params, "beta": eng.gather(self._shard_beta)}, post
 
     def _finish(self, params: dict[str, Any], judgments: Judgments) -> None:
+        params, judgments = self._declared_results(params, judgments)  # labels=[...] that no judgment gives
         out = self._out
         self._params = params
         self.alphas_ = out.per_worker(judgments.worker_names, params["alpha"], "alpha")

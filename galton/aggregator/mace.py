@@ -45,6 +45,7 @@ from .._math import EPS, digamma, dirichlet_kl_rows, safe_log
 from .._progress import Progress
 from ..judgments import Judgments
 from ._base import ConvergenceWarning, EMAggregator, caller_stacklevel
+from ._declared_labels import LabelsInUse, label_columns
 from ._engine import Shard
 from ._estimator import fit_options_set
 from ._kernels import softmax_rows
@@ -64,7 +65,7 @@ def _expected_logs(counts: np.ndarray) -> np.ndarray:
 
 
 @register("mace")
-class MACE(EMAggregator):
+class MACE(LabelsInUse, EMAggregator):
     r"""MACE: each worker either knows the answer or spams with its own strategy.
 
     Parameters
@@ -308,7 +309,14 @@ class MACE(EMAggregator):
         return post
 
     # ---------------------------------------------------------------- results
+    def _declared_params(self, params: dict[str, Any], used: np.ndarray) -> dict[str, Any]:
+        """Declared labels that no judgment or gold gives: fitted without (``T`` uniform over the
+        labels in use), strategy 0 (they took up to 0.009 of a task's probability)."""
+        return {**params, "strat": label_columns(params["strat"], used),
+                "log_strat": label_columns(params["log_strat"], used, -np.inf)}
+
     def _finish(self, params: dict[str, Any], judgments: Judgments) -> None:
+        params, judgments = self._declared_results(params, judgments)  # labels=[...] that no judgment gives
         out = self._out
         self._params = params
         spam = params["spam"][:, 0]

@@ -304,3 +304,36 @@ def test_labels_priors_name_a_missing_label_and_take_zeros():
         for x, y in zip(glad_pass(*args), glad_pass_numpy(*args)):
             np.testing.assert_allclose(x, y, rtol=1e-9, atol=1e-11)
             assert np.isfinite(x).all()
+
+
+def _one_wrong_worker_alone() -> pd.DataFrame:
+    """Labels "b" and "c"; w0 is always wrong, the others 85% right; task 200 is w0's alone."""
+    rng = np.random.default_rng(17)
+    truth, names, rows = rng.integers(0, 2, 200), np.array(["b", "c"]), []
+    for t in range(200):
+        for w in rng.choice(8, 3, replace=False):
+            right = w != 0 and rng.random() < 0.85
+            rows.append((t, f"w{w}", names[truth[t] if right else 1 - truth[t]]))
+    rows.append((200, "w0", "b"))
+    return pd.DataFrame(rows, columns=["task", "worker", "label"])
+
+
+def test_a_declared_label_nobody_gives_gets_zero_and_changes_nothing_else():
+    """labels=["a", "b", "c"] with only "b" and "c" given: GLAD spread w0's known errors over the
+    other two labels, so the task w0 judged alone went to "a", which no judgment or gold gives
+    ({'a': 0.457, 'b': 0.085, 'c': 0.457}). As ds and bds, it now fits the labels in use: the fit
+    without the declaration, with 0 for "a"; a label gold gives is a class."""
+    df = _one_wrong_worker_alone()
+    plain = GLAD().fit(df)
+    declared = GLAD().fit(df, labels=["a", "b", "c"])
+    assert sorted(declared.probas_.columns) == ["a", "b", "c"] and declared.labels_.loc[200] == "c"
+    assert (declared.probas_["a"] == 0).all() and declared.priors_["a"] == 0
+    np.testing.assert_array_equal(declared.probas_[["b", "c"]].to_numpy(), plain.probas_[["b", "c"]].to_numpy())
+    np.testing.assert_array_equal(declared.alphas_.to_numpy(), plain.alphas_.to_numpy())
+    assert declared.labels_.equals(plain.labels_) and declared.n_iter_ == plain.n_iter_
+    assert declared.priors_[["b", "c"]].tolist() == [0.5, 0.5]
+    gold = pd.Series({0: "a"})  # gold on "a": a class of the fit, clamped
+    with_gold = GLAD().fit(df, gold, labels=["a", "b", "c"])
+    assert with_gold.labels_.loc[0] == "a" and with_gold.priors_["a"] == pytest.approx(1 / 3)
+    # labels_priors giving "a" a prior keeps it a class (the model's own choice, as before)
+    assert GLAD(labels_priors={"a": 0.2, "b": 0.4, "c": 0.4}).fit(df).probas_["a"].max() > 0
