@@ -194,8 +194,8 @@ class BaseAggregator:
         judgments = Judgments.from_any(
             data, task_col=task_col, worker_col=worker_col, label_col=label_col, **encode_options
         )
-        if encode_options.get("duplicates") is None:  # repeated rows that nobody chose to keep
-            warn_repeated_pairs(judgments)
+        if encode_options.get("duplicates") is None and getattr(self, "kind", "categorical") == "categorical":
+            warn_repeated_pairs(judgments)  # repeated rows that nobody chose to keep
         gold_cols = {}  # a gold frame with the data's own column names (as the CLI's --task-col reads gold)
         names = getattr(gold, "column_names", None)
         names = list(getattr(gold, "columns", []) if names is None else names)
