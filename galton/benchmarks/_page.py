@@ -231,6 +231,8 @@ def workers_section(result: Any) -> list[str]:
             rows.append(_worker_rows(t["workers"].filter(pl.col("source") == src), src, 0.0, None))
     else:
         from .. import aggregator
+        from .._warnings import quiet
+        from ..data._repeats import REPEATS_KEY
         from ..judgments import Judgments
         from ._sources import prepare_dataset
 
@@ -240,7 +242,8 @@ def workers_section(result: Any) -> list[str]:
             try:  # an optional section: a failure is said on the page, it never costs the study its report
                 s = prepare_dataset(src)
                 J = Judgments.from_codes(s.task, s.worker, s.label, n_tasks=s.n_tasks, n_labels=s.n_labels)
-                model = aggregator.get(aggregator.default_name())(random_state=result.study.seed).fit(J)
+                with quiet(REPEATS_KEY):  # the study counts every row, as the published datasets do
+                    model = aggregator.get(aggregator.default_name())(random_state=result.study.seed).fit(J)
                 report = model.workers_
             except Exception as exc:  # noqa: BLE001 - any error of the fit: shown, not raised
                 skipped.append(f"{src} (the fit failed: {type(exc).__name__}: {exc})")
