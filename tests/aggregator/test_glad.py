@@ -306,24 +306,12 @@ def test_labels_priors_name_a_missing_label_and_take_zeros():
             assert np.isfinite(x).all()
 
 
-def _one_wrong_worker_alone() -> pd.DataFrame:
-    """Labels "b" and "c"; w0 is always wrong, the others 85% right; task 200 is w0's alone."""
-    rng = np.random.default_rng(17)
-    truth, names, rows = rng.integers(0, 2, 200), np.array(["b", "c"]), []
-    for t in range(200):
-        for w in rng.choice(8, 3, replace=False):
-            right = w != 0 and rng.random() < 0.85
-            rows.append((t, f"w{w}", names[truth[t] if right else 1 - truth[t]]))
-    rows.append((200, "w0", "b"))
-    return pd.DataFrame(rows, columns=["task", "worker", "label"])
-
-
-def test_a_declared_label_nobody_gives_gets_zero_and_changes_nothing_else():
+def test_a_declared_label_nobody_gives_gets_zero_and_changes_nothing_else(one_wrong_worker_alone):
     """labels=["a", "b", "c"] with only "b" and "c" given: GLAD spread w0's known errors over the
     other two labels, so the task w0 judged alone went to "a", which no judgment or gold gives
     ({'a': 0.457, 'b': 0.085, 'c': 0.457}). As ds and bds, it now fits the labels in use: the fit
     without the declaration, with 0 for "a"; a label gold gives is a class."""
-    df = _one_wrong_worker_alone()
+    df = one_wrong_worker_alone
     plain = GLAD().fit(df)
     declared = GLAD().fit(df, labels=["a", "b", "c"])
     assert sorted(declared.probas_.columns) == ["a", "b", "c"] and declared.labels_.loc[200] == "c"

@@ -252,24 +252,12 @@ def test_one_progress_bar_runs_across_the_restarts(switch, monkeypatch, capsys):
     assert f"best: restart {model.best_restart_ + 1}" in lines[-1] and lines[-1].endswith("\n")
 
 
-def _one_wrong_worker_alone() -> pd.DataFrame:
-    """Labels "b" and "c"; w0 is always wrong, the others 85% right; task 200 is w0's alone."""
-    rng = np.random.default_rng(17)
-    truth, names, rows = rng.integers(0, 2, 200), np.array(["b", "c"]), []
-    for t in range(200):
-        for w in rng.choice(8, 3, replace=False):
-            right = w != 0 and rng.random() < 0.85
-            rows.append((t, f"w{w}", names[truth[t] if right else 1 - truth[t]]))
-    rows.append((200, "w0", "b"))
-    return pd.DataFrame(rows, columns=["task", "worker", "label"])
-
-
-def test_a_declared_label_nobody_gives_gets_zero_and_changes_nothing_else():
+def test_a_declared_label_nobody_gives_gets_zero_and_changes_nothing_else(one_wrong_worker_alone):
     """labels=["a", "b", "c"] with only "b" and "c" given: MACE's uniform class prior and spread
     strategies gave "a" probability (0.333 on the task an always-wrong worker judged alone, up to
     0.009 elsewhere) and moved every other number. As ds and bds, it now fits the labels in use:
     the fit without the declaration, with 0 for "a" in the probabilities and the strategies."""
-    df = _one_wrong_worker_alone()
+    df = one_wrong_worker_alone
     plain = MACE().fit(df)
     declared = MACE().fit(df, labels=["a", "b", "c"])
     assert sorted(declared.probas_.columns) == ["a", "b", "c"]
