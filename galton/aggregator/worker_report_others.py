@@ -15,8 +15,9 @@ These models' posteriors factor by judgment,
 
 (``T_j`` the log-probability of judgment j's answer under its worker's confusion matrix, ``tau``
 the temperature of the reported posteriors; gold tasks clamped), so the posterior of judgment j's
-task given the other judgments, ``q_-j``, is the same sum without ``T_j``: exact, from the fitted
-parameters. The worker's own factor is then fitted again, one accuracy ``a_w`` and no prior::
+task given the other workers' judgments, ``q_-j``, is the same sum without ``T_j`` (and without the
+terms of the worker's other rows of that task, if it judged it more than once): exact, from the
+fitted parameters. The worker's own factor is then fitted again, one accuracy ``a_w`` and no prior::
 
     a_w = argmax over a of  sum_j log(q_-j(y_j) a + (1 - q_-j(y_j)) (1 - a) / (K - 1))
 
@@ -74,12 +75,54 @@ def _blocks(n: int, k: int) -> list[np.ndarray]:
     return [np.arange(s, min(s + per, n)) for s in range(0, n, per)]
 
 
+class _Repeats:
+    """The judgments whose worker judged their task more than once (repeated rows), grouped by
+    (task, worker): ``q_-j`` is the task read without the worker, so the worker's other rows of the
+    task leave it too (read as "others", a worker's rows twice agreed with themselves: a 55% worker
+    read 0.635 and was not flagged)."""
+
+    def __init__(self, worker: np.ndarray, task: np.ndarray, n_workers: int):
+        key = task * max(int(n_workers), 1) + worker
+        order = np.argsort(key, kind="stable")
+        first = np.r_[True, key[order][1:] != key[order][:-1]] if key.size else np.zeros(0, bool)
+        gid = np.cumsum(first) - 1
+        repeated = np.bincount(gid)[gid] > 1 if key.size else first
+        self.members = order[repeated]  # grouped, each group's rows together
+        _, self.size = np.unique(gid[repeated], return_counts=True)
+        self.ptr = np.cumsum(self.size) - self.size
+        self.group = np.full(key.size, -1, dtype=np.int64)
+        self.group[self.members] = np.repeat(np.arange(self.size.size), self.size)
+
+    def excess(self, idx: np.ndarray, terms: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """``(pos, rows)``: the places in ``idx`` of repeated judgments and the sums of ``terms`` of
+        the worker's other rows of their tasks (no subtraction: -inf terms stay -inf)."""
+        pos = np.flatnonzero(self.group[idx] >= 0) if self.members.size else np.zeros(0, np.int64)
+        if not pos.size:
+            return pos, np.zeros((0, 0))
+        g = self.group[idx[pos]]
+        lens = self.size[g]
+        offs = np.cumsum(lens) - lens
+        members = self.members[np.repeat(self.ptr[g] - offs, lens) + np.arange(int(lens.sum()))]
+        rows = terms(members)
+        rows[members == np.repeat(idx[pos], lens)] = 0.0  # the judgment's own term is taken off apart
+        return pos, np.add.reduceat(rows, offs, axis=0)
+
+
 def _others_logits(params: dict[str, Any], logits: np.ndarray, task: np.ndarray, pair: np.ndarray,
-                   idx: np.ndarray) -> np.ndarray:
+                   idx: np.ndarray, repeats: _Repeats) -> np.ndarray:
     """Unnormalised ``log q_-j`` of the judgments ``idx``: the task's logits less the judgment's own
-    term (a label no judgment gives is -inf in both: -inf, not NaN)."""
+    term and those of its worker's other rows of the task (a label no judgment gives is -inf in
+    both: -inf, not NaN)."""
     tau = float(params.get("temperature", 1.0))
-    z = logits[task[idx]] - tau * pair_table(params, pair[idx])
+
+    def terms(at: np.ndarray) -> np.ndarray:
+        return tau * pair_table(params, pair[at])
+
+    with np.errstate(invalid="ignore"):
+        z = logits[task[idx]] - terms(idx)
+        pos, extra = repeats.excess(idx, terms)
+        if pos.size:
+            z[pos] -= extra
     z[np.isnan(z)] = -np.inf
     return z
 
@@ -115,27 +158,40 @@ def others_rows(model: Any, worker: np.ndarray, label: np.ndarray, task: np.ndar
     if gold is not None:
         used |= np.bincount(gold[gold >= 0], minlength=k) > 0
     k_used = max(int(used.sum()), 2)
+    repeats = _Repeats(worker, task, n_workers)
     if coin:
         rows, own = _coin_rows(logits, task, label, delta)
+        members = np.sort(repeats.members)
+        twice = [members[b] for b in _blocks(members.size, k)]
     else:
         own = np.empty(label.size)  # q_-j(y_j)
-        for idx in _blocks(label.size, k):
-            z = _others_logits(params, logits, task, pair, idx)
-            own[idx] = np.exp(z[np.arange(idx.size), label[idx]] - logsumexp_rows(z))
+        twice = _blocks(label.size, k)
+    for idx in twice:  # (coin: only the repeated judgments, whose q_-j lacks more than their own cell)
+        z = _others_logits(params, logits, task, pair, idx, repeats)
+        own[idx] = np.exp(z[np.arange(idx.size), label[idx]] - logsumexp_rows(z))
     likelihood = WorkerLikelihood(own, worker, n_workers, k_used)
     a = likelihood.accuracy()
     lower, upper = likelihood.interval(a, level)
     log_on, log_off = safe_log(a), safe_log((1.0 - a) / (k_used - 1))
-    if coin:
-        return JudgmentRows(k, rows(log_on[worker] - log_off[worker])), lower, upper
 
     def table_rows(idx: np.ndarray) -> np.ndarray:
-        z = _others_logits(params, logits, task, pair, idx) + log_off[worker[idx], None]
+        z = _others_logits(params, logits, task, pair, idx, repeats) + log_off[worker[idx], None]
         z[np.arange(idx.size), label[idx]] += log_on[worker[idx]] - log_off[worker[idx]]
         z -= logsumexp_rows(z)[:, None]
         return np.exp(z)
 
-    return JudgmentRows(k, table_rows), lower, upper
+    if not coin:
+        return JudgmentRows(k, table_rows), lower, upper
+    cells = rows(log_on[worker] - log_off[worker])
+
+    def coin_rows(idx: np.ndarray) -> np.ndarray:
+        out = cells(idx)
+        at = np.flatnonzero(repeats.group[idx] >= 0)
+        if at.size:
+            out[at] = table_rows(idx[at])
+        return out
+
+    return JudgmentRows(k, coin_rows), lower, upper
 
 
 def _coin_rows(logits: np.ndarray, task: np.ndarray, label: np.ndarray,
