@@ -424,8 +424,7 @@ class EMAggregator(IterativeAggregator):
             judgments, output, run, store, gold_codes=gold_codes, engine=engine, n_shards=n_shards,
             checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every, load=not sharded)
 
-    def _prepare_sharded(self, data: Any, gold: Any, engine: Any,
-                         encode_options: dict[str, Any]) -> tuple[Any, None]:
+    def _prepare_sharded(self, data: Any, gold: Any, engine: Any, encode_options: dict[str, Any]) -> tuple[Any, None]:
         """Judgments already in an engine's shards: checks only (gold went in with the data)."""
         self._reset()
         if gold is not None:
@@ -436,6 +435,7 @@ class EMAggregator(IterativeAggregator):
         if engine is not None and engine is not data.engine:
             raise ValueError("this data lives in another engine; fit it without engine=")
         data.check_loaded()
+        self._warn_repeats(data)  # counted by the shards at the load, which took no duplicates=
         return data, None
 
     def _validate_params(self, judgments: Judgments) -> None:

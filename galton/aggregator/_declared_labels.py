@@ -140,6 +140,18 @@ class LabelsInUse:
         self._declared = (judgments, used)
         return used_only(judgments, gold_codes, used)
 
+    def _prepare_sharded(self, data: Any, gold: Any, engine: Any, options: dict[str, Any]) -> tuple[Any, None]:
+        """Judgments loaded into shards cannot be re-coded: declared labels that none of them uses
+        are refused (they took a share of the probability, as in memory before :class:`LabelsInUse`)."""
+        judgments, gold_codes = super()._prepare_sharded(data, gold, engine, options)  # type: ignore[misc]
+        used = getattr(judgments, "labels_used", None)
+        if used is not None and judgments.n_judgments and not used.all() and self._fits_labels_in_use():
+            unused = np.flatnonzero(~used)
+            examples = ", ".join(repr(v) for v in judgments.label_names[unused[:5]].tolist())
+            raise ValueError(UNUSED_ON_SHARDS.format(n=unused.size, k=used.size, model=type(self).__name__,
+                                                     examples=examples))
+        return judgments, gold_codes
+
     def _store(self, judgments: Any, post: np.ndarray | None, output: str | None,
                codes: np.ndarray | None = None) -> None:
         declared = self.__dict__.get("_declared")

@@ -187,6 +187,11 @@ class BaseAggregator:
             self.__dict__.pop(name, None)
         self.__dict__.pop("_workers", None)  # the worker report of the previous fit (workers_)
 
+    def _warn_repeats(self, judgments: Any) -> None:
+        """The warning of repeated (task, worker) rows that nobody chose to keep (categorical models)."""
+        if getattr(self, "kind", "categorical") == "categorical":
+            warn_repeated_pairs(judgments)
+
     def _prepare(self, data: Any, gold: Any = None, *, task_col: str = "task",
                  worker_col: str = "worker", label_col: str = "label",
                  **encode_options: Any) -> tuple[Judgments, np.ndarray | None]:
@@ -194,8 +199,8 @@ class BaseAggregator:
         judgments = Judgments.from_any(
             data, task_col=task_col, worker_col=worker_col, label_col=label_col, **encode_options
         )
-        if encode_options.get("duplicates") is None and getattr(self, "kind", "categorical") == "categorical":
-            warn_repeated_pairs(judgments)  # repeated rows that nobody chose to keep
+        if encode_options.get("duplicates") is None:
+            self._warn_repeats(judgments)
         gold_cols = {}  # a gold frame with the data's own column names (as the CLI's --task-col reads gold)
         names = getattr(gold, "column_names", None)
         names = list(getattr(gold, "columns", []) if names is None else names)

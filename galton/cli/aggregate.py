@@ -225,7 +225,7 @@ def _aggregate_sharded(args: argparse.Namespace, out: TextIO, err: TextIO, cls: 
                     model, args.input, address=args.ray_address, n_shards=args.shards,
                     results_dir=args.output if to_dir else None, task_col=args.task_col,
                     worker_col=args.worker_col, label_col=args.label_col, on_invalid=args.on_invalid,
-                    duplicates=args.duplicates or "keep", gold=gold if args.use_gold else None,
+                    duplicates=args.duplicates, gold=gold if args.use_gold else None,
                     checkpoint_dir=params.get("checkpoint_dir"),
                     checkpoint_every=params.get("checkpoint_every", 1), results_top=args.top,
                 )

@@ -32,18 +32,24 @@ def repeated_pairs(task: np.ndarray, worker: np.ndarray,
 
 
 def warn_repeated_pairs(judgments: Any) -> None:
-    """A UserWarning when ``judgments`` (encoded, with per-judgment codes) repeat a (task, worker)
-    pair: how many rows, a few pairs, and the ``duplicates=`` choices."""
-    if quieted(REPEATS_KEY) or not hasattr(judgments, "task") or judgments.n_judgments < 2:
+    """A UserWarning when ``judgments`` (encoded, with per-judgment codes, or loaded into shards with
+    their count, ``repeats``) repeat a (task, worker) pair: how many rows, a few pairs, and the
+    ``duplicates=`` choices."""
+    loaded = getattr(judgments, "repeats", None)
+    if quieted(REPEATS_KEY) or (loaded is None and not hasattr(judgments, "task")) or judgments.n_judgments < 2:
         return
-    n, n_pairs, task, worker = repeated_pairs(judgments.task, judgments.worker, judgments.n_workers)
+    if loaded is not None:  # counted by the shards (galton.workers.ingest): duplicates= belongs to the load
+        n, n_pairs, pairs = loaded
+        where = " to load_parquet / fit_parquet"
+    else:
+        n, n_pairs, task, worker = repeated_pairs(judgments.task, judgments.worker, judgments.n_workers)
+        pairs, where = list(zip(judgments.task_names[task].tolist(), judgments.worker_names[worker].tolist())), ""
     if not n:
         return
-    shown = ", ".join(f"({t!r}, {w!r})" for t, w in zip(judgments.task_names[task].tolist(),
-                                                       judgments.worker_names[worker].tolist()))
+    shown = ", ".join(f"({t!r}, {w!r})" for t, w in pairs)
     warnings.warn(
-        f"{n} row(s) repeat a (task, worker) pair ({shown}{', ...' if n_pairs > task.size else ''}): each counts as a "
-        "judgment of its own (duplicates='keep', as crowd-kit), so the model takes a worker's repeated answers "
-        "for independent workers' and its confidence and that worker's skill rise; pass duplicates='first' or "
-        "'last' to keep one row of each pair (CLI: --duplicates first), or duplicates='keep' to count every "
+        f"{n} row(s) repeat a (task, worker) pair ({shown}{', ...' if n_pairs > len(pairs) else ''}): each counts as "
+        "a judgment of its own (duplicates='keep', as crowd-kit), so the model takes a worker's repeated answers "
+        f"for independent workers' and its confidence and that worker's skill rise; pass duplicates='first' or "
+        f"'last'{where} to keep one row of each pair (CLI: --duplicates first), or duplicates='keep' to count every "
         "row without this warning", UserWarning, stacklevel=caller_stacklevel())

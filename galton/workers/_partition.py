@@ -191,7 +191,7 @@ def _concat(parts: list[Any]) -> Any:
 
 
 def build_core(maps: tuple[list[np.ndarray], list[np.ndarray]], gold: tuple[Any, np.ndarray] | None,
-               n_workers: int, duplicates: str, pieces: Sequence[Any]) -> dict[str, Any]:
+               n_workers: int, duplicates: str | None, pieces: Sequence[Any]) -> dict[str, Any]:
     """One shard's arrays from its pieces (in unit order): sorted task vocabulary, CSR layout,
     global worker and label codes, gold per local task.
 
@@ -199,7 +199,9 @@ def build_core(maps: tuple[list[np.ndarray], list[np.ndarray]], gold: tuple[Any,
     dict of arrays plus ``n_dropped``, ``error``: None, or (number of repeated (task, worker)
     pairs, example task ids) when ``duplicates='raise'`` finds some, and ``gold_bad``: positions in
     ``gold`` of the rows whose task is here and whose label code is -1 (outside the label set), and
-    ``gold_hits``: how many rows of ``gold`` name a task here.
+    ``gold_hits``: how many rows of ``gold`` name a task here; ``repeats``: None, or (rows repeating
+    a (task, worker) pair, pairs, a few (task id, worker code) pairs) when ``duplicates`` is None (kept
+    and counted); ``labels_used``: the label codes a judgment or a gold task here gives.
     """
     wmaps, lmaps = maps
     used = [(u, p) for u, p in enumerate(pieces) if p is not None and len(p[1])]
@@ -230,14 +232,19 @@ def build_core(maps: tuple[list[np.ndarray], list[np.ndarray]], gold: tuple[Any,
     starts = np.flatnonzero(new)
     local = (np.cumsum(new, dtype=np.int64) - 1).astype(np.int32)
     names = srt[starts] if is_np else vocab_to_numpy(srt.take(pa.array(starts)))
-    n_dropped, error = 0, None
+    n_dropped, error, repeats = 0, None, None
     if duplicates != "keep" and n:
         key = local.astype(np.int64) * max(n_workers, 1) + worker
         o2 = np.argsort(key, kind="stable")
         sk = key[o2]
         first = np.ones(n, dtype=bool)
         first[1:] = sk[1:] != sk[:-1]
-        if duplicates == "raise":
+        if duplicates is None:  # kept, counted for the fit's warning (:func:`galton.data._repeats.warn_repeated_pairs`)
+            again = np.unique(sk[~first])
+            shown = again[:_MAX_EXAMPLES]
+            repeats = (int((~first).sum()), int(again.size),
+                       list(zip(names[shown // max(n_workers, 1)].tolist(), (shown % max(n_workers, 1)).tolist())))
+        elif duplicates == "raise":
             if not first.all():
                 tasks = np.unique(local[o2[~first]])[:_MAX_EXAMPLES]  # each task once (one task repeated 5 times)
                 error = (int((~first).sum()), names[tasks].tolist())
@@ -271,9 +278,29 @@ def build_core(maps: tuple[list[np.ndarray], list[np.ndarray]], gold: tuple[Any,
         gold_bad = np.flatnonzero(hit & (g_codes < 0))  # a gold label outside the set, on a task here
         hit &= g_codes >= 0
         gold_codes[pos[hit]] = g_codes[hit]
+    used = np.union1d(np.unique(label), np.unique(gold_codes[gold_codes >= 0]))  # label codes in use
     return {"task_names": names, "indptr": indptr, "task": local, "worker": worker.astype(np.int32, copy=False),
             "label": label.astype(np.int32, copy=False), "gold": gold_codes, "n_dropped": n_dropped,
-            "error": error, "gold_bad": gold_bad, "gold_hits": gold_hits}
+            "error": error, "gold_bad": gold_bad, "gold_hits": gold_hits, "repeats": repeats,
+            "labels_used": used.astype(np.int64)}
+
+
+def merged_repeats(parts: Sequence[Any], worker_names: np.ndarray) -> tuple[int, int, list] | None:
+    """The shards' ``repeats`` (:func:`build_core`) as one: rows, pairs and a few (task, worker id)
+    pairs (shards hold whole tasks, so a pair repeats within one shard); None when not counted."""
+    if any(p is None for p in parts):
+        return None
+    shown = [(t, worker_names[w].item() if hasattr(worker_names[w], "item") else worker_names[w])
+             for p in parts for t, w in p[2]]
+    return sum(p[0] for p in parts), sum(p[1] for p in parts), shown[:_MAX_EXAMPLES]
+
+
+def labels_in_use(parts: Sequence[np.ndarray], n_labels: int) -> np.ndarray:
+    """Which of the ``n_labels`` labels a judgment or a gold task of any shard gives (bool)."""
+    used = np.zeros(int(n_labels), dtype=bool)
+    for codes in parts:
+        used[codes] = True
+    return used
 
 
 def finish_shard(core: dict[str, Any], offset: int, n_workers: int, n_labels: int,

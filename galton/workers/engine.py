@@ -141,7 +141,7 @@ class RayEngine(EngineMixin):
 
     def load_parquet(self, source: Any, *, task_col: str = "task", worker_col: str = "worker",
                      label_col: str = "label", gold: Any = None, on_invalid: str = "raise",
-                     duplicates: str = "keep", labels: Any = None, numeric: bool = False) -> Any:
+                     duplicates: str | None = None, labels: Any = None, numeric: bool = False) -> Any:
         """Read a directory / glob of Parquet files, a Ray Dataset or in-memory frames straight into
         the actors, in parallel Ray tasks, without collecting the data in this process; returns a
         :class:`galton.workers.sharded.ShardedJudgments` to pass to ``model.fit`` (see

@@ -59,13 +59,8 @@ from .._warnings import caller_stacklevel
 from ..data._validate import COLUMN_HINT
 from ..data.judgments import label_codes, label_lookup, warn_float_classes, warn_spaced_labels
 from ..judgments import ColumnError, frame_kind, to_arrow
-from ._partition import (
-    build_core,
-    finish_shard,
-    merge_vocabularies,
-    partition_unit,
-    task_shard,
-)
+from ._partition import (build_core, finish_shard, labels_in_use, merge_vocabularies, merged_repeats, partition_unit,
+                         task_shard)
 from .sharded import GoldSharesNoTaskWarning, NamedShard, ShardedJudgments
 
 __all__ = ["NamedShard", "ShardedJudgments", "Unit", "ingest", "plan_units"]
@@ -213,12 +208,13 @@ def _partition_task(unit: Unit, table: Any, cols: tuple[str, str, str], n_shards
     return (meta, *pieces)
 
 
-def _core_info(core: dict[str, Any]) -> tuple[int, int, int, Any, np.ndarray, int, list]:
+def _core_info(core: dict[str, Any]) -> tuple[int, int, int, Any, np.ndarray, int, list, Any, np.ndarray]:
     return (int(core["task_names"].size), int(core["task"].size), int(core["n_dropped"]), core["error"],
-            core["gold_bad"], core["gold_hits"], core["task_names"][:3].tolist())
+            core["gold_bad"], core["gold_hits"], core["task_names"][:3].tolist(), core["repeats"],
+            core["labels_used"])
 
 
-def _build_task(maps: Any, gold: Any, n_workers: int, duplicates: str, *pieces: Any) -> tuple:
+def _build_task(maps: Any, gold: Any, n_workers: int, duplicates: str | None, *pieces: Any) -> tuple:
     core = build_core(maps, gold, n_workers, duplicates, pieces)
     return core, _core_info(core)
 
@@ -316,7 +312,8 @@ def _gold_pieces(gold: Any, label_names: np.ndarray, task_type: pa.DataType,
 # --------------------------------------------------------------------------------------------------
 def ingest(engine: Any, source: Any, *, task_col: str = "task", worker_col: str = "worker",
            label_col: str = "label", gold: Any = None, on_invalid: str = "raise",
-           duplicates: str = "keep", labels: Sequence[Any] | None = None, numeric: bool = False) -> ShardedJudgments:
+           duplicates: str | None = None, labels: Sequence[Any] | None = None,
+           numeric: bool = False) -> ShardedJudgments:
     """Read ``source`` in parallel Ray tasks into ``engine``'s shard actors (see the module docstring).
 
     Parameters
@@ -329,8 +326,9 @@ def ingest(engine: Any, source: Any, *, task_col: str = "task", worker_col: str 
     gold : optional known labels (pandas Series by task, dict, or frame with task, label columns),
         clamped during EM like ``fit(data, gold)``.
     on_invalid : "raise" or "drop" rows with a null task, worker or label.
-    duplicates : repeated (task, worker) pairs: "keep" (default), "first", "last" (in input order)
-        or "raise", as in :meth:`galton.judgments.Judgments.from_any`.
+    duplicates : repeated (task, worker) pairs: "keep", "first", "last" (in input order) or "raise", as
+        in :meth:`galton.judgments.Judgments.from_any`; None (default) keeps them, and a categorical
+        model's fit warns of them as it does of data in memory.
     labels : the full label set, when some labels may never be observed.
     numeric : the labels are numeric ratings (a rating model's): no warning that non-integer labels
         are taken as classes, as ``Judgments.from_any(numeric=True)``.
@@ -346,7 +344,7 @@ def ingest(engine: Any, source: Any, *, task_col: str = "task", worker_col: str 
 
     if on_invalid not in ("raise", "drop"):
         raise ValueError(f"on_invalid must be 'raise' or 'drop', not {on_invalid!r}")
-    if duplicates not in ("keep", "first", "last", "raise"):
+    if duplicates not in (None, "keep", "first", "last", "raise"):
         raise ValueError(f"duplicates must be one of 'keep', 'first', 'last', 'raise', not {duplicates!r}")
     cols = (task_col, worker_col, label_col)
     engine.close()
@@ -435,4 +433,6 @@ def ingest(engine: Any, source: Any, *, task_col: str = "task", worker_col: str 
         engine=engine, generation=engine.generation, worker_names=worker_names, label_names=label_names,
         shard_tasks=tuple(int(c) for c in counts), n_judgments=int(sum(i[1] for i in infos)),
         source_kind=kind, n_dropped=int(n_dropped), columns=cols, n_units=len(units), seconds=seconds,
+        repeats=merged_repeats([i[7] for i in infos], worker_names),
+        labels_used=labels_in_use([i[8] for i in infos], len(label_names)),
     )

@@ -73,6 +73,9 @@ class ShardedJudgments(LoadedData):
     source_kind : frame type of results ("polars" for files)
     n_units : Ray tasks that read the input (files or row-group ranges, blocks, slices)
     seconds : wall time of each ingest phase
+    repeats : rows repeating a (task, worker) pair, pairs, and a few of them, when loaded with
+        ``duplicates=None`` (the fit of a categorical model warns of them); else None
+    labels_used : which labels a judgment or a gold task gives (bool)
     """
 
     engine: Any
@@ -86,6 +89,8 @@ class ShardedJudgments(LoadedData):
     columns: tuple[str, str, str] = ("task", "worker", "label")
     n_units: int = 0
     seconds: dict = field(default_factory=dict)
+    repeats: tuple | None = None
+    labels_used: np.ndarray | None = None
     _task_names: np.ndarray | None = field(default=None, repr=False)
     _task_order: np.ndarray | None = field(default=None, repr=False)
 

@@ -6,6 +6,8 @@ the local engine on the same data read in memory.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import sys
 import warnings
@@ -316,6 +318,38 @@ def test_duplicates_policy_matches_judgments(ray_session, tmp_path):
                        one / "a.parquet")
         with pytest.raises(ValueError, match=r"10 repeated \(task, worker\) pair\(s\) \(in tasks \[1\]\)"):
             eng.load_parquet(one, duplicates="raise")
+
+
+def test_repeated_rows_in_loaded_shards_warn_at_the_fit_as_in_memory(ray_session, tmp_path):
+    """Data loaded with ``load_parquet`` kept repeated (task, worker) rows as votes without the
+    warning that a fit of the same rows from memory gives (and the command line's Ray read too):
+    the shards count them, and a categorical fit says how many, as in memory; ``duplicates='keep'``
+    at the load, or a rating model, says nothing."""
+    from galton.aggregator import GaussianRating
+
+    table, _ = _crowd(6, n_tasks=200)
+    table = pa.concat_tables([table, table.slice(0, 150)])  # 150 repeated (task, worker) pairs
+    directory = _write(table, tmp_path / "dup", n_files=2)
+    with pytest.warns(UserWarning, match=r"150 row\(s\) repeat a \(task, worker\) pair"):
+        DawidSkene().fit(Judgments.from_any(str(directory)))
+    with RayEngine(n_shards=2) as eng:
+        data = eng.load_parquet(directory)
+        assert data.repeats[:2] == (150, 150) and len(data.repeats[2]) == 5
+        with pytest.warns(UserWarning, match=r"150 row\(s\) repeat .*'last' to load_parquet"):
+            DawidSkene().fit(data)
+        kept = eng.load_parquet(directory, duplicates="keep")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            DawidSkene().fit(kept)
+            GaussianRating().fit(eng.load_parquet(directory, numeric=True))
+        assert kept.repeats is None and kept.n_judgments == data.n_judgments == 950
+    out = tmp_path / "labels.csv"
+    for extra, said in (([], True), (["--duplicates", "keep"], False)):
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            assert main(["aggregate", str(directory), "-m", "ds", "--engine", "ray", "--shards", "2", "-o",
+                         str(out), *extra]) == 0
+        assert ("150 row(s) repeat a (task, worker) pair" in err.getvalue()) is said, err.getvalue()
 
 
 # ---------------------------------------------------------------------------- bad input
@@ -630,12 +664,13 @@ def test_a_damaged_parquet_file_is_named_locally_and_on_ray(ray_session, tmp_pat
         eng.load_parquet(src)
 
 
-@pytest.mark.parametrize("name", ["bds", "one_coin_ds"])
+@pytest.mark.parametrize("name", ["bds", "one_coin_ds", "glad", "mace"])
 def test_declared_labels_nobody_gives_are_refused_in_ingested_shards(ray_session, int_dir, name):
-    """bds and one-coin give a label of ``labels=`` that no judgment and no gold gives probability 0
+    """bds, one-coin, GLAD and MACE give a label of ``labels=`` that no judgment and no gold gives probability 0
     by fitting the judgments re-coded to the labels in use; shards already encoded cannot be
     re-coded, and there the fit spread probability over the unused label (one-coin: wrong answers
-    over K - 1 labels): it is refused, naming the label. The same frame fitted from memory on Ray is
+    over K - 1 labels; GLAD and MACE gave the unused label 1-3% of the tasks' probability): it is
+    refused, naming the label. The same frame fitted from memory on Ray is
     the fit without the label."""
     from galton.aggregator import create
 
