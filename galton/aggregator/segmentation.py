@@ -21,7 +21,7 @@ Results as in crowd-kit: ``segmentations_``, a pandas Series of boolean arrays i
 probabilities) and ``skills_`` (``s_w`` per (task, worker)). Input: a pandas frame with ``task``,
 ``worker`` and ``segmentation`` (2-D arrays of bools or 0 / 1, one shape per task). Each image is
 its own problem, fitted with whole-array numpy steps over its workers and pixels; EM and RASA fit
-images of the same mask count and size together, in batches of about 8 MiB of float masks (one
+images of the same mask count and shape together, in batches of about 8 MiB of float masks (one
 image when it is larger), an image leaving RASA's batch once it stops.
 """
 
@@ -175,14 +175,16 @@ _BATCH_BYTES = 8 * 2**20
 
 
 def _batches(images: list[_Image]) -> Iterator[tuple[list[int], np.ndarray]]:
-    """Images grouped by (number of masks, number of pixels), each group in batches of about
-    ``_BATCH_BYTES`` of float masks (one image when it is larger): each batch's indices and its
-    masks stacked as (images, workers, pixels), so that one numpy step serves the batch. Each image
-    is fitted on its own, so the batches change no result."""
-    groups: dict[tuple[int, int], list[int]] = {}
+    """Images grouped by (number of masks, shape), each group in batches of about ``_BATCH_BYTES``
+    of float masks (one image when it is larger): each batch's indices and its masks stacked as
+    (images, workers, pixels), so that one numpy step serves the batch. Each image is fitted on its
+    own, so the batches change no result. (Grouped by pixel count, a 4 x 6 and a 6 x 4 image met in
+    one ``np.stack`` and failed.)"""
+    groups: dict[tuple[int, tuple[int, ...]], list[int]] = {}
     for i, im in enumerate(images):
-        groups.setdefault(im.size, []).append(i)
-    for (n, pixels), idx in groups.items():
+        groups.setdefault((len(im.arrays), im.shape), []).append(i)
+    for (n, _), idx in groups.items():
+        pixels = images[idx[0]].size[1]
         size = max(1, _BATCH_BYTES // max(1, 8 * n * pixels))
         for k in range(0, len(idx), size):
             part = idx[k:k + size]
@@ -193,7 +195,7 @@ class SegmentationEM(_Segmentation):
     """Per image, crowd-kit's EM (module docstring): worker skills and pixel posteriors, each
     iteration's posteriors the next prior; ``n_iter`` iterations at most (0: the majority share),
     stopping when the evidence lower bound per mark gains less than ``tol``. Images with the same
-    number of masks and pixels are fitted together in batches (module docstring), each stopping on
+    number of masks and shape are fitted together in batches (module docstring), each stopping on
     its own."""
 
     def __init__(self, n_iter: int = 10, tol: float = 1e-5):
@@ -302,7 +304,7 @@ class SegmentationEM(_Segmentation):
 class SegmentationRASA(_Segmentation):
     """Weighted majority with weights from each worker's distance to the current mask (module
     docstring): ``n_iter`` rounds at most, stopping when the weighted vote's relative squared change
-    is below ``tol``. Images with the same number of masks and pixels are fitted together in batches
+    is below ``tol``. Images with the same number of masks and shape are fitted together in batches
     (module docstring), each leaving the batch when it stops."""
 
     def __init__(self, n_iter: int = 10, tol: float = 1e-5):

@@ -210,3 +210,24 @@ def test_batches_change_no_result(monkeypatch):
         theirs.fit(data)
         assert all(np.array_equal(x, y) for x, y in zip(ours.segmentations_, theirs.segmentations_))
         np.testing.assert_allclose(ours.loss_history_, theirs.loss_history_, rtol=1e-12, atol=1e-15)
+
+
+def test_images_of_one_pixel_count_and_different_shapes_fit_in_their_own_shapes():
+    """A 4 x 6 and a 6 x 4 image (24 pixels each, two masks each) were grouped by pixel count and
+    met in one np.stack: numpy's "all input arrays must have the same shape" (bug hunt). Each mask
+    comes back in its task's shape, equal to crowd-kit's and to fitting each image alone."""
+    rng = np.random.default_rng(4)
+    rows = []
+    for t, shape in enumerate([(4, 6), (6, 4), (4, 6), (3, 8), (6, 4)]):
+        truth = rng.random(shape) < 0.4
+        rows += [(t, f"w{w}", truth ^ (rng.random(shape) < 0.15)) for w in range(3)]
+    data = pd.DataFrame(rows, columns=["task", "worker", "segmentation"])
+    for ours, theirs in ((SegmentationEM(), ck.SegmentationEM()), (SegmentationRASA(), ck.SegmentationRASA())):
+        got = ours.fit_predict(data)
+        with np.errstate(all="ignore"):
+            ref = theirs.fit_predict(data)
+        assert [m.shape for m in got] == [(4, 6), (6, 4), (4, 6), (3, 8), (6, 4)]
+        assert all(np.array_equal(x, y) for x, y in zip(got, ref)), type(ours).__name__
+        for t in range(5):  # alone, each image gives the same mask
+            alone = type(ours)().fit_predict(data[data.task == t])
+            assert np.array_equal(alone[t], got[t])
