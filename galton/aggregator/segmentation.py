@@ -191,6 +191,12 @@ def _batches(images: list[_Image]) -> Iterator[tuple[list[int], np.ndarray]]:
             yield part, np.stack([a for i in part for a in images[i].arrays]).reshape(len(part), n, pixels)
 
 
+def _rows(history: list[np.ndarray], images: int) -> np.ndarray:
+    """The per-iteration rows as an (iterations run, images) array: grown as the fit runs, so that
+    time and memory follow the iterations run, not ``n_iter``."""
+    return np.array(history).reshape(len(history), images)
+
+
 class SegmentationEM(_Segmentation):
     """Per image, crowd-kit's EM (module docstring): worker skills and pixel posteriors, each
     iteration's posteriors the next prior; ``n_iter`` iterations at most (0: the majority share),
@@ -256,9 +262,9 @@ class SegmentationEM(_Segmentation):
         live = region > 0  # an image nobody marked is empty
         region = np.where(live, region, 1.0)
         skill = self._skills(x, np.round(prior), region)  # the majority as the start (half rounds to 0)
-        history = np.full((self.n_iter, m.shape[0]), np.nan)
+        history: list[np.ndarray] = []  # a row per iteration run (a table of n_iter rows took 620 MiB)
         bound = np.full(m.shape[0], -np.inf)
-        for it in range(self.n_iter):
+        for _ in range(self.n_iter):
             if not live.any():
                 break
             q = self._posteriors(x, skill, prior)
@@ -267,13 +273,13 @@ class SegmentationEM(_Segmentation):
             new = self._bound(x, new_skill, prior, q) / (m.shape[1] * m.shape[2])
             prior = np.where(live[:, None], q, prior)
             skill = np.where(live[:, None], new_skill, skill)
-            history[it] = np.where(live, new, np.nan)
+            history.append(np.where(live, new, np.nan))
             live &= ~(new - bound < self.tol)
             bound = new
         empty = ~m.any(axis=(1, 2))
         prior[empty] = 0.0
         skill[empty] = 1.0
-        return prior, skill, history
+        return prior, skill, _rows(history, m.shape[0])
 
     def fit(self, data: Any) -> "SegmentationEM":
         self._iterations(self.n_iter, self.tol)
@@ -321,8 +327,8 @@ class SegmentationRASA(_Segmentation):
         mask = np.einsum("bw,bwp->bp", w, x) >= 0.5
         previous = None
         on = np.arange(b)  # the images still iterating; x, m, w and previous hold just these
-        history = np.full((self.n_iter, b), np.nan)
-        for it in range(self.n_iter):
+        history: list[np.ndarray] = []  # a row per change measured, as EM's
+        for _ in range(self.n_iter):
             vote = np.einsum("bw,bwp->bp", w, x)
             mask[on] = vote >= 0.5
             inter = (m & mask[on][:, None]).sum(axis=2)
@@ -334,14 +340,15 @@ class SegmentationRASA(_Segmentation):
                 norm = (vote * vote).sum(axis=1)
                 step = vote - previous
                 change = np.where(norm > 0, (step * step).sum(axis=1) / np.where(norm > 0, norm, 1.0), 0.0)
-                history[it, on] = change
+                history.append(np.full(b, np.nan))
+                history[-1][on] = change
                 going = ~(change < self.tol)
                 if not going.all():
                     on, x, m, w, vote = on[going], x[going], m[going], w[going], vote[going]
                 if not on.size:
                     break
             previous = vote
-        return mask, history
+        return mask, _rows(history, b)
 
     def fit(self, data: Any) -> "SegmentationRASA":
         self._iterations(self.n_iter, self.tol)
