@@ -3,7 +3,8 @@ crowd-kit's models by its names, with its results:
 
 - ``ClosestToAverage(distance)``: the output whose embedding is nearest (``distance``: a function of
   two vectors, or ``"cosine"`` / ``"euclidean"``, computed for all rows at once) to the task's mean
-  embedding, or to ``aggregated_embeddings`` when given.
+  embedding, or to ``aggregated_embeddings`` when given; distances within 1e-9 (relative, at least
+  absolute) of the least are tied and go to the task's first row, as ``RASA``'s choice.
 - ``RASA`` (Li and Fukumoto 2019, "A Dataset of Crowdsourced Word Sequences"): each worker's
   reliability ``beta_k = chi2_{alpha/2}(n_k) / sum_i ||e_ik - e_i||^2`` (the chi-square upper
   quantile with ``n_k`` degrees of freedom, ``n_k`` the worker's outputs, the sum over them, at
@@ -33,6 +34,7 @@ import numpy as np
 
 from .._math import EPS, gammaln
 from ..data._validate import ColumnError, example_ids, example_rows, pandas_columns, row_index
+from ._base import TIE_RTOL
 from ._params import check_count, check_real
 
 __all__ = ["ClosestToAverage", "HRRASA", "RASA", "chi2_upper_quantile", "gleu_similarity"]
@@ -201,9 +203,16 @@ class ClosestToAverage:
         from ._results import pandas_index
 
         score = _distances(self.distance, rows.emb, centre[rows.task])
-        # the first row of each task with its smallest distance (crowd-kit's idxmin)
-        order = np.lexsort((np.arange(score.size), score, rows.task))
-        first = order[np.r_[True, rows.task[order][1:] != rows.task[order][:-1]]] if score.size else order
+        # the first row of each task with its smallest distance (crowd-kit's idxmin), distances within
+        # TIE_RTOL of the task's least tied: equal in exact arithmetic (two outputs are always as far
+        # from their mean), rounding chose by row order
+        first = np.zeros(0, dtype=np.int64)
+        if score.size:
+            low = np.fmin.reduceat(score, rows.starts)[rows.task]  # NaN distances are never the least
+            with np.errstate(invalid="ignore"):
+                tied = score <= low + TIE_RTOL * np.maximum(1.0, np.abs(low))
+            first = np.minimum.reduceat(np.where(tied, np.arange(score.size), score.size), rows.starts)
+            first = np.where(first < score.size, first, rows.starts)  # all NaN: the task's first row
         # scores_ in the input's row order, as crowd-kit's (its task index repeats: rows are matched by position)
         index = pandas_index(rows.tasks[rows.unsorted(rows.task)], name="task")
         self.scores_ = pd.DataFrame({"output": rows.data["output"].to_numpy(), "score": rows.unsorted(score),

@@ -321,3 +321,25 @@ def test_an_unknown_distance_is_refused_at_fit_listing_the_accepted(name):
     with pytest.raises(ValueError, match=r"distance must be 'cosine', 'euclidean' or a function of two vectors.*not "
                                          + repr(name)):
         ClosestToAverage(distance=name).fit(_two_tasks())
+
+
+@pytest.mark.parametrize("distance", ["cosine", "euclidean"])
+def test_two_outputs_equally_far_from_their_mean_go_to_the_first_row(distance):
+    """Two outputs are equally far from their mean in exact arithmetic (euclidean always, cosine for
+    unit vectors): rounding chose one by row order, the second row on [7, 3, 0] / [-4, -4, -9]
+    (bug hunt). Distances within TIE_RTOL of the task's least are tied and the first row takes them,
+    in either row order; a distance larger by 1e-6 is no tie."""
+    rng = np.random.default_rng(3)
+    pairs = [np.array([[7.0, 3, 0], [-4, -4, -9]])] + [rng.integers(-9, 10, (2, 3)).astype(float) for _ in range(300)]
+    pairs = [p / np.linalg.norm(p, axis=1, keepdims=True) for p in pairs if p.any(axis=1).all()]
+    for swap in (False, True):
+        rows = [(t, w, f"{t}{w}", p[int((w == "y") != swap)]) for t, p in enumerate(pairs) for w in ("x", "y")]
+        data = pd.DataFrame(rows, columns=["task", "worker", "output", "embedding"])
+        chosen = ClosestToAverage(distance).fit_predict(data)["output"]
+        assert (chosen == [f"{t}x" for t in range(len(pairs))]).all()
+    # a centre nearer the second output by 1e-6 (in distance): no tie, the nearer one
+    data = pd.DataFrame({"task": ["t"] * 3, "worker": [1, 2, 3], "output": ["a", "b", "c"],
+                         "embedding": [np.array([1.0, 0.0]), np.array([-1.0, 0.0]), np.array([0.0, 5.0])]})
+    centre = pd.Series([np.array([-1e-6, 0.0])], index=["t"])
+    assert ClosestToAverage("euclidean").fit_predict(data, centre).loc["t", "output"] == "b"
+    assert ClosestToAverage("euclidean").fit_predict(data, centre * 0).loc["t", "output"] == "a"
