@@ -33,8 +33,9 @@ from typing import Any, Callable
 import numpy as np
 
 from .._math import EPS, gammaln
-from ..data._validate import ColumnError, example_ids, example_rows, pandas_columns, row_index
+from ..data._validate import ColumnError, example_ids
 from ._base import TIE_RTOL
+from ._embedding_rows import EmbeddingRows
 from ._params import check_count, check_real
 
 __all__ = ["ClosestToAverage", "HRRASA", "RASA", "chi2_upper_quantile", "gleu_similarity"]
@@ -91,84 +92,6 @@ def chi2_upper_quantile(p: float, df: np.ndarray) -> np.ndarray:
     return out
 
 
-class _Rows:
-    """The rows sorted by task (stable): task ids, codes and starts, worker codes, embeddings."""
-
-    def __init__(self, data: Any, need_output: bool):
-        cols = ["task", "worker", "embedding"] + (["output"] if need_output else [])
-        pandas_columns(data, cols, "embedding models",
-                       "Embedding models need task, worker, embedding (a 1-D array per row) and output")
-        import pandas as pd
-
-        self.data = data
-        codes, self.tasks = pd.factorize(data["task"], sort=True)
-        self.order = np.argsort(codes, kind="stable")
-        self.task = codes[self.order]
-        workers = data["worker"].to_numpy()[self.order]
-        try:  # workers sorted, as crowd-kit's skills_ come (its Series division aligns on the sorted union)
-            self.worker, self.workers = pd.factorize(workers, sort=True)
-        except TypeError:  # ids of mixed types have no order: first appearance
-            self.worker, self.workers = pd.factorize(workers)
-        vectors = [np.asarray(v, dtype=float) for v in data["embedding"].to_numpy()[self.order]]
-        lengths = {v.shape for v in vectors}
-        if len(lengths) > 1 or (vectors and vectors[0].ndim != 1):
-            raise ValueError(f"column 'embedding' must hold 1-D arrays of one length; got shapes {sorted(lengths)[:5]}")
-        self.emb = np.stack(vectors) if vectors else np.zeros((0, 0))
-        bad = np.flatnonzero(~np.isfinite(self.emb).all(axis=1)) if self.emb.size else np.zeros(0, dtype=np.int64)
-        if bad.size:  # one NaN made every skill and every aggregated embedding NaN, without a word
-            rows = np.sort(self.order[bad])
-            raise ValueError(f"column 'embedding' has {bad.size} embedding(s) with a NaN or infinite value "
-                             f"({example_rows(rows, row_index(data))}); drop or fix those rows")
-        self.starts = np.flatnonzero(np.r_[True, self.task[1:] != self.task[:-1]]) if len(self.task) else \
-            np.zeros(0, dtype=np.int64)
-
-    def unsorted(self, values: np.ndarray) -> np.ndarray:
-        """Values of the sorted rows back in the input's row order."""
-        out = np.empty_like(values)
-        out[self.order] = values
-        return out
-
-    def task_sums(self, values: np.ndarray) -> np.ndarray:
-        return np.add.reduceat(values, self.starts, axis=0) if len(self.task) else values[:0]
-
-    def by_task(self, series: Any, dim: int, what: str = "true_embeddings") -> tuple[np.ndarray, np.ndarray]:
-        """(task codes, rows of vectors) of a Series of vectors by task (``what``, its name in errors),
-        for the tasks of the data; a missing entry (NaN, None) is skipped, as crowd-kit's Series.update
-        skips it, and a vector of another length or with a NaN or infinite value is refused."""
-        if series is None or len(series) == 0:
-            return np.zeros(0, dtype=np.int64), np.zeros((0, dim))
-        if not series.index.is_unique:
-            raise ValueError(f"Incorrect data in {what}: multiple {what.split('_')[0]} embeddings for a single task "
-                             "are not supported.")
-        values = series.to_numpy()
-        given = np.array([not (v is None or (np.ndim(v) == 0 and _isna(v))) for v in values], dtype=bool)
-        pos = self.tasks.get_indexer(series.index)
-        keep = (pos >= 0) & given
-        ids, rows = series.index[keep], []
-        for v in values[keep]:
-            try:
-                rows.append(np.asarray(v, dtype=float))
-            except (TypeError, ValueError):  # text or another object: refused below as of the wrong shape
-                rows.append(np.zeros(0))
-        wrong = [t for t, v in zip(ids, rows) if v.shape != (dim,)]
-        if wrong:
-            raise ValueError(f"{what} has {len(wrong)} value(s) that are not 1-D arrays of the data's length {dim} "
-                             f"({example_ids(wrong)}); give each task a 1-D array as long as those in column "
-                             "'embedding'")
-        vectors = np.stack(rows) if rows else np.zeros((0, dim))
-        bad = ~np.isfinite(vectors).all(axis=1)
-        if bad.any():  # one NaN made every skill NaN, without a word
-            raise ValueError(f"{what} has {int(bad.sum())} embedding(s) with a NaN or infinite value "
-                             f"({example_ids(ids[bad])}); drop those tasks or fix their embeddings")
-        return pos[keep], vectors
-
-
-def _isna(value: Any) -> bool:
-    import pandas as pd
-
-    return bool(pd.isna(value))
-
-
 def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Cosine distance row by row, in [0, 2]; infinite where either vector is all zeros."""
     uv = np.einsum("ij,ij->i", a, b)
@@ -197,7 +120,7 @@ class ClosestToAverage:
     def __repr__(self) -> str:
         return f"ClosestToAverage(distance={self.distance!r})"
 
-    def _choose(self, rows: _Rows, centre: np.ndarray) -> "ClosestToAverage":
+    def _choose(self, rows: EmbeddingRows, centre: np.ndarray) -> "ClosestToAverage":
         import pandas as pd
 
         from ._results import pandas_index
@@ -225,7 +148,7 @@ class ClosestToAverage:
             # an unknown name failed later: "'str' object is not callable"
             raise ValueError(f"distance must be 'cosine', 'euclidean' or a function of two vectors (e.g. one of "
                              f"scipy.spatial.distance's), not {self.distance!r}")
-        rows = _Rows(data, need_output=True)
+        rows = EmbeddingRows(data, need_output=True)
         dim = rows.emb.shape[1] if rows.emb.size else 0
         if aggregated_embeddings is None:
             counts = np.diff(np.r_[rows.starts, len(rows.task)])
@@ -268,13 +191,13 @@ class RASA:
     def __repr__(self) -> str:
         return f"RASA(n_iter={self.n_iter!r}, tol={self.tol!r}, alpha={self.alpha!r})"
 
-    def _local(self, rows: _Rows) -> tuple[np.ndarray, np.ndarray]:
+    def _local(self, rows: EmbeddingRows) -> tuple[np.ndarray, np.ndarray]:
         """Each row's local weight and whether it takes part in the reliabilities: RASA has none
         (all 1, all take part); HRRASA overrides it."""
         n = len(rows.task)
         return np.ones(n), np.ones(n, dtype=bool)
 
-    def _fit(self, data: Any, true_embeddings: Any, need_output: bool) -> _Rows:
+    def _fit(self, data: Any, true_embeddings: Any, need_output: bool) -> EmbeddingRows:
         import pandas as pd
 
         from ._results import object_series, pandas_index
@@ -285,7 +208,7 @@ class RASA:
             check_real(name, getattr(self, name), finite=True)
         if not 0 < check_real("alpha", self.alpha) < 1:
             raise ValueError(f"alpha must lie in (0, 1), not {self.alpha}")
-        rows = _Rows(data, need_output)
+        rows = EmbeddingRows(data, need_output)
         local, part = self._local(rows)
         n_w = len(rows.workers)
         counts = np.bincount(rows.worker[part], minlength=n_w)
@@ -394,7 +317,7 @@ class HRRASA(RASA):
         return (f"HRRASA(n_iter={self.n_iter!r}, tol={self.tol!r}, lambda_emb={self.lambda_emb!r}, "
                 f"lambda_out={self.lambda_out!r}, alpha={self.alpha!r}, calculate_ranks={self.calculate_ranks!r})")
 
-    def _local(self, rows: _Rows) -> tuple[np.ndarray, np.ndarray]:
+    def _local(self, rows: EmbeddingRows) -> tuple[np.ndarray, np.ndarray]:
         if "output" not in rows.data.columns:
             raise ColumnError("HRRASA compares the outputs too: the data needs an output column")
         outputs = rows.data["output"].to_numpy()[rows.order]
@@ -420,7 +343,7 @@ class HRRASA(RASA):
         counts = np.bincount(rows.task, minlength=len(rows.tasks))
         return local, counts[rows.task] >= 2
 
-    def _fit(self, data: Any, true_embeddings: Any, need_output: bool) -> _Rows:
+    def _fit(self, data: Any, true_embeddings: Any, need_output: bool) -> EmbeddingRows:
         import pandas as pd
 
         rows = super()._fit(data, true_embeddings, need_output=True)
