@@ -16,7 +16,7 @@ from .judgments import MAX_EXAMPLES, ColumnError, plain_column
 if TYPE_CHECKING:
     from .judgments import Judgments
 
-__all__ = ["SIMULATED_TRUTH", "encode_gold", "gold_label_values", "read_gold"]
+__all__ = ["SIMULATED_TRUTH", "encode_gold", "gold_label_values", "gold_task_ids", "read_gold"]
 
 #: the label column of the truth table `galton simulate` writes; read as gold when ``label`` is absent
 SIMULATED_TRUTH = "true_label"
@@ -123,6 +123,15 @@ def gold_label_values(values: np.ndarray, labels: np.ndarray) -> np.ndarray:
     if values.dtype.kind in "iu" and labels.dtype == object and all(isinstance(v, str) for v in labels):
         return np.array([str(int(v)) for v in values], dtype=object)
     return values
+
+
+def gold_task_ids(tasks: Any, names: np.ndarray) -> np.ndarray:
+    """Known answers' task ids (``tasks``, e.g. a Series' index) in the type of the judgments' task
+    ids ``names``, by :func:`read_gold`'s rule (text ids that are all canonical integers match integer
+    tasks, integer ids match text tasks by their digits); raises when they cannot be (text vs integers).
+    For known answers that are no labels (the true embeddings of the embedding models)."""
+    tasks = np.asarray(tasks)
+    return _gold_task_ids(tasks.astype(object) if tasks.dtype.kind in "US" else tasks, np.asarray(names))
 
 
 def _gold_task_ids(tasks: np.ndarray, names: np.ndarray) -> np.ndarray:

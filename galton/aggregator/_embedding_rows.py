@@ -4,10 +4,13 @@ task, its embeddings stacked and checked, and the Series of vectors by task the 
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 
+from .._gold import gold_task_ids
+from .._warnings import caller_stacklevel
 from ..data._validate import example_ids, example_rows, pandas_columns, row_index
 
 __all__ = ["EmbeddingRows"]
@@ -56,7 +59,9 @@ class EmbeddingRows:
     def by_task(self, series: Any, dim: int, what: str = "true_embeddings") -> tuple[np.ndarray, np.ndarray]:
         """(task codes, rows of vectors) of a Series of vectors by task (``what``, its name in errors),
         for the tasks of the data; a missing entry (NaN, None) is skipped, as crowd-kit's Series.update
-        skips it, and a vector of another length or with a NaN or infinite value is refused."""
+        skips it, and a vector of another length or with a NaN or infinite value is refused. Task ids
+        match as categorical gold's (:func:`galton._gold.gold_task_ids`: ``"1"`` is task 1), and
+        true embeddings that match no task are ignored with a warning, as such gold is."""
         if series is None or len(series) == 0:
             return np.zeros(0, dtype=np.int64), np.zeros((0, dim))
         if not series.index.is_unique:
@@ -64,8 +69,14 @@ class EmbeddingRows:
                              "are not supported.")
         values = series.to_numpy()
         given = np.array([not (v is None or (np.ndim(v) == 0 and _isna(v))) for v in values], dtype=bool)
-        pos = self.tasks.get_indexer(series.index)
+        try:  # ids matched as categorical gold's: "1" is task 1 (it was dropped without a word)
+            pos = self.tasks.get_indexer(gold_task_ids(series.index.to_numpy(), np.asarray(self.tasks)))
+        except ValueError as err:
+            raise ValueError(f"{what}: {err}") from None
         keep = (pos >= 0) & given
+        if given.any() and not keep.any() and what == "true_embeddings":  # as categorical gold
+            warnings.warn(f"{what} shares no task with the judgments; it is ignored (its task ids must match the "
+                          "data's task column)", UserWarning, stacklevel=caller_stacklevel())
         ids, rows = series.index[keep], []
         for v in values[keep]:
             try:

@@ -13,9 +13,10 @@ crowd-kit's models by its names, with its results:
   squared change) or ``n_iter`` rounds; the output nearest to ``e_i`` in cosine distance is chosen.
 
 Input: a pandas frame with ``task``, ``worker``, ``output`` and ``embedding`` (1-D arrays, one length).
-``true_embeddings`` and ``aggregated_embeddings``: Series of such arrays by task; a missing entry
-(NaN, None) is skipped, as crowd-kit's, one of another length or holding a NaN is refused, and
-``aggregated_embeddings`` must cover every task.
+``true_embeddings`` and ``aggregated_embeddings``: Series of such arrays by task (ids matched as
+categorical gold's: ``"1"`` is task 1; true embeddings of no task are ignored with a warning); a
+missing entry (NaN, None) is skipped, as crowd-kit's, one of another length or holding a NaN is
+refused, and ``aggregated_embeddings`` must cover every task.
 Results: ``embeddings_and_outputs_`` (by ``task``, sorted: ``output``, ``embedding``), ``scores_``
 (each row's distance, indexed by task, the rows in the input's order as crowd-kit's); ``RASA``
 also ``skills_``, ``prior_skills_``, ``aggregated_embeddings_`` and ``loss_history_`` (each round's

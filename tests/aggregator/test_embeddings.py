@@ -343,3 +343,33 @@ def test_two_outputs_equally_far_from_their_mean_go_to_the_first_row(distance):
     centre = pd.Series([np.array([-1e-6, 0.0])], index=["t"])
     assert ClosestToAverage("euclidean").fit_predict(data, centre).loc["t", "output"] == "b"
     assert ClosestToAverage("euclidean").fit_predict(data, centre * 0).loc["t", "output"] == "a"
+
+
+def test_true_embeddings_match_task_ids_as_categorical_gold():
+    """true_embeddings keyed "1" for integer task 1 (or 7, no task) were dropped without a word,
+    where categorical gold matches "1" to task 1 and warns when it shares no task (bug hunt). Ids
+    now match by the gold rule, gold naming no task warns, and text ids for integer tasks raise."""
+    import warnings
+
+    from galton import HRRASA, TextRASA
+
+    e = {"p": np.array([1.0, 0.0]), "q": np.array([0.0, 1.0]), "r": np.array([0.9, 0.2])}
+    df = pd.DataFrame({"task": [1, 1, 1], "worker": ["a", "b", "c"], "output": ["p", "q", "r"]})
+    df["embedding"] = df.output.map(e)
+    assert RASA().fit_predict(df)["output"].tolist() == ["r"]  # without the truth: not "q"
+    for model in (RASA, HRRASA):
+        for key in (1, "1", np.int64(1), 1.0):
+            assert model().fit_predict(df, pd.Series({key: e["q"]}))["output"].tolist() == ["q"], (model, key)
+        with pytest.warns(UserWarning, match="true_embeddings shares no task with the judgments; it is ignored"):
+            assert model().fit_predict(df, pd.Series({7: e["q"]}))["output"].tolist() == ["r"]
+        with pytest.raises(ValueError, match=r"true_embeddings: gold task ids are text \('x'\)"):
+            model().fit(df, pd.Series({"x": e["q"]}))
+    cta = ClosestToAverage().fit(df, true_embeddings=pd.Series({"1": e["q"]}))
+    assert cta.embeddings_and_outputs_["output"].tolist() == ["q"]
+    texts = df.rename(columns={"output": "text"}).drop(columns="embedding")
+    assert TextRASA(e.__getitem__).fit_predict(texts, pd.Series({"1": "q"})).tolist() == ["q"]
+    # integer ids match text tasks by their digits; a partial match warns of nothing
+    as_text = df.assign(task=["1", "1", "1"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert RASA().fit_predict(as_text, pd.Series({1: e["q"], 2: e["p"]}))["output"].tolist() == ["q"]
