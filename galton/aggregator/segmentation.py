@@ -120,7 +120,9 @@ class SegmentationMajorityVote(_Segmentation):
 
     ``fit(data, skills=None)``: ``skills`` (a Series by worker) weigh the votes; a worker without
     one raises (``on_missing_skill="error"``), is dropped (``"ignore"``; a task left without workers
-    raises) or gets ``default_skill`` (``"value"``), as in crowd-kit."""
+    raises) or gets ``default_skill`` (``"value"``), as in crowd-kit. As in :class:`galton.MajorityVote`,
+    skills naming a worker twice and negative or infinite skills are refused, and a task whose every
+    voter weighs 0 counts its votes unweighted, with a warning (crowd-kit's mask is the whole image)."""
 
     def __init__(self, default_skill: float | None = None, on_missing_skill: str = "error"):
         self.default_skill = default_skill
@@ -128,10 +130,20 @@ class SegmentationMajorityVote(_Segmentation):
 
     def _weights(self, images: list[_Image], skills: Any) -> list[np.ndarray]:
         """Each image's worker weights (NaN: dropped), every row's skill looked up at once, so that
-        the errors count all rows and tasks (they counted the first image's)."""
+        the errors count all rows and tasks (they counted the first image's). Skills are checked as
+        MajorityVote's: one per worker, finite and >= 0 (0 and 0 gave the whole image, -1 and -1 the
+        inverted mask, inf an empty one); a task whose every voter weighs 0 counts its votes unweighted."""
         if skills is None:
             return [np.ones(len(im.workers)) for im in images]
+        import pandas as pd
+
+        from .votes_fit import check_skill_values, one_skill_each
+        from .votes_shard import zero_weight_warning
+
+        one_skill_each(skills.index.tolist())  # a pandas "cannot reindex on an axis with duplicate labels"
         workers = np.concatenate([im.workers for im in images]) if images else np.zeros(0, dtype=object)
+        used = pd.unique(workers)
+        check_skill_values(skills.reindex(used).to_numpy(dtype=float), np.asarray(used, dtype=object))
         w = skills.reindex(workers).to_numpy(dtype=float)
         if self.on_missing_skill == "value":
             w = np.where(np.isnan(w), self.default_skill, w)
@@ -143,7 +155,10 @@ class SegmentationMajorityVote(_Segmentation):
         if none:
             raise ValueError(f"{len(none)} task(s) have no worker with a known skill ({example_ids(none)}); give "
                              "skills for their workers or use a different on_missing_skill value")
-        return per_image
+        zero = np.array([not (v > 0).any() for v in per_image], dtype=bool)
+        zero_weight_warning(np.array([im.task for im in images], dtype=object), zero,
+                            "masks are their unweighted majority vote")
+        return [np.where(np.isnan(v), v, 1.0) if z else v for v, z in zip(per_image, zero)]
 
     def fit_predict(self, data: Any, skills: Any = None) -> Any:
         """Fit to ``data`` (with ``skills``, when given) and return ``segmentations_``."""
@@ -154,11 +169,14 @@ class SegmentationMajorityVote(_Segmentation):
             raise ValueError(f"on_missing_skill must be 'error', 'ignore' or 'value', not {self.on_missing_skill!r}")
         if (self.on_missing_skill == "value") != (self.default_skill is not None):
             raise ValueError('default_skill goes with on_missing_skill="value", and only with it')
+        if self.default_skill is not None:  # as MajorityVote's: a weight, finite and >= 0
+            check_real("default_skill", self.default_skill, 0.0, finite=True)
         images = _images(data)
         out = []
         for im, w in zip(images, self._weights(images, skills)):
             keep = ~np.isnan(w)
             w, m = w[keep], im.masks[keep]
+            w = w / w.max() if w.max() > 1e300 else w  # as MajorityVote's: sums of 1e308 overflowed to inf - inf
             out.append((2.0 * np.einsum("w,wp->p", w, m.astype(float)) - w.sum() >= 0).reshape(im.shape))
         self.segmentations_ = _series([im.task for im in images], out, "agg_segmentation")
         return self

@@ -18,7 +18,8 @@ from ._engine import open_engine
 from ._layout import crowdkit_result
 from .votes_shard import examples, weighted_vote
 
-__all__ = ["VoteAggregator", "skill_array", "gold_layers", "with_common_params"]
+__all__ = ["VoteAggregator", "skill_array", "gold_layers", "with_common_params", "one_skill_each",
+           "check_skill_values"]
 
 _MISSING = ("error", "value", "ignore")
 _TIES = ("low", "random")
@@ -54,11 +55,11 @@ def skill_array(skills: Any, worker_names: np.ndarray) -> np.ndarray:
         if "worker" not in table.column_names or not ("skill" in other or len(other) == 1):
             raise ValueError(f"a skills table needs columns 'worker' and 'skill'; it has {table.column_names}")
         workers = table.column("worker").to_pylist()
-        _one_skill_each(workers)
+        one_skill_each(workers)
         values = table.column("skill" if "skill" in other else other[0]).to_pylist()
         pairs = _keyed(dict(zip(workers, values)), "", "")
     elif pairs is not None:
-        _one_skill_each(pairs[0].tolist())
+        one_skill_each(pairs[0].tolist())
     if pairs is None:
         arr = np.asarray(skills, dtype=float)
         if arr.shape != (n,):
@@ -74,8 +75,9 @@ def skill_array(skills: Any, worker_names: np.ndarray) -> np.ndarray:
     return out
 
 
-def _one_skill_each(workers: list[Any]) -> None:
-    """Refuse skills that name a worker twice: the last value won, so the row order chose the vote."""
+def one_skill_each(workers: list[Any]) -> None:
+    """Refuse skills that name a worker twice: the last value won, so the row order chose the vote
+    (also SegmentationMajorityVote's check)."""
     if len(set(workers)) == len(workers):
         return
     seen: set[Any] = set()
@@ -89,6 +91,19 @@ def _one_skill_each(workers: list[Any]) -> None:
         f"skills name {len(repeated)} worker(s) more than once ({shown}); give one skill per worker "
         "(drop the repeats, or combine them first, e.g. skills.groupby(level=0).mean())"
     )
+
+
+def check_skill_values(raw: np.ndarray, worker_names: np.ndarray) -> None:
+    """Refuse skills (one per worker of ``worker_names``; NaN: none) that are negative or infinite
+    (also SegmentationMajorityVote's check)."""
+    bad = ~np.isnan(raw) & ~(np.isfinite(raw) & (raw >= 0))
+    if bad.any():  # vote shares of negative weights are no probabilities (crowd-kit's flip sign)
+        raise ValueError(
+            f"skills must be finite and >= 0; {int(bad.sum())} worker(s) have other values "
+            f"({examples(worker_names[bad])} have {examples(raw[bad])}); clip them at 0 "
+            "(skills.clip(lower=0): a worker worse than random then counts nothing), or use the "
+            "model that made them (MMSR's labels_ weigh its signed skills)"
+        )
 
 
 def _without_unvoted_labels(probas: Any, judgments: Any, weights: np.ndarray | None) -> Any:
@@ -184,14 +199,7 @@ class VoteAggregator(BaseAggregator):
     def _fill_missing(self, raw: np.ndarray, worker_names: np.ndarray) -> np.ndarray:
         """Apply ``on_missing_skill`` to NaN weights: raise, fill with ``default_skill`` or keep NaN
         (the judgments of those workers are then ignored)."""
-        bad = ~np.isnan(raw) & ~(np.isfinite(raw) & (raw >= 0))
-        if bad.any():  # vote shares of negative weights are no probabilities (crowd-kit's flip sign)
-            raise ValueError(
-                f"skills must be finite and >= 0; {int(bad.sum())} worker(s) have other values "
-                f"({examples(worker_names[bad])} have {examples(raw[bad])}); clip them at 0 "
-                "(skills.clip(lower=0): a worker worse than random then counts nothing), or use the "
-                "model that made them (MMSR's labels_ weigh its signed skills)"
-            )
+        check_skill_values(raw, worker_names)
         missing = np.isnan(raw)
         if not missing.any() or self.on_missing_skill == "ignore":
             return raw

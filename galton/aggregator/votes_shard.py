@@ -25,7 +25,7 @@ from ._kernels import vote_counts
 
 __all__ = ["shard_vote_shares", "label_codes", "shard_agreement", "shard_label_counts", "examples",
            "weighted_vote", "worker_agreement", "agreement_share", "shard_zero_weight_tasks",
-           "warn_zero_weight_tasks", "ZERO_WEIGHT_WARNING"]
+           "warn_zero_weight_tasks", "zero_weight_warning", "ZERO_WEIGHT_WARNING"]
 
 #: the start of :func:`warn_zero_weight_tasks`'s message (a filter for a vote that repeats another's)
 ZERO_WEIGHT_WARNING = r"\d+ task\(s\) have only judgments from workers whose skill is 0"
@@ -199,13 +199,18 @@ def warn_zero_weight_tasks(engine: Any, task_names: np.ndarray, weights: np.ndar
     unweighted votes); nothing to look for unless some weight is 0."""
     if weights is None or not (weights == 0).any() or quieted("zero_weight"):
         return
-    zero = engine.gather(shard_zero_weight_tasks, weights)
+    zero_weight_warning(task_names, engine.gather(shard_zero_weight_tasks, weights))
+
+
+def zero_weight_warning(task_names: np.ndarray, zero: np.ndarray, counted: str = "shares are their own "
+                        "unweighted votes (the labels given there)") -> None:
+    """The warning of :func:`warn_zero_weight_tasks` for the tasks where ``zero`` (a mask over
+    ``task_names``) is True, if any; ``counted`` says how those tasks were counted instead."""
     if zero.any():
         warnings.warn(
             f"{int(zero.sum())} task(s) have only judgments from workers whose skill is 0 "
-            f"({examples(task_names[zero])}); their shares are their own unweighted votes (the labels "
-            "given there); give those workers a skill above 0 to weigh them otherwise",
-            UserWarning, stacklevel=caller_stacklevel())
+            f"({examples(task_names[zero])}); their {counted}; give those workers a skill above 0 to "
+            "weigh them otherwise", UserWarning, stacklevel=caller_stacklevel())
 
 
 def worker_agreement(engine: Any, weights: np.ndarray | None, tie_key: int | None,

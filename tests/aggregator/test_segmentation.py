@@ -253,3 +253,30 @@ def test_a_large_n_iter_costs_only_the_iterations_run():
         assert peak < 4 * 2**20, (model.__name__, peak / 2**20)
         assert big.loss_history_ == small.loss_history_
         assert all(np.array_equal(x, y) for x, y in zip(big.segmentations_, small.segmentations_))
+
+
+def test_majority_vote_skills_are_checked_as_majority_votes():
+    """Skills 0 and 0 gave the whole image, -1 and -1 the inverted mask, inf an empty one with a
+    RuntimeWarning, and skills naming a worker twice pandas' "cannot reindex on an axis with
+    duplicate labels" (bug hunt). As galton.MajorityVote: refused naming the workers, and a task
+    whose every voter weighs 0 takes its unweighted votes, with a warning naming it."""
+    data = _frame({"a": {"x": [[1, 1, 0]], "y": [[0, 1, 1]], "z": [[0, 1, 0]]},
+                   "b": {"x": [[1, 0, 0]], "v": [[0, 0, 1]]}})
+    unweighted = SegmentationMajorityVote().fit_predict(data)
+    assert unweighted["a"].tolist() == [[False, True, False]]
+    with pytest.warns(UserWarning, match=r"^1 task\(s\) have only judgments from workers whose skill is 0 \('a'\)"):
+        out = SegmentationMajorityVote().fit_predict(data, pd.Series({"x": 0.0, "y": 0.0, "z": 0.0, "v": 1.0}))
+    assert out["a"].tolist() == unweighted["a"].tolist() and out["b"].tolist() == [[False, False, True]]
+    # one voter above 0 decides alone: no fallback, no warning
+    assert SegmentationMajorityVote().fit_predict(data, pd.Series({"x": 0.0, "y": 2.0, "z": 0.0, "v": 1.0}))[
+        "a"].tolist() == [[False, True, True]]
+    for bad, shown in (({"x": -1.0, "y": -1.0, "z": 1.0, "v": 1.0}, r"2 worker\(s\) .*'x', 'y' have -1.0, -1.0"),
+                       ({"x": np.inf, "y": 1.0, "z": 1.0, "v": 1.0}, r"1 worker\(s\) .*'x' have inf")):
+        with pytest.raises(ValueError, match=f"skills must be finite and >= 0; {shown}"):
+            SegmentationMajorityVote().fit(data, pd.Series(bad))
+    with pytest.raises(ValueError, match=r"skills name 1 worker\(s\) more than once \('x'\)"):
+        SegmentationMajorityVote().fit(data, pd.Series([1.0, 2.0, 1.0, 1.0, 1.0], index=["x", "x", "y", "z", "v"]))
+    with pytest.raises(ValueError, match="default_skill must be >= 0"):
+        SegmentationMajorityVote(default_skill=-1.0, on_missing_skill="value").fit(data, pd.Series({"x": 1.0}))
+    huge = SegmentationMajorityVote().fit_predict(data, pd.Series(1e308, index=["x", "y", "z", "v"]))
+    assert all(np.array_equal(x, y) for x, y in zip(huge, unweighted))  # sums of 1e308 overflowed
