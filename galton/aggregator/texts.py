@@ -15,10 +15,9 @@ longest, then the greatest; the words other than ``""`` joined by ``detokenizer`
 frame with ``task``, ``worker`` and ``text`` columns; texts are aligned in row order within a task.
 
 ``TextRASA(encoder)`` and ``TextHRRASA(encoder)`` are crowd-kit's wrappers of :class:`galton.RASA`
-and :class:`galton.HRRASA` for texts: each text (and each
-of the optional ``true_objects``, known texts by task) is encoded once by ``encoder`` (a function
-from a text to a vector, for example a sentence-embedding model) and RASA picks one of the given
-texts per task. ``texts_`` is a Series of the chosen texts by ``task`` named ``agg_text``, set by
+and :class:`galton.HRRASA` for texts: each text (and each of the optional ``true_objects``, known
+texts by task, a missing one skipped) is encoded once by ``encoder`` (a function from a text to a
+vector, for example a sentence-embedding model) and RASA picks one of the given texts per task. ``texts_`` is a Series of the chosen texts by ``task`` named ``agg_text``, set by
 ``fit`` too (crowd-kit's only by ``fit_predict``).
 """
 
@@ -159,7 +158,9 @@ class TextRASA:
         return out.assign(embedding=vectors)
 
     def _encode_true(self, true_objects: Any) -> Any:
-        return None if true_objects is None else true_objects.map(self.encoder)
+        """The known texts encoded, a missing one (NaN, None) skipped as a missing true embedding is
+        (the encoder was handed the NaN)."""
+        return None if true_objects is None else true_objects[true_objects.notna()].map(self.encoder)
 
     def fit(self, data: Any, true_objects: Any = None) -> "TextRASA":
         """Fit and choose the texts: ``texts_`` (crowd-kit's fit leaves it unset: only its fit_predict sets it)."""

@@ -121,3 +121,28 @@ def test_text_rasa_parameters_set_after_construction_are_used():
         np.testing.assert_array_equal(late.skills_.to_numpy(), built.skills_.to_numpy())
         late.tol, late.alpha = 0.5, 0.1
         assert (late.tol, late.alpha) == (0.5, 0.1) and "tol=0.5" in repr(late)
+
+
+def test_missing_true_objects_are_skipped_not_encoded():
+    """A NaN / None in true_objects was handed to the encoder (a text encoder raises on it, or
+    makes a vector of it), where a missing true embedding is skipped (bug hunt). Now skipped: the
+    encoder sees texts only and the result is that of the known texts alone."""
+    from galton import TextHRRASA, TextRASA
+
+    data, truth = simulate_transcripts(6, n_tasks=12, per_task=4, words=6)
+    seen: list = []
+
+    def strict(text):
+        seen.append(text)
+        if not isinstance(text, str):
+            raise TypeError(f"not a text: {text!r}")
+        return _bag_of_words(text)
+
+    some = pd.Series([truth[0], np.nan, None, truth[3]], index=[0, 1, 2, 3], dtype=object)
+    for model in (TextRASA, TextHRRASA):
+        seen.clear()
+        got = model(strict).fit(data, some)
+        assert all(isinstance(t, str) for t in seen)
+        alone = model(_bag_of_words).fit(data, some.dropna())
+        assert got.texts_.tolist() == alone.texts_.tolist()
+        np.testing.assert_array_equal(got.skills_.to_numpy(), alone.skills_.to_numpy())
