@@ -34,7 +34,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .._math import EPS, gammaln
-from ..data._validate import ColumnError, example_ids
+from ..data._validate import ColumnError, example_ids, example_rows, row_index
 from ._base import TIE_RTOL
 from ._embedding_rows import EmbeddingRows
 from ._params import check_count, check_real
@@ -291,7 +291,8 @@ class HRRASA(RASA):
     """RASA with a local weight per output (Li 2020, crowd-kit's model): an output's weight in its
     task is ``lambda_emb`` times its mean embedding similarity to the task's other outputs,
     ``exp(-||e - e'||^2 / (||e||^2 ||e'||^2))``, plus ``lambda_out`` times its mean
-    ``output_similarity`` to them (default: sentence GLEU of the two texts, words 1- to 4-grams);
+    ``output_similarity`` to them (default: sentence GLEU of the two texts, words 1- to 4-grams;
+    it refuses outputs that are not text, naming the rows);
     the task embedding is the mean weighted by reliability times local weight, and an output's
     distance counts divided by its local weight. Tasks with one output are not compared: their
     embedding and choice are that output (NaN local weight). ``local_skills_`` (task, worker,
@@ -325,6 +326,15 @@ class HRRASA(RASA):
         workers = rows.worker
         local = np.ones(len(rows.task))
         ends = np.r_[rows.starts[1:], len(rows.task)]
+        counts = np.bincount(rows.task, minlength=len(rows.tasks))
+        if self.output_similarity is gleu_similarity:  # it splits texts: "'int' object has no attribute 'split'"
+            text = np.array([isinstance(o, str) for o in outputs], dtype=bool)
+            bad = np.flatnonzero((counts[rows.task] >= 2) & ~text)
+            if bad.size:
+                raise ValueError(f"column 'output' has {bad.size} value(s) that are not text in tasks with several "
+                                 f"outputs ({example_rows(np.sort(rows.order[bad]), row_index(rows.data))}); HRRASA's "
+                                 "default output_similarity (gleu_similarity) compares texts: pass output_similarity="
+                                 "<a function of two outputs>, or text outputs (data.output.astype(str))")
         for a, b in zip(rows.starts, ends):
             if b - a < 2:
                 continue
@@ -341,7 +351,6 @@ class HRRASA(RASA):
             n_others = b - a - 1
             local[a:b] = (self.lambda_emb * (close * other).sum(axis=1) + self.lambda_out * sim.sum(axis=1)) / n_others
         local = np.maximum(local, EPS)  # an output unlike every other: a weight of almost nothing, never 0 / 0
-        counts = np.bincount(rows.task, minlength=len(rows.tasks))
         return local, counts[rows.task] >= 2
 
     def _fit(self, data: Any, true_embeddings: Any, need_output: bool) -> EmbeddingRows:

@@ -373,3 +373,22 @@ def test_true_embeddings_match_task_ids_as_categorical_gold():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert RASA().fit_predict(as_text, pd.Series({1: e["q"], 2: e["p"]}))["output"].tolist() == ["q"]
+
+
+def test_hrrasa_refuses_outputs_its_default_similarity_cannot_read():
+    """HRRASA with integer outputs and the default output_similarity raised "'numpy.int64' object
+    has no attribute 'split'" (crowd-kit's too, its GLEU splits the output). Refused naming the
+    column and rows and what to pass; one-output tasks (never compared) and a similarity of the
+    user's fit as before."""
+    from galton import HRRASA
+
+    df = _two_tasks().assign(output=[1, 2, 3, "x", "y", "y z"])
+    df.index = list("abcdef")
+    with pytest.raises(ValueError, match=r"column 'output' has 3 value\(s\) that are not text in tasks with several "
+                                         r"outputs \(rows with index 'a', 'b', 'c'\); .* pass output_similarity="):
+        HRRASA().fit(df)
+    same = HRRASA(output_similarity=lambda u, v: float(u == v)).fit_predict(df)
+    as_text = HRRASA(output_similarity=lambda u, v: float(u == v)).fit_predict(df.assign(output=df.output.astype(str)))
+    assert [str(o) for o in same["output"]] == as_text["output"].tolist() == ["2", "y"]
+    lone = df.iloc[[0, 3, 4]].assign(task=["t0", "t2", "t2"])  # the integer output is alone in its task
+    assert HRRASA().fit_predict(lone)["output"].tolist() == [1, HRRASA().fit_predict(lone.iloc[1:])["output"].iloc[0]]
