@@ -45,6 +45,9 @@ from typing import Any
 
 import numpy as np
 
+from ._params import check_count
+from ._rng_state import state_from_json, state_identity, state_to_json
+
 __all__ = ["Checkpointer", "Resumed", "flatten_params", "unflatten_params", "shard_digest",
            "shard_state_of", "restore_shard_state", "not_a_directory", "code_identity"]
 
@@ -171,7 +174,8 @@ def _names_digest(h: Any, names: Any) -> None:
 
 def _value_digest(h: Any, v: Any) -> None:
     """Feed ``v`` to the hash exactly: arrays by their bytes, pandas / polars objects by their
-    values and index, containers item by item, anything else by ``repr`` (exact for numbers)."""
+    values and index, containers item by item, numpy random states by their state, anything else
+    by ``repr`` (exact for numbers)."""
     if isinstance(v, dict):
         h.update(b"{")
         for k in sorted(v, key=repr):
@@ -188,6 +192,8 @@ def _value_digest(h: Any, v: Any) -> None:
             if hasattr(v, part):
                 _value_digest(h, np.asarray(list(getattr(v, part)), dtype=object))
         _value_digest(h, np.asarray(v.to_numpy()))
+    elif state_identity(v) is not None:  # a random state: by its state (its repr is an address)
+        _value_digest(h, state_identity(v))
     elif isinstance(v, np.ndarray):
         h.update(f"{v.dtype}{v.shape}".encode())
         h.update(repr(v.tolist()).encode() if v.dtype == object else np.ascontiguousarray(v).tobytes())
@@ -260,6 +266,8 @@ class Resumed:
 def not_a_directory(path: str | os.PathLike[str]) -> str | None:
     """Why ``path`` cannot hold checkpoints (``"is a file"``, ``"is a link to nothing"``), or None
     when it is a directory or absent (then it is created)."""
+    if not os.fspath(path):  # Path("") is the current directory: the checkpoints went there
+        return "is empty"
     if not os.path.lexists(path) or os.path.isdir(path):
         return None
     if os.path.islink(path) and not os.path.exists(path):
@@ -280,8 +288,7 @@ class Checkpointer:
     """
 
     def __init__(self, directory: str | os.PathLike[str], every: int = 1):
-        if int(every) < 1:
-            raise ValueError(f"checkpoint_every must be >= 1, not {every}")
+        every = check_count("checkpoint_every", every, 1)  # 2.7, "3" and True were taken; None a raw TypeError
         why = not_a_directory(directory)
         if why:  # mkdir said "[Errno 17] File exists" once the fit had started
             raise ValueError(f"checkpoint_dir {str(directory)!r} {why}; it must be a directory (created when missing)")
@@ -311,6 +318,9 @@ class Checkpointer:
         fp = fingerprint(model, engine, judgments, self.runs)
         self.runs += 1
         self.path, self.fingerprint = self.directory / f"{type(model).__name__}-{fp}.npz", fp
+        for left in self.directory.glob(f".{self.path.name}.*.tmp"):  # a save killed half way
+            with contextlib.suppress(OSError):
+                left.unlink()
         if not self.path.exists():
             return None
         saved = self.load(self.path)
@@ -365,7 +375,7 @@ class Checkpointer:
                 pre = f"s:{i}/"
                 shards[digest] = {k[len(pre):]: z[k] for k in z.files if k.startswith(pre)}
         return Resumed(iteration=int(meta["iteration"]), history=history,
-                       params=unflatten_params(arrays, meta["params"]), rng_state=meta["rng"],
+                       params=unflatten_params(arrays, meta["params"]), rng_state=state_from_json(meta["rng"]),
                        converged=bool(meta["converged"]),
                        memory=unflatten_params(arrays, meta["memory"]) if "memory" in meta else {},
                        shards=shards, fingerprint=meta.get("fingerprint"))
@@ -390,7 +400,7 @@ class Checkpointer:
             raise RuntimeError("Checkpointer.save before start")
         arrays, spec = flatten_params(params)
         meta: dict[str, Any] = {"format": FORMAT, "iteration": int(iteration), "params": spec,
-                                "converged": bool(converged), "rng": rng.bit_generator.state,
+                                "converged": bool(converged), "rng": state_to_json(rng.bit_generator.state),
                                 "fingerprint": self.fingerprint}
         if memory:
             mem_arrays, meta["memory"] = flatten_params(memory, "m")

@@ -123,3 +123,56 @@ def test_the_code_identity_is_galtons_version_and_source():
 
     version, digest = code_identity().split(":")
     assert version == __version__ and len(digest) == 32 and code_identity() is code_identity()  # cached
+
+
+def test_a_random_generator_is_told_apart_by_its_state_not_its_address(tmp_path):
+    """A numpy Generator as ``random_state`` was fingerprinted by its repr, a memory address: a
+    seed sweep in one process took up an earlier seed's checkpoint whenever the address came back
+    (MACE, EBCC: another seed's result, without a word). Here the same object carries another
+    seed's state; a fresh Generator of the first seed still resumes its own checkpoint."""
+    df = _crowd(800, 30, 3, 6)
+    gen = np.random.default_rng(0)
+    _quiet(EBCC(n_init=2, random_state=gen).fit, df, checkpoint_dir=tmp_path)
+    gen.bit_generator.state = np.random.default_rng(1).bit_generator.state  # same address, seed 1
+    got = _quiet(EBCC(n_init=2, random_state=gen).fit, df, checkpoint_dir=tmp_path)
+    whole = _quiet(EBCC(n_init=2, random_state=np.random.default_rng(1)).fit, df)
+    assert got.resumed_from_ == 0
+    np.testing.assert_array_equal(got.probas_.to_numpy(), whole.probas_.to_numpy())
+    again = _quiet(EBCC(n_init=2, random_state=np.random.default_rng(0)).fit, df, checkpoint_dir=tmp_path)
+    assert again.resumed_from_ > 0
+
+
+@pytest.mark.parametrize("make", [lambda: np.random.RandomState(0), lambda: np.random.Generator(np.random.MT19937(1)),
+                                  lambda: np.random.Generator(np.random.Philox(2)),
+                                  lambda: np.random.Generator(np.random.SFC64(3))])
+def test_random_states_whose_state_holds_arrays_are_saved_and_resumed(tmp_path, make):
+    """MT19937's, Philox's and SFC64's states hold arrays, which the checkpoint's JSON refused
+    after the first iterations (a raw TypeError): they are saved, and a longer fit resumes the
+    shorter one's checkpoint with the result of an uninterrupted fit."""
+    df = _crowd(800, 30, 3, 7)
+    kw = dict(n_iter=6, tol=-np.inf)
+    whole = _quiet(EBCC(n_init=1, random_state=make(), **kw).fit, df)
+    _quiet(EBCC(n_init=1, random_state=make(), n_iter=3, tol=-np.inf).fit, df, checkpoint_dir=tmp_path)
+    got = _quiet(EBCC(n_init=1, random_state=make(), **kw).fit, df, checkpoint_dir=tmp_path)
+    assert got.resumed_from_ == 3
+    np.testing.assert_array_equal(got.probas_.to_numpy(), whole.probas_.to_numpy())
+
+
+def test_checkpoint_options_are_checked_and_a_killed_save_leaves_nothing(tmp_path, monkeypatch):
+    """``checkpoint_dir=""`` wrote the checkpoints into the current directory; ``checkpoint_every``
+    took 2.7, "3" and True and failed on None with int()'s words; a save killed half way left its
+    hidden temporary file for good (EBCC's are tens of MB)."""
+    df = _crowd(300, 20, 3, 8)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="checkpoint_dir '' is empty"):
+        _quiet(DawidSkene().fit, df, checkpoint_dir="")
+    assert list(tmp_path.iterdir()) == []
+    for every in (2.7, "3", True, None):
+        with pytest.raises(TypeError, match="checkpoint_every must be an integer"):
+            _quiet(DawidSkene().fit, df, checkpoint_dir=tmp_path / "c", checkpoint_every=every)
+    _quiet(DawidSkene().fit, df, checkpoint_dir=tmp_path / "c")
+    (saved,) = (tmp_path / "c").iterdir()
+    left = saved.with_name(f".{saved.name}.0123456789ab.tmp")
+    left.write_bytes(b"half a save")
+    _quiet(DawidSkene().fit, df, checkpoint_dir=tmp_path / "c")
+    assert sorted(p.name for p in (tmp_path / "c").iterdir()) == [saved.name]
