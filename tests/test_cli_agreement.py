@@ -457,3 +457,16 @@ def test_order_is_checked_against_the_distance_and_messages_speak_the_command_li
     rc, _, err = run([dates, "--distance", "interval"], capsys)
     assert rc == 2 and "Use --distance nominal for categories, or ordinal for ordered categories" in err, err
     assert "distance='" not in err
+
+
+def test_no_interval_where_too_many_resamples_have_no_variation(tmp_path: Path, capsys) -> None:
+    """Bug hunt: one disagreement in 20 tasks printed "95% interval -0.0541 .. 1.0000": the 383 of
+    1,000 resamples that left that task out counted as alpha 1.0. Now they are counted in a warning,
+    and there are too many of them for an interval."""
+    path = tmp_path / "one.csv"
+    lines = [f"{t},{w},{'b' if t == 19 and w == 1 else 'a'}" for t in range(20) for w in range(2)]
+    path.write_text("task,worker,label\n" + "\n".join(lines) + "\n")
+    rc, rows, err = run([path, "--seed", "0"], capsys)
+    assert rc == 0, err
+    assert rows["alpha"] == "0.0000 (no 95% interval: too many of the 1000 resamples of the tasks have no variation)"
+    assert "383 of 1000 bootstrap resamples (38.3%) have no variation" in err

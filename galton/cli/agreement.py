@@ -48,7 +48,8 @@ def add_agreement(sub: Any) -> None:
     a.add_argument("--bootstrap", type=int, default=1000, metavar="N",
                    help=f"resamples of the tasks for the 95%% interval (default 1000, at least {MIN_BOOTSTRAP}; 0: "
                    "none); each costs "
-                   "about 16 ms per million judgments, with a progress bar on a terminal")
+                   "about 16 ms per million judgments, with a progress bar on a terminal. A resample without "
+                   "variation has no alpha: a warning counts those, and more of them than 2.5%% leave no interval")
     a.add_argument("--seed", type=seed, default=0, metavar="N", help="seed of the resampling (default 0)")
     a.add_argument("--task-col", default="task", metavar="C", help="task column (default: task)")
     a.add_argument("--worker-col", default="worker", metavar="C", help="worker column (default: worker)")
@@ -214,8 +215,10 @@ def _cmd_agreement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         majority = metrics.accuracy_on_aggregates(table)
     report_warnings(caught, err)
     alpha = f"{a.alpha:.4f}"
-    if args.bootstrap:
+    if args.bootstrap and a.low == a.low:
         alpha += f" (95% interval {a.low:.4f} .. {a.high:.4f}, {args.bootstrap} resamples of the tasks)"
+    elif args.bootstrap:  # too many resamples without variation (the warning above counts them)
+        alpha += f" (no 95% interval: too many of the {args.bootstrap} resamples of the tasks have no variation)"
     reading = next((text for bound, text in _READINGS if a.alpha >= bound), "unreliable (alpha < 0.667)")
     reading += "; Krippendorff's thresholds"
     if a.expected <= 0.0:  # alpha is 1.0 by convention: no reading of it
