@@ -568,3 +568,21 @@ def test_bootstrap_interval_leaves_the_undefined_resamples_out():
     low, high = np.quantile(draws[~np.isnan(draws)], [0.025, 0.975])
     assert (a.low, a.high) == pytest.approx((low, high), abs=1e-12)
     assert a.low <= a.alpha <= a.high
+
+
+def test_bootstrap_takes_whole_numbers_of_at_least_ten_resamples_as_the_cli():
+    """Bug hunt: bootstrap=1 gave an "interval" that excluded alpha (that one draw, twice: -0.136 ..
+    -0.136 beside 0.142 on the toy data), 1..9 percentiles of a few draws, where galton agreement
+    refuses fewer than 10; bootstrap=100.0 failed inside numpy with a TypeError."""
+    df = _toy()
+    for few in (1, 9):
+        with pytest.raises(ValueError, match=rf"bootstrap={few}: give 0 \(no interval\) or at least 10 resamples"):
+            krippendorff(df, bootstrap=few)
+    for odd in (2.5, "100", True):
+        with pytest.raises(ValueError, match="bootstrap=.* must be a whole number"):
+            krippendorff(df, bootstrap=odd)
+    with pytest.raises(ValueError, match="level=1.5 must lie in"):
+        krippendorff(df, bootstrap=10, level=1.5)
+    whole = krippendorff(_random(0), bootstrap=100, seed=2)
+    assert krippendorff(_random(0), bootstrap=100.0, seed=2) == whole
+    assert whole.low < whole.alpha < whole.high

@@ -28,6 +28,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .._settings import MIN_BOOTSTRAP, finite_number, whole_number
 from .._warnings import caller_stacklevel
 from ._coded import Coded, coded, declared_order
 
@@ -327,18 +328,24 @@ def krippendorff(answers: Any, distance: str | Callable[[Any, Any], float] = "no
                  level: float = 0.95, seed: int = 0) -> Alpha:
     """Krippendorff's alpha of ``answers`` (task, worker, label) with its parts (:class:`Alpha`);
     ``bootstrap=N`` adds a percentile interval from ``N`` resamples of the tasks (with replacement,
-    ``seed``), each in one pass over the (task, label) counts. A resample without variation
-    (``D_e = 0``: it left out every task with disagreement) has no alpha: such resamples are left out of
-    the interval with a ``UserWarning`` that counts them, and when they are more than one tail of the
-    interval (``(1 - level) / 2`` of the resamples) there is no interval: ``low`` and ``high`` are NaN.
+    ``seed``), each in one pass over the (task, label) counts: ``N`` a whole number, 0 (no interval) or
+    at least 10 (``MIN_BOOTSTRAP``: the percentiles of fewer draws are no interval). A resample without
+    variation (``D_e = 0``: it left out every task with disagreement) has no alpha: such resamples are
+    left out of the interval with a ``UserWarning`` that counts them, and when they are more than one
+    tail of the interval (``(1 - level) / 2`` of the resamples) there is no interval: ``low`` and
+    ``high`` are NaN.
 
     Raises ``ValueError`` when no task has two judgments (nothing is pairable). When every pairable
     value is the same label there is no variation to measure (``D_e = 0``): alpha is 1.0 with a
     ``UserWarning``, as nltk (and so crowd-kit) answers a single label, and there is no interval."""
     if isinstance(distance, str) and distance not in DISTANCES:
         raise ValueError(f"distance must be one of {list(DISTANCES)} or a function d(a, b), not {distance!r}")
-    if bootstrap < 0 or not 0 < level < 1:
-        raise ValueError("bootstrap must be >= 0 and level in (0, 1)")
+    bootstrap = whole_number("bootstrap", bootstrap, 0)  # 100.0 is 100; 2.5, "100" and True are refused
+    if 0 < bootstrap < MIN_BOOTSTRAP:  # 1 resample gave an interval without alpha in it
+        raise ValueError(f"bootstrap={bootstrap}: give 0 (no interval) or at least {MIN_BOOTSTRAP} resamples, as "
+                         "galton agreement and galton bench require: the percentiles of fewer draws are no interval")
+    if not 0 < finite_number("level", level) < 1:
+        raise ValueError(f"level={level} must lie in (0, 1)")
     name = distance if isinstance(distance, str) else getattr(distance, "__name__", "callable")
     c = coded(declared_order(answers) if distance == "ordinal" else answers)
     units = _Units(c, distance)
