@@ -437,7 +437,7 @@ def test_skills_errors_say_whose_skills_and_assert_as_crowdkit():
                        "label": ["x", "x", "y", "y", "y", "x", "y", "x"]})
     with pytest.raises(AssertionError, match="DawidSkene has no skills_"):
         consistency(df, aggregator=CkDawidSkene(10))
-    with pytest.raises(ValueError, match=r"GLAD's skills_ \(taken as workers_skills\) must lie in \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"GLAD's skills_ are its alphas_, abilities whose chance"):
         consistency(df, aggregator=galton.GLAD())
 
 
@@ -586,3 +586,34 @@ def test_bootstrap_takes_whole_numbers_of_at_least_ten_resamples_as_the_cli():
     whole = krippendorff(_random(0), bootstrap=100, seed=2)
     assert krippendorff(_random(0), bootstrap=100.0, seed=2) == whole
     assert whole.low < whole.alpha < whole.high
+
+
+def test_skills_that_are_no_probability_of_a_right_answer_are_refused_by_the_models_name():
+    """Bug hunt: consistency and uncertainty read MACE's skills_ (1 - spamming_: the chance that a
+    worker knows the answer, a lower bound, as a spammer is right by chance too) as the chance of a
+    right answer: consistency 0.733 on snow2008_rte, 0.987 with MACE's own chance. crowd-kit's MACE has
+    no skills_ and its metrics assert; galton refuses MACE's, and GLAD's, KOS's, M-MSR's and BWA's
+    (only outside [0, 1] before), the same way, and takes workers_skills= with any of them."""
+    import galton
+    from crowdkit.aggregation import MACE as CkMACE
+
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 2, 40)
+    df = pd.DataFrame([(t, w, int(truth[t]) if rng.random() < 0.8 else int(rng.integers(0, 2)))
+                       for t in range(40) for w in ("a", "b", "c", "d")], columns=["task", "worker", "label"])
+    with pytest.raises(AssertionError, match="not supported"):
+        ck_data.consistency(df, aggregator=CkMACE(n_restarts=1))
+    mace = galton.MACE(n_restarts=1)
+    assert ((mace.fit(df).skills_ >= 0) & (mace.skills_ <= 1)).all()  # in [0, 1]: the range check passed them
+    for model in (mace, galton.GLAD(), galton.KOS(), galton.MMSR(), galton.BWA(), CkMACE(n_restarts=1)):
+        name = type(model).__name__
+        for metric in (consistency, uncertainty):
+            with pytest.raises(MissingSkillsError, match=rf"^{name}'s skills_ are .*not the probability that a "
+                                                         r"worker answers right.*pass workers_skills="):
+                metric(df, aggregator=model)
+    with pytest.raises(AssertionError, match="1 - spamming_"):
+        consistency(df, aggregator=mace)
+    skills = get_accuracy(df, pd.Series(truth), by="worker")  # what to pass instead: accuracy on gold
+    ours = consistency(df, skills, galton.MACE(n_restarts=1))
+    assert ours == pytest.approx(ck_data.consistency(df, skills, galton.MACE(n_restarts=1)), abs=1e-12)
+    assert ours > 0.9

@@ -30,7 +30,8 @@ _SETS = (frozenset, set, list, tuple)
 
 
 class MissingSkillsError(ValueError, AssertionError):
-    """Skills were given for some workers only. Both a ``ValueError`` (galton's rule for bad input)
+    """Skills are missing: given for some workers only, or the aggregator has no ``skills_`` that are
+    probabilities of a right answer. Both a ``ValueError`` (galton's rule for bad input)
     and an ``AssertionError`` (what crowd-kit's metrics raise here, so code written for crowd-kit
     keeps catching it)."""
 

@@ -11,6 +11,10 @@ in the data), crowd-kit's rule:
   a few hundred judgments gets ``0 / 0`` and counts as 0 there.
 - ``uncertainty``: the entropy (nats) of ``sum_j p_j(k)`` normalised, per task or per worker,
   averaged or not; with equal skills (the default) the entropy of the label shares.
+
+An aggregator's ``skills_`` are taken as ``s`` only where they are that probability: MACE's
+(``1 - spamming_``), GLAD's, KOS's, MMSR's, BWA's and the rating models' are not, and are refused by
+name (pass ``workers_skills``).
 """
 
 from __future__ import annotations
@@ -30,6 +34,37 @@ __all__ = ["alpha_krippendorff", "consistency", "uncertainty", "krippendorff", "
 _DENSE_LABELS = 64
 #: a product of probabilities below this is recomputed from its logarithm
 _TINY = 1e-250
+
+
+#: models whose ``skills_`` are not the probability that a worker answers right, which both metrics
+#: read a skill as (by class name: galton's and crowd-kit's alike; crowd-kit's MACE, GLAD and KOS have
+#: no ``skills_``, and its consistency and uncertainty assert for them)
+_NOT_ACCURACY = {
+    "MACE": "1 - spamming_, the probability that a worker knows the answer: a lower bound, as a spammer is right "
+            "by chance too",
+    "GLAD": "its alphas_, abilities whose chance of a right answer depends on each task's difficulty (betas_)",
+    "KOS": "reliability scores in [-1, 1]",
+    "MMSR": "log-odds vote weights (negative: worse than random)",
+    "BWA": "precisions averaged over the classes",
+    "GaussianRating": "weights relative to a typical worker (sigma_0^2 / sigma_w^2)",
+    "CATD": "weights relative to the mean worker",
+    "PM": "weights relative to the mean worker",
+    "PMTI": "weights relative to the mean worker",
+}
+
+
+def _accuracy_skills(model: Any) -> None:
+    """Refuse, before fitting it, a model whose ``skills_`` would be read as probabilities of a right
+    answer and are not: MACE's ``1 - spamming_`` gave consistency 0.733 on snow2008_rte, 0.987 with
+    MACE's own chance of a right answer."""
+    name = type(model).__name__
+    if name in _NOT_ACCURACY:
+        raise MissingSkillsError(
+            f"{name}'s skills_ are {_NOT_ACCURACY[name]}, not the probability that a worker answers right, which "
+            "consistency and uncertainty read a skill as; pass workers_skills= with such probabilities, for "
+            "example accuracy on gold (get_accuracy(answers, gold, by='worker')) or the skills_ of DawidSkene, "
+            "OneCoinDawidSkene or MajorityVote"
+        )
 
 
 def _skills(c: Coded, workers_skills: Any, model: Any) -> np.ndarray:
@@ -65,13 +100,17 @@ def consistency(answers: Any, workers_skills: Any = None, aggregator: Any = None
     ``skills_`` are then computed from the (task, label) counts, without its tasks x labels table; any
     galton or crowd-kit categorical model); ``workers_skills``: a skill in [0, 1] per worker (a Series
     indexed by worker, a dict, or a table with worker and skill columns), by default the aggregator's
-    ``skills_``. Returns a float, or per task a Series (polars / Arrow: a table task, consistency).
+    ``skills_`` where they are probabilities of a right answer (MACE's, GLAD's, KOS's, MMSR's and BWA's
+    are not, and are refused: pass ``workers_skills``). Returns a float, or per task a Series (polars /
+    Arrow: a table task, consistency).
     """
     c = coded(answers)
     if aggregator is None:  # MajorityVote's labels and skills_, without fitting its tasks x labels table
         agg = majority_codes(c)
         s = majority_skills(c, agg)[c.judgments.worker] if workers_skills is None else _skills(c, workers_skills, None)
     else:
+        if workers_skills is None:
+            _accuracy_skills(aggregator)
         agg = fit(c, aggregator)
         s = _skills(c, workers_skills, aggregator)
     j, k = c.judgments, c.n_labels
@@ -155,13 +194,15 @@ def uncertainty(answers: Any, workers_skills: Any = None, aggregator: Any = None
                 aggregate: bool = True) -> Any:
     """The entropy (nats) of the label distribution per task (``compute_by="task"``) or per worker
     (``"worker"``: a worker who always gives one label has 0), with the judgments weighted by the
-    workers' skills (default: equal; or the ``aggregator``'s ``skills_`` after fitting it).
+    workers' skills (default: equal; or the ``aggregator``'s ``skills_`` after fitting it, refused as in
+    :func:`consistency` where they are no probabilities of a right answer).
     ``aggregate``: the mean, else a Series by task or worker (polars / Arrow: a table)."""
     if compute_by not in ("task", "worker"):
         raise ColumnError(f"compute_by must be 'task' or 'worker', not {compute_by!r}")
     c = coded(answers)
     j, k = c.judgments, c.n_labels
     if workers_skills is None and aggregator is not None:
+        _accuracy_skills(aggregator)
         fit(c, aggregator)
     if workers_skills is None and aggregator is None:
         s = np.ones(j.n_judgments)
