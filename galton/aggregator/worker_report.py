@@ -272,6 +272,8 @@ def worker_report(model: Any, *, output: str | None = None, min_judgments: int |
                 if hasattr(model, "aggregators_") else "")
         raise ValueError(f"{type(model).__name__} has no worker report: the categorical, pairwise, choice and "
                          f"rating models have one (galton.aggregator.names() lists them){each}")
+    if vars(model).get("_unvoted"):  # a GoldMajorityVote fit that voted on nothing: it has no labels_ either
+        raise ValueError(f"the worker report needs the fit's vote: {vars(model)['_unvoted']}")
     if not hasattr(model, "labels_") and not hasattr(model, "scores_"):
         raise NotFittedError(f"this {type(model).__name__} is not fitted yet; call fit(data) before "
                              "asking for its worker report")
@@ -293,8 +295,6 @@ def worker_report(model: Any, *, output: str | None = None, min_judgments: int |
         names, cols = item_worker_columns(model, **th)
         return report_frame(kind, names, cols)
     judgments, post = getattr(model, "judgments_", None), getattr(model, "posteriors_", None)
-    if post is None and vars(model).get("_unvoted"):  # a GoldMajorityVote fit that voted on nothing
-        raise ValueError(f"the worker report needs the fit's vote: {vars(model)['_unvoted']}")
     if post is None:
         raise ValueError(f"{type(model).__name__}'s task posteriors are not in this process (the fit "
                          "wrote its results to results_dir); the worker report needs them: fit without "

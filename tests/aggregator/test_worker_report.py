@@ -497,6 +497,24 @@ def test_errors_say_what_to_do():
         worker_report(galton.DawidSkene(n_iter=5).fit(sim.judgments("pandas")), level=95)
 
 
+def test_a_gold_majority_vote_that_voted_on_nothing_says_why_it_has_no_report():
+    """Bug hunt: after GoldMajorityVote().fit(df, gold) with a worker on no gold task (it measures
+    skills_ and votes on nothing, as crowd-kit's fit), workers_ said "not fitted yet; call fit(data)",
+    which it was: the message that says why (no vote) and what to do was never reached."""
+    df = pd.DataFrame({"task": [1, 1, 2, 2, 3, 3], "worker": ["a", "b", "a", "b", "a", "c"],
+                       "label": [0, 0, 1, 1, 0, 1]})
+    with pytest.warns(UserWarning, match="voted on nothing"):
+        m = galton.GoldMajorityVote().fit(df, {1: 0, 2: 1})
+    for report in (lambda: m.workers_, lambda: worker_report(m)):
+        with pytest.raises(ValueError, match=r"^the worker report needs the fit's vote: GoldMajorityVote measured "
+                                             r"skills_ only: 1 of 3 worker\(s\) answered no gold task \('c'\).*"
+                                             r"on_missing_skill='value'") as caught:
+            report()
+        assert not isinstance(caught.value, NotFittedError)
+    voted = galton.GoldMajorityVote(on_missing_skill="ignore").fit(df, {1: 0, 2: 1})
+    assert {"a", "b"} <= set(voted.workers_.index)  # a fit that voted has its report
+
+
 @pytest.mark.parametrize("output", ["pandsa", 5, "dict", ""])
 def test_a_bad_output_is_refused_as_a_fit_refuses_it(output):
     """worker_report(model, output="pandsa") returned Arrow (any value but pandas and polars did);
