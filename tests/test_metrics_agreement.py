@@ -617,3 +617,16 @@ def test_skills_that_are_no_probability_of_a_right_answer_are_refused_by_the_mod
     ours = consistency(df, skills, galton.MACE(n_restarts=1))
     assert ours == pytest.approx(ck_data.consistency(df, skills, galton.MACE(n_restarts=1)), abs=1e-12)
     assert ours > 0.9
+
+
+def test_gold_floats_are_labels_of_integer_or_boolean_type_only_when_exactly_so():
+    """Bug hunt: gold 2.0 for boolean labels was cast to True and scored right (0.75; crowd-kit and gold
+    2: 0.25), and 300.0 for int8 labels wrapped to 44. A float is cast only where the cast gives it back."""
+    from crowdkit.aggregation.utils import get_accuracy as ck_get_accuracy
+
+    flags = pd.DataFrame({"task": [1, 1, 2, 2], "worker": ["a", "b", "a", "b"], "label": [True, True, False, True]})
+    small = flags.assign(label=np.array([44, 44, 1, 0], dtype=np.int8))
+    for df, gold, right in ((flags, {1: 2.0, 2: 0.0}, 0.25), (flags, {1: 1.0, 2: 0.0}, 0.75),
+                            (small, {1: 300.0, 2: 1.0}, 0.25), (small, {1: 44.0, 2: 1.0}, 0.75)):
+        assert get_accuracy(df, pd.Series(gold)) == right == ck_get_accuracy(df, pd.Series(gold))
+    assert get_accuracy(flags, pd.Series({1: 2.0, 2: 0.0}), by="true_label").to_dict() == {False: 0.5, 2.0: 0.0}

@@ -219,8 +219,11 @@ def labels_and_names(labels: Any, c: Coded, *, fitted: bool = False) -> tuple[np
         return np.zeros(0, dtype=np.int64), c.judgments.label_names if fitted else c.label_names
     tasks, values = read_gold(labels, c.judgments.task_names)
     names = c.judgments.label_names if fitted else c.label_names
-    if values.dtype.kind == "f" and names.dtype.kind in "iub" and np.all(values == np.round(values)):
-        values = values.astype(names.dtype)
+    if values.dtype.kind == "f" and names.dtype.kind in "iub":  # 1.0 is the label 1 (True for booleans)
+        with np.errstate(invalid="ignore"):
+            cast = values.astype(names.dtype)
+        if np.array_equal(cast.astype(values.dtype), values):  # only exactly: 2.0 had become True, 300.0 int8 44
+            values = cast
     if names.dtype == object:
         where = {v: i for i, v in enumerate(names.tolist())}
         codes = np.array([where.get(v, -1) for v in values.tolist()], dtype=np.int64)
