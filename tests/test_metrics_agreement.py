@@ -619,6 +619,24 @@ def test_skills_that_are_no_probability_of_a_right_answer_are_refused_by_the_mod
     assert ours > 0.9
 
 
+def test_gold_as_lists_of_tags_is_read_as_the_judgments_lists_are():
+    """Bug hunt: judgments may be lists of tags, gold could not (TypeError: unhashable type: 'list').
+    Gold's lists are frozensets now, as the judgments' are: crowd-kit's number on frozensets, from a
+    Series, a dict, a pandas frame or a polars list column."""
+    from crowdkit.aggregation.utils import get_accuracy as ck_get_accuracy
+
+    df = pd.DataFrame({"task": [1, 1, 2, 2, 3, 3], "worker": ["a", "b", "a", "b", "a", "b"],
+                       "label": [["x", "y"], ["x"], ["y"], ["y"], [], ["z"]]})
+    gold = {1: ["y", "x"], 2: ["y"], 3: []}
+    as_sets = pd.Series({t: frozenset(v) for t, v in gold.items()})
+    ref = ck_get_accuracy(df.assign(label=df.label.map(frozenset)), as_sets, by="worker")
+    assert ref.to_dict() == pytest.approx({"a": 1.0, "b": 1 / 3})
+    table = pd.DataFrame({"task": list(gold), "label": list(gold.values())})
+    for given in (gold, pd.Series(gold), table, pl.from_pandas(table), as_sets):
+        assert get_accuracy(df, given) == pytest.approx(4 / 6)
+        pd.testing.assert_series_equal(get_accuracy(df, given, by="worker"), ref, check_names=False)
+
+
 def test_gold_floats_are_labels_of_integer_or_boolean_type_only_when_exactly_so():
     """Bug hunt: gold 2.0 for boolean labels was cast to True and scored right (0.75; crowd-kit and gold
     2: 0.25), and 300.0 for int8 labels wrapped to 44. A float is cast only where the cast gives it back."""

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .._gold import read_gold
+from .._gold import SIMULATED_TRUTH, read_gold
 from .._warnings import quiet
 from ..aggregator._results import Output
 from ..data._encode import lookup, object_array
@@ -217,7 +217,7 @@ def labels_and_names(labels: Any, c: Coded, *, fitted: bool = False) -> tuple[np
     judgment has (codes ``n_labels``, ``n_labels + 1``, ... in order of first appearance)."""
     if c.judgments.n_tasks == 0:  # no judgments: nothing to compare (the ids' type is unknown)
         return np.zeros(0, dtype=np.int64), c.judgments.label_names if fitted else c.label_names
-    tasks, values = read_gold(labels, c.judgments.task_names)
+    tasks, values = read_gold(_tag_sets(labels), c.judgments.task_names)
     names = c.judgments.label_names if fitted else c.label_names
     if values.dtype.kind == "f" and names.dtype.kind in "iub":  # 1.0 is the label 1 (True for booleans)
         with np.errstate(invalid="ignore"):
@@ -250,6 +250,30 @@ def labels_and_names(labels: Any, c: Coded, *, fitted: bool = False) -> tuple[np
         if typed.ndim == 1 and typed.dtype.kind == names.dtype.kind:
             all_names = typed
     return out, all_names
+
+
+def _tag_sets(labels: Any) -> Any:
+    """Labels per task given as lists or sets of tags (a Series, a dict, or a table whose label column
+    is a list column) with each list a ``frozenset``, as :func:`coded` reads the judgments' (gold of
+    lists raised "unhashable type: 'list'"); anything else as given."""
+    def tags(v: Any) -> Any:
+        return frozenset(v) if isinstance(v, (list, set)) else v
+
+    if isinstance(labels, dict) and not ("task" in labels and "label" in labels):  # task -> label
+        return {k: tags(v) for k, v in labels.items()} if any(isinstance(v, (list, set)) for v in
+                                                                labels.values()) else labels
+    if is_series(labels):
+        return labels.map(tags) if labels.dtype == object and any(
+            isinstance(v, (list, set)) for v in labels.tolist()) else labels
+    if frame_kind(labels) == "pandas" and ("label" not in getattr(labels, "columns", ()) or not _set_valued(labels)):
+        return labels
+    table = to_arrow(labels, ids=("task", "label", SIMULATED_TRUTH))  # as read_gold reads it: once
+    if not {"task", "label"} <= set(table.column_names) or not _is_list(table.schema.field("label").type):
+        return table
+    import pandas as pd
+
+    return pd.Series([None if v is None else frozenset(v) for v in table.column("label").to_pylist()],
+                     index=pd.Index(table.column("task").to_pylist()), dtype=object)
 
 
 def majority_codes(c: Coded) -> np.ndarray:

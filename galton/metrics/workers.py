@@ -119,7 +119,8 @@ def get_accuracy(data: Any, true_labels: Any, by: Any = None) -> Any:
     by task, a dict, or a table with task and label columns), overall or ``by`` one of ``"task"``,
     ``"worker"``, ``"label"`` (the answer given), ``"true_label"``, or a list of them: a Series by
     the group (a MultiIndex for several; polars / Arrow: a table). Judgments of tasks without a true
-    label are left out; an optional ``weight`` column weighs them."""
+    label are left out; an optional ``weight`` column weighs them. True labels that are lists or sets
+    of tags are compared as sets, as the judgments' are."""
     c = coded(data)
     truth, names = labels_and_names(true_labels, c)
     return _accuracy(data, c, truth, by, names)
