@@ -25,7 +25,8 @@ _CANONICAL_INT = r"0|-?[1-9][0-9]{0,19}"  # up to 20 digits: uint64 ids reach 18
 
 
 def read_gold(gold: Any, names: np.ndarray | None = None, *, task_col: str = "task",
-              label_col: str = "label", labels: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+              label_col: str = "label", labels: np.ndarray | None = None,
+              what: str = "gold") -> tuple[np.ndarray, np.ndarray]:
     """Gold as (task ids, label values), one row per task, by the one set of gold rules.
 
     ``gold`` may be a pandas Series indexed by task (crowd-kit's convention), a dict task -> label, a
@@ -41,7 +42,7 @@ def read_gold(gold: Any, names: np.ndarray | None = None, *, task_col: str = "ta
     text labels by their digits: each file is typed on its own, and gold ``007`` / ``042`` read as
     7.0 and 42.0 missed the judgments' text labels ``007`` / ``042``. Otherwise labels are returned
     as given (``-0.0`` as ``0.0``): a gold label that no worker chose is a real miss of the crowd, so
-    this does not check the label set.
+    this does not check the label set. ``what``: the argument the messages name (``aggregates``, ...).
     """
     if is_series(gold):
         tasks = np.asarray(gold.index.to_numpy())
@@ -61,8 +62,9 @@ def read_gold(gold: Any, names: np.ndarray | None = None, *, task_col: str = "ta
         missing = [c for c in (task_col, label_col) if c not in table.column_names]
         if missing:
             raise ColumnError(
-                f"gold is missing column(s) {missing}; it has {table.column_names}. Gold needs one row "
-                "per task with columns task and label (or a pandas Series indexed by task)"
+                f"{what} is missing column(s) {missing}; it has {table.column_names}. "
+                f"{'Gold' if what == 'gold' else what} needs one row per task with columns task and label (or a "
+                "pandas Series indexed by task)"
             )
         table = check_columns(table.select([task_col, label_col]), (task_col, label_col))
         tasks = column_values(plain_column(table.column(task_col)))  # as the judgments' ids are held
@@ -79,10 +81,10 @@ def read_gold(gold: Any, names: np.ndarray | None = None, *, task_col: str = "ta
     if values.dtype.kind == "f":
         values = values + 0.0  # -0.0 is 0.0, as in the judgments
     if names is not None:
-        tasks = _gold_task_ids(tasks, names)
+        tasks = _gold_task_ids(tasks, names, what)
     if labels is not None:
         values = gold_label_values(values, labels)
-    first = _check_gold_conflicts(tasks, values, rows)
+    first = _check_gold_conflicts(tasks, values, rows, what)
     return tasks[first], values[first]
 
 
@@ -134,7 +136,7 @@ def gold_task_ids(tasks: Any, names: np.ndarray) -> np.ndarray:
     return _gold_task_ids(tasks.astype(object) if tasks.dtype.kind in "US" else tasks, np.asarray(names))
 
 
-def _gold_task_ids(tasks: np.ndarray, names: np.ndarray) -> np.ndarray:
+def _gold_task_ids(tasks: np.ndarray, names: np.ndarray, what: str = "gold") -> np.ndarray:
     """Gold task ids in the judgments' id type; raises when they cannot be (text vs integers)."""
     if tasks.size == 0:
         return tasks
@@ -151,13 +153,13 @@ def _gold_task_ids(tasks: np.ndarray, names: np.ndarray) -> np.ndarray:
             odd = [t for t in tasks if not re.fullmatch(_CANONICAL_INT, t)]
             shown = ", ".join(repr(t) for t in odd[:3]) + (", ..." if len(odd) > 3 else "")
             raise ValueError(
-                f"gold task ids are text ({shown}) but the judgments' task ids are integers; use the "
-                "same task ids in the gold as in the judgments"
+                f"{what} task ids are text ({shown}) but the judgments' task ids are integers; use the "
+                f"same task ids in the {what} as in the judgments"
             )
         kinds = sorted({type(t).__name__ for t in tasks})
         raise ValueError(
-            f"gold task ids are {'/'.join(kinds)} but the judgments' task ids are integers; use the "
-            "same task ids in the gold as in the judgments"
+            f"{what} task ids are {'/'.join(kinds)} but the judgments' task ids are integers; use the "
+            f"same task ids in the {what} as in the judgments"
         )
     if names.dtype == object and tasks.dtype.kind in "iu":
         return np.array([str(int(t)) for t in tasks], dtype=object)  # digits, as a CSV holds them
@@ -182,7 +184,7 @@ def _integer_ids(values: list[int], names: np.dtype) -> np.ndarray:
     return object_array(values)
 
 
-def _check_gold_conflicts(tasks: np.ndarray, values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+def _check_gold_conflicts(tasks: np.ndarray, values: np.ndarray, rows: np.ndarray, what: str = "gold") -> np.ndarray:
     """Positions of the first row of each task; raises when gold gives one task two different
     labels (the same label twice counts once)."""
     try:
@@ -208,7 +210,7 @@ def _check_gold_conflicts(tasks: np.ndarray, values: np.ndarray, rows: np.ndarra
             parts.append(f"task {t!r}: rows {', '.join(str(int(rows[j])) for j in idx[:MAX_EXAMPLES])} "
                          f"give {labels}")
         raise ValueError(
-            f"gold gives {len(clashes)} task(s) two different labels ({'; '.join(parts)}"
+            f"{what} gives {len(clashes)} task(s) two different labels ({'; '.join(parts)}"
             f"{'; ...' if len(clashes) > 3 else ''}); keep one label per task"
         )
     return np.asarray(first, dtype=np.int64)

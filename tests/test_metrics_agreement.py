@@ -648,3 +648,25 @@ def test_gold_floats_are_labels_of_integer_or_boolean_type_only_when_exactly_so(
                             (small, {1: 300.0, 2: 1.0}, 0.25), (small, {1: 44.0, 2: 1.0}, 0.75)):
         assert get_accuracy(df, pd.Series(gold)) == right == ck_get_accuracy(df, pd.Series(gold))
     assert get_accuracy(flags, pd.Series({1: 2.0, 2: 0.0}), by="true_label").to_dict() == {False: 0.5, 2.0: 0.0}
+
+
+def test_messages_name_what_the_metric_was_given():
+    """Bug hunt: an infinite label told the metrics' user of ratings and on_invalid='drop', which no
+    metric takes; aggregates=model.probas_ (a table of probabilities) was "gold is missing column(s)",
+    an argument the user never passed."""
+    df = pd.DataFrame({"task": [1, 1, 2, 2], "worker": ["a", "b", "a", "b"], "label": [1.0, np.inf, 2.0, 2.0]})
+    for metric in (alpha_krippendorff, consistency, accuracy_on_aggregates):
+        with pytest.raises(ValueError) as caught:
+            metric(df)
+        assert str(caught.value) == ("column 'label' has 1 label(s) that are infinite or beyond ±1e+150 (inf; "
+                                     "rows 1); drop or fix those rows")
+    df = df.assign(label=[0, 0, 1, 0])
+    model = MajorityVote().fit(df)
+    with pytest.raises(ValueError, match=r"^aggregates is missing column\(s\) \['task', 'label'\]; it has \['0', "
+                                         r"'1'\]\. aggregates needs one row per task"):
+        accuracy_on_aggregates(df, aggregates=model.probas_)
+    with pytest.raises(ValueError, match=r"^true_labels is missing column\(s\) \['task', 'label'\]"):
+        get_accuracy(df, model.probas_)
+    with pytest.raises(ValueError, match=r"^aggregates task ids are text \('x'\)"):
+        accuracy_on_aggregates(df, aggregates=pd.Series({"x": 0}))
+    assert accuracy_on_aggregates(df, aggregates=model.labels_) == 0.75

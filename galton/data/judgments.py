@@ -28,8 +28,8 @@ from ._encode import (encode_column, id_lookup, label_lookup, parse_number, plai
 from ._validate import (COLUMN_HINT, MAX_EXAMPLES, example_rows, missing_columns, null_mask, raise_nulls,
                         row_index, file_rows, encoded_options)
 
-__all__ = ["Judgments", "MAX_RATING", "MIN_RATING", "label_codes", "label_lookup", "parse_number", "unusable_error",
-           "unusable_ratings", "warn_float_classes", "warn_spaced_labels"]
+__all__ = ["DROP_HINT", "Judgments", "MAX_RATING", "MIN_RATING", "label_codes", "label_lookup", "parse_number",
+           "unusable_error", "unusable_ratings", "warn_float_classes", "warn_spaced_labels"]
 
 OnInvalid = Literal["raise", "drop"]
 Duplicates = Literal["keep", "first", "last", "raise"]
@@ -314,6 +314,8 @@ MAX_RATING = 1e150
 #: standard error of 0): the rating models refuse them too, and the error says to rescale. Not 1e-150:
 #: CATD's losses are floored at 1e-12 of the largest and divide its weight, which overflowed there
 MIN_RATING = 1e-140
+#: how the error for unusable ratings ends: the metrics, which take no on_invalid, strip it
+DROP_HINT = " (on_invalid='drop' drops them)"
 
 
 def _tiny(v: np.ndarray) -> np.ndarray:
@@ -349,8 +351,7 @@ def unusable_error(column: str, rows: np.ndarray, values: Any, index: np.ndarray
         fix = "rescale the column into that range or drop or fix those rows"
     return ValueError(
         f"column {column!r} has {rows.size} rating(s) that are {what} "
-        f"({', '.join(repr(float(x)) for x in v[:3])}; {example_rows(rows, index)}); {fix} "
-        "(on_invalid='drop' drops them)"
+        f"({', '.join(repr(float(x)) for x in v[:3])}; {example_rows(rows, index)}); {fix}{DROP_HINT}"
     )
 
 

@@ -20,7 +20,7 @@ from .._warnings import quiet
 from ..aggregator._results import Output
 from ..data._encode import lookup, object_array
 from ..data._validate import COLUMN_HINT, MAX_EXAMPLES, NULL_HINT, ColumnError
-from ..data.judgments import Judgments
+from ..data.judgments import DROP_HINT, Judgments
 from ..io._read import frame_kind, is_series, to_arrow
 
 __all__ = ["Coded", "coded", "declared_order", "fit", "majority_codes", "majority_skills", "ordered_ranks",
@@ -84,6 +84,8 @@ def coded(answers: Any) -> Coded:
         text = text.replace(COLUMN_HINT, "The metrics read task, worker and label, as crowd-kit's do: rename "
                                          "the columns first (for example df.rename(columns={'item': 'task'}))")
         text = text.replace(" or pass on_invalid='drop'", "")
+        if DROP_HINT in text:  # the labels a metric measures (alpha of ratings too), not a rating model's
+            text = text.replace(DROP_HINT, "").replace(" rating(s) that are ", " label(s) that are ")
         if text == str(exc):
             raise
         raise ColumnError(text) from None
@@ -204,20 +206,21 @@ def per_worker_values(values: Any, c: Coded, what: str = "skills") -> np.ndarray
     return out
 
 
-def labels_by_task(labels: Any, c: Coded, *, fitted: bool = False) -> np.ndarray:
+def labels_by_task(labels: Any, c: Coded, *, fitted: bool = False, what: str = "gold") -> np.ndarray:
     """Labels per task (a Series indexed by task, a dict, or a table with task and label columns)
     as codes over ``c``'s tasks: -1 where a task has none, ``n_labels`` or more where the label is not
     one of the judgments' labels (it matches no judgment). ``fitted``: the labels come from a model
-    fitted on ``c.frame`` (set-valued labels are ranks there)."""
-    return labels_and_names(labels, c, fitted=fitted)[0]
+    fitted on ``c.frame`` (set-valued labels are ranks there); ``what``: the argument the messages name."""
+    return labels_and_names(labels, c, fitted=fitted, what=what)[0]
 
 
-def labels_and_names(labels: Any, c: Coded, *, fitted: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def labels_and_names(labels: Any, c: Coded, *, fitted: bool = False,
+                     what: str = "gold") -> tuple[np.ndarray, np.ndarray]:
     """:func:`labels_by_task` and the name of every code: the judgments' labels, then each label no
     judgment has (codes ``n_labels``, ``n_labels + 1``, ... in order of first appearance)."""
     if c.judgments.n_tasks == 0:  # no judgments: nothing to compare (the ids' type is unknown)
         return np.zeros(0, dtype=np.int64), c.judgments.label_names if fitted else c.label_names
-    tasks, values = read_gold(_tag_sets(labels), c.judgments.task_names)
+    tasks, values = read_gold(_tag_sets(labels), c.judgments.task_names, what=what)
     names = c.judgments.label_names if fitted else c.label_names
     if values.dtype.kind == "f" and names.dtype.kind in "iub":  # 1.0 is the label 1 (True for booleans)
         with np.errstate(invalid="ignore"):

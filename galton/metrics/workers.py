@@ -122,7 +122,7 @@ def get_accuracy(data: Any, true_labels: Any, by: Any = None) -> Any:
     label are left out; an optional ``weight`` column weighs them. True labels that are lists or sets
     of tags are compared as sets, as the judgments' are."""
     c = coded(data)
-    truth, names = labels_and_names(true_labels, c)
+    truth, names = labels_and_names(true_labels, c, what="true_labels")
     return _accuracy(data, c, truth, by, names)
 
 
@@ -134,7 +134,7 @@ def accuracy_on_aggregates(answers: Any, aggregator: Any = None, aggregates: Any
     each worker's accuracy on aggregates, crowd-kit's MV ``skills_``."""
     c = coded(answers)
     if aggregates is not None:
-        truth, names = labels_and_names(aggregates, c)
+        truth, names = labels_and_names(aggregates, c, what="aggregates")
         return _accuracy(answers, c, truth, by, names)
     if aggregator is None:  # MajorityVote's labels, without fitting its tasks x labels table
         return _accuracy(answers, c, majority_codes(c), by, c.label_names)
