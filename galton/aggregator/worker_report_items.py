@@ -6,8 +6,9 @@ Pairwise models (Bradley-Terry, noisy Bradley-Terry, Crowd-BT), one row per work
 - ``agreement``: the share of the worker's comparisons won by the item with the higher fitted
   score (a tie counts one half; a comparison of equal scores one half), with a Wilson interval
   ``agreement_lower``, ``agreement_upper``; a rater answering at random agrees half the time.
-  Bradley-Terry: the scores without the worker's own comparisons (one Newton step per item,
-  :func:`galton.aggregator.worker_report_others.others_differences`), which pulled the fit its way
+  Bradley-Terry: the scores without the worker's own comparisons (per item, Newton on the others'
+  information and the prior, :func:`galton.aggregator.worker_report_others.others_differences`; an
+  item only the worker compared scores 0, the prior's optimum), which pulled the fit its way
   (200 items, 2,000 comparisons, five random raters of 25: they agreed 0.570 and 70% were flagged
   uninformative; now 0.500 and 94%, as scores refitted without each give). Crowd-BT and noisy
   Bradley-Terry weigh a random rater near zero (its agreement there: 0.497, 0.507) and are read
