@@ -1188,6 +1188,25 @@ def test_one_column_for_two_roles_is_refused(tmp_path: Path, capsys, argv, messa
     assert "KeyError" not in err and not out.exists()
 
 
+@pytest.mark.parametrize("kind, argv, message", [
+    ("pairwise", ["--label-col", "right"], "--label-col 'right' is also the right column: pairwise data reads the "
+     "left and right columns by their names, so --worker-col and --label-col must name other columns"),
+    ("pairwise", ["--worker-col", "left"], "--worker-col 'left' is also the left column"),
+    ("choice", ["--worker-col", "choice"], "--worker-col 'choice' is also the choice column: choice data reads the "
+     "options, choice and ranking columns by their names, so --worker-col must name another column"),
+])
+def test_one_column_for_two_roles_is_refused_in_preference_data(tmp_path: Path, capsys, kind, argv, message) -> None:
+    """Pairwise and choice data read some columns by name: naming one of them with --worker-col or
+    --label-col gave a raw KeyError ('Column right does not exist in schema') (bug hunt)."""
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"worker":"a","left":"x","right":"y","label":"x"}\n' if kind == "pairwise"
+                   else '{"worker":"a","options":["x","y"],"choice":"x"}\n')
+    out = tmp_path / "o.csv"
+    rc, _, err = run(["aggregate", src, *argv, "-o", out], capsys)
+    assert rc == 2 and err.count("\n") == 1 and message in err, err
+    assert "KeyError" not in err and not out.exists()
+
+
 def test_gold_on_data_without_labels_to_score_is_refused(tmp_path: Path, capsys) -> None:
     """Rating and pairwise data have scores, not labels: --gold / --use-gold were silently ignored;
     now refused as --top is. Categorical data keeps scoring the gold."""

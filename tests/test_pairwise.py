@@ -128,6 +128,28 @@ def test_empty_missing_and_type_messages(tmp_path) -> None:
         Comparisons.from_any(bad, on_invalid="drop")
 
 
+@pytest.mark.parametrize("reader, frame, options, said", [
+    (Comparisons, _frame, {"label_col": "right"},
+     "right_col and label_col both name column 'right': worker_col, left_col, right_col and label_col must name four "
+     "different columns, not ['worker', 'left', 'right', 'right']"),
+    (Comparisons, _frame, {"worker_col": "left"}, "worker_col and left_col both name column 'left'"),
+    (Comparisons, _frame, {"worker_col": None, "label_col": "left"},
+     "left_col and label_col both name column 'left': left_col, right_col and label_col must name three different"),
+    (Choices, lambda: _choices(), {"worker_col": "choice"},
+     "worker_col and choice_col both name column 'choice': worker_col, options_col, choice_col and ranking_col "
+     "must name four different columns"),
+    (Choices, lambda: _choices(), {"options_col": "choice"}, "options_col and choice_col both name column 'choice'"),
+])
+@pytest.mark.parametrize("to", [lambda df: df, pl.from_pandas])
+def test_one_column_for_two_roles_is_refused(reader, frame, options, said, to) -> None:
+    """A column named for two roles failed inside pyarrow with a raw KeyError ('Column right does not
+    exist in schema', 'Field "choice" exists 2 times in schema'), in pandas and polars alike; the
+    README promises a refusal, as the rating reader's (bug hunt)."""
+    with pytest.raises(ValueError, match=re.escape(said)) as e:
+        reader.from_any(to(frame()), **options)
+    assert not isinstance(e.value, KeyError)
+
+
 def test_from_codes_checks() -> None:
     c = Comparisons.from_codes(np.array([0, 1]), np.array([1, 2]), np.array([1.0, 0.5]))
     assert c.n_items == 3 and c.n_workers == 1
@@ -265,3 +287,4 @@ def test_a_text_tie_marker_beside_integer_items():
     assert text.scores_.index.tolist() == [1, 2, 3]  # the items stay integers
     with pytest.raises(ValueError, match="hold different types of item ids"):  # text that is no number
         BradleyTerry().fit(pd.DataFrame({**base, "label": ["x", "tie", "3", "tie"]}), tie="tie")
+

@@ -20,6 +20,8 @@ KINDS = ("auto", "categorical", "pairwise", "choice", "rating", "multilabel")
 COLUMN_OPTIONS = {"pairwise": {"--worker-col": "worker_col", "--label-col": "label_col"},
                   "choice": {"--worker-col": "worker_col"},
                   "rating": {"--task-col": "task_col", "--worker-col": "worker_col", "--label-col": "label_col"}}
+#: the columns a kind of data reads by their names (no option names them)
+FIXED_COLUMNS = {"pairwise": ("left", "right"), "choice": ("options", "choice", "ranking")}
 #: what a kind of data reads instead of a column option it has no use for
 NO_COLUMN = {"pairwise": "pairwise data reads worker, left, right, label (--label-col names the column of the "
                          "preferred item) and has no task column",
@@ -42,6 +44,13 @@ def data_options(kind: str, args: argparse.Namespace) -> dict[str, Any]:
             options[key] = value
         elif value != default:
             raise CLIError(f"{option} is not for {kind} data: {NO_COLUMN[kind]}")
+    for option, key in COLUMN_OPTIONS[kind].items():  # a column the kind reads by its name: a KeyError
+        if options[key] in FIXED_COLUMNS.get(kind, ()):
+            fixed = FIXED_COLUMNS[kind]
+            raise CLIError(f"{option} {options[key]!r} is also the {options[key]} column: {kind} data reads the "
+                           f"{', '.join(fixed[:-1])} and {fixed[-1]} columns by their names, so "
+                           f"{' and '.join(COLUMN_OPTIONS[kind])} must name "
+                           f"{'other columns' if len(COLUMN_OPTIONS[kind]) > 1 else 'another column'}")
     return options
 
 

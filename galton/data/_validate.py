@@ -119,6 +119,23 @@ def encoded_options(what: str, options: Sequence[tuple[str, Any, Any]], extra: S
                          "are read: pass the frame or file they apply to (or leave them out)")
 
 
+NUMBERS = {2: "two", 3: "three", 4: "four"}
+
+
+def distinct_roles(roles: Sequence[tuple[str, Any]]) -> None:
+    """Refuse one column named for two roles (``label_col='right'``), which failed deep inside
+    pyarrow with a KeyError: ``roles`` are ``(option, column)``, a column of None (no worker
+    column) left out."""
+    given = [(option, col) for option, col in roles if col is not None]
+    seen: dict[Any, str] = {}
+    for option, col in given:
+        if col in seen:
+            names = [o for o, _ in given]
+            raise ValueError(f"{seen[col]} and {option} both name column {col!r}: {', '.join(names[:-1])} and "
+                             f"{names[-1]} must name {NUMBERS[len(given)]} different columns, not {[c for _, c in given]}")
+        seen[col] = option
+
+
 def check_on_invalid(on_invalid: str) -> None:
     if on_invalid not in ("raise", "drop"):
         raise ValueError(f"on_invalid must be 'raise' or 'drop', not {on_invalid!r}")

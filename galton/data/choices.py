@@ -24,8 +24,8 @@ from ..io._read import check_columns, frame_kind, to_arrow
 from ._base import EncodedData
 from ._encode import encode_column, plain_column, readonly
 from ._items import cast_like, has_worker, workers_of
-from ._validate import (check_on_invalid, example_rows, fmt_value, missing_columns, null_mask, one_row, raise_nulls,
-                        row_index, file_rows, encoded_options)
+from ._validate import (check_on_invalid, distinct_roles, example_rows, fmt_value, missing_columns, null_mask, one_row,
+                        raise_nulls, row_index, file_rows, encoded_options)
 from .comparisons import Comparisons
 
 __all__ = ["Choices"]
@@ -89,6 +89,8 @@ class Choices(EncodedData):
         if isinstance(data, Comparisons):
             return cls.from_comparisons(data)
         check_on_invalid(on_invalid)
+        distinct_roles((("worker_col", worker_col), ("options_col", options_col), ("choice_col", choice_col),
+                        ("ranking_col", ranking_col)))
         kind = frame_kind(data)
         index = row_index(data)  # a pandas frame's own index names the bad rows
         frame_cols = (None if isinstance(data, (str, os.PathLike))

@@ -23,8 +23,8 @@ from ..io._read import check_columns, frame_kind, to_arrow
 from ._base import EncodedData
 from ._encode import encode_column, plain_column, readonly, retuple, untuple_items
 from ._items import cast_like, first_valid, has_worker, text_for_ties, text_items, workers_of
-from ._validate import (check_on_invalid, example_rows, fmt_value, missing_columns, null_mask, one_row, raise_nulls,
-                        row_index, file_rows, encoded_options)
+from ._validate import (check_on_invalid, distinct_roles, example_rows, fmt_value, missing_columns, null_mask, one_row,
+                        raise_nulls, row_index, file_rows, encoded_options)
 
 __all__ = ["Comparisons"]
 
@@ -99,6 +99,8 @@ class Comparisons(EncodedData):
                 ("label_col", label_col, "label"), ("tie", tie, None), ("on_invalid", on_invalid, "raise")))
             return data
         check_on_invalid(on_invalid)
+        distinct_roles((("worker_col", worker_col), ("left_col", left_col), ("right_col", right_col),
+                        ("label_col", label_col)))
         kind = frame_kind(data)
         tuples: dict[str, np.ndarray] = {}
         index = row_index(data)  # a pandas frame's own index names the bad rows
