@@ -288,3 +288,40 @@ def test_a_text_tie_marker_beside_integer_items():
     with pytest.raises(ValueError, match="hold different types of item ids"):  # text that is no number
         BradleyTerry().fit(pd.DataFrame({**base, "label": ["x", "tie", "3", "tie"]}), tie="tie")
 
+
+def test_the_type_error_names_a_cast_that_works() -> None:
+    """A label 2.5 beside integer items was refused as a type clash with the advice
+    ``df['label'] = df['label'].astype(str)``, and after that cast (text labels) the same advice
+    again: a no-op. A number that is no item id is now a label that is neither item of its row (and
+    dropped with on_invalid='drop'); text beside integer items is told to cast the items to text or
+    the labels to numbers, which both work (bug hunt)."""
+    df = pd.DataFrame({"worker": ["a", "a", "a"], "left": [1, 2, 1], "right": [2, 3, 3], "label": [1.0, 2.5, 3.0]})
+    with pytest.raises(ValueError, match=re.escape("column 'label' has 1 value(s) that are neither the row's 'left' "
+                                                   "nor its 'right' item (rows 1; row 1: label 2.5 for 2 vs 3)")):
+        Comparisons.from_any(df)
+    c = Comparisons.from_any(df, on_invalid="drop")
+    assert c.n_dropped == 1 and c.item_names.tolist() == [1, 2, 3] and c.outcome.tolist() == [1.0, 0.0]
+    text = df.assign(label=["1", "3", "3"])
+    with pytest.raises(ValueError) as e:
+        Comparisons.from_any(text)
+    said = str(e.value)
+    assert "df['label'].astype(str)" not in said
+    assert ("df['left'] = df['left'].astype(str) and df['right'] = df['right'].astype(str) (the items as text), "
+            "or df['label'] = pd.to_numeric(df['label'])") in said
+    # each advice, followed, reads the same comparisons
+    as_text = text.assign(left=text["left"].astype(str), right=text["right"].astype(str))
+    as_numbers = text.assign(label=pd.to_numeric(text["label"]))
+    for fixed in (as_text, as_numbers):
+        c = Comparisons.from_any(fixed)
+        assert [str(i) for i in c.item_names] == ["1", "2", "3"] and c.outcome.tolist() == [1.0, 0.0, 0.0]
+    # choices: the same, and a list column's advice converts its items (astype(str) made each list one text)
+    ch = _choices().assign(options=[[1, 2], [2, 3], [1, 3]], choice=[1.0, 2.5, 3.0])
+    with pytest.raises(ValueError, match=re.escape("column 'choice' has 1 choice(s) that are not among the row's "
+                                                   "'options' (rows 1; row 1: 2.5 not in ['2', '3'])")):
+        Choices.from_any(ch)
+    assert Choices.from_any(ch, on_invalid="drop").n_dropped == 1
+    with pytest.raises(ValueError, match=re.escape("df['options'] = df['options'].map(lambda xs: [str(x) for x in "
+                                                   "xs]) (the items as text), or df['choice'] = pd.to_numeric(")):
+        Choices.from_any(ch.assign(choice=["1", "3", "3"]))
+    listed = ch.assign(choice=["1", "3", "3"], options=ch["options"].map(lambda xs: [str(x) for x in xs]))
+    assert Choices.from_any(listed).n_events == 3

@@ -11,7 +11,7 @@ import pyarrow as pa
 from ._encode import encode_column
 from ._validate import ColumnError, fmt_value, missing_columns
 
-__all__ = ["cast_like", "family", "first_valid", "has_worker", "missing_columns", "text_items", "workers_of",
+__all__ = ["cast_like", "cast_choices", "family", "first_valid", "has_worker", "missing_columns", "text_items", "workers_of",
            "fmt_value", "text_for_ties"]
 
 
@@ -23,9 +23,42 @@ def family(t: pa.DataType) -> str:
     return str(t)
 
 
-def cast_like(col: pa.Array, target: pa.DataType, name: str, other: str) -> pa.Array:
+def _to(col: str, to: str, lists: tuple) -> str:
+    """The pandas line that converts column ``col`` (a list column where it is in ``lists``) to
+    ``to``: ``str``, ``float`` or ``numeric``."""
+    each = "pd.to_numeric(x)" if to == "numeric" else f"{to}(x)"
+    if col in lists:
+        return f"df[{col!r}] = df[{col!r}].map(lambda xs: [{each} for x in xs])"
+    return f"df[{col!r}] = pd.to_numeric(df[{col!r}])" if to == "numeric" else f"df[{col!r}] = df[{col!r}].astype({to})"
+
+
+def _types_differ(t: pa.DataType, target: pa.DataType, name: str, other: str, convert: list[str],
+                  lists: tuple) -> ValueError:
+    """The error for ids of column ``name`` (type ``t``) that are no ids of the item type
+    ``target`` (of column ``other``), with a conversion that makes the types one: ``convert`` are
+    the columns of the items' type (the advice was ``df['label'].astype(str)`` for a label that was
+    text already, beside integer items), ``lists`` the list columns among them."""
+    def cols(to: str) -> str:
+        return " and ".join(_to(c, to, lists) for c in convert)
+
+    if family(t) == "string" and family(target) == "number":
+        fix = f"{cols('str')} (the items as text), or {_to(name, 'numeric', lists)}"
+    elif family(t) == "number" and family(target) == "string":
+        fix = _to(name, "str", lists)
+    elif family(t) == family(target) == "number":  # 2.5 beside integer items
+        fix = cols("float")
+    else:
+        fix = f"{cols('str')} and {_to(name, 'str', lists)}"
+    return ValueError(f"column {name!r} ({t}) and column {other!r} ({target}) hold different types of item ids; "
+                      f"convert them to one type first, for example {fix}")
+
+
+def cast_like(col: pa.Array, target: pa.DataType, name: str, other: str,
+              convert: list[str] | None = None, lists: tuple = ()) -> pa.Array:
     """Cast ``col`` to the item type ``target``: numbers to numbers, strings to strings (an all-null
-    column to anything); anything else is an error rather than a silent ``1 -> "1"``."""
+    column to anything); anything else is an error rather than a silent ``1 -> "1"``. ``convert``:
+    the columns of type ``target``, for the error's advice (default ``[other]``); ``lists``: the
+    list columns among ``name`` and those."""
     if col.type == target:
         return col
     try:
@@ -33,10 +66,31 @@ def cast_like(col: pa.Array, target: pa.DataType, name: str, other: str) -> pa.A
             raise pa.ArrowInvalid("different kinds of ids")
         return col.cast(target)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-        raise ValueError(
-            f"column {name!r} ({col.type}) and column {other!r} ({target}) hold different types of "
-            f"item ids; convert them to one type first, for example df[{name!r}] = df[{name!r}].astype(str)"
-        ) from None
+        raise _types_differ(col.type, target, name, other, convert or [other], lists) from None
+
+
+def cast_choices(col: pa.Array, target: pa.DataType, name: str, other: str, convert: list[str],
+                 lists: tuple = ()) -> tuple[pa.Array, np.ndarray]:
+    """:func:`cast_like` for the column that names one of its row's items (a label, a choice):
+    ``(cast column, odd)``, where a value of the items' kind that is no id of their type (2.5 beside
+    integer items) is null and marked in ``odd``, as it is none of its row's items (the whole
+    column was refused, with an advice to cast it to text)."""
+    odd = np.zeros(len(col), dtype=bool)
+    if col.type == target or col.null_count == len(col) or family(col.type) != family(target) \
+            or family(target) not in ("number", "string"):
+        return cast_like(col, target, name, other, convert, lists), odd
+    try:
+        return col.cast(target), odd
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        pass
+    import pyarrow.compute as pc
+
+    try:
+        loose = col.cast(target, safe=False)
+        odd = ~np.asarray(pc.equal(loose.cast(col.type, safe=False), col).fill_null(True), dtype=bool)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        raise _types_differ(col.type, target, name, other, convert, lists) from None
+    return pc.if_else(pa.array(odd), pa.nulls(len(col), target), loose), odd
 
 
 def text_items(table: pa.Table, cols: list[str]) -> pa.Table:

@@ -23,7 +23,7 @@ import pyarrow as pa
 from ..io._read import check_columns, frame_kind, to_arrow
 from ._base import EncodedData
 from ._encode import encode_column, plain_column, readonly
-from ._items import cast_like, has_worker, workers_of
+from ._items import cast_choices, cast_like, has_worker, workers_of
 from ._validate import (check_on_invalid, distinct_roles, example_rows, fmt_value, missing_columns, null_mask, one_row,
                         raise_nulls, row_index, file_rows, encoded_options)
 from .comparisons import Comparisons
@@ -137,9 +137,10 @@ class Choices(EncodedData):
         for _, rows_el in lists:
             bad |= rows_el
         short = (lengths < 2) & ~bad
-        choice = None
-        if layout == "choice":
-            choice = cast_like(plain_column(table.column(choice_col)), values.type, choice_col, list_col)
+        choice, odd = None, np.zeros(n, dtype=bool)
+        if layout == "choice":  # a choice that is no item id (2.5 beside integer items): not among the options
+            choice, odd = cast_choices(plain_column(table.column(choice_col)), values.type, choice_col, list_col,
+                                       [list_col], (list_col,))
         fill = values.drop_null()
         if len(fill) == 0:
             raise ValueError(f"column {list_col!r} holds no items; nothing is left to aggregate")
@@ -147,7 +148,7 @@ class Choices(EncodedData):
         if choice is not None:
             parts.append(choice.fill_null(fill[0]))
         if ranked is not None:
-            parts.append(cast_like(rvalues, values.type, ranked, list_col).fill_null(fill[0]))
+            parts.append(cast_like(rvalues, values.type, ranked, list_col, lists=(ranked, list_col)).fill_null(fill[0]))
         codes, vocab = encode_column(pa.concat_arrays(parts))
         vcodes = codes[: len(values)]
         width = vocab.size + 1  # row * width + code: one key per (row, item)
@@ -158,7 +159,7 @@ class Choices(EncodedData):
             ccodes = codes[len(values):]
             hit = np.zeros(n, dtype=bool)
             hit[row_of[vcodes == ccodes[row_of]]] = True
-            not_in = ~hit & ~bad
+            not_in = (~hit | odd) & ~bad
         if ranked is not None:  # every ranked item one of the row's options, each once, at least one
             rcodes = codes[len(values):]
             outside = ~np.isin(rrow_of * width + rcodes, row_of * width + vcodes)
@@ -187,7 +188,7 @@ class Choices(EncodedData):
                 r0 = rows[0]
                 shown = [fmt_value(v).strip(chr(39)) for v in vocab[vcodes[offsets[r0]:offsets[r0 + 1]]]]
                 if ranked is None:
-                    col, what, value = choice_col, "choice(s) that are", choice[r0].as_py()
+                    col, what, value = choice_col, "choice(s) that are", table.column(choice_col)[r0].as_py()
                 else:
                     col, what = ranked, "ranking(s) that name an item"
                     value = vocab[rcodes[np.flatnonzero(outside & (rrow_of == r0))[0]]]

@@ -22,7 +22,7 @@ import pyarrow as pa
 from ..io._read import check_columns, frame_kind, to_arrow
 from ._base import EncodedData
 from ._encode import encode_column, plain_column, readonly, retuple, untuple_items
-from ._items import cast_like, first_valid, has_worker, text_for_ties, text_items, workers_of
+from ._items import cast_choices, cast_like, first_valid, has_worker, text_for_ties, text_items, workers_of
 from ._validate import (check_on_invalid, distinct_roles, example_rows, fmt_value, missing_columns, null_mask, one_row,
                         raise_nulls, row_index, file_rows, encoded_options)
 
@@ -151,16 +151,18 @@ class Comparisons(EncodedData):
                     lab = lab.cast(left.type)
                 except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                     pass  # no numbers: cast_like says the types differ
-            lab = cast_like(lab, left.type, label_col, left_col)
+            lab, odd = cast_choices(lab, left.type, label_col, left_col, [left_col, right_col])
             lab = pc.if_else(pa.array(is_tie | bad), left_f, lab).fill_null(fill)
         else:  # the common case: no ties, no nulls
             left_f, right_f = left, right
-            lab = cast_like(label, left.type, label_col, left_col)
+            lab, odd = cast_choices(label, left.type, label_col, left_col, [left_col, right_col])
+            if odd.any():  # a label that is no item id (2.5 beside integer items): neither item of its row
+                lab = lab.fill_null(first_valid(left, right))
         codes, vocab = encode_column(pa.concat_arrays([left_f, right_f, lab]))
         lc, rc, bc = codes[:n], codes[n:2 * n], codes[2 * n:]
 
         same = (lc == rc) & ~bad
-        neither = (bc != lc) & (bc != rc) & ~is_tie & ~bad
+        neither = ((bc != lc) & (bc != rc) | odd) & ~is_tie & ~bad
         if on_invalid == "raise" and (same.any() or neither.any()):
             names = retuple(vocab, tuples.get("items"))  # the user's ids (tuples travel as their ranks)
             if same.any():
