@@ -448,6 +448,29 @@ def test_on_invalid_drop(tmp_path: Path, capsys) -> None:
     assert read_any(tmp_path / "r.csv")["task"].to_list() == [1, 2, 3]
 
 
+@pytest.mark.parametrize("kind, name, rows, kept, dropped", [
+    ("pairwise", "p.csv", "worker,left,right,label\nw,a,b,a\nw,b,c,zz\nw,a,c,\nw,c,c,c\nv,b,c,c\n", ["a", "b", "c"],
+     "3 rows with a missing value, an item compared with itself or a label that is neither item"),
+    ("choice", "c.jsonl", '{"worker":"a","options":["x","y","z"],"choice":"y"}\n'
+     '{"worker":"b","options":["x","y"],"choice":"q"}\n{"worker":"b","options":["y","z"],"choice":"z"}\n',
+     ["x", "y", "z"], "1 rows with a missing value, fewer than 2 options, a repeated option or a choice outside "
+     "the options"),
+    ("rating", "r.csv", "task,worker,label\nt1,a,3\nt1,b,\nt2,a,4\nt2,b,5\n", ["t1", "t2"],
+     "1 rows with missing values"),
+])
+def test_on_invalid_drop_is_said_for_every_kind(tmp_path: Path, capsys, kind, name, rows, kept, dropped) -> None:
+    """--on-invalid drop left pairwise, choice and rating rows out without a word in the summary
+    (categorical data said 'dropped  N rows with missing values') (bug hunt)."""
+    src = tmp_path / name
+    src.write_text(rows)
+    rc, out, err = run(["aggregate", src, "--kind", kind, "--on-invalid", "drop", "-o", tmp_path / "s.csv"], capsys)
+    assert rc == 0, err
+    assert summary(out)["dropped"] == dropped, out
+    assert sorted(read_any(tmp_path / "s.csv")[read_any(tmp_path / "s.csv").columns[0]].to_list()) == kept
+    rc, out, _ = run(["aggregate", src, "--kind", kind, "-o", tmp_path / "s.csv"], capsys)
+    assert rc == 2 and "dropped" not in summary(out)  # without the option: refused, nothing said dropped
+
+
 def test_duplicates_option(tmp_path: Path, capsys) -> None:
     """galton aggregate had no --duplicates: repeated (task, worker) rows always counted as separate
     votes, without a word. Now the default warns, first / last keep one row of each pair (the labels

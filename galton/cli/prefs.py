@@ -22,6 +22,11 @@ COLUMN_OPTIONS = {"pairwise": {"--worker-col": "worker_col", "--label-col": "lab
                   "rating": {"--task-col": "task_col", "--worker-col": "worker_col", "--label-col": "label_col"}}
 #: the columns a kind of data reads by their names (no option names them)
 FIXED_COLUMNS = {"pairwise": ("left", "right"), "choice": ("options", "choice", "ranking")}
+#: the rows ``--on-invalid drop`` leaves out, by kind of data (the summary's "dropped" line)
+DROPPED = {"pairwise": "rows with a missing value, an item compared with itself or a label that is neither item",
+           "choice": "rows with a missing value, fewer than 2 options, a repeated option or a choice outside the "
+                     "options",
+           "rating": "rows with missing values"}
 #: what a kind of data reads instead of a column option it has no use for
 NO_COLUMN = {"pairwise": "pairwise data reads worker, left, right, label (--label-col names the column of the "
                          "preferred item) and has no task column",
@@ -106,6 +111,10 @@ def aggregate_other(kind: str, data: Any, args: argparse.Namespace, out: TextIO,
             ("seconds", f"{seconds:.2f}"),
             ("top 5", ", ".join(f"{k} ({v:.3g})" for k, v in zip(top.column(key).to_pylist(),
                                                                   top.column("score").to_pylist())))]
+    data = getattr(model, "judgments_" if kind == "rating" else "comparisons_", None)
+    dropped = int(getattr(data, "n_dropped", 0) or 0)  # --on-invalid drop: said, as for categorical data
+    if dropped:
+        rows.insert(3, ("dropped", f"{dropped:,} {DROPPED[kind]}"))  # after the items (tasks)
     rows.append(("output", NO_OUTPUT if args.output is None else args.output + (
         f" (+ {pairs_path(args.output).name})" if pairs is not None and args.output != "-" else "")))
     if report is not None:
