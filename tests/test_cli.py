@@ -471,6 +471,28 @@ def test_on_invalid_drop_is_said_for_every_kind(tmp_path: Path, capsys, kind, na
     assert rc == 2 and "dropped" not in summary(out)  # without the option: refused, nothing said dropped
 
 
+def test_preference_outputs_and_missing_worker_column_say_what_works(tmp_path: Path, capsys) -> None:
+    """--help offered a Parquet directory --output that pairwise, choice and rating data refuse; the
+    refusal listed .parquet, .csv, .tsv but not .pq and .jsonl, which work; a missing --worker-col
+    column was told to 'pass worker_col=None', which has no CLI form (bug hunt)."""
+    rc, out, _ = run(["aggregate", "--help"], capsys)
+    assert rc == 0 and "(categorical data only: pairwise, choice, rating and multilabel results need a file" in \
+        " ".join(out.split())
+    src = tmp_path / "p.csv"
+    src.write_text("worker,left,right,label\nw,a,b,a\nw,b,c,b\n")
+    rc, _, err = run(["aggregate", src, "-o", tmp_path / "scores"], capsys)
+    assert rc == 2 and "--output for pairwise data must be a file (.parquet, .pq, .csv, .tsv, .jsonl) or -" in err, err
+    for ext in (".parquet", ".pq", ".csv", ".tsv", ".jsonl"):  # each one the message names is written
+        rc, _, err = run(["aggregate", src, "-o", tmp_path / f"s{ext}", "-q"], capsys)
+        written = pl.read_ndjson(tmp_path / f"s{ext}") if ext == ".jsonl" else read_any(tmp_path / f"s{ext}")
+        assert rc == 0 and sorted(written["item"].to_list()) == ["a", "b", "c"], (ext, err)
+    rc, _, err = run(["aggregate", src, "--worker-col", "rater", "-o", tmp_path / "r.csv"], capsys)
+    assert rc == 2 and "worker_col" not in err, err
+    assert "Name the worker column with --worker-col, or leave --worker-col out if there is none" in err
+    rc, _, err = run(["aggregate", src, "-o", tmp_path / "r.csv", "-q"], capsys)  # the advice, followed
+    assert rc == 0 and read_any(tmp_path / "r.csv").height == 3
+
+
 def test_duplicates_option(tmp_path: Path, capsys) -> None:
     """galton aggregate had no --duplicates: repeated (task, worker) rows always counted as separate
     votes, without a word. Now the default warns, first / last keep one row of each pair (the labels

@@ -310,6 +310,9 @@ CLI_HINTS = (
      "--label-col"),
     ("for pairwise data use Comparisons / BradleyTerry with left, right, label columns",
      "for pairwise data give worker, left, right, label columns (--kind pairwise, -m bt)"),
+    ("Name the worker column with worker_col=, or pass worker_col=None if there is none",
+     "Name the worker column with --worker-col, or leave --worker-col out if there is none (then one "
+     "anonymous worker)"),
     ("Name them with options_col=, choice_col=, ranking_col=",
      "Rename them to options, choice (or ranking); name the worker column with --worker-col"),
 )

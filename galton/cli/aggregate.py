@@ -307,7 +307,7 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise CLIError(f"--duplicates is for categorical data (task, worker, label); this input is {kind}")
     if kind == "multilabel":
         if dir_output(args.output):
-            raise CLIError("--output for multilabel data must be a file (.parquet, .csv, .tsv) or -")
+            raise CLIError("--output for multilabel data must be a file (.parquet, .pq, .csv, .tsv, .jsonl) or -")
         from .multilabel import aggregate_multilabel
 
         data = table if table is not None else read_table(args.input, ids)
@@ -316,7 +316,7 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if kind != "categorical":
         plan_outputs(args, kind)
         if dir_output(args.output):
-            raise CLIError(f"--output for {kind} data must be a file (.parquet, .csv, .tsv) or -")
+            raise CLIError(f"--output for {kind} data must be a file (.parquet, .pq, .csv, .tsv, .jsonl) or -")
         data = table if table is not None else read_table(args.input, ids)
         if kind == "pairwise" and table is not None:  # read from text here: its item columns as one type,
             data = text_items(data, [c for c in ("left", "right", args.label_col) if c in data.column_names])
