@@ -357,26 +357,33 @@ def _leave_out_scores(worker: np.ndarray, item: np.ndarray, grad: np.ndarray, in
     n = theta.size
     keys, inverse = np.unique(worker.astype(np.int64) * n + item, return_inverse=True)
     at = keys % n
+    whole = np.bincount(item, info, n)
     g_o = np.bincount(item, grad, n)[at] - np.bincount(inverse, grad, keys.size)
-    i_o = np.bincount(item, info, n)[at] - np.bincount(inverse, info, keys.size)
-    th = theta[at]
-    e = np.exp(-np.abs(th))
-    prior_info = prior * e / (1.0 + e) ** 2
-    alone = i_o <= 1e-12 * (np.bincount(item, info, n)[at] + prior_info)  # only the prior is left
+    i_o = whole[at] - np.bincount(inverse, info, keys.size)
+    s = sigmoid(theta)  # the prior's gradient and curvature at the fit, per item
+    prior_grad, prior_info = prior * (0.5 - s), prior * s * (1.0 - s)
+    alone = i_o <= 1e-12 * (whole + prior_info)[at]  # only the prior is left
     score = np.zeros(keys.size)
     fit = np.flatnonzero(~alone)
     if fit.size:
-        g, c, t = g_o[fit], i_o[fit], th[fit]
+        g, c, t = g_o[fit], i_o[fit], theta[at[fit]]
 
-        def slope(act: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        def slope(act: np.ndarray | slice, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             s = sigmoid(t[act] + x)
             return g[act] - c[act] * x + prior * (0.5 - s), -c[act] - prior * s * (1.0 - s)
 
-        ends = np.stack([-t, g / c]) if prior > 0 else np.stack([g / c, g / c])
-        lo, hi = ends.min(axis=0), ends.max(axis=0)
-        first = slope(np.arange(fit.size), np.zeros(fit.size))
-        start = np.clip(-first[0] / first[1], lo, hi)
-        score[fit] = t + _root(slope, lo, hi, start)
+        own = g / c  # the others' optimum; the prior's is -t
+        lo, hi = (np.minimum(own, -t), np.maximum(own, -t)) if prior > 0 else (own, own)
+        first = at[fit]  # the first step, from the fit: the item's prior terms at its score
+        x = np.clip((g + prior_grad[first]) / (c + prior_info[first]), lo, hi)
+        for _ in range(2):  # Newton on every entry (most settle here), then the root finder on the rest
+            value, curve = slope(slice(None), x)
+            move = value / curve
+            x = np.clip(x - move, lo, hi)
+        rest = np.flatnonzero(np.abs(move) > 1e-12)
+        if rest.size:
+            x[rest] = _root(lambda act, y: slope(rest[act], y), lo[rest], hi[rest], x[rest])
+        score[fit] = t + x
     return score[inverse]
 
 
