@@ -40,10 +40,10 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from ._math import entropy_bits, splitmix64
+from .allocate_fit import STRATEGIES, check_arguments, check_cells, fitted_model  # checks and fit, and their names
 
 __all__ = ["STRATEGIES", "allocate", "check_cells", "eig_binary", "expected_gain", "id_hash"]
 
-STRATEGIES = ("uniform", "uncertainty", "eig")
 _MAX_STATES = 4096  # K ** per_task outcome sequences enumerated per task
 #: (tasks x outcome sequences x K x K) values one block of the enumeration holds (32 MB): without
 #: blocks, 20k tasks of 1,000 labels needed 160 GB for one extra judgment
@@ -179,56 +179,6 @@ def _confusions(model: Any, judgments: Any, post: np.ndarray) -> tuple[np.ndarra
 # ------------------------------------------------------------------------------------------------
 # the public function
 # ------------------------------------------------------------------------------------------------
-def _check(budget: Any, strategy: str, per_task: Any, per_worker: Any) -> None:
-    if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
-        raise ValueError(f"budget must be an integer >= 1 (judgments to ask for), not {budget!r}")
-    if strategy not in STRATEGIES:
-        raise ValueError(f"strategy must be one of {', '.join(map(repr, STRATEGIES))}, not {strategy!r}")
-    for name, v in (("per_task", per_task), ("per_worker", per_worker)):
-        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1):
-            raise ValueError(f"{name} must be an integer >= 1, not {v!r}")
-
-
-def _allocatable(cls: type, name: str) -> None:
-    """Refuse models of ratings and choices up front (they failed with a missing attribute, or a
-    parameter the user never gave)."""
-    kind = getattr(cls, "kind", "categorical")
-    if kind not in ("categorical", "pairwise"):
-        raise ValueError(f"allocate takes categorical judgments or pairwise comparisons; {name} is a model of "
-                         f"{kind} data, which has no next judgment to rank")
-
-
-def _fit(data: Any, model: Any, engine: Any, random_state: int, columns: dict[str, Any]) -> Any:
-    from ._api import aggregate
-    from .aggregator import get, parameters
-
-    fitted = getattr(model, "judgments_", None) is not None or getattr(model, "comparisons_", None) is not None
-    if model is not None and not isinstance(model, str):
-        _allocatable(type(model), type(model).__name__)
-        if fitted and data is None:
-            return model
-        if fitted:  # new data: a copy configured as the model is, fitted on it (the fitted data's tasks were
-            model = type(model)(**model.get_params())  # ranked, and these dropped, silently)
-        if data is None:
-            raise ValueError("model is not fitted: pass the data to fit it on, or a fitted model")
-        # a model object, fitted on data as the user configured it (its own random_state)
-        return aggregate(data, model, **({"engine": engine} if engine is not None else {}), **columns)
-    if data is None:
-        raise ValueError("data is needed unless model is a fitted model")
-    params: dict[str, Any] = {**columns}
-    if model is not None:
-        _allocatable(get(model), model)
-        if "random_state" in parameters(get(model)):
-            params["random_state"] = random_state
-    else:
-        params["random_state"] = random_state  # the defaults of categorical and pairwise data take it
-    if engine is not None:
-        params["engine"] = engine
-    fitted = aggregate(data, model, **params)
-    _allocatable(type(fitted), type(fitted).__name__)  # the default model of choice data
-    return fitted
-
-
 def allocate(data: Any, budget: int, *, strategy: str = "eig", model: Any = None,
              workers: Iterable[Any] | None = None, per_task: int = 1, per_worker: int | None = None,
              window: int = 5, random_state: int = 0, engine: Any = None, output: str | None = None,
@@ -267,7 +217,7 @@ def allocate(data: Any, budget: int, *, strategy: str = "eig", model: Any = None
     (the current label and its posterior; pairwise: ``p_left``, the model's p(left beats right)),
     ``judgments`` (so far).
     """
-    _check(budget, strategy, per_task, per_worker)
+    check_arguments(budget, strategy, per_task, per_worker)
     if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
         raise ValueError(f"window must be an integer >= 1, not {window!r}")
     if workers is not None and not isinstance(workers, (str, bytes)):
@@ -286,7 +236,7 @@ def allocate(data: Any, budget: int, *, strategy: str = "eig", model: Any = None
     if data is None and (tie is not None or on_invalid != "raise"):
         raise ValueError("tie= and on_invalid= say how to read data; with data=None (a fitted model) there is "
                          "none to read: pass them to the fit, or the data with them")
-    fitted = _fit(data, model, engine, random_state, columns)
+    fitted = fitted_model(data, model, engine, random_state, columns)
     if getattr(fitted, "comparisons_", None) is not None:
         from .allocate_pairwise import pairwise_rows
 
@@ -382,27 +332,6 @@ def _current(judgments: Any, post: np.ndarray, t: np.ndarray) -> dict[str, np.nd
     if post.shape[1] == 0:
         return {"label": judgments.label_names[:0], "confidence": np.zeros(0)}
     return {"label": judgments.label_names[post[t].argmax(axis=1)], "confidence": post[t].max(axis=1)}
-
-
-#: bytes per (task, worker) cell of allocation with ``workers=`` (score, gain, done flag, the sort's
-#: keys and its order), for the memory check before they are built
-CELL_BYTES = 96
-
-
-def check_cells(n_rows: int, n_workers: int, what: str = "task") -> None:
-    """Refuse, with galton's memory guard (``--max-memory``, ``GALTON_MAX_MEMORY``,
-    :func:`galton.aggregator.memory_limit`), a ``workers=`` allocation whose row x worker tables
-    would pass the limit (1M tasks x 10k workers needed about 900 GiB and was not checked)."""
-    from .aggregator._memory import ENV_VAR, MemoryLimitError, current_limit, format_size
-
-    need = CELL_BYTES * int(n_rows) * int(n_workers)
-    limit, source = current_limit()
-    if limit is not None and need > limit:
-        raise MemoryLimitError(
-            f"allocating {n_rows:,} {what}s among {n_workers:,} workers would need about {format_size(need)} "
-            f"for its {what} x worker scores, over the limit of {format_size(limit)} ({source}); pass fewer "
-            f"workers (those available now), allocate a share of the {what}s at a time, or raise the limit "
-            f"with --max-memory / {ENV_VAR} / galton.aggregator.memory_limit(...)")
 
 
 def _pairs(model: Any, judgments: Any, post: np.ndarray, budget: int, strategy: str, workers: Sequence[Any],

@@ -198,7 +198,8 @@ def _available(model: Any, workers: Sequence[Any]) -> tuple[np.ndarray, np.ndarr
 
 def _with_workers(model: Any, c: dict[str, np.ndarray], budget: int, strategy: str, workers: Sequence[Any],
                   per_task: int, per_worker: int | None, seed: int) -> dict[str, Any]:
-    from .allocate import check_cells, id_hash
+    from .allocate import id_hash
+    from .allocate_fit import check_cells
 
     comp = model.comparisons_
     ids, codes, a, b = _available(model, workers)

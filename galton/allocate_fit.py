@@ -1,0 +1,86 @@
+"""The checks before :func:`galton.allocate` ranks anything: its arguments, the model it ranks with
+(fitted here unless given fitted) and the memory of its tables (:func:`check_cells`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["CELL_BYTES", "STRATEGIES", "allocatable", "check_arguments", "check_cells", "fitted_model"]
+
+STRATEGIES = ("uniform", "uncertainty", "eig")
+
+
+def check_arguments(budget: Any, strategy: str, per_task: Any, per_worker: Any) -> None:
+    """Refuse a budget, strategy, per_task or per_worker :func:`galton.allocate` cannot use."""
+    if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
+        raise ValueError(f"budget must be an integer >= 1 (judgments to ask for), not {budget!r}")
+    if strategy not in STRATEGIES:
+        raise ValueError(f"strategy must be one of {', '.join(map(repr, STRATEGIES))}, not {strategy!r}")
+    for name, v in (("per_task", per_task), ("per_worker", per_worker)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1):
+            raise ValueError(f"{name} must be an integer >= 1, not {v!r}")
+
+
+def allocatable(cls: type, name: str) -> None:
+    """Refuse models of ratings and choices up front (they failed with a missing attribute, or a
+    parameter the user never gave)."""
+    kind = getattr(cls, "kind", "categorical")
+    if kind not in ("categorical", "pairwise"):
+        raise ValueError(f"allocate takes categorical judgments or pairwise comparisons; {name} is a model of "
+                         f"{kind} data, which has no next judgment to rank")
+
+
+def fitted_model(data: Any, model: Any, engine: Any, random_state: int, columns: dict[str, Any]) -> Any:
+    """The fitted model :func:`galton.allocate` ranks with: ``model`` as given when fitted and
+    ``data`` is None, else fitted on ``data`` (``columns``: the reading options of the fit)."""
+    from ._api import aggregate
+    from .aggregator import get, parameters
+
+    fitted = getattr(model, "judgments_", None) is not None or getattr(model, "comparisons_", None) is not None
+    if model is not None and not isinstance(model, str):
+        allocatable(type(model), type(model).__name__)
+        if fitted and data is None:
+            return model
+        if fitted:  # new data: a copy configured as the model is, fitted on it (the fitted data's tasks were
+            model = type(model)(**model.get_params())  # ranked, and these dropped, silently)
+        if data is None:
+            raise ValueError("model is not fitted: pass the data to fit it on, or a fitted model")
+        # a model object, fitted on data as the user configured it (its own random_state)
+        return aggregate(data, model, **({"engine": engine} if engine is not None else {}), **columns)
+    if data is None:
+        raise ValueError("data is needed unless model is a fitted model")
+    params: dict[str, Any] = {**columns}
+    if model is not None:
+        allocatable(get(model), model)
+        if "random_state" in parameters(get(model)):
+            params["random_state"] = random_state
+    else:
+        params["random_state"] = random_state  # the defaults of categorical and pairwise data take it
+    if engine is not None:
+        params["engine"] = engine
+    fitted = aggregate(data, model, **params)
+    allocatable(type(fitted), type(fitted).__name__)  # the default model of choice data
+    return fitted
+
+
+#: bytes per (task, worker) cell of allocation with ``workers=`` (score, gain, done flag, the sort's
+#: keys and its order), for the memory check before they are built
+CELL_BYTES = 96
+
+
+def check_cells(n_rows: int, n_workers: int, what: str = "task") -> None:
+    """Refuse, with galton's memory guard (``--max-memory``, ``GALTON_MAX_MEMORY``,
+    :func:`galton.aggregator.memory_limit`), a ``workers=`` allocation whose row x worker tables
+    would pass the limit (1M tasks x 10k workers needed about 900 GiB and was not checked)."""
+    from .aggregator._memory import ENV_VAR, MemoryLimitError, current_limit, format_size
+
+    need = CELL_BYTES * int(n_rows) * int(n_workers)
+    limit, source = current_limit()
+    if limit is not None and need > limit:
+        raise MemoryLimitError(
+            f"allocating {n_rows:,} {what}s among {n_workers:,} workers would need about {format_size(need)} "
+            f"for its {what} x worker scores, over the limit of {format_size(limit)} ({source}); pass fewer "
+            f"workers (those available now), allocate a share of the {what}s at a time, or raise the limit "
+            f"with --max-memory / {ENV_VAR} / galton.aggregator.memory_limit(...)")
