@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CELL_BYTES", "STRATEGIES", "allocatable", "check_arguments", "check_cells", "fitted_model"]
+__all__ = ["CELL_BYTES", "PAIR_BYTES", "SLOT_BYTES", "STRATEGIES", "allocatable", "check_arguments", "check_cells", "fitted_model"]
 
 STRATEGIES = ("uniform", "uncertainty", "eig")
 
@@ -66,21 +66,33 @@ def fitted_model(data: Any, model: Any, engine: Any, random_state: int, columns:
 
 
 #: bytes per (task, worker) cell of allocation with ``workers=`` (score, gain, done flag, the sort's
-#: keys and its order), for the memory check before they are built
+#: keys and its order), for the memory check before they are built; pairs x raters measure 65-77
+#: (tracemalloc; 1,440 while :func:`galton.allocate_pairwise.pair_eig` scored every cell at once)
 CELL_BYTES = 96
+#: bytes per candidate pair of pairwise data (its key, count, scores, hashes, some as Python lists;
+#: measured 112-152) and per (pair, slot) row ranked without ``workers=`` (measured 64)
+PAIR_BYTES, SLOT_BYTES = 160, 64
 
 
-def check_cells(n_rows: int, n_workers: int, what: str = "task") -> None:
+def check_cells(n_rows: int, n_workers: int | None, what: str = "task", row_bytes: int = 0) -> None:
     """Refuse, with galton's memory guard (``--max-memory``, ``GALTON_MAX_MEMORY``,
-    :func:`galton.aggregator.memory_limit`), a ``workers=`` allocation whose row x worker tables
-    would pass the limit (1M tasks x 10k workers needed about 900 GiB and was not checked)."""
+    :func:`galton.aggregator.memory_limit`), an allocation whose tables would pass the limit:
+    ``n_rows`` rows of ``row_bytes`` each and, with ``workers=`` (``n_workers`` of them), a row x
+    worker table of :data:`CELL_BYTES` a cell (1M tasks x 10k workers needed about 900 GiB and was
+    not checked). ``n_workers`` None: the candidate pairs of pairwise data, ranked without workers."""
     from .aggregator._memory import ENV_VAR, MemoryLimitError, current_limit, format_size
 
-    need = CELL_BYTES * int(n_rows) * int(n_workers)
+    need = int(n_rows) * (int(row_bytes) + CELL_BYTES * int(n_workers or 0))
     limit, source = current_limit()
-    if limit is not None and need > limit:
+    if limit is None or need <= limit:
+        return
+    raise_it = f"raise the limit with --max-memory / {ENV_VAR} / galton.aggregator.memory_limit(...)"
+    if n_workers is None:
         raise MemoryLimitError(
-            f"allocating {n_rows:,} {what}s among {n_workers:,} workers would need about {format_size(need)} "
-            f"for its {what} x worker scores, over the limit of {format_size(limit)} ({source}); pass fewer "
-            f"workers (those available now), allocate a share of the {what}s at a time, or raise the limit "
-            f"with --max-memory / {ENV_VAR} / galton.aggregator.memory_limit(...)")
+            f"allocating among {n_rows:,} candidate {what}s would need about {format_size(need)} for their scores, "
+            f"over the limit of {format_size(limit)} ({source}); pass a smaller window (candidate pairs: the items "
+            f"at most that many places apart) or per_task, or {raise_it}")
+    raise MemoryLimitError(
+        f"allocating {n_rows:,} {what}s among {n_workers:,} workers would need about {format_size(need)} "
+        f"for its {what} x worker scores, over the limit of {format_size(limit)} ({source}); pass fewer "
+        f"workers (those available now), allocate a share of the {what}s at a time, or {raise_it}")

@@ -30,7 +30,7 @@ then by a seeded hash of the rater id.
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
@@ -49,7 +49,12 @@ _WIDE, _EDGE = 2.0, 40.0
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(4)
 _GRID_D = (np.arange(-_EDGE, _EDGE)[:, None] + 0.5 + 0.5 * _GL_X[None, :]).ravel()
 _GRID_W = np.tile(0.5 * _GL_W, int(2 * _EDGE))
-_CHUNK = 1 << 14  # wide pairs scored at a time: 16k x 320 nodes
+#: pairs scored at a time, so that memory stays a few MB however many pairs (x raters) there are: the
+#: narrow pairs in one piece built several (pairs x raters) x 24 arrays, 1,440 bytes a cell (718 MB for
+#: 1,000 items x 100 raters, where the memory check counted 48 MB). Powers of 2, so that a row meets
+#: the same matrix-vector kernel as in one piece (the same bits)
+_NARROW_ROWS = 1 << 11  # 2k x 24 nodes
+_WIDE_ROWS = 1 << 8  # 256 x 320 nodes
 
 
 def _bits(p: np.ndarray) -> np.ndarray:
@@ -69,12 +74,14 @@ def pair_eig(d: np.ndarray, s: np.ndarray, a: float | np.ndarray = 1.0, b: float
     shape = d.shape
     d, s, a, b = (x.ravel() for x in (d, s, a, b))
     out = np.empty(d.size)
-    i = np.flatnonzero(s <= _WIDE)
-    p = a[i, None] * sigmoid(d[i, None] + s[i, None] * _GH_Z) + b[i, None]
-    out[i] = _bits(p @ _GH_W) - _bits(p) @ _GH_W
+    narrow = np.flatnonzero(s <= _WIDE)
+    for lo in range(0, narrow.size, _NARROW_ROWS):
+        i = narrow[lo:lo + _NARROW_ROWS]
+        p = a[i, None] * sigmoid(d[i, None] + s[i, None] * _GH_Z) + b[i, None]
+        out[i] = _bits(p @ _GH_W) - _bits(p) @ _GH_W
     wide = np.flatnonzero(s > _WIDE)
-    for lo in range(0, wide.size, _CHUNK):
-        j = wide[lo:lo + _CHUNK]
+    for lo in range(0, wide.size, _WIDE_ROWS):
+        j = wide[lo:lo + _WIDE_ROWS]
         dj, sj = d[j, None], s[j, None]
         dens = np.exp(-0.5 * ((_GRID_D - dj) / sj) ** 2) * (_GRID_W / (sj * math.sqrt(2.0 * math.pi)))
         below, above = _normal_tail((d[j] + _EDGE) / s[j]), _normal_tail((_EDGE - d[j]) / s[j])
@@ -137,10 +144,19 @@ def pairwise_rows(model: Any, budget: int, strategy: str, per_task: int, window:
                   workers: Sequence[Any] | None = None, per_worker: int | None = None
                   ) -> tuple[dict[str, Any], str]:
     """The ranked rows for a fitted pairwise model (see the module docstring) and the input's kind."""
+    from .allocate_fit import PAIR_BYTES, SLOT_BYTES, check_cells
+
     comp = model.comparisons_
+    n = np.asarray(model.scores_values_).size
+    m = sum(n - g for g in range(1, min(window, n - 1) + 1))  # candidate pairs
+    if workers is not None:  # checked before the tables are built (pair_eig itself scores in pieces)
+        available = _available(model, workers)
+        check_cells(m, available[0].size, "pair", PAIR_BYTES)
+        c = _candidates(model, window, seed)
+        return (_with_workers(model, c, budget, strategy, available, per_task, per_worker, seed),
+                comp.source_kind)
+    check_cells(m, None, "pair", PAIR_BYTES + SLOT_BYTES * per_task)
     c = _candidates(model, window, seed)
-    if workers is not None:
-        return _with_workers(model, c, budget, strategy, workers, per_task, per_worker, seed), comp.source_kind
     score = _pair_score(c, strategy)
     m = score.size
     idx = np.repeat(np.arange(m), per_task)
@@ -196,15 +212,21 @@ def _available(model: Any, workers: Sequence[Any]) -> tuple[np.ndarray, np.ndarr
     return ids, codes, response[0][codes], response[1][codes]
 
 
-def _with_workers(model: Any, c: dict[str, np.ndarray], budget: int, strategy: str, workers: Sequence[Any],
-                  per_task: int, per_worker: int | None, seed: int) -> dict[str, Any]:
+def _runs(starts: np.ndarray, ends: np.ndarray, size: int = 1 << 12) -> Iterator[tuple[int, int]]:
+    """``zip(starts, ends)`` as Python ints, a piece at a time (whole, the two lists took 72 bytes a
+    (pair, rater) cell where every rater's gain differs)."""
+    for lo in range(0, starts.size, size):
+        yield from zip(starts[lo:lo + size].tolist(), ends[lo:lo + size].tolist())
+
+
+def _with_workers(model: Any, c: dict[str, np.ndarray], budget: int, strategy: str,
+                  available: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], per_task: int,
+                  per_worker: int | None, seed: int) -> dict[str, Any]:
     from .allocate import id_hash
-    from .allocate_fit import check_cells
 
     comp = model.comparisons_
-    ids, codes, a, b = _available(model, workers)
+    ids, codes, a, b = available
     m, w = c["d"].size, ids.size
-    check_cells(m, w, "pair")
     gain = pair_eig(c["d"][:, None], c["s"][:, None], a[None, :], b[None, :])  # (pairs, raters)
     primary = gain if strategy == "eig" else np.broadcast_to(_pair_score(c, strategy)[:, None], gain.shape)
     # a rater never gets a pair it already compared, in either order
@@ -227,7 +249,7 @@ def _with_workers(model: Any, c: dict[str, np.ndarray], budget: int, strategy: s
     whash = id_hash(ids, seed)
     per_w, per_t = np.zeros(w, dtype=np.int64), np.zeros(m, dtype=np.int64)
     chosen: list[int] = []
-    for s0, s1 in zip(starts.tolist(), ends.tolist()):
+    for s0, s1 in _runs(starts, ends):
         p = int(pair[order[s0]])
         raters = [int(x) % w for x in order[s0:s1].tolist()]
         raters = [r for r in raters if not done[p, r] and (per_worker is None or per_w[r] < per_worker)]

@@ -790,3 +790,71 @@ def test_encoded_comparisons_and_choices_are_taken_for_what_they_are() -> None:
     ch = pd.DataFrame({"worker": ["a", "b", "a"], "options": [["x", "y", "z"], ["x", "y", "z"], ["y", "z", "w"]],
                        "choice": ["x", "y", "z"]})
     assert galton.aggregate(Choices.from_any(ch)).scores_.equals(galton.aggregate(ch).scores_)
+
+
+# -------------------------------------------------------------------------------- fixes of the second allocation hunt
+def _chain(n_items: int, n_raters: int, n: int, seed: int = 0) -> pd.DataFrame:
+    """Bradley-Terry comparisons of items at most 5 apart (in item order), from ``n_raters`` raters."""
+    rng = np.random.default_rng(seed)
+    i = rng.integers(0, n_items, n)
+    j = (i + rng.integers(1, 6, n)) % n_items
+    theta = rng.normal(size=n_items)
+    win = np.where(rng.random(n) < 1 / (1 + np.exp(theta[j] - theta[i])), i, j)
+    return pd.DataFrame({"worker": rng.integers(0, n_raters, n), "left": i, "right": j, "label": win})
+
+
+def test_pair_eig_in_pieces_gives_the_bits_of_one_piece(monkeypatch) -> None:  # noqa: ANN001
+    """pair_eig scores narrow and wide pairs a few rows at a time (memory): the same bits as all at once."""
+    import importlib
+
+    ap = importlib.import_module("galton.allocate_pairwise")
+    rng = np.random.default_rng(3)
+    d, s = rng.normal(0, 3, (300, 1)), np.exp(rng.normal(0, 1.2, (300, 1)))  # a third of the pairs wide (s > 2)
+    a = rng.uniform(0.1, 1, (1, 7))
+    b = (1 - a) * rng.uniform(0, 1, (1, 7))
+    monkeypatch.setattr(ap, "_NARROW_ROWS", 1 << 30)
+    monkeypatch.setattr(ap, "_WIDE_ROWS", 1 << 30)
+    whole = ap.pair_eig(d, s, a, b)
+    monkeypatch.setattr(ap, "_NARROW_ROWS", 16)
+    monkeypatch.setattr(ap, "_WIDE_ROWS", 4)
+    np.testing.assert_array_equal(ap.pair_eig(d, s, a, b), whole)
+    assert 0.2 < (s > 2).mean() < 0.5 and whole.shape == (300, 7) and (whole > 0).all()
+
+
+@pytest.mark.parametrize("name", ["bt", "crowd_bt"])
+def test_pairwise_workers_stay_within_the_memory_the_check_counts(name: str) -> None:
+    """300 items x 60 raters (1,485 candidate pairs, 89k cells): pair_eig built several (pairs x
+    raters) x 24 arrays at once, 1,440 bytes a cell (128 MB), where the check counted 96 (8.6 MB):
+    under a 100M limit 1,000 items x 100 raters took 718 MB. Now the traced peak stays within the
+    check's count (plus a few MB of fixed pieces), and a limit below the count refuses it."""
+    import tracemalloc
+
+    from galton.aggregator import MemoryLimitError, memory_limit
+    from galton.allocate_fit import CELL_BYTES, PAIR_BYTES
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = galton.aggregate(_chain(300, 60, 3000), name)
+    need = 1485 * (PAIR_BYTES + CELL_BYTES * 60)
+    tracemalloc.start()
+    try:
+        rows = galton.allocate(None, 50, model=model, workers=list(range(60)))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(rows) == 50 and peak < need + 4 * 2**20, f"{peak / 2**20:.1f} MiB, counted {need / 2**20:.1f} MiB"
+    with memory_limit(need - 1), pytest.raises(MemoryLimitError, match=r"allocating 1,485 pairs among 60 workers"):
+        galton.allocate(None, 50, model=model, workers=list(range(60)))
+
+
+def test_pairwise_candidates_without_workers_are_checked_too() -> None:
+    """Without workers the candidate pairs were not checked at all (250k pairs: 356 MB at once)."""
+    from galton.aggregator import MemoryLimitError, memory_limit
+    from galton.allocate_fit import PAIR_BYTES, SLOT_BYTES
+
+    model = galton.aggregate(_chain(300, 5, 3000), "bt")
+    need = 1485 * (PAIR_BYTES + 2 * SLOT_BYTES)
+    with memory_limit(need - 1), pytest.raises(MemoryLimitError, match=r"among 1,485 candidate pairs .* smaller window"):
+        galton.allocate(None, 5, model=model, per_task=2)
+    with memory_limit(need):
+        assert len(galton.allocate(None, 5, model=model, per_task=2)) == 5
