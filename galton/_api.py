@@ -7,7 +7,7 @@ from typing import Any
 
 from .aggregator._registry import create, default_name, get, parameters
 
-__all__ = ["aggregate", "detect_kind"]
+__all__ = ["aggregate", "data_columns", "detect_kind"]
 
 
 def detect_kind(columns: list[str], requested: str = "auto") -> str:
@@ -26,7 +26,7 @@ def detect_kind(columns: list[str], requested: str = "auto") -> str:
     return "categorical"
 
 
-def _columns(data: Any) -> list[str]:
+def data_columns(data: Any) -> list[str]:
     """Column names of a frame, table, dict or file path (header / schema only); [] if unknown. Encoded
     comparisons and choices answer with their kind's columns (they were taken for judgments)."""
     from .data.choices import Choices
@@ -103,7 +103,7 @@ def aggregate(data: Any, model: str | None = None, *, kind: str = "auto", gold: 
     else:
         named = {params[f"{c}_col"]: c for c in ("task", "worker", "label", "left", "right", "options", "choice",
                                                   "ranking") if isinstance(params.get(f"{c}_col"), str)}
-        columns = [named.get(c, c) for c in _columns(data)]  # left_col="a": "a" is the left column
+        columns = [named.get(c, c) for c in data_columns(data)]  # left_col="a": "a" is the left column
         if model is None and kind == "auto" and {"task", "worker", "label", "left", "right"} <= set(columns):
             # as the CLI: bounding-box left / right beside judgments were fitted as comparisons
             raise ValueError("the data is ambiguous: it has task, worker and label columns (categorical "

@@ -183,7 +183,7 @@ def allocate(data: Any, budget: int, *, strategy: str = "eig", model: Any = None
              workers: Iterable[Any] | None = None, per_task: int = 1, per_worker: int | None = None,
              window: int = 5, random_state: int = 0, engine: Any = None, output: str | None = None,
              task_col: str = "task", worker_col: str = "worker", label_col: str = "label", tie: Any = None,
-             on_invalid: str = "raise") -> Any:
+             on_invalid: str = "raise", duplicates: str | None = None) -> Any:
     """The ``budget`` judgments to ask for next, ranked by expected gain (see the module docstring).
 
     Parameters
@@ -209,6 +209,9 @@ def allocate(data: Any, budget: int, *, strategy: str = "eig", model: Any = None
         result still names the task column ``task``
     tie, on_invalid : passed to the fit, as in ``fit``: the label that marks a tie in pairwise data
         (a tie counts as half a win for each side), and ``"drop"`` to leave out invalid rows
+    duplicates : categorical data: rows that repeat a (task, worker) pair, as in ``fit``: "keep" (each
+        a judgment of its own), "first", "last" (one row of each pair) or "raise"; None (default):
+        keep them, with a warning when there are any. Refused for pairwise data
 
     Returns
     -------
@@ -233,9 +236,11 @@ def allocate(data: Any, budget: int, *, strategy: str = "eig", model: Any = None
         columns["tie"] = tie
     if on_invalid != "raise":
         columns["on_invalid"] = on_invalid
-    if data is None and (tie is not None or on_invalid != "raise"):
-        raise ValueError("tie= and on_invalid= say how to read data; with data=None (a fitted model) there is "
-                         "none to read: pass them to the fit, or the data with them")
+    if duplicates is not None:  # the warning of repeated rows names it (allocate took none: a TypeError)
+        columns["duplicates"] = duplicates
+    if data is None and (tie is not None or on_invalid != "raise" or duplicates is not None):
+        raise ValueError("tie=, on_invalid= and duplicates= say how to read data; with data=None (a fitted model) "
+                         "there is none to read: pass them to the fit, or the data with them")
     fitted = fitted_model(data, model, engine, random_state, columns)
     if getattr(fitted, "comparisons_", None) is not None:
         from .allocate_pairwise import pairwise_rows

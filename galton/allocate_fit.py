@@ -38,6 +38,8 @@ def fitted_model(data: Any, model: Any, engine: Any, random_state: int, columns:
     from ._api import aggregate
     from .aggregator import get, parameters
 
+    if "duplicates" in columns:
+        _categorical_only(data, model)
     fitted = getattr(model, "judgments_", None) is not None or getattr(model, "comparisons_", None) is not None
     if model is not None and not isinstance(model, str):
         allocatable(type(model), type(model).__name__)
@@ -63,6 +65,22 @@ def fitted_model(data: Any, model: Any, engine: Any, random_state: int, columns:
     fitted = aggregate(data, model, **params)
     allocatable(type(fitted), type(fitted).__name__)  # the default model of choice data
     return fitted
+
+
+def _categorical_only(data: Any, model: Any) -> None:
+    """Refuse ``duplicates=`` for pairwise data, as ``galton aggregate`` refuses ``--duplicates``
+    (the fit failed with "bt (BradleyTerry) has no parameter 'duplicates'")."""
+    from ._api import data_columns, detect_kind
+    from .aggregator import get
+
+    if model is None:
+        cols = set(data_columns(data))  # both layouts: galton.aggregate refuses the data as ambiguous
+        kind = "categorical" if {"task", "worker", "label"} <= cols else detect_kind(list(cols))
+    else:
+        kind = getattr(get(model) if isinstance(model, str) else type(model), "kind", "categorical")
+    if kind == "pairwise":
+        raise ValueError("duplicates is for categorical data (task, worker, label); this data is pairwise, where "
+                         "a rater's repeated comparisons of a pair each count: leave out duplicates=")
 
 
 #: bytes per (task, worker) cell of allocation with ``workers=`` (score, gain, done flag, the sort's

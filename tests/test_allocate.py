@@ -858,3 +858,39 @@ def test_pairwise_candidates_without_workers_are_checked_too() -> None:
         galton.allocate(None, 5, model=model, per_task=2)
     with memory_limit(need):
         assert len(galton.allocate(None, 5, model=model, per_task=2)) == 5
+
+
+def _repeated() -> pd.DataFrame:
+    """w0 says "a" three times on t1 (and "b" once on t2, then "a"); w1 and w2 say "b"."""
+    return pd.DataFrame({"task": ["t1", "t1", "t1", "t1", "t1", "t2", "t2", "t2"],
+                         "worker": ["w0", "w0", "w0", "w1", "w2", "w0", "w1", "w0"],
+                         "label": ["a", "a", "a", "b", "b", "b", "a", "a"]})
+
+
+@pytest.mark.parametrize("keep", ["first", "last"])
+def test_duplicates_is_passed_to_the_fit_as_the_warning_says(keep: str) -> None:
+    """The repeated-rows warning allocate passed on said "pass duplicates='first'", which allocate
+    did not take (TypeError). Now it ranks as on the data with one row of each pair kept."""
+    df = _repeated()
+    with pytest.warns(UserWarning, match=r"pass duplicates='first'"):
+        kept = galton.allocate(df, 2, model="mv", strategy="uncertainty")
+    assert kept.set_index("task")["confidence"].to_dict() == {"t1": 3 / 5, "t2": pytest.approx(2 / 3)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a policy given: no warning
+        got = galton.allocate(df, 2, model="mv", strategy="uncertainty", duplicates=keep)
+    want = galton.allocate(df.drop_duplicates(["task", "worker"], keep=keep), 2, model="mv", strategy="uncertainty")
+    pd.testing.assert_frame_equal(got, want)
+    want_t2 = 1 / 2 if keep == "first" else 1.0  # w0's first "b" against w1's "a", or w0's last "a" with it
+    assert got.set_index("task")["confidence"].to_dict() == {"t1": pytest.approx(2 / 3), "t2": want_t2}
+    with pytest.raises(ValueError, match=r"repeat"):
+        galton.allocate(df, 2, model="mv", duplicates="raise")
+    with pytest.raises(ValueError, match=r"duplicates= say how to read data"):
+        galton.allocate(None, 2, model=galton.aggregate(df, "mv", duplicates="keep"), duplicates=keep)
+
+
+def test_duplicates_is_refused_for_pairwise_data() -> None:
+    pairs = pd.DataFrame({"worker": list("abcabc"), "left": list("xxyyzx"), "right": list("yzzxxz"),
+                          "label": list("xxyxzz")})
+    for model in (None, "crowd_bt", galton.BradleyTerry()):
+        with pytest.raises(ValueError, match=r"duplicates is for categorical data .* this data is pairwise"):
+            galton.allocate(pairs, 2, model=model, duplicates="first")

@@ -302,3 +302,31 @@ def test_workers_file_with_a_byte_order_mark(judgments: Path, tmp_path: Path, ca
     rc, listed, err = run(["allocate", judgments, "-n", 3, "--model", "mv", "--workers", "w4,w0", "-o", "-"], capsys)
     assert rc == 0, err
     assert from_file == listed and set(pd.read_csv(io.StringIO(listed))["worker"]) == {"w4", "w0"}
+
+
+# -------------------------------------------------------------------------------- fixes of the second allocation hunt
+def test_duplicates_option_keeps_one_row_of_each_pair(tmp_path: Path, capsys: Any) -> None:
+    """The repeated-rows warning told the user to pass --duplicates first, which allocate did not
+    take ("unrecognized arguments"); now it does, as `galton aggregate` does."""
+    df = pd.DataFrame({"task": ["t1"] * 5 + ["t2"] * 3, "worker": ["w0", "w0", "w0", "w1", "w2", "w0", "w1", "w0"],
+                       "label": ["a", "a", "a", "b", "b", "b", "a", "a"]})
+    src, once = tmp_path / "j.csv", tmp_path / "once.csv"
+    df.to_csv(src, index=False)
+    df.drop_duplicates(["task", "worker"]).to_csv(once, index=False)
+    base = ["-n", 2, "--model", "mv", "--strategy", "uncertainty"]
+    rc, kept, err = run(["allocate", src, *base], capsys)
+    assert rc == 0 and "--duplicates first" in err, err
+    rc, want, err = run(["allocate", once, *base], capsys)
+    assert rc == 0, err
+    for extra in ([], ["--on-invalid", "drop"]):
+        rc, got, err = run(["allocate", src, *base, "--duplicates", "first", *extra], capsys)
+        assert rc == 0 and "repeat" not in err, err
+        assert got == want != kept
+    table = pd.read_csv(io.StringIO(want)).set_index("task")
+    assert table["label"].to_dict() == {"t1": "b", "t2": "a"} and table["confidence"]["t1"] == pytest.approx(2 / 3)
+    pairs = tmp_path / "pairs.csv"
+    pd.DataFrame({"worker": list("abcabc"), "left": list("xxyyzx"), "right": list("yzzxxz"),
+                  "label": list("xxyxzz")}).to_csv(pairs, index=False)
+    rc, out, err = run(["allocate", pairs, "-n", 2, "--duplicates", "keep"], capsys)
+    assert rc == 2 and out == "" and "--duplicates is for categorical data (task, worker, label); this input is " \
+        "pairwise" in err

@@ -4,7 +4,8 @@
 
     galton allocate INPUT --budget N [--strategy eig|uncertainty|uniform] [--model NAME] [--param KEY=VALUE]
                     [--workers ID,ID,...|FILE] [--per-task N] [--per-worker N] [--window N]
-                    [--seed N] [--engine local|ray] [--on-invalid raise|drop] [--output next.csv]
+                    [--seed N] [--engine local|ray] [--on-invalid raise|drop]
+                    [--duplicates keep|first|last|raise] [--output next.csv]
 
 The output is checked first (:func:`galton.io.plan_output`), then the input is read once, the
 model fitted, the tasks scored and the ranked table written atomically (``.csv``, ``.tsv``,
@@ -61,6 +62,10 @@ def add_allocate(sub: Any) -> None:
     a.add_argument("--seed", type=seed, default=0, metavar="N", help="seed of the fit and of uniform's tie break")
     a.add_argument("--engine", choices=("local", "ray"), default=None, help="where the fit runs (default: local)")
     add_on_invalid(a)
+    a.add_argument("--duplicates", choices=("keep", "first", "last", "raise"), default=None,
+                   help="rows that repeat a (task, worker) pair (categorical data), as for `galton aggregate`: "
+                   "keep each as a judgment of its own (keep; the default, with a warning when there are any), "
+                   "keep the first or the last in row order, or fail (raise)")
     add_max_memory(a)
     a.add_argument("--output", "-o", default=None, metavar="FILE",
                    help="ranked table: .csv, .tsv, .parquet, .pq or .jsonl, written atomically, never over an input; "
@@ -97,6 +102,7 @@ def _renamed(table: Any, args: argparse.Namespace) -> Any:
 
 
 def cmd_allocate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .._api import detect_kind
     from ..allocate import allocate
     from ..io import plan_output, write_table
 
@@ -119,11 +125,13 @@ def cmd_allocate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     workers = None if args.workers is None else _worker_ids(args.workers)
     start = time.perf_counter()
     data = _load(args.input, (args.task_col, args.worker_col))
-    layout_by_model(args, data.column_names, "pass --model with a categorical model (such as -m bds) or a "
-                    "pairwise one (such as -m bt)")  # categorical and pairwise columns: the model's kind chooses
+    layout = layout_by_model(args, data.column_names, "pass --model with a categorical model (such as -m bds) "
+                             "or a pairwise one (such as -m bt)")  # both layouts: the model's kind chooses
     if args.window is not None and not {"left", "right"} <= set(data.column_names):  # it changed nothing
         raise CLIError("--window is for pairwise data (left, right columns): how far apart in the ranking "
                        "two items may be to be compared")
+    if args.duplicates is not None and (layout or detect_kind(data.column_names)) == "pairwise":
+        raise CLIError("--duplicates is for categorical data (task, worker, label); this input is pairwise")
     data = _renamed(data, args)
     if workers is not None:
         workers = _typed_workers(data, workers)
@@ -135,7 +143,8 @@ def cmd_allocate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         table = allocate(data, args.budget, strategy=args.strategy, model=model, workers=workers,
                          per_task=args.per_task, per_worker=args.per_worker,
                          window=5 if args.window is None else args.window,
-                         random_state=args.seed, engine=args.engine, output="arrow")
+                         random_state=args.seed, engine=args.engine, output="arrow",
+                         **({} if data is None else {"duplicates": args.duplicates}))
     if not args.quiet:
         report_warnings(caught, err)
     write_table(table, "-" if path is None else path)
@@ -152,6 +161,8 @@ def _fitted_dropping(data: Any, model: Any, args: argparse.Namespace) -> Any:
     from .._api import aggregate
 
     params: dict[str, Any] = {"on_invalid": "drop"}
+    if args.duplicates is not None:
+        params["duplicates"] = args.duplicates
     if model is None or isinstance(model, str):  # a configured model object keeps its own seed
         params["random_state"] = args.seed
     if args.engine is not None:
