@@ -330,3 +330,23 @@ def test_duplicates_option_keeps_one_row_of_each_pair(tmp_path: Path, capsys: An
     rc, out, err = run(["allocate", pairs, "-n", 2, "--duplicates", "keep"], capsys)
     assert rc == 2 and out == "" and "--duplicates is for categorical data (task, worker, label); this input is " \
         "pairwise" in err
+
+
+def test_workers_list_longer_than_a_file_name(tmp_path: Path, capsys: Any) -> None:
+    """--workers with a comma list over 255 characters failed with "[Errno 36] File name too long"
+    (asking whether it named a file); it is a list of ids, as from a file of them."""
+    ids = [f"worker-with-a-long-name-{i:02d}" for i in range(20)]
+    src = tmp_path / "j.csv"
+    pd.DataFrame({"task": [f"t{i % 7}" for i in range(40)], "worker": ids * 2,
+                  "label": [i % 3 for i in range(40)]}).to_csv(src, index=False)
+    listed = ",".join(ids[:15])
+    assert len(listed) > 255
+    (tmp_path / "w.txt").write_text("\n".join(ids[:15]))
+    want = None
+    for spec, out in ((tmp_path / "w.txt", "-"), (listed, "-"), (listed, tmp_path / "next.csv")):
+        rc, stdout, err = run(["allocate", src, "-n", 30, "--model", "mv", "--workers", spec, "-o", out, "-q"], capsys)
+        assert rc == 0, err
+        got = stdout if out == "-" else Path(out).read_text()
+        want = want or got
+        assert got == want and set(pd.read_csv(io.StringIO(got))["worker"]) <= set(ids[:15])
+    assert len(pd.read_csv(io.StringIO(want))) == 7  # one row a task

@@ -113,7 +113,7 @@ def cmd_allocate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if not Path(path).suffix:
             raise CLIError(f"--output must be a file (.csv, .tsv, .jsonl, .parquet or .pq), not {path!r}; for CSV on "
                            "standard output pass --output - or leave --output out")
-        workers_file = args.workers if args.workers is not None and Path(args.workers).is_file() else None
+        workers_file = args.workers if args.workers is not None and _names_a(args.workers, "file") else None
         plan_output(path, inputs=[args.input, workers_file], what="--output")  # --workers FILE is an input too
     distinct_columns(args)
     check_memory_option(args)
@@ -185,9 +185,18 @@ def _configured(data: Any, args: argparse.Namespace) -> Any:
     return cls(**params)
 
 
+def _names_a(spec: str, kind: str) -> bool:
+    """``Path(spec).is_file()`` (``kind`` "file") or ``.is_dir()``, False for a name no file can have:
+    a list of ids over 255 characters failed with "[Errno 36] File name too long"."""
+    try:
+        return Path(spec).is_file() if kind == "file" else Path(spec).is_dir()
+    except OSError:
+        return False
+
+
 def _worker_ids(spec: str) -> list[str]:
     """The ids of ``--workers``: a text file of ids when ``spec`` names a file, else comma-separated."""
-    if Path(spec).is_file():
+    if _names_a(spec, "file"):
         check_readable(spec, "--workers")
         try:
             text = Path(spec).read_text(encoding="utf-8-sig")  # a byte-order mark is no part of the first id
@@ -200,7 +209,7 @@ def _worker_ids(spec: str) -> list[str]:
         if not ids:
             raise CLIError(f"--workers file {spec!r} is empty; give worker ids, one a line or comma-separated")
         return ids
-    if Path(spec).is_dir():  # it was taken for a worker id
+    if _names_a(spec, "dir"):  # it was taken for a worker id
         raise CLIError(f"--workers {spec!r} names a directory; give the worker ids, comma-separated, or a text file "
                        "of ids (one a line)")
     if "/" in spec or "\\" in spec or Path(spec).suffix.lower() in (".txt", ".csv", ".tsv", ".lst"):
