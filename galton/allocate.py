@@ -40,7 +40,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from ._math import entropy_bits, splitmix64
-from .allocate_fit import STRATEGIES, check_arguments, check_cells, fitted_model  # checks and fit, and their names
+from .allocate_fit import STRATEGIES, check_arguments, check_cells, fitted_model, seed_of  # checks and fit
 
 __all__ = ["STRATEGIES", "allocate", "check_cells", "eig_binary", "expected_gain", "id_hash"]
 
@@ -181,7 +181,7 @@ def _confusions(model: Any, judgments: Any, post: np.ndarray) -> tuple[np.ndarra
 # ------------------------------------------------------------------------------------------------
 def allocate(data: Any, budget: int, *, strategy: str = "eig", model: Any = None,
              workers: Iterable[Any] | None = None, per_task: int = 1, per_worker: int | None = None,
-             window: int = 5, random_state: int = 0, engine: Any = None, output: str | None = None,
+             window: int = 5, random_state: Any = 0, engine: Any = None, output: str | None = None,
              task_col: str = "task", worker_col: str = "worker", label_col: str = "label", tie: Any = None,
              on_invalid: str = "raise", duplicates: str | None = None) -> Any:
     """The ``budget`` judgments to ask for next, ranked by expected gain (see the module docstring).
@@ -202,7 +202,10 @@ def allocate(data: Any, budget: int, *, strategy: str = "eig", model: Any = None
         per extra comparison as for categorical tasks)
     per_worker : with ``workers``, at most this many rows per worker (default: no limit)
     window : pairwise data: candidate pairs are items at most this many places apart in the ranking
-    random_state : seed of the fit and of the uniform strategy's tie break
+    random_state : an integer: the seed of the fit and of the hash that orders rows of equal score
+        (every strategy); None: a seed drawn from fresh OS entropy (as galton's models take None), so
+        equal scores come in another order each call; a numpy Generator (or anything
+        ``numpy.random.default_rng`` takes): a seed drawn from it
     engine : passed to the fit ("local", "ray" or an engine); scoring runs on the gathered posteriors
     output : "pandas", "polars" or "arrow"; default: the input's frame type
     task_col, worker_col, label_col : the columns of categorical ``data`` (as in ``fit``); the
@@ -241,6 +244,7 @@ def allocate(data: Any, budget: int, *, strategy: str = "eig", model: Any = None
     if data is None and (tie is not None or on_invalid != "raise" or duplicates is not None):
         raise ValueError("tie=, on_invalid= and duplicates= say how to read data; with data=None (a fitted model) "
                          "there is none to read: pass them to the fit, or the data with them")
+    random_state = seed_of(random_state)  # before the fit: a Generator failed after it, in the hash
     fitted = fitted_model(data, model, engine, random_state, columns)
     if getattr(fitted, "comparisons_", None) is not None:
         from .allocate_pairwise import pairwise_rows

@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CELL_BYTES", "PAIR_BYTES", "SLOT_BYTES", "STRATEGIES", "allocatable", "check_arguments", "check_cells", "fitted_model"]
+__all__ = ["CELL_BYTES", "PAIR_BYTES", "SLOT_BYTES", "STRATEGIES", "allocatable", "check_arguments", "check_cells", "fitted_model",
+           "seed_of"]
 
 STRATEGIES = ("uniform", "uncertainty", "eig")
 
@@ -21,6 +22,18 @@ def check_arguments(budget: Any, strategy: str, per_task: Any, per_worker: Any) 
     for name, v in (("per_task", per_task), ("per_worker", per_worker)):
         if v is not None and (isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1):
             raise ValueError(f"{name} must be an integer >= 1, not {v!r}")
+
+
+def seed_of(random_state: Any) -> int:
+    """The integer seed of the fit and of the tie-breaking hash: an integer as it is; None: drawn from
+    fresh OS entropy; a numpy Generator (or what ``numpy.random.default_rng`` takes): drawn from it.
+    Anything else is refused here, before the fit (None and a Generator raised a TypeError in the hash,
+    after the whole fit)."""
+    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, (bool, np.bool_)):
+        return int(random_state)
+    from .aggregator._params import check_random_state
+
+    return int(check_random_state(random_state).integers(0, 2**63))
 
 
 def allocatable(cls: type, name: str) -> None:

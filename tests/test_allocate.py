@@ -894,3 +894,21 @@ def test_duplicates_is_refused_for_pairwise_data() -> None:
     for model in (None, "crowd_bt", galton.BradleyTerry()):
         with pytest.raises(ValueError, match=r"duplicates is for categorical data .* this data is pairwise"):
             galton.allocate(pairs, 2, model=model, duplicates="first")
+
+
+def test_random_state_none_or_a_generator_seeds_the_tie_break() -> None:
+    """random_state=None or a numpy Generator crashed after the whole fit with a TypeError in the
+    hash (``seed & 0xFFFF...``). A Generator gives the seed drawn from it; None a seed from fresh
+    entropy (galton's models take None so), so 40 tied tasks come in another order each call."""
+    df = pd.DataFrame({"task": np.repeat(np.arange(40), 2), "worker": np.tile(["a", "b"], 40),
+                       "label": np.zeros(80, dtype=int)})
+    seed = int(np.random.default_rng(7).integers(0, 2**63))
+    want = galton.allocate(df, 40, model="mv", strategy="uniform", random_state=seed)
+    got = galton.allocate(df, 40, model="mv", strategy="uniform", random_state=np.random.default_rng(7))
+    pd.testing.assert_frame_equal(got, want)
+    orders = {tuple(galton.allocate(df, 40, model="mv", strategy="uniform", random_state=None)["task"])
+              for _ in range(3)}
+    assert len(orders) == 3 and all(sorted(o) == list(range(40)) for o in orders)
+    with pytest.raises(TypeError, match=r"random_state must be a non-negative integer, a numpy Generator or None, "
+                                        r"not 'seven'"):
+        galton.allocate(df, 2, model="mv", random_state="seven")
