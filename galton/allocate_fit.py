@@ -55,6 +55,7 @@ def fitted_model(data: Any, model: Any, engine: Any, random_state: int, columns:
         _categorical_only(data, model)
     fitted = getattr(model, "judgments_", None) is not None or getattr(model, "comparisons_", None) is not None
     if model is not None and not isinstance(model, str):
+        _galton_model(model)
         allocatable(type(model), type(model).__name__)
         if fitted and data is None:
             return model
@@ -78,6 +79,25 @@ def fitted_model(data: Any, model: Any, engine: Any, random_state: int, columns:
     fitted = aggregate(data, model, **params)
     allocatable(type(fitted), type(fitted).__name__)  # the default model of choice data
     return fitted
+
+
+def _galton_model(model: Any) -> None:
+    """Refuse a model object that is not galton's (crowd-kit's DawidSkene failed after its fit with
+    "'DawidSkene' object has no attribute 'judgments_'", and fitted with "model is not fitted"):
+    allocate reads the posteriors and the encoded data that galton's models keep."""
+    from . import aggregation
+    from .aggregator import BaseAggregator, get, names
+
+    if isinstance(model, BaseAggregator) or isinstance(model, type) and issubclass(model, BaseAggregator):
+        return
+    cls = model if isinstance(model, type) else type(model)
+    same = getattr(aggregation, cls.__name__, None)
+    named = [n for n in names() if same is not None and get(n) is same]
+    hint = (f"pass galton.aggregation.{cls.__name__}(...) (the same parameters)"
+            + (f" or model={named[0]!r}" if named else "") if same is not None else
+            "pass a model name (galton.aggregator.names()) or a galton model object")
+    raise TypeError(f"model is a {cls.__module__}.{cls.__name__}, not a galton model: allocate reads the fitted "
+                    f"posteriors and data that galton's models keep; {hint}")
 
 
 def _categorical_only(data: Any, model: Any) -> None:

@@ -912,3 +912,17 @@ def test_random_state_none_or_a_generator_seeds_the_tie_break() -> None:
     with pytest.raises(TypeError, match=r"random_state must be a non-negative integer, a numpy Generator or None, "
                                         r"not 'seven'"):
         galton.allocate(df, 2, model="mv", random_state="seven")
+
+
+def test_a_crowd_kit_model_is_refused_naming_galtons() -> None:
+    """crowd-kit's DawidSkene as model= was fitted, then failed with "'DawidSkene' object has no
+    attribute 'judgments_'" (fitted: "model is not fitted"); it is refused up front, naming galton's."""
+    ck = pytest.importorskip("crowdkit.aggregation")
+    df = _repeated().drop_duplicates(["task", "worker"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # crowd-kit's own deprecation warnings of pandas
+        fitted = ck.DawidSkene(n_iter=10).fit(df)
+    for model, data in ((ck.DawidSkene(n_iter=10), df), (fitted, None), (fitted, df)):
+        with pytest.raises(TypeError, match=r"model is a crowdkit\.aggregation\..*DawidSkene, not a galton model: .*"
+                                            r"pass galton\.aggregation\.DawidSkene\(\.\.\.\) .* or model='ds'"):
+            galton.allocate(data, 1, model=model)
