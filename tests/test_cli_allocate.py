@@ -350,3 +350,19 @@ def test_workers_list_longer_than_a_file_name(tmp_path: Path, capsys: Any) -> No
         want = want or got
         assert got == want and set(pd.read_csv(io.StringIO(got))["worker"]) <= set(ids[:15])
     assert len(pd.read_csv(io.StringIO(want))) == 7  # one row a task
+
+
+def test_workers_file_headed_by_the_worker_column(tmp_path: Path, capsys: Any) -> None:
+    """A --workers file headed by the input's worker column (--worker-col rater) took the header for
+    a rater: plain Bradley-Terry gave rows to a rater 'rater' nobody has."""
+    src = tmp_path / "pairs.csv"
+    pd.DataFrame({"rater": list("abcabc"), "left": list("xxyyzx"), "right": list("yzzxxz"),
+                  "label": list("xxyxzz")}).to_csv(src, index=False)
+    ids = tmp_path / "raters.txt"
+    ids.write_text("rater\na\nd\n")
+    argv = ["allocate", src, "-n", 6, "--worker-col", "rater", "-o", "-", "-q", "--workers"]
+    rc, from_file, err = run([*argv, ids], capsys)
+    assert rc == 0, err
+    rc, listed, err = run([*argv, "a,d"], capsys)
+    assert rc == 0, err
+    assert from_file == listed and set(pd.read_csv(io.StringIO(listed))["worker"]) == {"a", "d"}

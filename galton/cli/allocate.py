@@ -50,8 +50,8 @@ def add_allocate(sub: Any) -> None:
                    "lists them): -m ds --param stopping=likelihood scores with DS run to convergence")
     a.add_argument("--workers", default=None, metavar="IDS|FILE",
                    help="the available workers: comma-separated ids, or a text file of ids (one a line or "
-                   "comma-separated, in CSV quotes an id with a comma; a first line 'worker' is a header): "
-                   "rank (task, worker) pairs (pairwise data: (left, right, worker) rows)")
+                   "comma-separated, in CSV quotes an id with a comma; a first line 'worker', or --worker-col's "
+                   "name, is a header): rank (task, worker) pairs (pairwise data: (left, right, worker) rows)")
     a.add_argument("--per-task", type=int, default=1, metavar="N", help="at most N rows per task (default 1)")
     a.add_argument("--per-worker", type=int, default=None, metavar="N", help="with --workers: at most N rows per worker")
     a.add_argument("--window", type=int, default=None, metavar="N",
@@ -122,7 +122,7 @@ def cmd_allocate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     for option, value in (("--per-task", args.per_task), ("--per-worker", args.per_worker), ("--window", args.window)):
         if value is not None and value < 1:
             raise CLIError(f"{option} must be >= 1, not {value}")
-    workers = None if args.workers is None else _worker_ids(args.workers)
+    workers = None if args.workers is None else _worker_ids(args.workers, args.worker_col)
     start = time.perf_counter()
     data = _load(args.input, (args.task_col, args.worker_col))
     layout = layout_by_model(args, data.column_names, "pass --model with a categorical model (such as -m bds) "
@@ -194,8 +194,10 @@ def _names_a(spec: str, kind: str) -> bool:
         return False
 
 
-def _worker_ids(spec: str) -> list[str]:
-    """The ids of ``--workers``: a text file of ids when ``spec`` names a file, else comma-separated."""
+def _worker_ids(spec: str, worker_col: str = "worker") -> list[str]:
+    """The ids of ``--workers``: a text file of ids when ``spec`` names a file, else comma-separated. A
+    file's first line ``worker`` or ``worker_col`` (the input's worker column) is a header (``rater``
+    became a rater of its own, welcome to plain Bradley-Terry)."""
     if _names_a(spec, "file"):
         check_readable(spec, "--workers")
         try:
@@ -203,7 +205,7 @@ def _worker_ids(spec: str) -> list[str]:
         except (OSError, UnicodeDecodeError) as exc:
             raise CLIError(f"--workers {spec!r}: cannot read it as UTF-8 text ({one_line(exc)})") from None
         rows = [[field.strip() for field in row] for row in csv.reader(text.splitlines())]
-        if rows and rows[0] == ["worker"]:
+        if rows and rows[0] in (["worker"], [worker_col]):
             rows = rows[1:]
         ids = [field for row in rows for field in row if field]  # CSV: "Smith, J" in quotes is one id
         if not ids:
