@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CELL_BYTES", "PAIR_BYTES", "SLOT_BYTES", "STRATEGIES", "allocatable", "check_arguments", "check_cells", "fitted_model",
-           "seed_of"]
+__all__ = ["CELL_BYTES", "PAIR_BYTES", "SLOT_BYTES", "STRATEGIES", "allocatable", "check_arguments", "check_cells",
+           "fitted_model", "seed_of"]
 
 STRATEGIES = ("uniform", "uncertainty", "eig")
 
