@@ -337,10 +337,13 @@ def _tasks(model: Any, judgments: Any, post: np.ndarray, budget: int, strategy: 
 
 def _current(judgments: Any, post: np.ndarray, t: np.ndarray) -> dict[str, np.ndarray]:
     """The current label and its posterior of the tasks ``t`` (none on data without judgments, where
-    the posterior has no label column to take a maximum of)."""
+    the posterior has no label column to take a maximum of). The label by galton's one tie rule, as
+    the model's ``labels_`` (a plain argmax took M-MSR's 0.5000000000000003 "b" over its label "a")."""
+    from .aggregator._estimator import argmax_ties_low
+
     if post.shape[1] == 0:
         return {"label": judgments.label_names[:0], "confidence": np.zeros(0)}
-    return {"label": judgments.label_names[post[t].argmax(axis=1)], "confidence": post[t].max(axis=1)}
+    return {"label": judgments.label_names[argmax_ties_low(post[t])], "confidence": post[t].max(axis=1)}
 
 
 def _pairs(model: Any, judgments: Any, post: np.ndarray, budget: int, strategy: str, workers: Sequence[Any],

@@ -926,3 +926,20 @@ def test_a_crowd_kit_model_is_refused_naming_galtons() -> None:
         with pytest.raises(TypeError, match=r"model is a crowdkit\.aggregation\..*DawidSkene, not a galton model: .*"
                                             r"pass galton\.aggregation\.DawidSkene\(\.\.\.\) .* or model='ds'"):
             galton.allocate(data, 1, model=model)
+
+
+def test_the_label_column_is_the_models_label_under_ties() -> None:
+    """The label column took a plain argmax of the posteriors: where M-MSR's split tasks came out
+    at (0.4999999999999997, 0.5000000000000003) it said "b" against the model's label "a" (galton's
+    one tie rule: values within 1e-9 of the maximum are tied, the lowest label wins)."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for t in range(200):
+        w = rng.choice(20, 2, replace=False)
+        rows += [(f"t{t}", f"w{w[0]}", "b"), (f"t{t}", f"w{w[1]}", "a" if t % 2 else "b")]
+    model = galton.aggregate(pd.DataFrame(rows, columns=["task", "worker", "label"]), "mmsr", random_state=0)
+    out = galton.allocate(None, 200, model=model, strategy="uniform")
+    assert len(out) == 200
+    assert out["label"].tolist() == model.labels_.loc[out["task"]].tolist()
+    tied = out[out["confidence"].round(12) == 0.5]
+    assert len(tied) > 5 and set(tied["label"]) == {"a"}
