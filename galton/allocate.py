@@ -13,6 +13,9 @@ bring, and return the ``budget`` best (task, slot) rows, ranked. Strategies:
   confusions) a one-coin worker whose accuracy is the crowd's mean agreement with the posteriors,
   its errors spread over the labels in use (not over declared labels nobody gives).
 
+Under every strategy, rows of equal score (to 12 places) come in the order of the seeded hash of
+the task id (``random_state``; pairwise data: of the pair's items).
+
 Relabelling the uncertain items beats labelling every item again (Sheng, Provost and Ipeirotis,
 KDD 2008). With ``per_task > 1`` a task has up to ``per_task`` slots; slot ``j`` is scored by the
 expected gain of the ``j``-th extra judgment (the outcomes of the ``j - 1`` before it enumerated),
@@ -40,6 +43,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from ._math import entropy_bits, splitmix64
+from .aggregator._results import check_output
 from .allocate_fit import STRATEGIES, check_arguments, check_cells, fitted_model, seed_of  # checks and fit
 
 __all__ = ["STRATEGIES", "allocate", "check_cells", "eig_binary", "expected_gain", "id_hash"]
@@ -181,7 +185,7 @@ def _confusions(model: Any, judgments: Any, post: np.ndarray) -> tuple[np.ndarra
 # ------------------------------------------------------------------------------------------------
 def allocate(data: Any, budget: int, *, strategy: str = "eig", model: Any = None,
              workers: Iterable[Any] | None = None, per_task: int = 1, per_worker: int | None = None,
-             window: int = 5, random_state: Any = 0, engine: Any = None, output: str | None = None,
+             window: int | None = None, random_state: Any = 0, engine: Any = None, output: str | None = None,
              task_col: str = "task", worker_col: str = "worker", label_col: str = "label", tie: Any = None,
              on_invalid: str = "raise", duplicates: str | None = None) -> Any:
     """The ``budget`` judgments to ask for next, ranked by expected gain (see the module docstring).
@@ -202,12 +206,14 @@ def allocate(data: Any, budget: int, *, strategy: str = "eig", model: Any = None
         per extra comparison as for categorical tasks)
     per_worker : with ``workers``, at most this many rows per worker (default: no limit)
     window : pairwise data: candidate pairs are items at most this many places apart in the ranking
+        (default 5); refused for categorical data, where it would change nothing
     random_state : an integer: the seed of the fit and of the hash that orders rows of equal score
         (every strategy); None: a seed drawn from fresh OS entropy (as galton's models take None), so
         equal scores come in another order each call; a numpy Generator (or anything
         ``numpy.random.default_rng`` takes): a seed drawn from it
     engine : passed to the fit ("local", "ray" or an engine); scoring runs on the gathered posteriors
-    output : "pandas", "polars" or "arrow"; default: the input's frame type
+    output : "pandas", "polars" or "arrow" (anything else refused before the fit, as by ``fit``);
+        default: the input's frame type (polars for a dict of columns)
     task_col, worker_col, label_col : the columns of categorical ``data`` (as in ``fit``); the
         result still names the task column ``task``
     tie, on_invalid : passed to the fit, as in ``fit``: the label that marks a tie in pairwise data
@@ -224,8 +230,9 @@ def allocate(data: Any, budget: int, *, strategy: str = "eig", model: Any = None
     ``judgments`` (so far).
     """
     check_arguments(budget, strategy, per_task, per_worker)
-    if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
+    if window is not None and (isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1):
         raise ValueError(f"window must be an integer >= 1, not {window!r}")
+    check_output(output)  # "dict" gave polars, any other value failed after the whole fit
     if workers is not None and not isinstance(workers, (str, bytes)):
         workers = list(workers)  # once: an iterator or generator read here was empty for the ranking
     if workers is not None and (isinstance(workers, (str, bytes)) or len(workers) == 0):
@@ -245,11 +252,11 @@ def allocate(data: Any, budget: int, *, strategy: str = "eig", model: Any = None
         raise ValueError("tie=, on_invalid= and duplicates= say how to read data; with data=None (a fitted model) "
                          "there is none to read: pass them to the fit, or the data with them")
     random_state = seed_of(random_state)  # before the fit: a Generator failed after it, in the hash
-    fitted = fitted_model(data, model, engine, random_state, columns)
+    fitted = fitted_model(data, model, engine, random_state, columns, window)
     if getattr(fitted, "comparisons_", None) is not None:
         from .allocate_pairwise import pairwise_rows
 
-        cols, kind = pairwise_rows(fitted, int(budget), strategy, int(per_task), int(window), random_state,
+        cols, kind = pairwise_rows(fitted, int(budget), strategy, int(per_task), int(window or 5), random_state,
                                    workers, per_worker)
     else:
         judgments = fitted.judgments_
@@ -300,7 +307,7 @@ def _frame(cols: dict[str, Any], kind: str) -> Any:
                       if np.asarray(v).dtype == object else v for k, v in cols.items()})
     if kind == "arrow":
         return table
-    if kind not in ("polars", "dict"):
+    if kind not in ("polars", "dict"):  # "dict": the input's kind of a dict of columns (output= refuses it)
         raise ValueError(f"output must be 'pandas', 'polars' or 'arrow', not {kind!r}")
     import polars as pl
 

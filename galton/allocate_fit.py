@@ -45,14 +45,21 @@ def allocatable(cls: type, name: str) -> None:
                          f"{kind} data, which has no next judgment to rank")
 
 
-def fitted_model(data: Any, model: Any, engine: Any, random_state: int, columns: dict[str, Any]) -> Any:
+def fitted_model(data: Any, model: Any, engine: Any, random_state: int, columns: dict[str, Any],
+                 window: int | None = None) -> Any:
     """The fitted model :func:`galton.allocate` ranks with: ``model`` as given when fitted and
-    ``data`` is None, else fitted on ``data`` (``columns``: the reading options of the fit)."""
+    ``data`` is None, else fitted on ``data`` (``columns``: the reading options of the fit). Options
+    of the other kind of data (``duplicates``, ``window``) are refused before the fit."""
     from ._api import aggregate
     from .aggregator import get, parameters
 
-    if "duplicates" in columns:
-        _categorical_only(data, model)
+    kind = _kind(data, model) if "duplicates" in columns or window is not None else None
+    if "duplicates" in columns and kind == "pairwise":  # the fit failed: "bt has no parameter 'duplicates'"
+        raise ValueError("duplicates is for categorical data (task, worker, label); this data is pairwise, where "
+                         "a rater's repeated comparisons of a pair each count: leave out duplicates=")
+    if window is not None and kind == "categorical":  # it changed nothing, without a word (the CLI refused it)
+        raise ValueError("window is for pairwise data (left, right columns): how far apart in the ranking two "
+                         "items may be to be compared; leave it out for categorical data")
     fitted = getattr(model, "judgments_", None) is not None or getattr(model, "comparisons_", None) is not None
     if model is not None and not isinstance(model, str):
         _galton_model(model)
@@ -100,20 +107,20 @@ def _galton_model(model: Any) -> None:
                     f"posteriors and data that galton's models keep; {hint}")
 
 
-def _categorical_only(data: Any, model: Any) -> None:
-    """Refuse ``duplicates=`` for pairwise data, as ``galton aggregate`` refuses ``--duplicates``
-    (the fit failed with "bt (BradleyTerry) has no parameter 'duplicates'")."""
+def _kind(data: Any, model: Any) -> str | None:
+    """The kind of data ("categorical", "pairwise"...) the model is fitted on, before the fit: the
+    model's, else read from the data's columns; None where the fit refuses the data (no data, or the
+    columns of both layouts)."""
     from ._api import data_columns, detect_kind
     from .aggregator import get
 
-    if model is None:
-        cols = set(data_columns(data))  # both layouts: galton.aggregate refuses the data as ambiguous
-        kind = "categorical" if {"task", "worker", "label"} <= cols else detect_kind(list(cols))
-    else:
-        kind = getattr(get(model) if isinstance(model, str) else type(model), "kind", "categorical")
-    if kind == "pairwise":
-        raise ValueError("duplicates is for categorical data (task, worker, label); this data is pairwise, where "
-                         "a rater's repeated comparisons of a pair each count: leave out duplicates=")
+    if model is not None:
+        cls = get(model) if isinstance(model, str) else model if isinstance(model, type) else type(model)
+        return getattr(cls, "kind", "categorical")
+    cols = set(data_columns(data))
+    if data is None or {"task", "worker", "label", "left", "right"} <= cols:
+        return None
+    return detect_kind(list(cols))
 
 
 #: bytes per (task, worker) cell of allocation with ``workers=`` (score, gain, done flag, the sort's

@@ -943,3 +943,19 @@ def test_the_label_column_is_the_models_label_under_ties() -> None:
     assert out["label"].tolist() == model.labels_.loc[out["task"]].tolist()
     tied = out[out["confidence"].round(12) == 0.5]
     assert len(tied) > 5 and set(tied["label"]) == {"a"}
+
+
+def test_window_on_categorical_data_and_output_dict_are_refused() -> None:
+    """window= on categorical data changed nothing without a word (the CLI refused --window), and
+    output="dict" returned polars (galton's fit refuses it); both are refused before the fit. A dict
+    of columns still comes back as polars, its frame kind."""
+    df = _repeated().drop_duplicates(["task", "worker"])
+    for data, model in ((df, None), (df, "ds"), (None, galton.aggregate(df, "mv"))):
+        with pytest.raises(ValueError, match=r"window is for pairwise data \(left, right columns\)"):
+            galton.allocate(data, 1, model=model, window=3)
+    with pytest.raises(ValueError, match=r"output must be 'pandas', 'polars' or 'arrow', not 'dict'"):
+        galton.allocate(df, 1, output="dict")
+    assert isinstance(galton.allocate(df.to_dict("list"), 1, model="mv"), pl.DataFrame)
+    pairs = pd.DataFrame({"worker": list("abcabc"), "left": list("xxyyzx"), "right": list("yzzxxz"),
+                          "label": list("xxyxzz")})
+    assert len(galton.allocate(pairs, 10, window=1)) == 2 < len(galton.allocate(pairs, 10))  # x-y-z: 2 neighbours

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
@@ -366,3 +367,28 @@ def test_workers_file_headed_by_the_worker_column(tmp_path: Path, capsys: Any) -
     rc, listed, err = run([*argv, "a,d"], capsys)
     assert rc == 0, err
     assert from_file == listed and set(pd.read_csv(io.StringIO(listed))["worker"]) == {"a", "d"}
+
+
+def test_help_says_what_the_seed_and_the_strategies_do(judgments: Path, capsys: Any) -> None:
+    """--seed said "uniform's tie break", but the seeded hash orders equal scores under every
+    strategy; --strategy described uncertainty for categorical data only."""
+    rc, out, _ = run(["allocate", "--help"], capsys)
+    text = " ".join(out.split())
+    assert rc == 0
+    assert "orders rows of equal score (every strategy)" in text and "uniform's tie break" not in text
+    assert "Phi(-|d|/s)" in text and "least-compared pairs" in text
+    import galton.cli.allocate as cli
+
+    assert ".jsonl" in cli.__doc__
+    # every task alike (each judged "cat" by two workers): eig scores are all equal, the seed orders them
+    src = judgments.parent / "alike.csv"
+    pd.DataFrame({"task": np.repeat([f"t{i}" for i in range(12)], 2), "worker": ["a", "b"] * 12,
+                  "label": "cat"}).to_csv(src, index=False)
+    orders = set()
+    for s in (0, 1, 2):
+        rc, out, err = run(["allocate", src, "-n", 12, "--model", "mv", "--seed", s, "-q"], capsys)
+        assert rc == 0, err
+        table = pd.read_csv(io.StringIO(out))
+        assert table["score"].nunique() == 1
+        orders.add(tuple(table["task"]))
+    assert len(orders) == 3

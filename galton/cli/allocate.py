@@ -9,7 +9,7 @@
 
 The output is checked first (:func:`galton.io.plan_output`), then the input is read once, the
 model fitted, the tasks scored and the ranked table written atomically (``.csv``, ``.tsv``,
-``.parquet`` or ``.pq``; ``-`` or no ``--output``: CSV on standard output).
+``.jsonl``, ``.parquet`` or ``.pq``; ``-`` or no ``--output``: CSV on standard output).
 """
 
 from __future__ import annotations
@@ -41,8 +41,10 @@ def add_allocate(sub: Any) -> None:
                    "or - for CSV on standard input")
     a.add_argument("--budget", "-n", type=int, required=True, metavar="N", help="judgments to ask for (>= 1)")
     a.add_argument("--strategy", "-s", choices=("eig", "uncertainty", "uniform"), default="eig",
-                   help="eig: expected information gain (default); uncertainty: 1 - max posterior; "
-                   "uniform: fewest judgments first (the baseline)")
+                   help="eig: expected information gain (default; pairwise: about the pair's score difference); "
+                   "uncertainty: 1 - max posterior (pairwise: the probability that the pair's current order is "
+                   "wrong, Phi(-|d|/s)); uniform: fewest judgments first (pairwise: least-compared pairs; the "
+                   "baseline)")
     a.add_argument("--model", "-m", default=None, help="model name (see `galton models`); default: galton's default "
                    "for the data (bds for categorical judgments, bt for pairwise)")
     a.add_argument("--param", type=model_param, action="append", default=None, metavar="KEY=VALUE",
@@ -53,13 +55,15 @@ def add_allocate(sub: Any) -> None:
                    "comma-separated, in CSV quotes an id with a comma; a first line 'worker', or --worker-col's "
                    "name, is a header): rank (task, worker) pairs (pairwise data: (left, right, worker) rows)")
     a.add_argument("--per-task", type=int, default=1, metavar="N", help="at most N rows per task (default 1)")
-    a.add_argument("--per-worker", type=int, default=None, metavar="N", help="with --workers: at most N rows per worker")
+    a.add_argument("--per-worker", type=int, default=None, metavar="N",
+                   help="with --workers: at most N rows per worker")
     a.add_argument("--window", type=int, default=None, metavar="N",
                    help="pairwise data: compare items at most N places apart in the ranking (default 5)")
     a.add_argument("--task-col", default="task", metavar="C", help="task column (default: task)")
     a.add_argument("--worker-col", default="worker", metavar="C", help="worker column (default: worker)")
     a.add_argument("--label-col", default="label", metavar="C", help="label column (default: label)")
-    a.add_argument("--seed", type=seed, default=0, metavar="N", help="seed of the fit and of uniform's tie break")
+    a.add_argument("--seed", type=seed, default=0, metavar="N",
+                   help="seed of the fit and of the hash that orders rows of equal score (every strategy)")
     a.add_argument("--engine", choices=("local", "ray"), default=None, help="where the fit runs (default: local)")
     add_on_invalid(a)
     a.add_argument("--duplicates", choices=("keep", "first", "last", "raise"), default=None,
@@ -142,7 +146,7 @@ def cmd_allocate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             data, model = None, _fitted_dropping(data, model, args)
         table = allocate(data, args.budget, strategy=args.strategy, model=model, workers=workers,
                          per_task=args.per_task, per_worker=args.per_worker,
-                         window=5 if args.window is None else args.window,
+                         window=args.window,
                          random_state=args.seed, engine=args.engine, output="arrow",
                          **({} if data is None else {"duplicates": args.duplicates}))
     if not args.quiet:
