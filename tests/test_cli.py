@@ -515,7 +515,7 @@ def test_duplicates_option(tmp_path: Path, capsys) -> None:
     pairs = tmp_path / "p.csv"
     pairs.write_text("worker,left,right,label\na,x,y,x\nb,x,y,y\n")
     rc, _, err = run(["aggregate", pairs, "--duplicates", "first"], capsys)
-    assert rc == 2 and "--duplicates is for categorical data" in err, err
+    assert rc == 2 and "--duplicates is for categorical and multilabel data" in err, err
     rc, out, _ = run(["aggregate", "--help"], capsys)
     assert "--duplicates {keep,first,last,raise}" in out
 

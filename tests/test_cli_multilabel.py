@@ -298,3 +298,31 @@ def test_blank_and_spaced_tags_follow_one_rule_in_every_format(tmp_path, capsys)
     # by hand: t1 holds a in 2 of 3 sets, "" is no tag; t2's " a" and "a " are a (2 of 3); t3: b in 2 of 3
     assert got["csv"] == "task,labels,p_a,p_b\nt1,a,{0},0.0\nt2,a,{0},0.0\nt3,b,{1},{0}\n".format(2 / 3, 1 / 3)
     assert got["parquet"] == got["csv"] == got["jsonl"]
+
+
+def test_duplicates_for_multilabel_data(tmp_path, capsys):
+    """Docs hunt: the warning of repeated (task, worker) rows said --duplicates, which multilabel data
+    refused ("--duplicates is for categorical data"). Now it chooses the rows as in Python, once for
+    every tag: first / last keep one row of each pair (the labels of the file without the other row),
+    keep counts both quietly, raise refuses them; the default warns once."""
+    src = tmp_path / "mdup.csv"
+    src.write_text("task,worker,label\n1,a,x|y\n1,a,x\n1,b,y\n2,a,x\n2,b,x\n")
+    ml = [src, "--kind", "multilabel"]
+    rc, out, err = run([*ml, "-m", "mv", "--duplicates", "raise", "-o", tmp_path / "r.csv"], capsys)
+    assert rc == 2 and "1 repeated (task, worker) pair(s) (rows 1)" in err and not (tmp_path / "r.csv").exists()
+    for choice, kept in (("first", "1,a,x|y\n1,b,y\n"), ("last", "1,a,x\n1,b,y\n")):
+        alone = tmp_path / f"{choice}.csv"
+        alone.write_text("task,worker,label\n" + kept + "2,a,x\n2,b,x\n")
+        rc, out, err = run([*ml, "-m", "ds", "--duplicates", choice, "-o", tmp_path / "r.csv"], capsys)
+        assert rc == 0 and "warning" not in err, err
+        assert "judgments   4\n" in out and "dropped     1 rows repeating a (task, worker) pair" in out
+        rc, _, err = run([alone, "--kind", "multilabel", "-m", "ds", "-o", tmp_path / "want.csv"], capsys)
+        assert rc == 0, err
+        assert (tmp_path / "r.csv").read_text() == (tmp_path / "want.csv").read_text()
+    # mv by hand: first 1 a:[x, y], b:[y] -> y (x ties, to no); last 1 a:[x], b:[y] -> none
+    assert run([*ml, "-m", "mv", "--duplicates", "first", "-o", "-"], capsys)[1].splitlines()[1].startswith("1,y,")
+    assert run([*ml, "-m", "mv", "--duplicates", "last", "-o", "-"], capsys)[1].splitlines()[1].startswith('1,"",')
+    rc, out, err = run([*ml, "-m", "ds", "--duplicates", "keep"], capsys)
+    assert rc == 0 and "warning" not in err and "judgments   5\n" in out
+    rc, out, err = run([*ml, "-m", "ds"], capsys)
+    assert rc == 0 and err.count("row(s) repeat a (task, worker) pair ((1, 'a'))") == 1, err

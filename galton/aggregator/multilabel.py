@@ -23,6 +23,8 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
+from .._warnings import quiet
+from ..data._repeats import REPEATS_KEY, one_row_per_pair
 from ..data._validate import check_on_invalid, missing_columns, null_mask, one_row, raise_nulls, row_index
 from ..judgments import ColumnError
 from ._estimator import fit_options_set
@@ -142,14 +144,20 @@ class BinaryRelevance:
         return f"BinaryRelevance(base_aggregator={self.base_aggregator!r})"
 
     def fit(self, data: Any, *, task_col: str = "task", worker_col: str = "worker",
-            label_col: str = "label", on_invalid: str = "raise") -> "BinaryRelevance":
+            label_col: str = "label", on_invalid: str = "raise", duplicates: str | None = None) -> "BinaryRelevance":
         """Fit one copy of the base model per label. ``data``: a pandas or polars frame, an Arrow
         table, a path or a dict of columns, with ``task``, ``worker`` and ``label`` (other names via
         ``task_col=`` etc.), the label a list of labels per row (an empty list or a missing value
         such as None, NaN or ``pd.NA``: no label applies; a missing value inside a list is no
         label). ``on_invalid``: ``"raise"`` (default) for a row without a task or a worker, or
-        ``"drop"`` to leave such rows out."""
+        ``"drop"`` to leave such rows out. ``duplicates``: rows that repeat a (task, worker) pair,
+        whatever their label lists, as the categorical models' ``fit`` takes it, applied once to
+        the rows before they are split per label: kept as judgments of their own in every label's
+        fit, with one warning (None, the default) or without (``"keep"``, crowd-kit's way), one row
+        of each pair kept (``"first"`` / ``"last"`` in row order), or refused (``"raise"``)."""
         check_on_invalid(on_invalid)
+        if duplicates not in (None, "keep", "first", "last", "raise"):
+            raise ValueError(f"duplicates must be one of 'keep', 'first', 'last', 'raise', not {duplicates!r}")
         base = self.base_aggregator
         if base is None:  # set to None after construction: the default still
             from .majority_vote import MajorityVote
@@ -167,11 +175,12 @@ class BinaryRelevance:
 
         kind = frame_kind(data)
         if kind == "pandas" and hasattr(data, "columns"):
-            return self._fit_pandas(data, base, cols, hint, on_invalid)
-        return self._fit_arrow(data, base, cols, hint, on_invalid, "arrow" if kind == "arrow" else "polars")
+            return self._fit_pandas(data, base, cols, hint, on_invalid, duplicates)
+        return self._fit_arrow(data, base, cols, hint, on_invalid, "arrow" if kind == "arrow" else "polars",
+                               duplicates)
 
     def _fit_pandas(self, data: Any, base: Any, cols: tuple[str, str, str], hint: str,
-                    on_invalid: str) -> "BinaryRelevance":
+                    on_invalid: str, duplicates: str | None) -> "BinaryRelevance":
         """pandas in, pandas out in crowd-kit's layout."""
         import pandas as pd
         import pyarrow as pa
@@ -185,8 +194,12 @@ class BinaryRelevance:
             raise_nulls(pa.table({c: pa.array(np.zeros(bad.size), mask=m) for c, m in nulls.items()}),
                         list(nulls), index)
         rows = np.flatnonzero(~bad)
-        sets = label_sets(data[label_col].to_numpy()[rows].tolist(), label_col, rows, index)
         tasks, workers = data[task_col].to_numpy()[rows], data[worker_col].to_numpy()[rows]
+        (t, t_names), (w, w_names) = pd.factorize(tasks), pd.factorize(workers)
+        keep = one_row_per_pair(t, w, np.asarray(t_names), np.asarray(w_names), duplicates, rows, index)
+        if keep is not None:  # one row of each (task, worker) pair, for every label alike
+            rows, tasks, workers = rows[keep], tasks[keep], workers[keep]
+        sets = label_sets(data[label_col].to_numpy()[rows].tolist(), label_col, rows, index)
         _check_copies(base, sets, pd.unique(tasks).size, pd.unique(workers).size)
         chosen: dict[Any, list[Any]] | None = None
         self.aggregators_: dict[Any, Any] = {}
@@ -210,11 +223,12 @@ class BinaryRelevance:
         return self
 
     def _fit_arrow(self, data: Any, base: Any, cols: tuple[str, str, str], hint: str, on_invalid: str,
-                   out: str) -> "BinaryRelevance":
+                   out: str, duplicates: str | None) -> "BinaryRelevance":
         """polars, Arrow, a path or a dict in: results as polars or Arrow tables sorted by task."""
         import pyarrow as pa
         import pyarrow.compute as pc
 
+        from ..data._encode import encode_column
         from ..io import to_arrow
 
         table = to_arrow(data)
@@ -227,6 +241,10 @@ class BinaryRelevance:
             rows = np.arange(table.num_rows)
         if rows.size < table.num_rows:
             table = table.take(pa.array(rows))
+        (t, t_names), (w, w_names) = (encode_column(table.column(c)) for c in (task_col, worker_col))
+        keep = one_row_per_pair(t, w, t_names, w_names, duplicates, rows)
+        if keep is not None:  # one row of each (task, worker) pair, for every label alike
+            table, rows = table.take(pa.array(keep)), rows[keep]
         labels_type = table.column(label_col).type
         sets = label_sets(table.column(label_col).to_pylist(), label_col, rows)
         tasks, workers = table.column(task_col), table.column(worker_col)
@@ -258,8 +276,8 @@ class BinaryRelevance:
         return self
 
     def fit_predict(self, data: Any, **options: Any) -> Any:
-        """Fit and return ``labels_`` (``options``: ``task_col=`` etc. and ``on_invalid=``, as in
-        :meth:`fit`)."""
+        """Fit and return ``labels_`` (``options``: ``task_col=`` etc., ``on_invalid=`` and
+        ``duplicates=``, as in :meth:`fit`)."""
         return self.fit(data, **options).labels_
 
 
@@ -296,9 +314,10 @@ def _check_copies(base: Any, sets: list[tuple[Any, ...]], n_tasks: int, n_worker
 
 
 def _fit_one(base: Any, label: Any, binary: Any) -> Any:
-    """A fresh copy of ``base`` fitted on one label's binary answers."""
+    """A fresh copy of ``base`` fitted on one label's binary answers (repeated (task, worker) rows:
+    :meth:`BinaryRelevance.fit` warned of them once, not once per label)."""
     model = _clone(base)
-    with fit_options_set(warning_context=f"tag {label!r}: "):  # which tag did not converge
+    with fit_options_set(warning_context=f"tag {label!r}: "), quiet(REPEATS_KEY):  # which tag did not converge
         model.fit(binary)
     return model
 

@@ -161,8 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "itself or a label that is neither item; choice data: a list with fewer than two items or "
                    "an item twice, a choice outside the options): fail (default) or drop them")
     agg.add_argument("--duplicates", choices=("keep", "first", "last", "raise"), default=None,
-                     help="rows that repeat a (task, worker) pair (categorical data): keep each as a judgment "
-                     "of its own (keep, as crowd-kit; the default, with a warning when there are any), keep "
+                     help="rows that repeat a (task, worker) pair (categorical and multilabel data): keep each as a "
+                     "judgment of its own (keep, as crowd-kit; the default, with a warning when there are any), keep "
                      "the first or the last in row order, or fail (raise)")
     add_max_memory(agg)
     agg.add_argument("--quiet", "-q", action="store_true",

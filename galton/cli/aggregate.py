@@ -303,8 +303,9 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             raise CLIError(f"--model {args.model} is a {model_kind} model and {args.input} holds categorical "
                            f"judgments (task, worker, label); {hint}, or pick a categorical model (galton models)")
     check_kind_options(args, kind)
-    if args.duplicates is not None and kind != "categorical":
-        raise CLIError(f"--duplicates is for categorical data (task, worker, label); this input is {kind}")
+    if args.duplicates is not None and kind not in ("categorical", "multilabel"):
+        raise CLIError(f"--duplicates is for categorical and multilabel data (task, worker, label); this input is "
+                       f"{kind}")
     if kind == "multilabel":
         if dir_output(args.output):
             raise CLIError("--output for multilabel data must be a file (.parquet, .pq, .csv, .tsv, .jsonl) or -")

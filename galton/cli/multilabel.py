@@ -259,7 +259,8 @@ def aggregate_multilabel(table: Any, args: argparse.Namespace, out: TextIO, err:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            model.fit(data, task_col=args.task_col, worker_col=args.worker_col, label_col=args.label_col)
+            model.fit(data, task_col=args.task_col, worker_col=args.worker_col, label_col=args.label_col,
+                      duplicates=args.duplicates)
     finally:
         if owned is not None:
             owned.close()
@@ -272,10 +273,14 @@ def aggregate_multilabel(table: Any, args: argparse.Namespace, out: TextIO, err:
     if not args.quiet:
         sets = model.labels_.column("label").to_pylist()
         tagged = sum(1 for s in sets if len(s))
+        used = next((m.judgments_.n_judgments for m in model.aggregators_.values()
+                     if getattr(m, "judgments_", None) is not None), data.num_rows)  # the rows each tag's fit read
         rows_out = [("kind", "multilabel"), ("model", f"{name} inside BinaryRelevance"),
                     ("tasks", f"{len(sets):,} ({tagged:,} with at least one tag)"),
-                    ("judgments", f"{data.num_rows:,}"), ("tags", f"{len(model.aggregators_):,}"),
-                    ("seconds", f"{seconds:.2f}")]
+                    ("judgments", f"{used:,}"), ("tags", f"{len(model.aggregators_):,}")]
+        if used < data.num_rows:  # --duplicates first / last
+            rows_out.append(("dropped", f"{data.num_rows - used:,} rows repeating a (task, worker) pair"))
+        rows_out.append(("seconds", f"{seconds:.2f}"))
         rows_out += scored
         rows_out.append(("output", NO_OUTPUT if args.output is None else args.output))
         summary = err if args.output == "-" else out

@@ -6,14 +6,19 @@ says so once (:func:`warn_repeated_pairs`); ``duplicates='keep'`` given keeps th
 from __future__ import annotations
 
 import warnings
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
 from .._warnings import caller_stacklevel, quieted
-from ._validate import MAX_EXAMPLES
+from ._validate import MAX_EXAMPLES, example_rows
 
-__all__ = ["REPEATS_KEY", "repeated_pairs", "warn_repeated_pairs"]
+__all__ = ["KEEP_HINT", "REPEATS_KEY", "one_row_per_pair", "repeated_pairs", "warn_repeated_pairs"]
+
+#: what to do about repeated pairs that ``duplicates="raise"`` refused (the command line's words:
+#: :data:`galton.cli._common.CLI_HINTS`)
+KEEP_HINT = "pass duplicates='keep' to count them as separate votes, or 'first'/'last'"
 
 #: the :func:`galton._warnings.quiet` key of the warning (the command line's ``--duplicates keep``)
 REPEATS_KEY = "repeated_pairs"
@@ -53,3 +58,36 @@ def warn_repeated_pairs(judgments: Any) -> None:
         f"for independent workers' and its confidence and that worker's skill rise; pass duplicates='first' or "
         f"'last'{where} to keep one row of each pair (CLI: --duplicates first), or duplicates='keep' to count every "
         "row without this warning", UserWarning, stacklevel=caller_stacklevel())
+
+
+def one_row_per_pair(task: np.ndarray, worker: np.ndarray, task_names: np.ndarray, worker_names: np.ndarray,
+                     duplicates: str | None, rows: np.ndarray | None = None, index: Any = None) -> np.ndarray | None:
+    """The positions of the rows that ``duplicates`` keeps of rows with these task and worker codes
+    (``task_names`` / ``worker_names``: the values of the codes), as ``Judgments.from_any`` keeps
+    them: None (every row) for ``"keep"`` and for None, which warns of repeated pairs
+    (:func:`warn_repeated_pairs`); the first or the last row of each pair in row order for
+    ``"first"`` / ``"last"``; a ValueError naming the repeated rows (``rows``: their positions in the
+    input, ``index``: a pandas frame's own index) for ``"raise"``."""
+    if duplicates not in (None, "keep", "first", "last", "raise"):
+        raise ValueError(f"duplicates must be one of 'keep', 'first', 'last', 'raise', not {duplicates!r}")
+    n_workers = max(len(worker_names), 1)
+    if duplicates is None:
+        warn_repeated_pairs(SimpleNamespace(task=task, worker=worker, n_workers=n_workers, n_judgments=len(task),
+                                            task_names=np.asarray(task_names), worker_names=np.asarray(worker_names)))
+    if duplicates in (None, "keep"):
+        return None
+    key = np.asarray(task, dtype=np.int64) * n_workers + np.asarray(worker, dtype=np.int64)
+    order = np.argsort(key, kind="stable")
+    sk = key[order]
+    first = np.ones(sk.size, dtype=bool)
+    first[1:] = sk[1:] != sk[:-1]
+    if duplicates == "raise":
+        if not first.all():
+            again = np.sort(order[~first])
+            again = again if rows is None else np.asarray(rows)[again]
+            raise ValueError(f"{again.size} repeated (task, worker) pair(s) ({example_rows(again, index)}); "
+                             + KEEP_HINT)
+        return None
+    last = np.ones(sk.size, dtype=bool)
+    last[:-1] = sk[1:] != sk[:-1]
+    return np.sort(order[first if duplicates == "first" else last])

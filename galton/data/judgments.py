@@ -23,6 +23,7 @@ import pyarrow as pa
 from .._warnings import caller_stacklevel, quieted
 from ..io._read import FrameKind, check_columns, frame_kind, to_arrow
 from ._base import EncodedData
+from ._repeats import KEEP_HINT
 from ._encode import (encode_column, id_lookup, label_lookup, parse_number, plain_column, readonly, recode_labels,
                       retuple, untuple_frame)
 from ._validate import (COLUMN_HINT, MAX_EXAMPLES, example_rows, missing_columns, null_mask, raise_nulls,
@@ -185,7 +186,7 @@ class Judgments(EncodedData):
                     dup_rows = dup_rows if kept is None else kept[dup_rows]
                     raise ValueError(
                         f"{dup_rows.size} repeated (task, worker) pair(s) ({example_rows(dup_rows, index)}); "
-                        "pass duplicates='keep' to count them as separate votes, or 'first'/'last'"
+                        + KEEP_HINT
                     )
             else:
                 if duplicates == "first":

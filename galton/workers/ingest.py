@@ -56,6 +56,7 @@ from ..io._text import one_line
 from ..io._types import common_int_type
 from .._gold import read_gold
 from .._warnings import caller_stacklevel
+from ..data._repeats import KEEP_HINT
 from ..data._validate import COLUMN_HINT
 from ..data.judgments import label_codes, label_lookup, warn_float_classes, warn_spaced_labels
 from ..judgments import ColumnError, frame_kind, to_arrow
@@ -410,8 +411,7 @@ def ingest(engine: Any, source: Any, *, task_col: str = "task", worker_col: str 
     if errors:
         raise ValueError(
             f"{sum(e[0] for e in errors)} repeated (task, worker) pair(s) (in tasks "
-            f"{[t for e in errors for t in e[1]][:_MAX_EXAMPLES]}); pass duplicates='keep' to count them "
-            "as separate votes, or 'first'/'last'"
+            f"{[t for e in errors for t in e[1]][:_MAX_EXAMPLES]}); {KEEP_HINT}"
         )
     counts = [i[0] for i in infos]
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)

@@ -282,3 +282,62 @@ def test_the_memory_guard_counts_every_tags_fitted_copy(frame):
         galton.BinaryRelevance(galton.MajorityVote()).fit(data)
     with memory_limit("2M"):
         assert len(galton.BinaryRelevance(galton.MajorityVote()).fit(data).aggregators_) == 20
+
+
+@pytest.mark.parametrize("frame", ["pandas", "polars"])
+def test_repeated_pairs_warn_once_and_duplicates_picks_the_rows(frame):
+    """Docs hunt: the warning of repeated (task, worker) rows told users to pass duplicates=, which
+    BinaryRelevance.fit refused (TypeError), and came once per tag (20 tags: 20 copies). Now a
+    (task, worker) pair given twice, whatever its tag sets, is one repeat: one warning for the fit;
+    "first" / "last" keep one row of each pair for every tag alike (the result of the data without
+    the other rows), "keep" counts every row quietly, "raise" names the repeated rows."""
+    rows = [("t1", "a", ["x", "y"]), ("t1", "b", ["y"]), ("t1", "a", ["x"]), ("t1", "c", ["z"]),
+            ("t2", "a", ["x"]), ("t2", "b", ["x", "w"]), ("t2", "c", ["w"]), ("t2", "b", ["y"])]
+    df = pd.DataFrame(rows, columns=["task", "worker", "label"])
+    first, last = df.drop(index=[2, 7]), df.drop(index=[0, 5])
+
+    def convert(d):
+        if frame == "pandas":
+            return d.reset_index(drop=True)
+        pl = pytest.importorskip("polars")
+        return pl.from_pandas(d)
+
+    def labels(m):
+        got = m.labels_
+        return got.to_dict() if frame == "pandas" else dict(got.rows())
+
+    def fit(d, **options):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model = galton.BinaryRelevance(galton.DawidSkene()).fit(convert(d), **options)
+        return model, [str(w.message) for w in caught if "repeat a (task, worker) pair" in str(w.message)]
+
+    model, said = fit(df)
+    assert len(said) == 1 and said[0].startswith("2 row(s) repeat a (task, worker) pair (('t1', 'a'), ('t2', 'b'))")
+    assert all(m.judgments_.n_judgments == 8 for m in model.aggregators_.values())  # every row counts
+    kept, said = fit(df, duplicates="keep")
+    assert not said and labels(kept) == labels(model)
+    for choice, want in (("first", first), ("last", last)):
+        got, said = fit(df, duplicates=choice)
+        alone, _ = fit(want)
+        assert not said and labels(got) == labels(alone) and sorted(got.aggregators_) == sorted(alone.aggregators_)
+        for tag, sub in got.aggregators_.items():
+            assert sub.judgments_.n_judgments == 6
+            np.testing.assert_allclose(np.asarray(sub.posteriors_), np.asarray(alone.aggregators_[tag].posteriors_))
+    # by hand with majority vote: the first rows give t1 a:[x, y], b:[y], c:[z] and t2 a:[x], b:[x, w], c:[w]
+    # (two votes of three: y; w and x); the last ones t1 b:[y], a:[x], c:[z] and t2 a:[x], c:[w], b:[y] (none)
+    mv = galton.BinaryRelevance(galton.MajorityVote())
+    assert labels(mv.fit(convert(df), duplicates="first")) == {"t1": ["y"], "t2": ["w", "x"]}
+    assert labels(mv.fit(convert(df), duplicates="last")) == {"t1": [], "t2": []}
+    with pytest.raises(ValueError, match=r"2 repeated \(task, worker\) pair\(s\) \(rows 2, 7\); pass "
+                                         r"duplicates='keep' to count them as separate votes, or 'first'/'last'"):
+        galton.BinaryRelevance().fit(convert(df), duplicates="raise")
+    with pytest.raises(ValueError, match="duplicates must be one of 'keep', 'first', 'last', 'raise', not 'all'"):
+        galton.BinaryRelevance().fit(convert(df), duplicates="all")
+
+
+def test_duplicates_raise_names_rows_by_the_frames_own_index():
+    df = pd.DataFrame({"task": [1, 1, 2], "worker": ["a", "a", "a"], "label": [["x"], ["y"], []]},
+                      index=["r0", "r1", "r2"])
+    with pytest.raises(ValueError, match=r"1 repeated \(task, worker\) pair\(s\) \(rows with index 'r1'\)"):
+        galton.BinaryRelevance().fit(df, duplicates="raise")
