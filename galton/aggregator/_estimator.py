@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from .._warnings import caller_stacklevel
-from ..data._repeats import warn_repeated_pairs
+from ..data._repeats import RISE, warn_repeated_pairs
 from ..judgments import Judgments, encode_gold
 from ._deferred import DeferredResult, add_pending
 from ._jit import twin
@@ -187,10 +187,13 @@ class BaseAggregator:
             self.__dict__.pop(name, None)
         self.__dict__.pop("_workers", None)  # the worker report of the previous fit (workers_)
 
+    #: what repeated (task, worker) rows do to this model's results, in their warning
+    _repeats_effect = RISE
+
     def _warn_repeats(self, judgments: Any) -> None:
         """The warning of repeated (task, worker) rows that nobody chose to keep (categorical models)."""
         if getattr(self, "kind", "categorical") == "categorical":
-            warn_repeated_pairs(judgments)
+            warn_repeated_pairs(judgments, self._repeats_effect)
 
     def _prepare(self, data: Any, gold: Any = None, *, task_col: str = "task",
                  worker_col: str = "worker", label_col: str = "label",

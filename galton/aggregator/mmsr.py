@@ -168,6 +168,9 @@ class MMSR(EMAggregator):
 
     _empty_attrs = {"skills_": ("worker", "skill")}
     monotone = False
+    #: the skills read a worker's last row of a task (:func:`shard_pairs`); the vote counts every row
+    _repeats_effect = ("its vote counts each row, so its confidence rises (the skills read only a worker's last "
+                       "row of a task, as crowd-kit's)")
     change_name = "change of u v'"
 
     def __init__(self, n_iter: int = 10000, tol: float = 1e-10, random_state: Any = 0, *,

@@ -14,7 +14,7 @@ import numpy as np
 from .._warnings import caller_stacklevel, quieted
 from ._validate import MAX_EXAMPLES, example_rows
 
-__all__ = ["KEEP_HINT", "REPEATS_KEY", "one_row_per_pair", "repeated_pairs", "warn_repeated_pairs"]
+__all__ = ["KEEP_HINT", "REPEATS_KEY", "RISE", "one_row_per_pair", "repeated_pairs", "warn_repeated_pairs"]
 
 #: what to do about repeated pairs that ``duplicates="raise"`` refused (the command line's words:
 #: :data:`galton.cli._common.CLI_HINTS`)
@@ -36,10 +36,14 @@ def repeated_pairs(task: np.ndarray, worker: np.ndarray,
     return int(again.sum()), int(pairs.size), shown // max(int(n_workers), 1), shown % max(int(n_workers), 1)
 
 
-def warn_repeated_pairs(judgments: Any) -> None:
+#: what counting repeated rows as judgments of their own does to a model's results (the warning's words)
+RISE = "its confidence and that worker's skill rise"
+
+
+def warn_repeated_pairs(judgments: Any, effect: str = RISE) -> None:
     """A UserWarning when ``judgments`` (encoded, with per-judgment codes, or loaded into shards with
-    their count, ``repeats``) repeat a (task, worker) pair: how many rows, a few pairs, and the
-    ``duplicates=`` choices."""
+    their count, ``repeats``) repeat a (task, worker) pair: how many rows, a few pairs, what that
+    does to the model's results (``effect``) and the ``duplicates=`` choices."""
     loaded = getattr(judgments, "repeats", None)
     if quieted(REPEATS_KEY) or (loaded is None and not hasattr(judgments, "task")) or judgments.n_judgments < 2:
         return
@@ -55,7 +59,7 @@ def warn_repeated_pairs(judgments: Any) -> None:
     warnings.warn(
         f"{n} row(s) repeat a (task, worker) pair ({shown}{', ...' if n_pairs > len(pairs) else ''}): each counts as "
         "a judgment of its own (duplicates='keep', as crowd-kit), so the model takes a worker's repeated answers "
-        f"for independent workers' and its confidence and that worker's skill rise; pass duplicates='first' or "
+        f"for independent workers' and {effect}; pass duplicates='first' or "
         f"'last'{where} to keep one row of each pair (CLI: --duplicates first), or duplicates='keep' to count every "
         "row without this warning", UserWarning, stacklevel=caller_stacklevel())
 

@@ -92,6 +92,30 @@ def test_repeated_judgments_count_once_with_the_last_label_as_in_crowdkit():
     np.testing.assert_allclose(ours.skills_.sort_index(), galton.MMSR().fit(last).skills_.sort_index(), rtol=1e-12)
 
 
+def test_the_warning_of_repeated_rows_says_what_they_do_to_mmsr():
+    """Docs hunt: the warning of repeated (task, worker) rows told MMSR users that the worker's skill
+    rises, where its skills read the last row of each pair only (unchanged by exact repeats); what
+    rises is the vote's confidence, every row counting (hand count: a's skill log 3, b's and c's 0;
+    a's two rows on a task make its probability 3^2 / (3^2 + 1) = 0.9 instead of 3 / 4)."""
+    df = pd.DataFrame({"task": [1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4], "worker": list("abc") * 4,
+                       "label": list("xxyyyxxyxyxy")})
+    dup = pd.concat([df, df[df["worker"] == "a"]], ignore_index=True)
+    once = galton.MMSR().fit(df)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        twice = galton.MMSR().fit(dup)
+    said = [str(w.message) for w in caught if "repeat a (task, worker) pair" in str(w.message)]
+    assert len(said) == 1 and "skill rise" not in said[0], said
+    assert "its vote counts each row, so its confidence rises (the skills read only a worker's last row" in said[0]
+    pd.testing.assert_series_equal(twice.skills_, once.skills_)
+    assert once.skills_.to_dict() == pytest.approx({"a": np.log(3), "b": 0.0, "c": 0.0})
+    assert once.probas_.loc[1, "x"] == pytest.approx(0.75) and twice.probas_.loc[1, "x"] == pytest.approx(0.9)
+    with warnings.catch_warnings(record=True) as caught:  # the other models keep their words
+        warnings.simplefilter("always")
+        galton.MajorityVote().fit(dup)
+    assert any("its confidence and that worker's skill rise" in str(w.message) for w in caught)
+
+
 def test_agreement_exactly_at_chance_falls_back_to_the_vote():
     """Every skill 0 (two workers agreeing on one task of two: chance for two labels) made every
     probability 1/2 and every label the lowest, even where both said 1; one task of three workers
