@@ -233,8 +233,9 @@ class CATD(_TruthDiscovery):
     A ``UserWarning`` says so when one worker holds more than 99% of the weight; ``n_iter=1``
     (spark-crowd's result there: its threshold of 0.1 on the mean squared change of the values,
     in the ratings' units, stops it after one step), :class:`PM` or ``rating_gaussian`` suit such
-    data better. On sparse crowds (the ratings benchmark: many workers, five random raters a task)
-    running to convergence is better than one step (2.26 against 2.64, the mean 4.07).
+    data better. On sparse crowds (the ratings benchmark, ``python -m galton.benchmarks.ratings``: 1M
+    ratings, 1,000 workers, five random raters a task) running to convergence is better than one
+    step (mean absolute error 2.39 against 2.70, the mean 4.15).
 
     Attributes
     ----------
