@@ -520,6 +520,39 @@ def test_duplicates_option(tmp_path: Path, capsys) -> None:
     assert "--duplicates {keep,first,last,raise}" in out
 
 
+def test_repeated_rows_messages_name_the_command_line_options(tmp_path: Path, capsys) -> None:
+    """Docs hunt: ``galton aggregate --duplicates raise`` said "pass duplicates='keep' ... or
+    'first'/'last'" and the warning "duplicates='first' or 'last'", Python's spelling; the command
+    line's words are --duplicates keep / first / last, in memory and for the Ray read's messages."""
+    import warnings
+    from types import SimpleNamespace
+
+    from galton.cli._common import one_line
+    from galton.data._repeats import warn_repeated_pairs
+
+    src = tmp_path / "j.csv"
+    src.write_text("task,worker,label\n1,a,x\n1,a,y\n1,b,y\n2,a,x\n2,b,x\n")
+    rc, _, err = run(["aggregate", src, "-m", "ds", "--duplicates", "raise"], capsys)
+    assert rc == 2 and err.strip().endswith("1 repeated (task, worker) pair(s) (rows 1); pass --duplicates keep to "
+                                            "count them as separate votes, or --duplicates first or last"), err
+    rc, _, err = run(["aggregate", src, "-m", "ds"], capsys)
+    assert rc == 0 and "(--duplicates keep, as crowd-kit)" in err and "duplicates=" not in err, err
+    assert err.strip().endswith("pass --duplicates first or last to keep one row of each pair, or --duplicates "
+                                "keep to count every row without this warning"), err
+    # the Ray read's error (galton.workers.ingest) and its warning of the rows the shards counted
+    ingest = ("2 repeated (task, worker) pair(s) (in tasks [1, 2]); pass duplicates='keep' to count them as "
+              "separate votes, or 'first'/'last'")
+    assert one_line(ValueError(ingest)).endswith(
+        "pass --duplicates keep to count them as separate votes, or --duplicates first or last")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warn_repeated_pairs(SimpleNamespace(repeats=(2, 1, [(1, "a")]), n_judgments=5))
+    text = one_line(caught[0].message)
+    assert "duplicates=" not in text and "load_parquet" not in text and text.endswith(
+        "pass --duplicates first or last to keep one row of each pair, or --duplicates keep to count every row "
+        "without this warning"), text
+
+
 # --- bad input: exit 2, one line on stderr, no output file ---------------------------------------------
 def _bad_cases(tmp: Path) -> dict[str, tuple[list, str]]:
     (tmp / "nocol.csv").write_text("task,annotator,label\n1,a,x\n")

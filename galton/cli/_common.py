@@ -315,6 +315,16 @@ CLI_HINTS = (
      "anonymous worker)"),
     ("Name them with options_col=, choice_col=, ranking_col=",
      "Rename them to options, choice (or ranking); name the worker column with --worker-col"),
+    # repeated (task, worker) rows: galton.data._repeats (KEEP_HINT and the warning)
+    ("pass duplicates='keep' to count them as separate votes, or 'first'/'last'",
+     "pass --duplicates keep to count them as separate votes, or --duplicates first or last"),
+    ("(duplicates='keep', as crowd-kit)", "(--duplicates keep, as crowd-kit)"),
+    ("pass duplicates='first' or 'last' to keep one row of each pair (CLI: --duplicates first), or "
+     "duplicates='keep' to count every row without this warning", "pass --duplicates first or last to keep one "
+     "row of each pair, or --duplicates keep to count every row without this warning"),
+    ("pass duplicates='first' or 'last' to load_parquet / fit_parquet to keep one row of each pair (CLI: "
+     "--duplicates first), or duplicates='keep' to count every row without this warning", "pass --duplicates "
+     "first or last to keep one row of each pair, or --duplicates keep to count every row without this warning"),
 )
 
 
