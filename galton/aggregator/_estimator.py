@@ -21,6 +21,7 @@ from .._warnings import caller_stacklevel
 from ..data._repeats import RISE, warn_repeated_pairs
 from ..judgments import Judgments, encode_gold
 from ._deferred import DeferredResult, add_pending
+from ._fit_keywords import checked_options
 from ._jit import twin
 from ._kernels import by_size
 from ._memory import FLOAT, check_model, judgments_bytes
@@ -199,9 +200,9 @@ class BaseAggregator:
                  worker_col: str = "worker", label_col: str = "label",
                  **encode_options: Any) -> tuple[Judgments, np.ndarray | None]:
         self._reset()
-        judgments = Judgments.from_any(
-            data, task_col=task_col, worker_col=worker_col, label_col=label_col, **encode_options
-        )
+        judgments = Judgments.from_any(  # an option nobody takes: named in the model's words
+            data, task_col=task_col, worker_col=worker_col, label_col=label_col,
+            **checked_options(self, encode_options, Judgments.from_any))
         if encode_options.get("duplicates") is None:
             self._warn_repeats(judgments)
         gold_cols = {}  # a gold frame with the data's own column names (as the CLI's --task-col reads gold)

@@ -46,7 +46,7 @@ import numpy as np
 from .._math import EPS, log_sigmoid, sigmoid
 from ..pairwise import Choices, Comparisons
 from ._base import EMAggregator
-from ._estimator import fit_options_set
+from ._estimator import checked_options, fit_options_set
 from ._params import check_real
 from ._pref_kernels import bt_pass, vdot
 from ._pref_results import DENSE_SE_MAX, Z95, ItemOutput, PreferenceResults
@@ -288,7 +288,7 @@ class PreferenceAggregator(PreferenceResults, EMAggregator):
 
     # ---------------------------------------------------------------- hooks
     def _encode(self, data: Any, **options: Any) -> Any:
-        return Comparisons.from_any(data, **options)
+        return Comparisons.from_any(data, **checked_options(self, options, Comparisons.from_any))
 
     def _make_shards(self, data: Any, n_shards: int) -> list[Any]:
         return make_pair_shards(data, n_shards)

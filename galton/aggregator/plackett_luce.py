@@ -15,6 +15,7 @@ import numpy as np
 
 from ..judgments import frame_kind, to_arrow
 from ..pairwise import Choices, Comparisons
+from ._fit_keywords import checked_options
 from ._memory import check_model
 from ._preference import (ChoiceShard, PreferenceAggregator, best_shift, check_mle_exists, make_choice_shards,
                           prior_terms, sigmoid, theta_update)
@@ -147,6 +148,7 @@ class PlackettLuce(Accelerated, PreferenceAggregator):
 
     # ---------------------------------------------------------------- data
     def _encode(self, data: Any, **options: Any) -> Choices:
+        checked_options(self, options, Comparisons.from_any, Choices.from_any)  # an unknown one was dropped (pairs)
         if isinstance(data, (Choices, Comparisons)):
             return Choices.from_any(data)
         kind = frame_kind(data)
