@@ -41,6 +41,7 @@ from typing import Any, Sequence, TextIO
 import numpy as np
 
 from ._common import markdown_table, simulate_ds, split_names, write_atomic
+from .study import resolve_models
 
 __all__ = ["DEFAULT_DATASETS", "ReplayData", "ReplayResult", "load_replay_data", "sheng_crowd", "replay",
            "choose_next", "judgments_to_reach", "interval", "ACCURACY", "summarise", "run_allocation_study",
@@ -186,6 +187,8 @@ def replay(data: ReplayData, *, strategies: Sequence[str] = STRATEGY_ORDER, repe
         raise ValueError(f"repetitions must be >= 1, not {repetitions}")
     if batch <= 0:
         raise ValueError(f"batch must be > 0 (judgments per round, or a share of the tasks below 1), not {batch}")
+    if model not in (None, "default"):  # another kind of data (bt: "missing column(s) ['left', 'right']"), gold
+        resolve_models([model])
     counts = data.counts
     if (counts == 0).any():
         raise ValueError(f"{data.name}: {int((counts == 0).sum())} task(s) without judgments")
@@ -363,6 +366,8 @@ def run_allocation_study(datasets: Sequence[str] = DEFAULT_DATASETS, *, repetiti
                          strategies: Sequence[str] = STRATEGY_ORDER, log: TextIO | None = None,
                          engine: Any = None) -> list[ReplayResult]:
     """Replay every data set; one :class:`ReplayResult` each (refits on ``engine``, see :func:`replay`)."""
+    if model not in (None, "default"):  # a model the replay cannot refit: refused before any data set is read
+        resolve_models([model])
     results = []
     for data in [load_replay_data(name, seed) for name in datasets]:  # a bad name fails before any replay
         res = replay(data, strategies=strategies, repetitions=repetitions, start=start,

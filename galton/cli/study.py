@@ -37,7 +37,8 @@ def add_bench(sub: Any) -> None:
     b.add_argument("--bootstrap", type=int, default=None, metavar="N", help="bootstrap replicates")
     b.add_argument("--tie-break", choices=("random", "low"), default=None, help="majority-vote ties")
     b.add_argument("--engine", choices=("local", "ray"), default=None,
-                   help="run the jobs in this process or as Ray tasks (default: the study's, ray)")
+                   help="run the jobs in this process or as Ray tasks (default: the study file's engine, ray in "
+                   "the studies shipped with galton; --study allocation: local)")
     b.add_argument("--ray-address", default=None, metavar="ADDR", help="Ray cluster (else RAY_ADDRESS, else local)")
     b.add_argument("--no-plots", action="store_true", help="tables and index.html only")
     b.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no summary")

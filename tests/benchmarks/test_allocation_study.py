@@ -257,3 +257,23 @@ def test_allocation_page_answers_first_with_one_row_per_data_set(tmp_path: Path)
     assert p.imgs == ["allocation.png"] and (out / "allocation.png").read_bytes()[:4] == b"\x89PNG"
     # the load while it ran, as numbers (a string that lost its f-prefix printed "{load[0]:.2f}")
     assert re.search(r"Load average while it ran \(1, 5, 15 min\): [0-9.]+, [0-9.]+, [0-9.]+ on", page)
+
+
+def test_a_model_the_replay_cannot_refit_is_refused_before_any_data_is_read(tmp_path: Path, capsys: Any) -> None:
+    """Docs hunt: ``galton bench --study allocation --models bt`` failed at the first refit with
+    "missing column(s) ['left', 'right'] ... name the worker and label columns with --worker-col"
+    (options bench does not have); the replay refits a categorical model without gold, and says so
+    first, as the crowd studies do. ``--help`` said --engine defaults to ray, where this study's is local."""
+    for model, said in (("bt", "model 'bt' aggregates pairwise data; a crowd study needs categorical models: "),
+                        ("rating_mean", "model 'rating_mean' aggregates rating data"),
+                        ("gold_mv", "model 'gold_mv' needs gold labels to fit")):
+        rc = cli_main(["bench", "--study", "allocation", "--models", model, "--out", str(tmp_path / "r"), "-q"])
+        err = capsys.readouterr().err
+        assert rc == 2 and said in err and "--worker-col" not in err and not (tmp_path / "r").exists(), err
+        with pytest.raises(ValueError, match=said):
+            al.replay(al.sheng_crowd(n_tasks=4, per_task=2, n_workers=3), model=model)
+    with pytest.raises(ValueError, match="model 'bt' aggregates pairwise data"):
+        al.run_allocation_study(["no_such_dataset"], model="bt")  # the model first, before any data set
+    assert cli_main(["bench", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "ray in the studies shipped with galton; --study allocation: local)" in text
