@@ -188,12 +188,13 @@ class BaseAggregator:
             self.__dict__.pop(name, None)
         self.__dict__.pop("_workers", None)  # the worker report of the previous fit (workers_)
 
-    #: what repeated (task, worker) rows do to this model's results, in their warning
-    _repeats_effect = RISE
+    #: what repeated (task, worker) rows do to this model's results, in their warning (None: nothing
+    #: misleading, no warning: KOS takes them as one edge)
+    _repeats_effect: str | None = RISE
 
     def _warn_repeats(self, judgments: Any) -> None:
         """The warning of repeated (task, worker) rows that nobody chose to keep (categorical models)."""
-        if getattr(self, "kind", "categorical") == "categorical":
+        if getattr(self, "kind", "categorical") == "categorical" and self._repeats_effect is not None:
             warn_repeated_pairs(judgments, self._repeats_effect)
 
     def _prepare(self, data: Any, gold: Any = None, *, task_col: str = "task",

@@ -127,6 +127,7 @@ class KOS(IterativeAggregator):
     shard_state = ("kos_y", "kos_x")
     stops_on_tol = False
     monotone = False
+    _repeats_effect = None  # a worker's repeated rows on a task are one edge: nothing to warn of
 
     def __init__(self, n_iter: int = 100, random_state: Any = 0, *, engine: Any = None,
                  n_shards: int | None = None, progress: bool | None = None):

@@ -24,7 +24,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from .._warnings import quiet
-from ..data._repeats import REPEATS_KEY, one_row_per_pair
+from ..data._repeats import REPEATS_KEY, RISE, one_row_per_pair
 from ..data._validate import check_on_invalid, missing_columns, null_mask, one_row, raise_nulls, row_index
 from ..judgments import ColumnError
 from ._estimator import fit_options_set
@@ -196,7 +196,8 @@ class BinaryRelevance:
         rows = np.flatnonzero(~bad)
         tasks, workers = data[task_col].to_numpy()[rows], data[worker_col].to_numpy()[rows]
         (t, t_names), (w, w_names) = pd.factorize(tasks), pd.factorize(workers)
-        keep = one_row_per_pair(t, w, np.asarray(t_names), np.asarray(w_names), duplicates, rows, index)
+        keep = one_row_per_pair(t, w, np.asarray(t_names), np.asarray(w_names), duplicates, rows, index,
+                                _repeats_effect(base))
         if keep is not None:  # one row of each (task, worker) pair, for every label alike
             rows, tasks, workers = rows[keep], tasks[keep], workers[keep]
         sets = label_sets(data[label_col].to_numpy()[rows].tolist(), label_col, rows, index)
@@ -242,7 +243,7 @@ class BinaryRelevance:
         if rows.size < table.num_rows:
             table = table.take(pa.array(rows))
         (t, t_names), (w, w_names) = (encode_column(table.column(c)) for c in (task_col, worker_col))
-        keep = one_row_per_pair(t, w, t_names, w_names, duplicates, rows)
+        keep = one_row_per_pair(t, w, t_names, w_names, duplicates, rows, effect=_repeats_effect(base))
         if keep is not None:  # one row of each (task, worker) pair, for every label alike
             table, rows = table.take(pa.array(keep)), rows[keep]
         labels_type = table.column(label_col).type
@@ -311,6 +312,12 @@ def _check_copies(base: Any, sets: list[tuple[Any, ...]], n_tasks: int, n_worker
         f"judgments), about {format_size(n_tags * one)} for {n_tags:,} x ({what}), over the limit of "
         f"{format_size(limit)} ({source}); fit the tags in groups (fewer tags per run) or raise the limit "
         f"with --max-memory / {ENV_VAR} / galton.aggregator.memory_limit(...)")
+
+
+def _repeats_effect(base: Any) -> str | None:
+    """What repeated (task, worker) rows do to the model inside, in the warning's words (None: KOS,
+    which takes them as one edge, is not misled and gives no warning)."""
+    return getattr(base, "_repeats_effect", RISE)
 
 
 def _fit_one(base: Any, label: Any, binary: Any) -> Any:

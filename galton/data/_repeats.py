@@ -65,19 +65,22 @@ def warn_repeated_pairs(judgments: Any, effect: str = RISE) -> None:
 
 
 def one_row_per_pair(task: np.ndarray, worker: np.ndarray, task_names: np.ndarray, worker_names: np.ndarray,
-                     duplicates: str | None, rows: np.ndarray | None = None, index: Any = None) -> np.ndarray | None:
+                     duplicates: str | None, rows: np.ndarray | None = None, index: Any = None,
+                     effect: str | None = RISE) -> np.ndarray | None:
     """The positions of the rows that ``duplicates`` keeps of rows with these task and worker codes
     (``task_names`` / ``worker_names``: the values of the codes), as ``Judgments.from_any`` keeps
     them: None (every row) for ``"keep"`` and for None, which warns of repeated pairs
     (:func:`warn_repeated_pairs`); the first or the last row of each pair in row order for
     ``"first"`` / ``"last"``; a ValueError naming the repeated rows (``rows``: their positions in the
-    input, ``index``: a pandas frame's own index) for ``"raise"``."""
+    input, ``index``: a pandas frame's own index) for ``"raise"``. ``effect``: the model's words for
+    what the repeats do (:func:`warn_repeated_pairs`), None for a model they do not mislead (no warning)."""
     if duplicates not in (None, "keep", "first", "last", "raise"):
         raise ValueError(f"duplicates must be one of 'keep', 'first', 'last', 'raise', not {duplicates!r}")
     n_workers = max(len(worker_names), 1)
-    if duplicates is None:
+    if duplicates is None and effect is not None:
         warn_repeated_pairs(SimpleNamespace(task=task, worker=worker, n_workers=n_workers, n_judgments=len(task),
-                                            task_names=np.asarray(task_names), worker_names=np.asarray(worker_names)))
+                                            task_names=np.asarray(task_names), worker_names=np.asarray(worker_names)),
+                            effect)
     if duplicates in (None, "keep"):
         return None
     key = np.asarray(task, dtype=np.int64) * n_workers + np.asarray(worker, dtype=np.int64)

@@ -341,3 +341,17 @@ def test_duplicates_raise_names_rows_by_the_frames_own_index():
                       index=["r0", "r1", "r2"])
     with pytest.raises(ValueError, match=r"1 repeated \(task, worker\) pair\(s\) \(rows with index 'r1'\)"):
         galton.BinaryRelevance().fit(df, duplicates="raise")
+
+
+def test_the_warning_of_repeats_is_the_models_inside():
+    """The one warning of BinaryRelevance speaks for the model inside: none for KOS, which takes a
+    worker's repeated rows on a task as one edge (KOS alone gives none), MMSR's words for MMSR."""
+    df = pd.DataFrame({"task": [1, 1, 1, 2, 2, 2, 1], "worker": list("abcabca"),
+                       "label": [["x"], ["x"], [], [], ["x"], [], ["x"]]})
+    for base, said in ((galton.KOS(), []), (galton.MMSR(), ["its vote counts each row"]),
+                       (galton.MajorityVote(), ["its confidence and that worker's skill rise"])):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            galton.BinaryRelevance(base).fit(df)
+        got = [str(w.message) for w in caught if "repeat a (task, worker) pair" in str(w.message)]
+        assert len(got) == len(said) and all(s in g for s, g in zip(said, got)), (base, got)
