@@ -23,7 +23,7 @@ import pyarrow as pa
 from .._warnings import caller_stacklevel, quieted
 from ..io._read import FrameKind, check_columns, frame_kind, to_arrow
 from ._base import EncodedData
-from ._repeats import KEEP_HINT
+from ._repeats import one_row_per_pair
 from ._encode import (encode_column, id_lookup, label_lookup, parse_number, plain_column, readonly, recode_labels,
                       retuple, untuple_frame)
 from ._validate import (COLUMN_HINT, MAX_EXAMPLES, example_rows, missing_columns, null_mask, raise_nulls,
@@ -174,35 +174,15 @@ class Judgments(EncodedData):
             warn_float_classes(l_names, label_col)
             warn_spaced_labels(l_names, label_col)
 
-        if duplicates != "keep":
-            key = t_codes.astype(np.int64) * max(len(w_names), 1) + w_codes
-            order = np.argsort(key, kind="stable")
-            sk = key[order]
-            first = np.ones(sk.size, dtype=bool)
-            first[1:] = sk[1:] != sk[:-1]
-            if duplicates == "raise":
-                if not first.all():
-                    dup_rows = np.sort(order[~first])
-                    dup_rows = dup_rows if kept is None else kept[dup_rows]
-                    raise ValueError(
-                        f"{dup_rows.size} repeated (task, worker) pair(s) ({example_rows(dup_rows, index)}); "
-                        + KEEP_HINT
-                    )
-            else:
-                if duplicates == "first":
-                    sel = order[first]
-                else:
-                    last = np.ones(sk.size, dtype=bool)
-                    last[:-1] = sk[1:] != sk[:-1]
-                    sel = order[last]
-                sel = np.sort(sel)
-                n_dropped += t_codes.size - sel.size
-                t_codes, w_codes, l_codes = t_codes[sel], w_codes[sel], l_codes[sel]
-                # a pair's task and worker still occur; a label may not (a phantom p_<label> column)
-                used = np.bincount(l_codes, minlength=len(l_names)) > 0
-                if labels is None and not used.all():
-                    l_codes = (np.cumsum(used) - 1)[l_codes]
-                    l_names = l_names[used]
+        sel = one_row_per_pair(t_codes, w_codes, t_names, w_names, duplicates, kept, index, effect=None)
+        if sel is not None:  # "first" / "last" (None keeps every row; "raise" raised)
+            n_dropped += t_codes.size - sel.size
+            t_codes, w_codes, l_codes = t_codes[sel], w_codes[sel], l_codes[sel]
+            # a pair's task and worker still occur; a label may not (a phantom p_<label> column)
+            used = np.bincount(l_codes, minlength=len(l_names)) > 0
+            if labels is None and not used.all():
+                l_codes = (np.cumsum(used) - 1)[l_codes]
+                l_names = l_names[used]
 
         return cls(
             task=readonly(np.ascontiguousarray(t_codes, dtype=np.int32)),
