@@ -20,9 +20,9 @@ from ._frame_columns import needed_columns, with_input_names
 from ._hive import partition_columns, with_partitions
 from ._json import read_json
 from ._parquet import PARTIAL_KEY, SOURCES_KEY, no_shared_column, parquet_schema, read_parquet_file
+from ._plain_columns import check_columns
 from ._snapshot import read_steady
 from ._text import HEAD_BYTES, one_line, read_text_table
-from ._types import plain_type
 
 __all__ = ["FrameKind", "ID_COLUMNS", "PARTIAL_KEY", "check_columns", "file_format", "frame_kind", "input_files",
            "one_column", "open_input", "parquet_schema", "read_input", "to_arrow"]
@@ -55,9 +55,6 @@ def is_series(data: Any) -> bool:
 #: Columns read as ids from text files when the caller names none: their values come back as
 #: written (``Int64`` when every value is a canonical integer, else text; see :mod:`._text`).
 ID_COLUMNS: tuple[str, ...] = ("task", "worker", "left", "right", "item", "expert", "chosen")
-
-_NESTED = {"list": "list", "large_list": "list", "fixed_size_list": "list", "list_view": "list",
-           "large_list_view": "list", "struct": "struct (dict)", "map": "map (dict)"}
 
 
 def _hidden(parts: Sequence[str]) -> bool:
@@ -382,44 +379,6 @@ def _big_ints(data: Any) -> Any:
         except (pa.ArrowException, TypeError, ValueError):
             continue  # said by the caller's check of mixed types
     return data.assign(**out)
-
-
-def check_columns(table: pa.Table, columns: Sequence[str]) -> pa.Table:
-    """The table with its id / label columns made plain: binary decoded as UTF-8 text; raises for
-    list, struct or map columns naming the column and its type."""
-    for c in columns:
-        if c not in table.column_names:
-            continue
-        t = plain_type(table.schema.field(c).type)
-        kind = _NESTED.get(str(t).split("<")[0])
-        if kind is not None:
-            hint = ("; a list of tags per judgment is multi-label data: galton.BinaryRelevance, or "
-                    "galton aggregate --kind multilabel" if kind == "list" else "")
-            raise ValueError(f"column {c!r} holds {kind} values ({t}); task, worker and label values "
-                             f"must be strings, integers, numbers or booleans{hint}")
-        if pa.types.is_time64(t) and t.unit == "ns" and _sub_microsecond(table.column(c)):
-            raise ValueError(f"column {c!r} holds times of day with nanoseconds ({t}), which Python's time "
-                             "cannot hold; cast the column to text or to int64 first")
-        if isinstance(t, pa.ExtensionType):  # a pandas Period / Interval: Arrow's "no kernel" error named nothing
-            raise ValueError(f"column {c!r} holds {t.extension_name} values, which galton cannot read as "
-                             "ids or labels; convert them to text first (df[col] = df[col].astype(str))")
-        if pa.types.is_binary(t) or pa.types.is_fixed_size_binary(t):
-            col = table.column(c)
-            if pa.types.is_dictionary(col.type):
-                col = col.cast(col.type.value_type)
-            try:
-                text = col.cast(pa.binary()).cast(pa.string())
-            except pa.ArrowException:
-                raise ValueError(f"column {c!r} holds bytes that are not UTF-8 text; decode them "
-                                 "first (or store the ids as strings)") from None
-            table = table.set_column(table.column_names.index(c), c, text)
-    return table
-
-
-def _sub_microsecond(col: pa.ChunkedArray) -> bool:
-    """Whether a time64[ns] column holds a time that is not a whole microsecond."""
-    ns = col.cast(pa.int64()).fill_null(0).to_numpy()
-    return bool(np.any(ns % 1000))
 
 
 def _nested_error(column: str, type_name: str) -> ValueError:

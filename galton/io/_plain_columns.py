@@ -1,0 +1,56 @@
+"""The id and label columns of a table made plain for the encoder (:func:`check_columns`): binary
+decoded as UTF-8 text; nested values, nanosecond times of day and extension types refused naming the
+column (Arrow's errors named none)."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pyarrow as pa
+
+from ._types import plain_type
+
+__all__ = ["check_columns"]
+
+#: nested Arrow types, by the start of their name, as an error names them
+NESTED = {"list": "list", "large_list": "list", "fixed_size_list": "list", "list_view": "list",
+          "large_list_view": "list", "struct": "struct (dict)", "map": "map (dict)"}
+
+
+def check_columns(table: pa.Table, columns: Sequence[str]) -> pa.Table:
+    """The table with its id / label columns made plain: binary decoded as UTF-8 text; raises for
+    list, struct or map columns naming the column and its type."""
+    for c in columns:
+        if c not in table.column_names:
+            continue
+        t = plain_type(table.schema.field(c).type)
+        kind = NESTED.get(str(t).split("<")[0])
+        if kind is not None:
+            hint = ("; a list of tags per judgment is multi-label data: galton.BinaryRelevance, or "
+                    "galton aggregate --kind multilabel" if kind == "list" else "")
+            raise ValueError(f"column {c!r} holds {kind} values ({t}); task, worker and label values "
+                             f"must be strings, integers, numbers or booleans{hint}")
+        if pa.types.is_time64(t) and t.unit == "ns" and _sub_microsecond(table.column(c)):
+            raise ValueError(f"column {c!r} holds times of day with nanoseconds ({t}), which Python's time "
+                             "cannot hold; cast the column to text or to int64 first")
+        if isinstance(t, pa.ExtensionType):  # a pandas Period / Interval: Arrow's "no kernel" error named nothing
+            raise ValueError(f"column {c!r} holds {t.extension_name} values, which galton cannot read as "
+                             "ids or labels; convert them to text first (df[col] = df[col].astype(str))")
+        if pa.types.is_binary(t) or pa.types.is_fixed_size_binary(t):
+            col = table.column(c)
+            if pa.types.is_dictionary(col.type):
+                col = col.cast(col.type.value_type)
+            try:
+                text = col.cast(pa.binary()).cast(pa.string())
+            except pa.ArrowException:
+                raise ValueError(f"column {c!r} holds bytes that are not UTF-8 text; decode them "
+                                 "first (or store the ids as strings)") from None
+            table = table.set_column(table.column_names.index(c), c, text)
+    return table
+
+
+def _sub_microsecond(col: pa.ChunkedArray) -> bool:
+    """Whether a time64[ns] column holds a time that is not a whole microsecond."""
+    ns = col.cast(pa.int64()).fill_null(0).to_numpy()
+    return bool(np.any(ns % 1000))
