@@ -289,7 +289,7 @@ def to_arrow(data: Any, *, ids: Collection[str] | None = None,
         raise TypeError(f"cannot read a table from one column (a {type(data).__name__}); pass the whole frame")
     else:  # a frame: only the columns the caller reads are converted (:mod:`._frame_columns`)
         data, names = needed_columns(data, frame_kind(data), columns)
-        table = _from_frame(data)
+        table = _from_frame(data, columns)
         table = table if names is None else with_input_names(table, names)
     _check_unique_names(table.column_names)
     return table
@@ -308,7 +308,7 @@ def _check_unique_names(names: Sequence[Any]) -> None:
         seen.add(n)
 
 
-def _from_frame(data: Any) -> pa.Table:
+def _from_frame(data: Any, columns: Sequence[Any] | None = None) -> pa.Table:
     kind = frame_kind(data)
     if kind == "pandas":
         _check_unique_names(list(data.columns))
@@ -326,6 +326,7 @@ def _from_frame(data: Any) -> pa.Table:
     if kind == "polars":
         if hasattr(data, "collect") and not hasattr(data, "to_arrow"):  # a LazyFrame: its result
             data = data.collect()
+        data = _without_objects(data, columns)
         try:
             return data.to_arrow()
         except pa.ArrowException as exc:  # Int128: "Invalid or unsupported format string: '_pli128'"
@@ -356,6 +357,27 @@ def _from_frame(data: Any) -> pa.Table:
         f"cannot read judgments from a {type(data).__name__}; pass a pandas or polars DataFrame, a "
         "pyarrow Table, a dict of arrays or a path to a CSV / Parquet / JSON-lines file"
     )
+
+
+def _without_objects(data: Any, columns: Sequence[Any] | None) -> Any:
+    """A polars frame without ``Object`` columns: Arrow gets the 8-byte addresses of their Python
+    objects (booleans read as labels nobody gave, UUIDs as "bytes that are not UTF-8 text"). One that
+    the reader uses (any, without ``columns``) is refused by name; an unused one becomes nulls."""
+    objects = [c for c, t in data.schema.items() if str(t) == "Object"]
+    used = [c for c in objects if columns is None or c in columns]
+    if used:
+        c = used[0]
+        types = sorted({type(v).__name__ for v in data[c].head(1000).to_list() if v is not None})
+        raise ValueError(
+            f"column {c!r} is a polars Object column (Python objects: {', '.join(types) or 'none'}), which galton "
+            f"cannot read as ids or labels; convert it to a plain type first: to text with pl.col({c!r})"
+            f".map_elements(str, return_dtype=pl.String), or rebuild it from its values (pl.Series({c!r}, "
+            f"df[{c!r}].to_list()))")
+    if not objects:
+        return data
+    import polars as pl
+
+    return data.with_columns([pl.lit(None).alias(c) for c in objects])
 
 
 def _big_ints(data: Any) -> Any:

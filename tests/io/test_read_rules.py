@@ -533,3 +533,24 @@ def test_nanosecond_times_and_int128_ids_are_refused_naming_the_column():
                          "label": list("xxyy")})
     with pytest.raises(ValueError, match=r"column 'task' \(Int128\) has a type Arrow cannot take.*Int64 or String"):
         Judgments.from_any(wide)
+
+
+def test_polars_object_columns_are_refused_naming_the_column():
+    """A polars Object column went to Arrow as the 8-byte addresses of its Python objects: booleans
+    True / False became labels nobody gave (every fit's labels garbage), UUID workers "bytes that are
+    not UTF-8 text" (bug hunt). A used one is refused by name; an unused one is left out."""
+    import uuid
+
+    pl = pytest.importorskip("polars")
+    plain = pl.DataFrame({"task": ["t1", "t1", "t2", "t2"], "worker": list("abab"), "label": [True, False, True, True]})
+    objects = plain.with_columns(pl.Series("label", plain["label"].to_list(), dtype=pl.Object))
+    with pytest.raises(ValueError, match=r"column 'label' is a polars Object column \(Python objects: bool\).*"
+                                         r"map_elements\(str, return_dtype=pl\.String\)"):
+        Judgments.from_any(objects)
+    ids = plain.with_columns(pl.Series("worker", [uuid.UUID(int=i % 2) for i in range(4)], dtype=pl.Object))
+    with pytest.raises(ValueError, match=r"column 'worker' is a polars Object column \(Python objects: UUID\)"):
+        Judgments.from_any(ids.lazy())
+    noted = plain.with_columns(note=pl.Series([object()] * 4, dtype=pl.Object))  # not read: no matter
+    assert _triples(Judgments.from_any(noted)) == _triples(Judgments.from_any(plain))
+    with pytest.raises(ValueError, match=r"missing column\(s\) \['label'\]; the input has \['task', 'worker', 'note'\]"):
+        Judgments.from_any(noted.drop("label"))
