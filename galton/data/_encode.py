@@ -15,7 +15,7 @@ from ._validate import MAX_EXAMPLES
 
 __all__ = ["LabelSetError", "bool_lookup", "encode_column", "dense_int_codes_numpy", "dense_span", "ids_from_offsets",
            "label_set", "lookup", "object_array", "plain_column", "readonly", "recode_labels", "retuple",
-           "untuple_frame", "untuple_groups", "untuple_items"]
+           "untuple_frame", "untuple_groups", "untuple_items", "uuid_as_text"]
 
 
 def object_array(values: Any) -> np.ndarray:
@@ -177,15 +177,29 @@ def bool_lookup(names: np.ndarray, values: Any) -> np.ndarray:
 def id_lookup(names: np.ndarray, values: Any) -> np.ndarray:
     """:func:`lookup` of ids in a vocabulary of ids: text values are read in the type of integer or
     float ids (``"842"`` finds worker 842, as gold's text task ids find integer tasks), integers in
-    that of text ids, booleans by :func:`bool_lookup`; -1 where absent."""
+    that of text ids, ``uuid.UUID`` values by their text (as the reader holds UUID ids), booleans by
+    :func:`bool_lookup`; -1 where absent."""
     if names.dtype.kind == "b":
         return bool_lookup(names, values)
     values = np.asarray(values)
+    if values.dtype == object and names.dtype == object:
+        values = uuid_as_text(values)
     if names.dtype.kind in "iuf" and values.dtype.kind in "OUSf":  # as numbers are found among labels: a cast
         return label_lookup(names, values)  # made worker 1.5 worker 1 (and a bool an integer id)
     if names.dtype == object and values.dtype.kind in "iu" and all(isinstance(v, str) for v in names.tolist()):
         values = values.astype(str).astype(object)
     return lookup(names, values)
+
+
+def uuid_as_text(values: np.ndarray) -> np.ndarray:
+    """An object array with its ``uuid.UUID`` values as their text, ``str(uuid)``: the reader holds
+    UUID ids and labels so (:data:`galton.io._plain_columns.PLAIN_EXTENSIONS`)."""
+    import uuid
+
+    flat = values.ravel().tolist()
+    if not any(isinstance(v, uuid.UUID) for v in flat):
+        return values
+    return object_array(str(v) if isinstance(v, uuid.UUID) else v for v in flat).reshape(values.shape)
 
 
 def label_lookup(label_names: np.ndarray, values: Any) -> np.ndarray:

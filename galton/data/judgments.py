@@ -105,7 +105,9 @@ class Judgments(EncodedData):
         -----
         Files are read by :func:`galton.io.read_input`: in CSV / TSV, task and worker ids come back
         as written (``007`` and ``7`` are two tasks; integers only when every value is a canonical
-        integer).
+        integer). UUIDs (a pandas column of ``uuid.UUID``, an Arrow or Parquet ``arrow.uuid``
+        column) are read as their text, ``str(uuid)``: results are keyed by it, and gold, skills and
+        new data keyed by the UUIDs find them.
         """
         if isinstance(data, Judgments):  # encoded already: reading options are refused, not ignored
             other = labels is not None and sorted(map(repr, labels)) != sorted(map(repr, data.label_names.tolist()))

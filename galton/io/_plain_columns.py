@@ -1,6 +1,6 @@
 """The id and label columns of a table made plain for the encoder (:func:`check_columns`): binary
-decoded as UTF-8 text; nested values, nanosecond times of day and extension types refused naming the
-column (Arrow's errors named none)."""
+decoded as UTF-8 text, UUIDs as their text; nested values, nanosecond times of day and other extension
+types refused naming the column (Arrow's errors named none)."""
 
 from __future__ import annotations
 
@@ -11,16 +11,37 @@ import pyarrow as pa
 
 from ._types import plain_type
 
-__all__ = ["check_columns"]
+__all__ = ["NESTED", "PLAIN_EXTENSIONS", "check_columns", "uuid_text"]
 
 #: nested Arrow types, by the start of their name, as an error names them
 NESTED = {"list": "list", "large_list": "list", "fixed_size_list": "list", "list_view": "list",
           "large_list_view": "list", "struct": "struct (dict)", "map": "map (dict)"}
 
 
+def _storage(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    return pa.chunked_array([chunk.storage for chunk in col.chunks], type=col.type.storage_type)
+
+
+def uuid_text(col: pa.ChunkedArray) -> pa.Array:
+    """An ``arrow.uuid`` column (pyarrow's type for a pandas column of ``uuid.UUID``) as the UUIDs'
+    canonical text, ``str(uuid)``: Arrow has no kernel to encode the type itself."""
+    import uuid
+
+    enc = _storage(col).combine_chunks().dictionary_encode()  # each distinct UUID made text once
+    words = pa.array([None if b is None else str(uuid.UUID(bytes=b)) for b in enc.dictionary.to_pylist()],
+                     pa.string())
+    return words.take(enc.indices)
+
+
+#: Arrow's own extension types that hold plain values, read as those values: UUIDs as their text,
+#: ``arrow.bool8`` (a boolean in a byte) as booleans
+PLAIN_EXTENSIONS = {"arrow.uuid": uuid_text, "arrow.bool8": lambda col: _storage(col).cast(pa.bool_())}
+
+
 def check_columns(table: pa.Table, columns: Sequence[str]) -> pa.Table:
-    """The table with its id / label columns made plain: binary decoded as UTF-8 text; raises for
-    list, struct or map columns naming the column and its type."""
+    """The table with its id / label columns made plain: binary decoded as UTF-8 text, UUIDs as their
+    text and Arrow's bool8 as booleans (:data:`PLAIN_EXTENSIONS`); raises for list, struct or map
+    columns and other extension types, naming the column and its type."""
     for c in columns:
         if c not in table.column_names:
             continue
@@ -34,7 +55,11 @@ def check_columns(table: pa.Table, columns: Sequence[str]) -> pa.Table:
         if pa.types.is_time64(t) and t.unit == "ns" and _sub_microsecond(table.column(c)):
             raise ValueError(f"column {c!r} holds times of day with nanoseconds ({t}), which Python's time "
                              "cannot hold; cast the column to text or to int64 first")
-        if isinstance(t, pa.ExtensionType):  # a pandas Period / Interval: Arrow's "no kernel" error named nothing
+        if isinstance(t, pa.BaseExtensionType) and t.extension_name in PLAIN_EXTENSIONS:
+            plain = PLAIN_EXTENSIONS[t.extension_name](table.column(c))
+            table = table.set_column(table.column_names.index(c), c, plain)
+            continue
+        if isinstance(t, pa.BaseExtensionType):  # a pandas Period / Interval: Arrow's "no kernel" error named nothing
             raise ValueError(f"column {c!r} holds {t.extension_name} values, which galton cannot read as "
                              "ids or labels; convert them to text first (df[col] = df[col].astype(str))")
         if pa.types.is_binary(t) or pa.types.is_fixed_size_binary(t):

@@ -554,3 +554,33 @@ def test_polars_object_columns_are_refused_naming_the_column():
     assert _triples(Judgments.from_any(noted)) == _triples(Judgments.from_any(plain))
     with pytest.raises(ValueError, match=r"missing column\(s\) \['label'\]; the input has \['task', 'worker', 'note'\]"):
         Judgments.from_any(noted.drop("label"))
+
+
+def test_uuid_ids_read_as_their_text_and_bool8_as_booleans(tmp_path):
+    """pyarrow reads a pandas column of uuid.UUID as its arrow.uuid type, and the encoder raised
+    Arrow's "Function 'dictionary_encode' has no kernel matching input types (extension<arrow.uuid>)"
+    (the CLI: "cannot read 'u.parquet'"); arrow.bool8 the same (bug hunt: the check of extension
+    types missed Arrow's own, which subclass only pa.BaseExtensionType). UUIDs are read as their text,
+    str(uuid), and gold keyed by the UUIDs finds them; bool8 as booleans; other extension types are
+    refused naming the column."""
+    import uuid
+
+    pd = pytest.importorskip("pandas")
+    workers = [uuid.UUID(int=i) for i in (3, 1, 2)]
+    tasks = [uuid.UUID(int=10 + i) for i in (1, 2)]
+    df = pd.DataFrame({"task": [tasks[0]] * 3 + [tasks[1]] * 3, "worker": workers * 2, "label": list("abaabb")})
+    text = df.astype(str)
+    j = Judgments.from_any(df)
+    assert j.worker_names.tolist() == sorted(str(w) for w in workers)
+    assert _triples(j) == _triples(Judgments.from_any(text))
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp_path / "u.parquet")
+    assert pq.read_schema(tmp_path / "u.parquet").field("worker").type.extension_name == "arrow.uuid"
+    assert _triples(Judgments.from_any(tmp_path / "u.parquet")) == _triples(j)
+    gold = encode_gold(pd.Series({tasks[1]: "b"}), j)  # crowd-kit's gold, keyed by the UUIDs
+    assert gold.tolist() == [-1, 1]
+    flags = pa.ExtensionArray.from_storage(pa.bool8(), pa.array([1, 0, 0, 1], pa.int8()))
+    j = Judgments.from_any(pa.table({"task": ["t1", "t1", "t2", "t2"], "worker": list("abab"), "label": flags}))
+    assert j.label_names.tolist() == [False, True] and j.label_names[j.label].tolist() == [True, False, False, True]
+    raw = pa.table({"task": pa.array(['"t1"', '"t2"'], pa.json_()), "worker": ["a", "b"], "label": ["x", "y"]})
+    with pytest.raises(ValueError, match=r"column 'task' holds arrow\.json values, which galton cannot read"):
+        Judgments.from_any(raw)
