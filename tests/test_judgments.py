@@ -177,6 +177,20 @@ def test_mixed_types_in_a_dict_input():
         Judgments.from_any({"task": [1, 2], "worker": ["a", "b"], "label": [1, "x"]})
 
 
+def test_a_dict_of_tuples_is_read_as_a_dict_of_lists():
+    """Columns given as tuples (task, worker, label = zip(*rows)) went through numpy, which made
+    workers 7 and "7" one text id "7" and labels True and 2 the integers 1 and 2, where the same
+    lists are refused (bug hunt)."""
+    rows = [("t1", 7, "yes"), ("t1", "7", "no"), ("t2", 7, "yes"), ("t2", "7", "no")]
+    task, worker, label = zip(*rows)
+    with pytest.raises(ValueError, match=r"column 'worker' mixes value types \(int, str\)"):
+        Judgments.from_any({"task": task, "worker": worker, "label": label})
+    with pytest.raises(ValueError, match=r"column 'label' mixes value types \(bool, int\)"):
+        Judgments.from_any({"task": task, "worker": ("a", "b", "a", "b"), "label": (True, 2, 2, True)})
+    j = Judgments.from_any({"task": task, "worker": tuple(map(str, worker)), "label": label})
+    assert (j.n_tasks, j.n_workers, j.label_names.tolist()) == (2, 1, ["no", "yes"])
+
+
 def test_a_frames_unused_columns_are_not_read():
     """Every column of a pandas frame was converted to Arrow: an unused comment column of numbers and
     text (as read_excel gives) refused the fit ("column 'comment' mixes value types"), so did two

@@ -10,6 +10,7 @@ import json
 import os
 import stat
 import sys
+from collections import abc
 from pathlib import Path
 from typing import Any, Collection, Literal, Sequence
 
@@ -340,6 +341,8 @@ def _from_frame(data: Any, columns: Sequence[Any] | None = None) -> pa.Table:
     if isinstance(data, dict):
         cols = {}
         for name, values in data.items():
+            if isinstance(values, abc.Sequence) and not isinstance(values, (str, bytes)):
+                values = list(values)  # a tuple (zip(*rows)) as a list: numpy made 7 and "7" one text id
             try:
                 cols[name] = pa.array(np.asarray(values) if not isinstance(values, list) else values)
             except (pa.ArrowException, TypeError, ValueError):
