@@ -177,6 +177,19 @@ def test_mixed_types_in_a_dict_input():
         Judgments.from_any({"task": [1, 2], "worker": ["a", "b"], "label": [1, "x"]})
 
 
+def test_text_beside_bytes_is_refused_as_mixed_types():
+    """A column holding "x" and b"x" went to Arrow as binary and was decoded as one text: two labels
+    merged into one, with no word (bug hunt); bytes alone are still read as their text."""
+    df = pd.DataFrame({"task": ["t1", "t1", "t2", "t2"], "worker": list("abab"),
+                       "label": pd.Series(["x", b"x", b"y", "x"], dtype=object)})
+    with pytest.raises(ValueError, match=r"column 'label' mixes value types \(bytes, str\)"):
+        Judgments.from_any(df)
+    with pytest.raises(ValueError, match=r"column 'label' mixes value types \(bytes, str\)"):
+        Judgments.from_any({c: df[c].tolist() for c in df.columns})
+    only_bytes = df.assign(label=pd.Series([b"x", b"x", b"y", b"x"], dtype=object))
+    assert Judgments.from_any(only_bytes).label_names.tolist() == ["x", "y"]
+
+
 def test_a_dict_of_tuples_is_read_as_a_dict_of_lists():
     """Columns given as tuples (task, worker, label = zip(*rows)) went through numpy, which made
     workers 7 and "7" one text id "7" and labels True and 2 the integers 1 and 2, where the same

@@ -314,9 +314,9 @@ def _from_frame(data: Any, columns: Sequence[Any] | None = None) -> pa.Table:
     if kind == "pandas":
         _check_unique_names(list(data.columns))
         try:
-            return pa.Table.from_pandas(data, preserve_index=False)
+            table = pa.Table.from_pandas(data, preserve_index=False)
         except OverflowError:  # Python ints beyond int64 in an object column (64-bit hashes)
-            return pa.Table.from_pandas(_big_ints(data), preserve_index=False)
+            table = pa.Table.from_pandas(_big_ints(data), preserve_index=False)
         except (pa.ArrowException, TypeError, ValueError) as exc:
             bad = _mixed_type_column(data)
             if bad is not None:
@@ -324,6 +324,12 @@ def _from_frame(data: Any, columns: Sequence[Any] | None = None) -> pa.Table:
                     raise _nested_error(bad[0], bad[1][0]) from None
                 raise _mixed_types_error(bad[0], bad[1]) from None
             raise ValueError(f"could not read the pandas frame: {one_line(exc)}") from None
+        # text beside bytes converts to binary, then decoded as one text: "x" and b"x" were one label
+        binary = [n for n, t in zip(data.columns, table.schema.types) if pa.types.is_binary(t)]
+        bad = _mixed_type_column(data, binary) if binary else None
+        if bad is not None:
+            raise _mixed_types_error(*bad)
+        return table
     if kind == "polars":
         if hasattr(data, "collect") and not hasattr(data, "to_arrow"):  # a LazyFrame: its result
             data = data.collect()
@@ -350,6 +356,8 @@ def _from_frame(data: Any, columns: Sequence[Any] | None = None) -> pa.Table:
                 if len(types) == 1:
                     raise _nested_error(str(name), types[0]) from None
                 raise _mixed_types_error(str(name), types) from None
+            if pa.types.is_binary(cols[name].type) and any(isinstance(v, str) for v in values):  # as in a frame
+                raise _mixed_types_error(str(name), sorted({type(v).__name__ for v in values if v is not None}))
         return pa.table(cols)
     if type(data).__name__ == "ShardedJudgments":  # load_parquet's shards, given to a model that reads here
         raise TypeError(
@@ -411,8 +419,10 @@ def _nested_error(column: str, type_name: str) -> ValueError:
                       "or labels; convert them to strings or integers first")
 
 
-def _mixed_type_column(df: Any) -> tuple[str, list[str]] | None:
-    for name in df.columns:
+def _mixed_type_column(df: Any, names: Sequence[Any] | None = None) -> tuple[str, list[str]] | None:
+    """The first object column of ``df`` (of ``names``) that mixes value types (text and bytes too)
+    or holds another type than text, numbers or booleans: (its name, the types); else None."""
+    for name in df.columns if names is None else names:
         col = df[name]
         if col.dtype == object:
             types = sorted({type(v).__name__ for v in col.dropna()})
