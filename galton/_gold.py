@@ -9,6 +9,7 @@ import numpy as np
 import pyarrow as pa
 
 from .data._encode import column_values, object_array
+from .io._frame_columns import arrow_names
 from .io._read import check_columns, is_series, to_arrow
 from .data.judgments import parse_number
 from .judgments import MAX_EXAMPLES, ColumnError, plain_column
@@ -57,6 +58,7 @@ def read_gold(gold: Any, names: np.ndarray | None = None, *, task_col: str = "ta
         values = np.asarray(list(gold.values()))
     else:
         table = to_arrow(gold, ids=(task_col, label_col, SIMULATED_TRUTH))  # labels as written
+        task_col, label_col = arrow_names(table, (task_col, label_col))  # a frame's column 0 is Arrow's '0'
         if label_col == "label" and "label" not in table.column_names and SIMULATED_TRUTH in table.column_names:
             label_col = SIMULATED_TRUTH  # the truth table of `galton simulate` is gold as it stands
         missing = [c for c in (task_col, label_col) if c not in table.column_names]

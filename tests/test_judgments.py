@@ -29,6 +29,11 @@ def _frame() -> pd.DataFrame:
     })
 
 
+def _triples(j: Judgments) -> list:
+    return sorted(zip(j.task_names[j.task].tolist(), j.worker_names[j.worker].tolist(),
+                      j.label_names[j.label].tolist()))
+
+
 # --------------------------------------------------------------------------------------------------
 # bad inputs
 # --------------------------------------------------------------------------------------------------
@@ -175,6 +180,30 @@ def test_mixed_label_types_in_a_pandas_object_column():
 def test_mixed_types_in_a_dict_input():
     with pytest.raises(ValueError, match=r"column 'label' mixes value types \(int, str\)"):
         Judgments.from_any({"task": [1, 2], "worker": ["a", "b"], "label": [1, "x"]})
+
+
+def test_a_frames_integer_column_names_are_read():
+    """pd.DataFrame(rows) names its columns 0, 1, 2; fit(df, task_col=0, worker_col=1, label_col=2)
+    said "missing column(s) [0, 1, 2]; the input has ['0', '1', '2']" (Arrow makes the names text;
+    bug hunt). The frame's own names are read, and the fit keeps them for predict."""
+    rows = [("t1", "w1", "cat"), ("t1", "w2", "dog"), ("t1", "w3", "cat"), ("t2", "w1", "dog"), ("t2", "w2", "dog"),
+            ("t2", "w3", "cat")]
+    named = pd.DataFrame(rows, columns=["task", "worker", "label"])
+    df = pd.DataFrame(rows).assign(note="x")
+    cols = dict(task_col=0, worker_col=1, label_col=2)
+    j = Judgments.from_any(df, **cols)
+    assert j.columns == (0, 1, 2) and _triples(j) == _triples(Judgments.from_any(named))
+    fit = DawidSkene(n_iter=5).fit(df, **cols)
+    pd.testing.assert_frame_equal(fit.probas_, DawidSkene(n_iter=5).fit(named).probas_)
+    assert fit.predict(df).to_dict() == fit.labels_.to_dict()
+    gold = pd.DataFrame({0: ["t1"], 2: ["dog"]})  # gold with the data's own column names
+    assert DawidSkene(n_iter=5).fit(df, gold, **cols).labels_.to_dict() == {"t1": "dog", "t2": "dog"}
+    assert _triples(Judgments.from_any({c: df[c].tolist() for c in (0, 1, 2)}, **cols)) == _triples(j)  # a dict
+    grouped = df.copy()
+    grouped[0] = [("g", 1) if t == "t1" else ("g", 2) for t in df[0]]  # tuple ids come back as tuples
+    assert Judgments.from_any(grouped, **cols).task_names.tolist() == [("g", 1), ("g", 2)]
+    with pytest.raises(ValueError, match=r"missing column\(s\) \[3\]; the input has \['0', '1', '2', 'note'\]"):
+        Judgments.from_any(df, task_col=0, worker_col=1, label_col=3)
 
 
 def test_text_beside_bytes_is_refused_as_mixed_types():

@@ -21,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 
 from .._warnings import caller_stacklevel, quieted
+from ..io._frame_columns import arrow_names
 from ..io._read import FrameKind, check_columns, frame_kind, to_arrow
 from ._base import EncodedData
 from ._repeats import one_row_per_pair
@@ -85,7 +86,8 @@ class Judgments(EncodedData):
         data : pandas / polars DataFrame, pyarrow Table, Arrow stream object, dict or path
             One row per judgment.
         task_col, worker_col, label_col : str
-            Column names.
+            Column names (a pandas frame's names that are not text, as the 0, 1, 2 of
+            ``pd.DataFrame(rows)``, are read as they are).
         on_invalid : {"raise", "drop"}
             What to do with rows that have a null in any of the three columns.
         duplicates : {"keep", "first", "last", "raise"}
@@ -132,6 +134,8 @@ class Judgments(EncodedData):
             data, tuples = untuple_frame(data, (task_col, worker_col))
         table = to_arrow(data, ids=(task_col, worker_col), columns=cols)
         index = file_rows(table) if index is None else index  # several files: by file and row
+        named = cols  # as the caller names them (the fit's, for predict); read as the table names them
+        cols = task_col, worker_col, label_col = arrow_names(table, cols)
         missing_columns(table, cols, COLUMN_HINT)
         table = check_columns(table.select(list(cols)), cols)
         if table.num_rows == 0 and isinstance(data, (str, os.PathLike)):
@@ -169,7 +173,7 @@ class Judgments(EncodedData):
         t_codes, t_names = encode_column(table.column(task_col))
         w_codes, w_names = encode_column(table.column(worker_col))
         l_codes, l_names = encode_column(table.column(label_col))
-        t_names, w_names = retuple(t_names, tuples.get(task_col)), retuple(w_names, tuples.get(worker_col))
+        t_names, w_names = retuple(t_names, tuples.get(named[0])), retuple(w_names, tuples.get(named[1]))
         if labels is not None:
             l_codes, l_names = recode_labels(l_codes, l_names, labels, label_col)
         if not numeric:
@@ -195,7 +199,7 @@ class Judgments(EncodedData):
             label_names=readonly(l_names),
             source_kind=kind,
             n_dropped=n_dropped,
-            columns=cols,
+            columns=named,
         )
 
     @classmethod

@@ -15,7 +15,7 @@ from typing import Any, Sequence
 
 import pyarrow as pa
 
-__all__ = ["needed_columns", "with_input_names"]
+__all__ = ["arrow_names", "needed_columns", "with_input_names"]
 
 
 def needed_columns(data: Any, kind: str, columns: Sequence[Any] | None) -> tuple[Any, list[Any] | None]:
@@ -44,3 +44,11 @@ def with_input_names(table: pa.Table, names: Sequence[Any]) -> pa.Table:
     order = list(dict.fromkeys(str(n) for n in names))  # Arrow's names are text, as from_pandas makes them
     arrays = [table.column(n) if n in have else pa.chunked_array([pa.nulls(table.num_rows)]) for n in order]
     return pa.Table.from_arrays(arrays, names=order)
+
+
+def arrow_names(table: pa.Table, columns: Sequence[Any]) -> tuple[Any, ...]:
+    """``columns`` as ``table`` names them: a pandas frame's column name that is not text (0, 1, 2 of
+    ``pd.DataFrame(rows)``) as its text, which ``pa.Table.from_pandas`` made of it (``task_col=0``
+    was "missing column(s) [0, 1, 2]; the input has ['0', '1', '2']")."""
+    have = set(table.column_names)
+    return tuple(str(c) if c is not None and c not in have and str(c) in have else c for c in columns)

@@ -358,7 +358,7 @@ def _from_frame(data: Any, columns: Sequence[Any] | None = None) -> pa.Table:
                 raise _mixed_types_error(str(name), types) from None
             if pa.types.is_binary(cols[name].type) and any(isinstance(v, str) for v in values):  # as in a frame
                 raise _mixed_types_error(str(name), sorted({type(v).__name__ for v in values if v is not None}))
-        return pa.table(cols)
+        return pa.Table.from_arrays(list(cols.values()), names=[str(n) for n in cols])  # 0 as '0', as pandas'
     if type(data).__name__ == "ShardedJudgments":  # load_parquet's shards, given to a model that reads here
         raise TypeError(
             "this model reads its judgments in this process, not in the shards of load_parquet / fit_parquet "
