@@ -91,8 +91,9 @@ class MajorityVote(VoteAggregator):
 
     def fit(self, data: Any, skills: Any = None, gold: Any = None, **kwargs: Any) -> "MajorityVote":
         """Vote. ``skills`` (second, as in crowd-kit's ``fit(data, skills)``): worker weights (Series
-        by worker, dict, table with worker and skill columns, or an array in worker-code order);
-        ``gold`` (by name): known labels, clamped."""
+        by worker, dict, table with worker and skill columns, or an array in worker-code order;
+        keys find workers as gold and new data do: ``"7"`` is worker 7); ``gold`` (by name): known
+        labels, clamped."""
         return self._fit(data, gold, skills, **kwargs)
 
     def fit_predict(self, data: Any, skills: Any = None, gold: Any = None, **kwargs: Any) -> Any:

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from .._warnings import caller_stacklevel
+from ..data._encode import id_lookup, object_array
 from ..judgments import Judgments, encode_gold, lookup, to_arrow
 from ._base import BaseAggregator
 from ._engine import open_engine
@@ -19,7 +20,7 @@ from ._layout import crowdkit_result
 from .votes_shard import examples, weighted_vote
 
 __all__ = ["VoteAggregator", "skill_array", "gold_layers", "with_common_params", "one_skill_each",
-           "check_skill_values"]
+           "check_skill_values", "unmatched_skills"]
 
 _MISSING = ("error", "value", "ignore")
 _TIES = ("low", "random")
@@ -42,10 +43,12 @@ def _keyed(obj: Any, key_col: str, value_col: str,
     return (keys.astype(object) if keys.dtype.kind in "US" else keys), values
 
 
-def skill_array(skills: Any, worker_names: np.ndarray) -> np.ndarray:
+def skill_array(skills: Any, worker_names: np.ndarray, default: float | None = None) -> np.ndarray:
     """One float per worker code from a pandas Series indexed by worker, a dict worker -> skill, a
     frame / table with columns ``worker`` and ``skill``, or an array in worker-code order (sorted
-    worker ids). NaN where a worker has no skill."""
+    worker ids). NaN where a worker has no skill. Keys find workers as gold and new data do (text
+    ``"7"`` is worker 7, the integer 7 worker ``"7"``, a ``uuid.UUID`` its text); with ``default``
+    (``on_missing_skill="value"``), keys that name no worker at all raise a warning."""
     n = worker_names.size
     pairs = _keyed(skills, "worker", "skill", numeric=True)
     if pairs is None and (isinstance(skills, dict) or hasattr(skills, "columns")
@@ -69,10 +72,29 @@ def skill_array(skills: Any, worker_names: np.ndarray) -> np.ndarray:
             )
         return arr.copy()
     keys, values = pairs
-    idx = lookup(worker_names, keys)
+    idx = id_lookup(worker_names, keys)  # as gold and new data find workers: "7" is worker 7, 7 worker "7"
+    hit = idx[idx >= 0]
+    counts = np.bincount(hit, minlength=n)
+    if (counts > 1).any():  # "7" and "07" (or 7 and "7") both worker 7: the key order chose its skill
+        twice = object_array(k for k, i in zip(keys.tolist(), idx.tolist()) if i >= 0 and counts[i] > 1)
+        raise ValueError(f"skills name {int((counts > 1).sum())} worker(s) by several keys ({examples(twice)}); "
+                         "give one skill per worker, keyed as the data's worker column holds the ids")
+    if default is not None and keys.size and n and not hit.size:
+        unmatched_skills(keys, worker_names, default)
     out = np.full(n, np.nan)
     out[idx[idx >= 0]] = np.asarray(values, dtype=float)[idx >= 0]
     return out
+
+
+def unmatched_skills(keys: np.ndarray, worker_names: np.ndarray, default: float) -> None:
+    """Warn that the skill ``keys`` name none of the workers (every worker takes ``default``: the
+    vote is unweighted), naming the types of both when they differ."""
+    kinds = [sorted({type(v).__name__ for v in a.tolist()}) for a in (keys, worker_names)]
+    types = f" ({'/'.join(kinds[0])} keys, {'/'.join(kinds[1])} workers)" if kinds[0] != kinds[1] else ""
+    warnings.warn(f"skills name none of the {worker_names.size} worker(s) of the data{types}: keys "
+                  f"{examples(keys)}, workers {examples(worker_names)}; every worker takes default_skill="
+                  f"{default} (the vote is unweighted); key the skills by the data's worker ids",
+                  UserWarning, stacklevel=caller_stacklevel())
 
 
 def one_skill_each(workers: list[Any]) -> None:
@@ -122,7 +144,7 @@ def _keyed_by_tasks(obj: Any, judgments: Judgments) -> bool:
     if obj is None:
         return False
     keys = (_keyed(obj, "task", "label") or (np.zeros(0),))[0]
-    return bool(keys.size and (lookup(judgments.worker_names, keys) < 0).all()
+    return bool(keys.size and (id_lookup(judgments.worker_names, keys) < 0).all()  # as skill_array finds them
                 and (lookup(judgments.task_names, keys) >= 0).any())
 
 
@@ -260,7 +282,8 @@ class VoteAggregator(BaseAggregator):
         weights = None
         if skills is not None:
             self._check_default_skill()
-            weights = self._fill_missing(skill_array(skills, judgments.worker_names), judgments.worker_names)
+            default = self.default_skill if self.on_missing_skill == "value" else None
+            weights = self._fill_missing(skill_array(skills, judgments.worker_names, default), judgments.worker_names)
 
         def run(eng: Any, rng: np.random.Generator) -> Any:
             self._tie_key = int(rng.integers(0, 2**63 - 1)) if self.tie_break == "random" else None

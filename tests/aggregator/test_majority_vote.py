@@ -319,6 +319,34 @@ def test_on_missing_skill_options() -> None:
         MajorityVote().fit(df, skills=[1.0, 2.0])
 
 
+def test_skills_find_workers_as_gold_and_new_data_do() -> None:
+    """Skills keyed by text "0", "1", "2" for integer workers matched none of them, and with
+    on_missing_skill="value" the vote went unweighted without a word (bug hunt; crowd-kit raises on
+    the join of int and str keys). They find the workers as gold and predict find ids ("7" is worker
+    7, a UUID its text); two keys of one worker are refused; keys that name no worker warn."""
+    import uuid
+
+    df = pd.DataFrame({"task": [1, 1, 1, 2, 2, 2], "worker": [0, 1, 2, 0, 1, 2], "label": list("abbabb")})
+    weighted = MajorityVote().fit_predict(df, pd.Series([0.9, 0.1, 0.1], index=[0, 1, 2])).tolist()
+    assert weighted == ["a", "a"]  # worker 0 outweighs the other two
+    for keys in (["0", "1", "2"], [0.0, 1.0, 2.0]):
+        skills = pd.Series([0.9, 0.1, 0.1], index=keys)
+        assert MajorityVote(on_missing_skill="value", default_skill=0.5).fit_predict(df, skills).tolist() == weighted
+        assert MajorityVote().fit_predict(df, skills).tolist() == weighted
+    text = df.assign(worker=df.worker.astype(str))  # integer keys for text workers
+    assert MajorityVote().fit_predict(text, {0: 0.9, 1: 0.1, 2: 0.1}).tolist() == weighted
+    ids = [uuid.UUID(int=i) for i in range(3)]
+    assert MajorityVote().fit_predict(df.assign(worker=[ids[w] for w in df.worker]),
+                                      pd.Series([0.9, 0.1, 0.1], index=ids)).tolist() == weighted
+    with pytest.raises(ValueError, match=r"skills name 1 worker\(s\) by several keys \('0', 0\)"):
+        MajorityVote().fit_predict(df, pd.Series([0.9, 0.1, 0.1, 0.1], index=pd.Index(["0", 0, 1, 2], dtype=object)))
+    with pytest.warns(UserWarning, match=r"skills name none of the 3 worker\(s\) of the data \(str keys, int "
+                                         r"workers\): keys 'w0', 'w1', 'w2', workers 0, 1, 2; every worker takes "
+                                         r"default_skill=0.5"):
+        m = MajorityVote(on_missing_skill="value", default_skill=0.5).fit(df, {"w0": 0.9, "w1": 0.1, "w2": 0.1})
+    assert m.labels_.tolist() == ["b", "b"]
+
+
 def test_a_task_whose_voters_all_weigh_zero_takes_its_own_votes_with_one_warning() -> None:
     """Every voter of t2 weighs 0: its shares were uniform over all labels and the tie named "bird",
     a label nobody gave there, silently (crowd-kit raises "Encountered all NA values"). Such a task
