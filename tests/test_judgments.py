@@ -326,6 +326,32 @@ def test_full_label_set_and_labels_outside_it():
         Judgments.from_any(_frame(), labels=[0, 1])
 
 
+def test_labels_match_the_declared_set_only_in_their_own_kind():
+    """labels= matched the observed labels as gold is matched, reading text as numbers: labels "01"
+    and "1" both became the label 1 of labels=[0, 1, 2] (two labels made one), integer labels came
+    back as the text of labels=["0", "1", "2"] and booleans as the integers of labels=[0, 1] (bug
+    hunt). Text, numbers, booleans and bytes now match only their own kind, and the error names the
+    types; equal values of one kind still match (numpy ints, 1 and 1.0, np.str_), and new data for a
+    fitted model is still read as gold is ("1" is the fitted label 1)."""
+    df = pd.DataFrame({"task": ["t1"] * 3 + ["t2"] * 3, "worker": list("abcabc"),
+                       "label": ["01", "1", "1", "01", "01", "1"]})
+    with pytest.raises(ValueError, match=r"column 'label' holds label\(s\) \['01', '1'\] that are not in "
+                                         r"labels=\[0, 1, 2\] \(the column holds str labels, labels= lists int: give "
+                                         r"labels= as the column holds them\)"):
+        Judgments.from_any(df, labels=[0, 1, 2])
+    for given in (df.assign(label=[0, 1, 1, 0, 0, 1]), df.assign(label=[True, False, False, True, True, False])):
+        declared = ["0", "1", "2"] if given.label.dtype != bool else [0, 1]
+        kinds = "int labels, labels= lists str" if given.label.dtype != bool else "bool labels, labels= lists int"
+        with pytest.raises(ValueError, match=rf"that are not in labels=.*\(the column holds {kinds}"):
+            Judgments.from_any(given, labels=declared)
+    ints = df.assign(label=[0, 1, 1, 0, 0, 1])
+    for declared in ([0, 1, 2], np.arange(3), [np.int64(0), 1.0, 2]):
+        assert Judgments.from_any(ints, labels=declared).label_names.tolist() == [0, 1, 2]
+    assert Judgments.from_any(df, labels=np.array(["01", "1", "x"])).label_names.tolist() == ["01", "1", "x"]
+    fit = DawidSkene(n_iter=5).fit(ints, labels=[0, 1, 2])
+    assert fit.predict(ints.assign(label=ints.label.astype(str))).tolist() == fit.labels_.tolist()
+
+
 # --------------------------------------------------------------------------------------------------
 # duplicates
 # --------------------------------------------------------------------------------------------------

@@ -397,11 +397,11 @@ class BaseAggregator:
         """New judgments to score with the fitted parameters: read with the fit's column names and
         (``fitted_labels``) encoded over its label set; a label outside it raises, naming it and the
         fitted labels. Votes take any label: ``fitted_labels=False``."""
-        from ..data._encode import LabelSetError
+        from ..data._encode import FittedLabels, LabelSetError
 
         fitted: Judgments = self.judgments_  # type: ignore[attr-defined]
         tc, wc, lc = fitted.columns
-        labels = fitted.label_names.tolist() if fitted_labels else None
+        labels = FittedLabels(fitted.label_names.tolist()) if fitted_labels else None  # matched as gold is
         try:
             return Judgments.from_any(data, task_col=tc, worker_col=wc, label_col=lc, labels=labels,
                                       **reading_options())

@@ -13,9 +13,9 @@ import pyarrow as pa
 
 from ._validate import MAX_EXAMPLES
 
-__all__ = ["LabelSetError", "bool_lookup", "encode_column", "dense_int_codes_numpy", "dense_span", "ids_from_offsets",
-           "label_set", "lookup", "object_array", "plain_column", "readonly", "recode_labels", "retuple",
-           "untuple_frame", "untuple_groups", "untuple_items", "uuid_as_text"]
+__all__ = ["FittedLabels", "LabelSetError", "bool_lookup", "encode_column", "dense_int_codes_numpy", "dense_span",
+           "ids_from_offsets", "label_set", "lookup", "object_array", "plain_column", "readonly", "recode_labels",
+           "retuple", "untuple_frame", "untuple_groups", "untuple_items", "uuid_as_text"]
 
 
 def object_array(values: Any) -> np.ndarray:
@@ -282,9 +282,40 @@ class LabelSetError(ValueError):
         self.extra, self.full, self.column = extra, full, column
 
 
+class FittedLabels(list):
+    """The label set of a fitted model, given as ``labels=`` when new data is read for it: its
+    labels are matched as gold's are (text that reads as a number is that number, :func:`id_lookup`),
+    where a user's ``labels=`` takes only labels of the column's own kind (:func:`label_set`)."""
+
+
+def _label_kind(v: Any) -> str | None:
+    """The kind of a label that ``labels=`` must match: booleans, numbers (integers and floats
+    alike: 1 and 1.0 are one label), text or bytes; None for other types (dates, tuples, ...),
+    matched by equality."""
+    if isinstance(v, (bool, np.bool_)):
+        return "bool"
+    if isinstance(v, (int, float, np.integer, np.floating)):
+        return "number"
+    return "text" if isinstance(v, str) else "bytes" if isinstance(v, bytes) else None
+
+
+def _same_kind(names: np.ndarray, full: np.ndarray, mapping: np.ndarray) -> np.ndarray:
+    """``mapping`` with -1 where an observed label found a declared one of another kind: text "1"
+    and "01" both found the integer 1 (two labels made one), a boolean the integer 1."""
+    out = mapping.copy()
+    for i, (name, at) in enumerate(zip(names.tolist(), mapping.tolist())):
+        if at >= 0:
+            kinds = _label_kind(name), _label_kind(full[at])
+            if None not in kinds and kinds[0] != kinds[1]:
+                out[i] = -1
+    return out
+
+
 def label_set(names: np.ndarray, labels: Sequence[Any], column: str) -> tuple[np.ndarray, np.ndarray]:
     """The full sorted label set from ``labels=`` and the position of each observed label name in
-    it; raises naming the observed labels that are not in the set."""
+    it; raises naming the observed labels that are not in the set. An observed label matches a
+    declared one of its own kind only (:func:`_label_kind`: ``"1"`` is no label of ``labels=[0, 1]``,
+    nor ``True``), except against a :class:`FittedLabels` set."""
     if isinstance(labels, (str, bytes)) or not len(labels) or any(x is None or x != x for x in labels):
         raise ValueError(f"labels= must list every label (a list such as ['no', 'yes'], no None or NaN), "
                          f"not {labels!r}")  # a string was split into its characters; [] failed in a cast
@@ -296,10 +327,17 @@ def label_set(names: np.ndarray, labels: Sequence[Any], column: str) -> tuple[np
     if full.dtype.kind in "US":
         full = full.astype(object)
     mapping = id_lookup(full, names)  # "abc" against labels 0, 1 failed in a cast; 1.5 was cast to 1
+    if not isinstance(labels, FittedLabels):
+        mapping = _same_kind(names, full, mapping)
     if (mapping < 0).any():
-        extra = names[mapping < 0].tolist()[:MAX_EXAMPLES]
+        bad = names[mapping < 0].tolist()
+        extra = bad[:MAX_EXAMPLES]
+        kinds = [{_label_kind(v) for v in a} for a in (bad, full.tolist())]
+        types = ["/".join(sorted({type(v).__name__ for v in a})) for a in (bad, full.tolist())]
+        hint = (f" (the column holds {types[0]} labels, labels= lists {types[1]}: give labels= as the column "
+                "holds them)" if None not in kinds[0] and kinds[0] - kinds[1] else "")
         raise LabelSetError(
-            f"column {column!r} holds label(s) {extra} that are not in labels={list(full.tolist())}",
+            f"column {column!r} holds label(s) {extra} that are not in labels={list(full.tolist())}{hint}",
             extra, list(full.tolist()), column)
     return full, mapping
 

@@ -97,7 +97,9 @@ class Judgments(EncodedData):
             (:func:`galton.data._repeats.warn_repeated_pairs`); ``duplicates="keep"`` silences it.
         labels : sequence, optional
             The full label set, when some labels may never be observed (for example a class no
-            worker chose). Observed labels must be in it.
+            worker chose). Observed labels must be in it, as the column holds them: text, numbers,
+            booleans and bytes match only their own kind (text ``"1"`` and ``"01"`` are no label of
+            ``labels=[0, 1]``, nor ``True``), numbers by value (``1`` is ``1.0``).
         numeric : bool
             The labels are numeric ratings: in a file, a text label column whose values all read as
             numbers becomes float64, and non-integer labels raise no warning. Otherwise (categorical labels)

@@ -552,7 +552,8 @@ def test_polars_object_columns_are_refused_naming_the_column():
         Judgments.from_any(ids.lazy())
     noted = plain.with_columns(note=pl.Series([object()] * 4, dtype=pl.Object))  # not read: no matter
     assert _triples(Judgments.from_any(noted)) == _triples(Judgments.from_any(plain))
-    with pytest.raises(ValueError, match=r"missing column\(s\) \['label'\]; the input has \['task', 'worker', 'note'\]"):
+    with pytest.raises(ValueError, match=r"missing column\(s\) \['label'\]; the input has "
+                                         r"\['task', 'worker', 'note'\]"):
         Judgments.from_any(noted.drop("label"))
 
 
