@@ -4,7 +4,8 @@
 that names the path and says why) an output that
 
 - is one of the inputs, lies inside an input directory, or contains an input (symbolic links are
-  resolved; hard links are caught with :func:`os.path.samefile`): gold files count as inputs;
+  resolved; hard links are caught with :func:`os.path.samefile`): gold files count as inputs, and so
+  does the file standard input (``-``) is redirected from (``< in.csv``: compared by device and inode);
 - is an existing directory galton did not write, a galton directory another command wrote (a
   simulation or a report where results go), or a galton result directory that also holds other
   files (:func:`galton.io._write.check_replaceable`) — galton never deletes those;
@@ -28,8 +29,10 @@ directory exists.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
+import stat
 from pathlib import Path
 from typing import Iterable
 
@@ -59,6 +62,31 @@ def input_paths(inputs: Iterable[object]) -> list[str]:
         matches = glob.glob(text, recursive=True) if glob.has_magic(text) else [text]
         found += [os.path.realpath(m) for m in matches if os.path.lexists(m)]
     return found
+
+
+def _stdin_clash(dest: Path, directory: bool) -> str | None:
+    """Why the output ``dest`` may not be written when standard input (``-``) is an input: it was
+    redirected from that very file (``< in.csv``, a link to it included), or from a file inside that
+    directory output. Standard input from a pipe or a terminal is no file to replace."""
+    try:
+        st = os.fstat(0)
+    except (OSError, ValueError):  # closed
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    said = "is the input (standard input, redirected from it)"
+    try:
+        if os.path.samestat(os.stat(dest), st):
+            return said
+    except OSError:
+        return None
+    if directory and dest.is_dir():
+        for root, _, files in os.walk(dest):
+            for name in files:
+                with contextlib.suppress(OSError):
+                    if os.path.samestat(os.stat(os.path.join(root, name)), st):
+                        return f"contains the input (standard input, redirected from {name!r} in it)"
+    return None
 
 
 def _within(child: str, parent: str) -> bool:
@@ -176,7 +204,8 @@ def plan_output(path: str | os.PathLike[str], *, inputs: Iterable[object] = (), 
         The output: a file (``.parquet``, ``.pq``, ``.csv``, ``.tsv``), a directory
         (``directory=True``) or ``"-"`` for standard output.
     inputs : iterable
-        Everything the command reads (input, gold, ...): paths, globs; other objects are skipped.
+        Everything the command reads (input, gold, ...): paths, globs, ``"-"`` for standard input
+        (refused as the output when redirected from it); other objects are skipped.
     directory : bool
         The output is a directory (replaced only if galton wrote it).
     what : str
@@ -211,10 +240,13 @@ def plan_output(path: str | os.PathLike[str], *, inputs: Iterable[object] = (), 
             f"the directory of {what} {text!r}{via} does not exist; create {str(parent)!r} first"
         )
     _check_name(dest, text, what)
-    for inp in input_paths(inputs):
-        why = _clash(text, out_real, inp)
-        if why is not None:
-            raise OutputError(f"{what} {text!r} {why}; choose another path (nothing was read or written)")
+    inputs = list(inputs)
+    whys = [_clash(text, out_real, inp) for inp in input_paths(inputs)]
+    if any(isinstance(i, str) and i == STDOUT for i in inputs):  # "-": standard input, maybe < a file
+        whys.append(_stdin_clash(dest, directory))
+    why = next((w for w in whys if w is not None), None)
+    if why is not None:
+        raise OutputError(f"{what} {text!r} {why}; choose another path (nothing was read or written)")
     if directory:
         try:
             check_replaceable(dest, kind)
