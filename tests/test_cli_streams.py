@@ -78,3 +78,32 @@ def test_standard_input_from_another_file_is_read(tmp_path):
     assert proc.returncode == 0, proc.stderr
     lines = (tmp_path / "r.csv").read_text().splitlines()
     assert [line.split(",")[:2] for line in lines[1:]] == [["t1", "a"], ["t2", "b"]]  # 2 of 3 say a; 3 of 3 say b
+
+
+# ---------------------------------------------------------------- closed standard streams
+def test_a_closed_standard_output_is_said(tmp_path):
+    (tmp_path / "in.csv").write_text(JUDGMENTS)
+    proc = galton_cmd(["models"], tmp_path, close=1)
+    assert (proc.returncode, proc.stderr) == (2, "galton: error: cannot write to standard output: it is closed\n")
+    proc = galton_cmd(["aggregate", "in.csv", "-m", "mv", "-o", "-"], tmp_path, close=1)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("galton: error: --output -: cannot write to standard output: it is closed;")
+    assert proc.stderr.endswith("(nothing was read or written)\n")
+
+
+def test_a_closed_standard_input_is_said(tmp_path):
+    for args in (["aggregate", "-", "-m", "mv", "-o", "r.csv"], ["allocate", "-", "-n", "2", "-m", "mv"]):
+        proc = galton_cmd(args, tmp_path, close=0)
+        assert proc.returncode == 2
+        assert proc.stderr.count("\n") == 1 and "cannot read standard input: it is closed" in proc.stderr, proc.stderr
+        assert "AttributeError" not in proc.stderr
+    assert not (tmp_path / "r.csv").exists()
+
+
+def test_a_failure_with_standard_error_closed_still_exits_with_2(tmp_path):
+    proc = galton_cmd(["aggregate", "absent.csv", "-o", "r.csv"], tmp_path, close=2)
+    assert (proc.returncode, proc.stdout) == (2, "")
+    (tmp_path / "in.csv").write_text(JUDGMENTS)
+    proc = galton_cmd(["aggregate", "in.csv", "-m", "mv", "-o", "r.csv"], tmp_path, close=2)
+    assert proc.returncode == 0 and proc.stdout.startswith("tasks")
+    assert (tmp_path / "r.csv").exists()

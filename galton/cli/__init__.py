@@ -29,7 +29,10 @@ not write (:func:`galton.io.plan_output`); it never deletes a directory it did n
 Exit codes: 0 success, 2 any failure (one line ``galton: error: ...`` on stderr, no traceback
 unless ``--debug``, no output file), 130 interrupted (SIGINT), 143 terminated (SIGTERM), 129 hung up
 (SIGHUP: the terminal closed; not under ``nohup``); after an interrupt no temporary file or folder is
-left, and a Ray instance the command started is stopped.
+left, and a Ray instance the command started is stopped. A standard stream the command was started
+without is said when it is needed ("cannot write to standard output: it is closed", ``>&-``;
+"cannot read standard input: it is closed", ``<&-``), with status 2; with standard error closed a
+failure still exits with 2 (:mod:`galton.cli._streams`).
 
 The package sits above the library: it calls galton's public API (the model registry, the reader
 and writer of :mod:`galton.io`, :mod:`galton.benchmarks`, :mod:`galton.workers`), and nothing in
@@ -53,6 +56,7 @@ from .._progress import end_line
 from .._run_scope import run_scope
 from ._common import (BUNDLED_PREFIX, PROG, CLIError, add_max_memory, add_on_invalid, at_least_one, describe,
                       model_param, remote_cause, seed)
+from ._streams import standard_streams
 from .agreement import add_agreement
 from .allocate import add_allocate
 from .catalog import add_datasets, add_models
@@ -216,7 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Ray's C++ crash handler would print a stack dump on SIGTERM (a clean stop for galton)
     os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")
     try:
-        with run_scope() as created:
+        with run_scope() as created, standard_streams():  # a closed one: a clear error, not NoneType's
             return _run(list(argv) if argv is not None else sys.argv[1:], _Stdout(sys.stdout), sys.stderr, created)
     finally:
         _signals.restore(previous)

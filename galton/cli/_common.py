@@ -7,10 +7,12 @@ import argparse
 import contextlib
 import inspect
 import re
+import sys
 from pathlib import Path
 from typing import Any, Collection, Sequence, TextIO
 
 from ._params import model_param
+from ._streams import closed
 
 __all__ = ["BUNDLED_PREFIX", "CLIError", "NO_OUTPUT", "OPTION_PARAMS", "PROG", "add_max_memory", "add_on_invalid",
            "at_least_one", "check_memory_option", "check_readable", "memory_guard",
@@ -89,10 +91,14 @@ def check_memory_option(args: argparse.Namespace) -> None:
 
 def check_readable(spec: str, what: str) -> None:
     """Refuse, before any work, a file or directory named by ``what`` (INPUT, --gold, CONFIG...) that
-    this user may not read (the readers said only "[Errno 13] Permission denied: 'x'"). Standard input,
-    bundled data, patterns and missing paths are left to the readers, which name them."""
+    this user may not read (the readers said only "[Errno 13] Permission denied: 'x'"), or standard input
+    (``-``) when the command was started with it closed. Standard input, bundled data, patterns and
+    missing paths are otherwise left to the readers, which name them."""
     import os
 
+    if spec == "-" and closed(sys.stdin):  # started with <&-: said before any work
+        raise CLIError(f"{what} -: cannot read standard input: it is closed; redirect the data to it (< data.csv) "
+                       "or give a file")
     if spec == "-" or spec.startswith(BUNDLED_PREFIX) or any(c in spec for c in "*?["):
         return
     path = Path(spec)

@@ -5,9 +5,11 @@ choice output, and the worker report, none of which may take another's place."""
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from ._common import CLIError, check_checkpoint_dir
+from ._streams import closed
 
 __all__ = ["dir_output", "pairs_path", "plan_outputs"]
 
@@ -27,6 +29,9 @@ def plan_outputs(args: argparse.Namespace, kind: str | None) -> None:
     """Refuse the outputs before anything is read (see :func:`galton.io.plan_output`)."""
     from ..io import output_within, plan_output, same_output
 
+    if args.output == "-" and closed(sys.stdout):  # said before the fit, not after it
+        raise CLIError("--output -: cannot write to standard output: it is closed; give --output a file, or start "
+                       "galton with standard output open (nothing was read or written)")
     check_checkpoint_dir(args)  # the fit's other output: a directory
     inputs = [args.input, args.gold]
     workers = getattr(args, "workers_output", None)
