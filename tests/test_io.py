@@ -14,6 +14,7 @@ import pytest
 
 import galton
 from galton.io import _write as gio
+from galton.io import read_input
 from galton.judgments import Judgments
 
 
@@ -97,6 +98,32 @@ def test_pandas_series_keeps_its_index(tmp_path: Path) -> None:
     back = pl.read_csv(gio.write_table(labels, tmp_path / "l.csv"))
     assert back.columns == ["task", "agg_label"]
     assert back["task"].to_list() == ["a", "b"] and back["agg_label"].to_list() == [1, 0]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".jsonl", ".parquet"])
+def test_a_filtered_pandas_frame_writes_its_columns_only(tmp_path: Path, suffix: str) -> None:
+    res = pd.DataFrame({"task": ["a", "b", "c", "d"], "label": [1, 0, 1, 1], "confidence": [0.5, 1.0, 0.7, 1.0]})
+    cases = {"filtered": (res[res.confidence > 0.99], ["b", "d"]),  # index [1, 3]: positions, not data
+             "sorted": (res.sort_values("confidence"), ["a", "c", "b", "d"]),
+             "indexed twice": (res.set_index("task", drop=False), ["a", "b", "c", "d"])}  # pandas: "already exists"
+    for name, (frame, tasks) in cases.items():
+        path = gio.write_table(frame, tmp_path / f"{name}{suffix}")
+        back = pl.from_arrow(read_input(path, ids=("task",)))
+        assert back.columns == ["task", "label", "confidence"], name
+        assert back["task"].to_list() == tasks, name
+    named = res.rename_axis("row")[res.confidence > 0.99]  # a named index is data: kept, first
+    back = pl.from_arrow(read_input(gio.write_table(named, tmp_path / f"named{suffix}"), ids=("task",)))
+    assert back.columns == ["row", "task", "label", "confidence"] and back["row"].to_list() == [1, 3]
+    ids = pd.Series([1, 0], index=["x", "y"], name="label")  # unnamed ids (no integers): kept too
+    back = pl.from_arrow(read_input(gio.write_table(ids, tmp_path / f"ids{suffix}"), ids=("index",)))
+    assert back.columns == ["index", "label"] and back["index"].to_list() == ["x", "y"]
+
+
+def test_an_index_named_as_a_column_with_other_values_is_refused(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"task": ["a", "b"], "label": [1, 0]}, index=pd.Index(["x", "y"], name="task"))
+    with pytest.raises(ValueError, match="the index level 'task' and the column 'task' hold different values"):
+        gio.write_table(frame, tmp_path / "t.csv")
+    assert not (tmp_path / "t.csv").exists()
 
 
 # --- atomicity -------------------------------------------------------------------------------------

@@ -57,11 +57,17 @@ def table_format(path: str | os.PathLike[str]) -> TableFormat:
 def to_arrow_table(table: Any) -> pa.Table:
     """A pyarrow Table from a pyarrow Table / RecordBatch, a polars or a pandas DataFrame.
 
-    A pandas frame keeps a meaningful index (anything but a default RangeIndex) as columns, so a
-    crowd-kit style result indexed by ``task`` keeps its task ids.
+    A pandas frame keeps a meaningful index as columns, first, so a crowd-kit style result indexed by
+    ``task`` keeps its task ids: a named index level, or an unnamed one that holds no integers (ids).
+    An unnamed integer index is the rows' positions, left by filtering, sorting or sampling a frame
+    (``res[res.confidence > 0.99]``), and is not written (as pandas' ``to_parquet`` keeps it only as
+    metadata); an index level that is also a column (``set_index("task", drop=False)``) is written
+    once, as that column.
 
     Raises
     ------
+    ValueError
+        For an index level named as a column that holds other values.
     TypeError
         For any other type.
     """
@@ -73,18 +79,37 @@ def to_arrow_table(table: Any) -> pa.Table:
     if module == "polars" and hasattr(table, "to_arrow"):
         return table.to_arrow()
     if module == "pandas":
-        import pandas as pd
-
         if getattr(table, "ndim", 2) == 1:  # a Series, e.g. crowd-kit's labels_
             table = table.to_frame()
-        index = table.index
-        default = isinstance(index, pd.RangeIndex) and index.name is None
-        if not default:
-            table = table.reset_index()  # index columns first, as a reader expects ids
-        return pa.Table.from_pandas(table, preserve_index=False)
+        return pa.Table.from_pandas(_index_as_columns(table), preserve_index=False)
     if hasattr(table, "__arrow_c_stream__"):
         return pa.table(table)
     raise TypeError(
         f"cannot write a {type(table).__name__}; pass a pyarrow Table, a polars DataFrame or a "
         "pandas DataFrame"
     )
+
+
+def _index_as_columns(frame: Any) -> Any:
+    """``frame`` (pandas) with the levels of its index that are data as its first columns (see
+    :func:`to_arrow_table`), without its index."""
+    import pandas as pd
+
+    index = frame.index
+    keep = []
+    for i, name in enumerate(index.names):
+        level = index.get_level_values(i)
+        if name is None and (isinstance(index, pd.RangeIndex) or pd.api.types.is_integer_dtype(level.dtype)):
+            continue  # positions, not data
+        if name is not None and name in frame.columns:
+            column = frame[name]
+            if isinstance(column, pd.DataFrame) or not pd.Index(column.to_numpy()).equals(level):
+                raise ValueError(f"the index level {name!r} and the column {name!r} hold different values; "
+                                 f"rename one (df.rename_axis(...)) or drop the index (df.reset_index(drop=True))")
+            continue  # written once, as the column
+        keep.append(i)
+    if len(keep) == index.nlevels:
+        return frame.reset_index()
+    if not keep:
+        return frame.reset_index(drop=True)
+    return frame.reset_index(level=keep).reset_index(drop=True)  # the kept levels, then the others dropped
