@@ -1,7 +1,8 @@
 """A small progress bar on stderr for long fits (no dependency, no print to stdout).
 
 It stays silent for work that finishes within ``delay`` seconds, and when stderr is not a terminal
-unless forced with ``enabled=True`` (or ``GALTON_PROGRESS=1``); ``enabled=False`` silences it.
+unless forced with ``enabled=True`` (or ``GALTON_PROGRESS=1``); ``enabled=False`` (or ``GALTON_PROGRESS``
+set to 0, false, no or off, in any case, as every on / off variable: :mod:`galton._env`) silences it.
 Work done in stages (MACE's restarts, each a run of the iteration driver) shows one bar through
 :meth:`Progress.part`: the delay counts from the first stage, not from each. The bar redraws at
 most every :data:`MIN_INTERVAL` seconds (each iteration redrew it: 16,404 redraws, 2.2 MB of stderr
@@ -12,10 +13,11 @@ open (an interrupted fit) before an error line is written.
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 import time
 from typing import TextIO
+
+from ._env import switch
 
 __all__ = ["Progress", "ProgressPart", "end_line", "MIN_INTERVAL"]
 
@@ -43,9 +45,8 @@ class Progress:
         self.total = max(int(total), 1)
         self.desc = desc
         self.stream = stream or sys.stderr
-        env = os.environ.get("GALTON_PROGRESS")
-        if enabled is None and env is not None:
-            enabled = env not in ("0", "", "false")
+        if enabled is None:  # 0, false, no, off (any case): off; another value: on; unset or empty: a terminal's
+            enabled = switch("GALTON_PROGRESS")
         if enabled is None:
             enabled = bool(getattr(self.stream, "isatty", lambda: False)())
             self.delay = delay

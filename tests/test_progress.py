@@ -49,3 +49,25 @@ def test_an_error_after_a_bar_left_open_starts_a_line_of_its_own(monkeypatch, er
     assert code == (130 if isinstance(error, KeyboardInterrupt) else 2)
     last = "galton: interrupted\n" if isinstance(error, KeyboardInterrupt) else "galton: error: bad\n"
     assert text.endswith("1,000 judgments/s\x1b[K\n" + last), text
+
+
+@pytest.mark.parametrize("value, drawn", [("0", False), ("off", False), ("OFF", False), ("no", False), ("False", False),
+                                          (" false ", False), ("1", True), ("on", True), ("yes", True), ("TRUE", True),
+                                          ("", False), (None, False)])
+def test_galton_progress_reads_off_as_galton_numba_does(monkeypatch, value, drawn):
+    """GALTON_PROGRESS=off, no or False turned the bar on (only 0, false and empty were off); it is
+    now read as every on / off variable (GALTON_NUMBA, GALTON_FOLLOW_LOAD): 0, false, no, off in any
+    case are off; unset or empty leaves it to the stream (not a terminal here: no bar)."""
+    if value is None:
+        monkeypatch.delenv("GALTON_PROGRESS", raising=False)
+    else:
+        monkeypatch.setenv("GALTON_PROGRESS", value)
+    stream = io.StringIO()
+    bar = _progress.Progress(3, "fit", delay=0.0, stream=stream)
+    bar.update(1)
+    bar.close()
+    assert (stream.getvalue() != "") is drawn
+    if value:
+        from galton import _env
+
+        assert _env.switched_on("GALTON_PROGRESS") is drawn  # the reading of GALTON_NUMBA's switch

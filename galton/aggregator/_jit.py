@@ -47,14 +47,11 @@ import os
 import threading
 from typing import Any, Callable, Iterator
 
+from .._env import switched_on
+
 __all__ = ["HAVE_NUMBA", "Twin", "twin", "TWINS", "use_numba", "get_threads", "set_threads", "threads",
            "numba_threads", "import_numba", "runnable_elsewhere", "whole_machine", "follows_load", "threads_now", "work_items",
            "item_count", "switched_on", "import_compiled"]
-
-
-def switched_on(name: str) -> bool:
-    """An on / off environment variable that is on unless set to 0, false, no or off."""
-    return os.environ.get(name, "1").strip().lower() not in ("0", "false", "no", "off")
 
 
 def _wanted() -> bool:
