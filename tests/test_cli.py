@@ -1391,8 +1391,13 @@ def test_simulate_refuses_meaningless_settings_before_ray(tmp_path: Path, capsys
 
 
 @pytest.mark.parametrize("config, flags, message", [
-    ("n_tasks = 1000\n[crowd]\nn_workers = 10\n", [], "{path}: n_tasks is outside the [crowd] table (above it); "
-     "put every field in [crowd], or use no [crowd] table"),
+    ("n_tasks = 1000\n[crowd]\nn_workers = 10\n", [], "{path}: has the key n_tasks at its top level (outside "
+     "[crowd]); CONFIG takes the CrowdConfig fields in one [crowd] table and nothing else, or at its top level with "
+     "no table"),
+    ("[crowd]\nn_tasks = 10\nn_workers = 5\n[other]\nx = 1\n", [], "{path}: has the table [other] beside [crowd]; "
+     "CONFIG takes"),  # a table below [crowd] was called a key "outside the [crowd] table (above it)"
+    ("seed = 1\n[crowd]\nn_tasks = 10\nn_workers = 5\n[[a]]\nx = 1\n[b]\nx = 1\n", [],
+     "{path}: has the key seed at its top level (outside [crowd]) and the tables [a], [b] beside [crowd]; "),
     ("[crowd]\nn_tasks = 100\nn_workers = \"10\"\n", [], "{path}: n_workers='10' must be a whole number, not text"),
     ("n_tasks = 100\nn_workers = 10\njudgments_per_task = 2.9\n", [],
      "{path}: judgments_per_task=2.9 must be a whole number"),

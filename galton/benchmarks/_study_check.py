@@ -16,7 +16,7 @@ from typing import Any
 from .._settings import MIN_BOOTSTRAP
 from .._settings import whole_number as check_whole
 
-__all__ = ["apply_checked", "check_common", "check_categorical", "names_list", "whole_number"]
+__all__ = ["apply_checked", "check_common", "check_categorical", "check_tables", "names_list", "whole_number"]
 
 
 def _is_number(value: Any) -> bool:
@@ -86,3 +86,22 @@ def apply_checked(study: Any, check: Any) -> None:
         raise ValueError(f"study {study.name!r}: {exc}") from None
     for a, v in checked.items():
         object.__setattr__(study, a, v)
+
+
+def check_tables(data: dict[str, Any], known: tuple[str, ...], what: str, use: str) -> None:
+    """Refuse what the parsed study file ``data`` holds beside its ``known`` tables: a key at its top
+    level, outside every table (``models = ["mv"]`` with no ``[study]`` line above it: it was called
+    an "unknown table"), or a table the study does not read. ``what``: the file, in a message ("the
+    study file"); ``use``: the tables it takes."""
+    extra = sorted(set(data) - set(known))
+    tables = [k for k in extra if isinstance(data[k], dict) or (
+        isinstance(data[k], list) and data[k] and all(isinstance(v, dict) for v in data[k]))]
+    keys = [k for k in extra if k not in tables]
+    if keys:
+        many = len(keys) > 1
+        raise ValueError(f"{what} has the key{'s' if many else ''} {', '.join(keys)} at its top level, outside "
+                         f"every table; a study's settings go in its [study] table: write [study] on the line "
+                         f"above {'them' if many else 'it'} (the file takes {use})")
+    if tables:
+        raise ValueError(f"unknown table{'s' if len(tables) > 1 else ''} {', '.join(f'[{t}]' for t in tables)} "
+                         f"in {what}; use {use}")

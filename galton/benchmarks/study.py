@@ -62,7 +62,7 @@ from .kinds import kind_of, study_kind
 from .runner import (ENGINES, STUDIES_DIR, StudyResult, check_engine, model_kwargs, one_thread, read_toml, run_jobs,
                      study_path, toml_lib, toml_value, versions)
 from ._sources import TAGS, Source, grid_points, prepare_dataset, prepare_simulation, prepare_sources, simulation_config
-from ._study_check import apply_checked, check_categorical
+from ._study_check import apply_checked, check_categorical, check_tables
 
 if TYPE_CHECKING:  # pragma: no cover
     from .study_prefs import PrefStudy
@@ -177,10 +177,8 @@ class Study:
     @classmethod
     def from_dict(cls, data: dict[str, Any], text: str = "") -> Study:
         """A study from the parsed study file (tables ``study``, ``datasets``, ``simulation``)."""
-        unknown = sorted(set(data) - {"study", "datasets", "simulation"})
-        if unknown:
-            raise ValueError(f"unknown table(s) {unknown} in the study file; use [study], [datasets], "
-                             "[simulation] and [simulation.grid]")
+        check_tables(data, ("study", "datasets", "simulation"), "the study file",
+                     "[study], [datasets], [simulation] and [simulation.grid]")
         own = dict(data.get("study", {}))
         if own.pop("kind", "categorical") != "categorical":
             raise ValueError("this study file is not a categorical study; read it with load_study or "

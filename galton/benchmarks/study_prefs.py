@@ -70,7 +70,7 @@ import numpy as np
 from ._sources import (PREF_COLLECTIONS as COLLECTIONS, PREF_TAGS as TAGS, SIM_DEFAULTS, PrefSource,
                        pref_config, prepare_pref_sources)
 from ._evaluate_prefs import PREF_TABLES, evaluate_prefs
-from ._study_check import apply_checked, check_common
+from ._study_check import apply_checked, check_common, check_tables
 from .runner import (ENGINES, StudyResult, check_engine, model_kwargs, one_thread, run_jobs, toml_lib,
                      toml_value, versions)
 
@@ -182,10 +182,8 @@ class PrefStudy:
     @classmethod
     def from_dict(cls, data: dict[str, Any], text: str = "") -> PrefStudy:
         """A study from the parsed file (tables ``study`` and ``simulation``)."""
-        unknown = sorted(set(data) - {"study", "simulation"})
-        if unknown:
-            raise ValueError(f"unknown table(s) {unknown} in a preference study; use [study], [simulation], "
-                             "[simulation.grid] and [[simulation.level]]")
+        check_tables(data, ("study", "simulation"), "a preference study",
+                     "[study], [simulation], [simulation.grid] and [[simulation.level]]")
         own = dict(data.get("study", {}))
         own.pop("kind", None)
         names = {f.name for f in dataclasses.fields(cls)} - {"simulation", "levels", "grid", "text"}

@@ -240,9 +240,17 @@ def _config_fields(path: str) -> dict[str, Any]:
     crowd, beside = data["crowd"], sorted(set(data) - {"crowd"})
     if not isinstance(crowd, dict):
         raise CLIError(f"{path}: crowd must be a table ([crowd]) of CrowdConfig fields, not {crowd!r}")
-    if beside:
-        raise CLIError(f"{path}: {', '.join(beside)} {'is' if len(beside) == 1 else 'are'} outside the [crowd] "
-                       "table (above it); put every field in [crowd], or use no [crowd] table")
+    tables = [k for k in beside if isinstance(data[k], dict) or (  # [other], [[other]]
+        isinstance(data[k], list) and data[k] and all(isinstance(v, dict) for v in data[k]))]
+    keys = [k for k in beside if k not in tables]  # top-level keys: above [crowd] (TOML puts them first)
+    said = []
+    if keys:
+        said.append(f"the key{'s' if len(keys) > 1 else ''} {', '.join(keys)} at its top level (outside [crowd])")
+    if tables:
+        said.append(f"the table{'s' if len(tables) > 1 else ''} {', '.join(f'[{t}]' for t in tables)} beside [crowd]")
+    if said:
+        raise CLIError(f"{path}: has {' and '.join(said)}; CONFIG takes the CrowdConfig fields in one [crowd] "
+                       "table and nothing else, or at its top level with no table")
     return dict(crowd)
 
 

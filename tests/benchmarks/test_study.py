@@ -296,6 +296,11 @@ def test_study_files_and_options() -> None:
     assert Study.from_toml(s.text) == s.replace()
     with pytest.raises(ValueError, match="unknown \\[study\\] key"):
         Study.from_toml("[study]\nrepeat = 3\n[datasets]\nnames = ['act_cf']\n")
+    with pytest.raises(ValueError, match="the study file has the key models at its top level, outside every table; "
+                       "a study's settings go in its \\[study\\] table: write \\[study\\] on the line above it"):
+        Study.from_toml("models = ['mv']\n")  # it was "unknown table(s) ['models']"
+    with pytest.raises(ValueError, match="unknown table \\[model\\] in the study file; use \\[study\\]"):
+        Study.from_toml("[study]\nrepeats = 3\n[model]\nname = 'mv'\n")
     with pytest.raises(ValueError, match="CrowdConfig"):
         Study.from_toml("[simulation]\nn_task = 3\n")
     with pytest.raises(ValueError, match="needs gold"):

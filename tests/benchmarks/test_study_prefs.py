@@ -169,7 +169,9 @@ def test_shipped_study_file_and_options() -> None:
     ("[study]\nkind = 'preference'\n[simulation]\nexpert_tau = 0.7\nexpert_noise = 0.3\n", "not both"),
     ("[study]\nkind = 'preference'\nmodels = ['mv']\n", "pairwise or choice"),
     ("[study]\nkind = 'preference'\nmodels = ['bt']\ntie_break = 'low'\n", "unknown \\[study\\] key"),
-    ("[study]\nkind = 'preference'\n[datasets]\nnames = ['act_cf']\n", "unknown table"),
+    ("[study]\nkind = 'preference'\n[datasets]\nnames = ['act_cf']\n", "unknown table \\[datasets\\] in a preference"),
+    ("kind = 'preference'\nmodels = ['bt']\n", "has the keys kind, models at its top level, outside every table; "
+     "a study's settings go in its \\[study\\] table"),  # called "unknown table(s) ['kind', 'models']"
 ])
 def test_bad_study_files_give_clear_errors(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "bad.toml"
