@@ -470,3 +470,22 @@ def test_no_interval_where_too_many_resamples_have_no_variation(tmp_path: Path, 
     assert rc == 0, err
     assert rows["alpha"] == "0.0000 (no 95% interval: too many of the 1000 resamples of the tasks have no variation)"
     assert "383 of 1000 bootstrap resamples (38.3%) have no variation" in err
+
+
+def test_max_memory_guards_the_label_distance_table_and_its_help_says_so(tmp_path: Path, capsys) -> None:
+    """--help said "fail early when the fit would need more memory than SIZE", and the guard is only
+    on the table of distances between every two labels (ratio, jaccard, masi): 40 distinct labels
+    take 40 * 40 * 8 = 12,800 bytes, over 10K; interval needs no table and runs under the same limit."""
+    path = tmp_path / "j.csv"
+    path.write_text("task,worker,label\n" + "".join(f"t{t},w{w},{t + w}\n" for t in range(20) for w in range(21)))
+    rc = main(["agreement", str(path), "--distance", "ratio", "--bootstrap", "0", "--max-memory", "10K"])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.startswith("galton: error: 40 distinct labels: the ratio distance's table of every two "
+                                      "labels would take 12.5 KiB, over the limit of 10.0 KiB"), err
+    rc, rows, _ = run([path, "--distance", "interval", "--bootstrap", "0", "--max-memory", "10K"], capsys)
+    assert rc == 0 and rows["labels"] == "40"
+    assert main(["agreement", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert ("--max-memory SIZE fail early when the table of distances between every two distinct labels that "
+            "--distance ratio, jaccard or masi builds") in text
+    assert "nothing else is guarded" in text and "when the fit would need" not in text

@@ -62,10 +62,11 @@ def add_on_invalid(parser: argparse.ArgumentParser, text: str | None = None) -> 
                         help=text or "rows with a missing task, worker or label: fail (default) or drop them")
 
 
-def add_max_memory(parser: argparse.ArgumentParser) -> None:
-    """``--max-memory SIZE``, galton's memory guard, for every command that fits a model."""
+def add_max_memory(parser: argparse.ArgumentParser, guarded: str = "the fit") -> None:
+    """``--max-memory SIZE``, galton's memory guard, for every command that fits a model; ``guarded``:
+    what it guards, where that is not a model's fit."""
     parser.add_argument("--max-memory", default=None, metavar="SIZE",
-                        help="fail early when the fit would need more memory than SIZE (4G, 500M, bytes, "
+                        help=f"fail early when {guarded} would need more memory than SIZE (4G, 500M, bytes, "
                         "or none); default: GALTON_MAX_MEMORY, else half the physical memory")
 
 
