@@ -1827,3 +1827,19 @@ def test_warnings_not_about_the_run_are_not_shown() -> None:
     assert err.getvalue().splitlines() == [
         "galton: warning: galton's own notice",
         "galton: warning: 3 task(s) have only judgments from workers whose skill is 0"]
+
+
+def test_bench_where_every_fit_failed_exits_with_1_and_says_so(tmp_path: Path, capsys) -> None:
+    """`galton bench --models kos` on five-label data exited 0 with no crowd curve (tables/curves
+    missing): every fit had failed. It now exits with 1 and a line naming the failure, the report
+    written; a study where some model fits still exits with 0."""
+    common = ["--datasets", "act_cf", "--k", "1,3", "--repeats", "2", "--bootstrap", "10", "--engine", "local",
+              "--no-plots", "-q"]
+    rc, out, err = run(["bench", *common, "--models", "kos", "--out", tmp_path / "b"], capsys)
+    assert rc == 1 and out == "" and err.count("\n") == 1, err
+    assert err.startswith("galton: error: no model produced a result: every fit failed (kos on act_cf: KOS is for "
+                          "binary labels only")
+    tables = tmp_path / "b" / "tables"
+    assert (tables / "runs.parquet").exists() and not (tables / "curves.parquet").exists()
+    rc, _, err = run(["bench", *common, "--models", "kos,mv", "--out", tmp_path / "c"], capsys)
+    assert rc == 0 and err == "" and (tmp_path / "c" / "tables" / "curves.parquet").exists()

@@ -27,7 +27,8 @@ an input, lies inside or contains an input directory (gold included), or is a di
 not write (:func:`galton.io.plan_output`); it never deletes a directory it did not write.
 
 Exit codes: 0 success, 2 any failure (one line ``galton: error: ...`` on stderr, no traceback
-unless ``--debug``, no output file), 130 interrupted (SIGINT), 143 terminated (SIGTERM), 129 hung up
+unless ``--debug``, no output file), 1 a ``galton bench`` whose every fit failed (its report,
+which lists the failures, is written), 130 interrupted (SIGINT), 143 terminated (SIGTERM), 129 hung up
 (SIGHUP: the terminal closed; not under ``nohup``); after an interrupt no temporary file or folder is
 left, and a Ray instance the command started is stopped. A standard stream the command was started
 without is said when it is needed ("cannot write to standard output: it is closed", ``>&-``;

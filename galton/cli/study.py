@@ -18,7 +18,10 @@ def add_bench(sub: Any) -> None:
     b = sub.add_parser(
         "bench", help="does the crowd beat the expert? accuracy against k judgments per task, with a report",
         description="Run a crowd-versus-expert study and write tables (Parquet, Markdown), PNG plots and "
-        "index.html to --out. Without STUDY: the default study on bundled data (a few minutes).",
+        "index.html to --out. Without STUDY: the default study on bundled data (a few minutes). A model that "
+        "fails on a source is reported in the report's fits table (tables/runs); when every fit of every model "
+        "failed (no crowd curve: no tables/curves), the report is still written and the command exits with "
+        "status 1.",
     )
     b.add_argument("study", nargs="?", default=None, metavar="STUDY",
                    help="study file (.toml) or a study shipped with galton "
@@ -108,7 +111,20 @@ def _cmd_bench(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     path = write_report(result, args.out, plots=not args.no_plots)
     if not args.quiet:
         out.write(summary(result, path))
-    return 0
+    return _none_fitted(result, path, err)
+
+
+def _none_fitted(result: Any, path: Any, err: TextIO) -> int:
+    """1, with a line on ``err`` naming the failures, when no model produced a result (no curve: every
+    fit failed, and the run looked like a success); else 0 (some fits failed: the report says which)."""
+    runs = result.tables.get("runs")
+    if "curves" in result.tables or runs is None or not runs.height or not all(runs["error"].to_list()):
+        return 0
+    failed = "; ".join(f"{r['model']} on {r['source']}: {r['error']}" for r in runs.head(3).iter_rows(named=True))
+    more = f"; and {runs.height - 3} more" if runs.height > 3 else ""
+    err.write(f"galton: error: no model produced a result: every fit failed ({failed}{more}); the report in "
+              f"{str(path)!r} lists them (fits table, tables/runs)\n")
+    return 1
 
 
 def _load_study(name: str | None) -> Any:
