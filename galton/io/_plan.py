@@ -33,6 +33,7 @@ import contextlib
 import glob
 import os
 import stat
+import sys
 from pathlib import Path
 from typing import Iterable
 
@@ -67,10 +68,11 @@ def input_paths(inputs: Iterable[object]) -> list[str]:
 def _stdin_clash(dest: Path, directory: bool) -> str | None:
     """Why the output ``dest`` may not be written when standard input (``-``) is an input: it was
     redirected from that very file (``< in.csv``, a link to it included), or from a file inside that
-    directory output. Standard input from a pipe or a terminal is no file to replace."""
+    directory output. Standard input from a pipe or a terminal is no file to replace; nor is one
+    replaced in the process by an object in memory, which is what ``-`` then reads."""
     try:
-        st = os.fstat(0)
-    except (OSError, ValueError):  # closed
+        st = os.fstat(sys.stdin.fileno())
+    except (AttributeError, OSError, ValueError):  # closed, or no file
         return None
     if not stat.S_ISREG(st.st_mode):
         return None
