@@ -18,7 +18,8 @@ frame with ``task``, ``worker`` and ``text`` columns; texts are aligned in row o
 and :class:`galton.HRRASA` for texts: each text (and each of the optional ``true_objects``, known
 texts by task, a missing one skipped) is encoded once by ``encoder`` (a function from a text to a
 vector, for example a sentence-embedding model) and RASA picks one of the given texts per task.
-``texts_`` is a Series of the chosen texts by ``task`` named ``agg_text``, set by ``fit`` too (crowd-kit's only by ``fit_predict``).
+``texts_`` is a Series of the chosen texts by ``task`` named ``agg_text``, set by ``fit`` too
+(crowd-kit's only by ``fit_predict``).
 """
 
 from __future__ import annotations

@@ -11,8 +11,8 @@ import pyarrow as pa
 from ._encode import encode_column
 from ._validate import ColumnError, fmt_value, missing_columns
 
-__all__ = ["cast_like", "cast_choices", "family", "first_valid", "has_worker", "missing_columns", "text_items", "workers_of",
-           "fmt_value", "text_for_ties"]
+__all__ = ["cast_like", "cast_choices", "family", "first_valid", "has_worker", "missing_columns", "text_items",
+           "workers_of", "fmt_value", "text_for_ties"]
 
 
 def family(t: pa.DataType) -> str:

@@ -132,7 +132,8 @@ def distinct_roles(roles: Sequence[tuple[str, Any]]) -> None:
         if col in seen:
             names = [o for o, _ in given]
             raise ValueError(f"{seen[col]} and {option} both name column {col!r}: {', '.join(names[:-1])} and "
-                             f"{names[-1]} must name {NUMBERS[len(given)]} different columns, not {[c for _, c in given]}")
+                             f"{names[-1]} must name {NUMBERS[len(given)]} different columns, not "
+                             f"{[c for _, c in given]}")
         seen[col] = option
 
 
