@@ -16,8 +16,9 @@
 ``bundled:NAME`` for a dataset shipped with galton (``galton datasets list``). Results go to
 ``--output`` (``.parquet``, ``.pq``, ``.csv``, ``.tsv`` or ``.jsonl``, or, for categorical data, a name
 without extension for a Parquet directory; written atomically) with the columns ``task, label,
-confidence, p_<label>...``; a short summary goes to stdout. ``--workers-output FILE`` also writes the worker report, one row per worker
-(:mod:`galton.aggregator.worker_report`). With ``--engine ray`` an iterative model reads a directory (or glob) of
+confidence, p_<label>...``; a short summary goes to stdout. ``--workers-output FILE`` also writes
+the worker report, one row per worker (:mod:`galton.aggregator.worker_report`). With ``--engine
+ray`` an iterative model reads a directory (or glob) of
 Parquet files in parallel Ray tasks straight into the shard actors (``galton.workers.ingest``);
 a directory ``--output`` is then written by the shards, one part file each.
 
