@@ -64,10 +64,14 @@ FORMAT = 3
 # --------------------------------------------------------------------------------------------------
 # parameters <-> flat arrays
 # --------------------------------------------------------------------------------------------------
-def flatten_params(params: Any, prefix: str = "p") -> tuple[dict[str, np.ndarray], Any]:
+def flatten_params(params: Any, prefix: str = "p",
+                   known: dict[int, tuple[str, np.ndarray]] | None = None) -> tuple[dict[str, np.ndarray], Any]:
     """(arrays by key, a JSON-able description to rebuild ``params``) for nested dicts, lists and
-    tuples of arrays, numbers, booleans, strings and None."""
+    tuples of arrays, numbers, booleans, strings and None. ``known``: arrays already written under
+    a key (by id), filled in; one held again (EBCC's table in its parameters and its memory) is
+    described by that key, not written twice."""
     arrays: dict[str, np.ndarray] = {}
+    known = {} if known is None else known
 
     def walk(obj: Any, key: str) -> Any:
         if isinstance(obj, dict):
@@ -80,7 +84,9 @@ def flatten_params(params: Any, prefix: str = "p") -> tuple[dict[str, np.ndarray
         if isinstance(obj, np.ndarray):
             if obj.dtype == object:
                 raise ValueError(f"parameter {key} is an object array; checkpoints hold numeric arrays only")
-            arrays[key] = obj
+            if id(obj) in known and known[id(obj)][1] is obj:
+                return {"array": known[id(obj)][0]}
+            arrays[key], known[id(obj)] = obj, (key, obj)
             return {"array": key}
         if isinstance(obj, (bool, np.bool_)):
             return {"bool": bool(obj)}
@@ -398,12 +404,13 @@ class Checkpointer:
         driver-side ``memory`` and, with ``engine``, the shards' declared per-task state."""
         if self.path is None:
             raise RuntimeError("Checkpointer.save before start")
-        arrays, spec = flatten_params(params)
+        known: dict[int, tuple[str, np.ndarray]] = {}
+        arrays, spec = flatten_params(params, known=known)
         meta: dict[str, Any] = {"format": FORMAT, "iteration": int(iteration), "params": spec,
                                 "converged": bool(converged), "rng": state_to_json(rng.bit_generator.state),
                                 "fingerprint": self.fingerprint}
         if memory:
-            mem_arrays, meta["memory"] = flatten_params(memory, "m")
+            mem_arrays, meta["memory"] = flatten_params(memory, "m", known)
             arrays.update(mem_arrays)
         payload = {f"a:{k}": v for k, v in arrays.items()}
         if engine is not None:
