@@ -16,7 +16,9 @@ registered yet, :data:`ENGINE_PLUGINS` names the module whose import registers i
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol, Sequence, runtime_checkable
 
@@ -28,7 +30,7 @@ from ._kernels import task_order
 from ._params import check_count
 
 __all__ = ["Shard", "LoadedData", "Engine", "EngineMixin", "ENGINE_PLUGINS", "LocalEngine", "engine_names", "register_engine",
-           "resolve_engine", "open_engine", "make_shards", "shard_of_tasks", "add_stats"]
+           "resolve_engine", "open_engine", "engine_in_use", "make_shards", "shard_of_tasks", "add_stats"]
 
 
 @dataclass
@@ -349,5 +351,43 @@ def open_engine(model: Any, engine: Any = None, n_shards: int | None = None) -> 
     object the user passed in stays open)."""
     spec = engine if engine is not None else getattr(model, "engine", None)
     shards = n_shards if n_shards is not None else getattr(model, "n_shards", None)
+    if shards is not None and spec is not None and not isinstance(spec, str) and shards != getattr(spec, "n_shards", None):
+        # an engine object keeps its own shard count: n_shards beside it was ignored without a word
+        raise ValueError(
+            f"n_shards={shards!r} does not apply to an engine object (it has n_shards="
+            f"{getattr(spec, 'n_shards', None)!r}); set the count on the engine, for example "
+            f"RayEngine(n_shards={shards!r}), or pass the engine by name (engine=\"ray\")"
+        )
     eng = resolve_engine(spec, **({"n_shards": shards} if shards is not None else {}))
     return eng, eng is not spec
+
+
+#: id(engine object) -> (thread ident, depth) of the fit that holds it; see :func:`engine_in_use`
+_HELD: dict[int, tuple[int, int]] = {}
+_HELD_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def engine_in_use(eng: Any):
+    """Hold an engine object for one fit, from its load to its end. Loading swaps the engine's shards:
+    two threads fitting on one engine object ran one fit on the other's data without a word (800 of
+    800 labels wrong on Ray, 793 locally). A second thread is refused at once; the same thread may
+    nest (a fit inside a fit)."""
+    key, me = id(eng), threading.get_ident()
+    with _HELD_LOCK:
+        owner, depth = _HELD.get(key, (me, 0))
+        if owner != me:
+            raise RuntimeError(
+                f"this {type(eng).__name__} object is in use by a fit in another thread; give each thread "
+                "its own engine (or pass engine by name, which makes one per fit), or fit one after the other"
+            )
+        _HELD[key] = (me, depth + 1)
+    try:
+        yield eng
+    finally:
+        with _HELD_LOCK:
+            owner, depth = _HELD[key]
+            if depth <= 1:
+                del _HELD[key]
+            else:
+                _HELD[key] = (owner, depth - 1)

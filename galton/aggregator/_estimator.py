@@ -297,7 +297,7 @@ class BaseAggregator:
         checkpoints of an iterative fit (in :func:`fit_options`, which the driver reads), load the
         judgments (``load`` True; a callable ``load(engine)`` loads shards the model builds itself),
         ``run(engine)``, close an engine the fit opened; returns what ``run`` returned."""
-        from ._engine import open_engine
+        from ._engine import engine_in_use, open_engine
 
         if checkpoint_dir is not None and not hasattr(self, "_m_step"):
             raise ValueError(f"{type(self).__name__} does not iterate, so it has nothing to "
@@ -309,12 +309,13 @@ class BaseAggregator:
             ckpt = Checkpointer(checkpoint_dir, checkpoint_every)
         eng, own = (engine, False) if load is False else open_engine(self, engine, n_shards)
         try:
-            if callable(load):  # the model builds its own shards (comparisons, choice events)
-                load(eng)
-            elif load:
-                eng.load(judgments, gold_codes)
-            with fit_options_set(checkpointer=ckpt, collect=True):  # a nested fit sets its own
-                return run(eng)
+            with engine_in_use(eng):
+                if callable(load):  # the model builds its own shards (comparisons, choice events)
+                    load(eng)
+                elif load:
+                    eng.load(judgments, gold_codes)
+                with fit_options_set(checkpointer=ckpt, collect=True):  # a nested fit sets its own
+                    return run(eng)
         finally:
             if own:
                 eng.close()

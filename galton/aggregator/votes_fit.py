@@ -15,7 +15,7 @@ from .._warnings import caller_stacklevel
 from ..data._encode import id_lookup, object_array
 from ..judgments import Judgments, encode_gold, lookup, to_arrow
 from ._base import BaseAggregator
-from ._engine import open_engine
+from ._engine import engine_in_use, open_engine
 from ._layout import crowdkit_result
 from .votes_shard import examples, weighted_vote
 
@@ -324,8 +324,9 @@ class VoteAggregator(BaseAggregator):
             weights = self._fill_missing(raw, new.worker_names)
         eng, own = open_engine(self, None, None)
         try:
-            eng.load(new, None)
-            post, codes = weighted_vote(eng, new, weights, self._tie_key)
+            with engine_in_use(eng):
+                eng.load(new, None)
+                post, codes = weighted_vote(eng, new, weights, self._tie_key)
         finally:
             if own:
                 eng.close()

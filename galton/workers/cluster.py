@@ -29,6 +29,7 @@ import errno
 import logging
 import os
 import socket
+import threading
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -36,22 +37,26 @@ from typing import Any
 
 import ray
 
+from .._settings import whole_number
 from .._signals import deferred, handling
 from . import _shard_actor
+from ._probe import LOOPBACK, PROBE_TIMEOUT_S, host_port, probe
 
-__all__ = ["ClusterInfo", "connect", "is_connected", "probe", "resolve_address", "set_verbose", "shutdown"]
+__all__ = ["PROBE_TIMEOUT_S", "ClusterInfo", "connect", "is_connected", "probe", "resolve_address", "set_verbose", "shutdown"]
 
 log = logging.getLogger(__name__)
 
 LOCAL = "local"
-_LOOPBACK = "127.0.0.1"
+_LOOPBACK = LOOPBACK
 _started_here = False
+#: the CPUs of the local instance this process started (0: none started)
+_started_cpus = 0
+#: one connect / shutdown at a time: two threads' first fits on Ray both found Ray down and both
+#: called ray.init (the second died by Ray's AssertionError, a second GCS and raylet ran on)
+_LOCK = threading.RLock()
 #: the address this process joined a cluster by, as written (Ray reports the head by its own address:
 #: 127.0.0.1:6379 or a host name is the same cluster as the 10.0.0.5:6379 Ray names)
 _joined_as: str | None = None
-
-#: Seconds to wait for a cluster's address to accept a TCP connection before giving up.
-PROBE_TIMEOUT_S = 10.0
 
 #: Ray's own start-up and log lines reach the terminal only when this is True (``galton -v``, or
 #: :func:`set_verbose`); otherwise Ray logs at ERROR level and worker output stays in Ray's logs.
@@ -94,86 +99,6 @@ def resolve_address(address: str | None = None, environ: Mapping[str, str] | Non
     env = os.environ if environ is None else environ
     from_env = (env.get("RAY_ADDRESS") or "").strip()
     return from_env or LOCAL
-
-
-def _host_port(target: str) -> tuple[str, int] | None:
-    """(host, port) of a ``host:port`` or ``ray://host:port`` address; None for other forms."""
-    text = target.removeprefix("ray://")
-    host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit():
-        return None
-    return host.strip("[]") or _LOOPBACK, int(port)
-
-
-#: The HTTP/2 client connection preface and an empty SETTINGS frame (RFC 9113, section 3.4).
-_H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
-
-
-def _speaks_grpc(sock: socket.socket, timeout: float) -> str:
-    """'' when the peer answers the HTTP/2 preface with a SETTINGS frame (a gRPC server: Ray's
-    GCS and its client server both are); otherwise why not. ``ray.init`` against a port that is
-    open but not Ray's waits for minutes."""
-    sock.settimeout(timeout)
-    sock.sendall(_H2_PREFACE)
-    head = b""
-    while len(head) < 9:
-        chunk = sock.recv(9 - len(head))
-        if not chunk:
-            return "the connection was closed without an HTTP/2 answer: not a Ray port"
-        head += chunk
-    if head[3] != 0x04:  # frame type SETTINGS
-        return "the port answers, but not as a gRPC server: not a Ray port"
-    return ""
-
-
-def probe(target: str, timeout: float = PROBE_TIMEOUT_S) -> None:
-    """Fail fast with one clear line when a cluster address accepts no connection.
-
-    ``ray.init`` retries an unreachable GCS address for minutes; a TCP connection and an HTTP/2
-    preface with a timeout answer in at most about ``2 * timeout`` seconds. Addresses that are not ``host:port``
-    (``"auto"``) are left to Ray.
-
-    Raises
-    ------
-    ConnectionError
-        Naming the address, the reason and what to check.
-    """
-    hp = _host_port(target)
-    if hp is None:
-        return
-    host, port = hp
-    try:
-        with socket.create_connection((host, port), timeout=timeout) as sock:
-            reason = _speaks_grpc(sock, timeout)
-    except OSError as exc:
-        reason = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
-    if reason:
-        raise ConnectionError(
-            f"cannot reach the Ray cluster at {target!r} ({reason}); check that its head node runs "
-            "(`ray status` there), the host and port (GCS port 6379 by default, 10001 for ray://), "
-            "and the firewall, or leave the address out to start a local instance"
-        ) from None
-    if not target.startswith("ray://"):
-        _check_token(target, timeout)
-
-
-def _check_token(target: str, timeout: float) -> None:
-    """One request to the cluster's GCS: a cluster with token authentication refuses this process
-    at once when it has no token (``ray.init`` printed Ray's C++ warnings for 20 s or more, then
-    "Failed to connect" without a word about the token)."""
-    try:
-        from ray._raylet import GcsClient
-    except ImportError:  # another Ray: left to ray.init
-        return
-    try:
-        GcsClient(address=target).internal_kv_get(b"galton-probe", None, timeout=timeout)
-    except Exception as exc:  # noqa: BLE001 - only an authentication refusal is ours to word
-        if type(exc).__name__ == "AuthenticationError":
-            raise ConnectionError(
-                f"the Ray cluster at {target!r} refused this process's token; the cluster uses token "
-                "authentication: set RAY_AUTH_MODE=token here and give this machine the cluster's token "
-                "(~/.ray/auth_token, or RAY_AUTH_TOKEN), as the README's cluster recipe does"
-            ) from None
 
 
 @contextlib.contextmanager
@@ -243,8 +168,9 @@ def connect(address: str | None = None, *, num_cpus: int | None = None, **kw: An
     ----------
     address : None, "local", "auto", "host:port" or "ray://host:port"
         See the module docstring for the order of precedence.
-    num_cpus : CPUs of a new local instance (default: the cores this process may use); not
-        allowed when joining an existing cluster.
+    num_cpus : CPUs of a new local instance (a whole number; default: the cores this process may
+        use); refused when joining an existing cluster, and while connected unless it is the count
+        of the instance this process started.
     **kw : passed to ``ray.init`` (for example ``object_store_memory``, ``runtime_env``,
         ``include_dashboard=True`` to turn the dashboard back on).
 
@@ -258,19 +184,28 @@ def connect(address: str | None = None, *, num_cpus: int | None = None, **kw: An
         when ``address`` (or ``RAY_ADDRESS``) is a ``host:port`` that accepts no connection within
         :data:`PROBE_TIMEOUT_S` seconds.
     RuntimeError
-        when this process is already connected and ``address`` explicitly names another cluster;
-        call :func:`shutdown` first.
+        when this process is already connected and ``address`` explicitly names another cluster
+        (the same cluster by another name, a host name or a loopback address, is joined), or is
+        ``"local"`` while connected to a cluster this process did not start; call :func:`shutdown`
+        first.
+
+    Safe to call from several threads; a new local instance started from a thread other than the
+    main one is started by a thread that lasts until :func:`shutdown` (Ray's servers die with the
+    thread that started them).
     """
-    global _started_here, _joined_as
+    if num_cpus is not None:
+        num_cpus = whole_number("num_cpus", num_cpus, 1)
+    with _LOCK:
+        return _connect(address, num_cpus, kw)
+
+
+def _connect(address: str | None, num_cpus: int | None, kw: dict[str, Any]) -> ClusterInfo:
+    global _started_here, _joined_as, _started_cpus
     target = resolve_address(address)
+    if host_port(target) is None and target.count(":") == 1 and not target.startswith("ray://"):
+        raise ValueError(f"address {target!r} has no port number; write host:port (GCS port 6379 by default)")
     if ray.is_initialized():
-        if address is not None and target not in (LOCAL, "auto") and target != _joined_as:
-            current = _info(_started_here).address
-            if target.removeprefix("ray://") != current:
-                raise RuntimeError(
-                    f"already connected to the Ray cluster at {current}; call "
-                    f"galton.workers.shutdown() before connecting to {target}"
-                )
+        _check_joined(address, target, num_cpus)
         return _info(_started_here)
     if target != LOCAL:
         if num_cpus is not None:
@@ -299,15 +234,97 @@ def connect(address: str | None = None, *, num_cpus: int | None = None, **kw: An
     _check_file_size_limit(kw.get("object_store_memory"))
     opts: dict[str, Any] = {"include_dashboard": False, "_node_ip_address": _LOOPBACK}
     opts.update(_log_options(kw))
-    opts["num_cpus"] = int(num_cpus) if num_cpus is not None else _cpu_count()
+    opts["num_cpus"] = num_cpus if num_cpus is not None else _cpu_count()
     # Ctrl-C / SIGTERM inside ray.init (the galton command's Interrupted, or Ray's own SystemExit) left
     # Ray half started: the command then died by SIGSEGV at exit or hung; deferred() raises the
     # interrupt once ray.init has returned, so the command unwinds with Ray whole and exits 130 / 143
-    with deferred("Ray has started"), _command_keeps_sigterm(), _loopback_node_address(opts["_node_ip_address"]), \
-            _ray_logs_quiet():
-        ray.init(address=LOCAL, **opts)
-        _started_here = True
+    def start() -> None:
+        with deferred("Ray has started"), _command_keeps_sigterm(), \
+                _loopback_node_address(opts["_node_ip_address"]), _ray_logs_quiet():
+            ray.init(address=LOCAL, **opts)
+
+    _in_a_lasting_thread(start)
+    _started_here, _started_cpus = True, opts["num_cpus"]
     return _info(True)
+
+
+#: set by :func:`shutdown`: the thread that started Ray (see :func:`_in_a_lasting_thread`) may end
+_KEEPER_STOP = threading.Event()
+
+
+def _in_a_lasting_thread(start: Any) -> None:
+    """Run ``start()`` (``ray.init`` of a new instance) in a thread that lives until :func:`shutdown`.
+    Ray starts its servers with ``PR_SET_PDEATHSIG``, which kills them when the *thread* that started
+    them ends, not the process: a first fit on Ray in a worker thread (a thread pool's, a web
+    handler's) left a dead instance behind once that thread ended, and the next call killed the
+    process ("Failed to connect to GCS within 60 seconds. ... The program will terminate"). The main
+    thread lasts as long as the process, so it starts Ray itself."""
+    if threading.current_thread() is threading.main_thread():
+        start()
+        return
+    done, box = threading.Event(), {}
+    _KEEPER_STOP.clear()
+
+    def keep() -> None:
+        try:
+            start()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+            box["error"] = exc
+        done.set()
+        if "error" not in box:
+            _KEEPER_STOP.wait()
+
+    threading.Thread(target=keep, name="galton-ray-keeper", daemon=True).start()
+    done.wait()
+    if "error" in box:
+        raise box["error"]
+
+
+def _check_joined(address: str | None, target: str, num_cpus: int | None) -> None:
+    """Refuse what the running session cannot give: another cluster by its address, a new local
+    instance ("local") where this process joined a cluster it did not start, or other CPUs."""
+    current = _info(_started_here).address
+    if address is not None:
+        if target == LOCAL and not _started_here:
+            raise RuntimeError(
+                f"already connected to the Ray cluster at {current}, which this process did not start; "
+                "'local' asks for a new local instance: call galton.workers.shutdown() first, or leave the "
+                "address out to use this cluster"
+            )
+        if target not in (LOCAL, "auto") and target != _joined_as and not _same_cluster(target, current):
+            raise RuntimeError(
+                f"already connected to the Ray cluster at {current}; call "
+                f"galton.workers.shutdown() before connecting to {target}"
+            )
+    if num_cpus is not None and not (_started_here and num_cpus == _started_cpus):
+        now = (f"the local instance this process started has {_started_cpus} CPUs" if _started_here
+               else f"this process is already connected to the Ray cluster at {current}")
+        raise ValueError(f"num_cpus={num_cpus} applies only to a new local instance, and {now}; "
+                         "call galton.workers.shutdown() first, or leave num_cpus out")
+
+
+def _same_cluster(target: str, current: str) -> bool:
+    """Whether ``target`` names the cluster at ``current`` (as Ray reports it: the head's routable
+    address) in other words: the same port on a host name or a loopback address that resolves to the
+    head (a user's ``ray.init(address="127.0.0.1:6379")`` is reported as 10.0.0.5:6379)."""
+    if target.removeprefix("ray://") == current:
+        return True
+    if target.startswith("ray://"):
+        return False
+    want, have = host_port(target), host_port(current)
+    if want is None or have is None or want[1] != have[1]:
+        return False
+    try:
+        resolved = {info[4][0] for info in socket.getaddrinfo(want[0], want[1], proto=socket.IPPROTO_TCP)}
+    except OSError:
+        return False
+    if have[0] in resolved:
+        return True
+    try:  # a loopback name reaches the head only when the head runs on this machine
+        here = ray.util.get_node_ip_address()
+    except Exception:  # noqa: BLE001 - Ray Client or another Ray version: not provably the same
+        return False
+    return have[0] == here and any(ip.startswith("127.") or ip == "::1" for ip in resolved)
 
 
 #: what Ray's object store file may take beyond its size under a file size limit (measured, Ray 2.60:
@@ -390,8 +407,10 @@ class _loopback_node_address:
 def shutdown() -> None:
     """Disconnect from Ray (stopping the local instance if this process started it) and forget
     the idle shard actors kept for reuse."""
-    global _started_here, _joined_as
-    _shard_actor.forget_pool()
-    if ray.is_initialized():
-        ray.shutdown()
-    _started_here, _joined_as = False, None
+    global _started_here, _joined_as, _started_cpus
+    with _LOCK:
+        _shard_actor.forget_pool()
+        if ray.is_initialized():
+            ray.shutdown()
+        _started_here, _joined_as, _started_cpus = False, None, 0
+        _KEEPER_STOP.set()

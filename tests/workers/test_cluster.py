@@ -299,3 +299,93 @@ def test_probe_refuses_a_port_that_is_not_ray():
 @pytest.mark.parametrize("address", ["auto", "local", "myhost"])
 def test_probe_leaves_addresses_without_a_port_to_ray(address):
     cluster.probe(address, timeout=0.01)  # nothing to connect to: no error, no wait
+
+
+# ---------------------------------------------------------------------------- a session galton joined
+def test_the_same_cluster_by_another_name_is_joined_not_refused(ray_session):
+    """Ray reports the head by its own address; ``localhost:PORT`` for the cluster reported as
+    127.0.0.1:PORT was refused ("call shutdown() first"), so was a user's own loopback address for
+    the cluster Ray names by the machine's routable one."""
+    port = ray_session.address.rpartition(":")[2]
+    host = ray_session.address.rpartition(":")[0]
+    name = "localhost" if host.startswith("127.") else socket.gethostbyaddr(host)[0]
+    assert cluster.connect(f"{name}:{port}").address == ray_session.address
+    with pytest.raises(RuntimeError, match="shutdown"):  # another port is another cluster
+        cluster.connect(f"{name}:{int(port) + 1 if int(port) < 65535 else 1}")
+
+
+def test_a_raylet_port_is_named_not_a_gcs_at_once(ray_session):
+    """A gRPC server that is not a GCS (the raylet's port, given by mistake) passed the probe, and
+    ray.init then printed Ray's C++ warnings for half a minute before "Failed to connect"."""
+    import time
+
+    raylet = next(n for n in ray.nodes() if n["Alive"])["NodeManagerPort"]
+    start = time.monotonic()
+    with pytest.raises(ConnectionError, match="answers, but not as a Ray cluster's GCS"):
+        cluster.probe(f"127.0.0.1:{raylet}", timeout=5.0)
+    assert time.monotonic() - start < 5.0
+    cluster.probe(ray_session.address, timeout=5.0)  # the real GCS passes
+
+
+@pytest.mark.parametrize("value", ["x", 1.5, True, 0])
+def test_num_cpus_must_be_a_whole_number(ray_session, value):
+    with pytest.raises(ValueError, match="num_cpus="):
+        cluster.connect(num_cpus=value)
+
+
+def test_other_cpus_or_a_missing_port_are_refused_while_connected(ray_session):
+    assert cluster.connect("local", num_cpus=2).address == ray_session.address  # what the session has
+    with pytest.raises(ValueError, match="num_cpus=3 applies only to a new local instance, and the local "
+                                         "instance this process started has 2 CPUs"):
+        cluster.connect("local", num_cpus=3)
+    with pytest.raises(ValueError, match="'127.0.0.1:' has no port number"):
+        cluster.connect("127.0.0.1:")
+
+
+_USER_SESSION = r"""
+import threading, ray
+from galton.workers import cluster
+# two threads' first fits on Ray: one ray.init, both joined to it
+out, errors = [], []
+def run():
+    try:
+        out.append(cluster.connect(num_cpus=1, include_dashboard=False).address)
+    except Exception as exc:
+        errors.append(repr(exc))
+threads = [threading.Thread(target=run) for _ in range(2)]
+[t.start() for t in threads]; [t.join() for t in threads]
+print("threads", len(set(out)), len(out), errors)
+# both threads have ended: the instance one of them started must still answer (Ray's servers die
+# with the thread that started them, and this call then killed the process)
+import pandas as pd
+from galton import DawidSkene
+df = pd.DataFrame({"task": [1, 1, 1, 2, 2, 2], "worker": list("abcabc"), "label": [0, 0, 1, 1, 1, 0]})
+print("fit", DawidSkene().fit(df, engine="ray").labels_.tolist())
+cluster.shutdown()
+# a session the user started: never replaced, 'local' and other CPUs refused
+ray.init(num_cpus=1, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+for kw in ({"address": "local"}, {"num_cpus": 1}):
+    try:
+        cluster.connect(**kw)
+        print("accepted", kw)
+    except (RuntimeError, ValueError) as exc:
+        print("refused", type(exc).__name__, str(exc)[:60])
+print("joined", cluster.connect().started, ray.is_initialized())
+ray.shutdown()
+"""
+
+
+def test_threads_share_one_start_and_a_users_session_is_kept():
+    """Two threads' first fits on Ray both called ray.init (one died by Ray's AssertionError, a second
+    GCS ran on); an instance a thread started died with that thread. Run in a fresh process: it starts
+    and stops Ray itself (twice)."""
+    env = {**os.environ, "PYTHONPATH": str(Path(cluster.__file__).resolve().parents[2])}
+    proc = subprocess.run([sys.executable, "-c", _USER_SESSION], capture_output=True, text=True,
+                          timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.splitlines()
+    assert "threads 1 2 []" in lines, proc.stdout
+    assert "fit [0, 1]" in lines, proc.stdout
+    assert lines[2].startswith("refused RuntimeError already connected to the Ray cluster at "), proc.stdout
+    assert lines[3] == "refused ValueError num_cpus=1 applies only to a new local instance, and this pr", proc.stdout
+    assert "joined False True" in lines, proc.stdout

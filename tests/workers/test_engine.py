@@ -342,3 +342,52 @@ def test_ray_equals_local_on_a_shared_dataset(ray_session, shared_binary, name, 
 
 def test_every_iterative_model_is_checked():
     assert {"ds", "one_coin_ds"} <= set(_engine_models())
+
+
+# ---------------------------------------------------------------------------- one engine object, one fit at a time
+@pytest.mark.parametrize("kind", ["local", "ray"])
+def test_an_engine_object_in_use_by_another_thread_is_refused_not_swapped(request, kind):
+    """Two threads fitting on one engine object: loading the second's data swapped the shards under
+    the first, which returned the other dataset's labels (800 of 800 on Ray, 793 locally)."""
+    import threading
+
+    import pandas as pd
+
+    from galton.aggregator._engine import engine_in_use
+
+    if kind == "ray":
+        request.getfixturevalue("ray_session")
+    eng = LocalEngine(n_shards=2) if kind == "local" else RayEngine(n_shards=2)
+    df = pd.DataFrame({"task": [1, 1, 1, 2, 2, 2], "worker": list("abcabc"), "label": [0, 0, 1, 1, 1, 0]})
+    errors: list[BaseException] = []
+
+    def other_thread():
+        try:
+            agg.DawidSkene().fit(df, engine=eng)
+        except RuntimeError as exc:
+            errors.append(exc)
+
+    try:
+        with engine_in_use(eng):  # this thread's fit holds it
+            t = threading.Thread(target=other_thread)
+            t.start()
+            t.join()
+            # the same thread may nest a fit on it
+            assert agg.DawidSkene().fit(df, engine=eng).labels_.tolist() == [0, 1]
+        assert len(errors) == 1 and "in use by a fit in another thread" in str(errors[0])
+        other_thread()  # released: the other thread's fit runs
+        assert len(errors) == 1
+    finally:
+        eng.close()
+
+
+def test_n_shards_beside_an_engine_object_is_refused_unless_it_agrees():
+    import pandas as pd
+
+    df = pd.DataFrame({"task": [1, 1, 2, 2], "worker": list("abab"), "label": [0, 0, 1, 1]})
+    eng = LocalEngine(n_shards=3)
+    with pytest.raises(ValueError, match=r"n_shards=2 does not apply to an engine object \(it has n_shards=3\)"):
+        agg.DawidSkene().fit(df, engine=eng, n_shards=2)
+    with pytest.raises(ValueError, match="n_shards=2 does not apply"):
+        agg.DawidSkene(engine=eng, n_shards=2).fit(df)
+    assert agg.DawidSkene().fit(df, engine=eng, n_shards=3).labels_.tolist() == [0, 1]
