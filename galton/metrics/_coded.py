@@ -21,6 +21,7 @@ from ..aggregator._results import Output
 from ..data._encode import lookup, object_array
 from ..data._validate import COLUMN_HINT, MAX_EXAMPLES, NULL_HINT, ColumnError
 from ..data.judgments import DROP_HINT, Judgments
+from ..io._once import readable_once
 from ..io._read import frame_kind, is_series, to_arrow
 
 __all__ = ["Coded", "coded", "declared_order", "fit", "majority_codes", "majority_skills", "ordered_ranks",
@@ -40,7 +41,8 @@ class MissingSkillsError(ValueError, AssertionError):
 class Coded:
     judgments: Judgments
     label_names: np.ndarray  # the user's label values (object array of sets when set-valued)
-    frame: Any  # what a model fits: the input, or a pandas copy whose labels are integer ranks
+    frame: Any  # what a model fits: the input (the table it was read into when it can be read only once,
+    # :mod:`galton.io._once`), or a copy whose labels are integer ranks
     kind: str  # frame kind of the results: "pandas", "polars" or "arrow"
 
     @property
@@ -105,9 +107,9 @@ def _coded(answers: Any) -> Coded:
     if kind != "pandas":
         import pyarrow as pa
 
-        from ..io._read import to_arrow
-
         table = to_arrow(answers, ids=("task", "worker"))
+        if readable_once(answers):  # a stream, stdin or a FIFO: this table, for the judgments and any fit
+            answers = table
         if "label" in table.column_names and _is_list(table.schema.field("label").type):
             values = table.column("label").to_pylist()
             ranks, uniques = _ranks([None if v is None else frozenset(v) for v in values])
@@ -137,7 +139,8 @@ def ordered_ranks(column: Any) -> Any:
 
 def declared_order(answers: Any) -> Any:
     """``answers`` with their labels replaced by their ranks (:func:`ordered_ranks`) where the label
-    column declares an order, for the ordinal distance; else ``answers`` as given."""
+    column declares an order, for the ordinal distance; else ``answers`` as given (one that can be read
+    only once, :mod:`galton.io._once`: the table it was read into)."""
     import pyarrow as pa
 
     if frame_kind(answers) == "pandas":
@@ -151,6 +154,8 @@ def declared_order(answers: Any) -> Any:
 
         return answers.assign(label=ranks.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get).array)
     table = to_arrow(answers, ids=("task", "worker"))
+    if readable_once(answers):  # a stream, stdin or a FIFO: its table from here on (read again, it was empty)
+        answers = table
     if "label" not in table.column_names:
         return answers
     ranks = ordered_ranks(table.column("label"))

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from .._warnings import caller_stacklevel
+from ..io._once import read_once
 from ._coded import coded
 from .data import uncertainty
 
@@ -40,15 +41,18 @@ def entropy_threshold(answers: Any, workers_skills: Any = None, percentile: floa
 
     Returns the rows of ``answers`` (pandas, polars or Arrow, in their order) that are kept; warns
     when half or more of the judgments are removed, as crowd-kit does. Workers with fewer than
-    ``min_answers`` judgments are never removed."""
+    ``min_answers`` judgments are never removed. An Arrow stream (a ``pyarrow.RecordBatchReader``),
+    which can be read only once, is read into one table, and the rows kept come back as a
+    ``pyarrow.Table``."""
     if not 0 <= percentile <= 100:
         raise ValueError(f"percentile must lie in [0, 100], not {percentile!r}")
+    if type(answers).__module__.split(".")[0] not in ("pandas", "polars", "pyarrow"):
+        raise TypeError("entropy_threshold returns the rows kept: give a pandas or polars frame or an Arrow table")
+    answers = read_once(answers)  # a stream: its rows are filtered below, after the judgments are read
     c = coded(answers)
     j = c.judgments
     if j.n_dropped:
         raise ValueError("rows with missing values: drop them first (entropy_threshold returns the input's rows)")
-    if type(answers).__module__.split(".")[0] not in ("pandas", "polars", "pyarrow"):
-        raise TypeError("entropy_threshold returns the rows kept: give a pandas or polars frame or an Arrow table")
     counts = np.bincount(j.worker, minlength=j.n_workers)
     eligible = counts >= min_answers
     if not eligible.any():

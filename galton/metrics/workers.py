@@ -55,10 +55,10 @@ def _group_keys(by: Any) -> list[str]:
     return keys
 
 
-def _accuracy(answers: Any, c: Coded, truth: np.ndarray, by: Any, truth_names: np.ndarray) -> Any:
+def _accuracy(c: Coded, truth: np.ndarray, by: Any, truth_names: np.ndarray) -> Any:
     keys = None if by is None else _group_keys(by)
     j = c.judgments
-    w = _weights(answers, c)
+    w = _weights(c.frame, c)  # the input, or the table a stream was read into (read again, it was empty)
     t = truth[j.task]
     known = np.flatnonzero(t >= 0)
     score = w[known] * (j.label[known] == t[known])
@@ -123,7 +123,7 @@ def get_accuracy(data: Any, true_labels: Any, by: Any = None) -> Any:
     of tags are compared as sets, as the judgments' are."""
     c = coded(data)
     truth, names = labels_and_names(true_labels, c, what="true_labels")
-    return _accuracy(data, c, truth, by, names)
+    return _accuracy(c, truth, by, names)
 
 
 def accuracy_on_aggregates(answers: Any, aggregator: Any = None, aggregates: Any = None,
@@ -135,7 +135,7 @@ def accuracy_on_aggregates(answers: Any, aggregator: Any = None, aggregates: Any
     c = coded(answers)
     if aggregates is not None:
         truth, names = labels_and_names(aggregates, c, what="aggregates")
-        return _accuracy(answers, c, truth, by, names)
+        return _accuracy(c, truth, by, names)
     if aggregator is None:  # MajorityVote's labels, without fitting its tasks x labels table
-        return _accuracy(answers, c, majority_codes(c), by, c.label_names)
-    return _accuracy(answers, c, fit(c, aggregator), by, c.label_names)
+        return _accuracy(c, majority_codes(c), by, c.label_names)
+    return _accuracy(c, fit(c, aggregator), by, c.label_names)
