@@ -27,8 +27,11 @@ def detect_kind(columns: list[str], requested: str = "auto") -> str:
 
 
 def data_columns(data: Any) -> list[str]:
-    """Column names of a frame, table, dict or file path (header / schema only); [] if unknown. Encoded
+    """Column names of a frame, table, Arrow stream, dict or file path (header / schema only); [] if
+    unknown (stdin ``-``, a FIFO: read them once with :func:`galton.io.read_input` first). Encoded
     comparisons and choices answer with their kind's columns (they were taken for judgments)."""
+    import pyarrow as pa
+
     from .data.choices import Choices
     from .data.comparisons import Comparisons
 
@@ -40,6 +43,8 @@ def data_columns(data: Any) -> list[str]:
     if hasattr(data, "collect_schema"):  # a polars LazyFrame: its schema, without polars' warning
         return [str(c) for c in data.collect_schema().names()]
     names = getattr(data, "column_names", None)  # Arrow
+    if names is None and isinstance(getattr(data, "schema", None), pa.Schema):  # a RecordBatchReader: nothing read
+        names = data.schema.names
     if names is None:
         names = getattr(data, "columns", None)  # pandas / polars
     if names is not None:
@@ -65,7 +70,10 @@ def aggregate(data: Any, model: str | None = None, *, kind: str = "auto", gold: 
         (categorical, or numeric ratings with ``kind="rating"``), ``worker, left, right, label``
         (pairwise comparisons, label = the preferred item), ``worker, options, choice`` (best-of-n
         choices), ``worker, ranking`` (rankings, best first) or ``worker, options, ranking`` (a ranking
-        of the first k of the options: k successive choices, the options left unranked below them)
+        of the first k of the options: k successive choices, the options left unranked below them). An
+        Arrow stream (``pyarrow.RecordBatchReader``), ``"-"`` (standard input) and a named pipe are read
+        once, into one table, whose columns tell the kind of data (results of ``"-"`` and a pipe: polars,
+        as a file's)
     model : registered model name (``galton.aggregator.names()``) or a model object (``DawidSkene(n_iter=50)``),
         fitted in place and returned (with ``**params`` a copy of it, so configured, is fitted instead);
         default: the default model of the kind of data (categorical ``bds``, pairwise ``bt``, choice
@@ -101,8 +109,14 @@ def aggregate(data: Any, model: str | None = None, *, kind: str = "auto", gold: 
             raise TypeError(f"model must be a registered name or a model object, not {type(model).__name__}")
         cls, name = type(model), type(model).__name__
     else:
+        from .io._once import read_once, readable_once
+        from .io._read import ID_COLUMNS, frame_kind
+
         named = {params[f"{c}_col"]: c for c in ("task", "worker", "label", "left", "right", "options", "choice",
                                                   "ranking") if isinstance(params.get(f"{c}_col"), str)}
+        if model is None and readable_once(data):  # the kind is told from the columns: a stream, stdin or a
+            output = output or frame_kind(data)  # FIFO is read here, once; its results as a file's (polars)
+            data = read_once(data, ids=(*ID_COLUMNS, *named))
         columns = [named.get(c, c) for c in data_columns(data)]  # left_col="a": "a" is the left column
         if model is None and kind == "auto" and {"task", "worker", "label", "left", "right"} <= set(columns):
             # as the CLI: bounding-box left / right beside judgments were fitted as comparisons

@@ -45,6 +45,8 @@ import numpy as np
 from ._math import entropy_bits, splitmix64
 from .aggregator._results import check_output
 from .allocate_fit import STRATEGIES, check_arguments, check_cells, fitted_model, seed_of  # checks and fit
+from .io._once import read_once, readable_once
+from .io._read import ID_COLUMNS, frame_kind
 
 __all__ = ["STRATEGIES", "allocate", "check_cells", "eig_binary", "expected_gain", "id_hash"]
 
@@ -251,6 +253,9 @@ def allocate(data: Any, budget: int, *, strategy: str = "eig", model: Any = None
     if data is None and (tie is not None or on_invalid != "raise" or duplicates is not None):
         raise ValueError("tie=, on_invalid= and duplicates= say how to read data; with data=None (a fitted model) "
                          "there is none to read: pass them to the fit, or the data with them")
+    if model is None and readable_once(data):  # the kind is told from the columns: a stream, stdin or a FIFO is
+        output = output or frame_kind(data)  # read here, once (it was read again for the fit, empty); rows as a file's
+        data = read_once(data, ids=(*ID_COLUMNS, *(v for k, v in columns.items() if k.endswith("_col"))))
     random_state = seed_of(random_state)  # before the fit: a Generator failed after it, in the hash
     fitted = fitted_model(data, model, engine, random_state, columns, window)
     if getattr(fitted, "comparisons_", None) is not None:

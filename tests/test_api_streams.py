@@ -19,6 +19,7 @@ import pytest
 
 import galton
 from galton import MajorityVote  # noqa: F401  (the calls below name it)
+from galton._api import data_columns
 from galton.metrics import (accuracy_on_aggregates, alpha_krippendorff, consistency,  # noqa: F401
                             entropy_threshold, get_accuracy, krippendorff, uncertainty)
 
@@ -126,3 +127,99 @@ def test_entropy_threshold_of_a_stream_returns_the_rows_kept_as_a_table():
     assert isinstance(kept, pa.Table)
     assert kept.equals(table.filter(pc.not_equal(table["worker"], "c")))
     assert kept.equals(entropy_threshold(table, percentile=20))
+
+
+# ---------------------------------------------------------------- galton.aggregate and galton.allocate
+def _pairs() -> pd.DataFrame:
+    from galton.datasets.simulate_prefs import simulate_pairwise
+
+    return simulate_pairwise(200, n_responses=6, n_workers=5, seed=2, frame="pandas").data
+
+
+def _scores(model) -> dict:
+    """Item -> score of a fitted preference model, whatever the frame type of its results."""
+    scores = model.scores_
+    table = pa.table(scores) if not isinstance(scores, pa.Table) else scores
+    return dict(zip(table["item"].to_pylist(), table["score"].to_pylist()))
+
+
+def _layouts() -> dict[str, pa.Table]:
+    from galton.datasets.simulate_prefs import simulate_best_of_n
+
+    rankings = pa.table({"worker": ["a", "b", "c", "a", "b", "c"],
+                         "ranking": [["x", "y", "z"], ["x", "z", "y"], ["y", "x", "z"], ["x", "y", "z"],
+                                     ["z", "x", "y"], ["x", "y", "z"]]})
+    return {"pairwise": pa.Table.from_pandas(_pairs(), preserve_index=False),
+            "choice": simulate_best_of_n(300, n_prompts=20, n_responses=4, n_workers=8, seed=3).data,
+            "ranking": rankings}
+
+
+@pytest.mark.parametrize(("layout", "model"), [("pairwise", "BradleyTerry"), ("choice", "PlackettLuce"),
+                                               ("ranking", "PlackettLuce")])
+def test_aggregate_tells_the_kind_of_an_arrow_stream(layout, model):
+    """The kind came from column_names / columns, which a RecordBatchReader has not: every stream was
+    taken for judgments ("missing column(s) ['task']")."""
+    table = _layouts()[layout]
+    stream = _stream(table)
+    assert data_columns(stream) == table.column_names  # from its schema: nothing read
+    assert stream.read_all().equals(table)
+    from_table, from_stream = galton.aggregate(table), galton.aggregate(_stream(table))
+    assert type(from_stream).__name__ == type(from_table).__name__ == model
+    assert isinstance(from_stream.scores_, pa.Table)  # results in the input's type, as the table's
+    assert _scores(from_stream) == pytest.approx(_scores(from_table), abs=1e-12)
+
+
+def test_aggregate_and_allocate_refuse_an_ambiguous_stream():
+    """Judgments beside left / right columns are refused unless the kind is named; a stream skipped
+    the check (its columns were unknown)."""
+    both = pa.table({"task": [1, 1], "worker": ["a", "b"], "label": [0, 1], "left": [0.1, 0.2], "right": [0.5, 0.6]})
+    with pytest.raises(ValueError, match="the data is ambiguous"):
+        galton.aggregate(_stream(both))
+    with pytest.raises(ValueError, match="the data is ambiguous"):
+        galton.allocate(_stream(both), 2)
+    assert type(galton.aggregate(_stream(both), kind="categorical")).__name__ == "BayesianDawidSkene"
+
+
+def test_allocate_tells_the_kind_of_an_arrow_stream():
+    table = _layouts()["pairwise"]
+    for options in ({}, {"window": 2}):  # window= is refused for categorical data: it read the kind first
+        expected = galton.allocate(table, 5, random_state=1, **options)
+        got = galton.allocate(_stream(table), 5, random_state=1, **options)
+        assert isinstance(got, pa.Table) and got.column_names[:2] == ["left", "right"]
+        assert got.equals(expected)
+
+
+def test_aggregate_and_allocate_read_a_fifo_once(tmp_path):
+    """A FIFO is told by its columns too, read once, and its results come as a file's (polars)."""
+    import polars as pl
+
+    csv = _pairs().to_csv(index=False).encode()
+    (tmp_path / "file.csv").write_bytes(csv)
+    from_file = galton.aggregate(str(tmp_path / "file.csv"))
+    from_fifo = through_fifo(tmp_path, csv, galton.aggregate, "pairs.csv")
+    assert type(from_fifo).__name__ == "BradleyTerry" and isinstance(from_fifo.scores_, pl.DataFrame)
+    assert _scores(from_fifo) == pytest.approx(_scores(from_file), abs=1e-12)
+    rows = through_fifo(tmp_path, csv, lambda p: galton.allocate(p, 5, window=2, random_state=1), "again.csv")
+    assert isinstance(rows, pl.DataFrame)
+    assert rows.equals(galton.allocate(str(tmp_path / "file.csv"), 5, window=2, random_state=1))
+
+
+def test_aggregate_and_allocate_read_stdin_once(tmp_path):
+    import json
+
+    import polars as pl
+
+    csv = _pairs().to_csv(index=False).encode()
+    (tmp_path / "file.csv").write_bytes(csv)
+    code = ("import json, galton\nm = galton.aggregate('-')\n"
+            "print(json.dumps([type(m).__name__, type(m.scores_).__name__, dict(m.scores_.select('item', 'score')"
+            ".iter_rows())]))")
+    name, kind, scores = json.loads(from_stdin(code, csv))
+    assert (name, kind) == ("BradleyTerry", "DataFrame")  # was "missing column(s) ['task']"
+    expected = _scores(galton.aggregate(str(tmp_path / "file.csv")))
+    assert {int(k): v for k, v in scores.items()} == pytest.approx(expected, abs=1e-12)
+    code = ("import galton\nr = galton.allocate('-', 5, window=2, random_state=1)\n"
+            "r.write_csv(__import__('sys').stdout)")
+    got = pl.read_csv(from_stdin(code, csv).encode())
+    want = galton.allocate(str(tmp_path / "file.csv"), 5, window=2, random_state=1)
+    assert got.columns == want.columns and got.select("left", "right").rows() == want.select("left", "right").rows()
