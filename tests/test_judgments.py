@@ -91,6 +91,22 @@ def test_labels_and_a_header_with_spaces_at_the_ends_are_pointed_out():
         Judgments.from_any(df.rename(columns={"worker": " worker", "label": " label"}))
 
 
+def test_labels_that_differ_only_by_unicode_normalisation_are_pointed_out():
+    """"caf\u00e9" (NFC) and "cafe\u0301" (NFD) print alike and split a vote silently (the CLI wrote two
+    ``p_café`` columns): they stay two classes, and a warning names both by their escapes."""
+    nfc, nfd = "caf\u00e9", "cafe\u0301"
+    df = pd.DataFrame({"task": [1, 1, 2, 3], "worker": ["a", "b", "a", "b"], "label": [nfc, nfd, nfc, "tea"]})
+    with pytest.warns(UserWarning, match=r"column 'label' holds 1 label\(s\) spelt in more than one Unicode form "
+                                         r"\('cafe\\u0301' and 'caf\\xe9'\): .* its own class; normalise .*"
+                                         r"str\.normalize\('NFC'\)"):
+        j = Judgments.from_any(df)
+    assert j.n_labels == 3  # kept as given
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Judgments.from_any(df.assign(label=[nfc, nfc, nfc, "th\u00e9"]))  # one form each: no warning
+        Judgments.from_any(df.assign(label=[nfd, nfd, "tea", "th\u00e9"]))
+
+
 def test_nan_in_a_float_label_column_is_a_null():
     df = _frame().astype({"label": float})
     df.loc[4, "label"] = np.nan

@@ -13,6 +13,7 @@ number of bad rows, a few example rows and what to do about it.
 from __future__ import annotations
 
 import os
+import unicodedata
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Literal, Sequence
@@ -376,6 +377,7 @@ def warn_spaced_labels(names: np.ndarray, label_col: str) -> None:
     probably one, from a CSV written with spaces after its commas)."""
     if names.dtype != object:
         return
+    _warn_unicode_twins(names, label_col)
     spaced = [v for v in names.tolist() if isinstance(v, str) and v != v.strip()]
     if not spaced:
         return
@@ -386,6 +388,27 @@ def warn_spaced_labels(names: np.ndarray, label_col: str) -> None:
     warnings.warn(
         f"column {label_col!r} holds {len(spaced)} label(s) with spaces at the ends ({shown}){also}: each "
         "spelling is its own class; strip the labels if they are one (pandas: df[col].str.strip())",
+        UserWarning, stacklevel=caller_stacklevel(),
+    )
+
+
+def _warn_unicode_twins(names: np.ndarray, label_col: str) -> None:
+    """Warn when distinct text labels are one string in Unicode's NFC form ("caf\\xe9" beside
+    "cafe\\u0301": they print alike, the CLI writes two ``p_café`` columns). Only the distinct names
+    that are not ASCII are normalised."""
+    forms: dict[str, list[str]] = {}
+    for v in names.tolist():
+        if isinstance(v, str) and not v.isascii():
+            forms.setdefault(unicodedata.normalize("NFC", v), []).append(v)
+    twins = [sorted(group) for group in forms.values() if len(group) > 1]
+    if not twins:
+        return
+    shown = "; ".join(" and ".join(ascii(v) for v in group) for group in twins[:3])
+    shown += "; ..." if len(twins) > 3 else ""
+    warnings.warn(
+        f"column {label_col!r} holds {len(twins)} label(s) spelt in more than one Unicode form ({shown}): they "
+        "look alike but each spelling is its own class; normalise the labels if they are one "
+        "(pandas: df[col].str.normalize('NFC'))",
         UserWarning, stacklevel=caller_stacklevel(),
     )
 
