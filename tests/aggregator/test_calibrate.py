@@ -132,19 +132,23 @@ def test_any_sharding_and_block_size_give_the_same_curve(monkeypatch, within):
 
     columns = p["colsum"][pair_workers(p["pairs"], judgments.n_labels)]
 
-    def curve(n_shards: int) -> tuple[np.ndarray, int]:
+    def curve(n_shards: int) -> tuple[np.ndarray, int, np.ndarray]:
         parts = [cal.heldout_nll(s.indptr, s.task_ids, s.gold, pair_codes(s, p["rows"]), p["table"], p["logprior"],
                                  p["a"], columns, 0.5, within=within) for s in make_shards(judgments, None, n_shards)]
-        return sum(x["nll"] for x in parts), sum(x["n"] for x in parts)
+        return sum(x["nll"] for x in parts), sum(x["n"] for x in parts), sum(x["sq"] for x in parts)
 
-    one, n_one = curve(1)
-    three, n_three = curve(3)
+    one, n_one, sq_one = curve(1)
+    three, n_three, sq_three = curve(3)
     monkeypatch.setattr(cal, "BLOCK_CELLS", 64)  # many small blocks
-    small, n_small = curve(1)
+    small, n_small, sq_small = curve(1)
     # half the tasks, and of their judgments the share asked for (keyed by task and pair: any order)
     assert n_one == n_three == n_small and 0.4 * within * len(df) < n_one < 0.6 * within * len(df)
     np.testing.assert_allclose(three, one, rtol=1e-12)
     np.testing.assert_allclose(small, one, rtol=1e-12)
+    # the squares of the tasks' differences from tau 1 (the margin's noise): per task, so on any split
+    assert sq_one[-1] == 0.0 and np.all(sq_one[:-1] > 0)
+    np.testing.assert_allclose(sq_three, sq_one, rtol=1e-9)
+    np.testing.assert_allclose(sq_small, sq_one, rtol=1e-9)
 
 
 def test_calibrate_must_be_a_bool():
@@ -290,3 +294,40 @@ def test_the_grid_reaches_below_a_hundredth():
     m = galton.BayesianDawidSkene().fit(_shared_errors())
     assert cal.TEMPERATURES[0] < m.temperature_ < 0.01
     assert np.all(np.diff(cal.TEMPERATURES) > 0) and cal.TEMPERATURES[-1] == 1.0
+
+
+def _many_per_task(seed: int, n_tasks: int = 200, per: int = 200, n_workers: int = 1_000) -> pd.DataFrame:
+    """Data drawn from the model itself with many judgments per task: every worker 70% right, independent."""
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, 2, n_tasks)
+    t = np.repeat(np.arange(n_tasks), per)
+    w = np.concatenate([rng.choice(n_workers, per, replace=False) for _ in range(n_tasks)])
+    label = np.where(rng.random(t.size) < 0.7, truth[t], 1 - truth[t])
+    return pd.DataFrame({"task": t, "worker": w, "label": label})
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_many_judgments_drawn_from_the_model_keep_their_sure_posteriors(seed):
+    # 200 judgments per task by independent workers 70% right: the held-out NLL is flat in tau (the
+    # posteriors are sure), and its minimum without a margin was noise: tau 0.068 / 0.056 (3 nats below 1
+    # out of 12,000), a task of 123 votes to 77 (wrong with chance 1e-17) read 0.92, 108 of 200 tasks
+    # below 0.99, all right. Only a temperature better than 1 by 2 standard errors (over tasks) is taken
+    df = _many_per_task(seed)
+    m = galton.BayesianDawidSkene().fit(df)
+    assert m.temperature_ == 1.0
+    votes = df.groupby("task")["label"].agg(lambda x: abs(2 * x.mean() - 1) * len(x))  # the margin of the vote
+    assert votes.min() >= 20  # a 110-to-90 vote or wider: wrong with chance below 1e-7 under the model
+    assert float(m.probas_.max(axis=1).min()) > 0.99
+
+
+def test_a_temperature_must_beat_one_by_its_noise():
+    temps = np.array([0.1, 0.5, 1.0])
+    nll = np.array([90.0, 95.0, 100.0])
+    # 10 tasks; per-task differences (NLL at tau less NLL at 1) of -1 each: gain 10, SE 0 -> taken
+    assert cal.choose_temperature(nll, 50, temps, sq=np.array([10.0, 2.5, 0.0]), tasks=10) == 0.1
+    # the same sums from differences of +-10 (sum of squares 1000): SE sqrt((1000 - 100 / 10) * 10 / 9)
+    # = 33.2 > 10 / 2: 1 is kept; 0.5's differences -0.5 each (SE 0, gain 5) are beyond noise: 0.5
+    assert cal.choose_temperature(nll, 50, temps, sq=np.array([1000.0, 1000.0, 0.0]), tasks=10) == 1.0
+    assert cal.choose_temperature(nll, 50, temps, sq=np.array([1000.0, 2.5, 0.0]), tasks=10) == 0.5
+    assert cal.choose_temperature(nll, 50, temps, sq=np.array([0.0, 0.0, 0.0]), tasks=1) == 1.0  # no noise known
+    assert cal.choose_temperature(nll, 50, temps) == 0.1  # without the noise: the smallest NLL
