@@ -20,7 +20,11 @@ needs the per-worker totals ``W_w = sum_t A_tw x_{t->w}``: each iteration is one
 (1) turns the previous totals into worker messages ``y = (W_w - A x) / c`` for the shard's edges,
 (2) does the task step, and (3) returns the shard's partial ``W`` (added over shards) and the largest
 task sum (a maximum over shards). Messages stay normalised (``c`` is the largest previous total)
-and their log scale is tracked by the driver, so nothing overflows.
+and their log scale is tracked by the driver, so nothing overflows. Both are per connected
+component of the task-worker graph (found once, at the start, from each shard's links): messages
+never cross components, so each is the power iteration of its own graph, and a batch whose messages
+grow slowly beside an unrelated one is not scaled down with the other's growth (one divisor for
+all made it ~1e-122 of the other, every score "tied", and its labels a majority vote).
 
 The iteration runs on the one driver (:class:`~galton.aggregator._base.IterativeAggregator`): the
 map above is the E-step, the messages are per-edge latents of the shards (``shard_state``), the
@@ -30,7 +34,8 @@ stopped fit resumes bit for bit.
 
 Iterations: at most ``n_iter``, stopping early exactly where crowd-kit stops, i.e. when an
 unnormalised task or worker sum would exceed 1e300 (crowd-kit breaks there to avoid overflow); the
-log-scale bookkeeping reproduces that test, so both do the same number of iterations.
+log-scale bookkeeping reproduces that test, so both do the same number of iterations (the
+rule is crowd-kit's, over every component at once: one component's overflow stops them all).
 
 Random start: ``y_{w->t} = 1 + N(0, 1)``, drawn by a counter-based hash (splitmix64 + Box-Muller)
 of a key from ``np.random.default_rng(random_state)`` and the edge's (task, worker, smallest label)
@@ -42,6 +47,7 @@ labels, however, hardly depend on the start (see tests/aggregator/test_kos.py).
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any
 
@@ -55,6 +61,7 @@ from ..data._repeats import REPEATS_KEY
 from ._base import TIE_RTOL, IterativeAggregator
 from ._engine import Shard, add_stats
 from ._kernels import vote_counts
+from ._mmsr_kernels import components
 from ._params import check_count
 from ._registry import register
 
@@ -106,12 +113,15 @@ class KOS(IterativeAggregator):
     ----------
     labels_ : the sign of each task's score.
     probas_ : one-hot rows (KOS gives no probabilities); a task whose score is an exact tie (0: the
-        messages carry nothing, as when its workers never judged beside another worker elsewhere)
-        takes its vote shares instead — one vote each: 0.5 / 0.5, which goes to the lower label;
-        two votes for one label: that label.
-    scores_ : per task, ``sum_w A_tw y_{w->t}`` normalised to max |score| = 1 (positive: first label).
-    skills_ : per worker, the last worker total ``W_w`` normalised to max |W| = 1 (a reliability
-        score; negative means the worker tends to give the opposite answer).
+        messages carry nothing, as when its workers never judged beside another worker elsewhere;
+        within 1e-9 of the largest score of its connected component of the task-worker graph, so
+        that float summation order does not decide it) takes its vote shares instead — one vote
+        each: 0.5 / 0.5, which goes to the lower label; two votes for one label: that label.
+    scores_ : per task, ``sum_w A_tw y_{w->t}`` normalised to max |score| = 1 in each connected
+        component (positive: first label). A component's messages have a scale of their own, so
+        the tasks of unrelated batches fitted together get the scores each would get alone.
+    skills_ : per worker, the last worker total ``W_w`` normalised to max |W| = 1 in each connected
+        component (a reliability score; negative means the worker tends to give the opposite answer).
     n_iter_ : iterations done (fewer than ``n_iter`` when crowd-kit's overflow rule stops it).
     history_ : per iteration, the log of the largest unnormalised task sum (the messages grow
         geometrically; the overflow rule stops before it passes ``log(1e300)``).
@@ -174,25 +184,29 @@ class KOS(IterativeAggregator):
         if post is None or post.shape[0] == 0:  # no tasks (an empty frame): the usual empty results
             super()._store(judgments, post, output)
             return
-        scores, votes = post[:, 0], post[:, 1:]
-        m = np.max(np.abs(scores)) if scores.size else 0.0
-        # a score within TIE_RTOL of 0, relative to the largest, is a tie: float summation order
-        # must not decide it. A tied task takes its vote shares (the tie rule then gives the lower
-        # label): with one judgment per task every message is 0, and every label was the lower one
+        scores, votes, comp = post[:, 0], post[:, 1:3], post[:, 3].astype(np.int64)
+        m = component_max(scores, comp, int(comp.max()) + 1)[comp]  # the largest of the task's component
+        # a score within TIE_RTOL of 0, relative to the largest of its component, is a tie: float
+        # summation order must not decide it. A tied task takes its vote shares (the tie rule then
+        # gives the lower label): with one judgment per task every message is 0, and every label was
+        # the lower one. Another component's scale says nothing of this one's (an unrelated batch
+        # beside it made every task of a slower-growing one "tied": a majority vote)
         tie = np.abs(scores) <= TIE_RTOL * m
         onehot = np.zeros((judgments.n_tasks, 2))
         onehot[(scores > 0) & ~tie, 0] = 1.0
         onehot[(scores < 0) & ~tie, 1] = 1.0
         onehot[tie] = votes[tie] / np.maximum(votes[tie].sum(axis=1, keepdims=True), 1.0)
         super()._store(judgments, onehot, output)
-        self.scores_ = self._out.per_task(judgments.task_names, scores / m if m > 0 else scores, "score")
+        scores = np.divide(scores, m, out=scores.copy(), where=m > 0)
+        self.scores_ = self._out.per_task(judgments.task_names, scores, "score")
 
     def _finish(self, params: dict[str, Any], judgments: Judgments) -> None:
-        totals = params["w"]
+        totals, comp = params["w"], params["comp"]
         if totals is None or totals.size == 0:
             totals = np.zeros(judgments.n_workers)
-        m = np.max(np.abs(totals))
-        self.skills_ = self._out.per_worker(judgments.worker_names, totals / m if m > 0 else totals, "skill")
+        m = component_max(totals, comp, params["scale"].size)[comp]
+        skills = np.divide(totals, m, out=totals.copy(), where=m > 0)
+        self.skills_ = self._out.per_worker(judgments.worker_names, skills, "skill")
 
     # ---------------------------------------------------------------- the driver's pieces
     def _iter_limit(self) -> int:
@@ -200,50 +214,79 @@ class KOS(IterativeAggregator):
 
     def _init_state(self, engine: Any, judgments: Any,
                     rng: np.random.Generator) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Random worker messages in the shards; parameters: no totals yet (``stored``: the next
-        pass uses the shards' stored messages), divisor 1, log scale 0."""
+        """Random worker messages in the shards and the connected components of the task-worker
+        graph (``comp``: each worker's, numbered 0 .. C-1) from the shards' links; parameters: no
+        totals yet (``stored``: the next pass uses the shards' stored messages), per component
+        divisor 1 and log scale 0."""
         key = int(rng.integers(0, 2**63 - 1))
-        engine.map(self._init_shard, key)
-        return {"w": None, "scale": 1.0, "stored": True, "log_y": 0.0}, {"log_y": 0.0}
+        links = engine.map(self._init_shard, key)
+        n_workers = int(judgments.n_workers)
+        rep = components(np.concatenate([li[0] for li in links]), np.concatenate([li[1] for li in links]),
+                         n_workers)
+        _, comp = np.unique(rep, return_inverse=True)
+        comp = comp.reshape(-1).astype(np.int64)
+        n = int(comp.max()) + 1 if comp.size else 1
+        return ({"w": None, "comp": comp, "scale": np.ones(n), "stored": True, "log_y": np.zeros(n)},
+                {"log_y": np.zeros(n), "comp": comp})
 
     def _map_e_step(self, engine: Any, params: dict[str, Any]) -> dict[str, Any]:
-        """Partial worker totals added over the shards; the largest task sum, a maximum."""
+        """Partial worker totals added over the shards; the largest task sum per component, a maximum."""
         parts = engine.map(self._e_step, params)
-        return {"w": add_stats([p["w"] for p in parts]), "max_s": max(p["max_s"] for p in parts)}
+        return {"w": add_stats([p["w"] for p in parts]),
+                "max_s": functools.reduce(np.maximum, [p["max_s"] for p in parts])}
 
     def _objective(self, stats: dict[str, Any], params: dict[str, Any]) -> float:
-        """Log of the largest unnormalised task sum of this pass."""
-        return _log_abs(stats["max_s"]) + params["log_y"]
+        """Log of the largest unnormalised task sum of this pass (over the components)."""
+        return float(np.max(_log_abs(stats["max_s"]) + params["log_y"]))
 
     def _m_step(self, stats: dict[str, Any], memory: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         """The totals become the next messages' source; crowd-kit's overflow guard on the
-        unnormalised sums stops the loop (the messages stay those just used)."""
-        last_w, log_y = stats["w"], memory["log_y"]
-        max_w = float(np.max(np.abs(last_w))) if last_w.size else 0.0
-        if _log_abs(stats["max_s"]) + log_y > _LOG_MAX or _log_abs(max_w) + log_y > _LOG_MAX:
-            return ({"w": last_w, "scale": 1.0, "stored": True, "log_y": log_y},
-                    {"log_y": log_y, "stop": True})
-        scale = max_w if max_w > 0 else 1.0
-        log_y = log_y + float(np.log(scale))
-        return {"w": last_w, "scale": scale, "stored": False, "log_y": log_y}, {"log_y": log_y}
+        unnormalised sums stops the loop (the messages stay those just used). The divisor and the log
+        scale are per component (``memory["comp"]``); the rule, as crowd-kit's, looks at them all."""
+        last_w, log_y, comp = stats["w"], memory["log_y"], memory["comp"]
+        max_w = component_max(last_w, comp, log_y.size)
+        if np.any(_log_abs(stats["max_s"]) + log_y > _LOG_MAX) or np.any(_log_abs(max_w) + log_y > _LOG_MAX):
+            return ({"w": last_w, "comp": comp, "scale": np.ones(log_y.size), "stored": True, "log_y": log_y},
+                    {"log_y": log_y, "comp": comp, "stop": True})
+        scale = np.where(max_w > 0, max_w, 1.0)
+        log_y = log_y + np.log(scale)
+        return ({"w": last_w, "comp": comp, "scale": scale, "stored": False, "log_y": log_y},
+                {"log_y": log_y, "comp": comp})
 
     def _posteriors(self, shard: Shard, params: dict[str, Any]) -> np.ndarray:
-        """Per task its score and its votes for each label (the vote decides a tied score)."""
+        """Per task its score, its votes for each label (the vote decides a tied score) and its
+        component (whose largest score a tie is judged against)."""
         y = KOS._messages(shard, params)
-        task, _, a, _ = KOS._edges(shard)
+        task, worker, a, _ = KOS._edges(shard)
         score = np.bincount(task, weights=a * y, minlength=shard.n_tasks)
         votes = vote_counts(shard.task, shard.label, shard.n_tasks, 2).astype(np.float64)
-        return np.column_stack([score.astype(np.float64), votes])
+        comp = KOS._task_components(shard.n_tasks, task, worker, params["comp"])
+        return np.column_stack([score.astype(np.float64), votes, comp.astype(np.float64)])
 
     def _progress_info(self, obj: float, delta: float) -> str:
         return f"log max task sum {obj:.4g}"
 
     # ---------------------------------------------------------------- shard functions
     @staticmethod
-    def _init_shard(shard: Shard, key: int) -> None:
+    def _init_shard(shard: Shard, key: int) -> tuple[np.ndarray, np.ndarray]:
+        """The random start; returns the shard's links between workers (pairs ``(w, v)``: ``w`` and
+        ``v`` judged tasks of one component of the shard), at most one per worker."""
         task, worker, _, first_label = KOS._edges(shard)
         shard.state["kos_y"] = 1.0 + edge_normals(key, shard.task_ids[task], worker, first_label)
         shard.state["kos_x"] = np.zeros(task.size)
+        head = np.zeros(shard.n_tasks, dtype=np.int64)
+        head[task] = worker  # one worker of each task: every worker of the task is linked to it
+        rep = components(head[task], worker.astype(np.int64), shard.n_workers)
+        seen = np.unique(worker)
+        seen = seen[rep[seen] != seen]
+        return seen.astype(np.int64), rep[seen]
+
+    @staticmethod
+    def _task_components(n_tasks: int, task: np.ndarray, worker: np.ndarray, comp: np.ndarray) -> np.ndarray:
+        """The component of each task of a shard (that of any of its workers)."""
+        out = np.zeros(n_tasks, dtype=np.int64)
+        out[task] = comp[worker]
+        return out
 
     @staticmethod
     def _edges(shard: Shard) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -276,7 +319,7 @@ class KOS(IterativeAggregator):
         if params["stored"]:
             return shard.state["kos_y"]
         _, worker, a, _ = KOS._edges(shard)
-        return (params["w"][worker] - a * shard.state["kos_x"]) / params["scale"]
+        return (params["w"][worker] - a * shard.state["kos_x"]) / params["scale"][params["comp"][worker]]
 
     def _e_step(self, shard: Shard, params: dict[str, Any]) -> dict[str, Any]:
         """One pass: worker messages, the task step, the shard's partial worker totals."""
@@ -286,9 +329,21 @@ class KOS(IterativeAggregator):
         s = np.bincount(task, weights=ay, minlength=shard.n_tasks)
         x = s[task] - ay
         shard.state["kos_y"], shard.state["kos_x"] = y, x
+        comp = params["comp"]
         return {"w": np.bincount(worker, weights=a * x, minlength=shard.n_workers),
-                "max_s": float(np.max(np.abs(s))) if s.size else 0.0}
+                "max_s": component_max(s, KOS._task_components(shard.n_tasks, task, worker, comp),
+                                       params["scale"].size)}
 
 
-def _log_abs(v: float) -> float:
-    return float(np.log(v)) if v > 0 else -np.inf
+def component_max(values: np.ndarray, comp: np.ndarray, n: int) -> np.ndarray:
+    """The largest ``|value|`` of each of ``n`` components (0 for one without values)."""
+    if n == 1:
+        return np.array([float(np.max(np.abs(values))) if values.size else 0.0])
+    out = np.zeros(n)
+    np.maximum.at(out, comp, np.abs(values))
+    return out
+
+
+def _log_abs(v: np.ndarray) -> np.ndarray:
+    """``log(v)`` where ``v > 0``, ``-inf`` elsewhere."""
+    return np.log(v, out=np.full(v.shape, -np.inf), where=v > 0)

@@ -125,6 +125,42 @@ def test_tied_scores_take_the_vote():
     assert got.labels_.tolist() == [1, 0] and got.probas_.loc[1].tolist() == [0.5, 0.5]
 
 
+def _batch(prefix: str, n_tasks: int, per_task: int, n_workers: int, seed: int):
+    """A binary crowd of its own names: half good workers (0.9), 30% noisy (0.55), 20% adversarial (0.2)."""
+    rng = np.random.default_rng(seed)
+    acc = rng.choice([0.9, 0.55, 0.2], n_workers, p=[0.5, 0.3, 0.2])
+    rows, truth = [], {}
+    for t in range(n_tasks):
+        y = int(rng.integers(2))
+        truth[f"{prefix}{t}"] = y
+        for w in rng.choice(n_workers, per_task, replace=False):
+            rows.append((f"{prefix}{t}", f"{prefix}w{w}", y if rng.random() < acc[w] else 1 - y))
+    return pd.DataFrame(rows, columns=["task", "worker", "label"]), pd.Series(truth)
+
+
+def test_an_unrelated_batch_beside_changes_nothing():
+    """Two batches with no task or worker in common: the messages were normalised by the largest
+    total of both and ties judged against the largest score of both, so the batch whose messages
+    grow more slowly sat at ~1e-122 of the other, every score "tied" and its labels were the
+    majority vote (accuracy 0.873 alone, 0.703 beside the other; crowd-kit: 0.873 both ways). Each
+    connected component now has its own scale: the batch gets what it gets alone, as in crowd-kit."""
+    a, truth = _batch("a", 300, 3, 60, 1)
+    b, _ = _batch("b", 300, 7, 30, 2)
+    both = pd.concat([a, b], ignore_index=True)
+    alone = KOS().fit(a)
+    assert (alone.labels_.loc[truth.index] == truth).mean() > 0.87
+    for got in (KOS().fit(both), KOS(n_shards=3).fit(both.sample(frac=1.0, random_state=0))):
+        pd.testing.assert_series_equal(got.labels_.loc[alone.labels_.index], alone.labels_)
+        pd.testing.assert_frame_equal(got.probas_.loc[alone.probas_.index], alone.probas_)
+        np.testing.assert_allclose(got.scores_.loc[alone.scores_.index], alone.scores_, atol=1e-9)
+        np.testing.assert_allclose(got.skills_.loc[alone.skills_.index], alone.skills_, atol=1e-9)
+        other = KOS().fit(b)  # and the other batch gets its own results too
+        pd.testing.assert_series_equal(got.labels_.loc[other.labels_.index], other.labels_)
+    crowdkit = pytest.importorskip("crowdkit.aggregation")
+    ck = crowdkit.KOS().fit(both).labels_
+    assert (ck.loc[truth.index].to_numpy() == alone.labels_.loc[truth.index].to_numpy()).all()
+
+
 def test_row_order_does_not_matter():
     df, _, _ = simulate(2, n_tasks=200)
     df = pd.concat([df, df.iloc[:50]], ignore_index=True)  # repeated judgments too
