@@ -52,7 +52,7 @@ def rel_strengths(theta: np.ndarray) -> tuple[float, np.ndarray]:
     """``max θ`` and the strengths relative to it, ``exp(θ - max θ)``, floored at ``exp(-700)`` so
     that no strength underflows to 0 (a score more than 700 below the best is treated as 700 below:
     a win probability under 1e-304 either way)."""
-    top = float(theta.max())
+    top = float(theta.max()) if theta.size else 0.0  # no items (an empty fit): nothing to scale
     return top, np.exp(np.maximum(theta - top, -700.0))
 
 

@@ -967,6 +967,19 @@ def test_an_empty_fit_gives_an_empty_report():
     assert isinstance(w, pd.DataFrame) and len(w) == 0 and "skill" in w.columns
 
 
+@pytest.mark.parametrize("model", ["BradleyTerry", "NoisyBradleyTerry"])
+def test_an_empty_pairwise_fit_gives_an_empty_report_typed_like_a_fit(model):
+    """NoisyBradleyTerry's report on an empty frame raised 'zero-size array to reduction operation
+    maximum' (the strengths relative to the largest score, with no item); BradleyTerry's was empty."""
+    pe = pd.DataFrame({c: pd.Series([], dtype=str) for c in ["worker", "left", "right", "label"]})
+    some = pd.DataFrame({"worker": ["w1", "w2", "w1", "w2"], "left": ["a", "b", "b", "c"],
+                         "right": ["b", "c", "c", "a"], "label": ["a", "b", "c", "a"]})
+    w, full = getattr(galton, model)().fit(pe).workers_, getattr(galton, model)().fit(some).workers_
+    assert isinstance(w, pd.DataFrame) and len(w) == 0 and len(full) == 2
+    pd.testing.assert_series_equal(w.dtypes, full.dtypes)
+    assert w.index.name == full.index.name == "worker"
+
+
 @pytest.mark.parametrize("ranking", [False, True])
 def test_choice_report(ranking):
     """Random choosers are flagged uninformative, reliable ones are not. (With adversaries in the
