@@ -235,7 +235,7 @@ def speed_section(args: argparse.Namespace, argv: Sequence[str]) -> str:
         cs = res["noisy_bt:crowdkit:small"]
         per_eval = (cs["seconds"] / cs["iterations"]) / (gs["seconds"] / gs["iterations"])
         note = (f"measured: {_faster(cs['seconds'], gs['seconds'])} "
-                f"({per_eval:.1f}x per evaluation)" if per_eval < 10 else f"({per_eval:.0f}x per evaluation)")
+                + (f"({per_eval:.1f}x per evaluation)" if per_eval < 10 else f"({per_eval:.0f}x per evaluation)"))
         rows.append(row("NoisyBT crowd-kit, small", cs, note))
     if "noisy_bt:crowdkit:small" in res and "noisy_bt:crowdkit:big" not in res:
         extra = cs["seconds"] * n["rows"] / cs["rows"]

@@ -1,0 +1,44 @@
+"""The benchmark scripts' options, notes and outputs: what each prints or refuses with tiny inputs
+(no benchmark is run at any size that takes more than a second or two)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import stat
+
+import pytest
+
+from galton.benchmarks import preferences as prefs
+from galton.benchmarks._common import parse_markdown_table
+
+
+def _fake_prefs(monkeypatch, fake):
+    def run(job, argv):
+        return {"job": job, "first": fake[job]["seconds"], "spearman": 0.9, "peak_mib": 100.0, "rows": 1000,
+                **fake[job]}
+
+    monkeypatch.setattr(prefs, "_run_subprocess", run)
+
+
+def test_preferences_small_noisy_note_keeps_the_measured_ratio_at_10x_and_more(monkeypatch):
+    """The conditional took the whole note: at >= 10x per evaluation it read only "(600x per
+    evaluation)", the measured "galton 20x faster" gone."""
+    fake = {"bt:galton:big": dict(seconds=0.5, iterations=50), "bt:galton-cold:big": dict(seconds=0.9, iterations=50),
+            "noisy_bt:galton:big": dict(seconds=2.0, iterations=100),
+            "noisy_bt:galton:small": dict(seconds=1.5, iterations=80),
+            "bt:crowdkit:big": dict(seconds=3.0, iterations=2), "noisy_bt:crowdkit:small": dict(seconds=30.0, iterations=40)}
+    _fake_prefs(monkeypatch, fake)
+    args = argparse.Namespace(skip_crowdkit=False, noisy_crowdkit="small")
+    _, rows = parse_markdown_table(prefs.speed_section(args, []))
+    small = next(r for r in rows if r[0] == "NoisyBT crowd-kit, small")
+    assert small[-1] == "measured: galton 20x faster (40x per evaluation)"  # 30/1.5; (30/40) / (1.5/80)
+    fake["noisy_bt:galton:small"] = dict(seconds=6.0, iterations=80)
+    _, rows = parse_markdown_table(prefs.speed_section(args, []))
+    small = next(r for r in rows if r[0] == "NoisyBT crowd-kit, small")
+    assert small[-1] == "measured: galton 5.0x faster (10x per evaluation)"
+    fake["noisy_bt:galton:small"] = dict(seconds=15.0, iterations=80)
+    _, rows = parse_markdown_table(prefs.speed_section(args, []))
+    small = next(r for r in rows if r[0] == "NoisyBT crowd-kit, small")
+    assert small[-1] == "measured: galton 2.0x faster (4.0x per evaluation)"
+
