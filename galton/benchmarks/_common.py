@@ -11,7 +11,6 @@ import os
 import resource
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable, NamedTuple, Sequence
@@ -276,10 +275,14 @@ def parse_markdown_table(text: str) -> tuple[list[str], list[list[str]]]:
 
 def write_atomic(path: str | os.PathLike[str], text: str) -> Path:
     """Write ``text`` to ``path`` via a temporary file in the same folder and one rename, so a
-    reader never sees a half-written report."""
+    reader never sees a half-written report. The file gets the mode of the one it replaces, else
+    0666 less the umask, as galton's own writers give theirs (a temporary from ``mkstemp`` made
+    every report 0600)."""
+    from ..io._temporaries import create_temp_file, untrack
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = create_temp_file(path)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text if text.endswith("\n") else text + "\n")
@@ -287,6 +290,8 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> Path:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    finally:
+        untrack(tmp)
     return path
 
 

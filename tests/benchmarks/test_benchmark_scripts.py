@@ -42,3 +42,25 @@ def test_preferences_small_noisy_note_keeps_the_measured_ratio_at_10x_and_more(m
     small = next(r for r in rows if r[0] == "NoisyBT crowd-kit, small")
     assert small[-1] == "measured: galton 2.0x faster (4.0x per evaluation)"
 
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+def test_reports_are_written_with_the_umask_like_galtons_own_outputs(tmp_path):
+    """``--out`` files (and the allocation report's files) came from ``mkstemp``: 0600 whatever the
+    umask, where galton's writers give 0666 less the umask (0644 here) or the replaced file's mode."""
+    from galton.benchmarks._common import emit, write_atomic
+
+    old = os.umask(0o022)
+    try:
+        out = tmp_path / "sub" / "r.md"
+        write_atomic(out, "x")
+        assert stat.S_IMODE(out.stat().st_mode) == 0o644
+        os.chmod(out, 0o640)
+        emit("y\n", out)  # a file replaced keeps its mode
+        assert stat.S_IMODE(out.stat().st_mode) == 0o640 and out.read_text() == "y\n"
+        os.umask(0o027)
+        other = write_atomic(tmp_path / "other.md", "z")
+        assert stat.S_IMODE(other.stat().st_mode) == 0o640
+    finally:
+        os.umask(old)
+    assert sorted(p.name for p in out.parent.iterdir()) == ["r.md"]  # no temporary left
+
