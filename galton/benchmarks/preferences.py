@@ -53,7 +53,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ._common import markdown_table, peak_rss_mib, reset_peak_rss
+from ._common import emit, markdown_table, peak_rss_mib, reset_peak_rss
 
 __all__ = ["spearman", "kendall_tau", "preferences_from_ratings", "speed_job", "real_evidence",
            "expert_study", "main"]
@@ -61,6 +61,7 @@ __all__ = ["spearman", "kendall_tau", "preferences_from_ratings", "speed_job", "
 _MARK = "@@galton-prefs@@ "
 #: per-iteration speed-up over crowd-kit aimed for, BradleyTerry and NoisyBradleyTerry at 1M comparisons (issue 13)
 PER_ITERATION_TARGET = 50.0
+SECTIONS = ("speed", "real", "study")
 AFFECT = [f"snow2008_affect_{e}"
           for e in ("anger", "disgust", "fear", "joy", "sadness", "surprise", "valence")]
 
@@ -350,7 +351,8 @@ def _tau_of(model: Any, quality: np.ndarray) -> float:
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m galton.benchmarks.preferences",
                                 description=__doc__.split("\n")[0])
-    p.add_argument("--sections", default="speed,real,study")
+    p.add_argument("--sections", default=",".join(SECTIONS),
+                   help=f"comma-separated sections to run, of {', '.join(SECTIONS)} (default: all)")
     p.add_argument("--comparisons", type=int, default=1_000_000)
     p.add_argument("--items", type=int, default=10_000)
     p.add_argument("--raters", type=int, default=1000)
@@ -361,7 +363,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--noisy-crowdkit", choices=["big", "small"], default="big",
                    help="crowd-kit's NoisyBradleyTerry at full size (about 7 minutes at 1M; default) or only "
                         "on the small data, its full-size time extrapolated")
-    p.add_argument("--out", default=None, help="also write the report to this Markdown file")
+    p.add_argument("--out", default=None, help="also write the report to this Markdown file (atomically)")
     p.add_argument("--job", default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.job:
@@ -370,6 +372,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     passthrough = [f"--repeat={args.repeat}", f"--comparisons={args.comparisons}", f"--items={args.items}",
                    f"--raters={args.raters}", f"--small={args.small}"]
     sections = [s.strip() for s in args.sections.split(",") if s.strip()]
+    unknown = [s for s in sections if s not in SECTIONS]
+    if unknown or not sections:  # a misspelt section was dropped, silently
+        what = f"unknown section(s) {', '.join(map(repr, unknown))}" if unknown else "no section given"
+        p.error(f"--sections: {what}; choose from {', '.join(SECTIONS)}, comma-separated")
     parts = [f"# galton preference benchmarks\n\nmachine: {os.cpu_count()} CPUs, load average "
              f"{os.getloadavg()[0]:.1f} at start; python {sys.version.split()[0]}\n"]
     if "speed" in sections:
@@ -385,12 +391,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                          + "\n\n## Numeric ratings: mean absolute error against the expert means\n\n" + mae)
     if "study" in sections:
         parts.append("## Crowd versus one expert ranker (simulated, 200 items)\n\n" + expert_study())
-    report = "\n\n".join(parts) + "\n"
-    print(report)
-    if args.out:
-        with open(args.out, "w", encoding="utf-8") as fh:
-            fh.write(report)
-    return 0
+    return emit("\n\n".join(parts) + "\n", args.out)
 
 
 if __name__ == "__main__":

@@ -64,3 +64,27 @@ def test_reports_are_written_with_the_umask_like_galtons_own_outputs(tmp_path):
         os.umask(old)
     assert sorted(p.name for p in out.parent.iterdir()) == ["r.md"]  # no temporary left
 
+
+def test_preferences_out_is_written_atomically_into_a_new_folder(tmp_path, monkeypatch, capsys):
+    """``--out`` was a plain ``open(..., "w")``: no folder made (FileNotFoundError after the whole
+    run), a half-written file on an interrupt."""
+    monkeypatch.setattr(prefs, "expert_study", lambda: "STUDY TABLE")
+    out = tmp_path / "new" / "prefs.md"
+    assert prefs.main(["--sections", "study", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "STUDY TABLE" in printed and out.read_text() == printed
+    assert [p.name for p in out.parent.iterdir()] == ["prefs.md"]
+
+
+@pytest.mark.parametrize("sections", ["sped", "speed,stduy", ","])
+def test_preferences_refuses_unknown_sections(sections, monkeypatch, capsys):
+    """A misspelt section was dropped and the rest ran (or nothing, with a header only)."""
+    monkeypatch.setattr(prefs, "expert_study", lambda: pytest.fail("ran with a bad --sections"))
+    monkeypatch.setattr(prefs, "speed_section", lambda *a: pytest.fail("ran with a bad --sections"))
+    with pytest.raises(SystemExit) as exc:
+        prefs.main(["--sections", sections])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "--sections" in err and "speed, real, study" in err
+    if sections != ",":
+        assert repr(sections.split(",")[-1]) in err
