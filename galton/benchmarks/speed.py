@@ -23,10 +23,12 @@ What is measured
   ``--repeat`` timed fits; the table shows the median. The rows of a benchmark take turns: every
   subprocess stays alive and fits when told, round ``r`` being fit ``r`` of every row (the order
   reversed every other round), so that a slow or fast spell of the machine falls on galton's and
-  crowd-kit's fits alike (one block of fits per row measured the same code 15-50% apart). Each
-  timed fit starts once no other task is runnable (the ``--busy`` processes excepted; at most a
-  second's wait): OpenBLAS keeps its threads spinning for about 0.1 s after a large product, and
-  a thread left spinning by crowd-kit's fit took a core from the next row's fit.
+  crowd-kit's fits alike (one block of fits per row measured the same code 15-50% apart);
+  ``--timeout`` stops a row's subprocess. ``--in-process`` runs every row in this process instead,
+  one after the other (no ``--timeout``; the report says so). Each timed fit starts once no other
+  task is runnable (the ``--busy`` processes excepted; at most a second's wait): OpenBLAS keeps its
+  threads spinning for about 0.1 s after a large product, and a thread left spinning by crowd-kit's
+  fit took a core from the next row's fit.
 - Seconds: wall clock of ``fit`` (pandas frame in, labels out: galton's encoding is included).
 - Threads: galton's rows run with numba's default thread count; ``--threads 1,2`` adds a DS row per
   count. ``--busy N`` keeps N single-threaded busy processes running for the whole run (every row,
@@ -140,7 +142,9 @@ def _numba_gain(results: Sequence[JobResult]) -> float | None:
     return slow / fast if fast and slow else None
 
 
-def render(results: Sequence[JobResult], notes: Sequence[str] = (), busy: int = 0) -> str:
+def render(results: Sequence[JobResult], notes: Sequence[str] = (), busy: int = 0, isolate: bool = True) -> str:
+    """The Markdown report; ``isolate``: whether the rows ran in subprocesses taking turns (False:
+    ``--in-process``, one row after the other in this process), as the notes then say."""
     ups = speedups(results)
     header = ["benchmark", "implementation", "threads", "judgments", "iterations", "seconds", "s / iteration",
               "speed-up vs crowd-kit", "E-step s", "floor s", "E-step / floor", "judgments / s (E-step)",
@@ -184,8 +188,10 @@ def render(results: Sequence[JobResult], notes: Sequence[str] = (), busy: int = 
     reps = {r.job.repeat for r in results}
     sources = {r.memory_source for r in results if r.memory_source}
     lines.append(f"seconds: median of {', '.join(map(str, sorted(reps)))} timed fit(s) after an untimed "
-                 "1-iteration warm-up (none for crowd-kit GLAD); each row in its own subprocess, the rows' "
-                 "fits taking turns (round r: fit r of every row, the order reversed every other round)")
+                 "1-iteration warm-up (none for crowd-kit GLAD); "
+                 + ("each row in its own subprocess, the rows' fits taking turns (round r: fit r of every row, "
+                    "the order reversed every other round)" if isolate else
+                    "every row in this process (--in-process), one row's fits after the other's"))
     if threads:
         from ..aggregator._jit import follows_load
 
@@ -197,7 +203,8 @@ def render(results: Sequence[JobResult], notes: Sequence[str] = (), busy: int = 
     if busy:
         lines.append(f"{busy} busy single-threaded process(es) ran during every row")
     lines.append(f"memory: peak RSS from {', '.join(sorted(sources)) or 'n/a'}, reset just before the timed "
-                 "fits; the increase is over the RSS just before them (data and imports excluded)")
+                 "fits; the increase is over the RSS just before them (data and imports excluded)"
+                 + ("" if isolate else "; in one process an earlier row's memory, freed and kept, is reused"))
     warm = [f"{r.job.bench}/{r.job.impl} {r.warmup_seconds:.2f} s" for r in results if r.warmup_seconds is not None]
     if warm:
         lines.append("warm-up fit (1 iteration, includes numba compilation or cache load): " + ", ".join(warm))
@@ -220,7 +227,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--no-numpy", action="store_true", help="skip galton's numpy path")
     p.add_argument("--no-crowdkit", action="store_true", help="skip crowd-kit")
     p.add_argument("--in-process", action="store_true", help="no subprocesses (memory numbers then mix)")
-    p.add_argument("--timeout", type=float, default=None, help="seconds allowed per row")
+    p.add_argument("--timeout", type=float, default=None,
+                   help="seconds allowed per row (its subprocess is stopped; not with --in-process)")
     p.add_argument("--threads", default="", help="extra galton DS rows at these numba thread counts, e.g. 1,2")
     p.add_argument("--busy", type=int, default=0, help="busy single-threaded processes during the run")
     p.add_argument("--default-1m", action="store_true",
@@ -237,6 +245,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.in_process and not args.no_numpy:  # GALTON_NO_NUMBA is read at import: one process has one path
         p.error("--in-process measures galton's numba path only: add --no-numpy (the numpy row needs a "
                 "subprocess with GALTON_NO_NUMBA=1)")
+    if args.in_process and args.timeout is not None:  # it was ignored: a fit in this process cannot be stopped
+        p.error("--timeout stops a row's subprocess; --in-process runs every row in this process, where a "
+                "fit cannot be stopped: drop one of them")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     if args.wide:
         return emit(f"# The wide crowd\n\n- load at the start: {load_average()}\n\n" + default_against_ds(args.repeat),
@@ -262,7 +273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             proc.wait()
     notes.append(f"load average at the end: {load_average()}")
     notes.append(f"whole run: {time.perf_counter() - t0:.0f} s wall clock")
-    return emit(render(results, notes, busy=args.busy), args.out)
+    return emit(render(results, notes, busy=args.busy, isolate=not args.in_process), args.out)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -88,3 +88,26 @@ def test_preferences_refuses_unknown_sections(sections, monkeypatch, capsys):
     assert "--sections" in err and "speed, real, study" in err
     if sections != ",":
         assert repr(sections.split(",")[-1]) in err
+
+
+# ------------------------------------------------------------------------------------ speed
+def _speed_result(speed, impl="galton"):
+    return speed.JobResult(speed.Job("ds", impl, 1000, 20), seconds=[1.0], iterations=20, accuracy=0.9,
+                           peak_mib=10.0, fit_increase_mib=1.0, memory_source="VmHWM")
+
+
+def test_speed_in_process_report_says_where_the_rows_ran_and_refuses_a_timeout(capsys):
+    """``--in-process`` printed "each row in its own subprocess, the rows' fits taking turns", and
+    its ``--timeout`` was silently ignored."""
+    from galton.benchmarks import speed
+
+    isolated = speed.render([_speed_result(speed)])
+    here = speed.render([_speed_result(speed)], isolate=False)
+    assert "each row in its own subprocess" in isolated and "this process" not in isolated
+    assert "subprocess" not in here and "every row in this process (--in-process)" in here
+    with pytest.raises(SystemExit) as exc:
+        speed.main(["--in-process", "--no-numpy", "--timeout", "5", "--models", "ds"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "--timeout" in err and "--in-process" in err
+
