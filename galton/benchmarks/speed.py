@@ -32,8 +32,9 @@ What is measured
 - Seconds: wall clock of ``fit`` (pandas frame in, labels out: galton's encoding is included).
 - Threads: galton's rows run with numba's default thread count; ``--threads 1,2`` adds a DS row per
   count. ``--busy N`` keeps N single-threaded busy processes running for the whole run (every row,
-  crowd-kit's too), the "one other busy process" case. The machine's load average
-  (``os.getloadavg()``) is printed at the start and at the end.
+  crowd-kit's too; the fits of ``--wide``, ``--default-1m`` and ``--after-idle`` too), the "one
+  other busy process" case. The machine's load average (``os.getloadavg()``) is printed at the
+  start and at the end.
 - Floor (DS, numba): after the timed fits, one E-step of the fitted model on the same data (one
   shard, the final parameters) and one floor pass on the same arrays and threads: a compiled pass
   that reads every judgment once and adds its K table entries (no exp;
@@ -56,7 +57,7 @@ import logging
 import os
 import sys
 import time
-from typing import Sequence
+from typing import Any, Sequence
 
 from ._common import (emit, fmt_float, fmt_ratio, fmt_seconds, load_average, markdown_table, simulate_ds,
                       split_names, to_pandas)
@@ -230,7 +231,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--timeout", type=float, default=None,
                    help="seconds allowed per row (its subprocess is stopped; not with --in-process)")
     p.add_argument("--threads", default="", help="extra galton DS rows at these numba thread counts, e.g. 1,2")
-    p.add_argument("--busy", type=int, default=0, help="busy single-threaded processes during the run")
+    p.add_argument("--busy", type=int, default=0,
+                   help="busy single-threaded processes during the run (with --wide, --default-1m and "
+                        "--after-idle too)")
     p.add_argument("--default-1m", action="store_true",
                    help="only DS against the default model, both to convergence, on the 1M-judgment set")
     p.add_argument("--wide", action="store_true",
@@ -248,16 +251,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.in_process and args.timeout is not None:  # it was ignored: a fit in this process cannot be stopped
         p.error("--timeout stops a row's subprocess; --in-process runs every row in this process, where a "
                 "fit cannot be stopped: drop one of them")
+    if args.busy < 0:
+        p.error(f"--busy: expected a number of processes of at least 0, not {args.busy}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
-    if args.wide:
-        return emit(f"# The wide crowd\n\n- load at the start: {load_average()}\n\n" + default_against_ds(args.repeat),
-                    args.out)
-    if args.after_idle:
-        return emit(f"# DS at 1M judgments after idle spells\n\n- load at the start: {load_average()}\n\n"
-                    + after_idle(max(args.repeat, 2)), args.out)
-    if args.default_1m:
-        return emit(f"# The default model against DS at 1M judgments\n\n- load at the start: {load_average()}\n\n"
-                    + default_against_ds(args.repeat, MILLION, MILLION_TARGET), args.out)
+    if args.wide or args.after_idle or args.default_1m:
+        return emit(_one_comparison(args), args.out)
     threads = [int(t) for t in split_names([args.threads]) or []] if args.threads else []
     jobs, notes = make_jobs(split_names(args.models) or [], args.judgments, args.repeat, args.ds_iter,
                             args.glad_judgments, args.glad_iter, not args.no_numpy, not args.no_crowdkit,
@@ -268,12 +266,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         results = run_jobs(jobs, isolate=not args.in_process, timeout=args.timeout, busy=args.busy)
     finally:
-        for proc in spinners:
-            proc.kill()
-            proc.wait()
+        _stop(spinners)
     notes.append(f"load average at the end: {load_average()}")
     notes.append(f"whole run: {time.perf_counter() - t0:.0f} s wall clock")
     return emit(render(results, notes, busy=args.busy, isolate=not args.in_process), args.out)
+
+
+def _one_comparison(args: argparse.Namespace) -> str:
+    """The report of ``--wide``, ``--after-idle`` or ``--default-1m``, with the ``--busy`` processes
+    running (they were started for the main table's rows only)."""
+    start = load_average()
+    spinners = busy_processes(args.busy)
+    try:
+        if args.wide:
+            title, body = "The wide crowd", default_against_ds(args.repeat)
+        elif args.after_idle:
+            title, body = "DS at 1M judgments after idle spells", after_idle(max(args.repeat, 2))
+        else:
+            title, body = ("The default model against DS at 1M judgments",
+                           default_against_ds(args.repeat, MILLION, MILLION_TARGET))
+    finally:
+        _stop(spinners)
+    busy = f"- {args.busy} busy single-threaded process(es) ran during every fit\n" if args.busy else ""
+    return f"# {title}\n\n- load at the start: {start}\n{busy}\n" + body
+
+
+def _stop(procs: Sequence[Any]) -> None:
+    for proc in procs:
+        proc.kill()
+        proc.wait()
 
 
 if __name__ == "__main__":  # pragma: no cover

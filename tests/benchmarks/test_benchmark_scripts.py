@@ -111,3 +111,37 @@ def test_speed_in_process_report_says_where_the_rows_ran_and_refuses_a_timeout(c
     err = capsys.readouterr().err
     assert "--timeout" in err and "--in-process" in err
 
+
+@pytest.mark.parametrize("mode", ["--wide", "--default-1m", "--after-idle"])
+def test_speed_busy_processes_run_during_the_single_comparisons(mode, monkeypatch, capsys):
+    """``--busy N`` was ignored by ``--wide``, ``--default-1m`` and ``--after-idle`` (they returned
+    before the busy processes were started)."""
+    from galton.benchmarks import speed
+
+    events = []
+
+    class Proc:
+        def kill(self):
+            events.append("kill")
+
+        def wait(self):
+            pass
+
+    def spin(n):
+        events.append(f"start {n}")
+        return [Proc() for _ in range(n)]
+
+    def body(*args, **kwargs):
+        events.append("fits")
+        return "TABLE\n"
+
+    monkeypatch.setattr(speed, "busy_processes", spin)
+    monkeypatch.setattr(speed, "default_against_ds", body)
+    monkeypatch.setattr(speed, "after_idle", body)
+    assert speed.main([mode, "--busy", "2", "--repeat", "1"]) == 0
+    assert events == ["start 2", "fits", "kill", "kill"]
+    out = capsys.readouterr().out
+    assert "2 busy single-threaded process(es) ran during every fit" in out and "TABLE" in out
+    events.clear()
+    assert speed.main([mode, "--repeat", "1"]) == 0
+    assert events == ["start 0", "fits"] and "busy" not in capsys.readouterr().out
