@@ -50,10 +50,12 @@ def grid_configs(grid: dict[str, Sequence[float]] | None = None) -> list[dict[st
 def lodo_scores(acc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(picked, scores)`` for an accuracy matrix ``acc[config, dataset]``: per dataset, the
     configuration with the best mean over the other datasets (the first of equals) and its accuracy
-    on the dataset left out."""
+    on the dataset left out. Needs two datasets at least (one leaves none to choose on)."""
     n_cfg, n_data = acc.shape
+    if n_data < 2:  # the mean over no other dataset was 0 for every setting: the first one "picked"
+        raise ValueError(f"leave-one-dataset-out needs at least 2 datasets, not {n_data}")
     total = acc.sum(axis=1)
-    picked = np.array([int(np.argmax((total - acc[:, j]) / max(n_data - 1, 1))) for j in range(n_data)], dtype=int)
+    picked = np.array([int(np.argmax((total - acc[:, j]) / (n_data - 1))) for j in range(n_data)], dtype=int)
     return picked, acc[picked, np.arange(n_data)]
 
 
@@ -118,10 +120,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .accuracy import dataset_names, load_dataset
 
     p = argparse.ArgumentParser(prog="python -m galton.benchmarks.lodo", description=__doc__.split("\n")[0])
-    p.add_argument("--datasets", nargs="+", help="dataset names (default: all categorical ones with gold)")
+    p.add_argument("--datasets", nargs="+",
+                   help="dataset names, at least 2 (default: all categorical ones with gold)")
     p.add_argument("--out", help="also write the Markdown to this file (atomically)")
     args = p.parse_args(argv)
     names = dataset_names(split_names(args.datasets))
+    if len(names) < 2:  # one dataset leaves none to choose its setting on: the "LODO mean" meant nothing
+        p.error(f"--datasets: leave-one-dataset-out needs at least 2 datasets, {len(names)} given "
+                f"({', '.join(names) or 'none'}); name another")
     return emit(lodo_section(run_lodo({n: load_dataset(n) for n in names})) + "\n", args.out)
 
 

@@ -39,3 +39,20 @@ def test_run_lodo_on_bundled_data_reports_the_shipped_setting() -> None:
     assert round(res["acc"][res["shipped"], 0] * 108) == 86
     text = lodo_section(res)
     assert "leave-one-dataset-out" in text and f"{res['lodo'].mean():.4f}" in text
+
+
+def test_one_dataset_is_refused_before_any_fit(monkeypatch, capsys) -> None:
+    """With one dataset the mean over the others was 0 for every setting: argmax took the first grid
+    entry and printed its accuracy as a "LODO mean"."""
+    import pytest
+
+    from galton.benchmarks import lodo
+
+    with pytest.raises(ValueError, match="at least 2 datasets, not 1"):
+        lodo_scores(np.array([[0.6], [0.9]]))
+    monkeypatch.setattr(lodo, "run_lodo", lambda *a, **k: pytest.fail("fitted with one dataset"))
+    with pytest.raises(SystemExit) as exc:
+        lodo.main(["--datasets", "act_cf"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "--datasets" in err and "at least 2 datasets, 1 given (act_cf)" in err
