@@ -35,6 +35,7 @@ __all__ = [
     "parse_markdown_table",
     "write_atomic",
     "split_names",
+    "at_least_one",
 ]
 
 
@@ -300,6 +301,20 @@ def split_names(values: Sequence[str] | None) -> list[str] | None:
     if values is None:
         return None
     return [v.strip() for item in values for v in item.split(",") if v.strip()]
+
+
+def at_least_one(text: str) -> int:
+    """argparse type of a count such as ``--repeat``: a whole number of at least 1 (``--repeat 0``
+    crashed at the median of no fits, or printed "median of 0 fit(s)")."""
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, not {value}")
+    return value
 
 
 def load_average() -> str:

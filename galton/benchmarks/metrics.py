@@ -23,8 +23,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ._common import (current_rss_mib, emit, fmt_ratio, load_average, markdown_table, peak_rss_mib, reset_peak_rss,
-                      simulate_ds, timed, to_pandas)
+from ._common import (at_least_one, current_rss_mib, emit, fmt_ratio, load_average, markdown_table, peak_rss_mib,
+                      reset_peak_rss, simulate_ds, timed, to_pandas)
 
 __all__ = ["CASES", "run", "main"]
 
@@ -114,7 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m galton.benchmarks.metrics", description=__doc__.split("\n")[0])
     p.add_argument("--judgments", type=int, default=20_000, help="judgments of the comparison with crowd-kit")
     p.add_argument("--big", type=int, default=1_000_000, help="judgments of galton's run alone (0: none)")
-    p.add_argument("--repeat", type=int, default=3, help="timed runs per row (the median is shown)")
+    p.add_argument("--repeat", type=at_least_one, default=3, help="timed runs per row (the median is shown)")
     p.add_argument("--no-crowdkit", action="store_true", help="galton only")
     p.add_argument("--out", help="also write the Markdown report to this file (atomically)")
     args = p.parse_args(argv)

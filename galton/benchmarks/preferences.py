@@ -53,7 +53,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ._common import emit, markdown_table, peak_rss_mib, reset_peak_rss
+from ._common import at_least_one, emit, markdown_table, peak_rss_mib, reset_peak_rss
 
 __all__ = ["spearman", "kendall_tau", "preferences_from_ratings", "speed_job", "real_evidence",
            "expert_study", "main"]
@@ -358,7 +358,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--raters", type=int, default=1000)
     p.add_argument("--small", type=int, default=20_000)
     p.add_argument("--skip-crowdkit", action="store_true")
-    p.add_argument("--repeat", type=int, default=3,
+    p.add_argument("--repeat", type=at_least_one, default=3,
                    help="fits per job, their median counts (crowd-kit's full-size NoisyBT: always one)")
     p.add_argument("--noisy-crowdkit", choices=["big", "small"], default="big",
                    help="crowd-kit's NoisyBradleyTerry at full size (about 7 minutes at 1M; default) or only "

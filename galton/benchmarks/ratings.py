@@ -24,7 +24,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ._common import current_rss_mib, emit, load_average, markdown_table, peak_rss_mib, reset_peak_rss, timed
+from ._common import (at_least_one, current_rss_mib, emit, load_average, markdown_table, peak_rss_mib, reset_peak_rss,
+                      timed)
 
 __all__ = ["simulate_ratings", "run", "main"]
 
@@ -75,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--ratings", type=int, default=1_000_000)
     ap.add_argument("--per-task", type=int, default=5)
     ap.add_argument("--workers", type=int, default=1000)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=at_least_one, default=3, help="timed fits per model (the median is shown)")
     ap.add_argument("--out", help="also write the Markdown table to this file (atomically)")
     args = ap.parse_args(argv)
     return emit(run(args.ratings, args.per_task, args.workers, args.repeat), args.out)

@@ -46,7 +46,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ._common import load_average, markdown_table, write_atomic
+from ._common import at_least_one, load_average, markdown_table, write_atomic
 
 __all__ = ["MemorySampler", "parse_count", "run_scale", "run_speedup", "run_overhead", "main"]
 
@@ -380,7 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--classes", type=int, default=2)
     p.add_argument("--iters", type=int, default=20)
     p.add_argument("--shards", type=int, default=None, help="task shards (default one per CPU)")
-    p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--repeat", type=at_least_one, default=5, help="timed fits per row (the median is shown)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data", default=None, help="simulated data directory (reused when it matches)")
     p.add_argument("--address", default=None, help="Ray cluster (default: RAY_ADDRESS, else a new local one)")

@@ -59,8 +59,8 @@ import sys
 import time
 from typing import Any, Sequence
 
-from ._common import (emit, fmt_float, fmt_ratio, fmt_seconds, load_average, markdown_table, simulate_ds,
-                      split_names, to_pandas)
+from ._common import (at_least_one, emit, fmt_float, fmt_ratio, fmt_seconds, load_average, markdown_table,
+                      simulate_ds, split_names, to_pandas)
 from .speed_jobs import N_CLASSES, N_WORKERS, PER_TASK, Job, JobResult, child_turns_main, run_in_turns, run_job
 from .speed_default import MILLION, MILLION_TARGET, WIDE, WIDE_TARGET, after_idle, busy_processes, default_against_ds
 
@@ -219,7 +219,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m galton.benchmarks.speed", description=__doc__.split("\n")[0])
     p.add_argument("--judgments", type=int, default=1_000_000, help="judgments for DS (5 per task)")
     p.add_argument("--models", nargs="+", default=["ds,glad"], help="benchmarks to run: ds, glad, mmsr")
-    p.add_argument("--repeat", type=int, default=5, help="timed fits per row (the median is shown; default 5)")
+    p.add_argument("--repeat", type=at_least_one, default=5,
+                   help="timed fits per row (the median is shown; default 5)")
     p.add_argument("--ds-iter", type=int, default=20, help="EM iterations of DS on both sides")
     p.add_argument("--glad-judgments", type=int, default=100_000, help="judgments for GLAD")
     p.add_argument("--glad-iter", type=int, default=5, help="EM iterations of GLAD on both sides")

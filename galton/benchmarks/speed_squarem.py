@@ -17,7 +17,7 @@ import argparse
 import statistics
 from typing import Any, Sequence
 
-from ._common import emit, fits_in_turns, fmt_ratio, load_average, markdown_table
+from ._common import at_least_one, emit, fits_in_turns, fmt_ratio, load_average, markdown_table
 
 __all__ = ["squarem_table", "main"]
 
@@ -51,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m galton.benchmarks.speed_squarem", description=__doc__.split("\n\n")[0])
     p.add_argument("--pairs", type=int, default=200_000, help="Crowd-BT comparisons (default 200000)")
     p.add_argument("--choices", type=int, default=100_000, help="Plackett-Luce best-of-4 choices (default 100000)")
-    p.add_argument("--repeat", type=int, default=3, help="timed fits per side and row (the median is shown)")
+    p.add_argument("--repeat", type=at_least_one, default=3, help="timed fits per side and row (the median is shown)")
     p.add_argument("--seed", type=int, default=1, help="simulation seed (default 1)")
     p.add_argument("--out", help="also write the table to this file")
     args = p.parse_args(argv)

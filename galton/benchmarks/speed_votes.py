@@ -17,7 +17,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ._common import emit, fits_in_turns, fmt_ratio, load_average, markdown_table
+from ._common import at_least_one, emit, fits_in_turns, fmt_ratio, load_average, markdown_table
 
 __all__ = ["votes_table", "main"]
 
@@ -62,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m galton.benchmarks.speed_votes", description=__doc__.split("\n\n")[0])
     p.add_argument("--labels", default="4,100,1000", help="label counts, comma-separated (default 4,100,1000)")
     p.add_argument("--tasks", type=int, default=10_000, help="tasks (5 judgments each; default 10000)")
-    p.add_argument("--repeat", type=int, default=5, help="timed fits per side and row (the median is shown)")
+    p.add_argument("--repeat", type=at_least_one, default=5, help="timed fits per side and row (the median is shown)")
     p.add_argument("--out", help="also write the table to this file")
     args = p.parse_args(argv)
     return emit(votes_table([int(x) for x in args.labels.split(",")], args.tasks, args.repeat), args.out)

@@ -25,7 +25,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ._common import current_rss_mib, emit, fmt_ratio, load_average, markdown_table, peak_rss_mib, reset_peak_rss, timed
+from ._common import (at_least_one, current_rss_mib, emit, fmt_ratio, load_average, markdown_table, peak_rss_mib,
+                      reset_peak_rss, timed)
 
 __all__ = ["simulate_transcripts", "simulate_embeddings", "word_errors", "run", "main"]
 
@@ -155,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--tasks", type=int, default=500, help="simulated sentences")
     p.add_argument("--per-task", type=int, default=5, help="transcriptions per sentence")
     p.add_argument("--words", type=int, default=20, help="words per sentence")
-    p.add_argument("--repeat", type=int, default=3, help="timed fits per row (the median is shown)")
+    p.add_argument("--repeat", type=at_least_one, default=3, help="timed fits per row (the median is shown)")
     p.add_argument("--no-crowdkit", action="store_true", help="galton only")
     p.add_argument("--out", help="also write the Markdown report to this file (atomically)")
     args = p.parse_args(argv)

@@ -145,3 +145,20 @@ def test_speed_busy_processes_run_during_the_single_comparisons(mode, monkeypatc
     events.clear()
     assert speed.main([mode, "--repeat", "1"]) == 0
     assert events == ["start 0", "fits"] and "busy" not in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------------------------ --repeat
+@pytest.mark.parametrize("module", ["speed", "speed_votes", "speed_squarem", "texts", "metrics", "ratings",
+                                    "scale", "preferences"])
+@pytest.mark.parametrize("value", ["0", "-2", "two"])
+def test_repeat_below_one_is_refused_by_every_script(module, value, capsys):
+    """``--repeat 0``: speed_votes and speed_squarem crashed at the end with StatisticsError (the
+    median of no fits), texts and speed printed "median of 0 fit(s)"."""
+    import importlib
+
+    main = importlib.import_module(f"galton.benchmarks.{module}").main
+    with pytest.raises(SystemExit) as exc:
+        main(["--repeat", value])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "--repeat" in err and "a whole number of at least 1" in err
