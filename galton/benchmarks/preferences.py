@@ -33,10 +33,10 @@ real
     absolute error is reported as well, and the same for ``zheng_n_emotion`` (MAE only: published
     Mean 12.02, LFC_N 12.20). Needs ../shared/datasets.
 study
-    Crowd versus one expert ranker on simulated items: the expert ranks all ``--study-items``
-    items from noisy utilities (Kendall tau with the true order around 0.8); the crowd gives
-    pairwise comparisons; how many comparisons per item until BradleyTerry's ranking matches the
-    expert's tau, for three levels of rater disagreement.
+    Crowd versus one expert ranker on 200 simulated items: the expert ranks them all from noisy
+    utilities (Kendall tau with the true order around 0.8); the crowd gives pairwise comparisons;
+    how many comparisons per item until BradleyTerry's ranking matches the expert's tau, for three
+    levels of rater disagreement.
 """
 
 from __future__ import annotations

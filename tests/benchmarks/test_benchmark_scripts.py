@@ -162,3 +162,25 @@ def test_repeat_below_one_is_refused_by_every_script(module, value, capsys):
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert "--repeat" in err and "a whole number of at least 1" in err
+
+
+# ------------------------------------------------------------------------------------ words
+#: options a docstring names that belong to another command (``galton bench``, ``accuracy``)
+_OTHER_COMMANDS = {"allocation": {"--study"}, "lodo": {"--no-lodo"}}
+
+
+@pytest.mark.parametrize("module", ["accuracy", "allocation", "crowdkit_tests", "lodo", "metrics", "preferences",
+                                    "ratings", "scale", "segmentation", "speed", "speed_squarem", "speed_votes",
+                                    "texts"])
+def test_every_option_a_script_documents_exists(module, capsys):
+    """preferences' docstring told of a ``--study-items`` option that no parser had."""
+    import importlib
+    import re
+
+    mod = importlib.import_module(f"galton.benchmarks.{module}")
+    with pytest.raises(SystemExit):
+        mod.main(["--help"])
+    have = set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", capsys.readouterr().out))
+    named = set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", mod.__doc__ or ""))
+    assert named - have - _OTHER_COMMANDS.get(module, set()) == set()
+
