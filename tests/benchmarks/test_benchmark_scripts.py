@@ -184,3 +184,16 @@ def test_every_option_a_script_documents_exists(module, capsys):
     named = set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", mod.__doc__ or ""))
     assert named - have - _OTHER_COMMANDS.get(module, set()) == set()
 
+
+def test_speed_default_1m_help_says_ds_runs_at_its_default(capsys):
+    """The ratio of ``--default-1m`` is against DS at its default (early stopping, as crowd-kit's);
+    its help said both models ran to convergence."""
+    from galton.benchmarks import speed
+
+    with pytest.raises(SystemExit):
+        speed.main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    start = text.index("--default-1m only")  # the option's entry, not the usage line
+    entry = text[start:text.index("--wide", start)]
+    assert "both to convergence" not in entry and "stops early" in entry and "run to convergence" in entry
+
