@@ -197,3 +197,30 @@ def test_speed_default_1m_help_says_ds_runs_at_its_default(capsys):
     entry = text[start:text.index("--wide", start)]
     assert "both to convergence" not in entry and "stops early" in entry and "run to convergence" in entry
 
+
+@pytest.mark.parametrize("fails", [True, False])
+def test_texts_says_crowdkits_hrrasa_fails_only_where_it_does(fails, monkeypatch):
+    """galton's HRRASA row said "(crowd-kit's fails on pandas 3)" whatever happened: with
+    --no-crowdkit too, and on a pandas where crowd-kit's works."""
+    ck = pytest.importorskip("crowdkit.aggregation")
+    import galton
+    from galton.benchmarks import texts
+
+    class Fails:
+        def fit_predict(self, data):
+            raise ValueError("setting an array element with a sequence.")
+
+    class Works(galton.HRRASA):
+        pass
+
+    monkeypatch.setattr(ck, "HRRASA", Fails if fails else Works)
+    rows = {r[0]: r for r in texts._embedding_rows(12, 3, 1, True)}
+    note = rows["galton HRRASA"][3]
+    if fails:
+        assert note.startswith("(crowd-kit's fails here: ValueError, pandas ") and "crowd-kit HRRASA" not in rows
+    else:
+        assert note.endswith("x") and "fails" not in note and "crowd-kit HRRASA" in rows
+    assert rows["galton RASA"][3].endswith("x")
+    alone = {r[0]: r for r in texts._embedding_rows(12, 3, 1, False)}
+    assert [r[3] for r in alone.values()] == ["", "", ""]
+
