@@ -327,9 +327,10 @@ def load_average() -> str:
 
 
 def emit(text: str, out: str | os.PathLike[str] | None = None) -> int:
-    """A benchmark's report: to stdout and, given ``out``, atomically to that file; returns 0 (the
+    """A benchmark's report: to stdout and, given ``out``, atomically to that file, ending in a newline
+    in both (a table that ended without one left the shell prompt on its last line); returns 0 (the
     exit status of a benchmark's ``main``)."""
-    sys.stdout.write(text)
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
     if out:
         write_atomic(out, text)
     return 0

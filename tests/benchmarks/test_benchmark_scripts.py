@@ -224,3 +224,13 @@ def test_texts_says_crowdkits_hrrasa_fails_only_where_it_does(fails, monkeypatch
     alone = {r[0]: r for r in texts._embedding_rows(12, 3, 1, False)}
     assert [r[3] for r in alone.values()] == ["", "", ""]
 
+
+@pytest.mark.parametrize("text", ["| a |", "| a |\n"])
+def test_a_report_ends_with_one_newline_on_stdout_and_in_the_file(text, tmp_path, capsys):
+    """speed_votes and speed_squarem returned their table without a final newline, and emit printed it
+    so (the file got one)."""
+    from galton.benchmarks._common import emit
+
+    out = tmp_path / "r.md"
+    emit(text, out)
+    assert capsys.readouterr().out == "| a |\n" == out.read_text()
