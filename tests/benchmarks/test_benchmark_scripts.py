@@ -105,8 +105,9 @@ def test_speed_in_process_report_says_where_the_rows_ran_and_refuses_a_timeout(c
     here = speed.render([_speed_result(speed)], isolate=False)
     assert "each row in its own subprocess" in isolated and "this process" not in isolated
     assert "subprocess" not in here and "every row in this process (--in-process)" in here
-    with pytest.raises(SystemExit) as exc:
-        speed.main(["--in-process", "--no-numpy", "--timeout", "5", "--models", "ds"])
+    with pytest.raises(SystemExit) as exc:  # tiny sizes: where it is not refused, it runs seconds, not minutes
+        speed.main(["--in-process", "--no-numpy", "--no-crowdkit", "--timeout", "5", "--models", "ds",
+                    "--judgments", "500", "--ds-iter", "1", "--repeat", "1"])
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert "--timeout" in err and "--in-process" in err
@@ -151,11 +152,21 @@ def test_speed_busy_processes_run_during_the_single_comparisons(mode, monkeypatc
 @pytest.mark.parametrize("module", ["speed", "speed_votes", "speed_squarem", "texts", "metrics", "ratings",
                                     "scale", "preferences"])
 @pytest.mark.parametrize("value", ["0", "-2", "two"])
-def test_repeat_below_one_is_refused_by_every_script(module, value, capsys):
+def test_repeat_below_one_is_refused_by_every_script(module, value, monkeypatch, capsys):
     """``--repeat 0``: speed_votes and speed_squarem crashed at the end with StatisticsError (the
     median of no fits), texts and speed printed "median of 0 fit(s)"."""
     import importlib
 
+    class Parsed(Exception):
+        """The options were taken: the benchmark would run (at full size), so the test stops here."""
+
+    parse = argparse.ArgumentParser.parse_args
+
+    def parse_or_stop(self, *args, **kwargs):
+        parse(self, *args, **kwargs)
+        raise Parsed
+
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", parse_or_stop)
     main = importlib.import_module(f"galton.benchmarks.{module}").main
     with pytest.raises(SystemExit) as exc:
         main(["--repeat", value])
