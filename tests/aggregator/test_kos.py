@@ -83,6 +83,9 @@ def test_more_than_two_labels_is_an_error():
         KOS().fit(df)
     with pytest.raises(ValueError, match="gold"):
         KOS().fit(df.iloc[:2], gold={0: "a"})
+    # two labels in the data, a third declared: the message said "the data has 3 label(s)"
+    with pytest.raises(ValueError, match=r"binary labels only; the data and labels= declare 3 label\(s\)"):
+        KOS().fit(df.iloc[:2], labels=["a", "b", "c"])
 
 
 def test_recovers_the_truth_in_simulation():
