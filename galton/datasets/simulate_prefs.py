@@ -37,6 +37,8 @@ from .._settings import finite_number, whole_number
 
 __all__ = ["SimulatedPreferences", "simulate_pairwise", "simulate_best_of_n"]
 
+_NO_SHARE = 1e-9  # a reliable share at most this (float residue of 1 - adversarial - random) is none
+
 
 class SimulatedPreferences(NamedTuple):
     """Simulated judgments and the truth behind them.
@@ -102,7 +104,8 @@ def _population(seed: Any, n_prompts: int, n_responses: int, n_workers: int, qua
     n_items = n_prompts * n_responses
     quality = r_items.normal(0.0, quality_sd, n_items)
     prompt = np.repeat(np.arange(n_prompts), n_responses)
-    n_rel, n_adv, n_rand = _apportion((1.0 - adversarial - random, adversarial, random), n_workers)
+    rest = 1.0 - adversarial - random  # 1 - 0.7 - 0.3 is 5.6e-17, not 0: a rounding residue asks for no one
+    n_rel, n_adv, n_rand = _apportion((rest if rest > _NO_SHARE else 0.0, adversarial, random), n_workers)
     kind = np.array(["reliable"] * n_rel + ["adversarial"] * n_adv + ["random"] * n_rand)
     kind = kind[r_workers.permutation(n_workers)]
     eta = r_workers.uniform(lo, hi, n_workers)

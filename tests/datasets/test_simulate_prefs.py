@@ -43,6 +43,23 @@ def test_rater_shares_are_apportioned_to_the_raters() -> None:
     assert kinds == {"reliable": 43, "adversarial": 2, "random": 5}  # the defaults' split is as before
 
 
+def test_shares_summing_to_one_leave_no_reliable_rater() -> None:
+    """Bug hunt: the reliable share 1 - 0.7 - 0.3 is 5.6e-17, not 0, so it counted as asked for and the
+    rounding made one reliable rater of 15 ({'adversarial': 10, 'random': 4, 'reliable': 1}); 0.3 + 0.7
+    (a residue of -5.6e-17) fell back to the largest remainders. Every split of hundredths summing to 1
+    now gives no reliable rater, and the counts follow the largest remainders (ties to adversarial)."""
+    from collections import Counter
+
+    assert Counter(simulate_pairwise(10, n_workers=15, adversarial=0.7, random=0.3, seed=1).kind) == {
+        "adversarial": 11, "random": 4}
+    assert Counter(simulate_pairwise(10, n_workers=15, adversarial=0.3, random=0.7, seed=1).kind) == {
+        "adversarial": 5, "random": 10}
+    for i in range(0, 101):
+        for n in (7, 15, 100):
+            kinds = Counter(simulate_pairwise(1, n_workers=n, adversarial=i / 100, random=(100 - i) / 100).kind)
+            assert "reliable" not in kinds and abs(kinds["adversarial"] - i * n / 100) <= 0.5 + 1e-9, (i, n, kinds)
+
+
 @pytest.mark.parametrize("call, message", [
     (lambda: simulate_pairwise(2.5), "n_comparisons=2.5 must be a whole number"),
     (lambda: simulate_pairwise(-5), "n_comparisons=-5 must be >= 0"),
