@@ -10,12 +10,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MIN_BOOTSTRAP", "finite_number", "whole_number"]
+__all__ = ["MIN_BOOTSTRAP", "SEED_LIMIT", "finite_number", "seed_number", "whole_number"]
 
 #: the fewest bootstrap resamples galton takes for an interval (a study's ``bootstrap``, ``galton agreement
 #: --bootstrap``): the percentiles of fewer draws are no interval (of one: that draw, twice, which need
 #: not contain the estimate)
 MIN_BOOTSTRAP = 10
+#: a simulation's seed is below this: numpy pads a seed to its 128-bit pool, so below it every seed's
+#: spawned streams are distinct (see galton.datasets.simulate)
+SEED_LIMIT = 2**128
 
 
 def whole_number(key: str, value: Any, low: int | None = None, shown: Any = None, sep: str = "=") -> int:
@@ -42,3 +45,14 @@ def finite_number(key: str, value: Any, low: float | None = None, sep: str = "="
             return float(value)
         raise ValueError(f"{said} must be >= {low}")
     raise ValueError(f"{said} must be a finite number" + (", not text" if isinstance(value, str) else ""))
+
+
+def seed_number(key: str, value: Any, shown: Any = None) -> int:
+    """``value`` of the seed setting ``key`` (a simulator's ``seed``) as an int: a whole number (as
+    :func:`whole_number` takes it) in ``[0, 2**128)``; anything else raises ValueError naming the key
+    (``shown``: the whole value, for an element of a list)."""
+    number = whole_number(key, value, shown=shown)
+    if 0 <= number < SEED_LIMIT:
+        return number
+    what = "a non-negative integer" if shown is None else "non-negative integers"
+    raise ValueError(f"{key}={number if shown is None else shown!r} must be {what} below 2**128")

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .._settings import whole_number
+from .._settings import seed_number, whole_number
 
 __all__ = ["KINDS", "NORMAL", "EXPERT", "UNIFORM_SPAMMER", "CONSTANT_SPAMMER", "ADVERSARY", "CrowdConfig",
            "WorkerTable", "adversary_map", "sample_workers", "worker_names"]
@@ -26,7 +26,6 @@ KINDS: tuple[str, ...] = ("normal", "expert", "uniform_spammer", "constant_spamm
 NORMAL, EXPERT, UNIFORM_SPAMMER, CONSTANT_SPAMMER, ADVERSARY = range(5)
 _WORKER_STREAM = 1  # spawn_key of the worker stream (chunks use spawn_key (0, chunk): see simulate.py)
 _TINY_SUM = 1e-280  # a confusion row whose gamma draws sum below this is drawn again in log space
-_SEED_LIMIT = 2**128  # numpy pads a seed to its 128-bit pool: below it, distinct streams for every seed
 _WHOLE = ("n_tasks", "n_workers", "n_classes", "seed", "tasks_per_chunk")  # integer fields
 _REAL = ("accuracy_mean", "accuracy_spread", "confusion_concentration", "spammer_share", "adversary_share",
          "expert_share", "expert_accuracy", "difficulty_spread", "trap_share", "trap_strength", "worker_correlation")
@@ -140,8 +139,7 @@ class CrowdConfig:
         for name in ("n_tasks", "n_workers", "n_classes", "tasks_per_chunk"):
             if getattr(self, name) < (2 if name == "n_classes" else 1):
                 raise ValueError(f"{name}={getattr(self, name)!r} is too small")
-        if not 0 <= self.seed < _SEED_LIMIT:
-            raise ValueError(f"seed={self.seed!r} must be a non-negative integer below 2**128")
+        seed_number("seed", self.seed)  # 0 <= seed < 2**128 (simulate_prefs checks its seed alike)
         jpt = self.judgments_per_task
         if (len(jpt) != 2 or not 1 <= jpt[0] <= jpt[1]) if isinstance(jpt, tuple) else jpt < 1:
             raise ValueError(f"judgments_per_task={jpt!r}: give a count or (min, max), 1 <= min <= max")

@@ -21,7 +21,8 @@ Raters. Three kinds, in proportions ``adversarial`` and ``random`` (the rest rel
 - random: ignore the items; pick the left one with probability ``σ(q_w)``, ``q_w ~ N(0, 0.5^2)``
   (a position bias), or a uniformly random option.
 
-Raters are drawn uniformly per judgment. Randomness: ``np.random.SeedSequence(seed)`` spawns
+Raters are drawn uniformly per judgment. Randomness: ``np.random.SeedSequence(seed)`` (``seed``: a
+non-negative integer below ``2**128``, or a list of them, checked as ``CrowdConfig`` checks its seed) spawns
 independent streams for the items, the raters, the design and the answers, so changing, say, the
 number of comparisons leaves the items and raters as they were.
 """
@@ -33,7 +34,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .._math import sigmoid
-from .._settings import finite_number, whole_number
+from .._settings import finite_number, seed_number, whole_number
 
 __all__ = ["SimulatedPreferences", "simulate_pairwise", "simulate_best_of_n"]
 
@@ -87,6 +88,16 @@ def _counts(n_prompts: Any, n_responses: Any, n_workers: Any) -> tuple[int, int,
     return whole_number("n_prompts", n_prompts, 1), int(n_responses), whole_number("n_workers", n_workers, 1)
 
 
+def _seed(seed: Any) -> int | list[int]:
+    """The seed as ``np.random.SeedSequence`` takes it, checked as :class:`~galton.datasets.simulate.CrowdConfig`
+    checks its own: a non-negative integer below ``2**128`` (``1e3`` is 1000), or a list of them (galton's
+    studies pass ``[seed, tag]``); -1, 1.5, text or None raise ValueError naming ``seed``."""
+    if isinstance(seed, (list, tuple, np.ndarray)):
+        shown = seed.tolist() if isinstance(seed, np.ndarray) else seed
+        return [seed_number("seed", s, shown=shown) for s in seed]
+    return seed_number("seed", seed)
+
+
 def _population(seed: Any, n_prompts: int, n_responses: int, n_workers: int, quality_sd: float,
                 adversarial: float, random: float, reliability: tuple[float, float]
                 ) -> tuple[np.random.Generator, np.random.Generator, np.ndarray, np.ndarray, np.ndarray,
@@ -99,7 +110,7 @@ def _population(seed: Any, n_prompts: int, n_responses: int, n_workers: int, qua
     lo, hi = (finite_number("reliability", r) for r in reliability)
     if not (0.5 <= lo <= hi <= 1):
         raise ValueError(f"reliability=(low, high) must satisfy 0.5 <= low <= high <= 1, not {reliability}")
-    s_items, s_workers, s_design, s_answers = np.random.SeedSequence(seed).spawn(4)
+    s_items, s_workers, s_design, s_answers = np.random.SeedSequence(_seed(seed)).spawn(4)
     r_items, r_workers = np.random.default_rng(s_items), np.random.default_rng(s_workers)
     n_items = n_prompts * n_responses
     quality = r_items.normal(0.0, quality_sd, n_items)

@@ -73,12 +73,38 @@ def test_shares_summing_to_one_leave_no_reliable_rater() -> None:
     (lambda: simulate_pairwise(10, n_responses="5"), "n_responses='5' must be a whole number, not text"),
     (lambda: simulate_pairwise(10, adversarial=float("nan")), "adversarial=nan must be a finite number"),
     (lambda: simulate_pairwise(10, reliability=(float("nan"), 1.0)), "reliability=nan must be a finite number"),
+    (lambda: simulate_pairwise(10, seed=-1), r"seed=-1 must be a non-negative integer below 2\*\*128"),
+    (lambda: simulate_best_of_n(10, seed=-1), r"seed=-1 must be a non-negative integer below 2\*\*128"),
+    (lambda: simulate_pairwise(10, seed=2**128), f"seed={2**128} must be a non-negative integer below 2\\*\\*128"),
+    (lambda: simulate_pairwise(10, seed=1.5), "seed=1.5 must be a whole number"),
+    (lambda: simulate_best_of_n(10, seed=1.5), "seed=1.5 must be a whole number"),
+    (lambda: simulate_pairwise(10, seed="7"), "seed='7' must be a whole number, not text"),
+    (lambda: simulate_pairwise(10, seed=[3, -1]), r"seed=\[3, -1\] must be non-negative integers below 2\*\*128"),
 ])
 def test_meaningless_settings_are_refused_by_name(call, message) -> None:
     """Bug hunt: simulate_pairwise(2.5) made 2 comparisons, simulate_pairwise(-5) raised numpy's bare
     'negative dimensions are not allowed', quality_sd=nan gave NaN qualities without a word."""
     with pytest.raises(ValueError, match="^" + message + "$"):
         call()
+
+
+def test_seed_is_checked_as_crowd_configs_seed() -> None:
+    """Bug hunt: seed=-1 and seed=1.5 raised numpy's bare 'expected non-negative integer' / 'SeedSequence
+    expects int or sequence of ints' naming no setting. The seed now takes CrowdConfig's rule (the
+    same checker, the same message); 7.0 is 7 and [seed, tag] lists (galton's studies) still work."""
+    from galton.datasets.simulate import CrowdConfig
+
+    for bad in (-1, 1.5, 2**128):
+        with pytest.raises(ValueError) as sim_error:
+            simulate_pairwise(10, seed=bad)
+        with pytest.raises(ValueError) as config_error:
+            CrowdConfig(n_tasks=1, n_workers=1, judgments_per_task=1, seed=bad)
+        assert str(sim_error.value) == str(config_error.value)
+    a, b = simulate_pairwise(50, seed=7.0), simulate_pairwise(50, seed=7)
+    assert all(np.array_equal(a.data[k], b.data[k]) for k in b.data)
+    listed = simulate_pairwise(50, seed=[7, 2]).data["label"]
+    assert np.array_equal(listed, simulate_pairwise(50, seed=np.array([7, 2])).data["label"])
+    assert not np.array_equal(listed, b.data["label"])
 
 
 def test_counts_of_integer_value_are_those_integers() -> None:
