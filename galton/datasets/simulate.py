@@ -37,7 +37,11 @@ probability::
 so with ``beta_t = 1`` a worker answers exactly according to ``C_w`` (hard tasks, ``beta_t -> 0``,
 push every worker towards 1/2; easy ones towards always right, or always wrong if ``C_w[y, y] <
 1/2``). A wrong answer is ``j != y`` with probability ``C_w[y, j] / (1 - C_w[y, y])`` (uniform for
-one-coin workers). "Accuracy" therefore means accuracy on a task of median difficulty.
+one-coin workers). "Accuracy" therefore means accuracy on a task of median difficulty. Spreads so
+large that ``beta_t`` leaves float's range (``difficulty_spread * |z_t|`` past about 88: the product is
+taken in float32) give ``beta_t = inf`` or 0 and take the limits: a worker of accuracy 1/2 stays at 1/2
+and one of accuracy 0 or 1 is always wrong or right, whatever the spread (the difficulty is then 0 or
+inf).
 
 Correlated errors act on normal workers only (experts stay independent, the others keep their rule):
 
@@ -72,6 +76,11 @@ Changes of the data a seed gives
   worker stream, and seed ``2**32 + s`` (words ``[s, 1]``) gave for its chunk 0 the data of seed
   ``s``'s chunk 1. Chunks now use ``spawn_key=(0, c)``: every seed's tasks and judgments changed
   (its workers did not), and seeds of ``2**128`` or more are refused.
+- galton 0.1.0, during development: a task whose ``beta_t`` left float32's range (``difficulty_spread
+  * |z_t| > 88``) gave ``0 * inf = NaN`` for workers of accuracy 1/2, 0 or 1 (and float64's, past 709,
+  for the crowd answer of ``worker_correlation`` with ``accuracy_mean`` 1/2, 0 or 1), which counted as a
+  right answer: those judgments (and crowd answers) now follow the limits above. Every other judgment
+  of every seed is unchanged.
 
 References
 ----------
@@ -152,6 +161,22 @@ def _logit(p: np.ndarray | float) -> np.ndarray:
         return np.log(p) - np.log1p(-np.asarray(p, dtype=np.float64))
 
 
+def _times_beta(alpha: np.ndarray | float, beta: np.ndarray) -> np.ndarray:
+    """``alpha * beta`` where a task's ``beta`` has left float's range (``difficulty_spread * |z|``
+    past 88 in float32, 709 in float64): its true value is a positive real, so the limit of a product
+    with ``alpha = 0`` (accuracy 1/2) is 0 and with ``alpha = +-inf`` (accuracy 1 or 0) is ``alpha``,
+    not the NaN of ``0 * inf`` (which compared as a right answer)."""
+    with np.errstate(invalid="ignore"):
+        x = alpha * beta
+    return np.where(np.isnan(x), alpha, x)
+
+
+def _difficulty(beta: np.ndarray) -> np.ndarray:
+    """``1 / beta``: inf where beta underflowed to 0, 0 where it overflowed."""
+    with np.errstate(divide="ignore", over="ignore"):
+        return 1.0 / beta
+
+
 class _Prepared:
     """Per-worker lookup tables shared by all chunks: O(n_workers) for a one-coin crowd (indexed by
     worker), O(n_workers * K * K) for a full one (as its confusion matrices)."""
@@ -200,7 +225,8 @@ def _chunk(config: CrowdConfig, prep: _Prepared, chunk: int) -> dict[str, np.nda
     T, K, n = stop - start, config.n_classes, config.n_workers
     y = np.searchsorted(np.cumsum(config.prior), rng.random(T), side="right")
     y = np.minimum(y, K - 1).astype(np.int32)
-    beta = np.exp(-config.difficulty_spread * rng.standard_normal(T))
+    with np.errstate(over="ignore"):  # past float's range beta is inf or 0: its limits (see _times_beta)
+        beta = np.exp(-config.difficulty_spread * rng.standard_normal(T))
     lo, hi = config.jpt_range
     m = np.full(T, lo, dtype=np.int64) if lo == hi else rng.integers(lo, hi + 1, T)
     worker = _assign(rng, m, n)
@@ -216,7 +242,12 @@ def _chunk(config: CrowdConfig, prep: _Prepared, chunk: int) -> dict[str, np.nda
         wrong = np.flatnonzero(u_correct >= prep.p_correct[wy])
     else:  # float32: numpy's exp is vectorised for it (~1e-7 relative error on P(correct))
         x = prep.alpha32[wy]
-        x *= beta.astype(np.float32)[tj]
+        with np.errstate(over="ignore", invalid="ignore"):
+            beta32 = beta.astype(np.float32)  # inf above 3.4e38, 0 below 1.4e-45
+            x *= beta32[tj]
+        if not (np.isfinite(beta32).all() and beta32.all()):
+            nan = np.flatnonzero(np.isnan(x))  # 0 * inf: the limit is alpha (see _times_beta)
+            x[nan] = prep.alpha32[wy[nan]]
         wrong = np.flatnonzero(u_correct >= sigmoid_exp(x))
         del x
     del u_correct
@@ -230,7 +261,7 @@ def _chunk(config: CrowdConfig, prep: _Prepared, chunk: int) -> dict[str, np.nda
     is_trap = np.zeros(T, dtype=bool)
     if config.worker_correlation > 0 and NORMAL in prep.present:
         crng = np.random.default_rng(copy_ss)
-        shared_ok = crng.random(T) < sigmoid_exp(_logit(config.accuracy_mean) * beta)
+        shared_ok = crng.random(T) < sigmoid_exp(_times_beta(_logit(config.accuracy_mean), beta))
         shared = np.where(shared_ok, y, _wrong(y, crng.integers(0, K - 1, T), K))
         copy = (crng.random(N, dtype=np.float32) < config.worker_correlation) & (code == NORMAL)
         label[copy] = shared[tj[copy]]
@@ -256,7 +287,7 @@ def _chunk(config: CrowdConfig, prep: _Prepared, chunk: int) -> dict[str, np.nda
         "worker": worker,
         "label": label.astype(np.int32, copy=False),
         "true_label": y,
-        "difficulty": 1.0 / beta,
+        "difficulty": _difficulty(beta),
         "is_trap": is_trap,
     }
 

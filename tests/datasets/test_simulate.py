@@ -152,6 +152,29 @@ def test_glad_difficulty_follows_the_documented_formula() -> None:
     assert accs[0] - accs[3] > 0.15
 
 
+@pytest.mark.parametrize("spread", [40.0, 400.0])
+@pytest.mark.parametrize("correlation", [0.0, 0.5])
+def test_difficulties_past_floats_range_take_their_limits(spread: float, correlation: float) -> None:
+    """Bug hunt: beta = exp(-spread * z) past float32's range (spread * |z| > 88) became inf or 0 and
+    0 * inf = NaN, which compared as a right answer: accuracy 1/2 workers were right 70% of the time and
+    accuracy-0 workers 40% at spread 400 (the crowd answer of worker_correlation likewise, past float64's
+    range). sigmoid(alpha * beta) is exactly 1/2 for alpha = 0 and 0 or 1 for alpha = -inf or inf whatever
+    beta > 0 is, so these workers must stay at 1/2, 0 and 1 at any spread, without a warning."""
+    import warnings
+
+    kw = dict(n_tasks=20_000, n_workers=5, judgments_per_task=5, difficulty_spread=spread,
+              worker_correlation=correlation, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        half, never, always = (simulate(CrowdConfig(accuracy_mean=a, **kw)) for a in (0.5, 0.0, 1.0))
+    assert ((half.difficulty > 1e38) | (half.difficulty < 1e-38)).mean() > 0.01  # beyond float32 indeed
+    right = half.label == half.true_label[half.task]
+    n = right.size  # P(right) = 1/2 for every judgment; two of a task's 5 share one coin with P = rho ** 2
+    assert abs(right.mean() - 0.5) < 4 * math.sqrt(0.25 / n * (1 + 4 * correlation**2)), right.mean()
+    assert not (never.label == never.true_label[never.task]).any()
+    assert (always.label == always.true_label[always.task]).all()
+
+
 def test_uniform_spammers_answer_at_random() -> None:
     K = 4
     cfg = CrowdConfig(n_tasks=20_000, n_workers=20, n_classes=K, spammer_share=1.0,
