@@ -323,9 +323,11 @@ def test_skill_interval_holds_the_simulated_accuracy_of_most_normal_workers():
     inside = (w.skill_lower <= acc.reindex(w.index)) & (acc.reindex(w.index) <= w.skill_upper)
     assert inside.mean() >= 0.85, inside.mean()
     # the one flagged worker is one the simulation made a coin flip (true accuracy 0.46, below chance:
-    # 207 of 442 right, skill interval 0.40-0.50, so adversarial too); no better worker is flagged
+    # 186 of 442 right, skill interval 0.38-0.48, so adversarial; in the judges seed 5 drew before the
+    # dense assignment took over at m >= n/4, 207 right, 0.40-0.50, uninformative); no better worker is flagged
     true_acc = sim.workers.accuracy[w.index.to_numpy()]
-    assert w.uninformative.sum() >= 1 and (np.abs(true_acc[w.uninformative.to_numpy()] - 0.5) < 0.1).all()
+    flagged = (w.uninformative | w.adversarial).to_numpy()
+    assert flagged.sum() >= 1 and (np.abs(true_acc[flagged] - 0.5) < 0.1).all()
     assert (true_acc[w.adversarial.to_numpy()] < 0.5).all()
 
 
