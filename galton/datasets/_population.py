@@ -252,14 +252,26 @@ class WorkerTable:
     kind : ndarray of str
         One of :data:`KINDS` per worker.
     accuracy : ndarray of float64
-        Probability of a right answer on a task of median difficulty under the class prior
-        (uniform spammer ``1/K``, constant spammer the prior of its label, adversary 0).
+        The worker's own accuracy: the probability of a right answer on a task of median difficulty
+        under the class prior when it answers by itself (uniform spammer ``1/K``, constant spammer
+        the prior of its label, adversary 0). For a normal worker this is ``a_w`` *before*
+        ``worker_correlation`` and traps, so with either switched on it is not the rate at which the
+        worker's judgments are right: that is `effective_accuracy`.
     is_expert : ndarray of bool
     constant_label : ndarray of int32
         A constant spammer's label, -1 for other workers.
     confusion : ndarray of float64, shape (n_workers, K, K), or None
         ``confusion[w, true, answer]`` for ``worker_model="full"``; None for one-coin crowds.
     n_classes : int
+    effective_accuracy : ndarray of float64, or None
+        The probability that a judgment of the worker is right, on a task of median difficulty under
+        the class prior, with ``worker_correlation`` ``rho`` and traps: for a normal worker
+        ``(1 - trap_share * trap_strength) * ((1 - rho) * accuracy + rho * accuracy_mean)`` (a trap
+        answer is always wrong; the crowd answer it copies is right with probability ``accuracy_mean``
+        there), for the other kinds, which neither copy nor fall for traps, `accuracy`. Equal to
+        `accuracy` without correlation and traps. With ``difficulty_spread`` 0 it is the expected
+        share of the worker's judgments that are right. None for a table not made by
+        :func:`sample_workers`.
     """
 
     kind: np.ndarray
@@ -268,6 +280,7 @@ class WorkerTable:
     constant_label: np.ndarray
     confusion: np.ndarray | None
     n_classes: int
+    effective_accuracy: np.ndarray | None = None
 
     @property
     def n_workers(self) -> int:
@@ -367,7 +380,11 @@ def sample_workers(config: CrowdConfig) -> WorkerTable:
         accuracy[code == UNIFORM_SPAMMER] = 1.0 / K
         accuracy[code == CONSTANT_SPAMMER] = prior[const[code == CONSTANT_SPAMMER]]
         accuracy[code == ADVERSARY] = 0.0
+    effective = accuracy.copy()  # correlation and traps act on normal workers only
+    rho, normal = config.worker_correlation, code == NORMAL
+    effective[normal] = ((1 - config.trap_share * config.trap_strength)
+                         * ((1 - rho) * accuracy[normal] + rho * config.accuracy_mean))
     return WorkerTable(kind=np.array(KINDS)[code], accuracy=accuracy, is_expert=code == EXPERT,
                        constant_label=np.where(code == CONSTANT_SPAMMER, const, -1).astype(np.int32),
-                       confusion=confusion, n_classes=K)
+                       confusion=confusion, n_classes=K, effective_accuracy=effective)
 

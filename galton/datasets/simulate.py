@@ -51,10 +51,16 @@ Correlated errors act on normal workers only (experts stay independent, the othe
 - **Worker correlation** ``rho = worker_correlation``: each task draws one shared "crowd" answer
   ``s_t``, right with probability ``sigmoid(logit(accuracy_mean) * beta_t)`` and otherwise a uniform
   wrong label. Each judgment of a normal worker (not overridden by a trap) is ``s_t`` with
-  probability ``rho`` and the worker's own independent answer otherwise. A worker's accuracy stays
+  probability ``rho`` and the worker's own independent answer otherwise. A worker's accuracy becomes
   ``(1 - rho) a_w + rho a_mean``; for two workers of equal accuracy ``a`` (= ``accuracy_mean``,
   ``difficulty_spread = 0``) the correlation of their error indicators on a task is exactly
   ``rho ** 2`` (both copy with probability ``rho ** 2``; then their errors coincide).
+
+A normal worker's judgments are thus right (on a task of median difficulty) with probability
+``(1 - trap_share * trap_strength) * ((1 - rho) a_w + rho a_mean)``:
+:attr:`WorkerTable.effective_accuracy` (``effective_accuracy`` in ``workers.parquet``), whereas
+:attr:`WorkerTable.accuracy` (``accuracy``) is ``a_w`` (``"full"``: the prior-weighted diagonal of
+``C_w``), the worker's own accuracy before correlation and traps.
 
 Randomness and determinism
 --------------------------

@@ -10,7 +10,10 @@ Output directory::
 
     OUT/
       config.json                  CrowdConfig.to_dict(): CrowdConfig.from_dict(json.load(...))
-      workers.parquet              worker, kind, accuracy, is_expert, constant_label
+      workers.parquet              worker, kind, accuracy (the worker's own, before
+                                   worker_correlation and traps), effective_accuracy (with
+                                   them: the rate of right judgments at median difficulty),
+                                   is_expert, constant_label (WorkerTable's attributes)
                                    (+ confusion: list of K*K floats, row-major [true, answer],
                                    for worker_model="full")
       judgments/part-00000.parquet task (int64), worker (int32, or text "w0001" when
@@ -132,6 +135,8 @@ def workers_table(config: CrowdConfig, workers: WorkerTable) -> pa.Table:
         "worker": _worker_column(ids, config),
         "kind": pa.array(workers.kind.astype(object), pa.string()),
         "accuracy": pa.array(workers.accuracy),
+        "effective_accuracy": pa.array(workers.accuracy if workers.effective_accuracy is None
+                                       else workers.effective_accuracy),
         "is_expert": pa.array(workers.is_expert),
         "constant_label": pa.array(workers.constant_label, mask=workers.constant_label < 0),
     }

@@ -269,6 +269,31 @@ def _error_correlation(rho: float, seed: int) -> tuple[float, float, int]:
     return float(np.corrcoef(err[:, 0], err[:, 1])[0, 1]), float(1 - err.mean()), n
 
 
+@pytest.mark.parametrize("kw", [dict(worker_correlation=0.5), dict(trap_share=0.3),
+                                dict(worker_correlation=0.4, trap_share=0.2, trap_strength=0.6, n_classes=3,
+                                     worker_model="full", expert_share=0.1, spammer_share=0.1, adversary_share=0.1)])
+def test_effective_accuracy_is_the_rate_of_right_judgments(kw: dict) -> None:
+    """Bug hunt: WorkerTable.accuracy (workers.parquet's accuracy) was documented as the probability of a
+    right answer, but with worker_correlation or traps it holds a_w before them: observed rates against it
+    had slope 0.51 (correlation 0.5) and 0.76 (trap_share 0.3). effective_accuracy, (1 - share * strength)
+    * ((1 - rho) a_w + rho a_mean) for normal workers, is each worker's rate within 4 binomial standard
+    errors; accuracy is not (it stays a_w)."""
+    cfg = CrowdConfig(n_tasks=50_000, n_workers=20, judgments_per_task=5, accuracy_mean=0.7,
+                      accuracy_spread=0.1, seed=1, **kw)
+    sim = simulate(cfg)
+    right = sim.label == sim.true_label[sim.task]
+    n = np.bincount(sim.worker, minlength=20)
+    rate = np.bincount(sim.worker, weights=right, minlength=20) / n
+    eff = sim.workers.effective_accuracy
+    se = np.sqrt(eff * (1 - eff) / n)
+    assert np.all(np.abs(rate - eff) <= 4 * se + 1e-12), np.abs(rate - eff) / np.maximum(se, 1e-12)
+    normal = sim.workers.kind == "normal"
+    assert np.abs(rate - sim.workers.accuracy)[normal].max() > 10 * se[normal].max()  # a_w: not the rate
+    assert np.array_equal(eff[~normal], sim.workers.accuracy[~normal])  # the other kinds neither copy nor fall
+    alone = sample_workers(CrowdConfig(**{**cfg.to_dict(), "worker_correlation": 0.0, "trap_share": 0.0}))
+    assert np.array_equal(alone.effective_accuracy, alone.accuracy)
+
+
 def test_independent_workers_have_uncorrelated_errors() -> None:
     r, acc, n = _error_correlation(0.0, seed=31)
     assert abs(r) < 4 / math.sqrt(n)

@@ -60,6 +60,8 @@ def test_files_equal_the_in_memory_simulation(ray_session: object, tmp_path: Pat
     assert w["worker"].to_pylist() == list(range(CFG.n_workers))
     assert w["kind"].to_pylist() == mem.workers.kind.tolist()
     assert np.array_equal(w["accuracy"].to_numpy(), mem.workers.accuracy)
+    assert np.array_equal(w["effective_accuracy"].to_numpy(), mem.workers.effective_accuracy)  # CFG: rho, traps
+    assert w.column_names[:4] == ["worker", "kind", "accuracy", "effective_accuracy"]
     assert w["is_expert"].to_pylist() == mem.workers.is_expert.tolist()
     const = w["constant_label"].to_pylist()
     assert const == [None if c < 0 else c for c in mem.workers.constant_label.tolist()]
