@@ -347,27 +347,6 @@ def test_judges_of_a_task_are_distinct_and_uniform(n_workers: int) -> None:
     assert chi2 < pairs.size - 1 + 5 * math.sqrt(2 * (pairs.size - 1))
 
 
-def test_assignment_costs_about_the_same_per_judgment_whatever_the_share_of_workers() -> None:
-    """Bug hunt: tasks that needed half of the workers (10 workers and 5 judgments, 100 and 50) took the
-    redraw loop, 3 to 9 times as slow there as the dense sort (the switch was at m > n/2; measured, the
-    crossover is between m = n/5 and n/4). Judging a task by half of the workers must cost about what
-    judging it by a twentieth does, per judgment (before: 3.7 times as much, geometric mean of five
-    settings)."""
-    import time
-
-    def cost(n: int, m: int, judgments: int = 400_000) -> float:
-        per_task = np.full(judgments // m, m)
-        runs = []
-        for r in range(3):
-            t0 = time.perf_counter()
-            gs._assign(np.random.default_rng(r), per_task, n)
-            runs.append(time.perf_counter() - t0)
-        return min(runs)
-
-    ratios = [cost(n, m) / cost(n, max(1, n // 20)) for n, m in ((100, 50), (101, 50), (12, 5), (10, 5), (1000, 500))]
-    assert math.exp(np.log(ratios).mean()) < 2, ratios
-
-
 def test_variable_judgments_per_task() -> None:
     sim = simulate(CrowdConfig(n_tasks=20_000, n_workers=12, judgments_per_task=(2, 9), seed=7,
                                tasks_per_chunk=3_000))
