@@ -119,6 +119,31 @@ def test_a_filtered_pandas_frame_writes_its_columns_only(tmp_path: Path, suffix:
     assert back.columns == ["index", "label"] and back["index"].to_list() == ["x", "y"]
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_galton_pandas_results_with_integer_ids_keep_them(tmp_path: Path, suffix: str) -> None:
+    # crowd-kit leaves these results' index unnamed; their integer ids were taken for row positions and dropped
+    comp = pd.DataFrame({"worker": [1, 1, 2, 2, 3], "left": [10, 20, 30, 10, 20], "right": [20, 30, 10, 30, 10],
+                         "label": [10, 20, 30, 10, 20]})
+    cat = pd.DataFrame({"task": [1, 1, 2, 2, 3, 3], "worker": list("ababab"), "label": [0, 0, 1, 1, 0, 1]})
+    noisy = galton.NoisyBradleyTerry().fit(comp)
+    glad = galton.GLAD().fit(cat)
+    cases = {"scores": (galton.BradleyTerry().fit(comp).scores_, ["item", "agg_score"]),
+             "skills": (noisy.skills_, ["worker", "skill"]), "biases": (noisy.biases_, ["worker", "bias"]),
+             "priors": (glad.priors_, ["label", "prior"])}
+    for name, (result, columns) in cases.items():
+        assert result.index.name is None  # crowd-kit's layout is unchanged
+        back = pl.from_arrow(read_input(gio.write_table(result, tmp_path / f"{name}{suffix}"), ids=(columns[0],)))
+        assert back.columns == columns, name
+        assert dict(zip(back[columns[0]].to_list(), back[columns[1]].to_list())) == result.to_dict(), name
+    text = galton.GLAD().fit(cat.assign(label=cat.label.map({0: "no", 1: "yes"}))).priors_  # was a column 'index'
+    assert pl.read_csv(gio.write_table(text, tmp_path / "text.csv")).columns == ["label", "prior"]
+    ids = pd.Series([0.5, 0.2], index=[3, 1], name="x")  # a user's Series: its integer index is its ids too
+    back = pl.read_csv(gio.write_table(ids, tmp_path / "ids.csv"))
+    assert back.columns == ["index", "x"] and back["index"].to_list() == [3, 1]
+    plain = pd.Series([0.5, 0.2], name="x")  # a default RangeIndex is positions
+    assert pl.read_csv(gio.write_table(plain, tmp_path / "plain.csv")).columns == ["x"]
+
+
 def test_an_index_named_as_a_column_with_other_values_is_refused(tmp_path: Path) -> None:
     frame = pd.DataFrame({"task": ["a", "b"], "label": [1, 0]}, index=pd.Index(["x", "y"], name="task"))
     with pytest.raises(ValueError, match="the index level 'task' and the column 'task' hold different values"):

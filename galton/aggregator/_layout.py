@@ -34,6 +34,7 @@ import numpy as np
 
 from ._engine import LoadedData
 from ._kernels import first_appearance, pair_appearance
+from ._results import unnamed_result
 
 __all__ = ["CROWDKIT_LAYOUT", "crowdkit_layout", "crowdkit_result"]
 
@@ -182,7 +183,7 @@ def crowdkit_result(model: Any, attr: str, value: Any, judgments: Any, fitted: A
     if attr in layout.get("columns", {}) and isinstance(value, pd.DataFrame):
         value = value.rename_axis(columns=layout["columns"][attr])
     if attr in layout.get("unnamed", ()):
-        value = value.rename(None).rename_axis(None)
+        value = unnamed_result(value.rename(None).rename_axis(None), value.index.name, value.name)
     if attr in layout.get("arrays", ()):
         value = value.to_numpy()
         if value.ndim == 1:  # MACE spamming_: [P(spam), P(know)]

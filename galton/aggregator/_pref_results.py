@@ -18,7 +18,7 @@ from ._base import NotFittedError
 from ._estimator import BaseAggregator
 from ._memory import FLOAT
 from ._pref_workers import correction_bytes, schur_correction, worker_information
-from ._results import Output, crowdkit_scores, pandas_index
+from ._results import Output, crowdkit_scores, pandas_index, unnamed_result
 
 __all__ = ["ItemOutput", "PreferenceResults", "ranking_order", "standard_errors", "score_errors", "difference_se",
            "Z95", "DENSE_SE_MAX", "DENSE_SE_ARRAYS"]
@@ -50,7 +50,8 @@ class ItemOutput:
     def series(self, names: np.ndarray, values: np.ndarray, index: str, name: str) -> Any:
         import pandas as pd
 
-        return pd.Series(values, index=pandas_index(names, name=index), name=name)
+        series = pd.Series(values, index=pandas_index(names, name=index), name=name)
+        return series if index is not None else unnamed_result(series, "worker", name)
 
 
 def standard_errors(info: dict[str, Any]) -> np.ndarray:

@@ -16,9 +16,10 @@ from typing import Any
 
 import numpy as np
 
+from ..io._formats import RESULT_NAMES
 from ..io._types import id_array
 
-__all__ = ["Output", "check_output", "crowdkit_scores", "object_series", "pandas_index"]
+__all__ = ["Output", "check_output", "crowdkit_scores", "object_series", "pandas_index", "unnamed_result"]
 
 
 def pandas_index(values: Any, name: str | None = None) -> Any:
@@ -27,6 +28,14 @@ def pandas_index(values: Any, name: str | None = None) -> Any:
     import pandas as pd
 
     return pd.Index(values, name=name, tupleize_cols=False)
+
+
+def unnamed_result(value: Any, index: str, name: str) -> Any:
+    """``value``, a pandas result crowd-kit leaves unnamed, marked with the names of its index and
+    values (``attrs``) that :func:`galton.io.write_table` writes them under (it dropped the unnamed
+    integer ids of ``BradleyTerry().scores_``, or wrote GLAD's ``priors_`` under a column ``0``)."""
+    value.attrs[RESULT_NAMES] = (index, name)
+    return value
 
 
 def object_series(values: Any, index: Any, index_name: str, name: str | None) -> Any:
@@ -247,5 +256,6 @@ def crowdkit_scores(names: np.ndarray, theta: np.ndarray, how: str) -> Any:
 
     if how == "softmax":
         e = np.exp(theta - (theta.max() if theta.size else 0.0))
-        return pd.Series(e / e.sum() if theta.size else e, index=pandas_index(names), name="agg_score")
+        return unnamed_result(pd.Series(e / e.sum() if theta.size else e, index=pandas_index(names),
+                                        name="agg_score"), "item", "agg_score")
     return pd.Series(1.0 / (1.0 + np.exp(-theta)), index=pandas_index(names, name="label"), name="agg_score")

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 import pyarrow as pa
 
-__all__ = ["FORMATS", "PARQUET_ZSTD_LEVEL", "TableFormat", "table_format", "to_arrow_table"]
+__all__ = ["FORMATS", "PARQUET_ZSTD_LEVEL", "RESULT_NAMES", "TableFormat", "table_format", "to_arrow_table"]
 
 TableFormat = Literal["parquet", "csv", "tsv", "jsonl"]
 
@@ -19,6 +19,11 @@ FORMATS: dict[str, TableFormat] = {".parquet": "parquet", ".pq": "parquet", ".cs
 
 #: Zstandard level for Parquet output: fast to write, close to the best ratio for result tables.
 PARQUET_ZSTD_LEVEL = 3
+
+#: ``attrs`` key of a galton pandas result that crowd-kit leaves unnamed (BradleyTerry's ``scores_``,
+#: NoisyBradleyTerry's ``skills_`` / ``biases_``, GLAD's ``priors_``): (what its index holds, what its
+#: values are), e.g. ``("item", "agg_score")``, the names :func:`to_arrow_table` writes them under.
+RESULT_NAMES = "galton_names"
 
 
 def table_format(path: str | os.PathLike[str]) -> TableFormat:
@@ -57,10 +62,15 @@ def table_format(path: str | os.PathLike[str]) -> TableFormat:
 def to_arrow_table(table: Any) -> pa.Table:
     """A pyarrow Table from a pyarrow Table / RecordBatch, a polars or a pandas DataFrame.
 
+    A pandas Series (crowd-kit's results: ``labels_``, ``skills_``, ``scores_``) keeps its index, as
+    its first column, unless that is a default ``RangeIndex``: a Series' index is its ids. An unnamed
+    one is named as galton's polars results name it (``item``, ``worker``, ``label``; a Series of the
+    user's, ``index``), and an unnamed Series' values as theirs (GLAD's ``priors_``: ``prior``).
+
     A pandas frame keeps a meaningful index as columns, first, so a crowd-kit style result indexed by
     ``task`` keeps its task ids: a named index level, or an unnamed one that holds no integers (ids).
-    An unnamed integer index is the rows' positions, left by filtering, sorting or sampling a frame
-    (``res[res.confidence > 0.99]``), and is not written (as pandas' ``to_parquet`` keeps it only as
+    An unnamed integer index of a frame is the rows' positions, left by filtering, sorting or sampling
+    it (``res[res.confidence > 0.99]``), and is not written (as pandas' ``to_parquet`` keeps it only as
     metadata); an index level that is also a column (``set_index("task", drop=False)``) is written
     once, as that column.
 
@@ -80,7 +90,7 @@ def to_arrow_table(table: Any) -> pa.Table:
         return table.to_arrow()
     if module == "pandas":
         if getattr(table, "ndim", 2) == 1:  # a Series, e.g. crowd-kit's labels_
-            table = table.to_frame()
+            return pa.Table.from_pandas(_index_as_columns(_named_series(table), ids=True), preserve_index=False)
         return pa.Table.from_pandas(_index_as_columns(table), preserve_index=False)
     if hasattr(table, "__arrow_c_stream__"):
         return pa.table(table)
@@ -90,16 +100,31 @@ def to_arrow_table(table: Any) -> pa.Table:
     )
 
 
-def _index_as_columns(frame: Any) -> Any:
+def _named_series(series: Any) -> Any:
+    """A pandas ``series`` as a one-column frame, its unnamed index and values named by its
+    :data:`RESULT_NAMES` (galton's results that crowd-kit leaves unnamed); a user's unnamed index
+    stays unnamed (``index``, as ``reset_index`` names it)."""
+    names = series.attrs.get(RESULT_NAMES)
+    if isinstance(names, tuple) and len(names) == 2:
+        if series.index.nlevels == 1 and series.index.name is None:
+            series = series.rename_axis(names[0])
+        if series.name is None:
+            series = series.rename(names[1])
+    return series.to_frame()
+
+
+def _index_as_columns(frame: Any, ids: bool = False) -> Any:
     """``frame`` (pandas) with the levels of its index that are data as its first columns (see
-    :func:`to_arrow_table`), without its index."""
+    :func:`to_arrow_table`), without its index; ``ids``: an unnamed integer index is ids (a Series'),
+    only a ``RangeIndex`` positions."""
     import pandas as pd
 
     index = frame.index
     keep = []
     for i, name in enumerate(index.names):
         level = index.get_level_values(i)
-        if name is None and (isinstance(index, pd.RangeIndex) or pd.api.types.is_integer_dtype(level.dtype)):
+        if name is None and (isinstance(index, pd.RangeIndex)
+                             or (not ids and pd.api.types.is_integer_dtype(level.dtype))):
             continue  # positions, not data
         if name is not None and name in frame.columns:
             column = frame[name]

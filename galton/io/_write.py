@@ -332,9 +332,10 @@ def write_table(table: Any, path: str | os.PathLike[str], *, format: TableFormat
     table : pyarrow.Table, polars.DataFrame or pandas.DataFrame
         The table to write. Parquet keeps every column type; CSV keeps what text can (integers,
         floats, booleans and strings that do not look like numbers read back as the same type).
-        A pandas index is written as columns when it is data (named, or ids), not when it is the
-        rows' unnamed integer positions (``res[res.confidence > 0.99]``) or a column already
-        (:func:`to_arrow_table`).
+        A pandas index is written as columns when it is data (named, or ids: a Series' index
+        unless a default ``RangeIndex``, so ``BradleyTerry().scores_`` keeps its items), not when it
+        is a frame's unnamed integer row positions (``res[res.confidence > 0.99]``) or a column
+        already (:func:`to_arrow_table`).
     path : path-like
         Destination ending in ``.parquet``, ``.pq``, ``.csv``, ``.tsv`` or ``.jsonl`` / ``.ndjson``
         (one JSON object a row); its directory must exist.
