@@ -369,6 +369,22 @@ def test_pandas_ints_beyond_int64_are_read_or_named():
         galton.aggregate(df.assign(task=pd.Series([2**64 - 1, -1, 5, 5], dtype=object)), "mv")
 
 
+def test_dict_ints_beyond_int64_are_read_as_pandas_reads_them():
+    """A dict of Python ints from 2**63 (64-bit hashes) raised a bare OverflowError: they are uint64,
+    as pandas and numpy take them; ints no 64-bit type holds are the same error naming the column."""
+    data = {"task": [2**63, 2**63, 5, 5], "worker": list("abab"), "label": [0, 0, 1, 1]}
+    labels = galton.aggregate(data, "mv", output="polars").labels_
+    assert labels.schema["task"] == pl.UInt64 and dict(labels.iter_rows()) == {5: 1, 2**63: 0}
+    assert galton.aggregate(pd.DataFrame(data), "mv").labels_.to_dict() == {2**63: 0, 5: 1}
+    with pytest.raises(ValueError, match=r"column 'task' holds integers from -1 to 9223372036854775808, which "
+                                         r"no one 64-bit integer type holds; pass them as text"):
+        galton.aggregate({**data, "task": [2**63, -1, 5, 5]}, "mv")
+    with pytest.raises(ValueError, match=r"column 'worker' holds integers from 1 to 18446744073709551616"):
+        galton.aggregate({**data, "worker": [2**64, 1, 2**64, 1]}, "mv")
+    with pytest.raises(ValueError, match=r"column 'task' mixes value types \(int, str\)"):
+        galton.aggregate({**data, "task": [2**63, "x", 5, 5]}, "mv")
+
+
 def _hive(tmp_path, df, by):
     d = tmp_path / "hive"
     pq.write_to_dataset(pa.Table.from_pandas(df, preserve_index=False), str(d), partition_cols=by)

@@ -10,13 +10,13 @@ import json
 import os
 import stat
 import sys
-from collections import abc
 from pathlib import Path
 from typing import Any, Collection, Literal, Sequence
 
 import numpy as np
 import pyarrow as pa
 
+from ._dict_columns import big_ints_error, dict_table, mixed_types_error, nested_error
 from ._frame_columns import needed_columns, with_input_names
 from ._hive import partition_columns, with_partitions
 from ._json import read_json
@@ -321,14 +321,14 @@ def _from_frame(data: Any, columns: Sequence[Any] | None = None) -> pa.Table:
             bad = _mixed_type_column(data)
             if bad is not None:
                 if len(bad[1]) == 1:
-                    raise _nested_error(bad[0], bad[1][0]) from None
-                raise _mixed_types_error(bad[0], bad[1]) from None
+                    raise nested_error(bad[0], bad[1][0]) from None
+                raise mixed_types_error(bad[0], bad[1]) from None
             raise ValueError(f"could not read the pandas frame: {one_line(exc)}") from None
         # text beside bytes converts to binary, then decoded as one text: "x" and b"x" were one label
         binary = [n for n, t in zip(data.columns, table.schema.types) if pa.types.is_binary(t)]
         bad = _mixed_type_column(data, binary) if binary else None
         if bad is not None:
-            raise _mixed_types_error(*bad)
+            raise mixed_types_error(*bad)
         return table
     if kind == "polars":
         if hasattr(data, "collect") and not hasattr(data, "to_arrow"):  # a LazyFrame: its result
@@ -345,20 +345,7 @@ def _from_frame(data: Any, columns: Sequence[Any] | None = None) -> pa.Table:
     if hasattr(data, "__arrow_c_stream__"):
         return pa.table(data)
     if isinstance(data, dict):
-        cols = {}
-        for name, values in data.items():
-            if isinstance(values, abc.Sequence) and not isinstance(values, (str, bytes)):
-                values = list(values)  # a tuple (zip(*rows)) as a list: numpy made 7 and "7" one text id
-            try:
-                cols[name] = pa.array(np.asarray(values) if not isinstance(values, list) else values)
-            except (pa.ArrowException, TypeError, ValueError):
-                types = sorted({type(v).__name__ for v in values})
-                if len(types) == 1:
-                    raise _nested_error(str(name), types[0]) from None
-                raise _mixed_types_error(str(name), types) from None
-            if pa.types.is_binary(cols[name].type) and any(isinstance(v, str) for v in values):  # as in a frame
-                raise _mixed_types_error(str(name), sorted({type(v).__name__ for v in values if v is not None}))
-        return pa.Table.from_arrays(list(cols.values()), names=[str(n) for n in cols])  # 0 as '0', as pandas'
+        return dict_table(data)
     if type(data).__name__ == "ShardedJudgments":  # load_parquet's shards, given to a model that reads here
         raise TypeError(
             "this model reads its judgments in this process, not in the shards of load_parquet / fit_parquet "
@@ -406,17 +393,10 @@ def _big_ints(data: Any) -> Any:
             if all(isinstance(v, int) and 0 <= v < 2**64 for v in values) and len(values) == len(col):
                 out[name] = col.to_numpy().astype(np.uint64)
             else:
-                ints = [v for v in values if isinstance(v, int)]
-                raise ValueError(f"column {str(name)!r} holds integers from {min(ints)} to {max(ints)}, which "
-                                 "no one 64-bit integer type holds; pass them as text (.astype(str))") from None
+                raise big_ints_error(str(name), [v for v in values if isinstance(v, int)]) from None
         except (pa.ArrowException, TypeError, ValueError):
             continue  # said by the caller's check of mixed types
     return data.assign(**out)
-
-
-def _nested_error(column: str, type_name: str) -> ValueError:
-    return ValueError(f"column {column!r} holds {type_name} values, which galton cannot read as ids "
-                      "or labels; convert them to strings or integers first")
 
 
 def _mixed_type_column(df: Any, names: Sequence[Any] | None = None) -> tuple[str, list[str]] | None:
@@ -429,10 +409,3 @@ def _mixed_type_column(df: Any, names: Sequence[Any] | None = None) -> tuple[str
             if len(types) > 1 or (types and types[0] not in ("str", "int", "float", "bool", "bytes")):
                 return str(name), types
     return None
-
-
-def _mixed_types_error(column: str, types: Sequence[str]) -> ValueError:
-    return ValueError(
-        f"column {column!r} mixes value types ({', '.join(types)}); convert it to one type first, "
-        f"for example df[{column!r}] = df[{column!r}].astype(str)"
-    )

@@ -1,0 +1,70 @@
+"""A dict of columns (``{"task": [...], "worker": [...], "label": [...]}``) as a pyarrow Table, and the
+errors of a column whose values galton cannot read (nested, of mixed types, integers no 64-bit type holds).
+
+A dict's values are taken as pandas would take them: Python ints from 2**63 to 2**64 - 1 (64-bit
+hashes) as uint64, as a pandas column or a numpy uint64 array of them (Arrow raised a bare
+"OverflowError: Python int too large to convert to C long")."""
+
+from __future__ import annotations
+
+from collections import abc
+from typing import Any, Sequence
+
+import numpy as np
+import pyarrow as pa
+
+__all__ = ["big_ints_error", "dict_table", "mixed_types_error", "nested_error"]
+
+
+def dict_table(data: dict) -> pa.Table:
+    """``data``, a dict of columns (lists, tuples, arrays, Series), as a pyarrow Table, its
+    names as text (0 as '0', as pandas'). Raises ValueError naming a column galton cannot read."""
+    cols = [_column(str(name), values) for name, values in data.items()]
+    return pa.Table.from_arrays(cols, names=[str(n) for n in data])
+
+
+def _column(name: str, values: Any) -> pa.Array:
+    if isinstance(values, abc.Sequence) and not isinstance(values, (str, bytes)):
+        values = list(values)  # a tuple (zip(*rows)) as a list: numpy made 7 and "7" one text id
+    array = values if isinstance(values, list) else np.asarray(values)
+    try:
+        col = pa.array(array)
+    except OverflowError:  # Python ints beyond int64 (64-bit hashes)
+        col = _big_ints(name, list(values))
+    except (pa.ArrowException, TypeError, ValueError):
+        types = sorted({type(v).__name__ for v in values})
+        if len(types) == 1:
+            raise nested_error(name, types[0]) from None
+        raise mixed_types_error(name, types) from None
+    if pa.types.is_binary(col.type) and any(isinstance(v, str) for v in values):  # as in a frame
+        raise mixed_types_error(name, sorted({type(v).__name__ for v in values if v is not None}))
+    return col
+
+
+def _big_ints(name: str, values: list) -> pa.Array:
+    """Python ints of which some are beyond int64 as uint64 (from 0 to 2**64 - 1), as pandas infers
+    them; raises, naming the column, for ints no 64-bit type holds or other values beside them."""
+    present = [v for v in values if v is not None]
+    types = sorted({type(v).__name__ for v in present})
+    if types != ["int"]:
+        raise mixed_types_error(name, types)
+    if min(present) < 0 or max(present) >= 2**64:
+        raise big_ints_error(name, present)
+    return pa.array(values, type=pa.uint64())
+
+
+def big_ints_error(column: str, ints: Sequence[int]) -> ValueError:
+    return ValueError(f"column {column!r} holds integers from {min(ints)} to {max(ints)}, which no one 64-bit "
+                      "integer type holds; pass them as text (.astype(str))")
+
+
+def nested_error(column: str, type_name: str) -> ValueError:
+    return ValueError(f"column {column!r} holds {type_name} values, which galton cannot read as ids "
+                      "or labels; convert them to strings or integers first")
+
+
+def mixed_types_error(column: str, types: Sequence[str]) -> ValueError:
+    return ValueError(
+        f"column {column!r} mixes value types ({', '.join(types)}); convert it to one type first, "
+        f"for example df[{column!r}] = df[{column!r}].astype(str)"
+    )
