@@ -385,6 +385,20 @@ def test_dict_ints_beyond_int64_are_read_as_pandas_reads_them():
         galton.aggregate({**data, "task": [2**63, "x", 5, 5]}, "mv")
 
 
+def test_dict_of_generators_is_read_and_a_set_is_refused():
+    """A generator (or map) as a dict's column was a 0-d array, refused as "holds int values ... convert
+    them to strings or integers first": it is its values, in order; a set or one value is no column."""
+    data = {"task": [1, 1, 2, 2], "worker": list("abab"), "label": [0, 0, 1, 1]}
+    ref = galton.aggregate(data, "mv", output="polars").labels_
+    lazy = {"task": (t for t in data["task"]), "worker": map(str, data["worker"]), "label": iter(data["label"])}
+    assert galton.aggregate(lazy, "mv", output="polars").labels_.to_dicts() == ref.to_dicts() == [
+        {"task": 1, "label": 0}, {"task": 2, "label": 1}]
+    for bad, kind in [({1, 2}, "set"), (7, "int"), ({1: 0}.keys(), "dict_keys")]:
+        with pytest.raises(ValueError, match=rf"column 'task' is not a column of values \(it is a '{kind}'\); "
+                                             "pass a list, tuple, array or Series"):
+            galton.aggregate({**data, "task": bad}, "mv")
+
+
 def _hive(tmp_path, df, by):
     d = tmp_path / "hive"
     pq.write_to_dataset(pa.Table.from_pandas(df, preserve_index=False), str(d), partition_cols=by)

@@ -3,7 +3,8 @@ errors of a column whose values galton cannot read (nested, of mixed types, inte
 
 A dict's values are taken as pandas would take them: Python ints from 2**63 to 2**64 - 1 (64-bit
 hashes) as uint64, as a pandas column or a numpy uint64 array of them (Arrow raised a bare
-"OverflowError: Python int too large to convert to C long")."""
+"OverflowError: Python int too large to convert to C long"); an iterator (a generator, ``map``) as
+the list of its values (it was a 0-d array, refused as "holds int values")."""
 
 from __future__ import annotations
 
@@ -17,16 +18,21 @@ __all__ = ["big_ints_error", "dict_table", "mixed_types_error", "nested_error"]
 
 
 def dict_table(data: dict) -> pa.Table:
-    """``data``, a dict of columns (lists, tuples, arrays, Series), as a pyarrow Table, its
+    """``data``, a dict of columns (lists, tuples, arrays, Series, iterators), as a pyarrow Table, its
     names as text (0 as '0', as pandas'). Raises ValueError naming a column galton cannot read."""
     cols = [_column(str(name), values) for name, values in data.items()]
     return pa.Table.from_arrays(cols, names=[str(n) for n in data])
 
 
 def _column(name: str, values: Any) -> pa.Array:
-    if isinstance(values, abc.Sequence) and not isinstance(values, (str, bytes)):
+    if isinstance(values, abc.Iterator):  # a generator or map: its values, once
+        values = list(values)
+    elif isinstance(values, abc.Sequence) and not isinstance(values, (str, bytes)):
         values = list(values)  # a tuple (zip(*rows)) as a list: numpy made 7 and "7" one text id
     array = values if isinstance(values, list) else np.asarray(values)
+    if not isinstance(array, list) and array.ndim == 0:  # a set, a dict's keys, one value: no rows in order
+        raise ValueError(f"column {name!r} is not a column of values (it is a {type(values).__name__!r}); pass "
+                         "a list, tuple, array or Series of one value per judgment (or a generator of them)")
     try:
         col = pa.array(array)
     except OverflowError:  # Python ints beyond int64 (64-bit hashes)
