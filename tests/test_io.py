@@ -144,6 +144,32 @@ def test_galton_pandas_results_with_integer_ids_keep_them(tmp_path: Path, suffix
     assert pl.read_csv(gio.write_table(plain, tmp_path / "plain.csv")).columns == ["x"]
 
 
+def test_tuple_ids_of_mixed_types_are_refused_naming_the_column(tmp_path: Path) -> None:
+    """pandas tuple ids (crowd-kit groups items as tuples) of mixed types fit and stay tuples in pandas
+    results, but no Arrow or polars column holds them: Arrow output, results_table and write_table raised
+    a bare ArrowInvalid ("Could not convert 'a' with type str"), polars output an Object column no writer
+    takes. Each is an error naming the column and saying how to convert the ids."""
+    df = pd.DataFrame({"task": [(1, "a"), (1, "a"), (2, "b"), (2, "b")], "worker": list("xyxy"),
+                       "label": [0, 0, 1, 1]})
+    fitted = galton.MajorityVote().fit(df)
+    assert fitted.labels_.to_dict() == {(1, "a"): 0, (2, "b"): 1}  # pandas results hold them
+    said = r"column 'task' holds tuples of mixed types \(\(1, 'a'\), \(2, 'b'\)\), which no Arrow or polars column"
+    for output in ("arrow", "polars"):
+        with pytest.raises(ValueError, match=said + r" holds; convert them to text in the input first "
+                                                    r"\(df\['task'\] = df\['task'\]\.map\(str\)\)"):
+            galton.MajorityVote().fit(df, output=output)
+    with pytest.raises(ValueError, match=said):
+        gio.results_table(fitted)
+    for suffix in (".csv", ".parquet"):
+        with pytest.raises(ValueError, match=said + r" holds; write them as text, e.g. result\.rename\(index=str\)"):
+            gio.write_table(fitted.labels_, tmp_path / f"labels{suffix}")
+    assert _listing(tmp_path) == []
+    back = pl.read_csv(gio.write_table(fitted.labels_.rename(index=str), tmp_path / "labels.csv"))
+    assert back.to_dicts() == [{"task": "(1, 'a')", "agg_label": 0}, {"task": "(2, 'b')", "agg_label": 1}]
+    same = galton.MajorityVote().fit(df.assign(task=[(1, 2), (1, 2), (2, 3), (2, 3)]), output="arrow")
+    assert same.labels_.column("task").to_pylist() == [[1, 2], [2, 3]]  # tuples of one type: lists, as before
+
+
 def test_an_index_named_as_a_column_with_other_values_is_refused(tmp_path: Path) -> None:
     frame = pd.DataFrame({"task": ["a", "b"], "label": [1, 0]}, index=pd.Index(["x", "y"], name="task"))
     with pytest.raises(ValueError, match="the index level 'task' and the column 'task' hold different values"):

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..io._formats import RESULT_NAMES
-from ..io._types import id_array
+from ..io._types import MixedTupleIds, id_array
 
 __all__ = ["Output", "check_output", "crowdkit_scores", "object_series", "pandas_index", "unnamed_result"]
 
@@ -77,14 +77,18 @@ def _at(names: np.ndarray, idx: np.ndarray, kind: str) -> Any:
         return names[idx]
 
 
-def _arrow_or_same(values: Any) -> Any:
-    """An object array of non-text ids as an Arrow array (its type inferred), else ``values``."""
+def _arrow_or_same(values: Any, column: str) -> Any:
+    """An object array of non-text ids as an Arrow array (its type inferred), else ``values``; tuple
+    ids of mixed types raise, naming ``column`` (they became an Object column no writer takes, or
+    Arrow's bare ArrowInvalid)."""
     import pyarrow as pa
 
     if not (isinstance(values, np.ndarray) and values.dtype == object and values.size) or isinstance(values[0], str):
         return values
     try:
-        return id_array(values.tolist())
+        return id_array(values.tolist(), column)
+    except MixedTupleIds:
+        raise
     except (pa.ArrowException, TypeError, ValueError):
         return values
 
@@ -144,8 +148,8 @@ class Output:
 
             # object ids (dates, zoned timestamps, decimals, times) become polars' own types through
             # Arrow, not polars' Object (which no writer takes)
-            return pl.DataFrame({c: _arrow_or_same(v) for c, v in cols.items()})
-        return pa.table({c: _arrow_or_same(v) for c, v in cols.items()})  # nanoseconds kept, as polars
+            return pl.DataFrame({c: _arrow_or_same(v, c) for c, v in cols.items()})
+        return pa.table({c: _arrow_or_same(v, c) for c, v in cols.items()})  # nanoseconds kept, as polars
 
     def labels(self, task_names: np.ndarray, label_names: np.ndarray, codes: np.ndarray) -> Any:
         task_names, codes = self._by_task(task_names, codes)

@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 import pyarrow as pa
 
+from ._types import mixed_tuples_error
+
 __all__ = ["FORMATS", "PARQUET_ZSTD_LEVEL", "RESULT_NAMES", "TableFormat", "table_format", "to_arrow_table"]
 
 TableFormat = Literal["parquet", "csv", "tsv", "jsonl"]
@@ -90,14 +92,33 @@ def to_arrow_table(table: Any) -> pa.Table:
         return table.to_arrow()
     if module == "pandas":
         if getattr(table, "ndim", 2) == 1:  # a Series, e.g. crowd-kit's labels_
-            return pa.Table.from_pandas(_index_as_columns(_named_series(table), ids=True), preserve_index=False)
-        return pa.Table.from_pandas(_index_as_columns(table), preserve_index=False)
+            return _from_pandas(_index_as_columns(_named_series(table), ids=True))
+        return _from_pandas(_index_as_columns(table))
     if hasattr(table, "__arrow_c_stream__"):
         return pa.table(table)
     raise TypeError(
         f"cannot write a {type(table).__name__}; pass a pyarrow Table, a polars DataFrame or a "
         "pandas DataFrame"
     )
+
+
+def _from_pandas(frame: Any) -> pa.Table:
+    """A pandas ``frame`` as Arrow; a column of tuple ids of mixed types (pandas results of crowd-kit's
+    tuple-grouped items) is refused naming it (Arrow's bare ArrowInvalid named the type only)."""
+    try:
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        for name in frame.columns:
+            column = frame[name]
+            if getattr(column, "ndim", 1) == 1 and column.dtype == object:
+                tuples = [v for v in column.tolist() if isinstance(v, tuple)]
+                if tuples:
+                    try:
+                        pa.array(column.tolist())
+                    except (pa.ArrowInvalid, pa.ArrowTypeError):
+                        raise mixed_tuples_error(str(name), tuples, "write them as text, e.g. "
+                                                 "result.rename(index=str) or df[...] = df[...].map(str)") from None
+        raise
 
 
 def _named_series(series: Any) -> Any:

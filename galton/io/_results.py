@@ -15,11 +15,11 @@ __all__ = ["check_top", "label_key", "results_columns", "results_table", "top_co
 # --------------------------------------------------------------------------------------------------
 # results of a fitted model
 # --------------------------------------------------------------------------------------------------
-def _column(values: np.ndarray) -> pa.Array:
-    """An Arrow column from a vocabulary array (object arrays of str become string columns; an
-    empty one is text)."""
+def _column(values: np.ndarray, name: str) -> pa.Array:
+    """An Arrow column ``name`` from a vocabulary array (object arrays of str become string columns;
+    an empty one is text)."""
     if values.dtype == object:
-        return pa.array([], type=pa.string()) if values.size == 0 else id_array(values.tolist())
+        return pa.array([], type=pa.string()) if values.size == 0 else id_array(values.tolist(), name)
     return pa.array(values)
 
 
@@ -56,8 +56,8 @@ def results_columns(task_names: np.ndarray, label_names: np.ndarray, post: np.nd
     n, k = post.shape
     rows = np.arange(n)
     cols: dict[str, pa.Array] = {
-        "task": _column(np.asarray(task_names)),
-        "label": _column(label_names[codes]) if n else pa.array([], _column(label_names).type),
+        "task": _column(np.asarray(task_names), "task"),
+        "label": _column(label_names[codes], "label") if n else pa.array([], _column(label_names, "label").type),
         "confidence": pa.array(post[rows, codes] if n else np.zeros(0)),
     }
     if top is None:
@@ -70,7 +70,7 @@ def results_columns(task_names: np.ndarray, label_names: np.ndarray, post: np.nd
     check_top(top)
     ranked = top_codes(post, codes, min(top, k))
     for r in range(ranked.shape[1]):
-        cols[f"label_{r + 1}"] = _column(label_names[ranked[:, r]]) if n else cols["label"]
+        cols[f"label_{r + 1}"] = _column(label_names[ranked[:, r]], "label") if n else cols["label"]
         cols[f"p_{r + 1}"] = pa.array(post[rows, ranked[:, r]] if n else np.zeros(0))
     return pa.table(cols)
 

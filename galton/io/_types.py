@@ -6,7 +6,7 @@ from typing import Sequence
 
 import pyarrow as pa
 
-__all__ = ["common_int_type", "id_array", "plain_type"]
+__all__ = ["MixedTupleIds", "common_int_type", "id_array", "mixed_tuples_error", "plain_type"]
 
 
 def plain_type(t: pa.DataType) -> pa.DataType:
@@ -29,10 +29,41 @@ def common_int_type(types: Sequence[pa.DataType]) -> pa.DataType | None:
     return pa.int64()
 
 
-def id_array(values: list) -> pa.Array:
+class MixedTupleIds(ValueError):
+    """Tuple ids (pandas; crowd-kit groups items as tuples) whose parts differ in type, which no Arrow
+    or polars column holds."""
+
+
+def id_array(values: list, column: str | None = None) -> pa.Array:
     """Ids (Python objects) as an Arrow array of their inferred type; time-zoned timestamps with
-    nanoseconds keep them (inferred as microseconds, two ids 1 ns apart became one)."""
-    arr = pa.array(values)
+    nanoseconds keep them (inferred as microseconds, two ids 1 ns apart became one). Tuples whose
+    parts differ in type (``(1, "a")``, or tuples beside other ids) raise :class:`MixedTupleIds`
+    naming ``column`` (Arrow's "Could not convert 'a' with type str: tried to convert to int64"
+    named neither)."""
+    try:
+        arr = pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        tuples = [v for v in values if isinstance(v, tuple)]
+        if not tuples:
+            raise
+        raise mixed_tuples_error(column, tuples) from None
     if pa.types.is_timestamp(arr.type) and any(getattr(v, "nanosecond", 0) for v in values):
         arr = pa.array(values, type=pa.timestamp("ns", tz=arr.type.tz))
     return arr
+
+
+def mixed_tuples_error(column: str | None, tuples: list, remedy: str = "") -> MixedTupleIds:
+    """The error of tuple ids that no Arrow column holds, naming ``column`` and two of them; ``remedy``
+    (what to do) by default converting the input's column to text or keeping pandas results."""
+    examples: list = []
+    for t in tuples:
+        if len(examples) == 2:
+            break
+        if t not in examples:
+            examples.append(t)
+    where = "the ids" if column is None else f"column {column!r}"
+    c = repr(column if column is not None else "task")
+    remedy = remedy or (f"convert them to text in the input first (df[{c}] = df[{c}].map(str)), or keep "
+                        "pandas results (output='pandas'), which hold tuples")
+    return MixedTupleIds(f"{where} holds tuples of mixed types ({', '.join(map(repr, examples))}), "
+                         f"which no Arrow or polars column holds; {remedy}")
