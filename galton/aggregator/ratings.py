@@ -146,6 +146,20 @@ class RatingAggregator(BaseAggregator):
         """The multiple of ``se`` on each side of the score for a 95% interval: the normal 1.96."""
         return Z95
 
+    #: the parameters of a fit without workers, for ``_finish`` (the iterative models)
+    _empty_params: dict[str, Any] = {}
+
+    def _fit_empty(self, judgments: Judgments, output: str | None) -> "RatingAggregator":  # type: ignore[override]
+        """An empty frame gives empty results typed and named like a non-empty fit's, as the statistics
+        (which run on it) do: the shared one stored a (0, labels) posterior, without the score and se
+        columns (an IndexError), and per-worker results the rating models do not have."""
+        self._store(judgments, np.zeros((0, 2)), output)
+        if hasattr(self, "_finish"):
+            self._finish(dict(self._empty_params), judgments)
+        if "n_iter" in self.get_params():
+            self.n_iter_, self.converged_, self.history_ = 0, True, []
+        return self
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "scores_"):
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit(data) first")
@@ -324,6 +338,8 @@ class GaussianRating(RatingAggregator, EMAggregator):
     @staticmethod
     def _spread_stats(shard: Shard, values: np.ndarray, centre: float) -> dict[str, Any]:
         return {"ss": float(((values[shard.label] - centre) ** 2).sum())}
+
+    _empty_params = {"b": np.zeros(0), "s2": np.zeros(0), "sigma0_sq": np.nan}
 
     def _init_params(self, engine: Any, judgments: Judgments, rng: np.random.Generator) -> dict[str, Any]:
         """Worker biases 0 and noise variances at the pooled within-task variance ``sigma0_sq``;

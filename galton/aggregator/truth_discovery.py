@@ -103,6 +103,8 @@ class _TruthDiscovery(RatingAggregator, EMAggregator):
         self.n_iter, self.tol, self.start = n_iter, tol, start
         self.engine, self.n_shards, self.progress = engine, n_shards, progress
 
+    _empty_params = {"w": np.zeros(0)}
+
     # ---------------------------------------------------------------- the alternation
     def _init_state(self, engine: Any, judgments: Judgments,
                     rng: np.random.Generator) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import polars as pl
+import pyarrow as pa
 import pytest
 
 import galton
@@ -349,3 +350,44 @@ def test_text_ratings_are_read_as_written_numbers_only() -> None:
     from galton.data.judgments import parse_number
 
     assert parse_number("1_000", "i") is None and parse_number("０３", "i") is None and parse_number("+3", "i") == 3
+
+
+def _shape(value):
+    """What a result is, without its rows: its type, names and value types."""
+    if isinstance(value, pd.Series):
+        return "Series", value.name, value.index.name, str(value.index.dtype), str(value.dtype)
+    if isinstance(value, pd.DataFrame):
+        return "DataFrame", value.index.name, str(value.index.dtype), list(value.columns), list(map(str, value.dtypes))
+    if isinstance(value, pl.DataFrame):
+        return "polars", dict(value.schema)
+    if isinstance(value, pa.Table):
+        return "arrow", value.schema
+    return type(value).__name__
+
+
+@pytest.mark.filterwarnings("ignore:CATD. worker")
+@pytest.mark.parametrize("kind", ["pandas", "polars", "arrow"])
+@pytest.mark.parametrize("name", galton.aggregator.names(kind="rating"))
+def test_every_rating_model_fits_an_empty_frame_like_a_full_one(name: str, kind: str) -> None:
+    """GaussianRating, CATD, PM and PMTI raised an IndexError on an empty frame (the shared empty fit
+    stored no score column); docs/from-crowd-kit.md promises results typed and named like a non-empty fit's."""
+    full = pd.DataFrame({"task": [1, 1, 2, 2, 3], "worker": [7, 8, 7, 8, 7], "label": [1.0, 2.0, 3.0, 5.0, 4.0]})
+    frames = {"pandas": lambda d: d, "polars": pl.from_pandas,
+              "arrow": lambda d: pa.Table.from_pandas(d, preserve_index=False)}
+    ref, fitted = get(name)().fit(frames[kind](full)), get(name)().fit(frames[kind](full.iloc[:0]))
+    results = [a for a in vars(ref) if a.endswith("_") and not a.startswith("_") and a != "judgments_"]
+    assert sorted(results) == sorted(a for a in vars(fitted) if a.endswith("_") and not a.startswith("_")
+                                     and a != "judgments_")
+    for attr in results:
+        value = getattr(fitted, attr)
+        assert _shape(value) == _shape(getattr(ref, attr)), attr
+        if not isinstance(value, (int, float, bool, list)):
+            assert len(value) == 0, attr
+    assert set(results) >= {"scores_", "labels_", "intervals_"}
+    if hasattr(ref, "n_iter_"):
+        assert (fitted.n_iter_, fitted.converged_, fitted.history_) == (0, True, [])
+    with pytest.raises(ValueError, match="fitted on an empty frame"):  # as every model: no parameters
+        fitted.predict(full)
+    if name == "rating_gaussian":  # the default rating model of galton.aggregate
+        scores = galton.aggregate(frames[kind](full.iloc[:0]), kind="rating").scores_
+        assert _shape(scores) == _shape(ref.scores_) and len(scores) == 0
