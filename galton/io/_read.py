@@ -24,6 +24,7 @@ from ._parquet import PARTIAL_KEY, SOURCES_KEY, no_shared_column, parquet_schema
 from ._plain_columns import check_columns
 from ._snapshot import read_steady
 from ._text import HEAD_BYTES, one_line, read_text_table
+from ._types import run_ends_decoded
 
 __all__ = ["FrameKind", "ID_COLUMNS", "PARTIAL_KEY", "check_columns", "file_format", "frame_kind", "input_files",
            "one_column", "open_input", "parquet_schema", "read_input", "to_arrow"]
@@ -293,7 +294,7 @@ def to_arrow(data: Any, *, ids: Collection[str] | None = None,
         table = _from_frame(data, columns)
         table = table if names is None else with_input_names(table, names)
     _check_unique_names(table.column_names)
-    return table
+    return run_ends_decoded(table)
 
 
 def one_column(data: Any) -> bool:

@@ -6,7 +6,7 @@ from typing import Sequence
 
 import pyarrow as pa
 
-__all__ = ["MixedTupleIds", "common_int_type", "id_array", "mixed_tuples_error", "plain_type"]
+__all__ = ["MixedTupleIds", "common_int_type", "id_array", "mixed_tuples_error", "plain_type", "run_ends_decoded"]
 
 
 def plain_type(t: pa.DataType) -> pa.DataType:
@@ -18,6 +18,19 @@ def plain_type(t: pa.DataType) -> pa.DataType:
     if pa.types.is_large_binary(t) or pa.types.is_binary_view(t):
         return pa.binary()
     return t
+
+
+def run_ends_decoded(table: pa.Table) -> pa.Table:
+    """``table`` with its run-end-encoded columns (``pyarrow.compute.run_end_encode``) as the plain
+    arrays they encode: Arrow's compute functions have no kernels for them (``dictionary_encode``
+    raised a bare ArrowNotImplementedError, naming no column), and the readers take every other type
+    by its values (dictionaries too)."""
+    for i, t in enumerate(table.schema.types):
+        if pa.types.is_run_end_encoded(t):
+            import pyarrow.compute as pc
+
+            table = table.set_column(i, table.field(i).name, pc.run_end_decode(table.column(i)))
+    return table
 
 
 def common_int_type(types: Sequence[pa.DataType]) -> pa.DataType | None:

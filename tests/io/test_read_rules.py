@@ -585,3 +585,30 @@ def test_uuid_ids_read_as_their_text_and_bool8_as_booleans(tmp_path):
     raw = pa.table({"task": pa.array(['"t1"', '"t2"'], pa.json_()), "worker": ["a", "b"], "label": ["x", "y"]})
     with pytest.raises(ValueError, match=r"column 'task' holds arrow\.json values, which galton cannot read"):
         Judgments.from_any(raw)
+
+
+def test_run_end_encoded_columns_are_read_as_their_values():
+    """A run-end-encoded Arrow column (pyarrow.compute.run_end_encode) raised Arrow's bare
+    "Function 'dictionary_encode' has no kernel matching input types (run_end_encoded<...>)", naming
+    no column; pairwise items were "different types of item ids". Each is read as the values it
+    encodes: the fit equals the plain table's, nulls in it included."""
+    import pyarrow.compute as pc
+
+    import galton
+
+    plain = pa.table({"task": [1, 1, 1, 2, 2, None], "worker": list("abcabc"),
+                      "label": ["x", "x", "y", "y", "y", "x"]})
+    ree = plain.set_column(0, "task", pc.run_end_encode(plain.column("task"))).set_column(
+        2, "label", pc.run_end_encode(plain.column("label")))
+    assert pa.types.is_run_end_encoded(ree.schema.field("task").type)
+    dropped = Judgments.from_any(ree, on_invalid="drop")
+    assert _triples(dropped) == _triples(Judgments.from_any(plain, on_invalid="drop")) and dropped.n_judgments == 5
+    with pytest.raises(ValueError, match=r"column 'task' has 1 null value"):
+        Judgments.from_any(ree)
+    assert galton.MajorityVote().fit(ree, on_invalid="drop").labels_.to_pylist() == [
+        {"task": 1, "label": "x"}, {"task": 2, "label": "y"}]
+    ratings = plain.drop_null().set_column(2, "label", pc.run_end_encode(pa.array([1.0, 1.0, 3.0, 5.0, 5.0])))
+    assert MeanRating().fit(ratings).scores_.column("score").to_pylist() == [5 / 3, 5.0]
+    comp = pa.table({"worker": list("abc"), "left": pc.run_end_encode(pa.array([1, 1, 2])), "right": [2, 3, 3],
+                     "label": [1, 1, 2]})
+    assert Comparisons.from_any(comp).item_names.tolist() == [1, 2, 3]
