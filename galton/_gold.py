@@ -68,7 +68,7 @@ def read_gold(gold: Any, names: np.ndarray | None = None, *, task_col: str = "ta
                 f"{'Gold' if what == 'gold' else what} needs one row per task with columns task and label (or a "
                 "pandas Series indexed by task)"
             )
-        table = check_columns(table.select([task_col, label_col]), (task_col, label_col))
+        table = check_columns(table.select([task_col, label_col]), (task_col, label_col), label=label_col)
         tasks = column_values(plain_column(table.column(task_col)))  # as the judgments' ids are held
         values = column_values(plain_column(table.column(label_col)))
     if tasks.dtype.kind in "US":

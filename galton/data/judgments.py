@@ -140,7 +140,7 @@ class Judgments(EncodedData):
         named = cols  # as the caller names them (the fit's, for predict); read as the table names them
         cols = task_col, worker_col, label_col = arrow_names(table, cols)
         missing_columns(table, cols, COLUMN_HINT)
-        table = check_columns(table.select(list(cols)), cols)
+        table = check_columns(table.select(list(cols)), cols, label=label_col)
         if table.num_rows == 0 and isinstance(data, (str, os.PathLike)):
             # an empty in-memory frame (pandas as in crowd-kit, polars, Arrow: a pipeline's filter
             # that kept nothing) gives empty results; a file without judgments is a mistake

@@ -38,18 +38,25 @@ def uuid_text(col: pa.ChunkedArray) -> pa.Array:
 PLAIN_EXTENSIONS = {"arrow.uuid": uuid_text, "arrow.bool8": lambda col: _storage(col).cast(pa.bool_())}
 
 
-def check_columns(table: pa.Table, columns: Sequence[str]) -> pa.Table:
+def check_columns(table: pa.Table, columns: Sequence[str], label: str | None = None) -> pa.Table:
     """The table with its id / label columns made plain: binary decoded as UTF-8 text, UUIDs as their
     text and Arrow's bool8 as booleans (:data:`PLAIN_EXTENSIONS`); raises for list, struct or map
-    columns and other extension types, naming the column and its type."""
+    columns and other extension types, naming the column and its type. A list in ``label``, the
+    column of categorical labels, is pointed to the multi-label models; a list of ids (any other
+    column) to joining it into one id (the multi-label hint made no sense for a task column)."""
     for c in columns:
         if c not in table.column_names:
             continue
         t = plain_type(table.schema.field(c).type)
         kind = NESTED.get(str(t).split("<")[0])
         if kind is not None:
-            hint = ("; a list of tags per judgment is multi-label data: galton.BinaryRelevance, or "
-                    "galton aggregate --kind multilabel" if kind == "list" else "")
+            hint = ""
+            if kind == "list" and c == label:
+                hint = ("; a list of tags per judgment is multi-label data: galton.BinaryRelevance, or "
+                        "galton aggregate --kind multilabel")
+            elif kind == "list":
+                hint = (f"; an id is one value per row: make each list one, e.g. its items joined as text "
+                        f"(polars: pl.col({c!r}).cast(pl.List(pl.String)).list.join(','))")
             raise ValueError(f"column {c!r} holds {kind} values ({t}); task, worker and label values "
                              f"must be strings, integers, numbers or booleans{hint}")
         if pa.types.is_time64(t) and t.unit == "ns" and _sub_microsecond(table.column(c)):

@@ -155,7 +155,7 @@ def _read_unit(unit: Unit, table: pa.Table | None, cols: Sequence[str]) -> tuple
     """The unit's three columns, made plain as the local reader makes them (:func:`check_columns`:
     binary decoded as text; list, struct, map columns refused), or (None, the columns it lacks)."""
     t, names = _unit_columns(unit, table, cols)
-    return (None, names) if t is None else (check_columns(t, cols), [])
+    return (None, names) if t is None else (check_columns(t, cols, label=cols[-1]), [])
 
 
 def _unit_columns(unit: Unit, table: pa.Table | None, cols: Sequence[str]) -> tuple[pa.Table | None, list[str]]:

@@ -375,6 +375,30 @@ def test_nested_columns_are_named(tmp_path, value, kind):
         Judgments.from_any(jsonl)
 
 
+def test_a_list_column_gets_the_hint_of_its_role():
+    """A list of task (or worker, pairwise item) ids got "a list of tags per judgment is multi-label
+    data", which only fits the label column: an id column is told to make each list one id."""
+    pl = pytest.importorskip("polars")
+    import galton
+
+    rows = {"task": [1, 1, 2, 2], "worker": list("abab"), "label": [0, 0, 1, 1]}
+    for col in ("task", "worker"):
+        frame = pl.DataFrame({**rows, col: [[1, 2], [1, 2], [3], [3]]})
+        with pytest.raises(ValueError, match=rf"column '{col}' holds list values") as err:
+            Judgments.from_any(frame)
+        assert "multi-label" not in str(err.value)
+        hint = f"an id is one value per row: make each list one, e.g. its items joined as text (polars: pl.col('{col}')"
+        assert hint in str(err.value)
+        fixed = frame.with_columns(pl.col(col).cast(pl.List(pl.String)).list.join(","))  # the hint's own code
+        assert Judgments.from_any(fixed).n_judgments == 4
+    with pytest.raises(ValueError, match=r"column 'label' holds list values .*multi-label data: galton\.BinaryRel"):
+        Judgments.from_any(pl.DataFrame({**rows, "label": [[0], [0, 1], [1], [1]]}))
+    comp = pl.DataFrame({"worker": ["a", "b"], "left": [[1], [2]], "right": [2, 3], "label": [2, 3]})
+    with pytest.raises(ValueError, match=r"column 'left' holds list values .*an id is one value per row") as err:
+        galton.BradleyTerry().fit(comp)
+    assert "multi-label" not in str(err.value)
+
+
 def test_dict_values_in_pandas_are_clean_errors():
     """(Tuple-valued ids are accepted since issue 10, as in crowd-kit: tests/data/test_tuple_ids.py.)"""
     pd = pytest.importorskip("pandas")
