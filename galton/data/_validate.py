@@ -62,7 +62,12 @@ class FileRows:
 
 def file_rows(table: Any) -> FileRows | None:
     """The files a table read from a Parquet directory or pattern came from (the reader's
-    ``SOURCES_KEY`` metadata), so that errors name a bad row by its file; None for other tables."""
+    ``SOURCES_KEY`` metadata), so that errors name a bad row by its file; None for other tables.
+
+    Arrow keeps schema metadata through ``filter``, ``slice`` and ``take``: a map whose row counts
+    do not add up to the table's rows (a filtered table), or that does not parse (a file written by
+    other code), is ignored, and errors name rows by their position (it named a row of one file as
+    one of another)."""
     import json
 
     from ..io._parquet import SOURCES_KEY
@@ -70,8 +75,17 @@ def file_rows(table: Any) -> FileRows | None:
     meta = getattr(getattr(table, "schema", None), "metadata", None) or {}
     if SOURCES_KEY not in meta:
         return None
-    sources = json.loads(meta[SOURCES_KEY])
-    return FileRows(sources["files"], sources["rows"])
+    try:
+        sources = json.loads(meta[SOURCES_KEY])
+        names, counts = sources["files"], sources["rows"]
+    except (ValueError, TypeError, KeyError):
+        return None
+    if (not isinstance(names, list) or not isinstance(counts, list) or len(names) != len(counts) or not names
+            or not all(isinstance(n, str) for n in names)
+            or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in counts)
+            or sum(counts) != getattr(table, "num_rows", -1)):
+        return None
+    return FileRows(names, counts)
 
 
 def example_rows(rows: np.ndarray, index: np.ndarray | FileRows | None = None) -> str:
@@ -167,7 +181,11 @@ def _partial_columns(table: Any) -> dict[str, str]:
     from ..io._read import PARTIAL_KEY
 
     meta = getattr(getattr(table, "schema", None), "metadata", None) or {}
-    return json.loads(meta[PARTIAL_KEY]) if PARTIAL_KEY in meta else {}
+    try:
+        partial = json.loads(meta[PARTIAL_KEY]) if PARTIAL_KEY in meta else {}
+    except ValueError:  # not the reader's (a file written by other code): no hint
+        return {}
+    return partial if isinstance(partial, dict) and all(isinstance(f, str) for f in partial.values()) else {}
 
 
 def pandas_columns(data: Any, columns: Sequence[str], who: str, hint: str,

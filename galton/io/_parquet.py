@@ -12,7 +12,7 @@ from ._text import one_line
 from ._types import common_int_type, plain_type
 
 __all__ = ["PARTIAL_KEY", "SOURCES_KEY", "check_unique_names", "no_shared_column", "parquet_schema",
-           "read_parquet_file"]
+           "read_parquet_file", "without_reader_metadata"]
 
 #: schema metadata of a Parquet directory read whole: the columns only some files have, each with a
 #: file without it (JSON), for the missing-column error
@@ -90,7 +90,18 @@ def read_parquet_file(source: pa.NativeFile, name: str) -> pa.Table:
     import pyarrow.parquet as pq
 
     check_unique_names(pq.read_schema(source).names, name)
-    return pq.read_table(source)
+    return without_reader_metadata(pq.read_table(source))
+
+
+def without_reader_metadata(table: pa.Table) -> pa.Table:
+    """``table`` without the schema metadata the reader of several files adds (``galton.*``:
+    ``SOURCES_KEY``, ``PARTIAL_KEY``), which describes the files it was read from: a table filtered
+    and saved kept it, and the saved file's errors named the rows of other files. Other metadata
+    (pandas') is kept."""
+    meta = table.schema.metadata
+    if not meta or not any(k.startswith(b"galton.") for k in meta):
+        return table
+    return table.replace_schema_metadata({k: v for k, v in meta.items() if not k.startswith(b"galton.")} or None)
 
 
 def no_shared_column(path: str, files: Sequence[str]) -> ValueError:

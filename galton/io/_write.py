@@ -50,6 +50,7 @@ from .._signals import deferred
 from ._errors import WriteError, stdout_error
 from ._formats import FORMATS, PARQUET_ZSTD_LEVEL, TableFormat, table_format, to_arrow_table
 from ._replaceable import MARKER, SPECIAL, WRITERS, check_replaceable, write_marker
+from ._parquet import without_reader_metadata
 from ._results import results_table
 from ._temporaries import (RENAME_EXCHANGE, RENAME_NOREPLACE, create_temp_file, fsync_dir, fsync_tree, keep_mode,
                            remove_temporaries, remove_temporaries_of, rename_with, temp_name, track, untrack)
@@ -109,7 +110,8 @@ def _write_to(fh: Any, table: pa.Table, fmt: TableFormat) -> None:
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
-        pq.write_table(table, fh, compression="zstd", compression_level=PARQUET_ZSTD_LEVEL)
+        # not the metadata of the files the table was read from (a filtered table named their rows)
+        pq.write_table(without_reader_metadata(table), fh, compression="zstd", compression_level=PARQUET_ZSTD_LEVEL)
     else:
         import polars as pl
 

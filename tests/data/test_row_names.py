@@ -100,3 +100,43 @@ def test_file_rows_spans_several_files():
     rows = FileRows(["a.parquet", "b.parquet", "c.parquet"], [2, 0, 3])
     assert example_rows(np.array([1, 2, 4]), rows) == "in a.parquet: rows 1; in c.parquet: rows 0, 2"
     assert example_rows(np.arange(7), rows).endswith("in c.parquet: rows 0, 1, 2, ...")
+
+
+def test_a_filtered_folder_table_names_its_own_rows(tmp_path):
+    # Arrow keeps the folder's file map through filter / slice: the null in b.parquet's row 2 was
+    # reported as "in a.parquet: rows 2" for the table of b's rows; the map no longer adds up
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    folder = _parquet_parts(tmp_path, {"task": [4, 5, 6], "worker": ["a", "b", None], "label": [1, 0, 1]})
+    table = galton.io.read_input(str(folder))
+    assert "in day=2/b.parquet: rows 2" in _null_error(table)
+    b_only = table.filter(pc.greater(table["task"], 3))
+    for t in (b_only, table.slice(3)):
+        assert "column 'worker' has 1 null value(s) (rows 2)" in _null_error(t)
+    saved = galton.write_table(b_only, tmp_path / "clean.parquet")  # the saved file: no map of other files
+    assert not any(k.startswith(b"galton.") for k in pq.read_schema(saved).metadata or {})
+    assert "(rows 2)" in _null_error(str(saved))
+
+
+@pytest.mark.parametrize("sources", [b"{not json", b'{"files": ["x"], "rows": []}', b'{"files": ["x"], "rows": [3]}',
+                                     b'{"files": ["x", "y"], "rows": [1, 2]}', b"[1, 2]", b'{"files": "x", "rows": 3}'])
+def test_a_file_with_a_foreign_file_map_names_its_own_rows(tmp_path, sources):
+    # a single Parquet file is its own rows whatever map it carries (it gave a raw JSON error, or
+    # "in x: rows 2"); an in-memory table's map is used only when it parses and adds up to its rows
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({"task": [4, 5, 6], "worker": ["a", "b", None], "label": [1, 0, 1]})
+    table = table.replace_schema_metadata({b"galton.sources": sources})
+    pq.write_table(table, tmp_path / "f.parquet")
+    assert "column 'worker' has 1 null value(s) (rows 2)" in _null_error(str(tmp_path / "f.parquet"))
+    expected = {b'{"files": ["x"], "rows": [3]}': "(in x: rows 2)",
+                b'{"files": ["x", "y"], "rows": [1, 2]}': "(in y: rows 1)"}.get(sources, "(rows 2)")
+    assert f"column 'worker' has 1 null value(s) {expected}" in _null_error(table)
+
+
+def _null_error(source):
+    with pytest.raises(ValueError) as info:
+        galton.Judgments.from_any(source)
+    return str(info.value)
