@@ -392,3 +392,10 @@ def test_help_says_what_the_seed_and_the_strategies_do(judgments: Path, capsys: 
         assert table["score"].nunique() == 1
         orders.add(tuple(table["task"]))
     assert len(orders) == 3
+
+
+def test_a_workers_file_with_an_id_over_128_kib_is_read(judgments: Path, tmp_path: Path, capsys: Any) -> None:
+    ids = tmp_path / "workers.txt"
+    ids.write_text("w0\n" + "x" * 200_000 + "\n")  # the csv module's default limit is 131072 characters
+    rc, _, err = run(["allocate", judgments, "-n", 2, "--model", "mv", "--workers", ids, "-o", "-"], capsys)
+    assert rc == 2 and "1 id(s) with no judgments in the data" in err, err[:300]  # was "field larger than field limit"

@@ -208,7 +208,10 @@ def _worker_ids(spec: str, worker_col: str = "worker") -> list[str]:
             text = Path(spec).read_text(encoding="utf-8-sig")  # a byte-order mark is no part of the first id
         except (OSError, UnicodeDecodeError) as exc:
             raise CLIError(f"--workers {spec!r}: cannot read it as UTF-8 text ({one_line(exc)})") from None
-        rows = [[field.strip() for field in row] for row in csv.reader(text.splitlines())]
+        from ..io._text import csv_fields_unlimited  # not at import: galton.io loads pyarrow
+
+        with csv_fields_unlimited():  # an id of any length (the csv module's default limit is 131072)
+            rows = [[field.strip() for field in row] for row in csv.reader(text.splitlines())]
         if rows and rows[0] in (["worker"], [worker_col]):
             rows = rows[1:]
         ids = [field for row in rows for field in row if field]  # CSV: "Smith, J" in quotes is one id

@@ -18,6 +18,7 @@ from pathlib import Path
 from ._hive import partition_columns
 from ._parquet import parquet_schema
 from ._read import file_format, input_files, open_input
+from ._text import csv_fields_unlimited
 
 __all__ = ["input_columns"]
 
@@ -73,4 +74,5 @@ def input_columns(path: str | os.PathLike[str]) -> list[str]:
     if fmt in ("json", "jsonl"):
         return _json_names(head)
     line = next((line for line in head.splitlines() if line), "")  # the reader skips empty lines before the header
-    return [c.strip() for c in next(csv.reader([line], delimiter="\t" if fmt == "tsv" else ","), [])]
+    with csv_fields_unlimited():  # a name of any length (the csv module's default limit is 131072)
+        return [c.strip() for c in next(csv.reader([line], delimiter="\t" if fmt == "tsv" else ","), [])]

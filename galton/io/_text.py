@@ -21,20 +21,49 @@ The rule, per column (nulls — empty fields — are ignored):
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import re
-from typing import Any, Collection
+import threading
+from typing import Any, Collection, Iterator
 
 import pyarrow as pa
 
-__all__ = ["HEAD_BYTES", "one_line", "read_text_table", "type_column", "type_columns"]
+__all__ = ["HEAD_BYTES", "csv_fields_unlimited", "one_line", "read_text_table", "type_column", "type_columns"]
 
 HEAD_BYTES = 1 << 16
 _CANONICAL_INT = r"^(0|-?[1-9][0-9]{0,18})$"
 _FLOAT = r"(?i)^(-?(0|[1-9][0-9]*)(\.[0-9]+)?(e[+-]?[0-9]+)?|[+-]?(inf|infinity|nan))$"
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SEPARATORS = {",": "','", "\t": "tab", ";": "';'", "|": "'|'"}
+#: the csv module's field limit while galton's readers run: 2**31 - 1 characters (a C long everywhere;
+#: ``sys.maxsize`` overflows on Windows), not its default 131072 (a longer field failed "field larger
+#: than field limit" where polars had read it)
+_FIELD_LIMIT = 2**31 - 1
+_limit_lock = threading.Lock()
+_limit_users = 0
+_limit_before = 0
+
+
+@contextlib.contextmanager
+def csv_fields_unlimited() -> Iterator[None]:
+    """Let the csv module read fields of any length while the block runs, then give back the limit it
+    had. ``csv.field_size_limit`` is one setting for the whole process, so it is raised only while
+    galton's own readers run (one block or several at once, in threads) and not left raised for the
+    caller's code; it is left alone at the end if other code set it meanwhile."""
+    global _limit_users, _limit_before
+    with _limit_lock:
+        if _limit_users == 0:
+            _limit_before = csv.field_size_limit(_FIELD_LIMIT)
+        _limit_users += 1
+    try:
+        yield
+    finally:
+        with _limit_lock:
+            _limit_users -= 1
+            if _limit_users == 0 and csv.field_size_limit() == _FIELD_LIMIT:
+                csv.field_size_limit(_limit_before)
 
 
 def one_line(exc: BaseException) -> str:
@@ -176,9 +205,7 @@ def _stray_quote(source: Any, sep: str) -> str | None:
 
 def _ragged(source: Any, sep: str) -> str:
     """The first row with more fields than the header, found by the csv module (quotes respected)."""
-    import csv
-
-    with _lines(source) as stream:
+    with _lines(source) as stream, csv_fields_unlimited():  # a field of any length (polars read it)
         rows = csv.reader(stream, delimiter=sep)
         width = len(next((row for row in rows if row), []))  # empty lines before the header are skipped
         for row in rows:

@@ -289,3 +289,22 @@ def test_a_folder_of_files_sharing_no_column_is_an_error(tmp_path, capsys):
     with pytest.raises(ValueError, match=r"no column is in every Parquet file .*'.*a.parquet' has task, worker, "
                                          r"label but '.*b.parquet' has rater, accuracy; read the files of one"):
         read_input(other)
+
+
+# --------------------------------------------------------------------------------------------------
+# fields longer than the csv module's default limit (131072 characters), which polars reads
+# --------------------------------------------------------------------------------------------------
+def test_a_field_over_128_kib_is_read_by_the_error_paths_too(tmp_path):
+    import csv
+
+    limit = csv.field_size_limit()
+    big = "x" * 200_000
+    rows = "".join(f"t{i},w{i % 3},a\n" for i in range(15))
+    ragged = tmp_path / "long_field.csv"
+    ragged.write_text(f'task,worker,label\n"{big}",w1,a\n{rows}t9,w1,a,extra\n')
+    with pytest.raises(ValueError, match="line 18 has 4 fields, the header 3; fix or remove that line"):
+        read_input(ragged)  # was "field larger than field limit (131072)" (a crash of the CLI)
+    wide = tmp_path / "long_name.csv"
+    wide.write_text(f'task,worker,"{big}"\nt1,w1,a\n')
+    assert input_columns(wide) == ["task", "worker", big]  # was the same csv.Error
+    assert csv.field_size_limit() == limit  # the process-wide setting is given back
