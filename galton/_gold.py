@@ -9,6 +9,7 @@ import numpy as np
 import pyarrow as pa
 
 from .data._encode import column_values, object_array
+from .data._validate import examples, fmt_value
 from .io._frame_columns import arrow_names
 from .io._read import check_columns, is_series, to_arrow
 from .data.judgments import parse_number
@@ -153,7 +154,7 @@ def _gold_task_ids(tasks: np.ndarray, names: np.ndarray, what: str = "gold") -> 
             if all(re.fullmatch(_CANONICAL_INT, t) for t in tasks):
                 return _integer_ids([int(t) for t in tasks], names.dtype)
             odd = [t for t in tasks if not re.fullmatch(_CANONICAL_INT, t)]
-            shown = ", ".join(repr(t) for t in odd[:3]) + (", ..." if len(odd) > 3 else "")
+            shown = examples(odd, 3)
             raise ValueError(
                 f"{what} task ids are text ({shown}) but the judgments' task ids are integers; use the "
                 f"same task ids in the {what} as in the judgments"
@@ -207,9 +208,8 @@ def _check_gold_conflicts(tasks: np.ndarray, values: np.ndarray, rows: np.ndarra
     if clashes:
         parts = []
         for t, idx in list(clashes.items())[:3]:
-            labels = ", ".join(repr(values[j].item() if hasattr(values[j], "item") else values[j])
-                               for j in idx[:MAX_EXAMPLES])
-            parts.append(f"task {t!r}: rows {', '.join(str(int(rows[j])) for j in idx[:MAX_EXAMPLES])} "
+            labels = ", ".join(fmt_value(values[j]) for j in idx[:MAX_EXAMPLES])
+            parts.append(f"task {fmt_value(t)}: rows {', '.join(str(int(rows[j])) for j in idx[:MAX_EXAMPLES])} "
                          f"give {labels}")
         raise ValueError(
             f"{what} gives {len(clashes)} task(s) two different labels ({'; '.join(parts)}"

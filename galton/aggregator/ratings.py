@@ -24,6 +24,7 @@ import numpy as np
 
 from .._math import EPS, t_upper_quantile
 from ..data import example_rows
+from ..data._validate import examples
 from ..data.judgments import parse_number, unusable_error, unusable_ratings
 from ..judgments import Judgments
 from ._base import BaseAggregator, EMAggregator, NotFittedError
@@ -49,7 +50,7 @@ def numeric_values(judgments: Judgments) -> np.ndarray:
         raise ValueError(
             f"rating models need numeric labels; column {judgments.columns[2]!r} holds "
             f"{names.dtype.kind == 'b' and 'booleans' or 'non-numeric values'} in {rows.size} row(s) "
-            f"({', '.join(repr(v) for v in names[bad][:3].tolist())}; {example_rows(rows)}). Fix or drop "
+            f"({examples(names[bad], 3)}; {example_rows(rows)}). Fix or drop "
             "those rows, or aggregate the labels as categories (a categorical model: CLI --kind categorical)"
         )
     return _usable(judgments, names.astype(np.float64))

@@ -355,9 +355,12 @@ def one_line(exc: BaseException) -> str:
 
 
 def no_common_task(gold_ids: Sequence[Any], data_ids: Sequence[Any]) -> ValueError:
-    """The error for a gold file that names none of the judged tasks, with a few ids of each side."""
-    return ValueError(f"gold shares no task with the judgments (gold task ids look like {list(gold_ids)[:3]}, "
-                      f"the judgments' like {list(data_ids)[:3]}); check --task-col and the gold file")
+    """The error for a gold file that names none of the judged tasks, with a few ids of each side
+    (each cut to its first characters: :func:`galton.data._validate.fmt_value`)."""
+    from ..data._validate import examples  # not at import: galton.data loads pyarrow
+
+    return ValueError(f"gold shares no task with the judgments (gold task ids look like [{examples(gold_ids, 3)}], "
+                      f"the judgments' like [{examples(data_ids, 3)}]); check --task-col and the gold file")
 
 
 def read_table(spec: str, ids: Sequence[str] = ()) -> Any:

@@ -130,9 +130,11 @@ def typed_gold(gold: dict[Any, frozenset], tasks: np.ndarray, tags: np.ndarray) 
     flat = [t for k in judged for t in gold[k]]
     codes = label_lookup(tags, gold_label_values(_values(flat), tags)) if flat and tags.size else np.full(len(flat), -1)
     if flat and not (codes >= 0).any():
-        raise CLIError(f"gold shares no tag with the judgments (gold tags look like {sorted(set(flat), key=repr)[:3]}, "
-                       f"the judgments' like {tags[:3].tolist()}); write the gold's tags as the judgments' "
-                       "are, and check --label-col and --tag-sep")
+        from ..data._validate import examples
+
+        raise CLIError(f"gold shares no tag with the judgments (gold tags look like "
+                       f"[{examples(sorted(set(flat), key=repr)[:3])}], the judgments' like [{examples(tags[:3])}]); "
+                       "write the gold's tags as the judgments' are, and check --label-col and --tag-sep")
     typed = [tags[c].item() if c >= 0 and hasattr(tags[c], "item") else (tags[c] if c >= 0 else t)
              for t, c in zip(flat, codes.tolist())]
     out: dict[Any, frozenset] = {}

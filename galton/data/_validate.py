@@ -9,11 +9,13 @@ from typing import Any, Sequence
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["COLUMN_HINT", "ColumnError", "MAX_EXAMPLES", "check_on_invalid", "example_ids", "examples", "example_rows",
-           "fmt_value", "one_row", "row_index", "missing_columns", "encoded_options", "null_mask", "raise_nulls",
-           "FileRows", "file_rows"]
+__all__ = ["COLUMN_HINT", "ColumnError", "MAX_EXAMPLES", "MAX_SHOWN", "check_on_invalid", "example_ids", "examples",
+           "example_rows", "fmt_value", "one_row", "row_index", "missing_columns", "encoded_options", "null_mask",
+           "raise_nulls", "FileRows", "file_rows"]
 
 MAX_EXAMPLES = 5
+#: the longest value (id, label, column name) an error shows whole (:func:`fmt_value`)
+MAX_SHOWN = 80
 
 #: what every null error tells the user to do
 NULL_HINT = "drop those rows or pass on_invalid='drop' (CLI: --on-invalid drop)"
@@ -108,7 +110,14 @@ def one_row(row: int, index: np.ndarray | FileRows | None = None) -> str:
 
 
 def fmt_value(v: Any) -> str:
-    return repr(v.item() if hasattr(v, "item") else v)
+    """One value (an id, a label, a column name) as an error shows it: its ``repr``, cut to
+    ``MAX_SHOWN`` characters with its length when longer (a 1 MB id made 1 MB of error)."""
+    v = v.item() if hasattr(v, "item") else v
+    text = repr(v)
+    if len(text) <= MAX_SHOWN:
+        return text
+    size = f"{len(v)} characters" if isinstance(v, str) else f"{len(text)} characters written out"
+    return f"{text[:MAX_SHOWN - 20]}... ({size})"
 
 
 def examples(values: Any, n: int = MAX_EXAMPLES) -> str:
@@ -164,15 +173,20 @@ def missing_columns(table: Any, needed: Sequence[str], hint: str) -> None:
     partial = _partial_columns(table)
     for c in missing:
         if c in partial:  # a Parquet directory whose files do not all have it
-            hint = (f"Column {c!r} is in some of the input's Parquet files but not in {partial[c]!r}: add it "
-                    "there, or remove that file")
+            hint = (f"Column {fmt_value(c)} is in some of the input's Parquet files but not in {partial[c]!r}: "
+                    "add it there, or remove that file")
             break
     spaced = [c for c in names if isinstance(c, str) and c != c.strip() and c.strip() in missing]
     if spaced:  # a CSV header written with spaces after its commas: say so rather than ``hint``
-        hint = (f"The input's column name(s) {spaced} have spaces at the ends (a CSV header written "
+        hint = (f"The input's column name(s) {_names(spaced)} have spaces at the ends (a CSV header written "
                 "with spaces after its commas): remove them from the header")
     if missing:
-        raise ColumnError(f"missing column(s) {missing}; the input has {names}. {hint}")
+        raise ColumnError(f"missing column(s) {_names(missing)}; the input has {_names(names)}. {hint}")
+
+
+def _names(names: Sequence[Any]) -> str:
+    """Column names as a list in an error, each cut as :func:`fmt_value` cuts it (a 1 MB header name)."""
+    return "[" + ", ".join(fmt_value(c) for c in names) + "]"
 
 
 def _partial_columns(table: Any) -> dict[str, str]:

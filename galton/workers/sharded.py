@@ -18,6 +18,7 @@ import numpy as np
 
 from ..aggregator._engine import LoadedData, Shard
 from ..data._encode import id_lookup
+from ..data._validate import examples
 from ..data.judgments import label_codes
 
 __all__ = ["GoldSharesNoTaskWarning", "NamedShard", "ShardedCodesError", "ShardedJudgments", "fit_parquet"]
@@ -43,8 +44,9 @@ class GoldSharesNoTaskWarning(UserWarning):
 
     def __init__(self, gold_ids: Any, data_ids: Any):
         self.gold_ids, self.data_ids = list(gold_ids)[:3], list(data_ids)[:3]
-        super().__init__(f"gold shares no task with the judgments (gold task ids look like {self.gold_ids}, "
-                         f"the judgments' like {self.data_ids}); it is ignored")
+        super().__init__(f"gold shares no task with the judgments (gold task ids look like "
+                         f"[{examples(self.gold_ids)}], the judgments' like [{examples(self.data_ids)}]); "
+                         "it is ignored")
 
 
 def _shard_task_names(shard: NamedShard) -> np.ndarray:
