@@ -19,6 +19,62 @@ def _int_or_float(text: str) -> int | float:
     return n if -(2**53) < n < 2**53 else float(n)
 
 
+class _KeyTwice(Exception):
+    """A JSON object holds ``key`` twice: a JSON reader keeps one of its values without a word (an
+    array's objects kept the last, Arrow refused JSON lines); not a ValueError, which is not JSON."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _no_key_twice(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``json.loads``' ``object_pairs_hook``: the object as a dict, raising :class:`_KeyTwice` for a
+    key it holds twice."""
+    obj = dict(pairs)
+    if len(obj) < len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _KeyTwice(key)
+            seen.add(key)
+    return obj
+
+
+def _key_twice(where: str, key: str) -> str:
+    shown = repr(key) if len(key) <= 60 else f"{key[:60]!r}... ({len(key)} characters)"
+    return f"{where} has the key {shown} twice; keep one of its values (a JSON reader keeps only one, silently)"
+
+
+def _object_with_key_twice(text: str) -> int:
+    """The number (from 1) of the first object of the JSON array ``text`` that holds a key twice, at
+    any depth (0 if none): each object decoded on its own, on the error path only."""
+    import json
+    import re
+
+    decoder, space = json.JSONDecoder(object_pairs_hook=_no_key_twice), re.compile(r"[ \t\n\r]*")
+    pos, number = space.match(text, text.index("[") + 1).end(), 0
+    while pos < len(text) and text[pos] != "]":
+        number += 1
+        try:
+            _, pos = decoder.raw_decode(text, pos)
+        except _KeyTwice:
+            return number
+        pos = space.match(text, pos).end()
+        pos = space.match(text, pos + 1).end() if text[pos:pos + 1] == "," else len(text)
+    return 0
+
+
+def _one_document(data: bytes) -> bool:
+    import json
+
+    try:
+        json.loads(data)
+    except ValueError:
+        return False
+    return True
+
+
 def read_json(source: bytes, name: str, fmt: str, ids: Collection[str]) -> pa.Table:
     """A JSON file's bytes as a table (``fmt``: "json" or "jsonl"; ``ids``: the id columns). A UTF-8
     byte-order mark (as Windows editors write) is no part of the JSON."""
@@ -55,7 +111,9 @@ def _line_error(data: bytes, exc: BaseException) -> str:
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
+            row = json.loads(line, object_pairs_hook=_no_key_twice)
+        except _KeyTwice as twice:  # Arrow: "Column(/label) was specified twice in row 0"
+            return _key_twice(f"line {number}", twice.key)
         except ValueError as err:
             return f"line {number} is not JSON ({one_line(err)}); fix or remove that line"
         if not isinstance(row, dict):
@@ -75,7 +133,11 @@ def _read_json(source: bytes, name: str, fmt: str) -> tuple[pa.Table, str]:
         raise ValueError(f"file {name!r} is empty; it needs one JSON object per judgment")
     if stripped[:1] == b"[":  # a JSON array of objects
         try:
-            rows = json.loads(data, parse_int=_int_or_float)
+            rows = json.loads(data, parse_int=_int_or_float, object_pairs_hook=_no_key_twice)
+        except _KeyTwice as twice:  # {"label": 1, "label": 2} was read as label 2
+            number = _object_with_key_twice(data.decode("utf-8", errors="replace"))
+            raise ValueError(f"cannot read {name!r} as JSON: "
+                             f"{_key_twice(f'object {number}' if number else 'an object', twice.key)}") from None
         except ValueError as exc:
             raise ValueError(f"cannot read {name!r} as JSON: {one_line(exc)}") from None
         if not rows or not all(isinstance(r, dict) for r in rows):
@@ -87,7 +149,12 @@ def _read_json(source: bytes, name: str, fmt: str) -> tuple[pa.Table, str]:
             raise ValueError(f"cannot read {name!r} as a table: {_mixed(rows) or one_line(exc)}") from None
     if fmt == "json" and stripped[:1] == b"{":  # one object of columns: {"task": [...], ...}
         try:
-            doc = json.loads(data, parse_int=_int_or_float)
+            doc = json.loads(data, parse_int=_int_or_float, object_pairs_hook=_no_key_twice)
+        except _KeyTwice as twice:  # {"label": [...], "label": [...]}: one of them was read
+            doc = None  # JSON lines in a .json file (its first line): the lines' reader names the line
+            if _one_document(data):
+                raise ValueError(f"cannot read {name!r} as JSON: {_key_twice('the object of columns', twice.key)}") \
+                    from None
         except ValueError:
             doc = None  # JSON lines in a .json file
         if isinstance(doc, dict) and doc and all(isinstance(v, list) for v in doc.values()):

@@ -308,3 +308,28 @@ def test_a_field_over_128_kib_is_read_by_the_error_paths_too(tmp_path):
     wide.write_text(f'task,worker,"{big}"\nt1,w1,a\n')
     assert input_columns(wide) == ["task", "worker", big]  # was the same csv.Error
     assert csv.field_size_limit() == limit  # the process-wide setting is given back
+
+
+# --------------------------------------------------------------------------------------------------
+# JSON: a key twice in one object is refused, naming the object (line) and the key
+# --------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("suffix,text,where", [
+    (".json", '[{"task": "a", "worker": "w", "label": 1},\n {"task": "b", "worker": "w", "label": 1, "label": 2}]',
+     "as JSON: object 2"),  # was read as label 2, silently
+    (".json", '[{"task": "a", "worker": "w", "label": {"x": 1, "x": 2}}]', "as JSON: object 1"),
+    (".json", '{"task": ["a"], "worker": ["w"], "label": [1], "label": [2]}', "as JSON: the object of columns"),
+    (".jsonl", '{"task": "a", "worker": "w", "label": 1}\n\n{"task": "b", "worker": "w", "label": 1, "label": 2}\n',
+     "as JSON lines: line 3"),  # was "Column(/label) was specified twice"
+    (".json", '{"task": "b", "worker": "w", "label": 1, "label": 2}\n{"task": "a", "worker": "w", "label": 1}\n',
+     "as JSON lines: line 1"),  # JSON lines in a .json file
+])
+def test_a_json_key_given_twice_is_refused(tmp_path, suffix, text, where):
+    path = tmp_path / f"twice{suffix}"
+    path.write_text(text)
+    with pytest.raises(ValueError) as err:
+        read_input(path)
+    key = "x" if '"x"' in text else "label"
+    assert str(err.value) == (f"cannot read {str(path)!r} {where} has the key {key!r} twice; keep one of its "
+                              "values (a JSON reader keeps only one, silently)")
+    path.write_text(text.replace(', "label": 2', "").replace(', "label": [2]', "").replace(', "x": 2', ""))
+    assert read_input(path).num_rows >= 1  # one value each: read
