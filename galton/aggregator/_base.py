@@ -372,7 +372,7 @@ class EMAggregator(IterativeAggregator):
         gold : optional known true labels (Series by task, dict, or frame with task, label); gold
             tasks are clamped to their label during EM.
         engine : None / "local" / "ray" / an engine object (one fit at a time); overrides ``engine``.
-        n_shards : task shards (default: 1 locally, the CPU count on Ray; an engine object's own).
+        n_shards : task shards (default: 1 locally, the CPU count on Ray; an engine object's own; at most one a task).
         output : "pandas", "polars" or "arrow"; default: the input's own frame type.
         checkpoint_dir : save the parameters there every ``checkpoint_every`` iterations (and at
             the end); a fit started again with the same directory, data and model parameters

@@ -133,16 +133,23 @@ def build_shard(
 
 
 def make_shards(judgments: Judgments, gold: np.ndarray | None, n_shards: int) -> list[Shard]:
-    """Split judgments into ``n_shards`` task-hashed shards (a shard may be empty)."""
+    """Split judgments into ``n_shards`` task-hashed shards (a shard may be empty), at most one per
+    task: more shards than tasks are only more empty ones (``--shards 1000000`` on 12 rows took 2.8 GB
+    and minutes), and the fit is the same for any count (sums in another order: the last bits)."""
+    n_shards = max(1, min(int(n_shards), judgments.n_tasks))
     if gold is None:
         gold = np.full(judgments.n_tasks, -1, dtype=np.int32)
     all_tasks = np.arange(judgments.n_tasks, dtype=np.int32)
     task_shard = shard_of_tasks(all_tasks, n_shards)
-    j_shard = task_shard[judgments.task] if n_shards > 1 else None  # (one shard: every judgment)
+    if n_shards > 1:  # each shard's tasks and judgments in their order by one stable sort, not a pass a shard
+        j_shard = task_shard[judgments.task]
+        t_order, j_order = np.argsort(task_shard, kind="stable"), np.argsort(j_shard, kind="stable")
+        bounds = np.arange(n_shards + 1)
+        t_edges, j_edges = np.searchsorted(task_shard[t_order], bounds), np.searchsorted(j_shard[j_order], bounds)
     shards = []
-    for s in range(n_shards):
-        ids = all_tasks[task_shard == s]
-        sel = np.flatnonzero(j_shard == s) if n_shards > 1 else slice(None)
+    for s in range(n_shards):  # (one shard: every task and every judgment)
+        ids = all_tasks[t_order[t_edges[s]:t_edges[s + 1]]] if n_shards > 1 else all_tasks
+        sel = j_order[j_edges[s]:j_edges[s + 1]] if n_shards > 1 else slice(None)
         shards.append(
             build_shard(
                 judgments.task[sel], judgments.worker[sel], judgments.label[sel], ids, gold[ids],

@@ -118,7 +118,7 @@ def vocabulary_digest(names: np.ndarray) -> str:
 
 
 def _blocks(n: int, n_shards: int) -> list[tuple[int, int]]:
-    edges = np.linspace(0, n, max(int(n_shards), 1) + 1).round().astype(np.int64)
+    edges = np.linspace(0, n, max(min(int(n_shards), n), 1) + 1).round().astype(np.int64)  # <= one block a row
     return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
 
 

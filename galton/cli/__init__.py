@@ -141,7 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
                      "or ranking and takes no --label-col")
     agg.add_argument("--engine", choices=("local", "ray"), default=None,
                      help="where the shards live (default: local; ray when --ray-address is given)")
-    agg.add_argument("--shards", type=int, default=None, metavar="N", help="number of task shards")
+    agg.add_argument("--shards", type=int, default=None, metavar="N",
+                     help="number of task shards (at most one per task is made: more would hold nothing)")
     agg.add_argument("--ray-address", default=None, metavar="ADDR",
                      help="Ray cluster to connect to (else RAY_ADDRESS, else a new local instance)")
     agg.add_argument("--max-iter", type=int, default=None, metavar="N",

@@ -22,8 +22,8 @@ from ..aggregator._engine import shard_of_tasks
 from ..data import encode_column, label_set, plain_column
 from .sharded import NamedShard
 
-__all__ = ["task_shard", "partition_unit", "merge_vocabularies", "build_core", "finish_shard", "fnv1a", "plain_array",
-           "vocab_to_numpy"]
+__all__ = ["rows_at_most", "task_shard", "partition_unit", "merge_vocabularies", "build_core", "finish_shard", "fnv1a",
+           "plain_array", "vocab_to_numpy"]
 
 _MAX_EXAMPLES = 5
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
@@ -314,3 +314,28 @@ def finish_shard(core: dict[str, Any], offset: int, n_workers: int, n_labels: in
         task=core["task"], worker=core["worker"], label=core["label"], gold=core["gold"],
         n_workers=int(n_workers), n_labels=int(n_labels), task_names=names,
     )
+
+
+def rows_at_most(units: Sequence[Any], limit: int) -> int:
+    """The rows of the input ``units`` (no fewer than its tasks; at least 1), from Parquet footers
+    and tables' sizes, or ``limit`` where that is fewer or a unit's rows are unknown (a Ray Dataset's
+    block, a footer that cannot be read: its reader names the file). A shard count above it made
+    only empty shards (one more object per shard from every reading task)."""
+    import pyarrow.parquet as pq
+
+    total = 0
+    for u in units:
+        if u.table is None:
+            try:
+                meta = pq.read_metadata(u.path)
+            except (OSError, pa.ArrowException):
+                return limit
+            groups = range(meta.num_row_groups) if u.row_groups is None else u.row_groups
+            total += sum(meta.row_group(i).num_rows for i in groups)
+        elif isinstance(u.table, pa.Table):
+            total += u.table.num_rows
+        else:
+            return limit
+        if total >= limit:
+            return limit
+    return max(total, 1)

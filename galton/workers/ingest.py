@@ -61,7 +61,7 @@ from ..data._validate import COLUMN_HINT
 from ..data.judgments import label_codes, label_lookup, warn_float_classes, warn_spaced_labels
 from ..judgments import ColumnError, frame_kind, to_arrow
 from ._partition import (build_core, finish_shard, labels_in_use, merge_vocabularies, merged_repeats, partition_unit,
-                         task_shard)
+                         rows_at_most, task_shard)
 from .sharded import GoldSharesNoTaskWarning, NamedShard, ShardedJudgments
 
 __all__ = ["NamedShard", "ShardedJudgments", "Unit", "ingest", "plan_units"]
@@ -358,6 +358,7 @@ def ingest(engine: Any, source: Any, *, task_col: str = "task", worker_col: str 
         keys = {k for part in _partitions(source, files, cols[:2]) for k, _ in part}
         parquet_schema(files, [c for c in cols if c not in keys])
     units, kind = plan_units(source, int(info.num_cpus), cols[:2])
+    n_shards = rows_at_most(units, n_shards) if n_shards > info.num_cpus else n_shards  # <= one shard a task
     part = ray.remote(num_cpus=1, max_retries=1)(_partition_task).options(num_returns=n_shards + 1)
     calls = [part.remote(u if u.table is None else Unit(u.name, first_row=u.first_row),
                          None if u.table is None else (u.table if isinstance(u.table, ray.ObjectRef)

@@ -34,7 +34,7 @@ def _fit(name: str, n_shards: int) -> object:
 
 @pytest.mark.parametrize("name", names())
 def test_empty_shards_change_nothing(name: str) -> None:
-    one, many = _fit(name, 1), _fit(name, 9)  # 2 tasks (or 3 items) in 9 shards: most are empty
+    one, many = _fit(name, 1), _fit(name, 9)  # 2 tasks: 2 shards (one per task at most), both tasks in shard 1
     for attr in ("probas_", "scores_", "labels_"):
         if getattr(one, attr, None) is None:
             continue
@@ -43,3 +43,46 @@ def test_empty_shards_change_nothing(name: str) -> None:
             assert a.tolist() == b.tolist()
         else:
             np.testing.assert_allclose(np.asarray(b, dtype=float), np.asarray(a, dtype=float), rtol=1e-9, atol=1e-12)
+
+
+def test_more_shards_than_tasks_are_capped_and_change_nothing(tmp_path, capsys) -> None:
+    """Bug hunt: ``--shards 1000000`` on a 12-row file made a million shards (2.8 GB, killed after
+    100 s), all but a few empty. At most one shard per task (one block per comparison) is made, and
+    the fit is the one of any other count."""
+    from galton.aggregator._engine import LocalEngine, shard_of_tasks
+    from galton.aggregator._preference import make_pair_shards
+    from galton.cli import main
+    from galton.data import Comparisons
+    from galton.judgments import Judgments
+
+    judgments = Judgments.from_any(CATEGORICAL)
+    engine = LocalEngine(n_shards=50_000)
+    engine.load(judgments, None)
+    assert len(engine.shards) == engine.n_shards == judgments.n_tasks == 2  # was 50,000 shards
+    assert len(make_pair_shards(Comparisons.from_any(PAIRS), 50_000)) == 4  # one block per comparison
+    for name in ("mv", "ds", "glad", "bt"):
+        one, huge = _fit(name, 1), _fit(name, 10**6)  # took minutes and gigabytes
+        for attr in ("probas_", "scores_"):
+            if getattr(one, attr, None) is not None:
+                np.testing.assert_allclose(np.asarray(getattr(huge, attr), dtype=float),
+                                           np.asarray(getattr(one, attr), dtype=float), rtol=1e-9, atol=1e-12)
+    # the shards are those the per-shard masks made, tasks and judgments in their order
+    rng = np.random.default_rng(3)
+    many = Judgments.from_any(pd.DataFrame({"task": rng.integers(0, 300, 2000), "worker": rng.integers(0, 40, 2000),
+                                            "label": rng.integers(0, 3, 2000)}))
+    engine = LocalEngine(n_shards=7)
+    engine.load(many, None)
+    task_shard = shard_of_tasks(np.arange(many.n_tasks, dtype=np.int32), 7)
+    for s, shard in enumerate(engine.shards):
+        ids = np.flatnonzero(task_shard == s)
+        sel = np.flatnonzero(task_shard[many.task] == s)
+        assert shard.task_ids.tolist() == ids.tolist()
+        order = np.argsort(np.searchsorted(ids, many.task[sel]), kind="stable")
+        assert shard.worker.tolist() == many.worker[sel][order].tolist()
+    src = tmp_path / "small.csv"
+    CATEGORICAL.to_csv(src, index=False)
+    outs = []
+    for shards in ("1", "1000000"):
+        assert main(["aggregate", str(src), "-m", "ds", "--shards", shards, "-q", "-o", "-"]) == 0
+        outs.append(capsys.readouterr().out)
+    assert outs[0] == outs[1] and outs[0].count("\n") == 3

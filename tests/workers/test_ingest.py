@@ -143,6 +143,24 @@ def test_fit_on_ingested_parquet_equals_the_local_fit(ray_session, int_dir, n_sh
     _assert_same(remote, local)
 
 
+def test_more_shards_than_rows_are_capped_on_ray(ray_session, tmp_path):
+    """Bug hunt: ``--shards 1000000`` made a million shards of a 12-row file (locally 2.8 GB, minutes;
+    on Ray a million objects from every reading task). Ingest makes at most one shard per input row,
+    the engine's own split one per task, and the fit is the local one."""
+    table, _ = _crowd(5, n_tasks=4, n_workers=4, per_task=3)  # 12 rows
+    tiny = _write(table, tmp_path / "tiny", n_files=2, row_group_size=2)
+    local = _fit(str(tiny))
+    with RayEngine(n_shards=100_000) as eng:
+        data = eng.load_parquet(tiny)
+        assert data.n_shards == eng.n_shards == 12 and data.n_tasks == 4  # was 100,000 shards
+        remote = _fit(data)
+        assert eng.n_shards == 12
+        in_memory = _fit(Judgments.from_any(table.to_pandas()), engine=eng)  # the engine's own split
+        assert eng.n_shards == 4
+    _assert_same(remote, local)
+    _assert_same(in_memory, local)
+
+
 def test_results_of_ingested_data_are_sorted_by_task_whatever_the_shards(ray_session, int_dir):
     """Task codes of ingested data are shard-major; labels_, probas_ (and GLAD's per-task betas_) come
     in task order, as a local fit's (they came in shard order, which changed with n_shards)."""
