@@ -35,6 +35,7 @@ import numpy as np
 
 from ..judgments import Judgments
 from ._base import EMAggregator, argmax_ties_low
+from ._declared_labels import LabelsInUse, label_columns
 from ._estimator import fit_options
 from ._engine import LocalEngine, Shard, add_stats
 from ._jit import twin
@@ -93,14 +94,15 @@ def bwa_pass_numpy(indptr: np.ndarray, task: np.ndarray, worker: np.ndarray, lab
 bwa_pass = twin("bwa_pass", bwa_pass_numpy, "galton.aggregator._bwa_numba:bwa_pass")
 
 
-def _normalised(z: np.ndarray) -> np.ndarray:
-    """Scores divided by their sum per task (uniform where a task has none)."""
+def _normalised(z: np.ndarray, classes: np.ndarray | None = None) -> np.ndarray:
+    """Scores divided by their sum per task (uniform over ``classes``, default all, where a task has none)."""
     total = z.sum(axis=1, keepdims=True)
-    return np.where(total > 0, z / np.where(total > 0, total, 1.0), 1.0 / max(z.shape[1], 1))
+    even = 1.0 / max(z.shape[1], 1) if classes is None else classes / max(int(classes.sum()), 1)
+    return np.where(total > 0, z / np.where(total > 0, total, 1.0), even)
 
 
 @register("bwa", "bayesian_weighted_average")
-class BWA(EMAggregator):
+class BWA(LabelsInUse, EMAggregator):
     r"""Bayesian weighted average: a vote weighted by per-worker precisions (Li et al., WWW 2019).
 
     Each worker's precision is fitted one class at a time (Li, Rubinstein & Cohn). Cheap (one pass
@@ -108,6 +110,12 @@ class BWA(EMAggregator):
     crowds: on a simulated crowd of 37k workers with 215k judgments it was the most accurate of
     ``ds``, ``bds`` and ``bwa`` in 0.03 s (``python -m galton.benchmarks.speed --wide``); over the 17
     shared real datasets it averages 0.8283, below the default.
+
+    A label declared with ``labels=`` that no judgment and no gold gives is no class of the data:
+    the fit is that of the labels in use (the prior correction counts their K), and the unused
+    label gets score, probability, prior and precision 0 (``skills_`` average the labels in use).
+    It counted in ``4 (1 - 1/K)`` and changed the other scores (act_cf: 1 of 300 labels).
+    Judgments loaded with ``load_parquet`` cannot be re-coded: there such a label is refused.
 
     The updates are in the module docstring; the defaults are the authors' (``a_v=15``, ``lam=1``,
     prior correction on, at most 500 iterations, relative tolerance 1e-3). Each judgment counts once
@@ -210,11 +218,12 @@ class BWA(EMAggregator):
         return _normalised(shard.state["bwa_z"])
 
     @staticmethod
-    def _new_scores(shard: Shard, v: np.ndarray, mu: np.ndarray, lam: float) -> np.ndarray:
-        """Scores of new tasks from fitted precisions: one weighted vote per class, no iteration."""
+    def _new_scores(shard: Shard, v: np.ndarray, mu: np.ndarray, lam: float, classes: np.ndarray) -> np.ndarray:
+        """Scores of new tasks from fitted precisions: one weighted vote per class of ``classes``
+        (the others, declared labels the fit did not use, score 0), no iteration."""
         k = shard.n_labels
         z = bwa_pass(shard.indptr, shard.task, shard.worker, shard.label, np.full(shard.n_tasks, -1, np.int32),
-                     np.zeros((shard.n_tasks, k)), v, mu, np.ones(k, dtype=bool), lam)[0]
+                     np.zeros((shard.n_tasks, k)), v, mu, classes, lam)[0]
         return z
 
     def _predict_new(self, data: Any) -> tuple[Any, Any]:
@@ -227,9 +236,11 @@ class BWA(EMAggregator):
         idx = fitted_workers(fitted, new, "each gets the prior's mean precision")
         v = np.tile(float(self.a_v) / params["rate"], (new.n_workers, 1))
         v[idx >= 0] = params["v"][idx[idx >= 0]]
+        used = self.__dict__.get("_used")  # declared labels the fit did not use: score 0
+        classes = np.ones(new.n_labels, dtype=bool) if used is None else used
         eng = LocalEngine()
         eng.load(new, None)
-        post = _normalised(eng.gather(self._new_scores, v, params["mu"], float(self.lam)))
+        post = _normalised(eng.gather(self._new_scores, v, params["mu"], float(self.lam), classes), classes)
         out = self._new_out(new)
         return out.labels(new.task_names, new.label_names, argmax_ties_low(post)), out.probas(
             new.task_names, new.label_names, post)
@@ -277,11 +288,23 @@ class BWA(EMAggregator):
             return params, post
         return {**params, "scores": eng.gather(self._shard_scores)}, post
 
+    def _declared_params(self, params: dict[str, Any], used: np.ndarray) -> dict[str, Any]:
+        """Declared labels that no judgment or gold gives: fitted without, mean, precisions and
+        scores 0, rate inf (a worker new to ``predict`` gets precision 0 there too)."""
+        out = {**params, "mu": label_columns(params["mu"], used), "v": label_columns(params["v"], used),
+               "rate": label_columns(params["rate"], used, np.inf), "active": label_columns(params["active"], used) > 0}
+        if "scores" in params:
+            out["scores"] = label_columns(params["scores"], used)
+        return out
+
     def _finish(self, params: dict[str, Any], judgments: Judgments) -> None:
+        params, judgments = self._declared_results(params, judgments)  # labels=[...] that no judgment gives
+        self._params = params
         out = self._out
         v = params["v"]
+        used = self.__dict__.get("_used")
         self.precisions_ = out.per_worker_label(judgments.worker_names, judgments.label_names, v, "v")
-        self.skills_ = out.per_worker(judgments.worker_names, v.mean(axis=1), "skill")
+        self.skills_ = out.per_worker(judgments.worker_names, (v if used is None else v[:, used]).mean(axis=1), "skill")
         mu = params["mu"]
         self.priors_ = out.priors(judgments.label_names, mu / mu.sum() if mu.sum() > 0 else mu)
         self.scores_ = (out.probas(judgments.task_names, judgments.label_names, params["scores"])

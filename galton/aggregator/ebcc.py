@@ -16,6 +16,7 @@ import numpy as np
 from .._math import EPS, digamma, dirichlet_kl
 from ..judgments import Judgments
 from ._base import DeferredResult, EMAggregator, argmax_ties_low
+from ._declared_labels import LabelsInUse, declared_errors, expand_params, label_columns
 from ._ebcc_kernels import ebcc_estep, ebcc_mstep, restart_keys, subtype_start, task_keys
 from ._engine import LoadedData, Shard
 from ._kernels import counts_from_post, vote_shares
@@ -28,12 +29,21 @@ __all__ = ["EBCC"]
 
 #: the E-step's largest change of a class probability (per restart, over tasks and classes)
 _CHANGE = "change"
-#: the empirical class prior of a class no judgment gave (labels=): next to no mass, not 0
+#: the empirical class prior of a class no judgment gave (labels=; re-coded away in memory by
+#: LabelsInUse): next to no mass, not 0
 _UNUSED_CLASS_PRIOR = 1e-10
 
 
+def _subtype_columns(values: np.ndarray, used: np.ndarray, m: int, value: float) -> np.ndarray:
+    """``values`` (..., K_used * M), class-major columns, spread over the declared labels' classes
+    (..., K * M), ``value`` in every column of an unused class."""
+    lead = values.shape[:-1]
+    by_class = np.moveaxis(values.reshape(lead + (int(used.sum()), m)), -2, -1)  # (..., M, K_used)
+    return np.moveaxis(label_columns(by_class, used, value), -1, -2).reshape(lead + (used.size * m,))
+
+
 @register("ebcc")
-class EBCC(EMAggregator):
+class EBCC(LabelsInUse, EMAggregator):
     r"""EBCC: Bayesian classifier combination with per-class latent subtypes, fitted by
     variational Bayes, best of ``n_init`` restarts.
 
@@ -77,6 +87,13 @@ class EBCC(EMAggregator):
     The tables hold one row per observed (worker, label) pair (:mod:`galton.aggregator._pairs`),
     so memory grows with the pairs, not with workers x labels x labels x subtypes; a label a
     worker never gave keeps its prior (``mu = beta``) and counts only in the column sums.
+
+    A label declared with ``labels=`` that no judgment and no gold gives is no class of the data:
+    the fit is that of the labels in use, and the unused label gets probability 0 (``priors_`` 0,
+    0 in ``errors_`` as answer and as true label, its ``subtype_weights_`` row the prior's
+    ``1 / M``). It entered the Dirichlet priors of the answers (``beta`` over K labels) and the
+    class proportions, which moved 46 of zheng_s_face's 584 labels. Judgments loaded with
+    ``load_parquet`` cannot be re-coded: there such a label is refused.
 
     Parameters
     ----------
@@ -364,13 +381,35 @@ class EBCC(EMAggregator):
         out = self._new_out(new)
         return out.labels(new.task_names, new.label_names, codes), out.probas(new.task_names, new.label_names, post)
 
+    def _declared_params(self, params: dict[str, Any], used: np.ndarray) -> dict[str, Any]:
+        """The best restart's parameters over the declared labels: pair codes re-coded, an unused
+        class's expected logs -inf, its errors and proportion 0, its subtype weights the prior's mean
+        ``1 / M`` and its column sums the prior's (read by ``predict``, never winning)."""
+        m, k = int(self.n_subtypes), used.size
+        n_workers = params["rows"].size // max(int(used.sum()), 1)
+        pairs = expand_params({"pairs": params["pairs"], "rows": params["rows"]}, used, n_workers)
+        pi = np.full((k, m), 1.0 / m)
+        pi[used] = params["pi_mean"]
+        column_sum = float(self.prior_diag) + (k - 1) * float(self.prior_off)  # beta's, over the declared labels
+        a0 = np.moveaxis(label_columns(np.moveaxis(params["a0"], 1, 2), used, column_sum), 2, 1)
+        return {**params, **pairs, "table": _subtype_columns(params["table"], used, m, -np.inf),
+                "logprior": _subtype_columns(params["logprior"], used, m, -np.inf),
+                "errors": label_columns(params["errors"], used), "fill": label_columns(params["fill"], used),
+                "tau_mean": label_columns(params["tau_mean"], used), "pi_mean": pi, "a0": a0}
+
     def _finish(self, params: dict[str, Any], judgments: Judgments) -> None:
-        best = int(params["best"])
-        self._params = {"table": params["table"][best], "logprior": params["logprior"][best], "best": best,
+        best = int(params["best"])  # the best restart only, then over the declared labels (labels=[...])
+        params = {**params, "table": params["table"][best], "logprior": params["logprior"][best]}
+        params, judgments = self._declared_results(params, judgments)
+        self._params = {"table": params["table"], "logprior": params["logprior"], "best": best,
                         "rows": params["rows"], "pairs": params["pairs"], "a0": params["a0"]}
         out = self._out
         pi, tau, rows, fill = params["pi_mean"], params["tau_mean"], params["errors"], params["fill"]
-        self._deferred("errors_", errors_output, out, judgments, rows, fill, params["pairs"])
+        used = self.__dict__.get("_used")
+        if used is None:
+            self._deferred("errors_", errors_output, out, judgments, rows, fill, params["pairs"])
+        else:  # 0 for an unused label as answer too (its fill is the prior's share)
+            self._deferred("errors_", declared_errors, out, judgments, rows, fill, params["pairs"], used)
         self.priors_ = out.priors(judgments.label_names, tau)
         self.skills_ = out.per_worker(judgments.worker_names, np.einsum("wk,k->w", diagonal(rows, fill, params["pairs"]), tau),
                                       "skill")

@@ -143,3 +143,36 @@ def test_predict_on_new_data_is_one_weighted_vote() -> None:
     prior = 15.0 / rate
     scores = (z + prior * (np.arange(z.size) == c)) / (1.0 + prior)
     np.testing.assert_allclose(one.to_numpy()[0], scores / scores.sum(), rtol=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore:1 of .* worker\\(s\\) of the new data were not in the fit")
+def test_a_declared_label_nobody_gives_gets_zero_and_changes_nothing_else() -> None:
+    """``labels=`` naming a label no judgment and no gold gives (act_cf, 5 labels used, 99
+    declared beside them): it counted in the prior correction ``4 (1 - 1/K)``, which moved every
+    precision and one of the 300 labels. Such a label is no class: the fit is the one without
+    it, with score, probability, prior and precision 0 for it (new data too)."""
+    df = galton.load_dataset("act_cf", frame="pandas").judgments
+    used = sorted(df["label"].unique().tolist())
+    plain = BWA().fit(df)
+    declared = BWA().fit(df, labels=used + [99])
+    assert declared.probas_.columns.tolist() == used + [99]
+    assert (declared.probas_[99] == 0).all() and (declared.scores_[99] == 0).all() and declared.priors_[99] == 0
+    assert declared.labels_.equals(plain.labels_) and declared.n_iter_ == plain.n_iter_
+    for name in ("probas_", "scores_", "precisions_"):
+        np.testing.assert_allclose(getattr(declared, name)[used].to_numpy(), getattr(plain, name).to_numpy(),
+                                   rtol=0, atol=1e-12)
+    assert (declared.precisions_[99] == 0).all()
+    np.testing.assert_allclose(declared.priors_[used].to_numpy(), plain.priors_.to_numpy(), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(declared.skills_.to_numpy(), plain.skills_.to_numpy(), rtol=0, atol=1e-12)
+    new = df.head(200).copy()
+    new.loc[new.index[:10], "worker"] = df["worker"].max() + 1  # new: the prior's mean precision
+    np.testing.assert_allclose(declared.predict_proba(new)[used].to_numpy(), plain.predict_proba(new).to_numpy(),
+                               rtol=0, atol=1e-12)
+    new.loc[new.index[10:20], "label"] = 99
+    new.loc[new["task"] == new["task"].iloc[0], "label"] = 99  # a task only the unused label is given to
+    lam0 = BWA(lam=0.0).fit(df, labels=used + [99])  # no class mean: an unused class's score is not 0 / 0
+    for model in (declared, lam0):
+        scored = model.predict_proba(new)
+        assert (scored[99] == 0).all() and np.isfinite(scored.to_numpy()).all()
+    # with lam=0 that task has no score at all: even over the labels in use
+    np.testing.assert_array_equal(lam0.predict_proba(new).loc[new["task"].iloc[0]].to_numpy(), [0.2] * 5 + [0.0])

@@ -385,3 +385,35 @@ def test_a_label_no_judgment_gave_leaves_every_restart_an_elbo() -> None:
         fit = EBCC().fit(df, labels=[0, 1, 2])
     assert np.isfinite(fit.elbos_).all() and fit.elbo_ == pytest.approx(np.max(fit.elbos_))
     assert fit.probas_[2].max() < 1e-12 and set(fit.labels_) <= {0, 1}
+
+
+def test_a_declared_label_nobody_gives_gets_zero_and_changes_nothing_else() -> None:
+    """``labels=`` naming a label no judgment and no gold gives (zheng_s_face, 4 labels used, 99
+    declared beside them): that label entered the Dirichlet priors of the answers and the class
+    proportions, and 46 of the 584 labels changed (probabilities by up to 0.9995). Such a label is
+    no class: the fit is the one without it, with 0 for it in the probabilities, priors and
+    errors, on new data too (a judgment that gives it included)."""
+    df = galton.load_dataset("zheng_s_face", frame="pandas").judgments
+    used = sorted(df["label"].unique().tolist())
+    plain = _fit(df)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", galton.ConvergenceWarning)
+        declared = EBCC().fit(df, labels=used + [99])
+    assert declared.probas_.columns.tolist() == used + [99]
+    assert (declared.probas_[99] == 0).all() and declared.priors_[99] == 0
+    assert declared.labels_.equals(plain.labels_)
+    np.testing.assert_allclose(declared.probas_[used].to_numpy(), plain.probas_.to_numpy(), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(declared.priors_[used].to_numpy(), plain.priors_.to_numpy(), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(declared.elbos_, plain.elbos_, rtol=1e-12)
+    np.testing.assert_allclose(declared.skills_.to_numpy(), plain.skills_.to_numpy(), rtol=0, atol=1e-12)
+    errors = declared.errors_  # every (worker, label) row, true labels as columns
+    assert (errors[99] == 0).all() and (errors.xs(99, level="label").to_numpy() == 0).all()
+    np.testing.assert_allclose(errors.loc[plain.errors_.index, used].to_numpy(), plain.errors_.to_numpy(),
+                               rtol=0, atol=1e-12)
+    np.testing.assert_allclose(declared.subtype_weights_[:-1], plain.subtype_weights_, rtol=0, atol=1e-12)
+    new = df.head(300).copy()
+    np.testing.assert_allclose(declared.predict_proba(new)[used].to_numpy(), plain.predict_proba(new).to_numpy(),
+                               rtol=0, atol=1e-12)
+    new.loc[new.index[:20], "label"] = 99  # a fitted worker saying the unused label: its prior share, never 99
+    scored = declared.predict_proba(new)
+    assert (scored[99] == 0).all() and np.isfinite(scored.to_numpy()).all()

@@ -682,12 +682,13 @@ def test_a_damaged_parquet_file_is_named_locally_and_on_ray(ray_session, tmp_pat
         eng.load_parquet(src)
 
 
-@pytest.mark.parametrize("name", ["bds", "one_coin_ds", "glad", "mace"])
+@pytest.mark.parametrize("name", ["bds", "one_coin_ds", "glad", "mace", "ebcc", "bwa"])
 def test_declared_labels_nobody_gives_are_refused_in_ingested_shards(ray_session, int_dir, name):
-    """bds, one-coin, GLAD and MACE give a label of ``labels=`` that no judgment and no gold gives probability 0
-    by fitting the judgments re-coded to the labels in use; shards already encoded cannot be
+    """bds, one-coin, GLAD, MACE, EBCC and BWA give a label of ``labels=`` that no judgment and no
+    gold gives probability 0 by fitting the judgments re-coded to the labels in use; shards already encoded cannot be
     re-coded, and there the fit spread probability over the unused label (one-coin: wrong answers
-    over K - 1 labels; GLAD and MACE gave the unused label 1-3% of the tasks' probability): it is
+    over K - 1 labels; GLAD and MACE gave the unused label 1-3% of the tasks' probability; EBCC's
+    answer priors and BWA's prior correction counted it, moving the other labels): it is
     refused, naming the label. The same frame fitted from memory on Ray is
     the fit without the label."""
     from galton.aggregator import create
