@@ -204,6 +204,7 @@ class BaseAggregator:
         judgments = Judgments.from_any(  # an option nobody takes: named in the model's words
             data, task_col=task_col, worker_col=worker_col, label_col=label_col,
             **checked_options(self, encode_options, Judgments.from_any))
+        judgments = self._encoded(judgments)
         if encode_options.get("duplicates") is None:
             self._warn_repeats(judgments)
         gold_cols = {}  # a gold frame with the data's own column names (as the CLI's --task-col reads gold)
@@ -217,6 +218,11 @@ class BaseAggregator:
                           stacklevel=caller_stacklevel())
             gold_codes = None
         return judgments, gold_codes
+
+    def _encoded(self, judgments: Judgments) -> Judgments:
+        """The judgments as encoded, before gold is: a model that adds labels of its own (GLAD's
+        ``labels_priors``, whose keys are matched to the labels read) returns them widened."""
+        return judgments
 
     def _not_converged(self, message: str) -> None:
         """Say that the fit stopped at its iteration limit (a model fitting several times, as MACE's

@@ -40,8 +40,16 @@ def prior_table(value: Any) -> tuple[list[Any], np.ndarray]:
 
 
 def _typed(keys: list[Any], names: np.ndarray) -> np.ndarray:
-    """The keys in the type of the labels ``names`` where they can be (the gold rule)."""
-    return gold_label_values(object_array(keys), names)
+    """The keys in the type of the labels ``names`` where they can be (the gold rule). Integer keys
+    go as an integer array: the rule finds text labels by an integer array's digits (a dict's
+    keys, held as Python objects, found no text label ``"0"``)."""
+    values = object_array(keys)
+    if keys and all(isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_)) for k in keys):
+        try:
+            values = np.array(keys, dtype=np.int64)
+        except OverflowError:  # beyond 64 bits: as given
+            pass
+    return gold_label_values(values, names)
 
 
 def prior_codes(keys: list[Any], names: np.ndarray) -> np.ndarray:

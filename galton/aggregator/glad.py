@@ -238,7 +238,9 @@ class GLAD(LabelsInUse, EMAggregator):
         the fit is that of the labels in use, and the unused label gets probability 0 (it took the
         mass of a worker's known errors: one always-wrong worker's task went to it).
         Keys find the labels as gold's do: text ``"0"`` is the integer label 0 (``--param`` reads
-        JSON, whose keys are text), an integer key a text label by its digits.
+        JSON, whose keys are text), an integer key a text label by its digits; so for a frame, a
+        path, encoded judgments and ``galton.aggregate`` alike (without ``labels=``, the keys are
+        matched once the data is read; with it, ``labels=`` is the label set).
     alphas_priors_mean : Series by worker, dict or number, optional
         Means of the Gaussian priors of the abilities (default 1).
     betas_priors_mean : Series by task, dict or number, optional
@@ -287,14 +289,10 @@ class GLAD(LabelsInUse, EMAggregator):
     # ---------------------------------------------------------------- fit
     def fit(self, data: Any, gold: Any = None, **kwargs: Any) -> "GLAD":
         """Fit by generalised EM; ``gold`` clamps known tasks (see :meth:`EMAggregator.fit`)."""
-        from ..data._encode import LabelSetError
-
         named = self.labels_priors is not None and "labels" not in kwargs
         if self.labels_priors is not None:
             labels = prior_table(self.labels_priors)[0]  # refused before any work
-            if named and isinstance(data, Judgments):  # encoded (the CLI's): it takes no labels=, and the
-                data, named = with_prior_labels(data, labels), False  # keys are matched to its labels' type
-            elif named and isinstance(data, LoadedData):  # encoded in its shards (it took no labels= either)
+            if named and isinstance(data, LoadedData):  # encoded in its shards (it took no labels= either)
                 codes, named = prior_codes(labels, data.label_names), False
                 if (codes < 0).any():  # a label no judgment gave: a frame's fit adds it, the shards cannot
                     extra = [k for k, c in zip(labels, codes.tolist()) if c < 0]
@@ -302,22 +300,33 @@ class GLAD(LabelsInUse, EMAggregator):
                                      f"loaded with load_parquet has ({extra[:5]}); name them in load_parquet(..., "
                                      "labels=[...]) (or fit_parquet's labels=) with the others, or leave them out "
                                      "of labels_priors")
-            elif named:
-                kwargs["labels"] = labels
         check_count("m_step_max_iter", self.m_step_max_iter, 1)
         check_real("m_step_tol", self.m_step_tol, 0)
         progress = self.progress
         if progress is None and not self.silent:
             self.progress = True
+        self._priors_name_labels = named  # the keys are matched once the data is encoded (_encoded)
         try:
             return super().fit(data, gold, **kwargs)  # type: ignore[return-value]
-        except LabelSetError as e:
-            if not named:
-                raise
-            raise ValueError(f"labels_priors has no prior for label(s) {e.extra} of column {e.column!r}; give "
-                             "every label a prior (0 for a label that no task has)") from None
         finally:
             self.progress = progress
+            self.__dict__.pop("_priors_name_labels", None)
+
+    def _encoded(self, judgments: Judgments) -> Judgments:
+        """Without ``labels=``, the keys of ``labels_priors`` are the label set: matched to the labels
+        read by the gold rule (text ``"0"`` is label 0; a frame, a path or encoded judgments alike;
+        labels=keys refused text keys for integer labels), a key no judgment has added as a label."""
+        if not self.__dict__.get("_priors_name_labels"):
+            return judgments
+        keys = prior_table(self.labels_priors)[0]
+        judgments = with_prior_labels(judgments, keys)
+        codes = prior_codes(keys, judgments.label_names)
+        missing = np.setdiff1d(np.arange(judgments.n_labels), codes[codes >= 0])
+        if missing.size:
+            raise ValueError(f"labels_priors has no prior for label(s) {judgments.label_names[missing][:5].tolist()} "
+                             f"of column {judgments.columns[2]!r}; give every label a prior (0 for a label that no "
+                             "task has)")
+        return judgments
 
     def _fits_labels_in_use(self) -> bool:
         """Declared labels (``labels=``) that no judgment or gold gives are dropped from the fit and get

@@ -269,6 +269,49 @@ def test_labels_priors_with_encoded_judgments_match_keys_as_gold_does():
         GLAD(labels_priors={"0": 0.6, "1": 0.3, "01": 0.1, "2": 0.1}).fit(Judgments.from_any(df))
 
 
+def test_labels_priors_keys_match_the_labels_for_every_kind_of_input(tmp_path):
+    """Bug hunt: the gold rule for the keys (text ``"1"`` is label 1, integer 1 the text label
+    ``"1"``) held only for encoded judgments (the CLI's): a frame, a path and galton.aggregate got
+    the raw keys as labels=, and ``GLAD(labels_priors={"1": .5, "2": .5}).fit(path)`` raised
+    "labels_priors has no prior for label(s) [1, 2]"; text labels with integer keys were refused
+    by every input (a dict's keys, Python objects, found no text label)."""
+    import polars as pl
+
+    import galton
+
+    df, _, _, _ = simulate(2, n_tasks=60)  # integer labels 0, 1, 2
+    path = tmp_path / "judgments.csv"
+    df.to_csv(path, index=False)
+    want = GLAD(labels_priors={0: 0.6, 1: 0.3, 2: 0.1}).fit(df).probas_.sort_index()
+    inputs = {"frame": lambda: df, "polars": lambda: pl.from_pandas(df), "path": lambda: path,
+              "str path": lambda: str(path), "encoded": lambda: Judgments.from_any(df)}
+    for prior in ({"0": 0.6, "1": 0.3, "2": 0.1}, pd.Series([0.6, 0.3, 0.1], index=["0", "1", "2"])):
+        for what, data in inputs.items():
+            got = GLAD(labels_priors=prior).fit(data(), output="pandas").probas_.sort_index()
+            assert got.columns.tolist() == [0, 1, 2], what
+            np.testing.assert_allclose(got.to_numpy(), want.to_numpy(), rtol=1e-12, err_msg=what)
+        via = galton.aggregate(str(path), "glad", labels_priors=prior, output="pandas").probas_.sort_index()
+        np.testing.assert_allclose(via.to_numpy(), want.to_numpy(), rtol=1e-12)
+    # a key no judgment has is a class (as labels= would make it), matched by the same rule
+    two = df[df.label < 2]
+    wider = GLAD(labels_priors={"0": 0.5, "1": 0.3, "2": 0.2}).fit(two)
+    assert wider.probas_.columns.tolist() == [0, 1, 2] and wider.probas_[2].max() > 0
+    np.testing.assert_allclose(wider.probas_.to_numpy(), GLAD(labels_priors={0: 0.5, 1: 0.3, 2: 0.2}).fit(
+        Judgments.from_any(two)).probas_.to_numpy(), rtol=1e-12)
+    text = df.assign(label=df.label.astype(str))  # text labels "0", "1", "2", integer keys
+    for data in (text, Judgments.from_any(text), pl.from_pandas(text)):
+        got = GLAD(labels_priors={0: 0.6, 1: 0.3, 2: 0.1}).fit(data, output="pandas").probas_.sort_index()
+        assert got.columns.tolist() == ["0", "1", "2"]
+        np.testing.assert_allclose(got.to_numpy(), want.to_numpy(), rtol=1e-12)
+    with pytest.raises(ValueError, match=r"^labels_priors has no prior for label\(s\) \[2\] of column 'label'"):
+        GLAD(labels_priors={"0": 0.5, "1": 0.5}).fit(path)
+    with pytest.raises(ValueError, match=r"^labels_priors keys \[1, '1'\] name the same label"):
+        GLAD(labels_priors={"0": 0.6, 1: 0.3, "1": 0.1, "2": 0.1}).fit(df)
+    # labels= given: it is the label set, and the keys are matched to it (the rule too)
+    declared = GLAD(labels_priors={"0": 0.5, "1": 0.3, "2": 0.1, "3": 0.1}).fit(df, labels=[0, 1, 2, 3])
+    assert declared.probas_.columns.tolist() == [0, 1, 2, 3]
+
+
 def test_labels_priors_name_a_missing_label_and_take_zeros():
     """Bug hunt: labels_priors lacking a label of the data raised "column 'label' holds label(s) ['z']
     that are not in labels=['x', 'y']" (the user never passed labels=); a prior of 0 was refused
