@@ -641,3 +641,29 @@ def test_constructor_positional_order_is_crowdkits():
         if have[:len(want)] != want:
             wrong[name] = (want, have)
     assert checked >= 15 and not wrong, wrong
+
+
+def test_from_crowd_kit_doc_states_the_pairwise_stopping_defaults():
+    """docs/from-crowd-kit.md listed no difference in the pairwise models' stopping defaults, which
+    differ in value and in meaning (NoisyBradleyTerry: crowd-kit 100 L-BFGS-B iterations and a
+    relative ftol of 1e-5, galton 1000 evaluations and 1e-12 per comparison; BradleyTerry: crowd-kit's
+    1e-5 on the L1 change of its scores, galton's 1e-12 on the log-posterior per comparison). The
+    doc's numbers are both libraries' signatures."""
+    import inspect
+
+    doc = (Path(galton.__file__).resolve().parent.parent / "docs" / "from-crowd-kit.md").read_text()
+    start = doc.index("- **Pairwise stopping defaults**")
+    part = doc[start:doc.index("\n- **", start + 1)]
+
+    def default(cls, name):
+        value = inspect.signature(cls.__init__).parameters[name].default
+        return "no default" if value is inspect.Parameter.empty else f"{name}={value!r}"
+
+    noisy, plain = part.index("`NoisyBradleyTerry`:"), part.index("`BradleyTerry`:")
+    for name, text in (("NoisyBradleyTerry", part[noisy:plain]), ("BradleyTerry", part[plain:])):
+        crowdkit, ours = text.split("; galton ")
+        for param in ("n_iter", "tol"):
+            assert f"`{default(getattr(galton, name), param)}`" in ours, (name, param)
+            want = default(getattr(ck, name), param)
+            assert f"`{want}`" in crowdkit or (want == "no default" and "no default `n_iter`" in crowdkit), (name, param)
+    assert "per comparison" in part and "L1 change" in part
