@@ -59,19 +59,28 @@ def parse_size(value: Any) -> int | None:
     """Bytes from a size: an integer, or text such as ``"4G"``, ``"500M"``, ``"1.5GiB"``, ``"2kb"``
     or ``"123"``; ``None`` for ``"none"`` / ``"off"`` / ``"unlimited"`` (no limit).
 
-    Units K, M, G, T, P are powers of 1024, with or without a trailing ``B`` / ``iB``.
+    Units K, M, G, T, P are powers of 1024, with or without a trailing ``B`` / ``iB``. A size in
+    bytes (a number, or text without a unit or with ``B`` alone) is a whole number of bytes
+    (``2.0`` is 2; ``2.9`` is refused, not cut to 2); with a unit a fraction is taken and rounded
+    to the nearest byte (``"1.5G"`` is ``3 * 2**29``, ``"0.3K"`` 307).
 
     Raises
     ------
     ValueError
-        When the text is not a size, or the size is not positive.
+        When the text is not a size, a size in bytes is not whole, or the size is below 1 byte
+        (``0.5``, ``"-1G"``, ``"0.0001K"``: a limit of 0 bytes refused every fit).
     """
     if isinstance(value, bool):
         raise ValueError(f"a memory size must be a number of bytes or text like '4G', not {value!r}")
     if isinstance(value, (int, float)):
-        if value != value or value <= 0:
-            raise ValueError(f"a memory size must be > 0 bytes, not {value!r}")
-        return None if value == float("inf") else int(value)
+        if value != value or value < 1:
+            raise ValueError(f"a memory size must be at least 1 byte, not {value!r}")
+        if value == float("inf"):
+            return None
+        if value != int(value):
+            raise ValueError(f"a memory size in bytes must be a whole number, not {value!r}; give whole "
+                             "bytes, or a unit for a fraction ('1.5G')")
+        return int(value)
     text = str(value).strip()
     if text.lower() in _OFF:
         return None
@@ -81,10 +90,14 @@ def parse_size(value: Any) -> int | None:
             f"cannot read {value!r} as a memory size; use bytes or a number with a unit K, M, G or T "
             "(powers of 1024), e.g. '4G', '500M', '1.5GiB', or 'none' for no limit"
         )
-    n = int(float(m.group(1)) * _UNITS[m.group(2).upper()])
-    if n <= 0:
-        raise ValueError(f"a memory size must be > 0 bytes, not {value!r}")
-    return n
+    number, unit = float(m.group(1)), m.group(2).upper()
+    if not unit and number != int(number):  # '1.9' and '1.5B' were cut to 1 byte
+        raise ValueError(f"a memory size in bytes must be a whole number, not {value!r}; give whole "
+                         "bytes, or a unit for a fraction ('1.5G')")
+    n = number * _UNITS[unit]
+    if n < 1:  # '0' and '0.0001K' gave a limit of 0 bytes
+        raise ValueError(f"a memory size must be at least 1 byte, not {value!r}")
+    return int(number) if not unit else round(n)
 
 
 def format_size(n: float) -> str:

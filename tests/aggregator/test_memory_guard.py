@@ -48,6 +48,23 @@ def test_parse_size_refuses(text):
         parse_size(text)
 
 
+def test_parse_size_refuses_fractions_of_a_byte_and_rounds_a_unit():
+    """parse_size(0.5) returned 0 (galton.memory_limit(0.5) then set a 0-byte limit), 2.9 gave 2,
+    '1.9' and '1.5B' gave 1: against its own Raises section. Sizes below 1 byte are refused, a
+    fraction of a byte given in bytes too; with a unit the size is rounded to the nearest byte."""
+    for small in (0.5, 0.999, "0.5", "0.0001K", "0.4B"):
+        with pytest.raises(ValueError, match=r"^a memory size must be at least 1 byte|whole number"):
+            parse_size(small)
+    for fraction in (2.9, "1.9", "1.5B", " 2.5 b "):
+        with pytest.raises(ValueError, match=r"^a memory size in bytes must be a whole number, not .*'1.5G'"):
+            parse_size(fraction)
+    with pytest.raises(ValueError, match="at least 1 byte"):
+        memory_limit(0.5).__enter__()
+    assert parse_size(2.0) == 2 and parse_size("2.0") == 2 and parse_size("1B") == 1 and parse_size(1e9) == 10**9
+    assert parse_size("0.3K") == 307 and parse_size("0.5K") == 512 and parse_size("1.5GB") == 3 * 2**29
+    assert parse_size("0.001K") == 1 and parse_size(float("inf")) is None
+
+
 def test_format_size():
     assert format_size(11.9 * 2**30) == "11.9 GiB"
     assert format_size(500 * 2**20) == "500.0 MiB"
