@@ -85,6 +85,9 @@ def test_output_takes_only_the_three_frame_kinds_and_kinds_are_checked() -> None
             galton.aggregate(df, "mv", output=bad)
     with pytest.raises(ValueError, match="kind must be one of categorical, pairwise, choice, rating"):
         galton.aggregator.names(kind="categorial")
+    # its docstring said "another kind raised nothing" after it had come to raise: it says ValueError
+    doc = " ".join(galton.names.__doc__.split())
+    assert "raised nothing" not in doc and "ValueError For any other ``kind``" in doc
 
 
 def test_a_polars_lazy_frame_is_aggregated_without_polars_warning() -> None:

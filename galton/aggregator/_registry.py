@@ -63,8 +63,13 @@ def unregister(name: str) -> type:
 
 def names(kind: str | None = None) -> list[str]:
     """Canonical model names, sorted; only those for one kind of data ("categorical",
-    "pairwise", "choice", "rating") when ``kind`` is given (another kind raised nothing: a typo
-    listed no model)."""
+    "pairwise", "choice", "rating") when ``kind`` is given.
+
+    Raises
+    ------
+    ValueError
+        For any other ``kind``, naming the four (a typo such as ``"categorial"`` once listed no
+        model, silently)."""
     kinds = ("categorical", "pairwise", "choice", "rating")
     if kind is not None and kind not in kinds:
         hint = "; multi-label data takes a categorical model inside BinaryRelevance" if kind == "multilabel" else ""
