@@ -4,6 +4,7 @@ workers, the authors' published accuracies, the kernels' numba twins."""
 from __future__ import annotations
 
 import math
+import re
 import warnings
 
 import numpy as np
@@ -417,3 +418,39 @@ def test_a_declared_label_nobody_gives_gets_zero_and_changes_nothing_else() -> N
     new.loc[new.index[:20], "label"] = 99  # a fitted worker saying the unused label: its prior share, never 99
     scored = declared.predict_proba(new)
     assert (scored[99] == 0).all() and np.isfinite(scored.to_numpy()).all()
+
+
+#: zheng_s_face, EBCC(random_state=0): labels that change when the labels are renamed in reverse
+#: order, and when the tasks are renamed "id-<task>" (the start is hashed from the task id and
+#: the class code)
+RENAMED_LABELS, RENAMED_TASKS = 53, 24
+
+
+def test_renaming_labels_or_tasks_changes_the_start_as_the_docs_say() -> None:
+    """README's Ties paragraph listed the models invariant under renaming labels and named MACE as
+    the exception; docs/from-crowd-kit.md's "Random starts" named KOS and MACE. EBCC, whose start
+    is hashed from (task id, class code), was in neither: both now give its measured sizes."""
+    from pathlib import Path
+
+    df = galton.load_dataset("zheng_s_face", frame="pandas").judgments
+    plain = _fit(df)
+    used = sorted(df["label"].unique().tolist())
+    rename = {v: f"L{len(used) - i:02d}" for i, v in enumerate(used)}  # reverse order
+    relabelled = _fit(df.assign(label=df["label"].map(rename)))
+    back = relabelled.labels_.map({v: k for k, v in rename.items()})
+    assert int((back.loc[plain.labels_.index] != plain.labels_).sum()) == RENAMED_LABELS
+    moved = (relabelled.probas_.loc[plain.probas_.index, [rename[v] for v in used]].to_numpy()
+             - plain.probas_.to_numpy())
+    assert np.abs(moved).max() == pytest.approx(0.997, abs=5e-4)
+    assert (round(plain.elbo_, 2), round(relabelled.elbo_, 2)) == (-4431.52, -4431.51)
+    ids = _fit(df.assign(task="id-" + df["task"].astype(str))).labels_
+    ids.index = [int(t[3:]) for t in ids.index]
+    assert int((ids.loc[plain.labels_.index] != plain.labels_).sum()) == RENAMED_TASKS
+    root = Path(galton.__file__).resolve().parent.parent
+    readme = " ".join((root / "README.md").read_text().split("**Ties**", 1)[1].split("\n\n", 1)[0].split())
+    starts = " ".join((root / "docs" / "from-crowd-kit.md").read_text().split("**Random starts**", 1)[1]
+                      .split("\n- **", 1)[0].split())
+    for text in (readme, starts):
+        assert "EBCC" in text and re.search(rf"reverse order changes? {RENAMED_LABELS} of (the )?584 labels", text)
+        assert re.search(rf"`id-<task>` changes? {RENAMED_TASKS}\b", text)
+        assert "0.997" in text and "-4431.52 against -4431.51" in text
