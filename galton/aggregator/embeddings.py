@@ -203,6 +203,11 @@ class RASA:
 
         from ._results import object_series, pandas_index
 
+        # the previous fit's results go first (as BaseAggregator._reset): fit() sets neither
+        # embeddings_and_outputs_ nor scores_ (fit_predict does), nor HRRASA ranks_ without calculate_ranks,
+        # so those of other data were kept beside this fit's skills
+        for name in [a for a in vars(self) if a.endswith("_") and not a.startswith("_")]:
+            delattr(self, name)
         check_count("n_iter", self.n_iter)
         check_real("tol", self.tol)  # tol <= 0 (crowd-kit's tol=-inf too): every round, as crowd-kit's
         for name in self._weights:

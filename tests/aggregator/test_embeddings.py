@@ -392,3 +392,38 @@ def test_hrrasa_refuses_outputs_its_default_similarity_cannot_read():
     assert [str(o) for o in same["output"]] == as_text["output"].tolist() == ["2", "y"]
     lone = df.iloc[[0, 3, 4]].assign(task=["t0", "t2", "t2"])  # the integer output is alone in its task
     assert HRRASA().fit_predict(lone)["output"].tolist() == [1, HRRASA().fit_predict(lone.iloc[1:])["output"].iloc[0]]
+
+
+def test_a_refit_on_other_data_leaves_none_of_the_previous_results():
+    """fit() set skills and task embeddings only: after ``fit_predict(A)``, ``fit(B)`` kept A's
+    ``embeddings_and_outputs_`` and ``scores_`` (and HRRASA's ``ranks_`` after a refit with
+    ``calculate_ranks=False``) beside B's skills. A refit now starts from nothing, as every
+    registered model does: each result is the fresh fit's, or absent."""
+    from galton import HRRASA
+
+    def data(tasks, seed):
+        rng = np.random.default_rng(seed)
+        rows = []
+        for t in tasks:
+            centre = rng.normal(0, 1, 4)
+            rows += [(t, f"w{w}", f"{t} out {w}", centre + rng.normal(0, 0.3, 4)) for w in range(3)]
+        return pd.DataFrame(rows, columns=["task", "worker", "output", "embedding"])
+
+    a, b = data(["a1", "a2", "a3"], 0), data(["b1", "b2"], 1)
+    for make in (RASA, lambda: HRRASA(calculate_ranks=True)):
+        model = make()
+        model.fit_predict(a)
+        assert {"embeddings_and_outputs_", "scores_"} <= set(vars(model))
+        model.fit(b)
+        fresh = make().fit(b)
+        assert sorted(vars(model)) == sorted(vars(fresh))
+        assert "embeddings_and_outputs_" not in vars(model) and "scores_" not in vars(model)
+        assert list(model.aggregated_embeddings_.index) == ["b1", "b2"]
+        again = model.fit_predict(b)
+        assert sorted(again.index) == ["b1", "b2"] and set(model.scores_.index) == {"b1", "b2"}
+    model = HRRASA(calculate_ranks=True)
+    model.fit(a)
+    assert set(model.ranks_["task"]) == {"a1", "a2", "a3"}
+    model.calculate_ranks = False
+    model.fit(b)
+    assert not hasattr(model, "ranks_") and set(model.local_skills_["task"]) == {"b1", "b2"}
