@@ -358,12 +358,12 @@ def open_engine(model: Any, engine: Any = None, n_shards: int | None = None) -> 
     object the user passed in stays open)."""
     spec = engine if engine is not None else getattr(model, "engine", None)
     shards = n_shards if n_shards is not None else getattr(model, "n_shards", None)
-    if shards is not None and spec is not None and not isinstance(spec, str) and shards != getattr(spec, "n_shards", None):
+    own = getattr(spec, "n_shards", None)
+    if shards is not None and spec is not None and not isinstance(spec, str) and shards != own:
         # an engine object keeps its own shard count: n_shards beside it was ignored without a word
         raise ValueError(
-            f"n_shards={shards!r} does not apply to an engine object (it has n_shards="
-            f"{getattr(spec, 'n_shards', None)!r}); set the count on the engine, for example "
-            f"RayEngine(n_shards={shards!r}), or pass the engine by name (engine=\"ray\")"
+            f"n_shards={shards!r} does not apply to an engine object (it has n_shards={own!r}); set the count "
+            f"on the engine, for example RayEngine(n_shards={shards!r}), or pass the engine by name (engine=\"ray\")"
         )
     eng = resolve_engine(spec, **({"n_shards": shards} if shards is not None else {}))
     return eng, eng is not spec

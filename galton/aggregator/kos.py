@@ -165,7 +165,7 @@ class KOS(IterativeAggregator):
             return self._fit_empty(judgments, output)  # type: ignore[return-value]
         if judgments.n_labels != 2:
             raise ValueError(
-                f"KOS is for binary labels only; the data "
+                "KOS is for binary labels only; the data "
                 + ("and labels= declare " if encode_options.get("labels") is not None else "has ")
                 + f"{judgments.n_labels} label(s) "
                 f"{judgments.label_names.tolist()[:10]}. Use a multi-class model (ds, glad, mace) instead"

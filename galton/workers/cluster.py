@@ -42,7 +42,8 @@ from .._signals import deferred, handling
 from . import _shard_actor
 from ._probe import LOOPBACK, PROBE_TIMEOUT_S, host_port, probe
 
-__all__ = ["PROBE_TIMEOUT_S", "ClusterInfo", "connect", "is_connected", "probe", "resolve_address", "set_verbose", "shutdown"]
+__all__ = ["PROBE_TIMEOUT_S", "ClusterInfo", "connect", "is_connected", "probe", "resolve_address", "set_verbose",
+           "shutdown"]
 
 log = logging.getLogger(__name__)
 

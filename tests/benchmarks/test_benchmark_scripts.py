@@ -27,7 +27,8 @@ def test_preferences_small_noisy_note_keeps_the_measured_ratio_at_10x_and_more(m
     fake = {"bt:galton:big": dict(seconds=0.5, iterations=50), "bt:galton-cold:big": dict(seconds=0.9, iterations=50),
             "noisy_bt:galton:big": dict(seconds=2.0, iterations=100),
             "noisy_bt:galton:small": dict(seconds=1.5, iterations=80),
-            "bt:crowdkit:big": dict(seconds=3.0, iterations=2), "noisy_bt:crowdkit:small": dict(seconds=30.0, iterations=40)}
+            "bt:crowdkit:big": dict(seconds=3.0, iterations=2),
+            "noisy_bt:crowdkit:small": dict(seconds=30.0, iterations=40)}
     _fake_prefs(monkeypatch, fake)
     args = argparse.Namespace(skip_crowdkit=False, noisy_crowdkit="small")
     _, rows = parse_markdown_table(prefs.speed_section(args, []))
