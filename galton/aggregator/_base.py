@@ -70,15 +70,12 @@ from .._progress import Progress
 from .._warnings import caller_stacklevel
 from ..io._write import check_replaceable
 from ..judgments import Judgments
+from ._checkpoint_check import E_PARAMS as _E_PARAMS  # the memory key of the last E-step's parameters
+from ._checkpoint_check import STOP_VALUES as _STOP_VALUES  # of the values of _stop_value, one per iteration
 from ._engine import LoadedData
 from ._estimator import (TIE_RTOL, BaseAggregator, ConvergenceWarning, DeferredResult, NotFittedError, argmax_ties_low,
                          fit_options, fit_options_set, tied_to_max)
 from ._params import iter_limit_name, missing_hook
-
-#: the checkpoint's memory key of the last E-step's parameters (see posteriors_of_last_e_step)
-_E_PARAMS = "_last_e_step_params"
-#: the memory key of the values of ``_stop_value``, one per iteration (see stops_after_m_step)
-_STOP_VALUES = "_stop_values"
 
 __all__ = ["BaseAggregator", "IterativeAggregator", "EMAggregator", "ConvergenceWarning", "NotFittedError",
            "caller_stacklevel", "argmax_ties_low", "tied_to_max", "TIE_RTOL", "DeferredResult"]
@@ -231,7 +228,9 @@ class IterativeAggregator(BaseAggregator):
         delta = float("inf")
         e_params = None  # the parameters of the last E-step (see posteriors_of_last_e_step)
         if ckpt is not None:
-            saved = ckpt.start(self, eng, judgments)
+            # checked against this start: keys, shapes, the constants, the driver's keys (a log, the parameters)
+            saved = ckpt.start(self, eng, judgments, (params, {**memory, _E_PARAMS: params, _STOP_VALUES: np.empty(0)},
+                                                      rng))
             # another stopping rule's checkpoint only where this rule runs through it (a fit that
             # converged under tol=1e-3 was taken up as finished by the default tol: 40 labels off)
             ok = saved is not None and saved.iteration <= max_iter  # a smaller limit: start over

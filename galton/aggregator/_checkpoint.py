@@ -29,6 +29,12 @@ model's ``shard_state``), each shard's arrays under ``s<i>/``, gathered where th
 given back to the shard of the same content (its digest) on resume. A shard that keeps state under a
 key the model does not declare cannot be restored: the driver refuses such a fit with a ValueError
 before the first iteration.
+
+The fingerprint says which fit a file belongs to, not that it holds what that fit wrote: before a
+fit takes a checkpoint up, the file is checked against the fit's own fresh start (keys, shapes and
+dtypes, index arrays and sizes, finite values, the iteration and its history; see
+:mod:`galton.aggregator._checkpoint_check`), and an edited or damaged one is refused with a
+ValueError naming it, never read out of bounds or resumed into other results.
 """
 
 from __future__ import annotations
@@ -39,18 +45,22 @@ import hashlib
 import json
 import os
 import secrets
-from dataclasses import dataclass
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ._checkpoint_check import Damaged, Resumed, check_resumed, read_meta, shard_layout
 from ._params import check_count
 from ._rng_state import state_from_json, state_identity, state_to_json
 
 __all__ = ["Checkpointer", "Resumed", "flatten_params", "unflatten_params", "shard_digest",
            "shard_state_of", "restore_shard_state", "not_a_directory", "code_identity"]
 
+#: what reading or checking a damaged checkpoint raises (a cut array, a wrong type, a huge header)
+_UNREADABLE = (zipfile.BadZipFile, EOFError, OSError, KeyError, ValueError, IndexError, TypeError, AttributeError,
+               MemoryError, OverflowError, RecursionError)
 #: parameters left out of the fingerprint: those that decide when to stop (a larger iteration limit
 #: resumes where a fit stopped, a smaller one than the checkpoint's starts over; a checkpoint of
 #: another ``tol`` or ``stopping`` is taken up only where this rule runs through it, see
@@ -253,22 +263,6 @@ def fingerprint(model: Any, engine: Any, judgments: Any, run: int) -> str:
 # --------------------------------------------------------------------------------------------------
 # the checkpointer
 # --------------------------------------------------------------------------------------------------
-@dataclass
-class Resumed:
-    """What a checkpoint holds."""
-
-    iteration: int
-    history: list[float]
-    params: Any
-    rng_state: dict[str, Any]
-    converged: bool
-    memory: dict[str, Any]
-    #: per shard digest, its declared ``shard.state`` arrays (empty for models without)
-    shards: dict[str, dict[str, np.ndarray]]
-    #: the fingerprint of the fit that wrote it (its file name holds it too)
-    fingerprint: str | None = None
-
-
 def not_a_directory(path: str | os.PathLike[str]) -> str | None:
     """Why ``path`` cannot hold checkpoints (``"is a file"``, ``"is a link to nothing"``), or None
     when it is a directory or absent (then it is created)."""
@@ -310,8 +304,9 @@ class Checkpointer:
         self.shard_keys: tuple[str, ...] = ()
         self.model_name = "this model"
 
-    def start(self, model: Any, engine: Any, judgments: Any) -> Resumed | None:
-        """Fix this run's file; return its content when it exists (then the fit resumes)."""
+    def start(self, model: Any, engine: Any, judgments: Any, fresh: Any = None) -> Resumed | None:
+        """Fix this run's file; return its content when it exists (then the fit resumes). ``fresh``:
+        the fit's start ``(params, memory, rng)``, which the content must fit (:func:`check_resumed`)."""
         self.shard_keys = tuple(getattr(model, "shard_state", ()))
         self.model_name = type(model).__name__
         if any(engine.map(has_persistent_state, self.shard_keys)):
@@ -333,6 +328,12 @@ class Checkpointer:
         if saved.fingerprint != fp:  # a file copied or renamed over this fit's name
             raise ValueError(f"checkpoint {self.path} was written by another fit (its name was given to it "
                              "later); delete it to start over")
+        if fresh is not None:  # an edited or damaged file: refused before a kernel reads it
+            try:
+                layouts = engine.map(shard_layout, self.shard_keys) if self.shard_keys else None
+                check_resumed(saved, fresh, tuple(getattr(model, "checkpoint_counts", ())), layouts)
+            except _UNREADABLE as exc:
+                raise self._unreadable(self.path, exc) from None
         self.last = saved.iteration
         return saved
 
@@ -354,26 +355,27 @@ class Checkpointer:
     @staticmethod
     def load(path: str | os.PathLike[str]) -> Resumed:
         """The checkpoint at ``path``; a ValueError naming it when it cannot be read (truncated,
-        empty, not a checkpoint) or has another format."""
-        import zipfile
-
+        empty, edited, not a checkpoint: see :mod:`galton.aggregator._checkpoint_check`) or has
+        another format."""
         try:
             return Checkpointer._read(path)
-        except (zipfile.BadZipFile, EOFError, OSError, KeyError, ValueError) as exc:
+        except _UNREADABLE as exc:
             if isinstance(exc, ValueError) and str(exc).startswith(f"checkpoint {path} has format"):
                 raise
             if isinstance(exc, (PermissionError, FileNotFoundError, IsADirectoryError)):
                 raise  # the file system's word, not damage
-            raise ValueError(f"checkpoint {path} cannot be read ({type(exc).__name__}: the file is damaged or no "
-                             "galton checkpoint); delete it to start over") from None
+            raise Checkpointer._unreadable(path, exc) from None
+
+    @staticmethod
+    def _unreadable(path: str | os.PathLike[str], exc: BaseException) -> ValueError:
+        what = str(exc) if isinstance(exc, Damaged) else f"{type(exc).__name__}: the file is damaged or no galton " \
+            "checkpoint"
+        return ValueError(f"checkpoint {path} cannot be read ({what}); delete it to start over")
 
     @staticmethod
     def _read(path: str | os.PathLike[str]) -> Resumed:
         with np.load(path, allow_pickle=False) as z:
-            meta = json.loads(str(z["meta"]))
-            if meta.get("format") != FORMAT:
-                raise ValueError(f"checkpoint {path} has format {meta.get('format')}, not {FORMAT} (another galton "
-                                 "version wrote it); delete it to start over")
+            meta = read_meta(z, path, FORMAT)  # checked, and the arrays' headers: none larger than the file
             arrays = {k[2:]: z[k] for k in z.files if k.startswith("a:")}
             history = z["history"].tolist()
             shards: dict[str, dict[str, np.ndarray]] = {}

@@ -138,6 +138,8 @@ class EBCC(LabelsInUse, EMAggregator):
     #: parts of a fit are frozen by ``tol`` (converged restarts / classes): a checkpoint of another
     #: ``tol`` is another fit (resumed, it kept the other tol's frozen parts)
     checkpoint_keeps_tol = True
+    #: integer arrays the fit changes: counts, no indices (a resumed checkpoint's are checked as >= 0)
+    checkpoint_counts = ("iters",)
     change_name = "largest change of a class probability"
     errors_ = DeferredResult()  # polars / Arrow: built on first read
     _empty_attrs = {"errors_": ("errors", ""), "priors_": ("priors", ""), "skills_": ("worker", "skill")}

@@ -185,6 +185,41 @@ def test_a_fit_on_ray_shards_resumes_too(ray_session, judgments, tmp_path):
     np.testing.assert_allclose(want, whole.posteriors_, rtol=0, atol=1e-9)
 
 
+def test_a_fit_on_ray_checks_its_shards_state_where_they_live(ray_session, judgments, tmp_path):
+    """GLAD keeps its task difficulties in the shards: on Ray the checkpoint's are compared with the
+    shards' own shapes (a map to the actors) before they go back. Its own file resumes; one whose
+    difficulties were cut short (read past their end by the E-step) is refused by name."""
+    import json
+
+    from galton.aggregator import GLAD
+    from galton.workers.engine import RayEngine
+
+    def fit(data, n, **kw):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return GLAD(n_iter=n, tol=0.0).fit(data, **kw)
+
+    table = pa.table({"task": judgments.task_names[judgments.task], "worker": judgments.worker,
+                      "label": judgments.label})
+    with RayEngine(n_shards=2) as eng:
+        data = eng.load_parquet(table)
+        fit(data, 3, checkpoint_dir=tmp_path)
+        (path,) = tmp_path.glob("GLAD-*.npz")
+        good = path.read_bytes()
+        assert fit(data, 5, checkpoint_dir=tmp_path).resumed_from_ == 3
+        path.write_bytes(good)
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        arrays["s:1/glad_beta"] = arrays["s:1/glad_beta"][:2]
+        assert json.loads(str(arrays["meta"]))["iteration"] == 3
+        with open(path, "wb") as fh:
+            np.savez(fh, **arrays)
+        with pytest.raises(ValueError, match=rf"checkpoint {path} cannot be read \(its shard state glad_beta is an "
+                                             r"array of shape \(2,\) of float64, this fit's of shape \(\d+,\) of "
+                                             r"float64\); delete it to start over"):
+            fit(data, 5, checkpoint_dir=tmp_path)
+
+
 def test_the_progress_bar_shows_iteration_change_and_judgments_per_second(judgments, monkeypatch, capsys):
     import functools
 
