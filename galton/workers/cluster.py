@@ -50,8 +50,6 @@ log = logging.getLogger(__name__)
 LOCAL = "local"
 _LOOPBACK = LOOPBACK
 _started_here = False
-#: the CPUs of the local instance this process started (0: none started)
-_started_cpus = 0
 #: one connect / shutdown at a time: two threads' first fits on Ray both found Ray down and both
 #: called ray.init (the second died by Ray's AssertionError, a second GCS and raylet ran on)
 _LOCK = threading.RLock()
@@ -201,7 +199,7 @@ def connect(address: str | None = None, *, num_cpus: int | None = None, **kw: An
 
 
 def _connect(address: str | None, num_cpus: int | None, kw: dict[str, Any]) -> ClusterInfo:
-    global _started_here, _joined_as, _started_cpus
+    global _started_here, _joined_as
     target = resolve_address(address)
     if host_port(target) is None and target.count(":") == 1 and not target.startswith("ray://"):
         raise ValueError(f"address {target!r} has no port number; write host:port (GCS port 6379 by default)")
@@ -245,7 +243,7 @@ def _connect(address: str | None, num_cpus: int | None, kw: dict[str, Any]) -> C
             ray.init(address=LOCAL, **opts)
 
     _in_a_lasting_thread(start)
-    _started_here, _started_cpus = True, opts["num_cpus"]
+    _started_here = True
     return _info(True)
 
 
@@ -297,8 +295,9 @@ def _check_joined(address: str | None, target: str, num_cpus: int | None) -> Non
                 f"already connected to the Ray cluster at {current}; call "
                 f"galton.workers.shutdown() before connecting to {target}"
             )
-    if num_cpus is not None and not (_started_here and num_cpus == _started_cpus):
-        now = (f"the local instance this process started has {_started_cpus} CPUs" if _started_here
+    cpus = int(ray.cluster_resources().get("CPU", 0)) if num_cpus is not None and _started_here else 0
+    if num_cpus is not None and not (_started_here and num_cpus == cpus):
+        now = (f"the local instance this process started has {cpus} CPUs" if _started_here
                else f"this process is already connected to the Ray cluster at {current}")
         raise ValueError(f"num_cpus={num_cpus} applies only to a new local instance, and {now}; "
                          "call galton.workers.shutdown() first, or leave num_cpus out")
@@ -408,10 +407,10 @@ class _loopback_node_address:
 def shutdown() -> None:
     """Disconnect from Ray (stopping the local instance if this process started it) and forget
     the idle shard actors kept for reuse."""
-    global _started_here, _joined_as, _started_cpus
+    global _started_here, _joined_as
     with _LOCK:
         _shard_actor.forget_pool()
         if ray.is_initialized():
             ray.shutdown()
-        _started_here, _joined_as, _started_cpus = False, None, 0
+        _started_here, _joined_as = False, None
         _KEEPER_STOP.set()
