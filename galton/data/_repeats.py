@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from .._warnings import caller_stacklevel, quieted
-from ._validate import MAX_EXAMPLES, example_rows
+from ._validate import MAX_EXAMPLES, example_rows, fmt_value
 
 __all__ = ["KEEP_HINT", "REPEATS_KEY", "RISE", "one_row_per_pair", "repeated_pairs", "warn_repeated_pairs"]
 
@@ -55,7 +55,7 @@ def warn_repeated_pairs(judgments: Any, effect: str = RISE) -> None:
         pairs, where = list(zip(judgments.task_names[task].tolist(), judgments.worker_names[worker].tolist())), ""
     if not n:
         return
-    shown = ", ".join(f"({t!r}, {w!r})" for t, w in pairs)
+    shown = ", ".join(f"({fmt_value(t)}, {fmt_value(w)})" for t, w in pairs)  # a 1 MB id is cut
     warnings.warn(
         f"{n} row(s) repeat a (task, worker) pair ({shown}{', ...' if n_pairs > len(pairs) else ''}): each counts as "
         "a judgment of its own (duplicates='keep', as crowd-kit), so the model takes a worker's repeated answers "

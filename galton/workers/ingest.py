@@ -57,7 +57,7 @@ from ..io._types import common_int_type
 from .._gold import read_gold
 from .._warnings import caller_stacklevel
 from ..data._repeats import KEEP_HINT
-from ..data._validate import COLUMN_HINT
+from ..data._validate import COLUMN_HINT, example_ids
 from ..data.judgments import label_codes, label_lookup, warn_float_classes, warn_spaced_labels
 from ..judgments import ColumnError, frame_kind, to_arrow
 from ._partition import (build_core, finish_shard, labels_in_use, merge_vocabularies, merged_repeats, partition_unit,
@@ -411,8 +411,8 @@ def ingest(engine: Any, source: Any, *, task_col: str = "task", worker_col: str 
     errors = [i[3] for i in infos if i[3]]
     if errors:
         raise ValueError(
-            f"{sum(e[0] for e in errors)} repeated (task, worker) pair(s) (in tasks "
-            f"{[t for e in errors for t in e[1]][:_MAX_EXAMPLES]}); {KEEP_HINT}"
+            f"{sum(e[0] for e in errors)} repeated (task, worker) pair(s) (in "
+            f"{example_ids([t for e in errors for t in e[1]][:_MAX_EXAMPLES + 1])}); {KEEP_HINT}"
         )
     counts = [i[0] for i in infos]
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)

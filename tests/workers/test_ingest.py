@@ -334,8 +334,19 @@ def test_duplicates_policy_matches_judgments(ray_session, tmp_path):
         one.mkdir()
         pq.write_table(pa.table({"task": [1] * 12 + [2, 2], "worker": ["a", "b"] * 7, "label": [0, 1] * 7}),
                        one / "a.parquet")
-        with pytest.raises(ValueError, match=r"10 repeated \(task, worker\) pair\(s\) \(in tasks \[1\]\)"):
+        with pytest.raises(ValueError, match=r"10 repeated \(task, worker\) pair\(s\) \(in task 1\)"):
             eng.load_parquet(one, duplicates="raise")
+        long = tmp_path / "long"  # ids of 100,000 characters are cut in the message, as a local read cuts them
+        long.mkdir()
+        ids = ["t" * 100_000 + str(i) for i in range(7)]
+        pq.write_table(pa.table({"task": ids * 2, "worker": ["w" * 100_000] * 14, "label": [0, 1] * 7}),
+                       long / "a.parquet")
+        with pytest.raises(ValueError, match=r"7 repeated .*\(100001 characters\).*, \.\.\.\)") as raised:
+            eng.load_parquet(long, duplicates="raise")
+        assert len(str(raised.value)) < 1_000
+        with pytest.warns(UserWarning, match=r"7 row\(s\) repeat") as said:
+            DawidSkene().fit(eng.load_parquet(long))
+        assert len(str(said[0].message)) < 2_000
 
 
 def test_repeated_rows_in_loaded_shards_warn_at_the_fit_as_in_memory(ray_session, tmp_path):
