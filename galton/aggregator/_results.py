@@ -24,9 +24,12 @@ __all__ = ["Output", "check_output", "crowdkit_scores", "object_series", "pandas
 
 def pandas_index(values: Any, name: str | None = None) -> Any:
     """A flat pandas Index of ``values``: tuple-valued ids (crowd-kit groups items as tuples) stay
-    tuples instead of becoming a MultiIndex."""
+    tuples instead of becoming a MultiIndex. No ids of an ``object`` array are text ids (integer ids
+    come as integer arrays): the index pandas gives text (``str`` from pandas 3), not ``object``."""
     import pandas as pd
 
+    if isinstance(values, np.ndarray) and values.dtype == object and values.size == 0:
+        return pd.Index([], name=name, dtype=pd.Index(["text"]).dtype)  # the dtype pandas gives text ids
     return pd.Index(values, name=name, tupleize_cols=False)
 
 

@@ -117,6 +117,18 @@ def test_empty_frame_gives_empty_results_like_crowdkit(act, model, attrs):
             assert got.name == want.name == series_name
 
 
+@pytest.mark.parametrize("model", ["MajorityVote", "DawidSkene", "BayesianDawidSkene", "GLAD"])
+def test_empty_frame_of_text_ids_gives_the_index_type_pandas_gives_text(model):
+    # the ids' codes of an empty text column are an object array of nothing: pandas made an ``object`` index
+    # of it where a frame with rows gets ``str`` (pandas 3), as pandas' own groupby of the empty frame does
+    empty = pd.DataFrame({c: pd.Series([], dtype=str) for c in ("task", "worker", "label")})
+    text = empty.groupby("task").size().index.dtype
+    m = getattr(galton, model)().fit(empty)
+    assert m.labels_.index.dtype == m.probas_.index.dtype == m.probas_.columns.dtype == text
+    assert m.labels_.index.dtype == getattr(galton, model)().fit(pd.DataFrame(
+        {"task": ["t"], "worker": ["w"], "label": ["x"]})).labels_.index.dtype
+
+
 @pytest.mark.parametrize("model", ["GLAD", "MACE", "ZeroBasedSkill", "GoldMajorityVote", "BayesianDawidSkene"])
 def test_empty_frame_where_crowdkit_divides_by_zero(act, model):
     m = getattr(galton, model)().fit(act.iloc[:0], pd.Series({1: 0}) if model == "GoldMajorityVote" else None)
