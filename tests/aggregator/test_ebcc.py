@@ -454,3 +454,30 @@ def test_renaming_labels_or_tasks_changes_the_start_as_the_docs_say() -> None:
         assert "EBCC" in text and re.search(rf"reverse order changes? {RENAMED_LABELS} of (the )?584 labels", text)
         assert re.search(rf"`id-<task>` changes? {RENAMED_TASKS}\b", text)
         assert "0.997" in text and "-4431.52 against -4431.51" in text
+
+
+def test_converged_and_the_warning_follow_the_chosen_restart() -> None:
+    """A fit cut at ``n_iter`` with restarts still running keeps the best ELBO's restart; where that
+    one had stopped by ``tol`` the fit is converged (no ConvergenceWarning) and its results are those
+    of the fit run to the end. It warned "did not converge" and left converged_ False (a simulated
+    crowd: the chosen restart stopped at iteration 466 of 500, 10 of 40 never did)."""
+    df = _crowd(0)
+    whole = _fit(df, n_init=8)
+    best = whole.best_restart_
+    stopped_at = int(whole.restart_iters_[best])
+    assert whole.converged_ and stopped_at < int(whole.restart_iters_.max()) - 4  # others run on after it
+    limit = stopped_at + 5
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cut = EBCC(n_init=8, n_iter=limit).fit(df)
+    assert not [w for w in caught if issubclass(w.category, galton.ConvergenceWarning)]
+    assert cut.converged_ and cut.n_iter_ == limit and cut.best_restart_ == best
+    assert (cut.restart_iters_ == limit).sum() >= 2  # cut short, as restart_iters_ shows
+    pd.testing.assert_frame_equal(cut.probas_, whole.probas_)
+    assert cut.labels_.equals(whole.labels_)
+    # cut before the chosen restart stops: the warning says so
+    early = stopped_at - 5
+    with pytest.warns(galton.ConvergenceWarning, match=rf"did not converge in {early} iterations .*; the chosen "
+                      rf"restart \d \(best ELBO\) and 7 others of 8 were still running; raise n_iter or tol"):
+        short = EBCC(n_init=8, n_iter=early).fit(df)
+    assert not short.converged_
