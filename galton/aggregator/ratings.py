@@ -269,8 +269,8 @@ class GaussianRating(RatingAggregator, EMAggregator):
 
         y_tw = μ_t + b_w + ε_tw,            ε_tw ~ N(0, σ_w^2)
         b_w | σ_w^2 ~ N(0, σ_w^2 / κ)       (bias_prior κ: the bias is worth κ ratings of 0)
-        σ_w^2 ~ InvGamma(ν / 2, ν σ_0^2 / 2)  (noise_prior ν: the noise level is worth ν ratings
-                                              at the pooled within-task variance σ_0^2)
+        σ_w^2 ~ InvGamma(ν / 2, ν σ_0^2 / 2)  (noise_prior ν: ν pseudo-ratings at the pooled
+                                              within-task variance σ_0^2; see below)
 
     with a flat prior on the task values ``μ_t`` and ``σ_0^2`` the pooled within-task variance
     (sum of squares about the task means over ``sum_t (n_t - 1)``; the variance of all ratings when
@@ -292,13 +292,23 @@ class GaussianRating(RatingAggregator, EMAggregator):
     with many zeros (the Snow et al. 2008 affect sets) the scores come out compressed and lower than
     the plain mean (regression slope on the mean 0.78-0.94, 1-3 points lower on average).
 
+    The noise prior pulls a precise worker up far more than ν of its ``n_w`` ratings would in a plain
+    average: where a worker's ratings carry most of the weight of its tasks, they fix the task values
+    ``m_t``, so the worker's residuals ``Q_w`` grow with its fitted noise, and the prior's push feeds
+    on itself. 20 workers of noise 2-15, 5 ratings a task, 20,000 tasks, ``σ_0^2 = 110``: the most
+    precise worker, σ 2.698 with 5,038 ratings, is fitted 2.997 (+11%, as about 85 ratings at
+    ``σ_0^2`` would do in a plain average; 20 would give 2.773), 2.792 with ν = 5, 2.702 with ν = 0;
+    the next, 3.29 with 5,078, 3.51 (+7%, about 78 ratings); workers of noise above 4 within 3%. That
+    is the MAP of the model as written (scipy's Powell on the log-posterior: 2.998 and 3.505);
+    give a small ``noise_prior`` where workers have many ratings each and their noise levels matter.
+
     Parameters
     ----------
     n_iter : int, default 500
     tol : float, default 1e-8   (change of the log-posterior per rating)
     bias : bool, default True   (False: no bias term)
     bias_prior : float, default 20.0   (κ)
-    noise_prior : float, default 20.0  (ν)
+    noise_prior : float, default 20.0  (ν; its pull on precise workers with many ratings: above)
 
     Attributes
     ----------
