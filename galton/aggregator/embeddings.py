@@ -3,8 +3,9 @@ crowd-kit's models by its names, with its results:
 
 - ``ClosestToAverage(distance)``: the output whose embedding is nearest (``distance``: a function of
   two vectors, or ``"cosine"`` / ``"euclidean"``, computed for all rows at once) to the task's mean
-  embedding, or to ``aggregated_embeddings`` when given; distances within 1e-9 (relative, at least
-  absolute) of the least are tied and go to the task's first row, as ``RASA``'s choice.
+  embedding, or to ``aggregated_embeddings`` when given; distances within rounding of the least (4
+  ulps per entry of the embeddings and per row of the task, times the vectors' norms unless cosine)
+  are tied and go to the task's first row, as ``RASA``'s choice.
 - ``RASA`` (Li and Fukumoto 2019, "A Dataset of Crowdsourced Word Sequences"): each worker's
   reliability ``beta_k = chi2_{alpha/2}(n_k) / sum_i ||e_ik - e_i||^2`` (the chi-square upper
   quantile with ``n_k`` degrees of freedom, ``n_k`` the worker's outputs, the sum over them, at
@@ -35,7 +36,6 @@ import numpy as np
 
 from .._math import EPS, gammaln
 from ..data._validate import ColumnError, example_ids, example_rows, row_index
-from ._base import TIE_RTOL
 from ._embedding_rows import EmbeddingRows
 from ._params import check_count, check_real
 
@@ -112,6 +112,19 @@ def _distances(distance: Any, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.array([float(distance(x, y)) for x, y in zip(a, b)])
 
 
+def _rounding(distance: Any, rows: EmbeddingRows, centre: np.ndarray) -> np.ndarray:
+    """How far rounding can move each row's distance: 4 ulps per term of the sums behind it (the
+    embedding's entries, and the task's rows, which its mean sums), times the scale of the vectors: 1
+    for the cosine (it divides by their norms), the two norms for the others (in the embeddings'
+    units). An absolute 1e-9 tied cosine distances of nearly parallel vectors 25 times apart."""
+    counts = np.diff(np.r_[rows.starts, len(rows.task)])[rows.task]
+    terms = 4.0 * np.finfo(float).eps * (rows.emb.shape[1] + counts)
+    if distance == "cosine":
+        return terms
+    c = centre[rows.task]
+    return terms * (np.sqrt(np.einsum("ij,ij->i", rows.emb, rows.emb)) + np.sqrt(np.einsum("ij,ij->i", c, c)))
+
+
 class ClosestToAverage:
     """The output whose embedding is nearest the task's average embedding (module docstring)."""
 
@@ -128,13 +141,14 @@ class ClosestToAverage:
 
         score = _distances(self.distance, rows.emb, centre[rows.task])
         # the first row of each task with its smallest distance (crowd-kit's idxmin), distances within
-        # TIE_RTOL of the task's least tied: equal in exact arithmetic (two outputs are always as far
+        # rounding of the task's least tied: equal in exact arithmetic (two outputs are always as far
         # from their mean), rounding chose by row order
         first = np.zeros(0, dtype=np.int64)
         if score.size:
             low = np.fmin.reduceat(score, rows.starts)[rows.task]  # NaN distances are never the least
+            noise = np.maximum.reduceat(_rounding(self.distance, rows, centre), rows.starts)[rows.task]
             with np.errstate(invalid="ignore"):
-                tied = score <= low + TIE_RTOL * np.maximum(1.0, np.abs(low))
+                tied = score <= low + noise
             first = np.minimum.reduceat(np.where(tied, np.arange(score.size), score.size), rows.starts)
             first = np.where(first < score.size, first, rows.starts)  # all NaN: the task's first row
         # scores_ in the input's row order, as crowd-kit's (its task index repeats: rows are matched by position)

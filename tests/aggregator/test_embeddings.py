@@ -327,7 +327,7 @@ def test_an_unknown_distance_is_refused_at_fit_listing_the_accepted(name):
 def test_two_outputs_equally_far_from_their_mean_go_to_the_first_row(distance):
     """Two outputs are equally far from their mean in exact arithmetic (euclidean always, cosine for
     unit vectors): rounding chose one by row order, the second row on [7, 3, 0] / [-4, -4, -9]
-    (bug hunt). Distances within TIE_RTOL of the task's least are tied and the first row takes them,
+    (bug hunt). Distances within rounding of the task's least are tied and the first row takes them,
     in either row order; a distance larger by 1e-6 is no tie."""
     rng = np.random.default_rng(3)
     pairs = [np.array([[7.0, 3, 0], [-4, -4, -9]])] + [rng.integers(-9, 10, (2, 3)).astype(float) for _ in range(300)]
@@ -343,6 +343,42 @@ def test_two_outputs_equally_far_from_their_mean_go_to_the_first_row(distance):
     centre = pd.Series([np.array([-1e-6, 0.0])], index=["t"])
     assert ClosestToAverage("euclidean").fit_predict(data, centre).loc["t", "output"] == "b"
     assert ClosestToAverage("euclidean").fit_predict(data, centre * 0).loc["t", "output"] == "a"
+
+
+# crowd-kit's simple_text_df, task 7601-175351-0021: 19 nearly parallel embeddings, cosine distances to
+# their mean 3.0e-10 to 8.8e-7, a dozen of them below 1e-9
+_NEAR_PARALLEL = [[10.217721, 16.948954], [10.222795, 16.946047], [10.197447, 16.96481], [10.219084, 16.948515],
+                  [10.217423, 16.949697], [10.219814, 16.947468], [10.218769, 16.948397], [10.219354, 16.948345],
+                  [10.218983, 16.948296], [10.226313, 16.944336], [10.2202015, 16.948513], [10.219054, 16.948479],
+                  [10.233541, 16.935406], [10.219196, 16.948393], [10.227572, 16.945225], [10.223191, 16.945898],
+                  [10.212206, 16.952347], [10.219014, 16.94834], [10.201713, 16.964706]]
+
+
+@pytest.mark.parametrize("model", ["closest", "rasa"])
+def test_cosine_distances_below_1e9_are_told_apart_whatever_the_row_order(model):
+    """Distances within an absolute 1e-9 of the least were tied and went to the task's first row:
+    cosine distances of nearly parallel vectors lie below 1e-9 while 25 times apart (8.9e-11,
+    5.6e-12, 1.4e-10 here), so the farther A (or C, rows reversed) was chosen where crowd-kit
+    chooses B, and crowd-kit's own simple_text_df shuffled (random_state=2) got another output on one
+    task (bug hunt). Ties are now within rounding (a few ulps), and either order gives crowd-kit's."""
+    def fit(frame, ours):
+        if model == "rasa":
+            return (RASA() if ours else ck.RASA()).fit_predict(frame)
+        model_ = ClosestToAverage("cosine") if ours else ck.ClosestToAverage(ck.RASA._cosine_distance)
+        return model_.fit_predict(frame)
+
+    rows = [("t1", "w1", "A", np.array([1.0, 0.0])), ("t1", "w2", "B", np.array([1.0, 1e-5])),
+            ("t1", "w3", "C", np.array([1.0, 3e-5]))]
+    for order in (rows, rows[::-1]):
+        data = pd.DataFrame(order, columns=["task", "worker", "output", "embedding"])
+        assert fit(data, True).loc["t1", "output"] == fit(data, False).loc["t1", "output"] == "B"
+    data = pd.DataFrame({"task": "t", "worker": [f"w{i}" for i in range(19)], "output": [f"o{i}" for i in range(19)],
+                         "embedding": [np.array(e) for e in _NEAR_PARALLEL]})
+    # the mean's nearest at 3.0e-10 (the next 6.1e-10); RASA's weighted centre's at 3.2e-12 (the next 5.6e-11)
+    want = "o7" if model == "rasa" else "o6"
+    for seed in range(5):
+        shuffled = data.sample(frac=1, random_state=seed).reset_index(drop=True)
+        assert fit(shuffled, True).loc["t", "output"] == fit(shuffled, False).loc["t", "output"] == want
 
 
 def test_true_embeddings_match_task_ids_as_categorical_gold():
