@@ -89,8 +89,8 @@ class IterativeAggregator(BaseAggregator):
     evaluated in every E-step; the fit stops when its change per judgment falls below ``tol``
     (``|obj_t - obj_{t-1}| / n_judgments < tol``) or after ``max_iter`` iterations, with a
     :class:`ConvergenceWarning` in the latter case. ``tol < 0`` (crowd-kit's ``tol=-inf``) runs every
-    iteration, with no warning (``tol=0`` runs them too, and warns that the change never fell below
-    it). ``history_`` holds the objective per iteration.
+    iteration, with no warning (``tol=0`` runs them too, and warns unless the last change is exactly
+    0: a fixed point, ``converged_`` True). ``history_`` holds the objective per iteration.
     ``n_iter=0`` / ``max_iter=0`` returns the starting point, as crowd-kit does (``n_iter_`` 0,
     ``converged_`` False, no warning).
     """
@@ -296,9 +296,10 @@ class IterativeAggregator(BaseAggregator):
             if ckpt is not None and (ending or ckpt.due(it)):
                 kept = memory if e_params is None or not ending else {**memory, _E_PARAMS: e_params}
                 ckpt.save(it, history, params, rng, converged, memory=kept, engine=eng)
-        bar.close(f"{info} converged" if converged else info)
         # no warning for tol < 0 (crowd-kit's tol=-inf; under the signed rule a stop on a fall only)
         tested = self.stops_on_tol and self.tol >= 0
+        converged = converged or (tested and not stopped and delta == 0)  # tol=0 at a fixed point: converged
+        bar.close(f"{info} converged" if converged else info)
         if tested and not (converged or stopped) and max_iter > 0:
             last = (f"last {self.change_name} {delta:.3g} >= tol={self.tol}" if np.isfinite(delta)
                     else f"one iteration gives no {self.change_name} to test")  # was "inf >= tol"

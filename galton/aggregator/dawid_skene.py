@@ -248,7 +248,7 @@ class DawidSkene(ConfusionEM):
         ``rise < tol``: ``tol=0`` stops when the ELBO stops rising, ``tol < 0`` when it falls by more
         than ``-tol``, and ``tol=-inf`` (crowd-kit's way) runs all ``n_iter`` iterations; under
         ``"likelihood"`` the change is >= 0, so ``tol <= 0`` runs them all. No ConvergenceWarning
-        for ``tol < 0``.
+        for ``tol < 0``, nor for ``tol=0`` where the last change is exactly 0 (``converged_`` True).
     stopping : {"elbo", "likelihood"}, default "elbo"
         ``"elbo"``: crowd-kit's rule (the default fit is crowd-kit's, iteration for iteration): stop
         when crowd-kit's ELBO per judgment after the M-step (``loss_history_``) rises by less than
