@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
+from .data._canonical import CANONICAL_INT
 from .data._encode import column_values, object_array
 from .data._validate import examples, fmt_value
 from .io._frame_columns import arrow_names
@@ -22,8 +23,6 @@ __all__ = ["SIMULATED_TRUTH", "encode_gold", "gold_label_values", "gold_task_ids
 
 #: the label column of the truth table `galton simulate` writes; read as gold when ``label`` is absent
 SIMULATED_TRUTH = "true_label"
-
-_CANONICAL_INT = r"0|-?[1-9][0-9]{0,19}"  # up to 20 digits: uint64 ids reach 18446744073709551615
 
 
 def read_gold(gold: Any, names: np.ndarray | None = None, *, task_col: str = "task",
@@ -151,9 +150,9 @@ def _gold_task_ids(tasks: np.ndarray, names: np.ndarray, what: str = "gold") -> 
         if tasks.dtype == object and all(map(_is_int, tasks)):  # Python ints no one 64-bit type holds
             return _integer_ids([int(t) for t in tasks], names.dtype)
         if tasks.dtype == object and all(isinstance(t, str) for t in tasks):
-            if all(re.fullmatch(_CANONICAL_INT, t) for t in tasks):
+            if all(re.fullmatch(CANONICAL_INT, t) for t in tasks):
                 return _integer_ids([int(t) for t in tasks], names.dtype)
-            odd = [t for t in tasks if not re.fullmatch(_CANONICAL_INT, t)]
+            odd = [t for t in tasks if not re.fullmatch(CANONICAL_INT, t)]
             shown = examples(odd, 3)
             raise ValueError(
                 f"{what} task ids are text ({shown}) but the judgments' task ids are integers; use the "

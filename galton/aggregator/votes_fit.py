@@ -47,8 +47,9 @@ def skill_array(skills: Any, worker_names: np.ndarray, default: float | None = N
     """One float per worker code from a pandas Series indexed by worker, a dict worker -> skill, a
     frame / table with columns ``worker`` and ``skill``, or an array in worker-code order (sorted
     worker ids). NaN where a worker has no skill. Keys find workers as gold and new data do (text
-    ``"7"`` is worker 7, the integer 7 worker ``"7"``, a ``uuid.UUID`` its text); with ``default``
-    (``on_missing_skill="value"``), keys that name no worker at all raise a warning."""
+    ``"7"`` is worker 7 but ``"007"`` / ``"7.0"`` none, the integer 7 worker ``"7"``, a ``uuid.UUID``
+    its text); with ``default`` (``on_missing_skill="value"``), keys that name no worker at all raise
+    a warning."""
     n = worker_names.size
     pairs = _keyed(skills, "worker", "skill", numeric=True)
     if pairs is None and (isinstance(skills, dict) or hasattr(skills, "columns")

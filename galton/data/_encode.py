@@ -11,6 +11,7 @@ from typing import Any, Sequence
 import numpy as np
 import pyarrow as pa
 
+from ._canonical import canonical_int_ids
 from ._validate import MAX_EXAMPLES
 
 __all__ = ["FittedLabels", "LabelSetError", "bool_lookup", "encode_column", "dense_int_codes_numpy", "dense_span",
@@ -174,16 +175,20 @@ def bool_lookup(names: np.ndarray, values: Any) -> np.ndarray:
     return out.reshape(np.shape(values))
 
 
-def id_lookup(names: np.ndarray, values: Any) -> np.ndarray:
-    """:func:`lookup` of ids in a vocabulary of ids: text values are read in the type of integer or
-    float ids (``"842"`` finds worker 842, as gold's text task ids find integer tasks), integers in
-    that of text ids, ``uuid.UUID`` values by their text (as the reader holds UUID ids), booleans by
-    :func:`bool_lookup`; -1 where absent."""
+def id_lookup(names: np.ndarray, values: Any, *, ids: bool = True) -> np.ndarray:
+    """:func:`lookup` of ids in a vocabulary of ids: text values are read in the type of integer ids
+    when canonical integers only (``"842"`` finds worker 842, as gold's text task ids find integer
+    tasks; ``"0842"``, ``"+842"``, ``"842.0"`` find none: the reader keeps them text, another id),
+    integers in that of text ids, ``uuid.UUID`` values by their text (as the reader holds UUID ids),
+    booleans by :func:`bool_lookup`; -1 where absent. ``ids=False`` (labels of a fitted model) reads
+    text as any number it spells (:func:`label_lookup`: ``"01"`` is label 1), as gold's labels are."""
     if names.dtype.kind == "b":
         return bool_lookup(names, values)
     values = np.asarray(values)
     if values.dtype == object and names.dtype == object:
         values = uuid_as_text(values)
+    if ids and names.dtype.kind in "iu" and values.dtype.kind in "OUS":
+        values = canonical_int_ids(values)
     if names.dtype.kind in "iuf" and values.dtype.kind in "OUSf":  # as numbers are found among labels: a cast
         return label_lookup(names, values)  # made worker 1.5 worker 1 (and a bool an integer id)
     if names.dtype == object and values.dtype.kind in "iu" and all(isinstance(v, str) for v in names.tolist()):
@@ -326,7 +331,7 @@ def label_set(names: np.ndarray, labels: Sequence[Any], column: str) -> tuple[np
                          "give labels of one type, as the column holds them") from None
     if full.dtype.kind in "US":
         full = full.astype(object)
-    mapping = id_lookup(full, names)  # "abc" against labels 0, 1 failed in a cast; 1.5 was cast to 1
+    mapping = id_lookup(full, names, ids=False)  # "abc" against labels 0, 1 failed in a cast; 1.5 was cast to 1
     if not isinstance(labels, FittedLabels):
         mapping = _same_kind(names, full, mapping)
     if (mapping < 0).any():

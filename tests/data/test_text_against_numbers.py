@@ -71,3 +71,54 @@ def test_labels_beyond_float_precision_and_64_bits():
         galton.MajorityVote().fit(df, gold=pd.Series({1: 2**70}, dtype=object))
     fit = galton.DawidSkene().fit(df, gold=pd.Series({1: str(b + 1)}))
     assert fit.labels_.loc[1] == b + 1
+
+
+def test_text_ids_find_integer_ids_only_when_canonical():
+    # a hunt found: "0042", "42.0", " 42", "+42", "4.2e1" all found id 42 (text parsed as a number),
+    # where the reader keeps them text, another id: only canonical integer text is an integer id
+    from galton.data._encode import id_lookup
+
+    got = id_lookup(np.array([42, 107]), np.array(["0042", "42.0", " 42", "+42", "4.2e1", "42", "107", "-0"],
+                                                   dtype=object))
+    assert got.tolist() == [-1, -1, -1, -1, -1, 0, 1, -1]
+    assert id_lookup(np.array([42]), np.array([b"42", b"042"], dtype=object)).tolist() == [0, -1]
+    assert id_lookup(np.array(["42"], dtype=object), np.array([42])).tolist() == [0]  # digits, as before
+
+
+def test_new_worker_007_is_not_fitted_worker_7(tmp_path):
+    # worker "007" of a new batch borrowed fitted worker 7's confusion matrix and flipped the label
+    rng = np.random.default_rng(1)
+    rows = []
+    for t in range(200):
+        y = int(rng.integers(0, 2))
+        for w, a in ((7, .95), (8, .7), (9, .7)):
+            rows.append((t, w, y if rng.random() < a else 1 - y))
+    fit = galton.DawidSkene().fit(pd.DataFrame(rows, columns=["task", "worker", "label"]))
+    batch = tmp_path / "b2.csv"
+    batch.write_text("task,worker,label\n500,007,1\n500,8,0\n500,9,0\n")
+    with pytest.warns(UserWarning, match=r"1 of 3 worker\(s\) of the new data were not in the fit \('007'\)"):
+        got = fit.predict_proba(pd.read_csv(batch, dtype={"worker": str}))
+    alone = fit.predict_proba(pd.DataFrame({"task": [500, 500], "worker": [8, 9], "label": [0, 0]}))
+    np.testing.assert_allclose(got.to_numpy(), alone.to_numpy())  # "007" carries no information
+    assert fit.predict(pd.DataFrame({"task": [500] * 3, "worker": ["7", "8", "9"], "label": [1, 0, 0]})).loc[500] == 1
+
+
+def test_new_data_labels_stay_lenient_text_numbers():
+    # labels (unlike ids) are found as gold's are: text that spells a fitted number label is it
+    fit = galton.DawidSkene().fit(_frame())
+    new = pd.DataFrame({"task": [9, 9, 9], "worker": list("abc"), "label": [1, 1, 0]})
+    want = fit.predict_proba(new).to_numpy()
+    got = fit.predict_proba(new.assign(label=["01", "1.0", "0"]))
+    np.testing.assert_allclose(got.to_numpy(), want)
+
+
+def test_skill_keys_find_integer_workers_only_when_canonical():
+    df = pd.DataFrame({"task": [1, 1, 1], "worker": [7, 8, 9], "label": ["a", "b", "b"]})
+    for key in ("007", "7.0", "+7"):  # another worker: 7 has no skill (it took "007"'s 10 and won the vote)
+        with pytest.raises(ValueError, match=r"no skill for 1 of 3 worker\(s\) \(7\)"):
+            galton.MajorityVote().fit(df, pd.Series({key: 10.0, "8": 1.0, "9": 1.0}))
+        fit = galton.MajorityVote(on_missing_skill="value", default_skill=1.0).fit(
+            df, pd.Series({key: 10.0, "8": 1.0, "9": 1.0}))
+        assert fit.labels_.loc[1] == "b"
+    assert galton.MajorityVote().fit(df, pd.Series({"7": 10.0, "8": 1.0, "9": 1.0})).labels_.loc[1] == "a"
+
