@@ -23,6 +23,7 @@ from ..judgments import Judgments
 from ._base import DeferredResult, EMAggregator, argmax_ties_low, caller_stacklevel
 from ._calibrate import heldout_nll, log_posteriors, temper
 from ._engine import Shard
+from ._initial_error import initial_error_array, initial_error_frame
 from ._kernels import MIN_PARALLEL, vote_shares, vote_stats
 from ._layout import crowdkit_result
 from ._memory import FLOAT
@@ -261,6 +262,8 @@ class DawidSkene(ConfusionEM):
         Dirichlet smoothing pseudo-counts of the confusion matrices and the class prior.
     initial_error_strategy : {None, "assign", "addition"}
         How ``fit(..., initial_error=...)`` is used: replace the first M-step's counts, or add to them.
+        ``initial_error``: crowd-kit's frame (index (worker, label), a column per true label), galton's
+        long ``errors_`` (worker, label, true_label, probability) or a (n_workers, K, K) array.
 
     Attributes
     ----------
@@ -318,6 +321,7 @@ class DawidSkene(ConfusionEM):
             warnings.warn("initial_error is ignored: pass initial_error_strategy='assign' or 'addition' to use it "
                           "(crowd-kit ignores it too)", UserWarning, stacklevel=caller_stacklevel())
             initial_error = None
+        initial_error = initial_error_frame(initial_error)  # a long errors_ table pivoted; others refused
         self._initial_error = initial_error
         # a checkpoint's identity: another initial_error is another fit (it took up the first's)
         self._fit_inputs = None if initial_error is None else {"initial_error": initial_error}
@@ -330,7 +334,7 @@ class DawidSkene(ConfusionEM):
         init, self._initial_error = getattr(self, "_initial_error", None), None
         if init is None:
             return stats
-        arr = _initial_error_array(init, judgments)
+        arr = initial_error_array(init, judgments)
         if self.initial_error_strategy == "assign":
             given = ~np.isnan(arr).any(axis=(1, 2))
             if not given.all():
@@ -395,43 +399,6 @@ class DawidSkene(ConfusionEM):
         if self.alpha_prior:
             obj += self.alpha_prior * float(params["logprior"].sum())
         return obj
-
-def _initial_error_array(init: Any, judgments: Judgments) -> np.ndarray:
-    """(W, K, K) array [worker, observed, true] from crowd-kit's frame or a numpy array; NaN where
-    a worker has no matrix."""
-    w, k = judgments.n_workers, judgments.n_labels
-    if isinstance(init, np.ndarray):
-        if init.shape != (w, k, k):
-            raise ValueError(f"initial_error array must have shape (n_workers, K, K) = {(w, k, k)}")
-        return init.astype(float)
-    out = np.full((w, k, k), np.nan)
-    df = init
-    workers = judgments.worker_names.tolist()
-    labels = judgments.label_names.tolist()
-    widx = {x: i for i, x in enumerate(workers)}
-    lidx = {x: i for i, x in enumerate(labels)}
-    cols = np.array([lidx.get(c, -1) for c in df.columns], dtype=np.int64)
-    known = cols >= 0
-    if not known.any():
-        raise ValueError(f"initial_error columns {list(df.columns)[:10]} must be labels from {labels[:10]}")
-    other = [c for c, ok in zip(df.columns, known) if not ok]
-    stray = sorted({obs for _, obs in df.index if obs not in lidx}, key=str)
-    if other or stray:  # crowd-kit ignores them too; say so
-        warnings.warn(
-            f"initial_error has {len(other)} column(s) and {len(stray)} observed label(s) that are not "
-            f"labels of the data, ignored: {(other + stray)[:5]}; the labels are {labels[:10]}",
-            UserWarning, stacklevel=caller_stacklevel())
-    values = df.to_numpy(dtype=float)[:, known]
-    cols = cols[known]
-    for (worker, obs), row in zip(df.index, values):
-        if worker not in widx or obs not in lidx:
-            continue
-        wi = widx[worker]
-        if np.isnan(out[wi]).all():
-            out[wi] = 0.0
-        out[wi, lidx[obs], cols] = row
-    return out
-
 
 def numba_threads() -> int:
     """Threads of the numba E-step on large shards (each keeps its own counts), 0 without numba."""

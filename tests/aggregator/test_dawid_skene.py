@@ -383,6 +383,35 @@ def test_initial_error_assign_needs_every_worker(ds1979):
         DawidSkene().fit(ds1979, initial_error=init)  # crowd-kit ignores it; galton says so
 
 
+def test_initial_error_takes_galtons_long_errors_table_and_refuses_other_shapes():
+    # a hunt found: a polars / Arrow fit's own errors_ (long: worker, label, true_label, probability) and a
+    # flat pandas frame (errors_.reset_index()) met a bare AttributeError / TypeError
+    import polars as pl
+
+    rng = np.random.default_rng(5)
+    truth = rng.integers(0, 3, 40)
+    rows = [(t, w, "xyz"[truth[t] if rng.random() < acc else rng.integers(0, 3)])
+            for t in range(40) for w, acc in (("a", .9), ("b", .7), ("c", .5))]
+    df = pd.DataFrame(rows, columns=["task", "worker", "label"])
+    start = DawidSkene(n_iter=2).fit(df)
+    long = DawidSkene(n_iter=2).fit(pl.from_pandas(df)).errors_
+    assert long.columns == ["worker", "label", "true_label", "probability"]
+    warm = DawidSkene(initial_error_strategy="assign", n_iter=3, tol=-np.inf)
+    want = warm.fit(df, initial_error=start.errors_).probas_
+    assert np.abs(want.to_numpy() - DawidSkene(n_iter=3, tol=-np.inf).fit(df).probas_.to_numpy()).max() > 1e-4
+    for init in (long, long.to_arrow(), long.to_pandas(), long.sample(fraction=1.0, shuffle=True, seed=1)):
+        got = warm.fit(df, initial_error=init).probas_
+        np.testing.assert_allclose(got.to_numpy(), want.to_numpy(), rtol=0, atol=1e-12)
+    must = r"The index of initial_error must be: \['worker', 'label'\]"
+    with pytest.raises(ValueError, match=must + r".*set_index\(\['worker', 'label'\]\)"):
+        warm.fit(df, initial_error=start.errors_.reset_index())
+    for other in (pl.from_pandas(start.errors_.reset_index()), [[0.9, 0.1]], start.errors_.reset_index(drop=True)):
+        with pytest.raises(ValueError, match=must):
+            warm.fit(df, initial_error=other)
+    with pytest.raises(ValueError, match=r"initial_error gives 2 rows for cells .* listed more than once"):
+        warm.fit(df, initial_error=pl.concat([long, long.head(1)]))
+
+
 # --------------------------------------------------------------------------------------------------
 # simulated data: parameter recovery
 # --------------------------------------------------------------------------------------------------

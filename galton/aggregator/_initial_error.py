@@ -1,0 +1,102 @@
+"""DawidSkene's ``initial_error`` (a warm start): crowd-kit's error frame (pandas, indexed by
+``worker`` and ``label``, a column per true label: a pandas fit's ``errors_``), galton's long
+``errors_`` table (columns ``worker``, ``label``, ``true_label``, ``probability``: a polars or Arrow
+fit's, pandas too) or a (n_workers, K, K) array; anything else is refused naming what it needs."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from ..data._validate import examples
+from ..judgments import Judgments
+from ._base import caller_stacklevel
+
+__all__ = ["LONG_ERRORS", "initial_error_array", "initial_error_frame"]
+
+#: the columns of galton's long ``errors_`` table (polars / Arrow fits)
+LONG_ERRORS = ("worker", "label", "true_label", "probability")
+
+
+def initial_error_frame(init: Any) -> Any:
+    """``init`` as crowd-kit's error frame (pandas, a (worker, label) index, a column per true label)
+    or a numpy array: a long ``errors_`` table (pandas, polars, Arrow) pivoted; raises for anything
+    else, saying what it is and what initial_error must be (crowd-kit: "The index of initial_error
+    must be: ['worker', 'label']"; galton's own polars errors_ and a flat frame met an AttributeError)."""
+    if init is None or isinstance(init, np.ndarray):
+        return init
+    if type(init).__module__.split(".")[0] == "pandas" and getattr(init, "ndim", 0) == 2:
+        if init.index.nlevels == 2:
+            return init
+        columns = [str(c) for c in init.columns]
+        if set(LONG_ERRORS) <= set(columns):
+            return _pivot(init)
+        got = f"a pandas frame indexed by {list(init.index.names)} with columns {columns[:8]}"
+        if {"worker", "label"} <= set(columns):  # errors_.reset_index()
+            got += " (a flat errors_ frame: .set_index(['worker', 'label']) makes it crowd-kit's)"
+    elif hasattr(init, "__arrow_c_stream__") or hasattr(init, "to_arrow"):
+        import pyarrow as pa
+
+        table = init.to_arrow() if hasattr(init, "to_arrow") else pa.table(init)
+        if set(LONG_ERRORS) <= set(table.column_names):
+            return _pivot(table.select(list(LONG_ERRORS)).to_pandas())
+        got = f"a {type(init).__name__} with columns {table.column_names[:8]}"
+    else:
+        got = f"a {type(init).__name__}"
+    raise ValueError(
+        f"The index of initial_error must be: ['worker', 'label'] (crowd-kit's error frame, a pandas fit's "
+        f"errors_: a column per true label), or initial_error must be galton's long errors_ table (columns "
+        f"{list(LONG_ERRORS)}: a polars or Arrow fit's errors_) or an array of shape (n_workers, K, K); "
+        f"got {got}")
+
+
+def _pivot(long: Any) -> Any:
+    """A long errors table (pandas) as crowd-kit's frame: one row per (worker, label), a column per
+    true label; raises naming the cells given twice."""
+    keys = list(LONG_ERRORS[:3])
+    twice = long.duplicated(keys, keep=False).to_numpy()
+    if twice.any():
+        cells = np.asarray([tuple(r) for r in long.loc[twice, keys].itertuples(index=False)] + [None],
+                           dtype=object)[:-1]
+        raise ValueError(f"initial_error gives {int(twice.sum())} rows for cells (worker, label, true_label) listed "
+                         f"more than once ({examples(cells)}); give each cell once, as errors_ holds them")
+    return long.set_index(keys)["probability"].unstack("true_label")
+
+
+def initial_error_array(init: Any, judgments: Judgments) -> np.ndarray:
+    """(W, K, K) array [worker, observed, true] from :func:`initial_error_frame`'s frame or a numpy
+    array; NaN where a worker has no matrix."""
+    w, k = judgments.n_workers, judgments.n_labels
+    if isinstance(init, np.ndarray):
+        if init.shape != (w, k, k):
+            raise ValueError(f"initial_error array must have shape (n_workers, K, K) = {(w, k, k)}")
+        return init.astype(float)
+    out = np.full((w, k, k), np.nan)
+    df = init
+    workers = judgments.worker_names.tolist()
+    labels = judgments.label_names.tolist()
+    widx = {x: i for i, x in enumerate(workers)}
+    lidx = {x: i for i, x in enumerate(labels)}
+    cols = np.array([lidx.get(c, -1) for c in df.columns], dtype=np.int64)
+    known = cols >= 0
+    if not known.any():
+        raise ValueError(f"initial_error columns {list(df.columns)[:10]} must be labels from {labels[:10]}")
+    other = [c for c, ok in zip(df.columns, known) if not ok]
+    stray = sorted({obs for _, obs in df.index if obs not in lidx}, key=str)
+    if other or stray:  # crowd-kit ignores them too; say so
+        warnings.warn(
+            f"initial_error has {len(other)} column(s) and {len(stray)} observed label(s) that are not "
+            f"labels of the data, ignored: {(other + stray)[:5]}; the labels are {labels[:10]}",
+            UserWarning, stacklevel=caller_stacklevel())
+    values = df.to_numpy(dtype=float)[:, known]
+    cols = cols[known]
+    for (worker, obs), row in zip(df.index, values):
+        if worker not in widx or obs not in lidx:
+            continue
+        wi = widx[worker]
+        if np.isnan(out[wi]).all():
+            out[wi] = 0.0
+        out[wi, lidx[obs], cols] = row
+    return out
