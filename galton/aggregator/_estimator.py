@@ -416,8 +416,9 @@ class BaseAggregator:
             raise ValueError(
                 f"the new data's column {e.column!r} holds label(s) {e.extra} that this "
                 f"{type(self).__name__} was not fitted on (its labels: {e.full}); a fitted model scores "
-                "only the labels it has parameters for: drop those rows, or refit on data that has them "
-                "(or with labels=[...] naming the full set)"
+                "only the labels it has parameters for: drop those rows, or refit on data whose judgments "
+                "hold those labels (declaring them with labels=[...] does not help: a label no judgment "
+                "of the fit gave gets prior 0)"
             ) from None
 
     def _new_out(self, new: Judgments) -> Output:

@@ -322,9 +322,11 @@ class MMSR(EMAggregator):
 
     # ---------------------------------------------------------------- new data
     def _new_sums(self, data: Any) -> tuple[Judgments, np.ndarray]:
-        """Label sums of new judgments with the fitted skills (a worker the fit never saw: 0)."""
+        """Label sums of new judgments with the fitted skills (a worker the fit never saw: 0), over
+        the labels the new judgments give: a skill-weighted vote takes any label (crowd-kit's
+        ``MajorityVote(skills=skills_)``), one the fit never saw too."""
         fitted: Judgments = self.judgments_
-        new = self._new_judgments(data)
+        new = self._new_judgments(data, fitted_labels=False)
         self._check_memory(new)
         idx = fitted_workers(fitted, new, "their judgments count for nothing (skill 0)")
         skill = np.zeros(new.n_workers)
@@ -334,12 +336,12 @@ class MMSR(EMAggregator):
         return new, eng.gather(_label_sums, skill)
 
     def _predict_new(self, data: Any) -> tuple[Any, Any, Any]:
-        """Labels, posteriors and scores of new data from the fitted skills; as crowd-kit's ``predict``,
-        ``labels_``, ``probas_`` and ``scores_`` become those of ``data``."""
+        """Labels, posteriors and scores of new data from the fitted skills, over the labels the new
+        judgments give (as the fit's are over the labels its judgments give); as crowd-kit's
+        ``predict``, ``labels_``, ``probas_`` and ``scores_`` become those of ``data``."""
         new, sums = self._new_sums(data)
         scores = _scores(sums)
-        sums[:, ~self._params["seen"]] = -np.inf
-        post = softmax_rows(sums)[0]
+        post = softmax_rows(sums)[0] if sums.shape[1] else sums.copy()  # no rows, no labels: nothing to vote on
         out = self._new_out(new)
         # built as locals and returned from them: another thread predicting with this model may
         # replace the attributes before this call returns

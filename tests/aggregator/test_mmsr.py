@@ -369,6 +369,29 @@ def test_predict_on_new_data_gives_unknown_workers_no_weight():
     assert m.predict_score() is m.scores_
 
 
+def test_predict_is_the_skill_weighted_vote_over_the_new_datas_labels():
+    # a hunt found: a label the fit never saw could never win on new data (its sums were set to
+    # -inf), not even when every new judgment gave it; crowd-kit's predict is MajorityVote(skills=skills_)
+    df, _, _ = simulate(3, n_tasks=300, n_workers=12, k=4, bad=())
+    fit_on = df[df.label != "c3"]
+    m = galton.MMSR().fit(fit_on, labels=["c0", "c1", "c2", "c3"])
+    workers = m.skills_.index[m.skills_ > 0][:3].tolist()
+    unanimous = pd.DataFrame({"task": [900] * 3, "worker": workers, "label": ["c3"] * 3})
+    assert m.predict(unanimous).to_dict() == {900: "c3"}
+    assert m.predict_proba(unanimous).to_dict("index") == {900: {"c3": 1.0}}
+    assert ck.MMSR().fit(fit_on).predict(unanimous).to_dict() == {900: "c3"}
+    new = df[df.task >= "t0200"]  # label c3 among the others, all workers fitted
+    labels, probas, scores = m.predict(new), m.predict_proba(new), m.predict_score(new)
+    assert (labels == "c3").any()
+    ref = ck.MajorityVote().fit(new, skills=m.skills_)  # positive skills here: crowd-kit's vote is defined
+    assert (m.skills_.loc[new.worker.unique()] > 0).all()
+    assert labels.to_dict() == ref.labels_.reindex(labels.index).to_dict()
+    np.testing.assert_allclose(scores.to_numpy(), ref.probas_.reindex(index=scores.index, columns=scores.columns)
+                               .fillna(0.0).to_numpy(), atol=1e-12)
+    assert (probas.idxmax(axis=1) == labels).all() and (scores.idxmax(axis=1) == labels).all()
+    assert m.labels_.equals(labels) and m.probas_.equals(probas) and m.scores_.equals(scores)
+
+
 def test_one_label_and_a_worker_with_no_co_worker():
     one = galton.MMSR().fit(pd.DataFrame({"task": [1, 1, 2], "worker": ["a", "b", "a"], "label": ["x"] * 3}))
     assert one.labels_.tolist() == ["x", "x"] and (one.skills_ == 0).all()

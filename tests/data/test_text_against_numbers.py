@@ -122,3 +122,14 @@ def test_skill_keys_find_integer_workers_only_when_canonical():
         assert fit.labels_.loc[1] == "b"
     assert galton.MajorityVote().fit(df, pd.Series({"7": 10.0, "8": 1.0, "9": 1.0})).labels_.loc[1] == "a"
 
+
+@pytest.mark.parametrize("name", ["ds", "one_coin_ds", "bds", "ebcc", "bwa"])
+def test_a_label_outside_the_fit_is_refused_with_advice_that_works(name):
+    # the message suggested refitting "with labels=[...] naming the full set", but a declared label that
+    # no judgment of the fit gives gets prior 0: it can never win, not even where every new judgment gives it
+    fit = galton.aggregate(_frame(), name, labels=[0, 1, 2])
+    unanimous = pd.DataFrame({"task": [9] * 3, "worker": list("abc"), "label": [2, 2, 2]})
+    assert fit.predict_proba(unanimous).loc[9, 2] < 1e-6 and fit.predict(unanimous).loc[9] != 2
+    with pytest.raises(ValueError, match=r"refit on data whose judgments hold those labels") as info:
+        fit.predict(unanimous.assign(label=[5, 5, 5]))
+    assert "naming the full set" not in str(info.value)
