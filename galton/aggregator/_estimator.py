@@ -25,7 +25,7 @@ from ._fit_keywords import checked_options
 from ._jit import twin
 from ._kernels import by_size
 from ._memory import FLOAT, check_model, judgments_bytes
-from ._new_data import check_scorable, reading, reading_options
+from ._new_data import check_scorable, fit_columns_error, reading, reading_options
 from ._params import check_flags, check_random_state
 from ._results import Output, check_output
 
@@ -405,6 +405,7 @@ class BaseAggregator:
         (``fitted_labels``) encoded over its label set; a label outside it raises, naming it and the
         fitted labels. Votes take any label: ``fitted_labels=False``."""
         from ..data._encode import FittedLabels, LabelSetError
+        from ..data._validate import ColumnError
 
         fitted: Judgments = self.judgments_  # type: ignore[attr-defined]
         tc, wc, lc = fitted.columns
@@ -412,6 +413,10 @@ class BaseAggregator:
         try:
             return Judgments.from_any(data, task_col=tc, worker_col=wc, label_col=lc, labels=labels,
                                       **reading_options())
+        except ColumnError as e:  # its hint named task_col=, which predict has not
+            if fit_columns_error(e, (tc, wc, lc)) is None:
+                raise
+            raise fit_columns_error(e, (tc, wc, lc)) from None
         except LabelSetError as e:
             raise ValueError(
                 f"the new data's column {e.column!r} holds label(s) {e.extra} that this "

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, Iterator
 
-__all__ = ["check_scorable", "reading", "reading_options"]
+__all__ = ["check_scorable", "fit_columns_error", "reading", "reading_options"]
 
 _READING: ContextVar[dict[str, Any] | None] = ContextVar("galton_predict_reading", default=None)
 
@@ -42,3 +42,18 @@ def check_scorable(model: Any) -> None:
         raise ValueError(
             f"this {type(model).__name__} was fitted on an empty frame (0 judgments), so it has no parameters "
             "to score new data with; fit it on judgments first, or call fit_predict(data) to aggregate the data")
+
+
+def fit_columns_error(exc: Exception, columns: tuple[str, str, str]) -> Exception | None:
+    """The reader's missing-column error for new data, told what ``predict`` takes: it reads the
+    columns the fit was told (``columns``: task, worker, label) and has no ``task_col=`` (the hint
+    to pass them met a TypeError); None when ``exc`` is another error."""
+    from ..data._validate import COLUMN_HINT, ColumnError
+
+    if not isinstance(exc, ColumnError) or COLUMN_HINT not in str(exc):
+        return None
+    tc, wc, lc = columns
+    renamed = {d: c for d, c in zip(("task", "worker", "label"), columns) if d != c} or {"item": "task"}
+    return ColumnError(str(exc).replace(COLUMN_HINT, (
+        f"predict reads new data by the column names of the fit (task_col={tc!r}, worker_col={wc!r}, "
+        f"label_col={lc!r}): rename the new data's columns to those, for example df.rename(columns={renamed})")))

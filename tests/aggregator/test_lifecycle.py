@@ -211,6 +211,12 @@ def test_predict_on_new_data_reads_the_columns_the_fit_read(name: str) -> None:
         pd.testing.assert_frame_equal(named.predict_proba(new.rename(columns={"task": "item", "worker": "annotator",
                                                                                "label": "answer"})),
                                       plain.predict_proba(new))
+    # the new data in the default layout: the reader's hint named task_col=, which predict refuses
+    with pytest.raises(ValueError, match=r"missing column\(s\) \['item', 'annotator', 'answer'\].* predict reads new "
+                       r"data by the column names of the fit \(task_col='item', worker_col='annotator', "
+                       r"label_col='answer'\): rename the new data's columns") as info:
+        named.predict(new)
+    assert "task_col=, worker_col=" not in str(info.value)
     if name in ("wawa", "zbs", "gold_mv", "mv", "mmsr"):
         return  # votes (MMSR's predict too, as crowd-kit's): a new label is one more candidate, not an error
     with pytest.raises(ValueError, match=rf"the new data's column 'answer' holds label\(s\) \[7\] that this "
