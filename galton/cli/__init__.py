@@ -170,7 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     agg.add_argument("--duplicates", choices=("keep", "first", "last", "raise"), default=None,
                      help="rows that repeat a (task, worker) pair (categorical and multilabel data): keep each as a "
                      "judgment of its own (keep, as crowd-kit; the default, with a warning when there are any), keep "
-                     "the first or the last in row order, or fail (raise)")
+                     "the first or the last in row order (a directory's files in natural order: batch_9 before "
+                     "batch_10), or fail (raise)")
     add_max_memory(agg)
     agg.add_argument("--quiet", "-q", action="store_true",
                      help="no summary, progress bar or warnings (errors are still reported)")

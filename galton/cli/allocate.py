@@ -69,7 +69,8 @@ def add_allocate(sub: Any) -> None:
     a.add_argument("--duplicates", choices=("keep", "first", "last", "raise"), default=None,
                    help="rows that repeat a (task, worker) pair (categorical data), as for `galton aggregate`: "
                    "keep each as a judgment of its own (keep; the default, with a warning when there are any), "
-                   "keep the first or the last in row order, or fail (raise)")
+                   "keep the first or the last in row order (a directory's files in natural order: batch_9 before "
+                   "batch_10), or fail (raise)")
     add_max_memory(a)
     a.add_argument("--output", "-o", default=None, metavar="FILE",
                    help="ranked table: .csv, .tsv, .parquet, .pq or .jsonl, written atomically, never over an input; "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import sys
 from pathlib import Path
@@ -27,7 +28,7 @@ from ._text import HEAD_BYTES, one_line, read_text_table
 from ._types import run_ends_decoded
 
 __all__ = ["FrameKind", "ID_COLUMNS", "PARTIAL_KEY", "check_columns", "file_format", "frame_kind", "input_files",
-           "one_column", "open_input", "parquet_schema", "read_input", "to_arrow"]
+           "natural_key", "one_column", "open_input", "parquet_schema", "read_input", "to_arrow"]
 
 FrameKind = Literal["pandas", "polars", "arrow", "dict"]
 
@@ -82,18 +83,29 @@ def partition_root(source: Any) -> str | None:
     return _glob_root(text) if any(c in text for c in "*?[") else None
 
 
+def natural_key(path: str) -> tuple[tuple[Any, ...], str]:
+    """The sort key of a file name in natural order: runs of digits compare as numbers (``batch_9``
+    before ``batch_10``, pyarrow's ``part-2`` before ``part-10``; in plain string order they came
+    after, and ``--duplicates last`` kept the older answer), the rest as text; equal keys (``part-01``
+    and ``part-1``) by plain string order, so the order is total and the same on every machine."""
+    parts = re.split(r"([0-9]+)", path)  # text, digits, text, ...: each position one type
+    return tuple(int(p) if i % 2 else p for i, p in enumerate(parts)), path
+
+
 def input_files(path: str | os.PathLike) -> list[str]:
-    """The files an input path names, sorted: the path itself for a file; for a directory every
-    Parquet file below it (``.parquet`` or ``.pq``, any case); for a glob pattern every matching file.
-    Files with a path component (below the directory or the glob's fixed root) starting with ``.`` or
-    ``_`` are skipped: hidden files, temporaries and Spark's ``_temporary`` / ``_SUCCESS``."""
+    """The files an input path names, in natural order (:func:`natural_key`: ``batch_9`` before
+    ``batch_10``): the path itself for a file; for a directory every Parquet file below it
+    (``.parquet`` or ``.pq``, any case); for a glob pattern every matching file. Files with a path
+    component (below the directory or the glob's fixed root) starting with ``.`` or ``_`` are skipped:
+    hidden files, temporaries and Spark's ``_temporary`` / ``_SUCCESS``. Local and Ray ingest read
+    them in this order: rows are numbered (``--duplicates first`` / ``last``) file after file."""
     import glob
 
     text = os.fspath(path)
     if text != "-" and any(c in text for c in "*?[") and not os.path.exists(text):
         root = _glob_root(text)
-        files = sorted(f for f in glob.glob(text, recursive=True) if os.path.isfile(f)
-                       and not _hidden(Path(os.path.relpath(f, root)).parts))
+        files = sorted((f for f in glob.glob(text, recursive=True) if os.path.isfile(f)
+                        and not _hidden(Path(os.path.relpath(f, root)).parts)), key=natural_key)
         if not files:
             raise FileNotFoundError(f"no file matches {text!r} (files and folders starting with '.' "
                                     "or '_' are skipped)")
@@ -102,10 +114,11 @@ def input_files(path: str | os.PathLike) -> list[str]:
     if text != "-" and not p.exists():
         raise FileNotFoundError(f"input path {text!r} does not exist")
     if text != "-" and p.is_dir():
-        files = sorted(str(f) for f in p.rglob("*") if f.suffix.lower() in (".parquet", ".pq")
-                       and not _hidden(f.relative_to(p).parts) and f.is_file())
+        files = sorted((str(f) for f in p.rglob("*") if f.suffix.lower() in (".parquet", ".pq")
+                        and not _hidden(f.relative_to(p).parts) and f.is_file()), key=natural_key)
         if not files:
-            tables = sorted(f.name for f in p.iterdir() if f.is_file() and f.suffix in (".csv", ".tsv"))
+            tables = sorted((f.name for f in p.iterdir() if f.is_file() and f.suffix in (".csv", ".tsv")),
+                            key=natural_key)
             hint = ""
             if "judgments.csv" in tables:  # a dataset folder (judgments.csv, gold.csv, ...)
                 gold = f" (its gold: {str(p / 'gold.csv')!r})" if "gold.csv" in tables else ""

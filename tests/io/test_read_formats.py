@@ -38,6 +38,30 @@ def test_a_folder_reads_pq_and_upper_case_parquet_files(tmp_path):
     assert sorted(read_input(str(root) + "/*[tTq]").column("task").to_pylist()) == ["a", "b", "c", "d", "e"]
 
 
+def test_a_folder_and_a_pattern_are_read_in_natural_order(tmp_path):
+    # a hunt found: files were read in plain string order, batch_10 before batch_9, so duplicates="last"
+    # kept the older batch's answer; pyarrow names its parts part-0 ... part-10 without padding
+    root = tmp_path / "batches"
+    root.mkdir()
+    for i in (1, 2, 9, 10, 11):  # every batch re-answers (task 1, worker w): the newest batch is 11
+        pq.write_table(pa.table({"task": [1, 100 + i], "worker": ["w", "w"], "label": [f"b{i}", "x"]}),
+                       root / f"batch_{i}.parquet")
+    names = [p.rsplit("/", 1)[1] for p in input_files(root)]
+    assert names == [f"batch_{i}.parquet" for i in (1, 2, 9, 10, 11)]
+    assert [p.rsplit("/", 1)[1] for p in input_files(str(root) + "/batch_*.parquet")] == names
+    for keep, want in (("last", "b11"), ("first", "b1")):
+        fit = galton.MajorityVote().fit(str(root), duplicates=keep, output="pandas")
+        assert fit.labels_.loc[1] == want
+    nested = tmp_path / "nested"  # folders by the same rule; equal as numbers (01, 1): plain string order
+    for sub, name in (("day_10", "a.parquet"), ("day_9", "b.parquet"), ("day_9", "part-01.parquet"),
+                      ("day_9", "part-1.parquet"), ("day_9", "part-010.parquet")):
+        (nested / sub).mkdir(parents=True, exist_ok=True)
+        pq.write_table(_judgments("a"), nested / sub / name)
+    got = [p[len(str(nested)) + 1:] for p in input_files(nested)]
+    assert got == ["day_9/b.parquet", "day_9/part-01.parquet", "day_9/part-1.parquet", "day_9/part-010.parquet",
+                   "day_10/a.parquet"]
+
+
 # --------------------------------------------------------------------------------------------------
 # Parquet that cannot be seeked: a named pipe, a compressed file
 # --------------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from ray import cloudpickle
@@ -347,6 +348,32 @@ def test_duplicates_policy_matches_judgments(ray_session, tmp_path):
         with pytest.warns(UserWarning, match=r"7 row\(s\) repeat") as said:
             DawidSkene().fit(eng.load_parquet(long))
         assert len(str(said[0].message)) < 2_000
+
+
+def test_a_directory_is_read_in_natural_file_order_locally_and_on_ray(ray_session, tmp_path):
+    """pyarrow's unpadded part-0 ... part-10: part-10 is the last file (plain string order put it
+    after part-1, so duplicates="last" kept part-9's older answer), the same order on Ray."""
+    table, _ = _crowd(7, n_tasks=220)
+    t0 = table.filter(pc.equal(table["task"], 0))
+    w0 = t0["worker"][0].as_py()
+    directory = tmp_path / "parts"
+    directory.mkdir()
+    bounds = np.linspace(0, table.num_rows, 12).astype(int)
+    for i in range(11):  # each part answers (task 0, w0) again, last: part-i says label i % 3
+        again = pa.table({"task": pa.array([0], pa.int64()), "worker": pa.array([w0], pa.int32()),
+                          "label": pa.array([i % 3], pa.int32())})
+        pq.write_table(pa.concat_tables([table.slice(bounds[i], bounds[i + 1] - bounds[i]), again]),
+                       directory / f"part-{i}.parquet")
+    keep = pc.invert(pc.and_(pc.equal(table["task"], 0), pc.equal(table["worker"], w0)))
+    newest = pa.table({"task": pa.array([0], pa.int64()), "worker": pa.array([w0], pa.int32()),
+                       "label": pa.array([10 % 3], pa.int32())})
+    want = _fit(pa.concat_tables([table.filter(keep), newest]))  # part-10's answer kept
+    local = Judgments.from_any(str(directory), duplicates="last")
+    at = np.flatnonzero((local.task_names[local.task] == 0) & (local.worker_names[local.worker] == w0))
+    assert local.label_names[local.label[at]].tolist() == [10 % 3]
+    _assert_same(_fit(local), want)
+    with RayEngine(n_shards=3) as eng:
+        _assert_same(_fit(eng.load_parquet(directory, duplicates="last")), want)
 
 
 def test_repeated_rows_in_loaded_shards_warn_at_the_fit_as_in_memory(ray_session, tmp_path):
