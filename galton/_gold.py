@@ -75,9 +75,11 @@ def read_gold(gold: Any, names: np.ndarray | None = None, *, task_col: str = "ta
         tasks = tasks.astype(object)
     if values.dtype.kind in "US":
         values = values.astype(object)
-    valid = np.array([v is not None and v == v for v in values], dtype=bool) if values.dtype == object or values.dtype.kind == "f" else np.ones(values.size, dtype=bool)
+    valid = np.ones(values.size, dtype=bool)
+    if values.dtype == object or values.dtype.kind == "f":
+        valid &= np.array([_present(v) for v in values], dtype=bool)
     if tasks.dtype == object or tasks.dtype.kind == "f":
-        valid &= np.array([t is not None and t == t for t in tasks], dtype=bool)
+        valid &= np.array([_present(t) for t in tasks], dtype=bool)
     rows = np.flatnonzero(valid)
     tasks, values = tasks[valid], values[valid]
     if values.dtype.kind == "f":
@@ -166,6 +168,20 @@ def _gold_task_ids(tasks: np.ndarray, names: np.ndarray, what: str = "gold") -> 
     if names.dtype == object and tasks.dtype.kind in "iu":
         return np.array([str(int(t)) for t in tasks], dtype=object)  # digits, as a CSV holds them
     return tasks
+
+
+def _present(v: Any) -> bool:
+    """Whether a gold cell holds a value: not None, NaN, nor pandas' NA or NaT (a nullable string or
+    boolean column's missing cell: ``v == v`` raised "boolean value of NA is ambiguous")."""
+    if v is None:
+        return False
+    kind = type(v)
+    if kind.__module__.split(".")[0] == "pandas" and kind.__name__ in ("NAType", "NaTType"):
+        return False
+    try:
+        return bool(v == v)  # NaN of any float type, numpy's NaT
+    except (TypeError, ValueError):  # a value whose equality is no truth value is a value
+        return True
 
 
 def _is_int(v: Any) -> bool:
