@@ -239,8 +239,12 @@ def test_weights_are_read_from_every_input_type(tmp_path):
 
 def test_a_gold_label_of_another_type_misses_only_its_own_task():
     data = pd.DataFrame({"task": [1, 1, 2, 2, 3], "worker": list("ababa"), "label": [0, 1, 1, 1, 0]})
+    got = get_accuracy(data, pd.Series({1: "x", 2: 1, 3: 0}), by="task")
+    assert got.tolist() == [0.0, 1.0, 1.0]  # "x" is no label; tasks 2 and 3 match
+    # text "0" is the label 0, as gold= reads it (GoldMajorityVote's skills_ are this accuracy by worker);
+    # crowd-kit compares "0" with 0 as unequal
     got = get_accuracy(data, pd.Series({1: "0", 2: 1, 3: 0}), by="task")
-    assert got.tolist() == [0.0, 1.0, 1.0]  # "0" is not 0 (as crowd-kit compares); tasks 2 and 3 match
+    assert got.tolist() == [0.5, 1.0, 1.0]
     table = get_accuracy(pl.from_pandas(data), {1: 0, 2: 1, 3: 7}, by="true_label")
     assert table.schema["true_label"] == pl.Int64 and table.rows() == [(0, 0.5), (1, 1.0), (7, 0.0)]
 

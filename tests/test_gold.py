@@ -29,6 +29,40 @@ def _csv(path, values) -> str:
 def _both_metrics(data, gold) -> list[float]:
     return [get_accuracy(data, gold), accuracy_on_aggregates(data, aggregates=gold)]
 
+
+def test_metrics_find_gold_labels_of_another_type_as_the_models_do(tmp_path):
+    """get_accuracy and accuracy_on_aggregates compared gold labels as given with the judgments'
+    labels read typed: a CSV's true / false (booleans) against a gold CSV's text "true" / "false",
+    0.5 against text "0.5", 0 against 0.0 in a gold CSV or "0" in JSON lines, and in pandas int labels
+    against text gold, text labels against int gold, booleans against "True": 0.0 each, where the
+    models (GoldMajorityVote's skills, encode_gold) and --gold find them. Now the hand count: 0.75."""
+    boolean = _csv(tmp_path / "b.csv", [str(bool(v)).lower() for v in LABELS])
+    (tmp_path / "gb.csv").write_text("task,label\n" + "".join(f"{t},{str(bool(g)).lower()}\n"
+                                                            for t, g in enumerate(GOLD, 1)))
+    halves = _csv(tmp_path / "f.csv", [0.5 + v for v in LABELS])
+    (tmp_path / "gf.csv").write_text("task,label\n" + "".join(f"{t},{0.5 + g}\n" for t, g in enumerate(GOLD, 1)))
+    ints = _csv(tmp_path / "i.csv", LABELS)
+    (tmp_path / "gi.csv").write_text("task,label\n" + "".join(f"{t},{float(g)}\n" for t, g in enumerate(GOLD, 1)))
+    (tmp_path / "gi.jsonl").write_text("".join(json.dumps({"task": t, "label": str(g)}) + "\n"
+                                               for t, g in enumerate(GOLD, 1)))
+    series = pd.Series(GOLD, index=[1, 2, 3, 4])
+    cases = [(boolean, str(tmp_path / "gb.csv")), (halves, str(tmp_path / "gf.csv")),
+             (ints, str(tmp_path / "gi.csv")), (ints, str(tmp_path / "gi.jsonl")),
+             (FRAME, series.astype(str)), (FRAME.assign(label=FRAME.label.astype(str)), series),
+             (FRAME.assign(label=FRAME.label.astype(bool)), series.map({0: "False", 1: "True"}))]
+    for data, gold in cases:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "column 'label' holds non-integer numbers")  # 0.5, 1.5 as classes
+            skills = galton.GoldMajorityVote().fit(data, gold).skills_
+        if not isinstance(skills, pd.Series):  # a file's results: a polars frame (worker, skill)
+            skills = skills.to_pandas().set_index("worker")["skill"]
+        assert skills.to_dict() == HAND, (data, gold)
+        assert _both_metrics(data, gold) == [0.75, 0.75], (data, gold)
+        by_worker = get_accuracy(data, gold, by="worker")
+        if isinstance(by_worker, pd.Series):
+            assert by_worker.to_dict() == HAND
+
+
 @pytest.mark.parametrize("gold", [
     pd.Series(["no", "yes", "yes", pd.NA], index=[1, 2, 3, 4], dtype="string"),
     pd.Series(["no", "yes", "yes", None], index=[1, 2, 3, 4], dtype="string[pyarrow]"),

@@ -18,7 +18,7 @@ import numpy as np
 from .._gold import SIMULATED_TRUTH, read_gold
 from .._warnings import quiet
 from ..aggregator._results import Output
-from ..data._encode import lookup, object_array
+from ..data._encode import label_lookup, object_array
 from ..data._validate import COLUMN_HINT, MAX_EXAMPLES, NULL_HINT, ColumnError
 from ..data.judgments import DROP_HINT, Judgments
 from ..io._once import readable_once
@@ -225,18 +225,16 @@ def labels_and_names(labels: Any, c: Coded, *, fitted: bool = False,
     judgment has (codes ``n_labels``, ``n_labels + 1``, ... in order of first appearance)."""
     if c.judgments.n_tasks == 0:  # no judgments: nothing to compare (the ids' type is unknown)
         return np.zeros(0, dtype=np.int64), c.judgments.label_names if fitted else c.label_names
-    tasks, values = read_gold(_tag_sets(labels), c.judgments.task_names, what=what)
     names = c.judgments.label_names if fitted else c.label_names
-    if values.dtype.kind == "f" and names.dtype.kind in "iub":  # 1.0 is the label 1 (True for booleans)
-        with np.errstate(invalid="ignore"):
-            cast = values.astype(names.dtype)
-        if np.array_equal(cast.astype(values.dtype), values):  # only exactly: 2.0 had become True, 300.0 int8 44
-            values = cast
-    if names.dtype == object:
+    # labels found as gold given to a fit is (encode_gold): text "true" / "0.5" / "1" is the boolean,
+    # float or integer label, 1.0 the label 1 (only exactly: 2.0 is no boolean), 1 the text label "1";
+    # compared as given, each file typed on its own, they had all missed (accuracy 0)
+    tasks, values = read_gold(_tag_sets(labels), c.judgments.task_names, what=what, labels=names)
+    if names.dtype == object:  # sets of tags ranked as first seen: unsorted, found by equality
         where = {v: i for i, v in enumerate(names.tolist())}
         codes = np.array([where.get(v, -1) for v in values.tolist()], dtype=np.int64)
     else:
-        codes = lookup(names, values)
+        codes = label_lookup(names, values).astype(np.int64)
     out = np.full(c.judgments.n_tasks, -1, dtype=np.int64)
     t = c.judgments.task_index(tasks)
     new = values[(codes < 0) & (t >= 0)]

@@ -120,7 +120,9 @@ def get_accuracy(data: Any, true_labels: Any, by: Any = None) -> Any:
     ``"worker"``, ``"label"`` (the answer given), ``"true_label"``, or a list of them: a Series by
     the group (a MultiIndex for several; polars / Arrow: a table). Judgments of tasks without a true
     label are left out; an optional ``weight`` column weighs them. True labels that are lists or sets
-    of tags are compared as sets, as the judgments' are."""
+    of tags are compared as sets, as the judgments' are; others are found among the judgments' labels
+    as ``gold=`` finds them (text ``"0"`` or ``"0.0"`` is the label 0, ``"true"`` the boolean True;
+    crowd-kit compares them unequal), so that by worker this is GoldMajorityVote's ``skills_``."""
     c = coded(data)
     truth, names = labels_and_names(true_labels, c, what="true_labels")
     return _accuracy(c, truth, by, names)
