@@ -144,6 +144,29 @@ def test_ordinal_alpha_takes_the_declared_order_of_a_categorical_enum_or_ordered
     assert krippendorff(frame, "nominal").alpha == krippendorff(unordered, "nominal").alpha
 
 
+def test_a_files_labels_are_read_as_the_models_read_them_and_as_numbers_for_ordered_distances(tmp_path):
+    """Bug hunt: the metrics read a CSV's labels 007 and 7 as one label, the number 7 (nominal alpha
+    1.0), where the models keep them apart (MajorityVote's labels 7 and 007) and the same file read
+    as text gives the hand value: units (007, 7, 7), (007, 007, 7): D_o = (4 / 2 + 4 / 2) / 6,
+    D_e = 2 * 3 * 3 / 30, alpha = 1 - 10 / 9. The ordered distances still read text that is numbers as
+    those numbers (3 and 3.0 one value, 10 after 9), as galton agreement does."""
+    src = tmp_path / "z.csv"
+    src.write_text("task,worker,label\n1,a,007\n1,b,7\n1,c,7\n2,a,007\n2,b,007\n2,c,7\n")
+    assert alpha_krippendorff(str(src)) == pytest.approx(1 - 10 / 9, abs=1e-12)
+    assert alpha_krippendorff(src) == alpha_krippendorff(pd.read_csv(src, dtype=str))
+    assert sorted(MajorityVote().fit(str(src)).labels_["label"].to_list()) == ["007", "7"]
+    assert accuracy_on_aggregates(str(src)) == accuracy_on_aggregates(pd.read_csv(src, dtype=str)) == 4 / 6
+    ratings = tmp_path / "r.csv"
+    ratings.write_text("task,worker,label\n1,a,3\n1,b,3.0\n2,a,9\n2,b,10\n3,a,3\n3,b,10\n")
+    numbers = pd.DataFrame({"task": [1, 1, 2, 2, 3, 3], "worker": list("ababab"), "label": [3.0, 3, 9, 10, 3, 10]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "ranks text labels in sorted order": they are numbers
+        for distance in ("ordinal", "interval", "ratio"):
+            assert alpha_krippendorff(ratings, distance) == pytest.approx(alpha_krippendorff(numbers, distance),
+                                                                          abs=1e-12), distance
+    assert alpha_krippendorff(ratings) == alpha_krippendorff(pd.read_csv(ratings, dtype=str))  # 3, 3.0: two classes
+
+
 def test_alpha_refuses_what_it_cannot_measure():
     with pytest.raises(ValueError, match="two or more judgments"):
         alpha_krippendorff(pd.DataFrame({"task": [1, 2], "worker": [1, 1], "label": [0, 1]}))

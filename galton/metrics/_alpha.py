@@ -347,7 +347,8 @@ def krippendorff(answers: Any, distance: str | Callable[[Any, Any], float] = "no
     if not 0 < finite_number("level", level) < 1:
         raise ValueError(f"level={level} must lie in (0, 1)")
     name = distance if isinstance(distance, str) else getattr(distance, "__name__", "callable")
-    c = coded(declared_order(answers) if distance == "ordinal" else answers)
+    c = coded(declared_order(answers) if distance == "ordinal" else answers,
+              numbers=distance in ("ordinal", "interval", "ratio"))
     units = _Units(c, distance)
     observed, expected, n = units.parts()
     if expected <= 0.0:
@@ -386,6 +387,8 @@ def alpha_krippendorff(answers: Any, distance: str | Callable[[Any, Any], float]
     ``"nominal"`` (the default: labels equal or not, crowd-kit's ``binary_distance``),
     ``"ordinal"`` (in the order an ordered Categorical or Enum label column declares), ``"interval"``,
     ``"ratio"``, ``"jaccard"`` or ``"masi"`` (labels that are sets of tags), or a function of two labels
-    returning a distance in [0, 1] (nltk's ``masi_distance`` too).
-    :func:`krippendorff` returns the parts as well."""
+    returning a distance in [0, 1] (nltk's ``masi_distance`` too). A file's labels are read as the
+    models read them (``007`` and ``7`` are two labels); for the ordinal, interval and ratio distances
+    its text labels that all read as numbers are those numbers (``3`` and ``3.0`` one value, ``10``
+    after ``9``). :func:`krippendorff` returns the parts as well."""
     return krippendorff(answers, distance).alpha

@@ -10,6 +10,7 @@ become ``frozenset``); :attr:`Coded.label_names` holds the original values, and
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,13 +74,16 @@ def _with_ranks(j: Judgments, uniques: list) -> np.ndarray:
     return object_array(uniques)[j.label_names.astype(np.int64)]
 
 
-def coded(answers: Any) -> Coded:
+def coded(answers: Any, *, numbers: bool = False) -> Coded:
     """``answers`` (a frame, table or path with task, worker and label columns) encoded. Labels
     that are sets of tags (pandas sets, lists or tuples; an Arrow or polars list column) become
-    ``frozenset`` values (tuples stay tuples), ranked for the models. A bad row raises as in the
+    ``frozenset`` values (tuples stay tuples), ranked for the models. A file's labels are read as
+    the models read them (``007`` and ``7`` are two labels); with ``numbers`` (a distance of ordered
+    values) a file's text labels that all read as numbers are those numbers (``3`` and ``3.0`` one
+    value, ``10`` after ``9``), as ``galton agreement`` reads them. A bad row raises as in the
     models, with the fix a metric takes (it has no ``on_invalid``: drop the rows before)."""
     try:
-        return _coded(answers)
+        return _coded(answers, numbers)
     except ValueError as exc:
         text = str(exc).replace(NULL_HINT, "drop those rows before (for example df.dropna(subset=['task', "
                                            "'worker', 'label'])); crowd-kit's metrics skip them without a word")
@@ -93,7 +97,7 @@ def coded(answers: Any) -> Coded:
         raise ColumnError(text) from None
 
 
-def _coded(answers: Any) -> Coded:
+def _coded(answers: Any, numbers: bool = False) -> Coded:
     if isinstance(answers, Coded):
         return answers
     kind = frame_kind(answers)
@@ -116,8 +120,10 @@ def _coded(answers: Any) -> Coded:
             frame = table.set_column(table.column_names.index("label"), "label", pa.array(ranks, pa.int64()))
             j = Judgments.from_any(frame)
             return Coded(j, _with_ranks(j, uniques), frame, "polars" if kind == "dict" else kind)
-    # numeric: labels that are numbers are values here (a rating's alpha), not classes to warn about
-    j = Judgments.from_any(answers, numeric=True)
+    # numeric: labels that are numbers are values here (a rating's alpha), not classes to warn about; a
+    # file's labels as read (numeric=True read its text "007" and "7" as one label, 7.0) unless ``numbers``
+    read = kind != "pandas" and not numbers and isinstance(answers, (str, os.PathLike)) and table.num_rows > 0
+    j = Judgments.from_any(table if read else answers, numeric=True)
     return Coded(j, j.label_names, answers, "polars" if kind == "dict" else kind)
 
 
