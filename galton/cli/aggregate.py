@@ -387,11 +387,13 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _summary(out: TextIO, model: Any, judgments: Any, name: str, cls: type, seconds: float,
              gold_pairs: tuple[np.ndarray, np.ndarray, int] | None, output: str | None,
              used_gold: bool = False, extra: list[tuple[str, str]] | None = None, repeats: bool = False) -> None:
+    # the labels fitted: GLAD's labels_priors adds its keys' (label_codes_ index them; the input's shifted them)
+    fitted = judgments if getattr(model, "judgments_", None) is None else model.judgments_
     rows: list[tuple[str, str]] = [
         ("tasks", str(judgments.n_tasks)),
         ("workers", str(judgments.n_workers)),
         ("judgments", str(judgments.n_judgments)),
-        ("labels", str(judgments.n_labels)),
+        ("labels", str(fitted.n_labels)),
     ]
     if judgments.n_dropped:
         why = " or repeating a (task, worker) pair" if repeats else ""
@@ -423,7 +425,7 @@ def _summary(out: TextIO, model: Any, judgments: Any, name: str, cls: type, seco
         rows.append(("calibrated", said))
     if gold_pairs is not None:
         tidx, values, unmatched = gold_pairs
-        correct = _accuracy(np.asarray(model.label_codes_)[tidx], values, judgments.label_names)
+        correct = _accuracy(np.asarray(model.label_codes_)[tidx], values, fitted.label_names)
         total = int(tidx.size)
         note = "; the model was given this gold" if used_gold else ""
         if unmatched:

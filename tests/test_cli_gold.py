@@ -1,0 +1,49 @@
+"""``galton aggregate --gold``: the accuracy the summary prints is the hand count of the written
+labels against the gold, and gold that cannot be scored is refused with what to do (bug hunt)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from galton.cli import main
+
+#: four tasks, three workers, labels 1 and 2 (the majority is the gold of every task)
+JUDGMENTS = "task,worker,label\n" + "".join(
+    f"{t},{w},{lab}\n" for t, labs in ((1, "112"), (2, "221"), (3, "122"), (4, "111")) for w, lab in zip("abc", labs))
+GOLD = "task,label\n1,1\n2,2\n3,2\n4,1\n"
+
+
+def run(argv: list[Any], capsys: Any) -> tuple[int, str, str]:
+    rc = main(["aggregate", *[str(a) for a in argv]])
+    captured = capsys.readouterr()
+    return rc, captured.out, captured.err
+
+
+def summary(out: str) -> dict[str, str]:
+    return {k: v.strip() for k, _, v in (line.partition(" ") for line in out.splitlines())}
+
+def test_glad_labels_priors_accuracy_is_the_count_of_labels_equal_to_gold(tmp_path: Path, capsys) -> None:
+    """labels_priors naming label 0, which no worker gave, made GLAD fit labels 0, 1, 2; the summary
+    decoded its label codes by the judgments' labels 1, 2 and printed accuracy 0.000000 (0/4) (with
+    --use-gold too) beside written labels equal to the gold on 4 of 4 tasks, and 'labels 2' beside
+    three p_ columns. Now: the written labels counted against the gold by hand."""
+    (tmp_path / "j.csv").write_text(JUDGMENTS)
+    (tmp_path / "g.csv").write_text(GOLD)
+    gold = pd.read_csv(io.StringIO(GOLD)).set_index("task")["label"]
+    priors = 'labels_priors={"0": 0.1, "1": 0.45, "2": 0.45}'
+    for extra in ([], ["--use-gold"]):
+        out_csv = tmp_path / f"r{len(extra)}.csv"
+        rc, out, err = run([tmp_path / "j.csv", "-m", "glad", "--param", priors, "--gold", tmp_path / "g.csv",
+                            *extra, "-o", out_csv], capsys)
+        assert rc == 0, err
+        written = pd.read_csv(out_csv).set_index("task")
+        assert [c for c in written.columns if c.startswith("p_")] == ["p_0", "p_1", "p_2"]
+        right = int((written["label"].loc[gold.index] == gold).sum())
+        assert right == 4  # the crowd's majority is the gold everywhere
+        rows = summary(out)
+        assert rows["labels"] == "3"
+        assert rows["accuracy"].startswith(f"{right / 4:.6f} ({right}/4 tasks with gold"), rows["accuracy"]
