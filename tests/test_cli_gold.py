@@ -47,3 +47,20 @@ def test_glad_labels_priors_accuracy_is_the_count_of_labels_equal_to_gold(tmp_pa
         rows = summary(out)
         assert rows["labels"] == "3"
         assert rows["accuracy"].startswith(f"{right / 4:.6f} ({right}/4 tasks with gold"), rows["accuracy"]
+
+def test_gold_whose_labels_are_none_of_the_judgments_is_refused(tmp_path: Path, capsys) -> None:
+    """Gold pos / neg against judgments positive / negative printed "accuracy 0.000000 (0/2)" with
+    exit 0, where multilabel gold ("gold shares no tag") and --use-gold refuse it; now refused, naming
+    a few labels of each side. Gold with one label of the judgments still scores (a real miss)."""
+    (tmp_path / "j.csv").write_text("task,worker,label\n1,a,pos\n1,b,pos\n2,a,neg\n2,b,neg\n")
+    (tmp_path / "g.csv").write_text("task,label\n1,positive\n2,negative\n")
+    for extra in ([], ["--use-gold"]):
+        rc, out, err = run([tmp_path / "j.csv", "-m", "mv", "--gold", tmp_path / "g.csv", *extra,
+                            "-o", tmp_path / "o.csv"], capsys)
+        assert rc == 2 and err.count("\n") == 1, (out, err)
+        assert ("--gold's labels are none of the judgments' (gold labels look like ['positive', 'negative'], "
+                "the judgments' are ['neg', 'pos']): every gold task would score wrong") in err
+        assert not (tmp_path / "o.csv").exists()
+    (tmp_path / "g2.csv").write_text("task,label\n1,pos\n2,negative\n")
+    rc, out, err = run([tmp_path / "j.csv", "-m", "mv", "--gold", tmp_path / "g2.csv"], capsys)
+    assert rc == 0 and summary(out)["accuracy"] == "0.500000 (1/2 tasks with gold)", err

@@ -101,7 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
                      "where workers share errors: README 'How sure is it?')")
     agg.add_argument("--gold", default=None, metavar="FILE",
                      help="known labels (columns task, label) to score the result against; not used "
-                     "in the fit unless --use-gold. bundled:NAME inputs use their own gold")
+                     "in the fit unless --use-gold. Gold whose labels are none of the judgments' is refused. "
+                     "bundled:NAME inputs use their own gold")
     agg.add_argument("--use-gold", action="store_true",
                      help="also give the gold labels to the model (clamped during EM; needed by gold_mv). "
                      "The accuracy is then measured on labels the model was given")

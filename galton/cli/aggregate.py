@@ -73,14 +73,19 @@ def _read_gold(gold: Any, task_col: str, label_col: str) -> Any:
 
 def _gold_pairs(table: Any, judgments: Any) -> tuple[np.ndarray, np.ndarray, int]:
     """(task codes, gold label values) for the gold tasks that have judgments, and how many gold
-    tasks have none (left out of the accuracy)."""
+    tasks have none (left out of the accuracy); refused when it shares no task or no label with them."""
     from .._gold import read_gold
+    from ..data._validate import examples
 
     tasks, values = read_gold(table, judgments.task_names, labels=judgments.label_names)  # in the labels' type
     tidx = judgments.task_index(tasks)
     keep = tidx >= 0
     if not keep.any():
         raise no_common_task(tasks[:3].tolist(), judgments.task_names[:3].tolist())
+    if judgments.n_labels and not (label_lookup(judgments.label_names, values[keep]) >= 0).any():
+        given, names = examples(list(dict.fromkeys(values[keep].tolist())), 3), examples(judgments.label_names, 5)
+        raise CLIError(f"--gold's labels are none of the judgments' (gold labels look like [{given}], the judgments' "
+                       f"are [{names}]): every gold task would score wrong; write them as the judgments' are")
     return tidx[keep].astype(np.int64), values[keep], int((~keep).sum())
 
 
