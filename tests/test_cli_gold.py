@@ -64,3 +64,12 @@ def test_gold_whose_labels_are_none_of_the_judgments_is_refused(tmp_path: Path, 
     (tmp_path / "g2.csv").write_text("task,label\n1,pos\n2,negative\n")
     rc, out, err = run([tmp_path / "j.csv", "-m", "mv", "--gold", tmp_path / "g2.csv"], capsys)
     assert rc == 0 and summary(out)["accuracy"] == "0.500000 (1/2 tasks with gold)", err
+
+def test_kos_with_use_gold_names_the_option_to_drop(tmp_path: Path, capsys) -> None:
+    """KOS's refusal of gold said "drop gold=", the Python argument, on the command line."""
+    (tmp_path / "j.csv").write_text("task,worker,label\n1,a,0\n1,b,0\n2,a,1\n2,b,1\n")
+    (tmp_path / "g.csv").write_text("task,label\n1,0\n2,1\n")
+    rc, _, err = run([tmp_path / "j.csv", "-m", "kos", "--gold", tmp_path / "g.csv", "--use-gold"], capsys)
+    assert rc == 2
+    assert err.strip() == ("galton: error: KOS cannot use gold labels; drop --use-gold or use a model that can "
+                           "(ds, glad, mace)")

@@ -368,6 +368,8 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                                   address=address, **params,  # --duplicates given: no warning of repeats
                                   **({} if args.duplicates is None else {"duplicates": "keep"}))
         except ValueError as exc:
+            if args.use_gold and "drop gold=" in str(exc):  # the model's Python words (KOS): the option here
+                raise CLIError(one_line(exc).replace("drop gold=", "drop --use-gold")) from None
             if args.use_gold or "gold" not in str(exc):
                 raise
             raise CLIError(f"{one_line(exc)} (command line: --gold FILE --use-gold)") from None
