@@ -26,6 +26,7 @@ def run(argv: list[Any], capsys: Any) -> tuple[int, str, str]:
 def summary(out: str) -> dict[str, str]:
     return {k: v.strip() for k, _, v in (line.partition(" ") for line in out.splitlines())}
 
+
 def test_glad_labels_priors_accuracy_is_the_count_of_labels_equal_to_gold(tmp_path: Path, capsys) -> None:
     """labels_priors naming label 0, which no worker gave, made GLAD fit labels 0, 1, 2; the summary
     decoded its label codes by the judgments' labels 1, 2 and printed accuracy 0.000000 (0/4) (with
@@ -48,6 +49,7 @@ def test_glad_labels_priors_accuracy_is_the_count_of_labels_equal_to_gold(tmp_pa
         assert rows["labels"] == "3"
         assert rows["accuracy"].startswith(f"{right / 4:.6f} ({right}/4 tasks with gold"), rows["accuracy"]
 
+
 def test_gold_whose_labels_are_none_of_the_judgments_is_refused(tmp_path: Path, capsys) -> None:
     """Gold pos / neg against judgments positive / negative printed "accuracy 0.000000 (0/2)" with
     exit 0, where multilabel gold ("gold shares no tag") and --use-gold refuse it; now refused, naming
@@ -65,6 +67,7 @@ def test_gold_whose_labels_are_none_of_the_judgments_is_refused(tmp_path: Path, 
     rc, out, err = run([tmp_path / "j.csv", "-m", "mv", "--gold", tmp_path / "g2.csv"], capsys)
     assert rc == 0 and summary(out)["accuracy"] == "0.500000 (1/2 tasks with gold)", err
 
+
 def test_kos_with_use_gold_names_the_option_to_drop(tmp_path: Path, capsys) -> None:
     """KOS's refusal of gold said "drop gold=", the Python argument, on the command line."""
     (tmp_path / "j.csv").write_text("task,worker,label\n1,a,0\n1,b,0\n2,a,1\n2,b,1\n")
@@ -73,3 +76,24 @@ def test_kos_with_use_gold_names_the_option_to_drop(tmp_path: Path, capsys) -> N
     assert rc == 2
     assert err.strip() == ("galton: error: KOS cannot use gold labels; drop --use-gold or use a model that can "
                            "(ds, glad, mace)")
+
+
+def test_multilabel_gold_ids_follow_the_categorical_gold_rule(tmp_path: Path, capsys) -> None:
+    """Multilabel gold rows "1" and "01" both found integer task 1 and the later one's set replaced
+    the other's without a word (accuracy 1/2 or 2/2 by row order); categorical --gold refuses text
+    "01" against integer ids, and so does multilabel gold now. Canonical ids still score."""
+    (tmp_path / "j.csv").write_text("task,worker,label\n1,a,x|y\n1,b,x\n1,c,x|y\n2,a,y\n2,b,y\n2,c,x|y\n")
+    (tmp_path / "g01.csv").write_text("task,label\n1,x|y\n01,x\n2,y\n")
+    (tmp_path / "g.csv").write_text("task,label\n1,x|y\n2,y\n")
+    (tmp_path / "c.csv").write_text("task,worker,label\n1,a,x\n1,b,x\n2,a,y\n2,b,y\n")
+    (tmp_path / "c01.csv").write_text("task,label\n01,x\n2,y\n")
+    rc, _, err = run([tmp_path / "c.csv", "-m", "mv", "--gold", tmp_path / "c01.csv"], capsys)
+    message = ("gold task ids are text ('01') but the judgments' task ids are integers; use the same task ids "
+               "in the gold as in the judgments")
+    assert rc == 2 and message in err, err
+    rc, out, err = run([tmp_path / "j.csv", "--kind", "multilabel", "-m", "mv", "--gold", tmp_path / "g01.csv"],
+                       capsys)
+    assert rc == 2 and err.count("\n") == 1 and message in err, (out, err)
+    rc, out, err = run([tmp_path / "j.csv", "--kind", "multilabel", "-m", "mv", "--gold", tmp_path / "g.csv"],
+                       capsys)
+    assert rc == 0 and summary(out)["accuracy"].startswith("1.000000 (2/2 tasks"), err

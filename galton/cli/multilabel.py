@@ -119,11 +119,13 @@ def typed_gold(gold: dict[Any, frozenset], tasks: np.ndarray, tags: np.ndarray) 
     judgments scores them. A gold tag no judgment holds stays as written (a missed tag). Refused:
     gold sharing no task with the judgments, and gold whose tags are none of the judgments' (every
     set would be scored wrong)."""
-    from .._gold import gold_label_values
+    from .._gold import gold_label_values, gold_task_ids
     from ..data._encode import id_lookup, label_lookup
 
     keys = list(gold)
-    found = id_lookup(tasks, _values(keys)) if keys and tasks.size else np.full(len(keys), -1)
+    # ids by the categorical --gold rule: "01" against integer ids is refused (it found task 1, and
+    # beside "1" one of the two rows overwrote the other's set without a word)
+    found = id_lookup(tasks, gold_task_ids(_values(keys), tasks)) if keys and tasks.size else np.full(len(keys), -1)
     if not (found >= 0).any():
         raise no_common_task(keys[:3], tasks[:3].tolist())
     judged = [k for k, i in zip(keys, found) if i >= 0]
