@@ -18,7 +18,6 @@ the list of the labels whose aggregated answer is 1. The per-label fits are ordi
 
 from __future__ import annotations
 
-import copy
 from typing import Any, Iterator, Sequence
 
 import numpy as np
@@ -38,10 +37,12 @@ _ROW_RULE = ("BinaryRelevance needs a list of labels in every row (an empty list
 
 
 def _clone(model: Any) -> Any:
-    """An unfitted copy with the same settings (``get_params`` where the model has it)."""
-    if hasattr(model, "get_params"):
-        return type(model)(**model.get_params())
-    return copy.deepcopy(model)
+    """An unfitted copy with the same settings, as crowd-kit's ``clone_aggregator`` makes it: a
+    deep copy kept an earlier fit's results (a fitted crowd-kit Wawa's ``labels_``, read as this
+    fit's)."""
+    from ..aggregation.utils import clone_aggregator
+
+    return clone_aggregator(model)
 
 
 def is_missing(value: Any) -> bool:
@@ -205,9 +206,8 @@ class BinaryRelevance:
         chosen: dict[Any, list[Any]] | None = None
         self.aggregators_: dict[Any, Any] = {}
         for label, answer in _answers(sets):
-            model = _fit_one(base, label, pd.DataFrame({"task": tasks, "worker": workers, "label": answer}))
+            model, result = _fit_one(base, label, pd.DataFrame({"task": tasks, "worker": workers, "label": answer}))
             self.aggregators_[label] = model
-            result = model.labels_
             if result is None:
                 continue
             if chosen is None:  # crowd-kit's order: that of the first label's results
@@ -255,13 +255,13 @@ class BinaryRelevance:
         self.aggregators_: dict[Any, Any] = {}
         for label, answer in _answers(sets):
             binary = pa.table({"task": tasks, "worker": workers, "label": pa.array(answer)})
-            model = _fit_one(base, label, binary if out == "arrow" else _polars(binary))
+            model, result = _fit_one(base, label, binary if out == "arrow" else _polars(binary))
             self.aggregators_[label] = model
-            if model.labels_ is None:
+            if result is None:
                 continue
-            ids, values = _task_answers(model.labels_)
+            ids, values = _task_answers(result)
             if task_ids is None:  # every fit has every task, sorted by id: the first one's ids
-                task_ids, chosen = model.labels_["task"], [[] for _ in ids]
+                task_ids, chosen = result["task"], [[] for _ in ids]
                 position = {t: i for i, t in enumerate(ids)}
             for task, value in zip(ids, values):
                 if value:
@@ -320,13 +320,15 @@ def _repeats_effect(base: Any) -> str | None:
     return getattr(base, "_repeats_effect", RISE)
 
 
-def _fit_one(base: Any, label: Any, binary: Any) -> Any:
-    """A fresh copy of ``base`` fitted on one label's binary answers (repeated (task, worker) rows:
-    :meth:`BinaryRelevance.fit` warned of them once, not once per label)."""
+def _fit_one(base: Any, label: Any, binary: Any) -> tuple[Any, Any]:
+    """(a fresh copy of ``base`` fitted on one label's binary answers, its labels) (repeated (task,
+    worker) rows: :meth:`BinaryRelevance.fit` warned of them once, not once per label). By
+    ``fit_predict``, as crowd-kit: crowd-kit's Wawa sets ``labels_`` there only, and a model of
+    one's own may implement that alone."""
     model = _clone(base)
     with fit_options_set(warning_context=f"tag {label!r}: "), quiet(REPEATS_KEY):  # which tag did not converge
-        model.fit(binary)
-    return model
+        result = model.fit_predict(binary)
+    return model, result
 
 
 def _task_answers(labels: Any) -> tuple[list[Any], list[Any]]:

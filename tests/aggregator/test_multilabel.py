@@ -355,3 +355,37 @@ def test_the_warning_of_repeats_is_the_models_inside():
             galton.BinaryRelevance(base).fit(df)
         got = [str(w.message) for w in caught if "repeat a (task, worker) pair" in str(w.message)]
         assert len(got) == len(said) and all(s in g for s, g in zip(said, got)), (base, got)
+
+
+def test_crowdkit_models_inside_are_cloned_fresh_and_fit_predicted():
+    """Bug hunt: the copy for each tag was a deep copy of a model without get_params (crowd-kit's),
+    fitted by ``fit``: a fitted crowd-kit Wawa gave every tag on every task (its old ``labels_``,
+    which crowd-kit's Wawa.fit leaves as they were), an unfitted one an AttributeError. crowd-kit
+    clones with clone_aggregator and calls fit_predict."""
+    ck = pytest.importorskip("crowdkit.aggregation")
+    want = {"t1": ["house", "tree"], "t2": ["car"]}
+    fitted = ck.Wawa()
+    fitted.fit_predict(pd.DataFrame({"task": ["t1", "t2"], "worker": ["w1", "w1"], "label": [1, 1]}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert ck.BinaryRelevance(fitted).fit_predict(TOY).to_dict() == want
+        for model in (fitted, ck.Wawa(), ck.ZeroBasedSkill(), ck.MajorityVote()):
+            assert galton.BinaryRelevance(model).fit_predict(TOY).to_dict() == want, model
+
+
+def test_a_model_of_ones_own_overriding_fit_predict_alone():
+    """galton.aggregation.base lets a subclass override fit_predict alone; BinaryRelevance called
+    its ``fit`` (NotImplementedError)."""
+    from galton.aggregation.base import BaseClassificationAggregator
+
+    class FirstWorker(BaseClassificationAggregator):
+        def fit_predict(self, data):
+            self.labels_ = data.sort_values("worker").groupby("task")["label"].first()
+            return self.labels_
+
+    # w1's own tags on each task
+    assert galton.BinaryRelevance(FirstWorker()).fit_predict(TOY).to_dict() == {"t1": ["house", "tree"],
+                                                                                 "t2": ["car"]}
+    w2 = TOY.assign(worker=TOY["worker"].map({"w1": "w9", "w2": "w2", "w3": "w3"}))
+    assert galton.BinaryRelevance(FirstWorker()).fit_predict(w2).to_dict() == {"t1": ["house"],
+                                                                               "t2": ["car", "human"]}
