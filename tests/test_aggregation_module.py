@@ -99,6 +99,26 @@ def test_evaluate_counts_hits_and_refuses_missing_predictions():
     assert utils.evaluate(true.set_index("task"), pred.to_frame("label"), evaluate_func=utils.evaluate_equal) == 0.75
 
 
+
+def test_evaluate_equal_compares_numpy_array_labels_whole(tmp_path):
+    """Bug hunt: tag lists read back by pd.read_parquet are numpy arrays; ``p == t`` compared them
+    element by element and averaged the elements (gold ['a', 'x'] against ['a', 'b'] was half a hit:
+    0.75 where 1 hit of 2 tasks is 0.5); lengths that differ broadcast or raised numpy's ValueError."""
+    pred = pd.Series({"t1": ["a", "b"], "t2": ["c", "d"], "t3": ["e"]}, name="agg_label").rename_axis("task")
+    gold = pd.DataFrame({"task": ["t1", "t2", "t3"], "label": [["a", "x"], ["c", "d"], ["e", "f"]]})
+    gold.to_parquet(tmp_path / "gold.parquet")
+    read = pd.read_parquet(tmp_path / "gold.parquet")
+    assert isinstance(read["label"].iloc[0], np.ndarray)
+    assert utils.evaluate(gold, pred, utils.evaluate_equal) == pytest.approx(1 / 3)  # lists: t2 alone
+    assert utils.evaluate(read, pred, utils.evaluate_equal) == pytest.approx(1 / 3)
+    one = pd.Series({"t1": ["e"], "t2": ["c", "d"], "t3": ["e", "f"]}, name="agg_label").rename_axis("task")
+    assert utils.evaluate(read, one, utils.evaluate_equal) == pytest.approx(2 / 3)  # ['e'] against two: a miss
+    both = read.assign(label=[np.array(["a", "b"]), np.array(["c"]), np.array(["e"])])
+    arrays = pred.map(np.array)
+    assert utils.evaluate(both.set_index("task")["label"], arrays, utils.evaluate_equal) == pytest.approx(2 / 3)
+    row = pd.Series({"label_pred": np.array(["a", "b"]), "label_true": np.array(["a", "x"])})
+    assert utils.evaluate_equal(row) == 0
+
 #: crowd-kit's subpackages of crowdkit.aggregation and their __all__ (crowd-kit 1.4.2), checked against the
 #: installed crowd-kit where there is one
 CROWDKIT_SUBPACKAGES = {

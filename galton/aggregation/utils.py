@@ -74,8 +74,17 @@ def evaluate_in(row: Any) -> int:
 
 
 def evaluate_equal(row: Any) -> int:
-    """1 when the row's ``label_pred`` equals its ``label_true``."""
-    return int(row["label_pred"] == row["label_true"])
+    """1 when the row's ``label_pred`` equals its ``label_true`` (a numpy array, as ``pd.read_parquet``
+    gives a list cell, compared as its list)."""
+    return int(_equal(row["label_pred"], row["label_true"]))
+
+
+def _equal(pred: Any, true: Any) -> bool:
+    """Whether two labels are equal, a numpy array as a whole (its list): ``==`` compared an array
+    element by element (gold ['a', 'x'] against ['a', 'b'] counted as half a hit)."""
+    if isinstance(pred, np.ndarray) or isinstance(true, np.ndarray):
+        pred, true = (v.tolist() if isinstance(v, np.ndarray) else v for v in (pred, true))
+    return bool(pred == true)
 
 
 def _label_frame(obj: Any, what: str) -> Any:
@@ -107,7 +116,7 @@ def evaluate(df_true: Any, df_pred: Any, evaluate_func: Callable[[Any], int] = e
     if df.empty:
         return float("nan")
     if evaluate_func is evaluate_equal:  # the common case without a Python call per row
-        hits = [p == t for p, t in zip(df["label_pred"].tolist(), df["label_true"].tolist())]
+        hits = [_equal(p, t) for p, t in zip(df["label_pred"].tolist(), df["label_true"].tolist())]
         return float(np.mean(hits))
     return float(df.apply(evaluate_func, axis=1).mean())
 
