@@ -156,6 +156,8 @@ class BinaryRelevance:
         the rows before they are split per label: kept as judgments of their own in every label's
         fit, with one warning (None, the default) or without (``"keep"``, crowd-kit's way), one row
         of each pair kept (``"first"`` / ``"last"`` in row order), or refused (``"raise"``)."""
+        for name in ("labels_", "aggregators_"):  # a fit that fails leaves no earlier fit's results
+            self.__dict__.pop(name, None)
         check_on_invalid(on_invalid)
         if duplicates not in (None, "keep", "first", "last", "raise"):
             raise ValueError(f"duplicates must be one of 'keep', 'first', 'last', 'raise', not {duplicates!r}")

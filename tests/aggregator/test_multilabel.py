@@ -389,3 +389,14 @@ def test_a_model_of_ones_own_overriding_fit_predict_alone():
     w2 = TOY.assign(worker=TOY["worker"].map({"w1": "w9", "w2": "w2", "w3": "w3"}))
     assert galton.BinaryRelevance(FirstWorker()).fit_predict(w2).to_dict() == {"t1": ["house"],
                                                                                "t2": ["car", "human"]}
+
+
+def test_a_failed_refit_leaves_no_earlier_results():
+    """Bug hunt: a refit that failed kept the previous fit's labels_ and aggregators_ (the categorical
+    models drop their fitted attributes when a fit starts), read afterwards as the new data's."""
+    model = galton.BinaryRelevance().fit(TOY)
+    assert model.labels_.to_dict() == {"t1": ["house", "tree"], "t2": ["car"]}
+    with pytest.raises(galton.ColumnError, match="single value"):
+        model.fit(pd.DataFrame({"task": [9, 9], "worker": ["a", "b"], "label": ["x", "y"]}))
+    assert not hasattr(model, "labels_") and not hasattr(model, "aggregators_")
+    assert model.fit_predict(TOY).to_dict() == {"t1": ["house", "tree"], "t2": ["car"]}
