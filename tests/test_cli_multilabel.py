@@ -229,6 +229,21 @@ def test_gold_of_another_format_is_matched_in_the_judgments_types(tmp_path, caps
     assert not (tmp_path / "o.parquet").exists()
 
 
+
+@pytest.mark.parametrize("unit", ["ns", "us"])
+def test_gold_finds_timestamp_task_ids_of_any_unit(unit, tmp_path, capsys):
+    """Bug hunt: pandas' datetime64[ns] task ids written to Parquet (timestamp[ns]) and --gold said
+    "gold shares no task": numpy's ``.item()`` of a datetime64[ns] is an integer, and the gold's
+    pd.Timestamp ids matched none. t1 right ({x}), t2 wrong (a tie on y: left out)."""
+    ts = pd.to_datetime(["2024-01-01 10:00", "2024-01-01 11:00"]).as_unit(unit)
+    pd.DataFrame({"task": ts[[0, 0, 1, 1]], "worker": ["a", "b", "a", "b"],
+                  "label": [["x"], ["x", "y"], ["y"], []]}).to_parquet(tmp_path / "ts.parquet")
+    pd.DataFrame({"task": ts.as_unit("us"), "label": [["x"], ["y"]]}).to_parquet(tmp_path / "gold.parquet")
+    rc, out, err = run([tmp_path / "ts.parquet", "-m", "mv", "--gold", tmp_path / "gold.parquet"], capsys)
+    assert rc == 0, err
+    assert "accuracy    0.500000 (1/2 tasks with gold whose tag set is exactly right)" in out
+    assert "(over the gold tasks' tags: 1 right, 0 extra, 1 missed)" in out
+
 def test_csv_tags_are_kept_as_written(tmp_path, capsys):
     """Bug hunt: a CSV label column of one numeric-looking tag per cell was read as numbers, so "1.0"
     became the tag 1 and "1e3" the tag 1000 (p_1, p_1000), while a column holding "1.0|x" kept "1.0":

@@ -111,21 +111,26 @@ def gold_sets(table: Any, task_col: str, label_col: str, sep: str) -> dict[Any, 
     return out
 
 
-def typed_gold(gold: dict[Any, frozenset], tasks: np.ndarray, tags: np.ndarray) -> dict[Any, frozenset]:
+def typed_gold(gold: dict[Any, frozenset], tasks: Any, tags: Any) -> dict[Any, frozenset]:
     """The gold sets of the judged tasks, in the judgments' types: task ids found among the
     judgments' sorted ``tasks`` by galton's id rule (text digits find integer ids, integers find
     text ids), tags among their sorted ``tags`` by its label rule (text ``1`` finds the tag 1, ``2.5``
     the tag 2.5, the integer 2 the text tag ``2``), so that a gold file of another format than the
-    judgments scores them. A gold tag no judgment holds stays as written (a missed tag). Refused:
+    judgments scores them. ``tasks`` and ``tags`` are Arrow arrays, and the values found are taken as
+    Arrow gives them, as the results' are (numpy's ``.item()`` of a timestamp[ns] is an integer,
+    which matched no result's task). A gold tag no judgment holds stays as written (a missed tag). Refused:
     gold sharing no task with the judgments, and gold whose tags are none of the judgments' (every
     set would be scored wrong)."""
     from .._gold import gold_label_values, gold_task_ids
     from ..data._encode import id_lookup, label_lookup
 
+    task_values, tag_values = tasks.to_pylist(), tags.to_pylist()
+    tasks, tags = (a.to_numpy(zero_copy_only=False) for a in (tasks, tags))
     keys = list(gold)
     # ids by the categorical --gold rule: "01" against integer ids is refused (it found task 1, and
     # beside "1" one of the two rows overwrote the other's set without a word)
-    found = id_lookup(tasks, gold_task_ids(_values(keys), tasks)) if keys and tasks.size else np.full(len(keys), -1)
+    found = (id_lookup(tasks, gold_task_ids(_id_values(keys, tasks), tasks)) if keys and tasks.size
+             else np.full(len(keys), -1))
     if not (found >= 0).any():
         raise no_common_task(keys[:3], tasks[:3].tolist())
     judged = [k for k, i in zip(keys, found) if i >= 0]
@@ -137,17 +142,33 @@ def typed_gold(gold: dict[Any, frozenset], tasks: np.ndarray, tags: np.ndarray) 
         raise CLIError(f"gold shares no tag with the judgments (gold tags look like "
                        f"[{examples(sorted(set(flat), key=repr)[:3])}], the judgments' like [{examples(tags[:3])}]); "
                        "write the gold's tags as the judgments' are, and check --label-col and --tag-sep")
-    typed = [tags[c].item() if c >= 0 and hasattr(tags[c], "item") else (tags[c] if c >= 0 else t)
-             for t, c in zip(flat, codes.tolist())]
+    typed = [tag_values[c] if c >= 0 else t for t, c in zip(flat, codes.tolist())]
     out: dict[Any, frozenset] = {}
     at = 0
     for k, i in zip(keys, found.tolist()):
         if i < 0:
             continue
-        task = tasks[i].item() if hasattr(tasks[i], "item") else tasks[i]
-        out[task] = frozenset(typed[at:at + len(gold[k])])
+        out[task_values[i]] = frozenset(typed[at:at + len(gold[k])])
         at += len(gold[k])
     return out
+
+
+def _id_values(keys: list[Any], tasks: np.ndarray) -> np.ndarray:
+    """Gold task ids as an array to look up among the judgments' ``tasks``: dates and times as
+    numpy's, in the judgments' unit (a timestamp[ns]'s ``pd.Timestamp`` ids, as objects, found none
+    of numpy's datetime64[ns] ids, which Python sees as integers)."""
+    import pyarrow as pa
+
+    values = _values(keys)
+    if tasks.dtype.kind not in "mM" or values.dtype != object:
+        return values
+    try:
+        times = pa.array(keys)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # ids of mixed types: as they are
+        return values
+    if not pa.types.is_temporal(times.type):
+        return values
+    return times.to_numpy(zero_copy_only=False).astype(tasks.dtype)
 
 
 def _values(values: list[Any]) -> np.ndarray:
@@ -156,15 +177,15 @@ def _values(values: list[Any]) -> np.ndarray:
     return a.astype(object) if a.dtype.kind in "USO" else a
 
 
-def _vocabulary(values: Any) -> np.ndarray:
-    """The distinct values of an Arrow array, sorted (as galton's lookups want them)."""
+def _vocabulary(values: Any) -> Any:
+    """The distinct values of an Arrow array, sorted (as galton's lookups want them), as Arrow."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     u = pc.unique(values)
-    return u.take(pc.array_sort_indices(u)).to_numpy(zero_copy_only=False)
+    return u.take(pc.array_sort_indices(u))
 
 
 def set_scores(pred: dict[Any, Any], gold: dict[Any, frozenset]) -> tuple[int, int, int, int, int]:
