@@ -341,3 +341,15 @@ def test_duplicates_for_multilabel_data(tmp_path, capsys):
     assert rc == 0 and "warning" not in err and "judgments   5\n" in out
     rc, out, err = run([*ml, "-m", "ds"], capsys)
     assert rc == 0 and err.count("row(s) repeat a (task, worker) pair ((1, 'a'))") == 1, err
+
+
+def test_tags_in_two_unicode_forms_are_warned_of(tmp_path, capsys):
+    """Bug hunt: NFC and NFD 'café' gave two p_café columns that print alike, with no warning (the
+    CLI strips spaces around tags, but not Unicode forms): the categorical labels' warning, for tags."""
+    rows = [(1, "w1", ["caf\u00e9"]), (1, "w2", ["cafe\u0301"]), (1, "w3", ["tea"])]
+    rc, _, err = run([_parquet(tmp_path / "nfc.parquet", rows), "-m", "mv", "-o", tmp_path / "o.parquet"], capsys)
+    assert rc == 0
+    assert ("galton: warning: column 'label' holds 1 tag(s) spelt in more than one Unicode form ('cafe\\u0301' "
+            "and 'caf\\xe9')") in err
+    assert [c for c in pq.read_table(tmp_path / "o.parquet").column_names if c.startswith("p_caf")] == [
+        "p_cafe\u0301", "p_caf\u00e9"]  # still two tags, as written

@@ -150,12 +150,14 @@ class BinaryRelevance:
         table, a path or a dict of columns, with ``task``, ``worker`` and ``label`` (other names via
         ``task_col=`` etc.), the label a list of labels per row (an empty list or a missing value
         such as None, NaN or ``pd.NA``: no label applies; a missing value inside a list is no
-        label). ``on_invalid``: ``"raise"`` (default) for a row without a task or a worker, or
-        ``"drop"`` to leave such rows out. ``duplicates``: rows that repeat a (task, worker) pair,
-        whatever their label lists, as the categorical models' ``fit`` takes it, applied once to
-        the rows before they are split per label: kept as judgments of their own in every label's
-        fit, with one warning (None, the default) or without (``"keep"``, crowd-kit's way), one row
-        of each pair kept (``"first"`` / ``"last"`` in row order), or refused (``"raise"``)."""
+        label; text tags as written, with a warning, as for categorical labels, where one has
+        spaces at its ends or one text comes in two Unicode forms). ``on_invalid``: ``"raise"``
+        (default) for a row without a task or a worker, or ``"drop"`` to leave such rows out.
+        ``duplicates``: rows that repeat a (task, worker) pair, whatever their label lists, as the
+        categorical models' ``fit`` takes it, applied once to the rows before they are split per
+        label: kept as judgments of their own in every label's fit, with one warning (None, the
+        default) or without (``"keep"``, crowd-kit's way), one row of each pair kept (``"first"`` /
+        ``"last"`` in row order), or refused (``"raise"``)."""
         for name in ("labels_", "aggregators_"):  # a fit that fails leaves no earlier fit's results
             self.__dict__.pop(name, None)
         check_on_invalid(on_invalid)
@@ -204,6 +206,7 @@ class BinaryRelevance:
         if keep is not None:  # one row of each (task, worker) pair, for every label alike
             rows, tasks, workers = rows[keep], tasks[keep], workers[keep]
         sets = label_sets(data[label_col].to_numpy()[rows].tolist(), label_col, rows, index)
+        _warn_spellings(sets, label_col)
         _check_copies(base, sets, pd.unique(tasks).size, pd.unique(workers).size)
         chosen: dict[Any, list[Any]] | None = None
         self.aggregators_: dict[Any, Any] = {}
@@ -250,6 +253,7 @@ class BinaryRelevance:
             table, rows = table.take(pa.array(keep)), rows[keep]
         labels_type = table.column(label_col).type
         sets = label_sets(table.column(label_col).to_pylist(), label_col, rows)
+        _warn_spellings(sets, label_col)
         tasks, workers = table.column(task_col), table.column(worker_col)
         _check_copies(base, sets, pc.count_distinct(tasks).as_py(), pc.count_distinct(workers).as_py())
         task_ids: Any = None
@@ -294,6 +298,17 @@ def _answers(sets: list[tuple[Any, ...]]) -> Iterator[tuple[Any, np.ndarray]]:
         answer = np.zeros(len(sets), dtype=np.int64)
         answer[np.asarray(rows_of[label], dtype=np.int64)] = 1  # a label twice in a set: once
         yield label, answer
+
+
+def _warn_spellings(sets: list[tuple[Any, ...]], column: str) -> None:
+    """The categorical labels' warnings on the distinct tags: spaces at the ends (``"cat "`` beside
+    ``"cat"``) and one text in two Unicode forms (NFC and NFD ``café``, two ``p_café`` columns that
+    print alike) make tags of their own, split without a word."""
+    from ..data.judgments import warn_spaced_labels
+
+    tags = {x for labels_of_row in sets for x in labels_of_row if isinstance(x, str)}
+    if tags:
+        warn_spaced_labels(np.array(sorted(tags), dtype=object), column, unit="tag")
 
 
 def _check_copies(base: Any, sets: list[tuple[Any, ...]], n_tasks: int, n_workers: int) -> None:

@@ -372,12 +372,23 @@ def warn_float_classes(names: np.ndarray, label_col: str) -> None:
         )
 
 
-def warn_spaced_labels(names: np.ndarray, label_col: str) -> None:
+#: the pandas code that strips / normalises each kind of label, in the warnings below
+_FIXES = {"class": ("df[col].str.strip()", "df[col].str.normalize('NFC')"),
+          "tag": ("df[col].map(lambda tags: [t.strip() for t in tags])",
+                  "df[col].map(lambda tags: [unicodedata.normalize('NFC', t) for t in tags])")}
+
+
+def _noun(unit: str) -> str:
+    return "tag" if unit == "tag" else "label"
+
+
+def warn_spaced_labels(names: np.ndarray, label_col: str, unit: str = "class") -> None:
     """Warn when text labels carry spaces at either end ("x " beside "x": two classes that are
-    probably one, from a CSV written with spaces after its commas)."""
+    probably one, from a CSV written with spaces after its commas). ``unit``: what each spelling
+    becomes, in the message (``"tag"`` for multi-label data's distinct tags)."""
     if names.dtype != object:
         return
-    _warn_unicode_twins(names, label_col)
+    _warn_unicode_twins(names, label_col, unit)
     spaced = [v for v in names.tolist() if isinstance(v, str) and v != v.strip()]
     if not spaced:
         return
@@ -386,13 +397,13 @@ def warn_spaced_labels(names: np.ndarray, label_col: str) -> None:
     shown = ", ".join(repr(v) for v in spaced[:3]) + (", ..." if len(spaced) > 3 else "")
     also = f"; {', '.join(repr(v) for v in clash[:3])} also occur(s) without them" if clash else ""
     warnings.warn(
-        f"column {label_col!r} holds {len(spaced)} label(s) with spaces at the ends ({shown}){also}: each "
-        "spelling is its own class; strip the labels if they are one (pandas: df[col].str.strip())",
+        f"column {label_col!r} holds {len(spaced)} {_noun(unit)}(s) with spaces at the ends ({shown}){also}: each "
+        f"spelling is its own {unit}; strip the {_noun(unit)}s if they are one (pandas: {_FIXES[unit][0]})",
         UserWarning, stacklevel=caller_stacklevel(),
     )
 
 
-def _warn_unicode_twins(names: np.ndarray, label_col: str) -> None:
+def _warn_unicode_twins(names: np.ndarray, label_col: str, unit: str) -> None:
     """Warn when distinct text labels are one string in Unicode's NFC form ("caf\\xe9" beside
     "cafe\\u0301": they print alike, the CLI writes two ``p_café`` columns). Only the distinct names
     that are not ASCII are normalised."""
@@ -406,9 +417,9 @@ def _warn_unicode_twins(names: np.ndarray, label_col: str) -> None:
     shown = "; ".join(" and ".join(ascii(v) for v in group) for group in twins[:3])
     shown += "; ..." if len(twins) > 3 else ""
     warnings.warn(
-        f"column {label_col!r} holds {len(twins)} label(s) spelt in more than one Unicode form ({shown}): they "
-        "look alike but each spelling is its own class; normalise the labels if they are one "
-        "(pandas: df[col].str.normalize('NFC'))",
+        f"column {label_col!r} holds {len(twins)} {_noun(unit)}(s) spelt in more than one Unicode form ({shown}): they "
+        f"look alike but each spelling is its own {unit}; normalise the {_noun(unit)}s if they are one "
+        f"(pandas: {_FIXES[unit][1]})",
         UserWarning, stacklevel=caller_stacklevel(),
     )
 

@@ -400,3 +400,24 @@ def test_a_failed_refit_leaves_no_earlier_results():
         model.fit(pd.DataFrame({"task": [9, 9], "worker": ["a", "b"], "label": ["x", "y"]}))
     assert not hasattr(model, "labels_") and not hasattr(model, "aggregators_")
     assert model.fit_predict(TOY).to_dict() == {"t1": ["house", "tree"], "t2": ["car"]}
+
+
+@pytest.mark.parametrize("frame", ["pandas", "polars"])
+def test_tags_spelt_two_ways_are_warned_of_as_categorical_labels_are(frame):
+    """Bug hunt: NFC and NFD 'café' (two p_café columns that print alike) and 'cat' beside 'cat '
+    were split into tags of their own without a word, where categorical labels get a warning."""
+    import polars as pl
+
+    nfc, nfd = "caf\u00e9", "cafe\u0301"
+    df = pd.DataFrame({"task": [1, 1, 1], "worker": ["w1", "w2", "w3"], "label": [[nfc, "cat"], [nfd, "cat "], []]})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = galton.BinaryRelevance().fit(df if frame == "pandas" else pl.from_pandas(df))
+    assert sorted(model.aggregators_) == sorted(["cat", "cat ", nfd, nfc])  # still four tags, as written
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 2 and all(w.filename == __file__ for w in caught)
+    assert "1 tag(s) spelt in more than one Unicode form ('cafe\\u0301' and 'caf\\xe9')" in messages[0]
+    assert "1 tag(s) with spaces at the ends ('cat '); 'cat' also occur(s) without them" in messages[1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        galton.BinaryRelevance().fit(TOY.assign(label=TOY["label"].map(lambda t: t + ["né"])))  # one spelling: none
