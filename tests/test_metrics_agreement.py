@@ -403,6 +403,30 @@ def test_set_distances_equal_nltks_for_pandas_lists_and_polars_list_columns(seed
         alpha_krippendorff(_toy(), "masi")
 
 
+
+def test_tag_lists_read_back_from_parquet_as_numpy_arrays_are_tag_sets(tmp_path):
+    """Bug hunt: pd.read_parquet gives a list cell as a numpy array, and the metrics refused such a
+    frame saying its list values are multi-label data (which they are). Alpha with MASI / Jaccard
+    equals nltk's on the same sets; accuracy against BinaryRelevance's result is hand-counted: w1's
+    sets are the aggregate on both tasks, w2's and w3's on neither (2 of 6 judgments)."""
+    from galton import BinaryRelevance
+    from galton.metrics import get_accuracy
+
+    rows = [("t1", "w1", ["house", "tree"]), ("t1", "w2", ["house"]), ("t1", "w3", ["house", "tree", "grass"]),
+            ("t2", "w1", ["car"]), ("t2", "w2", ["car", "human"]), ("t2", "w3", ["train"]),
+            ("t3", "w1", ["car"]), ("t3", "w2", ["car", "tree"])]
+    lists = pd.DataFrame(rows, columns=["task", "worker", "label"])
+    lists.to_parquet(tmp_path / "tags.parquet")
+    arrays = pd.read_parquet(tmp_path / "tags.parquet")
+    assert isinstance(arrays["label"].iloc[0], np.ndarray)
+    frozen = lists.assign(label=[frozenset(v) for v in lists["label"]])
+    for name, fn in (("masi", nltk_distance.masi_distance), ("jaccard", nltk_distance.jaccard_distance)):
+        assert alpha_krippendorff(arrays, name) == pytest.approx(_nltk_alpha(frozen, fn), abs=1e-12)
+    true = BinaryRelevance().fit_predict(lists.iloc[:6])
+    assert get_accuracy(arrays.iloc[:6], true) == pytest.approx(2 / 6)
+    assert get_accuracy(arrays.iloc[:6], true, by="worker").to_dict() == {"w1": 1.0, "w2": 0.0, "w3": 0.0}
+    assert get_accuracy(arrays.iloc[:6], true.map(np.array)) == pytest.approx(2 / 6)  # the gold's arrays too
+
 def test_the_metrics_are_reached_from_import_galton_alone():
     import subprocess
     import sys

@@ -9,8 +9,8 @@
 
 crowd-kit's module paths work too: ``galton.metrics.data``, ``galton.metrics.workers`` and
 ``galton.postprocessing``. Inputs are what every galton model takes (pandas, polars, Arrow, a path),
-validated by the same rules; in pandas, labels may also be sets of tags (``frozenset``), compared
-by a distance function.
+validated by the same rules; in pandas, labels may also be sets of tags (``frozenset``, a list, or a 1-d numpy array as
+``pd.read_parquet`` gives a list cell), compared by a distance function.
 """
 
 from ._alpha import DISTANCES, Alpha, krippendorff

@@ -3,9 +3,10 @@ messages), with one addition crowd-kit's metrics need: labels that are sets of t
 
 crowd-kit's metrics take a pandas frame whose labels may be ``frozenset`` values (several tags per
 judgment, compared by a distance such as MASI). galton's models cannot read such labels, so here a
-pandas label column of sets, lists or tuples is replaced by integer ranks first (lists and sets
-become ``frozenset``); :attr:`Coded.label_names` holds the original values, and
-:attr:`Coded.frame` the frame with ranks, which any categorical model can fit.
+pandas label column of sets, lists, tuples or 1-d numpy arrays (``pd.read_parquet``'s list cells)
+is replaced by integer ranks first (lists, sets and arrays become ``frozenset``);
+:attr:`Coded.label_names` holds the original values, and :attr:`Coded.frame` the frame with ranks,
+which any categorical model can fit.
 """
 
 from __future__ import annotations
@@ -29,6 +30,20 @@ __all__ = ["Coded", "coded", "declared_order", "fit", "majority_codes", "majorit
            "per_worker_values", "labels_by_task", "labels_and_names", "MissingSkillsError"]
 
 _SETS = (frozenset, set, list, tuple)
+
+
+def _is_tags(v: Any, kinds: tuple = _SETS) -> bool:
+    """Whether a label is a set of tags: one of ``kinds``, or a 1-d numpy array (a list cell of a
+    frame read by ``pd.read_parquet``, refused as "list values")."""
+    return isinstance(v, kinds) or (isinstance(v, np.ndarray) and v.ndim == 1)
+
+
+def _as_set(v: Any) -> Any:
+    """A list, set or 1-d array of tags as a ``frozenset`` (an array's tags as Python values); other
+    labels (a tuple, a frozenset, a single label) as given."""
+    if isinstance(v, np.ndarray) and v.ndim == 1:
+        return frozenset(v.tolist())
+    return frozenset(v) if isinstance(v, (list, set)) else v
 
 
 class MissingSkillsError(ValueError, AssertionError):
@@ -59,7 +74,7 @@ def _set_valued(frame: Any) -> bool:
     col = frame["label"]
     if col.dtype != object or len(col) == 0:
         return False
-    return any(isinstance(v, _SETS) for v in col.to_numpy())
+    return any(_is_tags(v) for v in col.to_numpy())
 
 
 def _ranks(values: list) -> tuple[list, list]:
@@ -76,12 +91,12 @@ def _with_ranks(j: Judgments, uniques: list) -> np.ndarray:
 
 def coded(answers: Any, *, numbers: bool = False) -> Coded:
     """``answers`` (a frame, table or path with task, worker and label columns) encoded. Labels
-    that are sets of tags (pandas sets, lists or tuples; an Arrow or polars list column) become
-    ``frozenset`` values (tuples stay tuples), ranked for the models. A file's labels are read as
-    the models read them (``007`` and ``7`` are two labels); with ``numbers`` (a distance of ordered
-    values) a file's text labels that all read as numbers are those numbers (``3`` and ``3.0`` one
-    value, ``10`` after ``9``), as ``galton agreement`` reads them. A bad row raises as in the
-    models, with the fix a metric takes (it has no ``on_invalid``: drop the rows before)."""
+    that are sets of tags (pandas sets, lists, tuples or 1-d numpy arrays; an Arrow or polars list
+    column) become ``frozenset`` values (tuples stay tuples), ranked for the models. A file's labels
+    are read as the models read them (``007`` and ``7`` are two labels); with ``numbers`` (a distance
+    of ordered values) a file's text labels that all read as numbers are those numbers (``3`` and
+    ``3.0`` one value, ``10`` after ``9``), as ``galton agreement`` reads them. A bad row raises as in
+    the models, with the fix a metric takes (it has no ``on_invalid``: drop the rows before)."""
     try:
         return _coded(answers, numbers)
     except ValueError as exc:
@@ -104,7 +119,7 @@ def _coded(answers: Any, numbers: bool = False) -> Coded:
     if kind == "pandas" and "label" in getattr(answers, "columns", ()) and _set_valued(answers):
         import pandas as pd
 
-        ranks, uniques = _ranks([frozenset(v) if isinstance(v, (set, list)) else v for v in answers["label"]])
+        ranks, uniques = _ranks([_as_set(v) for v in answers["label"]])
         frame = answers.assign(label=pd.array(ranks, dtype="Int64"))
         j = Judgments.from_any(frame)
         return Coded(j, _with_ranks(j, uniques), frame, kind)
@@ -268,15 +283,12 @@ def _tag_sets(labels: Any) -> Any:
     """Labels per task given as lists or sets of tags (a Series, a dict, or a table whose label column
     is a list column) with each list a ``frozenset``, as :func:`coded` reads the judgments' (gold of
     lists raised "unhashable type: 'list'"); anything else as given."""
-    def tags(v: Any) -> Any:
-        return frozenset(v) if isinstance(v, (list, set)) else v
-
     if isinstance(labels, dict) and not ("task" in labels and "label" in labels):  # task -> label
-        return {k: tags(v) for k, v in labels.items()} if any(isinstance(v, (list, set)) for v in
-                                                                labels.values()) else labels
+        return {k: _as_set(v) for k, v in labels.items()} if any(_is_tags(v, (list, set)) for v in
+                                                                   labels.values()) else labels
     if is_series(labels):
-        return labels.map(tags) if labels.dtype == object and any(
-            isinstance(v, (list, set)) for v in labels.tolist()) else labels
+        return labels.map(_as_set) if labels.dtype == object and any(
+            _is_tags(v, (list, set)) for v in labels.tolist()) else labels
     if frame_kind(labels) == "pandas" and ("label" not in getattr(labels, "columns", ()) or not _set_valued(labels)):
         return labels
     table = to_arrow(labels, ids=("task", "label", SIMULATED_TRUTH))  # as read_gold reads it: once
