@@ -427,6 +427,33 @@ def test_tag_lists_read_back_from_parquet_as_numpy_arrays_are_tag_sets(tmp_path)
     assert get_accuracy(arrays.iloc[:6], true, by="worker").to_dict() == {"w1": 1.0, "w2": 0.0, "w3": 0.0}
     assert get_accuracy(arrays.iloc[:6], true.map(np.array)) == pytest.approx(2 / 6)  # the gold's arrays too
 
+
+def test_binary_relevance_as_the_aggregator_of_tag_sets():
+    """Bug hunt: accuracy_on_aggregates(df, aggregator=BinaryRelevance()) and consistency(...) said "6
+    row(s) hold a single value": the model was given the sets' integer ranks. Hand counts: t1's
+    aggregate {house, tree} is w1's set only, t2's {car} w1's only, t3's {a, b, c} no one's; with
+    skill 0.8 over k = 9 distinct sets, t1's posterior is 0.8 * 0.025**2 / (3 * 0.8 * 0.025**2 + 6 *
+    0.025**3) = 0.8 / 2.55 (a wrong set: 0.2 / 8 = 0.025)."""
+    from galton import BinaryRelevance
+
+    df = pd.DataFrame({"task": ["t1"] * 3 + ["t2"] * 3 + ["t3"] * 3, "worker": ["w1", "w2", "w3"] * 3,
+                       "label": [["house", "tree"], ["house"], ["house", "tree", "grass"], ["car"], ["car", "human"],
+                                 ["train"], ["a", "b"], ["a", "c"], ["b", "c"]]})
+    assert BinaryRelevance().fit_predict(df)["t3"] == ["a", "b", "c"]
+    assert accuracy_on_aggregates(df, aggregator=BinaryRelevance()) == pytest.approx(2 / 9)
+    assert accuracy_on_aggregates(pl.from_pandas(df), aggregator=BinaryRelevance(), by="worker").rows() == [
+        ("w1", pytest.approx(2 / 3)), ("w2", 0.0), ("w3", 0.0)]
+    by_set = accuracy_on_aggregates(df, aggregator=BinaryRelevance(), by="true_label")
+    assert by_set.to_dict() == {frozenset({"house", "tree"}): pytest.approx(1 / 3), frozenset({"car"}): pytest.approx(
+        1 / 3), frozenset({"a", "b", "c"}): 0.0}
+    skills = {"w1": 0.8, "w2": 0.8, "w3": 0.8}
+    got = consistency(df, workers_skills=skills, aggregator=BinaryRelevance(), by_task=True)
+    assert got.to_dict() == {"t1": pytest.approx(0.8 / 2.55), "t2": pytest.approx(0.8 / 2.55), "t3": 0.0}
+    with pytest.raises(MissingSkillsError, match="BinaryRelevance has no skills_"):  # true: no skill per worker
+        consistency(df, aggregator=BinaryRelevance())
+    with pytest.raises(ValueError, match=r"9 row\(s\) hold a single value \(row 0: 'x'"):  # the labels, not ranks
+        accuracy_on_aggregates(df.assign(label=["x"] * 9), aggregator=BinaryRelevance())
+
 def test_the_metrics_are_reached_from_import_galton_alone():
     import subprocess
     import sys

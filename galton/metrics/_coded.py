@@ -26,8 +26,9 @@ from ..data.judgments import DROP_HINT, Judgments
 from ..io._once import readable_once
 from ..io._read import frame_kind, is_series, to_arrow
 
-__all__ = ["Coded", "coded", "declared_order", "fit", "majority_codes", "majority_skills", "ordered_ranks",
-           "per_worker_values", "labels_by_task", "labels_and_names", "MissingSkillsError"]
+__all__ = ["Coded", "coded", "declared_order", "fit", "fit_labels", "is_multilabel", "majority_codes",
+           "majority_skills", "ordered_ranks", "per_worker_values", "labels_by_task", "labels_and_names",
+           "MissingSkillsError"]
 
 _SETS = (frozenset, set, list, tuple)
 
@@ -335,12 +336,28 @@ def majority_skills(c: Coded, codes: np.ndarray) -> np.ndarray:
 
 
 def fit(c: Coded, aggregator: Any) -> np.ndarray:
-    """Fit ``aggregator`` on ``c``'s judgments; its labels as codes over ``c``'s tasks. Numbers used as
-    labels are what a metric is given (a rating's agreement), so the models' warning that they are
-    treated as classes is not repeated here."""
+    """Fit ``aggregator`` on ``c``'s judgments; its labels as codes over ``c``'s tasks (a multi-label
+    model's tag sets over the judgments' sets: one no judgment holds is a code from ``n_labels`` on).
+    Numbers used as labels are what a metric is given (a rating's agreement), so the models' warning
+    that they are treated as classes is not repeated here."""
+    return labels_by_task(fit_labels(c, aggregator), c, fitted=not is_multilabel(aggregator))
+
+
+def is_multilabel(model: Any) -> bool:
+    """Whether ``model`` aggregates sets of tags: galton's or crowd-kit's ``BinaryRelevance``."""
+    return type(model).__name__ == "BinaryRelevance" and hasattr(model, "base_aggregator")
+
+
+def fit_labels(c: Coded, aggregator: Any) -> Any:
+    """``aggregator.fit_predict`` on ``c``'s judgments: a categorical model on ``c.frame`` (sets of
+    tags as ranks), a multi-label one on the sets themselves, in pandas (ranks made every row "a
+    single value" to BinaryRelevance)."""
     frame = c.frame
-    if not type(aggregator).__module__.startswith("galton.") and frame_kind(frame) != "pandas":
+    multilabel = is_multilabel(aggregator)
+    if (multilabel or not type(aggregator).__module__.startswith("galton.")) and frame_kind(frame) != "pandas":
         frame = to_arrow(frame).to_pandas()  # crowd-kit's models read pandas only (they crashed inside)
+    if multilabel and c.label_names is not c.judgments.label_names:  # ranks: back to the sets they stand for
+        sets = dict(zip(c.judgments.label_names.tolist(), c.label_names.tolist()))
+        frame = frame.assign(label=[sets[int(r)] for r in frame["label"].tolist()])
     with quiet("float_classes"):
-        labels = aggregator.fit_predict(frame)
-    return labels_by_task(labels, c, fitted=True)
+        return aggregator.fit_predict(frame)

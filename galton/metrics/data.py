@@ -98,7 +98,8 @@ def consistency(answers: Any, workers_skills: Any = None, aggregator: Any = None
 
     ``aggregator``: the model whose labels are scored (default ``MajorityVote()``, whose labels and
     ``skills_`` are then computed from the (task, label) counts, without its tasks x labels table; any
-    galton or crowd-kit categorical model); ``workers_skills``: a skill in [0, 1] per worker (a Series
+    galton or crowd-kit categorical model, or BinaryRelevance for sets of tags: its tag set per task,
+    which scores 0 where no judgment holds that set); ``workers_skills``: a skill in [0, 1] per worker (a Series
     indexed by worker, a dict, or a table with worker and skill columns), by default the aggregator's
     ``skills_`` where they are probabilities of a right answer (MACE's, GLAD's, KOS's, MMSR's and BWA's
     are not, and are refused: pass ``workers_skills``). Returns a float, or per task a Series (polars /

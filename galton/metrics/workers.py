@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..data._validate import ColumnError
-from ._coded import Coded, coded, fit, labels_and_names, majority_codes
+from ._coded import Coded, coded, fit, fit_labels, is_multilabel, labels_and_names, majority_codes
 
 __all__ = ["accuracy_on_aggregates", "get_accuracy"]
 
@@ -131,10 +131,14 @@ def get_accuracy(data: Any, true_labels: Any, by: Any = None) -> Any:
 def accuracy_on_aggregates(answers: Any, aggregator: Any = None, aggregates: Any = None,
                            by: Any = None) -> Any:
     """The share of judgments that match the aggregated label of their task: ``aggregates`` when
-    given, else the labels of ``aggregator`` (default ``MajorityVote()``) fitted on ``answers``.
+    given, else the labels of ``aggregator`` (default ``MajorityVote()``) fitted on ``answers`` (for
+    judgments that are sets of tags, ``BinaryRelevance(...)`` too: fitted on the sets, its tag set per
+    task, one that no judgment holds included, is each task's aggregated label).
     ``by`` as in :func:`get_accuracy` (``"true_label"``: the aggregated label); ``by="worker"`` is
     each worker's accuracy on aggregates, crowd-kit's MV ``skills_``."""
     c = coded(answers)
+    if aggregates is None and aggregator is not None and is_multilabel(aggregator):
+        aggregates = fit_labels(c, aggregator)  # tag sets, which no judgment need hold: scored as given ones
     if aggregates is not None:
         truth, names = labels_and_names(aggregates, c, what="aggregates")
         return _accuracy(c, truth, by, names)
