@@ -353,3 +353,29 @@ def test_tags_in_two_unicode_forms_are_warned_of(tmp_path, capsys):
             "and 'caf\\xe9')") in err
     assert [c for c in pq.read_table(tmp_path / "o.parquet").column_names if c.startswith("p_caf")] == [
         "p_cafe\u0301", "p_caf\u00e9"]  # still two tags, as written
+
+
+def test_bytes_tags_are_decoded_as_text_as_categorical_labels_are(tmp_path, capsys):
+    """Bug hunt: binary tags were written as Python reprs (header p_b'x', cells b'x'|b'y') where binary
+    categorical labels are decoded as UTF-8 text; gold of text tags now finds them, and bytes that
+    are not UTF-8 are refused naming the column."""
+    src = tmp_path / "bin.parquet"
+    pq.write_table(pa.table({"task": [1, 1, 1, 2], "worker": ["a", "b", "c", "a"],
+                             "label": pa.array([[b"x", b"y"], [b"x"], [b"y", b"z"], [b"z"]], pa.list_(pa.binary()))}),
+                   src)
+    (tmp_path / "gold.csv").write_text("task,label\n1,x|y\n2,z\n")
+    rc, out, err = run([src, "-m", "mv", "-o", "-", "--gold", tmp_path / "gold.csv"], capsys)
+    assert rc == 0, err
+    assert out.splitlines() == ["task,labels,p_x,p_y,p_z", "1,x|y,0.6666666666666666,0.6666666666666666,"
+                                "0.3333333333333333", "2,z,0.0,0.0,1.0"]
+    assert "accuracy    1.000000 (2/2 tasks with gold whose tag set is exactly right)" in err
+    rc, _, _ = run([src, "-m", "mv", "-o", tmp_path / "o.parquet"], capsys)
+    written = pq.read_table(tmp_path / "o.parquet")
+    assert written.column("labels").to_pylist() == [["x", "y"], ["z"]]
+    assert written.schema.field("labels").type == pa.list_(pa.string())
+    bad = tmp_path / "bad.parquet"
+    pq.write_table(pa.table({"task": [1, 1], "worker": ["a", "b"], "label": pa.array([[b"\xff"], [b"x"]],
+                                                                                  pa.list_(pa.binary()))}), bad)
+    rc, _, err = run([bad, "-m", "mv", "-o", tmp_path / "b.parquet"], capsys)
+    assert rc == 2 and "column 'label' holds 1 tag(s) that are bytes but not UTF-8 text (e.g. b'\\xff')" in err
+    assert not (tmp_path / "b.parquet").exists()

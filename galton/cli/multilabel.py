@@ -2,7 +2,8 @@
 aggregated by :class:`galton.BinaryRelevance` with the chosen categorical model inside (one fit per
 tag). The label column is a list column (Parquet, JSON lines) or, in CSV / TSV, text with the tags
 joined by ``--tag-sep``; an empty cell or an empty list means that no tag applies. Text tags are read
-by one rule in every format: spaces around a tag are removed and a blank tag is none. Writes one row
+by one rule in every format: spaces around a tag are removed and a blank tag is none (bytes tags are
+decoded as UTF-8 text first, as categorical labels are). Writes one row
 per task: ``task``, ``labels`` (a list in Parquet, joined by ``--tag-sep`` in CSV / TSV and on
 standard output) and ``p_<tag>``, the aggregated probability that each tag applies. With ``--gold``
 (task and its tags, in the same layout) the summary scores the tag sets: the share of gold tasks
@@ -22,7 +23,7 @@ import numpy as np
 
 from ._common import NO_OUTPUT, CLIError, no_common_task, report_warnings
 
-__all__ = ["is_list_column", "aggregate_multilabel", "tag_sets", "results_table", "gold_sets", "set_scores"]
+__all__ = ["is_list_column", "aggregate_multilabel", "tag_sets", "tag_type", "results_table", "gold_sets", "set_scores"]
 
 
 def _is_list_type(t: Any) -> bool:
@@ -41,23 +42,65 @@ def is_list_column(table: Any, column: str) -> bool:
     return _is_list_type(schema.field(column).type)
 
 
-def tag_sets(column: Any, sep: str) -> list[list[Any]]:
+def _is_bytes_type(t: Any) -> bool:
+    import pyarrow as pa
+
+    return pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t)
+
+
+def tag_type(column_type: Any) -> Any:
+    """The Arrow type of the tags :func:`tag_sets` gives for a column of ``column_type``: a list's
+    value type, bytes as text, text for a text column."""
+    import pyarrow as pa
+
+    if not _is_list_type(column_type) or _is_bytes_type(column_type.value_type):
+        return pa.string()
+    return column_type.value_type
+
+
+def tag_sets(column: Any, sep: str, name: str = "label") -> list[list[Any]]:
     """Each row's tags from an Arrow column: a list column's lists, a text column split at ``sep``
     (an empty cell, or a null: no tag). One rule for every format: spaces around a text tag are
     removed and a blank one is no tag, in a list as between separators (a list's ``""`` had been a
     tag that CSV cannot hold: it could win a task and was written as ``;a``, read back as ``a``);
-    a null in a list is no tag; numbers and booleans are kept as they are."""
+    a null in a list is no tag; numbers and booleans are kept as they are. Bytes tags are decoded
+    as UTF-8 text, as categorical labels are (they were written as ``b'x'``); ``name``: the column,
+    in the error for bytes that are not UTF-8."""
     import pyarrow as pa
 
     if _is_list_type(column.type):
+        lists = column.to_pylist()
+        if _is_bytes_type(column.type.value_type):
+            lists = _decoded(lists, name)
         return [[] if v is None else [x.strip() if isinstance(x, str) else x for x in v
                                       if x is not None and not (isinstance(x, str) and not x.strip())]
-                for v in column.to_pylist()]
+                for v in lists]
     if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
         column = column.cast(pa.string())
     out = []
     for v in column.to_pylist():
         out.append([] if v is None else [t.strip() for t in v.split(sep) if t.strip()])
+    return out
+
+
+def _decoded(lists: list[Any], name: str) -> list[Any]:
+    """Lists of bytes tags as lists of their UTF-8 text; a CLIError naming the column where some are
+    not UTF-8."""
+    out, bad = [], []
+    for v in lists:
+        if v is None:
+            out.append(None)
+            continue
+        tags = []
+        for x in v:
+            try:
+                tags.append(x.decode("utf-8") if isinstance(x, bytes) else x)
+            except UnicodeDecodeError:
+                bad.append(x)
+        out.append(tags)
+    if bad:
+        raise CLIError(f"column {name!r} holds {len(bad):,} tag(s) that are bytes but not UTF-8 text (e.g. "
+                       f"{', '.join(map(repr, bad[:3]))}); decode them first, or store the tags as strings")
     return out
 
 
@@ -100,7 +143,7 @@ def gold_sets(table: Any, task_col: str, label_col: str, sep: str) -> dict[Any, 
     raise_nulls(table, [tcol])
     out: dict[Any, frozenset] = {}
     conflicts: list[Any] = []
-    for task, tags in zip(table.column(tcol).to_pylist(), tag_sets(table.column(lcol), sep)):
+    for task, tags in zip(table.column(tcol).to_pylist(), tag_sets(table.column(lcol), sep, lcol)):
         tags = frozenset(tags)
         if task in out and out[task] != tags:
             conflicts.append(task)
@@ -257,16 +300,16 @@ def aggregate_multilabel(table: Any, args: argparse.Namespace, out: TextIO, err:
     else:
         raise_nulls(table, cols[:2])
     column = table.column(args.label_col)
-    tags = tag_sets(column, sep)
+    tags = tag_sets(column, sep, args.label_col)
     label_sets(tags, args.label_col, rows)  # a list or a dict as a tag: refused, naming the rows
-    tag_type = column.type.value_type if _is_list_type(column.type) else pa.string()
+    tags_type = tag_type(column.type)
     data = pa.table({args.task_col: table.column(args.task_col), args.worker_col: table.column(args.worker_col),
-                     args.label_col: pa.array(tags, type=pa.list_(tag_type))})
+                     args.label_col: pa.array(tags, type=pa.list_(tags_type))})
     gold = None  # read and checked before the fit, so that a bad gold file fails before anything is written
     if args.gold is not None:  # the tags as written (1.0 stays 1.0), then in the judgments' types
         raw = to_arrow(args.gold, ids=(args.task_col, "task", args.label_col, "label"))
         gold = typed_gold(gold_sets(raw, args.task_col, args.label_col, sep), _vocabulary(data.column(args.task_col)),
-                          _vocabulary(pa.array([t for s in tags for t in s], type=tag_type)))
+                          _vocabulary(pa.array([t for s in tags for t in s], type=tags_type)))
     text = args.output is not None and (args.output == "-" or Path(args.output).suffix.lower() in (".csv", ".tsv"))
     clash = next((t for s in tags for t in s if sep in str(t)), None) if text else None
     if clash is not None:  # "rock|pop" joined with "|" would read back as two tags
