@@ -379,3 +379,14 @@ def test_bytes_tags_are_decoded_as_text_as_categorical_labels_are(tmp_path, caps
     rc, _, err = run([bad, "-m", "mv", "-o", tmp_path / "b.parquet"], capsys)
     assert rc == 2 and "column 'label' holds 1 tag(s) that are bytes but not UTF-8 text (e.g. b'\\xff')" in err
     assert not (tmp_path / "b.parquet").exists()
+
+
+def test_on_invalid_help_says_a_missing_tag_set_is_kept(tmp_path, capsys):
+    """Bug hunt: --help said --on-invalid drop removes rows with a missing label; a missing tag set is
+    no tag and its row is kept (README). t3's two judgments, one a missing set, both count."""
+    assert main(["aggregate", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "multilabel data: a missing tag set is no tag, a judgment kept either way" in text
+    rows = ROWS + [(None, "w9", ["car"])]
+    rc, out, err = run([_parquet(tmp_path / "t.parquet", rows), "-m", "mv", "--on-invalid", "drop"], capsys)
+    assert rc == 0 and "judgments   8" in out and "tasks       3 (2 with at least one tag)" in out
