@@ -28,6 +28,7 @@ from ..data._validate import check_on_invalid, missing_columns, null_mask, one_r
 from ..judgments import ColumnError
 from ._estimator import fit_options_set
 from ._memory import ENV_VAR, MemoryLimitError, current_limit, format_size
+from ._results import check_output
 
 __all__ = ["BinaryRelevance", "is_missing", "label_sets"]
 
@@ -115,13 +116,14 @@ class BinaryRelevance:
 
     Attributes
     ----------
-    labels_ : each task's list of labels, in sorted label order. pandas input: a Series named
-        ``agg_label`` indexed by ``task``, in the task order of the first label's fit (crowd-kit's:
-        order of first appearance for MajorityVote or DawidSkene, sorted for Wawa or GLAD); with no
-        label at all, crowd-kit's empty float Series. polars input (and a path or a dict): a polars
-        frame ``task, label`` (a list column), sorted by task; Arrow input: the same as an Arrow table.
+    labels_ : each task's list of labels, in sorted label order, in the input's layout (or that of
+        ``fit(..., output=)``). pandas: a Series named ``agg_label`` indexed by ``task``, in the task
+        order of the first label's fit (crowd-kit's: order of first appearance for MajorityVote or
+        DawidSkene, sorted for Wawa or GLAD); with no label at all, crowd-kit's empty float Series.
+        polars (the default for a path or a dict): a polars frame ``task, label`` (a list column),
+        sorted by task; Arrow: the same as an Arrow table.
     aggregators_ : dict label -> the fitted copy of the base model for that label (its results in
-        the input's frame type).
+        the same frame type).
     """
 
     def __init__(self, base_aggregator: Any = None):
@@ -145,7 +147,8 @@ class BinaryRelevance:
         return f"BinaryRelevance(base_aggregator={self.base_aggregator!r})"
 
     def fit(self, data: Any, *, task_col: str = "task", worker_col: str = "worker",
-            label_col: str = "label", on_invalid: str = "raise", duplicates: str | None = None) -> "BinaryRelevance":
+            label_col: str = "label", on_invalid: str = "raise", duplicates: str | None = None,
+            output: str | None = None) -> "BinaryRelevance":
         """Fit one copy of the base model per label. ``data``: a pandas or polars frame, an Arrow
         table, a path or a dict of columns, with ``task``, ``worker`` and ``label`` (other names via
         ``task_col=`` etc.), the label a list of labels per row (an empty list or a missing value
@@ -157,10 +160,13 @@ class BinaryRelevance:
         categorical models' ``fit`` takes it, applied once to the rows before they are split per
         label: kept as judgments of their own in every label's fit, with one warning (None, the
         default) or without (``"keep"``, crowd-kit's way), one row of each pair kept (``"first"`` /
-        ``"last"`` in row order), or refused (``"raise"``)."""
+        ``"last"`` in row order), or refused (``"raise"``). ``output``: ``"pandas"``, ``"polars"`` or
+        ``"arrow"``, the layout of ``labels_`` (and of the per-tag fits), as for that input; default:
+        the input's."""
         for name in ("labels_", "aggregators_"):  # a fit that fails leaves no earlier fit's results
             self.__dict__.pop(name, None)
         check_on_invalid(on_invalid)
+        check_output(output)
         if duplicates not in (None, "keep", "first", "last", "raise"):
             raise ValueError(f"duplicates must be one of 'keep', 'first', 'last', 'raise', not {duplicates!r}")
         base = self.base_aggregator
@@ -176,13 +182,15 @@ class BinaryRelevance:
         cols = (task_col, worker_col, label_col)
         hint = ("BinaryRelevance reads task, worker and label (a list of labels per row); name other columns "
                 "with task_col=, worker_col=, label_col=")
-        from ..io import frame_kind
+        from ..io import frame_kind, to_arrow
 
         kind = frame_kind(data)
-        if kind == "pandas" and hasattr(data, "columns"):
-            return self._fit_pandas(data, base, cols, hint, on_invalid, duplicates)
-        return self._fit_arrow(data, base, cols, hint, on_invalid, "arrow" if kind == "arrow" else "polars",
-                               duplicates)
+        frame = kind == "pandas" and hasattr(data, "columns")
+        out = output or ("pandas" if frame else "arrow" if kind == "arrow" else "polars")
+        if out == "pandas":  # crowd-kit's layout, from any input read as a pandas frame
+            return self._fit_pandas(data if frame else to_arrow(data).to_pandas(), base, cols, hint, on_invalid,
+                                    duplicates)
+        return self._fit_arrow(data, base, cols, hint, on_invalid, out, duplicates)
 
     def _fit_pandas(self, data: Any, base: Any, cols: tuple[str, str, str], hint: str,
                     on_invalid: str, duplicates: str | None) -> "BinaryRelevance":

@@ -421,3 +421,22 @@ def test_tags_spelt_two_ways_are_warned_of_as_categorical_labels_are(frame):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         galton.BinaryRelevance().fit(TOY.assign(label=TOY["label"].map(lambda t: t + ["né"])))  # one spelling: none
+
+
+def test_output_chooses_the_results_layout_as_aggregates_docstring_says():
+    """Bug hunt: galton.aggregate(df, BinaryRelevance(...), output="polars") raised TypeError (no
+    parameter 'output'), though aggregate's docstring lists output=."""
+    import polars as pl
+    import pyarrow as pa
+
+    df = TOY.assign(task=TOY["task"].map({"t1": "t2", "t2": "t1"}))  # t2 first: pandas keeps that order
+    got = galton.aggregate(df, galton.BinaryRelevance(galton.MajorityVote()), output="polars")
+    assert isinstance(got.labels_, pl.DataFrame)
+    assert got.labels_.rows() == [("t1", ["car"]), ("t2", ["house", "tree"])]  # sorted by task, as polars in
+    assert all(isinstance(m.labels_, pl.DataFrame) for m in got.aggregators_.values())
+    arrow = galton.BinaryRelevance().fit(df, output="arrow").labels_
+    assert isinstance(arrow, pa.Table) and arrow.column("label").to_pylist() == [["car"], ["house", "tree"]]
+    back = galton.BinaryRelevance().fit(pl.from_pandas(df), output="pandas").labels_
+    pd.testing.assert_series_equal(back, galton.BinaryRelevance().fit_predict(df))
+    with pytest.raises(ValueError, match="output must be 'pandas', 'polars' or 'arrow', not 'dict'"):
+        galton.BinaryRelevance().fit(df, output="dict")
