@@ -18,15 +18,16 @@ the list of the labels whose aggregated answer is 1. The per-label fits are ordi
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from .._warnings import quiet
+from .._warnings import caller_stacklevel, quiet
 from ..data._repeats import REPEATS_KEY, RISE, one_row_per_pair
 from ..data._validate import check_on_invalid, missing_columns, null_mask, one_row, raise_nulls, row_index
 from ..judgments import ColumnError
-from ._estimator import fit_options_set
+from ._estimator import ConvergenceWarning, fit_options_set
 from ._memory import ENV_VAR, MemoryLimitError, current_limit, format_size
 from ._results import check_output
 
@@ -218,16 +219,18 @@ class BinaryRelevance:
         _check_copies(base, sets, pd.unique(tasks).size, pd.unique(workers).size)
         chosen: dict[Any, list[Any]] | None = None
         self.aggregators_: dict[Any, Any] = {}
-        for label, answer in _answers(sets):
-            model, result = _fit_one(base, label, pd.DataFrame({"task": tasks, "worker": workers, "label": answer}))
-            self.aggregators_[label] = model
-            if result is None:
-                continue
-            if chosen is None:  # crowd-kit's order: that of the first label's results
-                chosen = {t: [] for t in result.index.tolist()}
-            for task, value in zip(result.index.tolist(), result.tolist()):
-                if value:
-                    chosen.setdefault(task, []).append(label)
+        with _TagWarnings() as caught:
+            for label, answer in _answers(sets):
+                frame = pd.DataFrame({"task": tasks, "worker": workers, "label": answer})
+                model, result = _fit_one(base, label, frame, caught)
+                self.aggregators_[label] = model
+                if result is None:
+                    continue
+                if chosen is None:  # crowd-kit's order: that of the first label's results
+                    chosen = {t: [] for t in result.index.tolist()}
+                for task, value in zip(result.index.tolist(), result.tolist()):
+                    if value:
+                        chosen.setdefault(task, []).append(label)
         if chosen is None:
             self.labels_ = pd.Series(dtype=float, name="agg_label")  # crowd-kit's result without labels
         else:
@@ -267,19 +270,20 @@ class BinaryRelevance:
         task_ids: Any = None
         chosen: list[list[Any]] = []
         self.aggregators_: dict[Any, Any] = {}
-        for label, answer in _answers(sets):
-            binary = pa.table({"task": tasks, "worker": workers, "label": pa.array(answer)})
-            model, result = _fit_one(base, label, binary if out == "arrow" else _polars(binary))
-            self.aggregators_[label] = model
-            if result is None:
-                continue
-            ids, values = _task_answers(result)
-            if task_ids is None:  # every fit has every task, sorted by id: the first one's ids
-                task_ids, chosen = result["task"], [[] for _ in ids]
-                position = {t: i for i, t in enumerate(ids)}
-            for task, value in zip(ids, values):
-                if value:
-                    chosen[position[task]].append(label)
+        with _TagWarnings() as caught:
+            for label, answer in _answers(sets):
+                binary = pa.table({"task": tasks, "worker": workers, "label": pa.array(answer)})
+                model, result = _fit_one(base, label, binary if out == "arrow" else _polars(binary), caught)
+                self.aggregators_[label] = model
+                if result is None:
+                    continue
+                ids, values = _task_answers(result)
+                if task_ids is None:  # every fit has every task, sorted by id: the first one's ids
+                    task_ids, chosen = result["task"], [[] for _ in ids]
+                    position = {t: i for i, t in enumerate(ids)}
+                for task, value in zip(ids, values):
+                    if value:
+                        chosen[position[task]].append(label)
         if task_ids is None:  # no label at all: every task, with no label
             task_ids = pc.unique(tasks.combine_chunks() if isinstance(tasks, pa.ChunkedArray) else tasks)
             task_ids = task_ids.take(pc.array_sort_indices(task_ids))
@@ -345,15 +349,53 @@ def _repeats_effect(base: Any) -> str | None:
     return getattr(base, "_repeats_effect", RISE)
 
 
-def _fit_one(base: Any, label: Any, binary: Any) -> tuple[Any, Any]:
+def _fit_one(base: Any, label: Any, binary: Any, caught: "_TagWarnings") -> tuple[Any, Any]:
     """(a fresh copy of ``base`` fitted on one label's binary answers, its labels) (repeated (task,
     worker) rows: :meth:`BinaryRelevance.fit` warned of them once, not once per label). By
     ``fit_predict``, as crowd-kit: crowd-kit's Wawa sets ``labels_`` there only, and a model of
-    one's own may implement that alone."""
+    one's own may implement that alone. A ConvergenceWarning is kept in ``caught``; other warnings
+    are passed on as they come."""
     model = _clone(base)
-    with fit_options_set(warning_context=f"tag {label!r}: "), quiet(REPEATS_KEY):  # which tag did not converge
-        result = model.fit_predict(binary)
+    records: list[Any] = []
+    try:
+        with fit_options_set(warning_context=f"tag {label!r}: "), quiet(REPEATS_KEY), \
+                warnings.catch_warnings(record=True) as records:
+            warnings.simplefilter("always")
+            result = model.fit_predict(binary)
+    finally:
+        caught.add(label, records)
     return model, result
+
+
+class _TagWarnings:
+    """The tags' fits' ConvergenceWarnings, given as one warning when the fits end (one line per
+    tag was 200 lines for 200 tags): the tags that did not converge and the first one's message."""
+
+    def __init__(self) -> None:
+        self.stalled: dict[Any, str] = {}
+        self.n_tags = 0
+
+    def add(self, label: Any, records: list[Any]) -> None:
+        self.n_tags += 1
+        for w in records:
+            if issubclass(w.category, ConvergenceWarning):
+                self.stalled.setdefault(label, str(w.message).removeprefix(f"tag {label!r}: "))
+            else:
+                warnings.warn(w.message, w.category, stacklevel=caller_stacklevel())
+
+    def __enter__(self) -> "_TagWarnings":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if not self.stalled:
+            return
+        (first, message), n = next(iter(self.stalled.items())), len(self.stalled)
+        if n == 1:
+            text = f"tag {first!r}: {message}"
+        else:
+            tags = ", ".join(map(repr, list(self.stalled)[:5])) + (", ..." if n > 5 else "")
+            text = f"{n:,} of {self.n_tags:,} tags' fits did not converge ({tags}); the first, tag {first!r}: {message}"
+        warnings.warn(text, ConvergenceWarning, stacklevel=caller_stacklevel())
 
 
 def _task_answers(labels: Any) -> tuple[list[Any], list[Any]]:

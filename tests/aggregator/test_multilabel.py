@@ -151,15 +151,43 @@ def test_per_tag_fits_on_ray_equal_local(ray_session):
         np.testing.assert_allclose(ray.aggregators_[tag].posteriors_, model.posteriors_, rtol=1e-12, atol=1e-12)
 
 
-def test_a_tag_that_did_not_converge_is_named():
-    """BinaryRelevance repeated one ConvergenceWarning per tag without saying which tag's fit it was."""
+def test_tags_that_did_not_converge_are_named_in_one_warning():
+    """BinaryRelevance repeated one ConvergenceWarning per tag without saying which tag's fit it was;
+    then one per tag, named (bug hunt: 200 lines for 200 tags): now one warning naming the tags."""
     df = pd.DataFrame({"task": [1, 1, 2, 2, 3, 3], "worker": ["a", "b", "a", "b", "a", "b"],
                        "label": [["x", "y"], ["x"], ["y"], ["y", "z"], ["z"], ["x"]]})
+    for model in (galton.DawidSkene(n_iter=1), galton.MACE(n_iter=1)):  # MACE warns of its own
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            galton.BinaryRelevance(model).fit(df)
+        assert len(caught) == 1 and caught[0].category is galton.ConvergenceWarning
+        first = "best restart" if isinstance(model, galton.MACE) else "DawidSkene did not converge"
+        assert str(caught[0].message).startswith(
+            f"3 of 3 tags' fits did not converge ('x', 'y', 'z'); the first, tag 'x': {first}")
+        assert caught[0].filename == __file__
+    one = df.assign(label=[["x"], [], [], [], [], ["x"]])  # one tag
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        galton.BinaryRelevance(galton.DawidSkene(n_iter=1)).fit(df)
-    assert sorted(str(w.message)[:8] for w in caught) == ["tag 'x':", "tag 'y':", "tag 'z':"]
-    assert all(w.filename == __file__ for w in caught)
+        galton.BinaryRelevance(galton.DawidSkene(n_iter=1)).fit(one)
+    assert [str(w.message)[:33] for w in caught] == ["tag 'x': DawidSkene did not conve"]
+
+
+def test_other_warnings_of_the_tags_fits_still_pass():
+    """Only the ConvergenceWarnings are gathered into one: a tag fit's other warnings come as they did,
+    one per fit (each tag's count of yes answers, here)."""
+    from galton.aggregation.base import BaseClassificationAggregator
+
+    class Loud(BaseClassificationAggregator):
+        def fit_predict(self, data):
+            warnings.warn(f"loud on {int(data['label'].sum())} yes", UserWarning)
+            self.labels_ = data.groupby("task")["label"].max()
+            return self.labels_
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        got = galton.BinaryRelevance(Loud()).fit_predict(TOY)
+    assert got.to_dict() == {"t1": ["grass", "house", "tree"], "t2": ["car", "human", "train"]}
+    assert sorted(str(w.message) for w in caught) == ["loud on 1 yes"] * 3 + ["loud on 2 yes"] * 2 + ["loud on 3 yes"]
 
 
 def test_every_kind_of_missing_value_is_no_tag():
