@@ -28,10 +28,11 @@ The sample is keyed by the task's place among the sorted ids (its code in memory
 follow the shards, pass those places as ``ranks``: :func:`task_ranks`), so another naming of the same tasks scores
 another sample; the labels never change, but where the held-out score of the grid points differs by less than the
 sample's noise the temperature can: 30,000 judgments of 20 labels by workers whose errors are correlated (``simulate``
-with 3,000 tasks, 100 workers, ``worker_correlation=0.6``, seed 1; about 9,800 judgments scored) gave tau 0.147, and 0.121 with the task ids permuted (every judgment scored: 0.147 both); of
-eight such crowds (correlation 0.3 and 0.6, four seeds each) that one moved, by one step of the grid. Scoring
-every judgment costs about one more pass per grid point over all judgments (1M simulated judgments of 5 labels, the data
-encoded once: a fit of 0.11 s took 1.54 s, at a load of 3-5 on 2 cores), so large data keep the sample. """
+with 3,000 tasks, 100 workers, ``worker_correlation=0.6``, seed 1; about 9,800 judgments scored) gave tau 0.147, and
+0.121 with the task ids permuted (every judgment scored: 0.147 both); of eight such crowds (correlation 0.3 and 0.6,
+four seeds each) that one moved, by one step of the grid. Scoring every judgment costs about one more pass per grid
+point over all judgments (1M simulated judgments of 5 labels, the data encoded once: a fit of 0.11 s took 1.54 s, at a
+load of 3-5 on 2 cores), so large data keep the sample. """
 
 from __future__ import annotations
 
