@@ -12,6 +12,7 @@ import numpy as np
 from ._bayes_band_numba import band_item, floats, worker_terms
 from ._bayes_eb import BRACKET_TOL
 from ._helpers_numba import segment_sum
+from ._fork import items_kernel
 from ._jit import work_items
 from ._special_numba import lgamma_and_psi, lgamma_psi_block, psi_and_trigamma
 
@@ -82,6 +83,7 @@ def worker_derivatives(strength, counts, pl, wptr, mu):  # noqa: ANN001, ANN201
     return g, h
 
 
+@items_kernel
 @numba.njit(cache=True, parallel=True)
 def _band_items(strength, counts, pl, wptr, start, a, b, end_lo, end_hi, tol, bracket_tol, todo, mu, side, hint, gw,
                 sums, block):  # noqa: ANN001, ANN202  # pragma: no cover
@@ -177,6 +179,7 @@ def _posterior(u, v, counts, pl, wptr, pw, strength, a, colsum, out, level, lg_l
     return kl_columns + kl_cells
 
 
+@items_kernel
 @numba.njit(cache=True, parallel=True)
 def _posterior_items(u, v, counts, pl, wptr, pw, strength, a, colsum, out, level, lg_level, parts,
                      block):  # noqa: ANN001, ANN202  # pragma: no cover

@@ -7,6 +7,7 @@ import numba
 import numpy as np
 
 from . import _kernels
+from ._fork import items_kernel
 from ._jit import work_items
 from ._kernels_numba import chunk_bounds
 from .bwa import ATOL
@@ -55,6 +56,7 @@ def _chunk(indptr, worker, label, gold, z, v, mu, active, lam, sse, move, zsum, 
     zsum[:] = total
 
 
+@items_kernel
 @numba.njit(cache=True, parallel=True)
 def _items(indptr, worker, label, gold, z, v, mu, active, lam, sse, move, zsum, bounds):  # noqa: ANN001, ANN202  # pragma: no cover
     for i in numba.prange(bounds.size - 1):

@@ -6,6 +6,7 @@ import math
 import numba
 import numpy as np
 
+from ._fork import items_kernel
 from ._jit import work_items
 from ._kernels_numba import task_scores
 from ._special_numba import exp_nonpositive, lgamma_and_psi, lgamma_psi_block, psi
@@ -26,6 +27,7 @@ def estep(indptr, task, wl, table, logprior, gold, active, zprev, n_labels):  # 
     return ll, counts, cc, change, z
 
 
+@items_kernel
 @numba.njit(cache=True, parallel=True)
 def _all(indptr, wl, table, logprior, gold, todo, z, k, ll, counts, cc, change):  # pragma: no cover
     for i in numba.prange(todo.size):
@@ -88,6 +90,7 @@ def mstep(counts, beta, n_labels, todo, pl, wptr):  # noqa: ANN001, ANN201
     return table, kl
 
 
+@items_kernel
 @numba.njit(cache=True, parallel=True)
 def _mstep_all(counts, beta, k, todo, pl, wptr, table, kl):  # pragma: no cover
     for i in numba.prange(todo.size):

@@ -33,6 +33,10 @@ so does a process pinned to some CPUs or under a cgroup CPU quota, where the mac
 does not say which cores are its own).
 The items, and so every result bit, are the same for any thread count.
 
+In a child forked from a process that has launched numba's OpenMP threading layer, where an OpenMP
+parallel region would kill the child, :func:`work_items` takes one thread and the parallel kernels
+run their items one after another (:mod:`._fork`): the same bits again.
+
 The threads of numba's parallel kernels are read and set through :func:`get_threads`,
 :func:`set_threads` and :func:`threads` only (a Ray shard actor limits them to its CPUs, a study
 job runs single-threaded): they import numba on first use and do nothing without it.
@@ -48,6 +52,7 @@ import threading
 from typing import Any, Callable, Iterator
 
 from .._env import switched_on
+from ._fork import in_omp_child
 
 __all__ = ["HAVE_NUMBA", "Twin", "twin", "TWINS", "use_numba", "get_threads", "set_threads", "threads",
            "numba_threads", "import_numba", "runnable_elsewhere", "whole_machine", "follows_load", "threads_now", "work_items",
@@ -386,9 +391,14 @@ def work_items() -> Iterator[int]:
     """The setting of galton's parallel loops over work items: numba hands the items out one at a
     time (``parallel_chunksize(1)``) to :func:`threads_now` threads (the configured count, less the
     cores other runnable tasks hold now); the previous count again after the block. Yields the
-    count in force. Only for loops whose results do not depend on the thread count."""
+    count in force. Only for loops whose results do not depend on the thread count. In a child
+    forked from a process that launched numba's OpenMP layer: 1, and numba is not asked (the
+    kernels, :func:`._fork.items_kernel`, run their items in this thread)."""
     from ._placement import spread
 
+    if in_omp_child():
+        yield 1
+        return
     numba = import_numba()
     old = int(numba.get_num_threads())
     n = threads_now(old)

@@ -6,6 +6,7 @@ import numba
 import numpy as np
 
 from . import _kernels
+from ._fork import items_kernel
 from ._jit import item_count, work_items
 from ._special_numba import exp_nonpositive
 
@@ -285,6 +286,7 @@ def estep_chunk(indptr, wl, table, logprior, gold, post, counts, cc, lo, hi, kee
     return ll + np.log(prod)
 
 
+@items_kernel
 @numba.njit(cache=True, parallel=True)
 def estep_parallel(indptr, wl, table, logprior, gold, post, counts_per_chunk, cc_per_chunk,
                    bounds, keep, kt):  # pragma: no cover
@@ -371,6 +373,7 @@ def vote_chunk(indptr, label, pc, gold, counts, cc, lo, hi, kt):  # pragma: no c
         cc[c] += total[c]
 
 
+@items_kernel
 @numba.njit(cache=True, parallel=True)
 def _vote_parallel(indptr, label, pc, gold, counts_per_chunk, cc_per_chunk, bounds, kt):  # pragma: no cover
     for c in numba.prange(counts_per_chunk.shape[0]):

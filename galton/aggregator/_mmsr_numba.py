@@ -8,6 +8,7 @@ import numba
 import numpy as np
 
 from . import _kernels
+from ._fork import items_kernel
 from ._jit import work_items
 from ._kernels_numba import chunk_bounds
 
@@ -59,6 +60,7 @@ def _columns(rows, x, indptr, denom, anchor, trim, floor, out, lo, hi):  # noqa:
             out[j] = floor if mean == 0.0 else mean
 
 
+@items_kernel
 @numba.njit(cache=True, parallel=True)
 def _items(rows, x, indptr, denom, anchor, trim, floor, out, bounds):  # noqa: ANN001, ANN202  # pragma: no cover
     for i in numba.prange(bounds.size - 1):

@@ -24,6 +24,7 @@ import numpy as np
 
 from .._math import EPS
 from . import _pref_kernels as _pk
+from ._fork import items_kernel
 from ._jit import work_items
 
 __all__ = ["bt_pass", "noisy_pass", "bt_info_diag", "bt_chunk", "bt_parallel", "noisy_chunk", "noisy_parallel", "bt_info_chunk",
@@ -123,6 +124,7 @@ def _bt_crowd(left, right, outcome, worker, pt, eta, acc, truthful, lo, hi):  # 
     return ll + np.log(prod)
 
 
+@items_kernel
 @numba.njit(cache=True, nogil=True, parallel=True)
 def bt_parallel(left, right, outcome, worker, theta, pt, eta, crowd, newman, accs,
                 truths):  # pragma: no cover
@@ -177,6 +179,7 @@ def noisy_chunk(left, right, worker, outcome, pt, sq, sg, acc_i, acc_w, lo, hi):
     return ll + np.log(prod)
 
 
+@items_kernel
 @numba.njit(cache=True, nogil=True, parallel=True)
 def noisy_parallel(left, right, worker, outcome, pt, sq, sg, accs_i, accs_w):  # pragma: no cover
     n_chunks = accs_i.shape[0]
@@ -200,6 +203,7 @@ def bt_info_chunk(left, right, pt, diag, lo, hi):  # pragma: no cover
         diag[j] += k
 
 
+@items_kernel
 @numba.njit(cache=True, nogil=True, parallel=True)
 def bt_info_parallel(left, right, pt, diags):  # pragma: no cover
     n_chunks = diags.shape[0]
