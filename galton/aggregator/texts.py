@@ -145,6 +145,16 @@ class TextRASA:
         else:
             object.__setattr__(self, name, value)
 
+    def __copy__(self) -> "TextRASA":
+        """A shallow copy with a copy of the RASA inside: ``copy.copy`` shared the inner model, so a
+        refit of (or a parameter set on) the copy rewrote the original's results and parameters."""
+        import copy
+
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        new.__dict__["_rasa"] = copy.copy(self._rasa)
+        return new
+
     def __repr__(self) -> str:
         r = self._rasa
         return f"TextRASA(encoder={self.encoder!r}, n_iter={r.n_iter!r}, tol={r.tol!r}, alpha={r.alpha!r})"

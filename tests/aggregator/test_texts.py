@@ -146,3 +146,29 @@ def test_missing_true_objects_are_skipped_not_encoded():
         alone = model(_bag_of_words).fit(data, some.dropna())
         assert got.texts_.tolist() == alone.texts_.tolist()
         np.testing.assert_array_equal(got.skills_.to_numpy(), alone.skills_.to_numpy())
+
+
+def test_a_shallow_copy_of_text_rasa_has_its_own_rasa_inside():
+    """copy.copy(TextRASA / TextHRRASA) shared the RASA inside (bug hunt): a parameter set on the copy
+    and a refit of the copy rewrote the original's n_iter, skills_, scores_ and loss_history_. The
+    copy now holds a copy of the inner model: the original keeps its fit, the copy starts from it."""
+    import copy
+
+    from galton import TextHRRASA, TextRASA
+
+    first, _ = simulate_transcripts(5, n_tasks=20, per_task=4, words=6)
+    other, _ = simulate_transcripts(6, n_tasks=8, per_task=3, words=5)
+    for model in (TextRASA, TextHRRASA):
+        original = model(_bag_of_words).fit(first)
+        skills, scores, history = original.skills_.copy(), original.scores_.copy(), list(original.loss_history_)
+        texts = original.texts_.copy()
+        clone = copy.copy(original)
+        assert clone.skills_.equals(skills)  # the fit is copied
+        clone.n_iter = 3
+        clone.fit(other)
+        assert original.n_iter == 100 and clone.n_iter == 3
+        assert original.skills_.equals(skills) and original.scores_.equals(scores)  # the copy's before
+        assert original.loss_history_ == history and original.texts_.equals(texts)
+        assert not clone.skills_.index.equals(skills.index)  # the copy has its own fit
+        assert clone.skills_.equals(model(_bag_of_words, n_iter=3).fit(other).skills_)
+        assert copy.copy(clone)._rasa is not clone._rasa
