@@ -241,7 +241,10 @@ class _with_ids:
 
 
 class LocalEngine(EngineMixin):
-    """Shards held in this process (one shard by default)."""
+    """Shards held in this process (one shard by default).
+
+    ``n_shards`` is the count asked for, a parameter a fit never changes: a fit on fewer tasks makes
+    fewer shards (at most one a task, :func:`make_shards`), ``len(shards)``."""
 
     def __init__(self, n_shards: int = 1):
         self.n_shards = check_count("n_shards", n_shards, 1)
@@ -252,9 +255,9 @@ class LocalEngine(EngineMixin):
         self.load_shards(make_shards(judgments, gold, self.n_shards), judgments.n_tasks)
 
     def load_shards(self, shards: list[Any], n_tasks: int = 0) -> None:
-        """Hold ready-made shards (any picklable objects with ``task_ids`` for ``gather``)."""
+        """Hold ready-made shards (any picklable objects with ``task_ids`` for ``gather``); ``n_shards``
+        stays the count asked for (a fit of 2 tasks on ``LocalEngine(n_shards=4)`` left it at 2 for good)."""
         self.shards = list(shards)
-        self.n_shards = len(self.shards)
         self.n_tasks = n_tasks
 
     def map(self, fn: Callable[..., Any], *args: Any) -> list[Any]:
