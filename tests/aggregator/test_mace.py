@@ -268,3 +268,42 @@ def test_a_declared_label_nobody_gives_gets_zero_and_changes_nothing_else(one_wr
     np.testing.assert_array_equal(declared.thetas_[:, :2], plain.thetas_)
     np.testing.assert_array_equal(declared.spamming_, plain.spamming_)
     assert declared.labels_.equals(plain.labels_) and declared.best_restart_ == plain.best_restart_
+
+
+def test_a_failed_fit_leaves_no_results_as_every_other_model():
+    """Bug hunt: a MACE fit that raised (its ConvergenceWarning under warnings-as-errors, or a failure
+    in a later restart) left n_iter_, converged_ and history_ of a restart while labels_ was gone;
+    DawidSkene (any other model) leaves nothing. Now MACE leaves nothing either, and a later fit
+    runs as a fresh one."""
+    import warnings
+
+    from galton import DawidSkene
+
+    df, _ = simulate(5, n_tasks=60)
+    fitted = ("labels_", "n_iter_", "converged_", "history_", "best_restart_")
+    for model in (MACE(n_iter=2, n_restarts=3, random_state=0), DawidSkene(n_iter=2)):
+        model.fit(df)  # a whole fit first: its results are there
+        assert hasattr(model, "labels_") and hasattr(model, "n_iter_")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ConvergenceWarning)
+            with pytest.raises(ConvergenceWarning):
+                model.fit(df)
+        assert [a for a in fitted if hasattr(model, a)] == []  # MACE kept n_iter_, converged_, history_
+
+    class FailsLater(MACE):  # the second restart fails, after the first set its n_iter_ and history_
+        calls = 0
+
+        def _m_step(self, stats, memory):
+            FailsLater.calls += 1
+            if FailsLater.calls > 3:
+                raise KeyboardInterrupt
+            return super()._m_step(stats, memory)
+
+    model = FailsLater(n_iter=3, n_restarts=2, tol=-np.inf, random_state=0)
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(df)
+    assert [a for a in fitted if hasattr(model, a)] == [] and "_restart_warning" not in vars(model)
+    FailsLater.calls = -100  # a fit after the failure is the fit of a new model
+    again = model.fit(df)
+    assert again.history_ == MACE(n_iter=3, n_restarts=2, tol=-np.inf, random_state=0).fit(df).history_
+    assert again.n_iter_ == 3
