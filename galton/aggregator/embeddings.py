@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -306,6 +306,18 @@ def gleu_similarity(a: str, b: str) -> float:
     return sum((x & y).values()) / total if total else 0.0
 
 
+def _gleu_matrix(texts: Sequence[str]) -> np.ndarray:
+    """``gleu_similarity`` of every pair of ``texts`` (0 on the diagonal), each text split and counted once."""
+    grams = [_ngrams(t.split()) for t in texts]
+    totals = [sum(g.values()) for g in grams]
+    sim = np.zeros((len(texts), len(texts)))
+    for i in range(len(texts)):
+        for j in range(i + 1, len(texts)):
+            total = max(totals[i], totals[j])
+            sim[i, j] = sim[j, i] = sum((grams[i] & grams[j]).values()) / total if total else 0.0
+    return sim
+
+
 class HRRASA(RASA):
     """RASA with a local weight per output (Li 2020, crowd-kit's model): an output's weight in its
     task is ``lambda_emb`` times its mean embedding similarity to the task's other outputs,
@@ -365,8 +377,11 @@ class HRRASA(RASA):
             close = np.nan_to_num(close, nan=0.0)
             other = workers[a:b][:, None] != workers[a:b][None, :]  # a worker's own outputs are not compared
             texts = outputs[a:b]
-            sim = np.array([[self.output_similarity(texts[i], texts[j]) if other[i, j] else 0.0
-                             for j in range(b - a)] for i in range(b - a)])
+            if self.output_similarity is gleu_similarity:  # symmetric: each text's n-grams once, each pair once
+                sim = _gleu_matrix(texts) * other
+            else:
+                sim = np.array([[self.output_similarity(texts[i], texts[j]) if other[i, j] else 0.0
+                                 for j in range(b - a)] for i in range(b - a)])
             n_others = b - a - 1
             local[a:b] = (self.lambda_emb * (close * other).sum(axis=1) + self.lambda_out * sim.sum(axis=1)) / n_others
         local = np.maximum(local, EPS)  # an output unlike every other: a weight of almost nothing, never 0 / 0

@@ -123,6 +123,31 @@ def test_hrrasa_local_weights_by_hand_and_equal_to_rasa_when_they_are_all_one():
     np.testing.assert_allclose(flat.skills_.to_numpy(), rasa.skills_.to_numpy(), rtol=1e-12)
 
 
+def test_hrrasa_gleu_matrix_equals_the_pairwise_gleu_similarity_exactly():
+    from galton import HRRASA
+    from galton.aggregator.embeddings import _gleu_matrix, gleu_similarity
+
+    rng = np.random.default_rng(3)
+    tasks = [["", "", "a"], ["a a a a a", "a a", "a", "a a a a a a"], ["b c", "c b", "b c d e f", "", "b"],
+             ["x y z w v", "x y z w", "z", "x y z w v u", "w v u x"]]
+    tasks += [[" ".join(rng.choice(list("abcd"), rng.integers(0, 9))) for _ in range(rng.integers(2, 12))]
+              for _ in range(30)]
+    for texts in tasks:
+        pairwise = np.array([[gleu_similarity(u, v) if i != j else 0.0 for j, v in enumerate(texts)]
+                             for i, u in enumerate(texts)])
+        assert np.array_equal(_gleu_matrix(np.array(texts, dtype=object)), pairwise), texts
+    # HRRASA's own path (the default similarity) weighs the outputs exactly as the pairwise calls do
+    data = pd.DataFrame({"task": [t for t, texts in enumerate(tasks) for _ in texts],
+                         "worker": [w for texts in tasks for w in range(len(texts))],
+                         "output": [x for texts in tasks for x in texts]})
+    data.loc[1, "worker"] = 0  # a worker's two outputs in one task are not compared
+    data["embedding"] = list(rng.normal(size=(len(data), 3)))
+    fast, slow = HRRASA(), HRRASA(output_similarity=lambda u, v: gleu_similarity(u, v))
+    fast.fit(data), slow.fit(data)
+    assert np.array_equal(fast.local_skills_["local_skill"].to_numpy(), slow.local_skills_["local_skill"].to_numpy())
+    assert (fast.local_skills_["local_skill"] > 0.0).all()
+
+
 def test_text_hrrasa_runs_hrrasa_on_encoded_texts():
     from galton import HRRASA, TextHRRASA
     from galton.benchmarks.texts import simulate_transcripts
