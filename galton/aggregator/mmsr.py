@@ -102,27 +102,23 @@ SPARSE_SHARED = 2.0
 SPARSE_ONCE = 0.5
 
 
-def _warn_if_sparse(table: dict[str, Any], skill: np.ndarray) -> None:
-    """A warning when the pairs that met share under ``SPARSE_SHARED`` tasks on average, or at least
-    ``SPARSE_ONCE`` of them a single task: most agreements are then one coin flip, and the skills
-    mostly noise (a bug hunt's crowd of honest workers, 1.03 tasks a pair: a third of them at the
-    most adversarial skill, 0.61 against majority vote's 0.76; act_cf, 1.11: 66 of 461 there, 0.873
-    against 0.900; two workers on every task among 100 casual ones, 7.37 tasks a pair on average
-    but 67% of the pairs met once: 18 of the honest casual workers negative, 0.763 against 0.839).
-    On 15 other shared datasets at most 24% of the pairs met once: no warning there."""
+def _warn_if_sparse(table: dict[str, Any]) -> None:
+    """A warning, before the sweeps (the pair table tells), when the pairs that met share under
+    ``SPARSE_SHARED`` tasks on average, or at least ``SPARSE_ONCE`` of them a single task: most
+    agreements are then one coin flip, and the skills mostly noise (a bug hunt's crowd of honest
+    workers, 1.03 tasks a pair: a third of them at the most adversarial skill, 0.61 against majority
+    vote's 0.76; act_cf, 1.11: 66 of 461 there, 0.873 against 0.900; two workers on every task among
+    100 casual ones, 7.37 tasks a pair on average but 67% of the pairs met once: 18 of the honest
+    casual workers negative, 0.763 against 0.839; 2,000 tasks x 5 judgments by 1,000 workers or
+    more: labels near chance, 0.50 against crowd-kit's 0.75). On 15 other shared datasets at most 24% of the
+    pairs met once: no warning there."""
     shared, once = table.get("shared", np.inf), table.get("once", 0.0)
     if not table["linked"].any() or (shared >= SPARSE_SHARED and once < SPARSE_ONCE):
         return
-    kk = table["n_labels"]
-    lowest = _log_odds(-1.0 / (kk - 1.0) + table["floor"], kk)  # the most adversarial skill the clip allows
-    low = int(np.sum(np.isclose(skill, lowest) & table["linked"]))
-    negative = int(np.sum((skill < 0) & table["linked"]))
     warnings.warn(f"MMSR: the pairs of workers who share a task share {shared:.2f} tasks on average and "
                   f"{once:.0%} of them a single task, so most agreements are a coin flip or two and the skills "
-                  f"are mostly noise ({low} of {int(table['linked'].sum())} workers got the most adversarial skill "
-                  f"allowed, {negative} a negative one); on data this sparse majority vote or the default model "
-                  "(bds) suit better", UserWarning,
-                  stacklevel=caller_stacklevel())
+                  "will be mostly noise; on data this sparse majority vote or the default model (bds) suit better",
+                  UserWarning, stacklevel=caller_stacklevel())
 
 
 def _scores(sums: np.ndarray) -> np.ndarray:
@@ -255,6 +251,7 @@ class MMSR(EMAggregator):
         table["n_labels"] = float(max(k_seen, 2))
         table["one_label"] = k_seen < 2  # every skill 0: the vote is that label
         table["floor"] = 1.0 / np.sqrt(max(judgments.n_tasks, 1))
+        _warn_if_sparse(table)  # now, not after up to n_iter sweeps: the pair table already tells
         seed = self.random_state
         if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed < 2**32:
             u = np.random.RandomState(int(seed)).uniform(size=w)  # crowd-kit's values, in sorted worker order
@@ -308,7 +305,6 @@ class MMSR(EMAggregator):
 
     def _finish(self, params: dict[str, Any], judgments: Judgments) -> None:
         out = self._out
-        _warn_if_sparse(params["table"], params["skill"])
         self.skills_ = out.per_worker(judgments.worker_names, params["skill"], "skill")
         self.loss_history_ = list(self.history_)
         scores = params.get("scores")
