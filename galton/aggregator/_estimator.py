@@ -19,7 +19,7 @@ import numpy as np
 
 from .._warnings import caller_stacklevel
 from ..data._repeats import RISE, warn_repeated_pairs
-from ..judgments import Judgments, encode_gold
+from ..judgments import ColumnError, Judgments, encode_gold
 from ._deferred import DeferredResult, add_pending
 from ._fit_keywords import checked_options
 from ._jit import twin
@@ -280,8 +280,12 @@ class BaseAggregator:
         if empty and judgments.n_judgments == 0:
             return self._fit_empty(judgments, output)
         self._check_memory(judgments)
-        result = self._in_engine(judgments, gold_codes, engine, n_shards, lambda eng: run(eng, rng),
-                                 checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every, load=load)
+        try:
+            result = self._in_engine(judgments, gold_codes, engine, n_shards, lambda eng: run(eng, rng),
+                                     checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every, load=load)
+        except BaseException:  # a failed fit leaves no results, also those a run sets as it goes (MACE's restarts)
+            self._reset()
+            raise
         self._gold = gold_codes  # after the engine, so shipped models stay small (the worker report reads it)
         store(result)
         self._crowdkit_layout(judgments)
@@ -405,7 +409,6 @@ class BaseAggregator:
         (``fitted_labels``) encoded over its label set; a label outside it raises, naming it and the
         fitted labels. Votes take any label: ``fitted_labels=False``."""
         from ..data._encode import FittedLabels, LabelSetError
-        from ..data._validate import ColumnError
 
         fitted: Judgments = self.judgments_  # type: ignore[attr-defined]
         tc, wc, lc = fitted.columns
@@ -414,9 +417,9 @@ class BaseAggregator:
             return Judgments.from_any(data, task_col=tc, worker_col=wc, label_col=lc, labels=labels,
                                       **reading_options())
         except ColumnError as e:  # its hint named task_col=, which predict has not
-            if fit_columns_error(e, (tc, wc, lc)) is None:
+            if (told := fit_columns_error(e, (tc, wc, lc))) is None:
                 raise
-            raise fit_columns_error(e, (tc, wc, lc)) from None
+            raise told from None
         except LabelSetError as e:
             raise ValueError(
                 f"the new data's column {e.column!r} holds label(s) {e.extra} that this "

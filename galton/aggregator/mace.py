@@ -113,6 +113,7 @@ class MACE(LabelsInUse, EMAggregator):
     """
 
     _empty_attrs = {"spamming_": ("worker", "spamming"), "skills_": ("worker", "skill")}
+    _fit_private = EMAggregator._fit_private + ("_restart_warning",)  # a restart's, gone when a fit fails
     #: float arrays of workers x labels a fit holds at its peak: the VB M-step's concentrations,
     #: expected logs and special functions' scratch, the E-step's counts, the best restart's
     #: parameters beside the current one's, ``thetas_``. Measured peaks over the default estimate
@@ -175,14 +176,6 @@ class MACE(LabelsInUse, EMAggregator):
         return [np.random.default_rng(s) for s in seq.spawn(n)]
 
     def _run(self, eng: Any, judgments: Judgments, rng: np.random.Generator) -> tuple[Any, np.ndarray]:
-        try:
-            return self._restarts(eng, judgments, rng)
-        except BaseException:  # a failed fit leaves no result, as every other model's: each restart had
-            for name in ("n_iter_", "converged_", "history_", "_restart_warning"):  # set the restart's own
-                self.__dict__.pop(name, None)
-            raise
-
-    def _restarts(self, eng: Any, judgments: Judgments, rng: np.random.Generator) -> tuple[Any, np.ndarray]:
         best: tuple | None = None
         finals, histories = [], []
         streams, max_iter = self._restart_streams(rng), self._iter_limit()
