@@ -41,12 +41,10 @@ class FitOptions:
 
     #: the fit's :class:`~galton.aggregator._checkpoint.Checkpointer`, or None
     checkpointer: Any = None
-    #: gather the task posteriors into this process (False: written where the shards live, or
-    #: computed later from the parameters)
+    #: gather the task posteriors here (False: written where the shards live, or computed later from the parameters)
     collect: bool = True
-    #: what the fit's ConvergenceWarning starts with: a fit inside another (one per tag of
-    #: BinaryRelevance) says which one it is
-    warning_context: str = ""
+    #: takes the fit's ConvergenceWarning message instead of a warning (BinaryRelevance: one for all its tags)
+    not_converged: Any = None
     #: the bar the iteration driver reports to instead of its own (MACE: one across its restarts)
     progress: Any = None
 
@@ -225,9 +223,11 @@ class BaseAggregator:
         return judgments
 
     def _not_converged(self, message: str) -> None:
-        """Say that the fit stopped at its iteration limit (a model fitting several times, as MACE's
-        restarts, keeps the message of the one it returns instead)."""
-        warnings.warn(fit_options().warning_context + message, ConvergenceWarning, stacklevel=caller_stacklevel())
+        """Say that the fit stopped at its iteration limit, or hand it to ``FitOptions.not_converged``."""
+        sink = fit_options().not_converged
+        if sink is not None:
+            return sink(message)
+        warnings.warn(message, ConvergenceWarning, stacklevel=caller_stacklevel())
 
     def _store(self, judgments: Judgments, post: np.ndarray | None, output: str | None,
                codes: np.ndarray | None = None) -> None:

@@ -36,7 +36,6 @@ at a few thousand judgments per task; ``smoothing`` was ignored (0.01 / K was us
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -44,7 +43,7 @@ import numpy as np
 from .._math import EPS, digamma, dirichlet_kl_rows, safe_log
 from .._progress import Progress
 from ..judgments import Judgments
-from ._base import ConvergenceWarning, EMAggregator, caller_stacklevel
+from ._base import EMAggregator
 from ._declared_labels import LabelsInUse, label_columns
 from ._engine import Shard
 from ._estimator import fit_options_set
@@ -199,7 +198,7 @@ class MACE(LabelsInUse, EMAggregator):
         bar.close(f"best: restart {i + 1}")
         del self._restart_warning
         if message is not None:
-            warnings.warn(f"best restart ({i}): {message}", ConvergenceWarning, stacklevel=caller_stacklevel())
+            super()._not_converged(f"best restart ({i}): {message}")
         self.best_restart_ = i
         self.restart_objectives_ = finals
         self.restart_histories_ = histories

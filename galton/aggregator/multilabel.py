@@ -353,17 +353,14 @@ def _fit_one(base: Any, label: Any, binary: Any, caught: "_TagWarnings") -> tupl
     """(a fresh copy of ``base`` fitted on one label's binary answers, its labels) (repeated (task,
     worker) rows: :meth:`BinaryRelevance.fit` warned of them once, not once per label). By
     ``fit_predict``, as crowd-kit: crowd-kit's Wawa sets ``labels_`` there only, and a model of
-    one's own may implement that alone. A ConvergenceWarning is kept in ``caught``; other warnings
-    are passed on as they come."""
+    one's own may implement that alone. A galton model's ConvergenceWarning message goes to
+    ``caught`` (a fit option of this context: no process-wide ``catch_warnings``, which would take
+    other threads' warnings too); other warnings pass as they come."""
     model = _clone(base)
-    records: list[Any] = []
-    try:
-        with fit_options_set(warning_context=f"tag {label!r}: "), quiet(REPEATS_KEY), \
-                warnings.catch_warnings(record=True) as records:
-            warnings.simplefilter("always")
-            result = model.fit_predict(binary)
-    finally:
-        caught.add(label, records)
+    caught.n_tags += 1
+    with fit_options_set(not_converged=lambda message: caught.stalled.setdefault(label, message)), \
+            quiet(REPEATS_KEY):
+        result = model.fit_predict(binary)
     return model, result
 
 
@@ -374,14 +371,6 @@ class _TagWarnings:
     def __init__(self) -> None:
         self.stalled: dict[Any, str] = {}
         self.n_tags = 0
-
-    def add(self, label: Any, records: list[Any]) -> None:
-        self.n_tags += 1
-        for w in records:
-            if issubclass(w.category, ConvergenceWarning):
-                self.stalled.setdefault(label, str(w.message).removeprefix(f"tag {label!r}: "))
-            else:
-                warnings.warn(w.message, w.category, stacklevel=caller_stacklevel())
 
     def __enter__(self) -> "_TagWarnings":
         return self
