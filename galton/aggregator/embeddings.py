@@ -302,7 +302,11 @@ def gleu_similarity(a: str, b: str) -> float:
     counts) over the larger of their n-gram totals, i.e. the smaller of precision and recall; 0 when
     both are empty. Symmetric; nltk's ``sentence_gleu([a.split()], b.split())``."""
     x, y = _ngrams(a.split()), _ngrams(b.split())
-    total = max(sum(x.values()), sum(y.values()))
+    return _gleu(x, sum(x.values()), y, sum(y.values()))
+
+
+def _gleu(x: Counter, x_total: int, y: Counter, y_total: int) -> float:
+    total = max(x_total, y_total)
     return sum((x & y).values()) / total if total else 0.0
 
 
@@ -313,8 +317,7 @@ def _gleu_matrix(texts: Sequence[str]) -> np.ndarray:
     sim = np.zeros((len(texts), len(texts)))
     for i in range(len(texts)):
         for j in range(i + 1, len(texts)):
-            total = max(totals[i], totals[j])
-            sim[i, j] = sim[j, i] = sum((grams[i] & grams[j]).values()) / total if total else 0.0
+            sim[i, j] = sim[j, i] = _gleu(grams[i], totals[i], grams[j], totals[j])
     return sim
 
 
