@@ -30,7 +30,7 @@ from ._kernels import task_order
 from ._params import check_count
 
 __all__ = ["Shard", "LoadedData", "Engine", "EngineMixin", "ENGINE_PLUGINS", "LocalEngine", "engine_names", "register_engine",
-           "resolve_engine", "open_engine", "engine_in_use", "make_shards", "shard_of_tasks", "add_stats"]
+           "planned_shards", "resolve_engine", "open_engine", "engine_in_use", "make_shards", "shard_of_tasks", "add_stats"]
 
 
 @dataclass
@@ -359,6 +359,13 @@ def resolve_engine(engine: Any = None, **options: Any) -> Any:
 
 
 register_engine("local", LocalEngine)
+
+
+def planned_shards(eng: Any) -> int:
+    """How many shards a load on ``eng`` makes, for models that build their own shards: a RayEngine
+    without ``n_shards`` counts the cluster's CPUs (``n_shards`` is 0 until its first load)."""
+    plan = getattr(eng, "planned_shards", None)
+    return int(plan() if plan is not None else getattr(eng, "n_shards", 1) or 1)
 
 
 def open_engine(model: Any, engine: Any = None, n_shards: int | None = None) -> tuple[Any, bool]:

@@ -35,17 +35,17 @@ on raters of reliability U(0.6, 0.95); see :mod:`._pref_workers`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
-
 import hashlib
 import os
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from .._math import EPS, log_sigmoid, sigmoid
 from ..pairwise import Choices, Comparisons
 from ._base import EMAggregator
+from ._engine import planned_shards
 from ._estimator import checked_options, fit_options_set
 from ._params import check_real
 from ._pref_kernels import bt_pass, vdot
@@ -340,7 +340,7 @@ class PreferenceAggregator(PreferenceResults, EMAggregator):
             return self
 
         def load(eng: Any) -> None:
-            shards = self._make_shards(obj, int(getattr(eng, "n_shards", 1) or 1))
+            shards = self._make_shards(obj, planned_shards(eng))
             if checkpoint_dir is not None:  # the item names enter the checkpoint's fingerprint
                 vocab = vocabulary_digest(obj.item_names)
                 for s in shards:

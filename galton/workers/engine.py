@@ -80,7 +80,9 @@ class RayEngine(EngineMixin):
 
     Parameters
     ----------
-    n_shards : number of task shards; default: the cluster's CPUs / ``num_cpus_per_shard``.
+    n_shards : number of task shards; default: the cluster's CPUs / ``num_cpus_per_shard``. The
+        attribute keeps the count asked for (or the default resolved by the first load): a fit on
+        fewer tasks loads fewer shards, at most one a task, and leaves it unchanged.
     address : Ray cluster to use (see :func:`galton.workers.connect`); default: ``RAY_ADDRESS``,
         else a new local instance.
     num_cpus_per_shard : CPUs each shard may use: the engine makes at most one actor per
@@ -104,7 +106,9 @@ class RayEngine(EngineMixin):
         check_real("num_cpus_per_shard", num_cpus_per_shard, 0)
         check_count("max_retries", max_retries)
         self._requested = None if n_shards is None else int(n_shards)
-        self.n_shards: int = self._requested or 0  # 0 until load() resolves the default
+        # the count asked for, never changed by a fit (a fit on fewer tasks loads fewer shards, at most
+        # one a task); without one, the default that load() resolves (0 until then)
+        self.n_shards: int = self._requested or 0
         self.address = address
         self.num_cpus_per_shard = num_cpus_per_shard
         self._threads = sa.threads_for(num_cpus_per_shard)
@@ -117,6 +121,7 @@ class RayEngine(EngineMixin):
 
     def _reset_runtime(self) -> None:
         self._actors: list[Any] = []
+        self._n_loaded = 0
         self._assign: list[list[int]] = []
         self._shard_refs: list[Any] = []
         self._generation = ""
@@ -131,13 +136,17 @@ class RayEngine(EngineMixin):
         if self._requested is not None:
             return self._requested
         per = self.num_cpus_per_shard if self.num_cpus_per_shard > 0 else 1
-        return max(1, int(num_cpus // per))
+        self.n_shards = max(1, int(num_cpus // per))
+        return self.n_shards
+
+    def planned_shards(self) -> int:
+        """The number of shards a load makes (connecting to the cluster to count its CPUs when
+        ``n_shards`` was not given): for models that build their own shards."""
+        return self.resolve_n_shards(connect(self.address).num_cpus)
 
     def load(self, judgments: Judgments, gold: np.ndarray | None) -> None:
         """Split ``judgments`` into task shards and hand them to the actors."""
-        info = connect(self.address)
-        shards = make_shards(judgments, gold, self.resolve_n_shards(info.num_cpus))
-        self.load_shards(shards, judgments.n_tasks)
+        self.load_shards(make_shards(judgments, gold, self.planned_shards()), judgments.n_tasks)
 
     def load_parquet(self, source: Any, *, task_col: str = "task", worker_col: str = "worker",
                      label_col: str = "label", gold: Any = None, on_invalid: str = "raise",
@@ -167,13 +176,13 @@ class RayEngine(EngineMixin):
         if self._actors:
             self.close()
         connect(self.address)
-        self.n_shards = len(refs)
         self.n_tasks = int(n_tasks)
         self._shard_refs = list(refs)
-        self._actors = sa.acquire(sa.n_actors_for(self.n_shards, self.num_cpus_per_shard),
+        self._actors = sa.acquire(sa.n_actors_for(len(refs), self.num_cpus_per_shard),
                                   self._threads, reuse=self.reuse_actors)
+        self._n_loaded = len(refs)
         k = len(self._actors)
-        self._assign = [list(range(a, self.n_shards, k)) for a in range(k)]
+        self._assign = [list(range(a, self._n_loaded, k)) for a in range(k)]
         self._keeps_state = [False] * k
         self._sent = [set() for _ in range(k)]
         self._generation = uuid.uuid4().hex
@@ -240,7 +249,7 @@ class RayEngine(EngineMixin):
             raise RuntimeError("RayEngine.map called before load(); load judgments or shards first")
         call = (*self._pack(fn), self._broadcast(args))
         pending = [self._submit(a, call) for a in range(len(self._actors))]
-        out: list[Any] = [None] * self.n_shards
+        out: list[Any] = [None] * self._n_loaded
         for a, ref in enumerate(pending):
             for i, res in zip(self._assign[a], self._result(a, ref, call)):
                 out[i] = res

@@ -236,6 +236,25 @@ def test_a_fit_on_ray_resumes_too(ray_session: Any, tmp_path: Any) -> None:
     np.testing.assert_array_equal(resumed.scores_values_, local.scores_values_)
 
 
+def test_a_ray_engine_without_a_shard_count_gives_preference_fits_one_shard_per_cpu(ray_session: Any) -> None:
+    """``RayEngine()`` leaves ``n_shards`` 0 until its first load; preference models build their own
+    shards and read that 0 as one shard, so the whole fit ran on one actor of a 2-CPU cluster (and the
+    engine then kept 1 for good). They ask the engine for its plan now: one shard per CPU."""
+    from galton.workers.engine import RayEngine
+
+    class Recording(RayEngine):
+        loaded: list[int] = []
+
+        def load_shards(self, shards: list[Any], n_tasks: int = 0) -> None:
+            self.loaded.append(len(shards))
+            super().load_shards(shards, n_tasks)
+
+    with Recording() as eng:
+        CrowdBT().fit(_hard(), engine=eng)
+        CrowdBT().fit(_hard(), engine=eng)
+        assert eng.loaded == [2, 2] and eng.n_shards == 2
+
+
 def test_a_squarem_state_without_its_iteration_count_is_refused_by_name(pairs: pd.DataFrame, tmp_path: Any,
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """A state saved before SQUAREM kept its iteration count (``it``, ``untested_at``) failed the

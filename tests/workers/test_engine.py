@@ -181,6 +181,20 @@ def test_default_is_one_shard_per_cluster_cpu(ray_session, judgments):
         assert eng.n_shards == 2 == ray_session.num_cpus
 
 
+def test_a_fit_on_fewer_tasks_than_shards_keeps_the_count_asked_for(ray_session, judgments):
+    """A fit of 2 tasks on ``RayEngine(n_shards=4)`` loads 2 shards (at most one a task) and used to
+    rewrite ``n_shards`` to 2 for good: the next fit that named 4 beside the engine was refused as a
+    mismatch ("it has n_shards=2") and the engine's ``repr`` (4) and attribute (2) disagreed.
+    ``n_shards`` keeps the count asked for, as LocalEngine's does."""
+    two = Judgments.from_any({"task": ["a", "a", "b", "b"], "worker": ["w1", "w2", "w1", "w2"], "label": [0, 1, 1, 1]})
+    with RayEngine(n_shards=4) as eng:
+        agg.DawidSkene().fit(two, engine=eng)
+        assert eng.n_shards == 4
+        big = agg.DawidSkene().fit(judgments, engine=eng, n_shards=4)
+    want = agg.DawidSkene().fit(judgments, n_shards=4)
+    np.testing.assert_allclose(big.probas_.to_numpy(), want.probas_.to_numpy(), atol=1e-12)
+
+
 def test_an_unchanged_function_is_shipped_once(ray_session, judgments):
     with RayEngine(n_shards=2) as eng:
         eng.load(judgments, None)
