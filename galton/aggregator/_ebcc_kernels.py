@@ -20,6 +20,7 @@ arguments and results, one restart per thread), used when numba is available (``
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -27,10 +28,11 @@ import numpy as np
 from .._math import EPS, digamma, gammaln, splitmix64
 from ._jit import Twin
 from ._kernels import counts_from_post, softmax_rows
+from .._warnings import caller_stacklevel
 from ._pairs import per_worker_sum
 
 __all__ = ["ebcc_estep", "ebcc_estep_numpy", "ebcc_mstep", "ebcc_mstep_numpy", "subtype_start", "restart_keys", "task_keys",
-           "ebcc_twins"]
+           "ebcc_twins", "warn_collapsed"]
 
 _MANTISSA = float(2.0 ** -53)
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
@@ -197,3 +199,30 @@ def subtype_start(key: np.uint64, tasks: np.ndarray, z: np.ndarray, n_subtypes: 
     e = -np.log(u).reshape(n_t, k, m)
     e /= np.maximum(e.sum(axis=2, keepdims=True), EPS)
     return (e * z[:, :, None]).reshape(n_t, k * m)
+
+
+#: a class whose share of the prior ``exp(E[log tau_k] + E[log pi_km])`` (summed over its subtypes,
+#: relative to all classes) fell below this can take no task back: its evidence would need ~1e20 to 1
+COLLAPSED = 1e-20
+
+
+def warn_collapsed(label_names: np.ndarray, logprior: np.ndarray, m: int) -> None:
+    """Warn about classes of the data that the fit's prior has shut out: once a class's tasks drift
+    to other classes, its subtype weights' expected logs fall to about ``psi(a_pi / M) - psi(a_pi)``
+    (-90 at the default a_pi = 0.1, M = 10), so no task can come back to it, as in the authors'
+    code (act_cf: label 4, given 89 times and the gold of 9 tasks, gets at most 4.8e-40 on any task,
+    while ``priors_``, ``E[tau]``, says 0.026). Declared labels no judgment gives (-inf) are not
+    classes of the data."""
+    w = np.logaddexp.reduce(logprior.reshape(-1, m), axis=1)
+    finite = np.isfinite(w)
+    rel = w - np.logaddexp.reduce(w[finite])
+    gone = np.flatnonzero(finite & (rel < np.log(COLLAPSED)))
+    if gone.size:
+        shown = [label_names[k].item() if hasattr(label_names[k], "item") else label_names[k] for k in gone[:5]]
+        more = f" and {gone.size - 5} more" if gone.size > 5 else ""
+        them = "it" if gone.size == 1 else "them"
+        warnings.warn(f"EBCC shut out {gone.size} label(s), {', '.join(map(repr, shown))}{more}: the fit left {them} a "
+                      f"prior share of {np.exp(rel[gone].max()):.1e} or less, so no task can take {them} whatever its "
+                      "judgments say (EBCC's subtype weights lose a class for good once its tasks drift away; "
+                      "priors_ does not show it); a Dawid-Skene model (bds, ds) keeps such a class",
+                      UserWarning, stacklevel=caller_stacklevel())

@@ -17,7 +17,7 @@ from .._math import EPS, digamma, dirichlet_kl
 from ..judgments import Judgments
 from ._base import DeferredResult, EMAggregator, argmax_ties_low
 from ._declared_labels import LabelsInUse, declared_errors, expand_params, label_columns
-from ._ebcc_kernels import ebcc_estep, ebcc_mstep, restart_keys, subtype_start, task_keys
+from ._ebcc_kernels import ebcc_estep, ebcc_mstep, restart_keys, subtype_start, task_keys, warn_collapsed
 from ._engine import LoadedData, Shard
 from ._kernels import counts_from_post, vote_shares
 from ._memory import FLOAT
@@ -125,7 +125,8 @@ class EBCC(LabelsInUse, EMAggregator):
     errors_ : each worker's confusion matrix with the subtypes summed out,
         ``sum_m E[pi_km] E[v_w[k, m, l]]``, index (worker, observed label), columns true label
         (beyond ``DENSE_ERRORS_MAX`` cells, only the rows of the (worker, label) pairs observed).
-    priors_ : ``E[tau]``; skills_ : ``sum_k E[tau_k] errors_w[k, k]``.
+    priors_ : ``E[tau]`` (a label the fit shut out keeps a share here: warned, see ``warn_collapsed``);
+        skills_ : ``sum_k E[tau_k] errors_w[k, k]``.
     subtype_weights_ : (K, M) array ``E[pi]`` of the best restart.
     elbos_ : (n_init,) ELBO of each restart; best_restart_, elbo_; restart_iters_ : iterations per
         restart; history_, n_iter_; converged_ : whether the chosen restart stopped by ``tol``.
@@ -351,8 +352,7 @@ class EBCC(LabelsInUse, EMAggregator):
     def _run(self, eng: Any, judgments: Judgments, rng: np.random.Generator) -> tuple[Any, np.ndarray | None]:
         """The fit, with ``converged_`` and the ConvergenceWarning of the chosen restart: a fit that
         reaches ``n_iter`` with restarts still running returns the best ELBO's, and where that one
-        had stopped it is a converged fit (5,000 simulated tasks: the chosen restart stopped at
-        iteration 466, 10 of 40 ran to 500, and the fit warned that it did not converge)."""
+        had stopped it is a converged fit (it warned that it did not converge)."""
         self._limit_warning = None  # kept by _not_converged, said below for the chosen restart only
         try:
             params, post = super()._run(eng, judgments, rng)
@@ -430,6 +430,7 @@ class EBCC(LabelsInUse, EMAggregator):
         best = int(params["best"])  # the best restart only, then over the declared labels (labels=[...])
         params = {**params, "table": params["table"][best], "logprior": params["logprior"][best]}
         params, judgments = self._declared_results(params, judgments)
+        warn_collapsed(judgments.label_names, params["logprior"], self.n_subtypes)
         self._params = {"table": params["table"], "logprior": params["logprior"], "best": best,
                         "rows": params["rows"], "pairs": params["pairs"], "a0": params["a0"]}
         out = self._out

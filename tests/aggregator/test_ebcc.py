@@ -481,3 +481,30 @@ def test_converged_and_the_warning_follow_the_chosen_restart() -> None:
                       rf"restart \d \(best ELBO\) and 7 others of 8 were still running; raise n_iter or tol"):
         short = EBCC(n_init=8, n_iter=early).fit(df)
     assert not short.converged_
+
+
+def test_a_label_the_fit_shut_out_is_warned_by_name() -> None:
+    """act_cf (bundled): label 4, given 89 times and the gold of 9 tasks, ends the fit with subtype
+    weights whose expected logs are about -90, so no task can take it (every probability of it is
+    below 1e-39; one more E-step with three workers all saying 4 gives it 0), while ``priors_``
+    shows 0.026. EBCC's own behaviour (the authors' code has it); the fit says so by name now."""
+    judgments, gold = load_dataset("act_cf")
+    with pytest.warns(UserWarning, match=r"EBCC shut out 1 label\(s\), 4: the fit left it a prior share of"):
+        m = _fit(judgments)
+    assert m.probas_[4].max() < 1e-20 and m.priors_[4] > 0.02
+    assert (gold == 4).sum() == 9
+
+
+def test_the_shut_out_check_reads_each_class_over_its_subtypes() -> None:
+    """Hand numbers: class 1's two subtypes hold exp(-95) and exp(-96) against classes of about
+    exp(-1): shut out; class 2 at exp(-30) (1e-13) is not; a declared label no judgment gives (-inf)
+    is no class of the data and is not named."""
+    from galton.aggregator._ebcc_kernels import warn_collapsed
+
+    logprior = np.array([-1.0, -1.5, -95.0, -96.0, -30.0, -31.0, -np.inf, -np.inf])
+    with pytest.warns(UserWarning, match=r"shut out 1 label\(s\), 'b': the fit left it a prior share of 1\.3e-41"):
+        warn_collapsed(np.array(["a", "b", "c", "d"]), logprior, 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        kept = np.array([-1.0, -1.5, -30.0, -31.0, -1.0, -2.0, -np.inf, -np.inf])
+        warn_collapsed(np.array(["a", "b", "c", "d"]), kept, 2)
