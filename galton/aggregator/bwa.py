@@ -149,8 +149,8 @@ class BWA(LabelsInUse, EMAggregator):
     history_ : the largest relative change of a score, per iteration; ``n_iter_``, ``converged_``.
 
     ``predict`` / ``predict_proba`` score new data by one pass from the fitted precisions and class
-    means: on the fitted data itself that is one pass beyond ``probas_`` (act_cf, zheng_s_face: within
-    1.1e-4 of them, the same labels), as Dawid-Skene's is one E-step beyond its fit.
+    means: on the fitted data itself that is one pass beyond ``probas_`` (act_cf, act_sp, welinder, zheng_s_face:
+    within 1.1e-4 of them, the same labels), as Dawid-Skene's is one E-step beyond its fit.
     """
 
     #: the scores live with their shard (checkpoints save and restore them there)
