@@ -86,3 +86,29 @@ def test_gold_with_a_pandas_missing_value_skips_that_row(gold):
     bools = FRAME.assign(label=FRAME.label.astype(bool))
     flags = pd.Series([False, True, True, pd.NA], index=[1, 2, 3, 4], dtype="boolean")
     assert galton.GoldMajorityVote().fit(bools, flags).skills_.to_dict() == want
+
+
+def test_bytes_from_a_binary_parquet_column_find_the_labels_and_ids_they_spell(tmp_path):
+    """``pd.read_parquet`` of a binary column gives bytes; the reader holds such judgments as text,
+    but gold, true labels and skills given as bytes were looked up as bytes and found nothing: the
+    accuracy 0.0 (crowd-kit: 2/3), NaN with bytes task ids, a fit refusing "gold has 2 label(s) not in
+    the judgments' label set ['x', 'y']" and skills "no value for 3 of 3 worker(s) ('a', 'b', 'c')".
+    By hand: workers a and b match the gold on both tasks, c on neither: 4 of 6."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"task": pa.array([b"t0"] * 3 + [b"t1"] * 3, pa.binary()),
+                             "worker": pa.array([b"a", b"b", b"c"] * 2, pa.binary()),
+                             "label": pa.array([b"x", b"x", b"y", b"y", b"y", b"x"], pa.binary())}),
+                   tmp_path / "j.parquet")
+    df = pd.read_parquet(tmp_path / "j.parquet")
+    assert isinstance(df.label[0], bytes) and isinstance(df.task[0], bytes)
+    gold = pd.Series([b"x", b"y"], index=[b"t0", b"t1"])
+    assert get_accuracy(df, gold) == accuracy_on_aggregates(df, aggregates=gold) == pytest.approx(4 / 6)
+    assert get_accuracy(df, gold, by="worker").to_dict() == {"a": 1.0, "b": 1.0, "c": 0.0}
+    assert galton.DawidSkene().fit(df, gold=gold).labels_.to_dict() == {"t0": "x", "t1": "y"}
+    skills = pd.Series({b"a": 0.9, b"b": 0.6, b"c": 0.7})
+    assert galton.MajorityVote().fit(df, skills).labels_.to_dict() == {"t0": "x", "t1": "y"}
+    assert galton.metrics.consistency(df, workers_skills=skills) > 0.5
+    # bytes that are no UTF-8 are no label of the judgments: task t0's three judgments miss it
+    assert get_accuracy(df, pd.Series([b"\xff", b"y"], index=[b"t0", b"t1"])) == pytest.approx(2 / 6)

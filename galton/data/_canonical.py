@@ -6,10 +6,11 @@ tasks and workers. Text is an integer id only when written as the reader types a
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import numpy as np
 
-__all__ = ["CANONICAL_INT", "canonical_int_ids"]
+__all__ = ["CANONICAL_INT", "canonical_int_ids", "uuid_as_text"]
 
 #: a canonical integer literal, up to 20 digits: uint64 ids reach 18446744073709551615
 CANONICAL_INT = r"0|-?[1-9][0-9]{0,19}"
@@ -24,4 +25,25 @@ def canonical_int_ids(values: np.ndarray) -> np.ndarray:
         if isinstance(v, bytes):
             v = v.decode("ascii", errors="replace")
         out[i] = (int(v) if _CANONICAL.fullmatch(v) else None) if isinstance(v, str) else v
+    return out.reshape(values.shape)
+
+
+def uuid_as_text(values: np.ndarray) -> np.ndarray:
+    """An object array with ``uuid.UUID`` values as ``str(uuid)`` and UTF-8 bytes as their text, as
+    the reader holds UUID and binary columns (bytes gold or skills from ``pd.read_parquet`` found
+    nothing: accuracy 0.0); other bytes stay bytes and match nothing."""
+    import uuid
+
+    def text(v: Any) -> Any:
+        try:
+            return str(v) if isinstance(v, uuid.UUID) else v.decode() if isinstance(v, bytes) else v
+        except UnicodeDecodeError:
+            return v
+
+    flat = values.ravel().tolist()  # a numpy bytes array ("S") gives bytes here too
+    if not any(isinstance(v, (uuid.UUID, bytes)) for v in flat):
+        return values
+    out = np.empty(len(flat), dtype=object)
+    for i, v in enumerate(flat):  # item by item: tuple ids stay whole
+        out[i] = text(v)
     return out.reshape(values.shape)

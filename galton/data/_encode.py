@@ -11,7 +11,7 @@ from typing import Any, Sequence
 import numpy as np
 import pyarrow as pa
 
-from ._canonical import canonical_int_ids
+from ._canonical import canonical_int_ids, uuid_as_text
 from ._validate import MAX_EXAMPLES
 
 __all__ = ["FittedLabels", "LabelSetError", "bool_lookup", "encode_column", "dense_int_codes_numpy", "dense_span",
@@ -185,7 +185,7 @@ def id_lookup(names: np.ndarray, values: Any, *, ids: bool = True) -> np.ndarray
     if names.dtype.kind == "b":
         return bool_lookup(names, values)
     values = np.asarray(values)
-    if values.dtype == object and names.dtype == object:
+    if values.dtype.kind in "OS" and names.dtype == object:
         values = uuid_as_text(values)
     if ids and names.dtype.kind in "iu" and values.dtype.kind in "OUS":
         values = canonical_int_ids(values)
@@ -194,17 +194,6 @@ def id_lookup(names: np.ndarray, values: Any, *, ids: bool = True) -> np.ndarray
     if names.dtype == object and values.dtype.kind in "iu" and all(isinstance(v, str) for v in names.tolist()):
         values = values.astype(str).astype(object)
     return lookup(names, values)
-
-
-def uuid_as_text(values: np.ndarray) -> np.ndarray:
-    """An object array with its ``uuid.UUID`` values as their text, ``str(uuid)``: the reader holds
-    UUID ids and labels so (:data:`galton.io._plain_columns.PLAIN_EXTENSIONS`)."""
-    import uuid
-
-    flat = values.ravel().tolist()
-    if not any(isinstance(v, uuid.UUID) for v in flat):
-        return values
-    return object_array(str(v) if isinstance(v, uuid.UUID) else v for v in flat).reshape(values.shape)
 
 
 def label_lookup(label_names: np.ndarray, values: Any) -> np.ndarray:
@@ -237,6 +226,8 @@ def label_lookup(label_names: np.ndarray, values: Any) -> np.ndarray:
         return out
     if values.dtype.kind in "iu" and label_names.dtype.kind in "iu":  # compared as they are: a cast wrapped
         return lookup(label_names, values)  # 2**63 to -2**63 among int64 ids, -1 to 2**64 - 1 among uint64 ones
+    if label_names.dtype == object and values.dtype.kind in "OS":
+        values = uuid_as_text(values)  # bytes by their text, as the reader holds a binary column
     return lookup(label_names, np.asarray(values, dtype=label_names.dtype if label_names.dtype != object else object))
 
 

@@ -20,7 +20,7 @@ import numpy as np
 from .._gold import SIMULATED_TRUTH, read_gold
 from .._warnings import quiet
 from ..aggregator._results import Output
-from ..data._encode import label_lookup, object_array
+from ..data._encode import label_lookup, object_array, uuid_as_text
 from ..data._validate import COLUMN_HINT, MAX_EXAMPLES, NULL_HINT, ColumnError
 from ..data.judgments import DROP_HINT, Judgments
 from ..io._once import readable_once
@@ -213,6 +213,8 @@ def per_worker_values(values: Any, c: Coded, what: str = "skills") -> np.ndarray
         workers, vals = _table_column(values, ("worker", "skill"))
         vals = vals.astype(float)
     names = c.judgments.worker_names
+    if names.dtype == object and workers.dtype.kind in "OS":  # bytes ids as the reader holds them: text
+        workers = uuid_as_text(workers)
     where = dict(zip(workers.tolist(), vals.tolist()))
     if len(where) < workers.size:  # a worker given twice: which value is meant cannot be told
         from collections import Counter
@@ -253,6 +255,7 @@ def labels_and_names(labels: Any, c: Coded, *, fitted: bool = False,
     # compared as given, each file typed on its own, they had all missed (accuracy 0)
     tasks, values = read_gold(_tag_sets(labels), c.judgments.task_names, what=what, labels=names)
     if names.dtype == object:  # sets of tags ranked as first seen: unsorted, found by equality
+        values = uuid_as_text(values) if values.dtype.kind in "OS" else values  # bytes as the reader's text
         where = {v: i for i, v in enumerate(names.tolist())}
         codes = np.array([where.get(v, -1) for v in values.tolist()], dtype=np.int64)
     else:
