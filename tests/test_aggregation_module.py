@@ -80,6 +80,12 @@ def test_most_probable_labels_and_normalised_rows_as_crowdkit():
                        pd.DataFrame([[0.9, 0.1, 0.0], [0.3, 0.5, 0.2]], columns=["a", "b", "c"]))
     with pytest.raises(TypeError, match="pandas"):
         utils.normalize_rows(pl.DataFrame({"a": [1.0]}))
+    # a row of finite scores whose sum overflows (crowd-kit and galton gave 0.0, 0.0); a row summing
+    # to 0 stays NaN as crowd-kit's; the others exactly as before
+    big = pd.DataFrame([[1e308, 1e308, 0.0], [1.7e308, 1e308, 1e307], [0.0, 0.0, 0.0], [4.5, 0.5, 0.0]])
+    got = utils.normalize_rows(big).to_numpy()
+    np.testing.assert_allclose(got[:2], [[0.5, 0.5, 0.0], [1.7 / 2.8, 1 / 2.8, 0.1 / 2.8]], rtol=1e-15)
+    assert np.isnan(got[2]).all() and got[3].tolist() == [0.9, 0.1, 0.0]
 
 
 def test_evaluate_counts_hits_and_refuses_missing_predictions():

@@ -63,9 +63,16 @@ def get_most_probable_labels(proba: Any) -> Any:
 
 def normalize_rows(scores: Any) -> Any:
     """``scores`` (a frame of non-negative scores) divided by each row's sum, so each row sums to 1.
-    A row summing to 0 becomes NaN, as in crowd-kit."""
+    A row summing to 0 becomes NaN, as in crowd-kit. A row of finite scores whose sum overflows
+    (two of 1e308) is divided by its largest score first: it gave 0.0 everywhere (crowd-kit too)."""
     _pandas(scores, "scores")
-    return scores.div(scores.sum(axis=1), axis=0)
+    with np.errstate(over="ignore"):  # an overflowing sum is found and mended below
+        total, top = scores.sum(axis=1), scores.max(axis=1)
+    over = np.isinf(total) & np.isfinite(top)
+    if over.any():
+        scores = scores.div(top.where(over, 1.0), axis=0)
+        total = scores.sum(axis=1)
+    return scores.div(total, axis=0)
 
 
 def evaluate_in(row: Any) -> int:
