@@ -489,3 +489,48 @@ def test_max_memory_guards_the_label_distance_table_and_its_help_says_so(tmp_pat
     assert ("--max-memory SIZE fail early when the table of distances between every two distinct labels that "
             "--distance ratio, jaccard or masi builds") in text
     assert "nothing else is guarded" in text and "when the fit would need" not in text
+
+
+_REPEATS = "task,worker,label\n1,a,x\n1,a,x\n1,b,y\n2,a,y\n2,b,y\n3,a,x\n3,b,x\n3,b,y\n4,a,y\n4,b,x\n"
+
+
+def test_repeated_pairs_are_counted_as_crowd_kit_does_with_a_warning(tmp_path: Path, capsys) -> None:
+    # rows 1 and 7 repeat (1, a) and (3, b): each is a value of its own, as crowd-kit's alpha_krippendorff
+    # counts it (nltk pairs every row); the command said nothing of them, unlike aggregate and allocate
+    path = tmp_path / "dup.csv"
+    path.write_text(_REPEATS)
+    rc, rows, err = run([path, "--bootstrap", "0"], capsys)
+    assert rc == 0, err
+    assert rows["alpha"] == f"{krippendorff(path).alpha:.4f}"
+    assert rows["judgments"].startswith("10 ")
+    assert "warning: 2 row(s) repeat a (task, worker) pair ((1, 'a'), (3, 'b'))" in err
+    assert "--duplicates first or last" in err
+    rc, rows, err = run([path, "--bootstrap", "0", "--duplicates", "keep"], capsys)
+    assert rc == 0 and not err and rows["judgments"].startswith("10 ")
+
+
+@pytest.mark.parametrize("keep, label", [("first", "x"), ("last", "y")])
+def test_duplicates_first_or_last_keeps_one_row_per_pair(tmp_path: Path, capsys, keep: str, label: str) -> None:
+    path = tmp_path / "dup.csv"
+    path.write_text(_REPEATS)
+    rc, rows, err = run([path, "--bootstrap", "0", "--duplicates", keep], capsys)
+    assert rc == 0 and not err, err
+    # (1, a) is x both times; (3, b) is x first, y last
+    one = {"task": [1, 1, 2, 2, 3, 3, 4, 4], "worker": list("abababab"),
+           "label": ["x", "y", "y", "y", "x", label, "y", "x"]}
+    # by hand, first: pairs (x,y) (y,y) (x,x) (y,x): D_o = 4/8; n_x = n_y = 4: D_e = 2*4*4/(8*7) = 32/56
+    expected = 1 - 0.5 / (32 / 56) if label == "x" else krippendorff(pl.DataFrame(one)).alpha
+    assert expected == pytest.approx(krippendorff(pl.DataFrame(one)).alpha)
+    assert rows["alpha"] == f"{expected:.4f}"
+    assert rows["judgments"].startswith("8 (8 on those tasks)")
+    assert rows["dropped"] == "2 rows repeating a (task, worker) pair"
+
+
+def test_duplicates_raise_names_the_input_rows(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "dup.csv"
+    path.write_text(_REPEATS.replace("task,worker,label\n", "task,worker,label\n5,,x\n"))  # row 0 dropped
+    rc, rows, err = run([path, "--bootstrap", "0", "--duplicates", "raise", "--on-invalid", "drop"], capsys)
+    assert rc == 2
+    assert "2 repeated (task, worker) pair(s) (rows 2, 8)" in err and "--duplicates first or last" in err
+    rc, rows, err = run([path, "--bootstrap", "0", "--duplicates", "first", "--on-invalid", "drop"], capsys)
+    assert rc == 0 and rows["dropped"] == "1 rows with missing values, 2 repeating a (task, worker) pair"

@@ -13,7 +13,7 @@ import warnings
 from typing import Any, TextIO
 
 from .._settings import MIN_BOOTSTRAP
-from ._common import (CLIError, add_max_memory, add_on_invalid, check_memory_option, check_readable, distinct_columns,
+from ._common import (PROG, CLIError, add_max_memory, add_on_invalid, check_memory_option, check_readable, distinct_columns,
                       memory_guard, report_warnings, seed)
 
 __all__ = ["add_agreement"]
@@ -55,14 +55,21 @@ def add_agreement(sub: Any) -> None:
     a.add_argument("--worker-col", default="worker", metavar="C", help="worker column (default: worker)")
     a.add_argument("--label-col", default="label", metavar="C", help="label column (default: label)")
     add_on_invalid(a)
+    a.add_argument("--duplicates", choices=("keep", "first", "last", "raise"), default=None,
+                   help="rows that repeat a (task, worker) pair: keep each as a judgment of its own (keep, as "
+                   "crowd-kit's alpha_krippendorff; the default, with a warning when there are any: alpha then "
+                   "pairs a worker's repeated answers with each other as two workers'), keep the first or the "
+                   "last in row order, or fail (raise)")
     add_max_memory(a, "the table of distances between every two distinct labels that --distance ratio, jaccard "
                    "or masi builds (8 bytes a pair: 8,000 labels take 512 MB; nominal, ordinal and interval need "
                    "none, and nothing else is guarded)")
     a.set_defaults(func=_cmd_agreement)
 
 
-def _table(args: argparse.Namespace) -> tuple[Any, int]:
-    """The judgments as an Arrow table with columns task, worker, label; and the rows dropped."""
+def _table(args: argparse.Namespace) -> tuple[Any, int, int, str | None]:
+    """The judgments as an Arrow table with columns task, worker, label; the rows dropped as missing
+    values, those dropped as repeating a (task, worker) pair (``--duplicates first`` / ``last``), and
+    the warning about repeated pairs kept without ``--duplicates`` (None when there are none)."""
     import pyarrow as pa
 
     from ._common import read_table
@@ -81,16 +88,24 @@ def _table(args: argparse.Namespace) -> tuple[Any, int]:
         raise CLIError(f"missing column(s) {missing}; the input has {table.column_names}. Name the columns with "
                        "--task-col, --worker-col, --label-col")
     table = table.select(list(cols)).rename_columns(["task", "worker", "label"])
-    dropped = 0
+    dropped, rows = 0, None
     if args.on_invalid == "drop":
-        table, dropped = _drop_invalid(table, args.distance)
+        table, dropped, rows = _drop_invalid(table, args.distance)
+    table, repeated, warning = _one_per_pair(table, args.duplicates, rows)
+    return _labels(table, args), dropped, repeated, warning
+
+
+def _labels(table: Any, args: argparse.Namespace) -> Any:
+    """``table`` with its labels as ``--distance`` compares them."""
+    import pyarrow as pa
+
     from ..data import plain_column
     from ..metrics._coded import ordered_ranks
 
     label = table.column("label")
     ranks = ordered_ranks(label) if args.distance == "ordinal" and args.order is None else None
     if ranks is not None:  # an ordered categorical / Enum: its order
-        return table.set_column(2, "label", ranks), dropped
+        return table.set_column(2, "label", ranks)
     if not (pa.types.is_list(label.type) or pa.types.is_large_list(label.type)):
         # dictionaries (categoricals), large and view strings: their values, read as any text is
         table = table.set_column(2, "label", plain_column(label))
@@ -111,11 +126,11 @@ def _table(args: argparse.Namespace) -> tuple[Any, int]:
         else:  # one tag each (a number)
             table = table.set_column(2, "label", pa.array([None if v is None else [v] for v in values],
                                                           pa.list_(label_type)))
-        return table, dropped
+        return table
     if args.distance != "nominal" and (pa.types.is_list(label_type) or pa.types.is_large_list(label_type)):
         _no_lists(table, args)
     if args.order is not None:
-        return _ordered(table, args), dropped
+        return _ordered(table, args)
     if args.distance != "nominal" and text:
         try:  # numbers written as text: compare them as numbers (so that "10" comes after "9")
             table = table.set_column(2, "label", table.column("label").cast(pa.float64()))
@@ -127,12 +142,53 @@ def _table(args: argparse.Namespace) -> tuple[Any, int]:
             raise CLIError(f"--distance ordinal needs the order of the text labels ({', '.join(shown[:5])}"
                            f"{', ...' if len(shown) > 5 else ''}): list them from lowest to highest with --order "
                            "L1,L2,... (their alphabetical order is no order)") from None
-    return table, dropped
+    return table
 
 
-def _drop_invalid(table: Any, distance: str) -> tuple[Any, int]:
+def _one_per_pair(table: Any, duplicates: str | None, rows: Any) -> tuple[Any, int, str | None]:
+    """``table`` with the rows ``--duplicates`` keeps of those that repeat a (task, worker) pair
+    (:func:`galton.data._repeats.one_row_per_pair`, as ``galton aggregate`` keeps them; ``rows``: the
+    rows' positions in the input, None when they are its rows in order), how many it dropped, and
+    without ``--duplicates`` the warning that they count as judgments of their own (alpha pairs a
+    worker's repeated answers with each other, as crowd-kit's does). Rows without a task or a
+    worker are left to the metric's own check."""
+    import numpy as np
+    import pyarrow as pa
+
+    from ..data._repeats import one_row_per_pair, repeated_pairs
+    from ..data._validate import MAX_EXAMPLES, fmt_value, null_mask
+
+    if table.num_rows < 2:
+        return table, 0, None
+    valid = np.flatnonzero(~(null_mask(table.column("task")) | null_mask(table.column("worker"))))
+    codes, names = [], []
+    for c in ("task", "worker"):
+        encoded = table.column(c).take(pa.array(valid)).combine_chunks().dictionary_encode()
+        codes.append(encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64))
+        names.append(np.asarray(encoded.dictionary.to_pylist(), dtype=object))
+    if duplicates is None:
+        n, n_pairs, task, worker = repeated_pairs(codes[0], codes[1], len(names[1]))
+        if not n:
+            return table, 0, None
+        shown = ", ".join(f"({fmt_value(t)}, {fmt_value(w)})" for t, w in zip(names[0][task], names[1][worker]))
+        more = ", ..." if n_pairs > MAX_EXAMPLES else ""
+        return table, 0, (f"{n} row(s) repeat a (task, worker) pair ({shown}{more}): each counts as a judgment of "
+                          "its own (--duplicates keep, as crowd-kit), so alpha pairs a worker's repeated answers "
+                          "with each other as two workers' judgments; pass --duplicates first or last to keep one "
+                          "row of each pair, or --duplicates keep to count every row without this warning")
+    at = valid if rows is None else np.asarray(rows)[valid]
+    sel = one_row_per_pair(codes[0], codes[1], names[0], names[1], duplicates, rows=at, effect=None)
+    if sel is None:  # keep, or raise with none repeated
+        return table, 0, None
+    keep = np.ones(table.num_rows, dtype=bool)
+    keep[valid] = False
+    keep[valid[sel]] = True
+    return table.filter(pa.array(keep)), int(valid.size - sel.size), None
+
+
+def _drop_invalid(table: Any, distance: str) -> tuple[Any, int, Any]:
     """``table`` without the rows whose task, worker or label is null or NaN (the mask every galton
-    reader drops by), and how many. For a set distance, an empty text cell is a judgment with no
+    reader drops by), how many, and the positions of the rows kept (None: all). For a set distance, an empty text cell is a judgment with no
     tag (the empty set), not a missing value: only a missing task or worker drops it."""
     import numpy as np
     import pyarrow as pa
@@ -147,8 +203,8 @@ def _drop_invalid(table: Any, distance: str) -> tuple[Any, int]:
     for c in cols:
         bad |= null_mask(table.column(c))
     if not bad.any():
-        return table, 0
-    return table.filter(pa.array(~bad)), int(bad.sum())
+        return table, 0, None
+    return table.filter(pa.array(~bad)), int(bad.sum()), np.flatnonzero(~bad)
 
 
 def _no_lists(table: Any, args: argparse.Namespace) -> None:
@@ -210,7 +266,9 @@ def _cmd_agreement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if not args.tag_sep:
         raise CLIError("--tag-sep must be the character(s) between a judgment's tags, not empty (default: |)")
     check_memory_option(args)
-    table, dropped = _table(args)
+    table, dropped, repeated, repeats = _table(args)
+    if repeats is not None:
+        err.write(f"{PROG}: warning: {repeats}\n")
     with warnings.catch_warnings(record=True) as caught, memory_guard(args):
         warnings.simplefilter("always")
         a = metrics.krippendorff(table, args.distance, bootstrap=args.bootstrap, seed=args.seed)
@@ -231,8 +289,10 @@ def _cmd_agreement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         ("judgments", f"{a.judgments} ({a.values} on those tasks)"),
         ("labels", f"{a.labels}{' distinct sets of tags' if a.distance in ('jaccard', 'masi') else ''}"),
     ]
-    if dropped:
-        rows.append(("dropped", f"{dropped} rows with missing values"))
+    said = [f"{dropped} rows with missing values"] if dropped else []
+    said += [f"{repeated} {'' if dropped else 'rows '}repeating a (task, worker) pair"] if repeated else []
+    if said:
+        rows.append(("dropped", ", ".join(said)))
     rows += [
         ("distance", a.distance),
         ("alpha", alpha),

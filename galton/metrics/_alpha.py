@@ -337,7 +337,11 @@ def krippendorff(answers: Any, distance: str | Callable[[Any, Any], float] = "no
 
     Raises ``ValueError`` when no task has two judgments (nothing is pairable). When every pairable
     value is the same label there is no variation to measure (``D_e = 0``): alpha is 1.0 with a
-    ``UserWarning``, as nltk (and so crowd-kit) answers a single label, and there is no interval."""
+    ``UserWarning``, as nltk (and so crowd-kit) answers a single label, and there is no interval.
+
+    Every row is a value, as in crowd-kit: a worker's repeated rows on a task are paired with each
+    other as two workers' judgments (``galton agreement`` warns of them and takes ``--duplicates``);
+    keep one row per (task, worker) pair first to measure agreement between workers only."""
     if isinstance(distance, str) and distance not in DISTANCES:
         raise ValueError(f"distance must be one of {list(DISTANCES)} or a function d(a, b), not {distance!r}")
     bootstrap = whole_number("bootstrap", bootstrap, 0)  # 100.0 is 100; 2.5, "100" and True are refused
