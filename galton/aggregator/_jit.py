@@ -77,8 +77,14 @@ def import_numba() -> Any:
     """Import numba, with OpenMP's idle threads sleeping instead of spinning (``OMP_WAIT_POLICY``
     defaults to ``PASSIVE`` here; a value already in the environment is kept)."""
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    import numba
-
+    try:
+        import numba
+    except ValueError as exc:  # numba's own words name no variable: "Number of threads specified must be > 0."
+        value = os.environ.get("NUMBA_NUM_THREADS")
+        if value is None or "threads" not in str(exc):
+            raise
+        raise ValueError(f"NUMBA_NUM_THREADS={value!r} in the environment: numba refuses it ({exc}); set it to a "
+                         "whole number of threads of at least 1, or unset it for one per core") from None
     return numba
 
 

@@ -401,11 +401,15 @@ class DawidSkene(ConfusionEM):
         return obj
 
 def numba_threads() -> int:
-    """Threads of the numba E-step on large shards (each keeps its own counts), 0 without numba."""
+    """Threads of the numba E-step on large shards (each keeps its own counts), 0 without numba: as
+    numba reads ``NUMBA_NUM_THREADS`` (one that is no number: numba warns and takes one per core; one
+    below 1: an error naming the variable, :func:`galton.aggregator._jit.import_numba`)."""
     from . import _kernels
     if not _kernels.HAVE_NUMBA:
         return 0
-    return int(os.environ.get("NUMBA_NUM_THREADS") or os.cpu_count() or 1)
+    from ._jit import import_numba
+
+    return int(import_numba().config.NUMBA_NUM_THREADS)
 
 
 def __getattr__(name: str) -> Any:

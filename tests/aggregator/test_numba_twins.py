@@ -388,6 +388,24 @@ def test_numba_is_imported_by_the_first_fit_not_before() -> None:
     assert _run(code).splitlines() == ["False", "True [1, 0, 0]"]
 
 
+@pytest.mark.skipif(not _jit.HAVE_NUMBA, reason="numba is not installed or switched off: no threads to read")
+def test_numba_num_threads_is_read_as_numba_reads_it_and_a_refused_one_is_named() -> None:
+    """The memory estimate of a fit of 200,000 judgments or more read NUMBA_NUM_THREADS with a bare
+    int(): 'abc' failed with "invalid literal for int() with base 10: 'abc'" (numba itself warns and
+    takes one thread per core, as small fits did), and '0' counted no threads there and failed in
+    numba's import with "Number of threads specified must be > 0.", neither naming the variable."""
+    code = ("import warnings\nwarnings.simplefilter('ignore')\nfrom galton.aggregator.dawid_skene import numba_threads\n"
+            "n = numba_threads()\nimport numba\n"
+            "print(n == numba.config.NUMBA_NUM_THREADS == numba.config.NUMBA_DEFAULT_NUM_THREADS)\n")
+    assert _run(code, NUMBA_NUM_THREADS="abc") == "True"
+    code = ("from galton.aggregator.dawid_skene import numba_threads\ntry:\n    print(numba_threads())\n"
+            "except ValueError as exc:\n    print(exc)\n")
+    for value in ("0", "-2"):
+        said = _run(code, NUMBA_NUM_THREADS=value)
+        assert said.startswith(f"NUMBA_NUM_THREADS='{value}' in the environment: numba refuses it"), said
+        assert "at least 1, or unset it" in said
+
+
 @pytest.mark.skipif(not _jit.HAVE_NUMBA, reason="numba is not installed or switched off: no threads to set")
 def test_set_threads_clips_returns_the_previous_count_and_threads_restores_it() -> None:
     import numba
