@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import socket
 
-__all__ = ["PROBE_TIMEOUT_S", "LOOPBACK", "host_port", "probe", "check_token", "not_a_gcs", "speaks_grpc"]
+__all__ = ["PROBE_TIMEOUT_S", "LOOPBACK", "from_environment", "host_port", "probe", "check_token", "not_a_gcs",
+           "speaks_grpc"]
 
 LOOPBACK = "127.0.0.1"
 
@@ -104,3 +105,18 @@ def not_a_gcs(exc: BaseException) -> bool:
     """An RPC error with gRPC's UNIMPLEMENTED status (12): the server has no such service."""
     code = getattr(exc, "rpc_code", None)
     return type(exc).__name__ == "RpcError" and (code == 12 or (code is None and "rpc_code: 12" in str(exc)))
+
+
+def from_environment(exc: Exception, target: str) -> Exception:
+    """``exc`` (a failure to join the cluster at ``target``) saying that ``target`` came from the
+    ``RAY_ADDRESS`` environment variable and that unsetting it starts a local instance: the caller
+    gave no address, and the messages named only ``--ray-address`` / ``address=``, or "leave the
+    address out", which the user had done."""
+    text = str(exc)
+    said = f"{target!r} (from the RAY_ADDRESS environment variable)"
+    text = text.replace(repr(target), said, 1) if repr(target) in text else f"RAY_ADDRESS={target!r}: {text}"
+    if "leave the address out" in text:
+        text = text.replace("leave the address out", "unset RAY_ADDRESS")
+    else:
+        text += "; or unset RAY_ADDRESS to start a local instance"
+    return type(exc)(text)

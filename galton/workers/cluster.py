@@ -40,7 +40,7 @@ import ray
 from .._settings import whole_number
 from .._signals import deferred, handling
 from . import _shard_actor
-from ._probe import LOOPBACK, PROBE_TIMEOUT_S, host_port, probe
+from ._probe import LOOPBACK, PROBE_TIMEOUT_S, from_environment, host_port, probe
 
 __all__ = ["PROBE_TIMEOUT_S", "ClusterInfo", "connect", "is_connected", "probe", "resolve_address", "set_verbose",
            "shutdown"]
@@ -181,7 +181,8 @@ def connect(address: str | None = None, *, num_cpus: int | None = None, **kw: An
     ------
     ConnectionError
         when ``address`` (or ``RAY_ADDRESS``) is a ``host:port`` that accepts no connection within
-        :data:`PROBE_TIMEOUT_S` seconds.
+        :data:`PROBE_TIMEOUT_S` seconds (an address taken from ``RAY_ADDRESS`` is said to be, with
+        the way to a local instance: unset it).
     RuntimeError
         when this process is already connected and ``address`` explicitly names another cluster
         (the same cluster by another name, a host name or a loopback address, is joined), or is
@@ -199,8 +200,17 @@ def connect(address: str | None = None, *, num_cpus: int | None = None, **kw: An
 
 
 def _connect(address: str | None, num_cpus: int | None, kw: dict[str, Any]) -> ClusterInfo:
-    global _started_here, _joined_as
     target = resolve_address(address)
+    if address is not None or target == LOCAL:
+        return _connect_to(address, target, num_cpus, kw)
+    try:  # the address is RAY_ADDRESS's: its failures say so (they said "leave the address out")
+        return _connect_to(address, target, num_cpus, kw)
+    except (ConnectionError, ValueError) as exc:
+        raise from_environment(exc, target) from None
+
+
+def _connect_to(address: str | None, target: str, num_cpus: int | None, kw: dict[str, Any]) -> ClusterInfo:
+    global _started_here, _joined_as
     if host_port(target) is None and target.count(":") == 1 and not target.startswith("ray://"):
         raise ValueError(f"address {target!r} has no port number; write host:port (GCS port 6379 by default)")
     if ray.is_initialized():
@@ -209,6 +219,9 @@ def _connect(address: str | None, num_cpus: int | None, kw: dict[str, Any]) -> C
     if target != LOCAL:
         if num_cpus is not None:
             raise ValueError(f"num_cpus applies only to a new local instance, not to {target}")
+        if host_port(target) is None and target != "auto" and not target.startswith("ray://"):
+            raise ValueError(f"address {target!r} is no Ray address; give 'auto', 'local', host:port (GCS port "
+                             "6379 by default) or ray://host:port")  # Ray's words: "Invalid address format: abc"
         log.info("joining the Ray cluster at %s", target)
         probe(target)
         # interrupts: once ray.init returned

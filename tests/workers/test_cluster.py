@@ -63,6 +63,52 @@ def test_auto_without_a_cluster_names_galtons_option_not_rays_flag(tmp_path, mon
     assert "--ray-address on the command line" in err and "`--address` flag" not in err
 
 
+def test_an_address_from_ray_address_is_said_to_come_from_it(tmp_path, monkeypatch, capsys):
+    """With the address in RAY_ADDRESS, the failures said "leave the address out" (it was left out),
+    or "--ray-address on the command line", or Ray's "Invalid address format: abc": none named the
+    variable. Ray's refusal of "auto" is played (a cluster on this machine would be found); a closed
+    port and a word that is no address are refused before ray.init."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from galton.cli import main
+
+    def no_cluster(address=None, **kw):
+        assert address == "auto"
+        raise ConnectionError("Could not find any running Ray instance. Please specify the one to connect to by "
+                              "setting `--address` flag or `RAY_ADDRESS` environment variable.")
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", no_cluster)
+    monkeypatch.setenv("RAY_ADDRESS", "auto")
+    with pytest.raises(ConnectionError) as caught:
+        cluster.connect()
+    said = str(caught.value)
+    assert said.startswith("address 'auto' (from the RAY_ADDRESS environment variable) found no Ray cluster"), said
+    assert said.endswith("or unset RAY_ADDRESS to start a local instance") and "leave the address out" not in said
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("RAY_ADDRESS", f"127.0.0.1:{port}")
+    with pytest.raises(ConnectionError, match=rf"^cannot reach the Ray cluster at '127.0.0.1:{port}' \(from the "
+                       r"RAY_ADDRESS environment variable\) .* or unset RAY_ADDRESS to start a local instance$"):
+        cluster.connect()
+    monkeypatch.setenv("RAY_ADDRESS", "abc")
+    with pytest.raises(ValueError, match=r"^address 'abc' \(from the RAY_ADDRESS environment variable\) is no Ray "
+                       r"address; give 'auto', 'local', host:port .*; or unset RAY_ADDRESS to start a local"):
+        cluster.connect()
+    with pytest.raises(ValueError) as caught:  # given, not from the environment: nothing of the variable
+        cluster.connect("abc")
+    assert "RAY_ADDRESS" not in str(caught.value) and "is no Ray address" in str(caught.value)
+    (tmp_path / "d").mkdir()
+    pq.write_table(pa.table({"task": [1, 1], "worker": [1, 2], "label": [0, 1]}), tmp_path / "d" / "p.parquet")
+    monkeypatch.setenv("RAY_ADDRESS", f"127.0.0.1:{port}")
+    assert main(["aggregate", str(tmp_path / "d"), "-m", "ds", "--engine", "ray", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert f"at '127.0.0.1:{port}' (from the RAY_ADDRESS environment variable)" in err, err
+    assert "unset RAY_ADDRESS" in err and "leave the address out" not in err
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="ulimit -f")
 def test_a_file_size_limit_below_the_object_store_is_refused_at_once(tmp_path):
     """Under any ``ulimit -f`` below the object store (a file of that size), every command that
