@@ -399,3 +399,29 @@ def test_a_workers_file_with_an_id_over_128_kib_is_read(judgments: Path, tmp_pat
     ids.write_text("w0\n" + "x" * 200_000 + "\n")  # the csv module's default limit is 131072 characters
     rc, _, err = run(["allocate", judgments, "-n", 2, "--model", "mv", "--workers", ids, "-o", "-"], capsys)
     assert rc == 2 and "1 id(s) with no judgments in the data" in err, err[:300]  # was "field larger than field limit"
+
+
+def test_quiet_hides_the_fits_progress_bar_and_param_refusals_name_only_allocates_options(
+        judgments: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    """Found by a CLI hunt: allocate's -q hid only the summary (MACE's bar was drawn on a terminal
+    despite it), and --param n_shards=2 answered "give --shards N", an option allocate lacks."""
+    import galton._api as api
+
+    seen: list[Any] = []
+    real = api.aggregate
+
+    def spy(data: Any, model: Any = None, **kw: Any) -> Any:
+        seen.append(kw.get("progress") if model is None or isinstance(model, str) else model.progress)
+        return real(data, model, **kw)
+
+    monkeypatch.setattr(api, "aggregate", spy)
+    rc, loud, err = run(["allocate", judgments, "-n", 3, "-m", "mace"], capsys)
+    assert rc == 0 and seen == [None], err  # None: a bar on a terminal after a second
+    rc, quiet, err = run(["allocate", judgments, "-n", 3, "-m", "mace", "-q"], capsys)
+    assert rc == 0 and seen == [None, False] and not err
+    assert quiet == loud  # the same rows: only the bar and the summary go
+    rc, _, err = run(["allocate", judgments, "-n", 3, "-m", "ds", "--param", "n_shards=2"], capsys)
+    assert rc == 2 and "--param n_shards: model 'ds' takes n_shards from an option of its own" in err
+    assert "this command has none; leave it out" in err and "give --shards" not in err
+    rc, _, err = run(["allocate", judgments, "-n", 3, "-m", "ds", "--param", "progress=false"], capsys)
+    assert rc == 2 and "give --quiet to hide the progress bar" in err

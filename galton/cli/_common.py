@@ -239,9 +239,11 @@ def no_param_twice(args: argparse.Namespace) -> None:
                        "give one of them, or --max-iter")
 
 
-def checked_params(cls: type, pairs: Sequence[tuple[str, Any]] | None, name: str) -> dict[str, Any]:
+def checked_params(cls: type, pairs: Sequence[tuple[str, Any]] | None, name: str,
+                   options: Collection[str] | None = None) -> dict[str, Any]:
     """The ``--param`` pairs as keyword arguments of ``cls``; a name it lacks (or one an option
-    sets) is refused with the parameters it has."""
+    sets) is refused with the parameters it has. ``options``: those of the running command, so that
+    the refusal names an option it has (None: any)."""
     from ..aggregator import parameters
 
     signature = parameters(cls)
@@ -249,8 +251,13 @@ def checked_params(cls: type, pairs: Sequence[tuple[str, Any]] | None, name: str
     out: dict[str, Any] = {}
     for key, value in pairs or ():
         if key in signature and key in OPTION_PARAMS:  # listed by galton models, with the option that sets it
-            raise CLIError(f"--param {key}: model {name!r} takes {key} from {OPTION_PARAMS[key]}, not from --param; "
-                           f"give {_OPTION_USE.get(key, OPTION_PARAMS[key])}")
+            option = OPTION_PARAMS[key]
+            if options is not None and option not in options:  # allocate has no --shards: the fit's default
+                raise CLIError(f"--param {key}: model {name!r} takes {key} from an option of its own ({option} of "
+                               "other commands), not from --param, and this command has none; leave it out (the "
+                               "fit takes its default)")
+            raise CLIError(f"--param {key}: model {name!r} takes {key} from {option}, not from --param; "
+                           f"give {_OPTION_USE.get(key, option)}")
         if key not in accepted:
             raise CLIError(f"model {name!r} has no parameter {key!r} for --param; its parameters are "
                            f"{', '.join(sorted(accepted))}")

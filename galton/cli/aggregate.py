@@ -133,7 +133,7 @@ def _model_params(cls: type, args: argparse.Namespace, name: str) -> dict[str, A
         params["calibrate"] = False
     if "progress" in accepted:
         params["progress"] = False if args.quiet else None  # None: shown on a TTY after 1 s
-    params.update(checked_params(cls, getattr(args, "param", None), name))  # --param max_iter=5 wins
+    params.update(checked_params(cls, getattr(args, "param", None), name, getattr(args, "cli_options", None)))  # --param max_iter=5 wins
     return params
 
 

@@ -75,7 +75,8 @@ def add_allocate(sub: Any) -> None:
     a.add_argument("--output", "-o", default=None, metavar="FILE",
                    help="ranked table: .csv, .tsv, .parquet, .pq or .jsonl, written atomically, never over an input; "
                    "- (or no --output): CSV on standard output")
-    a.add_argument("--quiet", "-q", action="store_true", help="no summary line")
+    a.add_argument("--quiet", "-q", action="store_true", help="no summary line, progress bar or warnings (errors "
+                   "are still reported)")
     a.set_defaults(func=cmd_allocate)
 
 
@@ -140,7 +141,7 @@ def cmd_allocate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     data = _renamed(data, args)
     if workers is not None:
         workers = _typed_workers(data, workers)
-    model = args.model if not args.param else _configured(data, args)
+    model = args.model if not (args.param or args.quiet) else _configured(data, args)
     with warnings.catch_warnings(record=True) as caught, memory_guard(args):
         warnings.simplefilter("always")
         if args.on_invalid == "drop":  # galton.allocate reads the data as it is: fit here, dropping rows
@@ -177,16 +178,18 @@ def _fitted_dropping(data: Any, model: Any, args: argparse.Namespace) -> Any:
 
 def _configured(data: Any, args: argparse.Namespace) -> Any:
     """The model of ``--model`` (else galton's default for the data) built with ``--param``, seeded
-    with ``--seed`` unless a parameter says otherwise."""
+    with ``--seed`` unless a parameter says otherwise, without its progress bar under ``--quiet``."""
     from .. import aggregator
     from .._api import detect_kind
 
     columns = list(data.column_names if hasattr(data, "column_names") else data.columns)
     name = args.model or aggregator.default_name(detect_kind(columns))  # the rule galton.aggregate uses
     cls = aggregator.get(name)
-    params = checked_params(cls, args.param, name)
+    params = checked_params(cls, args.param, name, getattr(args, "cli_options", None))
     if "random_state" in aggregator.parameters(cls):
         params.setdefault("random_state", args.seed)
+    if args.quiet and "progress" in aggregator.parameters(cls):  # as galton aggregate -q: no bar on a terminal
+        params["progress"] = False
     return cls(**params)
 
 
