@@ -1843,3 +1843,22 @@ def test_bench_where_every_fit_failed_exits_with_1_and_says_so(tmp_path: Path, c
     assert (tables / "runs.parquet").exists() and not (tables / "curves.parquet").exists()
     rc, _, err = run(["bench", *common, "--models", "kos,mv", "--out", tmp_path / "c"], capsys)
     assert rc == 0 and err == "" and (tmp_path / "c" / "tables" / "curves.parquet").exists()
+
+
+def test_bench_refuses_a_memory_limit_that_is_no_size_before_any_fit(tmp_path: Path, capsys,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by a CLI hunt: GALTON_MAX_MEMORY=abc made every fit of galton bench fail, which then wrote a
+    report of failures and exited 1; aggregate and allocate refuse it with exit 2. bench does too now,
+    before writing anything."""
+    monkeypatch.setenv("GALTON_MAX_MEMORY", "abc")
+    common = ["--datasets", "act_cf", "--models", "mv", "--k", "1", "--repeats", "1", "--bootstrap", "10",
+              "--engine", "local", "--no-plots", "-q"]
+    for study in ([], ["--study", "allocation"]):
+        argv = [*common, "--out", tmp_path / "b"] if not study else [*study, "--datasets", "act_cf", "--models",
+                                                                     "mv", "--repeats", "1", "--engine", "local",
+                                                                     "--no-plots", "-q", "--out", tmp_path / "b"]
+        rc, out, err = run(["bench", *argv], capsys)
+        assert rc == 2 and out == "" and err.count("\n") == 1, err
+        assert err.startswith("galton: error: environment variable GALTON_MAX_MEMORY: cannot read 'abc' as a memory "
+                              "size"), err
+        assert not (tmp_path / "b").exists()

@@ -92,6 +92,7 @@ def _cmd_bench(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     if args.ray_address is not None and args.engine == "local":
         raise CLIError("--ray-address needs --engine ray")
+    _memory_limit_readable()  # a bad GALTON_MAX_MEMORY failed every fit, then wrote a report of failures
     if args.study is not None and args.study_option is not None and args.study != args.study_option:
         raise CLIError(f"two studies given: {args.study!r} and --study {args.study_option!r}; give one")
     name = args.study if args.study is not None else args.study_option
@@ -112,6 +113,17 @@ def _cmd_bench(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if not args.quiet:
         out.write(summary(result, path))
     return _none_fitted(result, path, err)
+
+
+def _memory_limit_readable() -> None:
+    """Refuse, before any work, a ``GALTON_MAX_MEMORY`` that is no size (as aggregate and allocate
+    do): a study read it in every fit, and each failed with it."""
+    from ..aggregator._memory import current_limit
+
+    try:
+        current_limit()
+    except ValueError as exc:
+        raise CLIError(one_line(exc)) from None
 
 
 def _none_fitted(result: Any, path: Any, err: TextIO) -> int:
