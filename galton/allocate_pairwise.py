@@ -155,6 +155,9 @@ def pairwise_rows(model: Any, budget: int, strategy: str, per_task: int, window:
         c = _candidates(model, window, seed)
         return (_with_workers(model, c, budget, strategy, available, per_task, per_worker, seed),
                 comp.source_kind)
+    # a pair's k-th slot ranks after its k - 1 others (the same score, or one less for uniform; then the
+    # slot): slots past the budget are never chosen, and were built, m x per_task of them
+    per_task = min(per_task, budget)
     check_cells(m, None, "pair", PAIR_BYTES + SLOT_BYTES * per_task)
     c = _candidates(model, window, seed)
     score = _pair_score(c, strategy)

@@ -960,3 +960,41 @@ def test_window_on_categorical_data_and_output_dict_are_refused() -> None:
     pairs = pd.DataFrame({"worker": list("abcabc"), "left": list("xxyyzx"), "right": list("yzzxxz"),
                           "label": list("xxyxzz")})
     assert len(galton.allocate(pairs, 10, window=1)) == 2 < len(galton.allocate(pairs, 10))  # x-y-z: 2 neighbours
+
+
+def test_a_per_task_beyond_the_budget_builds_no_slot_the_budget_cannot_reach() -> None:
+    """Found by a CLI hunt: uniform built tasks x per_task scores (and pairwise data pairs x per_task
+    rows, all strategies) whatever the budget: per_task 100000 with a budget of 5 took 47 s and 1.8 GB.
+    A slot ranks after the same task's (pair's) earlier slots, so past the budget none is chosen: the
+    rows are those of per_task = budget, and the tables are built for that many slots."""
+    import tracemalloc
+
+    from galton.aggregator import memory_limit
+
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({"task": np.repeat(np.arange(12), 3),
+                       "worker": np.concatenate([rng.choice(6, 3, replace=False) for _ in range(12)]),
+                       "label": rng.integers(0, 2, 36)})
+    fitted = galton.MajorityVote().fit(df)
+    for budget in (1, 5, 30):
+        base = galton.allocate(None, budget, model=fitted, strategy="uniform", per_task=budget)
+        for per_task in (budget + 1, 3 * budget):
+            pd.testing.assert_frame_equal(galton.allocate(None, budget, model=fitted, strategy="uniform",
+                                                          per_task=per_task), base)
+    tracemalloc.start()
+    try:
+        big = galton.allocate(None, 5, model=fitted, strategy="uniform", per_task=100_000)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    pd.testing.assert_frame_equal(big, galton.allocate(None, 5, model=fitted, strategy="uniform", per_task=5))
+    assert peak < 2**20, peak  # 12 x 100,000 slots of several arrays took about 50 MB
+    pairs = pd.DataFrame({"worker": ["w"] * 30, "left": rng.choice(list("abcdef"), 30),
+                          "right": rng.choice(list("ghij"), 30), "label": "a"})
+    pairs["label"] = np.where(rng.random(30) < 0.5, pairs["left"], pairs["right"])
+    for strategy in ("uniform", "eig", "uncertainty"):
+        base = galton.allocate(pairs, 4, strategy=strategy, per_task=4, window=3)
+        pd.testing.assert_frame_equal(galton.allocate(pairs, 4, strategy=strategy, per_task=9, window=3), base)
+        with memory_limit("1M"):  # 64 bytes a slot: 100,000 slots a pair were refused over the limit
+            pd.testing.assert_frame_equal(galton.allocate(pairs, 4, strategy=strategy, per_task=100_000, window=3),
+                                          base)
