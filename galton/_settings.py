@@ -25,15 +25,16 @@ def whole_number(key: str, value: Any, low: int | None = None, shown: Any = None
     """``value`` of the setting ``key`` (a simulation's or a study's field) as an int (>= ``low``):
     an integer or a float of integer value (``1e3`` in a TOML file); anything else (``2.7``,
     ``"10"``, ``True``, NaN) raises ValueError naming the key as ``key{sep}value`` (``shown``: the
-    whole value, for an element of a list)."""
-    said = f"{key}{sep}{value if shown is None else shown!r}"
+    whole value, for an element of a list). The message is built only when raising: formatting the
+    whole list for each of its elements made a k grid of 12,000 take 91 s to check."""
     if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)) and (
             isinstance(value, numbers.Integral) or (math.isfinite(value) and float(value).is_integer())):
         if low is None or value >= low:
             return int(value)
-        raise ValueError(f"{said} must be >= {low}")
+        raise ValueError(f"{key}{sep}{value if shown is None else shown!r} must be >= {low}")
     what = "a whole number" if shown is None else "whole numbers"
-    raise ValueError(f"{said} must be {what}" + (", not text" if isinstance(value, str) else ""))
+    raise ValueError(f"{key}{sep}{value if shown is None else shown!r} must be {what}"
+                     + (", not text" if isinstance(value, str) else ""))
 
 
 def finite_number(key: str, value: Any, low: float | None = None, sep: str = "=") -> float:
