@@ -1862,3 +1862,24 @@ def test_bench_refuses_a_memory_limit_that_is_no_size_before_any_fit(tmp_path: P
         assert err.startswith("galton: error: environment variable GALTON_MAX_MEMORY: cannot read 'abc' as a memory "
                               "size"), err
         assert not (tmp_path / "b").exists()
+
+
+def test_bench_says_when_galton_shared_datasets_names_no_folder(tmp_path: Path, capsys,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by a CLI hunt: GALTON_SHARED_DATASETS=/nonexistent galton bench --datasets zhou_web said
+    "unknown dataset 'zhou_web'; bundled: ...", never that the variable points nowhere; with --study
+    allocation the message said "pass root=<folder>", Python's words on the command line."""
+    import galton.datasets._shared as shared
+
+    monkeypatch.setenv("GALTON_SHARED_DATASETS", str(tmp_path / "nonexistent"))
+    said = f"the environment variable GALTON_SHARED_DATASETS={str(tmp_path / 'nonexistent')!r} names no folder"
+    common = ["--datasets", "zhou_web", "--models", "mv", "--repeats", "1", "--engine", "local", "--no-plots", "-q",
+              "--out", tmp_path / "b"]
+    for argv in (["--k", "1", "--bootstrap", "10", *common], ["--study", "allocation", *common]):
+        rc, out, err = run(["bench", *argv], capsys)
+        assert rc == 2 and said in err and "root=" not in err, err
+    monkeypatch.delenv("GALTON_SHARED_DATASETS")  # no folder found where galton looks: the variable to set
+    monkeypatch.setattr(shared, "_candidates", lambda root: [tmp_path / "none"] if root is None else [Path(root)])
+    rc, out, err = run(["bench", "--study", "allocation", *common], capsys)
+    assert rc == 2 and "shared datasets folder not found" in err and "root=" not in err, err
+    assert "; set GALTON_SHARED_DATASETS to the folder that holds one sub-directory per dataset" in err

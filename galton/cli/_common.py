@@ -269,6 +269,7 @@ CLI_HINTS = (
      "anonymous worker)"),
     ("Name them with options_col=, choice_col=, ranking_col=",
      "Rename them to options, choice (or ranking); name the worker column with --worker-col"),
+    ("pass root=<folder> or set GALTON_SHARED_DATASETS", "set GALTON_SHARED_DATASETS"),  # galton.datasets
     # repeated (task, worker) rows: galton.data._repeats (KEEP_HINT and the warning)
     ("pass duplicates='keep' to count them as separate votes, or 'first'/'last'",
      "pass --duplicates keep to count them as separate votes, or --duplicates first or last"),

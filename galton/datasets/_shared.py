@@ -57,9 +57,21 @@ def shared_root(root: str | os.PathLike[str] | None = None) -> Path | None:
     return None
 
 
+def unset_note() -> str:
+    """Where :data:`ENV_VAR` names no folder: a note for a message about a dataset not found, that
+    says so (then no shared dataset was looked for); else ``""``."""
+    env = os.environ.get(ENV_VAR)
+    if not env or Path(env).is_dir():
+        return ""
+    return (f"; the environment variable {ENV_VAR}={env!r} names no folder, so no shared dataset was looked for: "
+            "point it at the folder that holds one sub-directory per dataset, or unset it")
+
+
 def _require_root(root: str | os.PathLike[str] | None) -> Path:
     """Return :func:`shared_root` or raise a ``FileNotFoundError`` naming every path tried."""
     found = shared_root(root)
+    if found is None and root is None and unset_note():
+        raise FileNotFoundError(f"shared datasets folder not found{unset_note()}")
     if found is None:
         tried = format_names(str(p) for p in _candidates(root))
         raise FileNotFoundError(
