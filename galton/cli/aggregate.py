@@ -133,7 +133,8 @@ def _model_params(cls: type, args: argparse.Namespace, name: str) -> dict[str, A
         params["calibrate"] = False
     if "progress" in accepted:
         params["progress"] = False if args.quiet else None  # None: shown on a TTY after 1 s
-    params.update(checked_params(cls, getattr(args, "param", None), name, getattr(args, "cli_options", None)))  # --param max_iter=5 wins
+    # --param max_iter=5 wins; a refusal names only this command's options
+    params.update(checked_params(cls, getattr(args, "param", None), name, getattr(args, "cli_options", None)))
     return params
 
 

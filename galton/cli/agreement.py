@@ -13,8 +13,8 @@ import warnings
 from typing import Any, TextIO
 
 from .._settings import MIN_BOOTSTRAP
-from ._common import (PROG, CLIError, add_max_memory, add_on_invalid, check_memory_option, check_readable, distinct_columns,
-                      memory_guard, report_warnings, seed)
+from ._common import (PROG, CLIError, add_max_memory, add_on_invalid, check_memory_option, check_readable,
+                      distinct_columns, memory_guard, report_warnings, seed)
 
 __all__ = ["add_agreement"]
 
@@ -188,8 +188,9 @@ def _one_per_pair(table: Any, duplicates: str | None, rows: Any) -> tuple[Any, i
 
 def _drop_invalid(table: Any, distance: str) -> tuple[Any, int, Any]:
     """``table`` without the rows whose task, worker or label is null or NaN (the mask every galton
-    reader drops by), how many, and the positions of the rows kept (None: all). For a set distance, an empty text cell is a judgment with no
-    tag (the empty set), not a missing value: only a missing task or worker drops it."""
+    reader drops by), how many, and the positions of the rows kept (None: all). For a set distance,
+    an empty text cell is a judgment with no tag (the empty set), not a missing value: only a missing
+    task or worker drops it."""
     import numpy as np
     import pyarrow as pa
 
