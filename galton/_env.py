@@ -1,4 +1,5 @@
-"""On / off environment variables (``GALTON_NUMBA``, ``GALTON_FOLLOW_LOAD``, ``GALTON_PROGRESS``...),
+"""On / off environment variables (``GALTON_NUMBA``, ``GALTON_NO_NUMBA``, ``GALTON_FOLLOW_LOAD``,
+``GALTON_SPREAD_THREADS``, ``GALTON_PROGRESS``, ``GALTON_VERBOSE``),
 read the same way by each: 0, false, no or off (any case, spaces around ignored) is off, any other
 value on; unset or empty is the variable's default. Here, not in ``galton.aggregator``, so that the
 progress bar reads its variable without importing the models."""

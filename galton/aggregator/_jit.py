@@ -13,9 +13,10 @@ next to galton's sources, else in the user's cache directory, else (neither writ
 run by another user with ``HOME=/``, a read-only container) in a private temporary directory for the
 process, with one warning that a writable ``NUMBA_CACHE_DIR`` keeps the compiled kernels between runs.
 
-numba is used when it is installed, unless ``GALTON_NO_NUMBA`` is set to a non-empty value or
-``GALTON_NUMBA=0``. :data:`TWINS` lists every pair; one parametrised test checks each compiled
-kernel against its numpy twin (``tests/aggregator/test_numba_twins.py``).
+numba is used when it is installed, unless ``GALTON_NO_NUMBA`` is on or ``GALTON_NUMBA`` off (read
+as galton reads each of its on / off variables, :mod:`galton._env`: ``GALTON_NO_NUMBA=0`` keeps
+numba). :data:`TWINS` lists every pair; one parametrised test checks each compiled kernel against
+its numpy twin (``tests/aggregator/test_numba_twins.py``).
 
 numba's OpenMP threading layer busy-waits between parallel regions by default: on a machine where
 another process holds a core, the spinning threads starve the ones with work, and two threads took
@@ -51,7 +52,7 @@ import os
 import threading
 from typing import Any, Callable, Iterator
 
-from .._env import switched_on
+from .._env import switch, switched_on
 from ._fork import in_omp_child
 
 __all__ = ["HAVE_NUMBA", "Twin", "twin", "TWINS", "use_numba", "get_threads", "set_threads", "threads",
@@ -60,7 +61,7 @@ __all__ = ["HAVE_NUMBA", "Twin", "twin", "TWINS", "use_numba", "get_threads", "s
 
 
 def _wanted() -> bool:
-    if os.environ.get("GALTON_NO_NUMBA"):
+    if switch("GALTON_NO_NUMBA"):  # 0, false, no, off: numba stays (any non-empty value had switched it off)
         return False
     return switched_on("GALTON_NUMBA")
 

@@ -37,6 +37,7 @@ from typing import Any
 
 import ray
 
+from .._env import switch
 from .._settings import whole_number
 from .._signals import deferred, handling
 from . import _shard_actor
@@ -57,9 +58,10 @@ _LOCK = threading.RLock()
 #: 127.0.0.1:6379 or a host name is the same cluster as the 10.0.0.5:6379 Ray names)
 _joined_as: str | None = None
 
-#: Ray's own start-up and log lines reach the terminal only when this is True (``galton -v``, or
-#: :func:`set_verbose`); otherwise Ray logs at ERROR level and worker output stays in Ray's logs.
-_verbose = os.environ.get("GALTON_VERBOSE", "").strip().lower() in ("1", "true", "yes")
+#: Ray's own start-up and log lines reach the terminal only when this is True (``galton -v``,
+#: ``GALTON_VERBOSE`` on, or :func:`set_verbose`); otherwise Ray logs at ERROR level and worker
+#: output stays in Ray's logs. Read as every on / off variable (:mod:`galton._env`): on, ON, y are on
+_verbose = bool(switch("GALTON_VERBOSE"))
 
 
 def set_verbose(on: bool) -> None:

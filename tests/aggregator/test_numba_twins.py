@@ -383,6 +383,14 @@ def test_switching_numba_off_never_imports_it(env: dict[str, str]) -> None:
 
 
 @pytest.mark.skipif(not _jit.HAVE_NUMBA, reason="numba is not installed")
+@pytest.mark.parametrize("value", ["0", "off", " False "])
+def test_galton_no_numba_switched_off_keeps_numba(value: str) -> None:
+    """GALTON_NO_NUMBA followed no rule of galton's on / off variables: any value, 0 and off too,
+    switched numba off. It reads them as every other (galton._env): 0, false, no, off are off."""
+    assert _run(FIT, GALTON_NO_NUMBA=value) == "True [1, 0, 0]"
+
+
+@pytest.mark.skipif(not _jit.HAVE_NUMBA, reason="numba is not installed")
 def test_numba_is_imported_by_the_first_fit_not_before() -> None:
     code = "import sys, galton\nprint('numba' in sys.modules)\n" + FIT
     assert _run(code).splitlines() == ["False", "True [1, 0, 0]"]

@@ -63,6 +63,18 @@ def test_auto_without_a_cluster_names_galtons_option_not_rays_flag(tmp_path, mon
     assert "--ray-address on the command line" in err and "`--address` flag" not in err
 
 
+def test_galton_verbose_is_read_as_every_on_off_variable() -> None:
+    """GALTON_VERBOSE was on for 1, true and yes only (on, ON, y were off), unlike every other on / off
+    variable of galton (galton._env, the README): 0, false, no, off are off, any other value on."""
+    code = ("import importlib, os\nfrom galton.workers import cluster\nfor v in %r:\n"
+            "    os.environ['GALTON_VERBOSE'] = v\n    print(importlib.reload(cluster)._verbose)\n")
+    values = ["on", "ON", "y", "1", "TRUE", "0", "off", "No", "false", ""]
+    env = {k: v for k, v in os.environ.items() if k != "GALTON_VERBOSE"}
+    res = subprocess.run([sys.executable, "-c", code % values], capture_output=True, text=True, env=env, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split() == ["True"] * 5 + ["False"] * 5
+
+
 def test_an_address_from_ray_address_is_said_to_come_from_it(tmp_path, monkeypatch, capsys):
     """With the address in RAY_ADDRESS, the failures said "leave the address out" (it was left out),
     or "--ray-address on the command line", or Ray's "Invalid address format: abc": none named the
