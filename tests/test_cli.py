@@ -1883,3 +1883,29 @@ def test_bench_says_when_galton_shared_datasets_names_no_folder(tmp_path: Path, 
     rc, out, err = run(["bench", "--study", "allocation", *common], capsys)
     assert rc == 2 and "shared datasets folder not found" in err and "root=" not in err, err
     assert "; set GALTON_SHARED_DATASETS to the folder that holds one sub-directory per dataset" in err
+
+
+def test_small_help_mismatches_found_by_a_cli_hunt(tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    """bench --datasets offers 'bundled' and 'all', which --study allocation looked for as data sets
+    ("no dataset named 'bundled' in ..."); "a crowd study needs categorical models: ..." listed gold_mv,
+    refused next; `galton models default` was unknown though `bench --models default` runs it; and
+    `simulate --out ''` simulated into the working directory, reported as '.'."""
+    monkeypatch.chdir(tmp_path)
+    rc, _, err = run(["bench", "--study", "allocation", "--datasets", "act_cf,bundled", "--engine", "local",
+                      "--no-plots", "-q", "--out", tmp_path / "b"], capsys)
+    assert rc == 2 and "--study allocation replays the data sets it is given by name, not 'bundled'" in err, err
+    rc, out, _ = run(["bench", "--help"], capsys)
+    assert "'bundled' or 'all' but with --study allocation" in " ".join(out.split())
+    rc, _, err = run(["bench", "--models", "bt", "--datasets", "act_cf", "--k", "1", "--repeats", "1", "--bootstrap",
+                      "10", "--engine", "local", "--no-plots", "-q", "--out", tmp_path / "b"], capsys)
+    listed = err.split("a crowd study needs categorical models: ")[1].strip().split(", ")
+    assert rc == 2 and "gold_mv" not in listed and {"mv", "ds", "bds"} <= set(listed), err
+    rc, _, err = run(["bench", "--models", "gold_mv", "--datasets", "act_cf", "--k", "1", "--repeats", "1",
+                      "--bootstrap", "10", "--engine", "local", "--no-plots", "-q", "--out", tmp_path / "b"], capsys)
+    assert rc == 2 and "needs gold labels to fit" in err  # why it is not listed
+    rc, default, err = run(["models", "default"], capsys)
+    rc_bds, bds, _ = run(["models", "bds"], capsys)
+    assert rc == rc_bds == 0 and default == bds and default.startswith("bds: galton.BayesianDawidSkene"), err
+    rc, out, err = run(["simulate", "--n-tasks", "10", "--n-workers", "6", "--out", ""], capsys)
+    assert rc == 2 and err == "galton: error: --out must name a directory for the simulation, not ''\n", err
+    assert os.listdir(tmp_path) == []

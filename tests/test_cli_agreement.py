@@ -534,3 +534,18 @@ def test_duplicates_raise_names_the_input_rows(tmp_path: Path, capsys) -> None:
     assert "2 repeated (task, worker) pair(s) (rows 2, 8)" in err and "--duplicates first or last" in err
     rc, rows, err = run([path, "--bootstrap", "0", "--duplicates", "first", "--on-invalid", "drop"], capsys)
     assert rc == 0 and rows["dropped"] == "1 rows with missing values, 2 repeating a (task, worker) pair"
+
+
+def test_tag_sep_without_a_set_distance_is_refused_as_order_is(tmp_path: Path, capsys) -> None:
+    """Found by a CLI hunt: --tag-sep was ignored without a word unless the distance was jaccard or
+    masi, while --order outside ordinal was refused; both are refused now."""
+    path = tmp_path / "dup.csv"
+    path.write_text(_REPEATS)
+    for distance in ("nominal", "ordinal", "interval"):
+        rc, _, err = run([path, "--distance", distance, "--tag-sep", ";", "--bootstrap", "0", "--duplicates", "first"],
+                         capsys)
+        said = f"--tag-sep is for --distance jaccard or masi (labels that are sets of tags), not {distance}"
+        assert rc == 2 and said in err, err
+    rc, rows, err = run([path, "--distance", "masi", "--tag-sep", ";", "--bootstrap", "0", "--duplicates", "first"],
+                        capsys)
+    assert rc == 0, err

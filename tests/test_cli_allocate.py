@@ -425,3 +425,24 @@ def test_quiet_hides_the_fits_progress_bar_and_param_refusals_name_only_allocate
     assert "this command has none; leave it out" in err and "give --shards" not in err
     rc, _, err = run(["allocate", judgments, "-n", 3, "-m", "ds", "--param", "progress=false"], capsys)
     assert rc == 2 and "give --quiet to hide the progress bar" in err
+
+
+def test_seed_with_param_random_state_or_one_param_twice_is_refused_as_aggregate_does(judgments: Path, capsys) -> None:
+    """Found by a CLI hunt: allocate --seed 3 --param random_state=5 fitted with 5 and hashed ties with 3
+    without a word (aggregate refuses the pair), and a --param given twice with two values kept the
+    last, in allocate and aggregate."""
+    rc, _, err = run(["allocate", judgments, "-n", 2, "-m", "ds", "--seed", 3, "--param", "random_state=5"], capsys)
+    assert rc == 2 and "--seed and --param random_state=... set the same thing; give one of them" in err, err
+    rc, alone, err = run(["allocate", judgments, "-n", 2, "-m", "ds", "--param", "random_state=5", "-q"], capsys)
+    assert rc == 0, err
+    for command in (["allocate", judgments, "-n", 2], ["aggregate", judgments]):
+        rc, _, err = run([*command, "-m", "ds", "--param", "tol=0.1", "--param", "tol=0.2"], capsys)
+        assert rc == 2 and "--param tol is given 2 times with different values (0.1, 0.2); give it once" in err, err
+        rc, _, err = run([*command, "-m", "ds", "--param", "n_iter=3", "--param", "n_iter=3.0"], capsys)
+        assert rc == 2 and "(3, 3.0)" in err, err  # an integer and a float: two values
+    rc, twice, err = run(["allocate", judgments, "-n", 2, "-m", "ds", "--param", "random_state=5", "--param",
+                          "random_state=5", "-q"], capsys)
+    assert rc == 0 and twice == alone, err  # the same value twice: one value
+    rc, zero, err = run(["allocate", judgments, "-n", 2, "-m", "ds", "--seed", 0, "-q"], capsys)
+    rc0, default, _ = run(["allocate", judgments, "-n", 2, "-m", "ds", "-q"], capsys)
+    assert rc == rc0 == 0 and zero == default, err  # --seed left out is seed 0

@@ -307,8 +307,9 @@ def resolve_models(names: Sequence[str]) -> list[str]:
         cls = aggregator.get(aggregator.default_name() if n == "default" else n)
         canon = getattr(cls, "registry_name", n)
         if getattr(cls, "kind", "categorical") != "categorical":
-            cats = [m for m in aggregator.names()
-                    if getattr(aggregator.get(m), "kind", "categorical") == "categorical"]
+            cats = [m for m in aggregator.names()  # not those it refuses next (gold_mv: gold to fit)
+                    if getattr(aggregator.get(m), "kind", "categorical") == "categorical"
+                    and not getattr(aggregator.get(m), "_require_gold", False)]
             raise ValueError(f"model {n!r} aggregates {cls.kind} data; a crowd study needs categorical "
                              f"models: {', '.join(cats)}")
         if getattr(cls, "_require_gold", False):

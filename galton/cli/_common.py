@@ -218,15 +218,22 @@ def checkpoint_rows(model: Any, args: Any) -> list[tuple[str, str]]:
 def no_param_twice(args: argparse.Namespace) -> None:
     """Refuse ``--param`` setting what an option given beside it sets (``--max-iter`` and ``--param
     n_iter=...``, ``--uncalibrated`` and ``--param calibrate=true``), or what another ``--param``
-    sets (``n_iter`` and ``max_iter``): one of them won without a word."""
-    given = {key for key, _ in getattr(args, "param", None) or ()}
+    sets (``n_iter`` and ``max_iter``), or one ``--param`` given twice with two values: one of them
+    won without a word."""
+    pairs = getattr(args, "param", None) or ()
+    given = dict.fromkeys(key for key, _ in pairs)
+    for key in given:
+        values = [repr(value) for k, value in pairs if k == key]  # 1 and 1.0, true and 1 differ; nan is nan
+        if len(set(values)) > 1:
+            raise CLIError(f"--param {key} is given {len(values)} times with different values "
+                           f"({', '.join(values[:3])}); give it once")
     for option, value, keys in (("--max-iter", getattr(args, "max_iter", None), ("max_iter", "n_iter")),
                                 ("--seed", getattr(args, "seed", None), ("random_state",)),
                                 ("--uncalibrated", getattr(args, "uncalibrated", None) or None, ("calibrate",))):
         both = [k for k in keys if k in given]
         if value is not None and both:
             raise CLIError(f"{option} and --param {both[0]}=... set the same thing; give one of them")
-    if {"n_iter", "max_iter"} <= given:  # one iteration limit under two names: max_iter won
+    if {"n_iter", "max_iter"} <= set(given):  # one iteration limit under two names: max_iter won
         raise CLIError("--param n_iter=... and --param max_iter=... set the same thing (the iteration limit); "
                        "give one of them, or --max-iter")
 

@@ -42,7 +42,7 @@ def add_agreement(sub: Any) -> None:
                    help="with --distance ordinal and text labels: the labels from lowest to highest, e.g. "
                    "low,medium,high (numbers need none, nor an ordered categorical / Enum column in Parquet, "
                    "whose order is taken; text is never ranked alphabetically)")
-    a.add_argument("--tag-sep", default="|", metavar="S",
+    a.add_argument("--tag-sep", default=None, metavar="S",
                    help="with --distance jaccard or masi and text labels: the character between a judgment's "
                    "tags (default: |; an empty cell is no tag, which --on-invalid drop keeps)")
     a.add_argument("--bootstrap", type=int, default=1000, metavar="N",
@@ -116,7 +116,7 @@ def _labels(table: Any, args: argparse.Namespace) -> Any:
 
         values = table.column("label").to_pylist()
         if text:  # tags joined by --tag-sep; an empty cell: no tag (as `galton aggregate --kind multilabel`)
-            table = table.set_column(2, "label", pa.array(tag_sets(table.column("label"), args.tag_sep),
+            table = table.set_column(2, "label", pa.array(tag_sets(table.column("label"), args.tag_sep or "|"),
                                                           pa.list_(pa.string())))
         elif pa.types.is_list(label_type) or pa.types.is_large_list(label_type):
             if pa.types.is_string(label_type.value_type) or pa.types.is_large_string(label_type.value_type):
@@ -264,7 +264,10 @@ def _cmd_agreement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                        f"requires), not {args.bootstrap}: the percentiles of fewer draws are no interval")
     if args.order is not None and args.distance != "ordinal":  # before any reading: masi had ignored it
         raise CLIError(f"--order is for --distance ordinal, not {args.distance}")
-    if not args.tag_sep:
+    if args.tag_sep is not None and args.distance not in ("jaccard", "masi"):  # it was ignored without a word
+        raise CLIError(f"--tag-sep is for --distance jaccard or masi (labels that are sets of tags), not "
+                       f"{args.distance}")
+    if args.tag_sep == "":
         raise CLIError("--tag-sep must be the character(s) between a judgment's tags, not empty (default: |)")
     check_memory_option(args)
     table, dropped, repeated, repeats = _table(args)

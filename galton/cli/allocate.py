@@ -23,7 +23,7 @@ from typing import Any, TextIO
 
 from ._common import (BUNDLED_PREFIX, PROG, CLIError, add_max_memory, add_on_invalid, check_memory_option,
                       check_readable, checked_params, distinct_columns, layout_by_model, memory_guard, model_param,
-                      one_line, read_table, report_warnings, seed)
+                      no_param_twice, one_line, read_table, report_warnings, seed)
 
 __all__ = ["add_allocate", "cmd_allocate"]
 
@@ -62,8 +62,9 @@ def add_allocate(sub: Any) -> None:
     a.add_argument("--task-col", default="task", metavar="C", help="task column (default: task)")
     a.add_argument("--worker-col", default="worker", metavar="C", help="worker column (default: worker)")
     a.add_argument("--label-col", default="label", metavar="C", help="label column (default: label)")
-    a.add_argument("--seed", type=seed, default=0, metavar="N",
-                   help="seed of the fit and of the hash that orders rows of equal score (every strategy)")
+    a.add_argument("--seed", type=seed, default=None, metavar="N",
+                   help="seed of the fit and of the hash that orders rows of equal score (every strategy); "
+                   "default 0")
     a.add_argument("--engine", choices=("local", "ray"), default=None, help="where the fit runs (default: local)")
     add_on_invalid(a)
     a.add_argument("--duplicates", choices=("keep", "first", "last", "raise"), default=None,
@@ -123,6 +124,7 @@ def cmd_allocate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         plan_output(path, inputs=[args.input, workers_file], what="--output")  # --workers FILE is an input too
     distinct_columns(args)
     check_memory_option(args)
+    no_param_twice(args)  # --seed and --param random_state=..., or one --param twice, as aggregate refuses
     if args.per_worker is not None and args.workers is None:  # it limited nothing, without a word
         raise CLIError("--per-worker limits the rows given to each worker of --workers; pass --workers too")
     for option, value in (("--per-task", args.per_task), ("--per-worker", args.per_worker), ("--window", args.window)):
@@ -149,7 +151,7 @@ def cmd_allocate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         table = allocate(data, args.budget, strategy=args.strategy, model=model, workers=workers,
                          per_task=args.per_task, per_worker=args.per_worker,
                          window=args.window,
-                         random_state=args.seed, engine=args.engine, output="arrow",
+                         random_state=_seed(args), engine=args.engine, output="arrow",
                          **({} if data is None else {"duplicates": args.duplicates}))
     if not args.quiet:
         report_warnings(caught, err)
@@ -170,7 +172,7 @@ def _fitted_dropping(data: Any, model: Any, args: argparse.Namespace) -> Any:
     if args.duplicates is not None:
         params["duplicates"] = args.duplicates
     if model is None or isinstance(model, str):  # a configured model object keeps its own seed
-        params["random_state"] = args.seed
+        params["random_state"] = _seed(args)
     if args.engine is not None:
         params["engine"] = args.engine
     return aggregate(data, model, **params)
@@ -187,10 +189,16 @@ def _configured(data: Any, args: argparse.Namespace) -> Any:
     cls = aggregator.get(name)
     params = checked_params(cls, args.param, name, getattr(args, "cli_options", None))
     if "random_state" in aggregator.parameters(cls):
-        params.setdefault("random_state", args.seed)
+        params.setdefault("random_state", _seed(args))
     if args.quiet and "progress" in aggregator.parameters(cls):  # as galton aggregate -q: no bar on a terminal
         params["progress"] = False
     return cls(**params)
+
+
+def _seed(args: argparse.Namespace) -> int:
+    """``--seed``, 0 when not given (None tells only that it was not: ``--param random_state`` may
+    then set the fit's)."""
+    return 0 if args.seed is None else args.seed
 
 
 def _names_a(spec: str, kind: str) -> bool:

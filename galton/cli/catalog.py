@@ -15,7 +15,8 @@ __all__ = ["add_datasets", "add_models"]
 def add_models(sub: Any) -> None:
     models = sub.add_parser("models", help="list the registered models, or describe one")
     models.add_argument("name", nargs="?", default=None, metavar="NAME",
-                        help="a model name: its description and the parameters --param sets, with defaults")
+                        help="a model name (or default: galton's default model): its description and the "
+                        "parameters --param sets, with defaults")
     models.set_defaults(func=_cmd_models)
 
 
@@ -52,6 +53,8 @@ def _describe_model(name: str, out: TextIO) -> int:
     """One model: its class, kind, docstring and its parameters with their defaults."""
     from .. import aggregator
 
+    if name == "default":  # as galton bench --models default: galton's default model
+        name = aggregator.default_name()
     cls = aggregator.get(name)  # an unknown name: ValueError listing the registered ones
     kind = getattr(cls, "kind", "categorical")
     out.write(f"{getattr(cls, 'registry_name', name)}: {cls.__module__.split('.')[0]}.{cls.__name__} ({kind} data)\n\n")

@@ -29,7 +29,8 @@ def add_bench(sub: Any) -> None:
     b.add_argument("--study", dest="study_option", default=None, metavar="STUDY",
                    help="the same as STUDY: e.g. --study preferences (crowd vs one expert ranker, Kendall tau)")
     b.add_argument("--datasets", action="append", metavar="NAMES",
-                   help="comma-separated datasets (bundled, shared, 'bundled' or 'all'); replace the study's")
+                   help="comma-separated datasets (bundled, shared, 'bundled' or 'all' but with --study "
+                   "allocation, which takes names only); replace the study's")
     b.add_argument("--models", action="append", metavar="NAMES", help="comma-separated models ('default': galton's)")
     b.add_argument("--k", default=None, metavar="GRID",
                    help="judgments per task, e.g. 1,2,3,5,10 or 1-10 (replaces the study's k, [simulation] k included)")
@@ -160,6 +161,10 @@ def _bench_allocation(args: argparse.Namespace, out: TextIO) -> int:
 
     unused = [f for f in ("k", "bootstrap", "tie_break") if getattr(args, f) is not None]
     models = _names(args.models) or ["default"]
+    group = next((d for d in _names(args.datasets) or () if d in ("bundled", "all")), None)
+    if group is not None:  # it was looked for as a data set: "no dataset named 'bundled' in ..."
+        raise CLIError(f"--study allocation replays the data sets it is given by name, not {group!r} (a group of "
+                       "the crowd studies): name them, e.g. --datasets snow2008_rte,snow2008_temp,sheng (its default)")
     if unused or len(models) != 1:
         given = ", ".join("--" + f.replace("_", "-") for f in unused) or "--models " + ",".join(models)
         raise CLIError("--study allocation takes --datasets, one --models name, --repeats, --seed, --engine, "
@@ -302,6 +307,8 @@ def _cmd_simulate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise _in_flags(exc) from None
     from ..io import check_place, check_replaceable
 
+    if not args.out.strip():  # '' was the working directory, reported as '.'
+        raise CLIError(f"--out must name a directory for the simulation, not {args.out!r}")
     try:  # before Ray starts: replace only a simulation (not a report or results that galton also marks)
         check_replaceable(args.out, "simulation")
     except FileExistsError as exc:
