@@ -14,12 +14,18 @@ import numpy as np
 from ._jit import twin
 
 __all__ = ["shard_pairs", "merge_pairs", "pair_table", "trimmed_sweep", "trimmed_sweep_numpy", "sweep_change",
-           "pair_signs", "components", "DENSE_CELLS", "CHUNK_PAIRS"]
+           "pair_signs", "components", "complete_components", "shard_sign_stats", "sign_z", "DENSE_CELLS",
+           "CHUNK_PAIRS", "SIGN_Z", "SIGN_ROUNDS"]
 
 #: below this many ``workers x workers`` cells a shard counts its pairs in a dense table (no sort)
 DENSE_CELLS = 1 << 21
 #: judgment pairs generated at a time (bounds the memory of one shard's pass)
 CHUNK_PAIRS = 1 << 20
+#: a worker's sign is negative only where its agreements with the others' signed votes fall this many
+#: standard deviations below those of a worker who answers at random (:func:`shard_sign_stats`)
+SIGN_Z = 2.0
+#: passes of that check at most (each pass's signs weight the next one's votes)
+SIGN_ROUNDS = 50
 
 
 def _chunks(cnt: np.ndarray, limit: int) -> list[tuple[int, int]]:
@@ -33,6 +39,23 @@ def _chunks(cnt: np.ndarray, limit: int) -> list[tuple[int, int]]:
         out.append((lo, hi))
         lo = hi
     return out
+
+
+def _last_rows(shard: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``task, worker (int64), label, indptr`` of the shard's judgments, a worker who judged a task
+    more than once counting with the last of those rows (rows stay in task order)."""
+    indptr = np.asarray(shard.indptr, dtype=np.int64)
+    task = np.asarray(shard.task)
+    worker = np.asarray(shard.worker, dtype=np.int64)
+    label = np.asarray(shard.label)
+    n = task.size
+    cell = task.astype(np.int64) * int(shard.n_workers) + worker
+    _, last = np.unique(cell[::-1], return_index=True)
+    if last.size < n:
+        keep = np.sort(n - 1 - last)
+        task, worker, label = task[keep], worker[keep], label[keep]
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(task, minlength=indptr.size - 1))]).astype(np.int64)
+    return task, worker, label, indptr
 
 
 def shard_pairs(shard: Any) -> dict[str, np.ndarray]:
@@ -51,16 +74,8 @@ def shard_pairs(shard: Any) -> dict[str, np.ndarray]:
     empty = {"keys": np.zeros(0, np.int64), "common": np.zeros(0), "agree": np.zeros(0)}
     if n == 0:
         return empty
-    indptr = np.asarray(shard.indptr, dtype=np.int64)
-    task = np.asarray(shard.task)
-    worker = np.asarray(shard.worker, dtype=np.int64)
-    label = np.asarray(shard.label)
-    cell = task.astype(np.int64) * w_count + worker
-    _, last = np.unique(cell[::-1], return_index=True)
-    if last.size < n:  # repeated (task, worker): keep each one's last judgment (rows stay in task order)
-        keep = np.sort(n - 1 - last)
-        task, worker, label, n = task[keep], worker[keep], label[keep], keep.size
-        indptr = np.concatenate([[0], np.cumsum(np.bincount(task, minlength=indptr.size - 1))]).astype(np.int64)
+    task, worker, label, indptr = _last_rows(shard)
+    n = task.size
     idx = np.arange(n, dtype=np.int64)
     cnt = indptr[task.astype(np.int64) + 1] - idx - 1  # the later judgments of the same task
     dense = w_count * w_count <= DENSE_CELLS
@@ -276,3 +291,44 @@ def pair_signs(table: dict[str, Any], n_workers: int, max_iter: int = 5000) -> n
     sign = np.where(flip[comp], -last, last)
     sign[~linked] = 0.0
     return sign
+
+
+def complete_components(table: dict[str, Any]) -> np.ndarray:
+    """Per worker: whether it has a co-worker and every two workers of its connected component met."""
+    comp, linked = table["comp"], table["linked"]
+    n = comp.size
+    size = np.bincount(comp[linked], minlength=n)
+    pairs = np.bincount(comp[table["i"]], minlength=n)
+    return (pairs == size * (size - 1) // 2)[comp] & linked
+
+
+def shard_sign_stats(shard: Any, ref: np.ndarray, n_labels: int) -> np.ndarray:
+    """Per worker ``i``, ``(2, W)``: the sum over its judgments of ``K m(y_i) - M``, where ``m(k)``
+    is the sum of ``ref_j`` (+1, -1 or 0: the others' signs) over the other judgments of the task
+    that say ``k`` and ``M`` their total; and the sum of ``K sum_k m(k)^2 - M^2``, the variance of
+    the first were ``y_i`` drawn uniformly from the ``K`` labels (a random worker), the others'
+    answers as given. The first is ``(K - 1) sum_j ref_j common_ij C_ij``: the worker's row of the pair
+    table, summed with the others' signs. Integers, so any split of the tasks adds up to the same
+    bits; a worker counts with its last row of a task, as in :func:`shard_pairs`."""
+    out = np.zeros((2, int(shard.n_workers)))
+    if shard.n_judgments == 0:
+        return out
+    task, worker, label, _ = _last_rows(shard)
+    task = task.astype(np.int64)
+    kk = float(n_labels)
+    r = ref[worker]
+    cell = task * int(shard.n_labels) + label
+    m = np.bincount(cell, weights=r, minlength=shard.n_tasks * int(shard.n_labels))
+    total = np.bincount(task, weights=r, minlength=shard.n_tasks)
+    squares = (m * m).reshape(shard.n_tasks, int(shard.n_labels)).sum(axis=1)
+    own = m[cell] - r  # the others' votes for this judgment's label
+    rest = total[task] - r
+    sq = squares[task] - 2.0 * r * m[cell] + r * r  # sum_k of the others' votes squared
+    out[0] = np.bincount(worker, weights=kk * own - rest, minlength=out.shape[1])
+    out[1] = np.bincount(worker, weights=kk * sq - rest * rest, minlength=out.shape[1])
+    return out
+
+
+def sign_z(stats: np.ndarray) -> np.ndarray:
+    """The standard score of each worker's sum in :func:`shard_sign_stats` (0 where its variance is 0)."""
+    return np.divide(stats[0], np.sqrt(stats[1]), out=np.zeros(stats.shape[1]), where=stats[1] > 0)
