@@ -17,8 +17,10 @@ thread to the core it is on, each worker to one of the others, and gives every t
 machine back after the loop. It does so only when the loop takes every core of the machine (no
 other runnable task at its start: :func:`._jit.work_items` decides) in a process that may use the
 whole machine: then no other process is displaced, and a process pinned to some CPUs or under a
-CPU quota is left alone. ``GALTON_SPREAD_THREADS=0`` switches it off. Four system calls a loop on
-two cores: about 17 us a loop with the checks around them, against 3 ms for a 1M-judgment E-step.
+CPU quota is left alone. ``GALTON_SPREAD_THREADS=0`` switches it off, and so does a C library
+without ``gettid`` (glibc before 2.30: RHEL 8, Ubuntu 18.04; numba cannot compile the call that reads
+the team's ids). Four system calls a loop on two cores: about 17 us a loop with the checks around
+them, against 3 ms for a 1M-judgment E-step.
 Any failure (a thread gone, no permission) leaves the threads as they were and switches spreading
 off for the process.
 """
@@ -39,7 +41,8 @@ _BROKEN = False
 
 
 def enabled() -> bool:
-    """Spreading is on: Linux, not switched off by ``GALTON_SPREAD_THREADS=0``, not failed before."""
+    """Spreading is on: Linux with a C library that has ``sched_getcpu`` and ``gettid`` (glibc 2.30
+    on), not switched off by ``GALTON_SPREAD_THREADS=0``, not failed before."""
     from ._jit import switched_on
 
     return (not _BROKEN and hasattr(os, "sched_setaffinity") and switched_on("GALTON_SPREAD_THREADS")
@@ -54,6 +57,8 @@ def _libc() -> Any:
 
             lib = ctypes.CDLL(None)
             lib.sched_getcpu.restype = ctypes.c_int
+            lib.gettid  # noqa: B018  the team's ids are read with it (glibc 2.30 on): numba's compile of a
+            # call to a symbol the C library lacks aborts the whole process, past any ``except``
             _LIBC = lib
         except (OSError, AttributeError):
             _LIBC = False

@@ -108,3 +108,26 @@ def test_work_items_binds_only_when_this_reading_sees_the_machine_quiet(team, mo
     with _jit.work_items() as got:
         mine = os.sched_getaffinity(0)
     assert got == n and mine == everything
+
+
+def test_a_c_library_without_gettid_switches_spreading_off(monkeypatch) -> None:
+    """glibc before 2.30 has no ``gettid``: numba's compile of the team's id loop would abort the
+    process (an unresolved symbol, past any ``except``), so spreading is off before any loop runs."""
+    import ctypes
+
+    class NoGettid:  # a C library of glibc 2.28: sched_getcpu, no gettid
+        def __init__(self, lib: object) -> None:
+            self.sched_getcpu = lib.sched_getcpu
+
+    real = ctypes.CDLL
+    asked: list[object] = []
+    monkeypatch.setattr(ctypes, "CDLL", lambda name, *a, **k: asked.append(name) or NoGettid(real(name, *a, **k)))
+    monkeypatch.setattr(_placement, "_LIBC", None)
+    monkeypatch.setattr(_placement, "_BROKEN", False)
+    monkeypatch.delenv("GALTON_SPREAD_THREADS", raising=False)
+    assert not _placement.enabled() and asked == [None]  # the process's own C library was asked
+    with _placement.spread(2, 2) as did:
+        assert not did
+    monkeypatch.setattr(ctypes, "CDLL", real)
+    monkeypatch.setattr(_placement, "_LIBC", None)
+    assert _placement.enabled() == hasattr(real(None), "gettid")  # this one's answer is the C library's
