@@ -15,16 +15,25 @@ launched the ``omp`` layer (:func:`in_omp_child`). In such a child the kernels d
 calling thread, each by the same compiled (``@njit``) item function the parallel loop calls, and
 the results keep every bit of the parent's. Only the thread count differs: one. A child started by
 ``spawn`` or ``forkserver`` is a fresh process and runs the parallel kernels.
+
+numba's ``workqueue`` layer (the one left where neither OpenMP nor TBB is installed: pip's numba on
+macOS) aborts the whole process when two threads launch parallel kernels at once ("Concurrent access
+has been detected"), while fits may run in several threads at once. So in that layer a thread's
+parallel loops run only while it holds a process-wide lock (:func:`parallel_turn`); a thread that
+finds it taken runs its loop's items one after another itself, by the same path as a forked child:
+the same bits, and no thread waits for another's fit.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
-from typing import Any, Callable
+import threading
+from typing import Any, Callable, Iterator
 
-__all__ = ["in_omp_child", "items_kernel", "ITEMS_KERNELS"]
+__all__ = ["in_omp_child", "items_kernel", "ITEMS_KERNELS", "parallel_turn"]
 
 #: every kernel declared with :func:`items_kernel` (as imported so far)
 ITEMS_KERNELS: list[Callable[..., Any]] = []
@@ -32,9 +41,17 @@ ITEMS_KERNELS: list[Callable[..., Any]] = []
 #: this process was forked from one that had launched numba's ``omp`` threading layer
 _OMP_CHILD = False
 
+#: numba's launched threading layer is ``workqueue`` (None: not asked yet)
+_WORKQUEUE: bool | None = None
+#: held by the thread whose parallel loop runs, in the ``workqueue`` layer
+_LAUNCH = threading.RLock()
+#: ``serial``: this thread runs its loops' items itself (another thread holds :data:`_LAUNCH`)
+_LOCAL = threading.local()
+
 
 def _after_fork_in_child() -> None:
-    global _OMP_CHILD
+    global _OMP_CHILD, _LAUNCH
+    _LAUNCH = threading.RLock()  # the parent's other threads, one of which may have held it, are not here
     numba = sys.modules.get("numba")  # never imported: no layer launched (and none is imported here)
     if _OMP_CHILD or numba is None:
         return
@@ -58,14 +75,38 @@ def in_omp_child() -> bool:
 def items_kernel(kernel: Any) -> Callable[..., Any]:
     """A numba ``parallel=True`` kernel whose ``prange`` loop hands each work item to compiled
     functions, as galton calls it: the kernel itself, or its Python function in a child where
-    :func:`in_omp_child` (the same items in order, each by the same compiled function: the same
-    bits on one thread)."""
+    :func:`in_omp_child` or in a thread that :func:`parallel_turn` left out (the same items in
+    order, each by the same compiled function: the same bits on one thread)."""
 
     @functools.wraps(kernel.py_func)
     def run(*args: Any) -> Any:
         compiled = run.kernel  # type: ignore[attr-defined]
-        return compiled.py_func(*args) if _OMP_CHILD else compiled(*args)
+        serial = _OMP_CHILD or getattr(_LOCAL, "serial", False)
+        return compiled.py_func(*args) if serial else compiled(*args)
 
     run.kernel = kernel  # type: ignore[attr-defined]
     ITEMS_KERNELS.append(run)
     return run
+
+
+@contextlib.contextmanager
+def parallel_turn(numba: Any) -> Iterator[bool]:
+    """Within the block the calling thread may launch parallel kernels (yields True): always, but in
+    numba's ``workqueue`` layer (launched already) only while no other thread's block runs; a thread
+    left out (False) runs its :func:`items_kernel` kernels' items itself within the block."""
+    global _WORKQUEUE
+    if _WORKQUEUE is None:
+        _WORKQUEUE = numba.threading_layer() == "workqueue"
+    if not _WORKQUEUE:
+        yield True
+        return
+    launch = _LAUNCH
+    mine = launch.acquire(blocking=False)
+    was = getattr(_LOCAL, "serial", False)
+    _LOCAL.serial = not mine
+    try:
+        yield mine
+    finally:
+        _LOCAL.serial = was
+        if mine:
+            launch.release()

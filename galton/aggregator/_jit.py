@@ -53,7 +53,7 @@ import threading
 from typing import Any, Callable, Iterator
 
 from .._env import switch, switched_on
-from ._fork import in_omp_child
+from ._fork import in_omp_child, parallel_turn
 
 __all__ = ["HAVE_NUMBA", "Twin", "twin", "TWINS", "use_numba", "get_threads", "set_threads", "threads",
            "numba_threads", "import_numba", "runnable_elsewhere", "whole_machine", "follows_load", "threads_now", "work_items",
@@ -400,26 +400,31 @@ def work_items() -> Iterator[int]:
     cores other runnable tasks hold now); the previous count again after the block. Yields the
     count in force. Only for loops whose results do not depend on the thread count. In a child
     forked from a process that launched numba's OpenMP layer: 1, and numba is not asked (the
-    kernels, :func:`._fork.items_kernel`, run their items in this thread)."""
+    kernels, :func:`._fork.items_kernel`, run their items in this thread); 1 likewise in numba's
+    workqueue layer while another thread's loop runs (:func:`._fork.parallel_turn`)."""
     from ._placement import spread
 
     if in_omp_child():
         yield 1
         return
     numba = import_numba()
-    old = int(numba.get_num_threads())
-    n = threads_now(old)
-    if n != old:
-        numba.set_num_threads(n)
-    try:
-        # bound to distinct cores only when this very reading saw no other runnable task (the
-        # count above forgives one reading; a binding could keep a thread on a core in use)
-        quiet = follows_load() and _PREVIOUS == 0
-        with numba.parallel_chunksize(1), spread(n, _cpus() if quiet else 0):
-            yield n
-    finally:
+    old = int(numba.get_num_threads())  # (launches numba's threading layer)
+    with parallel_turn(numba) as turn:
+        if not turn:  # another thread's loop runs in numba's workqueue layer: the items in this thread
+            yield 1
+            return
+        n = threads_now(old)
         if n != old:
-            numba.set_num_threads(old)
+            numba.set_num_threads(n)
+        try:
+            # bound to distinct cores only when this very reading saw no other runnable task (the
+            # count above forgives one reading; a binding could keep a thread on a core in use)
+            quiet = follows_load() and _PREVIOUS == 0
+            with numba.parallel_chunksize(1), spread(n, _cpus() if quiet else 0):
+                yield n
+        finally:
+            if n != old:
+                numba.set_num_threads(old)
 
 
 def item_count(n: int, per_item: int, item_bytes: int, max_bytes: int, most: int) -> int:

@@ -192,3 +192,66 @@ print("parent", _fork.in_omp_child(), flush=True)
     omp = lines[2] == "layer omp"
     assert lines[:2] == ["before False", "imported False"]
     assert lines[3:6] == [f"after {omp}", f"grandchild {omp}", "parent False"]
+
+
+# two threads fit at once (README "Processes and threads"), the parallel kernels reached at small
+# sizes; numba's workqueue layer (pip's numba on macOS) aborted the process: "Concurrent access has
+# been detected"
+WORKQUEUE = r"""
+import contextlib, threading, warnings
+import numpy as np, pandas as pd, galton
+from galton.aggregator import _bayes_numba, _fork, _jit, _kernels, _kernels_numba, _pref_kernels
+warnings.simplefilter("ignore")
+_kernels.MIN_PARALLEL = _pref_kernels.MIN_PARALLEL = 0
+_kernels_numba.CHUNK_JUDGMENTS, _bayes_numba.BLOCK = 997, 37
+left = []
+turn = getattr(_jit, "parallel_turn", contextlib.nullcontext)
+
+@contextlib.contextmanager
+def counted(numba):
+    with turn(numba) as mine:
+        left.append(not mine)
+        yield mine
+
+_jit.parallel_turn = counted
+
+def fits(seed):
+    rng = np.random.default_rng(seed)
+    n = 12_000
+    df = pd.DataFrame({"task": rng.integers(0, 2500, n), "worker": rng.integers(0, 120, n),
+                       "label": rng.integers(0, 3, n)}).drop_duplicates(["task", "worker"])
+    out = []
+    for _ in range(4):
+        for model in (galton.DawidSkene(n_iter=5), galton.BayesianDawidSkene(n_iter=5), galton.BWA(n_iter=5)):
+            model.fit(df)
+            out.append(np.asarray(model.probas_ if getattr(model, "probas_", None) is not None else model.scores_))
+    return out
+
+alone = [fits(1), fits(2)]
+import numba
+print("layer", numba.threading_layer(), "left out alone", sum(left))
+got, left[:] = {}, []
+ts = [threading.Thread(target=lambda i=i: got.__setitem__(i, fits(i + 1))) for i in range(2)]
+[t.start() for t in ts]; [t.join() for t in ts]
+print("left out together", sum(left) > 0)
+print("same bits", all(np.array_equal(a, b) for i in range(2) for a, b in zip(alone[i], got[i])))
+left.clear()
+with _fork._LAUNCH:  # another thread's loop runs: this thread's loops run their items themselves
+    t = threading.Thread(target=lambda: got.__setitem__(0, fits(1)))
+    t.start(); t.join()
+print("left out while held", len(left) > 0 and all(left), all(np.array_equal(a, b) for a, b in zip(alone[0], got[0])))
+"""
+
+
+@needs_numba
+def test_two_threads_fit_at_once_in_numbas_workqueue_layer() -> None:
+    """Bug hunt: in numba's workqueue threading layer (no OpenMP nor TBB: pip's numba on macOS) two
+    threads fitting at once aborted the process at their first concurrent parallel loop. A thread
+    that finds another's loop running now runs its items itself: both threads' fits give the bits of
+    the fits run one at a time, and some loops (all, while another thread holds the turn) were run so."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GALTON_")}
+    env["NUMBA_THREADING_LAYER"] = "workqueue"
+    res = subprocess.run([sys.executable, "-c", WORKQUEUE], capture_output=True, text=True, env=env, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert res.stdout.split("\n")[:4] == ["layer workqueue left out alone 0", "left out together True",
+                                          "same bits True", "left out while held True True"], res.stdout
