@@ -5,6 +5,8 @@ column, a local pattern of Parquet files taken for a missing path, and a symboli
 output to another (one table replaced the other)."""
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -211,3 +213,48 @@ def test_two_outputs_that_are_one_file_through_a_bind_mount_are_refused(tmp_path
     assert sorted(p.name for p in src.iterdir()) == ["r.csv", "rd", "w.csv"]
     assert (src / "r.csv").read_text().startswith("task,") and (src / "w.csv").read_text().startswith("worker,")
     assert sorted(p.name for p in (src / "rd").iterdir()) == rd  # neither a worker report nor checkpoints in it
+
+
+def test_two_new_outputs_whose_names_differ_only_in_case_are_refused_where_case_is_ignored(tmp_path, capsys,
+                                                                                           monkeypatch):
+    """On a file system that ignores case (macOS's and Windows' defaults) Labels.csv and labels.csv
+    are one file: two such outputs not written yet passed (samefile cannot compare a missing file)
+    and the second replaced the first, exit 0. The directory is asked whether it ignores case."""
+    from galton.io import _plan
+
+    src = _judgments(tmp_path / "j.csv")
+    asked = []
+    monkeypatch.setattr(_plan, "ignores_case", lambda p: asked.append(Path(p).parent) or True, raising=False)
+    rc, _, err = run(["aggregate", src, "-o", tmp_path / "Labels.csv", "--workers-output", tmp_path / "labels.csv"],
+                     capsys)
+    assert rc == 2 and "--workers-output and --output name the same file" in err
+    rc, _, err = run(["datasets", "export", "act_cf", tmp_path / "Judgments.csv", "--gold", tmp_path / "judgments.csv"],
+                     capsys)
+    assert rc == 2 and "must be different files" in err
+    rc, _, err = run(["aggregate", src, "-o", tmp_path / "new" / "R.csv", "--workers-output",
+                      tmp_path / "NEW" / "r.csv"], capsys)  # a folder not made yet, named in two cases
+    assert rc == 2 and "name the same file" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["j.csv"]  # refused before anything was written
+    assert asked == [tmp_path, tmp_path, tmp_path / "new"]
+    rc, _, err = run(["aggregate", src, "-o", tmp_path / "R.csv", "--workers-output", tmp_path / "w.csv"], capsys)
+    assert rc == 0 and len(asked) == 3  # names that differ by more than case: nothing to ask
+
+
+def test_the_case_probe_asks_the_file_system_and_leaves_nothing(tmp_path, capsys):
+    """The probe itself on this case-sensitive temporary directory (Linux): False, no file left, and
+    two outputs whose names differ only in case both written."""
+    from galton.io._plan import ignores_case, same_output
+
+    (tmp_path / "d").mkdir()
+    probe = tmp_path / "d" / "x.csv"
+    if os.path.exists(str(tmp_path).swapcase()) or sys.platform in ("darwin", "win32"):
+        pytest.skip("this temporary directory may ignore case")
+    assert not ignores_case(probe) and not ignores_case(tmp_path / "d" / "new" / "deeper" / "x.csv")
+    assert list((tmp_path / "d").iterdir()) == []
+    assert not same_output(tmp_path / "d" / "R.csv", tmp_path / "d" / "r.csv")
+    src = _judgments(tmp_path / "j.csv")
+    rc, _, err = run(["aggregate", src, "-o", tmp_path / "Labels.csv", "--workers-output", tmp_path / "labels.csv"],
+                     capsys)
+    assert rc == 0, err
+    assert (tmp_path / "Labels.csv").read_text().startswith("task,") and \
+        (tmp_path / "labels.csv").read_text().startswith("worker,")

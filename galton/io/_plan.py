@@ -18,8 +18,9 @@ that names the path and says why) an output that
 
 :func:`same_output` and :func:`output_within` tell a command that writes several outputs whether
 two of them are one file (one path, a symbolic link to the other, one directory under two names: a
-bind mount) or one lies inside another's directory, comparing the directories themselves (device and
-inode), not their names.
+bind mount; two names that differ only in case where the file system ignores case,
+:func:`ignores_case`) or one lies inside another's directory, comparing the directories themselves
+(device and inode), not their names.
 
 An existing *file* output is replaced (atomically): that is the normal overwrite of a results file.
 An output that is a symbolic link is checked (and later written) as the path it points to: the
@@ -38,10 +39,10 @@ from pathlib import Path
 from typing import Iterable
 
 from ._replaceable import SPECIAL, check_replaceable
-from ._temporaries import NAME_MAX, probe_writable
+from ._temporaries import NAME_MAX, create_temp_file, probe_writable, untrack
 from ._write import STDOUT, resolved, table_format
 
-__all__ = ["OutputError", "plan_output", "input_paths", "check_place", "output_within", "same_output"]
+__all__ = ["OutputError", "plan_output", "input_paths", "check_place", "output_within", "same_output", "ignores_case"]
 
 BUNDLED_PREFIX = "bundled:"
 
@@ -128,15 +129,42 @@ def _entry(path: str | os.PathLike[str]) -> tuple[object, ...]:
 
 def same_output(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
     """Whether the outputs ``a`` and ``b`` are one file, the second written replacing the first: one
-    path, a symbolic link to the other, or one directory under two names (a bind mount, which no
-    path comparison sees). Two hard links are two entries: each output replaces its own."""
+    path, a symbolic link to the other, one directory under two names (a bind mount, which no
+    path comparison sees), or two names that differ only in case on a file system that ignores case
+    (macOS's and Windows' defaults: R.csv is r.csv there, written or not). Two hard links are two
+    entries: each output replaces its own."""
     one, two = _entry(a), _entry(b)
-    if one[:2] != two[:2] or len(one) == 1:
-        return one == two
-    try:  # a file system that ignores case takes R.csv for r.csv
-        return one == two or os.path.samefile(resolved(a), resolved(b))
+    if one == two:
+        return True
+    if len(one) == 1 or len(two) == 1:  # a directory not made yet: by name
+        return (len(one) == len(two) and str(one[0]).casefold() == str(two[0]).casefold()
+                and ignores_case(Path(str(one[0]))))
+    if one[:2] != two[:2]:
+        return False
+    try:  # both written: a file system that ignores case takes R.csv for r.csv
+        return os.path.samefile(resolved(a), resolved(b))
+    except OSError:  # not written yet: samefile cannot tell
+        return str(one[2]).casefold() == str(two[2]).casefold() and ignores_case(resolved(a))
+
+
+def ignores_case(path: str | os.PathLike[str]) -> bool:
+    """Whether the file system where ``path`` goes takes two names that differ only in case for one
+    (macOS's and Windows' defaults): a hidden file is created in ``path``'s nearest existing folder,
+    looked up under its name with the case swapped, and removed. False where none can be created."""
+    folder = Path(os.path.abspath(path)).parent
+    while not folder.is_dir() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        fd, probe = create_temp_file(folder / "case", ".probe")
     except OSError:
         return False
+    try:
+        os.close(fd)
+        return os.path.lexists(probe.with_name(probe.name.swapcase()))
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(probe)
+        untrack(probe)
 
 
 def output_within(path: str | os.PathLike[str], folder: str | os.PathLike[str]) -> bool:
