@@ -164,11 +164,17 @@ class MACE(LabelsInUse, EMAggregator):
     def _restart_streams(self, rng: np.random.Generator) -> list[np.random.Generator]:
         """One independent stream per restart: spawned from the seed (an int, a SeedSequence, None)
         or the Generator given; a RandomState or BitGenerator (crowd-kit's MACE takes a RandomState;
-        SeedSequence(rs) raised numpy's TypeError) seeds them from ``rng``, the fit's generator over it."""
+        SeedSequence(rs) raised numpy's TypeError), or a Generator over a bit generator with no seed
+        sequence (a RandomState's), seeds them from ``rng``, the fit's generator over it."""
         n = int(self.n_restarts)
         rs = self.random_state
         if isinstance(rs, np.random.Generator):
-            return list(rs.spawn(n))
+            # Generator.spawn's steps (numpy 1.25 on; numpy 1.24 has no such method): the same streams
+            bits = rs.bit_generator
+            seq = getattr(bits, "_seed_seq", None)
+            if isinstance(seq, np.random.SeedSequence):
+                return [np.random.Generator(type(bits)(s)) for s in seq.spawn(n)]
+            rs = bits
         if isinstance(rs, (np.random.RandomState, np.random.BitGenerator)):
             rs = np.random.SeedSequence(rng.integers(0, 2**63, size=4).tolist())
         seq = rs if isinstance(rs, np.random.SeedSequence) else np.random.SeedSequence(rs)

@@ -307,3 +307,24 @@ def test_a_failed_fit_leaves_no_results_as_every_other_model():
     again = model.fit(df)
     assert again.history_ == MACE(n_iter=3, n_restarts=2, tol=-np.inf, random_state=0).fit(df).history_
     assert again.n_iter_ == 3
+
+
+def test_a_generator_spawns_the_streams_of_its_seed_on_every_numpy():
+    """``Generator.spawn`` is numpy 1.25's (the declared minimum is 1.24: AttributeError there): the
+    restarts of ``default_rng(0)`` are the streams of the seed 0, ``SeedSequence(0).spawn(n)``, as
+    numpy 1.25 on spawns them; another bit generator's streams are of its own type. A Generator over
+    a RandomState's bit generator (no seed sequence to spawn: numpy's TypeError) is seeded like a
+    RandomState."""
+    df, _ = simulate(0)
+    seeded = MACE(n_restarts=3, n_iter=5, random_state=0).fit(df)
+    gen = MACE(n_restarts=3, n_iter=5, random_state=np.random.default_rng(0)).fit(df)
+    assert gen.restart_histories_ == seeded.restart_histories_
+    philox = np.random.Generator(np.random.Philox(4))
+    streams = MACE(n_restarts=3, random_state=philox)._restart_streams(philox)
+    want = [np.random.Generator(np.random.Philox(s)) for s in np.random.SeedSequence(4).spawn(3)]
+    assert all(type(g.bit_generator) is np.random.Philox for g in streams)
+    assert [g.integers(0, 2**62, 4).tolist() for g in streams] == [g.integers(0, 2**62, 4).tolist() for g in want]
+    legacy = MACE(n_restarts=3, n_iter=5, random_state=np.random.Generator(np.random.RandomState(0)._bit_generator))
+    again = MACE(n_restarts=3, n_iter=5, random_state=np.random.Generator(np.random.RandomState(0)._bit_generator))
+    first = [h[0] for h in legacy.fit(df).restart_histories_]
+    assert len(set(np.round(first, 9))) == 3 and again.fit(df).restart_histories_ == legacy.restart_histories_
