@@ -38,9 +38,13 @@ def check_random_state(value: Any) -> np.random.Generator:
     """The generator of a fit from ``random_state``: None (fresh entropy), a non-negative integer,
     or what numpy's ``default_rng`` takes besides (a Generator, BitGenerator, SeedSequence,
     RandomState or a sequence of non-negative integers). A bool, text, a float or a negative number
-    raised numpy's SeedSequence error, which does not say which parameter was wrong."""
+    raised numpy's SeedSequence error, which does not say which parameter was wrong. A RandomState
+    gives a Generator over its bit generator, as numpy 1.25's ``default_rng`` does (numpy 1.24's
+    refused it)."""
     if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) and value < 0:
         raise ValueError(f"random_state must be a non-negative integer or None, not {value}")
+    if isinstance(value, np.random.RandomState):
+        return np.random.Generator(value._bit_generator)
     if not isinstance(value, (bool, np.bool_, str, bytes)):
         try:
             return np.random.default_rng(value)

@@ -261,3 +261,22 @@ def test_n_iter_and_max_iter_set_to_different_values_are_refused(name: str) -> N
         assert cls(max_iter=3, tol=-np.inf, **extra).fit(CAT).n_iter_ == 3  # the default n_iter: max_iter sets it
         assert cls(n_iter=3, max_iter=3, tol=-np.inf, **extra).fit(CAT).n_iter_ == 3
         assert cls(n_iter=3, tol=-np.inf, **extra).fit(CAT).n_iter_ == 3
+
+
+def test_a_randomstate_is_taken_on_every_numpy() -> None:
+    """numpy 1.24 (the declared minimum) has ``default_rng`` refuse a RandomState, so every model
+    refused ``random_state=np.random.RandomState(0)`` there; numpy 1.25 on wraps its bit generator.
+    The generator draws the RandomState's own MT19937 stream (numpy 2's draws) and moves its state on,
+    and a fit given one is the fit given a Generator over that bit generator."""
+    from galton.aggregator._params import check_random_state
+
+    rs = np.random.RandomState(7)
+    before = rs.get_state()[1].copy()
+    assert check_random_state(rs).integers(0, 2**31, 4).tolist() == [163870807, 488206946, 1674862860, 684987643]
+    assert not np.array_equal(rs.get_state()[1], before)  # one stream, shared
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for make in (galton.MMSR, galton.MACE):
+            a = make(random_state=np.random.RandomState(0)).fit(CAT)
+            b = make(random_state=np.random.Generator(np.random.RandomState(0)._bit_generator)).fit(CAT)
+            pd.testing.assert_series_equal(a.labels_, b.labels_)
