@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import os
-import resource
 import statistics
 import sys
 import time
@@ -207,10 +206,15 @@ def reset_peak_rss() -> bool:
 
 
 def peak_rss_mib() -> tuple[float, str]:
-    """Peak resident set size of this process in MiB and where it was read from."""
+    """Peak resident set size of this process in MiB and where it was read from; NaN and ``""``
+    where neither Linux's /proc nor the ``resource`` module is there (Windows)."""
     hwm = _status_kib("VmHWM")
     if hwm is not None:
         return hwm / 1024.0, "VmHWM"
+    try:  # here, not at the top: Windows has no resource module, and every benchmark failed to import
+        import resource
+    except ImportError:
+        return float("nan"), ""
     maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return (maxrss / 1024.0 / 1024.0 if sys.platform == "darwin" else maxrss / 1024.0), "ru_maxrss"
 

@@ -346,6 +346,35 @@ def test_common_memory_helpers():
     assert peak > 0 and source in ("VmHWM", "ru_maxrss")
 
 
+WITHOUT_RESOURCE = r"""
+import importlib, pkgutil, sys
+sys.modules["resource"] = None  # as on Windows: no such module
+import galton.benchmarks as b
+failed = []
+for m in pkgutil.walk_packages(b.__path__, "galton.benchmarks."):
+    try:
+        importlib.import_module(m.name)
+    except ImportError as exc:
+        failed.append((m.name, str(exc)))
+print(failed)
+from galton.benchmarks import _common
+_common._status_kib = lambda field: None  # no /proc either
+print(_common.peak_rss_mib())
+"""
+
+
+def test_the_benchmarks_import_without_the_resource_module():
+    """``resource`` is Unix-only: imported at the top of ``_common``, it made ``galton bench`` and
+    every benchmark script fail on Windows ("No module named 'resource'"). Without it (and without
+    /proc) every benchmark module imports and the peak memory is NaN, from no source."""
+    import subprocess
+    import sys
+
+    res = subprocess.run([sys.executable, "-c", WITHOUT_RESOURCE], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.splitlines() == ["[]", "(nan, '')"], res.stdout
+
+
 def test_only_categorical_galton_models_enter_the_accuracy_table(monkeypatch):
     from galton.aggregator import _registry
 
