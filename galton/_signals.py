@@ -125,11 +125,26 @@ def _unraisable(unraisable: Any) -> None:
         import threading
 
         _state["signum"] = None  # the handler raises it again
-        timer = threading.Timer(0.01, os.kill, args=(os.getpid(), exc.signum))
+        timer = threading.Timer(0.01, _send_again, args=(exc.signum,))
         timer.daemon = True
         timer.start()
         return
     _state.get("hook", sys.__unraisablehook__)(unraisable)
+
+
+#: ``os.kill`` of this process with SIGINT or SIGTERM ends it at once, with no clean-up (Windows:
+#: TerminateProcess for any signal but CTRL_C_EVENT and CTRL_BREAK_EVENT)
+_KILL_ENDS_PROCESS = sys.platform == "win32"
+
+
+def _send_again(signum: int) -> None:
+    """Send ``signum`` to this process: by ``os.kill`` (POSIX: the kernel hands it to the main
+    thread, whose system call it interrupts), by ``signal.raise_signal`` where ``os.kill`` would
+    end the process (the C handler runs in this thread, the Python one in the main thread)."""
+    if _KILL_ENDS_PROCESS:
+        signal.raise_signal(signum)
+    else:
+        os.kill(os.getpid(), signum)
 
 
 def install() -> dict[int, Any]:

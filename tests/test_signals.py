@@ -201,3 +201,30 @@ def test_the_galton_command_is_told_apart_whatever_its_own_options(monkeypatch, 
     monkeypatch.setattr(sys, "orig_argv", orig, raising=False)
     monkeypatch.setattr(sys, "argv", [argv0, *orig[2:]])
     assert is_cli_process() is want
+
+
+@pytest.mark.skipif(not hasattr(os, "kill") or sys.platform == "win32", reason="POSIX signals")
+def test_where_kill_ends_the_process_the_dropped_interrupt_is_raised_by_raise_signal(monkeypatch):
+    """On Windows ``os.kill(os.getpid(), SIGINT)`` is TerminateProcess (no clean-up, no exit code
+    128 + 2): there the signal is sent again by ``signal.raise_signal`` from the timer's thread, and
+    the interrupt still surfaces in the caller, once (here on Linux, taken for such a platform)."""
+    sent: list[int] = []
+    raise_signal = signal.raise_signal
+    monkeypatch.setattr(_signals, "_KILL_ENDS_PROCESS", True, raising=False)
+    monkeypatch.setattr(signal, "raise_signal", lambda s: (sent.append(s), raise_signal(s)))
+
+    def callback() -> None:
+        os.kill(os.getpid(), signal.SIGINT)  # (the first one, as a console's Ctrl-C)
+        for _ in range(1000):
+            pass
+
+    previous = _signals.install()
+    try:
+        with pytest.raises(_signals.Interrupted) as info:
+            ctypes.CFUNCTYPE(None)(callback)()
+            for _ in range(200):
+                time.sleep(0.005)
+        assert info.value.signum == signal.SIGINT
+    finally:
+        _signals.restore(previous)
+    assert sent == [signal.SIGINT]
