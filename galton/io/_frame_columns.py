@@ -15,7 +15,7 @@ from typing import Any, Sequence
 
 import pyarrow as pa
 
-__all__ = ["arrow_names", "needed_columns", "with_input_names"]
+__all__ = ["arrow_names", "needed_columns", "uuids_as_text", "with_input_names"]
 
 
 def needed_columns(data: Any, kind: str, columns: Sequence[Any] | None) -> tuple[Any, list[Any] | None]:
@@ -52,3 +52,20 @@ def arrow_names(table: pa.Table, columns: Sequence[Any]) -> tuple[Any, ...]:
     was "missing column(s) [0, 1, 2]; the input has ['0', '1', '2']")."""
     have = set(table.column_names)
     return tuple(str(c) if c is not None and c not in have and str(c) in have else c for c in columns)
+
+
+def uuids_as_text(data: Any) -> Any:
+    """The pandas frame ``data`` with each object column of ``uuid.UUID`` values (nulls besides) as
+    the UUIDs' text, ``str(uuid)``; None where it has no such column. pyarrow before 18 refuses
+    them ("did not recognize Python value type"), while later ones read them as ``arrow.uuid``, which
+    the reader reads as that same text (:func:`._plain_columns.uuid_text`)."""
+    import uuid
+
+    out = None
+    for name in dict.fromkeys(data.columns):
+        col = data[name]
+        values = col.dropna() if col.dtype == object else ()
+        if len(values) and all(isinstance(v, uuid.UUID) for v in values):
+            out = data.copy(deep=False) if out is None else out  # (a column named 0 is no keyword of assign)
+            out[name] = col.map(lambda v: str(v) if isinstance(v, uuid.UUID) else v)
+    return out

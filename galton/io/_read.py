@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 
 from ._dict_columns import big_ints_error, dict_table, mixed_types_error, nested_error
-from ._frame_columns import needed_columns, with_input_names
+from ._frame_columns import needed_columns, uuids_as_text, with_input_names
 from ._hive import partition_columns, with_partitions
 from ._json import read_json
 from ._parquet import PARTIAL_KEY, SOURCES_KEY, no_shared_column, parquet_schema, read_parquet_file
@@ -332,6 +332,9 @@ def _from_frame(data: Any, columns: Sequence[Any] | None = None) -> pa.Table:
         except OverflowError:  # Python ints beyond int64 in an object column (64-bit hashes)
             table = pa.Table.from_pandas(_big_ints(data), preserve_index=False)
         except (pa.ArrowException, TypeError, ValueError) as exc:
+            text = uuids_as_text(data)  # pyarrow before 18: UUIDs as their text, as later ones read them
+            if text is not None:
+                return _from_frame(text, columns)
             bad = _mixed_type_column(data)
             if bad is not None:
                 if len(bad[1]) == 1:
