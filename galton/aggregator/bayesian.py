@@ -314,7 +314,7 @@ class BayesianDawidSkene(DeclaredLabels, ConfusionEM):
             if fixed is None and not beside.any():  # nothing tells an accuracy: the prior's middle
                 fixed = 0.5 * (1.0 / k + MAX_ACCURACY)
             step = one_coin_step(stats["right"], pl, pw, memory["wptr"], beside,
-                                 strength, k, half_width, MAX_ACCURACY, fixed)
+                                 strength, k, half_width, MAX_ACCURACY, fixed, memory)
             return self._pair_params(memory, **step, logprior=digamma(b) - digamma(b.sum()), strength=strength, b=b,
                                      b0=b0, one_coin=True), memory
         counts = stats["counts"]

@@ -1,7 +1,8 @@
 """Tests for the default model's one-accuracy form (galton/aggregator/_bayes_one_coin.py): which form
 ``confusion="auto"`` takes, the M-step against a hand computation, the empirical-Bayes choice against
-a brute-force search, recovered simulation parameters, calibration on data drawn from the model,
-local equals Ray, and a resumed fit equal to an uninterrupted one."""
+a brute-force search and its grid search against the whole table, recovered simulation parameters,
+calibration on data drawn from the model, local equals Ray, and a resumed fit equal to an
+uninterrupted one."""
 
 from __future__ import annotations
 
@@ -116,6 +117,99 @@ def test_m_step_matches_a_hand_computation():
                + (a - a0) * (psi(a) - psi(a + b)) + (b - b0) * (psi(b) - psi(a + b)))
     assert got["accuracy"] == 0.6 and np.all(got["worker_accuracy"] == 0.6)
     assert got["kl_e"] == pytest.approx(kl, rel=1e-10)
+
+
+def _whole_table_eb(strength, correct, wrong, k, half_width, top, fixed=None):
+    """one_coin_eb as it was before it searched: the whole workers x grid table of evidence values,
+    each row's first maximum, every window's total and the first centre of the highest (the
+    reference: the search must give its choice to the last bit)."""
+    mus = np.linspace(min(1.0 / k, top), top, 256)
+    mus = mus if fixed is None else np.unique(np.append(mus, fixed))
+    s = strength[:, None]
+    a0, b0 = s * mus, s * (1.0 - mus)
+    ev = gammaln(a0 + correct[:, None]) - gammaln(a0) + gammaln(b0 + wrong[:, None]) - gammaln(b0)
+    best = ev.argmax(axis=1)
+    slack = 1e-300 * 1e6
+    centres = np.arange(mus.size) if fixed is None else np.flatnonzero(mus == fixed)
+    lo = np.searchsorted(mus, mus[centres] - half_width - slack, side="left")
+    hi = np.searchsorted(mus, mus[centres] + half_width + slack, side="right") - 1
+    rows = np.arange(best.size)
+    totals = np.array([ev[rows, np.clip(best, a, b)].sum() for a, b in zip(lo, hi)])
+    j = int(np.argmax(totals))
+    return float(mus[centres[j]]), mus[np.clip(best, lo[j], hi[j])]
+
+
+def _eb_case(rng):
+    """Random M-step inputs of every kind the search meets: occasional and busy workers, strengths
+    repeated (fixed by judgment counts) or all distinct, expected right answers spread, all or
+    nothing (rows that tie), equal for many workers, or tiny (nearly flat rows), and workers without
+    any judgment beside another's (a row of zeros)."""
+    w = int(rng.integers(1, 300))
+    n = [rng.integers(0, 4, w), rng.integers(0, 300, w), rng.poisson(1.5, w), np.full(w, 1e-9)][rng.integers(4)]
+    n = n.astype(float)
+    strength = 5.0 + 2.0 * n if rng.random() < 0.6 else rng.uniform(0.5, 50.0, w)
+    share = [rng.uniform(0, 1, w), rng.integers(0, 2, w).astype(float), np.full(w, 0.5),
+             np.round(rng.uniform(0, 1, w), 1)][rng.integers(4)]
+    correct = n * share
+    if rng.random() < 0.3:  # whole rows repeated: exact ties between workers
+        pick = rng.integers(0, max(1, w // 4), w)
+        strength, correct, n = strength[pick], correct[pick], n[pick]
+    k = int(rng.choice([2, 3, 33, 100, 1000, 10**6]))
+    half_width = float(rng.choice([0.0, 0.01, 0.075, 0.2, 0.6]))  # 0.6: every window holds every maximum
+    fixed = None if rng.random() < 0.8 else float(rng.uniform(1 / k, MAX_ACCURACY))
+    return strength, correct, n - correct, k, half_width, fixed
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_grid_search_makes_the_whole_tables_choice(seed):
+    """one_coin_eb evaluates a few grid points per worker instead of all 256: the same centre and
+    the same accuracy for every worker as the whole table (exact equality: ties between workers, a
+    total equal at many centres, fixed centres, one or many distinct strengths, 2 to a million
+    labels), whatever the previous M-step's centre and maxima it starts from (none, right, wrong,
+    out of range). Also no worker with a judgment beside another's (every row 0), and a negative
+    expected count, which the search leaves to the whole table."""
+    rng = np.random.default_rng(seed)
+    ones = np.ones(7)
+    special = [(5.0 * ones, 0.0 * ones, 0.0 * ones, 50, 0.075, None), (5.0 * ones, -1e-3 * ones, ones, 50, 0.075, None)]
+    for case in range(42):
+        strength, correct, wrong, k, half_width, fixed = special[case] if case < len(special) else _eb_case(rng)
+        want_m, want_mu = _whole_table_eb(strength, correct, wrong, k, half_width, MAX_ACCURACY, fixed)
+        memo = {}
+        wrong_start = {"centre": float(rng.uniform(-1, 2)), "coin_best": rng.uniform(-1, 2, strength.size)}
+        for start in (None, memo, memo, wrong_start, {"centre": np.nan, "coin_best": np.zeros(3)}):
+            m, mu = one_coin_eb(strength, correct, wrong, k, half_width, MAX_ACCURACY, fixed, start)
+            assert m == want_m, (seed, case)
+            np.testing.assert_array_equal(mu, want_mu)
+        assert memo["centre"] == want_m  # the third pass started from the second's choice
+
+
+def test_the_grid_search_evaluates_a_few_points_per_worker(monkeypatch):
+    """Not a timing: the work. On a crowd of occasional workers (one to three judgments each, the
+    case where the whole table cost 12-27x the full model's fit at 32 labels) the M-step evaluates
+    fewer than 50 evidence cells per worker (each cell two log-gammas; the prior's two are per
+    distinct strength), and fewer than 12 from the previous M-step's choice when the right answers
+    moved a little, against 256 cells of four log-gammas each for the whole table."""
+    from galton.aggregator import _bayes_one_coin
+
+    calls = []
+    monkeypatch.setattr(_bayes_one_coin, "gammaln", lambda x: calls.append(np.size(x)) or gammaln(x))
+    rng = np.random.default_rng(5)
+    w = 20_000
+    n = rng.integers(1, 4, w).astype(float)
+    correct = n * np.where(rng.random(w) < 0.7, rng.uniform(0.9, 1.0, w), rng.uniform(0.0, 1.0, w))
+    strength = 5.0 + 2.0 * n
+    memo = {}
+    steps = []
+    for _ in range(2):  # two M-steps, the second's right answers a little moved (near convergence)
+        correct = np.minimum(correct * rng.uniform(0.999, 1.001, w), n)
+        calls.clear()
+        steps.append((correct, one_coin_eb(strength, correct, n - correct, 40, 0.075, MAX_ACCURACY, None, memo),
+                      sum(calls) / w))
+    assert steps[0][2] < 2 * 50 and steps[1][2] < 2 * 12, [cost for _, _, cost in steps]
+    for correct, (m, mu), _ in steps:
+        want_m, want_mu = _whole_table_eb(strength, correct, n - correct, 40, 0.075, MAX_ACCURACY)
+        assert m == want_m
+        np.testing.assert_array_equal(mu, want_mu)
 
 
 def _shard_with_gold(seed: int) -> tuple:
