@@ -1,7 +1,7 @@
 """Speed of galton against crowd-kit on simulated data, with accuracy and peak memory.
 
 Run ``python -m galton.benchmarks.speed [--judgments N] [--models ds,glad,mmsr] [--repeat R] [--threads 1,2]
-[--busy N] [--wide] [--default-1m] [--out FILE.md]``.
+[--busy N] [--wide] [--default-1m] [--occasional] [--out FILE.md]``.
 
 What is measured
 ----------------
@@ -45,6 +45,11 @@ What is measured
 - ``--default-1m``: the same comparison on the 1M-judgment set (200k tasks x 5, 1,000 workers, 4
   classes; target: the default within 3x of DS at its default, which stops early as crowd-kit's; a
   row of DS run to convergence stands beside it, with its own ratio).
+- ``--occasional``: only galton's default model on a crowd of occasional workers (20k tasks x 5
+  judgments by workers drawn from 100k ids: about 63k workers, most with one or two judgments) at
+  32, 33, 100 and 1,000 labels (full confusion matrices at 32, one accuracy per worker above):
+  medians of ``--repeat`` fits' wall-clock and CPU seconds in this process, the label counts taking
+  turns, and the peak memory allocated in one more fit (tracemalloc).
 - Memory: the subprocess's peak resident set size (VmHWM from /proc/self/status, reset through
   /proc/self/clear_refs just before the timed fits; ru_maxrss where that is unavailable) and its
   increase over the resident size just before the fits. Data and imported libraries are included
@@ -63,11 +68,12 @@ from typing import Any, Sequence
 from ._common import (at_least_one, emit, fmt_float, fmt_ratio, fmt_seconds, load_average, markdown_table,
                       simulate_ds, split_names, to_pandas)
 from .speed_jobs import N_CLASSES, N_WORKERS, PER_TASK, Job, JobResult, child_turns_main, run_in_turns, run_job
-from .speed_default import MILLION, MILLION_TARGET, WIDE, WIDE_TARGET, after_idle, busy_processes, default_against_ds
+from .speed_default import (MILLION, MILLION_TARGET, WIDE, WIDE_TARGET, after_idle, busy_processes, default_against_ds,
+                            occasional_crowd)
 
 __all__ = ["Job", "JobResult", "TARGETS", "make_jobs", "run_job", "run_jobs", "run_in_turns",
            "speedups", "render", "main", "default_against_ds", "after_idle", "WIDE", "WIDE_TARGET", "MILLION", "simulate_ds",
-           "to_pandas", "N_WORKERS", "N_CLASSES", "PER_TASK"]
+           "to_pandas", "N_WORKERS", "N_CLASSES", "PER_TASK", "occasional_crowd"]
 
 log = logging.getLogger("galton.benchmarks.speed")
 
@@ -241,6 +247,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         "stops early, as crowd-kit's; the ratio uses this row), and DS run to convergence")
     p.add_argument("--wide", action="store_true",
                    help="only the wide crowd: DS against the default model on 37k workers, 215k judgments")
+    p.add_argument("--occasional", action="store_true",
+                   help="only the default model on a crowd of occasional workers (about 63k workers, 100k "
+                        "judgments) at 32, 33, 100 and 1,000 labels")
     p.add_argument("--after-idle", action="store_true",
                    help="only DS at 1M judgments fitted after idle spells, threads spread over the cores or not")
     p.add_argument("--out", help="also write the Markdown report to this file (atomically)")
@@ -257,7 +266,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.busy < 0:
         p.error(f"--busy: expected a number of processes of at least 0, not {args.busy}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
-    if args.wide or args.after_idle or args.default_1m:
+    if args.wide or args.after_idle or args.default_1m or args.occasional:
         return emit(_one_comparison(args), args.out)
     threads = [int(t) for t in split_names([args.threads]) or []] if args.threads else []
     jobs, notes = make_jobs(split_names(args.models) or [], args.judgments, args.repeat, args.ds_iter,
@@ -276,13 +285,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _one_comparison(args: argparse.Namespace) -> str:
-    """The report of ``--wide``, ``--after-idle`` or ``--default-1m``, with the ``--busy`` processes
+    """The report of ``--wide``, ``--after-idle``, ``--default-1m`` or ``--occasional``, with the ``--busy`` processes
     running (they were started for the main table's rows only)."""
     start = load_average()
     spinners = busy_processes(args.busy)
     try:
         if args.wide:
             title, body = "The wide crowd", default_against_ds(args.repeat)
+        elif args.occasional:
+            title, body = "The default model on occasional workers, 32 labels and above", occasional_crowd(args.repeat)
         elif args.after_idle:
             title, body = "DS at 1M judgments after idle spells", after_idle(max(args.repeat, 2))
         else:

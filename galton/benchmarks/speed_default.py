@@ -1,5 +1,6 @@
 """The default model against Dawid-Skene, timed in one process (``python -m galton.benchmarks.speed
---wide`` / ``--default-1m``), and the busy processes of ``--busy``: see :mod:`galton.benchmarks.speed`."""
+--wide`` / ``--default-1m``), the default model on a crowd of occasional workers at 32 labels and above
+(``--occasional``), and the busy processes of ``--busy``: see :mod:`galton.benchmarks.speed`."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import statistics
 import subprocess
 import sys
 import time
+import tracemalloc
 import warnings
 from typing import Any
 
@@ -15,8 +17,8 @@ import numpy as np
 
 from ._common import fmt_seconds, load_average, markdown_table, simulate_ds, to_pandas
 
-__all__ = ["WIDE", "WIDE_TARGET", "MILLION", "MILLION_TARGET", "ALSO", "default_against_ds", "busy_processes",
-           "after_idle"]
+__all__ = ["WIDE", "WIDE_TARGET", "MILLION", "MILLION_TARGET", "ALSO", "OCCASIONAL", "OCCASIONAL_LABELS",
+           "default_against_ds", "simulate_occasional", "occasional_crowd", "busy_processes", "after_idle"]
 
 
 #: the wide crowd of issue 13: 37k workers, 215k judgments (43k tasks x 5), binary
@@ -28,6 +30,12 @@ MILLION = {"n_tasks": 200_000, "n_workers": 1_000, "n_classes": 4, "per_task": 5
 #: the default model within this factor of Dawid-Skene's time there
 MILLION_TARGET = 3.0
 
+
+#: the crowd of occasional workers: 20k tasks x 5 judgments by workers drawn from 100k ids (about 63k
+#: workers, most with one or two judgments)
+OCCASIONAL = {"n_tasks": 20_000, "per_task": 5, "n_ids": 100_000}
+#: label counts of ``--occasional``: the full matrices at 32 (MANY_LABELS), one accuracy per worker above
+OCCASIONAL_LABELS = (32, 33, 100, 1000)
 
 #: models timed beside DS and the default for reference (no target): BWA, a cheap weighted vote
 ALSO = ("bwa",)
@@ -83,6 +91,71 @@ def default_against_ds(repeat: int = 3, shape: dict[str, int] | None = None, tar
     return (text + f"\n\n- default / DS: {ratio:.1f}x (target <= {target:.0f}x: "
             f"{'met' if ratio <= target else 'NOT met'}); default / DS run to convergence: {conv:.1f}x "
             f"({'met' if conv <= target else 'NOT met'}); load at the end: {load_average()}\n")
+
+
+def simulate_occasional(n_labels: int, shape: dict[str, int] | None = None, seed: int = 0) -> tuple[Any, np.ndarray]:
+    """``(frame, truth)``: tasks with a uniform true label of ``n_labels``, each judged ``per_task``
+    times by workers drawn uniformly (with replacement) from ``n_ids`` ids; worker w right with
+    probability ``acc_w ~ U(0.5, 0.95)``, otherwise a uniform label (one accuracy per worker)."""
+    import pandas as pd
+
+    shape = OCCASIONAL if shape is None else shape
+    rng = np.random.default_rng(seed)
+    n = shape["n_tasks"] * shape["per_task"]
+    truth = rng.integers(0, n_labels, shape["n_tasks"])
+    task = np.repeat(np.arange(shape["n_tasks"]), shape["per_task"])
+    worker = rng.integers(0, shape["n_ids"], n)
+    acc = rng.uniform(0.5, 0.95, shape["n_ids"])
+    label = np.where(rng.random(n) < acc[worker], truth[task], rng.integers(0, n_labels, n))
+    return pd.DataFrame({"task": task, "worker": worker, "label": label}), truth
+
+
+def occasional_crowd(repeat: int = 3, shape: dict[str, int] | None = None,
+                     labels: tuple[int, ...] = OCCASIONAL_LABELS) -> str:
+    """Galton's default model at its defaults on the crowd of occasional workers
+    (:func:`simulate_occasional`) at each label count of ``labels``: the form it took (full matrices
+    at 32 labels and below, one accuracy per worker above), iterations, the medians of ``repeat``
+    fits' wall-clock and CPU (``time.process_time``: this process's threads) seconds, in this process
+    after one warm-up fit, the label counts taking turns, the peak of memory allocated during one more
+    fit (tracemalloc: numpy's arrays included, traced apart from the timed fits) and the accuracy
+    against the simulated truth; Markdown."""
+    from .. import aggregator
+
+    frames = {k: simulate_occasional(k, shape) for k in labels}
+    name = aggregator.default_name("categorical")
+    wall: dict[int, list[float]] = {k: [] for k in labels}
+    cpu: dict[int, list[float]] = {k: [] for k in labels}
+    models: dict[int, Any] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for k in labels:  # warm-up: numba compiles or loads its cache
+            aggregator.get(name)().fit(frames[k][0])
+        for _ in range(max(1, repeat)):
+            for k in labels:
+                t0, c0 = time.perf_counter(), time.process_time()
+                models[k] = aggregator.get(name)().fit(frames[k][0])
+                wall[k].append(time.perf_counter() - t0)
+                cpu[k].append(time.process_time() - c0)
+        peaks = {}
+        for k in labels:
+            tracemalloc.start()
+            try:
+                aggregator.get(name)().fit(frames[k][0])
+                peaks[k] = tracemalloc.get_traced_memory()[1] / 2**20
+            finally:
+                tracemalloc.stop()
+    rows = []
+    for k in labels:
+        frame, truth = frames[k]
+        model = models[k]
+        accuracy = float(np.mean(model.labels_.sort_index().to_numpy() == truth))
+        rows.append([str(k), getattr(model, "confusion_", "-"), f"{len(frame):,}", f"{frame['worker'].nunique():,}",
+                     str(model.n_iter_), fmt_seconds(statistics.median(wall[k])),
+                     fmt_seconds(statistics.median(cpu[k])), f"{peaks[k]:.0f}", f"{accuracy:.4f}"])
+    text = markdown_table(["labels", "form", "judgments", "workers", "iterations", "wall s (median)",
+                           "CPU s (median)", "peak allocated MiB (one fit)", "accuracy vs truth"], rows)
+    return (text + f"\n\n- model {name!r} at its defaults; {max(1, repeat)} timed fit(s) per row after a warm-up, "
+            f"the rows taking turns; load at the end: {load_average()}\n")
 
 
 def busy_processes(n: int) -> list[subprocess.Popen]:

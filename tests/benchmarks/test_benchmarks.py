@@ -455,6 +455,28 @@ def test_default_against_ds_table_times_and_scores_every_row():
     assert "target <= 1000000000x: met" in text and "default / DS run to convergence:" in text
 
 
+def test_occasional_crowd_table_times_the_default_on_either_side_of_the_label_limit():
+    """``speed --occasional``: a row per label count with the form the default took (full matrices
+    at MANY_LABELS, one accuracy per worker above), the workers of the simulation (most with one or two
+    judgments), and the iterations and accuracy of fits run here on the same simulation."""
+    from galton.aggregator._bayes_one_coin import MANY_LABELS
+    from galton.benchmarks.speed_default import occasional_crowd, simulate_occasional
+
+    shape = {"n_tasks": 600, "per_task": 5, "n_ids": 3000}
+    labels = (MANY_LABELS, MANY_LABELS + 1)
+    header, rows = parse_markdown_table(occasional_crowd(1, shape, labels))
+    col = {name: i for i, name in enumerate(header)}
+    assert [(r[col["labels"]], r[col["form"]]) for r in rows] == [("32", "full"), ("33", "one_coin")]
+    for k, row in zip(labels, rows):
+        frame, truth = simulate_occasional(k, shape)
+        model = create("bds").fit(frame)
+        assert row[col["iterations"]] == str(model.n_iter_) and row[col["judgments"]] == "3,000"
+        assert row[col["workers"]] == f"{frame['worker'].nunique():,}" and frame["worker"].value_counts().median() <= 2
+        truth_share = np.mean(model.labels_.sort_index().to_numpy() == truth)
+        assert float(row[col["accuracy vs truth"]]) == pytest.approx(truth_share, abs=5e-5)
+        assert float(row[col["CPU s (median)"]]) > 0 and float(row[col["peak allocated MiB (one fit)"]]) > 0
+
+
 @pytest.mark.parametrize("before", [None, "0"])
 def test_after_idle_times_both_placements_in_turns_and_restores_the_switch(before, monkeypatch) -> None:
     """``speed --after-idle``: a row for spread threads and one for the scheduler's placement, each
