@@ -1,6 +1,6 @@
 """JSON input for the one reader (:mod:`galton.io._read`): an array of objects, an object of
 columns (``.json``) or JSON lines, with numbers as the file wrote them where a float cannot hold
-them (:func:`numbers_as_written`)."""
+them (:func:`numbers_as_written`) and strings as the text the file wrote (no timestamps)."""
 
 from __future__ import annotations
 
@@ -123,6 +123,26 @@ def _line_error(data: bytes, exc: BaseException) -> str:
     return _mixed(rows, numbers) or re.sub(r" in row \d+", "", one_line(exc))
 
 
+def _has_timestamp(typ: pa.DataType) -> bool:
+    return pa.types.is_timestamp(typ) or any(_has_timestamp(typ.field(i).type) for i in range(typ.num_fields))
+
+
+def _no_timestamp(typ: pa.DataType) -> pa.DataType:
+    """``typ`` with string for each timestamp in it: JSON has no timestamps, but Arrow's JSON lines
+    reader makes ISO-8601 strings timestamps (task "2024-01-02" came back 2024-01-02T00:00:00.000,
+    matching no gold read from CSV, and "...T00:00:00+01:00" and "...T23:00:00Z" one task in UTC);
+    strings stay the text the file wrote, as from a JSON array or CSV."""
+    if pa.types.is_timestamp(typ):
+        return pa.string()
+    if pa.types.is_struct(typ):
+        return pa.struct([f.with_type(_no_timestamp(f.type)) for f in typ])
+    if pa.types.is_list(typ):
+        return pa.list_(typ.value_field.with_type(_no_timestamp(typ.value_type)))
+    if pa.types.is_large_list(typ):
+        return pa.large_list(typ.value_field.with_type(_no_timestamp(typ.value_type)))
+    return typ
+
+
 def _read_json(source: bytes, name: str, fmt: str) -> tuple[pa.Table, str]:
     """(table, layout): ``"array"``, ``"columns"`` or ``"lines"``."""
     import json
@@ -165,7 +185,11 @@ def _read_json(source: bytes, name: str, fmt: str) -> tuple[pa.Table, str]:
     import pyarrow.json as pj
 
     try:
-        return pj.read_json(pa.BufferReader(data)), "lines"
+        table = pj.read_json(pa.BufferReader(data))
+        if any(_has_timestamp(typ) for typ in table.schema.types):
+            schema = pa.schema([(f.name, _no_timestamp(f.type)) for f in table.schema])
+            table = pj.read_json(pa.BufferReader(data), parse_options=pj.ParseOptions(explicit_schema=schema))
+        return table, "lines"
     except pa.ArrowException as exc:
         text = _line_error(data, exc) if " in row " in str(exc) else one_line(exc)
         raise ValueError(f"cannot read {name!r} as JSON lines: {text}") from None

@@ -357,3 +357,45 @@ def test_a_json_key_given_twice_is_refused(tmp_path, suffix, text, where):
                               "values (a JSON reader keeps only one, silently)")
     path.write_text(text.replace(', "label": 2', "").replace(', "label": [2]', "").replace(', "x": 2', ""))
     assert read_input(path).num_rows >= 1  # one value each: read
+
+
+# --------------------------------------------------------------------------------------------------
+# JSON lines: date-like strings stay the text the file wrote (Arrow's reader made them timestamps)
+# --------------------------------------------------------------------------------------------------
+_DATE_ROWS = [("2024-01-01T00:00:00+01:00", "w1", "a"), ("2024-01-01T00:00:00+01:00", "w2", "a"),
+              ("2024-01-01T00:00:00+01:00", "w3", "b"), ("2023-12-31T23:00:00Z", "w1", "b"),
+              ("2023-12-31T23:00:00Z", "w2", "b"), ("2023-12-31T23:00:00Z", "w3", "b"),
+              ("2024-01-02", "w1", "a"), ("2024-01-02", "w2", "a"), ("2024-01-02", "w3", "2024-01-02 10:00")]
+
+
+def test_json_lines_keep_date_like_strings_as_text(tmp_path, capsys):
+    import json
+
+    lines = tmp_path / "tz.jsonl"
+    lines.write_text("".join(json.dumps({"task": t, "worker": w, "label": v}) + "\n" for t, w, v in _DATE_ROWS))
+    csv = tmp_path / "tz.csv"
+    csv.write_text("task,worker,label\n" + "".join(f"{t},{w},{v}\n" for t, w, v in _DATE_ROWS))
+    table = read_input(lines)  # was task timestamp[s]: the first two tasks one instant in UTC
+    assert table.schema.field("task").type == pa.string() and table.schema.field("label").type == pa.string()
+    assert [tuple(r.values()) for r in table.to_pylist()] == _DATE_ROWS
+    assert table.to_pylist() == read_input(csv).to_pylist()
+    nested = tmp_path / "nested.jsonl"
+    nested.write_text('{"task": "t", "worker": "w", "label": ["2024-01-02"], "s": {"at": "2024-01-02"}}\n')
+    assert read_input(nested).to_pylist() == [{"task": "t", "worker": "w", "label": ["2024-01-02"],
+                                                "s": {"at": "2024-01-02"}}]
+    outputs = {}
+    for path in (lines, csv):
+        assert main(["aggregate", str(path), "-m", "mv", "-o", "-"]) == 0
+        out = capsys.readouterr()
+        assert "repeat a (task, worker) pair" not in out.err
+        outputs[path.suffix] = out.out
+    assert outputs[".jsonl"] == outputs[".csv"]  # was 2 tasks, "2023-12-31T23:00:00.000" and "2024-01-02T00:00:00.000"
+    two, one = "0.6666666666666666", "0.3333333333333333"
+    assert outputs[".csv"].splitlines() == ["task,label,confidence,p_2024-01-02 10:00,p_a,p_b",
+                                            "2023-12-31T23:00:00Z,b,1.0,0.0,0.0,1.0",
+                                            f"2024-01-01T00:00:00+01:00,a,{two},0.0,{two},{one}",
+                                            f"2024-01-02,a,{two},{one},{two},0.0"]
+    gold = tmp_path / "gold.csv"  # gold read from CSV matches the tasks of JSON lines
+    gold.write_text("task,label\n2024-01-02,a\n2023-12-31T23:00:00Z,b\n")
+    assert main(["aggregate", str(lines), "-m", "mv", "--gold", str(gold)]) == 0  # was "gold shares no task"
+    assert "accuracy    1.000000 (2/2 tasks with gold)" in capsys.readouterr().out
