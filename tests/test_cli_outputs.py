@@ -258,3 +258,30 @@ def test_the_case_probe_asks_the_file_system_and_leaves_nothing(tmp_path, capsys
     assert rc == 0, err
     assert (tmp_path / "Labels.csv").read_text().startswith("task,") and \
         (tmp_path / "labels.csv").read_text().startswith("worker,")
+
+
+def test_a_reader_that_leaves_early_does_not_leave_the_other_outputs_stale(tmp_path):
+    """``galton aggregate ... -o - --workers-output ww.csv | head -1``: the worker report does not
+    depend on standard output; it was discarded at the closed pipe, and ww.csv kept its old content
+    with no word. A full disk on standard output still replaces nothing, and says so."""
+    import os
+    import subprocess
+    import sys
+
+    report = tmp_path / "ww.csv"
+    report.write_text("old\n")
+    cmd = [sys.executable, "-m", "galton", "aggregate", "bundled:zheng_d_product", "-m", "mv", "-o", "-",
+           "--workers-output", str(report), "-q"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout.readline().startswith(b"task,label")
+    proc.stdout.close()  # the reader leaves; 8,315 rows are still to come
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 141 and err == b""  # quiet, as a process killed by SIGPIPE
+    lines = report.read_text().splitlines()  # was "old"
+    assert lines[0].startswith("worker,") and len(lines) > 100
+    if os.path.exists("/dev/full"):
+        report.write_text("old\n")
+        with open("/dev/full", "wb") as full:
+            done = subprocess.run(cmd, stdout=full, stderr=subprocess.PIPE, timeout=120)
+        assert done.returncode != 0 and report.read_text() == "old\n"
+        assert b"cannot write to standard output: No space left on device; nothing was replaced" in done.stderr

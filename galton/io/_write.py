@@ -230,10 +230,18 @@ class Outputs:
             raise WriteError(path, exc) from exc
 
     def commit(self) -> None:
-        """Standard output first, then every output renamed into place; nothing is left to discard."""
+        """Standard output first, then every output renamed into place; nothing is left to discard.
+        A reader of standard output that left early (``| head``) is no failure of the files: they are
+        still renamed into place, then the closed pipe is raised (the outputs were left stale, silently)."""
+        closed: OSError | None = None
         try:
-            for arrow, fmt in self._stdout:  # not deferred: a reader that never reads must not block Ctrl-C
-                _write_stdout(arrow, fmt)
+            try:
+                for arrow, fmt in self._stdout:  # not deferred: a reader that never reads must not block Ctrl-C
+                    _write_stdout(arrow, fmt)
+            except OSError as exc:  # another failure: nothing replaced, and its error says so
+                if stdout_error(exc, ()) is not exc:
+                    raise
+                closed = exc
             with deferred():  # a Ctrl-C now would leave some outputs new and some old
                 done: list[str] = []
                 for staged in self._staged:
@@ -252,6 +260,8 @@ class Outputs:
         except BaseException:
             self.discard()
             raise
+        if closed is not None:
+            raise closed
 
     def discard(self) -> None:
         """Remove every temporary not yet renamed (a directory set aside is moved back)."""
@@ -379,7 +389,8 @@ def write_tables(tables: Iterable[tuple[Any, str | os.PathLike[str]]]) -> list[P
     Parameters
     ----------
     tables : iterable of (table, path)
-        The tables and their destinations (``"-"``: standard output, written before the renames).
+        The tables and their destinations (``"-"``: standard output, written before the renames;
+        a reader of it that leaves early does not keep the others from being renamed into place).
 
     Returns
     -------
