@@ -74,16 +74,18 @@ def one_line(exc: BaseException) -> str:
 def check_head(head: bytes, name: str, sep: str) -> list[str]:
     """Header names from the first bytes of a text table; raises for binary data, an empty file,
     lone CR line ends, a repeated column name or a file that looks separated by another character."""
-    binary = _CONTROL.search(head)
-    if binary is not None:
-        raise ValueError(_not_text(head, name, binary.start()))
     try:
         head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if exc.start < len(head) - 4 or len(head) < HEAD_BYTES:  # not a character cut at the end
-            raise ValueError(
-                f"file {name!r} is not UTF-8 text (byte {exc.start}); save it as UTF-8 CSV"
-            ) from None
+        not_utf8 = None
+    except UnicodeDecodeError as exc:  # not a character cut at the end
+        not_utf8 = exc.start if exc.start < len(head) - 4 or len(head) < HEAD_BYTES else None
+    # binary: a NUL byte, or control bytes in what is no UTF-8 text; a form feed or an escape in a value
+    # is text (galton's own CSV of such a label was refused as "binary data")
+    binary = _CONTROL.search(head) if b"\x00" in head or not_utf8 is not None else None
+    if binary is not None:
+        raise ValueError(_not_text(head, name, binary.start()))
+    if not_utf8 is not None:
+        raise ValueError(f"file {name!r} is not UTF-8 text (byte {not_utf8}); save it as UTF-8 CSV")
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
     if not text.strip():
         raise ValueError(f"file {name!r} is empty; it needs a header row and one row per judgment")

@@ -245,6 +245,33 @@ def test_a_parquet_file_with_no_extension_is_named_as_such(tmp_path):
         read_input(gz)
 
 
+@pytest.mark.parametrize("char", ["\x0c", "\x1b", "\x0b", "\x7f", "\x01"])
+def test_a_control_character_in_a_value_is_text(tmp_path, capsys, char):
+    """galton wrote a label holding a form feed (an escape, a vertical tab, DEL) to CSV, then refused
+    the file as "binary data" (its first 64 KiB only: by where the row was); only a NUL byte, or control
+    bytes in what is no UTF-8 text, are binary."""
+    labels = [f"a{char}b", "plain"]
+    rows = [f"t{t},w{w},{labels[(t + (w == 2)) % 2]}" for t in range(4) for w in range(3)]
+    src = tmp_path / "judgments.csv"
+    src.write_text("task,worker,label\n" + "\n".join(rows) + "\n")
+    assert read_input(src).column("label").to_pylist()[:3] == [labels[0], labels[0], labels[1]]
+    out = tmp_path / "out.csv"
+    assert main(["aggregate", str(src), "-m", "mv", "-o", str(out)]) == 0
+    assert read_input(out).column("label").to_pylist() == [labels[0], labels[1], labels[0], labels[1]]
+    capsys.readouterr()
+    assert main(["aggregate", str(src), "-m", "mv", "--gold", str(out)]) == 0  # was "binary data at byte 34"
+    assert "accuracy    1.000000 (4/4 tasks with gold)" in capsys.readouterr().out
+    late = tmp_path / "late.csv"  # past the first 64 KiB it was read: the same file, rows in another order
+    late.write_text("task,worker,label\n" + "".join(f"x{i},w,plain\n" for i in range(9000)) + "\n".join(rows) + "\n")
+    early = tmp_path / "early.csv"
+    early.write_text("task,worker,label\n" + "\n".join(rows) + "\n" + "".join(f"x{i},w,plain\n" for i in range(9000)))
+    assert sorted(read_input(late).to_pylist(), key=str) == sorted(read_input(early).to_pylist(), key=str)
+    nul = tmp_path / "nul.csv"  # a NUL byte is still binary
+    nul.write_bytes(b"task,worker,label\na,u,x\x00y\n")
+    with pytest.raises(ValueError, match=r"'.*nul.csv' is not text CSV \(binary data at byte 23\)"):
+        read_input(nul)
+
+
 @pytest.mark.parametrize("first", ["sep=,", "SEP=,", '"sep=,"'])
 def test_excels_separator_line_is_named_as_the_line_to_remove(tmp_path, first):
     path = tmp_path / "excel.csv"
