@@ -9,7 +9,6 @@ ones: a pairwise file was fitted as categorical, a metric's ``weight`` column we
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import stat
@@ -18,7 +17,7 @@ from pathlib import Path
 from ._hive import partition_columns
 from ._parquet import parquet_schema
 from ._read import file_format, input_files, open_input
-from ._text import csv_fields_unlimited
+from ._text import csv_header
 
 __all__ = ["input_columns"]
 
@@ -73,6 +72,6 @@ def input_columns(path: str | os.PathLike[str]) -> list[str]:
     head = _head(first, compression)
     if fmt in ("json", "jsonl"):
         return _json_names(head)
-    line = next((line for line in head.splitlines() if line), "")  # the reader skips empty lines before the header
-    with csv_fields_unlimited():  # a name of any length (the csv module's default limit is 131072)
-        return [c.strip() for c in next(csv.reader([line], delimiter="\t" if fmt == "tsv" else ","), [])]
+    # the reader skips empty lines before the header; a quoted name may hold a line break
+    header = csv_header(head.lstrip("\r\n"), "\t" if fmt == "tsv" else ",", complete=len(head) < _HEAD)
+    return [c.strip() for c in header]

@@ -30,7 +30,9 @@ from typing import Any, Collection, Iterator
 
 import pyarrow as pa
 
-__all__ = ["HEAD_BYTES", "csv_fields_unlimited", "one_line", "read_text_table", "type_column", "type_columns"]
+__all__ = [
+    "HEAD_BYTES", "csv_fields_unlimited", "csv_header", "one_line", "read_text_table", "type_column", "type_columns",
+]
 
 HEAD_BYTES = 1 << 16
 _CANONICAL_INT = r"^(0|-?[1-9][0-9]{0,18})$"
@@ -103,7 +105,7 @@ def check_head(head: bytes, name: str, sep: str) -> list[str]:
             f"file {name!r} starts with Excel's separator line {first!r} (line {line}), which is no header; "
             "remove that line"
         )
-    header = next(csv.reader([first], delimiter=sep), [])
+    header = csv_header(text.lstrip("\r\n"), sep, complete=len(head) < HEAD_BYTES)
     seen: set[str] = set()
     for col in header:
         if col in seen and col:  # several columns with no name (Excel's empty columns): left out by the reader
@@ -120,6 +122,23 @@ def check_head(head: bytes, name: str, sep: str) -> list[str]:
                     "(or tabs, named *.tsv)"
                 )
     return header
+
+
+def csv_header(text: str, sep: str, complete: bool = False) -> list[str]:
+    """The names of the header that starts ``text`` (the first bytes of a CSV / TSV, from its header
+    line), by the csv module: a quoted name may hold the separator, a line break or a quote written
+    twice (read as one). ``complete``: ``text`` is the whole file. Where the header is cut
+    off at the end of ``text`` (or is no CSV record), its first line's fields."""
+    lines = io.StringIO(text)
+    with csv_fields_unlimited():
+        try:
+            header = next(csv.reader(lines, delimiter=sep), [])
+        except csv.Error:
+            header = None
+        if header is not None and (complete or text[:lines.tell()].endswith("\n")):
+            return header
+        first = re.split(r"\r\n|\n|\r", text, maxsplit=1)[0]
+        return next(csv.reader([first], delimiter=sep), [])
 
 
 def _not_text(head: bytes, name: str, at: int) -> str:
@@ -163,7 +182,10 @@ def read_text_table(source: Any, name: str, sep: str, ids: Collection[str],
                 "; a quote (\") opened and not closed on its line is the usual cause: close it, or write "
                 "a quote inside a field as two (\"\")")
         raise ValueError(f"cannot read {name!r} as {kind}: {text}") from None
-    if header.count("") > 1 and df.width == len(header):  # columns with no name, as Excel leaves after the
+    if df.width == len(header) and df.columns != header:  # the names as the csv module reads them: polars
+        # kept a quote written twice twice ('answer ""final""' for the name 'answer "final"')
+        df = df.select(pl.col(c).alias(h) for c, h in zip(df.columns, header) if h or header.count("") == 1)
+    elif header.count("") > 1 and df.width == len(header):  # columns with no name, as Excel leaves after the
         # last one (task,worker,label,,): no option can name them; polars had named them '', '_duplicated_0' ...
         df = df.select([c for c, h in zip(df.columns, header) if h])
     if df.width and df.height:  # a blank line (one at the end, as editors leave), or a line of spaces,

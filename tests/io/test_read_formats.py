@@ -426,3 +426,27 @@ def test_json_lines_keep_date_like_strings_as_text(tmp_path, capsys):
     gold.write_text("task,label\n2024-01-02,a\n2023-12-31T23:00:00Z,b\n")
     assert main(["aggregate", str(lines), "-m", "mv", "--gold", str(gold)]) == 0  # was "gold shares no task"
     assert "accuracy    1.000000 (2/2 tasks with gold)" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------------------------------
+# a CSV header's quoted names: a quote written twice is one quote, a line break is part of the name
+# --------------------------------------------------------------------------------------------------
+def test_quoted_header_names_read_as_the_csv_module_reads_them(tmp_path):
+    import pyarrow.csv as pv
+
+    path = tmp_path / "quoted.csv"  # pandas writes a column named 'answer "final"' so
+    path.write_text('task,annotator,"answer ""final"""\n1,a,x\n1,b,x\n2,a,y\n')
+    assert read_input(path).column_names == ["task", "annotator", 'answer "final"']  # was 'answer ""final""'
+    assert input_columns(path) == ["task", "annotator", 'answer "final"']
+    assert main(["aggregate", str(path), "-m", "mv", "--worker-col", "annotator", "--label-col", 'answer "final"',
+                 "-o", str(tmp_path / "o.csv")]) == 0
+    assert read_input(tmp_path / "o.csv").column("label").to_pylist() == ["x", "y"]
+    src = tmp_path / "labels.csv"  # labels q"x, yes and "yes\n": galton's own p_ columns read back as written
+    rows = [("t1", "w1", 'q"x'), ("t1", "w2", "yes"), ("t2", "w1", "yes\n"), ("t2", "w2", "yes")]
+    pv.write_csv(pa.table({"task": [r[0] for r in rows], "worker": [r[1] for r in rows],
+                            "label": [r[2] for r in rows]}), src)
+    names = ["task", "label", "confidence", 'p_q"x', "p_yes", "p_yes\n"]
+    for suffix in ("csv", "parquet", "tsv"):
+        out = tmp_path / f"out.{suffix}"
+        assert main(["aggregate", str(src), "-m", "mv", "-o", str(out)]) == 0  # csv: read back 'p_q""x', or
+        assert read_input(out).column_names == names  # "has two columns named 'p_yes'" (cut at the line break)
