@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import os
 import shutil
 import stat
@@ -130,9 +131,15 @@ def _write_stdout(arrow: pa.Table, fmt: TableFormat) -> None:
     ("cannot write to standard output: No space left on device"), a closed pipe stays one."""
     try:
         sys.stdout.flush()
-        fh = sys.stdout.buffer
-        _write_to(fh, arrow, fmt)
-        fh.flush()
+        fh = getattr(sys.stdout, "buffer", None)  # None: a text stream only (Jupyter's, redirect_stdout's)
+        if fh is None and fmt == "parquet":
+            raise ValueError("standard output here takes text only (it has no binary buffer: Jupyter, "
+                             "contextlib.redirect_stdout); write Parquet to a file, or choose csv, tsv or jsonl")
+        out = io.BytesIO() if fh is None else fh
+        _write_to(out, arrow, fmt)
+        if fh is None:  # the text, decoded (polars writes UTF-8)
+            sys.stdout.write(out.getvalue().decode("utf-8"))
+        (sys.stdout if fh is None else fh).flush()
     except OSError as exc:  # polars: "No space left on device (os error 28)", no word of where
         error = stdout_error(exc, ())
         if error is exc:  # a closed pipe: as it is
@@ -351,7 +358,8 @@ def write_table(table: Any, path: str | os.PathLike[str], *, format: TableFormat
     path : path-like
         Destination ending in ``.parquet``, ``.pq``, ``.csv``, ``.tsv`` or ``.jsonl`` / ``.ndjson``
         (one JSON object a row); its directory must exist.
-        ``"-"`` writes to standard output (CSV unless ``format`` says otherwise).
+        ``"-"`` writes to standard output (CSV unless ``format`` says otherwise; one that takes
+        text only, as Jupyter's, takes CSV, TSV or JSON lines, not Parquet).
     format : {"parquet", "csv", "tsv", "jsonl"}, optional
         The format, instead of the one the extension selects.
 
@@ -363,7 +371,8 @@ def write_table(table: Any, path: str | os.PathLike[str], *, format: TableFormat
     Raises
     ------
     ValueError
-        If the extension selects no format, or a pandas index level named as a column holds other values.
+        If the extension selects no format, a pandas index level named as a column holds other values,
+        or Parquet is for a standard output that takes text only.
     FileNotFoundError
         If the destination directory does not exist.
     FileExistsError

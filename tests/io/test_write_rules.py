@@ -853,3 +853,21 @@ def test_a_directory_written_meanwhile_is_not_replaced_without_overwrite(tmp_pat
     with gio.atomic_dir(d, overwrite=True, kind="simulation") as again:  # overwrite=True: the last wins
         (again / "who.txt").write_text("third")
     assert (d / "who.txt").read_text() == "third"
+
+
+def test_standard_output_with_no_binary_buffer_takes_the_text():
+    """``write_table(table, "-")`` where ``sys.stdout`` is a text stream only (Jupyter's OutStream,
+    ``contextlib.redirect_stdout`` to a StringIO): it raised AttributeError ('no attribute buffer')."""
+    import contextlib
+    import io
+
+    table = pa.table({"task": [1, 2], "label": ["é", 'a "b"']})
+    text = io.StringIO()
+    with contextlib.redirect_stdout(text):
+        assert gio.write_table(table, "-") == Path("-")
+        gio.write_table(table, "-", format="jsonl")
+    assert text.getvalue() == ('task,label\n1,é\n2,"a ""b"""\n'
+                               '{"task":1,"label":"é"}\n{"task":2,"label":"a \\"b\\""}\n')
+    with contextlib.redirect_stdout(io.StringIO()) as out, pytest.raises(ValueError, match="write Parquet to a file"):
+        gio.write_table(table, "-", format="parquet")
+    assert out.getvalue() == ""
