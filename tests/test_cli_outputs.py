@@ -285,3 +285,28 @@ def test_a_reader_that_leaves_early_does_not_leave_the_other_outputs_stale(tmp_p
             done = subprocess.run(cmd, stdout=full, stderr=subprocess.PIPE, timeout=120)
         assert done.returncode != 0 and report.read_text() == "old\n"
         assert b"cannot write to standard output: No space left on device; nothing was replaced" in done.stderr
+
+
+def test_an_output_that_ends_with_a_separator_names_a_directory(tmp_path, capsys):
+    """``-o out.csv/`` wrote a file out.csv (``Path`` drops the slash, where a shell fails) and
+    ``-o results.v1/`` was refused as an unknown format: a name that ends with a separator is a
+    directory, as a name without an extension is (a Parquet directory); where a file is needed, refused."""
+    from galton.io import read_input, write_table
+
+    src = _judgments(tmp_path / "j.csv")
+    assert run(["aggregate", src, "-m", "mv", "-o", tmp_path / "file.csv", "-q"], capsys)[0] == 0
+    expected = read_input(tmp_path / "file.csv")
+    for name in ("out.csv", "results.v1"):
+        assert run(["aggregate", src, "-m", "mv", "-o", f"{tmp_path / name}/", "-q"], capsys)[0] == 0
+        assert (tmp_path / name).is_dir()  # was a CSV file out.csv; "cannot tell the output format" for results.v1
+        assert read_input(tmp_path / name).to_pylist() == expected.to_pylist()
+    rc, _, err = run(["aggregate", src, "-m", "mv", "-o", tmp_path / "r.csv", "--workers-output",
+                      f"{tmp_path / 'w.csv'}/"], capsys)
+    assert rc == 2 and "--workers-output must be a file" in err
+    rc, _, err = run(["aggregate", _comparisons(tmp_path / "c.csv"), "-o", f"{tmp_path / 'p.csv'}/"], capsys)
+    assert rc == 2 and "--output for pairwise data must be a file" in err
+    rc, _, err = run(["allocate", src, "--budget", "1", "-o", f"{tmp_path / 'n.csv'}/"], capsys)
+    assert rc == 2 and f"--output '{tmp_path / 'n.csv'}/': " in err and "which names a directory" in err
+    with pytest.raises(ValueError, match="ends with '/', which names a directory"):
+        write_table(pa.table({"a": [1]}), f"{tmp_path / 'z.csv'}/", format="csv")
+    assert not any((tmp_path / n).exists() for n in ("w.csv", "r.csv", "p.csv", "n.csv", "z.csv"))

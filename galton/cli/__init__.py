@@ -15,7 +15,7 @@
 ``INPUT`` is a CSV / TSV / Parquet / JSON-lines file, a directory of Parquet files, or
 ``bundled:NAME`` for a dataset shipped with galton (``galton datasets list``). Results go to
 ``--output`` (``.parquet``, ``.pq``, ``.csv``, ``.tsv`` or ``.jsonl``, or, for categorical data, a name
-without extension for a Parquet directory; written atomically) with the columns ``task, label,
+without extension, or ending in ``/``, for a Parquet directory; written atomically) with the columns ``task, label,
 confidence, p_<label>...``; a short summary goes to stdout. ``--workers-output FILE`` also writes
 the worker report, one row per worker (:mod:`galton.aggregator.worker_report`). With ``--engine
 ray`` an iterative model reads a directory (or glob) of
@@ -107,11 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="also give the gold labels to the model (clamped during EM; needed by gold_mv). "
                      "The accuracy is then measured on labels the model was given")
     agg.add_argument("--output", "-o", default=None, metavar="FILE",
-                     help="results file: .parquet, .pq, .csv, .tsv or .jsonl, a name without extension for a "
-                     "Parquet directory (categorical data only: pairwise, choice, rating and multilabel results "
-                     "need a file; with --engine ray on Parquet input: one part file per shard), or - for CSV on "
-                     "standard output; written atomically, never over an input or a directory galton "
-                     "did not write")
+                     help="results file: .parquet, .pq, .csv, .tsv or .jsonl, a name without extension (or "
+                     "ending in /) for a Parquet directory (categorical data only: pairwise, choice, rating and "
+                     "multilabel results need a file; with --engine ray on Parquet input: one part file per "
+                     "shard), or - for CSV on standard output; written atomically, never over an input or a "
+                     "directory galton did not write")
     agg.add_argument("--top", type=at_least_one, default=None, metavar="N",
                      help="categorical data: instead of one p_<label> column per label, the N most probable "
                      "labels of each task and their probabilities (label_1, p_1, ..., label_N, p_N, most "

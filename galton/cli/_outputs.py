@@ -1,10 +1,11 @@
 """Where ``galton aggregate`` writes, checked before anything is read: the output (a file, or a
-Parquet directory for a name without an extension), the pair probabilities beside a pairwise /
-choice output, and the worker report, none of which may take another's place."""
+Parquet directory for a name without an extension or ending with ``/``), the pair probabilities
+beside a pairwise / choice output, and the worker report, none of which may take another's place."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -21,8 +22,10 @@ def pairs_path(output: str) -> Path:
 
 
 def dir_output(path: str | None) -> bool:
-    """A name without an extension is a Parquet directory (``-`` is standard output)."""
-    return path is not None and path != "-" and not Path(path).suffix
+    """A name without an extension, or one that ends with a separator (``out.csv/``, ``results.v1/``),
+    is a Parquet directory (``-`` is standard output)."""
+    return path is not None and path != "-" and (
+        not Path(path).suffix or path.endswith(tuple(s for s in (os.sep, os.altsep) if s)))
 
 
 def plan_outputs(args: argparse.Namespace, kind: str | None) -> None:
@@ -36,13 +39,13 @@ def plan_outputs(args: argparse.Namespace, kind: str | None) -> None:
     inputs = [args.input, args.gold]
     workers = getattr(args, "workers_output", None)
     if workers is not None:
-        if workers == "-" or not Path(workers).suffix:
+        if workers == "-" or dir_output(workers):
             raise CLIError(f"--workers-output must be a file (.parquet, .pq, .csv, .tsv or .jsonl), not {workers!r}")
         if args.output is not None and args.output != "-":  # by file, not by name: a link, a bind mount
             if same_output(args.output, workers):
                 raise CLIError("--workers-output and --output name the same file; give them different names")
-            if kind in ("pairwise", "choice") and Path(args.output).suffix and same_output(pairs_path(args.output),
-                                                                                          workers):
+            if kind in ("pairwise", "choice") and not dir_output(args.output) and same_output(
+                    pairs_path(args.output), workers):
                 raise CLIError(f"--workers-output {workers!r} is where the pair probabilities of --output go "
                                f"({pairs_path(args.output).name}); give the worker report another name")
             if dir_output(args.output) and output_within(workers, args.output):  # replaced as a whole
@@ -53,7 +56,7 @@ def plan_outputs(args: argparse.Namespace, kind: str | None) -> None:
         return
     plan_output(args.output, inputs=inputs, directory=dir_output(args.output), what="--output",
                 kind="results")
-    if kind in ("pairwise", "choice") and args.output != "-" and Path(args.output).suffix:
+    if kind in ("pairwise", "choice") and args.output != "-" and not dir_output(args.output):
         if same_output(pairs_path(args.output), args.output):  # a link: one would replace the other
             raise CLIError(f"{pairs_path(args.output).name}, where the pair probabilities of --output go, is a link "
                            f"to --output {args.output!r}; remove the link or give --output another name")

@@ -172,8 +172,8 @@ def _label_lists(args: argparse.Namespace, table: Any) -> bool:
 
 def _write_results(model: Any, path: str, top: int | None, outs: Any) -> None:
     """The results table (``top``: the most probable labels only) to a file or stdout, or to
-    ``path/part-00000.parquet`` when ``path`` has no extension, as one of the command's
-    :class:`galton.io.Outputs` (renamed into place with the others, or not at all)."""
+    ``path/part-00000.parquet`` when ``path`` has no extension (or ends with ``/``), as one of the
+    command's :class:`galton.io.Outputs` (renamed into place with the others, or not at all)."""
     from ..io import results_table, write_table
 
     if not dir_output(path):

@@ -11,7 +11,8 @@ import pyarrow as pa
 
 from ._types import mixed_tuples_error
 
-__all__ = ["FORMATS", "PARQUET_ZSTD_LEVEL", "RESULT_NAMES", "TableFormat", "table_format", "to_arrow_table"]
+__all__ = ["FORMATS", "PARQUET_ZSTD_LEVEL", "RESULT_NAMES", "TableFormat", "file_path", "table_format",
+           "to_arrow_table"]
 
 TableFormat = Literal["parquet", "csv", "tsv", "jsonl"]
 
@@ -26,6 +27,17 @@ PARQUET_ZSTD_LEVEL = 3
 #: NoisyBradleyTerry's ``skills_`` / ``biases_``, GLAD's ``priors_``): (what its index holds, what its
 #: values are), e.g. ``("item", "agg_score")``, the names :func:`to_arrow_table` writes them under.
 RESULT_NAMES = "galton_names"
+
+
+def file_path(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a file's :class:`~pathlib.Path`, refusing a name that ends with a separator
+    (``out.csv/``), which names a directory: ``Path`` drops the separator, and a file ``out.csv`` was
+    written where a shell fails."""
+    text = os.fspath(path)
+    if isinstance(text, str) and text.endswith(tuple(s for s in (os.sep, os.altsep) if s)):
+        raise ValueError(f"{text!r} ends with {text[-1]!r}, which names a directory; name a file (*.parquet, *.pq, "
+                         "*.csv, *.tsv or *.jsonl) without it")
+    return Path(text)
 
 
 def table_format(path: str | os.PathLike[str]) -> TableFormat:
@@ -44,14 +56,14 @@ def table_format(path: str | os.PathLike[str]) -> TableFormat:
     ------
     ValueError
         If the extension is not ``.parquet``, ``.pq``, ``.csv``, ``.tsv``, ``.jsonl`` or ``.ndjson``
-        (any case).
+        (any case), or the path ends with a separator (a directory's name).
 
     Examples
     --------
     >>> table_format("out/results.PQ")
     'parquet'
     """
-    suffix = Path(path).suffix.lower()
+    suffix = file_path(path).suffix.lower()
     try:
         return FORMATS[suffix]
     except KeyError:

@@ -258,7 +258,7 @@ def plan_output(path: str | os.PathLike[str], *, inputs: Iterable[object] = (), 
     out = Path(text)
     if not directory:
         try:
-            table_format(out)
+            table_format(text)  # not out: Path drops the separator of out.csv/
         except ValueError as exc:
             raise OutputError(f"{what} {text!r}: {exc}") from None
     out_real = os.path.realpath(out)

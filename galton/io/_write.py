@@ -49,7 +49,7 @@ import pyarrow as pa
 
 from .._signals import deferred
 from ._errors import WriteError, stdout_error
-from ._formats import FORMATS, PARQUET_ZSTD_LEVEL, TableFormat, table_format, to_arrow_table
+from ._formats import FORMATS, PARQUET_ZSTD_LEVEL, TableFormat, file_path, table_format, to_arrow_table
 from ._replaceable import MARKER, SPECIAL, WRITERS, check_replaceable, write_marker
 from ._parquet import without_reader_metadata
 from ._results import results_table
@@ -188,7 +188,7 @@ class Outputs:
         if str(path) == STDOUT:
             self._stdout.append((to_arrow_table(table), format or "csv"))
             return Path(STDOUT)
-        path = Path(path)
+        path = file_path(path)  # not out.csv/: a directory's name
         fmt = format or table_format(path)
         arrow = to_arrow_table(table)
         dest = resolved(path)
