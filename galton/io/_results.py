@@ -24,8 +24,12 @@ def _column(values: np.ndarray, name: str) -> pa.Array:
 
 
 def label_key(name: Any) -> str:
-    """A label as a column name's suffix (``p_<label>``): as CSV, polars and Arrow write the value,
-    so a boolean label is ``true`` / ``false`` (``p_true``), the text its own label column holds."""
+    """A label as a column name's suffix (``p_<label>``): Python's ``str`` of the value, except a
+    boolean, which is ``true`` / ``false`` as CSV, polars and Arrow write it (``p_true``, the text its
+    own label column holds). For integers, strings and floats in plain decimals that is the text a
+    file's label cell holds too; other labels' names can differ from their cells: a float in exponent
+    form (``p_1e-07`` beside ``1e-7``), a timestamp (``p_2024-01-01T12:00:00.000000000`` beside JSON
+    lines' ``2024-01-01 12:00:00``), a duration (``p_1000 milliseconds`` beside CSV's ``PT1S``)."""
     if isinstance(name, (bool, np.bool_)):
         return "true" if name else "false"
     return str(name)
