@@ -737,7 +737,8 @@ def test_the_default_reports_its_temperature_and_writes_the_calibrated_probabili
     out_path = tmp_path / "bb.csv"
     rc, out, err = run(["aggregate", "bundled:welinder_bluebirds", "-o", out_path], capsys)
     assert rc == 0, err
-    assert summary(out)["calibrated"] == "temperature 0.215 (chosen on 4,212 held-out judgments of 108 tasks)"
+    assert summary(out)["calibrated"] == ("temperature 1 / (1 + 0.1 (n - 1)) for a task of n judgments, 0.208 at "
+                                          "their mean (chosen on 4,212 held-out judgments of 108 tasks)")
     model = galton.BayesianDawidSkene().fit(datasets.load("welinder_bluebirds", frame="pandas").judgments)
     written = pd.read_csv(out_path).set_index("task")
     np.testing.assert_allclose(written["confidence"].to_numpy(), model.probas_.max(axis=1).reindex(written.index),

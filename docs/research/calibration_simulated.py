@@ -1,9 +1,11 @@
-"""The default's calibration on data drawn from the model itself: the temperature should stay 1.
+"""The default's calibration on data drawn from the model itself: rho should stay 0 (every temperature 1).
 
 Sixteen crowds of 30 workers, each 55-90% right (uniform), 3 labels, 10 or 20 judgments per task by distinct
 workers who err independently (the one-coin model the default contains), for 500, 1,000 and 2,000 tasks. Prints, for
-each crowd, the temperature ``bds`` chose and how much it moved the mean log-loss of the true label (nats), then how
-many crowds kept 1. Measured on 2026-12-07: 16 of 16 at each size (README, "How sure is it?").
+each crowd, the rho ``bds`` chose (its temperatures ``1 / (1 + (n - 1) rho)``; before 2026-12-08 one temperature,
+printed in its place by a galton without ``rho_``) and how much it moved the mean log-loss of the true label (nats),
+then how many crowds kept their posteriors as fitted. Measured on 2026-12-07 (one temperature): 16 of 16 at each
+size; on 2026-12-08 (rho): 16 of 16 at each size (README, "How sure is it?").
 
     python docs/research/calibration_simulated.py [N_TASKS ...]
 """
@@ -37,7 +39,7 @@ def log_loss(probas: pd.DataFrame, truth: np.ndarray) -> float:
 def main(sizes: list[int]) -> None:
     for n_tasks in sizes:
         kept = 0
-        print(f"{n_tasks} tasks: judgments per task, seed, temperature, change in log-loss of the truth")
+        print(f"{n_tasks} tasks: judgments per task, seed, rho (or temperature), change in log-loss of the truth")
         for per in (10, 20):
             for seed in range(8):
                 df, truth = crowd(per, seed, n_tasks)
@@ -45,8 +47,9 @@ def main(sizes: list[int]) -> None:
                 raw = galton.BayesianDawidSkene(calibrate=False).fit(df)
                 kept += tempered.temperature_ == 1.0
                 change = log_loss(tempered.probas_, truth) - log_loss(raw.probas_, truth)
-                print(f"  {per:2d} {seed} {tempered.temperature_:.3f} {change:+.4f}", flush=True)
-        print(f"  temperature 1: {kept} of 16")
+                chosen = getattr(tempered, "rho_", tempered.temperature_)
+                print(f"  {per:2d} {seed} {chosen:.3f} {change:+.4f}", flush=True)
+        print(f"  as fitted (rho 0, temperature 1): {kept} of 16")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import numpy as np
 from .._math import EPS, safe_log
 from ..judgments import Judgments
 from ._base import DeferredResult, EMAggregator, argmax_ties_low, caller_stacklevel
-from ._calibrate import heldout_nll, log_posteriors, temper
+from ._calibrate import heldout_nll, log_posteriors, task_temperatures, temper
 from ._engine import Shard
 from ._initial_error import initial_error_array, initial_error_frame
 from ._kernels import MIN_PARALLEL, vote_shares, vote_stats
@@ -116,15 +116,28 @@ class ConfusionEM(EMAggregator):
             post = kept[1]
         else:
             post = estep_pairs(shard, params, want_counts=False)[1]
-        return temper(post, params.get("temperature", 1.0), shard.gold,  # rows that underflowed: from log space
+        return temper(post, self._temperatures(shard, params), shard.gold,  # rows that underflowed: from log space
                       lambda tasks: log_posteriors(shard.indptr, tasks, pair_codes(shard, params["rows"]), params,
                                                    params["logprior"]))
 
+    @staticmethod
+    def _temperatures(shard: Shard, params: dict[str, Any]) -> Any:
+        """Each task's temperature at the calibration's ``rho`` (1.0 without one): by its number of judgments, of
+        fitted workers only where ``informative`` marks the table rows that carry information (new data)."""
+        rho = float(params.get("rho", 0.0))
+        if rho == 0.0:
+            return 1.0
+        informative = params.get("informative")
+        if informative is None:
+            return task_temperatures(np.diff(shard.indptr), rho)
+        counted = informative[pair_codes(shard, params["rows"])].astype(np.float64)
+        return task_temperatures(np.bincount(shard.task, weights=counted, minlength=shard.n_tasks), rho)
+
     def _heldout(self, shard: Shard, params: dict[str, Any], fraction: float, within: float = 1.0) -> dict[str, Any]:
-        """One shard's held-out judgment NLL per temperature (see :mod:`galton.aggregator._calibrate`)."""
+        """One shard's held-out judgment NLL per rho (see :mod:`galton.aggregator._calibrate`)."""
         return heldout_nll(shard.indptr, shard.task_ids, shard.gold, pair_codes(shard, params["rows"]),
                            params["table"], params["logprior"], params["cells"], params["columns"], fraction,
-                           pooled=params.get("pooled"), within=within, ranks=params.get("ranks"))
+                           pooled=params.get("pooled"), within=within, ranks=params.get("ranks"), workers=shard.worker)
 
     def _start(self, engine: Any, judgments: Judgments) -> tuple[dict[str, Any], dict[str, Any]]:
         """(memory, statistics) of the majority-vote start. Memory: the sizes, the observed
@@ -194,7 +207,7 @@ class ConfusionEM(EMAggregator):
         table[have] = pair_table(params, fitted_row[have])
         table[fw < 0] = 0.0  # unseen workers carry no information
         post = eng.gather(self._posteriors, {"table": table, "logprior": params["logprior"], "rows": memory["rows"],
-                                             "temperature": params.get("temperature", 1.0)})
+                                             "rho": params.get("rho", 0.0), "informative": fw >= 0})
         codes = argmax_ties_low(post)
         out = self._new_out(new)
         labels = out.labels(new.task_names, new.label_names, codes)

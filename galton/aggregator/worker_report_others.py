@@ -14,10 +14,11 @@ These models' posteriors factor by judgment,
     log q_t(k) = tau (log p(k) + sum over the task's judgments j of T_j(k)) + const
 
 (``T_j`` the log-probability of judgment j's answer under its worker's confusion matrix, ``tau``
-the temperature of the reported posteriors; gold tasks clamped), so the posterior of judgment j's
-task given the other workers' judgments, ``q_-j``, is the same sum without ``T_j`` (and without the
-terms of the worker's other rows of that task, if it judged it more than once): exact, from the
-fitted parameters. The worker's own factor is then fitted again, one accuracy ``a_w`` and no prior::
+the temperature of the reported posterior of a task of so many judgments, ``bds``'s calibration; gold
+tasks clamped), so the posterior of judgment j's task given the other workers' judgments, ``q_-j``, is
+the same sum without ``T_j`` (and without the terms of the worker's other rows of that task, if it judged
+it more than once), tempered for the judgments left (as ``bds`` chooses its temperatures): exact, from
+the fitted parameters. The worker's own factor is then fitted again, one accuracy ``a_w`` and no prior::
 
     a_w = argmax over a of  sum_j log(q_-j(y_j) a + (1 - q_-j(y_j)) (1 - a) / (K - 1))
 
@@ -50,6 +51,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .._math import safe_log, sigmoid
+from ._calibrate import task_temperatures
 from ._kernels import logsumexp_rows
 from ._pairs import pair_table
 from .dawid_skene import ConfusionEM
@@ -109,20 +111,24 @@ class _Repeats:
 
 
 def _others_logits(params: dict[str, Any], logits: np.ndarray, task: np.ndarray, pair: np.ndarray,
-                   idx: np.ndarray, repeats: _Repeats) -> np.ndarray:
+                   idx: np.ndarray, repeats: _Repeats, tau: tuple[np.ndarray, np.ndarray, float]) -> np.ndarray:
     """Unnormalised ``log q_-j`` of the judgments ``idx``: the task's logits less the judgment's own
     term and those of its worker's other rows of the task (a label no judgment gives is -inf in
-    both: -inf, not NaN)."""
-    tau = float(params.get("temperature", 1.0))
+    both: -inf, not NaN). ``tau``: (each task's temperature without one judgment, which the logits
+    carry, its judgments, rho); a judgment whose worker has other rows there is tempered for the
+    judgments left."""
+    each, n_task, rho = tau
 
     def terms(at: np.ndarray) -> np.ndarray:
-        return tau * pair_table(params, pair[at])
+        return each[task[at], None] * pair_table(params, pair[at])
 
     with np.errstate(invalid="ignore"):
         z = logits[task[idx]] - terms(idx)
         pos, extra = repeats.excess(idx, terms)
         if pos.size:
             z[pos] -= extra
+            at = task[idx[pos]]
+            z[pos] *= (task_temperatures(n_task[at] - repeats.size[repeats.group[idx[pos]]], rho) / each[at])[:, None]
     z[np.isnan(z)] = -np.inf
     return z
 
@@ -137,19 +143,20 @@ def others_rows(model: Any, worker: np.ndarray, label: np.ndarray, task: np.ndar
     k = int(params["logprior"].size)
     worker, label, task = (np.asarray(x, dtype=np.int64) for x in (worker, label, task))
     pair = params["rows"][worker * k + label]
-    tau = float(params.get("temperature", 1.0))
+    n_task, rho = np.bincount(task, minlength=n_tasks), float(params.get("rho", 0.0))
+    tau = task_temperatures(n_task - 1, rho)  # the temperature of a task's posterior without one judgment
     coin = "coin_on" in params  # one accuracy per worker: a judgment's term is a constant plus its label's
     if coin:
-        delta = tau * (params["coin_on"][pair] - params["coin_off"][pair])
+        delta = tau[task] * (params["coin_on"][pair] - params["coin_off"][pair])
         total = np.bincount(task * k + label, weights=delta, minlength=n_tasks * k).reshape(n_tasks, k)
     else:
         total = np.zeros((n_tasks, k))
         for idx in _blocks(pair.size, k):
-            table = tau * pair_table(params, pair[idx])
+            table = tau[task[idx], None] * pair_table(params, pair[idx])
             for c in range(k):
                 total[:, c] += np.bincount(task[idx], weights=table[:, c], minlength=n_tasks)
     with np.errstate(invalid="ignore"):  # a label nobody gives: -inf prior and table
-        logits = tau * params["logprior"] + total
+        logits = tau[:, None] * params["logprior"] + total
     logits[np.isnan(logits)] = -np.inf
     if gold is not None and (gold >= 0).any():  # clamped: the gold label, whatever the judgments say
         known = np.flatnonzero(gold >= 0)
@@ -167,7 +174,7 @@ def others_rows(model: Any, worker: np.ndarray, label: np.ndarray, task: np.ndar
         own = np.empty(label.size)  # q_-j(y_j)
         twice = _blocks(label.size, k)
     for idx in twice:  # (coin: only the repeated judgments, whose q_-j lacks more than their own cell)
-        z = _others_logits(params, logits, task, pair, idx, repeats)
+        z = _others_logits(params, logits, task, pair, idx, repeats, (tau, n_task, rho))
         own[idx] = np.exp(z[np.arange(idx.size), label[idx]] - logsumexp_rows(z))
     likelihood = WorkerLikelihood(own, worker, n_workers, k_used)
     a = likelihood.accuracy()
@@ -175,7 +182,7 @@ def others_rows(model: Any, worker: np.ndarray, label: np.ndarray, task: np.ndar
     log_on, log_off = safe_log(a), safe_log((1.0 - a) / (k_used - 1))
 
     def table_rows(idx: np.ndarray) -> np.ndarray:
-        z = _others_logits(params, logits, task, pair, idx, repeats) + log_off[worker[idx], None]
+        z = _others_logits(params, logits, task, pair, idx, repeats, (tau, n_task, rho)) + log_off[worker[idx], None]
         z[np.arange(idx.size), label[idx]] += log_on[worker[idx]] - log_off[worker[idx]]
         z -= logsumexp_rows(z)[:, None]
         return np.exp(z)

@@ -10,12 +10,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..aggregator._calibrate import temper
+from ..aggregator._calibrate import task_temperatures, temper
 from ._common import fmt_float, fmt_seconds, markdown_table, mean_or_none
 
 __all__ = ["MV_REF", "PUBLISHED", "PUBLISHED_NAMES", "AccuracyResult", "Cell", "accuracy_table", "published_table",
            "render", "time_table", "versus_best", "versus_crowdkit", "versus_mv", "calibration_of",
-           "calibration_table", "as_fitted", "ECE_BINS", "NLL_FLOOR"]
+           "calibration_table", "as_fitted", "task_temperatures_of", "ECE_BINS", "NLL_FLOOR"]
 
 #: equal-width bins of the top probability for the expected calibration error
 ECE_BINS = 10
@@ -93,13 +93,26 @@ def calibration_of(probas: Any, gold: Any) -> tuple[float, float, float, float] 
     return float(right.mean()), float(top.mean()), ece, nll
 
 
-def as_fitted(probas: Any, temperature: float) -> Any:
-    """The posteriors a model reported before tempering them by ``temperature``: the same tempering
-    by ``1 / temperature`` (:func:`galton.aggregator._calibrate.temper`), its inverse up to rounding."""
-    if temperature >= 1.0:
+def as_fitted(probas: Any, temperature: Any) -> Any:
+    """The posteriors a model reported before tempering them by ``temperature`` (one number, or one per row of
+    ``probas``: the default's, by each task's judgments, :func:`task_temperatures_of`): the same tempering by
+    ``1 / temperature`` (:func:`galton.aggregator._calibrate.temper`), its inverse up to rounding."""
+    temperature = np.asarray(temperature, dtype=float)
+    if np.all(temperature >= 1.0):
         return probas
     values = temper(probas.to_numpy(dtype=float), 1.0 / temperature)
     return type(probas)(values, index=probas.index, columns=probas.columns)
+
+
+def task_temperatures_of(model: Any, probas: Any) -> Any:
+    """The temperature of each row of ``probas`` (the model's ``probas_``): by the task's judgments in the fit at
+    the model's ``rho_`` (:func:`galton.aggregator._calibrate.task_temperatures`), else its ``temperature_``;
+    None for a model without one."""
+    rho, judgments = getattr(model, "rho_", None), getattr(model, "judgments_", None)
+    if rho is None or judgments is None or probas is None:
+        return getattr(model, "temperature_", None)
+    counts = dict(zip(judgments.task_names.tolist(), judgments.counts_per_task().tolist()))
+    return task_temperatures(np.array([counts.get(t, 0) for t in probas.index], dtype=float), rho)
 
 
 def calibration_table(result: AccuracyResult) -> str:
@@ -269,8 +282,9 @@ def render(result: AccuracyResult, header: str = "") -> str:
                   f"On the gold tasks: the share right, the mean probability of the chosen label, the expected "
                   f"calibration error ({ECE_BINS} equal bins of that probability) and the mean negative "
                   f"log-likelihood of the gold label (probabilities floored at {NLL_FLOOR:g}). A calibrated "
-                  "model's mean confidence equals its accuracy. The default (`bds`) tempers its posteriors by "
-                  "a temperature chosen on held-out judgments, without gold (`calibrate=True`); its row "
+                  "model's mean confidence equals its accuracy. The default (`bds`) tempers each task's posterior "
+                  "by a temperature by its number of judgments, chosen on held-out judgments, without gold "
+                  "(`calibrate=True`); its row "
                   "'as fitted' is the same fit before that. The share right here is the arg max of the "
                   "probabilities, ties to the first label: a model with many exact ties (majority vote) scores "
                   "less than in the table above, which takes each model's own labels.", cal]

@@ -45,8 +45,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ._accuracy_report import (MV_REF, PUBLISHED, PUBLISHED_NAMES, AccuracyResult, Cell, accuracy_table, as_fitted,
-                               calibration_of, calibration_table, published_table, render, time_table, versus_best,
-                               versus_crowdkit, versus_mv)
+                               calibration_of, calibration_table, published_table, render, task_temperatures_of,
+                               time_table, versus_best, versus_crowdkit, versus_mv)
 from ._common import emit, split_names
 
 __all__ = [
@@ -218,7 +218,8 @@ def _fit_cell(spec: ModelSpec, judgments: Any, gold: Any) -> Cell:
         t0 = time.perf_counter()
         labels = _fit_labels(model, judgments)
         seconds = time.perf_counter() - t0
-        probas, temperature = getattr(model, "probas_", None), getattr(model, "temperature_", None)
+        probas = getattr(model, "probas_", None)
+        temperature = task_temperatures_of(model, probas)
         return Cell(accuracy_of(labels, gold, judgments), seconds, calibration=calibration_of(probas, gold),
                     calibration_as_fitted=(calibration_of(as_fitted(probas, temperature), gold)
                                            if temperature is not None and probas is not None else None))

@@ -97,7 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
                      "or - for CSV on standard input")
     agg.add_argument("--model", "-m", default=None,
                      help="model name (see `galton models`); default: galton's robust default (bds, its "
-                     "probabilities softened by a temperature chosen on held-out judgments, still over-confident "
+                     "probabilities softened by a temperature per task, by its number of judgments, chosen on held-out "
+                     "judgments, still over-confident "
                      "where workers share errors: README 'How sure is it?')")
     agg.add_argument("--gold", default=None, metavar="FILE",
                      help="known labels (columns task, label) to score the result against; not used "
@@ -163,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     agg.add_argument("--seed", type=seed, default=None, metavar="N",
                      help="random seed (used by models that have random_state)")
     agg.add_argument("--uncalibrated", action="store_true",
-                     help="report the default model's probabilities as fitted, without the temperature "
+                     help="report the default model's probabilities as fitted, without the temperatures "
                      "it chooses on held-out judgments (README: 'How sure is it?')")
     add_on_invalid(agg, "rows with a missing task, worker or label (pairwise data: also an item compared with "
                    "itself or a label that is neither item; choice data: a list with fewer than two items or "

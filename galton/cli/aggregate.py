@@ -426,8 +426,9 @@ def _summary(out: TextIO, model: Any, judgments: Any, name: str, cls: type, seco
         elif not held:  # nothing to choose a temperature on: no task without gold, or one label
             said = ("not done (no judgment could be held out: no task without gold, or one label; "
                     "probabilities as fitted)")
-        elif temperature < 1:
-            said = f"temperature {temperature:.3g} (chosen on {on})"
+        elif temperature < 1:  # by each task's judgments n: 1 / (1 + (n - 1) rho)
+            said = (f"temperature 1 / (1 + {getattr(model, 'rho_', 0.0):.3g} (n - 1)) for a task of n judgments, "
+                    f"{temperature:.3g} at their mean (chosen on {on})")
         else:  # not a sign of calibrated probabilities: the held-out judgments found no softer ones better
             said = f"temperature 1 ({on} found no better one; probabilities as fitted)"
         rows.append(("calibrated", said))

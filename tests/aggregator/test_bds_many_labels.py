@@ -325,7 +325,7 @@ def test_ray_equals_local(ray_session):
     np.testing.assert_allclose(ray.history_, local.history_, rtol=1e-10)
     np.testing.assert_allclose(ray.probas_.sort_index().to_numpy(), local.probas_.sort_index().to_numpy(),
                                rtol=1e-8, atol=1e-12)
-    assert ray.temperature_ == local.temperature_
+    assert (ray.temperature_, ray.rho_) == (local.temperature_, local.rho_)
 
 
 def test_a_resumed_fit_equals_an_uninterrupted_one(tmp_path):

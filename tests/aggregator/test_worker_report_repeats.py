@@ -29,17 +29,20 @@ def _crowd(k: int, seed: int) -> pd.DataFrame:
 
 def _brute_skill(model: object, worker_code: int) -> float:
     """The report's refitted accuracy of one worker, computed apart: each judgment's task posterior
-    from the fitted parameters with every term of its worker on that task left out, then the
-    one-accuracy likelihood maximised on a grid."""
+    from the fitted parameters with every term of its worker on that task left out (tempered, under bds's
+    calibration, as a task of the judgments left: 1 / (1 + (left - 1) rho)), then the one-accuracy
+    likelihood maximised on a grid."""
     j, p = model.judgments_, model.params_
     k = p["logprior"].size
     w, lab, t = (np.asarray(x, dtype=np.int64) for x in (j.worker, j.label, j.task))
-    terms = float(p.get("temperature", 1.0)) * pair_table(p, p["rows"][w * k + lab])
+    terms = pair_table(p, p["rows"][w * k + lab])
     total = np.stack([np.bincount(t, terms[:, c], j.n_tasks) for c in range(k)], axis=1)
     _, group = np.unique(t * j.n_workers + w, return_inverse=True)
     mine = np.stack([np.bincount(group, terms[:, c]) for c in range(k)], axis=1)
     sel = w == worker_code
-    z = float(p.get("temperature", 1.0)) * p["logprior"] + total[t[sel]] - mine[group[sel]]
+    left = np.bincount(t, minlength=j.n_tasks)[t[sel]] - np.bincount(group)[group[sel]]
+    tau = 1.0 / (1.0 + np.maximum(left - 1.0, 0.0) * float(p.get("rho", 0.0)))
+    z = tau[:, None] * (p["logprior"] + total[t[sel]] - mine[group[sel]])
     z -= z.max(axis=1, keepdims=True)
     q = np.exp(z[np.arange(sel.sum()), lab[sel]]) / np.exp(z).sum(axis=1)
     used = np.unique(lab).size

@@ -503,6 +503,7 @@ def test_the_default_calibrates_the_same_on_ray_ingest_results_dir_and_locally(r
         collected = BayesianDawidSkene().fit(data)
         written = BayesianDawidSkene().fit(data, results_dir=out)
     assert collected.temperature_ == written.temperature_ == local.temperature_
+    assert collected.rho_ == written.rho_ == local.rho_ > 0
     _assert_same(collected, local)
     labels, post = _by_task(collected)
     got = pq.read_table(out)
@@ -532,7 +533,7 @@ def test_the_default_calibrates_on_the_same_sample_whatever_the_shards_of_ingest
         remote = BayesianDawidSkene()
         fit_parquet(remote, folder, n_shards=n_shards)
         assert remote.calibration_judgments_ == local.calibration_judgments_, n_shards
-        assert remote.temperature_ == local.temperature_, n_shards
+        assert (remote.temperature_, remote.rho_) == (local.temperature_, local.rho_), n_shards
         _assert_same(remote, local)
     written = BayesianDawidSkene()  # the shards write the results: the same sample
     fit_parquet(written, folder, n_shards=4, results_dir=tmp_path / "labels")
