@@ -23,6 +23,7 @@ from ._kernels import logsumexp_rows, vote_shares
 from ._lone_tasks import judged_beside_another, lone_rows, lone_tasks
 from ._pairs import (COIN_KEYS, estep_pairs, one_coin_fill, pair_axes, pair_codes, pair_table, pair_workers,
                      right_stats)
+from ._predictive import lone_predictive
 from ._registry import register
 from .dawid_skene import KEEP_POSTERIORS, KEPT_POSTERIORS, ConfusionEM
 
@@ -117,28 +118,25 @@ class BayesianDawidSkene(DeclaredLabels, ConfusionEM):
     Gold tasks are clamped (their ``z`` is observed). Initialised from the majority-vote shares,
     like :class:`~galton.aggregator.dawid_skene.DawidSkene`; deterministic.
 
-    A task judged once (and not gold) says nothing of its judge: its posterior is that judgment's
-    label, so counting it would tell the worker it was right every time (one judgment per task gave
-    every worker the 0.99 cap and every probability 1.0 at 70% accuracy). Such tasks stay out of
-    the expected counts, the class counts and the ELBO (the sums above run over the other tasks);
-    their posteriors are computed with the fitted parameters. A worker who judged only such tasks
-    takes the prior's accuracy ``m``; where no worker judged beside another, ``m`` is the middle of
-    ``[1/K, 0.99]``.
+    A task judged once (and not gold) says nothing of its judge: counting it told the worker it was right every time
+    (one judgment per task: every worker at the 0.99 cap, every probability 1.0 at 70% accuracy). Such tasks stay
+    out of the expected counts, the class counts and the ELBO (the sums above run over the other tasks); their
+    posterior is the posterior predictive ``E[p_k] E[e_w(y | k)]`` (``priors_``, ``errors_``), as is a new task's of
+    one worker (:mod:`galton.aggregator._predictive`). A worker who judged only such tasks takes the prior's accuracy
+    ``m``; where no worker judged beside another, ``m`` is the middle of ``[1/K, 0.99]``, each task's probability.
 
-    A label of ``labels=[...]`` that no judgment and no gold task gives is no class of the data:
-    ``K`` above counts the labels in use, the fit is the one without the others, and the results
-    list them with probability 0 (``probas_``, ``priors_``, ``errors_`` rows and columns, new data
-    in ``predict_proba``). Each declared label had its class-prior pseudo-counts, its share of the
-    one-coin prior and of the calibration, and ``"auto"`` counted them: 198 of them put up to 0.58 of
-    a task's probability on labels nobody gave. Judgments loaded with ``load_parquet`` cannot be
-    re-coded in their shards; there such labels are refused (see
+    A label of ``labels=[...]`` that no judgment and no gold task gives is no class of the data: ``K`` above counts the
+    labels in use, the fit is the one without the others, and the results list them with probability 0 (``probas_``,
+    ``priors_``, ``errors_`` rows and columns, new data in ``predict_proba``). Each declared label had its
+    class-prior pseudo-counts, its share of the one-coin prior and of the calibration, and ``"auto"`` counted them:
+    198 of them put up to 0.58 of a task's probability on labels nobody gave. Judgments loaded with ``load_parquet``
+    cannot be re-coded in their shards; there such labels are refused (see
     :mod:`galton.aggregator._declared_labels`).
 
-    The defaults were chosen by measuring accuracy on the 17 real datasets with categorical gold
-    in the shared collection: with them the model is never more than one point below majority
-    vote on any of them (worst: -0.98 on ZenCrowd, where Dawid-Skene loses 3.6), and its mean
-    accuracy (83.96) is level with Dawid-Skene's (83.96, crowd-kit's early stop; 83.30 run to
-    convergence) and above GLAD's, MACE's, Wawa's and majority vote's (81.97).
+    The defaults were chosen by measuring accuracy on the 17 real datasets with categorical gold in the shared
+    collection: with them the model is never more than one point below majority vote on any of them (worst: -0.98 on
+    ZenCrowd, where Dawid-Skene loses 3.6), and its mean accuracy (83.96) is level with Dawid-Skene's (83.96,
+    crowd-kit's early stop; 83.30 run to convergence) and above GLAD's, MACE's, Wawa's and majority vote's (81.97).
 
     Parameters
     ----------
@@ -146,11 +144,10 @@ class BayesianDawidSkene(DeclaredLabels, ConfusionEM):
         Maximum number of VB iterations (``max_iter`` is accepted too: the same limit; both set to different values is
         refused).
     tol : float, default 1e-6
-        Stop when the ELBO changes by less than ``tol`` per judgment. 1e-6 (1e-7 before 2026-12-05)
-        halves the iterations on wide crowds (37k workers: 21 against 47) and changes 60 of the
-        57,498 labels of the 17 shared datasets (zheng_s_rel 58, act_zencrowd_all and zheng_s_adult
-        1 each; mean accuracy 0.83962 -> 0.83961; ZenCrowd's gap to majority vote -0.93 -> -0.98
-        points: one gold task).
+        Stop when the ELBO changes by less than ``tol`` per judgment. 1e-6 (1e-7 before 2026-12-05) halves the
+        iterations on wide crowds (37k workers: 21 against 47) and changes 60 of the 57,498 labels of the 17
+        shared datasets (zheng_s_rel 58, act_zencrowd_all and zheng_s_adult 1 each; mean accuracy 0.83962 ->
+        0.83961; ZenCrowd's gap to majority vote -0.93 -> -0.98 points: one gold task).
     prior_strength : float, default 5.0
         Fixed pseudo-judgments per confusion column (> 0).
     shrinkage : float, default 2.0
@@ -186,9 +183,9 @@ class BayesianDawidSkene(DeclaredLabels, ConfusionEM):
         :mod:`galton.aggregator._calibrate`). The labels do not change; ``rho`` is 0 on data drawn from the model
         (one above 0 is taken where it beats 0 by twice its standard error over the tasks); ``predict_proba``
         tempers new tasks by their judgments of fitted workers. On the 17 shared datasets with gold: confidence
-        0.958 -> 0.927 at accuracy 0.840, NLL of the gold label 1.11 -> 0.63 nats, ECE 0.123 -> 0.096 (one
+        0.958 -> 0.927 at accuracy 0.840, NLL of the gold label 1.11 -> 0.63 nats, ECE 0.124 -> 0.097 (one
         temperature for all tasks, before 2026-12-08: 0.931, 0.67, 0.103; new tasks of 1, 2, 3, 5 judgments ECE
-        0.145, 0.116, 0.102, 0.117, now 0.107, 0.089, 0.088, 0.099: ``docs/research/calibration_task_size.py``);
+        0.145, 0.116, 0.102, 0.117, now 0.099, 0.090, 0.088, 0.099: ``docs/research/calibration_task_size.py``);
         still over-confident where most workers share an error, which no judgment-only signal can see.
     random_state, engine, n_shards, progress
         As everywhere in galton (``random_state`` is accepted for the common interface; the fit
@@ -238,12 +235,12 @@ class BayesianDawidSkene(DeclaredLabels, ConfusionEM):
     #: measured peak: 4.9 worker x label x label arrays (old and new a, a0 and table, the counts,
     #: the special functions' outputs); see tests/aggregator/test_memory_guard.py
     _confusion_arrays = 6
-    #: with one accuracy per worker, no array of pairs x K besides the outputs' rows (shared with
-    #: ``errors_``): the E-step adds two numbers per judgment instead of a table row, and no
-    #: expected counts are kept. Measured 232 MB growth for an estimate of 300 MB (1,000 labels,
-    #: 20k judgments, 300 workers); with the tables of the E-step 383 MB for 608 MB, and 1,405 MB
-    #: when the estimate counted the full form's arrays
+    #: with one accuracy per worker, no array of pairs x K besides the outputs' rows (shared with ``errors_``): the
+    #: E-step adds two numbers per judgment instead of a table row, and no expected counts are kept. Measured 232 MB
+    #: growth for an estimate of 300 MB (1,000 labels, 20k judgments, 300 workers); with the tables of the E-step
+    #: 383 MB for 608 MB, and 1,405 MB when the estimate counted the full form's arrays
     _one_coin_arrays = 0
+    _predictive_single = True  # a new task of one worker in predict_proba: the posterior predictive
 
     def _held_arrays(self, n_labels: int, n_judgments: int) -> int:
         if uses_one_coin(self.confusion, n_labels):
@@ -417,6 +414,9 @@ class BayesianDawidSkene(DeclaredLabels, ConfusionEM):
         counted = post.copy()
         counted[lone] = 0.0
         return {"ll": ll, **right_stats(shard, params["rows"], int(params["pairs"].size), counted)}
+
+    def _posteriors(self, shard: Any, params: dict[str, Any]) -> np.ndarray:
+        return lone_predictive(shard, params, super()._posteriors(shard, params))  # tasks of one worker
 
     def _mv_stats(self, shard: Any, rows: np.ndarray, n_pairs: int) -> dict[str, Any]:
         if not uses_one_coin(self.confusion, shard.n_labels):

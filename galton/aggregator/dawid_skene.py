@@ -28,6 +28,7 @@ from ._kernels import MIN_PARALLEL, vote_shares, vote_stats
 from ._layout import crowdkit_result
 from ._memory import FLOAT
 from ._params import check_real
+from ._predictive import single_judge_predictive
 from ._pairs import (DENSE_ERRORS_MAX, dense_cells, diagonal, errors_output, estep_pairs, new_data_pairs,
                      normalise_rows, pair_codes, pair_memory, pair_table, per_worker_sum, right_stats, seen_stats)
 from ._registry import register
@@ -51,6 +52,7 @@ class ConfusionEM(EMAggregator):
     """
 
     _base_class = True
+    _predictive_single = False  # bds: tasks of one worker get the posterior predictive (_predictive.py)
     errors_ = DeferredResult()  # polars / Arrow: built on first read (pairs x labels rows at many labels)
     _empty_attrs = {"errors_": ("errors", ""), "priors_": ("priors", ""), "skills_": ("worker", "skill")}
 
@@ -199,15 +201,25 @@ class ConfusionEM(EMAggregator):
         params = self._params
         scored = new_data_pairs(fitted, new, params["rows"])
         eng, memory, pl, fw, fitted_row = (scored[key] for key in ("engine", "memory", "pl", "fw", "row"))
-        at = np.arange(pl.size)
-        fill = params["fill_table"][np.maximum(fw, 0)]  # labels a fitted worker never gave: the fill values
-        table = fill[:, 0, :].copy()
-        table[at, pl] = fill[at, 1, pl]
-        have = fitted_row >= 0
-        table[have] = pair_table(params, fitted_row[have])
-        table[fw < 0] = 0.0  # unseen workers carry no information
-        post = eng.gather(self._posteriors, {"table": table, "logprior": params["logprior"], "rows": memory["rows"],
+        at, have = np.arange(pl.size), fitted_row >= 0
+
+        def new_table(fill: np.ndarray, observed: Any) -> np.ndarray:  # the (worker, label) rows of the new pairs
+            fill = fill[np.maximum(fw, 0)]  # labels a fitted worker never gave: the fill values
+            table = fill[:, 0, :].copy()
+            table[at, pl] = fill[at, 1, pl]
+            if observed is not None:
+                table[have] = observed(fitted_row[have])
+            table[fw < 0] = 0.0  # unseen workers carry no information
+            return table
+
+        post = eng.gather(self._posteriors, {"table": new_table(params["fill_table"], lambda r: pair_table(params, r)),
+                                             "logprior": params["logprior"], "rows": memory["rows"],
                                              "rho": params.get("rho", 0.0), "informative": fw >= 0})
+        if self._predictive_single:  # a task of one fitted worker: the posterior predictive (bds)
+            with np.errstate(divide="ignore"):  # a declared label nobody gives: -inf
+                observed = None if params["errors"] is None else (lambda r: np.log(params["errors"][r]))
+                mean = new_table(np.log(params["fill"]), observed)
+            post = single_judge_predictive(post, params, new, mean, memory["rows"], fw)
         codes = argmax_ties_low(post)
         out = self._new_out(new)
         labels = out.labels(new.task_names, new.label_names, codes)
