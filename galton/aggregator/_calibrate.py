@@ -28,7 +28,9 @@ the sorted ids) and (worker, label) pair, so that it depends on neither sharding
     nll(rho) = - sum_j log sum_k softmax(tau(n_t - 1) * (L_t - l_j))_k * e_{w_j}(y_j | k)
 
 with ``L_t`` the task's log-posterior, ``l_j`` the judgment's row of the E-step table and ``tau(n_t - 1)`` the
-temperature of the n_t - 1 judgments left (a task of two judgments says nothing of ``rho``). A ``rho``
+temperature of the n_t - 1 judgments left (a task of two judgments says nothing of ``rho``; a worker's repeated
+rows of the task leave it with the judgment held out, or they would predict it, as one worker agreeing with itself,
+and ``tau`` is that of the judgments left). A ``rho``
 above 0 is taken only where its NLL is below that of 0 by more than ``MARGIN`` (2) standard errors of
 the difference, the tasks taken as the units (:func:`choose_rho`): on data drawn from the model
 itself the posteriors are already calibrated, and where they are sure (many judgments per task) the
@@ -210,6 +212,8 @@ def heldout_nll(indptr: np.ndarray, task_ids: np.ndarray, gold: np.ndarray, rows
         parameters: the cell and its column's sum); the judgment's own share ``q_t(k)`` is taken
         out of both, so that the worker's estimate does not already know the judgment it predicts
     fraction : share of tasks sampled (:func:`sample_fraction`)
+    rhos : the grid of rho (:data:`RHOS`); the posterior without the judgment is tempered by
+        :func:`task_temperatures` of the judgments it holds
     within : share of the sampled tasks' judgments scored (keyed by task and pair row)
     ranks : each global task code's place among the sorted ids (:func:`task_ranks`), the sample's key
         in place of the code; None: the codes are those places

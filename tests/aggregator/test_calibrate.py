@@ -103,10 +103,11 @@ def _by_hand(df: pd.DataFrame, model: galton.BayesianDawidSkene, rhos: np.ndarra
         share /= share.sum()
         for c in codes:
             r = cell[c]
-            minus = total - p["table"][r]
+            mine = [d for d in codes if d[0] == c[0]]  # the worker's rows of the task leave it together
+            minus = total - sum(p["table"][cell[d]] for d in mine)
             like = (p["a"][r] - share) / (colsum[c[0]] - share)
             for i, rho in enumerate(rhos):
-                tau = 1.0 / (1.0 + max(len(codes) - 2, 0) * rho)
+                tau = 1.0 / (1.0 + max(len(codes) - len(mine) - 1, 0) * rho)
                 q = np.exp(tau * (minus - minus.max()))
                 out[i] -= np.log((q / q.sum()) @ like)
     return out
@@ -127,6 +128,27 @@ def test_heldout_nll_equals_a_judgment_by_judgment_computation():
                           p["logprior"], p["a"], columns, 1.0)
     assert got["n"] == len(df)
     np.testing.assert_allclose(got["nll"], _by_hand(df, m, cal.RHOS), rtol=1e-10)
+
+
+def test_a_workers_repeated_rows_are_held_out_together():
+    # a worker who judged a task in two rows: held out one at a time, the other row predicted it (the worker
+    # agreeing with itself) and asked for tempering; both leave the task, whose temperature is that of the rest
+    df, _ = _independent(4, 5, n_tasks=80, n_workers=12)
+    twice = df[df["task"] % 3 == 0].groupby("task").head(1)
+    df = pd.concat([df, twice]).sort_values("task", kind="stable").reset_index(drop=True)
+    with pytest.warns(UserWarning, match="repeat"):
+        m = galton.BayesianDawidSkene(calibrate=False).fit(df)
+    p, judgments = m.params_, m.judgments_
+    shard = make_shards(judgments, None, 1)[0]
+    from galton.aggregator._pairs import pair_codes, pair_workers
+
+    columns = p["colsum"][pair_workers(p["pairs"], judgments.n_labels)]
+    args = (shard.indptr, shard.task_ids, shard.gold, pair_codes(shard, p["rows"]), p["table"], p["logprior"],
+            p["a"], columns, 1.0)
+    got = cal.heldout_nll(*args, workers=shard.worker)
+    np.testing.assert_allclose(got["nll"], _by_hand(df, m, cal.RHOS), rtol=1e-10)
+    alone = cal.heldout_nll(*args)  # each row its own worker: the twin predicts it
+    assert alone["nll"][0] < got["nll"][0] - 5.0
 
 
 @pytest.mark.parametrize("within", [1.0, 0.3])
