@@ -30,7 +30,8 @@ from ._kernels import task_order
 from ._params import check_count
 
 __all__ = ["Shard", "LoadedData", "Engine", "EngineMixin", "ENGINE_PLUGINS", "LocalEngine", "engine_names", "register_engine",
-           "planned_shards", "resolve_engine", "open_engine", "engine_in_use", "make_shards", "shard_of_tasks", "add_stats"]
+           "planned_shards", "resolve_engine", "open_engine", "engine_in_use", "make_shards", "shard_of_tasks",
+           "add_stats"]
 
 
 @dataclass

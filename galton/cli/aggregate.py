@@ -133,7 +133,6 @@ def _model_params(cls: type, args: argparse.Namespace, name: str) -> dict[str, A
         params["calibrate"] = False
     if "progress" in accepted:
         params["progress"] = False if args.quiet else None  # None: shown on a TTY after 1 s
-    # --param max_iter=5 wins; a refusal names only this command's options
     params.update(checked_params(cls, getattr(args, "param", None), name, getattr(args, "cli_options", None)))
     return params
 
@@ -424,8 +423,8 @@ def _summary(out: TextIO, model: Any, judgments: Any, name: str, cls: type, seco
         elif getattr(model, "n_iter_", None) == 0:  # the fit stopped before its results' passes
             said = "not done (--max-iter 0: the starting estimate, probabilities as they start)"
         elif not held:  # nothing to choose a temperature on: no task without gold, or one label
-            said = ("not done (no judgment could be held out: no task without gold, or one label; "
-                    "probabilities as fitted)")
+            said = "not done (no judgment could be held out: no task without gold, or one label; " \
+                   "probabilities as fitted)"
         elif temperature < 1:  # by each task's judgments n: 1 / (1 + (n - 1) rho)
             said = (f"temperature 1 / (1 + {getattr(model, 'rho_', 0.0):.3g} (n - 1)) for a task of n judgments, "
                     f"{temperature:.3g} at their mean (chosen on {on})")

@@ -402,8 +402,8 @@ def test_numba_num_threads_is_read_as_numba_reads_it_and_a_refused_one_is_named(
     int(): 'abc' failed with "invalid literal for int() with base 10: 'abc'" (numba itself warns and
     takes one thread per core, as small fits did), and '0' counted no threads there and failed in
     numba's import with "Number of threads specified must be > 0.", neither naming the variable."""
-    code = ("import warnings\nwarnings.simplefilter('ignore')\nfrom galton.aggregator.dawid_skene import numba_threads\n"
-            "n = numba_threads()\nimport numba\n"
+    code = ("import warnings\nwarnings.simplefilter('ignore')\n"
+            "from galton.aggregator.dawid_skene import numba_threads\nn = numba_threads()\nimport numba\n"
             "print(n == numba.config.NUMBA_NUM_THREADS == numba.config.NUMBA_DEFAULT_NUM_THREADS)\n")
     assert _run(code, NUMBA_NUM_THREADS="abc") == "True"
     code = ("from galton.aggregator.dawid_skene import numba_threads\ntry:\n    print(numba_threads())\n"
