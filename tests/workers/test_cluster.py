@@ -37,6 +37,17 @@ def test_empty_address_is_refused():
 
 
 # ---------------------------------------------------------------------------- idempotence
+def _play_no_cluster(monkeypatch):
+    """Ray's refusal of "auto" where no cluster runs (a real one on this machine would be found)."""
+    def no_cluster(address=None, **kw):
+        assert address == "auto"
+        raise ConnectionError("Could not find any running Ray instance. Please specify the one to connect to by "
+                              "setting `--address` flag or `RAY_ADDRESS` environment variable.")
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", no_cluster)
+
+
 def test_auto_without_a_cluster_names_galtons_option_not_rays_flag(tmp_path, monkeypatch, capsys):
     """``--ray-address auto`` with no cluster on the machine printed Ray's "setting `--address` flag or
     `RAY_ADDRESS`" (galton's option is --ray-address). Ray's own refusal is played here: another test
@@ -46,13 +57,7 @@ def test_auto_without_a_cluster_names_galtons_option_not_rays_flag(tmp_path, mon
 
     from galton.cli import main
 
-    def no_cluster(address=None, **kw):
-        assert address == "auto"
-        raise ConnectionError("Could not find any running Ray instance. Please specify the one to connect to by "
-                              "setting `--address` flag or `RAY_ADDRESS` environment variable.")
-
-    monkeypatch.setattr(ray, "is_initialized", lambda: False)
-    monkeypatch.setattr(ray, "init", no_cluster)
+    _play_no_cluster(monkeypatch)
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
     with pytest.raises(ConnectionError, match="address 'auto' found no Ray cluster running on this machine"):
         cluster.connect("auto")
@@ -85,13 +90,7 @@ def test_an_address_from_ray_address_is_said_to_come_from_it(tmp_path, monkeypat
 
     from galton.cli import main
 
-    def no_cluster(address=None, **kw):
-        assert address == "auto"
-        raise ConnectionError("Could not find any running Ray instance. Please specify the one to connect to by "
-                              "setting `--address` flag or `RAY_ADDRESS` environment variable.")
-
-    monkeypatch.setattr(ray, "is_initialized", lambda: False)
-    monkeypatch.setattr(ray, "init", no_cluster)
+    _play_no_cluster(monkeypatch)
     monkeypatch.setenv("RAY_ADDRESS", "auto")
     with pytest.raises(ConnectionError) as caught:
         cluster.connect()
