@@ -64,7 +64,7 @@ def checked_params(cls: type, pairs: Sequence[tuple[str, Any]] | None, name: str
     sets) is refused with the parameters it has. ``options``: those of the running command, so that
     the refusal names an option it has (None: any)."""
     from ..aggregator import parameters
-    from ._common import CLIError  # here: _common imports this module
+    from ._common import CLIError  # here, not at the top: that module imports this one
 
     signature = parameters(cls)
     accepted = set(signature) - set(OPTION_PARAMS)
