@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from ._kernels import softmax_rows
 from ._lone_tasks import lone_rows, lone_tasks
 from ._pairs import pair_codes, pair_workers
 
@@ -44,12 +45,6 @@ def mean_rows(params: dict[str, Any], at: np.ndarray, k: int) -> np.ndarray:
     return _log(params["a"][at] / params["colsum"][pw])
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=1, keepdims=True)
-    np.exp(z, out=z)
-    return z / z.sum(axis=1, keepdims=True)
-
-
 def lone_predictive(shard: Any, params: dict[str, Any], post: np.ndarray) -> np.ndarray:
     """``post`` (the shard's task posteriors) with the rows of its lone tasks (one worker, no gold) replaced by
     their posterior predictive (module docstring)."""
@@ -60,7 +55,7 @@ def lone_predictive(shard: Any, params: dict[str, Any], post: np.ndarray) -> np.
     j, at, starts = lone_rows(shard)
     terms = np.add.reduceat(mean_rows(params, pair_codes(shard, params["rows"])[j], k), starts)
     b = params["b"]
-    post[lone] = _softmax(_log(b / b.sum()) + terms)
+    post[lone] = softmax_rows(_log(b / b.sum()) + terms)[0]
     return post
 
 
@@ -84,5 +79,5 @@ def single_judge_predictive(post: np.ndarray, params: dict[str, Any], new: Any, 
     terms = np.zeros((new.n_tasks, k))
     np.add.at(terms, new.task, table[pair])
     priors = params["priors"]
-    post[one] = _softmax(_log(priors / priors.sum()) + terms[one])
+    post[one] = softmax_rows(_log(priors / priors.sum()) + terms[one])[0]
     return post
