@@ -2,10 +2,10 @@
 
 Sixteen crowds of 30 workers, each 55-90% right (uniform), 3 labels, 10 or 20 judgments per task by distinct
 workers who err independently (the one-coin model the default contains), for 500, 1,000 and 2,000 tasks. Prints, for
-each crowd, the rho ``bds`` chose (its temperatures ``1 / (1 + (n - 1) rho)``; before 2026-12-08 one temperature,
+each crowd, the rho ``bds`` chose (its temperatures ``1 / (1 + (n - 1) rho)``; before 2026-12-07 one temperature,
 printed in its place by a galton without ``rho_``) and how much it moved the mean log-loss of the true label (nats),
 then how many crowds kept their posteriors as fitted. Measured on 2026-12-07 (one temperature): 16 of 16 at each
-size; on 2026-12-08 (rho): 16 of 16 at each size (README, "How sure is it?").
+size; on 2026-12-07 (rho): 16 of 16 at each size (README, "How sure is it?").
 
     python docs/research/calibration_simulated.py [N_TASKS ...]
 """

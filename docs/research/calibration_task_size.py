@@ -16,7 +16,7 @@ Each cell is ``ECE / NLL``; the last rows are the means over the datasets (of (b
 tasks), with the mean confidence and accuracy. The labels of the calibrated fit are checked to be those of the raw
 one (tempering keeps each row's order). A second table gives (a) per dataset as in docs/research/calibration.md,
 with the rho of the grid best against the gold (the raw posteriors tempered by it; no user has gold). About 5
-minutes on 2 idle cores (a galton without ``rho_``, before 2026-12-08, runs it too: one temperature per fit).
+minutes on 2 idle cores (a galton without ``rho_``, before 2026-12-07, runs it too: one temperature per fit).
 
     python docs/research/calibration_task_size.py [DATASET ...] [--json FILE]
 """

@@ -12,7 +12,7 @@ keeps every label (the order of each row is unchanged) and softens the probabili
 effect of judgments whose errors go together with correlation ``rho`` >= 0: the n_t judgments of the task carry
 the evidence of ``n_t / (1 + (n_t - 1) rho)`` independent ones (:func:`task_temperatures`). So a task judged once
 is as fitted, and the more judgments a task has the more it is softened; one temperature for every task (as
-before 2026-12-08), chosen where most judgments are, softened the small tasks of a fit with large ones far below
+before 2026-12-07), chosen where most judgments are, softened the small tasks of a fit with large ones far below
 their accuracy and left the large tasks of a fit of mostly small ones over-confident (imagenet_real_golden, 78
 judgments a task: temperature 0.032; new tasks of 3 judgments read 0.38 at accuracy 0.88 in predict_proba, 0.90
 now; ``docs/research/calibration_task_size.py``). The whole log-posterior is tempered, the class prior with it, so that
@@ -40,7 +40,7 @@ One additive pass over the shards, like an E-step.
 The sample is keyed by the task's place among the sorted ids (its code in memory; data ingested by shards, whose codes
 follow the shards, pass those places as ``ranks``: :func:`task_ranks`), so another naming of the same tasks scores
 another sample; the labels never change, but where the held-out score of the grid points differs by less than the
-sample's noise the temperature can (measured with one temperature for every task, before 2026-12-08): 30,000
+sample's noise the temperature can (measured with one temperature for every task, before 2026-12-07): 30,000
 judgments of 20 labels by workers whose errors are correlated (``simulate`` with 3,000 tasks, 100 workers,
 ``worker_correlation=0.6``, seed 1; about 9,800 judgments scored) gave tau 0.147, and 0.121 with the task ids permuted
 (every judgment scored: 0.147 both); of eight such crowds (correlation 0.3 and 0.6, four seeds each) that one moved,

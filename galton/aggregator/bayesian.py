@@ -184,7 +184,7 @@ class BayesianDawidSkene(DeclaredLabels, ConfusionEM):
         (one above 0 is taken where it beats 0 by twice its standard error over the tasks); ``predict_proba``
         tempers new tasks by their judgments of fitted workers. On the 17 shared datasets with gold: confidence
         0.958 -> 0.927 at accuracy 0.840, NLL of the gold label 1.11 -> 0.63 nats, ECE 0.124 -> 0.097 (one
-        temperature for all tasks, before 2026-12-08: 0.931, 0.67, 0.103; new tasks of 1, 2, 3, 5 judgments ECE
+        temperature for all tasks, before 2026-12-07: 0.931, 0.67, 0.103; new tasks of 1, 2, 3, 5 judgments ECE
         0.145, 0.116, 0.102, 0.117, now 0.099, 0.090, 0.088, 0.099: ``docs/research/calibration_task_size.py``);
         still over-confident where most workers share an error, which no judgment-only signal can see.
     random_state, engine, n_shards, progress

@@ -52,7 +52,7 @@ def test_data_drawn_from_the_model_keep_their_posteriors(per, seed):
 
 @pytest.mark.parametrize("kw", [{"worker_correlation": 0.6}, {"difficulty_spread": 1.0}])
 def test_correlated_or_uneven_crowds_get_softer_posteriors_closer_to_the_truth(kw):
-    # measured with one temperature per fit (before 2026-12-08; tasks of 7 judgments: now the temperature of
+    # measured with one temperature per fit (before 2026-12-07; tasks of 7 judgments: now the temperature of
     # each): correlation 0.6 -> tau 0.68, NLL against the truth 1.65 -> 1.15, mean confidence 0.979
     # -> 0.963 at accuracy 0.720 (still sure of itself, less so); difficulty spread 1.0 -> tau 0.56, NLL
     # 0.39 -> 0.34, confidence 0.915 -> 0.850 at accuracy 0.850 (seeds 4 and 5: 0.853 / 0.861 at 0.849 /
