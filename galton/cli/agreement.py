@@ -155,8 +155,8 @@ def _one_per_pair(table: Any, duplicates: str | None, rows: Any) -> tuple[Any, i
     import numpy as np
     import pyarrow as pa
 
-    from ..data._repeats import one_row_per_pair, repeated_pairs
-    from ..data._validate import MAX_EXAMPLES, fmt_value, null_mask
+    from ..data._repeats import one_row_per_pair, pairs_text, repeated_pairs
+    from ..data._validate import null_mask
 
     if table.num_rows < 2:
         return table, 0, None
@@ -170,9 +170,8 @@ def _one_per_pair(table: Any, duplicates: str | None, rows: Any) -> tuple[Any, i
         n, n_pairs, task, worker = repeated_pairs(codes[0], codes[1], len(names[1]))
         if not n:
             return table, 0, None
-        shown = ", ".join(f"({fmt_value(t)}, {fmt_value(w)})" for t, w in zip(names[0][task], names[1][worker]))
-        more = ", ..." if n_pairs > MAX_EXAMPLES else ""
-        return table, 0, (f"{n} row(s) repeat a (task, worker) pair ({shown}{more}): each counts as a judgment of "
+        shown = pairs_text(zip(names[0][task], names[1][worker]), n_pairs)
+        return table, 0, (f"{n} row(s) repeat a (task, worker) pair ({shown}): each counts as a judgment of "
                           "its own (--duplicates keep, as crowd-kit), so alpha pairs a worker's repeated answers "
                           "with each other as two workers' judgments; pass --duplicates first or last to keep one "
                           "row of each pair, or --duplicates keep to count every row without this warning")

@@ -14,7 +14,8 @@ import numpy as np
 from .._warnings import caller_stacklevel, quieted
 from ._validate import MAX_EXAMPLES, example_rows, fmt_value
 
-__all__ = ["KEEP_HINT", "REPEATS_KEY", "RISE", "one_row_per_pair", "repeated_pairs", "warn_repeated_pairs"]
+__all__ = ["KEEP_HINT", "REPEATS_KEY", "RISE", "one_row_per_pair", "pairs_text", "repeated_pairs",
+           "warn_repeated_pairs"]
 
 #: what to do about repeated pairs that ``duplicates="raise"`` refused (the command line's words:
 #: :data:`galton.cli._common.CLI_HINTS`)
@@ -36,6 +37,13 @@ def repeated_pairs(task: np.ndarray, worker: np.ndarray,
     return int(again.sum()), int(pairs.size), shown // max(int(n_workers), 1), shown % max(int(n_workers), 1)
 
 
+def pairs_text(pairs: Any, n_pairs: int) -> str:
+    """A few repeated (task, worker) pairs as the warnings show them, ``, ...`` when there are more of
+    the ``n_pairs`` (a 1 MB id is cut)."""
+    pairs = list(pairs)
+    return ", ".join(f"({fmt_value(t)}, {fmt_value(w)})" for t, w in pairs) + (", ..." if n_pairs > len(pairs) else "")
+
+
 #: what counting repeated rows as judgments of their own does to a model's results (the warning's words)
 RISE = "its confidence and that worker's skill rise"
 
@@ -55,9 +63,8 @@ def warn_repeated_pairs(judgments: Any, effect: str = RISE) -> None:
         pairs, where = list(zip(judgments.task_names[task].tolist(), judgments.worker_names[worker].tolist())), ""
     if not n:
         return
-    shown = ", ".join(f"({fmt_value(t)}, {fmt_value(w)})" for t, w in pairs)  # a 1 MB id is cut
     warnings.warn(
-        f"{n} row(s) repeat a (task, worker) pair ({shown}{', ...' if n_pairs > len(pairs) else ''}): each counts as "
+        f"{n} row(s) repeat a (task, worker) pair ({pairs_text(pairs, n_pairs)}): each counts as "
         "a judgment of its own (duplicates='keep', as crowd-kit), so the model takes a worker's repeated answers "
         f"for independent workers' and {effect}; pass duplicates='first' or "
         f"'last'{where} to keep one row of each pair (CLI: --duplicates first), or duplicates='keep' to count every "
