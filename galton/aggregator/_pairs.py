@@ -30,7 +30,7 @@ from ._kernels import by_size, clamp_gold, code_counts, column_sums, estep_table
 __all__ = ["pair_memory", "seen_stats", "fitted_workers", "new_data_pairs", "pair_codes", "per_worker_sum",
            "pair_workers", "pair_axes", "pair_labels", "dense_cells", "diagonal", "errors_output", "DENSE_ERRORS_MAX",
            "normalise_rows", "estep_coin_numpy", "estep_pairs", "pair_table", "COIN_KEYS",
-           "pair_rows", "one_coin_fill", "right_stats"]
+           "pair_rows", "one_coin_fill", "log_fill", "right_stats"]
 
 #: ``errors_`` shows whole workers x labels x labels matrices up to this many cells (160 MB);
 #: beyond it, only the rows of the observed pairs (the others are the model's fill values)
@@ -220,6 +220,13 @@ def one_coin_fill(off: np.ndarray, diag: np.ndarray, k: int) -> np.ndarray:
     read-only broadcast view of W x 2 values (1,000 labels and 63k workers: 1 GB each as a copy, held
     by the fitted model)."""
     return np.broadcast_to(np.stack([off, diag], axis=1)[:, :, None], (off.size, 2, k))
+
+
+def log_fill(fill: np.ndarray) -> np.ndarray:
+    """``np.log(fill)``, kept a broadcast view where ``fill`` is one (:func:`one_coin_fill`)."""
+    if fill.ndim == 3 and fill.shape[2] > 1 and fill.strides[2] == 0:
+        return np.broadcast_to(np.log(fill[:, :, :1]), fill.shape)
+    return np.log(fill)
 
 
 def right_stats(shard: Any, rows: np.ndarray, n_pairs: int, post: np.ndarray) -> dict[str, Any]:

@@ -29,8 +29,9 @@ from ._layout import crowdkit_result
 from ._memory import FLOAT
 from ._params import check_real
 from ._predictive import single_judge_predictive
-from ._pairs import (DENSE_ERRORS_MAX, dense_cells, diagonal, errors_output, estep_pairs, new_data_pairs,
-                     normalise_rows, pair_codes, pair_memory, pair_table, per_worker_sum, right_stats, seen_stats)
+from ._pairs import (DENSE_ERRORS_MAX, dense_cells, diagonal, errors_output, estep_pairs, log_fill,
+                     new_data_pairs, normalise_rows, pair_codes, pair_memory, pair_table, per_worker_sum, right_stats,
+                     seen_stats)
 from ._registry import register
 
 __all__ = ["ConfusionEM", "DawidSkene"]  # re-exported by galton (ConfusionEM: the base of confusion-matrix models)
@@ -218,7 +219,7 @@ class ConfusionEM(EMAggregator):
         if self._predictive_single:  # a task of one fitted worker: the posterior predictive (bds)
             with np.errstate(divide="ignore"):  # a declared label nobody gives: -inf
                 observed = None if params["errors"] is None else (lambda r: np.log(params["errors"][r]))
-                mean = new_table(np.log(params["fill"]), observed)
+                mean = new_table(log_fill(params["fill"]), observed)
             post = single_judge_predictive(post, params, new, mean, memory["rows"], fw)
         codes = argmax_ties_low(post)
         out = self._new_out(new)

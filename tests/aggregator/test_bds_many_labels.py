@@ -329,6 +329,18 @@ def test_a_fitted_one_accuracy_model_holds_no_workers_x_labels_arrays():
     assert skill.shape == (df["worker"].nunique(),) and np.all((skill > 0) & (skill < 1))
 
 
+def test_the_log_of_a_one_accuracy_fill_stays_a_view_of_the_same_values():
+    from galton.aggregator._pairs import log_fill, one_coin_fill
+
+    off, diag = np.array([0.1, 0.02]), np.array([0.7, 0.96])
+    fill = one_coin_fill(off, diag, 5)
+    expected = np.log(np.stack([np.tile(off[:, None], 5), np.tile(diag[:, None], 5)], axis=1))
+    np.testing.assert_allclose(log_fill(fill), expected, rtol=0, atol=1e-15)
+    assert log_fill(fill).strides[2] == 0  # no W x 2 x K array
+    dense = np.random.default_rng(0).uniform(0.1, 1, (2, 2, 5))
+    np.testing.assert_array_equal(log_fill(dense), np.log(dense))
+
+
 @pytest.fixture(scope="module")
 def ray_session():
     pytest.importorskip("ray", reason="Ray is in the test extra; galton runs without it")
