@@ -56,14 +56,15 @@ from typing import Any
 import numpy as np
 
 from .._math import LOG_2PI, log_sigmoid
-from ..judgments import Judgments, lookup
+from ..judgments import Judgments
 from ._base import EMAggregator
 from ._declared_labels import LabelsInUse, label_columns
 from ._estimator import fit_options
 from ._engine import LoadedData, Shard
+from ._glad_priors import per_name
 from ._jit import twin
 from ._kernels import clamp_gold, softmax_rows
-from ._label_priors import prior_codes, prior_table, shown, with_prior_labels
+from ._label_priors import prior_codes, prior_table, with_prior_labels
 from ._params import check_count, check_real
 from ._registry import register
 
@@ -159,53 +160,6 @@ def glad_pass_numpy(indptr: np.ndarray, task: np.ndarray, worker: np.ndarray, la
 glad_pass = twin("glad_pass", glad_pass_numpy, "galton.aggregator._glad_numba:glad_pass")
 
 
-def _aligned(keys: Any, vals: np.ndarray, names: np.ndarray) -> np.ndarray:
-    """``vals`` by ``keys`` as an array aligned to ``names`` (NaN where a name has no key), ``names``
-    in any order: task ids ingested on Ray come in shard order (a lookup that took them as sorted
-    found most ids missing)."""
-    keys = np.asarray(keys)
-    if keys.dtype.kind in "US":
-        keys = keys.astype(object)
-    try:
-        order = np.argsort(names, kind="stable")
-    except TypeError:  # ids of mixed types: the lookup matches them by equality, in any order
-        order = np.arange(names.size)
-    codes = lookup(names[order], keys.astype(names.dtype) if names.dtype != object else keys)
-    out = np.full(names.size, np.nan)
-    out[order[codes[codes >= 0]]] = vals[codes >= 0]
-    return out
-
-
-def _per_name(value: Any, names: Any, what: str, default: float = 1.0) -> np.ndarray | float:
-    """A scalar, or an array aligned to ``names`` (or to ``names()``: task ids ingested on Ray are
-    gathered only when needed) from a pandas Series / dict / mapping."""
-    if value is None:
-        return default
-    if np.isscalar(value):
-        return check_real(what, value, finite=True)  # text raised "could not convert string to float"
-    names = names() if callable(names) else names
-    try:
-        if hasattr(value, "index") and hasattr(value, "to_numpy"):
-            keys, vals = np.asarray(value.index.to_numpy()), value.to_numpy(dtype=float)
-        elif isinstance(value, dict):
-            keys, vals = np.asarray(list(value.keys())), np.asarray(list(value.values()), dtype=float)
-        else:
-            raise ValueError
-    except (TypeError, ValueError):
-        raise TypeError(f"{what} must be a number, or a pandas Series or dict of numbers keyed by id, "
-                        f"not {shown(value)}") from None
-    if np.isinf(vals).any():
-        raise ValueError(f"{what} must be finite; id(s) {keys[np.isinf(vals)][:5].tolist()} have an infinite value")
-    out = _aligned(keys, vals, names)
-    missing = np.flatnonzero(np.isnan(out))
-    if missing.size:
-        raise ValueError(
-            f"{what} has no value for {missing.size} id(s) of the data (e.g. {names[missing[:5]].tolist()}); "
-            "give one per id, or a single number for all"
-        )
-    return out
-
-
 def _gold_counts(shard: Shard, k: int) -> np.ndarray:
     """How many of the shard's tasks have each gold label."""
     return np.bincount(shard.gold[shard.gold >= 0], minlength=k).astype(float)
@@ -242,9 +196,10 @@ class GLAD(LabelsInUse, EMAggregator):
         path, encoded judgments and ``galton.aggregate`` alike (without ``labels=``, the keys are
         matched once the data is read; with it, ``labels=`` is the label set).
     alphas_priors_mean : Series by worker, dict or number, optional
-        Means of the Gaussian priors of the abilities (default 1).
+        Means of the Gaussian priors of the abilities (default 1), within [-1e6, 1e6].
     betas_priors_mean : Series by task, dict or number, optional
-        Means of the Gaussian priors of the log inverse difficulties (default 1).
+        Means of the Gaussian priors of the log inverse difficulties (default 1), at most 50
+        (``exp(50)`` is 5e21: every judgment of the task certain; ``exp(800)`` overflowed).
     m_step_max_iter : int, default 25
         Maximum Newton steps per EM iteration for the betas.
     m_step_tol : float, default 1e-2
@@ -358,8 +313,8 @@ class GLAD(LabelsInUse, EMAggregator):
             priors = pr / np.sum(pr)
         else:
             priors = np.full(k, 1.0 / k)
-        mu_a = _per_name(self.alphas_priors_mean, judgments.worker_names, "alphas_priors_mean")
-        mu_b = _per_name(self.betas_priors_mean, lambda: judgments.task_names, "betas_priors_mean")  # ids on demand
+        mu_a = per_name(self.alphas_priors_mean, judgments.worker_names, "alphas_priors_mean")
+        mu_b = per_name(self.betas_priors_mean, lambda: judgments.task_names, "betas_priors_mean")  # ids on demand
         engine.map(self._init_shard, mu_b)
         alpha = np.broadcast_to(np.asarray(mu_a, dtype=float), (judgments.n_workers,)).copy()
         with np.errstate(divide="ignore"):  # a prior of 0: log 0 = -inf, that class never wins

@@ -222,6 +222,21 @@ def test_prior_means_move_the_estimates():
         GLAD(alphas_priors_mean=pd.Series(1.0, index=workers[:3])).fit(df)
 
 
+def test_prior_means_beyond_the_finite_range_are_refused_and_the_bounds_stay_finite():
+    """A log inverse difficulty of 800 made exp(beta) inf: the fit ended in "GLAD's task
+    posteriors (_posteriors) gave values that are not finite". The bounds are refused with the
+    parameter's name and the ids; at the bounds every number stays finite."""
+    df, _, _, _ = simulate(3, n_tasks=40, n_workers=8)
+    with pytest.raises(ValueError, match=r"betas_priors_mean must lie in \[-inf, 50\], not \[800.0\]"):
+        GLAD(betas_priors_mean=800).fit(df)
+    with pytest.raises(ValueError, match=r"alphas_priors_mean must lie in .* for id\(s\) \[3\], not \[1e\+200\]"):
+        GLAD(alphas_priors_mean={**{w: 1.0 for w in df.worker.unique()}, 3: 1e200}).fit(df)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        for alpha in (1e6, -1e6):
+            edge = GLAD(alphas_priors_mean=alpha, betas_priors_mean=50.0).fit(df)
+            assert np.isfinite(edge.probas_.to_numpy()).all() and np.isfinite(edge.alphas_).all()
+
+
 def test_errors_and_registry():
     df = pd.DataFrame({"task": [0, 1], "worker": [0, 0], "label": ["a", "a"]})
     # one label (it raised; crowd-kit fits): every answer is right, each task that label for sure,
