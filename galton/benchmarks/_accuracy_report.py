@@ -106,12 +106,19 @@ def as_fitted(probas: Any, temperature: Any) -> Any:
 
 def task_temperatures_of(model: Any, probas: Any) -> Any:
     """The temperature of each row of ``probas`` (the model's ``probas_``): by the task's judgments in the fit at
-    the model's ``rho_`` (:func:`galton.aggregator._calibrate.task_temperatures`), else its ``temperature_``;
+    the model's ``rho_`` (1 for a task one worker judged, in repeated rows too: its posterior predictive) (:func:`galton.aggregator._calibrate.task_temperatures`), else its ``temperature_``;
     None for a model without one."""
     rho, judgments = getattr(model, "rho_", None), getattr(model, "judgments_", None)
     if rho is None or judgments is None or probas is None:
         return getattr(model, "temperature_", None)
-    counts = dict(zip(judgments.task_names.tolist(), judgments.counts_per_task().tolist()))
+    n = judgments.counts_per_task().astype(float)
+    if judgments.n_judgments:  # a task of one worker (repeated rows too) gets the posterior predictive, untempered
+        first = np.full(judgments.n_tasks, -1, dtype=np.int64)
+        first[judgments.task[::-1]] = judgments.worker[::-1]
+        others = np.bincount(judgments.task, weights=judgments.worker != first[judgments.task],
+                             minlength=judgments.n_tasks)
+        n[others == 0] = np.minimum(n[others == 0], 1.0)
+    counts = dict(zip(judgments.task_names.tolist(), n.tolist()))
     return task_temperatures(np.array([counts.get(t, 0) for t in probas.index], dtype=float), rho)
 
 

@@ -171,6 +171,25 @@ def test_calibration_of_by_hand_and_in_the_report():
     assert "## Calibration of the probabilities" in accuracy.render(res)
 
 
+def test_as_fitted_leaves_a_lone_tasks_repeated_rows_untempered():
+    """The report's "as fitted" un-tempers each task by its judgments; a task one worker judged in repeated rows
+    gets the posterior predictive, never tempered, so un-tempering it by its rows moved it (0.9984 -> 1.0): it is
+    un-tempered by 1, and the whole fit "as fitted" equals a fit without calibration."""
+    import galton
+    from galton.benchmarks._accuracy_report import as_fitted, task_temperatures_of
+
+    df = galton.load_dataset("zheng_s_dog", frame="pandas").judgments.astype({"task": str})
+    w = df.worker.value_counts().index[0]
+    frame = pd.concat([df, pd.DataFrame([("lone", w, 2)] * 3, columns=["task", "worker", "label"])])
+    fitted = create("bds").fit(frame, duplicates="keep")
+    raw = create("bds", calibrate=False).fit(frame, duplicates="keep").probas_
+    assert fitted.rho_ > 0.1
+    tau = task_temperatures_of(fitted, fitted.probas_)
+    assert tau[list(fitted.probas_.index).index("lone")] == 1.0
+    back = as_fitted(fitted.probas_, tau)
+    np.testing.assert_allclose(back.loc[raw.index].to_numpy(), raw.to_numpy(), atol=1e-9)
+
+
 def _sleeper():
     class Sleeper:
         def fit_predict(self, data):
