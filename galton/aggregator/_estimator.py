@@ -19,13 +19,13 @@ import numpy as np
 
 from .._warnings import caller_stacklevel
 from ..data._repeats import RISE, warn_repeated_pairs
-from ..judgments import ColumnError, Judgments, encode_gold
+from ..judgments import Judgments, encode_gold
 from ._deferred import DeferredResult, add_pending
 from ._fit_keywords import checked_options
 from ._jit import twin
 from ._kernels import by_size
 from ._memory import FLOAT, check_model, judgments_bytes
-from ._new_data import check_scorable, fit_columns_error, reading, reading_options
+from ._new_data import check_scorable, new_judgments, reading
 from ._params import check_flags, check_random_state
 from ._results import Output, check_output
 
@@ -166,7 +166,7 @@ class BaseAggregator:
     # ---------------------------------------------------------------- input handling
     #: private attributes a fit leaves behind (for ``predict``); the next fit drops them
     #: (``_gold``: the gold label code of each task, -1 for none, or None; the worker report reads it)
-    _fit_private: tuple[str, ...] = ("_params", "_out", "_posterior_params", "_pending", "_gold")
+    _fit_private: tuple[str, ...] = ("_params", "_out", "_posterior_params", "_pending", "_gold", "_fit_duplicates")
 
     def _refuse_base_class(self) -> None:
         """A TypeError naming the models when ``self`` is one of the base classes (``_base_class``
@@ -203,7 +203,8 @@ class BaseAggregator:
             data, task_col=task_col, worker_col=worker_col, label_col=label_col,
             **checked_options(self, encode_options, Judgments.from_any))
         judgments = self._encoded(judgments)
-        if encode_options.get("duplicates") is None:
+        self._fit_duplicates = encode_options.get("duplicates")  # predict's default too
+        if self._fit_duplicates is None:
             self._warn_repeats(judgments)
         gold_cols = {}  # a gold frame with the data's own column names (as the CLI's --task-col reads gold)
         names = getattr(gold, "column_names", None)
@@ -382,15 +383,16 @@ class BaseAggregator:
             cached = self.__dict__["_workers"] = worker_report(self)
         return cached
 
-    def predict(self, data: Any = None, *, on_invalid: str = "raise", duplicates: str = "keep") -> Any:
+    def predict(self, data: Any = None, *, on_invalid: str = "raise", duplicates: str | None = None) -> Any:
         """The aggregated label of each task (the fitted ``labels_`` when ``data`` is None). ``data``
-        is read with the fit's column names; ``on_invalid`` and ``duplicates`` as in ``fit``."""
+        is read with the fit's column names; ``on_invalid`` and ``duplicates`` as in ``fit``, whose own
+        ``duplicates`` is the default (None there: repeated rows kept, with the fit's warning)."""
         self._check_fitted()
         if data is None:
             return self.labels_
         return self._score_new(data, on_invalid, duplicates)[0]
 
-    def predict_proba(self, data: Any = None, *, on_invalid: str = "raise", duplicates: str = "keep") -> Any:
+    def predict_proba(self, data: Any = None, *, on_invalid: str = "raise", duplicates: str | None = None) -> Any:
         """Task x label probabilities (the fitted ``probas_`` when ``data`` is None); ``data`` and the
         options as in :meth:`predict`."""
         self._check_fitted()
@@ -398,36 +400,15 @@ class BaseAggregator:
             return self.probas_
         return self._score_new(data, on_invalid, duplicates)[1]
 
-    def _score_new(self, data: Any, on_invalid: str, duplicates: str) -> tuple[Any, ...]:
+    def _score_new(self, data: Any, on_invalid: str, duplicates: str | None) -> tuple[Any, ...]:
         """:meth:`_predict_new` with the call's reading options (:mod:`._new_data`)."""
         check_scorable(self)
-        with reading(on_invalid, duplicates):
+        with reading(on_invalid, self.__dict__.get("_fit_duplicates") if duplicates is None else duplicates):
             return self._predict_new(data)
 
     def _new_judgments(self, data: Any, *, fitted_labels: bool = True) -> Judgments:
-        """New judgments to score with the fitted parameters: read with the fit's column names and
-        (``fitted_labels``) encoded over its label set; a label outside it raises, naming it and the
-        fitted labels. Votes take any label: ``fitted_labels=False``."""
-        from ..data._encode import FittedLabels, LabelSetError
-
-        fitted: Judgments = self.judgments_  # type: ignore[attr-defined]
-        tc, wc, lc = fitted.columns
-        labels = FittedLabels(fitted.label_names.tolist()) if fitted_labels else None  # matched as gold is
-        try:
-            return Judgments.from_any(data, task_col=tc, worker_col=wc, label_col=lc, labels=labels,
-                                      **reading_options())
-        except ColumnError as e:  # its hint named task_col=, which predict has not
-            if (told := fit_columns_error(e, (tc, wc, lc))) is None:
-                raise
-            raise told from None
-        except LabelSetError as e:
-            raise ValueError(
-                f"the new data's column {e.column!r} holds label(s) {e.extra} that this "
-                f"{type(self).__name__} was not fitted on (its labels: {e.full}); a fitted model scores "
-                "only the labels it has parameters for: drop those rows, or refit on data whose judgments "
-                "hold those labels (declaring them with labels=[...] does not help: a label no judgment "
-                "of the fit gave gets prior 0)"
-            ) from None
+        """New judgments to score with the fitted parameters (:func:`._new_data.new_judgments`)."""
+        return new_judgments(self, data, fitted_labels)
 
     def _new_out(self, new: Judgments) -> Output:
         """Results of new data in the frame type the fit was told (``output=``), else in the new

@@ -14,14 +14,15 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, Iterator
 
-__all__ = ["check_scorable", "fit_columns_error", "reading", "reading_options"]
+__all__ = ["check_scorable", "fit_columns_error", "new_judgments", "reading", "reading_options"]
 
 _READING: ContextVar[dict[str, Any] | None] = ContextVar("galton_predict_reading", default=None)
 
 
 @contextmanager
-def reading(on_invalid: str, duplicates: str) -> Iterator[None]:
-    """Within the block, new data is read with these options (restored after it, also on error)."""
+def reading(on_invalid: str, duplicates: str | None) -> Iterator[None]:
+    """Within the block, new data is read with these options (restored after it, also on error); ``duplicates``
+    None: repeated (task, worker) rows kept, with the fit's warning of them."""
     token = _READING.set({"on_invalid": on_invalid, "duplicates": duplicates})
     try:
         yield
@@ -57,3 +58,36 @@ def fit_columns_error(exc: Exception, columns: tuple[str, str, str]) -> Exceptio
     return ColumnError(str(exc).replace(COLUMN_HINT, (
         f"predict reads new data by the column names of the fit (task_col={tc!r}, worker_col={wc!r}, "
         f"label_col={lc!r}): rename the new data's columns to those, for example df.rename(columns={renamed})")))
+
+
+def new_judgments(model: Any, data: Any, fitted_labels: bool = True) -> Any:
+    """New judgments for ``model`` to score with its fitted parameters: read with the fit's column names and the
+    reading options of the ``predict`` in progress, and (``fitted_labels``) encoded over the fit's label set; a label
+    outside it raises, naming it and the fitted labels (votes take any label: ``fitted_labels=False``). Repeated
+    (task, worker) rows that nobody chose to keep are warned of, as in the fit (``predict`` had read them with
+    ``duplicates="keep"`` whatever the fit chose, silently: whitehill_duchenne fitted with ``"first"`` and scored
+    again gave 197 other labels)."""
+    from ..data._encode import FittedLabels, LabelSetError
+    from ..judgments import ColumnError, Judgments
+
+    fitted = model.judgments_
+    tc, wc, lc = fitted.columns
+    labels = FittedLabels(fitted.label_names.tolist()) if fitted_labels else None  # matched as gold is
+    options = {key: value for key, value in reading_options().items() if value is not None}
+    try:
+        new = Judgments.from_any(data, task_col=tc, worker_col=wc, label_col=lc, labels=labels, **options)
+    except ColumnError as e:  # its hint named task_col=, which predict has not
+        if (told := fit_columns_error(e, (tc, wc, lc))) is None:
+            raise
+        raise told from None
+    except LabelSetError as e:
+        raise ValueError(
+            f"the new data's column {e.column!r} holds label(s) {e.extra} that this "
+            f"{type(model).__name__} was not fitted on (its labels: {e.full}); a fitted model scores "
+            "only the labels it has parameters for: drop those rows, or refit on data whose judgments "
+            "hold those labels (declaring them with labels=[...] does not help: a label no judgment "
+            "of the fit gave gets prior 0)"
+        ) from None
+    if "duplicates" not in options:
+        model._warn_repeats(new)
+    return new

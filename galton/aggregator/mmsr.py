@@ -390,7 +390,7 @@ class MMSR(EMAggregator):
         self.labels_, self.probas_, self.scores_ = labels, probas, scores
         return labels, probas, scores
 
-    def predict_score(self, data: Any = None, *, on_invalid: str = "raise", duplicates: str = "keep") -> Any:
+    def predict_score(self, data: Any = None, *, on_invalid: str = "raise", duplicates: str | None = None) -> Any:
         """crowd-kit's scores (the skills' sum per label over the task's total) of the fitted tasks,
         or of ``data`` (which then replaces ``labels_``, ``probas_`` and ``scores_``; read as by
         :meth:`predict`)."""

@@ -286,6 +286,32 @@ def test_predict_takes_the_reading_options_of_fit(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", [n for n in agg.names(kind="categorical") if _scores_new_data(n)])
+def test_predict_reads_repeated_rows_as_the_fit_chose(name: str) -> None:
+    """predict read repeated (task, worker) rows with duplicates="keep" whatever the fit chose, and silently
+    (bug hunt: bds fitted on whitehill_duchenne with duplicates="first" and scored on the same data moved 598
+    tasks by up to 0.98, 197 labels): its default is now the fit's choice, and a fit that chose nothing (rows
+    kept, with a warning) has predict keep them with the same warning."""
+    df = _binary(3)
+    gold = df.groupby("task").label.first() if name == "gold_mv" else None
+    doubled = pd.concat([df, df[df.task < 5].assign(label=lambda d: 1 - d.label)], ignore_index=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        first = agg.create(name, random_state=0).fit(df, gold, duplicates="first")
+        plain = agg.create(name, random_state=0).fit(df, gold)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", agg.ConvergenceWarning)
+        warnings.simplefilter("error", UserWarning)  # the fit's choice given: nothing to warn of
+        pd.testing.assert_frame_equal(first.predict_proba(doubled), first.predict_proba(df))
+        pd.testing.assert_series_equal(first.predict(doubled), first.predict(df))
+    warns = plain._repeats_effect is not None
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        kept = plain.predict_proba(doubled)
+    assert any("repeat a (task, worker) pair" in str(w.message) for w in seen) == warns
+    pd.testing.assert_frame_equal(kept, plain.predict_proba(doubled, duplicates="keep"))
+
+
+@pytest.mark.parametrize("name", [n for n in agg.names(kind="categorical") if _scores_new_data(n)])
 def test_predict_after_fitting_an_empty_frame_says_so(name: str) -> None:
     """A fit on an empty frame gives empty results and no parameters; predict(data) then said "labels=
     must list every label ... not []" (no labels= was given) or raised AttributeError '_vote_weights'
