@@ -4,7 +4,8 @@ generator's state written as JSON.
 A numpy ``Generator``, ``RandomState``, ``BitGenerator`` or ``SeedSequence`` given as
 ``random_state`` was fingerprinted by its ``repr``, which is a memory address: a seed sweep in one
 process took up an earlier seed's checkpoint when the address came back (MACE, EBCC: another seed's
-result, without a word). It is identified by its state now (:func:`state_identity`).
+result, without a word). It is identified by its state now, and by how many children its seed sequence has
+spawned (:func:`state_identity`).
 
 The state of MT19937, Philox and SFC64 holds arrays, which ``json.dumps`` refused after the first
 iterations' work (a raw TypeError): they are written as tagged lists (:func:`state_to_json`) and
@@ -26,13 +27,23 @@ def state_identity(v: Any) -> Any:
     """A plain value that identifies the random state ``v`` (its current state, which is where the
     fit's draws start), or None when ``v`` is no numpy random object."""
     if isinstance(v, np.random.Generator):
-        return ("Generator", v.bit_generator.state)
+        return ("Generator", v.bit_generator.state, _spawned(v.bit_generator))
     if isinstance(v, np.random.RandomState):
         return ("RandomState", v.get_state(legacy=False))
     if isinstance(v, np.random.BitGenerator):
-        return (type(v).__name__, v.state)
+        return (type(v).__name__, v.state, _spawned(v))
     if isinstance(v, np.random.SeedSequence):
         return ("SeedSequence", repr(v.entropy), tuple(v.spawn_key), v.pool_size, v.n_children_spawned)
+    return None
+
+
+def _spawned(bit_generator: Any) -> Any:
+    """Where the bit generator's seed sequence stands in spawning: MACE draws its restarts' streams with
+    ``seed_seq.spawn``, which leaves the state as it was, so a second fit with one Generator took up the first
+    fit's checkpoint by its state alone (the first fit's result, without a word)."""
+    seq = getattr(bit_generator, "seed_seq", None) or getattr(bit_generator, "_seed_seq", None)
+    if isinstance(seq, np.random.SeedSequence):
+        return (tuple(seq.spawn_key), seq.n_children_spawned)
     return None
 
 
