@@ -79,7 +79,7 @@ from ._results import check_output
 
 __all__ = ["worker_report", "confusion_counts", "categorical_statistics", "wilson_interval",
            "chi2_quantile", "distinct_tasks", "judgments_statistics", "categorical_report", "JudgmentRows",
-           "report_frame", "DEFAULT_THRESHOLDS",
+           "report_frame", "DEFAULT_THRESHOLDS", "information_terms",
            "BLOCK_BYTES", "block_bytes", "report_columns", "pair_statistics", "use_pair_rows",
            "PAIR_CELLS_PER_JUDGMENT"]
 
@@ -159,14 +159,23 @@ def categorical_statistics(counts: np.ndarray, n_tasks: np.ndarray, *, min_judgm
         joint = counts / n[:, None, None]
     answers = joint.sum(axis=2)  # a(l)
     classes = joint.sum(axis=1)  # p(k)
-    outer = answers[:, :, None] * classes[:, None, :]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = np.where(joint > 0, joint / np.where(outer > 0, outer, 1.0), 1.0)
-        info = np.maximum((np.where(joint > 0, joint, 0.0) * np.log2(ratio)).sum(axis=(1, 2)), 0.0)
+    info = np.maximum(information_terms(joint, answers[:, :, None], classes[:, None, :]).sum(axis=(1, 2)), 0.0)
     used = (counts.sum(axis=2) > 0).sum(axis=1)
     return report_columns(n, n_tasks, np.trace(joint, axis1=1, axis2=2), (answers * classes).sum(axis=1), info,
                           classes, used, min_judgments=min_judgments, level=level, alpha=alpha,
                           min_information=min_information, **given)
+
+
+def information_terms(joint: np.ndarray, answers: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """The mutual information's terms ``J log2(J / (a p))`` (0 where ``J`` is 0), taken in logs:
+    ``a`` and ``p`` are at least ``J`` where it is positive, but their product may underflow to 0
+    (posteriors of 1e-323 for a class: ``0.5 * 5e-324`` is 0, and ``J / 0`` gave information =
+    inf bits). ``answers`` and ``classes`` broadcast against ``joint``."""
+    held = joint > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        logs = (np.log2(np.where(held, joint, 1.0)) - np.log2(np.where(held, answers, 1.0))
+                - np.log2(np.where(held, classes, 1.0)))
+    return np.where(held, joint * logs, 0.0)
 
 
 def report_columns(n: np.ndarray, n_tasks: np.ndarray, skill: np.ndarray, chance: np.ndarray, info: np.ndarray,
@@ -183,9 +192,10 @@ def report_columns(n: np.ndarray, n_tasks: np.ndarray, skill: np.ndarray, chance
     (``n p(k) >= 1/2``): a label that no task leans to (``labels=`` naming one nobody used; its
     posteriors are 0, or next to it after Dawid-Skene's EM) adds no degree of freedom."""
     lower, upper = wilson_interval(skill * n, n, level) if interval is None else interval
+    entropy = entropy_bits(classes, 1)
+    info = np.where(n > 0, np.clip(info, 0.0, entropy), np.nan)  # I(answer; class) <= H(class): rounding aside
     with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(n > 0, info / entropy_bits(classes, 1), np.nan)
-    info = np.where(n > 0, info, np.nan)
+        share = np.where(n > 0, info / entropy, np.nan)
     df = np.maximum((used - 1) * ((np.nan_to_num(classes) * n[:, None] >= 0.5).sum(axis=1) - 1), 1)
     g = 2.0 * n * np.log(2.0) * np.nan_to_num(info)
     quantile = chi2_quantile(1 - alpha, df)
@@ -194,7 +204,7 @@ def report_columns(n: np.ndarray, n_tasks: np.ndarray, skill: np.ndarray, chance
     # the time against chance 0.9% gave G = 1,759 against a quantile of 30,052). There the test
     # is a two-sided z-test of the share of right answers against chance (an inverted worker is
     # informative too)
-    powerless = 2.0 * n * np.log(2.0) * entropy_bits(classes, 1) < quantile
+    powerless = 2.0 * n * np.log(2.0) * entropy < quantile
     with np.errstate(invalid="ignore", divide="ignore"):
         z = (skill - chance) * np.sqrt(n) / np.sqrt(chance * (1.0 - chance))
     independent = np.where(powerless, np.abs(np.nan_to_num(z)) <= NormalDist().inv_cdf(1.0 - alpha / 2.0),
@@ -408,8 +418,7 @@ def pair_statistics(worker: np.ndarray, label: np.ndarray, task: np.ndarray, pos
         first = np.flatnonzero(np.r_[True, wb[1:] != wb[:-1]])
         classes[wb[first]] = np.add.reduceat(rows, first, axis=0) / n[wb[first], None]
         joint = rows / n[wb, None]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            terms = np.where(joint > 0, joint * np.log2(joint / (share[p:q, None] * classes[wb])), 0.0)
+        terms = information_terms(joint, share[p:q, None], classes[wb])
         info += np.bincount(wb, weights=terms.sum(axis=1), minlength=n_workers)
         p = q
     chance = np.bincount(pw, weights=share * classes[pw, pl], minlength=n_workers)

@@ -5,6 +5,7 @@ errors, local = Ray, and the pairwise and rating reports."""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -223,6 +224,30 @@ def test_information_of_perfect_inverted_constant_and_independent_labellers():
     assert s2["information"][0] < 0.005 and s2["uninformative"][0]
 
 
+
+def test_information_of_subnormal_class_shares_is_the_hand_value_on_both_paths():
+    """Dawid-Skene's leave-own-out posteriors of a task can hold classes at 1e-323 (act_cf, one-coin
+    DS): the pair rows took ``J / (a p)`` with ``a p = (1/3) 5e-324``, which is 0, and gave
+    information = inf bits (information_share 1.0) and an overflow warning (bug hunt). A worker
+    answers 1 on task 0 (certainly class 1, save subnormal shares of 0, 2, 3, 4), 0 on task 1
+    (class 0) and 0 on task 2 (class 1): J = [[1/3, 1/3], [0, 1/3]], a = (2/3, 1/3), p = (1/3, 2/3),
+    I = (1/3) log2(3/2) + (1/3) log2(3/4) + (1/3) log2(3/2) = log2(3) - 4/3 bits, below H(p)."""
+    from galton.aggregator.worker_report import distinct_tasks
+
+    post = np.array([[1.2e-313, 1.0, 2.0e-314, 1e-323, 1.6e-314], [1.0, 0, 0, 0, 0], [0, 1.0, 0, 0, 0]])
+    worker, label, task = np.zeros(3, dtype=np.int64), np.array([1, 0, 0]), np.arange(3)
+    assert post[0, 3] / 3 > 0 and (post[0, 3] / 3) * (1 / 3) == 0.0  # the product underflows, the cell does not
+    want = np.log2(3) - 4 / 3
+    h = -(1 / 3) * np.log2(1 / 3) - (2 / 3) * np.log2(2 / 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _, whole = _stats(worker, label, task, post, 1, min_judgments=1)
+        rows = pair_statistics(worker, label, task, post, 1, distinct_tasks(worker, task, 1, 3), min_judgments=1)
+    for got in (whole, rows):
+        assert got["information"][0] == pytest.approx(want, rel=1e-12)
+        assert got["information_share"][0] == pytest.approx(want / h, rel=1e-12)
+
+
 def test_wilson_and_chi2_helpers():
     lo, hi = wilson_interval(np.array([0.0, 10.0]), np.array([10.0, 10.0]))
     assert lo[0] == pytest.approx(0.0, abs=1e-12) and hi[0] == pytest.approx(0.2775, abs=1e-4)  # the classic 0/10 bound
@@ -232,6 +257,27 @@ def test_wilson_and_chi2_helpers():
 
 
 # ------------------------------------------------------------------ real data
+def test_information_is_finite_and_at_most_the_answer_entropy_on_act_cf():
+    """One-coin Dawid-Skene on act_cf gave workers 270 and 289 information = inf bits (the column's
+    mean inf) and, reading workers_, a RuntimeWarning (overflow in the G statistic): their
+    leave-own-out posteriors hold subnormal class shares (bug hunt). Mutual information is at most
+    the entropy of the worker's answers on the counted (shared) tasks, known from the data alone;
+    270, who answered 1 and 0 on two tasks and is read as right on both, carries 1 bit."""
+    df = datasets.load("act_cf", frame="pandas").judgments
+    m = galton.aggregator.OneCoinDawidSkene().fit(df)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        w = m.workers_
+    shared = df[df.groupby("task").worker.transform("nunique") >= 2]
+    shares = shared.groupby("worker").label.value_counts(normalize=True)
+    h = (-shares * np.log2(shares)).groupby(level=0).sum().reindex(w.index, fill_value=0.0)
+    counted = w.index.isin(shared.worker)
+    assert np.isfinite(w.information[counted]).all() and np.isfinite(w.information[counted].mean())
+    assert (w.information[counted] <= h[counted] + 1e-9).all() and w.information_share.max() <= 1.0
+    assert w.information[270] == pytest.approx(1.0) and w.information_share[270] == pytest.approx(1.0)
+    assert w.information[289] == pytest.approx(h[289])
+
+
 def test_zheng_d_product_constant_workers_are_flagged():
     if datasets.shared_root() is None:
         pytest.skip(SHARED_SKIP)
