@@ -57,6 +57,10 @@ class Interrupted(KeyboardInterrupt):
         super().__init__(f"interrupted by signal {signum}")
         self.signum = signum
 
+    def __reduce__(self) -> tuple[Any, ...]:  # the default passes the message as signum: "interrupted by
+        # signal interrupted by signal 2"
+        return type(self), (self.signum,), vars(self)
+
 
 def exit_code(exc: BaseException) -> int:
     """The exit code for an interrupt: 128 + the signal number (130 for a plain KeyboardInterrupt)."""

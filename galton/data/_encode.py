@@ -277,6 +277,10 @@ class LabelSetError(ValueError):
         super().__init__(message)
         self.extra, self.full, self.column = extra, full, column
 
+    def __reduce__(self) -> tuple[Any, ...]:  # the default passes (message,) alone: unpickling it failed,
+        # and a multiprocessing pool whose worker raised it hung
+        return type(self), (*self.args, self.extra, self.full, self.column), vars(self)
+
 
 class FittedLabels(list):
     """The label set of a fitted model, given as ``labels=`` when new data is read for it: its

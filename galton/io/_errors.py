@@ -34,7 +34,7 @@ class WriteError(OSError):
         self.errno = getattr(cause, "errno", None) or _os_error_number(cause)
 
     def __reduce__(self) -> tuple[Any, ...]:  # its arguments are not (message,), which the default passes
-        return _rebuilt, (self.path, self.reason, self.errno, str(self))
+        return _rebuilt, (self.path, self.reason, self.errno, str(self)), vars(self)  # and notes added to it
 
 
 def _rebuilt(path: str, reason: str, number: int | None, message: str) -> WriteError:

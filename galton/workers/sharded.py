@@ -48,6 +48,9 @@ class GoldSharesNoTaskWarning(UserWarning):
                          f"[{examples(self.gold_ids)}], the judgments' like [{examples(self.data_ids)}]); "
                          "it is ignored")
 
+    def __reduce__(self) -> tuple[Any, ...]:  # the default passes (message,), not (gold_ids, data_ids)
+        return type(self), (self.gold_ids, self.data_ids), vars(self)
+
 
 def _shard_task_names(shard: NamedShard) -> np.ndarray:
     return shard.task_names
