@@ -162,6 +162,10 @@ def read_text_table(source: Any, name: str, sep: str, ids: Collection[str],
     of this module. Several columns with no name in the header (Excel's trailing ``,,``) are left out."""
     import polars as pl
 
+    if b"\r\r\n" in head:  # Python's csv.writer on Windows, to a file opened without newline='': \r\n then
+        # \n made \r\n; read as written, each row's last value kept a \r ("t0\r", "cat\r", 1 as text "1\r")
+        source = _single_cr(source)
+        head = source[:HEAD_BYTES]
     header = check_head(head, name, sep)
     src = io.BytesIO(source) if isinstance(source, (bytes, bytearray, memoryview)) else source
     try:
@@ -192,6 +196,16 @@ def read_text_table(source: Any, name: str, sep: str, ids: Collection[str],
         # is no row: its spaces (read as the first field) would have made an integer id column text
         df = df.filter(~pl.all_horizontal(pl.all().is_null() | (pl.all().str.strip_chars() == "")))
     return type_columns(df, ids).to_arrow()
+
+
+def _single_cr(source: Any) -> bytes:
+    """The bytes of a text table (a path or bytes) with each \\r\\r\\n line end made \\n: the values
+    of the file as it would be with \\n line ends (a line break inside a quoted value, which that
+    writer made \\r\\n, stays \\r\\n)."""
+    if not isinstance(source, (bytes, bytearray, memoryview)):
+        with open(source, "rb") as fh:
+            source = fh.read()
+    return bytes(source).replace(b"\r\r\n", b"\n")
 
 
 def _lines(source: Any) -> Any:

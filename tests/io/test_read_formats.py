@@ -187,6 +187,29 @@ def test_lone_cr_line_ends_are_refused_naming_them(tmp_path, capsys):
 
 
 # --------------------------------------------------------------------------------------------------
+# \r\r\n line ends (Python's csv.writer on Windows, to a file opened without newline=''): read as \n
+# --------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("quoted", [False, True])
+def test_doubled_cr_line_ends_read_as_lf_line_ends(tmp_path, capsys, quoted):
+    rows = [["task", "worker", "label", "animal"]] + [
+        [f"t{i // 3}", f"w{i % 3}", str(i % 2), "cat" if i % 4 else "dog"] for i in range(30)]
+    lines = [",".join(f'"{v}"' if quoted else v for v in row) for row in rows]
+    lf, doubled = tmp_path / "lf.csv", tmp_path / "crcrlf.csv"
+    lf.write_text("\n".join(lines) + "\n")
+    doubled.write_bytes(("\r\r\n".join(lines) + "\r\r\n").encode())
+    expected = read_input(lf)
+    assert expected.column("label").type == pa.int64() and expected.column("task").to_pylist()[:2] == ["t0", "t0"]
+    assert read_input(doubled).equals(expected)  # was "t0\r", "cat\r", labels as text "1\r" (quoted: "a quote
+    packed = tmp_path / "crcrlf.csv.gz"  # opened and not closed")
+    packed.write_bytes(gzip.compress(doubled.read_bytes()))
+    assert read_input(packed).equals(expected)
+    assert main(["aggregate", str(doubled), "-m", "ds", "--label-col", "animal", "-o", str(tmp_path / "d.csv")]) == 0
+    assert main(["aggregate", str(lf), "-m", "ds", "--label-col", "animal", "-o", str(tmp_path / "l.csv")]) == 0
+    assert (tmp_path / "d.csv").read_bytes() == (tmp_path / "l.csv").read_bytes()
+    assert b"\r" not in (tmp_path / "d.csv").read_bytes()
+
+
+# --------------------------------------------------------------------------------------------------
 # empty lines before the header: skipped by the reader, so by the header peek and the error's line count
 # --------------------------------------------------------------------------------------------------
 def test_empty_lines_before_the_header_are_skipped_everywhere(tmp_path):
