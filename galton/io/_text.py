@@ -91,7 +91,8 @@ def check_head(head: bytes, name: str, sep: str) -> list[str]:
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
     if not text.strip():
         raise ValueError(f"file {name!r} is empty; it needs a header row and one row per judgment")
-    if "\r" in text and "\n" not in text:  # the reader ends lines at \n only: one header of every row
+    if len(re.findall(r"\r(?!\n)", text)) > text.count("\n"):  # the reader ends lines at \n only: one header
+        # of every row. Lone CRs outnumber LFs, also where a quoted cell holds a line break (an LF)
         raise ValueError(
             f"file {name!r} has lone CR line ends (classic Mac, as Excel's \"CSV (Macintosh)\" writes); "
             "convert them to LF (or CRLF) line ends, or save it as \"CSV UTF-8\""

@@ -186,6 +186,18 @@ def test_lone_cr_line_ends_are_refused_naming_them(tmp_path, capsys):
     assert "lone CR line ends" in capsys.readouterr().err
 
 
+def test_lone_cr_line_ends_are_refused_where_a_quoted_cell_holds_a_line_break(tmp_path):
+    cr = tmp_path / "maccr.csv"  # the line break (an LF) in a cell hid the lone CRs: "holds no judgments (0 rows)"
+    cr.write_bytes(b'task,worker,label\ra,w0,x\rb,w1,"multi\nline"\rc,w2,y\r')
+    with pytest.raises(ValueError, match="'.*maccr.csv' has lone CR line ends .*convert them to LF"):
+        read_input(cr)
+    with pytest.raises(ValueError, match="lone CR line ends"):
+        galton.aggregate(str(cr), "mv")
+    crlf = tmp_path / "crlf_cells.csv"  # CRLF line ends with lone CRs in quoted cells: read
+    crlf.write_bytes(b'task,worker,label\r\na,w0,"x\ry"\r\nb,w1,"p\rq\rr"\r\n')
+    assert read_input(crlf).column("label").to_pylist() == ["x\ry", "p\rq\rr"]
+
+
 # --------------------------------------------------------------------------------------------------
 # \r\r\n line ends (Python's csv.writer on Windows, to a file opened without newline=''): read as \n
 # --------------------------------------------------------------------------------------------------
