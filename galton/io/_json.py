@@ -8,7 +8,7 @@ from typing import Any, Collection
 
 import pyarrow as pa
 
-from ._text import one_line, type_column
+from ._text import is_utf8, not_utf8_line, one_line, type_column
 
 __all__ = ["read_json"]
 
@@ -77,7 +77,12 @@ def _one_document(data: bytes) -> bool:
 
 def read_json(source: bytes, name: str, fmt: str, ids: Collection[str]) -> pa.Table:
     """A JSON file's bytes as a table (``fmt``: "json" or "jsonl"; ``ids``: the id columns). A UTF-8
-    byte-order mark (as Windows editors write) is no part of the JSON."""
+    byte-order mark (as Windows editors write) is no part of the JSON. Bytes that are not UTF-8 text
+    (latin-1) are refused naming their line: Arrow's JSON lines reader took them into a table of text
+    that is no text ("Wrapping caf\ufffd failed" later, or a panic printing it)."""
+    if not is_utf8(source):
+        what = "JSON lines" if fmt == "jsonl" else "JSON"
+        raise ValueError(f"cannot read {name!r} as {what}: {not_utf8_line(source, 'UTF-8')}")
     source = source[3:] if source.startswith(b"\xef\xbb\xbf") else source
     table, layout = _read_json(source, name, fmt)
     return numbers_as_written(table, source, layout, ids)

@@ -31,7 +31,8 @@ from typing import Any, Collection, Iterator
 import pyarrow as pa
 
 __all__ = [
-    "HEAD_BYTES", "csv_fields_unlimited", "csv_header", "one_line", "read_text_table", "type_column", "type_columns",
+    "HEAD_BYTES", "csv_fields_unlimited", "csv_header", "is_utf8", "not_utf8_line", "one_line", "read_text_table",
+    "type_column", "type_columns",
 ]
 
 HEAD_BYTES = 1 << 16
@@ -179,7 +180,7 @@ def read_text_table(source: Any, name: str, sep: str, ids: Collection[str],
         if "more fields than defined" in text:  # polars names no line and suggests its own option
             text = _ragged(source, sep)
         elif "invalid utf-8" in text:  # past the head check_head read: polars names no line
-            text = _not_utf8(source) or text
+            text = not_utf8_line(source) or text
         elif "CSV malformed" in text:  # "expected 0 rows, actual 1 rows, in chunk ...": no line, no cause
             text = _stray_quote(source, sep) or text
         elif "You might want to try" in text:  # polars' advice names its own options, which no user can set here
@@ -215,8 +216,21 @@ def _lines(source: Any) -> Any:
         source, newline="", encoding="utf-8", errors="replace")
 
 
-def _not_utf8(source: Any) -> str | None:
-    """The first line that is not UTF-8 text, and its byte; None if every line is."""
+def is_utf8(data: bytes) -> bool:
+    """Whether ``data`` is UTF-8 text, checked by Arrow on the bytes as they are (no copy, no str)."""
+    import numpy as np
+
+    offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int64))
+    try:
+        pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(data)]).cast(pa.large_string())
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
+def not_utf8_line(source: Any, save_as: str = "UTF-8 CSV") -> str | None:
+    """The first line that is not UTF-8 text, and its byte; None if every line is. ``save_as``: the
+    format the message asks the file to be saved in."""
     offset = 0
     raw = bytes(source) if isinstance(source, (bytes, bytearray, memoryview)) else None
     with io.BytesIO(raw) if raw is not None else open(source, "rb") as stream:
@@ -224,7 +238,7 @@ def _not_utf8(source: Any) -> str | None:
             try:
                 line.decode("utf-8")
             except UnicodeDecodeError as exc:
-                return f"line {number} is not UTF-8 text (byte {offset + exc.start}); save the file as UTF-8 CSV"
+                return f"line {number} is not UTF-8 text (byte {offset + exc.start}); save the file as {save_as}"
             offset += len(line)
     return None
 

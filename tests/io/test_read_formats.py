@@ -331,6 +331,24 @@ def test_bytes_not_utf8_past_the_head_name_their_line(tmp_path):
                               "the file as UTF-8 CSV")
 
 
+@pytest.mark.parametrize("name, what", [("latin.jsonl", "JSON lines"), ("latin.json", "JSON")])
+def test_json_not_utf8_names_its_line_as_csv_does(tmp_path, capsys, name, what):
+    good = '{"task": "t0", "worker": "w0", "label": "cafe"}\n'
+    bad = '{"task": "t1", "worker": "w1", "label": "caf\xe9"}\n'.encode("latin-1")
+    path = tmp_path / name
+    path.write_bytes(good.encode() * 3 + bad + good.encode())
+    at = 3 * len(good) + bad.index(b"\xe9")
+    expected = f"cannot read {str(path)!r} as {what}: line 4 is not UTF-8 text (byte {at}); save the file as UTF-8"
+    with pytest.raises(ValueError) as err:  # was a table of invalid text (polars panicked printing it)
+        read_input(path)
+    assert str(err.value) == expected
+    with pytest.raises(ValueError) as err:  # was pyarrow's ArrowException "Wrapping caf\ufffd failed"
+        galton.aggregate(str(path), "ds")
+    assert str(err.value) == expected
+    assert main(["aggregate", str(path), "-m", "mv", "-o", "-"]) == 2
+    assert capsys.readouterr().err.strip() == f"galton: error: {expected}"
+
+
 @pytest.mark.parametrize("sep, name", [(",", "trail.csv"), ("\t", "trail.tsv")])
 def test_excels_trailing_unnamed_columns_are_left_out(tmp_path, capsys, sep, name):
     path = tmp_path / name
