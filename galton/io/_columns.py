@@ -16,7 +16,8 @@ from pathlib import Path
 
 from ._hive import partition_columns
 from ._parquet import parquet_schema
-from ._read import file_format, input_files, open_input
+from ._compressed import read_decompressed
+from ._read import file_format, input_files
 from ._text import csv_header
 
 __all__ = ["input_columns"]
@@ -26,9 +27,14 @@ _HEAD = 1 << 20
 
 
 def _head(path: Path, compression: str) -> str:
-    """The first ``_HEAD`` characters of a text file, decompressed, without a byte-order mark."""
-    with open_input(path, compression) as fh:
-        return fh.read(_HEAD).decode("utf-8", errors="replace").lstrip("\ufeff")
+    """The first ``_HEAD`` characters of a text file, decompressed, without a byte-order mark. A
+    compressed file that is truncated or not of its suffix's format is refused naming it."""
+    if compression:
+        head = read_decompressed(path, compression, _HEAD)
+    else:
+        with open(path, "rb") as fh:
+            head = fh.read(_HEAD)
+    return head.decode("utf-8", errors="replace").lstrip("\ufeff")
 
 
 def _json_names(text: str) -> list[str]:

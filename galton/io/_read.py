@@ -17,6 +17,7 @@ from typing import Any, Collection, Literal, Sequence
 import numpy as np
 import pyarrow as pa
 
+from ._compressed import open_input, read_decompressed
 from ._dict_columns import big_ints_error, dict_table, mixed_types_error, nested_error
 from ._frame_columns import needed_columns, uuids_as_text, with_input_names
 from ._hive import partition_columns, with_partitions
@@ -161,7 +162,7 @@ def read_input(path: str | os.PathLike, *, ids: Collection[str] | None = None,
     Parameters
     ----------
     path : str or path-like
-        A ``.csv`` / ``.tsv`` (optionally ``.gz`` / ``.zst``), ``.parquet``, ``.jsonl`` or ``.json``
+        A ``.csv`` / ``.tsv`` (optionally ``.gz`` / ``.bz2`` / ``.zst``), ``.parquet``, ``.jsonl`` or ``.json``
         file, a directory of Parquet files (``.parquet`` or ``.pq``, any case), a FIFO, ``/dev/stdin``
         or ``"-"``. A file that is not a regular file (a pipe) is read exactly once, into memory.
     ids : collection of str, optional
@@ -190,7 +191,7 @@ def read_input(path: str | os.PathLike, *, ids: Collection[str] | None = None,
     if text == "-":
         source: Any = sys.stdin.buffer.read()
     elif compression or not regular:
-        source = _read_bytes(text, compression)
+        source = read_decompressed(text, compression)
     else:
         source = text
     if fmt in ("csv", "tsv"):
@@ -212,29 +213,6 @@ def read_input(path: str | os.PathLike, *, ids: Collection[str] | None = None,
             raise ValueError(f"cannot read {text!r} as Parquet: {one_line(exc)}") from None
     data = source if isinstance(source, bytes) else Path(source).read_bytes()
     return read_json(data, text, fmt, ids)
-
-
-def open_input(path: str | os.PathLike[str], compression: str) -> Any:
-    """A binary stream of the file ``path``, decompressed by its suffix (``.gz``, ``.bz2``, ``.zst``)."""
-    if compression == ".gz":
-        import gzip
-
-        return gzip.open(path, "rb")
-    if compression == ".bz2":
-        import bz2
-
-        return bz2.open(path, "rb")
-    if compression == ".zst":
-        return pa.input_stream(os.fspath(path), compression="zstd")
-    return open(path, "rb")
-
-
-def _read_bytes(path: str, compression: str) -> bytes:
-    try:
-        with open_input(path, compression) as fh:
-            return fh.read()
-    except (OSError, EOFError) as exc:
-        raise ValueError(f"cannot read {path!r}: {one_line(exc)}") from None
 
 
 def _read_parquet_dir(path: str, columns: Sequence[str] | None, ids: Collection[str] = ID_COLUMNS) -> pa.Table:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import re
 import threading
 
 import pyarrow as pa
@@ -106,6 +107,34 @@ def test_compressed_parquet_is_aggregated_cli_and_python(tmp_path, capsys):
     assert rc == 0 and "b,y,1.0,0.0,1.0" in capsys.readouterr().out
     model = galton.aggregate(str(path), "mv")
     assert dict(zip(model.labels_["task"], model.labels_["label"])) == {"a": "x", "b": "y"}
+
+
+def _compressed(data, suffix):
+    import bz2
+
+    return {".gz": gzip.compress, ".bz2": bz2.compress,
+            ".zst": lambda b: pa.compress(b, "zstd", asbytes=True)}[suffix](data)
+
+
+@pytest.mark.parametrize("suffix, fmt", [(".gz", "gzip"), (".bz2", "bzip2"), (".zst", "zstd")])
+def test_a_truncated_or_foreign_compressed_file_is_named(tmp_path, capsys, suffix, fmt):
+    data = b"task,worker,label\n" + b"".join(b"t%d,w%d,x\n" % (i, i % 5) for i in range(20000))
+    cut, plain = tmp_path / f"cut.csv{suffix}", tmp_path / f"plain.csv{suffix}"
+    cut.write_bytes(_compressed(data, suffix)[:3000])  # an interrupted download
+    plain.write_bytes(data)  # not compressed, named as if it were
+    for path, said in [(cut, f"its {fmt} data ends early "), (plain, f"it is not {fmt} data")]:
+        start = f"cannot read {str(path)!r}: {said}"
+        with pytest.raises(ValueError, match="^" + re.escape(start)):  # was a bare EOFError / "Not a gzipped file"
+            input_columns(path)
+        with pytest.raises(ValueError, match="^" + re.escape(start)):
+            galton.aggregate(str(path), "mv")
+        with pytest.raises(ValueError, match="^" + re.escape(start)):
+            read_input(path)
+        assert main(["aggregate", str(path), "-m", "mv", "-o", "-"]) == 2  # was "EOFError: ... (unexpected)"
+        assert capsys.readouterr().err.startswith(f"galton: error: {start}")
+    whole = tmp_path / f"whole.csv{suffix}"
+    whole.write_bytes(_compressed(data, suffix))
+    assert read_input(whole).num_rows == 20000
 
 
 # --------------------------------------------------------------------------------------------------
