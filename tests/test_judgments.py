@@ -91,6 +91,30 @@ def test_labels_and_a_header_with_spaces_at_the_ends_are_pointed_out():
         Judgments.from_any(df.rename(columns={"worker": " worker", "label": " label"}))
 
 
+def test_a_quoted_header_with_spaces_after_its_commas_is_pointed_out(tmp_path, capsys):
+    """``"task", "worker", "label"``: a quote after a space is part of the name (`` "worker"``), so
+    the hint about spaces after the commas did not see `` "worker"`` as ``worker``; it does now."""
+    from galton.cli import main
+
+    path = tmp_path / "spaced_quotes.csv"
+    path.write_text('"task", "worker", "label"\n1, "a", "x"\n1, "b", "y"\n')
+    expected = ("missing column(s) ['worker', 'label']; the input has ['task', ' \"worker\"', ' \"label\"']. The input's "
+                "column name(s) [' \"worker\"', ' \"label\"'] have spaces before their quotes (a CSV header written as "
+                "'\"task\", \"worker\"': a quote after a space is part of the name): remove the spaces after the "
+                "commas, in the header and in every row")
+    with pytest.raises(ValueError) as info:  # was "... Name the columns with task_col=, ..."
+        Judgments.from_any(path)
+    assert str(info.value) == expected
+    for command in ("aggregate", "agreement"):  # agreement gave no hint at all, quoted or not
+        assert main([command, str(path)]) == 2
+        assert capsys.readouterr().err.strip() == f"galton: error: {expected}"
+    path.write_text("task, worker, label\n1, a, x\n1, b, y\n")
+    assert main(["agreement", str(path)]) == 2
+    assert "[' worker', ' label'] have spaces at the ends" in capsys.readouterr().err
+    path.write_text('"task","worker","label"\n1,a,x\n1,b,y\n')  # quoted without spaces: read
+    assert Judgments.from_any(path).n_judgments == 2
+
+
 def test_labels_that_differ_only_by_unicode_normalisation_are_pointed_out():
     """"caf\u00e9" (NFC) and "cafe\u0301" (NFD) print alike and split a vote silently (the CLI wrote two
     ``p_café`` columns): they stay two classes, and a warning names both by their escapes."""

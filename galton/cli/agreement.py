@@ -72,6 +72,7 @@ def _table(args: argparse.Namespace) -> tuple[Any, int, int, str | None]:
     the warning about repeated pairs kept without ``--duplicates`` (None when there are none)."""
     import pyarrow as pa
 
+    from ..data._validate import missing_columns
     from ._common import read_table
     from .aggregate import load_input
 
@@ -84,9 +85,11 @@ def _table(args: argparse.Namespace) -> tuple[Any, int, int, str | None]:
         table = data if isinstance(data, pa.Table) else read_table(data, (args.task_col, args.worker_col))
     cols = (args.task_col, args.worker_col, args.label_col)
     missing = [c for c in cols if c not in table.column_names]
-    if missing:
-        raise CLIError(f"missing column(s) {missing}; the input has {table.column_names}. Name the columns with "
-                       "--task-col, --worker-col, --label-col")
+    if missing:  # the reader's check, for its hint about a header written with spaces after its commas
+        try:
+            missing_columns(table, cols, "Name the columns with --task-col, --worker-col, --label-col")
+        except ValueError as exc:
+            raise CLIError(str(exc)) from None
     table = table.select(list(cols)).rename_columns(["task", "worker", "label"])
     dropped, rows = 0, None
     if args.on_invalid == "drop":

@@ -176,12 +176,25 @@ def missing_columns(table: Any, needed: Sequence[str], hint: str) -> None:
             hint = (f"Column {fmt_value(c)} is in some of the input's Parquet files but not in {partial[c]!r}: "
                     "add it there, or remove that file")
             break
-    spaced = [c for c in names if isinstance(c, str) and c != c.strip() and c.strip() in missing]
+    spaced = [c for c in names if isinstance(c, str) and c != c.strip() and _unspaced(c) in missing]
     if spaced:  # a CSV header written with spaces after its commas: say so rather than ``hint``
+        quoted = [c for c in spaced if _unspaced(c) != c.strip()]
         hint = (f"The input's column name(s) {_names(spaced)} have spaces at the ends (a CSV header written "
-                "with spaces after its commas): remove them from the header")
+                "with spaces after its commas): remove them from the header") if not quoted else (
+                f"The input's column name(s) {_names(spaced)} have spaces before their quotes (a CSV header "
+                "written as '\"task\", \"worker\"': a quote after a space is part of the name): remove the "
+                "spaces after the commas, in the header and in every row")
     if missing:
         raise ColumnError(f"missing column(s) {_names(missing)}; the input has {_names(names)}. {hint}")
+
+
+def _unspaced(name: str) -> str:
+    """A column name without the spaces at its ends, and without the quotes that enclosed it where
+    spaces stood before them (``' "worker"'``: ``worker``, a CSV reader keeps such quotes)."""
+    bare = name.strip()
+    if len(bare) >= 2 and bare[0] == bare[-1] == '"' and bare != name:
+        return bare[1:-1].replace('""', '"')
+    return bare
 
 
 def _names(names: Sequence[Any]) -> str:
