@@ -4,6 +4,7 @@ do; types survive the round trip; files of every supported format are read; arra
 from __future__ import annotations
 
 import json
+import re
 import warnings
 
 import numpy as np
@@ -129,6 +130,28 @@ def test_labels_that_differ_only_by_unicode_normalisation_are_pointed_out():
         warnings.simplefilter("error")
         Judgments.from_any(df.assign(label=[nfc, nfc, nfc, "th\u00e9"]))  # one form each: no warning
         Judgments.from_any(df.assign(label=[nfd, nfd, "tea", "th\u00e9"]))
+
+
+@pytest.mark.parametrize("hidden", ["cat\u200b", "\ufeffcat", "c\u200dat", "ca\u00adt"])
+def test_labels_that_differ_only_by_invisible_characters_are_pointed_out(tmp_path, hidden):
+    """A zero-width space, a byte-order mark inside a value, a zero-width joiner or a soft hyphen
+    (Unicode category Cf) print as nothing: "cat\u200b" beside "cat" split a vote silently, while
+    NFC / NFD twins were pointed out. They stay two classes, and a warning names both by their escapes."""
+    df = pd.DataFrame({"task": [1, 1, 2, 3], "worker": ["a", "b", "a", "b"], "label": ["cat", hidden, "cat", "dog"]})
+    pair = " and ".join(ascii(v) for v in sorted(["cat", hidden]))
+    with pytest.warns(UserWarning, match=r"column 'label' holds 1 label\(s\) spelt with and without invisible "
+                                         r"characters .*\(" + re.escape(pair) + r"\): they look alike but each "
+                                         r"spelling is its own class; remove those characters"):
+        j = Judgments.from_any(df)
+    assert j.n_labels == 3  # kept as given
+    path = tmp_path / "hidden.csv"
+    df.to_csv(path, index=False)
+    with pytest.warns(UserWarning, match="invisible characters"):
+        galton.aggregate(str(path), "mv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Judgments.from_any(df.assign(label=[hidden, hidden, "dog", "dog"]))  # one spelling each: no warning
+        Judgments.from_any(df.assign(label=["cat", "cat", "dog\u200b", "dog\u200b"]))
 
 
 def test_nan_in_a_float_label_column_is_a_null():

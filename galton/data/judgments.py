@@ -13,7 +13,6 @@ number of bad rows, a few example rows and what to do about it.
 from __future__ import annotations
 
 import os
-import unicodedata
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Literal, Sequence
@@ -26,6 +25,7 @@ from ..io._frame_columns import arrow_names
 from ..io._read import FrameKind, check_columns, frame_kind, to_arrow
 from ._base import EncodedData
 from ._repeats import one_row_per_pair
+from ._spellings import warn_spaced_labels
 from ._encode import (encode_column, id_lookup, label_lookup, parse_number, plain_column, readonly, recode_labels,
                       retuple, untuple_frame)
 from ._validate import (COLUMN_HINT, MAX_EXAMPLES, example_rows, missing_columns, null_mask, raise_nulls,
@@ -370,58 +370,6 @@ def warn_float_classes(names: np.ndarray, label_col: str) -> None:
             "for numeric ratings use kind='rating' (CLI: --kind rating)",
             UserWarning, stacklevel=caller_stacklevel(),
         )
-
-
-#: the pandas code that strips / normalises each kind of label, in the warnings below
-_FIXES = {"class": ("df[col].str.strip()", "df[col].str.normalize('NFC')"),
-          "tag": ("df[col].map(lambda tags: [t.strip() for t in tags])",
-                  "df[col].map(lambda tags: [unicodedata.normalize('NFC', t) for t in tags])")}
-
-
-def _noun(unit: str) -> str:
-    return "tag" if unit == "tag" else "label"
-
-
-def warn_spaced_labels(names: np.ndarray, label_col: str, unit: str = "class") -> None:
-    """Warn when text labels carry spaces at either end ("x " beside "x": two classes that are
-    probably one, from a CSV written with spaces after its commas). ``unit``: what each spelling
-    becomes, in the message (``"tag"`` for multi-label data's distinct tags)."""
-    if names.dtype != object:
-        return
-    _warn_unicode_twins(names, label_col, unit)
-    spaced = [v for v in names.tolist() if isinstance(v, str) and v != v.strip()]
-    if not spaced:
-        return
-    stripped = {v.strip() for v in spaced}
-    clash = sorted(v for v in names.tolist() if isinstance(v, str) and v == v.strip() and v in stripped)
-    shown = ", ".join(repr(v) for v in spaced[:3]) + (", ..." if len(spaced) > 3 else "")
-    also = f"; {', '.join(repr(v) for v in clash[:3])} also occur(s) without them" if clash else ""
-    warnings.warn(
-        f"column {label_col!r} holds {len(spaced)} {_noun(unit)}(s) with spaces at the ends ({shown}){also}: each "
-        f"spelling is its own {unit}; strip the {_noun(unit)}s if they are one (pandas: {_FIXES[unit][0]})",
-        UserWarning, stacklevel=caller_stacklevel(),
-    )
-
-
-def _warn_unicode_twins(names: np.ndarray, label_col: str, unit: str) -> None:
-    """Warn when distinct text labels are one string in Unicode's NFC form ("caf\\xe9" beside
-    "cafe\\u0301": they print alike, the CLI writes two ``p_café`` columns). Only the distinct names
-    that are not ASCII are normalised."""
-    forms: dict[str, list[str]] = {}
-    for v in names.tolist():
-        if isinstance(v, str) and not v.isascii():
-            forms.setdefault(unicodedata.normalize("NFC", v), []).append(v)
-    twins = [sorted(group) for group in forms.values() if len(group) > 1]
-    if not twins:
-        return
-    shown = "; ".join(" and ".join(ascii(v) for v in group) for group in twins[:3])
-    shown += "; ..." if len(twins) > 3 else ""
-    warnings.warn(
-        f"column {label_col!r} holds {len(twins)} {_noun(unit)}(s) spelt in more than one Unicode form ({shown}): they "
-        f"look alike but each spelling is its own {unit}; normalise the {_noun(unit)}s if they are one "
-        f"(pandas: {_FIXES[unit][1]})",
-        UserWarning, stacklevel=caller_stacklevel(),
-    )
 
 
 def _restore_ints(table: pa.Table, kind: str, with_nulls: Sequence[str]) -> pa.Table:
