@@ -154,6 +154,35 @@ def test_labels_that_differ_only_by_invisible_characters_are_pointed_out(tmp_pat
         Judgments.from_any(df.assign(label=["cat", "cat", "dog\u200b", "dog\u200b"]))
 
 
+def test_labels_that_other_programs_write_for_a_missing_value_are_pointed_out(tmp_path, capsys):
+    """R's write.csv writes a missing value as an unquoted NA: read as a label like any other (kept:
+    NA may be a real label), a class of its own, and the numbers beside it text; a warning says so
+    once, with the rows it holds. An empty cell is a null, refused as before."""
+    from galton.cli import main
+
+    path = tmp_path / "from_r.csv"
+    path.write_text("task,worker,label\nt1,w1,NA\nt1,w2,1\nt2,w1,2\nt2,w2,NA\nt3,w1,1\nt3,w2,null\n")
+    with pytest.warns(UserWarning) as record:
+        j = Judgments.from_any(path)
+    said = [str(w.message) for w in record if "missing value" in str(w.message)]
+    assert said == ["column 'label' holds 'NA', 'null' in 3 row(s), as R's write.csv, Excel, pandas or SQL write a "
+                    "missing value; galton reads each as a label like any other (a class of its own; the numeric "
+                    "labels beside it are read as text too). If those labels are missing, remove the rows first "
+                    "(pandas: df[~df[col].isin(['NA', 'null'])]) or leave their cells empty and pass on_invalid='drop' "
+                    "(CLI: --on-invalid drop); if they are labels of your data, ignore this"]
+    assert j.label_names.tolist() == ["1", "2", "NA", "null"]  # kept as given
+    assert main(["aggregate", str(path), "-m", "mv", "-o", str(tmp_path / "out.csv")]) == 0
+    err = capsys.readouterr().err
+    assert err.count("as R's write.csv") == 1 and "pass --on-invalid drop" in err
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # labels that only look alike: no warning
+        Judgments.from_any({"task": [1, 1, 2], "worker": ["a", "b", "a"], "label": ["na", "none", "Nancy"]})
+    empty = tmp_path / "empty_cell.csv"
+    empty.write_text("task,worker,label\nt1,w1,\nt1,w2,1\n")
+    with pytest.raises(ValueError, match=r"column 'label' has 1 null value\(s\)"):
+        Judgments.from_any(empty)
+
+
 def test_nan_in_a_float_label_column_is_a_null():
     df = _frame().astype({"label": float})
     df.loc[4, "label"] = np.nan

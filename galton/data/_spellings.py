@@ -5,6 +5,7 @@ given: the warnings say so, and how to make them one."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 import warnings
 
@@ -12,7 +13,9 @@ import numpy as np
 
 from .._warnings import caller_stacklevel
 
-__all__ = ["warn_spaced_labels"]
+__all__ = ["MISSING_MARKERS", "warn_missing_markers", "warn_spaced_labels"]
+
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
 #: the pandas code that strips / normalises / makes visible each kind of label, in the warnings below
 _FIXES = {"class": ("df[col].str.strip()", "df[col].str.normalize('NFC')",
@@ -88,5 +91,36 @@ def _warn_twins(twins: list[list[str]], label_col: str, unit: str, how: str, fix
     warnings.warn(
         f"column {label_col!r} holds {len(twins)} {_noun(unit)}(s) spelt {how} ({shown}): they look alike but each "
         f"spelling is its own {unit}; {verb} {_noun(unit)}s if they are one (pandas: {_FIXES[unit][fix]})",
+        UserWarning, stacklevel=caller_stacklevel(),
+    )
+
+
+#: texts that other programs write for a missing value: R's write.csv (NA), Excel (#N/A), pandas
+#: (NaN, nan, <NA>, None as text), SQL and JSON (NULL, null)
+MISSING_MARKERS = frozenset({"NA", "N/A", "#N/A", "NaN", "nan", "<NA>", "None", "NULL", "null"})
+
+
+def warn_missing_markers(names: np.ndarray, label_col: str, codes: np.ndarray | None = None) -> None:
+    """Warn when text labels are what other programs write for a missing value (``NA`` from R's
+    write.csv): each is read as a label like any other, a class of its own, and numeric labels beside
+    it as text. ``codes``: the label code of each judgment, to count the rows (None: not counted).
+    An empty cell is a null, which the reader refuses (or drops: ``on_invalid='drop'``)."""
+    if names.dtype != object:
+        return
+    found = [i for i, v in enumerate(names.tolist()) if isinstance(v, str) and v.strip() in MISSING_MARKERS]
+    if not found:
+        return
+    values = [names[i] for i in found]
+    rows = "" if codes is None else f" in {int(np.isin(codes, found).sum())} row(s)"
+    others = [v for v in names.tolist() if isinstance(v, str) and v.strip() not in MISSING_MARKERS]
+    numbers = bool(others) and all(_NUMBER.fullmatch(v) for v in others)
+    it, label = ("it", "a label") if len(values) == 1 else ("each", "labels")
+    warnings.warn(
+        f"column {label_col!r} holds {', '.join(repr(v) for v in values)}{rows}, as R's write.csv, Excel, pandas or "
+        f"SQL write a missing value; galton reads {it} as a label like any other (a class of its own"
+        f"{'; the numeric labels beside it are read as text too' if numbers else ''}). If those labels are missing, "
+        f"remove the rows first (pandas: df[~df[col].isin({values!r})]) or leave their cells empty and pass "
+        f"on_invalid='drop' (CLI: --on-invalid drop); if {'it is' if len(values) == 1 else 'they are'} {label} "
+        "of your data, ignore this",
         UserWarning, stacklevel=caller_stacklevel(),
     )

@@ -25,7 +25,7 @@ from ..io._frame_columns import arrow_names
 from ..io._read import FrameKind, check_columns, frame_kind, to_arrow
 from ._base import EncodedData
 from ._repeats import one_row_per_pair
-from ._spellings import warn_spaced_labels
+from ._spellings import warn_missing_markers, warn_spaced_labels
 from ._encode import (encode_column, id_lookup, label_lookup, parse_number, plain_column, readonly, recode_labels,
                       retuple, untuple_frame)
 from ._validate import (COLUMN_HINT, MAX_EXAMPLES, example_rows, missing_columns, null_mask, raise_nulls,
@@ -112,7 +112,9 @@ class Judgments(EncodedData):
         as written (``007`` and ``7`` are two tasks; integers only when every value is a canonical
         integer). UUIDs (a pandas column of ``uuid.UUID``, an Arrow or Parquet ``arrow.uuid``
         column) are read as their text, ``str(uuid)``: results are keyed by it, and gold, skills and
-        new data keyed by the UUIDs find them.
+        new data keyed by the UUIDs find them. An empty cell is a null (``on_invalid``); a text label
+        that other programs write for a missing value (``NA`` from R's write.csv, ``NULL``, ``#N/A``,
+        :data:`galton.data._spellings.MISSING_MARKERS`) is a label like any other, with a UserWarning.
         """
         if isinstance(data, Judgments):  # encoded already: reading options are refused, not ignored
             other = labels is not None and sorted(map(repr, labels)) != sorted(map(repr, data.label_names.tolist()))
@@ -182,6 +184,7 @@ class Judgments(EncodedData):
         if not numeric:
             warn_float_classes(l_names, label_col)
             warn_spaced_labels(l_names, label_col)
+            warn_missing_markers(l_names, label_col, l_codes)
 
         sel = one_row_per_pair(t_codes, w_codes, t_names, w_names, duplicates, kept, index, effect=None)
         if sel is not None:  # "first" / "last" (None keeps every row; "raise" raised)

@@ -58,6 +58,7 @@ from .._gold import read_gold
 from .._warnings import caller_stacklevel
 from ..data._repeats import KEEP_HINT
 from ..data._validate import COLUMN_HINT, example_ids
+from ..data._spellings import warn_missing_markers
 from ..data.judgments import label_codes, label_lookup, warn_float_classes, warn_spaced_labels
 from ..judgments import ColumnError, frame_kind, to_arrow
 from ._partition import (build_core, finish_shard, labels_in_use, merge_vocabularies, merged_repeats, partition_unit,
@@ -383,6 +384,7 @@ def ingest(engine: Any, source: Any, *, task_col: str = "task", worker_col: str 
     if not numeric:  # the local reader's warnings: ratings read as classes, "x " beside "x"
         warn_float_classes(label_names, label_col)
         warn_spaced_labels(label_names, label_col)
+        warn_missing_markers(label_names, label_col)
     it_w, it_l = iter(wmaps_ok), iter(lmaps_ok)
     wmaps = [next(it_w) if "workers" in m else np.zeros(0, np.int32) for m in metas]
     lmaps = [next(it_l) if "workers" in m else np.zeros(0, np.int32) for m in metas]
