@@ -318,18 +318,25 @@ def no_common_task(gold_ids: Sequence[Any], data_ids: Sequence[Any]) -> ValueErr
                       f"the judgments' like [{examples(data_ids, 3)}]); check --task-col and the gold file")
 
 
-def read_table(spec: str, ids: Sequence[str] = ()) -> Any:
+def read_table(spec: str, ids: Sequence[str] = (), quiet: bool = False) -> Any:
     """The whole input as one Arrow table, read once (stdin and FIFOs cannot be read twice); a
     file without rows is refused (in Python an empty frame gives empty results, as in crowd-kit).
     ``ids``: columns named by --task-col / --worker-col, whose text comes back as written, as the
-    reader's own id columns do (ids 1e3 and 2.50 came back as 1000.0 and 2.5)."""
+    reader's own id columns do (ids 1e3 and 2.50 came back as 1000.0 and 2.5). The reader's warnings
+    (a header row repeated as data) as ``galton: warning: ...`` lines on stderr, none if ``quiet``."""
+    import warnings
+
     from ..io import to_arrow
     from ..io._read import ID_COLUMNS
 
     try:
-        table = to_arrow(spec, ids=(*ID_COLUMNS, *ids))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            table = to_arrow(spec, ids=(*ID_COLUMNS, *ids))
     except reader_errors() as exc:
         raise CLIError(f"cannot read {spec!r}: {one_line(exc)}") from None
+    if not quiet:
+        report_warnings(caught, sys.stderr)
     if table.num_rows == 0:
         raise CLIError(f"{spec!r} holds no judgments (0 rows): nothing to aggregate")
     return table

@@ -290,7 +290,7 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         else:
             if args.kind == "pairwise" or {"left", "right"} <= set(input_columns(args.input)):
                 ids = (*ids, args.label_col)  # the winner is an item id: typed as left / right are (1.5 became 1.5)
-            table = read_table(args.input, ids)  # once: stdin and FIFOs cannot be read twice
+            table = read_table(args.input, ids, args.quiet)  # once: stdin and FIFOs cannot be read twice
             columns = table.column_names
         if args.kind != "categorical":  # --task-col's column is a task column (judgments, not rankings)
             kind = detect_kind(["task" if c == args.task_col else c for c in columns], args.kind)
@@ -316,14 +316,14 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             raise CLIError("--output for multilabel data must be a file (.parquet, .pq, .csv, .tsv, .jsonl) or -")
         from .multilabel import aggregate_multilabel
 
-        data = table if table is not None else read_table(args.input, ids)
+        data = table if table is not None else read_table(args.input, ids, args.quiet)
         with memory_guard(args):
             return aggregate_multilabel(data, args, summary_out, err, _model_params)
     if kind != "categorical":
         plan_outputs(args, kind)
         if dir_output(args.output):
             raise CLIError(f"--output for {kind} data must be a file (.parquet, .pq, .csv, .tsv, .jsonl) or -")
-        data = table if table is not None else read_table(args.input, ids)
+        data = table if table is not None else read_table(args.input, ids, args.quiet)
         if kind == "pairwise" and table is not None:  # read from text here: its item columns as one type,
             data = text_items(data, [c for c in ("left", "right", args.label_col) if c in data.column_names])
         with memory_guard(args):
@@ -339,7 +339,7 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return _aggregate_sharded(args, out, err, cls, name, params)
 
     if table is None:
-        table = read_table(args.input, ids)
+        table = read_table(args.input, ids, args.quiet)
     try:
         with warnings.catch_warnings(record=True) as read_warnings:  # as galton's warnings, one line each
             warnings.simplefilter("always")

@@ -81,7 +81,7 @@ def add_allocate(sub: Any) -> None:
     a.set_defaults(func=cmd_allocate)
 
 
-def _load(spec: str, ids: tuple[str, ...] = ()) -> Any:
+def _load(spec: str, ids: tuple[str, ...] = (), quiet: bool = False) -> Any:
     if spec.startswith(BUNDLED_PREFIX):
         from .. import datasets
 
@@ -89,7 +89,7 @@ def _load(spec: str, ids: tuple[str, ...] = ()) -> Any:
     if spec != "-" and not Path(spec).exists():
         raise FileNotFoundError(f"input {spec!r} does not exist")
     check_readable(spec, "INPUT")
-    return read_table(spec, ids)  # a file without rows is refused, as by aggregate
+    return read_table(spec, ids, quiet)  # a file without rows is refused, as by aggregate
 
 
 def _renamed(table: Any, args: argparse.Namespace) -> Any:
@@ -132,7 +132,7 @@ def cmd_allocate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             raise CLIError(f"{option} must be >= 1, not {value}")
     workers = None if args.workers is None else _worker_ids(args.workers, args.worker_col)
     start = time.perf_counter()
-    data = _load(args.input, (args.task_col, args.worker_col))
+    data = _load(args.input, (args.task_col, args.worker_col), args.quiet)
     layout = layout_by_model(args, data.column_names, "pass --model with a categorical model (such as -m bds) "
                              "or a pairwise one (such as -m bt)")  # both layouts: the model's kind chooses
     if args.window is not None and not {"left", "right"} <= set(data.column_names):  # it changed nothing

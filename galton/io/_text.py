@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import io
+import operator
 import re
 import threading
 from typing import Any, Collection, Iterator
@@ -197,7 +199,35 @@ def read_text_table(source: Any, name: str, sep: str, ids: Collection[str],
     if df.width and df.height:  # a blank line (one at the end, as editors leave), or a line of spaces,
         # is no row: its spaces (read as the first field) would have made an integer id column text
         df = df.filter(~pl.all_horizontal(pl.all().is_null() | (pl.all().str.strip_chars() == "")))
+    if df.width and df.height and functools.reduce(
+            operator.and_, (df.get_column(c) == c for c in df.columns)).any():  # by Series: pl.col("*") is all
+        _warn_header_rows(source, name, sep)
     return type_columns(df, ids).to_arrow()
+
+
+def _warn_header_rows(source: Any, name: str, sep: str) -> None:
+    """Warn that the text table ``source`` repeats its header row as a data row (files joined with
+    their headers, ``cat a.csv b.csv``), naming the lines: read as data, each was a judgment of the
+    column names (a task "task", a label "label"), and made a column of integers text."""
+    import warnings
+
+    from .._warnings import caller_stacklevel
+
+    with _lines(source) as stream, csv_fields_unlimited():
+        rows = csv.reader(stream, delimiter=sep)
+        header = next((row for row in rows if row), [])  # empty lines before the header are skipped
+        lines = [rows.line_num for row in rows if row == header]
+    if not lines:
+        return
+    shown = ", ".join(map(str, lines[:5])) + (", ..." if len(lines) > 5 else "")
+    names = ", ".join(repr(c[:40]) for c in header[:4]) + (", ..." if len(header) > 4 else "")
+    warnings.warn(
+        f"file {name!r} repeats its header row as a data row {len(lines)} time(s) (line(s) {shown}), as files joined "
+        f"with their headers do (cat a.csv b.csv): each is read as a row of the values {names}, which makes a "
+        "column of numbers text; remove those lines (to join files, keep the first file's header only: tail -n +2 "
+        "on the others)",
+        UserWarning, stacklevel=caller_stacklevel(),
+    )
 
 
 def _single_cr(source: Any) -> bytes:

@@ -8,6 +8,7 @@ import gzip
 import os
 import re
 import threading
+import warnings
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -248,6 +249,34 @@ def test_doubled_cr_line_ends_read_as_lf_line_ends(tmp_path, capsys, quoted):
     assert main(["aggregate", str(lf), "-m", "ds", "--label-col", "animal", "-o", str(tmp_path / "l.csv")]) == 0
     assert (tmp_path / "d.csv").read_bytes() == (tmp_path / "l.csv").read_bytes()
     assert b"\r" not in (tmp_path / "d.csv").read_bytes()
+
+
+# --------------------------------------------------------------------------------------------------
+# joined CSVs (cat a.csv b.csv): the header row repeated as data is pointed out, with its lines
+# --------------------------------------------------------------------------------------------------
+def test_a_header_row_repeated_as_data_is_pointed_out_with_its_lines(tmp_path, capsys):
+    part = "task,worker,label\n1,w1,1\n1,w2,\"2\nlines\"\n\n"  # a cell over two lines, a blank line
+    path = tmp_path / "joined.csv"
+    path.write_text(part * 3)
+    expected = (f"file {str(path)!r} repeats its header row as a data row 2 time(s) (line(s) 6, 11), as files joined "
+                "with their headers do (cat a.csv b.csv): each is read as a row of the values 'task', 'worker', "
+                "'label', which makes a column of numbers text; remove those lines (to join files, keep the first "
+                "file's header only: tail -n +2 on the others)")
+    with pytest.warns(UserWarning) as record:  # was silent: a judgment of task "task" with label "label"
+        table = read_input(path)
+    assert [str(w.message) for w in record] == [expected]
+    assert table.num_rows == 8 and table.column("task").to_pylist().count("task") == 2  # read as written
+    assert main(["aggregate", str(path), "-m", "mv", "--duplicates", "first", "-o", str(tmp_path / "o.csv")]) == 0
+    assert capsys.readouterr().err.count(f"galton: warning: {expected}\n") == 1
+    assert main(["aggregate", str(path), "-m", "mv", "-q", "--duplicates", "first", "-o", str(tmp_path / "o.csv")]) == 0
+    assert "repeats its header" not in capsys.readouterr().err
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        near = tmp_path / "near.csv"  # a row equal to the header in some columns only: data
+        near.write_text("task,worker,label\ntask,worker,x\nt,worker,label\n")
+        assert read_input(near).num_rows == 2
+        path.write_text(part)  # one part: one header
+        assert read_input(path).column("task").to_pylist() == [1, 1]
 
 
 # --------------------------------------------------------------------------------------------------
