@@ -313,7 +313,12 @@ def type_columns(df: Any, ids: Collection[str]) -> Any:
 
 
 def type_column(s: Any, is_id: bool) -> Any:
-    """A polars text column typed by this module's rule (``is_id``: an id column)."""
+    """A polars text column typed by this module's rule (``is_id``: an id column), under a plain name while it is
+    typed: polars reads a name like ``^w.*$`` as a pattern of columns inside its string functions (an IndexError)."""
+    return _typed(s.alias("value"), is_id).alias(s.name)
+
+
+def _typed(s: Any, is_id: bool) -> Any:
     import polars as pl
 
     nn = s.drop_nulls()

@@ -561,3 +561,16 @@ def test_quoted_header_names_read_as_the_csv_module_reads_them(tmp_path):
         out = tmp_path / f"out.{suffix}"
         assert main(["aggregate", str(src), "-m", "mv", "-o", str(out)]) == 0  # csv: read back 'p_q""x', or
         assert read_input(out).column_names == names  # "has two columns named 'p_yes'" (cut at the line break)
+
+
+@pytest.mark.parametrize("name", ["*", "^w.*$", "^extra$"])
+def test_a_column_named_like_a_pattern_is_typed_like_any_other(tmp_path, name):
+    # polars reads a name like "^w.*$" as a pattern of columns inside its string functions: read_input of such a
+    # column failed with an IndexError out of polars; the column is typed by the same rule as the others
+    from galton.io import read_input
+
+    path = tmp_path / "x.csv"
+    path.write_text(f"task,worker,label,{name}\n1,a,x,1\n1,b,y,2.5\n")
+    table = read_input(str(path))
+    assert table.column_names == ["task", "worker", "label", name]
+    assert table.column(name).to_pylist() == [1.0, 2.5] and table.column("task").to_pylist() == [1, 1]
