@@ -446,3 +446,44 @@ def test_seed_with_param_random_state_or_one_param_twice_is_refused_as_aggregate
     rc, zero, err = run(["allocate", judgments, "-n", 2, "-m", "ds", "--seed", 0, "-q"], capsys)
     rc0, default, _ = run(["allocate", judgments, "-n", 2, "-m", "ds", "-q"], capsys)
     assert rc == rc0 == 0 and zero == default, err  # --seed left out is seed 0
+
+
+# -------------------------------------------------------------------------------- fixes of the encodings hunt
+def test_workers_file_of_several_columns_gives_its_worker_column(judgments: Path, tmp_path: Path, capsys) -> None:
+    """A --workers CSV of several columns (worker,team) was flattened: pairs went to raters "worker",
+    "team", "A", "B" (plain Bradley-Terry welcomes new raters), and galton's own --workers-output report
+    failed with "73 id(s) with no judgments". A header naming the worker column gives that column; other
+    lines of several fields are refused (one line of comma-separated ids is still a list)."""
+    pairs = tmp_path / "pairs.csv"
+    pd.DataFrame({"worker": ["w0", "w1", "w0", "w1", "w2", "r0", "r1"], "left": list("aababab"),
+                  "right": list("bbcccbc"), "label": list("abbacab")}).to_csv(pairs, index=False)
+    table = tmp_path / "pw_workers.csv"
+    table.write_text("worker,team\nr0,A\nr1,B\n")
+    rc, from_table, err = run(["allocate", pairs, "-n", 6, "--workers", table, "-o", "-"], capsys)
+    assert rc == 0, err
+    rc, listed, err = run(["allocate", pairs, "-n", 6, "--workers", "r0,r1", "-o", "-"], capsys)
+    assert rc == 0, err
+    assert from_table == listed and set(pd.read_csv(io.StringIO(from_table))["worker"]) == {"r0", "r1"}
+    report = tmp_path / "report.csv"  # the worker report of aggregate: the ids in its 'worker' column
+    rc, _, err = run(["aggregate", judgments, "-m", "ds", "-o", tmp_path / "res.csv", "--workers-output", report,
+                      "-q"], capsys)
+    assert rc == 0, err
+    rc, got, err = run(["allocate", judgments, "-n", 3, "-m", "mv", "--workers", report, "-o", "-"], capsys)
+    assert rc == 0, err
+    rc, want, err = run(["allocate", judgments, "-n", 3, "-m", "mv", "--workers", "w0,w1,w2,w3,w4", "-o", "-"],
+                        capsys)
+    assert rc == 0 and got == want, err
+    (tmp_path / "raters.csv").write_text("rater,team\nr0,A\nr1,B\n")  # --worker-col names the header
+    renamed = tmp_path / "renamed.csv"
+    pd.read_csv(pairs).rename(columns={"worker": "rater"}).to_csv(renamed, index=False)
+    rc, got, err = run(["allocate", renamed, "-n", 6, "--worker-col", "rater", "--workers", tmp_path / "raters.csv",
+                        "-o", "-"], capsys)
+    assert rc == 0 and got == listed, err
+    headless = tmp_path / "headless.csv"
+    headless.write_text("r0,A\nr1,B\n")
+    rc, out, err = run(["allocate", pairs, "-n", 6, "--workers", headless, "-o", "-"], capsys)
+    assert rc == 2 and out == "" and "has 2 line(s) of several fields (line 1: 'r0,A'; line 2: 'r1,B')" in err, err
+    one_line = tmp_path / "one_line.csv"
+    one_line.write_text("r0,r1\n")
+    rc, got, err = run(["allocate", pairs, "-n", 6, "--workers", one_line, "-o", "-"], capsys)
+    assert rc == 0 and got == listed, err

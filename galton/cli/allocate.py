@@ -51,9 +51,11 @@ def add_allocate(sub: Any) -> None:
                    help="a parameter of the model, repeatable, as for `galton aggregate` (`galton models NAME` "
                    "lists them): -m ds --param stopping=likelihood scores with DS run to convergence")
     a.add_argument("--workers", default=None, metavar="IDS|FILE",
-                   help="the available workers: comma-separated ids, or a text file of ids (one a line or "
-                   "comma-separated, in CSV quotes an id with a comma; a first line 'worker', or --worker-col's "
-                   "name, is a header): rank (task, worker) pairs (pairwise data: (left, right, worker) rows)")
+                   help="the available workers: comma-separated ids, or a text file of ids (one a line or all on "
+                   "one comma-separated line, in CSV quotes an id with a comma; a first line 'worker', or "
+                   "--worker-col's name, is a header; a CSV table whose header names that column, such as "
+                   "--workers-output's report, gives that column): rank (task, worker) pairs (pairwise data: "
+                   "(left, right, worker) rows)")
     a.add_argument("--per-task", type=int, default=1, metavar="N", help="at most N rows per task (default 1)")
     a.add_argument("--per-worker", type=int, default=None, metavar="N",
                    help="with --workers: at most N rows per worker")
@@ -223,10 +225,8 @@ def _worker_ids(spec: str, worker_col: str = "worker") -> list[str]:
         from ..io._text import csv_fields_unlimited  # not at import: galton.io loads pyarrow
 
         with csv_fields_unlimited():  # an id of any length (the csv module's default limit is 131072)
-            rows = [[field.strip() for field in row] for row in csv.reader(text.splitlines())]
-        if rows and rows[0] in (["worker"], [worker_col]):
-            rows = rows[1:]
-        ids = [field for row in rows for field in row if field]  # CSV: "Smith, J" in quotes is one id
+            rows = [(n, [field.strip() for field in row]) for n, row in enumerate(csv.reader(text.splitlines()), 1)]
+        ids = _file_ids(spec, [(n, row) for n, row in rows if any(row)], worker_col)  # CSV: "Smith, J" is one id
         if not ids:
             raise CLIError(f"--workers file {spec!r} is empty; give worker ids, one a line or comma-separated")
         return ids
@@ -241,6 +241,31 @@ def _worker_ids(spec: str, worker_col: str = "worker") -> list[str]:
     if not ids:
         raise CLIError("--workers is empty; give worker ids, comma-separated, or a file of ids, one a line")
     return ids
+
+
+def _file_ids(spec: str, rows: list[tuple[int, list[str]]], worker_col: str) -> list[str]:
+    """The ids of a ``--workers`` file's non-empty ``(line number, fields)`` rows: one a line, or all on
+    one comma-separated line, under an optional header ``worker`` (or ``worker_col``); a table whose
+    header names that column gives that column (its other columns, "team" and their values, were
+    taken for worker ids), and other lines of several fields are refused."""
+    header = rows[0][1] if rows else []
+    if len(header) > 1 and (worker_col in header or "worker" in header):  # a table: its worker column
+        name = worker_col if worker_col in header else "worker"
+        col = header.index(name)
+        short = [n for n, row in rows[1:] if len(row) <= col or not row[col]]
+        if short:
+            raise CLIError(f"--workers file {spec!r}: {len(short)} row(s) without a value in its column {name!r} "
+                           f"(line(s) {', '.join(map(str, short[:5]))}); give every row a worker id")
+        return [row[col] for _, row in rows[1:]]
+    if header in (["worker"], [worker_col]):
+        rows = rows[1:]
+    wide = [(n, row) for n, row in rows if len(row) > 1]
+    if wide and len(rows) > 1:  # a table without a header naming the worker column: which field is the id?
+        shown = "; ".join(f"line {n}: {','.join(row)[:40]!r}" for n, row in wide[:3])
+        raise CLIError(f"--workers file {spec!r} has {len(wide)} line(s) of several fields ({shown}); give one id a "
+                       f"line, all ids on one comma-separated line, or a table whose header names the worker "
+                       f"column ({worker_col!r}), whose ids are then taken")
+    return [field for _, row in rows for field in row if field]
 
 
 def _typed_workers(table: Any, workers: list[str]) -> list[Any]:
