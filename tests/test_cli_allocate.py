@@ -487,3 +487,22 @@ def test_workers_file_of_several_columns_gives_its_worker_column(judgments: Path
     one_line.write_text("r0,r1\n")
     rc, got, err = run(["allocate", pairs, "-n", 6, "--workers", one_line, "-o", "-"], capsys)
     assert rc == 0 and got == listed, err
+
+
+def test_pairwise_items_that_look_like_decimals(tmp_path: Path, capsys) -> None:
+    """allocate read a pairwise file's label as a number (1.5) beside its items as text ("1.5") and
+    refused it: "column 'label' (double) and column 'left' (string) hold different types of item ids",
+    where `galton aggregate` and galton.allocate read it. The label is read as an item id, as aggregate
+    reads it: the ranking is galton.allocate's on the same file."""
+    import galton
+
+    src = tmp_path / "pwf.csv"
+    src.write_text("worker,left,right,label\nw0,1.5,2.5,1.5\nw1,1.5,2.5,1.5\nw0,2.5,3.5,2.5\nw1,1.5,3.5,1.5\n"
+                   "w2,2.5,3.5,3.5\n")
+    rc, out, err = run(["allocate", src, "--budget", 3, "-o", "-"], capsys)
+    assert rc == 0, err
+    got = pd.read_csv(io.StringIO(out), dtype={"left": str, "right": str})
+    want = galton.allocate(str(src), budget=3, output="pandas")
+    assert got[["left", "right"]].values.tolist() == want[["left", "right"]].astype(str).values.tolist()
+    assert got["score"].tolist() == pytest.approx(want["score"].tolist()) and len(got) == 3
+    assert {"1.5", "2.5", "3.5"} >= set(got["left"]) | set(got["right"])

@@ -83,7 +83,7 @@ def add_allocate(sub: Any) -> None:
     a.set_defaults(func=cmd_allocate)
 
 
-def _load(spec: str, ids: tuple[str, ...] = (), quiet: bool = False) -> Any:
+def _load(spec: str, ids: tuple[str, ...] = (), quiet: bool = False, label_col: str = "label") -> Any:
     if spec.startswith(BUNDLED_PREFIX):
         from .. import datasets
 
@@ -91,6 +91,10 @@ def _load(spec: str, ids: tuple[str, ...] = (), quiet: bool = False) -> Any:
     if spec != "-" and not Path(spec).exists():
         raise FileNotFoundError(f"input {spec!r} does not exist")
     check_readable(spec, "INPUT")
+    from ..io import input_columns
+
+    if {"left", "right"} <= set(input_columns(spec)):  # the winner is an item id, typed as left / right are, as
+        ids = (*ids, label_col)  # aggregate reads it (a label 1.5 was a number beside the items' text "1.5")
     return read_table(spec, ids, quiet)  # a file without rows is refused, as by aggregate
 
 
@@ -134,7 +138,7 @@ def cmd_allocate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             raise CLIError(f"{option} must be >= 1, not {value}")
     workers = None if args.workers is None else _worker_ids(args.workers, args.worker_col)
     start = time.perf_counter()
-    data = _load(args.input, (args.task_col, args.worker_col), args.quiet)
+    data = _load(args.input, (args.task_col, args.worker_col), args.quiet, args.label_col)
     layout = layout_by_model(args, data.column_names, "pass --model with a categorical model (such as -m bds) "
                              "or a pairwise one (such as -m bt)")  # both layouts: the model's kind chooses
     if args.window is not None and not {"left", "right"} <= set(data.column_names):  # it changed nothing
