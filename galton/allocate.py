@@ -45,6 +45,7 @@ import numpy as np
 from ._math import entropy_bits, splitmix64
 from .aggregator._results import check_output
 from .allocate_fit import STRATEGIES, check_arguments, check_cells, fitted_model, seed_of  # checks and fit
+from .allocate_judged import judged_by, labels_in_use, worker_agreement, worker_counts
 from .io._once import read_once, readable_once
 from .io._read import ID_COLUMNS, frame_kind
 
@@ -144,14 +145,6 @@ def _errors_array(model: Any, judgments: Any) -> np.ndarray | None:
     return None if not np.isfinite(arr).all() else arr
 
 
-def _agreement(judgments: Any, post: np.ndarray) -> tuple[np.ndarray, float]:
-    """Each worker's expected accuracy against the posteriors (add-one smoothed) and the crowd's."""
-    hit = post[judgments.task, judgments.label]
-    w = judgments.n_workers
-    acc = (np.bincount(judgments.worker, hit, minlength=w) + 1.0) / (np.bincount(judgments.worker, minlength=w) + 2.0)
-    return acc, float(hit.mean()) if hit.size else 0.5
-
-
 def _one_coin(accuracy: float, used: np.ndarray | None, k: int) -> np.ndarray:
     """A one-coin worker's ``[y, k]`` over the labels in use (``used``, None: all K): its errors go
     to the other labels someone gives, never to a declared label nobody gives (which made a binary
@@ -169,15 +162,13 @@ def _one_coin(accuracy: float, used: np.ndarray | None, k: int) -> np.ndarray:
 
 def _confusions(model: Any, judgments: Any, post: np.ndarray) -> tuple[np.ndarray, Any]:
     """(typical worker's confusion ``[y, k]``, worker code -> that worker's ``[y, k]``)."""
-    from .aggregator._declared_labels import used_labels
-
     k = judgments.n_labels
     errors = _errors_array(model, judgments)
     if errors is None:  # one-coin workers, built one at a time (W x K x K would not fit with many labels)
-        acc, mean = _agreement(judgments, post)
-        used = used_labels(judgments, None)  # the labels in use, as bds fits them
+        acc, mean = worker_agreement(judgments, post)
+        used = labels_in_use(judgments)  # the labels in use, as bds fits them
         return _one_coin(mean, used, k), lambda c: _one_coin(acc[c], used, k)
-    weight = np.bincount(judgments.worker, minlength=judgments.n_workers).astype(np.float64)
+    weight = worker_counts(judgments)
     typical = np.tensordot(weight / max(weight.sum(), 1.0), errors, axes=1)
     return typical, errors.__getitem__
 
@@ -195,7 +186,8 @@ def allocate(data: Any, budget: int, *, strategy: str = "eig", model: Any = None
     Parameters
     ----------
     data : judgments (``task, worker, label``) or comparisons (``worker, left, right, label``), in
-        any form :func:`galton.aggregate` reads; may be None when ``model`` is a fitted model
+        any form :func:`galton.aggregate` reads (data loaded with ``RayEngine.load_parquet`` is read
+        through its engine, while it holds it); may be None when ``model`` is a fitted model
     budget : number of rows (judgments) to return (fewer when there are not enough slots)
     strategy : "eig" (default), "uncertainty" or "uniform"
     model : None (galton's default model for the data), a model name, a fitted model (with ``data``
@@ -387,9 +379,7 @@ def _pairs(model: Any, judgments: Any, post: np.ndarray, budget: int, strategy: 
     else:
         primary = np.broadcast_to(-counts[:, None].astype(np.float64), eig.shape)
     done = np.zeros((n, codes.size), dtype=bool)
-    pos = np.searchsorted(codes, judgments.worker)
-    hit = (pos < codes.size) & (codes[np.minimum(pos, codes.size - 1)] == judgments.worker)
-    done[judgments.task[hit], pos[hit]] = True
+    done[judged_by(judgments, codes)] = True  # through the engine for data in its shards
     rounded = np.round(eig, 12)  # scores equal to 12 places are ties: the hash, then the gain decides
     c = select_cells(rounded if strategy == "eig" else np.round(primary, 12), rounded,
                      id_hash(judgments.task_names, seed), done, budget, per_task, per_worker)
