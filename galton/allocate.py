@@ -14,7 +14,8 @@ bring, and return the ``budget`` best (task, slot) rows, ranked. Strategies:
   its errors spread over the labels in use (not over declared labels nobody gives).
 
 Under every strategy, rows of equal score (to 12 places) come in the order of the seeded hash of
-the task id (``random_state``; pairwise data: of the pair's items).
+the task id (``random_state``; pairwise data: of the pair's items). A task whose gold label the fit
+was given needs no judgment: no strategy gives it a row.
 
 Relabelling the uncertain items beats labelling every item again (Sheng, Provost and Ipeirotis,
 KDD 2008). With ``per_task > 1`` a task has up to ``per_task`` slots; slot ``j`` is scored by the
@@ -45,7 +46,7 @@ import numpy as np
 from ._math import entropy_bits, splitmix64
 from .aggregator._results import check_output
 from .allocate_fit import STRATEGIES, check_arguments, check_cells, fitted_model, seed_of  # checks and fit
-from .allocate_judged import judged_by, labels_in_use, worker_agreement, worker_counts
+from .allocate_judged import gold_tasks, judged_by, labels_in_use, worker_agreement, worker_counts
 from .io._once import read_once, readable_once
 from .io._read import ID_COLUMNS, frame_kind
 
@@ -191,7 +192,8 @@ def allocate(data: Any, budget: int, *, strategy: str = "eig", model: Any = None
     budget : number of rows (judgments) to return (fewer when there are not enough slots)
     strategy : "eig" (default), "uncertainty" or "uniform"
     model : None (galton's default model for the data), a model name, a fitted model (with ``data``
-        None: its tasks are ranked; with ``data``: a copy configured as it is, fitted on ``data``),
+        None: its tasks are ranked, less those it was given gold of; with ``data``: a copy configured
+        as it is, fitted on ``data``),
         or a model object to fit on ``data`` as it is configured (``DawidSkene(stopping="likelihood")``)
     workers : ids of the available workers (a list or any iterable, read once): rank (task, worker)
         pairs (pairwise data: (left, right, worker) rows, never a worker on a pair it already compared)
@@ -262,28 +264,35 @@ def allocate(data: Any, budget: int, *, strategy: str = "eig", model: Any = None
             raise ValueError("the fitted model holds no posteriors (results written where the shards live); "
                              "fit without results_dir to allocate")
         kind = judgments.source_kind
+        known = gold_tasks(fitted, judgments)  # the fit's gold: a task whose label is known needs no judgment
         if strategy != "uniform" and post.size:
-            _warn_hard(type(fitted).__name__, judgments, post, strategy)
+            _warn_hard(type(fitted).__name__, judgments, post, strategy, known)
         if workers is None:
-            cols = _tasks(fitted, judgments, post, int(budget), strategy, int(per_task), random_state)
+            cols = _tasks(fitted, judgments, post, int(budget), strategy, int(per_task), random_state, known)
         else:
             cols = _pairs(fitted, judgments, post, int(budget), strategy, workers, int(per_task),
-                          per_worker, random_state)
+                          per_worker, random_state, known)
     return _frame(cols, output or kind)
 
 
-def _warn_hard(name: str, judgments: Any, post: np.ndarray, strategy: str) -> None:
+def _warn_hard(name: str, judgments: Any, post: np.ndarray, strategy: str, known: np.ndarray | None) -> None:
     """Warn where posteriors of exactly 0 or 1 make scores 0: every task (KOS's hard labels), or
     tasks judged once (vote shares: majority vote, Wawa, ZBS give one vote a probability of 1, so a
     task judged once ranked below every split task and, for eig, below uniform). Kept as the model
-    says, not replaced: the confidence column and the ranking stay the model's."""
+    says, not replaced: the confidence column and the ranking stay the model's. Tasks with gold
+    (``known``) are left out: their posterior is the gold label, rightly certain."""
     hard = np.all((post == 0.0) | (post == 1.0), axis=1)
+    if known is not None:
+        hard = hard[~known]
+        if not hard.size:  # every task has gold: nothing to rank
+            return
     if hard.all():  # KOS: hard labels
         warnings.warn(f"{name} gives every task a probability of 0 or 1, so every {strategy} score is 0 and the "
                       "order is the seeded tie break; allocate with a model that gives probabilities (bds, ds), or "
                       "strategy='uniform'", UserWarning, stacklevel=3)
         return
-    once = int((hard & (judgments.counts_per_task() == 1)).sum())
+    once = judgments.counts_per_task() == 1
+    once = int((hard & (once if known is None else once[~known])).sum())
     if once:
         warnings.warn(f"{name} gives {once:,} task(s) judged once a probability of exactly 1 (one vote is all it "
                       f"weighs), so their {strategy} score is 0, as if a second judgment could not change them, "
@@ -317,7 +326,7 @@ def _order(primary: np.ndarray, tiebreak: np.ndarray) -> np.ndarray:
 
 
 def _tasks(model: Any, judgments: Any, post: np.ndarray, budget: int, strategy: str, per_task: int,
-           seed: int) -> dict[str, Any]:
+           seed: int, known: np.ndarray | None = None) -> dict[str, Any]:
     n, k = post.shape
     counts = judgments.counts_per_task()
     if strategy == "uniform":
@@ -335,6 +344,9 @@ def _tasks(model: Any, judgments: Any, post: np.ndarray, budget: int, strategy: 
     flat = scores.reshape(-1)
     task = np.repeat(np.arange(n), per_task)
     slot = np.tile(np.arange(per_task), n)
+    if known is not None:  # a task with gold needs no judgment (uniform gave them 31% of its rows)
+        keep = ~known[task]
+        flat, task, slot = flat[keep], task[keep], slot[keep]
     order = np.lexsort((slot, hashes[task], -np.round(flat, 12)))[:budget]
     t = task[order]
     return {"task": judgments.task_names[t], "rank": np.arange(1, t.size + 1),
@@ -354,7 +366,7 @@ def _current(judgments: Any, post: np.ndarray, t: np.ndarray) -> dict[str, np.nd
 
 
 def _pairs(model: Any, judgments: Any, post: np.ndarray, budget: int, strategy: str, workers: Sequence[Any],
-           per_task: int, per_worker: int | None, seed: int) -> dict[str, Any]:
+           per_task: int, per_worker: int | None, seed: int, known: np.ndarray | None = None) -> dict[str, Any]:
     from .allocate_cells import select_cells  # candidates first: sorting every cell took 12.6 s at 5M cells
 
     ids = np.asarray(list(workers), dtype=object)
@@ -380,6 +392,8 @@ def _pairs(model: Any, judgments: Any, post: np.ndarray, budget: int, strategy: 
         primary = np.broadcast_to(-counts[:, None].astype(np.float64), eig.shape)
     done = np.zeros((n, codes.size), dtype=bool)
     done[judged_by(judgments, codes)] = True  # through the engine for data in its shards
+    if known is not None:
+        done[known] = True  # a task with gold needs no judgment
     rounded = np.round(eig, 12)  # scores equal to 12 places are ties: the hash, then the gain decides
     c = select_cells(rounded if strategy == "eig" else np.round(primary, 12), rounded,
                      id_hash(judgments.task_names, seed), done, budget, per_task, per_worker)

@@ -1,5 +1,6 @@
 """What :func:`galton.allocate` reads of the judgments one by one: the judgments of each worker, its
-agreement with the posteriors, the labels in use and the (task, worker) pairs already judged.
+agreement with the posteriors, the labels in use, the (task, worker) pairs already judged and
+the tasks with gold.
 
 In this process for :class:`galton.judgments.Judgments`; through the engine for data loaded into its
 shards (``RayEngine.load_parquet``), whose per-judgment codes never come to this process (allocate
@@ -15,7 +16,7 @@ import numpy as np
 
 from .aggregator._engine import LoadedData
 
-__all__ = ["judged_by", "labels_in_use", "worker_agreement", "worker_counts"]
+__all__ = ["gold_tasks", "judged_by", "labels_in_use", "worker_agreement", "worker_counts"]
 
 
 def _sharded(judgments: Any) -> bool:
@@ -37,6 +38,10 @@ def _shard_agreement(shard: Any, post: np.ndarray) -> np.ndarray:
     hit = post[shard.task_ids[shard.task], shard.label]
     return np.stack([np.bincount(shard.worker, hit, minlength=shard.n_workers),
                      np.bincount(shard.worker, minlength=shard.n_workers).astype(np.float64)])
+
+
+def _shard_gold(shard: Any) -> np.ndarray:
+    return np.asarray(shard.gold)
 
 
 def _shard_judged(shard: Any, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -85,3 +90,14 @@ def judged_by(judgments: Any, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray
     hit = (pos < codes.size) & (codes[np.minimum(pos, codes.size - 1)] == worker)
     return np.asarray(judgments.task)[hit], pos[hit]
 
+
+
+def gold_tasks(model: Any, judgments: Any) -> np.ndarray | None:
+    """Which tasks the fit was given a gold label of (bool), None when none: their label is known,
+    so they need no judgment (their posterior is clamped to it, and a score of 0 is no sign of a model
+    that weighs one vote as certain)."""
+    gold = vars(model).get("_gold")
+    if gold is None and _sharded(judgments):  # load_parquet(..., gold=...): it went into the shards
+        gold = judgments.engine.gather(_shard_gold)
+    known = None if gold is None else np.asarray(gold) >= 0
+    return known if known is not None and known.any() else None

@@ -998,3 +998,54 @@ def test_a_per_task_beyond_the_budget_builds_no_slot_the_budget_cannot_reach() -
         with memory_limit("1M"):  # 64 bytes a slot: 100,000 slots a pair were refused over the limit
             pd.testing.assert_frame_equal(galton.allocate(pairs, 4, strategy=strategy, per_task=100_000, window=3),
                                           base)
+
+
+# -------------------------------------------------------------------------------- fixes of the interactions hunt
+def _with_gold() -> tuple[pd.DataFrame, pd.Series]:
+    """60 tasks of 3 judgments by 10 workers of accuracy 0.8, and 40 tasks judged once, whose truth is
+    the gold (with 12 of the others')."""
+    rng = np.random.default_rng(3)
+    truth = rng.integers(0, 2, 100)
+    rows = []
+    for t in range(100):
+        for w in rng.choice(10, 3 if t < 60 else 1, replace=False):
+            rows.append((f"t{t:03d}", f"w{w}", int(truth[t] if rng.random() < 0.8 else 1 - truth[t])))
+    gold_ids = [*range(48, 100)]
+    return (pd.DataFrame(rows, columns=["task", "worker", "label"]),
+            pd.Series(truth[gold_ids], index=[f"t{t:03d}" for t in gold_ids]))
+
+
+def test_tasks_with_gold_are_left_out_and_warn_of_nothing() -> None:
+    """A bds fitted with gold warned that it "gives 40 task(s) judged once a probability of exactly 1
+    (one vote is all it weighs)": all 40 were gold tasks, clamped to their known label; with gold on
+    every task it said every probability is 0 or 1 ("allocate with a model that gives probabilities");
+    and uniform spent its rows on gold tasks, whose label is known. A task with gold needs no judgment:
+    no strategy gives it a row, and the rows are those of the other tasks, by the same scores."""
+    df, gold = _with_gold()
+    fitted = galton.BayesianDawidSkene().fit(df, gold)
+    free = sorted(set(df["task"]) - set(gold.index))  # 48 tasks without gold, each judged 3 times
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning of hard probabilities
+        for strategy in ("eig", "uncertainty", "uniform"):
+            rows = galton.allocate(None, 200, model=fitted, strategy=strategy, per_task=2)
+            assert not set(rows["task"]) & set(gold.index)
+            assert len(rows) == 2 * len(free) and rows["task"].value_counts().eq(2).all()  # every slot of the rest
+            pairs = galton.allocate(None, 1000, model=fitted, strategy=strategy, workers=["w0", "w1", "w2"],
+                                    per_task=3)
+            assert set(pairs["task"]) == set(free)
+        top = galton.allocate(None, 5, model=fitted)
+    post = fitted.posteriors_[fitted.judgments_.task_index(np.array(free, dtype=object))]
+    gain = expected_gain(post, _typical(fitted), "eig")[:, 0]
+    assert top["score"].tolist() == pytest.approx(np.sort(gain)[::-1][:5], abs=1e-12)  # the rest's own scores
+    every = pd.Series([int(v) for v in fitted.labels_.loc[sorted(set(df["task"]))]], index=sorted(set(df["task"])))
+    everything = galton.BayesianDawidSkene().fit(df, every)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # was "gives every task a probability of 0 or 1"
+        assert len(galton.allocate(None, 5, model=everything)) == 0  # nothing left to ask
+
+
+def _typical(model: Any) -> np.ndarray:
+    """The judgment-weighted mean confusion matrix [y, k] of a Dawid-Skene model (allocate's typical worker)."""
+    errors = model.confusion_array()
+    weight = np.bincount(model.judgments_.worker, minlength=errors.shape[0]).astype(float)
+    return np.tensordot(weight / weight.sum(), errors, axes=1)

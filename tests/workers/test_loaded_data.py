@@ -74,3 +74,16 @@ def test_allocate_reads_loaded_data_through_the_engine(ray_session, crowd, model
     judged = set(zip(df["task"], df["worker"]))
     assert not judged & set(zip(got["task"], got["worker"]))  # never a worker on a task it judged
     assert len(got) == 60 * 3 - sum(w in ("w0", "w5", "w7") for _, w in judged)
+
+
+def test_allocate_leaves_out_the_gold_tasks_of_loaded_data(ray_session, crowd) -> None:
+    """Gold given to load_parquet lives in the shards: its tasks need no judgment there either, and
+    the rows are those of the local fit given the same gold."""
+    df, path = crowd
+    first = df.drop_duplicates("task").head(20)
+    gold = pd.Series(first["label"].to_numpy(), index=first["task"].to_numpy())
+    with RayEngine(n_shards=2) as eng:
+        got = galton.allocate(eng.load_parquet(path, gold=gold), 100, strategy="uniform", output="pandas")
+    want = galton.allocate(None, 100, strategy="uniform", model=galton.BayesianDawidSkene().fit(df, gold))
+    assert not set(got["task"]) & set(gold.index) and len(got) == 40
+    _assert_same_rows(got, want, ["task"])
