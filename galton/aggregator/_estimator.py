@@ -402,7 +402,7 @@ class BaseAggregator:
 
     def _score_new(self, data: Any, on_invalid: str, duplicates: str | None) -> tuple[Any, ...]:
         """:meth:`_predict_new` with the call's reading options (:mod:`._new_data`)."""
-        check_scorable(self)
+        check_scorable(self, data)
         with reading(on_invalid, self.__dict__.get("_fit_duplicates") if duplicates is None else duplicates):
             return self._predict_new(data)
 

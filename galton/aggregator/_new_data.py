@@ -5,7 +5,8 @@ The reading options of the call (``on_invalid``, ``duplicates``, as ``fit`` take
 model's ``_predict_new(data)`` hook (docs/adding-a-model.md) keeps its one argument; the null error
 told users of ``predict`` to pass ``on_invalid='drop'``, which ``predict`` refused as a TypeError.
 :func:`check_scorable` refuses new data for a model fitted on an empty frame, which has no
-parameters (it said ``labels= must list every label ... not []``, or raised a bare AttributeError).
+parameters (it said ``labels= must list every label ... not []``, or raised a bare AttributeError),
+and data loaded into an engine's shards (``load_parquet``), which predict does not read.
 """
 
 from __future__ import annotations
@@ -35,9 +36,18 @@ def reading_options() -> dict[str, Any]:
     return dict(_READING.get() or {})
 
 
-def check_scorable(model: Any) -> None:
+def check_scorable(model: Any, data: Any = None) -> None:
     """Refuse new data for a model fitted on an empty frame: a fit without judgments leaves empty
-    results and no parameters (no workers, no labels) to score other judgments with."""
+    results and no parameters (no workers, no labels) to score other judgments with; and ``data``
+    loaded into an engine's shards, which predict does not read (the reader told it "this model reads
+    its judgments in this process ... fit that", of an EM model and a predict)."""
+    from ._engine import LoadedData
+
+    if isinstance(data, LoadedData):
+        raise TypeError(
+            f"{type(model).__name__}.predict scores new data in this process, and data loaded with load_parquet "
+            "lives in the engine's shards; read the files with galton.io.read_input(path) and pass that (the "
+            "results of the data the model was fitted on need none: predict() or predict_proba() without data)")
     fitted = model.__dict__.get("judgments_")
     if fitted is not None and getattr(fitted, "n_judgments", 1) == 0:
         raise ValueError(

@@ -87,3 +87,28 @@ def test_allocate_leaves_out_the_gold_tasks_of_loaded_data(ray_session, crowd) -
     want = galton.allocate(None, 100, strategy="uniform", model=galton.BayesianDawidSkene().fit(df, gold))
     assert not set(got["task"]) & set(gold.index) and len(got) == 40
     _assert_same_rows(got, want, ["task"])
+
+
+def test_predict_on_loaded_data_says_to_read_the_files(ray_session, crowd) -> None:
+    """predict_proba(loaded) of a bds (an EM model, fitted on that very data) said "this model reads its
+    judgments in this process, not in the shards ... (only the EM models run there) ... fit that": a
+    fit's message, wrong of the model and of the call. predict says what it does and what to pass; that
+    way scores the judgments as the local model scores them."""
+    from galton.io import read_input
+
+    df, path = crowd
+    local = galton.BayesianDawidSkene().fit(df)
+    with RayEngine(n_shards=2) as eng:
+        loaded = eng.load_parquet(path)
+        model = galton.BayesianDawidSkene().fit(loaded)
+        for method in (model.predict_proba, model.predict):
+            with pytest.raises(TypeError) as told:
+                method(loaded)
+            message = str(told.value)
+            assert message.startswith("BayesianDawidSkene.predict scores new data in this process") and \
+                "read the files with galton.io.read_input(path) and pass that" in message, message
+            assert "fit that" not in message and "only the EM models" not in message
+    got = model.predict_proba(read_input(path)).to_pandas()
+    want = local.predict_proba(read_input(path)).to_pandas()
+    assert list(got.columns) == list(want.columns) and got["task"].tolist() == want["task"].tolist()
+    np.testing.assert_allclose(got.drop(columns="task").to_numpy(), want.drop(columns="task").to_numpy(), atol=1e-8)
