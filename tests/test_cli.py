@@ -798,6 +798,20 @@ def test_max_iter_0_says_why_nothing_was_calibrated(tmp_path: Path, capsys) -> N
     assert summary(out)["calibrated"] == "not done (--max-iter 0: the starting estimate, probabilities as they start)"
 
 
+@pytest.mark.parametrize("option,said", [
+    (["--param", "calibrate=false"], "off (--param calibrate=False: probabilities as fitted)"),
+    (["--uncalibrated"], "off (--uncalibrated: probabilities as fitted)"),
+    (["--param", "n_iter=0"], "not done (--param n_iter=0: the starting estimate, probabilities as they start)"),
+    (["--max-iter", "0"], "not done (--max-iter 0: the starting estimate, probabilities as they start)")])
+def test_the_calibrated_line_names_the_option_that_turned_it_off(tmp_path: Path, capsys, option, said) -> None:
+    """Found by a hunt: `-m bds --param calibrate=False` printed "calibrated  off (--uncalibrated: ...)",
+    an option not given (and --param n_iter=0 was told as --max-iter 0)."""
+    rc, out, err = run(["aggregate", "bundled:welinder_bluebirds", "-m", "bds", *option, "-o", tmp_path / "bb.csv"],
+                       capsys)
+    assert rc == 0, err
+    assert summary(out)["calibrated"] == said
+
+
 def test_datasets_export_refusals_write_nothing(tmp_path: Path, capsys) -> None:
     # no experts table: refused before the judgments are written
     rc, _, err = run(["datasets", "export", "act_cf", tmp_path / "j.csv", "--experts", tmp_path / "e.csv"], capsys)

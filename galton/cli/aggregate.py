@@ -25,6 +25,7 @@ from ._common import (BUNDLED_PREFIX, NO_OUTPUT, PROG, CLIError, check_kind_opti
                       check_readable, checked_params, checkpoint_options, checkpoint_rows, distinct_columns,
                       layout_by_model, memory_guard, no_common_task, no_param_twice, one_line, read_table,
                       reader_errors, report_warnings)
+from ._calibration import calibration_said
 from ._outputs import dir_output, plan_outputs
 from .prefs import aggregate_other, detect_kind
 
@@ -252,8 +253,8 @@ def _aggregate_sharded(args: argparse.Namespace, out: TextIO, err: TextIO, cls: 
         write_table(results_table(model, top=args.top).sort_by("task"), args.output)
     if not args.quiet:
         report_warnings(caught, err)
-        _summary(err if args.output == "-" else out, model, data, name, cls, seconds, gold_pairs,
-                 args.output, args.use_gold, checkpoint_rows(model, args), args.duplicates in ("first", "last"))
+        _summary(err if args.output == "-" else out, model, data, name, cls, seconds, gold_pairs, args,
+                 checkpoint_rows(model, args))
     return 0
 
 
@@ -386,14 +387,14 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     if not args.quiet:
         report_warnings(caught, err)
-        _summary(summary_out, model, judgments, name, cls, seconds, gold_pairs, args.output, args.use_gold,
-                 extra, args.duplicates in ("first", "last"))
+        _summary(summary_out, model, judgments, name, cls, seconds, gold_pairs, args, extra)
     return 0
 
 
 def _summary(out: TextIO, model: Any, judgments: Any, name: str, cls: type, seconds: float,
-             gold_pairs: tuple[np.ndarray, np.ndarray, int] | None, output: str | None,
-             used_gold: bool = False, extra: list[tuple[str, str]] | None = None, repeats: bool = False) -> None:
+             gold_pairs: tuple[np.ndarray, np.ndarray, int] | None, args: argparse.Namespace,
+             extra: list[tuple[str, str]] | None = None) -> None:
+    output, used_gold, repeats = args.output, args.use_gold, args.duplicates in ("first", "last")
     # the labels fitted: GLAD's labels_priors adds its keys' (label_codes_ index them; the input's shifted them)
     fitted = judgments if getattr(model, "judgments_", None) is None else model.judgments_
     rows: list[tuple[str, str]] = [
@@ -414,22 +415,8 @@ def _summary(out: TextIO, model: Any, judgments: Any, name: str, cls: type, seco
         ("converged", "-" if converged is None else ("yes" if converged else "no")),
         ("seconds", f"{seconds:.3f}"),
     ]
-    temperature = getattr(model, "temperature_", None)
-    if temperature is not None:  # the default's calibration (BayesianDawidSkene.calibrate)
-        held = getattr(model, "calibration_judgments_", 0)
-        on = f"{held:,} held-out judgments of {getattr(model, 'calibration_tasks_', 0):,} tasks"
-        if not getattr(model, "calibrate", True):
-            said = "off (--uncalibrated: probabilities as fitted)"
-        elif getattr(model, "n_iter_", None) == 0:  # the fit stopped before its results' passes
-            said = "not done (--max-iter 0: the starting estimate, probabilities as they start)"
-        elif not held:  # nothing to choose a temperature on: no task without gold, or one label
-            said = "not done (no judgment could be held out: no task without gold, or one label; " \
-                   "probabilities as fitted)"
-        elif temperature < 1:  # by each task's judgments n: 1 / (1 + (n - 1) rho)
-            said = (f"temperature 1 / (1 + {getattr(model, 'rho_', 0.0):.3g} (n - 1)) for a task of n judgments, "
-                    f"{temperature:.3g} at their mean (chosen on {on})")
-        else:  # not a sign of calibrated probabilities: the held-out judgments found no softer ones better
-            said = f"temperature 1 ({on} found no better one; probabilities as fitted)"
+    said = calibration_said(model, args)  # the default's calibration, or the option that left it out
+    if said is not None:
         rows.append(("calibrated", said))
     if gold_pairs is not None:
         tidx, values, unmatched = gold_pairs
