@@ -304,8 +304,9 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if model_kind == "rating" and args.kind == "auto":
             kind = "rating"
         elif model_kind != "categorical":
-            hint = "add --kind rating" if model_kind == "rating" else (
-                "it reads worker, left, right, label" if model_kind == "pairwise" else "it reads worker, options, choice")
+            hint = "add --kind rating" if model_kind == "rating" else ("it reads worker, left, right, label"
+                                                                       if model_kind == "pairwise"
+                                                                       else "it reads worker, options, choice")
             raise CLIError(f"--model {args.model} is a {model_kind} model and {args.input} holds categorical "
                            f"judgments (task, worker, label); {hint}, or pick a categorical model (galton models)")
     check_kind_options(args, kind)
