@@ -106,8 +106,8 @@ def as_fitted(probas: Any, temperature: Any) -> Any:
 
 def task_temperatures_of(model: Any, probas: Any) -> Any:
     """The temperature of each row of ``probas`` (the model's ``probas_``): by the task's judgments in the fit at
-    the model's ``rho_`` (1 for a task one worker judged, in repeated rows too: its posterior predictive) (:func:`galton.aggregator._calibrate.task_temperatures`), else its ``temperature_``;
-    None for a model without one."""
+    the model's ``rho_`` (:func:`galton.aggregator._calibrate.task_temperatures`; 1 for a task one worker judged,
+    in repeated rows too: its posterior predictive), else its ``temperature_``; None for a model without one."""
     rho, judgments = getattr(model, "rho_", None), getattr(model, "judgments_", None)
     if rho is None or judgments is None or probas is None:
         return getattr(model, "temperature_", None)
