@@ -91,7 +91,6 @@ def judged_by(judgments: Any, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return np.asarray(judgments.task)[hit], pos[hit]
 
 
-
 def gold_tasks(model: Any, judgments: Any) -> np.ndarray | None:
     """Which tasks the fit was given a gold label of (bool), None when none: their label is known,
     so they need no judgment (their posterior is clamped to it, and a score of 0 is no sign of a model
