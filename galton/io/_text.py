@@ -84,9 +84,9 @@ def check_head(head: bytes, name: str, sep: str) -> list[str]:
         not_utf8 = None
     except UnicodeDecodeError as exc:  # not a character cut at the end
         not_utf8 = exc.start if exc.start < len(head) - 4 or len(head) < HEAD_BYTES else None
-    # binary: a NUL byte, or control bytes in what is no UTF-8 text; a form feed or an escape in a value
-    # is text (galton's own CSV of such a label was refused as "binary data")
-    binary = _CONTROL.search(head) if b"\x00" in head or not_utf8 is not None else None
+    # binary: NUL bytes beyond a few values' worth, or control bytes in what is no UTF-8 text; a form feed,
+    # an escape or a NUL in a value is text (galton's own CSV of such a label was refused as "binary data")
+    binary = _CONTROL.search(head) if _nul_bytes(head) or not_utf8 is not None else None
     if binary is not None:
         raise ValueError(_not_text(head, name, binary.start()))
     if not_utf8 is not None:
@@ -112,6 +112,8 @@ def check_head(head: bytes, name: str, sep: str) -> list[str]:
     header = csv_header(text.lstrip("\r\n"), sep, complete=len(head) < HEAD_BYTES)
     seen: set[str] = set()
     for col in header:
+        if "\x00" in col:  # polars panics on such a name (a NUL in a value is read)
+            raise ValueError(f"file {name!r} has a column name holding a NUL character ({col[:80]!r}); rename it")
         if col in seen and col:  # several columns with no name (Excel's empty columns): left out by the reader
             raise ValueError(
                 f"file {name!r} has two columns named {col!r} in its header; rename or remove one"
@@ -145,15 +147,28 @@ def csv_header(text: str, sep: str, complete: bool = False) -> list[str]:
         return next(csv.reader([first], delimiter=sep), [])
 
 
+def _nul_bytes(head: bytes) -> bool:
+    """Whether the NUL bytes of a file's ``head`` make it binary: a Parquet file, UTF-16 / UTF-32 text (every
+    second or fourth byte), or a tenth of the bytes; NULs in values are text that polars reads (UTF-8 text
+    otherwise: most binary formats are no UTF-8, and are refused as such)."""
+    nul = head.count(0)
+    return nul > 0 and (head.startswith(b"PAR1") or nul * 10 > len(head) or _utf16_like(head))
+
+
+def _utf16_like(head: bytes) -> bool:
+    """Whether ``head`` reads as UTF-16 text: a byte-order mark, or mostly ASCII two bytes each."""
+    sample = head[:512]
+    even, odd = sample[0::2], sample[1::2]
+    return sample[:2] in (b"\xff\xfe", b"\xfe\xff") or (len(sample) >= 8 and max(
+        even.count(0) / len(even), odd.count(0) / len(odd)) >= 0.75)
+
+
 def _not_text(head: bytes, name: str, at: int) -> str:
     """What a file with binary data at byte ``at`` of its ``head`` is, and what to do."""
     if head.startswith(b"PAR1"):  # Hive and Spark write parts with no extension (000000_0)
         return (f"file {name!r} is a Parquet file (it starts with PAR1) with no .parquet name; name it *.parquet "
                 "(a folder reads its *.parquet and *.pq files)")
-    sample = head[:512]
-    even, odd = sample[0::2], sample[1::2]
-    if sample[:2] in (b"\xff\xfe", b"\xfe\xff") or (len(sample) >= 8 and max(
-            even.count(0) / len(even), odd.count(0) / len(odd)) >= 0.75):  # mostly ASCII, two bytes each
+    if _utf16_like(head):
         return (f"file {name!r} looks like UTF-16 text (as Excel's \"Unicode Text\" writes); save it as UTF-8 "
                 "(Excel: \"CSV UTF-8\")")
     return (f"file {name!r} is not text CSV (binary data at byte {at}); pass a CSV / TSV text file, a Parquet "

@@ -341,8 +341,8 @@ def test_a_parquet_file_with_no_extension_is_named_as_such(tmp_path):
 @pytest.mark.parametrize("char", ["\x0c", "\x1b", "\x0b", "\x7f", "\x01"])
 def test_a_control_character_in_a_value_is_text(tmp_path, capsys, char):
     """galton wrote a label holding a form feed (an escape, a vertical tab, DEL) to CSV, then refused
-    the file as "binary data" (its first 64 KiB only: by where the row was); only a NUL byte, or control
-    bytes in what is no UTF-8 text, are binary."""
+    the file as "binary data" (its first 64 KiB only: by where the row was); only NUL bytes beyond a tenth
+    of the bytes (or in UTF-16's pattern), or control bytes in what is no UTF-8 text, are binary."""
     labels = [f"a{char}b", "plain"]
     rows = [f"t{t},w{w},{labels[(t + (w == 2)) % 2]}" for t in range(4) for w in range(3)]
     src = tmp_path / "judgments.csv"
@@ -359,10 +359,25 @@ def test_a_control_character_in_a_value_is_text(tmp_path, capsys, char):
     early = tmp_path / "early.csv"
     early.write_text("task,worker,label\n" + "\n".join(rows) + "\n" + "".join(f"x{i},w,plain\n" for i in range(9000)))
     assert sorted(read_input(late).to_pylist(), key=str) == sorted(read_input(early).to_pylist(), key=str)
-    nul = tmp_path / "nul.csv"  # a NUL byte is still binary
-    nul.write_bytes(b"task,worker,label\na,u,x\x00y\n")
+    nul = tmp_path / "nul.csv"  # NUL bytes beyond a tenth of the file are binary
+    nul.write_bytes(b"task,worker,label\na,u,x" + b"\x00" * 9 + b"y\n")
     with pytest.raises(ValueError, match=r"'.*nul.csv' is not text CSV \(binary data at byte 23\)"):
         read_input(nul)
+
+
+def test_a_nul_in_a_value_is_text_and_one_in_a_column_name_is_named(tmp_path):
+    """galton wrote task ids holding a NUL to CSV, then refused its own file as "binary data"; polars reads
+    such values. A NUL in a column name (a label's p_ column) made polars panic: refused by name."""
+    rows = [f"t{t}\x00x,w{w},{'ab'[(t + (w == 2)) % 2]}" for t in range(4) for w in range(3)]
+    src = tmp_path / "judgments.csv"
+    src.write_text("task,worker,label\n" + "\n".join(rows) + "\n")
+    out = tmp_path / "out.csv"
+    assert main(["aggregate", str(src), "-m", "mv", "-o", str(out)]) == 0
+    assert read_input(out).column("task").to_pylist() == [f"t{t}\x00x" for t in range(4)]
+    named = tmp_path / "named.csv"
+    named.write_text("task,worker,label,p_a\x00b\n1,u,x,0.5\n")
+    with pytest.raises(ValueError, match=r"has a column name holding a NUL character \('p_a\\x00b'\); rename it"):
+        read_input(named)
 
 
 @pytest.mark.parametrize("first", ["sep=,", "SEP=,", '"sep=,"'])
