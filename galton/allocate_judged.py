@@ -44,9 +44,14 @@ def _shard_gold(shard: Any) -> np.ndarray:
     return np.asarray(shard.gold)
 
 
+def _among(worker: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which judgments' workers are in ``codes`` (sorted, unique), and each one's position there."""
+    pos = np.searchsorted(codes, worker)
+    return (pos < codes.size) & (codes[np.minimum(pos, codes.size - 1)] == worker), pos
+
+
 def _shard_judged(shard: Any, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    pos = np.searchsorted(codes, shard.worker)
-    hit = (pos < codes.size) & (codes[np.minimum(pos, codes.size - 1)] == shard.worker)
+    hit, pos = _among(shard.worker, codes)
     return shard.task_ids[shard.task[hit]], pos[hit]
 
 
@@ -85,9 +90,7 @@ def judged_by(judgments: Any, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray
         parts = judgments.engine.map(_shard_judged, codes)
         return (np.concatenate([p[0] for p in parts]).astype(np.int64),
                 np.concatenate([p[1] for p in parts]).astype(np.int64))
-    worker = judgments.worker
-    pos = np.searchsorted(codes, worker)
-    hit = (pos < codes.size) & (codes[np.minimum(pos, codes.size - 1)] == worker)
+    hit, pos = _among(judgments.worker, codes)
     return np.asarray(judgments.task)[hit], pos[hit]
 
 
