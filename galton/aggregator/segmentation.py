@@ -19,7 +19,8 @@ belongs to the object), merged into one mask per task. crowd-kit's three models,
 Results as in crowd-kit: ``segmentations_``, a pandas Series of boolean arrays indexed by ``task``
 (sorted) named ``agg_segmentation``; ``SegmentationEM`` also keeps ``posteriors_`` (pixel
 probabilities) and ``skills_`` (``s_w`` per (task, worker)). Input: a pandas frame with ``task``,
-``worker`` and ``segmentation`` (2-D arrays of bools or 0 / 1, one shape per task). Each image is
+``worker`` and ``segmentation`` (2-D arrays of bools or 0 / 1, one shape per task; or lists of rows,
+as read back from Parquet). Each image is
 its own problem, fitted with whole-array numpy steps over its workers and pixels; EM and RASA fit
 images of the same mask count and shape together, in batches of about 8 MiB of float masks (one
 image when it is larger), an image leaving RASA's batch once it stops.
@@ -53,6 +54,42 @@ class _Image:
         return np.stack(self.arrays).reshape(self.size)
 
 
+def _mask(value: Any, task: Any, worker: Any) -> np.ndarray:
+    """One judgment's mask as an array: an array stays as given (not copied); a list of rows, as
+    Parquet stores a 2-D mask and pandas reads it back (a 1-D object array of row arrays), is
+    stacked into its 2-D mask (``np.asarray`` left it 1-D: "got shapes [(3,)]"); rows of different
+    lengths are refused naming the task and the worker."""
+    try:
+        return _stacked(value)
+    except _Ragged as err:
+        raise ValueError(f"task {fmt_value(task)}: the segmentation of worker {fmt_value(worker)} has rows of "
+                         f"different {err}; each must be a 2-D mask, every row as long as the image is wide") from None
+
+
+class _Ragged(Exception):
+    """Rows of different lengths in one mask (the message: which lengths)."""
+
+
+def _stacked(value: Any) -> np.ndarray:
+    """``value`` as an array, rows held as arrays or lists (any depth) stacked; :class:`_Ragged`
+    when they differ in shape."""
+    try:
+        a = np.asarray(value)
+    except ValueError:  # a list of lists of different lengths (numpy's "inhomogeneous shape")
+        a = np.empty(len(value), dtype=object)
+        for i, row in enumerate(value):
+            a[i] = row
+    if a.dtype != object or a.ndim != 1 or not a.size or \
+            not all(isinstance(r, (np.ndarray, list, tuple)) for r in a.tolist()):
+        return a
+    rows = [_stacked(r) for r in a.tolist()]
+    shapes = sorted({r.shape for r in rows})
+    if len(shapes) > 1:
+        raise _Ragged(f"lengths ({', '.join(str(s[0]) for s in shapes[:5])})" if all(len(s) == 1 for s in shapes)
+                      else f"shapes {shapes[:5]}")
+    return np.stack(rows)
+
+
 def _images(data: Any) -> list[_Image]:
     """Every task's masks, in sorted task order, validated once: 2-D, one shape per task, 0 / 1."""
     pandas_columns(data, ["task", "worker", "segmentation"], "segmentation models",
@@ -73,7 +110,7 @@ def _images(data: Any) -> list[_Image]:
     out = []
     for a, b in zip(starts, ends):
         rows = order[a:b]
-        arrays = [np.asarray(masks[r]) for r in rows]
+        arrays = [_mask(masks[r], ordered[a], workers[r]) for r in rows]
         shapes = sorted({m.shape for m in arrays})
         if len(shapes) != 1 or len(shapes[0]) != 2:
             raise ValueError(f"task {fmt_value(ordered[a])}: its segmentations must be 2-D masks of one shape; "
