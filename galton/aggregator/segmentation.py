@@ -155,11 +155,13 @@ class _Segmentation:
 class SegmentationMajorityVote(_Segmentation):
     """A pixel is in when the workers who mark it hold at least half the weight of the task's workers.
 
-    ``fit(data, skills=None)``: ``skills`` (a Series by worker) weigh the votes; a worker without
-    one raises (``on_missing_skill="error"``), is dropped (``"ignore"``; a task left without workers
-    raises) or gets ``default_skill`` (``"value"``), as in crowd-kit. As in :class:`galton.MajorityVote`,
-    skills naming a worker twice and negative or infinite skills are refused, and a task whose every
-    voter weighs 0 counts its votes unweighted, with a warning (crowd-kit's mask is the whole image)."""
+    ``fit(data, skills=None)``: ``skills`` weigh the votes, found as :class:`galton.MajorityVote` finds
+    them (a Series by worker, a dict, or a frame with ``worker`` and ``skill``; text ``"7"`` is worker
+    7); a worker without one raises (``on_missing_skill="error"``), is dropped (``"ignore"``; a task
+    left without workers raises) or gets ``default_skill`` (``"value"``), as in crowd-kit. As in
+    :class:`galton.MajorityVote`, skills naming a worker twice and negative or infinite skills are
+    refused, and a task whose every voter weighs 0 counts its votes unweighted, with a warning
+    (crowd-kit's mask is the whole image)."""
 
     def __init__(self, default_skill: float | None = None, on_missing_skill: str = "error"):
         self.default_skill = default_skill
@@ -174,14 +176,20 @@ class SegmentationMajorityVote(_Segmentation):
             return [np.ones(len(im.workers)) for im in images]
         import pandas as pd
 
-        from .votes_fit import check_skill_values, one_skill_each
+        from .votes_fit import check_skill_values, skill_array
         from .votes_shard import zero_weight_warning
 
-        one_skill_each(skills.index.tolist())  # a pandas "cannot reindex on an axis with duplicate labels"
         workers = np.concatenate([im.workers for im in images]) if images else np.zeros(0, dtype=object)
-        used = pd.unique(workers)
-        check_skill_values(skills.reindex(used).to_numpy(dtype=float), np.asarray(used, dtype=object))
-        w = skills.reindex(workers).to_numpy(dtype=float)
+        try:  # sorted, as MajorityVote's worker names (skills as an array follow that order)
+            codes, names = pd.factorize(workers, sort=True)
+        except TypeError:  # ids of mixed types have no order: first appearance
+            codes, names = pd.factorize(workers)
+        names = np.asarray(names)
+        # MajorityVote's lookup: a Series, dict or worker / skill frame, "7" finding worker 7 (a plain
+        # skills.reindex found no integer worker by text keys, and a dict had no .index)
+        raw = skill_array(skills, names, self.default_skill if self.on_missing_skill == "value" else None)
+        check_skill_values(raw, names)
+        w = raw[codes]
         if self.on_missing_skill == "value":
             w = np.where(np.isnan(w), self.default_skill, w)
         elif self.on_missing_skill == "error" and np.isnan(w).any():

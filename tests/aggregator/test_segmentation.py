@@ -322,3 +322,37 @@ def test_masks_read_back_from_parquet_fit_as_the_masks_in_memory(tmp_path, backe
     cube.to_parquet(path)
     with pytest.raises(ValueError, match=r"^task 1: its segmentations must be 2-D .*got shapes \[\(2, 2, 2\)\]"):
         SegmentationRASA().fit(pd.read_parquet(path, dtype_backend=backend))
+
+
+def test_majority_vote_finds_skills_as_majority_vote_does():
+    """Skills keyed by text "1" found no integer worker 1 ("Skill value is missing in 3 assignments")
+    where MajorityVote finds it, and skills as a dict raised AttributeError ('dict' object has no
+    attribute 'index') where MajorityVote takes them (bug hunt). The lookup is MajorityVote's: a
+    Series, a dict or a worker / skill frame; "1" is worker 1, "01" none; two keys of one worker refused."""
+    from galton import MajorityVote
+
+    t = np.array([[True, False], [False, True]])
+    data = pd.DataFrame({"task": [1, 1, 1], "worker": [1, 2, 3], "segmentation": [t, ~t, ~t]})
+    votes = pd.DataFrame({"task": [1, 1, 1], "worker": [1, 2, 3], "label": ["x", "y", "y"]})
+    # worker 1 weighs 5 of 7: its mask wins, as its label does in MajorityVote
+    for skills in (pd.Series({"1": 5.0, "2": 1.0, "3": 1.0}), {1: 5.0, 2: 1.0, 3: 1.0}, {"1": 5.0, "2": 1.0, "3": 1.0},
+                   pd.DataFrame({"worker": [1, 2, 3], "skill": [5.0, 1.0, 1.0]})):
+        assert MajorityVote().fit_predict(votes, skills).to_dict() == {1: "x"}
+        assert SegmentationMajorityVote().fit_predict(data, skills)[1].tolist() == t.tolist()
+    # "01" names no worker: one assignment lacks a skill (crowd-kit's count and message)
+    with pytest.raises(ValueError, match="Skill value is missing in 1 assignments"):
+        SegmentationMajorityVote().fit(data, {"01": 5.0, 2: 1.0, 3: 1.0})
+    # worker 1 at default_skill 0.5 of 2.5: the others' mask
+    got = SegmentationMajorityVote(default_skill=0.5, on_missing_skill="value").fit_predict(data, {"2": 1.0, 3: 1.0})
+    assert got[1].tolist() == (~t).tolist()
+    # ignored: workers 2 and 3 alone
+    assert SegmentationMajorityVote(on_missing_skill="ignore").fit_predict(data, {2: 1.0, 3: 1.0})[1].tolist() == \
+        (~t).tolist()
+    for twice in ({1: 5.0, "1": 5.0, 2: 1.0, 3: 1.0},
+                  pd.Series([5.0, 5.0, 1.0, 1.0], index=pd.Index([1, "1", 2, 3], dtype=object))):
+        with pytest.raises(ValueError, match=r"skills name 1 worker\(s\) (by several keys|more than once)"):
+            MajorityVote().fit(votes, twice)
+        with pytest.raises(ValueError, match=r"skills name 1 worker\(s\) (by several keys|more than once)"):
+            SegmentationMajorityVote().fit(data, twice)
+    with pytest.raises(ValueError, match=r"skills must be finite and >= 0; 1 worker\(s\) .*have -1.0"):
+        SegmentationMajorityVote().fit(data, {1: -1.0, 2: 1.0, 3: 1.0})
