@@ -11,21 +11,23 @@ import numpy as np
 
 from .._gold import gold_task_ids
 from .._warnings import caller_stacklevel
-from ..data._validate import example_ids, example_rows, pandas_columns, row_index
+from ..data._validate import MAX_EXAMPLES, example_ids, fmt_value, one_row, pandas_columns, row_index
 
 __all__ = ["EmbeddingRows"]
 
 
 class EmbeddingRows:
-    """The rows sorted by task (stable): task ids, codes and starts, worker codes, embeddings."""
+    """The rows sorted by task (stable): task ids, codes and starts, worker codes, embeddings.
+    ``source`` names the embeddings in errors (TextRASA's: its encoder's vectors, the data having no
+    column 'embedding'), ``outputs`` what column ``output`` holds (TextRASA's: the texts)."""
 
-    def __init__(self, data: Any, need_output: bool):
+    def __init__(self, data: Any, need_output: bool, source: str = "column 'embedding'", outputs: str = "output"):
         cols = ["task", "worker", "embedding"] + (["output"] if need_output else [])
         pandas_columns(data, cols, "embedding models",
                        "Embedding models need task, worker, embedding (a 1-D array per row) and output")
         import pandas as pd
 
-        self.data = data
+        self.data, self.source, self.outputs = data, source, outputs
         codes, self.tasks = pd.factorize(data["task"], sort=True)
         self.order = np.argsort(codes, kind="stable")
         self.task = codes[self.order]
@@ -35,17 +37,43 @@ class EmbeddingRows:
         except TypeError:  # ids of mixed types have no order: first appearance
             self.worker, self.workers = pd.factorize(workers)
         vectors = [np.asarray(v, dtype=float) for v in data["embedding"].to_numpy()[self.order]]
-        lengths = {v.shape for v in vectors}
-        if len(lengths) > 1 or (vectors and vectors[0].ndim != 1):
-            raise ValueError(f"column 'embedding' must hold 1-D arrays of one length; got shapes {sorted(lengths)[:5]}")
+        shapes = [v.shape for v in vectors]
+        if len(set(shapes)) > 1 or (vectors and vectors[0].ndim != 1):
+            self._shape_error(shapes)
         self.emb = np.stack(vectors) if vectors else np.zeros((0, 0))
         bad = np.flatnonzero(~np.isfinite(self.emb).all(axis=1)) if self.emb.size else np.zeros(0, dtype=np.int64)
         if bad.size:  # one NaN made every skill and every aggregated embedding NaN, without a word
-            rows = np.sort(self.order[bad])
-            raise ValueError(f"column 'embedding' has {bad.size} embedding(s) with a NaN or infinite value "
-                             f"({example_rows(rows, row_index(data))}); drop or fix those rows")
+            raise ValueError(f"{source}: {bad.size} embedding(s) with a NaN or infinite value "
+                             f"({self._examples(np.sort(self.order[bad]))}); drop or fix those rows")
         self.starts = np.flatnonzero(np.r_[True, self.task[1:] != self.task[:-1]]) if len(self.task) else \
             np.zeros(0, dtype=np.int64)
+
+    def _examples(self, rows: np.ndarray, shapes: dict[int, tuple[int, ...]] | None = None) -> str:
+        """A few input ``rows`` (positions, named by the frame's own index), each with its shape when
+        given and its output (TextRASA's: its text) when the data has them."""
+        index = row_index(self.data)
+        outputs = self.data["output"].to_numpy() if "output" in self.data.columns else None
+        parts = []
+        for r in rows[:MAX_EXAMPLES].tolist():
+            about = ([f"shape {shapes[r]}"] if shapes is not None else []) + \
+                ([f"{self.outputs} {fmt_value(outputs[r])}"] if outputs is not None else [])
+            parts.append(one_row(r, index) + (": " + ", ".join(about) if about else ""))
+        return "; ".join(parts) + ("; ..." if rows.size > MAX_EXAMPLES else "")
+
+    def _shape_error(self, shapes: list[tuple[int, ...]]) -> None:
+        """Raise for embeddings that are not 1-D arrays of one length (``shapes``: of the sorted rows),
+        naming the rows that differ from the most common length (it named shapes, no row)."""
+        from collections import Counter
+
+        counts = Counter(s for s in shapes if len(s) == 1)
+        common = counts.most_common(1)[0][0] if counts else None
+        odd = [i for i, s in enumerate(shapes) if s != common]
+        rows = np.sort(self.order[odd])
+        by_row = {int(self.order[i]): shapes[i] for i in odd}
+        which = (f"{len(odd)} of {len(shapes)} row(s) differ from the most common length {common[0]}" if common
+                 else f"none of the {len(shapes)} row(s) holds a 1-D array")
+        raise ValueError(f"{self.source}: expected 1-D arrays of one length; {which} ({self._examples(rows, by_row)}); "
+                         "give every row a vector of the same length")
 
     def unsorted(self, values: np.ndarray) -> np.ndarray:
         """Values of the sorted rows back in the input's row order."""
@@ -86,8 +114,7 @@ class EmbeddingRows:
         wrong = [t for t, v in zip(ids, rows) if v.shape != (dim,)]
         if wrong:
             raise ValueError(f"{what} has {len(wrong)} value(s) that are not 1-D arrays of the data's length {dim} "
-                             f"({example_ids(wrong)}); give each task a 1-D array as long as those in column "
-                             "'embedding'")
+                             f"({example_ids(wrong)}); give each task a 1-D array as long as those in {self.source}")
         vectors = np.stack(rows) if rows else np.zeros((0, dim))
         bad = ~np.isfinite(vectors).all(axis=1)
         if bad.any():  # one NaN made every skill NaN, without a word

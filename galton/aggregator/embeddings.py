@@ -197,6 +197,9 @@ class RASA:
 
     #: numeric parameters of the local weights (HRRASA's), checked at fit
     _weights: tuple[str, ...] = ()
+    #: where the embeddings come from and what the outputs are, as errors name them (EmbeddingRows'
+    #: ``source`` and ``outputs``): TextRASA's are its encoder's vectors of the texts
+    _source: tuple[str, str] = ("column 'embedding'", "output")
 
     def __init__(self, n_iter: int = 100, tol: float = 1e-9, alpha: float = 0.05):
         self.n_iter = n_iter
@@ -228,7 +231,7 @@ class RASA:
             check_real(name, getattr(self, name), finite=True)
         if not 0 < check_real("alpha", self.alpha) < 1:
             raise ValueError(f"alpha must lie in (0, 1), not {self.alpha}")
-        rows = EmbeddingRows(data, need_output)
+        rows = EmbeddingRows(data, need_output, *self._source)
         local, part = self._local(rows)
         n_w = len(rows.workers)
         counts = np.bincount(rows.worker[part], minlength=n_w)

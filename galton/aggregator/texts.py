@@ -175,6 +175,8 @@ class TextRASA:
 
     def fit(self, data: Any, true_objects: Any = None) -> "TextRASA":
         """Fit and choose the texts: ``texts_`` (crowd-kit's fit leaves it unset: only its fit_predict sets it)."""
+        # errors name the encoder's vectors and the texts (they blamed a column 'embedding' the data lacks)
+        self._rasa._source = ("the encoder's vectors for column 'text'", "text")
         chosen = self._rasa.fit_predict(self._encode(data), self._encode_true(true_objects))
         self.texts_ = chosen["output"].rename("agg_text")
         return self

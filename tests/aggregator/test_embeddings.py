@@ -193,9 +193,27 @@ def test_a_nan_or_infinite_embedding_is_refused_naming_its_row(bad):
     df = pd.DataFrame(rows, columns=["task", "worker", "embedding", "output"])
     df.at[7, "embedding"] = np.array([bad, 1.0, 1.0])
     for model in (RASA(), HRRASA(), ClosestToAverage()):
-        with pytest.raises(ValueError, match=r"column 'embedding' has 1 embedding\(s\) with a NaN or infinite value "
-                                             r"\(rows 7\); drop or fix those rows"):
+        with pytest.raises(ValueError, match=r"column 'embedding': 1 embedding\(s\) with a NaN or infinite value "
+                                             r"\(row 7: output 'out21'\); drop or fix those rows"):
             model.fit(df)
+
+
+def test_embeddings_of_other_lengths_are_refused_naming_their_rows():
+    """Vectors of several lengths raised "got shapes [(2,), (3,)]", naming no row (bug hunt): the
+    rows that differ from the most common length are named, with their shapes and outputs."""
+    from galton import HRRASA
+
+    rng = np.random.default_rng(0)
+    rows = [(f"t{t}", f"w{w}", rng.normal(0, 1, 3), f"out{t}{w}") for t in range(4) for w in range(3)]
+    df = pd.DataFrame(rows, columns=["task", "worker", "embedding", "output"])
+    df.at[7, "embedding"], df.at[2, "embedding"] = np.ones(2), np.ones((3, 1))
+    for model in (RASA(), HRRASA(), ClosestToAverage()):
+        with pytest.raises(ValueError, match=r"^column 'embedding': expected 1-D arrays of one length; 2 of 12 "
+                                             r"row\(s\) differ from the most common length 3 \(row 2: shape \(3, 1\), "
+                                             r"output 'out02'; row 7: shape \(2,\), output 'out21'\); give every row"):
+            model.fit(df)
+    with pytest.raises(ValueError, match=r"none of the 2 row\(s\) holds a 1-D array \(row 0: shape \(1, 2\); row 1"):
+        RASA().fit(pd.DataFrame({"task": [1, 1], "worker": ["a", "b"], "embedding": [np.ones((1, 2))] * 2}))
 
 
 @pytest.fixture

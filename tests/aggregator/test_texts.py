@@ -172,3 +172,26 @@ def test_a_shallow_copy_of_text_rasa_has_its_own_rasa_inside():
         assert not clone.skills_.index.equals(skills.index)  # the copy has its own fit
         assert clone.skills_.equals(model(_bag_of_words, n_iter=3).fit(other).skills_)
         assert copy.copy(clone)._rasa is not clone._rasa
+
+
+def test_text_rasa_errors_name_the_encoder_and_the_texts_not_a_column_embedding():
+    """An encoder giving vectors of varying length raised "column 'embedding' must hold 1-D arrays of
+    one length; got shapes [(1,), (2,)]", naming no row, and one giving a NaN "column 'embedding' has
+    1 embedding(s) ...": the data has no column 'embedding' (bug hunt). The errors name the encoder's
+    vectors for column 'text', the rows (by the frame's own index) and their texts."""
+    from galton import TextHRRASA, TextRASA
+
+    df = pd.DataFrame({"task": ["t1", "t1", "t2", "t2"], "worker": ["a", "b", "a", "b"],
+                       "text": ["hi there", "hi", "yo", "ho hum"]}, index=[10, 11, 12, 13])
+    words = lambda s: np.ones(len(s.split()))  # lengths 2, 1, 1, 2: two of each
+    for model in (TextRASA(words), TextHRRASA(words)):
+        with pytest.raises(ValueError, match=r"^the encoder's vectors for column 'text': expected 1-D arrays of one "
+                                             r"length; 2 of 4 row\(s\) differ from the most common length 2 "
+                                             r"\(row with index 11: shape \(1,\), text 'hi'; row with index 12: "
+                                             r"shape \(1,\), text 'yo'\)"):
+            model.fit(df)
+    nan = lambda s: np.array([np.nan, 1.0]) if s == "yo" else np.ones(2)
+    for model in (TextRASA(nan), TextHRRASA(nan)):
+        with pytest.raises(ValueError, match=r"^the encoder's vectors for column 'text': 1 embedding\(s\) with a NaN "
+                                             r"or infinite value \(row with index 12: text 'yo'\); drop or fix those"):
+            model.fit(df)
