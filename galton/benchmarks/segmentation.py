@@ -2,7 +2,7 @@
 
 Each image holds a disc; 20 workers of fixed kinds segment it: spammers (30% of the pixels at
 random), careful outliners (the disc with a noisy radius and centre, each worker its own noise) and
-pixel flippers (2-15% of the pixels flipped). ``--per-image`` workers per image, a share ``--spam``
+pixel flippers (2-15% of the pixels flipped). ``--per-image`` workers per image (1 to 20), a share ``--spam``
 of the workers spammers. For each model (galton's and crowd-kit's of the same name) the table gives
 the share of pixels right (mean over ``--seeds``), the median seconds of the fits, the ratio
 crowd-kit / galton and the rise of the process's peak resident memory during the fit::
@@ -25,10 +25,12 @@ from ._common import current_rss_mib, emit, fmt_ratio, load_average, markdown_ta
 __all__ = ["simulate_masks", "pixel_accuracy", "run", "main"]
 
 MODELS = ("SegmentationMajorityVote", "SegmentationEM", "SegmentationRASA")
+#: the simulated workers: at most this many masks per image
+_WORKERS = 20
 
 
 def simulate_masks(seed: int, n_images: int = 150, per_image: int = 5, spam: float = 0.3, size: int = 24,
-                   n_workers: int = 20) -> tuple[Any, dict, np.ndarray]:
+                   n_workers: int = _WORKERS) -> tuple[Any, dict, np.ndarray]:
     """(judgments as a pandas frame task, worker, segmentation; the true mask per task; each
     worker's kind draw, below ``spam`` for a spammer, below 0.6 an outliner, else a flipper)."""
     import pandas as pd
@@ -107,16 +109,27 @@ def run(n_images: int, per_image: int, seeds: int, spams: Sequence[float], crowd
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m galton.benchmarks.segmentation", description=__doc__.split("\n")[0])
-    p.add_argument("--images", type=int, default=300, help="images per simulated crowd")
-    p.add_argument("--per-image", type=int, default=5, help="masks per image")
-    p.add_argument("--seeds", type=int, default=3, help="simulated crowds per row")
-    p.add_argument("--spam", type=float, nargs="+", default=[0.0, 0.3], help="shares of spammers among the workers")
+    p.add_argument("--images", type=int, default=300, help="images per simulated crowd (at least 1)")
+    p.add_argument("--per-image", type=int, default=5, help=f"masks per image (1 to {_WORKERS})")
+    p.add_argument("--seeds", type=int, default=3, help="simulated crowds per row (at least 1)")
+    p.add_argument("--spam", type=float, nargs="+", default=[0.0, 0.3],
+                   help="shares of spammers among the workers (each in [0, 1])")
     p.add_argument("--size", type=int, default=24, help="pixels per side of an image (memory grows with the square)")
     p.add_argument("--no-crowdkit", action="store_true", help="galton only")
     p.add_argument("--out", help="also write the Markdown report to this file (atomically)")
     args = p.parse_args(argv)
     if args.size < 16:  # the disc (radius up to 8, centre 6 pixels from the edges) needs room
         p.error(f"--size must be >= 16, not {args.size}")
+    # out of range, they crashed (numpy's "Cannot take a larger sample than population", "no median
+    # for empty data") or printed tables of NaN
+    for name, value in (("--images", args.images), ("--seeds", args.seeds)):
+        if value < 1:
+            p.error(f"{name} must be at least 1, not {value}")
+    if not 1 <= args.per_image <= _WORKERS:
+        p.error(f"--per-image must be between 1 and {_WORKERS} (the simulated workers), not {args.per_image}")
+    outside = [v for v in args.spam if not 0.0 <= v <= 1.0]
+    if outside:
+        p.error(f"--spam: shares lie in [0, 1], not {outside[0]}")
     return emit(run(args.images, args.per_image, args.seeds, args.spam, not args.no_crowdkit, args.size), args.out)
 
 

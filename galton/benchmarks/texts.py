@@ -1,7 +1,7 @@
 """ROVER and RASA against crowd-kit's: simulated transcriptions and embeddings; error, time, peak memory.
 
 Each task is a sentence of ``--words`` words drawn from a vocabulary of 2,000; each of its
-``--per-task`` transcribers copies it with their own word error rate (uniform in 5-30%): a word is
+``--per-task`` transcribers (1 to 15) copies it with their own word error rate (uniform in 5-30%): a word is
 dropped, replaced by a random word, or followed by an inserted one, in equal shares. The table gives
 the word error rate (edit distance in words over the sentence's length, mean over tasks) of one
 transcriber chosen at random, of the best transcriber of each task (with hindsight), and of ROVER,
@@ -29,6 +29,9 @@ from ._common import (at_least_one, current_rss_mib, emit, fmt_ratio, load_avera
                       reset_peak_rss, timed)
 
 __all__ = ["simulate_transcripts", "simulate_embeddings", "word_errors", "run", "main"]
+
+#: the simulated workers of the embedding part (the transcriptions have 50): at most this many per task
+_EMBEDDING_WORKERS = 15
 
 
 def simulate_transcripts(seed: int, n_tasks: int = 500, per_task: int = 5, words: int = 20,
@@ -66,11 +69,11 @@ def simulate_embeddings(seed: int, n_tasks: int = 500, per_task: int = 5,
     import pandas as pd
 
     rng = np.random.default_rng(seed)
-    noise = rng.uniform(0.1, 2.0, 15)
+    noise = rng.uniform(0.1, 2.0, _EMBEDDING_WORKERS)
     truth = rng.normal(size=(n_tasks, dim))
     rows = []
     for t in range(n_tasks):
-        for w in rng.choice(15, per_task, replace=False):
+        for w in rng.choice(_EMBEDDING_WORKERS, per_task, replace=False):
             rows.append((t, f"w{w}", f"{t}/{w}", truth[t] + rng.normal(scale=noise[w], size=dim)))
     return pd.DataFrame(rows, columns=["task", "worker", "output", "embedding"]), truth, noise
 
@@ -164,13 +167,19 @@ def run(n_tasks: int, per_task: int, words: int, repeat: int, crowdkit: bool = T
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m galton.benchmarks.texts", description=__doc__.split("\n")[0])
-    p.add_argument("--tasks", type=int, default=500, help="simulated sentences")
-    p.add_argument("--per-task", type=int, default=5, help="transcriptions per sentence")
+    p.add_argument("--tasks", type=int, default=500, help="simulated sentences (at least 1)")
+    p.add_argument("--per-task", type=int, default=5,
+                   help=f"transcriptions per sentence and outputs per embedding task (1 to {_EMBEDDING_WORKERS})")
     p.add_argument("--words", type=int, default=20, help="words per sentence")
     p.add_argument("--repeat", type=at_least_one, default=3, help="timed fits per row (the median is shown)")
     p.add_argument("--no-crowdkit", action="store_true", help="galton only")
     p.add_argument("--out", help="also write the Markdown report to this file (atomically)")
     args = p.parse_args(argv)
+    if args.tasks < 1:  # 0 printed tables of NaN, below 0 crashed in numpy
+        p.error(f"--tasks must be at least 1, not {args.tasks}")
+    if not 1 <= args.per_task <= _EMBEDDING_WORKERS:  # more crashed: "Cannot take a larger sample than population"
+        p.error(f"--per-task must be between 1 and {_EMBEDDING_WORKERS} (the embedding part's {_EMBEDDING_WORKERS} "
+                f"workers), not {args.per_task}")
     return emit(run(args.tasks, args.per_task, args.words, args.repeat, not args.no_crowdkit), args.out)
 
 

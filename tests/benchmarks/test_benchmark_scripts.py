@@ -246,3 +246,31 @@ def test_a_report_ends_with_one_newline_on_stdout_and_in_the_file(text, tmp_path
     out = tmp_path / "r.md"
     emit(text, out)
     assert capsys.readouterr().out == "| a |\n" == out.read_text()
+
+
+# ------------------------------------------------------------------------------------ counts in range
+@pytest.mark.parametrize("module, argv, message", [
+    ("texts", ["--per-task", "16"], "--per-task must be between 1 and 15 (the embedding part's 15 workers), not 16"),
+    ("texts", ["--per-task", "0"], "--per-task must be between 1 and 15 (the embedding part's 15 workers), not 0"),
+    ("texts", ["--tasks", "0"], "--tasks must be at least 1, not 0"),
+    ("segmentation", ["--per-image", "21"], "--per-image must be between 1 and 20 (the simulated workers), not 21"),
+    ("segmentation", ["--per-image", "0"], "--per-image must be between 1 and 20 (the simulated workers), not 0"),
+    ("segmentation", ["--seeds", "0"], "--seeds must be at least 1, not 0"),
+    ("segmentation", ["--images", "-2"], "--images must be at least 1, not -2"),
+    ("segmentation", ["--spam", "0.3", "1.5"], "--spam: shares lie in [0, 1], not 1.5"),
+])
+def test_counts_out_of_range_are_refused_before_the_run(module, argv, message, monkeypatch, capsys):
+    """``texts --per-task 16`` and ``segmentation --per-image 21`` crashed in numpy's "Cannot take a
+    larger sample than population" (15 and 20 simulated workers), ``--seeds 0`` in "no median for
+    empty data", others printed tables of NaN (bug hunt): argparse's usage error, exit status 2, with
+    the range; the largest counts allowed reach the run."""
+    import importlib
+
+    mod = importlib.import_module(f"galton.benchmarks.{module}")
+    ran = []
+    monkeypatch.setattr(mod, "run", lambda *args, **kwargs: ran.append(args) or "TABLE")
+    with pytest.raises(SystemExit) as exc:
+        mod.main(argv + ["--no-crowdkit"])
+    assert exc.value.code == 2 and message in capsys.readouterr().err and not ran
+    top = ["--per-task", "15"] if module == "texts" else ["--per-image", "20", "--spam", "0", "1"]
+    assert mod.main(top + ["--no-crowdkit"]) == 0 and ran[0][1] == (15 if module == "texts" else 20)
