@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 
 from . import estimators as est
-from ._sources import PREF_TAGS as TAGS
+from ._pref_sources import PREF_TAGS as TAGS
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ._sources import PrefSource
+    from ._pref_sources import PrefSource
     from .study_prefs import PrefStudy
 
 __all__ = ["PREF_TABLES", "evaluate_prefs", "expert_name"]

@@ -67,8 +67,8 @@ from typing import Any, ClassVar, Sequence
 
 import numpy as np
 
-from ._sources import (PREF_COLLECTIONS as COLLECTIONS, PREF_TAGS as TAGS, SIM_DEFAULTS, PrefSource,
-                       pref_config, prepare_pref_sources)
+from ._pref_sources import (PREF_COLLECTIONS as COLLECTIONS, PREF_TAGS as TAGS, SIM_DEFAULTS, PrefSource,
+                            pref_config, prepare_pref_sources)
 from ._evaluate_prefs import PREF_TABLES, evaluate_prefs
 from ._study_check import apply_checked, check_common, check_tables
 from .runner import (ENGINES, StudyResult, check_engine, model_kwargs, one_thread, run_jobs, toml_lib,
