@@ -34,13 +34,14 @@ import sys
 import time
 import warnings
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence, TextIO
 
 import numpy as np
 
-from ._common import markdown_table, simulate_ds, split_names, write_atomic
+from ._common import markdown_table, split_names, write_atomic
+from ._replay_data import ReplayData, load_replay_data, sheng_crowd
 from .study import resolve_models
 
 __all__ = ["DEFAULT_DATASETS", "ReplayData", "ReplayResult", "load_replay_data", "sheng_crowd", "replay",
@@ -51,57 +52,6 @@ DEFAULT_DATASETS = ("snow2008_rte", "snow2008_temp", "sheng")
 STRATEGY_ORDER = ("uniform", "uncertainty", "eig")
 #: the bounds of an accuracy (its intervals are clipped to them)
 ACCURACY = (0.0, 1.0)
-
-
-@dataclass
-class ReplayData:
-    """One data set as codes: judgments ``task, worker, label`` (int), ``gold[task]`` (-1: none)."""
-
-    name: str
-    task: np.ndarray
-    worker: np.ndarray
-    label: np.ndarray
-    gold: np.ndarray
-    label_names: list[Any] = field(default_factory=list)
-
-    @property
-    def n_tasks(self) -> int:
-        return int(self.gold.size)
-
-    @property
-    def counts(self) -> np.ndarray:
-        return np.bincount(self.task, minlength=self.n_tasks)
-
-
-def sheng_crowd(n_tasks: int = 300, per_task: int = 10, n_workers: int = 50, accuracy: float = 0.7,
-                seed: int = 0) -> ReplayData:
-    """Sheng et al.'s setting: binary tasks, independent labellers all of accuracy ``accuracy``."""
-    sim = simulate_ds(n_tasks, n_workers, 2, per_task, seed, accuracy=(accuracy, accuracy))
-    return ReplayData(f"sheng (simulated, accuracy {accuracy:g})", sim.task.astype(np.int64),
-                      sim.worker.astype(np.int64), sim.label.astype(np.int64), sim.truth.astype(np.int64), [0, 1])
-
-
-def load_replay_data(name: str, seed: int = 0) -> ReplayData:
-    """``"sheng"`` (the simulated crowd) or a data set of :func:`galton.benchmarks.accuracy.load_dataset`."""
-    if name == "sheng":
-        return sheng_crowd(seed=seed)
-    import pandas as pd
-
-    from .accuracy import load_dataset
-
-    judgments, gold = load_dataset(name)
-    task, tasks = pd.factorize(judgments["task"], sort=True)
-    worker, _ = pd.factorize(judgments["worker"], sort=True)
-    labels = pd.concat([judgments["label"], pd.Series(gold.to_numpy())], ignore_index=True)
-    codes, names = pd.factorize(labels, sort=True)
-    gold_codes = np.full(len(tasks), -1, dtype=np.int64)
-    g = gold.reindex(tasks)
-    known = g.notna().to_numpy()
-    gold_codes[known] = pd.Index(names).get_indexer(g[known])
-    if not (gold_codes >= 0).any():
-        raise ValueError(f"dataset {name!r}: no task with judgments has a gold label; leave it out")
-    return ReplayData(name, task.astype(np.int64), worker.astype(np.int64),
-                      codes[: len(judgments)].astype(np.int64), gold_codes, list(names))
 
 
 # ------------------------------------------------------------------------------------------------
