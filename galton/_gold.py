@@ -19,7 +19,8 @@ from .judgments import MAX_EXAMPLES, ColumnError, plain_column
 if TYPE_CHECKING:
     from .judgments import Judgments
 
-__all__ = ["SIMULATED_TRUTH", "encode_gold", "gold_label_values", "gold_task_ids", "read_gold"]
+__all__ = ["SIMULATED_TRUTH", "check_gold_conflicts", "encode_gold", "gold_label_values", "gold_rows", "gold_task_ids",
+           "read_gold"]
 
 #: the label column of the truth table `galton simulate` writes; read as gold when ``label`` is absent
 SIMULATED_TRUTH = "true_label"
@@ -88,7 +89,7 @@ def read_gold(gold: Any, names: np.ndarray | None = None, *, task_col: str = "ta
         tasks = _gold_task_ids(tasks, names, what)
     if labels is not None:
         values = gold_label_values(values, labels)
-    first = _check_gold_conflicts(tasks, values, rows, what)
+    first = check_gold_conflicts(tasks, values, rows, what)
     return tasks[first], values[first]
 
 
@@ -202,9 +203,21 @@ def _integer_ids(values: list[int], names: np.dtype) -> np.ndarray:
     return object_array(values)
 
 
-def _check_gold_conflicts(tasks: np.ndarray, values: np.ndarray, rows: np.ndarray, what: str = "gold") -> np.ndarray:
+def gold_rows(tasks: Any, values: Any, what: str = "gold", rows: Any = None) -> np.ndarray:
+    """Positions of the entries of ``tasks`` and ``values`` (the columns of a table of known labels)
+    that hold gold, by :func:`read_gold`'s rules: entries with a missing task or label are skipped,
+    the first of each task is kept, and a task given two different labels raises
+    (:func:`check_gold_conflicts`; ``rows``: the entries' row numbers in the file it names, by default
+    0, 1, ...). For readers that keep the table's own types (the studies' datasets)."""
+    tasks, values = object_array(tasks), object_array(values)
+    numbers = np.arange(tasks.size) if rows is None else np.asarray(rows)
+    pos = np.flatnonzero(np.array([_present(t) and _present(v) for t, v in zip(tasks, values)], dtype=bool))
+    return pos[check_gold_conflicts(tasks[pos], values[pos], numbers[pos], what)]
+
+
+def check_gold_conflicts(tasks: np.ndarray, values: np.ndarray, rows: np.ndarray, what: str = "gold") -> np.ndarray:
     """Positions of the first row of each task; raises when gold gives one task two different
-    labels (the same label twice counts once)."""
+    labels (the same label twice counts once), naming the tasks and their ``rows``."""
     try:
         key = np.asarray(pa.array(tasks).dictionary_encode().indices)
         if np.unique(key).size == key.size:

@@ -162,6 +162,25 @@ def labels_like(values: Sequence[Any], labels: Sequence[Any]) -> list[Any]:
     return gold_label_values(array(values), array(labels)).tolist()
 
 
+def _one_label(frame: Any) -> Any:
+    """Gold (``task``, ``label``), or the experts' answers (per ``expert``), one row per task: rows with
+    a missing value are skipped, a repeated row counts once, and two different labels for one task (of
+    one expert) raise as ``galton aggregate --gold`` does (:func:`galton._gold.gold_rows`): the last
+    row won here and the first in the accuracy and allocation studies."""
+    from .._gold import gold_rows
+
+    tasks, labels = _column(frame, "task"), _column(frame, "label")
+    if "expert" not in frame.columns:
+        return frame[gold_rows(tasks, labels)]
+    by: dict[Any, list[int]] = {}
+    for i, e in enumerate(_column(frame, "expert")):
+        if e is not None:
+            by.setdefault(e, []).append(i)
+    keep = [np.asarray(idx)[gold_rows([tasks[i] for i in idx], [labels[i] for i in idx], f"expert {e!r}", idx)]
+            for e, idx in by.items()]
+    return frame[np.sort(np.concatenate(keep)) if keep else np.zeros(0, dtype=np.int64)]
+
+
 def prepare_dataset(name: str) -> Source:
     """Encode a real dataset: crowd judgments (experts' own judgments removed), gold, experts."""
     from .. import datasets as D
@@ -173,8 +192,10 @@ def prepare_dataset(name: str) -> Source:
     ds, origin = _load_dataset(name)
     if ds.gold is None:
         raise ValueError(f"dataset {name!r} has no gold labels; a crowd study scores against gold")
-    ds = ds._replace(gold=ds.gold.drop_nulls(),
-                     experts=None if ds.experts is None else ds.experts.drop_nulls())
+    try:
+        ds = ds._replace(gold=_one_label(ds.gold), experts=None if ds.experts is None else _one_label(ds.experts))
+    except ValueError as exc:  # two labels for one task: refused as `galton aggregate --gold` refuses them
+        raise ValueError(f"dataset {name!r}: {exc}") from None
     judgments, dropped = ds.judgments.drop_nulls(), 0
     expert_ids: list[Any] = []
     if ds.experts is not None:

@@ -108,9 +108,14 @@ def load_dataset(name: str) -> tuple[Any, Any]:
     ds = gd.load(name, frame="pandas") if name in gd.names() else gd.load_shared(name, frame="pandas")
     if ds.gold is None:
         raise ValueError(f"dataset {name!r} has no gold labels; leave it out of the accuracy benchmark")
+    from .._gold import gold_rows
     from ._sources import labels_like
 
-    gold = ds.gold.drop_duplicates("task").set_index("task")["label"]
+    try:  # one row per task; two labels for one task refused as `galton aggregate --gold` refuses them
+        keep = gold_rows(ds.gold["task"].tolist(), ds.gold["label"].tolist())
+    except ValueError as exc:
+        raise ValueError(f"dataset {name!r}: {exc}") from None
+    gold = ds.gold.iloc[keep].set_index("task")["label"]
     known = gold.notna().to_numpy()  # in the judgments' label type (shared tables are typed one by one)
     given = gold[known].tolist()
     typed = labels_like(given, ds.judgments["label"].dropna().unique().tolist())

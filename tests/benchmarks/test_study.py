@@ -465,6 +465,35 @@ def test_gold_and_expert_labels_take_the_judgments_label_type(tmp_path, monkeypa
     assert gold.to_dict() == {"t0": "1", "t1": "2", "t2": "3"}
 
 
+def test_gold_or_expert_rows_that_disagree_are_refused_as_aggregate_refuses_them(tmp_path, monkeypatch) -> None:
+    """Bug hunt: gold giving task t0 the labels 1 (row 0) and 0 (row 3) was taken silently: the crowd
+    study kept the last row, the accuracy and allocation studies the first, so the two studies scored
+    the crowd against different gold; an expert answering t1 twice kept its last answer. `galton
+    aggregate --gold` refuses such gold; every study now refuses it with the same message (the same
+    label twice counts once)."""
+    from galton.benchmarks.accuracy import load_dataset
+    from galton.benchmarks.allocation import load_replay_data
+
+    d = tmp_path / "clash"
+    d.mkdir()
+    (d / "judgments.csv").write_text("task,worker,label\nt0,a,1\nt0,b,0\nt1,a,1\nt1,b,1\nt2,a,0\nt2,b,0\n")
+    (d / "gold.csv").write_text("task,label\nt0,1\nt1,1\nt2,0\nt0,0\nt1,1\n")
+    monkeypatch.setenv("GALTON_SHARED_DATASETS", str(tmp_path))
+    said = r"gold gives 1 task\(s\) two different labels \(task 't0': rows 0, 3 give 1, 0\); keep one label per task"
+    for read in (prepare_dataset, load_dataset, load_replay_data):
+        with pytest.raises(ValueError, match=said):
+            read("clash")
+    (d / "gold.csv").write_text("task,label\nt0,1\nt1,1\nt2,0\nt1,1\n")  # the same label twice: one
+    assert prepare_dataset("clash").gold.tolist() == [1, 1, 0]
+    assert load_dataset("clash")[1].to_dict() == {"t0": 1, "t1": 1, "t2": 0}
+    (d / "experts.csv").write_text("task,expert,label\nt0,e,1\nt1,e,1\nt1,f,0\nt2,e,0\nt1,e,0\nt1,f,0\n")
+    with pytest.raises(ValueError, match=r"expert 'e' gives 1 task\(s\) two different labels \(task 't1': rows 1, 4 "
+                                         r"give 1, 0\); keep one label per task"):
+        prepare_dataset("clash")
+    (d / "experts.csv").write_text("task,expert,label\nt0,e,1\nt1,e,1\nt1,f,0\nt2,e,0\nt1,e,1\n")
+    assert prepare_dataset("clash").expert_labels.tolist() == [[1, 1, 0], [-1, 0, -1]]
+
+
 def test_k_max_max_is_the_most_judgments_of_a_gold_task() -> None:
     """Bug hunt: k_max = "max" took the most judgments of any task (20 on whitehill_duchenne, whose
     gold tasks have at most 15), so with short_tasks = "exclude" the largest k scored nothing."""
