@@ -214,6 +214,8 @@ def prepare_dataset(name: str) -> Source:
     tidx = J.task_index(_column(ds.gold, "task"))
     gold = np.full(J.n_tasks, -1, dtype=np.int32)
     ok = tidx >= 0
+    if not ok.any():  # every fit ran, and nothing was scored; the allocation study's words
+        raise ValueError(f"dataset {name!r}: no task with judgments has a gold label; leave it out")
     gold[tidx[ok]] = [code_of[v] for v, keep in zip(gold_values, ok) if keep]
     src = Source(name=plain, kind="dataset", origin=origin, params={}, seed_key=_crc(plain),
                  task=J.task, worker=J.worker, label=J.label, n_tasks=J.n_tasks, n_workers=J.n_workers,

@@ -22,8 +22,8 @@ from typing import Any, Sequence
 from ._evaluate import MEAN_EXPERT
 from ._plots import expert_choice, level_text, source_label
 
-__all__ = ["RULE", "rule", "level_text", "verdict_rows", "verdict_word", "verdict_sentence", "verdict_html",
-           "keq_text", "crowd_equivalent_pivot", "verdict_lines"]
+__all__ = ["RULE", "rule", "level_text", "no_curve_cause", "verdict_rows", "verdict_word", "verdict_sentence",
+           "verdict_html", "keq_text", "crowd_equivalent_pivot", "verdict_lines"]
 
 _RULE = ("Verdict rule: <i>beats</i> when the crowd's {level} interval lies wholly above the expert's, <i>below</i> "
          "when wholly below, <i>level with</i> when the two intervals overlap (overlap is not proof of equality; the "
@@ -75,7 +75,7 @@ def verdict_sentence(row: dict[str, Any]) -> str:
     if row["model"] is None:
         if row.get("unscored"):
             return "no crowd accuracy at any k: no gold task had k judgments (see the curves)"
-        return "no crowd curve: every model failed on this source (see Fits)"
+        return f"no crowd curve: {row.get('no_curve') or 'every model failed on this source (see Fits)'}"
     crowd = f"the crowd of k={row['k']} ({row['model']})"
     n, total = row.get("n_tasks"), row.get("n_tasks_all")
     if n is not None and total is not None and n < total:  # short_tasks = "exclude": only tasks with k judgments
@@ -100,6 +100,17 @@ def verdict_sentence(row: dict[str, Any]) -> str:
     if word == "below":
         return f"{crowd} is below {who} by {-diff:.1f} points"
     return f"{crowd} is level with {who} ({diff:+.1f} points, intervals overlap){reach}"
+
+
+def no_curve_cause(tables: dict[str, Any], src: str) -> str:
+    """Why source ``src`` has no crowd curve: every fit on it failed, or they ran and the crowd judged no
+    gold task (a dataset with no judged gold task is refused before its fits: only the best annotators,
+    left out of the crowd, judged its gold tasks)."""
+    runs = tables.get("runs")
+    errors = [] if runs is None else [e for s, e in zip(runs["source"].to_list(), runs["error"].to_list()) if s == src]
+    if errors and all(errors):
+        return "every model failed on this source (see Fits)"
+    return "the crowd judged no gold task (only the best annotators, left out of the crowd, judged them; see Sources)"
 
 
 def _all_tasks(sources: Any, src: str, ref: str, chosen: dict[str, Any] | None) -> dict[str, Any]:
@@ -159,6 +170,8 @@ def verdict_rows(tables: dict[str, Any], sources: Sequence[str]) -> list[dict[st
                     row["keq"] = hit.row(0, named=True) if hit.height else None
         elif row["model"] is None:
             row["verdict"] = "no crowd curve"
+        if row["model"] is None and not row.get("unscored"):
+            row["no_curve"] = no_curve_cause(tables, src)
         row["sentence"] = verdict_sentence(row)
         out.append(row)
     return out

@@ -28,10 +28,11 @@ an input, lies inside or contains an input directory (gold included), or is a di
 not write (:func:`galton.io.plan_output`); it never deletes a directory it did not write.
 
 Exit codes: 0 success, 2 any failure (one line ``galton: error: ...`` on stderr, no traceback
-unless ``--debug``, no output file), 1 a ``galton bench`` whose every fit failed (its report,
-which lists the failures, is written), 130 interrupted (SIGINT), 143 terminated (SIGTERM), 129 hung up
-(SIGHUP: the terminal closed; not under ``nohup``); after an interrupt no temporary file or folder is
-left, and a Ray instance the command started is stopped. A standard stream the command was started
+unless ``--debug``, no output file), 1 a ``galton bench`` that produced no crowd curve (every
+fit failed, or the crowd judged no gold task; its report, which says which, is written), 130
+interrupted (SIGINT), 143 terminated (SIGTERM), 129 hung up (SIGHUP: the terminal closed; not
+under ``nohup``); after an interrupt no temporary file or folder is left, and a Ray instance the
+command started is stopped. A standard stream the command was started
 without is said when it is needed ("cannot write to standard output: it is closed", ``>&-``;
 "cannot read standard input: it is closed", ``<&-``), with status 2; with standard error closed a
 failure still exits with 2 (:mod:`galton.cli._streams`).

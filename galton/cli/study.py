@@ -19,9 +19,9 @@ def add_bench(sub: Any) -> None:
         "bench", help="does the crowd beat the expert? accuracy against k judgments per task, with a report",
         description="Run a crowd-versus-expert study and write tables (Parquet, Markdown), PNG plots and "
         "index.html to --out. Without STUDY: the default study on bundled data (a few minutes). A model that "
-        "fails on a source is reported in the report's fits table (tables/runs); when every fit of every model "
-        "failed (no crowd curve: no tables/curves), the report is still written and the command exits with "
-        "status 1.",
+        "fails on a source is reported in the report's fits table (tables/runs); when no crowd curve was produced "
+        "(no tables/curves: every fit of every model failed, or the crowd judged no gold task), the report is "
+        "still written and the command exits with status 1.",
     )
     b.add_argument("study", nargs="?", default=None, metavar="STUDY",
                    help="study file (.toml) or a study shipped with galton "
@@ -128,11 +128,20 @@ def _memory_limit_readable() -> None:
 
 
 def _none_fitted(result: Any, path: Any, err: TextIO) -> int:
-    """1, with a line on ``err`` naming the failures, when no model produced a result (no curve: every
-    fit failed, and the run looked like a success); else 0 (some fits failed: the report says which)."""
+    """1, with a line on ``err`` naming the cause, when no crowd curve was produced (every fit failed, or
+    the crowd judged no gold task: the run looked like a success); else 0 (some fits failed: the report
+    says which)."""
     runs = result.tables.get("runs")
-    if "curves" in result.tables or runs is None or not runs.height or not all(runs["error"].to_list()):
+    if "curves" in result.tables or runs is None or not runs.height:
         return 0
+    if not all(runs["error"].to_list()):
+        from ..benchmarks._verdict import no_curve_cause
+
+        names = result.meta.get("sources", [])
+        causes = "; ".join(f"{s}: {no_curve_cause(result.tables, s)}" for s in names[:3])
+        more = f"; and {len(names) - 3} more" if len(names) > 3 else ""
+        err.write(f"galton: error: no crowd curve: {causes}{more}; the report in {str(path)!r} says more\n")
+        return 1
     failed = "; ".join(f"{r['model']} on {r['source']}: {r['error']}" for r in runs.head(3).iter_rows(named=True))
     more = f"; and {runs.height - 3} more" if runs.height > 3 else ""
     err.write(f"galton: error: no model produced a result: every fit failed ({failed}{more}); the report in "

@@ -139,6 +139,58 @@ def test_cli_bench(tmp_path: Path, capsys) -> None:
     assert not (tmp_path / "n").exists()
 
 
+def _shared_set(root: Path, name: str, judgments: list[str], gold: list[str]) -> None:
+    (root / name).mkdir(parents=True)
+    (root / name / "judgments.csv").write_text("task,worker,label\n" + "".join(f"{r}\n" for r in judgments))
+    (root / name / "gold.csv").write_text("task,label\n" + "".join(f"{r}\n" for r in gold))
+
+
+def test_gold_of_no_judged_task_is_refused_before_any_fit(tmp_path: Path, capsys, monkeypatch) -> None:
+    """Bug hunt: gold whose task ids match no judged task (x0.. against t0..) ran every fit, printed "no
+    crowd curve: every model failed on this source (see Fits)" (none had failed) and exited 0. The dataset
+    is now refused before any fit, in the allocation study's words, and no report is written."""
+    import galton.benchmarks.study as study_mod
+    from galton.benchmarks.study import prepare_dataset
+
+    _shared_set(tmp_path / "ds", "nogold", [f"t{t},w{w},{(t + w) % 2}" for t in range(6) for w in range(3)],
+                [f"x{t},0" for t in range(6)])
+    monkeypatch.setenv("GALTON_SHARED_DATASETS", str(tmp_path / "ds"))
+    said = "dataset 'nogold': no task with judgments has a gold label; leave it out"
+    with pytest.raises(ValueError, match=said):
+        prepare_dataset("nogold")
+    monkeypatch.setattr(study_mod, "run_jobs", lambda *a, **k: pytest.fail("a fit ran"))
+    rc = main(["bench", "--datasets", "nogold", "--models", "mv", "--k", "1", "--engine", "local", "--no-plots",
+               "--out", str(tmp_path / "r")])
+    assert rc == 2 and said in capsys.readouterr().err and not (tmp_path / "r").exists()
+
+
+def test_a_source_whose_gold_only_best_annotators_judged_says_so_and_bench_exits_1(tmp_path: Path, capsys,
+                                                                                    monkeypatch) -> None:
+    """The other way to no crowd curve: every gold task was judged only by the three best annotators, who are
+    left out of the crowd, so the crowd (d, e, f) judged no gold task. Every fit ran without error, yet the
+    verdict said "every model failed on this source" and bench exited 0 with nothing to show."""
+    from galton.benchmarks.study import load_study
+
+    rows = [f"g{t},{w},{t % 2}" for t in range(10) for w in "abc"]
+    rows += [f"n{t},{w},{t // 2 % 2}" for t in range(10) for w in "def"]
+    _shared_set(tmp_path / "ds", "onlybest", rows, [f"g{t},{t % 2}" for t in range(10)])
+    monkeypatch.setenv("GALTON_SHARED_DATASETS", str(tmp_path / "ds"))
+    toml = tmp_path / "s.toml"
+    toml.write_text('[study]\nname = "x"\nmodels = ["mv"]\nk = [1, 2]\nrepeats = 2\nbootstrap = 20\n'
+                    'best_annotators = 3\nmin_tasks = 2\nengine = "local"\n[datasets]\nnames = ["onlybest"]\n')
+    result = run_study(load_study(str(toml)), progress=False)
+    assert "curves" not in result.tables and set(result.tables["runs"]["error"]) == {""}
+    row = verdict_rows(result.tables, ["onlybest"])[0]
+    assert row["sentence"] == ("no crowd curve: the crowd judged no gold task (only the best annotators, left out "
+                               "of the crowd, judged them; see Sources)")
+    rc = main(["bench", str(toml), "--no-plots", "-q", "--out", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert rc == 1 and err == ("galton: error: no crowd curve: onlybest: the crowd judged no gold task (only the "
+                               "best annotators, left out of the crowd, judged them; see Sources); the report in "
+                               f"{str(tmp_path / 'r')!r} says more\n"), err
+    assert (tmp_path / "r" / "tables" / "runs.parquet").exists()
+
+
 def test_the_report_describes_the_study_as_run_engine_and_k_max(tmp_path: Path) -> None:
     """Bug hunt: after `galton bench STUDY --engine local` (the study file says ray) the report's study.toml,
     "the study as run", said engine = "ray" while study.json said "local"; and the methods always said k
