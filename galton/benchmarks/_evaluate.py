@@ -97,7 +97,52 @@ def comparisons(source: Source, study: Study) -> list[Comparison]:
     """The comparisons of a source: the gold curve first, then every expert. Every one leaves out
     the tasks the crowd never judged (a task only the best annotators judged, once they are out of
     the crowd): there a model has nothing to aggregate, and would be scored on its prior guess."""
-    return [_crowd_judged(c, source.counts > 0) for c in _all_comparisons(source, study)]
+    out = []
+    for c in _all_comparisons(source, study):
+        kept = _crowd_judged(c, source.counts > 0)
+        if c.tasks.size and not kept.tasks.size and c.kind in (KIND_LOO, KIND_DESIGNATED) and c.expert != MEAN_EXPERT:
+            kept = dataclasses.replace(kept, extra={**kept.extra, "unscored": "the crowd judged none of its tasks"})
+        out.append(kept)
+    return out
+
+
+def _expert_comparisons(source: Source, study: Study, labels: np.ndarray, truth: str) -> list[Comparison]:
+    """The designated experts, and with two or more their mean (:data:`MEAN_EXPERT`), as the methods say:
+    scored leave-one-out (each, and the crowd, against the majority of the other experts) when gold is
+    the experts' own majority (:func:`~galton.benchmarks.estimators.gold_is_majority`), else against gold
+    (leave-one-out ran whenever there were two). The mean averages, on each task, the experts scored
+    there, over the tasks where any is (it was taken where every expert was, and had no task when no task
+    had them all). An expert scored on no task is left out, saying why (``extra["unscored"]``)."""
+    n_exp, n_codes, gold = labels.shape[0], source.n_codes, source.gold
+    if n_exp >= 2 and est.gold_is_majority(labels, gold, n_codes):
+        rng = np.random.default_rng(np.random.SeedSequence([study.seed, TAGS["loo"], source.seed_key]))
+        loo = est.leave_one_out(labels, n_codes, study.loo_ties, rng)
+        kind, curve = KIND_LOO, "experts_loo"
+        ref = f"majority of the other {n_exp - 1} experts (ties: {study.loo_ties})"
+        credits, scores = np.stack([c for c, _, _ in loo]), np.stack([sc for _, sc, _ in loo])
+        tied: list[np.ndarray] | None = [ti for _, _, ti in loo]
+        why = "no task that another expert also answered: leave-one-out has no reference"
+    else:
+        answered = (labels >= 0) & (gold >= 0)[None, :]
+        scores = np.where(answered, (labels == gold[None, :]).astype(float), np.nan)
+        credits = np.broadcast_to(_onehot(np.maximum(gold, 0), n_codes), (n_exp, *gold.shape, n_codes))
+        ref, kind, curve, tied, why = truth, KIND_DESIGNATED, None, None, "none of its tasks has gold"
+    out = []
+    for e, name in enumerate(source.expert_names):
+        t = np.flatnonzero(~np.isnan(scores[e]))
+        extra: dict[str, Any] = {} if tied is None else {"tied_reference_tasks": int(tied[e][t].sum())}
+        if not t.size:
+            extra["unscored"] = why
+        out.append(Comparison(f"expert {name}", kind, ref, t, credits[e][t], scores[e, t], extra=extra))
+    scored = ~np.isnan(scores)
+    t = np.flatnonzero(scored.any(axis=0))
+    if n_exp >= 2 and t.size:
+        w = scored[:, t]
+        n = w.sum(axis=0)
+        credit = (credits[:, t] * w[:, :, None]).sum(axis=0) / n[:, None]
+        out.append(Comparison(MEAN_EXPERT, kind, ref, t, credit, np.where(w, scores[:, t], 0.0).sum(axis=0) / n,
+                              curve=curve))
+    return out
 
 
 def _all_comparisons(source: Source, study: Study) -> list[Comparison]:
@@ -105,25 +150,8 @@ def _all_comparisons(source: Source, study: Study) -> list[Comparison]:
     gold_credit = _onehot(source.gold[gold_tasks], source.n_codes)
     truth = "truth" if source.kind == "simulation" else "gold"
     out = [Comparison(None, "crowd", truth, gold_tasks, gold_credit, curve="gold")]
-    labels = source.expert_labels
-    if labels is not None and labels.shape[0] >= 2:
-        rng = np.random.default_rng(np.random.SeedSequence([study.seed, TAGS["loo"], source.seed_key]))
-        loo = est.leave_one_out(labels, source.n_codes, study.loo_ties, rng)
-        ref = f"majority of the other {labels.shape[0] - 1} experts (ties: {study.loo_ties})"
-        for name, (credit, score, tied) in zip(source.expert_names, loo):
-            t = np.flatnonzero(~np.isnan(score))
-            out.append(Comparison(f"expert {name}", KIND_LOO, ref, t, credit[t], score[t],
-                                  extra={"tied_reference_tasks": int(tied[t].sum())}))
-        scores = np.stack([s for _, s, _ in loo])
-        t = np.flatnonzero(~np.isnan(scores).any(axis=0))
-        credit = np.mean([c[t] for c, _, _ in loo], axis=0)
-        out.append(Comparison(MEAN_EXPERT, KIND_LOO, ref, t, credit, scores[:, t].mean(axis=0),
-                              curve="experts_loo"))
-    elif labels is not None:
-        t = np.flatnonzero((labels[0] >= 0) & (source.gold >= 0))
-        score = (labels[0, t] == source.gold[t]).astype(float)
-        out.append(Comparison(f"expert {source.expert_names[0]}", KIND_DESIGNATED, truth, t,
-                              _onehot(source.gold[t], source.n_codes), score))
+    if source.expert_labels is not None:
+        out += _expert_comparisons(source, study, source.expert_labels, truth)
     names = source.worker_names or list(range(source.n_workers))
     sel = best_selection(source, study)
     if sel is not None:
@@ -177,9 +205,12 @@ def evaluate_source(source: Source, ks: Sequence[int], results: dict[int, dict[s
     preds = {m: _preds(results, ks, i) for i, m in enumerate(models)}
     rows: dict[str, list[dict[str, Any]]] = {n: [] for n in TABLES}
     kmax_acc: dict[tuple[str, str], tuple[float, float, float]] = {}
+    unscored = []  # designated experts scored on no task: left out, named in the sources table
     for c_idx, comp in enumerate(comparisons(source, study)):
         T = comp.tasks.shape[0]
         if T == 0:
+            if comp.extra.get("unscored"):
+                unscored.append(f"{comp.expert} ({comp.extra['unscored']})")
             continue
         rng = np.random.default_rng(np.random.SeedSequence([study.seed, TAGS["bootstrap"], source.seed_key, c_idx]))
         task_w = est.bootstrap_counts(T, study.bootstrap, rng)
@@ -260,7 +291,7 @@ def evaluate_source(source: Source, ks: Sequence[int], results: dict[int, dict[s
         "judgments_min": int(c.min()), "judgments_median": float(np.median(c)), "judgments_max": int(c.max()),
         "k_grid": ",".join(str(k) for k in ks), "n_experts": len(source.expert_names) or
         (1 if source.sim_expert is not None else 0),
-        "dropped_expert_judgments": source.dropped_expert_judgments,
+        "dropped_expert_judgments": source.dropped_expert_judgments, "unscored_experts": "; ".join(unscored),
         "best_annotator_judgments": int(source.task.shape[0] - source.crowd.shape[0]),
         "unjudged_gold_tasks": int(((source.gold >= 0) & (c == 0)).sum()),
         "params": json.dumps(source.params, sort_keys=True)})

@@ -91,7 +91,7 @@ def page_head(result: Any, kind_note: str, note: str) -> list[str]:
 
 _SOURCE_NAMES = {"n_tasks": "tasks", "n_gold_tasks": "gold tasks", "n_workers": "workers", "n_labels": "labels",
                  "n_judgments": "judgments", "n_experts": "experts", "k_grid": "k grid",
-                 "dropped_expert_judgments": "expert judgments dropped",
+                 "dropped_expert_judgments": "expert judgments dropped", "unscored_experts": "experts not scored",
                  "best_annotator_judgments": "best annotators' judgments (not in the crowd)",
                  "unjudged_gold_tasks": "gold tasks only best annotators judged (not scored)"}
 
@@ -112,7 +112,7 @@ def sources_frame(sources: Any) -> Any:
         df = df.select(cols[:at] + [cols[-1]] + cols[at:-1])
     if "k_grid" in df.columns:
         df = df.with_columns(pl.col("k_grid").str.replace_all(",", ", "))
-    for c in ("params", "grid"):
+    for c in ("params", "grid", "unscored_experts"):
         if c in df.columns and df[c].cast(pl.Utf8).is_in(["{}", "", None]).all():
             df = df.drop(c)
     return df.rename({a: b for a, b in _SOURCE_NAMES.items() if a in df.columns})

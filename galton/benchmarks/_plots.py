@@ -78,15 +78,16 @@ def source_label(tables: dict[str, Any], source: str) -> str:
 
 def expert_choice(experts: Any) -> tuple[dict[str, Any] | None, str]:
     """The expert a source's verdict compares the crowd with, and the curve that pairs with it
-    (``"gold"`` or ``"experts_loo"``): the designated experts' mean (leave-one-out), else a single
-    designated expert, else the simulated expert, else the best annotator chosen on the selection
-    half (``best #1``); never a post-hoc one. ``(None, "gold")`` when the source has no expert."""
+    (``"gold"`` or ``"experts_loo"``): the designated experts' mean (``"experts_loo"`` when they are
+    scored leave-one-out), else a single designated expert, else the simulated expert, else the best
+    annotator chosen on the selection half (``best #1``); never a post-hoc one. ``(None, "gold")`` when
+    the source has no expert."""
     if experts is None or experts.height == 0:
         return None, "gold"
     rows = [r for r in experts.iter_rows(named=True) if r["kind"] != KIND_POST_HOC]
     for r in rows:
-        if r["kind"] == KIND_LOO and r["expert"] == MEAN_EXPERT:
-            return r, "experts_loo"
+        if r["expert"] == MEAN_EXPERT:
+            return r, "experts_loo" if r["kind"] == KIND_LOO else "gold"
     for pick in (lambda r: r["kind"] == KIND_DESIGNATED, lambda r: r["kind"] == KIND_SIM,
                  lambda r: str(r["expert"]).startswith("best #1")):
         for r in rows:
@@ -95,13 +96,16 @@ def expert_choice(experts: Any) -> tuple[dict[str, Any] | None, str]:
     return (rows[0], "gold") if rows and "leave-one-out" not in rows[0]["kind"] else (None, "gold")
 
 
-def _ref_title(ref: str, simulated: bool) -> tuple[str, str]:
-    """(who the models are compared with, what they are scored against) for one panel."""
+def _ref_title(ref: str, simulated: bool, designated: bool = False) -> tuple[str, str]:
+    """(who the models are compared with, what they are scored against) for one panel; ``designated``:
+    designated experts scored against gold are in it (gold is not their own majority)."""
     if ref == "experts_loo":
         return ("the designated experts", "scored against the other experts' majority (leave-one-out): crowd and "
                 "each expert against the same references")
     if simulated:
         return "the simulated expert", "scored against the truth"
+    if designated:
+        return "the designated experts", "scored against gold; best annotators chosen on the other half of the gold"
     return "the best single annotators", "scored against gold; best annotators chosen on the other half of the gold"
 
 
@@ -134,17 +138,19 @@ def plot_curves(tables: dict[str, Any], source: str, path: Path, level: float = 
             color = COLORS[j % len(COLORS)]
             ax.plot(c["k"], c["accuracy"], marker="o", ms=4, lw=1.8, color=color, label=f"crowd: {m}")
             ax.fill_between(c["k"], c["ci_low"], c["ci_high"], color=color, alpha=0.13, lw=0)
-        who, scored = _ref_title(ref, simulated)
         rows = []
+        designated = False
         if ex_all is not None:
             ex = ex_all.filter(pl.col("kind") != KIND_POST_HOC)
             loo = ex["kind"].str.contains("leave-one-out")
             ex = ex.filter(loo if ref == "experts_loo" else ~loo).sort("accuracy", descending=True)
+            designated = bool((ex["kind"] == KIND_DESIGNATED).any())
             main_row, _ = expert_choice(ex)
             main_name = None if main_row is None else main_row["expert"]
             rows = sorted(ex.iter_rows(named=True), key=lambda r: r["expert"] != main_name)
-            if rows:
-                whos.append(who)
+        who, scored = _ref_title(ref, simulated, designated)
+        if rows:
+            whos.append(who)
             for n, row in enumerate(rows):
                 main = row["expert"] == main_name
                 color, dash = EXPERT_STYLES[0] if main else EXPERT_STYLES[1 + (n - 1) % (len(EXPERT_STYLES) - 1)]

@@ -1,9 +1,10 @@
 """The answer first: does the crowd beat the expert? One verdict row per source of a categorical
 study, from its tables (no new estimate):
 
-- the expert: :func:`galton.benchmarks._plots.expert_choice` (the designated experts' mean scored
-  leave-one-out, else a designated expert, else the simulated expert, else the best annotator
-  chosen on the selection half), with its interval from the ``experts`` table;
+- the expert: :func:`galton.benchmarks._plots.expert_choice` (the designated experts' mean, scored
+  leave-one-out when gold is their own majority and against gold otherwise, else a designated
+  expert, else the simulated expert, else the best annotator chosen on the selection half), with its
+  interval from the ``experts`` table;
 - the crowd: the model with the best accuracy at the source's largest k on the curve that pairs with
   that expert (``gold``, or ``experts_loo`` for the leave-one-out mean), with its interval; the
   largest k where a task was scored (with ``short_tasks = "exclude"`` the largest k may score none,
@@ -28,8 +29,9 @@ __all__ = ["RULE", "rule", "level_text", "no_curve_cause", "verdict_rows", "verd
 _RULE = ("Verdict rule: <i>beats</i> when the crowd's {level} interval lies wholly above the expert's, <i>below</i> "
          "when wholly below, <i>level with</i> when the two intervals overlap (overlap is not proof of equality; the "
         "paired crowd-equivalent interval is the sharper test). Points: crowd minus expert accuracy, in "
-        "percentage points. The expert is the designated experts' mean when a source has designated experts "
-        "(each scored against the other experts' majority, the crowd against the same references), else a "
+        "percentage points. The expert is the designated experts' mean when a source has two or more (on each "
+        "task, the mean of the experts scored there; scored against the other experts' majority, the crowd against "
+        "the same references, when gold is the experts' own majority, else against gold), else a "
         "designated expert, else the simulated expert, else the best annotator chosen on one half of the gold "
         "tasks and scored on the other half (the crowd is scored on all gold tasks); a post-hoc best annotator "
         "is never used. Best model: the best accuracy at the source's largest k where some task was scored.")

@@ -50,11 +50,12 @@ band is at least that wide.) "Not reached" means no ``k`` of the grid qualifies.
 
 Experts, fairly
 ---------------
-- :func:`leave_one_out`: when gold is the experts' own majority, expert ``e`` and the crowd are
-  both scored against the majority of the *other* experts; ties in that majority follow
-  ``ties``: ``"split"`` (default: ``1/m`` credit to each of the ``m`` tied labels, the expected
-  score under a uniformly random tie break, without its noise), ``"random"`` (one tied label,
-  uniformly, seeded) or ``"low"`` (the lowest label code).
+- :func:`leave_one_out`: when gold is the experts' own majority (:func:`gold_is_majority`), expert
+  ``e`` and the crowd are both scored against the majority of the *other* experts; ties in that
+  majority follow ``ties``: ``"split"`` (default: ``1/m`` credit to each of the ``m`` tied labels,
+  the expected score under a uniformly random tie break, without its noise), ``"random"`` (one
+  tied label, uniformly, seeded) or ``"low"`` (the lowest label code). Otherwise experts are
+  scored against gold, like anyone else.
 - :func:`split_half`: "best annotators" are chosen by their accuracy on one random half of the
   gold tasks (at least ``min_tasks`` judged there) and scored on the other half only; the
   selection never reads a label of the scoring half.
@@ -79,6 +80,7 @@ __all__ = [
     "BootstrapCurve",
     "subsample",
     "majority_credit",
+    "gold_is_majority",
     "leave_one_out",
     "per_task_credit",
     "split_half",
@@ -180,6 +182,19 @@ def majority_credit(labels: np.ndarray, n_codes: int, ties: str = "split",
         has = n_best > 0
         credit[np.flatnonzero(has), pick[has]] = 1.0
     return credit, tied
+
+
+def gold_is_majority(labels: np.ndarray, gold: np.ndarray, n_codes: int) -> bool:
+    """Whether gold is the experts' own majority (then :func:`leave_one_out` scores them): on every task
+    with gold that some expert answered, gold is one of the experts' most frequent labels (a tie: any
+    of them); False when no such task exists. ``labels`` (n_experts, n_tasks), -1: no answer;
+    ``gold`` (n_tasks,), -1: none."""
+    labels = np.atleast_2d(np.asarray(labels))
+    t = np.flatnonzero((labels >= 0).any(axis=0) & (gold >= 0))
+    if not t.size:
+        return False
+    credit, _ = majority_credit(labels[:, t], n_codes, "split")
+    return bool((credit[np.arange(t.size), gold[t]] > 0).all())
 
 
 def leave_one_out(labels: np.ndarray, n_codes: int, ties: str = "split",

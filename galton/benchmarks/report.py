@@ -60,15 +60,19 @@ the Wilson score interval of that accuracy on its number of scored tasks (30 of 
 to 1; conservative for the crowd, whose repetitions only make a task's credit less variable), and the band of a
 crowd-minus-expert difference never narrower than Newcombe's MOVER interval built from the two
 accuracies' intervals and the correlation of their replicates.</p>
-<p><b>Experts.</b> Designated experts (e.g. <code>experts.csv</code> of imagenet_real_golden, whose gold is the
-experts' own majority) are scored <i>leave-one-out</i>: each expert, and the crowd, against the majority
-of the other experts. Best annotators are chosen by accuracy on a random half of the gold tasks (with
-a minimum of judged tasks) and scored on the tasks they judged in the other half only. Their
-crowd-equivalent scores the crowd on exactly those tasks; the verdict and the crowd curves score the crowd
-on all gold tasks. Their judgments are left out of the crowd on every task, so the crowd compared with
-them never holds their own votes; a gold task that only they judged is scored for no one (the sources
-table counts them). The post-hoc best annotator (chosen on the scoring gold) is listed for
-comparison and never used. Simulated experts have a known accuracy.</p>
+<p><b>Experts.</b> Designated experts (<code>experts.csv</code>) are scored <i>leave-one-out</i> when gold is
+their own majority (on every gold task they answered, gold is one of their most frequent labels; e.g.
+imagenet_real_golden): each expert, and the crowd, against the majority of the other experts, on the tasks
+another expert also answered. Otherwise each is scored against gold on its gold tasks. With two or more, the
+verdict's expert is their mean: on each task the mean of the experts scored there, over the tasks where any
+is. An expert scored on no task is left out and named under the experts table with the reason. Best
+annotators are chosen by accuracy on a random half of the gold tasks (with a minimum of judged tasks)
+and scored on the tasks they judged in the other half only. Their crowd-equivalent scores the crowd on
+exactly those tasks; the verdict and the crowd curves score the crowd on all gold tasks. Their judgments
+are left out of the crowd on every task, so the crowd compared with them never holds their own votes; a
+gold task that only they judged is scored for no one (the sources table counts them). The post-hoc best
+annotator (chosen on the scoring gold) is listed for comparison and never used. Simulated experts have a
+known accuracy.</p>
 <p><b>Crowd-equivalent.</b> The smallest k of the grid at which the crowd's accuracy on the expert's own
 tasks and reference reaches the expert's. Interval: the smallest k at which the upper bound of the
 band of (crowd - expert) (see Intervals) reaches 0, and the smallest k at which its lower bound does.
@@ -128,6 +132,13 @@ def _experts_frame(experts: Any, level: float = 0.95) -> Any:
     return df.select(cols).rename({"reference": "scored against", "n_tasks": "tasks"})
 
 
+def _unscored_experts(sources: Any) -> dict[str, str]:
+    """The designated experts scored on no task, and why, by source (left out of the experts table)."""
+    if "unscored_experts" not in sources.columns:
+        return {}
+    return {s: why for s, why in zip(sources["source"].to_list(), sources["unscored_experts"].to_list()) if why}
+
+
 def _tie_note(meta: dict[str, Any]) -> str:
     rule = ("a uniformly random tied label, seeded per (source, k, repetition)" if meta["tie_break"] == "random"
             else "the lowest label code")
@@ -165,12 +176,17 @@ def categorical_page(result: StudyResult, plots: dict[str, list[str]]) -> str:
               "end lies beyond the grid.</p>", html_table(crowd_equivalent_pivot(t["crowd_equivalent"]))]
     if "sweep" in t:
         h += ["<h3>Simulation sweep</h3>", _details("the sweep table", html_table(t["sweep"]))]
-    missing = [s for s in meta["sources"] if "experts" not in t or not (t["experts"]["source"] == s).any()]
+    unscored = _unscored_experts(t["sources"])
+    missing = [s for s in meta["sources"] if s not in unscored
+               and ("experts" not in t or not (t["experts"]["source"] == s).any())]
     if "experts" in t:
         h += ["<h3>Experts</h3>", html_table(_experts_frame(t["experts"], level)),
               "<p class='note'>post hoc: the best annotator chosen after seeing the scoring gold (biased upwards); "
               "listed for comparison, never used for crowd-equivalents or the verdict. Selection: the accuracy on "
               "the half of the gold tasks the annotator was chosen on (tasks).</p>"]
+    if unscored:
+        h.append("<p class='note'>Experts not scored: " + html.escape("; ".join(f"{src}: {why}"
+                                                                          for src, why in unscored.items())) + "</p>")
     if missing:
         h.append(f"<p class='note'>No expert in: {html.escape(', '.join(missing))} (no designated expert, and "
                  "too few gold tasks or best_annotators = 0 for a best annotator).</p>")

@@ -18,7 +18,8 @@ What is computed (the estimators are in :mod:`galton.benchmarks.estimators`):
   ``k_max`` (default: the median number of judgments of a gold task); a k of the grid above it
   is run at ``k_max``.
 - **Experts**: designated experts scored leave-one-out against the other experts' majority (the
-  crowd against the same reference), best annotators chosen on one half of the gold tasks and
+  crowd against the same reference) when gold is their own majority, else against gold, and their
+  mean (per task, the experts scored there), best annotators chosen on one half of the gold tasks and
   scored on the other (their judgments left out of the crowd on every task), simulated experts of
   known accuracy; the post-hoc best annotator is listed for comparison only.
 - **Crowd-equivalent** of every expert, per model: the smallest ``k`` at which the crowd's

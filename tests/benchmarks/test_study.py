@@ -83,6 +83,84 @@ def test_leave_one_out_reference_never_holds_the_experts_own_vote() -> None:
         assert not np.array_equal(score, base[e][1])
 
 
+def _expert_study(labels: list[list[int]], gold: list[int], monkeypatch):
+    """A study of one source: 8 tasks judged by four always-right crowd workers, designated experts
+    ``labels`` (E0, E1, ...; -1: no answer), no best annotator."""
+    from galton.benchmarks import study as study_mod
+    from galton.benchmarks._sources import Source
+
+    g = np.asarray(gold, dtype=np.int32)
+    task, worker = np.repeat(np.arange(8), 4).astype(np.int32), np.tile(np.arange(4), 8).astype(np.int32)
+    src = Source(name="toy", kind="dataset", origin="bundled", params={}, seed_key=1, task=task, worker=worker,
+                 label=g[task], n_tasks=8, n_workers=4, n_labels=2, n_codes=2, label_names=[0, 1], gold=g,
+                 expert_labels=np.asarray(labels, dtype=np.int32), expert_names=[f"E{i}" for i in range(len(labels))])
+    study = Study(datasets=("toy",), models=("mv",), k=(1, 2), repeats=2, bootstrap=20, best_annotators=0,
+                  engine="local")
+    monkeypatch.setattr(study_mod, "prepare_sources", lambda s: ([src], []))
+    return run_study(study, progress=False)
+
+
+def test_experts_whose_majority_is_not_gold_are_scored_against_gold_and_averaged_where_they_answered(
+        monkeypatch) -> None:
+    """Bug hunt: with three designated experts on overlapping tasks and no task judged by all three, the
+    experts were scored leave-one-out (the methods say: only when gold is the experts' own majority) and
+    their mean, taken on the tasks every expert was scored on, had no task: the verdict fell back to the
+    best annotator. Here gold is not their majority (task 4: E1 alone says 1, gold 0), so each expert is
+    scored against gold, and their mean averages on each task the experts who answered it."""
+    from galton.benchmarks._verdict import verdict_rows
+
+    gold = [0, 1, 0, 1, 0, 1, 0, 1]
+    labels = [[0, 1, 0, 0, -1, -1, -1, -1],   # right 1, 1, 1, 0
+              [-1, -1, 1, 1, 1, 1, -1, -1],   # right 0, 1, 0, 1
+              [0, -1, -1, -1, -1, 0, 0, 1]]   # right 1, 0, 1, 1
+    result = _expert_study(labels, gold, monkeypatch)
+    ex = {r["expert"]: r for r in result.tables["experts"].iter_rows(named=True)}
+    assert sorted(ex) == ["expert E0", "expert E1", "expert E2", "experts (mean)"]
+    assert {r["kind"] for r in ex.values()} == {"designated"} and {r["reference"] for r in ex.values()} == {"gold"}
+    assert [ex[f"expert E{i}"]["accuracy"] for i in range(3)] == [0.75, 0.5, 0.75]
+    assert [ex[f"expert E{i}"]["n_tasks"] for i in range(3)] == [4, 4, 4]
+    # per task, the mean of the experts who answered: 1, 1, 1/2, 1/2, 0, 1/2, 1, 1
+    assert ex["experts (mean)"]["n_tasks"] == 8 and ex["experts (mean)"]["accuracy"] == pytest.approx(5.5 / 8)
+    row = verdict_rows(result.tables, ["toy"])[0]
+    assert row["expert"] == "experts (mean)" and row["reference"] == "gold"
+    assert row["expert_accuracy"] == pytest.approx(5.5 / 8) and row["crowd"] == 1.0
+    assert set(result.tables["curves"]["reference"]) == {"gold"}
+    assert result.tables["sources"]["unscored_experts"].to_list() == [""]
+    from galton.benchmarks.report import METHODS
+
+    assert "Otherwise each is scored against gold on its gold tasks" in " ".join(METHODS.split())
+
+
+def test_experts_whose_majority_is_gold_are_scored_leave_one_out_where_another_expert_answered(
+        monkeypatch) -> None:
+    """Gold is the experts' own majority on every task they answered: leave-one-out, as the methods say.
+    No task has all four experts; the mean takes, on each task, the experts scored there (another expert
+    answered it), and E3, who shares no task with another expert, is left out and named with the reason."""
+    from galton.benchmarks.report import categorical_page
+
+    gold = [0, 1, 0, 1, 0, 1, 1, 0]
+    labels = [[0, 1, 0, 1, 0, 1, -1, -1],
+              [0, 1, 1, 1, 0, 1, -1, -1],
+              [0, 0, 0, 1, -1, -1, 1, -1],
+              [-1, -1, -1, -1, -1, -1, -1, 0]]
+    result = _expert_study(labels, gold, monkeypatch)
+    ex = {r["expert"]: r for r in result.tables["experts"].iter_rows(named=True)}
+    assert sorted(ex) == ["expert E0", "expert E1", "expert E2", "experts (mean)"]
+    assert {r["kind"] for r in ex.values()} == {"designated (leave-one-out)"}
+    # by hand, split ties: E0 1, .5, .5, 1, 1, 1; E1 1, .5, 0, 1, 1, 1; E2 1, 0, .5, 1 (task 6: no one else)
+    assert [ex[f"expert E{i}"]["accuracy"] for i in range(3)] == pytest.approx([5 / 6, 4.5 / 6, 2.5 / 4])
+    # mean per task over the experts scored there: 1, 1/3, 1/3, 1, 1, 1 on tasks 0-5
+    assert ex["experts (mean)"]["n_tasks"] == 6 and ex["experts (mean)"]["accuracy"] == pytest.approx(14 / 18)
+    loo = result.tables["curves"].filter(result.tables["curves"]["reference"] == "experts_loo")
+    # the always-right crowd against the mean reference: task 1's is 1/3 label 0, 2/3 label 1 (E0's and E1's
+    # references tie, E2's is 1), task 2's 2/3 label 0: (1 + 2/3 + 2/3 + 1 + 1 + 1) / 6
+    assert loo["accuracy"].to_list() == pytest.approx([16 / 18] * 2) and loo["n_tasks"].to_list() == [6, 6]
+    unscored = "expert E3 (no task that another expert also answered: leave-one-out has no reference)"
+    assert result.tables["sources"]["unscored_experts"].to_list() == [unscored]
+    page = categorical_page(result, {})
+    assert "Experts not scored: toy: " + unscored in page
+
+
 # --------------------------------------------------------------------------------------------------
 # best annotators chosen on one half, scored on the other
 # --------------------------------------------------------------------------------------------------
