@@ -43,7 +43,9 @@ def sheng_crowd(n_tasks: int = 300, per_task: int = 10, n_workers: int = 50, acc
 
 
 def load_replay_data(name: str, seed: int = 0) -> ReplayData:
-    """``"sheng"`` (the simulated crowd) or a data set of :func:`galton.benchmarks.accuracy.load_dataset`."""
+    """``"sheng"`` (the simulated crowd) or a data set of :func:`galton.benchmarks.accuracy.load_dataset`.
+    Judgments with an empty task, worker or label are left out, as the crowd study leaves them out (an
+    empty label was a class of its own, coded -1)."""
     if name == "sheng":
         return sheng_crowd(seed=seed)
     import pandas as pd
@@ -51,6 +53,7 @@ def load_replay_data(name: str, seed: int = 0) -> ReplayData:
     from .accuracy import load_dataset
 
     judgments, gold = load_dataset(name)
+    judgments = judgments.dropna(subset=["task", "worker", "label"])
     task, tasks = pd.factorize(judgments["task"], sort=True)
     worker, _ = pd.factorize(judgments["worker"], sort=True)
     labels = pd.concat([judgments["label"], pd.Series(gold.to_numpy())], ignore_index=True)

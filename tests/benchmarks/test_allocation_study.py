@@ -4,6 +4,7 @@ selective allocation beating uniform in Sheng et al.'s setting, and RTE from ../
 
 from __future__ import annotations
 
+import io
 import math
 import re
 from collections import Counter
@@ -277,3 +278,32 @@ def test_a_model_the_replay_cannot_refit_is_refused_before_any_data_is_read(tmp_
     assert cli_main(["bench", "--help"]) == 0
     text = " ".join(capsys.readouterr().out.split())
     assert "ray in the studies shipped with galton; --study allocation: local)" in text
+
+
+# -------------------------------------------------------------------------------- data sets read from a folder
+def _data_set(root: Path, name: str, judgments: str, gold: str) -> None:
+    (root / name).mkdir(parents=True)
+    (root / name / "judgments.csv").write_text(judgments)
+    (root / name / "gold.csv").write_text(gold)
+
+
+def test_empty_labels_are_left_out_of_the_replay_as_the_crowd_study_leaves_them(tmp_path: Path,
+                                                                                 monkeypatch: Any) -> None:
+    """Bug hunt: an empty label was coded -1 by pandas' factorize and fed to the model as a class of its
+    own: a task whose only shown judgment was empty was predicted "-1", a wrong answer. Rows with an empty
+    task, worker or label are dropped first, as the crowd study drops them: both keep the same judgments."""
+    from galton.benchmarks.study import prepare_dataset
+
+    rows = "".join(f"t{t},w{w},{'' if (t + w) % 3 == 0 else t % 2}\n" for t in range(6) for w in range(3))
+    _data_set(tmp_path, "holes", "task,worker,label\n" + rows + ",w1,1\nt0,,1\n",
+              "task,label\n" + "".join(f"t{t},{t % 2}\n" for t in range(6)))
+    monkeypatch.setenv("GALTON_SHARED_DATASETS", str(tmp_path))
+    data = al.load_replay_data("holes")
+    crowd = prepare_dataset("holes")
+    assert data.task.size == crowd.task.size == 18 - 6  # 6 empty labels, 2 rows without a task or worker
+    assert data.label.min() == 0 and len(data.label_names) == 2 and data.counts.tolist() == crowd.counts.tolist()
+    assert data.gold.tolist() == [0, 1, 0, 1, 0, 1]
+    res = al.replay(data, strategies=["uniform"], repetitions=1, batch=6, model="mv", seed=0)
+    # every judgment given is right: so is every task from the start (an empty one shown first was a wrong "-1")
+    assert res.acc["uniform"].tolist() == [[1.0, 1.0]] and res.total == 12
+
