@@ -45,11 +45,13 @@ def sheng_crowd(n_tasks: int = 300, per_task: int = 10, n_workers: int = 50, acc
 def load_replay_data(name: str, seed: int = 0) -> ReplayData:
     """``"sheng"`` (the simulated crowd) or a data set of :func:`galton.benchmarks.accuracy.load_dataset`.
     Judgments with an empty task, worker or label are left out, as the crowd study leaves them out (an
-    empty label was a class of its own, coded -1)."""
+    empty label was a class of its own, coded -1); gold task ids are brought to the judgments' type as
+    the crowd study brings them (gold "5" finds task 5)."""
     if name == "sheng":
         return sheng_crowd(seed=seed)
     import pandas as pd
 
+    from ..data._encode import id_lookup
     from .accuracy import load_dataset
 
     judgments, gold = load_dataset(name)
@@ -59,9 +61,9 @@ def load_replay_data(name: str, seed: int = 0) -> ReplayData:
     labels = pd.concat([judgments["label"], pd.Series(gold.to_numpy())], ignore_index=True)
     codes, names = pd.factorize(labels, sort=True)
     gold_codes = np.full(len(tasks), -1, dtype=np.int64)
-    g = gold.reindex(tasks)
-    known = g.notna().to_numpy()
-    gold_codes[known] = pd.Index(names).get_indexer(g[known])
+    at = id_lookup(np.asarray(tasks), gold.index.to_numpy())  # the judged task of each gold row; -1: none
+    known = (at >= 0) & gold.notna().to_numpy()
+    gold_codes[at[known]] = pd.Index(names).get_indexer(gold[known])
     if not (gold_codes >= 0).any():
         raise ValueError(f"dataset {name!r}: no task with judgments has a gold label; leave it out")
     return ReplayData(name, task.astype(np.int64), worker.astype(np.int64),

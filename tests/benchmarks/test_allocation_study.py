@@ -307,3 +307,18 @@ def test_empty_labels_are_left_out_of_the_replay_as_the_crowd_study_leaves_them(
     # every judgment given is right: so is every task from the start (an empty one shown first was a wrong "-1")
     assert res.acc["uniform"].tolist() == [[1.0, 1.0]] and res.total == 12
 
+
+def test_integer_task_ids_find_their_gold_when_gold_ids_were_read_as_text(tmp_path: Path, monkeypatch: Any) -> None:
+    """Bug hunt: gold holding an id that is no number ('extra') is read as text, so '5' never matched the
+    judgments' task 5 and the replay said "no task with judgments has a gold label". Gold ids are now brought
+    to the judgments' type as the crowd study brings them (its task_index): the two find the same gold."""
+    from galton.benchmarks.study import prepare_dataset
+
+    rows = "".join(f"{t},w{w},{t % 2 if w else 1 - t % 2}\n" for t in range(6) for w in range(3))
+    _data_set(tmp_path, "ints", "task,worker,label\n" + rows,
+              "task,label\n" + "".join(f"{t},{t % 2}\n" for t in (0, 2, 3, 5)) + "extra,0\n")
+    monkeypatch.setenv("GALTON_SHARED_DATASETS", str(tmp_path))
+    data = al.load_replay_data("ints")
+    assert data.gold.tolist() == [0, -1, 0, 1, -1, 1] == prepare_dataset("ints").gold.tolist()
+
+
