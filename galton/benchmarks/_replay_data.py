@@ -43,10 +43,11 @@ def sheng_crowd(n_tasks: int = 300, per_task: int = 10, n_workers: int = 50, acc
 
 
 def load_replay_data(name: str, seed: int = 0) -> ReplayData:
-    """``"sheng"`` (the simulated crowd) or a data set of :func:`galton.benchmarks.accuracy.load_dataset`.
-    Judgments with an empty task, worker or label are left out, as the crowd study leaves them out (an
-    empty label was a class of its own, coded -1); gold task ids are brought to the judgments' type as
-    the crowd study brings them (gold "5" finds task 5)."""
+    """``"sheng"`` (the simulated crowd) or a data set of :func:`galton.benchmarks.accuracy.load_dataset`
+    (``shared:NAME`` / ``bundled:NAME``: that copy, as the crowd study reads them; the data set is named
+    ``NAME``, so its shuffles are those of ``NAME``). Judgments with an empty task, worker or label are
+    left out, as the crowd study leaves them out (an empty label was a class of its own, coded -1); gold
+    task ids are brought to the judgments' type as the crowd study brings them (gold "5" finds task 5)."""
     if name == "sheng":
         return sheng_crowd(seed=seed)
     import pandas as pd
@@ -66,5 +67,5 @@ def load_replay_data(name: str, seed: int = 0) -> ReplayData:
     gold_codes[at[known]] = pd.Index(names).get_indexer(gold[known])
     if not (gold_codes >= 0).any():
         raise ValueError(f"dataset {name!r}: no task with judgments has a gold label; leave it out")
-    return ReplayData(name, task.astype(np.int64), worker.astype(np.int64),
-                      codes[: len(judgments)].astype(np.int64), gold_codes, list(names))
+    return ReplayData(name.removeprefix("shared:").removeprefix("bundled:"), task.astype(np.int64),
+                      worker.astype(np.int64), codes[: len(judgments)].astype(np.int64), gold_codes, list(names))

@@ -102,10 +102,13 @@ def dataset_names(requested: Sequence[str] | None = None) -> list[str]:
 
 
 def load_dataset(name: str) -> tuple[Any, Any]:
-    """(judgments frame, gold Series indexed by task) in pandas; bundled copy first."""
+    """(judgments frame, gold Series indexed by task) in pandas; bundled copy first (``shared:NAME`` /
+    ``bundled:NAME``: that copy, as the crowd study reads them)."""
     from .. import datasets as gd
 
-    ds = gd.load(name, frame="pandas") if name in gd.names() else gd.load_shared(name, frame="pandas")
+    plain = name.removeprefix("shared:").removeprefix("bundled:")
+    bundled = name.startswith("bundled:") or (not name.startswith("shared:") and plain in gd.names())
+    ds = gd.load(plain, frame="pandas") if bundled else gd.load_shared(plain, frame="pandas")
     if ds.gold is None:
         raise ValueError(f"dataset {name!r} has no gold labels; leave it out of the accuracy benchmark")
     from .._gold import gold_rows

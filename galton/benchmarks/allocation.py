@@ -334,7 +334,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
     p = argparse.ArgumentParser(prog="python -m galton.benchmarks.allocation",
                                 description="Replay the allocation of held-back real judgments (see the module doc).")
     p.add_argument("--datasets", action="append", metavar="NAMES",
-                   help="comma-separated data sets ('sheng': the simulated crowd); default "
+                   help="comma-separated data sets, bundled or shared (shared:NAME or bundled:NAME for that copy; "
+                   "'sheng': the simulated crowd); default "
                    + ",".join(DEFAULT_DATASETS))
     p.add_argument("--model", default="default", help="model refitted each round (default: galton's; 'ds' is faster)")
     p.add_argument("--repeats", type=int, default=3, metavar="N", help="repetitions (shuffles of the pool)")

@@ -29,8 +29,8 @@ def add_bench(sub: Any) -> None:
     b.add_argument("--study", dest="study_option", default=None, metavar="STUDY",
                    help="the same as STUDY: e.g. --study preferences (crowd vs one expert ranker, Kendall tau)")
     b.add_argument("--datasets", action="append", metavar="NAMES",
-                   help="comma-separated datasets (bundled, shared, 'bundled' or 'all' but with --study "
-                   "allocation, which takes names only); replace the study's")
+                   help="comma-separated datasets (bundled or shared names, shared:NAME or bundled:NAME for that "
+                   "copy, 'bundled' or 'all' but with --study allocation, which takes names only); replace the study's")
     b.add_argument("--models", action="append", metavar="NAMES", help="comma-separated models ('default': galton's)")
     b.add_argument("--k", default=None, metavar="GRID",
                    help="judgments per task, e.g. 1,2,3,5,10 or 1-10 (replaces the study's k, [simulation] k included)")

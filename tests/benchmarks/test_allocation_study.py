@@ -322,3 +322,23 @@ def test_integer_task_ids_find_their_gold_when_gold_ids_were_read_as_text(tmp_pa
     assert data.gold.tolist() == [0, -1, 0, 1, -1, 1] == prepare_dataset("ints").gold.tolist()
 
 
+
+def test_a_shared_prefix_names_the_shared_copy_as_in_the_crowd_study(tmp_path: Path, capsys: Any,
+                                                                     monkeypatch: Any) -> None:
+    """Bug hunt: --study allocation --datasets shared:normal said "no dataset named 'shared:normal'",
+    while the crowd study reads shared:NAME (and bundled:NAME) as the copy to use. The replay of shared:NAME
+    is the replay of NAME (same name, so the same shuffles)."""
+    rows = "".join(f"t{t},w{w},{t % 2 if w else 1 - t % 2}\n" for t in range(6) for w in range(3))
+    _data_set(tmp_path, "normal", "task,worker,label\n" + rows, "task,label\n" + "".join(f"t{t},{t % 2}\n"
+                                                                                         for t in range(6)))
+    monkeypatch.setenv("GALTON_SHARED_DATASETS", str(tmp_path))
+    plain, shared = al.load_replay_data("normal"), al.load_replay_data("shared:normal")
+    assert shared.name == plain.name == "normal"
+    for f in ("task", "worker", "label", "gold"):
+        assert np.array_equal(getattr(shared, f), getattr(plain, f)), f
+    assert al.load_replay_data("bundled:welinder_bluebirds").name == "welinder_bluebirds"
+    rc = cli_main(["bench", "--study", "allocation", "--datasets", "shared:normal", "--models", "mv", "--repeats",
+                   "1", "--no-plots", "-q", "--out", str(tmp_path / "r")])
+    assert rc == 0, capsys.readouterr().err
+    assert "## normal" in (tmp_path / "r" / "report.md").read_text()
+
