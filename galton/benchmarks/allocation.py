@@ -45,8 +45,8 @@ from ._replay_data import ReplayData, load_replay_data, sheng_crowd
 from .study import resolve_models
 
 __all__ = ["DEFAULT_DATASETS", "ReplayData", "ReplayResult", "load_replay_data", "sheng_crowd", "replay",
-           "choose_next", "judgments_to_reach", "interval", "ACCURACY", "summarise", "run_allocation_study",
-           "write_allocation_report", "run_cli", "main"]
+           "check_start", "choose_next", "judgments_to_reach", "interval", "ACCURACY", "summarise",
+           "run_allocation_study", "write_allocation_report", "run_cli", "main"]
 
 DEFAULT_DATASETS = ("snow2008_rte", "snow2008_temp", "sheng")
 STRATEGY_ORDER = ("uniform", "uncertainty", "eig")
@@ -123,6 +123,17 @@ def _rank(fitted: Any, strategy: str, seed: int) -> np.ndarray:
     return np.asarray(table.column("task").to_numpy(), dtype=np.int64)
 
 
+def check_start(data: ReplayData, start: int) -> None:
+    """Refuse a ``start`` that shows every judgment of every task: nothing is held back, and every
+    strategy was one point ("100% (not reached)", nan shares)."""
+    top = int(data.counts.max()) if data.counts.size else 0
+    if start < 1:
+        raise ValueError(f"start must be >= 1 (judgments shown per task before the first round), not {start}")
+    if start >= top:
+        raise ValueError(f"{data.name}: start {start} shows every judgment (a task has at most {top}), so none is "
+                         f"held back to allocate; use a start below {top}")
+
+
 def replay(data: ReplayData, *, strategies: Sequence[str] = STRATEGY_ORDER, repetitions: int = 3, start: int = 1,
            batch: int | float = 0.1, model: str | None = None, seed: int = 0, engine: Any = None) -> ReplayResult:
     """Replay the allocation of held-back judgments (see the module docstring).
@@ -131,8 +142,6 @@ def replay(data: ReplayData, *, strategies: Sequence[str] = STRATEGY_ORDER, repe
     judgments are revealed: a task never gets more than it has. ``engine`` is where each refit runs
     (None or "local": this process; "ray"); the ranking runs here on the gathered posteriors.
     Returns the curves."""
-    if start < 1:
-        raise ValueError(f"start must be >= 1 (judgments shown per task before the first round), not {start}")
     if repetitions < 1:
         raise ValueError(f"repetitions must be >= 1, not {repetitions}")
     if batch <= 0:
@@ -142,6 +151,7 @@ def replay(data: ReplayData, *, strategies: Sequence[str] = STRATEGY_ORDER, repe
     counts = data.counts
     if (counts == 0).any():
         raise ValueError(f"{data.name}: {int((counts == 0).sum())} task(s) without judgments")
+    check_start(data, start)
     size = int(batch) if batch >= 1 else max(1, int(round(batch * data.n_tasks)))
     t0 = time.perf_counter()
     acc = {s: [] for s in strategies}
@@ -319,7 +329,10 @@ def run_allocation_study(datasets: Sequence[str] = DEFAULT_DATASETS, *, repetiti
     if model not in (None, "default"):  # a model the replay cannot refit: refused before any data set is read
         resolve_models([model])
     results = []
-    for data in [load_replay_data(name, seed) for name in datasets]:  # a bad name fails before any replay
+    loaded = [load_replay_data(name, seed) for name in datasets]  # a bad name fails before any replay
+    for data in loaded:  # and so does a start that holds nothing back
+        check_start(data, start)
+    for data in loaded:
         res = replay(data, strategies=strategies, repetitions=repetitions, start=start,
                      batch=batch, model=model, seed=seed, engine=engine)
         if log is not None:
@@ -339,7 +352,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
                    + ",".join(DEFAULT_DATASETS))
     p.add_argument("--model", default="default", help="model refitted each round (default: galton's; 'ds' is faster)")
     p.add_argument("--repeats", type=int, default=3, metavar="N", help="repetitions (shuffles of the pool)")
-    p.add_argument("--start", type=int, default=1, metavar="N", help="judgments per task at the start")
+    p.add_argument("--start", type=int, default=1, metavar="N",
+                   help="judgments per task at the start (below the most judgments a task has)")
     p.add_argument("--batch", type=float, default=0.1, metavar="X",
                    help="judgments per round, or a share of the tasks when below 1 (default 0.1)")
     p.add_argument("--seed", type=int, default=0, metavar="N")

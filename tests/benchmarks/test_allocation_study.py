@@ -322,6 +322,22 @@ def test_integer_task_ids_find_their_gold_when_gold_ids_were_read_as_text(tmp_pa
     assert data.gold.tolist() == [0, -1, 0, 1, -1, 1] == prepare_dataset("ints").gold.tolist()
 
 
+def test_a_start_that_shows_every_judgment_is_refused(tmp_path: Path) -> None:
+    """Bug hunt: --start 8 on data with 8 judgments per task held nothing back: every strategy was one
+    point, "100% (not reached)" and nan columns. A start at or above the most judgments of any task is
+    refused before any replay."""
+    data = al.sheng_crowd(n_tasks=20, per_task=4, n_workers=8, seed=1)
+    said = (r"sheng \(simulated, accuracy 0.7\): start 4 shows every judgment \(a task has at most 4\), so none is "
+            r"held back to allocate; use a start below 4")
+    for start in (4, 5):
+        with pytest.raises(ValueError, match=said.replace("start 4", f"start {start}")):
+            al.replay(data, start=start, model="mv")
+    assert al.replay(data, start=3, repetitions=1, batch=20, model="mv").spent.tolist() == [60, 80]
+    with pytest.raises(ValueError, match=r"start 10 shows every judgment \(a task has at most 10\)"):
+        al.main(["--datasets", "sheng", "--start", "10", "--model", "mv", "--no-plots", "-q",
+                 "--out", str(tmp_path / "r")])
+    assert not (tmp_path / "r").exists()
+
 
 def test_a_shared_prefix_names_the_shared_copy_as_in_the_crowd_study(tmp_path: Path, capsys: Any,
                                                                      monkeypatch: Any) -> None:
