@@ -74,11 +74,14 @@ def allocation_page(results: Sequence[Any], rows: Sequence[Sequence[dict[str, An
              f"on {os.cpu_count()} CPU(s).</p>")
     if plot:
         h += ["<h2>Accuracy against judgments spent</h2>", img(plot, "accuracy against judgments spent")]
+    from .allocation import warned_line
+
     h.append("<h2>Details per data set</h2>")
     for res, rs in zip(results, rows):
         h.append(f"<h3>{html.escape(res.name)}</h3><p class='note'>{res.n_tasks:,} tasks, {res.total:,} judgments "
                  f"(at most {res.max_per_task} per task), {res.start_total:,} at the start, {res.batch} per round, "
                  f"{res.spent.size} points, {res.seconds:.1f} s.</p>")
+        h += [f"<p class='note'>{html.escape(warned_line(t, n))}</p>" for t, n in res.warnings.items()]
         trs = "".join(
             f"<tr><td>{html.escape(r['strategy'])}</td><td>{r['start']:.3f}</td><td>{r['at_50']:.3f}</td>"
             f"<td>{r['at_70']:.3f} <span class='ci'>[{r['lo_70']:.3f}, {r['hi_70']:.3f}]</span></td>"

@@ -30,11 +30,12 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 import sys
 import time
 import warnings
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence, TextIO
 
@@ -45,7 +46,7 @@ from ._replay_data import ReplayData, load_replay_data, sheng_crowd
 from .study import resolve_models
 
 __all__ = ["DEFAULT_DATASETS", "ReplayData", "ReplayResult", "load_replay_data", "sheng_crowd", "replay",
-           "check_start", "choose_next", "judgments_to_reach", "interval", "ACCURACY", "summarise",
+           "check_start", "warned_line", "choose_next", "judgments_to_reach", "interval", "ACCURACY", "summarise",
            "run_allocation_study", "write_allocation_report", "run_cli", "main"]
 
 DEFAULT_DATASETS = ("snow2008_rte", "snow2008_temp", "sheng")
@@ -70,6 +71,9 @@ class ReplayResult:
     max_per_task: int
     seconds: float
     batch: int = 0
+    #: what :func:`galton.allocate` warned while ranking, said once: a text (the first of its kind; numbers
+    #: differ from round to round) and the rankings that raised it
+    warnings: dict[str, int] = field(default_factory=dict)
 
 
 def _positions(data: ReplayData, rng: np.random.Generator) -> np.ndarray:
@@ -115,11 +119,18 @@ def choose_next(ranked: np.ndarray, left: np.ndarray, take: int) -> np.ndarray:
     return np.asarray(chosen, dtype=np.int64)
 
 
-def _rank(fitted: Any, strategy: str, seed: int) -> np.ndarray:
+def _rank(fitted: Any, strategy: str, seed: int, said: dict[str, list[Any]]) -> np.ndarray:
+    """Tasks in the order :func:`galton.allocate` ranks them. Its warnings go to ``said`` (by text, numbers
+    folded: {text: [first text, rankings]}): a model that gives a task judged once a probability of 1 (mv)
+    warns in every round, and the replay of that model is what the run asked for, so it is said once."""
     from ..allocate import allocate
 
     n = fitted.judgments_.n_tasks
-    table = allocate(None, n, strategy=strategy, model=fitted, random_state=seed, output="arrow")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        table = allocate(None, n, strategy=strategy, model=fitted, random_state=seed, output="arrow")
+    for text in dict.fromkeys(str(w.message) for w in caught):
+        said.setdefault(re.sub(r"\d+", "#", text), [text, 0])[1] += 1
     return np.asarray(table.column("task").to_numpy(), dtype=np.int64)
 
 
@@ -152,6 +163,7 @@ def replay(data: ReplayData, *, strategies: Sequence[str] = STRATEGY_ORDER, repe
     if (counts == 0).any():
         raise ValueError(f"{data.name}: {int((counts == 0).sum())} task(s) without judgments")
     check_start(data, start)
+    said: dict[str, list[Any]] = {}
     size = int(batch) if batch >= 1 else max(1, int(round(batch * data.n_tasks)))
     t0 = time.perf_counter()
     acc = {s: [] for s in strategies}
@@ -170,7 +182,7 @@ def replay(data: ReplayData, *, strategies: Sequence[str] = STRATEGY_ORDER, repe
                 left = counts - revealed
                 if not left.any():
                     break
-                chosen = choose_next(_rank(fitted, s, seed + r), left, size)
+                chosen = choose_next(_rank(fitted, s, seed + r, said), left, size)
                 np.add.at(revealed, chosen, 1)
             if spent_ref is None:
                 spent_ref = np.asarray(spent)
@@ -180,7 +192,7 @@ def replay(data: ReplayData, *, strategies: Sequence[str] = STRATEGY_ORDER, repe
     assert spent_ref is not None
     return ReplayResult(data.name, spent_ref, {s: np.asarray(v, dtype=np.float64) for s, v in acc.items()},
                         int(counts.sum()), int(np.minimum(counts, start).sum()), data.n_tasks,
-                        int(counts.max()), time.perf_counter() - t0, size)
+                        int(counts.max()), time.perf_counter() - t0, size, dict(said.values()))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -246,6 +258,11 @@ def summarise(res: ReplayResult) -> list[dict[str, Any]]:
     return rows
 
 
+def warned_line(text: str, n: int) -> str:
+    """What :func:`galton.allocate` warned while ranking (:attr:`ReplayResult.warnings`), in one line."""
+    return f"allocate warned in {n} ranking(s) (said once; the first): {text}"
+
+
 def _pct(x: float | None) -> str:
     return "not reached" if x is None else f"{100 * x:.0f}%"
 
@@ -270,6 +287,7 @@ def _markdown(results: Sequence[ReplayResult], settings: dict[str, Any], load: t
                   f"{res.n_tasks} tasks, {res.total} judgments (at most {res.max_per_task} per task), "
                   f"{res.start_total} at the start, {res.batch} per round, {res.spent.size} points, "
                   f"{res.seconds:.1f} s.", ""]
+        lines += [f"{warned_line(text, n)}\n" for text, n in res.warnings.items()]
         table = [[r["strategy"], f"{r['start']:.3f}", f"{r['at_50']:.3f}",
                   f"{r['at_70']:.3f} [{r['lo_70']:.3f}, {r['hi_70']:.3f}]", f"{r['final']:.3f}",
                   "not reached" if r["needed"] is None else f"{r['needed']}",
@@ -339,6 +357,7 @@ def run_allocation_study(datasets: Sequence[str] = DEFAULT_DATASETS, *, repetiti
             for row in summarise(res):
                 log.write(f"{res.name:<32} {row['strategy']:<12} final {row['final']:.3f}  70% {row['at_70']:.3f}"
                           f"  reach {_pct(row['share'])}\n")
+            log.writelines(f"{res.name}: {warned_line(text, n)}\n" for text, n in res.warnings.items())
         results.append(res)
     return results
 

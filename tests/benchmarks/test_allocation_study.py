@@ -358,3 +358,40 @@ def test_a_shared_prefix_names_the_shared_copy_as_in_the_crowd_study(tmp_path: P
     assert rc == 0, capsys.readouterr().err
     assert "## normal" in (tmp_path / "r" / "report.md").read_text()
 
+
+def test_allocates_warning_about_a_vote_share_model_is_said_once_per_data_set(tmp_path: Path, capsys: Any) -> None:
+    """Bug hunt: with --models mv every ranking warned (UserWarning: "MajorityVote gives N task(s) judged once a
+    probability of exactly 1 ...") on the terminal, --quiet or not, once per round and strategy. That is what
+    the replay measures with mv, so it is said once per data set, in the report and the log: the warning's
+    text with its numbers as # and the rankings that raised it."""
+    import warnings
+
+    data = al.sheng_crowd(n_tasks=20, per_task=4, n_workers=8, seed=1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = al.replay(data, repetitions=1, batch=20, model="mv")
+    assert [str(w.message) for w in caught] == []
+    # 4 points, 3 rankings per strategy: only the first sees tasks judged once (then each has 2, 3)
+    assert res.spent.tolist() == [20, 40, 60, 80]
+    assert res.warnings == {
+        f"MajorityVote gives every task a probability of 0 or 1, so every {s} score is 0 and the order is the seeded "
+        "tie break; allocate with a model that gives probabilities (bds, ds), or strategy='uniform'": 1
+        for s in ("uncertainty", "eig")}
+    # tasks 10-19 keep one judgment: from the second ranking on, 17, then fewer, tasks are judged once (each
+    # ranking says its own number): one text, the first, with the rankings that raised it
+    keep = (data.task < 10) | (np.arange(data.task.size) % 4 == 0)
+    data = al.ReplayData("mixed", data.task[keep], data.worker[keep], data.label[keep], data.gold, [0, 1])
+    res = al.replay(data, strategies=["eig"], repetitions=1, batch=3, model="mv")
+    assert res.spent.tolist() == list(range(20, 51, 3))
+    (every, n_every), (once, n_once) = res.warnings.items()
+    assert every.startswith("MajorityVote gives every task") and once.startswith("MajorityVote gives 17 task(s)")
+    assert n_every + n_once == 10  # every ranking warned: said once each
+    log = io.StringIO()
+    rc = al.main(["--datasets", "sheng", "--model", "mv", "--repeats", "1", "--batch", "900", "--no-plots",
+                  "--out", str(tmp_path / "r")], out=log)
+    err = capsys.readouterr().err
+    assert rc == 0 and "UserWarning" not in err and "MajorityVote gives" not in err
+    assert log.getvalue().count("allocate warned in") == 2  # once per text (uncertainty, eig), not per round
+    md = (tmp_path / "r" / "report.md").read_text()
+    assert md.count("allocate warned in") == 2 and "MajorityVote gives every task a probability of 0 or 1" in md
+    assert "allocate warned in" in (tmp_path / "r" / "index.html").read_text()
