@@ -286,12 +286,17 @@ def build_core(maps: tuple[list[np.ndarray], list[np.ndarray]], gold: tuple[Any,
 
 
 def merged_repeats(parts: Sequence[Any], worker_names: np.ndarray) -> tuple[int, int, list] | None:
-    """The shards' ``repeats`` (:func:`build_core`) as one: rows, pairs and a few (task, worker id)
-    pairs (shards hold whole tasks, so a pair repeats within one shard); None when not counted."""
+    """The shards' ``repeats`` (:func:`build_core`) as one: rows, pairs and the first few (task, worker
+    id) pairs by task, then worker, as a local fit names them (shards hold whole tasks, so a pair
+    repeats within one shard); None when not counted."""
     if any(p is None for p in parts):
         return None
-    shown = [(t, worker_names[w].item() if hasattr(worker_names[w], "item") else worker_names[w])
-             for p in parts for t, w in p[2]]
+    pairs = [(t, w) for p in parts for t, w in p[2]]  # each shard's first few; the smallest, as locally
+    try:
+        pairs.sort()
+    except TypeError:  # ids of kinds that do not compare: in shard order
+        pass
+    shown = [(t, worker_names[w].item() if hasattr(worker_names[w], "item") else worker_names[w]) for t, w in pairs]
     return sum(p[0] for p in parts), sum(p[1] for p in parts), shown[:_MAX_EXAMPLES]
 
 

@@ -416,6 +416,8 @@ def ingest(engine: Any, source: Any, *, task_col: str = "task", worker_col: str 
             f"{sum(e[0] for e in errors)} repeated (task, worker) pair(s) (in "
             f"{example_ids([t for e in errors for t in e[1]][:_MAX_EXAMPLES + 1])}); {KEEP_HINT}"
         )
+    keep = [s for s in range(n_shards) if infos[s][0] > 0] or [0]  # tasks go by hash: a shard may get none
+    built, infos, n_shards = [built[s] for s in keep], [infos[s] for s in keep], len(keep)
     counts = [i[0] for i in infos]
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     if offsets[-1] >= np.iinfo(np.int32).max:

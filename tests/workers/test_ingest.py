@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -147,15 +148,18 @@ def test_fit_on_ingested_parquet_equals_the_local_fit(ray_session, int_dir, n_sh
 def test_more_shards_than_rows_are_capped_on_ray(ray_session, tmp_path):
     """Bug hunt: ``--shards 1000000`` made a million shards of a 12-row file (locally 2.8 GB, minutes;
     on Ray a million objects from every reading task). Ingest makes at most one shard per input row,
-    the engine's own split one per task, and the fit is the local one."""
+    and keeps only shards that got a task (tasks go by hash: with 12 shards for 4 tasks, 8 were empty,
+    each written as an empty part file, where ``--shards``' help says "at most one per task"); the
+    engine's own split makes one per task; the fit is the local one."""
     table, _ = _crowd(5, n_tasks=4, n_workers=4, per_task=3)  # 12 rows
     tiny = _write(table, tmp_path / "tiny", n_files=2, row_group_size=2)
     local = _fit(str(tiny))
     with RayEngine(n_shards=100_000) as eng:
         data = eng.load_parquet(tiny)
-        assert data.n_shards == eng._n_loaded == 12 and data.n_tasks == 4  # was 100,000 shards
+        assert data.n_shards == eng._n_loaded == 4 and data.n_tasks == 4  # was 100,000 shards, then 12
+        assert data.shard_tasks == (1, 1, 1, 1)
         remote = _fit(data)
-        assert eng._n_loaded == 12
+        assert eng._n_loaded == 4
         in_memory = _fit(Judgments.from_any(table.to_pandas()), engine=eng)  # the engine's own split
         assert eng._n_loaded == 4 and eng.n_shards == 100_000  # loaded; the count asked for stays
     _assert_same(remote, local)
@@ -386,13 +390,16 @@ def test_repeated_rows_in_loaded_shards_warn_at_the_fit_as_in_memory(ray_session
     table, _ = _crowd(6, n_tasks=200)
     table = pa.concat_tables([table, table.slice(0, 150)])  # 150 repeated (task, worker) pairs
     directory = _write(table, tmp_path / "dup", n_files=2)
-    with pytest.warns(UserWarning, match=r"150 row\(s\) repeat a \(task, worker\) pair"):
+    with pytest.warns(UserWarning, match=r"150 row\(s\) repeat a \(task, worker\) pair") as said:
         DawidSkene().fit(Judgments.from_any(str(directory)))
+    local_pairs = re.search(r"pair \((.*?)\): each", str(said[0].message)).group(1)
     with RayEngine(n_shards=2) as eng:
         data = eng.load_parquet(directory)
         assert data.repeats[:2] == (150, 150) and len(data.repeats[2]) == 5
-        with pytest.warns(UserWarning, match=r"150 row\(s\) repeat .*'last' to load_parquet"):
+        with pytest.warns(UserWarning, match=r"150 row\(s\) repeat .*'last' to load_parquet") as said:
             DawidSkene().fit(data)
+        # the same examples as locally (the smallest ids), not the first shard's then the next's
+        assert re.search(r"pair \((.*?)\): each", str(said[0].message)).group(1) == local_pairs
         kept = eng.load_parquet(directory, duplicates="keep")
         with warnings.catch_warnings():
             warnings.simplefilter("error")
