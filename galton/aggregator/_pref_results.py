@@ -68,7 +68,10 @@ def score_errors(info: dict[str, Any]) -> tuple[np.ndarray, np.ndarray | None]:
     Only differences of scores have meaning; the location is pinned by the weak prior alone, so the
     absolute variance of every score would carry the (large, irrelevant) uncertainty of that
     location. Dense path (``info["full"]`` a matrix): the diagonal of ``P I^-1 P`` with ``P`` the
-    centring projection (``I^+`` without a prior). Diagonal path: ``1 / sqrt(I_ii)``. The
+    centring projection. Without a prior ``I`` is singular along the location, and the fit adds
+    ``11^T / n`` to it (the mean-0 location): the inverse is then ``I^+ + 11^T / n``, whose centring is
+    ``I^+`` exactly (``inv`` of the singular ``I`` itself gave entries of 1e15 that the centring
+    cancelled into noise). Diagonal path: ``1 / sqrt(I_ii)``. The
     covariance gives the spread of a score difference, ``var(θ_l - θ_r) = C_ll + C_rr - 2 C_lr``
     (:func:`difference_se`), which the items' own ``se`` cannot: two items compared 200 times with
     each other and little else each have a wide ``se`` but a narrow difference.

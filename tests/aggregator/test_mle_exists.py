@@ -66,3 +66,56 @@ def test_long_cycles_are_checked_whole():
         BradleyTerry(prior=0, n_iter=5).fit(_pairs(rows))
     m = BradleyTerry(prior=0, n_iter=5).fit(_pairs(rows + [["i5", "j5", "j5"]]))
     assert np.isfinite(m.scores_values_).all()
+
+
+def _fisher_pinv(model):
+    """The pseudo-inverse of the Bradley-Terry Fisher information at the fitted scores (no prior:
+    singular along the location), built here from the comparisons."""
+    th, c = model.scores_values_, model.comparisons_
+    left, right = (c.left, c.right) if hasattr(c, "left") else (c.items[0::2], c.items[1::2])
+    info = np.zeros((th.size, th.size))
+    k = 1 / (1 + np.exp(th[right] - th[left])) / (1 + np.exp(th[left] - th[right]))
+    np.add.at(info, (left, left), k)
+    np.add.at(info, (right, right), k)
+    np.add.at(info, (left, right), -k)
+    np.add.at(info, (right, left), -k)
+    return np.linalg.pinv(info, hermitian=True)
+
+
+def test_mle_standard_errors_are_the_pseudo_inverse_of_the_information():
+    """(bug hunt) 13 comparisons of 3 items (a-b 3:1, b-c 2:2, a-c 3:2) with prior=0 gave se 0.7071 for
+    every item where the centred pseudo-inverse of the information gives 0.4738 / 0.4923 / 0.457:
+    inv() of the singular information returned entries of 1e15 that the centring cancelled into noise
+    (bootstrap resamples got se 0, Plackett-Luce [0.7071, 0.7071, 0]). Doubling every row keeps the
+    scores and divides the standard errors by sqrt(2)."""
+    rows = []
+    for left, right, won_left, won_right in [("a", "b", 3, 1), ("b", "c", 2, 2), ("a", "c", 3, 2)]:
+        rows += [[left, right, left]] * won_left + [[left, right, right]] * won_right
+    ses = []
+    for model, data in [(BradleyTerry(prior=0, tol=1e-14), _pairs(rows)),
+                        (BradleyTerry(prior=0, tol=1e-14), _pairs(rows + rows)),
+                        (PlackettLuce(prior=0, tol=1e-14), _choices(rows)),
+                        (PlackettLuce(prior=0, tol=1e-14), _choices(rows + rows))]:
+        model.fit(data)
+        ref = _fisher_pinv(model)  # already centred: the location is its null space
+        np.testing.assert_allclose(model.se_values_, np.sqrt(np.diag(ref)), rtol=1e-6)
+        np.testing.assert_allclose(model._score_cov, ref, rtol=1e-6, atol=1e-9)
+        ses.append(model.se_values_)
+    np.testing.assert_allclose(ses[0], [0.4738, 0.4923, 0.4570], atol=5e-5)
+    np.testing.assert_allclose(ses[1], ses[0] / np.sqrt(2), rtol=1e-6)
+    np.testing.assert_allclose(ses[2], ses[0], rtol=1e-6)  # pairwise choices are Bradley-Terry
+    np.testing.assert_allclose(ses[3], ses[1], rtol=1e-6)
+
+
+def test_mle_standard_errors_on_resampled_comparisons():
+    """(bug hunt) bootstrap resamples of 300 comparisons of 8 items with prior=0: se 0 for some items."""
+    rng = np.random.default_rng(3)
+    theta = rng.normal(0, 1, 8)
+    left = rng.integers(0, 8, 300)
+    right = (left + rng.integers(1, 8, 300)) % 8
+    won = rng.random(300) < 1 / (1 + np.exp(theta[right] - theta[left]))
+    rows = [[f"i{l}", f"i{r}", f"i{l if w else r}"] for l, r, w in zip(left, right, won)]
+    for seed in range(5):
+        pick = np.random.default_rng(seed).integers(0, 300, 300)
+        model = BradleyTerry(prior=0, tol=1e-14).fit(_pairs([rows[i] for i in pick]))
+        np.testing.assert_allclose(model.se_values_, np.sqrt(np.diag(_fisher_pinv(model))), rtol=1e-6)

@@ -38,7 +38,8 @@ def _p1_noisy(theta, phi, l, r):  # noqa: ANN001, ANN202
     return g * s + (1 - g) * b
 
 
-def _joint_information(model, phi: np.ndarray, p1, worker_prior: np.ndarray) -> np.ndarray:  # noqa: ANN001
+def _joint_information(model, phi: np.ndarray, p1, worker_prior: np.ndarray,  # noqa: ANN001
+                       prior: float = 1.0) -> np.ndarray:
     """The expected Fisher information of (θ, every worker's φ) by brute force, with the priors."""
     c = model.comparisons_
     theta = model.scores_values_
@@ -61,7 +62,7 @@ def _joint_information(model, phi: np.ndarray, p1, worker_prior: np.ndarray) -> 
         p = p1(theta, phi[w], l, r)
         info[np.ix_(idx, idx)] += np.outer(grad, grad) / (p * (1 - p))
     s = 1 / (1 + np.exp(-theta))
-    info[np.arange(n), np.arange(n)] += s * (1 - s)  # the score prior (prior = 1 virtual tie)
+    info[np.arange(n), np.arange(n)] += prior * s * (1 - s)  # the score prior (prior virtual ties)
     info[np.arange(n, info.shape[0]), np.arange(n, info.shape[0])] += worker_prior.ravel()
     return info
 
@@ -71,15 +72,15 @@ def _centred_se(cov: np.ndarray) -> np.ndarray:
     return np.sqrt(np.diag(cov) - 2 * row + row.mean())
 
 
-def _crowd_case():  # noqa: ANN202
-    m = CrowdBT().fit(_data())
+def _crowd_case(prior: float = 1.0):  # noqa: ANN202
+    m = CrowdBT(prior=prior).fit(_data())
     eta = m.skills_.loc[m.comparisons_.worker_names].to_numpy(dtype=float)
     a, b = m.eta_prior
     return m, eta[:, None], _p1_crowd, ((a - 1) / eta ** 2 + (b - 1) / (1 - eta) ** 2)[:, None]
 
 
-def _noisy_case():  # noqa: ANN202
-    m = NoisyBradleyTerry().fit(_data())
+def _noisy_case(prior: float = 1.0):  # noqa: ANN202
+    m = NoisyBradleyTerry(regularization_ratio=prior / 2).fit(_data())
     names = m.comparisons_.worker_names
     g, b = (m.skills_.loc[names].to_numpy(dtype=float), m.biases_.loc[names].to_numpy(dtype=float))
     phi = np.stack([np.log(b / (1 - b)), np.log(g / (1 - g))], axis=1)  # (q, γ) logits
@@ -97,6 +98,19 @@ def test_standard_errors_leave_the_worker_parameters_free(case) -> None:  # noqa
     assert (free / fixed).mean() > 1.02  # the correction matters on these data
     lower = model.intervals_["lower"].to_numpy()
     np.testing.assert_allclose(lower, model.scores_values_ - 1.959963984540054 * free, rtol=1e-5, atol=1e-9)
+
+
+@pytest.mark.parametrize("case", [_crowd_case, _noisy_case], ids=["crowd_bt", "noisy_bt"])
+def test_standard_errors_without_a_prior_are_the_pseudo_inverse(case) -> None:  # noqa: ANN001
+    """(bug hunt) With no score prior the information is singular along the location; inv() returned
+    entries of 1e15 that the centring cancelled into noise. The scores' block of the joint
+    information's pseudo-inverse is that of the Schur complement, centred already."""
+    model, phi, p1, worker_prior = case(prior=0.0)
+    info = _joint_information(model, phi, p1, worker_prior, prior=0.0)
+    n = model.scores_values_.size
+    cov = np.linalg.pinv(info, hermitian=True)[:n, :n]
+    np.testing.assert_allclose(model.se_values_, np.sqrt(np.diag(cov)), rtol=1e-5)
+    np.testing.assert_allclose(model._score_cov, cov, rtol=1e-4, atol=1e-7)
 
 
 @pytest.mark.parametrize("case", [_crowd_case, _noisy_case], ids=["crowd_bt", "noisy_bt"])
