@@ -17,11 +17,12 @@ from .._math import sigmoid
 from ._base import NotFittedError
 from ._estimator import BaseAggregator
 from ._memory import FLOAT
+from ._pref_mle import check_bounded
 from ._pref_workers import correction_bytes, schur_correction, worker_information
 from ._results import Output, crowdkit_scores, pandas_index, unnamed_result
 
 __all__ = ["ItemOutput", "PreferenceResults", "ranking_order", "standard_errors", "score_errors", "difference_se",
-           "Z95", "DENSE_SE_MAX", "DENSE_SE_ARRAYS"]
+           "workers_free", "Z95", "DENSE_SE_MAX", "DENSE_SE_ARRAYS"]
 
 Z95 = 1.959963984540054  #: two-sided 95% normal quantile for ``lower`` / ``upper``
 DENSE_SE_MAX = 1000  #: up to this many items the standard errors use the exact inverse information
@@ -60,6 +61,19 @@ def standard_errors(info: dict[str, Any]) -> np.ndarray:
     return score_errors(info)[0]
 
 
+def workers_free(info: dict[str, Any]) -> dict[str, Any]:
+    """``info`` with ``diag`` / ``full`` the information of the scores with the worker parameters free:
+    the Schur complement (:mod:`._pref_workers`), its worker terms then dropped."""
+    if "wJ" not in info:
+        return info
+    full = info["full"]
+    correction = schur_correction(info, info["diag"].size, not np.isscalar(full))
+    rest = {k: v for k, v in info.items() if k not in ("wJ", "cross")}
+    if np.isscalar(full):
+        return {**rest, "diag": np.maximum(info["diag"] - correction, 1e-12 * info["diag"])}
+    return {**rest, "full": full - correction}
+
+
 def score_errors(info: dict[str, Any]) -> tuple[np.ndarray, np.ndarray | None]:
     """``(se, cov)``: the standard error of each log-score relative to the average item,
     ``se(θ_i - mean θ)``, and on the dense path the centred covariance ``P I^-1 P`` of the scores
@@ -76,13 +90,8 @@ def score_errors(info: dict[str, Any]) -> tuple[np.ndarray, np.ndarray | None]:
     (:func:`difference_se`), which the items' own ``se`` cannot: two items compared 200 times with
     each other and little else each have a wide ``se`` but a narrow difference.
     """
+    info = workers_free(info)
     full = info["full"]
-    if "wJ" in info:  # worker parameters free: the Schur complement (:mod:`._pref_workers`)
-        correction = schur_correction(info, info["diag"].size, not np.isscalar(full))
-        if np.isscalar(full):
-            info = {**info, "diag": np.maximum(info["diag"] - correction, 1e-12 * info["diag"])}
-        else:
-            full = full - correction
     if np.isscalar(full):
         with np.errstate(divide="ignore"):
             return 1.0 / np.sqrt(np.maximum(info["diag"], 0.0)), None
@@ -157,6 +166,11 @@ class PreferenceResults:
     _fit_private = BaseAggregator._fit_private + ("_score_cov",)
     #: parameters per worker left free in the standard errors (Crowd-BT 1, noisy Bradley-Terry 2)
     _worker_params = 0
+    #: with worker parameters: the model's name and why its scores may grow without bound (no prior)
+    _unbounded = ("", "")
+    #: the parameter that sets the prior's strength (``_prior_strength``), and its default
+    _prior_name = "prior"
+    _prior_default = 1.0
 
     def memory_estimate(self, n_tasks: int, n_workers: int, n_labels: int,
                         n_judgments: int) -> tuple[int, str]:
@@ -203,6 +217,10 @@ class PreferenceResults:
         return {**info, **extra}
 
     def _store_results(self, data: Any, params: Any, info: dict[str, Any], output: str | None) -> None:
+        info = workers_free(info)
+        if "grad" in info:  # no prior, worker parameters: the fit's end is checked (:func:`check_bounded`)
+            check_bounded(self._theta(params), info, self.converged_, model=self._unbounded[0],
+                          why=self._unbounded[1], param=self._prior_name, default=self._prior_default)
         se, cov = score_errors(info)
         self._store_scores(data, self._theta(params), se, output)
         self._score_cov = cov  # the spread of score differences, for galton.allocate

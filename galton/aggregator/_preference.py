@@ -250,9 +250,6 @@ class PreferenceAggregator(PreferenceResults, EMAggregator):
     def _make_shards(self, data: Any, n_shards: int) -> list[Any]:
         return make_pair_shards(data, n_shards)
 
-    #: the parameter that sets :meth:`_prior_strength`
-    _prior_name = "prior"
-
     def _prior_strength(self) -> float:
         return float(self.prior)
 
@@ -347,7 +344,14 @@ class PreferenceAggregator(PreferenceResults, EMAggregator):
             # no prior: the information is singular along the location, pinned at mean 0; with 11^T / n
             # its inverse is I^+ + 11^T / n, centred to I^+ (score_errors; Schur terms are null along 1)
             full = full + 1.0 / shard.n_items
-        return self._with_worker_info(shard, params, {"diag": diag, "full": full})
+        info = {"diag": diag, "full": full}
+        if self._worker_params and self._prior_strength() <= 0:  # for check_bounded (_store_results)
+            info["grad"] = self._theta_gradient(shard, params)
+        return self._with_worker_info(shard, params, info)
+
+    def _theta_gradient(self, shard: Any, params: Any) -> np.ndarray:
+        """The gradient of the log-likelihood with respect to the scores (models with worker parameters)."""
+        raise NotImplementedError
 
 
 class PairwiseAggregator(PreferenceAggregator):

@@ -27,8 +27,8 @@ from ._lbfgs import LBFGSState
 from ._params import check_real
 from ._pref_kernels import bt_info_diag, noisy_pass, vdot
 from ._pref_workers import crowd_bt_terms, noisy_bt_worker_terms
-from ._preference import (PairShard, PairwiseAggregator, best_shift, bt_stats, check_mle_exists, log_sigmoid,
-                          sigmoid, theta_update)
+from ._pref_mle import check_pairs_mle
+from ._preference import PairShard, PairwiseAggregator, best_shift, bt_stats, log_sigmoid, sigmoid, theta_update
 from ._registry import register
 from ._squarem import Accelerated
 
@@ -95,7 +95,7 @@ class BradleyTerry(PairwiseAggregator):
 
     def _init_params(self, engine: Any, data: Any, rng: np.random.Generator) -> dict[str, Any]:
         if self.prior <= 0:
-            _check_mle_exists(data)
+            check_pairs_mle(data)
         return {"theta": np.zeros(data.n_items)}
 
     def _e_step(self, shard: PairShard, params: dict[str, Any]) -> dict[str, Any]:
@@ -114,25 +114,6 @@ class BradleyTerry(PairwiseAggregator):
             return super()._information(shard, params, dense)
         diag = bt_info_diag(shard.left, shard.right, params["theta"], shard.n_items)  # one fused pass
         return self._with_prior_info(shard, params, diag, 0.0)
-
-
-def _check_mle_exists(data: Any, param: str = "prior", default: float = 1.0) -> None:
-    """Without a prior an item that never wins (or never loses) has an infinite MLE; so has a group
-    of items that never lost to (or never beat) the others (:func:`check_mle_exists`)."""
-    n = data.n_items
-    wins = np.bincount(data.left, data.outcome, n) + np.bincount(data.right, 1.0 - data.outcome, n)
-    games = np.bincount(data.left, minlength=n) + np.bincount(data.right, minlength=n)
-    bad = np.flatnonzero((wins <= 0) | (wins >= games))
-    if bad.size:
-        names = data.item_names[bad[:5]].tolist()
-        raise ValueError(
-            f"with {param}=0, {bad.size} item(s) never win or never lose (e.g. {names}) and their "
-            f"maximum-likelihood score is infinite; use {param} > 0 (the default, {default})"
-        )
-    won, lost, tie = data.outcome == 1.0, data.outcome == 0.0, data.outcome == 0.5  # a tie: half a win each
-    winner = np.concatenate([data.left[won | tie], data.right[lost | tie]])
-    loser = np.concatenate([data.right[won | tie], data.left[lost | tie]])
-    check_mle_exists(n, winner, loser, data.item_names, "preferred", param=param, default=default)
 
 
 @register("crowd_bt", "crowdbt", "crowd-bt")
@@ -171,7 +152,9 @@ class CrowdBT(Accelerated, PairwiseAggregator):
     tol : float, default 1e-12
         Convergence: change of the log-posterior per comparison.
     prior, method : as :class:`BradleyTerry` (``prior=0`` refuses, as there, comparisons whose
-        reported outcomes leave an item, or a group of items, that never lost or never won).
+        reported outcomes leave an item, or a group of items, that never lost or never won; and a fit
+        whose scores ran off towards infinity, a worker's upsets put down to a reliability below 1:
+        :func:`~galton.aggregator._pref_mle.check_bounded`).
     engine, n_shards, progress, random_state
         As everywhere in galton (``random_state`` is accepted for the common interface; the fit
         starts from every η_w = 0.8 and uses no randomness).
@@ -188,6 +171,7 @@ class CrowdBT(Accelerated, PairwiseAggregator):
 
     _empty_attrs = {"skills_": "skill", "reliability_": "skill"}
     _worker_params = 1  # η_w, free in the standard errors
+    _unbounded = ("Crowd-BT", "a worker's upsets are put down to a reliability below 1 as the scores spread")
 
     def __init__(self, n_iter: int = 10000, tol: float = 1e-12, *, prior: float = 1.0,
                  eta_prior: tuple[float, float] = (4.0, 2.0), method: str = "newman",
@@ -216,7 +200,7 @@ class CrowdBT(Accelerated, PairwiseAggregator):
 
     def _init_params(self, engine: Any, data: Any, rng: np.random.Generator) -> dict[str, Any]:
         if self.prior <= 0:  # as BradleyTerry: scores that grew without end were reported as converged
-            _check_mle_exists(data)
+            check_pairs_mle(data)
         return {"theta": np.zeros(data.n_items), "eta": np.full(data.n_workers, 0.8)}
 
     def _to_vector(self, params: dict[str, Any]) -> np.ndarray:
@@ -233,19 +217,11 @@ class CrowdBT(Accelerated, PairwiseAggregator):
         # Beta prior of a or b = 1 nothing pulls it back, and EM would stay at that worse point
         return bool(np.all(np.abs(x[n_items:]) < 18.0))
 
-    def _results_params(self, engine: Any, params: Any, data: Any) -> Any:
-        params = super()._results_params(engine, params, data)
-        th = params["theta"]
-        if self.prior <= 0 and (not np.isfinite(th).all() or np.ptp(th) > 40.0):
-            # the existence check of Bradley-Terry (every item won and lost, both ways linked) is not
-            # enough here: a worker's upsets can be put down to a reliability below 1 while the
-            # scores spread without end
-            raise ValueError(
-                "with prior=0 the Crowd-BT scores grew without bound (spread "
-                f"{np.ptp(th):.3g} in log-odds): their maximum-likelihood estimate does not exist for these "
-                "comparisons (a worker's upsets are put down to a reliability below 1 as the scores spread); "
-                "use prior > 0 (the default, 1.0)")
-        return params
+    def _theta_gradient(self, shard: PairShard, params: dict[str, Any]) -> np.ndarray:
+        # EM's Q has the log-likelihood's gradient: wins expected (num) less those fitted (p den)
+        stats = bt_stats(shard, params["theta"], 0.0, False, eta=params["eta"])
+        with np.errstate(over="ignore", invalid="ignore"):  # a spread beyond SPREAD_MAX: refused anyway
+            return stats["num"] - np.exp(params["theta"]) * stats["den"]
 
     def _e_step(self, shard: PairShard, params: dict[str, Any]) -> dict[str, Any]:
         stats = bt_stats(shard, params["theta"], self.prior, self.method == "newman", eta=params["eta"])
@@ -337,7 +313,10 @@ class NoisyBradleyTerry(PairwiseAggregator):
     tol : float, default 1e-12
         Convergence: change of the objective per comparison between evaluations.
     regularization_ratio : float, default 0.5
-        Weight of ``log σ(θ) + log σ(-θ)`` per item (0.5 = one virtual tied comparison).
+        Weight of ``log σ(θ) + log σ(-θ)`` per item (0.5 = one virtual tied comparison). 0: the
+        maximum-likelihood fit, refused where its scores are infinite: an item that never won or never
+        lost, as for ``BradleyTerry(prior=0)``, or scores that run off while a worker's upsets are put
+        down to random answers (:func:`~galton.aggregator._pref_mle.check_bounded`).
     random_state : accepted for crowd-kit compatibility; the fit starts from θ = 0, q = 0, γ = 2 (deterministic).
 
     Attributes
@@ -372,7 +351,9 @@ class NoisyBradleyTerry(PairwiseAggregator):
         self.n_shards = n_shards
         self.progress = progress
 
-    _prior_name = "regularization_ratio"
+    _prior_name, _prior_default = "regularization_ratio", 0.5
+    _unbounded = ("noisy Bradley-Terry",
+                  "a worker's upsets are put down to their random answers (skill below 1) as the scores spread")
 
     def _prior_strength(self) -> float:
         return 2.0 * float(self.regularization_ratio)
@@ -390,7 +371,7 @@ class NoisyBradleyTerry(PairwiseAggregator):
                     rng: np.random.Generator) -> tuple[dict[str, Any], dict[str, Any]]:
         """Memory: the L-BFGS state (its curvature pairs, last accepted point and step) as arrays."""
         if self.regularization_ratio <= 0:  # as BradleyTerry with prior=0: scores that grew without end
-            _check_mle_exists(data, "regularization_ratio", 0.5)  # were reported as converged
+            check_pairs_mle(data, "regularization_ratio", 0.5)  # were reported as converged
         x = np.concatenate([np.zeros(data.n_items), np.zeros(data.n_workers), np.full(data.n_workers, 2.0)])
         opt = LBFGSState()
         opt.pending = x
@@ -430,6 +411,10 @@ class NoisyBradleyTerry(PairwiseAggregator):
         diag = noisy_pass(shard.left, shard.right, shard.worker, shard.outcome, th, sigmoid(q),
                           sigmoid(gm), shard.n_items, q.size)[4]
         return self._with_prior_info(shard, params, diag, 0.0)
+
+    def _theta_gradient(self, shard: PairShard, params: dict[str, Any]) -> np.ndarray:
+        th, q, gm = self._split(params["best"], shard.n_items)
+        return noisy_bt_terms(th, q, gm, shard.left, shard.right, shard.worker, shard.outcome)[1]
 
     def _pair_info(self, shard: PairShard, params: dict[str, Any]) -> np.ndarray:
         th, q, gm = self._split(params["best"], shard.n_items)

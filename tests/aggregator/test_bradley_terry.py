@@ -538,3 +538,49 @@ def test_noisy_bt_regularization_ratio_zero_refuses_what_bradley_terry_refuses()
     cycle = _games([("a", "b", 2), ("b", "a", 1), ("b", "c", 2), ("c", "b", 1), ("c", "a", 2), ("a", "c", 1)])
     fitted = create("noisy_bt", regularization_ratio=0.0).fit(cycle)
     assert np.isfinite(fitted.scores_values_).all()
+
+
+@pytest.mark.parametrize("dense", [True, False], ids=["dense", "diagonal"])
+def test_worker_models_without_a_prior_refuse_scores_that_run_off(dense: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """(bug hunt) a beats b 3 times, b beats a once, all from one worker: every item won and lost, yet
+    the optimum is at infinite scores (the upset is put down to the worker: NoisyBT's skill 1/2 and
+    bias 1/2, Crowd-BT's reliability 3/4 at its Beta(4, 2) mode). NoisyBT(regularization_ratio=0)
+    reported theta ±6.36, se [262144, 0] as converged, CrowdBT(prior=0) ±4.92. From where they stop,
+    one Fisher-scoring step on the gap d = θa - θb (the reliability free) moves it by 1 exactly as d
+    grows (Crowd-BT by hand: the profile gradient and the information are both 8/3 e^-2d); the
+    diagonal path moves each item alone by that step, the scores 2 apart."""
+    from galton.aggregator import _pref_results
+
+    if not dense:
+        monkeypatch.setattr(_preference, "DENSE_SE_MAX", 0)
+        monkeypatch.setattr(_pref_results, "DENSE_SE_MAX", 0)
+    four = pd.DataFrame([("w", "a", "b", "a")] * 3 + [("w", "a", "b", "b")],
+                        columns=["worker", "left", "right", "label"])
+    moves = "1" if dense else "2"
+    with pytest.raises(ValueError, match=r"with prior=0 the Crowd-BT scores grew without bound \(spread \d.* "
+                                         rf"still moves them {moves}\): .* use prior > 0 \(the default, 1.0\)"):
+        CrowdBT(prior=0.0).fit(four)
+    with pytest.raises(ValueError, match=r"with regularization_ratio=0 the noisy Bradley-Terry scores grew without "
+                                         r"bound \(spread 1\d.*use regularization_ratio > 0 \(the default, 0.5\)"):
+        NoisyBradleyTerry(regularization_ratio=0.0).fit(four)
+    # a prior keeps them finite: fitted, never refused
+    assert np.ptp(NoisyBradleyTerry(regularization_ratio=1e-5).fit(four).scores_values_) < 10
+    assert np.ptp(CrowdBT(prior=1e-3).fit(four).scores_values_) < 20
+
+
+def test_noisy_bt_without_a_prior_refuses_a_top_item_that_runs_off() -> None:
+    """(bug hunt) 400 comparisons of 12 items by 6 raters of accuracy 0.2-0.95: with
+    regularization_ratio=0 the two best items ran off (scores 37 and 14.5 over a cluster near -5,
+    se 3.6e8) and the fit said converged; scores that spread beyond 40 log-odds are refused."""
+    rng = np.random.default_rng(3)
+    true, acc = rng.normal(size=12), np.array([0.95, 0.9, 0.8, 0.6, 0.5, 0.2])
+    left = rng.integers(0, 12, 400)
+    right = (left + rng.integers(1, 12, 400)) % 12
+    worker = rng.integers(0, 6, 400)
+    truth = rng.random(400) < 1 / (1 + np.exp(true[right] - true[left]))
+    said = np.where(rng.random(400) < acc[worker], truth, ~truth)
+    df = pd.DataFrame({"worker": worker, "left": left, "right": right, "label": np.where(said, left, right)})
+    with pytest.raises(ValueError, match=r"noisy Bradley-Terry scores grew without bound \(spread 4[5-9]"):
+        NoisyBradleyTerry(regularization_ratio=0.0).fit(df)
+    fitted = NoisyBradleyTerry().fit(df)  # the default prior: finite scores and standard errors
+    assert np.ptp(fitted.scores_values_) < 10 and fitted.se_values_.max() < 5
