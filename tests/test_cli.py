@@ -1493,6 +1493,8 @@ def test_gold_true_and_false_meet_labels_of_either_type(tmp_path: Path, capsys, 
 @pytest.mark.parametrize("rows,items", [
     ("w1,007,7,007\nw2,007,7,7\nw1,7,8,8\n", ["007", "7", "8"]),
     ("w1,1.5,2.5,1.5\nw2,2.5,3.5,3.5\nw1,1.5,3.5,3.5\n", ["1.5", "2.5", "3.5"]),
+    # labels written as floats (pandas: an integer column with a missing value) are the integer items
+    ("w1,1,2,1.0\nw2,2,3,2.0\nw1,3,1,3.0\nw2,1,3,1.0\nw1,2,1,\n", ["1", "2", "3"]),
 ])
 def test_pairwise_csv_items_are_typed_as_galton_aggregate_types_them(tmp_path, capsys, rows: str, items: list) -> None:
     """The command line refused pairwise CSVs whose item columns typed differently ("column 'right'
@@ -1500,11 +1502,11 @@ def test_pairwise_csv_items_are_typed_as_galton_aggregate_types_them(tmp_path, c
     text items) where galton.aggregate(path) reads them (bug hunt)."""
     src = tmp_path / "pairs.csv"
     src.write_text("worker,left,right,label\n" + rows)
-    rc, out, err = run(["aggregate", src, "-o", "-", "-q"], capsys)
+    rc, out, err = run(["aggregate", src, "-o", "-", "-q", "--on-invalid", "drop"], capsys)
     assert rc == 0, err
     table = pd.read_csv(io.StringIO(out), dtype={"item": str})
     assert sorted(table["item"]) == items
-    model = galton.aggregate(str(src))  # the log-scores, item by item, as the file's items
+    model = galton.aggregate(str(src), on_invalid="drop")  # the log-scores, item by item, as the file's items
     names = [str(i) for i in model.comparisons_.item_names.tolist()]
     np.testing.assert_allclose(table.set_index("item")["score"].loc[names], model.scores_values_, atol=1e-12)
 

@@ -325,3 +325,47 @@ def test_the_type_error_names_a_cast_that_works() -> None:
         Choices.from_any(ch.assign(choice=["1", "3", "3"]))
     listed = ch.assign(choice=["1", "3", "3"], options=ch["options"].map(lambda xs: [str(x) for x in xs]))
     assert Choices.from_any(listed).n_events == 3
+
+
+def test_a_float_label_column_reads_alike_from_every_format(tmp_path) -> None:
+    """(bug hunt) pandas makes a label column with one missing value float64 ([1.0, 2.0, NaN, ...]);
+    written to JSON lines or CSV (``1.0``), every row was refused ("every row is invalid" with
+    on_invalid='drop', "label '1.0' for '1' vs '2'" without), while the frame and its Parquet file fit:
+    the label text 1.0 made the integer items the texts 1, 2. Whole numbers written as floats are
+    the integer items in every format; a tie marker beside them stays one; 1.5 stays no item (007: test above)."""
+    import galton
+
+    left, right = [1, 2, 3, 1, 2, 1, 3], [2, 3, 1, 3, 1, 2, 2]
+    df = pd.DataFrame({"worker": ["w1", "w2", "w1", "w2", "w1", "w2", "w1"], "left": left, "right": right,
+                       "label": [1, 2, np.nan, 1, 2, 1, 3]})
+    assert df["label"].dtype == np.float64
+    df.to_parquet(tmp_path / "p.parquet")
+    df.to_json(tmp_path / "p.jsonl", orient="records", lines=True)
+    df.to_csv(tmp_path / "p.csv", index=False)
+    assert "\n1.0" not in (tmp_path / "p.csv").read_text() and ",1.0\n" in (tmp_path / "p.csv").read_text()
+    ref = BradleyTerry().fit(df.dropna().astype({"label": int}))  # 1 beats 2 twice and 3 twice; 2 beats 3 ...
+    assert ref.scores_.index.tolist() == [1, 2, 3] and np.ptp(ref.scores_values_) > 0.5
+    for src in (df, tmp_path / "p.parquet", tmp_path / "p.jsonl", tmp_path / "p.csv"):
+        m = BradleyTerry().fit(src, on_invalid="drop", output="pandas")
+        assert m.scores_.index.tolist() == [1, 2, 3], src  # the items stay integers
+        np.testing.assert_allclose(m.scores_values_, ref.scores_values_, rtol=1e-12)
+        with pytest.raises(ValueError, match=r"column 'label' has 1 null value\(s\) \(rows 2\)"):
+            BradleyTerry().fit(src)
+    # a tie marker beside them (-1.0, written by pandas from floats) is the tie -1
+    ties = df.fillna(-1.0)
+    ties.to_csv(tmp_path / "t.csv", index=False)
+    ties.to_json(tmp_path / "t.jsonl", orient="records", lines=True)
+    want = BradleyTerry().fit(ties.astype({"label": int}), tie=-1).scores_values_
+    for src in (tmp_path / "t.csv", tmp_path / "t.jsonl"):
+        np.testing.assert_allclose(BradleyTerry().fit(src, tie=-1).scores_values_, want, rtol=1e-12)
+    (tmp_path / "m.csv").write_text((tmp_path / "p.csv").read_text().replace(",\n", ",tie\n"))  # a text marker
+    np.testing.assert_allclose(galton.BradleyTerry().fit(tmp_path / "m.csv", tie="tie").scores_values_, want,
+                               rtol=1e-12)
+    # 1.5 is no item of its row, in every format (the text 1.5 made the 1.0 beside it no item too)
+    half = pd.DataFrame({"worker": ["w", "w"], "left": [1, 2], "right": [2, 3], "label": [1.0, 1.5]})
+    half.to_parquet(tmp_path / "h.parquet")
+    half.to_csv(tmp_path / "h.csv", index=False)
+    for src in (half, tmp_path / "h.parquet", tmp_path / "h.csv"):
+        with pytest.raises(ValueError, match=r"has 1 value\(s\) that are neither .* \(rows 1; row 1: label 1.5 "
+                                             r"for 2 vs 3\)"):
+            BradleyTerry().fit(src)

@@ -19,7 +19,7 @@ import numpy as np
 
 from .._api import aggregate
 from ..io import input_columns
-from ..data._items import text_items
+from ..data._items import text_items, whole_labels
 from ..data.judgments import label_lookup
 from ._common import (BUNDLED_PREFIX, NO_OUTPUT, PROG, CLIError, check_kind_options, check_memory_option,
                       check_readable, checked_params, checkpoint_options, checkpoint_rows, distinct_columns,
@@ -327,6 +327,8 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             raise CLIError(f"--output for {kind} data must be a file (.parquet, .pq, .csv, .tsv, .jsonl) or -")
         data = table if table is not None else read_table(args.input, ids, args.quiet)
         if kind == "pairwise" and table is not None:  # read from text here: its item columns as one type,
+            if args.label_col in data.column_names and {"left", "right"} <= set(data.column_names):
+                data = whole_labels(data, args.label_col, ["left", "right"])  # 1.0 (pandas' floats) is item 1
             data = text_items(data, [c for c in ("left", "right", args.label_col) if c in data.column_names])
         with memory_guard(args):
             return aggregate_other(kind, data, args, summary_out, err, _model_params)

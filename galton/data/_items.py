@@ -12,7 +12,7 @@ from ._encode import encode_column
 from ._validate import ColumnError, fmt_value, missing_columns
 
 __all__ = ["cast_like", "cast_choices", "family", "first_valid", "has_worker", "missing_columns", "text_items",
-           "workers_of", "fmt_value", "text_for_ties"]
+           "workers_of", "fmt_value", "text_for_ties", "whole_labels"]
 
 
 def family(t: pa.DataType) -> str:
@@ -103,6 +103,42 @@ def text_items(table: pa.Table, cols: list[str]) -> pa.Table:
             if pa.types.is_integer(t):
                 table = table.set_column(table.column_names.index(c), c, table.column(c).cast(pa.string()))
     return table
+
+
+def whole_labels(table: pa.Table, label_col: str, item_cols: list[str], tie: Any = None) -> pa.Table:
+    """In a file read as text, a label column of numbers written as floats (``1.0``: pandas writes an
+    integer column with a missing value as float64, to CSV and to JSON) beside integer items: the
+    integers (floats where some are not whole: 1.5 is then no item of its row), as Parquet or the frame
+    itself give them. Kept as text, its ``1.0`` made the items the texts ``1``, ``2`` (:func:`text_items`),
+    and no label was either item of its row ("every row is invalid"). With a tie marker among the labels,
+    the whole numbers become the text of the integers (the marker stays; :func:`text_for_ties`). Other
+    text (``007``, ``x``) is left as it was written."""
+    import pyarrow.compute as pc
+
+    col = table.column(label_col)
+    if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)) or not all(
+            pa.types.is_integer(table.schema.field(c).type) for c in item_cols):
+        return table
+    col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    marker = pc.equal(col, pa.scalar(str(tie), col.type)).fill_null(False) if tie is not None else None
+    values = (col.filter(pc.invert(marker)) if marker is not None else col).drop_null()
+    if len(values) == 0 or not pc.all(pc.match_substring_regex(values, r"^-?(0|[1-9][0-9]*)(\.[0-9]*)?$")).as_py():
+        return table
+    whole = pc.match_substring_regex(col, r"^-?(0|[1-9][0-9]*)(\.0*)?$").fill_null(False)
+    text = pc.if_else(whole, pc.replace_substring_regex(col, r"\.0*$", ""), col)
+    text = pc.if_else(pc.equal(text, "-0").fill_null(False), pa.scalar("0", text.type), text)  # -0.0: item 0
+    try:
+        if marker is not None and pc.any(marker).as_py():
+            typed = text
+        elif pc.all(pc.or_(whole, col.is_null())).as_py():
+            typed = text.cast(pa.int64())
+        else:  # 1.5 beside 1.0: floats, as Parquet holds them (whole ones beyond 2**53 would lose digits)
+            typed = text.cast(pa.float64())
+            if pc.any(pc.greater_equal(pc.abs(typed), 2.0 ** 53)).as_py():
+                return table
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # beyond int64: as written
+        return table
+    return table.set_column(table.column_names.index(label_col), label_col, typed)
 
 
 def text_for_ties(col: Any, tie: Any) -> bool:

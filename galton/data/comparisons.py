@@ -22,7 +22,8 @@ import pyarrow as pa
 from ..io._read import check_columns, frame_kind, to_arrow
 from ._base import EncodedData
 from ._encode import encode_column, plain_column, readonly, retuple, untuple_items
-from ._items import cast_choices, cast_like, first_valid, has_worker, text_for_ties, text_items, workers_of
+from ._items import (cast_choices, cast_like, first_valid, has_worker, text_for_ties, text_items, whole_labels,
+                     workers_of)
 from ._validate import (check_on_invalid, distinct_roles, example_rows, fmt_value, missing_columns, null_mask, one_row,
                         raise_nulls, row_index, file_rows, encoded_options)
 
@@ -118,6 +119,7 @@ class Comparisons(EncodedData):
                          "(label = the preferred item)")
         table = check_columns(table.select(cols), cols)
         if isinstance(data, (str, os.PathLike)):  # labels text only for their tie marker: the items stay as typed
+            table = whole_labels(table, label_col, [left_col, right_col], tie)  # 1.0 (pandas' floats) is item 1
             marker_only = text_for_ties(table.column(label_col), tie)
             table = text_items(table, [left_col, right_col] + ([] if marker_only else [label_col]))
         if table.num_rows == 0 and isinstance(data, (str, os.PathLike)):  # an empty frame: empty results
