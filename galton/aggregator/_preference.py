@@ -50,6 +50,7 @@ from ._estimator import checked_options, fit_options_set
 from ._params import check_real
 from ._pref_kernels import bt_pass, vdot
 from ._pref_mle import check_mle_exists
+from ._pref_stop import distance_left, settled
 from ._pref_results import DENSE_SE_MAX, Z95, ItemOutput, PreferenceResults
 
 __all__ = ["PairShard", "ChoiceShard", "PreferenceAggregator", "PairwiseAggregator", "bt_stats",
@@ -371,6 +372,9 @@ class PairwiseAggregator(PreferenceAggregator):
     method: str = "newman"
     MAX_REJECTIONS = 3
     NEWMAN_PATIENCE = 200
+    #: convergence also needs the scores settled (:mod:`._pref_stop`; Bradley-Terry)
+    _settles = False
+    _fit_private = PreferenceAggregator._fit_private + ("_left",)
 
     @property
     def monotone(self) -> bool:  # type: ignore[override]
@@ -408,7 +412,32 @@ class PairwiseAggregator(PreferenceAggregator):
             rejected += 1
             new = self._update(prev[2], False)
             step = None
-        return new, {"pending": new, "prev": prev, "step": step, "rejected": rejected, "steps": steps}
+        out = {"pending": new, "prev": prev, "step": step, "rejected": rejected, "steps": steps}
+        if self._settles:  # the scores must stop moving too (:mod:`._pref_stop`)
+            out.update(settled(memory, step, newman and step is not None, steps, self.tol))
+            self._left = distance_left(out)  # for the ConvergenceWarning
+        return new, out
+
+    def _first_stop(self, history: list[float], memory: dict[str, Any], n: int) -> int | None:
+        """As the driver's, at an iteration whose scores had settled (None: the checkpoint does not say
+        whether they had at an iteration whose change passed tol)."""
+        if not self._settles:
+            return super()._first_stop(history, memory, n)
+        done = set(np.asarray(memory["settled_at"], dtype=int).tolist()) if "settled_at" in memory else None
+        for j in range(1, len(history) + 1):
+            if self._converged(self._change(history[:j], n)):
+                if done is None:
+                    return None
+                if j in done:
+                    return j
+        return 0
+
+    def _not_converged(self, message: str) -> None:
+        left = getattr(self, "_left", 0.0) if self._settles else 0.0
+        if left >= np.sqrt(max(float(self.tol), 0.0)):
+            message += (f" (the scores were still moving, about {left:.2g} from their fixed point; converging also "
+                        f"takes them within sqrt(tol) = {np.sqrt(max(float(self.tol), 0.0)):.2g} of it)")
+        super()._not_converged(message)
 
     def _validate_params(self, data: Any) -> None:
         super()._validate_params(data)

@@ -50,13 +50,16 @@ class BradleyTerry(PairwiseAggregator):
         p_i <- (W_i + prior / 2) / (sum_{games g of i} 1 / (p_i + p_opp(g)) + prior / (p_i + 1))
 
     Each MM step raises the log-posterior, but slowly: on the 1M-comparison benchmark (10k items)
-    it stops after 46 iterations with scores still 2e-4 from the fixed point (its small steps pass
-    the tolerance early). ``method="newman"`` (default; Newman, *JMLR* 24, 2023) iterates
+    it stopped after 46 iterations with scores still 2e-4 from the fixed point when the change of
+    the log-posterior alone was tested (its small steps pass the tolerance early; see convergence
+    below). ``method="newman"`` (default; Newman, *JMLR* 24, 2023) iterates
     ``p_i <- sum_{games i won} p_j / (p_i + p_j) / sum_{games i lost} 1 / (p_i + p_j)`` (plus the
     virtual games): the same fixed point, the likelihood equations, in 9 iterations there. After
     either step all scores are shifted by the constant that maximises the prior (the likelihood
     does not see a shift), which removes the slowest mode of both. The fit stops when the
-    log-posterior changes by less than ``tol`` per comparison. crowd-kit's BradleyTerry stops after
+    log-posterior changes by less than ``tol`` per comparison and the scores have settled within
+    ``sqrt(tol)`` of their fixed point (:mod:`galton.aggregator._pref_stop`: a linear convergence,
+    MM's or Newman's on near-separable data, passed ``tol`` 7e-5 from the optimum). crowd-kit's BradleyTerry stops after
     two iterations whenever ``tol > 0`` (its old and new score arrays are the same object).
 
     Parameters
@@ -64,7 +67,7 @@ class BradleyTerry(PairwiseAggregator):
     n_iter : int, default 10000
         Maximum number of iterations (crowd-kit's name).
     tol : float, default 1e-12
-        Convergence: change of the log-posterior per comparison.
+        Convergence: change of the log-posterior per comparison, with the scores within ``sqrt(tol)``.
     prior : float, default 1.0
         Virtual tied comparisons of every item against the pseudo-item; 0 = plain MLE.
     method : {"newman", "mm"}, default "newman"
@@ -80,6 +83,7 @@ class BradleyTerry(PairwiseAggregator):
     """
 
     _crowdkit_scores = "softmax"
+    _settles = True  # converged: the scores settled too (:mod:`._pref_stop`)
 
     def __init__(self, n_iter: int = 10000, tol: float = 1e-12, *, prior: float = 1.0,
                  method: str = "newman", random_state: Any = None, engine: Any = None,
