@@ -305,6 +305,34 @@ def test_row_groups_with_different_category_orders_need_an_order(tmp_path: Path,
     assert rc == 0 and rows["alpha"] == "0.3327", err
 
 
+def test_a_folder_of_parquet_files_keeps_the_order_of_its_ordered_categorical(tmp_path: Path, capsys) -> None:
+    """Found by a bug hunt: a folder (or pattern) of Parquet files written from an ordered pandas Categorical
+    was read as plain text, and --distance ordinal asked for --order, which the help says such a column
+    needs none of. Files that declare two orders are refused by name."""
+    import pandas as pd
+
+    order = ["low", "mid", "high"]
+    words = ["low", "high", "mid", "mid", "low", "mid", "high", "high"]
+    frame = pd.DataFrame({"task": [1, 1, 2, 2, 3, 3, 4, 4], "worker": list("abababab"),
+                          "label": pd.Categorical(words, categories=order, ordered=True)})
+    (tmp_path / "pq").mkdir()
+    frame.iloc[:4].to_parquet(tmp_path / "pq" / "a.parquet")
+    frame.iloc[4:].to_parquet(tmp_path / "pq" / "b.parquet")
+    want = krippendorff(frame.assign(label=[order.index(w) for w in words]), "ordinal").alpha
+    for source in (tmp_path / "pq", tmp_path / "pq" / "*.parquet"):
+        rc, rows, err = run([source, "--distance", "ordinal", "--bootstrap", "0"], capsys)
+        assert rc == 0 and rows["alpha"] == f"{want:.4f}", err
+    frame.iloc[4:].assign(label=pd.Categorical(words[4:], categories=order[::-1], ordered=True)).to_parquet(
+        tmp_path / "pq" / "b.parquet")
+    rc, _, err = run([tmp_path / "pq", "--distance", "ordinal", "--bootstrap", "0"], capsys)
+    assert rc == 2 and "a.parquet' declares low < mid < high but" in err
+    assert "b.parquet' declares high < mid < low" in err
+    assert "--order" in err and len(err.strip().splitlines()) == 1
+    rc, rows, err = run([tmp_path / "pq", "--distance", "ordinal", "--bootstrap", "0", "--order", "low,mid,high"],
+                        capsys)
+    assert rc == 0 and rows["alpha"] == f"{want:.4f}", err
+
+
 def test_on_invalid_drop_drops_nan_labels_as_aggregate_does(tmp_path: Path, capsys) -> None:
     """Found by a bug hunt: --on-invalid drop removed Arrow nulls only, so a NaN in a float label
     column reached the metric, whose error asked for --on-invalid drop, the option already given."""

@@ -41,7 +41,8 @@ def add_agreement(sub: Any) -> None:
     a.add_argument("--order", default=None, metavar="L1,L2,...",
                    help="with --distance ordinal and text labels: the labels from lowest to highest, e.g. "
                    "low,medium,high (numbers need none, nor an ordered categorical / Enum column in Parquet, "
-                   "whose order is taken; text is never ranked alphabetically)")
+                   "whose order is taken, from one file or a folder of files that declare the same order; text "
+                   "is never ranked alphabetically)")
     a.add_argument("--tag-sep", default=None, metavar="S",
                    help="with --distance jaccard or masi and text labels: the character between a judgment's "
                    "tags (default: |; an empty cell is no tag, which --on-invalid drop keeps)")
@@ -73,6 +74,7 @@ def _table(args: argparse.Namespace) -> tuple[Any, int, int, str | None]:
     import pyarrow as pa
 
     from ..data._validate import missing_columns
+    from ..io._parquet import order_conflict
     from ._common import read_table
     from .aggregate import load_input
 
@@ -83,6 +85,9 @@ def _table(args: argparse.Namespace) -> tuple[Any, int, int, str | None]:
     else:
         data, _ = load_input(args.input)
         table = data if isinstance(data, pa.Table) else read_table(data, (args.task_col, args.worker_col))
+    conflict = order_conflict(table, args.label_col) if args.distance == "ordinal" and args.order is None else None
+    if conflict:  # Parquet files of two orders: no order is declared (it had fallen back to "needs --order")
+        raise CLIError(f"{conflict}, or list the labels from lowest to highest with --order L1,L2,...")
     cols = (args.task_col, args.worker_col, args.label_col)
     missing = [c for c in cols if c not in table.column_names]
     if missing:  # the reader's check, for its hint about a header written with spaces after its commas

@@ -11,8 +11,8 @@ import pyarrow as pa
 from ._text import one_line
 from ._types import common_int_type, plain_type
 
-__all__ = ["PARTIAL_KEY", "SOURCES_KEY", "check_unique_names", "no_shared_column", "parquet_schema",
-           "read_parquet_file", "without_reader_metadata"]
+__all__ = ["ORDERS_KEY", "PARTIAL_KEY", "SOURCES_KEY", "check_unique_names", "no_shared_column", "one_order",
+           "order_conflict", "parquet_schema", "read_parquet_file", "without_reader_metadata"]
 
 #: schema metadata of a Parquet directory read whole: the columns only some files have, each with a
 #: file without it (JSON), for the missing-column error
@@ -20,6 +20,10 @@ PARTIAL_KEY = b"galton.partial_columns"
 #: a table read from several files: each file's name and row count, so that an error names a bad
 #: row by its file and its row there (:func:`galton.data._validate.example_rows`)
 SOURCES_KEY = b"galton.sources"
+#: a table read from several files whose ordered categories of a column differ (or where only some files
+#: have them): per such column, two files and what each declares (JSON), for the ordinal distance's
+#: error (:func:`order_conflict`)
+ORDERS_KEY = b"galton.category_orders"
 
 
 def parquet_schema(files: Sequence[str], columns: Sequence[str] | None = None) -> pa.Schema:
@@ -30,7 +34,9 @@ def parquet_schema(files: Sequence[str], columns: Sequence[str] | None = None) -
     schema's metadata (``PARTIAL_KEY``: the column and a file without it) for the caller's missing-column
     error. A column's type must be the same in every file (integer widths and string kinds may
     differ). A column no file has is left out (the caller names it as missing). Errors name the file
-    and the column.
+    and the column. A column every file holds as an ordered dictionary (an ordered pandas Categorical,
+    a polars Enum) stays one, so that its order reaches the ordinal distance (:func:`one_order`); one
+    only some files hold so is named in the metadata (``ORDERS_KEY``), as two orders are.
     """
     import pyarrow.parquet as pq
 
@@ -56,7 +62,7 @@ def parquet_schema(files: Sequence[str], columns: Sequence[str] | None = None) -
                 f"file {f!r} has no column {lacking[0]!r} (the other files have "
                 f"{', '.join(others)}); fix or remove it"
             )
-    fields = []
+    fields, orders = [], {}
     for c in needed:
         types = [plain_type(s.field(c).type) for s in schemas]
         target = types[0]
@@ -71,8 +77,67 @@ def parquet_schema(files: Sequence[str], columns: Sequence[str] | None = None) -
                     f"column {c!r} is {types[i]} in file {files[i]!r} but {types[0]} in "
                     f"{files[0]!r}; write every file with one type for it (or remove the odd file)"
                 )
-        fields.append(pa.field(c, target))
-    return pa.schema(fields, metadata={PARTIAL_KEY: json.dumps(partial)} if partial else None)
+        declared = [pa.types.is_dictionary(s.field(c).type) and s.field(c).type.ordered for s in schemas]
+        if any(declared) and not all(declared):  # ordered categories beside plain values: no one order
+            orders[c] = [[files[declared.index(True)], "holds ordered categories"],
+                         [files[declared.index(False)], "holds values in no declared order"]]
+        fields.append(pa.field(c, _ordered_dictionary([s.field(c).type for s in schemas], target)))
+    meta = {PARTIAL_KEY: json.dumps(partial)} if partial else {}
+    if orders:
+        meta[ORDERS_KEY] = json.dumps(orders)
+    return pa.schema(fields, metadata=meta or None)
+
+
+def _ordered_dictionary(types: Sequence[pa.DataType], values: pa.DataType) -> pa.DataType:
+    """An ordered dictionary of ``values`` where every file's type ``types`` is an ordered dictionary
+    (indices of the widest width), else ``values``: made plain, the files' order of the categories was
+    lost and the ordinal distance ranked them alphabetically."""
+    if not all(pa.types.is_dictionary(t) and t.ordered for t in types):
+        return values
+    index = types[0].index_type
+    if any(t.index_type != index for t in types):
+        index = pa.int64() if any(t.index_type.bit_width == 64 for t in types) else pa.int32()
+    return pa.dictionary(index, values, ordered=True)
+
+
+def one_order(table: pa.Table, files: Sequence[str], counts: Sequence[int]) -> pa.Table:
+    """``table`` read from ``files`` (``counts`` rows each, in order) with each ordered dictionary column
+    whose files hold different categories (or one order in another) read as its plain values, as any
+    other column, and the two files that differ named in the schema's metadata (``ORDERS_KEY``): no one
+    order is declared (unified, a later file's new categories came last, out of order)."""
+    conflicts: dict[str, list] = {}
+    ends = [sum(counts[:i + 1]) for i in range(len(counts))]
+    for i, field in enumerate(table.schema):
+        if not (pa.types.is_dictionary(field.type) and field.type.ordered):
+            continue
+        seen: list[tuple[str, pa.Array]] = []  # a file and its dictionary, one per distinct dictionary
+        row = 0
+        for chunk in table.column(i).chunks:
+            if len(chunk) and not any(chunk.dictionary.equals(d) for _, d in seen):
+                seen.append((files[next(k for k, end in enumerate(ends) if row < end)], chunk.dictionary))
+            row += len(chunk)
+        if len(seen) > 1:
+            conflicts[field.name] = [[f, "declares " + " < ".join(map(str, d.to_pylist()))] for f, d in seen[:2]]
+            table = table.set_column(i, field.name, table.column(i).cast(field.type.value_type))
+    if not conflicts:
+        return table
+    meta = table.schema.metadata or {}
+    conflicts = {**json.loads(meta.get(ORDERS_KEY, b"{}")), **conflicts}
+    return table.replace_schema_metadata({**meta, ORDERS_KEY: json.dumps(conflicts)})
+
+
+def order_conflict(table: pa.Table, column: str) -> str | None:
+    """Where ``column`` of ``table`` (read from several Parquet files) was an ordered categorical whose
+    files declare different categories or orders (:func:`one_order`): what each of two files declares,
+    for an error of the ordinal distance; else None."""
+    meta = (table.schema.metadata or {}).get(ORDERS_KEY)
+    pair = json.loads(meta).get(column) if meta else None
+    if not pair:
+        return None
+    said = " but ".join(f"{f!r} {what}" for f, what in pair)
+    return (f"the Parquet files' ordered categories of column {column!r} differ, so they declare no one order "
+            f"of its labels: {said}; write every file with the same categories in the same order (pandas: one "
+            "pd.CategoricalDtype(categories, ordered=True))")
 
 
 def check_unique_names(names: Sequence[str], name: str) -> None:

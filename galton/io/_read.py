@@ -22,7 +22,7 @@ from ._dict_columns import big_ints_error, dict_table, mixed_types_error, nested
 from ._frame_columns import needed_columns, uuids_as_text, with_input_names
 from ._hive import partition_columns, with_partitions
 from ._json import read_json
-from ._parquet import PARTIAL_KEY, SOURCES_KEY, no_shared_column, parquet_schema, read_parquet_file
+from ._parquet import PARTIAL_KEY, SOURCES_KEY, no_shared_column, one_order, parquet_schema, read_parquet_file
 from ._plain_columns import check_columns
 from ._snapshot import read_steady
 from ._text import HEAD_BYTES, one_line, read_text_table
@@ -245,6 +245,7 @@ def _read_parquet_files(path: str, files: list[str], columns: Sequence[str] | No
         raise ValueError(f"cannot read {_unreadable(files, schema.names) or path!r}: {one_line(exc)}; fix or remove "
                          "that file") from None
     counts = [pq.read_metadata(f).num_rows for f in files]
+    table = one_order(table, files, counts)  # ordered categoricals the files declare alike stay ordered
     table = with_partitions(table, parts, counts) if parts else table
     if len(files) < 2:
         return table

@@ -24,6 +24,7 @@ from ..data._encode import label_lookup, object_array, uuid_as_text
 from ..data._validate import COLUMN_HINT, MAX_EXAMPLES, NULL_HINT, ColumnError
 from ..data.judgments import DROP_HINT, Judgments
 from ..io._once import readable_once
+from ..io._parquet import order_conflict
 from ..io._read import frame_kind, is_series, to_arrow
 
 __all__ = ["Coded", "coded", "declared_order", "fit", "fit_labels", "is_multilabel", "majority_codes",
@@ -162,7 +163,8 @@ def ordered_ranks(column: Any) -> Any:
 def declared_order(answers: Any) -> Any:
     """``answers`` with their labels replaced by their ranks (:func:`ordered_ranks`) where the label
     column declares an order, for the ordinal distance; else ``answers`` as given (one that can be read
-    only once, :mod:`galton.io._once`: the table it was read into)."""
+    only once, :mod:`galton.io._once`: the table it was read into). Raises where the Parquet files of a
+    folder or pattern declare different orders (:func:`galton.io._parquet.order_conflict`)."""
     import pyarrow as pa
 
     if frame_kind(answers) == "pandas":
@@ -181,6 +183,8 @@ def declared_order(answers: Any) -> Any:
     if "label" not in table.column_names:
         return answers
     ranks = ordered_ranks(table.column("label"))
+    if ranks is None and order_conflict(table, "label"):  # files of a folder that declare different orders
+        raise ValueError(f"{order_conflict(table, 'label')}, or map the labels to numbers in order first")
     return answers if ranks is None else table.set_column(table.column_names.index("label"), "label", ranks)
 
 
