@@ -553,6 +553,31 @@ def test_skills_errors_say_whose_skills_and_assert_as_crowdkit():
         consistency(df, aggregator=galton.GLAD())
 
 
+def test_a_distance_function_that_gives_nan_or_a_negative_distance_is_refused_by_its_pair() -> None:
+    """Found by a bug hunt: a cosine distance of a zero vector is NaN, and alpha came out 1.0 without a
+    word (NaN > 0 is False: "no variation"); crowd-kit and nltk give NaN. A distance is a finite number,
+    0 or more, for every two labels: the function's first bad answer is named with its two labels."""
+    df = pd.DataFrame({"task": [1, 1, 2, 2, 3, 3], "worker": ["a", "b"] * 3,
+                       "label": [(1.0, 0.0), (0.9, 0.1), (0.0, 0.0), (1.0, 0.0), (0.0, 1.0), (0.1, 0.9)]})
+
+    def cosine(a, b):
+        a, b = np.asarray(a), np.asarray(b)
+        with np.errstate(invalid="ignore"):
+            return 1.0 - float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+    with pytest.raises(ValueError, match=r"the distance cosine gave nan for the labels \(1\.0, 0\.0\) and "
+                                         r"\(0\.0, 0\.0\) \(8 of 20 .*finite number, 0 or more"):
+        krippendorff(df, cosine)
+    numbers = pd.DataFrame({"task": [1, 1, 2, 2], "worker": ["a", "b"] * 2, "label": [1, 2, 2, 3]})
+    with pytest.raises(ValueError, match=r"gave -1\.0 for the labels 1 and 2"):
+        alpha_krippendorff(numbers, lambda a, b: float(a - b))
+    with pytest.raises(ValueError, match=r"gave inf for the labels 1 and 2"):
+        alpha_krippendorff(numbers, lambda a, b: float("inf"))
+    # a proper one still gives the formula's value: |a - b| over (1, 2), (2, 3): D_o = (2 + 2) / 4,
+    # D_e = 2 (1 * 2 * 1 + 1 * 1 * 2 + 2 * 1 * 1) / (4 * 3), both 1: alpha 0
+    assert alpha_krippendorff(numbers, lambda a, b: float(abs(a - b))) == pytest.approx(0.0, abs=1e-12)
+
+
 def test_alpha_with_nltks_masi_distance_is_crowdkits() -> None:
     """crowd-kit's own test expects 0.66733 from an older nltk's masi_distance; with the nltk installed
     crowd-kit gives what galton gives (galton.benchmarks.crowdkit_tests says so for that test)."""

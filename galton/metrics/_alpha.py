@@ -160,7 +160,25 @@ def _table(names: np.ndarray, distance: Any) -> np.ndarray:
             d[j, i] = float(distance(items[j], items[i]))
         bar.update(i + 1)
     bar.close()
+    _check_distances(d, items, distance)
     return d
+
+
+def _check_distances(d: np.ndarray, items: list, distance: Any) -> None:
+    """Refuse a distance function's NaN, infinite or negative answer, naming its two labels: a NaN
+    reached alpha's formula as "no variation" (NaN > 0 is False) and alpha came out 1.0 without a word."""
+    bad = ~np.isfinite(d)
+    bad |= d < 0.0
+    if not bad.any():
+        return
+    i, j = (int(x) for x in np.argwhere(bad)[0])
+    name = getattr(distance, "__name__", "callable")
+    raise ValueError(
+        f"the distance {name} gave {float(d[i, j])!r} for the labels {items[i]!r} and {items[j]!r} "
+        f"({int(bad.sum())} of {d.size - len(items)} ordered pairs of distinct labels give none); a distance "
+        "must be a finite number, 0 or more, for every two labels: fix the function (a cosine distance of a "
+        "zero vector is NaN) or the labels it cannot compare"
+    )
 
 
 def _set_distances(names: np.ndarray, distance: str) -> np.ndarray:
@@ -335,9 +353,10 @@ def krippendorff(answers: Any, distance: str | Callable[[Any, Any], float] = "no
     tail of the interval (``(1 - level) / 2`` of the resamples) there is no interval: ``low`` and
     ``high`` are NaN.
 
-    Raises ``ValueError`` when no task has two judgments (nothing is pairable). When every pairable
-    value is the same label there is no variation to measure (``D_e = 0``): alpha is 1.0 with a
-    ``UserWarning``, as nltk (and so crowd-kit) answers a single label, and there is no interval.
+    Raises ``ValueError`` when no task has two judgments (nothing is pairable), and when a distance
+    function gives NaN, an infinite or a negative distance for two labels (naming them). When every
+    pairable value is the same label there is no variation to measure (``D_e = 0``): alpha is 1.0 with
+    a ``UserWarning``, as nltk (and so crowd-kit) answers a single label, and there is no interval.
 
     Every row is a value, as in crowd-kit: a worker's repeated rows on a task are paired with each
     other as two workers' judgments (``galton agreement`` warns of them and takes ``--duplicates``);
