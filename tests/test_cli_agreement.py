@@ -256,6 +256,20 @@ def test_the_majority_line_needs_no_tasks_by_labels_table(tmp_path: Path, capsys
     assert rows["majority"].startswith(f"{ref:.4f} (share")
 
 
+def test_the_majority_line_counts_the_tasks_alpha_measures(tmp_path: Path, capsys) -> None:
+    """Found by a bug hunt: the majority line counted tasks with one judgment, which agree with themselves:
+    100 such tasks beside 10 whose two workers always disagree printed alpha -0.90 and majority 0.9167
+    ((100 + 10) / 120). On the tasks with two or more judgments, the ones alpha measures, one judgment of
+    each pair is its task's majority label (a tie): 0.5."""
+    rows = [(f"solo{t}", "w1", "x") for t in range(100)]
+    rows += [(f"pair{t}", w, label) for t in range(10) for w, label in (("w1", "x"), ("w2", "y"))]
+    pl.DataFrame(rows, schema=["task", "worker", "label"], orient="row").write_csv(tmp_path / "s.csv")
+    rc, out, err = run([tmp_path / "s.csv", "--bootstrap", "0"], capsys)
+    assert rc == 0, err
+    assert out["alpha"] == "-0.9000"  # 1 - 1 / (20 / 19): every pair disagrees, D_e = 2 * 10 * 10 / (20 * 19)
+    assert out["majority"].startswith("0.5000 (share of the judgments of tasks with two or more")
+
+
 def test_order_names_float_labels_as_numbers(tmp_path: Path, capsys) -> None:
     pl.DataFrame({"task": [1, 1, 2, 2, 3, 3], "worker": list("ababab"),
                   "label": [1.0, 1.5, 2.0, 2.0, 1.0, 1.0]}).write_csv(tmp_path / "f.csv")
@@ -280,7 +294,9 @@ def test_majority_line_counts_a_repeated_judgment_once_as_accuracy_on_aggregates
     rc, rows, err = run([tmp_path / "r.csv", "--bootstrap", "0"], capsys)
     from galton import MajorityVote
 
-    ref = accuracy_on_aggregates(df, aggregator=MajorityVote())  # the fitted model, not the shortcut
+    pairable = df.filter(pl.len().over("task") >= 2)  # the tasks alpha measures
+    assert 0 < pairable.height < df.height
+    ref = accuracy_on_aggregates(pairable, aggregator=MajorityVote())  # the fitted model, not the shortcut
     assert rc == 0 and rows["majority"].startswith(f"{ref:.4f}"), err
 
 
