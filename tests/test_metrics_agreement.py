@@ -205,6 +205,28 @@ def test_a_files_labels_are_read_as_the_models_read_them_and_as_numbers_for_orde
     assert alpha_krippendorff(ratings) == alpha_krippendorff(pd.read_csv(ratings, dtype=str))  # 3, 3.0: two classes
 
 
+def test_a_frames_text_labels_that_are_numbers_are_ranked_as_numbers_by_the_ordinal_distance(tmp_path):
+    """Found by a bug hunt: ordinal alpha on a pandas or polars frame whose labels are numbers written as
+    text ranked them as text ("10" before "2") with a warning, while interval read them as numbers and
+    so did ordinal on the same labels from a CSV file. One rule now: text that all reads as numbers is
+    those numbers ("3" and "3.0" one value). By hand over (2, 10), (9, 9), (10, 2), (3, 3.0), ranked
+    2 < 3 < 9 < 10: mid-ranks 1.5, 3.5, 5.5, 7.5 (n 2 each); D_o = (2 * 36 + 0 + 2 * 36 + 0) / 8 = 18,
+    D_e = 2 * 2 * 2 * (4 + 16 + 36 + 4 + 16 + 4) / 56 = 80 / 7: alpha 1 - 18 * 7 / 80 = -0.575 (as text,
+    "10" < "2" < "3" < "3.0" < "9", it was another number)."""
+    words = ["2", "10", "9", "9", "10", "2", "3", "3.0"]
+    frame = pd.DataFrame({"task": [1, 1, 2, 2, 3, 3, 4, 4], "worker": list("abababab"), "label": words})
+    frame.to_csv(tmp_path / "r.csv", index=False)
+    want = 1 - 18 * 7 / 80
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "ranks text labels in sorted order": they are numbers
+        for data in (frame, pl.from_pandas(frame), pa.Table.from_pandas(frame), tmp_path / "r.csv",
+                     frame.assign(label=[float(w) for w in words])):
+            assert krippendorff(data, "ordinal").alpha == pytest.approx(want, abs=1e-12), type(data)
+    text = frame.assign(label=["2", "10", "9", "9", "10", "2", "3", "x"])  # text that is not all numbers: sorted
+    with pytest.warns(UserWarning, match=r"sorted order \('10', '2', '3', '9', 'x'\)"):
+        krippendorff(text, "ordinal")
+
+
 def test_alpha_refuses_what_it_cannot_measure():
     with pytest.raises(ValueError, match="two or more judgments"):
         alpha_krippendorff(pd.DataFrame({"task": [1, 2], "worker": [1, 1], "label": [0, 1]}))

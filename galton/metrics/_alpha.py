@@ -13,11 +13,10 @@ the judgments instead of a Python loop over units. Distances: ``nominal`` (0 / 1
 ``interval`` (``(a - b)^2`` of numeric labels), ``ordinal`` (the interval distance of the
 labels' mid-ranks over the pairable values, Krippendorff's ordinal metric; labels in the order their
 column declares, a pandas ordered Categorical, a polars Enum or an ordered Arrow dictionary, else
-sorted), ``ratio``
-(``((a - b) / (a + b))^2`` of labels >= 0), ``jaccard`` and ``masi`` (Passonneau 2006) for sets of tags (which
-the three distances of ordered values refuse: a set has no rank), or any
-callable ``d(a, b)`` of two labels (nltk's ``masi_distance`` too), called once per pair of distinct
-labels.
+sorted, text that all reads as numbers as those numbers), ``ratio`` (``((a - b) / (a + b))^2`` of labels
+>= 0), ``jaccard`` and ``masi`` (Passonneau 2006) for sets of tags (which the three distances of ordered
+values refuse: a set has no rank), or any callable ``d(a, b)`` of two labels (nltk's ``masi_distance``
+too), called once per pair of distinct labels.
 """
 
 from __future__ import annotations
@@ -279,7 +278,11 @@ class _Units:
         names = c.label_names
         if distance in ("ordinal", "interval", "ratio"):
             _no_sets(names, distance, np.bincount(j.label, minlength=k))
-        if distance == "ordinal" and names.dtype == object and any(isinstance(x, str) for x in names.tolist()):
+        # ordinal: text labels that all read as numbers are ranked as those numbers ("10" after "9", "3" and
+        # "3.0" one value), as a file's and the interval distance's are; each label's value's place, else None
+        self.group = _number_groups(names) if distance == "ordinal" else None
+        if distance == "ordinal" and self.group is None and names.dtype.kind in "OUT" and any(
+                isinstance(x, str) for x in names.tolist()):
             warnings.warn(f"distance='ordinal' ranks text labels in sorted order ({', '.join(map(repr, names[:5]))}"
                           f"{', ...' if names.size > 5 else ''}); if that is not their order, map them to numbers "
                           "in order first (CLI: --order)", UserWarning, stacklevel=caller_stacklevel())
@@ -303,12 +306,37 @@ class _Units:
         elif self.d is not None:
             per_unit, total = self.fixed, float(n_k @ self.d @ n_k)
         else:  # interval, or ordinal: the interval distance of mid-ranks over the pairable values
-            v = self.v if self.v is not None else np.cumsum(n_k) - n_k / 2.0
+            v = self.v if self.v is not None else _mid_ranks(n_k, self.group)
             per_unit, total = _quadratic(self.unit, self.lab, self.cnt, self.n_units, v, n_k)
         p = self.pairable
         unit_do = per_unit[p] / (self.n_u[p] - 1.0)
         observed = float((unit_do if w is None else unit_do * w[p]).sum()) / n
         return observed, total / (n * (n - 1.0)), n
+
+
+def _number_groups(names: np.ndarray) -> np.ndarray | None:
+    """Where the labels are text that all reads as finite numbers (as a file's text is read, Arrow's
+    cast): each label's place among the distinct numbers, for the ordinal ranks; else None."""
+    if names.dtype.kind not in "OUT" or not names.size or not all(isinstance(x, str) for x in names.tolist()):
+        return None
+    import pyarrow as pa
+
+    try:
+        values = pa.array(names.tolist(), pa.string()).cast(pa.float64()).to_numpy(zero_copy_only=False)
+    except pa.ArrowException:
+        return None
+    if not np.all(np.isfinite(values)):
+        return None
+    return np.unique(values, return_inverse=True)[1].reshape(-1)
+
+
+def _mid_ranks(n_k: np.ndarray, group: np.ndarray | None) -> np.ndarray:
+    """Each label's mid-rank over the pairable values ``n_k`` (labels in their order), or with ``group``
+    (:func:`_number_groups`) over the numbers the labels read as, equal numbers sharing one."""
+    if group is None:
+        return np.cumsum(n_k) - n_k / 2.0
+    n_g = np.bincount(group, weights=n_k, minlength=int(group.max()) + 1)
+    return (np.cumsum(n_g) - n_g / 2.0)[group]
 
 
 def _alpha(observed: float, expected: float) -> float:
@@ -412,6 +440,6 @@ def alpha_krippendorff(answers: Any, distance: str | Callable[[Any, Any], float]
     ``"ratio"``, ``"jaccard"`` or ``"masi"`` (labels that are sets of tags), or a function of two labels
     returning a distance in [0, 1] (nltk's ``masi_distance`` too). A file's labels are read as the
     models read them (``007`` and ``7`` are two labels); for the ordinal, interval and ratio distances
-    its text labels that all read as numbers are those numbers (``3`` and ``3.0`` one value, ``10``
-    after ``9``). :func:`krippendorff` returns the parts as well."""
+    text labels that all read as numbers, a file's or a frame's, are those numbers (``3`` and ``3.0`` one
+    value, ``10`` after ``9``). :func:`krippendorff` returns the parts as well."""
     return krippendorff(answers, distance).alpha
