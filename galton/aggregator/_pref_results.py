@@ -226,6 +226,12 @@ class PreferenceResults:
         self._score_cov = cov  # the spread of score differences, for galton.allocate
 
     def _store_scores(self, data: Any, theta: np.ndarray, se: np.ndarray, output: str | None) -> None:
+        # reported relative to the average item, as ``se`` is: the prior's location (its pseudo-item
+        # at 0) put the scores a constant away, and ``score ± 1.96 se`` then missed the centred truth
+        # (seven tied items and one far below: every interval missed)
+        # (crowd-kit's ``scores_`` keep the fitted location: noisy BT's ``expit(θ)`` depends on it)
+        fitted, finite = theta, np.isfinite(theta)
+        theta = theta - theta[finite].mean() if finite.any() else theta
         out = ItemOutput(output or data.source_kind)
         names = data.item_names
         self.comparisons_ = data
@@ -238,7 +244,7 @@ class PreferenceResults:
         elif self._crowdkit_scores is None:
             self.scores_ = out.series(names, theta, "item", "score")
         else:
-            self.scores_ = crowdkit_scores(names, theta, self._crowdkit_scores)
+            self.scores_ = crowdkit_scores(names, fitted, self._crowdkit_scores)
         order = ranking_order(theta, getattr(self, "tol", 0.0))
         rank = np.arange(1, theta.size + 1)
         if out.kind == "pandas":

@@ -10,8 +10,10 @@ function. crowd-kit's ``BradleyTerry.scores_`` are ``exp(θ) / sum(exp(θ))``; t
 The prior. Every item plays ``prior`` virtual tied comparisons against a pseudo-item of log-score 0
 (log-prior ``prior * (log σ(θ) + log σ(-θ)) / 2``). It keeps scores finite for an item that
 never wins or never loses, puts the pieces of a disconnected comparison graph on one scale (each
-piece is tied to the pseudo-item) and fixes the location; with hundreds of comparisons per item it
-changes nothing visible. ``prior=0`` gives the plain maximum-likelihood estimate (location: mean 0),
+piece is tied to the pseudo-item) and fixes the location in the fit; with hundreds of comparisons
+per item it changes nothing visible. The scores are reported relative to the average item (mean 0),
+as their standard errors are (``se(θ_i - mean θ)``), so that ``intervals_`` cover the centred truth.
+``prior=0`` gives the plain maximum-likelihood estimate,
 which exists only when the comparison graph is strongly connected (Hunter 2004, assumption 1):
 a fit with ``prior=0`` checks that first and says which groups of items are not linked both ways.
 """
@@ -76,8 +78,8 @@ class BradleyTerry(PairwiseAggregator):
     ----------
     scores_ : with pandas output, crowd-kit's ``scores_``: ``exp(θ) / Σ exp(θ)`` in a Series named
         ``agg_score`` (index unnamed); with polars / Arrow output galton's table of log-scores θ.
-    scores_values_ : the log-scores θ (numpy; item order of ``comparisons_.item_names``), the better
-        scale: differences are log-odds, and ``intervals_`` / ``ranking_`` use it.
+    scores_values_ : the log-scores θ, mean 0 (numpy; item order of ``comparisons_.item_names``), the
+        better scale: differences are log-odds, and ``intervals_`` / ``ranking_`` use it.
     intervals_ (score, se, lower, upper: 95% normal interval of the log-score), ranking_,
     pair_probas_, n_iter_, converged_, history_ / loss_history_ (log-posterior per iteration).
     """
@@ -327,7 +329,7 @@ class NoisyBradleyTerry(PairwiseAggregator):
     ----------
     scores_ : with pandas output, crowd-kit's ``scores_``: ``expit(θ)`` in a Series named
         ``agg_score`` with index named ``label``; with polars / Arrow output galton's table of θ.
-    scores_values_ : the log-scores θ (numpy), the better scale; ``intervals_`` and ``ranking_``
+    scores_values_ : the log-scores θ, mean 0 (numpy), the better scale; ``intervals_`` and ``ranking_``
         use it. skills_, biases_ (per worker, as crowd-kit), n_iter_, converged_, history_.
     """
 

@@ -128,7 +128,8 @@ class PlackettLuce(Accelerated, PreferenceAggregator):
 
     Attributes
     ----------
-    scores_, intervals_, ranking_, pair_probas_, n_iter_, converged_, history_, comparisons_ (the
+    scores_, scores_values_ (log-scores θ, mean 0, as their standard errors: relative to the average
+    item), intervals_, ranking_, pair_probas_, n_iter_, converged_, history_, comparisons_ (the
     encoded :class:`~galton.pairwise.Choices`).
     """
 

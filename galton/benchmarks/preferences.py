@@ -342,7 +342,7 @@ def expert_study(n_items: int = 200, seed: int = 0) -> str:
 
 
 def _tau_of(model: Any, quality: np.ndarray) -> float:
-    est = np.zeros(quality.size)  # an item nobody compared keeps the prior's score 0
+    est = np.zeros(quality.size)  # an item nobody compared: the average item's score, 0
     est[model.comparisons_.item_names.astype(int)] = model.scores_values_
     return kendall_tau(est, quality)
 

@@ -79,7 +79,7 @@ def test_standard_errors_match_a_numeric_hessian() -> None:
     from galton.aggregator._preference import make_choice_shards
 
     shard = make_choice_shards(m.comparisons_, 1)[0]
-    th, n, h = m.scores_values_, m.comparisons_.n_items, 1e-4
+    th, n, h = m.params_["theta"], m.comparisons_.n_items, 1e-4
 
     def grad(t: np.ndarray) -> np.ndarray:  # gradient of the log-posterior by central differences
         f = lambda v: choice_stats(shard, v, 1.0)["ll"]  # noqa: E731
@@ -105,7 +105,7 @@ def test_mm_is_monotone_and_shards_agree() -> None:
 def _pl_gradient(m: PlackettLuce) -> np.ndarray:
     """The gradient of the log-posterior in θ at the fit, by hand: wins minus expected wins per
     choice event, plus the prior's virtual ties against the pseudo-item."""
-    c, th = m.comparisons_, m.scores_values_
+    c, th = m.comparisons_, m.params_["theta"]
     event = np.repeat(np.arange(c.ptr.size - 1), np.diff(c.ptr))
     p = np.exp(th[c.items])
     share = p / np.bincount(event, p)[event]
@@ -240,3 +240,26 @@ def test_exact_standard_errors_take_bounded_memory_and_equal_the_sum_of_outer_pr
         got = plackett_luce.offered_together(shard.items, pi, shard.ptr, c.n_items)
         np.testing.assert_allclose(got, ref, rtol=1e-13, atol=1e-15)
         np.testing.assert_allclose(PlackettLuce().fit(rankings).se_values_, m.se_values_, rtol=1e-12)
+
+
+def test_intervals_cover_the_centred_truth_where_the_prior_sat_the_scores_elsewhere() -> None:
+    """Bug hunt: the standard errors are those of each score relative to the average item, but the
+    intervals were put around scores the prior located (its pseudo-item at 0): seven tied items and
+    one far below (true log-scores [0] * 7 + [-4]) got scores 0.26-0.30, se 0.026, and none of the
+    eight intervals held the centred truth (0.5 / -3.5) nor the uncentred one. Scores are now
+    reported with mean 0, as their errors are; 20,000 best-of-3 choices."""
+    true = np.array([0.0] * 7 + [-4.0])
+    rng = np.random.default_rng(0)
+    opts = np.argsort(rng.random((20_000, true.size)), axis=1)[:, :3]  # 3 distinct items per choice
+    p = np.exp(true[opts])
+    pick = (rng.random(len(opts))[:, None] > np.cumsum(p / p.sum(axis=1, keepdims=True), axis=1)).sum(axis=1)
+    df = pd.DataFrame({"worker": [f"w{e % 20}" for e in range(len(opts))],
+                       "options": [[f"i{i}" for i in row] for row in opts],
+                       "choice": [f"i{row[k]}" for row, k in zip(opts, pick)]})
+    m = PlackettLuce().fit(df)
+    iv = m.intervals_.sort_index()
+    centred = true - true.mean()
+    assert abs(m.scores_values_.mean()) < 1e-12 and np.array_equal(iv["score"].to_numpy(), m.scores_values_)
+    z = (iv["score"].to_numpy() - centred) / iv["se"].to_numpy()
+    assert np.abs(z).max() < 3.5, iv  # was -9 for the seven tied items: every interval missed
+    assert not np.allclose(m.params_["theta"], m.scores_values_)  # the fit's own location stays in params_

@@ -42,7 +42,8 @@ def _joint_information(model, phi: np.ndarray, p1, worker_prior: np.ndarray,  # 
                        prior: float = 1.0) -> np.ndarray:
     """The expected Fisher information of (θ, every worker's φ) by brute force, with the priors."""
     c = model.comparisons_
-    theta = model.scores_values_
+    p = model.params_  # the fitted location (``scores_values_`` are reported with mean 0)
+    theta = p["theta"] if "theta" in p else p["best"][:p["n_items"]]
     n, (n_w, m) = theta.size, phi.shape
     info = np.zeros((n + n_w * m, n + n_w * m))
     h = 1e-6
