@@ -310,3 +310,50 @@ def test_an_output_that_ends_with_a_separator_names_a_directory(tmp_path, capsys
     with pytest.raises(ValueError, match="ends with '/', which names a directory"):
         write_table(pa.table({"a": [1]}), f"{tmp_path / 'z.csv'}/", format="csv")
     assert not any((tmp_path / n).exists() for n in ("w.csv", "r.csv", "p.csv", "n.csv", "z.csv"))
+
+
+def test_the_bundled_files_a_command_reads_are_never_its_output(tmp_path: Path, capsys, monkeypatch) -> None:
+    """Bug hunt: ``galton datasets export act_cf <bundle>/act_cf/gold.parquet`` and ``galton aggregate
+    bundled:act_cf -o <bundle>/act_cf/judgments.parquet`` wrote over the installed dataset (it then no
+    longer loaded: "missing column(s) ['worker']"), where the same file given by its path is refused.
+    Run on a copy of one bundled dataset, the package's own left alone."""
+    import shutil
+
+    from galton import datasets
+    from galton.datasets import _bundled
+
+    copy = tmp_path / "data"
+    shutil.copytree(Path(_bundled.DATA_DIR) / "act_cf", copy / "act_cf")
+    monkeypatch.setattr(_bundled, "DATA_DIR", copy)
+    before = {p.name: p.read_bytes() for p in (copy / "act_cf").iterdir()}
+    judgments, gold = copy / "act_cf" / "judgments.parquet", copy / "act_cf" / "gold.parquet"
+    for argv in (["datasets", "export", "act_cf", gold],
+                 ["datasets", "export", "act_cf", tmp_path / "x.csv", "--gold", judgments],
+                 ["aggregate", "bundled:act_cf", "-m", "mv", "-o", judgments],
+                 ["aggregate", "bundled:act_cf", "-m", "mv", "-o", copy / "act_cf"]):
+        rc, _, err = run(argv, capsys)
+        assert rc == 2 and "input" in err, (argv, err)
+    with pytest.raises(Exception, match="input"):
+        datasets.export("act_cf", judgments, table="gold")
+    assert {p.name: p.read_bytes() for p in (copy / "act_cf").iterdir()} == before
+    assert not (tmp_path / "x.csv").exists()
+    assert datasets.load("act_cf").judgments.columns == ["task", "worker", "label"]
+
+
+@pytest.mark.parametrize("out", [".", ".."])
+def test_the_current_directory_or_one_holding_it_is_refused_as_an_output_before_any_work(
+        tmp_path: Path, capsys, monkeypatch, out: str) -> None:
+    """Bug hunt: ``galton simulate --out .`` failed once Ray had started ("PosixPath('.') has an empty
+    name"); ``--out ..`` ran the whole simulation, then blamed its own temporary as a stranger's file.
+    Both are refused up front, by what they are; ``aggregate -o .`` too."""
+    here = tmp_path / "sim" / "judgments"
+    here.mkdir(parents=True)
+    monkeypatch.chdir(here)
+    what = "the current directory" if out == "." else "a directory that holds the current one"
+    rc, _, err = run(["simulate", "--n-tasks", "20", "--n-workers", "6", "--out", out, "--overwrite", "-q"], capsys)
+    assert rc == 2 and what in err, err
+    data = tmp_path / "j.csv"
+    data.write_text("task,worker,label\n1,a,x\n1,b,y\n")
+    rc, _, err = run(["aggregate", data, "-m", "mv", "-o", out, "-q"], capsys)
+    assert rc == 2 and what in err, err
+    assert sorted(os.listdir(tmp_path)) == ["j.csv", "sim"] and os.listdir(here) == []

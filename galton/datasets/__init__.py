@@ -19,13 +19,14 @@ True
 
 from __future__ import annotations
 
-from ._bundled import export, info, load, names
+from ._bundled import export, files, info, load, names
 from ._dataset import Dataset, is_numeric
 from ._shared import load_shared, shared_names, shared_root
 
 __all__ = [
     "Dataset",
     "export",
+    "files",
     "info",
     "is_numeric",
     "load",

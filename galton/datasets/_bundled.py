@@ -53,6 +53,14 @@ def _dataset_dir(name: str) -> Path:
     return DATA_DIR / name
 
 
+def files(name: str) -> list[Path]:
+    """The Parquet files bundled dataset ``name`` is read from (judgments, gold, experts: those it
+    has); an output must never replace one (``galton datasets export``, ``-o`` of a command that
+    reads ``bundled:NAME``: they wrote over the installed copy, which then no longer loaded)."""
+    folder = _dataset_dir(name)
+    return [folder / f"{t}.parquet" for t in TABLES if (folder / f"{t}.parquet").is_file()]
+
+
 def load(name: str, *, frame: Frame = "polars") -> Dataset:
     """Load a bundled dataset.
 
@@ -108,9 +116,11 @@ def info(name: str) -> str:
 
 
 def export(name: str, path: str | os.PathLike[str], *, table: str = "judgments") -> Path:
-    """Write one table of a bundled dataset (its judgments by default) to a CSV or Parquet file.
+    """Write one table of a bundled dataset (its judgments by default) to a CSV, TSV, JSON lines or
+    Parquet file.
 
-    The format follows the extension (``.csv``, ``.parquet`` or ``.pq``). The file is written to
+    The format follows the extension (``.csv``, ``.tsv``, ``.jsonl``, ``.parquet`` or ``.pq``); a
+    bundled file itself is refused as ``path``. The file is written to
     a temporary name in the same directory and then moved over `path` in one step, so an
     interrupted export never leaves a truncated file.
 
@@ -137,4 +147,7 @@ def export(name: str, path: str | os.PathLike[str], *, table: str = "judgments")
     if not source.is_file():
         have = [t for t in TABLES if (folder / f"{t}.parquet").is_file()]
         raise ValueError(f"bundled dataset {name!r} has no {table} table; it has: {', '.join(have)}")
+    from ..io import plan_output
+
+    plan_output(path, inputs=files(name), what="path")  # never over the bundled files themselves
     return write_table(read_parquet(source, table), path)

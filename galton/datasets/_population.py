@@ -149,7 +149,7 @@ class CrowdConfig:
                              f"{self.n_workers}) or lower judgments_per_task")
         p = self.prior
         if p.shape != (self.n_classes,) or (p < 0).any() or abs(p.sum() - 1) > 1e-9:
-            raise ValueError(f"class_prior={self.class_prior!r} must be {self.n_classes} "
+            raise ValueError(f"class_prior={self.class_prior!r} must be n_classes={self.n_classes} "
                              "non-negative probabilities summing to 1")
         choices = {"worker_model": ("one_coin", "full"), "spammer_kind": ("uniform", "constant"),
                    "adversary_kind": ("shift", "least_likely"), "worker_ids": ("int", "str")}

@@ -52,14 +52,22 @@ class OutputError(ValueError):
 
 
 def input_paths(inputs: Iterable[object]) -> list[str]:
-    """Real paths of the inputs that are files or directories (globs expanded; stdin, bundled
-    datasets, frames and None skipped)."""
+    """Real paths of the inputs that are files or directories (globs expanded; a bundled dataset,
+    ``bundled:NAME``, its files; stdin, frames and None skipped)."""
     found: list[str] = []
     for item in inputs:
         if not isinstance(item, (str, os.PathLike)):
             continue
         text = os.fspath(item)
-        if text in ("", STDOUT) or text.startswith(BUNDLED_PREFIX):
+        if text.startswith(BUNDLED_PREFIX):
+            from ..datasets import files  # lazily: the datasets are read through galton.io
+
+            try:
+                found += [os.path.realpath(p) for p in files(text[len(BUNDLED_PREFIX):])]
+            except ValueError:  # no such dataset: its reader says so, naming those there are
+                pass
+            continue
+        if text in ("", STDOUT):
             continue
         matches = glob.glob(text, recursive=True) if glob.has_magic(text) else [text]
         found += [os.path.realpath(m) for m in matches if os.path.lexists(m)]

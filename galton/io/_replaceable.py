@@ -57,6 +57,17 @@ def _kind_of(meta: dict[str, Any]) -> str | None:
     return None
 
 
+def _check_not_here(path: Path) -> None:
+    """Refuse the current directory, or one that holds it, as an output directory: it is built beside
+    itself and swapped in (``--out .`` failed after the run had started: "PosixPath('.') has an empty
+    name"; ``--out ..`` ran, then named the run's own temporary as a stranger's file)."""
+    out, here = os.path.realpath(path), os.path.realpath(os.getcwd())
+    if here == out or here.startswith(out.rstrip(os.sep) + os.sep):
+        where = "the current directory" if here == out else f"a directory that holds the current one ({here!r})"
+        raise FileExistsError(f"{str(path)!r} is {where}: an output directory is written beside its place and "
+                              "moved into it; name a new directory (such as 'out'), or run galton from elsewhere")
+
+
 def check_replaceable(path: str | os.PathLike[str], kind: str | None = None) -> None:
     """Raise unless galton may replace the directory ``path`` without losing anything.
 
@@ -77,6 +88,7 @@ def check_replaceable(path: str | os.PathLike[str], kind: str | None = None) -> 
     path = Path(path)
     if not os.path.lexists(path):
         return
+    _check_not_here(path)
     if not path.is_dir():
         special = "" if path.is_file() or path.is_symlink() else (
             f" ({SPECIAL}; to see only the summary, leave the output out)")
