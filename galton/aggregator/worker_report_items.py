@@ -24,17 +24,24 @@ Pairwise models (Bradley-Terry, noisy Bradley-Terry, Crowd-BT), one row per work
   always a tie), ``uninformative`` (the agreement interval holds 1/2), ``adversarial`` (its upper
   bound is below 1/2).
 
-Rating models, one row per worker: ``n_judgments``, ``n_tasks``; ``bias`` (Gaussian rating: the
+Rating models, one row per worker: ``n_judgments``, ``n_tasks`` (all of them); the other columns
+and the flags read only the ``n`` judgments on tasks that another worker also rated (a worker's own
+repeated row is no other), as the categorical report does: a task rated by the worker alone says
+nothing of it, its residual there is zero (a rater of random numbers on 100 tasks nobody else
+rated came out noise 0.000 [0, 0] under the statistics, the most precise worker, and 0.893 [0.655,
+1.217] under the Gaussian model, the noise prior's alone; unflagged). A worker without such a
+judgment has NaN bias and noise and ``too_little_data``. ``bias`` (Gaussian rating: the
 fitted ``b_w`` with standard error ``σ_w / sqrt(n_eff + κ)``; the mean rating: the mean, over the
 tasks the worker shares with others, of its rating (its mean rating of a task it rated more than
 once) less the mean of the other workers' ratings of the task, standard error ``sd / sqrt(m)`` on those
 ``m`` tasks; the other statistics and truth discovery: the mean of ``rating - task score``,
 standard error ``sd / sqrt(n)``) with a normal interval; ``noise`` (Gaussian rating: ``σ_w``; the
 statistics: the residual standard deviation) with the interval ``noise * exp(±z / sqrt(2 dof))``
-(``dof = n_eff + ν`` or ``n - 1``). ``n_eff`` counts each of the worker's judgments as 1 less its
-share ``v_t / σ_w^2`` of its task's precision: the task values are fitted too, so a task the
-worker rated alone says nothing about it and one it dominates little (``n_w`` in place of
-``n_eff`` made a precise worker's intervals too narrow). The mean rating's bias was the mean
+(``dof = n_eff + ν`` or ``n - 1``). ``n_eff`` counts each of the worker's judgments on shared tasks
+as 1 less its share ``v_t / σ_w^2`` of its task's precision: the task values are fitted too, so one
+it dominates says little about it (``n_w`` in place of ``n_eff`` made a precise worker's intervals
+too narrow). ``too_little_data`` counts the shared judgments whole under every model, Gaussian
+included: the flags read the correlation, which takes each shared task whole. The mean rating's bias was the mean
 residual about a task mean that holds the worker's own rating, which shrinks it by ``(k - 1) / k``
 on a task of ``k`` ratings; against the others its expectation is the worker's bias less the mean
 bias of the workers it shares tasks with (with ``W`` workers drawn at random for each task,
@@ -193,6 +200,11 @@ def rating_columns(model: Any, *, min_judgments: float = 10, level: float = 0.95
     w, t = j.n_workers, j.n_tasks
     score = np.asarray(model.scores_values_, dtype=np.float64)
     n = _counts(j.worker, w)
+    # the judgments on tasks another worker also rated (a worker's repeated row is no other): a task
+    # rated by one worker alone says nothing of it (its residuals there are zeros)
+    shared = distinct_tasks(j.task, j.worker, t, w)[j.task] >= 2
+    ws = j.worker[shared]
+    n_s = _counts(ws, w)
     z = two_sided_z(level)
     params = getattr(model, "params_", None)  # None: a statistic, which has no parameters
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -202,16 +214,18 @@ def rating_columns(model: Any, *, min_judgments: float = 10, level: float = 0.95
             # task's precision (the task value is fitted too: a task rated by this worker alone tells
             # nothing, one it dominates little); n_w counted every judgment whole
             share = 1.0 / (np.bincount(j.task, 1.0 / s2[j.worker], t)[j.task] * s2[j.worker])
-            n_eff = _counts(j.worker, w, np.clip(1.0 - share, 0.0, 1.0))
+            n_eff = _counts(ws, w, np.clip(1.0 - share[shared], 0.0, 1.0))
             kappa = float(model.bias_prior) if model.bias else np.inf
-            bias, bias_se = b, np.sqrt(s2 / (n_eff + kappa)) if model.bias else np.zeros(w)
-            noise, dof = np.sqrt(s2), n_eff + float(model.noise_prior)
+            # without a shared task the fitted values are the priors' alone (the noise prior's mode)
+            bias, noise = np.where(n_s > 0, b, np.nan), np.where(n_s > 0, np.sqrt(s2), np.nan)
+            bias_se = np.sqrt(s2 / (n_eff + kappa)) if model.bias else np.zeros(w)
+            dof = n_eff + float(model.noise_prior)
             weight, shifted = 1.0 / s2[j.worker], y - b[j.worker]
-        else:  # a per-task statistic: residuals about it
-            res = y - score[j.task]
-            bias = _counts(j.worker, w, res) / n
-            noise = np.sqrt(_counts(j.worker, w, (res - bias[j.worker]) ** 2) / (n - 1))
-            bias_se, dof = noise / np.sqrt(n), n - 1
+        else:  # a per-task statistic: residuals about it, on the shared tasks
+            res = (y - score[j.task])[shared]
+            bias = _counts(ws, w, res) / n_s
+            noise = np.sqrt(_counts(ws, w, (res - bias[ws]) ** 2) / np.where(n_s > 1, n_s - 1, np.nan))
+            bias_se, dof = noise / np.sqrt(n_s), n_s - 1
             weight, shifted = np.ones(y.size), y
         # per (worker, task): the worker's mean rating against the other workers' weighted mean (a
         # worker's repeated ratings of a task are its own: leaving out only the judgment counted
@@ -234,8 +248,8 @@ def rating_columns(model: Any, *, min_judgments: float = 10, level: float = 0.95
         spread = np.exp(z / np.sqrt(2.0 * dof))
     nt = distinct_tasks(j.worker, j.task, w, t)
     v_min, v_max = np.full(w, np.inf), np.full(w, -np.inf)
-    np.minimum.at(v_min, j.worker, y)
-    np.maximum.at(v_max, j.worker, y)
+    np.minimum.at(v_min, ws, y[shared])
+    np.maximum.at(v_max, ws, y[shared])
     cols = {"n_judgments": n.astype(np.int64), "n_tasks": nt.astype(np.int64),
             "bias": bias, "bias_lower": bias - z * bias_se, "bias_upper": bias + z * bias_se,
             "noise": noise, "noise_lower": noise / spread, "noise_upper": noise * spread,
@@ -243,7 +257,7 @@ def rating_columns(model: Any, *, min_judgments: float = 10, level: float = 0.95
             "correlation_upper": np.where(m > 3, c_hi, np.nan)}
     # a worker whose correlation is undefined (constant ratings or scores, too few shared tasks)
     # is neither uninformative nor adversarial by it (NaN compares false)
-    cols.update(_flags(n, (n > 0) & (v_min == v_max), cols["correlation_lower"], cols["correlation_upper"],
+    cols.update(_flags(n_s, (n_s > 0) & (v_min == v_max), cols["correlation_lower"], cols["correlation_upper"],
                        0.0, min_judgments))
     if params is not None and "w" in params:  # truth discovery (CATD, PM): the model's own weight
         cols["weight"] = np.asarray(params["w"], dtype=np.float64)

@@ -1,0 +1,101 @@
+"""The pairwise, choice and rating worker reports (galton.aggregator.worker_report_items): a worker
+is read on the judgments that another worker's also bear on (tasks, items), as the categorical
+report is; Crowd-BT's reliability interval from the Fisher information."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import galton
+
+pytestmark = pytest.mark.filterwarnings("ignore::galton.aggregator.ConvergenceWarning")
+Z95 = 1.959963984540054
+RATING_MODELS = ["rating_mean", "rating_median", "rating_gaussian"]
+
+
+# ------------------------------------------------------------------ ratings
+def _lone_rater(seed: int = 0) -> pd.DataFrame:
+    """Raters a-d honest (noise 1, 3 a task, 200 tasks); L rates random numbers on 100 tasks that
+    nobody else rated."""
+    rng = np.random.default_rng(seed)
+    true, rows = rng.normal(0, 2, 300), []
+    for t in range(200):
+        for w in rng.choice(list("abcd"), 3, replace=False):
+            rows.append((t, str(w), true[t] + rng.normal(0, 1)))
+    rows += [(t, "L", rng.normal(0, 2)) for t in range(200, 300)]
+    return pd.DataFrame(rows, columns=["task", "worker", "label"])
+
+
+@pytest.mark.parametrize("name", RATING_MODELS)
+def test_a_rater_of_tasks_nobody_else_rated_has_too_little_data(name):
+    """L's tasks were rated by it alone: its residuals about the task scores were exact zeros, so it
+    came out the most precise worker, unflagged (rating_mean and rating_median: noise 0.000 [0, 0];
+    rating_gaussian: 0.893 [0.655, 1.217], the noise prior alone). Its bias and noise are now NaN and it
+    has too little data: the flags count the judgments on tasks another worker also rated (bug hunt)."""
+    w = galton.aggregate(_lone_rater(), name, kind="rating").workers_
+    lone = w.loc["L"]
+    assert lone.n_judgments == 100 and lone.n_tasks == 100 and lone.too_little_data
+    assert not (lone.uninformative or lone.adversarial or lone.constant)
+    for col in ("bias", "bias_lower", "bias_upper", "noise", "noise_lower", "noise_upper", "correlation"):
+        assert np.isnan(lone[col]), (col, lone[col])
+    assert not w.drop("L").too_little_data.any() and (w.drop("L").noise > 0.5).all()
+
+
+def _overlap(seed: int = 1) -> pd.DataFrame:
+    """150 items rated by four raters (noise 0.5, 1, 2 and a spammer of random numbers), then each
+    rater alone on more items: 20%, 40%, 60% and 80% of its items."""
+    rng = np.random.default_rng(seed)
+    noise = {"r0.5": 0.5, "r1.0": 1.0, "r2.0": 2.0, "spam": None}
+    solo = {"r0.5": 0.2, "r1.0": 0.4, "r2.0": 0.6, "spam": 0.8}
+    rows, t = [], 0
+
+    def rate(w: str, v: float) -> float:
+        return rng.normal(0, 2) if noise[w] is None else v + rng.normal(0, noise[w])
+
+    for _ in range(150):
+        v = rng.normal(0, 2)
+        rows += [(t, w, rate(w, v)) for w in noise]
+        t += 1
+    for w, share in solo.items():
+        for _ in range(int(150 * share / (1 - share))):
+            rows.append((t, w, rate(w, rng.normal(0, 2))))
+            t += 1
+    return pd.DataFrame(rows, columns=["task", "worker", "label"])
+
+
+@pytest.mark.parametrize("name", ["rating_mean", "rating_median"])
+def test_statistics_read_bias_and_noise_on_the_shared_tasks(name):
+    """A spammer who rated 80% of its items alone: their zero residuals pulled its noise below that of
+    an honest rater of noise 2 (rating_mean 0.965 against 1.153). Bias and noise are the mean and
+    standard deviation of the residuals about the task scores over the judgments on tasks another
+    worker also rated (by hand here), the interval on their count."""
+    df = _overlap()
+    m = galton.aggregate(df, name, kind="rating")
+    w = m.workers_
+    score = m.scores_.reindex(df.task).to_numpy()
+    shared = df.groupby("task").worker.transform("nunique").to_numpy() >= 2
+    res = pd.Series(df.label.to_numpy() - score)[shared].groupby(df.worker.to_numpy()[shared])
+    n = res.count().reindex(w.index)
+    noise = res.std(ddof=1).reindex(w.index)
+    np.testing.assert_allclose(w.noise, noise, rtol=1e-10)
+    np.testing.assert_allclose(w.noise_upper, noise * np.exp(Z95 / np.sqrt(2 * (n - 1))), rtol=1e-10)
+    if name == "rating_median":
+        np.testing.assert_allclose(w.bias, res.mean().reindex(w.index), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(w.bias_upper - w.bias, Z95 * noise / np.sqrt(n), rtol=1e-10)
+    assert w.noise.idxmax() == "spam" and w.noise.sort_values().index[:3].tolist() == ["r0.5", "r1.0", "r2.0"]
+    assert (w.n_judgments > n).all() and not w.too_little_data.any()
+
+
+def test_too_little_data_counts_the_judgments_on_shared_tasks():
+    """Twelve judgments, nine of them on tasks nobody else rated: too little data (10 needed) under
+    every rating model; the Gaussian model's fitted noise stays where some shared task informs it."""
+    rows = [(t, w, float(t + i)) for t in range(3) for i, w in enumerate("ab")]
+    rows += [(100 + t, "a", float(t % 4)) for t in range(9)] + [(t, w, float(t + i)) for t in range(3, 13)
+                                                                for i, w in enumerate("bc")]
+    df = pd.DataFrame(rows, columns=["task", "worker", "label"])
+    for name in RATING_MODELS:
+        w = galton.aggregate(df, name, kind="rating").workers_
+        assert w.n_judgments.tolist() == [12, 13, 10] and w.too_little_data.tolist() == [True, False, False], name
+        assert np.isfinite(w.noise["a"]), name
