@@ -99,3 +99,56 @@ def test_too_little_data_counts_the_judgments_on_shared_tasks():
         w = galton.aggregate(df, name, kind="rating").workers_
         assert w.n_judgments.tolist() == [12, 13, 10] and w.too_little_data.tolist() == [True, False, False], name
         assert np.isfinite(w.noise["a"]), name
+
+
+# ------------------------------------------------------------------ Crowd-BT's reliability
+def _sig(x: float) -> float:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def test_crowd_bt_reliability_interval_is_the_fisher_information_by_hand():
+    """The interval of η_w, item scores held fixed: the Fisher information of η from each of the
+    worker's comparisons, (2 σ(d) - 1)^2 / (P1 (1 - P1)) with P1 = η σ(d) + (1 - η) σ(-d), plus the
+    Beta(a, b) prior's curvature (a - 1) / η^2 + (b - 1) / (1 - η)^2, mapped to the logit of η (by
+    hand here, one comparison at a time). It was the Wilson interval of the expected truthful count
+    as if observed, which a comparison of close items leaves as narrow as one of far ones."""
+    rows = [("u", "x", "y", "x"), ("u", "y", "z", "y"), ("u", "x", "z", "x"), ("u", "z", "x", "x"),
+            ("v", "x", "y", "y"), ("v", "y", "z", "y"), ("v", "z", "x", "z"), ("v", "x", "z", "x"),
+            ("u", "x", "y", "x"), ("v", "y", "x", "x"), ("u", "y", "z", "z"), ("v", "z", "y", "y")]
+    df = pd.DataFrame(rows, columns=["worker", "left", "right", "label"])
+    m = galton.CrowdBT(eta_prior=(3.0, 2.0)).fit(df)
+    w = m.workers_
+    theta = dict(zip(m.comparisons_.item_names, m.scores_values_))
+    for worker in ("u", "v"):
+        eta, info = float(m.reliability_[worker]), 2.0 / float(m.reliability_[worker]) ** 2
+        info += 1.0 / (1.0 - eta) ** 2
+        for who, left, right, _ in rows:
+            if who == worker:
+                s = _sig(theta[left] - theta[right])
+                p1 = eta * s + (1 - eta) * (1 - s)
+                info += (2 * s - 1) ** 2 / (p1 * (1 - p1))
+        half = Z95 / np.sqrt(info) / (eta * (1 - eta))
+        logit = np.log(eta / (1 - eta))
+        assert w.reliability[worker] == pytest.approx(eta, rel=1e-12)
+        assert w.reliability_lower[worker] == pytest.approx(_sig(logit - half), rel=1e-10)
+        assert w.reliability_upper[worker] == pytest.approx(_sig(logit + half), rel=1e-10)
+
+
+def test_crowd_bt_reliability_interval_covers_the_simulated_reliability():
+    """50 items, 10 raters of η 0.55..0.95, 4,000 comparisons, six seeds: the Wilson interval of the
+    expected truthful count held the true η for 53% of the raters (it took every comparison for a
+    whole observation, where one of close items says next to nothing of η); the Fisher interval for
+    92% (measured)."""
+    etas, hits = np.linspace(0.55, 0.95, 10), []
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        theta, n = rng.normal(0, 1.5, 50), 4000
+        i = rng.integers(0, 50, n)
+        j = (i + rng.integers(1, 50, n)) % 50
+        w = rng.integers(0, 10, n)
+        true_win = rng.random(n) < 1 / (1 + np.exp(theta[j] - theta[i]))
+        says_i = np.where(rng.random(n) < etas[w], true_win, ~true_win)
+        df = pd.DataFrame({"left": i, "right": j, "worker": w, "label": np.where(says_i, i, j)})
+        r = galton.CrowdBT().fit(df).workers_.reindex(np.arange(10))
+        hits.append(((r.reliability_lower <= etas) & (etas <= r.reliability_upper)).to_numpy())
+    assert np.mean(hits) >= 0.85, np.mean(hits)
