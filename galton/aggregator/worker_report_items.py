@@ -2,7 +2,15 @@
 
 Pairwise models (Bradley-Terry, noisy Bradley-Terry, Crowd-BT), one row per worker:
 
-- ``n_judgments`` (comparisons), ``n_pairs`` (distinct unordered pairs of items);
+- ``n_judgments`` (comparisons), ``n_pairs`` (distinct unordered pairs of items): all of them. The
+  other columns and the flags read only the comparisons whose two items another rater also
+  compared, as the categorical report reads the tasks another worker also judged: the fit sets
+  the score of an item nobody else compared where the rater's own answers put it, so those answers
+  agree with it whatever they are (a rater answering at random among 20 items nobody else compared,
+  200 comparisons: Crowd-BT agreement 0.640, reliability 0.903, noisy Bradley-Terry 0.655, skill
+  0.852, unflagged; Bradley-Terry's scores without the rater left those items at the prior's
+  optimum, agreement 1/2, which flagged an honest rater of its own items uninformative too). A
+  rater without such a comparison has ``too_little_data`` and NaN columns;
 - ``agreement``: the share of the worker's comparisons won by the item with the higher fitted
   score (a tie counts one half; a comparison of equal scores one half), with a Wilson interval
   ``agreement_lower``, ``agreement_upper``; a rater answering at random agrees half the time.
@@ -23,8 +31,9 @@ Pairwise models (Bradley-Terry, noisy Bradley-Terry, Crowd-BT), one row per work
   4,000 comparisons (six seeds) it held the true η for 53% of the raters, the Fisher interval for 92%;
 - noisy Bradley-Terry: ``skill`` σ(γ_w) and ``bias`` σ(q_w) with intervals from the Fisher
   information of the logits γ_w and q_w at the fit (plus their N(0, 2.5²) priors), item scores
-  held fixed;
-- flags: ``too_little_data`` (fewer than ``min_judgments``), ``constant`` (always the same side or
+  held fixed. The fitted η_w, γ_w and q_w are the model's, from all the worker's comparisons; their
+  information counts the comparisons read;
+- flags: ``too_little_data`` (fewer than ``min_judgments`` comparisons read), ``constant`` (always the same side or
   always a tie), ``uninformative`` (the agreement interval holds 1/2), ``adversarial`` (its upper
   bound is below 1/2).
 
@@ -80,7 +89,8 @@ best, 0 the worst, ties half; 1/2 for a random chooser; with two options the pai
 with a Wilson interval on these soft counts (conservative: a [0, 1] value
 varies no more than a 0/1 one of the same mean); ``first_share`` (choices of the first option
 shown; NaN for rankings); flags as for pairwise data, ``constant`` meaning always the same
-position (never set for rankings).
+position (never set for rankings). As for pairwise data, only the choice events whose every
+offered item another rater was also offered are read (``n_judgments`` counts them all).
 """
 
 from __future__ import annotations
@@ -111,31 +121,43 @@ def _flags(n: np.ndarray, constant: np.ndarray, lower: np.ndarray, upper: np.nda
             "adversarial": enough & ~constant & (upper < neutral)}
 
 
+def judged_by_others(worker: np.ndarray, item: np.ndarray, n_items: int, n_workers: int) -> np.ndarray:
+    """Per entry (a rater's judgment of an item): whether another rater also judged the item (the
+    lone-task rule of the categorical report, for items: a rater's judgments alone fix the score of
+    an item nobody else judged, so its judgments of it are read against themselves)."""
+    return distinct_tasks(item, worker, n_items, n_workers)[item] >= 2
+
+
 def pairwise_columns(model: Any, *, min_judgments: float = 10, level: float = 0.95, **_: Any) -> dict[str, np.ndarray]:
     """The report's columns for a fitted pairwise model (numpy, one entry per worker)."""
     c = model.comparisons_
     theta = np.asarray(model.scores_values_, dtype=np.float64)
     w = int(c.worker_names.size)
-    d = others_differences(model, c, theta) if reads_raters_out(model) else theta[c.left] - theta[c.right]
-    won_by_better = np.where(d > 0, c.outcome, np.where(d < 0, 1.0 - c.outcome, 0.5))
     n = _counts(c.worker, w)
-    agree = _counts(c.worker, w, won_by_better)
-    lower, upper = wilson_interval(agree, n, level)
     lo, hi = np.minimum(c.left, c.right).astype(np.int64), np.maximum(c.left, c.right).astype(np.int64)
     n_pairs = distinct_tasks(c.worker, lo * theta.size + hi, w, theta.size * theta.size)
-    left = _counts(c.worker, w, c.outcome)
+    # the comparisons whose two items another rater also compared (module docstring)
+    seen = judged_by_others(np.concatenate([c.worker, c.worker]), np.concatenate([c.left, c.right]), theta.size, w)
+    keep = seen[:c.left.size] & seen[c.left.size:]
+    d = others_differences(model, c, theta) if reads_raters_out(model) else theta[c.left] - theta[c.right]
+    worker, outcome, d = c.worker[keep], np.asarray(c.outcome, dtype=np.float64)[keep], d[keep]
+    won_by_better = np.where(d > 0, outcome, np.where(d < 0, 1.0 - outcome, 0.5))
+    n_kept = _counts(worker, w)
+    agree = _counts(worker, w, won_by_better)
+    lower, upper = wilson_interval(agree, n_kept, level)
+    left = _counts(worker, w, outcome)
     # constant: every outcome of the worker equal (all left, all right or all ties)
     o_min = np.full(w, np.inf)
     o_max = np.full(w, -np.inf)
-    np.minimum.at(o_min, c.worker, c.outcome)
-    np.maximum.at(o_max, c.worker, c.outcome)
+    np.minimum.at(o_min, worker, outcome)
+    np.maximum.at(o_max, worker, outcome)
     with np.errstate(invalid="ignore", divide="ignore"):
         cols: dict[str, np.ndarray] = {
             "n_judgments": n.astype(np.int64), "n_pairs": n_pairs.astype(np.int64),
-            "agreement": agree / n, "agreement_lower": lower, "agreement_upper": upper,
-            "left_share": left / n}
-    cols.update(_model_terms(model, c, theta, n, level))
-    cols.update(_flags(n, (n > 0) & (o_min == o_max), lower, upper, 0.5, min_judgments))
+            "agreement": agree / n_kept, "agreement_lower": lower, "agreement_upper": upper,
+            "left_share": left / n_kept}
+    cols.update(_model_terms(model, c, theta, keep, n_kept, level))
+    cols.update(_flags(n_kept, (n_kept > 0) & (o_min == o_max), lower, upper, 0.5, min_judgments))
     return cols
 
 
@@ -156,30 +178,33 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(p) - np.log1p(-p)
 
 
-def _model_terms(model: Any, c: Any, theta: np.ndarray, n: np.ndarray, level: float) -> dict[str, np.ndarray]:
+def _model_terms(model: Any, c: Any, theta: np.ndarray, keep: np.ndarray, n: np.ndarray,
+                 level: float) -> dict[str, np.ndarray]:
     """Crowd-BT's reliability, noisy BT's skill and bias, each with an interval (from the fitted
-    ``reliability_`` / ``skills_`` and ``biases_``)."""
+    ``reliability_`` / ``skills_`` and ``biases_``), the information from the comparisons ``keep``
+    (``n`` of them a worker): NaN for a worker without one."""
     names = c.worker_names
+    left, right, worker = c.left[keep], c.right[keep], c.worker[keep]
     if hasattr(model, "reliability_") and hasattr(model, "eta_prior"):  # Crowd-BT
         from ._pref_workers import crowd_bt_terms
 
-        eta = per_worker_values(model.reliability_, names, "skill")
+        eta = np.where(n > 0, per_worker_values(model.reliability_, names, "skill"), np.nan)
         # the Fisher information of η: (2 σ(d) - 1)^2 / (P1 P0) a comparison (one of close items says
         # next to nothing of η), plus the Beta prior's curvature; on the logit of η, as noisy BT's
-        _, d_eta, inverse, curvature = crowd_bt_terms(theta, eta, c.left, c.right, c.worker,
+        _, d_eta, inverse, curvature = crowd_bt_terms(theta, eta, left, right, worker,
                                                       tuple(map(float, model.eta_prior)))
-        info = _counts(c.worker, names.size, d_eta[:, 0] ** 2 * inverse) + curvature[:, 0]
+        info = _counts(worker, names.size, d_eta[:, 0] ** 2 * inverse) + curvature[:, 0]
         with np.errstate(invalid="ignore", divide="ignore"):
             half = two_sided_z(level) / (np.sqrt(info) * eta * (1.0 - eta))
-        logit = np.where(n > 0, _logit(eta), np.nan)
+        logit = _logit(eta)
         return {"reliability": eta, "reliability_lower": sigmoid(logit - half),
                 "reliability_upper": sigmoid(logit + half)}
     if hasattr(model, "biases_") and hasattr(model, "skills_"):  # noisy Bradley-Terry
         from .bradley_terry import noisy_bt_terms
 
-        gamma = _logit(per_worker_values(model.skills_, names, "skill"))
-        q = _logit(per_worker_values(model.biases_, names, "bias"))
-        terms = noisy_bt_terms(theta, q, gamma, c.left, c.right, c.worker, c.outcome, fisher=True)
+        gamma = np.where(n > 0, _logit(per_worker_values(model.skills_, names, "skill")), np.nan)
+        q = np.where(n > 0, _logit(per_worker_values(model.biases_, names, "bias")), np.nan)
+        terms = noisy_bt_terms(theta, q, gamma, left, right, worker, np.asarray(c.outcome)[keep], fisher=True)
         i_q, i_g = terms[5] + NOISY_BT_PRIOR_PRECISION, terms[6] + NOISY_BT_PRIOR_PRECISION
         z = two_sided_z(level)
         se_g, se_q = 1.0 / np.sqrt(i_g), 1.0 / np.sqrt(i_q)
@@ -292,19 +317,24 @@ def choice_columns(model: Any, *, min_judgments: float = 10, level: float = 0.95
     position = np.bincount(event, np.where(c.items == c.chosen[event], np.arange(c.items.size) - c.ptr[event], 0),
                            sizes.size)
     n = _counts(c.worker, w)
-    agree = _counts(c.worker, w, rank)
-    lower, upper = wilson_interval(agree, n, level)
+    # the events whose every offered item another rater was also offered (module docstring)
+    lone = ~judged_by_others(c.worker[event], c.items.astype(np.int64), theta.size, w)
+    keep = np.bincount(event, lone, sizes.size) == 0
+    worker, rank, position = c.worker[keep], rank[keep], position[keep]
+    n_kept = _counts(worker, w)
+    agree = _counts(worker, w, rank)
+    lower, upper = wilson_interval(agree, n_kept, level)
     p_min, p_max = np.full(w, np.inf), np.full(w, -np.inf)
-    np.minimum.at(p_min, c.worker, position)
-    np.maximum.at(p_max, c.worker, position)
+    np.minimum.at(p_min, worker, position)
+    np.maximum.at(p_max, worker, position)
     with np.errstate(invalid="ignore", divide="ignore"):
         cols: dict[str, np.ndarray] = {
-            "n_judgments": n.astype(np.int64), "agreement": agree / n, "agreement_lower": lower,
-            "agreement_upper": upper, "first_share": _counts(c.worker, w, position == 0) / n}
+            "n_judgments": n.astype(np.int64), "agreement": agree / n_kept, "agreement_lower": lower,
+            "agreement_upper": upper, "first_share": _counts(worker, w, position == 0) / n_kept}
     if getattr(c, "layout", "choice") != "choice":  # a ranking's events start with its top item
         cols["first_share"] = np.full(w, np.nan)
         p_max = p_min + 1.0  # never constant by position
-    cols.update(_flags(n, (n > 0) & (p_min == p_max), lower, upper, 0.5, min_judgments))
+    cols.update(_flags(n_kept, (n_kept > 0) & (p_min == p_max), lower, upper, 0.5, min_judgments))
     return cols
 
 

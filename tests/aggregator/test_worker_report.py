@@ -755,15 +755,25 @@ def _lone_raters(kind: str, n_raters: int, seed: int) -> pd.DataFrame:
                                                   ("choice", 1, 1.0), ("choice", 5, 1.0)])
 def test_a_lone_rater_is_read_against_the_prior_alone(kind, n_raters, prior):
     """An honest rater who alone judged its items: refitted without it, only the prior is left and
-    every one of its items scores 0, so each of its comparisons counts 1/2 (agreement 0.5,
-    uninformative). One Newton step from the fit overshot past 0 and reversed every score: one
-    judge of 20 items agreed 0.22 and was flagged adversarial, as were ten raters of their own
-    items and Plackett-Luce's lone chooser (0.21). With ``prior=0`` (no score without the rater) the
-    same, as the limit of a vanishing prior (it was the agreement with its own fit) (bug hunt)."""
+    every one of its items scores 0. One Newton step from the fit overshot past 0 and reversed every
+    score: one judge of 20 items agreed 0.22 and was flagged adversarial, as were ten raters of their
+    own items and Plackett-Luce's lone chooser (0.21). With ``prior=0`` (no score without the rater)
+    the same, as the limit of a vanishing prior (bug hunt). Each comparison then counted 1/2, and the
+    honest rater was flagged uninformative; the report now leaves out the judgments of items nobody
+    else judged, as the categorical report leaves out lone tasks: too little data, no agreement."""
+    from galton.aggregator.worker_report_others import others_choice_scores, others_differences
+
     df = _lone_raters(kind, n_raters, seed=n_raters)
     model = galton.BradleyTerry(prior=prior) if kind == "pairwise" else galton.PlackettLuce(prior=prior)
-    w = model.fit(df).workers_
-    assert (w.agreement == 0.5).all() and w.uninformative.all() and not w.adversarial.any(), w
+    model.fit(df)
+    c, theta = model.comparisons_, np.asarray(model.scores_values_)
+    if kind == "pairwise":
+        without = others_differences(model, c, theta)
+    else:
+        without = others_choice_scores(model, c, theta, np.repeat(np.arange(c.ptr.size - 1), np.diff(c.ptr)))[0]
+    assert np.abs(theta).max() > 0.5 and (without == 0.0).all()
+    w = model.workers_
+    assert w.agreement.isna().all() and w.too_little_data.all() and not (w.uninformative | w.adversarial).any(), w
     # where another rater judged the same items the report follows the refit without each (measured
     # 0.7605 and 0.7810 against 0.7630 and 0.7810; as before the fix)
     if kind == "pairwise" and n_raters == 1:

@@ -152,3 +152,80 @@ def test_crowd_bt_reliability_interval_covers_the_simulated_reliability():
         r = galton.CrowdBT().fit(df).workers_.reindex(np.arange(10))
         hits.append(((r.reliability_lower <= etas) & (etas <= r.reliability_upper)).to_numpy())
     assert np.mean(hits) >= 0.85, np.mean(hits)
+
+
+# ------------------------------------------------------------------ items only one rater judged
+def _pairs_with_a_lone_rater(seed: int = 0, mixed: bool = False) -> pd.DataFrame:
+    """Raters a-e compare items 0-39 (1,500 comparisons, Bradley-Terry with scores of sd 1.5); R
+    answers at random on 200 comparisons among items 40-59, which nobody else compares (``mixed``:
+    each of R's comparisons pairs one of those with one of items 0-39, and 8 more are among 0-39)."""
+    rng = np.random.default_rng(seed)
+    theta, rows = rng.normal(0, 1.5, 60), []
+    for _ in range(1500):
+        i, j = rng.choice(40, 2, replace=False)
+        win = rng.random() < 1 / (1 + np.exp(theta[j] - theta[i]))
+        rows.append((f"i{i}", f"i{j}", str(rng.choice(list("abcde"))), f"i{i}" if win else f"i{j}"))
+    for k in range(200 + 8 * mixed):
+        if not mixed:
+            i, j = rng.choice(range(40, 60), 2, replace=False)
+        else:
+            i, j = rng.choice(40, 2, replace=False) if k >= 200 else (rng.integers(40, 60), rng.integers(0, 40))
+        rows.append((f"i{i}", f"i{j}", "R", f"i{i}" if rng.random() < 0.5 else f"i{j}"))
+    return pd.DataFrame(rows, columns=["left", "right", "worker", "label"])
+
+
+@pytest.mark.parametrize("name", ["bt", "crowd_bt", "noisy_bt"])
+def test_a_rater_of_items_nobody_else_compared_has_too_little_data(name):
+    """R answered at random among items only it compared: the fit put their scores where R's
+    answers do, so under Crowd-BT and noisy Bradley-Terry R agreed 0.640 and 0.655 with them and
+    looked reliable (η 0.903, skill 0.852), unflagged; Bradley-Terry's scores without R left the
+    items at the prior's optimum, agreement 1/2, uninformative, which an honest lone rater gets
+    too. The report reads a rater on the comparisons whose two items another rater also compared,
+    as the categorical report reads the tasks another worker also judged: R has none (bug hunt)."""
+    df = _pairs_with_a_lone_rater()
+    m = galton.aggregate(df, name, kind="pairwise")
+    w = m.workers_
+    lone = w.loc["R"]
+    assert lone.n_judgments == 200 and lone.too_little_data
+    assert not (lone.uninformative or lone.adversarial or lone.constant)
+    assert np.isnan(lone.agreement) and np.isnan(lone.agreement_lower) and np.isnan(lone.left_share)
+    for col in {"crowd_bt": ["reliability", "reliability_lower"], "noisy_bt": ["skill", "skill_upper", "bias"]}.get(
+            name, []):
+        assert np.isnan(lone[col]), col
+    honest = w.drop("R")
+    assert not honest.too_little_data.any() and not honest.uninformative.any() and (honest.agreement > 0.6).all()
+
+
+@pytest.mark.parametrize("name", ["bt", "crowd_bt"])
+def test_comparisons_with_an_item_only_the_rater_compared_are_left_out(name):
+    """Each of R's random comparisons but 8 pairs an item only R compared with a shared one: the
+    first's score follows R's answers (Crowd-BT: R agreed 0.635 with the fit, unflagged). Only the 8
+    comparisons of shared items count (agreement by hand on them), too few for the flags."""
+    df = _pairs_with_a_lone_rater(seed=2, mixed=True)
+    m = galton.aggregate(df, name, kind="pairwise")
+    w = m.workers_
+    assert w.n_judgments["R"] == 208 and w.too_little_data.to_dict() == {"R": True, **dict.fromkeys("abcde", False)}
+    own = df[(df.worker == "R") & df.left.str[1:].astype(int).lt(40) & df.right.str[1:].astype(int).lt(40)]
+    assert len(own) == 8
+    if name == "crowd_bt":  # read against the fitted scores
+        theta = dict(zip(m.comparisons_.item_names, m.scores_values_))
+        better = [a if theta[a] > theta[b] else b for a, b in zip(own.left, own.right)]
+        assert w.agreement["R"] == pytest.approx(np.mean(np.asarray(better) == own.label.to_numpy()), rel=1e-12)
+    assert w.left_share["R"] == pytest.approx((own.label == own.left).mean(), rel=1e-12)
+
+
+def test_a_chooser_of_options_nobody_else_saw_has_too_little_data():
+    """Plackett-Luce: the choice events whose offered items another rater also saw count; a rater
+    alone on its options has none (its agreement was 1/2 against the prior's optimum, uninformative)."""
+    rng = np.random.default_rng(5)
+    quality, rows = rng.normal(0, 1.5, 40), []
+    for _ in range(1200):
+        opts = rng.choice(30, 4, replace=False)
+        p = np.exp(quality[opts]) / np.exp(quality[opts]).sum()
+        rows.append((str(rng.choice(list("abc"))), [f"i{o}" for o in opts], f"i{rng.choice(opts, p=p)}"))
+    for _ in range(100):
+        opts = rng.choice(range(30, 40), 4, replace=False)
+        rows.append(("L", [f"i{o}" for o in opts], f"i{rng.choice(opts)}"))
+    w = galton.aggregate(pd.DataFrame(rows, columns=["worker", "options", "choice"]), kind="choice").workers_
+    assert w.n_judgments["L"] == 100 and w.too_little_data.to_dict() == {"L": True, "a": False, "b": False, "c": False}
+    assert np.isnan(w.agreement["L"]) and not w.uninformative["L"] and not w.uninformative.drop("L").any()
