@@ -38,6 +38,7 @@ from .._math import EPS, gammaln
 from ..data._validate import ColumnError, example_ids, example_rows, row_index
 from ._embedding_rows import EmbeddingRows
 from ._params import check_count, check_real
+from .worker_report import NoWorkerReport
 
 __all__ = ["ClosestToAverage", "HRRASA", "RASA", "chi2_upper_quantile", "gleu_similarity"]
 
@@ -125,7 +126,7 @@ def _rounding(distance: Any, rows: EmbeddingRows, centre: np.ndarray) -> np.ndar
     return terms * (np.sqrt(np.einsum("ij,ij->i", rows.emb, rows.emb)) + np.sqrt(np.einsum("ij,ij->i", c, c)))
 
 
-class ClosestToAverage:
+class ClosestToAverage(NoWorkerReport):
     """The output whose embedding is nearest the task's average embedding (module docstring)."""
 
     def __init__(self, distance: Callable[[np.ndarray, np.ndarray], float] | str = "cosine"):
@@ -190,7 +191,7 @@ class ClosestToAverage:
         return self.fit(data, aggregated_embeddings).scores_
 
 
-class RASA:
+class RASA(NoWorkerReport):
     """Reliability-aware aggregation of embeddings (module docstring): ``n_iter`` rounds at most,
     ``tol`` on the relative squared change of the task embeddings, ``alpha`` the level of the
     chi-square quantile in the reliabilities."""

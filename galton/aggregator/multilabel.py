@@ -30,6 +30,7 @@ from ..judgments import ColumnError
 from ._estimator import ConvergenceWarning, fit_options_set
 from ._memory import ENV_VAR, MemoryLimitError, current_limit, format_size
 from ._results import check_output
+from .worker_report import NoWorkerReport
 
 __all__ = ["BinaryRelevance", "is_missing", "label_sets"]
 
@@ -104,7 +105,7 @@ def label_sets(values: Sequence[Any], column: str = "label", rows: Sequence[int]
     return out
 
 
-class BinaryRelevance:
+class BinaryRelevance(NoWorkerReport):
     """Multi-label aggregation by one binary fit per label (crowd-kit's ``BinaryRelevance``).
 
     Parameters

@@ -35,6 +35,7 @@ import numpy as np
 from ..data._validate import example_ids, fmt_value, pandas_columns
 from ._base import TIE_RTOL
 from ._params import check_count, check_real
+from .worker_report import NoWorkerReport
 
 __all__ = ["SegmentationEM", "SegmentationMajorityVote", "SegmentationRASA"]
 
@@ -131,7 +132,7 @@ def _series(tasks: list, values: list, name: str) -> Any:
     return object_series(values, tasks, "task", name)
 
 
-class _Segmentation:
+class _Segmentation(NoWorkerReport):
     """What the three models share: ``fit_predict`` and the result Series."""
 
     segmentations_: Any

@@ -27,6 +27,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from ..data._validate import pandas_columns
+from .worker_report import NoWorkerReport, worker_report
 
 __all__ = ["ROVER", "TextHRRASA", "TextRASA"]
 
@@ -76,7 +77,7 @@ def _vote(slots: list[dict[str, int]]) -> list[str]:
     return [w for w in words if w != ""]
 
 
-class ROVER:
+class ROVER(NoWorkerReport):
     """Recognizer Output Voting Error Reduction: align the texts of a task into a word transition
     network and vote in each slot (module docstring). ``tokenizer`` splits a text into tokens,
     ``detokenizer`` joins the chosen tokens; ``silent=False`` shows progress on long inputs."""
@@ -118,7 +119,7 @@ class ROVER:
         return self.fit(data).texts_
 
 
-class TextRASA:
+class TextRASA(NoWorkerReport):
     """RASA on texts through ``encoder`` (module docstring); ``n_iter``, ``tol`` and ``alpha`` as in
     :class:`galton.RASA` (``tol`` 1e-5 by default, crowd-kit's). The fitted RASA's attributes
     (``skills_``, ``scores_``, ...) are read through this object, and its parameters read and set
@@ -133,6 +134,8 @@ class TextRASA:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__") or name == "_rasa":
             raise AttributeError(name)
+        if name == "workers_":  # its property raised: worker_report's error again, naming this model, not the RASA
+            return worker_report(self)
         try:
             return getattr(self._rasa, name)
         except AttributeError:  # named the RASA inside

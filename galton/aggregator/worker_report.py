@@ -77,8 +77,8 @@ from ._estimator import NotFittedError
 from ._memory import current_limit
 from ._results import check_output
 
-__all__ = ["worker_report", "confusion_counts", "categorical_statistics", "wilson_interval",
-           "chi2_quantile", "distinct_tasks", "judgments_statistics", "categorical_report", "JudgmentRows",
+__all__ = ["worker_report", "NoWorkerReportError", "NoWorkerReport", "confusion_counts", "categorical_statistics",
+           "wilson_interval", "chi2_quantile", "distinct_tasks", "judgments_statistics", "categorical_report", "JudgmentRows",
            "report_frame", "DEFAULT_THRESHOLDS", "information_terms",
            "BLOCK_BYTES", "block_bytes", "report_columns", "pair_statistics", "use_pair_rows",
            "PAIR_CELLS_PER_JUDGMENT"]
@@ -267,6 +267,23 @@ def _fitted_kind(model: Any) -> str:
     return top if top in ("pandas", "polars") else "arrow"
 
 
+class NoWorkerReportError(ValueError, AttributeError):
+    """A model without a worker report (multi-label, segmentation, embedding and text models): a
+    ValueError, and an AttributeError as its ``workers_`` raises it (``hasattr(model, "workers_")``
+    is False, as for a model not fitted yet: NotFittedError is both too)."""
+
+
+class NoWorkerReport:
+    """The models without a worker report: ``model.workers_`` raises :func:`worker_report`'s error,
+    which says so. Looked up only when missing, so ``dir(model)`` leaves it out (code that reads
+    every name it lists, as crowd-kit's tests do, reads no error)."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "workers_":
+            worker_report(self)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}", name=name, obj=self)
+
+
 def worker_report(model: Any, *, output: str | None = None, min_judgments: int | None = None,
                   level: float | None = None, alpha: float | None = None,
                   min_information: float | None = None) -> Any:
@@ -276,11 +293,11 @@ def worker_report(model: Any, *, output: str | None = None, min_judgments: int |
     ``output``: "pandas", "polars" or "arrow" (default: the fit's frame type). Pairwise models
     report the rater agreement and reliability, choice models the agreement, rating models the
     bias and noise (:mod:`galton.aggregator.worker_report_items`). Segmentation, embedding, text and
-    multi-label models have none (a ValueError says so)."""
+    multi-label models have none (a ValueError says so: :class:`NoWorkerReportError`, their ``workers_``'s)."""
     if getattr(model, "kind", None) not in ("categorical", "pairwise", "choice", "rating"):
         each = ("; each label's fitted model in aggregators_ has one: worker_report(model.aggregators_[label])"
                 if hasattr(model, "aggregators_") else "")
-        raise ValueError(f"{type(model).__name__} has no worker report: the categorical, pairwise, choice and "
+        raise NoWorkerReportError(f"{type(model).__name__} has no worker report: the categorical, pairwise, choice and "
                          f"rating models have one (galton.aggregator.names() lists them){each}")
     if vars(model).get("_unvoted"):  # a GoldMajorityVote fit that voted on nothing: it has no labels_ either
         raise ValueError(f"the worker report needs the fit's vote: {vars(model)['_unvoted']}")

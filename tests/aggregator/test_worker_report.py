@@ -597,6 +597,43 @@ def test_models_without_a_worker_report_say_so():
     assert worker_report(multi.aggregators_["y"], output="pandas")["n_judgments"].tolist() == [1, 1]
 
 
+def test_models_without_a_worker_report_have_a_workers_that_says_so():
+    """docs/from-crowd-kit.md: every galton model's workers_ is its worker report; BinaryRelevance,
+    the segmentation, embedding and text models' workers_ raised a bare AttributeError ("object has
+    no attribute 'workers_'"). It now raises worker_report's error, a ValueError and an
+    AttributeError (as NotFittedError): hasattr and getattr with a default still read no report, and
+    dir(model) does not list it, so reading every name it lists raises nothing (bug hunt)."""
+    from galton.aggregator import RASA, ROVER, TextRASA
+    from galton.aggregator.embeddings import ClosestToAverage
+    from galton.aggregator.multilabel import BinaryRelevance
+    from galton.aggregator.segmentation import SegmentationMajorityVote
+
+    masks = [np.ones((2, 2), dtype=bool), np.zeros((2, 2), dtype=bool)]
+    seg = pd.DataFrame({"task": [1, 1], "worker": ["a", "b"], "segmentation": masks})
+    emb = pd.DataFrame({"task": [1, 1], "worker": ["a", "b"], "output": ["x", "y"],
+                        "embedding": [np.array([1.0, 0.0]), np.array([0.6, 0.8])]})
+    texts = pd.DataFrame({"task": [1, 1], "worker": ["a", "b"], "text": ["a b", "a c"]})
+    tags = pd.DataFrame({"task": [1, 1], "worker": ["a", "b"], "label": [["x"], ["x", "y"]]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        models = [SegmentationMajorityVote().fit(seg), SegmentationMajorityVote(), ClosestToAverage().fit(emb),
+                  RASA().fit(emb), ROVER(str.split, " ".join).fit(texts),
+                  TextRASA(lambda t: np.array([len(t), 1.0])).fit(texts), BinaryRelevance().fit(tags)]
+    for model in models:
+        with pytest.raises(ValueError) as raised:
+            worker_report(model)
+        with pytest.raises(ValueError) as got:
+            model.workers_
+        assert isinstance(got.value, AttributeError) and str(got.value) == str(raised.value), type(model).__name__
+        assert str(got.value).startswith(f"{type(model).__name__} has no worker report")
+        assert not hasattr(model, "workers_") and getattr(model, "workers_", None) is None
+        assert "workers_" not in dir(model)
+        for name in dir(model):  # crowd-kit's tests read every name dir lists
+            getattr(model, name)
+    assert "worker_report(model.aggregators_[label])" in str(got.value)
+    assert hasattr(models[-1].aggregators_["x"], "workers_")
+
+
 @pytest.fixture(scope="module")
 def ray_session():
     pytest.importorskip("ray", reason="Ray is in the test extra; galton runs without it")
