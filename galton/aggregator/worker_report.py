@@ -193,7 +193,8 @@ def report_columns(n: np.ndarray, n_tasks: np.ndarray, skill: np.ndarray, chance
     posteriors are 0, or next to it after Dawid-Skene's EM) adds no degree of freedom."""
     lower, upper = wilson_interval(skill * n, n, level) if interval is None else interval
     entropy = entropy_bits(classes, 1)
-    info = np.where(n > 0, np.clip(info, 0.0, entropy), np.nan)  # I(answer; class) <= H(class): rounding aside
+    # I(answer; class) <= H(class), rounding aside; + 0.0: H of one class is -0.0, which the clip gave
+    info = np.where(n > 0, np.clip(info, 0.0, entropy) + 0.0, np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(n > 0, info / entropy, np.nan)
     df = np.maximum((used - 1) * ((np.nan_to_num(classes) * n[:, None] >= 0.5).sum(axis=1) - 1), 1)

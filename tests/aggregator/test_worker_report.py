@@ -225,6 +225,18 @@ def test_information_of_perfect_inverted_constant_and_independent_labellers():
 
 
 
+def test_information_of_a_worker_whose_tasks_hold_one_class_is_zero_not_minus_zero():
+    """One class on every task of the worker: the class entropy is -0.0 in floating point, and the
+    information, clipped to it, was printed -0.0 (bug hunt); 0.0 on both paths."""
+    counts = np.zeros((2, 2, 2))
+    counts[0, 0, 0], counts[1, 0, 0], counts[1, 1, 0] = 12.0, 6.0, 6.0
+    got = categorical_statistics(counts, np.array([12, 12]))["information"]
+    rows = pair_statistics(np.array([0, 1, 1]), np.array([0, 0, 1]), np.array([0, 0, 0]), np.array([[1.0, 0.0]]),
+                           2, np.array([1, 1]))["information"]
+    for info in (got, rows):
+        assert info.tolist() == [0.0, 0.0] and not np.signbit(info).any(), info
+
+
 def test_information_of_subnormal_class_shares_is_the_hand_value_on_both_paths():
     """Dawid-Skene's leave-own-out posteriors of a task can hold classes at 1e-323 (act_cf, one-coin
     DS): the pair rows took ``J / (a p)`` with ``a p = (1/3) 5e-324``, which is 0, and gave
