@@ -1386,7 +1386,8 @@ def test_simulate_errors_name_the_flags(tmp_path: Path, capsys) -> None:
     (["--judgments-per-task", "x"], "--judgments-per-task 'x': expected a whole number"),
     (["--accuracy-spread", "nan"], "--accuracy-spread nan must be a finite number"),
     (["--class-prior", "nan,nan"], "--class-prior nan,nan must be finite numbers"),
-    (["--class-prior", "0.5,0.6"], "--class-prior 0.5,0.6 must be --n-classes 2 non-negative probabilities summing to 1"),
+    (["--class-prior", "0.5,0.6"],
+     "--class-prior 0.5,0.6 must be --n-classes 2 non-negative probabilities summing to 1"),
 ])
 def test_simulate_refuses_meaningless_settings_before_ray(tmp_path: Path, capsys, monkeypatch, argv: list,
                                                            message: str) -> None:

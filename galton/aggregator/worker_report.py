@@ -78,8 +78,8 @@ from ._memory import current_limit
 from ._results import check_output
 
 __all__ = ["worker_report", "NoWorkerReportError", "NoWorkerReport", "confusion_counts", "categorical_statistics",
-           "wilson_interval", "chi2_quantile", "distinct_tasks", "judgments_statistics", "categorical_report", "JudgmentRows",
-           "report_frame", "DEFAULT_THRESHOLDS", "information_terms",
+           "wilson_interval", "chi2_quantile", "distinct_tasks", "judgments_statistics", "categorical_report",
+           "JudgmentRows", "report_frame", "DEFAULT_THRESHOLDS", "information_terms",
            "BLOCK_BYTES", "block_bytes", "report_columns", "pair_statistics", "use_pair_rows",
            "PAIR_CELLS_PER_JUDGMENT"]
 
