@@ -222,3 +222,53 @@ def test_catd_warns_when_one_worker_takes_the_weight():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         CATD().fit(sparse)
+
+
+def _blocks(seed: int) -> pd.DataFrame:
+    """Snow et al.'s layout: 100 tasks of 10 ratings on 0-100, nine workers per block of 20 tasks and
+    one who rates them all, each worker of its own noise (5-30), ratings rounded and clipped."""
+    rng = np.random.default_rng(seed)
+    truth = rng.uniform(0, 100, 100)
+    rows, worker = [], 0
+    for block in range(5):
+        for _ in range(9):
+            noise = rng.uniform(5, 30)
+            rows += [(t, f"w{worker}", truth[t] + rng.normal(0, noise)) for t in range(20 * block, 20 * block + 20)]
+            worker += 1
+    noise = rng.uniform(5, 30)
+    rows += [(t, "all", truth[t] + rng.normal(0, noise)) for t in range(100)]
+    data = pd.DataFrame(rows, columns=["task", "worker", "label"])
+    return data.assign(label=data.label.round().clip(0, 100))
+
+
+def test_catd_converges_only_when_its_values_stop_moving():
+    """CATD stopped on the relative change of sum_s w_s d_s, which for CATD (w = chi2 / d) tends to
+    the constant sum of the quantiles whatever the values do: on this crowd it stopped at iteration
+    20 with converged_ True, its values 0.13 from the next iteration's and 16.8 from a long run's
+    (on snow2008_affect_anger 41 points). It stops on the largest move of a task value over the
+    ratings' range now (history_), and a converged fit is where a long run ends."""
+    data = _blocks(1)
+    model = CATD().fit(data)
+    long = CATD(n_iter=1000, tol=0).fit(data)
+    assert np.abs(long.scores_ - model.scores_).max() < 0.01
+    again = CATD(n_iter=model.n_iter_ + 1, tol=0).fit(data)
+    assert np.abs(again.scores_ - model.scores_).max() < 1e-3
+    assert model.converged_ and model.history_[0] == np.inf and model.history_[-1] < 1e-6
+    # history_: the largest move of a value between passes, over the range 0-100 (the first pass
+    # computes the start, the mean; the second the values of one weight step; the third two steps')
+    one = _one_step(CATD, data)
+    two, three = CATD(n_iter=2, tol=0).fit(data), CATD(n_iter=3, tol=0).fit(data)
+    mean = data.groupby("task").label.mean()
+    assert two.history_[1] == pytest.approx(np.abs(one.scores_ - mean).max() / 100, rel=1e-9)
+    assert three.history_[2] == pytest.approx(np.abs(two.scores_ - one.scores_).max() / 100, rel=1e-9)
+
+
+@needs_shared
+def test_pm_still_converges_on_the_real_sets():
+    """The stopping rule changed for PM too: it still converges on N_Emotion and anger, within
+    1e-3 of a long run."""
+    for name in ("zheng_n_emotion", "snow2008_affect_anger"):
+        data = datasets.load_shared(name, frame="pandas").judgments
+        model, long = PM().fit(data), PM(n_iter=500, tol=0).fit(data)
+        assert model.converged_ and model.n_iter_ < 20
+        assert np.abs(model.scores_ - long.scores_).max() < 1e-3
