@@ -14,7 +14,6 @@ import pytest
 
 from galton import CATD, PM, PMTI, datasets
 from galton.aggregator import ConvergenceWarning, get
-from galton.aggregator.embeddings import chi2_upper_quantile
 
 SPARK_CROWD = Path(__file__).parent.parent / "data" / "spark_crowd" / "cont-ann.parquet"
 SHARED = datasets.shared_root()
@@ -26,8 +25,13 @@ def spark_data() -> pd.DataFrame:
     return pd.read_parquet(SPARK_CROWD).rename(columns={"example": "task", "annotator": "worker", "value": "label"})
 
 
-def _one_step(cls: type, data: pd.DataFrame):
-    return cls(n_iter=1).fit(data)  # one step, as spark-crowd's run stops there (no ConvergenceWarning)
+def _one_step(cls: type, data: pd.DataFrame, **params):
+    return cls(n_iter=1, **params).fit(data)  # one step, as spark-crowd's run stops there (no ConvergenceWarning)
+
+
+def _spark_crowds(cls: type) -> dict:
+    """The parameters that give spark-crowd's own model: its CATD takes the upper chi-square quantile."""
+    return {"quantile": "upper"} if cls is CATD else {}
 
 
 # spark-crowd/src/test/scala/{CATD,PM,PMTI}.scala: task values and annotator weights, tolerance 1e-4
@@ -40,7 +44,7 @@ SPARK_EXPECTED = {
 
 @pytest.mark.parametrize("cls", list(SPARK_EXPECTED), ids=lambda c: c.__name__)
 def test_spark_crowds_own_test_numbers(spark_data, cls):
-    model = _one_step(cls, spark_data)
+    model = _one_step(cls, spark_data, **_spark_crowds(cls))
     values, weights = SPARK_EXPECTED[cls]
     for task, want in values.items():
         assert model.scores_.loc[task] == pytest.approx(want, abs=1e-4), task
@@ -52,9 +56,9 @@ def test_converged_fits_move_little_from_spark_crowds_one_step(spark_data):
     # spark-crowd's threshold (0.1 on the MSE between steps) stops after one step on this data;
     # run to convergence, CATD and PM change the values by a few thousandths
     for cls in (CATD, PM):
-        full = cls().fit(spark_data)
+        full = cls(**_spark_crowds(cls)).fit(spark_data)
         assert full.converged_ and 2 <= full.n_iter_ < 20
-        step = _one_step(cls, spark_data)
+        step = _one_step(cls, spark_data, **_spark_crowds(cls))
         gap = np.abs(full.scores_.to_numpy() - step.scores_.to_numpy())
         assert 1e-4 < gap.max() < 0.05
 
@@ -80,7 +84,8 @@ def test_catd_and_pm_one_step_by_hand():
     df = _hand()
     # start: means t1 3, t2 6, t3 5; squared residuals a: 4 + 4 = 8, b: 1 + 4 = 5, c: 9 + 0 = 9
     catd = _one_step(CATD, df)
-    want = {w: chi2_upper_quantile(0.025, np.array([2]))[0] / ss for w, ss in (("a", 8.0), ("b", 5.0), ("c", 9.0))}
+    # the lower 0.025 quantile of chi-square with 2 degrees of freedom (CDF 1 - exp(-x / 2)): -2 log(0.975)
+    want = {w: -2 * np.log(0.975) / ss for w, ss in (("a", 8.0), ("b", 5.0), ("c", 9.0))}
     assert catd.weights_.to_dict() == pytest.approx(want, rel=1e-12)
     t1 = (want["a"] * 1 + want["b"] * 2 + want["c"] * 6) / (want["a"] + want["b"] + want["c"])
     assert catd.scores_.loc["t1"] == pytest.approx(t1, rel=1e-12) and catd.scores_.loc["t3"] == 5.0
@@ -283,3 +288,27 @@ def test_one_step_asked_for_gives_no_convergence_warning(spark_data, make):
     more = make().set_params(n_iter=2, tol=0.0)
     with pytest.warns(ConvergenceWarning, match="did not converge in 2 iterations"):
         more.fit(spark_data)
+
+
+def test_catd_discounts_a_worker_with_few_ratings():
+    """CATD took spark-crowd's quantile, chi2 exceeded with probability alpha/2, which grows faster
+    than n for small n: of workers with the same error per rating, one with 2 ratings weighed 10.9
+    against 1.7-2.0 for those with 200, the reverse of the paper's aim (Li et al., PVLDB 8(4): the
+    upper end of a confidence interval on the worker's variance, chi2 at alpha/2, so few ratings are
+    not trusted). Here every residual against the start (the task means) is +-1: A and B rate 100
+    tasks, S and C 4; the weights are q(n) / n with q the 0.025 quantile (scipy's chi2.ppf)."""
+    a_b = [(t, w, t + sign) for t in range(100) for w, sign in (("A", 1.0), ("B", -1.0))]
+    s_c = [(t, w, t + sign) for t in range(100, 104) for w, sign in (("S", 1.0), ("C", -1.0))]
+    data = pd.DataFrame(a_b + s_c, columns=["task", "worker", "label"])
+    model = CATD(n_iter=1).fit(data)
+    want = {"A": 74.22192747492373 / 100, "B": 74.22192747492373 / 100,
+            "S": 0.4844185570879299 / 4, "C": 0.4844185570879299 / 4}
+    assert model.weights_.to_dict() == pytest.approx(want, rel=1e-9)
+    assert model.weights_["S"] < 0.2 * model.weights_["A"]
+    # spark-crowd's quantile, kept as an option: chi2.isf(0.025, n) / n, the few-rating worker first
+    spark = CATD(n_iter=1, quantile="upper").fit(data)
+    assert spark.weights_.to_dict() == pytest.approx({"A": 129.5611971858366 / 100, "B": 129.5611971858366 / 100,
+                                                      "S": 11.143286781877796 / 4, "C": 11.143286781877796 / 4},
+                                                     rel=1e-9)
+    with pytest.raises(ValueError, match="quantile must be 'lower'"):
+        CATD(quantile="spark").fit(data)
