@@ -66,6 +66,8 @@ __all__ = ["CATD", "PM", "PMTI"]
 LOSS_FLOOR = 1e-12
 #: CATD warns when one worker holds more than this share of the summed weight
 DOMINANT_SHARE = 0.99
+#: a worker whose loss per rating is at most this share of the crowd's rates the values of its tasks
+COPIED = 1e-6
 #: the shard's task values of its last E-step (``shard.state``), and the statistic of how far they moved
 VALUES_KEY = "td_values"
 MOVED = "moved"
@@ -222,7 +224,12 @@ class _TruthDiscovery(RatingAggregator, EMAggregator):
         w = self._weights(d, n, memory, judged)
         w = np.where(judged, w, w[judged].mean() if judged.any() else 0.0)
         w = np.where(n > 0, w, 0.0)
-        return {"w": w, "values": memory["values"], "start": False, "span": memory["span"]}, memory
+        # the workers whose ratings are the values of their tasks: a loss per rating at most COPIED of the
+        # crowd's (CATD warns when such workers hold nearly all the weight together)
+        per = stats["d"] / np.maximum(n, 1)
+        typical = float(stats["d"][judged].sum() / max(n[judged].sum(), 1)) if judged.any() else 0.0
+        copied = judged & (n > 0) & (per <= COPIED * typical)
+        return {"w": w, "values": memory["values"], "start": False, "span": memory["span"], "copied": copied}, memory
 
     def _objective(self, stats: dict[str, Any], params: Any) -> float:
         """The largest move of a task value in this pass over the ratings' range (what ``history_``
@@ -276,7 +283,9 @@ class CATD(_TruthDiscovery):
     simulated crowds of 5 workers rating 20-50 tasks each (noise sd 0.5-2) it happened in 19 of 20
     crowds, with 10 workers and 100-200 tasks in half of them, and the task values' mean absolute
     error was 0.60 / 0.37 against the plain mean's 0.45-0.53 / 0.34 and one step's 0.40-0.45 / 0.27.
-    A ``UserWarning`` says so when one worker holds more than 99% of the weight; ``n_iter=1``
+    A ``UserWarning`` says so when one worker holds more than 99% of the weight, or several whose
+    ratings are the values of their tasks do together (on blocks of tasks, one worker per block);
+    ``n_iter=1``
     (spark-crowd's result there: its threshold of 0.1 on the mean squared change of the values,
     in the ratings' units, stops it after one step), :class:`PM` or ``rating_gaussian`` suit such
     data better. On sparse crowds (the ratings benchmark, ``python -m galton.benchmarks.ratings``: 1M
@@ -314,14 +323,23 @@ class CATD(_TruthDiscovery):
         super()._finish(params, judgments)
         w = params["w"]
         total = float(w.sum())
-        if np.count_nonzero(w) > 1 and w.max() > DOMINANT_SHARE * total:
-            top = int(w.argmax())
-            name = judgments.worker_names[top:top + 1].tolist()[0]
-            warnings.warn(
-                f"CATD: worker {name!r} holds {100 * w[top] / total:.4g}% of the weight, so the "
-                "task values are its ratings: the algorithm's fixed point where workers rate the same tasks, "
-                "often worse than the plain mean; CATD(n_iter=1) (spark-crowd's result), PM or rating_gaussian "
-                "suit such data better (see CATD's docstring)", UserWarning, stacklevel=caller_stacklevel())
+        if np.count_nonzero(w) < 2:
+            return
+        held = params.get("copied", np.zeros(w.size, dtype=bool))  # several workers, each its tasks' values
+        if not w[held].sum() > DOMINANT_SHARE * total:
+            held = np.arange(w.size) == int(w.argmax())  # or one worker alone
+            if not w[held].sum() > DOMINANT_SHARE * total:
+                return
+        order = np.flatnonzero(held)[np.argsort(-w[held], kind="stable")]
+        names = [repr(judgments.worker_names[i:i + 1].tolist()[0]) for i in order[:3].tolist()]
+        who = (f"worker {names[0]} holds" if order.size == 1 else
+               f"{order.size} workers ({', '.join(names)}{', ...' * (order.size > 3)}) together hold")
+        warnings.warn(
+            f"CATD: {who} {100 * w[held].sum() / total:.4g}% of the weight, so the values of "
+            f"{'its' if order.size == 1 else 'their'} tasks are {'its' if order.size == 1 else 'their'} ratings: "
+            "the algorithm's fixed point where workers rate the same tasks, often worse than the plain mean; "
+            "CATD(n_iter=1) (one weight step), PM or rating_gaussian suit such data better (see CATD's docstring)",
+            UserWarning, stacklevel=caller_stacklevel())
 
 
 @register("pm", "crh", "rating_pm")

@@ -209,8 +209,8 @@ def test_catd_warns_when_one_worker_takes_the_weight():
     y = truth[:, None] + rng.normal(0, 1, (n_tasks, n_workers)) * noise
     data = pd.DataFrame({"task": np.repeat(np.arange(n_tasks), n_workers),
                          "worker": np.tile(np.arange(n_workers), n_tasks), "label": y.ravel()})
-    with pytest.warns(UserWarning, match=r"CATD: worker 1 holds 100% of the weight, so the task values are its "
-                                         r"ratings.*CATD\(n_iter=1\)"):
+    with pytest.warns(UserWarning, match=r"CATD: worker 1 holds 100% of the weight, so the values of its tasks are "
+                                         r"its ratings.*CATD\(n_iter=1\)"):
         model = CATD().fit(data)
     w = model.weights_.to_numpy()
     assert w.max() > 0.99 * w.sum() and model.converged_
@@ -312,3 +312,23 @@ def test_catd_discounts_a_worker_with_few_ratings():
                                                      rel=1e-9)
     with pytest.raises(ValueError, match="quantile must be 'lower'"):
         CATD(quantile="spark").fit(data)
+
+
+def test_catd_warns_when_several_workers_take_the_weight_together():
+    """Only one worker holding over 99% of the weight was warned of; on blocks of tasks CATD's fixed
+    point often gives the weight to one worker per block (here five, 20% each: their losses reach the
+    floor), so the values are those workers' ratings and nobody else counts, without a word (as on
+    snow2008_affect_anger run 400 iterations: three workers, 0.9999999998 of the weight)."""
+    data = _blocks(0)
+    with pytest.warns(UserWarning, match=r"CATD: 5 workers \('w10', 'w2', 'w22', \.\.\.\) together hold 100% of "
+                                         r"the weight, so the values of their tasks are their ratings"):
+        model = CATD(n_iter=100).fit(data)
+    w = model.weights_
+    top = w.sort_values(ascending=False).index[:5]
+    assert w[top].sum() > 0.999999 * w.sum() and w.max() < 0.21 * w.sum()
+    theirs = data[data.worker.isin(top)].set_index("task").label
+    assert theirs.index.is_unique and theirs.index.nunique() == 100  # one of them on every task
+    np.testing.assert_allclose(model.scores_.loc[theirs.index].to_numpy(), theirs.to_numpy(), atol=1e-6)
+    with warnings.catch_warnings():  # one weight step: no such concentration, no warning
+        warnings.simplefilter("error")
+        CATD(n_iter=1).fit(data)
