@@ -1359,6 +1359,20 @@ def test_converged_reads_yes_or_no_for_every_kind(tmp_path: Path, capsys) -> Non
         assert summary(stdout)["converged"] in ("yes", "no"), stdout
 
 
+def test_catds_one_weight_step_reads_as_asked_for(tmp_path: Path, capsys) -> None:
+    """CATD takes one weight step by default: the summary said "converged no" (and the fit warned
+    "raise n_iter") for the setting chosen; run to convergence it reads yes."""
+    ratings = tmp_path / "ratings.csv"
+    ratings.write_text("task,worker,label\n1,a,3\n1,b,4\n1,c,4\n2,a,1\n2,b,2\n2,c,5\n3,a,2\n3,b,2\n3,c,3\n")
+    rc, stdout, err = run(["aggregate", ratings, "--kind", "rating", "-m", "catd"], capsys)
+    assert rc == 0 and err == "", err
+    assert summary(stdout)["iterations"] == "1" and summary(stdout)["converged"] == "one step (n_iter=1)"
+    rc, stdout, err = run(["aggregate", ratings, "--kind", "rating", "-m", "pm", "--param", "n_iter=1"], capsys)
+    assert rc == 0 and summary(stdout)["converged"] == "one step (n_iter=1)"
+    rc, stdout, err = run(["aggregate", ratings, "--kind", "rating", "-m", "pm"], capsys)
+    assert rc == 0 and summary(stdout)["converged"] == "yes"
+
+
 def test_simulate_errors_name_the_flags(tmp_path: Path, capsys) -> None:
     """The library's parameter names (n_tasks=0, overwrite=True, raise n_workers) in the flags'
     words; checked before Ray starts."""

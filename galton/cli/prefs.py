@@ -104,9 +104,11 @@ def aggregate_other(kind: str, data: Any, args: argparse.Namespace, out: TextIO,
     key = scores.column_names[0]
     top = scores.sort_by([("score", "descending")]).slice(0, 5)
     converged = getattr(model, "converged_", None)
+    # a rating model's one weight step (CATD's default) is asked for, not a fit that ran out of iterations
+    one_step = "one step (n_iter=1)" if kind == "rating" and getattr(model, "n_iter", None) == 1 else ""
     rows = [("kind", kind), ("model", name), (f"{key}s", f"{scores.num_rows:,}"),
             ("iterations", str(getattr(model, "n_iter_", "-"))),
-            ("converged", "-" if converged is None else ("yes" if converged else "no")),  # as categorical's
+            ("converged", "-" if converged is None else ("yes" if converged else one_step or "no")),  # as categorical's
             *checkpoint_rows(model, args),
             ("seconds", f"{seconds:.2f}"),
             ("top 5", ", ".join(f"{k} ({v:.3g})" for k, v in zip(top.column(key).to_pylist(),
