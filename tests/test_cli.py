@@ -456,7 +456,7 @@ def test_on_invalid_drop(tmp_path: Path, capsys) -> None:
      ["x", "y", "z"], "1 rows with a missing value, fewer than 2 options, a repeated option or a choice outside "
      "the options"),
     ("rating", "r.csv", "task,worker,label\nt1,a,3\nt1,b,\nt2,a,4\nt2,b,5\n", ["t1", "t2"],
-     "1 rows with missing values"),
+     "1 rows with a missing value or a rating that is no usable number"),
 ])
 def test_on_invalid_drop_is_said_for_every_kind(tmp_path: Path, capsys, kind, name, rows, kept, dropped) -> None:
     """--on-invalid drop left pairwise, choice and rating rows out without a word in the summary
@@ -515,7 +515,7 @@ def test_duplicates_option(tmp_path: Path, capsys) -> None:
     pairs = tmp_path / "p.csv"
     pairs.write_text("worker,left,right,label\na,x,y,x\nb,x,y,y\n")
     rc, _, err = run(["aggregate", pairs, "--duplicates", "first"], capsys)
-    assert rc == 2 and "--duplicates is for categorical and multilabel data" in err, err
+    assert rc == 2 and "--duplicates is for categorical, multilabel and rating data" in err, err
     rc, out, _ = run(["aggregate", "--help"], capsys)
     assert "--duplicates {keep,first,last,raise}" in out
 

@@ -191,8 +191,8 @@ class BaseAggregator:
     _repeats_effect: str | None = RISE
 
     def _warn_repeats(self, judgments: Any) -> None:
-        """The warning of repeated (task, worker) rows that nobody chose to keep (categorical models)."""
-        if getattr(self, "kind", "categorical") == "categorical" and self._repeats_effect is not None:
+        """The warning of repeated (task, worker) rows that nobody chose to keep (categorical and rating models)."""
+        if getattr(self, "kind", "categorical") in ("categorical", "rating") and self._repeats_effect is not None:
             warn_repeated_pairs(judgments, self._repeats_effect)
 
     def _prepare(self, data: Any, gold: Any = None, *, task_col: str = "task",

@@ -120,6 +120,9 @@ class RatingAggregator(BaseAggregator):
     """Results and checks shared by the rating models."""
 
     kind = "rating"
+    #: repeated (task, worker) rows, in their warning (:func:`galton.data._repeats.warn_repeated_pairs`)
+    _repeats_effect = ("that worker's rating counts more than the others' in the task's value, and the intervals "
+                       "come out too narrow (a task's standard error falls as if more workers had rated it)")
 
     def _prepare(self, data: Any, gold: Any = None, **options: Any) -> tuple[Judgments, Any]:
         options.setdefault("numeric", True)  # numeric labels: no "treated as classes" warning

@@ -172,9 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "an item twice, a choice outside the options): fail (default) or drop them; multilabel data: "
                    "a missing tag set is no tag, a judgment kept either way")
     agg.add_argument("--duplicates", choices=("keep", "first", "last", "raise"), default=None,
-                     help="rows that repeat a (task, worker) pair (categorical and multilabel data): keep each as a "
-                     "judgment of its own (keep, as crowd-kit; the default, with a warning when there are any), keep "
-                     "the first or the last in row order (a directory's files in natural order: batch_9 before "
+                     help="rows that repeat a (task, worker) pair (categorical, multilabel and rating data): keep each "
+                     "as a judgment of its own (keep, as crowd-kit; the default, with a warning when there are any), "
+                     "keep the first or the last in row order (a directory's files in natural order: batch_9 before "
                      "batch_10), or fail (raise)")
     add_max_memory(agg)
     agg.add_argument("--quiet", "-q", action="store_true",

@@ -310,9 +310,9 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             raise CLIError(f"--model {args.model} is a {model_kind} model and {args.input} holds categorical "
                            f"judgments (task, worker, label); {hint}, or pick a categorical model (galton models)")
     check_kind_options(args, kind)
-    if args.duplicates is not None and kind not in ("categorical", "multilabel"):
-        raise CLIError(f"--duplicates is for categorical and multilabel data (task, worker, label); this input is "
-                       f"{kind}")
+    if args.duplicates is not None and kind not in ("categorical", "multilabel", "rating"):
+        raise CLIError(f"--duplicates is for categorical, multilabel and rating data (task, worker, label); this "
+                       f"input is {kind}")
     if kind == "multilabel":
         if dir_output(args.output):
             raise CLIError("--output for multilabel data must be a file (.parquet, .pq, .csv, .tsv, .jsonl) or -")

@@ -26,7 +26,7 @@ FIXED_COLUMNS = {"pairwise": ("left", "right"), "choice": ("options", "choice", 
 DROPPED = {"pairwise": "rows with a missing value, an item compared with itself or a label that is neither item",
            "choice": "rows with a missing value, fewer than 2 options, a repeated option or a choice outside the "
                      "options",
-           "rating": "rows with missing values"}
+           "rating": "rows with a missing value or a rating that is no usable number"}
 #: what a kind of data reads instead of a column option it has no use for
 NO_COLUMN = {"pairwise": "pairwise data reads worker, left, right, label (--label-col names the column of the "
                          "preferred item) and has no task column",
@@ -43,6 +43,8 @@ def data_options(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     given = {"--task-col": (args.task_col, "task"), "--worker-col": (args.worker_col, "worker"),
              "--label-col": (args.label_col, "label")}
     options: dict[str, Any] = {"on_invalid": args.on_invalid}
+    if kind == "rating" and getattr(args, "duplicates", None) is not None:  # given: no warning of repeats
+        options["duplicates"] = args.duplicates
     for option, (value, default) in given.items():
         key = COLUMN_OPTIONS[kind].get(option)
         if key is not None:
@@ -116,7 +118,8 @@ def aggregate_other(kind: str, data: Any, args: argparse.Namespace, out: TextIO,
     data = getattr(model, "judgments_" if kind == "rating" else "comparisons_", None)
     dropped = int(getattr(data, "n_dropped", 0) or 0)  # --on-invalid drop: said, as for categorical data
     if dropped:
-        rows.insert(3, ("dropped", f"{dropped:,} {DROPPED[kind]}"))  # after the items (tasks)
+        why = ", or repeating a (task, worker) pair" if getattr(args, "duplicates", None) in ("first", "last") else ""
+        rows.insert(3, ("dropped", f"{dropped:,} {DROPPED[kind]}{why}"))  # after the items (tasks)
     rows.append(("output", NO_OUTPUT if args.output is None else args.output + (
         f" (+ {pairs_path(args.output).name})" if pairs is not None and args.output != "-" else "")))
     if report is not None:

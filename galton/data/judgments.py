@@ -94,7 +94,7 @@ class Judgments(EncodedData):
         duplicates : {"keep", "first", "last", "raise"}
             Repeated (task, worker) pairs: keep all as separate votes (crowd-kit's behaviour, the
             default), keep the first or last in row order, or raise. A model's ``fit`` given data with
-            repeated pairs and no ``duplicates=`` keeps them with a UserWarning (categorical models)
+            repeated pairs and no ``duplicates=`` keeps them with a UserWarning (categorical and rating models)
             (:func:`galton.data._repeats.warn_repeated_pairs`); ``duplicates="keep"`` silences it.
         labels : sequence, optional
             The full label set, when some labels may never be observed (for example a class no

@@ -383,8 +383,8 @@ def test_a_directory_is_read_in_natural_file_order_locally_and_on_ray(ray_sessio
 def test_repeated_rows_in_loaded_shards_warn_at_the_fit_as_in_memory(ray_session, tmp_path):
     """Data loaded with ``load_parquet`` kept repeated (task, worker) rows as votes without the
     warning that a fit of the same rows from memory gives (and the command line's Ray read too):
-    the shards count them, and a categorical fit says how many, as in memory; ``duplicates='keep'``
-    at the load, or a rating model, says nothing."""
+    the shards count them, and a categorical or rating fit says how many, as in memory;
+    ``duplicates='keep'`` at the load says nothing."""
     from galton.aggregator import GaussianRating
 
     table, _ = _crowd(6, n_tasks=200)
@@ -404,7 +404,9 @@ def test_repeated_rows_in_loaded_shards_warn_at_the_fit_as_in_memory(ray_session
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             DawidSkene().fit(kept)
-            GaussianRating().fit(eng.load_parquet(directory, numeric=True))
+            GaussianRating().fit(eng.load_parquet(directory, numeric=True, duplicates="keep"))
+        with pytest.warns(UserWarning, match=r"150 row\(s\) repeat .*intervals come out too narrow.*load_parquet"):
+            GaussianRating().fit(eng.load_parquet(directory, numeric=True))  # ratings counted twice: as in memory
         assert kept.repeats is None and kept.n_judgments == data.n_judgments == 950
     out = tmp_path / "labels.csv"
     for extra, said in (([], True), (["--duplicates", "keep"], False)):
