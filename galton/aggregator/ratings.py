@@ -47,11 +47,13 @@ def numeric_values(judgments: Judgments) -> np.ndarray:
         if not bad.any():  # numbers as text ("3" beside "3.0" stays text in a CSV): their values
             return _usable(judgments, np.array(parsed, dtype=np.float64))
         rows = np.flatnonzero(bad[judgments.label])
+        booleans = names.dtype.kind == "b"
         raise ValueError(
             f"rating models need numeric labels; column {judgments.columns[2]!r} holds "
-            f"{names.dtype.kind == 'b' and 'booleans' or 'non-numeric values'} in {rows.size} row(s) "
-            f"({examples(names[bad], 3)}; {example_rows(rows)}). Fix or drop "
-            "those rows, or aggregate the labels as categories (a categorical model: CLI --kind categorical)"
+            f"{booleans and 'booleans' or 'non-numeric values'} in {rows.size} row(s) "
+            f"({examples(names[bad], 3)}; {example_rows(rows)}). "
+            f"{'Write them as numbers' if booleans else 'Fix those rows or pass on_invalid=' + repr('drop')}, "
+            "or aggregate the labels as categories (a categorical model: CLI --kind categorical)"
         )
     return _usable(judgments, names.astype(np.float64))
 

@@ -169,8 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
                      "it chooses on held-out judgments (README: 'How sure is it?')")
     add_on_invalid(agg, "rows with a missing task, worker or label (pairwise data: also an item compared with "
                    "itself or a label that is neither item; choice data: a list with fewer than two items or "
-                   "an item twice, a choice outside the options): fail (default) or drop them; multilabel data: "
-                   "a missing tag set is no tag, a judgment kept either way")
+                   "an item twice, a choice outside the options; rating data: a rating that is no usable number, "
+                   "such as N/A or inf): fail (default) or drop them; multilabel data: a missing tag set is no tag, "
+                   "a judgment kept either way")
     agg.add_argument("--duplicates", choices=("keep", "first", "last", "raise"), default=None,
                      help="rows that repeat a (task, worker) pair (categorical, multilabel and rating data): keep each "
                      "as a judgment of its own (keep, as crowd-kit; the default, with a warning when there are any), "

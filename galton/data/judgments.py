@@ -32,7 +32,7 @@ from ._validate import (COLUMN_HINT, MAX_EXAMPLES, example_rows, missing_columns
                         row_index, file_rows, encoded_options)
 
 __all__ = ["DROP_HINT", "Judgments", "MAX_RATING", "MIN_RATING", "label_codes", "label_lookup", "parse_number",
-           "unusable_error", "unusable_ratings", "warn_float_classes", "warn_spaced_labels"]
+           "unreadable_ratings", "unusable_error", "unusable_ratings", "warn_float_classes", "warn_spaced_labels"]
 
 OnInvalid = Literal["raise", "drop"]
 Duplicates = Literal["keep", "first", "last", "raise"]
@@ -90,7 +90,8 @@ class Judgments(EncodedData):
             Column names (a pandas frame's names that are not text, as the 0, 1, 2 of
             ``pd.DataFrame(rows)``, are read as they are).
         on_invalid : {"raise", "drop"}
-            What to do with rows that have a null in any of the three columns.
+            What to do with rows that have a null in any of the three columns (``numeric``: also a
+            rating that is no usable number, such as the text ``N/A`` or an infinite value).
         duplicates : {"keep", "first", "last", "raise"}
             Repeated (task, worker) pairs: keep all as separate votes (crowd-kit's behaviour, the
             default), keep the first or last in row order, or raise. A model's ``fit`` given data with
@@ -160,6 +161,8 @@ class Judgments(EncodedData):
                 with_nulls.append(c)
         if numeric:  # ratings: an infinite one is an invalid row too ("drop" kept it)
             huge = unusable_ratings(table.column(label_col))
+            if on_invalid == "drop":  # and text that reads as no usable number ('N/A'; "raise": the model names it)
+                huge |= unreadable_ratings(table.column(label_col))
             if on_invalid == "raise" and huge.any():
                 rows = np.flatnonzero(huge)
                 raise unusable_error(label_col, rows, table.column(label_col).take(rows).to_numpy(), index)
@@ -174,6 +177,8 @@ class Judgments(EncodedData):
             if table.num_rows == 0:
                 raise ValueError("every row has a null value; nothing is left to aggregate")
             table = _restore_ints(table, kind, with_nulls)
+            if numeric and isinstance(data, (str, os.PathLike)):
+                table = _numeric_labels(table, label_col)  # the text left: numbers, as without those rows
 
         t_codes, t_names = encode_column(table.column(task_col))
         w_codes, w_names = encode_column(table.column(worker_col))
@@ -309,6 +314,21 @@ MAX_RATING = 1e150
 MIN_RATING = 1e-140
 #: how the error for unusable ratings ends: the metrics, which take no on_invalid, strip it
 DROP_HINT = " (on_invalid='drop' drops them)"
+
+
+def unreadable_ratings(values: Any) -> np.ndarray:
+    """True where a text (or bytes) rating reads as no number (:func:`parse_number`: ``N/A``,
+    ``nan``, ``1_000``) or as one :func:`unusable_ratings` refuses (``inf``); False for nulls and for
+    columns of other types."""
+    col = plain_column(values)
+    if not (pa.types.is_string(col.type) or pa.types.is_binary(col.type) or pa.types.is_large_binary(col.type)):
+        return np.zeros(len(col), dtype=bool)
+    coded = col.dictionary_encode()  # each distinct text parsed once
+    words = [parse_number(v, "f") for v in coded.dictionary.to_pylist()]
+    bad = np.array([v is None for v in words], dtype=bool)
+    bad[~bad] = unusable_ratings(np.array([v for v in words if v is not None], dtype=np.float64))
+    idx = coded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+    return np.where(idx >= 0, bad[np.maximum(idx, 0)] if bad.size else False, False)
 
 
 def _tiny(v: np.ndarray) -> np.ndarray:

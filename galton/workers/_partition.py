@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 from .._math import splitmix64
 from ..aggregator._engine import shard_of_tasks
 from ..data import encode_column, label_set, plain_column
+from ..data.judgments import unreadable_ratings, unusable_ratings
 from .sharded import NamedShard
 
 __all__ = ["rows_at_most", "task_shard", "partition_unit", "merge_vocabularies", "build_core", "finish_shard", "fnv1a",
@@ -91,9 +92,10 @@ def _encode_local(col: pa.Array) -> tuple[np.ndarray, pa.Array]:
     return _small_codes(codes, vocab.size), pa.array(vocab, type=col.type)
 
 
-def partition_unit(table: pa.Table, cols: Sequence[str], n_shards: int, on_invalid: str,
-                   first_row: int = 0) -> tuple[dict[str, Any], list[tuple[Any, np.ndarray, np.ndarray]]]:
-    """Split one unit's rows by task shard.
+def partition_unit(table: pa.Table, cols: Sequence[str], n_shards: int, on_invalid: str, first_row: int = 0,
+                   numeric: bool = False) -> tuple[dict[str, Any], list[tuple[Any, np.ndarray, np.ndarray]]]:
+    """Split one unit's rows by task shard (``numeric``: ratings, whose ``on_invalid="drop"`` also
+    drops the ones the rating models refuse or that read as no number, as ``Judgments.from_any``).
 
     Returns ``(meta, pieces)``: meta holds the row and null counts, example rows with nulls, the
     column types and the unit's worker and label vocabularies (Arrow arrays); ``pieces[s]`` is
@@ -115,6 +117,8 @@ def partition_unit(table: pa.Table, cols: Sequence[str], n_shards: int, on_inval
             rows = np.flatnonzero(m)
             meta["nulls"][c] = (int(rows.size), (rows[:_MAX_EXAMPLES] + first_row).tolist())
             null_mask |= m
+    if numeric and on_invalid == "drop":
+        null_mask |= unusable_ratings(table.column(label_col)) | unreadable_ratings(table.column(label_col))
     if null_mask.any():
         if on_invalid == "raise":
             return meta, []

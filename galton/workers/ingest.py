@@ -191,7 +191,7 @@ def _file_columns(unit: Unit, pf: Any, cols: Sequence[str]) -> tuple[pa.Table | 
 
 
 def _partition_task(unit: Unit, table: Any, cols: tuple[str, str, str], n_shards: int,
-                    on_invalid: str) -> tuple:
+                    on_invalid: str, numeric: bool = False) -> tuple:
     """Body of the step-1 Ray task: meta first, then one piece per shard (``num_returns``)."""
     try:
         t, names = _read_unit(unit, table, cols)
@@ -204,7 +204,7 @@ def _partition_task(unit: Unit, table: Any, cols: tuple[str, str, str], n_shards
             meta = {"rows": 0, "missing": names, "nulls": {}, "dropped": 0}
         pieces: list[Any] = []
     else:
-        meta, pieces = partition_unit(t, cols, n_shards, on_invalid, unit.first_row)
+        meta, pieces = partition_unit(t, cols, n_shards, on_invalid, unit.first_row, numeric)
     if len(pieces) != n_shards:  # an error: no pieces, but every return must be filled
         pieces = [None] * n_shards
     return (meta, *pieces)
@@ -327,7 +327,8 @@ def ingest(engine: Any, source: Any, *, task_col: str = "task", worker_col: str 
     task_col, worker_col, label_col : column names.
     gold : optional known labels (pandas Series by task, dict, or frame with task, label columns),
         clamped during EM like ``fit(data, gold)``.
-    on_invalid : "raise" or "drop" rows with a null task, worker or label.
+    on_invalid : "raise" or "drop" rows with a null task, worker or label (``numeric``: or a rating
+        that is no usable number).
     duplicates : repeated (task, worker) pairs: "keep", "first", "last" (in input order) or "raise", as
         in :meth:`galton.judgments.Judgments.from_any`; None (default) keeps them, and a categorical
         model's fit warns of them as it does of data in memory.
@@ -364,7 +365,7 @@ def ingest(engine: Any, source: Any, *, task_col: str = "task", worker_col: str 
     calls = [part.remote(u if u.table is None else Unit(u.name, first_row=u.first_row),
                          None if u.table is None else (u.table if isinstance(u.table, ray.ObjectRef)
                                                        else ray.put(u.table)),
-                         cols, n_shards, on_invalid) for u in units]
+                         cols, n_shards, on_invalid, numeric) for u in units]
     meta_refs = [c[0] for c in calls]
     pieces = [list(c[1:]) for c in calls]  # pieces[u][s]
     del calls

@@ -83,3 +83,35 @@ def test_duplicates_option_on_the_command_line_for_ratings(tmp_path: Path, capsy
     assert capsys.readouterr().err == ""
     assert main(["aggregate", str(src), "--kind", "rating", "--duplicates", "raise"]) == 2
     assert "120 repeated (task, worker) pair(s)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text", ["N/A", "nan", "x", "inf", "1_000", "\uff13"])
+def test_on_invalid_drop_drops_ratings_that_are_no_numbers(text: str) -> None:
+    """on_invalid='drop' dropped null and infinite ratings but not text that reads as no number: a
+    'N/A' (or 'nan') still failed with "rating models need numeric labels ... Fix or drop those
+    rows". Such rows are invalid rows now, dropped and counted like the others; text that reads as
+    a number stays a rating."""
+    df = pd.DataFrame({"task": [1, 1, 2, 2, 3, 3], "worker": list("ababab"),
+                       "label": ["1", text, "2", "3", " 4", "+5"]})
+    model = galton.aggregate(df, "rating_mean", on_invalid="drop")
+    assert model.scores_.to_dict() == {1: 1.0, 2: 2.5, 3: 4.5} and model.judgments_.n_dropped == 1
+    with pytest.raises(ValueError, match=r"rows 1\).*on_invalid='drop'"):  # 'inf': a rating the models refuse
+        galton.aggregate(df, "rating_mean")
+    with pytest.raises(ValueError, match="every row has a null value"):
+        galton.aggregate(df.assign(label=text), "rating_mean", on_invalid="drop")
+
+
+def test_on_invalid_drop_drops_ratings_that_are_no_numbers_on_the_command_line(tmp_path: Path, capsys) -> None:
+    """galton aggregate na.csv --kind rating --on-invalid drop failed on a 'N/A' rating; it drops the
+    row, says so in the summary, and rates the file as if the row were not there."""
+    src, want = tmp_path / "na.csv", tmp_path / "without.csv"
+    src.write_text("task,worker,label\n1,a,1\n1,b,N/A\n2,a,2\n2,b,3\n3,a,4\n3,b,5\n")
+    want.write_text("task,worker,label\n1,a,1\n2,a,2\n2,b,3\n3,a,4\n3,b,5\n")
+    assert main(["aggregate", str(src), "--kind", "rating", "--on-invalid", "drop", "-o", str(tmp_path / "o.csv")]) == 0
+    out, err = capsys.readouterr()
+    assert err == "" and _summary(out)["dropped"] == "1 rows with a missing value or a rating that is no usable number"
+    assert main(["aggregate", str(want), "--kind", "rating", "-o", str(tmp_path / "w.csv")]) == 0
+    capsys.readouterr()
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "o.csv"), pd.read_csv(tmp_path / "w.csv"))
+    assert main(["aggregate", str(src), "--kind", "rating"]) == 2
+    assert "('N/A'; rows 1)" in capsys.readouterr().err

@@ -441,6 +441,26 @@ def test_nulls_are_reported_with_file_and_row_or_dropped(ray_session, tmp_path):
     _assert_same(remote, _fit(Judgments.from_any(str(directory), on_invalid="drop")))
 
 
+def test_ratings_that_are_no_numbers_are_dropped_as_in_memory(ray_session, tmp_path):
+    """on_invalid='drop' dropped null ratings but not text that reads as no number ('N/A') nor an
+    infinite one, in memory and at the Ray load; both drop them now, with the same count and fit."""
+    from galton.aggregator import GaussianRating
+
+    table, _ = _crowd(8, n_tasks=100)
+    label = [str(v) for v in table.column("label").to_pylist()]
+    label[5], label[250], label[301] = "N/A", "inf", "1_000"
+    table = table.set_column(2, "label", pa.array(label))
+    directory = _write(table, tmp_path / "text", n_files=2)
+    local = GaussianRating().fit(str(directory), on_invalid="drop", duplicates="keep")
+    with RayEngine(n_shards=2) as eng:
+        data = eng.load_parquet(directory, on_invalid="drop", numeric=True, duplicates="keep")
+        assert (data.n_judgments, data.n_dropped) == (397, 3) == (local.judgments_.n_judgments,
+                                                                   local.judgments_.n_dropped)
+        remote = GaussianRating().fit(data)
+    assert remote.scores_["task"].to_list() == local.scores_["task"].to_list()
+    np.testing.assert_allclose(remote.scores_["score"].to_numpy(), local.scores_["score"].to_numpy(), atol=1e-9)
+
+
 def test_missing_columns_and_empty_inputs_are_clear_errors(ray_session, int_dir, tmp_path):
     with RayEngine(n_shards=2) as eng:
         with pytest.raises(ValueError, match=r"missing column\(s\) \['item'\]"):
