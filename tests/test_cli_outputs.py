@@ -323,19 +323,24 @@ def test_the_bundled_files_a_command_reads_are_never_its_output(tmp_path: Path, 
     from galton.datasets import _bundled
 
     copy = tmp_path / "data"
-    shutil.copytree(Path(_bundled.DATA_DIR) / "act_cf", copy / "act_cf")
+    for name in ("act_cf", "act_ms"):
+        shutil.copytree(Path(_bundled.DATA_DIR) / name, copy / name)
     monkeypatch.setattr(_bundled, "DATA_DIR", copy)
-    before = {p.name: p.read_bytes() for p in (copy / "act_cf").iterdir()}
+    before = {p: p.read_bytes() for p in copy.rglob("*") if p.is_file()}
     judgments, gold = copy / "act_cf" / "judgments.parquet", copy / "act_cf" / "gold.parquet"
     for argv in (["datasets", "export", "act_cf", gold],
                  ["datasets", "export", "act_cf", tmp_path / "x.csv", "--gold", judgments],
                  ["aggregate", "bundled:act_cf", "-m", "mv", "-o", judgments],
-                 ["aggregate", "bundled:act_cf", "-m", "mv", "-o", copy / "act_cf"]):
+                 ["aggregate", "bundled:act_cf", "-m", "mv", "-o", copy / "act_cf"],
+                 ["datasets", "export", "act_cf", copy / "act_ms" / "judgments.parquet"],  # another dataset's
+                 ["aggregate", "bundled:act_cf", "-m", "mv", "-o", copy / "act_ms" / "judgments.parquet"]):
         rc, _, err = run(argv, capsys)
         assert rc == 2 and "input" in err, (argv, err)
     with pytest.raises(Exception, match="input"):
         datasets.export("act_cf", judgments, table="gold")
-    assert {p.name: p.read_bytes() for p in (copy / "act_cf").iterdir()} == before
+    with pytest.raises(Exception, match="input"):
+        datasets.export("act_cf", copy / "act_ms" / "judgments.parquet")
+    assert {p: p.read_bytes() for p in copy.rglob("*") if p.is_file()} == before
     assert not (tmp_path / "x.csv").exists()
     assert datasets.load("act_cf").judgments.columns == ["task", "worker", "label"]
 

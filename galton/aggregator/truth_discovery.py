@@ -345,12 +345,17 @@ class CATD(_TruthDiscovery):
         names = [repr(judgments.worker_names[i:i + 1].tolist()[0]) for i in order[:3].tolist()]
         who = (f"worker {names[0]} holds" if order.size == 1 else
                f"{order.size} workers ({', '.join(names)}{', ...' * (order.size > 3)}) together hold")
+        their = "its" if order.size == 1 else "their"
+        if getattr(self, "n_iter_", 0) > 1:
+            why = ("the algorithm's fixed point where workers rate the same tasks, often worse than the plain mean; "
+                   "CATD(n_iter=1) (one weight step), PM or rating_gaussian suit such data better")
+        else:  # one step: a loss of 0 (ratings equal to the start, as where all agree) weighs without bound
+            why = (f"a loss of 0 against the start (every rating of {'it' if order.size == 1 else 'them'} equal to its "
+                   "task's mean, as on tasks where all agree) weighs without bound; PM or rating_gaussian suit such "
+                   "data better")
         warnings.warn(
-            f"CATD: {who} {100 * w[held].sum() / total:.4g}% of the weight, so the values of "
-            f"{'its' if order.size == 1 else 'their'} tasks are {'its' if order.size == 1 else 'their'} ratings: "
-            "the algorithm's fixed point where workers rate the same tasks, often worse than the plain mean; "
-            "CATD(n_iter=1) (one weight step), PM or rating_gaussian suit such data better (see CATD's docstring)",
-            UserWarning, stacklevel=caller_stacklevel())
+            f"CATD: {who} {100 * w[held].sum() / total:.4g}% of the weight, so the values of {their} tasks are "
+            f"{their} ratings: {why} (see CATD's docstring)", UserWarning, stacklevel=caller_stacklevel())
 
 
 @register("pm", "crh", "rating_pm")

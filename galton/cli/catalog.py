@@ -166,7 +166,7 @@ def _cmd_datasets_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> 
     for table, path in wanted:  # everything is checked before anything is written
         if getattr(have, table) is None:
             raise CLIError(f"bundled dataset {args.name!r} has no {table} table; leave out --{table}")
-        plan_output(path, inputs=datasets.files(args.name), what="PATH" if table == "judgments" else f"--{table}")
+        plan_output(path, inputs=[f"bundled:{args.name}"], what="PATH" if table == "judgments" else f"--{table}")
     report = err if "-" in targets else out  # standard output may carry the judgments
     written = write_tables([(getattr(have, table), path) for table, path in wanted])  # all of them or none
     for path in written:

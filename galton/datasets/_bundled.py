@@ -55,8 +55,9 @@ def _dataset_dir(name: str) -> Path:
 
 def files(name: str) -> list[Path]:
     """The Parquet files bundled dataset ``name`` is read from (judgments, gold, experts: those it
-    has); an output must never replace one (``galton datasets export``, ``-o`` of a command that
-    reads ``bundled:NAME``: they wrote over the installed copy, which then no longer loaded)."""
+    has). No output goes into their folder (:func:`galton.io.plan_output` of ``bundled:NAME``):
+    ``galton datasets export`` and ``-o`` of a command reading ``bundled:NAME`` wrote over the
+    installed copy, which then no longer loaded."""
     folder = _dataset_dir(name)
     return [folder / f"{t}.parquet" for t in TABLES if (folder / f"{t}.parquet").is_file()]
 
@@ -149,5 +150,5 @@ def export(name: str, path: str | os.PathLike[str], *, table: str = "judgments")
         raise ValueError(f"bundled dataset {name!r} has no {table} table; it has: {', '.join(have)}")
     from ..io import plan_output
 
-    plan_output(path, inputs=files(name), what="path")  # never over the bundled files themselves
+    plan_output(path, inputs=[f"bundled:{name}"], what="path")  # never into the bundled data folder
     return write_table(read_parquet(source, table), path)

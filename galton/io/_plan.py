@@ -53,7 +53,7 @@ class OutputError(ValueError):
 
 def input_paths(inputs: Iterable[object]) -> list[str]:
     """Real paths of the inputs that are files or directories (globs expanded; a bundled dataset,
-    ``bundled:NAME``, its files; stdin, frames and None skipped)."""
+    ``bundled:NAME``, its files and the bundled data folder; stdin, frames and None skipped)."""
     found: list[str] = []
     for item in inputs:
         if not isinstance(item, (str, os.PathLike)):
@@ -63,9 +63,11 @@ def input_paths(inputs: Iterable[object]) -> list[str]:
             from ..datasets import files  # lazily: the datasets are read through galton.io
 
             try:
-                found += [os.path.realpath(p) for p in files(text[len(BUNDLED_PREFIX):])]
+                paths = files(text[len(BUNDLED_PREFIX):])
             except ValueError:  # no such dataset: its reader says so, naming those there are
-                pass
+                continue
+            # its files, and the folder of every bundled dataset: an output there broke another one
+            found += [os.path.realpath(p) for p in paths] + [os.path.realpath(p.parent.parent) for p in paths[:1]]
             continue
         if text in ("", STDOUT):
             continue

@@ -365,3 +365,22 @@ def test_catd_default_is_the_one_step_the_real_sets_favour():
     assert np.mean(mae["converged"]) == pytest.approx(13.33, abs=0.005)
     assert np.mean(mae["mean"]) == pytest.approx(12.02, abs=0.005)
     assert sum(a < b for a, b in zip(mae["default"], mae["mean"])) == 5 and concentrated == 5
+
+
+def test_catds_one_step_warning_does_not_advise_the_one_step_it_took():
+    """Review: at the default one weight step, two workers whose only ratings are on tasks where every
+    rater agreed have a loss of 0 and take the weight; the warning blamed "the algorithm's fixed point"
+    and advised ``CATD(n_iter=1)``, the very setting in use. It names the cause, a loss of 0 against
+    the start, and advises other models."""
+    rng = np.random.default_rng(1)
+    rows = []
+    for t in range(200):
+        truth = rng.integers(1, 6)
+        rows += [(t, int(w), int(np.clip(truth + rng.integers(-1, 2), 1, 5))) for w in rng.choice(20, 3, replace=False)]
+    rows += [(t, w, v) for t, v in ((1000, 3), (1001, 4)) for w in (100, 101, 2)]  # all agree
+    data = pd.DataFrame(rows, columns=["task", "worker", "label"])
+    with pytest.warns(UserWarning, match=r"CATD: 2 workers \(100, 101\) together hold 100% of the weight") as said:
+        model = CATD().fit(data)
+    text = " ".join(str(w.message) for w in said)
+    assert model.n_iter_ == 1 and "a loss of 0 against the start" in text
+    assert "CATD(n_iter=1)" not in text and "fixed point" not in text
