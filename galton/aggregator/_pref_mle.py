@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from .._math import EPS
+
 __all__ = ["check_mle_exists", "check_pairs_mle", "check_bounded", "fisher_step", "SPREAD_MAX", "STEP_MAX"]
 
 
@@ -91,11 +93,10 @@ def fisher_step(diag: np.ndarray, full: Any, grad: np.ndarray) -> np.ndarray:
     whose comparisons all saturated (information 1e-30 beside the others' 1) still gets its step
     (an unscaled solve returned noise there). Diagonal path (``full`` a scalar): each item's step
     with the other items held fixed."""
-    tiny = np.finfo(np.float64).tiny
     if np.isscalar(full):
-        return grad / np.maximum(diag, tiny)
+        return grad / np.maximum(diag, EPS)
     info = full - 1.0 / grad.size
-    d = np.sqrt(np.maximum(np.diag(info), tiny))
+    d = np.sqrt(np.maximum(np.diag(info), EPS))
     v = d / np.linalg.norm(d)  # the location (null vector 1) in the scaled coordinates
     try:
         return np.linalg.solve(info / d[:, None] / d[None, :] + np.outer(v, v), grad / d) / d
