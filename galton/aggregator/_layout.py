@@ -28,6 +28,7 @@ galton's own models (not in crowd-kit) keep the sorted layout.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
@@ -171,11 +172,11 @@ def crowdkit_layout(model: Any, judgments: Any, attrs: tuple[str, ...] = _RESULT
 def crowdkit_result(model: Any, attr: str, value: Any, judgments: Any, fitted: Any = None) -> Any:
     """``value``, the pandas result ``attr`` of ``model`` on ``judgments`` (or their :class:`_Orders`),
     in crowd-kit's layout; for :meth:`predict` / :meth:`predict_proba` on new data, ``fitted`` (the
-    fit's judgments) gives the label order, so the columns are those of ``probas_``."""
-    import pandas as pd
-
+    fit's judgments) gives the label order, so the columns are those of ``probas_``. Anything else (a polars
+    frame, an Arrow table) comes back as it is, without importing pandas, which is an optional extra."""
     layout = CROWDKIT_LAYOUT.get(_layout_name(model))
-    if layout is None or not isinstance(value, (pd.Series, pd.DataFrame)):
+    pd = sys.modules.get("pandas")  # a pandas object means pandas is imported: never import it here
+    if layout is None or pd is None or not isinstance(value, (pd.Series, pd.DataFrame)):
         return value
     orders = judgments if isinstance(judgments, _Orders) else _Orders(judgments, fitted)
     if attr in layout.get("appearance", ()):
