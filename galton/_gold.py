@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -19,11 +19,20 @@ from .judgments import MAX_EXAMPLES, ColumnError, plain_column
 if TYPE_CHECKING:
     from .judgments import Judgments
 
-__all__ = ["SIMULATED_TRUTH", "check_gold_conflicts", "encode_gold", "gold_label_values", "gold_rows", "gold_task_ids",
-           "read_gold"]
+__all__ = ["SIMULATED_TRUTH", "KnownLabels", "check_gold_conflicts", "encode_gold", "gold_label_values", "gold_rows",
+           "gold_task_ids", "read_gold"]
 
 #: the label column of the truth table `galton simulate` writes; read as gold when ``label`` is absent
 SIMULATED_TRUTH = "true_label"
+
+
+class KnownLabels(NamedTuple):
+    """Known labels split into task ids and label values, an entry per row of the table that gave
+    them (tasks may repeat): what a pandas Series gives, for values no Arrow column holds (sets of
+    tags as ``frozenset``), without pandas. :func:`read_gold` reads them as it reads a Series."""
+
+    tasks: np.ndarray
+    values: np.ndarray
 
 
 def read_gold(gold: Any, names: np.ndarray | None = None, *, task_col: str = "task",
@@ -46,7 +55,9 @@ def read_gold(gold: Any, names: np.ndarray | None = None, *, task_col: str = "ta
     as given (``-0.0`` as ``0.0``): a gold label that no worker chose is a real miss of the crowd, so
     this does not check the label set. ``what``: the argument the messages name (``aggregates``, ...).
     """
-    if is_series(gold):
+    if isinstance(gold, KnownLabels):
+        tasks, values = gold
+    elif is_series(gold):
         tasks = np.asarray(gold.index.to_numpy())
         values = gold.to_numpy()
     elif isinstance(gold, dict) and not (task_col in gold and label_col in gold):

@@ -6,15 +6,18 @@ fit's, pandas too) or a (n_workers, K, K) array; anything else is refused naming
 from __future__ import annotations
 
 import warnings
+from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from ..data._encode import object_array
 from ..data._validate import examples
 from ..judgments import Judgments
 from ._base import caller_stacklevel
 
-__all__ = ["LONG_ERRORS", "initial_error_array", "initial_error_frame"]
+__all__ = ["ErrorGrid", "LONG_ERRORS", "initial_error_array", "initial_error_frame"]
 
 #: the columns of galton's long ``errors_`` table (polars / Arrow fits)
 LONG_ERRORS = ("worker", "label", "true_label", "probability")
@@ -22,7 +25,8 @@ LONG_ERRORS = ("worker", "label", "true_label", "probability")
 
 def initial_error_frame(init: Any) -> Any:
     """``init`` as crowd-kit's error frame (pandas, a (worker, label) index, a column per true label)
-    or a numpy array: a long ``errors_`` table (pandas, polars, Arrow) pivoted; raises for anything
+    or a numpy array: a long ``errors_`` table (pandas, polars, Arrow) pivoted into an
+    :class:`ErrorGrid` (pandas is not needed for a polars or Arrow fit's own table); raises for anything
     else, saying what it is and what initial_error must be (crowd-kit: "The index of initial_error
     must be: ['worker', 'label']"; galton's own polars errors_ and a flat frame met an AttributeError)."""
     if init is None or isinstance(init, np.ndarray):
@@ -32,7 +36,7 @@ def initial_error_frame(init: Any) -> Any:
             return init
         columns = [str(c) for c in init.columns]
         if set(LONG_ERRORS) <= set(columns):
-            return _pivot(init)
+            return _pivot(*(init[c].tolist() for c in LONG_ERRORS))
         got = f"a pandas frame indexed by {list(init.index.names)} with columns {columns[:8]}"
         if {"worker", "label"} <= set(columns):  # errors_.reset_index()
             got += " (a flat errors_ frame: .set_index(['worker', 'label']) makes it crowd-kit's)"
@@ -40,8 +44,8 @@ def initial_error_frame(init: Any) -> Any:
         import pyarrow as pa
 
         table = init.to_arrow() if hasattr(init, "to_arrow") else pa.table(init)
-        if set(LONG_ERRORS) <= set(table.column_names):
-            return _pivot(table.select(list(LONG_ERRORS)).to_pandas())
+        if set(LONG_ERRORS) <= set(table.column_names):  # no pandas: it is an optional extra
+            return _pivot(*(table.column(c).to_pylist() for c in LONG_ERRORS))
         got = f"a {type(init).__name__} with columns {table.column_names[:8]}"
     else:
         got = f"a {type(init).__name__}"
@@ -52,17 +56,42 @@ def initial_error_frame(init: Any) -> Any:
         f"got {got}")
 
 
-def _pivot(long: Any) -> Any:
-    """A long errors table (pandas) as crowd-kit's frame: one row per (worker, label), a column per
-    true label; raises naming the cells given twice."""
-    keys = list(LONG_ERRORS[:3])
-    twice = long.duplicated(keys, keep=False).to_numpy()
-    if twice.any():
-        cells = np.asarray([tuple(r) for r in long.loc[twice, keys].itertuples(index=False)] + [None],
-                           dtype=object)[:-1]
+@dataclass(frozen=True)
+class ErrorGrid:
+    """A long errors table pivoted as crowd-kit's error frame, without pandas: ``index`` the (worker,
+    label) pairs, ``columns`` the true labels, ``values[row, column]`` (NaN where no row gives it)."""
+
+    index: list[tuple[Any, Any]]
+    columns: list[Any]
+    values: np.ndarray
+
+    def to_numpy(self, dtype: Any = None) -> np.ndarray:
+        return self.values if dtype is None else self.values.astype(dtype)
+
+
+def _pivot(workers: list, labels: list, trues: list, probabilities: list) -> ErrorGrid:
+    """A long errors table (its columns :data:`LONG_ERRORS` as lists) as crowd-kit's frame: one row
+    per (worker, label), a column per true label (sorted where they have an order, as pandas'
+    ``unstack`` gave them); raises naming the cells given twice."""
+    cells = list(zip(workers, labels, trues))
+    seen = Counter(cells)
+    if len(seen) < len(cells):
+        twice = np.asarray([seen[c] > 1 for c in cells])
+        shown = object_array([c for c, more in zip(cells, twice) if more])
         raise ValueError(f"initial_error gives {int(twice.sum())} rows for cells (worker, label, true_label) listed "
-                         f"more than once ({examples(cells)}); give each cell once, as errors_ holds them")
-    return long.set_index(keys)["probability"].unstack("true_label")
+                         f"more than once ({examples(shown)}); give each cell once, as errors_ holds them")
+    rows = list(dict.fromkeys(zip(workers, labels)))
+    columns = list(dict.fromkeys(trues))
+    try:
+        columns = sorted(columns)
+    except TypeError:  # labels of mixed types: as they come
+        pass
+    row_of = {r: i for i, r in enumerate(rows)}
+    col_of = {c: i for i, c in enumerate(columns)}
+    values = np.full((len(rows), len(columns)), np.nan)
+    for (worker, label, true), p in zip(cells, probabilities):
+        values[row_of[(worker, label)], col_of[true]] = np.nan if p is None else p
+    return ErrorGrid(rows, columns, values)
 
 
 def initial_error_array(init: Any, judgments: Judgments) -> np.ndarray:

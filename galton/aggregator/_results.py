@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .._extras import import_pandas
 from ..io._formats import RESULT_NAMES
 from ..io._types import MixedTupleIds, id_array
 
@@ -98,9 +99,13 @@ def _arrow_or_same(values: Any, column: str) -> Any:
 
 def check_output(output: Any) -> None:
     """Refuse an ``output=`` other than None, "pandas", "polars" or "arrow" ("" and "dict" gave
-    polars in a fit; the worker report returned Arrow for any other value)."""
+    polars in a fit; the worker report returned Arrow for any other value), and "pandas" where pandas
+    is not installed, before any work, naming the extra (a fit failed at its results: "No module named
+    'pandas'")."""
     if output is not None and output not in ("pandas", "polars", "arrow"):
         raise ValueError(f"output must be 'pandas', 'polars' or 'arrow', not {output!r}")
+    if output == "pandas":
+        import_pandas("output='pandas'")
 
 
 class Output:

@@ -217,8 +217,6 @@ class RASA(NoWorkerReport):
         return np.ones(n), np.ones(n, dtype=bool)
 
     def _fit(self, data: Any, true_embeddings: Any, need_output: bool) -> EmbeddingRows:
-        import pandas as pd
-
         from ._results import object_series, pandas_index
 
         # the previous fit's results go first (as BaseAggregator._reset): fit() sets neither
@@ -232,7 +230,9 @@ class RASA(NoWorkerReport):
             check_real(name, getattr(self, name), finite=True)
         if not 0 < check_real("alpha", self.alpha) < 1:
             raise ValueError(f"alpha must lie in (0, 1), not {self.alpha}")
-        rows = EmbeddingRows(data, need_output, *self._source)
+        rows = EmbeddingRows(data, need_output, *self._source)  # a pandas frame: pandas is there
+        import pandas as pd
+
         local, part = self._local(rows)
         n_w = len(rows.workers)
         counts = np.bincount(rows.worker[part], minlength=n_w)
@@ -395,9 +395,9 @@ class HRRASA(RASA):
         return local, counts[rows.task] >= 2
 
     def _fit(self, data: Any, true_embeddings: Any, need_output: bool) -> EmbeddingRows:
-        import pandas as pd
-
         rows = super()._fit(data, true_embeddings, need_output=True)
+        import pandas as pd  # after the frame's check (RASA's), which says that the models read pandas
+
         task_ids = rows.tasks[rows.unsorted(rows.task)]  # the per-output results in the input's row order
         workers = rows.data["worker"].to_numpy()
         local = rows.unsorted(np.where(self._part, self._local_weights, np.nan))

@@ -347,9 +347,9 @@ class SegmentationEM(_Segmentation):
 
     def fit(self, data: Any) -> "SegmentationEM":
         self._iterations(self.n_iter, self.tol)
+        images = _images(data)  # a pandas frame (checked): pandas is there
         import pandas as pd
 
-        images = _images(data)
         post: list[Any] = [None] * len(images)
         skill: list[Any] = [None] * len(images)
         self.loss_history_: list[float] = []

@@ -43,29 +43,47 @@ def sheng_crowd(n_tasks: int = 300, per_task: int = 10, n_workers: int = 50, acc
 
 
 def load_replay_data(name: str, seed: int = 0) -> ReplayData:
-    """``"sheng"`` (the simulated crowd) or a data set of :func:`galton.benchmarks.accuracy.load_dataset`
+    """``"sheng"`` (the simulated crowd) or a data set of :func:`galton.benchmarks.accuracy.dataset_with_gold`
     (``shared:NAME`` / ``bundled:NAME``: that copy, as the crowd study reads them; the data set is named
     ``NAME``, so its shuffles are those of ``NAME``). Judgments with an empty task, worker or label are
     left out, as the crowd study leaves them out (an empty label was a class of its own, coded -1); gold
-    task ids are brought to the judgments' type as the crowd study brings them (gold "5" finds task 5)."""
+    task ids are brought to the judgments' type as the crowd study brings them (gold "5" finds task 5).
+    Ids and labels are coded in sorted order; polars and numpy only (pandas is an optional extra)."""
     if name == "sheng":
         return sheng_crowd(seed=seed)
-    import pandas as pd
+    import polars as pl
 
-    from ..data._encode import id_lookup
-    from .accuracy import load_dataset
+    from .._gold import gold_rows
+    from ..data._encode import encode_column, id_lookup
+    from ._sources import labels_like
+    from .accuracy import dataset_with_gold
 
-    judgments, gold = load_dataset(name)
-    judgments = judgments.dropna(subset=["task", "worker", "label"])
-    task, tasks = pd.factorize(judgments["task"], sort=True)
-    worker, _ = pd.factorize(judgments["worker"], sort=True)
-    labels = pd.concat([judgments["label"], pd.Series(gold.to_numpy())], ignore_index=True)
-    codes, names = pd.factorize(labels, sort=True)
-    gold_codes = np.full(len(tasks), -1, dtype=np.int64)
-    at = id_lookup(np.asarray(tasks), gold.index.to_numpy())  # the judged task of each gold row; -1: none
-    known = (at >= 0) & gold.notna().to_numpy()
-    gold_codes[at[known]] = pd.Index(names).get_indexer(gold[known])
+    ds = dataset_with_gold(name)
+    cols = ["task", "worker", "label"]
+    judgments = ds.judgments.select(cols).with_columns(  # NaN is empty too, as pandas' dropna had it
+        [pl.col(c).fill_nan(None) for c in cols if ds.judgments.schema[c].is_float()]).drop_nulls(cols)
+    task, tasks = encode_column(judgments["task"].to_arrow())
+    worker, _ = encode_column(judgments["worker"].to_arrow())
+    label, names = encode_column(judgments["label"].to_arrow())
+    given_tasks, given = ds.gold["task"].to_list(), ds.gold["label"].to_list()
+    try:  # one row per task; two labels for one task refused as `galton aggregate --gold` refuses them
+        keep = gold_rows(given_tasks, given)
+    except ValueError as exc:
+        raise ValueError(f"dataset {name!r}: {exc}") from None
+    values = labels_like([given[i] for i in keep], names.tolist())  # in the judgments' label type
+    vocab = names.tolist()
+    vocab += [v for v in dict.fromkeys(values) if v not in set(vocab)]  # labels no judgment has: never predicted
+    try:  # one sorted vocabulary of both
+        rank = np.argsort(np.argsort(np.asarray(vocab, dtype=object), kind="stable"))
+    except TypeError:  # labels of mixed types: the gold-only ones after
+        rank = np.arange(len(vocab))
+    label = rank[label]
+    vocab = [vocab[i] for i in np.argsort(rank)]
+    code_of = {v: i for i, v in enumerate(vocab)}
+    gold_codes = np.full(tasks.size, -1, dtype=np.int64)
+    at = id_lookup(tasks, ds.gold["task"].to_numpy()[keep])  # the judged task of each gold row; -1: none
+    gold_codes[at[at >= 0]] = [code_of[v] for v, judged in zip(values, at >= 0) if judged]
     if not (gold_codes >= 0).any():
         raise ValueError(f"dataset {name!r}: no task with judgments has a gold label; leave it out")
     return ReplayData(name.removeprefix("shared:").removeprefix("bundled:"), task.astype(np.int64),
-                      worker.astype(np.int64), codes[: len(judgments)].astype(np.int64), gold_codes, list(names))
+                      worker.astype(np.int64), label.astype(np.int64), gold_codes, vocab)

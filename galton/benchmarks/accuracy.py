@@ -44,6 +44,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .._extras import import_pandas
 from ._accuracy_report import (MV_REF, PUBLISHED, PUBLISHED_NAMES, AccuracyResult, Cell, accuracy_table, as_fitted,
                                calibration_of, calibration_table, published_table, render, task_temperatures_of,
                                time_table, versus_best, versus_crowdkit, versus_mv)
@@ -51,7 +52,7 @@ from ._common import emit, split_names
 
 __all__ = [
     "ModelSpec", "Cell", "AccuracyResult", "PUBLISHED", "dataset_names", "load_dataset", "galton_specs",
-    "crowdkit_specs", "accuracy_of", "run_accuracy", "render", "main", "MV_REF", "PUBLISHED_NAMES",
+    "crowdkit_specs", "dataset_with_gold", "accuracy_of", "run_accuracy", "render", "main", "MV_REF", "PUBLISHED_NAMES",
     "accuracy_table", "published_table", "time_table", "versus_best", "versus_crowdkit", "versus_mv",
     "calibration_of", "calibration_table",
 ]
@@ -101,16 +102,25 @@ def dataset_names(requested: Sequence[str] | None = None) -> list[str]:
     return list(requested)
 
 
-def load_dataset(name: str) -> tuple[Any, Any]:
-    """(judgments frame, gold Series indexed by task) in pandas; bundled copy first (``shared:NAME`` /
-    ``bundled:NAME``: that copy, as the crowd study reads them)."""
+def dataset_with_gold(name: str) -> Any:
+    """Data set ``name`` (polars frames), refused when it has no gold; bundled copy first
+    (``shared:NAME`` / ``bundled:NAME``: that copy, as the crowd study reads them)."""
     from .. import datasets as gd
 
     plain = name.removeprefix("shared:").removeprefix("bundled:")
     bundled = name.startswith("bundled:") or (not name.startswith("shared:") and plain in gd.names())
-    ds = gd.load(plain, frame="pandas") if bundled else gd.load_shared(plain, frame="pandas")
+    ds = gd.load(plain) if bundled else gd.load_shared(plain)
     if ds.gold is None:
         raise ValueError(f"dataset {name!r} has no gold labels; leave it out of the accuracy benchmark")
+    return ds
+
+
+def load_dataset(name: str) -> tuple[Any, Any]:
+    """(judgments frame, gold Series indexed by task) in pandas (crowd-kit's models read it); the data
+    set of :func:`dataset_with_gold`."""
+    ds = dataset_with_gold(name)
+    import_pandas("the accuracy benchmark")
+    ds = ds._replace(judgments=ds.judgments.to_pandas(), gold=ds.gold.to_pandas())
     from .._gold import gold_rows
     from ._sources import labels_like
 

@@ -66,10 +66,11 @@ def encode_column(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.nd
 def column_values(column: pa.Array) -> np.ndarray:
     """A plain Arrow column as numpy values, as ids are held: numpy's datetime64 has no time zone
     (ids came back shifted to UTC, naive; gold for them matched no task) and makes dates timestamps,
-    so such ids stay Python objects, as given (pandas Timestamps with their zone, dates); text as
-    objects."""
+    so such ids stay Python objects, as given (datetimes with their zone, dates); text as objects."""
     if (pa.types.is_timestamp(column.type) and column.type.tz) or pa.types.is_date(column.type):
-        pylist = column.to_pandas().tolist() if pa.types.is_timestamp(column.type) else column.to_pylist()
+        from ..io._types import zoned_timestamps
+
+        pylist = zoned_timestamps(column) if pa.types.is_timestamp(column.type) else column.to_pylist()
         out = np.empty(len(pylist), dtype=object)
         out[:] = pylist
         return out

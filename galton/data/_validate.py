@@ -9,6 +9,8 @@ from typing import Any, Sequence
 import numpy as np
 import pyarrow as pa
 
+from .._extras import PANDAS_EXTRA, import_pandas
+
 __all__ = ["COLUMN_HINT", "ColumnError", "MAX_EXAMPLES", "MAX_SHOWN", "check_on_invalid", "example_ids", "examples",
            "example_rows", "fmt_value", "one_row", "row_index", "missing_columns", "encoded_options", "null_mask",
            "raise_nulls", "FileRows", "file_rows"]
@@ -219,9 +221,15 @@ def pandas_columns(data: Any, columns: Sequence[str], who: str, hint: str,
                    nonnull: Sequence[str] | None = None) -> None:
     """The one check of the models that read pandas only (segmentation, texts, embeddings): a pandas
     frame (TypeError otherwise), with ``columns`` (a ColumnError naming what is missing, and ``hint``)
-    and no missing value in ``nonnull`` (default: all of them)."""
+    and no missing value in ``nonnull`` (default: all of them); where pandas is not installed, the
+    TypeError says how to install it."""
     if type(data).__module__.split(".")[0] != "pandas":
-        raise TypeError(f"{who} read(s) a pandas DataFrame with columns {', '.join(columns)}")
+        try:
+            import_pandas(who)
+            note = ""
+        except ImportError:
+            note = f"; pandas is not installed: {PANDAS_EXTRA}"
+        raise TypeError(f"{who} read(s) a pandas DataFrame with columns {', '.join(columns)}{note}")
     missing_columns(data, columns, hint)
     for col in columns if nonnull is None else nonnull:
         bad = int(data[col].isna().sum())

@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from .._extras import import_pandas
+
 if TYPE_CHECKING:  # polars is imported where a table is read (0.2 s: not at ``import galton``)
     import polars as pl
 
@@ -119,10 +121,7 @@ def convert(df: pl.DataFrame | None, frame: Frame) -> Any:
         return df
     if frame == "arrow":
         return df.to_arrow()
-    try:
-        import pandas  # noqa: F401  (optional dependency: fail here with advice)
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("frame='pandas' needs pandas: pip install 'galton[pandas]'") from exc
+    import_pandas("frame='pandas'")  # an optional dependency: fail here with advice
     return df.to_pandas()
 
 

@@ -1,12 +1,17 @@
-"""One column's type across several inputs (the files of a directory, the units of a Ray ingest)."""
+"""One column's type across several inputs (the files of a directory, the units of a Ray ingest), and ids
+as Python objects and back (:func:`id_array`, :func:`zoned_timestamps`)."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
+import numpy as np
 import pyarrow as pa
 
-__all__ = ["MixedTupleIds", "common_int_type", "id_array", "mixed_tuples_error", "plain_type", "run_ends_decoded"]
+from .._extras import import_pandas
+
+__all__ = ["MixedTupleIds", "common_int_type", "id_array", "mixed_tuples_error", "plain_type", "run_ends_decoded",
+           "zoned_timestamps"]
 
 
 def plain_type(t: pa.DataType) -> pa.DataType:
@@ -63,6 +68,19 @@ def id_array(values: list, column: str | None = None) -> pa.Array:
     if pa.types.is_timestamp(arr.type) and any(getattr(v, "nanosecond", 0) for v in values):
         arr = pa.array(values, type=pa.timestamp("ns", tz=arr.type.tz))
     return arr
+
+
+def zoned_timestamps(column: pa.Array) -> list[Any]:
+    """A time-zoned timestamp column as Python values with their zone: ``datetime`` objects (Arrow's
+    own conversion, no pandas), but pandas ``Timestamp`` objects where a value has nanoseconds, which a
+    ``datetime`` cannot hold (two ids 1 ns apart stay two, and :func:`id_array` keeps them on the way
+    back); that needs pandas, which says so where it is not installed."""
+    if column.type.unit == "ns":
+        nanos = np.asarray(column.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False))
+        if (nanos % 1000).any():
+            import_pandas("time-zoned timestamp ids with nanoseconds")
+            return column.to_pandas().tolist()
+    return column.to_pylist()
 
 
 def mixed_tuples_error(column: str | None, tuples: list, remedy: str = "") -> MixedTupleIds:

@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from .._gold import SIMULATED_TRUTH, read_gold
+from .._gold import SIMULATED_TRUTH, KnownLabels, read_gold
 from .._warnings import quiet
 from ..aggregator._results import Output
-from ..data._encode import label_lookup, object_array, uuid_as_text
+from ..data._encode import column_values, label_lookup, object_array, plain_column, uuid_as_text
 from ..data._validate import COLUMN_HINT, MAX_EXAMPLES, NULL_HINT, ColumnError
 from ..data.judgments import DROP_HINT, Judgments
 from ..io._once import readable_once
@@ -302,10 +302,8 @@ def _tag_sets(labels: Any) -> Any:
     table = to_arrow(labels, ids=("task", "label", SIMULATED_TRUTH))  # as read_gold reads it: once
     if not {"task", "label"} <= set(table.column_names) or not _is_list(table.schema.field("label").type):
         return table
-    import pandas as pd
-
-    return pd.Series([None if v is None else frozenset(v) for v in table.column("label").to_pylist()],
-                     index=pd.Index(table.column("task").to_pylist()), dtype=object)
+    sets = [None if v is None else frozenset(v) for v in table.column("label").to_pylist()]
+    return KnownLabels(column_values(plain_column(table.column("task"))), object_array(sets))  # no pandas
 
 
 def majority_codes(c: Coded) -> np.ndarray:
@@ -350,6 +348,21 @@ def fit(c: Coded, aggregator: Any) -> np.ndarray:
     return labels_by_task(fit_labels(c, aggregator), c, fitted=not is_multilabel(aggregator))
 
 
+def _with_tag_lists(table: Any, sets: dict[int, Any]) -> Any:
+    """``table`` with its label ranks replaced by the lists of tags they stand for (``sets``: rank ->
+    ``frozenset``), each list sorted where its tags have an order."""
+    import pyarrow as pa
+
+    def tags(s: Any) -> list[Any]:
+        try:
+            return sorted(s)
+        except TypeError:  # tags of mixed types
+            return list(s)
+
+    lists = [None if r is None else tags(sets[int(r)]) for r in table.column("label").to_pylist()]
+    return table.set_column(table.column_names.index("label"), "label", pa.array(lists))
+
+
 def is_multilabel(model: Any) -> bool:
     """Whether ``model`` aggregates sets of tags: galton's or crowd-kit's ``BinaryRelevance``."""
     return type(model).__name__ == "BinaryRelevance" and hasattr(model, "base_aggregator")
@@ -361,10 +374,14 @@ def fit_labels(c: Coded, aggregator: Any) -> Any:
     single value" to BinaryRelevance)."""
     frame = c.frame
     multilabel = is_multilabel(aggregator)
-    if (multilabel or not type(aggregator).__module__.startswith("galton.")) and frame_kind(frame) != "pandas":
+    ours = type(aggregator).__module__.startswith("galton.")
+    if not ours and frame_kind(frame) != "pandas":
         frame = to_arrow(frame).to_pandas()  # crowd-kit's models read pandas only (they crashed inside)
     if multilabel and c.label_names is not c.judgments.label_names:  # ranks: back to the sets they stand for
         sets = dict(zip(c.judgments.label_names.tolist(), c.label_names.tolist()))
-        frame = frame.assign(label=[sets[int(r)] for r in frame["label"].tolist()])
+        if frame_kind(frame) == "pandas":
+            frame = frame.assign(label=[sets[int(r)] for r in frame["label"].tolist()])
+        else:  # galton's BinaryRelevance reads a list column (pandas is not needed)
+            frame = _with_tag_lists(to_arrow(frame), sets)
     with quiet("float_classes"):
         return aggregator.fit_predict(frame)
