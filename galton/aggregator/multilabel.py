@@ -267,7 +267,7 @@ class BinaryRelevance(NoWorkerReport):
         sets = label_sets(table.column(label_col).to_pylist(), label_col, rows)
         _warn_spellings(sets, label_col)
         tasks, workers = table.column(task_col), table.column(worker_col)
-        _check_copies(base, sets, pc.count_distinct(tasks).as_py(), pc.count_distinct(workers).as_py())
+        _check_copies(base, sets, t_names.size, w_names.size)  # Arrow counts no distinct string_view ids
         task_ids: Any = None
         chosen: list[list[Any]] = []
         self.aggregators_: dict[Any, Any] = {}

@@ -39,7 +39,9 @@ def plain_column(column: pa.ChunkedArray | pa.Array) -> pa.Array:
     if pa.types.is_float16(column.type):
         column = column.cast(pa.float32())
     if pa.types.is_large_string(column.type) or pa.types.is_string_view(column.type):
-        column = column.cast(pa.string())
+        from ..io._types import view_cast  # pyarrow 16-17 have no cast from string_view
+
+        column = view_cast(column, pa.string())
     return column
 
 

@@ -9,6 +9,7 @@ from typing import Any, Collection
 import pyarrow as pa
 
 from ._text import is_utf8, not_utf8_line, one_line, type_column
+from ._types import view_cast
 
 __all__ = ["read_json"]
 
@@ -229,6 +230,6 @@ def numbers_as_written(table: pa.Table, data: bytes, layout: str, ids: Collectio
         values = doc[name] if layout == "columns" else [row.get(name) for row in doc]
         typed = type_column(pl.Series(name, values, dtype=pl.String), name in ids).to_arrow()
         if pa.types.is_large_string(typed.type) or pa.types.is_string_view(typed.type):
-            typed = typed.cast(pa.string())
+            typed = view_cast(typed, pa.string())
         table = table.set_column(table.column_names.index(name), name, typed)
     return table

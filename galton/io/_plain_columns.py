@@ -9,7 +9,7 @@ from typing import Sequence
 import numpy as np
 import pyarrow as pa
 
-from ._types import plain_type
+from ._types import plain_type, view_cast
 
 __all__ = ["NESTED", "PLAIN_EXTENSIONS", "check_columns", "uuid_text"]
 
@@ -74,7 +74,7 @@ def check_columns(table: pa.Table, columns: Sequence[str], label: str | None = N
             if pa.types.is_dictionary(col.type):
                 col = col.cast(col.type.value_type)
             try:
-                text = col.cast(pa.binary()).cast(pa.string())
+                text = view_cast(col, pa.binary()).cast(pa.string())
             except pa.ArrowException:
                 raise ValueError(f"column {c!r} holds bytes that are not UTF-8 text; decode them "
                                  "first (or store the ids as strings)") from None

@@ -11,7 +11,7 @@ import pyarrow as pa
 from .._extras import import_pandas
 
 __all__ = ["MixedTupleIds", "common_int_type", "id_array", "mixed_tuples_error", "plain_type", "run_ends_decoded",
-           "zoned_timestamps"]
+           "view_cast", "zoned_timestamps"]
 
 
 def plain_type(t: pa.DataType) -> pa.DataType:
@@ -23,6 +23,20 @@ def plain_type(t: pa.DataType) -> pa.DataType:
     if pa.types.is_large_binary(t) or pa.types.is_binary_view(t):
         return pa.binary()
     return t
+
+
+def view_cast(column: pa.Array | pa.ChunkedArray, target: pa.DataType) -> pa.Array | pa.ChunkedArray:
+    """``column`` cast to ``target`` (of a string or binary kind: a view type's values as plain
+    strings or bytes). pyarrow 16 and 17 have no cast from the view types ("Unsupported cast from
+    string_view to utf8"; it came in 18): there the values are rebuilt from Python objects."""
+    try:
+        return column.cast(target)
+    except pa.ArrowNotImplementedError:
+        if not (pa.types.is_string_view(column.type) or pa.types.is_binary_view(column.type)):
+            raise
+        if isinstance(column, pa.ChunkedArray):
+            return pa.chunked_array([pa.array(c.to_pylist(), target) for c in column.chunks], target)
+        return pa.array(column.to_pylist(), target)
 
 
 def run_ends_decoded(table: pa.Table) -> pa.Table:

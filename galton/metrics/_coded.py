@@ -191,7 +191,8 @@ def declared_order(answers: Any) -> Any:
 def _is_list(t: Any) -> bool:
     import pyarrow as pa
 
-    return pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t)
+    return (pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t)
+            or pa.types.is_list_view(t) or pa.types.is_large_list_view(t))
 
 
 def _table_column(table: Any, names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
