@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
+from .._warnings import caller_stacklevel
 from ..aggregator._jit import threads
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -135,7 +136,7 @@ def check_engine(engine: str) -> str:
         raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
     if engine == "ray" and not _ray_available():
         warnings.warn("Ray is not installed; the study runs in this process (pip install 'galton[ray]')",
-                      RuntimeWarning, stacklevel=3)
+                      RuntimeWarning, stacklevel=caller_stacklevel())  # the caller's run_study, not galton's
         return "local"
     return engine
 

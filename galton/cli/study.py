@@ -42,7 +42,8 @@ def add_bench(sub: Any) -> None:
     b.add_argument("--tie-break", choices=("random", "low"), default=None, help="majority-vote ties")
     b.add_argument("--engine", choices=("local", "ray"), default=None,
                    help="run the jobs in this process or as Ray tasks (default: the study file's engine, ray in "
-                   "the studies shipped with galton; --study allocation: local)")
+                   "the studies shipped with galton; --study allocation: local); without Ray installed the default "
+                   "runs in this process and ray is refused")
     b.add_argument("--ray-address", default=None, metavar="ADDR", help="Ray cluster (else RAY_ADDRESS, else local)")
     b.add_argument("--no-plots", action="store_true", help="tables and index.html only")
     b.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no summary")
@@ -93,6 +94,10 @@ def _cmd_bench(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     if args.ray_address is not None and args.engine == "local":
         raise CLIError("--ray-address needs --engine ray")
+    if (args.engine == "ray" or args.ray_address is not None) and not _ray_installed():  # as aggregate refuses
+        asked = "--engine ray" if args.engine == "ray" else "--ray-address"
+        raise CLIError(f"{asked} needs Ray, which is not installed: pip install 'galton[ray]' (or leave it out: "
+                       "the study then runs in this process)")
     _memory_limit_readable()  # a bad GALTON_MAX_MEMORY failed every fit, then wrote a report of failures
     if args.study is not None and args.study_option is not None and args.study != args.study_option:
         raise CLIError(f"two studies given: {args.study!r} and --study {args.study_option!r}; give one")
@@ -108,12 +113,21 @@ def _cmd_bench(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if not args.no_plots and importlib.util.find_spec("matplotlib") is None:
         raise CLIError("the study's plots need matplotlib, which is not installed: "
                        "pip install 'galton[report]', or run with --no-plots for tables only")
-    result = run_study(study, engine=args.engine or ("ray" if args.ray_address else None),
-                       address=args.ray_address, progress=False if args.quiet else None)
+    engine = args.engine or ("ray" if args.ray_address else None)
+    if engine is None and study.engine == "ray" and not _ray_installed():  # the study file's default: local
+        engine = "local"
+        if not args.quiet:
+            err.write("galton: warning: Ray is not installed, so the study runs in this process "
+                      "(pip install 'galton[ray]' runs its jobs as Ray tasks)\n")
+    result = run_study(study, engine=engine, address=args.ray_address, progress=False if args.quiet else None)
     path = write_report(result, args.out, plots=not args.no_plots)
     if not args.quiet:
         out.write(summary(result, path))
     return _none_fitted(result, path, err)
+
+
+def _ray_installed() -> bool:
+    return importlib.util.find_spec("ray") is not None
 
 
 def _memory_limit_readable() -> None:

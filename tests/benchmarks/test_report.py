@@ -212,6 +212,42 @@ def test_the_report_describes_the_study_as_run_engine_and_k_max(tmp_path: Path) 
     assert curves["k"].max() == int(pl.read_parquet(out / "tables" / "sources.parquet")["judgments_max"][0])
 
 
+def test_bench_without_ray_refuses_an_explicit_ray_and_says_its_fallback(tmp_path: Path, capsys,
+                                                                          monkeypatch) -> None:
+    """Bug hunt: without Ray, `galton bench --engine ray` (and --ray-address) ran in this process and exited 0,
+    its summary saying engine local, where `galton aggregate --engine ray` refuses; and the default's fallback
+    printed Python's raw "study.py:396: RuntimeWarning: Ray is not installed ..." with its source line, under
+    -q too. Now an explicit Ray is refused naming the extra, and the fallback is one `galton: warning:` line,
+    silent under -q."""
+    import importlib.util
+    import warnings
+
+    find = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *args: None if name.split(".")[0] == "ray" else find(name, *args))
+    study = tmp_path / "s.toml"  # the shipped studies' engine: ray
+    study.write_text('[study]\nname = "s"\nengine = "ray"\nmodels = ["mv"]\nk = [1]\nrepeats = 1\nbootstrap = 10\n\n'
+                     '[datasets]\nnames = ["welinder_bluebirds"]\n')
+    for given, flags in (("--engine ray", ["--engine", "ray"]), ("--ray-address", ["--ray-address", "10.0.0.1:6379"]),
+                         ("--engine ray", ["--study", "allocation", "--engine", "ray"])):
+        rc = main(["bench", str(study), *flags, "--no-plots", "-q", "--out", str(tmp_path / "no")])
+        assert (rc, capsys.readouterr().err) == (2, f"galton: error: {given} needs Ray, which is not installed: "
+                                                    "pip install 'galton[ray]' (or leave it out: the study then runs "
+                                                    "in this process)\n")
+        assert not (tmp_path / "no").exists()
+    said = ("galton: warning: Ray is not installed, so the study runs in this process (pip install 'galton[ray]' "
+            "runs its jobs as Ray tasks)\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert main(["bench", str(study), "--no-plots", "--out", str(tmp_path / "r")]) == 0
+        captured = capsys.readouterr()
+        assert captured.err == said and "engine local" in captured.out.replace(":", "")
+        assert main(["bench", str(study), "--no-plots", "-q", "--out", str(tmp_path / "q")]) == 0
+        assert capsys.readouterr().err == ""
+    assert [str(w.message) for w in caught if "Ray" in str(w.message)] == []
+    assert json.loads((tmp_path / "r" / "study.json").read_text())["engine"] == "local"
+
+
 def test_bench_replaces_only_a_report(tmp_path: Path, capsys) -> None:
     """Bug hunt: `galton bench --out DIR` replaced a directory that `galton simulate` or
     `galton aggregate` wrote (any galton marker passed), deleting the data without a word."""
