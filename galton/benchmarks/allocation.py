@@ -41,6 +41,7 @@ from typing import Any, Sequence, TextIO
 
 import numpy as np
 
+from .._math import t_upper_quantile
 from ._common import markdown_table, split_names, write_atomic
 from ._replay_data import ReplayData, load_replay_data, sheng_crowd
 from .study import resolve_models
@@ -207,13 +208,10 @@ def judgments_to_reach(spent: Sequence[float], acc: Sequence[float], target: flo
 
 
 def _t975(df: int) -> float:
-    try:
-        from scipy.stats import t
-
-        return float(t.ppf(0.975, df))
-    except ImportError:  # a few quantiles of Student's t, normal beyond
-        table = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
-        return table.get(df, 2.228 if df <= 10 else 2.086 if df <= 20 else 1.96)
+    """Student's t 97.5% quantile with ``df`` degrees of freedom, to 1e-13 relative, without scipy (galton's
+    own; the table it replaced gave df 11-20 the value of 20 and every df above 20 the normal's 1.96: intervals
+    up to 6% too narrow)."""
+    return float(t_upper_quantile(0.025, np.array([float(df)]))[0])
 
 
 def interval(values: np.ndarray, bounds: tuple[float, float] | None = None

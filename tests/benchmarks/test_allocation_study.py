@@ -60,6 +60,38 @@ def test_interval_is_the_student_t_interval() -> None:
     assert lo[1] == hi[1] == 0.5
 
 
+#: Student's t 97.5% quantiles (scipy.stats.t.ppf(0.975, df), rounded to 6 decimals)
+T975 = {1: 12.706205, 2: 4.302653, 5: 2.570582, 10: 2.228139, 11: 2.200985, 12: 2.178813, 15: 2.13145,
+        19: 2.093024, 20: 2.085963, 21: 2.079614, 25: 2.059539, 29: 2.04523, 30: 2.042272, 40: 2.021075,
+        60: 2.000298, 120: 1.97993, 1000: 1.962339}
+
+
+def test_interval_uses_students_quantile_for_every_number_of_repetitions(monkeypatch: Any) -> None:
+    """Bug hunt: without scipy the quantile came from a table that gave df 11-20 the value of df 20 and every
+    df above 20 the normal's 1.96: with 12 repetitions (df 11) the interval was 2.086 / 2.201 = 5% too narrow,
+    with 22 (df 21) 6%. galton's own quantile needs no scipy; here scipy cannot be imported at all."""
+    import sys
+
+    def quantile(df: int) -> float:
+        values = np.zeros((df + 1, 1))
+        values[0, 0] = 1.0  # n = df + 1 values: mean 1 / n, standard deviation 1 / sqrt(n), half-width t / n
+        mean, lo, hi = al.interval(values)
+        assert hi[0] - mean[0] == pytest.approx(mean[0] - lo[0], rel=1e-12)
+        return float(hi[0] - mean[0]) * (df + 1)
+
+    try:
+        from scipy.stats import t as student
+    except ImportError:  # pragma: no cover - the table above is scipy's
+        student = None
+    if student is not None:
+        for df in list(range(1, 101)) + [150, 500, 10_000]:
+            assert quantile(df) == pytest.approx(float(student.ppf(0.975, df)), abs=1e-6), df
+    monkeypatch.setitem(sys.modules, "scipy", None)
+    monkeypatch.setitem(sys.modules, "scipy.stats", None)
+    for df, t in T975.items():
+        assert quantile(df) == pytest.approx(t, abs=1e-4), df
+
+
 def test_accuracy_intervals_stay_within_0_and_1() -> None:
     """Bug hunt: two repetitions (t = 12.7) gave "0.838 [0.267, 1.410]": an accuracy above 1. At 70% of
     the budget eig scores 0.9 and 0.7: mean 0.8, half-width 12.706 * 0.1414 / 1.414 = 1.27, so the
