@@ -11,7 +11,27 @@ import numpy as np
 
 from ._common import simulate_ds
 
-__all__ = ["ReplayData", "load_replay_data", "sheng_crowd"]
+__all__ = ["BUNDLED_DEFAULTS", "DEFAULT_DATASETS", "ReplayData", "default_datasets", "load_replay_data", "sheng_crowd"]
+
+#: the data sets replayed when none are named: two of the shared folder (``GALTON_SHARED_DATASETS``)
+#: with 10 judgments per task, and the simulated crowd
+DEFAULT_DATASETS = ("snow2008_rte", "snow2008_temp", "sheng")
+#: the defaults where the shared folder is absent (galton installed with pip): bundled sets with many
+#: judgments per task (zheng_s_dog 10, welinder_bluebirds 39) and the simulated crowd
+BUNDLED_DEFAULTS = ("zheng_s_dog", "welinder_bluebirds", "sheng")
+
+
+def default_datasets() -> tuple[tuple[str, ...], str | None]:
+    """The data sets replayed when none are named: :data:`DEFAULT_DATASETS`, or :data:`BUNDLED_DEFAULTS`
+    where the shared datasets folder is not found, with a line that says so (else None)."""
+    from .. import datasets as gd
+    from ..datasets._shared import unset_note
+
+    if gd.shared_root() is not None:
+        return DEFAULT_DATASETS, None
+    why = unset_note() or " (set GALTON_SHARED_DATASETS to the folder that holds snow2008_rte and snow2008_temp)"
+    return BUNDLED_DEFAULTS, (f"shared datasets folder not found{why}: replaying the bundled zheng_s_dog and "
+                              "welinder_bluebirds and the simulated sheng instead of snow2008_rte and snow2008_temp")
 
 
 @dataclass

@@ -20,7 +20,8 @@ binary labellers of accuracy 0.7) is the check: there relabelling the uncertain 
 labelling every task again.
 
 Run it with ``python -m galton.benchmarks.allocation --out DIR`` or ``galton bench --study
-allocation --out DIR``; ``--engine ray`` (``engine="ray"``) runs every refit on Ray (a local
+allocation --out DIR`` (by default on snow2008_rte, snow2008_temp and the simulated crowd; where the
+shared datasets folder is not found, on the bundled zheng_s_dog and welinder_bluebirds instead); ``--engine ray`` (``engine="ray"``) runs every refit on Ray (a local
 instance unless ``--ray-address``/``RAY_ADDRESS`` names a cluster), with the same curves as the
 local run for the same seeds.
 """
@@ -43,14 +44,14 @@ import numpy as np
 
 from .._math import t_upper_quantile
 from ._common import markdown_table, split_names, write_atomic
-from ._replay_data import ReplayData, load_replay_data, sheng_crowd
+from ._replay_data import (BUNDLED_DEFAULTS, DEFAULT_DATASETS, ReplayData, default_datasets, load_replay_data,
+                           sheng_crowd)
 from .study import resolve_models
 
-__all__ = ["DEFAULT_DATASETS", "ReplayData", "ReplayResult", "load_replay_data", "sheng_crowd", "replay",
-           "check_start", "warned_line", "choose_next", "judgments_to_reach", "interval", "ACCURACY", "summarise",
-           "run_allocation_study", "write_allocation_report", "run_cli", "main"]
+__all__ = ["DEFAULT_DATASETS", "BUNDLED_DEFAULTS", "default_datasets", "ReplayData", "ReplayResult", "load_replay_data",
+           "sheng_crowd", "replay", "check_start", "warned_line", "choose_next", "judgments_to_reach", "interval",
+           "ACCURACY", "summarise", "run_allocation_study", "write_allocation_report", "run_cli", "main"]
 
-DEFAULT_DATASETS = ("snow2008_rte", "snow2008_temp", "sheng")
 STRATEGY_ORDER = ("uniform", "uncertainty", "eig")
 #: the bounds of an accuracy (its intervals are clipped to them)
 ACCURACY = (0.0, 1.0)
@@ -337,13 +338,18 @@ def write_allocation_report(results: Sequence[ReplayResult], out: str | os.PathL
     return out
 
 
-def run_allocation_study(datasets: Sequence[str] = DEFAULT_DATASETS, *, repetitions: int = 3, start: int = 1,
+def run_allocation_study(datasets: Sequence[str] | None = None, *, repetitions: int = 3, start: int = 1,
                          batch: int | float = 0.1, model: str | None = None, seed: int = 0,
                          strategies: Sequence[str] = STRATEGY_ORDER, log: TextIO | None = None,
                          engine: Any = None) -> list[ReplayResult]:
-    """Replay every data set; one :class:`ReplayResult` each (refits on ``engine``, see :func:`replay`)."""
+    """Replay every data set (None: :func:`default_datasets`, said on ``log``); one :class:`ReplayResult`
+    each (refits on ``engine``, see :func:`replay`)."""
     if model not in (None, "default"):  # a model the replay cannot refit: refused before any data set is read
         resolve_models([model])
+    if datasets is None:
+        datasets, note = default_datasets()
+        if note is not None and log is not None:
+            log.write(note + "\n")
     results = []
     loaded = [load_replay_data(name, seed) for name in datasets]  # a bad name fails before any replay
     for data in loaded:  # and so does a start that holds nothing back
@@ -365,8 +371,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
                                 description="Replay the allocation of held-back real judgments (see the module doc).")
     p.add_argument("--datasets", action="append", metavar="NAMES",
                    help="comma-separated data sets, bundled or shared (shared:NAME or bundled:NAME for that copy; "
-                   "'sheng': the simulated crowd); default "
-                   + ",".join(DEFAULT_DATASETS))
+                   "'sheng': the simulated crowd); default " + ",".join(DEFAULT_DATASETS) + " (without the shared "
+                   "datasets folder: " + ",".join(BUNDLED_DEFAULTS) + ")")
     p.add_argument("--model", default="default", help="model refitted each round (default: galton's; 'ds' is faster)")
     p.add_argument("--repeats", type=int, default=3, metavar="N", help="repetitions (shuffles of the pool)")
     p.add_argument("--start", type=int, default=1, metavar="N",
@@ -415,7 +421,7 @@ def run_cli(*, datasets: Sequence[str] | None, model: str | None, repeats: int |
         except ModuleNotFoundError as exc:
             raise ImportError(f"--engine ray needs Ray ({exc}); pip install 'galton[ray]'") from None
         cluster.connect(address)
-    results = run_allocation_study(datasets or DEFAULT_DATASETS, repetitions=settings["repetitions"], start=start,
+    results = run_allocation_study(datasets or None, repetitions=settings["repetitions"], start=start,
                                    batch=batch, model=settings["model"], seed=settings["seed"],
                                    log=None if quiet else out,
                                    engine=None if settings["engine"] == "local" else settings["engine"])

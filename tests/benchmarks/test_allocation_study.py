@@ -221,6 +221,39 @@ def test_galton_bench_passes_the_engine_to_the_allocation_study(monkeypatch: Any
     assert seen["engine"] == "local"
 
 
+def test_without_the_shared_folder_the_default_replays_bundled_data_sets(tmp_path: Path, monkeypatch: Any) -> None:
+    """Docs hunt: the README's `galton bench --study allocation --out DIR` failed on a pip install with "shared
+    datasets folder not found": its default data sets snow2008_rte and snow2008_temp are not bundled. Without
+    the folder the default is the bundled zheng_s_dog and welinder_bluebirds (10 and 39 judgments per task)
+    and the simulated crowd, and the log says so; with it, the snow2008 sets as before."""
+    assert al.default_datasets() == (al.DEFAULT_DATASETS, None) or datasets.shared_root() is None
+    monkeypatch.setenv("GALTON_SHARED_DATASETS", str(tmp_path / "absent"))
+    names, note = al.default_datasets()
+    assert names == al.BUNDLED_DEFAULTS == ("zheng_s_dog", "welinder_bluebirds", "sheng")
+    assert note is not None and note.startswith("shared datasets folder not found; the environment variable "
+                                                "GALTON_SHARED_DATASETS=") and note.endswith(
+        ": replaying the bundled zheng_s_dog and welinder_bluebirds and the simulated sheng instead of "
+        "snow2008_rte and snow2008_temp")
+    for name in names:  # each holds judgments back from a start of one per task
+        data = al.load_replay_data(name)
+        assert (data.counts >= 2).all() and (data.gold >= 0).any()
+    log = io.StringIO()
+    assert al.main(["--repeats", "1", "--batch", "100000", "--model", "mv", "--no-plots", "--out",
+                    str(tmp_path / "r")], out=log) == 0
+    assert log.getvalue().splitlines()[0] == note
+    text = (tmp_path / "r" / "report.md").read_text()
+    assert [line for line in text.splitlines() if line.startswith("## ")] == [
+        "## zheng_s_dog", "## welinder_bluebirds", "## sheng (simulated, accuracy 0.7)"]
+    quiet = io.StringIO()
+    assert al.main(["--repeats", "1", "--batch", "100000", "--model", "mv", "--no-plots", "-q", "--out",
+                    str(tmp_path / "q")], out=quiet) == 0
+    assert quiet.getvalue() == ""
+    monkeypatch.delenv("GALTON_SHARED_DATASETS")
+    monkeypatch.setattr(datasets, "shared_root", lambda root=None: None)
+    assert al.default_datasets()[1].startswith("shared datasets folder not found (set GALTON_SHARED_DATASETS to "
+                                               "the folder that holds snow2008_rte and snow2008_temp): replaying")
+
+
 # -------------------------------------------------------------------------------- ../shared
 @pytest.mark.skipif(datasets.shared_root() is None, reason=SHARED_REASON)
 def test_rte_replay_with_tiny_settings_gives_a_row_per_strategy() -> None:
