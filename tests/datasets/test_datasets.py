@@ -165,6 +165,44 @@ def test_info_is_the_attribution() -> None:
     assert all(f"| {name} |" in sources for name in EXPECTED)
 
 
+def test_every_bundled_licence_ships_its_text_and_notice() -> None:
+    """Bug hunt: the repository had no LICENSE (pyproject says Apache-2.0) and the wheel shipped the MIT and
+    BSD-3-Clause-Clear datasets without the licence texts and copyright notices those licences require. Each
+    bundled dataset's licence (as its README states it) now has its text: Apache-2.0 galton's own LICENSE,
+    the others a file of data/LICENSES/ with the upstream notice, named beside the dataset in its README;
+    pyproject lists them all as license-files (the wheel's .dist-info/licenses)."""
+    import sys
+
+    tomllib = pytest.importorskip("tomllib" if sys.version_info >= (3, 11) else "tomli")
+    repo = Path(gd.__file__).resolve().parents[2]
+    apache = (repo / "LICENSE").read_text()
+    assert "Apache License\n                           Version 2.0, January 2004" in apache
+    assert "END OF TERMS AND CONDITIONS" in apache and len(apache.splitlines()) == 202
+    licences = repo / "galton" / "datasets" / "data" / "LICENSES"
+    texts = {"MIT": ("Permission is hereby granted, free of charge", "Copyright (c) 2019 Yuan Li"),
+             "BSD-3-Clause-Clear": ("NO EXPRESS OR IMPLIED LICENSES TO ANY PARTY'S PATENT RIGHTS",
+                                    "Copyright (c) 2011-2012 Peter Welinder")}
+    index = (licences / "README.md").read_text()
+    lines = [line for line in index.splitlines() if line.startswith("| ") and "---" not in line]
+    rows = {cells[0]: cells for cells in ([c.strip() for c in line.strip("|").split("|")] for line in lines)}
+    seen = set()
+    for name in gd.names():
+        licence = _build_bundle.classify(name, gd.info(name)).licence
+        row = next(cells for names, cells in rows.items() if name in names.split(", "))
+        assert row[1] == licence, name
+        if licence == "Apache-2.0":
+            assert "galton's own `LICENSE`" in row[3], name
+            continue
+        file = row[3].split("`")[1]
+        text = (licences / file).read_text()
+        assert all(part in text for part in texts[licence]), (name, file)
+        seen.add(file)
+    assert seen == {"MIT-truth-inference-at-scale.txt", "BSD-3-Clause-Clear-cubam.txt"}
+    project = tomllib.loads((repo / "pyproject.toml").read_text())["project"]
+    assert project["license"] == "Apache-2.0"
+    assert project["license-files"] == ["LICENSE", "galton/datasets/data/LICENSES/*"]
+
+
 def test_is_numeric() -> None:
     for name in ("snow2008_affect_anger", "snow2008_affect_valence", "zheng_n_emotion"):
         assert gd.is_numeric(name)
