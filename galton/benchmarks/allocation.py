@@ -21,9 +21,10 @@ labelling every task again.
 
 Run it with ``python -m galton.benchmarks.allocation --out DIR`` or ``galton bench --study
 allocation --out DIR`` (by default on snow2008_rte, snow2008_temp and the simulated crowd; where the
-shared datasets folder is not found, on the bundled zheng_s_dog and welinder_bluebirds instead); ``--engine ray`` (``engine="ray"``) runs every refit on Ray (a local
-instance unless ``--ray-address``/``RAY_ADDRESS`` names a cluster), with the same curves as the
-local run for the same seeds.
+shared datasets folder is not found, on the bundled zheng_s_dog and welinder_bluebirds instead);
+``--engine ray`` (``engine="ray"``) runs every refit on Ray (a local instance unless
+``--ray-address``/``RAY_ADDRESS`` names a cluster), with the same curves as the local run for the
+same seeds.
 """
 
 from __future__ import annotations
