@@ -21,8 +21,8 @@ from .._math import sigmoid_exp
 if TYPE_CHECKING:  # pragma: no cover
     from .study import Study
 
-__all__ = ["Source", "TAGS", "grid_points", "labels_like", "prepare_dataset", "prepare_simulation", "prepare_sources",
-           "simulation_config"]
+__all__ = ["Source", "TAGS", "grid_points", "labels_like", "load_named_dataset", "prepare_dataset", "prepare_simulation",
+           "prepare_sources", "simulation_config"]
 
 #: SeedSequence tags (second entropy word) of the study's random streams.
 TAGS = {"subsample": 1, "split": 2, "bootstrap": 3, "loo": 4, "sim_expert": 5}
@@ -129,7 +129,9 @@ def _dataset_names(requested: Sequence[str]) -> list[str]:
     return out
 
 
-def _load_dataset(name: str) -> tuple[Any, str]:
+def load_named_dataset(name: str) -> tuple[Any, str]:
+    """Data set ``name`` and where it came from ("bundled" / "shared"): the bundled copy first,
+    ``shared:NAME`` / ``bundled:NAME`` that copy; an unknown name is refused listing those there are."""
     from .. import datasets as D
 
     if name.startswith("shared:") or (name not in D.names() and not name.startswith("bundled:")):
@@ -189,7 +191,7 @@ def prepare_dataset(name: str) -> Source:
     plain = name.removeprefix("shared:").removeprefix("bundled:")
     if D.is_numeric(plain):
         raise ValueError(f"dataset {name!r} holds numeric ratings; a crowd study needs categories")
-    ds, origin = _load_dataset(name)
+    ds, origin = load_named_dataset(name)
     if ds.gold is None:
         raise ValueError(f"dataset {name!r} has no gold labels; a crowd study scores against gold")
     try:

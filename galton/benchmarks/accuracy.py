@@ -105,11 +105,9 @@ def dataset_names(requested: Sequence[str] | None = None) -> list[str]:
 def dataset_with_gold(name: str) -> Any:
     """Data set ``name`` (polars frames), refused when it has no gold; bundled copy first
     (``shared:NAME`` / ``bundled:NAME``: that copy, as the crowd study reads them)."""
-    from .. import datasets as gd
+    from ._sources import load_named_dataset
 
-    plain = name.removeprefix("shared:").removeprefix("bundled:")
-    bundled = name.startswith("bundled:") or (not name.startswith("shared:") and plain in gd.names())
-    ds = gd.load(plain) if bundled else gd.load_shared(plain)
+    ds, _ = load_named_dataset(name)  # an unknown name is refused listing the data sets there are
     if ds.gold is None:
         raise ValueError(f"dataset {name!r} has no gold labels; leave it out of the accuracy benchmark")
     return ds
