@@ -20,7 +20,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ._common import current_rss_mib, emit, fmt_ratio, load_average, markdown_table, peak_rss_mib, reset_peak_rss
+from ._common import (at_least_one, current_rss_mib, emit, fmt_ratio, load_average, markdown_table, peak_rss_mib,
+                      reset_peak_rss)
 
 __all__ = ["simulate_masks", "pixel_accuracy", "run", "main"]
 
@@ -109,9 +110,9 @@ def run(n_images: int, per_image: int, seeds: int, spams: Sequence[float], crowd
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m galton.benchmarks.segmentation", description=__doc__.split("\n")[0])
-    p.add_argument("--images", type=int, default=300, help="images per simulated crowd (at least 1)")
+    p.add_argument("--images", type=at_least_one, default=300, help="images per simulated crowd (at least 1)")
     p.add_argument("--per-image", type=int, default=5, help=f"masks per image (1 to {_WORKERS})")
-    p.add_argument("--seeds", type=int, default=3, help="simulated crowds per row (at least 1)")
+    p.add_argument("--seeds", type=at_least_one, default=3, help="simulated crowds per row (at least 1)")
     p.add_argument("--spam", type=float, nargs="+", default=[0.0, 0.3],
                    help="shares of spammers among the workers (each in [0, 1])")
     p.add_argument("--size", type=int, default=24, help="pixels per side of an image (memory grows with the square)")
@@ -122,9 +123,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         p.error(f"--size must be >= 16, not {args.size}")
     # out of range, they crashed (numpy's "Cannot take a larger sample than population", "no median
     # for empty data") or printed tables of NaN
-    for name, value in (("--images", args.images), ("--seeds", args.seeds)):
-        if value < 1:
-            p.error(f"{name} must be at least 1, not {value}")
     if not 1 <= args.per_image <= _WORKERS:
         p.error(f"--per-image must be between 1 and {_WORKERS} (the simulated workers), not {args.per_image}")
     outside = [v for v in args.spam if not 0.0 <= v <= 1.0]

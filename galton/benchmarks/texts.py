@@ -167,7 +167,7 @@ def run(n_tasks: int, per_task: int, words: int, repeat: int, crowdkit: bool = T
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m galton.benchmarks.texts", description=__doc__.split("\n")[0])
-    p.add_argument("--tasks", type=int, default=500, help="simulated sentences (at least 1)")
+    p.add_argument("--tasks", type=at_least_one, default=500, help="simulated sentences (at least 1)")
     p.add_argument("--per-task", type=int, default=5,
                    help=f"transcriptions per sentence and outputs per embedding task (1 to {_EMBEDDING_WORKERS})")
     p.add_argument("--words", type=int, default=20, help="words per sentence")
@@ -175,8 +175,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--no-crowdkit", action="store_true", help="galton only")
     p.add_argument("--out", help="also write the Markdown report to this file (atomically)")
     args = p.parse_args(argv)
-    if args.tasks < 1:  # 0 printed tables of NaN, below 0 crashed in numpy
-        p.error(f"--tasks must be at least 1, not {args.tasks}")
     if not 1 <= args.per_task <= _EMBEDDING_WORKERS:  # more crashed: "Cannot take a larger sample than population"
         p.error(f"--per-task must be between 1 and {_EMBEDDING_WORKERS} (the embedding part's {_EMBEDDING_WORKERS} "
                 f"workers), not {args.per_task}")

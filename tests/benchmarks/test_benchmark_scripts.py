@@ -252,11 +252,11 @@ def test_a_report_ends_with_one_newline_on_stdout_and_in_the_file(text, tmp_path
 @pytest.mark.parametrize("module, argv, message", [
     ("texts", ["--per-task", "16"], "--per-task must be between 1 and 15 (the embedding part's 15 workers), not 16"),
     ("texts", ["--per-task", "0"], "--per-task must be between 1 and 15 (the embedding part's 15 workers), not 0"),
-    ("texts", ["--tasks", "0"], "--tasks must be at least 1, not 0"),
+    ("texts", ["--tasks", "0"], "--tasks: expected a whole number of at least 1, not 0"),
     ("segmentation", ["--per-image", "21"], "--per-image must be between 1 and 20 (the simulated workers), not 21"),
     ("segmentation", ["--per-image", "0"], "--per-image must be between 1 and 20 (the simulated workers), not 0"),
-    ("segmentation", ["--seeds", "0"], "--seeds must be at least 1, not 0"),
-    ("segmentation", ["--images", "-2"], "--images must be at least 1, not -2"),
+    ("segmentation", ["--seeds", "0"], "--seeds: expected a whole number of at least 1, not 0"),
+    ("segmentation", ["--images", "-2"], "--images: expected a whole number of at least 1, not -2"),
     ("segmentation", ["--spam", "0.3", "1.5"], "--spam: shares lie in [0, 1], not 1.5"),
 ])
 def test_counts_out_of_range_are_refused_before_the_run(module, argv, message, monkeypatch, capsys):
