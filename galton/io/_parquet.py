@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Sequence
 
+import numpy as np
 import pyarrow as pa
 
 from ._text import one_line
@@ -106,7 +107,7 @@ def one_order(table: pa.Table, files: Sequence[str], counts: Sequence[int]) -> p
     other column, and the two files that differ named in the schema's metadata (``ORDERS_KEY``): no one
     order is declared (unified, a later file's new categories came last, out of order)."""
     conflicts: dict[str, list] = {}
-    ends = [sum(counts[:i + 1]) for i in range(len(counts))]
+    ends = None  # each file's last row + 1, found only where an ordered dictionary column is
     for i, field in enumerate(table.schema):
         if not (pa.types.is_dictionary(field.type) and field.type.ordered):
             continue
@@ -114,7 +115,8 @@ def one_order(table: pa.Table, files: Sequence[str], counts: Sequence[int]) -> p
         row = 0
         for chunk in table.column(i).chunks:
             if len(chunk) and not any(chunk.dictionary.equals(d) for _, d in seen):
-                seen.append((files[next(k for k, end in enumerate(ends) if row < end)], chunk.dictionary))
+                ends = np.cumsum(counts) if ends is None else ends
+                seen.append((files[int(np.searchsorted(ends, row, side="right"))], chunk.dictionary))
             row += len(chunk)
         if len(seen) > 1:
             conflicts[field.name] = [[f, "declares " + " < ".join(map(str, d.to_pylist()))] for f, d in seen[:2]]
