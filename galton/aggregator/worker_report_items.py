@@ -239,7 +239,7 @@ def rating_columns(model: Any, *, min_judgments: float = 10, level: float = 0.95
     n = _counts(j.worker, w)
     # the judgments on tasks another worker also rated (a worker's repeated row is no other): a task
     # rated by one worker alone says nothing of it (its residuals there are zeros)
-    shared = distinct_tasks(j.task, j.worker, t, w)[j.task] >= 2
+    shared = judged_by_others(j.worker, j.task, t, w)
     ws = j.worker[shared]
     n_s = _counts(ws, w)
     z = two_sided_z(level)

@@ -146,7 +146,7 @@ def export(name: str, path: str | os.PathLike[str], *, table: str = "judgments")
     folder = _dataset_dir(name)
     source = folder / f"{table}.parquet"
     if not source.is_file():
-        have = [t for t in TABLES if (folder / f"{t}.parquet").is_file()]
+        have = [p.stem for p in files(name)]
         raise ValueError(f"bundled dataset {name!r} has no {table} table; it has: {', '.join(have)}")
     from ..io import plan_output
 

@@ -17,7 +17,7 @@ from typing import Any, Collection, Literal, Sequence
 import numpy as np
 import pyarrow as pa
 
-from ._compressed import open_input, read_decompressed
+from ._compressed import read_decompressed
 from ._dict_columns import big_ints_error, dict_table, mixed_types_error, nested_error
 from ._frame_columns import needed_columns, uuids_as_text, with_input_names
 from ._hive import partition_columns, with_partitions
@@ -29,7 +29,7 @@ from ._text import HEAD_BYTES, one_line, read_text_table
 from ._types import run_ends_decoded
 
 __all__ = ["FrameKind", "ID_COLUMNS", "PARTIAL_KEY", "check_columns", "file_format", "frame_kind", "input_files",
-           "natural_key", "one_column", "open_input", "parquet_schema", "read_input", "to_arrow"]
+           "natural_key", "one_column", "parquet_schema", "read_input", "to_arrow"]
 
 FrameKind = Literal["pandas", "polars", "arrow", "dict"]
 

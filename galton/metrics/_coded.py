@@ -183,8 +183,9 @@ def declared_order(answers: Any) -> Any:
     if "label" not in table.column_names:
         return answers
     ranks = ordered_ranks(table.column("label"))
-    if ranks is None and order_conflict(table, "label"):  # files of a folder that declare different orders
-        raise ValueError(f"{order_conflict(table, 'label')}, or map the labels to numbers in order first")
+    conflict = order_conflict(table, "label") if ranks is None else None  # a folder's files, different orders
+    if conflict:
+        raise ValueError(f"{conflict}, or map the labels to numbers in order first")
     return answers if ranks is None else table.set_column(table.column_names.index("label"), "label", ranks)
 
 
