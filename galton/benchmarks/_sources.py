@@ -137,9 +137,9 @@ def load_named_dataset(name: str) -> tuple[Any, str]:
     if name.startswith("shared:") or (name not in D.names() and not name.startswith("bundled:")):
         plain = name.removeprefix("shared:")
         if D.shared_root() is None or plain not in D.shared_names():
-            from ..datasets._shared import unset_note  # GALTON_SHARED_DATASETS naming no folder: said
+            from ..datasets._shared import not_found_note  # no folder: why, and the variable to set
 
-            where = unset_note() if D.shared_root() is None else f", shared: {', '.join(D.shared_names())}"
+            where = not_found_note() if D.shared_root() is None else f", shared: {', '.join(D.shared_names())}"
             raise ValueError(f"unknown dataset {name!r}; bundled: {', '.join(D.names())}{where}")
         return D.load_shared(plain), "shared"
     return D.load(name.removeprefix("bundled:")), "bundled"

@@ -67,6 +67,16 @@ def unset_note() -> str:
             "point it at the folder that holds one sub-directory per dataset, or unset it")
 
 
+def not_found_note() -> str:
+    """For a message about a dataset not found where no shared folder was found: why (the variable
+    names no folder, or where galton looked) and what to set; ``""`` when a folder is found."""
+    if shared_root() is not None:
+        return ""
+    tried = format_names(str(p) for p in _candidates(None))
+    return unset_note() or (f"; shared datasets folder not found (tried: {tried}); set {ENV_VAR} to the folder "
+                            "that holds one sub-directory per dataset")
+
+
 def _require_root(root: str | os.PathLike[str] | None) -> Path:
     """Return :func:`shared_root` or raise a ``FileNotFoundError`` naming every path tried."""
     found = shared_root(root)
