@@ -28,13 +28,16 @@ REPEATS_KEY = "repeated_pairs"
 def repeated_pairs(task: np.ndarray, worker: np.ndarray,
                    n_workers: int) -> tuple[int, int, np.ndarray, np.ndarray]:
     """(rows that repeat an earlier row's (task, worker) pair, pairs repeated, and the task and
-    worker codes of the first few such pairs)."""
-    key = np.sort(np.asarray(task, dtype=np.int64) * max(int(n_workers), 1) + np.asarray(worker, dtype=np.int64))
-    again = np.zeros(key.size, dtype=bool)
-    again[1:] = key[1:] == key[:-1]
-    pairs = np.unique(key[again])
+    worker codes of the first few such pairs, by task code then worker code)."""
+    from ..aggregator._kernels import repeat_rows  # the aggregator's kernels import this package
+
+    task, worker = np.asarray(task), np.asarray(worker)
+    n_tasks = int(task.max()) + 1 if task.size else 0
+    again = repeat_rows(task, worker, n_tasks, n_workers)
+    width = max(int(n_workers), 1)
+    pairs = np.unique(task[again].astype(np.int64) * width + worker[again])
     shown = pairs[:MAX_EXAMPLES]
-    return int(again.sum()), int(pairs.size), shown // max(int(n_workers), 1), shown % max(int(n_workers), 1)
+    return int(again.sum()), int(pairs.size), shown // width, shown % width
 
 
 def pairs_text(pairs: Any, n_pairs: int) -> str:

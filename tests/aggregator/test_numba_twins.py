@@ -24,7 +24,8 @@ TOL = {"estep": (1e-11, 1e-10), "estep_coin": (1e-11, 1e-10), "counts_from_post"
        "first_appearance": (0.0, 0.0), "task_order": (0.0, 0.0), "vote_shares": (0.0, 0.0), "argmax_ties_low": (0.0, 0.0),
        "column_sums": (0.0, 0.0), "take_rows": (0.0, 0.0), "code_counts": (0.0, 0.0), "pair_appearance": (0.0, 0.0),
        "dense_int_codes": (0.0, 0.0), "per_worker_sum": (0.0, 0.0), "normalise_rows": (0.0, 0.0),
-       "bds_band_finish": (0.0, 0.0), "bds_held_beyond": (0.0, 0.0), "mmsr_sweep": (0.0, 0.0)}
+       "bds_band_finish": (0.0, 0.0), "bds_held_beyond": (0.0, 0.0), "mmsr_sweep": (0.0, 0.0),
+       "repeat_rows": (0.0, 0.0)}
 
 
 def _estep_args(rng: np.random.Generator, k: int = 4) -> tuple[Any, ...]:
@@ -238,6 +239,13 @@ def _mmsr_args(rng: np.random.Generator) -> tuple[Any, ...]:
     return rows, x, indptr, rng.uniform(0.5, 2.0, 300), np.round(rng.uniform(0, 1.5, 300), 2), 3, 0.01
 
 
+def _repeat_rows_args(rng: np.random.Generator) -> tuple[Any, ...]:
+    task = rng.integers(0, 300, 4000).astype(np.int32)  # about 13 judgments a task from 40 workers:
+    worker = rng.integers(0, 40, 4000).astype(np.int32)  # many repeated pairs, some three times
+    task[task == 5] = 6  # a task with no judgments
+    return task, worker, 301, 41  # and a worker with none
+
+
 #: inputs of each declared twin: a new twin needs an entry here (test_every_twin_is_tested)
 INPUTS: dict[str, Callable[[np.random.Generator], tuple[Any, ...]]] = {
     "estep": _estep_args, "estep_coin": _coin_args, "counts_from_post": _counts_args, "vote_stats": _vote_stats_args, "bt_pass": _bt_args, "noisy_pass": _noisy_args,
@@ -248,6 +256,7 @@ INPUTS: dict[str, Callable[[np.random.Generator], tuple[Any, ...]]] = {
     "column_sums": _column_sums_args, "take_rows": _take_rows_args, "code_counts": _code_counts_args, "pair_appearance": _pair_appearance_args,
     "dense_int_codes": _dense_int_args, "per_worker_sum": _per_worker_args, "normalise_rows": _normalise_args,
     "bds_band_finish": _band_finish_args, "bds_held_beyond": _held_args, "mmsr_sweep": _mmsr_args,
+    "repeat_rows": _repeat_rows_args,
 }
 
 
@@ -729,3 +738,15 @@ def test_dense_int_codes_of_uint64_ids_at_the_top_after_small_ones() -> None:
         ref_codes, ref_vocab = _kernels.dense_int_codes_numpy(v)
         assert codes.tolist() == ref_codes.tolist() and vocab.tolist() == ref_vocab.tolist() == sorted(set(values))
         assert vocab.dtype == np.uint64
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_repeat_rows_marks_every_later_row_of_a_pair_in_row_order(compiled: bool) -> None:
+    """By hand: the pair (1, 2) at rows 0, 2 and 4, (0, 2) once, (0, 3) at rows 3 and 5; rows out of
+    task order, so the compiled twin's counting sort has to keep the row order within a task."""
+    twin = _jit.TWINS["repeat_rows"]
+    fn = twin.compiled if compiled else twin.numpy
+    task = np.array([1, 0, 1, 0, 1, 0], dtype=np.int32)
+    worker = np.array([2, 2, 2, 3, 2, 3], dtype=np.int32)
+    np.testing.assert_array_equal(fn(task, worker, 2, 4), [False, False, True, False, True, True])
+    np.testing.assert_array_equal(fn(np.sort(task), worker, 2, 4), [False, True, True, False, False, True])
