@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 
 from .._math import splitmix64
 from ..aggregator._engine import shard_of_tasks
+from ..aggregator._kernels import repeat_rows
 from ..data import encode_column, label_set, plain_column
 from ..data.judgments import unreadable_ratings, unusable_ratings
 from .sharded import NamedShard
@@ -237,18 +238,19 @@ def build_core(maps: tuple[list[np.ndarray], list[np.ndarray]], gold: tuple[Any,
     local = (np.cumsum(new, dtype=np.int64) - 1).astype(np.int32)
     names = srt[starts] if is_np else vocab_to_numpy(srt.take(pa.array(starts)))
     n_dropped, error, repeats = 0, None, None
-    if duplicates != "keep" and n:
+    if duplicates is None and n:  # kept, counted for the fit's warning (:func:`galton.data._repeats.warn_repeated_pairs`)
+        rows = repeat_rows(local, worker, starts.size, n_workers)  # linear: the rows are in task order here
+        again = np.unique(local[rows].astype(np.int64) * max(n_workers, 1) + worker[rows])
+        shown = again[:_MAX_EXAMPLES]
+        repeats = (int(rows.sum()), int(again.size),
+                   list(zip(names[shown // max(n_workers, 1)].tolist(), (shown % max(n_workers, 1)).tolist())))
+    elif duplicates != "keep" and n:
         key = local.astype(np.int64) * max(n_workers, 1) + worker
         o2 = np.argsort(key, kind="stable")
         sk = key[o2]
         first = np.ones(n, dtype=bool)
         first[1:] = sk[1:] != sk[:-1]
-        if duplicates is None:  # kept, counted for the fit's warning (:func:`galton.data._repeats.warn_repeated_pairs`)
-            again = np.unique(sk[~first])
-            shown = again[:_MAX_EXAMPLES]
-            repeats = (int((~first).sum()), int(again.size),
-                       list(zip(names[shown // max(n_workers, 1)].tolist(), (shown % max(n_workers, 1)).tolist())))
-        elif duplicates == "raise":
+        if duplicates == "raise":
             if not first.all():
                 tasks = np.unique(local[o2[~first]])[:_MAX_EXAMPLES]  # each task once (one task repeated 5 times)
                 error = (int((~first).sum()), names[tasks].tolist())
