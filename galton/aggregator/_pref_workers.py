@@ -35,7 +35,7 @@ import numpy as np
 from .._math import EPS, sigmoid
 from ._memory import FLOAT, current_limit
 
-__all__ = ["CrossTerms", "worker_information", "schur_correction", "crowd_bt_terms", "noisy_bt_worker_terms",
+__all__ = ["CrossTerms", "key_totals", "worker_information", "schur_correction", "crowd_bt_terms", "noisy_bt_worker_terms",
            "correction_bytes", "batch_size"]
 
 #: elements of one block of the dense correction (workers' rows x items): 16 MB of float64, at most
@@ -65,8 +65,26 @@ class CrossTerms:
         return CrossTerms(np.concatenate([self.keys, other.keys]), np.concatenate([self.values, other.values]))
 
     def totals(self) -> tuple[np.ndarray, np.ndarray]:
-        keys, inverse = np.unique(self.keys, return_inverse=True)
-        return keys, np.bincount(inverse.ravel(), self.values, keys.size)
+        return key_totals(self.keys, self.values)
+
+
+#: key spans up to this many times the number of keys are summed through one dense array (9 bytes a
+#: key value, within :data:`INFO_BYTES`) instead of a sort: 1M comparisons, 10k items, 1,000 noisy BT
+#: raters took 1.5 s in np.unique's sorts against 0.8 s for the whole fit to convergence
+_DENSE_SPAN = 8
+
+
+def key_totals(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct ``keys`` (non-negative int64), sorted, and the sum of ``values`` at each, added
+    in input order (the same bits either way)."""
+    span = int(keys.max()) + 1 if keys.size else 0
+    if span > _DENSE_SPAN * keys.size:
+        distinct, inverse = np.unique(keys, return_inverse=True)
+        return distinct, np.bincount(inverse.ravel(), values, distinct.size)
+    present = np.zeros(span, dtype=bool)
+    present[keys] = True
+    distinct = np.flatnonzero(present)
+    return distinct, np.bincount(keys, values, span)[distinct]
 
 
 def worker_information(left: np.ndarray, right: np.ndarray, worker: np.ndarray, n_items: int,
@@ -107,12 +125,9 @@ def schur_correction(info: dict[str, Any], n_items: int, dense: bool) -> np.ndar
     # V[(w, k), i] = Σ_j scale[w, k] Q[w, j, k] C[(w, j), i]
     vk = np.concatenate([(w * m + k) * n_items + item for k in range(m)])
     vv = np.concatenate([scale[w, k] * q[w, j, k] * values for k in range(m)])
+    vkeys, tot = key_totals(vk, vv)  # sorted by row, then item
     if not dense:
-        vkeys, inverse = np.unique(vk, return_inverse=True)
-        tot = np.bincount(inverse.ravel(), vv, vkeys.size)
         return np.bincount(vkeys % n_items, tot * tot, n_items)
-    vkeys, inverse = np.unique(vk, return_inverse=True)  # sorted by row, then item
-    tot = np.bincount(inverse.ravel(), vv, vkeys.size)
     rows, items = np.divmod(vkeys, n_items)
     first, count = np.unique(rows, return_index=True, return_counts=True)[1:]
     row_of = np.repeat(np.arange(first.size), count)  # per entry, its row among the rows present

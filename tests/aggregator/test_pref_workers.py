@@ -176,3 +176,24 @@ def test_pair_spread_is_that_of_the_score_difference_with_the_workers_free(case)
     want = np.sqrt(cov[left, left] + cov[right, right] - 2 * cov[left, right])
     np.testing.assert_allclose(difference_se(model, left, right), want, rtol=1e-5)
     assert np.abs(np.hypot(model.se_values_[left], model.se_values_[right]) / want - 1).max() > 0.05
+
+
+@pytest.mark.parametrize("span", [50, 10**9])
+def test_key_totals_sums_each_key_in_input_order_dense_or_sorted(span: int) -> None:
+    """The dense route (a span of keys within 8 times their number) and the sorted one give the keys
+    present, sorted, with the same sums to the last bit as summing by hand in input order; a key
+    whose values cancel to 0 is still present (the Schur correction keeps its entry)."""
+    from galton.aggregator._pref_workers import key_totals
+
+    rng = np.random.default_rng(3)
+    keys = rng.integers(0, 50, 400).astype(np.int64) * (span // 50)
+    values = rng.normal(size=400)
+    keys = np.concatenate([keys, [7 * (span // 50)] * 2])
+    values = np.concatenate([values, [0.5, -0.5]])
+    got_keys, got = key_totals(keys, values)
+    want_keys = sorted(set(keys.tolist()))
+    want = [0.0] * len(want_keys)
+    for k, v in zip(keys.tolist(), values.tolist()):
+        want[want_keys.index(k)] += v
+    assert got_keys.tolist() == want_keys
+    assert got.tolist() == want
