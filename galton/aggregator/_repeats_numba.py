@@ -1,14 +1,22 @@
-"""numba twin of ``_kernels.repeat_rows_numpy`` (imported on first use through ``_jit.twin``): the
-judgments whose (task, worker) pair an earlier one has, in linear time — a counting sort by task
-(:func:`._helpers_numba.task_order`, stable) and, per task, each worker's last task marked. The same
-booleans as the numpy sort of the pair keys."""
+"""numba twins of ``_kernels.repeat_rows_numpy`` and ``_kernels.segment_order_numpy`` (imported on
+first use through ``_jit.twin``), both linear in the judgments where numpy sorts them all:
+
+- ``repeat_rows``: the judgments whose (task, worker) pair an earlier one has — a counting sort by task
+  (:func:`._helpers_numba.task_order`, stable) and, per task, each worker's last task marked;
+- ``segment_order``: rows grouped by task ordered by a key within each task — an insertion sort of
+  each task's few rows (a stable merge sort from ``_LONG`` rows on).
+
+The same results as the numpy twins, to the last element."""
 
 import numba
 import numpy as np
 
 from ._helpers_numba import task_order
 
-__all__ = ["repeat_rows"]
+__all__ = ["repeat_rows", "segment_order"]
+
+#: a task with more rows than this is sorted by a merge sort, not an insertion sort
+_LONG = 32
 
 
 @numba.njit(cache=True, nogil=True)
@@ -33,3 +41,26 @@ def repeat_rows(task, worker, n_tasks, n_workers):  # noqa: ANN001, ANN201
     order, indptr = task_order(task, int(n_tasks))
     _mark(np.zeros(0, dtype=np.int64) if order is None else order, indptr, worker, int(n_workers), again)
     return again
+
+
+@numba.njit(cache=True, nogil=True)
+def _segment_order(indptr, key, order):  # pragma: no cover
+    for t in range(indptr.size - 1):
+        lo, hi = indptr[t], indptr[t + 1]
+        if hi - lo > _LONG:
+            order[lo:hi] = np.argsort(key[lo:hi], kind="mergesort") + lo
+            continue
+        for i in range(lo, hi):
+            k, j = key[i], i
+            while j > lo and key[order[j - 1]] > k:  # stable: equal keys keep their row order
+                order[j] = order[j - 1]
+                j -= 1
+            order[j] = i
+
+
+def segment_order(indptr, key):  # noqa: ANN001, ANN201
+    """The compiled twin of ``_kernels.segment_order_numpy``."""
+    key = np.ascontiguousarray(key)
+    order = np.zeros(key.size, dtype=np.int64)
+    _segment_order(np.asarray(indptr, dtype=np.int64), key, order)
+    return order

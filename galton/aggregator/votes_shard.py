@@ -21,7 +21,7 @@ from ..data._validate import examples
 from ..judgments import Judgments
 from ._base import argmax_ties_low, tied_to_max
 from ._engine import Shard
-from ._kernels import vote_counts
+from ._kernels import segment_order, vote_counts
 
 __all__ = ["shard_vote_shares", "label_codes", "shard_agreement", "shard_label_counts", "examples",
            "weighted_vote", "worker_agreement", "agreement_share", "shard_zero_weight_tasks",
@@ -36,12 +36,12 @@ ZERO_WEIGHT_WARNING = r"\d+ task\(s\) have only judgments from workers whose ski
 # --------------------------------------------------------------------------------------------------
 def _sorted_votes(shard: Shard) -> tuple[np.ndarray, np.ndarray]:
     """``(task * K + label, worker)`` of the shard's judgments sorted by (task, label, worker);
-    cached in ``shard.state``. Summing weights in this order makes float sums row-order free."""
+    cached in ``shard.state``. Summing weights in this order makes float sums row-order free. The
+    judgments are grouped by task already: each task's few rows are ordered (:func:`segment_order`)."""
     cached = shard.state.get("_mv_sorted")
     if cached is None:
-        flat = shard.task.astype(np.int64) * shard.n_labels + shard.label
-        order = np.lexsort((shard.worker, flat))
-        cached = (flat[order], shard.worker[order])
+        order = segment_order(shard.indptr, shard.label.astype(np.int64) * max(shard.n_workers, 1) + shard.worker)
+        cached = ((shard.task.astype(np.int64) * shard.n_labels + shard.label)[order], shard.worker[order])
         shard.state["_mv_sorted"] = cached
     return cached
 
@@ -56,16 +56,16 @@ def _judged(shard: Shard) -> np.ndarray:
 
 
 def _distinct_answers(shard: Shard) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Distinct (task, worker, label) triples; a worker's repeated identical answer counts once in
-    the agreement, as in crowd-kit's ``get_accuracy``. Cached in ``shard.state``."""
+    """Distinct (task, worker, label) triples, by task, label and worker; a worker's repeated
+    identical answer counts once in the agreement, as in crowd-kit's ``get_accuracy``. Cached in
+    ``shard.state``."""
     cached = shard.state.get("_mv_distinct")
     if cached is None:
-        w, k = shard.n_workers, shard.n_labels
-        key = np.sort((shard.task.astype(np.int64) * w + shard.worker) * k + shard.label)
-        if key.size:  # an empty shard (make_shards may leave one) has none
-            key = key[np.r_[True, key[1:] != key[:-1]]]  # sort-based unique: np.unique hashes, 50x slower
-        cached = ((key // (w * k)).astype(np.int32), ((key // k) % w).astype(np.int32),
-                  (key % k).astype(np.int32))
+        flat, worker = _sorted_votes(shard)
+        new = np.ones(flat.size, dtype=bool)
+        new[1:] = (flat[1:] != flat[:-1]) | (worker[1:] != worker[:-1])
+        flat, k = flat[new], max(shard.n_labels, 1)
+        cached = ((flat // k).astype(np.int32), worker[new], (flat % k).astype(np.int32))
         shard.state["_mv_distinct"] = cached
     return cached
 

@@ -25,7 +25,7 @@ TOL = {"estep": (1e-11, 1e-10), "estep_coin": (1e-11, 1e-10), "counts_from_post"
        "column_sums": (0.0, 0.0), "take_rows": (0.0, 0.0), "code_counts": (0.0, 0.0), "pair_appearance": (0.0, 0.0),
        "dense_int_codes": (0.0, 0.0), "per_worker_sum": (0.0, 0.0), "normalise_rows": (0.0, 0.0),
        "bds_band_finish": (0.0, 0.0), "bds_held_beyond": (0.0, 0.0), "mmsr_sweep": (0.0, 0.0),
-       "repeat_rows": (0.0, 0.0)}
+       "repeat_rows": (0.0, 0.0), "segment_order": (0.0, 0.0)}
 
 
 def _estep_args(rng: np.random.Generator, k: int = 4) -> tuple[Any, ...]:
@@ -246,6 +246,13 @@ def _repeat_rows_args(rng: np.random.Generator) -> tuple[Any, ...]:
     return task, worker, 301, 41  # and a worker with none
 
 
+def _segment_order_args(rng: np.random.Generator) -> tuple[Any, ...]:
+    sizes = rng.integers(0, 8, 400)  # short tasks (insertion sort), empty ones and two long ones
+    sizes[[10, 200]] = [40, 300]
+    indptr = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    return indptr, rng.integers(0, 12, indptr[-1]).astype(np.int64)  # many equal keys: stability
+
+
 #: inputs of each declared twin: a new twin needs an entry here (test_every_twin_is_tested)
 INPUTS: dict[str, Callable[[np.random.Generator], tuple[Any, ...]]] = {
     "estep": _estep_args, "estep_coin": _coin_args, "counts_from_post": _counts_args, "vote_stats": _vote_stats_args, "bt_pass": _bt_args, "noisy_pass": _noisy_args,
@@ -256,7 +263,7 @@ INPUTS: dict[str, Callable[[np.random.Generator], tuple[Any, ...]]] = {
     "column_sums": _column_sums_args, "take_rows": _take_rows_args, "code_counts": _code_counts_args, "pair_appearance": _pair_appearance_args,
     "dense_int_codes": _dense_int_args, "per_worker_sum": _per_worker_args, "normalise_rows": _normalise_args,
     "bds_band_finish": _band_finish_args, "bds_held_beyond": _held_args, "mmsr_sweep": _mmsr_args,
-    "repeat_rows": _repeat_rows_args,
+    "repeat_rows": _repeat_rows_args, "segment_order": _segment_order_args,
 }
 
 
