@@ -416,7 +416,9 @@ def krippendorff(answers: Any, distance: str | Callable[[Any, Any], float] = "no
 
         bar = Progress(bootstrap, "alpha bootstrap")  # shown on a terminal when it takes over a second
         for b in range(bootstrap):
-            w[p] = rng.multinomial(p.size, np.full(p.size, 1.0 / p.size))
+            # a resample of the units: counts of p.size uniform draws (a multinomial; numpy's own drew one
+            # binomial per unit, 11 ms a resample at 200k units against 2 ms)
+            w[p] = np.bincount(rng.integers(0, p.size, p.size), minlength=p.size)
             o, e = units.parts(w)[:2]
             draws[b] = 1.0 - o / e if e > 0.0 else np.nan  # no variation in the resample: no alpha
             bar.update(b + 1)
