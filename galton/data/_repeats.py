@@ -93,18 +93,18 @@ def one_row_per_pair(task: np.ndarray, worker: np.ndarray, task_names: np.ndarra
                             effect)
     if duplicates in (None, "keep"):
         return None
-    key = np.asarray(task, dtype=np.int64) * n_workers + np.asarray(worker, dtype=np.int64)
-    order = np.argsort(key, kind="stable")
-    sk = key[order]
-    first = np.ones(sk.size, dtype=bool)
-    first[1:] = sk[1:] != sk[:-1]
+    from ..aggregator._kernels import repeat_rows  # linear; the aggregator's kernels import this package
+
+    task, worker = np.asarray(task), np.asarray(worker)
+    n_tasks = int(task.max()) + 1 if task.size else 0
     if duplicates == "raise":
-        if not first.all():
-            again = np.sort(order[~first])
+        again = np.flatnonzero(repeat_rows(task, worker, n_tasks, n_workers))
+        if again.size:
             again = again if rows is None else np.asarray(rows)[again]
             raise ValueError(f"{again.size} repeated (task, worker) pair(s) ({example_rows(again, index)}); "
                              + KEEP_HINT)
         return None
-    last = np.ones(sk.size, dtype=bool)
-    last[:-1] = sk[1:] != sk[:-1]
-    return np.sort(order[first if duplicates == "first" else last])
+    if duplicates == "first":
+        return np.flatnonzero(~repeat_rows(task, worker, n_tasks, n_workers))
+    later = repeat_rows(task[::-1], worker[::-1], n_tasks, n_workers)[::-1]  # a later row has the pair
+    return np.flatnonzero(~later)
