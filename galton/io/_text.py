@@ -339,16 +339,17 @@ def _typed(s: Any, is_id: bool) -> Any:
     nn = s.drop_nulls()
     if nn.len() == 0:
         return s
-    if nn.str.contains(_CANONICAL_INT).all():
+    head = nn.head(64)  # each rule holds for every value or for none of the column: text ids and labels
+    # fail on their first values, where a whole-column regex took as long as reading the file
+    if head.str.contains(_CANONICAL_INT).all() and nn.str.contains(_CANONICAL_INT).all():
         ints = s.cast(pl.Int64, strict=False)
         if ints.null_count() == s.null_count():
             return ints
     if is_id:  # ids stay as written: "True", "true" and "TRUE" are three tasks (a boolean merged them)
         return s
-    lower = nn.str.to_lowercase()
-    if lower.is_in(["true", "false"]).all():
+    if head.str.to_lowercase().is_in(["true", "false"]).all() and nn.str.to_lowercase().is_in(["true", "false"]).all():
         return (s.str.to_lowercase() == "true").alias(s.name)
-    if not nn.str.contains(_FLOAT).all():
+    if not (head.str.contains(_FLOAT).all() and nn.str.contains(_FLOAT).all()):
         return s
     floats = s.str.replace(r"(?i)^\+?infinity$", "inf").str.replace(r"(?i)^-infinity$", "-inf") \
         .cast(pl.Float64, strict=False)

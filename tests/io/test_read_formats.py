@@ -589,3 +589,20 @@ def test_a_column_named_like_a_pattern_is_typed_like_any_other(tmp_path, name):
     table = read_input(str(path))
     assert table.column_names == ["task", "worker", "label", name]
     assert table.column(name).to_pylist() == [1.0, 2.5] and table.column("task").to_pylist() == [1, 1]
+
+
+@pytest.mark.parametrize("odd_at", [3, 70, 199])  # in the first 64 values or after them
+def test_a_text_column_is_typed_by_every_value_not_by_its_first_ones(tmp_path, odd_at) -> None:
+    """The CSV typing rules look at the first values before the whole column (a regex over 1M ids
+    took as long as reading the file); one odd value anywhere still keeps the column text."""
+    rows = [(f"t{i}", f"w{i % 7}", str(i % 4), "true" if i % 2 else "FALSE", f"{i / 8}") for i in range(200)]
+    odd = list(rows[odd_at])
+    odd[2], odd[3], odd[4] = "3x", "yes", "n/a"
+    rows[odd_at] = tuple(odd)
+    good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
+    for path, data in ((good, [r for i, r in enumerate(rows) if i != odd_at]), (bad, rows)):
+        path.write_text("task,worker,label,flag,score\n" + "".join(",".join(r) + "\n" for r in data))
+    typed = read_input(str(good))
+    assert [str(typed.schema.field(c).type) for c in ("label", "flag", "score")] == ["int64", "bool", "double"]
+    text = read_input(str(bad))
+    assert [str(text.schema.field(c).type) for c in ("label", "flag", "score")] == ["large_string"] * 3
