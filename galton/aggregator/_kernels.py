@@ -28,7 +28,7 @@ __all__ = ["EPS", "logsumexp_rows", "softmax_rows", "estep_table", "vote_counts"
            "counts_from_post_numpy", "vote_stats", "HAVE_NUMBA", "MIN_PARALLEL", "first_appearance", "task_order", "vote_shares",
            "SMALL", "by_size", "column_sums", "take_rows", "code_counts", "pair_appearance", "dense_int_codes",
            "repeat_rows", "repeat_rows_numpy", "segment_order",
-           "segment_order_numpy"]
+           "segment_order_numpy", "pair_codes", "pair_codes_numpy", "distinct_tasks", "LINEAR_SPAN"]
 
 
 MIN_PARALLEL = 200_000  #: judgments; below this one thread is faster than spawning work
@@ -94,6 +94,16 @@ def repeat_rows_numpy(task: np.ndarray, worker: np.ndarray, n_tasks: int, n_work
     again = np.zeros(key.size, dtype=bool)
     again[order[1:]] = ordered[1:] == ordered[:-1]
     return again
+
+
+def pair_codes_numpy(worker: np.ndarray, task: np.ndarray, n_workers: int,
+                     n_tasks: int) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct (worker, task) pairs as keys ``worker * max(n_tasks, 1) + task`` (int64, sorted) and
+    each row's index among them (int64): ``np.unique(keys, return_inverse=True)``."""
+    span = max(int(n_tasks), 1)
+    keys = np.asarray(worker, dtype=np.int64) * span + np.asarray(task, dtype=np.int64)
+    distinct, inverse = np.unique(keys, return_inverse=True)
+    return distinct, inverse.ravel().astype(np.int64, copy=False)
 
 
 def segment_order_numpy(indptr: np.ndarray, key: np.ndarray) -> np.ndarray:
@@ -233,6 +243,9 @@ _segment_order = twin("segment_order", segment_order_numpy, "galton.aggregator._
 #: repeated (task, worker) rows: the numba twin is linear (a counting sort by task, then one mark per
 #: worker); numpy's sort of the pair keys took 48 ms of a 140 ms DS fit on 1M judgments
 _repeat_rows = twin("repeat_rows", repeat_rows_numpy, "galton.aggregator._repeats_numba:repeat_rows")
+#: (worker, task) pair codes: the numba twin is linear (counting sorts by task, then by worker);
+#: np.unique's sort of the pair keys took 0.15 s of a 0.33 s rating report on 1M judgments
+_pair_codes = twin("pair_codes", pair_codes_numpy, "galton.aggregator._repeats_numba:pair_codes")
 
 
 def by_size(kernel: Any, n: int) -> Any:
@@ -244,6 +257,32 @@ def by_size(kernel: Any, n: int) -> Any:
 def repeat_rows(task: np.ndarray, worker: np.ndarray, n_tasks: int, n_workers: int) -> np.ndarray:
     """See :func:`repeat_rows_numpy` (compiled from ``SMALL`` judgments on)."""
     return by_size(_repeat_rows, np.asarray(task).size)(task, worker, n_tasks, n_workers)
+
+
+def pair_codes(worker: np.ndarray, task: np.ndarray, n_workers: int, n_tasks: int) -> tuple[np.ndarray, np.ndarray]:
+    """See :func:`pair_codes_numpy` (compiled from ``SMALL`` rows on)."""
+    return by_size(_pair_codes, np.asarray(task).size)(worker, task, n_workers, n_tasks)
+
+
+#: task codes up to this many times the rows are counted by task (an int64 count a code), not sorted
+LINEAR_SPAN = 8
+
+
+def distinct_tasks(worker: np.ndarray, task: np.ndarray, n_workers: int, n_tasks: int) -> np.ndarray:
+    """Number of distinct tasks (any codes below ``n_tasks``) each worker judged: the rows that repeat
+    no earlier row's (task, worker) pair, counted per worker (linear: a counting sort by task, when
+    ``n_tasks`` is at most ``LINEAR_SPAN`` times the rows), else one sort of the (worker, task) keys
+    (np.sort, several times faster than np.unique here). The sort took 0.18 s of a 0.68 s
+    Bradley-Terry report on 1M comparisons."""
+    worker, task = np.asarray(worker), np.asarray(task)
+    if int(n_tasks) <= LINEAR_SPAN * max(task.size, 1 << 10):
+        first = ~repeat_rows(task, worker, int(n_tasks), int(n_workers))
+        return np.bincount(worker[first], minlength=n_workers).astype(np.int64)
+    span = max(int(n_tasks), 1)
+    key = np.sort(np.asarray(worker, dtype=np.int64) * span + np.asarray(task, dtype=np.int64))
+    first = np.ones(key.size, dtype=bool)
+    first[1:] = key[1:] != key[:-1]
+    return np.bincount(key[first] // span, minlength=n_workers).astype(np.int64)
 
 
 def segment_order(indptr: np.ndarray, key: np.ndarray) -> np.ndarray:

@@ -74,6 +74,7 @@ import numpy as np
 
 from .._math import entropy_bits
 from ._estimator import NotFittedError
+from ._kernels import distinct_tasks
 from ._memory import current_limit
 from ._results import check_output
 
@@ -222,16 +223,6 @@ def report_columns(n: np.ndarray, n_tasks: np.ndarray, skill: np.ndarray, chance
         "uninformative": enough & ((np.nan_to_num(info) < min_information) | independent),
         "adversarial": enough & (upper < chance),
     }
-
-
-def distinct_tasks(worker: np.ndarray, task: np.ndarray, n_workers: int, n_tasks: int) -> np.ndarray:
-    """Number of distinct tasks (any codes below ``n_tasks``) each worker judged: one sort of the
-    (worker, task) keys (np.sort, several times faster than np.unique here)."""
-    span = max(int(n_tasks), 1)
-    key = np.sort(np.asarray(worker, dtype=np.int64) * span + np.asarray(task, dtype=np.int64))
-    first = np.ones(key.size, dtype=bool)
-    first[1:] = key[1:] != key[:-1]
-    return np.bincount(key[first] // span, minlength=n_workers).astype(np.int64)
 
 
 def report_frame(kind: str, worker_names: np.ndarray, columns: dict[str, np.ndarray]) -> Any:

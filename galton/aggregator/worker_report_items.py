@@ -100,6 +100,7 @@ from typing import Any
 import numpy as np
 
 from .._math import sigmoid
+from ._kernels import pair_codes
 from .worker_report import distinct_tasks, two_sided_z, wilson_interval
 from .worker_report_others import others_choice_scores, others_differences, reads_raters_out
 
@@ -237,9 +238,13 @@ def rating_columns(model: Any, *, min_judgments: float = 10, level: float = 0.95
     w, t = j.n_workers, j.n_tasks
     score = np.asarray(model.scores_values_, dtype=np.float64)
     n = _counts(j.worker, w)
+    # per (worker, task) pair, in one linear pass (np.unique's sort of the keys took half the report)
+    span = max(t, 1)
+    pairs, pair = pair_codes(j.worker, j.task, w, t)
+    pw, pt = pairs // span, pairs % span
     # the judgments on tasks another worker also rated (a worker's repeated row is no other): a task
     # rated by one worker alone says nothing of it (its residuals there are zeros)
-    shared = judged_by_others(j.worker, j.task, t, w)
+    shared = np.bincount(pt, minlength=t)[j.task] >= 2
     ws = j.worker[shared]
     n_s = _counts(ws, w)
     z = two_sided_z(level)
@@ -267,9 +272,6 @@ def rating_columns(model: Any, *, min_judgments: float = 10, level: float = 0.95
         # per (worker, task): the worker's mean rating against the other workers' weighted mean (a
         # worker's repeated ratings of a task are its own: leaving out only the judgment counted
         # them among the others, and a spammer who rated each task twice correlated with itself)
-        span = max(t, 1)
-        pairs, pair = np.unique(j.worker.astype(np.int64) * span + j.task, return_inverse=True)
-        pw, pt = pairs // span, pairs % span
         tot_w, tot = np.bincount(j.task, weight, t), np.bincount(j.task, weight * shifted, t)
         others_w = tot_w[pt] - np.bincount(pair, weight, pairs.size)
         loo = (tot[pt] - np.bincount(pair, weight * shifted, pairs.size)) / others_w
@@ -283,7 +285,7 @@ def rating_columns(model: Any, *, min_judgments: float = 10, level: float = 0.95
         fz, se = np.arctanh(np.clip(corr, -1 + 1e-15, 1 - 1e-15)), 1.0 / np.sqrt(m - 3)
         c_lo, c_hi = np.tanh(fz - z * se), np.tanh(fz + z * se)
         spread = np.exp(z / np.sqrt(2.0 * dof))
-    nt = distinct_tasks(j.worker, j.task, w, t)
+    nt = np.bincount(pw, minlength=w)
     v_min, v_max = np.full(w, np.inf), np.full(w, -np.inf)
     np.minimum.at(v_min, ws, y[shared])
     np.maximum.at(v_max, ws, y[shared])

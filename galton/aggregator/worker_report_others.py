@@ -52,7 +52,7 @@ import numpy as np
 
 from .._math import safe_log, sigmoid
 from ._calibrate import task_temperatures
-from ._kernels import logsumexp_rows
+from ._kernels import logsumexp_rows, pair_codes
 from ._pairs import pair_table
 from .dawid_skene import ConfusionEM
 from .worker_report import JudgmentRows, two_sided_z
@@ -362,7 +362,8 @@ def _leave_out_scores(worker: np.ndarray, item: np.ndarray, grad: np.ndarray, in
     the item its score without the rater is the prior's optimum, exactly 0 (so that two such items
     tie; with ``prior=0`` the limit of a vanishing prior: the score is not defined)."""
     n = theta.size
-    keys, inverse = np.unique(worker.astype(np.int64) * n + item, return_inverse=True)
+    # the (rater, item) pairs in one linear pass (np.unique's sort took a third of a Bradley-Terry report)
+    keys, inverse = pair_codes(worker, item, int(worker.max()) + 1 if worker.size else 0, n)
     at = keys % n
     whole = np.bincount(item, info, n)
     g_o = np.bincount(item, grad, n)[at] - np.bincount(inverse, grad, keys.size)

@@ -25,7 +25,7 @@ TOL = {"estep": (1e-11, 1e-10), "estep_coin": (1e-11, 1e-10), "counts_from_post"
        "column_sums": (0.0, 0.0), "take_rows": (0.0, 0.0), "code_counts": (0.0, 0.0), "pair_appearance": (0.0, 0.0),
        "dense_int_codes": (0.0, 0.0), "per_worker_sum": (0.0, 0.0), "normalise_rows": (0.0, 0.0),
        "bds_band_finish": (0.0, 0.0), "bds_held_beyond": (0.0, 0.0), "mmsr_sweep": (0.0, 0.0),
-       "repeat_rows": (0.0, 0.0), "segment_order": (0.0, 0.0)}
+       "repeat_rows": (0.0, 0.0), "segment_order": (0.0, 0.0), "pair_codes": (0.0, 0.0)}
 
 
 def _estep_args(rng: np.random.Generator, k: int = 4) -> tuple[Any, ...]:
@@ -246,6 +246,11 @@ def _repeat_rows_args(rng: np.random.Generator) -> tuple[Any, ...]:
     return task, worker, 301, 41  # and a worker with none
 
 
+def _pair_codes_args(rng: np.random.Generator) -> tuple[Any, ...]:
+    task, worker, n_tasks, n_workers = _repeat_rows_args(rng)  # shuffled rows, repeated pairs, empty codes
+    return worker, task, n_workers, n_tasks
+
+
 def _segment_order_args(rng: np.random.Generator) -> tuple[Any, ...]:
     sizes = rng.integers(0, 8, 400)  # short tasks (insertion sort), empty ones and two long ones
     sizes[[10, 200]] = [40, 300]
@@ -263,7 +268,7 @@ INPUTS: dict[str, Callable[[np.random.Generator], tuple[Any, ...]]] = {
     "column_sums": _column_sums_args, "take_rows": _take_rows_args, "code_counts": _code_counts_args, "pair_appearance": _pair_appearance_args,
     "dense_int_codes": _dense_int_args, "per_worker_sum": _per_worker_args, "normalise_rows": _normalise_args,
     "bds_band_finish": _band_finish_args, "bds_held_beyond": _held_args, "mmsr_sweep": _mmsr_args,
-    "repeat_rows": _repeat_rows_args, "segment_order": _segment_order_args,
+    "repeat_rows": _repeat_rows_args, "segment_order": _segment_order_args, "pair_codes": _pair_codes_args,
 }
 
 
@@ -757,3 +762,26 @@ def test_repeat_rows_marks_every_later_row_of_a_pair_in_row_order(compiled: bool
     worker = np.array([2, 2, 2, 3, 2, 3], dtype=np.int32)
     np.testing.assert_array_equal(fn(task, worker, 2, 4), [False, False, True, False, True, True])
     np.testing.assert_array_equal(fn(np.sort(task), worker, 2, 4), [False, True, True, False, False, True])
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_pair_codes_equal_np_unique_of_the_pair_keys(compiled: bool) -> None:
+    """The distinct (worker, task) keys and each row's index, bit for bit and dtype for dtype as
+    np.unique gives them: shuffled rows with repeats, rows already in task order (the counting sort's
+    no-order path), one row, none, a task span of 0 (span 1) and int64 codes; keys spanning few
+    times the rows (the dense path) and many (the counting sorts)."""
+    fn = _jit.TWINS["pair_codes"].compiled if compiled else _jit.TWINS["pair_codes"].numpy
+    rng = np.random.default_rng(4)
+    worker = rng.integers(0, 30, 5000).astype(np.int32)
+    task = rng.integers(0, 200, 5000).astype(np.int32)
+    cases = [(worker, task, 31, 201), (worker[np.argsort(task, kind="stable")], np.sort(task), 31, 201),
+             (worker[:1], task[:1], 31, 201), (worker[:0], task[:0], 31, 201),
+             (worker, np.zeros_like(task), 31, 0), (worker.astype(np.int64), task.astype(np.int64) * 7, 30, 1400)]
+    dense = [n_w * max(n_t, 1) <= 4 * w.size for w, _, n_w, n_t in cases]  # the compiled twin's two paths
+    assert dense == [True, True, False, False, True, False]
+    for w, t, n_w, n_t in cases:
+        keys, inverse = fn(w, t, n_w, n_t)
+        ref_keys, ref_inverse = np.unique(w.astype(np.int64) * max(n_t, 1) + t, return_inverse=True)
+        assert keys.dtype == inverse.dtype == np.int64
+        np.testing.assert_array_equal(keys, ref_keys)
+        np.testing.assert_array_equal(inverse, ref_inverse)
