@@ -55,6 +55,31 @@ def test_pairs_count_wins_whatever_the_side() -> None:
     assert inverse.tolist() == [0, 1, 2, 0]
 
 
+@pytest.mark.parametrize("n_items", [40, 3000])  # pair keys few times the rows (dense) and many (counting sorts)
+def test_pairs_equal_np_unique_of_the_pair_keys(monkeypatch: pytest.MonkeyPatch, n_items: int) -> None:
+    """The pairs through the linear pair codes, bit for bit as np.unique of the keys gave them:
+    shuffled rows, both sides of a pair, ties, repeated comparisons; one comparison."""
+    from galton.aggregator import _kernels
+
+    monkeypatch.setattr(_kernels, "SMALL", 0)  # the compiled kernel at any size
+    rng = np.random.default_rng(7)
+    left = rng.integers(0, n_items, 3000)
+    right = (left + rng.integers(1, n_items, 3000)) % n_items
+    label = np.where(rng.random(3000) < 0.1, -1, np.where(rng.random(3000) < 0.5, left, right))
+    df = pd.DataFrame({"worker": rng.integers(0, 9, 3000), "left": left, "right": right, "label": label})
+    for frame in (pd.concat([df, df.iloc[:500]]).sample(frac=1.0, random_state=2), df.iloc[:1]):
+        c = Comparisons.from_any(frame, tie=-1)
+        lo, hi = np.minimum(c.left, c.right).astype(np.int64), np.maximum(c.left, c.right).astype(np.int64)
+        keys, inverse, counts = np.unique(lo * c.n_items + hi, return_inverse=True, return_counts=True)
+        a, b, n, wins, got = c.pairs()
+        assert a.dtype == b.dtype == np.int32 and n.dtype == got.dtype == np.int64
+        np.testing.assert_array_equal(a.astype(np.int64) * c.n_items + b, keys)
+        np.testing.assert_array_equal(n, counts)
+        np.testing.assert_array_equal(got, inverse)
+        ref = np.bincount(inverse, np.where(c.left == lo, c.outcome, 1.0 - c.outcome), keys.size)
+        assert np.array_equal(wins.view(np.int64), ref.view(np.int64))
+
+
 def test_ties_count_half() -> None:
     df = _frame()
     df.loc[1, "label"] = "tie"
