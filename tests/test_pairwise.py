@@ -193,6 +193,32 @@ def _choices() -> pd.DataFrame:
     })
 
 
+@pytest.mark.parametrize("compiled", [False, True])
+@pytest.mark.parametrize("layout", ["choice", "ranking"])
+def test_lists_that_name_an_item_twice_are_found_in_any_list(monkeypatch: pytest.MonkeyPatch, compiled: bool,
+                                                              layout: str) -> None:
+    """The rows whose list repeats an item, as a set of each list finds them: 2,000 lists of 2-6 of
+    40 items, a repeat anywhere in a list (first and last, adjacent, three times), one list twice over."""
+    from galton.aggregator import _kernels
+
+    monkeypatch.setattr(_kernels, "by_size", lambda kernel, n: kernel if compiled else kernel.numpy)
+    rng = np.random.default_rng(11)
+    lists = [[int(x) for x in rng.choice(40, rng.integers(2, 7), replace=False)] for _ in range(2000)]
+    for r in rng.choice(2000, 150, replace=False):
+        at = rng.integers(0, len(lists[r]), 2)
+        lists[r][at[0]] = lists[r][at[1]]  # a repeat (or none where the two places are one)
+    lists[3] = [5, 6, 5, 5]
+    lists[4] = [7, 8, 7, 8]
+    twice = np.flatnonzero([len(set(x)) < len(x) for x in lists])
+    col = "options" if layout == "choice" else "ranking"
+    df = pd.DataFrame({"worker": rng.integers(0, 5, 2000), col: lists})
+    if layout == "choice":
+        df["choice"] = [x[0] for x in lists]
+    with pytest.raises(ValueError, match=rf" has {twice.size} list\(s\) that name an item twice \(rows {twice[0]},"):
+        Choices.from_any(df)
+    assert Choices.from_any(df, on_invalid="drop").n_dropped == twice.size
+
+
 def test_best_of_n_events() -> None:
     ch = Choices.from_any(_choices())
     assert ch.layout == "choice" and ch.item_names.tolist() == ["w", "x", "y", "z"]

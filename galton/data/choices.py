@@ -306,11 +306,13 @@ def _flat_list(table: pa.Table, col: str) -> tuple[pa.Array, np.ndarray, np.ndar
 
 
 def _repeated(row_of: np.ndarray, codes: np.ndarray, width: int, n: int) -> np.ndarray:
-    """Rows (of ``n``) whose list names an item twice."""
-    sk = np.sort(row_of * width + codes)
-    repeated = sk[1:][sk[1:] == sk[:-1]] if sk.size > 1 else sk[:0]
+    """Rows (of ``n``) whose list names an item twice (``codes`` below ``width``): those with an entry
+    whose (row, item) pair an earlier entry has, found in linear time (a sort of the 800k keys took
+    41 ms of a Plackett-Luce fit on 200k choices)."""
+    from ..aggregator._kernels import repeat_rows  # the aggregator's kernels import this package
+
     out = np.zeros(n, dtype=bool)
-    out[np.unique(repeated // width)] = True
+    out[row_of[repeat_rows(row_of, codes, n, width)]] = True
     return out
 
 
