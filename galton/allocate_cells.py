@@ -21,7 +21,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-__all__ = ["select_cells", "first_in_order", "kth_smallest"]
+__all__ = ["select_cells", "first_in_order", "kth_smallest", "sorted_distinct"]
 
 Key = Callable[[np.ndarray], np.ndarray]
 
@@ -51,6 +51,18 @@ def kth_smallest(k: np.ndarray, m: int) -> float:
         m -= n_below + n_equal
         k = k[k > pivot]
     return np.sort(k)[m - 1]
+
+
+def sorted_distinct(values: np.ndarray) -> np.ndarray:
+    """``np.unique(values)`` of an integer array: a sort and a mark at each change (numpy 2's
+    np.unique hashes integers, 0.47 s at 1M values against 0.05 s)."""
+    values = np.sort(values)
+    if values.size < 2:
+        return values
+    keep = np.empty(values.size, dtype=bool)
+    keep[0] = True
+    np.not_equal(values[1:], values[:-1], out=keep[1:])
+    return values[keep]
 
 
 def first_in_order(keys: Sequence[Key], size: int, m: int) -> np.ndarray:
@@ -111,7 +123,9 @@ def select_cells(primary: np.ndarray, gain: np.ndarray, task_hash: np.ndarray, d
                 col = first[j::w]
                 cand.append(j + w * first_in_order([col.__getitem__, task_hash.__getitem__,
                                                     lambda i, j=j: -gain[i, j]], n, m))
-        cells = np.unique(np.concatenate(cand))
+        # distinct and sorted: first_in_order gives the whole order's first cells so; each worker's
+        # are sorted and its own (np.unique hashed them: 19% of an allocate of 1M judgments)
+        cells = top if per_worker is None else sorted_distinct(np.concatenate(cand))
         cells = cells[~done.ravel()[cells]]
         t, k = cells // w, cells % w
         cells = cells[np.lexsort((k, -gain[t, k], task_hash[t], -primary[t, k]))]

@@ -761,6 +761,18 @@ def test_workers_take_the_cells_of_the_full_sort_from_candidates_only(monkeypatc
         assert first_in_order([k.__getitem__ for k in keys], 50, m).tolist() == sorted(order[:m].tolist())
 
 
+def test_sorted_distinct_is_np_unique() -> None:
+    """The candidates' sort and mark (np.unique hashed them): the same values and dtype, shuffled with
+    repeats, negatives, none, one, uint64 beyond int64."""
+    from galton.allocate_cells import sorted_distinct
+
+    rng = np.random.default_rng(2)
+    x = rng.integers(-50, 5000, 20_000)
+    for v in (x, x[:0], x[:1], x[:2] * 0, x.astype(np.int32), (x.astype(np.uint64) + np.uint64(2**63))):
+        got, ref = sorted_distinct(v), np.unique(v)
+        assert got.dtype == ref.dtype and got.tolist() == ref.tolist()
+
+
 @pytest.mark.filterwarnings("ignore::galton.aggregator.ConvergenceWarning")
 def test_workers_rows_are_those_of_the_full_sort(monkeypatch) -> None:  # noqa: ANN001
     """End to end, every strategy, caps that make the walk go deep: the same rows as the full sort."""
