@@ -213,7 +213,9 @@ def read_text_table(source: Any, name: str, sep: str, ids: Collection[str],
         df = df.select([c for c, h in zip(df.columns, header) if h])
     if df.width and df.height:  # a blank line (one at the end, as editors leave), or a line of spaces,
         # is no row: its spaces (read as the first field) would have made an integer id column text
-        df = df.filter(~pl.all_horizontal(pl.all().is_null() | (pl.all().str.strip_chars() == "")))
+        first = df.get_column(df.columns[0])  # a blank row is blank in its first column: the whole test
+        if (first.is_null() | (first.str.strip_chars() == "")).any():  # only then (it stripped every cell)
+            df = df.filter(~pl.all_horizontal(pl.all().is_null() | (pl.all().str.strip_chars() == "")))
     if df.width and df.height and functools.reduce(
             operator.and_, (df.get_column(c) == c for c in df.columns)).any():  # by Series: pl.col("*") is all
         _warn_header_rows(source, name, sep)

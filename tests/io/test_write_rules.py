@@ -871,3 +871,18 @@ def test_standard_output_with_no_binary_buffer_takes_the_text():
     with contextlib.redirect_stdout(io.StringIO()) as out, pytest.raises(ValueError, match="write Parquet to a file"):
         gio.write_table(table, "-", format="parquet")
     assert out.getvalue() == ""
+
+
+def test_parquet_results_keep_their_values_and_skip_dictionaries_only_for_floats(tmp_path: Path) -> None:
+    """Probability columns are nearly all distinct: written without a dictionary (pyarrow built one,
+    then fell back); text and integer columns keep theirs. Every value reads back bit for bit."""
+    rng = np.random.default_rng(0)
+    p = rng.random(5000)
+    table = pa.table({"task": [f"t{i % 300}" for i in range(5000)], "label": rng.integers(0, 3, 5000),
+                      "confidence": p, "p_a": np.float32(p), "p_b": -0.0 * p})
+    out = gio.write_table(table, tmp_path / "r.parquet")
+    assert pq.read_table(out).equals(table)
+    meta = pq.ParquetFile(out).metadata.row_group(0)
+    dict_cols = {meta.column(i).path_in_schema for i in range(meta.num_columns)
+                 if "RLE_DICTIONARY" in meta.column(i).encodings or "PLAIN_DICTIONARY" in meta.column(i).encodings}
+    assert dict_cols == {"task", "label"}
