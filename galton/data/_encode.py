@@ -12,6 +12,7 @@ import numpy as np
 import pyarrow as pa
 
 from ._canonical import canonical_int_ids, uuid_as_text
+from ._float_codes import distinct_float_codes
 from ._validate import MAX_EXAMPLES
 
 __all__ = ["FittedLabels", "LabelSetError", "bool_lookup", "encode_column", "dense_int_codes_numpy", "dense_span",
@@ -49,6 +50,10 @@ def encode_column(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.nd
     """Codes (int32) and the sorted vocabulary (numpy array) of a null-free Arrow column."""
     import pyarrow.compute as pc  # on first use: 30 ms not spent at import galton
     column = plain_column(column)
+    if pa.types.is_floating(column.type) and column.null_count == 0:  # nearly all distinct: one sort
+        fast = distinct_float_codes(column.to_numpy())
+        if fast is not None:
+            return fast
     if pa.types.is_floating(column.type):  # -0.0 and 0.0 are one value
         column = pc.add(column, pa.scalar(0.0, column.type))
     if pa.types.is_integer(column.type) and column.null_count == 0:
