@@ -29,6 +29,7 @@ from ..data.judgments import parse_number, unusable_error, unusable_ratings
 from ..judgments import Judgments
 from ._base import BaseAggregator, EMAggregator, NotFittedError
 from ._engine import Shard
+from ._kernels import segment_order
 from ._params import check_real
 from ._pref_results import Z95, ItemOutput
 from ._registry import register
@@ -69,10 +70,17 @@ def _usable(judgments: Judgments, values: np.ndarray) -> np.ndarray:
 
 def sorted_order(shard: Shard, values: np.ndarray) -> np.ndarray:
     """The order of the shard's judgments by (task, rating): each task's ratings ascending, in its
-    own block of ``indptr``; cached (the medians and weighted medians share it)."""
+    own block of ``indptr``; cached (the medians and weighted medians share it). Where the label
+    codes rank the values (a numeric vocabulary: sorted, distinct), each task's few rows are ordered
+    by code in place (:func:`segment_order`): the lexsort's permutation, ties in row order, without
+    sorting every judgment (0.48 s of 1M)."""
     order = shard.state.get("_ratings_order")
     if order is None:
-        order = shard.state["_ratings_order"] = np.lexsort((values[shard.label], shard.task))
+        if bool(np.all(values[1:] > values[:-1])):  # (NaN, -0.0 beside 0.0, "10" before "9": the lexsort)
+            order = segment_order(shard.indptr, shard.label)
+        else:
+            order = np.lexsort((values[shard.label], shard.task))
+        shard.state["_ratings_order"] = order
     return order
 
 
