@@ -28,14 +28,14 @@ falls below ``tol``). The sums run over all rows at once.
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .._math import EPS, gammaln
+from .._math import EPS
 from ..data._validate import ColumnError, example_ids, example_rows, row_index
+from ._chi2 import chi2_upper_quantile
 from ._embedding_rows import EmbeddingRows
 from ._params import check_count, check_real
 from .worker_report import NoWorkerReport
@@ -43,55 +43,6 @@ from .worker_report import NoWorkerReport
 __all__ = ["ClosestToAverage", "HRRASA", "RASA", "chi2_upper_quantile", "gleu_similarity"]
 
 _MIN_DISTANCE = 1e-5  # the floor of a worker's summed distance (crowd-kit's and the paper's bias)
-
-
-def _lower_gamma(a: float, x: float) -> float:
-    """The regularised lower incomplete gamma function P(a, x): its series below ``a + 1``, the
-    continued fraction of Q = 1 - P above (Lentz's method)."""
-    if x <= 0.0:
-        return 0.0
-    log_front = a * math.log(x) - x - float(gammaln(np.array([a]))[0])
-    if x < a + 1.0:
-        term = total = 1.0 / a
-        n = a
-        while abs(term) > abs(total) * 1e-16:
-            n += 1.0
-            term *= x / n
-            total += term
-        return total * math.exp(log_front)
-    tiny = EPS  # Lentz's guard against a zero denominator
-    b, c, d = x + 1.0 - a, 1.0 / tiny, 1.0 / (x + 1.0 - a)
-    h = d
-    for i in range(1, 10_000):
-        an = -i * (i - a)
-        b += 2.0
-        d = an * d + b
-        d = tiny if abs(d) < tiny else d
-        c = b + an / c
-        c = tiny if abs(c) < tiny else c
-        d = 1.0 / d
-        step = d * c
-        h *= step
-        if abs(step - 1.0) < 1e-16:
-            break
-    return 1.0 - math.exp(log_front) * h
-
-
-def chi2_upper_quantile(p: float, df: np.ndarray) -> np.ndarray:
-    """``x`` with ``P(chi2(df) > x) = p`` for each ``df`` (scipy's ``chi2.isf(p, df)``), by bisection
-    on the regularised incomplete gamma function to 1e-12 relative; one solve per distinct ``df``."""
-    df = np.asarray(df, dtype=float)
-    out = np.empty(df.shape)
-    for value in np.unique(df):
-        target, a = 1.0 - p, value / 2.0
-        lo, hi = 0.0, max(2.0 * value, 10.0)
-        while _lower_gamma(a, hi / 2.0) < target:
-            hi *= 2.0
-        while hi - lo > 1e-12 * hi:
-            mid = 0.5 * (lo + hi)
-            lo, hi = (mid, hi) if _lower_gamma(a, mid / 2.0) < target else (lo, mid)
-        out[df == value] = 0.5 * (lo + hi)
-    return out
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:

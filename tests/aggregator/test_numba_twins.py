@@ -10,8 +10,10 @@ from typing import Any, Callable
 import numpy as np
 import pytest
 
+from galton._math import gammaln
 from galton.aggregator import _jit, _kernels, _pref_kernels
 from galton.aggregator import _bayes_eb  # (declares its twins)
+from galton.aggregator import _chi2  # noqa: F401  (declares its twin)
 from galton.aggregator import _mmsr_kernels  # noqa: F401  (declares its twin)
 from galton.aggregator import bwa as _bwa  # noqa: F401  (declares its twin)
 from galton.aggregator import glad as _glad  # noqa: F401  (declares its twin)
@@ -25,7 +27,8 @@ TOL = {"estep": (1e-11, 1e-10), "estep_coin": (1e-11, 1e-10), "counts_from_post"
        "column_sums": (0.0, 0.0), "take_rows": (0.0, 0.0), "code_counts": (0.0, 0.0), "pair_appearance": (0.0, 0.0),
        "dense_int_codes": (0.0, 0.0), "per_worker_sum": (0.0, 0.0), "normalise_rows": (0.0, 0.0),
        "bds_band_finish": (0.0, 0.0), "bds_held_beyond": (0.0, 0.0), "mmsr_sweep": (0.0, 0.0),
-       "repeat_rows": (0.0, 0.0), "segment_order": (0.0, 0.0), "pair_codes": (0.0, 0.0)}
+       "repeat_rows": (0.0, 0.0), "segment_order": (0.0, 0.0), "pair_codes": (0.0, 0.0),
+       "chi2_solve": (0.0, 0.0)}
 
 
 def _estep_args(rng: np.random.Generator, k: int = 4) -> tuple[Any, ...]:
@@ -258,6 +261,12 @@ def _segment_order_args(rng: np.random.Generator) -> tuple[Any, ...]:
     return indptr, rng.integers(0, 12, indptr[-1]).astype(np.int64)  # many equal keys: stability
 
 
+def _chi2_args(rng: np.random.Generator) -> tuple[Any, ...]:
+    # one rating (the series), typical and large counts (the continued fraction), a half-integer
+    df = np.unique(np.r_[[1.0, 2.0, 2.5, 1000.0, 4e4], rng.integers(3, 300, 25).astype(float)])
+    return df, gammaln(df / 2.0), 0.975
+
+
 #: inputs of each declared twin: a new twin needs an entry here (test_every_twin_is_tested)
 INPUTS: dict[str, Callable[[np.random.Generator], tuple[Any, ...]]] = {
     "estep": _estep_args, "estep_coin": _coin_args, "counts_from_post": _counts_args, "vote_stats": _vote_stats_args, "bt_pass": _bt_args, "noisy_pass": _noisy_args,
@@ -269,6 +278,7 @@ INPUTS: dict[str, Callable[[np.random.Generator], tuple[Any, ...]]] = {
     "dense_int_codes": _dense_int_args, "per_worker_sum": _per_worker_args, "normalise_rows": _normalise_args,
     "bds_band_finish": _band_finish_args, "bds_held_beyond": _held_args, "mmsr_sweep": _mmsr_args,
     "repeat_rows": _repeat_rows_args, "segment_order": _segment_order_args, "pair_codes": _pair_codes_args,
+    "chi2_solve": _chi2_args,
 }
 
 
