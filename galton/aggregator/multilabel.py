@@ -64,6 +64,10 @@ def is_missing(value: Any) -> bool:
         return False
 
 
+#: the types of a tag that is never missing and always hashable: a row of only these is taken as it is
+_PLAIN_TAGS = frozenset({str, int, bool})
+
+
 def label_sets(values: Sequence[Any], column: str = "label", rows: Sequence[int] | None = None,
                index: np.ndarray | None = None) -> list[tuple[Any, ...]]:
     """Each row's labels as a tuple (a missing row or label, whatever its kind of missing: none); a
@@ -74,7 +78,9 @@ def label_sets(values: Sequence[Any], column: str = "label", rows: Sequence[int]
     single: list[tuple[int, Any]] = []
     nested: list[tuple[int, Any]] = []
     for i, value in enumerate(values):
-        if isinstance(value, (list, tuple, set, frozenset, np.ndarray)):
+        if isinstance(value, (list, tuple)) and set(map(type, value)) <= _PLAIN_TAGS:
+            out.append(tuple(value))  # text, integers, booleans: never missing, hashable (the usual row)
+        elif isinstance(value, (list, tuple, set, frozenset, np.ndarray)):
             tags = tuple(v for v in value if not is_missing(v))
             for v in tags:
                 try:
@@ -220,9 +226,10 @@ class BinaryRelevance(NoWorkerReport):
         _check_copies(base, sets, pd.unique(tasks).size, pd.unique(workers).size)
         chosen: dict[Any, list[Any]] | None = None
         self.aggregators_: dict[Any, Any] = {}
+        ids = pd.DataFrame({"task": tasks, "worker": workers})  # once: pandas typed the ids again for every tag
         with _TagWarnings() as caught:
             for label, answer in _answers(sets):
-                frame = pd.DataFrame({"task": tasks, "worker": workers, "label": answer})
+                frame = ids.assign(label=answer)
                 model, result = _fit_one(base, label, frame, caught)
                 self.aggregators_[label] = model
                 if result is None:

@@ -468,3 +468,15 @@ def test_output_chooses_the_results_layout_as_aggregates_docstring_says():
     pd.testing.assert_series_equal(back, galton.BinaryRelevance().fit_predict(df))
     with pytest.raises(ValueError, match="output must be 'pandas', 'polars' or 'arrow', not 'dict'"):
         galton.BinaryRelevance().fit(df, output="dict")
+
+
+def test_label_sets_take_plain_rows_as_they_are_and_still_drop_missing_tags() -> None:
+    """Rows of only text, integers and booleans are taken whole (the fast path); a row with a None,
+    a NaN or pandas' NA beside them still loses those, and an empty list is no label."""
+    import numpy as np
+    import pandas as pd
+
+    from galton.aggregator.multilabel import label_sets
+
+    rows = [["a", "b"], [1, True], [], ("x",), ["a", None], [float("nan"), "c"], [pd.NA, 2], np.array(["d"])]
+    assert label_sets(rows) == [("a", "b"), (1, True), (), ("x",), ("a",), ("c",), (2,), ("d",)]
