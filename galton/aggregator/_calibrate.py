@@ -55,7 +55,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .._math import EPS, splitmix64
-from ._kernels import logsumexp_rows
+from ._kernels import logsumexp_rows, repeat_rows
 from ._pairs import pair_table
 
 __all__ = ["RHOS", "SAMPLE_JUDGMENTS", "SAMPLE_CELLS", "SAMPLE_TASKS", "BLOCK_CELLS", "TINY", "MARGIN",
@@ -169,10 +169,11 @@ def _their_rows(t: np.ndarray, worker: np.ndarray, terms: np.ndarray) -> tuple[n
     """``(theirs, n)``: per judgment, the sum of the terms of its worker's rows of its task and their number (a
     worker who judged a task in repeated rows: its other rows leave the task with the one held out, or they would
     predict it, as one worker agreeing with itself)."""
-    key = t.astype(np.int64) * (int(worker.max(initial=0)) + 1) + worker
+    width = int(worker.max(initial=0)) + 1
+    if not repeat_rows(t, worker, int(t[-1]) + 1 if t.size else 0, width).any():  # the usual case, in linear time
+        return terms, np.ones(t.size, dtype=np.int64)
+    key = t.astype(np.int64) * width + worker
     uniq, group, n = np.unique(key, return_inverse=True, return_counts=True)
-    if uniq.size == key.size:
-        return terms, np.ones(key.size, dtype=np.int64)
     theirs = np.zeros((uniq.size, terms.shape[1]))
     np.add.at(theirs, group, terms)
     return theirs[group], n[group]
@@ -289,7 +290,7 @@ def _score_block(indptr: np.ndarray, sizes: np.ndarray, block: np.ndarray, rows:
     if sq is not None:
         per_task -= per_task[int(np.argmin(rhos))]
         sq += np.square(per_task).sum(axis=1)
-    return int(t.size), int(np.unique(t).size)
+    return int(t.size), int(t.size and np.count_nonzero(np.diff(t)) + 1)  # t is sorted: its distinct values
 
 
 def task_temperatures(n: Any, rho: float) -> Any:
