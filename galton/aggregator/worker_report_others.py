@@ -52,7 +52,7 @@ import numpy as np
 
 from .._math import safe_log, sigmoid
 from ._calibrate import task_temperatures
-from ._kernels import logsumexp_rows, pair_codes
+from ._kernels import logsumexp_rows, pair_codes, repeat_rows, task_order
 from ._pairs import pair_table
 from .dawid_skene import ConfusionEM
 from .worker_report import JudgmentRows, two_sided_z
@@ -83,15 +83,17 @@ class _Repeats:
     task leave it too (read as "others", a worker's rows twice agreed with themselves: a 55% worker
     read 0.635 and was not flagged)."""
 
-    def __init__(self, worker: np.ndarray, task: np.ndarray, n_workers: int):
+    def __init__(self, worker: np.ndarray, task: np.ndarray, n_workers: int, n_tasks: int):
         key = task * max(int(n_workers), 1) + worker
-        order = np.argsort(key, kind="stable")
-        first = np.r_[True, key[order][1:] != key[order][:-1]] if key.size else np.zeros(0, bool)
-        gid = np.cumsum(first) - 1
-        repeated = np.bincount(gid)[gid] > 1 if key.size else first
-        self.members = order[repeated]  # grouped, each group's rows together
-        _, self.size = np.unique(gid[repeated], return_counts=True)
-        self.ptr = np.cumsum(self.size) - self.size
+        # a repeated pair's rows: those an earlier row of the pair marks, and read backwards a later one (linear);
+        # only they are sorted by pair key (a stable sort of all the keys took 0.19 s of 1M judgments)
+        again = repeat_rows(task, worker, n_tasks, n_workers)
+        again |= repeat_rows(task[::-1].copy(), worker[::-1].copy(), n_tasks, n_workers)[::-1]
+        rows = np.flatnonzero(again)
+        self.members = rows[np.argsort(key[rows], kind="stable")]  # grouped, each group's rows together
+        grouped = key[self.members]
+        self.ptr = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]]) if rows.size else rows
+        self.size = np.diff(np.r_[self.ptr, rows.size])
         self.group = np.full(key.size, -1, dtype=np.int64)
         self.group[self.members] = np.repeat(np.arange(self.size.size), self.size)
 
@@ -165,7 +167,7 @@ def others_rows(model: Any, worker: np.ndarray, label: np.ndarray, task: np.ndar
     if gold is not None:
         used |= np.bincount(gold[gold >= 0], minlength=k) > 0
     k_used = max(int(used.sum()), 2)
-    repeats = _Repeats(worker, task, n_workers)
+    repeats = _Repeats(worker, task, n_workers, n_tasks)
     if coin:
         rows, own = _coin_rows(logits, task, label, delta)
         members = np.sort(repeats.members)
@@ -249,10 +251,10 @@ class WorkerLikelihood:
     (:meth:`accuracy`) and the likelihood-ratio interval (:meth:`interval`)."""
 
     def __init__(self, own: np.ndarray, worker: np.ndarray, n_workers: int, k: int):
-        order = np.argsort(worker, kind="stable")
-        self.c, self.d = _coin_terms(own[order], k)
-        self.n = np.bincount(worker, minlength=n_workers)
-        self.ptr = np.concatenate([[0], np.cumsum(self.n)])
+        # a counting sort by worker (stable, linear; np.argsort took 0.12 s of 1M judgments)
+        order, self.ptr = task_order(np.asarray(worker), n_workers)
+        self.c, self.d = _coin_terms(own if order is None else own[order], k)
+        self.n = np.diff(self.ptr)
         self.share = np.bincount(worker, own, n_workers)
 
     def sums(self, act: np.ndarray, x: np.ndarray, log: bool = True,
