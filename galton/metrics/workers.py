@@ -55,6 +55,46 @@ def _group_keys(by: Any) -> list[str]:
     return keys
 
 
+#: (worker, label) codes up to this many per row (plus 65,536) are marked in linear passes (8 bytes each);
+#: beyond, the sort finds the repeated rows
+MARKS_PER_ROW = 4
+
+
+def _key(c: Coded, known: np.ndarray) -> np.ndarray:
+    j = c.judgments
+    return (j.task[known].astype(np.int64) * j.n_workers + j.worker[known]) * c.n_labels + j.label[known]
+
+
+def _last_best(key: np.ndarray, score: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Of ``rows``, one of each key: the highest score, the last of equals (in key order)."""
+    order = rows[np.lexsort((rows, score[rows], key))]
+    return order[np.r_[key[order][1:] != key[order][:-1], True]] if order.size else order
+
+
+def _kept_rows(c: Coded, known: np.ndarray, score: np.ndarray, weight: np.ndarray) -> np.ndarray | None:
+    """The rows of ``known`` that :func:`_last_best` keeps, in row order, without sorting them all (a
+    lexsort of the keys took 27% of ``galton agreement`` on 1M judgments): the rows that repeat a
+    (task, worker, label) an earlier or, read backwards, a later row has are marked in linear passes
+    and only they sorted. Only where the sums come out the same bits in any order, the weights whole
+    numbers summing below 2**53 (the unit weights of no weight column), else None."""
+    j, span = c.judgments, c.judgments.n_workers * c.n_labels
+    if span > MARKS_PER_ROW * known.size + (1 << 16) or not np.array_equal(weight, np.trunc(weight)):
+        return None
+    if not float(weight.sum()) < 2.0**53:
+        return None
+    from ..aggregator._kernels import repeat_rows  # linear (a counting sort by task)
+
+    task, wl = j.task[known], j.worker[known].astype(np.int64) * c.n_labels + j.label[known]
+    again = repeat_rows(task, wl, j.n_tasks, span)
+    if not again.any():
+        return np.arange(known.size)
+    again |= repeat_rows(task[::-1].copy(), wl[::-1].copy(), j.n_tasks, span)[::-1]
+    keep = ~again
+    rows = np.flatnonzero(again)
+    keep[rows[_last_best(_key(c, known[rows]), score[rows], np.arange(rows.size))]] = True
+    return np.flatnonzero(keep)
+
+
 def _accuracy(c: Coded, truth: np.ndarray, by: Any, truth_names: np.ndarray) -> Any:
     keys = None if by is None else _group_keys(by)
     j = c.judgments
@@ -63,10 +103,9 @@ def _accuracy(c: Coded, truth: np.ndarray, by: Any, truth_names: np.ndarray) -> 
     known = np.flatnonzero(t >= 0)
     score = w[known] * (j.label[known] == t[known])
     # one (task, worker, label) counts once: the row with the highest score, the last of equals
-    key = (j.task[known].astype(np.int64) * j.n_workers + j.worker[known]) * c.n_labels + j.label[known]
-    order = np.lexsort((np.arange(known.size), score, key))
-    last = np.r_[key[order][1:] != key[order][:-1], True] if order.size else np.zeros(0, dtype=bool)
-    keep = order[last]
+    keep = _kept_rows(c, known, score, w[known])
+    if keep is None:
+        keep = _last_best(_key(c, known), score, np.arange(known.size))
     rows, score, weight = known[keep], score[keep], w[known][keep]
     if keys is None:
         return float(score.sum() / weight.sum()) if weight.size else float("nan")
