@@ -49,6 +49,9 @@ def plain_column(column: pa.ChunkedArray | pa.Array) -> pa.Array:
 def encode_column(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """Codes (int32) and the sorted vocabulary (numpy array) of a null-free Arrow column."""
     import pyarrow.compute as pc  # on first use: 30 ms not spent at import galton
+    if pa.types.is_dictionary(column.type):  # coded through the dictionary, not row by row decoded
+        from ._dict_codes import dictionary_codes
+        return dictionary_codes(column)
     column = plain_column(column)
     if pa.types.is_floating(column.type) and column.null_count == 0:  # nearly all distinct: one sort
         fast = distinct_float_codes(column.to_numpy())
@@ -77,10 +80,7 @@ def column_values(column: pa.Array) -> np.ndarray:
     if (pa.types.is_timestamp(column.type) and column.type.tz) or pa.types.is_date(column.type):
         from ..io._types import zoned_timestamps
 
-        pylist = zoned_timestamps(column) if pa.types.is_timestamp(column.type) else column.to_pylist()
-        out = np.empty(len(pylist), dtype=object)
-        out[:] = pylist
-        return out
+        return object_array(zoned_timestamps(column) if pa.types.is_timestamp(column.type) else column.to_pylist())
     values = column.to_numpy(zero_copy_only=False)
     return values.astype(object) if values.dtype.kind in "US" else values
 
