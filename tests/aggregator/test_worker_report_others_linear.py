@@ -48,7 +48,9 @@ class _SortedLikelihood(WorkerLikelihood):
 
 def _same(a: np.ndarray, b: np.ndarray) -> None:
     assert a.dtype == b.dtype and a.shape == b.shape
-    assert np.array_equal(a.view(np.int64) if a.dtype.kind == "f" else a, b.view(np.int64) if b.dtype.kind == "f" else b)
+    if a.dtype.kind == "f":  # the same bits
+        a, b = a.view(np.int64), b.view(np.int64)
+    assert np.array_equal(a, b)
 
 
 def _rows(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, int, int]:
@@ -73,7 +75,8 @@ def test_repeats_and_worker_order_equal_the_sorts(monkeypatch: pytest.MonkeyPatc
         worker, task, n_workers, n_tasks = _rows(n, seed)
         if seed == 5:  # sorted by worker already (no order to apply), a long group of one pair
             worker, task = np.sort(worker), np.concatenate([np.full(40, 7), task[40:]])
-        got, ref = worker_report_others._Repeats(worker, task, n_workers, n_tasks), _SortedRepeats(worker, task, n_workers)
+        got = worker_report_others._Repeats(worker, task, n_workers, n_tasks)
+        ref = _SortedRepeats(worker, task, n_workers)
         for name in ("members", "size", "ptr", "group"):
             _same(getattr(got, name), getattr(ref, name))
         assert n < 9 or got.members.size > n // 10  # repeats there to be found
