@@ -69,10 +69,10 @@ def test_linear_rows_give_the_bits_of_the_sort(monkeypatch: pytest.MonkeyPatch, 
     monkeypatch.setattr(_kernels, "SMALL", small)
     df, gold = _frame(1, weight, repeats)
     for by in BYS:
-        fast, sort, taken = _both(monkeypatch, lambda: get_accuracy(df, gold, by=by))
+        fast, sort, taken = _both(monkeypatch, lambda by=by: get_accuracy(df, gold, by=by))
         assert taken == [True] and _bits(fast) == _bits(sort), by
     for frame in (df, pl.from_pandas(df)):
-        fast, sort, taken = _both(monkeypatch, lambda: accuracy_on_aggregates(frame, by="worker"))
+        fast, sort, taken = _both(monkeypatch, lambda frame=frame: accuracy_on_aggregates(frame, by="worker"))
         assert taken == [True] and _bits(fast) == _bits(sort)
     one = df.iloc[:1]
     fast, sort, taken = _both(monkeypatch, lambda: get_accuracy(one, gold, by="worker"))
@@ -97,5 +97,5 @@ def test_the_sort_stays_where_the_order_would_show(monkeypatch: pytest.MonkeyPat
     if case == "span":  # the (worker, label) codes beyond the marks: sorted
         monkeypatch.setattr(workers, "MARKS_PER_ROW", -(1 << 20))
     for by in BYS:
-        fast, sort, taken = _both(monkeypatch, lambda: get_accuracy(df, gold, by=by))
+        fast, sort, taken = _both(monkeypatch, lambda by=by: get_accuracy(df, gold, by=by))
         assert taken == [False] and _bits(fast) == _bits(sort), by

@@ -19,8 +19,9 @@ from galton.data._encode import encode_column, plain_column
 from galton.data.judgments import Judgments
 
 
-def _dictionary(indices: list | np.ndarray, entries: list | pa.Array, index_type: pa.DataType = pa.int32()) -> pa.Array:
-    return pa.DictionaryArray.from_arrays(pa.array(indices, index_type), entries)
+def _dictionary(indices: list | np.ndarray, entries: list | pa.Array,
+                index_type: pa.DataType | None = None) -> pa.Array:
+    return pa.DictionaryArray.from_arrays(pa.array(indices, index_type or pa.int32()), entries)
 
 
 UTC = pa.timestamp("us", "UTC")

@@ -7,6 +7,7 @@ resumes a fit on judgments loaded into Ray actors by distributed ingest.
 
 from __future__ import annotations
 
+import json
 import os
 import warnings
 import zipfile
@@ -130,6 +131,55 @@ def test_glad_resumes_with_the_task_difficulties_kept_in_its_shards(judgments, t
     assert eng.e_steps == 5 and resumed.history_ == whole.history_
     np.testing.assert_array_equal(resumed.posteriors_, whole.posteriors_)
     np.testing.assert_array_equal(resumed.betas_.to_numpy(), whole.betas_.to_numpy())
+
+
+class DigestCountingEngine(CountingEngine):
+    """Counts the shard digests it computes (engine.map of shard_digest, per shard)."""
+
+    def __init__(self, n_shards: int = 3):
+        super().__init__(n_shards)
+        self.digests = 0
+
+    def map(self, fn, *args):
+        if getattr(fn, "__name__", "") in ("shard_digest", "shard_state_of", "restore_shard_state", "shard_layout"):
+            self.digests += len(self.shards)
+        return super().map(fn, *args)
+
+
+def test_saves_write_the_digests_of_their_runs_start_and_hash_no_shard_again(judgments, tmp_path):
+    """The shards' arrays do not change during a fit: a save writes the digests taken at its run's
+    start (each shard hashed for the fingerprint, and to check and restore a resumed state), the same strings a fresh
+    hash of each shard gives; the resumed fit is the uninterrupted one, and a checkpoint whose shard
+    digests are not this data's shards' is refused as before."""
+    from galton.aggregator import BWA
+    from galton.aggregator._checkpoint import shard_digest
+
+    def fit(n, engine, **kw):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return BWA(max_iter=n, tol=-np.inf).fit(judgments, engine=engine, **kw)
+
+    whole = fit(9, CountingEngine(3))
+    first = DigestCountingEngine()
+    fit(4, first, checkpoint_dir=tmp_path)  # saved at iterations 1..4
+    assert first.e_steps == 4 and first.digests == 3  # the start's fingerprint only
+    (path,) = tmp_path.iterdir()
+    with np.load(path, allow_pickle=False) as z:
+        meta = json.loads(str(z["meta"]))
+    assert meta["shards"] == [shard_digest(s) for s in first.shards] and len(set(meta["shards"])) == 3
+    second = DigestCountingEngine()
+    resumed = fit(9, second, checkpoint_dir=tmp_path)
+    assert second.e_steps == 5 and second.digests == 3 * 3  # fingerprint, layout check, restore: once each
+    assert resumed.n_iter_ == whole.n_iter_ and resumed.history_ == whole.history_
+    np.testing.assert_array_equal(resumed.posteriors_, whole.posteriors_)
+    with np.load(path, allow_pickle=False) as z:
+        payload = {k: z[k] for k in z.files}
+    meta = json.loads(str(payload["meta"]))
+    meta["shards"][1] = "0" * 32  # the state saved for another shard than this data's second one
+    payload["meta"] = np.asarray(json.dumps(meta))
+    np.savez(path, **payload)
+    with pytest.raises(ValueError, match="holds no state for 1 of the 3 shards"):
+        fit(12, DigestCountingEngine(), checkpoint_dir=tmp_path)
 
 
 def test_models_with_undeclared_state_in_their_shards_are_refused(judgments, tmp_path):
