@@ -1,6 +1,6 @@
-"""numba version of M-MSR's trimmed-mean sweep (imported on first use through ``_jit.twin``; the
-numpy reference and the meaning of the inputs are
-:func:`galton.aggregator._mmsr_kernels.trimmed_sweep_numpy`)."""
+"""numba versions of M-MSR's trimmed-mean sweep and pair-table product ``C x`` (imported on first use
+through ``_jit.twin``; the numpy references and the meaning of the inputs are
+:func:`galton.aggregator._mmsr_kernels.trimmed_sweep_numpy` and ``times_c_numpy``)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from ._fork import items_kernel
 from ._jit import work_items
 from ._kernels_numba import chunk_bounds
 
-__all__ = ["trimmed_sweep"]
+__all__ = ["trimmed_sweep", "times_c"]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -175,3 +175,20 @@ def trimmed_sweep(rows, x, indptr, denom, anchor, trim, floor):  # noqa: ANN001,
     with work_items():
         _items(*args, chunk_bounds(indptr, 1))
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _times_c(i, j, c, x, n):  # noqa: ANN001, ANN202  # pragma: no cover
+    a = np.zeros(n)
+    b = np.zeros(n)
+    for p in range(i.size):
+        a[i[p]] += c[p] * x[j[p]]
+        b[j[p]] += c[p] * x[i[p]]
+    return a + b
+
+
+def times_c(i, j, c, x, n):  # noqa: ANN001, ANN201
+    """The compiled twin of ``_mmsr_kernels.times_c_numpy``: each of the two sums adds its products
+    in pair order, as ``np.bincount`` does, so the bits are the same (no temporaries)."""
+    return _times_c(np.ascontiguousarray(i), np.ascontiguousarray(j), np.ascontiguousarray(c, dtype=np.float64),
+                    np.ascontiguousarray(x, dtype=np.float64), int(n))

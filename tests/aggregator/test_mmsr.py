@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 import galton
+from galton.aggregator import _jit
 from galton.aggregator import _mmsr_kernels as mk
 from galton.aggregator._engine import make_shards
 from galton.judgments import Judgments
@@ -586,6 +587,37 @@ def test_the_fast_shift_finds_the_eigenvector_the_safe_shift_finds():
     vec = vec * (1 if (vec > 0).sum() > (vec < 0).sum() else -1)
     assert (np.sign(vec) == signs).mean() > 0.98
     assert set(np.flatnonzero(signs < 0)) >= {0, 1, 2}
+
+
+@pytest.mark.skipif(not _jit.HAVE_NUMBA, reason="numba is not installed or switched off: one path only")
+def test_the_compiled_pair_product_gives_the_bincounts_bits_through_the_whole_fit(monkeypatch):
+    """``C x`` in one compiled pass adds the same products in the same order as the two
+    ``np.bincount`` calls: the same bits at every power step, so the same signs, quotients and fit
+    (a wide crowd with adversaries: many components, shuffled rows, and the safe shift's rerun)."""
+    df, _ = _wide_crowd(5, 100)
+    df = df.sample(frac=1.0, random_state=3)
+    j = Judgments.from_any(df)
+    table = mk.pair_table(mk.merge_pairs([mk.shard_pairs(s) for s in make_shards(j, None, 1)]), j.n_workers, 2)
+    n = j.n_workers
+    x = np.random.default_rng(1).normal(size=n)
+    x[:5] = -0.0
+    got = mk._times_c(table, x, n)
+    want = mk.times_c_numpy(table["i"], table["j"], table["c"], x, n)
+    assert got.tobytes() == want.tobytes()
+    fits, signs, lead = [], [], []
+    for compiled in (True, False):
+        if not compiled:
+            monkeypatch.setattr(mk, "_times", mk.times_c_numpy)
+        signs.append(mk.pair_signs(table, n))
+        lead.append(mk._leading(table, n, 3.0, 5000))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fits.append(galton.MMSR().fit(df))
+    assert signs[0].tobytes() == signs[1].tobytes()
+    assert lead[0][0].tobytes() == lead[1][0].tobytes() and lead[0][1].tobytes() == lead[1][1].tobytes()
+    pd.testing.assert_series_equal(fits[0].skills_, fits[1].skills_, check_exact=True)
+    pd.testing.assert_frame_equal(fits[0].probas_, fits[1].probas_, check_exact=True)
+    assert fits[0].n_iter_ == fits[1].n_iter_
 
 
 def test_diverging_sweeps_stop_with_a_warning_and_finite_skills():

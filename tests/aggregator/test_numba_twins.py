@@ -27,7 +27,7 @@ TOL = {"estep": (1e-11, 1e-10), "estep_coin": (1e-11, 1e-10), "counts_from_post"
        "column_sums": (0.0, 0.0), "take_rows": (0.0, 0.0), "code_counts": (0.0, 0.0), "pair_appearance": (0.0, 0.0),
        "dense_int_codes": (0.0, 0.0), "per_worker_sum": (0.0, 0.0), "normalise_rows": (0.0, 0.0),
        "bds_band_finish": (0.0, 0.0), "bds_held_beyond": (0.0, 0.0), "mmsr_sweep": (0.0, 0.0),
-       "repeat_rows": (0.0, 0.0), "segment_order": (0.0, 0.0), "pair_codes": (0.0, 0.0),
+       "mmsr_times_c": (0.0, 0.0), "repeat_rows": (0.0, 0.0), "segment_order": (0.0, 0.0), "pair_codes": (0.0, 0.0),
        "chi2_solve": (0.0, 0.0)}
 
 
@@ -242,6 +242,21 @@ def _mmsr_args(rng: np.random.Generator) -> tuple[Any, ...]:
     return rows, x, indptr, rng.uniform(0.5, 2.0, 300), np.round(rng.uniform(0, 1.5, 300), 2), 3, 0.01
 
 
+def _times_c_args(rng: np.random.Generator) -> tuple[Any, ...]:
+    """Pairs in shuffled order, a pair repeated, long sums on workers 0 and 1, a worker with none,
+    signed entries, -0.0 and ties in x (bit equality needs the same order of additions)."""
+    i = rng.integers(0, 60, 5000).astype(np.int32)
+    j = rng.integers(0, 60, 5000).astype(np.int32)
+    i[:1500], j[:3] = 0, 1
+    i[i == 7], j[j == 7] = 8, 9
+    c = rng.uniform(-1.0, 1.0, i.size) * 10.0 ** rng.integers(-8, 8, i.size)
+    c[[10, 11]] = c[12]
+    i[[10, 11]], j[[10, 11]] = i[12], j[12]
+    x = np.round(rng.normal(size=61), 1)
+    x[[3, 4]] = -0.0
+    return i, j, c, x, 61
+
+
 def _repeat_rows_args(rng: np.random.Generator) -> tuple[Any, ...]:
     task = rng.integers(0, 300, 4000).astype(np.int32)  # about 13 judgments a task from 40 workers:
     worker = rng.integers(0, 40, 4000).astype(np.int32)  # many repeated pairs, some three times
@@ -277,6 +292,7 @@ INPUTS: dict[str, Callable[[np.random.Generator], tuple[Any, ...]]] = {
     "column_sums": _column_sums_args, "take_rows": _take_rows_args, "code_counts": _code_counts_args, "pair_appearance": _pair_appearance_args,
     "dense_int_codes": _dense_int_args, "per_worker_sum": _per_worker_args, "normalise_rows": _normalise_args,
     "bds_band_finish": _band_finish_args, "bds_held_beyond": _held_args, "mmsr_sweep": _mmsr_args,
+    "mmsr_times_c": _times_c_args,
     "repeat_rows": _repeat_rows_args, "segment_order": _segment_order_args, "pair_codes": _pair_codes_args,
     "chi2_solve": _chi2_args,
 }
