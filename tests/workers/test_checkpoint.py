@@ -178,7 +178,7 @@ def test_saves_write_the_digests_of_their_runs_start_and_hash_no_shard_again(jud
     meta["shards"][1] = "0" * 32  # the state saved for another shard than this data's second one
     payload["meta"] = np.asarray(json.dumps(meta))
     np.savez(path, **payload)
-    with pytest.raises(ValueError, match="holds no state for 1 of the 3 shards"):
+    with pytest.raises(ValueError, match=r"holds state for a shard \(0+\.*\) this data does not have"):
         fit(12, DigestCountingEngine(), checkpoint_dir=tmp_path)
 
 
