@@ -262,7 +262,7 @@ class KOS(IterativeAggregator):
         task, worker, a, _ = KOS._edges(shard)
         score = np.bincount(task, weights=a * y, minlength=shard.n_tasks)
         votes = vote_counts(shard.task, shard.label, shard.n_tasks, 2).astype(np.float64)
-        comp = KOS._task_components(shard.n_tasks, task, worker, params["comp"])
+        comp = KOS._shard_task_components(shard, params["comp"])
         return np.column_stack([score.astype(np.float64), votes, comp.astype(np.float64)])
 
     def _progress_info(self, obj: float, delta: float) -> str:
@@ -288,6 +288,20 @@ class KOS(IterativeAggregator):
         """The component of each task of a shard (that of any of its workers)."""
         out = np.zeros(n_tasks, dtype=np.int64)
         out[task] = comp[worker]
+        return out
+
+    @staticmethod
+    def _shard_task_components(shard: Shard, comp: np.ndarray) -> np.ndarray:
+        """:meth:`_task_components` of the shard's edges, kept in the shard with what it was made
+        from: the edges' task array (the same object while ``_kos_edges`` is kept) and a copy of the
+        worker components ``comp``, compared by value (the parameters reach a Ray shard, and a
+        resumed fit, as new arrays); another ``comp`` makes it again."""
+        task, worker, _, _ = KOS._edges(shard)
+        kept = shard.state.get("_kos_task_comp")
+        if kept is not None and kept[0] is task and np.array_equal(kept[1], comp):
+            return kept[2]
+        out = KOS._task_components(shard.n_tasks, task, worker, comp)
+        shard.state["_kos_task_comp"] = (task, np.array(comp, copy=True), out)
         return out
 
     @staticmethod
@@ -321,7 +335,10 @@ class KOS(IterativeAggregator):
         if params["stored"]:
             return shard.state["kos_y"]
         _, worker, a, _ = KOS._edges(shard)
-        return (params["w"][worker] - a * shard.state["kos_x"]) / params["scale"][params["comp"][worker]]
+        scale = params["scale"]
+        if scale.size == 1:  # one component: the same quotients without gathering its divisor per edge
+            return (params["w"][worker] - a * shard.state["kos_x"]) / scale[0]
+        return (params["w"][worker] - a * shard.state["kos_x"]) / scale[params["comp"][worker]]
 
     def _e_step(self, shard: Shard, params: dict[str, Any]) -> dict[str, Any]:
         """One pass: worker messages, the task step, the shard's partial worker totals."""
@@ -331,14 +348,15 @@ class KOS(IterativeAggregator):
         s = np.bincount(task, weights=ay, minlength=shard.n_tasks)
         x = s[task] - ay
         shard.state["kos_y"], shard.state["kos_x"] = y, x
-        comp = params["comp"]
+        n_comp = params["scale"].size
+        comp = None if n_comp == 1 else KOS._shard_task_components(shard, params["comp"])  # unread for one
         return {"w": np.bincount(worker, weights=a * x, minlength=shard.n_workers),
-                "max_s": component_max(s, KOS._task_components(shard.n_tasks, task, worker, comp),
-                                       params["scale"].size)}
+                "max_s": component_max(s, comp, n_comp)}
 
 
-def component_max(values: np.ndarray, comp: np.ndarray, n: int) -> np.ndarray:
-    """The largest ``|value|`` of each of ``n`` components (0 for one without values)."""
+def component_max(values: np.ndarray, comp: np.ndarray | None, n: int) -> np.ndarray:
+    """The largest ``|value|`` of each of ``n`` components (0 for one without values); ``comp`` (the
+    component of each value) is not read when ``n`` is 1."""
     if n == 1:
         return np.array([float(np.max(np.abs(values))) if values.size else 0.0])
     out = np.zeros(n)

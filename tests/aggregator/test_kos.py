@@ -9,7 +9,7 @@ import pytest
 
 from galton import datasets
 from galton.aggregator import LocalEngine, get
-from galton.aggregator.kos import KOS, edge_normals
+from galton.aggregator.kos import KOS, component_max, edge_normals
 
 SHARED_SKIP = "../shared/datasets not found; these tests run in CI"
 
@@ -310,3 +310,62 @@ def test_a_fit_on_ray_resumes_bit_for_bit(ray_session, tmp_path):
     _same(resumed, KOS(n_iter=25).fit(df, engine=CountingEngine(2)))
     twice = pd.concat([df, df[df.worker < 5]], ignore_index=True)  # repeated rows: one edge on Ray too
     _same(KOS(n_iter=25).fit(twice, engine="ray", n_shards=2), whole)
+
+
+def _main_messages(shard, params):
+    """galton's messages before the one-component shortcut: the divisor gathered per edge."""
+    if params["stored"]:
+        return shard.state["kos_y"]
+    _, worker, a, _ = KOS._edges(shard)
+    return (params["w"][worker] - a * shard.state["kos_x"]) / params["scale"][params["comp"][worker]]
+
+
+def _main_e_step(self, shard, params):
+    """galton's E-step before the cached task components: made again at every pass."""
+    task, worker, a, _ = KOS._edges(shard)
+    y = KOS._messages(shard, params)
+    ay = a * y
+    s = np.bincount(task, weights=ay, minlength=shard.n_tasks)
+    x = s[task] - ay
+    shard.state["kos_y"], shard.state["kos_x"] = y, x
+    return {"w": np.bincount(worker, weights=a * x, minlength=shard.n_workers),
+            "max_s": component_max(s, KOS._task_components(shard.n_tasks, task, worker, params["comp"]),
+                                   params["scale"].size)}
+
+
+@pytest.mark.parametrize("parts", [1, 3])
+def test_one_components_shortcut_and_kept_task_components_give_the_same_bits(parts, tmp_path, monkeypatch):
+    """One connected component (the divisor scale[0], no task components) and three (the task
+    components kept in the shard between passes): shuffled rows with repeats, on one and three
+    shards, and a fit resumed from a checkpoint, give main's labels, scores, skills, iterations,
+    history and probabilities to the bit."""
+    frames = [_batch(f"b{i}", 200, 3 + 2 * i, 40, i + 1)[0] for i in range(parts)]
+    df = pd.concat(frames + [frames[0].iloc[:50]], ignore_index=True).sample(frac=1.0, random_state=4)
+    fits = {}
+    for impl in ("new", "main"):
+        if impl == "main":
+            monkeypatch.setattr(KOS, "_messages", staticmethod(_main_messages))
+            monkeypatch.setattr(KOS, "_e_step", _main_e_step)
+        fits[impl] = [KOS().fit(df), KOS(n_shards=3).fit(df)]
+        KOS(n_iter=7).fit(df, checkpoint_dir=tmp_path / impl)
+        fits[impl].append(KOS().fit(df, checkpoint_dir=tmp_path / impl))
+    for new, old in zip(fits["new"], fits["main"]):
+        _same(new, old)
+        pd.testing.assert_frame_equal(new.probas_, old.probas_, check_exact=True)
+    assert fits["new"][0].n_iter_ > 7 and fits["new"][2].n_iter_ == fits["new"][0].n_iter_
+
+
+def test_kept_task_components_follow_the_worker_components_they_were_made_from():
+    """The shard keeps the task components with the worker components they came from: equal ones
+    in a new array (a Ray shard, a resumed fit) reuse them, other ones make them again."""
+    df = pd.DataFrame({"task": [0, 0, 1, 2, 2, 3], "worker": [0, 1, 1, 2, 3, 3], "label": [0, 1, 0, 1, 1, 0]})
+    engine = LocalEngine(1)
+    from galton.judgments import Judgments
+
+    engine.load(Judgments.from_any(df), None)
+    (shard,) = engine.shards
+    first = KOS._shard_task_components(shard, np.array([0, 0, 1, 1]))
+    np.testing.assert_array_equal(first, [0, 0, 1, 1])
+    assert KOS._shard_task_components(shard, np.array([0, 0, 1, 1])) is first
+    np.testing.assert_array_equal(KOS._shard_task_components(shard, np.array([1, 1, 0, 0])), [1, 1, 0, 0])
+    np.testing.assert_array_equal(KOS._shard_task_components(shard, np.array([0, 0, 0, 0])), [0, 0, 0, 0])
