@@ -259,7 +259,7 @@ class KOS(IterativeAggregator):
         """Per task its score, its votes for each label (the vote decides a tied score) and its
         component (whose largest score a tie is judged against)."""
         y = KOS._messages(shard, params)
-        task, worker, a, _ = KOS._edges(shard)
+        task, _, a, _ = KOS._edges(shard)
         score = np.bincount(task, weights=a * y, minlength=shard.n_tasks)
         votes = vote_counts(shard.task, shard.label, shard.n_tasks, 2).astype(np.float64)
         comp = KOS._shard_task_components(shard, params["comp"])
