@@ -697,7 +697,8 @@ def _agreeing_tasks_with(n_tasks: int, disagreeing: int) -> pd.DataFrame:
 def test_bootstrap_resamples_without_variation_are_no_alpha_of_one():
     """Bug hunt: a resample that left out every disagreeing task (expected disagreement 0, alpha 0/0)
     counted as alpha 1.0, so with one disagreement in 20 tasks (383 of 1,000 such resamples) the
-    interval ran -0.054 .. 1.0 without a word (338 with today's draws; (19/20)^20 = 35.8% expected), where every defined resample lies in [-0.083, 0]. Too
+    interval ran -0.054 .. 1.0 without a word (338 with today's draws; (19/20)^20 = 35.8%
+    expected), where every defined resample lies in [-0.083, 0]. Too
     many undefined resamples for the interval's tails: no interval, and a warning that counts them."""
     df = _agreeing_tasks_with(20, 1)
     with pytest.warns(UserWarning, match=r"338 of 1000 bootstrap resamples \(33\.8%\) have no variation.*"

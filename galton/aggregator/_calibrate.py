@@ -283,7 +283,7 @@ def _score_block(indptr: np.ndarray, sizes: np.ndarray, block: np.ndarray, rows:
     for i, rho in enumerate(rhos):
         np.multiply(minus, task_temperatures(left, rho)[:, None], out=q)
         np.exp(q, out=q)
-        pred = np.einsum("ij,ij->i", q, like) / np.einsum("ij->i", q)  # a row sum; 4x faster than sum(axis=1) on few labels
+        pred = np.einsum("ij,ij->i", q, like) / np.einsum("ij->i", q)  # row sums: 4x sum(axis=1)'s speed at 4 labels
         logs = np.log(np.maximum(pred, EPS))
         nll[i] -= logs.sum()
         per_task[i] = -np.bincount(t, weights=logs, minlength=block.size)

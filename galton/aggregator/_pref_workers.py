@@ -35,7 +35,8 @@ import numpy as np
 from .._math import EPS, sigmoid
 from ._memory import FLOAT, current_limit
 
-__all__ = ["CrossTerms", "key_totals", "worker_information", "schur_correction", "crowd_bt_terms", "noisy_bt_worker_terms",
+__all__ = ["CrossTerms", "key_totals",
+           "worker_information", "schur_correction", "crowd_bt_terms", "noisy_bt_worker_terms",
            "correction_bytes", "batch_size"]
 
 #: elements of one block of the dense correction (workers' rows x items): 16 MB of float64, at most

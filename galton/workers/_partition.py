@@ -238,7 +238,7 @@ def build_core(maps: tuple[list[np.ndarray], list[np.ndarray]], gold: tuple[Any,
     local = (np.cumsum(new, dtype=np.int64) - 1).astype(np.int32)
     names = srt[starts] if is_np else vocab_to_numpy(srt.take(pa.array(starts)))
     n_dropped, error, repeats = 0, None, None
-    if duplicates is None and n:  # kept, counted for the fit's warning (:func:`galton.data._repeats.warn_repeated_pairs`)
+    if duplicates is None and n:  # kept, counted for the fit's warning (galton.data._repeats.warn_repeated_pairs)
         rows = repeat_rows(local, worker, starts.size, n_workers)  # linear: the rows are in task order here
         again = np.unique(local[rows].astype(np.int64) * max(n_workers, 1) + worker[rows])
         shown = again[:_MAX_EXAMPLES]
