@@ -111,8 +111,7 @@ def _write_to(fh: Any, table: pa.Table, fmt: TableFormat) -> None:
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
-        # not the metadata of the files read (a filtered table named their rows); no dictionary for floats (nearly
-        # all distinct: pyarrow built one for each probability column, then fell back to plain)
+        # not the files' metadata (a filtered table named their rows); no dictionary for floats (nearly all distinct)
         pq.write_table(without_reader_metadata(table), fh, compression="zstd", compression_level=PARQUET_ZSTD_LEVEL,
                        use_dictionary=[f.name for f in table.schema if not pa.types.is_floating(f.type)])
     else:
