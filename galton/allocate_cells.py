@@ -21,7 +21,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-__all__ = ["select_cells", "first_in_order", "kth_smallest", "sorted_distinct"]
+from .aggregator._kernels import sorted_distinct
+
+__all__ = ["select_cells", "first_in_order", "kth_smallest"]
 
 Key = Callable[[np.ndarray], np.ndarray]
 
@@ -51,18 +53,6 @@ def kth_smallest(k: np.ndarray, m: int) -> float:
         m -= n_below + n_equal
         k = k[k > pivot]
     return np.sort(k)[m - 1]
-
-
-def sorted_distinct(values: np.ndarray) -> np.ndarray:
-    """``np.unique(values)`` of an integer array: a sort and a mark at each change (numpy 2's
-    np.unique hashes integers, 0.47 s at 1M values against 0.05 s)."""
-    values = np.sort(values)
-    if values.size < 2:
-        return values
-    keep = np.empty(values.size, dtype=bool)
-    keep[0] = True
-    np.not_equal(values[1:], values[:-1], out=keep[1:])
-    return values[keep]
 
 
 def first_in_order(keys: Sequence[Key], size: int, m: int) -> np.ndarray:

@@ -764,7 +764,7 @@ def test_workers_take_the_cells_of_the_full_sort_from_candidates_only(monkeypatc
 def test_sorted_distinct_is_np_unique() -> None:
     """The candidates' sort and mark (np.unique hashed them): the same values and dtype, shuffled with
     repeats, negatives, none, one, uint64 beyond int64."""
-    from galton.allocate_cells import sorted_distinct
+    from galton.aggregator._kernels import sorted_distinct
 
     rng = np.random.default_rng(2)
     x = rng.integers(-50, 5000, 20_000)

@@ -93,7 +93,7 @@ def one_row_per_pair(task: np.ndarray, worker: np.ndarray, task_names: np.ndarra
                             effect)
     if duplicates in (None, "keep"):
         return None
-    from ..aggregator._kernels import repeat_rows  # linear; the aggregator's kernels import this package
+    from ..aggregator._kernels import repeat_rows, repeated_later  # linear; the kernels import this package
 
     task, worker = np.asarray(task), np.asarray(worker)
     n_tasks = int(task.max()) + 1 if task.size else 0
@@ -106,5 +106,4 @@ def one_row_per_pair(task: np.ndarray, worker: np.ndarray, task_names: np.ndarra
         return None
     if duplicates == "first":
         return np.flatnonzero(~repeat_rows(task, worker, n_tasks, n_workers))
-    later = repeat_rows(task[::-1], worker[::-1], n_tasks, n_workers)[::-1]  # a later row has the pair
-    return np.flatnonzero(~later)
+    return np.flatnonzero(~repeated_later(task, worker, n_tasks, n_workers))

@@ -82,13 +82,13 @@ def _kept_rows(c: Coded, known: np.ndarray, score: np.ndarray, weight: np.ndarra
         return None
     if not float(weight.sum()) < 2.0**53:
         return None
-    from ..aggregator._kernels import repeat_rows  # linear (a counting sort by task)
+    from ..aggregator._kernels import repeat_rows, repeated_later  # linear (a counting sort by task)
 
     task, wl = j.task[known], j.worker[known].astype(np.int64) * c.n_labels + j.label[known]
     again = repeat_rows(task, wl, j.n_tasks, span)
     if not again.any():
         return np.arange(known.size)
-    again |= repeat_rows(task[::-1].copy(), wl[::-1].copy(), j.n_tasks, span)[::-1]
+    again |= repeated_later(task, wl, j.n_tasks, span)
     keep = ~again
     rows = np.flatnonzero(again)
     keep[rows[_last_best(_key(c, known[rows]), score[rows], np.arange(rows.size))]] = True
