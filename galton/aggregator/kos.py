@@ -335,10 +335,9 @@ class KOS(IterativeAggregator):
         if params["stored"]:
             return shard.state["kos_y"]
         _, worker, a, _ = KOS._edges(shard)
-        scale = params["scale"]
-        if scale.size == 1:  # one component: the same quotients without gathering its divisor per edge
-            return (params["w"][worker] - a * shard.state["kos_x"]) / scale[0]
-        return (params["w"][worker] - a * shard.state["kos_x"]) / scale[params["comp"][worker]]
+        scale = params["scale"]  # one component: the same quotients without gathering its divisor per edge
+        return (params["w"][worker] - a * shard.state["kos_x"]) / (scale[0] if scale.size == 1
+                                                                     else scale[params["comp"][worker]])
 
     def _e_step(self, shard: Shard, params: dict[str, Any]) -> dict[str, Any]:
         """One pass: worker messages, the task step, the shard's partial worker totals."""

@@ -19,8 +19,8 @@ import pyarrow.compute as pc
 
 from .._math import splitmix64
 from ..aggregator._engine import shard_of_tasks
-from ..aggregator._kernels import repeat_rows
 from ..data import encode_column, label_set, plain_column
+from ..data._repeats import repeated_pairs
 from ..data.judgments import unreadable_ratings, unusable_ratings
 from .sharded import NamedShard
 
@@ -239,11 +239,8 @@ def build_core(maps: tuple[list[np.ndarray], list[np.ndarray]], gold: tuple[Any,
     names = srt[starts] if is_np else vocab_to_numpy(srt.take(pa.array(starts)))
     n_dropped, error, repeats = 0, None, None
     if duplicates is None and n:  # kept, counted for the fit's warning (galton.data._repeats.warn_repeated_pairs)
-        rows = repeat_rows(local, worker, starts.size, n_workers)  # linear: the rows are in task order here
-        again = np.unique(local[rows].astype(np.int64) * max(n_workers, 1) + worker[rows])
-        shown = again[:_MAX_EXAMPLES]
-        repeats = (int(rows.sum()), int(again.size),
-                   list(zip(names[shown // max(n_workers, 1)].tolist(), (shown % max(n_workers, 1)).tolist())))
+        n_rows, n_pairs, t_shown, w_shown = repeated_pairs(local, worker, n_workers)  # linear, as in memory
+        repeats = (n_rows, n_pairs, list(zip(names[t_shown].tolist(), w_shown.tolist())))
     elif duplicates != "keep" and n:
         key = local.astype(np.int64) * max(n_workers, 1) + worker
         o2 = np.argsort(key, kind="stable")
