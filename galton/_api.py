@@ -7,7 +7,7 @@ from typing import Any
 
 from .aggregator._registry import create, default_name, get, parameters
 
-__all__ = ["aggregate", "data_columns", "detect_kind"]
+__all__ = ["aggregate", "data_columns", "detect_kind", "item_column_role"]
 
 
 def detect_kind(columns: list[str], requested: str = "auto") -> str:
@@ -24,6 +24,15 @@ def detect_kind(columns: list[str], requested: str = "auto") -> str:
     if "ranking" in cols and not ({"task", "label"} & cols):  # worker, ranking: rankings, best first
         return "choice"
     return "categorical"
+
+
+def item_column_role(columns: list[str], roles: dict[str, Any]) -> tuple[str, str] | None:
+    """The first ``(role, column)`` of ``roles`` (task, worker, label -> the column named for it) that
+    names the left or right item column of pairwise comparisons (both in ``columns``), else None. Told
+    from the data's own names, before any rename: ``task_col="left"`` made comparisons look categorical."""
+    if not {"left", "right"} <= set(columns):
+        return None
+    return next(((role, col) for role, col in roles.items() if col in ("left", "right")), None)
 
 
 def data_columns(data: Any) -> list[str]:
@@ -117,7 +126,20 @@ def aggregate(data: Any, model: str | None = None, *, kind: str = "auto", gold: 
         if model is None and readable_once(data):  # the kind is told from the columns: a stream, stdin or a
             output = output or frame_kind(data)  # FIFO is read here, once; its results as a file's (polars)
             data = read_once(data, ids=(*ID_COLUMNS, *named))
-        columns = [named.get(c, c) for c in data_columns(data)]  # left_col="a": "a" is the left column
+        raw = data_columns(data)
+        clash = None if model is not None or kind != "auto" else \
+            item_column_role(raw, {r: params.get(f"{r}_col") for r in ("task", "worker", "label")})
+        if clash is not None:  # task_col="left": the items taken for tasks, the right column dropped, silently
+            role, col = clash
+            how = (f"a categorical fit would take the {col} items for tasks and drop the "
+                   f"{'right' if col == 'left' else 'left'} column" if role == "task"
+                   else f"its items would be read as {role}s")
+            raise ValueError(f"{role}_col={col!r} names the {col} column of pairwise comparisons (the data has "
+                             f"left and right columns: the two items compared), so {how}; for comparisons leave "
+                             f"out {role}_col (kind='pairwise' reads worker, left, right, label"
+                             f"{', and has no task column' if role == 'task' else ''}), or rename the {col!r} "
+                             f"column if it holds {role}s")
+        columns = [named.get(c, c) for c in raw]  # left_col="a": "a" is the left column
         if model is None and kind == "auto" and {"task", "worker", "label", "left", "right"} <= set(columns):
             # as the CLI: bounding-box left / right beside judgments were fitted as comparisons
             raise ValueError("the data is ambiguous: it has task, worker and label columns (categorical "

@@ -58,6 +58,21 @@ def test_judgments_beside_left_and_right_columns_are_ambiguous() -> None:
     assert galton.aggregate(boxes, "mv", kind="categorical").labels_.tolist() == ["x", "x"]
 
 
+@pytest.mark.parametrize("role", ["task_col", "worker_col", "label_col"])
+@pytest.mark.parametrize("item", ["left", "right"])
+def test_a_role_named_for_an_item_column_of_comparisons_is_refused(role: str, item: str) -> None:
+    """task_col="left" on worker, left, right, label fitted BayesianDawidSkene with the left items for
+    tasks and the right column dropped (the rename came before the kind was told from the columns);
+    worker_col / label_col said only "missing column(s) ['task']"."""
+    with pytest.raises(ValueError, match=rf"{role}='{item}' names the {item} column of pairwise comparisons.*"
+                                         rf"leave out {role}"):
+        galton.aggregate(PAIRS, **{role: item})
+    with pytest.raises(ValueError, match=rf"{role}='{item}' names the {item} column"):
+        galton.allocate(PAIRS, 1, **{role: item})
+    if role == "task_col":  # a model named: the caller chose a categorical fit of the items as tasks
+        assert len(galton.aggregate(PAIRS, "ds", task_col=item, duplicates="keep").labels_) == PAIRS[item].nunique()
+
+
 def test_results_table_of_a_non_categorical_model_says_what_to_use() -> None:
     """results_table said a fitted rating or pairwise model "is not fitted"."""
     rating = galton.aggregate(pd.DataFrame({"task": [1, 1], "worker": ["a", "b"], "label": [1.0, 2.0]}),

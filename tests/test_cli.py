@@ -1348,6 +1348,22 @@ def test_categorical_columns_with_left_and_right_are_ambiguous(tmp_path: Path, c
     assert rc == 2 and "neither the row's 'left' nor its 'right' item" in err
 
 
+def test_task_col_naming_an_item_column_of_comparisons_is_refused(tmp_path: Path, capsys) -> None:
+    """--task-col left on worker, left, right, label fitted bds with the left items for tasks and the
+    right column dropped (exit 0); with -m bt it said the file "holds categorical judgments"."""
+    src = tmp_path / "pairs.csv"
+    src.write_text("worker,left,right,label\na,x,y,x\nb,x,y,y\na,y,z,z\nb,x,z,x\n")
+    for item in ("left", "right"):
+        rc, _, err = run(["aggregate", src, "--task-col", item, "-o", tmp_path / "o.csv"], capsys)
+        assert rc == 2 and err.count("\n") == 1, err
+        assert f"--task-col {item!r} names the {item} column of pairwise comparisons" in err
+        assert "leave out --task-col" in err and not (tmp_path / "o.csv").exists()
+        rc, _, err = run(["aggregate", src, "--task-col", item, "-m", "bt"], capsys)
+        assert rc == 2 and "--task-col is not for pairwise data" in err, err
+        rc, _, err = run(["allocate", src, "-n", 1, "--task-col", item], capsys)
+        assert rc == 2 and f"--task-col {item!r} names the {item} column of pairwise comparisons" in err, err
+
+
 def test_converged_reads_yes_or_no_for_every_kind(tmp_path: Path, capsys) -> None:
     ratings = tmp_path / "ratings.csv"
     ratings.write_text("task,worker,label\n1,a,3\n1,b,4\n2,a,1\n2,b,2\n")

@@ -131,9 +131,20 @@ def layout_by_model(args: argparse.Namespace, columns: Sequence[str], fix: str) 
     """For columns that fit both layouts, a task, a worker and a label column (categorical
     judgments, as ``--task-col`` etc. name them) and left and right too (pairwise comparisons): the
     kind of ``--model`` ("pairwise" or "categorical"), refused without ``--model`` (``fix`` says how
-    to choose). None for any other columns."""
+    to choose). None for any other columns. ``--task-col left`` (or ``right``) on comparisons is refused
+    without ``--model`` too: the left items were fitted as tasks and the right column dropped."""
     if not {args.task_col, args.worker_col, args.label_col, "left", "right"} <= set(columns):
         return None
+    from .._api import item_column_role
+
+    item = item_column_role(list(columns), {"task": args.task_col})
+    if args.model is None and item is not None:
+        col = item[1]
+        raise CLIError(f"--task-col {col!r} names the {col} column of pairwise comparisons ({args.input!r} has "
+                       f"left and right columns: the two items compared), so a categorical fit would take the "
+                       f"{col} items for tasks and drop the {'right' if col == 'left' else 'left'} column; for "
+                       f"comparisons leave out --task-col (pairwise data has no task column), or rename the {col!r} "
+                       "column if it holds tasks")
     if args.model is None:
         raise CLIError(f"{args.input!r} is ambiguous: it has task, worker and label columns (categorical "
                        f"judgments) and left and right columns (pairwise comparisons); {fix}")

@@ -295,7 +295,8 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             columns = table.column_names
         if args.kind != "categorical":  # --task-col's column is a task column (judgments, not rankings)
             kind = detect_kind(["task" if c == args.task_col else c for c in columns], args.kind)
-        if args.kind == "auto" and kind == "pairwise":  # task, worker, label and left, right: --model's kind
+        if args.kind == "auto" and (kind == "pairwise" or args.task_col in ("left", "right")):  # task, worker,
+            # label and left, right (--task-col left: the left items as tasks): --model's kind, none refused
             kind = layout_by_model(args, columns, "pass --kind categorical or --kind pairwise") or kind
         if kind == "categorical" and args.kind == "auto" and _label_lists(args, table):
             kind = "multilabel"
