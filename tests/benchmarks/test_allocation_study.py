@@ -189,6 +189,33 @@ def test_galton_bench_study_allocation_writes_a_report(tmp_path: Path, capsys: A
         al.replay(al.load_replay_data("sheng"), repetitions=0)
 
 
+
+def _usage_options(argv: list[str], main: Any, capsys: Any) -> set[str]:
+    """The long options of a command's usage lines (its --help, up to the first blank line)."""
+    try:
+        main(argv)
+    except SystemExit:  # argparse's own --help (galton's main returns 0)
+        pass
+    usage = capsys.readouterr().out.split("\n\n")[0]
+    return set(re.findall(r"\[(--[a-z-]+)", usage))
+
+
+def test_readme_replay_study_shows_each_option_with_a_command_that_takes_it(capsys: Any) -> None:
+    """The README's replay study said `--start 2` and `--model ds` after `galton bench --study allocation`,
+    which has neither (--start: "unrecognized arguments"; --model only as argparse's abbreviation of
+    --models): an option shown alone is one both commands take, another is shown in its command's line."""
+    bench = _usage_options(["bench", "--help"], cli_main, capsys)
+    module = _usage_options(["--help"], al.main, capsys)
+    assert {"--models", "--datasets"} <= bench and {"--start", "--batch", "--model"} <= module
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("**Replay study**"):text.index("## Command line")]
+    for span in (" ".join(s.split()) for s in re.findall(r"`([^`]*)`", section)):
+        options = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", span))
+        takes = (bench if span.startswith("galton bench") else
+                 module if span.startswith("python -m galton.benchmarks.allocation") else bench & module)
+        assert options <= takes, f"`{span}`: {sorted(options - takes)} not taken there"
+
+
 # -------------------------------------------------------------------------------- Ray
 def test_replay_on_ray_gives_the_local_curves(ray_local: Any, tmp_path: Path, monkeypatch: Any) -> None:
     import galton._api
