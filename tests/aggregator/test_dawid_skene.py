@@ -17,7 +17,9 @@ Shared datasets come from ../shared/datasets; tests that need them skip when it 
 from __future__ import annotations
 
 import math
+import re
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -700,6 +702,28 @@ def test_the_stopping_values_are_crowdkits_elbo_and_the_fit_stops_at_the_first_s
     assert model(n_iter=3, tol=-np.inf).fit(data, gold).n_iter_ == 3  # crowd-kit's way to run them all
 
 
+
+
+def test_the_elbo_rule_runs_longer_than_convergence_where_the_elbo_keeps_rising():
+    """The docstring, the README and docs/from-crowd-kit.md said the ELBO rule stops early "whatever
+    tol": on zheng_d_product the ELBO rises for 147 iterations, so the default runs 80 (crowd-kit's
+    too), EM to convergence 63, n_iter=50 warns that the rise is still >= tol and tol=0 runs 149; the
+    three say so, with these numbers."""
+    data = gd.load("zheng_d_product", frame="pandas").judgments
+    default = DawidSkene().fit(data)
+    converged = DawidSkene(stopping="likelihood", tol=1e-7).fit(data)
+    assert (default.n_iter_, converged.n_iter_) == (80, 63) and default.converged_ and converged.converged_
+    assert np.all(np.diff(default.loss_history_) > 0)  # stopped by a small rise, never by a fall
+    assert DawidSkene(tol=0, n_iter=1000).fit(data).n_iter_ == 149
+    with pytest.warns(ConvergenceWarning, match=r"did not converge in 50 iterations \(last ELBO rise"):
+        DawidSkene(n_iter=50).fit(data)
+    root = Path(__file__).resolve().parents[2]
+    for where, text in (("docstring", DawidSkene.__doc__), ("README", (root / "README.md").read_text("utf-8")),
+                        ("from-crowd-kit", (root / "docs" / "from-crowd-kit.md").read_text("utf-8"))):
+        said = re.search(r"zheng_d_product: (\d+) iterations against (\d+)", " ".join(str(text).split()))
+        assert said and (int(said[1]), int(said[2])) == (80, 63), where
+    ck = pytest.importorskip("crowdkit.aggregation")
+    assert len(ck.DawidSkene(n_iter=100).fit(data).loss_history_) == 80
 def test_a_resumed_fit_stops_where_the_whole_one_does(tmp_path):
     """The stopping values live in the checkpoint: a fit cut off after 3 iterations and resumed stops
     at the same iteration as one run whole, with the same history and posteriors."""
