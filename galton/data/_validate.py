@@ -238,8 +238,13 @@ def pandas_columns(data: Any, columns: Sequence[str], who: str, hint: str,
 
 
 def null_mask(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    """True where a value is null or NaN."""
+    """True where a value is null or NaN; for a dictionary-encoded column (a pandas category, a
+    polars Categorical, an Arrow dictionary), where the value its index points to is: a null index,
+    a null entry of the dictionary, a NaN entry of a float one (its ``null_count`` counts the null
+    indices only, and a NaN entry was read as a label)."""
     import pyarrow.compute as pc  # on first use: 30 ms not spent at import galton
+    if pa.types.is_dictionary(col.type):
+        return _dictionary_null_mask(col)
     if col.null_count == 0 and not pa.types.is_floating(col.type):
         return np.zeros(len(col), dtype=bool)
     m = np.asarray(col.is_null(), dtype=bool)
@@ -247,6 +252,26 @@ def null_mask(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
         exact = col.cast(pa.float32()) if pa.types.is_float16(col.type) else col
         m = m | np.asarray(pc.is_nan(exact).fill_null(False), dtype=bool)
     return m
+
+
+def _dictionary_null_mask(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """:func:`null_mask` of a dictionary-typed column, chunk by chunk (each chunk has a dictionary of
+    its own): that of the dictionary's entries, looked up through the rows' indices, without decoding."""
+    chunks = col.chunks if isinstance(col, pa.ChunkedArray) else [col]
+    masks = [np.zeros(0, dtype=bool)]
+    for chunk in chunks:
+        bad = null_mask(chunk.dictionary)
+        m = np.asarray(chunk.indices.is_null(), dtype=bool)
+        if bad.any():
+            indices = chunk.indices.fill_null(0).to_numpy(zero_copy_only=False)
+            m |= bad[indices]
+        masks.append(m)
+    return np.concatenate(masks)
+
+
+def _nulls(col: pa.ChunkedArray | pa.Array) -> int:
+    """The count of null values of ``col``, a dictionary's null entries included (NaNs left out)."""
+    return int(np.count_nonzero(np.asarray(col.is_null()))) if pa.types.is_dictionary(col.type) else col.null_count
 
 
 def raise_nulls(table: pa.Table, cols: Sequence[str], index: np.ndarray | FileRows | None = None) -> None:
@@ -259,7 +284,8 @@ def raise_nulls(table: pa.Table, cols: Sequence[str], index: np.ndarray | FileRo
         if m.any():
             rows = np.flatnonzero(m)
             col = table.column(c)
-            what = "null or NaN value(s)" if pa.types.is_floating(col.type) and col.null_count < rows.size \
+            values = col.type.value_type if pa.types.is_dictionary(col.type) else col.type
+            what = "null or NaN value(s)" if pa.types.is_floating(values) and _nulls(col) < rows.size \
                 else "null value(s)"  # a label "nan" read as a number is no empty field
             parts.append(f"column {c!r} has {rows.size} {what} ({example_rows(rows, index)})")
             any_null |= m

@@ -21,6 +21,7 @@ from .._math import splitmix64
 from ..aggregator._engine import shard_of_tasks
 from ..data import encode_column, label_set, plain_column
 from ..data._repeats import repeated_pairs
+from ..data._validate import null_mask
 from ..data.judgments import unreadable_ratings, unusable_ratings
 from .sharded import NamedShard
 
@@ -105,26 +106,20 @@ def partition_unit(table: pa.Table, cols: Sequence[str], n_shards: int, on_inval
     """
     task_col, worker_col, label_col = cols
     meta: dict[str, Any] = {"rows": table.num_rows, "dropped": 0, "nulls": {}}
-    null_mask = np.zeros(table.num_rows, dtype=bool)
+    invalid = np.zeros(table.num_rows, dtype=bool)
     for c in cols:
-        col = table.column(c)
-        m = np.zeros(table.num_rows, dtype=bool)
-        if col.null_count:
-            m |= np.asarray(col.is_null())
-        if pa.types.is_floating(col.type):  # float16: no kernel before pyarrow 21, float32 holds it exactly
-            exact = col.cast(pa.float32()) if pa.types.is_float16(col.type) else col
-            m |= np.asarray(pc.is_nan(exact).fill_null(False))
+        m = null_mask(table.column(c))  # the reader's: a dictionary's null or NaN entries too
         if m.any():
             rows = np.flatnonzero(m)
             meta["nulls"][c] = (int(rows.size), (rows[:_MAX_EXAMPLES] + first_row).tolist())
-            null_mask |= m
+            invalid |= m
     if numeric and on_invalid == "drop":
-        null_mask |= unusable_ratings(table.column(label_col)) | unreadable_ratings(table.column(label_col))
-    if null_mask.any():
+        invalid |= unusable_ratings(table.column(label_col)) | unreadable_ratings(table.column(label_col))
+    if invalid.any():
         if on_invalid == "raise":
             return meta, []
-        table = table.filter(pa.array(~null_mask))
-        meta["dropped"] = int(null_mask.sum())
+        table = table.filter(pa.array(~invalid))
+        meta["dropped"] = int(invalid.sum())
     task = plain_array(table.column(task_col))
     worker = plain_array(table.column(worker_col))
     label = plain_array(table.column(label_col))

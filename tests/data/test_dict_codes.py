@@ -17,6 +17,7 @@ import pytest
 from galton.data import _dict_codes
 from galton.data._encode import encode_column, plain_column
 from galton.data.judgments import Judgments
+from galton.metrics import alpha_krippendorff
 
 
 def _dictionary(indices: list | np.ndarray, entries: list | pa.Array,
@@ -104,3 +105,53 @@ def test_categorical_frames_read_as_their_text(monkeypatch: pytest.MonkeyPatch) 
         for name in ("task", "worker", "label"):
             np.testing.assert_array_equal(getattr(got, name), getattr(want, name))
             assert getattr(got, f"{name}_names").tolist() == getattr(want, f"{name}_names").tolist()
+
+
+def _null_entry_cases() -> dict[str, tuple[str, pa.Array | pa.ChunkedArray]]:
+    """name: (the column it stands in, a dictionary column whose rows point to null or NaN entries)."""
+    nan = pa.array([1.0, 1.0, 2.0, 2.0, np.nan, np.nan], from_pandas=False)
+    text = pa.array(["x", "x", "y", "y", "y", None])
+    return {
+        "NaN entry, float label": ("label", nan.dictionary_encode()),
+        "null entry, text label": ("label", text.dictionary_encode(null_encoding="encode")),
+        "null entry and null index": ("label", _dictionary([0, 1, None, 1, 0, 2], ["x", "y", None])),
+        "null entry, task": ("task", pa.array([1, 1, 1, 2, None, 2]).dictionary_encode(null_encoding="encode")),
+        "null entry, worker": ("worker", pa.array(list("abcab") + [None]).dictionary_encode(null_encoding="encode")),
+        "chunks, NaN entry in the second": ("label", pa.chunked_array([_dictionary([0, 1, 1], [1.0, 2.0]),
+                                                                      _dictionary([0, 1, 1], [np.nan, 2.0])])),
+    }
+
+
+@pytest.mark.parametrize("name", list(_null_entry_cases()))
+def test_null_and_nan_entries_of_a_dictionary_are_missing_values_as_in_the_decoded_column(name: str) -> None:
+    """A NaN entry of a float dictionary was read as a label (task 2's label nan, a p_nan column), a null
+    entry (``null_count`` counts null indices only) crashed with an IndexError: both are the decoded
+    column's nulls, refused with its error and dropped by on_invalid='drop', for Arrow tables and pandas'
+    ArrowDtype columns alike, and by the Ray ingest's partition."""
+    from galton.workers._partition import partition_unit
+
+    role, column = _null_entry_cases()[name]
+    plain = {"task": [1, 1, 1, 2, 2, 2], "worker": list("abcabc"), "label": ["x", "x", "y", "y", "x", "y"]}
+    decoded = pa.table({**plain, role: plain_column(column)})
+    frames = [pa.table({**plain, role: column}),
+              pd.DataFrame({**plain, role: pd.arrays.ArrowExtensionArray(pa.chunked_array(column))})]
+    with pytest.raises(ValueError, match=rf"column '{role}' has \d null") as want:
+        Judgments.from_any(decoded)
+    with pytest.raises(ValueError) as want_metric:
+        alpha_krippendorff(decoded)
+    kept = Judgments.from_any(decoded, on_invalid="drop")
+    for frame in frames:
+        with pytest.raises(ValueError) as got:
+            Judgments.from_any(frame)
+        assert str(got.value) == str(want.value)
+        with pytest.raises(ValueError) as got:
+            alpha_krippendorff(frame)
+        assert str(got.value) == str(want_metric.value)
+        dropped = Judgments.from_any(frame, on_invalid="drop")
+        for part in ("task", "worker", "label"):
+            np.testing.assert_array_equal(getattr(dropped, part), getattr(kept, part))
+            assert getattr(dropped, f"{part}_names").tolist() == getattr(kept, f"{part}_names").tolist()
+    cols = ["task", "worker", "label"]
+    meta, _ = partition_unit(frames[0], cols, 2, "raise")
+    assert meta["nulls"] == partition_unit(decoded, cols, 2, "raise")[0]["nulls"] != {}
+    assert partition_unit(frames[0], cols, 2, "drop")[0]["dropped"] == 6 - kept.task.size
