@@ -425,6 +425,49 @@ def test_dict_of_generators_is_read_and_a_set_is_refused():
             galton.aggregate({**data, "task": bad}, "mv")
 
 
+_TASKS, _WORKERS = [1, 1, 1, 2, 2, 2], list("abcabc")
+
+
+@pytest.mark.parametrize("name, label", [
+    ("pandas str", pd.Series(["x", "x", None, "y", "y", "x"], dtype="str")),
+    ("pandas string (pd.NA)", pd.Series(["x", "x", None, "y", "y", "x"], dtype="string")),
+    ("object array with NaN", np.array(["x", "x", np.nan, "y", "y", "x"], dtype=object)),
+    ("list with NaN", ["x", "x", float("nan"), "y", "y", "x"]),
+    ("list with pd.NA", ["x", "x", pd.NA, "y", "y", "x"]),
+    ("category with NaN", pd.Series(pd.Categorical(["x", "x", None, "y", "y", "x"]))),
+    ("Int64 (pd.NA)", pd.Series([1, 1, None, 2, 2, 1], dtype="Int64")),
+    ("boolean (pd.NA)", pd.Series([True, True, None, False, False, True], dtype="boolean")),
+    ("list of Timestamps with NaT", [pd.Timestamp("2020-01-01")] * 2 + [pd.NaT] + [pd.Timestamp("2020-01-02")] * 3),
+])
+def test_a_dicts_missing_values_are_nulls_as_in_the_frame_of_it(name, label):
+    """A dict of columns with a missing label (None of a pandas str Series, pd.NA, NaN beside text, NaT
+    beside timestamps) was refused as "mixes value types (float, str)", on_invalid='drop' too; an Int64
+    Series' pd.NA made its labels floats. The dict reads as the DataFrame of the same columns: the same
+    null error, and the same judgments once that row is dropped."""
+    data = {"task": _TASKS, "worker": _WORKERS, "label": label}
+    with pytest.raises(ValueError) as want:
+        Judgments.from_any(pd.DataFrame(data))
+    with pytest.raises(ValueError) as got:
+        Judgments.from_any(data)
+    assert str(got.value) == str(want.value) == ("column 'label' has 1 null value(s) (rows 2); drop those rows or "
+                                                 "pass on_invalid='drop' (CLI: --on-invalid drop)")
+    ref, j = (Judgments.from_any(d, on_invalid="drop") for d in (pd.DataFrame(data), data))
+    assert j.label_names.tolist() == ref.label_names.tolist() and j.label_names.dtype == ref.label_names.dtype
+    np.testing.assert_array_equal(j.label, ref.label)
+    np.testing.assert_array_equal(j.task, ref.task)
+
+
+def test_a_dicts_float_nan_stays_a_nan_and_mixed_types_name_the_present_ones():
+    """A float column's NaN is reported as a NaN, as before; a column of text and numbers is still
+    refused, naming the types of its values and not that of the missing one."""
+    data = {"task": _TASKS, "worker": _WORKERS, "label": [1.0, 1.0, float("nan"), 2.0, 2.0, 1.0]}
+    with pytest.raises(ValueError, match=r"column 'label' has 1 null or NaN value\(s\) \(rows 2\)"):
+        Judgments.from_any(data)
+    assert Judgments.from_any(data, on_invalid="drop").label_names.tolist() == [1.0, 2.0]
+    with pytest.raises(ValueError, match=r"column 'label' mixes value types \(int, str\)"):
+        Judgments.from_any({**data, "label": ["x", 1, float("nan"), "y", "y", "x"]}, on_invalid="drop")
+
+
 def _hive(tmp_path, df, by):
     d = tmp_path / "hive"
     pq.write_to_dataset(pa.Table.from_pandas(df, preserve_index=False), str(d), partition_cols=by)

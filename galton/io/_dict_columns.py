@@ -4,7 +4,9 @@ errors of a column whose values galton cannot read (nested, of mixed types, inte
 A dict's values are taken as pandas would take them: Python ints from 2**63 to 2**64 - 1 (64-bit
 hashes) as uint64, as a pandas column or a numpy uint64 array of them (Arrow raised a bare
 "OverflowError: Python int too large to convert to C long"); an iterator (a generator, ``map``) as
-the list of its values (it was a 0-d array, refused as "holds int values")."""
+the list of its values (it was a 0-d array, refused as "holds int values"); a missing value (None,
+pd.NA, NaT, NaN beside values of another type) as a null, as a frame of the same columns reads it, so
+that the null check and ``on_invalid`` apply (a float column's NaN stays a NaN)."""
 
 from __future__ import annotations
 
@@ -29,6 +31,8 @@ def _column(name: str, values: Any) -> pa.Array:
         values = list(values)
     elif isinstance(values, abc.Sequence) and not isinstance(values, (str, bytes)):
         values = list(values)  # a tuple (zip(*rows)) as a list: numpy made 7 and "7" one text id
+    elif _missing_extension_values(values):  # pandas' Int64, string, boolean, category with pd.NA / NaN
+        values = values.to_numpy(dtype=object, na_value=None)  # nulls, as pa.Table.from_pandas reads them
     array = values if isinstance(values, list) else np.asarray(values)
     if not isinstance(array, list) and array.ndim == 0:  # a set, a dict's keys, one value: no rows in order
         raise ValueError(f"column {name!r} is not a column of values (it is a {type(values).__name__!r}); pass "
@@ -38,13 +42,47 @@ def _column(name: str, values: Any) -> pa.Array:
     except OverflowError:  # Python ints beyond int64 (64-bit hashes)
         col = _big_ints(name, list(values))
     except (pa.ArrowException, TypeError, ValueError):
-        types = sorted({type(v).__name__ for v in values})
-        if len(types) == 1:
-            raise nested_error(name, types[0]) from None
-        raise mixed_types_error(name, types) from None
+        col = _with_nulls(name, array)
     if pa.types.is_binary(col.type) and any(isinstance(v, str) for v in values):  # as in a frame
         raise mixed_types_error(name, sorted({type(v).__name__ for v in values if v is not None}))
     return col
+
+
+def _missing_extension_values(values: Any) -> bool:
+    """Whether ``values`` is a pandas Series or array of an extension dtype (not a numpy one) with
+    missing values: ``np.asarray`` made an Int64 column's pd.NA a NaN (the labels floats, where a frame
+    of it gives ints) and a string one's a pd.NA or NaN beside its text (refused as mixed types)."""
+    if type(values).__module__.split(".")[0] != "pandas" or isinstance(getattr(values, "dtype", None), np.dtype):
+        return False
+    return hasattr(values, "isna") and hasattr(values, "to_numpy") and bool(np.asarray(values.isna()).any())
+
+
+def _is_missing(v: Any) -> bool:
+    """A missing-value marker among values of another type: None, NaN, pd.NA, NaT."""
+    if v is None or type(v).__name__ in ("NAType", "NaTType"):
+        return True
+    if isinstance(v, (float, np.floating)):
+        return bool(v != v)
+    return isinstance(v, (np.datetime64, np.timedelta64)) and bool(np.isnat(v))
+
+
+def _with_nulls(name: str, array: list | np.ndarray) -> pa.Array:
+    """``array``, which Arrow refused, read again with its missing values (NaN or pd.NA beside text, NaT
+    beside timestamps) as nulls, so that the null check and ``on_invalid`` see them as in a frame; raises
+    the error of the values that are not missing where they still do not make one column."""
+    missing = [_is_missing(v) for v in array]
+    present = [v for v, m in zip(array, missing) if not m]
+    if any(missing):
+        try:
+            return pa.array([None if m else v for v, m in zip(array, missing)])
+        except OverflowError:  # Python ints beyond int64 (64-bit hashes) beside missing values
+            return _big_ints(name, [None if m else v for v, m in zip(array, missing)])
+        except (pa.ArrowException, TypeError, ValueError):
+            pass
+    types = sorted({type(v).__name__ for v in present})
+    if len(types) == 1:
+        raise nested_error(name, types[0]) from None
+    raise mixed_types_error(name, types) from None
 
 
 def _big_ints(name: str, values: list) -> pa.Array:
