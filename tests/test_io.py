@@ -468,6 +468,34 @@ def test_a_dicts_float_nan_stays_a_nan_and_mixed_types_name_the_present_ones():
         Judgments.from_any({**data, "label": ["x", 1, float("nan"), "y", "y", "x"]}, on_invalid="drop")
 
 
+def test_a_dict_of_series_with_other_indexes_is_refused_not_read_by_position():
+    """A dict's Series were read by position, their indexes ignored: task 1 got 'y' where the DataFrame
+    of the same Series (aligned on the index) gives 'x'. Series with different indexes are refused,
+    naming the columns; equal indexes (the columns of one filtered frame) read as that frame."""
+    index = [10, 11, 12, 13]
+    task, worker = pd.Series([1, 1, 2, 2], index=index), pd.Series(list("abab"), index=index)
+    label = pd.Series(["y", "y", "x", "x"], index=[12, 13, 10, 11])
+    assert galton.aggregate(pd.DataFrame({"task": task, "worker": worker, "label": label}),
+                            "mv").labels_.to_dict() == {1: "x", 2: "y"}
+    with pytest.raises(ValueError, match=r"the Series of columns 'task' and 'label' have different indexes \(4 of 4 "
+                                         r"positions differ: 12 vs 10, 13 vs 11, 10 vs 12, ...\); a dict's columns "
+                                         r"are read by position: align them first, with pd.DataFrame\(data\)"):
+        galton.aggregate({"task": task, "worker": worker, "label": label}, "mv")
+    aligned = {"task": task, "worker": worker, "label": label.reindex(index)}
+    assert galton.aggregate(aligned, "mv", output="pandas").labels_.to_dict() == {1: "x", 2: "y"}
+    assert galton.aggregate({**aligned, "worker": list("abab")}, "mv", output="pandas").labels_.to_dict() == {
+        1: "x", 2: "y"}
+
+
+def test_a_dict_of_columns_of_different_lengths_names_each_length():
+    """Columns of different lengths raised pyarrow's bare ArrowInvalid naming one column."""
+    with pytest.raises(ValueError, match=r"^the dict's columns have different lengths \('task': 3, 'worker': 3, "
+                                         r"'label': 2\); give every column one value per judgment"):
+        galton.aggregate({"task": [1, 1, 2], "worker": ["a", "b", "a"], "label": ["x", "y"]}, "mv")
+    with pytest.raises(ValueError, match=r"\('task': 3, 'worker': 2, 'label': 3\)"):
+        galton.aggregate({"task": [1, 1, 2], "worker": iter("ab"), "label": ["x", "y", "x"]}, "mv")
+
+
 def _hive(tmp_path, df, by):
     d = tmp_path / "hive"
     pq.write_to_dataset(pa.Table.from_pandas(df, preserve_index=False), str(d), partition_cols=by)

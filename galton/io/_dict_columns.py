@@ -21,9 +21,46 @@ __all__ = ["big_ints_error", "dict_table", "mixed_types_error", "nested_error"]
 
 def dict_table(data: dict) -> pa.Table:
     """``data``, a dict of columns (lists, tuples, arrays, Series, iterators), as a pyarrow Table, its
-    names as text (0 as '0', as pandas'). Raises ValueError naming a column galton cannot read."""
-    cols = [_column(str(name), values) for name, values in data.items()]
-    return pa.Table.from_arrays(cols, names=[str(n) for n in data])
+    names as text (0 as '0', as pandas'), read by position. Raises ValueError naming a column galton
+    cannot read, columns of different lengths, or pandas Series whose indexes differ (a DataFrame of
+    them would match their rows by index)."""
+    names = [str(n) for n in data]
+    cols = [_column(name, values) for name, values in zip(names, data.values())]
+    _same_lengths(names, cols)
+    _same_index(names, list(data.values()))
+    return pa.Table.from_arrays(cols, names=names)
+
+
+def _same_lengths(names: Sequence[str], cols: Sequence[pa.Array]) -> None:
+    """Refuse columns of different lengths, naming each column and its length (pyarrow raised a bare
+    ArrowInvalid naming one)."""
+    lengths = [len(c) for c in cols]
+    if len(set(lengths)) > 1:
+        each = ", ".join(f"{name!r}: {n}" for name, n in zip(names, lengths))
+        raise ValueError(f"the dict's columns have different lengths ({each}); give every column one value "
+                         "per judgment, the same number of values in each")
+
+
+def _same_index(names: Sequence[str], values: Sequence[Any]) -> None:
+    """Refuse pandas Series whose indexes differ: a dict's columns are read by position, while a
+    DataFrame of the same Series aligns them on their index (the labels were given to other tasks)."""
+    series = [(name, v.index) for name, v in zip(names, values)
+              if type(v).__name__ == "Series" and type(v).__module__.split(".")[0] == "pandas"]
+    for name, index in series[1:]:
+        first, first_index = series[0]
+        if not index.equals(first_index):
+            differ = np.flatnonzero(np.asarray(index, dtype=object) != np.asarray(first_index, dtype=object))
+            shown = ", ".join(f"{_plain(index[i])!r} vs {_plain(first_index[i])!r}" for i in differ[:3])
+            raise ValueError(
+                f"the Series of columns {first!r} and {name!r} have different indexes ({differ.size} of "
+                f"{len(index)} positions differ: {shown}{', ...' if differ.size > 3 else ''}); a dict's columns "
+                "are read by position: align them first, with pd.DataFrame(data) (which matches rows by index) "
+                "or, if the positions match, .reset_index(drop=True) on each Series")
+
+
+def _plain(v: Any) -> Any:
+    """A numpy scalar as its Python value, for an error (``7``, not ``np.int64(7)``)."""
+    return v.item() if isinstance(v, np.generic) else v
 
 
 def _column(name: str, values: Any) -> pa.Array:
