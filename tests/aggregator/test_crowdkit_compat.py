@@ -384,6 +384,42 @@ def test_weighted_majority_vote_has_crowdkits_sorted_layout(rows, options):
     assert _layout(plain.probas_) == _layout(_quiet(ck.MajorityVote().fit, df).probas_)
 
 
+# tasks first appear 2, 3, 1, workers 8, 7, 9, labels 2, 1, 3: no category order below is either
+_TYPED = {"task": [2, 2, 2, 3, 3, 3, 1, 1, 1], "worker": [8, 7, 9, 8, 7, 9, 8, 7, 9],
+          "label": [2, 2, 1, 1, 1, 3, 3, 3, 2]}
+_CATEGORIES = {"task": [3, 1, 2], "worker": [9, 8, 7], "label": [3, 1, 2]}
+
+
+@pytest.mark.parametrize("axis", ["task", "worker", "label"])
+@pytest.mark.parametrize("dtype", ["category", "Int64"])
+@pytest.mark.parametrize("model", ["MajorityVote", "Wawa", "DawidSkene", "GLAD"])
+def test_category_and_int64_columns_give_the_plain_columns_layout(model, dtype, axis):
+    """docs/from-crowd-kit.md: a pandas category or Int64 column is read as its values, its results
+    those of the same values in an int64 column (layout and values); crowd-kit's follow pandas' rules
+    instead (category order, Int64 labels sorted in DawidSkene), which galton does not copy."""
+    plain = pd.DataFrame(_TYPED)
+    typed = plain.assign(**{axis: pd.Categorical(_TYPED[axis], categories=_CATEGORIES[axis]) if dtype == "category"
+                            else pd.array(_TYPED[axis], dtype="Int64")})
+    options = {"n_iter": 5} if model in ("DawidSkene", "GLAD") else {}
+    want, got = (_quiet(getattr(galton, model)(**options).fit, df) for df in (plain, typed))
+    for attr in _LAYOUT_ATTRS:
+        if isinstance(getattr(want, attr, None), pd.Series):
+            pd.testing.assert_series_equal(getattr(got, attr), getattr(want, attr), check_exact=True)
+        elif isinstance(getattr(want, attr, None), pd.DataFrame):
+            pd.testing.assert_frame_equal(getattr(got, attr), getattr(want, attr), check_exact=True)
+    theirs = _quiet(getattr(ck, model)(**options).fit, typed)
+    documented = {("MajorityVote", "label"): ("probas_", "columns"), ("DawidSkene", "label"): ("probas_", "columns"),
+                  ("MajorityVote", "task"): ("probas_", "index"), ("GLAD", "task"): ("probas_", "index"),
+                  ("MajorityVote", "worker"): ("skills_", "index"), ("Wawa", "worker"): ("skills_", "index")}
+    if dtype == "Int64":
+        documented = {("DawidSkene", "label"): ("probas_", "columns")}
+    if (model, axis) in documented:  # crowd-kit's order as the page says: the categories', or sorted
+        attr, where = documented[model, axis]
+        order = [int(v) for v in getattr(getattr(theirs, attr), where)]
+        assert order == (_CATEGORIES[axis] if dtype == "category" else sorted(set(_TYPED[axis])))
+        assert order != [int(v) for v in getattr(getattr(got, attr), where)]
+
+
 def test_mace_spamming_is_spam_and_know_per_worker_in_appearance_order():
     df = _SHUFFLED
     ours = _quiet(galton.MACE(method="em", random_state=0).fit, df)
