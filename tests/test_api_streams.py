@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import threading
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -223,3 +224,18 @@ def test_aggregate_and_allocate_read_stdin_once(tmp_path):
     got = pl.read_csv(from_stdin(code, csv).encode())
     want = galton.allocate(str(tmp_path / "file.csv"), 5, window=2, random_state=1)
     assert got.columns == want.columns and got.select("left", "right").rows() == want.select("left", "right").rows()
+
+
+def test_a_stream_read_a_second_time_warns_that_it_gave_no_rows():
+    """A RecordBatchReader is read once: given again, it gave an empty fit with no word; the second
+    fit warns, naming the cause, and the first fit's labels are the table's."""
+    table = pa.table({"task": [1, 1, 2, 2], "worker": ["a", "b", "a", "b"], "label": ["x", "x", "y", "y"]})
+    reader = _stream(table)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        first = galton.aggregate(reader, "mv").labels_
+    assert first.column("label").to_pylist() == ["x", "y"]
+    with pytest.warns(UserWarning, match="gave no rows.*read once only") as caught:
+        second = galton.aggregate(reader, "mv").labels_
+    assert second.num_rows == 0
+    assert caught[0].filename == __file__  # points at the user's call

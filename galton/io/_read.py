@@ -339,7 +339,7 @@ def _from_frame(data: Any, columns: Sequence[Any] | None = None) -> pa.Table:
             raise ValueError(f"column {', '.join(odd)} has a type Arrow cannot take ({one_line(exc)}); cast it "
                              "to Int64 or String first") from None
     if hasattr(data, "__arrow_c_stream__"):
-        return pa.table(data)
+        return _stream_table(data)
     if isinstance(data, dict):
         return dict_table(data)
     if type(data).__name__ == "ShardedJudgments":  # load_parquet's shards, given to a model that reads here
@@ -351,6 +351,23 @@ def _from_frame(data: Any, columns: Sequence[Any] | None = None) -> pa.Table:
         f"cannot read judgments from a {type(data).__name__}; pass a pandas or polars DataFrame, a "
         "pyarrow Table, a dict of arrays or a path to a CSV / Parquet / JSON-lines file"
     )
+
+
+def _stream_table(data: Any) -> pa.Table:
+    """An Arrow stream (a ``pyarrow.RecordBatchReader``) read whole; one that gives no rows warns: a
+    stream is read once, and one given a second time (already read) fitted nothing, silently."""
+    table = pa.table(data)
+    if table.num_rows == 0:
+        import warnings
+
+        from .._warnings import caller_stacklevel
+
+        warnings.warn(
+            f"the Arrow stream ({type(data).__name__}) gave no rows, so there is nothing to fit; a stream can be "
+            "read once only: if it was read before (given to galton or read_all()), make a new one, or read it "
+            "once into a table (reader.read_all()) and pass the table",
+            UserWarning, stacklevel=caller_stacklevel())
+    return table
 
 
 def _without_objects(data: Any, columns: Sequence[Any] | None) -> Any:
