@@ -15,7 +15,8 @@ returns them, so that code written against crowd-kit sees the same frames. crowd
   gave, ``on_missing_skill="ignore"``, has no ``probas_`` column), MMSR's labels_ / scores_
   (galton's probas_ with them), GoldMajorityVote, Wawa, ZeroBasedSkill, KOS;
 * ``errors_`` (DawidSkene, OneCoinDawidSkene) has one row per (worker, label) pair seen in the data,
-  in order of appearance, and unnamed columns; galton's full worker x label grid stays for polars /
+  in order of appearance, and unnamed columns of object dtype (str for text labels: crowd-kit's come
+  from a join with the data's column names); galton's full worker x label grid stays for polars /
   Arrow and for galton's own models;
 * ``probas_`` columns are named ``label``, except MACE (unnamed) and GLAD (``variable``); GLAD's
   ``priors_`` is an unnamed Series with an unnamed index;
@@ -183,6 +184,9 @@ def crowdkit_result(model: Any, attr: str, value: Any, judgments: Any, fitted: A
         value = _arrange(value, attr, orders, layout)
     if attr in layout.get("columns", {}) and isinstance(value, pd.DataFrame):
         value = value.rename_axis(columns=layout["columns"][attr])
+    if attr == "errors_" and layout.get("observed_errors") and isinstance(value, pd.DataFrame):
+        # crowd-kit's come from joining the data (text column names): object dtype unless the labels are text
+        value = value.set_axis(pd.Index(["label"]).append(value.columns)[1:], axis=1)
     if attr in layout.get("unnamed", ()):
         value = unnamed_result(value.rename(None).rename_axis(None), value.index.name, value.name)
     if attr in layout.get("arrays", ()):

@@ -420,6 +420,24 @@ def test_category_and_int64_columns_give_the_plain_columns_layout(model, dtype, 
         assert order != [int(v) for v in getattr(getattr(got, attr), where)]
 
 
+@pytest.mark.parametrize("labels", ["int", "text", "bool"])
+@pytest.mark.parametrize("model", ["DawidSkene", "OneCoinDawidSkene"])
+def test_errors_columns_have_crowdkits_dtype(act, model, labels):
+    """crowd-kit's errors_ columns come out of joining the data (text column names) with the label
+    columns, so they hold object for labels that are not text and str for text labels; galton's had
+    the labels' own dtype (int64 on act_cf, bool for booleans). Values are unchanged."""
+    df = {"int": act, "text": act.assign(label="L" + act["label"].astype(str)),
+          "bool": act.assign(label=act["label"] >= 2)}[labels]
+    theirs = _quiet(getattr(ck, model)(n_iter=3).fit, df)
+    ours = _quiet(getattr(galton, model)(n_iter=3).fit, df)
+    assert ours.errors_.columns.dtype == theirs.errors_.columns.dtype
+    assert str(ours.errors_.columns.dtype) == ("str" if labels == "text" else "object")
+    assert _layout(ours.errors_) == _layout(theirs.errors_)
+    np.testing.assert_allclose(ours.errors_.to_numpy(), theirs.errors_.to_numpy(), rtol=0, atol=1e-8)
+    assert ours.probas_.columns.dtype == theirs.probas_.columns.dtype != "object"  # probas_ keep the labels' dtype
+
+
+
 def test_mace_spamming_is_spam_and_know_per_worker_in_appearance_order():
     df = _SHUFFLED
     ours = _quiet(galton.MACE(method="em", random_state=0).fit, df)
