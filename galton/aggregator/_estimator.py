@@ -165,8 +165,10 @@ class BaseAggregator:
 
     # ---------------------------------------------------------------- input handling
     #: private attributes a fit leaves behind (for ``predict``); the next fit drops them
-    #: (``_gold``: the gold label code of each task, -1 for none, or None; the worker report reads it)
-    _fit_private: tuple[str, ...] = ("_params", "_out", "_posterior_params", "_pending", "_gold", "_fit_duplicates")
+    #: (``_gold``: the gold label code of each task, -1 for none, or None; the worker report reads it;
+    #: ``_crowdkit_layout_name``: the pandas layout a fit chose, :mod:`._layout`)
+    _fit_private: tuple[str, ...] = ("_params", "_out", "_posterior_params", "_pending", "_gold", "_fit_duplicates",
+                                     "_crowdkit_layout_name")
 
     def _refuse_base_class(self) -> None:
         """A TypeError naming the models when ``self`` is one of the base classes (``_base_class``

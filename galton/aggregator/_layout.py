@@ -7,7 +7,8 @@ returns them, so that code written against crowd-kit sees the same frames. crowd
 (checked against crowd-kit 1.4.2 on a frame whose rows are not in id order):
 
 * first-appearance order (``pd.factorize`` of the input column) for DawidSkene / OneCoinDawidSkene
-  (labels_, probas_, errors_, priors_, skills_), MACE (labels_, probas_, thetas_, spamming_),
+  (labels_, probas_, errors_, priors_, skills_; DawidSkene's labels sorted after an ``initial_error``,
+  see :func:`_initial_error_layout`), MACE (labels_, probas_, thetas_, spamming_),
   MajorityVote without skills (labels_, probas_: its ``value_counts``), MMSR (skills_) and GLAD
   (alphas_, betas_, priors_; galton's extra skills_ follows alphas_);
 * sorted ids everywhere else: GLAD's labels_ / probas_, MajorityVote's skills_, MajorityVote fitted
@@ -42,10 +43,13 @@ __all__ = ["CROWDKIT_LAYOUT", "crowdkit_layout", "crowdkit_result"]
 
 #: class name -> {"appearance": results whose task / worker / label axes follow first appearance,
 #: "columns": probas_ / errors_ column-axis name, "observed_errors": errors_ rows seen only,
-#: "arrays": results crowd-kit returns as bare numpy arrays, "unnamed": Series crowd-kit leaves unnamed}
+#: "arrays": results crowd-kit returns as bare numpy arrays, "unnamed": Series crowd-kit leaves unnamed,
+#: "sorted": axes in sorted order all the same}
 CROWDKIT_LAYOUT: dict[str, dict[str, Any]] = {
     "DawidSkene": {"appearance": ("labels_", "probas_", "errors_", "priors_", "skills_"),
                    "columns": {"errors_": None}, "observed_errors": True},
+    "DawidSkene(initial_error)": {"appearance": ("labels_", "probas_", "errors_", "priors_", "skills_"),
+                                  "columns": {"errors_": None}, "observed_errors": True, "sorted": ("label",)},
     "OneCoinDawidSkene": {"appearance": ("labels_", "probas_", "errors_", "priors_", "skills_"),
                           "columns": {"errors_": None}, "observed_errors": True},
     "MACE": {"appearance": ("labels_", "probas_", "thetas_", "spamming_", "skills_"),
@@ -64,11 +68,13 @@ _RESULTS = ("labels_", "probas_", "errors_", "priors_", "skills_", "thetas_", "s
 
 class _Orders:
     """First-appearance orders of the task, worker and label vocabularies (computed on demand); with
-    ``fitted``, the label order of the fit's judgments (predict on new data keeps the fit's columns)."""
+    ``fitted``, the label order of the fit's judgments (predict on new data keeps the fit's columns);
+    the axes named in ``sorted_axes`` keep their sorted order."""
 
-    def __init__(self, judgments: Any, fitted: Any = None):
+    def __init__(self, judgments: Any, fitted: Any = None, sorted_axes: tuple[str, ...] = ()):
         self.j = judgments
         self.fitted = fitted
+        self.sorted_axes = sorted_axes
         self._cache: dict[str, np.ndarray] = {}
         self._sorted: dict[str, bool] = {}
         self._fitted_orders: _Orders | None = None
@@ -77,7 +83,7 @@ class _Orders:
         """Codes of ``axis`` in order of first appearance, then codes never seen (in sorted order)."""
         if axis not in self._cache:
             n = getattr(self.j, f"{axis}_names").size
-            if isinstance(self.j, LoadedData):  # the codes live in the shards: the fit's results are sorted
+            if isinstance(self.j, LoadedData) or axis in self.sorted_axes:  # LoadedData: the fit's are sorted
                 self._cache[axis] = np.arange(n)
                 return self._cache[axis]
             seen = first_appearance(np.asarray(getattr(self.j, axis)), n)
@@ -101,7 +107,7 @@ class _Orders:
         if axis != "label" or self.fitted is None:
             return self
         if self._fitted_orders is None:
-            self._fitted_orders = _Orders(self.fitted)
+            self._fitted_orders = _Orders(self.fitted, sorted_axes=self.sorted_axes)
         return self._fitted_orders
 
     def names(self, axis: str) -> np.ndarray:
@@ -155,16 +161,37 @@ def _arrange(value: Any, attr: str, orders: _Orders, layout: dict[str, Any]) -> 
 
 def _layout_name(model: Any) -> str:
     """The key of ``model``'s layout: its class name, or the name a fit chose (``_crowdkit_layout_name``:
-    MajorityVote fitted with skills is laid out as crowd-kit's weighted vote)."""
+    MajorityVote fitted with skills is laid out as crowd-kit's weighted vote, DawidSkene fitted with an
+    ``initial_error`` with sorted labels)."""
     return getattr(model, "_crowdkit_layout_name", None) or type(model).__name__
+
+
+def _initial_error_layout(model: Any, judgments: Any) -> str:
+    """The layout of a DawidSkene fit. crowd-kit's first E-step adds the log priors (labels in
+    first-appearance order) to a frame whose columns are ``initial_error``'s ("assign") or their
+    alignment with the counts' ("addition"); pandas aligns two different orders on their sorted union,
+    which every later step keeps. So with ``initial_error`` and an E-step run (``n_iter_ >= 1``) the
+    labels of probas_, errors_ and priors_ are sorted, unless its columns are in first-appearance order
+    (galton's long errors_ table and a numpy array, which crowd-kit does not take, leave the layout
+    alone). ``_fit_inputs`` holds the fit's ``initial_error`` until the fit returns."""
+    init = (model.__dict__.get("_fit_inputs") or {}).get("initial_error")
+    pd = sys.modules.get("pandas")  # crowd-kit's frame is a pandas one: pandas is imported
+    if pd is None or not isinstance(init, pd.DataFrame) or getattr(model, "n_iter_", 0) < 1:
+        return "DawidSkene"
+    if list(init.columns) == _Orders(judgments).names("label").tolist():
+        return "DawidSkene"
+    return "DawidSkene(initial_error)"
 
 
 def crowdkit_layout(model: Any, judgments: Any, attrs: tuple[str, ...] = _RESULTS) -> None:
     """Rearrange ``model``'s pandas results ``attrs`` (fitted on ``judgments``) into crowd-kit's
-    layout for its class (see the module docstring); other classes and frame types are left alone."""
+    layout for its class (see the module docstring); other classes and frame types are left alone.
+    A DawidSkene fit keeps the name of its layout (``_crowdkit_layout_name``) for ``predict``."""
+    if type(model).__name__ == "DawidSkene":
+        model._crowdkit_layout_name = _initial_error_layout(model, judgments)
     if _layout_name(model) not in CROWDKIT_LAYOUT:
         return
-    orders = _Orders(judgments)
+    orders = _Orders(judgments, sorted_axes=CROWDKIT_LAYOUT[_layout_name(model)].get("sorted", ()))
     for attr in attrs:
         if attr in model.__dict__:
             setattr(model, attr, crowdkit_result(model, attr, model.__dict__[attr], orders))
@@ -179,7 +206,7 @@ def crowdkit_result(model: Any, attr: str, value: Any, judgments: Any, fitted: A
     pd = sys.modules.get("pandas")  # a pandas object means pandas is imported: never import it here
     if layout is None or pd is None or not isinstance(value, (pd.Series, pd.DataFrame)):
         return value
-    orders = judgments if isinstance(judgments, _Orders) else _Orders(judgments, fitted)
+    orders = judgments if isinstance(judgments, _Orders) else _Orders(judgments, fitted, layout.get("sorted", ()))
     if attr in layout.get("appearance", ()):
         value = _arrange(value, attr, orders, layout)
     if attr in layout.get("columns", {}) and isinstance(value, pd.DataFrame):

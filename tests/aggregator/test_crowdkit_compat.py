@@ -437,6 +437,39 @@ def test_errors_columns_have_crowdkits_dtype(act, model, labels):
     assert ours.probas_.columns.dtype == theirs.probas_.columns.dtype != "object"  # probas_ keep the labels' dtype
 
 
+@pytest.mark.parametrize("columns", ["other", "appearance"])
+@pytest.mark.parametrize("strategy", ["assign", "addition"])
+def test_initial_error_gives_crowdkits_label_order(strategy, columns):
+    """crowd-kit's first E-step adds the log priors (labels in first-appearance order) to a frame
+    whose columns are initial_error's ("assign") or their alignment with the counts' ("addition");
+    pandas aligns two different orders on their sorted union, which every later step keeps. So with
+    n_iter >= 1 its probas_, errors_ and priors_ have sorted labels unless initial_error's columns
+    are in first-appearance order; galton's stayed in first-appearance order (zheng_s_face: [0, 2, 3, 1]
+    against [0, 1, 2, 3]). n_iter=0 and OneCoinDawidSkene (crowd-kit's takes no initial_error) keep
+    first appearance."""
+    df = galton.load_dataset("zheng_s_face", frame="pandas").judgments
+    appearance = pd.unique(df["label"]).tolist()
+    init = _quiet(ck.DawidSkene(n_iter=2).fit, df.sample(frac=1, random_state=2)).errors_  # as crowd-kit's tests
+    init = init[appearance] if columns == "appearance" else init
+    assert (list(init.columns) == appearance) == (columns == "appearance") and appearance != sorted(appearance)
+    for n_iter in (0, 1, 3):
+        theirs = _quiet(ck.DawidSkene(n_iter=n_iter, initial_error_strategy=strategy).fit, df, initial_error=init)
+        ours = _quiet(galton.DawidSkene(n_iter=n_iter, initial_error_strategy=strategy).fit, df, initial_error=init)
+        for attr in ("labels_", "probas_", "priors_") + (("errors_",) if n_iter else ()):
+            assert _layout(getattr(ours, attr)) == _layout(getattr(theirs, attr)), (n_iter, attr)
+        if n_iter:  # crowd-kit clips probas_ at 1e-10 (its ELBO clips them in place)
+            np.testing.assert_allclose(ours.probas_.to_numpy(), theirs.probas_.to_numpy(), rtol=0, atol=1e-9)
+            np.testing.assert_allclose(ours.errors_.to_numpy(), theirs.errors_.to_numpy(), rtol=0, atol=1e-9)
+        else:  # errors_ in the data's first-appearance order (docs/from-crowd-kit.md)
+            assert ours.errors_.columns.tolist() == appearance
+        want = sorted(appearance) if n_iter and columns == "other" else appearance
+        assert ours.probas_.columns.tolist() == ours.priors_.index.tolist() == want
+        assert ours.predict_proba(df.head(30)).columns.tolist() == want  # new data: the fit's columns
+    one_coin = _quiet(galton.OneCoinDawidSkene(n_iter=3, initial_error_strategy=strategy).fit, df, initial_error=init)
+    assert one_coin.probas_.columns.tolist() == one_coin.errors_.columns.tolist() == appearance
+    plain = _quiet(galton.DawidSkene(n_iter=3).fit, df)  # a later fit without initial_error: first appearance again
+    assert plain.probas_.columns.tolist() == appearance
+
 
 def test_mace_spamming_is_spam_and_know_per_worker_in_appearance_order():
     df = _SHUFFLED
