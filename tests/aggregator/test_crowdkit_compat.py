@@ -420,6 +420,28 @@ def test_category_and_int64_columns_give_the_plain_columns_layout(model, dtype, 
         assert order != [int(v) for v in getattr(getattr(got, attr), where)]
 
 
+@pytest.mark.parametrize("dtype", ["Int64", "category", "string[pyarrow]"])
+@pytest.mark.parametrize("model", ["MajorityVote", "DawidSkene"])
+def test_nullable_and_category_ids_and_labels_come_back_as_plain_dtypes(model, dtype):
+    """docs/from-crowd-kit.md: nullable and categorical id and label columns are read as their values,
+    so the results have the plain numpy or str dtype of those values (an Int64 task column gives labels_
+    an int64 index, a category one int64, a string[pyarrow] one str), with the values of the plain
+    column; crowd-kit keeps Int64, category and string."""
+    plain = pd.DataFrame(_TYPED)
+    if dtype == "string[pyarrow]":
+        plain = plain.astype({"task": str, "worker": str})
+        typed = plain.astype({"task": dtype, "worker": dtype})
+    else:
+        typed = plain.astype({"task": dtype} if dtype == "category" else dict.fromkeys(_TYPED, dtype))
+    got, want = (_quiet(getattr(galton, model)().fit, df) for df in (typed, plain))
+    assert str(got.labels_.index.dtype) == ("str" if dtype == "string[pyarrow]" else "int64")
+    assert got.labels_.dtype == got.probas_.columns.dtype == np.int64
+    pd.testing.assert_series_equal(got.labels_, want.labels_, check_exact=True)
+    pd.testing.assert_frame_equal(got.probas_, want.probas_, check_exact=True)
+    theirs = _quiet(getattr(ck, model)().fit, typed)
+    assert str(theirs.labels_.index.dtype) == {"string[pyarrow]": "string"}.get(dtype, dtype)
+
+
 @pytest.mark.parametrize("labels", ["int", "text", "bool"])
 @pytest.mark.parametrize("model", ["DawidSkene", "OneCoinDawidSkene"])
 def test_errors_columns_have_crowdkits_dtype(act, model, labels):
