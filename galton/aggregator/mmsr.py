@@ -81,6 +81,7 @@ from typing import Any
 
 import numpy as np
 
+from ..data._encode import label_lookup, object_array
 from ..judgments import Judgments
 from ._base import ConvergenceWarning, EMAggregator, argmax_ties_low, caller_stacklevel
 from ._engine import LocalEngine, Shard
@@ -103,9 +104,12 @@ __all__ = ["MMSR"]
 _DIVERGED = 1e100
 
 
-def _label_sums(shard: Shard, skill: np.ndarray) -> np.ndarray:
-    """``sum_{j in t, y_j = k} skill_{w_j}`` for each task ``t`` of the shard and label ``k``."""
-    return vote_counts(shard.task, shard.label, shard.n_tasks, shard.n_labels, skill[shard.worker])
+def _label_sums(shard: Shard, skill: np.ndarray, at: np.ndarray | None = None, n_labels: int = 0) -> np.ndarray:
+    """``sum_{j in t, y_j = k} skill_{w_j}`` for each task ``t`` of the shard and label ``k`` (with
+    ``at``, the shard's label ``l`` is label ``at[l]`` of ``n_labels``)."""
+    if at is None:
+        return vote_counts(shard.task, shard.label, shard.n_tasks, shard.n_labels, skill[shard.worker])
+    return vote_counts(shard.task, at[shard.label], shard.n_tasks, n_labels, skill[shard.worker])
 
 
 def _log_odds(s: Any, kk: float) -> Any:
@@ -359,34 +363,47 @@ class MMSR(EMAggregator):
         return self
 
     # ---------------------------------------------------------------- new data
-    def _new_sums(self, data: Any) -> tuple[Judgments, np.ndarray]:
-        """Label sums of new judgments with the fitted skills (a worker the fit never saw: 0), over
-        the labels the new judgments give: a skill-weighted vote takes any label (crowd-kit's
-        ``MajorityVote(skills=skills_)``), one the fit never saw too."""
+    def _new_sums(self, data: Any) -> tuple[Judgments, np.ndarray, np.ndarray, np.ndarray]:
+        """The new judgments, the label names (the fit's, then those it never saw, in the new data's
+        order), the label sums of each new task with the fitted skills (a worker the fit never saw: 0)
+        and each task's candidates: the labels the fit's judgments give and those the task's own give (a
+        skill-weighted vote takes any label, crowd-kit's ``MajorityVote(skills=skills_)``, one the fit
+        never saw too). So a task's result reads its own judgments and the fitted skills only: the
+        labels of the new batch had been the candidates, and a task judged 0 by an adversarial worker
+        went to 0 alone (the only label) and to 1 beside a task giving 1 and 2."""
         fitted: Judgments = self.judgments_
         new = self._new_judgments(data, fitted_labels=False)
         self._check_memory(new)
         idx = fitted_workers(fitted, new, "their judgments count for nothing (skill 0)")
         skill = np.zeros(new.n_workers)
         skill[idx >= 0] = self._params["skill"][idx[idx >= 0]]
+        at = label_lookup(fitted.label_names, new.label_names).astype(np.int64)
+        unseen = at < 0
+        at[unseen] = fitted.n_labels + np.arange(int(unseen.sum()))
+        names, extra = fitted.label_names, new.label_names[unseen]
+        if extra.size:
+            names = (np.concatenate([names, extra]) if names.dtype == extra.dtype
+                     else object_array([*names.tolist(), *extra.tolist()]))
         eng = LocalEngine()
         eng.load(new, None)
-        return new, eng.gather(_label_sums, skill)
+        seen = np.concatenate([self._params["seen"], np.zeros(extra.size, dtype=bool)])
+        candidate = eng.gather(_label_sums, np.ones(new.n_workers), at, names.size) > 0
+        return new, names, eng.gather(_label_sums, skill, at, names.size), candidate | seen
 
     def _predict_new(self, data: Any) -> tuple[Any, Any, Any]:
-        """Labels, posteriors and scores of new data from the fitted skills, over the labels the new
-        judgments give (as the fit's are over the labels its judgments give); as crowd-kit's
-        ``predict``, ``labels_``, ``probas_`` and ``scores_`` become those of ``data``."""
-        new, sums = self._new_sums(data)
+        """Labels, posteriors and scores of new data from the fitted skills, over the fit's labels and
+        the new ones (each task's posterior over the fit's labels in use and its own: as a fitted task's,
+        over the labels the fit's judgments give and its own); as crowd-kit's ``predict``, ``labels_``,
+        ``probas_`` and ``scores_`` become those of ``data``."""
+        new, names, sums, candidate = self._new_sums(data)
         scores = _scores(sums)
-        post = softmax_rows(sums)[0] if sums.shape[1] else sums.copy()  # no rows, no labels: nothing to vote on
+        post = softmax_rows(np.where(candidate, sums, -np.inf))[0]
         out = self._new_out(new)
         # built as locals and returned from them: another thread predicting with this model may
         # replace the attributes before this call returns
-        labels = crowdkit_result(self, "labels_", out.labels(new.task_names, new.label_names,
-                                                             argmax_ties_low(post)), new)
-        probas = crowdkit_result(self, "probas_", out.probas(new.task_names, new.label_names, post), new)
-        scores = crowdkit_result(self, "scores_", out.probas(new.task_names, new.label_names, scores), new)
+        labels = crowdkit_result(self, "labels_", out.labels(new.task_names, names, argmax_ties_low(post)), new)
+        probas = crowdkit_result(self, "probas_", out.probas(new.task_names, names, post), new)
+        scores = crowdkit_result(self, "scores_", out.probas(new.task_names, names, scores), new)
         self.labels_, self.probas_, self.scores_ = labels, probas, scores
         return labels, probas, scores
 

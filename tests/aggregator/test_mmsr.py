@@ -541,7 +541,9 @@ def test_predict_is_the_skill_weighted_vote_over_the_new_datas_labels():
     workers = m.skills_.index[m.skills_ > 0][:3].tolist()
     unanimous = pd.DataFrame({"task": [900] * 3, "worker": workers, "label": ["c3"] * 3})
     assert m.predict(unanimous).to_dict() == {900: "c3"}
-    assert m.predict_proba(unanimous).to_dict("index") == {900: {"c3": 1.0}}
+    # over the labels the fit's judgments give (c3 declared, unused) and the task's own (c3)
+    votes = np.exp([0.0, 0.0, 0.0, m.skills_[workers].sum()])
+    np.testing.assert_allclose(m.predict_proba(unanimous).loc[900].to_numpy(), votes / votes.sum(), rtol=1e-12)
     assert ck.MMSR().fit(fit_on).predict(unanimous).to_dict() == {900: "c3"}
     new = df[df.task >= "t0200"]  # label c3 among the others, all workers fitted
     labels, probas, scores = m.predict(new), m.predict_proba(new), m.predict_score(new)
@@ -553,6 +555,37 @@ def test_predict_is_the_skill_weighted_vote_over_the_new_datas_labels():
                                .fillna(0.0).to_numpy(), atol=1e-12)
     assert (probas.idxmax(axis=1) == labels).all() and (scores.idxmax(axis=1) == labels).all()
     assert m.labels_.equals(labels) and m.probas_.equals(probas) and m.scores_.equals(scores)
+
+
+def test_a_new_tasks_result_reads_its_own_judgments_only():
+    """A hunt found: the posterior of new data ran over the labels of the whole new batch, so a task
+    judged 0 by an adversarial worker went to 0 alone (the only label: probability 1) and to 1 beside
+    a task giving 1 and 2; the fit gives it 1 with the one-coin posterior over the fit's labels."""
+    df, _, _ = simulate(4, n_tasks=200, n_workers=20, per_task=5, k=4, bad=(0,))
+    m = galton.MMSR().fit(df)
+    w = m.skills_.idxmin()
+    s = m.skills_[w]
+    assert s < 0
+    one = pd.DataFrame({"task": ["n0"], "worker": [w], "label": ["c0"]})
+    others = pd.DataFrame({"task": ["n1"] * 3 + ["n2"], "worker": [w] * 3 + ["stranger"],
+                           "label": ["c0", "c1", "c2", "new"]})
+    # by hand: p(k) ∝ exp(sum of the skills voting k) over the fit's labels, exp(0) where nobody voted
+    want = np.exp([s, 0.0, 0.0, 0.0]) / np.exp([s, 0.0, 0.0, 0.0]).sum()
+    alone, alone_labels = m.predict_proba(one), m.predict(one)
+    with pytest.warns(UserWarning, match="not in the fit"):
+        both = pd.concat([one, others])  # worker w gives n1 three labels: rows of their own
+        batch, batch_labels = m.predict_proba(both, duplicates="keep"), m.predict(both, duplicates="keep")
+    assert alone.columns.tolist() == ["c0", "c1", "c2", "c3"]
+    assert batch.columns.tolist() == ["c0", "c1", "c2", "c3", "new"]  # the fit's labels, then the new one
+    np.testing.assert_allclose(alone.loc["n0"].to_numpy(), want, rtol=1e-12)
+    np.testing.assert_array_equal(batch.loc["n0"].to_numpy(), [*alone.loc["n0"].to_numpy(), 0.0])
+    assert alone_labels["n0"] == batch_labels["n0"] == "c1"  # the tie of c1, c2, c3 goes low
+    refit = galton.MMSR().fit(pd.concat([df, one]))
+    assert refit.labels_["n0"] == "c1" and refit.probas_.loc["n0"].to_numpy() == pytest.approx(want, rel=1e-2)
+    # the new label: a candidate of the task that gave it only (its stranger counts 0: exp(0) each)
+    np.testing.assert_allclose(batch.loc["n2"].to_numpy(), [0.2] * 5, rtol=1e-12)
+    np.testing.assert_allclose(batch.loc["n1"].to_numpy(), want[[0, 0, 0, 1, 1]] / want[[0, 0, 0, 1]].sum()
+                               * [1, 1, 1, 1, 0], rtol=1e-12)
 
 
 def test_one_label_and_a_worker_with_no_co_worker():
