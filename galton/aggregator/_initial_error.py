@@ -17,7 +17,7 @@ from ..data._validate import examples
 from ..judgments import Judgments
 from ._base import caller_stacklevel
 
-__all__ = ["ErrorGrid", "LONG_ERRORS", "initial_error_array", "initial_error_frame"]
+__all__ = ["ErrorGrid", "LONG_ERRORS", "assigned_errors", "initial_error_array", "initial_error_frame"]
 
 #: the columns of galton's long ``errors_`` table (polars / Arrow fits)
 LONG_ERRORS = ("worker", "label", "true_label", "probability")
@@ -94,15 +94,17 @@ def _pivot(workers: list, labels: list, trues: list, probabilities: list) -> Err
     return ErrorGrid(rows, columns, values)
 
 
-def initial_error_array(init: Any, judgments: Judgments) -> np.ndarray:
+def initial_error_array(init: Any, judgments: Judgments) -> tuple[np.ndarray, np.ndarray]:
     """(W, K, K) array [worker, observed, true] from :func:`initial_error_frame`'s frame or a numpy
-    array; NaN where a worker has no matrix."""
+    array, NaN where a worker has no matrix (0 in the rows a worker's frame does not list), and which
+    (worker, observed label) rows the frame lists (W, K) (an array: all of them)."""
     w, k = judgments.n_workers, judgments.n_labels
     if isinstance(init, np.ndarray):
         if init.shape != (w, k, k):
             raise ValueError(f"initial_error array must have shape (n_workers, K, K) = {(w, k, k)}")
-        return init.astype(float)
+        return init.astype(float), np.ones((w, k), dtype=bool)
     out = np.full((w, k, k), np.nan)
+    listed = np.zeros((w, k), dtype=bool)
     df = init
     workers = judgments.worker_names.tolist()
     labels = judgments.label_names.tolist()
@@ -128,4 +130,37 @@ def initial_error_array(init: Any, judgments: Judgments) -> np.ndarray:
         if np.isnan(out[wi]).all():
             out[wi] = 0.0
         out[wi, lidx[obs], cols] = row
-    return out
+        listed[wi, lidx[obs]] = True
+    return out, listed
+
+
+#: a column whose listed cells sum to 1 up to this leaves no mass to its unlisted cells (rounding)
+ROUNDING = 1e-12
+
+
+def assigned_errors(arr: np.ndarray, listed: np.ndarray, worker_names: np.ndarray) -> np.ndarray:
+    """The matrices of ``initial_error_strategy="assign"`` (``arr`` and ``listed`` from
+    :func:`initial_error_array`): counts as they are; probabilities (every value <= 1) checked, each
+    worker's column for each true label summing to 1 (crowd-kit's rule) where its frame lists every
+    label, and to at most 1 where it lists some: crowd-kit's layout of ``errors_`` (a pandas fit's) lists
+    the observed (worker, label) pairs only, and under one-coin or ``alpha > 0`` the others hold the
+    rest of each column, which they get back, spread evenly (as the fit spread it); a pandas fit's own
+    ``errors_`` was refused where its polars ``errors_`` was taken."""
+    arr = arr.copy()
+    if not (arr <= 1.0).all():
+        return arr
+    sums = arr.sum(axis=1)  # per (worker, true label): the column of observed labels
+    full = listed.all(axis=1)
+    ok = np.where(full[:, None], np.isclose(sums, 1.0), (sums <= 1.0) | np.isclose(sums, 1.0))
+    if not ok.all():
+        bad = worker_names[~ok.all(axis=1)][:5].tolist()
+        raise ValueError(
+            "The sum of each worker's error matrix in initial_error should be 1.0 (crowd-kit's rule): it holds "
+            "probabilities (every value <= 1), so each worker's column for each true label must sum to 1; "
+            f"workers {bad} do not (a worker whose (worker, label) rows the frame lists only some of, as a pandas "
+            "fit's errors_ lists the observed ones: to at most 1, the rows left out taking the rest). Give "
+            "counts, or fix those matrices")
+    rest = np.where(full[:, None] | (1.0 - sums <= ROUNDING), 0.0, 1.0 - sums)
+    unlisted = ~listed
+    arr += unlisted[:, :, None] * (rest / np.maximum(unlisted.sum(axis=1), 1)[:, None])[:, None, :]
+    return arr

@@ -23,7 +23,7 @@ from ..judgments import Judgments
 from ._base import DeferredResult, EMAggregator, argmax_ties_low, caller_stacklevel
 from ._calibrate import heldout_nll, log_posteriors, task_temperatures, temper
 from ._engine import Shard
-from ._initial_error import initial_error_array, initial_error_frame
+from ._initial_error import assigned_errors, initial_error_array, initial_error_frame
 from ._kernels import MIN_PARALLEL, vote_shares, vote_stats
 from ._layout import crowdkit_result
 from ._memory import FLOAT
@@ -291,7 +291,9 @@ class DawidSkene(ConfusionEM):
     initial_error_strategy : {None, "assign", "addition"}
         How ``fit(..., initial_error=...)`` is used: replace the first M-step's counts, or add to them.
         ``initial_error``: crowd-kit's frame (index (worker, label), a column per true label), galton's
-        long ``errors_`` (worker, label, true_label, probability) or a (n_workers, K, K) array.
+        long ``errors_`` (worker, label, true_label, probability) or a (n_workers, K, K) array. With
+        "assign", probabilities sum to 1 per (worker, true label), or to at most 1 where the frame leaves
+        out some of a worker's (worker, label) rows (a pandas fit's ``errors_``): those share the rest.
 
     Attributes
     ----------
@@ -362,7 +364,7 @@ class DawidSkene(ConfusionEM):
         init, self._initial_error = getattr(self, "_initial_error", None), None
         if init is None:
             return stats
-        arr = initial_error_array(init, judgments)
+        arr, listed = initial_error_array(init, judgments)
         if self.initial_error_strategy == "assign":
             given = ~np.isnan(arr).any(axis=(1, 2))
             if not given.all():
@@ -370,16 +372,7 @@ class DawidSkene(ConfusionEM):
                 raise ValueError(
                     f"initial_error_strategy='assign' needs every worker's matrix; missing {missing}"
                 )
-            sums = arr.sum(axis=1)  # per (worker, true label): the column of observed labels
-            if (arr <= 1.0).all() and not np.allclose(sums, 1.0):
-                bad = judgments.worker_names[~np.isclose(sums, 1.0).all(axis=1)][:5].tolist()
-                raise ValueError(
-                    "The sum of each worker's error matrix in initial_error should be 1.0 "
-                    "(crowd-kit's rule): it holds probabilities (every value <= 1), so each worker's "
-                    f"column for each true label must sum to 1; workers {bad} do not. Give counts, or "
-                    "fix those matrices"
-                )
-            arr = arr.copy()
+            arr = assigned_errors(arr, listed, judgments.worker_names)  # sums checked; unlisted rows: the rest
         else:
             arr = np.nan_to_num(arr)
         return self._add_initial(stats, arr, memory)

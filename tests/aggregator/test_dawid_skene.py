@@ -414,6 +414,34 @@ def test_initial_error_takes_galtons_long_errors_table_and_refuses_other_shapes(
         warm.fit(df, initial_error=pl.concat([long, long.head(1)]))
 
 
+@pytest.mark.parametrize("model, options", [(OneCoinDawidSkene, {}), (DawidSkene, {"alpha": 1.0})])
+def test_a_pandas_fits_errors_is_assigned_as_the_polars_fits(model, options):
+    """A hunt found: a pandas fit's errors_ (crowd-kit's layout: the observed (worker, label) rows only)
+    was refused with "assign" under one-coin or alpha > 0 ("should be 1.0 ... workers [...] do not": the
+    unlisted cells hold the rest of each column), while the polars errors_ of the same fit was taken.
+    Now a worker with unlisted rows gives them what its listed rows leave of 1: the two fits agree."""
+    import polars as pl
+
+    rng = np.random.default_rng(7)
+    truth = rng.integers(0, 3, 60)
+    rows = [(t, w, "xyz"[truth[t] if rng.random() < acc else rng.integers(0, 3)])
+            for t in range(60) for w, acc in (("a", .9), ("b", .7), ("c", .5))]
+    rows += [(t, "d", "xy"[truth[t] % 2]) for t in range(0, 60, 3)]  # d never says z: no (d, z) row
+    df = pd.DataFrame(rows, columns=["task", "worker", "label"])
+    fitted = model(**options).fit(df).errors_
+    assert len(fitted) == 11  # the observed pairs
+    long = model(**options).fit(pl.from_pandas(df)).errors_
+    warm = model(initial_error_strategy="assign", n_iter=3, tol=-np.inf, **options)
+    want = warm.fit(df, initial_error=long)
+    got = warm.fit(df, initial_error=fitted)
+    np.testing.assert_allclose(got.probas_.to_numpy(), want.probas_.to_numpy(), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(got.skills_.to_numpy(), want.skills_.to_numpy(), rtol=0, atol=1e-12)
+    over = fitted.copy()
+    over.loc[[("d", "x"), ("d", "y")]] = 0.9  # d's listed cells sum to 1.8: no mass is left for its z row
+    with pytest.raises(ValueError, match=r"must sum to 1; workers \['d'\] do not \(.*to at most 1"):
+        warm.fit(df, initial_error=over)
+
+
 # --------------------------------------------------------------------------------------------------
 # simulated data: parameter recovery
 # --------------------------------------------------------------------------------------------------
