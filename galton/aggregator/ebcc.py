@@ -392,14 +392,14 @@ class EBCC(LabelsInUse, EMAggregator):
         fitted: Judgments = self.judgments_
         new = self._new_judgments(data)
         self._check_memory(new)
-        k, m = fitted.n_labels, int(self.n_subtypes)
-        params = self._params
+        params = self._params  # the fit's subtypes and priors (set_params after it changes no fitted number)
+        k, m, (diag, off) = fitted.n_labels, params["a0"].shape[-1], params["beta"]
         scored = new_data_pairs(fitted, new, params["rows"])
         eng, memory, pl, fw, fitted_row = (scored[key] for key in ("engine", "memory", "pl", "fw", "row"))
         # a label a fitted worker never gave keeps its prior, mu = beta[l, k]: the expected log is
         # psi(beta[l, k]) - psi(a0[w, k, m]), a0 the worker's column sums (as in the fit)
-        beta = np.full((k, k), float(self.prior_off))  # [observed l, true k]
-        np.fill_diagonal(beta, float(self.prior_diag))
+        beta = np.full((k, k), float(off))  # [observed l, true k]
+        np.fill_diagonal(beta, float(diag))
         table = (digamma(beta[pl])[:, :, None] - digamma(params["a0"][np.maximum(fw, 0)])).reshape(pl.size, k * m)
         have = fitted_row >= 0
         table[have] = params["table"][fitted_row[have]]
@@ -431,8 +431,8 @@ class EBCC(LabelsInUse, EMAggregator):
         params = {**params, "table": params["table"][best], "logprior": params["logprior"][best]}
         params, judgments = self._declared_results(params, judgments)
         warn_collapsed(judgments.label_names, params["logprior"], self.n_subtypes)
-        self._params = {"table": params["table"], "logprior": params["logprior"], "best": best,
-                        "rows": params["rows"], "pairs": params["pairs"], "a0": params["a0"]}
+        self._params = {"table": params["table"], "logprior": params["logprior"], "best": best, "rows": params["rows"],
+                        "pairs": params["pairs"], "a0": params["a0"], "beta": (self.prior_diag, self.prior_off)}
         out = self._out
         pi, tau, rows, fill = params["pi_mean"], params["tau_mean"], params["errors"], params["fill"]
         used = self.__dict__.get("_used")

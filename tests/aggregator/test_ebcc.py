@@ -375,6 +375,21 @@ def test_predict_on_new_data_uses_the_best_restarts_parameters() -> None:
     np.testing.assert_allclose(got.to_numpy()[0], want, rtol=1e-10)
 
 
+def test_settings_changed_after_the_fit_leave_predict_as_fitted() -> None:
+    """A hunt found: predict_proba on new data read ``n_subtypes``, ``prior_diag`` and ``prior_off`` from
+    the settings at predict time, so set_params(n_subtypes=3) after a fit of 2 subtypes made it raise
+    (cannot reshape) and new priors moved the shares of labels a worker never gave; it reads the fit's."""
+    df = _crowd(3)
+    rows = df[~((df["worker"] == "w0") & (df["label"] == 2))]  # w0 never says 2: its prior share counts
+    model = _fit(rows, n_init=2, n_subtypes=2)
+    new = pd.DataFrame({"task": ["y", "y", "z"], "worker": ["w0", "w1", "nobody"], "label": [2, 1, 0]})
+    with pytest.warns(UserWarning, match="not in the fit"):
+        before = model.predict_proba(new)
+        model.set_params(n_subtypes=3, prior_diag=9.0, prior_off=0.5)
+        after = model.predict_proba(new)
+    np.testing.assert_array_equal(after.to_numpy(), before.to_numpy())
+
+
 def test_a_label_no_judgment_gave_leaves_every_restart_an_elbo() -> None:
     """``labels=`` with a class no worker chose: its empirical prior was 0, digamma(0) made all 40
     restarts' ELBOs NaN, and the "best" restart was restart 0 by default (bug hunt)."""
