@@ -238,13 +238,14 @@ class BWA(LabelsInUse, EMAggregator):
         self._check_memory(new)
         params = self._params
         idx = fitted_workers(fitted, new, "each gets the prior's mean precision")
-        v = np.tile(float(self.a_v) / params["rate"], (new.n_workers, 1))
+        # the fit's a_v and lam, not the settings' now (set_params after the fit changes no fitted number)
+        v = np.tile(params["a_v"] / params["rate"], (new.n_workers, 1))
         v[idx >= 0] = params["v"][idx[idx >= 0]]
         used = self.__dict__.get("_used")  # declared labels the fit did not use: score 0
         classes = np.ones(new.n_labels, dtype=bool) if used is None else used
         eng = LocalEngine()
         eng.load(new, None)
-        post = _normalised(eng.gather(self._new_scores, v, params["mu"], float(self.lam), classes), classes)
+        post = _normalised(eng.gather(self._new_scores, v, params["mu"], params["lam"], classes), classes)
         out = self._new_out(new)
         return out.labels(new.task_names, new.label_names, argmax_ties_low(post)), out.probas(
             new.task_names, new.label_names, post)
@@ -303,7 +304,7 @@ class BWA(LabelsInUse, EMAggregator):
 
     def _finish(self, params: dict[str, Any], judgments: Judgments) -> None:
         params, judgments = self._declared_results(params, judgments)  # labels=[...] that no judgment gives
-        self._params = params
+        self._params = params = {**params, "a_v": float(self.a_v), "lam": float(self.lam)}  # what predict reads
         out = self._out
         v = params["v"]
         used = self.__dict__.get("_used")

@@ -7,6 +7,7 @@ import warnings
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import galton
@@ -143,6 +144,20 @@ def test_predict_on_new_data_is_one_weighted_vote() -> None:
     prior = 15.0 / rate
     scores = (z + prior * (np.arange(z.size) == c)) / (1.0 + prior)
     np.testing.assert_allclose(one.to_numpy()[0], scores / scores.sum(), rtol=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore:1 of .* worker\\(s\\) of the new data were not in the fit")
+def test_settings_changed_after_the_fit_leave_predict_as_fitted() -> None:
+    """A hunt found: predict_proba on new data read ``lam`` and ``a_v`` from the settings at predict
+    time, so set_params(lam=50.0) after a fit moved it by 0.26 without a refit; it reads the fit's."""
+    df = galton.load_dataset("zheng_s_dog").judgments.to_pandas()
+    m = BWA().fit(df, output="pandas")
+    new = df[df["task"] >= df["task"].unique()[len(df["task"].unique()) // 2]]
+    new = pd.concat([new, pd.DataFrame({"task": [new["task"].iloc[0]], "worker": [int(df["worker"].max()) + 1],
+                                        "label": [new["label"].iloc[0]]})])  # a worker the fit never saw: a_v
+    before = m.predict_proba(new)
+    m.set_params(lam=50.0, a_v=3.0)
+    np.testing.assert_array_equal(m.predict_proba(new).to_numpy(), before.to_numpy())
 
 
 @pytest.mark.filterwarnings("ignore:1 of .* worker\\(s\\) of the new data were not in the fit")
