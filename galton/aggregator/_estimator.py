@@ -166,9 +166,15 @@ class BaseAggregator:
     # ---------------------------------------------------------------- input handling
     #: private attributes a fit leaves behind (for ``predict``); the next fit drops them
     #: (``_gold``: the gold label code of each task, -1 for none, or None; the worker report reads it;
-    #: ``_crowdkit_layout_name``: the pandas layout a fit chose, :mod:`._layout`)
+    #: ``_crowdkit_layout_name``: the pandas layout a fit chose, :mod:`._layout`; ``_fit_settings``: below)
     _fit_private: tuple[str, ...] = ("_params", "_out", "_posterior_params", "_pending", "_gold", "_fit_duplicates",
-                                     "_crowdkit_layout_name")
+                                     "_crowdkit_layout_name", "_fit_settings")
+    #: settings the worker report reads (``workers_``, built after the fit): the fit keeps their values in
+    #: ``_fit_settings`` (:meth:`_keep_settings`), so that set_params after it changes no number of the report
+    _report_settings: tuple[str, ...] = ()
+
+    def _keep_settings(self) -> None:
+        self._fit_settings = {name: getattr(self, name) for name in self._report_settings}
 
     def _refuse_base_class(self) -> None:
         """A TypeError naming the models when ``self`` is one of the base classes (``_base_class``
@@ -280,6 +286,7 @@ class BaseAggregator:
         rng = check_random_state(getattr(self, "random_state", None))  # refused before any work, empty data too
         check_flags(self)
         check_output(output)
+        self._keep_settings()
         if empty and judgments.n_judgments == 0:
             return self._fit_empty(judgments, output)
         self._check_memory(judgments)

@@ -288,6 +288,7 @@ class PreferenceAggregator(PreferenceResults, EMAggregator):
         obj = self._encode(data, **encode_options)
         self._validate_params(obj)
         if obj.n_judgments == 0:  # an empty frame: empty results of the usual types, as crowd-kit gives
+            self._keep_settings()
             self.n_iter_, self.converged_, self.history_ = 0, True, []
             self._store_scores(obj, np.zeros(0), np.zeros(0), output)
             for name, value in self._empty_attrs.items():

@@ -101,7 +101,7 @@ import numpy as np
 
 from .._math import sigmoid
 from ._kernels import pair_codes
-from .worker_report import distinct_tasks, two_sided_z, wilson_interval
+from .worker_report import distinct_tasks, fit_setting, two_sided_z, wilson_interval
 from .worker_report_others import others_choice_scores, others_differences, reads_raters_out
 
 __all__ = ["item_worker_columns", "pairwise_columns", "choice_columns", "rating_columns", "per_worker_values"]
@@ -193,7 +193,7 @@ def _model_terms(model: Any, c: Any, theta: np.ndarray, keep: np.ndarray, n: np.
         # the Fisher information of η: (2 σ(d) - 1)^2 / (P1 P0) a comparison (one of close items says
         # next to nothing of η), plus the Beta prior's curvature; on the logit of η, as noisy BT's
         _, d_eta, inverse, curvature = crowd_bt_terms(theta, eta, left, right, worker,
-                                                      tuple(map(float, model.eta_prior)))
+                                                      tuple(map(float, fit_setting(model, "eta_prior"))))
         info = _counts(worker, names.size, d_eta[:, 0] ** 2 * inverse) + curvature[:, 0]
         with np.errstate(invalid="ignore", divide="ignore"):
             half = two_sided_z(level) / (np.sqrt(info) * eta * (1.0 - eta))
@@ -257,11 +257,12 @@ def rating_columns(model: Any, *, min_judgments: float = 10, level: float = 0.95
             # nothing, one it dominates little); n_w counted every judgment whole
             share = 1.0 / (np.bincount(j.task, 1.0 / s2[j.worker], t)[j.task] * s2[j.worker])
             n_eff = _counts(ws, w, np.clip(1.0 - share[shared], 0.0, 1.0))
-            kappa = float(model.bias_prior) if model.bias else np.inf
+            fitted_bias = fit_setting(model, "bias")  # the fit's settings, not those set after it
+            kappa = float(fit_setting(model, "bias_prior")) if fitted_bias else np.inf
             # without a shared task the fitted values are the priors' alone (the noise prior's mode)
             bias, noise = np.where(n_s > 0, b, np.nan), np.where(n_s > 0, np.sqrt(s2), np.nan)
-            bias_se = np.sqrt(s2 / (n_eff + kappa)) if model.bias else np.zeros(w)
-            dof = n_eff + float(model.noise_prior)
+            bias_se = np.sqrt(s2 / (n_eff + kappa)) if fitted_bias else np.zeros(w)
+            dof = n_eff + float(fit_setting(model, "noise_prior"))
             weight, shifted = 1.0 / s2[j.worker], y - b[j.worker]
         else:  # a per-task statistic: residuals about it, on the shared tasks
             res = (y - score[j.task])[shared]

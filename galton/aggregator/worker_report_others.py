@@ -55,7 +55,7 @@ from ._calibrate import task_temperatures
 from ._kernels import logsumexp_rows, pair_codes, repeat_rows, repeated_later, task_order
 from ._pairs import pair_table
 from .dawid_skene import ConfusionEM
-from .worker_report import JudgmentRows, two_sided_z
+from .worker_report import JudgmentRows, fit_setting, two_sided_z
 
 __all__ = ["reads_others", "others_rows", "WorkerLikelihood", "reads_raters_out", "others_differences",
            "others_choice_scores"]
@@ -419,7 +419,7 @@ def others_differences(model: Any, c: Any, theta: np.ndarray) -> np.ndarray:
     res = np.asarray(c.outcome, dtype=np.float64) - p
     score = _leave_out_scores(np.concatenate([c.worker, c.worker]), np.concatenate([left, right]),
                               np.concatenate([res, -res]), np.concatenate([info, info]), theta,
-                              float(getattr(model, "prior", 0.0)))
+                              float(fit_setting(model, "prior", 0.0)))
     return score[:left.size] - score[left.size:]
 
 
@@ -435,6 +435,6 @@ def others_choice_scores(model: Any, c: Any, theta: np.ndarray, event: np.ndarra
     pi = weight / np.bincount(event, weight, top.size)[event]
     picked = (c.items == c.chosen[event]).astype(np.float64)
     moved = _leave_out_scores(c.worker[event], c.items.astype(np.int64), picked - pi, pi * (1.0 - pi), theta,
-                              float(getattr(model, "prior", 0.0)))
+                              float(fit_setting(model, "prior", 0.0)))
     chosen = np.bincount(event, picked * moved, top.size) / np.maximum(np.bincount(event, picked, top.size), 1.0)
     return moved, chosen[event]
