@@ -386,6 +386,7 @@ class EMAggregator(IterativeAggregator):
             and their probabilities instead of every label's (``top`` of
             :func:`galton.io.results_table`).
         """
+        self._reset()  # the previous fit's results go first, also when this fit is refused
         sharded = isinstance(data, LoadedData)
         if results_top is not None:
             from ..io import check_top
@@ -425,8 +426,7 @@ class EMAggregator(IterativeAggregator):
             checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every, load=not sharded)
 
     def _prepare_sharded(self, data: Any, gold: Any, engine: Any, encode_options: dict[str, Any]) -> tuple[Any, None]:
-        """Judgments already in an engine's shards: checks only (gold went in with the data)."""
-        self._reset()
+        """Judgments already in an engine's shards: checks only (gold went in with the data; fit reset)."""
         if gold is not None:
             raise ValueError("data loaded with load_parquet takes its gold there: load_parquet(..., gold=gold)")
         if encode_options:

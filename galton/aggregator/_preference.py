@@ -280,10 +280,10 @@ class PreferenceAggregator(PreferenceResults, EMAggregator):
         **encode_options : column names (``worker_col``, ``left_col``, ``right_col``, ``label_col``,
             ``options_col``, ``choice_col``, ``ranking_col``), ``tie=``, ``on_invalid=``.
         """
+        self._reset()  # the previous fit's results go first, also when this fit is refused (gold)
         if gold is not None:
             raise ValueError(f"{type(self).__name__} takes no gold labels; call fit(data) with the "
                              "comparisons only")
-        self._reset()
         self.__dict__.pop("_lazy", None)
         obj = self._encode(data, **encode_options)
         self._validate_params(obj)

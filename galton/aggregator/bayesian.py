@@ -249,8 +249,8 @@ class BayesianDawidSkene(DeclaredLabels, ConfusionEM):
 
     def fit(self, data: Any, gold: Any = None, **kwargs: Any) -> "BayesianDawidSkene":
         """Fit by variational Bayes; ``gold`` (crowd-kit: ``true_labels``) clamps known tasks."""
-        if "true_labels" in kwargs:
-            gold = kwargs.pop("true_labels")
+        self._reset()  # the previous fit's results go first, also when this fit is refused
+        gold = kwargs.pop("true_labels", gold)
         checks = {"prior_strength": (0.0, False), "beta": (0.0, False),
                   "shrinkage": (0.0, True), "class_shrinkage": (0.0, True),
                   "accuracy_window": (0.0, True)}

@@ -338,6 +338,7 @@ class DawidSkene(ConfusionEM):
     def fit(self, data: Any, gold: Any = None, initial_error: Any = None, **kwargs: Any) -> "DawidSkene":
         """Fit by EM. ``gold`` (crowd-kit: ``true_labels``) clamps known tasks; ``initial_error``
         holds prior error counts or probabilities (see ``initial_error_strategy``)."""
+        self._reset()  # the previous fit's results go first, also when this fit is refused
         if "true_labels" in kwargs:
             gold = kwargs.pop("true_labels")
         if self.stopping not in ("elbo", "likelihood"):

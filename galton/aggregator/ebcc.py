@@ -167,8 +167,8 @@ class EBCC(LabelsInUse, EMAggregator):
 
     def fit(self, data: Any, gold: Any = None, **kwargs: Any) -> "EBCC":
         """Fit by variational Bayes; ``gold`` (crowd-kit: ``true_labels``) clamps known tasks."""
-        if "true_labels" in kwargs:
-            gold = kwargs.pop("true_labels")
+        self._reset()  # the previous fit's results go first, also when this fit is refused
+        gold = kwargs.pop("true_labels", gold)
         for name in ("n_subtypes", "n_init"):
             value = getattr(self, name)
             if not (isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1):

@@ -244,6 +244,7 @@ class GLAD(LabelsInUse, EMAggregator):
     # ---------------------------------------------------------------- fit
     def fit(self, data: Any, gold: Any = None, **kwargs: Any) -> "GLAD":
         """Fit by generalised EM; ``gold`` clamps known tasks (see :meth:`EMAggregator.fit`)."""
+        self._reset()  # the previous fit's results go first, also when this fit is refused
         named = self.labels_priors is not None and "labels" not in kwargs
         if self.labels_priors is not None:
             labels = prior_table(self.labels_priors)[0]  # refused before any work

@@ -154,6 +154,7 @@ class KOS(IterativeAggregator):
         """Run the message passing on binary judgments; ``gold`` is not supported (KOS has no way to
         use known labels). ``checkpoint_dir`` / ``checkpoint_every``: as
         :meth:`galton.aggregator.EMAggregator.fit` (the messages are saved with the parameters)."""
+        self._reset()  # the previous fit's results go first, also when this fit is refused
         if gold is not None:
             raise ValueError(
                 "KOS cannot use gold labels; drop gold= or use a model that can (ds, glad, mace)"

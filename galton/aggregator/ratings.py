@@ -203,6 +203,7 @@ class _StatisticRating(RatingAggregator):
     def fit(self, data: Any, gold: Any = None, *, engine: Any = None, n_shards: int | None = None,
             output: str | None = None, **encode_options: Any) -> "_StatisticRating":
         """Aggregate ``task, worker, label`` ratings (column names via ``task_col=`` etc.)."""
+        self._reset()  # the previous fit's results go first, also when this fit is refused
         no_gold(gold)
         judgments, _ = self._prepare(data, None, **encode_options)
         values = numeric_values(judgments)
@@ -265,6 +266,7 @@ class TrimmedMeanRating(_StatisticRating):
         self.n_shards = n_shards
 
     def fit(self, data: Any, gold: Any = None, **kwargs: Any) -> "TrimmedMeanRating":
+        self._reset()  # the previous fit's results go first, also when this fit is refused
         if not (0 <= check_real("proportion", self.proportion) < 0.5):
             raise ValueError(f"proportion must be in [0, 0.5), not {self.proportion}")
         return super().fit(data, gold, **kwargs)  # type: ignore[return-value]
@@ -347,6 +349,7 @@ class GaussianRating(RatingAggregator, EMAggregator):
 
     def fit(self, data: Any, gold: Any = None, **kwargs: Any) -> "GaussianRating":  # type: ignore[override]
         """Fit by EM on ``task, worker, label`` ratings (column names via ``task_col=`` etc.)."""
+        self._reset()  # the previous fit's results go first, also when this fit is refused
         no_gold(gold)
         for name in ("bias_prior", "noise_prior"):  # NaN gave NaN ratings, text a bare TypeError
             check_real(name, getattr(self, name), 0, finite=True)

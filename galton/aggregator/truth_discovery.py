@@ -106,6 +106,7 @@ class _TruthDiscovery(RatingAggregator, EMAggregator):
 
     def fit(self, data: Any, gold: Any = None, **kwargs: Any) -> "_TruthDiscovery":  # type: ignore[override]
         """Fit on ``task, worker, label`` ratings (column names via ``task_col=`` etc.)."""
+        self._reset()  # the previous fit's results go first, also when this fit is refused
         no_gold(gold)
         if self.loss not in ("squared", "absolute"):
             raise ValueError(f"loss must be 'squared' or 'absolute', not {self.loss!r}")
@@ -316,6 +317,7 @@ class CATD(_TruthDiscovery):
         self._keep(n_iter, tol, start, engine, n_shards, progress)
 
     def fit(self, data: Any, gold: Any = None, **kwargs: Any) -> "CATD":  # type: ignore[override]
+        self._reset()  # the previous fit's results go first, also when this fit is refused
         if not 0 < check_real("alpha", self.alpha) < 1:
             raise ValueError(f"alpha must lie in (0, 1), not {self.alpha}")
         if self.quantile not in ("lower", "upper"):
@@ -391,6 +393,7 @@ class PM(_TruthDiscovery):
         self._keep(n_iter, tol, start, engine, n_shards, progress)
 
     def fit(self, data: Any, gold: Any = None, **kwargs: Any) -> "PM":  # type: ignore[override]
+        self._reset()  # the previous fit's results go first, also when this fit is refused
         if self.normalize not in ("sum", "max"):
             raise ValueError(f"normalize must be 'sum' or 'max', not {self.normalize!r}")
         return super().fit(data, gold, **kwargs)  # type: ignore[return-value]

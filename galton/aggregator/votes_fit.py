@@ -269,6 +269,7 @@ class VoteAggregator(BaseAggregator):
              worker_col: str = "worker", label_col: str = "label",
              checkpoint_dir: str | os.PathLike[str] | None = None, checkpoint_every: int = 1,
              **encode_options: Any) -> Any:
+        self._reset()  # the previous fit's results go first, also when this fit is refused
         self._check_params()
         judgments, _ = self._prepare(data, None, task_col=task_col, worker_col=worker_col,
                                      label_col=label_col, **encode_options)

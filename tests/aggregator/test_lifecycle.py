@@ -326,3 +326,61 @@ def test_predict_after_fitting_an_empty_frame_says_so(name: str) -> None:
         with pytest.raises(ValueError, match=rf"this {type(m).__name__} was fitted on an empty frame \(0 judgments\), "
                                              "so it has no parameters to score new data with"):
             call(df)
+
+
+#: per model: a setting its fit refuses (each model's own check; None: none that fit checks) and,
+#: for a model that takes no gold, gold, which its fit refuses too
+REFUSED: dict[str, dict[str, Any]] = {
+    "bds": {"confusion": "x"}, "bt": {"prior": -1.0}, "bwa": {"lam": -1.0}, "catd": {"quantile": "mid"},
+    "crowd_bt": {"eta_prior": (0.0, 0.0)}, "ds": {"stopping": "x"}, "ebcc": {"n_subtypes": 0},
+    "glad": {"labels_priors": "x"}, "gold_mv": {"tie_break": "x"}, "kos": {"n_iter": -1}, "mace": {"alpha": -1.0},
+    "mmsr": {"tol": "x"}, "mv": {"tie_break": "x"}, "noisy_bt": {"regularization_ratio": -1.0},
+    "one_coin_ds": {"stopping": "x"}, "plackett_luce": {"prior": -1.0}, "pm": {"loss": "l1"},
+    "pmti": {"normalize": "l1"}, "rating_gaussian": {"bias_prior": -1.0}, "rating_mean": {"n_shards": "x"},
+    "rating_median": {"n_shards": "x"}, "rating_trimmed": {"proportion": 0.7}, "wawa": {"tie_break": "x"},
+    "zbs": {"lr_init": "x"}}
+NO_GOLD = ["bt", "crowd_bt", "noisy_bt", "plackett_luce", "kos", "catd", "pm", "pmti", "rating_gaussian",
+           "rating_mean", "rating_median", "rating_trimmed"]
+
+
+def _fit_data(name: str, seed: int) -> tuple[pd.DataFrame, Any]:
+    kind = agg.get(name).kind
+    if kind in ("pairwise", "choice"):
+        return _preferences(kind), None
+    df = _binary(seed)
+    if kind == "rating":
+        df = df.assign(label=df.label * 2.5 + df.worker % 3)
+    return df, ({t: int(df.label[df.task == t].iloc[0]) for t in range(0, 40, 4)} if name == "gold_mv" else None)
+
+
+def _nothing_fitted(model: Any) -> None:
+    left = [a for a in vars(model) if a.endswith("_") and not a.startswith("_")]
+    left += [a for a in ("_params", "_out", "_gold", "_fit_settings", "_workers") if a in vars(model)]
+    assert not left, left
+    assert not hasattr(model, "labels_") and not hasattr(model, "scores_") and not hasattr(model, "intervals_")
+
+
+@pytest.mark.parametrize("name, refused", [*((n, "setting") for n in agg.names()),
+                                           *((n, "gold") for n in NO_GOLD), ("ds", "results_dir")])
+def test_a_refused_refit_leaves_no_earlier_results(name, refused) -> None:
+    """Bug hunt: PM, PMTI, CATD, the trimmed mean and the Gaussian rating (and Dawid-Skene, Bayesian
+    DS, EBCC, GLAD, KOS, the votes, the preference models refusing gold, EMAggregator.fit's
+    results_dir) checked their settings or gold before the fit dropped the previous results, so a
+    refused refit left the earlier fit's scores_, labels_, params_ and workers_ in place: the model
+    looked fitted, on data it was never fitted on. Every fit drops them first now."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        df, gold = _fit_data(name, 0)
+        model = agg.create(name).fit(df, gold)
+        model.workers_  # noqa: B018  (built and kept until the next fit)
+        other, gold = _fit_data(name, 1)
+        kwargs: dict[str, Any] = {}
+        if refused == "setting":
+            model.set_params(**REFUSED[name])
+        elif refused == "gold":
+            gold = {0: other.iloc[0, -1]}
+        else:
+            kwargs["results_dir"] = "never_written"
+        with pytest.raises((ValueError, TypeError)):
+            model.fit(other, gold, **kwargs)
+    _nothing_fitted(model)
