@@ -281,8 +281,14 @@ class PreferenceResults:
 
     @property
     def row_probas_(self) -> np.ndarray:
-        """Per input row (after dropped rows), the fitted probability of its left item (pairwise) or
-        of its choice (best-of-n) — built on first access."""
+        """Fitted probabilities, built on first access. Pairwise models (Bradley-Terry, Crowd-BT,
+        noisy Bradley-Terry): one per comparison row (after dropped rows), the probability
+        ``σ(θ_left - θ_right)`` that its left item is preferred, whichever the label names, from the
+        item scores alone (no worker term). Plackett-Luce: one per choice event of ``comparisons_``
+        (``comparisons_.row`` gives each one's input row), the probability of the item chosen among
+        those offered: one a best-of-n row, ``m - 1`` a ranking of m items (``min(k, m - 1)`` for the
+        top k of m options) and, on pairwise rows, one a comparison, of the item the label names
+        (not of the left item, as Bradley-Terry's)."""
         return self._lazy_result("row_probas", lambda: self._row_probas(self.comparisons_, self.scores_values_))
 
     def _per_worker(self, data: Any, values: np.ndarray, name: str, index: str | None = "worker") -> Any:

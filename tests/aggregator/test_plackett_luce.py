@@ -263,3 +263,29 @@ def test_intervals_cover_the_centred_truth_where_the_prior_sat_the_scores_elsewh
     z = (iv["score"].to_numpy() - centred) / iv["se"].to_numpy()
     assert np.abs(z).max() < 3.5, iv  # was -9 for the seven tied items: every interval missed
     assert not np.allclose(m.params_["theta"], m.scores_values_)  # the fit's own location stays in params_
+
+
+def test_row_probas_are_per_choice_event_and_of_the_chosen_item() -> None:
+    """row_probas_ said "per input row, the probability of its left item (pairwise) or of its choice":
+    Plackett-Luce gives one value per choice event (a ranking of 4 items is 3) and, on pairwise
+    rows, the probability of the item the label names, where Bradley-Terry's is of the left item
+    (bug hunt: the docstring now says so; the numbers are as they were)."""
+    df = pd.DataFrame({"worker": list("abcd"), "left": ["x", "x", "y", "z"], "right": ["y", "z", "z", "x"],
+                       "label": ["y", "x", "y", "x"]})
+    pl, bt = PlackettLuce().fit(df), BradleyTerry().fit(df)
+    for m in (pl, bt):
+        theta = dict(zip(m.comparisons_.item_names, m.scores_values_))
+        left = np.array([theta[i] for i in df.left]) - np.array([theta[i] for i in df.right])
+        p_left = 1.0 / (1.0 + np.exp(-left))
+        want = np.where(df.label == df.left, p_left, 1.0 - p_left) if m is pl else p_left
+        np.testing.assert_allclose(m.row_probas_, want, rtol=1e-12)
+    np.testing.assert_allclose(pl.row_probas_, [0.760, 0.858, 0.950, 0.858], atol=5e-4)
+    np.testing.assert_allclose(bt.row_probas_, [0.240, 0.858, 0.950, 0.142], atol=5e-4)
+    rk = simulate_best_of_n(50, n_prompts=3, n_responses=4, n_workers=5, ranking=True, seed=4, frame="pandas").data
+    m = PlackettLuce().fit(rk)
+    c = m.comparisons_
+    assert m.row_probas_.shape == (150,) and c.n_events == 150
+    np.testing.assert_array_equal(np.bincount(c.row), np.full(50, 3))  # three events a ranking of 4
+    theta = m.scores_values_
+    hand = [np.exp(theta[c.chosen[e]]) / np.exp(theta[c.items[c.ptr[e]:c.ptr[e + 1]]]).sum() for e in range(150)]
+    np.testing.assert_allclose(m.row_probas_, hand, rtol=1e-12)
