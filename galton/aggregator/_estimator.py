@@ -26,7 +26,7 @@ from ._jit import twin
 from ._kernels import by_size
 from ._memory import FLOAT, check_model, judgments_bytes
 from ._new_data import check_scorable, new_judgments, reading
-from ._params import check_flags, check_random_state
+from ._params import check_flags, check_random_state, drop_fitted
 from ._results import Output, check_output
 
 __all__ = ["BaseAggregator", "ConvergenceWarning", "NotFittedError", "argmax_ties_low", "tied_to_max",
@@ -187,11 +187,7 @@ class BaseAggregator:
 
     def _reset(self) -> None:
         self._refuse_base_class()  # every fit starts here
-        # fitted state goes, so that the model object sent to shard actors stays small
-        for name in [a for a in vars(self) if a.endswith("_") and not a.startswith("_")]:
-            delattr(self, name)
-        for name in self._fit_private:
-            self.__dict__.pop(name, None)
+        drop_fitted(self)  # fitted state goes, so that the model object sent to shard actors stays small
         self.__dict__.pop("_workers", None)  # the worker report of the previous fit (workers_)
 
     #: what repeated (task, worker) rows do to this model's results, in their warning (None: nothing

@@ -1,6 +1,7 @@
 """Checks of model parameters that name the parameter: a value of the wrong type or out of range is
 refused at fit with one line (``int("10")`` took text for a count, ``int(0.5)`` ran 0 iterations, and
-a comparison with text raised a bare TypeError)."""
+a comparison with text raised a bare TypeError). And :func:`drop_fitted`, how every fit starts: the
+previous fit's results go, before any check, so that a refused refit leaves no earlier result."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["check_count", "check_flags", "check_random_state", "check_real", "iter_limit_name", "missing_hook"]
+__all__ = ["check_count", "drop_fitted", "check_flags", "check_random_state", "check_real", "iter_limit_name", "missing_hook"]
 
 
 def check_count(name: str, value: Any, low: int = 0) -> int:
@@ -97,3 +98,12 @@ def _same(a: Any, b: Any) -> bool:
         return bool(a is b or (type(a) is not bool and type(b) is not bool and a == b))
     except (TypeError, ValueError):
         return False
+
+
+def drop_fitted(model: Any) -> None:
+    """Remove what a fit of ``model`` learned: its public attributes ending in ``_`` and the private
+    ones its class names in ``_fit_private`` (read on the class: a wrapper's ``__getattr__`` is not asked)."""
+    for name in [a for a in vars(model) if a.endswith("_") and not a.startswith("_")]:
+        delattr(model, name)
+    for name in getattr(type(model), "_fit_private", ()):
+        model.__dict__.pop(name, None)

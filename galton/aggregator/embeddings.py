@@ -37,7 +37,7 @@ from .._math import EPS
 from ..data._validate import ColumnError, example_ids, example_rows, row_index
 from ._chi2 import chi2_upper_quantile
 from ._embedding_rows import EmbeddingRows
-from ._params import check_count, check_real
+from ._params import check_count, check_real, drop_fitted
 from .worker_report import NoWorkerReport
 
 __all__ = ["ClosestToAverage", "HRRASA", "RASA", "chi2_upper_quantile", "gleu_similarity"]
@@ -111,6 +111,7 @@ class ClosestToAverage(NoWorkerReport):
         return self
 
     def fit(self, data: Any, aggregated_embeddings: Any = None, true_embeddings: Any = None) -> "ClosestToAverage":
+        drop_fitted(self)  # the previous fit's results go first, also when this fit is refused
         if not (callable(self.distance) or isinstance(self.distance, str) and self.distance in ("cosine", "euclidean")):
             # an unknown name failed later: "'str' object is not callable"
             raise ValueError(f"distance must be 'cosine', 'euclidean' or a function of two vectors (e.g. one of "
@@ -152,6 +153,8 @@ class RASA(NoWorkerReport):
     #: where the embeddings come from and what the outputs are, as errors name them (EmbeddingRows'
     #: ``source`` and ``outputs``): TextRASA's are its encoder's vectors of the texts
     _source: tuple[str, str] = ("column 'embedding'", "output")
+    #: what a fit keeps for fit_predict besides its results (:func:`._params.drop_fitted` drops them)
+    _fit_private = ("_centre", "_local_weights", "_part")
 
     def __init__(self, n_iter: int = 100, tol: float = 1e-9, alpha: float = 0.05):
         self.n_iter = n_iter
@@ -173,8 +176,7 @@ class RASA(NoWorkerReport):
         # the previous fit's results go first (as BaseAggregator._reset): fit() sets neither
         # embeddings_and_outputs_ nor scores_ (fit_predict does), nor HRRASA ranks_ without calculate_ranks,
         # so those of other data were kept beside this fit's skills
-        for name in [a for a in vars(self) if a.endswith("_") and not a.startswith("_")]:
-            delattr(self, name)
+        drop_fitted(self)
         check_count("n_iter", self.n_iter)
         check_real("tol", self.tol)  # tol <= 0 (crowd-kit's tol=-inf too): every round, as crowd-kit's
         for name in self._weights:

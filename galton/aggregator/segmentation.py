@@ -34,7 +34,7 @@ import numpy as np
 
 from ..data._validate import example_ids, fmt_value, pandas_columns
 from ._base import TIE_RTOL
-from ._params import check_count, check_real
+from ._params import check_count, check_real, drop_fitted
 from .worker_report import NoWorkerReport
 
 __all__ = ["SegmentationEM", "SegmentationMajorityVote", "SegmentationRASA"]
@@ -149,6 +149,9 @@ class _Segmentation(NoWorkerReport):
         raise NotImplementedError
 
     def _iterations(self, n_iter: int, tol: float) -> None:
+        """Every fit's start: the previous fit's results go (also when this fit is refused), then the
+        iteration settings are checked."""
+        drop_fitted(self)
         check_count("n_iter", n_iter)
         check_real("tol", tol)  # tol <= 0 (crowd-kit's tol=-inf too): every iteration, as crowd-kit's
 
@@ -211,6 +214,7 @@ class SegmentationMajorityVote(_Segmentation):
         return self.fit(data, skills).segmentations_
 
     def fit(self, data: Any, skills: Any = None) -> "SegmentationMajorityVote":
+        drop_fitted(self)  # the previous fit's results go first, also when this fit is refused
         if self.on_missing_skill not in ("error", "ignore", "value"):
             raise ValueError(f"on_missing_skill must be 'error', 'ignore' or 'value', not {self.on_missing_skill!r}")
         if (self.on_missing_skill == "value") != (self.default_skill is not None):

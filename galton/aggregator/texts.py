@@ -27,6 +27,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from ..data._validate import pandas_columns
+from ._params import drop_fitted
 from .worker_report import NoWorkerReport, worker_report
 
 __all__ = ["ROVER", "TextHRRASA", "TextRASA"]
@@ -92,6 +93,7 @@ class ROVER(NoWorkerReport):
         return f"ROVER(tokenizer={self.tokenizer!r}, detokenizer={self.detokenizer!r}, silent={self.silent!r})"
 
     def fit(self, data: Any) -> "ROVER":
+        drop_fitted(self)  # the previous fit's results go first, also when this fit is refused
         pandas_columns(data, ["task", "worker", "text"], "ROVER",
                        "ROVER needs task, worker and text (one text per row)", nonnull=["task", "text"])
         import pandas as pd
@@ -178,6 +180,10 @@ class TextRASA(NoWorkerReport):
 
     def fit(self, data: Any, true_objects: Any = None) -> "TextRASA":
         """Fit and choose the texts: ``texts_`` (crowd-kit's fit leaves it unset: only its fit_predict sets it)."""
+        # the previous fit's results, its own and the RASA's, go first: also when this fit is refused
+        # (the encoder runs before the RASA's fit resets it)
+        drop_fitted(self)
+        drop_fitted(self._rasa)
         # errors name the encoder's vectors and the texts (they blamed a column 'embedding' the data lacks)
         self._rasa._source = ("the encoder's vectors for column 'text'", "text")
         chosen = self._rasa.fit_predict(self._encode(data), self._encode_true(true_objects))

@@ -506,3 +506,55 @@ def test_a_refit_on_other_data_leaves_none_of_the_previous_results():
     model.calculate_ranks = False
     model.fit(b)
     assert not hasattr(model, "ranks_") and set(model.local_skills_["task"]) == {"b1", "b2"}
+
+
+def _texts(prefix: str) -> pd.DataFrame:
+    return pd.DataFrame({"task": [prefix + "1"] * 2 + [prefix + "2"], "worker": ["a", "b", "a"],
+                         "text": ["x y", "x z", "q"]})
+
+
+def _failing_encoder(text: str) -> np.ndarray:
+    if text == "q":
+        raise ValueError("the encoder refuses 'q'")
+    return np.array([len(text), 1.0])
+
+
+@pytest.mark.parametrize("case", ["rover_none", "rover_column", "cta_distance", "cta_column", "text_rasa_n_iter",
+                                  "text_rasa_column", "text_hrrasa_worker", "text_hrrasa_encoder"])
+def test_a_refused_refit_leaves_no_earlier_results(case):
+    """Bug hunt: ROVER, ClosestToAverage, TextRASA and TextHRRASA checked their settings and data
+    before dropping the previous fit's results, so a refused refit (a bad setting, a missing column,
+    an encoder that raised) left texts_, embeddings_and_outputs_, skills_ ... of the old data in
+    place (TextRASA cleared its inner RASA, not texts_). Each fit drops them first now."""
+    from galton import ROVER, TextHRRASA, TextRASA
+
+    encode = lambda s: np.array([len(s), 1.0])  # noqa: E731
+    rng = np.random.default_rng(0)
+    old, new = _texts("old"), _texts("new")
+    if case.startswith("rover"):
+        m = ROVER(str.split, " ".join).fit(old)
+        new = new.assign(text=None) if case == "rover_none" else new.drop(columns="text")
+    elif case.startswith("cta"):
+        e = lambda p: pd.DataFrame({"task": [p + "1"] * 2 + [p + "2"], "worker": ["a", "b", "a"],  # noqa: E731
+                                    "output": ["o1", "o2", "o3"], "embedding": list(rng.random((3, 3)))})
+        m, new = ClosestToAverage().fit(e("old")), e("new")
+        if case == "cta_distance":
+            m.distance = "cosin"
+        else:
+            new = new.drop(columns="output")
+    elif case.startswith("text_rasa"):
+        m = TextRASA(encode).fit(old)
+        if case == "text_rasa_n_iter":
+            m.n_iter = -1
+        else:
+            new = new.drop(columns="task")
+    else:
+        m = TextHRRASA(_failing_encoder if case.endswith("encoder") else encode).fit(old.iloc[:2])
+        new = new if case.endswith("encoder") else new.drop(columns="worker")
+    assert [a for a in vars(m) if a.endswith("_")]
+    with pytest.raises((ValueError, TypeError)):
+        m.fit(new)
+    inner = [a for a in vars(m._rasa) if a.endswith("_") or a in ("_centre", "_part")] if hasattr(m, "_rasa") else []
+    assert [a for a in vars(m) if a.endswith("_")] == [] and inner == []
+    for name in ("texts_", "embeddings_and_outputs_", "skills_", "aggregated_embeddings_"):
+        assert not hasattr(m, name)

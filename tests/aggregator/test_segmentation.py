@@ -356,3 +356,26 @@ def test_majority_vote_finds_skills_as_majority_vote_does():
             SegmentationMajorityVote().fit(data, twice)
     with pytest.raises(ValueError, match=r"skills must be finite and >= 0; 1 worker\(s\) .*have -1.0"):
         SegmentationMajorityVote().fit(data, {1: -1.0, 2: 1.0, 3: 1.0})
+
+
+@pytest.mark.parametrize("model, refused", [
+    (SegmentationEM, {"n_iter": -1}), (SegmentationRASA, {"tol": "x"}),
+    (SegmentationMajorityVote, {"on_missing_skill": "x"}), (SegmentationEM, "worker"),
+    (SegmentationRASA, "segmentation"), (SegmentationMajorityVote, "task")])
+def test_a_refused_refit_leaves_no_earlier_results(model, refused):
+    """Bug hunt: a refit refused for a setting or a missing column left the previous fit's
+    segmentations_ (posteriors_, skills_, loss_history_) in place: the model looked fitted on data
+    it never saw. Each fit drops them first now, as the common models' fits do."""
+    rng = np.random.default_rng(0)
+    data = pd.DataFrame([(f"t{t}", f"w{w}", rng.random((2, 2)) < 0.5) for t in range(2) for w in range(3)],
+                        columns=["task", "worker", "segmentation"])
+    m = model().fit(data)
+    assert hasattr(m, "segmentations_")
+    if isinstance(refused, dict):
+        for k, v in refused.items():
+            setattr(m, k, v)
+    else:
+        data = data.drop(columns=refused)
+    with pytest.raises((ValueError, TypeError)):
+        m.fit(data)
+    assert [a for a in vars(m) if a.endswith("_")] == [] and not hasattr(m, "segmentations_")
