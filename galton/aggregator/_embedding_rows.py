@@ -36,7 +36,16 @@ class EmbeddingRows:
             self.worker, self.workers = pd.factorize(workers, sort=True)
         except TypeError:  # ids of mixed types have no order: first appearance
             self.worker, self.workers = pd.factorize(workers)
-        vectors = [np.asarray(v, dtype=float) for v in data["embedding"].to_numpy()[self.order]]
+        raw = data["embedding"].to_numpy()[self.order]
+        vectors: list[np.ndarray] = []
+        odd: list[int] = []
+        for i, v in enumerate(raw):
+            try:
+                vectors.append(np.asarray(v, dtype=float))
+            except (TypeError, ValueError):  # text, a dict: numpy's "could not convert string to float: 'abc'"
+                odd.append(i)
+        if odd:
+            self._number_error(raw, odd)
         shapes = [v.shape for v in vectors]
         if len(set(shapes)) > 1 or (vectors and vectors[0].ndim != 1):
             self._shape_error(shapes)
@@ -48,16 +57,17 @@ class EmbeddingRows:
         self.starts = np.flatnonzero(np.r_[True, self.task[1:] != self.task[:-1]]) if len(self.task) else \
             np.zeros(0, dtype=np.int64)
 
-    def _examples(self, rows: np.ndarray, shapes: dict[int, tuple[int, ...]] | None = None) -> str:
-        """A few input ``rows`` (positions, named by the frame's own index), each with its shape when
-        given and its output (TextRASA's: its text) when the data has them."""
+    def _examples(self, rows: np.ndarray, about: dict[int, str] | None = None) -> str:
+        """A few input ``rows`` (positions, named by the frame's own index), each with what ``about``
+        says of it (its shape, its value's type) when given and its output (TextRASA's: its text)
+        when the data has them."""
         index = row_index(self.data)
         outputs = self.data["output"].to_numpy() if "output" in self.data.columns else None
         parts = []
         for r in rows[:MAX_EXAMPLES].tolist():
-            about = ([f"shape {shapes[r]}"] if shapes is not None else []) + \
+            said = ([about[r]] if about is not None else []) + \
                 ([f"{self.outputs} {fmt_value(outputs[r])}"] if outputs is not None else [])
-            parts.append(one_row(r, index) + (": " + ", ".join(about) if about else ""))
+            parts.append(one_row(r, index) + (": " + ", ".join(said) if said else ""))
         return "; ".join(parts) + ("; ..." if rows.size > MAX_EXAMPLES else "")
 
     def _shape_error(self, shapes: list[tuple[int, ...]]) -> None:
@@ -69,11 +79,25 @@ class EmbeddingRows:
         common = counts.most_common(1)[0][0] if counts else None
         odd = [i for i, s in enumerate(shapes) if s != common]
         rows = np.sort(self.order[odd])
-        by_row = {int(self.order[i]): shapes[i] for i in odd}
+        by_row = {int(self.order[i]): f"shape {shapes[i]}" for i in odd}
         which = (f"{len(odd)} of {len(shapes)} row(s) differ from the most common length {common[0]}" if common
                  else f"none of the {len(shapes)} row(s) holds a 1-D array")
         raise ValueError(f"{self.source}: expected 1-D arrays of one length; {which} ({self._examples(rows, by_row)}); "
                          "give every row a vector of the same length")
+
+    def _number_error(self, raw: np.ndarray, odd: list[int]) -> None:
+        """Raise for embeddings that are no numbers (``odd``: positions in the sorted rows ``raw``),
+        naming a few rows with their values' types (and the text itself)."""
+        def kind(v: Any) -> str:
+            if isinstance(v, str):
+                return f"str {fmt_value(v)}"
+            return f"ndarray of {v.dtype}" if isinstance(v, np.ndarray) else type(v).__name__
+
+        rows = np.sort(self.order[odd])
+        by_row = {int(self.order[i]): kind(raw[i]) for i in odd}
+        raise ValueError(f"{self.source}: {len(odd)} of {len(raw)} row(s) hold values that are not numbers "
+                         f"({self._examples(rows, by_row)}); embeddings must be numeric vectors (1-D arrays of "
+                         "numbers, one length): encode those values as numbers")
 
     def unsorted(self, values: np.ndarray) -> np.ndarray:
         """Values of the sorted rows back in the input's row order."""

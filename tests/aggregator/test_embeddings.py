@@ -89,6 +89,27 @@ def test_bad_input_is_refused():
         RASA().fit(data, twice)
 
 
+def test_embeddings_that_are_not_numbers_are_refused_naming_the_column_and_rows():
+    """Bug hunt: text or dict embeddings (or an encoder returning text) failed inside numpy, "could
+    not convert string to float: 'abc'" or float()'s TypeError, naming no column and no row."""
+    from galton import HRRASA, TextRASA
+
+    data = pd.DataFrame({"task": ["t1", "t1", "t2"], "worker": ["a", "b", "a"], "output": ["o1", "o2", "o3"]})
+    text = data.assign(embedding=["abc", "abd", np.array([1.0, 2.0])])
+    for model in (RASA(), HRRASA(), ClosestToAverage()):
+        with pytest.raises(ValueError, match=r"^column 'embedding': 2 of 3 row\(s\) hold values that are not numbers "
+                                             r"\(row 0: str 'abc', output 'o1'; row 1: str 'abd', output 'o2'\); "
+                                             r"embeddings must be numeric vectors"):
+            model.fit(text)
+    dicts = data.assign(embedding=[{"x": 1.0}, np.zeros(2), np.zeros(2)])
+    with pytest.raises(ValueError, match=r"1 of 3 row\(s\) .* \(row 0: dict, output 'o1'\)"):
+        RASA().fit_predict(dicts)
+    texts = data.drop(columns="output").assign(text=["x", "y", "z"])
+    with pytest.raises(ValueError, match=r"^the encoder's vectors for column 'text': 3 of 3 row\(s\) hold values "
+                                         r"that are not numbers \(row 0: ndarray of <U1, text 'x';"):
+        TextRASA(lambda s: np.array([s, s])).fit(texts)
+
+
 def test_gleu_by_hand_and_equal_to_nltk():
     from nltk.translate.gleu_score import sentence_gleu
 
