@@ -26,7 +26,7 @@ from ._jit import twin
 from ._kernels import by_size
 from ._memory import FLOAT, check_model, judgments_bytes
 from ._new_data import check_scorable, new_judgments, reading
-from ._params import check_flags, check_random_state, drop_fitted
+from ._params import Params, check_flags, check_random_state, drop_fitted
 from ._results import Output, check_output
 
 __all__ = ["BaseAggregator", "ConvergenceWarning", "NotFittedError", "argmax_ties_low", "tied_to_max",
@@ -108,8 +108,9 @@ def argmax_ties_low(p: np.ndarray) -> np.ndarray:
     return by_size(_argmax_twin, p.size)(p)
 
 
-class BaseAggregator:
-    """Common contract: fit / predict / predict_proba / fit_predict / fit_predict_proba."""
+class BaseAggregator(Params):
+    """Common contract: fit / predict / predict_proba / fit_predict / fit_predict_proba; sklearn-style
+    ``get_params`` / ``set_params`` (:class:`._params.Params`)."""
 
     #: set in a base class's own body: fitting it directly is a TypeError that names the models
     _base_class = True
@@ -119,20 +120,6 @@ class BaseAggregator:
 
     def __init__(self) -> None:  # pragma: no cover - subclasses define their own
         pass
-
-    # ---------------------------------------------------------------- sklearn-style params
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        from ._registry import parameters
-
-        return {p: getattr(self, p) for p in parameters(type(self))}
-
-    def set_params(self, **params: Any) -> "BaseAggregator":
-        valid = self.get_params()
-        for k, v in params.items():
-            if k not in valid:
-                raise ValueError(f"{type(self).__name__} has no parameter {k!r}; valid: {sorted(valid)}")
-            setattr(self, k, v)
-        return self
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())

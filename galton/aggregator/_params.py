@@ -1,16 +1,18 @@
 """Checks of model parameters that name the parameter: a value of the wrong type or out of range is
 refused at fit with one line (``int("10")`` took text for a count, ``int(0.5)`` ran 0 iterations, and
 a comparison with text raised a bare TypeError). And :func:`drop_fitted`, how every fit starts: the
-previous fit's results go, before any check, so that a refused refit leaves no earlier result."""
+previous fit's results go, before any check, so that a refused refit leaves no earlier result; and
+:class:`Params`, every model's ``get_params`` / ``set_params``."""
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
-__all__ = ["check_count", "drop_fitted", "check_flags", "check_random_state", "check_real", "iter_limit_name", "missing_hook"]
+__all__ = ["Params", "check_count", "check_flags", "check_random_state", "check_real", "drop_fitted", "iter_limit_name",
+           "missing_hook"]
 
 
 def check_count(name: str, value: Any, low: int = 0) -> int:
@@ -107,3 +109,25 @@ def drop_fitted(model: Any) -> None:
         delattr(model, name)
     for name in getattr(type(model), "_fit_private", ()):
         model.__dict__.pop(name, None)
+
+
+_Model = TypeVar("_Model", bound="Params")
+
+
+class Params:
+    """scikit-learn's ``get_params`` / ``set_params``: a model's parameters are its constructor's,
+    read from and set on its attributes (a wrapper's ``__getattr__`` / ``__setattr__`` reach the
+    model inside), so ``type(m)(**m.get_params())`` and ``sklearn.base.clone(m)`` copy it unfitted."""
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        from ._registry import parameters
+
+        return {p: getattr(self, p) for p in parameters(type(self))}
+
+    def set_params(self: _Model, **params: Any) -> _Model:
+        valid = self.get_params()
+        for k, v in params.items():
+            if k not in valid:
+                raise ValueError(f"{type(self).__name__} has no parameter {k!r}; valid: {sorted(valid)}")
+            setattr(self, k, v)
+        return self

@@ -37,7 +37,7 @@ from .._math import EPS
 from ..data._validate import ColumnError, example_ids, example_rows, row_index
 from ._chi2 import chi2_upper_quantile
 from ._embedding_rows import EmbeddingRows
-from ._params import check_count, check_real, drop_fitted
+from ._params import Params, check_count, check_real, drop_fitted
 from .worker_report import NoWorkerReport
 
 __all__ = ["ClosestToAverage", "HRRASA", "RASA", "chi2_upper_quantile", "gleu_similarity"]
@@ -77,7 +77,7 @@ def _rounding(distance: Any, rows: EmbeddingRows, centre: np.ndarray) -> np.ndar
     return terms * (np.sqrt(np.einsum("ij,ij->i", rows.emb, rows.emb)) + np.sqrt(np.einsum("ij,ij->i", c, c)))
 
 
-class ClosestToAverage(NoWorkerReport):
+class ClosestToAverage(Params, NoWorkerReport):
     """The output whose embedding is nearest the task's average embedding (module docstring)."""
 
     def __init__(self, distance: Callable[[np.ndarray, np.ndarray], float] | str = "cosine"):
@@ -143,7 +143,7 @@ class ClosestToAverage(NoWorkerReport):
         return self.fit(data, aggregated_embeddings).scores_
 
 
-class RASA(NoWorkerReport):
+class RASA(Params, NoWorkerReport):
     """Reliability-aware aggregation of embeddings (module docstring): ``n_iter`` rounds at most,
     ``tol`` on the relative squared change of the task embeddings, ``alpha`` the level of the
     chi-square quantile in the reliabilities."""

@@ -34,7 +34,7 @@ import numpy as np
 
 from ..data._validate import example_ids, fmt_value, pandas_columns
 from ._base import TIE_RTOL
-from ._params import check_count, check_real, drop_fitted
+from ._params import Params, check_count, check_real, drop_fitted
 from .worker_report import NoWorkerReport
 
 __all__ = ["SegmentationEM", "SegmentationMajorityVote", "SegmentationRASA"]
@@ -132,8 +132,8 @@ def _series(tasks: list, values: list, name: str) -> Any:
     return object_series(values, tasks, "task", name)
 
 
-class _Segmentation(NoWorkerReport):
-    """What the three models share: ``fit_predict`` and the result Series."""
+class _Segmentation(Params, NoWorkerReport):
+    """What the three models share: ``fit_predict``, the result Series and ``get_params`` / ``set_params``."""
 
     segmentations_: Any
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from ..data._validate import pandas_columns
-from ._params import drop_fitted
+from ._params import Params, drop_fitted
 from .worker_report import NoWorkerReport, worker_report
 
 __all__ = ["ROVER", "TextHRRASA", "TextRASA"]
@@ -78,7 +78,7 @@ def _vote(slots: list[dict[str, int]]) -> list[str]:
     return [w for w in words if w != ""]
 
 
-class ROVER(NoWorkerReport):
+class ROVER(Params, NoWorkerReport):
     """Recognizer Output Voting Error Reduction: align the texts of a task into a word transition
     network and vote in each slot (module docstring). ``tokenizer`` splits a text into tokens,
     ``detokenizer`` joins the chosen tokens; ``silent=False`` shows progress on long inputs."""
@@ -121,11 +121,11 @@ class ROVER(NoWorkerReport):
         return self.fit(data).texts_
 
 
-class TextRASA(NoWorkerReport):
+class TextRASA(Params, NoWorkerReport):
     """RASA on texts through ``encoder`` (module docstring); ``n_iter``, ``tol`` and ``alpha`` as in
     :class:`galton.RASA` (``tol`` 1e-5 by default, crowd-kit's). The fitted RASA's attributes
     (``skills_``, ``scores_``, ...) are read through this object, and its parameters read and set
-    (``m.n_iter = 1``)."""
+    (``m.n_iter = 1``, ``m.set_params(n_iter=1)``; ``get_params`` gives the constructor's)."""
 
     def __init__(self, encoder: Callable[[str], Any], n_iter: int = 100, tol: float = 1e-5, alpha: float = 0.05):
         from .embeddings import RASA
