@@ -156,12 +156,13 @@ class BaseAggregator(Params):
     #: ``_crowdkit_layout_name``: the pandas layout a fit chose, :mod:`._layout`; ``_fit_settings``: below)
     _fit_private: tuple[str, ...] = ("_params", "_out", "_posterior_params", "_pending", "_gold", "_fit_duplicates",
                                      "_crowdkit_layout_name", "_fit_settings")
-    #: settings the worker report reads (``workers_``, built after the fit): the fit keeps their values in
-    #: ``_fit_settings`` (:meth:`_keep_settings`), so that set_params after it changes no number of the report
-    _report_settings: tuple[str, ...] = ()
+    #: settings that what is built after the fit reads (predict on new data, ``workers_``): the fit keeps
+    #: their values in ``_fit_settings`` (:meth:`_keep_settings`; read with :func:`._params.fit_setting`), so
+    #: that set_params after it changes no fitted number
+    _kept_settings: tuple[str, ...] = ()
 
     def _keep_settings(self) -> None:
-        self._fit_settings = {name: getattr(self, name) for name in self._report_settings}
+        self._fit_settings = {name: getattr(self, name) for name in self._kept_settings}
 
     def _refuse_base_class(self) -> None:
         """A TypeError naming the models when ``self`` is one of the base classes (``_base_class``

@@ -11,8 +11,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-__all__ = ["Params", "check_count", "check_flags", "check_random_state", "check_real", "drop_fitted", "iter_limit_name",
-           "missing_hook"]
+__all__ = ["Params", "check_count", "check_flags", "check_random_state", "check_real", "drop_fitted", "fit_setting",
+           "iter_limit_name", "missing_hook"]
 
 
 def check_count(name: str, value: Any, low: int = 0) -> int:
@@ -109,6 +109,14 @@ def drop_fitted(model: Any) -> None:
         delattr(model, name)
     for name in getattr(type(model), "_fit_private", ()):
         model.__dict__.pop(name, None)
+
+
+def fit_setting(model: Any, name: str, default: Any = None) -> Any:
+    """A setting as the fit used it (the fit keeps the ones its class names in ``_kept_settings`` in
+    ``_fit_settings``: a set_params after the fit changes no number of what is built later, predict
+    on new data or the worker report); the setting now for a model that keeps none."""
+    kept = model.__dict__.get("_fit_settings") or {}
+    return kept[name] if name in kept else getattr(model, name, default)
 
 
 _Model = TypeVar("_Model", bound="Params")

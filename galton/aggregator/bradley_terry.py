@@ -85,7 +85,7 @@ class BradleyTerry(PairwiseAggregator):
     """
 
     _crowdkit_scores = "softmax"
-    _report_settings = ("prior",)  # the scores without a rater's comparisons (worker_report_others)
+    _kept_settings = ("prior",)  # the scores without a rater's comparisons (worker_report_others)
     _settles = True  # converged: the scores settled too (:mod:`._pref_stop`)
 
     def __init__(self, n_iter: int = 10000, tol: float = 1e-12, *, prior: float = 1.0,
@@ -177,7 +177,7 @@ class CrowdBT(Accelerated, PairwiseAggregator):
     """
 
     _empty_attrs = {"skills_": "skill", "reliability_": "skill"}
-    _report_settings = ("eta_prior",)  # the reliability interval's prior curvature (worker_report_items)
+    _kept_settings = ("eta_prior",)  # the reliability interval's prior curvature (worker_report_items)
     _worker_params = 1  # η_w, free in the standard errors
     _unbounded = ("Crowd-BT", "a worker's upsets are put down to a reliability below 1 as the scores spread")
 

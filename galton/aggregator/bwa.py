@@ -41,6 +41,7 @@ from ._engine import LocalEngine, Shard, add_stats
 from ._jit import twin
 from ._memory import FLOAT, judgments_bytes
 from ._pairs import fitted_workers
+from ._params import fit_setting
 from ._registry import register
 from .votes_shard import shard_label_counts, shard_vote_shares
 
@@ -162,6 +163,8 @@ class BWA(LabelsInUse, EMAggregator):
     change_name = "largest relative change of a score"
     _empty_attrs = {"skills_": ("worker", "skill"), "priors_": ("priors", "")}
 
+    _kept_settings = ("a_v", "lam")  # predict on new data reads the fit's (:func:`._params.fit_setting`)
+
     def __init__(self, a_v: float = 15.0, lam: float = 1.0, prior_correction: bool = True, n_iter: int = 500,
                  tol: float = 1e-3, *, max_iter: int | None = None, random_state: Any = None,
                  engine: Any = None, n_shards: int | None = None, progress: bool | None = None):
@@ -238,14 +241,14 @@ class BWA(LabelsInUse, EMAggregator):
         self._check_memory(new)
         params = self._params
         idx = fitted_workers(fitted, new, "each gets the prior's mean precision")
-        # the fit's a_v and lam, not the settings' now (set_params after the fit changes no fitted number)
-        v = np.tile(params["a_v"] / params["rate"], (new.n_workers, 1))
+        a_v, lam = float(fit_setting(self, "a_v")), float(fit_setting(self, "lam"))  # the fit's, not set_params'
+        v = np.tile(a_v / params["rate"], (new.n_workers, 1))
         v[idx >= 0] = params["v"][idx[idx >= 0]]
         used = self.__dict__.get("_used")  # declared labels the fit did not use: score 0
         classes = np.ones(new.n_labels, dtype=bool) if used is None else used
         eng = LocalEngine()
         eng.load(new, None)
-        post = _normalised(eng.gather(self._new_scores, v, params["mu"], params["lam"], classes), classes)
+        post = _normalised(eng.gather(self._new_scores, v, params["mu"], lam, classes), classes)
         out = self._new_out(new)
         return out.labels(new.task_names, new.label_names, argmax_ties_low(post)), out.probas(
             new.task_names, new.label_names, post)
@@ -304,7 +307,7 @@ class BWA(LabelsInUse, EMAggregator):
 
     def _finish(self, params: dict[str, Any], judgments: Judgments) -> None:
         params, judgments = self._declared_results(params, judgments)  # labels=[...] that no judgment gives
-        self._params = params = {**params, "a_v": float(self.a_v), "lam": float(self.lam)}  # what predict reads
+        self._params = params
         out = self._out
         v = params["v"]
         used = self.__dict__.get("_used")

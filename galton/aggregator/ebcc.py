@@ -23,6 +23,7 @@ from ._kernels import counts_from_post, vote_shares
 from ._memory import FLOAT
 from ._pairs import (DENSE_ERRORS_MAX, diagonal, errors_output, new_data_pairs, pair_codes, pair_labels, pair_memory,
                      pair_workers, per_worker_sum, seen_stats)
+from ._params import fit_setting
 from ._registry import register
 
 __all__ = ["EBCC"]
@@ -146,6 +147,7 @@ class EBCC(LabelsInUse, EMAggregator):
     change_name = "largest change of a class probability"
     errors_ = DeferredResult()  # polars / Arrow: built on first read
     _empty_attrs = {"errors_": ("errors", ""), "priors_": ("priors", ""), "skills_": ("worker", "skill")}
+    _kept_settings = ("prior_diag", "prior_off")  # predict on new data reads the fit's (_params.fit_setting)
 
     def __init__(self, n_iter: int = 500, tol: float = 1e-3, *, n_subtypes: int = 10, n_init: int = 40,
                  prior_diag: float = 4.0, prior_off: float = 1.0, a_pi: float = 0.1,
@@ -389,11 +391,10 @@ class EBCC(LabelsInUse, EMAggregator):
         """Class posteriors of new tasks under the best restart's fitted parameters: one E-step
         with its expected logs (a fitted worker's label it never gave: the prior's share, as in the
         fit; a worker the fit never saw carries no information) and its class-and-subtype prior."""
-        fitted: Judgments = self.judgments_
-        new = self._new_judgments(data)
+        fitted, new = self.judgments_, self._new_judgments(data)
         self._check_memory(new)
-        params = self._params  # the fit's subtypes and priors (set_params after it changes no fitted number)
-        k, m, (diag, off) = fitted.n_labels, params["a0"].shape[-1], params["beta"]
+        params, diag, off = self._params, fit_setting(self, "prior_diag"), fit_setting(self, "prior_off")  # the fit's
+        k, m = fitted.n_labels, params["a0"].shape[-1]  # (as its subtypes: a set_params after it changes nothing)
         scored = new_data_pairs(fitted, new, params["rows"])
         eng, memory, pl, fw, fitted_row = (scored[key] for key in ("engine", "memory", "pl", "fw", "row"))
         # a label a fitted worker never gave keeps its prior, mu = beta[l, k]: the expected log is
@@ -431,8 +432,7 @@ class EBCC(LabelsInUse, EMAggregator):
         params = {**params, "table": params["table"][best], "logprior": params["logprior"][best]}
         params, judgments = self._declared_results(params, judgments)
         warn_collapsed(judgments.label_names, params["logprior"], self.n_subtypes)
-        self._params = {"table": params["table"], "logprior": params["logprior"], "best": best, "rows": params["rows"],
-                        "pairs": params["pairs"], "a0": params["a0"], "beta": (self.prior_diag, self.prior_off)}
+        self._params = {**{key: params[key] for key in ("table", "logprior", "rows", "pairs", "a0")}, "best": best}
         out = self._out
         pi, tau, rows, fill = params["pi_mean"], params["tau_mean"], params["errors"], params["fill"]
         used = self.__dict__.get("_used")

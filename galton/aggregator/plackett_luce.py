@@ -134,7 +134,7 @@ class PlackettLuce(Accelerated, PreferenceAggregator):
     """
 
     kind = "choice"
-    _report_settings = ("prior",)  # the scores without a rater's choice events (worker_report_others)
+    _kept_settings = ("prior",)  # the scores without a rater's choice events (worker_report_others)
 
     def __init__(self, n_iter: int = 10000, tol: float = 1e-12, *, prior: float = 1.0, accelerate: bool = True,
                  random_state: Any = None, engine: Any = None, n_shards: int | None = None,

@@ -332,7 +332,7 @@ class GaussianRating(RatingAggregator, EMAggregator):
     history_.
     """
 
-    _report_settings = ("bias", "bias_prior", "noise_prior")  # the bias and noise intervals (worker_report_items)
+    _kept_settings = ("bias", "bias_prior", "noise_prior")  # the bias and noise intervals (worker_report_items)
 
     def __init__(self, n_iter: int = 500, tol: float = 1e-8, *, bias: bool = True,
                  bias_prior: float = 20.0, noise_prior: float = 20.0, random_state: Any = None,

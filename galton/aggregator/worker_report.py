@@ -82,18 +82,11 @@ __all__ = ["worker_report", "NoWorkerReportError", "NoWorkerReport", "confusion_
            "wilson_interval", "chi2_quantile", "distinct_tasks", "judgments_statistics", "categorical_report",
            "JudgmentRows", "report_frame", "DEFAULT_THRESHOLDS", "information_terms",
            "BLOCK_BYTES", "block_bytes", "report_columns", "pair_statistics", "use_pair_rows",
-           "PAIR_CELLS_PER_JUDGMENT", "fit_setting"]
+           "PAIR_CELLS_PER_JUDGMENT"]
 
 #: default thresholds (see the module docstring for how they were chosen)
 DEFAULT_THRESHOLDS: dict[str, float] = {"min_judgments": 10, "level": 0.95, "alpha": 0.05,
                                         "min_information": 0.01}
-
-
-def fit_setting(model: Any, name: str, default: Any = None) -> Any:
-    """A setting as the fit used it (kept in ``_fit_settings``: a set_params after the fit changes no
-    number of the report, built later); the setting now for a model that keeps none."""
-    kept = model.__dict__.get("_fit_settings") or {}
-    return kept[name] if name in kept else getattr(model, name, default)
 
 
 def two_sided_z(level: float) -> float:

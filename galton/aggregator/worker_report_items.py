@@ -101,7 +101,8 @@ import numpy as np
 
 from .._math import sigmoid
 from ._kernels import pair_codes
-from .worker_report import distinct_tasks, fit_setting, two_sided_z, wilson_interval
+from ._params import fit_setting
+from .worker_report import distinct_tasks, two_sided_z, wilson_interval
 from .worker_report_others import others_choice_scores, others_differences, reads_raters_out
 
 __all__ = ["item_worker_columns", "pairwise_columns", "choice_columns", "rating_columns", "per_worker_values"]

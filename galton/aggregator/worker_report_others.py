@@ -55,7 +55,8 @@ from ._calibrate import task_temperatures
 from ._kernels import logsumexp_rows, pair_codes, repeat_rows, repeated_later, task_order
 from ._pairs import pair_table
 from .dawid_skene import ConfusionEM
-from .worker_report import JudgmentRows, fit_setting, two_sided_z
+from ._params import fit_setting
+from .worker_report import JudgmentRows, two_sided_z
 
 __all__ = ["reads_others", "others_rows", "WorkerLikelihood", "reads_raters_out", "others_differences",
            "others_choice_scores"]
