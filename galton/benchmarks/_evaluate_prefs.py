@@ -1,6 +1,9 @@
 """Scoring of a preference study's crowd rankings: Kendall tau curves, the expert ranker and the
 crowd-equivalent (table rows), with the estimators of :mod:`galton.benchmarks.estimators`; the
-preference twin of :mod:`galton.benchmarks._evaluate`.
+preference twin of :mod:`galton.benchmarks._evaluate`. A tau gets
+:func:`~galton.benchmarks.estimators.tau_interval` (never narrower than the Wilson interval of its
+concordant share, so one prompt or a tau near 1 still has a width), crowd-minus-expert differences
+:func:`~galton.benchmarks.estimators.difference_interval`.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ def evaluate_prefs(source: PrefSource, ks: Sequence[int], results: dict[int, dic
     head = {"source": source.name, "level": source.level, "collection": source.collection}
     e_tau = est.group_kendall_tau(source.expert, source.quality, n)
     e = est.expert_bootstrap(e_tau, prompt_w)
-    e_lo, e_hi = est.percentile_interval(e.replicates[0], level)
+    e_lo, e_hi = est.tau_interval(e.estimate[0], e.replicates[0], P, n, level)
     ename = expert_name(source)
     rows["experts"].append({**head, "expert": ename, "kind": "simulated ranker",
                             "noise": float(source.config["expert_noise"]),
@@ -54,13 +57,16 @@ def evaluate_prefs(source: PrefSource, ks: Sequence[int], results: dict[int, dic
             continue
         tau = np.stack([est.group_kendall_tau(results[k]["scores"][i], source.quality, n) for k in ks])
         curve = est.curve_bootstrap(tau, prompt_w, rep_w)
-        lo, hi = est.percentile_interval(curve.replicates, level)
+        lo, hi = est.tau_interval(curve.estimate, curve.replicates, np.full(len(ks), P), n, level)
         for j, k in enumerate(ks):
             rows["curves"].append({**head, "model": model, "k": int(k), "tau": float(curve.estimate[j]),
                                    "ci_low": float(lo[j]), "ci_high": float(hi[j]), "n_prompts": P,
                                    "judgments": source.judgments(int(k)), "repeats": study.repeats})
         e_k = est.expert_bootstrap(e_tau, prompt_w, None, len(ks))
-        d_lo, d_hi = est.percentile_interval(curve.replicates - e_k.replicates, level)
+        ek_lo, ek_hi = est.tau_interval(e_k.estimate, e_k.replicates, np.full(len(ks), P), n, level)
+        d_lo, d_hi = est.difference_interval(
+            curve.replicates - e_k.replicates, (curve.estimate, lo, hi), (e_k.estimate, ek_lo, ek_hi),
+            est.replicate_correlation(curve.replicates, e_k.replicates), level)
         k_eq, k_lo, k_hi = est.crowd_equivalent(ks_arr, curve.estimate - e_k.estimate, d_lo, d_hi)
         status = ("not reached" if k_eq is None else
                   "reached" if k_hi is not None else "reached (upper bound beyond the grid)")

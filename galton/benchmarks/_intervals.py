@@ -29,6 +29,15 @@ side's replicates do not vary):
 
 so a crowd and an expert both without an error on 40 tasks give a band around 0, not the single
 point 0.
+
+A Kendall tau of the preference study (:func:`tau_interval`) is the same with the share of
+concordant pairs ``(tau + 1) / 2`` as the proportion, counted on ``P * effective_pairs(m)`` pairs for
+``P`` prompts of ``m`` responses (:func:`galton.benchmarks.ranking.effective_pairs`: a prompt's pairs
+share items, so they are worth fewer than ``m (m - 1) / 2`` independent ones), and the interval mapped
+back to tau. Prompts were too few units: 10 prompts of 3 responses and an expert of tau 0.95 gave a
+zero-width percentile interval 44% of the time and 55% coverage for a stated 95% (99% with
+the floor); one prompt gave every replicate the same tau. A difference of two taus is
+:func:`difference_interval` of the two tau intervals (MOVER is unchanged by the map ``2 c - 1``).
 """
 
 from __future__ import annotations
@@ -38,8 +47,10 @@ import warnings
 import numpy as np
 
 from ..aggregator.worker_report import wilson_interval
+from .ranking import effective_pairs
 
-__all__ = ["percentile_interval", "proportion_interval", "difference_interval", "replicate_correlation"]
+__all__ = ["percentile_interval", "proportion_interval", "tau_interval", "difference_interval",
+           "replicate_correlation"]
 
 
 def percentile_interval(replicates: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
@@ -62,6 +73,17 @@ def proportion_interval(estimate: np.ndarray, replicates: np.ndarray, n: np.ndar
         w_lo, w_hi = wilson_interval(est * n, n, level)
     none = ~(n > 0) | np.isnan(est)
     return np.where(none, np.nan, np.fmin(lo, w_lo)), np.where(none, np.nan, np.fmax(hi, w_hi))
+
+
+def tau_interval(estimate: np.ndarray, replicates: np.ndarray, n_prompts: np.ndarray, group_size: int,
+                 level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """A mean Kendall tau's interval over ``n_prompts`` prompts of ``group_size`` responses: the
+    :func:`proportion_interval` of the concordant share ``(tau + 1) / 2`` on
+    ``n_prompts * effective_pairs(group_size)`` pairs, mapped back to tau (see the module docstring)."""
+    n = np.asarray(n_prompts, dtype=np.float64) * effective_pairs(group_size)
+    lo, hi = proportion_interval((np.asarray(estimate, dtype=np.float64) + 1.0) / 2.0, (replicates + 1.0) / 2.0,
+                                 n, level)
+    return 2.0 * lo - 1.0, 2.0 * hi - 1.0
 
 
 def replicate_correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -39,11 +39,19 @@ choices (on pairs it is Bradley-Terry, the bt curve). <b>Metric</b>: Kendall tau
 with the true order within each prompt, averaged over prompts and repetitions (a tie counts 0).</p>
 <p><b>Intervals.</b> The categorical study's two-way percentile bootstrap with prompts in the place of
 tasks: each replicate resamples prompts and repetitions independently; the prompt weights are shared
-by every k, model and the expert, so crowd-minus-expert differences are paired.</p>
+by every k, model and the expert, so crowd-minus-expert differences are paired. As in the categorical
+study, no tau interval is narrower than a Wilson interval: that of the share of concordant pairs
+(tau + 1)/2 on P &middot; 9n(n&minus;1)/(2(2n+5)) pairs (P prompts of n responses; a prompt's pairs share
+items, so they count as the independent pairs of equal variance under no association), mapped back to
+tau; without it few prompts or a tau near 1 gave zero-width intervals. With one prompt the bootstrap
+resamples only the repetitions, and the expert's interval is that Wilson interval alone. A
+crowd-minus-expert difference gets the union of its paired percentile interval and the MOVER
+(Newcombe) interval from the two tau intervals.</p>
 <p><b>Expert.</b> One ranker orders every response by &theta; + N(0, noise<sup>2</sup>); a stated tau gives the
 noise through tau = 2/&pi; arcsin(sd / sqrt(sd<sup>2</sup> + noise<sup>2</sup>)). <b>Crowd-equivalent</b>: the
-smallest k at which the crowd's tau reaches the expert's, with the interval of the categorical study;
-"not reached": no k of the grid.</p>
+smallest k at which the crowd's tau reaches the expert's; its interval, as in the categorical study, runs
+from the first k where the difference's band reaches 0 with its upper bound to the first where its lower
+bound does; "not reached": no k of the grid.</p>
 """
 
 

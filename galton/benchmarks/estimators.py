@@ -62,7 +62,8 @@ Experts, fairly
 - Simulated experts of known accuracy are scored against the simulation's truth like anyone else.
 
 The ranking scores of the preference study (Kendall tau per prompt) live in
-:mod:`galton.benchmarks.ranking` and are re-exported here.
+:mod:`galton.benchmarks.ranking` and are re-exported here; a tau's interval (:func:`tau_interval`) is
+the proportion interval of the concordant share ``(tau + 1) / 2``.
 """
 
 from __future__ import annotations
@@ -71,8 +72,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._intervals import difference_interval, percentile_interval, proportion_interval, replicate_correlation
-from .ranking import expected_tau, group_kendall_tau, noise_for_tau
+from ._intervals import (difference_interval, percentile_interval, proportion_interval, replicate_correlation,
+                         tau_interval)
+from .ranking import effective_pairs, expected_tau, group_kendall_tau, noise_for_tau
 
 __all__ = [
     "LOO_TIES",
@@ -90,12 +92,14 @@ __all__ = [
     "expert_bootstrap",
     "percentile_interval",
     "proportion_interval",
+    "tau_interval",
     "difference_interval",
     "replicate_correlation",
     "crowd_equivalent",
     "group_kendall_tau",
     "expected_tau",
     "noise_for_tau",
+    "effective_pairs",
 ]
 
 LOO_TIES = ("split", "random", "low")

@@ -35,10 +35,13 @@ repetitions) and at ``k`` uses a uniformly random ``m(k)`` of its block. Models:
 
 Metric: Kendall's tau-a of the fitted scores with the true order *within each prompt* (the
 ranking a preference data set exists to give: responses to one question), averaged over prompts
-and repetitions (:func:`galton.benchmarks.estimators.group_kendall_tau`). The interval is the
-two-way bootstrap over prompts and repetitions of the categorical study, with prompts in the
-place of tasks. With ``n_prompts = 1`` (one pool of items) tau is over all items and the
-interval over repetitions only.
+and repetitions (:func:`galton.benchmarks.estimators.group_kendall_tau`). The interval
+(:func:`~galton.benchmarks.estimators.tau_interval`) is the union of the categorical study's
+two-way percentile bootstrap over prompts and repetitions (prompts in the place of tasks) and a
+Wilson floor: the Wilson interval of the concordant share ``(tau + 1) / 2`` on ``n_prompts *
+effective_pairs(n_responses)`` pairs, mapped back to tau, so few prompts or a tau near 1 no longer
+give a zero-width interval. With ``n_prompts = 1`` (one pool of items) tau is over all items, the
+bootstrap varies the repetitions only, and the expert's interval is the floor alone.
 
 Expert
 ------
@@ -47,7 +50,8 @@ expert_noise^2)``; ``expert_tau`` states the noise by the expert's expected Kend
 (:func:`~galton.benchmarks.estimators.noise_for_tau`; default 0.75). Its tau is measured on the
 same prompts with the same bootstrap weights as the crowd (paired), and its **crowd-equivalent**
 per model is :func:`~galton.benchmarks.estimators.crowd_equivalent`: the smallest ``k`` at which
-the crowd's tau reaches the expert's, with an interval, or "not reached".
+the crowd's tau reaches the expert's, with an interval (from the band of the difference, the
+categorical study's :func:`~galton.benchmarks.estimators.difference_interval`), or "not reached".
 
 Seeds (``SeedSequence``): the pool ``[simulation seed, 6]``; the expert's noise ``[simulation
 seed, 5]`` (every source shares both: common random numbers across levels, so the items, the
