@@ -25,8 +25,12 @@ demo: $(VENV)/.demo
 	$(BIN)/python -m galton.demo --out out/demo
 	$(BIN)/python -m galton bench --out out/bench
 
+# One process per core, at most 4, each test file whole in one of them (its module fixtures start
+# once); `make test PYTEST_ARGS=` runs the suite in one process.
+PYTEST_ARGS ?= -n auto --maxprocesses=4 --dist loadfile
+
 test: $(VENV)/.test
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 bench: $(VENV)/.test
 	$(BIN)/python -m galton.benchmarks.accuracy
