@@ -90,3 +90,35 @@ def test_a_failing_command_removes_only_its_own_temporaries(tmp_path, monkeypatc
     assert errors == []
     assert pd.read_csv(tmp_path / "mine.csv")["a"].tolist() == [1, 2, 3]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.csv"]
+
+
+def test_cli_calls_in_threads_report_each_warning_once_and_leave_python_warnings_alone(tmp_path, capsys):
+    """``galton.cli.main`` in several threads: each call collected its warnings with
+    ``warnings.catch_warnings(record=True)``, which swaps the process-wide filters and recorder, so
+    overlapping calls lost warnings or let them out as raw Python warnings, and left an 'always'
+    filter and a thread's recorder behind: the user's own warnings after that were never shown."""
+    from galton.cli import main
+
+    rng = np.random.default_rng(0)
+    for i in range(2):
+        pd.DataFrame({"task": [f"t{t}" for t in range(300) for _ in range(3)],
+                      "worker": [f"w{w}" for _ in range(300) for w in rng.choice(10, 3, replace=False)],
+                      "label": rng.integers(0, 3, 900)}).to_csv(tmp_path / f"in{i}.csv", index=False)
+    codes: list[int] = []
+    index = iter(range(1000))
+
+    def run() -> None:  # --max-iter 2: each run has exactly one "did not converge" to report
+        i = next(index) % 2
+        codes.append(main(["aggregate", str(tmp_path / f"in{i}.csv"), "-m", "ds", "--max-iter", "2",
+                           "-o", str(tmp_path / f"out{next(index)}.csv")]))
+
+    with warnings.catch_warnings(record=True) as shown:  # the user's own recorder and filters
+        warnings.simplefilter("default")
+        before = list(warnings.filters)
+        _in_threads(run, n_threads=2, rounds=4)
+        assert codes == [0] * 8
+        assert warnings.filters == before
+        warnings.warn("PROBE: a warning of the user's own code", stacklevel=1)
+    err = capsys.readouterr().err
+    assert err.count("galton: warning: DawidSkene did not converge in 2") == 8, err
+    assert [str(w.message) for w in shown] == ["PROBE: a warning of the user's own code"]

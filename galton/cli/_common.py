@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any, Collection, Sequence, TextIO
 
+from .._warnings import collected
 from ._params import OPTION_PARAMS, checked_params, model_param
 from ._streams import closed
 
@@ -335,14 +336,11 @@ def read_table(spec: str, ids: Sequence[str] = (), quiet: bool = False) -> Any:
     ``ids``: columns named by --task-col / --worker-col, whose text comes back as written, as the
     reader's own id columns do (ids 1e3 and 2.50 came back as 1000.0 and 2.5). The reader's warnings
     (a header row repeated as data) as ``galton: warning: ...`` lines on stderr, none if ``quiet``."""
-    import warnings
-
     from ..io import to_arrow
     from ..io._read import ID_COLUMNS
 
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+        with collected() as caught:
             table = to_arrow(spec, ids=(*ID_COLUMNS, *ids))
     except reader_errors() as exc:
         raise CLIError(f"cannot read {spec!r}: {one_line(exc)}") from None

@@ -11,13 +11,13 @@ from __future__ import annotations
 import argparse
 import os
 import time
-import warnings
 from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
 
 from .._api import aggregate
+from .._warnings import collected
 from ..io import input_columns
 from ..data._items import text_items, whole_labels
 from ..data.judgments import label_lookup
@@ -221,9 +221,7 @@ def _aggregate_sharded(args: argparse.Namespace, out: TextIO, err: TextIO, cls: 
     to_dir = dir_output(args.output)
     fit_keys = ("engine", "n_shards", "checkpoint_dir", "checkpoint_every")
     model = cls(**{k: v for k, v in params.items() if k not in fit_keys})
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        warnings.simplefilter("error", GoldSharesNoTaskWarning)  # refused before the fit, as locally
+    with collected(errors=(GoldSharesNoTaskWarning,)) as caught:  # that one refused before the fit, as locally
         start = time.perf_counter()
         try:
             with memory_guard(args):
@@ -346,8 +344,7 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if table is None:
         table = read_table(args.input, ids, args.quiet)
     try:
-        with warnings.catch_warnings(record=True) as read_warnings:  # as galton's warnings, one line each
-            warnings.simplefilter("always")
+        with collected() as read_warnings:  # as galton's warnings, one line each
             judgments = Judgments.from_any(
                 table, task_col=args.task_col, worker_col=args.worker_col, label_col=args.label_col,
                 on_invalid=args.on_invalid, duplicates=args.duplicates or "keep",
@@ -364,8 +361,7 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     gold_pairs = None if gold_table is None else _gold_pairs(gold_table, judgments)
 
     address = args.ray_address if params.get("engine") == "ray" else None
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with collected() as caught:
         start = time.perf_counter()
         try:
             with memory_guard(args):  # the library's one entry point, as in Python

@@ -10,10 +10,10 @@ Reads what ``galton aggregate`` reads (files, ``-``, ``bundled:NAME``) by the sa
 from __future__ import annotations
 
 import argparse
-import warnings
 from typing import Any, TextIO
 
 from .._settings import MIN_BOOTSTRAP
+from .._warnings import collected
 from ._common import (PROG, CLIError, add_max_memory, add_on_invalid, check_memory_option, check_readable,
                       distinct_columns, memory_guard, report_warnings, seed)
 
@@ -294,8 +294,7 @@ def _cmd_agreement(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     table, dropped, repeated, repeats = _table(args)
     if repeats is not None:
         err.write(f"{PROG}: warning: {repeats}\n")
-    with warnings.catch_warnings(record=True) as caught, memory_guard(args):
-        warnings.simplefilter("always")
+    with collected() as caught, memory_guard(args):
         a = metrics.krippendorff(table, args.distance, bootstrap=args.bootstrap, seed=args.seed)
         majority = metrics.accuracy_on_aggregates(_pairable(table))
     report_warnings(caught, err)

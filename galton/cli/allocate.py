@@ -17,10 +17,10 @@ from __future__ import annotations
 import argparse
 import csv
 import time
-import warnings
 from pathlib import Path
 from typing import Any, TextIO
 
+from .._warnings import collected
 from ._common import (BUNDLED_PREFIX, PROG, CLIError, add_max_memory, add_on_invalid, check_memory_option,
                       check_readable, checked_params, distinct_columns, layout_by_model, memory_guard, model_param,
                       no_param_twice, one_line, read_table, report_warnings, seed)
@@ -150,8 +150,7 @@ def cmd_allocate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if workers is not None:
         workers = _typed_workers(data, workers)
     model = args.model if not (args.param or args.quiet) else _configured(data, args)
-    with warnings.catch_warnings(record=True) as caught, memory_guard(args):
-        warnings.simplefilter("always")
+    with collected() as caught, memory_guard(args):
         if args.on_invalid == "drop":  # galton.allocate reads the data as it is: fit here, dropping rows
             data, model = None, _fitted_dropping(data, model, args)
         table = allocate(data, args.budget, strategy=args.strategy, model=model, workers=workers,

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import argparse
 import time
-import warnings
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
 import numpy as np
 
+from .._warnings import collected
 from ._common import NO_OUTPUT, CLIError, no_common_task, report_warnings
 
 __all__ = ["is_list_column", "aggregate_multilabel", "tag_sets", "tag_type", "results_table", "gold_sets", "set_scores"]
@@ -325,8 +325,7 @@ def aggregate_multilabel(table: Any, args: argparse.Namespace, out: TextIO, err:
     model = BinaryRelevance(cls(**params))
     t0 = time.perf_counter()
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+        with collected() as caught:
             model.fit(data, task_col=args.task_col, worker_col=args.worker_col, label_col=args.label_col,
                       duplicates=args.duplicates)
     finally:

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import argparse
 import time
-import warnings
 from typing import Any, TextIO
 
 __all__ = ["KINDS", "detect_kind", "aggregate_other", "data_options"]
 
 from .._api import detect_kind  # noqa: E402  (one rule for the CLI and galton.aggregate)
+from .._warnings import collected  # noqa: E402
 from ._outputs import pairs_path  # noqa: E402
 
 KINDS = ("auto", "categorical", "pairwise", "choice", "rating", "multilabel")
@@ -79,8 +79,7 @@ def aggregate_other(kind: str, data: Any, args: argparse.Namespace, out: TextIO,
     params = model_params(cls, args, name)
     address = args.ray_address if params.get("engine") == "ray" else None  # as categorical data's (it was dropped)
     t0 = time.perf_counter()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with collected() as caught:
         model = aggregate(data, name, kind=kind, output="arrow", address=address, **params, **options)
     seconds = time.perf_counter() - t0
     if not getattr(args, "quiet", False):  # --quiet: no summary, progress bar or warnings
