@@ -841,6 +841,22 @@ def test_version(capsys) -> None:
     assert rc == 0 and out.strip() == f"galton {galton.__version__}"
 
 
+def test_main_leaves_the_environment_as_it_found_it(capsys, monkeypatch) -> None:
+    """main() set RAY_DISABLE_FAILURE_SIGNAL_HANDLER=1 for a Ray it starts and left it in os.environ
+    after it returned: every child process the user started afterwards inherited it. A value the
+    user set stays as it was."""
+    seen: list[str | None] = []
+    monkeypatch.delenv("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", raising=False)
+    monkeypatch.setattr(galton.cli, "_run", lambda *a: seen.append(os.environ.get("RAY_DISABLE_FAILURE_SIGNAL_HANDLER"))
+                        or 0)
+    assert main(["--version"]) == 0
+    assert "RAY_DISABLE_FAILURE_SIGNAL_HANDLER" not in os.environ
+    monkeypatch.setenv("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "0")
+    assert main(["--version"]) == 0
+    assert os.environ["RAY_DISABLE_FAILURE_SIGNAL_HANDLER"] == "0"
+    assert seen == ["1", "0"]  # off for a Ray the command starts, unless the user said otherwise
+
+
 # --- as a real process -----------------------------------------------------------------------------------
 def test_subprocess(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}

@@ -21,8 +21,8 @@ its numpy twin (``tests/aggregator/test_numba_twins.py``).
 numba's OpenMP threading layer busy-waits between parallel regions by default: on a machine where
 another process holds a core, the spinning threads starve the ones with work, and two threads took
 longer than one (measured: E-step 0.066 s on two threads against 0.043 s on one, with one busy
-process on 2 cores). galton therefore sets ``OMP_WAIT_POLICY=PASSIVE`` before it first imports numba,
-unless the environment says otherwise (then 0.032 s against 0.048 s).
+process on 2 cores). galton therefore sets ``OMP_WAIT_POLICY=PASSIVE`` (then 0.032 s against 0.048 s)
+while it first launches numba's threading layer, unless the environment says otherwise (:func:`import_numba`).
 
 Even with sleeping idle threads, a parallel loop ends in a barrier: when another process holds one
 of two cores, the thread that shares it may be put aside for a whole time slice while it holds a work
@@ -74,18 +74,33 @@ HAVE_NUMBA: bool = _wanted() and importlib.util.find_spec("numba") is not None
 TWINS: dict[str, "Twin"] = {}
 
 
+#: held by :func:`import_numba`; holds True once the first call has launched numba's threading layer
+_LAUNCHING, _LAUNCHED = threading.Lock(), [False]
+
+
 def import_numba() -> Any:
-    """Import numba, with OpenMP's idle threads sleeping instead of spinning (``OMP_WAIT_POLICY``
-    defaults to ``PASSIVE`` here; a value already in the environment is kept)."""
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    try:
-        import numba
-    except ValueError as exc:  # numba's own words name no variable: "Number of threads specified must be > 0."
-        value = os.environ.get("NUMBA_NUM_THREADS")
-        if value is None or "threads" not in str(exc):
-            raise
-        raise ValueError(f"NUMBA_NUM_THREADS={value!r} in the environment: numba refuses it ({exc}); set it to a "
-                         "whole number of threads of at least 1, or unset it for one per core") from None
+    """Import numba, with OpenMP's idle threads sleeping instead of spinning: the first call sets
+    ``OMP_WAIT_POLICY=PASSIVE`` (a value already in the environment is kept), launches numba's
+    threading layer (the OpenMP runtime reads the variable as it loads, then never again) and takes
+    the variable out of the environment again, so that child processes do not inherit it."""
+    with _LAUNCHING:
+        added = not _LAUNCHED[0] and "OMP_WAIT_POLICY" not in os.environ
+        os.environ.update({"OMP_WAIT_POLICY": "PASSIVE"} if added else {})
+        try:
+            import numba
+
+            with contextlib.suppress(Exception):  # no layer loads (NUMBA_THREADING_LAYER): a parallel kernel says
+                _LAUNCHED[0] or numba.get_num_threads()  # launches the layer: the OpenMP runtime reads the variable
+            _LAUNCHED[0] = True
+        except ValueError as exc:  # numba's own words name no variable: "Number of threads specified must be > 0."
+            value = os.environ.get("NUMBA_NUM_THREADS")
+            if value is None or "threads" not in str(exc):
+                raise
+            raise ValueError(f"NUMBA_NUM_THREADS={value!r} in the environment: numba refuses it ({exc}); set it to "
+                             "a whole number of threads of at least 1, or unset it for one per core") from None
+        finally:
+            if added:
+                os.environ.pop("OMP_WAIT_POLICY", None)
     return numba
 
 

@@ -51,6 +51,7 @@ import argparse
 import contextlib
 import os
 import sys
+import threading
 import traceback
 from typing import Any, Sequence, TextIO
 
@@ -226,13 +227,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     leaves the temporaries of other threads' writes alone).
     """
     previous = _signals.install()
-    # Ray's C++ crash handler would print a stack dump on SIGTERM (a clean stop for galton)
-    os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")
     try:
-        with run_scope() as created, standard_streams():  # a closed one: a clear error, not NoneType's
+        # a closed standard stream: a clear error, not NoneType's
+        with _no_ray_crash_dump(), run_scope() as created, standard_streams():
             return _run(list(argv) if argv is not None else sys.argv[1:], _Stdout(sys.stdout), sys.stderr, created)
     finally:
         _signals.restore(previous)
+
+
+#: calls of main() running, and whether the first of them put RAY_DISABLE_FAILURE_SIGNAL_HANDLER there
+_RAY_QUIET: dict[str, Any] = {"calls": 0, "added": False}
+_RAY_QUIET_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _no_ray_crash_dump() -> Any:
+    """Ray's C++ crash handler would print a stack dump on SIGTERM (a clean stop for galton): off for
+    a Ray the command starts (unless the environment says otherwise), and out of ``os.environ`` again
+    once no call of main() runs (it stayed, inherited by every child process started later)."""
+    with _RAY_QUIET_LOCK:
+        if _RAY_QUIET["calls"] == 0:
+            _RAY_QUIET["added"] = "RAY_DISABLE_FAILURE_SIGNAL_HANDLER" not in os.environ
+            os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")
+        _RAY_QUIET["calls"] += 1
+    try:
+        yield
+    finally:
+        with _RAY_QUIET_LOCK:
+            _RAY_QUIET["calls"] -= 1
+            if _RAY_QUIET["calls"] == 0 and _RAY_QUIET["added"]:
+                os.environ.pop("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", None)
 
 
 def _ray_verbose() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from typing import Any, Callable
@@ -494,14 +495,21 @@ def test_thread_settings_are_no_ops_without_numba(monkeypatch: pytest.MonkeyPatc
 @pytest.mark.skipif(not _jit.HAVE_NUMBA, reason="numba is not installed: no OpenMP threads to configure")
 def test_openmp_threads_sleep_when_idle_unless_the_user_says_otherwise() -> None:
     """numba's OpenMP layer spins between parallel regions by default; with another process on a
-    core that made two threads slower than one. galton asks for passive waiting before numba loads,
-    and keeps a value the user set."""
-    code = FIT + "import os\nprint(os.environ.get('OMP_WAIT_POLICY'))\n"
-    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
-    assert res.returncode == 0, res.stderr
-    assert res.stdout.split()[-1] == "PASSIVE"
-    assert _run(code, OMP_WAIT_POLICY="ACTIVE").split()[-1] == "ACTIVE"
+    core that made two threads slower than one. galton asks for passive waiting while it launches
+    numba's layer (the runtime reads the variable then), keeps a value the user set, and takes its
+    own out of the environment after the launch: a fit left OMP_WAIT_POLICY=PASSIVE in os.environ,
+    inherited by every child process the user started afterwards."""
+    code = FIT + "import os\nprint(os.environ.get('OMP_WAIT_POLICY'), flush=True)\n"
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GALTON_NO_NUMBA", "GALTON_NUMBA")}
+    env["OMP_DISPLAY_ENV"] = "VERBOSE"  # GNU libgomp prints its settings as it loads: GOMP_SPINCOUNT 0 is passive
+    for value, shown in ((None, "None"), ("ACTIVE", "ACTIVE")):
+        res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                             env=env if value is None else {**env, "OMP_WAIT_POLICY": value})
+        assert res.returncode == 0, res.stderr
+        assert res.stdout.split()[-1] == shown  # the user's own value stays; galton's is gone
+        spin = re.search(r"GOMP_SPINCOUNT = '(\d+)'", res.stderr)
+        if spin is not None:  # numba's omp layer on GNU libgomp (others print nothing of the kind)
+            assert (spin.group(1) == "0") == (value is None), res.stderr
 
 
 @pytest.mark.skipif(not _jit.HAVE_NUMBA, reason="numba is not installed or switched off: nothing to compare")
