@@ -28,6 +28,7 @@ import contextlib
 import errno
 import logging
 import os
+import signal
 import socket
 import threading
 import warnings
@@ -253,14 +254,23 @@ def _connect_to(address: str | None, target: str, num_cpus: int | None, kw: dict
     # Ray half started: the command then died by SIGSEGV at exit or hung; deferred() raises the
     # interrupt once ray.init has returned, so the command unwinds with Ray whole and exits 130 / 143
     def start() -> None:
+        env, main = dict(os.environ), threading.current_thread() is threading.main_thread()
+        term = signal.getsignal(signal.SIGTERM) if main else None
         with deferred("Ray has started"), _command_keeps_sigterm(), \
                 _loopback_node_address(opts["_node_ip_address"]), _ray_logs_quiet():
             ray.init(address=LOCAL, **opts)
+        _undo["env"] = {k: (env.get(k), os.environ.get(k)) for k in os.environ.keys() | env.keys()
+                        if os.environ.get(k) != env.get(k)}
+        _undo["sigterm"] = (term, signal.getsignal(signal.SIGTERM)) if main else None
 
     _in_a_lasting_thread(start)
     _started_here = True
     return _info(True)
 
+
+#: what ray.init of the instance galton started changed, put back by :func:`shutdown` (PYTHONBREAKPOINT made
+#: breakpoint() fail): "env": key -> (before, Ray's), None if absent; "sigterm": (before, Ray's), main thread only
+_undo: dict[str, Any] = {}
 
 #: set by :func:`shutdown`: the thread that started Ray (see :func:`_in_a_lasting_thread`) may end
 _KEEPER_STOP = threading.Event()
@@ -429,3 +439,12 @@ def shutdown() -> None:
             ray.shutdown()
         _started_here, _joined_as = False, None
         _KEEPER_STOP.set()
+        for key, (before, ours) in _undo.pop("env", {}).items():  # what the user changed since stays
+            if os.environ.get(key) == ours and before is None:
+                del os.environ[key]
+            elif os.environ.get(key) == ours:
+                os.environ[key] = before
+        term = _undo.pop("sigterm", None)  # (signal.signal: main thread only)
+        if term is not None and term[0] is not None and signal.getsignal(signal.SIGTERM) is term[1] and \
+                threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, term[0])

@@ -446,3 +446,32 @@ def test_threads_share_one_start_and_a_users_session_is_kept():
     assert lines[2].startswith("refused RuntimeError already connected to the Ray cluster at "), proc.stdout
     assert lines[3] == "refused ValueError num_cpus=1 applies only to a new local instance, and this pr", proc.stdout
     assert "joined False True" in lines, proc.stdout
+
+
+_PROCESS_STATE = r"""
+import os, signal
+from galton.workers import cluster
+env, term = dict(os.environ), signal.getsignal(signal.SIGTERM)
+cluster.connect(num_cpus=1, include_dashboard=False)
+print("changed", sorted(k for k in os.environ.keys() | env.keys() if os.environ.get(k) != env.get(k)))
+cluster.shutdown()
+print("left", sorted(k for k in os.environ.keys() | env.keys() if os.environ.get(k) != env.get(k)))
+print("sigterm kept", signal.getsignal(signal.SIGTERM) is term)
+"""
+
+
+def test_shutdown_undoes_what_starting_ray_changed_in_the_process():
+    """After galton started Ray itself, shutdown() left ray.init's changes to the process: os.environ
+    kept PYTHONBREAKPOINT=ray.util.rpdb._driver_set_trace (breakpoint() then failed), RAY_AUTH_MODE,
+    RAY_USAGE_STATS_ENABLED, RAY_CLIENT_MODE, all inherited by child processes, and SIGTERM stayed
+    Ray's handler. Run in a fresh process: it starts and stops its own instance."""
+    env = {**os.environ, "PYTHONPATH": str(Path(cluster.__file__).resolve().parents[2])}
+    for key in ("PYTHONBREAKPOINT", "RAY_AUTH_MODE", "RAY_USAGE_STATS_ENABLED", "RAY_CLIENT_MODE", "RAY_ADDRESS"):
+        env.pop(key, None)
+    proc = subprocess.run([sys.executable, "-c", _PROCESS_STATE], capture_output=True, text=True,
+                          timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.splitlines()
+    assert any(line.startswith("changed [") and "PYTHONBREAKPOINT" in line for line in lines), proc.stdout
+    assert "left []" in lines, proc.stdout
+    assert "sigterm kept True" in lines, proc.stdout
