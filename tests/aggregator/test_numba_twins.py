@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -428,6 +429,16 @@ FIT = ("import sys, galton\n"
 @pytest.mark.parametrize("env", [{"GALTON_NUMBA": "0"}, {"GALTON_NO_NUMBA": "1"}])
 def test_switching_numba_off_never_imports_it(env: dict[str, str]) -> None:
     assert _run(FIT, **env) == "False [1, 0, 0]"
+
+
+@pytest.mark.skipif(not _jit.HAVE_NUMBA, reason="numba is not installed")
+def test_the_numba_switches_are_read_at_import_as_the_readme_says() -> None:
+    """README listed GALTON_NUMBA / GALTON_NO_NUMBA with the variables galton reads at each use;
+    they are read once, at ``import galton``: set afterwards, numba is still used."""
+    code = "import os, galton\nos.environ['GALTON_NUMBA'] = '0'\n" + FIT
+    assert _run(code) == "True [1, 0, 0]"
+    readme = " ".join((Path(__file__).resolve().parents[2] / "README.md").read_text().split())
+    assert "`GALTON_NUMBA` and `GALTON_NO_NUMBA` are read once, at `import galton`" in readme
 
 
 @pytest.mark.skipif(not _jit.HAVE_NUMBA, reason="numba is not installed")
