@@ -249,7 +249,7 @@ class IterativeAggregator(BaseAggregator):
             # the iteration this fit took up (0: a fresh start); of several EM runs (MACE) the furthest
             self.resumed_from_ = start if ckpt.runs <= 1 else max(start, int(getattr(self, "resumed_from_", 0) or 0))
         enabled = getattr(self, "progress", None)
-        if enabled is None and getattr(self, "verbose", 0):  # crowd-kit's verbose (MACE)
+        if enabled is None and getattr(self, "verbose", 0) > 0:  # crowd-kit's verbose (MACE)
             enabled = True
         bar = fit_options().progress or Progress(max_iter, type(self).__name__, enabled=enabled)
         t0 = time.perf_counter()

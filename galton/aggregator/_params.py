@@ -57,16 +57,21 @@ def check_random_state(value: Any) -> np.random.Generator:
 
 
 def check_flags(model: Any) -> None:
-    """Refuse a parameter whose default is a boolean but whose value is not one: ``bias="no"`` or
-    ``empirical_prior="false"`` switched the option on, as any non-empty text is true."""
+    """Refuse a parameter whose default is a boolean, or whose annotation is ``bool | None`` (``progress``:
+    None leaves the choice to the terminal), but whose value is not one: ``bias="no"``,
+    ``empirical_prior="false"`` or ``progress="no"`` switched the option on, as any non-empty text is true."""
     import inspect
 
     for name, param in inspect.signature(type(model).__init__).parameters.items():
-        if isinstance(param.default, bool) and hasattr(model, name):
+        optional = str(param.annotation).replace(" ", "") in ("bool|None", "None|bool", "Optional[bool]")
+        if (isinstance(param.default, bool) or optional) and hasattr(model, name):
             value = getattr(model, name)
+            if optional and value is None:
+                continue
             if not isinstance(value, (bool, np.bool_)) and not (isinstance(value, (int, np.integer))
                                                                 and value in (0, 1)):
-                raise TypeError(f"{name} must be True or False, not {value!r}")
+                accepted = "True, False or None" if optional else "True or False"
+                raise TypeError(f"{name} must be {accepted}, not {value!r}")
 
 
 def missing_hook(model: Any, hook: str) -> NotImplementedError:

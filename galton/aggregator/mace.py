@@ -90,7 +90,8 @@ class MACE(LabelsInUse, EMAggregator):
         or BitGenerator is taken too).
     verbose : int, default 0
         crowd-kit's switch: above 0 shows the progress bar (as ``progress=True``); ``progress``, when
-        given, wins. One bar counts restarts x iterations (``restart 2/10`` in its text).
+        given, wins. One bar counts restarts x iterations (``restart 2/10`` in its text). A number
+        or a bool; text (``"0"``) is refused.
 
     Attributes
     ----------
@@ -153,6 +154,8 @@ class MACE(LabelsInUse, EMAggregator):
         if self.method not in ("vb", "em"):
             raise ValueError(f"method must be 'vb' or 'em', not {self.method!r}")
         check_count("n_restarts", self.n_restarts, 1)  # "3", 2.7 and True were taken as 3, 2 and 1
+        if not isinstance(self.verbose, (bool, np.bool_)):  # a number, as crowd-kit compares it (verbose > 0);
+            check_real("verbose", self.verbose)  # text "0" was true, so it showed the bar
         check_real("smoothing", self.smoothing, 0, finite=True)
         check_real("default_noise", self.default_noise, -1, finite=True)  # starts from Uniform(1, 2 + noise)
         for name in ("alpha", "beta"):  # the Beta prior of VB (unused by EM)
@@ -186,7 +189,7 @@ class MACE(LabelsInUse, EMAggregator):
         streams, max_iter = self._restart_streams(rng), self._iter_limit()
         # one bar for restarts x iterations (a bar per restart, each silent for its first second, showed
         # nothing for 10 restarts of 0.5 s); crowd-kit's verbose turns it on, progress wins
-        enabled = self.progress if self.progress is not None else (True if self.verbose else None)
+        enabled = self.progress if self.progress is not None else (True if self.verbose > 0 else None)
         bar = Progress(len(streams) * max_iter, type(self).__name__, enabled=enabled)
         for i, stream in enumerate(streams):
             self._restart_warning = None  # kept by _not_converged: no process-wide catch_warnings, which

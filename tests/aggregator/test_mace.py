@@ -229,6 +229,32 @@ def test_crowdkits_verbose_switches_the_progress_bar_on_and_progress_wins(monkey
     assert "verbose" in _EXCLUDED and model.get_params()["verbose"] == 1
 
 
+def test_verbose_is_a_number_as_crowdkit_compares_it(monkeypatch):
+    """verbose="0" drew the bar (non-empty text is true); crowd-kit compares ``verbose > 0``, so
+    text is refused naming the parameter, and 0, -1 and False leave the bar to the terminal while 1,
+    2.5 and True turn it on (bug hunt)."""
+    import galton.aggregator.mace as mace_module
+    from galton._progress import Progress
+
+    seen = []
+
+    class Recording(Progress):
+        def __init__(self, *args, **kwargs):
+            seen.append(kwargs.get("enabled"))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(mace_module, "Progress", Recording)
+    df = pd.DataFrame({"task": ["t1", "t1", "t2", "t2"], "worker": ["a", "b", "a", "b"], "label": ["x", "y", "x", "x"]})
+    for value in ("0", "1", None, float("nan")):
+        with pytest.raises(TypeError, match=f"verbose must be a number, not {value!r}"):
+            MACE(n_restarts=1, verbose=value).fit(df)
+    for value, enabled in ((0, None), (-1, None), (False, None), (np.int64(0), None), (1, True), (2.5, True),
+                           (True, True)):
+        seen.clear()
+        MACE(n_restarts=1, verbose=value).fit(df)
+        assert seen == [enabled], value
+
+
 @pytest.mark.parametrize("switch", [{"progress": True}, {"verbose": 1}])
 def test_one_progress_bar_runs_across_the_restarts(switch, monkeypatch, capsys):
     """A bar is silent for its first second: with a new bar per restart, 10 restarts of 0.5 s each

@@ -250,6 +250,36 @@ def test_a_flag_given_text_is_refused(name: str, params: dict) -> None:
     assert getattr(ok.fit(df if name.startswith("rating") else df.assign(label=[0, 1, 0])), key) == 0
 
 
+_TRUE_OR_NONE = [n for n in galton.aggregator.names()
+                 if "progress" in galton.aggregator.parameters(galton.aggregator.get(n))]
+
+
+@pytest.mark.parametrize("name", _TRUE_OR_NONE)
+def test_progress_given_text_is_refused(name: str, capsys: pytest.CaptureFixture) -> None:
+    """progress defaults to None (a terminal decides), so check_flags skipped it: progress="no",
+    "off" or "false" drew the bar, as any non-empty text is true (bug hunt). Now text is refused,
+    naming the parameter and what it takes; None, 0, 1 and numpy's booleans are taken."""
+    kind = getattr(galton.aggregator.get(name), "kind", "categorical")
+    data = {"rating": RATINGS, "pairwise": PAIRS}.get(kind, CAT)
+    if kind not in ("categorical", "rating", "pairwise"):
+        pytest.skip(f"{kind} data")
+    for value in ("no", "off", "false"):
+        with pytest.raises(TypeError, match=f"^progress must be True, False or None, not {value!r}$"):
+            galton.aggregator.create(name, progress=value).fit(data)
+    capsys.readouterr()
+    assert galton.aggregator.create(name, progress=np.False_).fit(data).progress is np.False_
+    assert capsys.readouterr().err == ""  # no bar
+
+
+def test_glad_progress_no_draws_no_bar(capsys: pytest.CaptureFixture) -> None:
+    """The hunt's case: GLAD(progress="no") drew ~2 KB of bar to a non-terminal stderr for a fit
+    of a few seconds; progress=False draws nothing, and "no" is now refused before any work."""
+    with pytest.raises(TypeError, match="progress must be True, False or None, not 'no'"):
+        galton.GLAD(progress="no", tol=-1.0, max_iter=3).fit(CAT)
+    galton.GLAD(progress=0, tol=-1.0, max_iter=3).fit(CAT)
+    assert capsys.readouterr().err == ""
+
+
 @pytest.mark.parametrize("name", ["DawidSkene", "OneCoinDawidSkene", "GLAD", "MMSR", "MACE", "ZeroBasedSkill",
                                   "BayesianDawidSkene", "EBCC", "BWA"])
 def test_n_iter_and_max_iter_set_to_different_values_are_refused(name: str) -> None:
