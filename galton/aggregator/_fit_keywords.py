@@ -4,14 +4,14 @@ argument 'foo'``; ``BradleyTerry().fit(c, duplicates='raise')`` said ``Compariso
 :func:`checked_options` says it in the model's words instead: the model, the options of its kind of
 data and where the rest are described, and a model parameter given to ``fit`` by mistake. The
 message keeps Python's own phrase, which :func:`galton.aggregate` reads to name the parameters it
-passes to the model itself."""
+passes to the model itself. And :func:`gold_keyword`: crowd-kit's ``true_labels=``, galton's ``gold``."""
 
 from __future__ import annotations
 
 import inspect
 from typing import Any, Callable
 
-__all__ = ["checked_options", "reader_options"]
+__all__ = ["checked_options", "gold_keyword", "reader_options"]
 
 
 def reader_options(*readers: Callable[..., Any]) -> list[str]:
@@ -38,3 +38,15 @@ def checked_options(model: Any, options: dict[str, Any], *readers: Callable[...,
     raise TypeError(
         f"{name}.fit() got an unexpected keyword argument {key!r}: the options of {getattr(model, 'kind', 'its')} "
         f"data are {', '.join(known)}, and the fit's own are in help(galton.{name}.fit){hint}")
+
+
+def gold_keyword(model: Any, gold: Any, options: dict[str, Any]) -> Any:
+    """The gold of a fit: ``gold``, or crowd-kit's name for it, ``true_labels=``, taken out of
+    ``options``. Both given is a TypeError in Python's words (the keyword replaced the gold given,
+    silently)."""
+    if "true_labels" not in options:
+        return gold
+    if gold is not None:
+        raise TypeError(f"{type(model).__name__}.fit() got multiple values for argument 'gold': gold and "
+                        "true_labels (crowd-kit's name for it) are one argument; give one of them")
+    return options.pop("true_labels")

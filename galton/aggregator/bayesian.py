@@ -19,6 +19,7 @@ from ._bayes_eb import MAX_ACCURACY, band_edges, cube_inputs, eb_accuracies, pai
 from ._bayes_one_coin import MANY_LABELS, one_coin_step, uses_one_coin
 from ._calibrate import choose_rho, sample_fraction, task_ranks, task_temperatures
 from ._declared_labels import UNUSED_ON_SHARDS, DeclaredLabels
+from ._fit_keywords import gold_keyword
 from ._kernels import logsumexp_rows, vote_shares
 from ._lone_tasks import judged_beside_another, lone_rows, lone_tasks
 from ._pairs import (COIN_KEYS, estep_pairs, one_coin_fill, pair_axes, pair_codes, pair_table, pair_workers,
@@ -250,10 +251,9 @@ class BayesianDawidSkene(DeclaredLabels, ConfusionEM):
     def fit(self, data: Any, gold: Any = None, **kwargs: Any) -> "BayesianDawidSkene":
         """Fit by variational Bayes; ``gold`` (crowd-kit: ``true_labels``) clamps known tasks."""
         self._reset()  # the previous fit's results go first, also when this fit is refused
-        gold = kwargs.pop("true_labels", gold)
-        checks = {"prior_strength": (0.0, False), "beta": (0.0, False),
-                  "shrinkage": (0.0, True), "class_shrinkage": (0.0, True),
-                  "accuracy_window": (0.0, True)}
+        gold = gold_keyword(self, gold, kwargs)
+        checks = {"prior_strength": (0.0, False), "beta": (0.0, False), "shrinkage": (0.0, True),
+                  "class_shrinkage": (0.0, True), "accuracy_window": (0.0, True)}
         for name, (low, closed) in checks.items():
             value = getattr(self, name)
             ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)

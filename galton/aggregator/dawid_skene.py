@@ -23,6 +23,7 @@ from ..judgments import Judgments
 from ._base import DeferredResult, EMAggregator, argmax_ties_low, caller_stacklevel
 from ._calibrate import heldout_nll, log_posteriors, task_temperatures, temper
 from ._engine import Shard
+from ._fit_keywords import gold_keyword
 from ._initial_error import assigned_errors, initial_error_array, initial_error_frame
 from ._kernels import MIN_PARALLEL, vote_shares, vote_stats
 from ._layout import crowdkit_result
@@ -339,8 +340,7 @@ class DawidSkene(ConfusionEM):
         """Fit by EM. ``gold`` (crowd-kit: ``true_labels``) clamps known tasks; ``initial_error``
         holds prior error counts or probabilities (see ``initial_error_strategy``)."""
         self._reset()  # the previous fit's results go first, also when this fit is refused
-        if "true_labels" in kwargs:
-            gold = kwargs.pop("true_labels")
+        gold = gold_keyword(self, gold, kwargs)
         if self.stopping not in ("elbo", "likelihood"):
             raise ValueError(f"stopping must be 'elbo' (crowd-kit's rule) or 'likelihood', not {self.stopping!r}")
         for name in ("alpha", "alpha_prior"):  # NaN gave NaN probabilities, text a bare TypeError

@@ -19,6 +19,7 @@ from ._base import DeferredResult, EMAggregator, argmax_ties_low
 from ._declared_labels import LabelsInUse, declared_errors, expand_params, label_columns
 from ._ebcc_kernels import ebcc_estep, ebcc_mstep, restart_keys, subtype_start, task_keys, warn_collapsed
 from ._engine import LoadedData, Shard
+from ._fit_keywords import gold_keyword
 from ._kernels import counts_from_post, vote_shares
 from ._memory import FLOAT
 from ._pairs import (DENSE_ERRORS_MAX, diagonal, errors_output, new_data_pairs, pair_codes, pair_labels, pair_memory,
@@ -170,7 +171,7 @@ class EBCC(LabelsInUse, EMAggregator):
     def fit(self, data: Any, gold: Any = None, **kwargs: Any) -> "EBCC":
         """Fit by variational Bayes; ``gold`` (crowd-kit: ``true_labels``) clamps known tasks."""
         self._reset()  # the previous fit's results go first, also when this fit is refused
-        gold = kwargs.pop("true_labels", gold)
+        gold = gold_keyword(self, gold, kwargs)
         for name in ("n_subtypes", "n_init"):
             value = getattr(self, name)
             if not (isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1):
@@ -182,8 +183,7 @@ class EBCC(LabelsInUse, EMAggregator):
                 raise ValueError(f"{name} must be a finite number > 0, not {value!r}")
         return super().fit(data, gold, **kwargs)  # type: ignore[return-value]
 
-    def memory_estimate(self, n_tasks: int, n_workers: int, n_labels: int,
-                        n_judgments: int) -> tuple[int, str]:
+    def memory_estimate(self, n_tasks: int, n_workers: int, n_labels: int, n_judgments: int) -> tuple[int, str]:
         """Bytes of a fit: the restarts' class posteriors kept with the shards (and the E-step's
         new copy), R x tasks x K x 2; one restart's start, tasks x K x M x 2; the restarts'
         expected counts, expected-log tables and the M-step's scratch, R x pairs x K x M x 4, one

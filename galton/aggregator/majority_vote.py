@@ -40,6 +40,7 @@ from .._warnings import caller_stacklevel, quiet, quieted
 from ..judgments import Judgments
 from ._base import IterativeAggregator
 from ._engine import Shard
+from ._fit_keywords import gold_keyword
 from ._params import check_count, check_real
 from ._registry import register
 from .votes_fit import VoteAggregator, gold_layers, with_common_params
@@ -181,8 +182,7 @@ class GoldMajorityVote(VoteAggregator):
         """Estimate skills on ``gold`` (crowd-kit: ``true_labels``) and vote on ``data``. A pandas
         gold may list a task more than once: each label is accepted (crowd-kit's rule), and such a
         task is not clamped."""
-        if "true_labels" in kwargs:
-            gold = kwargs.pop("true_labels")
+        gold = gold_keyword(self, gold, kwargs)
         try:
             self._fit(data, gold, **kwargs)
         finally:
@@ -209,8 +209,7 @@ class GoldMajorityVote(VoteAggregator):
         return self._fit_then(data, gold, kwargs)[1]
 
     def _fit_then(self, data: Any, gold: Any, kwargs: dict[str, Any]) -> tuple[Any, Any]:
-        if "true_labels" in kwargs:
-            gold = kwargs.pop("true_labels")
+        gold = gold_keyword(self, gold, kwargs)
         with quiet("zero_weight", "skills_only"):  # the vote on the same tasks below says it (or raises)
             self.fit(data, gold, **kwargs)
         if hasattr(self, "_vote_weights"):  # an empty fit has only its empty results

@@ -791,3 +791,28 @@ def test_from_crowd_kit_doc_states_the_pairwise_stopping_defaults():
             no_default = want == "no default" and "no default `n_iter`" in crowdkit
             assert f"`{want}`" in crowdkit or no_default, (name, param)
     assert "per comparison" in part and "L1 change" in part
+
+
+@pytest.mark.parametrize("name,method", [("DawidSkene", "fit"), ("BayesianDawidSkene", "fit"), ("EBCC", "fit"),
+                                         ("GoldMajorityVote", "fit"), ("GoldMajorityVote", "fit_predict"),
+                                         ("DawidSkene", "fit_predict_proba")])
+def test_gold_and_true_labels_both_given_are_refused(name, method):
+    """crowd-kit's true_labels= is galton's gold: given both (gold by position or by name), the
+    keyword replaced the gold, silently (bug hunt). Now a TypeError in Python's words names both;
+    either one alone is the same gold."""
+    df = pd.DataFrame({"task": [1, 1, 1, 2, 2, 2, 3, 3, 3], "worker": ["a", "b", "c"] * 3,
+                       "label": [0, 0, 1, 1, 1, 0, 0, 1, 1]})
+    g0, g1 = pd.Series({1: 1, 2: 0, 3: 1}), pd.Series({1: 0, 2: 1, 3: 0})
+    model = getattr(galton, name)()
+    call = getattr(model, method)
+    for args, kwargs in (((g0,), {"true_labels": g1}), ((), {"gold": g0, "true_labels": g1}),
+                         ((g0,), {"true_labels": None})):
+        with pytest.raises(TypeError, match=rf"^{name}\.fit\(\) got multiple values for argument 'gold': gold and "
+                                            r"true_labels \(crowd-kit's name for it\) are one argument"):
+            call(df, *args, **kwargs)
+    if name != "GoldMajorityVote":  # gold tasks are clamped to the gold given, by either name
+        assert model.fit(df, true_labels=g1).labels_.sort_index().tolist() == [0, 1, 0]
+        assert model.fit(df, gold=g0).labels_.sort_index().tolist() == [1, 0, 1]
+    else:  # skills from the gold: by g1 a is right 3 times of 3, b twice, c never; by g0 the other way round
+        assert model.fit(df, true_labels=g1).skills_.sort_index().tolist() == pytest.approx([1, 2 / 3, 0])
+        assert model.fit(df, gold=g0).skills_.sort_index().tolist() == pytest.approx([0, 1 / 3, 1])
