@@ -86,7 +86,7 @@ def aggregate(data: Any, model: str | None = None, *, kind: str = "auto", gold: 
     model : registered model name (``galton.aggregator.names()``) or a model object (``DawidSkene(n_iter=50)``),
         fitted in place and returned (with ``**params`` a copy of it, so configured, is fitted instead);
         default: the default model of the kind of data (categorical ``bds``, pairwise ``bt``, choice
-        ``plackett_luce``, rating ``rating_gaussian``)
+        ``plackett_luce``, rating ``rating_gaussian``); the name ``"default"`` is the categorical one
     kind : "auto" (from the column names), "categorical", "pairwise", "choice" or "rating"
     gold : optional known labels, clamped during the fit (categorical models)
     engine : "local" (default) or "ray" (text, embedding, segmentation and multi-label models run

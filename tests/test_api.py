@@ -134,3 +134,27 @@ def test_column_options_decide_the_kind_of_data():
     assert type(m).__name__ == "BradleyTerry" and m.scores_.idxmax() == "x" and len(m.scores_) == 3
     with pytest.raises(TypeError, match=r"has no parameter 'task_col'.*options of pairwise data"):
         galton.aggregate(pw.rename(columns={"a": "left"}), task_col="item")
+
+
+def test_default_is_a_model_name_in_every_lookup() -> None:
+    """"default" named galton's default model in galton bench and study files only:
+    galton.aggregate(df, "default") and --model default said "unknown model 'default'" (bug hunt).
+    Now the registry reads it as the default categorical model, for every caller alike."""
+    from galton import aggregator
+    from galton.benchmarks.study import resolve_models
+
+    df = pd.DataFrame({"task": [1, 1, 1, 2, 2, 2, 3, 3, 3], "worker": ["a", "b", "c"] * 3,
+                       "label": [0, 0, 1, 1, 1, 0, 0, 1, 1]})
+    named, plain = galton.aggregate(df, "default"), galton.aggregate(df)
+    assert type(named) is type(plain) is aggregator.get(aggregator.default_name()) is aggregator.get(" Default ")
+    pd.testing.assert_frame_equal(named.probas_, plain.probas_)
+    assert aggregator.create("default", n_iter=3).n_iter == 3
+    assert resolve_models(["default", aggregator.default_name(), "mv"]) == [aggregator.default_name(), "mv"]
+    with pytest.raises(ValueError, match=rf"unknown model 'nope'; valid names: default \(galton's default, "
+                                         rf"{aggregator.default_name()}\), {', '.join(aggregator.names())}$"):
+        aggregator.get("nope")
+    with pytest.raises(ValueError, match="'default' names galton's default model; register Mine under another"):
+        aggregator.register("default")(type("Mine", (), {}))
+    with pytest.raises(ValueError, match="'default' names galton's default model"):
+        aggregator.register("mine", "Default")(type("Mine", (), {}))
+    assert "mine" not in aggregator.names() and "default" not in aggregator.names()

@@ -602,7 +602,25 @@ def test_bad_input_exit_2_one_line_no_output(tmp_path: Path, capsys, case: str) 
 def test_unknown_model_lists_every_valid_name(tmp_path: Path, capsys) -> None:
     rc, _, err = run(["aggregate", "bundled:act_cf", "--model", "nope"], capsys)
     assert rc == 2
-    assert err.strip().endswith("valid names: " + ", ".join(_registry.names()))
+    default = _registry.default_name()
+    assert err.strip().endswith(f"valid names: default (galton's default, {default}), " + ", ".join(_registry.names()))
+
+
+def test_aggregate_model_default_is_the_default_model(tmp_path: Path, capsys) -> None:
+    """--model default was "unknown model 'default'" though galton bench --models default ran it (bug
+    hunt): it is the default model, named by its own name in the summary, with the same labels."""
+    src = tmp_path / "j.csv"
+    src.write_text("task,worker,label\n1,a,0\n1,b,0\n1,c,1\n2,a,1\n2,b,1\n2,c,0\n3,a,0\n3,b,1\n3,c,1\n")
+    results = []
+    for extra in (["--model", "default"], []):
+        rc, out, err = run(["aggregate", src, *extra, "-o", tmp_path / f"res{len(extra)}.csv"], capsys)
+        assert rc == 0, err
+        name = _registry.default_name()
+        assert summary(out)["model"] == f"{name} ({_registry.get(name).__name__})"
+        results.append((tmp_path / f"res{len(extra)}.csv").read_text())
+    assert results[0] == results[1]
+    rc, out, err = run(["models", "default"], capsys)
+    assert rc == 0 and out.startswith(f"{_registry.default_name()}: galton.")
 
 
 def test_failed_run_leaves_existing_output_untouched(tmp_path: Path, capsys) -> None:
@@ -675,7 +693,7 @@ def test_models_name_describes_the_model_and_every_parameter_with_its_default(na
     if name == "ds":
         assert listed["stopping"] == "default 'elbo'" and listed["tol"] == "default 1e-05"
     rc, _, err = run(["models", "nope"], capsys)
-    assert rc == 2 and "unknown model 'nope'; valid names: bds" in err
+    assert rc == 2 and "unknown model 'nope'; valid names: default (galton's default, bds), bds" in err
 
 
 def test_datasets_list_and_show(capsys) -> None:

@@ -10,6 +10,9 @@ __all__ = ["register", "unregister", "get", "names", "create", "aliases", "defau
 #: with few judgments); see galton/benchmarks/accuracy.py for the evidence.
 DEFAULT_MODEL = "bds"
 
+#: the name that stands for the default categorical model in every lookup (never a model's own name)
+DEFAULT_ALIAS = "default"
+
 _MODELS: dict[str, type] = {}
 _ALIASES: dict[str, str] = {}
 
@@ -25,6 +28,9 @@ def register(name: str, *alias: str) -> Callable[[T], T]:
 
     def deco(cls: T) -> T:
         key = _norm(name)
+        if DEFAULT_ALIAS in (key, *map(_norm, alias)):  # get("default") is the default model's
+            raise ValueError(f"{DEFAULT_ALIAS!r} names galton's default model; register {cls.__name__} under "
+                             "another name")
         holder = _MODELS.get(key) or _MODELS.get(_ALIASES.get(key, ""))
         same = holder is not None and (holder.__module__, holder.__qualname__) == (cls.__module__, cls.__qualname__)
         if holder is not None and holder is not cls and not same:
@@ -82,11 +88,13 @@ def aliases() -> dict[str, str]:
 
 
 def get(name: str) -> type:
-    """The model class registered under ``name`` (or an alias such as the class name)."""
+    """The model class registered under ``name`` (or an alias such as the class name); ``"default"``
+    is galton's default categorical model (:func:`default_name`), as in ``galton bench`` and study files."""
     key = _norm(name)
-    key = _ALIASES.get(key, key)
+    key = default_name() if key == DEFAULT_ALIAS else _ALIASES.get(key, key)
     if key not in _MODELS:
-        raise ValueError(f"unknown model {name!r}; valid names: {', '.join(names())}")
+        raise ValueError(f"unknown model {name!r}; valid names: {DEFAULT_ALIAS} (galton's default, "
+                         f"{default_name()}), {', '.join(names())}")
     return _MODELS[key]
 
 

@@ -305,7 +305,7 @@ def resolve_models(names: Sequence[str]) -> list[str]:
 
     out: list[str] = []
     for n in names:
-        cls = aggregator.get(aggregator.default_name() if n == "default" else n)
+        cls = aggregator.get(n)  # "default": galton's default model, as every lookup
         canon = getattr(cls, "registry_name", n)
         if getattr(cls, "kind", "categorical") != "categorical":
             cats = [m for m in aggregator.names()  # not those it refuses next (gold_mv: gold to fit)

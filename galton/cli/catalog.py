@@ -53,9 +53,7 @@ def _describe_model(name: str, out: TextIO) -> int:
     """One model: its class, kind, docstring and its parameters with their defaults."""
     from .. import aggregator
 
-    if name == "default":  # as galton bench --models default: galton's default model
-        name = aggregator.default_name()
-    cls = aggregator.get(name)  # an unknown name: ValueError listing the registered ones
+    cls = aggregator.get(name)  # "default": galton's default model; an unknown name: ValueError listing them
     kind = getattr(cls, "kind", "categorical")
     out.write(f"{getattr(cls, 'registry_name', name)}: {cls.__module__.split('.')[0]}.{cls.__name__} ({kind} data)\n\n")
     out.write((inspect.getdoc(cls) or "").strip() + "\n\nParameters (galton aggregate ... --param KEY=VALUE):\n")
