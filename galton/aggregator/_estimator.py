@@ -377,17 +377,26 @@ class BaseAggregator(Params):
         return cached
 
     def predict(self, data: Any = None, *, on_invalid: str = "raise", duplicates: str | None = None) -> Any:
-        """The aggregated label of each task (the fitted ``labels_`` when ``data`` is None). ``data``
-        is read with the fit's column names; ``on_invalid`` and ``duplicates`` as in ``fit``, whose own
-        ``duplicates`` is the default (None there: repeated rows kept, with the fit's warning)."""
+        """The aggregated label of each task: ``labels_`` when ``data`` is None, else the label of each
+        task of ``data``. ``data`` is read with the fit's column names; ``on_invalid`` and ``duplicates``
+        as in ``fit``, whose own ``duplicates`` is the default (None there: repeated rows kept, with the
+        fit's warning).
+
+        Wawa, ZeroBasedSkill, GoldMajorityVote and MMSR do as crowd-kit's: ``predict(data)`` replaces
+        ``labels_`` and ``probas_`` (MMSR's ``scores_`` too) with those of ``data``, so a later
+        ``predict()`` / ``predict_proba()`` returns ``data``'s, not the fit's. What describes the fit stays:
+        ``label_codes_``, ``posteriors_``, ``judgments_``, ``skills_``, ``workers_`` and
+        ``galton.results_table(model)``; refit for the fit's labels. The other models' ``predict(data)``
+        changes no attribute."""
         self._check_fitted()
         if data is None:
             return self.labels_
         return self._score_new(data, on_invalid, duplicates)[0]
 
     def predict_proba(self, data: Any = None, *, on_invalid: str = "raise", duplicates: str | None = None) -> Any:
-        """Task x label probabilities (the fitted ``probas_`` when ``data`` is None); ``data`` and the
-        options as in :meth:`predict`."""
+        """Task x label probabilities: ``probas_`` when ``data`` is None (after a Wawa, ZeroBasedSkill,
+        GoldMajorityVote or MMSR ``predict(data)``, those of that data: see :meth:`predict`); ``data``
+        and the options as in :meth:`predict`."""
         self._check_fitted()
         if data is None:
             return self.probas_

@@ -459,6 +459,31 @@ def test_predict_new_data_uses_the_fitted_weights() -> None:
     assert w.predict(df).equals(w.labels_)
 
 
+@pytest.mark.parametrize("name", ["Wawa", "ZeroBasedSkill", "GoldMajorityVote", "MMSR"])
+def test_predict_on_new_data_replaces_labels_and_probas_only(name: str) -> None:
+    """As documented (predict's docstring, docs/from-crowd-kit.md): these models' predict(data)
+    replaces labels_ and probas_ (MMSR's scores_) as crowd-kit's does, so predict() with no data
+    then returns the new data's labels, not the fit's; what describes the fit stays, the same objects."""
+    import galton
+
+    df = pd.DataFrame({"task": [1, 1, 1, 2, 2, 2, 3, 3, 3], "worker": ["b", "a", "c"] * 3,
+                       "label": [0, 0, 1, 1, 1, 0, 0, 1, 1]})
+    new = pd.DataFrame({"task": [7, 7, 8, 8], "worker": ["c", "a", "b", "c"], "label": [1, 1, 0, 1]})
+    model = getattr(galton, name)()
+    model.fit(df, pd.Series({1: 0, 2: 1, 3: 1})) if name == "GoldMajorityVote" else model.fit(df)
+    stays = {k: getattr(model, k) for k in ("label_codes_", "posteriors_", "judgments_", "skills_", "workers_")}
+    table = galton.results_table(model)
+    labels = model.predict(new)
+    assert labels.index.tolist() == [7, 8]
+    assert model.predict() is model.labels_ and model.labels_.index.tolist() == [7, 8]  # not the fit's 1, 2, 3
+    assert model.predict_proba().index.tolist() == [7, 8]
+    if name == "MMSR":
+        assert model.scores_.index.tolist() == [7, 8]
+    assert all(getattr(model, k) is v for k, v in stays.items())  # the fit's, unchanged
+    assert len(model.label_codes_) == len(model.posteriors_) == 3 and sorted(model.skills_.index) == ["a", "b", "c"]
+    assert galton.results_table(model).equals(table)
+
+
 # ------------------------------------------------------------------------------------------ ZeroBasedSkill
 def test_zbs_converges_on_easy_data_and_matches_crowdkit() -> None:
     df, truth = simulate(1)
