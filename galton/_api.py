@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .aggregator._registry import create, default_name, get, parameters
+from .aggregator._registry import create, default_name, explicit, get, parameters
 
 __all__ = ["aggregate", "data_columns", "detect_kind", "item_column_role"]
 
@@ -86,7 +86,7 @@ def aggregate(data: Any, model: str | None = None, *, kind: str = "auto", gold: 
     model : registered model name (``galton.aggregator.names()``) or a model object (``DawidSkene(n_iter=50)``),
         fitted in place and returned (with ``**params`` a copy of it, so configured, is fitted instead);
         default: the default model of the kind of data (categorical ``bds``, pairwise ``bt``, choice
-        ``plackett_luce``, rating ``rating_gaussian``); the name ``"default"`` is the categorical one
+        ``plackett_luce``, rating ``rating_gaussian``), also the name ``"default"``
     kind : "auto" (from the column names), "categorical", "pairwise", "choice" or "rating"
     gold : optional known labels, clamped during the fit (categorical models)
     engine : "local" (default) or "ray" (text, embedding, segmentation and multi-label models run
@@ -110,6 +110,8 @@ def aggregate(data: Any, model: str | None = None, *, kind: str = "auto", gold: 
     """
     if kind not in ("auto", "categorical", "pairwise", "choice", "rating"):
         raise ValueError(f"kind must be 'auto', 'categorical', 'pairwise', 'choice' or 'rating', not {kind!r}")
+    if isinstance(model, str):  # "default": the default of the data's kind, as when left out
+        model = explicit(model)
     if model is not None and not isinstance(model, str):  # a model object: fitted as it is configured
         if isinstance(model, type):  # the class: its fit wanted self, "missing 1 required positional argument"
             raise TypeError(f"model must be a registered name or a model object; pass {model.__name__}() (an "

@@ -149,6 +149,11 @@ def test_default_is_a_model_name_in_every_lookup() -> None:
     assert type(named) is type(plain) is aggregator.get(aggregator.default_name()) is aggregator.get(" Default ")
     pd.testing.assert_frame_equal(named.probas_, plain.probas_)
     assert aggregator.create("default", n_iter=3).n_iter == 3
+    pairs = {"worker": ["a", "b", "a", "b"], "left": ["x", "x", "y", "x"], "right": ["y", "y", "z", "z"],
+             "label": ["x", "x", "y", "z"]}  # comparisons: "default" is their default, as when left out
+    named, plain = galton.aggregate(pairs, "default"), galton.aggregate(pairs)
+    assert type(named) is type(plain) is aggregator.get("bt")
+    assert named.scores_.equals(plain.scores_)
     assert resolve_models(["default", aggregator.default_name(), "mv"]) == [aggregator.default_name(), "mv"]
     with pytest.raises(ValueError, match=rf"unknown model 'nope'; valid names: default \(galton's default, "
                                          rf"{aggregator.default_name()}\), {', '.join(aggregator.names())}$"):

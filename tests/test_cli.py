@@ -621,6 +621,14 @@ def test_aggregate_model_default_is_the_default_model(tmp_path: Path, capsys) ->
     assert results[0] == results[1]
     rc, out, err = run(["models", "default"], capsys)
     assert rc == 0 and out.startswith(f"{_registry.default_name()}: galton.")
+    pairs = tmp_path / "pairs.csv"  # comparisons: "default" is their default (bt), as leaving --model out
+    pairs.write_text("worker,left,right,label\na,x,y,x\nb,x,y,x\na,y,z,y\nb,x,z,z\n")
+    ranked = []
+    for extra in (["--model", "default"], []):
+        rc, out, err = run(["aggregate", pairs, *extra, "-o", tmp_path / f"rank{len(extra)}.csv"], capsys)
+        assert rc == 0 and summary(out)["model"] == "bt", err
+        ranked.append((tmp_path / f"rank{len(extra)}.csv").read_text())
+    assert ranked[0] == ranked[1]
 
 
 def test_failed_run_leaves_existing_output_untouched(tmp_path: Path, capsys) -> None:

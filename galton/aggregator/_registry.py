@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, TypeVar
 
-__all__ = ["register", "unregister", "get", "names", "create", "aliases", "default_name", "parameters"]
+__all__ = ["register", "unregister", "get", "names", "create", "aliases", "default_name", "explicit", "parameters"]
 
 #: galton's robust default: Bayesian Dawid-Skene (Dirichlet priors stop the collapse of workers
 #: with few judgments); see galton/benchmarks/accuracy.py for the evidence.
@@ -85,6 +85,12 @@ def names(kind: str | None = None) -> list[str]:
 
 def aliases() -> dict[str, str]:
     return dict(_ALIASES)
+
+
+def explicit(name: str | None) -> str | None:
+    """``name``, or None where it asks for the default (``"default"``, in any case): for callers that
+    choose the default by the kind of data (``galton.aggregate``, ``galton aggregate --model``)."""
+    return None if name is None or _norm(name) == DEFAULT_ALIAS else name
 
 
 def get(name: str) -> type:

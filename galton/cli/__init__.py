@@ -59,7 +59,7 @@ from .. import _signals
 from .._progress import end_line
 from .._run_scope import run_scope
 from ._common import (BUNDLED_PREFIX, PROG, CLIError, add_max_memory, add_on_invalid, at_least_one, describe,
-                      model_param, remote_cause, seed)
+                      model_name, model_param, remote_cause, seed)
 from ._streams import standard_streams
 from .agreement import add_agreement
 from .allocate import add_allocate
@@ -97,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="CSV/TSV/Parquet/JSON-lines file, a directory of Parquet files or a quoted pattern of them "
                           "('parts/*.parquet'), bundled:NAME, "
                      "or - for CSV on standard input")
-    agg.add_argument("--model", "-m", default=None,
+    agg.add_argument("--model", "-m", default=None, type=model_name,
                      help="model name (see `galton models`); default: galton's robust default (bds, its "
                      "probabilities softened by a temperature per task, by its number of judgments, chosen on held-out "
                      "judgments, still over-confident "

@@ -351,6 +351,14 @@ def read_table(spec: str, ids: Sequence[str] = (), quiet: bool = False) -> Any:
     return table
 
 
+def model_name(text: str) -> str | None:
+    """``--model``: a model's name, or None for ``default`` (the default of the input's kind of data,
+    as when the option is left out: bt for comparisons)."""
+    from ..aggregator import explicit
+
+    return explicit(text)
+
+
 def reader_errors() -> tuple[type[BaseException], ...]:
     """Exceptions of the file readers (pyarrow, polars) for a file they cannot parse."""
     import pyarrow as pa

@@ -22,8 +22,8 @@ from typing import Any, TextIO
 
 from .._warnings import collected
 from ._common import (BUNDLED_PREFIX, PROG, CLIError, add_max_memory, add_on_invalid, check_memory_option,
-                      check_readable, checked_params, distinct_columns, layout_by_model, memory_guard, model_param,
-                      no_param_twice, one_line, read_table, report_warnings, seed)
+                      check_readable, checked_params, distinct_columns, layout_by_model, memory_guard, model_name,
+                      model_param, no_param_twice, one_line, read_table, report_warnings, seed)
 
 __all__ = ["add_allocate", "cmd_allocate"]
 
@@ -45,7 +45,7 @@ def add_allocate(sub: Any) -> None:
                    "uncertainty: 1 - max posterior (pairwise: the probability that the pair's current order is "
                    "wrong, Phi(-|d|/s)); uniform: fewest judgments first (pairwise: least-compared pairs; the "
                    "baseline)")
-    a.add_argument("--model", "-m", default=None, help="model name (see `galton models`); default: galton's default "
+    a.add_argument("--model", "-m", default=None, type=model_name, help="model name (see `galton models`); default: galton's default "
                    "for the data (bds for categorical judgments, bt for pairwise)")
     a.add_argument("--param", type=model_param, action="append", default=None, metavar="KEY=VALUE",
                    help="a parameter of the model, repeatable, as for `galton aggregate` (`galton models NAME` "
