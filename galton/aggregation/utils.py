@@ -15,7 +15,7 @@ names its Series results without attrs.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, NoReturn
 
 import numpy as np
 
@@ -33,10 +33,11 @@ _ABSENT = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _ABSENT:
-        raise AttributeError(f"galton.aggregation.utils has no {name}: {_ABSENT[name]}")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+if not TYPE_CHECKING:  # hidden from type checkers, which would read any name through it
+    def __getattr__(name: str) -> NoReturn:
+        if name in _ABSENT:
+            raise AttributeError(f"galton.aggregation.utils has no {name}: {_ABSENT[name]}")
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class EvaluationMismatchError(ValueError, AssertionError):

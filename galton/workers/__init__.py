@@ -19,7 +19,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..aggregator import register_engine
 
@@ -67,19 +67,27 @@ def release_actors() -> int:
     return release_idle()
 
 
-def __getattr__(name: str) -> Any:
-    if name == "simulate_to_parquet":  # named apart from the module galton.workers.simulate
-        from .simulate import simulate
+if TYPE_CHECKING:  # imported on first use at run time (they import Ray), by __getattr__ below
+    from ._shard_actor import ShardWorker
+    from .cluster import ClusterInfo, connect, is_connected, shutdown
+    from .engine import RayEngine, ShardLostError
+    from .sharded import ShardedCodesError, fit_parquet
+    from .simulate import simulate as simulate_to_parquet
+    from .tasks import map_unordered
+else:  # hidden from type checkers, which would read any misspelt name through it
+    def __getattr__(name: str) -> Any:
+        if name == "simulate_to_parquet":  # named apart from the module galton.workers.simulate
+            from .simulate import simulate
 
-        return simulate
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'galton.workers' has no attribute {name!r}")
-    try:
-        from importlib import import_module
+            return simulate
+        module = _WHERE.get(name)
+        if module is None:
+            raise AttributeError(f"module 'galton.workers' has no attribute {name!r}")
+        try:
+            from importlib import import_module
 
-        return getattr(import_module(f"{__name__}.{module}"), name)
-    except ModuleNotFoundError as exc:  # pragma: no cover - depends on the environment
-        if exc.name == "ray":
-            raise ImportError("galton.workers needs Ray: pip install 'galton[ray]'") from exc
-        raise
+            return getattr(import_module(f"{__name__}.{module}"), name)
+        except ModuleNotFoundError as exc:  # pragma: no cover - depends on the environment
+            if exc.name == "ray":
+                raise ImportError("galton.workers needs Ray: pip install 'galton[ray]'") from exc
+            raise
