@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from .aggregator._registry import create, default_name, explicit, get, parameters
 
-__all__ = ["aggregate", "data_columns", "detect_kind", "item_column_role"]
+__all__ = ["SupportsFit", "aggregate", "data_columns", "detect_kind", "item_column_role"]
+
+
+@runtime_checkable
+class SupportsFit(Protocol):
+    """What :func:`aggregate` takes for ``model`` besides a registered name: an object with
+    ``fit(data, ...)`` (every galton model, BinaryRelevance around one, a model of one's own)."""
+
+    def fit(self, data: Any, *args: Any, **kwargs: Any) -> Any: ...
 
 
 def detect_kind(columns: list[str], requested: str = "auto") -> str:
@@ -68,7 +76,7 @@ def data_columns(data: Any) -> list[str]:
     return []
 
 
-def aggregate(data: Any, model: str | None = None, *, kind: str = "auto", gold: Any = None,
+def aggregate(data: Any, model: str | SupportsFit | None = None, *, kind: str = "auto", gold: Any = None,
               engine: Any = None, output: str | None = None, address: str | None = None,
               **params: Any) -> Any:
     """Fit an aggregation model and return it (results in ``labels_``, ``probas_``, ``skills_``...).
@@ -159,7 +167,7 @@ def aggregate(data: Any, model: str | None = None, *, kind: str = "auto", gold: 
         est = create(name, **chosen)
     else:
         # parameters given here configure a copy: the caller's object keeps its own settings
-        est = type(model)(**{**model.get_params(), **chosen}) if chosen else model
+        est = type(model)(**{**model.get_params(), **chosen}) if chosen else model  # type: ignore[attr-defined]
     kwargs: dict[str, Any] = {k: v for k, v in params.items() if k not in accepted}
     where = next((f"{k}={v!r}" for k, v in (("engine", engine), ("address", address),
                                              ("n_shards", kwargs.get("n_shards"))) if v is not None), None)

@@ -50,6 +50,18 @@ def test_galton_classes_are_virtual_subclasses_of_crowdkits_bases_by_kind():
     assert not isinstance(galton.MeanRating(), base.BaseClassificationAggregator)  # no crowd-kit kind
 
 
+def test_crowdkits_bases_declare_their_result_attribute_for_type_checkers():
+    """As crowd-kit's bases do (``labels_: Optional[pd.Series]``): without it a type checker refused
+    ``agg.labels_`` for ``agg: BaseClassificationAggregator``, and a subclass of one's own had no declared result."""
+    declared = {}
+    for name in base.__all__:
+        cls = getattr(base, name)
+        declared[name] = {n: a for k in reversed(cls.__mro__) for n, a in vars(k).get("__annotations__", {}).items()}
+        assert cls.RESULT in declared[name], f"{name} does not declare {cls.RESULT}"
+    assert declared["BaseClassificationAggregator"]["labels_"] == "pd.Series[Any] | None"  # Optional, as crowd-kit
+    assert declared["BasePairwiseAggregator"]["scores_"] == "pd.Series[Any]"
+
+
 def test_a_users_own_aggregator_on_the_base_gets_crowdkits_series_name():
     class FirstAnswer(base.BaseClassificationAggregator):
         def fit(self, data):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import doctest
+import inspect
 import warnings
 from pathlib import Path
 
@@ -19,6 +20,16 @@ from galton.datasets.simulate_prefs import simulate_best_of_n, simulate_pairwise
 def test_docstring_examples_run() -> None:
     result = doctest.testmod(_api, verbose=False)
     assert result.attempted >= 4 and result.failed == 0
+
+
+def test_model_annotation_admits_a_model_object() -> None:
+    """The docstring says "registered model name ... or a model object"; ``model: str | None`` made a type
+    checker refuse README's ``galton.aggregate(data, galton.DawidSkene(n_iter=50))``."""
+    annotation = eval(inspect.signature(galton.aggregate).parameters["model"].annotation, vars(_api))  # noqa: S307
+    for model in ("ds", None, galton.DawidSkene(n_iter=50), galton.BinaryRelevance(galton.MajorityVote()),
+                  galton.ROVER(tokenizer=str.split, detokenizer=" ".join)):
+        assert isinstance(model, annotation), model
+    assert not isinstance(3, annotation)
 
 
 def test_categorical_data_gets_the_categorical_default() -> None:

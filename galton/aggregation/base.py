@@ -1,5 +1,5 @@
-"""crowd-kit's abstract aggregator bases (``crowdkit.aggregation.base``), for type checks and for
-writing an aggregator of one's own.
+"""crowd-kit's abstract aggregator bases (``crowdkit.aggregation.base``), for ``isinstance`` checks and
+for writing an aggregator of one's own.
 
 Each base is an :class:`abc.ABC` with crowd-kit's result attribute (``labels_``, ``segmentations_``,
 ``texts_``, ``scores_``, ``embeddings_and_outputs_``): a subclass implements ``fit`` and stores
@@ -11,16 +11,25 @@ registered as virtual subclasses where crowd-kit's classes of the same name inhe
 ``isinstance(galton.HRRASA(), BaseClassificationAggregator)`` (crowd-kit's HRRASA derives from the
 classification base, its RASA from the embeddings base; galton's HRRASA, a RASA, is under both); galton's models without a crowd-kit
 counterpart are registered by the kind of data they take (ratings and choices under none).
+
+Registration is seen at run time only: type checkers (mypy, pyright) ignore :meth:`abc.ABC.register`,
+so for them galton's classes are not subclasses of these bases, and a parameter annotated with a
+base refuses ``galton.DawidSkene()``. Annotate with galton's classes (``galton.DawidSkene``,
+``galton.aggregator.BaseAggregator``) there; a class of one's own that inherits a base gets its
+declared result attribute (``labels_: pd.Series | None``, as crowd-kit declares it).
 """
 
 from __future__ import annotations
 
 from abc import ABC
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..aggregator import (HRRASA, RASA, ROVER, BinaryRelevance, ClosestToAverage, SegmentationEM,
                           SegmentationMajorityVote, SegmentationRASA, TextHRRASA, TextRASA, get, names)
 from ..io import is_series
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["BaseClassificationAggregator", "BaseImageSegmentationAggregator", "BaseEmbeddingsAggregator",
            "BaseTextsAggregator", "BasePairwiseAggregator"]
@@ -54,6 +63,7 @@ class BaseClassificationAggregator(_Base):
 
     RESULT = "labels_"
     SERIES_NAME = "agg_label"
+    labels_: pd.Series[Any] | None
 
 
 class BaseImageSegmentationAggregator(_Base):
@@ -61,6 +71,7 @@ class BaseImageSegmentationAggregator(_Base):
 
     RESULT = "segmentations_"
     SERIES_NAME = "agg_segmentation"
+    segmentations_: pd.Series[Any]
 
 
 class BaseEmbeddingsAggregator(_Base):
@@ -68,6 +79,7 @@ class BaseEmbeddingsAggregator(_Base):
     indexed by task with ``embedding`` and ``output`` columns."""
 
     RESULT = "embeddings_and_outputs_"
+    embeddings_and_outputs_: pd.DataFrame
 
 
 class BaseTextsAggregator(_Base):
@@ -75,6 +87,7 @@ class BaseTextsAggregator(_Base):
 
     RESULT = "texts_"
     SERIES_NAME = "agg_text"
+    texts_: pd.Series[Any]
 
 
 class BasePairwiseAggregator(_Base):
@@ -83,6 +96,7 @@ class BasePairwiseAggregator(_Base):
 
     RESULT = "scores_"
     SERIES_NAME = "agg_score"
+    scores_: pd.Series[Any]
 
 
 for _name in names("categorical"):

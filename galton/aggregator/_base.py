@@ -62,7 +62,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -79,11 +79,12 @@ from ._params import iter_limit_name, missing_hook
 
 __all__ = ["BaseAggregator", "IterativeAggregator", "EMAggregator", "ConvergenceWarning", "NotFittedError",
            "caller_stacklevel", "argmax_ties_low", "tied_to_max", "TIE_RTOL", "DeferredResult"]
+_Self = TypeVar("_Self", bound="EMAggregator")  # fit returns the model it is called on (its class, for type checkers)
+_Iterative = TypeVar("_Iterative", bound="IterativeAggregator")  # spec: a model of the class it is called on
 
 
 class IterativeAggregator(BaseAggregator):
-    """Base of every iterative model: one loop, written once (``_run``; the pieces and hooks are in
-    the module docstring).
+    """Base of every iterative model: one loop, written once (``_run``; pieces and hooks: the module docstring).
 
     Convergence: the objective (log-likelihood, or the ELBO / log-posterior for Bayesian models) is
     evaluated in every E-step; the fit stops when its change per judgment falls below ``tol``
@@ -334,7 +335,7 @@ class IterativeAggregator(BaseAggregator):
         self._check_fitted()
         return self.__dict__.get("_params")
 
-    def spec(self) -> "IterativeAggregator":
+    def spec(self: _Iterative) -> _Iterative:
         """A new, unfitted model with the same hyper-parameters: all a shard needs to run the
         E-step (its bound :meth:`e_step` pickles to a few hundred bytes, a fitted model's to the
         size of its results)."""
@@ -358,11 +359,11 @@ class EMAggregator(IterativeAggregator):
 
     _base_class = True
 
-    def fit(self, data: Any, gold: Any = None, *, engine: Any = None, n_shards: int | None = None,
+    def fit(self: _Self, data: Any, gold: Any = None, *, engine: Any = None, n_shards: int | None = None,
             output: str | None = None, task_col: str = "task", worker_col: str = "worker",
             label_col: str = "label", checkpoint_dir: str | os.PathLike[str] | None = None,
             checkpoint_every: int = 1, results_dir: str | os.PathLike[str] | None = None,
-            results_top: int | None = None, **encode_options: Any) -> "EMAggregator":
+            results_top: int | None = None, **encode_options: Any) -> _Self:
         """Fit the model.
 
         Parameters
@@ -382,9 +383,8 @@ class EMAggregator(IterativeAggregator):
             probabilities as a Parquet directory there, one part file per shard written where the
             shard lives, instead of collecting them here (``labels_`` and ``probas_`` are then None
             and ``results_dir_`` holds the path).
-        results_top : with ``results_dir``: the ``results_top`` most probable labels of each task
-            and their probabilities instead of every label's (``top`` of
-            :func:`galton.io.results_table`).
+        results_top : with ``results_dir``: the ``results_top`` most probable labels of each task and their
+            probabilities instead of every label's (``top`` of :func:`galton.io.results_table`).
         """
         self._reset()  # the previous fit's results go first, also when this fit is refused
         sharded = isinstance(data, LoadedData)
@@ -421,7 +421,7 @@ class EMAggregator(IterativeAggregator):
             self._params = result[0]
             self._finish(result[0], judgments)
 
-        return self._fit_lifecycle(  # type: ignore[return-value]
+        return self._fit_lifecycle(
             judgments, output, run, store, gold_codes=gold_codes, engine=engine, n_shards=n_shards,
             checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every, load=not sharded)
 

@@ -13,7 +13,7 @@ import warnings
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 import numpy as np
 
@@ -31,6 +31,9 @@ from ._results import Output, check_output
 
 __all__ = ["BaseAggregator", "ConvergenceWarning", "NotFittedError", "argmax_ties_low", "tied_to_max",
            "TIE_RTOL", "FitOptions", "fit_options", "fit_options_set", "DeferredResult"]
+
+#: ``fit`` returns the model it is called on: its own class, a subclass included, for type checkers
+_Self = TypeVar("_Self", bound="BaseAggregator")
 
 
 @dataclass(frozen=True)
@@ -256,11 +259,11 @@ class BaseAggregator(Params):
             self.__dict__.pop(name, None)
             add_pending(self.__dict__, name, (build, *args))
 
-    def _fit_lifecycle(self, judgments: Any, output: str | None, run: Callable[[Any, np.random.Generator], Any],
+    def _fit_lifecycle(self: _Self, judgments: Any, output: str | None, run: Callable[[Any, np.random.Generator], Any],
                        store: Callable[[Any], None], *, gold_codes: np.ndarray | None = None,
                        engine: Any = None, n_shards: int | None = None,
                        checkpoint_dir: str | os.PathLike[str] | None = None, checkpoint_every: int = 1,
-                       load: bool | Callable[[Any], None] = True, empty: bool = True) -> "BaseAggregator":
+                       load: bool | Callable[[Any], None] = True, empty: bool = True) -> _Self:
         """The one fit lifecycle after validation and encoding (which each family does in its own
         order, with its own errors): empty input (``empty``: results of the usual types, see
         :meth:`_fit_empty`) -> memory guard -> the random generator of the fit (seeded with
@@ -328,7 +331,7 @@ class BaseAggregator(Params):
     #: attribute -> (axis, name), axis one of "worker", "task", "priors", "errors"
     _empty_attrs: dict[str, Any] = {}
 
-    def _fit_empty(self, judgments: Judgments, output: str | None) -> "BaseAggregator":
+    def _fit_empty(self: _Self, judgments: Judgments, output: str | None) -> _Self:
         """An empty frame (no rows, the right columns; pandas, polars or Arrow) gives empty results
         of the usual types, as crowd-kit does for pandas, instead of an error (files and the CLI
         still refuse it); ``predict(data)`` then refuses new data: there are no parameters."""
@@ -350,7 +353,7 @@ class BaseAggregator(Params):
         return self
 
     # ---------------------------------------------------------------- public API
-    def fit(self, data: Any, gold: Any = None, **kwargs: Any) -> "BaseAggregator":
+    def fit(self: _Self, data: Any, gold: Any = None, **kwargs: Any) -> _Self:
         self._refuse_base_class()
         raise NotImplementedError(f"{type(self).__name__} defines no fit")
 

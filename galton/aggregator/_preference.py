@@ -38,7 +38,7 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -58,6 +58,8 @@ __all__ = ["PairShard", "ChoiceShard", "PreferenceAggregator", "PairwiseAggregat
            "DENSE_SE_MAX", "Z95", "ItemOutput", "check_mle_exists"]
 
 _ItemOutput = ItemOutput  # the name ratings.py imports (it may import ItemOutput from _pref_results)
+#: ``fit`` returns the model it is called on: its own class, a subclass included, for type checkers
+_Self = TypeVar("_Self", bound="PreferenceAggregator")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -259,10 +261,10 @@ class PreferenceAggregator(PreferenceResults, EMAggregator):
         raise NotImplementedError
 
     # ---------------------------------------------------------------- fit
-    def fit(self, data: Any, gold: Any = None, *, engine: Any = None,  # type: ignore[override]
+    def fit(self: _Self, data: Any, gold: Any = None, *, engine: Any = None,  # type: ignore[override]
             n_shards: int | None = None, output: str | None = None,
             checkpoint_dir: str | os.PathLike[str] | None = None, checkpoint_every: int = 1,
-            **encode_options: Any) -> "PreferenceAggregator":
+            **encode_options: Any) -> _Self:
         """Fit the model.
 
         Parameters
@@ -315,7 +317,7 @@ class PreferenceAggregator(PreferenceResults, EMAggregator):
             self._store_results(obj, result[0], result[1], output)
             self._finish(result[0], obj)
 
-        return self._fit_lifecycle(  # type: ignore[return-value]
+        return self._fit_lifecycle(
             obj, output, run, store, engine=engine, n_shards=n_shards, checkpoint_dir=checkpoint_dir,
             checkpoint_every=checkpoint_every, load=load, empty=False)
 

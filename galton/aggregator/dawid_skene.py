@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -36,6 +36,9 @@ from ._pairs import (DENSE_ERRORS_MAX, dense_cells, diagonal, errors_output, est
 from ._registry import register
 
 __all__ = ["ConfusionEM", "DawidSkene"]  # re-exported by galton (ConfusionEM: the base of confusion-matrix models)
+
+#: ``fit`` returns the model it is called on: its own class, a subclass included, for type checkers
+_Self = TypeVar("_Self", bound="DawidSkene")
 
 #: crowd-kit's floor (its ``_EPS``) of confusion cells and class priors: a cell of a label the worker
 #: gave never reaches 0. Not galton._math's EPS (1e-300), which only guards log(0).
@@ -336,7 +339,7 @@ class DawidSkene(ConfusionEM):
             return f"log-likelihood {obj:.6g} ELBO rise/judgment {delta:.2e}"
         return super()._progress_info(obj, delta)
 
-    def fit(self, data: Any, gold: Any = None, initial_error: Any = None, **kwargs: Any) -> "DawidSkene":
+    def fit(self: _Self, data: Any, gold: Any = None, initial_error: Any = None, **kwargs: Any) -> _Self:
         """Fit by EM. ``gold`` (crowd-kit: ``true_labels``) clamps known tasks; ``initial_error``
         holds prior error counts or probabilities (see ``initial_error_strategy``)."""
         self._reset()  # the previous fit's results go first, also when this fit is refused

@@ -29,7 +29,7 @@ falls below ``tol``). The sums run over all rows at once.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Sequence, TypeVar
 
 import numpy as np
 
@@ -41,6 +41,9 @@ from ._params import Params, check_count, check_real, drop_fitted
 from .worker_report import NoWorkerReport
 
 __all__ = ["ClosestToAverage", "HRRASA", "RASA", "chi2_upper_quantile", "gleu_similarity"]
+
+#: ``fit`` returns the model it is called on: its own class, a subclass included, for type checkers
+_Self = TypeVar("_Self", bound="RASA")
 
 _MIN_DISTANCE = 1e-5  # the floor of a worker's summed distance (crowd-kit's and the paper's bias)
 
@@ -230,7 +233,7 @@ class RASA(Params, NoWorkerReport):
         self._centre, self._local_weights, self._part = centre, local, part
         return rows
 
-    def fit(self, data: Any, true_embeddings: Any = None) -> "RASA":
+    def fit(self: _Self, data: Any, true_embeddings: Any = None) -> _Self:
         self._fit(data, true_embeddings, need_output=False)
         return self
 

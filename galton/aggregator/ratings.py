@@ -18,7 +18,7 @@ score, se, lower, upper``; ``se`` is NaN where the model gives none; the 95% int
 from __future__ import annotations
 
 import decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -35,6 +35,9 @@ from ._pref_results import Z95, ItemOutput
 from ._registry import register
 
 __all__ = ["MeanRating", "MedianRating", "TrimmedMeanRating", "GaussianRating"]  # re-exported by galton
+
+#: ``fit`` returns the model it is called on: its own class, a subclass included, for type checkers
+_Self = TypeVar("_Self", bound="_StatisticRating")
 
 
 def numeric_values(judgments: Judgments) -> np.ndarray:
@@ -200,14 +203,14 @@ class _StatisticRating(RatingAggregator):
     def _row_fn(self, shard: Shard, values: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def fit(self, data: Any, gold: Any = None, *, engine: Any = None, n_shards: int | None = None,
-            output: str | None = None, **encode_options: Any) -> "_StatisticRating":
+    def fit(self: _Self, data: Any, gold: Any = None, *, engine: Any = None, n_shards: int | None = None,
+            output: str | None = None, **encode_options: Any) -> _Self:
         """Aggregate ``task, worker, label`` ratings (column names via ``task_col=`` etc.)."""
         self._reset()  # the previous fit's results go first, also when this fit is refused
         no_gold(gold)
         judgments, _ = self._prepare(data, None, **encode_options)
         values = numeric_values(judgments)
-        return self._fit_lifecycle(  # type: ignore[return-value]
+        return self._fit_lifecycle(
             judgments, output, lambda eng, rng: eng.gather(self._row_fn, values),
             lambda rows: self._store(judgments, rows, output), engine=engine, n_shards=n_shards, empty=False)
 

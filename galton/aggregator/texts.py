@@ -24,13 +24,16 @@ vector, for example a sentence-embedding model) and RASA picks one of the given 
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 from ..data._validate import pandas_columns
 from ._params import Params, drop_fitted
 from .worker_report import NoWorkerReport, worker_report
 
 __all__ = ["ROVER", "TextHRRASA", "TextRASA"]
+
+#: ``fit`` returns the model it is called on: its own class, a subclass included, for type checkers
+_Self = TypeVar("_Self", bound="TextRASA")
 
 _SLOT, _SKIP, _NEW = 0, 1, 2
 
@@ -178,7 +181,7 @@ class TextRASA(Params, NoWorkerReport):
         (the encoder was handed the NaN)."""
         return None if true_objects is None else true_objects[true_objects.notna()].map(self.encoder)
 
-    def fit(self, data: Any, true_objects: Any = None) -> "TextRASA":
+    def fit(self: _Self, data: Any, true_objects: Any = None) -> _Self:
         """Fit and choose the texts: ``texts_`` (crowd-kit's fit leaves it unset: only its fit_predict sets it)."""
         # the previous fit's results, its own and the RASA's, go first: also when this fit is refused
         # (the encoder runs before the RASA's fit resets it)

@@ -47,7 +47,7 @@ it made every other worker's ``skills_`` 0.0. Their weight moves no task value e
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -61,6 +61,10 @@ from ._registry import register
 from .ratings import RatingAggregator, no_gold, numeric_values, sorted_order, task_mean, task_median
 
 __all__ = ["CATD", "PM", "PMTI"]
+
+#: ``fit`` returns the model it is called on: its own class, a subclass included, for type checkers
+_Self = TypeVar("_Self", bound="_TruthDiscovery")
+_PMSelf = TypeVar("_PMSelf", bound="PM")
 
 #: a worker's loss is floored at this share of the largest one before it divides or enters a log
 #: (a worker whose every rating equals the task values would otherwise get an infinite weight)
@@ -104,7 +108,7 @@ class _TruthDiscovery(RatingAggregator, EMAggregator):
     normalized = False
     start = "mean"
 
-    def fit(self, data: Any, gold: Any = None, **kwargs: Any) -> "_TruthDiscovery":  # type: ignore[override]
+    def fit(self: _Self, data: Any, gold: Any = None, **kwargs: Any) -> _Self:  # type: ignore[override]
         """Fit on ``task, worker, label`` ratings (column names via ``task_col=`` etc.)."""
         self._reset()  # the previous fit's results go first, also when this fit is refused
         no_gold(gold)
@@ -114,7 +118,7 @@ class _TruthDiscovery(RatingAggregator, EMAggregator):
             raise ValueError(f"start must be 'mean' or 'median', not {self.start!r}")
         check_count("n_iter", self.n_iter)
         check_real("tol", self.tol)  # tol <= 0: every iteration
-        return EMAggregator.fit(self, data, None, **kwargs)  # type: ignore[return-value]
+        return EMAggregator.fit(self, data, None, **kwargs)
 
     def _keep(self, n_iter: int, tol: float, start: str, engine: Any, n_shards: int | None,
               progress: bool | None) -> None:
@@ -392,11 +396,11 @@ class PM(_TruthDiscovery):
         self.normalize = normalize
         self._keep(n_iter, tol, start, engine, n_shards, progress)
 
-    def fit(self, data: Any, gold: Any = None, **kwargs: Any) -> "PM":  # type: ignore[override]
+    def fit(self: _PMSelf, data: Any, gold: Any = None, **kwargs: Any) -> _PMSelf:  # type: ignore[override]
         self._reset()  # the previous fit's results go first, also when this fit is refused
         if self.normalize not in ("sum", "max"):
             raise ValueError(f"normalize must be 'sum' or 'max', not {self.normalize!r}")
-        return super().fit(data, gold, **kwargs)  # type: ignore[return-value]
+        return super().fit(data, gold, **kwargs)
 
     def _weights(self, d: np.ndarray, n: np.ndarray, memory: dict[str, Any], judged: np.ndarray) -> np.ndarray:
         norm = d[judged].sum() if self.normalize == "sum" else d[judged].max()

@@ -188,6 +188,9 @@ class VoteAggregator(BaseAggregator):
     n_shards: int | None
     on_missing_skill: str
     default_skill: float | None
+    #: each worker's skill (a frame in the fit's type); declared here because fit sets it in a nested
+    #: function, where type checkers do not look for attributes
+    skills_: Any
     _require_gold = False
     #: the second argument is worker skills and gold comes by name, as in crowd-kit's
     #: ``MajorityVote.fit(data, skills)`` (the others take gold second)
