@@ -150,6 +150,26 @@ CROWDKIT_SUBPACKAGES = {
 }
 
 
+def test_the_load_dataset_row_says_what_frames_it_returns():
+    """docs/from-crowd-kit.md said galton.load_dataset returns (judgments, gold, experts) without
+    saying these are polars by default, where crowd-kit's are pandas."""
+    import inspect
+    from pathlib import Path
+
+    doc = (Path(galton.__file__).resolve().parent.parent / "docs" / "from-crowd-kit.md").read_text()
+    row = next(line for line in doc.splitlines() if line.startswith("| `crowdkit.datasets.load_dataset`"))
+    default = inspect.signature(galton.load_dataset).parameters["frame"].default
+    assert default == "polars" and "polars tables by default" in row and 'frame="pandas"' in row
+    judgments, gold, _ = galton.load_dataset("zheng_d_product")
+    assert isinstance(judgments, pl.DataFrame) and isinstance(gold, pl.DataFrame)
+    judgments, gold, _ = galton.load_dataset("zheng_d_product", frame="pandas")
+    assert list(judgments.columns) == ["task", "worker", "label"] and list(gold.columns) == ["task", "label"]
+    assert "`task, label` columns" in row and 'gold.set_index("task")["label"]' in row
+    series = gold.set_index("task")["label"]
+    assert_series_equal(galton.MajorityVote().fit(judgments, gold=gold).labels_,
+                        galton.MajorityVote().fit(judgments, gold=series).labels_)
+
+
 def test_crowdkit_subpackages_have_galton_counterparts():
     """docs/from-crowd-kit.md said "change crowdkit to galton in the imports", but
     `from galton.aggregation.classification import DawidSkene` (crowd-kit's subpackage path) failed:

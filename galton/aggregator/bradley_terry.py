@@ -73,6 +73,8 @@ class BradleyTerry(PairwiseAggregator):
     prior : float, default 1.0
         Virtual tied comparisons of every item against the pseudo-item; 0 = plain MLE.
     method : {"newman", "mm"}, default "newman"
+    random_state, engine, n_shards, progress
+        As everywhere in galton (the fit uses no randomness).
 
     Attributes
     ----------
@@ -326,6 +328,8 @@ class NoisyBradleyTerry(PairwiseAggregator):
         lost, as for ``BradleyTerry(prior=0)``, or scores that run off while a worker's upsets are put
         down to random answers (:func:`~galton.aggregator._pref_mle.check_bounded`).
     random_state : accepted for crowd-kit compatibility; the fit starts from θ = 0, q = 0, γ = 2 (deterministic).
+    engine, n_shards, progress
+        As everywhere in galton.
 
     Attributes
     ----------

@@ -298,6 +298,8 @@ class DawidSkene(ConfusionEM):
         long ``errors_`` (worker, label, true_label, probability) or a (n_workers, K, K) array. With
         "assign", probabilities sum to 1 per (worker, true label), or to at most 1 where the frame leaves
         out some of a worker's (worker, label) rows (a pandas fit's ``errors_``): those share the rest.
+    random_state, engine, n_shards, progress
+        As everywhere in galton (the fit uses no randomness).
 
     Attributes
     ----------
@@ -341,7 +343,9 @@ class DawidSkene(ConfusionEM):
 
     def fit(self: _Self, data: Any, gold: Any = None, initial_error: Any = None, **kwargs: Any) -> _Self:
         """Fit by EM. ``gold`` (crowd-kit: ``true_labels``) clamps known tasks; ``initial_error``
-        holds prior error counts or probabilities (see ``initial_error_strategy``)."""
+        holds prior error counts or probabilities (see ``initial_error_strategy``). Other keywords: those of
+        :meth:`EMAggregator.fit` (``engine``, ``n_shards``, ``checkpoint_dir``, ...) and of the data's reader
+        :meth:`galton.Judgments.from_any` (``task_col``, ``on_invalid``, ``duplicates``, ``labels``, ...)."""
         self._reset()  # the previous fit's results go first, also when this fit is refused
         gold = gold_keyword(self, gold, kwargs)
         if self.stopping not in ("elbo", "likelihood"):

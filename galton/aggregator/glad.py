@@ -204,6 +204,8 @@ class GLAD(LabelsInUse, EMAggregator):
         Maximum Newton steps per EM iteration for the betas.
     m_step_tol : float, default 1e-2
         The beta Newton steps stop once every task gradient is below this.
+    random_state, engine, n_shards, progress
+        As everywhere in galton (the fit uses no randomness).
 
     Attributes
     ----------

@@ -92,6 +92,8 @@ class MACE(LabelsInUse, EMAggregator):
         crowd-kit's switch: above 0 shows the progress bar (as ``progress=True``); ``progress``, when
         given, wins. One bar counts restarts x iterations (``restart 2/10`` in its text). A number
         or a bool; text (``"0"``) is refused.
+    engine, n_shards, progress
+        As everywhere in galton.
 
     Attributes
     ----------

@@ -125,6 +125,8 @@ class PlackettLuce(Accelerated, PreferenceAggregator):
     prior : float, default 1.0
     accelerate : bool, default True
         SQUAREM extrapolation of the MM steps (see Speed above).
+    random_state, engine, n_shards, progress
+        As everywhere in galton (the fit uses no randomness).
 
     Attributes
     ----------

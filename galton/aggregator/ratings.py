@@ -227,7 +227,7 @@ class MeanRating(_StatisticRating):
     ``upper`` = mean ± ``t_{0.975}(n - 1) se``, Student's t with n - 1 degrees of freedom (12.71 at
     two ratings, 4.30 at three, 2.26 at ten), exact for normally distributed ratings (1.96 covered
     the mean 70% of the time at two ratings, 82% at three). A task with one rating has no ``se``:
-    ``se``, ``lower`` and ``upper`` are NaN."""
+    ``se``, ``lower`` and ``upper`` are NaN. Parameters ``engine``, ``n_shards``: as everywhere in galton."""
 
     def __init__(self, *, engine: Any = None, n_shards: int | None = None):
         self.engine = engine
@@ -243,7 +243,8 @@ class MeanRating(_StatisticRating):
 @register("rating_median", "median_rating")
 class MedianRating(_StatisticRating):
     """The median rating of each task (mean of the two middle ratings for an even count); no
-    standard error: ``se``, ``lower`` and ``upper`` in ``intervals_`` are NaN."""
+    standard error: ``se``, ``lower`` and ``upper`` in ``intervals_`` are NaN. Parameters ``engine``,
+    ``n_shards``: as everywhere in galton."""
 
     def __init__(self, *, engine: Any = None, n_shards: int | None = None):
         self.engine = engine
@@ -261,6 +262,8 @@ class TrimmedMeanRating(_StatisticRating):
     Parameters
     ----------
     proportion : float in [0, 0.5), default 0.1 (with 10 ratings: drop the lowest and the highest).
+    engine, n_shards
+        As everywhere in galton.
     """
 
     def __init__(self, proportion: float = 0.1, *, engine: Any = None, n_shards: int | None = None):
@@ -327,6 +330,8 @@ class GaussianRating(RatingAggregator, EMAggregator):
     bias : bool, default True   (False: no bias term)
     bias_prior : float, default 20.0   (κ)
     noise_prior : float, default 20.0  (ν; its pull on precise workers with many ratings: above)
+    random_state, engine, n_shards, progress
+        As everywhere in galton (the fit uses no randomness).
 
     Attributes
     ----------

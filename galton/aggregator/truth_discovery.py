@@ -278,10 +278,18 @@ class CATD(_TruthDiscovery):
     quantile : {"lower", "upper"}, default "lower"   (the paper's quantile, which discounts workers with
         few ratings; "upper" is spark-crowd's, which favours them: with ``n_iter=1`` it gives
         spark-crowd's own test numbers)
-    n_iter : int, default 1   (weight steps: one by default, below; 100 runs to convergence)
+    n_iter : int, default 1   (weight steps: one by default, see Notes; 100 runs to convergence)
     tol : float, default 1e-6   (the largest move of a task value in a pass, over the ratings' range)
     start : {"mean", "median"}, default "mean"   (the task values the first weights are fitted to)
+    engine, n_shards, progress
+        As everywhere in galton.
 
+    Attributes
+    ----------
+    scores_, labels_, intervals_, weights_, skills_, n_iter_, converged_, history_.
+
+    Notes
+    -----
     One weight step by default (spark-crowd's result on its own test data too: its threshold of 0.1
     on the mean squared change of the values stops it there; no ConvergenceWarning), chosen by
     measurement. Run to convergence, the alternation concentrates the weight: a worker's weight grows
@@ -307,10 +315,6 @@ class CATD(_TruthDiscovery):
       one step's 2.70 (the mean 4.15). There ``n_iter=100`` suits.
 
     :class:`PM` or ``rating_gaussian`` suit data that CATD's weights concentrate on as well.
-
-    Attributes
-    ----------
-    scores_, labels_, intervals_, weights_, skills_, n_iter_, converged_, history_.
     """
 
     def __init__(self, alpha: float = 0.05, n_iter: int = 1, tol: float = 1e-6, *, quantile: str = "lower",
@@ -378,13 +382,17 @@ class PM(_TruthDiscovery):
     n_iter : int, default 100
     tol : float, default 1e-6   (the largest move of a task value in a pass, over the ratings' range)
     start : {"mean", "median"}, default "mean"
-
-    spark-crowd's PM is the default with ``n_iter=1``; Zheng et al.'s PM (VLDB 2017, the survey's
-    N_Emotion numbers) is ``PM(loss="absolute", normalize="max", start="median")``.
+    engine, n_shards, progress
+        As everywhere in galton.
 
     Attributes
     ----------
     scores_, labels_, intervals_, weights_, skills_, n_iter_, converged_, history_.
+
+    Notes
+    -----
+    spark-crowd's PM is the default with ``n_iter=1``; Zheng et al.'s PM (VLDB 2017, the survey's
+    N_Emotion numbers) is ``PM(loss="absolute", normalize="max", start="median")``.
     """
 
     normalized = True

@@ -351,8 +351,9 @@ _COMMON_PARAMS = """
         hash of (``random_state``, task, label): reproducible and independent of row order.
     random_state : int, Generator or None
         Seeds ``tie_break="random"``.
-    engine : None, "local", "ray" or an engine object; n_shards : int, optional
-        Where the shards live (``fit(engine=..., n_shards=...)`` overrides).
+    engine, n_shards
+        Where the shards live: None, "local", "ray" or an engine object, and how many task shards
+        (``fit(engine=..., n_shards=...)`` overrides).
     on_missing_skill : {"error", "value", "ignore"}, default "error"
         What to do with a worker that has no skill (user skills, a worker without gold tasks, or a
         new worker in ``predict``): raise (GoldMajorityVote: in ``predict``, as crowd-kit; its fit
