@@ -38,12 +38,12 @@ from __future__ import annotations
 
 import hashlib
 import math
-import warnings
 from typing import Any, Iterable, Sequence
 
 import numpy as np
 
 from ._math import entropy_bits, splitmix64
+from ._warnings import warn
 from .aggregator._results import check_output
 from .allocate_fit import STRATEGIES, check_arguments, check_cells, fitted_model, seed_of  # checks and fit
 from .allocate_judged import gold_tasks, judged_by, labels_in_use, worker_agreement, worker_counts
@@ -287,17 +287,17 @@ def _warn_hard(name: str, judgments: Any, post: np.ndarray, strategy: str, known
         if not hard.size:  # every task has gold: nothing to rank
             return
     if hard.all():  # KOS: hard labels
-        warnings.warn(f"{name} gives every task a probability of 0 or 1, so every {strategy} score is 0 and the "
-                      "order is the seeded tie break; allocate with a model that gives probabilities (bds, ds), or "
-                      "strategy='uniform'", UserWarning, stacklevel=3)
+        warn(f"{name} gives every task a probability of 0 or 1, so every {strategy} score is 0 and the "
+             "order is the seeded tie break; allocate with a model that gives probabilities (bds, ds), or "
+             "strategy='uniform'", UserWarning, stacklevel=3)
         return
     once = judgments.counts_per_task() == 1
     once = int((hard & (once if known is None else once[~known])).sum())
     if once:
-        warnings.warn(f"{name} gives {once:,} task(s) judged once a probability of exactly 1 (one vote is all it "
-                      f"weighs), so their {strategy} score is 0, as if a second judgment could not change them, "
-                      "and they rank last; allocate with a model that weighs a judgment by its worker's reliability "
-                      "(bds, the default; glad, mace), or strategy='uniform'", UserWarning, stacklevel=3)
+        warn(f"{name} gives {once:,} task(s) judged once a probability of exactly 1 (one vote is all it "
+             f"weighs), so their {strategy} score is 0, as if a second judgment could not change them, "
+             "and they rank last; allocate with a model that weighs a judgment by its worker's reliability "
+             "(bds, the default; glad, mace), or strategy='uniform'", UserWarning, stacklevel=3)
 
 
 def _frame(cols: dict[str, Any], kind: str) -> Any:

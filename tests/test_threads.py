@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import warnings
 
 import numpy as np
 import pandas as pd
+import pytest
 
 import galton
 from galton.metrics import consistency
@@ -122,3 +124,35 @@ def test_cli_calls_in_threads_report_each_warning_once_and_leave_python_warnings
     err = capsys.readouterr().err
     assert err.count("galton: warning: DawidSkene did not converge in 2") == 8, err
     assert [str(w.message) for w in shown] == ["PROBE: a warning of the user's own code"]
+
+
+def test_a_cli_call_leaves_pythons_warnings_warn_in_place(tmp_path, capsys):
+    """To collect a command line call's warnings per thread, galton replaced ``warnings.warn`` for the
+    whole process at the first call: every library's warnings then went through galton's frame. Now
+    galton issues its own through ``galton._warnings.warn``, and ``warnings.warn`` stays Python's."""
+    import _warnings as c_warnings
+
+    from galton.cli import main
+
+    pd.DataFrame({"task": ["t1", "t1", "t2", "t2"], "worker": ["a", "b", "a", "b"],
+                  "label": [1, 0, 1, 1]}).to_csv(tmp_path / "in.csv", index=False)
+    assert main(["aggregate", str(tmp_path / "in.csv"), "-m", "ds", "--max-iter", "1",
+                 "-o", str(tmp_path / "out.csv")]) == 0
+    assert "galton: warning: DawidSkene did not converge in 1" in capsys.readouterr().err
+    assert warnings.warn is c_warnings.warn
+    from galton._warnings import collected, warn
+
+    def galton_like() -> None:
+        warn("galton's", UserWarning, stacklevel=2)  # the caller's line, inside a block or not
+
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        with collected() as caught:
+            galton_like(); line = sys._getframe().f_lineno  # noqa: E702 - the call's own line
+            warnings.warn("another library's", UserWarning)  # Python's path: the user's recorder
+        galton_like(); outside = sys._getframe().f_lineno  # noqa: E702
+    assert [(str(w.message), w.filename, w.lineno) for w in caught] == [("galton's", __file__, line)]
+    assert [(str(w.message), w.filename) for w in shown] == [("another library's", __file__), ("galton's", __file__)]
+    assert shown[1].lineno == outside
+    with collected(errors=(UserWarning,)), pytest.raises(UserWarning, match="galton's"):
+        galton_like()

@@ -20,7 +20,6 @@ arguments and results, one restart per thread), used when numba is available (``
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -28,7 +27,7 @@ import numpy as np
 from .._math import EPS, digamma, gammaln, splitmix64
 from ._jit import Twin
 from ._kernels import counts_from_post, softmax_rows
-from .._warnings import caller_stacklevel
+from .._warnings import caller_stacklevel, warn
 from ._pairs import per_worker_sum
 
 __all__ = ["ebcc_estep", "ebcc_estep_numpy", "ebcc_mstep", "ebcc_mstep_numpy", "subtype_start", "restart_keys", "task_keys",
@@ -221,8 +220,8 @@ def warn_collapsed(label_names: np.ndarray, logprior: np.ndarray, m: int) -> Non
         shown = [label_names[k].item() if hasattr(label_names[k], "item") else label_names[k] for k in gone[:5]]
         more = f" and {gone.size - 5} more" if gone.size > 5 else ""
         them = "it" if gone.size == 1 else "them"
-        warnings.warn(f"EBCC shut out {gone.size} label(s), {', '.join(map(repr, shown))}{more}: the fit left {them} a "
-                      f"prior share of {np.exp(rel[gone].max()):.1e} or less, so no task can take {them} whatever its "
-                      "judgments say (EBCC's subtype weights lose a class for good once its tasks drift away; "
-                      "priors_ does not show it); a Dawid-Skene model (bds, ds) keeps such a class",
-                      UserWarning, stacklevel=caller_stacklevel())
+        warn(f"EBCC shut out {gone.size} label(s), {', '.join(map(repr, shown))}{more}: the fit left {them} a "
+             f"prior share of {np.exp(rel[gone].max()):.1e} or less, so no task can take {them} whatever its "
+             "judgments say (EBCC's subtype weights lose a class for good once its tasks drift away; "
+             "priors_ does not show it); a Dawid-Skene model (bds, ds) keeps such a class",
+             UserWarning, stacklevel=caller_stacklevel())

@@ -4,13 +4,12 @@ task, its embeddings stacked and checked, and the Series of vectors by task the 
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 
 from .._gold import gold_task_ids
-from .._warnings import caller_stacklevel
+from .._warnings import caller_stacklevel, warn
 from ..data._validate import MAX_EXAMPLES, example_ids, fmt_value, one_row, pandas_columns, row_index
 
 __all__ = ["EmbeddingRows"]
@@ -127,8 +126,8 @@ class EmbeddingRows:
             raise ValueError(f"{what}: {err}") from None
         keep = (pos >= 0) & given
         if given.any() and not keep.any() and what == "true_embeddings":  # as categorical gold
-            warnings.warn(f"{what} shares no task with the judgments; it is ignored (its task ids must match the "
-                          "data's task column)", UserWarning, stacklevel=caller_stacklevel())
+            warn(f"{what} shares no task with the judgments; it is ignored (its task ids must match the "
+                 "data's task column)", UserWarning, stacklevel=caller_stacklevel())
         ids, rows = series.index[keep], []
         for v in values[keep]:
             try:

@@ -9,7 +9,6 @@ input, ``predict``. The iteration driver is :class:`galton.aggregator._base.Iter
 from __future__ import annotations
 
 import os
-import warnings
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
@@ -17,7 +16,7 @@ from typing import Any, Callable, Iterator, TypeVar
 
 import numpy as np
 
-from .._warnings import caller_stacklevel
+from .._warnings import caller_stacklevel, warn
 from ..data._repeats import RISE, warn_repeated_pairs
 from ..judgments import Judgments, encode_gold
 from ._deferred import DeferredResult, add_pending
@@ -208,8 +207,8 @@ class BaseAggregator(Params):
             gold_cols = {"task_col": task_col, "label_col": label_col}
         gold_codes = None if gold is None else encode_gold(gold, judgments, **gold_cols)
         if gold_codes is not None and not (gold_codes >= 0).any():
-            warnings.warn("gold shares no task with the judgments; it is ignored", UserWarning,
-                          stacklevel=caller_stacklevel())
+            warn("gold shares no task with the judgments; it is ignored", UserWarning,
+                 stacklevel=caller_stacklevel())
             gold_codes = None
         return judgments, gold_codes
 
@@ -223,7 +222,7 @@ class BaseAggregator(Params):
         sink = fit_options().not_converged
         if sink is not None:
             return sink(message)
-        warnings.warn(message, ConvergenceWarning, stacklevel=caller_stacklevel())
+        warn(message, ConvergenceWarning, stacklevel=caller_stacklevel())
 
     def _store(self, judgments: Judgments, post: np.ndarray | None, output: str | None,
                codes: np.ndarray | None = None) -> None:

@@ -5,13 +5,13 @@ fit's, pandas too) or a (n_workers, K, K) array; anything else is refused naming
 
 from __future__ import annotations
 
-import warnings
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from .._warnings import warn
 from ..data._encode import object_array
 from ..data._validate import examples
 from ..judgments import Judgments
@@ -117,7 +117,7 @@ def initial_error_array(init: Any, judgments: Judgments) -> tuple[np.ndarray, np
     other = [c for c, ok in zip(df.columns, known) if not ok]
     stray = sorted({obs for _, obs in df.index if obs not in lidx}, key=str)
     if other or stray:  # crowd-kit ignores them too; say so
-        warnings.warn(
+        warn(
             f"initial_error has {len(other)} column(s) and {len(stray)} observed label(s) that are not "
             f"labels of the data, ignored: {(other + stray)[:5]}; the labels are {labels[:10]}",
             UserWarning, stacklevel=caller_stacklevel())

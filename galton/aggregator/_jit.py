@@ -162,9 +162,7 @@ def _import_compiled(module: str) -> Any:
         if _TEMP_CACHE is not None:  # set up meanwhile (by an import outside this lock): once more with it
             return importlib.import_module(module)
         where = os.environ.get("NUMBA_CACHE_DIR")
-    import warnings
-
-    from .._warnings import caller_stacklevel
+    from .._warnings import caller_stacklevel, warn
 
     tried = (f"NUMBA_CACHE_DIR={where!r}, " if where else "") + "galton's package folder or the user's cache directory"
     try:
@@ -174,14 +172,14 @@ def _import_compiled(module: str) -> Any:
         if isinstance(exc, RuntimeError) and not _no_cache_place(exc):
             raise
         HAVE_NUMBA = False
-        warnings.warn(f"numba cannot write its cache ({tried}, nor a temporary directory: {exc}); galton runs "
-                      "its numpy kernels instead (slower). Set NUMBA_CACHE_DIR to a writable directory for "
-                      "the compiled ones", RuntimeWarning, stacklevel=caller_stacklevel())
+        warn(f"numba cannot write its cache ({tried}, nor a temporary directory: {exc}); galton runs "
+             "its numpy kernels instead (slower). Set NUMBA_CACHE_DIR to a writable directory for "
+             "the compiled ones", RuntimeWarning, stacklevel=caller_stacklevel())
         return None
-    warnings.warn(f"numba cannot write its cache in {tried}: galton's kernels are compiled into the "
-                  f"temporary directory {path} for this run only, which takes time at every run; set "
-                  "NUMBA_CACHE_DIR to a writable directory to keep them", RuntimeWarning,
-                  stacklevel=caller_stacklevel())
+    warn(f"numba cannot write its cache in {tried}: galton's kernels are compiled into the "
+         f"temporary directory {path} for this run only, which takes time at every run; set "
+         "NUMBA_CACHE_DIR to a writable directory to keep them", RuntimeWarning,
+         stacklevel=caller_stacklevel())
     return compiled
 
 

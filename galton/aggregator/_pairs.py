@@ -56,17 +56,15 @@ def fitted_workers(fitted: Any, new: Any, how: str) -> np.ndarray:
     """Each worker of the new judgments ``new``: its code in the fit's judgments ``fitted``, -1
     where the fit never saw it, said in a warning with ``how`` it is scored (a new worker is legal;
     all of them new, from ids typed otherwise than in the fit, gave the prior without a word)."""
-    import warnings
-
-    from ._base import caller_stacklevel
+    from .._warnings import caller_stacklevel, warn
 
     idx = fitted.worker_index(new.worker_names)
     unseen = np.flatnonzero(idx < 0)
     if unseen.size:
         shown = ", ".join(repr(v) for v in new.worker_names[unseen[:3]].tolist())
-        warnings.warn(f"{unseen.size} of {idx.size} worker(s) of the new data were not in the fit "
-                      f"({shown}{', ...' if unseen.size > 3 else ''}): {how}", UserWarning,
-                      stacklevel=caller_stacklevel())
+        warn(f"{unseen.size} of {idx.size} worker(s) of the new data were not in the fit "
+             f"({shown}{', ...' if unseen.size > 3 else ''}): {how}", UserWarning,
+             stacklevel=caller_stacklevel())
     return idx
 
 

@@ -13,12 +13,12 @@ accuracy per worker). They differ in how the M-step turns expected counts into t
 from __future__ import annotations
 
 import os
-import warnings
 from typing import Any, TypeVar
 
 import numpy as np
 
 from .._math import EPS, safe_log
+from .._warnings import warn
 from ..judgments import Judgments
 from ._base import DeferredResult, EMAggregator, argmax_ties_low, caller_stacklevel
 from ._calibrate import heldout_nll, log_posteriors, task_temperatures, temper
@@ -356,8 +356,8 @@ class DawidSkene(ConfusionEM):
         if strategy not in (None, "assign", "addition"):
             raise ValueError(f"initial_error_strategy must be 'assign', 'addition' or None, not {strategy!r}")
         if initial_error is not None and strategy is None:  # crowd-kit ignores it without a word
-            warnings.warn("initial_error is ignored: pass initial_error_strategy='assign' or 'addition' to use it "
-                          "(crowd-kit ignores it too)", UserWarning, stacklevel=caller_stacklevel())
+            warn("initial_error is ignored: pass initial_error_strategy='assign' or 'addition' to use it "
+                 "(crowd-kit ignores it too)", UserWarning, stacklevel=caller_stacklevel())
             initial_error = None
         initial_error = initial_error_frame(initial_error)  # a long errors_ table pivoted; others refused
         self._initial_error = initial_error

@@ -31,12 +31,11 @@ one-hot and the agreement that defines the skills is measured against it.
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 
-from .._warnings import caller_stacklevel, quiet, quieted
+from .._warnings import caller_stacklevel, quiet, quieted, warn
 from ..judgments import Judgments
 from ._base import IterativeAggregator
 from ._engine import Shard
@@ -191,7 +190,7 @@ class GoldMajorityVote(VoteAggregator):
             for name in ("labels_", "probas_", "posteriors_", "label_codes_"):
                 self.__dict__.pop(name, None)
             if not quieted("skills_only"):
-                warnings.warn(self._unvoted, UserWarning, stacklevel=caller_stacklevel())
+                warn(self._unvoted, UserWarning, stacklevel=caller_stacklevel())
         return self
 
     def _check_fitted(self) -> None:  # fitted once skills_ are (labels_ may wait for predict(data))

@@ -76,11 +76,11 @@ are crowd-kit's to 1e-5.
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 
+from .._warnings import warn
 from ..data._encode import label_lookup, object_array
 from ..judgments import Judgments
 from ._base import ConvergenceWarning, EMAggregator, argmax_ties_low, caller_stacklevel
@@ -142,10 +142,10 @@ def _warn_if_sparse(table: dict[str, Any]) -> None:
     shared, once = table.get("shared", np.inf), table.get("once", 0.0)
     if not table["linked"].any() or (shared >= SPARSE_SHARED and once < SPARSE_ONCE):
         return
-    warnings.warn(f"MMSR: the pairs of workers who share a task share {shared:.2f} tasks on average and "
-                  f"{once:.0%} of them a single task, so most agreements are a coin flip or two and the skills "
-                  "will be mostly noise; on data this sparse majority vote or the default model (bds) suit better",
-                  UserWarning, stacklevel=caller_stacklevel())
+    warn(f"MMSR: the pairs of workers who share a task share {shared:.2f} tasks on average and "
+         f"{once:.0%} of them a single task, so most agreements are a coin flip or two and the skills "
+         "will be mostly noise; on data this sparse majority vote or the default model (bds) suit better",
+         UserWarning, stacklevel=caller_stacklevel())
 
 
 def _checked_signs(engine: Any, table: dict[str, Any], sign: np.ndarray, n_labels: int) -> np.ndarray:
@@ -335,7 +335,7 @@ class MMSR(EMAggregator):
         params = {"u": stats["u"], "v": stats["v"], "table": table, "seen": stats["seen"],
                   "skill": self._skills(stats["u"], stats["v"], table)}
         if stats.get("diverged"):
-            warnings.warn(
+            warn(
                 f"{type(self).__name__}: the factors u, v grew past {_DIVERGED:.0e} (the agreement matrix "
                 "has too few worker pairs to fix them: some workers share tasks with one or two others "
                 "only); the fit stops and the skills are those of the last finite sweep",

@@ -18,12 +18,11 @@ the list of the labels whose aggregated answer is 1. The per-label fits are ordi
 
 from __future__ import annotations
 
-import warnings
 from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from .._warnings import caller_stacklevel, quiet
+from .._warnings import caller_stacklevel, quiet, warn
 from ..data._repeats import REPEATS_KEY, RISE, one_row_per_pair
 from ..data._validate import check_on_invalid, missing_columns, null_mask, one_row, raise_nulls, row_index
 from ..judgments import ColumnError
@@ -392,7 +391,7 @@ class _TagWarnings:
         else:
             tags = ", ".join(map(repr, list(self.stalled)[:5])) + (", ..." if n > 5 else "")
             text = f"{n:,} of {self.n_tags:,} tags' fits did not converge ({tags}); the first, tag {first!r}: {message}"
-        warnings.warn(text, ConvergenceWarning, stacklevel=caller_stacklevel())
+        warn(text, ConvergenceWarning, stacklevel=caller_stacklevel())
 
 
 def _task_answers(labels: Any) -> tuple[list[Any], list[Any]]:

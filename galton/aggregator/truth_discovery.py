@@ -46,12 +46,11 @@ it made every other worker's ``skills_`` 0.0. Their weight moves no task value e
 
 from __future__ import annotations
 
-import warnings
 from typing import Any, TypeVar
 
 import numpy as np
 
-from .._warnings import caller_stacklevel
+from .._warnings import caller_stacklevel, warn
 from ..judgments import Judgments
 from ._base import EMAggregator
 from ._chi2 import chi2_upper_quantile
@@ -363,7 +362,7 @@ class CATD(_TruthDiscovery):
             why = (f"a loss of 0 against the start (every rating of {'it' if order.size == 1 else 'them'} equal to its "
                    "task's mean, as on tasks where all agree) weighs without bound; PM or rating_gaussian suit such "
                    "data better")
-        warnings.warn(
+        warn(
             f"CATD: {who} {100 * w[held].sum() / total:.4g}% of the weight, so the values of {their} tasks are "
             f"{their} ratings: {why} (see CATD's docstring)", UserWarning, stacklevel=caller_stacklevel())
 

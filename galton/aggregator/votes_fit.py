@@ -6,12 +6,11 @@ and the readers of skills and gold given as Series, dicts or tables.
 from __future__ import annotations
 
 import os
-import warnings
 from typing import Any
 
 import numpy as np
 
-from .._warnings import caller_stacklevel
+from .._warnings import caller_stacklevel, warn
 from ..data._encode import id_lookup, object_array
 from ..judgments import Judgments, encode_gold, lookup, to_arrow
 from ._base import BaseAggregator
@@ -92,10 +91,10 @@ def unmatched_skills(keys: np.ndarray, worker_names: np.ndarray, default: float)
     vote is unweighted), naming the types of both when they differ."""
     kinds = [sorted({type(v).__name__ for v in a.tolist()}) for a in (keys, worker_names)]
     types = f" ({'/'.join(kinds[0])} keys, {'/'.join(kinds[1])} workers)" if kinds[0] != kinds[1] else ""
-    warnings.warn(f"skills name none of the {worker_names.size} worker(s) of the data{types}: keys "
-                  f"{examples(keys)}, workers {examples(worker_names)}; every worker takes default_skill="
-                  f"{default} (the vote is unweighted); key the skills by the data's worker ids",
-                  UserWarning, stacklevel=caller_stacklevel())
+    warn(f"skills name none of the {worker_names.size} worker(s) of the data{types}: keys "
+         f"{examples(keys)}, workers {examples(worker_names)}; every worker takes default_skill="
+         f"{default} (the vote is unweighted); key the skills by the data's worker ids",
+         UserWarning, stacklevel=caller_stacklevel())
 
 
 def one_skill_each(workers: list[Any]) -> None:
@@ -262,8 +261,8 @@ class VoteAggregator(BaseAggregator):
                     f"{name}: gold shares no task with the judgments; its task ids must match the "
                     "data's task column"
                 )
-            warnings.warn("gold shares no task with the judgments; it is ignored", UserWarning,
-                          stacklevel=caller_stacklevel())
+            warn("gold shares no task with the judgments; it is ignored", UserWarning,
+                 stacklevel=caller_stacklevel())
             return None
         return codes
 

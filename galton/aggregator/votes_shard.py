@@ -10,13 +10,12 @@ floating-point sums does not depend on the order of the rows.
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 
 from .._math import splitmix64
-from .._warnings import caller_stacklevel, quieted
+from .._warnings import caller_stacklevel, quieted, warn
 from ..data._validate import examples
 from ..judgments import Judgments
 from ._base import argmax_ties_low, tied_to_max
@@ -207,7 +206,7 @@ def zero_weight_warning(task_names: np.ndarray, zero: np.ndarray, counted: str =
     """The warning of :func:`warn_zero_weight_tasks` for the tasks where ``zero`` (a mask over
     ``task_names``) is True, if any; ``counted`` says how those tasks were counted instead."""
     if zero.any():
-        warnings.warn(
+        warn(
             f"{int(zero.sum())} task(s) have only judgments from workers whose skill is 0 "
             f"({examples(task_names[zero])}); their {counted}; give those workers a skill above 0 to "
             "weigh them otherwise", UserWarning, stacklevel=caller_stacklevel())

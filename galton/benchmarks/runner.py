@@ -14,12 +14,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from .._warnings import caller_stacklevel
+from .._warnings import caller_stacklevel, warn
 from ..aggregator._jit import threads
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -135,8 +134,8 @@ def check_engine(engine: str) -> str:
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
     if engine == "ray" and not _ray_available():
-        warnings.warn("Ray is not installed; the study runs in this process (pip install 'galton[ray]')",
-                      RuntimeWarning, stacklevel=caller_stacklevel())  # the caller's run_study, not galton's
+        warn("Ray is not installed; the study runs in this process (pip install 'galton[ray]')",
+             RuntimeWarning, stacklevel=caller_stacklevel())  # the caller's run_study, not galton's
         return "local"
     return engine
 

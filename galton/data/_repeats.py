@@ -5,13 +5,12 @@ says so once (:func:`warn_repeated_pairs`); ``duplicates='keep'`` given keeps th
 
 from __future__ import annotations
 
-import warnings
 from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
-from .._warnings import caller_stacklevel, quieted
+from .._warnings import caller_stacklevel, quieted, warn
 from ._validate import MAX_EXAMPLES, example_rows, fmt_value
 
 __all__ = ["KEEP_HINT", "REPEATS_KEY", "RISE", "one_row_per_pair", "pairs_text", "repeated_pairs",
@@ -66,7 +65,7 @@ def warn_repeated_pairs(judgments: Any, effect: str = RISE) -> None:
         pairs, where = list(zip(judgments.task_names[task].tolist(), judgments.worker_names[worker].tolist())), ""
     if not n:
         return
-    warnings.warn(
+    warn(
         f"{n} row(s) repeat a (task, worker) pair ({pairs_text(pairs, n_pairs)}): each counts as "
         "a judgment of its own (duplicates='keep', as crowd-kit), so the model takes a worker's repeated answers "
         f"for independent workers' and {effect}; pass duplicates='first' or "

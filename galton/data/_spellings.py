@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-import warnings
 
 import numpy as np
 
-from .._warnings import caller_stacklevel
+from .._warnings import caller_stacklevel, warn
 
 __all__ = ["MISSING_MARKERS", "warn_missing_markers", "warn_spaced_labels"]
 
@@ -45,7 +44,7 @@ def warn_spaced_labels(names: np.ndarray, label_col: str, unit: str = "class") -
     clash = sorted(v for v in names.tolist() if isinstance(v, str) and v == v.strip() and v in stripped)
     shown = ", ".join(repr(v) for v in spaced[:3]) + (", ..." if len(spaced) > 3 else "")
     also = f"; {', '.join(repr(v) for v in clash[:3])} also occur(s) without them" if clash else ""
-    warnings.warn(
+    warn(
         f"column {label_col!r} holds {len(spaced)} {_noun(unit)}(s) with spaces at the ends ({shown}){also}: each "
         f"spelling is its own {unit}; strip the {_noun(unit)}s if they are one (pandas: {_FIXES[unit][0]})",
         UserWarning, stacklevel=caller_stacklevel(),
@@ -88,7 +87,7 @@ def _warn_twins(twins: list[list[str]], label_col: str, unit: str, how: str, fix
         return
     shown = "; ".join(" and ".join(ascii(v) for v in group) for group in twins[:3])
     shown += "; ..." if len(twins) > 3 else ""
-    warnings.warn(
+    warn(
         f"column {label_col!r} holds {len(twins)} {_noun(unit)}(s) spelt {how} ({shown}): they look alike but each "
         f"spelling is its own {unit}; {verb} {_noun(unit)}s if they are one (pandas: {_FIXES[unit][fix]})",
         UserWarning, stacklevel=caller_stacklevel(),
@@ -115,7 +114,7 @@ def warn_missing_markers(names: np.ndarray, label_col: str, codes: np.ndarray | 
     others = [v for v in names.tolist() if isinstance(v, str) and v.strip() not in MISSING_MARKERS]
     numbers = bool(others) and all(_NUMBER.fullmatch(v) for v in others)
     it, label = ("it", "a label") if len(values) == 1 else ("each", "labels")
-    warnings.warn(
+    warn(
         f"column {label_col!r} holds {', '.join(repr(v) for v in values)}{rows}, as R's write.csv, Excel, pandas or "
         f"SQL write a missing value; galton reads {it} as a label like any other (a class of its own"
         f"{'; the numeric labels beside it are read as text too' if numbers else ''}). If those labels are missing, "

@@ -13,14 +13,13 @@ number of bad rows, a few example rows and what to do about it.
 from __future__ import annotations
 
 import os
-import warnings
 from dataclasses import dataclass, field
 from typing import Any, Literal, Sequence
 
 import numpy as np
 import pyarrow as pa
 
-from .._warnings import caller_stacklevel, quieted
+from .._warnings import caller_stacklevel, quieted, warn
 from ..io._frame_columns import arrow_names
 from ..io._read import FrameKind, check_columns, frame_kind, to_arrow
 from ._base import EncodedData
@@ -388,7 +387,7 @@ def warn_float_classes(names: np.ndarray, label_col: str) -> None:
     odd = finite[finite != np.round(finite)]
     if odd.size:
         shown = ", ".join(str(v) for v in odd[:3]) + (", ..." if odd.size > 3 else "")
-        warnings.warn(
+        warn(
             f"column {label_col!r} holds non-integer numbers ({shown}): they are treated as classes; "
             "for numeric ratings use kind='rating' (CLI: --kind rating)",
             UserWarning, stacklevel=caller_stacklevel(),

@@ -358,11 +358,9 @@ def _stream_table(data: Any) -> pa.Table:
     stream is read once, and one given a second time (already read) fitted nothing, silently."""
     table = pa.table(data)
     if table.num_rows == 0:
-        import warnings
+        from .._warnings import caller_stacklevel, warn
 
-        from .._warnings import caller_stacklevel
-
-        warnings.warn(
+        warn(
             f"the Arrow stream ({type(data).__name__}) gave no rows, so there is nothing to fit; a stream can be "
             "read once only: if it was read before (given to galton or read_all()), make a new one, or read it "
             "once into a table (reader.read_all()) and pass the table",

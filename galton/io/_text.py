@@ -226,9 +226,7 @@ def _warn_header_rows(source: Any, name: str, sep: str) -> None:
     """Warn that the text table ``source`` repeats its header row as a data row (files joined with
     their headers, ``cat a.csv b.csv``), naming the lines: read as data, each was a judgment of the
     column names (a task "task", a label "label"), and made a column of integers text."""
-    import warnings
-
-    from .._warnings import caller_stacklevel
+    from .._warnings import caller_stacklevel, warn
 
     with _lines(source) as stream, csv_fields_unlimited():
         rows = csv.reader(stream, delimiter=sep)
@@ -238,7 +236,7 @@ def _warn_header_rows(source: Any, name: str, sep: str) -> None:
         return
     shown = ", ".join(map(str, lines[:5])) + (", ..." if len(lines) > 5 else "")
     names = ", ".join(repr(c[:40]) for c in header[:4]) + (", ..." if len(header) > 4 else "")
-    warnings.warn(
+    warn(
         f"file {name!r} repeats its header row as a data row {len(lines)} time(s) (line(s) {shown}), as files joined "
         f"with their headers do (cat a.csv b.csv): each is read as a row of the values {names}, which makes a "
         "column of numbers text; remove those lines (to join files, keep the first file's header only: tail -n +2 "

@@ -21,14 +21,13 @@ too), called once per pair of distinct labels.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
 
 from .._settings import MIN_BOOTSTRAP, finite_number, whole_number
-from .._warnings import caller_stacklevel
+from .._warnings import caller_stacklevel, warn
 from ._coded import Coded, coded, declared_order
 
 __all__ = ["DISTANCES", "Alpha", "krippendorff", "alpha_krippendorff"]
@@ -283,9 +282,9 @@ class _Units:
         self.group = _number_groups(names) if distance == "ordinal" else None
         if distance == "ordinal" and self.group is None and names.dtype.kind in "OUT" and any(
                 isinstance(x, str) for x in names.tolist()):
-            warnings.warn(f"distance='ordinal' ranks text labels in sorted order ({', '.join(map(repr, names[:5]))}"
-                          f"{', ...' if names.size > 5 else ''}); if that is not their order, map them to numbers "
-                          "in order first (CLI: --order)", UserWarning, stacklevel=caller_stacklevel())
+            warn(f"distance='ordinal' ranks text labels in sorted order ({', '.join(map(repr, names[:5]))}"
+                 f"{', ...' if names.size > 5 else ''}); if that is not their order, map them to numbers "
+                 "in order first (CLI: --order)", UserWarning, stacklevel=caller_stacklevel())
         if distance in ("interval", "ratio"):  # the labels' own errors before any table of distances
             v = _numeric(c.label_names, distance, np.bincount(j.label, minlength=k))
         self.v = v if distance == "interval" else None
@@ -359,13 +358,13 @@ def _interval(draws: np.ndarray, level: float) -> tuple[float, float]:
     said = (f"{undefined} of {draws.size} bootstrap resamples ({share:.1%}) have no variation to measure (every "
             "pairable judgment of the resampled tasks agrees: expected disagreement 0), where alpha is undefined; ")
     if undefined > tail * draws.size:
-        warnings.warn(said + f"that is more than the {tail:.1%} of the draws in each tail of a {level:.0%} interval, "
-                      "so where they would lie decides its ends: no interval is reported (low and high are NaN). "
-                      "Agreement measured on so few disagreements is uncertain; more tasks are needed for an "
-                      "interval", UserWarning, stacklevel=caller_stacklevel())
+        warn(said + f"that is more than the {tail:.1%} of the draws in each tail of a {level:.0%} interval, "
+             "so where they would lie decides its ends: no interval is reported (low and high are NaN). "
+             "Agreement measured on so few disagreements is uncertain; more tasks are needed for an "
+             "interval", UserWarning, stacklevel=caller_stacklevel())
         return float("nan"), float("nan")
-    warnings.warn(said + f"the interval is taken over the other {draws.size - undefined}", UserWarning,
-                  stacklevel=caller_stacklevel())
+    warn(said + f"the interval is taken over the other {draws.size - undefined}", UserWarning,
+         stacklevel=caller_stacklevel())
     low, high = np.nanquantile(draws, [tail, 1.0 - tail])
     return float(low), float(high)
 
@@ -403,9 +402,9 @@ def krippendorff(answers: Any, distance: str | Callable[[Any, Any], float] = "no
     units = _Units(c, distance)
     observed, expected, n = units.parts()
     if expected <= 0.0:
-        warnings.warn("every pairable judgment has the same label: there is no variation to measure "
-                      f"agreement on; alpha is reported as 1.0{', with no interval' if bootstrap else ''}",
-                      UserWarning, stacklevel=caller_stacklevel())
+        warn("every pairable judgment has the same label: there is no variation to measure "
+             f"agreement on; alpha is reported as 1.0{', with no interval' if bootstrap else ''}",
+             UserWarning, stacklevel=caller_stacklevel())
     low = high = float("nan")
     if bootstrap and expected > 0.0:
         rng = np.random.default_rng(seed)

@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 
-from .._warnings import caller_stacklevel
+from .._warnings import caller_stacklevel, warn
 from ..io._once import read_once
 from ._coded import coded
 from .data import uncertainty
@@ -69,5 +68,5 @@ def entropy_threshold(answers: Any, workers_skills: Any = None, percentile: floa
     drop_worker = np.array([w in removed for w in names], dtype=bool)
     keep = ~drop_worker[j.worker]
     if int(keep.sum()) <= j.n_judgments // 2:
-        warnings.warn(_WARNING, UserWarning, stacklevel=caller_stacklevel())
+        warn(_WARNING, UserWarning, stacklevel=caller_stacklevel())
     return _rows(answers, keep)

@@ -31,7 +31,6 @@ import os
 import signal
 import socket
 import threading
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +40,7 @@ import ray
 from .._env import switch
 from .._settings import whole_number
 from .._signals import deferred, handling
+from .._warnings import warn
 from . import _shard_actor
 from ._probe import LOOPBACK, PROBE_TIMEOUT_S, from_environment, host_port, probe
 
@@ -242,7 +242,7 @@ def _connect_to(address: str | None, target: str, num_cpus: int | None, kw: dict
             _started_here, _joined_as = False, target
         return _info(False)
     if os.environ.get("RAY_AUTH_MODE", "").lower() == "disabled":
-        warnings.warn(
+        warn(
             "RAY_AUTH_MODE=disabled: the new local Ray instance runs without token authentication; "
             "unset RAY_AUTH_MODE to keep it", UserWarning, stacklevel=2,
         )

@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import os
 import time
-import warnings
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -55,7 +54,7 @@ from ..io._snapshot import InputChanged, check_identity, identities
 from ..io._text import one_line
 from ..io._types import common_int_type
 from .._gold import read_gold
-from .._warnings import caller_stacklevel
+from .._warnings import caller_stacklevel, warn
 from ..data._repeats import KEEP_HINT
 from ..data._validate import COLUMN_HINT, example_ids
 from ..data._spellings import warn_missing_markers
@@ -304,7 +303,7 @@ def _gold_pieces(gold: Any, label_names: np.ndarray, task_type: pa.DataType,
         if bad.size:
             label_codes(label_names, values[bad], what="gold", tasks=tasks[bad])  # raises, naming them
         if given.size and not hits:  # as a local fit: a warning, the gold ignored (the CLI refuses it)
-            warnings.warn(GoldSharesNoTaskWarning(given[:3].tolist(), data_ids), stacklevel=caller_stacklevel())
+            warn(GoldSharesNoTaskWarning(given[:3].tolist(), data_ids), stacklevel=caller_stacklevel())
 
     return out, check
 
