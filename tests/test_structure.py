@@ -373,3 +373,32 @@ def test_model_code_calls_no_threaded_blas_product():
                     node.func.attr in {"dot", "matmul", "inner", "vdot", "tensordot"}:
                 found.append(f"{name}:{node.lineno} {node.func.attr}")
     assert not found, f"matrix products in model code (they may leave OpenBLAS threads spinning): {found}"
+
+
+def _direct_warns(tree: ast.AST) -> list[int]:
+    """Lines that issue a warning past galton's helper: ``warnings.warn(...)`` /
+    ``warnings.warn_explicit(...)`` (by any alias of the module), or ``from warnings import warn``."""
+    aliases = {"warnings"} | {a.asname or a.name for n in ast.walk(tree) if isinstance(n, ast.Import)
+                              for a in n.names if a.name == "warnings"}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                node.func.attr in {"warn", "warn_explicit"} and isinstance(node.func.value, ast.Name) and \
+                node.func.value.id in aliases:
+            found.append(node.lineno)
+        elif isinstance(node, ast.ImportFrom) and node.module == "warnings" and \
+                any(a.name in {"warn", "warn_explicit"} for a in node.names):
+            found.append(node.lineno)
+    return found
+
+
+def test_galtons_warnings_go_through_its_one_helper():
+    """Every warning of galton's is issued with ``galton._warnings.warn``, which the command line's
+    ``collected()`` block collects per call (in this thread); a direct ``warnings.warn`` would escape
+    the call's list as a raw Python warning (galton collected them by replacing the standard library's
+    ``warnings.warn`` for the whole process, which a library must not do)."""
+    fake = ast.parse("import warnings as w\nfrom warnings import warn\nw.warn('x')\nwarn('y')\n")
+    assert _direct_warns(fake) == [2, 3]  # the scanner sees an alias and an imported name
+    found = [f"{name}:{line}" for name, path in MODULES.items() if name != "galton._warnings"
+             for line in _direct_warns(ast.parse(path.read_text(encoding="utf-8")))]
+    assert not found, f"warnings issued with warnings.warn, not galton._warnings.warn: {found}"
