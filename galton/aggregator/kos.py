@@ -38,9 +38,12 @@ log-scale bookkeeping reproduces that test, so both do the same number of iterat
 rule is crowd-kit's, over every component at once: one component's overflow stops them all).
 
 Random start: ``y_{w->t} = 1 + N(0, 1)``, drawn by a counter-based hash (splitmix64 + Box-Muller)
-of a key from ``np.random.default_rng(random_state)`` and the edge's (task, worker, smallest label)
-ids. Every shard draws its own edges without any data exchange, the draw does not depend on
-the number of shards or on the order of the rows, and the same seed gives the same start.
+of a key from ``np.random.default_rng(random_state)`` and the edge's (task, worker) ids. Every shard
+draws its own edges without any data exchange, the draw does not depend on the number of shards or
+on the order of the rows, and the same seed gives the same start. The edge's answer is not in the
+key: swapping the two label names turns every ``A`` into ``-A`` and, from the same start, every
+score into its negative, so the labels map one to one (a key with the edge's label code changed the
+start under the swap, and with it up to 34 of the 40 labels of a small random crowd).
 crowd-kit draws from the global numpy RNG in row order, so its start cannot be reproduced; its
 labels, however, hardly depend on the start (see tests/aggregator/test_kos.py).
 """
@@ -70,16 +73,18 @@ __all__ = ["KOS"]
 _LOG_MAX = float(np.log(1e300))  # crowd-kit's overflow guard, np.float_power(10, 300)
 
 
-def edge_normals(key: int, task: np.ndarray, worker: np.ndarray, label: np.ndarray) -> np.ndarray:
-    """Standard normal draws, one per edge, a pure function of ``key`` and the edge's global ids.
+def edge_normals(key: int, task: np.ndarray, worker: np.ndarray) -> np.ndarray:
+    """Standard normal draws, one per edge, a pure function of ``key`` and the edge's global task and
+    worker ids, not of its answer: swapping the names of the two labels must leave the start as it is
+    (every answer A becomes -A, every score -score, so the labels map one to one).
 
-    Repeated identical (task, worker, label) edges get distinct draws through their rank among the
-    repeats, so the draws do not depend on row order (repeats are interchangeable)."""
+    Repeated (task, worker) edges get distinct draws through their rank among the repeats, so the
+    draws do not depend on row order (repeats are interchangeable)."""
     n = task.size
-    order = np.lexsort((label, worker, task))
-    t, w, lab = task[order], worker[order], label[order]
+    order = np.lexsort((worker, task))
+    t, w = task[order], worker[order]
     new = np.ones(n, dtype=bool)
-    new[1:] = (t[1:] != t[:-1]) | (w[1:] != w[:-1]) | (lab[1:] != lab[:-1])
+    new[1:] = (t[1:] != t[:-1]) | (w[1:] != w[:-1])
     starts = np.flatnonzero(new)
     rank_sorted = np.arange(n) - np.repeat(starts, np.diff(np.append(starts, n)))
     rank = np.empty(n, dtype=np.int64)
@@ -88,7 +93,7 @@ def edge_normals(key: int, task: np.ndarray, worker: np.ndarray, label: np.ndarr
     with np.errstate(over="ignore"):
         h = mix64(np.uint64(key) + task.astype(np.uint64) * gold)
         h = mix64(h ^ (worker.astype(np.uint64) + gold))
-        h = mix64(h ^ (label.astype(np.uint64) * np.uint64(0xD1B54A32D192ED03) + rank.astype(np.uint64)))
+        h = mix64(h ^ rank.astype(np.uint64))
         h2 = mix64(h + gold)
     u1 = ((h >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0 ** -53  # in (0, 1)
     u2 = (h2 >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
@@ -260,7 +265,7 @@ class KOS(IterativeAggregator):
         """Per task its score, its votes for each label (the vote decides a tied score) and its
         component (whose largest score a tie is judged against)."""
         y = KOS._messages(shard, params)
-        task, _, a, _ = KOS._edges(shard)
+        task, _, a = KOS._edges(shard)
         score = np.bincount(task, weights=a * y, minlength=shard.n_tasks)
         votes = vote_counts(shard.task, shard.label, shard.n_tasks, 2).astype(np.float64)
         comp = KOS._shard_task_components(shard, params["comp"])
@@ -274,8 +279,8 @@ class KOS(IterativeAggregator):
     def _init_shard(shard: Shard, key: int) -> tuple[np.ndarray, np.ndarray]:
         """The random start; returns the shard's links between workers (pairs ``(w, v)``: ``w`` and
         ``v`` judged tasks of one component of the shard), at most one per worker."""
-        task, worker, _, first_label = KOS._edges(shard)
-        shard.state["kos_y"] = 1.0 + edge_normals(key, shard.task_ids[task], worker, first_label)
+        task, worker, _ = KOS._edges(shard)
+        shard.state["kos_y"] = 1.0 + edge_normals(key, shard.task_ids[task], worker)
         shard.state["kos_x"] = np.zeros(task.size)
         head = np.zeros(shard.n_tasks, dtype=np.int64)
         head[task] = worker  # one worker of each task: every worker of the task is linked to it
@@ -297,7 +302,7 @@ class KOS(IterativeAggregator):
         from: the edges' task array (the same object while ``_kos_edges`` is kept) and a copy of the
         worker components ``comp``, compared by value (the parameters reach a Ray shard, and a
         resumed fit, as new arrays); another ``comp`` makes it again."""
-        task, worker, _, _ = KOS._edges(shard)
+        task, worker, _ = KOS._edges(shard)
         kept = shard.state.get("_kos_task_comp")
         if kept is not None and kept[0] is task and np.array_equal(kept[1], comp):
             return kept[2]
@@ -306,13 +311,13 @@ class KOS(IterativeAggregator):
         return out
 
     @staticmethod
-    def _edges(shard: Shard) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def _edges(shard: Shard) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """One edge per distinct (task, worker) of the shard, in order of first row: its task, its
         worker, its answer A (the mean of the worker's +1 / -1 answers on the task: +1 for label
-        code 0, -1 for code 1; 0 when they gave each label equally often) and its smallest label
-        (the key of its random start). Repeated rows as separate edges would feed each other's
-        messages (a loop of two edges that excluding the edge itself does not break). A cache:
-        rebuilt from the shard when missing (shards hold whole tasks, so a pair is never split)."""
+        code 0, -1 for code 1; 0 when they gave each label equally often). Repeated rows as separate
+        edges would feed each other's messages (a loop of two edges that excluding the edge itself does
+        not break). A cache: rebuilt from the shard when missing (shards hold whole tasks, so a pair
+        is never split)."""
         edges = shard.state.get("_kos_edges")
         if edges is None:
             pair = shard.task.astype(np.int64) * max(shard.n_workers, 1) + shard.worker
@@ -324,9 +329,7 @@ class KOS(IterativeAggregator):
             rows = first[order]
             n = np.bincount(edge, minlength=rows.size)
             a = np.bincount(edge, weights=1.0 - 2.0 * shard.label.astype(np.float64), minlength=rows.size) / n
-            low = shard.label[rows].copy()
-            np.minimum.at(low, edge, shard.label)
-            edges = shard.state["_kos_edges"] = (shard.task[rows], shard.worker[rows], a, low)
+            edges = shard.state["_kos_edges"] = (shard.task[rows], shard.worker[rows], a)
         return edges
 
     @staticmethod
@@ -335,14 +338,14 @@ class KOS(IterativeAggregator):
         the overflow rule stopped the loop)."""
         if params["stored"]:
             return shard.state["kos_y"]
-        _, worker, a, _ = KOS._edges(shard)
+        _, worker, a = KOS._edges(shard)
         scale = params["scale"]  # one component: the same quotients without gathering its divisor per edge
         return (params["w"][worker] - a * shard.state["kos_x"]) / (scale[0] if scale.size == 1
                                                                      else scale[params["comp"][worker]])
 
     def _e_step(self, shard: Shard, params: dict[str, Any]) -> dict[str, Any]:
         """One pass: worker messages, the task step, the shard's partial worker totals."""
-        task, worker, a, _ = KOS._edges(shard)
+        task, worker, a = KOS._edges(shard)
         y = KOS._messages(shard, params)
         ay = a * y
         s = np.bincount(task, weights=ay, minlength=shard.n_tasks)

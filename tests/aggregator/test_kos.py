@@ -209,7 +209,7 @@ def test_messages_follow_the_update_rule_by_hand():
     key = int(np.random.default_rng(0).integers(0, 2**63 - 1))
     t, w, lab = df.task.to_numpy(), df.worker.to_numpy(), df.label.to_numpy()
     a = 1.0 - 2.0 * lab
-    y = 1.0 + edge_normals(key, t, w, lab)
+    y = 1.0 + edge_normals(key, t, w)
     for _ in range(2):
         x = np.array([sum(a[k] * y[k] for k in range(5) if t[k] == t[j] and k != j) for j in range(5)])
         y = np.array([sum(a[k] * x[k] for k in range(5) if w[k] == w[j] and k != j) for j in range(5)])
@@ -223,7 +223,7 @@ def test_messages_follow_the_update_rule_by_hand():
 def test_normal_draws_look_normal_and_registry():
     rng = np.random.default_rng(0)
     n = 200_000
-    z = edge_normals(123, rng.integers(0, 1000, n), rng.integers(0, 1000, n), rng.integers(0, 2, n))
+    z = edge_normals(123, rng.integers(0, 1000, n), rng.integers(0, 1000, n))
     assert abs(z.mean()) < 0.01 and abs(z.std() - 1) < 0.01
     assert abs(np.mean(z > 1.96) - 0.025) < 0.002
     assert get("kos") is KOS
@@ -316,13 +316,13 @@ def _main_messages(shard, params):
     """galton's messages before the one-component shortcut: the divisor gathered per edge."""
     if params["stored"]:
         return shard.state["kos_y"]
-    _, worker, a, _ = KOS._edges(shard)
+    _, worker, a = KOS._edges(shard)
     return (params["w"][worker] - a * shard.state["kos_x"]) / params["scale"][params["comp"][worker]]
 
 
 def _main_e_step(self, shard, params):
     """galton's E-step before the cached task components: made again at every pass."""
-    task, worker, a, _ = KOS._edges(shard)
+    task, worker, a = KOS._edges(shard)
     y = KOS._messages(shard, params)
     ay = a * y
     s = np.bincount(task, weights=ay, minlength=shard.n_tasks)

@@ -89,6 +89,44 @@ def test_labels_do_not_depend_on_ids(name: str) -> None:
     assert got.index.tolist() == ref.index.tolist()
 
 
+def _binary_crowd(seed: int, n_tasks: int = 40, n_workers: int = 8) -> pd.DataFrame:
+    """A random binary crowd with labels 4 and 8: workers of random accuracy, 1-4 judgments a task."""
+    rng = np.random.default_rng(seed)
+    skill = rng.uniform(0.3, 0.95, n_workers)
+    rows = []
+    for task in rng.choice(1000, size=n_tasks, replace=False):
+        truth = int(rng.integers(2))
+        for w in rng.choice(n_workers, size=int(rng.integers(1, 5)), replace=False):
+            lab = truth if rng.random() < skill[w] else 1 - truth
+            rows.append((int(task), 100 + int(w), (4, 8)[lab]))
+    return pd.DataFrame(rows, columns=["task", "worker", "label"])
+
+
+#: README: "give the same results under any renaming of the labels"
+LABEL_SYMMETRIC = ("bds", "ds", "one_coin_ds", "bwa", "glad", "mmsr", "kos")
+
+
+@pytest.mark.parametrize("name", LABEL_SYMMETRIC)
+def test_labels_follow_a_swap_of_the_two_label_names(name: str) -> None:
+    """Swapping the names of two labels turns every answer A into -A: the labels must map one to one
+    (tied tasks aside: the tie rule looks at the names). KOS keyed each edge's random start on its
+    label code, so the swap changed the start: task 40 of the first crowd went from 8 to 4, and up to
+    34 of the 40 labels of a random crowd changed (the sign of the whole solution)."""
+    swap = {4: 8, 8: 4}
+    first = pd.DataFrame({"task": [40, 40, 7, 31, 7], "worker": [100, 107, 107, 107, 100],
+                          "label": [8, 4, 4, 4, 8]})
+    compared = 0
+    for df in [first] + [_binary_crowd(seed) for seed in range(6)]:
+        a = _fit(name, df)
+        b = _fit(name, df.assign(label=df.label.map(swap)))
+        pa, pb = a.probas_.sort_index(), b.probas_.sort_index()
+        untied = ((pa[4] - pa[8]).abs() > 1e-9) & ((pb[4] - pb[8]).abs() > 1e-9)
+        got = b.labels_.sort_index().map(swap)
+        pd.testing.assert_series_equal(got[untied], a.labels_.sort_index()[untied], check_names=False)
+        compared += int(untied.sum())
+    assert compared > 100
+
+
 @pytest.mark.parametrize("name", MODELS)
 def test_tied_tasks_get_the_smallest_label(name: str) -> None:
     for seed in range(3):
