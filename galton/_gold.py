@@ -10,11 +10,12 @@ import pyarrow as pa
 
 from .data._canonical import CANONICAL_INT
 from .data._encode import column_values, object_array
-from .data._validate import examples, fmt_value
+from .data._validate import example_ids, example_rows, examples, fmt_value
 from .io._frame_columns import arrow_names
 from .io._read import check_columns, is_series, to_arrow
 from .data.judgments import parse_number
 from .judgments import MAX_EXAMPLES, ColumnError, plain_column
+from ._warnings import caller_stacklevel, warn
 
 if TYPE_CHECKING:
     from .judgments import Judgments
@@ -43,11 +44,13 @@ def read_gold(gold: Any, names: np.ndarray | None = None, *, task_col: str = "ta
     ``gold`` may be a pandas Series indexed by task (crowd-kit's convention), a dict task -> label, a
     frame / table / path with ``task`` and ``label`` columns (files read by the one reader, task ids
     by the canonical-integer rule; without a ``label`` column, a ``true_label`` column is the label,
-    so the ``truth`` table of ``galton simulate`` is gold as it stands). Rows with a missing task or
-    label are skipped; a task listed twice with the same label counts once, with two different labels
-    it raises. With ``names`` (the judgments' task vocabulary) task ids are brought to its type, and
-    ids of another type raise (text ids that are all canonical integers match integer tasks, and
-    integer ids match text tasks by their digits). A file's labels are read as written (``007`` stays
+    so the ``truth`` table of ``galton simulate`` is gold as it stands). A row with a missing task or
+    label (None, NaN, pandas' NA, an empty CSV field) gives no gold: such rows are skipped with a
+    warning that counts them and names a few, and gold with rows but none left raises. A task listed
+    twice with the same label counts once, with two different labels it raises. With ``names`` (the
+    judgments' task vocabulary) task ids are brought to its type, and ids of another type raise (text
+    ids that are all canonical integers match integer tasks, and integer ids match text tasks by their
+    digits). A file's labels are read as written (``007`` stays
     ``007``, as ids are); with ``labels`` (the judgments' label vocabulary) text labels are brought to
     its type where they can be (``7`` for integer labels, ``0.5`` for numbers) and integer ones to
     text labels by their digits: each file is typed on its own, and gold ``007`` / ``042`` read as
@@ -93,6 +96,8 @@ def read_gold(gold: Any, names: np.ndarray | None = None, *, task_col: str = "ta
     if tasks.dtype == object or tasks.dtype.kind == "f":
         valid &= np.array([_present(t) for t in tasks], dtype=bool)
     rows = np.flatnonzero(valid)
+    if rows.size < valid.size:
+        _skipped(tasks, valid, what)
     tasks, values = tasks[valid], values[valid]
     if values.dtype.kind == "f":
         values = values + 0.0  # -0.0 is 0.0, as in the judgments
@@ -180,6 +185,22 @@ def _gold_task_ids(tasks: np.ndarray, names: np.ndarray, what: str = "gold") -> 
     if names.dtype == object and tasks.dtype.kind in "iu":
         return np.array([str(int(t)) for t in tasks], dtype=object)  # digits, as a CSV holds them
     return tasks
+
+
+def _skipped(tasks: np.ndarray, valid: np.ndarray, what: str) -> None:
+    """Say that the gold rows not ``valid`` (a missing task or label) are skipped, with their count, a
+    few rows and their tasks; raise when no row is left (every label empty, or the wrong column)."""
+    bad = np.flatnonzero(~valid)
+    named = [t for t in tasks[bad[:MAX_EXAMPLES + 1]].tolist() if _present(t)]
+    where = example_rows(bad).replace("rows", "row" if bad.size == 1 else "rows", 1) + (
+        f"; {example_ids(named)}" if named else "")
+    if not valid.any():
+        raise ValueError(f"{what} has {bad.size} row{'s' if bad.size > 1 else ''}, all with an empty task or label "
+                         f"({where}): no gold is left; fill in the labels, or name the column that holds them")
+    many = bad.size > 1
+    warn(f"{what}: {bad.size} of {valid.size} rows {'have' if many else 'has'} an empty task or label ({where}); "
+         f"{'they are' if many else 'it is'} skipped: a row without a label gives its task no gold",
+         stacklevel=caller_stacklevel())
 
 
 def _present(v: Any) -> bool:

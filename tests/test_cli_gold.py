@@ -97,3 +97,30 @@ def test_multilabel_gold_ids_follow_the_categorical_gold_rule(tmp_path: Path, ca
     rc, out, err = run([tmp_path / "j.csv", "--kind", "multilabel", "-m", "mv", "--gold", tmp_path / "g.csv"],
                        capsys)
     assert rc == 0 and summary(out)["accuracy"].startswith("1.000000 (2/2 tasks"), err
+
+
+def test_gold_rows_without_a_label_are_counted_and_an_all_empty_gold_is_refused(tmp_path: Path, capsys) -> None:
+    """--gold rows with an empty label were dropped without a word: one empty row of two printed
+    "1/1 tasks with gold" alone, and gold whose every label is empty (or a header-only gold file) was
+    refused as "gold shares no task with the judgments (gold task ids look like [])" beside judgments
+    of the very same tasks. Now the skipped rows are counted in a warning naming rows and tasks, and
+    gold with no row left is refused for what it is."""
+    (tmp_path / "j.csv").write_text("task,worker,label\nt1,a,x\nt2,a,y\nt3,a,x\n")
+    (tmp_path / "half.csv").write_text("task,label\nt1,x\nt2,\nt3,\n")
+    rc, out, err = run([tmp_path / "j.csv", "-m", "mv", "--gold", tmp_path / "half.csv"], capsys)
+    assert rc == 0, err
+    assert summary(out)["accuracy"] == "1.000000 (1/1 tasks with gold)"  # t1 alone: x, as the vote
+    assert err == ("galton: warning: --gold: 2 of 3 rows have an empty task or label (rows 1, 2; tasks 't2', "
+                   "'t3'); they are skipped: a row without a label gives its task no gold\n")
+    rc, out, err = run([tmp_path / "j.csv", "-m", "mv", "--gold", tmp_path / "half.csv", "-q"], capsys)
+    assert rc == 0 and err == ""  # -q: no warnings
+    (tmp_path / "none.csv").write_text("task,label\nt1,\nt2,\nt3,\n")
+    (tmp_path / "header.csv").write_text("task,label\n")
+    for name, said in (("none.csv", "--gold has 3 rows, all with an empty task or label (rows 0, 1, 2; "
+                                    "tasks 't1', 't2', 't3'): no gold is left; fill in the labels"),
+                       ("header.csv", f"--gold {str(tmp_path / 'header.csv')!r} has no rows (only a header)")):
+        rc, out, err = run([tmp_path / "j.csv", "-m", "mv", "--gold", tmp_path / name, "-o", tmp_path / "o.csv"],
+                           capsys)
+        assert rc == 2 and err.count("\n") == 1 and said in err, err
+        assert "shares no task" not in err
+        assert not (tmp_path / "o.csv").exists()

@@ -72,7 +72,8 @@ def test_metrics_find_gold_labels_of_another_type_as_the_models_do(tmp_path):
 def test_gold_with_a_pandas_missing_value_skips_that_row(gold):
     """A nullable pandas gold (string, string[pyarrow], a string task index, a dict value pd.NA) with
     a missing cell raised "TypeError: boolean value of NA is ambiguous"; read_gold's rule is that a
-    row with a missing task or label is skipped: the same as gold without that row."""
+    row with a missing task or label is skipped (with a warning that counts it): the same as gold
+    without that row."""
     words = FRAME.assign(label=FRAME.label.map({0: "no", 1: "yes"}), task=FRAME.task.astype(str)
                          if isinstance(gold, pd.Series) and gold.index.dtype == "string" else FRAME.task)
     kept = {k: v for k, v in (gold.items() if isinstance(gold, pd.Series) else gold.items())
@@ -80,12 +81,13 @@ def test_gold_with_a_pandas_missing_value_skips_that_row(gold):
     three = pd.Series(list(kept.values()), index=list(kept.keys()), dtype=object)
     want = galton.GoldMajorityVote().fit(words, three).skills_.to_dict()
     assert want == {"a": 2 / 3, "b": 1.0, "c": 1 / 3}  # by hand, on tasks 1-3
-    assert galton.GoldMajorityVote().fit(words, gold).skills_.to_dict() == want
-    assert galton.DawidSkene().fit(words, gold).labels_.loc[list(kept)].tolist() == list(kept.values())
-    assert get_accuracy(words, gold) == get_accuracy(words, three) == 6 / 9
-    bools = FRAME.assign(label=FRAME.label.astype(bool))
-    flags = pd.Series([False, True, True, pd.NA], index=[1, 2, 3, 4], dtype="boolean")
-    assert galton.GoldMajorityVote().fit(bools, flags).skills_.to_dict() == want
+    with pytest.warns(UserWarning, match=r": 1 of 4 rows has an empty task or label \(row 3"):
+        assert galton.GoldMajorityVote().fit(words, gold).skills_.to_dict() == want
+        assert galton.DawidSkene().fit(words, gold).labels_.loc[list(kept)].tolist() == list(kept.values())
+        assert get_accuracy(words, gold) == get_accuracy(words, three) == 6 / 9
+        bools = FRAME.assign(label=FRAME.label.astype(bool))
+        flags = pd.Series([False, True, True, pd.NA], index=[1, 2, 3, 4], dtype="boolean")
+        assert galton.GoldMajorityVote().fit(bools, flags).skills_.to_dict() == want
 
 
 def test_bytes_from_a_binary_parquet_column_find_the_labels_and_ids_they_spell(tmp_path):
@@ -112,3 +114,25 @@ def test_bytes_from_a_binary_parquet_column_find_the_labels_and_ids_they_spell(t
     assert galton.metrics.consistency(df, workers_skills=skills) > 0.5
     # bytes that are no UTF-8 are no label of the judgments: task t0's three judgments miss it
     assert get_accuracy(df, pd.Series([b"\xff", b"y"], index=[b"t0", b"t1"])) == pytest.approx(2 / 6)
+
+
+def test_python_gold_rows_without_a_label_are_counted_and_an_all_empty_gold_is_refused():
+    """gold= with None / NaN labels dropped those rows silently, as --gold did; a gold whose every
+    label is missing then said "gold shares no task with the judgments; it is ignored" (DawidSkene)
+    or refused as sharing no task (GoldMajorityVote). Now a warning counts the rows skipped (the fit
+    is the fit on the rows left), and gold with no label at all is refused for what it is."""
+    half = pd.DataFrame({"task": [1, 2, 3, 4], "label": [0, np.nan, None, 0]})
+    with pytest.warns(UserWarning, match=r"^gold: 2 of 4 rows have an empty task or label \(rows 1, 2; tasks 2, "
+                                         r"3\); they are skipped: a row without a label gives its task no gold$"):
+        skills = galton.GoldMajorityVote().fit(FRAME, half).skills_.to_dict()
+    assert skills == {"a": 1.0, "b": 1.0, "c": 0.5}  # by hand on tasks 1 and 4 (gold 0, 0)
+    with pytest.warns(UserWarning, match=r"^true_labels: 1 of 4 rows"):
+        assert get_accuracy(FRAME, pd.Series([0, 1, 1, None], index=[1, 2, 3, 4])) == 6 / 9  # tasks 1-3
+    empty = pd.Series([np.nan] * 4, index=[1, 2, 3, 4])
+    for model in (galton.GoldMajorityVote(), galton.DawidSkene()):
+        with pytest.raises(ValueError, match=r"^gold has 4 rows, all with an empty task or label \(rows 0, 1, 2, "
+                                             r"3; tasks 1, 2, 3, 4\): no gold is left"):
+            model.fit(FRAME, empty)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # gold without a missing cell: no warning
+        assert galton.GoldMajorityVote().fit(FRAME, pd.Series(GOLD, index=[1, 2, 3, 4])).skills_.to_dict() == HAND

@@ -52,9 +52,11 @@ def load_input(spec: str) -> tuple[Any, Any]:
     return str(path), None
 
 
-def _read_gold(gold: Any, task_col: str, label_col: str) -> Any:
+def _read_gold(gold: Any, task_col: str, label_col: str, err: TextIO, quiet: bool) -> Any:
     """Gold as a pyarrow Table with columns task, label: one row per task, by the one set of gold
-    rules (galton._gold.read_gold); task ids are matched to the judgments' type later."""
+    rules (galton._gold.read_gold); task ids are matched to the judgments' type later. Rows without a
+    task or label are skipped with a warning on ``err`` (none if ``quiet``); a file with no row left
+    (or none at all: a header alone) is refused, not reported as gold that shares no task."""
     import pyarrow as pa
 
     from .._gold import SIMULATED_TRUTH, read_gold
@@ -65,9 +67,16 @@ def _read_gold(gold: Any, task_col: str, label_col: str) -> Any:
         table = to_arrow(gold, ids=(task_col, "task", label_col, "label", SIMULATED_TRUTH))  # labels as written
     except (OSError, ValueError, *reader_errors()) as exc:  # an empty directory said nothing of --gold
         raise CLIError(f"cannot read --gold {gold!r}: {one_line(exc)}") from None
+    what = "--gold" if isinstance(gold, str) else "gold"  # a bundled dataset's own gold, or the file given
+    if table.num_rows == 0:
+        raise CLIError(f"{what} {gold!r} has no rows (only a header): there is no gold to score against; "
+                       "give it one row per task with its label, or drop --gold")
     tcol = task_col if task_col in table.column_names else "task"
     lcol = label_col if label_col in table.column_names else "label"
-    tasks, values = read_gold(table, task_col=tcol, label_col=lcol)
+    with collected() as caught:
+        tasks, values = read_gold(table, task_col=tcol, label_col=lcol, what=what)
+    if not quiet:
+        report_warnings(caught, err)
     return pa.table({"task": pa.array(tasks.tolist()) if tasks.dtype == object else tasks,
                      "label": pa.array(values.tolist()) if values.dtype == object else values})
 
@@ -215,7 +224,7 @@ def _aggregate_sharded(args: argparse.Namespace, out: TextIO, err: TextIO, cls: 
     from ..workers import ShardedCodesError, fit_parquet
     from ..workers.sharded import GoldSharesNoTaskWarning
 
-    gold = None if args.gold is None else _read_gold(args.gold, args.task_col, args.label_col)
+    gold = None if args.gold is None else _read_gold(args.gold, args.task_col, args.label_col, err, args.quiet)
     if args.use_gold and gold is None:
         raise CLIError("--use-gold needs --gold FILE")
     to_dir = dir_output(args.output)
@@ -357,7 +366,7 @@ def cmd_aggregate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         gold = args.gold
     if args.use_gold and gold is None:
         raise CLIError("--use-gold needs --gold FILE (or a bundled:NAME input that has gold)")
-    gold_table = None if gold is None else _read_gold(gold, args.task_col, args.label_col)
+    gold_table = None if gold is None else _read_gold(gold, args.task_col, args.label_col, err, args.quiet)
     gold_pairs = None if gold_table is None else _gold_pairs(gold_table, judgments)
 
     address = args.ray_address if params.get("engine") == "ray" else None
