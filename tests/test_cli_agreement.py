@@ -603,3 +603,26 @@ def test_readme_example_prints_what_the_command_prints(capsys) -> None:
     shown = text[start:text.index("```", start)].splitlines()[1:]
     assert main(["agreement", "bundled:zheng_d_product"]) == 0
     assert capsys.readouterr().out.splitlines() == shown
+
+
+def test_interval_and_ratio_on_text_name_the_labels_that_are_no_numbers_and_their_rows(tmp_path: Path,
+                                                                                      capsys) -> None:
+    """--distance interval / ratio on text that does not read as numbers said only "column 'label' holds
+    text that does not read as numbers": no count, no value, no row. Now as the rating models say it:
+    the count of rows, the labels that are no numbers and the rows of the input (counted before
+    --on-invalid drop and --duplicates drop any), with the distances that compare text."""
+    path = tmp_path / "r.csv"
+    path.write_text("task,worker,label\nt1,a,1\nt1,b,\nt1,c,3 stars\nt2,a,2\nt2,b,two\nt3,a,3 stars\nt3,a,4\n")
+    for distance in ("interval", "ratio"):
+        for extra in ([], ["--on-invalid", "drop", "--duplicates", "first"]):
+            rc, _, err = run([path, "--distance", distance, *extra], capsys)
+            assert rc == 2 and err.count("\n") == 1, err
+            assert (f"--distance {distance} needs numeric labels; column 'label' holds non-numeric values in 3 "
+                    "row(s) ('3 stars', 'two'; rows 2, 4, 5). Use --distance nominal") in err, err
+    spaced = tmp_path / "spaced.csv"  # text numbers the rating models read (' 4' is 4): alpha of the numbers
+    spaced.write_text('task,worker,label\nt1,a,1\nt1,b," 2"\nt2,a,3\nt2,b,3\nt3,a,1\nt3,b,1\n')
+    numbers = tmp_path / "numbers.csv"
+    numbers.write_text("task,worker,label\nt1,a,1\nt1,b,2\nt2,a,3\nt2,b,3\nt3,a,1\nt3,b,1\n")
+    rc, rows, err = run([spaced, "--distance", "interval", "--bootstrap", "0"], capsys)
+    assert rc == 0, err
+    assert rows["alpha"] == run([numbers, "--distance", "interval", "--bootstrap", "0"], capsys)[1]["alpha"]

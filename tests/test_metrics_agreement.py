@@ -830,3 +830,19 @@ def test_messages_name_what_the_metric_was_given():
     with pytest.raises(ValueError, match=r"^aggregates task ids are text \('x'\)"):
         accuracy_on_aggregates(df, aggregates=pd.Series({"x": 0}))
     assert accuracy_on_aggregates(df, aggregates=model.labels_) == 0.75
+
+
+@pytest.mark.parametrize("distance", ["interval", "ratio"])
+def test_interval_and_ratio_on_text_name_the_labels_that_are_no_numbers_and_their_rows(distance) -> None:
+    """The interval and ratio distances on text that is no numbers listed the first five labels,
+    numbers among them ("these are not ('1', '2', '3 stars', '4')"), with no count nor row; now the
+    count of rows, the labels that are no numbers and their rows, as the rating models say it."""
+    frame = pd.DataFrame({"task": ["t1", "t1", "t2", "t2", "t3", "t3"], "worker": list("ababab"),
+                          "label": ["3 stars", "4", "1", "2", "two", "3 stars"]})
+    with pytest.raises(ValueError, match=rf"^the {distance} distance needs numeric labels; column 'label' holds "
+                                         r"non-numeric values in 3 row\(s\) \('3 stars', 'two'; rows 0, 4, 5\)\. "
+                                         r"Use distance='nominal'"):
+        alpha_krippendorff(frame, distance)
+    numbers = frame.assign(label=["3", "4", "1", "2", "2", "3"])  # text numbers are those numbers
+    assert alpha_krippendorff(numbers, distance) == alpha_krippendorff(numbers.assign(label=[3, 4, 1, 2, 2, 3]),
+                                                                        distance)

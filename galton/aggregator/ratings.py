@@ -23,9 +23,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from .._math import EPS, t_upper_quantile
-from ..data import example_rows
-from ..data._validate import examples
-from ..data.judgments import parse_number, unusable_error, unusable_ratings
+from ..data.judgments import non_numeric_error, number_labels, unusable_error, unusable_ratings
 from ..judgments import Judgments
 from ._base import BaseAggregator, EMAggregator, NotFittedError
 from ._engine import Shard
@@ -46,19 +44,13 @@ def numeric_values(judgments: Judgments) -> np.ndarray:
     if names.dtype == object and names.size and all(isinstance(v, decimal.Decimal) for v in names.tolist()):
         names = names.astype(np.float64)  # Arrow decimal128, polars Decimal, pandas Decimal objects
     if names.dtype.kind not in "iuf":
-        parsed = [None if names.dtype.kind == "b" else parse_number(v, "f") for v in names.tolist()]
-        bad = np.array([p is None for p in parsed], dtype=bool)
+        parsed, bad = number_labels(names)
         if not bad.any():  # numbers as text ("3" beside "3.0" stays text in a CSV): their values
-            return _usable(judgments, np.array(parsed, dtype=np.float64))
-        rows = np.flatnonzero(bad[judgments.label])
-        booleans = names.dtype.kind == "b"
-        raise ValueError(
-            f"rating models need numeric labels; column {judgments.columns[2]!r} holds "
-            f"{booleans and 'booleans' or 'non-numeric values'} in {rows.size} row(s) "
-            f"({examples(names[bad], 3)}; {example_rows(rows)}). "
-            f"{'Write them as numbers' if booleans else 'Fix those rows or pass on_invalid=' + repr('drop')}, "
-            "or aggregate the labels as categories (a categorical model: CLI --kind categorical)"
-        )
+            return _usable(judgments, parsed)
+        fix = "Write them as numbers" if names.dtype.kind == "b" else "Fix those rows or pass on_invalid='drop'"
+        raise non_numeric_error("rating models need", judgments.columns[2], names, bad, judgments.label,
+                                f"{fix}, or aggregate the labels as categories (a categorical model: CLI --kind "
+                                "categorical)")
     return _usable(judgments, names.astype(np.float64))
 
 

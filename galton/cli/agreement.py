@@ -98,6 +98,8 @@ def _table(args: argparse.Namespace) -> tuple[Any, int, int, str | None]:
         except ValueError as exc:
             raise CLIError(str(exc)) from None
     table = table.select(list(cols)).rename_columns(["task", "worker", "label"])
+    if args.distance in ("interval", "ratio"):  # before any row is dropped: the errors name the input's rows
+        table = _numbers(table, args)
     dropped, rows = 0, None
     if args.on_invalid == "drop":
         table, dropped, rows = _drop_invalid(table, args.distance)
@@ -141,18 +143,41 @@ def _labels(table: Any, args: argparse.Namespace) -> Any:
         _no_lists(table, args)
     if args.order is not None:
         return _ordered(table, args)
-    if args.distance != "nominal" and text:
+    if args.distance == "ordinal" and text:  # (interval and ratio: numbers already, by _numbers)
         try:  # numbers written as text: compare them as numbers (so that "10" comes after "9")
             table = table.set_column(2, "label", table.column("label").cast(pa.float64()))
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            if args.distance != "ordinal":
-                raise CLIError(f"--distance {args.distance} needs numeric labels; column {args.label_col!r} "
-                               "holds text that does not read as numbers") from None
             shown = sorted(set(table.column("label").drop_null().to_pylist()))
             raise CLIError(f"--distance ordinal needs the order of the text labels ({', '.join(shown[:5])}"
                            f"{', ...' if len(shown) > 5 else ''}): list them from lowest to highest with --order "
                            "L1,L2,... (their alphabetical order is no order)") from None
     return table
+
+
+def _numbers(table: Any, args: argparse.Namespace) -> Any:
+    """``table`` with text labels as the numbers they read as, by the rating models' rule
+    (:func:`galton.data.judgments.number_labels`: `` 4`` is 4); refused as the rating models refuse
+    text that is no number: the count of rows, a few of those labels and rows, and what to use."""
+    import numpy as np
+    import pyarrow as pa
+
+    from ..data import plain_column
+    from ..data.judgments import non_numeric_error, number_labels
+
+    label = plain_column(table.column("label"))
+    if not pa.types.is_string(label.type):
+        return table
+    coded = label.dictionary_encode()  # each distinct text read once
+    names = np.array(coded.dictionary.to_pylist(), dtype=object)
+    values, bad = number_labels(names)
+    codes = coded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+    if bad.any():
+        raise CLIError(str(non_numeric_error(
+            f"--distance {args.distance} needs", args.label_col, names, bad, codes,
+            "Use --distance nominal for labels that are categories, or --distance ordinal (with --order L1,L2,... "
+            "for text) for ordered ones")))
+    return table.set_column(2, "label", pa.array(values[np.maximum(codes, 0)] if names.size else
+                                                 np.zeros(codes.size), mask=codes < 0))
 
 
 def _one_per_pair(table: Any, duplicates: str | None, rows: Any) -> tuple[Any, int, str | None]:

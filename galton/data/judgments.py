@@ -27,11 +27,12 @@ from ._repeats import one_row_per_pair
 from ._spellings import warn_missing_markers, warn_spaced_labels
 from ._encode import (encode_column, id_lookup, label_lookup, parse_number, plain_column, readonly, recode_labels,
                       retuple, untuple_frame)
-from ._validate import (COLUMN_HINT, MAX_EXAMPLES, example_rows, missing_columns, null_mask, raise_nulls,
-                        row_index, file_rows, encoded_options)
+from ._validate import (COLUMN_HINT, MAX_EXAMPLES, example_rows, examples, missing_columns, null_mask,
+                        raise_nulls, row_index, file_rows, encoded_options)
 
-__all__ = ["DROP_HINT", "Judgments", "MAX_RATING", "MIN_RATING", "label_codes", "label_lookup", "parse_number",
-           "unreadable_ratings", "unusable_error", "unusable_ratings", "warn_float_classes", "warn_spaced_labels"]
+__all__ = ["DROP_HINT", "Judgments", "MAX_RATING", "MIN_RATING", "label_codes", "label_lookup", "non_numeric_error",
+           "number_labels", "parse_number", "unreadable_ratings", "unusable_error", "unusable_ratings",
+           "warn_float_classes", "warn_spaced_labels"]
 
 OnInvalid = Literal["raise", "drop"]
 Duplicates = Literal["keep", "first", "last", "raise"]
@@ -328,6 +329,26 @@ def unreadable_ratings(values: Any) -> np.ndarray:
     bad[~bad] = unusable_ratings(np.array([v for v in words if v is not None], dtype=np.float64))
     idx = coded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
     return np.where(idx >= 0, bad[np.maximum(idx, 0)] if bad.size else False, False)
+
+
+def number_labels(names: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct labels ``names`` as float64 by :func:`parse_number`'s rule (text that reads as a
+    number is that number; booleans are none), and the mask of those that are no number (NaN there)."""
+    parsed = [None if names.dtype.kind == "b" else parse_number(v, "f") for v in names.tolist()]
+    bad = np.array([p is None for p in parsed], dtype=bool)
+    return np.array([np.nan if p is None else p for p in parsed], dtype=np.float64), bad
+
+
+def non_numeric_error(need: str, column: str, names: np.ndarray, bad: np.ndarray, codes: np.ndarray,
+                      fix: str) -> ValueError:
+    """The error for labels that are no numbers (``bad``, of :func:`number_labels`) where ``need``
+    ("rating models need") needs numbers: the column, how many rows (``codes``: each row's index into
+    ``names``, -1 for none), the first labels that are no number, a few rows, and what to do (``fix``)."""
+    codes = np.asarray(codes)
+    rows = np.flatnonzero((codes >= 0) & bad[np.maximum(codes, 0)]) if bad.size else np.zeros(0, dtype=np.int64)
+    what = "booleans" if names.dtype.kind == "b" else "non-numeric values"
+    return ValueError(f"{need} numeric labels; column {column!r} holds {what} in {rows.size} row(s) "
+                      f"({examples(names[bad], 3)}; {example_rows(rows)}). {fix}")
 
 
 def _tiny(v: np.ndarray) -> np.ndarray:

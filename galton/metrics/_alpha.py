@@ -28,6 +28,7 @@ import numpy as np
 
 from .._settings import MIN_BOOTSTRAP, finite_number, whole_number
 from .._warnings import caller_stacklevel, warn
+from ..data.judgments import non_numeric_error, number_labels
 from ._coded import Coded, coded, declared_order
 
 __all__ = ["DISTANCES", "Alpha", "krippendorff", "alpha_krippendorff"]
@@ -67,16 +68,18 @@ class Alpha:
         return self.alpha
 
 
-def _numeric(names: np.ndarray, distance: str, counts: np.ndarray | None = None) -> np.ndarray:
-    """The labels as numbers for ``distance``; ``counts``: judgments per label, for the messages."""
+def _numeric(names: np.ndarray, distance: str, counts: np.ndarray | None = None, j: Any = None) -> np.ndarray:
+    """The labels as numbers for ``distance``; ``counts`` (judgments per label) and ``j`` (the judgments,
+    whose label codes index ``names``) for the messages, which name the rows as the rating models do."""
     try:
         v = np.asarray(names, dtype=float)
     except (TypeError, ValueError):
-        shown = ", ".join(repr(x) for x in names[:5].tolist())
-        raise ValueError(
-            f"the {distance} distance needs numeric labels; these are not ({shown}). Use "
-            "distance='nominal' for categories, or 'ordinal' for ordered categories that sort"
-        ) from None
+        bad = number_labels(names)[1]  # all of them where no one label alone fails (mixed objects)
+        raise non_numeric_error(f"the {distance} distance needs", "label" if j is None else j.columns[2], names,
+                                bad if bad.any() else np.ones(names.size, dtype=bool),
+                                np.full(0, -1) if j is None else j.label,
+                                "Use distance='nominal' for categories, or 'ordinal' for ordered categories that sort"
+                                ) from None
     if not np.all(np.isfinite(v)):
         raise ValueError(f"the {distance} distance needs finite numeric labels")
     if distance == "ratio" and np.any(v < 0):  # ((a - b) / (a + b))^2: d(-3, 3) = 0, d(-1, 1.1) = 441
@@ -286,7 +289,7 @@ class _Units:
                  f"{', ...' if names.size > 5 else ''}); if that is not their order, map them to numbers "
                  "in order first (CLI: --order)", UserWarning, stacklevel=caller_stacklevel())
         if distance in ("interval", "ratio"):  # the labels' own errors before any table of distances
-            v = _numeric(c.label_names, distance, np.bincount(j.label, minlength=k))
+            v = _numeric(c.label_names, distance, np.bincount(j.label, minlength=k), j)
         self.v = v if distance == "interval" else None
         self.d = _table(c.label_names, distance) if distance not in ("nominal", "interval", "ordinal") else None
         if distance == "nominal":  # per-unit observed disagreement does not depend on the marginals
