@@ -1897,28 +1897,6 @@ def test_numba_without_any_writable_cache_runs_the_numpy_kernels_with_a_warning(
     assert labels == str(expected.tolist())
 
 
-def test_warnings_not_about_the_run_are_not_shown() -> None:
-    # Ray 2.40-2.54 left eight "unclosed file" ResourceWarnings and a FutureWarning of its own on a
-    # Ray fit, printed as galton warnings under the CLI's "always" filter
-    import io as _io
-    import warnings as _w
-
-    from galton.cli._common import report_warnings
-
-    caught = [_w.WarningMessage(ResourceWarning("unclosed file <_io.TextIOWrapper name='gcs_server.out'>"),
-                                ResourceWarning, "/x/ray/_private/node.py", 1),
-              _w.WarningMessage(FutureWarning("Tip: In future versions of Ray, ..."), FutureWarning,
-                                "/x/site-packages/ray/_private/worker.py", 2),
-              _w.WarningMessage(FutureWarning("galton's own notice"), FutureWarning, "/x/galton/cli/aggregate.py", 3),
-              _w.WarningMessage(UserWarning("3 task(s) have only judgments from workers whose skill is 0"),
-                                UserWarning, "/x/ray/remote_function.py", 4)]
-    err = _io.StringIO()
-    report_warnings(caught, err)
-    assert err.getvalue().splitlines() == [
-        "galton: warning: galton's own notice",
-        "galton: warning: 3 task(s) have only judgments from workers whose skill is 0"]
-
-
 def test_bench_where_every_fit_failed_exits_with_1_and_says_so(tmp_path: Path, capsys) -> None:
     """`galton bench --models kos` on five-label data exited 0 with no crowd curve (tables/curves
     missing): every fit had failed. It now exits with 1 and a line naming the failure, the report

@@ -403,23 +403,12 @@ def describe(exc: BaseException, options: Collection[str] | None = None) -> str:
     return f"{kind.__name__}: {text or 'no message'} (unexpected; run with --debug for the traceback)"
 
 
-def _about_the_run(w: Any) -> bool:
-    """Not Python's ResourceWarning (hidden by default: an unclosed file is the interpreter's
-    hygiene), nor Ray's own notices of its future versions (Ray 2.40-2.54 printed eight lines of
-    its unclosed log files and a "Tip: In future versions of Ray" on a Ray fit)."""
-    if issubclass(w.category, ResourceWarning):
-        return False
-    ray_own = re.search(r"[/\\]ray[/\\]", str(getattr(w, "filename", "") or ""))
-    return not (ray_own and issubclass(w.category, (FutureWarning, DeprecationWarning, PendingDeprecationWarning)))
-
-
 def report_warnings(caught: Sequence[Any], err: TextIO) -> None:
-    """Each distinct warning once, as ``galton: warning: ...`` on ``err`` (those about the run:
-    :func:`_about_the_run`)."""
+    """Each distinct warning once, as ``galton: warning: ...`` on ``err``: galton's own, which the call
+    collected (``galton._warnings.collected``); other libraries' warnings take Python's own path (Ray's
+    unclosed-file ResourceWarnings are hidden by Python's default filters)."""
     seen: set[str] = set()
     for w in caught:
-        if not _about_the_run(w):
-            continue
         msg = one_line(w.message) if isinstance(w.message, BaseException) else str(w.message)
         if msg not in seen:
             seen.add(msg)
