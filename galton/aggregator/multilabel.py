@@ -18,25 +18,20 @@ the list of the labels whose aggregated answer is 1. The per-label fits are ordi
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator
 
 import numpy as np
 
 from .._warnings import caller_stacklevel, quiet, warn
 from ..data._repeats import REPEATS_KEY, RISE, one_row_per_pair
-from ..data._validate import check_on_invalid, missing_columns, null_mask, one_row, raise_nulls, row_index
-from ..judgments import ColumnError
+from ..data._validate import check_on_invalid, missing_columns, null_mask, raise_nulls, row_index
 from ._estimator import ConvergenceWarning, fit_options_set
 from ._memory import ENV_VAR, MemoryLimitError, current_limit, format_size
 from ._results import check_output
+from ._tags import is_missing, label_sets
 from .worker_report import NoWorkerReport
 
 __all__ = ["BinaryRelevance", "is_missing", "label_sets"]
-
-#: what a multi-label column's rows are, in the errors
-_ROW_RULE = ("BinaryRelevance needs a list of labels in every row (an empty list or a missing value: no "
-             "label applies)")
-
 
 def _clone(model: Any) -> Any:
     """An unfitted copy with the same settings, as crowd-kit's ``clone_aggregator`` makes it: a
@@ -45,69 +40,6 @@ def _clone(model: Any) -> Any:
     from ..aggregation.utils import clone_aggregator
 
     return clone_aggregator(model)
-
-
-def is_missing(value: Any) -> bool:
-    """Whether a scalar is a missing value: None, pandas' NA and NaT, NaN of any float type,
-    numpy's NaT (a list, text or a number is not)."""
-    if value is None:
-        return True
-    if isinstance(value, (str, bytes, int, list, tuple, dict, set, frozenset, np.ndarray)):
-        return False
-    kind = type(value)
-    if kind.__module__.split(".")[0] == "pandas" and kind.__name__ in ("NAType", "NaTType"):
-        return True
-    try:
-        return bool(value != value)  # NaN (float, numpy's floats, Decimal) and numpy's NaT
-    except (TypeError, ValueError):
-        return False
-
-
-#: the types of a tag that is never missing and always hashable: a row of only these is taken as it is
-_PLAIN_TAGS = frozenset({str, int, bool})
-
-
-def label_sets(values: Sequence[Any], column: str = "label", rows: Sequence[int] | None = None,
-               index: np.ndarray | None = None) -> list[tuple[Any, ...]]:
-    """Each row's labels as a tuple (a missing row or label, whatever its kind of missing: none); a
-    ColumnError naming ``column`` and the rows (``rows``: their positions in the input,
-    ``index``: a pandas frame's own index) for a row that is not a list of labels, or a label that is
-    itself a list or a dict."""
-    out: list[tuple[Any, ...]] = []
-    single: list[tuple[int, Any]] = []
-    nested: list[tuple[int, Any]] = []
-    for i, value in enumerate(values):
-        if isinstance(value, (list, tuple)) and set(map(type, value)) <= _PLAIN_TAGS:
-            out.append(tuple(value))  # text, integers, booleans: never missing, hashable (the usual row)
-        elif isinstance(value, (list, tuple, set, frozenset, np.ndarray)):
-            tags = tuple(v for v in value if not is_missing(v))
-            for v in tags:
-                try:
-                    hash(v)
-                except TypeError:
-                    nested.append((i, v))
-                    break
-            out.append(tags)
-        elif is_missing(value):
-            out.append(())  # no label applies
-        else:
-            out.append(())
-            single.append((i, value))
-    where = (lambda i: one_row(i if rows is None else int(rows[i]), index))
-    if single:
-        examples = ", ".join(f"{where(i)}: {v!r}" for i, v in single[:3])
-        raise ColumnError(
-            f"column {column!r}: {_ROW_RULE}; {len(single):,} row(s) hold a single value ({examples}). Wrap "
-            "each in a list, or aggregate single labels with a categorical model (MajorityVote, DawidSkene)"
-        )
-    if nested:
-        examples = ", ".join(f"{where(i)}: {v!r}" for i, v in nested[:3])
-        raise ColumnError(
-            f"column {column!r}: a label (tag) in a row's list must be one value (text, a number or a "
-            f"boolean); {len(nested):,} row(s) hold a list or a dict as a label ({examples}). Flatten those "
-            "lists, or write each such label as text"
-        )
-    return out
 
 
 class BinaryRelevance(NoWorkerReport):
@@ -160,8 +92,9 @@ class BinaryRelevance(NoWorkerReport):
         table, a path or a dict of columns, with ``task``, ``worker`` and ``label`` (other names via
         ``task_col=`` etc.), the label a list of labels per row (an empty list or a missing value
         such as None, NaN or ``pd.NA``: no label applies; a missing value inside a list is no
-        label; text tags as written, with a warning, as for categorical labels, where one has
-        spaces at its ends or one text comes in two Unicode forms). ``on_invalid``: ``"raise"``
+        label; tags of one type: ``1`` beside ``"1"`` or ``True`` is refused; text tags as written,
+        with a warning, as for categorical labels, where one has spaces at its ends or one text
+        comes in two Unicode forms). ``on_invalid``: ``"raise"``
         (default) for a row without a task or a worker, or ``"drop"`` to leave such rows out.
         ``duplicates``: rows that repeat a (task, worker) pair, whatever their label lists, as the
         categorical models' ``fit`` takes it, applied once to the rows before they are split per
@@ -255,9 +188,13 @@ class BinaryRelevance(NoWorkerReport):
         from ..data._encode import encode_column
         from ..io import to_arrow
 
-        table = to_arrow(data)
-        missing_columns(table, cols, hint)
         task_col, worker_col, label_col = cols
+        try:
+            table = to_arrow(data)
+        except ValueError:  # Arrow holds no list of mixed types: "holds list values" said nothing of why
+            _refuse_tag_lists(data, label_col)
+            raise
+        missing_columns(table, cols, hint)
         if on_invalid == "drop":
             rows = np.flatnonzero(~(null_mask(table.column(task_col)) | null_mask(table.column(worker_col))))
         else:
@@ -305,6 +242,15 @@ class BinaryRelevance(NoWorkerReport):
         """Fit and return ``labels_`` (``options``: ``task_col=`` etc., ``on_invalid=`` and
         ``duplicates=``, as in :meth:`fit`)."""
         return self.fit(data, **options).labels_
+
+
+def _refuse_tag_lists(data: Any, column: str) -> None:
+    """The tag errors of :func:`label_sets` for a pandas frame's or a dict's tag lists (tags of two
+    types, which no Arrow list holds), where Arrow refused the data; returns when they pass."""
+    values = data.get(column) if isinstance(data, dict) else \
+        data[column] if hasattr(data, "columns") and column in data.columns else None
+    if values is not None and not isinstance(values, (str, bytes)):
+        label_sets(list(values), column, index=row_index(data))
 
 
 def _answers(sets: list[tuple[Any, ...]]) -> Iterator[tuple[Any, np.ndarray]]:

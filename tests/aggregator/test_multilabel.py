@@ -471,12 +471,35 @@ def test_output_chooses_the_results_layout_as_aggregates_docstring_says():
 
 
 def test_label_sets_take_plain_rows_as_they_are_and_still_drop_missing_tags() -> None:
-    """Rows of only text, integers and booleans are taken whole (the fast path); a row with a None,
+    """Rows of only text, integers or booleans are taken whole (the fast path); a row with a None,
     a NaN or pandas' NA beside them still loses those, and an empty list is no label."""
     import numpy as np
     import pandas as pd
 
     from galton.aggregator.multilabel import label_sets
 
-    rows = [["a", "b"], [1, True], [], ("x",), ["a", None], [float("nan"), "c"], [pd.NA, 2], np.array(["d"])]
-    assert label_sets(rows) == [("a", "b"), (1, True), (), ("x",), ("a",), ("c",), (2,), ("d",)]
+    rows = [["a", "b"], ["e", "f"], [], ("x",), ["a", None], [float("nan"), "c"], [pd.NA, "g"], np.array(["d"])]
+    assert label_sets(rows) == [("a", "b"), ("e", "f"), (), ("x",), ("a",), ("c",), ("g",), ("d",)]
+    with pytest.raises(ValueError, match=r"\(bool, int\); 1 of 3 row\(s\).*\(row 7: \[1, True\]\)"):
+        label_sets([[1, 2], [pd.NA, 2], [1, True]], rows=[5, 6, 7])  # one row's mix too: True is no 1
+    assert label_sets([[1, 2], [None, 2], [np.nan]]) == [(1, 2), (2,), ()]
+    assert label_sets([[True, False], [None], [True]]) == [(True, False), (), (True,)]
+
+
+@pytest.mark.parametrize("tags, types", [([[1], ["1"], []], "int, str"), ([[True], [1], [1]], "bool, int")])
+def test_tags_of_mixed_types_are_refused(tags, types):
+    """1 and "1" were two tags (votes split: t1 got no tag although two of three workers gave "1"),
+    and True and 1 one tag (True == 1): a tag column mixing types is refused, as a categorical
+    label column mixing types is, naming the rows of the less common type."""
+    d = pd.DataFrame({"task": ["t1"] * 3, "worker": ["a", "b", "c"], "label": tags})
+    with pytest.raises(ValueError, match=rf"column 'label' mixes tag types \({types}\); 1 of 3 row"):
+        galton.BinaryRelevance(galton.MajorityVote()).fit(d)
+    with pytest.raises(ValueError, match=r"row 1: \['1'\]" if types == "int, str" else r"row 0: \[True\]"):
+        galton.BinaryRelevance(galton.MajorityVote()).fit(d)
+    with pytest.raises(ValueError, match="mixes tag types"):  # the Arrow / polars path too
+        galton.BinaryRelevance(galton.MajorityVote()).fit(d, output="polars")
+    with pytest.raises(ValueError, match="mixes tag types"):  # a dict of columns (Arrow refused it first)
+        galton.BinaryRelevance(galton.MajorityVote()).fit(d.to_dict("list"))
+    # one type, numbers of two widths (1 and 1.0 are one tag) and numpy's ints: accepted, votes counted together
+    same = d.assign(label=[[1], [np.int64(1)], [1.0]])
+    assert galton.BinaryRelevance(galton.MajorityVote()).fit(same).labels_.to_dict() == {"t1": [1]}
