@@ -1,6 +1,7 @@
 """The rows of the embedding models (:mod:`galton.aggregator.embeddings`): the input frame sorted by
-task, its embeddings stacked and checked, and the Series of vectors by task the models take
-(``true_embeddings``, ``aggregated_embeddings``) matched to its tasks."""
+task, its embeddings stacked and checked, and the vectors by task the models take
+(``true_embeddings``, ``aggregated_embeddings``: a Series, a dict or a ``task, embedding`` frame)
+matched to its tasks."""
 
 from __future__ import annotations
 
@@ -10,23 +11,51 @@ import numpy as np
 
 from .._gold import gold_task_ids
 from .._warnings import caller_stacklevel, warn
-from ..data._validate import MAX_EXAMPLES, example_ids, fmt_value, one_row, pandas_columns, row_index
+from ..data._validate import MAX_EXAMPLES, ColumnError, example_ids, fmt_value, one_row, pandas_columns, row_index
 
-__all__ = ["EmbeddingRows"]
+__all__ = ["EmbeddingRows", "by_task_series"]
+
+
+def by_task_series(given: Any, what: str = "true_embeddings", column: str = "embedding",
+                   kind: str = "vector") -> Any:
+    """Known values by task (``what``: the argument, in errors; ``column``: the values' column of a
+    frame; ``kind``: what a value is) as a pandas Series indexed by task: a Series as it is, a dict
+    task -> value, or a pandas frame with columns ``task`` (or its index named ``task``) and
+    ``column``, as gold is given; None stays None. A frame was read as a Series of its columns and
+    ignored with a warning that it shared no task, a dict raised AttributeError; any other shape is
+    a TypeError naming those accepted."""
+    import pandas as pd
+
+    if given is None or isinstance(given, pd.Series):
+        return given
+    if isinstance(given, dict):
+        return pd.Series(list(given.values()), index=pd.Index(list(given), tupleize_cols=False), dtype=object)
+    if isinstance(given, pd.DataFrame):
+        if column in given.columns and ("task" in given.columns or given.index.name == "task"):
+            tasks = given["task"].to_numpy() if "task" in given.columns else given.index.to_numpy()
+            return pd.Series(given[column].to_numpy(), index=pd.Index(tasks, tupleize_cols=False), dtype=object)
+        raise ColumnError(f"{what} as a frame needs columns 'task' and {column!r}; it has "
+                          f"{[str(c) for c in given.columns]}: one row per task with its {kind}")
+    module = type(given).__module__.split(".")[0]  # a polars DataFrame is no pandas one
+    raise TypeError(f"{what} must be a pandas Series of {kind}s indexed by task, a dict task -> {kind} or a pandas "
+                    f"frame with columns task and {column}; got "
+                    f"{'' if module == 'builtins' else module + '.'}{type(given).__name__}")
 
 
 class EmbeddingRows:
     """The rows sorted by task (stable): task ids, codes and starts, worker codes, embeddings.
     ``source`` names the embeddings in errors (TextRASA's: its encoder's vectors, the data having no
-    column 'embedding'), ``outputs`` what column ``output`` holds (TextRASA's: the texts)."""
+    column 'embedding'), ``outputs`` what column ``output`` holds (TextRASA's: the texts),
+    ``true_name`` the argument of the known values (TextRASA's: ``true_objects``)."""
 
-    def __init__(self, data: Any, need_output: bool, source: str = "column 'embedding'", outputs: str = "output"):
+    def __init__(self, data: Any, need_output: bool, source: str = "column 'embedding'", outputs: str = "output",
+                 true_name: str = "true_embeddings"):
         cols = ["task", "worker", "embedding"] + (["output"] if need_output else [])
         pandas_columns(data, cols, "embedding models",
                        "Embedding models need task, worker, embedding (a 1-D array per row) and output")
         import pandas as pd
 
-        self.data, self.source, self.outputs = data, source, outputs
+        self.data, self.source, self.outputs, self.true_name = data, source, outputs, true_name
         codes, self.tasks = pd.factorize(data["task"], sort=True)
         self.order = np.argsort(codes, kind="stable")
         self.task = codes[self.order]
@@ -107,12 +136,15 @@ class EmbeddingRows:
     def task_sums(self, values: np.ndarray) -> np.ndarray:
         return np.add.reduceat(values, self.starts, axis=0) if len(self.task) else values[:0]
 
-    def by_task(self, series: Any, dim: int, what: str = "true_embeddings") -> tuple[np.ndarray, np.ndarray]:
-        """(task codes, rows of vectors) of a Series of vectors by task (``what``, its name in errors),
-        for the tasks of the data; a missing entry (NaN, None) is skipped, as crowd-kit's Series.update
+    def by_task(self, series: Any, dim: int, what: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(task codes, rows of vectors) of vectors by task (a Series, a dict or a frame:
+        :func:`by_task_series`; ``what``, its name in errors, by default ``true_name``), for the
+        tasks of the data; a missing entry (NaN, None) is skipped, as crowd-kit's Series.update
         skips it, and a vector of another length or with a NaN or infinite value is refused. Task ids
         match as categorical gold's (:func:`galton._gold.gold_task_ids`: ``"1"`` is task 1), and
         true embeddings that match no task are ignored with a warning, as such gold is."""
+        what = what or self.true_name
+        series = by_task_series(series, what)
         if series is None or len(series) == 0:
             return np.zeros(0, dtype=np.int64), np.zeros((0, dim))
         if not series.index.is_unique:
@@ -125,7 +157,7 @@ class EmbeddingRows:
         except ValueError as err:
             raise ValueError(f"{what}: {err}") from None
         keep = (pos >= 0) & given
-        if given.any() and not keep.any() and what == "true_embeddings":  # as categorical gold
+        if given.any() and not keep.any() and what == self.true_name:  # as categorical gold
             warn(f"{what} shares no task with the judgments; it is ignored (its task ids must match the "
                  "data's task column)", UserWarning, stacklevel=caller_stacklevel())
         ids, rows = series.index[keep], []

@@ -14,7 +14,8 @@ crowd-kit's models by its names, with its results:
   squared change) or ``n_iter`` rounds; the output nearest to ``e_i`` in cosine distance is chosen.
 
 Input: a pandas frame with ``task``, ``worker``, ``output`` and ``embedding`` (1-D arrays, one length).
-``true_embeddings`` and ``aggregated_embeddings``: Series of such arrays by task (ids matched as
+``true_embeddings`` and ``aggregated_embeddings``: such arrays by task, as a Series indexed by task, a
+dict task -> array or a frame with columns ``task`` and ``embedding`` (ids matched as
 categorical gold's: ``"1"`` is task 1; true embeddings of no task are ignored with a warning); a
 missing entry (NaN, None) is skipped, as crowd-kit's, one of another length or holding a NaN is
 refused, and ``aggregated_embeddings`` must cover every task.
@@ -153,9 +154,10 @@ class RASA(Params, NoWorkerReport):
 
     #: numeric parameters of the local weights (HRRASA's), checked at fit
     _weights: tuple[str, ...] = ()
-    #: where the embeddings come from and what the outputs are, as errors name them (EmbeddingRows'
-    #: ``source`` and ``outputs``): TextRASA's are its encoder's vectors of the texts
-    _source: tuple[str, str] = ("column 'embedding'", "output")
+    #: where the embeddings come from, what the outputs are and the known ones' argument, as errors name
+    #: them (EmbeddingRows' ``source``, ``outputs`` and ``true_name``): TextRASA's are its encoder's
+    #: vectors of the texts and ``true_objects``
+    _source: tuple[str, str, str] = ("column 'embedding'", "output", "true_embeddings")
     #: what a fit keeps for fit_predict besides its results (:func:`._params.drop_fitted` drops them)
     _fit_private = ("_centre", "_local_weights", "_part")
 

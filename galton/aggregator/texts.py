@@ -17,7 +17,8 @@ frame with ``task``, ``worker`` and ``text`` columns; texts are aligned in row o
 ``TextRASA(encoder)`` and ``TextHRRASA(encoder)`` are crowd-kit's wrappers of :class:`galton.RASA`
 and :class:`galton.HRRASA` for texts: each text (and each of the optional ``true_objects``, known
 texts by task, a missing one skipped) is encoded once by ``encoder`` (a function from a text to a
-vector, for example a sentence-embedding model) and RASA picks one of the given texts per task.
+vector, for example a sentence-embedding model) and RASA picks one of the given texts per task
+(``true_objects``: a Series indexed by task, a dict task -> text or a frame with ``task`` and ``text``).
 ``texts_`` is a Series of the chosen texts by ``task`` named ``agg_text``, set by ``fit`` too
 (crowd-kit's only by ``fit_predict``).
 """
@@ -27,6 +28,7 @@ from __future__ import annotations
 from typing import Any, Callable, TypeVar
 
 from ..data._validate import pandas_columns
+from ._embedding_rows import by_task_series
 from ._params import Params, drop_fitted
 from .worker_report import NoWorkerReport, worker_report
 
@@ -177,9 +179,10 @@ class TextRASA(Params, NoWorkerReport):
         return out.assign(embedding=vectors)
 
     def _encode_true(self, true_objects: Any) -> Any:
-        """The known texts encoded, a missing one (NaN, None) skipped as a missing true embedding is
-        (the encoder was handed the NaN)."""
-        return None if true_objects is None else true_objects[true_objects.notna()].map(self.encoder)
+        """The known texts (a Series by task, a dict or a ``task, text`` frame) encoded, a missing
+        one (NaN, None) skipped as a missing true embedding is (the encoder was handed the NaN)."""
+        known = by_task_series(true_objects, "true_objects", "text", "text")
+        return None if known is None else known[known.notna()].map(self.encoder)
 
     def fit(self: _Self, data: Any, true_objects: Any = None) -> _Self:
         """Fit and choose the texts: ``texts_`` (crowd-kit's fit leaves it unset: only its fit_predict sets it)."""
@@ -188,7 +191,7 @@ class TextRASA(Params, NoWorkerReport):
         drop_fitted(self)
         drop_fitted(self._rasa)
         # errors name the encoder's vectors and the texts (they blamed a column 'embedding' the data lacks)
-        self._rasa._source = ("the encoder's vectors for column 'text'", "text")
+        self._rasa._source = ("the encoder's vectors for column 'text'", "text", "true_objects")
         chosen = self._rasa.fit_predict(self._encode(data), self._encode_true(true_objects))
         self.texts_ = chosen["output"].rename("agg_text")
         return self

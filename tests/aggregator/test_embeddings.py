@@ -4,6 +4,8 @@ recovers about its workers."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -636,3 +638,40 @@ def test_set_params_changes_the_next_fit():
                        columns=["task", "worker", "segmentation"])
     em = SegmentationEM(tol=-1.0)
     assert len(em.fit(seg).loss_history_) == 10 and len(em.set_params(n_iter=2).fit(seg).loss_history_) == 2
+
+
+def test_true_embeddings_as_a_dict_or_a_task_embedding_frame_are_used():
+    """A ``task, embedding`` frame was read as a Series of its columns and ignored with "shares no
+    task with the judgments" (t1 got 'y', the mean's nearest, not 'x'); a dict raised AttributeError
+    (bug hunt). Both are now read as a Series by task is, as gold is; anything else is a TypeError."""
+    from galton import HRRASA
+
+    def E(*v):
+        return np.array(v, float)
+
+    base = pd.DataFrame({"task": ["t1", "t1", "t1", "t2"], "worker": list("abca"),
+                         "embedding": [E(1, 0), E(.9, .1), E(0, 1), E(1, 1)], "output": list("xyzw")})
+    frame = pd.DataFrame({"task": ["t1"], "embedding": [E(1, 0)]})
+    def fit(m, true):
+        if isinstance(m, ClosestToAverage):
+            return m.fit(base, true_embeddings=true)
+        m.fit_predict(base, true)  # RASA's fit sets no embeddings_and_outputs_
+        return m
+
+    for model in (ClosestToAverage, RASA, HRRASA):
+        want = fit(model(), pd.Series({"t1": E(1, 0)})).embeddings_and_outputs_["output"].tolist()
+        assert want[0] == "x"
+        for given in (frame, {"t1": E(1, 0)}, frame.set_index("task")):
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                assert fit(model(), given).embeddings_and_outputs_["output"].tolist() == want, (model, type(given))
+        with pytest.raises(TypeError, match=r"true_embeddings must be a pandas Series of vectors indexed by task, a "
+                                            r"dict task -> vector or a pandas frame with columns task and embedding; "
+                                            r"got list"):
+            fit(model(), [E(1, 0)])
+        with pytest.raises(ValueError, match=r"true_embeddings as a frame needs columns 'task' and 'embedding'; it "
+                                             r"has \['task', 'vector'\]"):
+            fit(model(), frame.rename(columns={"embedding": "vector"}))
+    # aggregated_embeddings alike
+    cta = ClosestToAverage().fit(base, aggregated_embeddings={"t1": E(0, 1), "t2": E(1, 1)})
+    assert cta.embeddings_and_outputs_["output"].tolist() == ["z", "w"]

@@ -195,3 +195,27 @@ def test_text_rasa_errors_name_the_encoder_and_the_texts_not_a_column_embedding(
         with pytest.raises(ValueError, match=r"^the encoder's vectors for column 'text': 1 embedding\(s\) with a NaN "
                                              r"or infinite value \(row with index 12: text 'yo'\); drop or fix those"):
             model.fit(df)
+
+
+def test_true_objects_as_a_dict_or_a_task_text_frame_are_used_and_errors_name_true_objects():
+    """A dict raised "'dict' object has no attribute 'notna'" and a ``task, text`` frame was ignored
+    with a warning about "true_embeddings", an argument TextRASA does not have (bug hunt). Both are
+    read as the Series by task is; other shapes are a TypeError, and the messages say true_objects."""
+    from galton import TextHRRASA, TextRASA
+
+    data, truth = simulate_transcripts(6, n_tasks=12, per_task=4, words=6)
+    known = {t: truth[t] for t in (0, 3, 7)}
+    for model in (TextRASA, TextHRRASA):
+        want = model(_bag_of_words).fit(data, pd.Series(known))
+        as_frame = pd.DataFrame({"task": list(known), "text": list(known.values())})
+        for given in (known, as_frame):
+            got = model(_bag_of_words).fit(data, given)
+            assert got.texts_.tolist() == want.texts_.tolist()
+            np.testing.assert_array_equal(got.skills_.to_numpy(), want.skills_.to_numpy())
+        with pytest.raises(TypeError, match=r"^true_objects must be a pandas Series of texts indexed by task, a dict "
+                                            r"task -> text or a pandas frame with columns task and text; got tuple"):
+            model(_bag_of_words).fit(data, tuple(known.values()))
+        with pytest.raises(ValueError, match=r"^true_objects as a frame needs columns 'task' and 'text'"):
+            model(_bag_of_words).fit(data, as_frame.rename(columns={"text": "output"}))
+        with pytest.warns(UserWarning, match="^true_objects shares no task with the judgments"):
+            model(_bag_of_words).fit(data, {99: truth[0]})
