@@ -32,98 +32,15 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from ..data._validate import example_ids, fmt_value, pandas_columns
+from ..data._validate import example_ids
 from ._base import TIE_RTOL
+from ._masks import Image, read_images
 from ._params import Params, check_count, check_real, drop_fitted
 from .worker_report import NoWorkerReport
 
 __all__ = ["SegmentationEM", "SegmentationMajorityVote", "SegmentationRASA"]
 
 _RASA_BIAS = 1e-5  # Li and Fukumoto's bias in the distance weight (crowd-kit's too)
-
-
-class _Image:
-    """One task's judgments: its id, workers, 2-D boolean masks (the input's arrays, not copied) and
-    their shape; ``masks`` stacks them as rows of pixels when asked."""
-
-    def __init__(self, task: Any, workers: np.ndarray, arrays: list[np.ndarray], shape: tuple[int, ...]):
-        self.task, self.workers, self.arrays, self.shape = task, workers, arrays, shape
-        self.size = (len(arrays), int(np.prod(shape)))  # (masks, pixels)
-
-    @property
-    def masks(self) -> np.ndarray:
-        return np.stack(self.arrays).reshape(self.size)
-
-
-def _mask(value: Any, task: Any, worker: Any) -> np.ndarray:
-    """One judgment's mask as an array: an array stays as given (not copied); a list of rows, as
-    Parquet stores a 2-D mask and pandas reads it back (a 1-D object array of row arrays), is
-    stacked into its 2-D mask (``np.asarray`` left it 1-D: "got shapes [(3,)]"); rows of different
-    lengths are refused naming the task and the worker."""
-    try:
-        return _stacked(value)
-    except _Ragged as err:
-        raise ValueError(f"task {fmt_value(task)}: the segmentation of worker {fmt_value(worker)} has rows of "
-                         f"different {err}; each must be a 2-D mask, every row as long as the image is wide") from None
-
-
-class _Ragged(Exception):
-    """Rows of different lengths in one mask (the message: which lengths)."""
-
-
-def _stacked(value: Any) -> np.ndarray:
-    """``value`` as an array, rows held as arrays or lists (any depth) stacked; :class:`_Ragged`
-    when they differ in shape."""
-    try:
-        a = np.asarray(value)
-    except ValueError:  # a list of lists of different lengths (numpy's "inhomogeneous shape")
-        a = np.empty(len(value), dtype=object)
-        for i, row in enumerate(value):
-            a[i] = row
-    if a.dtype != object or a.ndim != 1 or not a.size or \
-            not all(isinstance(r, (np.ndarray, list, tuple)) for r in a.tolist()):
-        return a
-    rows = [_stacked(r) for r in a.tolist()]
-    shapes = sorted({r.shape for r in rows})
-    if len(shapes) > 1:
-        raise _Ragged(f"lengths ({', '.join(str(s[0]) for s in shapes[:5])})" if all(len(s) == 1 for s in shapes)
-                      else f"shapes {shapes[:5]}")
-    return np.stack(rows)
-
-
-def _images(data: Any) -> list[_Image]:
-    """Every task's masks, in sorted task order, validated once: 2-D, one shape per task, 0 / 1."""
-    pandas_columns(data, ["task", "worker", "segmentation"], "segmentation models",
-                   "Segmentation models need task, worker and segmentation (a 2-D mask per row)")
-    tasks = data["task"].to_numpy()
-    if not len(tasks):
-        return []
-    try:
-        order = np.argsort(tasks, kind="stable")
-    except TypeError:  # ids of mixed types ("t", 1) do not sort: first-appearance order, as pandas groups
-        import pandas as pd
-
-        order = np.argsort(pd.factorize(tasks)[0], kind="stable")
-    ordered = tasks[order]
-    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-    ends = np.r_[starts[1:], len(tasks)]
-    masks, workers = data["segmentation"].to_numpy(), data["worker"].to_numpy()
-    out = []
-    for a, b in zip(starts, ends):
-        rows = order[a:b]
-        arrays = [_mask(masks[r], ordered[a], workers[r]) for r in rows]
-        shapes = sorted({m.shape for m in arrays})
-        if len(shapes) != 1 or len(shapes[0]) != 2:
-            raise ValueError(f"task {fmt_value(ordered[a])}: its segmentations must be 2-D masks of one shape; "
-                             f"got shapes {shapes}")
-        for k, mask in enumerate(arrays):  # bool masks are kept as given: no copy of the input
-            if mask.dtype != bool:
-                if not np.isin(mask, (0, 1)).all():
-                    raise ValueError(f"task {fmt_value(ordered[a])}: a segmentation holds values other than 0 / 1 "
-                                     "(True / False)")
-                arrays[k] = mask.astype(bool)
-        out.append(_Image(ordered[a], workers[rows], arrays, shapes[0]))
-    return out
 
 
 def _series(tasks: list, values: list, name: str) -> Any:
@@ -171,7 +88,7 @@ class SegmentationMajorityVote(_Segmentation):
         self.default_skill = default_skill
         self.on_missing_skill = on_missing_skill
 
-    def _weights(self, images: list[_Image], skills: Any) -> list[np.ndarray]:
+    def _weights(self, images: list[Image], skills: Any) -> list[np.ndarray]:
         """Each image's worker weights (NaN: dropped), every row's skill looked up at once, so that
         the errors count all rows and tasks (they counted the first image's). Skills are checked as
         MajorityVote's: one per worker, finite and >= 0 (0 and 0 gave the whole image, -1 and -1 the
@@ -221,7 +138,7 @@ class SegmentationMajorityVote(_Segmentation):
             raise ValueError('default_skill goes with on_missing_skill="value", and only with it')
         if self.default_skill is not None:  # as MajorityVote's: a weight, finite and >= 0
             check_real("default_skill", self.default_skill, 0.0, finite=True)
-        images = _images(data)
+        images = read_images(data)
         out = []
         for im, w in zip(images, self._weights(images, skills)):
             keep = ~np.isnan(w)
@@ -242,7 +159,7 @@ def _xlog(weight: np.ndarray, log: np.ndarray) -> np.ndarray:
 _BATCH_BYTES = 8 * 2**20
 
 
-def _batches(images: list[_Image]) -> Iterator[tuple[list[int], np.ndarray]]:
+def _batches(images: list[Image]) -> Iterator[tuple[list[int], np.ndarray]]:
     """Images grouped by (number of masks, shape), each group in batches of about ``_BATCH_BYTES``
     of float masks (one image when it is larger): each batch's indices and its masks stacked as
     (images, workers, pixels), so that one numpy step serves the batch. Each image is fitted on its
@@ -351,7 +268,7 @@ class SegmentationEM(_Segmentation):
 
     def fit(self, data: Any) -> "SegmentationEM":
         self._iterations(self.n_iter, self.tol)
-        images = _images(data)  # a pandas frame (checked): pandas is there
+        images = read_images(data)  # a pandas frame (checked): pandas is there
         import pandas as pd
 
         post: list[Any] = [None] * len(images)
@@ -420,7 +337,7 @@ class SegmentationRASA(_Segmentation):
 
     def fit(self, data: Any) -> "SegmentationRASA":
         self._iterations(self.n_iter, self.tol)
-        images = _images(data)
+        images = read_images(data)
         out: list[Any] = [None] * len(images)
         self.loss_history_: list[float] = []
         for idx, stack in _batches(images):

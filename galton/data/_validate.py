@@ -232,9 +232,10 @@ def pandas_columns(data: Any, columns: Sequence[str], who: str, hint: str,
         raise TypeError(f"{who} read(s) a pandas DataFrame with columns {', '.join(columns)}{note}")
     missing_columns(data, columns, hint)
     for col in columns if nonnull is None else nonnull:
-        bad = int(data[col].isna().sum())
-        if bad:
-            raise ColumnError(f"column {col!r} has {bad} missing value(s); drop those rows")
+        bad = np.flatnonzero(np.asarray(data[col].isna(), dtype=bool))
+        if bad.size:
+            raise ColumnError(f"column {col!r} has {bad.size} missing value(s) ({example_rows(bad, row_index(data))}); "
+                              "drop those rows")
 
 
 def null_mask(col: pa.ChunkedArray | pa.Array) -> np.ndarray:

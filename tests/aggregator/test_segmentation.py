@@ -98,7 +98,7 @@ def test_rasa_and_em_at_zero_iterations_and_an_empty_image():
 def test_bad_masks_fail_naming_the_task():
     with pytest.raises(ValueError, match="task 't1'.*one shape"):
         SegmentationEM().fit(_frame({"t1": {"a": [[1, 0]], "b": [[1, 0], [0, 1]]}}))
-    with pytest.raises(ValueError, match="task 't1'.*other than 0 / 1"):
+    with pytest.raises(ValueError, match=r"other than 0 / 1 .*\(row 0 \(task 't1', worker 'a'\): values \{0, 2\}\)"):
         SegmentationRASA().fit(pd.DataFrame({"task": ["t1"], "worker": ["a"], "segmentation": [np.array([[2, 0]])]}))
     with pytest.raises(ColumnError, match="segmentation"):
         SegmentationMajorityVote().fit(pd.DataFrame({"task": [1], "worker": [1], "mask": [np.zeros((2, 2))]}))
@@ -157,7 +157,7 @@ def test_missing_skills_are_counted_over_every_image_as_crowdkit():
     ours = SegmentationMajorityVote(on_missing_skill="ignore").fit_predict(kept, skills)
     theirs = ck.SegmentationMajorityVote(on_missing_skill="ignore").fit_predict(kept, skills)
     assert ours.index.equals(theirs.index) and all(np.array_equal(x, y) for x, y in zip(ours, theirs))
-    with pytest.raises(ValueError, match=r"^task 7: its segmentations must be 2-D masks"):
+    with pytest.raises(ValueError, match=r"^1 task\(s\) have masks of different shapes \(row 0 \(task 7, "):
         SegmentationEM().fit(pd.DataFrame({"task": np.array([7, 7]), "worker": ["a", "b"],
                                            "segmentation": [np.zeros((2, 2)), np.zeros((2, 3))]}))
 
@@ -320,7 +320,8 @@ def test_masks_read_back_from_parquet_fit_as_the_masks_in_memory(tmp_path, backe
         SegmentationEM().fit(ragged)  # the lists in memory (numpy's "inhomogeneous shape")
     cube = ragged.assign(segmentation=[np.zeros((2, 2, 2), bool).tolist()] * 2)
     cube.to_parquet(path)
-    with pytest.raises(ValueError, match=r"^task 1: its segmentations must be 2-D .*got shapes \[\(2, 2, 2\)\]"):
+    with pytest.raises(ValueError, match=r"^column 'segmentation': 2 of 2 row\(s\) hold no 2-D mask \(row 0 \(task 1, "
+                                         r"worker 'a'\): an array of shape \(2, 2, 2\)"):
         SegmentationRASA().fit(pd.read_parquet(path, dtype_backend=backend))
 
 
@@ -379,3 +380,42 @@ def test_a_refused_refit_leaves_no_earlier_results(model, refused):
     with pytest.raises((ValueError, TypeError)):
         m.fit(data)
     assert [a for a in vars(m) if a.endswith("_")] == [] and not hasattr(m, "segmentations_")
+
+
+def test_bad_masks_are_all_counted_and_named_by_row_worker_and_values():
+    """A 0 / 255 mask gave "task 't1': a segmentation holds values other than 0 / 1" (no row, no
+    worker, no values, the first task only) and a text mask "got shapes [(), (2, 3)]" (bug hunt).
+    Every row is read first: the error counts the bad rows of all tasks and names each with its
+    worker and what it holds; the values error says how to make a mask of a 0 / 255 image."""
+    m = np.array([[0, 255], [255, 0]], np.uint8)
+    df = pd.DataFrame({"task": ["t1", "t1", "t2", "t2"], "worker": ["a", "b", "a", "c"],
+                       "segmentation": [m > 0, m, m > 0, m * 0 + 7]})
+    for model in (SegmentationMajorityVote(), SegmentationEM(), SegmentationRASA()):
+        with pytest.raises(ValueError, match=r"^column 'segmentation': 2 of 4 row\(s\) hold values other than 0 / 1 "
+                                             r"\(True / False\) \(row 1 \(task 't1', worker 'b'\): values \{0, 255\}; "
+                                             r"row 3 \(task 't2', worker 'c'\): values \{7\}\); .*mask > 0"):
+            model.fit(df)
+    fixed = df.assign(segmentation=df["segmentation"].map(lambda x: x > 0))
+    assert SegmentationMajorityVote().fit_predict(fixed)["t1"].tolist() == (m > 0).tolist()
+    text = pd.DataFrame({"task": ["t1", "t1"], "worker": ["a", "b"], "segmentation": ["mask.png", np.zeros((2, 3))]},
+                        index=[10, 11])
+    with pytest.raises(ValueError, match=r"^column 'segmentation': 1 of 2 row\(s\) hold no 2-D mask \(row with index "
+                                         r"10 \(task 't1', worker 'a'\): str 'mask.png'\)"):
+        SegmentationMajorityVote().fit(text)
+    shapes = pd.DataFrame({"task": ["t1", "t1", "t2"], "worker": ["a", "b", "a"],
+                           "segmentation": [np.zeros((2, 2)), np.zeros((2, 3)), np.zeros((1, 1))]})
+    with pytest.raises(ValueError, match=r"^1 task\(s\) have masks of different shapes \(row 0 \(task 't1', worker "
+                                         r"'a'\): \(2, 2\), row 1 \(task 't1', worker 'b'\): \(2, 3\)\)"):
+        SegmentationRASA().fit(shapes)
+
+
+def test_missing_values_are_refused_naming_their_rows():
+    """The one null check of the pandas-only models said "column 'task' has 1 missing value(s)"
+    without a row (bug hunt); it names a few rows, by the frame's own index where it has one."""
+    m = np.zeros((2, 2), bool)
+    df = pd.DataFrame({"task": ["t1", None, "t2", None], "worker": list("abcd"), "segmentation": [m] * 4},
+                      index=[5, 6, 7, 8])
+    with pytest.raises(ValueError, match=r"^column 'task' has 2 missing value\(s\) \(rows with index 6, 8\); drop"):
+        SegmentationMajorityVote().fit(df)
+    with pytest.raises(ValueError, match=r"^column 'task' has 2 missing value\(s\) \(rows 1, 3\); drop"):
+        SegmentationEM().fit(df.reset_index(drop=True))
