@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, Protocol, runtime_checkable
 
-from .aggregator._registry import create, default_name, explicit, get, parameters
+from .aggregator._registry import create, default_name, explicit, get, parameters, refuse_class
 
 __all__ = ["SupportsFit", "aggregate", "data_columns", "detect_kind", "item_column_role"]
 
@@ -121,9 +121,7 @@ def aggregate(data: Any, model: str | SupportsFit | None = None, *, kind: str = 
     if isinstance(model, str):  # "default": the default of the data's kind, as when left out
         model = explicit(model)
     if model is not None and not isinstance(model, str):  # a model object: fitted as it is configured
-        if isinstance(model, type):  # the class: its fit wanted self, "missing 1 required positional argument"
-            raise TypeError(f"model must be a registered name or a model object; pass {model.__name__}() (an "
-                            f"instance), not the class {model.__name__}")
+        refuse_class(model, "model", "a registered name or a model object")
         if not hasattr(model, "fit"):
             raise TypeError(f"model must be a registered name or a model object, not {type(model).__name__}")
         cls, name = type(model), type(model).__name__

@@ -846,3 +846,21 @@ def test_interval_and_ratio_on_text_name_the_labels_that_are_no_numbers_and_thei
     numbers = frame.assign(label=["3", "4", "1", "2", "2", "3"])  # text numbers are those numbers
     assert alpha_krippendorff(numbers, distance) == alpha_krippendorff(numbers.assign(label=[3, 4, 1, 2, 2, 3]),
                                                                         distance)
+
+
+def test_common_mistakes_get_errors_that_say_what_to_do():
+    """A model's class instead of an object raised "fit_predict() missing 1 required positional
+    argument: 'data'", and skills as text pandas' "could not convert string to float" (bug hunt)."""
+    df = pd.DataFrame({"task": ["t1", "t1", "t2"], "worker": ["a", "b", "a"], "label": [1, 0, 1]})
+    for metric in (accuracy_on_aggregates, lambda d, m: consistency(d, aggregator=m),
+                   lambda d, m: uncertainty(d, aggregator=m)):
+        with pytest.raises(TypeError, match=r"^aggregator must be a model object; pass MajorityVote\(\) \(an "
+                                            r"instance\), not the class MajorityVote"):
+            metric(df, MajorityVote)
+    assert accuracy_on_aggregates(df, MajorityVote()) == accuracy_on_aggregates(df)
+    for metric in (consistency, uncertainty):
+        with pytest.raises(ValueError, match=r"^workers_skills hold 1 value\(s\) that are not numbers \(worker 'b': "
+                                             r"'low'\)"):
+            metric(df, pd.Series({"a": 0.9, "b": "low"}))
+        with pytest.raises(ValueError, match=r"^workers_skills hold 2 value\(s\) that are not numbers"):
+            metric(df, {"a": "high", "b": "low"})

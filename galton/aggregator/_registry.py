@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, TypeVar
 
-__all__ = ["register", "unregister", "get", "names", "create", "aliases", "default_name", "explicit", "parameters"]
+__all__ = ["register", "unregister", "get", "names", "create", "aliases", "default_name", "explicit", "parameters",
+           "refuse_class"]
 
 #: galton's robust default: Bayesian Dawid-Skene (Dirichlet priors stop the collapse of workers
 #: with few judgments); see galton/benchmarks/accuracy.py for the evidence.
@@ -132,3 +133,12 @@ def default_name(kind: str = "categorical") -> str:
                              f"{', '.join(DEFAULT_BY_KIND)}")
         return DEFAULT_BY_KIND[kind]
     return DEFAULT_MODEL if DEFAULT_MODEL in _MODELS else "ds"
+
+
+def refuse_class(model: Any, what: str, accepted: str = "a model object") -> None:
+    """Refuse a model's class where a model object is meant (``what``: the argument, ``accepted``:
+    what it takes): its methods wanted ``self`` and failed deep inside, "fit_predict() missing 1
+    required positional argument: 'data'"."""
+    if isinstance(model, type):
+        raise TypeError(f"{what} must be {accepted}; pass {model.__name__}() (an instance), not the class "
+                        f"{model.__name__}")

@@ -27,6 +27,7 @@ from ..data._repeats import REPEATS_KEY, RISE, one_row_per_pair
 from ..data._validate import check_on_invalid, missing_columns, null_mask, raise_nulls, row_index
 from ._estimator import ConvergenceWarning, fit_options_set
 from ._memory import ENV_VAR, MemoryLimitError, current_limit, format_size
+from ._registry import refuse_class
 from ._results import check_output
 from ._tags import is_missing, label_sets
 from .worker_report import NoWorkerReport
@@ -114,6 +115,7 @@ class BinaryRelevance(NoWorkerReport):
             from .majority_vote import MajorityVote
 
             base = MajorityVote()
+        refuse_class(base, "base_aggregator", "a categorical model object")
         kind = getattr(base, "kind", "categorical")
         if not hasattr(base, "fit") or kind != "categorical":
             what = f"a {kind} model" if hasattr(base, "fit") else "not a model"

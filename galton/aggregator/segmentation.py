@@ -32,7 +32,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from ..data._validate import example_ids
+from ..data._validate import example_ids, examples
 from ._base import TIE_RTOL
 from ._masks import Image, read_images
 from ._params import Params, check_count, check_real, drop_fitted
@@ -114,7 +114,9 @@ class SegmentationMajorityVote(_Segmentation):
         if self.on_missing_skill == "value":
             w = np.where(np.isnan(w), self.default_skill, w)
         elif self.on_missing_skill == "error" and np.isnan(w).any():
-            raise ValueError(f"Skill value is missing in {int(np.isnan(w).sum())} assignments. Specify skills for "
+            lacking = names[np.isnan(raw)]  # crowd-kit's words, then the workers (it named none)
+            raise ValueError(f"Skill value is missing in {int(np.isnan(w).sum())} assignments ({lacking.size} of "
+                             f"{names.size} worker(s) have no skill: {examples(lacking)}). Specify skills for "
                              "every used worker or use a different on_missing_skill value")
         per_image = np.split(w, np.cumsum([len(im.workers) for im in images])[:-1]) if images else []
         none = [im.task for im, v in zip(images, per_image) if np.isnan(v).all()]

@@ -112,7 +112,11 @@ class ROVER(Params, NoWorkerReport):
         for task, column in groups:
             slots: list[dict[str, int]] = []
             for k, text in enumerate(column.tolist()):
-                tokens = list(self.tokenizer(text))
+                try:
+                    tokens = list(self.tokenizer(text))
+                except (TypeError, AttributeError):  # str.split on a number: "descriptor 'split' ... 'int' object"
+                    _refuse_non_texts(data)
+                    raise
                 slots = [{w: 1} for w in tokens] if k == 0 else _align(slots, tokens, k)
             tasks.append(task)
             texts.append(self.detokenizer(_vote(slots)))
@@ -124,6 +128,24 @@ class ROVER(Params, NoWorkerReport):
     def fit_predict(self, data: Any) -> Any:
         """Fit to ``data`` and return ``texts_``."""
         return self.fit(data).texts_
+
+
+def _refuse_non_texts(data: Any) -> None:
+    """Where the tokenizer failed: refuse the rows of column 'text' that hold no text, naming the
+    count and a few rows (a tokenizer of one's own may take other values: checked only when it fails)."""
+    import numpy as np
+
+    from ..data._validate import MAX_EXAMPLES, fmt_value, one_row, row_index
+
+    values = data["text"].to_numpy()
+    odd = np.flatnonzero([not isinstance(v, str) for v in values.tolist()])
+    if odd.size:
+        index = row_index(data)
+        shown = "; ".join(f"{one_row(int(r), index)}: {type(values[r]).__name__} {fmt_value(values[r])}"
+                          for r in odd[:MAX_EXAMPLES])
+        raise ValueError(f"column 'text': {odd.size} of {len(values)} row(s) hold no text ({shown}"
+                         f"{'; ...' if odd.size > MAX_EXAMPLES else ''}); ROVER's tokenizer reads texts: convert them "
+                         "(df['text'] = df['text'].astype(str)) or drop those rows")
 
 
 class TextRASA(Params, NoWorkerReport):

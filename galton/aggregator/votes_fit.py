@@ -12,6 +12,7 @@ import numpy as np
 
 from .._warnings import caller_stacklevel, warn
 from ..data._encode import id_lookup, object_array
+from ..data._validate import float_values
 from ..judgments import Judgments, encode_gold, lookup, to_arrow
 from ._base import BaseAggregator
 from ._engine import engine_in_use, open_engine
@@ -33,8 +34,8 @@ def _keyed(obj: Any, key_col: str, value_col: str,
     """(keys, values) of a pandas Series (index -> value) or a dict key -> value; None otherwise
     (a dict with ``key_col`` and ``value_col`` entries is a table of columns, not a mapping)."""
     if hasattr(obj, "index") and getattr(obj, "ndim", 0) == 1 and hasattr(obj, "to_numpy"):
-        values = obj.to_numpy(dtype=float, na_value=np.nan) if numeric else obj.to_numpy()
         keys = np.asarray(obj.index.to_numpy())
+        values = float_values(obj, keys) if numeric else obj.to_numpy()
     elif isinstance(obj, dict) and not (key_col in obj and value_col in obj):
         keys, values = np.asarray(list(obj.keys())), np.asarray(list(obj.values()))
     else:
@@ -82,7 +83,7 @@ def skill_array(skills: Any, worker_names: np.ndarray, default: float | None = N
     if default is not None and keys.size and n and not hit.size:
         unmatched_skills(keys, worker_names, default)
     out = np.full(n, np.nan)
-    out[idx[idx >= 0]] = np.asarray(values, dtype=float)[idx >= 0]
+    out[idx[idx >= 0]] = float_values(values, keys)[idx >= 0]
     return out
 
 

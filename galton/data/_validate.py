@@ -13,7 +13,7 @@ from .._extras import PANDAS_EXTRA, import_pandas
 
 __all__ = ["COLUMN_HINT", "ColumnError", "MAX_EXAMPLES", "MAX_SHOWN", "check_on_invalid", "example_ids", "examples",
            "example_rows", "fmt_value", "one_row", "row_index", "missing_columns", "encoded_options", "null_mask",
-           "raise_nulls", "FileRows", "file_rows"]
+           "raise_nulls", "FileRows", "file_rows", "float_values"]
 
 MAX_EXAMPLES = 5
 #: the longest value (id, label, column name) an error shows whole (:func:`fmt_value`)
@@ -132,6 +132,30 @@ def example_ids(ids: Any, what: str = "task") -> str:
     """A few ids for an error, as plain values: ``"task 't1'"``, ``"tasks 2, 5, ..."``."""
     ids = list(ids)
     return what + ("s " if len(ids) > 1 else " ") + examples(ids)
+
+
+def float_values(values: Any, keys: Any, what: str = "skills", key: str = "worker") -> np.ndarray:
+    """``values`` (a pandas Series, a list or an array; one per key of ``keys``) as floats, a missing
+    value NaN; where some are no numbers, a ValueError naming ``what``, their count and a few of
+    them with their ``key`` (pandas' "could not convert string to float: 'high'" named neither)."""
+    try:
+        if hasattr(values, "to_numpy"):
+            return np.asarray(values.to_numpy(dtype=float, na_value=np.nan))
+        return np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raw = values.tolist() if hasattr(values, "tolist") else list(values)
+    out, bad = np.full(len(raw), np.nan), []
+    for i, (k, v) in enumerate(zip(list(keys), raw)):
+        try:
+            out[i] = float(v)
+        except (TypeError, ValueError):
+            if not (v is None or type(v).__name__ in ("NAType", "NaTType")):
+                bad.append(f"{key} {fmt_value(k)}: {fmt_value(v)}")
+    if bad:
+        raise ValueError(f"{what} hold {len(bad)} value(s) that are not numbers ({', '.join(bad[:MAX_EXAMPLES])}"
+                         f"{', ...' if len(bad) > MAX_EXAMPLES else ''}); give each {key} a number (a weight, such "
+                         "as an accuracy), mapping any text grades to numbers first")
+    return out
 
 
 def encoded_options(what: str, options: Sequence[tuple[str, Any, Any]], extra: Sequence[str] = ()) -> None:

@@ -19,9 +19,10 @@ import numpy as np
 
 from .._gold import SIMULATED_TRUTH, KnownLabels, read_gold
 from .._warnings import quiet
+from ..aggregator._registry import refuse_class
 from ..aggregator._results import Output
 from ..data._encode import column_values, label_lookup, object_array, plain_column, uuid_as_text
-from ..data._validate import COLUMN_HINT, MAX_EXAMPLES, NULL_HINT, ColumnError
+from ..data._validate import COLUMN_HINT, MAX_EXAMPLES, NULL_HINT, ColumnError, float_values
 from ..data.judgments import DROP_HINT, Judgments
 from ..io._once import readable_once
 from ..io._parquet import order_conflict
@@ -212,12 +213,12 @@ def per_worker_values(values: Any, c: Coded, what: str = "skills") -> np.ndarray
     and ``skill`` columns) as a float array over ``c``'s workers; every worker must have one, and
     only one (a repeated worker is refused)."""
     if is_series(values):
-        workers, vals = np.asarray(values.index.to_numpy()), values.to_numpy(dtype=float, na_value=np.nan)
+        workers, vals = np.asarray(values.index.to_numpy()), values
     elif isinstance(values, dict):
-        workers, vals = np.asarray(list(values.keys())), np.asarray(list(values.values()), dtype=float)
+        workers, vals = np.asarray(list(values.keys())), list(values.values())
     else:
         workers, vals = _table_column(values, ("worker", "skill"))
-        vals = vals.astype(float)
+    vals = float_values(vals, workers.tolist(), what)
     names = c.judgments.worker_names
     if names.dtype == object and workers.dtype.kind in "OS":  # bytes ids as the reader holds them: text
         workers = uuid_as_text(workers)
@@ -374,6 +375,7 @@ def fit_labels(c: Coded, aggregator: Any) -> Any:
     """``aggregator.fit_predict`` on ``c``'s judgments: a categorical model on ``c.frame`` (sets of
     tags as ranks), a multi-label one on the sets themselves, in pandas (ranks made every row "a
     single value" to BinaryRelevance)."""
+    refuse_class(aggregator, "aggregator")
     frame = c.frame
     multilabel = is_multilabel(aggregator)
     ours = type(aggregator).__module__.startswith("galton.")

@@ -613,3 +613,17 @@ def test_huge_finite_skills_give_the_shares_of_small_ones() -> None:
     d = pd.DataFrame({"task": [0, 0, 1, 1], "worker": ["a", "b", "a", "b"], "label": [0, 1, 1, 1]})
     m = MajorityVote().fit(d, pd.Series({"a": 1e308, "b": 1e308}))
     assert m.probas_.to_numpy().tolist() == [[0.5, 0.5], [0.0, 1.0]] and m.labels_.tolist() == [0, 1]
+
+
+def test_skills_given_as_text_are_refused_naming_the_workers():
+    """Skills "high" / "low" raised pandas' "could not convert string to float: 'high'", naming
+    neither the skills nor a worker (bug hunt). One check, in every form skills come in, names the
+    skills, the count of values that are not numbers and a few workers with them; text numbers
+    ("2") still read as numbers, as before."""
+    df = pd.DataFrame({"task": ["t1", "t1", "t1"], "worker": ["a", "b", "c"], "label": [1, 0, 0]})
+    for skills in (pd.Series({"a": "high", "b": "low", "c": 1.0}), {"a": "high", "b": "low", "c": 1.0},
+                   pd.DataFrame({"worker": ["a", "b", "c"], "skill": ["high", "low", "1"]})):
+        with pytest.raises(ValueError, match=r"^skills hold 2 value\(s\) that are not numbers \(worker 'a': 'high', "
+                                             r"worker 'b': 'low'\); give each worker a number"):
+            MajorityVote().fit(df, skills)
+    assert MajorityVote().fit(df, pd.Series({"a": "3", "b": 1, "c": 1})).labels_.tolist() == [1]  # 3 > 1 + 1

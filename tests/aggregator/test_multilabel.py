@@ -503,3 +503,13 @@ def test_tags_of_mixed_types_are_refused(tags, types):
     # one type, numbers of two widths (1 and 1.0 are one tag) and numpy's ints: accepted, votes counted together
     same = d.assign(label=[[1], [np.int64(1)], [1.0]])
     assert galton.BinaryRelevance(galton.MajorityVote()).fit(same).labels_.to_dict() == {"t1": [1]}
+
+
+def test_a_model_class_as_base_aggregator_is_refused_at_fit():
+    """BinaryRelevance(MajorityVote) (the class) raised "BaseAggregator.memory_estimate() missing 1
+    required positional argument" from deep inside; it says to pass an instance, as aggregate() does."""
+    with pytest.raises(TypeError, match=r"^base_aggregator must be a categorical model object; pass MajorityVote\(\) "
+                                        r"\(an instance\), not the class MajorityVote"):
+        galton.BinaryRelevance(galton.MajorityVote).fit(TOY)
+    with pytest.raises(TypeError, match=r"pass DawidSkene\(\) \(an instance\), not the class DawidSkene"):
+        galton.BinaryRelevance(galton.DawidSkene).fit(TOY, output="polars")

@@ -419,3 +419,15 @@ def test_missing_values_are_refused_naming_their_rows():
         SegmentationMajorityVote().fit(df)
     with pytest.raises(ValueError, match=r"^column 'task' has 2 missing value\(s\) \(rows 1, 3\); drop"):
         SegmentationEM().fit(df.reset_index(drop=True))
+
+
+def test_text_or_missing_skills_are_refused_naming_the_workers():
+    """Skills as text raised pandas' "could not convert string to float: 'high'", and missing ones
+    "Skill value is missing in 2 assignments" without a worker (bug hunt): both name the workers."""
+    m = np.array([[1, 0], [0, 1]], bool)
+    df = pd.DataFrame({"task": ["t1", "t1", "t2", "t2"], "worker": ["a", "b", "a", "c"], "segmentation": [m] * 4})
+    with pytest.raises(ValueError, match=r"^skills hold 1 value\(s\) that are not numbers \(worker 'b': 'high'\)"):
+        SegmentationMajorityVote().fit(df, pd.Series({"a": 1.0, "b": "high", "c": 1.0}))
+    with pytest.raises(ValueError, match=r"^Skill value is missing in 2 assignments \(2 of 3 worker\(s\) have no "
+                                         r"skill: 'b', 'c'\)"):
+        SegmentationMajorityVote().fit(df, pd.Series({"a": 1.0}))

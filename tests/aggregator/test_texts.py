@@ -219,3 +219,15 @@ def test_true_objects_as_a_dict_or_a_task_text_frame_are_used_and_errors_name_tr
             model(_bag_of_words).fit(data, as_frame.rename(columns={"text": "output"}))
         with pytest.warns(UserWarning, match="^true_objects shares no task with the judgments"):
             model(_bag_of_words).fit(data, {99: truth[0]})
+
+
+def test_rover_refuses_cells_that_are_not_texts_naming_the_rows():
+    """A number among the texts raised "descriptor 'split' for 'str' objects doesn't apply to a 'int'
+    object" (bug hunt): the error names the column, the count and a few rows."""
+    df = pd.DataFrame({"task": ["t1", "t1", "t2", "t2"], "worker": list("abab"), "text": ["a b", 3, "c", 4.5]})
+    with pytest.raises(ValueError, match=r"^column 'text': 2 of 4 row\(s\) hold no text \(row 1: int 3; row 3: float "
+                                         r"4.5\); .*astype\(str\)"):
+        ROVER(str.split, " ".join).fit(df)
+    # a tokenizer of its own may take other values: ROVER leaves them to it
+    tokens = df.assign(text=[["a", "b"], ["a"], ["c"], ["c"]])
+    assert ROVER(list, " ".join).fit_predict(tokens).tolist() == ["a b", "c"]
