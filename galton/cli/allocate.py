@@ -45,7 +45,8 @@ def add_allocate(sub: Any) -> None:
                    "uncertainty: 1 - max posterior (pairwise: the probability that the pair's current order is "
                    "wrong, Phi(-|d|/s)); uniform: fewest judgments first (pairwise: least-compared pairs; the "
                    "baseline)")
-    a.add_argument("--model", "-m", default=None, type=model_name, help="model name (see `galton models`); default: galton's default "
+    a.add_argument("--model", "-m", default=None, type=model_name,
+                   help="model name (see `galton models`); default (also --model default): galton's default "
                    "for the data (bds for categorical judgments, bt for pairwise)")
     a.add_argument("--param", type=model_param, action="append", default=None, metavar="KEY=VALUE",
                    help="a parameter of the model, repeatable, as for `galton aggregate` (`galton models NAME` "
