@@ -101,3 +101,27 @@ def test_pairwise_data_gets_the_rater_report(tmp_path: Path, capsys) -> None:
         if want[col].dtype.is_float():
             assert got[col].to_list() == pytest.approx(want[col].to_list(), nan_ok=True), col
     assert "workers" in out
+
+
+def test_pairwise_data_without_a_worker_column_says_so(tmp_path: Path, capsys) -> None:
+    """A pairwise file whose raters sit in a ``rater`` column: the fit warned of nothing and the
+    summary had no workers line, though every comparison went to one anonymous worker. Now the
+    warning names the column and --worker-col, and the summary says there were no workers; with
+    --worker-col the raters are read."""
+    rows = ["rater,left,right,label"]
+    for w, n_wrong in (("good", 0), ("bad", 6)):
+        for i in range(8):
+            a, b = f"i{i}", f"i{i + 1}"
+            rows.append(f"{w},{a},{b},{b if i < n_wrong else a}")
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text("\n".join(rows) + "\n")
+    rc, out, err = run(["aggregate", pairs, "-m", "crowd_bt", "--workers-output", tmp_path / "w.csv"], capsys)
+    assert rc == 0, err
+    assert "'rater'" in err and "--worker-col" in err and "worker_col=" not in err
+    summary = dict(line.split(None, 1) for line in out.splitlines() if line.strip())
+    assert summary["workers"].startswith("none (one anonymous worker)")
+    assert pl.read_csv(tmp_path / "w.csv").height == 1
+    rc, out, err = run(["aggregate", pairs, "-m", "crowd_bt", "--worker-col", "rater",
+                        "--workers-output", tmp_path / "w.csv"], capsys)
+    assert rc == 0 and "warning" not in err
+    assert dict(line.split(None, 1) for line in out.splitlines() if line.strip())["workers"].startswith("2 in")

@@ -43,6 +43,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from .._math import EPS, log_sigmoid, sigmoid
+from ..data._items import per_worker_model
 from ..pairwise import Choices, Comparisons
 from ._base import EMAggregator
 from ._engine import planned_shards
@@ -247,8 +248,9 @@ class PreferenceAggregator(PreferenceResults, EMAggregator):
     prior: float
 
     # ---------------------------------------------------------------- hooks
-    def _encode(self, data: Any, **options: Any) -> Any:
-        return Comparisons.from_any(data, **checked_options(self, options, Comparisons.from_any))
+    def _encode(self, data: Any, **options: Any) -> Any:  # no worker column: per-worker parameters are one
+        with per_worker_model(type(self).__name__ if self._worker_params else ""):
+            return Comparisons.from_any(data, **checked_options(self, options, Comparisons.from_any))
 
     def _make_shards(self, data: Any, n_shards: int) -> list[Any]:
         return make_pair_shards(data, n_shards)

@@ -285,6 +285,8 @@ CLI_HINTS = (
     ("Name the worker column with worker_col=, or pass worker_col=None if there is none",
      "Name the worker column with --worker-col, or leave --worker-col out if there is none (then one "
      "anonymous worker)"),
+    ("pass worker_col=<its name>; pass worker_col=None to fit without workers and without this warning",
+     "pass --worker-col NAME"),
     ("Name them with options_col=, choice_col=, ranking_col=",
      "Rename them to options, choice (or ranking); name the worker column with --worker-col"),
     ("pass root=<folder> or set GALTON_SHARED_DATASETS", "set GALTON_SHARED_DATASETS"),  # galton.datasets

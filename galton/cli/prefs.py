@@ -121,7 +121,10 @@ def aggregate_other(kind: str, data: Any, args: argparse.Namespace, out: TextIO,
         rows.insert(3, ("dropped", f"{dropped:,} {DROPPED[kind]}{why}"))  # after the items (tasks)
     rows.append(("output", NO_OUTPUT if args.output is None else args.output + (
         f" (+ {pairs_path(args.output).name})" if pairs is not None and args.output != "-" else "")))
-    if report is not None:
+    anonymous = kind != "rating" and data is not None and list(data.worker_names) == [""]  # no worker column
+    if anonymous:
+        rows.append(("workers", "none (one anonymous worker)" + (f"; report in {workers}" if report else "")))
+    elif report is not None:
         rows.append(("workers", f"{report.num_rows:,} in {workers}"))
     if not getattr(args, "quiet", False):
         for k, v in rows:

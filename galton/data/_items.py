@@ -3,16 +3,22 @@ item columns of one type, the worker column, the first valid item id."""
 
 from __future__ import annotations
 
-from typing import Any
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import pyarrow as pa
 
+from .._warnings import caller_stacklevel, warn
 from ._encode import encode_column
-from ._validate import ColumnError, fmt_value, missing_columns
+from ._validate import MAX_EXAMPLES, ColumnError, fmt_value, missing_columns
 
 __all__ = ["cast_like", "cast_choices", "family", "first_valid", "has_worker", "missing_columns", "text_items",
-           "workers_of", "fmt_value", "text_for_ties", "whole_labels"]
+           "workers_of", "fmt_value", "text_for_ties", "whole_labels", "per_worker_model"]
+
+#: the model with per-worker parameters whose data is being read ("" for none): see :func:`per_worker_model`
+_PER_WORKER: ContextVar[str] = ContextVar("galton_per_worker_model", default="")
 
 
 def family(t: pa.DataType) -> str:
@@ -166,13 +172,37 @@ def workers_of(table: pa.Table, worker_col: str | None, keep: np.ndarray) -> tup
     return encode_column(col.filter(pa.array(keep)) if not keep.all() else col)
 
 
-def has_worker(table: pa.Table, worker_col: str | None, default: str) -> str | None:
+@contextmanager
+def per_worker_model(name: str) -> Iterator[None]:
+    """Within the block, data read for the model ``name``, which has per-worker parameters (CrowdBT's
+    reliability): the warning of :func:`has_worker` says they are then one value shared by all."""
+    token = _PER_WORKER.set(name)
+    try:
+        yield
+    finally:
+        _PER_WORKER.reset(token)
+
+
+def has_worker(table: pa.Table, worker_col: str | None, default: str, read: Sequence[str] = ()) -> str | None:
     """The worker column to use: None when the input has none and the default name was asked for
-    (crowd-kit's BradleyTerry takes ``left, right, label`` frames without workers)."""
+    (crowd-kit's BradleyTerry takes ``left, right, label`` frames without workers). Then columns
+    other than ``read`` (the items' and labels' columns) may be the workers under another name
+    (``rater``): a warning names them (a ``rater`` column was ignored without a word, and CrowdBT
+    gave all raters, the adversarial ones too, one shared reliability)."""
     if worker_col is None:
         return None
     if worker_col not in table.column_names:
         if worker_col == default:
+            unread = [c for c in table.column_names if c not in read]
+            if unread:
+                model = _PER_WORKER.get()
+                shared = f"; {model}'s per-worker reliability is then one value shared by all" if model else ""
+                more = f" and {len(unread) - MAX_EXAMPLES} more" if len(unread) > MAX_EXAMPLES else ""
+                warn(f"the input has no column {default!r}, so every row is attributed to one anonymous worker"
+                     f"{shared}; {len(unread)} column(s) are not read ("
+                     f"{', '.join(repr(str(c)) for c in unread[:MAX_EXAMPLES])}{more}). If one of them names "
+                     "the workers, pass worker_col=<its name>; pass worker_col=None to fit without workers "
+                     "and without this warning", UserWarning, caller_stacklevel())
             return None
         raise ColumnError(
             f"missing column {worker_col!r}; the input has {table.column_names}. Name the worker "

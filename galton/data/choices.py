@@ -99,7 +99,7 @@ class Choices(EncodedData):
                          columns=frame_cols)  # a frame's other columns are not converted (files: read whole)
         index = file_rows(table) if index is None else index  # several files: by file and row
         table = check_columns(table, [c for c in (worker_col, choice_col) if c is not None])
-        wcol = has_worker(table, worker_col, "worker")
+        wcol = has_worker(table, worker_col, "worker", (options_col, choice_col, ranking_col))
         ranked = None  # options with a ranking of some of them (top-k): the ranking's column
         if choice_col in table.column_names or ranking_col not in table.column_names:
             layout, list_col = "choice", options_col

@@ -81,7 +81,9 @@ class Comparisons(EncodedData):
             One row per comparison.
         worker_col : str or None
             Worker column; when the input has no column of the default name ``"worker"`` (or
-            ``None`` is passed) every comparison is attributed to one anonymous worker.
+            ``None`` is passed) every comparison is attributed to one anonymous worker (with a
+            warning that names the input's other columns, when it has any: one of them may be the
+            workers under another name).
         left_col, right_col : str
             The two items shown.
         label_col : str
@@ -112,7 +114,7 @@ class Comparisons(EncodedData):
         table = to_arrow(data, ids=(worker_col or "worker", left_col, right_col, label_col),
                          columns=frame_cols)  # a frame's other columns are not converted (files: read whole)
         index = file_rows(table) if index is None else index  # several files: by file and row
-        wcol = has_worker(table, worker_col, "worker")
+        wcol = has_worker(table, worker_col, "worker", (left_col, right_col, label_col))
         cols = [c for c in (wcol, left_col, right_col, label_col) if c is not None]
         missing_columns(table, [left_col, right_col, label_col],
                          "Name the columns with left_col=, right_col=, label_col= "

@@ -197,3 +197,56 @@ def test_key_totals_sums_each_key_in_input_order_dense_or_sorted(span: int) -> N
         want[want_keys.index(k)] += v
     assert got_keys.tolist() == want_keys
     assert got.tolist() == want
+
+
+def _rater_data() -> tuple[pd.DataFrame, pd.Series]:
+    """Comparisons of 10 items by 20 raters in a column named ``rater``; 8 of them adversarial."""
+    rng = np.random.default_rng(0)
+    items = [f"i{k}" for k in range(10)]
+    theta = pd.Series(np.linspace(-2, 2, 10), index=items)
+    rows = []
+    for w in range(20):
+        for _ in range(40):
+            a, b = rng.choice(items, 2, replace=False)
+            win = a if rng.random() < 1 / (1 + np.exp(theta[b] - theta[a])) else b
+            if w < 8:
+                win = b if win == a else a
+            rows.append((f"w{w}", a, b, win))
+    return pd.DataFrame(rows, columns=["rater", "left", "right", "label"]), theta
+
+
+@pytest.mark.parametrize("cls", [CrowdBT, NoisyBradleyTerry])
+def test_a_worker_column_of_another_name_is_not_dropped_silently(cls) -> None:
+    """A ``rater`` column was ignored without a word: every comparison went to one anonymous worker,
+    so the adversarial raters' reliability was one shared value and the order came out wrong. The fit
+    now warns, naming the unread column, ``worker_col=`` and the shared reliability; named, the
+    column gives each rater their own and recovers the order."""
+    from scipy.stats import kendalltau
+
+    data, theta = _rater_data()
+    with pytest.warns(UserWarning, match=r"'rater'.*worker_col=") as caught:
+        anonymous = cls().fit(data)
+    msg = str(caught[0].message)
+    assert cls.__name__ in msg and "one value shared by all" in msg
+    assert len(anonymous.skills_) == 1  # the documented fallback: one anonymous worker
+    named = cls().fit(data, worker_col="rater")
+    assert len(named.skills_) == 20
+    assert kendalltau(named.scores_[theta.index], theta)[0] > 0.95
+    assert kendalltau(anonymous.scores_[theta.index], theta)[0] < 0.8
+
+
+def test_data_without_any_worker_column_still_fits_silently() -> None:
+    """crowd-kit's BradleyTerry takes ``left, right, label`` only: no warning there; with an unread
+    column, a model without per-worker parameters warns of the column alone."""
+    import warnings
+
+    from galton.aggregator.bradley_terry import BradleyTerry
+
+    data, _ = _rater_data()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(CrowdBT().fit(data[["left", "right", "label"]]).skills_) == 1
+        assert len(CrowdBT().fit(data, worker_col=None).skills_) == 1  # asked for: no worker column
+    with pytest.warns(UserWarning, match=r"'rater'.*worker_col=") as caught:
+        BradleyTerry().fit(data)
+    assert "shared" not in str(caught[0].message)
