@@ -563,3 +563,38 @@ def test_zoned_timestamp_date_and_time_ids_come_back_as_given(tmp_path):
         out = galton.aggregate(pl.from_pandas(df.assign(task=ids)), "mv").labels_
         assert out.schema["task"] == dtype
         out.write_parquet(tmp_path / "labels.parquet")  # polars' Object could not be written
+
+
+def test_list_items_of_different_types_are_named_with_their_rows(tmp_path: Path) -> None:
+    """Lists whose items mix types (``["b", 3]``): a frame's was refused as "holds list values, which
+    galton cannot read" (lists are what the options column needs), JSON lines' with Arrow's "Column
+    (/options/[]) changed from string to number" (no line), a JSON array's as "Expected bytes, got a
+    'int' object". Each now says which column, the types, how many rows (lines, objects) and which."""
+    import json
+
+    from galton import BinaryRelevance, MajorityVote, PlackettLuce
+
+    rows = [{"worker": "w", "options": ["a", "b"], "choice": "a"}, {"worker": "v", "options": ["b", 3], "choice": "b"},
+            {"worker": "u", "options": ["a", "c"], "choice": "c"}, {"worker": "t", "options": [1, "c"], "choice": "c"}]
+    frame = pd.DataFrame(rows)
+    with pytest.raises(ValueError, match=r"column 'options' holds list items of different types \(str, int\) in 2 "
+                                         r"rows \(rows 1, 3; row 1: \['b', 3\]\); convert the items to one type"):
+        PlackettLuce().fit(frame)
+    with pytest.raises(ValueError, match=r"in 2 rows \(rows with index 'y', 'z'; row with index 'y'"):
+        PlackettLuce().fit(frame.set_axis(list("xyaz")))
+    with pytest.raises(ValueError, match=r"column 'options' holds list items of different types \(str, int\) in 2 "
+                                         r"rows .*data\['options'\] = \[\[str\(x\)"):
+        PlackettLuce().fit(frame.to_dict(orient="list"))
+    lines = tmp_path / "c.jsonl"
+    lines.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with pytest.raises(ValueError, match=r"column 'options' holds list items of different types \(str, int\) in 2 "
+                                         r"lines \(lines 2, 4; line 2: \['b', 3\]\); write the items of every list"):
+        PlackettLuce().fit(lines)
+    tags = tmp_path / "m.json"
+    tags.write_text('[{"task": "t", "worker": "w", "label": ["x", "y"]},\n'
+                    ' {"task": "t", "worker": "v", "label": ["x", 2]}]')
+    with pytest.raises(ValueError, match=r"column 'label' holds list items of different types \(str, int\) in 1 "
+                                         r"object \(object 2: \['x', 2\]\)"):
+        BinaryRelevance(MajorityVote()).fit(tags)
+    frame["options"] = frame["options"].map(lambda xs: [str(x) for x in xs])  # the advice: then it fits
+    assert set(PlackettLuce().fit(frame).scores_.index) == {"1", "3", "a", "b", "c"}

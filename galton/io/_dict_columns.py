@@ -1,5 +1,6 @@
 """A dict of columns (``{"task": [...], "worker": [...], "label": [...]}``) as a pyarrow Table, and the
-errors of a column whose values galton cannot read (nested, of mixed types, integers no 64-bit type holds).
+errors of a column whose values galton cannot read (nested, of mixed types, lists whose items are of mixed
+types, integers no 64-bit type holds).
 
 A dict's values are taken as pandas would take them: Python ints from 2**63 to 2**64 - 1 (64-bit
 hashes) as uint64, as a pandas column or a numpy uint64 array of them (Arrow raised a bare
@@ -16,7 +17,10 @@ from typing import Any, Sequence
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["big_ints_error", "dict_table", "mixed_types_error", "nested_error"]
+__all__ = ["big_ints_error", "dict_table", "mixed_items_error", "mixed_types_error", "nested_error"]
+
+#: the lists a mixed-items error shows
+_SHOWN = 5
 
 
 def dict_table(data: dict) -> pa.Table:
@@ -117,6 +121,11 @@ def _with_nulls(name: str, array: list | np.ndarray) -> pa.Array:
         except (pa.ArrowException, TypeError, ValueError):
             pass
     types = sorted({type(v).__name__ for v in present})
+    mixed = mixed_items_error(name, array, fix=f"convert the items to one type first, for example data[{name!r}] = "
+                              f"[[str(x) for x in xs] for xs in data[{name!r}]]") \
+        if types in (["list"], ["tuple"], ["ndarray"]) else None
+    if mixed is not None:
+        raise mixed from None
     if len(types) == 1:
         raise nested_error(name, types[0]) from None
     raise mixed_types_error(name, types) from None
@@ -149,3 +158,51 @@ def mixed_types_error(column: str, types: Sequence[str]) -> ValueError:
         f"column {column!r} mixes value types ({', '.join(types)}); convert it to one type first, "
         f"for example df[{column!r}] = df[{column!r}].astype(str)"
     )
+
+
+def _item_kind(x: Any) -> str:
+    """The kind of a list's item as one Arrow column takes it: ints and floats are one (numbers)."""
+    if isinstance(x, (bool, np.bool_)):
+        return "bool"
+    if isinstance(x, (int, float, np.integer, np.floating)):
+        return "number"
+    return "str" if isinstance(x, str) else type(x).__name__
+
+
+def mixed_items_error(column: str, values: Sequence[Any], unit: str = "row", labels: Sequence[Any] | None = None,
+                      fix: str | None = None, index: bool = False) -> ValueError | None:
+    """The error for a column of lists (``values``) whose items are of different types (``["b", 3]``;
+    text beside numbers, across lists too), or None: the types, the count of lists that hold an item of
+    another kind than most items, a few of them (``unit`` and ``labels``: how to name them, by default
+    their positions; ``index``: the labels are a pandas frame's index) and what to do (``fix``; by
+    default the pandas line that makes them text). Arrow refused them as "holds list values" (lists
+    are what such a column needs) or, from JSON lines, as "Column(/options/[]) changed from string to
+    number", naming no line."""
+    counts: dict[str, int] = {}
+    names: dict[str, set[str]] = {}
+    kinds: list[set[str]] = []
+    for v in values:
+        row: set[str] = set()
+        if isinstance(v, (list, tuple, np.ndarray)):
+            for x in v:
+                if not _is_missing(x):
+                    k = _item_kind(x)
+                    row.add(k)
+                    counts[k] = counts.get(k, 0) + 1
+                    names.setdefault(k, set()).add(type(x.item() if isinstance(x, np.generic) else x).__name__)
+        kinds.append(row)
+    if len(counts) < 2:
+        return None
+    main = max(counts, key=lambda k: counts[k])  # the most common kind (the first seen of a tie)
+    at = [i for i, row in enumerate(kinds) if row - {main}]
+    types = [n for k in sorted(counts, key=lambda k: -counts[k]) for n in sorted(names[k])]
+    shown = [repr(labels[i]) if labels is not None and isinstance(labels[i], str) else
+             str(labels[i] if labels is not None else i) for i in at[:_SHOWN]]
+    first = repr(list(values[at[0]]))
+    first = first if len(first) <= 80 else first[:77] + "..."
+    fix = fix or (f"convert the items to one type first, for example df[{column!r}] = "
+                  f"df[{column!r}].map(lambda xs: [str(x) for x in xs])")
+    one, many = (f"{unit} with index", f"{unit}s with index") if index else (unit, f"{unit}s")
+    listed = f"{many} {', '.join(shown)}{', ...' if len(at) > _SHOWN else ''}; " if len(at) > 1 else ""
+    return ValueError(f"column {column!r} holds list items of different types ({', '.join(types)}) in "
+                      f"{len(at)} {unit}{'s' if len(at) > 1 else ''} ({listed}{one} {shown[0]}: {first}); {fix}")

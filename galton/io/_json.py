@@ -8,6 +8,7 @@ from typing import Any, Collection
 
 import pyarrow as pa
 
+from ._dict_columns import mixed_items_error
 from ._text import is_utf8, not_utf8_line, one_line, type_column
 from ._types import view_cast
 
@@ -91,7 +92,8 @@ def read_json(source: bytes, name: str, fmt: str, ids: Collection[str]) -> pa.Ta
 
 def _mixed(rows: list[dict], lines: list[int] | None = None) -> str | None:
     """Which key of a JSON array's objects (or of JSON lines, on ``lines``) holds values of two types
-    ("Expected bytes, got a 'int' object" named none), with the first object (line) of each type."""
+    ("Expected bytes, got a 'int' object" named none), with the first object (line) of each type; or
+    whose lists hold items of two types (:func:`mixed_items_error`)."""
     for key in dict.fromkeys(k for r in rows for k in r):
         first: dict[str, int] = {}
         for i, r in enumerate(rows):
@@ -103,6 +105,12 @@ def _mixed(rows: list[dict], lines: list[int] | None = None) -> str | None:
             shown = ", ".join(f"{k} (object {i + 1})" if lines is None else f"{k} (line {lines[i]})"
                               for k, i in list(first.items())[:3])
             return f"column {key!r} holds values of different types: {shown}; write them with one type"
+        if "list" in first:  # ["a", 2]: Arrow named no line ("Column(/options/[]) changed from string to number")
+            mixed = mixed_items_error(key, [r.get(key) for r in rows], "line" if lines else "object",
+                                      lines or [i + 1 for i in range(len(rows))],
+                                      'write the items of every list with one type (numbers as text: "2", not 2)')
+            if mixed is not None:
+                return str(mixed)
     return None
 
 
@@ -197,7 +205,7 @@ def _read_json(source: bytes, name: str, fmt: str) -> tuple[pa.Table, str]:
             table = pj.read_json(pa.BufferReader(data), parse_options=pj.ParseOptions(explicit_schema=schema))
         return table, "lines"
     except pa.ArrowException as exc:
-        text = _line_error(data, exc) if " in row " in str(exc) else one_line(exc)
+        text = _line_error(data, exc) if " in row " in str(exc) or "changed from" in str(exc) else one_line(exc)
         raise ValueError(f"cannot read {name!r} as JSON lines: {text}") from None
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 
 from ._compressed import read_decompressed
-from ._dict_columns import big_ints_error, dict_table, mixed_types_error, nested_error
+from ._dict_columns import big_ints_error, dict_table, mixed_items_error, mixed_types_error, nested_error
 from ._frame_columns import needed_columns, uuids_as_text, with_input_names
 from ._hive import partition_columns, with_partitions
 from ._json import read_json
@@ -314,6 +314,11 @@ def _from_frame(data: Any, columns: Sequence[Any] | None = None) -> pa.Table:
             text = uuids_as_text(data)  # pyarrow before 18: UUIDs as their text, as later ones read them
             if text is not None:
                 return _from_frame(text, columns)
+            for name in data.columns:  # lists (what a list column needs) whose items' types differ
+                mixed = mixed_items_error(str(name), list(data[name]), **_index_labels(data)) \
+                    if data[name].dtype == object else None
+                if mixed is not None:
+                    raise mixed from None
             bad = _mixed_type_column(data)
             if bad is not None:
                 if len(bad[1]) == 1:
@@ -408,6 +413,14 @@ def _big_ints(data: Any) -> Any:
         except (pa.ArrowException, TypeError, ValueError):
             continue  # said by the caller's check of mixed types
     return data.assign(**out)
+
+
+def _index_labels(df: Any) -> dict[str, Any]:
+    """How an error names a pandas frame's rows: by its index, unless that is the default 0, 1, ..."""
+    import pandas as pd
+
+    plain = isinstance(df.index, pd.RangeIndex) and df.index.start == 0 and df.index.step == 1
+    return {} if plain else {"labels": list(df.index), "index": True}
 
 
 def _mixed_type_column(df: Any, names: Sequence[Any] | None = None) -> tuple[str, list[str]] | None:
