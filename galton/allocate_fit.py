@@ -36,10 +36,33 @@ def seed_of(random_state: Any) -> int:
     return int(check_random_state(random_state).integers(0, 2**63))
 
 
+#: galton's models of the other kinds of data, by the module of :mod:`galton.aggregation` that holds them
+OTHER_DATA = {"multilabel": "multi-label", "texts": "text", "embeddings": "embedding",
+              "image_segmentation": "image segmentation"}
+
+
+def _other_data(cls: type) -> str | None:
+    """The kind of data of one of galton's multi-label, text, embedding or segmentation models (or a
+    subclass): they have no ``kind`` (they are no categorical models), else None."""
+    from . import aggregation
+
+    for module, what in OTHER_DATA.items():
+        held = getattr(aggregation, module)
+        if any(isinstance(c, type) and issubclass(cls, c) for c in map(held.__dict__.get, held.__all__)):
+            return what
+    return None
+
+
 def allocatable(cls: type, name: str) -> None:
     """Refuse models of ratings and choices up front (they failed with a missing attribute, or a
-    parameter the user never gave)."""
+    parameter the user never gave), and galton's models of multi-label, text, embedding and
+    segmentation data (refused as "not a galton model; pass galton.aggregation.BinaryRelevance", the
+    same class)."""
     kind = getattr(cls, "kind", "categorical")
+    other = None if hasattr(cls, "kind") else _other_data(cls)
+    if other is not None:
+        raise ValueError(f"allocate takes categorical judgments or pairwise comparisons; {name} is a model of "
+                         f"{other} data, which allocate does not rank")
     if kind not in ("categorical", "pairwise"):
         raise ValueError(f"allocate takes categorical judgments or pairwise comparisons; {name} is a model of "
                          f"{kind} data, which has no next judgment to rank")
@@ -98,6 +121,8 @@ def _galton_model(model: Any) -> None:
     if isinstance(model, BaseAggregator) or isinstance(model, type) and issubclass(model, BaseAggregator):
         return
     cls = model if isinstance(model, type) else type(model)
+    if _other_data(cls) is not None:  # galton's, of another kind of data: allocatable says so
+        return
     same = getattr(aggregation, cls.__name__, None)
     named = [n for n in names() if same is not None and get(n) is same]
     hint = (f"pass galton.aggregation.{cls.__name__}(...) (the same parameters)"

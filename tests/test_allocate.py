@@ -941,6 +941,22 @@ def test_a_crowd_kit_model_is_refused_naming_galtons() -> None:
             galton.allocate(data, 1, model=model)
 
 
+@pytest.mark.parametrize("make, what", [
+    (lambda: galton.BinaryRelevance(galton.MajorityVote()), "multi-label"),
+    (lambda: galton.aggregation.ROVER(tokenizer=str.split, detokenizer=" ".join), "text"),
+    (lambda: galton.aggregation.SegmentationMajorityVote(), "image segmentation"),
+    (lambda: galton.aggregation.ClosestToAverage(), "embedding")])
+def test_galtons_models_of_other_data_are_refused_by_their_kind(make, what) -> None:
+    """galton's own BinaryRelevance as model= was refused as "not a galton model ... pass
+    galton.aggregation.BinaryRelevance(...)", the very class given; it is refused as a rating model
+    is, by the kind of data it models, and the crowd-kit hint is gone."""
+    model = make()
+    with pytest.raises(ValueError, match=rf"^allocate takes categorical judgments or pairwise comparisons; "
+                                         rf"{type(model).__name__} is a model of {what} data, which allocate "
+                                         r"does not rank$"):
+        galton.allocate(_repeated().drop_duplicates(["task", "worker"]), 2, model=model)
+
+
 def test_the_label_column_is_the_models_label_under_ties() -> None:
     """The label column took a plain argmax of the posteriors: where M-MSR's split tasks came out
     at (0.4999999999999997, 0.5000000000000003) it said "b" against the model's label "a" (galton's
