@@ -50,7 +50,7 @@ _MACE = ("numbers of crowd-kit's start (scipy's uniform draws seeded by random_s
          "that the start does not depend on the row order (docs/from-crowd-kit.md)")
 _KOS = ("two tasks with identical votes on a 2-task graph: KOS's labels follow the signs of the random start "
         "messages; crowd-kit seeds numpy's generator with random_state and draws them in row order (both True), "
-        "galton draws each edge's from random_state and its (task, worker, label) ids, so that the start does not "
+        "galton draws each edge's from random_state and its (task, worker) ids, so that the start does not "
         "depend on the row order or the data's split (True and False)")
 
 #: tests that fail with galton by design: exact test id (file::name, with its parameters) -> why; a test
