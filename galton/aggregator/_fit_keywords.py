@@ -43,8 +43,9 @@ def checked_options(model: Any, options: dict[str, Any], *readers: Callable[...,
 def gold_keyword(model: Any, gold: Any, options: dict[str, Any]) -> Any:
     """The gold of a fit: ``gold``, or crowd-kit's name for it, ``true_labels=``, taken out of
     ``options``. Both given is a TypeError in Python's words (the keyword replaced the gold given,
-    silently)."""
-    if "true_labels" not in options:
+    silently); ``true_labels=None`` is no gold."""
+    if options.get("true_labels") is None:  # absent, or None forwarded by a wrapper: no second gold
+        options.pop("true_labels", None)
         return gold
     if gold is not None:
         raise TypeError(f"{type(model).__name__}.fit() got multiple values for argument 'gold': gold and "

@@ -3,6 +3,7 @@ item columns of one type, the worker column, the first valid item id."""
 
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, Iterator, Sequence
@@ -19,6 +20,9 @@ __all__ = ["cast_like", "cast_choices", "family", "first_valid", "has_worker", "
 
 #: the model with per-worker parameters whose data is being read ("" for none): see :func:`per_worker_model`
 _PER_WORKER: ContextVar[str] = ContextVar("galton_per_worker_model", default="")
+#: a row index, not a possible worker column: pandas' stored index (``__index_level_0__``) and a column
+#: whose header was empty (``to_csv``'s default index; the reader names it ``column_<position>``)
+_ROW_INDEX = re.compile(r"__index_level_\d+__|column_\d+")
 
 
 def family(t: pa.DataType) -> str:
@@ -193,7 +197,8 @@ def has_worker(table: pa.Table, worker_col: str | None, default: str, read: Sequ
         return None
     if worker_col not in table.column_names:
         if worker_col == default:
-            unread = [c for c in table.column_names if c not in read]
+            unread = [c for i, c in enumerate(table.column_names) if c not in read and not
+                      (_ROW_INDEX.fullmatch(str(c)) and (str(c).startswith("__") or str(c) == f"column_{i}"))]
             if unread:
                 model = _PER_WORKER.get()
                 shared = f"; {model}'s per-worker reliability is then one value shared by all" if model else ""

@@ -805,14 +805,15 @@ def test_gold_and_true_labels_both_given_are_refused(name, method):
     g0, g1 = pd.Series({1: 1, 2: 0, 3: 1}), pd.Series({1: 0, 2: 1, 3: 0})
     model = getattr(galton, name)()
     call = getattr(model, method)
-    for args, kwargs in (((g0,), {"true_labels": g1}), ((), {"gold": g0, "true_labels": g1}),
-                         ((g0,), {"true_labels": None})):
+    for args, kwargs in (((g0,), {"true_labels": g1}), ((), {"gold": g0, "true_labels": g1})):
         with pytest.raises(TypeError, match=rf"^{name}\.fit\(\) got multiple values for argument 'gold': gold and "
                                             r"true_labels \(crowd-kit's name for it\) are one argument"):
             call(df, *args, **kwargs)
     if name != "GoldMajorityVote":  # gold tasks are clamped to the gold given, by either name
         assert model.fit(df, true_labels=g1).labels_.sort_index().tolist() == [0, 1, 0]
         assert model.fit(df, gold=g0).labels_.sort_index().tolist() == [1, 0, 1]
+        # true_labels=None beside gold (a wrapper forwarding kw.get("true_labels")) is no second gold
+        assert model.fit(df, g0, true_labels=None).labels_.sort_index().tolist() == [1, 0, 1]
     else:  # skills from the gold: by g1 a is right 3 times of 3, b twice, c never; by g0 the other way round
         assert model.fit(df, true_labels=g1).skills_.sort_index().tolist() == pytest.approx([1, 2 / 3, 0])
         assert model.fit(df, gold=g0).skills_.sort_index().tolist() == pytest.approx([0, 1 / 3, 1])

@@ -235,10 +235,12 @@ def test_a_worker_column_of_another_name_is_not_dropped_silently(cls) -> None:
     assert kendalltau(anonymous.scores_[theta.index], theta)[0] < 0.8
 
 
-def test_data_without_any_worker_column_still_fits_silently() -> None:
+def test_data_without_any_worker_column_still_fits_silently(tmp_path) -> None:
     """crowd-kit's BradleyTerry takes ``left, right, label`` only: no warning there; with an unread
     column, a model without per-worker parameters warns of the column alone."""
     import warnings
+
+    import pyarrow.parquet
 
     from galton.aggregator.bradley_terry import BradleyTerry
 
@@ -247,6 +249,14 @@ def test_data_without_any_worker_column_still_fits_silently() -> None:
         warnings.simplefilter("error")
         assert len(CrowdBT().fit(data[["left", "right", "label"]]).skills_) == 1
         assert len(CrowdBT().fit(data, worker_col=None).skills_) == 1  # asked for: no worker column
+        # a row index is no worker column: pandas' stored index in Parquet, to_csv's unnamed first column
+        pairs = data[["left", "right", "label"]]
+        pq = tmp_path / "pairs.parquet"
+        pairs[pairs.left != pairs.left.iloc[0]].to_parquet(pq)  # a filtered frame's index is stored
+        assert "__index_level_0__" in pyarrow.parquet.read_schema(pq).names
+        csv = tmp_path / "pairs.csv"
+        pairs.to_csv(csv)
+        assert len(CrowdBT().fit(str(pq)).skills_) == len(CrowdBT().fit(str(csv)).skills_) == 1
     with pytest.warns(UserWarning, match=r"'rater'.*worker_col=") as caught:
         BradleyTerry().fit(data)
     assert "shared" not in str(caught[0].message)
