@@ -21,7 +21,7 @@ import pkgutil
 from ._base import BaseAggregator, ConvergenceWarning, EMAggregator, NotFittedError
 from ._engine import Engine, LocalEngine, Shard, engine_names, register_engine, resolve_engine
 from ._memory import MemoryLimitError, memory_limit, parse_size
-from ._registry import create, default_name, explicit, get, names, parameters, register, unregister
+from ._registry import create, default_name, get, names, parameters, register, unregister
 from .multilabel import BinaryRelevance
 from .segmentation import SegmentationEM, SegmentationMajorityVote, SegmentationRASA
 from .texts import ROVER, TextHRRASA, TextRASA
@@ -46,7 +46,7 @@ from .truth_discovery import CATD, PM, PMTI
 __all__ = [
     "BaseAggregator", "EMAggregator", "ConvergenceWarning", "NotFittedError",
     "Engine", "LocalEngine", "Shard", "engine_names", "register_engine", "resolve_engine", "get", "names", "create",
-    "default_name", "explicit",
+    "default_name",
     "parameters", "register", "unregister",
     "MemoryLimitError", "memory_limit", "parse_size", "BinaryRelevance",
     "SegmentationEM", "SegmentationMajorityVote", "SegmentationRASA", "ROVER", "RASA", "HRRASA", "ClosestToAverage",

@@ -9,6 +9,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..data._validate import MAX_EXAMPLES, fmt_value, one_row
+from ..io._dict_columns import item_kind
 from ..judgments import ColumnError
 
 __all__ = ["is_missing", "label_sets"]
@@ -82,27 +83,17 @@ def label_sets(values: Sequence[Any], column: str = "label", rows: Sequence[int]
     return out
 
 
-def _tag_kind(kind: type) -> str:
-    """The kind of a tag's type for the one-type rule: booleans, numbers (1 and 1.0 are one tag
-    and vote together), text, or the type's own name."""
-    if issubclass(kind, (bool, np.bool_)):
-        return "bool"
-    if issubclass(kind, (int, float, np.integer, np.floating)):
-        return "number"
-    return "str" if issubclass(kind, str) else kind.__name__
-
-
 def _check_tag_types(sets: list[tuple[Any, ...]], where: Any, column: str) -> None:
     """Refuse tags of more than one kind, as a categorical label column mixing types is refused:
     1 and "1" were two tags, each with a share of the votes (the task lost a tag most workers gave),
     and True and 1 one tag (True == 1), named by whichever came first. The rows named are those
     holding a tag of a kind other than the one most rows hold."""
     types = {type(x) for labels_of_row in sets for x in labels_of_row}
-    if len({_tag_kind(t) for t in types}) < 2:
+    if len({item_kind(x) for labels_of_row in sets for x in labels_of_row}) < 2:
         return
     from collections import Counter
 
-    kinds = [{_tag_kind(type(x)) for x in labels_of_row} for labels_of_row in sets]
+    kinds = [{item_kind(x) for x in labels_of_row} for labels_of_row in sets]
     common = Counter(k for row in kinds for k in row).most_common(1)[0][0]
     bad = [i for i, row in enumerate(kinds) if row - {common}]
     shown = ", ".join(f"{where(i)}: {fmt_value(list(sets[i]))}" for i in bad[:MAX_EXAMPLES])

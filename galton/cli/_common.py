@@ -355,7 +355,7 @@ def read_table(spec: str, ids: Sequence[str] = (), quiet: bool = False) -> Any:
 def model_name(text: str) -> str | None:
     """``--model``: a model's name, or None for ``default`` (the default of the input's kind of data,
     as when the option is left out: bt for comparisons)."""
-    from ..aggregator import explicit
+    from ..aggregator._registry import explicit
 
     return explicit(text)
 

@@ -160,8 +160,9 @@ def mixed_types_error(column: str, types: Sequence[str]) -> ValueError:
     )
 
 
-def _item_kind(x: Any) -> str:
-    """The kind of a list's item as one Arrow column takes it: ints and floats are one (numbers)."""
+def item_kind(x: Any) -> str:
+    """The kind of a list's item as one Arrow column takes it: ints and floats are one (numbers), as
+    they are one kind of tag for BinaryRelevance (1 and 1.0 vote together)."""
     if isinstance(x, (bool, np.bool_)):
         return "bool"
     if isinstance(x, (int, float, np.integer, np.floating)):
@@ -186,7 +187,7 @@ def mixed_items_error(column: str, values: Sequence[Any], unit: str = "row", lab
         if isinstance(v, (list, tuple, np.ndarray)):
             for x in v:
                 if not _is_missing(x):
-                    k = _item_kind(x)
+                    k = item_kind(x)
                     row.add(k)
                     counts[k] = counts.get(k, 0) + 1
                     names.setdefault(k, set()).add(type(x.item() if isinstance(x, np.generic) else x).__name__)
