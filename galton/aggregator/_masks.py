@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..data._validate import MAX_EXAMPLES, fmt_value, one_row, pandas_columns, row_index
+from ..data._validate import examples, fmt_value, one_row, pandas_columns, row_index
 
 __all__ = ["Image", "read_images"]
 
@@ -65,8 +65,7 @@ def _stacked(value: Any) -> np.ndarray:
 def _values(mask: np.ndarray) -> str:
     """The distinct values of a mask, as an error shows them: ``{0, 255}`` (a few, then ``...``)."""
     found = np.unique(mask) if mask.dtype != object else np.array(sorted(set(mask.ravel().tolist()), key=repr))
-    shown = ", ".join(fmt_value(v) for v in found[:MAX_EXAMPLES])
-    return "{" + shown + (", ..." if found.size > MAX_EXAMPLES else "") + "}"
+    return "{" + examples(found) + "}"
 
 
 def read_images(data: Any) -> list[Image]:
@@ -98,9 +97,9 @@ def read_images(data: Any) -> list[Image]:
 
     flat = [r for r in range(len(tasks)) if arrays[r].ndim != 2]
     if flat:  # text, a number, a 1-D or 3-D array: "got shapes [(), (2, 3)]" named no row
-        said = [f"{where(r)}: {_held(masks[r], arrays[r])}" for r in flat[:MAX_EXAMPLES]]
+        said = examples(flat, sep="; ", fmt=lambda r: f"{where(r)}: {_held(masks[r], arrays[r])}")
         raise ValueError(f"column 'segmentation': {len(flat)} of {len(tasks)} row(s) hold no 2-D mask "
-                         f"({'; '.join(said)}{'; ...' if len(flat) > MAX_EXAMPLES else ''}); give every row a "
+                         f"({said}); give every row a "
                          "2-D array of bools or 0 / 1, one shape per task")
     mixed = []
     for a, b in zip(starts.tolist(), ends.tolist()):
@@ -108,14 +107,14 @@ def read_images(data: Any) -> list[Image]:
         if len(shapes) > 1:
             mixed.append(", ".join(f"{where(r)}: {arrays[r].shape}" for r in sorted(order[a:b].tolist())[:3]))
     if mixed:
-        raise ValueError(f"{len(mixed)} task(s) have masks of different shapes ({'; '.join(mixed[:3])}"
-                         f"{'; ...' if len(mixed) > 3 else ''}); the segmentations of a task must be 2-D masks of "
+        raise ValueError(f"{len(mixed)} task(s) have masks of different shapes ({examples(mixed, 3, '; ', str)}"
+                         "); the segmentations of a task must be 2-D masks of "
                          "one shape (its image's)")
     odd = [r for r in range(len(tasks)) if arrays[r].dtype != bool and not np.isin(arrays[r], (0, 1)).all()]
     if odd:
-        said = [f"{where(r)}: values {_values(arrays[r])}" for r in odd[:MAX_EXAMPLES]]
+        said = examples(odd, sep="; ", fmt=lambda r: f"{where(r)}: values {_values(arrays[r])}")
         raise ValueError(f"column 'segmentation': {len(odd)} of {len(tasks)} row(s) hold values other than 0 / 1 "
-                         f"(True / False) ({'; '.join(said)}{'; ...' if len(odd) > MAX_EXAMPLES else ''}); a mask "
+                         f"(True / False) ({said}); a mask "
                          "marks each pixel in or out: for 0 / 255 images pass mask > 0 "
                          "(df['segmentation'] = df['segmentation'].map(lambda m: m > 0))")
     out = []

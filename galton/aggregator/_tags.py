@@ -8,7 +8,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..data._validate import MAX_EXAMPLES, fmt_value, one_row
+from ..data._validate import examples, fmt_value, one_row
 from ..io._dict_columns import item_kind
 from ..judgments import ColumnError
 
@@ -96,11 +96,11 @@ def _check_tag_types(sets: list[tuple[Any, ...]], where: Any, column: str) -> No
     kinds = [{item_kind(x) for x in labels_of_row} for labels_of_row in sets]
     common = Counter(k for row in kinds for k in row).most_common(1)[0][0]
     bad = [i for i, row in enumerate(kinds) if row - {common}]
-    shown = ", ".join(f"{where(i)}: {fmt_value(list(sets[i]))}" for i in bad[:MAX_EXAMPLES])
+    shown = examples(bad, fmt=lambda i: f"{where(i)}: {fmt_value(list(sets[i]))}")
     names = ", ".join(sorted({t.__name__ for t in types}))
     raise ColumnError(
         f"column {column!r} mixes tag types ({names}); {len(bad):,} of {len(sets):,} row(s) hold tags of another "
-        f"kind than most rows' ({common}) ({shown}{', ...' if len(bad) > MAX_EXAMPLES else ''}). Tags of two "
+        f"kind than most rows' ({common}) ({shown}). Tags of two "
         "types are different tags (1 and '1' split their votes; True and 1 are one tag): write every tag as one "
         "type, for example all as text"
     )

@@ -135,16 +135,15 @@ def _refuse_non_texts(data: Any) -> None:
     count and a few rows (a tokenizer of one's own may take other values: checked only when it fails)."""
     import numpy as np
 
-    from ..data._validate import MAX_EXAMPLES, fmt_value, one_row, row_index
+    from ..data._validate import examples, fmt_value, one_row, row_index
 
     values = data["text"].to_numpy()
     odd = np.flatnonzero([not isinstance(v, str) for v in values.tolist()])
     if odd.size:
         index = row_index(data)
-        shown = "; ".join(f"{one_row(int(r), index)}: {type(values[r]).__name__} {fmt_value(values[r])}"
-                          for r in odd[:MAX_EXAMPLES])
-        raise ValueError(f"column 'text': {odd.size} of {len(values)} row(s) hold no text ({shown}"
-                         f"{'; ...' if odd.size > MAX_EXAMPLES else ''}); ROVER's tokenizer reads texts: convert them "
+        shown = examples(odd, sep="; ", fmt=lambda r: f"{one_row(int(r), index)}: {type(values[r]).__name__} "
+                                                      f"{fmt_value(values[r])}")
+        raise ValueError(f"column 'text': {odd.size} of {len(values)} row(s) hold no text ({shown}); ROVER's tokenizer reads texts: convert them "
                          "(df['text'] = df['text'].astype(str)) or drop those rows")
 
 

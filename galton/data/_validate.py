@@ -122,10 +122,11 @@ def fmt_value(v: Any) -> str:
     return f"{text[:MAX_SHOWN - 20]}... ({size})"
 
 
-def examples(values: Any, n: int = MAX_EXAMPLES) -> str:
-    """The first ``n`` of ``values`` (ids, labels) as plain values for an error: ``"'a', 2, ..."``."""
+def examples(values: Any, n: int = MAX_EXAMPLES, sep: str = ", ", fmt: Any = fmt_value) -> str:
+    """The first ``n`` of ``values`` (ids, labels) as plain values for an error: ``"'a', 2, ..."``;
+    ``fmt`` writes each (``str`` for lines already written), ``sep`` parts them and the ``...``."""
     shown = values.tolist() if isinstance(values, np.ndarray) else list(values)
-    return ", ".join(fmt_value(v) for v in shown[:n]) + (", ..." if len(shown) > n else "")
+    return sep.join(fmt(v) for v in shown[:n]) + (f"{sep}..." if len(shown) > n else "")
 
 
 def example_ids(ids: Any, what: str = "task") -> str:
@@ -152,8 +153,8 @@ def float_values(values: Any, keys: Any, what: str = "skills", key: str = "worke
             if not (v is None or type(v).__name__ in ("NAType", "NaTType")):
                 bad.append(f"{key} {fmt_value(k)}: {fmt_value(v)}")
     if bad:
-        raise ValueError(f"{what} hold {len(bad)} value(s) that are not numbers ({', '.join(bad[:MAX_EXAMPLES])}"
-                         f"{', ...' if len(bad) > MAX_EXAMPLES else ''}); give each {key} a number (a weight, such "
+        raise ValueError(f"{what} hold {len(bad)} value(s) that are not numbers ({examples(bad, fmt=str)}); "
+                         f"give each {key} a number (a weight, such "
                          "as an accuracy), mapping any text grades to numbers first")
     return out
 
