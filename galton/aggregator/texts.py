@@ -143,7 +143,8 @@ def _refuse_non_texts(data: Any) -> None:
         index = row_index(data)
         shown = examples(odd, sep="; ", fmt=lambda r: f"{one_row(int(r), index)}: {type(values[r]).__name__} "
                                                       f"{fmt_value(values[r])}")
-        raise ValueError(f"column 'text': {odd.size} of {len(values)} row(s) hold no text ({shown}); ROVER's tokenizer reads texts: convert them "
+        raise ValueError(f"column 'text': {odd.size} of {len(values)} row(s) hold no text ({shown}); ROVER's "
+                         "tokenizer reads texts: convert them "
                          "(df['text'] = df['text'].astype(str)) or drop those rows")
 
 
